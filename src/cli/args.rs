@@ -1,0 +1,109 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, builder::BoolishValueParser};
+
+/// The keys of the TUI, shown by `--help` (the TUI's own `?` help reads the same table).
+pub const AFTER_HELP: &str = "\
+Run without a command to open the editor (TUI). Press ? in it for every key.
+
+Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
+and filled with demo users on first use).
+
+Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input,
+5 conflict (revision mismatch, uniqueness).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "custodian",
+    version,
+    about = "Browse users and edit their customData: a terminal editor and a scripting CLI",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// The database file (must exist, except for `init`).
+    #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Open the database read-only: every write is refused (also CUSTODIAN_READ_ONLY=1).
+    #[arg(long, global = true, env = "CUSTODIAN_READ_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false)]
+    pub read_only: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty database (mode 0600) at --db PATH.
+    Init,
+    /// Import users: a JSON array of Logto user objects or JSON Lines. All or nothing.
+    Import {
+        /// The file to read; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+        /// Replace users whose id already exists (their customData change is kept in history).
+        #[arg(long)]
+        upsert: bool,
+    },
+    /// Export every user as JSON Lines, in list order.
+    Export {
+        /// Write to this file (created 0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List users in list order: by username (else email, phone, id), ignoring case.
+    List {
+        /// Only users whose id, username, email, phone or name contains this (any case).
+        #[arg(long, short)]
+        search: Option<String>,
+        /// At most this many users; 0 for all.
+        #[arg(long, short, default_value_t = 100)]
+        limit: usize,
+        /// JSON Lines of Logto user objects instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a user's customData.
+    Get {
+        /// An id, a username, a primary email or a primary phone.
+        user: String,
+        /// An earlier revision instead of the current one.
+        #[arg(long)]
+        revision: Option<u64>,
+    },
+    /// Replace a user's customData (a full replacement: keys left out are removed).
+    Set {
+        /// An id, a username, a primary email or a primary phone.
+        user: String,
+        /// The new customData; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+        /// Refuse (exit 5) unless the user is at this revision.
+        #[arg(long, value_name = "N")]
+        expect_revision: Option<u64>,
+    },
+    /// List every revision of a user's customData, the current one included.
+    History {
+        /// An id, a username, a primary email or a primary phone.
+        user: String,
+    },
+    /// Save an earlier revision's customData as a new revision.
+    Restore {
+        /// An id, a username, a primary email or a primary phone.
+        user: String,
+        /// The revision to bring back.
+        revision: u64,
+        /// Refuse (exit 5) unless the user is at this revision.
+        #[arg(long, value_name = "N")]
+        expect_revision: Option<u64>,
+    },
+    /// Add deterministic synthetic users (for demos and load tests).
+    Seed {
+        /// How many users to add.
+        #[arg(long)]
+        users: u64,
+        /// The random seed: the same seed gives the same users.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}

@@ -1,0 +1,413 @@
+//! The scripting face of custodian: one subcommand per store operation, plain output, and
+//! exit codes a script can branch on. Text that came from users is made inert before it
+//! reaches a terminal; JSON sent to a pipe stays byte-exact.
+
+pub mod args;
+
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+use unicode_width::UnicodeWidthStr;
+
+pub use args::{Cli, Command};
+
+use crate::domain::diff::dropped_keys;
+use crate::domain::import::{ImportFileError, ImportReader, RecordError};
+use crate::domain::synthetic::SyntheticUsers;
+use crate::domain::time::{format_utc, now_ms};
+use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
+use crate::inert;
+use crate::location;
+use crate::store::{
+    Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord,
+    UserStore,
+};
+
+/// Exit codes, as documented in `--help` and the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const INVALID: u8 = 4;
+    pub const CONFLICT: u8 = 5;
+}
+
+/// The demo users a new default database starts with.
+pub const DEMO_USERS: &[u8] = include_bytes!("../../assets/demo-users.json");
+
+/// A usage mistake that clap cannot see (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for an error, by what it is.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return match e {
+                StoreError::UserNotFound(_) | StoreError::RevisionNotFound { .. } => exit::NOT_FOUND,
+                StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
+                e if e.is_conflict() => exit::CONFLICT,
+                _ => exit::FAILURE,
+            };
+        }
+        if cause.is::<ValidationError>() || cause.is::<ImportFileError>() || cause.is::<RecordError>() {
+            return exit::INVALID;
+        }
+        if cause.is::<UsageError>() {
+            return exit::USAGE;
+        }
+    }
+    exit::FAILURE
+}
+
+/// Opens the database the operator named, or the default one (created with demo users on
+/// first use).
+pub fn open_store(db: Option<&Path>, read_only: bool) -> Result<RedbStore> {
+    let options = OpenOptions { read_only, ..OpenOptions::default() };
+    if let Some(path) = db {
+        return Ok(RedbStore::open(path, options)?);
+    }
+    let path = location::default_database();
+    if path.exists() || read_only {
+        return Ok(RedbStore::open(&path, options)?);
+    }
+    location::ensure_private_dir(&location::data_dir())
+        .with_context(|| format!("cannot create {}", location::data_dir().display()))?;
+    match RedbStore::create(&path, options) {
+        Ok(store) => {
+            let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
+            store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
+            Ok(store)
+        }
+        // Another custodian created it a moment ago.
+        Err(StoreError::AlreadyExists { .. }) => Ok(RedbStore::open(&path, options)?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one subcommand.
+pub fn run(cli: &Cli, command: &Command) -> Result<()> {
+    let db = cli.db.as_deref();
+    if let Command::Init = command {
+        let path = db.ok_or_else(|| UsageError("init needs --db PATH (or $CUSTODIAN_DB)".into()))?;
+        if cli.read_only {
+            return Err(StoreError::ReadOnly.into());
+        }
+        RedbStore::create(path, OpenOptions::default())?;
+        println!("created {}", inert::line(&path.display().to_string()));
+        return Ok(());
+    }
+    let store = open_store(db, cli.read_only)?;
+    let mut out = Output::stdout();
+    let result = match command {
+        Command::Init => Ok(()),
+        Command::Import { file, upsert } => import(&store, file.as_deref(), *upsert, &mut out),
+        Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
+        Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
+        Command::Get { user, revision } => get(&store, user, *revision, &mut out),
+        Command::Set { user, file, expect_revision } => {
+            set(&store, user, file.as_deref(), *expect_revision, &mut out)
+        }
+        Command::History { user } => history(&store, user, &mut out),
+        Command::Restore { user, revision, expect_revision } => {
+            restore(&store, user, *revision, *expect_revision, &mut out)
+        }
+        Command::Seed { users, seed } => seed_users(&store, *users, *seed, &mut out),
+    };
+    result.and_then(|()| out.flush())
+}
+
+/// Standard output, knowing whether a person is reading it.
+struct Output {
+    writer: io::BufWriter<io::Stdout>,
+    terminal: bool,
+}
+
+impl Output {
+    fn stdout() -> Self {
+        Self { terminal: io::stdout().is_terminal(), writer: io::BufWriter::new(io::stdout()) }
+    }
+
+    /// Writes a line; a closed pipe (`custodian list | head`) is not an error.
+    fn line(&mut self, text: &str) -> Result<()> {
+        match writeln!(self.writer, "{text}") {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write to standard output"),
+        }
+    }
+
+    /// JSON text: exact for a pipe, with C1 and bidi characters escaped for a terminal.
+    fn json(&mut self, text: &str) -> Result<()> {
+        if self.terminal { self.line(&inert::json(text)) } else { self.line(text) }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match self.writer.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write to standard output"),
+        }
+    }
+}
+
+fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    match file {
+        None => io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?,
+        Some(path) if path == Path::new("-") => {
+            io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?
+        }
+        Some(path) => {
+            let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+            f.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?
+        }
+    };
+    Ok(bytes)
+}
+
+fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output) -> Result<()> {
+    let bytes = read_input(file)?;
+    let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?;
+    let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
+    let summary = store.import(&mut reader, mode, &Author::from_environment())?;
+    out.line(&format!(
+        "imported: {} new, {} updated, {} unchanged",
+        summary.inserted, summary.updated, summary.unchanged
+    ))
+}
+
+/// One Logto-shaped user object as a JSON line.
+fn user_json(record: &UserRecord, custom_data: &str) -> Result<String> {
+    let data: Map<String, Value> = serde_json::from_str(custom_data)
+        .with_context(|| format!("user {}: stored customData is damaged", record.user.id))?;
+    Ok(serde_json::to_string(&record.user.to_logto(Some(&data)))?)
+}
+
+fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
+    let write_all = |sink: &mut dyn FnMut(&str) -> Result<()>| -> Result<u64> {
+        let mut count = 0;
+        let mut failure = None;
+        store.for_each_user(&mut |record, text| {
+            let line = user_json(record, text).and_then(|line| sink(&line));
+            match line {
+                Ok(()) => {
+                    count += 1;
+                    Ok(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    Err(StoreError::Database("export stopped".into()))
+                }
+            }
+        })
+        .or_else(|e| match failure.take() {
+            Some(f) => Err(f),
+            None => Err(e.into()),
+        })?;
+        Ok(count)
+    };
+    match file {
+        None => {
+            write_all(&mut |line| out.json(line))?;
+        }
+        Some(path) => {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut writer = io::BufWriter::new(file);
+            let count = write_all(&mut |line| {
+                writeln!(writer, "{line}").with_context(|| format!("cannot write {}", path.display()))
+            })?;
+            writer.flush().with_context(|| format!("cannot write {}", path.display()))?;
+            writer.get_ref().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn list(store: &RedbStore, search: Option<&str>, limit: usize, json: bool, out: &mut Output) -> Result<()> {
+    let limit = if limit == 0 { usize::MAX } else { limit };
+    let entries = match search {
+        Some(query) => store.search(query, None, limit)?,
+        None => {
+            let mut all = Vec::new();
+            let mut after = None;
+            while all.len() < limit {
+                let page = store.page_after(after.as_ref(), (limit - all.len()).min(1000))?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.key.clone());
+                all.extend(page);
+            }
+            all
+        }
+    };
+    if json {
+        for entry in &entries {
+            let document = store.custom_data(&entry.user.id)?;
+            let record = UserRecord {
+                user: entry.user.clone(),
+                revision: entry.revision,
+                revised_at: 0,
+                revised_by: String::new(),
+            };
+            out.json(&user_json(&record, &document.text)?)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
+    for line in table(&["ID", "USERNAME", "EMAIL", "NAME", "REV"], &rows) {
+        out.line(&line)?;
+    }
+    Ok(())
+}
+
+fn list_row(entry: &ListEntry) -> Vec<String> {
+    let user = &entry.user;
+    let text = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    let mut name = text(&user.name);
+    if user.is_suspended {
+        name.push_str(" (suspended)");
+    }
+    vec![user.id.clone(), text(&user.username), text(&user.primary_email), name, entry.revision.to_string()]
+}
+
+/// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    const MAX: usize = 40;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| truncate(&inert::line(cell), MAX)).collect())
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in &cells {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.width());
+        }
+    }
+    let render = |row: Vec<&str>| {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell}{}", " ".repeat(width.saturating_sub(cell.width()))))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut lines = vec![render(headers.to_vec())];
+    lines.extend(cells.iter().map(|row| render(row.iter().map(String::as_str).collect())));
+    lines
+}
+
+fn truncate(text: &str, max_width: usize) -> String {
+    if text.width() <= max_width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) >= max_width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn get(store: &RedbStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
+    let id = store.resolve(user)?;
+    let text = match revision {
+        Some(revision) => store.revision_text(&id, revision)?,
+        None => store.custom_data(&id)?.text,
+    };
+    out.json(&text)
+}
+
+fn set(store: &RedbStore, user: &str, file: Option<&Path>, expect: Option<u64>, out: &mut Output) -> Result<()> {
+    let id = store.resolve(user)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let bytes = read_input(file)?;
+    let data = CustomData::parse_bytes(&bytes, &Limits::default())?;
+    let current = store.custom_data(&id)?;
+    let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    report_outcome(&id, outcome, &current.text, &data, out)
+}
+
+/// Says what a save did; after a full replacement, also which top-level keys it removed
+/// (on stderr, so scripts reading stdout see one line).
+fn report_outcome(
+    id: &str,
+    outcome: SaveOutcome,
+    previous: &str,
+    new: &CustomData,
+    out: &mut Output,
+) -> Result<()> {
+    match outcome {
+        SaveOutcome::Saved { revision } => {
+            if let Ok(old) = serde_json::from_str::<Map<String, Value>>(previous) {
+                let dropped = dropped_keys(&old, new.as_object());
+                if !dropped.is_empty() {
+                    let names: Vec<_> = dropped.iter().map(|k| inert::line(k).into_owned()).collect();
+                    eprintln!("removed keys: {}", names.join(", "));
+                }
+            }
+            out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
+        }
+        SaveOutcome::Unchanged { revision } => {
+            out.line(&format!("no changes: user {id} stays at revision {revision}"))
+        }
+    }
+}
+
+fn history(store: &RedbStore, user: &str, out: &mut Output) -> Result<()> {
+    let id = store.resolve(user)?;
+    let rows: Vec<Vec<String>> = store
+        .history(&id)?
+        .iter()
+        .map(|r| {
+            let mark = if r.current { " (current)" } else { "" };
+            vec![format!("{}{mark}", r.revision), format_utc(r.saved_at), r.saved_by.clone(), human_bytes(r.size)]
+        })
+        .collect();
+    for line in table(&["REV", "WHEN", "WHO", "SIZE"], &rows) {
+        out.line(&line)?;
+    }
+    Ok(())
+}
+
+fn restore(store: &RedbStore, user: &str, revision: u64, expect: Option<u64>, out: &mut Output) -> Result<()> {
+    let id = store.resolve(user)?;
+    let text = store.revision_text(&id, revision)?;
+    let data = CustomData::parse(&text)?;
+    let current = store.custom_data(&id)?;
+    let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    report_outcome(&id, outcome, &current.text, &data, out)
+}
+
+fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
+    const BATCH: usize = 50_000;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let started = Instant::now();
+    let author = Author(format!("{} (seed)", Author::from_environment().0));
+    let mut generator = SyntheticUsers::new(seed, store.count()?);
+    let mut remaining = users;
+    while remaining > 0 {
+        let batch: Vec<_> = generator.by_ref().take(remaining.min(BATCH as u64) as usize).collect();
+        store.insert_batch(&batch, &author)?;
+        remaining -= batch.len() as u64;
+    }
+    out.line(&format!("seeded {users} users in {:.1} s", started.elapsed().as_secs_f64()))
+}

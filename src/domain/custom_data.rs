@@ -1,0 +1,301 @@
+//! The rules of customData — one type that every path that writes goes through.
+//!
+//! Logto keeps customData in a `jsonb NOT NULL DEFAULT '{}'` column behind a 1 MB API body
+//! limit and ships it to front ends, so it must be a JSON object that PostgreSQL accepts, kept
+//! exactly as the operator wrote it (key order, number text) and refused loudly when it is not.
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use super::scan::{self, Position, ScanFinding};
+use super::user::json_type_name;
+
+/// 1 MiB: Logto's effective Management API body limit.
+pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
+/// Deep enough for any real settings document, shallow enough to be safe everywhere.
+pub const DEFAULT_MAX_DEPTH: usize = 64;
+/// serde_json refuses anything deeper than 128; our limit stays below it so our message wins.
+pub const MAX_CONFIGURABLE_DEPTH: usize = 127;
+
+/// Size and nesting limits for a customData document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_bytes: usize,
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_bytes: DEFAULT_MAX_BYTES, max_depth: DEFAULT_MAX_DEPTH }
+    }
+}
+
+impl Limits {
+    pub fn new(max_bytes: usize, max_depth: usize) -> Self {
+        Self { max_bytes, max_depth: max_depth.clamp(1, MAX_CONFIGURABLE_DEPTH) }
+    }
+}
+
+/// Why a text is not valid customData. Every variant that has a place says where.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    #[error("the document is empty: customData must be a JSON object, at least {{}}")]
+    Empty,
+    #[error("the document is {} but the limit is {}", human_bytes(*size), human_bytes(*limit))]
+    TooLarge { size: usize, limit: usize },
+    #[error("line {line}, col {column}: not valid UTF-8")]
+    InvalidUtf8 { line: usize, column: usize },
+    #[error("line 1, col 1: the text starts with a byte-order mark (U+FEFF); remove it")]
+    ByteOrderMark,
+    #[error("line {line}, col {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
+    #[error("line {line}, col {column}: NaN and Infinity are not JSON; use null, a number or a string")]
+    NonFiniteNumber { line: usize, column: usize },
+    #[error("line {line}, col {column}: lone surrogate in a \\u escape (not a valid character)")]
+    LoneSurrogate { line: usize, column: usize },
+    #[error("the top level is {found}; customData must be a JSON object ({{ ... }})")]
+    NotAnObject { found: &'static str },
+    #[error("line {line}, col {column}: duplicate key \"{key}\" in {path}; JSON keeps only one of them")]
+    DuplicateKey { key: String, path: String, line: usize, column: usize },
+    #[error("line {line}, col {column}: nested deeper than {limit} levels")]
+    TooDeep { limit: usize, line: usize, column: usize },
+    #[error("line {line}, col {column}: \\u0000 in {path}; PostgreSQL's jsonb refuses NUL characters")]
+    NulCharacter { path: String, line: usize, column: usize },
+}
+
+impl ValidationError {
+    /// The 1-based line and character column the error points at, for jumping the cursor there.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        use ValidationError::*;
+        match self {
+            InvalidUtf8 { line, column }
+            | Syntax { line, column, .. }
+            | NonFiniteNumber { line, column }
+            | LoneSurrogate { line, column }
+            | DuplicateKey { line, column, .. }
+            | TooDeep { line, column, .. }
+            | NulCharacter { line, column, .. } => Some((*line, *column)),
+            ByteOrderMark => Some((1, 1)),
+            Empty | TooLarge { .. } | NotAnObject { .. } => None,
+        }
+    }
+}
+
+/// A validated customData document: a JSON object, with its stored (canonical) text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomData {
+    object: Map<String, Value>,
+    canonical: String,
+}
+
+impl CustomData {
+    /// Validates `text` with the default limits.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        Self::parse_with(text, &Limits::default())
+    }
+
+    /// Validates raw bytes (a file, a paste, stdin): size first, then UTF-8, then the rest.
+    pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, ValidationError> {
+        check_size(bytes.len(), limits)?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+            ValidationError::InvalidUtf8 { line, column }
+        })?;
+        Self::parse_with(text, limits)
+    }
+
+    /// Validates `text` against every rule of customData.
+    pub fn parse_with(text: &str, limits: &Limits) -> Result<Self, ValidationError> {
+        // Refuse an oversize document before looking at its contents.
+        check_size(text.len(), limits)?;
+        if text.starts_with('\u{feff}') {
+            return Err(ValidationError::ByteOrderMark);
+        }
+        if text.trim().is_empty() {
+            return Err(ValidationError::Empty);
+        }
+        let finding = scan::scan(text, limits.max_depth);
+        if let Some(ScanFinding::TooDeep { limit, at }) = finding {
+            return Err(ValidationError::TooDeep { limit, line: at.line, column: at.column });
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| syntax_error(text, &e))?;
+        match finding {
+            Some(ScanFinding::DuplicateKey { key, path, at: Position { line, column } }) => {
+                return Err(ValidationError::DuplicateKey { key, path, line, column });
+            }
+            Some(ScanFinding::NulCharacter { path, at: Position { line, column } }) => {
+                return Err(ValidationError::NulCharacter { path, line, column });
+            }
+            _ => {}
+        }
+        Self::from_checked_value(value, limits)
+    }
+
+    /// Builds from an already-parsed value whose text went through [`scan::scan`] (the import
+    /// reader scans a whole record at once). Checks type, NUL characters, depth and size.
+    pub fn from_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
+        if let Some(path) = find_nul(&value, "") {
+            return Err(ValidationError::NulCharacter { path, line: 1, column: 1 });
+        }
+        if depth_of(&value) > limits.max_depth {
+            return Err(ValidationError::TooDeep { limit: limits.max_depth, line: 1, column: 1 });
+        }
+        Self::from_checked_value(value, limits)
+    }
+
+    fn from_checked_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
+        let object = match value {
+            Value::Object(object) => object,
+            other => return Err(ValidationError::NotAnObject { found: json_type_name(&other) }),
+        };
+        let canonical = canonical_text(&object);
+        check_size(canonical.len(), limits)?;
+        Ok(Self { object, canonical })
+    }
+
+    /// Wraps an object built in code (synthetic data): no text was typed, so there is no
+    /// syntax to check and no duplicate key possible.
+    pub fn from_object(object: Map<String, Value>) -> Self {
+        Self { canonical: canonical_text(&object), object }
+    }
+
+    /// `{}`: what a user without application data has.
+    pub fn empty() -> Self {
+        let object = Map::new();
+        Self { canonical: canonical_text(&object), object }
+    }
+
+    /// The stored form: pretty-printed with 2-space indentation, as Logto's console shows it.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    pub fn as_object(&self) -> &Map<String, Value> {
+        &self.object
+    }
+
+    pub fn into_object(self) -> Map<String, Value> {
+        self.object
+    }
+
+    /// Size of the stored form in bytes.
+    pub fn size(&self) -> usize {
+        self.canonical.len()
+    }
+}
+
+/// The canonical text of an object: serde_json's pretty printer (2 spaces), which with
+/// `preserve_order` and `arbitrary_precision` keeps key order and number text.
+pub fn canonical_text(object: &Map<String, Value>) -> String {
+    // Serialising a Map of Values cannot fail: every key is a string.
+    serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn check_size(size: usize, limits: &Limits) -> Result<(), ValidationError> {
+    if size > limits.max_bytes {
+        return Err(ValidationError::TooLarge { size, limit: limits.max_bytes });
+    }
+    Ok(())
+}
+
+fn syntax_error(text: &str, error: &serde_json::Error) -> ValidationError {
+    let line = error.line();
+    let column = scan::char_column(text, line, error.column());
+    let message = error.to_string();
+    // serde_json appends " at line L column C"; we say where in our own words.
+    let reason = message.rsplit_once(" at line ").map_or(message.as_str(), |(r, _)| r);
+    let token = token_at(text, line, error.column());
+    if reason.contains("surrogate")
+        || (reason.contains("hex escape") && is_lone_high_surrogate(token))
+    {
+        return ValidationError::LoneSurrogate { line, column };
+    }
+    if is_non_finite(token) {
+        return ValidationError::NonFiniteNumber { line, column };
+    }
+    if reason == "recursion limit exceeded" {
+        return ValidationError::TooDeep { limit: MAX_CONFIGURABLE_DEPTH, line, column };
+    }
+    ValidationError::Syntax { line, column, message: reason.to_owned() }
+}
+
+/// The word (letters, digits, signs) around serde_json's error position.
+fn token_at(text: &str, line: usize, byte_column: usize) -> &str {
+    let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else { return "" };
+    let bytes = line_text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'+' || b == b'\\';
+    let mut start = byte_column.saturating_sub(1).min(bytes.len());
+    while start > 0 && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = start;
+    while end < bytes.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    line_text.get(start..end).unwrap_or("")
+}
+
+/// Whether serde_json stopped at NaN or Infinity, which JavaScript writes but JSON forbids.
+fn is_non_finite(token: &str) -> bool {
+    let word = token.trim_start_matches(['-', '+']);
+    word.starts_with("NaN") || word.starts_with("Infinity")
+}
+
+/// Whether serde_json stopped inside a `\uD800`–`\uDBFF` escape with no low half after it.
+fn is_lone_high_surrogate(token: &str) -> bool {
+    token.rsplit("\\u").next().is_some_and(|hex| {
+        let hex = hex.to_ascii_lowercase();
+        hex.len() >= 2 && hex.starts_with('d') && matches!(hex.as_bytes()[1], b'8'..=b'b')
+    })
+}
+
+fn depth_of(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth_of).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The path of the first string or key holding a NUL character, if any.
+fn find_nul(value: &Value, path: &str) -> Option<String> {
+    let here = || if path.is_empty() { "(top level)".to_owned() } else { path.to_owned() };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(here()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(here());
+            }
+            let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            find_nul(item, &child)
+        }),
+        _ => None,
+    }
+}
+
+/// `312 B`, `4.2 KiB`, `1 MiB`: sizes as an operator reads them.
+pub fn human_bytes(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        trim_decimal(b / KIB, "KiB")
+    } else {
+        trim_decimal(b / (KIB * KIB), "MiB")
+    }
+}
+
+fn trim_decimal(value: f64, unit: &str) -> String {
+    let text = format!("{value:.1}");
+    let text = text.strip_suffix(".0").unwrap_or(&text);
+    format!("{text} {unit}")
+}

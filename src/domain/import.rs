@@ -1,0 +1,156 @@
+//! Reading users to import: a JSON array of Logto user objects (the body of
+//! `GET /api/users`) or JSON Lines, one user per line. Every record goes through the same
+//! rules as an operator's edit; a bad record is reported with its number and line.
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+use super::scan::{self, ScanFinding};
+use super::{CustomData, Limits, User};
+
+/// A user read from an import, with where it came from for error messages.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// `record 3 (line 12)` or `line 12`: how an error names this record.
+    pub origin: String,
+    pub user: User,
+    pub custom_data: CustomData,
+}
+
+/// A record that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{origin}: {reason}")]
+pub struct RecordError {
+    pub origin: String,
+    pub reason: String,
+}
+
+/// The import as a whole could not be read (before any record).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ImportFileError {
+    #[error("the import is empty: expected a JSON array of users or JSON Lines")]
+    Empty,
+    #[error("line {line}, col {column}: not valid UTF-8")]
+    InvalidUtf8 { line: usize, column: usize },
+    #[error("the import starts with a byte-order mark (U+FEFF); remove it")]
+    ByteOrderMark,
+    #[error("line {line}, col {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
+}
+
+/// The records of an import, read lazily so a large file is not held twice.
+pub struct ImportReader<'a> {
+    text: &'a str,
+    records: Records<'a>,
+    limits: Limits,
+    now_ms: i64,
+    /// (byte offset, line) of the last record, so line numbers cost O(file) in all.
+    seen: (usize, usize),
+}
+
+enum Records<'a> {
+    Array { items: std::vec::IntoIter<&'a RawValue>, index: usize },
+    Lines { lines: std::iter::Enumerate<std::str::Split<'a, char>> },
+}
+
+impl<'a> ImportReader<'a> {
+    /// Checks the file as a whole (encoding, array syntax) and prepares to read its records.
+    pub fn new(bytes: &'a [u8], limits: Limits, now_ms: i64) -> Result<Self, ImportFileError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
+            ImportFileError::InvalidUtf8 { line, column }
+        })?;
+        if text.starts_with('\u{feff}') {
+            return Err(ImportFileError::ByteOrderMark);
+        }
+        let trimmed = text.trim_start();
+        if trimmed.is_empty() {
+            return Err(ImportFileError::Empty);
+        }
+        let records = if trimmed.starts_with('[') {
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
+                let message = e.to_string();
+                let message = message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_owned());
+                ImportFileError::Syntax {
+                    line: e.line(),
+                    column: scan::char_column(text, e.line(), e.column()),
+                    message,
+                }
+            })?;
+            if items.is_empty() {
+                return Err(ImportFileError::Empty);
+            }
+            Records::Array { items: items.into_iter(), index: 0 }
+        } else {
+            Records::Lines { lines: text.split('\n').enumerate() }
+        };
+        Ok(Self { text, records, limits, now_ms, seen: (0, 1) })
+    }
+
+    /// The line `raw` (a slice of the text, after the previous record) starts on.
+    fn line_of(&mut self, raw: &str) -> usize {
+        let offset = (raw.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let offset = offset.min(self.text.len());
+        let (from, line) = self.seen;
+        let between = self.text.as_bytes().get(from..offset).unwrap_or_default();
+        let line = line + between.iter().filter(|b| **b == b'\n').count();
+        self.seen = (offset, line);
+        line
+    }
+
+    fn read_record(&self, raw: &str, origin: String) -> Result<NewUser, RecordError> {
+        let fail = |reason: String| RecordError { origin: origin.clone(), reason };
+        // The user object wraps customData one level deeper than the customData limit counts.
+        match scan::scan(raw, self.limits.max_depth + 1) {
+            Some(ScanFinding::TooDeep { limit, .. }) => {
+                return Err(fail(format!("nested deeper than {} levels", limit - 1)));
+            }
+            Some(ScanFinding::DuplicateKey { key, path, .. }) => {
+                return Err(fail(format!("duplicate key \"{key}\" in {path}; JSON keeps only one of them")));
+            }
+            Some(ScanFinding::NulCharacter { path, .. }) => {
+                return Err(fail(format!("\\u0000 in {path}; PostgreSQL's jsonb refuses NUL characters")));
+            }
+            None => {}
+        }
+        let value: Value = serde_json::from_str(raw).map_err(|e| {
+            let message = e.to_string();
+            fail(message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_owned()))
+        })?;
+        let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
+        let custom_data = match custom_data {
+            None => CustomData::empty(),
+            Some(value) => CustomData::from_value(value, &self.limits)
+                .map_err(|e| fail(format!("customData: {e}")))?,
+        };
+        Ok(NewUser { origin, user, custom_data })
+    }
+}
+
+impl Iterator for ImportReader<'_> {
+    type Item = Result<NewUser, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.records {
+            Records::Array { items, index } => {
+                let raw = items.next()?.get();
+                *index += 1;
+                let number = *index;
+                let origin = format!("record {number} (line {})", self.line_of(raw));
+                Some(self.read_record(raw, origin))
+            }
+            Records::Lines { lines } => loop {
+                let (number, line) = lines.next()?;
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Some(self.read_record(line, format!("line {}", number + 1)));
+            },
+        }
+    }
+}

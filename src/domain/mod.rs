@@ -1,0 +1,13 @@
+//! The rules of custodian's world: Logto's user object and customData. Pure: no storage, no
+//! screen, no I/O.
+
+pub mod custom_data;
+pub mod diff;
+pub mod import;
+pub mod scan;
+pub mod synthetic;
+pub mod time;
+pub mod user;
+
+pub use custom_data::{CustomData, Limits, ValidationError, human_bytes};
+pub use user::{User, UserFieldError};

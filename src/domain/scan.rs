@@ -1,0 +1,223 @@
+//! A structural pass over JSON text that serde_json cannot do for us: it finds duplicate keys
+//! (serde_json keeps the last one silently), nesting deeper than a limit (before serde_json's
+//! own recursion limit turns it into a vague error) and `\u0000` escapes (PostgreSQL's jsonb
+//! refuses them), each with its path and its line and character column.
+
+use std::collections::HashSet;
+
+/// What the scan found wrong, with where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanFinding {
+    TooDeep { limit: usize, at: Position },
+    DuplicateKey { key: String, path: String, at: Position },
+    NulCharacter { path: String, at: Position },
+}
+
+/// A 1-based line and a 1-based column counted in characters (not bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+enum Frame {
+    Object { keys: HashSet<String>, key: Option<String>, expecting_key: bool },
+    Array { index: usize },
+}
+
+/// Scans `text`. A depth violation is reported at once (it is what makes the rest unsafe to
+/// parse); otherwise the first duplicate key or NUL found is reported. Malformed text simply
+/// ends the scan: reporting syntax errors is serde_json's job.
+pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut line = 1;
+    let mut line_start = 0;
+    let mut i = 0;
+    let position = |at: usize, line: usize, line_start: usize| Position {
+        line,
+        column: char_count(&bytes[line_start..at]) + 1,
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            b'{' | b'[' => {
+                if stack.len() >= max_depth {
+                    return Some(ScanFinding::TooDeep {
+                        limit: max_depth,
+                        at: position(i, line, line_start),
+                    });
+                }
+                stack.push(if bytes[i] == b'{' {
+                    Frame::Object { keys: HashSet::new(), key: None, expecting_key: true }
+                } else {
+                    Frame::Array { index: 0 }
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { expecting_key, .. }) => *expecting_key = true,
+                Some(Frame::Array { index }) => *index += 1,
+                None => {}
+            },
+            b'"' => {
+                let start = i;
+                let Some(end) = string_end(bytes, i) else { return None };
+                let raw = &text[start + 1..end];
+                let at = position(start, line, line_start);
+                let decoded = decode_string(&text[start..=end]);
+                let is_key =
+                    matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
+                if is_key {
+                    let key = decoded.unwrap_or_else(|| raw.to_owned());
+                    if key.contains('\0') {
+                        return Some(ScanFinding::NulCharacter { path: path_of(&stack), at });
+                    }
+                    if let Some(Frame::Object { keys, key: current, expecting_key }) =
+                        stack.last_mut()
+                    {
+                        if !keys.insert(key.clone()) {
+                            let path = {
+                                *current = None;
+                                path_of(&stack)
+                            };
+                            return Some(ScanFinding::DuplicateKey { key, path, at });
+                        }
+                        *current = Some(key);
+                        *expecting_key = false;
+                    }
+                } else if decoded.is_some_and(|s| s.contains('\0')) {
+                    return Some(ScanFinding::NulCharacter { path: path_of(&stack), at });
+                }
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index of the closing quote of the string that opens at `open`, if the text has one.
+fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut j = open + 1;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j),
+            b'\n' => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The string's value when it has escapes worth decoding; `None` for plain text (which is
+/// its own value) or for an escape serde_json will refuse anyway.
+fn decode_string(quoted: &str) -> Option<String> {
+    if !quoted.contains('\\') {
+        return None;
+    }
+    serde_json::from_str::<String>(quoted).ok()
+}
+
+fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count()
+}
+
+/// The path of the value being scanned, like `prefs.themes[2].name`; `(top level)` at the root.
+fn path_of(stack: &[Frame]) -> String {
+    let mut path = String::new();
+    for frame in stack {
+        match frame {
+            Frame::Object { key: Some(key), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    if path.is_empty() { "(top level)".to_owned() } else { path }
+}
+
+/// Converts serde_json's 1-based byte column on `line` into a 1-based character column.
+pub fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else {
+        return byte_column;
+    };
+    let end = byte_column.saturating_sub(1).min(line_text.len());
+    char_count(&line_text.as_bytes()[..end]) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_duplicate_key_with_path_and_position() {
+        let text = "{\n  \"a\": {\"x\": 1,\n  \"x\": 2}\n}";
+        assert_eq!(
+            scan(text, 64),
+            Some(ScanFinding::DuplicateKey {
+                key: "x".into(),
+                path: "a".into(),
+                at: Position { line: 3, column: 3 }
+            })
+        );
+    }
+
+    #[test]
+    fn escaped_spelling_of_a_key_is_still_a_duplicate() {
+        assert!(matches!(
+            scan(r#"{"ab": 1, "\u0061b": 2}"#, 64),
+            Some(ScanFinding::DuplicateKey { .. })
+        ));
+    }
+
+    #[test]
+    fn same_key_in_sibling_objects_is_fine() {
+        assert_eq!(scan(r#"{"a": {"x": 1}, "b": {"x": 1}, "c": [{"x": 1}, {"x": 2}]}"#, 64), None);
+    }
+
+    #[test]
+    fn array_index_appears_in_path() {
+        let found = scan(r#"{"list": [{"k": 1}, {"k": 1, "k": 2}]}"#, 64);
+        assert!(
+            matches!(found, Some(ScanFinding::DuplicateKey { ref path, .. }) if path == "list[1]"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn depth_is_counted_from_the_top_level_object() {
+        assert_eq!(scan(r#"{"a": {"b": {}}}"#, 3), None);
+        assert!(matches!(scan(r#"{"a": {"b": {"c": []}}}"#, 3), Some(ScanFinding::TooDeep { limit: 3, .. })));
+    }
+
+    #[test]
+    fn nul_escape_found_in_values_and_keys_but_not_escaped_backslash() {
+        assert!(matches!(scan(r#"{"a": "x\u0000"}"#, 64), Some(ScanFinding::NulCharacter { .. })));
+        assert!(matches!(scan(r#"{"a\u0000": 1}"#, 64), Some(ScanFinding::NulCharacter { .. })));
+        assert_eq!(scan(r#"{"a": "x\\u0000"}"#, 64), None);
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        assert_eq!(scan(r#"{"a": "[[[[{{{{", "b": "\"}"}"#, 2), None);
+    }
+
+    #[test]
+    fn char_column_counts_characters_not_bytes() {
+        let text = "{\"név\": \"é\" x}";
+        // 'x' is byte 15 (1-based) but character 13.
+        assert_eq!(char_column(text, 1, 15), 13);
+    }
+}

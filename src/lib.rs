@@ -1,0 +1,11 @@
+//! custodian: a keyboard-driven terminal editor for the customData of Logto user profiles.
+//!
+//! `domain` holds the rules (pure), `store` keeps users in redb, `cli` and `tui` are the two
+//! faces an operator uses. `main.rs` only parses arguments and hands over.
+
+pub mod domain;
+pub mod store;
+pub mod cli;
+pub mod inert;
+pub mod location;
+pub mod tui;

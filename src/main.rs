@@ -1,0 +1,23 @@
+//! custodian's entry point: parse the arguments, hand over to the CLI or the TUI, and turn
+//! an error into one line on stderr and an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use custodian::cli::{self, Cli, exit_code};
+use custodian::inert;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(command) => cli::run(&cli, command),
+        None => custodian::tui::run(cli.db.as_deref(), cli.read_only),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("custodian: {}", inert::line(&format!("{error:#}")));
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}

@@ -1,0 +1,714 @@
+//! The redb implementation of [`UserStore`].
+//!
+//! Opened in `MultiWriter` mode so several custodian processes (TUI and CLI) share one file;
+//! read transactions are taken per call and dropped at once (one held while others commit
+//! makes the file grow), and write transactions are short: documents are validated before
+//! the transaction begins.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::OpenOptionsExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use redb::{
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase,
+    ReadableTable, ReadableTableMetadata, TableDefinition, Table, WriteTransaction,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{
+    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision,
+    RevisionInfo, SaveOutcome, StoreError, StoredDocument, UserRecord, UserStore,
+};
+use crate::domain::time::now_ms;
+use crate::domain::{CustomData, User};
+
+/// The layout version this build writes. A file with a higher one is refused.
+pub const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_KEY: &str = "schema_version";
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// id → [`StoredUser`] as JSON.
+const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
+/// id → canonical customData text.
+const CUSTOM_DATA: TableDefinition<&str, &str> = TableDefinition::new("custom_data");
+/// (id, revision) → (saved at, saved by, text) of every superseded revision.
+const HISTORY: TableDefinition<(&str, u64), (i64, &str, &str)> = TableDefinition::new("history");
+/// lower-cased handle + NUL + id → (): the list order.
+const LIST_ORDER: TableDefinition<&str, ()> = TableDefinition::new("list_order");
+/// Unique lookups: lower-cased username / email, phone as written → id.
+const BY_USERNAME: TableDefinition<&str, &str> = TableDefinition::new("by_username");
+const BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("by_email");
+const BY_PHONE: TableDefinition<&str, &str> = TableDefinition::new("by_phone");
+
+/// How long a writer waits for another process's write transaction before saying "busy".
+const WRITE_WAIT: Duration = Duration::from_secs(3);
+
+/// How to open a database.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// Open without the ability to write: every write is refused by the store itself.
+    pub read_only: bool,
+    /// redb's page cache; it defaults to 1 GiB per process, far more than browsing needs.
+    pub cache_bytes: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { read_only: false, cache_bytes: 32 * 1024 * 1024 }
+    }
+}
+
+enum Handle {
+    ReadWrite(Database),
+    ReadOnly(ReadOnlyDatabase),
+}
+
+/// A custodian database in one redb file.
+pub struct RedbStore {
+    handle: Handle,
+    path: PathBuf,
+}
+
+/// The users-table record: Logto's user object (without customData) and the facts of the
+/// current customData revision.
+#[derive(Serialize, Deserialize)]
+struct StoredUser {
+    rev: u64,
+    #[serde(rename = "revAt")]
+    rev_at: i64,
+    #[serde(rename = "revBy")]
+    rev_by: String,
+    user: Map<String, Value>,
+}
+
+impl StoredUser {
+    fn new(user: &User, revision: Revision, at: i64, by: &str) -> Self {
+        Self { rev: revision, rev_at: at, rev_by: by.to_owned(), user: user.to_logto(None) }
+    }
+
+    fn parse(id: &str, json: &str) -> Result<Self, StoreError> {
+        serde_json::from_str(json)
+            .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))
+    }
+
+    fn to_json(&self) -> String {
+        // A struct of strings, numbers and a Map always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn record(&self) -> Result<UserRecord, StoreError> {
+        let (user, _) = User::from_logto(Value::Object(self.user.clone()), 0)
+            .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
+        Ok(UserRecord {
+            user,
+            revision: self.rev,
+            revised_at: self.rev_at,
+            revised_by: self.rev_by.clone(),
+        })
+    }
+}
+
+fn list_key(user: &User) -> String {
+    format!("{}\0{}", user.handle().to_lowercase(), user.id)
+}
+
+fn id_of_list_key(key: &str) -> &str {
+    key.rsplit_once('\0').map_or(key, |(_, id)| id)
+}
+
+fn database_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(error: $t) -> Self { database_error(error) }
+        }
+    )*};
+}
+from_redb!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+impl RedbStore {
+    /// Creates a new, empty database file, private to its owner (0600). Fails if it exists.
+    pub fn create(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| match e.kind() {
+                ErrorKind::AlreadyExists => StoreError::AlreadyExists { path: display.clone() },
+                _ => StoreError::Io { context: format!("{display}: cannot create"), source: e },
+            })?;
+        let db = builder(options).create(path).map_err(|e| open_error(path, e))?;
+        let tx = db.begin_write()?;
+        {
+            let mut meta = tx.open_table(META)?;
+            meta.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
+            tx.open_table(USERS)?;
+            tx.open_table(CUSTOM_DATA)?;
+            tx.open_table(HISTORY)?;
+            tx.open_table(LIST_ORDER)?;
+            tx.open_table(BY_USERNAME)?;
+            tx.open_table(BY_EMAIL)?;
+            tx.open_table(BY_PHONE)?;
+        }
+        tx.commit()?;
+        Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned() })
+    }
+
+    /// Opens an existing custodian database.
+    pub fn open(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        match fs::metadata(path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path: display });
+            }
+            Err(e) => return Err(StoreError::Io { context: display, source: e }),
+            Ok(meta) if meta.is_dir() => {
+                return Err(StoreError::NotADatabase { path: display, detail: "a directory".into() });
+            }
+            Ok(meta) if meta.len() == 0 => {
+                return Err(StoreError::NotADatabase { path: display, detail: "the file is empty".into() });
+            }
+            Ok(_) => {}
+        }
+        let builder = builder(options);
+        // redb may panic on a file it cannot make sense of; that is a damaged file, not a bug.
+        let opened = catch_unwind(AssertUnwindSafe(|| {
+            if options.read_only {
+                builder.open_read_only(path).map(Handle::ReadOnly)
+            } else {
+                builder.open(path).map(Handle::ReadWrite)
+            }
+        }));
+        let handle = match opened {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(e)) => return Err(open_error(path, e)),
+            Err(_) => {
+                return Err(StoreError::NotADatabase {
+                    path: display,
+                    detail: "the file is damaged or not a redb database".into(),
+                });
+            }
+        };
+        let store = Self { handle, path: path.to_owned() };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.handle, Handle::ReadOnly(_))
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let tx = self.read()?;
+        let meta = tx.open_table(META).map_err(|e| match e {
+            redb::TableError::TableDoesNotExist(_) => StoreError::NotADatabase {
+                path: self.path.display().to_string(),
+                detail: "a redb database without custodian's tables".into(),
+            },
+            other => database_error(other),
+        })?;
+        let version = meta.get(SCHEMA_KEY)?.map(|v| v.value());
+        version.ok_or_else(|| StoreError::NotADatabase {
+            path: self.path.display().to_string(),
+            detail: "no schema version recorded".into(),
+        })
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.display().to_string(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(match &self.handle {
+            Handle::ReadWrite(db) => db.begin_read()?,
+            Handle::ReadOnly(db) => db.begin_read()?,
+        })
+    }
+
+    /// Begins a write transaction, waiting briefly for another process's to finish.
+    fn write(&self) -> Result<WriteTransaction, StoreError> {
+        let Handle::ReadWrite(db) = &self.handle else {
+            return Err(StoreError::ReadOnly);
+        };
+        let deadline = Instant::now() + WRITE_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match db.try_begin_write() {
+                Ok(tx) => return Ok(tx),
+                Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(redb::TransactionError::WouldBlock) => return Err(StoreError::Busy),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Inserts users in batches of their own transactions (for `seed`, where all-or-nothing
+    /// across a million users is not wanted). Returns how many were inserted.
+    pub fn insert_batch(&self, users: &[NewUser], author: &Author) -> Result<u64, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            for new in users {
+                tables.insert_new(new, author, now).map_err(|e| StoreError::RecordConflict {
+                    origin: new.origin.clone(),
+                    source: Box::new(e),
+                })?;
+            }
+        }
+        tx.commit()?;
+        Ok(users.len() as u64)
+    }
+
+    fn entries<'a>(
+        &self,
+        tx: &ReadTransaction,
+        keys: impl Iterator<Item = String>,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let users = tx.open_table(USERS)?;
+        let mut out = Vec::new();
+        for key in keys {
+            let id = id_of_list_key(&key);
+            let Some(json) = users.get(id)? else { continue };
+            let stored = StoredUser::parse(id, json.value())?;
+            let record = stored.record()?;
+            out.push(ListEntry { key: ListKey(key.clone()), user: record.user, revision: record.revision });
+        }
+        Ok(out)
+    }
+}
+
+fn builder(options: OpenOptions) -> Builder {
+    let mut builder = Builder::new();
+    builder
+        .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+        .set_cache_size(options.cache_bytes);
+    builder
+}
+
+fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
+    let display = path.display().to_string();
+    match error {
+        redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
+            StoreError::Locked { path: display }
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Io(e)) => match e.kind() {
+            ErrorKind::NotFound => StoreError::Missing { path: display },
+            _ => StoreError::Io { context: display, source: e },
+        },
+        redb::DatabaseError::RepairAborted => StoreError::NotADatabase {
+            path: display,
+            detail: "it needs a repair after a crash; open it once without --read-only".into(),
+        },
+        other => StoreError::NotADatabase { path: display, detail: other.to_string() },
+    }
+}
+
+/// The tables of one write transaction, and the rules that keep them consistent.
+struct WriteTables<'tx> {
+    users: Table<'tx, &'static str, &'static str>,
+    custom_data: Table<'tx, &'static str, &'static str>,
+    history: Table<'tx, (&'static str, u64), (i64, &'static str, &'static str)>,
+    order: Table<'tx, &'static str, ()>,
+    by_username: Table<'tx, &'static str, &'static str>,
+    by_email: Table<'tx, &'static str, &'static str>,
+    by_phone: Table<'tx, &'static str, &'static str>,
+}
+
+impl<'tx> WriteTables<'tx> {
+    fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            users: tx.open_table(USERS)?,
+            custom_data: tx.open_table(CUSTOM_DATA)?,
+            history: tx.open_table(HISTORY)?,
+            order: tx.open_table(LIST_ORDER)?,
+            by_username: tx.open_table(BY_USERNAME)?,
+            by_email: tx.open_table(BY_EMAIL)?,
+            by_phone: tx.open_table(BY_PHONE)?,
+        })
+    }
+
+    fn stored(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        match self.users.get(id)? {
+            Some(json) => Ok(Some(StoredUser::parse(id, json.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Refuses a username, email or phone that another user already has.
+    fn check_unique(&self, user: &User) -> Result<(), StoreError> {
+        let checks: [(&'static str, &Table<'tx, &'static str, &'static str>, Option<String>); 3] = [
+            ("username", &self.by_username, user.username.as_deref().map(str::to_lowercase)),
+            ("primaryEmail", &self.by_email, user.primary_email.as_deref().map(str::to_lowercase)),
+            ("primaryPhone", &self.by_phone, user.primary_phone.clone()),
+        ];
+        for (field, table, value) in checks {
+            let Some(value) = value else { continue };
+            if let Some(existing) = table.get(value.as_str())? {
+                let existing = existing.value();
+                if existing != user.id {
+                    return Err(StoreError::Duplicate {
+                        field,
+                        value,
+                        existing: existing.to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, user: &User) -> Result<(), StoreError> {
+        self.order.insert(list_key(user).as_str(), ())?;
+        if let Some(username) = &user.username {
+            self.by_username.insert(username.to_lowercase().as_str(), user.id.as_str())?;
+        }
+        if let Some(email) = &user.primary_email {
+            self.by_email.insert(email.to_lowercase().as_str(), user.id.as_str())?;
+        }
+        if let Some(phone) = &user.primary_phone {
+            self.by_phone.insert(phone.as_str(), user.id.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn unindex(&mut self, user: &User) -> Result<(), StoreError> {
+        self.order.remove(list_key(user).as_str())?;
+        if let Some(username) = &user.username {
+            self.by_username.remove(username.to_lowercase().as_str())?;
+        }
+        if let Some(email) = &user.primary_email {
+            self.by_email.remove(email.to_lowercase().as_str())?;
+        }
+        if let Some(phone) = &user.primary_phone {
+            self.by_phone.remove(phone.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn insert_new(&mut self, new: &NewUser, author: &Author, now: i64) -> Result<(), StoreError> {
+        if self.users.get(new.user.id.as_str())?.is_some() {
+            return Err(StoreError::IdExists(new.user.id.clone()));
+        }
+        self.check_unique(&new.user)?;
+        let stored = StoredUser::new(&new.user, 1, now, &author.0);
+        self.users.insert(new.user.id.as_str(), stored.to_json().as_str())?;
+        self.custom_data.insert(new.user.id.as_str(), new.custom_data.canonical())?;
+        self.index(&new.user)
+    }
+
+    /// Replaces an existing user's profile and customData (an upsert). Returns whether the
+    /// customData changed.
+    fn replace_existing(
+        &mut self,
+        old: StoredUser,
+        new: &NewUser,
+        author: &Author,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let old_record = old.record()?;
+        self.check_unique(&new.user)?;
+        self.unindex(&old_record.user)?;
+        self.index(&new.user)?;
+        let id = new.user.id.as_str();
+        let changed = self.replace_document(id, &old, new.custom_data.canonical(), author, now)?;
+        let mut stored = self.stored(id)?.unwrap_or(old);
+        stored.user = new.user.to_logto(None);
+        self.users.insert(id, stored.to_json().as_str())?;
+        Ok(changed)
+    }
+
+    /// Moves the current document into the history and stores `text` as the next revision.
+    /// Returns false (and writes nothing) when `text` is the current document.
+    fn replace_document(
+        &mut self,
+        id: &str,
+        current: &StoredUser,
+        text: &str,
+        author: &Author,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let old_text = self.custom_data.get(id)?.map(|g| g.value().to_owned()).unwrap_or_default();
+        if old_text == text {
+            return Ok(false);
+        }
+        self.history
+            .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
+        self.custom_data.insert(id, text)?;
+        let mut next = StoredUser {
+            rev: current.rev + 1,
+            rev_at: now,
+            rev_by: author.0.clone(),
+            user: current.user.clone(),
+        };
+        next.user.insert("updatedAt".to_owned(), Value::from(now));
+        self.users.insert(id, next.to_json().as_str())?;
+        Ok(true)
+    }
+}
+
+impl UserStore for RedbStore {
+    fn count(&self) -> Result<u64, StoreError> {
+        let tx = self.read()?;
+        Ok(tx.open_table(USERS)?.len()?)
+    }
+
+    fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let mut keys = Vec::with_capacity(limit);
+        let range = match after {
+            Some(ListKey(key)) => order.range::<&str>((
+                std::ops::Bound::Excluded(key.as_str()),
+                std::ops::Bound::Unbounded,
+            ))?,
+            None => order.range::<&str>(..)?,
+        };
+        for item in range.take(limit) {
+            keys.push(item?.0.value().to_owned());
+        }
+        self.entries(&tx, keys.into_iter())
+    }
+
+    fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let mut keys = Vec::with_capacity(limit);
+        let range = match before {
+            Some(ListKey(key)) => order.range::<&str>(..key.as_str())?,
+            None => order.range::<&str>(..)?,
+        };
+        for item in range.rev().take(limit) {
+            keys.push(item?.0.value().to_owned());
+        }
+        keys.reverse();
+        self.entries(&tx, keys.into_iter())
+    }
+
+    fn search(&self, query: &str, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let needle = query.to_lowercase();
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let users = tx.open_table(USERS)?;
+        let range = match after {
+            Some(ListKey(key)) => order.range::<&str>((
+                std::ops::Bound::Excluded(key.as_str()),
+                std::ops::Bound::Unbounded,
+            ))?,
+            None => order.range::<&str>(..)?,
+        };
+        let mut out = Vec::new();
+        for item in range {
+            if out.len() >= limit {
+                break;
+            }
+            let key = item?.0.value().to_owned();
+            let id = id_of_list_key(&key);
+            let Some(json) = users.get(id)? else { continue };
+            let record = StoredUser::parse(id, json.value())?.record()?;
+            let user = &record.user;
+            let hit = [
+                Some(&user.id),
+                user.username.as_ref(),
+                user.primary_email.as_ref(),
+                user.primary_phone.as_ref(),
+                user.name.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|field| field.to_lowercase().contains(&needle));
+            if hit {
+                out.push(ListEntry { key: ListKey(key), user: record.user, revision: record.revision });
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+        let tx = self.read()?;
+        if tx.open_table(USERS)?.get(user_ref)?.is_some() {
+            return Ok(user_ref.to_owned());
+        }
+        let lower = user_ref.to_lowercase();
+        for (table, key) in [(BY_USERNAME, &lower), (BY_EMAIL, &lower), (BY_PHONE, &user_ref.to_owned())] {
+            if let Some(id) = tx.open_table(table)?.get(key.as_str())? {
+                return Ok(id.value().to_owned());
+            }
+        }
+        Err(StoreError::UserNotFound(user_ref.to_owned()))
+    }
+
+    fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        StoredUser::parse(id, json.value())?.record()
+    }
+
+    fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        let record = self.user(id)?;
+        Ok(ListEntry { key: ListKey(list_key(&record.user)), user: record.user, revision: record.revision })
+    }
+
+    fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let revision = StoredUser::parse(id, json.value())?.rev;
+        let text = tx
+            .open_table(CUSTOM_DATA)?
+            .get(id)?
+            .map(|g| g.value().to_owned())
+            .unwrap_or_else(|| CustomData::empty().canonical().to_owned());
+        Ok(StoredDocument { text, revision })
+    }
+
+    fn replace_custom_data(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        let tx = self.write()?;
+        let outcome = {
+            let mut tables = WriteTables::open(&tx)?;
+            let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+            if let Some(expected) = expected
+                && expected != current.rev
+            {
+                return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
+            }
+            if tables.replace_document(id, &current, data.canonical(), author, now_ms())? {
+                SaveOutcome::Saved { revision: current.rev + 1 }
+            } else {
+                SaveOutcome::Unchanged { revision: current.rev }
+            }
+        };
+        match outcome {
+            SaveOutcome::Saved { .. } => tx.commit()?,
+            SaveOutcome::Unchanged { .. } => tx.abort()?,
+        }
+        Ok(outcome)
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let current = StoredUser::parse(id, json.value())?;
+        let history = tx.open_table(HISTORY)?;
+        let mut out = Vec::new();
+        for item in history.range((id, 0)..(id, u64::MAX))? {
+            let (key, value) = item?;
+            let (saved_at, saved_by, text) = value.value();
+            out.push(RevisionInfo {
+                revision: key.value().1,
+                saved_at,
+                saved_by: saved_by.to_owned(),
+                size: text.len(),
+                current: false,
+            });
+        }
+        let size = tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| g.value().len());
+        out.push(RevisionInfo {
+            revision: current.rev,
+            saved_at: current.rev_at,
+            saved_by: current.rev_by,
+            size,
+            current: true,
+        });
+        Ok(out)
+    }
+
+    fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        let current = self.custom_data(id)?;
+        if current.revision == revision {
+            return Ok(current.text);
+        }
+        let tx = self.read()?;
+        let history = tx.open_table(HISTORY)?;
+        let found = history.get((id, revision))?.map(|g| g.value().2.to_owned());
+        found.ok_or_else(|| StoreError::RevisionNotFound { user: id.to_owned(), revision })
+    }
+
+    fn import(
+        &self,
+        users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        mode: ImportMode,
+        author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = ImportSummary::default();
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            for item in users {
+                // Returning early drops the transaction uncommitted: nothing is written.
+                let new = item.map_err(StoreError::InvalidRecord)?;
+                let existing = tables.stored(&new.user.id)?;
+                let result = match (existing, mode) {
+                    (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
+                    (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
+                    (Some(old), ImportMode::Upsert) => {
+                        tables.replace_existing(old, &new, author, now).map(|changed| {
+                            if changed { summary.updated += 1 } else { summary.unchanged += 1 }
+                        })
+                    }
+                };
+                result.map_err(|e| StoreError::RecordConflict { origin: new.origin.clone(), source: Box::new(e) })?;
+            }
+        }
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn for_each_user(
+        &self,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let users = tx.open_table(USERS)?;
+        let custom_data = tx.open_table(CUSTOM_DATA)?;
+        for item in order.range::<&str>(..)? {
+            let (key, ()) = (item?.0, ());
+            let id = id_of_list_key(key.value()).to_owned();
+            let Some(json) = users.get(id.as_str())? else { continue };
+            let record = StoredUser::parse(&id, json.value())?.record()?;
+            let text = custom_data.get(id.as_str())?.map(|g| g.value().to_owned()).unwrap_or_default();
+            visit(&record, &text)?;
+        }
+        Ok(())
+    }
+}
