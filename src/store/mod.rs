@@ -10,6 +10,7 @@ use thiserror::Error;
 
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
+
 pub use crate::domain::import::{NewUser, RecordError};
 use crate::domain::{CustomData, User, ValidationError};
 
@@ -44,6 +45,17 @@ impl Author {
 /// The sort key of a user in the list: the lower-cased handle, then the id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ListKey(pub String);
+
+/// Where to start reading the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    First,
+    Last,
+    /// From this key on, including it.
+    From(ListKey),
+    After(ListKey),
+    Before(ListKey),
+}
 
 /// One row of the user list: what the list shows, without customData.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,16 +176,26 @@ impl StoreError {
 /// The operations custodian needs from a user store. Reads take a fresh snapshot each call
 /// (nothing is held while an operator thinks); each write is one atomic, durable transaction.
 pub trait UserStore {
+    /// Whether every write will be refused (the store was opened read-only).
+    fn is_read_only(&self) -> bool;
     /// Number of users.
     fn count(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` users in list order from `seek`, only those matching `filter` when
+    /// given: the id, username, email, phone or name contains it, in any case. Always
+    /// returned in list order, also when reading backwards.
+    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
     /// Up to `limit` users in list order, after `after` (from the start when `None`).
-    fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
-    /// Up to `limit` users in list order just before `before` (the last ones when `None`),
-    /// returned in list order.
-    fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
-    /// Users whose id, username, email, phone or name contains `query` (any case), in list
-    /// order after `after`, at most `limit`.
-    fn search(&self, query: &str, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
+    fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), None, limit)
+    }
+    /// Up to `limit` users in list order just before `before` (the last ones when `None`).
+    fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), None, limit)
+    }
+    /// Users matching `query` (see [`UserStore::rows`]) after `after`, at most `limit`.
+    fn search(&self, query: &str, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), Some(query), limit)
+    }
     /// The id of the user named by an id, a username, a primary email or a primary phone.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError>;
     /// One user, by id.

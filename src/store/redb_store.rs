@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision,
-    RevisionInfo, SaveOutcome, StoreError, StoredDocument, UserRecord, UserStore,
+    RevisionInfo, SaveOutcome, Seek, StoreError, StoredDocument, UserRecord, UserStore,
 };
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
@@ -212,10 +212,6 @@ impl RedbStore {
         &self.path
     }
 
-    pub fn is_read_only(&self) -> bool {
-        matches!(self.handle, Handle::ReadOnly(_))
-    }
-
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
         let tx = self.read()?;
@@ -289,23 +285,14 @@ impl RedbStore {
         tx.commit()?;
         Ok(users.len() as u64)
     }
+}
 
-    fn entries<'a>(
-        &self,
-        tx: &ReadTransaction,
-        keys: impl Iterator<Item = String>,
-    ) -> Result<Vec<ListEntry>, StoreError> {
-        let users = tx.open_table(USERS)?;
-        let mut out = Vec::new();
-        for key in keys {
-            let id = id_of_list_key(&key);
-            let Some(json) = users.get(id)? else { continue };
-            let stored = StoredUser::parse(id, json.value())?;
-            let record = stored.record()?;
-            out.push(ListEntry { key: ListKey(key.clone()), user: record.user, revision: record.revision });
-        }
-        Ok(out)
-    }
+/// Whether the user's id, username, email, phone or name contains `needle` (lower case).
+fn matches_filter(user: &User, needle: &str) -> bool {
+    [Some(&user.id), user.username.as_ref(), user.primary_email.as_ref(), user.primary_phone.as_ref(), user.name.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|field| field.to_lowercase().contains(needle))
 }
 
 fn builder(options: OpenOptions) -> Builder {
@@ -478,57 +465,31 @@ impl<'tx> WriteTables<'tx> {
 }
 
 impl UserStore for RedbStore {
+    fn is_read_only(&self) -> bool {
+        matches!(self.handle, Handle::ReadOnly(_))
+    }
+
     fn count(&self) -> Result<u64, StoreError> {
         let tx = self.read()?;
         Ok(tx.open_table(USERS)?.len()?)
     }
 
-    fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let tx = self.read()?;
-        let order = tx.open_table(LIST_ORDER)?;
-        let mut keys = Vec::with_capacity(limit);
-        let range = match after {
-            Some(ListKey(key)) => order.range::<&str>((
-                std::ops::Bound::Excluded(key.as_str()),
-                std::ops::Bound::Unbounded,
-            ))?,
-            None => order.range::<&str>(..)?,
-        };
-        for item in range.take(limit) {
-            keys.push(item?.0.value().to_owned());
-        }
-        self.entries(&tx, keys.into_iter())
-    }
-
-    fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let tx = self.read()?;
-        let order = tx.open_table(LIST_ORDER)?;
-        let mut keys = Vec::with_capacity(limit);
-        let range = match before {
-            Some(ListKey(key)) => order.range::<&str>(..key.as_str())?,
-            None => order.range::<&str>(..)?,
-        };
-        for item in range.rev().take(limit) {
-            keys.push(item?.0.value().to_owned());
-        }
-        keys.reverse();
-        self.entries(&tx, keys.into_iter())
-    }
-
-    fn search(&self, query: &str, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let needle = query.to_lowercase();
+    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let needle = filter.map(str::to_lowercase).filter(|n| !n.is_empty());
         let tx = self.read()?;
         let order = tx.open_table(LIST_ORDER)?;
         let users = tx.open_table(USERS)?;
-        let range = match after {
-            Some(ListKey(key)) => order.range::<&str>((
-                std::ops::Bound::Excluded(key.as_str()),
-                std::ops::Bound::Unbounded,
-            ))?,
-            None => order.range::<&str>(..)?,
+        let (range, backwards) = match seek {
+            Seek::First => (order.range::<&str>(..)?, false),
+            Seek::Last => (order.range::<&str>(..)?, true),
+            Seek::From(ListKey(key)) => (order.range::<&str>(key.as_str()..)?, false),
+            Seek::After(ListKey(key)) => (order.range::<&str>((Excluded(key.as_str()), Unbounded))?, false),
+            Seek::Before(ListKey(key)) => (order.range::<&str>(..key.as_str())?, true),
         };
-        let mut out = Vec::new();
-        for item in range {
+        let keys: Box<dyn Iterator<Item = _>> = if backwards { Box::new(range.rev()) } else { Box::new(range) };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in keys {
             if out.len() >= limit {
                 break;
             }
@@ -536,20 +497,15 @@ impl UserStore for RedbStore {
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
             let record = StoredUser::parse(id, json.value())?.record()?;
-            let user = &record.user;
-            let hit = [
-                Some(&user.id),
-                user.username.as_ref(),
-                user.primary_email.as_ref(),
-                user.primary_phone.as_ref(),
-                user.name.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|field| field.to_lowercase().contains(&needle));
-            if hit {
-                out.push(ListEntry { key: ListKey(key), user: record.user, revision: record.revision });
+            if let Some(needle) = &needle
+                && !matches_filter(&record.user, needle)
+            {
+                continue;
             }
+            out.push(ListEntry { key: ListKey(key), user: record.user, revision: record.revision });
+        }
+        if backwards {
+            out.reverse();
         }
         Ok(out)
     }

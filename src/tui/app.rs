@@ -1,0 +1,633 @@
+//! Every decision the screen makes: the state, the actions that change it, and `update`,
+//! which turns (state, action) into a new state and the store work to do next (effects).
+//! Nothing here touches the terminal or the store, so it is tested without either.
+
+use ratatui_textarea::{CursorMove, Input, TextArea};
+use serde_json::{Map, Value};
+
+use crate::domain::diff::dropped_keys;
+use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
+use crate::inert;
+use crate::store::{ListEntry, ListKey, Revision, SaveOutcome, Seek, StoredDocument, UserRecord};
+
+/// What the operator asked for, or what the store answered.
+#[derive(Debug, Clone)]
+pub enum Action {
+    // Browsing
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Refresh,
+    // Filtering
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    FilterAccept,
+    ClearFilter,
+    // Editing
+    OpenEditor,
+    Edit(Input),
+    Paste(String),
+    Save,
+    JumpToError,
+    LeaveEditor,
+    // Dialogs and the rest
+    Confirm,
+    Cancel,
+    ToggleHelp,
+    Quit,
+    Resize { width: u16, height: u16 },
+    // The store's answers
+    RowsLoaded { request: RowRequest, rows: Vec<ListEntry>, total: u64 },
+    UserLoaded { record: UserRecord, document: StoredDocument },
+    Saved { id: String, outcome: SaveOutcome },
+    StoreFailed { message: String },
+}
+
+/// Store work `update` asks for; the runtime does it and answers with an [`Action`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadRows(RowRequest),
+    LoadUser { id: String },
+    Save { id: String, data: CustomData, expected: Revision },
+}
+
+/// A read of list rows, and what to do with the selection once they arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRequest {
+    pub seek: Seek,
+    pub filter: Option<String>,
+    pub limit: usize,
+    pub then: Then,
+}
+
+/// Where the selection goes when rows arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// The first row (for `Seek::First`, `Seek::From`) or the last (for `Seek::Last`).
+    Edge,
+    /// Move by this many rows from the row selected before (a move that ran past the rows).
+    Move(isize),
+    /// Select this user again (after a refresh), else the row at this distance from the top.
+    Reselect { key: Option<ListKey>, offset: usize },
+}
+
+/// The user list: a window of loaded rows around the selection, never the whole table.
+#[derive(Debug, Clone, Default)]
+pub struct UserList {
+    pub rows: Vec<ListEntry>,
+    /// Index in `rows` of the selected user.
+    pub selected: usize,
+    /// Index in `rows` of the first visible row.
+    pub top: usize,
+    /// Visible rows, set from the terminal size.
+    pub height: usize,
+    /// Whether `rows` reaches the first / last user (of the filtered set, when filtering).
+    pub at_start: bool,
+    pub at_end: bool,
+    /// All users in the store.
+    pub total: u64,
+    /// The filter being typed or applied.
+    pub filter: String,
+}
+
+impl UserList {
+    pub fn selected_entry(&self) -> Option<&ListEntry> {
+        self.rows.get(self.selected)
+    }
+
+    pub fn visible(&self) -> &[ListEntry] {
+        let end = (self.top + self.height.max(1)).min(self.rows.len());
+        self.rows.get(self.top..end).unwrap_or_default()
+    }
+
+    fn active_filter(&self) -> Option<String> {
+        let filter = self.filter.trim();
+        (!filter.is_empty()).then(|| filter.to_owned())
+    }
+
+    fn keep_selection_visible(&mut self) {
+        let height = self.height.max(1);
+        if self.selected < self.top {
+            self.top = self.selected;
+        } else if self.selected >= self.top + height {
+            self.top = self.selected + 1 - height;
+        }
+        // Do not leave empty space below the last row when rows above could fill it.
+        if self.at_end && self.rows.len() >= height && self.top + height > self.rows.len() {
+            self.top = self.rows.len() - height;
+        }
+    }
+
+    /// How many rows a load asks for: enough for the move and a screenful more.
+    fn load_size(&self, distance: usize) -> usize {
+        distance + self.height.max(1) * 2
+    }
+}
+
+/// The customData editor: the text being edited and what it was loaded from.
+pub struct Editor {
+    pub user_id: String,
+    pub user_handle: String,
+    /// The stored document and revision this edit started from.
+    pub base: StoredDocument,
+    /// The text the editor opened with (the base, made inert), to tell whether anything changed.
+    pub opened_text: String,
+    pub textarea: TextArea<'static>,
+    pub validation: Result<CustomData, ValidationError>,
+}
+
+impl Editor {
+    fn new(user_id: String, user_handle: String, base: StoredDocument, limits: &Limits) -> Self {
+        // C1 controls and bidi characters are shown as \u escapes: the same JSON, made inert.
+        let opened_text = inert::json(&base.text).into_owned();
+        let mut textarea = TextArea::new(opened_text.lines().map(str::to_owned).collect());
+        textarea.set_tab_length(2);
+        textarea.set_max_histories(1000);
+        let validation = CustomData::parse_with(&opened_text, limits);
+        Self { user_id, user_handle, base, opened_text, textarea, validation }
+    }
+
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+
+    pub fn is_modified(&self) -> bool {
+        self.text() != self.opened_text
+    }
+
+    fn revalidate(&mut self, limits: &Limits) {
+        self.validation = CustomData::parse_with(&self.text(), limits);
+    }
+}
+
+/// A question the operator must answer before anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// The save removes top-level keys that exist now.
+    ConfirmDrop { dropped: Vec<String>, data: CustomData },
+    /// Leaving the editor would throw away changes.
+    ConfirmDiscard,
+    /// Quitting would throw away changes.
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Success,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub text: String,
+}
+
+/// Which keys are live, derived from the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Browse,
+    Filter,
+    Edit,
+    Dialog,
+    Help,
+}
+
+/// Everything the screen shows.
+pub struct State {
+    pub list: UserList,
+    /// The selected user, once loaded.
+    pub user: Option<UserRecord>,
+    pub document: Option<StoredDocument>,
+    pub editor: Option<Editor>,
+    pub dialog: Option<Dialog>,
+    pub help: bool,
+    pub filtering: bool,
+    pub status: Option<Status>,
+    pub read_only: bool,
+    pub limits: Limits,
+    pub width: u16,
+    pub height: u16,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(width: u16, height: u16, read_only: bool) -> Self {
+        let mut state = Self {
+            list: UserList::default(),
+            user: None,
+            document: None,
+            editor: None,
+            dialog: None,
+            help: false,
+            filtering: false,
+            status: None,
+            read_only,
+            limits: Limits::default(),
+            width,
+            height,
+            quit: false,
+        };
+        state.list.height = super::view::list_height(width, height);
+        state
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.dialog.is_some() {
+            Mode::Dialog
+        } else if self.help {
+            Mode::Help
+        } else if self.editor.is_some() {
+            Mode::Edit
+        } else if self.filtering {
+            Mode::Filter
+        } else {
+            Mode::Browse
+        }
+    }
+
+    /// The first effect: the first screenful of users.
+    pub fn start(&self) -> Vec<Effect> {
+        vec![self.load(Seek::First, 0, Then::Edge)]
+    }
+
+    fn load(&self, seek: Seek, distance: usize, then: Then) -> Effect {
+        Effect::LoadRows(RowRequest {
+            seek,
+            filter: self.list.active_filter(),
+            limit: self.list.load_size(distance),
+            then,
+        })
+    }
+
+    fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some(Status { kind, text: text.into() });
+    }
+
+    /// The validation summary for the status line while editing.
+    pub fn validation_summary(&self) -> Option<(bool, String)> {
+        let editor = self.editor.as_ref()?;
+        Some(match &editor.validation {
+            Ok(data) => (
+                true,
+                format!("valid object · {} of {}", human_bytes(data.size()), human_bytes(self.limits.max_bytes)),
+            ),
+            Err(error) => (false, error.to_string()),
+        })
+    }
+
+    /// Moves the selection by `delta` rows, loading more rows when it runs past them.
+    fn move_selection(&mut self, delta: isize) -> Vec<Effect> {
+        let list = &self.list;
+        if list.rows.is_empty() {
+            return Vec::new();
+        }
+        let target = list.selected as isize + delta;
+        if target >= list.rows.len() as isize && !list.at_end {
+            let last = list.rows[list.rows.len() - 1].key.clone();
+            let distance = (target as usize) + 1 - list.rows.len();
+            return vec![self.load(Seek::After(last), distance, Then::Move(delta))];
+        }
+        if target < 0 && !list.at_start {
+            let first = list.rows[0].key.clone();
+            return vec![self.load(Seek::Before(first), target.unsigned_abs(), Then::Move(delta))];
+        }
+        self.select_index(target.clamp(0, list.rows.len() as isize - 1) as usize)
+    }
+
+    fn select_index(&mut self, index: usize) -> Vec<Effect> {
+        self.list.selected = index;
+        self.list.keep_selection_visible();
+        self.load_selected_user()
+    }
+
+    fn load_selected_user(&mut self) -> Vec<Effect> {
+        let Some(entry) = self.list.selected_entry() else {
+            self.user = None;
+            self.document = None;
+            return Vec::new();
+        };
+        if self.user.as_ref().is_some_and(|u| u.user.id == entry.user.id && u.revision == entry.revision) {
+            return Vec::new();
+        }
+        vec![Effect::LoadUser { id: entry.user.id.clone() }]
+    }
+
+    fn rows_loaded(&mut self, request: RowRequest, rows: Vec<ListEntry>, total: u64) -> Vec<Effect> {
+        // An answer to a filter that has since changed is stale.
+        if request.filter != self.list.active_filter() {
+            return Vec::new();
+        }
+        self.list.total = total;
+        let short = rows.len() < request.limit;
+        let previous = self.list.selected_entry().map(|e| e.key.clone());
+        let list = &mut self.list;
+        match &request.seek {
+            Seek::First | Seek::From(_) => {
+                list.rows = rows;
+                list.at_start = matches!(request.seek, Seek::First);
+                list.at_end = short;
+                list.top = 0;
+            }
+            Seek::Last => {
+                list.rows = rows;
+                list.at_end = true;
+                list.at_start = short;
+            }
+            Seek::After(_) => {
+                list.rows.extend(rows);
+                list.at_end = short;
+            }
+            Seek::Before(_) => {
+                let added = rows.len();
+                list.rows.splice(0..0, rows);
+                list.top += added;
+                list.at_start = short;
+            }
+        }
+        let last = list.rows.len().saturating_sub(1);
+        let index_of = |key: &ListKey| list.rows.iter().position(|e| &e.key == key);
+        list.selected = match (&request.then, &request.seek) {
+            (Then::Edge, Seek::Last) => last,
+            (Then::Edge, _) => 0,
+            (Then::Move(delta), _) => {
+                let from = previous.as_ref().and_then(index_of).unwrap_or(0) as isize;
+                (from + delta).clamp(0, last as isize) as usize
+            }
+            (Then::Reselect { key, offset }, _) => {
+                key.as_ref().and_then(index_of).unwrap_or((*offset).min(last))
+            }
+        };
+        self.trim_rows();
+        self.list.keep_selection_visible();
+        if self.list.rows.is_empty() {
+            self.user = None;
+            self.document = None;
+        }
+        self.load_selected_user()
+    }
+
+    /// Keeps the loaded window small: memory does not grow with how far the operator scrolls.
+    fn trim_rows(&mut self) {
+        let keep = self.list.height.max(10) * 3;
+        let list = &mut self.list;
+        if list.selected > keep {
+            let drop = list.selected - keep;
+            list.rows.drain(..drop);
+            list.selected -= drop;
+            list.top = list.top.saturating_sub(drop);
+            list.at_start = false;
+        }
+        if list.rows.len() > list.selected + keep + 1 {
+            list.rows.truncate(list.selected + keep + 1);
+            list.at_end = false;
+        }
+    }
+
+    fn open_editor(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+            return Vec::new();
+        }
+        let (Some(record), Some(document)) = (&self.user, &self.document) else {
+            self.say(StatusKind::Info, "no user selected");
+            return Vec::new();
+        };
+        let editor = Editor::new(
+            record.user.id.clone(),
+            record.user.handle().to_owned(),
+            document.clone(),
+            &self.limits,
+        );
+        self.editor = Some(editor);
+        self.say(StatusKind::Info, format!("editing customData of {}", inert::line(record.user.handle())));
+        Vec::new()
+    }
+
+    fn save(&mut self) -> Vec<Effect> {
+        let Some(editor) = &self.editor else { return Vec::new() };
+        let data = match &editor.validation {
+            Ok(data) => data.clone(),
+            Err(_) => {
+                self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
+                return Vec::new();
+            }
+        };
+        if data.canonical() == editor.base.text {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        let old: Map<String, Value> = serde_json::from_str(&editor.base.text).unwrap_or_default();
+        let dropped = dropped_keys(&old, data.as_object());
+        if !dropped.is_empty() {
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data });
+            return Vec::new();
+        }
+        self.save_effect(data)
+    }
+
+    fn save_effect(&mut self, data: CustomData) -> Vec<Effect> {
+        let Some(editor) = &self.editor else { return Vec::new() };
+        let effect = Effect::Save { id: editor.user_id.clone(), data, expected: editor.base.revision };
+        self.say(StatusKind::Info, "saving…");
+        vec![effect]
+    }
+
+    fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
+        match outcome {
+            SaveOutcome::Saved { revision } => {
+                self.editor = None;
+                self.say(StatusKind::Success, format!("saved revision {revision}"));
+            }
+            SaveOutcome::Unchanged { .. } => {
+                self.editor = None;
+                self.say(StatusKind::Info, "no changes");
+            }
+        }
+        // Show what the store now holds: the canonical form, the new revision.
+        self.user = None;
+        vec![Effect::LoadUser { id }]
+    }
+
+    fn jump_to_error(&mut self) {
+        let Some(editor) = &mut self.editor else { return };
+        match editor.validation.as_ref().err().and_then(ValidationError::position) {
+            Some((line, column)) => {
+                let row = (line.saturating_sub(1)).min(u16::MAX as usize) as u16;
+                let col = (column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+                editor.textarea.move_cursor(CursorMove::Jump(row, col));
+            }
+            None => {
+                let text = if editor.validation.is_ok() { "no error to jump to" } else { "this error has no position" };
+                self.say(StatusKind::Info, text);
+            }
+        }
+    }
+
+    fn leave_editor(&mut self) {
+        match &self.editor {
+            Some(editor) if editor.is_modified() => self.dialog = Some(Dialog::ConfirmDiscard),
+            Some(_) => {
+                self.editor = None;
+                self.status = None;
+            }
+            None => {}
+        }
+    }
+
+    fn quit(&mut self) {
+        if self.editor.as_ref().is_some_and(Editor::is_modified) {
+            self.dialog = Some(Dialog::ConfirmQuit);
+        } else {
+            self.quit = true;
+        }
+    }
+
+    fn confirm(&mut self) -> Vec<Effect> {
+        match self.dialog.take() {
+            Some(Dialog::ConfirmDrop { data, .. }) => self.save_effect(data),
+            Some(Dialog::ConfirmDiscard) => {
+                self.editor = None;
+                self.say(StatusKind::Info, "changes discarded");
+                Vec::new()
+            }
+            Some(Dialog::ConfirmQuit) => {
+                self.quit = true;
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn filter_changed(&mut self) -> Vec<Effect> {
+        vec![self.load(Seek::First, 0, Then::Edge)]
+    }
+}
+
+/// Applies one action to the state and returns the store work it calls for.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    use Action::*;
+    let page = state.list.height.max(1) as isize;
+    match action {
+        Up => state.move_selection(-1),
+        Down => state.move_selection(1),
+        PageUp => state.move_selection(-page),
+        PageDown => state.move_selection(page),
+        Home => vec![state.load(Seek::First, 0, Then::Edge)],
+        End => vec![state.load(Seek::Last, 0, Then::Edge)],
+        Refresh => {
+            // Reload the window from its top row: others' saves and new users show up, and
+            // the same user stays selected.
+            let list = &state.list;
+            let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
+            let then = Then::Reselect {
+                key: list.selected_entry().map(|e| e.key.clone()),
+                offset: list.selected.saturating_sub(list.top),
+            };
+            state.user = None;
+            vec![state.load(seek, 0, then)]
+        }
+        StartFilter => {
+            state.filtering = true;
+            Vec::new()
+        }
+        FilterChar(c) => {
+            state.list.filter.push(c);
+            state.filter_changed()
+        }
+        FilterBackspace => {
+            state.list.filter.pop();
+            state.filter_changed()
+        }
+        FilterAccept => {
+            state.filtering = false;
+            Vec::new()
+        }
+        ClearFilter => {
+            state.filtering = false;
+            if state.list.filter.is_empty() {
+                return Vec::new();
+            }
+            state.list.filter.clear();
+            state.filter_changed()
+        }
+        OpenEditor => state.open_editor(),
+        Edit(input) => {
+            if let Some(editor) = &mut state.editor
+                && editor.textarea.input(input)
+            {
+                editor.revalidate(&state.limits);
+            }
+            Vec::new()
+        }
+        Paste(text) => {
+            if let Some(editor) = &mut state.editor {
+                // Pasted control and bidi characters arrive as JSON escapes, never raw.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                editor.textarea.insert_str(inert::json(&text));
+                editor.revalidate(&state.limits);
+            }
+            Vec::new()
+        }
+        Save => state.save(),
+        JumpToError => {
+            state.jump_to_error();
+            Vec::new()
+        }
+        LeaveEditor => {
+            state.leave_editor();
+            Vec::new()
+        }
+        Confirm => state.confirm(),
+        Cancel => {
+            state.dialog = None;
+            state.help = false;
+            Vec::new()
+        }
+        ToggleHelp => {
+            state.help = !state.help;
+            Vec::new()
+        }
+        Quit => {
+            state.quit();
+            Vec::new()
+        }
+        Resize { width, height } => {
+            state.width = width;
+            state.height = height;
+            state.list.height = super::view::list_height(width, height);
+            state.list.keep_selection_visible();
+            // A taller screen may need more rows than are loaded.
+            let list = &state.list;
+            if list.rows.len() < list.top + list.height && !list.at_end {
+                if let Some(last) = list.rows.last() {
+                    return vec![state.load(Seek::After(last.key.clone()), list.height, Then::Move(0))];
+                }
+            }
+            Vec::new()
+        }
+        RowsLoaded { request, rows, total } => state.rows_loaded(request, rows, total),
+        UserLoaded { record, document } => {
+            // Only the answer for the user still selected is shown.
+            if state.list.selected_entry().is_some_and(|e| e.user.id == record.user.id) {
+                if let Some(entry) = state.list.rows.get_mut(state.list.selected) {
+                    entry.revision = record.revision;
+                    entry.user = record.user.clone();
+                }
+                state.user = Some(record);
+                state.document = Some(document);
+            }
+            Vec::new()
+        }
+        Saved { id, outcome } => state.saved(id, outcome),
+        StoreFailed { message } => {
+            state.say(StatusKind::Error, message);
+            Vec::new()
+        }
+    }
+}

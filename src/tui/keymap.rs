@@ -1,0 +1,116 @@
+//! Keys → actions, as data. The hint bar and the `?` help both read this table, so a key
+//! can never be undocumented.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{Input, Key};
+
+use super::app::{Action, Mode};
+
+/// One row of the key table.
+pub struct Binding {
+    pub modes: &'static [Mode],
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    /// How the keys are written in the hint bar and the help.
+    pub label: &'static str,
+    pub description: &'static str,
+    /// The short form shown in the one-line hint bar, when it belongs there (the help shows
+    /// every row with its full description).
+    pub hint: Option<&'static str>,
+    pub action: fn() -> Action,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+const BROWSE: &[Mode] = &[Mode::Browse];
+const FILTER: &[Mode] = &[Mode::Filter];
+const EDIT: &[Mode] = &[Mode::Edit];
+const DIALOG: &[Mode] = &[Mode::Dialog];
+const HELP: &[Mode] = &[Mode::Help];
+const EVERYWHERE_BUT_DIALOG: &[Mode] = &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::Help];
+
+macro_rules! bind {
+    ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
+        Binding {
+            modes: $modes,
+            keys: &[$($key),+],
+            label: $label,
+            description: $description,
+            hint: $hint,
+            action: $action,
+        }
+    };
+}
+
+pub const BINDINGS: &[Binding] = &[
+    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous user", None, || Action::Up),
+    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next user", None, || Action::Down),
+    bind!(BROWSE, [(KeyCode::PageUp, NONE)], "PgUp", "page up", None, || Action::PageUp),
+    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "PgDn", "page down", None, || Action::PageDown),
+    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", "first user", None, || Action::Home),
+    bind!(BROWSE, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)], "End/G", "last user", None, || Action::End),
+    bind!(BROWSE, [(KeyCode::Enter, NONE), (KeyCode::Char('e'), NONE)], "Enter/e", "edit customData", Some("edit"), || Action::OpenEditor),
+    bind!(BROWSE, [(KeyCode::Char('/'), NONE)], "/", "filter by username, email, name, id", Some("filter"), || Action::StartFilter),
+    bind!(BROWSE, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", None, || Action::ClearFilter),
+    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || Action::Refresh),
+    bind!(FILTER, [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)], "Enter/↓", "keep the filter, back to the list", Some("done"), || Action::FilterAccept),
+    bind!(FILTER, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", Some("clear"), || Action::ClearFilter),
+    bind!(FILTER, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || Action::FilterBackspace),
+    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "Ctrl-S", "save (a full replacement)", Some("save"), || Action::Save),
+    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "Ctrl-G", "go to the error", Some("go to error"), || Action::JumpToError),
+    bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    bind!(DIALOG, [(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)], "y/Enter", "yes", Some("yes"), || Action::Confirm),
+    bind!(DIALOG, [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)], "n/Esc", "no, go back", Some("no"), || Action::Cancel),
+    bind!(HELP, [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)], "Esc/?", "close the help", Some("close"), || Action::ToggleHelp),
+    bind!(BROWSE, [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)], "?", "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
+    bind!(EVERYWHERE_BUT_DIALOG, [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)], "Ctrl-C", "quit (asks if there are unsaved changes)", None, || Action::Quit),
+];
+
+/// Editing keys handled by the textarea itself, listed in the help.
+pub const EDITOR_KEYS: &[(&str, &str)] = &[
+    ("arrows, Home/End, PgUp/PgDn", "move"),
+    ("Shift+arrows", "select"),
+    ("Ctrl-U / Ctrl-R", "undo / redo"),
+    ("Ctrl-X / Alt-C / Ctrl-Y", "cut / copy / paste (custodian's own clipboard)"),
+    ("Ctrl-K / Ctrl-J", "delete to end / start of line"),
+    ("terminal paste", "inserted as typed (bracketed paste)"),
+];
+
+/// The action for a key press in `mode`; in the editor, unbound keys go to the textarea and
+/// in the filter they are typed into the filter.
+pub fn action_for(mode: Mode, key: KeyEvent) -> Option<Action> {
+    let modifiers = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    let bound = BINDINGS.iter().find(|b| {
+        b.modes.contains(&mode)
+            && b.keys.iter().any(|(code, mods)| *code == key.code && *mods == modifiers)
+    });
+    if let Some(binding) = bound {
+        return Some((binding.action)());
+    }
+    match mode {
+        Mode::Edit => Some(Action::Edit(editor_input(key))),
+        Mode::Filter => match key.code {
+            KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                Some(Action::FilterChar(c))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A key for the textarea; Alt-C is its copy (Ctrl-C quits).
+fn editor_input(key: KeyEvent) -> Input {
+    let mut input = Input::from(key);
+    if input.alt && input.key == Key::Char('c') {
+        input = Input { key: Key::Copy, ..Input::default() };
+    }
+    input
+}
+
+/// The bindings of one mode that belong in the hint bar.
+pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| b.hint.is_some() && b.modes.contains(&mode))
+}

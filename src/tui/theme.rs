@@ -1,0 +1,60 @@
+//! Styles, from the 16 named ANSI colours only (they follow the operator's terminal palette,
+//! light or dark). Without colour (`NO_COLOR`, `--no-color`) emphasis is bold and reverse
+//! video alone, so the selection stays visible.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    pub selected: Style,
+    pub border: Style,
+    pub focused_border: Style,
+    pub title: Style,
+    pub label: Style,
+    pub dim: Style,
+    pub key: Style,
+    pub error: Style,
+    pub success: Style,
+    pub warning: Style,
+    pub removed: Style,
+}
+
+impl Theme {
+    pub fn colour() -> Self {
+        Self {
+            selected: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            border: Style::new().fg(Color::DarkGray),
+            focused_border: Style::new().fg(Color::Cyan),
+            title: Style::new().add_modifier(Modifier::BOLD),
+            label: Style::new().fg(Color::Cyan),
+            dim: Style::new().fg(Color::DarkGray),
+            key: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            error: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            success: Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+            warning: Style::new().fg(Color::Yellow),
+            removed: Style::new().fg(Color::Red),
+        }
+    }
+
+    pub fn plain() -> Self {
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        Self {
+            selected: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            border: Style::new(),
+            focused_border: bold,
+            title: bold,
+            label: Style::new(),
+            dim: Style::new(),
+            key: bold,
+            error: bold,
+            success: bold,
+            warning: bold,
+            removed: bold,
+        }
+    }
+
+    /// The colour theme unless `NO_COLOR` is set (to anything) or colour was turned off.
+    pub fn from_environment(no_color_flag: bool) -> Self {
+        if no_color_flag || std::env::var_os("NO_COLOR").is_some() { Self::plain() } else { Self::colour() }
+    }
+}

@@ -1,0 +1,45 @@
+//! The selected user's pre-defined properties, read-only.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::domain::time::format_utc;
+use crate::inert;
+use crate::tui::app::State;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(" Profile ", theme.title))
+        .border_style(theme.border);
+    let Some(record) = &state.user else {
+        frame.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let user = &record.user;
+    let text = |value: &Option<String>| value.as_deref().map_or_else(|| "—".to_owned(), |v| inert::line(v).into_owned());
+    let rows: [(&str, String); 11] = [
+        ("id", inert::line(&user.id).into_owned()),
+        ("username", text(&user.username)),
+        ("primaryEmail", text(&user.primary_email)),
+        ("primaryPhone", text(&user.primary_phone)),
+        ("name", text(&user.name)),
+        ("avatar", text(&user.avatar)),
+        ("isSuspended", if user.is_suspended { "yes".into() } else { "no".into() }),
+        ("createdAt", format_utc(user.created_at)),
+        ("updatedAt", format_utc(user.updated_at)),
+        ("lastSignInAt", user.last_sign_in_at.map_or_else(|| "never".to_owned(), format_utc)),
+        ("revision", format!("{} · saved {} by {}", record.revision, format_utc(record.revised_at), inert::line(&record.revised_by))),
+    ];
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(label, value)| {
+            let style = if label == "isSuspended" && user.is_suspended { theme.warning } else { Default::default() };
+            Line::from(vec![Span::styled(format!("{label:<13} "), theme.label), Span::styled(value, style)])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,94 @@
+//! The user list: only the visible rows are built.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use crate::inert;
+use crate::tui::app::{Mode, State};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let list = &state.list;
+    let focused = matches!(state.mode(), Mode::Browse | Mode::Filter);
+    let title = if list.filter.is_empty() && !state.filtering {
+        format!(" Users · {} ", group_digits(list.total))
+    } else {
+        let cursor = if state.filtering { "▏" } else { "" };
+        format!(" Users · /{}{cursor} ", inert::line(&list.filter))
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title))
+        .border_style(if focused { theme.focused_border } else { theme.border });
+    let inner_width = area.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = list
+        .visible()
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let user = &entry.user;
+            let mark = if user.is_suspended { "⊘ " } else { "  " };
+            let handle = inert::line(user.handle()).into_owned();
+            let secondary = user
+                .name
+                .as_deref()
+                .or(user.primary_email.as_deref().filter(|e| Some(*e) != Some(user.handle())))
+                .map(|s| inert::line(s).into_owned())
+                .unwrap_or_default();
+            let text = fit(&format!("{mark}{handle}  {secondary}"), inner_width);
+            if list.top + i == list.selected {
+                Line::from(Span::styled(text, theme.selected))
+            } else {
+                let split = (mark.len() + handle.len()).min(text.len());
+                let (head, tail) = text.split_at(floor_boundary(&text, split));
+                Line::from(vec![Span::raw(head.to_owned()), Span::styled(tail.to_owned(), theme.dim)])
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        let empty = if list.filter.is_empty() { "no users" } else { "no user matches the filter" };
+        lines.push(Line::from(Span::styled(empty, theme.dim)));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Cuts `text` to `width` columns (with `…`) or pads it to fill them, so a selected row is a bar.
+fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return format!("{text}{}", " ".repeat(width - text.width()));
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    let pad = width.saturating_sub(out.width());
+    out.push_str(&" ".repeat(pad));
+    out
+}
+
+fn floor_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// `1,000,000`: counts as an operator reads them.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

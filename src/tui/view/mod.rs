@@ -1,0 +1,86 @@
+//! Drawing: one function per pane or overlay, each reading `&State` and changing nothing.
+
+mod details;
+mod dialog;
+mod document;
+mod help;
+mod list;
+mod status;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::app::State;
+use super::theme::Theme;
+
+/// The smallest terminal custodian draws in.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+/// Rows of the details pane, borders included.
+const DETAILS_HEIGHT: u16 = 13;
+
+/// How many user rows the list shows at this terminal size.
+pub fn list_height(width: u16, height: u16) -> usize {
+    let _ = width;
+    // Status line, hint bar and the list's two borders.
+    height.saturating_sub(4).max(1) as usize
+}
+
+struct Areas {
+    list: Rect,
+    details: Rect,
+    document: Rect,
+    status: Rect,
+    hints: Rect,
+}
+
+fn areas(area: Rect) -> Areas {
+    let [main, status, hints] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let list_width = (main.width * 2 / 5).clamp(30, 48);
+    let [list, right] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(main);
+    let [details, document] =
+        Layout::vertical([Constraint::Length(DETAILS_HEIGHT), Constraint::Min(3)]).areas(right);
+    Areas { list, details, document, status, hints }
+}
+
+/// Draws the whole screen for `state`.
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let message = format!(
+            "The terminal is {}×{}; custodian needs at least {MIN_WIDTH}×{MIN_HEIGHT}. Enlarge it, or press q to quit.",
+            area.width, area.height
+        );
+        frame.render_widget(Paragraph::new(Line::from(message)).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    let areas = areas(area);
+    list::render(frame, areas.list, state, theme);
+    details::render(frame, areas.details, state, theme);
+    document::render(frame, areas.document, state, theme);
+    status::render_status(frame, areas.status, state, theme);
+    status::render_hints(frame, areas.hints, state, theme);
+    if state.help {
+        help::render(frame, area, theme);
+    }
+    if let Some(dialog) = &state.dialog {
+        dialog::render(frame, area, dialog, theme);
+    }
+}
+
+/// A rectangle of `width`×`height` centred in `area` (clipped to it), cleared for an overlay.
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    rect
+}
