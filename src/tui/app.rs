@@ -38,6 +38,8 @@ pub enum Action {
     Confirm,
     Cancel,
     ToggleHelp,
+    /// Scroll the help by this many lines.
+    ScrollHelp(i16),
     Quit,
     Resize { width: u16, height: u16 },
     // The store's answers
@@ -207,6 +209,7 @@ pub struct State {
     pub editor: Option<Editor>,
     pub dialog: Option<Dialog>,
     pub help: bool,
+    pub help_scroll: u16,
     pub filtering: bool,
     pub status: Option<Status>,
     pub read_only: bool,
@@ -225,6 +228,7 @@ impl State {
             editor: None,
             dialog: None,
             help: false,
+            help_scroll: 0,
             filtering: false,
             status: None,
             read_only,
@@ -591,6 +595,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ToggleHelp => {
             state.help = !state.help;
+            state.help_scroll = 0;
+            Vec::new()
+        }
+        ScrollHelp(lines) => {
+            state.help_scroll = state.help_scroll.saturating_add_signed(lines).min(200);
             Vec::new()
         }
         Quit => {

@@ -62,6 +62,8 @@ pub const BINDINGS: &[Binding] = &[
     bind!(DIALOG, [(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)], "y/Enter", "yes", Some("yes"), || Action::Confirm),
     bind!(DIALOG, [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)], "n/Esc", "no, go back", Some("no"), || Action::Cancel),
     bind!(HELP, [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)], "Esc/?", "close the help", Some("close"), || Action::ToggleHelp),
+    bind!(HELP, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "scroll the help down", None, || Action::ScrollHelp(1)),
+    bind!(HELP, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "scroll the help up", None, || Action::ScrollHelp(-1)),
     bind!(BROWSE, [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)], "?", "help: every key", Some("help"), || Action::ToggleHelp),
     bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
     bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
@@ -70,12 +72,12 @@ pub const BINDINGS: &[Binding] = &[
 
 /// Editing keys handled by the textarea itself, listed in the help.
 pub const EDITOR_KEYS: &[(&str, &str)] = &[
-    ("arrows, Home/End, PgUp/PgDn", "move"),
+    ("arrows, PgUp/PgDn", "move"),
     ("Shift+arrows", "select"),
     ("Ctrl-U / Ctrl-R", "undo / redo"),
-    ("Ctrl-X / Alt-C / Ctrl-Y", "cut / copy / paste (custodian's own clipboard)"),
+    ("Ctrl-X/Alt-C/Ctrl-Y", "cut / copy / paste (within the editor)"),
     ("Ctrl-K / Ctrl-J", "delete to end / start of line"),
-    ("terminal paste", "inserted as typed (bracketed paste)"),
+    ("terminal paste", "inserted as typed, controls escaped"),
 ];
 
 /// The action for a key press in `mode`; in the editor, unbound keys go to the textarea and

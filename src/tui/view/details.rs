@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ("createdAt", format_utc(user.created_at)),
         ("updatedAt", format_utc(user.updated_at)),
         ("lastSignInAt", user.last_sign_in_at.map_or_else(|| "never".to_owned(), format_utc)),
-        ("revision", format!("{} · saved {} by {}", record.revision, format_utc(record.revised_at), inert::line(&record.revised_by))),
+        ("revision", format!("{} · {} by {}", record.revision, minutes(record.revised_at), inert::line(&record.revised_by))),
     ];
     let lines: Vec<Line> = rows
         .into_iter()
@@ -42,4 +42,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `2026-11-26 09:41 UTC`: the save time without seconds, so the row fits at 80 columns.
+fn minutes(ms: i64) -> String {
+    let full = format_utc(ms);
+    match full.strip_suffix(" UTC") {
+        Some(time) if time.len() == 19 => format!("{} UTC", &time[..16]),
+        _ => full,
+    }
 }

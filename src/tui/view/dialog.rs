@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
         Span::raw(" no, go back"),
     ]));
     let height = lines.len() as u16 + 2;
-    let rect = super::popup(frame, area, 64, height);
+    let rect = super::popup(frame, area, 72, height);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))

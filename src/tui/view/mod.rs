@@ -39,7 +39,7 @@ struct Areas {
 fn areas(area: Rect) -> Areas {
     let [main, status, hints] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    let list_width = (main.width * 2 / 5).clamp(30, 48);
+    let list_width = (main.width * 7 / 20).clamp(28, 48);
     let [list, right] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(main);
     let [details, document] =
         Layout::vertical([Constraint::Length(DETAILS_HEIGHT), Constraint::Min(3)]).areas(right);
@@ -64,7 +64,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     status::render_status(frame, areas.status, state, theme);
     status::render_hints(frame, areas.hints, state, theme);
     if state.help {
-        help::render(frame, area, theme);
+        help::render(frame, area, state.help_scroll, theme);
     }
     if let Some(dialog) = &state.dialog {
         dialog::render(frame, area, dialog, theme);

@@ -1,0 +1,1099 @@
+//! The real `custodian` binary, as a script sees it: exit codes, one-line errors, the default
+//! database, byte-exact export and import, versioned saves, listing, read-only mode, seeding.
+//! Every run gets its own HOME and XDG directories, so no test touches the real home.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Map, Value};
+use tempfile::TempDir;
+
+const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stdout_bytes: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns the run.
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        assert!(!self.stderr.contains("panicked"), "{self:?}");
+        self
+    }
+
+    /// Asserts the exit code and that the error is one line, `custodian: ...`, without a
+    /// panic or a backtrace. Returns the error line.
+    #[track_caller]
+    fn fails(self, code: i32) -> String {
+        assert_eq!(self.code, code, "expected exit code {code}: {self:?}");
+        assert_eq!(
+            self.stderr.lines().count(),
+            1,
+            "the error must be exactly one line: {self:?}"
+        );
+        assert!(self.stderr.ends_with('\n'), "{self:?}");
+        assert!(self.stderr.starts_with("custodian: "), "{self:?}");
+        for word in [
+            "panicked",
+            "backtrace",
+            "Backtrace",
+            "RUST_BACKTRACE",
+            "Caused by",
+            "Stack",
+        ] {
+            assert!(
+                !self.stderr.contains(word),
+                "{word:?} in the error: {self:?}"
+            );
+        }
+        self.stderr.trim_end().to_owned()
+    }
+}
+
+/// A private HOME with XDG directories, and helpers to run the binary in it.
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        for sub in ["home", "data", "state"] {
+            fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn data_home(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    fn default_db(&self) -> PathBuf {
+        self.data_home().join("custodian").join("users.redb")
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+        command
+            .env("HOME", self.path("home"))
+            .env("XDG_DATA_HOME", self.data_home())
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("USER", "tester")
+            .env("RUST_BACKTRACE", "1")
+            .env_remove("LOGNAME")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("CUSTODIAN_DB")
+            .env_remove("CUSTODIAN_READ_ONLY")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run_command(&self, mut command: Command, stdin: Option<&[u8]>) -> Run {
+        let output = match stdin {
+            None => command.output().expect("run custodian"),
+            Some(input) => {
+                command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = command.spawn().expect("spawn custodian");
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(input)
+                    .expect("write stdin");
+                child.wait_with_output().expect("wait custodian")
+            }
+        };
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stdout_bytes: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `custodian ARGS` with no --db.
+    fn run(&self, args: &[&str]) -> Run {
+        let mut command = self.command();
+        command.args(args);
+        self.run_command(command, None)
+    }
+
+    /// `custodian --db DB ARGS`.
+    fn on(&self, db: &Path, args: &[&str]) -> Run {
+        let mut command = self.command();
+        command.arg("--db").arg(db).args(args);
+        self.run_command(command, None)
+    }
+
+    /// `custodian --db DB ARGS < input`.
+    fn on_with_stdin(&self, db: &Path, args: &[&str], input: &[u8]) -> Run {
+        let mut command = self.command();
+        command.arg("--db").arg(db).args(args);
+        self.run_command(command, Some(input))
+    }
+
+    /// Writes `text` to a file in the sandbox and returns its path as a string.
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    /// A new, empty database.
+    fn init(&self, name: &str) -> PathBuf {
+        let db = self.path(name);
+        let run = self.on(&db, &["init"]).ok();
+        assert!(run.stdout.starts_with("created "), "{run:?}");
+        db
+    }
+
+    /// A database with the five users of [`PEOPLE`].
+    fn people(&self) -> PathBuf {
+        let db = self.init("people.redb");
+        let file = self.file("people.jsonl", PEOPLE);
+        let run = self.on(&db, &["import", &file]).ok();
+        assert_eq!(run.stdout, "imported: 5 new, 0 updated, 0 unchanged\n");
+        db
+    }
+
+    fn get(&self, db: &Path, user: &str) -> String {
+        self.on(db, &["get", user]).ok().stdout
+    }
+
+    fn export(&self, db: &Path) -> Vec<u8> {
+        self.on(db, &["export"]).ok().stdout_bytes
+    }
+}
+
+const PEOPLE: &str = r#"{"id":"u1","username":"alice","primaryEmail":"alice@example.com","name":"Alice Liddell","customData":{"theme":"dark","lang":"en"}}
+{"id":"u2","username":"bob","primaryEmail":"bob@example.org","primaryPhone":"15551234567","name":"Bob Builder","customData":{}}
+{"id":"u3","primaryEmail":"carol@example.net","name":"Carol Singer","customData":{"a":1}}
+{"id":"u4","primaryPhone":"4930123456","name":"Dieter Müller"}
+{"id":"u5","username":"Eve","name":"Eve Online","isSuspended":true}
+"#;
+
+const ALICE_DOC: &str = "{\n  \"theme\": \"dark\",\n  \"lang\": \"en\"\n}\n";
+
+fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+fn json_lines(text: &str) -> Vec<Map<String, Value>> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+fn history_revisions(sandbox: &Sandbox, db: &Path, user: &str) -> Vec<String> {
+    let run = sandbox.on(db, &["history", user]).ok();
+    run.stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exit codes and errors
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["list", "--frobnicate"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--frobnicate"), "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    assert!(run.stdout.is_empty());
+    assert!(
+        !sandbox.default_db().exists(),
+        "a usage error must not create the default database"
+    );
+    let run = sandbox.run(&["frobnicate"]);
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn init_without_db_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let error = sandbox.run(&["init"]).fails(2);
+    assert!(error.contains("--db"), "{error}");
+    assert!(!sandbox.default_db().exists());
+}
+
+#[test]
+fn get_of_an_unknown_user_exits_3() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let error = sandbox.on(&db, &["get", "ghost"]).fails(3);
+    assert!(error.contains("\"ghost\""), "{error}");
+    sandbox.on(&db, &["history", "ghost"]).fails(3);
+    let doc = sandbox.file("doc.json", "{}");
+    sandbox.on(&db, &["set", "ghost", &doc]).fails(3);
+    sandbox.on(&db, &["restore", "ghost", "1"]).fails(3);
+}
+
+#[test]
+fn get_of_a_revision_that_does_not_exist_exits_3() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let error = sandbox
+        .on(&db, &["get", "alice", "--revision", "99"])
+        .fails(3);
+    assert!(error.contains("revision 99"), "{error}");
+    sandbox.on(&db, &["restore", "alice", "99"]).fails(3);
+    assert_eq!(history_revisions(&sandbox, &db, "alice"), ["1"]);
+}
+
+#[test]
+fn set_refuses_invalid_customdata_with_exit_4_and_keeps_the_document() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    for (name, text, says) in [
+        (
+            "syntax.json",
+            "{\n  \"theme\": \"light\",\n  \"lang\": }\n",
+            "line 3, col 11",
+        ),
+        ("array.json", "[1, 2]", "must be a JSON object"),
+        (
+            "duplicate.json",
+            "{\"theme\": \"light\",\n \"theme\": \"dark\"}",
+            "duplicate key \"theme\"",
+        ),
+        ("empty.json", "", "empty"),
+        ("nan.json", "{\"a\": NaN}", "NaN"),
+    ] {
+        let file = sandbox.file(name, text);
+        let error = sandbox.on(&db, &["set", "alice", &file]).fails(4);
+        assert!(error.contains(says), "{name}: {error}");
+        // The same through standard input.
+        sandbox
+            .on_with_stdin(&db, &["set", "alice", "-"], text.as_bytes())
+            .fails(4);
+    }
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+    assert_eq!(history_revisions(&sandbox, &db, "alice").len(), 1);
+}
+
+#[test]
+fn import_of_a_malformed_file_exits_4_and_imports_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let before = sandbox.export(&db);
+    for (name, text, says) in [
+        (
+            "broken.json",
+            "[\n{\"id\":\"n1\",\"username\":\"new1\"},\n{\"id\":\"n2\",,}\n]",
+            "line 3",
+        ),
+        ("empty.json", "", "empty"),
+        (
+            "bad-record.jsonl",
+            "{\"id\":\"n1\",\"username\":\"new1\"}\n{\"id\":\"n2\",\"username\":7}\n",
+            "line 2",
+        ),
+        (
+            "bad-data.json",
+            "[\n{\"id\":\"n1\"},\n{\"id\":\"n2\",\"customData\":{\"a\":1,\"a\":2}}\n]",
+            "record 2 (line 3)",
+        ),
+        ("bad-id.jsonl", "{\"id\":\"not a valid id!\"}\n", "line 1"),
+    ] {
+        let file = sandbox.file(name, text);
+        let error = sandbox.on(&db, &["import", &file]).fails(4);
+        assert!(error.contains(says), "{name}: {error}");
+    }
+    assert_eq!(sandbox.export(&db), before);
+}
+
+#[test]
+fn set_with_a_stale_expected_revision_exits_5_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let first = sandbox.file("first.json", r#"{"by": "first"}"#);
+    let second = sandbox.file("second.json", r#"{"by": "second"}"#);
+    sandbox
+        .on(&db, &["set", "alice", &first, "--expect-revision", "1"])
+        .ok();
+    let error = sandbox
+        .on(&db, &["set", "alice", &second, "--expect-revision", "1"])
+        .fails(5);
+    assert!(
+        error.contains("conflict") && error.contains("revision 2"),
+        "{error}"
+    );
+    assert_eq!(sandbox.get(&db, "alice"), "{\n  \"by\": \"first\"\n}\n");
+    sandbox
+        .on(&db, &["restore", "alice", "1", "--expect-revision", "1"])
+        .fails(5);
+    assert_eq!(history_revisions(&sandbox, &db, "alice").len(), 2);
+}
+
+#[test]
+fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let before = sandbox.export(&db);
+    let file = sandbox.file(
+        "again.jsonl",
+        "{\"id\":\"n1\",\"username\":\"newcomer\"}\n{\"id\":\"u1\",\"username\":\"alice\",\"primaryEmail\":\"alice@example.com\",\"customData\":{\"theme\":\"light\"}}\n",
+    );
+    let error = sandbox.on(&db, &["import", &file]).fails(5);
+    assert!(
+        error.contains("line 2") && error.contains("\"u1\"") && error.contains("--upsert"),
+        "{error}"
+    );
+    assert_eq!(sandbox.export(&db), before);
+    sandbox.on(&db, &["get", "newcomer"]).fails(3);
+
+    let run = sandbox.on(&db, &["import", "--upsert", &file]).ok();
+    assert_eq!(run.stdout, "imported: 1 new, 1 updated, 0 unchanged\n");
+    assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
+    assert_eq!(
+        sandbox
+            .on(&db, &["get", "alice", "--revision", "1"])
+            .ok()
+            .stdout,
+        ALICE_DOC
+    );
+}
+
+#[test]
+fn import_of_a_taken_username_exits_5_and_imports_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let before = sandbox.export(&db);
+    let file = sandbox.file(
+        "taken.json",
+        "[\n{\"id\":\"n1\",\"username\":\"fresh\"},\n{\"id\":\"n2\",\"username\":\"ALICE\"}\n]",
+    );
+    let error = sandbox.on(&db, &["import", &file]).fails(5);
+    assert!(
+        error.contains("record 2 (line 3)") && error.contains("u1"),
+        "{error}"
+    );
+    let file = sandbox.file(
+        "taken-email.jsonl",
+        "{\"id\":\"n3\",\"primaryEmail\":\"Bob@Example.ORG\"}\n",
+    );
+    sandbox.on(&db, &["import", &file]).fails(5);
+    assert_eq!(sandbox.export(&db), before);
+}
+
+#[test]
+fn a_missing_db_file_exits_1_and_creates_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("nope.redb");
+    for args in [
+        &["list"][..],
+        &["get", "alice"],
+        &["export"],
+        &["--read-only", "list"],
+    ] {
+        let error = sandbox.on(&db, args).fails(1);
+        assert!(
+            error.contains("nope.redb") && error.contains("custodian init"),
+            "{error}"
+        );
+    }
+    assert!(!db.exists());
+    assert!(!sandbox.default_db().exists());
+}
+
+#[test]
+fn a_file_that_is_not_a_database_exits_1_and_is_left_intact() {
+    let sandbox = Sandbox::new();
+    let text = sandbox.file("users.json", &"[{\"id\": \"abc\"}]\n".repeat(100));
+    let empty = sandbox.file("empty.redb", "");
+    let directory = sandbox.path("home");
+    for db in [Path::new(&empty), directory.as_path(), Path::new(&text)] {
+        for args in [&["list"][..], &["--read-only", "get", "alice"]] {
+            let error = sandbox.on(db, args).fails(1);
+            assert!(
+                error.contains("not a custodian database"),
+                "{}: {error}",
+                db.display()
+            );
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(&text).expect("read"),
+        "[{\"id\": \"abc\"}]\n".repeat(100)
+    );
+    assert_eq!(fs::metadata(&empty).expect("metadata").len(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// init and the default database
+
+#[test]
+fn init_creates_a_private_database_and_refuses_to_overwrite_it() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    assert_eq!(mode_of(&db), 0o600);
+    let before = fs::read(&db).expect("read");
+    let error = sandbox.on(&db, &["init"]).fails(1);
+    assert!(error.contains("already exists"), "{error}");
+    assert_eq!(fs::read(&db).expect("read"), before);
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+    // Over any other file too.
+    let notes = sandbox.file("notes.txt", "keep\n");
+    sandbox.on(Path::new(&notes), &["init"]).fails(1);
+    assert_eq!(fs::read_to_string(&notes).expect("read"), "keep\n");
+}
+
+#[test]
+fn init_creates_an_empty_database() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("empty.redb");
+    assert_eq!(
+        sandbox.on(&db, &["list"]).ok().stdout,
+        "ID  USERNAME  EMAIL  NAME  REV\n"
+    );
+    assert!(sandbox.export(&db).is_empty());
+    sandbox.on(&db, &["--read-only", "init"]).fails(1);
+}
+
+#[test]
+fn without_db_the_default_database_is_created_private_and_seeded_with_demo_users() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["list", "--limit", "0"]).ok();
+    let db = sandbox.default_db();
+    assert!(db.is_file(), "no database at {}", db.display());
+    assert_eq!(mode_of(&db), 0o600);
+    assert_eq!(mode_of(db.parent().expect("parent")), 0o700);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1 + 200,
+        "header and 200 demo users"
+    );
+    assert!(
+        !sandbox.path("home").join(".local").exists(),
+        "XDG_DATA_HOME was not respected"
+    );
+
+    assert_eq!(
+        sandbox.run(&["get", "admin"]).ok().stdout,
+        "{\n  \"adminConsolePreferences\": {\n    \"language\": \"en\",\n    \"appearanceMode\": \"system\",\n    \"experienceNoticeConfirmed\": true\n  },\n  \"customDataFoo\": {},\n  \"customDataBar\": {\n    \"baz\": \"qux\",\n    \"count\": 3\n  }\n}\n"
+    );
+    // A second run opens the same database; nothing is imported twice.
+    let exported = sandbox.run(&["export"]).ok().stdout;
+    assert_eq!(exported.lines().count(), 200);
+    let demo: Vec<Map<String, Value>> =
+        serde_json::from_str(&fs::read_to_string(DEMO_USERS).expect("demo")).expect("demo json");
+    assert_eq!(demo[0]["username"], "admin");
+    let mut demo_ids: Vec<&str> = demo.iter().map(|u| u["id"].as_str().expect("id")).collect();
+    let mut exported_ids: Vec<String> = json_lines(&exported)
+        .iter()
+        .map(|u| u["id"].as_str().expect("id").to_owned())
+        .collect();
+    demo_ids.sort_unstable();
+    exported_ids.sort_unstable();
+    assert_eq!(exported_ids, demo_ids);
+}
+
+#[test]
+fn read_only_without_a_default_database_creates_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["--read-only", "list"]).fails(1);
+    assert!(!sandbox.default_db().exists());
+}
+
+#[test]
+fn first_runs_started_together_all_open_the_one_seeded_default_database() {
+    let sandbox = Sandbox::new();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut command = sandbox.command();
+            command
+                .args(["list", "--limit", "1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            command.spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert!(
+            output.status.success(),
+            "a first run failed: {:?} {}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(sandbox.run(&["export"]).ok().stdout.lines().count(), 200);
+}
+
+#[test]
+fn custodian_db_variable_names_the_database() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let mut command = sandbox.command();
+    command.env("CUSTODIAN_DB", &db).args(["get", "alice"]);
+    assert_eq!(sandbox.run_command(command, None).ok().stdout, ALICE_DOC);
+    assert!(!sandbox.default_db().exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export and import
+
+/// Known fields in Logto's order, then unknown ones; key order, number text, escapes and
+/// non-ASCII that a careless JSON layer would change.
+const HOSTILE_TEMPLATE: &str = r#"{"id":"hostile_01","username":"zoë.山田","primaryEmail":"zoe@例え.jp","primaryPhone":"+81 90 1234 5678","name":"Zoë 山田 🎉 \u001b[31m","avatar":null,"customData":{"zeta":1,"alpha":{"big":12345678901234567890123,"price":1.50,"neg":-0.0,"exp":1e+400},"émoji":"🎉 ½","quote":"a \"b\" \\ c\n\t","rtl":"abc{RLO}def","list":[3,1,2,{"b":1,"a":2}],"empty":{},"none":null},"identities":{"github":{"userId":"42","details":{"z":1,"a":2}}},"lastSignInAt":1700000000002,"createdAt":1700000000000,"updatedAt":1700000000001,"profile":{"nickname":"Z","address":{"country":"JP"}},"applicationId":"app1","isSuspended":true,"tenantId":"default","hasPassword":true,"ssoIdentities":{"nested":{"z":1,"a":[{"y":2.50,"b":99999999999999999999}]}},"x":null}"#;
+
+/// [`HOSTILE_TEMPLATE`] with a right-to-left override where it says `{RLO}` (rustc refuses one
+/// in a literal).
+fn hostile() -> String {
+    HOSTILE_TEMPLATE.replace("{RLO}", "\u{202e}")
+}
+
+#[test]
+fn export_then_import_then_export_is_byte_identical() {
+    let sandbox = Sandbox::new();
+    let hostile_line = hostile();
+    let first_db = sandbox.init("first.redb");
+    sandbox.on(&first_db, &["import", DEMO_USERS]).ok();
+    let hostile = sandbox.file("hostile.jsonl", &format!("{hostile_line}\n"));
+    assert_eq!(
+        sandbox.on(&first_db, &["import", &hostile]).ok().stdout,
+        "imported: 1 new, 0 updated, 0 unchanged\n"
+    );
+    let first = sandbox.export(&first_db);
+    let first_text = String::from_utf8(first.clone()).expect("utf-8 export");
+    assert_eq!(first_text.lines().count(), 201);
+    assert!(
+        first_text.lines().any(|line| line == hostile_line),
+        "the hostile record changed on the way:\n{first_text}"
+    );
+
+    let exported = sandbox.path("export.jsonl");
+    fs::write(&exported, &first).expect("write export");
+    let second_db = sandbox.init("second.redb");
+    sandbox
+        .on(&second_db, &["import", exported.to_str().expect("utf-8")])
+        .ok();
+    let second = sandbox.export(&second_db);
+    assert!(second == first, "the second export differs from the first");
+
+    // The demo users come back with their fields and customData as the file has them.
+    let demo: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(DEMO_USERS).expect("demo")).expect("demo json");
+    let by_id: std::collections::HashMap<&str, &str> = first_text
+        .lines()
+        .map(|l| (l.split('"').nth(3).expect("id"), l))
+        .collect();
+    for user in &demo {
+        let id = user["id"].as_str().expect("id");
+        assert_eq!(
+            by_id[id],
+            serde_json::to_string(user).expect("json"),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn export_to_a_file_writes_the_same_lines_privately() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let out = sandbox.path("out.jsonl");
+    let run = sandbox
+        .on(&db, &["export", "--out", out.to_str().expect("utf-8")])
+        .ok();
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("exported 5 users"), "{run:?}");
+    assert_eq!(mode_of(&out), 0o600);
+    assert_eq!(fs::read(&out).expect("read"), sandbox.export(&db));
+}
+
+#[test]
+fn import_reads_standard_input() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("stdin.redb");
+    let run = sandbox
+        .on_with_stdin(&db, &["import"], PEOPLE.as_bytes())
+        .ok();
+    assert_eq!(run.stdout, "imported: 5 new, 0 updated, 0 unchanged\n");
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+}
+
+// ---------------------------------------------------------------------------------------------
+// set, history, restore, get
+
+#[test]
+fn set_reports_the_new_revision_and_an_identical_set_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file(
+        "doc.json",
+        "{\"theme\":\"light\",\"lang\":\"en\",\"extra\":[1,2]}",
+    );
+    let run = sandbox.on(&db, &["set", "alice", &doc]).ok();
+    assert!(
+        run.stdout.starts_with("saved: user u1 revision 2"),
+        "{run:?}"
+    );
+    assert_eq!(run.stdout.lines().count(), 1);
+    assert!(run.stderr.is_empty(), "nothing was removed: {run:?}");
+
+    // The same document, written differently.
+    let same = sandbox.file(
+        "same.json",
+        "{\n  \"theme\": \"light\", \"lang\": \"en\",\n  \"extra\": [ 1, 2 ]\n}\n",
+    );
+    let run = sandbox.on(&db, &["set", "ALICE", &same]).ok();
+    assert_eq!(run.stdout, "no changes: user u1 stays at revision 2\n");
+    assert_eq!(history_revisions(&sandbox, &db, "alice").len(), 2);
+    assert_eq!(
+        sandbox.get(&db, "alice"),
+        "{\n  \"theme\": \"light\",\n  \"lang\": \"en\",\n  \"extra\": [\n    1,\n    2\n  ]\n}\n"
+    );
+
+    // By email, by phone, with the right expected revision.
+    let run = sandbox
+        .on(
+            &db,
+            &["set", "Alice@Example.com", &same, "--expect-revision", "2"],
+        )
+        .ok();
+    assert!(run.stdout.starts_with("no changes"), "{run:?}");
+    let run = sandbox
+        .on(&db, &["set", "15551234567", &doc, "--expect-revision", "1"])
+        .ok();
+    assert!(
+        run.stdout.starts_with("saved: user u2 revision 2"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn set_reads_the_document_from_standard_input() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let run = sandbox
+        .on_with_stdin(&db, &["set", "bob"], b"{\"from\": \"stdin\"}")
+        .ok();
+    assert!(
+        run.stdout.starts_with("saved: user u2 revision 2"),
+        "{run:?}"
+    );
+    assert_eq!(sandbox.get(&db, "bob"), "{\n  \"from\": \"stdin\"\n}\n");
+}
+
+#[test]
+fn set_that_drops_keys_names_them_on_stderr() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file("doc.json", r#"{"lang": "de", "new": true}"#);
+    let run = sandbox.on(&db, &["set", "alice", &doc]).ok();
+    assert_eq!(run.stderr, "removed keys: theme\n");
+    assert!(
+        run.stdout.starts_with("saved: user u1 revision 2"),
+        "{run:?}"
+    );
+    let empty = sandbox.file("empty.json", "{}");
+    let run = sandbox.on(&db, &["set", "alice", &empty]).ok();
+    assert_eq!(run.stderr, "removed keys: lang, new\n");
+}
+
+#[test]
+fn history_lists_every_revision_and_marks_the_current_one() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    for n in 2..=4 {
+        let doc = sandbox.file("doc.json", &format!("{{\"n\": {n}}}"));
+        sandbox.on(&db, &["set", "alice", &doc]).ok();
+    }
+    let run = sandbox.on(&db, &["history", "alice"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{run:?}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["REV", "WHEN", "WHO", "SIZE"]);
+    for (line, revision) in lines[1..].iter().zip(1..) {
+        assert!(line.starts_with(&format!("{revision}")), "{line}");
+        assert!(line.contains(" UTC"), "{line}");
+        assert!(line.contains("tester"), "{line}");
+        assert_eq!(line.contains("(current)"), revision == 4, "{line}");
+    }
+}
+
+#[test]
+fn restore_brings_back_an_old_revision_as_a_new_one() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file("doc.json", r#"{"v": 2}"#);
+    sandbox.on(&db, &["set", "alice", &doc]).ok();
+    let run = sandbox.on(&db, &["restore", "alice", "1"]).ok();
+    assert!(
+        run.stdout.starts_with("saved: user u1 revision 3"),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr, "removed keys: v\n");
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+    assert_eq!(
+        sandbox
+            .on(&db, &["get", "alice", "--revision", "1"])
+            .ok()
+            .stdout,
+        ALICE_DOC
+    );
+    assert_eq!(
+        sandbox
+            .on(&db, &["get", "alice", "--revision", "2"])
+            .ok()
+            .stdout,
+        "{\n  \"v\": 2\n}\n"
+    );
+    assert_eq!(
+        sandbox
+            .on(&db, &["get", "alice", "--revision", "3"])
+            .ok()
+            .stdout,
+        ALICE_DOC
+    );
+    assert_eq!(history_revisions(&sandbox, &db, "alice").len(), 3);
+    // Restoring what is already current is no change.
+    let run = sandbox
+        .on(&db, &["restore", "alice", "3", "--expect-revision", "3"])
+        .ok();
+    assert_eq!(run.stdout, "no changes: user u1 stays at revision 3\n");
+}
+
+#[test]
+fn get_to_a_pipe_prints_the_exact_stored_json() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file(
+        "doc.json",
+        r#"{"note": "abc\u202edef", "ctl": "x\u009by", "esc": "\u001b[2J", "n": 1.50}"#,
+    );
+    sandbox.on(&db, &["set", "carol@example.net", &doc]).ok();
+    let run = sandbox.on(&db, &["get", "carol@example.net"]).ok();
+    assert_eq!(
+        run.stdout,
+        "{\n  \"note\": \"abc\u{202e}def\",\n  \"ctl\": \"x\u{9b}y\",\n  \"esc\": \"\\u001b[2J\",\n  \"n\": 1.50\n}\n"
+    );
+    let line = String::from_utf8(sandbox.export(&db)).expect("utf-8");
+    assert!(
+        line.contains(r#""customData":{"note":"abc"#) && line.contains("abc\u{202e}def"),
+        "{line}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+#[test]
+fn list_prints_a_table_with_a_header_in_list_order() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let run = sandbox.on(&db, &["list"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["ID", "USERNAME", "EMAIL", "NAME", "REV"]
+    );
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().expect("id"))
+        .collect();
+    // Handles: 4930123456 (phone), alice, bob, carol@example.net (email), Eve.
+    assert_eq!(ids, ["u4", "u1", "u2", "u3", "u5"]);
+    assert!(
+        lines[2].contains("alice@example.com") && lines[2].contains("Alice Liddell"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[2].trim_end().ends_with('1'), "{}", lines[2]);
+    assert!(lines[5].contains("Eve Online (suspended)"), "{}", lines[5]);
+    // Columns line up under the header.
+    let email_column = lines[0].find("EMAIL").expect("EMAIL");
+    assert_eq!(lines[2].find("alice@example.com"), Some(email_column));
+}
+
+#[test]
+fn list_json_prints_one_logto_object_per_line_in_list_order() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("demo.redb");
+    sandbox.on(&db, &["import", DEMO_USERS]).ok();
+    let run = sandbox.on(&db, &["list", "--json", "--limit", "0"]).ok();
+    let users = json_lines(&run.stdout);
+    assert_eq!(users.len(), 200);
+    assert!(
+        users
+            .iter()
+            .all(|u| u["customData"].is_object() && u["id"].is_string())
+    );
+    // In list order: by the lower-cased username, else email, else phone, else id.
+    let handle = |u: &Map<String, Value>| -> (String, String) {
+        let handle = ["username", "primaryEmail", "primaryPhone", "id"]
+            .iter()
+            .find_map(|f| u[*f].as_str())
+            .expect("a handle");
+        (
+            handle.to_lowercase(),
+            u["id"].as_str().expect("id").to_owned(),
+        )
+    };
+    let order: Vec<_> = users.iter().map(handle).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+    // The same objects as the export.
+    assert_eq!(run.stdout_bytes, sandbox.export(&db));
+}
+
+#[test]
+fn list_limit_caps_the_rows_and_zero_means_all() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("demo.redb");
+    sandbox.on(&db, &["import", DEMO_USERS]).ok();
+    assert_eq!(
+        sandbox.on(&db, &["list"]).ok().stdout.lines().count(),
+        1 + 100,
+        "the default limit is 100"
+    );
+    assert_eq!(
+        sandbox
+            .on(&db, &["list", "--limit", "7"])
+            .ok()
+            .stdout
+            .lines()
+            .count(),
+        1 + 7
+    );
+    assert_eq!(
+        sandbox
+            .on(&db, &["list", "-l", "0"])
+            .ok()
+            .stdout
+            .lines()
+            .count(),
+        1 + 200
+    );
+    assert_eq!(
+        sandbox
+            .on(&db, &["list", "--limit", "5000"])
+            .ok()
+            .stdout
+            .lines()
+            .count(),
+        1 + 200
+    );
+    let json = sandbox
+        .on(&db, &["list", "--json", "--limit", "3"])
+        .ok()
+        .stdout;
+    let all = sandbox
+        .on(&db, &["list", "--json", "--limit", "0"])
+        .ok()
+        .stdout;
+    assert_eq!(json_lines(&json), json_lines(&all)[..3]);
+}
+
+#[test]
+fn list_search_matches_any_field_in_any_case() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("demo.redb");
+    sandbox.on(&db, &["import", DEMO_USERS]).ok();
+    let demo: Vec<Map<String, Value>> =
+        serde_json::from_str(&fs::read_to_string(DEMO_USERS).expect("demo")).expect("demo json");
+    for query in [
+        "ADMIN",
+        "müller",
+        "EXAMPLE.ORG",
+        "contoso",
+        "4915",
+        "zzzz-no-match",
+    ] {
+        let needle = query.to_lowercase();
+        let mut expected: Vec<String> = demo
+            .iter()
+            .filter(|u| {
+                ["id", "username", "primaryEmail", "primaryPhone", "name"]
+                    .iter()
+                    .filter_map(|f| u[*f].as_str())
+                    .any(|v| v.to_lowercase().contains(&needle))
+            })
+            .map(|u| u["id"].as_str().expect("id").to_owned())
+            .collect();
+        let run = sandbox
+            .on(&db, &["list", "--json", "--limit", "0", "--search", query])
+            .ok();
+        let mut found: Vec<String> = json_lines(&run.stdout)
+            .iter()
+            .map(|u| u["id"].as_str().expect("id").to_owned())
+            .collect();
+        expected.sort_unstable();
+        found.sort_unstable();
+        assert_eq!(found, expected, "{query}");
+    }
+    let run = sandbox.on(&db, &["list", "-s", "ADMIN"]).ok();
+    assert!(
+        run.stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("admin@example.com")),
+        "{run:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read-only
+
+/// Checks that every write fails with "read-only" and changes nothing, and reads work, with
+/// `setup` choosing how read-only is asked for.
+fn assert_read_only(sandbox: &Sandbox, db: &Path, setup: &dyn Fn(&mut Command)) {
+    let bytes = fs::read(db).expect("read");
+    let export = sandbox.export(db);
+    let doc = sandbox.file("ro.json", r#"{"sneaky": true}"#);
+    let import = sandbox.file("ro.jsonl", "{\"id\":\"n1\",\"username\":\"sneaky\"}\n");
+    let writes: [&[&str]; 6] = [
+        &["set", "alice", &doc],
+        &["import", &import],
+        &["import", "--upsert", &import],
+        &["restore", "alice", "1"],
+        &["seed", "--users", "3"],
+        &["init"],
+    ];
+    for args in writes {
+        let mut command = sandbox.command();
+        command.arg("--db").arg(db);
+        setup(&mut command);
+        command.args(args);
+        let error = sandbox.run_command(command, None).fails(1);
+        assert!(error.contains("read-only"), "{args:?}: {error}");
+    }
+    for args in [
+        &["get", "alice"][..],
+        &["list"],
+        &["history", "alice"],
+        &["export"],
+        &["get", "alice", "--revision", "1"],
+    ] {
+        let mut command = sandbox.command();
+        command.arg("--db").arg(db);
+        setup(&mut command);
+        command.args(args);
+        sandbox.run_command(command, None).ok();
+    }
+    assert_eq!(fs::read(db).expect("read"), bytes, "the file changed");
+    assert_eq!(sandbox.export(db), export);
+}
+
+fn people_with_two_revisions(sandbox: &Sandbox) -> PathBuf {
+    let db = sandbox.people();
+    let doc = sandbox.file("v2.json", r#"{"v": 2}"#);
+    sandbox.on(&db, &["set", "alice", &doc]).ok();
+    db
+}
+
+#[test]
+fn read_only_flag_refuses_every_write_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let db = people_with_two_revisions(&sandbox);
+    assert_read_only(&sandbox, &db, &|c| {
+        c.arg("--read-only");
+    });
+}
+
+#[test]
+fn read_only_environment_variable_refuses_every_write_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let db = people_with_two_revisions(&sandbox);
+    for value in ["1", "true", "yes"] {
+        assert_read_only(&sandbox, &db, &|c| {
+            c.env("CUSTODIAN_READ_ONLY", value);
+        });
+    }
+    // Off means off.
+    let doc = sandbox.file("v3.json", r#"{"v": 3}"#);
+    let mut command = sandbox.command();
+    command
+        .env("CUSTODIAN_READ_ONLY", "0")
+        .arg("--db")
+        .arg(&db)
+        .args(["set", "alice", &doc]);
+    let run = sandbox.run_command(command, None).ok();
+    assert!(
+        run.stdout.starts_with("saved: user u1 revision 3"),
+        "{run:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// seed
+
+#[test]
+fn seed_adds_the_same_users_for_the_same_seed() {
+    let sandbox = Sandbox::new();
+    let exports: Vec<Vec<u8>> = ["a.redb", "b.redb", "c.redb"]
+        .iter()
+        .zip(["7", "7", "8"])
+        .map(|(name, seed)| {
+            let db = sandbox.init(name);
+            let run = sandbox
+                .on(&db, &["seed", "--users", "500", "--seed", seed])
+                .ok();
+            assert!(run.stdout.starts_with("seeded 500 users in "), "{run:?}");
+            sandbox.export(&db)
+        })
+        .collect();
+    let text = String::from_utf8(exports[0].clone()).expect("utf-8");
+    let users = json_lines(&text);
+    assert_eq!(users.len(), 500);
+    assert!(
+        users
+            .iter()
+            .all(|u| u["customData"].as_object().is_some_and(|d| !d.is_empty()))
+    );
+    assert!(
+        exports[0] == exports[1],
+        "the same seed gave different users"
+    );
+    assert!(exports[0] != exports[2], "another seed gave the same users");
+    let mut usernames: Vec<&str> = users
+        .iter()
+        .map(|u| u["username"].as_str().expect("username"))
+        .collect();
+    usernames.sort_unstable();
+    usernames.dedup();
+    assert_eq!(usernames.len(), 500);
+}
+
+#[test]
+fn seed_adds_to_the_users_already_there() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    sandbox
+        .on(&db, &["seed", "--users", "20", "--seed", "3"])
+        .ok();
+    sandbox
+        .on(&db, &["seed", "--users", "20", "--seed", "3"])
+        .ok();
+    assert_eq!(
+        String::from_utf8(sandbox.export(&db))
+            .expect("utf-8")
+            .lines()
+            .count(),
+        45
+    );
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+}

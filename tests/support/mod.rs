@@ -1,0 +1,40 @@
+//! Shared test fixtures: a temporary database filled with the bundled demo users, and a
+//! driver that runs the TUI's update loop against it without a terminal.
+
+#![allow(dead_code)]
+
+use custodian::domain::Limits;
+use custodian::domain::import::ImportReader;
+use custodian::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+use custodian::tui::app::{Action, State, update};
+use custodian::tui::run_effects;
+use tempfile::TempDir;
+
+pub const DEMO_USERS: &[u8] = include_bytes!("../../assets/demo-users.json");
+
+/// A fresh database with the 200 demo users; keep the TempDir alive as long as the store.
+pub fn demo_store() -> (TempDir, RedbStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).unwrap();
+    let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), 1_700_000_000_000).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    (dir, store)
+}
+
+/// The TUI state after start-up at `width`×`height`.
+pub fn started(store: &dyn UserStore, width: u16, height: u16) -> State {
+    let mut state = State::new(width, height, store.is_read_only());
+    let effects = state.start();
+    run_effects(store, &mut state, effects);
+    state
+}
+
+/// Applies an action and runs the store work it asks for, as the runtime does.
+pub fn act(store: &dyn UserStore, state: &mut State, action: Action) {
+    let effects = update(state, action);
+    run_effects(store, state, effects);
+}
+
+pub fn selected_handle(state: &State) -> String {
+    state.list.selected_entry().map(|e| e.user.handle().to_owned()).unwrap_or_default()
+}

@@ -1,0 +1,130 @@
+//! What the operator sees: whole screens drawn on ratatui's TestBackend and compared with
+//! reviewed snapshots (insta), at 80×24 and 120×40.
+
+mod support;
+
+use custodian::store::UserStore;
+use custodian::tui::app::{Action, State};
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+fn screen(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+    terminal.backend().to_string()
+}
+
+/// The time of the import is the only thing that changes from run to run.
+macro_rules! assert_screen {
+    ($name:expr, $screen:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC by tester", "[import time] by tester"),
+        ]}, {
+            insta::assert_snapshot!($name, $screen);
+        });
+    };
+}
+
+fn select(store: &dyn UserStore, state: &mut State, filter: &str) {
+    act(store, state, Action::StartFilter);
+    for c in filter.chars() {
+        act(store, state, Action::FilterChar(c));
+    }
+    act(store, state, Action::FilterAccept);
+}
+
+fn type_text(store: &dyn UserStore, state: &mut State, text: &str) {
+    for c in text.chars() {
+        act(store, state, Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+}
+
+#[test]
+fn main_screen() {
+    let (_dir, store) = demo_store();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let mut state = started(&store, width, height);
+        act(&store, &mut state, Action::Down);
+        assert_screen!(format!("main_{width}x{height}"), screen(&state, width, height));
+    }
+}
+
+#[test]
+fn filtering() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "ame".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert_screen!("filtering_80x24", screen(&state, 80, 24));
+}
+
+#[test]
+fn editor_with_invalid_json() {
+    let (_dir, store) = demo_store();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let mut state = started(&store, width, height);
+        select(&store, &mut state, "admin");
+        act(&store, &mut state, Action::OpenEditor);
+        state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+        type_text(&store, &mut state, " oops");
+        assert_screen!(format!("invalid_{width}x{height}"), screen(&state, width, height));
+    }
+}
+
+#[test]
+fn editor_with_valid_json() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    assert_screen!("valid_120x40", screen(&state, 120, 40));
+}
+
+#[test]
+fn confirm_drop_dialog() {
+    let (_dir, store) = demo_store();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let mut state = started(&store, width, height);
+        select(&store, &mut state, "admin");
+        act(&store, &mut state, Action::OpenEditor);
+        let editor = state.editor.as_mut().unwrap();
+        editor.textarea.select_all();
+        editor.textarea.cut();
+        type_text(&store, &mut state, "{\"customDataFoo\": {}}");
+        act(&store, &mut state, Action::Save);
+        assert_screen!(format!("confirm_drop_{width}x{height}"), screen(&state, width, height));
+    }
+}
+
+#[test]
+fn help_overlay() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_screen!("help_120x40", screen(&state, 120, 40));
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let (_dir, store) = demo_store();
+    let state = started(&store, 60, 20);
+    assert_screen!("too_small_60x20", screen(&state, 60, 20));
+}
+
+#[test]
+fn help_at_80x24_scrolls() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_screen!("help_80x24", screen(&state, 80, 24));
+    for _ in 0..30 {
+        act(&store, &mut state, Action::ScrollHelp(1));
+    }
+    assert_screen!("help_80x24_scrolled", screen(&state, 80, 24));
+}

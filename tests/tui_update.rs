@@ -1,0 +1,409 @@
+//! The TUI's decisions, without a terminal: each action applied to the state, with the store
+//! work it asks for run against a real temporary database.
+
+mod support;
+
+use custodian::domain::CustomData;
+use custodian::store::{Author, UserStore};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, selected_handle, started};
+
+fn type_text(store: &dyn UserStore, state: &mut custodian::tui::app::State, text: &str) {
+    for c in text.chars() {
+        let key = if c == '\n' { Key::Enter } else { Key::Char(c) };
+        act(store, state, Action::Edit(Input { key, ..Input::default() }));
+    }
+}
+
+fn open_editor_on(store: &dyn UserStore, state: &mut custodian::tui::app::State, filter: &str) {
+    act(store, state, Action::StartFilter);
+    for c in filter.chars() {
+        act(store, state, Action::FilterChar(c));
+    }
+    act(store, state, Action::FilterAccept);
+    act(store, state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+}
+
+#[test]
+fn start_shows_the_first_screenful_and_loads_the_first_user() {
+    let (_dir, store) = demo_store();
+    let state = started(&store, 120, 40);
+    assert_eq!(state.list.total, 200);
+    assert_eq!(state.list.selected, 0);
+    assert_eq!(state.list.visible().len(), state.list.height);
+    assert_eq!(state.list.height, 36);
+    let first = store.page_after(None, 1).unwrap().remove(0);
+    assert_eq!(state.user.as_ref().unwrap().user.id, first.user.id);
+    assert!(state.document.as_ref().unwrap().text.starts_with('{'));
+}
+
+#[test]
+fn down_and_up_move_the_selection_and_load_that_user() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let second = store.page_after(None, 2).unwrap().remove(1);
+    act(&store, &mut state, Action::Down);
+    assert_eq!(state.list.selected, 1);
+    assert_eq!(state.user.as_ref().unwrap().user.id, second.user.id);
+    act(&store, &mut state, Action::Up);
+    act(&store, &mut state, Action::Up);
+    assert_eq!(state.list.selected, 0, "up at the first user stays there");
+}
+
+#[test]
+fn moving_past_the_loaded_rows_reads_the_next_page_in_list_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let all: Vec<String> = store.page_after(None, 1000).unwrap().into_iter().map(|e| e.user.id).collect();
+    let mut seen = vec![state.list.selected_entry().unwrap().user.id.clone()];
+    for _ in 0..250 {
+        act(&store, &mut state, Action::Down);
+        let id = state.list.selected_entry().unwrap().user.id.clone();
+        if seen.last() != Some(&id) {
+            seen.push(id);
+        }
+    }
+    assert_eq!(seen, all, "every user once, in list order, ending at the last");
+    // The window stays small however far the operator scrolls.
+    assert!(state.list.rows.len() <= state.list.height.max(10) * 3 * 2 + 1, "{}", state.list.rows.len());
+    for _ in 0..250 {
+        act(&store, &mut state, Action::Up);
+    }
+    assert_eq!(state.list.selected_entry().unwrap().user.id, all[0]);
+}
+
+#[test]
+fn page_down_and_page_up_move_by_a_screen() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let all = store.page_after(None, 1000).unwrap();
+    let page = state.list.height;
+    act(&store, &mut state, Action::PageDown);
+    act(&store, &mut state, Action::PageDown);
+    assert_eq!(selected_handle(&state), all[2 * page].user.handle());
+    act(&store, &mut state, Action::PageUp);
+    assert_eq!(selected_handle(&state), all[page].user.handle());
+    let visible = state.list.visible();
+    assert!(visible.iter().any(|e| e.user.handle() == all[page].user.handle()));
+}
+
+#[test]
+fn end_and_home_jump_to_the_last_and_first_user() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let all = store.page_after(None, 1000).unwrap();
+    act(&store, &mut state, Action::End);
+    assert_eq!(selected_handle(&state), all[199].user.handle());
+    assert_eq!(state.user.as_ref().unwrap().user.id, all[199].user.id);
+    act(&store, &mut state, Action::Down);
+    assert_eq!(selected_handle(&state), all[199].user.handle(), "down at the end stays");
+    act(&store, &mut state, Action::Up);
+    assert_eq!(selected_handle(&state), all[198].user.handle(), "rows above the end were loaded");
+    act(&store, &mut state, Action::Home);
+    assert_eq!(selected_handle(&state), all[0].user.handle());
+}
+
+#[test]
+fn filter_narrows_the_list_as_you_type_and_esc_clears_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    assert_eq!(state.mode(), Mode::Filter);
+    for c in "ADMI".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert!(!state.list.rows.is_empty());
+    assert!(state.list.rows.iter().all(|e| {
+        let u = &e.user;
+        [Some(&u.id), u.username.as_ref(), u.primary_email.as_ref(), u.name.as_ref(), u.primary_phone.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|f| f.to_lowercase().contains("admi"))
+    }));
+    assert_eq!(selected_handle(&state), "admin");
+    act(&store, &mut state, Action::FilterBackspace);
+    assert_eq!(state.list.filter, "ADM");
+    act(&store, &mut state, Action::FilterAccept);
+    assert_eq!(state.mode(), Mode::Browse);
+    assert_eq!(state.list.filter, "ADM", "accepting keeps the filter");
+    act(&store, &mut state, Action::ClearFilter);
+    assert!(state.list.filter.is_empty());
+    assert_eq!(state.list.visible().len(), state.list.height);
+}
+
+#[test]
+fn filter_with_no_match_shows_no_rows_and_no_user() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "zzzz-no-such".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert!(state.list.rows.is_empty());
+    assert!(state.user.is_none());
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none());
+}
+
+#[test]
+fn a_stale_filter_answer_is_ignored() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    let effects = update(&mut state, Action::FilterChar('a'));
+    let Some(Effect::LoadRows(request)) = effects.into_iter().next() else { panic!("expected a load") };
+    // The operator typed on before the answer came.
+    act(&store, &mut state, Action::FilterChar('d'));
+    let before: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
+    let stale = store.rows(&request.seek, request.filter.as_deref(), request.limit).unwrap();
+    act(&store, &mut state, Action::RowsLoaded { request, rows: stale, total: 200 });
+    let after: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn editing_validates_as_you_type() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let (valid, summary) = state.validation_summary().unwrap();
+    assert!(valid && summary.starts_with("valid object · "), "{summary}");
+    assert!(summary.ends_with(" of 1 MiB"));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "x");
+    let (valid, summary) = state.validation_summary().unwrap();
+    assert!(!valid);
+    assert!(summary.starts_with("line 1, col 2: "), "{summary}");
+    assert!(state.editor.as_ref().unwrap().is_modified());
+}
+
+#[test]
+fn jump_to_error_puts_the_cursor_on_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.move_cursor(CursorMove::Jump(2, 4));
+    type_text(&store, &mut state, "@");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Top);
+    act(&store, &mut state, Action::JumpToError);
+    let cursor = state.editor.as_ref().unwrap().textarea.cursor();
+    assert_eq!((cursor.0, cursor.1), (2, 4));
+}
+
+#[test]
+fn saving_invalid_json_is_refused_and_nothing_is_written() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    type_text(&store, &mut state, "oops");
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty());
+    assert_eq!(state.mode(), Mode::Edit, "the editor stays open");
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+}
+
+#[test]
+fn saving_an_unchanged_document_says_no_changes() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty());
+    assert_eq!(state.status.as_ref().unwrap().text, "no changes");
+}
+
+#[test]
+fn saving_stores_the_canonical_form_and_shows_the_new_revision() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"added\":   [1,2],");
+    act(&store, &mut state, Action::Save);
+    assert!(state.editor.is_none(), "a successful save closes the editor");
+    assert_eq!(state.status.as_ref().unwrap().text, "saved revision 2");
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!(stored.revision, 2);
+    assert!(stored.text.starts_with("{\n  \"added\": [\n    1,\n    2\n  ],\n  \"adminConsolePreferences\""));
+    assert_eq!(state.document.as_ref().unwrap(), &stored, "the pane shows what the store holds");
+    assert_eq!(state.user.as_ref().unwrap().revision, 2);
+}
+
+#[test]
+fn dropping_keys_asks_first_and_no_goes_back_to_editing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "{\"customDataFoo\": {}}");
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty(), "nothing is written before the answer");
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, .. }) => {
+            assert_eq!(dropped, &["adminConsolePreferences", "customDataBar"]);
+        }
+        other => panic!("expected the drop dialog, got {other:?}"),
+    }
+    assert_eq!(state.mode(), Mode::Dialog);
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+    act(&store, &mut state, Action::Save);
+    act(&store, &mut state, Action::Confirm);
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!((stored.revision, stored.text.as_str()), (2, "{\n  \"customDataFoo\": {}\n}"));
+}
+
+#[test]
+fn emptying_the_document_asks_first() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "{}");
+    act(&store, &mut state, Action::Save);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { data, .. }) if data.as_object().is_empty()));
+}
+
+#[test]
+fn a_save_that_lost_the_race_is_a_conflict_and_keeps_the_edit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    // Another operator saves first.
+    let theirs = CustomData::parse(r#"{"adminConsolePreferences": {}, "customDataFoo": {}, "customDataBar": {}, "theirs": 1}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    assert!(state.editor.is_some(), "my edit is still open");
+    let status = state.status.as_ref().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("conflict"), "{}", status.text);
+    assert!(store.custom_data(&id).unwrap().text.contains("theirs"));
+}
+
+#[test]
+fn leaving_the_editor_with_changes_asks_and_yes_discards() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    act(&store, &mut state, Action::LeaveEditor);
+    assert_eq!(state.dialog, Some(Dialog::ConfirmDiscard));
+    act(&store, &mut state, Action::Cancel);
+    assert!(state.editor.is_some());
+    act(&store, &mut state, Action::LeaveEditor);
+    act(&store, &mut state, Action::Confirm);
+    assert!(state.editor.is_none());
+    assert_eq!(state.mode(), Mode::Browse);
+}
+
+#[test]
+fn leaving_an_unchanged_editor_does_not_ask() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    act(&store, &mut state, Action::LeaveEditor);
+    assert!(state.dialog.is_none());
+    assert!(state.editor.is_none());
+}
+
+#[test]
+fn quit_asks_only_when_there_are_unsaved_changes() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    act(&store, &mut state, Action::Quit);
+    assert!(!state.quit);
+    assert_eq!(state.dialog, Some(Dialog::ConfirmQuit));
+    act(&store, &mut state, Action::Confirm);
+    assert!(state.quit);
+
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::Quit);
+    assert!(state.quit);
+}
+
+#[test]
+fn help_toggles() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_eq!(state.mode(), Mode::Help);
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_eq!(state.mode(), Mode::Browse);
+}
+
+#[test]
+fn resize_changes_how_many_rows_show_and_loads_more_when_taller() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    assert_eq!(state.list.visible().len(), 20);
+    act(&store, &mut state, Action::Resize { width: 200, height: 100 });
+    assert_eq!(state.list.height, 96);
+    assert_eq!(state.list.visible().len(), 96);
+}
+
+#[test]
+fn read_only_refuses_to_open_the_editor() {
+    let (dir, store) = demo_store();
+    drop(store);
+    let options = custodian::store::OpenOptions { read_only: true, ..Default::default() };
+    let store = custodian::store::RedbStore::open(&dir.path().join("users.redb"), options).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none());
+    assert!(state.status.as_ref().unwrap().text.starts_with("read-only"));
+}
+
+#[test]
+fn paste_arrives_as_text_with_controls_made_inert() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    act(&store, &mut state, Action::Paste("\"p\": \"a\u{1b}[31m\u{202e}\",\r\n".into()));
+    let text = state.editor.as_ref().unwrap().text();
+    assert!(text.contains(r#""p": "a\u001b[31m\u202e","#), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'));
+    assert!(state.editor.as_ref().unwrap().validation.is_ok());
+}
+
+#[test]
+fn refresh_shows_another_operators_save_and_keeps_the_selection() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::Down);
+    let id = state.user.as_ref().unwrap().user.id.clone();
+    let data = CustomData::parse(r#"{"fromElsewhere": true}"#).unwrap();
+    store.replace_custom_data(&id, &data, None, &Author("other".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(state.user.as_ref().unwrap().user.id, id);
+    assert_eq!(state.list.selected, 2);
+    assert_eq!(state.document.as_ref().unwrap().revision, 2);
+    assert!(state.document.as_ref().unwrap().text.contains("fromElsewhere"));
+}
+
+#[test]
+fn a_store_failure_is_shown_in_the_status_line() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StoreFailed { message: "database error: disk on fire".into() });
+    let status = state.status.as_ref().unwrap();
+    assert_eq!((status.kind, status.text.as_str()), (StatusKind::Error, "database error: disk on fire"));
+}
