@@ -3,9 +3,10 @@
 //! `domain` holds the rules (pure), `store` keeps users in redb, `cli` and `tui` are the two
 //! faces an operator uses. `main.rs` only parses arguments and hands over.
 
-pub mod domain;
-pub mod store;
 pub mod cli;
+pub mod crash;
+pub mod domain;
 pub mod inert;
 pub mod location;
+pub mod store;
 pub mod tui;

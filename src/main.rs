@@ -8,6 +8,7 @@ use custodian::cli::{self, Cli, exit_code};
 use custodian::inert;
 
 fn main() -> ExitCode {
+    custodian::crash::install_hook();
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),

@@ -71,7 +71,9 @@ fn duplicate_keys_are_refused_at_any_depth_with_path_and_line() {
 
 #[test]
 fn nul_character_is_refused_in_values_and_keys() {
-    assert!(matches!(err(r#"{"a": "x\u0000y"}"#), ValidationError::NulCharacter { ref path, .. } if path == "a"));
+    assert!(
+        matches!(err(r#"{"a": "x\u0000y"}"#), ValidationError::NulCharacter { ref path, .. } if path == "a")
+    );
     assert!(matches!(err(r#"{"k\u0000": 1}"#), ValidationError::NulCharacter { .. }));
     // An escaped backslash followed by u0000 is just text.
     assert!(CustomData::parse(r#"{"a": "\\u0000"}"#).is_ok());

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use custodian::domain::import::{ImportFileError, ImportReader};
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, ImportSummary, ListKey, NewUser, OpenOptions, RedbStore, Revision,
-    SCHEMA_VERSION, SaveOutcome, StoreError, UserStore,
+    Author, ImportMode, ImportSummary, ListKey, NewUser, OpenOptions, RedbStore, Revision, SCHEMA_VERSION,
+    SaveOutcome, StoreError, UserStore,
 };
 use serde_json::{Map, Value};
 use tempfile::TempDir;
@@ -23,9 +23,7 @@ use tempfile::TempDir;
 const IMPORT_NOW: i64 = 1_700_000_000_000;
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn importer() -> Author {
@@ -44,11 +42,7 @@ fn canonical(text: &str) -> String {
     data(text).canonical().to_owned()
 }
 
-fn import_text(
-    store: &RedbStore,
-    text: &str,
-    mode: ImportMode,
-) -> Result<ImportSummary, StoreError> {
+fn import_text(store: &RedbStore, text: &str, mode: ImportMode) -> Result<ImportSummary, StoreError> {
     let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), IMPORT_NOW)
         .expect("the import file as a whole is readable");
     store.import(&mut reader, mode, &importer())
@@ -81,14 +75,7 @@ const PEOPLE: &str = r#"[
 fn db_with_people() -> (TempDir, PathBuf, RedbStore) {
     let (dir, path, store) = empty_db();
     let summary = import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import people");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 5,
-            updated: 0,
-            unchanged: 0
-        }
-    );
+    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0 });
     (dir, path, store)
 }
 
@@ -99,9 +86,7 @@ fn export_lines(store: &RedbStore) -> Vec<String> {
         .for_each_user(&mut |record, text| {
             let data: Map<String, Value> =
                 serde_json::from_str(text).expect("stored customData is an object");
-            lines.push(
-                serde_json::to_string(&record.user.to_logto(Some(&data))).expect("serialisable"),
-            );
+            lines.push(serde_json::to_string(&record.user.to_logto(Some(&data))).expect("serialisable"));
             Ok(())
         })
         .expect("for_each_user");
@@ -112,27 +97,21 @@ fn export_lines(store: &RedbStore) -> Vec<String> {
 fn snapshot(store: &RedbStore) -> Vec<(String, Revision, usize)> {
     let mut rows = Vec::new();
     store
-        .for_each_user(&mut |record, _| {
-            rows.push((record.user.id.clone(), record.revision, 0));
+        .for_each_user(&mut |record, text| {
+            let data: Map<String, Value> =
+                serde_json::from_str(text).expect("stored customData is an object");
+            let line = serde_json::to_string(&record.user.to_logto(Some(&data))).expect("serialisable");
+            rows.push((line, record.revision, record.user.id.clone()));
             Ok(())
         })
         .expect("for_each_user");
-    let lines = export_lines(store);
     rows.into_iter()
-        .zip(lines)
-        .map(|((id, revision, _), line)| {
-            (line, revision, store.history(&id).expect("history").len())
-        })
+        .map(|(line, revision, id)| (line, revision, store.history(&id).expect("history").len()))
         .collect()
 }
 
 fn all_ids_in_list_order(store: &RedbStore) -> Vec<String> {
-    store
-        .page_after(None, usize::MAX)
-        .expect("page")
-        .into_iter()
-        .map(|e| e.user.id)
-        .collect()
+    store.page_after(None, usize::MAX).expect("page").into_iter().map(|e| e.user.id).collect()
 }
 
 fn mode_of(path: &Path) -> u32 {
@@ -174,13 +153,7 @@ fn open_of_a_missing_file_says_missing_and_creates_nothing() {
     let dir = TempDir::new().expect("temp dir");
     let path = dir.path().join("nope.redb");
     for read_only in [false, true] {
-        match RedbStore::open(
-            &path,
-            OpenOptions {
-                read_only,
-                ..Default::default()
-            },
-        ) {
+        match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
             Err(StoreError::Missing { path: p }) => assert!(p.ends_with("nope.redb"), "{p}"),
             Err(other) => panic!("expected Missing, got {other}"),
             Ok(_) => panic!("opened a file that does not exist"),
@@ -191,22 +164,12 @@ fn open_of_a_missing_file_says_missing_and_creates_nothing() {
 
 fn assert_not_a_database(path: &Path) {
     for read_only in [false, true] {
-        match RedbStore::open(
-            path,
-            OpenOptions {
-                read_only,
-                ..Default::default()
-            },
-        ) {
+        match RedbStore::open(path, OpenOptions { read_only, ..Default::default() }) {
             Err(StoreError::NotADatabase { .. }) => {}
-            Err(other) => panic!(
-                "{} (read_only {read_only}): expected NotADatabase, got {other:?}",
-                path.display()
-            ),
-            Ok(_) => panic!(
-                "{} (read_only {read_only}): opened as a database",
-                path.display()
-            ),
+            Err(other) => {
+                panic!("{} (read_only {read_only}): expected NotADatabase, got {other:?}", path.display())
+            }
+            Ok(_) => panic!("{} (read_only {read_only}): opened as a database", path.display()),
         }
     }
 }
@@ -248,10 +211,7 @@ fn open_of_a_redb_file_without_custodians_tables_is_not_a_database() {
         const STUFF: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("stuff");
         let db = redb::Database::create(&foreign).expect("redb create");
         let tx = db.begin_write().expect("write tx");
-        tx.open_table(STUFF)
-            .expect("table")
-            .insert("key", "value")
-            .expect("insert");
+        tx.open_table(STUFF).expect("table").insert("key", "value").expect("insert");
         tx.commit().expect("commit");
     }
     assert_not_a_database(&foreign);
@@ -268,27 +228,84 @@ fn open_refuses_a_file_written_by_a_newer_schema() {
             .open(&path)
             .expect("redb open");
         let tx = db.begin_write().expect("write tx");
-        tx.open_table(META)
-            .expect("meta")
-            .insert("schema_version", 99u64)
-            .expect("insert");
+        tx.open_table(META).expect("meta").insert("schema_version", 99u64).expect("insert");
         tx.commit().expect("commit");
     }
     for read_only in [false, true] {
-        match RedbStore::open(
-            &path,
-            OpenOptions {
-                read_only,
-                ..Default::default()
-            },
-        ) {
-            Err(StoreError::NewerSchema {
-                found, supported, ..
-            }) => {
+        match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
+            Err(StoreError::NewerSchema { found, supported, .. }) => {
                 assert_eq!((found, supported), (99, SCHEMA_VERSION));
             }
             Err(other) => panic!("expected NewerSchema, got {other:?}"),
             Ok(_) => panic!("opened a database of a newer schema"),
+        }
+    }
+}
+
+/// Overwrites every byte of `path` from `from` on with deterministic noise.
+fn scramble(path: &Path, from: usize) {
+    let mut bytes = fs::read(path).expect("read");
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for byte in bytes.iter_mut().skip(from) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    fs::write(path, bytes).expect("write");
+}
+
+fn db_with_crowd_on_disk() -> (TempDir, PathBuf) {
+    let (dir, path, store) = empty_db();
+    import_text(&store, &crowd(), ImportMode::InsertOnly).expect("import");
+    drop(store);
+    (dir, path)
+}
+
+#[test]
+fn open_of_a_damaged_database_is_refused_without_a_panic() {
+    let (_dir, path) = db_with_crowd_on_disk();
+    // The header stays valid; every page after it is noise.
+    scramble(&path, 4096);
+    for read_only in [false, true] {
+        let outcome = std::panic::catch_unwind(|| {
+            match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
+                Err(e) => Err(e.to_string()),
+                Ok(store) => {
+                    // If it opens, reads report the damage as errors.
+                    store.count().map_err(|e| e.to_string())?;
+                    store.page_after(None, 100).map_err(|e| e.to_string())?;
+                    store.for_each_user(&mut |_, _| Ok(())).map_err(|e| e.to_string())?;
+                    Ok(())
+                }
+            }
+        });
+        match outcome {
+            Err(_) => panic!("read_only {read_only}: a damaged file made the store panic"),
+            Ok(Ok(())) => panic!("read_only {read_only}: a damaged file read as a good one"),
+            Ok(Err(message)) => {
+                assert!(message.contains("users.redb"), "the error should name the file: {message}")
+            }
+        }
+    }
+}
+
+#[test]
+fn open_of_a_truncated_database_is_refused_or_fails_cleanly_on_read() {
+    let (_dir, path) = db_with_crowd_on_disk();
+    let bytes = fs::read(&path).expect("read");
+    fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
+    // Opening for writing checks the layout and refuses.
+    assert!(matches!(RedbStore::open(&path, OpenOptions::default()), Err(StoreError::NotADatabase { .. })));
+    // A read-only open does not read the whole file, so it may succeed; then reading every
+    // user either works (the cut fell in free space) or fails saying the file is damaged.
+    match RedbStore::open(&path, OpenOptions { read_only: true, ..Default::default() }) {
+        Err(StoreError::NotADatabase { .. }) => {}
+        Err(other) => panic!("expected NotADatabase, got {other:?}"),
+        Ok(store) => {
+            if let Err(error) = store.for_each_user(&mut |_, _| Ok(())) {
+                assert!(error.to_string().contains("damaged"), "{error}");
+            }
         }
     }
 }
@@ -317,14 +334,8 @@ fn import_reads_a_json_array_of_logto_users() {
     assert_eq!(bob.user.username.as_deref(), Some("bob"));
     assert_eq!(bob.user.primary_email.as_deref(), Some("Bob@Example.org"));
     assert_eq!(bob.user.primary_phone.as_deref(), Some("15551234567"));
-    assert_eq!(
-        bob.user.created_at, IMPORT_NOW,
-        "a missing createdAt is the import time"
-    );
-    assert_eq!(
-        store.custom_data("u1").expect("doc").text,
-        canonical(r#"{"theme":"dark","lang":"en"}"#)
-    );
+    assert_eq!(bob.user.created_at, IMPORT_NOW, "a missing createdAt is the import time");
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical(r#"{"theme":"dark","lang":"en"}"#));
     // A user imported without customData has the empty document.
     assert_eq!(store.custom_data("u5").expect("doc").text, "{}");
 }
@@ -336,19 +347,9 @@ fn import_reads_json_lines_skipping_blank_lines() {
                  {\"id\":\"l2\",\"username\":\"second\"}\n\
                  {\"id\":\"l3\",\"primaryEmail\":\"third@example.com\",\"customData\":{\"z\":[1,2]}}\n";
     let summary = import_text(&store, lines, ImportMode::InsertOnly).expect("import");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 3,
-            updated: 0,
-            unchanged: 0
-        }
-    );
+    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0 });
     assert_eq!(all_ids_in_list_order(&store), ["l1", "l2", "l3"]);
-    assert_eq!(
-        store.custom_data("l3").expect("doc").text,
-        canonical(r#"{"z":[1,2]}"#)
-    );
+    assert_eq!(store.custom_data("l3").expect("doc").text, canonical(r#"{"z":[1,2]}"#));
 }
 
 /// Imports a batch whose third record is `bad` into a database of five users, as an array
@@ -357,12 +358,7 @@ fn assert_import_refused_whole(bad: &str, expected_reason: &str, conflict: bool)
     assert_import_refused_whole_in(bad, expected_reason, conflict, true);
 }
 
-fn assert_import_refused_whole_in(
-    bad: &str,
-    expected_reason: &str,
-    conflict: bool,
-    also_as_array: bool,
-) {
+fn assert_import_refused_whole_in(bad: &str, expected_reason: &str, conflict: bool, also_as_array: bool) {
     let good = [
         r#"{"id":"n1","username":"newbie1","primaryEmail":"newbie1@example.com","customData":{"k":1}}"#,
         r#"{"id":"n2","username":"newbie2","primaryPhone":"4400000002","customData":{}}"#,
@@ -379,27 +375,15 @@ fn assert_import_refused_whole_in(
     for (text, origin) in forms {
         let (_dir, _path, store) = db_with_people();
         let before = snapshot(&store);
-        let error = import_text(&store, &text, ImportMode::InsertOnly)
-            .expect_err("the import must be refused");
+        let error =
+            import_text(&store, &text, ImportMode::InsertOnly).expect_err("the import must be refused");
         let message = error.to_string();
-        assert!(
-            message.starts_with(origin),
-            "message should name the record ({origin}): {message}"
-        );
-        assert!(
-            message.contains(expected_reason),
-            "message should say {expected_reason:?}: {message}"
-        );
+        assert!(message.starts_with(origin), "message should name the record ({origin}): {message}");
+        assert!(message.contains(expected_reason), "message should say {expected_reason:?}: {message}");
         assert_eq!(error.is_conflict(), conflict, "{message}");
         assert_eq!(store.count().expect("count"), 5, "{message}");
         assert_eq!(snapshot(&store), before, "{message}");
-        for earlier in [
-            "n1",
-            "newbie1",
-            "newbie1@example.com",
-            "newbie2",
-            "4400000002",
-        ] {
+        for earlier in ["n1", "newbie1", "newbie1@example.com", "newbie2", "4400000002"] {
             assert!(
                 matches!(store.resolve(earlier), Err(StoreError::UserNotFound(_))),
                 "{earlier} from the refused import was indexed"
@@ -432,11 +416,7 @@ fn import_with_a_duplicate_key_inside_customdata_writes_nothing() {
 
 #[test]
 fn import_with_a_field_of_the_wrong_type_writes_nothing() {
-    assert_import_refused_whole(
-        r#"{"id":"n3","username":42}"#,
-        "`username` must be a string or null",
-        false,
-    );
+    assert_import_refused_whole(r#"{"id":"n3","username":42}"#, "`username` must be a string or null", false);
     assert_import_refused_whole(r#"{"id":"n3","isSuspended":"yes"}"#, "isSuspended", false);
 }
 
@@ -470,20 +450,12 @@ fn import_of_a_malformed_array_is_refused_before_any_record() {
 
 #[test]
 fn import_with_a_username_taken_in_another_case_writes_nothing() {
-    assert_import_refused_whole(
-        r#"{"id":"n3","username":"ALICE"}"#,
-        "already belongs to user u1",
-        true,
-    );
+    assert_import_refused_whole(r#"{"id":"n3","username":"ALICE"}"#, "already belongs to user u1", true);
 }
 
 #[test]
 fn import_with_a_username_repeated_inside_the_batch_writes_nothing() {
-    assert_import_refused_whole(
-        r#"{"id":"n3","username":"NewBie1"}"#,
-        "already belongs to user n1",
-        true,
-    );
+    assert_import_refused_whole(r#"{"id":"n3","username":"NewBie1"}"#, "already belongs to user n1", true);
 }
 
 #[test]
@@ -506,20 +478,12 @@ fn import_with_a_phone_taken_writes_nothing() {
 
 #[test]
 fn import_of_an_existing_id_without_upsert_writes_nothing() {
-    assert_import_refused_whole(
-        r#"{"id":"u1","username":"someone"}"#,
-        "user id \"u1\" already exists",
-        true,
-    );
+    assert_import_refused_whole(r#"{"id":"u1","username":"someone"}"#, "user id \"u1\" already exists", true);
 }
 
 #[test]
 fn import_repeating_an_id_inside_the_batch_writes_nothing() {
-    assert_import_refused_whole(
-        r#"{"id":"n1","username":"other"}"#,
-        "user id \"n1\" already exists",
-        true,
-    );
+    assert_import_refused_whole(r#"{"id":"n1","username":"other"}"#, "user id \"n1\" already exists", true);
 }
 
 #[test]
@@ -528,45 +492,19 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
     let old_text = store.custom_data("u1").expect("doc").text;
     let update = r#"{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice L.","customData":{"theme":"light"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 1,
-            unchanged: 0
-        }
-    );
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 });
 
     let doc = store.custom_data("u1").expect("doc");
-    assert_eq!(
-        (doc.revision, doc.text.as_str()),
-        (2, canonical(r#"{"theme":"light"}"#).as_str())
-    );
+    assert_eq!((doc.revision, doc.text.as_str()), (2, canonical(r#"{"theme":"light"}"#).as_str()));
     let history = store.history("u1").expect("history");
-    assert_eq!(
-        history
-            .iter()
-            .map(|r| (r.revision, r.current))
-            .collect::<Vec<_>>(),
-        [(1, false), (2, true)]
-    );
+    assert_eq!(history.iter().map(|r| (r.revision, r.current)).collect::<Vec<_>>(), [(1, false), (2, true)]);
     assert_eq!(store.revision_text("u1", 1).expect("rev 1"), old_text);
-    assert_eq!(
-        store.user("u1").expect("user").user.name.as_deref(),
-        Some("Alice L.")
-    );
+    assert_eq!(store.user("u1").expect("user").user.name.as_deref(), Some("Alice L."));
     assert_eq!(store.count().expect("count"), 5);
 
     // The same record again changes nothing.
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert again");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 0,
-            unchanged: 1
-        }
-    );
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1 });
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     assert_eq!(store.history("u1").expect("history").len(), 2);
 }
@@ -576,35 +514,14 @@ fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
     let (_dir, _path, store) = db_with_people();
     let update = r#"{"id":"u1","username":"Zed","primaryEmail":"zed@example.com","customData":{"theme":"dark","lang":"en"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 0,
-            unchanged: 1
-        }
-    );
-    assert!(matches!(
-        store.resolve("alice"),
-        Err(StoreError::UserNotFound(_))
-    ));
-    assert!(matches!(
-        store.resolve("alice@example.com"),
-        Err(StoreError::UserNotFound(_))
-    ));
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 }, "a rename is an update");
+    assert!(matches!(store.resolve("alice"), Err(StoreError::UserNotFound(_))));
+    assert!(matches!(store.resolve("alice@example.com"), Err(StoreError::UserNotFound(_))));
     assert_eq!(store.resolve("zed").expect("resolve"), "u1");
     assert_eq!(store.resolve("ZED@example.com").expect("resolve"), "u1");
-    assert_eq!(
-        all_ids_in_list_order(&store),
-        ["u4", "u2", "u3", "u5", "u1"]
-    );
+    assert_eq!(all_ids_in_list_order(&store), ["u4", "u2", "u3", "u5", "u1"]);
     // The old name is free again.
-    import_text(
-        &store,
-        r#"{"id":"n1","username":"alice"}"#,
-        ImportMode::InsertOnly,
-    )
-    .expect("alice is free");
+    import_text(&store, r#"{"id":"n1","username":"alice"}"#, ImportMode::InsertOnly).expect("alice is free");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,30 +547,25 @@ fn unknown_user_fields_keep_their_order_after_the_known_ones() {
     let object: Map<String, Value> = serde_json::from_str(&line).expect("json");
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
     assert_eq!(&keys[keys.len() - 3..], ["tenantId", "zz", "aa"]);
-    assert!(
-        line.ends_with(r#""tenantId":"t1","zz":{"b":1,"a":2},"aa":12345678901234567890123}"#),
-        "{line}"
-    );
+    assert!(line.ends_with(r#""tenantId":"t1","zz":{"b":1,"a":2},"aa":12345678901234567890123}"#), "{line}");
 }
 
 #[test]
 fn saved_customdata_keeps_key_order_number_text_and_non_ascii() {
     let (_dir, _path, store) = db_with_people();
-    let text = "{\"z\": 12345678901234567890123, \"a\": 1.50, \"ü\": \"山田 🎉\", \"m\": {\"y\": 0.10, \"b\": -0}}";
-    store
-        .replace_custom_data("u1", &data(text), None, &editor())
-        .expect("save");
+    let text =
+        "{\"z\": 12345678901234567890123, \"a\": 1.50, \"ü\": \"山田 🎉\", \"m\": {\"y\": 0.10, \"b\": -0}}";
+    store.replace_custom_data("u1", &data(text), None, &editor()).expect("save");
     let stored = store.custom_data("u1").expect("doc").text;
     assert_eq!(
         stored,
         "{\n  \"z\": 12345678901234567890123,\n  \"a\": 1.50,\n  \"ü\": \"山田 🎉\",\n  \"m\": {\n    \"y\": 0.10,\n    \"b\": -0\n  }\n}"
     );
-    let line = export_lines(&store)
-        .into_iter()
-        .find(|l| l.contains("\"u1\""))
-        .expect("u1 exported");
+    let line = export_lines(&store).into_iter().find(|l| l.contains("\"u1\"")).expect("u1 exported");
     assert!(
-        line.contains(r#""customData":{"z":12345678901234567890123,"a":1.50,"ü":"山田 🎉","m":{"y":0.10,"b":-0}}"#),
+        line.contains(
+            r#""customData":{"z":12345678901234567890123,"a":1.50,"ü":"山田 🎉","m":{"y":0.10,"b":-0}}"#
+        ),
         "{line}"
     );
 }
@@ -675,50 +587,27 @@ fn save_bumps_the_revision_and_keeps_the_previous_document_with_author_and_time(
     let before = store.user("u1").expect("user");
 
     let saved_from = now_ms();
-    let outcome = store
-        .replace_custom_data("u1", &data(r#"{"theme":"light"}"#), None, &editor())
-        .expect("save");
+    let outcome =
+        store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), None, &editor()).expect("save");
     let saved_to = now_ms();
     assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
 
     let doc = store.custom_data("u1").expect("doc");
-    assert_eq!(
-        (doc.revision, doc.text),
-        (2, canonical(r#"{"theme":"light"}"#))
-    );
+    assert_eq!((doc.revision, doc.text), (2, canonical(r#"{"theme":"light"}"#)));
     let history = store.history("u1").expect("history");
     assert_eq!(history.len(), 2);
     let (first, current) = (&history[0], &history[1]);
-    assert_eq!(
-        (first.revision, first.current, first.saved_by.as_str()),
-        (1, false, "importer")
-    );
-    assert!(
-        (imported_from..=imported_to).contains(&first.saved_at),
-        "{first:?}"
-    );
+    assert_eq!((first.revision, first.current, first.saved_by.as_str()), (1, false, "importer"));
+    assert!((imported_from..=imported_to).contains(&first.saved_at), "{first:?}");
     assert_eq!(first.size, canonical(r#"{"theme":"dark"}"#).len());
-    assert_eq!(
-        (current.revision, current.current, current.saved_by.as_str()),
-        (2, true, "editor")
-    );
-    assert!(
-        (saved_from..=saved_to).contains(&current.saved_at),
-        "{current:?}"
-    );
-    assert_eq!(
-        store.revision_text("u1", 1).expect("rev 1"),
-        canonical(r#"{"theme":"dark"}"#)
-    );
+    assert_eq!((current.revision, current.current, current.saved_by.as_str()), (2, true, "editor"));
+    assert!((saved_from..=saved_to).contains(&current.saved_at), "{current:?}");
+    assert_eq!(store.revision_text("u1", 1).expect("rev 1"), canonical(r#"{"theme":"dark"}"#));
 
     let after = store.user("u1").expect("user");
     assert_eq!((after.revision, after.revised_by.as_str()), (2, "editor"));
     assert_ne!(after.user.updated_at, before.user.updated_at);
-    assert!(
-        (saved_from..=saved_to).contains(&after.user.updated_at),
-        "updatedAt {}",
-        after.user.updated_at
-    );
+    assert!((saved_from..=saved_to).contains(&after.user.updated_at), "updatedAt {}", after.user.updated_at);
     assert!((saved_from..=saved_to).contains(&after.revised_at));
 }
 
@@ -728,33 +617,18 @@ fn saving_the_same_document_changes_nothing() {
     let before = snapshot(&store);
     // Same document, written differently: the stored (canonical) text is the same.
     let outcome = store
-        .replace_custom_data(
-            "u1",
-            &data("{\n\"theme\" :\"dark\",   \"lang\":\"en\"}"),
-            None,
-            &editor(),
-        )
+        .replace_custom_data("u1", &data("{\n\"theme\" :\"dark\",   \"lang\":\"en\"}"), None, &editor())
         .expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
-    let outcome = store
-        .replace_custom_data("u1", &data("{}"), Some(1), &editor())
-        .expect("save");
+    let outcome = store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save");
     assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
-    let outcome = store
-        .replace_custom_data("u1", &data("{ }"), Some(2), &editor())
-        .expect("save");
+    let outcome = store.replace_custom_data("u1", &data("{ }"), Some(2), &editor()).expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 2 });
     assert_eq!(store.history("u1").expect("history").len(), 2);
     let others = |rows: Vec<(String, Revision, usize)>| {
-        rows.into_iter()
-            .filter(|(line, ..)| !line.starts_with(r#"{"id":"u1""#))
-            .collect::<Vec<_>>()
+        rows.into_iter().filter(|(line, ..)| !line.starts_with(r#"{"id":"u1""#)).collect::<Vec<_>>()
     };
-    assert_eq!(
-        others(snapshot(&store)),
-        others(before),
-        "other users untouched"
-    );
+    assert_eq!(others(snapshot(&store)), others(before), "other users untouched");
     drop(store);
     let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
@@ -763,25 +637,16 @@ fn saving_the_same_document_changes_nothing() {
 #[test]
 fn save_refuses_when_another_operator_saved_first() {
     let (_dir, _path, store) = db_with_people();
-    store
-        .replace_custom_data("u1", &data(r#"{"by":"first"}"#), Some(1), &editor())
-        .expect("first save");
+    store.replace_custom_data("u1", &data(r#"{"by":"first"}"#), Some(1), &editor()).expect("first save");
     let before = snapshot(&store);
     match store.replace_custom_data("u1", &data(r#"{"by":"second"}"#), Some(1), &editor()) {
-        Err(StoreError::Conflict {
-            user,
-            expected,
-            found,
-        }) => {
+        Err(StoreError::Conflict { user, expected, found }) => {
             assert_eq!((user.as_str(), expected, found), ("u1", 1, 2));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(snapshot(&store), before);
-    assert_eq!(
-        store.custom_data("u1").expect("doc").text,
-        canonical(r#"{"by":"first"}"#)
-    );
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical(r#"{"by":"first"}"#));
     // A stale revision is refused even when the document would change nothing.
     assert!(matches!(
         store.replace_custom_data("u1", &data(r#"{"by":"first"}"#), Some(1), &editor()),
@@ -790,11 +655,7 @@ fn save_refuses_when_another_operator_saved_first() {
     // An expected revision from the future is refused too.
     assert!(matches!(
         store.replace_custom_data("u1", &data(r#"{"by":"third"}"#), Some(3), &editor()),
-        Err(StoreError::Conflict {
-            expected: 3,
-            found: 2,
-            ..
-        })
+        Err(StoreError::Conflict { expected: 3, found: 2, .. })
     ));
     assert_eq!(snapshot(&store), before);
 }
@@ -812,18 +673,9 @@ fn save_to_an_unknown_id_is_user_not_found() {
         store.replace_custom_data("alice", &data("{}"), None, &editor()),
         Err(StoreError::UserNotFound(_))
     ));
-    assert!(matches!(
-        store.history("ghost"),
-        Err(StoreError::UserNotFound(_))
-    ));
-    assert!(matches!(
-        store.custom_data("ghost"),
-        Err(StoreError::UserNotFound(_))
-    ));
-    assert!(matches!(
-        store.user("ghost"),
-        Err(StoreError::UserNotFound(_))
-    ));
+    assert!(matches!(store.history("ghost"), Err(StoreError::UserNotFound(_))));
+    assert!(matches!(store.custom_data("ghost"), Err(StoreError::UserNotFound(_))));
+    assert!(matches!(store.user("ghost"), Err(StoreError::UserNotFound(_))));
     assert_eq!(snapshot(&store), before);
 }
 
@@ -833,55 +685,33 @@ fn history_lists_every_revision_oldest_first_with_the_current_one_last() {
     let mut texts = vec![store.custom_data("u3").expect("doc").text];
     for n in 2..=6 {
         let text = format!("{{\"step\": {n}, \"pad\": \"{}\"}}", "x".repeat(n * 10));
-        let outcome = store
-            .replace_custom_data("u3", &data(&text), Some(n as u64 - 1), &editor())
-            .expect("save");
+        let outcome =
+            store.replace_custom_data("u3", &data(&text), Some(n as u64 - 1), &editor()).expect("save");
         assert_eq!(outcome, SaveOutcome::Saved { revision: n as u64 });
         texts.push(canonical(&text));
     }
     let history = store.history("u3").expect("history");
-    assert_eq!(
-        history.iter().map(|r| r.revision).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6]
-    );
+    assert_eq!(history.iter().map(|r| r.revision).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
     assert_eq!(history.iter().filter(|r| r.current).count(), 1);
     assert!(history.last().expect("entries").current);
     for (info, text) in history.iter().zip(&texts) {
-        assert_eq!(
-            &store
-                .revision_text("u3", info.revision)
-                .expect("revision text"),
-            text
-        );
+        assert_eq!(&store.revision_text("u3", info.revision).expect("revision text"), text);
         assert_eq!(info.size, text.len(), "revision {}", info.revision);
     }
     assert!(history.windows(2).all(|w| w[0].saved_at <= w[1].saved_at));
-    assert!(matches!(
-        store.revision_text("u3", 7),
-        Err(StoreError::RevisionNotFound { revision: 7, .. })
-    ));
-    assert!(matches!(
-        store.revision_text("u3", 0),
-        Err(StoreError::RevisionNotFound { .. })
-    ));
+    assert!(matches!(store.revision_text("u3", 7), Err(StoreError::RevisionNotFound { revision: 7, .. })));
+    assert!(matches!(store.revision_text("u3", 0), Err(StoreError::RevisionNotFound { .. })));
     // Another user's history is their own.
     assert_eq!(store.history("u2").expect("history").len(), 1);
-    assert!(matches!(
-        store.revision_text("u2", 2),
-        Err(StoreError::RevisionNotFound { .. })
-    ));
+    assert!(matches!(store.revision_text("u2", 2), Err(StoreError::RevisionNotFound { .. })));
 }
 
 #[test]
 fn restore_saves_an_old_document_as_a_new_revision() {
     let (_dir, _path, store) = db_with_people();
     let first = store.custom_data("u1").expect("doc").text;
-    store
-        .replace_custom_data("u1", &data(r#"{"v":2}"#), None, &editor())
-        .expect("save 2");
-    store
-        .replace_custom_data("u1", &data(r#"{"v":3}"#), None, &editor())
-        .expect("save 3");
+    store.replace_custom_data("u1", &data(r#"{"v":2}"#), None, &editor()).expect("save 2");
+    store.replace_custom_data("u1", &data(r#"{"v":3}"#), None, &editor()).expect("save 3");
 
     let outcome = store.restore("u1", 1, Some(3), &editor()).expect("restore");
     assert_eq!(outcome, SaveOutcome::Saved { revision: 4 });
@@ -889,14 +719,8 @@ fn restore_saves_an_old_document_as_a_new_revision() {
     assert_eq!((doc.revision, doc.text.as_str()), (4, first.as_str()));
     // Nothing rewritten in place.
     assert_eq!(store.revision_text("u1", 1).expect("rev 1"), first);
-    assert_eq!(
-        store.revision_text("u1", 2).expect("rev 2"),
-        canonical(r#"{"v":2}"#)
-    );
-    assert_eq!(
-        store.revision_text("u1", 3).expect("rev 3"),
-        canonical(r#"{"v":3}"#)
-    );
+    assert_eq!(store.revision_text("u1", 2).expect("rev 2"), canonical(r#"{"v":2}"#));
+    assert_eq!(store.revision_text("u1", 3).expect("rev 3"), canonical(r#"{"v":3}"#));
     assert_eq!(store.history("u1").expect("history").len(), 4);
 
     // Restoring the current document is no change; a stale expectation is a conflict.
@@ -904,14 +728,8 @@ fn restore_saves_an_old_document_as_a_new_revision() {
         store.restore("u1", 1, None, &editor()).expect("restore"),
         SaveOutcome::Unchanged { revision: 4 }
     );
-    assert!(matches!(
-        store.restore("u1", 2, Some(3), &editor()),
-        Err(StoreError::Conflict { .. })
-    ));
-    assert!(matches!(
-        store.restore("u1", 9, None, &editor()),
-        Err(StoreError::RevisionNotFound { .. })
-    ));
+    assert!(matches!(store.restore("u1", 2, Some(3), &editor()), Err(StoreError::Conflict { .. })));
+    assert!(matches!(store.restore("u1", 9, None, &editor()), Err(StoreError::RevisionNotFound { .. })));
     assert_eq!(store.history("u1").expect("history").len(), 4);
 }
 
@@ -935,11 +753,7 @@ fn resolve_finds_a_user_by_id_username_email_or_phone_in_any_case() {
         ("4930123456", "u4"),
         ("u5", "u5"),
     ] {
-        assert_eq!(
-            store.resolve(reference).expect(reference),
-            id,
-            "{reference}"
-        );
+        assert_eq!(store.resolve(reference).expect(reference), id, "{reference}");
     }
     for unknown in ["nobody", "U1", "alice@example", "1555123456", ""] {
         assert!(
@@ -956,10 +770,7 @@ fn crowd() -> String {
         let id = format!("c{:02}", (i * 37) % 57);
         let record = match i % 4 {
             0 => format!(r#"{{"id":"{id}","username":"User{}"}}"#, (i * 13) % 57),
-            1 => format!(
-                r#"{{"id":"{id}","username":"user{}x","name":"Crowd Member {i}"}}"#,
-                (i * 7) % 57
-            ),
+            1 => format!(r#"{{"id":"{id}","username":"user{}x","name":"Crowd Member {i}"}}"#, (i * 7) % 57),
             2 => format!(r#"{{"id":"{id}","primaryEmail":"MAIL{i}@Example.com"}}"#),
             _ => format!(r#"{{"id":"{id}","primaryPhone":"49{:05}"}}"#, (i * 11) % 57),
         };
@@ -972,17 +783,10 @@ fn crowd_db() -> (TempDir, PathBuf, RedbStore, Vec<String>) {
     let (dir, path, store) = empty_db();
     let text = crowd();
     import_text(&store, &text, ImportMode::InsertOnly).expect("import crowd");
-    let mut expected: Vec<(String, String)> = new_users(&text)
-        .into_iter()
-        .map(|n| (n.user.handle().to_lowercase(), n.user.id))
-        .collect();
+    let mut expected: Vec<(String, String)> =
+        new_users(&text).into_iter().map(|n| (n.user.handle().to_lowercase(), n.user.id)).collect();
     expected.sort();
-    (
-        dir,
-        path,
-        store,
-        expected.into_iter().map(|(_, id)| id).collect(),
-    )
+    (dir, path, store, expected.into_iter().map(|(_, id)| id).collect())
 }
 
 #[test]
@@ -1021,48 +825,28 @@ fn paging_backward_covers_every_user_once_in_list_order() {
     }
     // The last page ends with the last user; a key from the middle pages both ways.
     let last = store.page_before(None, 3).expect("page");
-    assert_eq!(
-        last.iter().map(|e| e.user.id.clone()).collect::<Vec<_>>(),
-        expected[54..]
-    );
+    assert_eq!(last.iter().map(|e| e.user.id.clone()).collect::<Vec<_>>(), expected[54..]);
     let middle = store.entry(&expected[20]).expect("entry").key;
     let before = store.page_before(Some(&middle), 5).expect("page");
     let after = store.page_after(Some(&middle), 5).expect("page");
-    assert_eq!(
-        before.into_iter().map(|e| e.user.id).collect::<Vec<_>>(),
-        expected[15..20]
-    );
-    assert_eq!(
-        after.into_iter().map(|e| e.user.id).collect::<Vec<_>>(),
-        expected[21..26]
-    );
+    assert_eq!(before.into_iter().map(|e| e.user.id).collect::<Vec<_>>(), expected[15..20]);
+    assert_eq!(after.into_iter().map(|e| e.user.id).collect::<Vec<_>>(), expected[21..26]);
 }
 
 #[test]
 fn list_order_is_by_lower_cased_handle_username_else_email_else_phone_else_id() {
     let (_dir, _path, store) = db_with_people();
     // Handles: 4930123456 (phone), alice, bob, carol@example.net (email), u5 (id).
-    assert_eq!(
-        all_ids_in_list_order(&store),
-        ["u4", "u1", "u2", "u3", "u5"]
-    );
+    assert_eq!(all_ids_in_list_order(&store), ["u4", "u1", "u2", "u3", "u5"]);
     let entries = store.page_after(None, 10).expect("page");
-    assert_eq!(
-        entries.iter().map(|e| e.revision).collect::<Vec<_>>(),
-        [1; 5]
-    );
+    assert_eq!(entries.iter().map(|e| e.revision).collect::<Vec<_>>(), [1; 5]);
 }
 
 #[test]
 fn search_finds_by_substring_of_name_email_or_id_in_any_case() {
     let (_dir, _path, store) = db_with_people();
     let ids = |query: &str| -> Vec<String> {
-        store
-            .search(query, None, 100)
-            .expect("search")
-            .into_iter()
-            .map(|e| e.user.id)
-            .collect()
+        store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
     };
     assert_eq!(ids("LIDDELL"), ["u1"]);
     assert_eq!(ids("fernsprech"), ["u4"]);
@@ -1075,17 +859,9 @@ fn search_finds_by_substring_of_name_email_or_id_in_any_case() {
     assert_eq!(ids("").len(), 5);
     // Limit and continuation.
     let first = store.search("example", None, 2).expect("search");
-    assert_eq!(
-        first.iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(),
-        ["u1", "u2"]
-    );
-    let rest = store
-        .search("example", Some(&first[1].key), 10)
-        .expect("search");
-    assert_eq!(
-        rest.iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(),
-        ["u3"]
-    );
+    assert_eq!(first.iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(), ["u1", "u2"]);
+    let rest = store.search("example", Some(&first[1].key), 10).expect("search");
+    assert_eq!(rest.iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(), ["u3"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1098,69 +874,37 @@ fn read_only_handle_refuses_every_write_and_leaves_the_file_unchanged() {
     drop(store);
     let bytes = fs::read(&path).expect("read");
 
-    let store = RedbStore::open(
-        &path,
-        OpenOptions {
-            read_only: true,
-            ..Default::default()
-        },
-    )
-    .expect("open read-only");
+    let store = RedbStore::open(&path, OpenOptions { read_only: true, ..Default::default() })
+        .expect("open read-only");
     assert!(store.is_read_only());
     assert!(matches!(
         store.replace_custom_data("u1", &data(r#"{"x":1}"#), None, &editor()),
         Err(StoreError::ReadOnly)
     ));
+    assert!(matches!(store.restore("u1", 1, None, &editor()), Err(StoreError::ReadOnly)));
     assert!(matches!(
-        store.restore("u1", 1, None, &editor()),
+        import_text(&store, r#"{"id":"n1","username":"new"}"#, ImportMode::InsertOnly),
         Err(StoreError::ReadOnly)
     ));
     assert!(matches!(
-        import_text(
-            &store,
-            r#"{"id":"n1","username":"new"}"#,
-            ImportMode::InsertOnly
-        ),
-        Err(StoreError::ReadOnly)
-    ));
-    assert!(matches!(
-        import_text(
-            &store,
-            r#"{"id":"u1","username":"Alice","customData":{"y":2}}"#,
-            ImportMode::Upsert
-        ),
+        import_text(&store, r#"{"id":"u1","username":"Alice","customData":{"y":2}}"#, ImportMode::Upsert),
         Err(StoreError::ReadOnly)
     ));
     let batch = new_users(r#"{"id":"n2","username":"batch"}"#);
-    assert!(matches!(
-        store.insert_batch(&batch, &editor()),
-        Err(StoreError::ReadOnly)
-    ));
+    assert!(matches!(store.insert_batch(&batch, &editor()), Err(StoreError::ReadOnly)));
     // Reads work.
     assert_eq!(store.count().expect("count"), 5);
     assert_eq!(snapshot(&store), before);
     drop(store);
-    assert_eq!(
-        fs::read(&path).expect("read"),
-        bytes,
-        "the file changed under a read-only handle"
-    );
+    assert_eq!(fs::read(&path).expect("read"), bytes, "the file changed under a read-only handle");
 }
 
 #[test]
 fn read_only_handle_sees_what_a_writer_commits() {
     let (_dir, path, writer) = db_with_people();
-    let reader = RedbStore::open(
-        &path,
-        OpenOptions {
-            read_only: true,
-            ..Default::default()
-        },
-    )
-    .expect("open read-only");
-    writer
-        .replace_custom_data("u2", &data(r#"{"seen":true}"#), Some(1), &editor())
-        .expect("save");
+    let reader = RedbStore::open(&path, OpenOptions { read_only: true, ..Default::default() })
+        .expect("open read-only");
+    writer.replace_custom_data("u2", &data(r#"{"seen":true}"#), Some(1), &editor()).expect("save");
     let doc = reader.custom_data("u2").expect("doc");
     assert_eq!((doc.revision, doc.text), (2, canonical(r#"{"seen":true}"#)));
 }
@@ -1172,40 +916,19 @@ fn read_only_handle_sees_what_a_writer_commits() {
 fn two_handles_in_one_process_share_the_file() {
     let (_dir, path, a) = db_with_people();
     let b = RedbStore::open(&path, OpenOptions::default()).expect("second handle");
-    assert_eq!(
-        a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)),
-        SaveOutcome::Saved { revision: 2 }
-    );
+    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)), SaveOutcome::Saved { revision: 2 });
     assert_eq!(b.custom_data("u1").expect("doc").revision, 2);
-    assert_eq!(
-        b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)),
-        SaveOutcome::Saved { revision: 3 }
-    );
-    assert_eq!(
-        a.custom_data("u1").expect("doc").text,
-        canonical(r#"{"by":"b"}"#)
-    );
+    assert_eq!(b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)), SaveOutcome::Saved { revision: 3 });
+    assert_eq!(a.custom_data("u1").expect("doc").text, canonical(r#"{"by":"b"}"#));
     assert!(matches!(
         a.replace_custom_data("u1", &data(r#"{"by":"a again"}"#), Some(2), &editor()),
-        Err(StoreError::Conflict {
-            expected: 2,
-            found: 3,
-            ..
-        })
+        Err(StoreError::Conflict { expected: 2, found: 3, .. })
     ));
-    import_text(
-        &b,
-        r#"{"id":"n1","username":"from_b"}"#,
-        ImportMode::InsertOnly,
-    )
-    .expect("import through b");
+    import_text(&b, r#"{"id":"n1","username":"from_b"}"#, ImportMode::InsertOnly).expect("import through b");
     assert_eq!(a.resolve("FROM_B").expect("resolve"), "n1");
     drop(b);
     // The first handle keeps working after the second one is closed.
-    assert_eq!(
-        a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)),
-        SaveOutcome::Saved { revision: 4 }
-    );
+    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)), SaveOutcome::Saved { revision: 4 });
     assert_eq!(a.history("u1").expect("history").len(), 4);
 }
 
@@ -1215,8 +938,7 @@ trait SaveForTest {
 
 impl SaveForTest for RedbStore {
     fn save_as_test(&self, id: &str, text: &str, expected: Option<Revision>) -> SaveOutcome {
-        self.replace_custom_data(id, &data(text), expected, &editor())
-            .expect("save")
+        self.replace_custom_data(id, &data(text), expected, &editor()).expect("save")
     }
 }
 
@@ -1258,10 +980,8 @@ fn run_concurrent_saves(
 ) -> Vec<(usize, usize, Output)> {
     for w in 0..writers {
         for s in 0..saves {
-            let doc = format!(
-                "{{\"writer\": {w}, \"save\": {s}, \"pad\": \"{}\"}}",
-                "p".repeat(100 * (s + 1))
-            );
+            let doc =
+                format!("{{\"writer\": {w}, \"save\": {s}, \"pad\": \"{}\"}}", "p".repeat(100 * (s + 1)));
             fs::write(dir.join(format!("doc-{w}-{s}.json")), doc).expect("write doc");
         }
     }
@@ -1294,23 +1014,11 @@ fn run_concurrent_saves(
             let mut reads = 0;
             while !done.load(Ordering::SeqCst) {
                 let doc = store.custom_data(&id).expect("read during writes");
-                assert!(
-                    doc.revision >= last,
-                    "revision went back from {last} to {}",
-                    doc.revision
-                );
+                assert!(doc.revision >= last, "revision went back from {last} to {}", doc.revision);
                 serde_json::from_str::<Map<String, Value>>(&doc.text).expect("a whole document");
                 last = doc.revision;
-                let output = custodian(dir, db)
-                    .arg("get")
-                    .arg(target(0))
-                    .output()
-                    .expect("spawn reader");
-                assert!(
-                    output.status.success(),
-                    "reader failed: {}",
-                    describe(&output)
-                );
+                let output = custodian(dir, db).arg("get").arg(target(0)).output().expect("spawn reader");
+                assert!(output.status.success(), "reader failed: {}", describe(&output));
                 serde_json::from_slice::<Map<String, Value>>(&output.stdout)
                     .expect("get prints a whole document");
                 reads += 1;
@@ -1327,27 +1035,17 @@ fn run_concurrent_saves(
     for (_, _, output) in &outputs {
         let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
         for word in ["already open", "locked", "busy", "panicked"] {
-            assert!(
-                !stderr.contains(word),
-                "a writer said {word:?}: {}",
-                describe(output)
-            );
+            assert!(!stderr.contains(word), "a writer said {word:?}: {}", describe(output));
         }
-        assert!(
-            output.status.success(),
-            "a writer failed: {}",
-            describe(output)
-        );
+        assert!(output.status.success(), "a writer failed: {}", describe(output));
     }
     outputs
 }
 
 fn saved_revision(output: &Output) -> Revision {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let rest = stdout
-        .split_once(" revision ")
-        .unwrap_or_else(|| panic!("no revision in {}", describe(output)))
-        .1;
+    let rest =
+        stdout.split_once(" revision ").unwrap_or_else(|| panic!("no revision in {}", describe(output))).1;
     rest.split_whitespace()
         .next()
         .and_then(|n| n.parse().ok())
@@ -1359,32 +1057,22 @@ fn concurrent_processes_saving_one_user_lose_no_revision() {
     const WRITERS: usize = 6;
     const SAVES: usize = 5;
     let (dir, path, store) = db_with_people();
-    let outputs = run_concurrent_saves(dir.path(), &path, &store, WRITERS, SAVES, |_| {
-        "alice".to_owned()
-    });
+    let outputs = run_concurrent_saves(dir.path(), &path, &store, WRITERS, SAVES, |_| "alice".to_owned());
 
     let total = (WRITERS * SAVES) as u64;
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!(doc.revision, 1 + total, "a save was lost");
     let history = store.history("u1").expect("history");
-    assert_eq!(
-        history.iter().map(|r| r.revision).collect::<Vec<_>>(),
-        (1..=1 + total).collect::<Vec<_>>()
-    );
+    assert_eq!(history.iter().map(|r| r.revision).collect::<Vec<_>>(), (1..=1 + total).collect::<Vec<_>>());
     assert!(history.iter().skip(1).all(|r| r.saved_by == "writer"));
 
     // Each process was told a different revision, and each revision holds one process's save.
     let told: BTreeSet<Revision> = outputs.iter().map(|(_, _, o)| saved_revision(o)).collect();
     assert_eq!(told, (2..=1 + total).collect::<BTreeSet<_>>());
     for (w, s, output) in &outputs {
-        let text = store
-            .revision_text("u1", saved_revision(output))
-            .expect("revision text");
+        let text = store.revision_text("u1", saved_revision(output)).expect("revision text");
         let saved: Map<String, Value> = serde_json::from_str(&text).expect("json");
-        assert_eq!(
-            (saved["writer"].as_u64(), saved["save"].as_u64()),
-            (Some(*w as u64), Some(*s as u64))
-        );
+        assert_eq!((saved["writer"].as_u64(), saved["save"].as_u64()), (Some(*w as u64), Some(*s as u64)));
     }
     // The other users were not touched.
     assert_eq!(store.history("u2").expect("history").len(), 1);
@@ -1396,20 +1084,14 @@ fn concurrent_processes_saving_different_users_each_keep_every_revision() {
     const SAVES: usize = 4;
     let users = ["u1", "bob", "carol@example.net", "4930123456"];
     let (dir, path, store) = db_with_people();
-    run_concurrent_saves(dir.path(), &path, &store, WRITERS, SAVES, |w| {
-        users[w].to_owned()
-    });
+    run_concurrent_saves(dir.path(), &path, &store, WRITERS, SAVES, |w| users[w].to_owned());
     for (w, user) in users.iter().enumerate() {
         let id = store.resolve(user).expect("resolve");
         let doc = store.custom_data(&id).expect("doc");
         assert_eq!(doc.revision, 1 + SAVES as u64, "{user}");
         let last: Map<String, Value> = serde_json::from_str(&doc.text).expect("json");
         assert_eq!(last["writer"].as_u64(), Some(w as u64));
-        assert_eq!(
-            last["save"].as_u64(),
-            Some(SAVES as u64 - 1),
-            "saves of one process land in order"
-        );
+        assert_eq!(last["save"].as_u64(), Some(SAVES as u64 - 1), "saves of one process land in order");
         assert_eq!(store.history(&id).expect("history").len(), 1 + SAVES);
     }
     assert_eq!(store.history("u5").expect("history").len(), 1);

@@ -117,10 +117,16 @@ fn filter_narrows_the_list_as_you_type_and_esc_clears_it() {
     assert!(!state.list.rows.is_empty());
     assert!(state.list.rows.iter().all(|e| {
         let u = &e.user;
-        [Some(&u.id), u.username.as_ref(), u.primary_email.as_ref(), u.name.as_ref(), u.primary_phone.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|f| f.to_lowercase().contains("admi"))
+        [
+            Some(&u.id),
+            u.username.as_ref(),
+            u.primary_email.as_ref(),
+            u.name.as_ref(),
+            u.primary_phone.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|f| f.to_lowercase().contains("admi"))
     }));
     assert_eq!(selected_handle(&state), "admin");
     act(&store, &mut state, Action::FilterBackspace);
@@ -283,7 +289,10 @@ fn a_save_that_lost_the_race_is_a_conflict_and_keeps_the_edit() {
     open_editor_on(&store, &mut state, "admin");
     let id = state.editor.as_ref().unwrap().user_id.clone();
     // Another operator saves first.
-    let theirs = CustomData::parse(r#"{"adminConsolePreferences": {}, "customDataFoo": {}, "customDataBar": {}, "theirs": 1}"#).unwrap();
+    let theirs = CustomData::parse(
+        r#"{"adminConsolePreferences": {}, "customDataFoo": {}, "customDataBar": {}, "theirs": 1}"#,
+    )
+    .unwrap();
     store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
     type_text(&store, &mut state, "\"mine\": 1,");

@@ -24,8 +24,7 @@ use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
 use crate::inert;
 use crate::location;
 use crate::store::{
-    Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord,
-    UserStore,
+    Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord, UserStore,
 };
 
 /// Exit codes, as documented in `--help` and the README.
@@ -69,8 +68,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 
 /// Opens the database the operator named, or the default one (created with demo users on
 /// first use).
-pub fn open_store(db: Option<&Path>, read_only: bool) -> Result<RedbStore> {
-    let options = OpenOptions { read_only, ..OpenOptions::default() };
+pub fn open_store(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
+    let read_only = options.read_only;
     if let Some(path) = db {
         return Ok(RedbStore::open(path, options)?);
     }
@@ -80,16 +79,28 @@ pub fn open_store(db: Option<&Path>, read_only: bool) -> Result<RedbStore> {
     }
     location::ensure_private_dir(&location::data_dir())
         .with_context(|| format!("cannot create {}", location::data_dir().display()))?;
-    match RedbStore::create(&path, options) {
-        Ok(store) => {
-            let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
-            store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
-            Ok(store)
+    create_demo_database(&path)?;
+    Ok(RedbStore::open(&path, options)?)
+}
+
+/// Builds the demo database under a temporary name and publishes it with a hard link, so a
+/// second custodian started at the same moment never opens a half-made file.
+fn create_demo_database(path: &Path) -> Result<()> {
+    let building = path.with_extension(format!("redb.new-{}", std::process::id()));
+    let _ = fs::remove_file(&building);
+    let result = (|| -> Result<()> {
+        let store = RedbStore::create(&building, OpenOptions::default())?;
+        let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
+        store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
+        drop(store);
+        match fs::hard_link(&building, path) {
+            // Another custodian published its copy first: use that one.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other.with_context(|| format!("cannot create {}", path.display())),
         }
-        // Another custodian created it a moment ago.
-        Err(StoreError::AlreadyExists { .. }) => Ok(RedbStore::open(&path, options)?),
-        Err(e) => Err(e.into()),
-    }
+    })();
+    let _ = fs::remove_file(&building);
+    result
 }
 
 /// Runs one subcommand.
@@ -104,7 +115,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         println!("created {}", inert::line(&path.display().to_string()));
         return Ok(());
     }
-    let store = open_store(db, cli.read_only)?;
+    let options = match command {
+        Command::Seed { .. } => OpenOptions::bulk(),
+        _ => OpenOptions::default(),
+    };
+    let store = open_store(db, OpenOptions { read_only: cli.read_only, ..options })?;
     let mut out = Output::stdout();
     let result = match command {
         Command::Init => Ok(()),
@@ -190,12 +205,12 @@ fn user_json(record: &UserRecord, custom_data: &str) -> Result<String> {
 }
 
 fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
+    // The store stops at the first error a visitor returns; the real cause is kept aside.
     let write_all = |sink: &mut dyn FnMut(&str) -> Result<()>| -> Result<u64> {
         let mut count = 0;
         let mut failure = None;
-        store.for_each_user(&mut |record, text| {
-            let line = user_json(record, text).and_then(|line| sink(&line));
-            match line {
+        let visited =
+            store.for_each_user(&mut |record, text| match user_json(record, text).and_then(|l| sink(&l)) {
                 Ok(()) => {
                     count += 1;
                     Ok(())
@@ -204,12 +219,11 @@ fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()
                     failure = Some(e);
                     Err(StoreError::Database("export stopped".into()))
                 }
-            }
-        })
-        .or_else(|e| match failure.take() {
-            Some(f) => Err(f),
-            None => Err(e.into()),
-        })?;
+            });
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        visited?;
         Ok(count)
     };
     match file {
@@ -285,10 +299,8 @@ fn list_row(entry: &ListEntry) -> Vec<String> {
 /// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
 fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     const MAX: usize = 40;
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| row.iter().map(|cell| truncate(&inert::line(cell), MAX)).collect())
-        .collect();
+    let cells: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| truncate(&inert::line(cell), MAX)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in &cells {
         for (i, cell) in row.iter().enumerate() {
@@ -332,7 +344,13 @@ fn get(store: &RedbStore, user: &str, revision: Option<u64>, out: &mut Output) -
     out.json(&text)
 }
 
-fn set(store: &RedbStore, user: &str, file: Option<&Path>, expect: Option<u64>, out: &mut Output) -> Result<()> {
+fn set(
+    store: &RedbStore,
+    user: &str,
+    file: Option<&Path>,
+    expect: Option<u64>,
+    out: &mut Output,
+) -> Result<()> {
     let id = store.resolve(user)?;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
@@ -377,7 +395,12 @@ fn history(store: &RedbStore, user: &str, out: &mut Output) -> Result<()> {
         .iter()
         .map(|r| {
             let mark = if r.current { " (current)" } else { "" };
-            vec![format!("{}{mark}", r.revision), format_utc(r.saved_at), r.saved_by.clone(), human_bytes(r.size)]
+            vec![
+                format!("{}{mark}", r.revision),
+                format_utc(r.saved_at),
+                r.saved_by.clone(),
+                human_bytes(r.size),
+            ]
         })
         .collect();
     for line in table(&["REV", "WHEN", "WHO", "SIZE"], &rows) {
@@ -386,7 +409,13 @@ fn history(store: &RedbStore, user: &str, out: &mut Output) -> Result<()> {
     Ok(())
 }
 
-fn restore(store: &RedbStore, user: &str, revision: u64, expect: Option<u64>, out: &mut Output) -> Result<()> {
+fn restore(
+    store: &RedbStore,
+    user: &str,
+    revision: u64,
+    expect: Option<u64>,
+    out: &mut Output,
+) -> Result<()> {
     let id = store.resolve(user)?;
     let text = store.revision_text(&id, revision)?;
     let data = CustomData::parse(&text)?;
@@ -396,13 +425,17 @@ fn restore(store: &RedbStore, user: &str, revision: u64, expect: Option<u64>, ou
 }
 
 fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
-    const BATCH: usize = 50_000;
+    // One transaction per 100,000 users: big enough to write each table in long sorted runs,
+    // small enough that a seed's memory stays well under a gigabyte.
+    const BATCH: usize = 100_000;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
     let started = Instant::now();
     let author = Author(format!("{} (seed)", Author::from_environment().0));
-    let mut generator = SyntheticUsers::new(seed, store.count()?);
+    let existing = store.count()?;
+    // A second run with the same seed into the same database must not repeat the ids.
+    let mut generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
     let mut remaining = users;
     while remaining > 0 {
         let batch: Vec<_> = generator.by_ref().take(remaining.min(BATCH as u64) as usize).collect();

@@ -121,8 +121,7 @@ impl CustomData {
         if let Some(ScanFinding::TooDeep { limit, at }) = finding {
             return Err(ValidationError::TooDeep { limit, line: at.line, column: at.column });
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| syntax_error(text, &e))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(text, &e))?;
         match finding {
             Some(ScanFinding::DuplicateKey { key, path, at: Position { line, column } }) => {
                 return Err(ValidationError::DuplicateKey { key, path, line, column });
@@ -182,9 +181,23 @@ impl CustomData {
         self.object
     }
 
+    /// The document on one line, as it travels in Logto's API and as the store keeps it.
+    pub fn compact(&self) -> String {
+        serde_json::to_string(&self.object).unwrap_or_else(|_| "{}".to_owned())
+    }
+
     /// Size of the stored form in bytes.
     pub fn size(&self) -> usize {
         self.canonical.len()
+    }
+}
+
+/// The canonical (pretty) text of a document kept compact by the store. Text that is not an
+/// object (a damaged record) is returned as it is, so it can still be seen and repaired.
+pub fn canonical_from_compact(compact: &str) -> String {
+    match serde_json::from_str::<Map<String, Value>>(compact) {
+        Ok(object) => canonical_text(&object),
+        Err(_) => compact.to_owned(),
     }
 }
 
@@ -209,9 +222,7 @@ fn syntax_error(text: &str, error: &serde_json::Error) -> ValidationError {
     // serde_json appends " at line L column C"; we say where in our own words.
     let reason = message.rsplit_once(" at line ").map_or(message.as_str(), |(r, _)| r);
     let token = token_at(text, line, error.column());
-    if reason.contains("surrogate")
-        || (reason.contains("hex escape") && is_lone_high_surrogate(token))
-    {
+    if reason.contains("surrogate") || (reason.contains("hex escape") && is_lone_high_surrogate(token)) {
         return ValidationError::LoneSurrogate { line, column };
     }
     if is_non_finite(token) {
@@ -266,10 +277,9 @@ fn find_nul(value: &Value, path: &str) -> Option<String> {
     let here = || if path.is_empty() { "(top level)".to_owned() } else { path.to_owned() };
     match value {
         Value::String(s) if s.contains('\0') => Some(here()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_nul(item, &format!("{path}[{i}]"))),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| find_nul(item, &format!("{path}[{i}]")))
+        }
         Value::Object(map) => map.iter().find_map(|(key, item)| {
             if key.contains('\0') {
                 return Some(here());

@@ -124,8 +124,9 @@ impl<'a> ImportReader<'a> {
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
         let custom_data = match custom_data {
             None => CustomData::empty(),
-            Some(value) => CustomData::from_value(value, &self.limits)
-                .map_err(|e| fail(format!("customData: {e}")))?,
+            Some(value) => {
+                CustomData::from_value(value, &self.limits).map_err(|e| fail(format!("customData: {e}")))?
+            }
         };
         Ok(NewUser { origin, user, custom_data })
     }

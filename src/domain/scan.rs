@@ -67,20 +67,17 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
             },
             b'"' => {
                 let start = i;
-                let Some(end) = string_end(bytes, i) else { return None };
+                let end = string_end(bytes, i)?;
                 let raw = &text[start + 1..end];
                 let at = position(start, line, line_start);
                 let decoded = decode_string(&text[start..=end]);
-                let is_key =
-                    matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
+                let is_key = matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
                 if is_key {
                     let key = decoded.unwrap_or_else(|| raw.to_owned());
                     if key.contains('\0') {
                         return Some(ScanFinding::NulCharacter { path: path_of(&stack), at });
                     }
-                    if let Some(Frame::Object { keys, key: current, expecting_key }) =
-                        stack.last_mut()
-                    {
+                    if let Some(Frame::Object { keys, key: current, expecting_key }) = stack.last_mut() {
                         if !keys.insert(key.clone()) {
                             let path = {
                                 *current = None;
@@ -176,10 +173,7 @@ mod tests {
 
     #[test]
     fn escaped_spelling_of_a_key_is_still_a_duplicate() {
-        assert!(matches!(
-            scan(r#"{"ab": 1, "\u0061b": 2}"#, 64),
-            Some(ScanFinding::DuplicateKey { .. })
-        ));
+        assert!(matches!(scan(r#"{"ab": 1, "\u0061b": 2}"#, 64), Some(ScanFinding::DuplicateKey { .. })));
     }
 
     #[test]

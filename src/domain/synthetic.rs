@@ -8,21 +8,93 @@ use super::import::NewUser;
 use super::{CustomData, User};
 
 const FIRST: &[&str] = &[
-    "amelia", "noah", "olivia", "liam", "emma", "mateo", "sofia", "lucas", "mia", "elias",
-    "zoe", "jonas", "lea", "hugo", "chloe", "arjun", "priya", "kenji", "yuki", "wei", "mei",
-    "omar", "layla", "ivan", "olga", "lukasz", "agnieszka", "soren", "freya", "diego",
-    "lucia", "tariq", "amara", "kwame", "nia", "finn", "saoirse", "henrik", "ingrid", "marco",
+    "amelia",
+    "noah",
+    "olivia",
+    "liam",
+    "emma",
+    "mateo",
+    "sofia",
+    "lucas",
+    "mia",
+    "elias",
+    "zoe",
+    "jonas",
+    "lea",
+    "hugo",
+    "chloe",
+    "arjun",
+    "priya",
+    "kenji",
+    "yuki",
+    "wei",
+    "mei",
+    "omar",
+    "layla",
+    "ivan",
+    "olga",
+    "lukasz",
+    "agnieszka",
+    "soren",
+    "freya",
+    "diego",
+    "lucia",
+    "tariq",
+    "amara",
+    "kwame",
+    "nia",
+    "finn",
+    "saoirse",
+    "henrik",
+    "ingrid",
+    "marco",
 ];
 const LAST: &[&str] = &[
-    "kovacs", "smith", "garcia", "muller", "rossi", "nguyen", "tanaka", "kim", "novak",
-    "silva", "dubois", "jensen", "nowak", "ivanova", "haddad", "okafor", "mensah", "patel",
-    "sharma", "chen", "wang", "yamada", "larsen", "berg", "costa", "moreau", "fischer",
-    "weber", "horvat", "popescu", "oconnor", "murphy", "andersen", "lindqvist", "alvarez",
+    "kovacs",
+    "smith",
+    "garcia",
+    "muller",
+    "rossi",
+    "nguyen",
+    "tanaka",
+    "kim",
+    "novak",
+    "silva",
+    "dubois",
+    "jensen",
+    "nowak",
+    "ivanova",
+    "haddad",
+    "okafor",
+    "mensah",
+    "patel",
+    "sharma",
+    "chen",
+    "wang",
+    "yamada",
+    "larsen",
+    "berg",
+    "costa",
+    "moreau",
+    "fischer",
+    "weber",
+    "horvat",
+    "popescu",
+    "oconnor",
+    "murphy",
+    "andersen",
+    "lindqvist",
+    "alvarez",
 ];
 /// How names are written, so that the data set has non-ASCII in it.
 const DISPLAY_LAST: &[(&str, &str)] = &[
-    ("muller", "Müller"), ("kovacs", "Kovács"), ("nowak", "Nowak"), ("alvarez", "Álvarez"),
-    ("oconnor", "O'Connor"), ("lindqvist", "Lindqvist"), ("dubois", "Dubois"),
+    ("muller", "Müller"),
+    ("kovacs", "Kovács"),
+    ("nowak", "Nowak"),
+    ("alvarez", "Álvarez"),
+    ("oconnor", "O'Connor"),
+    ("lindqvist", "Lindqvist"),
+    ("dubois", "Dubois"),
 ];
 const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.example", "corp.example"];
 const LANGUAGES: &[&str] = &["en", "de", "fr", "ja", "es", "pt-BR", "zh-CN", "pl"];
@@ -35,12 +107,22 @@ pub struct SyntheticUsers {
     rng: fastrand::Rng,
     number: u64,
     base_ms: i64,
+    /// The last id as a number: ids rise through the run (with random gaps), so a bulk load
+    /// appends to the users table instead of touching every page of it.
+    id_cursor: u64,
 }
+
+/// 36^12: how many 12-character `[0-9a-z]` ids there are.
+const ID_SPACE: u64 = 4_738_381_338_321_616_896;
+/// The largest step between two ids: 10 million users fit in a sixth of the id space.
+const ID_GAP: u64 = 1 << 36;
 
 impl SyntheticUsers {
     pub fn new(seed: u64, first_number: u64) -> Self {
         // 2023-01-01T00:00:00Z: fixed, so the same seed gives the same timestamps.
-        Self { rng: fastrand::Rng::with_seed(seed), number: first_number, base_ms: 1_672_531_200_000 }
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let id_cursor = rng.u64(..ID_SPACE / 2);
+        Self { rng, number: first_number, base_ms: 1_672_531_200_000, id_cursor }
     }
 
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
@@ -49,7 +131,14 @@ impl SyntheticUsers {
 
     fn id(&mut self) -> String {
         const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-        (0..12).map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char).collect()
+        self.id_cursor = (self.id_cursor + 1 + self.rng.u64(..ID_GAP)) % ID_SPACE;
+        let mut value = self.id_cursor;
+        let mut id = [b'0'; 12];
+        for place in id.iter_mut().rev() {
+            *place = ALPHABET[(value % 36) as usize];
+            value /= 36;
+        }
+        id.iter().map(|b| *b as char).collect()
     }
 }
 
@@ -66,8 +155,10 @@ impl Iterator for SyntheticUsers {
         let n = self.number;
         let first = self.pick(FIRST);
         let last = self.pick(LAST);
-        let display_last =
-            DISPLAY_LAST.iter().find(|(k, _)| *k == last).map_or_else(|| capitalise(last), |(_, v)| (*v).to_owned());
+        let display_last = DISPLAY_LAST
+            .iter()
+            .find(|(k, _)| *k == last)
+            .map_or_else(|| capitalise(last), |(_, v)| (*v).to_owned());
         let username = match self.rng.u8(..3) {
             0 => format!("{first}.{last}{n}"),
             1 => format!("{first}_{last}{n}"),

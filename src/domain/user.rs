@@ -75,8 +75,7 @@ impl User {
         let id = match map.shift_remove("id") {
             None | Some(Value::Null) => generate_id(),
             Some(Value::String(id)) => {
-                let valid_chars =
-                    id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                let valid_chars = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
                 if id.is_empty() || id.chars().count() > MAX_ID_CHARS || !valid_chars {
                     return Err(UserFieldError::BadId { id });
                 }
@@ -103,10 +102,7 @@ impl User {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
             Some(_) => {
-                return Err(UserFieldError::WrongType {
-                    field: "isSuspended",
-                    expected: "true or false",
-                });
+                return Err(UserFieldError::WrongType { field: "isSuspended", expected: "true or false" });
             }
         };
         let user = User {
@@ -161,6 +157,22 @@ impl User {
         map
     }
 
+    /// The same object without the fields that hold nothing (null, `{}`, `false`): what the
+    /// store keeps, since [`User::from_logto`] reads a missing field as exactly that.
+    pub fn to_logto_sparse(&self) -> Map<String, Value> {
+        let mut map = self.to_logto(None);
+        map.retain(|key, value| {
+            let known = KNOWN_FIELDS.contains(&key.as_str()) && !self.extra.contains_key(key);
+            let empty = match value {
+                Value::Null | Value::Bool(false) => true,
+                Value::Object(object) => object.is_empty(),
+                _ => false,
+            };
+            !(known && empty)
+        });
+        map
+    }
+
     /// What the list shows and sorts by: the username, else the email, else the phone, else the id.
     pub fn handle(&self) -> &str {
         self.username
@@ -210,10 +222,7 @@ fn take_object(
     }
 }
 
-fn take_millis(
-    map: &mut Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<i64>, UserFieldError> {
+fn take_millis(map: &mut Map<String, Value>, field: &'static str) -> Result<Option<i64>, UserFieldError> {
     match map.shift_remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.as_i64().is_some_and(|ms| ms >= 0) => Ok(n.as_i64()),

@@ -10,7 +10,6 @@ use thiserror::Error;
 
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
-
 pub use crate::domain::import::{NewUser, RecordError};
 use crate::domain::{CustomData, User, ValidationError};
 
@@ -32,9 +31,8 @@ impl Author {
             .filter(|u| !u.is_empty())
             // SAFETY: getuid has no preconditions and cannot fail.
             .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }));
-        let client = std::env::var("SSH_CONNECTION")
-            .ok()
-            .and_then(|c| c.split_whitespace().next().map(str::to_owned));
+        let client =
+            std::env::var("SSH_CONNECTION").ok().and_then(|c| c.split_whitespace().next().map(str::to_owned));
         match client {
             Some(address) => Author(format!("{user} via {address}")),
             None => Author(user),
@@ -95,9 +93,13 @@ pub struct RevisionInfo {
 /// What a save did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveOutcome {
-    Saved { revision: Revision },
+    Saved {
+        revision: Revision,
+    },
     /// The new document is the stored one: nothing was written.
-    Unchanged { revision: Revision },
+    Unchanged {
+        revision: Revision,
+    },
 }
 
 /// Whether an import may touch users that already exist.
@@ -132,8 +134,8 @@ pub enum StoreError {
     IdExists(String),
     #[error("{0}")]
     InvalidRecord(RecordError),
-    #[error("{origin}: {source}")]
-    RecordConflict { origin: String, source: Box<StoreError> },
+    #[error("{origin}: {reason}")]
+    RecordConflict { origin: String, reason: Box<StoreError> },
     #[error("invalid customData: {0}")]
     Invalid(#[from] ValidationError),
     #[error("the database is busy: another operator is writing; try again")]
@@ -154,8 +156,8 @@ pub enum StoreError {
         "{path}: locked by another program that opened it in a different locking mode (an older custodian or a redb tool); close it and retry"
     )]
     Locked { path: String },
-    #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    #[error("{context}: {error}")]
+    Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]
     Database(String),
 }
@@ -193,7 +195,12 @@ pub trait UserStore {
         self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), None, limit)
     }
     /// Users matching `query` (see [`UserStore::rows`]) after `after`, at most `limit`.
-    fn search(&self, query: &str, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
         self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), Some(query), limit)
     }
     /// The id of the user named by an id, a username, a primary email or a primary phone.

@@ -5,24 +5,26 @@
 //! makes the file grow), and write transactions are short: documents are validated before
 //! the transaction begins.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::OpenOptionsExt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use redb::{
-    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase,
-    ReadableTable, ReadableTableMetadata, TableDefinition, Table, WriteTransaction,
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, TableDefinition, WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
-    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision,
-    RevisionInfo, SaveOutcome, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
+    SaveOutcome, Seek, StoreError, StoredDocument, UserRecord, UserStore,
 };
+use crate::crash;
+use crate::domain::custom_data::canonical_from_compact;
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
@@ -33,9 +35,10 @@ const SCHEMA_KEY: &str = "schema_version";
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// id → [`StoredUser`] as JSON.
 const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
-/// id → canonical customData text.
+/// id → customData, compact (the canonical pretty form is rendered on read: it is a third
+/// smaller on disk and export wants it compact anyway).
 const CUSTOM_DATA: TableDefinition<&str, &str> = TableDefinition::new("custom_data");
-/// (id, revision) → (saved at, saved by, text) of every superseded revision.
+/// (id, revision) → (saved at, saved by, compact text) of every superseded revision.
 const HISTORY: TableDefinition<(&str, u64), (i64, &str, &str)> = TableDefinition::new("history");
 /// lower-cased handle + NUL + id → (): the list order.
 const LIST_ORDER: TableDefinition<&str, ()> = TableDefinition::new("list_order");
@@ -54,6 +57,13 @@ pub struct OpenOptions {
     pub read_only: bool,
     /// redb's page cache; it defaults to 1 GiB per process, far more than browsing needs.
     pub cache_bytes: usize,
+}
+
+impl OpenOptions {
+    /// For bulk loads (`seed`): a cache large enough that the index trees stay in memory.
+    pub fn bulk() -> Self {
+        Self { read_only: false, cache_bytes: 256 * 1024 * 1024 }
+    }
 }
 
 impl Default for OpenOptions {
@@ -87,7 +97,7 @@ struct StoredUser {
 
 impl StoredUser {
     fn new(user: &User, revision: Revision, at: i64, by: &str) -> Self {
-        Self { rev: revision, rev_at: at, rev_by: by.to_owned(), user: user.to_logto(None) }
+        Self { rev: revision, rev_at: at, rev_by: by.to_owned(), user: user.to_logto_sparse() }
     }
 
     fn parse(id: &str, json: &str) -> Result<Self, StoreError> {
@@ -103,12 +113,7 @@ impl StoredUser {
     fn record(&self) -> Result<UserRecord, StoreError> {
         let (user, _) = User::from_logto(Value::Object(self.user.clone()), 0)
             .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
-        Ok(UserRecord {
-            user,
-            revision: self.rev,
-            revised_at: self.rev_at,
-            revised_by: self.rev_by.clone(),
-        })
+        Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by.clone() })
     }
 }
 
@@ -131,26 +136,32 @@ macro_rules! from_redb {
         }
     )*};
 }
-from_redb!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
+from_redb!(redb::TableError, redb::TransactionError, redb::CommitError);
+
+impl From<redb::StorageError> for StoreError {
+    fn from(error: redb::StorageError) -> Self {
+        match error {
+            redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => StoreError::Database(
+                "the database file is damaged: it ends early (truncated?); restore it from a backup".into(),
+            ),
+            redb::StorageError::Corrupted(detail) => {
+                StoreError::Database(format!("the database file is damaged: {detail}"))
+            }
+            other => database_error(other),
+        }
+    }
+}
 
 impl RedbStore {
     /// Creates a new, empty database file, private to its owner (0600). Fails if it exists.
     pub fn create(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
         let display = path.display().to_string();
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| match e.kind() {
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+            match e.kind() {
                 ErrorKind::AlreadyExists => StoreError::AlreadyExists { path: display.clone() },
-                _ => StoreError::Io { context: format!("{display}: cannot create"), source: e },
-            })?;
+                _ => StoreError::Io { context: format!("{display}: cannot create"), error: e },
+            }
+        })?;
         let db = builder(options).create(path).map_err(|e| open_error(path, e))?;
         let tx = db.begin_write()?;
         {
@@ -175,7 +186,7 @@ impl RedbStore {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(StoreError::Missing { path: display });
             }
-            Err(e) => return Err(StoreError::Io { context: display, source: e }),
+            Err(e) => return Err(StoreError::Io { context: display, error: e }),
             Ok(meta) if meta.is_dir() => {
                 return Err(StoreError::NotADatabase { path: display, detail: "a directory".into() });
             }
@@ -185,27 +196,26 @@ impl RedbStore {
             Ok(_) => {}
         }
         let builder = builder(options);
-        // redb may panic on a file it cannot make sense of; that is a damaged file, not a bug.
-        let opened = catch_unwind(AssertUnwindSafe(|| {
-            if options.read_only {
+        // redb may panic on a file it cannot make sense of: that is a damaged file, not a bug.
+        let damaged = || StoreError::NotADatabase {
+            path: display.clone(),
+            detail: "the file is damaged or not a redb database".into(),
+        };
+        let opened = crash::contain(|| -> Result<Self, StoreError> {
+            let handle = if options.read_only {
                 builder.open_read_only(path).map(Handle::ReadOnly)
             } else {
                 builder.open(path).map(Handle::ReadWrite)
             }
-        }));
-        let handle = match opened {
-            Ok(Ok(handle)) => handle,
-            Ok(Err(e)) => return Err(open_error(path, e)),
-            Err(_) => {
-                return Err(StoreError::NotADatabase {
-                    path: display,
-                    detail: "the file is damaged or not a redb database".into(),
-                });
+            .map_err(|e| open_error(path, e))?;
+            let store = Self { handle, path: path.to_owned() };
+            match store.check_schema() {
+                Ok(()) => Ok(store),
+                Err(e @ (StoreError::NewerSchema { .. } | StoreError::NotADatabase { .. })) => Err(e),
+                Err(_) => Err(damaged()),
             }
-        };
-        let store = Self { handle, path: path.to_owned() };
-        store.check_schema()?;
-        Ok(store)
+        });
+        opened.unwrap_or_else(|| Err(damaged()))
     }
 
     pub fn path(&self) -> &Path {
@@ -268,18 +278,66 @@ impl RedbStore {
         }
     }
 
-    /// Inserts users in batches of their own transactions (for `seed`, where all-or-nothing
-    /// across a million users is not wanted). Returns how many were inserted.
+    /// Inserts new users in one transaction of their own (for `seed`, where all-or-nothing
+    /// across a million users is not wanted). Each table is written in key order, which
+    /// keeps a bulk load fast and its pages full.
     pub fn insert_batch(&self, users: &[NewUser], author: &Author) -> Result<u64, StoreError> {
         let tx = self.write()?;
         let now = now_ms();
         {
             let mut tables = WriteTables::open(&tx)?;
+            let mut ids = HashSet::new();
+            let mut unique: [HashMap<String, &str>; 3] = Default::default();
             for new in users {
-                tables.insert_new(new, author, now).map_err(|e| StoreError::RecordConflict {
-                    origin: new.origin.clone(),
-                    source: Box::new(e),
-                })?;
+                let conflict =
+                    |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
+                let id = new.user.id.as_str();
+                if !ids.insert(id) || tables.users.get(id)?.is_some() {
+                    return Err(conflict(StoreError::IdExists(id.to_owned())));
+                }
+                tables.check_unique(&new.user).map_err(conflict)?;
+                for ((field, value), seen) in unique_fields(&new.user).into_iter().zip(unique.iter_mut()) {
+                    let Some(value) = value else { continue };
+                    if let Some(existing) = seen.insert(value.clone(), id) {
+                        let existing = existing.to_owned();
+                        return Err(conflict(StoreError::Duplicate { field, value, existing }));
+                    }
+                }
+            }
+            let by = author.0.as_str();
+            let mut rows: Vec<(&str, String, String)> = users
+                .iter()
+                .map(|n| {
+                    (
+                        n.user.id.as_str(),
+                        StoredUser::new(&n.user, 1, now, by).to_json(),
+                        n.custom_data.compact(),
+                    )
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (id, json, _) in &rows {
+                tables.users.insert(*id, json.as_str())?;
+            }
+            for (id, _, data) in &rows {
+                tables.custom_data.insert(*id, data.as_str())?;
+            }
+            let mut order: Vec<String> = users.iter().map(|n| list_key(&n.user)).collect();
+            order.sort_unstable();
+            for key in &order {
+                tables.order.insert(key.as_str(), ())?;
+            }
+            let [usernames, emails, phones] = unique;
+            for (index, entries) in [
+                (&mut tables.by_username, usernames),
+                (&mut tables.by_email, emails),
+                (&mut tables.by_phone, phones),
+            ] {
+                let mut entries: Vec<_> = entries.into_iter().collect();
+                entries.sort_unstable();
+                for (value, id) in entries {
+                    index.insert(value.as_str(), id)?;
+                }
             }
         }
         tx.commit()?;
@@ -287,19 +345,32 @@ impl RedbStore {
     }
 }
 
+/// The unique fields of a user as the indexes key them: username and email lower-cased.
+fn unique_fields(user: &User) -> [(&'static str, Option<String>); 3] {
+    [
+        ("username", user.username.as_deref().map(str::to_lowercase)),
+        ("primaryEmail", user.primary_email.as_deref().map(str::to_lowercase)),
+        ("primaryPhone", user.primary_phone.clone()),
+    ]
+}
+
 /// Whether the user's id, username, email, phone or name contains `needle` (lower case).
 fn matches_filter(user: &User, needle: &str) -> bool {
-    [Some(&user.id), user.username.as_ref(), user.primary_email.as_ref(), user.primary_phone.as_ref(), user.name.as_ref()]
-        .into_iter()
-        .flatten()
-        .any(|field| field.to_lowercase().contains(needle))
+    [
+        Some(&user.id),
+        user.username.as_ref(),
+        user.primary_email.as_ref(),
+        user.primary_phone.as_ref(),
+        user.name.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| field.to_lowercase().contains(needle))
 }
 
 fn builder(options: OpenOptions) -> Builder {
     let mut builder = Builder::new();
-    builder
-        .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-        .set_cache_size(options.cache_bytes);
+    builder.set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(options.cache_bytes);
     builder
 }
 
@@ -311,7 +382,11 @@ fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
         }
         redb::DatabaseError::Storage(redb::StorageError::Io(e)) => match e.kind() {
             ErrorKind::NotFound => StoreError::Missing { path: display },
-            _ => StoreError::Io { context: display, source: e },
+            // redb's word for "magic number mismatch", "file truncated" and the like.
+            ErrorKind::InvalidData | ErrorKind::UnexpectedEof => {
+                StoreError::NotADatabase { path: display, detail: e.to_string() }
+            }
+            _ => StoreError::Io { context: display, error: e },
         },
         redb::DatabaseError::RepairAborted => StoreError::NotADatabase {
             path: display,
@@ -354,21 +429,13 @@ impl<'tx> WriteTables<'tx> {
 
     /// Refuses a username, email or phone that another user already has.
     fn check_unique(&self, user: &User) -> Result<(), StoreError> {
-        let checks: [(&'static str, &Table<'tx, &'static str, &'static str>, Option<String>); 3] = [
-            ("username", &self.by_username, user.username.as_deref().map(str::to_lowercase)),
-            ("primaryEmail", &self.by_email, user.primary_email.as_deref().map(str::to_lowercase)),
-            ("primaryPhone", &self.by_phone, user.primary_phone.clone()),
-        ];
-        for (field, table, value) in checks {
+        let indexes = [&self.by_username, &self.by_email, &self.by_phone];
+        for ((field, value), index) in unique_fields(user).into_iter().zip(indexes) {
             let Some(value) = value else { continue };
-            if let Some(existing) = table.get(value.as_str())? {
+            if let Some(existing) = index.get(value.as_str())? {
                 let existing = existing.value();
                 if existing != user.id {
-                    return Err(StoreError::Duplicate {
-                        field,
-                        value,
-                        existing: existing.to_owned(),
-                    });
+                    return Err(StoreError::Duplicate { field, value, existing: existing.to_owned() });
                 }
             }
         }
@@ -410,12 +477,12 @@ impl<'tx> WriteTables<'tx> {
         self.check_unique(&new.user)?;
         let stored = StoredUser::new(&new.user, 1, now, &author.0);
         self.users.insert(new.user.id.as_str(), stored.to_json().as_str())?;
-        self.custom_data.insert(new.user.id.as_str(), new.custom_data.canonical())?;
+        self.custom_data.insert(new.user.id.as_str(), new.custom_data.compact().as_str())?;
         self.index(&new.user)
     }
 
-    /// Replaces an existing user's profile and customData (an upsert). Returns whether the
-    /// customData changed.
+    /// Replaces an existing user's profile and customData (an upsert). Returns whether
+    /// anything changed.
     fn replace_existing(
         &mut self,
         old: StoredUser,
@@ -428,15 +495,16 @@ impl<'tx> WriteTables<'tx> {
         self.unindex(&old_record.user)?;
         self.index(&new.user)?;
         let id = new.user.id.as_str();
-        let changed = self.replace_document(id, &old, new.custom_data.canonical(), author, now)?;
+        let profile_changed = old.user != new.user.to_logto_sparse();
+        let changed = self.replace_document(id, &old, &new.custom_data.compact(), author, now)?;
         let mut stored = self.stored(id)?.unwrap_or(old);
-        stored.user = new.user.to_logto(None);
+        stored.user = new.user.to_logto_sparse();
         self.users.insert(id, stored.to_json().as_str())?;
-        Ok(changed)
+        Ok(changed || profile_changed)
     }
 
-    /// Moves the current document into the history and stores `text` as the next revision.
-    /// Returns false (and writes nothing) when `text` is the current document.
+    /// Moves the current document into the history and stores `text` (compact) as the next
+    /// revision. Returns false (and writes nothing) when `text` is the current document.
     fn replace_document(
         &mut self,
         id: &str,
@@ -487,7 +555,8 @@ impl UserStore for RedbStore {
             Seek::After(ListKey(key)) => (order.range::<&str>((Excluded(key.as_str()), Unbounded))?, false),
             Seek::Before(ListKey(key)) => (order.range::<&str>(..key.as_str())?, true),
         };
-        let keys: Box<dyn Iterator<Item = _>> = if backwards { Box::new(range.rev()) } else { Box::new(range) };
+        let keys: Box<dyn Iterator<Item = _>> =
+            if backwards { Box::new(range.rev()) } else { Box::new(range) };
         let mut out = Vec::with_capacity(limit.min(1024));
         for item in keys {
             if out.len() >= limit {
@@ -545,7 +614,7 @@ impl UserStore for RedbStore {
             .open_table(CUSTOM_DATA)?
             .get(id)?
             .map(|g| g.value().to_owned())
-            .unwrap_or_else(|| CustomData::empty().canonical().to_owned());
+            .map_or_else(|| CustomData::empty().canonical().to_owned(), |c| canonical_from_compact(&c));
         Ok(StoredDocument { text, revision })
     }
 
@@ -565,7 +634,7 @@ impl UserStore for RedbStore {
             {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
             }
-            if tables.replace_document(id, &current, data.canonical(), author, now_ms())? {
+            if tables.replace_document(id, &current, &data.compact(), author, now_ms())? {
                 SaveOutcome::Saved { revision: current.rev + 1 }
             } else {
                 SaveOutcome::Unchanged { revision: current.rev }
@@ -592,11 +661,12 @@ impl UserStore for RedbStore {
                 revision: key.value().1,
                 saved_at,
                 saved_by: saved_by.to_owned(),
-                size: text.len(),
+                size: canonical_from_compact(text).len(),
                 current: false,
             });
         }
-        let size = tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| g.value().len());
+        let size =
+            tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| canonical_from_compact(g.value()).len());
         out.push(RevisionInfo {
             revision: current.rev,
             saved_at: current.rev_at,
@@ -614,7 +684,7 @@ impl UserStore for RedbStore {
         }
         let tx = self.read()?;
         let history = tx.open_table(HISTORY)?;
-        let found = history.get((id, revision))?.map(|g| g.value().2.to_owned());
+        let found = history.get((id, revision))?.map(|g| canonical_from_compact(g.value().2));
         found.ok_or_else(|| StoreError::RevisionNotFound { user: id.to_owned(), revision })
     }
 
@@ -642,7 +712,10 @@ impl UserStore for RedbStore {
                         })
                     }
                 };
-                result.map_err(|e| StoreError::RecordConflict { origin: new.origin.clone(), source: Box::new(e) })?;
+                result.map_err(|e| StoreError::RecordConflict {
+                    origin: new.origin.clone(),
+                    reason: Box::new(e),
+                })?;
             }
         }
         tx.commit()?;

@@ -41,12 +41,27 @@ pub enum Action {
     /// Scroll the help by this many lines.
     ScrollHelp(i16),
     Quit,
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     // The store's answers
-    RowsLoaded { request: RowRequest, rows: Vec<ListEntry>, total: u64 },
-    UserLoaded { record: UserRecord, document: StoredDocument },
-    Saved { id: String, outcome: SaveOutcome },
-    StoreFailed { message: String },
+    RowsLoaded {
+        request: RowRequest,
+        rows: Vec<ListEntry>,
+        total: u64,
+    },
+    UserLoaded {
+        record: Box<UserRecord>,
+        document: StoredDocument,
+    },
+    Saved {
+        id: String,
+        outcome: SaveOutcome,
+    },
+    StoreFailed {
+        message: String,
+    },
 }
 
 /// Store work `update` asks for; the runtime does it and answers with an [`Action`].
@@ -279,7 +294,11 @@ impl State {
         Some(match &editor.validation {
             Ok(data) => (
                 true,
-                format!("valid object · {} of {}", human_bytes(data.size()), human_bytes(self.limits.max_bytes)),
+                format!(
+                    "valid object · {} of {}",
+                    human_bytes(data.size()),
+                    human_bytes(self.limits.max_bytes)
+                ),
             ),
             Err(error) => (false, error.to_string()),
         })
@@ -467,7 +486,11 @@ impl State {
                 editor.textarea.move_cursor(CursorMove::Jump(row, col));
             }
             None => {
-                let text = if editor.validation.is_ok() { "no error to jump to" } else { "this error has no position" };
+                let text = if editor.validation.is_ok() {
+                    "no error to jump to"
+                } else {
+                    "this error has no position"
+                };
                 self.say(StatusKind::Info, text);
             }
         }
@@ -613,10 +636,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.list.keep_selection_visible();
             // A taller screen may need more rows than are loaded.
             let list = &state.list;
-            if list.rows.len() < list.top + list.height && !list.at_end {
-                if let Some(last) = list.rows.last() {
-                    return vec![state.load(Seek::After(last.key.clone()), list.height, Then::Move(0))];
-                }
+            if list.rows.len() < list.top + list.height
+                && !list.at_end
+                && let Some(last) = list.rows.last()
+            {
+                return vec![state.load(Seek::After(last.key.clone()), list.height, Then::Move(0))];
             }
             Vec::new()
         }
@@ -628,7 +652,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     entry.revision = record.revision;
                     entry.user = record.user.clone();
                 }
-                state.user = Some(record);
+                state.user = Some(*record);
                 state.document = Some(document);
             }
             Vec::new()

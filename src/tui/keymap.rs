@@ -43,31 +43,122 @@ macro_rules! bind {
 }
 
 pub const BINDINGS: &[Binding] = &[
-    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous user", None, || Action::Up),
-    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next user", None, || Action::Down),
+    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous user", None, || {
+        Action::Up
+    }),
+    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next user", None, || {
+        Action::Down
+    }),
     bind!(BROWSE, [(KeyCode::PageUp, NONE)], "PgUp", "page up", None, || Action::PageUp),
     bind!(BROWSE, [(KeyCode::PageDown, NONE)], "PgDn", "page down", None, || Action::PageDown),
-    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", "first user", None, || Action::Home),
-    bind!(BROWSE, [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)], "End/G", "last user", None, || Action::End),
-    bind!(BROWSE, [(KeyCode::Enter, NONE), (KeyCode::Char('e'), NONE)], "Enter/e", "edit customData", Some("edit"), || Action::OpenEditor),
-    bind!(BROWSE, [(KeyCode::Char('/'), NONE)], "/", "filter by username, email, name, id", Some("filter"), || Action::StartFilter),
+    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", "first user", None, || {
+        Action::Home
+    }),
+    bind!(
+        BROWSE,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "End/G",
+        "last user",
+        None,
+        || Action::End
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Enter, NONE), (KeyCode::Char('e'), NONE)],
+        "Enter/e",
+        "edit customData",
+        Some("edit"),
+        || Action::OpenEditor
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('/'), NONE)],
+        "/",
+        "filter by username, email, name, id",
+        Some("filter"),
+        || Action::StartFilter
+    ),
     bind!(BROWSE, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", None, || Action::ClearFilter),
-    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || Action::Refresh),
-    bind!(FILTER, [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)], "Enter/↓", "keep the filter, back to the list", Some("done"), || Action::FilterAccept),
+    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || {
+        Action::Refresh
+    }),
+    bind!(
+        FILTER,
+        [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)],
+        "Enter/↓",
+        "keep the filter, back to the list",
+        Some("done"),
+        || Action::FilterAccept
+    ),
     bind!(FILTER, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", Some("clear"), || Action::ClearFilter),
-    bind!(FILTER, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || Action::FilterBackspace),
-    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "Ctrl-S", "save (a full replacement)", Some("save"), || Action::Save),
-    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "Ctrl-G", "go to the error", Some("go to error"), || Action::JumpToError),
+    bind!(FILTER, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
+        Action::FilterBackspace
+    }),
+    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "Ctrl-S", "save (a full replacement)", Some("save"), || {
+        Action::Save
+    }),
+    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "Ctrl-G", "go to the error", Some("go to error"), || {
+        Action::JumpToError
+    }),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
-    bind!(DIALOG, [(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)], "y/Enter", "yes", Some("yes"), || Action::Confirm),
-    bind!(DIALOG, [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)], "n/Esc", "no, go back", Some("no"), || Action::Cancel),
-    bind!(HELP, [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)], "Esc/?", "close the help", Some("close"), || Action::ToggleHelp),
-    bind!(HELP, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "scroll the help down", None, || Action::ScrollHelp(1)),
-    bind!(HELP, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "scroll the help up", None, || Action::ScrollHelp(-1)),
-    bind!(BROWSE, [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)], "?", "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(
+        DIALOG,
+        [(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
+        "y/Enter",
+        "yes",
+        Some("yes"),
+        || Action::Confirm
+    ),
+    bind!(
+        DIALOG,
+        [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+        "n/Esc",
+        "no, go back",
+        Some("no"),
+        || Action::Cancel
+    ),
+    bind!(
+        HELP,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)],
+        "Esc/?",
+        "close the help",
+        Some("close"),
+        || Action::ToggleHelp
+    ),
+    bind!(
+        HELP,
+        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "↓/j",
+        "scroll the help down",
+        None,
+        || Action::ScrollHelp(1)
+    ),
+    bind!(
+        HELP,
+        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "↑/k",
+        "scroll the help up",
+        None,
+        || Action::ScrollHelp(-1)
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)],
+        "?",
+        "help: every key",
+        Some("help"),
+        || Action::ToggleHelp
+    ),
     bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
     bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
-    bind!(EVERYWHERE_BUT_DIALOG, [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)], "Ctrl-C", "quit (asks if there are unsaved changes)", None, || Action::Quit),
+    bind!(
+        EVERYWHERE_BUT_DIALOG,
+        [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
+        "Ctrl-C",
+        "quit (asks if there are unsaved changes)",
+        None,
+        || Action::Quit
+    ),
 ];
 
 /// Editing keys handled by the textarea itself, listed in the help.
@@ -85,8 +176,7 @@ pub const EDITOR_KEYS: &[(&str, &str)] = &[
 pub fn action_for(mode: Mode, key: KeyEvent) -> Option<Action> {
     let modifiers = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
     let bound = BINDINGS.iter().find(|b| {
-        b.modes.contains(&mode)
-            && b.keys.iter().any(|(code, mods)| *code == key.code && *mods == modifiers)
+        b.modes.contains(&mode) && b.keys.iter().any(|(code, mods)| *code == key.code && *mods == modifiers)
     });
     if let Some(binding) = bound {
         return Some((binding.action)());

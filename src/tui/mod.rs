@@ -26,7 +26,8 @@ pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
-    let store = crate::cli::open_store(db, read_only)?;
+    let options = crate::store::OpenOptions { read_only, ..Default::default() };
+    let store = crate::cli::open_store(db, options)?;
     let theme = Theme::from_environment(false);
     let mut terminal = terminal::enter().context("cannot set up the terminal")?;
     let result = event_loop(&mut terminal, &store, &theme);
@@ -101,7 +102,7 @@ pub fn perform(store: &dyn UserStore, effect: Effect) -> Action {
             }
         }
         Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
-            Ok((record, document)) => Action::UserLoaded { record, document },
+            Ok((record, document)) => Action::UserLoaded { record: Box::new(record), document },
             Err(e) => failed(e),
         },
         Effect::Save { id, data, expected } => {

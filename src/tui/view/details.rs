@@ -20,7 +20,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     };
     let user = &record.user;
-    let text = |value: &Option<String>| value.as_deref().map_or_else(|| "—".to_owned(), |v| inert::line(v).into_owned());
+    let text = |value: &Option<String>| {
+        value.as_deref().map_or_else(|| "—".to_owned(), |v| inert::line(v).into_owned())
+    };
     let rows: [(&str, String); 11] = [
         ("id", inert::line(&user.id).into_owned()),
         ("username", text(&user.username)),
@@ -32,12 +34,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ("createdAt", format_utc(user.created_at)),
         ("updatedAt", format_utc(user.updated_at)),
         ("lastSignInAt", user.last_sign_in_at.map_or_else(|| "never".to_owned(), format_utc)),
-        ("revision", format!("{} · {} by {}", record.revision, minutes(record.revised_at), inert::line(&record.revised_by))),
+        (
+            "revision",
+            format!(
+                "{} · {} by {}",
+                record.revision,
+                minutes(record.revised_at),
+                inert::line(&record.revised_by)
+            ),
+        ),
     ];
     let lines: Vec<Line> = rows
         .into_iter()
         .map(|(label, value)| {
-            let style = if label == "isSuspended" && user.is_suspended { theme.warning } else { Default::default() };
+            let style =
+                if label == "isSuspended" && user.is_suspended { theme.warning } else { Default::default() };
             Line::from(vec![Span::styled(format!("{label:<13} "), theme.label), Span::styled(value, style)])
         })
         .collect();

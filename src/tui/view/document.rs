@@ -37,10 +37,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .title(Span::styled(title, theme.title))
         .border_style(theme.border);
     let lines: Vec<Line> = match &state.document {
-        Some(document) => inert::lines(&inert::json(&document.text))
-            .lines()
-            .map(|l| Line::from(l.to_owned()))
-            .collect(),
+        Some(document) => {
+            inert::lines(&inert::json(&document.text)).lines().map(|l| Line::from(l.to_owned())).collect()
+        }
         None => Vec::new(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);

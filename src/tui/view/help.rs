@@ -16,7 +16,13 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
         (Mode::Edit, "Editing customData"),
         (Mode::Dialog, "Questions"),
     ];
-    let width = BINDINGS.iter().map(|b| b.label.chars().count()).chain(EDITOR_KEYS.iter().map(|(k, _)| k.chars().count())).max().unwrap_or(0) + 4;
+    let width = BINDINGS
+        .iter()
+        .map(|b| b.label.chars().count())
+        .chain(EDITOR_KEYS.iter().map(|(k, _)| k.chars().count()))
+        .max()
+        .unwrap_or(0)
+        + 4;
     let mut lines = Vec::new();
     for (mode, heading) in sections {
         lines.push(Line::from(Span::styled(heading, theme.title)));
@@ -38,7 +44,8 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let height = lines.len() as u16 + 2;
     let rect = super::popup(frame, area, 78, height);
     let fits = height <= rect.height;
-    let title = if fits { " Keys · Esc or ? closes " } else { " Keys · ↑/↓ scroll · Esc or ? closes " };
+    let title =
+        if fits { " Keys · Esc or ? closes " } else { " Keys · ↑/↓ scroll · Esc or ? closes " };
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))

@@ -1,0 +1,567 @@
+//! The real binary in a pseudo-terminal: keys go in as bytes, the screen is read back
+//! through a vt100 emulator, and what was stored is checked with the CLI. These tests pin
+//! what an operator sees and what ends up in the database, end to end.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long anything visible may take to appear (CI machines have 2 busy cores).
+const TIMEOUT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+
+const BIN: &str = env!("CARGO_BIN_EXE_custodian");
+const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
+
+/// The id of the demo user `admin`.
+const ADMIN_ID: &str = "2ihchzsjd6sk";
+
+// Keys as a terminal sends them.
+const ENTER: &[u8] = b"\r";
+const ESC: &[u8] = b"\x1b";
+const DOWN: &[u8] = b"\x1b[B";
+const HOME: &[u8] = b"\x1b[H";
+const END: &[u8] = b"\x1b[F";
+const CTRL_C: &[u8] = b"\x03";
+const CTRL_K: &[u8] = b"\x0b";
+const CTRL_S: &[u8] = b"\x13";
+
+// ----------------------------------------------------------------------------------------
+// Harness
+// ----------------------------------------------------------------------------------------
+
+/// A private home with a database of the demo users; the CLI and the TUI both run in it.
+struct Fixture {
+    dir: TempDir,
+    db: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let db = dir.path().join("users.redb");
+        let fixture = Self { dir, db };
+        fixture.cli_ok(&["init"]);
+        let imported = fixture.cli_ok(&["import", DEMO_USERS]);
+        assert!(imported.contains("200 new"), "import said: {imported}");
+        fixture
+    }
+
+    /// The environment every child gets: nothing from the developer's own setup leaks in.
+    fn environment(&self) -> Vec<(&'static str, PathBuf)> {
+        let home = self.dir.path().to_path_buf();
+        vec![("HOME", home.clone()), ("XDG_DATA_HOME", home.clone()), ("XDG_STATE_HOME", home)]
+    }
+
+    const REMOVED_ENV: [&'static str; 3] = ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "NO_COLOR"];
+
+    fn cli(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(BIN);
+        command.arg("--db").arg(&self.db).args(args).current_dir(self.dir.path());
+        for key in Self::REMOVED_ENV {
+            command.env_remove(key);
+        }
+        for (key, value) in self.environment() {
+            command.env(key, value);
+        }
+        command.env("TERM", "xterm-256color");
+        command.output().expect("run the custodian CLI")
+    }
+
+    /// Runs a subcommand that must succeed; returns its standard output.
+    fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "custodian {args:?} failed with {}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("CLI output is UTF-8")
+    }
+
+    /// The user's current customData, as the CLI prints it.
+    fn custom_data(&self, user: &str) -> Value {
+        let text = self.cli_ok(&["get", user]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("`get {user}` printed no JSON ({e}):\n{text}"))
+    }
+
+    /// How many revisions `history` lists for the user.
+    fn revisions(&self, user: &str) -> usize {
+        let text = self.cli_ok(&["history", user]);
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        assert!(header.starts_with("REV"), "unexpected history output:\n{text}");
+        lines.filter(|l| !l.trim().is_empty()).count()
+    }
+
+    /// Opens the TUI on the database in a pseudo-terminal of `cols`×`rows`.
+    fn spawn_tui(&self, cols: u16, rows: u16) -> Tui {
+        let mut command = CommandBuilder::new(BIN);
+        command.arg("--db");
+        command.arg(&self.db);
+        command.cwd(self.dir.path());
+        for key in Self::REMOVED_ENV {
+            command.env_remove(key);
+        }
+        for (key, value) in self.environment() {
+            command.env(key, value);
+        }
+        command.env("TERM", "xterm-256color");
+        Tui::spawn(command, cols, rows)
+    }
+}
+
+/// What the reader thread has seen of the child's output.
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+/// The binary running in a pseudo-terminal. Dropping it kills the child, so a failing test
+/// never leaves a process behind (nor hangs waiting for one).
+struct Tui {
+    screen: Arc<Mutex<Screen>>,
+    eof: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+    exit: Option<ExitStatus>,
+}
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("terminal sizes are not zero")
+}
+
+impl Tui {
+    fn spawn(command: CommandBuilder, cols: u16, rows: u16) -> Self {
+        let size = PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
+        let pair = native_pty_system().openpty(size).expect("open a pseudo-terminal");
+        let child = pair.slave.spawn_command(command).expect("start custodian in the pty");
+        // Only the child may hold the slave side, so reading the master ends when it exits.
+        drop(pair.slave);
+        let master = pair.master;
+        let mut reader = master.try_clone_reader().expect("read the pty");
+        let writer = master.take_writer().expect("write to the pty");
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(nonzero(rows), nonzero(cols), 0),
+            raw: Vec::new(),
+        }));
+        let eof = Arc::new(AtomicBool::new(false));
+        let pump = {
+            let screen = Arc::clone(&screen);
+            let eof = Arc::clone(&eof);
+            thread::spawn(move || {
+                let mut buffer = [0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
+                            screen.parser.process(&buffer[..n]);
+                            screen.raw.extend_from_slice(&buffer[..n]);
+                        }
+                    }
+                }
+                eof.store(true, Ordering::SeqCst);
+            })
+        };
+        Self { screen, eof, reader: Some(pump), child, writer, master, exit: None }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Screen> {
+        self.screen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The screen as text, one line per row.
+    fn text(&self) -> String {
+        self.lock().parser.screen().contents()
+    }
+
+    /// The text of each row of the screen.
+    fn rows(&self) -> Vec<String> {
+        let screen = self.lock();
+        let (_, cols) = screen.parser.screen().size();
+        screen.parser.screen().rows(0, cols.get()).collect()
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        self.lock().raw.clone()
+    }
+
+    /// Types bytes as a terminal would send them.
+    fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.writer.write_all(bytes.as_ref()).expect("write to the pty");
+        self.writer.flush().expect("flush the pty");
+    }
+
+    /// Waits until the screen's text satisfies `check`; fails with the screen when it does not.
+    fn wait_for(&mut self, what: &str, check: impl Fn(&str) -> bool) {
+        self.wait_on(what, Self::text, |text| check(text));
+    }
+
+    /// Waits until the screen's rows satisfy `check` (for a thing that must be on one row).
+    fn wait_for_rows(&mut self, what: &str, check: impl Fn(&[String]) -> bool) {
+        self.wait_on(what, Self::rows, |rows| check(rows));
+    }
+
+    fn wait_on<T>(&mut self, what: &str, look: fn(&Self) -> T, check: impl Fn(&T) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if check(&look(self)) {
+                return;
+            }
+            let ended = self.eof.load(Ordering::SeqCst) || self.exited();
+            if ended || Instant::now() > deadline {
+                // One last look: output may have landed between the check and now.
+                thread::sleep(POLL);
+                if check(&look(self)) {
+                    return;
+                }
+                let why = if ended { "custodian exited" } else { "timed out" };
+                panic!("{why} waiting for {what}; the screen was:\n{}", framed(&self.text()));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until `needle` is on the screen.
+    fn wait_text(&mut self, needle: &str) {
+        self.wait_for(&format!("{needle:?}"), |s| s.contains(needle));
+    }
+
+    /// Waits until `needle` is gone from the screen.
+    fn wait_gone(&mut self, needle: &str) {
+        self.wait_for(&format!("{needle:?} to disappear"), |s| !s.contains(needle));
+    }
+
+    fn exited(&mut self) -> bool {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().ok().flatten();
+        }
+        self.exit.is_some()
+    }
+
+    /// Waits for the child to exit, then for the last of its output; returns its status.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.exited() {
+            assert!(
+                Instant::now() < deadline,
+                "custodian did not exit; the screen was:\n{}",
+                framed(&self.text())
+            );
+            thread::sleep(POLL);
+        }
+        while !self.eof.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the pty stayed open after custodian exited");
+            thread::sleep(POLL);
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.exit.clone().expect("the child has exited")
+    }
+
+    /// Resizes the terminal: the emulator first, then the pty (which sends SIGWINCH).
+    fn resize(&mut self, cols: u16, rows: u16) {
+        self.lock().parser.screen_mut().set_size(nonzero(rows), nonzero(cols));
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if !self.exited() {
+            // SIGHUP, then SIGKILL if it lingers; then reap it.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // The reader thread ends by itself once the pty closes; it is not joined here so a
+        // failing test can never hang on it.
+    }
+}
+
+/// The screen with a frame around it, so trailing blanks and empty rows are visible.
+fn framed(text: &str) -> String {
+    let mut out = String::from("+---\n");
+    for line in text.lines() {
+        out.push_str(&format!("|{line}\n"));
+    }
+    out.push_str("+---");
+    out
+}
+
+/// Whitespace collapsed: for messages a narrow terminal may wrap.
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    find_last(haystack, needle).is_some()
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// Waits for the first screen of the user list.
+fn wait_for_list(tui: &mut Tui) {
+    tui.wait_text("Users · 200");
+    tui.wait_text("Profile");
+    tui.wait_text("customData · revision 1");
+}
+
+/// From the list: filters down to `admin`, opens the editor on it and waits until it shows.
+fn open_admin_editor(tui: &mut Tui) {
+    wait_for_list(tui);
+    tui.send("/");
+    tui.wait_text("Users · /▏");
+    tui.send("admin");
+    tui.wait_text("Users · /admin▏");
+    tui.wait_text(ADMIN_ID);
+    tui.send(ENTER);
+    tui.wait_text("Users · /admin ");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of admin · from revision 1");
+    tui.wait_text("valid object");
+}
+
+/// Quits from the list with `q` and expects a clean exit.
+fn quit(tui: &mut Tui) {
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+}
+
+fn admin_original() -> Value {
+    let users: Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO_USERS).expect("read the demo users"))
+            .expect("demo users are JSON");
+    users
+        .as_array()
+        .and_then(|users| users.iter().find(|u| u["username"] == "admin"))
+        .map(|u| u["customData"].clone())
+        .expect("the demo users include admin")
+}
+
+// ----------------------------------------------------------------------------------------
+// Tests
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn edit_and_save_in_the_terminal_is_stored() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+
+    // A new first key after the opening `{` keeps the document valid.
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"e2e\": true,");
+    tui.wait_text("\"e2e\": true,");
+    tui.wait_text("· modified");
+    tui.wait_text("valid object");
+
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.wait_text("customData · revision 2");
+    quit(&mut tui);
+
+    let stored = fixture.custom_data("admin");
+    let mut expected = admin_original();
+    expected.as_object_mut().expect("an object").insert("e2e".into(), Value::Bool(true));
+    assert_eq!(stored["e2e"], Value::Bool(true), "stored: {stored:#}");
+    assert_eq!(stored, expected, "every other key must survive the edit");
+    assert_eq!(fixture.revisions("admin"), 2);
+}
+
+#[test]
+fn invalid_json_is_refused_and_nothing_is_written() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+
+    tui.send(END);
+    tui.send(" garbage");
+    tui.wait_text("{ garbage");
+    tui.wait_text("line 1, col ");
+    tui.wait_gone("valid object");
+
+    tui.send(CTRL_S);
+    tui.wait_text("not saved");
+
+    tui.send(ESC);
+    tui.wait_text("Discard");
+    tui.send("y");
+    tui.wait_text("changes discarded");
+    tui.wait_gone("Editing customData");
+    tui.wait_text("customData · revision 1");
+    quit(&mut tui);
+
+    assert_eq!(fixture.custom_data("admin"), admin_original());
+    assert_eq!(fixture.revisions("admin"), 1);
+}
+
+#[test]
+fn dropping_keys_asks_first() {
+    let fixture = Fixture::new();
+
+    // First: remove `"customDataFoo": {},` (line 7), answer no, quit without saving.
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+    let to_foo = [DOWN; 6].concat();
+    tui.send([to_foo.as_slice(), HOME, CTRL_K].concat());
+    tui.wait_gone("customDataFoo");
+    tui.wait_text("· modified");
+    tui.wait_text("valid object");
+    tui.send(CTRL_S);
+    tui.wait_text("Remove keys?");
+    tui.wait_text("− customDataFoo");
+    tui.send("n");
+    tui.wait_gone("Remove keys?");
+    tui.wait_text("Editing customData of admin · from revision 1 · modified");
+    tui.send(CTRL_C);
+    tui.wait_text("Quit?");
+    tui.send("y");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    drop(tui);
+
+    assert_eq!(fixture.custom_data("admin"), admin_original(), "answering no must write nothing");
+    assert_eq!(fixture.revisions("admin"), 1);
+
+    // Again, and this time answer yes.
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+    tui.send([to_foo.as_slice(), HOME, CTRL_K].concat());
+    tui.wait_gone("customDataFoo");
+    tui.wait_text("valid object");
+    tui.send(CTRL_S);
+    tui.wait_text("− customDataFoo");
+    tui.send("y");
+    tui.wait_text("saved revision 2");
+    tui.wait_gone("Remove keys?");
+    quit(&mut tui);
+
+    let stored = fixture.custom_data("admin");
+    let mut expected = admin_original();
+    expected.as_object_mut().expect("an object").shift_remove("customDataFoo");
+    assert!(stored.get("customDataFoo").is_none(), "stored: {stored:#}");
+    assert_eq!(stored, expected, "only customDataFoo is removed");
+    assert_eq!(fixture.revisions("admin"), 2);
+}
+
+#[test]
+fn terminal_is_restored_on_quit() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    {
+        let screen = tui.lock();
+        assert!(screen.parser.screen().alternate_screen(), "the list is drawn on the alternate screen");
+        assert!(screen.parser.screen().bracketed_paste(), "bracketed paste is on while running");
+    }
+    quit(&mut tui);
+
+    let raw = tui.raw();
+    let shown = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
+    let screen = tui.lock();
+    assert!(!screen.parser.screen().alternate_screen(), "still on the alternate screen: {shown:?}");
+    assert!(!screen.parser.screen().bracketed_paste(), "bracketed paste still on: {shown:?}");
+    drop(screen);
+
+    // Every frame is one synchronized update.
+    let begins = count(&raw, b"\x1b[?2026h");
+    let ends = count(&raw, b"\x1b[?2026l");
+    assert!(begins > 0, "no synchronized update in the output");
+    assert_eq!(begins, ends, "a synchronized update was left open");
+
+    // After the last frame, only the way out: bracketed paste off and the alternate screen
+    // left, as the very last thing (cursor-shows may follow).
+    let last_frame = find_last(&raw, b"\x1b[?2026l").expect("a frame ended") + b"\x1b[?2026l".len();
+    let tail = &raw[last_frame..];
+    assert!(contains(tail, b"\x1b[?2004l"), "bracketed paste not disabled at exit: {shown:?}");
+    assert!(contains(tail, b"\x1b[?1049l"), "alternate screen not left at exit: {shown:?}");
+    // (ratatui's own drop shows the cursor once more, after `leave`.)
+    let mut tail = tail;
+    while let Some(rest) = tail.strip_suffix(b"\x1b[?25h") {
+        tail = rest;
+    }
+    assert!(
+        tail.ends_with(b"\x1b[?1049l") || tail.ends_with(b"\x1b[?2004l"),
+        "the output does not end with the restore sequences: {shown:?}"
+    );
+}
+
+#[test]
+fn small_terminal_says_so_instead_of_drawing() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(60, 20);
+    tui.wait_for("the too-small message", |s| collapsed(s).contains("needs at least 80×24"));
+    let text = tui.text();
+    assert!(!text.contains("Users ·"), "the list is drawn at 60×20:\n{}", framed(&text));
+
+    tui.resize(120, 40);
+    wait_for_list(&mut tui);
+    tui.wait_gone("needs at least");
+    tui.wait_for_rows("the hint bar on the last row", |rows| {
+        rows.len() == 40 && rows[39].contains("Enter/e edit") && rows[39].contains("q quit")
+    });
+    quit(&mut tui);
+}
+
+#[test]
+fn works_at_80x24() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(80, 24);
+    wait_for_list(&mut tui);
+    tui.wait_text("  admin  Admin");
+    tui.wait_for_rows("the list and the profile on the top row", |rows| {
+        rows.len() == 24 && rows[0].contains("Users · 200") && rows[0].contains("Profile")
+    });
+    tui.wait_for_rows("profile fields", |rows| rows[1].contains("id ") && rows[2].contains("username"));
+    tui.wait_for_rows("the hint bar on the last row", |rows| {
+        rows[23].contains("Enter/e edit") && rows[23].contains("q quit")
+    });
+    let text = tui.text();
+    assert!(!collapsed(&text).contains("needs at least"), "{}", framed(&text));
+    quit(&mut tui);
+}
+
+#[test]
+fn bracketed_paste_inserts_text() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+
+    tui.send(END);
+    tui.send(b"\x1b[200~\"pasted\": 1,\x1b[201~");
+    tui.wait_text("{\"pasted\": 1,");
+    tui.wait_text("· modified");
+    tui.wait_text("valid object");
+
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    quit(&mut tui);
+
+    let stored = fixture.custom_data("admin");
+    assert_eq!(stored["pasted"], Value::from(1), "stored: {stored:#}");
+    let mut expected = admin_original();
+    expected.as_object_mut().expect("an object").insert("pasted".into(), Value::from(1));
+    assert_eq!(stored, expected);
+    assert_eq!(fixture.revisions("admin"), 2);
+}
