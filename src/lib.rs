@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod crash;
 pub mod domain;
+pub mod draft;
 pub mod inert;
 pub mod location;
 pub mod store;

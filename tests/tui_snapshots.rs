@@ -3,7 +3,7 @@
 
 mod support;
 
-use custodian::store::UserStore;
+use custodian::store::{RedbStore, UserStore};
 use custodian::tui::app::{Action, State};
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -29,7 +29,7 @@ macro_rules! assert_screen {
     };
 }
 
-fn select(store: &dyn UserStore, state: &mut State, filter: &str) {
+fn select(store: &RedbStore, state: &mut State, filter: &str) {
     act(store, state, Action::StartFilter);
     for c in filter.chars() {
         act(store, state, Action::FilterChar(c));
@@ -37,7 +37,7 @@ fn select(store: &dyn UserStore, state: &mut State, filter: &str) {
     act(store, state, Action::FilterAccept);
 }
 
-fn type_text(store: &dyn UserStore, state: &mut State, text: &str) {
+fn type_text(store: &RedbStore, state: &mut State, text: &str) {
     for c in text.chars() {
         act(store, state, Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
     }
@@ -127,4 +127,68 @@ fn help_at_80x24_scrolls() {
         act(&store, &mut state, Action::ScrollHelp(1));
     }
     assert_screen!("help_80x24_scrolled", screen(&state, 80, 24));
+}
+
+#[test]
+fn conflict_dialog() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let theirs = custodian::domain::CustomData::parse(
+        r#"{"adminConsolePreferences": {"language": "de"}, "customDataFoo": {}, "customDataBar": {}}"#,
+    )
+    .unwrap();
+    store.replace_custom_data(&id, &theirs, None, &custodian::store::Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC by (tester|other)", "[time] by $1"),
+    ]}, {
+        insta::assert_snapshot!("conflict_120x40", screen(&state, 120, 40));
+    });
+}
+
+#[test]
+fn history_view() {
+    let (_dir, store) = demo_store();
+    let id = custodian::store::UserStore::resolve(&store, "admin").unwrap();
+    let data = custodian::domain::CustomData::parse(
+        r#"{"adminConsolePreferences": {"language": "fr"}, "customDataFoo": {}}"#,
+    )
+    .unwrap();
+    custodian::store::UserStore::replace_custom_data(
+        &store,
+        &id,
+        &data,
+        None,
+        &custodian::store::Author("other".into()),
+    )
+    .unwrap();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenHistory);
+    act(&store, &mut state, Action::HistoryUp);
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC", "[time]"),
+    ]}, {
+        insta::assert_snapshot!("history_120x40", screen(&state, 120, 40));
+    });
+}
+
+#[test]
+fn draft_found_dialog() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let draft = custodian::draft::Draft {
+        database: store.path().display().to_string(),
+        user_id: "2ihchzsjd6sk".into(),
+        base_revision: 1,
+        saved_at: 1_764_000_000_000,
+        text: "{}".into(),
+    };
+    act(&store, &mut state, Action::DraftsFound(vec![draft]));
+    assert_screen!("draft_found_80x24", screen(&state, 80, 24));
 }

@@ -4,19 +4,19 @@
 mod support;
 
 use custodian::domain::CustomData;
-use custodian::store::{Author, UserStore};
+use custodian::store::{Author, RedbStore, UserStore};
 use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
 
-fn type_text(store: &dyn UserStore, state: &mut custodian::tui::app::State, text: &str) {
+fn type_text(store: &RedbStore, state: &mut custodian::tui::app::State, text: &str) {
     for c in text.chars() {
         let key = if c == '\n' { Key::Enter } else { Key::Char(c) };
         act(store, state, Action::Edit(Input { key, ..Input::default() }));
     }
 }
 
-fn open_editor_on(store: &dyn UserStore, state: &mut custodian::tui::app::State, filter: &str) {
+fn open_editor_on(store: &RedbStore, state: &mut custodian::tui::app::State, filter: &str) {
     act(store, state, Action::StartFilter);
     for c in filter.chars() {
         act(store, state, Action::FilterChar(c));
@@ -298,6 +298,7 @@ fn a_save_that_lost_the_race_is_a_conflict_and_keeps_the_edit() {
     type_text(&store, &mut state, "\"mine\": 1,");
     act(&store, &mut state, Action::Save);
     assert!(state.editor.is_some(), "my edit is still open");
+    assert_eq!(state.mode(), Mode::Conflict);
     let status = state.status.as_ref().unwrap();
     assert_eq!(status.kind, StatusKind::Error);
     assert!(status.text.contains("conflict"), "{}", status.text);
@@ -415,4 +416,206 @@ fn a_store_failure_is_shown_in_the_status_line() {
     act(&store, &mut state, Action::StoreFailed { message: "database error: disk on fire".into() });
     let status = state.status.as_ref().unwrap();
     assert_eq!((status.kind, status.text.as_str()), (StatusKind::Error, "database error: disk on fire"));
+}
+
+fn their_save(store: &RedbStore, id: &str) {
+    let theirs = CustomData::parse(
+        r#"{"adminConsolePreferences": {}, "customDataFoo": {}, "customDataBar": {}, "theirs": 1}"#,
+    )
+    .unwrap();
+    store.replace_custom_data(id, &theirs, None, &Author("other".into())).unwrap();
+}
+
+fn conflicted(store: &RedbStore) -> (custodian::tui::app::State, String) {
+    let mut state = started(store, 120, 40);
+    open_editor_on(store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    their_save(store, &id);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(store, &mut state, "\"mine\": 1,");
+    act(store, &mut state, Action::Save);
+    assert_eq!(state.mode(), Mode::Conflict);
+    (state, id)
+}
+
+#[test]
+fn a_conflict_shows_theirs_against_mine() {
+    let (_dir, store) = demo_store();
+    let (state, _) = conflicted(&store);
+    match &state.dialog {
+        Some(Dialog::Conflict { theirs, mine, diff }) => {
+            assert_eq!(theirs.revision, 2);
+            assert!(mine.as_object().contains_key("mine"));
+            assert!(diff.iter().any(|l| l.text.contains("\"theirs\": 1")));
+            assert!(diff.iter().any(|l| l.text.contains("\"mine\": 1")));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+#[test]
+fn conflict_back_to_editing_keeps_my_edit_and_writes_nothing() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert!(state.editor.as_ref().unwrap().text().contains("\"mine\": 1"));
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
+}
+
+#[test]
+fn conflict_overwrite_saves_mine_and_keeps_theirs_in_history() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    act(&store, &mut state, Action::OverwriteTheirs);
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!(stored.revision, 3);
+    assert!(stored.text.contains("\"mine\": 1"));
+    assert!(store.revision_text(&id, 2).unwrap().contains("\"theirs\": 1"));
+    assert!(state.editor.is_none());
+}
+
+#[test]
+fn conflict_reload_theirs_keeps_my_edit_in_a_recovery_file() {
+    let (dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    act(&store, &mut state, Action::ReloadTheirs);
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.base.revision, 2);
+    assert!(editor.text().contains("\"theirs\": 1"));
+    assert!(!editor.is_modified());
+    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
+    let kept = drafts.for_database(&store.path().display().to_string());
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].user_id.as_str(), kept[0].base_revision), (id.as_str(), 1));
+    assert!(kept[0].text.contains("\"mine\": 1"));
+    assert!(state.status.as_ref().unwrap().text.contains("kept in"));
+}
+
+#[test]
+fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
+    let draft = custodian::draft::Draft {
+        database: store.path().display().to_string(),
+        user_id: id.clone(),
+        base_revision: 1,
+        saved_at: 1,
+        text: "{\"fromDraft\": true}".into(),
+    };
+    drafts.save(&draft).unwrap();
+    their_save(&store, &id);
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&draft.database)));
+    assert_eq!(state.mode(), Mode::DraftFound);
+    act(&store, &mut state, Action::OpenDraft);
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.text(), "{\"fromDraft\": true}");
+    assert_eq!(editor.base.revision, 1, "checked against the revision it started from");
+    // Saving it meets the other operator's save as a conflict, not a silent overwrite.
+    act(&store, &mut state, Action::Save);
+    act(&store, &mut state, Action::Confirm);
+    assert_eq!(state.mode(), Mode::Conflict);
+    act(&store, &mut state, Action::OverwriteTheirs);
+    assert_eq!(store.custom_data(&id).unwrap().text, "{\n  \"fromDraft\": true\n}");
+    assert!(drafts.for_database(&draft.database).is_empty(), "a saved draft is removed");
+}
+
+#[test]
+fn a_draft_can_be_discarded_or_kept_for_later() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
+    let database = store.path().display().to_string();
+    let draft = custodian::draft::Draft {
+        database: database.clone(),
+        user_id: id,
+        base_revision: 1,
+        saved_at: 1,
+        text: "{}".into(),
+    };
+    drafts.save(&draft).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Browse);
+    assert_eq!(drafts.for_database(&database).len(), 1, "later keeps it");
+    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    act(&store, &mut state, Action::DiscardDraft);
+    assert!(drafts.for_database(&database).is_empty());
+}
+
+#[test]
+fn history_lists_revisions_and_restore_puts_one_in_the_editor() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for doc in [r#"{"v": 2}"#, r#"{"v": 3, "extra": true}"#] {
+        store
+            .replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("other".into()))
+            .unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    act(&store, &mut state, Action::OpenHistory);
+    assert_eq!(state.mode(), Mode::History);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.entries.iter().map(|e| e.info.revision).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(history.selected, 2);
+    assert_eq!(history.entries[1].removed, ["adminConsolePreferences", "customDataFoo", "customDataBar"]);
+    assert_eq!(history.entries[2].added, ["extra"]);
+    act(&store, &mut state, Action::HistoryUp);
+    act(&store, &mut state, Action::HistoryUp);
+    act(&store, &mut state, Action::HistoryUp);
+    assert_eq!(state.history.as_ref().unwrap().selected, 0);
+    assert!(
+        state
+            .history
+            .as_ref()
+            .unwrap()
+            .selected_diff()
+            .iter()
+            .any(|l| l.text.contains("adminConsolePreferences"))
+    );
+    act(&store, &mut state, Action::RestoreRevision);
+    assert_eq!(state.mode(), Mode::Edit);
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.base.revision, 3);
+    assert!(editor.text().contains("adminConsolePreferences"));
+    act(&store, &mut state, Action::Save);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { dropped, .. }) if dropped == &["v", "extra"]));
+    act(&store, &mut state, Action::Confirm);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 4);
+    assert!(store.custom_data(&id).unwrap().text.contains("customDataBar"));
+    assert_eq!(
+        store.revision_text(&id, 3).unwrap(),
+        "{\n  \"v\": 3,\n  \"extra\": true\n}",
+        "history untouched"
+    );
+}
+
+#[test]
+fn history_esc_closes_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenHistory);
+    assert_eq!(state.mode(), Mode::History);
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Browse);
+}
+
+#[test]
+fn quitting_with_changes_confirmed_leaves_no_draft_behind() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    act(&store, &mut state, Action::Quit);
+    act(&store, &mut state, Action::Confirm);
+    assert!(state.quit);
+    assert!(state.editor.is_none(), "nothing left for the runtime to keep as a draft");
 }

@@ -5,10 +5,13 @@
 use ratatui_textarea::{CursorMove, Input, TextArea};
 use serde_json::{Map, Value};
 
-use crate::domain::diff::dropped_keys;
+use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
+use crate::draft::Draft;
 use crate::inert;
-use crate::store::{ListEntry, ListKey, Revision, SaveOutcome, Seek, StoredDocument, UserRecord};
+use crate::store::{
+    ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
+};
 
 /// What the operator asked for, or what the store answered.
 #[derive(Debug, Clone)]
@@ -34,6 +37,15 @@ pub enum Action {
     Save,
     JumpToError,
     LeaveEditor,
+    // Conflicts, drafts, history
+    ReloadTheirs,
+    OverwriteTheirs,
+    OpenDraft,
+    DiscardDraft,
+    OpenHistory,
+    HistoryUp,
+    HistoryDown,
+    RestoreRevision,
     // Dialogs and the rest
     Confirm,
     Cancel,
@@ -59,6 +71,24 @@ pub enum Action {
         id: String,
         outcome: SaveOutcome,
     },
+    /// The save was refused because someone else saved first; `theirs` is what they saved.
+    SaveConflict {
+        id: String,
+        theirs: StoredDocument,
+    },
+    DraftsFound(Vec<Draft>),
+    DraftReady {
+        record: Box<UserRecord>,
+        base: StoredDocument,
+        draft: Draft,
+    },
+    DraftWritten {
+        path: String,
+    },
+    HistoryLoaded {
+        id: String,
+        revisions: Vec<(RevisionInfo, String)>,
+    },
     StoreFailed {
         message: String,
     },
@@ -68,8 +98,29 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadRows(RowRequest),
-    LoadUser { id: String },
-    Save { id: String, data: CustomData, expected: Revision },
+    LoadUser {
+        id: String,
+    },
+    Save {
+        id: String,
+        data: CustomData,
+        expected: Revision,
+    },
+    /// Keep an unsaved edit on disk (a recovery file).
+    SaveDraft {
+        user_id: String,
+        base_revision: Revision,
+        text: String,
+    },
+    /// The edit was saved or thrown away on purpose: its draft is no longer needed.
+    DiscardDraft {
+        user_id: String,
+    },
+    /// Load what reopening a draft needs: the user, and the document the draft started from.
+    LoadDraft(Draft),
+    LoadHistory {
+        id: String,
+    },
 }
 
 /// A read of list rows, and what to do with the selection once they arrive.
@@ -168,6 +219,23 @@ impl Editor {
         Self { user_id, user_handle, base, opened_text, textarea, validation }
     }
 
+    /// An editor on `base` holding `text` instead (a draft, a conflict, an old revision):
+    /// it counts as modified from the start.
+    fn with_text(
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        text: &str,
+        limits: &Limits,
+    ) -> Self {
+        let mut editor = Self::new(user_id, user_handle, base, limits);
+        editor.textarea = TextArea::new(text.lines().map(str::to_owned).collect());
+        editor.textarea.set_tab_length(2);
+        editor.textarea.set_max_histories(1000);
+        editor.revalidate(limits);
+        editor
+    }
+
     pub fn text(&self) -> String {
         self.textarea.lines().join("\n")
     }
@@ -184,8 +252,13 @@ impl Editor {
 /// A question the operator must answer before anything else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
-    /// The save removes top-level keys that exist now.
-    ConfirmDrop { dropped: Vec<String>, data: CustomData },
+    /// The save removes top-level keys that exist now (or empties the document): the diff of
+    /// stored against new, to confirm.
+    ConfirmDrop { dropped: Vec<String>, data: CustomData, diff: Vec<DiffLine> },
+    /// Someone saved this user since the editor opened: theirs against mine.
+    Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
+    /// An unsaved edit from an earlier session was found.
+    DraftFound { draft: Draft, more: usize },
     /// Leaving the editor would throw away changes.
     ConfirmDiscard,
     /// Quitting would throw away changes.
@@ -211,8 +284,63 @@ pub enum Mode {
     Browse,
     Filter,
     Edit,
+    History,
+    /// A yes/no question.
     Dialog,
+    Conflict,
+    DraftFound,
     Help,
+}
+
+/// The history of one user, every revision with its text.
+pub struct HistoryView {
+    pub user_id: String,
+    pub user_handle: String,
+    /// Oldest first; the last is the current revision.
+    pub entries: Vec<HistoryEntry>,
+    pub selected: usize,
+}
+
+pub struct HistoryEntry {
+    pub info: RevisionInfo,
+    pub text: String,
+    /// Top-level keys this revision added and removed, against the one before it.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl HistoryView {
+    fn new(user_id: String, user_handle: String, revisions: Vec<(RevisionInfo, String)>) -> Self {
+        let mut previous = Map::new();
+        let entries: Vec<HistoryEntry> = revisions
+            .into_iter()
+            .map(|(info, text)| {
+                let object: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+                let entry = HistoryEntry {
+                    info,
+                    added: added_keys(&previous, &object),
+                    removed: dropped_keys(&previous, &object),
+                    text,
+                };
+                previous = object;
+                entry
+            })
+            .collect();
+        let selected = entries.len().saturating_sub(1);
+        Self { user_id, user_handle, entries, selected }
+    }
+
+    pub fn current(&self) -> Option<&HistoryEntry> {
+        self.entries.last()
+    }
+
+    /// What restoring the selected revision would change in the current document.
+    pub fn selected_diff(&self) -> Vec<DiffLine> {
+        match (self.current(), self.entries.get(self.selected)) {
+            (Some(current), Some(selected)) => line_diff(&current.text, &selected.text),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Everything the screen shows.
@@ -222,7 +350,10 @@ pub struct State {
     pub user: Option<UserRecord>,
     pub document: Option<StoredDocument>,
     pub editor: Option<Editor>,
+    pub history: Option<HistoryView>,
     pub dialog: Option<Dialog>,
+    /// Drafts still to be offered after the one in the dialog.
+    pub pending_drafts: Vec<Draft>,
     pub help: bool,
     pub help_scroll: u16,
     pub filtering: bool,
@@ -241,7 +372,9 @@ impl State {
             user: None,
             document: None,
             editor: None,
+            history: None,
             dialog: None,
+            pending_drafts: Vec::new(),
             help: false,
             help_scroll: 0,
             filtering: false,
@@ -257,10 +390,16 @@ impl State {
     }
 
     pub fn mode(&self) -> Mode {
-        if self.dialog.is_some() {
-            Mode::Dialog
+        if let Some(dialog) = &self.dialog {
+            match dialog {
+                Dialog::Conflict { .. } => Mode::Conflict,
+                Dialog::DraftFound { .. } => Mode::DraftFound,
+                _ => Mode::Dialog,
+            }
         } else if self.help {
             Mode::Help
+        } else if self.history.is_some() {
+            Mode::History
         } else if self.editor.is_some() {
             Mode::Edit
         } else if self.filtering {
@@ -447,11 +586,148 @@ impl State {
         }
         let old: Map<String, Value> = serde_json::from_str(&editor.base.text).unwrap_or_default();
         let dropped = dropped_keys(&old, data.as_object());
-        if !dropped.is_empty() {
-            self.dialog = Some(Dialog::ConfirmDrop { dropped, data });
+        if !dropped.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
+            let diff = line_diff(&editor.base.text, data.canonical());
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff });
             return Vec::new();
         }
         self.save_effect(data)
+    }
+
+    fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
+        let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
+        let Ok(mine) = editor.validation.clone() else { return Vec::new() };
+        let diff = line_diff(&theirs.text, mine.canonical());
+        let text = format!(
+            "conflict: someone saved revision {} since you opened revision {}; nothing was written",
+            theirs.revision, editor.base.revision
+        );
+        self.say(StatusKind::Error, text);
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+        Vec::new()
+    }
+
+    /// Conflict, "reload theirs": my edit goes to a recovery file, the editor shows theirs.
+    fn reload_theirs(&mut self) -> Vec<Effect> {
+        let Some(Dialog::Conflict { theirs, .. }) = self.dialog.take() else { return Vec::new() };
+        let Some(editor) = self.editor.take() else { return Vec::new() };
+        let keep = Effect::SaveDraft {
+            user_id: editor.user_id.clone(),
+            base_revision: editor.base.revision,
+            text: editor.text(),
+        };
+        self.editor = Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits));
+        vec![keep]
+    }
+
+    /// Conflict, "overwrite anyway": save mine over theirs, on purpose (their version stays in
+    /// the history).
+    fn overwrite_theirs(&mut self) -> Vec<Effect> {
+        let Some(Dialog::Conflict { theirs, mine, .. }) = self.dialog.take() else { return Vec::new() };
+        let Some(editor) = &self.editor else { return Vec::new() };
+        let effect = Effect::Save { id: editor.user_id.clone(), data: mine, expected: theirs.revision };
+        self.say(StatusKind::Info, "overwriting…");
+        vec![effect]
+    }
+
+    fn drafts_found(&mut self, mut drafts: Vec<Draft>) -> Vec<Effect> {
+        if drafts.is_empty() {
+            return Vec::new();
+        }
+        let draft = drafts.remove(0);
+        self.dialog = Some(Dialog::DraftFound { draft, more: drafts.len() });
+        self.pending_drafts = drafts;
+        Vec::new()
+    }
+
+    fn next_draft(&mut self) {
+        let pending = std::mem::take(&mut self.pending_drafts);
+        self.drafts_found(pending);
+    }
+
+    fn open_draft(&mut self) -> Vec<Effect> {
+        let Some(Dialog::DraftFound { draft, .. }) = self.dialog.take() else { return Vec::new() };
+        if self.read_only {
+            self.say(
+                StatusKind::Error,
+                "read-only: the draft is kept; open it without --read-only to save it",
+            );
+            self.next_draft();
+            return Vec::new();
+        }
+        vec![Effect::LoadDraft(draft)]
+    }
+
+    fn discard_draft(&mut self) -> Vec<Effect> {
+        let Some(Dialog::DraftFound { draft, .. }) = self.dialog.take() else { return Vec::new() };
+        self.say(StatusKind::Info, "draft discarded");
+        self.next_draft();
+        vec![Effect::DiscardDraft { user_id: draft.user_id }]
+    }
+
+    fn draft_ready(&mut self, record: UserRecord, base: StoredDocument, draft: Draft) -> Vec<Effect> {
+        let handle = record.user.handle().to_owned();
+        let editor =
+            Editor::with_text(record.user.id.clone(), handle.clone(), base, &draft.text, &self.limits);
+        let note = if record.revision == draft.base_revision {
+            format!("draft of {} reopened: Ctrl-S saves it", inert::line(&handle))
+        } else {
+            format!(
+                "draft of {} reopened; it started from revision {}, the user is now at {}: saving will show the conflict",
+                inert::line(&handle),
+                draft.base_revision,
+                record.revision
+            )
+        };
+        self.say(StatusKind::Info, note);
+        self.editor = Some(editor);
+        self.next_draft();
+        Vec::new()
+    }
+
+    fn open_history(&mut self) -> Vec<Effect> {
+        match &self.user {
+            Some(record) => vec![Effect::LoadHistory { id: record.user.id.clone() }],
+            None => {
+                self.say(StatusKind::Info, "no user selected");
+                Vec::new()
+            }
+        }
+    }
+
+    fn history_loaded(&mut self, id: String, revisions: Vec<(RevisionInfo, String)>) -> Vec<Effect> {
+        let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
+        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions));
+        Vec::new()
+    }
+
+    /// Puts the selected revision into the editor; Ctrl-S then saves it as a new revision,
+    /// through the same checks as any edit.
+    fn restore_revision(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+            return Vec::new();
+        }
+        let Some(history) = self.history.take() else { return Vec::new() };
+        let (Some(current), Some(selected)) = (history.current(), history.entries.get(history.selected))
+        else {
+            return Vec::new();
+        };
+        if selected.info.current {
+            self.say(StatusKind::Info, "that is the current revision");
+            self.history = Some(history);
+            return Vec::new();
+        }
+        let base = StoredDocument { text: current.text.clone(), revision: current.info.revision };
+        let revision = selected.info.revision;
+        let text = inert::json(&selected.text).into_owned();
+        self.editor =
+            Some(Editor::with_text(history.user_id, history.user_handle, base, &text, &self.limits));
+        self.say(
+            StatusKind::Info,
+            format!("revision {revision} is in the editor: Ctrl-S saves it as a new revision"),
+        );
+        Vec::new()
     }
 
     fn save_effect(&mut self, data: CustomData) -> Vec<Effect> {
@@ -472,9 +748,24 @@ impl State {
                 self.say(StatusKind::Info, "no changes");
             }
         }
-        // Show what the store now holds: the canonical form, the new revision.
+        // Show what the store now holds: the canonical form, the new revision, others' saves.
         self.user = None;
-        vec![Effect::LoadUser { id }]
+        let mut effects = vec![Effect::DiscardDraft { user_id: id }];
+        effects.extend(self.refresh());
+        effects
+    }
+
+    /// Reloads the window from its top row: others' saves and new users show up, and the
+    /// same user stays selected.
+    fn refresh(&mut self) -> Vec<Effect> {
+        let list = &self.list;
+        let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
+        let then = Then::Reselect {
+            key: list.selected_entry().map(|e| e.key.clone()),
+            offset: list.selected.saturating_sub(list.top),
+        };
+        self.user = None;
+        vec![self.load(seek, 0, then)]
     }
 
     fn jump_to_error(&mut self) {
@@ -496,15 +787,17 @@ impl State {
         }
     }
 
-    fn leave_editor(&mut self) {
+    fn leave_editor(&mut self) -> Vec<Effect> {
         match &self.editor {
             Some(editor) if editor.is_modified() => self.dialog = Some(Dialog::ConfirmDiscard),
             Some(_) => {
                 self.editor = None;
                 self.status = None;
+                return self.refresh();
             }
             None => {}
         }
+        Vec::new()
     }
 
     fn quit(&mut self) {
@@ -519,12 +812,21 @@ impl State {
         match self.dialog.take() {
             Some(Dialog::ConfirmDrop { data, .. }) => self.save_effect(data),
             Some(Dialog::ConfirmDiscard) => {
-                self.editor = None;
+                let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");
-                Vec::new()
+                let mut effects: Vec<Effect> =
+                    editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect();
+                effects.extend(self.refresh());
+                effects
             }
             Some(Dialog::ConfirmQuit) => {
+                // Quitting without saving was chosen: nothing is kept as a draft.
+                let editor = self.editor.take();
                 self.quit = true;
+                editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect()
+            }
+            Some(dialog @ (Dialog::Conflict { .. } | Dialog::DraftFound { .. })) => {
+                self.dialog = Some(dialog);
                 Vec::new()
             }
             None => Vec::new(),
@@ -547,18 +849,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         PageDown => state.move_selection(page),
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
-        Refresh => {
-            // Reload the window from its top row: others' saves and new users show up, and
-            // the same user stays selected.
-            let list = &state.list;
-            let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
-            let then = Then::Reselect {
-                key: list.selected_entry().map(|e| e.key.clone()),
-                offset: list.selected.saturating_sub(list.top),
-            };
-            state.user = None;
-            vec![state.load(seek, 0, then)]
-        }
+        Refresh => state.refresh(),
         StartFilter => {
             state.filtering = true;
             Vec::new()
@@ -606,14 +897,33 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.jump_to_error();
             Vec::new()
         }
-        LeaveEditor => {
-            state.leave_editor();
+        LeaveEditor => state.leave_editor(),
+        ReloadTheirs => state.reload_theirs(),
+        OverwriteTheirs => state.overwrite_theirs(),
+        OpenDraft => state.open_draft(),
+        DiscardDraft => state.discard_draft(),
+        OpenHistory => state.open_history(),
+        HistoryUp | HistoryDown => {
+            if let Some(history) = &mut state.history {
+                let last = history.entries.len().saturating_sub(1);
+                history.selected = match action {
+                    HistoryUp => history.selected.saturating_sub(1),
+                    _ => (history.selected + 1).min(last),
+                };
+            }
             Vec::new()
         }
+        RestoreRevision => state.restore_revision(),
         Confirm => state.confirm(),
         Cancel => {
-            state.dialog = None;
-            state.help = false;
+            match state.dialog.take() {
+                // A draft put off for later stays on disk; the next one is offered.
+                Some(Dialog::DraftFound { .. }) => state.next_draft(),
+                // Any other question: no, go back (from a conflict: back to editing).
+                Some(_) => {}
+                None if state.help => state.help = false,
+                None => state.history = None,
+            }
             Vec::new()
         }
         ToggleHelp => {
@@ -658,6 +968,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Saved { id, outcome } => state.saved(id, outcome),
+        SaveConflict { id, theirs } => state.conflict(id, theirs),
+        DraftsFound(drafts) => state.drafts_found(drafts),
+        DraftReady { record, base, draft } => state.draft_ready(*record, base, draft),
+        DraftWritten { path } => {
+            state.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
+            Vec::new()
+        }
+        HistoryLoaded { id, revisions } => state.history_loaded(id, revisions),
         StoreFailed { message } => {
             state.say(StatusKind::Error, message);
             Vec::new()

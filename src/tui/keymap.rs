@@ -26,8 +26,11 @@ const BROWSE: &[Mode] = &[Mode::Browse];
 const FILTER: &[Mode] = &[Mode::Filter];
 const EDIT: &[Mode] = &[Mode::Edit];
 const DIALOG: &[Mode] = &[Mode::Dialog];
+const CONFLICT: &[Mode] = &[Mode::Conflict];
+const DRAFT: &[Mode] = &[Mode::DraftFound];
+const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
-const EVERYWHERE_BUT_DIALOG: &[Mode] = &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::Help];
+const EVERYWHERE_BUT_DIALOG: &[Mode] = &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help];
 
 macro_rules! bind {
     ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
@@ -79,6 +82,14 @@ pub const BINDINGS: &[Binding] = &[
         || Action::StartFilter
     ),
     bind!(BROWSE, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", None, || Action::ClearFilter),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('h'), NONE)],
+        "h",
+        "history: every revision, restore one",
+        Some("history"),
+        || Action::OpenHistory
+    ),
     bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || {
         Action::Refresh
     }),
@@ -115,6 +126,76 @@ pub const BINDINGS: &[Binding] = &[
         "n/Esc",
         "no, go back",
         Some("no"),
+        || Action::Cancel
+    ),
+    bind!(
+        CONFLICT,
+        [(KeyCode::Char('r'), NONE)],
+        "r",
+        "reload theirs (your edit is kept in a file)",
+        Some("reload theirs"),
+        || Action::ReloadTheirs
+    ),
+    bind!(
+        CONFLICT,
+        [(KeyCode::Char('o'), NONE)],
+        "o",
+        "overwrite theirs (theirs stays in history)",
+        Some("overwrite"),
+        || Action::OverwriteTheirs
+    ),
+    bind!(
+        CONFLICT,
+        [(KeyCode::Char('e'), NONE), (KeyCode::Esc, NONE)],
+        "e/Esc",
+        "back to editing",
+        Some("back"),
+        || Action::Cancel
+    ),
+    bind!(
+        DRAFT,
+        [(KeyCode::Char('o'), NONE), (KeyCode::Enter, NONE)],
+        "o/Enter",
+        "open the draft",
+        Some("open"),
+        || Action::OpenDraft
+    ),
+    bind!(DRAFT, [(KeyCode::Char('d'), NONE)], "d", "discard the draft", Some("discard"), || {
+        Action::DiscardDraft
+    }),
+    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (the draft is kept)", Some("later"), || {
+        Action::Cancel
+    }),
+    bind!(
+        HISTORY,
+        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "↑/k",
+        "older revision",
+        None,
+        || Action::HistoryUp
+    ),
+    bind!(
+        HISTORY,
+        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "↓/j",
+        "newer revision",
+        None,
+        || Action::HistoryDown
+    ),
+    bind!(
+        HISTORY,
+        [(KeyCode::Enter, NONE)],
+        "Enter",
+        "restore: put this revision in the editor",
+        Some("restore"),
+        || Action::RestoreRevision
+    ),
+    bind!(
+        HISTORY,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "Esc",
+        "close the history",
+        Some("close"),
         || Action::Cancel
     ),
     bind!(

@@ -1,6 +1,7 @@
 //! The operator's screen. Data flows one way: a key becomes an [`app::Action`], `update`
-//! changes the [`app::State`] and asks for store work ([`app::Effect`]), the runtime here does
-//! that work and feeds the answer back as another action, and the views draw the state.
+//! changes the [`app::State`] and asks for work ([`app::Effect`]), the [`Runtime`] here does
+//! that work against the store and the drafts directory and feeds the answer back as another
+//! action, and the views draw the state.
 
 pub mod app;
 pub mod keymap;
@@ -11,7 +12,9 @@ pub mod view;
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use crossterm::event::{self, Event, KeyEventKind};
@@ -19,53 +22,163 @@ use crossterm::event::{self, Event, KeyEventKind};
 use app::{Action, Effect, Mode, State, update};
 use theme::Theme;
 
-use crate::store::{Author, UserStore};
+use crate::domain::time::now_ms;
+use crate::draft::{Draft, Drafts};
+use crate::store::{Author, OpenOptions, StoreError, UserStore};
+
+/// How long an edit may go unsaved before its draft is written to disk.
+const DRAFT_EVERY: Duration = Duration::from_secs(2);
+/// Revisions the history view loads (the most recent ones).
+const HISTORY_LIMIT: usize = 200;
+
+/// What effects run against: the store, the drafts directory and which database this is.
+pub struct Runtime<'a> {
+    pub store: &'a dyn UserStore,
+    pub drafts: Drafts,
+    /// The database's absolute path: drafts belong to one database.
+    pub database: String,
+}
 
 /// Opens the TUI on the database.
 pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
-    let options = crate::store::OpenOptions { read_only, ..Default::default() };
-    let store = crate::cli::open_store(db, options)?;
+    let store = crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?;
+    let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+    let runtime =
+        Runtime { store: &store, drafts: Drafts::in_state_dir(), database: database.display().to_string() };
+    // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch for hang-ups")?;
+    }
     let theme = Theme::from_environment(false);
     let mut terminal = terminal::enter().context("cannot set up the terminal")?;
-    let result = event_loop(&mut terminal, &store, &theme);
+    let size = terminal.size()?;
+    let mut state = State::new(size.width, size.height, store.is_read_only());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &stop)
+    }));
     let restored = terminal::leave().context("cannot restore the terminal");
-    result.and(restored)
+    // Whatever ended the session, an edit that was not saved is kept.
+    let kept = keep_unsaved_edit(&runtime, &state);
+    if let Some(path) = &kept {
+        eprintln!("custodian: your unsaved edit is kept in {}; start custodian again to reopen it", path);
+    }
+    match outcome {
+        Ok(result) => result.and(restored),
+        Err(_) => bail!(
+            "internal error; the terminal was restored{}",
+            if kept.is_some() { " and your edit kept" } else { "" }
+        ),
+    }
 }
 
-fn event_loop(terminal: &mut terminal::Term, store: &dyn UserStore, theme: &Theme) -> Result<()> {
-    let size = terminal.size()?;
-    let read_only = store.is_read_only();
-    let mut state = State::new(size.width, size.height, read_only);
+fn keep_unsaved_edit(runtime: &Runtime, state: &State) -> Option<String> {
+    let editor = state.editor.as_ref().filter(|e| e.is_modified())?;
+    let draft = Draft {
+        database: runtime.database.clone(),
+        user_id: editor.user_id.clone(),
+        base_revision: editor.base.revision,
+        saved_at: now_ms(),
+        text: editor.text(),
+    };
+    runtime.drafts.save(&draft).ok().map(|p| p.display().to_string())
+}
+
+fn event_loop(
+    terminal: &mut terminal::Term,
+    runtime: &Runtime,
+    state: &mut State,
+    theme: &Theme,
+    stop: &AtomicBool,
+) -> Result<()> {
     let effects = state.start();
-    run_effects(store, &mut state, effects);
+    run_effects(runtime, state, effects);
+    let drafts = runtime.drafts.for_database(&runtime.database);
+    let effects = update(state, Action::DraftsFound(drafts));
+    run_effects(runtime, state, effects);
+    // crossterm starts watching for resizes on its first poll: start it before the first frame
+    // so a resize right after start-up is not missed.
+    event::poll(Duration::ZERO)?;
     let mut dirty = true;
-    while !state.quit {
+    let mut last_draft: Option<(Instant, String)> = None;
+    while !state.quit && !stop.load(Ordering::Relaxed) {
         if dirty {
-            terminal::draw(terminal, |frame| view::render(frame, &state, theme))?;
+            terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             dirty = false;
         }
-        if !event::poll(Duration::from_millis(500))? {
-            continue;
+        autosave_draft(runtime, state, &mut last_draft);
+        // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
+        // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
+        match terminal_input(250) {
+            TerminalInput::HungUp => break,
+            // Nothing typed: still ask crossterm, without waiting, for a resize.
+            TerminalInput::Idle if !event::poll(Duration::ZERO)? => continue,
+            _ => {}
         }
         // Drain everything already queued, then draw once.
         loop {
-            if let Some(action) = action_for_event(&state, event::read()?) {
+            if let Some(action) = action_for_event(state, event::read()?) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
-                let effects = update(&mut state, action);
-                run_effects(store, &mut state, effects);
+                let effects = update(state, action);
+                run_effects(runtime, state, effects);
                 dirty = true;
             }
-            if state.quit || !event::poll(Duration::ZERO)? {
+            if state.quit || terminal_input(0) == TerminalInput::HungUp || !event::poll(Duration::ZERO)? {
                 break;
             }
         }
     }
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TerminalInput {
+    Ready,
+    Idle,
+    HungUp,
+}
+
+/// Waits up to `timeout_ms` for input on the terminal (standard input) and says whether it
+/// came, did not, or the terminal has gone away.
+fn terminal_input(timeout_ms: i32) -> TerminalInput {
+    let mut fd = libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; poll reads and writes only that struct.
+    let ready = unsafe { libc::poll(&mut fd, 1, timeout_ms) };
+    if ready < 0 {
+        // Interrupted by a signal (a resize, a hang-up): let the loop look again.
+        return TerminalInput::Idle;
+    }
+    if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        TerminalInput::HungUp
+    } else if fd.revents & libc::POLLIN != 0 {
+        TerminalInput::Ready
+    } else {
+        TerminalInput::Idle
+    }
+}
+
+/// Writes the editor's text to its draft file when it changed and has been unsaved a while,
+/// so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
+fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<(Instant, String)>) {
+    let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
+        *last = None;
+        return;
+    };
+    let text = editor.text();
+    match last {
+        Some((_, written)) if *written == text => {}
+        Some((at, _)) if at.elapsed() < DRAFT_EVERY => {}
+        _ => {
+            if keep_unsaved_edit(runtime, state).is_some() {
+                *last = Some((Instant::now(), text));
+            }
+        }
+    }
 }
 
 /// The action an input event stands for in the current state, if any.
@@ -81,19 +194,21 @@ pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
     }
 }
 
-/// Does the store work `update` asked for, feeding each answer back, until none is left.
-pub fn run_effects(store: &dyn UserStore, state: &mut State, effects: Vec<Effect>) {
+/// Does the work `update` asked for, feeding each answer back, until none is left.
+pub fn run_effects(runtime: &Runtime, state: &mut State, effects: Vec<Effect>) {
     let mut queue: VecDeque<Effect> = effects.into();
     while let Some(effect) = queue.pop_front() {
-        let answer = perform(store, effect);
-        queue.extend(update(state, answer));
+        if let Some(answer) = perform(runtime, effect) {
+            queue.extend(update(state, answer));
+        }
     }
 }
 
-/// One piece of store work, answered as an action.
-pub fn perform(store: &dyn UserStore, effect: Effect) -> Action {
-    let failed = |e: crate::store::StoreError| Action::StoreFailed { message: e.to_string() };
-    match effect {
+/// One piece of work, answered as an action (or silently done).
+pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
+    let store = runtime.store;
+    let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
+    Some(match effect {
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.filter.as_deref(), request.limit);
             match rows.and_then(|rows| Ok((rows, store.count()?))) {
@@ -108,8 +223,59 @@ pub fn perform(store: &dyn UserStore, effect: Effect) -> Action {
         Effect::Save { id, data, expected } => {
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
                 Ok(outcome) => Action::Saved { id, outcome },
+                Err(StoreError::Conflict { .. }) => match store.custom_data(&id) {
+                    Ok(theirs) => Action::SaveConflict { id, theirs },
+                    Err(e) => failed(e),
+                },
                 Err(e) => failed(e),
             }
         }
-    }
+        Effect::SaveDraft { user_id, base_revision, text } => {
+            let draft = Draft {
+                database: runtime.database.clone(),
+                user_id,
+                base_revision,
+                saved_at: now_ms(),
+                text,
+            };
+            match runtime.drafts.save(&draft) {
+                Ok(path) => Action::DraftWritten { path: path.display().to_string() },
+                Err(e) => {
+                    Action::StoreFailed { message: format!("could not keep your edit in a draft file: {e}") }
+                }
+            }
+        }
+        Effect::DiscardDraft { user_id } => {
+            runtime.drafts.remove(&runtime.database, &user_id);
+            return None;
+        }
+        Effect::LoadDraft(draft) => {
+            let loaded = store.user(&draft.user_id).and_then(|record| {
+                // The draft is checked against the revision it started from.
+                let base = match store.revision_text(&draft.user_id, draft.base_revision) {
+                    Ok(text) => crate::store::StoredDocument { text, revision: draft.base_revision },
+                    Err(_) => store.custom_data(&draft.user_id)?,
+                };
+                Ok((record, base))
+            });
+            match loaded {
+                Ok((record, base)) => Action::DraftReady { record: Box::new(record), base, draft },
+                Err(e) => failed(e),
+            }
+        }
+        Effect::LoadHistory { id } => {
+            let revisions = store.history(&id).and_then(|infos| {
+                let skip = infos.len().saturating_sub(HISTORY_LIMIT);
+                infos
+                    .into_iter()
+                    .skip(skip)
+                    .map(|info| store.revision_text(&id, info.revision).map(|text| (info, text)))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            match revisions {
+                Ok(revisions) => Action::HistoryLoaded { id, revisions },
+                Err(e) => failed(e),
+            }
+        }
+    })
 }

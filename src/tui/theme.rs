@@ -17,6 +17,7 @@ pub struct Theme {
     pub success: Style,
     pub warning: Style,
     pub removed: Style,
+    pub added: Style,
 }
 
 impl Theme {
@@ -33,6 +34,7 @@ impl Theme {
             success: Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
             warning: Style::new().fg(Color::Yellow),
             removed: Style::new().fg(Color::Red),
+            added: Style::new().fg(Color::Green),
         }
     }
 
@@ -50,6 +52,7 @@ impl Theme {
             success: bold,
             warning: bold,
             removed: bold,
+            added: Style::new(),
         }
     }
 

@@ -5,9 +5,10 @@
 
 use custodian::domain::Limits;
 use custodian::domain::import::ImportReader;
+use custodian::draft::Drafts;
 use custodian::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
 use custodian::tui::app::{Action, State, update};
-use custodian::tui::run_effects;
+use custodian::tui::{Runtime, run_effects};
 use tempfile::TempDir;
 
 pub const DEMO_USERS: &[u8] = include_bytes!("../../assets/demo-users.json");
@@ -21,18 +22,24 @@ pub fn demo_store() -> (TempDir, RedbStore) {
     (dir, store)
 }
 
+/// What the TUI's effects run against: the store, and a drafts directory beside it.
+pub fn runtime(store: &RedbStore) -> Runtime<'_> {
+    let dir = store.path().parent().expect("the store is in a directory");
+    Runtime { store, drafts: Drafts::at(dir.join("drafts")), database: store.path().display().to_string() }
+}
+
 /// The TUI state after start-up at `width`×`height`.
-pub fn started(store: &dyn UserStore, width: u16, height: u16) -> State {
+pub fn started(store: &RedbStore, width: u16, height: u16) -> State {
     let mut state = State::new(width, height, store.is_read_only());
     let effects = state.start();
-    run_effects(store, &mut state, effects);
+    run_effects(&runtime(store), &mut state, effects);
     state
 }
 
-/// Applies an action and runs the store work it asks for, as the runtime does.
-pub fn act(store: &dyn UserStore, state: &mut State, action: Action) {
+/// Applies an action and runs the work it asks for, as the runtime does.
+pub fn act(store: &RedbStore, state: &mut State, action: Action) {
     let effects = update(state, action);
-    run_effects(store, state, effects);
+    run_effects(&runtime(store), state, effects);
 }
 
 pub fn selected_handle(state: &State) -> String {

@@ -5,21 +5,26 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use crate::domain::time::format_utc;
 use crate::inert;
-use crate::tui::app::Dialog;
+use crate::tui::app::{Dialog, Mode};
+use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
 /// Keys listed in the drop dialog before it says "and N more".
 const MAX_LISTED: usize = 8;
 
 pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
-    let (title, mut lines) = match dialog {
-        Dialog::ConfirmDrop { dropped, data } => {
-            let mut lines = vec![Line::from(format!(
-                "This save replaces customData whole and removes {} top-level key{}:",
-                dropped.len(),
-                if dropped.len() == 1 { "" } else { "s" }
-            ))];
+    let (title, mut lines, mode) = match dialog {
+        Dialog::ConfirmDrop { dropped, data, diff } => {
+            let mut lines = Vec::new();
+            if !dropped.is_empty() {
+                lines.push(Line::from(format!(
+                    "This save replaces customData whole and removes {} top-level key{}:",
+                    dropped.len(),
+                    if dropped.len() == 1 { "" } else { "s" }
+                )));
+            }
             for key in dropped.iter().take(MAX_LISTED) {
                 lines.push(Line::from(Span::styled(format!("  − {}", inert::line(key)), theme.removed)));
             }
@@ -29,27 +34,72 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             if data.as_object().is_empty() {
                 lines.push(Line::from(Span::styled("The new customData is empty: {}", theme.warning)));
             }
-            (" Remove keys? ", lines)
+            lines.push(Line::from(Span::styled("Stored → new:", theme.title)));
+            lines.extend(super::diff::lines(diff, theme));
+            (" Remove keys? ", lines, Mode::Dialog)
         }
-        Dialog::ConfirmDiscard => {
-            (" Discard changes? ", vec![Line::from("Leave the editor and throw away your unsaved changes?")])
+        Dialog::Conflict { theirs, diff, .. } => {
+            let mut lines = vec![
+                Line::from(format!(
+                    "Someone saved revision {} while you were editing. Nothing was written.",
+                    theirs.revision
+                )),
+                Line::from(Span::styled("Theirs → mine:", theme.title)),
+            ];
+            lines.extend(super::diff::lines(diff, theme));
+            (" Conflict ", lines, Mode::Conflict)
         }
+        Dialog::DraftFound { draft, more } => {
+            let mut lines = vec![
+                Line::from(format!(
+                    "An unsaved edit of user {} from {} was kept (it started from revision {}).",
+                    inert::line(&draft.user_id),
+                    format_utc(draft.saved_at),
+                    draft.base_revision
+                )),
+                Line::from(
+                    "Open it in the editor (saving checks it against the current revision), or discard it?",
+                ),
+            ];
+            if *more > 0 {
+                lines.push(Line::from(format!("{more} more draft(s) follow.")));
+            }
+            (" Unsaved draft ", lines, Mode::DraftFound)
+        }
+        Dialog::ConfirmDiscard => (
+            " Discard changes? ",
+            vec![Line::from("Leave the editor and throw away your unsaved changes?")],
+            Mode::Dialog,
+        ),
         Dialog::ConfirmQuit => {
-            (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")])
+            (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }
     };
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled("y/Enter", theme.key),
-        Span::raw(" yes   "),
-        Span::styled("n/Esc", theme.key),
-        Span::raw(" no, go back"),
-    ]));
-    let height = lines.len() as u16 + 2;
-    let rect = super::popup(frame, area, 72, height);
+    let mut choices = Vec::new();
+    for binding in keymap::hints(mode) {
+        choices.push(Span::styled(binding.label, theme.key));
+        choices.push(Span::raw(format!(" {}   ", binding.hint.unwrap_or(binding.description))));
+    }
+    lines.push(Line::from(choices));
+    const WIDTH: u16 = 76;
+    // Rows the text takes once wrapped inside the borders.
+    let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
+    let rect = super::popup(frame, area, WIDTH, rows as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
         .border_style(theme.error);
+    // Long diffs are cut at the bottom of the screen; the choices stay visible at the end.
+    let inner_height = rect.height.saturating_sub(2) as usize;
+    if rows > inner_height && lines.len() > inner_height && inner_height >= 3 {
+        let keep_tail = 2;
+        let head = inner_height - keep_tail - 1;
+        let tail: Vec<Line> = lines.split_off(lines.len() - keep_tail);
+        lines.truncate(head);
+        lines.push(Line::from(Span::styled("  ⋯ (more below; the editor has the whole text)", theme.dim)));
+        lines.extend(tail);
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }

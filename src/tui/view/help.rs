@@ -14,6 +14,9 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
         (Mode::Browse, "Browsing"),
         (Mode::Filter, "Filtering (type to filter)"),
         (Mode::Edit, "Editing customData"),
+        (Mode::History, "History"),
+        (Mode::Conflict, "Conflict (someone saved first)"),
+        (Mode::DraftFound, "Unsaved draft found"),
         (Mode::Dialog, "Questions"),
     ];
     let width = BINDINGS

@@ -2,8 +2,10 @@
 
 mod details;
 mod dialog;
+mod diff;
 mod document;
 mod help;
+mod history;
 mod list;
 mod status;
 
@@ -63,6 +65,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     document::render(frame, areas.document, state, theme);
     status::render_status(frame, areas.status, state, theme);
     status::render_hints(frame, areas.hints, state, theme);
+    if let Some(history) = &state.history {
+        history::render(frame, area, history, theme);
+    }
     if state.help {
         help::render(frame, area, state.help_scroll, theme);
     }

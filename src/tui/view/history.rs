@@ -1,0 +1,73 @@
+//! A user's revisions: who saved what when, and what restoring one would change.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::domain::human_bytes;
+use crate::domain::time::format_utc;
+use crate::inert;
+use crate::tui::app::HistoryView;
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Theme) {
+    let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" History of {} ", inert::line(&history.user_handle)), theme.title))
+        .border_style(theme.focused_border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [list_area, diff_area] =
+        Layout::vertical([Constraint::Percentage(40), Constraint::Min(3)]).areas(inner);
+    let height = list_area.height as usize;
+    let top = history.selected.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Line> = history
+        .entries
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(height)
+        .map(|(i, entry)| {
+            let info = &entry.info;
+            let mut text = format!(
+                "{:>4}{} {}  {:<24} {:>9}",
+                info.revision,
+                if info.current { "*" } else { " " },
+                format_utc(info.saved_at),
+                inert::line(&info.saved_by),
+                human_bytes(info.size)
+            );
+            if !entry.added.is_empty() {
+                text.push_str(&format!("  +{}", entry.added.len()));
+            }
+            if !entry.removed.is_empty() {
+                text.push_str(&format!(
+                    "  −{}: {}",
+                    entry.removed.len(),
+                    inert::line(&entry.removed.join(", "))
+                ));
+            }
+            if i == history.selected {
+                Line::from(Span::styled(text, theme.selected))
+            } else {
+                Line::from(text)
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(rows), list_area);
+    let title = match history.entries.get(history.selected) {
+        Some(entry) if entry.info.current => " This is the current revision ".to_owned(),
+        Some(entry) => format!(" Restoring revision {} would change (current → it): ", entry.info.revision),
+        None => String::new(),
+    };
+    let diff_block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(title, theme.title))
+        .border_style(theme.border);
+    frame.render_widget(
+        Paragraph::new(super::diff::lines(&history.selected_diff(), theme)).block(diff_block),
+        diff_area,
+    );
+}
