@@ -3,6 +3,7 @@
 //! what an operator sees and what ends up in the database, end to end.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -276,6 +277,12 @@ impl Tui {
     fn resize(&mut self, cols: u16, rows: u16) {
         self.lock().parser.screen_mut().set_size(nonzero(rows), nonzero(cols));
         self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
+    }
+}
+
+impl Tui {
+    fn pid(&self) -> i32 {
+        self.child.process_id().expect("the child has a pid") as i32
     }
 }
 
@@ -564,4 +571,152 @@ fn bracketed_paste_inserts_text() {
     expected.as_object_mut().expect("an object").insert("pasted".into(), Value::from(1));
     assert_eq!(stored, expected);
     assert_eq!(fixture.revisions("admin"), 2);
+}
+
+fn drafts_dir(fixture: &Fixture) -> PathBuf {
+    fixture.dir.path().join("custodian").join("drafts")
+}
+
+fn draft_files(fixture: &Fixture) -> Vec<PathBuf> {
+    match std::fs::read_dir(drafts_dir(fixture)) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Opens admin's editor and types a new first key; returns once the edit shows.
+fn type_unsaved_edit(tui: &mut Tui, key: &str) {
+    open_admin_editor(tui);
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send(format!("  \"{key}\": true,"));
+    tui.wait_text(&format!("\"{key}\": true,"));
+    tui.wait_text("valid object");
+}
+
+#[test]
+fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "mine");
+    // Another operator saves through the CLI meanwhile.
+    let theirs = fixture.dir.path().join("theirs.json");
+    std::fs::write(&theirs, r#"{"theirs": true}"#).expect("write");
+    fixture.cli_ok(&["set", "admin", theirs.to_str().expect("utf-8 path")]);
+    tui.send(CTRL_S);
+    tui.wait_text("Conflict");
+    tui.wait_text("Theirs → mine");
+    tui.wait_text("nothing was written");
+    assert_eq!(fixture.custom_data("admin"), serde_json::json!({"theirs": true}), "nothing written yet");
+    tui.send("o");
+    tui.wait_text("saved revision 3");
+    quit(&mut tui);
+    let stored = fixture.custom_data("admin");
+    assert_eq!(stored["mine"], Value::Bool(true));
+    assert!(stored.get("theirs").is_none());
+    assert_eq!(fixture.revisions("admin"), 3, "theirs stays in the history");
+}
+
+#[test]
+fn a_conflict_reload_keeps_my_edit_in_a_recovery_file() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "mine");
+    let theirs = fixture.dir.path().join("theirs.json");
+    std::fs::write(&theirs, r#"{"theirs": true}"#).expect("write");
+    fixture.cli_ok(&["set", "admin", theirs.to_str().expect("utf-8 path")]);
+    tui.send(CTRL_S);
+    tui.wait_text("Theirs → mine");
+    tui.send("r");
+    tui.wait_text("your edit is kept in");
+    tui.wait_text("\"theirs\": true");
+    let files = draft_files(&fixture);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let kept = std::fs::read_to_string(&files[0]).expect("read the recovery file");
+    assert!(kept.contains("mine"), "{kept}");
+    tui.send(ESC);
+    tui.wait_gone("Editing customData");
+    quit(&mut tui);
+    assert_eq!(fixture.custom_data("admin"), serde_json::json!({"theirs": true}));
+}
+
+fn assert_draft_kept_and_reopened(fixture: &Fixture, key: &str) {
+    let files = draft_files(fixture);
+    assert_eq!(files.len(), 1, "one draft: {files:?}");
+    let mode = std::fs::metadata(&files[0]).expect("draft").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&files[0]).expect("read").contains(key));
+    assert_eq!(fixture.revisions("admin"), 1, "nothing was saved");
+    // The next start offers it; opening it and saving stores the edit.
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved draft");
+    tui.send("o");
+    tui.wait_text(&format!("\"{key}\": true,"));
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    quit(&mut tui);
+    assert_eq!(fixture.custom_data("admin")[key], Value::Bool(true));
+    assert!(draft_files(fixture).is_empty(), "a saved draft is removed");
+}
+
+#[test]
+fn sighup_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "kept");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    tui.wait_exit();
+    assert_draft_kept_and_reopened(&fixture, "kept");
+}
+
+/// tmux, on a socket of the test's own: its server owns the terminal, so killing the server
+/// makes the terminal vanish under custodian exactly as an SSH drop does (no signal of ours).
+fn tmux(socket: &std::path::Path, args: &[&str]) -> Output {
+    Command::new("tmux").arg("-S").arg(socket).args(args).output().expect("run tmux (installed by .ci/run)")
+}
+
+#[test]
+fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
+    let fixture = Fixture::new();
+    let socket = fixture.dir.path().join("tmux.sock");
+    let mut env = String::from("env -u CUSTODIAN_DB -u CUSTODIAN_READ_ONLY -u NO_COLOR TERM=xterm-256color");
+    for (key, value) in fixture.environment() {
+        env.push_str(&format!(" {key}={}", value.display()));
+    }
+    let command = format!("exec {env} {BIN} --db {}", fixture.db.display());
+    let started = tmux(&socket, &["new-session", "-d", "-x", "120", "-y", "40", &command]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let screen = || String::from_utf8_lossy(&tmux(&socket, &["capture-pane", "-p"]).stdout).into_owned();
+    let wait = |needle: &str| {
+        let since = Instant::now();
+        while !screen().contains(needle) {
+            assert!(since.elapsed() < TIMEOUT, "timed out waiting for {needle:?}:\n{}", screen());
+            std::thread::sleep(POLL);
+        }
+    };
+    let keys = |keys: &[&str]| assert!(tmux(&socket, &[&["send-keys"][..], keys].concat()).status.success());
+    wait("Users · 200");
+    keys(&["/", "admin"]);
+    wait("Users · /admin");
+    keys(&["Enter", "Enter"]);
+    wait("Editing customData of admin");
+    keys(&["End", "Enter"]);
+    keys(&["-l", "  \"dropped\": true,"]);
+    wait("\"dropped\": true,");
+    let pid = String::from_utf8_lossy(&tmux(&socket, &["display-message", "-p", "#{pane_pid}"]).stdout)
+        .trim()
+        .to_owned();
+    assert!(!pid.is_empty());
+    tmux(&socket, &["kill-server"]);
+    let since = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(since.elapsed() < TIMEOUT, "custodian kept running after its terminal went away");
+        std::thread::sleep(POLL);
+    }
+    assert_draft_kept_and_reopened(&fixture, "dropped");
 }
