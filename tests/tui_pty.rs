@@ -336,12 +336,12 @@ fn wait_for_list(tui: &mut Tui) {
 fn open_admin_editor(tui: &mut Tui) {
     wait_for_list(tui);
     tui.send("/");
-    tui.wait_text("Users · /▏");
+    tui.wait_text(" /▏ · ");
     tui.send("admin");
-    tui.wait_text("Users · /admin▏");
+    tui.wait_text(" /admin▏ · ");
     tui.wait_text(ADMIN_ID);
     tui.send(ENTER);
-    tui.wait_text("Users · /admin ");
+    tui.wait_text(" /admin · ");
     tui.send(ENTER);
     tui.wait_text("Editing customData of admin · from revision 1");
     tui.wait_text("valid object");
@@ -702,7 +702,7 @@ fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
     let keys = |keys: &[&str]| assert!(tmux(&socket, &[&["send-keys"][..], keys].concat()).status.success());
     wait("Users · 200");
     keys(&["/", "admin"]);
-    wait("Users · /admin");
+    wait(" /admin");
     keys(&["Enter", "Enter"]);
     wait("Editing customData of admin");
     keys(&["End", "Enter"]);

@@ -159,14 +159,56 @@ fn a_stale_filter_answer_is_ignored() {
     let mut state = started(&store, 120, 40);
     act(&store, &mut state, Action::StartFilter);
     let effects = update(&mut state, Action::FilterChar('a'));
-    let Some(Effect::LoadRows(request)) = effects.into_iter().next() else { panic!("expected a load") };
+    let Some(Effect::PrefixSearch { generation, .. }) = effects.into_iter().next() else {
+        panic!("expected a prefix search")
+    };
     // The operator typed on before the answer came.
     act(&store, &mut state, Action::FilterChar('d'));
     let before: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
-    let stale = store.rows(&request.seek, request.filter.as_deref(), request.limit).unwrap();
-    act(&store, &mut state, Action::RowsLoaded { request, rows: stale, total: 200 });
+    let stale = store.page_after(None, 5).unwrap();
+    act(&store, &mut state, Action::SearchHits { generation, hits: stale, scanned: 5, done: true });
     let after: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
     assert_eq!(before, after);
+}
+
+#[test]
+fn the_filter_also_finds_text_inside_custom_data() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "customdatabar".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert_eq!(state.list.rows.len(), 1, "only the admin's customData has that key");
+    assert_eq!(selected_handle(&state), "admin");
+    assert!(!state.list.search.scanning);
+    assert_eq!(state.list.search.scanned, 200);
+}
+
+#[test]
+fn filter_hits_arrive_in_list_order_and_keep_the_selection() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    let effects = update(&mut state, Action::FilterChar('a'));
+    let generation = state.list.search.generation;
+    assert!(effects.iter().any(|e| matches!(e, Effect::Scan { .. })));
+    let all = store.page_after(None, 1000).unwrap();
+    // Hits come in two steps, out of order: the rows stay sorted and the selection stays put.
+    let (first, second): (Vec<_>, Vec<_>) = all.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 1);
+    let first: Vec<_> = first.into_iter().map(|(_, e)| e).collect();
+    let second: Vec<_> = second.into_iter().map(|(_, e)| e).collect();
+    act(&store, &mut state, Action::SearchHits { generation, hits: first, scanned: 100, done: false });
+    act(&store, &mut state, Action::Down);
+    let chosen = state.list.selected_entry().unwrap().key.clone();
+    act(&store, &mut state, Action::SearchHits { generation, hits: second, scanned: 100, done: true });
+    assert_eq!(state.list.selected_entry().unwrap().key, chosen);
+    let keys: Vec<_> = state.list.rows.iter().map(|e| e.key.clone()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(keys, sorted);
+    assert!(!state.list.search.scanning);
 }
 
 #[test]
@@ -618,4 +660,40 @@ fn quitting_with_changes_confirmed_leaves_no_draft_behind() {
     act(&store, &mut state, Action::Confirm);
     assert!(state.quit);
     assert!(state.editor.is_none(), "nothing left for the runtime to keep as a draft");
+}
+
+#[test]
+fn saving_what_looks_like_a_secret_asks_first() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"apiKey\": \"AKIAIOSFODNN7EXAMPLE\",");
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty(), "nothing is written before the answer");
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, secrets, .. }) => {
+            assert!(dropped.is_empty());
+            assert!(secrets.iter().any(|s| s.starts_with("apiKey")), "{secrets:?}");
+        }
+        other => panic!("expected the review dialog, got {other:?}"),
+    }
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+    act(&store, &mut state, Action::Save);
+    act(&store, &mut state, Action::Confirm);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2, "saved once confirmed");
+}
+
+#[test]
+fn ordinary_preferences_save_without_a_question() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"theme\": \"dark\", \"tokenCount\": 3,");
+    act(&store, &mut state, Action::Save);
+    assert!(state.dialog.is_none());
+    assert_eq!(state.status.as_ref().unwrap().text, "saved revision 2");
 }

@@ -11,8 +11,8 @@ Run without a command to open the editor (TUI). Press ? in it for every key.
 Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
 and filled with demo users on first use).
 
-Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input,
-5 conflict (revision mismatch, uniqueness).";
+Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input (or customData
+that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -81,6 +81,10 @@ pub enum Command {
         /// Refuse (exit 5) unless the user is at this revision.
         #[arg(long, value_name = "N")]
         expect_revision: Option<u64>,
+        /// Store customData that looks like it holds secrets (passwords, tokens, keys) with a
+        /// warning, instead of refusing (exit 4): customData reaches front ends.
+        #[arg(long)]
+        allow_sensitive: bool,
     },
     /// List every revision of a user's customData, the current one included.
     History {
@@ -96,6 +100,10 @@ pub enum Command {
         /// Refuse (exit 5) unless the user is at this revision.
         #[arg(long, value_name = "N")]
         expect_revision: Option<u64>,
+        /// Store customData that looks like it holds secrets (passwords, tokens, keys) with a
+        /// warning, instead of refusing (exit 4): customData reaches front ends.
+        #[arg(long)]
+        allow_sensitive: bool,
     },
     /// Add deterministic synthetic users (for demos and load tests).
     Seed {

@@ -18,6 +18,7 @@ pub use args::{Cli, Command};
 
 use crate::domain::diff::dropped_keys;
 use crate::domain::import::{ImportFileError, ImportReader, RecordError};
+use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
 use crate::domain::time::{format_utc, now_ms};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
@@ -45,6 +46,23 @@ pub const DEMO_USERS: &[u8] = include_bytes!("../../assets/demo-users.json");
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// How many places a refusal or an `--allow-sensitive` warning names before it counts the rest
+/// (a document can hold thousands; the line stays readable).
+const SECRETS_NAMED: usize = 20;
+/// How many places the import warning names.
+const IMPORT_SECRETS_NAMED: usize = 5;
+
+/// A save refused because customData looks like it holds secrets (exit code 4): customData
+/// reaches front ends, so a password or token there leaks.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refusing to store what looks like secrets in customData (it reaches front ends): {}; use --allow-sensitive to store it anyway",
+    secrets::summary(.findings, SECRETS_NAMED)
+)]
+pub struct SecretsRefused {
+    pub findings: Vec<SecretFinding>,
+}
+
 /// The exit code for an error, by what it is.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
@@ -56,7 +74,11 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 _ => exit::FAILURE,
             };
         }
-        if cause.is::<ValidationError>() || cause.is::<ImportFileError>() || cause.is::<RecordError>() {
+        if cause.is::<ValidationError>()
+            || cause.is::<ImportFileError>()
+            || cause.is::<RecordError>()
+            || cause.is::<SecretsRefused>()
+        {
             return exit::INVALID;
         }
         if cause.is::<UsageError>() {
@@ -119,7 +141,24 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Seed { .. } => OpenOptions::bulk(),
         _ => OpenOptions::default(),
     };
-    let store = open_store(db, OpenOptions { read_only: cli.read_only, ..options })?;
+    // A command that only reads opens the file read-only: that takes no writer lock, so it
+    // neither waits for another operator's write nor holds one up. A file that needs a
+    // repair after a crash is opened for writing once, which repairs it.
+    let reads_only = matches!(
+        command,
+        Command::Get { .. } | Command::List { .. } | Command::History { .. } | Command::Export { .. }
+    );
+    let first_run = db.is_none() && !location::default_database().exists();
+    let store = if reads_only && !cli.read_only && !first_run {
+        match open_store(db, OpenOptions { read_only: true, ..options }) {
+            Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
+                open_store(db, options)?
+            }
+            other => other?,
+        }
+    } else {
+        open_store(db, OpenOptions { read_only: cli.read_only, ..options })?
+    };
     let mut out = Output::stdout();
     let result = match command {
         Command::Init => Ok(()),
@@ -127,12 +166,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
         Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
         Command::Get { user, revision } => get(&store, user, *revision, &mut out),
-        Command::Set { user, file, expect_revision } => {
-            set(&store, user, file.as_deref(), *expect_revision, &mut out)
+        Command::Set { user, file, expect_revision, allow_sensitive } => {
+            set(&store, user, file.as_deref(), *expect_revision, *allow_sensitive, &mut out)
         }
         Command::History { user } => history(&store, user, &mut out),
-        Command::Restore { user, revision, expect_revision } => {
-            restore(&store, user, *revision, *expect_revision, &mut out)
+        Command::Restore { user, revision, expect_revision, allow_sensitive } => {
+            restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
         }
         Command::Seed { users, seed } => seed_users(&store, *users, *seed, &mut out),
     };
@@ -190,11 +229,33 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
     let bytes = read_input(file)?;
     let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?;
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
-    let summary = store.import(&mut reader, mode, &Author::from_environment())?;
+    // An import is a migration, not an edit: it warns about secrets instead of refusing.
+    let mut flagged: Vec<(String, Vec<SecretFinding>)> = Vec::new();
+    let mut users = reader.by_ref().inspect(|record| {
+        if let Ok(new) = record {
+            let found = find_secrets(new.custom_data.as_object());
+            if !found.is_empty() {
+                flagged.push((new.user.id.clone(), found));
+            }
+        }
+    });
+    let summary = store.import(&mut users, mode, &Author::from_environment())?;
     out.line(&format!(
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged
-    ))
+    ))?;
+    if !flagged.is_empty() {
+        let places: Vec<String> =
+            flagged.iter().flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}"))).collect();
+        let users = if flagged.len() == 1 { "1 user".to_owned() } else { format!("{} users", flagged.len()) };
+        let message = format!(
+            "warning: customData of {users} looks like it holds secrets (it reaches front ends), {} in all: {}",
+            places.len(),
+            secrets::summary(&places, IMPORT_SECRETS_NAMED)
+        );
+        eprintln!("custodian: {}", inert::line(&message));
+    }
+    Ok(())
 }
 
 /// One Logto-shaped user object as a JSON line.
@@ -349,6 +410,7 @@ fn set(
     user: &str,
     file: Option<&Path>,
     expect: Option<u64>,
+    allow_sensitive: bool,
     out: &mut Output,
 ) -> Result<()> {
     let id = store.resolve(user)?;
@@ -357,9 +419,32 @@ fn set(
     }
     let bytes = read_input(file)?;
     let data = CustomData::parse_bytes(&bytes, &Limits::default())?;
+    let findings = refuse_secrets(&data, allow_sensitive)?;
     let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    warn_secrets_allowed(&findings);
     report_outcome(&id, outcome, &current.text, &data, out)
+}
+
+/// Refuses a document that looks like it holds secrets, unless the operator allowed it; then
+/// returns what was found, for [`warn_secrets_allowed`] once the save went through.
+fn refuse_secrets(data: &CustomData, allow_sensitive: bool) -> Result<Vec<SecretFinding>> {
+    let findings = find_secrets(data.as_object());
+    if !findings.is_empty() && !allow_sensitive {
+        return Err(SecretsRefused { findings }.into());
+    }
+    Ok(findings)
+}
+
+fn warn_secrets_allowed(findings: &[SecretFinding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let message = format!(
+        "warning: stored what looks like secrets in customData (it reaches front ends), as --allow-sensitive asked: {}",
+        secrets::summary(findings, SECRETS_NAMED)
+    );
+    eprintln!("custodian: {}", inert::line(&message));
 }
 
 /// Says what a save did; after a full replacement, also which top-level keys it removed
@@ -414,13 +499,19 @@ fn restore(
     user: &str,
     revision: u64,
     expect: Option<u64>,
+    allow_sensitive: bool,
     out: &mut Output,
 ) -> Result<()> {
     let id = store.resolve(user)?;
     let text = store.revision_text(&id, revision)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
     let data = CustomData::parse(&text)?;
+    let findings = refuse_secrets(&data, allow_sensitive)?;
     let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    warn_secrets_allowed(&findings);
     report_outcome(&id, outcome, &current.text, &data, out)
 }
 

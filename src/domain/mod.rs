@@ -5,6 +5,7 @@ pub mod custom_data;
 pub mod diff;
 pub mod import;
 pub mod scan;
+pub mod secrets;
 pub mod synthetic;
 pub mod time;
 pub mod user;

@@ -90,6 +90,15 @@ pub struct RevisionInfo {
     pub current: bool,
 }
 
+/// One step of a full scan (see [`UserStore::scan_matches`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanStep {
+    pub hits: Vec<ListEntry>,
+    pub scanned: usize,
+    /// Where the next step starts; `None` when the scan is done.
+    pub next: Option<String>,
+}
+
 /// What a save did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveOutcome {
@@ -146,6 +155,8 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{path}: already exists; not overwriting it")]
     AlreadyExists { path: String },
+    #[error("{path}: needs a repair after a crash; open it once without --read-only")]
+    NeedsRepair { path: String },
     #[error("{path}: not a custodian database ({detail})")]
     NotADatabase { path: String, detail: String },
     #[error(
@@ -177,7 +188,7 @@ impl StoreError {
 
 /// The operations custodian needs from a user store. Reads take a fresh snapshot each call
 /// (nothing is held while an operator thinks); each write is one atomic, durable transaction.
-pub trait UserStore {
+pub trait UserStore: Send + Sync {
     /// Whether every write will be refused (the store was opened read-only).
     fn is_read_only(&self) -> bool;
     /// Number of users.
@@ -203,6 +214,13 @@ pub trait UserStore {
     ) -> Result<Vec<ListEntry>, StoreError> {
         self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), Some(query), limit)
     }
+    /// Users whose id, username, email, phone or name starts with `query` (any case), in list
+    /// order, at most `limit`. Read from the indexes: the same cost at any number of users.
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
+    /// One step of a full scan: up to `batch` users in id order after `after`, with those
+    /// among them whose id, username, email, phone, name or customData text contains `query`
+    /// (any case). Each step is its own short read, so a scan holds no snapshot for long.
+    fn scan_matches(&self, query: &str, after: Option<&str>, batch: usize) -> Result<ScanStep, StoreError>;
     /// The id of the user named by an id, a username, a primary email or a primary phone.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError>;
     /// One user, by id.

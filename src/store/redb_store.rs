@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
@@ -29,7 +29,8 @@ use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
 /// The layout version this build writes. A file with a higher one is refused.
-pub const SCHEMA_VERSION: u64 = 1;
+/// 1: the first layout. 2: adds `by_name` (names searched by prefix).
+pub const SCHEMA_VERSION: u64 = 2;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -46,6 +47,8 @@ const LIST_ORDER: TableDefinition<&str, ()> = TableDefinition::new("list_order")
 const BY_USERNAME: TableDefinition<&str, &str> = TableDefinition::new("by_username");
 const BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("by_email");
 const BY_PHONE: TableDefinition<&str, &str> = TableDefinition::new("by_phone");
+/// lower-cased name + NUL + id → (): names are not unique, so the id is part of the key.
+const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
 
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -121,6 +124,39 @@ fn list_key(user: &User) -> String {
     format!("{}\0{}", user.handle().to_lowercase(), user.id)
 }
 
+/// A case-insensitive substring search that does not allocate per haystack for an ASCII
+/// needle (the common case), so a scan of a million records stays fast.
+struct Needle {
+    lower: String,
+    ascii: bool,
+    finder: memchr::memmem::Finder<'static>,
+    /// Reused for lower-casing each haystack.
+    buffer: Vec<u8>,
+}
+
+impl Needle {
+    fn new(query: &str) -> Self {
+        let lower = query.to_lowercase();
+        let finder = memchr::memmem::Finder::new(lower.as_bytes()).into_owned();
+        Self { ascii: lower.is_ascii(), lower, finder, buffer: Vec::new() }
+    }
+
+    fn found_in(&mut self, haystack: &str) -> bool {
+        if self.ascii {
+            // Lower-casing ASCII letters only keeps byte offsets; non-ASCII bytes never match
+            // an ASCII needle's bytes.
+            self.buffer.clear();
+            self.buffer.extend(haystack.bytes().map(|b| b.to_ascii_lowercase()));
+            return self.finder.find(&self.buffer).is_some();
+        }
+        haystack.to_lowercase().contains(&self.lower)
+    }
+}
+
+fn name_key(user: &User) -> Option<String> {
+    user.name.as_ref().map(|name| format!("{}\0{}", name.to_lowercase(), user.id))
+}
+
 fn id_of_list_key(key: &str) -> &str {
     key.rsplit_once('\0').map_or(key, |(_, id)| id)
 }
@@ -174,6 +210,7 @@ impl RedbStore {
             tx.open_table(BY_USERNAME)?;
             tx.open_table(BY_EMAIL)?;
             tx.open_table(BY_PHONE)?;
+            tx.open_table(BY_NAME)?;
         }
         tx.commit()?;
         Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned() })
@@ -195,27 +232,50 @@ impl RedbStore {
             }
             Ok(_) => {}
         }
-        let builder = builder(options);
         // redb may panic on a file it cannot make sense of: that is a damaged file, not a bug.
         let damaged = || StoreError::NotADatabase {
             path: display.clone(),
             detail: "the file is damaged or not a redb database".into(),
         };
-        let opened = crash::contain(|| -> Result<Self, StoreError> {
-            let handle = if options.read_only {
-                builder.open_read_only(path).map(Handle::ReadOnly)
-            } else {
-                builder.open(path).map(Handle::ReadWrite)
+        let owned_path = path.to_owned();
+        let open_handle = move || {
+            crash::contain(|| {
+                let builder = builder(options);
+                if options.read_only {
+                    builder.open_read_only(&owned_path).map(Handle::ReadOnly)
+                } else {
+                    builder.open(&owned_path).map(Handle::ReadWrite)
+                }
+                .map_err(|e| open_error(&owned_path, e))
+            })
+        };
+        let opened = if options.read_only {
+            open_handle()
+        } else {
+            // Opening for writing waits, without a timeout of its own, while another process
+            // is inside a write transaction (a long import): give up after a while, as a
+            // write does, instead of hanging.
+            let (answer, opening) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = answer.send(open_handle());
+            });
+            match opening.recv_timeout(WRITE_WAIT) {
+                Ok(opened) => opened,
+                Err(_) => return Err(StoreError::Busy),
             }
-            .map_err(|e| open_error(path, e))?;
-            let store = Self { handle, path: path.to_owned() };
-            match store.check_schema() {
-                Ok(()) => Ok(store),
-                Err(e @ (StoreError::NewerSchema { .. } | StoreError::NotADatabase { .. })) => Err(e),
-                Err(_) => Err(damaged()),
-            }
-        });
-        opened.unwrap_or_else(|| Err(damaged()))
+        };
+        let handle = opened.unwrap_or_else(|| Err(damaged()))?;
+        let store = Self { handle, path: path.to_owned() };
+        match crash::contain(|| store.check_schema()) {
+            Some(Ok(())) => Ok(store),
+            Some(Err(
+                e @ (StoreError::NewerSchema { .. }
+                | StoreError::NotADatabase { .. }
+                | StoreError::NeedsRepair { .. }),
+            )) => Err(e),
+            Some(Err(StoreError::Busy)) => Err(StoreError::Busy),
+            Some(Err(_)) | None => Err(damaged()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -248,6 +308,35 @@ impl RedbStore {
                 supported: SCHEMA_VERSION,
             });
         }
+        if found < SCHEMA_VERSION && !self.is_read_only() {
+            self.upgrade(found)?;
+        }
+        Ok(())
+    }
+
+    /// Brings an older layout up to date, in one transaction (a read-only open reads the old
+    /// layout as it is).
+    fn upgrade(&self, from: u64) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        {
+            if from < 2 {
+                let users = tx.open_table(USERS)?;
+                let mut keys = Vec::new();
+                for item in users.range::<&str>(..)? {
+                    let (id, json) = item?;
+                    let record = StoredUser::parse(id.value(), json.value())?.record()?;
+                    keys.extend(name_key(&record.user));
+                }
+                // In key order: a bulk load of a sorted run is several times faster.
+                keys.sort_unstable();
+                let mut by_name = tx.open_table(BY_NAME)?;
+                for key in &keys {
+                    by_name.insert(key.as_str(), ())?;
+                }
+            }
+            tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -327,6 +416,11 @@ impl RedbStore {
             for key in &order {
                 tables.order.insert(key.as_str(), ())?;
             }
+            let mut names: Vec<String> = users.iter().filter_map(|n| name_key(&n.user)).collect();
+            names.sort_unstable();
+            for key in &names {
+                tables.by_name.insert(key.as_str(), ())?;
+            }
             let [usernames, emails, phones] = unique;
             for (index, entries) in [
                 (&mut tables.by_username, usernames),
@@ -388,10 +482,7 @@ fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
             }
             _ => StoreError::Io { context: display, error: e },
         },
-        redb::DatabaseError::RepairAborted => StoreError::NotADatabase {
-            path: display,
-            detail: "it needs a repair after a crash; open it once without --read-only".into(),
-        },
+        redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
 }
@@ -405,6 +496,7 @@ struct WriteTables<'tx> {
     by_username: Table<'tx, &'static str, &'static str>,
     by_email: Table<'tx, &'static str, &'static str>,
     by_phone: Table<'tx, &'static str, &'static str>,
+    by_name: Table<'tx, &'static str, ()>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -417,6 +509,7 @@ impl<'tx> WriteTables<'tx> {
             by_username: tx.open_table(BY_USERNAME)?,
             by_email: tx.open_table(BY_EMAIL)?,
             by_phone: tx.open_table(BY_PHONE)?,
+            by_name: tx.open_table(BY_NAME)?,
         })
     }
 
@@ -453,6 +546,9 @@ impl<'tx> WriteTables<'tx> {
         if let Some(phone) = &user.primary_phone {
             self.by_phone.insert(phone.as_str(), user.id.as_str())?;
         }
+        if let Some(key) = name_key(user) {
+            self.by_name.insert(key.as_str(), ())?;
+        }
         Ok(())
     }
 
@@ -466,6 +562,9 @@ impl<'tx> WriteTables<'tx> {
         }
         if let Some(phone) = &user.primary_phone {
             self.by_phone.remove(phone.as_str())?;
+        }
+        if let Some(key) = name_key(user) {
+            self.by_name.remove(key.as_str())?;
         }
         Ok(())
     }
@@ -577,6 +676,113 @@ impl UserStore for RedbStore {
             out.reverse();
         }
         Ok(out)
+    }
+
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let lower = query.to_lowercase();
+        if lower.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = self.read()?;
+        let mut ids = HashSet::new();
+        for table in [BY_USERNAME, BY_EMAIL, BY_PHONE] {
+            let table = tx.open_table(table)?;
+            let needle = lower.as_str();
+            for item in table.range::<&str>(needle..)?.take(limit) {
+                let (key, id) = item?;
+                if !key.value().starts_with(needle) {
+                    break;
+                }
+                ids.insert(id.value().to_owned());
+            }
+        }
+        // A read-only look at a layout-1 file has no name index yet.
+        let by_name = match tx.open_table(BY_NAME) {
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            other => Some(other?),
+        };
+        for item in by_name.iter().flat_map(|t| t.range::<&str>(lower.as_str()..)).flatten().take(limit) {
+            let (key, ()) = (item?.0, ());
+            if !key.value().starts_with(lower.as_str()) {
+                break;
+            }
+            ids.insert(id_of_list_key(key.value()).to_owned());
+        }
+        let users = tx.open_table(USERS)?;
+        for item in users.range::<&str>(query..)?.take(limit) {
+            let (key, _) = item?;
+            if !key.value().starts_with(query) {
+                break;
+            }
+            ids.insert(key.value().to_owned());
+        }
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(json) = users.get(id.as_str())? else { continue };
+            let record = StoredUser::parse(&id, json.value())?.record()?;
+            entries.push(ListEntry {
+                key: ListKey(list_key(&record.user)),
+                user: record.user,
+                revision: record.revision,
+            });
+        }
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    fn scan_matches(&self, query: &str, after: Option<&str>, batch: usize) -> Result<ScanStep, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let mut needle = Needle::new(query);
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let custom_data = tx.open_table(CUSTOM_DATA)?;
+        let bounds = match after {
+            Some(id) => (Excluded(id), Unbounded),
+            None => (Unbounded, Unbounded),
+        };
+        // Both tables are keyed by id: walk them side by side instead of a lookup per user.
+        let mut documents = custom_data.range::<&str>(bounds)?.peekable();
+        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
+        let mut last = None;
+        for item in users.range::<&str>(bounds)?.take(batch.max(1)) {
+            let (id, json) = item?;
+            let id = id.value();
+            step.scanned += 1;
+            last = Some(id.to_owned());
+            let mut document_hit = false;
+            while let Some(Ok((key, _))) = documents.peek() {
+                match key.value().cmp(id) {
+                    std::cmp::Ordering::Less => {
+                        documents.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if let Some(Ok((_, text))) = documents.next() {
+                            document_hit = needle.found_in(text.value());
+                        }
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            // The profile's raw JSON also holds field names and fields the filter does not
+            // cover, so a raw hit is confirmed on the parsed fields.
+            if !document_hit && !needle.found_in(json.value()) {
+                continue;
+            }
+            let record = StoredUser::parse(id, json.value())?.record()?;
+            if document_hit || matches_filter(&record.user, &needle.lower) {
+                step.hits.push(ListEntry {
+                    key: ListKey(list_key(&record.user)),
+                    user: record.user,
+                    revision: record.revision,
+                });
+            }
+        }
+        if step.scanned == batch.max(1) {
+            step.next = last;
+        }
+        Ok(step)
     }
 
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {

@@ -6,6 +6,7 @@ use ratatui_textarea::{CursorMove, Input, TextArea};
 use serde_json::{Map, Value};
 
 use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
+use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
 use crate::draft::Draft;
 use crate::inert;
@@ -71,6 +72,14 @@ pub enum Action {
         id: String,
         outcome: SaveOutcome,
     },
+    /// Users matching the filter, from the indexes (at once) or the background scan (in steps).
+    SearchHits {
+        generation: u64,
+        hits: Vec<ListEntry>,
+        /// Users the scan went through in this step (0 for the index lookup).
+        scanned: u64,
+        done: bool,
+    },
     /// The save was refused because someone else saved first; `theirs` is what they saved.
     SaveConflict {
         id: String,
@@ -121,13 +130,40 @@ pub enum Effect {
     LoadHistory {
         id: String,
     },
+    /// Users whose id, username, email, phone or name start with `query`, from the indexes.
+    PrefixSearch {
+        generation: u64,
+        query: String,
+        limit: usize,
+    },
+    /// Start scanning every user (profile and customData) for `query`, reporting hits as they
+    /// are found; a scan of an older generation stops by itself.
+    Scan {
+        generation: u64,
+        query: String,
+    },
+    /// Stop the running scan.
+    StopScan,
+}
+
+/// Matches the filter keeps at most: memory does not grow with the number of users.
+pub const MAX_MATCHES: usize = 10_000;
+
+/// The state of the filter's search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    /// Bumped on every change of the filter; answers of older generations are ignored.
+    pub generation: u64,
+    pub scanning: bool,
+    pub scanned: u64,
+    /// More than [`MAX_MATCHES`] users match: the list shows the first ones.
+    pub capped: bool,
 }
 
 /// A read of list rows, and what to do with the selection once they arrive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowRequest {
     pub seek: Seek,
-    pub filter: Option<String>,
     pub limit: usize,
     pub then: Then,
 }
@@ -160,6 +196,7 @@ pub struct UserList {
     pub total: u64,
     /// The filter being typed or applied.
     pub filter: String,
+    pub search: Search,
 }
 
 impl UserList {
@@ -172,7 +209,7 @@ impl UserList {
         self.rows.get(self.top..end).unwrap_or_default()
     }
 
-    fn active_filter(&self) -> Option<String> {
+    pub fn active_filter(&self) -> Option<String> {
         let filter = self.filter.trim();
         (!filter.is_empty()).then(|| filter.to_owned())
     }
@@ -254,7 +291,7 @@ impl Editor {
 pub enum Dialog {
     /// The save removes top-level keys that exist now (or empties the document): the diff of
     /// stored against new, to confirm.
-    ConfirmDrop { dropped: Vec<String>, data: CustomData, diff: Vec<DiffLine> },
+    ConfirmDrop { dropped: Vec<String>, data: CustomData, diff: Vec<DiffLine>, secrets: Vec<String> },
     /// Someone saved this user since the editor opened: theirs against mine.
     Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
     /// An unsaved edit from an earlier session was found.
@@ -415,12 +452,7 @@ impl State {
     }
 
     fn load(&self, seek: Seek, distance: usize, then: Then) -> Effect {
-        Effect::LoadRows(RowRequest {
-            seek,
-            filter: self.list.active_filter(),
-            limit: self.list.load_size(distance),
-            then,
-        })
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then })
     }
 
     fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
@@ -481,8 +513,8 @@ impl State {
     }
 
     fn rows_loaded(&mut self, request: RowRequest, rows: Vec<ListEntry>, total: u64) -> Vec<Effect> {
-        // An answer to a filter that has since changed is stale.
-        if request.filter != self.list.active_filter() {
+        // While filtering, the rows are the matches: an answer for the whole list is stale.
+        if self.list.active_filter().is_some() {
             return Vec::new();
         }
         self.list.total = total;
@@ -586,9 +618,11 @@ impl State {
         }
         let old: Map<String, Value> = serde_json::from_str(&editor.base.text).unwrap_or_default();
         let dropped = dropped_keys(&old, data.as_object());
-        if !dropped.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
+        // customData reaches front ends: what looks like a secret is pointed out first.
+        let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
+        if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
             let diff = line_diff(&editor.base.text, data.canonical());
-            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff });
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets });
             return Vec::new();
         }
         self.save_effect(data)
@@ -758,6 +792,9 @@ impl State {
     /// Reloads the window from its top row: others' saves and new users show up, and the
     /// same user stays selected.
     fn refresh(&mut self) -> Vec<Effect> {
+        if self.list.active_filter().is_some() {
+            return self.filter_changed();
+        }
         let list = &self.list;
         let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
         let then = Then::Reselect {
@@ -834,7 +871,67 @@ impl State {
     }
 
     fn filter_changed(&mut self) -> Vec<Effect> {
-        vec![self.load(Seek::First, 0, Then::Edge)]
+        let list = &mut self.list;
+        list.search.generation += 1;
+        let generation = list.search.generation;
+        let Some(query) = list.active_filter() else {
+            list.search.scanning = false;
+            return vec![Effect::StopScan, self.load(Seek::First, 0, Then::Edge)];
+        };
+        // Every match is held (up to MAX_MATCHES), so the list's edges are known.
+        list.rows.clear();
+        list.selected = 0;
+        list.top = 0;
+        list.at_start = true;
+        list.at_end = true;
+        list.search = Search { generation, scanning: true, scanned: 0, capped: false };
+        self.user = None;
+        self.document = None;
+        let limit = list.height.max(10) * 2;
+        vec![
+            Effect::PrefixSearch { generation, query: query.clone(), limit },
+            Effect::Scan { generation, query },
+        ]
+    }
+
+    /// Merges matches into the (sorted) rows, keeping the selected user selected.
+    fn search_hits(
+        &mut self,
+        generation: u64,
+        hits: Vec<ListEntry>,
+        scanned: u64,
+        done: bool,
+    ) -> Vec<Effect> {
+        let list = &mut self.list;
+        if generation != list.search.generation || list.active_filter().is_none() {
+            return Vec::new();
+        }
+        let selected = list.selected_entry().map(|e| e.key.clone());
+        for hit in hits {
+            if let Err(at) = list.rows.binary_search_by(|e| e.key.cmp(&hit.key)) {
+                list.rows.insert(at, hit);
+            }
+        }
+        let mut effects = Vec::new();
+        if list.rows.len() > MAX_MATCHES {
+            list.rows.truncate(MAX_MATCHES);
+            list.search.capped = true;
+            list.search.scanning = false;
+            effects.push(Effect::StopScan);
+        }
+        list.search.scanned += scanned;
+        if done {
+            list.search.scanning = false;
+        }
+        if let Some(key) = selected
+            && let Some(at) = list.rows.iter().position(|e| e.key == key)
+        {
+            list.selected = at;
+        }
+        list.selected = list.selected.min(list.rows.len().saturating_sub(1));
+        list.keep_selection_visible();
+        effects.extend(self.load_selected_user());
+        effects
     }
 }
 
@@ -847,6 +944,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Down => state.move_selection(1),
         PageUp => state.move_selection(-page),
         PageDown => state.move_selection(page),
+        Home | End if state.list.active_filter().is_some() => {
+            let last = state.list.rows.len().saturating_sub(1);
+            state.select_index(if matches!(action, Home) { 0 } else { last })
+        }
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
         Refresh => state.refresh(),
@@ -976,6 +1077,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         HistoryLoaded { id, revisions } => state.history_loaded(id, revisions),
+        SearchHits { generation, hits, scanned, done } => state.search_hits(generation, hits, scanned, done),
         StoreFailed { message } => {
             state.say(StatusKind::Error, message);
             Vec::new()

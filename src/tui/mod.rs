@@ -13,7 +13,8 @@ use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -37,6 +38,58 @@ pub struct Runtime<'a> {
     pub drafts: Drafts,
     /// The database's absolute path: drafts belong to one database.
     pub database: String,
+    /// Runs scans off the UI thread; without one (in tests) a scan runs to the end at once.
+    pub scanner: Option<Scanner>,
+}
+
+/// Users the background scan reads per step: a few milliseconds of work, then it looks
+/// whether it has been cancelled.
+const SCAN_STEP: usize = 5_000;
+
+/// Scans for the filter on a thread of their own, answering with actions on a channel; the
+/// next keystroke's scan makes the running one stop.
+pub struct Scanner {
+    store: Arc<dyn UserStore>,
+    answers: mpsc::Sender<Action>,
+    current: Arc<AtomicU64>,
+}
+
+impl Scanner {
+    pub fn new(store: Arc<dyn UserStore>) -> (Self, mpsc::Receiver<Action>) {
+        let (answers, receiver) = mpsc::channel();
+        (Self { store, answers, current: Arc::new(AtomicU64::new(0)) }, receiver)
+    }
+
+    fn start(&self, generation: u64, query: String) {
+        self.current.store(generation, Ordering::SeqCst);
+        let (store, answers, current) =
+            (Arc::clone(&self.store), self.answers.clone(), Arc::clone(&self.current));
+        std::thread::spawn(move || {
+            let mut after: Option<String> = None;
+            while current.load(Ordering::SeqCst) == generation {
+                let answer = match store.scan_matches(&query, after.as_deref(), SCAN_STEP) {
+                    Ok(step) => {
+                        after = step.next;
+                        Action::SearchHits {
+                            generation,
+                            hits: step.hits,
+                            scanned: step.scanned as u64,
+                            done: after.is_none(),
+                        }
+                    }
+                    Err(e) => Action::StoreFailed { message: e.to_string() },
+                };
+                let last = !matches!(answer, Action::SearchHits { done: false, .. });
+                if answers.send(answer).is_err() || last {
+                    return;
+                }
+            }
+        });
+    }
+
+    fn stop(&self) {
+        self.current.store(u64::MAX, Ordering::SeqCst);
+    }
 }
 
 /// Opens the TUI on the database.
@@ -44,10 +97,15 @@ pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
-    let store = crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?;
+    let store = Arc::new(crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let runtime =
-        Runtime { store: &store, drafts: Drafts::in_state_dir(), database: database.display().to_string() };
+    let (scanner, scan_answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>);
+    let runtime = Runtime {
+        store: &*store,
+        drafts: Drafts::in_state_dir(),
+        database: database.display().to_string(),
+        scanner: Some(scanner),
+    };
     // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
@@ -58,7 +116,7 @@ pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop(&mut terminal, &runtime, &mut state, &theme, &stop)
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &stop, &scan_answers)
     }));
     let restored = terminal::leave().context("cannot restore the terminal");
     // Whatever ended the session, an edit that was not saved is kept.
@@ -93,6 +151,7 @@ fn event_loop(
     state: &mut State,
     theme: &Theme,
     stop: &AtomicBool,
+    scan_answers: &mpsc::Receiver<Action>,
 ) -> Result<()> {
     let effects = state.start();
     run_effects(runtime, state, effects);
@@ -110,9 +169,20 @@ fn event_loop(
             dirty = false;
         }
         autosave_draft(runtime, state, &mut last_draft);
+        // What the background scan found since the last look.
+        while let Ok(answer) = scan_answers.try_recv() {
+            let effects = update(state, answer);
+            run_effects(runtime, state, effects);
+            dirty = true;
+        }
+        if dirty {
+            continue;
+        }
+        // While a scan runs, look again soon so its hits appear as they come.
+        let wait = if state.list.search.scanning { 15 } else { 250 };
         // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
         // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
-        match terminal_input(250) {
+        match terminal_input(wait) {
             TerminalInput::HungUp => break,
             // Nothing typed: still ask crossterm, without waiting, for a resize.
             TerminalInput::Idle if !event::poll(Duration::ZERO)? => continue,
@@ -210,7 +280,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
     Some(match effect {
         Effect::LoadRows(request) => {
-            let rows = store.rows(&request.seek, request.filter.as_deref(), request.limit);
+            let rows = store.rows(&request.seek, None, request.limit);
             match rows.and_then(|rows| Ok((rows, store.count()?))) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
@@ -262,6 +332,39 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Ok((record, base)) => Action::DraftReady { record: Box::new(record), base, draft },
                 Err(e) => failed(e),
             }
+        }
+        Effect::PrefixSearch { generation, query, limit } => match store.prefix_matches(&query, limit) {
+            Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, done: false },
+            Err(e) => failed(e),
+        },
+        Effect::Scan { generation, query } => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.start(generation, query);
+                return None;
+            }
+            let mut hits = Vec::new();
+            let mut scanned = 0;
+            let mut after: Option<String> = None;
+            loop {
+                match store.scan_matches(&query, after.as_deref(), SCAN_STEP) {
+                    Ok(step) => {
+                        hits.extend(step.hits);
+                        scanned += step.scanned as u64;
+                        after = step.next;
+                    }
+                    Err(e) => return Some(failed(e)),
+                }
+                if after.is_none() {
+                    break;
+                }
+            }
+            Action::SearchHits { generation, hits, scanned, done: true }
+        }
+        Effect::StopScan => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.stop();
+            }
+            return None;
         }
         Effect::LoadHistory { id } => {
             let revisions = store.history(&id).and_then(|infos| {

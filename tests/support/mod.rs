@@ -25,7 +25,12 @@ pub fn demo_store() -> (TempDir, RedbStore) {
 /// What the TUI's effects run against: the store, and a drafts directory beside it.
 pub fn runtime(store: &RedbStore) -> Runtime<'_> {
     let dir = store.path().parent().expect("the store is in a directory");
-    Runtime { store, drafts: Drafts::at(dir.join("drafts")), database: store.path().display().to_string() }
+    Runtime {
+        store,
+        drafts: Drafts::at(dir.join("drafts")),
+        database: store.path().display().to_string(),
+        scanner: None,
+    }
 }
 
 /// The TUI state after start-up at `width`×`height`.

@@ -16,8 +16,23 @@ const MAX_LISTED: usize = 8;
 
 pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
     let (title, mut lines, mode) = match dialog {
-        Dialog::ConfirmDrop { dropped, data, diff } => {
+        Dialog::ConfirmDrop { dropped, data, diff, secrets } => {
             let mut lines = Vec::new();
+            if !secrets.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "This looks like it stores secrets; customData reaches front ends:",
+                    theme.warning,
+                )));
+                for finding in secrets.iter().take(MAX_LISTED) {
+                    lines.push(Line::from(Span::styled(
+                        format!("  ! {}", inert::line(finding)),
+                        theme.warning,
+                    )));
+                }
+                if secrets.len() > MAX_LISTED {
+                    lines.push(Line::from(format!("  … and {} more", secrets.len() - MAX_LISTED)));
+                }
+            }
             if !dropped.is_empty() {
                 lines.push(Line::from(format!(
                     "This save replaces customData whole and removes {} top-level key{}:",
@@ -36,7 +51,12 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             }
             lines.push(Line::from(Span::styled("Stored → new:", theme.title)));
             lines.extend(super::diff::lines(diff, theme));
-            (" Remove keys? ", lines, Mode::Dialog)
+            let title = match (dropped.is_empty(), secrets.is_empty()) {
+                (false, true) | (true, true) => " Remove keys? ",
+                (true, false) => " Save what looks like secrets? ",
+                (false, false) => " Remove keys and save secrets? ",
+            };
+            (title, lines, Mode::Dialog)
         }
         Dialog::Conflict { theirs, diff, .. } => {
             let mut lines = vec![

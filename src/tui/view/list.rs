@@ -17,7 +17,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         format!(" Users · {} ", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
-        format!(" Users · /{}{cursor} ", inert::line(&list.filter))
+        let search = &list.search;
+        let matches = if search.capped {
+            format!("first {}", group_digits(list.rows.len() as u64))
+        } else {
+            format!("{} found", group_digits(list.rows.len() as u64))
+        };
+        let progress = if search.scanning && list.total > 0 {
+            format!(" · {}%", (search.scanned * 100 / list.total).min(99))
+        } else {
+            String::new()
+        };
+        format!(" /{}{cursor} · {matches}{progress} ", inert::line(&list.filter))
     };
     let block = Block::default()
         .borders(Borders::ALL)

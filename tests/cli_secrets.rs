@@ -1,0 +1,272 @@
+//! The secrets lint as a script meets it through the real binary: `set` and `restore` refuse
+//! customData that looks like it holds secrets (exit 4, nothing written) unless
+//! `--allow-sensitive`, which warns and saves; `import` warns and imports. Every run gets its
+//! own HOME and XDG directories, so no test touches the real home.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tempfile::TempDir;
+
+const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
+
+const PEOPLE: &str = r#"{"id":"u1","username":"alice","primaryEmail":"alice@example.com","name":"Alice Liddell","customData":{"theme":"dark","lang":"en"}}
+{"id":"u2","username":"bob","primaryEmail":"bob@example.org","name":"Bob Builder","customData":{}}
+"#;
+
+const ALICE_DOC: &str = "{\n  \"theme\": \"dark\",\n  \"lang\": \"en\"\n}\n";
+
+/// {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890"} . a signature.
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        assert!(!self.stderr.contains("panicked"), "{self:?}");
+        self
+    }
+
+    /// Asserts exit code 4 and a one-line error `custodian: ...`; returns the line.
+    #[track_caller]
+    fn refused(self) -> String {
+        assert_eq!(self.code, 4, "expected exit 4: {self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "one line: {self:?}");
+        assert!(self.stderr.starts_with("custodian: ") && self.stderr.ends_with('\n'), "{self:?}");
+        assert!(self.stdout.is_empty(), "{self:?}");
+        self.stderr.trim_end().to_owned()
+    }
+}
+
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        for sub in ["home", "data", "state"] {
+            fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, db: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+        command
+            .env("HOME", self.path("home"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("USER", "tester")
+            .env_remove("LOGNAME")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("CUSTODIAN_DB")
+            .env_remove("CUSTODIAN_READ_ONLY")
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn custodian");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.unwrap_or("").as_bytes()).expect("write stdin");
+        drop(input);
+        let output = child.wait_with_output().expect("wait custodian");
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn on(&self, db: &Path, args: &[&str]) -> Run {
+        self.run(db, args, None)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    /// A new database with alice and bob.
+    fn people(&self) -> PathBuf {
+        let db = self.path("people.redb");
+        self.on(&db, &["init"]).ok();
+        let file = self.file("people.jsonl", PEOPLE);
+        let run = self.on(&db, &["import", &file]).ok();
+        assert_eq!(run.stderr, "", "{run:?}");
+        db
+    }
+
+    fn get(&self, db: &Path, user: &str) -> String {
+        self.on(db, &["get", user]).ok().stdout
+    }
+
+    fn revisions(&self, db: &Path, user: &str) -> usize {
+        self.on(db, &["history", user]).ok().stdout.lines().skip(1).count()
+    }
+}
+
+fn secret_doc() -> String {
+    format!(r#"{{"theme": "dark", "password": "hunter2", "auth": {{"jwt": "{JWT}"}}}}"#)
+}
+
+#[test]
+fn set_refuses_what_looks_like_secrets_with_exit_4_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let file = sandbox.file("secret.json", &secret_doc());
+    let error = sandbox.on(&db, &["set", "alice", &file]).refused();
+    assert_eq!(
+        error,
+        "custodian: refusing to store what looks like secrets in customData (it reaches front ends): \
+         password (key looks like a password), auth.jwt (value looks like a JWT); \
+         use --allow-sensitive to store it anyway"
+    );
+    // The same through standard input, and with an expected revision that would match.
+    sandbox.run(&db, &["set", "alice", "-", "--expect-revision", "1"], Some(&secret_doc())).refused();
+    assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
+    assert_eq!(sandbox.revisions(&db, "alice"), 1);
+}
+
+#[test]
+fn set_with_allow_sensitive_saves_and_warns_on_one_line() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let file = sandbox.file("secret.json", &secret_doc());
+    let run = sandbox.on(&db, &["set", "alice", &file, "--allow-sensitive"]).ok();
+    assert!(run.stdout.starts_with("saved: user u1 revision 2 ("), "{run:?}");
+    let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{run:?}");
+    assert!(warnings[0].starts_with("custodian: warning: "), "{run:?}");
+    assert!(warnings[0].contains("password (key looks like a password)"), "{run:?}");
+    assert!(warnings[0].contains("auth.jwt (value looks like a JWT)"), "{run:?}");
+    assert!(sandbox.get(&db, "alice").contains("hunter2"));
+    assert_eq!(sandbox.revisions(&db, "alice"), 2);
+}
+
+#[test]
+fn restore_of_a_revision_holding_a_secret_is_refused_without_the_flag() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let secret = sandbox.file("secret.json", &secret_doc());
+    sandbox.on(&db, &["set", "alice", &secret, "--allow-sensitive"]).ok();
+    let clean = sandbox.file("clean.json", r#"{"theme": "light"}"#);
+    let run = sandbox.on(&db, &["set", "alice", &clean]).ok();
+    assert!(!run.stderr.contains("secret"), "{run:?}");
+    assert_eq!(sandbox.revisions(&db, "alice"), 3);
+
+    let error = sandbox.on(&db, &["restore", "alice", "2"]).refused();
+    assert!(error.contains("password (key looks like a password)"), "{error}");
+    assert!(error.contains("--allow-sensitive"), "{error}");
+    assert_eq!(sandbox.revisions(&db, "alice"), 3);
+    assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
+
+    // Revision 1 holds nothing sensitive: restoring it needs no flag.
+    sandbox.on(&db, &["restore", "alice", "1"]).ok();
+    let run = sandbox.on(&db, &["restore", "alice", "2", "--allow-sensitive"]).ok();
+    assert!(run.stdout.starts_with("saved: user u1 revision 5"), "{run:?}");
+    assert!(run.stderr.starts_with("custodian: warning: "), "{run:?}");
+    assert!(sandbox.get(&db, "alice").contains("hunter2"));
+}
+
+#[test]
+fn ordinary_preference_data_saves_without_warnings() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = r##"{
+  "hasPassword": true,
+  "passwordPolicyAcknowledged": true,
+  "passwordUpdatedAt": "2024-10-30T12:06:55Z",
+  "showApiKeyBanner": false,
+  "tokenCount": 1200,
+  "tokenizer": "cl100k",
+  "maxTokens": 4096,
+  "spinner": "dots",
+  "opinion": "positive",
+  "pinned": ["inbox", "reports"],
+  "keyboardLayout": "de-DE",
+  "secretaryName": "Jane Doe",
+  "cookieConsent": {"analytics": true, "marketing": false},
+  "deviceId": "550e8400-e29b-41d4-a716-446655440000",
+  "avatarHash": "d4c74594d841139328695756648b6bd6",
+  "accent": "#ff00aa",
+  "homepage": "https://example.com/users/alice?tab=profile",
+  "bio": "Likes long walks, the Donaudampfschifffahrtsgesellschaft and featureFlagNewEditorBeta2024Enabled."
+}"##;
+    let file = sandbox.file("ordinary.json", doc);
+    let run = sandbox.on(&db, &["set", "alice", &file]).ok();
+    assert_eq!(run.stderr, "removed keys: theme, lang\n", "{run:?}");
+    assert_eq!(sandbox.revisions(&db, "alice"), 2);
+}
+
+#[test]
+fn a_refusal_names_twenty_places_then_counts_the_rest() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let members: Vec<String> = (0..25).map(|i| format!(r#"{{"apiToken": "token-value-{i:04}"}}"#)).collect();
+    let file = sandbox.file("many.json", &format!(r#"{{"integrations": [{}]}}"#, members.join(",")));
+    let error = sandbox.on(&db, &["set", "bob", &file]).refused();
+    assert!(error.contains("integrations[19].apiToken (key looks like a token), and 5 more;"), "{error}");
+    assert!(!error.contains("integrations[20]"), "{error}");
+}
+
+#[test]
+fn a_refusal_shows_control_characters_in_keys_inertly() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let file = sandbox.file("escape.json", r#"{"\u001b[2Jpassword": "hunter2"}"#);
+    let error = sandbox.on(&db, &["set", "bob", &file]).refused();
+    assert!(!error.contains('\u{1b}'), "{error:?}");
+    assert!(error.contains("␛[2Jpassword (key looks like a password)"), "{error}");
+}
+
+#[test]
+fn import_warns_with_the_users_and_first_five_places_and_imports() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let users = format!(
+        "{}\n{}\n{}\n",
+        r#"{"id":"n1","username":"carol","customData":{"password":"a","secret":"b","pin":"1234"}}"#,
+        r#"{"id":"n2","username":"dave","customData":{"theme":"dark"}}"#,
+        format_args!(
+            r#"{{"id":"n3","username":"erin","customData":{{"jwt":"{JWT}","apiKey":"abcdefgh12345678","ssn":"078-05-1120","db":"postgres://app:hunter2@db/main"}}}}"#
+        ),
+    );
+    let file = sandbox.file("new.jsonl", &users);
+    let run = sandbox.on(&db, &["import", &file]).ok();
+    assert_eq!(run.stdout, "imported: 3 new, 0 updated, 0 unchanged\n");
+    assert_eq!(
+        run.stderr,
+        "custodian: warning: customData of 2 users looks like it holds secrets (it reaches front ends), \
+         7 in all: n1: password (key looks like a password), n1: secret (key looks like a secret), \
+         n1: pin (key looks like a PIN), n3: jwt (value looks like a JWT), \
+         n3: apiKey (key looks like an API key), and 2 more\n"
+    );
+    assert!(sandbox.get(&db, "erin").contains("078-05-1120"));
+}
+
+#[test]
+fn importing_the_demo_users_gives_no_warning() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("demo.redb");
+    sandbox.on(&db, &["init"]).ok();
+    let run = sandbox.on(&db, &["import", DEMO_USERS]).ok();
+    assert_eq!(run.stdout, "imported: 200 new, 0 updated, 0 unchanged\n");
+    assert_eq!(run.stderr, "");
+}

@@ -1,0 +1,916 @@
+//! Nothing is lost: the real binary, killed with SIGKILL in the middle of saves and imports,
+//! and run as several operators saving the same users at once.
+//!
+//! Every test gets its own HOME and XDG directories; every child is waited for with a
+//! timeout and killed by a guard if the test fails, so nothing can hang. The tests in this
+//! file run one at a time (they measure latencies and print figures; run with
+//! `cargo test --test durability -- --nocapture` to see them). `DURABILITY_SEED=N` replays
+//! the random kill moments of a run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// The longest any single custodian run may take before the test calls it a hang.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The tests of this file run one after another: they time children and print figures.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A random generator seeded from `DURABILITY_SEED` or the clock; the seed is printed.
+fn rng(test: &str) -> fastrand::Rng {
+    let seed = std::env::var("DURABILITY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    });
+    eprintln!("{test}: DURABILITY_SEED={seed}");
+    fastrand::Rng::with_seed(seed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the binary
+
+/// What one run of the binary did.
+#[derive(Debug)]
+struct Run {
+    what: String,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    fn killed(&self) -> bool {
+        self.status.signal() == Some(libc::SIGKILL)
+    }
+
+    /// Whether custodian said the database is busy (another writer held it for 3 s).
+    fn busy(&self) -> bool {
+        self.code() == Some(1) && self.stderr.contains("busy")
+    }
+
+    /// Asserts success.
+    #[track_caller]
+    fn ok(self) -> Self {
+        assert_eq!(self.code(), Some(0), "expected success of `{}`: {self:#?}", self.what);
+        self
+    }
+
+    /// The revision a `set` reported as saved ("saved: user ID revision R (...)"), if it did.
+    fn saved_revision(&self) -> Option<u64> {
+        let line = self.stdout.lines().find(|l| l.starts_with("saved: "))?;
+        line.split_once(" revision ")?.1.split_whitespace().next()?.parse().ok()
+    }
+}
+
+/// A running child, killed and reaped on drop unless it was waited for.
+struct Running {
+    what: String,
+    child: Option<Child>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    started: Instant,
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+impl Running {
+    fn spawn(what: String, mut command: Command) -> Self {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot spawn {what}: {e}"));
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        Self { what, child: Some(child), stdout, stderr, started }
+    }
+
+    /// Whether the child has not exited yet.
+    fn is_running(&mut self) -> bool {
+        let child = self.child.as_mut().expect("not waited for yet");
+        child.try_wait().expect("try_wait").is_none()
+    }
+
+    fn pid(&self) -> libc::pid_t {
+        let child = self.child.as_ref().expect("not waited for yet");
+        libc::pid_t::try_from(child.id()).expect("pid fits pid_t")
+    }
+
+    /// Sends SIGKILL. The child has not been reaped, so its pid cannot have been reused.
+    fn sigkill(&self) {
+        // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+        let result = unsafe { libc::kill(self.pid(), libc::SIGKILL) };
+        assert_eq!(result, 0, "kill({}) failed: {}", self.pid(), std::io::Error::last_os_error());
+    }
+
+    /// Whether the child has `file` open right now (read from /proc: a snapshot, so only a
+    /// good estimate of "it was inside its database work" when followed at once by a kill).
+    fn has_open(&self, file: &Path) -> bool {
+        let Ok(entries) = fs::read_dir(format!("/proc/{}/fd", self.pid())) else { return false };
+        entries.flatten().any(|entry| fs::read_link(entry.path()).is_ok_and(|target| target == file))
+    }
+
+    /// Waits for the child, panicking (after killing it) if it takes longer than `timeout`.
+    fn wait(mut self, timeout: Duration) -> Run {
+        let mut child = self.child.take().expect("waited once");
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if self.started.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not finish within {timeout:?}: a hang", self.what);
+            }
+            thread::sleep(Duration::from_micros(500));
+        };
+        let elapsed = self.started.elapsed();
+        let text = |h: Option<JoinHandle<Vec<u8>>>| {
+            String::from_utf8_lossy(&h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()).into_owned()
+        };
+        let stdout = text(self.stdout.take());
+        let stderr = text(self.stderr.take());
+        let run = Run { what: std::mem::take(&mut self.what), status, stdout, stderr, elapsed };
+        let lower = run.stderr.to_lowercase();
+        for word in ["already open", "locked", "panicked", "internal error"] {
+            assert!(!lower.contains(word), "custodian said {word:?}: {run:#?}");
+        }
+        run
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A private HOME with XDG directories, and the binary run in it.
+struct Sandbox {
+    dir: TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        for sub in ["home", "data", "state", "docs"] {
+            fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn spawn(&self, db: &Path, args: &[&str]) -> Running {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+        command
+            .env("HOME", self.path("home"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("USER", "tester")
+            .env_remove("LOGNAME")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("CUSTODIAN_DB")
+            .env_remove("CUSTODIAN_READ_ONLY")
+            .arg("--db")
+            .arg(db)
+            .args(args);
+        Running::spawn(format!("custodian {}", args.join(" ")), command)
+    }
+
+    /// `custodian --db DB ARGS`, waited for with [`CHILD_TIMEOUT`].
+    fn run(&self, db: &Path, args: &[&str]) -> Run {
+        self.spawn(db, args).wait(CHILD_TIMEOUT)
+    }
+
+    /// Writes `text` to a file under docs/ and returns its path.
+    fn doc(&self, name: &str, text: &str) -> String {
+        let path = self.path("docs").join(name);
+        fs::write(&path, text).expect("write doc");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    /// A new database with the given users (JSON Lines), by `init` and `import`.
+    fn database(&self, name: &str, users: &[Value]) -> PathBuf {
+        let db = self.path(name);
+        self.run(&db, &["init"]).ok();
+        let lines: String = users.iter().map(|u| format!("{u}\n")).collect();
+        let file = self.doc(&format!("{name}.users.jsonl"), &lines);
+        let run = self.run(&db, &["import", &file]).ok();
+        assert!(run.stdout.starts_with(&format!("imported: {} new", users.len())), "{run:#?}");
+        // The path as the kernel reports it in /proc/PID/fd.
+        db.canonicalize().expect("canonical db path")
+    }
+
+    /// Every revision number `history` lists, and the current one.
+    fn history(&self, db: &Path, user: &str) -> (Vec<u64>, u64) {
+        let run = self.run(db, &["history", user]).ok();
+        let mut revisions = Vec::new();
+        let mut current = None;
+        for line in run.stdout.lines().skip(1) {
+            let mut words = line.split_whitespace();
+            let revision: u64 =
+                words.next().and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("history line {line:?}"));
+            if words.next() == Some("(current)") {
+                assert!(current.is_none(), "two current revisions: {run:#?}");
+                current = Some(revision);
+            }
+            revisions.push(revision);
+        }
+        (revisions, current.unwrap_or_else(|| panic!("no current revision: {run:#?}")))
+    }
+
+    /// The exact text `get USER --revision R` prints to a pipe (the canonical document).
+    fn get_revision(&self, db: &Path, user: &str, revision: u64) -> Run {
+        self.run(db, &["get", user, "--revision", &revision.to_string()])
+    }
+
+    /// How many users `list --limit 0` shows.
+    fn count_users(&self, db: &Path, search: Option<&str>) -> usize {
+        let mut args = vec!["list", "--limit", "0"];
+        if let Some(q) = search {
+            args.extend(["--search", q]);
+        }
+        let run = self.run(db, &args).ok();
+        run.stdout.lines().count().saturating_sub(1)
+    }
+}
+
+/// A user for the test databases.
+fn person(id: &str, username: &str) -> Value {
+    json!({"id": id, "username": username, "primaryEmail": format!("{username}@example.com"),
+           "name": username, "customData": {"start": true}})
+}
+
+/// A document as custodian prints it (2-space pretty JSON), so stored == sent is exact.
+fn canonical(value: &Value) -> String {
+    serde_json::to_string_pretty(value).expect("serialise")
+}
+
+/// The median and the largest of some durations.
+fn median_max(durations: &mut [Duration]) -> (Duration, Duration) {
+    durations.sort();
+    let median = durations.get(durations.len() / 2).copied().unwrap_or_default();
+    (median, durations.last().copied().unwrap_or_default())
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL
+
+#[test]
+fn saves_reported_done_survive_sigkill() {
+    const MAX_TRIALS: usize = 150;
+    const MIN_TRIALS: usize = 60;
+    const BUDGET: Duration = Duration::from_secs(10);
+    /// Every this many trials one save runs unkilled, to follow how long a save takes now.
+    const CALIBRATE_EVERY: usize = 8;
+    let _serial = serial();
+    let started = Instant::now();
+    let mut rng = rng("saves_reported_done_survive_sigkill");
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("kill.redb", &[person("u1", "alice"), person("u2", "bob")]);
+
+    // Every revision whose document we know: reported saves, and saves found committed
+    // although their process was killed before it could say so.
+    let mut known: BTreeMap<u64, String> = BTreeMap::new();
+    known.insert(1, canonical(&json!({"start": true})));
+    let mut reported: BTreeMap<u64, String> = BTreeMap::new();
+    let mut current = 1;
+    let (mut trials, mut kills, mut kills_with_db_open, mut killed_but_committed) = (0, 0, 0, 0);
+    let mut killed_after_report = 0;
+    let mut completed: Vec<Duration> = Vec::new();
+
+    while trials < MAX_TRIALS && (trials < MIN_TRIALS || started.elapsed() < BUDGET) {
+        let k = trials;
+        trials += 1;
+        // A unique document of 0–16 KiB, so the save touches a varying number of pages.
+        let pad: String = (0..rng.usize(0..16 * 1024)).map(|_| rng.alphabetic()).collect();
+        let doc = canonical(&json!({"n": k, "pad": pad}));
+        let file = sandbox.doc(&format!("doc-{k}.json"), &doc);
+
+        // Kill at a random moment of a save's run: 0–20 ms, or up to 1.25 times the median
+        // unkilled save when the machine is slower than that.
+        let kill_after = if k % CALIBRATE_EVERY == 0 {
+            None
+        } else {
+            let typical = {
+                let mut sorted = completed.clone();
+                sorted.sort();
+                sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+            };
+            let range = Duration::from_millis(20).max(typical.mul_f64(1.25));
+            Some(range.mul_f64(rng.f64()))
+        };
+        let running = sandbox.spawn(&db, &["set", "alice", &file]);
+        let mut db_open = false;
+        if let Some(delay) = kill_after {
+            thread::sleep(delay);
+            db_open = running.has_open(&db);
+            running.sigkill();
+        }
+        let run = running.wait(CHILD_TIMEOUT);
+
+        // A "saved" line is a promise, even from a process killed just after printing it.
+        if let Some(revision) = run.saved_revision() {
+            assert_eq!(revision, current + 1, "reported revision out of sequence: {run:#?}");
+            reported.insert(revision, doc.clone());
+            known.insert(revision, doc.clone());
+            current = revision;
+        }
+        if !run.killed() {
+            assert_eq!(run.code(), Some(0), "a save that was not killed failed: {run:#?}");
+            assert!(run.saved_revision().is_some(), "exit 0 without a saved line: {run:#?}");
+            completed.push(run.elapsed);
+            continue;
+        }
+        kills += 1;
+        if run.saved_revision().is_some() {
+            killed_after_report += 1;
+        }
+        if db_open {
+            kills_with_db_open += 1;
+        }
+
+        // After the kill: the database opens, the history runs 1..=current without a gap, and
+        // the killed save is either wholly there (as the next revision) or not at all.
+        let (revisions, now) = sandbox.history(&db, "alice");
+        assert_eq!(revisions, (1..=now).collect::<Vec<_>>(), "history has a gap after trial {k}");
+        assert!(now >= current, "revision went back from {current} to {now} after a kill (trial {k})");
+        assert!(now <= current + 1, "one killed save made {} revisions (trial {k})", now - current);
+        if now == current + 1 {
+            let stored = sandbox.get_revision(&db, "alice", now).ok();
+            assert_eq!(stored.stdout, format!("{doc}\n"), "revision {now} is not the killed save's document");
+            killed_but_committed += 1;
+            known.insert(now, doc.clone());
+            current = now;
+        }
+        // The last save reported before this kill is still there, exactly.
+        if let Some((&revision, text)) = reported.last_key_value() {
+            let stored = sandbox.get_revision(&db, "alice", revision).ok();
+            assert_eq!(&stored.stdout, &format!("{text}\n"), "reported revision {revision} changed");
+        }
+    }
+
+    // Every revision, reported or not, holds exactly the document that was sent; and the
+    // other user was never touched.
+    let (revisions, now) = sandbox.history(&db, "alice");
+    assert_eq!(now, current);
+    assert_eq!(revisions, known.keys().copied().collect::<Vec<_>>());
+    let mut lost = Vec::new();
+    for (&revision, text) in &known {
+        let stored = sandbox.get_revision(&db, "alice", revision);
+        if stored.code() != Some(0) || stored.stdout != format!("{text}\n") {
+            lost.push((revision, reported.contains_key(&revision), stored));
+        }
+    }
+    assert_eq!(sandbox.history(&db, "bob"), (vec![1], 1));
+    let (median, max) = median_max(&mut completed);
+    eprintln!(
+        "saves_reported_done_survive_sigkill: {trials} trials in {:.1} s; {kills} SIGKILLs landed \
+         before exit ({kills_with_db_open} with the database open, i.e. mid-save; \
+         {killed_but_committed} after their commit but before saying so, {killed_after_report} after \
+         saying \"saved\" while closing the database); {} saves reported done, {} ran unkilled \
+         (median {median:?}, max {max:?}); {} revisions checked; saves lost: {}",
+        started.elapsed().as_secs_f64(),
+        reported.len(),
+        completed.len(),
+        known.len(),
+        lost.len(),
+    );
+    assert!(lost.is_empty(), "saves lost or changed: {lost:#?}");
+    assert!(kills >= MIN_TRIALS / 2, "only {kills} kills landed: the test proves little");
+    assert!(kills_with_db_open >= 5, "only {kills_with_db_open} kills landed mid-save");
+    assert!(reported.len() > MIN_TRIALS / CALIBRATE_EVERY, "too few saves completed");
+}
+
+/// ~2,000 Logto users for trial `t` of the import test: unique ids, usernames and emails.
+fn import_file(t: usize) -> String {
+    let users: Vec<Value> = (0..2000)
+        .map(|i| {
+            json!({"id": format!("t{t:02}u{i:04}"), "username": format!("imp{t}_{i}"),
+                   "primaryEmail": format!("imp{t}_{i}@example.com"), "name": format!("Imported {t}/{i}"),
+                   "customData": {"trial": t, "i": i, "pad": "x".repeat(200)}})
+        })
+        .collect();
+    serde_json::to_string(&users).expect("serialise")
+}
+
+#[test]
+fn an_import_killed_midway_is_all_or_nothing() {
+    const USERS: usize = 2000;
+    const KILL_TRIALS: usize = 5;
+    let _serial = serial();
+    let started = Instant::now();
+    let mut rng = rng("an_import_killed_midway_is_all_or_nothing");
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("import.redb", &[person("u1", "alice")]);
+
+    // Trial 0 is not killed: it gives the import's duration on this machine.
+    let file = sandbox.doc("import-0.json", &import_file(0));
+    let full = sandbox.run(&db, &["import", &file]).ok();
+    assert_eq!(full.stdout, format!("imported: {USERS} new, 0 updated, 0 unchanged\n"));
+    let duration = full.elapsed;
+    let mut total = 1 + USERS;
+    assert_eq!(sandbox.count_users(&db, None), total);
+
+    let (mut all, mut none, mut with_db_open) = (0, 0, 0);
+    for t in 1..=KILL_TRIALS {
+        let file = sandbox.doc(&format!("import-{t}.json"), &import_file(t));
+        // Spread the kills over 10–90 % of the unkilled import's run time.
+        let delay = duration.mul_f64(0.1 + 0.8 * rng.f64());
+        let running = sandbox.spawn(&db, &["import", &file]);
+        thread::sleep(delay);
+        if running.has_open(&db) {
+            with_db_open += 1;
+        }
+        running.sigkill();
+        let run = running.wait(CHILD_TIMEOUT);
+
+        // The database opens and holds all of this trial's users or none of them.
+        let now = sandbox.count_users(&db, None);
+        let mine = sandbox.count_users(&db, Some(&format!("t{t:02}u")));
+        let first = sandbox.run(&db, &["get", &format!("t{t:02}u0000")]);
+        let last = sandbox.run(&db, &["get", &format!("imp{t}_{}", USERS - 1)]);
+        if mine == USERS {
+            all += 1;
+            assert_eq!(now, total + USERS, "trial {t}: other users changed");
+            assert_eq!(
+                first.ok().stdout,
+                format!("{}\n", canonical(&json!({"trial": t, "i": 0, "pad": "x".repeat(200)})))
+            );
+            last.ok();
+            total += USERS;
+        } else {
+            assert_eq!(mine, 0, "trial {t}: a killed import left {mine} of {USERS} users: {run:#?}");
+            assert_eq!(now, total, "trial {t}: other users changed");
+            assert_eq!(first.code(), Some(3), "{first:#?}");
+            assert_eq!(last.code(), Some(3), "{last:#?}");
+            assert!(run.killed(), "an import that was not killed imported nothing: {run:#?}");
+            none += 1;
+        }
+        // And it still takes writes.
+        let doc = sandbox.doc(&format!("after-{t}.json"), &format!("{{\"after\": {t}}}"));
+        sandbox.run(&db, &["set", "alice", &doc]).ok();
+    }
+    assert_eq!(
+        sandbox.history(&db, "alice"),
+        ((1..=1 + KILL_TRIALS as u64).collect(), 1 + KILL_TRIALS as u64)
+    );
+    eprintln!(
+        "an_import_killed_midway_is_all_or_nothing: {KILL_TRIALS} imports of {USERS} users \
+         (unkilled import {duration:?}) killed at 10–90 % of that ({with_db_open} with the database \
+         open): {all} all, {none} none, 0 partial; {total} users at the end; {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(none >= 1, "no kill landed before an import's commit: the test proved nothing");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several operators at once
+
+#[derive(Default)]
+struct Figures {
+    conflicts: AtomicU64,
+    busy: AtomicU64,
+    reads: AtomicU64,
+}
+
+/// Sets the flag if the thread holding it panics, so that loops waiting for it end.
+struct StopOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Reads `list` and `get` in a loop until `stop`: every read succeeds and sees the user's
+/// revision never go back.
+fn reader_loop(sandbox: &Sandbox, db: &Path, id: &str, user: &str, stop: &AtomicBool, figures: &Figures) {
+    let mut last = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let list = sandbox.run(db, &["list", "--limit", "0"]).ok();
+        let row = list
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap_or_else(|| panic!("{id} missing from list: {list:#?}"));
+        let revision: u64 = row.split_whitespace().last().and_then(|r| r.parse().ok()).expect("REV column");
+        assert!(revision >= last, "list: revision went back from {last} to {revision}");
+        last = revision;
+        let get = sandbox.run(db, &["get", user]).ok();
+        serde_json::from_str::<Value>(&get.stdout)
+            .unwrap_or_else(|e| panic!("get printed half a document: {e}"));
+        figures.reads.fetch_add(2, Ordering::Relaxed);
+        // A person re-reading, not a busy loop taking a core from the writers.
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The log of entries in a document `{"log": [...]}`.
+fn log_of(text: &str) -> Vec<String> {
+    let value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    value["log"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e.as_str().expect("string entry").to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// One operator: `saves` read-modify-write cycles that each append `w{w}-{k}` to the log,
+/// with `set --expect-revision`, retrying on conflict and on busy. Returns (revision, entry)
+/// of every save.
+fn operator(sandbox: &Sandbox, db: &Path, w: usize, saves: usize, figures: &Figures) -> Vec<(u64, String)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut done = Vec::new();
+    for k in 0..saves {
+        let entry = format!("w{w}-{k}");
+        loop {
+            assert!(Instant::now() < deadline, "operator {w} is stuck at save {k}");
+            let (_, revision) = sandbox.history(db, "alice");
+            // The document of exactly that revision (a plain `get` could be newer).
+            let mut log = log_of(&sandbox.get_revision(db, "alice", revision).ok().stdout);
+            log.push(entry.clone());
+            let file = sandbox.doc(&format!("op-{w}.json"), &json!({ "log": log }).to_string());
+            let set = sandbox.run(db, &["set", "alice", &file, "--expect-revision", &revision.to_string()]);
+            match set.code() {
+                Some(0) => {
+                    let saved = set.saved_revision().unwrap_or_else(|| panic!("no revision: {set:#?}"));
+                    assert_eq!(saved, revision + 1, "{set:#?}");
+                    done.push((saved, entry));
+                    break;
+                }
+                Some(5) => {
+                    assert!(set.stderr.contains("conflict"), "{set:#?}");
+                    figures.conflicts.fetch_add(1, Ordering::Relaxed);
+                }
+                _ if set.busy() => {
+                    figures.busy.fetch_add(1, Ordering::Relaxed);
+                    thread::sleep(Duration::from_millis(5 + w as u64));
+                }
+                _ => panic!("operator {w}: unexpected failure: {set:#?}"),
+            }
+        }
+    }
+    done
+}
+
+#[test]
+fn concurrent_operators_lose_no_update() {
+    const SAVES: usize = 10;
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    for writers in [2, 4, 8] {
+        let started = Instant::now();
+        let db =
+            sandbox.database(&format!("ops-{writers}.redb"), &[person("u1", "alice"), person("u2", "bob")]);
+        // Revision 1 holds {"start": true}: start the log at revision 2 with an empty one.
+        let empty = sandbox.doc("empty-log.json", r#"{"log": []}"#);
+        assert_eq!(sandbox.run(&db, &["set", "alice", &empty]).ok().saved_revision(), Some(2));
+        let figures = Figures::default();
+        let stop = AtomicBool::new(false);
+        let results: Vec<_> = thread::scope(|scope| {
+            let reader = scope.spawn(|| reader_loop(&sandbox, &db, "u1", "alice", &stop, &figures));
+            let handles: Vec<_> = (0..writers)
+                .map(|w| {
+                    let (sandbox, db, figures, stop) = (&sandbox, &db, &figures, &stop);
+                    scope.spawn(move || {
+                        let _stop_all = StopOnPanic(stop);
+                        operator(sandbox, db, w, SAVES, figures)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+            stop.store(true, Ordering::SeqCst);
+            if let Err(panic) = reader.join() {
+                std::panic::resume_unwind(panic);
+            }
+            results
+        });
+        let reports: Vec<Vec<(u64, String)>> =
+            results.into_iter().map(|r| r.unwrap_or_else(|p| std::panic::resume_unwind(p))).collect();
+        let elapsed = started.elapsed();
+
+        // The figures: revision 2 is the empty log, then one revision per save.
+        let total = writers * SAVES;
+        let last = 2 + total as u64;
+        let (revisions, current) = sandbox.history(&db, "alice");
+        assert_eq!(current, last, "{writers} operators: final revision");
+        assert_eq!(revisions, (1..=last).collect::<Vec<_>>(), "{writers} operators: history");
+        // Every revision was reported to exactly one operator...
+        let mut by_revision: BTreeMap<u64, String> = BTreeMap::new();
+        for (revision, entry) in reports.iter().flatten() {
+            assert!(
+                by_revision.insert(*revision, entry.clone()).is_none(),
+                "revision {revision} reported twice"
+            );
+        }
+        assert_eq!(by_revision.keys().copied().collect::<Vec<_>>(), (3..=last).collect::<Vec<_>>());
+        // ...and each revision is the one before plus that operator's entry: no update lost.
+        let mut previous: Vec<String> = Vec::new();
+        for revision in 2..=last {
+            let log = log_of(&sandbox.get_revision(&db, "alice", revision).ok().stdout);
+            let mut expected = previous.clone();
+            if let Some(entry) = by_revision.get(&revision) {
+                expected.push(entry.clone());
+            }
+            assert_eq!(log, expected, "{writers} operators: revision {revision} lost or changed an update");
+            previous = log;
+        }
+        let distinct: BTreeSet<&String> = previous.iter().collect();
+        assert_eq!(distinct.len(), total, "an entry is missing or twice in the final document");
+        for w in 0..writers {
+            let mine: Vec<_> =
+                previous.iter().filter(|e| e.starts_with(&format!("w{w}-"))).cloned().collect();
+            assert_eq!(mine, (0..SAVES).map(|k| format!("w{w}-{k}")).collect::<Vec<_>>(), "operator {w}");
+        }
+        assert_eq!(sandbox.history(&db, "bob"), (vec![1], 1), "another user was touched");
+        eprintln!(
+            "concurrent_operators_lose_no_update: {writers} processes x {SAVES} saves = {total} saves \
+             in {:.1} s; conflicts retried {}, busy retried {}, reads meanwhile {}; final revision \
+             {current}, history {} entries; lost updates: 0",
+            elapsed.as_secs_f64(),
+            figures.conflicts.load(Ordering::Relaxed),
+            figures.busy.load(Ordering::Relaxed),
+            figures.reads.load(Ordering::Relaxed),
+            revisions.len(),
+        );
+    }
+}
+
+#[test]
+fn blind_writers_are_serialised_not_lost() {
+    const WRITERS: usize = 8;
+    /// Saves per writer, alternating between the shared user and the writer's own.
+    const SAVES: usize = 10;
+    let _serial = serial();
+    let started = Instant::now();
+    let sandbox = Sandbox::new();
+    let mut users = vec![person("s0", "shared")];
+    users.extend((0..WRITERS).map(|w| person(&format!("o{w}"), &format!("own{w}"))));
+    let db = sandbox.database("blind.redb", &users);
+    let busy = AtomicU64::new(0);
+
+    // (user, revision, document) of every save, from every writer.
+    let results: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (sandbox, db, busy) = (&sandbox, &db, &busy);
+                scope.spawn(move || {
+                    let mut saves = Vec::new();
+                    for k in 0..SAVES {
+                        let user = if k % 2 == 0 { "shared".to_owned() } else { format!("own{w}") };
+                        let doc = canonical(&json!({"writer": w, "save": k}));
+                        let file = sandbox.doc(&format!("blind-{w}-{k}.json"), &doc);
+                        let deadline = Instant::now() + Duration::from_secs(30);
+                        let run = loop {
+                            let run = sandbox.run(db, &["set", &user, &file]);
+                            if !run.busy() {
+                                break run.ok();
+                            }
+                            assert!(Instant::now() < deadline, "writer {w} busy for 30 s");
+                            busy.fetch_add(1, Ordering::Relaxed);
+                        };
+                        let revision = run.saved_revision().unwrap_or_else(|| panic!("{run:#?}"));
+                        saves.push((user, revision, doc, run.elapsed));
+                    }
+                    saves
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    let saves: Vec<_> =
+        results.into_iter().flat_map(|r| r.unwrap_or_else(|p| std::panic::resume_unwind(p))).collect();
+
+    let mut by_user: BTreeMap<&str, BTreeMap<u64, &str>> = BTreeMap::new();
+    for (user, revision, doc, _) in &saves {
+        let previous = by_user.entry(user.as_str()).or_default().insert(*revision, doc.as_str());
+        assert!(previous.is_none(), "{user}: revision {revision} reported to two writers");
+    }
+    let mut checked = 0;
+    for (user, revisions) in &by_user {
+        let (history, current) = sandbox.history(&db, user);
+        let expected: Vec<u64> = (1..=1 + revisions.len() as u64).collect();
+        assert_eq!(history, expected, "{user}: history");
+        assert_eq!(current, 1 + revisions.len() as u64, "{user}: current revision");
+        assert_eq!(
+            revisions.keys().copied().collect::<Vec<_>>(),
+            expected[1..],
+            "{user}: reported revisions"
+        );
+        for (revision, doc) in revisions {
+            let stored = sandbox.get_revision(&db, user, *revision).ok();
+            assert_eq!(stored.stdout, format!("{doc}\n"), "{user}: revision {revision}");
+            checked += 1;
+        }
+    }
+    assert_eq!(by_user["shared"].len(), WRITERS * SAVES / 2);
+    let mut durations: Vec<Duration> = saves.iter().map(|s| s.3).collect();
+    let (median, max) = median_max(&mut durations);
+    eprintln!(
+        "blind_writers_are_serialised_not_lost: {WRITERS} processes x {SAVES} plain sets ({} on one \
+         shared user, {} on their own users) in {:.1} s; set median {median:?}, max {max:?}; busy \
+         retried {}; {checked} revisions checked, all distinct per user; lost: 0",
+        by_user["shared"].len(),
+        saves.len() - by_user["shared"].len(),
+        started.elapsed().as_secs_f64(),
+        busy.load(Ordering::Relaxed),
+    );
+}
+
+#[test]
+fn a_reader_does_not_block_writers() {
+    const SETS: usize = 20;
+    const LIMIT: Duration = Duration::from_secs(2);
+    let _serial = serial();
+    let started = Instant::now();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("reader.redb", &[person("u1", "alice")]);
+    sandbox.run(&db, &["seed", "--users", "2000"]).ok();
+
+    let stop = AtomicBool::new(false);
+    let reads = AtomicU64::new(0);
+    let mut durations = Vec::new();
+    let (reads_before, reads_during) = thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                let list = sandbox.run(&db, &["list", "--limit", "0"]).ok();
+                assert_eq!(list.stdout.lines().count(), 1 + 2001, "list saw another number of users");
+                reads.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let _stop = StopOnPanic(&stop);
+        // Let the reader get going, so the sets overlap its reads.
+        let wait = Instant::now();
+        while reads.load(Ordering::SeqCst) == 0 && wait.elapsed() < CHILD_TIMEOUT && !reader.is_finished() {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let before = reads.load(Ordering::SeqCst);
+        for k in 0..SETS {
+            let file = sandbox.doc(&format!("r-{k}.json"), &format!("{{\"k\": {k}}}"));
+            let run = sandbox.spawn(&db, &["set", "alice", &file]).wait(LIMIT * 5);
+            assert_eq!(run.code(), Some(0), "a set failed while a reader read: {run:#?}");
+            assert!(run.elapsed < LIMIT, "a set took {:?} while a reader read", run.elapsed);
+            durations.push(run.elapsed);
+            thread::sleep(Duration::from_millis(10));
+        }
+        let during = reads.load(Ordering::SeqCst) - before;
+        stop.store(true, Ordering::SeqCst);
+        if let Err(panic) = reader.join() {
+            std::panic::resume_unwind(panic);
+        }
+        (before, during)
+    });
+    assert!(reads_during >= 2, "the reader read only {reads_during} times during the sets");
+    let (revisions, current) = sandbox.history(&db, "alice");
+    assert_eq!((revisions.len(), current), (SETS + 1, 1 + SETS as u64));
+    let (median, max) = median_max(&mut durations);
+    eprintln!(
+        "a_reader_does_not_block_writers: {SETS} sets while `list --limit 0` of 2001 users ran {} \
+         times ({reads_before} before); set median {median:?}, max {max:?} (limit {LIMIT:?}); {:.1} s",
+        reads_during,
+        started.elapsed().as_secs_f64(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening and the writer lock. Ignored: they fail today, because every command opens the
+// database read-write (`get`, `list`, `history` and `export` too), and a read-write open in
+// redb's MultiWriter mode takes the writer lock, waiting for it without a timeout, to check
+// the file (in a debug build it also walks every page while holding it), and its close takes
+// the lock again to record the allocator state (10 writes and 5 fdatasyncs per `get`).
+// Run with `cargo test --test durability -- --ignored`.
+
+#[test]
+fn get_readers_do_not_make_writers_busy() {
+    const SETS: usize = 10;
+    const LIMIT: Duration = Duration::from_secs(2);
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("get-readers.redb", &[person("u1", "alice")]);
+    // A file of ~10 MB: how long a read-write open holds the lock grows with it.
+    sandbox.run(&db, &["seed", "--users", "8000"]).ok();
+    let stop = AtomicBool::new(false);
+    let reads = AtomicU64::new(0);
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    sandbox.run(&db, &["get", "alice"]).ok();
+                    reads.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        let _stop = StopOnPanic(&stop);
+        for k in 0..SETS {
+            let file = sandbox.doc(&format!("g-{k}.json"), &format!("{{\"k\": {k}}}"));
+            let run = sandbox.spawn(&db, &["set", "alice", &file]).wait(LIMIT * 5);
+            assert!(
+                run.code() == Some(0) && run.elapsed < LIMIT,
+                "set {k} of {SETS}, while two processes ran `get` in a loop ({} reads so far), \
+                 took {:?} and ended {:?}: {}",
+                reads.load(Ordering::SeqCst),
+                run.elapsed,
+                run.status,
+                run.stderr.trim_end()
+            );
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+}
+
+#[test]
+fn a_get_during_a_long_import_answers_at_once() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("long-import.redb", &[person("u1", "alice")]);
+    let users: Vec<Value> = (0..10_000)
+        .map(|i| json!({"id": format!("L{i:05}"), "username": format!("long{i}"), "customData": {"i": i}}))
+        .collect();
+    let file = sandbox.doc("long-import.json", &serde_json::to_string(&users).expect("serialise"));
+    let mut import = sandbox.spawn(&db, &["import", &file]);
+    let wait = Instant::now();
+    while !import.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
+        thread::sleep(Duration::from_millis(1));
+    }
+    thread::sleep(Duration::from_millis(200));
+    assert!(import.is_running(), "the import finished too soon for this test");
+    let get = sandbox.run(&db, &["get", "alice"]).ok();
+    let import_still_running = import.is_running();
+    let import = import.wait(CHILD_TIMEOUT).ok();
+    assert!(
+        import_still_running,
+        "`get` answered only after the import's transaction ended: it took {:?} (the import {:?})",
+        get.elapsed, import.elapsed
+    );
+}
+
+#[test]
+fn a_set_during_a_long_import_says_busy_within_seconds() {
+    const LIMIT: Duration = Duration::from_secs(5);
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("busy-import.redb", &[person("u1", "alice")]);
+    let users: Vec<Value> = (0..20_000)
+        .map(|i| json!({"id": format!("B{i:05}"), "username": format!("busy{i}"), "customData": {"i": i}}))
+        .collect();
+    let file = sandbox.doc("busy-import.json", &serde_json::to_string(&users).expect("serialise"));
+    let mut import = sandbox.spawn(&db, &["import", &file]);
+    let wait = Instant::now();
+    while !import.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
+        thread::sleep(Duration::from_millis(1));
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert!(import.is_running(), "the import finished too soon for this test");
+    let doc = sandbox.doc("during.json", r#"{"during": true}"#);
+    let set = sandbox.spawn(&db, &["set", "alice", &doc]).wait(CHILD_TIMEOUT);
+    let import_still_running = import.is_running();
+    let import = import.wait(CHILD_TIMEOUT).ok();
+    eprintln!(
+        "a_set_during_a_long_import_says_busy_within_seconds: set took {:?} ({:?}), import {:?}, \
+         import still running when the set ended: {import_still_running}",
+        set.elapsed,
+        set.code(),
+        import.elapsed
+    );
+    // The README: "a writer waits up to 3 s for another's then reports 'busy, try again'".
+    assert!(
+        set.elapsed < LIMIT,
+        "`set` during an import waited {:?} (exit {:?}, {:?}) instead of saying busy after 3 s; \
+         the import took {:?}",
+        set.elapsed,
+        set.code(),
+        set.stdout.trim_end(),
+        import.elapsed
+    );
+    assert!(set.busy() || set.code() == Some(0), "{set:#?}");
+}
