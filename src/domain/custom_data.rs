@@ -98,10 +98,7 @@ impl CustomData {
     pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, ValidationError> {
         check_size(bytes.len(), limits)?;
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+            let Position { line, column } = scan::utf8_error_position(bytes, &e);
             ValidationError::InvalidUtf8 { line, column }
         })?;
         Self::parse_with(text, limits)

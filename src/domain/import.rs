@@ -58,10 +58,7 @@ impl<'a> ImportReader<'a> {
     /// Checks the file as a whole (encoding, array syntax) and prepares to read its records.
     pub fn new(bytes: &'a [u8], limits: Limits, now_ms: i64) -> Result<Self, ImportFileError> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
+            let scan::Position { line, column } = scan::utf8_error_position(bytes, &e);
             ImportFileError::InvalidUtf8 { line, column }
         })?;
         if text.starts_with('\u{feff}') {

@@ -145,6 +145,14 @@ fn path_of(stack: &[Frame]) -> String {
     if path.is_empty() { "(top level)".to_owned() } else { path }
 }
 
+/// Where invalid UTF-8 starts in `bytes`: the line and character column of the first bad byte.
+pub fn utf8_error_position(bytes: &[u8], error: &std::str::Utf8Error) -> Position {
+    let valid = &bytes[..error.valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    Position { line, column: char_count(&valid[line_start..]) + 1 }
+}
+
 /// Converts serde_json's 1-based byte column on `line` into a 1-based character column.
 pub fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
     let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else {
