@@ -367,57 +367,51 @@ impl RedbStore {
         }
     }
 
-    /// Inserts new users in one transaction of their own (for `seed`, where all-or-nothing
-    /// across a million users is not wanted). Each table is written in key order, which
-    /// keeps a bulk load fast and its pages full.
-    pub fn insert_batch(&self, users: &[NewUser], author: &Author) -> Result<u64, StoreError> {
+    /// Inserts new users in one transaction of their own. For `seed`, where the users come
+    /// with rising ids: they are appended as they come, and the index entries, collected
+    /// meanwhile, are written sorted at the end — a bulk load that never revisits a page.
+    pub fn bulk_insert(
+        &self,
+        users: &mut dyn Iterator<Item = NewUser>,
+        author: &Author,
+    ) -> Result<u64, StoreError> {
         let tx = self.write()?;
         let now = now_ms();
+        let mut count = 0;
         {
             let mut tables = WriteTables::open(&tx)?;
-            let mut ids = HashSet::new();
-            let mut unique: [HashMap<String, &str>; 3] = Default::default();
+            let mut unique: [HashMap<String, String>; 3] = Default::default();
+            let (mut order, mut names) = (Vec::new(), Vec::new());
             for new in users {
                 let conflict =
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
                 let id = new.user.id.as_str();
-                if !ids.insert(id) || tables.users.get(id)?.is_some() {
+                // The table sees this transaction's own inserts: a repeated id is caught too.
+                if tables.users.get(id)?.is_some() {
                     return Err(conflict(StoreError::IdExists(id.to_owned())));
                 }
                 tables.check_unique(&new.user).map_err(conflict)?;
                 for ((field, value), seen) in unique_fields(&new.user).into_iter().zip(unique.iter_mut()) {
                     let Some(value) = value else { continue };
-                    if let Some(existing) = seen.insert(value.clone(), id) {
-                        let existing = existing.to_owned();
+                    if let Some(existing) = seen.get(&value) {
+                        let existing = existing.clone();
                         return Err(conflict(StoreError::Duplicate { field, value, existing }));
                     }
+                    seen.insert(value, id.to_owned());
                 }
+                let stored = StoredUser::new(&new.user, 1, now, &author.0);
+                tables.users.insert(id, stored.to_json().as_str())?;
+                tables.custom_data.insert(id, new.custom_data.compact().as_str())?;
+                order.push(list_key(&new.user));
+                names.extend(name_key(&new.user));
+                count += 1;
             }
-            let by = author.0.as_str();
-            let mut rows: Vec<(&str, String, String)> = users
-                .iter()
-                .map(|n| {
-                    (
-                        n.user.id.as_str(),
-                        StoredUser::new(&n.user, 1, now, by).to_json(),
-                        n.custom_data.compact(),
-                    )
-                })
-                .collect();
-            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (id, json, _) in &rows {
-                tables.users.insert(*id, json.as_str())?;
+            for keys in [&mut order, &mut names] {
+                keys.sort_unstable();
             }
-            for (id, _, data) in &rows {
-                tables.custom_data.insert(*id, data.as_str())?;
-            }
-            let mut order: Vec<String> = users.iter().map(|n| list_key(&n.user)).collect();
-            order.sort_unstable();
             for key in &order {
                 tables.order.insert(key.as_str(), ())?;
             }
-            let mut names: Vec<String> = users.iter().filter_map(|n| name_key(&n.user)).collect();
-            names.sort_unstable();
             for key in &names {
                 tables.by_name.insert(key.as_str(), ())?;
             }
@@ -430,12 +424,17 @@ impl RedbStore {
                 let mut entries: Vec<_> = entries.into_iter().collect();
                 entries.sort_unstable();
                 for (value, id) in entries {
-                    index.insert(value.as_str(), id)?;
+                    index.insert(value.as_str(), id.as_str())?;
                 }
             }
         }
         tx.commit()?;
-        Ok(users.len() as u64)
+        Ok(count)
+    }
+
+    /// [`RedbStore::bulk_insert`] of a slice.
+    pub fn insert_batch(&self, users: &[NewUser], author: &Author) -> Result<u64, StoreError> {
+        self.bulk_insert(&mut users.iter().cloned(), author)
     }
 }
 
