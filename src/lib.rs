@@ -9,5 +9,6 @@ pub mod domain;
 pub mod draft;
 pub mod inert;
 pub mod location;
+pub mod log;
 pub mod store;
 pub mod tui;

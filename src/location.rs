@@ -40,3 +40,8 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
+
+/// `$XDG_STATE_HOME/custodian/custodian.log`: what custodian did, for the operator to read later.
+pub fn log_file() -> PathBuf {
+    state_dir().join("custodian.log")
+}

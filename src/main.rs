@@ -10,9 +10,18 @@ use custodian::inert;
 fn main() -> ExitCode {
     custodian::crash::install_hook();
     let cli = Cli::parse();
+    custodian::log::start();
+    tracing::info!(pid = std::process::id(), db = ?cli.db, "start");
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
-        None => custodian::tui::run(cli.db.as_deref(), cli.read_only),
+        None => {
+            let options = custodian::tui::Options {
+                read_only: cli.read_only,
+                no_color: cli.no_color,
+                mouse: cli.mouse,
+            };
+            custodian::tui::run(cli.db.as_deref(), options)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

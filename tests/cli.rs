@@ -972,3 +972,81 @@ fn seed_twice_with_the_same_seed_adds_to_the_users_already_there() {
     );
     run.ok();
 }
+
+#[test]
+fn completions_print_a_script_for_each_shell() {
+    let sandbox = Sandbox::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef custodian"),
+        ("fish", "complete -c custodian"),
+        ("elvish", "custodian"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = sandbox.run(&["completions", shell]).ok();
+        assert!(run.stdout.contains(marker), "{shell}: {}", &run.stdout[..run.stdout.len().min(300)]);
+        for word in ["export", "restore", "no-color", "read-only", "info"] {
+            assert!(run.stdout.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    assert!(!sandbox.default_db().exists(), "completions need no database and create none");
+    let error = sandbox.run(&["completions", "tcsh"]);
+    assert_eq!(error.code, 2, "{error:?}");
+}
+
+#[test]
+fn info_says_where_everything_is() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let run = sandbox.on(&db, &["info"]).ok();
+    let fields: Vec<(String, String)> = run
+        .stdout
+        .lines()
+        .map(|line| {
+            let (label, value) = line.split_at(15);
+            (label.trim().to_owned(), value.to_owned())
+        })
+        .collect();
+    let state = sandbox.path("state").join("custodian");
+    let expected = [
+        ("database", fs::canonicalize(&db).expect("db").display().to_string()),
+        ("schema version", custodian::store::SCHEMA_VERSION.to_string()),
+        ("users", "5".to_owned()),
+        ("drafts", state.join("drafts").display().to_string()),
+        ("log", state.join("custodian.log").display().to_string()),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(l, v)| (l.to_string(), v.clone())).collect();
+    assert_eq!(fields, expected, "{}", run.stdout);
+    // A missing database is the usual error.
+    let missing = sandbox.on(&sandbox.path("nope.redb"), &["info"]).fails(1);
+    assert!(missing.contains("no such database file"), "{missing}");
+}
+
+#[test]
+fn no_color_is_a_global_flag() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let run = sandbox.on(&db, &["--no-color", "list"]).ok();
+    assert!(run.stdout.starts_with("ID"), "{run:?}");
+    let run = sandbox.on(&db, &["list", "--no-color"]).ok();
+    assert!(run.stdout.starts_with("ID"), "{run:?}");
+    assert!(sandbox.run(&["--help"]).ok().stdout.contains("--no-color"));
+}
+
+#[test]
+fn saves_are_logged_to_a_private_file_and_never_to_the_screen() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file("doc.json", "{\"logged\": true}");
+    let run = sandbox.on(&db, &["set", "alice", &doc]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("INFO") && !run.stdout.contains("INFO"), "the log stays off the screen");
+    let log = sandbox.path("state").join("custodian").join("custodian.log");
+    let text = fs::read_to_string(&log).expect("the log exists");
+    assert!(text.contains("saved from the command line"), "{text}");
+    assert!(text.contains("revision=2"), "{text}");
+    assert_eq!(fs::metadata(&log).expect("log").permissions().mode() & 0o777, 0o600);
+    let dir = log.parent().expect("a directory");
+    assert_eq!(fs::metadata(dir).expect("dir").permissions().mode() & 0o777, 0o700);
+}

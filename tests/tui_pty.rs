@@ -106,7 +106,13 @@ impl Fixture {
 
     /// Opens the TUI on the database in a pseudo-terminal of `cols`×`rows`.
     fn spawn_tui(&self, cols: u16, rows: u16) -> Tui {
+        self.spawn_tui_with(cols, rows, &[], &[])
+    }
+
+    /// Opens the TUI with extra arguments and environment variables.
+    fn spawn_tui_with(&self, cols: u16, rows: u16, args: &[&str], env: &[(&str, &str)]) -> Tui {
         let mut command = CommandBuilder::new(BIN);
+        command.args(args);
         command.arg("--db");
         command.arg(&self.db);
         command.cwd(self.dir.path());
@@ -117,6 +123,9 @@ impl Fixture {
             command.env(key, value);
         }
         command.env("TERM", "xterm-256color");
+        for (key, value) in env {
+            command.env(key, value);
+        }
         Tui::spawn(command, cols, rows)
     }
 }
@@ -719,4 +728,259 @@ fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
         std::thread::sleep(POLL);
     }
     assert_draft_kept_and_reopened(&fixture, "dropped");
+}
+
+// ----------------------------------------------------------------------------------------
+// Colour, suspend, clipboard, external editor
+// ----------------------------------------------------------------------------------------
+
+/// The parameters of every SGR sequence (`ESC [ … m`) in `raw`.
+fn sgr_parameters(raw: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 1 < raw.len() {
+        if raw[i] == 0x1b && raw[i + 1] == b'[' {
+            let start = i + 2;
+            let mut end = start;
+            while end < raw.len() && (0x20..0x40).contains(&raw[end]) {
+                end += 1;
+            }
+            if end < raw.len() && raw[end] == b'm' {
+                found.push(String::from_utf8_lossy(&raw[start..end]).into_owned());
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// The SGR sequences that set or reset a colour (30–39, 40–49, 90–97, 100–107).
+fn colour_sequences(raw: &[u8]) -> Vec<String> {
+    sgr_parameters(raw)
+        .into_iter()
+        .filter(|params| {
+            params
+                .split([';', ':'])
+                .any(|p| matches!(p.parse::<u32>(), Ok(30..=39 | 40..=49 | 90..=97 | 100..=107)))
+        })
+        .collect()
+}
+
+/// Row `row` of the list, cell by cell: (reverse video, text) of its first `cols` columns.
+fn inverse_cells(tui: &Tui, row: u16, cols: std::ops::Range<u16>) -> Vec<bool> {
+    let screen = tui.lock();
+    cols.map(|col| screen.parser.screen().cell(row, col).is_some_and(|c| c.inverse())).collect()
+}
+
+/// Waits until row `row` of the list is the selection: in reverse video.
+fn wait_selected(tui: &mut Tui, row: u16) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !inverse_cells(tui, row, 1..30).iter().all(|&x| x) {
+        assert!(Instant::now() < deadline, "row {row} never shown selected:\n{}", framed(&tui.text()));
+        thread::sleep(POLL);
+    }
+}
+
+fn assert_colourless_with_visible_selection(mut tui: Tui) {
+    wait_for_list(&mut tui);
+    tui.send(DOWN);
+    wait_selected(&mut tui, 2);
+    // Let the frame finish.
+    thread::sleep(Duration::from_millis(100));
+    let raw = tui.raw();
+    let colours = colour_sequences(&raw);
+    assert!(colours.is_empty(), "colour codes in the output: {colours:?}");
+    assert!(
+        !sgr_parameters(&raw).iter().any(String::is_empty),
+        "a bare CSI m (it resets reverse video too) in the output"
+    );
+    // The selected row (the second user) is in reverse video across the list; the first is not.
+    assert!(inverse_cells(&tui, 2, 1..30).iter().all(|&x| x), "the selection is not in reverse video");
+    assert!(inverse_cells(&tui, 1, 1..30).iter().all(|&x| !x), "an unselected row is in reverse video");
+    quit(&mut tui);
+}
+
+#[test]
+fn no_color_flag_sends_no_colour_codes_and_the_selection_stays_visible() {
+    let fixture = Fixture::new();
+    assert_colourless_with_visible_selection(fixture.spawn_tui_with(120, 40, &["--no-color"], &[]));
+}
+
+#[test]
+fn no_color_variable_sends_no_colour_codes_and_the_selection_stays_visible() {
+    let fixture = Fixture::new();
+    assert_colourless_with_visible_selection(fixture.spawn_tui_with(120, 40, &[], &[("NO_COLOR", "1")]));
+}
+
+#[test]
+fn colour_is_on_by_default() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    assert!(
+        !colour_sequences(&tui.raw()).is_empty(),
+        "the colour check sees nothing: it would pass anything"
+    );
+    quit(&mut tui);
+}
+
+/// The one-letter state of a process in /proc (`T` when stopped).
+fn process_state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses.
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('?')
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_sigcont_redraws_everything() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send(b"\x1a");
+    let deadline = Instant::now() + TIMEOUT;
+    while process_state(tui.pid()) != 'T' {
+        assert!(
+            Instant::now() < deadline,
+            "custodian did not stop on Ctrl-Z (state {})",
+            process_state(tui.pid())
+        );
+        thread::sleep(POLL);
+    }
+    // The output written before stopping may still be on its way to the emulator.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let (alternate, paste) = {
+            let screen = tui.lock();
+            (screen.parser.screen().alternate_screen(), screen.parser.screen().bracketed_paste())
+        };
+        if !alternate && !paste {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "terminal not given back while stopped (alternate screen {alternate}, bracketed paste {paste})"
+        );
+        thread::sleep(POLL);
+    }
+    assert_eq!(process_state(tui.pid()), 'T', "custodian must stay stopped until continued");
+    let before = tui.raw().len();
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGCONT) }, 0);
+    thread::sleep(Duration::from_millis(500));
+    eprintln!(
+        "DEBUG state {} tail {:?}",
+        process_state(tui.pid()),
+        String::from_utf8_lossy(&tui.raw()[before..])
+    );
+    tui.wait_text("Users · 200");
+    tui.wait_text("customData · revision 1");
+    tui.wait_for_rows("the hint bar redrawn", |rows| rows[39].contains("q quit"));
+    {
+        let screen = tui.lock();
+        assert!(screen.parser.screen().alternate_screen(), "the alternate screen is not taken back");
+        assert!(screen.parser.screen().bracketed_paste(), "bracketed paste is not back on");
+    }
+    let after = &tui.raw()[before..];
+    assert!(contains(after, b"\x1b[?1049h"), "the alternate screen is not re-entered");
+    // Keys work again (raw mode is back: `j` is a key, not a typed letter).
+    tui.send("j");
+    wait_selected(&mut tui, 2);
+    quit(&mut tui);
+}
+
+#[test]
+fn y_copies_the_custom_data_with_osc_52() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.wait_text(":user admin▏");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+    let before = tui.raw().len();
+    tui.send("y");
+    let canonical = fixture.cli_ok(&["get", "admin"]);
+    let canonical = canonical.trim_end();
+    tui.wait_text(&format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    let expected = [b"\x1b]52;c;".as_slice(), base64(canonical.as_bytes()).as_bytes(), b"\x07"].concat();
+    let raw = tui.raw();
+    assert!(contains(&raw[before..], &expected), "no OSC 52 with the canonical customData");
+    quit(&mut tui);
+}
+
+/// Standard base64, written out again here so the test does not trust the code it checks.
+fn base64(bytes: &[u8]) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
+    let fixture = Fixture::new();
+    let dir = fixture.dir.path();
+    let script = dir.join("editor.sh");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).expect("mkdir tmp");
+    let set_script = |body: &str| {
+        // Each run also notes the file's mode, to check the temporary file is private.
+        let text = format!("#!/bin/sh\nstat -c %a \"$1\" >> {}/modes\n{body}\n", dir.display());
+        std::fs::write(&script, text).expect("write the editor script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    set_script("true");
+    let editor = script.to_str().expect("utf-8 path");
+    let tmp_dir = tmp.to_str().expect("utf-8 path");
+    let mut tui =
+        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", editor), ("EDITOR", editor), ("TMPDIR", tmp_dir)]);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+
+    // Unchanged: nothing is saved.
+    tui.send("E");
+    tui.wait_text("no changes");
+    assert_eq!(fixture.revisions("admin"), 1);
+
+    // Invalid: custodian's own editor opens on the text, with the error.
+    set_script("sed -i '1s/{/{ oops/' \"$1\"");
+    tui.send("E");
+    tui.wait_text("Editing customData of admin · from revision 1 · modified");
+    tui.wait_text("{ oops");
+    tui.wait_text("not saved: line 1");
+    tui.send(ESC);
+    tui.wait_text("Discard");
+    tui.send("y");
+    tui.wait_gone("Editing customData");
+    assert_eq!(fixture.revisions("admin"), 1);
+
+    // A valid change is saved as with Ctrl-S.
+    set_script("sed -i '1s/{/{\"viaEditor\": true,/' \"$1\"");
+    tui.send("E");
+    tui.wait_text("saved revision 2");
+    tui.wait_text("customData · revision 2");
+    quit(&mut tui);
+
+    let stored = fixture.custom_data("admin");
+    let mut expected = admin_original();
+    expected.as_object_mut().expect("an object").insert("viaEditor".into(), Value::Bool(true));
+    assert_eq!(stored, expected);
+    let modes = std::fs::read_to_string(dir.join("modes")).expect("the editor ran");
+    assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600"]);
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }

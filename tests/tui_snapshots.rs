@@ -123,7 +123,7 @@ fn help_at_80x24_scrolls() {
     let mut state = started(&store, 80, 24);
     act(&store, &mut state, Action::ToggleHelp);
     assert_screen!("help_80x24", screen(&state, 80, 24));
-    for _ in 0..30 {
+    for _ in 0..60 {
         act(&store, &mut state, Action::ScrollHelp(1));
     }
     assert_screen!("help_80x24_scrolled", screen(&state, 80, 24));
@@ -191,4 +191,17 @@ fn draft_found_dialog() {
     };
     act(&store, &mut state, Action::DraftsFound(vec![draft]));
     assert_screen!("draft_found_80x24", screen(&state, 80, 24));
+}
+
+#[test]
+fn command_line() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandChar('e'));
+    act(&store, &mut state, Action::CommandComplete);
+    for c in "~/users.jsonl".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    assert_screen!("command_line_80x24", screen(&state, 80, 24));
 }

@@ -697,3 +697,275 @@ fn ordinary_preferences_save_without_a_question() {
     assert!(state.dialog.is_none());
     assert_eq!(state.status.as_ref().unwrap().text, "saved revision 2");
 }
+
+// ----------------------------------------------------------------------------------------
+// Suspend, clipboard, command line, external editor
+// ----------------------------------------------------------------------------------------
+
+use custodian::store::StoredDocument;
+use custodian::tui::app::{CLIPBOARD_LIMIT, State};
+
+fn run_command(store: &RedbStore, state: &mut State, line: &str) {
+    act(store, state, Action::StartCommand);
+    assert_eq!(state.mode(), Mode::Command);
+    for c in line.chars() {
+        act(store, state, Action::CommandChar(c));
+    }
+    act(store, state, Action::RunCommand);
+}
+
+fn status_text(state: &State) -> String {
+    state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+#[test]
+fn ctrl_z_asks_the_runtime_to_suspend_and_changes_nothing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let before = selected_handle(&state);
+    assert_eq!(update(&mut state, Action::Suspend), vec![Effect::Suspend]);
+    act(&store, &mut state, Action::Resumed);
+    assert_eq!(selected_handle(&state), before);
+    assert_eq!(state.mode(), Mode::Browse);
+}
+
+#[test]
+fn copy_sends_the_canonical_custom_data_and_says_how_much() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let id = store.resolve("admin").unwrap();
+    let canonical = store.custom_data(&id).unwrap().text;
+    let effects = update(&mut state, Action::Copy);
+    assert_eq!(effects, vec![Effect::CopyToClipboard { text: canonical.clone() }]);
+    assert_eq!(status_text(&state), format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success);
+}
+
+#[test]
+fn copy_refuses_a_document_above_the_clipboard_limit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = store.resolve("admin").unwrap();
+    let big = format!("{{\"blob\": \"{}\"}}", "x".repeat(CLIPBOARD_LIMIT));
+    store.replace_custom_data(&id, &CustomData::parse(&big).unwrap(), None, &Author("t".into())).unwrap();
+    run_command(&store, &mut state, "user admin");
+    assert!(update(&mut state, Action::Copy).is_empty(), "nothing is sent");
+    let status = state.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.starts_with("not copied: customData is 100 KiB"), "{}", status.text);
+    assert!(status.text.contains("custodian get"), "{}", status.text);
+}
+
+#[test]
+fn command_user_jumps_to_the_user_by_username_email_or_id() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = store.resolve("admin").unwrap();
+    for reference in ["admin", "admin@example.com", id.as_str()] {
+        act(&store, &mut state, Action::Home);
+        run_command(&store, &mut state, &format!("user {reference}"));
+        assert_eq!(state.mode(), Mode::Browse);
+        assert_eq!(selected_handle(&state), "admin", "for {reference}");
+        assert_eq!(state.user.as_ref().unwrap().user.id, id);
+        assert!(state.list.visible().len() > 1, "the list goes on from the user");
+    }
+    // From the user on, the list reads as usual.
+    act(&store, &mut state, Action::Down);
+    let all = store.page_after(None, 1000).unwrap();
+    let at = all.iter().position(|e| e.user.id == id).unwrap();
+    assert_eq!(selected_handle(&state), all[at + 1].user.handle());
+    act(&store, &mut state, Action::Up);
+    act(&store, &mut state, Action::Up);
+    assert_eq!(selected_handle(&state), all[at - 1].user.handle(), "rows before the user load too");
+}
+
+#[test]
+fn command_user_clears_a_filter_and_an_unknown_user_is_an_error() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "ame".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    run_command(&store, &mut state, "user admin");
+    assert!(state.list.filter.is_empty());
+    assert_eq!(selected_handle(&state), "admin");
+    run_command(&store, &mut state, "user nobody-at-all");
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert!(status_text(&state).contains("nobody-at-all"), "{}", status_text(&state));
+    assert_eq!(selected_handle(&state), "admin", "the selection stays");
+    run_command(&store, &mut state, "user");
+    assert!(status_text(&state).contains(":user needs"), "{}", status_text(&state));
+}
+
+#[test]
+fn command_history_opens_the_history_and_q_quits() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "history");
+    assert_eq!(state.mode(), Mode::History);
+    act(&store, &mut state, Action::Cancel);
+    run_command(&store, &mut state, "q");
+    assert!(state.quit);
+}
+
+#[test]
+fn an_unknown_command_is_an_error_and_esc_cancels() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "frobnicate now");
+    assert_eq!(state.mode(), Mode::Browse);
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert!(status_text(&state).starts_with("unknown command :frobnicate"), "{}", status_text(&state));
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandChar('q'));
+    act(&store, &mut state, Action::CancelCommand);
+    assert_eq!(state.mode(), Mode::Browse);
+    assert!(!state.quit);
+    // Backspace on an empty line leaves it too.
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandBackspace);
+    assert_eq!(state.mode(), Mode::Browse);
+}
+
+#[test]
+fn tab_completes_command_names() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandChar('u'));
+    act(&store, &mut state, Action::CommandComplete);
+    assert_eq!(state.command.as_ref().unwrap().input, "user ");
+    act(&store, &mut state, Action::CancelCommand);
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandComplete);
+    let line = state.command.clone().unwrap();
+    assert_eq!(line.input, "", "no common prefix of every command");
+    assert_eq!(line.note.as_deref(), Some("user · history · export · q"));
+    act(&store, &mut state, Action::CommandChar('e'));
+    act(&store, &mut state, Action::CommandComplete);
+    assert_eq!(state.command.as_ref().unwrap().input, "export ");
+    act(&store, &mut state, Action::CancelCommand);
+    act(&store, &mut state, Action::StartCommand);
+    act(&store, &mut state, Action::CommandChar('z'));
+    act(&store, &mut state, Action::CommandComplete);
+    assert_eq!(state.command.as_ref().unwrap().note.as_deref(), Some("no such command"));
+}
+
+#[test]
+fn command_export_writes_every_user_to_a_new_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let path = dir.path().join("users.jsonl");
+    run_command(&store, &mut state, &format!("export {}", path.display()));
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success, "{}", status_text(&state));
+    assert_eq!(status_text(&state), format!("exported 200 users to {}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 200);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    // An existing file is not overwritten.
+    run_command(&store, &mut state, &format!("export {}", path.display()));
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert!(status_text(&state).contains("cannot create"), "{}", status_text(&state));
+    run_command(&store, &mut state, "export");
+    assert!(status_text(&state).contains(":export needs"), "{}", status_text(&state));
+}
+
+fn external_edit(store: &RedbStore, state: &mut State, edit: impl Fn(&str) -> Result<String, String>) {
+    let effects = update(state, Action::EditExternally);
+    let [Effect::EditExternally { user_id, user_handle, base, text }] = effects.as_slice() else {
+        panic!("expected one external edit, got {effects:?}");
+    };
+    let result = edit(text);
+    act(
+        store,
+        state,
+        Action::EditedExternally {
+            user_id: user_id.clone(),
+            user_handle: user_handle.clone(),
+            base: base.clone(),
+            result,
+        },
+    );
+}
+
+#[test]
+fn an_external_edit_saves_through_the_same_path_as_ctrl_s() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    external_edit(&store, &mut state, |text| Ok(text.replacen('{', "{\"viaEditor\": 1,", 1)));
+    assert_eq!(status_text(&state), "saved revision 2");
+    assert!(state.editor.is_none());
+    let id = store.resolve("admin").unwrap();
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!(stored, StoredDocument { text: stored.text.clone(), revision: 2 });
+    assert!(stored.text.contains("\"viaEditor\": 1"));
+}
+
+#[test]
+fn an_unchanged_external_edit_says_no_changes_and_an_invalid_one_opens_the_editor() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    external_edit(&store, &mut state, |text| Ok(format!("{text}\n")));
+    assert_eq!(status_text(&state), "no changes");
+    assert!(state.editor.is_none());
+    external_edit(&store, &mut state, |text| Ok(text.replacen('{', "{ oops", 1)));
+    assert_eq!(state.mode(), Mode::Edit, "the invalid text is in custodian's editor");
+    let editor = state.editor.as_ref().unwrap();
+    assert!(editor.text().starts_with("{ oops"));
+    assert!(editor.validation.is_err());
+    assert!(status_text(&state).starts_with("not saved: line 1"), "{}", status_text(&state));
+    let id = store.resolve("admin").unwrap();
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1, "nothing written");
+}
+
+#[test]
+fn an_external_edit_that_removes_keys_asks_first_and_a_failed_editor_writes_nothing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    external_edit(&store, &mut state, |_| Ok("{}".to_owned()));
+    assert_eq!(state.mode(), Mode::Dialog);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })));
+    act(&store, &mut state, Action::Cancel);
+    act(&store, &mut state, Action::LeaveEditor);
+    act(&store, &mut state, Action::Confirm);
+    external_edit(&store, &mut state, |_| Err("vi exited with exit status: 1; nothing was saved".into()));
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert!(state.editor.is_none());
+    let id = store.resolve("admin").unwrap();
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+}
+
+#[test]
+fn a_click_selects_the_row_under_the_mouse_and_the_wheel_moves() {
+    use crossterm::event::{Event, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let all = store.page_after(None, 10).unwrap();
+    let mouse =
+        |kind, column, row| Event::Mouse(MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE });
+    // The list's first row is at terminal row 1 (below the border), the fifth at row 5.
+    let click =
+        custodian::tui::action_for_event(&state, mouse(MouseEventKind::Down(MouseButton::Left), 3, 5))
+            .unwrap();
+    act(&store, &mut state, click);
+    assert_eq!(state.user.as_ref().unwrap().user.id, all[4].user.id);
+    let wheel = custodian::tui::action_for_event(&state, mouse(MouseEventKind::ScrollDown, 3, 5)).unwrap();
+    act(&store, &mut state, wheel);
+    assert_eq!(state.user.as_ref().unwrap().user.id, all[5].user.id);
+    // A click outside the list (on the profile pane or a border) does nothing.
+    assert!(
+        custodian::tui::action_for_event(&state, mouse(MouseEventKind::Down(MouseButton::Left), 80, 5))
+            .is_none()
+    );
+    assert!(
+        custodian::tui::action_for_event(&state, mouse(MouseEventKind::Down(MouseButton::Left), 3, 0))
+            .is_none()
+    );
+}

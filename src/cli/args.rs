@@ -30,6 +30,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "CUSTODIAN_READ_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false)]
     pub read_only: bool,
 
+    /// No colour in the editor: emphasis by bold and reverse video only (also NO_COLOR=anything).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Capture the mouse in the editor's screen: click selects a user, the wheel scrolls.
+    #[arg(long, global = true)]
+    pub mouse: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -105,6 +113,14 @@ pub enum Command {
         #[arg(long)]
         allow_sensitive: bool,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print where things are: the database, its schema version and user count, the drafts
+    /// directory and the log.
+    Info,
     /// Add deterministic synthetic users (for demos and load tests).
     Seed {
         /// How many users to add.

@@ -91,6 +91,28 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 /// Opens the database the operator named, or the default one (created with demo users on
 /// first use).
 pub fn open_store(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
+    let store = open_store_quietly(db, options)?;
+    warn_if_others_can_write(store.path());
+    Ok(store)
+}
+
+/// One warning line when group or others may write the database file: anyone who can write
+/// it can rewrite every user's customData, and history with it.
+fn warn_if_others_can_write(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = fs::metadata(path) else { return };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        let message = format!(
+            "warning: {} can be written by {} (mode {mode:04o}); anyone who can write it can change every user's customData: chmod 600 it",
+            path.display(),
+            if mode & 0o002 != 0 { "anyone" } else { "its group" }
+        );
+        eprintln!("custodian: {}", inert::line(&message));
+    }
+}
+
+fn open_store_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let read_only = options.read_only;
     if let Some(path) = db {
         return Ok(RedbStore::open(path, options)?);
@@ -137,6 +159,16 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         println!("created {}", inert::line(&path.display().to_string()));
         return Ok(());
     }
+    if let Command::Completions { shell } = command {
+        let mut stdout = io::stdout();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "custodian",
+            &mut stdout,
+        );
+        return Ok(());
+    }
     let options = match command {
         Command::Seed { .. } => OpenOptions::bulk(),
         _ => OpenOptions::default(),
@@ -146,7 +178,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     // repair after a crash is opened for writing once, which repairs it.
     let reads_only = matches!(
         command,
-        Command::Get { .. } | Command::List { .. } | Command::History { .. } | Command::Export { .. }
+        Command::Get { .. }
+            | Command::List { .. }
+            | Command::History { .. }
+            | Command::Export { .. }
+            | Command::Info
     );
     let first_run = db.is_none() && !location::default_database().exists();
     let store = if reads_only && !cli.read_only && !first_run {
@@ -161,7 +197,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     };
     let mut out = Output::stdout();
     let result = match command {
-        Command::Init => Ok(()),
+        Command::Init | Command::Completions { .. } => Ok(()),
+        Command::Info => info(&store, &mut out),
         Command::Import { file, upsert } => import(&store, file.as_deref(), *upsert, &mut out),
         Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
         Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
@@ -265,46 +302,57 @@ fn user_json(record: &UserRecord, custom_data: &str) -> Result<String> {
     Ok(serde_json::to_string(&record.user.to_logto(Some(&data)))?)
 }
 
-fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
+/// Every user as a JSON line, in list order, handed to `sink`; returns how many.
+fn export_lines(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
     // The store stops at the first error a visitor returns; the real cause is kept aside.
-    let write_all = |sink: &mut dyn FnMut(&str) -> Result<()>| -> Result<u64> {
-        let mut count = 0;
-        let mut failure = None;
-        let visited =
-            store.for_each_user(&mut |record, text| match user_json(record, text).and_then(|l| sink(&l)) {
-                Ok(()) => {
-                    count += 1;
-                    Ok(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    Err(StoreError::Database("export stopped".into()))
-                }
-            });
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
-        visited?;
-        Ok(count)
-    };
+    let mut count = 0;
+    let mut failure = None;
+    let visited =
+        store.for_each_user(&mut |record, text| match user_json(record, text).and_then(|l| sink(&l)) {
+            Ok(()) => {
+                count += 1;
+                Ok(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                Err(StoreError::Database("export stopped".into()))
+            }
+        });
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    visited?;
+    Ok(count)
+}
+
+/// Exports every user as JSON Lines into `path` (created 0600; an existing file is replaced
+/// only when `replace`), synced to disk; returns how many users were written. `export --out`
+/// and the editor's `:export` both write through here.
+pub fn export_to_file(store: &dyn UserStore, path: &Path, replace: bool) -> Result<u64> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut writer = io::BufWriter::new(file);
+    let count = export_lines(store, &mut |line| {
+        writeln!(writer, "{line}").with_context(|| format!("cannot write {}", path.display()))
+    })?;
+    writer.flush().with_context(|| format!("cannot write {}", path.display()))?;
+    writer.get_ref().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(count)
+}
+
+fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
     match file {
         None => {
-            write_all(&mut |line| out.json(line))?;
+            export_lines(store, &mut |line| out.json(line))?;
         }
         Some(path) => {
-            let file = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut writer = io::BufWriter::new(file);
-            let count = write_all(&mut |line| {
-                writeln!(writer, "{line}").with_context(|| format!("cannot write {}", path.display()))
-            })?;
-            writer.flush().with_context(|| format!("cannot write {}", path.display()))?;
-            writer.get_ref().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+            let count = export_to_file(store, path, true)?;
             eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
         }
     }
@@ -458,6 +506,7 @@ fn report_outcome(
 ) -> Result<()> {
     match outcome {
         SaveOutcome::Saved { revision } => {
+            tracing::info!(user = %id, revision, "saved from the command line");
             if let Ok(old) = serde_json::from_str::<Map<String, Value>>(previous) {
                 let dropped = dropped_keys(&old, new.as_object());
                 if !dropped.is_empty() {
@@ -515,10 +564,24 @@ fn restore(
     report_outcome(&id, outcome, &current.text, &data, out)
 }
 
+/// Where things are, for an operator finding their way around a box.
+fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
+    let database = fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+    let drafts = location::state_dir().join("drafts");
+    let rows = [
+        ("database", database.display().to_string()),
+        ("schema version", store.schema_version()?.to_string()),
+        ("users", store.count()?.to_string()),
+        ("drafts", drafts.display().to_string()),
+        ("log", location::log_file().display().to_string()),
+    ];
+    for (label, value) in rows {
+        out.line(&format!("{label:<15}{}", inert::line(&value)))?;
+    }
+    Ok(())
+}
+
 fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
-    // One transaction per 100,000 users: big enough to write each table in long sorted runs,
-    // small enough that a seed's memory stays well under a gigabyte.
-    const BATCH: usize = 100_000;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
@@ -527,11 +590,7 @@ fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Res
     let existing = store.count()?;
     // A second run with the same seed into the same database must not repeat the ids.
     let mut generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
-    let mut remaining = users;
-    while remaining > 0 {
-        let batch: Vec<_> = generator.by_ref().take(remaining.min(BATCH as u64) as usize).collect();
-        store.insert_batch(&batch, &author)?;
-        remaining -= batch.len() as u64;
-    }
+    // One transaction: all of the users or none, written as one sorted bulk load.
+    store.bulk_insert(&mut generator.by_ref().take(users as usize), &author)?;
     out.line(&format!("seeded {users} users in {:.1} s", started.elapsed().as_secs_f64()))
 }

@@ -2,6 +2,7 @@
 //! which turns (state, action) into a new state and the store work to do next (effects).
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
+use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, TextArea};
 use serde_json::{Map, Value};
 
@@ -24,7 +25,22 @@ pub enum Action {
     PageDown,
     Home,
     End,
+    /// Select the nth visible row (a mouse click).
+    SelectRow(usize),
     Refresh,
+    /// Ctrl-Z: give the terminal back and stop until continued.
+    Suspend,
+    /// Copy the selected user's customData to the clipboard (OSC 52).
+    Copy,
+    /// Hand the selected user's customData to `$VISUAL`/`$EDITOR`.
+    EditExternally,
+    // The command line (`:`)
+    StartCommand,
+    CommandChar(char),
+    CommandBackspace,
+    CommandComplete,
+    RunCommand,
+    CancelCommand,
     // Filtering
     StartFilter,
     FilterChar(char),
@@ -101,6 +117,24 @@ pub enum Action {
     StoreFailed {
         message: String,
     },
+    /// The runtime took the terminal back (after a suspend): the screen is drawn again.
+    Resumed,
+    /// `:user` found this user.
+    UserFound {
+        entry: Box<ListEntry>,
+    },
+    /// `:export` wrote this many users.
+    Exported {
+        path: String,
+        count: u64,
+    },
+    /// The external editor was closed: the text it left, or why there is none.
+    EditedExternally {
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        result: Result<String, String>,
+    },
 }
 
 /// Store work `update` asks for; the runtime does it and answers with an [`Action`].
@@ -144,6 +178,59 @@ pub enum Effect {
     },
     /// Stop the running scan.
     StopScan,
+    /// Give the terminal back and stop the process until it is continued.
+    Suspend,
+    /// Ask the terminal to put `text` on the clipboard (OSC 52).
+    CopyToClipboard {
+        text: String,
+    },
+    /// Find a user by id, username, email or phone (`:user`).
+    FindUser {
+        query: String,
+    },
+    /// Every user as JSON Lines into a new file (0600), as `custodian export --out`.
+    Export {
+        path: std::path::PathBuf,
+    },
+    /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.
+    EditExternally {
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        text: String,
+    },
+}
+
+/// The most customData `y` puts on the clipboard: terminals limit what an OSC 52 request may
+/// carry (xterm and tmux accept about 100 KB of base64 or more, some far less).
+pub const CLIPBOARD_LIMIT: usize = 100 * 1024;
+
+/// One command of the `:` command line.
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// How its arguments are written in the help.
+    pub args: &'static str,
+    pub description: &'static str,
+}
+
+/// The commands of the `:` command line (Tab completes their names; the help lists them).
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec { name: "user", args: "USER", description: "jump to a user: id, username, email or phone" },
+    CommandSpec { name: "history", args: "", description: "the selected user's history" },
+    CommandSpec {
+        name: "export",
+        args: "FILE",
+        description: "every user as JSON Lines into a new file (0600)",
+    },
+    CommandSpec { name: "q", args: "", description: "quit" },
+];
+
+/// The `:` command line being typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    pub input: String,
+    /// What Tab found when it could not complete alone (the candidates).
+    pub note: Option<String>,
 }
 
 /// Matches the filter keeps at most: memory does not grow with the number of users.
@@ -252,6 +339,8 @@ impl Editor {
         let mut textarea = TextArea::new(opened_text.lines().map(str::to_owned).collect());
         textarea.set_tab_length(2);
         textarea.set_max_histories(1000);
+        // Reverse video shows a selection with or without colour.
+        textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
         let validation = CustomData::parse_with(&opened_text, limits);
         Self { user_id, user_handle, base, opened_text, textarea, validation }
     }
@@ -269,6 +358,7 @@ impl Editor {
         editor.textarea = TextArea::new(text.lines().map(str::to_owned).collect());
         editor.textarea.set_tab_length(2);
         editor.textarea.set_max_histories(1000);
+        editor.textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
         editor.revalidate(limits);
         editor
     }
@@ -327,6 +417,8 @@ pub enum Mode {
     Conflict,
     DraftFound,
     Help,
+    /// The `:` command line.
+    Command,
 }
 
 /// The history of one user, every revision with its text.
@@ -394,6 +486,7 @@ pub struct State {
     pub help: bool,
     pub help_scroll: u16,
     pub filtering: bool,
+    pub command: Option<CommandLine>,
     pub status: Option<Status>,
     pub read_only: bool,
     pub limits: Limits,
@@ -415,6 +508,7 @@ impl State {
             help: false,
             help_scroll: 0,
             filtering: false,
+            command: None,
             status: None,
             read_only,
             limits: Limits::default(),
@@ -439,6 +533,8 @@ impl State {
             Mode::History
         } else if self.editor.is_some() {
             Mode::Edit
+        } else if self.command.is_some() {
+            Mode::Command
         } else if self.filtering {
             Mode::Filter
         } else {
@@ -837,6 +933,173 @@ impl State {
         Vec::new()
     }
 
+    /// `y`: the selected user's customData, as stored (canonical), onto the clipboard.
+    fn copy(&mut self) -> Vec<Effect> {
+        let Some(document) = &self.document else {
+            self.say(StatusKind::Info, "no user selected");
+            return Vec::new();
+        };
+        let size = document.text.len();
+        if size > CLIPBOARD_LIMIT {
+            self.say(
+                StatusKind::Error,
+                format!(
+                    "not copied: customData is {}, more than the {} a terminal clipboard takes; use `custodian get USER` instead",
+                    human_bytes(size),
+                    human_bytes(CLIPBOARD_LIMIT)
+                ),
+            );
+            return Vec::new();
+        }
+        let text = document.text.clone();
+        self.say(StatusKind::Success, format!("copied {} to the clipboard (OSC 52)", human_bytes(size)));
+        vec![Effect::CopyToClipboard { text }]
+    }
+
+    /// `E`: the selected user's customData in the operator's own editor.
+    fn edit_externally(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+            return Vec::new();
+        }
+        let (Some(record), Some(document)) = (&self.user, &self.document) else {
+            self.say(StatusKind::Info, "no user selected");
+            return Vec::new();
+        };
+        vec![Effect::EditExternally {
+            user_id: record.user.id.clone(),
+            user_handle: record.user.handle().to_owned(),
+            base: document.clone(),
+            text: inert::json(&document.text).into_owned(),
+        }]
+    }
+
+    /// The external editor was closed: its text goes the way of Ctrl-S — unchanged is "no
+    /// changes", invalid opens custodian's editor on it with the error, valid is saved (asking
+    /// first when keys are removed).
+    fn edited_externally(
+        &mut self,
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        result: Result<String, String>,
+    ) -> Vec<Effect> {
+        let text = match result {
+            Ok(text) => text,
+            Err(message) => {
+                self.say(StatusKind::Error, message);
+                return Vec::new();
+            }
+        };
+        let sent = inert::json(&base.text).into_owned();
+        if text.trim_end() == sent.trim_end() {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        let editor = Editor::with_text(user_id, user_handle, base, text.trim_end(), &self.limits);
+        if let Err(error) = &editor.validation {
+            let message = format!("not saved: {error} (fix it here; Ctrl-S saves)");
+            self.editor = Some(editor);
+            self.jump_to_error();
+            self.say(StatusKind::Error, message);
+            return Vec::new();
+        }
+        if editor.validation.as_ref().is_ok_and(|data| data.canonical() == editor.base.text) {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        self.editor = Some(editor);
+        self.save()
+    }
+
+    fn command_complete(&mut self) {
+        let Some(line) = &mut self.command else { return };
+        if line.input.contains(' ') {
+            return;
+        }
+        let candidates: Vec<&str> =
+            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(line.input.as_str())).collect();
+        match candidates.as_slice() {
+            [] => line.note = Some("no such command".to_owned()),
+            [one] => {
+                line.input = format!("{one} ");
+                line.note = None;
+            }
+            many => {
+                let mut common = many[0].to_owned();
+                for name in &many[1..] {
+                    while !name.starts_with(common.as_str()) {
+                        common.pop();
+                    }
+                }
+                line.input = common;
+                line.note = Some(many.join(" · "));
+            }
+        }
+    }
+
+    fn run_command(&mut self) -> Vec<Effect> {
+        let Some(line) = self.command.take() else { return Vec::new() };
+        let input = line.input.trim();
+        let (name, argument) = match input.split_once(char::is_whitespace) {
+            Some((name, rest)) => (name, rest.trim()),
+            None => (input, ""),
+        };
+        match (name, argument) {
+            ("", _) => Vec::new(),
+            ("user" | "u", "") => {
+                self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
+                Vec::new()
+            }
+            ("user" | "u", query) => vec![Effect::FindUser { query: query.to_owned() }],
+            ("history", _) => self.open_history(),
+            ("q" | "quit", _) => {
+                self.quit();
+                Vec::new()
+            }
+            ("export", "") => {
+                self.say(StatusKind::Error, ":export needs a file name");
+                Vec::new()
+            }
+            ("export", file) => {
+                let path = match file.strip_prefix("~/") {
+                    Some(rest) => std::env::var_os("HOME").map_or_else(
+                        || std::path::PathBuf::from(file),
+                        |home| std::path::Path::new(&home).join(rest),
+                    ),
+                    None => std::path::PathBuf::from(file),
+                };
+                self.say(StatusKind::Info, "exporting…");
+                vec![Effect::Export { path }]
+            }
+            (other, _) => {
+                let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+                self.say(
+                    StatusKind::Error,
+                    format!("unknown command :{} (commands: {})", inert::line(other), names.join(", ")),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `:user` found someone: the list (unfiltered) is read from that user on.
+    fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if !self.list.filter.is_empty() || self.filtering {
+            self.filtering = false;
+            self.list.filter.clear();
+            self.list.search.generation += 1;
+            self.list.search.scanning = false;
+            effects.push(Effect::StopScan);
+        }
+        self.user = None;
+        self.document = None;
+        self.say(StatusKind::Info, format!("user {}", inert::line(entry.user.handle())));
+        effects.push(self.load(Seek::From(entry.key), 0, Then::Edge));
+        effects
+    }
+
     fn quit(&mut self) {
         if self.editor.as_ref().is_some_and(Editor::is_modified) {
             self.dialog = Some(Dialog::ConfirmQuit);
@@ -948,9 +1211,62 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let last = state.list.rows.len().saturating_sub(1);
             state.select_index(if matches!(action, Home) { 0 } else { last })
         }
+        SelectRow(visible) => {
+            let index = state.list.top + visible;
+            if index < state.list.rows.len().min(state.list.top + state.list.height) {
+                state.filtering = false;
+                state.select_index(index)
+            } else {
+                Vec::new()
+            }
+        }
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
         Refresh => state.refresh(),
+        Suspend => vec![Effect::Suspend],
+        Copy => state.copy(),
+        EditExternally => state.edit_externally(),
+        StartCommand => {
+            state.command = Some(CommandLine::default());
+            Vec::new()
+        }
+        CommandChar(c) => {
+            if let Some(line) = &mut state.command {
+                line.input.push(c);
+                line.note = None;
+            }
+            Vec::new()
+        }
+        CommandBackspace => {
+            match &mut state.command {
+                // Backspace on an empty line leaves it, as in vim.
+                Some(line) if line.input.is_empty() => state.command = None,
+                Some(line) => {
+                    line.input.pop();
+                    line.note = None;
+                }
+                None => {}
+            }
+            Vec::new()
+        }
+        CommandComplete => {
+            state.command_complete();
+            Vec::new()
+        }
+        RunCommand => state.run_command(),
+        CancelCommand => {
+            state.command = None;
+            Vec::new()
+        }
+        Resumed => Vec::new(),
+        UserFound { entry } => state.user_found(*entry),
+        Exported { path, count } => {
+            state.say(StatusKind::Success, format!("exported {count} users to {}", inert::line(&path)));
+            Vec::new()
+        }
+        EditedExternally { user_id, user_handle, base, result } => {
+            state.edited_externally(user_id, user_handle, base, result)
+        }
         StartFilter => {
             state.filtering = true;
             Vec::new()

@@ -30,7 +30,9 @@ const CONFLICT: &[Mode] = &[Mode::Conflict];
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
-const EVERYWHERE_BUT_DIALOG: &[Mode] = &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help];
+const COMMAND: &[Mode] = &[Mode::Command];
+const EVERYWHERE_BUT_DIALOG: &[Mode] =
+    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
 
 macro_rules! bind {
     ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
@@ -92,6 +94,41 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || {
         Action::Refresh
+    }),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
+        "E",
+        "edit customData in $VISUAL / $EDITOR",
+        None,
+        || Action::EditExternally
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('y'), NONE)],
+        "y",
+        "copy customData to the clipboard (OSC 52)",
+        Some("copy"),
+        || Action::Copy
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char(':'), NONE), (KeyCode::Char(':'), SHIFT)],
+        ":",
+        "command line (:user, :export…)",
+        Some("cmd"),
+        || { Action::StartCommand }
+    ),
+    bind!(BROWSE, [(KeyCode::Char('z'), CTRL)], "Ctrl-Z", "suspend (fg brings it back)", None, || {
+        Action::Suspend
+    }),
+    bind!(COMMAND, [(KeyCode::Enter, NONE)], "Enter", "run the command", Some("run"), || Action::RunCommand),
+    bind!(COMMAND, [(KeyCode::Tab, NONE)], "Tab", "complete the command name", Some("complete"), || {
+        Action::CommandComplete
+    }),
+    bind!(COMMAND, [(KeyCode::Esc, NONE)], "Esc", "cancel", Some("cancel"), || Action::CancelCommand),
+    bind!(COMMAND, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
+        Action::CommandBackspace
     }),
     bind!(
         FILTER,
@@ -267,6 +304,12 @@ pub fn action_for(mode: Mode, key: KeyEvent) -> Option<Action> {
         Mode::Filter => match key.code {
             KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
                 Some(Action::FilterChar(c))
+            }
+            _ => None,
+        },
+        Mode::Command => match key.code {
+            KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                Some(Action::CommandChar(c))
             }
             _ => None,
         },

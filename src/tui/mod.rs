@@ -18,13 +18,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 
 use app::{Action, Effect, Mode, State, update};
 use theme::Theme;
 
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, Drafts};
+use crate::inert;
 use crate::store::{Author, OpenOptions, StoreError, UserStore};
 
 /// How long an edit may go unsaved before its draft is written to disk.
@@ -92,8 +93,20 @@ impl Scanner {
     }
 }
 
+/// How the operator asked for the screen.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub read_only: bool,
+    /// No colour at all (also when `NO_COLOR` is set to anything).
+    pub no_color: bool,
+    /// Capture the mouse: click to select, wheel to scroll. Off by default, which keeps the
+    /// terminal's own text selection working.
+    pub mouse: bool,
+}
+
 /// Opens the TUI on the database.
-pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
+pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
+    let Options { read_only, no_color, mouse } = options;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
@@ -111,8 +124,9 @@ pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch for hang-ups")?;
     }
-    let theme = Theme::from_environment(false);
-    let mut terminal = terminal::enter().context("cannot set up the terminal")?;
+    let theme = Theme::from_environment(no_color);
+    let colour = theme == Theme::colour();
+    let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -121,6 +135,9 @@ pub fn run(db: Option<&Path>, read_only: bool) -> Result<()> {
     let restored = terminal::leave().context("cannot restore the terminal");
     // Whatever ended the session, an edit that was not saved is kept.
     let kept = keep_unsaved_edit(&runtime, &state);
+    if let Some(path) = &kept {
+        tracing::warn!(%path, "session ended with an unsaved edit: kept as a draft");
+    }
     if let Some(path) = &kept {
         eprintln!("custodian: your unsaved edit is kept in {}; start custodian again to reopen it", path);
     }
@@ -154,10 +171,10 @@ fn event_loop(
     scan_answers: &mpsc::Receiver<Action>,
 ) -> Result<()> {
     let effects = state.start();
-    run_effects(runtime, state, effects);
+    run_effects_on(runtime, Some(&mut *terminal), state, effects);
     let drafts = runtime.drafts.for_database(&runtime.database);
     let effects = update(state, Action::DraftsFound(drafts));
-    run_effects(runtime, state, effects);
+    run_effects_on(runtime, Some(&mut *terminal), state, effects);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
     event::poll(Duration::ZERO)?;
@@ -172,7 +189,7 @@ fn event_loop(
         // What the background scan found since the last look.
         while let Ok(answer) = scan_answers.try_recv() {
             let effects = update(state, answer);
-            run_effects(runtime, state, effects);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
             dirty = true;
         }
         if dirty {
@@ -195,7 +212,7 @@ fn event_loop(
                     terminal.autoresize()?;
                 }
                 let effects = update(state, action);
-                run_effects(runtime, state, effects);
+                run_effects_on(runtime, Some(&mut *terminal), state, effects);
                 dirty = true;
             }
             if state.quit || terminal_input(0) == TerminalInput::HungUp || !event::poll(Duration::ZERO)? {
@@ -260,17 +277,138 @@ pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
             _ => None,
         },
         Event::Resize(width, height) => Some(Action::Resize { width, height }),
+        // Only delivered with --mouse.
+        Event::Mouse(mouse) if matches!(state.mode(), Mode::Browse | Mode::Filter) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Down),
+            MouseEventKind::ScrollUp => Some(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) => {
+                view::list_row_at(state.width, state.height, mouse.column, mouse.row).map(Action::SelectRow)
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// Does the work `update` asked for, feeding each answer back, until none is left.
+/// Does the work `update` asked for, feeding each answer back, until none is left. Without a
+/// terminal (in tests) the terminal's work (suspend, clipboard, external editor) is skipped.
 pub fn run_effects(runtime: &Runtime, state: &mut State, effects: Vec<Effect>) {
+    run_effects_on(runtime, None, state, effects);
+}
+
+fn run_effects_on(
+    runtime: &Runtime,
+    mut terminal: Option<&mut terminal::Term>,
+    state: &mut State,
+    effects: Vec<Effect>,
+) {
     let mut queue: VecDeque<Effect> = effects.into();
     while let Some(effect) = queue.pop_front() {
-        if let Some(answer) = perform(runtime, effect) {
+        let answer = match (&mut terminal, effect) {
+            (
+                Some(terminal),
+                effect @ (Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. }),
+            ) => perform_on_terminal(terminal, effect),
+            (_, effect) => perform(runtime, effect),
+        };
+        if let Some(answer) = answer {
             queue.extend(update(state, answer));
         }
+    }
+}
+
+/// Work on the terminal itself, answered as an action.
+fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect) -> Option<Action> {
+    let failed = |what: &str, e: std::io::Error| Action::StoreFailed { message: format!("{what}: {e}") };
+    Some(match effect {
+        Effect::Suspend => match terminal::suspend(terminal) {
+            Ok(()) => Action::Resumed,
+            Err(e) => failed("could not suspend", e),
+        },
+        Effect::CopyToClipboard { text } => match terminal::send(terminal, &osc52(&text)) {
+            Ok(()) => return None,
+            Err(e) => failed("could not copy", e),
+        },
+        Effect::EditExternally { user_id, user_handle, base, text } => {
+            let result = edit_externally(terminal, &text);
+            Action::EditedExternally { user_id, user_handle, base, result }
+        }
+        // Only terminal work is routed here.
+        _ => return None,
+    })
+}
+
+/// The OSC 52 request that puts `text` on the terminal's clipboard (`c`), as terminals and
+/// tmux (with `set-clipboard on`) understand it, also over SSH.
+pub fn osc52(text: &str) -> Vec<u8> {
+    let mut out = b"\x1b]52;c;".to_vec();
+    out.extend(base64(text.as_bytes()).into_bytes());
+    out.push(0x07);
+    out
+}
+
+/// Standard base64 with padding (RFC 4648).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
+/// the terminal given back meanwhile; returns what the file holds afterwards.
+fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    let path =
+        std::env::temp_dir().join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| file.write_all(format!("{text}\n").as_bytes()));
+    if let Err(e) = written {
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    let ran = terminal::leave().and_then(|()| {
+        // As git does: the variable may hold arguments (`code --wait`), so a shell reads it.
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$@\""))
+            .arg(&editor)
+            .arg(&path)
+            .status()
+    });
+    let resumed = terminal::resume(terminal);
+    let result = match ran {
+        Ok(status) if status.success() => {
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+        Ok(status) => Err(format!("{} exited with {status}; nothing was saved", inert::line(&editor))),
+        Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
+    };
+    let _ = std::fs::remove_file(&path);
+    // The edit is answered even when the terminal cannot be taken back (it went away while
+    // the editor ran): the answer puts it in custodian's editor or saves it, and the loop
+    // then ends on the broken terminal, keeping an unsaved edit as a draft.
+    match (resumed, result) {
+        (Err(e), Err(_)) => Err(format!("cannot take the terminal back: {e}")),
+        (_, result) => result,
     }
 }
 
@@ -292,9 +430,15 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::Save { id, data, expected } => {
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
-                Ok(outcome) => Action::Saved { id, outcome },
-                Err(StoreError::Conflict { .. }) => match store.custom_data(&id) {
-                    Ok(theirs) => Action::SaveConflict { id, theirs },
+                Ok(outcome) => {
+                    tracing::info!(user = %id, ?outcome, "save from the editor");
+                    Action::Saved { id, outcome }
+                }
+                Err(StoreError::Conflict { expected, found, .. }) => match store.custom_data(&id) {
+                    Ok(theirs) => {
+                        tracing::warn!(user = %id, expected, found, "save refused: someone saved first");
+                        Action::SaveConflict { id, theirs }
+                    }
                     Err(e) => failed(e),
                 },
                 Err(e) => failed(e),
@@ -309,7 +453,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 text,
             };
             match runtime.drafts.save(&draft) {
-                Ok(path) => Action::DraftWritten { path: path.display().to_string() },
+                Ok(path) => {
+                    tracing::info!(path = %path.display(), "edit kept in a recovery file");
+                    Action::DraftWritten { path: path.display().to_string() }
+                }
                 Err(e) => {
                     Action::StoreFailed { message: format!("could not keep your edit in a draft file: {e}") }
                 }
@@ -360,6 +507,16 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             Action::SearchHits { generation, hits, scanned, done: true }
         }
+        Effect::FindUser { query } => match store.resolve(&query).and_then(|id| store.entry(&id)) {
+            Ok(entry) => Action::UserFound { entry: Box::new(entry) },
+            Err(e) => failed(e),
+        },
+        Effect::Export { path } => match crate::cli::export_to_file(store, &path, false) {
+            Ok(count) => Action::Exported { path: path.display().to_string(), count },
+            Err(e) => Action::StoreFailed { message: format!("{e:#}") },
+        },
+        // The terminal's work, without a terminal (in tests): nothing to do.
+        Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => return None,
         Effect::StopScan => {
             if let Some(scanner) = &runtime.scanner {
                 scanner.stop();
@@ -381,4 +538,31 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base64, osc52};
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+    }
+
+    #[test]
+    fn osc52_is_the_clipboard_request() {
+        assert_eq!(osc52("{}"), b"\x1b]52;c;e30=\x07");
+    }
 }

@@ -1,39 +1,120 @@
 //! Owning the terminal: raw mode, the alternate screen and bracketed paste on the way in,
-//! all of it undone on the way out — also on an error and on a panic — so the operator's
-//! shell is never left broken. Each frame is one synchronized update, so a slow link never
-//! shows half of one.
+//! all of it undone on the way out — also on an error, on a panic and while suspended — so
+//! the operator's shell is never left broken. Each frame is one synchronized update, so a
+//! slow link never shows half of one. Without colour, every colour code is taken out of the
+//! output here, whoever wrote it.
 
 use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
-    disable_raw_mode, enable_raw_mode,
+    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
+    LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<CrosstermBackend<Screen>>;
+
+/// Standard output as the frames are written to it: with colour codes removed when the
+/// operator asked for none.
+pub struct Screen {
+    stdout: Stdout,
+    colourless: Option<Colourless>,
+}
+
+impl Write for Screen {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match &mut self.colourless {
+            Some(filter) => {
+                let out = filter.filter(bytes);
+                self.stdout.write_all(&out)?;
+                Ok(bytes.len())
+            }
+            None => self.stdout.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stdout.flush()
+    }
+}
+
+/// Whether frames may carry colour: the terminal is one per process, and so is this choice.
+static COLOUR: AtomicBool = AtomicBool::new(true);
+
+/// Whether the mouse is captured (`--mouse`): off by default so the terminal's own selection
+/// keeps working.
+static MOUSE: AtomicBool = AtomicBool::new(false);
 
 /// Takes over the terminal. Call [`leave`] when done; a panic calls it by itself.
-pub fn enter() -> io::Result<Term> {
+pub fn enter(colour: bool, mouse: bool) -> io::Result<Term> {
     install_panic_hook();
+    COLOUR.store(colour, Ordering::Relaxed);
+    MOUSE.store(mouse, Ordering::Relaxed);
+    take_over()?;
+    Terminal::new(CrosstermBackend::new(Screen::new(colour)))
+}
+
+impl Screen {
+    fn new(colour: bool) -> Self {
+        Self { stdout: io::stdout(), colourless: (!colour).then(Colourless::default) }
+    }
+}
+
+fn take_over() -> io::Result<()> {
     enable_raw_mode()?;
     let mut stdout = io::stdout();
-    if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+    let mut entered = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste);
+    if entered.is_ok() && MOUSE.load(Ordering::Relaxed) {
+        entered = execute!(stdout, EnableMouseCapture);
+    }
+    if let Err(e) = entered {
         let _ = leave();
         return Err(e);
     }
-    Terminal::new(CrosstermBackend::new(stdout))
+    Ok(())
 }
 
 /// Gives the terminal back as it was. Safe to call more than once.
 pub fn leave() -> io::Result<()> {
     let mut stdout = io::stdout();
+    if MOUSE.load(Ordering::Relaxed) {
+        let _ = execute!(stdout, DisableMouseCapture);
+    }
     let screen = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
     let raw = disable_raw_mode();
     screen.and(raw)
+}
+
+/// Takes the terminal back after [`leave`] (a suspend, an external editor) and has the next
+/// frame drawn whole: what was on the screen meanwhile is unknown.
+pub fn resume(terminal: &mut Term) -> io::Result<()> {
+    take_over()?;
+    execute!(io::stdout(), Clear(ClearType::All))?;
+    // A new Terminal knows nothing of the screen, so its first frame is drawn whole.
+    // (`Terminal::clear` would do the same but asks the terminal where the cursor is and
+    // waits for the answer: a round trip over SSH, and seconds where nothing answers.)
+    *terminal = Terminal::new(CrosstermBackend::new(Screen::new(COLOUR.load(Ordering::Relaxed))))?;
+    Ok(())
+}
+
+/// Ctrl-Z: gives the terminal back, stops the whole process group as the shell's job control
+/// expects, and takes the terminal back once continued (`fg`, SIGCONT). A SIGTSTP sent to
+/// oneself is ignored in an orphaned process group, so this is SIGSTOP.
+pub fn suspend(terminal: &mut Term) -> io::Result<()> {
+    leave()?;
+    // SAFETY: kill has no memory-safety preconditions; 0 is our own process group.
+    if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
+        let error = io::Error::last_os_error();
+        resume(terminal)?;
+        return Err(error);
+    }
+    resume(terminal)
 }
 
 fn install_panic_hook() {
@@ -50,4 +131,127 @@ pub fn draw(terminal: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io
     terminal.draw(render)?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     terminal.backend_mut().flush()
+}
+
+/// Writes bytes for the terminal itself (an OSC 52 clipboard request) between frames.
+pub fn send(terminal: &mut Term, bytes: &[u8]) -> io::Result<()> {
+    let backend = terminal.backend_mut();
+    backend.write_all(bytes)?;
+    backend.flush()
+}
+
+/// Takes colour out of SGR sequences (`ESC [ … m`) in a byte stream, keeping bold, reverse
+/// video and the rest. crossterm under `NO_COLOR` writes a colour change as a bare `ESC [ m`,
+/// which a terminal reads as "reset everything" — reverse video included, so the selection
+/// would vanish: such a sequence is dropped too. Sequences split across writes are handled.
+#[derive(Debug, Default)]
+pub struct Colourless {
+    /// The bytes of an escape sequence not finished yet (starting with ESC).
+    pending: Vec<u8>,
+}
+
+/// An unfinished sequence longer than this is not an SGR and is passed on as it is.
+const MAX_SEQUENCE: usize = 64;
+
+impl Colourless {
+    pub fn filter(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len());
+        for &byte in bytes {
+            if self.pending.is_empty() {
+                if byte == 0x1b {
+                    self.pending.push(byte);
+                } else {
+                    out.push(byte);
+                }
+                continue;
+            }
+            self.pending.push(byte);
+            if self.pending.len() == 2 {
+                if byte != b'[' {
+                    out.append(&mut self.pending);
+                }
+                continue;
+            }
+            match byte {
+                0x40..=0x7e => {
+                    let sequence = std::mem::take(&mut self.pending);
+                    if byte == b'm' {
+                        out.extend(strip_colour(&sequence[2..sequence.len() - 1]));
+                    } else {
+                        out.extend(sequence);
+                    }
+                }
+                _ if self.pending.len() > MAX_SEQUENCE => out.append(&mut self.pending),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// An SGR sequence with the colour parameters `params` had taken out; nothing when none is left.
+fn strip_colour(params: &[u8]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(params) else {
+        return [b"\x1b[", params, b"m"].concat();
+    };
+    if text.is_empty() || text.bytes().any(|b| !(b.is_ascii_digit() || b == b';' || b == b':')) {
+        // Bare `ESC [ m` is crossterm's colour change under NO_COLOR; anything exotic is dropped.
+        return Vec::new();
+    }
+    let parts: Vec<&str> = text.split(';').collect();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        let part = parts[i];
+        let head: u32 = part.split(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        i += 1;
+        match head {
+            38 | 48 | 58 if !part.contains(':') => {
+                // `38;5;N` or `38;2;R;G;B`
+                match parts.get(i).copied() {
+                    Some("5") => i += 2,
+                    Some("2") => i += 4,
+                    _ => i += 1,
+                }
+            }
+            30..=39 | 40..=49 | 58 | 59 | 90..=97 | 100..=107 => {}
+            _ => kept.push(part),
+        }
+    }
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    format!("\x1b[{}m", kept.join(";")).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Colourless;
+
+    fn filtered(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut filter = Colourless::default();
+        chunks.iter().flat_map(|c| filter.filter(c)).collect()
+    }
+
+    #[test]
+    fn colour_codes_are_taken_out_and_emphasis_kept() {
+        assert_eq!(filtered(&[b"a\x1b[38;5;9mb\x1b[39mc"]), b"abc");
+        assert_eq!(filtered(&[b"\x1b[1;31;7mX"]), b"\x1b[1;7mX");
+        assert_eq!(filtered(&[b"\x1b[38;2;1;2;3;4mX\x1b[48:5:1m"]), b"\x1b[4mX");
+        assert_eq!(
+            filtered(&[b"\x1b[7m\x1b[mX\x1b[0m"]),
+            b"\x1b[7mX\x1b[0m",
+            "a bare CSI m must not cancel reverse"
+        );
+        assert_eq!(filtered(&[b"\x1b[92;104m\x1b[27m"]), b"\x1b[27m");
+    }
+
+    #[test]
+    fn other_sequences_pass_through_even_when_split() {
+        assert_eq!(
+            filtered(&[b"\x1b[?20", b"26h\x1b", b"[2;3H\x1b]52;c;QQ==\x07"]),
+            b"\x1b[?2026h\x1b[2;3H\x1b]52;c;QQ==\x07"
+        );
+        assert_eq!(filtered(&[b"\x1b[3", b"8;5", b";1m", b"x\x1b[", b"1m"]), b"x\x1b[1m");
+    }
 }

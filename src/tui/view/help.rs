@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::tui::app::Mode;
+use crate::tui::app::{COMMANDS, Mode};
 use crate::tui::keymap::{BINDINGS, EDITOR_KEYS};
 use crate::tui::theme::Theme;
 
@@ -13,6 +13,7 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let sections = [
         (Mode::Browse, "Browsing"),
         (Mode::Filter, "Filtering (type to filter)"),
+        (Mode::Command, "Command line (type a command)"),
         (Mode::Edit, "Editing customData"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
@@ -34,6 +35,15 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
                 Span::styled(format!("  {:<width$}", binding.label), theme.key),
                 Span::raw(binding.description),
             ]));
+        }
+        if mode == Mode::Command {
+            for command in COMMANDS {
+                let usage = format!(":{} {}", command.name, command.args);
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {:<width$}", usage.trim_end()), theme.key),
+                    Span::raw(command.description),
+                ]));
+            }
         }
         if mode == Mode::Edit {
             for (keys, description) in EDITOR_KEYS {

@@ -48,6 +48,16 @@ fn areas(area: Rect) -> Areas {
     Areas { list, details, document, status, hints }
 }
 
+/// Which visible list row (0 = the top one) is at a terminal cell, if any: for mouse clicks.
+pub fn list_row_at(width: u16, height: u16, column: u16, row: u16) -> Option<usize> {
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        return None;
+    }
+    let list = areas(Rect::new(0, 0, width, height)).list;
+    let inside = column > list.x && column + 1 < list.right() && row > list.y && row + 1 < list.bottom();
+    inside.then(|| usize::from(row - list.y - 1))
+}
+
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();

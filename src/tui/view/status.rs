@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
 use crate::inert;
 use crate::tui::app::{State, StatusKind};
@@ -12,6 +13,15 @@ use crate::tui::theme::Theme;
 
 pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
+    if let Some(line) = &state.command {
+        // The command line takes the status line while it is typed.
+        spans.push(Span::styled(format!(":{}▏", inert::line(&line.input)), theme.title));
+        if let Some(note) = &line.note {
+            spans.push(Span::styled(format!("   {note}"), theme.dim));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));
@@ -34,8 +44,18 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
 }
 
 pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode()).collect();
+    // What does not fit is left out from the middle, so `? help` and `q quit` stay at the end
+    // (the help lists every key).
+    let width = |hints: &[&keymap::Binding]| -> usize {
+        hints.iter().map(|b| b.label.width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
+            + 3 * hints.len().saturating_sub(1)
+    };
+    while width(&hints) > area.width as usize && hints.len() > 2 {
+        hints.remove(hints.len() - 3);
+    }
     let mut spans = Vec::new();
-    for binding in keymap::hints(state.mode()) {
+    for binding in hints {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.dim));
         }
