@@ -231,6 +231,21 @@ fn syntax_error(text: &str, error: &serde_json::Error) -> ValidationError {
     ValidationError::Syntax { line, column, message: reason.to_owned() }
 }
 
+/// Why serde_json refused `text`, in the same words as [`CustomData::parse`] but without the
+/// position (the import reader names the record and its line itself).
+pub(crate) fn syntax_reason(text: &str, error: &serde_json::Error) -> String {
+    match syntax_error(text, error) {
+        ValidationError::Syntax { message, .. } => message,
+        ValidationError::NonFiniteNumber { .. } => {
+            "NaN and Infinity are not JSON; use null, a number or a string".to_owned()
+        }
+        ValidationError::LoneSurrogate { .. } => {
+            "lone surrogate in a \\u escape (not a valid character)".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The word (letters, digits, signs) around serde_json's error position.
 fn token_at(text: &str, line: usize, byte_column: usize) -> &str {
     let Some(line_text) = text.split('\n').nth(line.saturating_sub(1)) else { return "" };

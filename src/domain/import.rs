@@ -114,10 +114,8 @@ impl<'a> ImportReader<'a> {
             }
             None => {}
         }
-        let value: Value = serde_json::from_str(raw).map_err(|e| {
-            let message = e.to_string();
-            fail(message.rsplit_once(" at line ").map_or(message.clone(), |(m, _)| m.to_owned()))
-        })?;
+        let value: Value =
+            serde_json::from_str(raw).map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
         let custom_data = match custom_data {
             None => CustomData::empty(),

@@ -69,13 +69,15 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                 let start = i;
                 let end = string_end(bytes, i)?;
                 let raw = &text[start + 1..end];
-                let at = position(start, line, line_start);
+                // Counted only when reported: counting the characters of a long line for every
+                // string made a one-line (compact) document quadratic to scan.
+                let at = || position(start, line, line_start);
                 let decoded = decode_string(&text[start..=end]);
                 let is_key = matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
                 if is_key {
                     let key = decoded.unwrap_or_else(|| raw.to_owned());
                     if key.contains('\0') {
-                        return Some(ScanFinding::NulCharacter { path: path_of(&stack), at });
+                        return Some(ScanFinding::NulCharacter { path: path_of(&stack), at: at() });
                     }
                     if let Some(Frame::Object { keys, key: current, expecting_key }) = stack.last_mut() {
                         if !keys.insert(key.clone()) {
@@ -83,13 +85,13 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                                 *current = None;
                                 path_of(&stack)
                             };
-                            return Some(ScanFinding::DuplicateKey { key, path, at });
+                            return Some(ScanFinding::DuplicateKey { key, path, at: at() });
                         }
                         *current = Some(key);
                         *expecting_key = false;
                     }
                 } else if decoded.is_some_and(|s| s.contains('\0')) {
-                    return Some(ScanFinding::NulCharacter { path: path_of(&stack), at });
+                    return Some(ScanFinding::NulCharacter { path: path_of(&stack), at: at() });
                 }
                 i = end;
             }

@@ -192,11 +192,15 @@ fn event_loop(
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
             dirty = true;
         }
-        if dirty {
-            continue;
-        }
-        // While a scan runs, look again soon so its hits appear as they come.
-        let wait = if state.list.search.scanning { 15 } else { 250 };
+        // Keys come first: with a frame to draw, only look whether one is waiting; while a
+        // scan runs, look again soon so its hits appear as they come.
+        let wait = if dirty {
+            0
+        } else if state.list.search.scanning {
+            15
+        } else {
+            250
+        };
         // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
         // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
         match terminal_input(wait) {

@@ -1,0 +1,463 @@
+//! Hostile profile data, end to end: users whose name, username, email, avatar and customData
+//! carry terminal escape sequences (CSI, OSC title, OSC 52 clipboard, OSC 8 links), C1
+//! controls, bidi overrides and zero-width characters are shown by the real binary (TUI in a
+//! pty; CLI to a terminal under `script`) without one of those sequences reaching the
+//! terminal; to a pipe, `get` and `export` stay byte-exact JSON.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(20);
+const BIN: &str = env!("CARGO_BIN_EXE_custodian");
+
+// ----------------------------------------------------------------------------------------
+// Harness (the pattern of tests/tui_pty.rs)
+// ----------------------------------------------------------------------------------------
+
+/// What the reader thread has seen of the child's output.
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+/// The binary running in a pseudo-terminal. Dropping it kills the child, so a failing test
+/// never leaves a process behind (nor hangs waiting for one).
+struct Tui {
+    screen: Arc<Mutex<Screen>>,
+    eof: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+    exit: Option<ExitStatus>,
+}
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("terminal sizes are not zero")
+}
+
+impl Tui {
+    fn spawn(command: CommandBuilder, cols: u16, rows: u16) -> Self {
+        let size = PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
+        let pair = native_pty_system().openpty(size).expect("open a pseudo-terminal");
+        let child = pair.slave.spawn_command(command).expect("start custodian in the pty");
+        // Only the child may hold the slave side, so reading the master ends when it exits.
+        drop(pair.slave);
+        let master = pair.master;
+        let mut reader = master.try_clone_reader().expect("read the pty");
+        let writer = master.take_writer().expect("write to the pty");
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(nonzero(rows), nonzero(cols), 0),
+            raw: Vec::new(),
+        }));
+        let eof = Arc::new(AtomicBool::new(false));
+        let pump = {
+            let screen = Arc::clone(&screen);
+            let eof = Arc::clone(&eof);
+            thread::spawn(move || {
+                let mut buffer = [0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
+                            screen.parser.process(&buffer[..n]);
+                            screen.raw.extend_from_slice(&buffer[..n]);
+                        }
+                    }
+                }
+                eof.store(true, Ordering::SeqCst);
+            })
+        };
+        Self { screen, eof, reader: Some(pump), child, writer, master, exit: None }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Screen> {
+        self.screen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The screen as text, one line per row.
+    fn text(&self) -> String {
+        self.lock().parser.screen().contents()
+    }
+
+    /// The text of each row of the screen.
+    fn rows(&self) -> Vec<String> {
+        let screen = self.lock();
+        let (_, cols) = screen.parser.screen().size();
+        screen.parser.screen().rows(0, cols.get()).collect()
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        self.lock().raw.clone()
+    }
+
+    /// Types bytes as a terminal would send them.
+    fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.writer.write_all(bytes.as_ref()).expect("write to the pty");
+        self.writer.flush().expect("flush the pty");
+    }
+
+    /// Waits until the screen's text satisfies `check`; fails with the screen when it does not.
+    fn wait_for(&mut self, what: &str, check: impl Fn(&str) -> bool) {
+        self.wait_on(what, Self::text, |text| check(text));
+    }
+
+    /// Waits until the screen's rows satisfy `check` (for a thing that must be on one row).
+    fn wait_for_rows(&mut self, what: &str, check: impl Fn(&[String]) -> bool) {
+        self.wait_on(what, Self::rows, |rows| check(rows));
+    }
+
+    fn wait_on<T>(&mut self, what: &str, look: fn(&Self) -> T, check: impl Fn(&T) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if check(&look(self)) {
+                return;
+            }
+            let ended = self.eof.load(Ordering::SeqCst) || self.exited();
+            if ended || Instant::now() > deadline {
+                // One last look: output may have landed between the check and now.
+                thread::sleep(POLL);
+                if check(&look(self)) {
+                    return;
+                }
+                let why = if ended { "custodian exited" } else { "timed out" };
+                panic!("{why} waiting for {what}; the screen was:\n{}", framed(&self.text()));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until `needle` is on the screen.
+    fn wait_text(&mut self, needle: &str) {
+        self.wait_for(&format!("{needle:?}"), |s| s.contains(needle));
+    }
+
+    /// Waits until `needle` is gone from the screen.
+    fn wait_gone(&mut self, needle: &str) {
+        self.wait_for(&format!("{needle:?} to disappear"), |s| !s.contains(needle));
+    }
+
+    fn exited(&mut self) -> bool {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().ok().flatten();
+        }
+        self.exit.is_some()
+    }
+
+    /// Waits for the child to exit, then for the last of its output; returns its status.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        while !self.exited() {
+            assert!(
+                Instant::now() < deadline,
+                "custodian did not exit; the screen was:\n{}",
+                framed(&self.text())
+            );
+            thread::sleep(POLL);
+        }
+        while !self.eof.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the pty stayed open after custodian exited");
+            thread::sleep(POLL);
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.exit.clone().expect("the child has exited")
+    }
+
+    /// Resizes the terminal: the emulator first, then the pty (which sends SIGWINCH).
+    fn resize(&mut self, cols: u16, rows: u16) {
+        self.lock().parser.screen_mut().set_size(nonzero(rows), nonzero(cols));
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if !self.exited() {
+            // SIGHUP, then SIGKILL if it lingers; then reap it.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        // The reader thread ends by itself once the pty closes; it is not joined here so a
+        // failing test can never hang on it.
+    }
+}
+
+/// The screen with a frame around it, so trailing blanks and empty rows are visible.
+fn framed(text: &str) -> String {
+    let mut out = String::from("+---\n");
+    for line in text.lines() {
+        out.push_str(&format!("|{line}\n"));
+    }
+    out.push_str("+---");
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+// ----------------------------------------------------------------------------------------
+// The payloads
+// ----------------------------------------------------------------------------------------
+
+/// Every kind of hostile text at once.
+fn payload() -> String {
+    [
+        "\u{1b}[31mRED",                                                // CSI: colour
+        "\u{1b}[2J",                                                    // CSI: clear the screen
+        "\u{1b}]0;pwned\u{7}",                                          // OSC 0: window title
+        "\u{1b}]52;c;cHduZWQ=\u{7}",                                    // OSC 52: write the clipboard
+        "\u{1b}]8;;http://evil.example/\u{1b}\\link\u{1b}]8;;\u{1b}\\", // OSC 8: a hyperlink
+        "\u{9b}31m",                                                    // C1 CSI
+        "\u{9d}0;c1title\u{7}",                                         // C1 OSC
+        "\u{202e}gnp.exe",                                              // right-to-left override
+        "\u{2066}isolate\u{2069}",                                      // left-to-right isolate
+        "zero\u{200b}width\u{200d}joiner",                              // zero-width characters
+    ]
+    .concat()
+}
+
+/// Raw bytes that must never reach the terminal: each is a payload's own control sequence.
+const FORBIDDEN: &[(&str, &[u8])] = &[
+    ("CSI colour from the payload", b"\x1b[31mRED"),
+    ("OSC 0 title", b"\x1b]0;pwned"),
+    ("OSC 52 clipboard", b"\x1b]52;"),
+    ("OSC 8 link", b"\x1b]8;"),
+    ("C1 CSI U+009B", b"\xc2\x9b"),
+    ("C1 OSC U+009D", b"\xc2\x9d"),
+    ("RLO U+202E", b"\xe2\x80\xae"),
+    ("LRI U+2066", b"\xe2\x81\xa6"),
+    ("PDI U+2069", b"\xe2\x81\xa9"),
+    ("ZWSP U+200B", b"\xe2\x80\x8b"),
+    ("ZWJ U+200D", b"\xe2\x80\x8d"),
+];
+
+#[track_caller]
+fn assert_inert(what: &str, raw: &[u8]) {
+    let found: Vec<&str> =
+        FORBIDDEN.iter().filter(|(_, bytes)| contains(raw, bytes)).map(|(n, _)| *n).collect();
+    assert!(
+        found.is_empty(),
+        "{what}: reached the terminal raw: {found:?}\n{}",
+        String::from_utf8_lossy(raw)
+    );
+    // The app's own output never carries an OSC at all.
+    assert!(!contains(raw, b"\x1b]"), "{what}: an OSC sequence reached the terminal");
+}
+
+fn hostile_users() -> Vec<Value> {
+    let p = payload();
+    vec![
+        json!({
+            "id": "hostile1",
+            "username": "hostile.one\u{1b}[31mRED\u{9b}31m\u{202e}x",
+            "primaryEmail": "evil\u{202e}moc.\u{1b}]52;c;cHduZWQ=\u{7}@example.com",
+            "name": "Name \u{1b}]0;pwned\u{7} \u{9d}0;c1\u{7} \u{2066}iso\u{2069} z\u{200b}w",
+            "avatar": format!("https://x.example/{p}"),
+            "customData": {"note": p, "k\u{202e}ey": format!("v\u{9b}{p}"), "nested": {"list": [p.clone()]}},
+        }),
+        json!({
+            "id": "hostile2",
+            "username": "hostile.two",
+            "name": "\u{1b}]0;pwned\u{7}",
+            "customData": {"c1": "\u{9b}2J\u{9d}", "bidi": "abc\u{202e}def"},
+        }),
+    ]
+}
+
+/// A private directory with a database holding only the hostile users, imported by an
+/// operator whose name is itself hostile (it lands in the history's WHO column).
+struct Fixture {
+    dir: TempDir,
+    db: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("users.redb");
+        let fixture = Self { dir, db };
+        fixture.cli_ok(&["init"], "tester");
+        let lines: String = hostile_users().iter().map(|u| format!("{u}\n")).collect();
+        let file = fixture.dir.path().join("hostile.jsonl");
+        std::fs::write(&file, lines).expect("write");
+        fixture.cli_ok(&["import", file.to_str().expect("utf-8")], &format!("op{}", payload()));
+        fixture
+    }
+
+    fn command(&self, args: &[&str], user: &str) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env("USER", user)
+            .env("TERM", "xterm-256color")
+            .env_remove("CUSTODIAN_DB")
+            .env_remove("CUSTODIAN_READ_ONLY")
+            .env_remove("SSH_CONNECTION");
+        command
+    }
+
+    fn cli_ok(&self, args: &[&str], user: &str) -> Vec<u8> {
+        let output = self.command(args, user).output().expect("run custodian");
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        output.stdout
+    }
+
+    /// The CLI with a terminal for its output (`script` gives it a pty); the raw bytes.
+    fn cli_on_terminal(&self, args: &[&str]) -> Vec<u8> {
+        let mut line = format!("{BIN} --db {}", self.db.display());
+        for arg in args {
+            line.push_str(&format!(" '{arg}'"));
+        }
+        let mut command = Command::new("script");
+        command.args(["-q", "-e", "-c", &line, "/dev/null"]);
+        for (key, value) in self.command(&[], "tester").get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let output = command.output().expect("run script");
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stdout));
+        output.stdout
+    }
+
+    fn spawn_tui(&self, cols: u16, rows: u16) -> Tui {
+        let mut command = CommandBuilder::new(BIN);
+        command.arg("--db");
+        command.arg(&self.db);
+        command.cwd(self.dir.path());
+        for key in ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "NO_COLOR"] {
+            command.env_remove(key);
+        }
+        for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
+            command.env(key, self.dir.path());
+        }
+        command.env("TERM", "xterm-256color");
+        command.env("USER", "tester");
+        Tui::spawn(command, cols, rows)
+    }
+}
+
+fn has_script() -> bool {
+    Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+// ----------------------------------------------------------------------------------------
+// Tests
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn the_tui_shows_hostile_users_inert_in_the_list_details_document_and_editor() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(160, 50);
+    tui.wait_text("Users · 2");
+    tui.wait_text("hostile.one");
+    tui.wait_text("customData · revision 1");
+    // The visible forms: control pictures for C0, \u{…} for C1 and format characters.
+    tui.wait_text("␛]0;pwned␇");
+    tui.wait_text("\\u{202e}");
+    tui.send("\r");
+    tui.wait_text("Editing customData of");
+    tui.wait_text("valid object");
+    tui.send("\x1b");
+    tui.wait_gone("Editing customData of");
+    tui.send("\x1b[B");
+    tui.wait_text("hostile.two");
+    tui.send("\r");
+    tui.wait_text("Editing customData of hostile.two");
+    tui.send("\x1b");
+    tui.wait_gone("Editing customData of");
+    let screen = tui.text();
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "{status:?}");
+    assert_inert("the TUI", &tui.raw());
+    for c in ['\u{1b}', '\u{9b}', '\u{9d}', '\u{202e}', '\u{2066}', '\u{200b}'] {
+        assert!(!screen.contains(c), "{c:?} on the screen:\n{}", framed(&screen));
+    }
+}
+
+#[test]
+fn the_cli_shows_hostile_text_inert_on_a_terminal() {
+    if !has_script() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let fixture = Fixture::new();
+    for args in [
+        vec!["list"],
+        vec!["list", "--json"],
+        vec!["get", "hostile1"],
+        vec!["get", "hostile2"],
+        vec!["history", "hostile1"],
+        vec!["export"],
+    ] {
+        let raw = fixture.cli_on_terminal(&args);
+        assert_inert(&format!("{args:?}"), &raw);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("hostile") || text.contains("pwned") || text.contains("\\u202e"),
+            "{args:?}: {text}"
+        );
+    }
+    let listed = String::from_utf8_lossy(&fixture.cli_on_terminal(&["list"])).into_owned();
+    assert!(listed.contains("␛]0;pwned␇") && listed.contains("\\u{202e}"), "{listed}");
+    let history = String::from_utf8_lossy(&fixture.cli_on_terminal(&["history", "hostile1"])).into_owned();
+    assert!(history.contains("op␛[31mRED"), "{history}");
+    let got = String::from_utf8_lossy(&fixture.cli_on_terminal(&["get", "hostile2"])).into_owned();
+    assert!(got.contains("\\u009b2J\\u009d") && got.contains("abc\\u202edef"), "{got}");
+}
+
+#[test]
+fn to_a_pipe_get_and_export_are_exact_json() {
+    let fixture = Fixture::new();
+    let users = hostile_users();
+    let exported = fixture.cli_ok(&["export"], "tester");
+    // Known fields in Logto's order: compare the values, then the bytes of a round trip.
+    let lines: Vec<Value> = String::from_utf8(exported.clone())
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    for (line, user) in lines.iter().zip(&users) {
+        for key in ["id", "username", "primaryEmail", "name", "avatar", "customData"] {
+            assert_eq!(line.get(key).unwrap_or(&Value::Null), user.get(key).unwrap_or(&Value::Null), "{key}");
+        }
+    }
+    assert!(contains(&exported, b"\xe2\x80\xae") && contains(&exported, b"\xc2\x9b"), "raw in the pipe");
+    // Byte-exact round trip: export → import into an empty database → export.
+    let again = Fixture { dir: tempfile::tempdir().expect("dir"), db: PathBuf::new() };
+    let again = Fixture { db: again.dir.path().join("again.redb"), ..again };
+    again.cli_ok(&["init"], "tester");
+    let file = again.dir.path().join("export.jsonl");
+    std::fs::write(&file, &exported).expect("write");
+    again.cli_ok(&["import", file.to_str().expect("utf-8")], "tester");
+    assert_eq!(again.cli_ok(&["export"], "tester"), exported);
+    // get: the stored canonical text, exactly.
+    let got = fixture.cli_ok(&["get", "hostile2"], "tester");
+    assert_eq!(
+        String::from_utf8(got).expect("utf-8"),
+        "{\n  \"c1\": \"\u{9b}2J\u{9d}\",\n  \"bidi\": \"abc\u{202e}def\"\n}\n"
+    );
+}
