@@ -2,22 +2,18 @@
 //! through a vt100 emulator, and what was stored is checked with the CLI. These tests pin
 //! what an operator sees and what ends up in the database, end to end.
 
-use std::io::{Read, Write};
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, ExitStatus, MasterPty, PtySize, native_pty_system};
+use portable_pty::CommandBuilder;
 use serde_json::Value;
+use support::pty::{POLL, TIMEOUT, Tui, collapsed, contains, count, find_last, framed};
 use tempfile::TempDir;
-
-/// How long anything visible may take to appear (CI machines have 2 busy cores).
-const TIMEOUT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(20);
 
 const BIN: &str = env!("CARGO_BIN_EXE_custodian");
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
@@ -128,210 +124,6 @@ impl Fixture {
         }
         Tui::spawn(command, cols, rows)
     }
-}
-
-/// What the reader thread has seen of the child's output.
-struct Screen {
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
-
-/// The binary running in a pseudo-terminal. Dropping it kills the child, so a failing test
-/// never leaves a process behind (nor hangs waiting for one).
-struct Tui {
-    screen: Arc<Mutex<Screen>>,
-    eof: Arc<AtomicBool>,
-    reader: Option<JoinHandle<()>>,
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    master: Box<dyn MasterPty + Send>,
-    exit: Option<ExitStatus>,
-}
-
-fn nonzero(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("terminal sizes are not zero")
-}
-
-impl Tui {
-    fn spawn(command: CommandBuilder, cols: u16, rows: u16) -> Self {
-        let size = PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
-        let pair = native_pty_system().openpty(size).expect("open a pseudo-terminal");
-        let child = pair.slave.spawn_command(command).expect("start custodian in the pty");
-        // Only the child may hold the slave side, so reading the master ends when it exits.
-        drop(pair.slave);
-        let master = pair.master;
-        let mut reader = master.try_clone_reader().expect("read the pty");
-        let writer = master.take_writer().expect("write to the pty");
-        let screen = Arc::new(Mutex::new(Screen {
-            parser: vt100::Parser::new(nonzero(rows), nonzero(cols), 0),
-            raw: Vec::new(),
-        }));
-        let eof = Arc::new(AtomicBool::new(false));
-        let pump = {
-            let screen = Arc::clone(&screen);
-            let eof = Arc::clone(&eof);
-            thread::spawn(move || {
-                let mut buffer = [0u8; 16 * 1024];
-                loop {
-                    match reader.read(&mut buffer) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            let mut screen = screen.lock().unwrap_or_else(|e| e.into_inner());
-                            screen.parser.process(&buffer[..n]);
-                            screen.raw.extend_from_slice(&buffer[..n]);
-                        }
-                    }
-                }
-                eof.store(true, Ordering::SeqCst);
-            })
-        };
-        Self { screen, eof, reader: Some(pump), child, writer, master, exit: None }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Screen> {
-        self.screen.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The screen as text, one line per row.
-    fn text(&self) -> String {
-        self.lock().parser.screen().contents()
-    }
-
-    /// The text of each row of the screen.
-    fn rows(&self) -> Vec<String> {
-        let screen = self.lock();
-        let (_, cols) = screen.parser.screen().size();
-        screen.parser.screen().rows(0, cols.get()).collect()
-    }
-
-    fn raw(&self) -> Vec<u8> {
-        self.lock().raw.clone()
-    }
-
-    /// Types bytes as a terminal would send them.
-    fn send(&mut self, bytes: impl AsRef<[u8]>) {
-        self.writer.write_all(bytes.as_ref()).expect("write to the pty");
-        self.writer.flush().expect("flush the pty");
-    }
-
-    /// Waits until the screen's text satisfies `check`; fails with the screen when it does not.
-    fn wait_for(&mut self, what: &str, check: impl Fn(&str) -> bool) {
-        self.wait_on(what, Self::text, |text| check(text));
-    }
-
-    /// Waits until the screen's rows satisfy `check` (for a thing that must be on one row).
-    fn wait_for_rows(&mut self, what: &str, check: impl Fn(&[String]) -> bool) {
-        self.wait_on(what, Self::rows, |rows| check(rows));
-    }
-
-    fn wait_on<T>(&mut self, what: &str, look: fn(&Self) -> T, check: impl Fn(&T) -> bool) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if check(&look(self)) {
-                return;
-            }
-            let ended = self.eof.load(Ordering::SeqCst) || self.exited();
-            if ended || Instant::now() > deadline {
-                // One last look: output may have landed between the check and now.
-                thread::sleep(POLL);
-                if check(&look(self)) {
-                    return;
-                }
-                let why = if ended { "custodian exited" } else { "timed out" };
-                panic!("{why} waiting for {what}; the screen was:\n{}", framed(&self.text()));
-            }
-            thread::sleep(POLL);
-        }
-    }
-
-    /// Waits until `needle` is on the screen.
-    fn wait_text(&mut self, needle: &str) {
-        self.wait_for(&format!("{needle:?}"), |s| s.contains(needle));
-    }
-
-    /// Waits until `needle` is gone from the screen.
-    fn wait_gone(&mut self, needle: &str) {
-        self.wait_for(&format!("{needle:?} to disappear"), |s| !s.contains(needle));
-    }
-
-    fn exited(&mut self) -> bool {
-        if self.exit.is_none() {
-            self.exit = self.child.try_wait().ok().flatten();
-        }
-        self.exit.is_some()
-    }
-
-    /// Waits for the child to exit, then for the last of its output; returns its status.
-    fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + TIMEOUT;
-        while !self.exited() {
-            assert!(
-                Instant::now() < deadline,
-                "custodian did not exit; the screen was:\n{}",
-                framed(&self.text())
-            );
-            thread::sleep(POLL);
-        }
-        while !self.eof.load(Ordering::SeqCst) {
-            assert!(Instant::now() < deadline, "the pty stayed open after custodian exited");
-            thread::sleep(POLL);
-        }
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        self.exit.clone().expect("the child has exited")
-    }
-
-    /// Resizes the terminal: the emulator first, then the pty (which sends SIGWINCH).
-    fn resize(&mut self, cols: u16, rows: u16) {
-        self.lock().parser.screen_mut().set_size(nonzero(rows), nonzero(cols));
-        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).expect("resize the pty");
-    }
-}
-
-impl Tui {
-    fn pid(&self) -> i32 {
-        self.child.process_id().expect("the child has a pid") as i32
-    }
-}
-
-impl Drop for Tui {
-    fn drop(&mut self) {
-        if !self.exited() {
-            // SIGHUP, then SIGKILL if it lingers; then reap it.
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        // The reader thread ends by itself once the pty closes; it is not joined here so a
-        // failing test can never hang on it.
-    }
-}
-
-/// The screen with a frame around it, so trailing blanks and empty rows are visible.
-fn framed(text: &str) -> String {
-    let mut out = String::from("+---\n");
-    for line in text.lines() {
-        out.push_str(&format!("|{line}\n"));
-    }
-    out.push_str("+---");
-    out
-}
-
-/// Whitespace collapsed: for messages a narrow terminal may wrap.
-fn collapsed(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    find_last(haystack, needle).is_some()
-}
-
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
 /// Waits for the first screen of the user list.

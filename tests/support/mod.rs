@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pty;
+
 use custodian::domain::Limits;
 use custodian::domain::import::ImportReader;
 use custodian::draft::Drafts;
