@@ -201,10 +201,7 @@ fn the_tui_shows_hostile_users_inert_in_the_list_details_document_and_editor() {
 
 #[test]
 fn the_cli_shows_hostile_text_inert_on_a_terminal() {
-    if !has_script() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
+    assert!(has_script(), "`script` (util-linux) is needed to give the CLI a terminal");
     let fixture = Fixture::new();
     for args in [
         vec!["list"],
