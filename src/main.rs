@@ -3,13 +3,21 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use custodian::cli::{self, Cli, exit_code};
 use custodian::inert;
 
 fn main() -> ExitCode {
     custodian::crash::install_hook();
-    let cli = Cli::parse();
+    // `--help` ends with every key of the editor, from the same table as its `?` help.
+    let matches = Cli::command()
+        .after_long_help(format!(
+            "{}\n\n{}",
+            custodian::cli::args::AFTER_HELP,
+            custodian::tui::keymap::help_text()
+        ))
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     custodian::log::start();
     tracing::info!(pid = std::process::id(), db = ?cli.db, "start");
     let result = match &cli.command {

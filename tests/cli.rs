@@ -1050,3 +1050,15 @@ fn saves_are_logged_to_a_private_file_and_never_to_the_screen() {
     let dir = log.parent().expect("a directory");
     assert_eq!(fs::metadata(dir).expect("dir").permissions().mode() & 0o777, 0o700);
 }
+
+#[test]
+fn long_help_lists_every_key_of_the_editor_from_the_key_table() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.command().arg("--help").output().expect("run --help");
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success());
+    for binding in custodian::tui::keymap::BINDINGS {
+        assert!(text.contains(binding.description), "--help lacks {:?}", binding.description);
+    }
+    assert!(text.contains("Exit codes:"), "{text}");
+}

@@ -330,3 +330,69 @@ fn editor_input(key: KeyEvent) -> Input {
 pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
     BINDINGS.iter().filter(move |b| b.hint.is_some() && b.modes.contains(&mode))
 }
+
+/// One line of the key reference: a section heading, or keys and what they do.
+pub enum HelpRow {
+    Heading(&'static str),
+    Keys { keys: String, description: &'static str },
+}
+
+/// Every key, section by section: what the `?` help draws and `--help` prints.
+pub fn help_rows() -> Vec<HelpRow> {
+    use super::app::COMMANDS;
+    let sections = [
+        (Mode::Browse, "Browsing"),
+        (Mode::Filter, "Filtering (type to filter)"),
+        (Mode::Command, "Command line (type a command)"),
+        (Mode::Edit, "Editing customData"),
+        (Mode::History, "History"),
+        (Mode::Conflict, "Conflict (someone saved first)"),
+        (Mode::DraftFound, "Unsaved draft found"),
+        (Mode::Dialog, "Questions"),
+        (Mode::Help, "This help"),
+    ];
+    let mut rows = Vec::new();
+    for (mode, heading) in sections {
+        rows.push(HelpRow::Heading(heading));
+        for binding in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
+            rows.push(HelpRow::Keys { keys: binding.label.to_owned(), description: binding.description });
+        }
+        if mode == Mode::Command {
+            for command in COMMANDS {
+                let usage = format!(":{} {}", command.name, command.args).trim_end().to_owned();
+                rows.push(HelpRow::Keys { keys: usage, description: command.description });
+            }
+        }
+        if mode == Mode::Edit {
+            for (keys, description) in EDITOR_KEYS {
+                rows.push(HelpRow::Keys { keys: (*keys).to_owned(), description });
+            }
+        }
+    }
+    rows
+}
+
+/// The width of the keys column of [`help_rows`].
+pub fn help_keys_width(rows: &[HelpRow]) -> usize {
+    let widths = rows.iter().map(|row| match row {
+        HelpRow::Keys { keys, .. } => keys.chars().count(),
+        HelpRow::Heading(_) => 0,
+    });
+    widths.max().unwrap_or(0) + 2
+}
+
+/// The key reference as plain text, for `custodian --help`.
+pub fn help_text() -> String {
+    let rows = help_rows();
+    let width = help_keys_width(&rows);
+    let mut text = String::from("Keys of the editor (also shown by ? inside it):\n");
+    for row in &rows {
+        match row {
+            HelpRow::Heading(heading) => text.push_str(&format!("\n  {heading}\n")),
+            HelpRow::Keys { keys, description } => {
+                text.push_str(&format!("    {keys:<width$}{description}\n"))
+            }
+        }
+    }
+    text
+}
