@@ -969,3 +969,38 @@ fn a_click_selects_the_row_under_the_mouse_and_the_wheel_moves() {
             .is_none()
     );
 }
+
+#[test]
+fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
+    use custodian::tui::{Scanner, perform};
+    use std::sync::Arc;
+    let (dir, store) = demo_store();
+    let path = store.path().to_owned();
+    drop(store);
+    let store = Arc::new(custodian::store::RedbStore::open(&path, Default::default()).unwrap());
+    let (scanner, answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>);
+    let runtime = custodian::tui::Runtime {
+        store: &*store,
+        drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
+        database: path.display().to_string(),
+        scanner: Some(scanner),
+    };
+    // Two keystrokes in a row: the second query replaces the first.
+    assert!(perform(&runtime, Effect::Scan { generation: 1, query: "a".into() }).is_none());
+    assert!(perform(&runtime, Effect::Scan { generation: 2, query: "customdatabar".into() }).is_none());
+    let mut hits = Vec::new();
+    loop {
+        let answer = answers.recv_timeout(std::time::Duration::from_secs(10)).expect("the scan answers");
+        match answer {
+            Action::SearchHits { generation: 2, hits: step, done, .. } => {
+                hits.extend(step.into_iter().map(|e| e.user.handle().to_owned()));
+                if done {
+                    break;
+                }
+            }
+            Action::SearchHits { generation: 1, .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(hits, ["admin"]);
+}
