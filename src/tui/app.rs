@@ -679,23 +679,35 @@ impl State {
         }
     }
 
-    fn open_editor(&mut self) -> Vec<Effect> {
+    /// Says why nothing may be edited (a read-only store), if so.
+    fn refused_read_only(&mut self) -> bool {
         if self.read_only {
             self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
-            return Vec::new();
         }
-        let (Some(record), Some(document)) = (&self.user, &self.document) else {
-            self.say(StatusKind::Info, "no user selected");
-            return Vec::new();
-        };
-        let editor = Editor::new(
-            record.user.id.clone(),
-            record.user.handle().to_owned(),
-            document.clone(),
-            &self.limits,
-        );
-        self.editor = Some(editor);
-        self.say(StatusKind::Info, format!("editing customData of {}", inert::line(record.user.handle())));
+        self.read_only
+    }
+
+    /// The selected user's id, handle and customData, when they may be edited; otherwise says
+    /// why not.
+    fn editable_selection(&mut self) -> Option<(String, String, StoredDocument)> {
+        if self.refused_read_only() {
+            return None;
+        }
+        match (&self.user, &self.document) {
+            (Some(record), Some(document)) => {
+                Some((record.user.id.clone(), record.user.handle().to_owned(), document.clone()))
+            }
+            _ => {
+                self.say(StatusKind::Info, "no user selected");
+                None
+            }
+        }
+    }
+
+    fn open_editor(&mut self) -> Vec<Effect> {
+        let Some((user_id, handle, document)) = self.editable_selection() else { return Vec::new() };
+        self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
+        self.editor = Some(Editor::new(user_id, handle, document, &self.limits));
         Vec::new()
     }
 
@@ -834,8 +846,7 @@ impl State {
     /// Puts the selected revision into the editor; Ctrl-S then saves it as a new revision,
     /// through the same checks as any edit.
     fn restore_revision(&mut self) -> Vec<Effect> {
-        if self.read_only {
-            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+        if self.refused_read_only() {
             return Vec::new();
         }
         let Some(history) = self.history.take() else { return Vec::new() };
@@ -958,20 +969,9 @@ impl State {
 
     /// `E`: the selected user's customData in the operator's own editor.
     fn edit_externally(&mut self) -> Vec<Effect> {
-        if self.read_only {
-            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
-            return Vec::new();
-        }
-        let (Some(record), Some(document)) = (&self.user, &self.document) else {
-            self.say(StatusKind::Info, "no user selected");
-            return Vec::new();
-        };
-        vec![Effect::EditExternally {
-            user_id: record.user.id.clone(),
-            user_handle: record.user.handle().to_owned(),
-            base: document.clone(),
-            text: inert::json(&document.text).into_owned(),
-        }]
+        let Some((user_id, user_handle, base)) = self.editable_selection() else { return Vec::new() };
+        let text = inert::json(&base.text).into_owned();
+        vec![Effect::EditExternally { user_id, user_handle, base, text }]
     }
 
     /// The external editor was closed: its text goes the way of Ctrl-S — unchanged is "no
