@@ -4,13 +4,15 @@
 //! an empty document, NaN, a malformed import, a missing file, a zero-byte file, a text file,
 //! random damage) are not repeated here. The README's "Bad input" table comes from this file.
 
+mod support;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+use support::home::PrivateHome;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
 
@@ -23,37 +25,21 @@ struct Run {
 
 /// A private HOME and XDG directories, as in `tests/cli.rs`.
 struct Sandbox {
-    dir: TempDir,
+    home: PrivateHome,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        for sub in ["home", "data", "state"] {
-            fs::create_dir(dir.path().join(sub)).expect("mkdir");
-        }
-        Self { dir }
+        Self { home: PrivateHome::new(&[]) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.home.path(name)
     }
 
     fn command(&self, db: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
-        command
-            .env("HOME", self.path("home"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("XDG_STATE_HOME", self.path("state"))
-            .env("USER", "tester")
-            .env_remove("LOGNAME")
-            .env_remove("SSH_CONNECTION")
-            .env_remove("CUSTODIAN_DB")
-            .env_remove("CUSTODIAN_READ_ONLY")
-            .arg("--db")
-            .arg(db)
-            .args(args)
-            .stdin(Stdio::null());
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(db).args(args);
         command
     }
 

@@ -2,6 +2,8 @@
 //! database, byte-exact export and import, versioned saves, listing, read-only mode, seeding.
 //! Every run gets its own HOME and XDG directories, so no test touches the real home.
 
+mod support;
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -9,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value};
-use tempfile::TempDir;
+use support::home::PrivateHome;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
 
@@ -64,20 +66,16 @@ impl Run {
 
 /// A private HOME with XDG directories, and helpers to run the binary in it.
 struct Sandbox {
-    dir: TempDir,
+    home: PrivateHome,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        for sub in ["home", "data", "state"] {
-            fs::create_dir(dir.path().join(sub)).expect("mkdir");
-        }
-        Self { dir }
+        Self { home: PrivateHome::new(&[]) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.home.path(name)
     }
 
     fn data_home(&self) -> PathBuf {
@@ -89,18 +87,9 @@ impl Sandbox {
     }
 
     fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
-        command
-            .env("HOME", self.path("home"))
-            .env("XDG_DATA_HOME", self.data_home())
-            .env("XDG_STATE_HOME", self.path("state"))
-            .env("USER", "tester")
-            .env("RUST_BACKTRACE", "1")
-            .env_remove("LOGNAME")
-            .env_remove("SSH_CONNECTION")
-            .env_remove("CUSTODIAN_DB")
-            .env_remove("CUSTODIAN_READ_ONLY")
-            .stdin(Stdio::null());
+        let mut command = self.home.custodian();
+        // A panic must show as one line even when a backtrace is asked for.
+        command.env("RUST_BACKTRACE", "1");
         command
     }
 

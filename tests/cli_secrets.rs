@@ -3,12 +3,14 @@
 //! `--allow-sensitive`, which warns and saves; `import` warns and imports. Every run gets its
 //! own HOME and XDG directories, so no test touches the real home.
 
+mod support;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use tempfile::TempDir;
+use support::home::PrivateHome;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
 
@@ -48,33 +50,21 @@ impl Run {
 }
 
 struct Sandbox {
-    dir: TempDir,
+    home: PrivateHome,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        for sub in ["home", "data", "state"] {
-            fs::create_dir(dir.path().join(sub)).expect("mkdir");
-        }
-        Self { dir }
+        Self { home: PrivateHome::new(&[]) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.home.path(name)
     }
 
     fn run(&self, db: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+        let mut command = self.home.custodian();
         command
-            .env("HOME", self.path("home"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("XDG_STATE_HOME", self.path("state"))
-            .env("USER", "tester")
-            .env_remove("LOGNAME")
-            .env_remove("SSH_CONNECTION")
-            .env_remove("CUSTODIAN_DB")
-            .env_remove("CUSTODIAN_READ_ONLY")
             .arg("--db")
             .arg(db)
             .args(args)

@@ -7,6 +7,8 @@
 //! `cargo test --test durability -- --nocapture` to see them). `DURABILITY_SEED=N` replays
 //! the random kill moments of a run.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Read;
@@ -19,7 +21,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
+use support::home::PrivateHome;
 
 /// The longest any single custodian run may take before the test calls it a hang.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -172,36 +174,21 @@ impl Drop for Running {
 
 /// A private HOME with XDG directories, and the binary run in it.
 struct Sandbox {
-    dir: TempDir,
+    home: PrivateHome,
 }
 
 impl Sandbox {
     fn new() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        for sub in ["home", "data", "state", "docs"] {
-            fs::create_dir(dir.path().join(sub)).expect("mkdir");
-        }
-        Self { dir }
+        Self { home: PrivateHome::new(&["docs"]) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.home.path(name)
     }
 
     fn spawn(&self, db: &Path, args: &[&str]) -> Running {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
-        command
-            .env("HOME", self.path("home"))
-            .env("XDG_DATA_HOME", self.path("data"))
-            .env("XDG_STATE_HOME", self.path("state"))
-            .env("USER", "tester")
-            .env_remove("LOGNAME")
-            .env_remove("SSH_CONNECTION")
-            .env_remove("CUSTODIAN_DB")
-            .env_remove("CUSTODIAN_READ_ONLY")
-            .arg("--db")
-            .arg(db)
-            .args(args);
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(db).args(args);
         Running::spawn(format!("custodian {}", args.join(" ")), command)
     }
 
