@@ -399,16 +399,22 @@ fn type_unsaved_edit(tui: &mut Tui, key: &str) {
     tui.wait_text("valid object");
 }
 
-#[test]
-fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
+/// Admin's editor with an unsaved edit ("mine"), another operator's CLI save of
+/// `{"theirs": true}` meanwhile, then Ctrl-S.
+fn save_after_someone_else() -> (Fixture, Tui) {
     let fixture = Fixture::new();
     let mut tui = fixture.spawn_tui(120, 40);
     type_unsaved_edit(&mut tui, "mine");
-    // Another operator saves through the CLI meanwhile.
     let theirs = fixture.dir.path().join("theirs.json");
     std::fs::write(&theirs, r#"{"theirs": true}"#).expect("write");
     fixture.cli_ok(&["set", "admin", theirs.to_str().expect("utf-8 path")]);
     tui.send(CTRL_S);
+    (fixture, tui)
+}
+
+#[test]
+fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
+    let (fixture, mut tui) = save_after_someone_else();
     tui.wait_text("Conflict");
     tui.wait_text("Theirs → mine");
     tui.wait_text("nothing was written");
@@ -424,13 +430,7 @@ fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
 
 #[test]
 fn a_conflict_reload_keeps_my_edit_in_a_recovery_file() {
-    let fixture = Fixture::new();
-    let mut tui = fixture.spawn_tui(120, 40);
-    type_unsaved_edit(&mut tui, "mine");
-    let theirs = fixture.dir.path().join("theirs.json");
-    std::fs::write(&theirs, r#"{"theirs": true}"#).expect("write");
-    fixture.cli_ok(&["set", "admin", theirs.to_str().expect("utf-8 path")]);
-    tui.send(CTRL_S);
+    let (fixture, mut tui) = save_after_someone_else();
     tui.wait_text("Theirs → mine");
     tui.send("r");
     tui.wait_text("your edit is kept in");
