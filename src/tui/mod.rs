@@ -55,6 +55,25 @@ pub struct Scanner {
     current: Arc<AtomicU64>,
 }
 
+/// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
+/// failure that ends it) to `answer`, which says whether to go on.
+fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl FnMut(Action) -> bool) {
+    let mut after: Option<String> = None;
+    loop {
+        let (step, last) = match store.scan_matches(query, after.as_deref(), SCAN_STEP) {
+            Ok(step) => {
+                after = step.next;
+                let (scanned, done) = (step.scanned as u64, after.is_none());
+                (Action::SearchHits { generation, hits: step.hits, scanned, done }, done)
+            }
+            Err(e) => (Action::StoreFailed { message: e.to_string() }, true),
+        };
+        if !answer(step) || last {
+            return;
+        }
+    }
+}
+
 impl Scanner {
     pub fn new(store: Arc<dyn UserStore>) -> (Self, mpsc::Receiver<Action>) {
         let (answers, receiver) = mpsc::channel();
@@ -64,23 +83,9 @@ impl Scanner {
         std::thread::spawn(move || {
             let mut next = requests.recv().ok();
             while let Some((generation, query)) = next.take() {
-                let mut after: Option<String> = None;
-                while running.load(Ordering::SeqCst) == generation {
-                    let answer = match store.scan_matches(&query, after.as_deref(), SCAN_STEP) {
-                        Ok(step) => {
-                            after = step.next;
-                            let (scanned, done) = (step.scanned as u64, after.is_none());
-                            Action::SearchHits { generation, hits: step.hits, scanned, done }
-                        }
-                        Err(e) => Action::StoreFailed { message: e.to_string() },
-                    };
-                    let last = !matches!(answer, Action::SearchHits { done: false, .. });
-                    if answers.send(answer).is_err() {
-                        return;
-                    }
-                    if last {
-                        break;
-                    }
+                let current = || running.load(Ordering::SeqCst) == generation;
+                if current() {
+                    scan(&*store, generation, &query, |answer| answers.send(answer).is_ok() && current());
                 }
                 // The newest query waiting, if any, else wait for one.
                 next = requests.try_iter().last().or_else(|| requests.recv().ok());
@@ -499,23 +504,20 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 scanner.start(generation, query);
                 return None;
             }
-            let mut hits = Vec::new();
-            let mut scanned = 0;
-            let mut after: Option<String> = None;
-            loop {
-                match store.scan_matches(&query, after.as_deref(), SCAN_STEP) {
-                    Ok(step) => {
-                        hits.extend(step.hits);
-                        scanned += step.scanned as u64;
-                        after = step.next;
-                    }
-                    Err(e) => return Some(failed(e)),
+            // No scanner thread (tests): the whole scan, answered at once.
+            let (mut hits, mut scanned, mut failure) = (Vec::new(), 0, None);
+            scan(store, generation, &query, |answer| match answer {
+                Action::SearchHits { hits: step, scanned: count, .. } => {
+                    hits.extend(step);
+                    scanned += count;
+                    true
                 }
-                if after.is_none() {
-                    break;
+                other => {
+                    failure = Some(other);
+                    false
                 }
-            }
-            Action::SearchHits { generation, hits, scanned, done: true }
+            });
+            failure.unwrap_or(Action::SearchHits { generation, hits, scanned, done: true })
         }
         Effect::FindUser { query } => match store.resolve(&query).and_then(|id| store.entry(&id)) {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },
