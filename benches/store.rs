@@ -52,7 +52,9 @@ fn full_scan(c: &mut Criterion, store: &RedbStore) {
             let mut after: Option<String> = None;
             let mut scanned = 0;
             loop {
-                let step = store.scan_matches("zzzzqqq", after.as_deref(), SCAN_STEP).expect("scan step");
+                let step = store
+                    .scan_matches("zzzzqqq", after.as_deref(), SCAN_STEP, usize::MAX)
+                    .expect("scan step");
                 scanned += step.scanned;
                 after = step.next;
                 if after.is_none() {
@@ -67,7 +69,8 @@ fn full_scan(c: &mut Criterion, store: &RedbStore) {
             let mut after: Option<String> = None;
             let mut hits = 0;
             loop {
-                let step = store.scan_matches("kovacs", after.as_deref(), SCAN_STEP).expect("scan step");
+                let step =
+                    store.scan_matches("kovacs", after.as_deref(), SCAN_STEP, usize::MAX).expect("scan step");
                 hits += step.hits.len();
                 after = step.next;
                 if hits >= 50 || after.is_none() {

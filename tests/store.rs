@@ -864,6 +864,31 @@ fn search_finds_by_substring_of_name_email_or_id_in_any_case() {
     assert_eq!(rest.iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(), ["u3"]);
 }
 
+#[test]
+fn a_scan_step_stops_at_max_hits_and_the_next_step_goes_on_from_there() {
+    let (_dir, _path, store) = db_with_people();
+    let full = |max_hits: usize| -> (Vec<String>, usize) {
+        let (mut ids, mut after, mut steps) = (Vec::new(), None::<String>, 0);
+        loop {
+            let step = store.scan_matches("example", after.as_deref(), 100, max_hits).expect("scan step");
+            assert!(step.hits.len() <= max_hits, "a step never holds more than max_hits");
+            steps += 1;
+            ids.extend(step.hits.into_iter().map(|e| e.user.id));
+            match step.next {
+                Some(next) => after = Some(next),
+                None => return (ids, steps),
+            }
+        }
+    };
+    let (all, one_step) = full(usize::MAX);
+    assert_eq!(all.len(), 3, "u1, u2, u3 have example addresses: {all:?}");
+    assert_eq!(one_step, 1);
+    // One hit per step: the same users, none twice, none skipped.
+    let (capped, steps) = full(1);
+    assert_eq!(capped, all);
+    assert!(steps >= 3, "{steps} steps");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Read-only
 

@@ -197,7 +197,9 @@ fn filter_hits_arrive_in_list_order_and_keep_the_selection() {
     // Hits come in two steps, out of order: the rows stay sorted and the selection stays put.
     let (first, second): (Vec<_>, Vec<_>) = all.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 1);
     let first: Vec<_> = first.into_iter().map(|(_, e)| e).collect();
-    let second: Vec<_> = second.into_iter().map(|(_, e)| e).collect();
+    // The second step comes backwards and repeats a few hits of the first.
+    let mut second: Vec<_> = second.into_iter().map(|(_, e)| e).rev().collect();
+    second.extend(first.iter().take(3).cloned());
     act(&store, &mut state, Action::SearchHits { generation, hits: first, scanned: 100, done: false });
     act(&store, &mut state, Action::Down);
     let chosen = state.list.selected_entry().unwrap().key.clone();
@@ -208,7 +210,38 @@ fn filter_hits_arrive_in_list_order_and_keep_the_selection() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(keys, sorted);
+    assert_eq!(keys.len(), all.len(), "every user once");
     assert!(!state.list.search.scanning);
+}
+
+#[test]
+fn a_filter_matching_more_users_than_the_list_keeps_holds_the_cap_and_says_so() {
+    use custodian::domain::synthetic::SyntheticUsers;
+    use custodian::store::OpenOptions;
+    use custodian::tui::app::MAX_MATCHES;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).unwrap();
+    let users: Vec<_> = SyntheticUsers::new(11, 0).take(MAX_MATCHES + 500).collect();
+    store.insert_batch(&users, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    // Every synthetic email has "example" in it: everyone matches.
+    for c in "example".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert_eq!(state.list.rows.len(), MAX_MATCHES);
+    assert!(state.list.search.capped, "the list knows it holds only some of the matches");
+    assert!(!state.list.search.scanning, "the scan stopped at the cap");
+    assert!(
+        state.list.search.scanned < (MAX_MATCHES + 500) as u64,
+        "the scan stopped early: {} scanned",
+        state.list.search.scanned
+    );
+    let keys: Vec<_> = state.list.rows.iter().map(|e| e.key.clone()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(keys, sorted, "sorted, each user once");
 }
 
 #[test]

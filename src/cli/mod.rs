@@ -379,7 +379,7 @@ fn list(store: &RedbStore, search: Option<&str>, limit: usize, json: bool, out: 
         for entry in &entries {
             let document = store.custom_data(&entry.user.id)?;
             let record = UserRecord {
-                user: entry.user.clone(),
+                user: (*entry.user).clone(),
                 revision: entry.revision,
                 revised_at: 0,
                 revised_by: String::new(),

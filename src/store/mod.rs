@@ -59,7 +59,9 @@ pub enum Seek {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListEntry {
     pub key: ListKey,
-    pub user: User,
+    /// Boxed: a search holds up to 2,000 entries and merges them as hits arrive; moving a
+    /// pointer instead of the whole user keeps that merge cheap in time and memory.
+    pub user: Box<User>,
     pub revision: Revision,
 }
 
@@ -219,8 +221,16 @@ pub trait UserStore: Send + Sync {
     fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
     /// One step of a full scan: up to `batch` users in id order after `after`, with those
     /// among them whose id, username, email, phone, name or customData text contains `query`
-    /// (any case). Each step is its own short read, so a scan holds no snapshot for long.
-    fn scan_matches(&self, query: &str, after: Option<&str>, batch: usize) -> Result<ScanStep, StoreError>;
+    /// (any case). The step ends early at `max_hits` hits, so a query that matches nearly
+    /// everyone costs no more memory than the caller wants to hold. Each step is its own
+    /// short read, so a scan holds no snapshot for long.
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError>;
     /// The id of the user named by an id, a username, a primary email or a primary phone.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError>;
     /// One user, by id.

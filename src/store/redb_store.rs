@@ -71,7 +71,7 @@ impl OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        Self { read_only: false, cache_bytes: 32 * 1024 * 1024 }
+        Self { read_only: false, cache_bytes: 2 * 1024 * 1024 }
     }
 }
 
@@ -669,7 +669,7 @@ impl UserStore for RedbStore {
             {
                 continue;
             }
-            out.push(ListEntry { key: ListKey(key), user: record.user, revision: record.revision });
+            out.push(ListEntry { key: ListKey(key), user: Box::new(record.user), revision: record.revision });
         }
         if backwards {
             out.reverse();
@@ -721,7 +721,7 @@ impl UserStore for RedbStore {
             let record = StoredUser::parse(&id, json.value())?.record()?;
             entries.push(ListEntry {
                 key: ListKey(list_key(&record.user)),
-                user: record.user,
+                user: Box::new(record.user),
                 revision: record.revision,
             });
         }
@@ -730,7 +730,13 @@ impl UserStore for RedbStore {
         Ok(entries)
     }
 
-    fn scan_matches(&self, query: &str, after: Option<&str>, batch: usize) -> Result<ScanStep, StoreError> {
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
         let mut needle = Needle::new(query);
         let tx = self.read()?;
@@ -745,6 +751,9 @@ impl UserStore for RedbStore {
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         let mut last = None;
         for item in users.range::<&str>(bounds)?.take(batch.max(1)) {
+            if step.hits.len() >= max_hits.max(1) {
+                break;
+            }
             let (id, json) = item?;
             let id = id.value();
             step.scanned += 1;
@@ -773,12 +782,12 @@ impl UserStore for RedbStore {
             if document_hit || matches_filter(&record.user, &needle.lower) {
                 step.hits.push(ListEntry {
                     key: ListKey(list_key(&record.user)),
-                    user: record.user,
+                    user: Box::new(record.user),
                     revision: record.revision,
                 });
             }
         }
-        if step.scanned == batch.max(1) {
+        if step.scanned == batch.max(1) || step.hits.len() >= max_hits.max(1) {
             step.next = last;
         }
         Ok(step)
@@ -807,7 +816,11 @@ impl UserStore for RedbStore {
 
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
         let record = self.user(id)?;
-        Ok(ListEntry { key: ListKey(list_key(&record.user)), user: record.user, revision: record.revision })
+        Ok(ListEntry {
+            key: ListKey(list_key(&record.user)),
+            user: Box::new(record.user),
+            revision: record.revision,
+        })
     }
 
     fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {

@@ -234,7 +234,7 @@ pub struct CommandLine {
 }
 
 /// Matches the filter keeps at most: memory does not grow with the number of users.
-pub const MAX_MATCHES: usize = 10_000;
+pub const MAX_MATCHES: usize = 2_000;
 
 /// The state of the filter's search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1150,7 +1150,9 @@ impl State {
         list.search = Search { generation, scanning: true, scanned: 0, capped: false };
         self.user = None;
         self.document = None;
-        let limit = list.height.max(10) * 2;
+        // A screenful at once from the indexes; the scan brings the rest (every prefix
+        // match is also a substring match), so the keystroke itself stays cheap.
+        let limit = list.height.max(10);
         vec![
             Effect::PrefixSearch { generation, query: query.clone(), limit },
             Effect::Scan { generation, query },
@@ -1170,10 +1172,8 @@ impl State {
             return Vec::new();
         }
         let selected = list.selected_entry().map(|e| e.key.clone());
-        for hit in hits {
-            if let Err(at) = list.rows.binary_search_by(|e| e.key.cmp(&hit.key)) {
-                list.rows.insert(at, hit);
-            }
+        if !hits.is_empty() {
+            list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
         }
         let mut effects = Vec::new();
         if list.rows.len() > MAX_MATCHES {
@@ -1196,6 +1196,36 @@ impl State {
         effects.extend(self.load_selected_user());
         effects
     }
+}
+
+/// The rows (sorted by key) with the hits merged in, in one pass: hits arrive in id order,
+/// so inserting them one by one would shift thousands of rows per hit. A hit already in the
+/// rows (the prefix search and the scan both find it) is kept once.
+fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
+    hits.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut merged = Vec::with_capacity(rows.len() + hits.len());
+    let (mut rows, mut hits) = (rows.into_iter().peekable(), hits.into_iter().peekable());
+    loop {
+        let next = match (rows.peek(), hits.peek()) {
+            (Some(row), Some(hit)) => match row.key.cmp(&hit.key) {
+                std::cmp::Ordering::Less => rows.next(),
+                std::cmp::Ordering::Greater => hits.next(),
+                std::cmp::Ordering::Equal => {
+                    hits.next();
+                    rows.next()
+                }
+            },
+            (Some(_), None) => rows.next(),
+            (None, Some(_)) => hits.next(),
+            (None, None) => break,
+        };
+        if let Some(entry) = next
+            && merged.last().is_none_or(|last: &ListEntry| last.key != entry.key)
+        {
+            merged.push(entry);
+        }
+    }
+    merged
 }
 
 /// Applies one action to the state and returns the store work it calls for.
@@ -1377,7 +1407,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.list.selected_entry().is_some_and(|e| e.user.id == record.user.id) {
                 if let Some(entry) = state.list.rows.get_mut(state.list.selected) {
                     entry.revision = record.revision;
-                    entry.user = record.user.clone();
+                    *entry.user = record.user.clone();
                 }
                 state.user = Some(*record);
                 state.document = Some(document);

@@ -47,6 +47,9 @@ pub struct Runtime<'a> {
 /// whether it has been cancelled.
 const SCAN_STEP: usize = 5_000;
 
+/// How often a frame shows what a running scan has found (when no key asks for one sooner).
+const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
+
 /// Scans for the filter on one thread of its own, answering with actions on a channel. The
 /// next keystroke's query replaces the running one between two steps. One thread, not one
 /// per keystroke: overlapping scans each filled their own buffers (4 at once: 94 MiB).
@@ -57,12 +60,17 @@ pub struct Scanner {
 
 /// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
 /// failure that ends it) to `answer`, which says whether to go on.
+/// It stops after one hit more than the list keeps: each hit is a distinct user, so the list
+/// then knows it holds only some of them, and a query that matches nearly everyone does not
+/// build thousands of rows that would be thrown away.
 fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl FnMut(Action) -> bool) {
     let mut after: Option<String> = None;
+    let mut wanted = app::MAX_MATCHES + 1;
     loop {
-        let (step, last) = match store.scan_matches(query, after.as_deref(), SCAN_STEP) {
+        let (step, last) = match store.scan_matches(query, after.as_deref(), SCAN_STEP, wanted) {
             Ok(step) => {
-                after = step.next;
+                wanted = wanted.saturating_sub(step.hits.len());
+                after = step.next.filter(|_| wanted > 0);
                 let (scanned, done) = (step.scanned as u64, after.is_none());
                 (Action::SearchHits { generation, hits: step.hits, scanned, done }, done)
             }
@@ -81,6 +89,7 @@ impl Scanner {
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
         std::thread::spawn(move || {
+            yield_to_the_operator();
             let mut next = requests.recv().ok();
             while let Some((generation, query)) = next.take() {
                 let current = || running.load(Ordering::SeqCst) == generation;
@@ -104,6 +113,28 @@ impl Scanner {
     }
 }
 
+/// Lowers the calling thread's CPU priority (nice 10), so that on a busy or small machine
+/// the scan takes what the UI thread leaves and keys never queue behind a step. Linux
+/// applies `setpriority` to the thread; elsewhere this is a best effort.
+fn yield_to_the_operator() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on this thread's own id.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
+/// glibc gives every thread that allocates a heap (arena) of its own; the scanner's stays
+/// resident after a scan, a few MiB that have nothing to do with the data. The two threads
+/// share one heap instead (they seldom allocate at the same moment).
+fn one_heap_for_all_threads() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists; mallopt only sets a tunable.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// How the operator asked for the screen.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -121,6 +152,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
+    one_heap_for_all_threads();
     let store = Arc::new(crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let (scanner, scan_answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>);
@@ -189,29 +221,41 @@ fn event_loop(
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
     event::poll(Duration::ZERO)?;
-    let mut dirty = true;
+    // `dirty`: the operator did something, draw at once. `scan_news`: the scan found more;
+    // drawn at most every SCAN_FRAME_EVERY so its answers cannot crowd out the keys.
+    let (mut dirty, mut scan_news) = (true, false);
+    let mut drawn_at = Instant::now();
     let mut last_draft: Option<(Instant, String)> = None;
     while !state.quit && !stop.load(Ordering::Relaxed) {
-        if dirty {
+        if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
-            dirty = false;
+            drawn_at = Instant::now();
+            (dirty, scan_news) = (false, false);
         }
         autosave_draft(runtime, state, &mut last_draft);
-        // What the background scan found since the last look.
+        // What the background scan found since the last look. Shown at once while the list
+        // has room for more rows or when the scan is over (someone is waiting for that).
+        let shown_before = state.list.rows.len();
         while let Ok(answer) = scan_answers.try_recv() {
             let effects = update(state, answer);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            scan_news = true;
+        }
+        if scan_news && (shown_before < state.list.height || !state.list.search.scanning) {
             dirty = true;
         }
-        // Keys come first: with a frame to draw, only look whether one is waiting; while a
-        // scan runs, look again soon so its hits appear as they come.
+        // Keys come first: with a frame to draw, only look whether one is waiting; with scan
+        // news, wait until its frame is due; while a scan runs, look again soon.
         let wait = if dirty {
-            0
+            Duration::ZERO
+        } else if scan_news {
+            SCAN_FRAME_EVERY.saturating_sub(drawn_at.elapsed())
         } else if state.list.search.scanning {
-            15
+            Duration::from_millis(15)
         } else {
-            250
+            Duration::from_millis(250)
         };
+        let wait = wait.as_millis() as i32;
         // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
         // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
         match terminal_input(wait) {
