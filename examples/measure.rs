@@ -361,6 +361,10 @@ fn main() -> Result<()> {
     row("one-row move (j): key → frame p50", ms(percentile(&latencies, 0.5)));
     row("one-row move (j): key → frame p99", ms(percentile(&latencies, 0.99)));
     row("one-row move (j): bytes to the terminal, median", format!("{} B", median_u64(&bytes)));
+    row(
+        "one-row move (j): bytes to the terminal, mean",
+        format!("{} B (scrolls included)", bytes.iter().sum::<u64>() / bytes.len().max(1) as u64),
+    );
 
     // Page moves: down and up in swings of 10, so a small database does not run out.
     let (mut down, mut down_bytes) = (Vec::new(), Vec::new());

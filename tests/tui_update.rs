@@ -245,6 +245,36 @@ fn a_filter_matching_more_users_than_the_list_keeps_holds_the_cap_and_says_so() 
 }
 
 #[test]
+fn the_list_scrolls_half_a_screen_when_the_selection_leaves_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let height = state.list.height;
+    assert!(height > 10, "{height} rows");
+    // Inside the screen nothing scrolls.
+    for _ in 0..height - 1 {
+        act(&store, &mut state, Action::Down);
+    }
+    assert_eq!((state.list.selected, state.list.top), (height - 1, 0));
+    // One more: the selection lands in the middle, so the next half screen of moves costs
+    // no repaint of the list.
+    act(&store, &mut state, Action::Down);
+    let top = state.list.top;
+    assert_eq!(state.list.selected - top, height / 2, "selected {} top {top}", state.list.selected);
+    for _ in 0..height / 2 - 1 {
+        act(&store, &mut state, Action::Down);
+    }
+    assert_eq!(state.list.top, top, "no scroll while the selection is on screen");
+    // Back up past the top: the same, upwards.
+    let selected = state.list.selected;
+    for _ in 0..selected - top + 1 {
+        act(&store, &mut state, Action::Up);
+    }
+    assert_eq!(state.list.selected, top - 1);
+    assert_eq!(state.list.top, (top - 1).saturating_sub(height / 2));
+    assert_eq!(selected_handle(&state), state.list.rows[state.list.selected].user.handle());
+}
+
+#[test]
 fn editing_validates_as_you_type() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

@@ -301,12 +301,14 @@ impl UserList {
         (!filter.is_empty()).then(|| filter.to_owned())
     }
 
+    /// Scrolls when the selection leaves the screen, by enough to put it in the middle: a
+    /// scroll repaints every row (≈ 2 KB), a move within the screen costs a few hundred
+    /// bytes, so on a slow link scrolling half a page at a time (as vim's `scrolljump`)
+    /// sends about a third of what scrolling row by row would.
     fn keep_selection_visible(&mut self) {
         let height = self.height.max(1);
-        if self.selected < self.top {
-            self.top = self.selected;
-        } else if self.selected >= self.top + height {
-            self.top = self.selected + 1 - height;
+        if self.selected < self.top || self.selected >= self.top + height {
+            self.top = self.selected.saturating_sub(height / 2);
         }
         // Do not leave empty space below the last row when rows above could fill it.
         if self.at_end && self.rows.len() >= height && self.top + height > self.rows.len() {
