@@ -1041,7 +1041,7 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
     let path = store.path().to_owned();
     drop(store);
     let store = Arc::new(custodian::store::RedbStore::open(&path, Default::default()).unwrap());
-    let (scanner, answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>);
+    let (scanner, answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).unwrap();
     let runtime = custodian::tui::Runtime {
         store: &*store,
         drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
@@ -1053,7 +1053,14 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
     assert!(perform(&runtime, Effect::Scan { generation: 2, query: "customdatabar".into() }).is_none());
     let mut hits = Vec::new();
     loop {
-        let answer = answers.recv_timeout(std::time::Duration::from_secs(10)).expect("the scan answers");
+        // Each answer also wakes the event loop through the pipe it sleeps on.
+        let answer = match answers.try_recv() {
+            Some(answer) => answer,
+            None => {
+                assert!(answers.wait(std::time::Duration::from_secs(10)), "no wake-up within 10 s");
+                continue;
+            }
+        };
         match answer {
             Action::SearchHits { generation: 2, hits: step, done, .. } => {
                 hits.extend(step.into_iter().map(|e| e.user.handle().to_owned()));

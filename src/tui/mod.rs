@@ -11,6 +11,7 @@ pub mod view;
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,9 +83,53 @@ fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl Fn
     }
 }
 
+/// The scanner's answers, and a pipe it writes a byte to after each one, so the event loop,
+/// which sleeps in `poll` on the terminal, wakes for an answer as it does for a key.
+pub struct ScanAnswers {
+    receiver: mpsc::Receiver<Action>,
+    wake: std::os::fd::OwnedFd,
+}
+
+impl ScanAnswers {
+    /// The next answer, if one has come.
+    pub fn try_recv(&self) -> Option<Action> {
+        self.receiver.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for the scanner's wake-up byte, as the event loop does; whether
+    /// it came.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let mut fd = libc::pollfd { fd: self.wake.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; poll writes only its revents.
+        let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as i32) } > 0;
+        self.drain_wake();
+        ready
+    }
+
+    /// Empties the wake-up pipe (it is non-blocking; what it holds carries no meaning).
+    fn drain_wake(&self) {
+        let mut buffer = [0u8; 64];
+        // SAFETY: reads into a local buffer of the length given, from our own pipe.
+        while unsafe { libc::read(self.wake.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
+    }
+}
+
+/// A non-blocking, close-on-exec pipe: (read end, write end).
+fn wake_pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two-element array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) })
+}
+
 impl Scanner {
-    pub fn new(store: Arc<dyn UserStore>) -> (Self, mpsc::Receiver<Action>) {
+    pub fn new(store: Arc<dyn UserStore>) -> std::io::Result<(Self, ScanAnswers)> {
         let (answers, receiver) = mpsc::channel();
+        let (wake, waker) = wake_pipe()?;
         let (queries, requests) = mpsc::channel::<(u64, String)>();
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
@@ -94,13 +139,19 @@ impl Scanner {
             while let Some((generation, query)) = next.take() {
                 let current = || running.load(Ordering::SeqCst) == generation;
                 if current() {
-                    scan(&*store, generation, &query, |answer| answers.send(answer).is_ok() && current());
+                    scan(&*store, generation, &query, |answer| {
+                        let sent = answers.send(answer).is_ok();
+                        // A full pipe already wakes the loop: a failed write loses nothing.
+                        // SAFETY: writes one byte from a local to our own pipe.
+                        unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+                        sent && current()
+                    });
                 }
                 // The newest query waiting, if any, else wait for one.
                 next = requests.try_iter().last().or_else(|| requests.recv().ok());
             }
         });
-        (Self { queries, current }, receiver)
+        Ok((Self { queries, current }, ScanAnswers { receiver, wake }))
     }
 
     fn start(&self, generation: u64, query: String) {
@@ -155,7 +206,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     one_heap_for_all_threads();
     let store = Arc::new(crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let (scanner, scan_answers) = Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>);
+    let (scanner, scan_answers) =
+        Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).context("cannot start the scanner")?;
     let runtime = Runtime {
         store: &*store,
         drafts: Drafts::in_state_dir(),
@@ -211,7 +263,7 @@ fn event_loop(
     state: &mut State,
     theme: &Theme,
     stop: &AtomicBool,
-    scan_answers: &mpsc::Receiver<Action>,
+    scan_answers: &ScanAnswers,
 ) -> Result<()> {
     let effects = state.start();
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
@@ -236,7 +288,7 @@ fn event_loop(
         // What the background scan found since the last look. Shown at once while the list
         // has room for more rows or when the scan is over (someone is waiting for that).
         let shown_before = state.list.rows.len();
-        while let Ok(answer) = scan_answers.try_recv() {
+        while let Some(answer) = scan_answers.try_recv() {
             let effects = update(state, answer);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
             scan_news = true;
@@ -245,21 +297,23 @@ fn event_loop(
             dirty = true;
         }
         // Keys come first: with a frame to draw, only look whether one is waiting; with scan
-        // news, wait until its frame is due; while a scan runs, look again soon.
-        let wait = if dirty {
-            Duration::ZERO
+        // news, wait (for keys) until its frame is due; otherwise sleep until a key or the
+        // scanner's next answer.
+        let (wait, wake) = if dirty {
+            (Duration::ZERO, None)
         } else if scan_news {
-            SCAN_FRAME_EVERY.saturating_sub(drawn_at.elapsed())
-        } else if state.list.search.scanning {
-            Duration::from_millis(15)
+            (SCAN_FRAME_EVERY.saturating_sub(drawn_at.elapsed()), None)
         } else {
-            Duration::from_millis(250)
+            (Duration::from_millis(250), Some(scan_answers.wake.as_raw_fd()))
         };
-        let wait = wait.as_millis() as i32;
         // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
         // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
-        match terminal_input(wait) {
+        match terminal_input(wait.as_millis() as i32, wake) {
             TerminalInput::HungUp => break,
+            TerminalInput::Woken => {
+                scan_answers.drain_wake();
+                continue;
+            }
             // Nothing typed: still ask crossterm, without waiting, for a resize.
             TerminalInput::Idle if !event::poll(Duration::ZERO)? => continue,
             _ => {}
@@ -274,7 +328,8 @@ fn event_loop(
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
                 dirty = true;
             }
-            if state.quit || terminal_input(0) == TerminalInput::HungUp || !event::poll(Duration::ZERO)? {
+            if state.quit || terminal_input(0, None) == TerminalInput::HungUp || !event::poll(Duration::ZERO)?
+            {
                 break;
             }
         }
@@ -286,23 +341,31 @@ fn event_loop(
 enum TerminalInput {
     Ready,
     Idle,
+    /// The scanner has an answer.
+    Woken,
     HungUp,
 }
 
-/// Waits up to `timeout_ms` for input on the terminal (standard input) and says whether it
-/// came, did not, or the terminal has gone away.
-fn terminal_input(timeout_ms: i32) -> TerminalInput {
-    let mut fd = libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd; poll reads and writes only that struct.
-    let ready = unsafe { libc::poll(&mut fd, 1, timeout_ms) };
+/// Waits up to `timeout_ms` for input on the terminal (standard input), or for a byte on
+/// `wake` when given, and says which came, neither, or that the terminal has gone away.
+fn terminal_input(timeout_ms: i32, wake: Option<std::os::fd::RawFd>) -> TerminalInput {
+    let mut fds = [
+        libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+    ];
+    // SAFETY: two valid pollfds (a negative fd is ignored by poll); poll writes only revents.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if ready < 0 {
         // Interrupted by a signal (a resize, a hang-up): let the loop look again.
         return TerminalInput::Idle;
     }
-    if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+    let terminal = fds[0].revents;
+    if terminal & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
         TerminalInput::HungUp
-    } else if fd.revents & libc::POLLIN != 0 {
+    } else if terminal & libc::POLLIN != 0 {
         TerminalInput::Ready
+    } else if fds[1].revents & libc::POLLIN != 0 {
+        TerminalInput::Woken
     } else {
         TerminalInput::Idle
     }
