@@ -32,24 +32,33 @@ const KEY_TIMEOUT: Duration = Duration::from_secs(10);
 struct Options {
     users: u64,
     moves: usize,
+    starts: usize,
     binary: PathBuf,
     build: bool,
 }
 
 fn parse_options() -> Result<Options> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut options =
-        Options { users: 1_000_000, moves: 200, binary: root.join("target/release/custodian"), build: true };
+    let mut options = Options {
+        users: 1_000_000,
+        moves: 200,
+        starts: 11,
+        binary: root.join("target/release/custodian"),
+        build: true,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| anyhow!("{arg} needs a value"));
         match arg.as_str() {
             "--users" => options.users = value()?.replace(['_', ','], "").parse().context("--users")?,
             "--moves" => options.moves = value()?.parse().context("--moves")?,
+            "--starts" => options.starts = value()?.parse::<usize>().context("--starts")?.max(1),
             "--binary" => options.binary = PathBuf::from(value()?),
             "--no-build" => options.build = false,
             "-h" | "--help" => {
-                println!("measure [--users N (1000000)] [--moves N (200)] [--binary PATH] [--no-build]");
+                println!(
+                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
@@ -334,20 +343,37 @@ fn main() -> Result<()> {
         format!("{:.1} MiB, {} B per user", size as f64 / 1048576.0, size / options.users.max(1)),
     );
 
-    // Start-up: spawn to the end of the first frame that shows the count and user rows.
+    // Start-up: spawn to the end of the first frame that shows the count and user rows,
+    // several times (one start is too noisy to compare); the last session goes on.
     let title = format!("Users · {}", group_digits(options.users));
-    let (mut session, spawned) = Session::spawn(&options.binary, &db)?;
-    let shown = session.pump_until(spawned + Duration::from_secs(30), |s| {
-        s.screen_text().contains(&title) && s.selected_row().is_some()
-    });
-    let Some(shown) = shown else {
-        bail!(
-            "no frame with {title:?} and a selected row within 30 s; the screen:\n{}",
-            session.screen_text()
-        );
+    let mut starts = Vec::new();
+    let mut session = loop {
+        let (mut session, spawned) = Session::spawn(&options.binary, &db)?;
+        let shown = session.pump_until(spawned + Duration::from_secs(30), |s| {
+            s.screen_text().contains(&title) && s.selected_row().is_some()
+        });
+        let Some(shown) = shown else {
+            bail!(
+                "no frame with {title:?} and a selected row within 30 s; the screen:\n{}",
+                session.screen_text()
+            );
+        };
+        starts.push(shown - spawned);
+        if starts.len() >= options.starts {
+            break session;
+        }
     };
-    let first_frame = shown - spawned;
-    row("start → first frame with users", ms(first_frame));
+    row(
+        "start → first frame with users, median",
+        format!(
+            "{} (first {}, fastest {}, slowest {}, n = {})",
+            ms(percentile(&starts, 0.5)),
+            ms(starts[0]),
+            ms(percentile(&starts, 0.0)),
+            ms(percentile(&starts, 1.0)),
+            starts.len()
+        ),
+    );
     session.settle();
 
     // One-row moves.
@@ -407,6 +433,10 @@ fn main() -> Result<()> {
         format!("{} ({} found)", ms(last_shown), group_digits(found(&session.title()))),
     );
     row("filter /amelia.k: slowest keystroke → rows", ms(per_key.iter().copied().max().unwrap_or_default()));
+    row(
+        "filter /amelia.k: each keystroke → rows",
+        per_key.iter().map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(" "),
+    );
     // Let the scan finish, then clear the filter.
     session.wait_for(Instant::now() + Duration::from_secs(60), |s| !scanning(&s.title()));
     session.key(b"\x1b")?;
