@@ -61,6 +61,7 @@ pub struct Scanner {
 
 /// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
 /// failure that ends it) to `answer`, which says whether to go on.
+///
 /// It stops after one hit more than the list keeps: each hit is a distinct user, so the list
 /// then knows it holds only some of them, and a query that matches nearly everyone does not
 /// build thousands of rows that would be thrown away.
