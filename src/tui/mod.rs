@@ -4,6 +4,7 @@
 //! action, and the views draw the state.
 
 pub mod app;
+pub mod gap_filling;
 pub mod keymap;
 pub mod terminal;
 pub mod theme;

@@ -18,7 +18,9 @@ use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Screen>>;
+use super::gap_filling::GapFilling;
+
+pub type Term = Terminal<GapFilling<CrosstermBackend<Screen>>>;
 
 /// Standard output as the frames are written to it: with colour codes removed when the
 /// operator asked for none.
@@ -57,7 +59,7 @@ pub fn enter(colour: bool, mouse: bool) -> io::Result<Term> {
     COLOUR.store(colour, Ordering::Relaxed);
     MOUSE.store(mouse, Ordering::Relaxed);
     take_over()?;
-    Terminal::new(CrosstermBackend::new(Screen::new(colour)))
+    Terminal::new(GapFilling::new(CrosstermBackend::new(Screen::new(colour))))
 }
 
 impl Screen {
@@ -99,7 +101,8 @@ pub fn resume(terminal: &mut Term) -> io::Result<()> {
     // A new Terminal knows nothing of the screen, so its first frame is drawn whole.
     // (`Terminal::clear` would do the same but asks the terminal where the cursor is and
     // waits for the answer: a round trip over SSH, and seconds where nothing answers.)
-    *terminal = Terminal::new(CrosstermBackend::new(Screen::new(COLOUR.load(Ordering::Relaxed))))?;
+    *terminal =
+        Terminal::new(GapFilling::new(CrosstermBackend::new(Screen::new(COLOUR.load(Ordering::Relaxed)))))?;
     Ok(())
 }
 

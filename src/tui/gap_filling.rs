@@ -1,0 +1,197 @@
+//! A backend wrapper that sends fewer bytes for the same frames. ratatui hands the backend
+//! only the cells that changed, and the backend moves the cursor (`ESC [ row ; col H`, 6–8
+//! bytes) over every run of unchanged cells between them. When the selection moves, most of
+//! the details pane changes in short runs — the digits of a timestamp, a word in a line of
+//! JSON — so cursor moves were over half of the bytes. This wrapper remembers what it has put
+//! on the screen and, where the gap between two changed cells on a row is shorter than the
+//! cursor move, writes the gap's own (unchanged) characters again instead.
+//!
+//! It only ever repeats a cell it wrote itself, in the style it was written in, and only plain
+//! one-column ASCII, so wide characters are never split; anything unsure (after a partial
+//! clear, beside a wide character) is left to the cursor move.
+
+use std::io;
+
+use ratatui::backend::{Backend, ClearType, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use unicode_width::UnicodeWidthStr;
+
+pub struct GapFilling<B> {
+    inner: B,
+    /// What each cell of the screen shows, as far as this backend knows; `None`: unknown, or
+    /// covered by the right half of a wide character.
+    screen: Vec<Option<Cell>>,
+    width: u16,
+}
+
+impl<B: Backend> GapFilling<B> {
+    /// Wraps a backend whose screen is blank (a new alternate screen, as ratatui assumes).
+    pub fn new(inner: B) -> Self {
+        let size = inner.size().unwrap_or_default();
+        Self::with_size(inner, size)
+    }
+
+    /// As [`GapFilling::new`], for a backend that cannot tell its size (one writing to memory).
+    pub fn with_size(inner: B, size: Size) -> Self {
+        let screen = vec![Some(Cell::default()); size.width as usize * size.height as usize];
+        Self { inner, screen, width: size.width }
+    }
+
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut B {
+        &mut self.inner
+    }
+
+    /// Forgets the screen: blank (`known`) or unknown.
+    fn reset(&mut self, known: bool) {
+        let size = self.inner.size().unwrap_or_default();
+        self.width = size.width;
+        let blank = known.then(Cell::default);
+        self.screen = vec![blank; size.width as usize * size.height as usize];
+    }
+
+    fn index(&self, x: u16, y: u16) -> Option<usize> {
+        index(self.width, self.screen.len(), x, y)
+    }
+}
+
+fn index(width: u16, len: usize, x: u16, y: u16) -> Option<usize> {
+    let index = y as usize * width as usize + x as usize;
+    (x < width && index < len).then_some(index)
+}
+
+/// The cells from `from` to `to` (exclusive) on row `y` of `screen`, if they can be written
+/// again as they are in the style of `style`.
+fn gap<'s>(
+    screen: &'s [Option<Cell>],
+    width: u16,
+    y: u16,
+    (from, to): (u16, u16),
+    style: &Cell,
+) -> Option<Vec<(u16, &'s Cell)>> {
+    (from..to)
+        .map(|x| {
+            let cell = screen[index(width, screen.len(), x, y)?].as_ref()?;
+            let plain = matches!(cell.symbol().as_bytes(), [b' '..=b'~']);
+            let same_style = cell.fg == style.fg
+                && cell.bg == style.bg
+                && cell.modifier == style.modifier
+                && cell.underline_color == style.underline_color;
+            (plain && same_style).then_some((x, cell))
+        })
+        .collect()
+}
+
+/// Bytes of `ESC [ row ; col H` for a 0-based position.
+fn cursor_move_len(x: u16, y: u16) -> u16 {
+    let digits = |n: u16| {
+        if n >= 999 {
+            4
+        } else if n >= 99 {
+            3
+        } else if n >= 9 {
+            2
+        } else {
+            1
+        }
+    };
+    4 + digits(x) + digits(y)
+}
+
+impl<B: Backend> Backend for GapFilling<B> {
+    type Error = B::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        let changed: Vec<(u16, u16, &Cell)> = content.collect();
+        let mut cells: Vec<(u16, u16, &Cell)> = Vec::with_capacity(changed.len());
+        let mut previous: Option<(u16, u16, &Cell)> = None;
+        for &(x, y, cell) in &changed {
+            if let Some((px, py, before)) = previous
+                && py == y
+                && before.symbol().width() == 1
+                && x > px + 1
+                && x - px - 1 < cursor_move_len(x, y)
+                && let Some(gap) = gap(&self.screen, self.width, y, (px + 1, x), before)
+            {
+                cells.extend(gap.into_iter().map(|(gx, gap_cell)| (gx, y, gap_cell)));
+            }
+            cells.push((x, y, cell));
+            previous = Some((x, y, cell));
+        }
+        self.inner.draw(cells.into_iter())?;
+        for (x, y, cell) in changed {
+            let Some(index) = self.index(x, y) else { continue };
+            self.screen[index] = Some(cell.clone());
+            // The right half of a wide character: never to be written over on its own.
+            for covered in 1..cell.symbol().width().max(1) {
+                if let Some(index) = self.index(x + covered as u16, y) {
+                    self.screen[index] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn append_lines(&mut self, n: u16) -> Result<(), Self::Error> {
+        self.reset(false);
+        self.inner.append_lines(n)
+    }
+
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()?;
+        self.reset(true);
+        Ok(())
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)?;
+        self.reset(clear_type == ClearType::All);
+        Ok(())
+    }
+
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+/// Bytes written beside the frames (synchronized-update markers, OSC 52) go straight through.
+impl<B: Backend + io::Write> io::Write for GapFilling<B> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::Write::flush(&mut self.inner)
+    }
+}

@@ -1,0 +1,176 @@
+//! The gap-filling backend writes unchanged cells again instead of moving the cursor over
+//! them. These tests play the bytes of both backends into a terminal emulator (vt100) and
+//! require the same screen after every frame — random frames with wide characters and
+//! styles — and fewer bytes where the details pane changes in short runs.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use custodian::tui::gap_filling::GapFilling;
+use proptest::prelude::*;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Rect, Size};
+use ratatui::style::{Color, Modifier, Style};
+
+const WIDTH: u16 = 30;
+const HEIGHT: u16 = 6;
+
+/// Bytes written, readable by the test while the backend owns the writer.
+#[derive(Clone, Default)]
+struct Written(Rc<RefCell<Vec<u8>>>);
+
+impl Written {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}
+
+impl Write for Written {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Draws each frame (as ratatui does: only the cells that differ from the previous frame)
+/// through a backend writing to memory; the screens a terminal shows after each frame and
+/// the bytes it took.
+fn play(frames: &[Buffer], fill_gaps: bool) -> (Vec<String>, usize) {
+    let area = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut previous = Buffer::empty(area);
+    let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let mut terminal = vt100::Parser::new(size(HEIGHT), size(WIDTH), 0);
+    let mut screens = Vec::new();
+    let mut bytes = 0;
+    let out = Written::default();
+    let mut gap_filling = GapFilling::with_size(CrosstermBackend::new(out.clone()), Size::new(WIDTH, HEIGHT));
+    let mut plain = CrosstermBackend::new(out.clone());
+    for frame in frames {
+        let diff = previous.diff(frame);
+        if fill_gaps {
+            gap_filling.draw(diff.into_iter()).unwrap();
+        } else {
+            plain.draw(diff.into_iter()).unwrap();
+        }
+        let written = out.take();
+        bytes += written.len();
+        terminal.process(&written);
+        screens.push(shown(terminal.screen()));
+        previous = frame.clone();
+    }
+    (screens, bytes)
+}
+
+/// What the screen shows, cell by cell: the character (a cell never written shows a blank,
+/// as one written with a space does) and its look.
+fn shown(screen: &vt100::Screen) -> String {
+    let mut out = String::new();
+    for row in 0..HEIGHT {
+        for col in 0..WIDTH {
+            let cell = screen.cell(row, col).expect("inside the screen");
+            let text = if cell.contents().is_empty() { " " } else { cell.contents() };
+            out.push_str(&format!(
+                "{text}{:?}{:?}{}{}{}|",
+                cell.fgcolor(),
+                cell.bgcolor(),
+                cell.bold() as u8,
+                cell.inverse() as u8,
+                cell.is_wide_continuation() as u8
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn style(choice: u8) -> Style {
+    match choice % 5 {
+        0 => Style::default(),
+        1 => Style::default().fg(Color::DarkGray),
+        2 => Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        3 => Style::default().fg(Color::Yellow).bg(Color::Blue),
+        _ => Style::default().add_modifier(Modifier::BOLD),
+    }
+}
+
+/// Text from a small alphabet with wide characters (CJK, emoji) and accented letters.
+fn text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            4 => proptest::char::range('a', 'e'),
+            3 => Just(' '),
+            2 => proptest::char::range('0', '3'),
+            1 => Just('é'),
+            1 => Just('世'),
+            1 => Just('🙂'),
+        ],
+        0..12,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn frame() -> impl Strategy<Value = Buffer> {
+    proptest::collection::vec((0..WIDTH, 0..HEIGHT, text(), any::<u8>()), 0..10).prop_map(|writes| {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, WIDTH, HEIGHT));
+        for (x, y, text, choice) in writes {
+            buffer.set_stringn(x, y, &text, (WIDTH - x) as usize, style(choice));
+        }
+        buffer
+    })
+}
+
+fn cases() -> u32 {
+    std::env::var("CUSTODIAN_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn the_terminal_shows_the_same_screens_with_fewer_or_as_many_bytes(
+        frames in proptest::collection::vec(frame(), 1..6)
+    ) {
+        let (plain, plain_bytes) = play(&frames, false);
+        let (filled, filled_bytes) = play(&frames, true);
+        for (i, (plain, filled)) in plain.iter().zip(&filled).enumerate() {
+            prop_assert_eq!(plain, filled, "frame {} differs", i);
+        }
+        prop_assert!(filled_bytes <= plain_bytes, "{} > {}", filled_bytes, plain_bytes);
+    }
+}
+
+#[test]
+fn a_changed_timestamp_is_written_as_one_run_instead_of_a_cursor_move_per_digit_group() {
+    let line = |text: &str| {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, WIDTH, HEIGHT));
+        buffer.set_string(2, 3, text, Style::default());
+        buffer
+    };
+    let frames = [line("2025-10-17 07:31:46 UTC"), line("2024-12-16 03:39:42 UTC")];
+    let (plain, plain_bytes) = play(&frames, false);
+    let (filled, filled_bytes) = play(&frames, true);
+    assert_eq!(plain, filled);
+    // The second frame changes 8 digits in 6 runs: one cursor move instead of six.
+    assert!(filled_bytes + 25 <= plain_bytes, "{filled_bytes} vs {plain_bytes}");
+}
+
+#[test]
+fn the_right_half_of_a_wide_character_is_never_written_over() {
+    let frame = |text: &str, tail: &str| {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, WIDTH, HEIGHT));
+        buffer.set_string(0, 0, text, Style::default());
+        buffer.set_string(6, 0, tail, Style::default());
+        buffer
+    };
+    // Between the two changed cells stands "世": a gap that must be moved over, not refilled.
+    let frames = [frame("a世b", "x"), frame("c世b", "y"), frame("c世d", "z")];
+    let (plain, _) = play(&frames, false);
+    let (filled, _) = play(&frames, true);
+    assert_eq!(plain, filled);
+}
