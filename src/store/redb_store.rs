@@ -114,9 +114,15 @@ impl StoredUser {
     }
 
     fn record(&self) -> Result<UserRecord, StoreError> {
-        let (user, _) = User::from_logto(Value::Object(self.user.clone()), 0)
+        Self { user: self.user.clone(), rev_by: self.rev_by.clone(), ..*self }.into_record()
+    }
+
+    /// As [`StoredUser::record`], without copying: every list row, search hit and scan step
+    /// decodes users this way.
+    fn into_record(self) -> Result<UserRecord, StoreError> {
+        let (user, _) = User::from_logto(Value::Object(self.user), 0)
             .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
-        Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by.clone() })
+        Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by })
     }
 }
 
@@ -324,7 +330,7 @@ impl RedbStore {
                 let mut keys = Vec::new();
                 for item in users.range::<&str>(..)? {
                     let (id, json) = item?;
-                    let record = StoredUser::parse(id.value(), json.value())?.record()?;
+                    let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
                     keys.extend(name_key(&record.user));
                 }
                 // In key order: a bulk load of a sorted run is several times faster.
@@ -683,7 +689,7 @@ impl UserStore for RedbStore {
             let key = item?.0.value().to_owned();
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
-            let record = StoredUser::parse(id, json.value())?.record()?;
+            let record = StoredUser::parse(id, json.value())?.into_record()?;
             if let Some(needle) = &needle
                 && !matches_filter(&record.user, needle)
             {
@@ -738,7 +744,7 @@ impl UserStore for RedbStore {
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(json) = users.get(id.as_str())? else { continue };
-            let record = StoredUser::parse(&id, json.value())?.record()?;
+            let record = StoredUser::parse(&id, json.value())?.into_record()?;
             entries.push(ListEntry {
                 key: ListKey(list_key(&record.user)),
                 user: Box::new(record.user),
@@ -798,7 +804,7 @@ impl UserStore for RedbStore {
             if !document_hit && !needle.found_in(json.value()) {
                 continue;
             }
-            let record = StoredUser::parse(id, json.value())?.record()?;
+            let record = StoredUser::parse(id, json.value())?.into_record()?;
             if document_hit || matches_filter(&record.user, &needle.lower) {
                 step.hits.push(ListEntry {
                     key: ListKey(list_key(&record.user)),
@@ -831,7 +837,7 @@ impl UserStore for RedbStore {
         let tx = self.read()?;
         let users = tx.open_table(USERS)?;
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
-        StoredUser::parse(id, json.value())?.record()
+        StoredUser::parse(id, json.value())?.into_record()
     }
 
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
@@ -972,7 +978,7 @@ impl UserStore for RedbStore {
             let (key, ()) = (item?.0, ());
             let id = id_of_list_key(key.value()).to_owned();
             let Some(json) = users.get(id.as_str())? else { continue };
-            let record = StoredUser::parse(&id, json.value())?.record()?;
+            let record = StoredUser::parse(&id, json.value())?.into_record()?;
             let text = custom_data.get(id.as_str())?.map(|g| g.value().to_owned()).unwrap_or_default();
             visit(&record, &text)?;
         }
