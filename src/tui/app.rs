@@ -1205,6 +1205,7 @@ impl State {
 /// rows (the prefix search and the scan both find it) is kept once.
 fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
     hits.sort_by(|a, b| a.key.cmp(&b.key));
+    hits.dedup_by(|a, b| a.key == b.key);
     let mut merged = Vec::with_capacity(rows.len() + hits.len());
     let (mut rows, mut hits) = (rows.into_iter().peekable(), hits.into_iter().peekable());
     loop {
@@ -1218,16 +1219,11 @@ fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry
                 }
             },
             (Some(_), None) => rows.next(),
-            (None, Some(_)) => hits.next(),
-            (None, None) => break,
+            (None, _) => hits.next(),
         };
-        if let Some(entry) = next
-            && merged.last().is_none_or(|last: &ListEntry| last.key != entry.key)
-        {
-            merged.push(entry);
-        }
+        let Some(entry) = next else { return merged };
+        merged.push(entry);
     }
-    merged
 }
 
 /// Applies one action to the state and returns the store work it calls for.
