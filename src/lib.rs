@@ -5,8 +5,10 @@
 
 pub mod cli;
 pub mod crash;
+pub mod database;
 pub mod domain;
 pub mod draft;
+pub mod export;
 pub mod inert;
 pub mod location;
 pub mod log;

@@ -6,7 +6,6 @@ pub mod args;
 
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -27,6 +26,7 @@ use crate::location;
 use crate::store::{
     Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord, UserStore,
 };
+use crate::{database, export};
 
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {
@@ -37,9 +37,6 @@ pub mod exit {
     pub const INVALID: u8 = 4;
     pub const CONFLICT: u8 = 5;
 }
-
-/// The demo users a new default database starts with.
-pub const DEMO_USERS: &[u8] = include_bytes!("../../assets/demo-users.json");
 
 /// A usage mistake that clap cannot see (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -88,65 +85,6 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     exit::FAILURE
 }
 
-/// Opens the database the operator named, or the default one (created with demo users on
-/// first use).
-pub fn open_store(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
-    let store = open_store_quietly(db, options)?;
-    warn_if_others_can_write(store.path());
-    Ok(store)
-}
-
-/// One warning line when group or others may write the database file: anyone who can write
-/// it can rewrite every user's customData, and history with it.
-fn warn_if_others_can_write(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = fs::metadata(path) else { return };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        let message = format!(
-            "warning: {} can be written by {} (mode {mode:04o}); anyone who can write it can change every user's customData: chmod 600 it",
-            path.display(),
-            if mode & 0o002 != 0 { "anyone" } else { "its group" }
-        );
-        eprintln!("custodian: {}", inert::line(&message));
-    }
-}
-
-fn open_store_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
-    let read_only = options.read_only;
-    if let Some(path) = db {
-        return Ok(RedbStore::open(path, options)?);
-    }
-    let path = location::default_database();
-    if path.exists() || read_only {
-        return Ok(RedbStore::open(&path, options)?);
-    }
-    location::ensure_private_dir(&location::data_dir())
-        .with_context(|| format!("cannot create {}", location::data_dir().display()))?;
-    create_demo_database(&path)?;
-    Ok(RedbStore::open(&path, options)?)
-}
-
-/// Builds the demo database under a temporary name and publishes it with a hard link, so a
-/// second custodian started at the same moment never opens a half-made file.
-fn create_demo_database(path: &Path) -> Result<()> {
-    let building = path.with_extension(format!("redb.new-{}", std::process::id()));
-    let _ = fs::remove_file(&building);
-    let result = (|| -> Result<()> {
-        let store = RedbStore::create(&building, OpenOptions::default())?;
-        let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
-        store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
-        drop(store);
-        match fs::hard_link(&building, path) {
-            // Another custodian published its copy first: use that one.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-            other => other.with_context(|| format!("cannot create {}", path.display())),
-        }
-    })();
-    let _ = fs::remove_file(&building);
-    result
-}
-
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
@@ -186,14 +124,14 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     );
     let first_run = db.is_none() && !location::default_database().exists();
     let mut store = if reads_only && !cli.read_only && !first_run {
-        match open_store(db, OpenOptions { read_only: true, ..options }) {
+        match database::open(db, OpenOptions { read_only: true, ..options }) {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
-                open_store(db, options)?
+                database::open(db, options)?
             }
             other => other?,
         }
     } else {
-        open_store(db, OpenOptions { read_only: cli.read_only, ..options })?
+        database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
     let mut out = Output::stdout();
     let result = match command {
@@ -295,64 +233,13 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
     Ok(())
 }
 
-/// One Logto-shaped user object as a JSON line.
-fn user_json(record: &UserRecord, custom_data: &str) -> Result<String> {
-    let data: Map<String, Value> = serde_json::from_str(custom_data)
-        .with_context(|| format!("user {}: stored customData is damaged", record.user.id))?;
-    Ok(serde_json::to_string(&record.user.to_logto(Some(&data)))?)
-}
-
-/// Every user as a JSON line, in list order, handed to `sink`; returns how many.
-fn export_lines(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
-    // The store stops at the first error a visitor returns; the real cause is kept aside.
-    let mut count = 0;
-    let mut failure = None;
-    let visited =
-        store.for_each_user(&mut |record, text| match user_json(record, text).and_then(|l| sink(&l)) {
-            Ok(()) => {
-                count += 1;
-                Ok(())
-            }
-            Err(e) => {
-                failure = Some(e);
-                Err(StoreError::Database("export stopped".into()))
-            }
-        });
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
-    visited?;
-    Ok(count)
-}
-
-/// Exports every user as JSON Lines into `path` (created 0600; an existing file is replaced
-/// only when `replace`), synced to disk; returns how many users were written. `export --out`
-/// and the editor's `:export` both write through here.
-pub fn export_to_file(store: &dyn UserStore, path: &Path, replace: bool) -> Result<u64> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).mode(0o600);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = io::BufWriter::new(file);
-    let count = export_lines(store, &mut |line| {
-        writeln!(writer, "{line}").with_context(|| format!("cannot write {}", path.display()))
-    })?;
-    writer.flush().with_context(|| format!("cannot write {}", path.display()))?;
-    writer.get_ref().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(count)
-}
-
 fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
     match file {
         None => {
-            export_lines(store, &mut |line| out.json(line))?;
+            export::each_line(store, &mut |line| out.json(line))?;
         }
         Some(path) => {
-            let count = export_to_file(store, path, true)?;
+            let count = export::to_file(store, path, true)?;
             eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
         }
     }
@@ -384,7 +271,7 @@ fn list(store: &RedbStore, search: Option<&str>, limit: usize, json: bool, out: 
                 revised_at: 0,
                 revised_by: String::new(),
             };
-            out.json(&user_json(&record, &document.text)?)?;
+            out.json(&export::user_line(&record, &document.text)?)?;
         }
         return Ok(());
     }

@@ -206,7 +206,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
     one_heap_for_all_threads();
-    let store = Arc::new(crate::cli::open_store(db, OpenOptions { read_only, ..Default::default() })?);
+    let store = Arc::new(crate::database::open(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let (scanner, scan_answers) =
         Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).context("cannot start the scanner")?;
@@ -632,7 +632,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },
             Err(e) => failed(e),
         },
-        Effect::Export { path } => match crate::cli::export_to_file(store, &path, false) {
+        Effect::Export { path } => match crate::export::to_file(store, &path, false) {
             Ok(count) => Action::Exported { path: path.display().to_string(), count },
             Err(e) => Action::StoreFailed { message: format!("{e:#}") },
         },

@@ -1,0 +1,77 @@
+//! The database the operator means: the file named with `--db`, or the default one, made
+//! with the demo users on first use. The CLI and the TUI both open it through here.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::domain::Limits;
+use crate::domain::import::ImportReader;
+use crate::domain::time::now_ms;
+use crate::inert;
+use crate::location;
+use crate::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+
+/// The demo users a new default database starts with.
+pub const DEMO_USERS: &[u8] = include_bytes!("../assets/demo-users.json");
+
+/// Opens the database the operator named, or the default one (created with demo users on
+/// first use).
+pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
+    let store = open_quietly(db, options)?;
+    warn_if_others_can_write(store.path());
+    Ok(store)
+}
+
+/// One warning line when group or others may write the database file: anyone who can write
+/// it can rewrite every user's customData, and history with it.
+fn warn_if_others_can_write(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = fs::metadata(path) else { return };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        let message = format!(
+            "warning: {} can be written by {} (mode {mode:04o}); anyone who can write it can change every user's customData: chmod 600 it",
+            path.display(),
+            if mode & 0o002 != 0 { "anyone" } else { "its group" }
+        );
+        eprintln!("custodian: {}", inert::line(&message));
+    }
+}
+
+fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
+    let read_only = options.read_only;
+    if let Some(path) = db {
+        return Ok(RedbStore::open(path, options)?);
+    }
+    let path = location::default_database();
+    if path.exists() || read_only {
+        return Ok(RedbStore::open(&path, options)?);
+    }
+    location::ensure_private_dir(&location::data_dir())
+        .with_context(|| format!("cannot create {}", location::data_dir().display()))?;
+    create_demo_database(&path)?;
+    Ok(RedbStore::open(&path, options)?)
+}
+
+/// Builds the demo database under a temporary name and publishes it with a hard link, so a
+/// second custodian started at the same moment never opens a half-made file.
+fn create_demo_database(path: &Path) -> Result<()> {
+    let building = path.with_extension(format!("redb.new-{}", std::process::id()));
+    let _ = fs::remove_file(&building);
+    let result = (|| -> Result<()> {
+        let store = RedbStore::create(&building, OpenOptions::default())?;
+        let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
+        store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
+        drop(store);
+        match fs::hard_link(&building, path) {
+            // Another custodian published its copy first: use that one.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            other => other.with_context(|| format!("cannot create {}", path.display())),
+        }
+    })();
+    let _ = fs::remove_file(&building);
+    result
+}
