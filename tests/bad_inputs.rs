@@ -13,15 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::home::PrivateHome;
+use support::run::Run;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
 
 /// A private HOME and XDG directories, as in `tests/cli.rs`.
 struct Sandbox {
@@ -43,30 +37,21 @@ impl Sandbox {
         command
     }
 
-    fn run(&self, mut command: Command) -> Run {
-        let output = command.output().expect("run custodian");
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: output.stdout,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     fn on(&self, db: &Path, args: &[&str]) -> Run {
-        self.run(self.command(db, args))
+        Run::of(self.command(db, args), None)
     }
 
     /// `custodian --db DB ARGS < file`.
     fn on_with_stdin_file(&self, db: &Path, args: &[&str], input: &Path) -> Run {
         let mut command = self.command(db, args);
         command.stdin(fs::File::open(input).expect("open stdin file"));
-        self.run(command)
+        Run::of(command, None)
     }
 
     fn ok(&self, db: &Path, args: &[&str]) -> String {
         let run = self.on(db, args);
         assert_eq!(run.code, 0, "custodian {args:?}: {run:?}");
-        String::from_utf8(run.stdout).expect("utf-8")
+        String::from_utf8(run.stdout_bytes).expect("utf-8")
     }
 
     fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -499,7 +484,7 @@ fn a_database_others_can_write_is_opened_with_one_warning() {
     fs::set_permissions(&db, fs::Permissions::from_mode(0o666)).expect("chmod");
     let piped = sandbox.on(&db, &["get", "admin"]);
     fs::set_permissions(&db, fs::Permissions::from_mode(0o600)).expect("chmod");
-    assert_eq!(piped.stdout, sandbox.on(&db, &["get", "admin"]).stdout);
+    assert_eq!(piped.stdout_bytes, sandbox.on(&db, &["get", "admin"]).stdout_bytes);
 }
 
 #[test]

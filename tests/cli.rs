@@ -5,64 +5,15 @@
 mod support;
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value};
 use support::home::PrivateHome;
+use support::run::Run;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
-
-/// What one run of the binary did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stdout_bytes: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    /// Asserts success and returns the run.
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        assert!(!self.stderr.contains("panicked"), "{self:?}");
-        self
-    }
-
-    /// Asserts the exit code and that the error is one line, `custodian: ...`, without a
-    /// panic or a backtrace. Returns the error line.
-    #[track_caller]
-    fn fails(self, code: i32) -> String {
-        let problems = self.error_problems(code);
-        assert!(problems.is_empty(), "{}: {self:?}", problems.join("; "));
-        self.stderr.trim_end().to_owned()
-    }
-
-    /// What is wrong with this run as a failure with exit code `code` and a one-line error
-    /// (nothing when it is right).
-    fn error_problems(&self, code: i32) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.code != code {
-            problems.push(format!("exit code {} instead of {code}", self.code));
-        }
-        if self.stderr.lines().count() != 1 || !self.stderr.ends_with('\n') {
-            problems.push(format!("the error is {} lines, not one", self.stderr.lines().count()));
-        }
-        if !self.stderr.starts_with("custodian: ") {
-            problems.push("the error does not start with `custodian: `".to_owned());
-        }
-        for word in ["panicked", "backtrace", "Backtrace", "RUST_BACKTRACE", "Caused by"] {
-            if self.stderr.contains(word) {
-                problems.push(format!("{word:?} in the error"));
-            }
-        }
-        problems
-    }
-}
 
 /// A private HOME with XDG directories, and helpers to run the binary in it.
 struct Sandbox {
@@ -93,43 +44,25 @@ impl Sandbox {
         command
     }
 
-    fn run_command(&self, mut command: Command, stdin: Option<&[u8]>) -> Run {
-        let output = match stdin {
-            None => command.output().expect("run custodian"),
-            Some(input) => {
-                command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-                let mut child = command.spawn().expect("spawn custodian");
-                child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
-                child.wait_with_output().expect("wait custodian")
-            }
-        };
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stdout_bytes: output.stdout,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     /// `custodian ARGS` with no --db.
     fn run(&self, args: &[&str]) -> Run {
         let mut command = self.command();
         command.args(args);
-        self.run_command(command, None)
+        Run::of(command, None)
     }
 
     /// `custodian --db DB ARGS`.
     fn on(&self, db: &Path, args: &[&str]) -> Run {
         let mut command = self.command();
         command.arg("--db").arg(db).args(args);
-        self.run_command(command, None)
+        Run::of(command, None)
     }
 
     /// `custodian --db DB ARGS < input`.
     fn on_with_stdin(&self, db: &Path, args: &[&str], input: &[u8]) -> Run {
         let mut command = self.command();
         command.arg("--db").arg(db).args(args);
-        self.run_command(command, Some(input))
+        Run::of(command, Some(input))
     }
 
     /// Writes `text` to a file in the sandbox and returns its path as a string.
@@ -539,7 +472,7 @@ fn custodian_db_variable_names_the_database() {
     let db = sandbox.people();
     let mut command = sandbox.command();
     command.env("CUSTODIAN_DB", &db).args(["get", "alice"]);
-    assert_eq!(sandbox.run_command(command, None).ok().stdout, ALICE_DOC);
+    assert_eq!(Run::of(command, None).ok().stdout, ALICE_DOC);
     assert!(!sandbox.default_db().exists());
 }
 
@@ -855,7 +788,7 @@ fn assert_read_only(sandbox: &Sandbox, db: &Path, setup: &dyn Fn(&mut Command)) 
         command.arg("--db").arg(db);
         setup(&mut command);
         command.args(args);
-        let error = sandbox.run_command(command, None).fails(1);
+        let error = Run::of(command, None).fails(1);
         assert!(error.contains("read-only"), "{args:?}: {error}");
     }
     for args in [
@@ -869,7 +802,7 @@ fn assert_read_only(sandbox: &Sandbox, db: &Path, setup: &dyn Fn(&mut Command)) 
         command.arg("--db").arg(db);
         setup(&mut command);
         command.args(args);
-        sandbox.run_command(command, None).ok();
+        Run::of(command, None).ok();
     }
     assert!(fs::read(db).expect("read") == bytes, "the file changed");
     assert_eq!(sandbox.export(db), export);
@@ -904,7 +837,7 @@ fn read_only_environment_variable_refuses_every_write_and_changes_nothing() {
     let doc = sandbox.file("v3.json", r#"{"v": 3}"#);
     let mut command = sandbox.command();
     command.env("CUSTODIAN_READ_ONLY", "0").arg("--db").arg(&db).args(["set", "alice", &doc]);
-    let run = sandbox.run_command(command, None).ok();
+    let run = Run::of(command, None).ok();
     assert!(run.stdout.starts_with("saved: user u1 revision 3"), "{run:?}");
 }
 

@@ -6,11 +6,10 @@
 mod support;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use support::home::PrivateHome;
+use support::run::Run;
 
 const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
 
@@ -23,21 +22,12 @@ const ALICE_DOC: &str = "{\n  \"theme\": \"dark\",\n  \"lang\": \"en\"\n}\n";
 /// {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890"} . a signature.
 const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// Refusals of the secrets lint: exit 4, one line, nothing printed.
+trait Refused {
+    fn refused(self) -> String;
 }
 
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "expected success: {self:?}");
-        assert!(!self.stderr.contains("panicked"), "{self:?}");
-        self
-    }
-
+impl Refused for Run {
     /// Asserts exit code 4 and a one-line error `custodian: ...`; returns the line.
     #[track_caller]
     fn refused(self) -> String {
@@ -64,23 +54,8 @@ impl Sandbox {
 
     fn run(&self, db: &Path, args: &[&str], stdin: Option<&str>) -> Run {
         let mut command = self.home.custodian();
-        command
-            .arg("--db")
-            .arg(db)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn custodian");
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.unwrap_or("").as_bytes()).expect("write stdin");
-        drop(input);
-        let output = child.wait_with_output().expect("wait custodian");
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command.arg("--db").arg(db).args(args);
+        Run::of(command, Some(stdin.unwrap_or("").as_bytes()))
     }
 
     fn on(&self, db: &Path, args: &[&str]) -> Run {

@@ -5,6 +5,7 @@
 
 pub mod home;
 pub mod pty;
+pub mod run;
 
 use custodian::domain::Limits;
 use custodian::domain::import::ImportReader;

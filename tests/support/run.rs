@@ -1,0 +1,73 @@
+//! One run of the real binary as a script sees it: the exit code and both outputs, and the
+//! checks every CLI test makes of them (success; a failure as one `custodian: ...` line).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stdout_bytes: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Runs `command` to its end, with `stdin` as its standard input when given.
+    pub fn of(mut command: Command, stdin: Option<&[u8]>) -> Self {
+        let output = match stdin {
+            None => command.output().expect("run custodian"),
+            Some(input) => {
+                command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+                let mut child = command.spawn().expect("spawn custodian");
+                child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+                child.wait_with_output().expect("wait custodian")
+            }
+        };
+        Self {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stdout_bytes: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns the run.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        assert!(!self.stderr.contains("panicked"), "{self:?}");
+        self
+    }
+
+    /// Asserts the exit code and that the error is one line, `custodian: ...`, without a
+    /// panic or a backtrace. Returns the error line.
+    #[track_caller]
+    pub fn fails(self, code: i32) -> String {
+        let problems = self.error_problems(code);
+        assert!(problems.is_empty(), "{}: {self:?}", problems.join("; "));
+        self.stderr.trim_end().to_owned()
+    }
+
+    /// What is wrong with this run as a failure with exit code `code` and a one-line error
+    /// (nothing when it is right).
+    pub fn error_problems(&self, code: i32) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.code != code {
+            problems.push(format!("exit code {} instead of {code}", self.code));
+        }
+        if self.stderr.lines().count() != 1 || !self.stderr.ends_with('\n') {
+            problems.push(format!("the error is {} lines, not one", self.stderr.lines().count()));
+        }
+        if !self.stderr.starts_with("custodian: ") {
+            problems.push("the error does not start with `custodian: `".to_owned());
+        }
+        for word in ["panicked", "backtrace", "Backtrace", "RUST_BACKTRACE", "Caused by"] {
+            if self.stderr.contains(word) {
+                problems.push(format!("{word:?} in the error"));
+            }
+        }
+        problems
+    }
+}
