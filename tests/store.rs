@@ -2,11 +2,13 @@
 //! imports, round-trip fidelity, versioned saves with history, lookups and paging, read-only
 //! handles, and several processes writing one file at once.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,6 +19,7 @@ use custodian::store::{
     SaveOutcome, StoreError, UserStore,
 };
 use serde_json::{Map, Value};
+use support::home::PrivateHome;
 use tempfile::TempDir;
 
 /// What the import reader uses for missing timestamps.
@@ -989,23 +992,6 @@ impl SaveForTest for RedbStore {
     }
 }
 
-/// The real binary, isolated from the operator's home and environment.
-fn custodian(home: &Path, db: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
-    command
-        .arg("--db")
-        .arg(db)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("USER", "writer")
-        .env_remove("CUSTODIAN_DB")
-        .env_remove("CUSTODIAN_READ_ONLY")
-        .env_remove("SSH_CONNECTION")
-        .stdin(Stdio::null());
-    command
-}
-
 fn describe(output: &Output) -> String {
     format!(
         "status {:?}\nstdout: {}\nstderr: {}",
@@ -1032,6 +1018,14 @@ fn run_concurrent_saves(
             fs::write(dir.join(format!("doc-{w}-{s}.json")), doc).expect("write doc");
         }
     }
+    let home = PrivateHome::new(&[]);
+    // The real binary, isolated from the operator's home and environment.
+    let custodian = |db: &Path| {
+        let mut command = home.custodian();
+        // The history names this author: the tests below check it.
+        command.arg("--db").arg(db).env("USER", "writer");
+        command
+    };
     let done = AtomicBool::new(false);
     let mut outputs = Vec::new();
     std::thread::scope(|scope| {
@@ -1041,7 +1035,7 @@ fn run_concurrent_saves(
                 scope.spawn(move || {
                     (0..saves)
                         .map(|s| {
-                            let output = custodian(dir, db)
+                            let output = custodian(db)
                                 .arg("set")
                                 .arg(target(w))
                                 .arg(dir.join(format!("doc-{w}-{s}.json")))
@@ -1064,7 +1058,7 @@ fn run_concurrent_saves(
                 assert!(doc.revision >= last, "revision went back from {last} to {}", doc.revision);
                 serde_json::from_str::<Map<String, Value>>(&doc.text).expect("a whole document");
                 last = doc.revision;
-                let output = custodian(dir, db).arg("get").arg(target(0)).output().expect("spawn reader");
+                let output = custodian(db).arg("get").arg(target(0)).output().expect("spawn reader");
                 assert!(output.status.success(), "reader failed: {}", describe(&output));
                 serde_json::from_slice::<Map<String, Value>>(&output.stdout)
                     .expect("get prints a whole document");
