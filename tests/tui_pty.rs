@@ -333,6 +333,42 @@ fn small_terminal_says_so_instead_of_drawing() {
 }
 
 #[test]
+fn a_too_small_terminal_keeps_keys_from_the_hidden_editor() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "mine");
+    tui.resize(60, 20);
+    tui.wait_for("the too-small message", |s| collapsed(s).contains("needs at least 80×24"));
+    // Ctrl-S and typing reach nothing; the `q` the screen invites asks first.
+    tui.send(CTRL_S);
+    tui.send("x");
+    tui.send("q");
+    tui.wait_for("the quit question", |s| collapsed(s).contains("throw away your unsaved changes?"));
+    tui.send(ENTER);
+    tui.wait_for("the question answered no", |s| !collapsed(s).contains("throw away your unsaved changes?"));
+    tui.resize(120, 40);
+    tui.wait_text("Editing customData of admin · from revision 1 · modified");
+    let text = tui.text();
+    assert!(text.contains("\"mine\": true,"), "{}", framed(&text));
+    assert!(
+        !text.contains("\"mine\": true,x") && !text.contains("\"mine\": true,q"),
+        "a key reached the editor:\n{}",
+        framed(&text)
+    );
+    assert!(!text.contains("saving") && !text.contains("saved revision"), "{}", framed(&text));
+    assert_eq!(fixture.revisions("admin"), 1, "Ctrl-S on the small screen saved");
+    // Small again: q, then y, quits and throws the edit away.
+    tui.resize(60, 20);
+    tui.wait_for("the too-small message", |s| collapsed(s).contains("needs at least 80×24"));
+    tui.send("q");
+    tui.wait_for("the quit question", |s| collapsed(s).contains("throw away your unsaved changes?"));
+    tui.send("y");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    assert_eq!(fixture.revisions("admin"), 1);
+}
+
+#[test]
 fn works_at_80x24() {
     let fixture = Fixture::new();
     let mut tui = fixture.spawn_tui(80, 24);
@@ -419,7 +455,17 @@ fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
     tui.wait_text("Theirs → mine");
     tui.wait_text("nothing was written");
     assert_eq!(fixture.custom_data("admin"), serde_json::json!({"theirs": true}), "nothing written yet");
+    // Overwriting drops the key theirs has: the same question as every save, Enter is no.
     tui.send("o");
+    tui.wait_text("Remove keys?");
+    tui.wait_text("− theirs");
+    tui.send(ENTER);
+    tui.wait_gone("Remove keys?");
+    tui.wait_text("Editing customData of admin · from revision 2 · modified");
+    assert_eq!(fixture.revisions("admin"), 2, "Enter wrote nothing");
+    tui.send(CTRL_S);
+    tui.wait_text("− theirs");
+    tui.send("y");
     tui.wait_text("saved revision 3");
     quit(&mut tui);
     let stored = fixture.custom_data("admin");
@@ -625,47 +671,56 @@ fn process_state(pid: i32) -> char {
     stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('?')
 }
 
+/// The first process found whose parent is `parent` (from /proc).
+fn child_of(parent: i32) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let ppid: i32 = stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == parent).then_some(pid)
+    })
+}
+
+fn wait_state(pid: i32, state: char, what: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    while process_state(pid) != state {
+        assert!(Instant::now() < deadline, "{what} (state {})", process_state(pid));
+        thread::sleep(POLL);
+    }
+}
+
 #[test]
-fn ctrl_z_gives_the_terminal_back_and_sigcont_redraws_everything() {
+fn ctrl_z_under_a_job_control_shell_gives_the_terminal_back_and_fg_redraws_everything() {
     let fixture = Fixture::new();
-    let mut tui = fixture.spawn_tui(120, 40);
+    // An interactive bash leads the pty's session and runs custodian as a job, as a login
+    // shell does; without readline, so the shell itself sends no terminal modes.
+    let mut command = CommandBuilder::new("bash");
+    command.args(["--norc", "--noprofile", "--noediting", "-i"]);
+    command.cwd(fixture.dir.path());
+    for key in Fixture::REMOVED_ENV {
+        command.env_remove(key);
+    }
+    for (key, value) in fixture.environment() {
+        command.env(key, value);
+    }
+    command.env("TERM", "xterm-256color");
+    command.env("PS1", "shell-prompt$ ");
+    let mut tui = Tui::spawn(command, 120, 40);
+    tui.wait_text("shell-prompt$ ");
+    tui.send(format!("'{BIN}' --db '{}'\r", fixture.db.display()));
     wait_for_list(&mut tui);
+    let shell = tui.pid();
+    let custodian = child_of(shell).expect("custodian runs as the shell's child");
     tui.send(b"\x1a");
-    let deadline = Instant::now() + TIMEOUT;
-    while process_state(tui.pid()) != 'T' {
-        assert!(
-            Instant::now() < deadline,
-            "custodian did not stop on Ctrl-Z (state {})",
-            process_state(tui.pid())
-        );
-        thread::sleep(POLL);
+    wait_state(custodian, 'T', "custodian did not stop on Ctrl-Z");
+    tui.wait_text("Stopped");
+    {
+        let screen = tui.lock();
+        assert!(!screen.parser.screen().alternate_screen(), "the alternate screen is kept while stopped");
+        assert!(!screen.parser.screen().bracketed_paste(), "bracketed paste is left on while stopped");
     }
-    // The output written before stopping may still be on its way to the emulator.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let (alternate, paste) = {
-            let screen = tui.lock();
-            (screen.parser.screen().alternate_screen(), screen.parser.screen().bracketed_paste())
-        };
-        if !alternate && !paste {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "terminal not given back while stopped (alternate screen {alternate}, bracketed paste {paste})"
-        );
-        thread::sleep(POLL);
-    }
-    assert_eq!(process_state(tui.pid()), 'T', "custodian must stay stopped until continued");
     let before = tui.raw().len();
-    // SAFETY: sending a signal to our own child.
-    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGCONT) }, 0);
-    thread::sleep(Duration::from_millis(500));
-    eprintln!(
-        "DEBUG state {} tail {:?}",
-        process_state(tui.pid()),
-        String::from_utf8_lossy(&tui.raw()[before..])
-    );
+    tui.send("fg\r");
     tui.wait_text("Users · 200");
     tui.wait_text("customData · revision 1");
     tui.wait_for_rows("the hint bar redrawn", |rows| rows[39].contains("q quit"));
@@ -674,11 +729,30 @@ fn ctrl_z_gives_the_terminal_back_and_sigcont_redraws_everything() {
         assert!(screen.parser.screen().alternate_screen(), "the alternate screen is not taken back");
         assert!(screen.parser.screen().bracketed_paste(), "bracketed paste is not back on");
     }
-    let after = &tui.raw()[before..];
-    assert!(contains(after, b"\x1b[?1049h"), "the alternate screen is not re-entered");
+    assert!(contains(&tui.raw()[before..], b"\x1b[?1049h"), "the alternate screen is not re-entered");
     // Keys work again (raw mode is back: `j` is a key, not a typed letter).
     tui.send("j");
     wait_selected(&mut tui, 2);
+    tui.send("q");
+    tui.wait_text("shell-prompt$ ");
+    tui.send("exit\r");
+    tui.wait_exit();
+}
+
+#[test]
+fn ctrl_z_as_session_leader_does_not_stop_and_says_there_is_no_shell() {
+    // The harness starts custodian as the leader of the pty's session, as `ssh -t host
+    // custodian` does: a stop could never be continued.
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send(b"\x1a");
+    tui.wait_text("not suspended: no shell to return to");
+    assert_ne!(process_state(tui.pid()), 'T', "custodian stopped with nothing to continue it");
+    assert!(tui.lock().parser.screen().alternate_screen(), "the screen stays");
+    tui.send("j");
+    wait_selected(&mut tui, 2);
+    assert_ne!(process_state(tui.pid()), 'T');
     quit(&mut tui);
 }
 

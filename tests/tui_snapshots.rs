@@ -118,6 +118,19 @@ fn too_small_terminal_says_so() {
 }
 
 #[test]
+fn too_small_terminal_with_unsaved_changes_asks_before_quitting() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    type_text(&store, &mut state, "x");
+    act(&store, &mut state, Action::Resize { width: 60, height: 20 });
+    assert_screen!("too_small_unsaved_60x20", screen(&state, 60, 20));
+    act(&store, &mut state, Action::Quit);
+    assert_screen!("too_small_quit_question_60x20", screen(&state, 60, 20));
+}
+
+#[test]
 fn help_at_80x24_scrolls() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);

@@ -569,10 +569,34 @@ fn conflict_back_to_editing_keeps_my_edit_and_writes_nothing() {
 }
 
 #[test]
+fn conflict_overwrite_asks_about_the_keys_theirs_has_that_mine_drops_before_writing() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    let effects = update(&mut state, Action::OverwriteTheirs);
+    assert!(effects.is_empty(), "nothing is written before the answer: {effects:?}");
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, diff, .. }) => {
+            assert_eq!(dropped, &["theirs"], "the key only theirs has");
+            assert!(diff.iter().any(|l| l.text.contains("\"theirs\": 1")), "theirs → mine");
+        }
+        other => panic!("expected the removed-keys question, got {other:?}"),
+    }
+    // No (also Enter) goes back to the editor with my edit; nothing was written.
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert!(state.editor.as_ref().unwrap().text().contains("\"mine\": 1"));
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
+    // Saving again asks again, now against theirs (no second conflict): yes writes mine.
+    act(&store, &mut state, Action::Save);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { dropped, .. }) if dropped == &["theirs"]));
+}
+
+#[test]
 fn conflict_overwrite_saves_mine_and_keeps_theirs_in_history() {
     let (_dir, store) = demo_store();
     let (mut state, id) = conflicted(&store);
     act(&store, &mut state, Action::OverwriteTheirs);
+    act(&store, &mut state, Action::Confirm);
     let stored = store.custom_data(&id).unwrap();
     assert_eq!(stored.revision, 3);
     assert!(stored.text.contains("\"mine\": 1"));
@@ -623,6 +647,10 @@ fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
     act(&store, &mut state, Action::Confirm);
     assert_eq!(state.mode(), Mode::Conflict);
     act(&store, &mut state, Action::OverwriteTheirs);
+    assert!(
+        matches!(&state.dialog, Some(Dialog::ConfirmDrop { dropped, .. }) if dropped.contains(&"theirs".to_owned()))
+    );
+    act(&store, &mut state, Action::Confirm);
     assert_eq!(store.custom_data(&id).unwrap().text, "{\n  \"fromDraft\": true\n}");
     assert!(drafts.for_database(&draft.database).is_empty(), "a saved draft is removed");
 }
@@ -799,7 +827,7 @@ fn copy_sends_the_canonical_custom_data_and_says_how_much() {
     run_command(&store, &mut state, "user admin");
     let id = store.resolve("admin").unwrap();
     let canonical = store.custom_data(&id).unwrap().text;
-    let effects = update(&mut state, Action::Copy);
+    let effects = terminal_work(&store, &mut state, Action::Copy);
     assert_eq!(effects, vec![Effect::CopyToClipboard { text: canonical.clone() }]);
     assert_eq!(status_text(&state), format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
     assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success);
@@ -813,7 +841,7 @@ fn copy_refuses_a_document_above_the_clipboard_limit() {
     let big = format!("{{\"blob\": \"{}\"}}", "x".repeat(CLIPBOARD_LIMIT));
     store.replace_custom_data(&id, &CustomData::parse(&big).unwrap(), None, &Author("t".into())).unwrap();
     run_command(&store, &mut state, "user admin");
-    assert!(update(&mut state, Action::Copy).is_empty(), "nothing is sent");
+    assert!(terminal_work(&store, &mut state, Action::Copy).is_empty(), "nothing is sent");
     let status = state.status.clone().unwrap();
     assert_eq!(status.kind, StatusKind::Error);
     assert!(status.text.starts_with("not copied: customData is 100 KiB"), "{}", status.text);
@@ -937,8 +965,29 @@ fn command_export_writes_every_user_to_a_new_private_file() {
     assert!(status_text(&state).contains(":export needs"), "{}", status_text(&state));
 }
 
+/// Applies `action` and does the store work it asks for, as the runtime does, up to the work
+/// on the terminal (clipboard, external editor, suspend), which is returned instead.
+fn terminal_work(store: &RedbStore, state: &mut State, action: Action) -> Vec<Effect> {
+    let runtime = support::runtime(store);
+    let mut queue: std::collections::VecDeque<Effect> = update(state, action).into();
+    let mut terminal = Vec::new();
+    while let Some(effect) = queue.pop_front() {
+        match effect {
+            Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => {
+                terminal.push(effect)
+            }
+            effect => {
+                if let Some(answer) = custodian::tui::perform(&runtime, effect) {
+                    queue.extend(update(state, answer));
+                }
+            }
+        }
+    }
+    terminal
+}
+
 fn external_edit(store: &RedbStore, state: &mut State, edit: impl Fn(&str) -> Result<String, String>) {
-    let effects = update(state, Action::EditExternally);
+    let effects = terminal_work(store, state, Action::EditExternally);
     let [Effect::EditExternally { user_id, user_handle, base, text }] = effects.as_slice() else {
         panic!("expected one external edit, got {effects:?}");
     };
@@ -1073,4 +1122,337 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
         }
     }
     assert_eq!(hits, ["admin"]);
+}
+
+// ----------------------------------------------------------------------------------------
+// The wrong user, the wrong screen (issue 14, items 8–11 and 20)
+// ----------------------------------------------------------------------------------------
+
+fn key(
+    code: crossterm::event::KeyCode,
+    modifiers: crossterm::event::KeyModifiers,
+) -> crossterm::event::Event {
+    crossterm::event::Event::Key(crossterm::event::KeyEvent::new(code, modifiers))
+}
+
+fn char_key(c: char) -> crossterm::event::Event {
+    key(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> crossterm::event::Event {
+    key(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::CONTROL)
+}
+
+fn enter() -> crossterm::event::Event {
+    key(crossterm::event::KeyCode::Enter, crossterm::event::KeyModifiers::NONE)
+}
+
+/// Presses a key as the event loop does: the action it stands for now, if any, applied.
+fn press(store: &RedbStore, state: &mut State, event: crossterm::event::Event) -> Option<Action> {
+    let action = custodian::tui::action_for_event(state, event);
+    if let Some(action) = action.clone() {
+        act(store, state, action);
+    }
+    action
+}
+
+fn selected_id(state: &State) -> String {
+    state.list.selected_entry().map(|e| e.user.id.clone()).unwrap_or_default()
+}
+
+#[test]
+fn too_small_terminal_lets_no_key_reach_the_editor_underneath() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    let text = state.editor.as_ref().unwrap().text();
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    act(&store, &mut state, Action::Resize { width: 60, height: 20 });
+    assert_eq!(state.mode(), Mode::TooSmall);
+    // Typing, saving, pasting, leaving: nothing reaches the editor or the store.
+    for event in [
+        char_key('a'),
+        ctrl('s'),
+        ctrl('g'),
+        enter(),
+        key(crossterm::event::KeyCode::Esc, crossterm::event::KeyModifiers::NONE),
+    ] {
+        assert!(press(&store, &mut state, event.clone()).is_none(), "{event:?} acted on a hidden screen");
+    }
+    assert!(custodian::tui::action_for_event(&state, crossterm::event::Event::Paste("q".into())).is_none());
+    assert_eq!(state.editor.as_ref().unwrap().text(), text);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1, "Ctrl-S saved nothing");
+    // The `q` the screen invites asks first (unsaved changes); Enter is no.
+    assert!(matches!(press(&store, &mut state, char_key('q')), Some(Action::Quit)));
+    assert_eq!(state.dialog, Some(Dialog::ConfirmQuit));
+    assert_eq!(state.mode(), Mode::Dialog, "the quit question is answered on the small screen");
+    press(&store, &mut state, enter());
+    assert!(!state.quit);
+    assert_eq!(state.mode(), Mode::TooSmall);
+    assert_eq!(state.editor.as_ref().unwrap().text(), text, "q was not typed into the document");
+    // Ctrl-C asks the same; `y` quits.
+    press(&store, &mut state, ctrl('c'));
+    press(&store, &mut state, char_key('y'));
+    assert!(state.quit);
+    // A resize back shows the editor as it was.
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    act(&store, &mut state, Action::Resize { width: 79, height: 40 });
+    assert_eq!(state.mode(), Mode::TooSmall);
+    act(&store, &mut state, Action::Resize { width: 80, height: 24 });
+    assert_eq!(state.mode(), Mode::Edit);
+    // Nothing unsaved: q quits at once.
+    act(&store, &mut state, Action::Resize { width: 40, height: 10 });
+    press(&store, &mut state, char_key('q'));
+    assert!(state.quit);
+}
+
+#[test]
+fn a_question_open_when_the_terminal_shrinks_comes_back_after_no_to_quit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "{}");
+    act(&store, &mut state, Action::Save);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })));
+    act(&store, &mut state, Action::Resize { width: 60, height: 20 });
+    assert_eq!(state.mode(), Mode::TooSmall);
+    assert!(press(&store, &mut state, char_key('y')).is_none(), "the hidden question is not answered");
+    press(&store, &mut state, char_key('q'));
+    assert_eq!(state.dialog, Some(Dialog::ConfirmQuit));
+    press(&store, &mut state, char_key('n'));
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
+    assert!(!state.quit);
+}
+
+#[test]
+fn enter_is_no_on_every_question_that_throws_work_away() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    // Discard changes? Enter keeps them.
+    act(&store, &mut state, Action::LeaveEditor);
+    assert_eq!(state.dialog, Some(Dialog::ConfirmDiscard));
+    assert!(matches!(press(&store, &mut state, enter()), Some(Action::Cancel)));
+    assert_eq!(state.mode(), Mode::Edit);
+    // Quit with unsaved changes? Enter stays.
+    act(&store, &mut state, Action::Quit);
+    assert_eq!(state.dialog, Some(Dialog::ConfirmQuit));
+    press(&store, &mut state, enter());
+    assert!(!state.quit);
+    assert_eq!(state.mode(), Mode::Edit);
+    // Remove keys? Enter writes nothing.
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "{}");
+    act(&store, &mut state, Action::Save);
+    press(&store, &mut state, enter());
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+    // Only an explicit y destroys.
+    act(&store, &mut state, Action::LeaveEditor);
+    assert!(matches!(press(&store, &mut state, char_key('y')), Some(Action::Confirm)));
+    assert!(state.editor.is_none());
+}
+
+#[test]
+fn opening_the_editor_reads_the_stored_document_not_the_lists_copy() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let id = store.resolve("admin").unwrap();
+    assert_eq!(state.document.as_ref().unwrap().revision, 1);
+    their_save(&store, &id);
+    act(&store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.base.revision, 2, "the edit starts from the stored revision");
+    assert!(editor.text().contains("\"theirs\": 1"));
+    assert_eq!(state.user.as_ref().unwrap().revision, 2, "the profile shows it too");
+    assert_eq!(state.document.as_ref().unwrap().revision, 2);
+    // So the first save is no conflict.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    assert_eq!(status_text(&state), "saved revision 3");
+}
+
+#[test]
+fn copy_sends_the_stored_document_not_the_lists_copy() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let id = store.resolve("admin").unwrap();
+    their_save(&store, &id);
+    let stored = store.custom_data(&id).unwrap().text;
+    assert_eq!(
+        terminal_work(&store, &mut state, Action::Copy),
+        vec![Effect::CopyToClipboard { text: stored }]
+    );
+}
+
+#[test]
+fn an_external_edit_equal_to_a_stale_copy_is_a_change_against_the_stored_document() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let id = store.resolve("admin").unwrap();
+    let stale = state.document.clone().unwrap();
+    their_save(&store, &id);
+    let effects = terminal_work(&store, &mut state, Action::EditExternally);
+    let [Effect::EditExternally { user_id, user_handle, base, text }] = effects.as_slice() else {
+        panic!("expected one external edit, got {effects:?}");
+    };
+    assert_eq!(base.revision, 2, "the editor is given the stored document");
+    assert!(text.contains("\"theirs\": 1"));
+    // The operator's editor leaves exactly the old copy: that is a change (it drops `theirs`).
+    act(
+        &store,
+        &mut state,
+        Action::EditedExternally {
+            user_id: user_id.clone(),
+            user_handle: user_handle.clone(),
+            base: base.clone(),
+            result: Ok(stale.text.clone()),
+        },
+    );
+    assert_ne!(status_text(&state), "no changes");
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { dropped, .. }) if dropped == &["theirs"]));
+    act(&store, &mut state, Action::Confirm);
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!((stored.revision, stored.text), (3, stale.text));
+}
+
+#[test]
+fn after_reload_theirs_the_profile_shows_their_revision() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    assert_eq!(state.user.as_ref().unwrap().revision, 1);
+    act(&store, &mut state, Action::ReloadTheirs);
+    assert_eq!(state.editor.as_ref().unwrap().base.revision, 2);
+    assert_eq!(selected_id(&state), id);
+    assert_eq!(state.user.as_ref().unwrap().revision, 2, "the profile pane");
+    assert_eq!(state.document.as_ref().unwrap().revision, 2);
+}
+
+#[test]
+fn a_reopened_draft_selects_its_user_in_every_pane() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
+    let draft = custodian::draft::Draft {
+        database: store.path().display().to_string(),
+        user_id: id.clone(),
+        base_revision: 1,
+        saved_at: 1,
+        text: "{\"fromDraft\": true}".into(),
+    };
+    drafts.save(&draft).unwrap();
+    let mut state = started(&store, 120, 40);
+    // A filter that does not list admin, to be sure the list follows the editor.
+    act(&store, &mut state, Action::StartFilter);
+    for c in "ame".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    assert_ne!(selected_id(&state), id);
+    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&draft.database)));
+    act(&store, &mut state, Action::OpenDraft);
+    assert_eq!(state.editor.as_ref().unwrap().user_id, id);
+    assert_eq!(selected_id(&state), id, "the list selects the draft's user");
+    assert_eq!(state.user.as_ref().unwrap().user.id, id, "the profile is the draft's user");
+    assert!(state.list.visible().iter().any(|e| e.user.id == id));
+    assert!(state.list.filter.is_empty());
+    assert_eq!(state.mode(), Mode::Edit);
+}
+
+#[test]
+fn a_late_answer_for_a_user_no_longer_selected_is_dropped() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let effects = update(&mut state, Action::OpenEditor);
+    let [read @ Effect::ReadCurrent { .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let runtime = support::runtime(&store);
+    let answer = custodian::tui::perform(&runtime, read.clone()).unwrap();
+    // The operator moved on before the answer came.
+    act(&store, &mut state, Action::Down);
+    let now = selected_id(&state);
+    act(&store, &mut state, answer);
+    assert!(state.editor.is_none(), "no editor on a user no longer selected");
+    assert_eq!(state.user.as_ref().unwrap().user.id, now);
+}
+
+/// Filters by `filter` and moves `down` rows; the id of the user then selected.
+fn filtered_selection(store: &RedbStore, state: &mut State, filter: &str, down: usize) -> String {
+    act(store, state, Action::StartFilter);
+    for c in filter.chars() {
+        act(store, state, Action::FilterChar(c));
+    }
+    act(store, state, Action::FilterAccept);
+    for _ in 0..down {
+        act(store, state, Action::Down);
+    }
+    let id = selected_id(state);
+    assert!(state.list.rows.len() > down + 1 && !id.is_empty(), "{} rows", state.list.rows.len());
+    id
+}
+
+#[test]
+fn refresh_with_a_filter_keeps_the_same_user_selected() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = filtered_selection(&store, &mut state, "ame", 3);
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(selected_id(&state), id);
+    assert_eq!(state.user.as_ref().unwrap().user.id, id);
+}
+
+#[test]
+fn saving_with_a_filter_keeps_the_same_user_selected() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = filtered_selection(&store, &mut state, "ame", 3);
+    act(&store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"theme\": \"dark\",");
+    act(&store, &mut state, Action::Save);
+    assert_eq!(status_text(&state), "saved revision 2");
+    assert_eq!(selected_id(&state), id);
+    assert_eq!(state.user.as_ref().unwrap().revision, 2);
+}
+
+#[test]
+fn clearing_the_filter_keeps_the_selected_user_selected_and_visible() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = filtered_selection(&store, &mut state, "ame", 5);
+    act(&store, &mut state, Action::ClearFilter);
+    assert!(state.list.filter.is_empty());
+    assert_eq!(selected_id(&state), id);
+    assert!(state.list.visible().iter().any(|e| e.user.id == id));
+    assert_eq!(state.user.as_ref().unwrap().user.id, id);
+    // The list goes on from there in both directions.
+    let all = store.page_after(None, 1000).unwrap();
+    let at = all.iter().position(|e| e.user.id == id).unwrap();
+    act(&store, &mut state, Action::Up);
+    assert_eq!(selected_id(&state), all[at - 1].user.id);
+}
+
+#[test]
+fn a_refused_suspend_says_so_on_the_status_line() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::SuspendRefused { reason: "not suspended: no shell to return to".into() });
+    let status = state.status.clone().unwrap();
+    assert_eq!(
+        (status.kind, status.text.as_str()),
+        (StatusKind::Error, "not suspended: no shell to return to")
+    );
+    assert_eq!(state.mode(), Mode::Browse);
 }

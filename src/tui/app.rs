@@ -123,6 +123,20 @@ pub enum Action {
     UserFound {
         entry: Box<ListEntry>,
     },
+    /// The user being edited (a reopened draft), to select in the list without a word.
+    UserToSelect {
+        entry: Box<ListEntry>,
+    },
+    /// The user's stored document, read just now for `purpose` (`e`, `E`, `y`).
+    CurrentRead {
+        purpose: Purpose,
+        record: Box<UserRecord>,
+        document: StoredDocument,
+    },
+    /// Ctrl-Z was refused: no shell could bring custodian back (why, for the status line).
+    SuspendRefused {
+        reason: String,
+    },
     /// `:export` wrote this many users.
     Exported {
         path: String,
@@ -188,6 +202,16 @@ pub enum Effect {
     FindUser {
         query: String,
     },
+    /// Select this user in the list (unfiltered), as `:user` does, saying nothing.
+    SelectUser {
+        id: String,
+    },
+    /// Read the user's profile and stored customData now, for `purpose`: what the list holds
+    /// may be older than what another operator saved since.
+    ReadCurrent {
+        id: String,
+        purpose: Purpose,
+    },
     /// Every user as JSON Lines into a new file (0600), as `custodian export --out`.
     Export {
         path: std::path::PathBuf,
@@ -199,6 +223,17 @@ pub enum Effect {
         base: StoredDocument,
         text: String,
     },
+}
+
+/// What a fresh read of the selected user's document is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `e`/Enter: custodian's editor.
+    Edit,
+    /// `E`: `$VISUAL`/`$EDITOR`.
+    EditExternally,
+    /// `y`: the clipboard.
+    Copy,
 }
 
 /// The most customData `y` puts on the clipboard: terminals limit what an OSC 52 request may
@@ -245,6 +280,9 @@ pub struct Search {
     pub scanned: u64,
     /// More than [`MAX_MATCHES`] users match: the list shows the first ones.
     pub capped: bool,
+    /// The user to select again once the matches bring it (a refresh or a save while
+    /// filtering), until the operator moves or the search ends.
+    pub reselect: Option<ListKey>,
 }
 
 /// A read of list rows, and what to do with the selection once they arrive.
@@ -394,6 +432,19 @@ pub enum Dialog {
     ConfirmQuit,
 }
 
+impl Dialog {
+    /// What yes (`y`) and what no (Enter, `n`, Esc) do, in words, for the yes/no questions:
+    /// the dialog shows them beside the keys.
+    pub fn answers(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Dialog::ConfirmDrop { .. } => Some(("save it", "no, back to the editor")),
+            Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
+            Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
+            Dialog::Conflict { .. } | Dialog::DraftFound { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusKind {
     Info,
@@ -421,6 +472,9 @@ pub enum Mode {
     Help,
     /// The `:` command line.
     Command,
+    /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
+    /// quitting (with its question) and resizing work.
+    TooSmall,
 }
 
 /// The history of one user, every revision with its text.
@@ -485,6 +539,9 @@ pub struct State {
     pub dialog: Option<Dialog>,
     /// Drafts still to be offered after the one in the dialog.
     pub pending_drafts: Vec<Draft>,
+    /// A question put aside while the quit question is asked on the too-small screen; it
+    /// comes back when the answer is no.
+    pub set_aside: Option<Dialog>,
     pub help: bool,
     pub help_scroll: u16,
     pub filtering: bool,
@@ -507,6 +564,7 @@ impl State {
             history: None,
             dialog: None,
             pending_drafts: Vec::new(),
+            set_aside: None,
             help: false,
             help_scroll: 0,
             filtering: false,
@@ -522,7 +580,20 @@ impl State {
         state
     }
 
+    /// Whether the terminal is too small to draw the screen (the view says so instead).
+    pub fn too_small(&self) -> bool {
+        self.width < super::view::MIN_WIDTH || self.height < super::view::MIN_HEIGHT
+    }
+
     pub fn mode(&self) -> Mode {
+        if self.too_small() {
+            // The quit question is the one thing the too-small screen shows and answers.
+            return if matches!(self.dialog, Some(Dialog::ConfirmQuit)) {
+                Mode::Dialog
+            } else {
+                Mode::TooSmall
+            };
+        }
         if let Some(dialog) = &self.dialog {
             match dialog {
                 Dialog::Conflict { .. } => Mode::Conflict,
@@ -593,6 +664,8 @@ impl State {
     }
 
     fn select_index(&mut self, index: usize) -> Vec<Effect> {
+        // The operator chose a row: a user waited for by a refresh is no longer wanted.
+        self.list.search.reselect = None;
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()
@@ -689,28 +762,69 @@ impl State {
         self.read_only
     }
 
-    /// The selected user's id, handle and customData, when they may be edited; otherwise says
-    /// why not.
-    fn editable_selection(&mut self) -> Option<(String, String, StoredDocument)> {
-        if self.refused_read_only() {
-            return None;
+    /// Asks for the selected user's stored document, read now, for `purpose`; says why not
+    /// when there is no user (or, to edit, when the store is read-only).
+    fn read_current(&mut self, purpose: Purpose) -> Vec<Effect> {
+        if purpose != Purpose::Copy && self.refused_read_only() {
+            return Vec::new();
         }
-        match (&self.user, &self.document) {
-            (Some(record), Some(document)) => {
-                Some((record.user.id.clone(), record.user.handle().to_owned(), document.clone()))
-            }
-            _ => {
+        match self.list.selected_entry() {
+            Some(entry) => vec![Effect::ReadCurrent { id: entry.user.id.clone(), purpose }],
+            None => {
                 self.say(StatusKind::Info, "no user selected");
-                None
+                Vec::new()
             }
         }
     }
 
-    fn open_editor(&mut self) -> Vec<Effect> {
-        let Some((user_id, handle, document)) = self.editable_selection() else { return Vec::new() };
-        self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
-        self.editor = Some(Editor::new(user_id, handle, document, &self.limits));
-        Vec::new()
+    /// The stored document arrived: the panes show it, and `purpose` goes on from it. An
+    /// answer for a user no longer selected (the operator moved meanwhile) is dropped.
+    fn current_read(
+        &mut self,
+        purpose: Purpose,
+        record: UserRecord,
+        document: StoredDocument,
+    ) -> Vec<Effect> {
+        let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
+        if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {
+            return Vec::new();
+        }
+        if let Some(entry) = self.list.rows.get_mut(self.list.selected) {
+            entry.revision = record.revision;
+            *entry.user = record.user.clone();
+        }
+        let (user_id, handle) = (record.user.id.clone(), record.user.handle().to_owned());
+        self.user = Some(record);
+        self.document = Some(document.clone());
+        match purpose {
+            Purpose::Edit => {
+                self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
+                self.editor = Some(Editor::new(user_id, handle, document, &self.limits));
+                Vec::new()
+            }
+            Purpose::EditExternally => {
+                let text = inert::json(&document.text).into_owned();
+                vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text }]
+            }
+            Purpose::Copy => self.copy(&document),
+        }
+    }
+
+    /// Selects `entry` in the list, read (unfiltered) from that user on.
+    fn select_user(&mut self, entry: ListEntry) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if !self.list.filter.is_empty() || self.filtering {
+            self.filtering = false;
+            self.list.filter.clear();
+            self.list.search.generation += 1;
+            self.list.search.scanning = false;
+            self.list.search.reselect = None;
+            effects.push(Effect::StopScan);
+        }
+        self.user = None;
+        self.document = None;
+        effects.push(self.load(Seek::From(entry.key), 0, Then::Edge));
+        effects
     }
 
     fn save(&mut self) -> Vec<Effect> {
@@ -760,18 +874,22 @@ impl State {
             base_revision: editor.base.revision,
             text: editor.text(),
         };
+        // The panes show what is stored now: their revision, in the profile as in the editor.
+        let reload = Effect::LoadUser { id: editor.user_id.clone() };
+        self.document = Some(theirs.clone());
         self.editor = Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits));
-        vec![keep]
+        vec![keep, reload]
     }
 
     /// Conflict, "overwrite anyway": save mine over theirs, on purpose (their version stays in
-    /// the history).
+    /// the history). Mine is now measured against theirs, so the save asks the question every
+    /// save asks — the keys theirs has that mine drops, what looks like a secret — before
+    /// anything is written; "no" goes back to the editor.
     fn overwrite_theirs(&mut self) -> Vec<Effect> {
-        let Some(Dialog::Conflict { theirs, mine, .. }) = self.dialog.take() else { return Vec::new() };
-        let Some(editor) = &self.editor else { return Vec::new() };
-        let effect = Effect::Save { id: editor.user_id.clone(), data: mine, expected: theirs.revision };
-        self.say(StatusKind::Info, "overwriting…");
-        vec![effect]
+        let Some(Dialog::Conflict { theirs, .. }) = self.dialog.take() else { return Vec::new() };
+        let Some(editor) = &mut self.editor else { return Vec::new() };
+        editor.base = theirs;
+        self.save()
     }
 
     fn drafts_found(&mut self, mut drafts: Vec<Draft>) -> Vec<Effect> {
@@ -902,7 +1020,10 @@ impl State {
     /// same user stays selected.
     fn refresh(&mut self) -> Vec<Effect> {
         if self.list.active_filter().is_some() {
-            return self.filter_changed();
+            let keep = self.wanted_user();
+            let effects = self.filter_changed();
+            self.list.search.reselect = keep;
+            return effects;
         }
         let list = &self.list;
         let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
@@ -912,6 +1033,12 @@ impl State {
         };
         self.user = None;
         vec![self.load(seek, 0, then)]
+    }
+
+    /// The user the list should keep selected: the one selected, or the one a refresh still
+    /// waits for.
+    fn wanted_user(&self) -> Option<ListKey> {
+        self.list.search.reselect.clone().or_else(|| self.list.selected_entry().map(|e| e.key.clone()))
     }
 
     fn jump_to_error(&mut self) {
@@ -947,11 +1074,7 @@ impl State {
     }
 
     /// `y`: the selected user's customData, as stored (canonical), onto the clipboard.
-    fn copy(&mut self) -> Vec<Effect> {
-        let Some(document) = &self.document else {
-            self.say(StatusKind::Info, "no user selected");
-            return Vec::new();
-        };
+    fn copy(&mut self, document: &StoredDocument) -> Vec<Effect> {
         let size = document.text.len();
         if size > CLIPBOARD_LIMIT {
             self.say(
@@ -967,13 +1090,6 @@ impl State {
         let text = document.text.clone();
         self.say(StatusKind::Success, format!("copied {} to the clipboard (OSC 52)", human_bytes(size)));
         vec![Effect::CopyToClipboard { text }]
-    }
-
-    /// `E`: the selected user's customData in the operator's own editor.
-    fn edit_externally(&mut self) -> Vec<Effect> {
-        let Some((user_id, user_handle, base)) = self.editable_selection() else { return Vec::new() };
-        let text = inert::json(&base.text).into_owned();
-        vec![Effect::EditExternally { user_id, user_handle, base, text }]
     }
 
     /// The external editor was closed: its text goes the way of Ctrl-S — unchanged is "no
@@ -1087,23 +1203,17 @@ impl State {
 
     /// `:user` found someone: the list (unfiltered) is read from that user on.
     fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        if !self.list.filter.is_empty() || self.filtering {
-            self.filtering = false;
-            self.list.filter.clear();
-            self.list.search.generation += 1;
-            self.list.search.scanning = false;
-            effects.push(Effect::StopScan);
-        }
-        self.user = None;
-        self.document = None;
         self.say(StatusKind::Info, format!("user {}", inert::line(entry.user.handle())));
-        effects.push(self.load(Seek::From(entry.key), 0, Then::Edge));
-        effects
+        self.select_user(entry)
     }
 
     fn quit(&mut self) {
         if self.editor.as_ref().is_some_and(Editor::is_modified) {
+            // On the too-small screen a question already open is invisible: it is put aside
+            // for the quit question and comes back if the answer is no.
+            if let Some(open) = self.dialog.take().filter(|d| *d != Dialog::ConfirmQuit) {
+                self.set_aside = Some(open);
+            }
             self.dialog = Some(Dialog::ConfirmQuit);
         } else {
             self.quit = true;
@@ -1123,6 +1233,7 @@ impl State {
             }
             Some(Dialog::ConfirmQuit) => {
                 // Quitting without saving was chosen: nothing is kept as a draft.
+                self.set_aside = None;
                 let editor = self.editor.take();
                 self.quit = true;
                 editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect()
@@ -1141,7 +1252,14 @@ impl State {
         let generation = list.search.generation;
         let Some(query) = list.active_filter() else {
             list.search.scanning = false;
-            return vec![Effect::StopScan, self.load(Seek::First, 0, Then::Edge)];
+            // The selected user stays selected (and on screen) when the filter goes.
+            let keep = self.wanted_user();
+            self.list.search.reselect = None;
+            let load = match keep {
+                Some(key) => self.load(Seek::From(key), 0, Then::Edge),
+                None => self.load(Seek::First, 0, Then::Edge),
+            };
+            return vec![Effect::StopScan, load];
         };
         // Every match is held (up to MAX_MATCHES), so the list's edges are known.
         list.rows.clear();
@@ -1149,7 +1267,7 @@ impl State {
         list.top = 0;
         list.at_start = true;
         list.at_end = true;
-        list.search = Search { generation, scanning: true, scanned: 0, capped: false };
+        list.search = Search { generation, scanning: true, scanned: 0, capped: false, reselect: None };
         self.user = None;
         self.document = None;
         // A screenful at once from the indexes; the scan brings the rest (every prefix
@@ -1173,7 +1291,7 @@ impl State {
         if generation != list.search.generation || list.active_filter().is_none() {
             return Vec::new();
         }
-        let selected = list.selected_entry().map(|e| e.key.clone());
+        let selected = list.search.reselect.clone().or_else(|| list.selected_entry().map(|e| e.key.clone()));
         if !hits.is_empty() {
             list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
         }
@@ -1192,6 +1310,10 @@ impl State {
             && let Some(at) = list.rows.iter().position(|e| e.key == key)
         {
             list.selected = at;
+            list.search.reselect = None;
+        }
+        if !list.search.scanning {
+            list.search.reselect = None;
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
@@ -1252,8 +1374,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
         Refresh => state.refresh(),
         Suspend => vec![Effect::Suspend],
-        Copy => state.copy(),
-        EditExternally => state.edit_externally(),
+        Copy => state.read_current(Purpose::Copy),
+        EditExternally => state.read_current(Purpose::EditExternally),
         StartCommand => {
             state.command = Some(CommandLine::default());
             Vec::new()
@@ -1288,6 +1410,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Resumed => Vec::new(),
         UserFound { entry } => state.user_found(*entry),
+        UserToSelect { entry } => {
+            // Only while that user is still the one being edited.
+            if state.editor.as_ref().is_some_and(|e| e.user_id == entry.user.id) {
+                state.select_user(*entry)
+            } else {
+                Vec::new()
+            }
+        }
+        CurrentRead { purpose, record, document } => state.current_read(purpose, *record, document),
+        SuspendRefused { reason } => {
+            state.say(StatusKind::Error, reason);
+            Vec::new()
+        }
         Exported { path, count } => {
             state.say(StatusKind::Success, format!("exported {count} users to {}", inert::line(&path)));
             Vec::new()
@@ -1319,7 +1454,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.list.filter.clear();
             state.filter_changed()
         }
-        OpenEditor => state.open_editor(),
+        OpenEditor => state.read_current(Purpose::Edit),
         Edit(input) => {
             if let Some(editor) = &mut state.editor
                 && editor.textarea.input(input)
@@ -1364,6 +1499,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             match state.dialog.take() {
                 // A draft put off for later stays on disk; the next one is offered.
                 Some(Dialog::DraftFound { .. }) => state.next_draft(),
+                // No to the quit question: the question it put aside is asked again.
+                Some(Dialog::ConfirmQuit) => state.dialog = state.set_aside.take(),
                 // Any other question: no, go back (from a conflict: back to editing).
                 Some(_) => {}
                 None if state.help => state.help = false,
@@ -1415,7 +1552,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Saved { id, outcome } => state.saved(id, outcome),
         SaveConflict { id, theirs } => state.conflict(id, theirs),
         DraftsFound(drafts) => state.drafts_found(drafts),
-        DraftReady { record, base, draft } => state.draft_ready(*record, base, draft),
+        DraftReady { record, base, draft } => {
+            let id = record.user.id.clone();
+            let mut effects = state.draft_ready(*record, base, draft);
+            // Every pane shows the user being edited: the list selects the draft's user, so
+            // the profile beside the editor is that user's, as `:user` would.
+            if state.editor.as_ref().is_some_and(|e| e.user_id == id)
+                && state.list.selected_entry().is_none_or(|e| e.user.id != id)
+            {
+                effects.push(Effect::SelectUser { id });
+            }
+            effects
+        }
         DraftWritten { path } => {
             state.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
             Vec::new()

@@ -31,6 +31,7 @@ const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
 const COMMAND: &[Mode] = &[Mode::Command];
+const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const EVERYWHERE_BUT_DIALOG: &[Mode] =
     &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
 
@@ -119,9 +120,14 @@ pub const BINDINGS: &[Binding] = &[
         Some("cmd"),
         || { Action::StartCommand }
     ),
-    bind!(BROWSE, [(KeyCode::Char('z'), CTRL)], "Ctrl-Z", "suspend (fg brings it back)", None, || {
-        Action::Suspend
-    }),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('z'), CTRL)],
+        "Ctrl-Z",
+        "suspend (fg brings it back; not without a shell)",
+        None,
+        || Action::Suspend
+    ),
     bind!(COMMAND, [(KeyCode::Enter, NONE)], "Enter", "run the command", Some("run"), || Action::RunCommand),
     bind!(COMMAND, [(KeyCode::Tab, NONE)], "Tab", "complete the command name", Some("complete"), || {
         Action::CommandComplete
@@ -149,18 +155,13 @@ pub const BINDINGS: &[Binding] = &[
         Action::JumpToError
     }),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
+    // pressed by habit, is the safe answer.
+    bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "y", "yes (only y)", Some("yes"), || Action::Confirm),
     bind!(
         DIALOG,
-        [(KeyCode::Char('y'), NONE), (KeyCode::Enter, NONE)],
-        "y/Enter",
-        "yes",
-        Some("yes"),
-        || Action::Confirm
-    ),
-    bind!(
-        DIALOG,
-        [(KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
-        "n/Esc",
+        [(KeyCode::Enter, NONE), (KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
+        "Enter/n/Esc",
         "no, go back",
         Some("no"),
         || Action::Cancel
@@ -177,7 +178,7 @@ pub const BINDINGS: &[Binding] = &[
         CONFLICT,
         [(KeyCode::Char('o'), NONE)],
         "o",
-        "overwrite theirs (theirs stays in history)",
+        "overwrite theirs (asks about removed keys first; theirs stays in history)",
         Some("overwrite"),
         || Action::OverwriteTheirs
     ),
@@ -270,6 +271,14 @@ pub const BINDINGS: &[Binding] = &[
     bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
     bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
     bind!(
+        TOO_SMALL,
+        [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
+        "q/Ctrl-C",
+        "quit (asks if there are unsaved changes); every other key waits for a resize",
+        Some("quit"),
+        || Action::Quit
+    ),
+    bind!(
         EVERYWHERE_BUT_DIALOG,
         [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
         "Ctrl-C",
@@ -349,6 +358,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved draft found"),
         (Mode::Dialog, "Questions"),
+        (Mode::TooSmall, "Terminal too small"),
         (Mode::Help, "This help"),
     ];
     let mut rows = Vec::new();

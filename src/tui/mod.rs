@@ -445,9 +445,16 @@ fn run_effects_on(
 fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect) -> Option<Action> {
     let failed = |what: &str, e: std::io::Error| Action::StoreFailed { message: format!("{what}: {e}") };
     Some(match effect {
-        Effect::Suspend => match terminal::suspend(terminal) {
-            Ok(()) => Action::Resumed,
-            Err(e) => failed("could not suspend", e),
+        Effect::Suspend => match terminal::shell_to_return_to() {
+            Ok(()) => match terminal::suspend(terminal) {
+                Ok(()) => Action::Resumed,
+                Err(e) => failed("could not suspend", e),
+            },
+            // Stopping now would be for good: say so and go on.
+            Err(why) => {
+                tracing::info!(%why, "Ctrl-Z refused: no shell to return to");
+                Action::SuspendRefused { reason: format!("not suspended: no shell to return to — {why}") }
+            }
         },
         Effect::CopyToClipboard { text } => match terminal::send(terminal, &osc52(&text)) {
             Ok(()) => return None,
@@ -548,6 +555,16 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Err(e) => failed(e),
             }
         }
+        Effect::ReadCurrent { id, purpose } => {
+            match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
+                Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
+                Err(e) => failed(e),
+            }
+        }
+        Effect::SelectUser { id } => match store.entry(&id) {
+            Ok(entry) => Action::UserToSelect { entry: Box::new(entry) },
+            Err(e) => failed(e),
+        },
         Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
             Ok((record, document)) => Action::UserLoaded { record: Box::new(record), document },
             Err(e) => failed(e),

@@ -106,9 +106,100 @@ pub fn resume(terminal: &mut Term) -> io::Result<()> {
     Ok(())
 }
 
+/// A process as job control sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessIds {
+    pub pid: i32,
+    /// Its process group.
+    pub pgid: i32,
+    /// Its session (-1 when it could not be read: another session, as far as we can tell).
+    pub sid: i32,
+}
+
+/// Why a stop on Ctrl-Z would be for good: nothing could continue custodian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoShell {
+    #[error("custodian leads its own session (as under `ssh -t host custodian`)")]
+    SessionLeader,
+    #[error("no process outside custodian's process group in its session (an orphaned process group)")]
+    OrphanedGroup,
+    #[error("custodian is not the terminal's foreground job")]
+    NotForeground,
+    #[error("custodian's parent processes could not be read")]
+    Unknown,
+}
+
+/// Whether a shell can continue custodian after it stops, by POSIX's rules: a stopped process
+/// is continued by job control only when its process group is not orphaned — some process in
+/// the same session, in another process group, is the parent of a member (the shell that
+/// started the job). `ancestors` are custodian's parent, grandparent…, as far as known;
+/// parents in custodian's own group (a wrapper script) are looked through. `foreground` is
+/// the terminal's foreground process group.
+pub fn shell_can_resume(
+    me: ProcessIds,
+    foreground: Option<i32>,
+    ancestors: &[ProcessIds],
+) -> Result<(), NoShell> {
+    if me.pid == me.sid {
+        return Err(NoShell::SessionLeader);
+    }
+    if foreground != Some(me.pgid) {
+        return Err(NoShell::NotForeground);
+    }
+    for ancestor in ancestors {
+        if ancestor.pgid != me.pgid {
+            return if ancestor.sid == me.sid { Ok(()) } else { Err(NoShell::OrphanedGroup) };
+        }
+        if ancestor.sid != me.sid {
+            return Err(NoShell::OrphanedGroup);
+        }
+    }
+    Err(NoShell::Unknown)
+}
+
+/// [`shell_can_resume`] for this process, read from the system.
+pub fn shell_to_return_to() -> Result<(), NoShell> {
+    // SAFETY: plain queries of process ids; none takes a pointer.
+    let (me, foreground) = unsafe {
+        let me = ProcessIds { pid: libc::getpid(), pgid: libc::getpgrp(), sid: libc::getsid(0) };
+        let foreground = libc::tcgetpgrp(libc::STDIN_FILENO);
+        (me, (foreground > 0).then_some(foreground))
+    };
+    let mut ancestors = Vec::new();
+    // SAFETY: as above.
+    let mut next = unsafe { libc::getppid() };
+    // A wrapper or two in our own group is usual; a long chain of them is not worth following.
+    while next > 0 && ancestors.len() < 32 {
+        // SAFETY: as above.
+        let (pgid, sid) = unsafe { (libc::getpgid(next), libc::getsid(next)) };
+        if pgid < 0 {
+            break;
+        }
+        ancestors.push(ProcessIds { pid: next, pgid, sid });
+        if pgid != me.pgid {
+            break;
+        }
+        match parent_of(next) {
+            Some(parent) => next = parent,
+            None => break,
+        }
+    }
+    shell_can_resume(me, foreground, &ancestors)
+}
+
+/// The parent of `pid`, where the system says (Linux's /proc); elsewhere unknown.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`: the command name may hold spaces and parentheses.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Ctrl-Z: gives the terminal back, stops the whole process group as the shell's job control
 /// expects, and takes the terminal back once continued (`fg`, SIGCONT). A SIGTSTP sent to
-/// oneself is ignored in an orphaned process group, so this is SIGSTOP.
+/// oneself is ignored in an orphaned process group, so this is SIGSTOP — which is why the
+/// caller first asks [`shell_to_return_to`]: with no shell to continue it, it would stay
+/// stopped for good.
 pub fn suspend(terminal: &mut Term) -> io::Result<()> {
     leave()?;
     // SAFETY: kill has no memory-safety preconditions; 0 is our own process group.
@@ -229,7 +320,56 @@ fn strip_colour(params: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::Colourless;
+    use super::{Colourless, NoShell, ProcessIds, shell_can_resume};
+
+    const fn ids(pid: i32, pgid: i32, sid: i32) -> ProcessIds {
+        ProcessIds { pid, pgid, sid }
+    }
+
+    #[test]
+    fn a_job_of_an_interactive_shell_may_suspend() {
+        // bash (pid 100, its own group, session 100) started custodian as job 200.
+        let me = ids(200, 200, 100);
+        assert_eq!(shell_can_resume(me, Some(200), &[ids(100, 100, 100)]), Ok(()));
+        // Through a wrapper script in the job's own group.
+        let me = ids(201, 200, 100);
+        assert_eq!(shell_can_resume(me, Some(200), &[ids(200, 200, 100), ids(100, 100, 100)]), Ok(()));
+    }
+
+    #[test]
+    fn no_shell_to_return_to_refuses_to_suspend() {
+        // `ssh -t host custodian`: the shell exec'd custodian, which leads the session.
+        assert_eq!(
+            shell_can_resume(ids(300, 300, 300), Some(300), &[ids(1, 1, 1)]),
+            Err(NoShell::SessionLeader)
+        );
+        // `ssh -t host 'sh -c "custodian; true"'`: a shell without job control leads the session
+        // and custodian is in its group; the next parent is in another session.
+        assert_eq!(
+            shell_can_resume(ids(301, 300, 300), Some(300), &[ids(300, 300, 300), ids(2, 2, 2)]),
+            Err(NoShell::OrphanedGroup)
+        );
+        // A parent in another session directly (a session whose leader has gone).
+        assert_eq!(
+            shell_can_resume(ids(302, 302, 300), Some(302), &[ids(1, 1, 1)]),
+            Err(NoShell::OrphanedGroup)
+        );
+        // Not the foreground job, or the terminal cannot say.
+        assert_eq!(
+            shell_can_resume(ids(200, 200, 100), Some(100), &[ids(100, 100, 100)]),
+            Err(NoShell::NotForeground)
+        );
+        assert_eq!(
+            shell_can_resume(ids(200, 200, 100), None, &[ids(100, 100, 100)]),
+            Err(NoShell::NotForeground)
+        );
+        // The parents could not be read beyond the own group: no stop on a guess.
+        assert_eq!(
+            shell_can_resume(ids(201, 200, 100), Some(200), &[ids(200, 200, 100)]),
+            Err(NoShell::Unknown)
+        );
+        assert_eq!(shell_can_resume(ids(201, 200, 100), Some(200), &[]), Err(NoShell::Unknown));
+    }
 
     fn filtered(chunks: &[&[u8]]) -> Vec<u8> {
         let mut filter = Colourless::default();

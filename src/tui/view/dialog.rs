@@ -14,6 +14,23 @@ use crate::tui::theme::Theme;
 /// Keys listed in the drop dialog before it says "and N more".
 const MAX_LISTED: usize = 8;
 
+/// The keys that answer `dialog` and what each does, from the key table: for a yes/no
+/// question the first binding is yes (`y`), the second no.
+pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
+    let answers = dialog.answers();
+    let mut spans = Vec::new();
+    for (at, binding) in keymap::hints(mode).enumerate() {
+        let meaning = match (answers, at) {
+            (Some((yes, _)), 0) => yes,
+            (Some((_, no)), 1) => no,
+            _ => binding.hint.unwrap_or(binding.description),
+        };
+        spans.push(Span::styled(binding.label, theme.key));
+        spans.push(Span::raw(format!(" {meaning}   ")));
+    }
+    Line::from(spans)
+}
+
 pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
     let (title, mut lines, mode) = match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets } => {
@@ -96,12 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
         }
     };
     lines.push(Line::from(""));
-    let mut choices = Vec::new();
-    for binding in keymap::hints(mode) {
-        choices.push(Span::styled(binding.label, theme.key));
-        choices.push(Span::raw(format!(" {}   ", binding.hint.unwrap_or(binding.description))));
-    }
-    lines.push(Line::from(choices));
+    lines.push(choices(dialog, mode, theme));
     const WIDTH: u16 = 76;
     // Rows the text takes once wrapped inside the borders.
     let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;

@@ -62,11 +62,21 @@ pub fn list_row_at(width: u16, height: u16, column: u16, row: u16) -> Option<usi
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let message = format!(
-            "The terminal is {}×{}; custodian needs at least {MIN_WIDTH}×{MIN_HEIGHT}. Enlarge it, or press q to quit.",
-            area.width, area.height
-        );
-        frame.render_widget(Paragraph::new(Line::from(message)).wrap(Wrap { trim: true }), area);
+        // Nothing underneath is drawn, and (see `State::mode`) no key reaches it: only a
+        // resize and quitting, whose question is shown here.
+        let unsaved = state.editor.as_ref().is_some_and(|e| e.is_modified());
+        let mut lines = vec![Line::from(format!(
+            "The terminal is {}×{}; custodian needs at least {MIN_WIDTH}×{MIN_HEIGHT}. Enlarge it, or press q to quit{}.",
+            area.width,
+            area.height,
+            if unsaved { " (it asks first: there are unsaved changes)" } else { "" }
+        ))];
+        if let Some(dialog @ super::app::Dialog::ConfirmQuit) = &state.dialog {
+            lines.push(Line::from(""));
+            lines.push(Line::from("Quit custodian and throw away your unsaved changes?"));
+            lines.push(dialog::choices(dialog, super::app::Mode::Dialog, theme));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
         return;
     }
     let areas = areas(area);
