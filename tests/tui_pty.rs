@@ -461,9 +461,12 @@ fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
     tui.wait_text("− theirs");
     tui.send(ENTER);
     tui.wait_gone("Remove keys?");
-    tui.wait_text("Editing customData of admin · from revision 2 · modified");
+    tui.wait_text("Editing customData of admin · from revision 1 · modified");
     assert_eq!(fixture.revisions("admin"), 2, "Enter wrote nothing");
+    // Saving again meets theirs again; overwriting asks again; only y writes.
     tui.send(CTRL_S);
+    tui.wait_text("Theirs → mine");
+    tui.send("o");
     tui.wait_text("− theirs");
     tui.send("y");
     tui.wait_text("saved revision 3");

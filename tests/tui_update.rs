@@ -586,9 +586,14 @@ fn conflict_overwrite_asks_about_the_keys_theirs_has_that_mine_drops_before_writ
     assert_eq!(state.mode(), Mode::Edit);
     assert!(state.editor.as_ref().unwrap().text().contains("\"mine\": 1"));
     assert_eq!(store.custom_data(&id).unwrap().revision, 2);
-    // Saving again asks again, now against theirs (no second conflict): yes writes mine.
+    // The edit still starts from my revision: the next save meets theirs as a conflict again.
+    assert_eq!(state.editor.as_ref().unwrap().base.revision, 1);
     act(&store, &mut state, Action::Save);
-    assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { dropped, .. }) if dropped == &["theirs"]));
+    assert_eq!(state.mode(), Mode::Conflict);
+    // Yes writes mine over theirs, checked against their revision.
+    act(&store, &mut state, Action::OverwriteTheirs);
+    act(&store, &mut state, Action::Confirm);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 3);
 }
 
 #[test]

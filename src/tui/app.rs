@@ -421,7 +421,15 @@ impl Editor {
 pub enum Dialog {
     /// The save removes top-level keys that exist now (or empties the document): the diff of
     /// stored against new, to confirm.
-    ConfirmDrop { dropped: Vec<String>, data: CustomData, diff: Vec<DiffLine>, secrets: Vec<String> },
+    /// `expected` is the revision the save is checked against: the editor's base, or theirs
+    /// when overwriting after a conflict.
+    ConfirmDrop {
+        dropped: Vec<String>,
+        data: CustomData,
+        diff: Vec<DiffLine>,
+        secrets: Vec<String>,
+        expected: Revision,
+    },
     /// Someone saved this user since the editor opened: theirs against mine.
     Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
     /// An unsaved edit from an earlier session was found.
@@ -840,16 +848,24 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
-        let old: Map<String, Value> = serde_json::from_str(&editor.base.text).unwrap_or_default();
+        let base = editor.base.clone();
+        self.review_and_save(data, &base)
+    }
+
+    /// Saves `data` over `stored`, first asking when it removes top-level keys that `stored`
+    /// has (or empties it) or holds what looks like a secret: the one question every save asks.
+    fn review_and_save(&mut self, data: CustomData, stored: &StoredDocument) -> Vec<Effect> {
+        let old: Map<String, Value> = serde_json::from_str(&stored.text).unwrap_or_default();
         let dropped = dropped_keys(&old, data.as_object());
         // customData reaches front ends: what looks like a secret is pointed out first.
         let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
+        let expected = stored.revision;
         if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
-            let diff = line_diff(&editor.base.text, data.canonical());
-            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets });
+            let diff = line_diff(&stored.text, data.canonical());
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, expected });
             return Vec::new();
         }
-        self.save_effect(data)
+        self.save_effect(data, expected)
     }
 
     fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
@@ -882,14 +898,17 @@ impl State {
     }
 
     /// Conflict, "overwrite anyway": save mine over theirs, on purpose (their version stays in
-    /// the history). Mine is now measured against theirs, so the save asks the question every
-    /// save asks — the keys theirs has that mine drops, what looks like a secret — before
-    /// anything is written; "no" goes back to the editor.
+    /// the history). Mine is measured against theirs, so the save asks the question every save
+    /// asks — the keys theirs has that mine drops, what looks like a secret — before anything
+    /// is written.
     fn overwrite_theirs(&mut self) -> Vec<Effect> {
-        let Some(Dialog::Conflict { theirs, .. }) = self.dialog.take() else { return Vec::new() };
-        let Some(editor) = &mut self.editor else { return Vec::new() };
-        editor.base = theirs;
-        self.save()
+        let Some(Dialog::Conflict { theirs, mine, .. }) = self.dialog.take() else { return Vec::new() };
+        if self.editor.is_none() {
+            return Vec::new();
+        }
+        // The editor keeps its own base: "no" goes back to editing, and the next save meets
+        // theirs as a conflict again instead of writing over it unseen.
+        self.review_and_save(mine, &theirs)
     }
 
     fn drafts_found(&mut self, mut drafts: Vec<Draft>) -> Vec<Effect> {
@@ -991,9 +1010,9 @@ impl State {
         Vec::new()
     }
 
-    fn save_effect(&mut self, data: CustomData) -> Vec<Effect> {
+    fn save_effect(&mut self, data: CustomData, expected: Revision) -> Vec<Effect> {
         let Some(editor) = &self.editor else { return Vec::new() };
-        let effect = Effect::Save { id: editor.user_id.clone(), data, expected: editor.base.revision };
+        let effect = Effect::Save { id: editor.user_id.clone(), data, expected };
         self.say(StatusKind::Info, "saving…");
         vec![effect]
     }
@@ -1222,7 +1241,7 @@ impl State {
 
     fn confirm(&mut self) -> Vec<Effect> {
         match self.dialog.take() {
-            Some(Dialog::ConfirmDrop { data, .. }) => self.save_effect(data),
+            Some(Dialog::ConfirmDrop { data, expected, .. }) => self.save_effect(data, expected),
             Some(Dialog::ConfirmDiscard) => {
                 let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");

@@ -33,7 +33,7 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
 
 pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
     let (title, mut lines, mode) = match dialog {
-        Dialog::ConfirmDrop { dropped, data, diff, secrets } => {
+        Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
             let mut lines = Vec::new();
             if !secrets.is_empty() {
                 lines.push(Line::from(Span::styled(
