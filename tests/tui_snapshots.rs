@@ -204,6 +204,8 @@ fn draft_found_dialog() {
     };
     act(&store, &mut state, Action::DraftsFound(vec![draft]));
     assert_screen!("draft_found_80x24", screen(&state, 80, 24));
+    act(&store, &mut state, Action::AskDiscardDraft);
+    assert_screen!("discard_draft_question_80x24", screen(&state, 80, 24));
 }
 
 #[test]

@@ -1461,3 +1461,33 @@ fn a_refused_suspend_says_so_on_the_status_line() {
     );
     assert_eq!(state.mode(), Mode::Browse);
 }
+
+#[test]
+fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
+    let database = store.path().display().to_string();
+    let draft = custodian::draft::Draft {
+        database: database.clone(),
+        user_id: id,
+        base_revision: 1,
+        saved_at: 1,
+        text: "{\"kept\": true}".into(),
+    };
+    drafts.save(&draft).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    assert!(matches!(press(&store, &mut state, char_key('d')), Some(Action::AskDiscardDraft)));
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDiscardDraft(_))));
+    assert_eq!(drafts.for_database(&database).len(), 1, "nothing thrown away before the answer");
+    // Enter is no: back to the draft question, the draft kept.
+    press(&store, &mut state, enter());
+    assert_eq!(state.mode(), Mode::DraftFound);
+    assert_eq!(drafts.for_database(&database).len(), 1);
+    // Only y throws it away.
+    press(&store, &mut state, char_key('d'));
+    press(&store, &mut state, char_key('y'));
+    assert!(drafts.for_database(&database).is_empty());
+    assert_eq!(state.mode(), Mode::Browse);
+}

@@ -58,6 +58,8 @@ pub enum Action {
     ReloadTheirs,
     OverwriteTheirs,
     OpenDraft,
+    /// `d` on a found draft: ask before throwing it away.
+    AskDiscardDraft,
     DiscardDraft,
     OpenHistory,
     HistoryUp,
@@ -438,6 +440,8 @@ pub enum Dialog {
     ConfirmDiscard,
     /// Quitting would throw away changes.
     ConfirmQuit,
+    /// Throwing away a found draft (the [`Dialog::DraftFound`] it came from, asked again on no).
+    ConfirmDiscardDraft(Box<Dialog>),
 }
 
 impl Dialog {
@@ -448,6 +452,7 @@ impl Dialog {
             Dialog::ConfirmDrop { .. } => Some(("save it", "no, back to the editor")),
             Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
             Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
+            Dialog::ConfirmDiscardDraft(_) => Some(("throw the draft away", "no, back to the draft")),
             Dialog::Conflict { .. } | Dialog::DraftFound { .. } => None,
         }
     }
@@ -1257,6 +1262,10 @@ impl State {
                 self.quit = true;
                 editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect()
             }
+            Some(Dialog::ConfirmDiscardDraft(found)) => {
+                self.dialog = Some(*found);
+                self.discard_draft()
+            }
             Some(dialog @ (Dialog::Conflict { .. } | Dialog::DraftFound { .. })) => {
                 self.dialog = Some(dialog);
                 Vec::new()
@@ -1500,6 +1509,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         ReloadTheirs => state.reload_theirs(),
         OverwriteTheirs => state.overwrite_theirs(),
         OpenDraft => state.open_draft(),
+        AskDiscardDraft => {
+            if let Some(found @ Dialog::DraftFound { .. }) = state.dialog.take() {
+                state.dialog = Some(Dialog::ConfirmDiscardDraft(Box::new(found)));
+            }
+            Vec::new()
+        }
         DiscardDraft => state.discard_draft(),
         OpenHistory => state.open_history(),
         HistoryUp | HistoryDown => {
@@ -1520,6 +1535,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Some(Dialog::DraftFound { .. }) => state.next_draft(),
                 // No to the quit question: the question it put aside is asked again.
                 Some(Dialog::ConfirmQuit) => state.dialog = state.set_aside.take(),
+                // The draft is kept: back to the question about it.
+                Some(Dialog::ConfirmDiscardDraft(found)) => state.dialog = Some(*found),
                 // Any other question: no, go back (from a conflict: back to editing).
                 Some(_) => {}
                 None if state.help => state.help = false,

@@ -178,7 +178,7 @@ pub const BINDINGS: &[Binding] = &[
         CONFLICT,
         [(KeyCode::Char('o'), NONE)],
         "o",
-        "overwrite theirs (asks about removed keys first; theirs stays in history)",
+        "overwrite theirs (asks first, as every save does)",
         Some("overwrite"),
         || Action::OverwriteTheirs
     ),
@@ -198,9 +198,14 @@ pub const BINDINGS: &[Binding] = &[
         Some("open"),
         || Action::OpenDraft
     ),
-    bind!(DRAFT, [(KeyCode::Char('d'), NONE)], "d", "discard the draft", Some("discard"), || {
-        Action::DiscardDraft
-    }),
+    bind!(
+        DRAFT,
+        [(KeyCode::Char('d'), NONE)],
+        "d",
+        "discard the draft (asks first)",
+        Some("discard"),
+        || { Action::AskDiscardDraft }
+    ),
     bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (the draft is kept)", Some("later"), || {
         Action::Cancel
     }),
@@ -274,7 +279,7 @@ pub const BINDINGS: &[Binding] = &[
         TOO_SMALL,
         [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
         "q/Ctrl-C",
-        "quit (asks if there are unsaved changes); every other key waits for a resize",
+        "quit (asks if unsaved); nothing else until resized",
         Some("quit"),
         || Action::Quit
     ),

@@ -108,6 +108,19 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             vec![Line::from("Leave the editor and throw away your unsaved changes?")],
             Mode::Dialog,
         ),
+        Dialog::ConfirmDiscardDraft(found) => {
+            let whose = match found.as_ref() {
+                Dialog::DraftFound { draft, .. } => format!(" of user {}", inert::line(&draft.user_id)),
+                _ => String::new(),
+            };
+            (
+                " Throw away the draft? ",
+                vec![Line::from(format!(
+                    "Throw away the unsaved edit{whose} kept in the draft? It cannot be brought back."
+                ))],
+                Mode::Dialog,
+            )
+        }
         Dialog::ConfirmQuit => {
             (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }
