@@ -200,7 +200,13 @@ pub const BINDINGS: &[Binding] = &[
     bind!(DRAFT, [(KeyCode::Char('d'), NONE)], "d", "discard the draft", Some("discard"), || {
         Action::DiscardDraft
     }),
-    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (the draft is kept)", Some("later"), || {
+    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous draft", None, || {
+        Action::SelectDraft(-1)
+    }),
+    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next draft", None, || {
+        Action::SelectDraft(1)
+    }),
+    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (every draft is kept)", Some("later"), || {
         Action::Cancel
     }),
     bind!(
