@@ -206,12 +206,17 @@ impl Drafts {
     }
 
     /// Refuses a drafts directory (or the state directory around it) that someone else could
-    /// write; a missing one is fine.
+    /// write. A missing one is fine, and so is one that cannot even be looked at (a file in
+    /// the way): then every draft write fails and says so.
     pub fn check(&self) -> Result<(), DirError> {
+        let only_unsafe = |result: Result<(), DirError>| match result {
+            Err(e) if e.is_unsafe() => Err(e),
+            _ => Ok(()),
+        };
         if let Some(parent) = self.dir.parent() {
-            location::check_private_dir(parent)?;
+            only_unsafe(location::check_private_dir(parent))?;
         }
-        location::check_private_dir(&self.dir)
+        only_unsafe(location::check_private_dir(&self.dir))
     }
 
     fn ensure_dir(&self) -> Result<(), DirError> {
