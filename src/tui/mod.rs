@@ -345,7 +345,7 @@ fn event_loop(
     // drawn at most every SCAN_FRAME_EVERY so its answers cannot crowd out the keys.
     let (mut dirty, mut scan_news) = (true, false);
     let mut drawn_at = Instant::now();
-    let mut last_draft: Option<(Instant, String)> = None;
+    let mut last_draft: Option<LastDraft> = None;
     while !state.quit && !stop.load(Ordering::Relaxed) {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
@@ -443,31 +443,34 @@ fn terminal_input(timeout_ms: i32, wake: Option<std::os::fd::RawFd>) -> Terminal
     }
 }
 
+/// What the autosave last tried to write: when, for which editing session, which text.
+pub struct LastDraft {
+    at: Instant,
+    session: String,
+    text: String,
+}
+
 /// Writes the editor's text to its session's draft file when it changed and has been unsaved
 /// a while, so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
 /// Answers with what happened when it tried (a failure goes on the status line at once).
-pub fn autosave_draft(
-    runtime: &Runtime,
-    state: &State,
-    last: &mut Option<(Instant, String)>,
-) -> Option<Action> {
+pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDraft>) -> Option<Action> {
     let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
         *last = None;
         return None;
     };
     let text = editor.text();
-    match last {
-        Some((_, written)) if *written == text => None,
-        Some((at, _)) if at.elapsed() < DRAFT_EVERY => None,
-        _ => {
-            *last = Some((Instant::now(), text));
-            let result = keep_unsaved_edit(runtime, editor.snapshot());
-            if let Err(why) = &result {
-                tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
-            }
-            Some(Action::Autosaved(result.map(|p| p.display().to_string())))
-        }
+    // Another editing session (a new editor) writes at once, whatever the last one wrote.
+    if let Some(written) = last.as_ref().filter(|w| w.session == editor.draft_session)
+        && (written.text == text || written.at.elapsed() < DRAFT_EVERY)
+    {
+        return None;
     }
+    *last = Some(LastDraft { at: Instant::now(), session: editor.draft_session.clone(), text });
+    let result = keep_unsaved_edit(runtime, editor.snapshot());
+    if let Err(why) = &result {
+        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
+    }
+    Some(Action::Autosaved(result.map(|p| p.display().to_string())))
 }
 
 /// Takes a found draft over for a new editing session and loads what reopening it needs. Its
