@@ -353,7 +353,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Edit, "Editing customData"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
-        (Mode::DraftFound, "Unsaved draft found"),
+        (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),
         (Mode::Help, "This help"),
     ];
