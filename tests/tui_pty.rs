@@ -476,6 +476,42 @@ fn sighup_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
 }
 
 #[test]
+fn two_sessions_hung_up_on_one_user_keep_two_drafts_and_the_next_start_lists_both() {
+    // Issue 14, item 1: one draft file per (database, user) — the second session's draft
+    // replaced the first's.
+    let fixture = Fixture::new();
+    let mut first = fixture.spawn_tui(120, 40);
+    let mut second = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut first, "first");
+    type_unsaved_edit(&mut second, "second");
+    for tui in [&mut first, &mut second] {
+        // SAFETY: sending a signal to our own child.
+        assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+        tui.wait_exit();
+    }
+    let texts: Vec<String> =
+        draft_files(&fixture).iter().map(|f| std::fs::read_to_string(f).expect("read")).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("first")) && texts.iter().any(|t| t.contains("second")));
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 2");
+    tui.wait_for_rows("both drafts listed with admin's handle", |rows| {
+        rows.iter().filter(|r| r.contains("admin") && r.contains(ADMIN_ID) && r.contains("rev 1")).count()
+            == 2
+    });
+    tui.send("o");
+    tui.wait_text("Ctrl-S saves it");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    // The other session's draft is offered again, and is still on disk.
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 1");
+    assert_eq!(draft_files(&fixture).len(), 1);
+    tui.send(ESC);
+    wait_for_list(&mut tui);
+    quit(&mut tui);
+}
+
+#[test]
 fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_edit_went() {
     // Issue 14, item 3: with no writable state directory the draft writes failed silently,
     // and SIGHUP ended custodian with exit 0 and the edit gone.
