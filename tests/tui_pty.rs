@@ -507,7 +507,7 @@ fn two_sessions_hung_up_on_one_user_keep_two_drafts_and_the_next_start_lists_bot
     tui.wait_text("Unsaved edits kept from earlier sessions of this database: 1");
     assert_eq!(draft_files(&fixture).len(), 1);
     tui.send(ESC);
-    wait_for_list(&mut tui);
+    tui.wait_gone("Unsaved edits kept");
     quit(&mut tui);
 }
 
