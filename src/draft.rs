@@ -128,6 +128,15 @@ fn database_tag(database: &str) -> String {
     digest(database)["sha256:".len()..].chars().take(16).collect()
 }
 
+/// The database part of the file names of an older custodian's drafts
+/// (`{tag}-{user id}.json`, one file per database and user).
+fn older_database_tag(database: &str) -> String {
+    let hash = database
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{hash:016x}")
+}
+
 /// A piece of a file name: ids and sessions are `[0-9A-Za-z_-]` and kept as they are; any
 /// other text (never written by custodian) is hex, so a name cannot leave the directory.
 pub fn name_part(text: &str) -> String {
@@ -277,10 +286,18 @@ impl Drafts {
         let mut found = Found::default();
         let Ok(entries) = fs::read_dir(&self.dir) else { return found };
         let tag = format!("{}.", database_tag(database));
+        let older_tag = format!("{}-", older_database_tag(database));
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.ends_with(".tmp") {
                 self.remove_if_abandoned(&name);
+                continue;
+            }
+            if name.starts_with(&older_tag) && name.ends_with(".json") {
+                // Not offered: it does not record the text it started from. It is left where
+                // it is, and named, so its edit can still be copied out of it.
+                let why = "a draft of an older custodian, which did not record the text it started from; not offered, its edit is in the file".into();
+                found.ignored.push(Ignored { name, why });
                 continue;
             }
             if !name.starts_with(&tag) || !name.ends_with(".json") {
@@ -578,6 +595,23 @@ mod tests {
         drafts.save(&draft("u1", "s1", 1)).unwrap();
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
         assert!(fs::symlink_metadata(drafts.dir().join(&name)).unwrap().is_file(), "the link was replaced");
+    }
+
+    #[test]
+    fn an_older_custodians_draft_of_this_database_is_named_not_offered_and_left_in_place() {
+        let (_dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        let old = drafts.dir().join(format!("{}-u1.json", older_database_tag(DB)));
+        fs::write(
+            &old,
+            r#"{"database": "/db/a.redb", "userId": "u1", "baseRevision": 1, "savedAt": 1, "text": "{}"}"#,
+        )
+        .unwrap();
+        let found = drafts.for_database(DB);
+        assert!(found.drafts.is_empty());
+        assert_eq!(found.ignored.len(), 1);
+        assert!(found.ignored[0].why.contains("older custodian"), "{:?}", found.ignored);
+        assert!(old.exists());
     }
 
     #[test]
