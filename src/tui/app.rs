@@ -417,8 +417,8 @@ impl Editor {
     }
 
     /// Removing this editing session's draft (and no other).
-    fn discard_draft(self) -> Effect {
-        Effect::DiscardDraft { user_id: self.user_id, session: self.draft_session }
+    fn discard_draft(&self) -> Effect {
+        Effect::DiscardDraft { user_id: self.user_id.clone(), session: self.draft_session.clone() }
     }
 
     /// What a draft or recovery file of this edit records.
@@ -1032,7 +1032,7 @@ impl State {
     fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
         // Only the saving session's draft goes; other sessions' drafts of this user stay.
         let mut effects: Vec<Effect> = match &self.editor {
-            Some(editor) if editor.user_id == id => vec![editor_discard(editor)],
+            Some(editor) if editor.user_id == id => vec![editor.discard_draft()],
             _ => Vec::new(),
         };
         match outcome {
@@ -1270,7 +1270,8 @@ impl State {
             Some(Dialog::ConfirmDiscard) => {
                 let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");
-                let mut effects: Vec<Effect> = editor.map(Editor::discard_draft).into_iter().collect();
+                let mut effects: Vec<Effect> =
+                    editor.as_ref().map(Editor::discard_draft).into_iter().collect();
                 effects.extend(self.refresh());
                 effects
             }
@@ -1278,7 +1279,7 @@ impl State {
                 // Quitting without saving was chosen: nothing is kept as a draft.
                 let editor = self.editor.take();
                 self.quit = true;
-                editor.map(Editor::discard_draft).into_iter().collect()
+                editor.as_ref().map(Editor::discard_draft).into_iter().collect()
             }
             Some(dialog @ (Dialog::Conflict { .. } | Dialog::DraftFound { .. })) => {
                 self.dialog = Some(dialog);
@@ -1377,10 +1378,6 @@ fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry
         let Some(entry) = next else { return merged };
         merged.push(entry);
     }
-}
-
-fn editor_discard(editor: &Editor) -> Effect {
-    Effect::DiscardDraft { user_id: editor.user_id.clone(), session: editor.draft_session.clone() }
 }
 
 /// Applies one action to the state and returns the store work it calls for.
