@@ -47,11 +47,13 @@ fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
         return Ok(RedbStore::open(path, options)?);
     }
     let path = location::default_database();
+    // The default database lives in a directory of custodian's own: one that someone else
+    // owns or can write could hold a database planted for the operator to trust.
+    location::check_private_dir(&location::data_dir())?;
     if path.exists() || read_only {
         return Ok(RedbStore::open(&path, options)?);
     }
-    location::ensure_private_dir(&location::data_dir())
-        .with_context(|| format!("cannot create {}", location::data_dir().display()))?;
+    location::ensure_private_dir(&location::data_dir())?;
     create_demo_database(&path)?;
     Ok(RedbStore::open(&path, options)?)
 }

@@ -1,33 +1,204 @@
 //! Unsaved edits kept on disk, so that a dropped SSH connection, a SIGTERM or a crash never
-//! eats an operator's work. One file per database and user in
-//! `$XDG_STATE_HOME/custodian/drafts/` (directory 0700, files 0600), written atomically.
+//! eats an operator's work.
+//!
+//! A draft belongs to one editing session: its file name carries the database, the user and
+//! the session (process id, a random token of the process, the editor's number), so two
+//! sessions never write the same file, and a save or discard removes only its own. A
+//! recovery file (written when the operator reloads theirs in the conflict view) has a name
+//! of its own that autosave never writes and a save never removes.
+//!
+//! The directory is `$XDG_STATE_HOME/custodian/drafts/`, checked by [`location`] (ours, 0700).
+//! Every file is opened without following symbolic links; a draft is written to a new
+//! temporary file (exclusive create, 0600), fsynced and renamed; one is read only from a
+//! regular file of ours, up to [`MAX_FILE_BYTES`]; its content must name this database and
+//! the user and session of its file name, or it is not offered.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::location;
+use crate::location::{self, DirError};
+
+/// The largest draft file read back: a document is at most 1 MiB, and written as a JSON
+/// string it can grow (quotes and backslashes are escaped); anything larger is not ours.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What the file says it is.
+const FORMAT: &str = "custodian-draft-1";
+
+/// A draft written by autosave, or a recovery file kept by "reload theirs".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DraftKind {
+    Draft,
+    Recovery,
+}
 
 /// An edit that was not saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Draft {
+    pub format: String,
+    pub kind: DraftKind,
     /// The database the edit belongs to (absolute path).
     pub database: String,
     pub user_id: String,
+    /// The user's handle when the draft was written (for the operator to recognise it).
+    pub user_handle: String,
+    /// The editing session that wrote it (see [`new_session`]).
+    pub session: String,
     /// The revision the edit started from: saving it is checked against this.
     pub base_revision: u64,
+    /// SHA-256 of the text of that revision as the editor loaded it: a database restored from
+    /// a backup or re-imported may hold another text under the same number.
+    pub base_digest: String,
     /// When the draft was written (epoch ms).
     pub saved_at: i64,
     pub text: String,
 }
 
+impl Draft {
+    /// A draft of an edit of `database`, written at `saved_at`.
+    pub fn new(kind: DraftKind, database: &str, edit: EditSnapshot, saved_at: i64) -> Self {
+        Self {
+            format: FORMAT.to_owned(),
+            kind,
+            database: database.to_owned(),
+            user_id: edit.user_id,
+            user_handle: edit.user_handle,
+            session: edit.session,
+            base_revision: edit.base_revision,
+            base_digest: edit.base_digest,
+            saved_at,
+            text: edit.text,
+        }
+    }
+
+    /// The file this draft lives in: database, user, session and kind, so a file's name says
+    /// what it holds and one whose content says otherwise is not offered.
+    pub fn file_name(&self) -> String {
+        let kind = match self.kind {
+            DraftKind::Draft => "draft",
+            DraftKind::Recovery => "recovery",
+        };
+        format!(
+            "{}.{}.{}.{kind}.json",
+            database_tag(&self.database),
+            name_part(&self.user_id),
+            name_part(&self.session)
+        )
+    }
+
+    /// Whether `text` is the text this draft's edit started from.
+    pub fn started_from(&self, text: &str) -> bool {
+        self.base_digest == digest(text)
+    }
+}
+
+/// An unsaved edit as the editor holds it: what a draft or recovery file records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditSnapshot {
+    pub user_id: String,
+    pub user_handle: String,
+    pub session: String,
+    pub base_revision: u64,
+    /// [`digest`] of the base revision's text.
+    pub base_digest: String,
+    pub text: String,
+}
+
+/// `sha256:` and the hex digest of `text`.
+pub fn digest(text: &str) -> String {
+    let hash = Sha256::digest(text.as_bytes());
+    let mut out = String::from("sha256:");
+    for byte in hash {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// A short stable name for a database path.
+fn database_tag(database: &str) -> String {
+    digest(database)["sha256:".len()..].chars().take(16).collect()
+}
+
+/// The database part of the file names of an older custodian's drafts
+/// (`{tag}-{user id}.json`, one file per database and user).
+fn older_database_tag(database: &str) -> String {
+    let hash = database
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+/// A piece of a file name: ids and sessions are `[0-9A-Za-z_-]` and kept as they are; any
+/// other text (never written by custodian) is hex, so a name cannot leave the directory.
+pub fn name_part(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain { text.to_owned() } else { text.bytes().map(|b| format!("{b:02x}")).collect::<String>() + "~" }
+}
+
+/// This process's part of a session name: its id and a random token (a process id is reused;
+/// the token is not).
+fn process_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| format!("{}-{:08x}", std::process::id(), fastrand::u32(..)))
+}
+
+/// A new editing session's name: every editor custodian opens gets one, so its draft file
+/// is its own.
+pub fn new_session() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{}-{}", process_token(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Why a draft could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    #[error(transparent)]
+    Dir(#[from] DirError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("the edit is {size} bytes as a draft, more than the {MAX_FILE_BYTES} a draft may hold")]
+    TooLarge { size: usize },
+    #[error("{}: this draft was just opened by another custodian", path.display())]
+    Gone { path: PathBuf },
+    #[error("{}: {why}", path.display())]
+    NotOffered { path: PathBuf, why: String },
+}
+
+/// A file in the drafts directory that is not offered, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub name: String,
+    pub why: String,
+}
+
+/// What the drafts directory holds for one database.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Oldest first.
+    pub drafts: Vec<Draft>,
+    /// Files that looked like drafts but are not offered (too large, not a regular file, for
+    /// another database under this one's name, unreadable).
+    pub ignored: Vec<Ignored>,
+}
+
 /// Where drafts live.
 pub struct Drafts {
     dir: PathBuf,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> DraftError + '_ {
+    move |source| DraftError::Io { path: path.to_owned(), source }
 }
 
 impl Drafts {
@@ -43,46 +214,218 @@ impl Drafts {
         &self.dir
     }
 
-    fn file(&self, database: &str, user_id: &str) -> PathBuf {
-        // The database path is folded into a short stable name; the user id is safe as is
-        // (ids are [0-9A-Za-z_-]).
-        let hash = database
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        self.dir.join(format!("{hash:016x}-{user_id}.json"))
+    /// Refuses a drafts directory (or the state directory around it) that someone else could
+    /// write. A missing one is fine, and so is one that cannot even be looked at (a file in
+    /// the way): then every draft write fails and says so.
+    pub fn check(&self) -> Result<(), DirError> {
+        let only_unsafe = |result: Result<(), DirError>| match result {
+            Err(e) if e.is_unsafe() => Err(e),
+            _ => Ok(()),
+        };
+        if let Some(parent) = self.dir.parent() {
+            only_unsafe(location::check_private_dir(parent))?;
+        }
+        only_unsafe(location::check_private_dir(&self.dir))
     }
 
-    /// Writes (or replaces) the draft, durably: a temporary file, fsync, rename.
-    pub fn save(&self, draft: &Draft) -> std::io::Result<PathBuf> {
-        location::ensure_private_dir(&self.dir)?;
-        let path = self.file(&draft.database, &draft.user_id);
-        let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(draft).map_err(std::io::Error::other)?;
-        let mut file =
-            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        fs::rename(&temporary, &path)?;
+    fn ensure_dir(&self) -> Result<(), DirError> {
+        if let Some(parent) = self.dir.parent() {
+            location::ensure_private_dir(parent)?;
+        }
+        location::ensure_private_dir(&self.dir)
+    }
+
+    /// Writes a draft (replacing its own session's earlier one) or keeps a recovery file
+    /// (never replacing anything), durably: a new temporary file, fsync, rename or link.
+    pub fn save(&self, draft: &Draft) -> Result<PathBuf, DraftError> {
+        self.ensure_dir()?;
+        let json = serde_json::to_vec_pretty(draft)
+            .map_err(|e| DraftError::Io { path: self.dir.clone(), source: io::Error::other(e) })?;
+        if json.len() as u64 > MAX_FILE_BYTES {
+            return Err(DraftError::TooLarge { size: json.len() });
+        }
+        let path = self.dir.join(draft.file_name());
+        let temporary = self.dir.join(format!(
+            ".{}.{}-{:08x}.tmp",
+            draft.file_name(),
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let written = (|| {
+            // Exclusive and not following links: a name planted here is never written through.
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&temporary)
+                .map_err(io_error(&temporary))?;
+            file.write_all(&json).map_err(io_error(&temporary))?;
+            file.sync_all().map_err(io_error(&temporary))?;
+            match draft.kind {
+                DraftKind::Draft => fs::rename(&temporary, &path).map_err(io_error(&path)),
+                // A recovery file's name is new: a link fails rather than replace anything.
+                DraftKind::Recovery => {
+                    fs::hard_link(&temporary, &path).map_err(io_error(&path))?;
+                    let _ = fs::remove_file(&temporary);
+                    Ok(())
+                }
+            }
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        written?;
+        sync_dir(&self.dir);
         Ok(path)
     }
 
-    /// Every readable draft for `database`, oldest first.
-    pub fn for_database(&self, database: &str) -> Vec<Draft> {
-        let Ok(entries) = fs::read_dir(&self.dir) else { return Vec::new() };
-        let mut drafts: Vec<Draft> = entries
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| fs::read(e.path()).ok())
-            .filter_map(|bytes| serde_json::from_slice::<Draft>(&bytes).ok())
-            .filter(|d| d.database == database)
-            .collect();
-        drafts.sort_by_key(|d| d.saved_at);
-        drafts
+    /// Every draft and recovery file for `database`, oldest first, and what was not offered.
+    /// Temporary files left by processes that no longer run are removed on the way.
+    pub fn for_database(&self, database: &str) -> Found {
+        let mut found = Found::default();
+        let Ok(entries) = fs::read_dir(&self.dir) else { return found };
+        let tag = format!("{}.", database_tag(database));
+        let older_tag = format!("{}-", older_database_tag(database));
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                self.remove_if_abandoned(&name);
+                continue;
+            }
+            if name.starts_with(&older_tag) && name.ends_with(".json") {
+                // Not offered: it does not record the text it started from. It is left where
+                // it is, and named, so its edit can still be copied out of it.
+                let why = "a draft of an older custodian, which did not record the text it started from; not offered, its edit is in the file".into();
+                found.ignored.push(Ignored { name, why });
+                continue;
+            }
+            if !name.starts_with(&tag) || !name.ends_with(".json") {
+                continue;
+            }
+            match self.read(&name) {
+                Ok(draft) if draft.database == database => found.drafts.push(draft),
+                Ok(_) => found.ignored.push(Ignored { name, why: "written for another database".into() }),
+                Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
+            }
+        }
+        found
+            .drafts
+            .sort_by(|a, b| a.saved_at.cmp(&b.saved_at).then_with(|| a.file_name().cmp(&b.file_name())));
+        found
     }
 
-    /// Forgets the draft of a user (after a save or a discard).
-    pub fn remove(&self, database: &str, user_id: &str) {
-        let _ = fs::remove_file(self.file(database, user_id));
+    /// Reads the draft in file `name`: a regular file of ours (a FIFO or a device is never
+    /// read from), at most [`MAX_FILE_BYTES`], whose content is the draft its name says.
+    pub fn read(&self, name: &str) -> Result<Draft, DraftError> {
+        let path = self.dir.join(name);
+        let refuse = |why: &str| DraftError::NotOffered { path: path.clone(), why: why.to_owned() };
+        // O_NONBLOCK: opening a FIFO must not wait for a writer.
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => refuse("a symbolic link, not a draft"),
+                _ => DraftError::Io { path: path.clone(), source: e },
+            })?;
+        let meta = file.metadata().map_err(io_error(&path))?;
+        if !meta.file_type().is_file() {
+            return Err(refuse("not a regular file"));
+        }
+        if meta.uid() != location::my_uid() {
+            return Err(refuse(&format!("belongs to uid {}, not to you", meta.uid())));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(refuse(&format!("{} bytes, more than a draft may hold", meta.len())));
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_error(&path))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(refuse("grew beyond what a draft may hold while read"));
+        }
+        let draft: Draft =
+            serde_json::from_slice(&bytes).map_err(|e| refuse(&format!("not a custodian draft ({e})")))?;
+        if draft.format != FORMAT {
+            return Err(refuse("not a custodian draft of this version"));
+        }
+        if draft.file_name() != name {
+            return Err(refuse("its content names another database, user or session than its file name"));
+        }
+        Ok(draft)
+    }
+
+    /// Takes a found draft over for a new editing session (`session`): the file is renamed
+    /// to the session's draft name, so its autosave continues it and its save or discard
+    /// removes it, and a second custodian opening the same draft at the same moment gets
+    /// [`DraftError::Gone`] instead of a copy.
+    pub fn claim(&self, draft: &Draft, session: &str) -> Result<Draft, DraftError> {
+        self.check()?;
+        let from = draft.file_name();
+        let current = self.read(&from).map_err(|e| match e {
+            DraftError::Io { path, source } if source.kind() == io::ErrorKind::NotFound => {
+                DraftError::Gone { path }
+            }
+            other => other,
+        })?;
+        let claimed = Draft { kind: DraftKind::Draft, session: session.to_owned(), ..current };
+        let to = self.dir.join(claimed.file_name());
+        // The content names the session too: write it under the new name, then drop the old.
+        self.save(&claimed)?;
+        match fs::remove_file(self.dir.join(&from)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = fs::remove_file(&to);
+                Err(DraftError::Gone { path: self.dir.join(&from) })
+            }
+            _ => Ok(claimed),
+        }
+    }
+
+    /// Forgets a draft or recovery file (after a save or a discard).
+    pub fn remove(&self, draft: &Draft) {
+        if self.check().is_ok() {
+            let _ = fs::remove_file(self.dir.join(draft.file_name()));
+        }
+    }
+
+    /// Removes the draft of one editing session, if it wrote one.
+    pub fn remove_session(&self, database: &str, user_id: &str, session: &str) {
+        let edit = EditSnapshot {
+            user_id: user_id.to_owned(),
+            user_handle: String::new(),
+            session: session.to_owned(),
+            base_revision: 0,
+            base_digest: String::new(),
+            text: String::new(),
+        };
+        self.remove(&Draft::new(DraftKind::Draft, database, edit, 0));
+    }
+
+    /// A temporary file `.NAME.PID-TOKEN.tmp` whose process is gone is the remains of a
+    /// write that never finished.
+    fn remove_if_abandoned(&self, name: &str) {
+        let Some(pid) = name
+            .strip_suffix(".tmp")
+            .and_then(|rest| rest.rsplit_once('.'))
+            .and_then(|(_, owner)| owner.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+            .filter(|pid| *pid > 0)
+        else {
+            return;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = fs::remove_file(self.dir.join(name));
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable (best effort: some file systems refuse fsync on a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
     }
 }
 
@@ -90,40 +433,207 @@ impl Drafts {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
 
-    fn draft(user: &str, at: i64) -> Draft {
-        Draft {
-            database: "/db/a.redb".into(),
+    const DB: &str = "/db/a.redb";
+    const BASE: &str = "{\n  \"a\": 1\n}";
+
+    fn draft(user: &str, session: &str, at: i64) -> Draft {
+        let edit = EditSnapshot {
             user_id: user.into(),
+            user_handle: "handle".into(),
+            session: session.into(),
             base_revision: 3,
-            saved_at: at,
+            base_digest: digest(BASE),
             text: "{\"a\": 1".into(),
-        }
+        };
+        Draft::new(DraftKind::Draft, DB, edit, at)
+    }
+
+    fn drafts() -> (tempfile::TempDir, Drafts) {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = Drafts::at(dir.path().join("custodian").join("drafts"));
+        (dir, drafts)
+    }
+
+    fn users(found: &Found) -> Vec<(String, String)> {
+        found.drafts.iter().map(|d| (d.user_id.clone(), d.session.clone())).collect()
     }
 
     #[test]
     fn drafts_are_private_and_found_per_database() {
-        let dir = tempfile::tempdir().unwrap();
-        let drafts = Drafts::at(dir.path().join("drafts"));
-        let path = drafts.save(&draft("u2", 2)).unwrap();
-        drafts.save(&draft("u1", 1)).unwrap();
-        drafts.save(&Draft { database: "/db/other.redb".into(), ..draft("u3", 3) }).unwrap();
+        let (_dir, drafts) = drafts();
+        let path = drafts.save(&draft("u2", "s1", 2)).unwrap();
+        drafts.save(&draft("u1", "s1", 1)).unwrap();
+        drafts.save(&Draft { database: "/db/other.redb".into(), ..draft("u3", "s1", 3) }).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(drafts.dir()).unwrap().permissions().mode() & 0o777, 0o700);
-        let found: Vec<_> = drafts.for_database("/db/a.redb").into_iter().map(|d| d.user_id).collect();
-        assert_eq!(found, ["u1", "u2"]);
-        drafts.remove("/db/a.redb", "u1");
-        assert_eq!(drafts.for_database("/db/a.redb"), vec![draft("u2", 2)]);
+        let found = drafts.for_database(DB);
+        assert_eq!(users(&found), [("u1".into(), "s1".into()), ("u2".into(), "s1".into())]);
+        assert!(found.ignored.is_empty());
+        drafts.remove(&draft("u1", "s1", 0));
+        assert_eq!(drafts.for_database(DB).drafts, vec![draft("u2", "s1", 2)]);
     }
 
     #[test]
-    fn saving_again_replaces_the_draft() {
-        let dir = tempfile::tempdir().unwrap();
-        let drafts = Drafts::at(dir.path().to_owned());
-        drafts.save(&draft("u1", 1)).unwrap();
-        drafts.save(&Draft { text: "{}".into(), ..draft("u1", 5) }).unwrap();
-        let found = drafts.for_database("/db/a.redb");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].text, "{}");
+    fn two_sessions_on_one_user_keep_two_drafts_and_remove_only_their_own() {
+        let (_dir, drafts) = drafts();
+        drafts.save(&draft("u1", "s1", 1)).unwrap();
+        drafts.save(&draft("u1", "s2", 2)).unwrap();
+        // A session's second autosave replaces its own draft only.
+        drafts.save(&Draft { text: "{}".into(), ..draft("u1", "s1", 3) }).unwrap();
+        let found = drafts.for_database(DB);
+        assert_eq!(found.drafts.len(), 2);
+        drafts.remove_session(DB, "u1", "s2");
+        let left = drafts.for_database(DB).drafts;
+        assert_eq!(left.len(), 1);
+        assert_eq!((left[0].session.as_str(), left[0].text.as_str()), ("s1", "{}"));
+    }
+
+    #[test]
+    fn a_recovery_file_is_apart_from_the_sessions_draft() {
+        let (_dir, drafts) = drafts();
+        let recovery = Draft { kind: DraftKind::Recovery, text: "mine".into(), ..draft("u1", "s1", 1) };
+        drafts.save(&recovery).unwrap();
+        drafts.save(&draft("u1", "s1", 2)).unwrap();
+        drafts.remove_session(DB, "u1", "s1");
+        assert_eq!(drafts.for_database(DB).drafts, vec![recovery.clone()]);
+        // A recovery file is never replaced.
+        assert!(drafts.save(&recovery).is_err());
+    }
+
+    #[test]
+    fn each_session_has_a_name_of_its_own() {
+        let (a, b) = (new_session(), new_session());
+        assert_ne!(a, b);
+        assert!(a.starts_with(&format!("{}-", std::process::id())), "{a}");
+    }
+
+    #[test]
+    fn the_base_digest_tells_whether_the_text_is_the_one_the_edit_started_from() {
+        let d = draft("u1", "s1", 1);
+        assert!(d.started_from(BASE));
+        assert!(!d.started_from("{}"));
+    }
+
+    #[test]
+    fn a_claimed_draft_moves_to_the_new_session_once() {
+        let (_dir, drafts) = drafts();
+        let old = draft("u1", "s1", 1);
+        drafts.save(&old).unwrap();
+        let claimed = drafts.claim(&old, "s9").unwrap();
+        assert_eq!(claimed.session, "s9");
+        assert_eq!(users(&drafts.for_database(DB)), [("u1".into(), "s9".into())]);
+        assert!(matches!(drafts.claim(&old, "s10"), Err(DraftError::Gone { .. })));
+    }
+
+    #[test]
+    fn a_draft_whose_content_disagrees_with_its_name_is_not_offered() {
+        let (_dir, drafts) = drafts();
+        drafts.save(&draft("u1", "s1", 1)).unwrap();
+        // Planted: the content of u2's draft under u1's name.
+        let planted = serde_json::to_vec(&draft("u2", "s1", 1)).unwrap();
+        let name = draft("u1", "s1", 1).file_name();
+        fs::write(drafts.dir().join(&name), planted).unwrap();
+        let found = drafts.for_database(DB);
+        assert!(found.drafts.is_empty());
+        assert_eq!(found.ignored.len(), 1);
+        assert!(found.ignored[0].why.contains("another database, user or session"), "{:?}", found.ignored);
+    }
+
+    #[test]
+    fn a_draft_for_another_database_is_not_offered_even_under_this_ones_name() {
+        let (_dir, drafts) = drafts();
+        let other = Draft { database: "/db/other.redb".into(), ..draft("u1", "s1", 1) };
+        drafts.ensure_dir().unwrap();
+        fs::write(drafts.dir().join(draft("u1", "s1", 1).file_name()), serde_json::to_vec(&other).unwrap())
+            .unwrap();
+        let found = drafts.for_database(DB);
+        assert!(found.drafts.is_empty() && found.ignored.len() == 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_fifo_a_device_and_a_symbolic_link_are_never_read() {
+        let (_dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        let names = ["u1", "u2", "u3", "u4"].map(|u| draft(u, "s1", 1).file_name());
+        let fifo = std::ffi::CString::new(drafts.dir().join(&names[0]).into_os_string().into_encoded_bytes())
+            .unwrap();
+        // SAFETY: a valid C string for the path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", drafts.dir().join(&names[1])).unwrap();
+        let victim = drafts.dir().join("victim");
+        fs::write(&victim, serde_json::to_vec(&draft("u3", "s1", 1)).unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, drafts.dir().join(&names[2])).unwrap();
+        let big = fs::File::create(drafts.dir().join(&names[3])).unwrap();
+        big.set_len(MAX_FILE_BYTES + 1).unwrap();
+        // On a thread, so a read that hangs on the FIFO fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let dir = drafts.dir().to_owned();
+        std::thread::spawn(move || sender.send(Drafts::at(dir).for_database(DB)));
+        let found = receiver.recv_timeout(Duration::from_secs(10)).expect("reading the drafts hung");
+        assert!(found.drafts.is_empty(), "{found:?}");
+        let mut why: Vec<&str> = found.ignored.iter().map(|i| i.why.as_str()).collect();
+        why.sort();
+        assert_eq!(why.len(), 4, "{why:?}");
+        assert!(why.iter().filter(|w| w.contains("symbolic link")).count() == 2, "{why:?}");
+        assert!(why.iter().any(|w| w.contains("not a regular file")), "{why:?}");
+        assert!(why.iter().any(|w| w.contains("more than a draft may hold")), "{why:?}");
+    }
+
+    #[test]
+    fn a_link_planted_at_the_temporary_name_is_not_written_through() {
+        // The temporary name is unpredictable and opened exclusively without following links;
+        // here every name the writer could pick is not planted, so the check is the draft
+        // itself: no file outside the directory changes, whatever is planted inside it.
+        let (dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let name = draft("u1", "s1", 1).file_name();
+        std::os::unix::fs::symlink(&victim, drafts.dir().join(&name)).unwrap();
+        drafts.save(&draft("u1", "s1", 1)).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(fs::symlink_metadata(drafts.dir().join(&name)).unwrap().is_file(), "the link was replaced");
+    }
+
+    #[test]
+    fn an_older_custodians_draft_of_this_database_is_named_not_offered_and_left_in_place() {
+        let (_dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        let old = drafts.dir().join(format!("{}-u1.json", older_database_tag(DB)));
+        fs::write(
+            &old,
+            r#"{"database": "/db/a.redb", "userId": "u1", "baseRevision": 1, "savedAt": 1, "text": "{}"}"#,
+        )
+        .unwrap();
+        let found = drafts.for_database(DB);
+        assert!(found.drafts.is_empty());
+        assert_eq!(found.ignored.len(), 1);
+        assert!(found.ignored[0].why.contains("older custodian"), "{:?}", found.ignored);
+        assert!(old.exists());
+    }
+
+    #[test]
+    fn leftover_temporary_files_of_dead_processes_are_removed() {
+        let (_dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        // A process id that cannot be running (above the kernel's maximum).
+        let dead = drafts.dir().join(".x.json.99999999-0000abcd.tmp");
+        let alive = drafts.dir().join(format!(".x.json.{}-0000abcd.tmp", std::process::id()));
+        fs::write(&dead, "half").unwrap();
+        fs::write(&alive, "half").unwrap();
+        drafts.for_database(DB);
+        assert!(!dead.exists());
+        assert!(alive.exists(), "a running process's write is left alone");
+    }
+
+    #[test]
+    fn a_drafts_directory_others_can_write_is_refused() {
+        let (_dir, drafts) = drafts();
+        drafts.ensure_dir().unwrap();
+        fs::set_permissions(drafts.dir(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(drafts.check().unwrap_err().is_unsafe());
+        assert!(matches!(drafts.save(&draft("u1", "s1", 1)), Err(DraftError::Dir(e)) if e.is_unsafe()));
     }
 }

@@ -1,9 +1,15 @@
 //! Where custodian keeps its files, by the XDG base directory rules: the database under
-//! `$XDG_DATA_HOME/custodian`, drafts and logs under `$XDG_STATE_HOME/custodian`. Directories
-//! are created private (0700); files inside are created 0600 by whoever writes them.
+//! `$XDG_DATA_HOME/custodian`, drafts and logs under `$XDG_STATE_HOME/custodian`.
+//!
+//! These directories are trusted only after a check: custodian's own directories (`custodian/`,
+//! `drafts/`) must be real directories (not symbolic links), owned by the user custodian runs
+//! as, and writable by nobody else; the directory they sit in must not let others replace them
+//! (writable by others only with the sticky bit, as `/tmp`). A directory custodian creates is
+//! made 0700 whatever the umask.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 fn xdg_dir(variable: &str, fallback: &str) -> PathBuf {
@@ -32,16 +38,182 @@ pub fn default_database() -> PathBuf {
     data_dir().join("users.redb")
 }
 
-/// Creates `dir` and its missing parents; a directory custodian creates is private (0700).
-pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
 /// `$XDG_STATE_HOME/custodian/custodian.log`: what custodian did, for the operator to read later.
 pub fn log_file() -> PathBuf {
     state_dir().join("custodian.log")
+}
+
+/// Why one of custodian's directories cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    /// It does not exist and cannot be made (a read-only or missing parent): custodian can
+    /// run without it, but has nowhere to keep drafts or its log.
+    #[error("cannot create {}: {source}", path.display())]
+    Create { path: PathBuf, source: io::Error },
+    /// It exists but someone else could plant or change files in it: custodian refuses to
+    /// use it at all.
+    #[error(
+        "{}: {problem}; custodian keeps its files only in a directory of your own that nobody else can write (remove it, or point XDG_STATE_HOME / XDG_DATA_HOME elsewhere)",
+        path.display()
+    )]
+    Unsafe { path: PathBuf, problem: String },
+}
+
+impl DirError {
+    pub fn is_unsafe(&self) -> bool {
+        matches!(self, DirError::Unsafe { .. })
+    }
+}
+
+/// The user custodian runs as.
+pub fn my_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// What makes an existing file-system entry unsafe to use as one of custodian's own
+/// directories, if anything (looked at without following a symbolic link).
+fn private_dir_problem(meta: &fs::Metadata) -> Option<String> {
+    let mode = meta.mode() & 0o7777;
+    if meta.file_type().is_symlink() {
+        Some("is a symbolic link, not a directory of custodian's own".to_owned())
+    } else if !meta.is_dir() {
+        Some("is not a directory".to_owned())
+    } else if meta.uid() != my_uid() {
+        Some(format!("belongs to uid {}, not to you (uid {})", meta.uid(), my_uid()))
+    } else if mode & 0o002 != 0 {
+        Some(format!("can be written by anyone (mode {mode:04o})"))
+    } else if mode & 0o020 != 0 {
+        Some(format!("can be written by its group (mode {mode:04o})"))
+    } else {
+        None
+    }
+}
+
+/// Checks an existing directory of custodian's own; a missing one is fine (it is made when
+/// needed, by [`ensure_private_dir`]).
+pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
+    match fs::symlink_metadata(dir) {
+        Ok(meta) => match private_dir_problem(&meta) {
+            Some(problem) => Err(DirError::Unsafe { path: dir.to_owned(), problem }),
+            None => check_parent(dir),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(DirError::Create { path: dir.to_owned(), source }),
+    }
+}
+
+/// The directory holding one of custodian's own must not let others rename or replace it:
+/// writable by others only with the sticky bit (as `/tmp`), and not a symbolic link's target
+/// swapped by someone else.
+fn check_parent(dir: &Path) -> Result<(), DirError> {
+    let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+    let Ok(meta) = fs::metadata(parent) else { return Ok(()) };
+    let mode = meta.mode() & 0o7777;
+    let others_write = mode & 0o022 != 0;
+    let sticky = mode & 0o1000 != 0;
+    let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
+    if !sticky && (others_write || !owners_ok) {
+        let problem = format!(
+            "lies in {}, which others can change (mode {mode:04o}, uid {}): they could replace it",
+            parent.display(),
+            meta.uid()
+        );
+        return Err(DirError::Unsafe { path: dir.to_owned(), problem });
+    }
+    Ok(())
+}
+
+/// Makes `dir` (and its missing parents) if needed — a directory custodian creates is 0700
+/// whatever the umask — and checks it as [`check_private_dir`] does. An existing directory
+/// is never chmod-ed: one that others can write is refused, not repaired.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), DirError> {
+    check_private_dir(dir)?;
+    if fs::symlink_metadata(dir).is_err() {
+        let create = |source| DirError::Create { path: dir.to_owned(), source };
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(create)?;
+        }
+        match fs::DirBuilder::new().mode(0o700).create(dir) {
+            // Made here: 0700 even under a umask that took bits away.
+            Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(create)?,
+            // Someone made it between the look and the mkdir: the check below decides.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(create(e)),
+        }
+    }
+    check_private_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn a_directory_custodian_makes_is_private() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("state").join("custodian");
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        ensure_private_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused_not_repaired() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("custodian");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let error = ensure_private_dir(&dir).unwrap_err();
+        assert!(error.is_unsafe());
+        let text = error.to_string();
+        assert!(text.contains("custodian: can be written by anyone (mode 0777)"), "{text}");
+        assert_eq!(mode(&dir), 0o777, "left as it was");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).unwrap();
+        assert!(ensure_private_dir(&dir).unwrap_err().to_string().contains("by its group (mode 0770)"));
+    }
+
+    #[test]
+    fn a_symbolic_link_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        fs::create_dir(base.path().join("real")).unwrap();
+        let link = base.path().join("custodian");
+        std::os::unix::fs::symlink(base.path().join("real"), &link).unwrap();
+        let text = check_private_dir(&link).unwrap_err().to_string();
+        assert!(text.contains("is a symbolic link"), "{text}");
+    }
+
+    #[test]
+    fn a_directory_of_another_user_is_refused() {
+        if my_uid() != 0 {
+            // Only root can give a directory away; the mode tests above run everywhere.
+            eprintln!("not run: only root can give a directory to another user");
+            return;
+        }
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("custodian");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let text = check_private_dir(&dir).unwrap_err().to_string();
+        assert!(text.contains("belongs to uid 65534, not to you (uid 0)"), "{text}");
+    }
+
+    #[test]
+    fn a_directory_in_a_shared_one_without_the_sticky_bit_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let shared = base.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let text = ensure_private_dir(&shared.join("custodian")).unwrap_err().to_string();
+        assert!(text.contains("which others can change"), "{text}");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        ensure_private_dir(&shared.join("custodian")).unwrap();
+    }
 }

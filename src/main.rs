@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         ))
         .get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    custodian::log::start();
+    // A state directory someone else could write is refused before anything is done.
+    if let Err(error) = custodian::log::start() {
+        eprintln!("custodian: {}", inert::line(&error.to_string()));
+        return ExitCode::FAILURE;
+    }
     tracing::info!(pid = std::process::id(), db = ?cli.db, "start");
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),

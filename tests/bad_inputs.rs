@@ -514,12 +514,14 @@ fn child_process_writes_a_draft_with_umask_000() {
     // SAFETY: umask has no preconditions; this process runs only this test.
     unsafe { libc::umask(0) };
     let drafts = custodian::draft::Drafts::at(PathBuf::from(dir));
-    let draft = custodian::draft::Draft {
-        database: "/db/users.redb".into(),
+    let edit = custodian::draft::EditSnapshot {
         user_id: "u1".into(),
+        user_handle: "u1".into(),
+        session: custodian::draft::new_session(),
         base_revision: 1,
-        saved_at: 1,
+        base_digest: custodian::draft::digest("{}"),
         text: "{\"secret-ish\": 1".into(),
     };
+    let draft = custodian::draft::Draft::new(custodian::draft::DraftKind::Draft, "/db/users.redb", edit, 1);
     drafts.save(&draft).expect("save the draft");
 }

@@ -524,6 +524,71 @@ fn sighup_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
     assert_draft_kept_and_reopened(&fixture, "kept");
 }
 
+#[test]
+fn two_sessions_hung_up_on_one_user_keep_two_drafts_and_the_next_start_lists_both() {
+    // Issue 14, item 1: one draft file per (database, user) — the second session's draft
+    // replaced the first's.
+    let fixture = Fixture::new();
+    let mut first = fixture.spawn_tui(120, 40);
+    let mut second = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut first, "first");
+    type_unsaved_edit(&mut second, "second");
+    for tui in [&mut first, &mut second] {
+        // SAFETY: sending a signal to our own child.
+        assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+        tui.wait_exit();
+    }
+    let texts: Vec<String> =
+        draft_files(&fixture).iter().map(|f| std::fs::read_to_string(f).expect("read")).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("first")) && texts.iter().any(|t| t.contains("second")));
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 2");
+    tui.wait_for_rows("both drafts listed with admin's handle", |rows| {
+        rows.iter().filter(|r| r.contains("admin") && r.contains(ADMIN_ID) && r.contains("rev 1")).count()
+            == 2
+    });
+    tui.send("o");
+    tui.wait_text("Ctrl-S saves it");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    // The other session's draft is offered again, and is still on disk.
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 1");
+    assert_eq!(draft_files(&fixture).len(), 1);
+    tui.send(ESC);
+    tui.wait_gone("Unsaved edits kept");
+    quit(&mut tui);
+}
+
+#[test]
+fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_edit_went() {
+    // Issue 14, item 3: with no writable state directory the draft writes failed silently,
+    // and SIGHUP ended custodian with exit 0 and the edit gone.
+    let fixture = Fixture::new();
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    let fallback = fixture.dir.path().join("tmp");
+    std::fs::create_dir(&fallback).expect("mkdir");
+    let (state, tmp) = (blocker.display().to_string(), fallback.display().to_string());
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
+    type_unsaved_edit(&mut tui, "stranded");
+    tui.wait_text("edit NOT kept on disk");
+    tui.wait_text("your edit cannot be kept as a draft");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    let status = tui.wait_exit();
+    assert!(!status.success(), "an edit that is not where drafts are kept is a failure");
+    let kept: Vec<PathBuf> =
+        std::fs::read_dir(&fallback).expect("read dir").flatten().map(|e| e.path()).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let mode = std::fs::metadata(&kept[0]).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&kept[0]).expect("read").contains("\"stranded\": true"));
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("could not be kept as a draft"), "{said}");
+    assert!(said.contains(&format!("it was written to {} instead", kept[0].display())), "{said}");
+}
+
 /// tmux, on a socket of the test's own: its server owns the terminal, so killing the server
 /// makes the terminal vanish under custodian exactly as an SSH drop does (no signal of ours).
 fn tmux(socket: &std::path::Path, args: &[&str]) -> Output {

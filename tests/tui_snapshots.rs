@@ -195,15 +195,37 @@ fn history_view() {
 fn draft_found_dialog() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);
-    let draft = custodian::draft::Draft {
-        database: store.path().display().to_string(),
-        user_id: "2ihchzsjd6sk".into(),
-        base_revision: 1,
-        saved_at: 1_764_000_000_000,
-        text: "{}".into(),
-    };
-    act(&store, &mut state, Action::DraftsFound(vec![draft]));
+    let ids: Vec<String> = store.page_after(None, 12).unwrap().into_iter().map(|e| e.user.id).collect();
+    // More drafts than the list shows at once, one of them a recovery file, one user with
+    // a long handle: the list scrolls with the selection and fits 80 columns.
+    let drafts: Vec<_> = ids
+        .iter()
+        .chain(std::iter::once(&"2ihchzsjd6sk".to_owned()))
+        .enumerate()
+        .map(|(n, id)| {
+            let handle = store.user(id).map(|r| r.user.handle().to_owned()).unwrap_or_default();
+            let edit = custodian::draft::EditSnapshot {
+                user_id: id.clone(),
+                user_handle: handle,
+                session: format!("1-0000aaaa-{n}"),
+                base_revision: 1 + n as u64,
+                base_digest: custodian::draft::digest("{}"),
+                text: "{}".into(),
+            };
+            let kind = if n == 1 {
+                custodian::draft::DraftKind::Recovery
+            } else {
+                custodian::draft::DraftKind::Draft
+            };
+            custodian::draft::Draft::new(kind, &store.path().display().to_string(), edit, 1_764_000_000_000)
+        })
+        .collect();
+    act(&store, &mut state, Action::DraftsFound { drafts, not_offered: Vec::new() });
     assert_screen!("draft_found_80x24", screen(&state, 80, 24));
+    for _ in 0..12 {
+        act(&store, &mut state, Action::SelectDraft(1));
+    }
+    assert_screen!("draft_found_last_80x24", screen(&state, 80, 24));
     act(&store, &mut state, Action::AskDiscardDraft);
     assert_screen!("discard_draft_question_80x24", screen(&state, 80, 24));
 }

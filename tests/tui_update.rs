@@ -4,6 +4,7 @@
 mod support;
 
 use custodian::domain::CustomData;
+use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
 use custodian::store::{Author, RedbStore, UserStore};
 use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
 use ratatui_textarea::{CursorMove, Input, Key};
@@ -609,6 +610,49 @@ fn conflict_overwrite_saves_mine_and_keeps_theirs_in_history() {
     assert!(state.editor.is_none());
 }
 
+fn drafts_of(dir: &tempfile::TempDir) -> Drafts {
+    Drafts::at(dir.path().join("drafts"))
+}
+
+fn database(store: &RedbStore) -> String {
+    store.path().display().to_string()
+}
+
+/// A draft of `text` for user `id`, as a session `session` of an earlier run wrote it,
+/// started from `base_text` at `base_revision`.
+fn earlier_draft(
+    store: &RedbStore,
+    id: &str,
+    session: &str,
+    base_revision: u64,
+    base_text: &str,
+    text: &str,
+) -> Draft {
+    let handle = store.user(id).map(|r| r.user.handle().to_owned()).unwrap_or_default();
+    let edit = EditSnapshot {
+        user_id: id.to_owned(),
+        user_handle: handle,
+        session: session.to_owned(),
+        base_revision,
+        base_digest: digest(base_text),
+        text: text.to_owned(),
+    };
+    Draft::new(DraftKind::Draft, &database(store), edit, 1_764_000_000_000)
+}
+
+/// The autosave the runtime does every 2 s, done now.
+fn autosave(store: &RedbStore, state: &mut custodian::tui::app::State) {
+    let answer = custodian::tui::autosave_draft(&support::runtime(store), state, &mut None);
+    if let Some(answer) = answer {
+        act(store, state, answer);
+    }
+}
+
+fn found(store: &RedbStore, drafts: &Drafts) -> Action {
+    let found = drafts.for_database(&database(store));
+    Action::DraftsFound { drafts: found.drafts, not_offered: Vec::new() }
+}
+
 #[test]
 fn conflict_reload_theirs_keeps_my_edit_in_a_recovery_file() {
     let (dir, store) = demo_store();
@@ -618,35 +662,105 @@ fn conflict_reload_theirs_keeps_my_edit_in_a_recovery_file() {
     assert_eq!(editor.base.revision, 2);
     assert!(editor.text().contains("\"theirs\": 1"));
     assert!(!editor.is_modified());
-    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
-    let kept = drafts.for_database(&store.path().display().to_string());
+    let kept = drafts_of(&dir).for_database(&database(&store)).drafts;
     assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].kind, DraftKind::Recovery);
     assert_eq!((kept[0].user_id.as_str(), kept[0].base_revision), (id.as_str(), 1));
     assert!(kept[0].text.contains("\"mine\": 1"));
     assert!(state.status.as_ref().unwrap().text.contains("kept in"));
 }
 
 #[test]
+fn autosave_after_reload_theirs_and_the_save_leave_the_recovery_file_alone() {
+    // Issue 14, item 1: typing one character after "reload theirs" overwrote the recovery
+    // file with the autosave, and the save deleted it.
+    let (dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    autosave(&store, &mut state);
+    act(&store, &mut state, Action::ReloadTheirs);
+    let drafts = drafts_of(&dir);
+    let only_recovery = |drafts: &Drafts| {
+        let found = drafts.for_database(&database(&store)).drafts;
+        assert_eq!(
+            found.len(),
+            1,
+            "the autosaved draft of the conflicted edit is folded into the recovery file: {found:?}"
+        );
+        assert_eq!(found[0].kind, DraftKind::Recovery);
+        assert!(found[0].text.contains("\"mine\": 1"));
+    };
+    only_recovery(&drafts);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"again\": 2,");
+    autosave(&store, &mut state);
+    let found = drafts.for_database(&database(&store)).drafts;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|d| d.kind == DraftKind::Recovery && d.text.contains("\"mine\": 1")));
+    act(&store, &mut state, Action::Save);
+    assert!(store.custom_data(&id).unwrap().text.contains("\"again\": 2"));
+    only_recovery(&drafts);
+}
+
+#[test]
+fn two_sessions_on_one_user_keep_their_own_drafts_and_a_save_removes_only_its_own() {
+    let (dir, store) = demo_store();
+    let mut first = started(&store, 120, 40);
+    let mut second = started(&store, 120, 40);
+    for (state, text) in [(&mut first, "\"one\": 1,"), (&mut second, "\"two\": 2,")] {
+        open_editor_on(&store, state, "admin");
+        state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+        type_text(&store, state, text);
+        autosave(&store, state);
+    }
+    let drafts = drafts_of(&dir);
+    let texts = || -> Vec<String> {
+        drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.text).collect()
+    };
+    assert_eq!(texts().len(), 2, "{:?}", texts());
+    act(&store, &mut first, Action::Save);
+    assert_eq!(first.mode(), Mode::Browse);
+    let left = texts();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains("\"two\": 2"), "the other session's draft stays: {left:?}");
+}
+
+#[test]
+fn a_draft_left_for_later_is_not_overwritten_when_the_user_is_edited_again() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let base = store.custom_data(&id).unwrap().text;
+    let drafts = drafts_of(&dir);
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{\"later\": true}")).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    act(&store, &mut state, Action::Cancel);
+    open_editor_on(&store, &mut state, "admin");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"now\": 1,");
+    autosave(&store, &mut state);
+    act(&store, &mut state, Action::LeaveEditor);
+    act(&store, &mut state, Action::Confirm);
+    let left = drafts.for_database(&database(&store)).drafts;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].text, "{\"later\": true}");
+}
+
+#[test]
 fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
     let (dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();
-    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
-    let draft = custodian::draft::Draft {
-        database: store.path().display().to_string(),
-        user_id: id.clone(),
-        base_revision: 1,
-        saved_at: 1,
-        text: "{\"fromDraft\": true}".into(),
-    };
-    drafts.save(&draft).unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{\"fromDraft\": true}")).unwrap();
     their_save(&store, &id);
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&draft.database)));
+    act(&store, &mut state, found(&store, &drafts));
     assert_eq!(state.mode(), Mode::DraftFound);
     act(&store, &mut state, Action::OpenDraft);
     let editor = state.editor.as_ref().unwrap();
     assert_eq!(editor.text(), "{\"fromDraft\": true}");
     assert_eq!(editor.base.revision, 1, "checked against the revision it started from");
+    assert!(editor.doubt.is_none());
     // Saving it meets the other operator's save as a conflict, not a silent overwrite.
     act(&store, &mut state, Action::Save);
     act(&store, &mut state, Action::Confirm);
@@ -657,31 +771,180 @@ fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
     );
     act(&store, &mut state, Action::Confirm);
     assert_eq!(store.custom_data(&id).unwrap().text, "{\n  \"fromDraft\": true\n}");
-    assert!(drafts.for_database(&draft.database).is_empty(), "a saved draft is removed");
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "a saved draft is removed");
+}
+
+/// Opens the one draft found and returns the state.
+fn open_the_draft(store: &RedbStore, drafts: &Drafts) -> custodian::tui::app::State {
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, found(store, drafts));
+    act(store, &mut state, Action::OpenDraft);
+    state
+}
+
+/// Every way out but an explicit overwrite leaves the stored document as it was.
+fn assert_never_saved_silently(store: &RedbStore, state: &mut custodian::tui::app::State, id: &str) {
+    let before = store.custom_data(id).unwrap();
+    assert_eq!(state.mode(), Mode::Conflict, "the conflict view, at once");
+    match &state.dialog {
+        Some(Dialog::Conflict { theirs, diff, .. }) => {
+            assert_eq!(theirs, &before, "theirs is what is stored now");
+            assert!(diff.iter().any(|l| l.text.contains("fromDraft")));
+        }
+        other => panic!("not the conflict view: {other:?}"),
+    }
+    act(store, state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Edit);
+    act(store, state, Action::Save);
+    act(store, state, Action::Confirm);
+    assert_eq!(state.mode(), Mode::Conflict, "a save goes through the conflict view again");
+    assert_eq!(store.custom_data(id).unwrap(), before, "nothing written");
+    act(store, state, Action::OverwriteTheirs);
+    // The overwrite asks the question every save asks when it drops theirs' keys; yes saves.
+    if matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })) {
+        assert_eq!(store.custom_data(id).unwrap(), before, "nothing written before the answer");
+        act(store, state, Action::Confirm);
+    }
+    assert!(store.custom_data(id).unwrap().text.contains("fromDraft"), "an explicit overwrite saves it");
+}
+
+#[test]
+fn a_draft_whose_base_revision_is_gone_opens_the_conflict_view_never_a_silent_save() {
+    // Issue 14, item 2: the database was restored from a backup older than the draft.
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 7, "{}", "{\"fromDraft\": true}")).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    let status = state.status.as_ref().unwrap().text.clone();
+    assert!(status.contains("revision 7 it started from is not in this database"), "{status}");
+    assert_never_saved_silently(&store, &mut state, &id);
+}
+
+#[test]
+fn a_draft_whose_base_revision_holds_another_text_opens_the_conflict_view() {
+    // Exported and re-imported: revision 1 exists again, with another document.
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let other_base = "{\n  \"before\": \"the re-import\"\n}";
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, other_base, "{\"fromDraft\": true}")).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    let status = state.status.as_ref().unwrap().text.clone();
+    assert!(status.contains("holds another text"), "{status}");
+    assert_never_saved_silently(&store, &mut state, &id);
+}
+
+#[test]
+fn a_doubtful_draft_that_is_not_valid_json_opens_in_the_editor_and_still_never_saves_silently() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 7, "{}", "{\"fromDraft\": tru")).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    assert_eq!(state.mode(), Mode::Edit, "invalid text: the editor, to fix it");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::End);
+    type_text(&store, &mut state, "e}");
+    assert!(state.editor.as_ref().unwrap().validation.is_ok());
+    let before = store.custom_data(&id).unwrap();
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.mode(), Mode::Conflict);
+    assert_eq!(store.custom_data(&id).unwrap(), before);
+}
+
+#[test]
+fn every_draft_found_is_listed_and_reachable_and_the_rest_come_back_after_one_is_saved() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let ids: Vec<String> = store.page_after(None, 3).unwrap().into_iter().map(|e| e.user.id).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let base = store.custom_data(id).unwrap().text;
+        let mut draft = earlier_draft(&store, id, &format!("1-0000aaaa-{n}"), 1, &base, "{\"n\": 1}");
+        draft.saved_at += n as i64;
+        drafts.save(&draft).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    let listed = |state: &custodian::tui::app::State| match &state.dialog {
+        Some(Dialog::DraftFound { drafts, selected }) => {
+            (drafts.iter().map(|d| d.user_id.clone()).collect::<Vec<_>>(), *selected)
+        }
+        other => panic!("not the draft list: {other:?}"),
+    };
+    assert_eq!(listed(&state), (ids.clone(), 0));
+    act(&store, &mut state, Action::SelectDraft(1));
+    act(&store, &mut state, Action::SelectDraft(1));
+    act(&store, &mut state, Action::SelectDraft(1));
+    assert_eq!(listed(&state).1, 2, "the selection stops at the last");
+    act(&store, &mut state, Action::SelectDraft(-1));
+    act(&store, &mut state, Action::OpenDraft);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(state.editor.as_ref().unwrap().user_id, ids[1]);
+    act(&store, &mut state, Action::Save);
+    act(&store, &mut state, Action::Confirm);
+    assert!(store.custom_data(&ids[1]).unwrap().text.contains("\"n\": 1"));
+    // The two others are offered again; discard one, keep the other for later.
+    assert_eq!(listed(&state), (vec![ids[0].clone(), ids[2].clone()], 0));
+    act(&store, &mut state, Action::DiscardDraft);
+    assert_eq!(listed(&state), (vec![ids[2].clone()], 0));
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Browse);
+    let left: Vec<String> =
+        drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
+    assert_eq!(left, [ids[2].clone()]);
+}
+
+#[test]
+fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsaved() {
+    // Issue 14, item 3: the state directory cannot be written (here a file stands where the
+    // drafts directory would be made; as root, modes would not stop the write).
+    let (dir, store) = demo_store();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let runtime = custodian::tui::Runtime {
+        store: &store,
+        drafts: Drafts::at(blocker.join("drafts")),
+        database: database(&store),
+        scanner: None,
+    };
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, " ");
+    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("an answer");
+    act(&store, &mut state, answer);
+    let status = state.status.as_ref().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("cannot be kept as a draft"), "{}", status.text);
+    // Another message takes the status line; the warning stays beside it.
+    act(&store, &mut state, Action::JumpToError);
+    let line = status_line(&state);
+    assert!(line.contains("edit NOT kept on disk"), "{line}");
+}
+
+fn status_line(state: &custodian::tui::app::State) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::colour();
+    terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..120).map(|x| buffer[(x, 38)].symbol().to_owned()).collect()
 }
 
 #[test]
 fn a_draft_can_be_discarded_or_kept_for_later() {
     let (dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();
-    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
-    let database = store.path().display().to_string();
-    let draft = custodian::draft::Draft {
-        database: database.clone(),
-        user_id: id,
-        base_revision: 1,
-        saved_at: 1,
-        text: "{}".into(),
-    };
-    drafts.save(&draft).unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{}")).unwrap();
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    act(&store, &mut state, found(&store, &drafts));
     act(&store, &mut state, Action::Cancel);
     assert_eq!(state.mode(), Mode::Browse);
-    assert_eq!(drafts.for_database(&database).len(), 1, "later keeps it");
-    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1, "later keeps it");
+    act(&store, &mut state, found(&store, &drafts));
     act(&store, &mut state, Action::DiscardDraft);
-    assert!(drafts.for_database(&database).is_empty());
+    assert_eq!(state.mode(), Mode::Browse);
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty());
 }
 
 #[test]
@@ -1350,14 +1613,9 @@ fn after_reload_theirs_the_profile_shows_their_revision() {
 fn a_reopened_draft_selects_its_user_in_every_pane() {
     let (dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();
-    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
-    let draft = custodian::draft::Draft {
-        database: store.path().display().to_string(),
-        user_id: id.clone(),
-        base_revision: 1,
-        saved_at: 1,
-        text: "{\"fromDraft\": true}".into(),
-    };
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    let draft = earlier_draft(&store, &id, "1-0000aaaa-0", 1, &base, "{\"fromDraft\": true}");
     drafts.save(&draft).unwrap();
     let mut state = started(&store, 120, 40);
     // A filter that does not list admin, to be sure the list follows the editor.
@@ -1367,7 +1625,7 @@ fn a_reopened_draft_selects_its_user_in_every_pane() {
     }
     act(&store, &mut state, Action::FilterAccept);
     assert_ne!(selected_id(&state), id);
-    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&draft.database)));
+    act(&store, &mut state, found(&store, &drafts));
     act(&store, &mut state, Action::OpenDraft);
     assert_eq!(state.editor.as_ref().unwrap().user_id, id);
     assert_eq!(selected_id(&state), id, "the list selects the draft's user");
@@ -1466,28 +1724,22 @@ fn a_refused_suspend_says_so_on_the_status_line() {
 fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     let (dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();
-    let drafts = custodian::draft::Drafts::at(dir.path().join("drafts"));
-    let database = store.path().display().to_string();
-    let draft = custodian::draft::Draft {
-        database: database.clone(),
-        user_id: id,
-        base_revision: 1,
-        saved_at: 1,
-        text: "{\"kept\": true}".into(),
-    };
+    let drafts = drafts_of(&dir);
+    let database = database(&store);
+    let draft = earlier_draft(&store, &id, "1-0000aaaa-0", 1, "{}", "{\"kept\": true}");
     drafts.save(&draft).unwrap();
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::DraftsFound(drafts.for_database(&database)));
+    act(&store, &mut state, found(&store, &drafts));
     assert!(matches!(press(&store, &mut state, char_key('d')), Some(Action::AskDiscardDraft)));
     assert!(matches!(state.dialog, Some(Dialog::ConfirmDiscardDraft(_))));
-    assert_eq!(drafts.for_database(&database).len(), 1, "nothing thrown away before the answer");
+    assert_eq!(drafts.for_database(&database).drafts.len(), 1, "nothing thrown away before the answer");
     // Enter is no: back to the draft question, the draft kept.
     press(&store, &mut state, enter());
     assert_eq!(state.mode(), Mode::DraftFound);
-    assert_eq!(drafts.for_database(&database).len(), 1);
+    assert_eq!(drafts.for_database(&database).drafts.len(), 1);
     // Only y throws it away.
     press(&store, &mut state, char_key('d'));
     press(&store, &mut state, char_key('y'));
-    assert!(drafts.for_database(&database).is_empty());
+    assert!(drafts.for_database(&database).drafts.is_empty());
     assert_eq!(state.mode(), Mode::Browse);
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
-use crate::draft::Draft;
+use crate::draft::{Draft, EditSnapshot};
 use crate::inert;
 use crate::store::{
     ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
@@ -61,6 +61,8 @@ pub enum Action {
     /// `d` on a found draft: ask before throwing it away.
     AskDiscardDraft,
     DiscardDraft,
+    /// Move the selection in the list of drafts found at start-up.
+    SelectDraft(isize),
     OpenHistory,
     HistoryUp,
     HistoryDown,
@@ -103,14 +105,34 @@ pub enum Action {
         id: String,
         theirs: StoredDocument,
     },
-    DraftsFound(Vec<Draft>),
+    /// The drafts and recovery files kept for this database, and the files in the drafts
+    /// directory that are not offered (why, one line each).
+    DraftsFound {
+        drafts: Vec<Draft>,
+        not_offered: Vec<String>,
+    },
+    /// A draft taken over by this session: the user, the document the editor starts from,
+    /// and why its base is in doubt (then saving shows the conflict view first).
     DraftReady {
         record: Box<UserRecord>,
         base: StoredDocument,
         draft: Draft,
+        doubt: Option<String>,
     },
-    DraftWritten {
+    /// Opening a draft failed; it stays on disk.
+    DraftNotOpened {
+        message: String,
+    },
+    /// The autosave wrote the editor's draft (its path), or could not (why).
+    Autosaved(Result<String, String>),
+    /// "Reload theirs": my edit is in a recovery file, theirs can go in the editor.
+    RecoveryKept {
         path: String,
+        theirs: StoredDocument,
+    },
+    /// The recovery file could not be written: the edit stays in the editor.
+    RecoveryFailed {
+        message: String,
     },
     HistoryLoaded {
         id: String,
@@ -165,17 +187,22 @@ pub enum Effect {
         data: CustomData,
         expected: Revision,
     },
-    /// Keep an unsaved edit on disk (a recovery file).
-    SaveDraft {
-        user_id: String,
-        base_revision: Revision,
-        text: String,
+    /// Keep an unsaved edit in a recovery file of its own (autosave never writes it, a save
+    /// never removes it); on success the editor's own draft is removed and theirs loaded.
+    KeepRecovery {
+        edit: EditSnapshot,
+        theirs: StoredDocument,
     },
-    /// The edit was saved or thrown away on purpose: its draft is no longer needed.
+    /// The edit was saved or thrown away on purpose: its editing session's draft (and only
+    /// that one) is no longer needed.
     DiscardDraft {
         user_id: String,
+        session: String,
     },
-    /// Load what reopening a draft needs: the user, and the document the draft started from.
+    /// The operator discarded a draft or recovery file found at start-up.
+    RemoveFoundDraft(Draft),
+    /// Take a found draft over for a new editing session and load what reopening it needs:
+    /// the user, and the document it started from, checked against its digest.
     LoadDraft(Draft),
     LoadHistory {
         id: String,
@@ -372,6 +399,21 @@ pub struct Editor {
     pub opened_text: String,
     pub textarea: TextArea<'static>,
     pub validation: Result<CustomData, ValidationError>,
+    /// The editing session: names this editor's draft file, so its autosave, save and discard
+    /// touch only its own.
+    pub draft_session: String,
+    /// Set when the edit comes from a draft whose base is in doubt (its revision is gone, or
+    /// holds another text): every save shows the conflict view first. Holds the reason, and
+    /// the base the draft recorded (kept in any draft or recovery file written from here).
+    pub doubt: Option<Doubt>,
+}
+
+/// Why an editor's base is not trusted, and the base its draft recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doubt {
+    pub reason: String,
+    pub base_revision: Revision,
+    pub base_digest: String,
 }
 
 impl Editor {
@@ -384,7 +426,8 @@ impl Editor {
         // Reverse video shows a selection with or without colour.
         textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
         let validation = CustomData::parse_with(&opened_text, limits);
-        Self { user_id, user_handle, base, opened_text, textarea, validation }
+        let draft_session = crate::draft::new_session();
+        Self { user_id, user_handle, base, opened_text, textarea, validation, draft_session, doubt: None }
     }
 
     /// An editor on `base` holding `text` instead (a draft, a conflict, an old revision):
@@ -413,6 +456,27 @@ impl Editor {
         self.text() != self.opened_text
     }
 
+    /// Removing this editing session's draft (and no other).
+    fn discard_draft(&self) -> Effect {
+        Effect::DiscardDraft { user_id: self.user_id.clone(), session: self.draft_session.clone() }
+    }
+
+    /// What a draft or recovery file of this edit records.
+    pub fn snapshot(&self) -> EditSnapshot {
+        let (base_revision, base_digest) = match &self.doubt {
+            Some(doubt) => (doubt.base_revision, doubt.base_digest.clone()),
+            None => (self.base.revision, crate::draft::digest(&self.base.text)),
+        };
+        EditSnapshot {
+            user_id: self.user_id.clone(),
+            user_handle: self.user_handle.clone(),
+            session: self.draft_session.clone(),
+            base_revision,
+            base_digest,
+            text: self.text(),
+        }
+    }
+
     fn revalidate(&mut self, limits: &Limits) {
         self.validation = CustomData::parse_with(&self.text(), limits);
     }
@@ -434,8 +498,8 @@ pub enum Dialog {
     },
     /// Someone saved this user since the editor opened: theirs against mine.
     Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
-    /// An unsaved edit from an earlier session was found.
-    DraftFound { draft: Draft, more: usize },
+    /// Unsaved edits from earlier sessions were found: open, discard or leave each.
+    DraftFound { drafts: Vec<Draft>, selected: usize },
     /// Leaving the editor would throw away changes.
     ConfirmDiscard,
     /// Quitting would throw away changes.
@@ -550,11 +614,17 @@ pub struct State {
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
     pub dialog: Option<Dialog>,
-    /// Drafts still to be offered after the one in the dialog.
+    /// Found drafts not yet dealt with while one of them is open: offered again when the
+    /// editor closes.
     pub pending_drafts: Vec<Draft>,
     /// A question put aside while the quit question is asked on the too-small screen; it
     /// comes back when the answer is no.
     pub set_aside: Option<Dialog>,
+    /// A draft is being opened (its answer has not come yet).
+    pub opening_draft: bool,
+    /// Why the editor's draft could not be written, while that is so: shown on the status
+    /// line for as long as the edit is unsaved.
+    pub draft_failure: Option<String>,
     pub help: bool,
     pub help_scroll: u16,
     pub filtering: bool,
@@ -578,6 +648,8 @@ impl State {
             dialog: None,
             pending_drafts: Vec::new(),
             set_aside: None,
+            opening_draft: false,
+            draft_failure: None,
             help: false,
             help_scroll: 0,
             filtering: false,
@@ -853,6 +925,12 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
+        if editor.doubt.is_some() {
+            // A draft whose base is in doubt is never saved without the conflict view.
+            let theirs = editor.base.clone();
+            self.show_doubtful_draft(theirs, data);
+            return Vec::new();
+        }
         let base = editor.base.clone();
         self.review_and_save(data, &base)
     }
@@ -886,20 +964,32 @@ impl State {
         Vec::new()
     }
 
-    /// Conflict, "reload theirs": my edit goes to a recovery file, the editor shows theirs.
+    /// The conflict view for a draft whose base is in doubt: theirs (what is stored now)
+    /// against the draft.
+    fn show_doubtful_draft(&mut self, theirs: StoredDocument, mine: CustomData) {
+        let diff = line_diff(&theirs.text, mine.canonical());
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+    }
+
+    /// Conflict, "reload theirs": my edit goes to a recovery file first; only once it is
+    /// written does the editor show theirs.
     fn reload_theirs(&mut self) -> Vec<Effect> {
         let Some(Dialog::Conflict { theirs, .. }) = self.dialog.take() else { return Vec::new() };
+        let Some(edit) = self.editor.as_ref().map(Editor::snapshot) else { return Vec::new() };
+        self.say(StatusKind::Info, "keeping your edit in a recovery file…");
+        vec![Effect::KeepRecovery { edit, theirs }]
+    }
+
+    /// The recovery file is written: theirs goes in the editor (a new editing session).
+    fn recovery_kept(&mut self, path: String, theirs: StoredDocument) -> Vec<Effect> {
         let Some(editor) = self.editor.take() else { return Vec::new() };
-        let keep = Effect::SaveDraft {
-            user_id: editor.user_id.clone(),
-            base_revision: editor.base.revision,
-            text: editor.text(),
-        };
         // The panes show what is stored now: their revision, in the profile as in the editor.
         let reload = Effect::LoadUser { id: editor.user_id.clone() };
         self.document = Some(theirs.clone());
         self.editor = Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits));
-        vec![keep, reload]
+        self.draft_failure = None;
+        self.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
+        vec![reload]
     }
 
     /// Conflict, "overwrite anyway": save mine over theirs, on purpose (their version stays in
@@ -916,58 +1006,117 @@ impl State {
         self.review_and_save(mine, &theirs)
     }
 
-    fn drafts_found(&mut self, mut drafts: Vec<Draft>) -> Vec<Effect> {
-        if drafts.is_empty() {
-            return Vec::new();
+    fn drafts_found(&mut self, drafts: Vec<Draft>, not_offered: Vec<String>) -> Vec<Effect> {
+        if !not_offered.is_empty() {
+            let first = not_offered.first().map(String::as_str).unwrap_or_default();
+            let more = match not_offered.len() {
+                1 => String::new(),
+                n => format!(" (and {} more; the log names them)", n - 1),
+            };
+            self.say(StatusKind::Error, format!("not offered as a draft: {}{more}", inert::line(first)));
         }
-        let draft = drafts.remove(0);
-        self.dialog = Some(Dialog::DraftFound { draft, more: drafts.len() });
-        self.pending_drafts = drafts;
+        if !drafts.is_empty() {
+            self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
+        }
         Vec::new()
     }
 
-    fn next_draft(&mut self) {
-        let pending = std::mem::take(&mut self.pending_drafts);
-        self.drafts_found(pending);
+    /// Offers the found drafts still waiting once nothing else holds the screen (the draft
+    /// opened from the list was saved or left).
+    fn offer_pending_drafts(&mut self) {
+        if !self.pending_drafts.is_empty()
+            && !self.opening_draft
+            && self.editor.is_none()
+            && self.dialog.is_none()
+            && self.history.is_none()
+        {
+            let drafts = std::mem::take(&mut self.pending_drafts);
+            self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
+        }
+    }
+
+    fn select_draft(&mut self, delta: isize) {
+        if let Some(Dialog::DraftFound { drafts, selected }) = &mut self.dialog {
+            let last = drafts.len().saturating_sub(1) as isize;
+            *selected = (*selected as isize + delta).clamp(0, last) as usize;
+        }
+    }
+
+    /// Takes the selected draft out of the list; the rest wait in `pending_drafts`.
+    fn take_selected_draft(&mut self) -> Option<Draft> {
+        let Some(Dialog::DraftFound { mut drafts, selected }) = self.dialog.take() else { return None };
+        if selected >= drafts.len() {
+            return None;
+        }
+        let draft = drafts.remove(selected);
+        self.pending_drafts = drafts;
+        Some(draft)
     }
 
     fn open_draft(&mut self) -> Vec<Effect> {
-        let Some(Dialog::DraftFound { draft, .. }) = self.dialog.take() else { return Vec::new() };
         if self.read_only {
             self.say(
                 StatusKind::Error,
                 "read-only: the draft is kept; open it without --read-only to save it",
             );
-            self.next_draft();
             return Vec::new();
         }
+        let Some(draft) = self.take_selected_draft() else { return Vec::new() };
+        self.opening_draft = true;
         vec![Effect::LoadDraft(draft)]
     }
 
     fn discard_draft(&mut self) -> Vec<Effect> {
-        let Some(Dialog::DraftFound { draft, .. }) = self.dialog.take() else { return Vec::new() };
-        self.say(StatusKind::Info, "draft discarded");
-        self.next_draft();
-        vec![Effect::DiscardDraft { user_id: draft.user_id }]
+        let Some(draft) = self.take_selected_draft() else { return Vec::new() };
+        self.say(StatusKind::Info, format!("draft of {} discarded", inert::line(&draft.user_handle)));
+        // The others stay in the list.
+        self.offer_pending_drafts();
+        vec![Effect::RemoveFoundDraft(draft)]
     }
 
-    fn draft_ready(&mut self, record: UserRecord, base: StoredDocument, draft: Draft) -> Vec<Effect> {
+    fn draft_ready(
+        &mut self,
+        record: UserRecord,
+        base: StoredDocument,
+        draft: Draft,
+        doubt: Option<String>,
+    ) -> Vec<Effect> {
+        self.opening_draft = false;
         let handle = record.user.handle().to_owned();
-        let editor =
-            Editor::with_text(record.user.id.clone(), handle.clone(), base, &draft.text, &self.limits);
-        let note = if record.revision == draft.base_revision {
-            format!("draft of {} reopened: Ctrl-S saves it", inert::line(&handle))
-        } else {
-            format!(
-                "draft of {} reopened; it started from revision {}, the user is now at {}: saving will show the conflict",
-                inert::line(&handle),
-                draft.base_revision,
-                record.revision
-            )
+        let mut editor = Editor::with_text(
+            record.user.id.clone(),
+            handle.clone(),
+            base.clone(),
+            &draft.text,
+            &self.limits,
+        );
+        // The draft now belongs to this editing session (the runtime renamed it).
+        editor.draft_session = draft.session.clone();
+        let who = inert::line(&handle).into_owned();
+        let note = match &doubt {
+            Some(reason) => format!(
+                "draft of {who}: {reason}; it is shown against what is stored now and is never saved without that view"
+            ),
+            None if record.revision == draft.base_revision => {
+                format!("draft of {who} reopened: Ctrl-S saves it")
+            }
+            None => format!(
+                "draft of {who} reopened; it started from revision {}, the user is now at {}: saving will show the conflict",
+                draft.base_revision, record.revision
+            ),
         };
-        self.say(StatusKind::Info, note);
+        editor.doubt = doubt.map(|reason| Doubt {
+            reason,
+            base_revision: draft.base_revision,
+            base_digest: draft.base_digest.clone(),
+        });
+        let mine = editor.validation.clone().ok().filter(|_| editor.doubt.is_some());
         self.editor = Some(editor);
-        self.next_draft();
+        match mine {
+            Some(mine) => self.show_doubtful_draft(base, mine),
+            None => self.dialog = None,
+        }
+        self.say(if self.dialog.is_some() { StatusKind::Error } else { StatusKind::Info }, note);
         Vec::new()
     }
 
@@ -1023,6 +1172,11 @@ impl State {
     }
 
     fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
+        // Only the saving session's draft goes; other sessions' drafts of this user stay.
+        let mut effects: Vec<Effect> = match &self.editor {
+            Some(editor) if editor.user_id == id => vec![editor.discard_draft()],
+            _ => Vec::new(),
+        };
         match outcome {
             SaveOutcome::Saved { revision } => {
                 self.editor = None;
@@ -1035,7 +1189,7 @@ impl State {
         }
         // Show what the store now holds: the canonical form, the new revision, others' saves.
         self.user = None;
-        let mut effects = vec![Effect::DiscardDraft { user_id: id }];
+        self.draft_failure = None;
         effects.extend(self.refresh());
         effects
     }
@@ -1251,7 +1405,7 @@ impl State {
                 let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");
                 let mut effects: Vec<Effect> =
-                    editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect();
+                    editor.as_ref().map(Editor::discard_draft).into_iter().collect();
                 effects.extend(self.refresh());
                 effects
             }
@@ -1260,7 +1414,7 @@ impl State {
                 self.set_aside = None;
                 let editor = self.editor.take();
                 self.quit = true;
-                editor.map(|e| Effect::DiscardDraft { user_id: e.user_id }).into_iter().collect()
+                editor.as_ref().map(Editor::discard_draft).into_iter().collect()
             }
             Some(Dialog::ConfirmDiscardDraft(found)) => {
                 self.dialog = Some(*found);
@@ -1378,6 +1532,13 @@ fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry
 
 /// Applies one action to the state and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let effects = update_state(state, action);
+    // Found drafts left waiting while one of them was open come back once it is closed.
+    state.offer_pending_drafts();
+    effects
+}
+
+fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
     use Action::*;
     let page = state.list.height.max(1) as isize;
     match action {
@@ -1516,6 +1677,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         DiscardDraft => state.discard_draft(),
+        SelectDraft(delta) => {
+            state.select_draft(delta);
+            Vec::new()
+        }
         OpenHistory => state.open_history(),
         HistoryUp | HistoryDown => {
             if let Some(history) = &mut state.history {
@@ -1531,8 +1696,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Confirm => state.confirm(),
         Cancel => {
             match state.dialog.take() {
-                // A draft put off for later stays on disk; the next one is offered.
-                Some(Dialog::DraftFound { .. }) => state.next_draft(),
+                // Drafts put off for later stay on disk; the next start offers them again.
+                Some(Dialog::DraftFound { .. }) => state.pending_drafts.clear(),
                 // No to the quit question: the question it put aside is asked again.
                 Some(Dialog::ConfirmQuit) => state.dialog = state.set_aside.take(),
                 // The draft is kept: back to the question about it.
@@ -1587,10 +1752,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Saved { id, outcome } => state.saved(id, outcome),
         SaveConflict { id, theirs } => state.conflict(id, theirs),
-        DraftsFound(drafts) => state.drafts_found(drafts),
-        DraftReady { record, base, draft } => {
+        DraftsFound { drafts, not_offered } => state.drafts_found(drafts, not_offered),
+        DraftReady { record, base, draft, doubt } => {
             let id = record.user.id.clone();
-            let mut effects = state.draft_ready(*record, base, draft);
+            let mut effects = state.draft_ready(*record, base, draft, doubt);
             // Every pane shows the user being edited: the list selects the draft's user, so
             // the profile beside the editor is that user's, as `:user` would.
             if state.editor.as_ref().is_some_and(|e| e.user_id == id)
@@ -1600,8 +1765,30 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             effects
         }
-        DraftWritten { path } => {
-            state.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
+        DraftNotOpened { message } => {
+            state.opening_draft = false;
+            state.say(StatusKind::Error, message);
+            Vec::new()
+        }
+        Autosaved(Ok(_)) => {
+            if state.draft_failure.take().is_some() {
+                state.say(StatusKind::Success, "your edit is kept in a draft again");
+            }
+            Vec::new()
+        }
+        Autosaved(Err(message)) => {
+            if state.draft_failure.is_none() {
+                state.say(StatusKind::Error, format!("your edit cannot be kept as a draft: {message}"));
+            }
+            state.draft_failure = Some(message);
+            Vec::new()
+        }
+        RecoveryKept { path, theirs } => state.recovery_kept(path, theirs),
+        RecoveryFailed { message } => {
+            state.say(
+                StatusKind::Error,
+                format!("theirs not loaded: your edit could not be kept in a recovery file ({message}); it is still here"),
+            );
             Vec::new()
         }
         HistoryLoaded { id, revisions } => state.history_loaded(id, revisions),

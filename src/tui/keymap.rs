@@ -202,11 +202,17 @@ pub const BINDINGS: &[Binding] = &[
         DRAFT,
         [(KeyCode::Char('d'), NONE)],
         "d",
-        "discard the draft (asks first)",
+        "discard the chosen draft (asks first)",
         Some("discard"),
         || { Action::AskDiscardDraft }
     ),
-    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (the draft is kept)", Some("later"), || {
+    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous draft", None, || {
+        Action::SelectDraft(-1)
+    }),
+    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next draft", None, || {
+        Action::SelectDraft(1)
+    }),
+    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (every draft is kept)", Some("later"), || {
         Action::Cancel
     }),
     bind!(
@@ -361,7 +367,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Edit, "Editing customData"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
-        (Mode::DraftFound, "Unsaved draft found"),
+        (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),
         (Mode::TooSmall, "Terminal too small"),
         (Mode::Help, "This help"),

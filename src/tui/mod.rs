@@ -26,7 +26,7 @@ use app::{Action, Effect, Mode, State, update};
 use theme::Theme;
 
 use crate::domain::time::now_ms;
-use crate::draft::{Draft, Drafts};
+use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
 use crate::inert;
 use crate::store::{Author, OpenOptions, StoreError, UserStore};
 
@@ -206,16 +206,15 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
     one_heap_for_all_threads();
+    let drafts = Drafts::in_state_dir();
+    // A drafts directory someone else could write is refused before anything is read from it.
+    drafts.check()?;
     let store = Arc::new(crate::database::open(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let (scanner, scan_answers) =
         Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).context("cannot start the scanner")?;
-    let runtime = Runtime {
-        store: &*store,
-        drafts: Drafts::in_state_dir(),
-        database: database.display().to_string(),
-        scanner: Some(scanner),
-    };
+    let runtime =
+        Runtime { store: &*store, drafts, database: database.display().to_string(), scanner: Some(scanner) };
     // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
@@ -231,32 +230,95 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     }));
     let restored = terminal::leave().context("cannot restore the terminal");
     // Whatever ended the session, an edit that was not saved is kept.
-    let kept = keep_unsaved_edit(&runtime, &state);
-    if let Some(path) = &kept {
-        tracing::warn!(%path, "session ended with an unsaved edit: kept as a draft");
+    let kept = state
+        .editor
+        .as_ref()
+        .filter(|e| e.is_modified())
+        .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
+    match &kept {
+        Some(Ok(path)) => {
+            tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
+            eprintln!(
+                "custodian: your unsaved edit is kept in {}; start custodian again to reopen it",
+                inert::line(&path.display().to_string())
+            );
+        }
+        Some(Err(message)) => {
+            tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
+        }
+        None => {}
     }
-    if let Some(path) = &kept {
-        eprintln!("custodian: your unsaved edit is kept in {}; start custodian again to reopen it", path);
-    }
-    match outcome {
-        Ok(result) => result.and(restored),
-        Err(_) => bail!(
+    match (outcome, kept) {
+        // The edit is not where custodian keeps drafts: that is the error, whatever else.
+        (_, Some(Err(message))) => bail!("{message}"),
+        (Ok(result), _) => result.and(restored),
+        (Err(_), kept) => bail!(
             "internal error; the terminal was restored{}",
             if kept.is_some() { " and your edit kept" } else { "" }
         ),
     }
 }
 
-fn keep_unsaved_edit(runtime: &Runtime, state: &State) -> Option<String> {
-    let editor = state.editor.as_ref().filter(|e| e.is_modified())?;
-    let draft = Draft {
-        database: runtime.database.clone(),
-        user_id: editor.user_id.clone(),
-        base_revision: editor.base.revision,
-        saved_at: now_ms(),
-        text: editor.text(),
+/// Writes the editor's draft (autosave and the end of a session).
+fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
+    let draft = Draft::new(DraftKind::Draft, &runtime.database, edit, now_ms());
+    runtime.drafts.save(&draft).map_err(|e| e.to_string())
+}
+
+/// The last chance for an unsaved edit (a hang-up, a TERM, a vanished terminal, a crash):
+/// the drafts directory, else a new private file (0600, exclusive) in `$TMPDIR` or the
+/// current directory holding the text alone. `Ok` only when it is a draft custodian offers
+/// again; `Err` says where the edit is, or that it is nowhere, in one line.
+fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
+    let (user, revision) = (edit.user_id.clone(), edit.base_revision);
+    let text = edit.text.clone();
+    let why = match keep_unsaved_edit(runtime, edit) {
+        Ok(path) => return Ok(path),
+        Err(why) => why,
     };
-    runtime.drafts.save(&draft).ok().map(|p| p.display().to_string())
+    let name = format!(
+        "custodian-unsaved-{}-{}-{:08x}.json",
+        crate::draft::name_part(&user),
+        std::process::id(),
+        fastrand::u32(..)
+    );
+    let mut tried = Vec::new();
+    for dir in [std::env::temp_dir(), std::path::PathBuf::from(".")] {
+        let path = dir.join(&name);
+        match write_private_new(&path, &text) {
+            Ok(()) => {
+                let shown = std::fs::canonicalize(&path).unwrap_or(path);
+                return Err(format!(
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian set {} {} --expect-revision {revision}` saves it)",
+                    inert::line(&user),
+                    shown.display(),
+                    inert::line(&user),
+                    shown.display()
+                ));
+            }
+            Err(e) => tried.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(format!(
+        "your unsaved edit of user {} could not be written anywhere and is lost ({why}; {})",
+        inert::line(&user),
+        tried.join("; ")
+    ))
+}
+
+/// A new file (never an existing one, never through a symbolic link), 0600, fsynced.
+fn write_private_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
 }
 
 fn event_loop(
@@ -269,8 +331,12 @@ fn event_loop(
 ) -> Result<()> {
     let effects = state.start();
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
-    let drafts = runtime.drafts.for_database(&runtime.database);
-    let effects = update(state, Action::DraftsFound(drafts));
+    let found = runtime.drafts.for_database(&runtime.database);
+    for ignored in &found.ignored {
+        tracing::warn!(file = %ignored.name, why = %ignored.why, "a file in the drafts directory is not offered");
+    }
+    let not_offered = found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
+    let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered });
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
@@ -279,14 +345,18 @@ fn event_loop(
     // drawn at most every SCAN_FRAME_EVERY so its answers cannot crowd out the keys.
     let (mut dirty, mut scan_news) = (true, false);
     let mut drawn_at = Instant::now();
-    let mut last_draft: Option<(Instant, String)> = None;
+    let mut last_draft: Option<LastDraft> = None;
     while !state.quit && !stop.load(Ordering::Relaxed) {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
             (dirty, scan_news) = (false, false);
         }
-        autosave_draft(runtime, state, &mut last_draft);
+        if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
+            let effects = update(state, answer);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            dirty = true;
+        }
         // What the background scan found since the last look. Shown at once while the list
         // has room for more rows or when the scan is over (someone is waiting for that).
         let shown_before = state.list.rows.len();
@@ -373,23 +443,80 @@ fn terminal_input(timeout_ms: i32, wake: Option<std::os::fd::RawFd>) -> Terminal
     }
 }
 
-/// Writes the editor's text to its draft file when it changed and has been unsaved a while,
-/// so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
-fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<(Instant, String)>) {
+/// What the autosave last tried to write: when, for which editing session, which text.
+pub struct LastDraft {
+    at: Instant,
+    session: String,
+    text: String,
+}
+
+/// Writes the editor's text to its session's draft file when it changed and has been unsaved
+/// a while, so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
+/// Answers with what happened when it tried (a failure goes on the status line at once).
+pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDraft>) -> Option<Action> {
     let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
         *last = None;
-        return;
+        return None;
     };
     let text = editor.text();
-    match last {
-        Some((_, written)) if *written == text => {}
-        Some((at, _)) if at.elapsed() < DRAFT_EVERY => {}
-        _ => {
-            if keep_unsaved_edit(runtime, state).is_some() {
-                *last = Some((Instant::now(), text));
+    // Another editing session (a new editor) writes at once, whatever the last one wrote.
+    if let Some(written) = last.as_ref().filter(|w| w.session == editor.draft_session)
+        && (written.text == text || written.at.elapsed() < DRAFT_EVERY)
+    {
+        return None;
+    }
+    *last = Some(LastDraft { at: Instant::now(), session: editor.draft_session.clone(), text });
+    let result = keep_unsaved_edit(runtime, editor.snapshot());
+    if let Err(why) = &result {
+        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
+    }
+    Some(Action::Autosaved(result.map(|p| p.display().to_string())))
+}
+
+/// Takes a found draft over for a new editing session and loads what reopening it needs. Its
+/// base is in doubt when the revision it started from is gone or holds another text than
+/// the one it was edited from (a database restored from a backup, or re-imported): then the
+/// editor starts from what is stored now and shows the conflict view.
+fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
+    let store = runtime.store;
+    let not_opened = |message: String| Action::DraftNotOpened { message };
+    let record = match store.user(&found.user_id) {
+        Ok(record) => record,
+        Err(e) => {
+            return not_opened(format!(
+                "draft of {} not opened (it is kept): {e}",
+                inert::line(&found.user_handle)
+            ));
+        }
+    };
+    let draft = match runtime.drafts.claim(&found, &crate::draft::new_session()) {
+        Ok(draft) => draft,
+        Err(e) => return not_opened(format!("draft not opened: {e}")),
+    };
+    let base_text = store.revision_text(&draft.user_id, draft.base_revision);
+    let (base, doubt) = match base_text {
+        Ok(text) if draft.started_from(&text) => {
+            (crate::store::StoredDocument { text, revision: draft.base_revision }, None)
+        }
+        other => {
+            let reason = match other {
+                Ok(_) => format!(
+                    "revision {} holds another text than the one this draft was edited from (restored from a backup or re-imported?)",
+                    draft.base_revision
+                ),
+                Err(_) => format!(
+                    "revision {} it started from is not in this database (restored from a backup or re-imported?)",
+                    draft.base_revision
+                ),
+            };
+            match store.custom_data(&draft.user_id) {
+                Ok(current) => (current, Some(reason)),
+                Err(e) => return not_opened(format!("draft not opened (it is kept): {e}")),
             }
         }
-    }
+    };
+    tracing::info!(user = %draft.user_id, doubtful = doubt.is_some(), "draft reopened");
+    Action::DraftReady { record: Box::new(record), base, draft, doubt }
 }
 
 /// The action an input event stands for in the current state, if any.
@@ -585,42 +712,36 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Err(e) => failed(e),
             }
         }
-        Effect::SaveDraft { user_id, base_revision, text } => {
-            let draft = Draft {
-                database: runtime.database.clone(),
-                user_id,
-                base_revision,
-                saved_at: now_ms(),
-                text,
-            };
-            match runtime.drafts.save(&draft) {
+        Effect::KeepRecovery { edit, theirs } => {
+            let session = edit.session.clone();
+            let user_id = edit.user_id.clone();
+            // A recovery file's session part is new each time: never the same name twice.
+            let recovery = Draft::new(
+                DraftKind::Recovery,
+                &runtime.database,
+                EditSnapshot { session: crate::draft::new_session(), ..edit },
+                now_ms(),
+            );
+            match runtime.drafts.save(&recovery) {
                 Ok(path) => {
-                    tracing::info!(path = %path.display(), "edit kept in a recovery file");
-                    Action::DraftWritten { path: path.display().to_string() }
+                    tracing::info!(path = %path.display(), user = %user_id, "edit kept in a recovery file");
+                    // The edit is in the recovery file: the session's own draft is no longer needed.
+                    runtime.drafts.remove_session(&runtime.database, &user_id, &session);
+                    Action::RecoveryKept { path: path.display().to_string(), theirs }
                 }
-                Err(e) => {
-                    Action::StoreFailed { message: format!("could not keep your edit in a draft file: {e}") }
-                }
+                Err(e) => Action::RecoveryFailed { message: e.to_string() },
             }
         }
-        Effect::DiscardDraft { user_id } => {
-            runtime.drafts.remove(&runtime.database, &user_id);
+        Effect::DiscardDraft { user_id, session } => {
+            runtime.drafts.remove_session(&runtime.database, &user_id, &session);
             return None;
         }
-        Effect::LoadDraft(draft) => {
-            let loaded = store.user(&draft.user_id).and_then(|record| {
-                // The draft is checked against the revision it started from.
-                let base = match store.revision_text(&draft.user_id, draft.base_revision) {
-                    Ok(text) => crate::store::StoredDocument { text, revision: draft.base_revision },
-                    Err(_) => store.custom_data(&draft.user_id)?,
-                };
-                Ok((record, base))
-            });
-            match loaded {
-                Ok((record, base)) => Action::DraftReady { record: Box::new(record), base, draft },
-                Err(e) => failed(e),
-            }
+        Effect::RemoveFoundDraft(draft) => {
+            tracing::info!(user = %draft.user_id, file = %draft.file_name(), "draft discarded");
+            runtime.drafts.remove(&draft);
+            return None;
         }
+        Effect::LoadDraft(found) => open_found_draft(runtime, found),
         Effect::PrefixSearch { generation, query, limit } => match store.prefix_matches(&query, limit) {
             Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, done: false },
             Err(e) => failed(e),

@@ -5,9 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use unicode_width::UnicodeWidthChar;
+
 use crate::domain::time::format_utc;
+use crate::draft::{Draft, DraftKind};
 use crate::inert;
-use crate::tui::app::{Dialog, Mode};
+use crate::tui::app::{Dialog, Mode, State};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
@@ -31,7 +34,10 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
+/// Drafts listed at once; more scroll with the selection.
+const DRAFT_ROWS: usize = 8;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
     let (title, mut lines, mode) = match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
             let mut lines = Vec::new();
@@ -76,32 +82,46 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             (title, lines, Mode::Dialog)
         }
         Dialog::Conflict { theirs, diff, .. } => {
-            let mut lines = vec![
-                Line::from(format!(
+            let doubt = state.editor.as_ref().and_then(|e| e.doubt.as_ref());
+            let heading = match doubt {
+                Some(doubt) => format!(
+                    "This draft's base is in doubt: {}. Nothing was written; what is stored now is revision {}.",
+                    inert::line(&doubt.reason),
+                    theirs.revision
+                ),
+                None => format!(
                     "Someone saved revision {} while you were editing. Nothing was written.",
                     theirs.revision
-                )),
-                Line::from(Span::styled("Theirs → mine:", theme.title)),
-            ];
+                ),
+            };
+            let mut lines =
+                vec![Line::from(heading), Line::from(Span::styled("Theirs → mine:", theme.title))];
             lines.extend(super::diff::lines(diff, theme));
             (" Conflict ", lines, Mode::Conflict)
         }
-        Dialog::DraftFound { draft, more } => {
-            let mut lines = vec![
-                Line::from(format!(
-                    "An unsaved edit of user {} from {} was kept (it started from revision {}).",
-                    inert::line(&draft.user_id),
-                    format_utc(draft.saved_at),
-                    draft.base_revision
-                )),
-                Line::from(
-                    "Open it in the editor (saving checks it against the current revision), or discard it?",
-                ),
-            ];
-            if *more > 0 {
-                lines.push(Line::from(format!("{more} more draft(s) follow.")));
+        Dialog::DraftFound { drafts, selected } => {
+            let mut lines = vec![Line::from(format!(
+                "Unsaved edits kept from earlier sessions of this database: {}",
+                drafts.len()
+            ))];
+            // A window of rows around the selection, so every draft can be reached.
+            let first = selected.saturating_sub(DRAFT_ROWS - 1).min(drafts.len().saturating_sub(DRAFT_ROWS));
+            if first > 0 {
+                lines.push(Line::from(Span::styled(format!("  ↑ {first} more"), theme.dim)));
             }
-            (" Unsaved draft ", lines, Mode::DraftFound)
+            for (index, draft) in drafts.iter().enumerate().skip(first).take(DRAFT_ROWS) {
+                let row = draft_row(draft, index == *selected);
+                let style = if index == *selected { theme.selected } else { Default::default() };
+                lines.push(Line::from(Span::styled(row, style)));
+            }
+            let after = drafts.len().saturating_sub(first + DRAFT_ROWS);
+            if after > 0 {
+                lines.push(Line::from(Span::styled(format!("  ↓ {after} more"), theme.dim)));
+            }
+            lines.push(Line::from(
+                "↑/↓ choose one: open it in the editor (a save is checked against what it started from), discard it, or keep them all for later.",
+            ));
+            (" Unsaved drafts ", lines, Mode::DraftFound)
         }
         Dialog::ConfirmDiscard => (
             " Discard changes? ",
@@ -110,7 +130,10 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
         ),
         Dialog::ConfirmDiscardDraft(found) => {
             let whose = match found.as_ref() {
-                Dialog::DraftFound { draft, .. } => format!(" of user {}", inert::line(&draft.user_id)),
+                Dialog::DraftFound { drafts, selected } => drafts
+                    .get(*selected)
+                    .map(|d| format!(" of {} ({})", inert::line(&d.user_handle), inert::line(&d.user_id)))
+                    .unwrap_or_default(),
                 _ => String::new(),
             };
             (
@@ -147,4 +170,43 @@ pub fn render(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
         lines.extend(tail);
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
+}
+
+/// One draft in the list: handle, id, when, from which revision, and whether it is a
+/// recovery file; within the dialog's width at 80 columns.
+fn draft_row(draft: &Draft, selected: bool) -> String {
+    let kind = match draft.kind {
+        DraftKind::Draft => "",
+        DraftKind::Recovery => " recovery",
+    };
+    format!(
+        "{} {} {} {} rev {}{kind}",
+        if selected { "▸" } else { " " },
+        fit(&inert::line(&draft.user_handle), 16),
+        fit(&inert::line(&draft.user_id), 12),
+        format_utc(draft.saved_at),
+        draft.base_revision
+    )
+}
+
+/// `text` cut or padded to `width` columns (a cut ends with `…`).
+fn fit(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if total > width && used + w > width - 1 {
+            out.push('…');
+            used += 1;
+            break;
+        }
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
 }

@@ -92,7 +92,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         help::render(frame, area, state.help_scroll, theme);
     }
     if let Some(dialog) = &state.dialog {
-        dialog::render(frame, area, dialog, theme);
+        dialog::render(frame, area, state, dialog, theme);
     }
 }
 

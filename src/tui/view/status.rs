@@ -22,6 +22,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // An edit that cannot be kept on disk says so for as long as it is unsaved.
+    // (The first message says why; this stays short so the rest of the line still fits.)
+    if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
+        spans.push(Span::styled("edit NOT kept on disk · ", theme.error));
+    }
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));

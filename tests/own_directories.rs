@@ -1,0 +1,202 @@
+//! An attacker on the same machine against custodian's own directories (issue 14, item 17):
+//! a state or data directory someone else made or can write, a symbolic link planted where
+//! the log is, and files planted among the drafts (a FIFO, a link to /dev/zero, a draft
+//! written for another database or user). The real binary, in a private home; every run that
+//! could hang is bounded by the pty harness's timeout.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use custodian::draft::{Draft, DraftKind, EditSnapshot, digest};
+use portable_pty::CommandBuilder;
+use support::home::PrivateHome;
+use support::pty::Tui;
+use support::run::Run;
+
+const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
+const ADMIN_ID: &str = "2ihchzsjd6sk";
+
+/// A private home with a demo database at `home/users.redb`.
+fn home_with_database() -> (PrivateHome, PathBuf) {
+    let home = PrivateHome::new(&[]);
+    let db = home.path("home").join("users.redb");
+    for args in [&["init"][..], &["import", DEMO_USERS]] {
+        let mut command = home.custodian();
+        command.arg("--db").arg(&db).args(args);
+        Run::of(command, None).ok();
+    }
+    (home, db)
+}
+
+fn list(home: &PrivateHome, db: &Path) -> Run {
+    let mut command = home.custodian();
+    command.arg("--db").arg(db).args(["list", "--limit", "1"]);
+    Run::of(command, None)
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+#[test]
+fn a_state_directory_others_can_write_is_refused_in_one_line() {
+    let (home, db) = home_with_database();
+    let dir = home.path("state").join("custodian");
+    chmod(&dir, 0o777);
+    let line = list(&home, &db).fails(1);
+    assert!(
+        line.starts_with(&format!("custodian: {}: can be written by anyone (mode 0777)", dir.display())),
+        "{line}"
+    );
+    assert_eq!(fs::metadata(&dir).expect("metadata").permissions().mode() & 0o777, 0o777, "not repaired");
+    chmod(&dir, 0o700);
+    list(&home, &db).ok();
+}
+
+#[test]
+fn a_state_directory_made_by_another_user_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: only root can give a directory to another user (the mode rows run everywhere)");
+        return;
+    }
+    let (home, db) = home_with_database();
+    let dir = home.path("state").join("custodian");
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown");
+    let line = list(&home, &db).fails(1);
+    assert!(line.contains("belongs to uid 65534, not to you"), "{line}");
+}
+
+#[test]
+fn a_log_planted_as_a_link_to_a_victim_file_is_refused_and_the_file_unchanged() {
+    let (home, db) = home_with_database();
+    let victim = home.path("home").join(".bashrc");
+    fs::write(&victim, "precious\n").expect("write");
+    let log = home.path("state").join("custodian").join("custodian.log");
+    fs::remove_file(&log).expect("the log exists after the first runs");
+    std::os::unix::fs::symlink(&victim, &log).expect("symlink");
+    let line = list(&home, &db).fails(1);
+    assert!(line.contains("custodian.log: is a symbolic link"), "{line}");
+    assert_eq!(fs::read_to_string(&victim).expect("read"), "precious\n");
+}
+
+#[test]
+fn the_default_databases_directory_others_can_write_is_refused() {
+    let home = PrivateHome::new(&[]);
+    let dir = home.path("data").join("custodian");
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o777);
+    let mut command = home.custodian();
+    command.args(["list", "--limit", "1"]);
+    let line = Run::of(command, None).fails(1);
+    assert!(line.contains(&format!("{}: can be written by anyone", dir.display())), "{line}");
+    assert!(!dir.join("users.redb").exists(), "no database made in it");
+}
+
+/// The editor on `db` in a pseudo-terminal, in `home`.
+fn editor(home: &PrivateHome, db: &Path) -> Tui {
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+    command.arg("--db");
+    command.arg(db);
+    for (key, dir) in [("HOME", "home"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")] {
+        command.env(key, home.path(dir));
+    }
+    for key in ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "NO_COLOR", "SSH_CONNECTION"] {
+        command.env_remove(key);
+    }
+    command.env("USER", "tester");
+    command.env("TERM", "xterm-256color");
+    Tui::spawn(command, 120, 40)
+}
+
+fn drafts_dir(home: &PrivateHome) -> PathBuf {
+    home.path("state").join("custodian").join("drafts")
+}
+
+/// A draft of admin's customData for `database`, by session `session`.
+fn draft_for(database: &Path, user: &str, session: &str) -> Draft {
+    let edit = EditSnapshot {
+        user_id: user.to_owned(),
+        user_handle: "admin".to_owned(),
+        session: session.to_owned(),
+        base_revision: 1,
+        base_digest: digest("{}"),
+        text: "{\"planted\": true}".to_owned(),
+    };
+    Draft::new(DraftKind::Draft, &database.display().to_string(), edit, 1_764_000_000_000)
+}
+
+#[test]
+fn a_drafts_directory_others_can_write_is_refused_by_the_editor() {
+    let (home, db) = home_with_database();
+    fs::create_dir(drafts_dir(&home)).expect("mkdir");
+    chmod(&drafts_dir(&home), 0o777);
+    let mut tui = editor(&home, &db);
+    let status = tui.wait_exit();
+    assert!(!status.success());
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(
+        said.contains(&format!("custodian: {}: can be written by anyone", drafts_dir(&home).display())),
+        "{said}"
+    );
+}
+
+#[test]
+fn planted_files_among_the_drafts_neither_hang_start_up_nor_are_offered() {
+    let (home, db) = home_with_database();
+    let database = fs::canonicalize(&db).expect("canonical path");
+    let dir = drafts_dir(&home);
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o700);
+    // A FIFO and a link to /dev/zero under names of drafts of this database.
+    let fifo = std::ffi::CString::new(
+        dir.join(draft_for(&database, ADMIN_ID, "1-0000aaaa-1").file_name())
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("path");
+    // SAFETY: a valid C string for the path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink(
+        "/dev/zero",
+        dir.join(draft_for(&database, ADMIN_ID, "1-0000aaaa-2").file_name()),
+    )
+    .expect("symlink");
+    // A draft written for another database, put under this database's name for it.
+    let elsewhere = draft_for(Path::new("/elsewhere/users.redb"), ADMIN_ID, "1-0000aaaa-3");
+    fs::write(
+        dir.join(draft_for(&database, ADMIN_ID, "1-0000aaaa-3").file_name()),
+        serde_json::to_vec(&elsewhere).expect("json"),
+    )
+    .expect("write");
+    // A draft of another user under admin's name.
+    let other_user = draft_for(&database, "someoneelse", "1-0000aaaa-4");
+    fs::write(
+        dir.join(draft_for(&database, ADMIN_ID, "1-0000aaaa-4").file_name()),
+        serde_json::to_vec(&other_user).expect("json"),
+    )
+    .expect("write");
+    // And one real draft, which is still offered.
+    let real = draft_for(&database, ADMIN_ID, "1-0000aaaa-5");
+    fs::write(dir.join(real.file_name()), serde_json::to_vec(&real).expect("json")).expect("write");
+    chmod(&dir.join(real.file_name()), 0o600);
+
+    let mut tui = editor(&home, &db);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 1");
+    tui.wait_text("not offered as a draft");
+    tui.send("\x1b");
+    tui.wait_text("Users · 200");
+    // SIGTERM is answered (the FIFO held every command before).
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+    let log = fs::read_to_string(home.path("state").join("custodian").join("custodian.log")).expect("log");
+    for why in
+        ["not a regular file", "symbolic link", "another database", "another database, user or session"]
+    {
+        assert!(log.contains(why), "the log names {why:?}:\n{log}");
+    }
+}
