@@ -55,7 +55,7 @@ pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
     let shown = path.display().to_string();
     refuse_existing(path)?;
     let Some(name) = path.file_name() else {
-        bail!("cannot export to {shown}: not a file name");
+        bail!("cannot create {shown}: not a file name");
     };
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -71,10 +71,10 @@ pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&temporary.path)
-        .with_context(|| format!("cannot export to {shown}: cannot create a file in {}", dir.display()))?;
+        .with_context(|| format!("cannot create {shown}: no new file can be made in {}", dir.display()))?;
     // The umask may only take bits away; the export is the owner's alone either way.
     file.set_permissions(fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot export to {shown}"))?;
+        .with_context(|| format!("cannot create {shown}"))?;
     let mut writer = io::BufWriter::new(file);
     // redb may panic on a damaged file: the temporary file goes, the editor stays up.
     let count = crash::catch(|| {
@@ -104,10 +104,10 @@ fn refuse_existing(path: &Path) -> Result<()> {
                 "a regular file" => "it already exists".to_owned(),
                 other => format!("it is {other}"),
             };
-            bail!("cannot export to {shown}: {what}; export only creates a new file (choose another name)")
+            bail!("cannot create {shown}: {what}; export only creates a new file (choose another name)")
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot export to {shown}")),
+        Err(e) => Err(e).with_context(|| format!("cannot create {shown}")),
     }
 }
 
@@ -125,7 +125,7 @@ impl Unpublished {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 bail!(
-                    "cannot export to {shown}: a file of that name appeared while exporting; it was left alone"
+                    "cannot create {shown}: a file of that name appeared while exporting; it was left alone"
                 )
             }
             // A file system without hard links: an exclusive rename does the same.
@@ -133,10 +133,10 @@ impl Unpublished {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     bail!(
-                        "cannot export to {shown}: a file of that name appeared while exporting; it was left alone"
+                        "cannot create {shown}: a file of that name appeared while exporting; it was left alone"
                     )
                 }
-                Err(_) => Err(link_error).with_context(|| format!("cannot export to {shown}")),
+                Err(_) => Err(link_error).with_context(|| format!("cannot create {shown}")),
             },
         }
         // `self` drops here: the temporary name goes, the published one stays.

@@ -709,7 +709,11 @@ fn damaged_pages_fail_every_read_with_one_line_naming_the_file() {
                 found.push("a partial export was left".to_owned());
             }
             if !found.is_empty() {
-                problems.push(format!("seed {seed} {args:?}: {}: {}", found.join(", "), run.stderr.trim_end()));
+                problems.push(format!(
+                    "seed {seed} {args:?}: {}: {}",
+                    found.join(", "),
+                    run.stderr.trim_end()
+                ));
             }
         }
         assert_eq!(fs::read(&db).expect("read"), damaged, "seed {seed}: the damaged file was changed");
@@ -741,7 +745,9 @@ fn a_database_path_that_is_not_a_file_is_named_for_what_it_is() {
         (&directory, "a directory"),
     ];
     for (db, what) in cases {
-        for args in [&["list"][..], &["--read-only", "get", "admin"], &["set", "admin", "/dev/null"], &["export"]] {
+        for args in
+            [&["list"][..], &["--read-only", "get", "admin"], &["set", "admin", "/dev/null"], &["export"]]
+        {
             let run = bounded(&sandbox, db, args, false);
             assert_refused(
                 &run,

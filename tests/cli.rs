@@ -597,7 +597,7 @@ fn export_out_refuses_every_target_that_exists_and_leaves_it_as_it_was() {
         assert_eq!(
             error,
             format!(
-                "custodian: cannot export to {}: {what}; export only creates a new file (choose another name)",
+                "custodian: cannot create {}: {what}; export only creates a new file (choose another name)",
                 target.display()
             )
         );
