@@ -128,7 +128,8 @@ pub fn read_import(file: Option<&Path>, record_limit: usize) -> Result<Vec<u8>> 
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
         }
-        if finder.feed(&bytes)? == Reading::Enough {
+        if let Reading::Enough(end) = finder.feed(&bytes)? {
+            bytes.truncate(end);
             break;
         }
     }
@@ -139,8 +140,9 @@ pub fn read_import(file: Option<&Path>, record_limit: usize) -> Result<Vec<u8>> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     More,
-    /// The rest cannot change the outcome (the import fails at what was read).
-    Enough,
+    /// The rest cannot change the outcome (the import fails at what was read): the input
+    /// is kept up to this offset (a whole line; never a character cut in two).
+    Enough(usize),
 }
 
 /// Finds the records of an import as its bytes arrive, to bound each one: JSON Lines by
@@ -153,6 +155,8 @@ pub struct RecordFinder {
     seen: usize,
     /// Line of the byte at `seen` (1-based).
     line: usize,
+    /// Where reading may stop, once the outcome is known.
+    stopped_at: Option<usize>,
 }
 
 enum Shape {
@@ -184,7 +188,7 @@ enum Shape {
 
 impl RecordFinder {
     pub fn new(limit: usize) -> Self {
-        Self { limit, shape: Shape::Unknown, seen: 0, line: 1 }
+        Self { limit, shape: Shape::Unknown, seen: 0, line: 1, stopped_at: None }
     }
 
     /// Looks at what `bytes` holds beyond what earlier calls saw (`bytes` only grows).
@@ -196,9 +200,16 @@ impl RecordFinder {
                 Shape::Lines { .. } => self.lines(bytes, at)?,
                 Shape::Array { .. } => self.array(bytes, at)?,
                 Shape::After { from } => {
-                    let rest = &bytes[at..];
-                    if rest.iter().any(|b| !b.is_ascii_whitespace()) {
-                        return Ok(Reading::Enough);
+                    if let Some(i) = bytes[at..].iter().position(|b| !b.is_ascii_whitespace()) {
+                        // Trailing characters: the import reader names the first one, which
+                        // is kept whole (it may still be arriving).
+                        let garbage = at + i;
+                        let end = garbage + utf8_length(bytes[garbage]);
+                        if end > bytes.len() {
+                            self.seen = garbage;
+                            return Ok(Reading::More);
+                        }
+                        return Ok(Reading::Enough(end));
                     }
                     if bytes.len() - from > self.limit {
                         return Err(too_long(
@@ -210,8 +221,8 @@ impl RecordFinder {
                     bytes.len()
                 }
             };
-            if at == usize::MAX {
-                return Ok(Reading::Enough);
+            if let Some(end) = self.stopped_at.take() {
+                return Ok(Reading::Enough(end));
             }
         }
         self.seen = bytes.len();
@@ -250,7 +261,7 @@ impl RecordFinder {
         Ok(at)
     }
 
-    /// JSON Lines: returns where it stopped, or `usize::MAX` when enough was read.
+    /// JSON Lines: returns where it stopped (and sets `stopped_at` when enough was read).
     fn lines(&mut self, bytes: &[u8], mut at: usize) -> Result<usize> {
         let Shape::Lines { start, first, blank_from, blank_line } = &mut self.shape else { return Ok(at) };
         while at < bytes.len() {
@@ -285,7 +296,8 @@ impl RecordFinder {
                     *first = None;
                     if ended.is_some_and(|b| b != b'{') {
                         // Not an object: the import fails on this line, the rest cannot matter.
-                        return Ok(usize::MAX);
+                        self.stopped_at = Some(at);
+                        return Ok(at);
                     }
                 }
                 None => at = bytes.len(),
@@ -378,6 +390,17 @@ impl RecordFinder {
     }
 }
 
+/// How many bytes the UTF-8 character starting with `lead` takes (1 for a byte that cannot
+/// start one: the import reader names it as invalid).
+fn utf8_length(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 1,
+    }
+}
+
 /// What went on for too long: a record, or blank space between records.
 const RECORD: &str = "longer than";
 const BLANK: &str = "blank space for more than";
@@ -451,7 +474,9 @@ mod tests {
 
     #[test]
     fn reading_stops_after_a_json_lines_record_that_cannot_be_a_user() {
-        assert_eq!(find(b"{}\ny\ny\ny\n", 20).expect("stops"), Reading::Enough);
-        assert_eq!(find(b"[{}] x", 20).expect("stops"), Reading::Enough);
+        assert_eq!(find(b"{}\ny\ny\ny\n", 20).expect("stops"), Reading::Enough(5));
+        assert_eq!(find(b"[{}] x\ny", 20).expect("stops"), Reading::Enough(6));
+        // The first trailing character is kept whole, even when it arrives in pieces.
+        assert_eq!(find("[{}] \u{fc}\u{fc}".as_bytes(), 20).expect("stops"), Reading::Enough(7));
     }
 }
