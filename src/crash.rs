@@ -2,17 +2,60 @@
 //! panic inside code that reads a file custodian does not trust (redb on a damaged database
 //! may panic) can be contained and turned into an ordinary error.
 
-use std::cell::Cell;
-use std::panic::{self, AssertUnwindSafe};
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 
 thread_local! {
     static CONTAINED: Cell<bool> = const { Cell::new(false) };
+    static CAUGHT: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+}
+
+/// A panic that was contained: what it said and where, so the error can tell a damaged
+/// database (redb gave up on a page) from a bug in custodian.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct Panicked {
+    pub message: String,
+    pub location: String,
+    /// The panic came from inside redb, reading a file: the file is damaged.
+    pub in_database_library: bool,
+}
+
+impl Panicked {
+    fn from_info(info: &PanicHookInfo<'_>) -> Self {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let file = info.location().map(|l| l.file()).unwrap_or_default();
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        // Cargo keeps a dependency's sources in a directory named `redb-<version>`.
+        let in_database_library = file.contains("/redb-") || file.contains("\\redb-");
+        Self { message, location, in_database_library }
+    }
+
+    fn describe(&self) -> String {
+        if self.in_database_library {
+            // redb's own words ("entered unreachable code") would read as a bug in custodian;
+            // they go to the log.
+            "the database file is damaged (redb could not read a page of it); restore it from a backup"
+                .to_owned()
+        } else {
+            format!(
+                "internal error: {} at {}; nothing unsaved was written. Please report this",
+                self.message, self.location
+            )
+        }
+    }
 }
 
 /// Replaces the default panic output (message, location, backtrace hint) with one line.
 pub fn install_hook() {
     panic::set_hook(Box::new(|info| {
         if CONTAINED.with(Cell::get) {
+            CAUGHT.with(|c| *c.borrow_mut() = Some(Panicked::from_info(info)));
             return;
         }
         let message = info
@@ -31,8 +74,22 @@ pub fn install_hook() {
 
 /// Runs `f`; a panic inside it comes back as `None` and prints nothing.
 pub fn contain<T>(f: impl FnOnce() -> T) -> Option<T> {
+    catch(f).ok()
+}
+
+/// Runs `f`; a panic inside it comes back as what it said and where, and prints nothing.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     let was = CONTAINED.with(|c| c.replace(true));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     CONTAINED.with(|c| c.set(was));
-    result.ok()
+    result.map_err(|_| {
+        // Without the hook (a test that did not install it) only the fact is known.
+        let panicked = CAUGHT.with(|c| c.borrow_mut().take()).unwrap_or(Panicked {
+            message: "a panic".to_owned(),
+            location: String::new(),
+            in_database_library: false,
+        });
+        tracing::warn!(message = %panicked.message, location = %panicked.location, "contained a panic");
+        panicked
+    })
 }

@@ -41,15 +41,60 @@ fn warn_if_others_can_write(path: &Path) {
     }
 }
 
+/// What kind of thing a directory entry is, in words for an error line.
+pub fn what_it_is(file_type: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The named database is something other than a file (a FIFO, a device, a directory):
+/// opening it could hang or read forever, so it is named for what it is instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: is {what}, not a database file")]
+pub struct NotAFile {
+    pub path: String,
+    pub what: &'static str,
+}
+
+/// Refuses a path that is not a regular file (after following symbolic links), looking only
+/// at its metadata: nothing is opened, so a FIFO cannot block. A missing file is left to the
+/// store, which says how to create one.
+fn refuse_if_not_a_file(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            Err(NotAFile { path: path.display().to_string(), what: what_it_is(&meta.file_type()) }.into())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let read_only = options.read_only;
     if let Some(path) = db {
+        refuse_if_not_a_file(path)?;
         return Ok(RedbStore::open(path, options)?);
     }
     let path = location::default_database();
     // The default database lives in a directory of custodian's own: one that someone else
     // owns or can write could hold a database planted for the operator to trust.
     location::check_private_dir(&location::data_dir())?;
+    refuse_if_not_a_file(&path)?;
     if path.exists() || read_only {
         return Ok(RedbStore::open(&path, options)?);
     }

@@ -1,15 +1,17 @@
 //! Users as JSON Lines of Logto-shaped objects (customData in place): what `export` prints
 //! or writes, `get` prints, and the editor's `:export` writes.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
 use crate::store::{StoreError, UserRecord, UserStore};
+use crate::{crash, database};
 
 /// One Logto-shaped user object as a JSON line.
 pub fn user_line(record: &UserRecord, custom_data: &str) -> Result<String> {
@@ -41,23 +43,150 @@ pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>
     Ok(count)
 }
 
-/// Exports every user as JSON Lines into `path` (created 0600; an existing file is replaced
-/// only when `replace`), synced to disk; returns how many users were written. `export --out`
-/// and the editor's `:export` both write through here.
-pub fn to_file(store: &dyn UserStore, path: &Path, replace: bool) -> Result<u64> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).mode(0o600);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+/// Exports every user as JSON Lines into a **new** file at `path`; returns how many users
+/// were written. `export --out` and the editor's `:export` both write through here.
+///
+/// Nothing that exists is touched: an existing file, a symbolic link (never followed), a
+/// FIFO, a directory or a device is refused. The users go to a temporary file beside the
+/// target (0600, created exclusively), which is synced and only then published under the
+/// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
+/// meanwhile is not replaced and a failed export leaves nothing behind.
+pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
+    let shown = path.display().to_string();
+    refuse_existing(path)?;
+    let Some(name) = path.file_name() else {
+        bail!("cannot create {shown}: not a file name");
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut temporary_name = OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".custodian-export-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+    let temporary = Unpublished { path: dir.join(temporary_name) };
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&temporary.path)
+        .with_context(|| format!("cannot create {shown}: no new file can be made in {}", dir.display()))?;
+    // The umask may only take bits away; the export is the owner's alone either way.
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot create {shown}"))?;
     let mut writer = io::BufWriter::new(file);
-    let count = each_line(store, &mut |line| {
-        writeln!(writer, "{line}").with_context(|| format!("cannot write {}", path.display()))
-    })?;
-    writer.flush().with_context(|| format!("cannot write {}", path.display()))?;
-    writer.get_ref().sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+    // redb may panic on a damaged file: the temporary file goes, the editor stays up.
+    let count = crash::catch(|| {
+        each_line(store, &mut |line| {
+            writeln!(writer, "{line}").with_context(|| format!("cannot write {shown}"))
+        })
+    })??;
+    writer.flush().with_context(|| format!("cannot write {shown}"))?;
+    writer.get_ref().sync_all().with_context(|| format!("cannot write {shown}"))?;
+    drop(writer);
+    temporary.publish(path)?;
+    // The new name is a change to the directory: make it durable too (best effort: the file
+    // itself is already complete and synced).
+    if let Ok(dir) = fs::File::open(&dir) {
+        let _ = dir.sync_all();
+    }
     Ok(count)
+}
+
+/// Refuses a target that exists in any form, saying what it is; a symbolic link is not
+/// followed (even a dangling one is refused).
+fn refuse_existing(path: &Path) -> Result<()> {
+    let shown = path.display();
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let what = match database::what_it_is(&meta.file_type()) {
+                "a regular file" => "it already exists".to_owned(),
+                other => format!("it is {other}"),
+            };
+            bail!("cannot create {shown}: {what}; export only creates a new file (choose another name)")
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {shown}")),
+    }
+}
+
+/// The temporary file of an export: removed when dropped (an error, or a panic on a damaged
+/// database unwinding through here) unless it was published.
+struct Unpublished {
+    path: PathBuf,
+}
+
+impl Unpublished {
+    /// Gives the finished file its final name without replacing anything there.
+    fn publish(self, target: &Path) -> Result<()> {
+        let shown = target.display();
+        match fs::hard_link(&self.path, target) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                bail!(
+                    "cannot create {shown}: a file of that name appeared while exporting; it was left alone"
+                )
+            }
+            // A file system without hard links: an exclusive rename does the same.
+            Err(link_error) => match rename_no_replace(&self.path, target) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    bail!(
+                        "cannot create {shown}: a file of that name appeared while exporting; it was left alone"
+                    )
+                }
+                Err(_) => Err(link_error).with_context(|| format!("cannot create {shown}")),
+            },
+        }
+        // `self` drops here: the temporary name goes, the published one stays.
+    }
+}
+
+impl Drop for Unpublished {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let from = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let to = CString::new(to.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let result = unsafe {
+        libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_NOREPLACE)
+    };
+    if result == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishing_never_replaces_a_file_that_appeared_meanwhile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+        let target = dir.path().join("out.jsonl");
+        fs::write(&temporary, "the export\n").expect("write");
+        // Someone creates the target between the check and the publication.
+        fs::write(&target, "theirs\n").expect("write");
+        let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+        assert!(error.to_string().contains("appeared while exporting"), "{error}");
+        assert_eq!(fs::read_to_string(&target).expect("read"), "theirs\n");
+        assert!(!temporary.exists(), "the temporary file was left behind");
+    }
+
+    #[test]
+    fn a_published_export_keeps_only_its_final_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+        let target = dir.path().join("out.jsonl");
+        fs::write(&temporary, "the export\n").expect("write");
+        Unpublished { path: temporary.clone() }.publish(&target).expect("published");
+        assert_eq!(fs::read_to_string(&target).expect("read"), "the export\n");
+        assert!(!temporary.exists());
+    }
 }

@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use clap::builder::Styles;
+use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches};
 use custodian::cli::{self, Cli, exit_code};
 use custodian::inert;
@@ -10,14 +12,23 @@ use custodian::inert;
 fn main() -> ExitCode {
     custodian::crash::install_hook();
     // `--help` ends with every key of the editor, from the same table as its `?` help.
-    let matches = Cli::command()
+    let parsed = Cli::command()
         .after_long_help(format!(
             "{}\n\n{}",
             custodian::cli::args::AFTER_HELP,
             custodian::tui::keymap::help_text()
         ))
-        .get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        // `--help` and `--version` are answers, not mistakes: clap prints them (stdout, 0).
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            eprintln!("custodian: {}", usage_error_line(&e));
+            return ExitCode::from(cli::exit::USAGE);
+        }
+    };
     // A state directory someone else could write is refused before anything is done.
     if let Err(error) = custodian::log::start() {
         eprintln!("custodian: {}", inert::line(&error.to_string()));
@@ -42,4 +53,56 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// A usage mistake as one inert line: clap's message spreads over several lines and repeats
+/// argument and environment values raw (an escape sequence in them would reach the
+/// terminal). Its first part is kept, made inert, with where to find help.
+fn usage_error_line(error: &clap::Error) -> String {
+    // The same mistake, rendered without styles: what is left of escape sequences is the
+    // operator's own text, which `inert` then shows visibly.
+    let plain = Cli::command()
+        .styles(Styles::plain())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .err()
+        .filter(|again| again.kind() == error.kind());
+    let text = plain.as_ref().unwrap_or(error).render().ansi().to_string();
+    let text = text.trim_end();
+    let body_end = ["\n\nUsage: ", "\n\nFor more information"]
+        .iter()
+        .filter_map(|trailer| text.rfind(trailer))
+        .min()
+        .unwrap_or(text.len());
+    let (body, trailer) = text.split_at(body_end);
+    let mut body = body.strip_prefix("error: ").unwrap_or(body).replace("\n\n  tip: ", "; tip: ");
+    body = body.replace("\n  [possible values: ", " [possible values: ");
+    if error.kind() == ErrorKind::MissingRequiredArgument {
+        // A list of argument names, one per indented line: custodian's words, not the
+        // operator's, so the line breaks can go.
+        body = body.replace(":\n  ", ": ").replace("\n  ", ", ");
+    }
+    // `Usage: custodian set [OPTIONS] <USER> [FILE]` names the subcommand that has the help.
+    let command: Vec<&str> = trailer
+        .split("Usage: ")
+        .nth(1)
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<', '-']) && *word != "For")
+                .collect()
+        })
+        .unwrap_or_default();
+    let command = if command.len() > 1 {
+        command.join(" ")
+    } else {
+        // No usage line: the first argument that names a subcommand, if any.
+        let subcommands: Vec<String> =
+            Cli::command().get_subcommands().map(|c| c.get_name().to_owned()).collect();
+        std::env::args_os()
+            .skip(1)
+            .find_map(|arg| subcommands.iter().find(|name| arg.to_str() == Some(name.as_str())).cloned())
+            .map_or_else(|| "custodian".to_owned(), |name| format!("custodian {name}"))
+    };
+    format!("{}; see `{command} --help`", inert::line(body.trim()))
 }

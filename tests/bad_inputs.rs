@@ -525,3 +525,326 @@ fn child_process_writes_a_draft_with_umask_000() {
     let draft = custodian::draft::Draft::new(custodian::draft::DraftKind::Draft, "/db/users.redb", edit, 1);
     drafts.save(&draft).expect("save the draft");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Endless and enormous input, damaged pages: run with a memory ceiling and a deadline, so a
+// build that reads without bound fails the test instead of the machine.
+
+/// The address space a bounded run may use: far more than custodian needs for a bounded
+/// record or document, far less than reading `/dev/zero` to its end.
+const MEMORY_CEILING: u64 = 512 * 1024 * 1024;
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `command` under [`MEMORY_CEILING`], with `stdin` as its standard input; a run that
+/// outlives [`DEADLINE`] is killed and fails the test.
+fn run_bounded(mut command: Command, stdin: Stdio) -> Run {
+    use std::os::unix::process::CommandExt;
+    command.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: MEMORY_CEILING, rlim_max: MEMORY_CEILING };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn().expect("spawn custodian");
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(DEADLINE) {
+        Ok(output) => output.expect("wait for custodian"),
+        Err(_) => {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("custodian was still running after {DEADLINE:?}: it reads without end");
+        }
+    };
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stdout_bytes: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `custodian --db DB ARGS` under [`run_bounded`], its standard input from `yes` (endless
+/// `y` lines) when `from_yes`, else empty.
+fn bounded(sandbox: &Sandbox, db: &Path, args: &[&str], from_yes: bool) -> Run {
+    let command = sandbox.command(db, args);
+    if !from_yes {
+        return run_bounded(command, Stdio::null());
+    }
+    let mut yes = Command::new("yes").stdout(Stdio::piped()).spawn().expect("run yes");
+    let stdin = Stdio::from(yes.stdout.take().expect("yes's output"));
+    let run = run_bounded(command, stdin);
+    // `yes` ends with SIGPIPE once custodian has gone; if custodian never read, end it.
+    let _ = yes.kill();
+    let _ = yes.wait();
+    run
+}
+
+#[test]
+fn set_stops_reading_an_endless_document_at_the_limit() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let too_large = "the document is larger than 1 MiB, the limit (reading stopped there)";
+    for (args, from_yes, row) in [
+        (&["set", "admin", "/dev/zero"][..], false, "set USER /dev/zero"),
+        (&["set", "admin", "-"], true, "yes | set USER -"),
+        (&["set", "admin"], true, "yes | set USER"),
+    ] {
+        let started = Instant::now();
+        let run = bounded(&sandbox, &db, args, from_yes);
+        assert_refused(&run, 4, too_large, row);
+        assert!(started.elapsed() < Duration::from_secs(10), "{row}: took {:?}", started.elapsed());
+    }
+    assert_eq!(sandbox.snapshot(&db), before);
+}
+
+#[test]
+fn import_bounds_every_record_while_reading_and_names_it() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let mut record = Vec::with_capacity(100 * 1024 * 1024 + 64);
+    record.extend_from_slice(b"{\"id\": \"big\", \"customData\": {\"a\": \"");
+    record.resize(100 * 1024 * 1024, b'x');
+    record.extend_from_slice(b"\"}}");
+    let mut array = b"[\n{\"id\": \"small\"},\n".to_vec();
+    array.extend_from_slice(&record);
+    array.extend_from_slice(b"\n]\n");
+    let array = sandbox.file("big-record.json", &array);
+    record.push(b'\n');
+    let lines = sandbox.file("big-record.jsonl", &[&b"{\"id\": \"small\"}\n"[..], &record].concat());
+    drop(record);
+    let too_long = "longer than 16 MiB, the most one user may take (reading stopped there)";
+    let cases = [
+        (vec!["import", "/dev/zero"], false, format!("line 1: {too_long}")),
+        // `y` is not JSON: the first line fails, and nothing after it is read.
+        (vec!["import", "-"], true, "line 1: expected value".to_owned()),
+        (vec!["import", path_str(&array)], false, format!("record 2 (line 3): {too_long}")),
+        (vec!["import", path_str(&lines)], false, format!("line 2: {too_long}")),
+    ];
+    for (args, from_yes, message) in &cases {
+        let started = Instant::now();
+        let run = bounded(&sandbox, &db, args, *from_yes);
+        assert_refused(&run, 4, message, &args.join(" "));
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?}: took {:?}", started.elapsed());
+    }
+    // The same file through standard input: the same line.
+    let run = {
+        let command = sandbox.command(&db, &["import", "-"]);
+        run_bounded(command, Stdio::from(fs::File::open(&lines).expect("open")))
+    };
+    assert_refused(&run, 4, &format!("line 2: {too_long}"), "import - < big record");
+    assert_eq!(sandbox.snapshot(&db), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Damaged database files
+
+/// A copy of `bytes` with `pages` pages of 4 KiB (never the first, which holds the header)
+/// overwritten with noise, chosen and filled by `seed`.
+fn with_damaged_pages(bytes: &[u8], seed: u64, pages: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut damaged = bytes.to_vec();
+    let count = damaged.len() / 4096;
+    for _ in 0..pages {
+        let page = 1 + (next() as usize) % (count - 1);
+        for byte in &mut damaged[page * 4096..(page + 1) * 4096] {
+            *byte = next() as u8;
+        }
+    }
+    damaged
+}
+
+#[test]
+fn damaged_pages_fail_every_read_with_one_line_naming_the_file() {
+    let sandbox = Sandbox::new();
+    let good = fs::read(sandbox.demo()).expect("read the database");
+    let out_dir = sandbox.path("exports");
+    fs::create_dir(&out_dir).expect("mkdir");
+    let mut problems = Vec::new();
+    let mut failures = 0;
+    for seed in 1..=12 {
+        let db = sandbox.path(&format!("damaged-{seed}.redb"));
+        let damaged = with_damaged_pages(&good, seed, 4);
+        fs::write(&db, &damaged).expect("write");
+        let out = out_dir.join(format!("export-{seed}.jsonl"));
+        let commands: [&[&str]; 7] = [
+            &["export"],
+            &["export", "--out", path_str(&out)],
+            &["list", "--limit", "0"],
+            &["list", "--json", "--limit", "0"],
+            &["get", "admin"],
+            &["history", "admin"],
+            &["--read-only", "export"],
+        ];
+        for args in commands {
+            let run = bounded(&sandbox, &db, args, false);
+            if run.code == 0 {
+                continue; // the noise fell where this command does not read
+            }
+            failures += 1;
+            let mut found = run.error_problems(1);
+            if !run.stderr.contains(path_str(&db)) {
+                found.push("it does not name the file".to_owned());
+            }
+            for word in ["internal error", "unreachable", "Please report"] {
+                if run.stderr.contains(word) {
+                    found.push(format!("{word:?} in the error"));
+                }
+            }
+            if args[1..].contains(&"--out") && out.exists() {
+                found.push("a partial export was left".to_owned());
+            }
+            if !found.is_empty() {
+                problems.push(format!(
+                    "seed {seed} {args:?}: {}: {}",
+                    found.join(", "),
+                    run.stderr.trim_end()
+                ));
+            }
+        }
+        assert_eq!(fs::read(&db).expect("read"), damaged, "seed {seed}: the damaged file was changed");
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    assert!(failures >= 12, "the damage hardly mattered ({failures} failures): the test tests nothing");
+    let left: Vec<_> = fs::read_dir(&out_dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| name.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+#[test]
+fn a_database_path_that_is_not_a_file_is_named_for_what_it_is() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path("users.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let socket_path = sandbox.path("users.sock");
+    let _socket = std::os::unix::net::UnixListener::bind(&socket_path).expect("bind a socket");
+    let directory = sandbox.path("home");
+    let cases: [(&Path, &str); 5] = [
+        (&fifo, "a FIFO"),
+        (&socket_path, "a socket"),
+        (Path::new("/dev/zero"), "a character device"),
+        (Path::new("/dev/null"), "a character device"),
+        (&directory, "a directory"),
+    ];
+    for (db, what) in cases {
+        for args in
+            [&["list"][..], &["--read-only", "get", "admin"], &["set", "admin", "/dev/null"], &["export"]]
+        {
+            let run = bounded(&sandbox, db, args, false);
+            assert_refused(
+                &run,
+                1,
+                &format!("{}: is {what}, not a database file", db.display()),
+                &format!("--db {} {args:?}", db.display()),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage mistakes and terminals
+
+#[test]
+fn usage_errors_are_one_inert_line_with_a_hint_to_help() {
+    let sandbox = Sandbox::new();
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut command = sandbox.home.custodian();
+        command.args(args);
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        Run::of(command, None)
+    };
+    let cases = [
+        (
+            run(&["list", "--limit", "9\x1b[31mred"], None),
+            "invalid value '9␛[31mred' for '--limit <LIMIT>': invalid digit found in string; see `custodian list --help`",
+        ),
+        (
+            run(&["list"], Some(("CUSTODIAN_READ_ONLY", "\x1b]0;pwned\x07"))),
+            "invalid value '␛]0;pwned␇' for '--read-only': value was not a boolean; see `custodian list --help`",
+        ),
+        (
+            run(&["get", "admin", "two\nlines\x1b[2J"], None),
+            "unexpected argument 'two␊lines␛[2J' found; see `custodian get --help`",
+        ),
+        (run(&["\x1b[2Jfrob"], None), "unrecognized subcommand '␛[2Jfrob'; see `custodian --help`"),
+        (
+            run(&["restore"], None),
+            "the following required arguments were not provided: <USER>, <REVISION>; see `custodian restore --help`",
+        ),
+        (
+            run(&["completions", "tcsh"], None),
+            "invalid value 'tcsh' for '<SHELL>' [possible values: bash, elvish, fish, powershell, zsh]; tip: a similar value exists: 'zsh'; see `custodian completions --help`",
+        ),
+    ];
+    for (run, message) in cases {
+        assert_refused(&run, 2, message, message);
+        assert!(!run.stderr.contains('\x1b'), "an escape reached the terminal: {run:?}");
+    }
+    // Help and the version are answers, not mistakes.
+    assert!(run(&["--help"], None).ok().stdout.contains("Usage: custodian"));
+    assert!(run(&["--version"], None).ok().stdout.starts_with("custodian "));
+}
+
+#[test]
+fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
+    use portable_pty::CommandBuilder;
+    use support::pty::Tui;
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    for term in [Some("dumb"), Some(""), None] {
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+        command.arg("--db");
+        command.arg(&db);
+        command.env("HOME", sandbox.path("home"));
+        command.env("XDG_DATA_HOME", sandbox.path("data"));
+        command.env("XDG_STATE_HOME", sandbox.path("state"));
+        command.env_remove("CUSTODIAN_DB");
+        match term {
+            Some(term) => command.env("TERM", term),
+            None => command.env_remove("TERM"),
+        }
+        let mut tui = Tui::spawn(command, 80, 24);
+        let status = tui.wait_exit();
+        let raw = tui.raw();
+        let text = String::from_utf8_lossy(&raw);
+        assert_eq!(status.exit_code(), 2, "TERM={term:?}: {text}");
+        assert!(!raw.contains(&0x1b), "TERM={term:?}: the terminal was touched: {text:?}");
+        let why = match term {
+            Some("dumb") => "TERM=dumb",
+            Some(_) => "$TERM is empty",
+            None => "$TERM is not set",
+        };
+        assert_eq!(
+            text.trim_end(),
+            format!(
+                "custodian: this terminal cannot show the editor's screen ({why}); set TERM to your terminal's type, or use a subcommand (see `custodian --help`)"
+            )
+        );
+    }
+    // The commands need no screen: they work as ever.
+    let mut command = sandbox.command(&db, &["get", "admin"]);
+    command.env("TERM", "dumb");
+    Run::of(command, None).ok();
+}

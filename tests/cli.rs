@@ -297,12 +297,16 @@ fn a_file_that_is_not_a_database_exits_1_and_is_left_intact() {
     let empty = sandbox.file("empty.redb", "");
     let directory = sandbox.path("home");
     let mut problems = Vec::new();
-    for db in [Path::new(&empty), directory.as_path(), Path::new(&text)] {
+    for (db, says) in [
+        (Path::new(&empty), "not a custodian database"),
+        (directory.as_path(), "is a directory, not a database file"),
+        (Path::new(&text), "not a custodian database"),
+    ] {
         for args in [&["list"][..], &["--read-only", "get", "alice"]] {
             let run = sandbox.on(db, args);
             let mut found = run.error_problems(1);
-            if !run.stderr.contains("not a custodian database") {
-                found.push("it does not say `not a custodian database`".to_owned());
+            if !run.stderr.contains(says) {
+                found.push(format!("it does not say `{says}`"));
             }
             if !found.is_empty() {
                 problems.push(format!(
@@ -536,6 +540,104 @@ fn export_to_a_file_writes_the_same_lines_privately() {
     assert!(run.stderr.contains("exported 5 users"), "{run:?}");
     assert_eq!(mode_of(&out), 0o600);
     assert_eq!(fs::read_to_string(&out).expect("read"), sandbox.export(&db));
+}
+
+/// The names in a directory, to see that nothing (a temporary file) was left behind.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn export_out_refuses_every_target_that_exists_and_leaves_it_as_it_was() {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let dir = sandbox.path("out");
+    fs::create_dir(&dir).expect("mkdir");
+    let existing = dir.join("existing.jsonl");
+    fs::write(&existing, "an earlier export\n").expect("write");
+    fs::set_permissions(&existing, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let victim = sandbox.path("home").join(".bashrc");
+    fs::write(&victim, "# the victim's own file\n").expect("write");
+    let link = dir.join("link.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    let dangling = dir.join("dangling.jsonl");
+    let dangling_target = sandbox.path("home").join("made-through-a-link");
+    std::os::unix::fs::symlink(&dangling_target, &dangling).expect("symlink");
+    let fifo = dir.join("fifo.jsonl");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    // A reader holds the FIFO open, so an export that wrote into it would not block but
+    // succeed: the test fails instead of hanging on a build that opens it.
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the FIFO for reading");
+    let subdir = dir.join("a-directory");
+    fs::create_dir(&subdir).expect("mkdir");
+    let database_bytes = fs::read(&db).expect("read the database");
+    let before = names_in(&dir);
+    let cases: [(&Path, &str); 8] = [
+        (&existing, "it already exists"),
+        (&link, "it is a symbolic link"),
+        (&dangling, "it is a symbolic link"),
+        (&fifo, "it is a FIFO"),
+        (&subdir, "it is a directory"),
+        (Path::new("/dev/null"), "it is a character device"),
+        (Path::new("/dev/stdout"), "it is a symbolic link"),
+        (&db, "it already exists"),
+    ];
+    for (target, what) in cases {
+        let error = sandbox.on(&db, &["export", "--out", target.to_str().expect("utf-8")]).fails(1);
+        assert_eq!(
+            error,
+            format!(
+                "custodian: cannot create {}: {what}; export only creates a new file (choose another name)",
+                target.display()
+            )
+        );
+    }
+    assert_eq!(fs::read_to_string(&existing).expect("read"), "an earlier export\n");
+    assert_eq!(mode_of(&existing), 0o644);
+    assert_eq!(fs::read_to_string(&victim).expect("read"), "# the victim's own file\n");
+    assert!(!dangling_target.exists(), "a file was made through a dangling link");
+    assert!(fs::symlink_metadata(&fifo).expect("fifo").file_type().is_fifo());
+    assert_eq!(names_in(&subdir), Vec::<String>::new());
+    assert_eq!(fs::read(&db).expect("read the database"), database_bytes, "the database was touched");
+    assert_eq!(names_in(&dir), before, "a temporary file was left behind");
+}
+
+#[test]
+fn export_out_is_private_whatever_the_umask_and_leaves_no_temporary_file() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let dir = sandbox.path("out");
+    fs::create_dir(&dir).expect("mkdir");
+    for (umask, name) in [("000", "open.jsonl"), ("277", "narrow.jsonl"), ("077", "usual.jsonl")] {
+        let out = dir.join(name);
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_custodian"))
+            .args(sandbox.command().get_args())
+            .args(["--db", db.to_str().expect("utf-8"), "export", "--out", out.to_str().expect("utf-8")]);
+        for (key, value) in sandbox.command().get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        Run::of(command, None).ok();
+        assert_eq!(mode_of(&out), 0o600, "umask {umask}");
+        assert_eq!(fs::read_to_string(&out).expect("read"), sandbox.export(&db), "umask {umask}");
+    }
+    assert_eq!(names_in(&dir), ["narrow.jsonl", "open.jsonl", "usual.jsonl"]);
 }
 
 #[test]

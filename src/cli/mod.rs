@@ -3,9 +3,10 @@
 //! reaches a terminal; JSON sent to a pipe stays byte-exact.
 
 pub mod args;
+pub mod input;
 
 use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -26,7 +27,7 @@ use crate::location;
 use crate::store::{
     Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord, UserStore,
 };
-use crate::{database, export};
+use crate::{crash, database, export};
 
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {
@@ -75,10 +76,11 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<ImportFileError>()
             || cause.is::<RecordError>()
             || cause.is::<SecretsRefused>()
+            || cause.is::<input::DocumentTooLarge>()
         {
             return exit::INVALID;
         }
-        if cause.is::<UsageError>() {
+        if cause.is::<UsageError>() || cause.is::<crate::tui::CannotShowScreen>() {
             return exit::USAGE;
         }
     }
@@ -134,7 +136,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
     let mut out = Output::stdout();
-    let result = match command {
+    // redb may panic on a damaged file wherever it reads: every command is contained, and
+    // such a panic becomes one line naming the file.
+    let outcome = crash::catch(|| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
         Command::Info => info(&store, &mut out),
         Command::Import { file, upsert } => import(&store, file.as_deref(), *upsert, &mut out),
@@ -149,8 +153,16 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
         }
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, &mut out),
-    };
-    result.and_then(|()| out.flush())
+    });
+    let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
+    result.map_err(|e| name_the_damaged_file(e, store.path()))
+}
+
+/// A panic inside redb means the file is damaged: the error says which file.
+fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
+    let damaged =
+        error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
+    if damaged { error.context(path.display().to_string()) } else { error }
 }
 
 /// Standard output, knowing whether a person is reading it.
@@ -185,23 +197,8 @@ impl Output {
     }
 }
 
-fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    match file {
-        None => io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?,
-        Some(path) if path == Path::new("-") => {
-            io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?
-        }
-        Some(path) => {
-            let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-            f.read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?
-        }
-    };
-    Ok(bytes)
-}
-
 fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output) -> Result<()> {
-    let bytes = read_input(file)?;
+    let bytes = input::read_import(file, input::MAX_RECORD_BYTES)?;
     let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?;
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     // An import is a migration, not an edit: it warns about secrets instead of refusing.
@@ -239,7 +236,7 @@ fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()
             export::each_line(store, &mut |line| out.json(line))?;
         }
         Some(path) => {
-            let count = export::to_file(store, path, true)?;
+            let count = export::to_file(store, path)?;
             eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
         }
     }
@@ -352,8 +349,9 @@ fn set(
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
-    let bytes = read_input(file)?;
-    let data = CustomData::parse_bytes(&bytes, &Limits::default())?;
+    let limits = Limits::default();
+    let bytes = input::read_document(file, limits.max_bytes)?;
+    let data = CustomData::parse_bytes(&bytes, &limits)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
     let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;

@@ -200,8 +200,28 @@ pub struct Options {
 }
 
 /// Opens the TUI on the database.
+/// The terminal cannot show the editor's screen (exit code 2, as a usage mistake).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CannotShowScreen(pub String);
+
+/// A `dumb` terminal (or none named in `$TERM`) cannot move the cursor or redraw: drawing
+/// the screen there prints garbage. Decided before anything is written to the terminal.
+fn check_terminal_type(term: Option<&std::ffi::OsStr>) -> std::result::Result<(), CannotShowScreen> {
+    let why = match term.map(|t| t.to_string_lossy()) {
+        None => "$TERM is not set".to_owned(),
+        Some(t) if t.is_empty() => "$TERM is empty".to_owned(),
+        Some(t) if t == "dumb" => "TERM=dumb".to_owned(),
+        Some(_) => return Ok(()),
+    };
+    Err(CannotShowScreen(format!(
+        "this terminal cannot show the editor's screen ({why}); set TERM to your terminal's type, or use a subcommand (see `custodian --help`)"
+    )))
+}
+
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let Options { read_only, no_color, mouse } = options;
+    check_terminal_type(std::env::var_os("TERM").as_deref())?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
@@ -770,7 +790,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },
             Err(e) => failed(e),
         },
-        Effect::Export { path } => match crate::export::to_file(store, &path, false) {
+        Effect::Export { path } => match crate::export::to_file(store, &path) {
             Ok(count) => Action::Exported { path: path.display().to_string(), count },
             Err(e) => Action::StoreFailed { message: format!("{e:#}") },
         },
