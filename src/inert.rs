@@ -150,11 +150,21 @@ pub fn json(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    // Backslashes written just before: after an odd number the next character is escaped
+    // already (`\` + RLO is an invalid escape), and `\u202e` there would read as `\\` + text.
+    let mut backslashes = 0usize;
     classify(text, |c, hidden| {
         if hidden && needs_care_in_json(c) {
-            push_json_escape(&mut out, c);
+            if backslashes % 2 == 1 {
+                // `\u{202e}`: still an invalid escape, at the same place, and visible.
+                let _ = write!(out, "u{{{:x}}}", c as u32);
+            } else {
+                push_json_escape(&mut out, c);
+            }
+            backslashes = 0;
         } else {
             out.push(c);
+            backslashes = if c == '\\' { backslashes + 1 } else { 0 };
         }
     });
     Cow::Owned(out)
@@ -322,5 +332,16 @@ mod tests {
         assert_eq!(editor_char('\u{E0041}').as_deref(), Some("\\udb40\\udc41"));
         assert_eq!(editor_char('a'), None);
         assert_eq!(editor_char('é'), None);
+    }
+
+    #[test]
+    fn an_invalid_escape_of_an_invisible_character_stays_invalid() {
+        // `"\` + RLO is not JSON; `"\\u202e"` would be (a backslash and text).
+        let text = "{\"a\": \"x\\\u{202e}\"}";
+        let entered = editor_text(text);
+        assert_eq!(entered, "{\"a\": \"x\\u{202e}\"}");
+        assert!(serde_json::from_str::<serde_json::Value>(&entered).is_err());
+        // After an escaped backslash the character is outside any escape: a plain `\u` escape.
+        assert_eq!(editor_text("\"\\\\\u{202e}\""), "\"\\\\\\u202e\"");
     }
 }
