@@ -3,8 +3,11 @@
 mod support;
 
 use custodian::domain::{CustomData, Limits, ValidationError};
+use custodian::store::{Author, UserStore};
+use custodian::tui::app::{Action, Mode};
 use support::home::PrivateHome;
 use support::run::Run;
+use support::{act, demo_store, started};
 
 fn err(text: &str) -> ValidationError {
     CustomData::parse(text).expect_err("should be refused")
@@ -351,4 +354,21 @@ fn number_text_survives_set_get_export_and_import_through_the_binary() {
     run("b.redb", &["import", "-"], Some(exported.as_bytes())).ok();
     assert_eq!(run("b.redb", &["get", "n1"], None).ok().stdout, got);
     assert_eq!(run("b.redb", &["export"], None).ok().stdout, exported);
+}
+
+#[test]
+fn the_editor_status_line_shows_the_compact_size() {
+    let (_dir, store) = demo_store();
+    let first = store.page_after(None, 1).expect("page").remove(0).user.id;
+    let compact = r#"{"theme":"dark","langs":["en","fr"],"n":1E5}"#;
+    let data = CustomData::parse(compact).expect("valid");
+    store.replace_custom_data(&first, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    // The editor holds the pretty form (longer); the size is the compact one, as stored.
+    assert!(state.editor.as_ref().expect("editing").text().len() > compact.len());
+    let (valid, summary) = state.validation_summary().expect("editing");
+    assert!(valid, "{summary}");
+    assert_eq!(summary, format!("valid object · {} B of 1 MiB", compact.len()));
 }
