@@ -5,7 +5,6 @@
 //! exactly as the operator wrote it (key order, number text) and refused loudly when it is not.
 
 use std::borrow::Cow;
-use std::io;
 
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
@@ -160,15 +159,17 @@ impl CustomData {
             Value::Object(object) => object,
             other => return Err(ValidationError::NotAnObject { found: json_type_name(&other) }),
         };
-        let compact_size = compact_size(&object);
+        let canonical = canonical_text(&object);
+        let compact_size = compact_size(&canonical);
         check_size(compact_size, limits)?;
-        Ok(Self { canonical: canonical_text(&object), object, compact_size })
+        Ok(Self { object, canonical, compact_size })
     }
 
     /// Wraps an object built in code (synthetic data): no text was typed, so there is no
     /// syntax to check and no duplicate key possible.
     pub fn from_object(object: Map<String, Value>) -> Self {
-        Self { canonical: canonical_text(&object), compact_size: compact_size(&object), object }
+        let canonical = canonical_text(&object);
+        Self { compact_size: compact_size(&canonical), canonical, object }
     }
 
     /// `{}`: what a user without application data has.
@@ -235,7 +236,7 @@ pub fn parse_object(text: &str) -> Result<Map<String, Value>, serde_json::Error>
 pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
     let mut value: Value = serde_json::from_str(text)?;
     let spellings = scan::number_tokens(text);
-    if spellings.iter().any(|t| serde_spelling(t) != *t) {
+    if spellings.iter().any(|t| rewritten_by_serde(t)) {
         let mut spellings = spellings.into_iter();
         keep_number_text(&mut value, &mut spellings);
     }
@@ -246,7 +247,7 @@ fn keep_number_text<'a>(value: &mut Value, spellings: &mut impl Iterator<Item = 
     match value {
         Value::Number(number) => {
             if let Some(text) = spellings.next()
-                && text != number.as_str()
+                && rewritten_by_serde(text)
                 && serde_spelling(text) == number.as_str()
             {
                 *number = Number::from_string_unchecked(text.to_owned());
@@ -256,6 +257,16 @@ fn keep_number_text<'a>(value: &mut Value, spellings: &mut impl Iterator<Item = 
         Value::Object(map) => map.values_mut().for_each(|item| keep_number_text(item, spellings)),
         _ => {}
     }
+}
+
+/// Whether serde_json's reader spells the number written `text` otherwise: an exponent
+/// marker `E`, or one without a sign.
+fn rewritten_by_serde(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .position(|b| matches!(b, b'e' | b'E'))
+        .is_some_and(|at| bytes[at] == b'E' || !matches!(bytes.get(at + 1), Some(b'+' | b'-')))
 }
 
 /// How serde_json's reader spells the number written `text`: an exponent marker becomes `e`
@@ -275,24 +286,11 @@ pub fn canonical_text(object: &Map<String, Value>) -> String {
     serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The size of `object`'s compact form, counted without building it.
-fn compact_size(object: &Map<String, Value>) -> usize {
-    struct Counter(usize);
-    impl io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing a Map of Values to a counter cannot fail: every key is a string.
-    match serde_json::to_writer(&mut counter, object) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
+/// The size of the compact form, counted from the canonical text without building it: the
+/// pretty printer only adds layout, and writes strings and numbers exactly as the compact one
+/// does (`tests/fuzz.rs` checks the two agree).
+fn compact_size(canonical: &str) -> usize {
+    scan::compact_len(canonical.as_bytes())
 }
 
 /// The size check on text as typed, before parsing it. The limit is on the compact form, and
