@@ -350,7 +350,7 @@ fn set(
         return Err(StoreError::ReadOnly.into());
     }
     let limits = Limits::default();
-    let bytes = input::read_document(file, limits.max_bytes)?;
+    let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
     let data = CustomData::parse_bytes(&bytes, &limits)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
     let current = store.custom_data(&id)?;

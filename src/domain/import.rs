@@ -2,7 +2,6 @@
 //! `GET /api/users`) or JSON Lines, one user per line. Every record goes through the same
 //! rules as an operator's edit; a bad record is reported with its number and line.
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
@@ -114,8 +113,9 @@ impl<'a> ImportReader<'a> {
             }
             None => {}
         }
-        let value: Value =
-            serde_json::from_str(raw).map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
+        // Numbers keep the text they have in the file (serde_json alone rewrites exponents).
+        let value = super::custom_data::parse_value(raw)
+            .map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
         let custom_data = match custom_data {
             None => CustomData::empty(),
