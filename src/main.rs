@@ -27,6 +27,7 @@ fn main() -> ExitCode {
                 read_only: cli.read_only,
                 no_color: cli.no_color,
                 mouse: cli.mouse,
+                tenant: cli.tenant.clone(),
             };
             custodian::tui::run(cli.db.as_deref(), options)
         }

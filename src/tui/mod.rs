@@ -189,7 +189,7 @@ fn one_heap_for_all_threads() {
 }
 
 /// How the operator asked for the screen.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub read_only: bool,
     /// No colour at all (also when `NO_COLOR` is set to anything).
@@ -197,25 +197,34 @@ pub struct Options {
     /// Capture the mouse: click to select, wheel to scroll. Off by default, which keeps the
     /// terminal's own text selection working.
     pub mouse: bool,
+    /// On PostgreSQL, the Logto tenant whose users are shown.
+    pub tenant: String,
 }
 
 /// Opens the TUI on the database.
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
-    let Options { read_only, no_color, mouse } = options;
+    let Options { read_only, no_color, mouse, tenant } = options;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
     one_heap_for_all_threads();
-    let store = Arc::new(crate::database::open(db, OpenOptions { read_only, ..Default::default() })?);
-    let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let (scanner, scan_answers) =
-        Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).context("cannot start the scanner")?;
-    let runtime = Runtime {
-        store: &*store,
-        drafts: Drafts::in_state_dir(),
-        database: database.display().to_string(),
-        scanner: Some(scanner),
+    // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
+    // without the password, and the tenant.
+    let (store, database): (Arc<dyn UserStore>, String) = match crate::database::postgres_url(db) {
+        Some(url) => {
+            let store = crate::database::open_postgres(url, &tenant, read_only)?;
+            let database = store.draft_identity();
+            (Arc::new(store), database)
+        }
+        None => {
+            let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
+            let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+            (Arc::new(store), path.display().to_string())
+        }
     };
+    let (scanner, scan_answers) = Scanner::new(Arc::clone(&store)).context("cannot start the scanner")?;
+    let runtime =
+        Runtime { store: &*store, drafts: Drafts::in_state_dir(), database, scanner: Some(scanner) };
     // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {

@@ -286,9 +286,26 @@ impl PostgresStore {
         })
     }
 
+    /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
+    /// the TCP connect, not a server that accepts and then never answers.
     fn client(spec: &ConnectionSpec) -> Result<Client, StoreError> {
         let (config, tls) = spec.client_config()?;
-        config.connect(tls).map_err(|e| describe(spec, &e))
+        let (answer, connected) = std::sync::mpsc::channel();
+        let thread_spec = spec.clone();
+        std::thread::Builder::new()
+            .name("custodian-connect".into())
+            .spawn(move || {
+                let _ = answer.send(config.connect(tls).map_err(|e| describe(&thread_spec, &e)));
+            })
+            .map_err(|e| StoreError::Connection(format!("{spec}: cannot start connecting: {e}")))?;
+        match connected.recv_timeout(spec.connect_timeout) {
+            Ok(result) => result,
+            // The thread is left to the OS's own timeout; nothing waits for it.
+            Err(_) => Err(StoreError::Connection(format!(
+                "{spec}: no answer within {} s (connect_timeout)",
+                spec.connect_timeout.as_secs()
+            ))),
+        }
     }
 
     /// Creates custodian's schema in the database at `url` (history, its row-level security
@@ -315,6 +332,11 @@ impl PostgresStore {
     /// The server and role, without the password: for `info` and messages.
     pub fn describe_connection(&self) -> String {
         format!("{} (tenant {:?}, working as role {:?})", self.spec, self.tenant, self.role)
+    }
+
+    /// Which database and tenant this is, for the drafts' bookkeeping: no password in it.
+    pub fn draft_identity(&self) -> String {
+        format!("{}#tenant={}", self.spec, self.tenant)
     }
 
     pub fn tenant(&self) -> &str {
