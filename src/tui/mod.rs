@@ -567,13 +567,16 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     tracing::info!(user = %id, ?outcome, "save from the editor");
                     Action::Saved { id, outcome }
                 }
-                Err(StoreError::Conflict { expected, found, .. }) => match store.custom_data(&id) {
-                    Ok(theirs) => {
-                        tracing::warn!(user = %id, expected, found, "save refused: someone saved first");
-                        Action::SaveConflict { id, theirs }
+                // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
+                Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
+                    match store.custom_data(&id) {
+                        Ok(theirs) => {
+                            tracing::warn!(user = %id, %refusal, "save refused: changed since it was read");
+                            Action::SaveConflict { id, theirs }
+                        }
+                        Err(e) => failed(e),
                     }
-                    Err(e) => failed(e),
-                },
+                }
                 Err(e) => failed(e),
             }
         }
