@@ -14,7 +14,8 @@ use crate::domain::time::now_ms;
 use crate::inert;
 use crate::location;
 use crate::store::{
-    Author, ImportMode, OpenOptions, PostgresOptions, PostgresStore, RedbStore, UserStore, is_postgres_url,
+    Author, ConnectionSpec, ImportMode, OpenOptions, PostgresOptions, PostgresStore, RedbStore, UserStore,
+    is_postgres_url,
 };
 
 /// The demo users a new default database starts with.
@@ -87,4 +88,13 @@ pub fn postgres_url(db: Option<&Path>) -> Option<&str> {
 /// Connects to Logto's database at `url` and settles on `tenant`'s users.
 pub fn open_postgres(url: &str, tenant: &str, read_only: bool) -> Result<PostgresStore> {
     Ok(PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), read_only })?)
+}
+
+/// The database named by `--db` as the log may record it: a path, or a URL without its password.
+pub fn for_the_log(db: Option<&Path>) -> String {
+    match (postgres_url(db), db) {
+        (Some(url), _) => ConnectionSpec::redacted(url),
+        (None, Some(path)) => path.display().to_string(),
+        (None, None) => "(the default database)".to_owned(),
+    }
 }

@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         .get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     custodian::log::start();
-    tracing::info!(pid = std::process::id(), db = ?cli.db, "start");
+    // Never the URL as given: it may hold a password.
+    let db = custodian::database::for_the_log(cli.db.as_deref());
+    tracing::info!(pid = std::process::id(), %db, "start");
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => {

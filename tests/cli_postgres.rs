@@ -112,6 +112,21 @@ fn info_names_server_tenant_and_role_but_never_the_password() {
     assert!(info.stdout.contains("tenant \"default\""), "{info:?}");
     assert!(info.stdout.contains("users          2"), "{info:?}");
     assert!(!info.stdout.contains(&password));
+    // Nor in the log, nor anywhere else custodian writes in its home.
+    let logged = std::fs::read_to_string(home.path("state").join("custodian/custodian.log")).expect("a log");
+    assert!(logged.contains(&format!("postgres://{role}@127.0.0.1")), "{logged}");
+    assert_no_file_holds(&home.path(""), &password);
+}
+
+fn assert_no_file_holds(dir: &std::path::Path, secret: &str) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            assert_no_file_holds(&path, secret);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(!text.contains(secret), "{} holds the password", path.display());
+        }
+    }
 }
 
 #[test]

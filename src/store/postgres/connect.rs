@@ -246,6 +246,16 @@ impl ConnectionSpec {
         Ok(spec)
     }
 
+    /// `url` as messages and logs may show it: without its password (and without reading
+    /// `~/.pgpass`); a URL that cannot be read is not repeated at all.
+    pub fn redacted(url: &str) -> String {
+        let env = Environment { os_user: Some("-".into()), ..Environment::default() };
+        match Self::parse(url, &env) {
+            Ok(spec) => spec.to_string(),
+            Err(_) => "postgres://(a URL custodian cannot read)".to_owned(),
+        }
+    }
+
     pub fn has_password(&self) -> bool {
         self.password.is_some()
     }
@@ -513,6 +523,13 @@ mod tests {
         let spec = ConnectionSpec::parse("postgres://me:hunter2@h/db", &env()).unwrap();
         assert_eq!(spec.to_string(), "postgres://me@h:5432/db");
         assert!(!format!("{spec:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_redacted_url_keeps_everything_but_the_password() {
+        let shown = ConnectionSpec::redacted("postgresql://role:hunter2@db:6000/logto?sslmode=require");
+        assert_eq!(shown, "postgres://role@db:6000/logto");
+        assert!(!ConnectionSpec::redacted("postgres://role:hunter2@db:x/logto").contains("hunter2"));
     }
 
     #[test]
