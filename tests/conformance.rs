@@ -426,6 +426,21 @@ fn a_tenant_role_sees_only_its_tenant_and_a_superuser_only_the_tenant_asked_for(
 }
 
 #[test]
+fn another_connection_works_as_the_same_tenant_role_on_a_session_of_its_own() {
+    let db = logto_with_people();
+    let store = connect(&db.superuser_url(), "default").expect("connect");
+    let scanner = store.another_connection().expect("a second connection");
+    assert_eq!(scanner.role(), store.role());
+    assert_eq!(all_ids(&scanner), all_ids(&store));
+    let sessions: i64 = db
+        .superuser()
+        .query_one("select count(*) from pg_stat_activity where datname = current_database() and application_name = 'custodian'", &[])
+        .expect("sessions")
+        .get(0);
+    assert_eq!(sessions, 2);
+}
+
+#[test]
 fn history_rows_are_guarded_per_tenant_by_row_level_security() {
     let db = logto_with_people();
     db.insert("admin", &LogtoUser::new("adm1"));

@@ -210,19 +210,24 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     one_heap_for_all_threads();
     // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
     // without the password, and the tenant.
-    let (store, database): (Arc<dyn UserStore>, String) = match crate::database::postgres_url(db) {
-        Some(url) => {
-            let store = crate::database::open_postgres(url, &tenant, read_only)?;
-            let database = store.draft_identity();
-            (Arc::new(store), database)
-        }
-        None => {
-            let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
-            let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-            (Arc::new(store), path.display().to_string())
-        }
-    };
-    let (scanner, scan_answers) = Scanner::new(Arc::clone(&store)).context("cannot start the scanner")?;
+    // On PostgreSQL the scanner has a connection of its own (one client serves one query at
+    // a time); redb's threads share the file.
+    let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
+        match crate::database::postgres_url(db) {
+            Some(url) => {
+                let store = crate::database::open_postgres(url, &tenant, read_only)?;
+                let scan_store = Arc::new(store.another_connection()?);
+                let database = store.draft_identity();
+                (Arc::new(store), scan_store, database)
+            }
+            None => {
+                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
+                let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+                let store: Arc<dyn UserStore> = Arc::new(store);
+                (Arc::clone(&store), store, path.display().to_string())
+            }
+        };
+    let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let runtime =
         Runtime { store: &*store, drafts: Drafts::in_state_dir(), database, scanner: Some(scanner) };
     // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.

@@ -219,7 +219,18 @@ impl PostgresStore {
     /// Connects to a Logto database and settles on one tenant: checks that the database is
     /// Logto's, finds the tenant's role and works as it.
     pub fn connect(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
-        let spec = ConnectionSpec::parse(url, &Environment::current())?;
+        Self::connect_spec(ConnectionSpec::parse(url, &Environment::current())?, options)
+    }
+
+    /// A second connection to the same database, tenant and role: the filter's background
+    /// scan gets one of its own, so a scan step never waits for the screen's queries (nor
+    /// they for it).
+    pub fn another_connection(&self) -> Result<Self, StoreError> {
+        let options = PostgresOptions { tenant: self.tenant.clone(), read_only: self.read_only };
+        Self::connect_spec(self.spec.clone(), &options)
+    }
+
+    fn connect_spec(spec: ConnectionSpec, options: &PostgresOptions) -> Result<Self, StoreError> {
         let mut client = Self::client(&spec)?;
         let fail = |e: postgres::Error| describe(&spec, &e);
         let row = client
@@ -516,14 +527,18 @@ impl UserStore for PostgresStore {
         let sql = format!(
             "with step as (select u.id, ({matched}) as hit from public.users u \
                  where u.tenant_id = $1 and u.id > $2 order by u.id limit $3), \
-             numbered as (select id, hit, row_number() over (order by id) as n, count(*) over () as total from step) \
+             numbered as (select id, hit, row_number() over (order by id) as n, count(*) over () as total, \
+                 count(*) filter (where hit) over (order by id) as hit_number from step) \
              select s.hit, s.n, s.total, {USER_COLUMNS}, {columns} from numbered s \
              join public.users u on u.tenant_id = $1 and u.id = s.id {join} \
-             where s.hit or s.n = s.total order by s.n"
+             where (s.hit and s.hit_number <= $5) or s.n = s.total order by s.n"
         );
+        // Only the first `max_hits` hits are read whole: a query that matches everyone
+        // costs one row per hit wanted, not one per user in the step.
+        let wanted = max_hits.min(i64::MAX as usize) as i64;
         let rows = self
             .lock()
-            .query(&sql, &[&self.tenant, &after, &batch_size, &needle])
+            .query(&sql, &[&self.tenant, &after, &batch_size, &needle, &wanted])
             .map_err(|e| self.fail(e))?;
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         for row in &rows {
