@@ -11,6 +11,10 @@ Run without a command to open the editor (TUI). Press ? in it for every key.
 Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
 and filled with demo users on first use).
 
+Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There list, get, set,
+history, restore, export and info work on the tenant's users; init creates custodian's own
+schema (once, by a role allowed to); import and seed refuse (Logto creates its users).
+
 Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
 
@@ -22,9 +26,15 @@ that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// The database file (must exist, except for `init`).
-    #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH")]
+    /// The database file (must exist, except for `init`), or Logto's PostgreSQL database as a
+    /// postgres:// or postgresql:// URL (sslmode, sslrootcert, connect_timeout,
+    /// application_name; the password also from $PGPASSWORD or ~/.pgpass).
+    #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// On PostgreSQL: the Logto tenant whose users are shown and edited (its id in `tenants`).
+    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID", default_value = "default")]
+    pub tenant: String,
 
     /// Open the database read-only: every write is refused (also CUSTODIAN_READ_ONLY=1).
     #[arg(long, global = true, env = "CUSTODIAN_READ_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false)]

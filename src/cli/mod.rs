@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod input;
+mod postgres;
 
 use std::fs;
 use std::io::{self, IsTerminal, Write};
@@ -68,6 +69,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             return match e {
                 StoreError::UserNotFound(_) | StoreError::RevisionNotFound { .. } => exit::NOT_FOUND,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
+                StoreError::NotOnThisBackend(_) => exit::USAGE,
                 e if e.is_conflict() => exit::CONFLICT,
                 _ => exit::FAILURE,
             };
@@ -90,6 +92,11 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
+    if let Some(url) = database::postgres_url(db)
+        && !matches!(command, Command::Completions { .. })
+    {
+        return postgres::run(cli, command, url);
+    }
     if let Command::Init = command {
         let path = db.ok_or_else(|| UsageError("init needs --db PATH (or $CUSTODIAN_DB)".into()))?;
         if cli.read_only {
@@ -197,7 +204,7 @@ impl Output {
     }
 }
 
-fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output) -> Result<()> {
+fn import(store: &dyn UserStore, file: Option<&Path>, upsert: bool, out: &mut Output) -> Result<()> {
     let bytes = input::read_import(file, input::MAX_RECORD_BYTES)?;
     let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?;
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
@@ -230,7 +237,7 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
     Ok(())
 }
 
-fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
+fn export(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
     match file {
         None => {
             export::each_line(store, &mut |line| out.json(line))?;
@@ -243,7 +250,13 @@ fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()
     Ok(())
 }
 
-fn list(store: &RedbStore, search: Option<&str>, limit: usize, json: bool, out: &mut Output) -> Result<()> {
+fn list(
+    store: &dyn UserStore,
+    search: Option<&str>,
+    limit: usize,
+    json: bool,
+    out: &mut Output,
+) -> Result<()> {
     let limit = if limit == 0 { usize::MAX } else { limit };
     let entries = match search {
         Some(query) => store.search(query, None, limit)?,
@@ -328,7 +341,7 @@ fn truncate(text: &str, max_width: usize) -> String {
     out
 }
 
-fn get(store: &RedbStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
+fn get(store: &dyn UserStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
     let id = store.resolve(user)?;
     let text = match revision {
         Some(revision) => store.revision_text(&id, revision)?,
@@ -338,7 +351,7 @@ fn get(store: &RedbStore, user: &str, revision: Option<u64>, out: &mut Output) -
 }
 
 fn set(
-    store: &RedbStore,
+    store: &dyn UserStore,
     user: &str,
     file: Option<&Path>,
     expect: Option<u64>,
@@ -407,7 +420,7 @@ fn report_outcome(
     }
 }
 
-fn history(store: &RedbStore, user: &str, out: &mut Output) -> Result<()> {
+fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
     let id = store.resolve(user)?;
     let rows: Vec<Vec<String>> = store
         .history(&id)?
@@ -429,7 +442,7 @@ fn history(store: &RedbStore, user: &str, out: &mut Output) -> Result<()> {
 }
 
 fn restore(
-    store: &RedbStore,
+    store: &dyn UserStore,
     user: &str,
     revision: u64,
     expect: Option<u64>,
