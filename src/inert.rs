@@ -74,6 +74,17 @@ fn needs_care_in_json(c: char) -> bool {
     !matches!(c, '\n' | '\t' | '\r') && needs_care(c)
 }
 
+/// `text` as one word a POSIX shell reads back as it is: unchanged when it holds only
+/// characters no shell treats specially, else in single quotes (a `'` inside as `'\''`).
+/// For commands custodian tells the operator to run.
+pub fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(format!("'{}'", text.replace('\'', r"'\''")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +115,13 @@ mod tests {
         assert!(!safe.contains('\u{9b}') && !safe.contains('\u{202e}'));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back.to_string(), original);
+    }
+
+    #[test]
+    fn shell_word_quotes_only_what_a_shell_would_change() {
+        assert_eq!(super::shell_word("/srv/users.redb"), "/srv/users.redb");
+        assert_eq!(super::shell_word("my users.redb"), "'my users.redb'");
+        assert_eq!(super::shell_word("it's"), r"'it'\''s'");
+        assert_eq!(super::shell_word(""), "''");
     }
 }

@@ -55,9 +55,15 @@ const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
 /// Scans for the filter on one thread of its own, answering with actions on a channel. The
 /// next keystroke's query replaces the running one between two steps. One thread, not one
 /// per keystroke: overlapping scans each filled their own buffers (4 at once: 94 MiB).
+///
+/// The thread holds the store: it is stopped and joined ([`Scanner::shut_down`], also on
+/// drop) before the store may be closed, or redb would find the file still open at exit and
+/// mark it as needing a repair.
 pub struct Scanner {
-    queries: mpsc::Sender<(u64, String)>,
+    /// `None` once shut down: the thread's `recv` then fails and it ends.
+    queries: Option<mpsc::Sender<(u64, String)>>,
     current: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
@@ -135,7 +141,7 @@ impl Scanner {
         let (queries, requests) = mpsc::channel::<(u64, String)>();
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
-        std::thread::spawn(move || {
+        let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
             yield_to_the_operator();
             let mut next = requests.recv().ok();
             while let Some((generation, query)) = next.take() {
@@ -152,17 +158,37 @@ impl Scanner {
                 // The newest query waiting, if any, else wait for one.
                 next = requests.try_iter().last().or_else(|| requests.recv().ok());
             }
-        });
-        Ok((Self { queries, current }, ScanAnswers { receiver, wake }))
+        })?;
+        let scanner = Self { queries: Some(queries), current, thread: Some(thread) };
+        Ok((scanner, ScanAnswers { receiver, wake }))
     }
 
     fn start(&self, generation: u64, query: String) {
         self.current.store(generation, Ordering::SeqCst);
-        let _ = self.queries.send((generation, query));
+        if let Some(queries) = &self.queries {
+            let _ = queries.send((generation, query));
+        }
     }
 
     fn stop(&self) {
         self.current.store(u64::MAX, Ordering::SeqCst);
+    }
+
+    /// Ends the thread and waits for it: a running scan stops after its current step (a few
+    /// milliseconds), and the thread's hold on the store is gone when this returns.
+    pub fn shut_down(&mut self) {
+        self.stop();
+        self.queries = None;
+        if let Some(thread) = self.thread.take() {
+            // A scan that panicked has already let go of the store while unwinding.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 
@@ -199,13 +225,69 @@ pub struct Options {
     pub mouse: bool,
 }
 
+/// Signals that end the session the way `q` does (the draft kept, the database closed): a
+/// hang-up (the SSH connection dropped, the main way a session ends), TERM, and INT or QUIT
+/// from outside (raw mode turns Ctrl-C into a key). Set by the signal handlers.
+struct Ended {
+    hang_up_or_term: Arc<AtomicBool>,
+}
+
+/// INT and QUIT, kept apart: while `$EDITOR` runs it shares the terminal and its Ctrl-C (vi's
+/// "interrupt") reaches custodian too; that one is forgotten when the editor returns.
+static INTERRUPTED: std::sync::LazyLock<Arc<AtomicBool>> = std::sync::LazyLock::new(Arc::default);
+
+impl Ended {
+    /// Watches for the signals. Registered before the database is opened: their default
+    /// action would end the process with the file still open, to be repaired by the next one.
+    fn watch() -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        let ended = Self { hang_up_or_term: Arc::default() };
+        for (signal, flag) in [
+            (SIGHUP, &ended.hang_up_or_term),
+            (SIGTERM, &ended.hang_up_or_term),
+            (SIGINT, &*INTERRUPTED),
+            (SIGQUIT, &*INTERRUPTED),
+        ] {
+            signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot watch for hang-ups")?;
+        }
+        Ok(ended)
+    }
+
+    fn now(&self) -> bool {
+        self.hang_up_or_term.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
+    }
+}
+
+/// A line on stderr that never panics: after the terminal vanished, `eprintln!` would panic
+/// on the failed write, and a panic then could end the process before the database is closed.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Test hook (debug builds only): `CUSTODIAN_TEST_PANIC=1` panics in the event loop after the
+/// first frame, so the pty tests can check what a panic leaves behind.
+fn panic_if_asked_in_a_test() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CUSTODIAN_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("CUSTODIAN_TEST_PANIC");
+    }
+}
+
 /// Opens the TUI on the database.
+///
+/// However the session ends — a key, a signal, a terminal that went away, an error or a
+/// panic in the loop — the same way out follows: the terminal restored, an unsaved edit kept
+/// as a draft, every thread that holds the store stopped and joined, and the store dropped,
+/// which closes the redb file cleanly (a `--read-only` open right after needs no repair).
+/// An early `?` return drops in the same order: the runtime (joining its threads) first.
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let Options { read_only, no_color, mouse } = options;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
     one_heap_for_all_threads();
+    let ended = Ended::watch()?;
     let store = Arc::new(crate::database::open(db, OpenOptions { read_only, ..Default::default() })?);
     let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let (scanner, scan_answers) =
@@ -216,27 +298,23 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         database: database.display().to_string(),
         scanner: Some(scanner),
     };
-    // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch for hang-ups")?;
-    }
     let theme = Theme::from_environment(no_color);
     let colour = theme == Theme::colour();
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop(&mut terminal, &runtime, &mut state, &theme, &stop, &scan_answers)
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
     let restored = terminal::leave().context("cannot restore the terminal");
+    terminal::forget(terminal);
     // Whatever ended the session, an edit that was not saved is kept.
     let kept = keep_unsaved_edit(&runtime, &state);
+    drop(runtime);
+    close(store);
     if let Some(path) = &kept {
         tracing::warn!(%path, "session ended with an unsaved edit: kept as a draft");
-    }
-    if let Some(path) = &kept {
-        eprintln!("custodian: your unsaved edit is kept in {}; start custodian again to reopen it", path);
+        say(&format!("custodian: your unsaved edit is kept in {path}; start custodian again to reopen it"));
     }
     match outcome {
         Ok(result) => result.and(restored),
@@ -244,6 +322,21 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             "internal error; the terminal was restored{}",
             if kept.is_some() { " and your edit kept" } else { "" }
         ),
+    }
+}
+
+/// Drops the last handle of the store, which closes the database file cleanly. Every thread
+/// that shared it must have been joined by now; if one was not, the file is left for redb to
+/// repair, which the log says.
+fn close<S>(store: Arc<S>) {
+    match Arc::try_unwrap(store) {
+        Ok(store) => drop(store),
+        Err(store) => {
+            tracing::error!(
+                holders = Arc::strong_count(&store),
+                "the store is still shared at exit: the database will need a repair"
+            );
+        }
     }
 }
 
@@ -264,7 +357,7 @@ fn event_loop(
     runtime: &Runtime,
     state: &mut State,
     theme: &Theme,
-    stop: &AtomicBool,
+    ended: &Ended,
     scan_answers: &ScanAnswers,
 ) -> Result<()> {
     let effects = state.start();
@@ -280,11 +373,12 @@ fn event_loop(
     let (mut dirty, mut scan_news) = (true, false);
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<(Instant, String)> = None;
-    while !state.quit && !stop.load(Ordering::Relaxed) {
+    while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
             (dirty, scan_news) = (false, false);
+            panic_if_asked_in_a_test();
         }
         autosave_draft(runtime, state, &mut last_draft);
         // What the background scan found since the last look. Shown at once while the list
@@ -525,6 +619,8 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
             .arg(&path)
             .status()
     });
+    // The editor's own Ctrl-C reached custodian too: it was not meant for custodian.
+    INTERRUPTED.store(false, Ordering::Relaxed);
     let resumed = terminal::resume(terminal);
     let result = match ran {
         Ok(status) if status.success() => {
