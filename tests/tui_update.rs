@@ -1101,6 +1101,7 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
         drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
         database: path.display().to_string(),
         scanner: Some(scanner),
+        workers: None,
     };
     // Two keystrokes in a row: the second query replaces the first.
     assert!(perform(&runtime, Effect::Scan { generation: 1, query: "a".into() }).is_none());
