@@ -408,9 +408,9 @@ impl StoreWorkers {
         self.in_flight().iter().map(|(_, work)| work.pending()).max()
     }
 
-    /// Whether reads (what a frame is waited for) are still out.
-    fn reading(&self) -> bool {
-        self.in_flight().iter().any(|(_, work)| !work.writes())
+    /// Whether reads (what a frame is waited for) sent from ticket `since` on are still out.
+    fn reading_since(&self, since: u64) -> bool {
+        self.in_flight().iter().any(|(ticket, work)| *ticket >= since && !work.writes())
     }
 
     /// Whether anything at all is still out.
@@ -488,19 +488,31 @@ pub fn wait_for_answers(runtime: &Runtime, state: &mut State, timeout: Duration)
     }
 }
 
-/// After a batch of keys: waits up to [`SETTLE`] for the reads they asked for, so a local
-/// store's answer is in the very frame that follows the key.
-fn settle(runtime: &Runtime, terminal: &mut terminal::Term, state: &mut State) {
+/// After a key: waits for the reads it asked for (those from ticket `since` on), until
+/// `deadline` — one [`SETTLE`] for a whole batch of keys, so a slow store delays a batch's
+/// frame by at most that — so a local store's answer is in the very frame that follows the
+/// key, and the next key is read against it, as when the store was called inline.
+fn settle(
+    runtime: &Runtime,
+    terminal: &mut terminal::Term,
+    state: &mut State,
+    since: u64,
+    deadline: Instant,
+) {
     let Some(workers) = &runtime.workers else { return };
-    let deadline = Instant::now() + SETTLE;
     loop {
         take_answers_on(runtime, Some(&mut *terminal), state);
         let left = deadline.saturating_duration_since(Instant::now());
-        if !workers.reading() || left.is_zero() {
+        if !workers.reading_since(since) || left.is_zero() {
             return;
         }
         workers.wait(left);
     }
+}
+
+/// The ticket the next piece of store work will get (0 without workers).
+fn next_ticket(runtime: &Runtime) -> u64 {
+    runtime.workers.as_ref().map_or(0, |w| w.next_ticket.load(Ordering::SeqCst))
 }
 
 /// Lowers the calling thread's CPU priority (nice 10), so that on a busy or small machine
@@ -693,7 +705,7 @@ fn event_loop(
     let drafts = runtime.drafts.for_database(&runtime.database);
     let effects = update(state, Action::DraftsFound(drafts));
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
-    settle(runtime, terminal, state);
+    settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
     event::poll(Duration::ZERO)?;
@@ -753,16 +765,16 @@ fn event_loop(
             _ => {}
         }
         // Drain everything already queued, then draw once.
+        let settle_by = Instant::now() + SETTLE;
         loop {
             if let Some(action) = action_for_event(state, event::read()?) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
+                let since = next_ticket(runtime);
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
-                // The next key is read against the answer, as when the store was called
-                // inline: a local store's answer comes within the wait.
-                settle(runtime, terminal, state);
+                settle(runtime, terminal, state, since, settle_by);
                 dirty = true;
             }
             if state.quit
