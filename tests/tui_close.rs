@@ -245,3 +245,67 @@ fn a_file_left_open_by_a_killed_process_names_the_command_that_repairs_it() {
     assert!(info.stdout.contains("200"), "{info:?}");
     fixture.assert_closed_cleanly();
 }
+
+// ---------------------------------------------------------------------------------------------
+// A save that waits for another writer
+
+/// Another program inside a write transaction on the file: custodian's saves wait for it
+/// (up to 3 s). Dropping it ends the transaction without writing.
+fn hold_the_write_lock(db: &std::path::Path) -> (redb::Database, redb::WriteTransaction) {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let database = builder.open(db).expect("open the database beside custodian");
+    let transaction = database.begin_write().expect("begin a write transaction");
+    (database, transaction)
+}
+
+/// The screen in the editor on the first user, with one key added, not saved yet.
+fn editing_with_a_change(fixture: &Fixture) -> Tui {
+    let mut tui = fixture.screen(&[]);
+    tui.send("\r");
+    tui.wait_text("Editing customData");
+    tui.send("\x1b[C");
+    tui.send("\"waited\": 1,");
+    tui.wait_text("\"waited\": 1,");
+    tui.wait_text("valid object");
+    tui
+}
+
+#[test]
+fn keys_are_answered_while_a_save_waits_for_another_writer() {
+    let fixture = Fixture::new();
+    let mut tui = editing_with_a_change(&fixture);
+    let lock = hold_the_write_lock(&fixture.db());
+    tui.send("\x13");
+    tui.wait_text("saving…");
+    // F1 opens and closes the help while the save still waits for the lock.
+    tui.send("\x1bOP");
+    tui.wait_text("Keys · ");
+    tui.send("\x1bOP");
+    tui.wait_gone("Keys · ");
+    assert!(tui.text().contains("saving…"), "the save is still pending:\n{}", framed(&tui.text()));
+    drop(lock);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn quitting_while_a_save_waits_finishes_it_and_says_so() {
+    let fixture = Fixture::new();
+    let mut tui = editing_with_a_change(&fixture);
+    let lock = hold_the_write_lock(&fixture.db());
+    tui.send("\x13");
+    tui.wait_text("saving…");
+    // Quit, and confirm throwing the (still unsaved) edit away: the save in flight goes on.
+    tui.send("\x03");
+    tui.wait_text("quit and throw your changes away");
+    tui.send("y");
+    drop(lock);
+    let status = tui.wait_exit();
+    assert!(status.success(), "{status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("custodian: saved revision 2"), "the save's answer is said on the way out");
+    fixture.assert_closed_cleanly();
+}
