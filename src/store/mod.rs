@@ -160,7 +160,12 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{path}: already exists; not overwriting it")]
     AlreadyExists { path: String },
-    #[error("{path}: needs a repair after a crash; open it once without --read-only")]
+    /// redb cannot read such a file read-only at all (it refuses rather than read the last
+    /// committed state), so the message names the command that repairs it.
+    #[error(
+        "{path}: was not closed cleanly (a process using it was killed or the machine stopped) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: `custodian --db {quoted} info`",
+        quoted = crate::inert::shell_word(path)
+    )]
     NeedsRepair { path: String },
     #[error("{path}: not a custodian database ({detail})")]
     NotADatabase { path: String, detail: String },
