@@ -593,7 +593,7 @@ fn save_bumps_the_revision_and_keeps_the_previous_document_with_author_and_time(
     let outcome =
         store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), None, &editor()).expect("save");
     let saved_to = now_ms();
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec![] });
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text), (2, canonical(r#"{"theme":"light"}"#)));
@@ -624,7 +624,7 @@ fn saving_the_same_document_changes_nothing() {
         .expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
     let outcome = store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["theme".into(), "lang".into()] });
     let outcome = store.replace_custom_data("u1", &data("{ }"), Some(2), &editor()).expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 2 });
     assert_eq!(store.history("u1").expect("history").len(), 2);
@@ -635,6 +635,21 @@ fn saving_the_same_document_changes_nothing() {
     drop(store);
     let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
+}
+
+#[test]
+fn save_names_the_keys_removed_from_the_document_its_transaction_replaced() {
+    let (_dir, path, store) = db_with_people();
+    // The operator read {"theme","lang"}; another operator then saved {"other","lang"}.
+    let read_before = store.custom_data("u1").expect("doc");
+    let other = RedbStore::open(&path, OpenOptions::default()).expect("second handle");
+    other
+        .replace_custom_data("u1", &data(r#"{"other":1,"lang":"de"}"#), None, &editor())
+        .expect("other save");
+    let outcome = store.replace_custom_data("u1", &data(r#"{"lang":"fr"}"#), None, &editor()).expect("save");
+    // What this save removed is "other", not the "theme" of the stale read.
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["other".into()] });
+    assert!(read_before.text.contains("theme"));
 }
 
 #[test]
@@ -690,7 +705,7 @@ fn history_lists_every_revision_oldest_first_with_the_current_one_last() {
         let text = format!("{{\"step\": {n}, \"pad\": \"{}\"}}", "x".repeat(n * 10));
         let outcome =
             store.replace_custom_data("u3", &data(&text), Some(n as u64 - 1), &editor()).expect("save");
-        assert_eq!(outcome, SaveOutcome::Saved { revision: n as u64 });
+        assert_eq!(outcome.revision(), n as u64);
         texts.push(canonical(&text));
     }
     let history = store.history("u3").expect("history");
@@ -717,7 +732,7 @@ fn restore_saves_an_old_document_as_a_new_revision() {
     store.replace_custom_data("u1", &data(r#"{"v":3}"#), None, &editor()).expect("save 3");
 
     let outcome = store.restore("u1", 1, Some(3), &editor()).expect("restore");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 4 });
+    assert!(matches!(outcome, SaveOutcome::Saved { revision: 4, .. }));
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text.as_str()), (4, first.as_str()));
     // Nothing rewritten in place.
@@ -966,9 +981,9 @@ fn read_only_handle_sees_what_a_writer_commits() {
 fn two_handles_in_one_process_share_the_file() {
     let (_dir, path, a) = db_with_people();
     let b = RedbStore::open(&path, OpenOptions::default()).expect("second handle");
-    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)), SaveOutcome::Saved { revision: 2 });
+    assert!(matches!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)), SaveOutcome::Saved { revision: 2, .. }));
     assert_eq!(b.custom_data("u1").expect("doc").revision, 2);
-    assert_eq!(b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)), SaveOutcome::Saved { revision: 3 });
+    assert!(matches!(b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)), SaveOutcome::Saved { revision: 3, .. }));
     assert_eq!(a.custom_data("u1").expect("doc").text, canonical(r#"{"by":"b"}"#));
     assert!(matches!(
         a.replace_custom_data("u1", &data(r#"{"by":"a again"}"#), Some(2), &editor()),
@@ -978,7 +993,7 @@ fn two_handles_in_one_process_share_the_file() {
     assert_eq!(a.resolve("FROM_B").expect("resolve"), "n1");
     drop(b);
     // The first handle keeps working after the second one is closed.
-    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)), SaveOutcome::Saved { revision: 4 });
+    assert!(matches!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)), SaveOutcome::Saved { revision: 4, .. }));
     assert_eq!(a.history("u1").expect("history").len(), 4);
 }
 

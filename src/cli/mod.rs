@@ -10,12 +10,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
 use unicode_width::UnicodeWidthStr;
 
 pub use args::{Cli, Command};
 
-use crate::domain::diff::dropped_keys;
 use crate::domain::import::{ImportFileError, ImportReader, RecordError};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
@@ -355,10 +353,9 @@ fn set(
     let bytes = read_input(file)?;
     let data = CustomData::parse_bytes(&bytes, &Limits::default())?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
     warn_secrets_allowed(&findings);
-    report_outcome(&id, outcome, &current.text, &data, out)
+    report_outcome(&id, outcome, &data, out)
 }
 
 /// Refuses a document that looks like it holds secrets, unless the operator allowed it; then
@@ -383,23 +380,16 @@ fn warn_secrets_allowed(findings: &[SecretFinding]) {
 }
 
 /// Says what a save did; after a full replacement, also which top-level keys it removed
-/// (on stderr, so scripts reading stdout see one line).
-fn report_outcome(
-    id: &str,
-    outcome: SaveOutcome,
-    previous: &str,
-    new: &CustomData,
-    out: &mut Output,
-) -> Result<()> {
+/// (on stderr, so scripts reading stdout see one line). The store names them from the
+/// document its write transaction replaced, so another writer just before cannot make them
+/// wrong.
+fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Output) -> Result<()> {
     match outcome {
-        SaveOutcome::Saved { revision } => {
+        SaveOutcome::Saved { revision, removed } => {
             tracing::info!(user = %id, revision, "saved from the command line");
-            if let Ok(old) = serde_json::from_str::<Map<String, Value>>(previous) {
-                let dropped = dropped_keys(&old, new.as_object());
-                if !dropped.is_empty() {
-                    let names: Vec<_> = dropped.iter().map(|k| inert::line(k).into_owned()).collect();
-                    eprintln!("removed keys: {}", names.join(", "));
-                }
+            if !removed.is_empty() {
+                let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
+                eprintln!("removed keys: {}", names.join(", "));
             }
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
@@ -445,10 +435,9 @@ fn restore(
     }
     let data = CustomData::parse(&text)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
     warn_secrets_allowed(&findings);
-    report_outcome(&id, outcome, &current.text, &data, out)
+    report_outcome(&id, outcome, &data, out)
 }
 
 /// Where things are, for an operator finding their way around a box.

@@ -102,15 +102,26 @@ pub struct ScanStep {
 }
 
 /// What a save did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOutcome {
     Saved {
         revision: Revision,
+        /// The top-level keys of the document this save replaced that the new one does not
+        /// have, in the old document's order: computed inside the write transaction, so they
+        /// are what this save removed even when someone else saved just before it.
+        removed: Vec<String>,
     },
     /// The new document is the stored one: nothing was written.
-    Unchanged {
-        revision: Revision,
-    },
+    Unchanged { revision: Revision },
+}
+
+impl SaveOutcome {
+    /// The user's revision after the save.
+    pub fn revision(&self) -> Revision {
+        match self {
+            SaveOutcome::Saved { revision, .. } | SaveOutcome::Unchanged { revision } => *revision,
+        }
+    }
 }
 
 /// Whether an import may touch users that already exist.

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
+use crate::domain::diff::dropped_keys;
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
@@ -620,27 +621,34 @@ impl<'tx> WriteTables<'tx> {
         self.index(&new.user)?;
         let id = new.user.id.as_str();
         let profile_changed = old.user != new.user.to_logto_sparse();
-        let changed = self.replace_document(id, &old, &new.custom_data.compact(), author, now)?;
+        let changed = self.replace_document(id, &old, &new.custom_data, author, now)?.is_some();
         let mut stored = self.stored(id)?.unwrap_or(old);
         stored.user = new.user.to_logto_sparse();
         self.users.insert(id, stored.to_json().as_str())?;
         Ok(changed || profile_changed)
     }
 
-    /// Moves the current document into the history and stores `text` (compact) as the next
-    /// revision. Returns false (and writes nothing) when `text` is the current document.
+    /// Moves the current document into the history and stores `data` as the next revision.
+    /// Returns the top-level keys the replaced document had and `data` has not, read inside
+    /// this transaction (so they are the keys this save removed, whoever saved before it), or
+    /// `None` (and writes nothing) when `data` is the current document.
     fn replace_document(
         &mut self,
         id: &str,
         current: &StoredUser,
-        text: &str,
+        data: &CustomData,
         author: &Author,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let text = data.compact();
+        let text = text.as_str();
         let old_text = self.custom_data.get(id)?.map(|g| g.value().to_owned()).unwrap_or_default();
         if old_text == text {
-            return Ok(false);
+            return Ok(None);
         }
+        let removed = serde_json::from_str::<Map<String, Value>>(&old_text)
+            .map(|old| dropped_keys(&old, data.as_object()))
+            .unwrap_or_default();
         self.history
             .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
         self.custom_data.insert(id, text)?;
@@ -652,7 +660,7 @@ impl<'tx> WriteTables<'tx> {
         };
         next.user.insert("updatedAt".to_owned(), Value::from(now));
         self.users.insert(id, next.to_json().as_str())?;
-        Ok(true)
+        Ok(Some(removed))
     }
 }
 
@@ -878,10 +886,9 @@ impl UserStore for RedbStore {
             {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
             }
-            if tables.replace_document(id, &current, &data.compact(), author, now_ms())? {
-                SaveOutcome::Saved { revision: current.rev + 1 }
-            } else {
-                SaveOutcome::Unchanged { revision: current.rev }
+            match tables.replace_document(id, &current, data, author, now_ms())? {
+                Some(removed) => SaveOutcome::Saved { revision: current.rev + 1, removed },
+                None => SaveOutcome::Unchanged { revision: current.rev },
             }
         };
         match outcome {

@@ -882,7 +882,7 @@ impl State {
 
     fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
         match outcome {
-            SaveOutcome::Saved { revision } => {
+            SaveOutcome::Saved { revision, .. } => {
                 self.editor = None;
                 self.say(StatusKind::Success, format!("saved revision {revision}"));
             }

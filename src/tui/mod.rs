@@ -555,7 +555,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         Effect::Save { id, data, expected } => {
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
                 Ok(outcome) => {
-                    tracing::info!(user = %id, ?outcome, "save from the editor");
+                    // Ids and revisions only: the removed keys are the operator's data.
+                    tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
                     Action::Saved { id, outcome }
                 }
                 Err(StoreError::Conflict { expected, found, .. }) => match store.custom_data(&id) {
