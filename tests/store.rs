@@ -652,6 +652,53 @@ fn save_names_the_keys_removed_from_the_document_its_transaction_replaced() {
     assert!(read_before.text.contains("theme"));
 }
 
+/// Deletes a user's customData row with redb directly, as a file written by an older build or
+/// a damaged table has it.
+fn delete_custom_data_row(path: &Path, id: &str) {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.open(path).expect("open with redb");
+    let tx = db.begin_write().expect("write");
+    {
+        let table: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("custom_data");
+        let mut table = tx.open_table(table).expect("custom_data table");
+        assert!(table.remove(id).expect("remove").is_some(), "the row existed");
+    }
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn a_user_without_a_customdata_row_reads_as_the_empty_document_everywhere() {
+    let (_dir, path, store) = db_with_people();
+    drop(store);
+    delete_custom_data_row(&path, "u1");
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
+    let mut exported = None;
+    store
+        .for_each_user(&mut |record, text| {
+            if record.user.id == "u1" {
+                exported = Some(text.to_owned());
+            }
+            Ok(())
+        })
+        .expect("every user");
+    assert_eq!(exported.as_deref(), Some("{}"));
+    assert!(export_lines(&store).iter().any(|line| line.contains(r#""customData":{}"#)));
+    assert_eq!(store.history("u1").expect("history")[0].size, canonical("{}").len());
+
+    // Saving the empty document changes nothing; a real save keeps `{}` as revision 1.
+    assert_eq!(
+        store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save"),
+        SaveOutcome::Unchanged { revision: 1 }
+    );
+    store.replace_custom_data("u1", &data(r#"{"a":1}"#), Some(1), &editor()).expect("save");
+    assert_eq!(store.revision_text("u1", 1).expect("revision 1"), canonical("{}"));
+    store.restore("u1", 1, Some(2), &editor()).expect("restore of the empty revision");
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
+}
+
 #[test]
 fn save_refuses_when_another_operator_saved_first() {
     let (_dir, _path, store) = db_with_people();

@@ -160,6 +160,19 @@ impl Needle {
     }
 }
 
+/// The stored (compact) customData of a user, by the one rule every read follows: a user
+/// without a customData row (a file written by an older build, or a damaged table) has the
+/// empty document, as Logto's `custom_data ... DEFAULT '{}'` column does.
+fn stored_document<T: ReadableTable<&'static str, &'static str>>(
+    table: &T,
+    id: &str,
+) -> Result<String, StoreError> {
+    Ok(table.get(id)?.map_or_else(|| EMPTY_DOCUMENT.to_owned(), |g| g.value().to_owned()))
+}
+
+/// The compact text of the empty document.
+const EMPTY_DOCUMENT: &str = "{}";
+
 fn name_key(user: &User) -> Option<String> {
     user.name.as_ref().map(|name| format!("{}\0{}", name.to_lowercase(), user.id))
 }
@@ -642,7 +655,7 @@ impl<'tx> WriteTables<'tx> {
     ) -> Result<Option<Vec<String>>, StoreError> {
         let text = data.compact();
         let text = text.as_str();
-        let old_text = self.custom_data.get(id)?.map(|g| g.value().to_owned()).unwrap_or_default();
+        let old_text = stored_document(&self.custom_data, id)?;
         if old_text == text {
             return Ok(None);
         }
@@ -862,11 +875,7 @@ impl UserStore for RedbStore {
         let users = tx.open_table(USERS)?;
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let revision = StoredUser::parse(id, json.value())?.rev;
-        let text = tx
-            .open_table(CUSTOM_DATA)?
-            .get(id)?
-            .map(|g| g.value().to_owned())
-            .map_or_else(|| CustomData::empty().canonical().to_owned(), |c| canonical_from_compact(&c));
+        let text = canonical_from_compact(&stored_document(&tx.open_table(CUSTOM_DATA)?, id)?);
         Ok(StoredDocument { text, revision })
     }
 
@@ -916,8 +925,7 @@ impl UserStore for RedbStore {
                 current: false,
             });
         }
-        let size =
-            tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| canonical_from_compact(g.value()).len());
+        let size = canonical_from_compact(&stored_document(&tx.open_table(CUSTOM_DATA)?, id)?).len();
         out.push(RevisionInfo {
             revision: current.rev,
             saved_at: current.rev_at,
@@ -986,7 +994,7 @@ impl UserStore for RedbStore {
             let id = id_of_list_key(key.value()).to_owned();
             let Some(json) = users.get(id.as_str())? else { continue };
             let record = StoredUser::parse(&id, json.value())?.into_record()?;
-            let text = custom_data.get(id.as_str())?.map(|g| g.value().to_owned()).unwrap_or_default();
+            let text = stored_document(&custom_data, &id)?;
             visit(&record, &text)?;
         }
         Ok(())
