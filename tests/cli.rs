@@ -258,6 +258,7 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
 
     let run = sandbox.on(&db, &["import", "--upsert", &file]).ok();
     assert_eq!(run.stdout, "imported: 1 new, 1 updated, 0 unchanged\n");
+    assert_eq!(run.stderr, "custodian: warning: user u1: removed keys: lang\n", "{run:?}");
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "1"]).ok().stdout, ALICE_DOC);
 }

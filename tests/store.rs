@@ -78,7 +78,7 @@ const PEOPLE: &str = r#"[
 fn db_with_people() -> (TempDir, PathBuf, RedbStore) {
     let (dir, path, store) = empty_db();
     let summary = import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import people");
-    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0 });
+    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0, removed_keys: vec![] });
     (dir, path, store)
 }
 
@@ -350,7 +350,7 @@ fn import_reads_json_lines_skipping_blank_lines() {
                  {\"id\":\"l2\",\"username\":\"second\"}\n\
                  {\"id\":\"l3\",\"primaryEmail\":\"third@example.com\",\"customData\":{\"z\":[1,2]}}\n";
     let summary = import_text(&store, lines, ImportMode::InsertOnly).expect("import");
-    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0 });
+    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0, removed_keys: vec![] });
     assert_eq!(all_ids_in_list_order(&store), ["l1", "l2", "l3"]);
     assert_eq!(store.custom_data("l3").expect("doc").text, canonical(r#"{"z":[1,2]}"#));
 }
@@ -495,7 +495,8 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
     let old_text = store.custom_data("u1").expect("doc").text;
     let update = r#"{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice L.","customData":{"theme":"light"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 });
+    let removed_keys = vec![("u1".to_owned(), vec!["lang".to_owned()])];
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys });
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text.as_str()), (2, canonical(r#"{"theme":"light"}"#).as_str()));
@@ -507,9 +508,89 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
 
     // The same record again changes nothing.
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert again");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1 });
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     assert_eq!(store.history("u1").expect("history").len(), 2);
+}
+
+#[test]
+fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
+    let (_dir, _path, store) = empty_db();
+    let full = r#"{"id":"u1","username":"alice","name":"Alice","avatar":"https://a.example/a.png","createdAt":1000,"updatedAt":5000,"tenantId":"t1","customData":{"theme":"dark","lang":"en"}}"#;
+    import_text(&store, full, ImportMode::InsertOnly).expect("import");
+    let before = store.user("u1").expect("user");
+
+    // Only the name changes; everything the record leaves out stays as stored.
+    let partial = r#"{"id":"u1","name":"Alice L."}"#;
+    let summary = import_text(&store, partial, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+    let doc = store.custom_data("u1").expect("doc");
+    assert_eq!((doc.revision, doc.text), (1, canonical(r#"{"theme":"dark","lang":"en"}"#)));
+    let after = store.user("u1").expect("user").user;
+    assert_eq!(after.name.as_deref(), Some("Alice L."));
+    assert_eq!(after.username.as_deref(), Some("alice"));
+    assert_eq!(after.avatar, before.user.avatar);
+    assert_eq!((after.created_at, after.updated_at), (1000, 5000));
+    assert_eq!(after.extra.get("tenantId"), Some(&Value::from("t1")));
+    assert_eq!(store.resolve("alice").expect("still found by username"), "u1");
+
+    // An explicit null clears a field.
+    import_text(&store, r#"{"id":"u1","avatar":null}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.avatar, None);
+}
+
+#[test]
+fn upsert_never_moves_updated_at_backwards_and_a_customdata_change_bumps_it() {
+    let (_dir, _path, store) = empty_db();
+    import_text(
+        &store,
+        r#"{"id":"u1","username":"alice","updatedAt":5000,"customData":{"a":1}}"#,
+        ImportMode::InsertOnly,
+    )
+    .expect("import");
+    import_text(&store, r#"{"id":"u1","username":"alice","name":"A","updatedAt":10}"#, ImportMode::Upsert)
+        .expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, 5000, "an older updatedAt is not taken");
+    import_text(&store, r#"{"id":"u1","updatedAt":7000}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, 7000, "a later one is");
+
+    let from = now_ms();
+    import_text(&store, r#"{"id":"u1","updatedAt":10,"customData":{"a":2}}"#, ImportMode::Upsert)
+        .expect("upsert");
+    let after = store.user("u1").expect("user");
+    assert_eq!(after.revision, 2);
+    assert!(after.user.updated_at >= from, "a customData change bumps updatedAt as a save does");
+}
+
+#[test]
+fn upsert_counts_an_identical_record_unchanged_and_writes_nothing_for_it() {
+    let (_dir, _path, store) = db_with_people();
+    let before = snapshot(&store);
+    // The records as export writes them: identical to what is stored.
+    let exported = export_lines(&store).join("\n");
+    let summary = import_text(&store, &exported, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 5, removed_keys: vec![] });
+    assert_eq!(snapshot(&store), before);
+    // A record that gives only fields already stored as given is identical too.
+    let summary =
+        import_text(&store, r#"{"id":"u3","primaryEmail":"carol@example.net"}"#, ImportMode::Upsert)
+            .expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
+    assert_eq!(snapshot(&store), before);
+    // A record that differs only in updatedAt (later) is rewritten, so it is `updated`.
+    let summary =
+        import_text(&store, r#"{"id":"u3","updatedAt":1800000000000}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+}
+
+#[test]
+fn upsert_that_drops_top_level_keys_names_them() {
+    let (_dir, _path, store) = db_with_people();
+    let summary =
+        import_text(&store, r#"{"id":"u1","customData":{"lang":"en","new":1}}"#, ImportMode::Upsert)
+            .expect("upsert");
+    assert_eq!(summary.removed_keys, vec![("u1".to_owned(), vec!["theme".to_owned()])]);
+    assert_eq!(summary.updated, 1);
 }
 
 #[test]
@@ -517,7 +598,11 @@ fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
     let (_dir, _path, store) = db_with_people();
     let update = r#"{"id":"u1","username":"Zed","primaryEmail":"zed@example.com","customData":{"theme":"dark","lang":"en"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 }, "a rename is an update");
+    assert_eq!(
+        summary,
+        ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] },
+        "a rename is an update"
+    );
     assert!(matches!(store.resolve("alice"), Err(StoreError::UserNotFound(_))));
     assert!(matches!(store.resolve("alice@example.com"), Err(StoreError::UserNotFound(_))));
     assert_eq!(store.resolve("zed").expect("resolve"), "u1");

@@ -205,8 +205,10 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
     // An import is a migration, not an edit: it warns about secrets instead of refusing.
     let mut flagged: Vec<(String, Vec<SecretFinding>)> = Vec::new();
     let mut users = reader.by_ref().inspect(|record| {
-        if let Ok(new) = record {
-            let found = find_secrets(new.custom_data.as_object());
+        if let Ok(new) = record
+            && let Some(data) = &new.custom_data
+        {
+            let found = find_secrets(data.as_object());
             if !found.is_empty() {
                 flagged.push((new.user.id.clone(), found));
             }
@@ -217,6 +219,11 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged
     ))?;
+    // An upsert is a full replacement of customData: say what it removed, as `set` does.
+    for (id, keys) in &summary.removed_keys {
+        let names: Vec<_> = keys.iter().map(|k| inert::line(k).into_owned()).collect();
+        eprintln!("custodian: warning: user {}: removed keys: {}", inert::line(id), names.join(", "));
+    }
     if !flagged.is_empty() {
         let places: Vec<String> =
             flagged.iter().flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}"))).collect();

@@ -128,15 +128,23 @@ impl SaveOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportMode {
     InsertOnly,
-    /// An existing id gets the imported profile and customData (a new revision when it changed).
+    /// An existing id gets the fields the record gives; a field the record does not have
+    /// (customData, createdAt, any profile field) keeps what is stored. customData changes
+    /// as a save does (a new revision, the old one in the history, `updatedAt` bumped);
+    /// `updatedAt` never goes backwards.
     Upsert,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What an import did. `unchanged` counts records identical to what was stored (nothing
+/// written for them); anything rewritten is `updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// For each upsert that replaced a document with one lacking some of its top-level keys:
+    /// the user id and those keys, in the old document's order.
+    pub removed_keys: Vec<(String, Vec<String>)>,
 }
 
 /// What can go wrong in the store, each with what the operator should know.

@@ -441,7 +441,9 @@ impl RedbStore {
                 if tables.users.insert(id, stored.to_json().as_str())?.is_some() {
                     return Err(conflict(StoreError::IdExists(id.to_owned())));
                 }
-                tables.custom_data.insert(id, new.custom_data.compact().as_str())?;
+                let document =
+                    new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+                tables.custom_data.insert(id, document.as_str())?;
                 order.push(list_key(&new.user));
                 names.extend(name_key(&new.user));
                 count += 1;
@@ -524,6 +526,12 @@ fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
         redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
+}
+
+/// What an upsert of one record did.
+enum Upserted {
+    Unchanged,
+    Updated { removed: Vec<String> },
 }
 
 /// The tables of one write transaction, and the rules that keep them consistent.
@@ -615,30 +623,47 @@ impl<'tx> WriteTables<'tx> {
         self.check_unique(&new.user)?;
         let stored = StoredUser::new(&new.user, 1, now, &author.0);
         self.users.insert(new.user.id.as_str(), stored.to_json().as_str())?;
-        self.custom_data.insert(new.user.id.as_str(), new.custom_data.compact().as_str())?;
+        let document =
+            new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+        self.custom_data.insert(new.user.id.as_str(), document.as_str())?;
         self.index(&new.user)
     }
 
-    /// Replaces an existing user's profile and customData (an upsert). Returns whether
-    /// anything changed.
+    /// Upserts a record over an existing user: the fields it gives replace the stored ones,
+    /// the others stay (see [`NewUser::profile_over`]). Writes nothing when that leaves the
+    /// user as stored.
     fn replace_existing(
         &mut self,
         old: StoredUser,
         new: &NewUser,
         author: &Author,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Upserted, StoreError> {
         let old_record = old.record()?;
-        self.check_unique(&new.user)?;
-        self.unindex(&old_record.user)?;
-        self.index(&new.user)?;
         let id = new.user.id.as_str();
-        let profile_changed = old.user != new.user.to_logto_sparse();
-        let changed = self.replace_document(id, &old, &new.custom_data, author, now)?.is_some();
+        let mut merged = new
+            .profile_over(&old_record.user)
+            .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
+        let profile_changed = merged != old_record.user;
+        if profile_changed {
+            self.check_unique(&merged)?;
+        }
+        let removed = match &new.custom_data {
+            Some(data) => self.replace_document(id, &old, data, author, now)?,
+            None => None,
+        };
+        if removed.is_some() {
+            // As a save does; the later of the two, so it never goes backwards.
+            merged.updated_at = merged.updated_at.max(now);
+        } else if !profile_changed {
+            return Ok(Upserted::Unchanged);
+        }
+        self.unindex(&old_record.user)?;
+        self.index(&merged)?;
         let mut stored = self.stored(id)?.unwrap_or(old);
-        stored.user = new.user.to_logto_sparse();
+        stored.user = merged.to_logto_sparse();
         self.users.insert(id, stored.to_json().as_str())?;
-        Ok(changed || profile_changed)
+        Ok(Upserted::Updated { removed: removed.unwrap_or_default() })
     }
 
     /// Moves the current document into the history and stores `data` as the next revision.
@@ -966,8 +991,14 @@ impl UserStore for RedbStore {
                     (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
                     (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
                     (Some(old), ImportMode::Upsert) => {
-                        tables.replace_existing(old, &new, author, now).map(|changed| {
-                            if changed { summary.updated += 1 } else { summary.unchanged += 1 }
+                        tables.replace_existing(old, &new, author, now).map(|upserted| match upserted {
+                            Upserted::Unchanged => summary.unchanged += 1,
+                            Upserted::Updated { removed } => {
+                                summary.updated += 1;
+                                if !removed.is_empty() {
+                                    summary.removed_keys.push((new.user.id.clone(), removed));
+                                }
+                            }
                         })
                     }
                 };
