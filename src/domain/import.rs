@@ -30,7 +30,7 @@ impl NewUser {
     pub fn profile_over(&self, stored: &User) -> Result<User, UserFieldError> {
         let mut merged = stored.to_logto(None);
         for (field, value) in self.user.to_logto(None) {
-            let given = self.fields.as_ref().is_none_or(|fields| fields.iter().any(|f| *f == field));
+            let given = self.fields.as_ref().is_none_or(|fields| fields.contains(&field));
             if given {
                 merged.insert(field, value);
             }
