@@ -264,6 +264,35 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
 }
 
 #[test]
+fn a_reference_that_names_two_users_exits_2_writes_nothing_and_explicit_forms_pick_one() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("lookalikes.redb");
+    let users = sandbox.file(
+        "lookalikes.json",
+        r#"[{"id":"bob","username":"robert","customData":{"mine":1}},{"id":"x2","username":"bob","customData":{"theirs":1}}]"#,
+    );
+    sandbox.on(&db, &["import", &users]).ok();
+    let before = sandbox.export(&db);
+    for args in [&["get", "bob"][..], &["history", "bob"], &["restore", "bob", "1"]] {
+        let error = sandbox.on(&db, args).fails(2);
+        assert!(error.contains("user bob by id, user x2 by username"), "{error}");
+        assert!(error.contains("id:bob or username:bob"), "{error}");
+    }
+    let error = sandbox.on_with_stdin(&db, &["set", "bob", "-"], b"{}").fails(2);
+    assert!(error.starts_with("custodian: \"bob\" names more than one user"), "{error}");
+    assert_eq!(sandbox.export(&db), before, "nothing written");
+
+    assert_eq!(sandbox.get(&db, "id:bob"), "{\n  \"mine\": 1\n}\n");
+    assert_eq!(sandbox.get(&db, "username:bob"), "{\n  \"theirs\": 1\n}\n");
+    sandbox.on_with_stdin(&db, &["set", "username:bob", "-"], b"{}").ok();
+    assert_eq!(sandbox.get(&db, "id:x2"), "{}\n");
+    assert_eq!(sandbox.get(&db, "id:bob"), "{\n  \"mine\": 1\n}\n");
+    sandbox.on(&db, &["history", "username:bob"]).ok();
+    sandbox.on(&db, &["restore", "username:bob", "1"]).ok();
+    assert_eq!(sandbox.get(&db, "id:x2"), "{\n  \"theirs\": 1\n}\n");
+}
+
+#[test]
 fn import_of_a_taken_username_exits_5_and_imports_nothing() {
     let sandbox = Sandbox::new();
     let db = sandbox.people();

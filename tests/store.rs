@@ -16,7 +16,7 @@ use custodian::domain::import::{ImportFileError, ImportReader};
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
     Author, ImportMode, ImportSummary, ListKey, NewUser, OpenOptions, RedbStore, Revision, SCHEMA_VERSION,
-    SaveOutcome, StoreError, UserStore,
+    SaveOutcome, StoreError, UserField, UserStore,
 };
 use serde_json::{Map, Value};
 use support::home::PrivateHome;
@@ -910,6 +910,51 @@ fn resolve_finds_a_user_by_id_username_email_or_phone_in_any_case() {
             matches!(store.resolve(unknown), Err(StoreError::UserNotFound(ref r)) if r == unknown),
             "{unknown:?} should not resolve"
         );
+    }
+}
+
+/// One string that is one user's id, another's username and a third's phone.
+const LOOKALIKES: &str = r#"[
+{"id":"bob","username":"robert"},
+{"id":"x2","username":"BOB"},
+{"id":"x3","primaryEmail":"x3@example.com","primaryPhone":"bob"},
+{"id":"4930","primaryPhone":"4930"}
+]"#;
+
+#[test]
+fn resolve_refuses_a_bare_reference_that_names_several_users_and_names_each() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, LOOKALIKES, ImportMode::InsertOnly).expect("import");
+    let error = store.resolve("bob").expect_err("ambiguous");
+    let StoreError::Ambiguous { reference, matches } = &error else { panic!("{error:?}") };
+    assert_eq!(reference, "bob");
+    let found: Vec<(&str, UserField)> = matches.iter().map(|m| (m.id.as_str(), m.field)).collect();
+    assert_eq!(found, [("bob", UserField::Id), ("x2", UserField::Username), ("x3", UserField::Phone)]);
+    assert_eq!(
+        error.to_string(),
+        "\"bob\" names more than one user: user bob by id, user x2 by username, user x3 by primary phone; \
+         say which with id:bob, username:bob or phone:bob"
+    );
+    // One user found by two fields is one user.
+    assert_eq!(store.resolve("4930").expect("id and phone of one user"), "4930");
+}
+
+#[test]
+fn resolve_takes_explicit_id_username_email_and_phone_forms() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, LOOKALIKES, ImportMode::InsertOnly).expect("import");
+    for (reference, id) in [
+        ("id:bob", "bob"),
+        ("username:bob", "x2"),
+        ("username:ROBERT", "bob"),
+        ("phone:bob", "x3"),
+        ("email:X3@example.com", "x3"),
+        ("robert", "bob"),
+    ] {
+        assert_eq!(store.resolve(reference).expect(reference), id, "{reference}");
+    }
+    for unknown in ["id:BOB", "email:bob", "username:x3", "phone:", "id:"] {
+        assert!(matches!(store.resolve(unknown), Err(StoreError::UserNotFound(_))), "{unknown:?}");
     }
 }
 

@@ -3,8 +3,9 @@
 
 mod support;
 
-use custodian::domain::CustomData;
-use custodian::store::{Author, RedbStore, UserStore};
+use custodian::domain::import::ImportReader;
+use custodian::domain::{CustomData, Limits};
+use custodian::store::{Author, ImportMode, RedbStore, UserStore};
 use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
@@ -779,6 +780,30 @@ fn run_command(store: &RedbStore, state: &mut State, line: &str) {
 
 fn status_text(state: &State) -> String {
     state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+#[test]
+fn user_command_with_a_reference_to_two_users_says_so_and_explicit_forms_jump() {
+    let (_dir, store) = demo_store();
+    let admin = store.resolve("admin").unwrap();
+    // Another user whose username is admin's id.
+    let record = format!(r#"{{"id":"lookalike1","username":"{admin}"}}"#);
+    let mut reader = ImportReader::new(record.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    let before = selected_handle(&state);
+
+    run_command(&store, &mut state, &format!("user {admin}"));
+    let status = state.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("names more than one user"), "{}", status.text);
+    assert!(status.text.contains(&format!("id:{admin} or username:{admin}")), "{}", status.text);
+    assert_eq!(selected_handle(&state), before, "the selection did not move");
+
+    run_command(&store, &mut state, &format!("user username:{admin}"));
+    assert_eq!(state.list.selected_entry().unwrap().user.id, "lookalike1");
+    run_command(&store, &mut state, &format!("user id:{admin}"));
+    assert_eq!(selected_handle(&state), "admin");
 }
 
 #[test]

@@ -11,7 +11,8 @@ Run without a command to open the editor (TUI). Press ? in it for every key.
 Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
 and filled with demo users on first use).
 
-Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input (or customData
+Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
+with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
 
 #[derive(Debug, Parser)]
@@ -74,7 +75,8 @@ pub enum Command {
     },
     /// Print a user's customData.
     Get {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// An earlier revision instead of the current one.
         #[arg(long)]
@@ -82,7 +84,8 @@ pub enum Command {
     },
     /// Replace a user's customData (a full replacement: keys left out are removed).
     Set {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// The new customData; `-` or nothing for standard input.
         file: Option<PathBuf>,
@@ -96,12 +99,14 @@ pub enum Command {
     },
     /// List every revision of a user's customData, the current one included.
     History {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
     },
     /// Save an earlier revision's customData as a new revision.
     Restore {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// The revision to bring back.
         revision: u64,

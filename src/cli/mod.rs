@@ -64,6 +64,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {
                 StoreError::UserNotFound(_) | StoreError::RevisionNotFound { .. } => exit::NOT_FOUND,
+                // The operator has to say which user they mean: a usage matter.
+                StoreError::Ambiguous { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
                 e if e.is_conflict() => exit::CONFLICT,
                 _ => exit::FAILURE,

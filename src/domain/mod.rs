@@ -9,6 +9,7 @@ pub mod secrets;
 pub mod synthetic;
 pub mod time;
 pub mod user;
+pub mod user_ref;
 
 pub use custom_data::{CustomData, Limits, ValidationError, human_bytes};
 pub use user::{User, UserFieldError};

@@ -11,6 +11,7 @@ use thiserror::Error;
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
 pub use crate::domain::import::{NewUser, RecordError};
+pub use crate::domain::user_ref::{UserField, UserMatch, UserRef};
 use crate::domain::{CustomData, User, ValidationError};
 
 /// A user's customData revision: 1 when created, +1 on every save that changes it.
@@ -152,6 +153,12 @@ pub struct ImportSummary {
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
     UserNotFound(String),
+    #[error(
+        "{reference:?} names more than one user: {}; say which with {}",
+        .matches.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        explicit_forms(.reference, .matches)
+    )]
+    Ambiguous { reference: String, matches: Vec<UserMatch> },
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
     #[error(
@@ -192,6 +199,18 @@ pub enum StoreError {
     Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]
     Database(String),
+}
+
+/// `id:bob or username:bob`: the explicit forms that pick one of the matches.
+fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
+    let mut fields: Vec<UserField> = matches.iter().map(|m| m.field).collect();
+    fields.sort();
+    fields.dedup();
+    let forms: Vec<String> = fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect();
+    match forms.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => forms.join(""),
+    }
 }
 
 impl StoreError {
@@ -250,8 +269,29 @@ pub trait UserStore: Send + Sync {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError>;
-    /// The id of the user named by an id, a username, a primary email or a primary phone.
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError>;
+    /// Every user `reference` matches in the fields it names (all four for a bare one), with
+    /// the field each matched by: at most one per field, since each is unique. Usernames and
+    /// emails are matched ignoring case, ids and phones exactly.
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError>;
+    /// The id of the user named by `user_ref`: an id, a username, a primary email or a
+    /// primary phone, or one of the explicit forms `id:…`, `username:…`, `email:…`,
+    /// `phone:…` ([`UserRef::parse`]). A bare reference that matches more than one user is
+    /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
+    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+        let reference = UserRef::parse(user_ref);
+        let mut matches = self.lookup(&reference)?;
+        let Some(first) = matches.first() else {
+            return Err(StoreError::UserNotFound(user_ref.to_owned()));
+        };
+        let id = first.id.clone();
+        if matches.iter().all(|m| m.id == id) {
+            return Ok(id);
+        }
+        // One user found by two fields (an id that is also their phone) is still one.
+        let mut seen = std::collections::HashSet::new();
+        matches.retain(|m| seen.insert(m.id.clone()));
+        Err(StoreError::Ambiguous { reference: user_ref.to_owned(), matches })
+    }
     /// One user, by id.
     fn user(&self, id: &str) -> Result<UserRecord, StoreError>;
     /// The list row of one user, by id.

@@ -21,7 +21,8 @@ use serde_json::{Map, Value};
 
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord, UserRef,
+    UserStore,
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
@@ -865,18 +866,25 @@ impl UserStore for RedbStore {
         Ok(step)
     }
 
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
         let tx = self.read()?;
-        if tx.open_table(USERS)?.get(user_ref)?.is_some() {
-            return Ok(user_ref.to_owned());
+        let text = reference.text.as_str();
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            let id = match field {
+                UserField::Id => tx.open_table(USERS)?.get(text)?.map(|_| text.to_owned()),
+                UserField::Username => tx
+                    .open_table(BY_USERNAME)?
+                    .get(text.to_lowercase().as_str())?
+                    .map(|g| g.value().to_owned()),
+                UserField::Email => {
+                    tx.open_table(BY_EMAIL)?.get(text.to_lowercase().as_str())?.map(|g| g.value().to_owned())
+                }
+                UserField::Phone => tx.open_table(BY_PHONE)?.get(text)?.map(|g| g.value().to_owned()),
+            };
+            matches.extend(id.map(|id| UserMatch { id, field }));
         }
-        let lower = user_ref.to_lowercase();
-        for (table, key) in [(BY_USERNAME, &lower), (BY_EMAIL, &lower), (BY_PHONE, &user_ref.to_owned())] {
-            if let Some(id) = tx.open_table(table)?.get(key.as_str())? {
-                return Ok(id.value().to_owned());
-            }
-        }
-        Err(StoreError::UserNotFound(user_ref.to_owned()))
+        Ok(matches)
     }
 
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
