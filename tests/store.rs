@@ -1063,9 +1063,9 @@ fn search_finds_by_substring_of_name_email_or_id_in_any_case() {
 fn a_scan_step_stops_at_max_hits_and_the_next_step_goes_on_from_there() {
     let (_dir, _path, store) = db_with_people();
     let full = |max_hits: usize| -> (Vec<String>, usize) {
-        let (mut ids, mut after, mut steps) = (Vec::new(), None::<String>, 0);
+        let (mut ids, mut after, mut steps) = (Vec::new(), None::<ListKey>, 0);
         loop {
-            let step = store.scan_matches("example", after.as_deref(), 100, max_hits).expect("scan step");
+            let step = store.scan_matches("example", after.as_ref(), 100, max_hits).expect("scan step");
             assert!(step.hits.len() <= max_hits, "a step never holds more than max_hits");
             steps += 1;
             ids.extend(step.hits.into_iter().map(|e| e.user.id));

@@ -3,6 +3,8 @@
 
 pub mod custom_data;
 pub mod diff;
+pub mod filter;
+pub mod fold;
 pub mod import;
 pub mod scan;
 pub mod secrets;

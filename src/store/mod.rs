@@ -96,11 +96,15 @@ pub struct RevisionInfo {
 /// One step of a full scan (see [`UserStore::scan_matches`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanStep {
+    /// The matches among the users of this step, in list order.
     pub hits: Vec<ListEntry>,
     pub scanned: usize,
-    /// Where the next step starts; `None` when the scan is done.
-    pub next: Option<String>,
+    /// The list key the next step starts after; `None` when the scan is done.
+    pub next: Option<ListKey>,
 }
+
+/// Users a `search` reads per step of its scan.
+const SEARCH_STEP: usize = 5_000;
 
 /// What a save did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,39 +237,53 @@ pub trait UserStore: Send + Sync {
     fn is_read_only(&self) -> bool;
     /// Number of users.
     fn count(&self) -> Result<u64, StoreError>;
-    /// Up to `limit` users in list order from `seek`, only those matching `filter` when
-    /// given: the id, username, email, phone or name contains it, in any case. Always
-    /// returned in list order, also when reading backwards.
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
+    /// Up to `limit` users in list order from `seek`. Always returned in list order, also
+    /// when reading backwards.
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
     /// Up to `limit` users in list order, after `after` (from the start when `None`).
     fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), None, limit)
+        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), limit)
     }
     /// Up to `limit` users in list order just before `before` (the last ones when `None`).
     fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), None, limit)
+        self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), limit)
     }
-    /// Users matching `query` (see [`UserStore::rows`]) after `after`, at most `limit`.
+    /// The first `limit` users in list order after `after` that match `query` by the
+    /// filter's rule ([`crate::domain::filter::Filter`]): `list --search`, which is the list
+    /// filter's scan run to its end.
     fn search(
         &self,
         query: &str,
         after: Option<&ListKey>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), Some(query), limit)
+        let mut found = Vec::new();
+        let mut after = after.cloned();
+        while found.len() < limit {
+            let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
+            found.extend(step.hits);
+            match step.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
     }
-    /// Users whose id, username, email, phone or name starts with `query` (any case), in list
-    /// order, at most `limit`. Read from the indexes: the same cost at any number of users.
+    /// Users whose id, username, email, phone or name starts with `query` (folded as the
+    /// filter folds), in list order, at most `limit`. Read from the indexes: the same cost at
+    /// any number of users. Every user it returns is also a match of [`UserStore::scan_matches`].
     fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
-    /// One step of a full scan: up to `batch` users in id order after `after`, with those
-    /// among them whose id, username, email, phone, name or customData text contains `query`
-    /// (any case). The step ends early at `max_hits` hits, so a query that matches nearly
-    /// everyone costs no more memory than the caller wants to hold. Each step is its own
-    /// short read, so a scan holds no snapshot for long.
+    /// One step of a full scan, in list order: up to `batch` users after the list key
+    /// `after`, with those among them that match `query` by the filter's rule
+    /// ([`crate::domain::filter::Filter`]: profile fields and customData, each user at most
+    /// once). The step ends early at `max_hits` hits, so a query that matches nearly everyone
+    /// costs no more memory than the caller wants to hold, and the first N hits of a scan are
+    /// the first N matches in list order. Each step is its own short read, so a scan holds no
+    /// snapshot for long.
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError>;

@@ -27,6 +27,7 @@ use super::{
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
 use crate::domain::diff::dropped_keys;
+use crate::domain::filter::Filter;
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
@@ -130,35 +131,6 @@ impl StoredUser {
 
 fn list_key(user: &User) -> String {
     format!("{}\0{}", user.handle().to_lowercase(), user.id)
-}
-
-/// A case-insensitive substring search that does not allocate per haystack for an ASCII
-/// needle (the common case), so a scan of a million records stays fast.
-struct Needle {
-    lower: String,
-    ascii: bool,
-    finder: memchr::memmem::Finder<'static>,
-    /// Reused for lower-casing each haystack.
-    buffer: Vec<u8>,
-}
-
-impl Needle {
-    fn new(query: &str) -> Self {
-        let lower = query.to_lowercase();
-        let finder = memchr::memmem::Finder::new(lower.as_bytes()).into_owned();
-        Self { ascii: lower.is_ascii(), lower, finder, buffer: Vec::new() }
-    }
-
-    fn found_in(&mut self, haystack: &str) -> bool {
-        if self.ascii {
-            // Lower-casing ASCII letters only keeps byte offsets; non-ASCII bytes never match
-            // an ASCII needle's bytes.
-            self.buffer.clear();
-            self.buffer.extend(haystack.bytes().map(|b| b.to_ascii_lowercase()));
-            return self.finder.find(&self.buffer).is_some();
-        }
-        haystack.to_lowercase().contains(&self.lower)
-    }
 }
 
 /// The stored (compact) customData of a user, by the one rule every read follows: a user
@@ -490,18 +462,14 @@ fn unique_fields(user: &User) -> [(&'static str, Option<String>); 3] {
     ]
 }
 
-/// Whether the user's id, username, email, phone or name contains `needle` (lower case).
-fn matches_filter(user: &User, needle: &str) -> bool {
-    [
-        Some(&user.id),
-        user.username.as_ref(),
-        user.primary_email.as_ref(),
-        user.primary_phone.as_ref(),
-        user.name.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|field| field.to_lowercase().contains(needle))
+/// Whether the query occurs in a key or scalar of a user's stored (compact) customData.
+fn document_matches(filter: &mut Filter, id: &str, document: &str) -> Result<bool, StoreError> {
+    if !filter.may_occur_in_json(document) {
+        return Ok(false);
+    }
+    let document: Map<String, Value> = serde_json::from_str(document)
+        .map_err(|e| StoreError::Database(format!("user {id}: damaged customData: {e}")))?;
+    Ok(filter.in_document(&document))
 }
 
 fn builder(options: OpenOptions) -> Builder {
@@ -713,9 +681,8 @@ impl UserStore for RedbStore {
         Ok(tx.open_table(USERS)?.len()?)
     }
 
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let needle = filter.map(str::to_lowercase).filter(|n| !n.is_empty());
         let tx = self.read()?;
         let order = tx.open_table(LIST_ORDER)?;
         let users = tx.open_table(USERS)?;
@@ -737,11 +704,6 @@ impl UserStore for RedbStore {
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
             let record = StoredUser::parse(id, json.value())?.into_record()?;
-            if let Some(needle) = &needle
-                && !matches_filter(&record.user, needle)
-            {
-                continue;
-            }
             out.push(ListEntry { key: ListKey(key), user: Box::new(record.user), revision: record.revision });
         }
         if backwards {
@@ -806,62 +768,60 @@ impl UserStore for RedbStore {
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let mut needle = Needle::new(query);
+        let mut filter = Filter::new(query);
         let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
         let users = tx.open_table(USERS)?;
         let custom_data = tx.open_table(CUSTOM_DATA)?;
-        let bounds = match after {
-            Some(id) => (Excluded(id), Unbounded),
-            None => (Unbounded, Unbounded),
+        let keys = match after {
+            Some(ListKey(key)) => order.range::<&str>((Excluded(key.as_str()), Unbounded))?,
+            None => order.range::<&str>(..)?,
         };
-        // Both tables are keyed by id: walk them side by side instead of a lookup per user.
-        let mut documents = custom_data.range::<&str>(bounds)?.peekable();
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         let mut last = None;
-        for item in users.range::<&str>(bounds)?.take(batch.max(1)) {
-            if step.hits.len() >= max_hits.max(1) {
+        for item in keys.take(batch) {
+            if step.hits.len() >= max_hits {
                 break;
             }
-            let (id, json) = item?;
-            let id = id.value();
+            let key = item?.0;
+            let key = key.value();
             step.scanned += 1;
-            last = Some(id.to_owned());
-            let mut document_hit = false;
-            while let Some(Ok((key, _))) = documents.peek() {
-                match key.value().cmp(id) {
-                    std::cmp::Ordering::Less => {
-                        documents.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        if let Some(Ok((_, text))) = documents.next() {
-                            document_hit = needle.found_in(text.value());
-                        }
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => break,
+            last = Some(key.to_owned());
+            let id = id_of_list_key(key);
+            let Some(json) = users.get(id)? else { continue };
+            let json = json.value();
+            // Most users are ruled out on their raw JSON, without being parsed; a user found
+            // by a profile field is not looked for in customData (each user is a hit once).
+            let mut record = None;
+            if filter.may_occur_in_json(json) {
+                let parsed = StoredUser::parse(id, json)?.into_record()?;
+                if filter.in_user(&parsed.user) {
+                    record = Some(parsed);
                 }
             }
-            // The profile's raw JSON also holds field names and fields the filter does not
-            // cover, so a raw hit is confirmed on the parsed fields.
-            if !document_hit && !needle.found_in(json.value()) {
-                continue;
-            }
-            let record = StoredUser::parse(id, json.value())?.into_record()?;
-            if document_hit || matches_filter(&record.user, &needle.lower) {
-                step.hits.push(ListEntry {
-                    key: ListKey(list_key(&record.user)),
-                    user: Box::new(record.user),
-                    revision: record.revision,
-                });
-            }
+            let record = match record {
+                Some(record) => record,
+                None => {
+                    if !document_matches(&mut filter, id, &stored_document(&custom_data, id)?)? {
+                        continue;
+                    }
+                    StoredUser::parse(id, json)?.into_record()?
+                }
+            };
+            step.hits.push(ListEntry {
+                key: ListKey(key.to_owned()),
+                user: Box::new(record.user),
+                revision: record.revision,
+            });
         }
-        if step.scanned == batch.max(1) || step.hits.len() >= max_hits.max(1) {
-            step.next = last;
+        if step.scanned == batch || step.hits.len() >= max_hits {
+            step.next = last.map(ListKey);
         }
         Ok(step)
     }
