@@ -772,15 +772,33 @@ fn list_search_matches_any_field_in_any_case() {
     sandbox.on(&db, &["import", DEMO_USERS]).ok();
     let demo: Vec<Map<String, Value>> =
         serde_json::from_str(&fs::read_to_string(DEMO_USERS).expect("demo")).expect("demo json");
+    // The filter's rule: the folded query in a profile field, or in a key or scalar of
+    // customData.
+    fn texts(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                into.push(k.clone());
+                texts(v, into);
+            }),
+            Value::Array(items) => items.iter().for_each(|v| texts(v, into)),
+            Value::String(s) => into.push(s.clone()),
+            other => into.push(other.to_string()),
+        }
+    }
+    use custodian::domain::fold::fold;
     for query in ["ADMIN", "müller", "EXAMPLE.ORG", "contoso", "4915", "zzzz-no-match"] {
-        let needle = query.to_lowercase();
+        let needle = fold(query).into_owned();
         let mut expected: Vec<String> = demo
             .iter()
             .filter(|u| {
-                ["id", "username", "primaryEmail", "primaryPhone", "name"]
+                let mut haystacks: Vec<String> = ["id", "username", "primaryEmail", "primaryPhone", "name"]
                     .iter()
-                    .filter_map(|f| u[*f].as_str())
-                    .any(|v| v.to_lowercase().contains(&needle))
+                    .filter_map(|f| u[*f].as_str().map(str::to_owned))
+                    .collect();
+                if let Some(data) = u.get("customData") {
+                    texts(data, &mut haystacks);
+                }
+                haystacks.iter().any(|v| fold(v).contains(needle.as_str()))
             })
             .map(|u| u["id"].as_str().expect("id").to_owned())
             .collect();

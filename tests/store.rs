@@ -958,6 +958,152 @@ fn resolve_takes_explicit_id_username_email_and_phone_forms() {
     }
 }
 
+#[test]
+fn names_that_fold_alike_are_one_name_for_uniqueness_and_lookup_and_keep_their_spelling() {
+    let (_dir, _path, store) = empty_db();
+    import_text(
+        &store,
+        "{\"id\":\"s1\",\"username\":\"Straße\",\"primaryEmail\":\"Ame\u{301}lie@example.com\",\"primaryPhone\":\"+4930123\"}",
+        ImportMode::InsertOnly,
+    )
+    .expect("import");
+    for (record, field) in [
+        (r#"{"id":"s2","username":"STRASSE"}"#, "username"),
+        (r#"{"id":"s2","username":"strasse "}"#, "username"),
+        ("{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}", "primaryEmail"),
+        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone"),
+        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username"),
+    ] {
+        let error = import_text(&store, record, ImportMode::InsertOnly).expect_err(record);
+        let StoreError::RecordConflict { reason, .. } = &error else { panic!("{error:?}") };
+        assert!(
+            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, .. } if *f == field && existing == "s1"),
+            "{record}: {error}"
+        );
+    }
+    import_text(&store, r#"{"id":"a1","username":"admin"}"#, ImportMode::InsertOnly).expect("admin");
+    assert!(import_text(&store, r#"{"id":"a2","username":"admin "}"#, ImportMode::InsertOnly).is_err());
+    for reference in [
+        "strasse",
+        "STRASSE",
+        "Straße ",
+        "username:ＳＴＲＡＳＳＥ",
+        "email:AMÉLIE@example.com",
+        "phone:+4930123 ",
+    ] {
+        assert_eq!(store.resolve(reference).expect(reference), "s1", "{reference}");
+    }
+    assert_eq!(store.user("s1").expect("user").user.username.as_deref(), Some("Straße"), "shown as typed");
+    let prefix: Vec<String> =
+        store.prefix_matches("STRAS", 10).expect("prefix").into_iter().map(|e| e.user.id).collect();
+    assert_eq!(prefix, ["s1"]);
+}
+
+/// A file of layout 2, written as the build before the Unicode fold wrote it, holding users
+/// that are distinct under lower-casing but collide under the fold.
+fn layout_2_file_with_colliding_users(path: &Path) {
+    let users = [
+        ("c1", r#"{"username":"Straße","name":"Straße Eins"}"#),
+        ("c2", r#"{"username":"STRASSE"}"#),
+        ("c3", r#"{"username":"admin"}"#),
+        ("c4", r#"{"username":"admin "}"#),
+        ("c5", "{\"primaryEmail\":\"Ame\u{301}lie@example.com\"}"),
+        ("c6", "{\"primaryEmail\":\"Am\u{e9}lie@example.com\"}"),
+        ("c7", r#"{"username":"plain"}"#),
+    ];
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.create(path).expect("create with redb");
+    let tx = db.begin_write().expect("write");
+    {
+        let text = |name| redb::TableDefinition::<&str, &str>::new(name);
+        let unit = |name| redb::TableDefinition::<&str, ()>::new(name);
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 2)
+            .unwrap();
+        tx.open_table(redb::TableDefinition::<(&str, u64), (i64, &str, &str)>::new("history")).unwrap();
+        let mut table_users = tx.open_table(text("users")).unwrap();
+        let mut documents = tx.open_table(text("custom_data")).unwrap();
+        let mut order = tx.open_table(unit("list_order")).unwrap();
+        let mut by_username = tx.open_table(text("by_username")).unwrap();
+        let mut by_email = tx.open_table(text("by_email")).unwrap();
+        tx.open_table(text("by_phone")).unwrap();
+        let mut by_name = tx.open_table(unit("by_name")).unwrap();
+        for (id, profile) in users {
+            let mut user: Map<String, Value> = serde_json::from_str(profile).unwrap();
+            user.insert("id".into(), Value::from(id));
+            user.insert("createdAt".into(), Value::from(1000));
+            user.insert("updatedAt".into(), Value::from(1000));
+            let stored = serde_json::json!({"rev": 1, "revAt": 1000, "revBy": "old build", "user": user});
+            table_users.insert(id, stored.to_string().as_str()).unwrap();
+            documents.insert(id, r#"{"k":1}"#).unwrap();
+            let handle = user.get("username").or(user.get("primaryEmail")).and_then(Value::as_str).unwrap();
+            order.insert(format!("{}\0{id}", handle.to_lowercase()).as_str(), ()).unwrap();
+            if let Some(username) = user.get("username").and_then(Value::as_str) {
+                by_username.insert(username.to_lowercase().as_str(), id).unwrap();
+            }
+            if let Some(email) = user.get("primaryEmail").and_then(Value::as_str) {
+                by_email.insert(email.to_lowercase().as_str(), id).unwrap();
+            }
+            if let Some(name) = user.get("name").and_then(Value::as_str) {
+                by_name.insert(format!("{}\0{id}", name.to_lowercase()).as_str(), ()).unwrap();
+            }
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn upgrading_a_file_whose_users_collide_under_the_fold_keeps_everyone_and_names_them() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    layout_2_file_with_colliding_users(&path);
+
+    // Read-only, the file stays as it is and lookups still follow the new rule.
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    assert_eq!(read_only.resolve("PLAIN").expect("plain"), "c7");
+    assert!(matches!(read_only.resolve("strasse"), Err(StoreError::Ambiguous { .. })));
+    assert_eq!(read_only.schema_version().expect("schema"), 2);
+    drop(read_only);
+
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert!(!store.needs_upgrade());
+    assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+    assert_eq!(store.count().expect("count"), 7, "nobody lost");
+    assert_eq!(all_ids_in_list_order(&store).len(), 7);
+    assert_eq!(store.resolve("plain").expect("plain"), "c7");
+    let error = store.resolve("STRASSE").expect_err("two users fold to strasse");
+    assert!(error.to_string().contains("user c1 by username, user c2 by username"), "{error}");
+    assert!(error.to_string().ends_with("say which with id:c1 or id:c2"), "{error}");
+    assert_eq!(store.resolve("id:c2").expect("explicit id"), "c2");
+    let collisions = store.name_collisions().expect("collisions");
+    let named: Vec<(&str, Vec<String>)> = collisions.iter().map(|(f, _, ids)| (*f, ids.clone())).collect();
+    assert_eq!(
+        named,
+        [
+            ("username", vec!["c3".to_owned(), "c4".to_owned()]),
+            ("username", vec!["c1".to_owned(), "c2".to_owned()]),
+            ("primaryEmail", vec!["c5".to_owned(), "c6".to_owned()]),
+        ]
+    );
+    let prefix: BTreeSet<String> =
+        store.prefix_matches("stras", 10).expect("prefix").into_iter().map(|e| e.user.id).collect();
+    assert_eq!(prefix, BTreeSet::from(["c1".to_owned(), "c2".to_owned()]));
+    assert_eq!(store.search("eins", None, 10).expect("search").len(), 1, "names rebuilt by the fold");
+
+    // The colliding users can still be edited; a new collision is still refused.
+    store.replace_custom_data("c1", &data(r#"{"k":2}"#), Some(1), &editor()).expect("save");
+    import_text(&store, r#"{"id":"c2","name":"Zwei"}"#, ImportMode::Upsert)
+        .expect("upsert keeping the username");
+    assert!(import_text(&store, r#"{"id":"n1","username":"Admin"}"#, ImportMode::InsertOnly).is_err());
+    drop(store);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    assert_eq!(store.count().expect("count"), 7);
+}
+
 /// Users with handles in every case and shape, in a scrambled order.
 fn crowd() -> String {
     let mut records = Vec::new();

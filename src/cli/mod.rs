@@ -128,6 +128,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
                 database::open(db, options)?
             }
+            // A file of an older layout is upgraded by its first read-write open; until then
+            // a lookup would read every user.
+            Ok(store) if store.needs_upgrade() => {
+                drop(store);
+                database::open(db, options)?
+            }
             other => other?,
         }
     } else {
@@ -462,6 +468,11 @@ fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
     ];
     for (label, value) in rows {
         out.line(&format!("{label:<15}{}", inert::line(&value)))?;
+    }
+    // Users an upgrade to the Unicode fold found sharing a name: all kept, named here.
+    for (field, value, ids) in store.name_collisions()? {
+        let line = format!("{field} {value:?} is shared by users {}", ids.join(", "));
+        out.line(&format!("{:<15}{}", "collision", inert::line(&line)))?;
     }
     Ok(())
 }

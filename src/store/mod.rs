@@ -205,12 +205,17 @@ pub enum StoreError {
     Database(String),
 }
 
-/// `id:bob or username:bob`: the explicit forms that pick one of the matches.
+/// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
+/// two matched by the same field (users an upgrade found colliding under the fold).
 fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
     let mut fields: Vec<UserField> = matches.iter().map(|m| m.field).collect();
     fields.sort();
     fields.dedup();
-    let forms: Vec<String> = fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect();
+    let forms: Vec<String> = if fields.len() == matches.len() {
+        fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect()
+    } else {
+        matches.iter().map(|m| format!("id:{}", m.id)).collect()
+    };
     match forms.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
         _ => forms.join(""),
@@ -288,8 +293,10 @@ pub trait UserStore: Send + Sync {
         max_hits: usize,
     ) -> Result<ScanStep, StoreError>;
     /// Every user `reference` matches in the fields it names (all four for a bare one), with
-    /// the field each matched by: at most one per field, since each is unique. Usernames and
-    /// emails are matched ignoring case, ids and phones exactly.
+    /// the field each matched by: at most one per field, since each is unique (except users
+    /// an upgrade found colliding). Usernames and emails are matched by the Unicode fold
+    /// ([`crate::domain::fold::name_key`]), phones normalised ([`crate::domain::fold::phone_key`]),
+    /// ids exactly.
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError>;
     /// The id of the user named by `user_ref`: an id, a username, a primary email or a
     /// primary phone, or one of the explicit forms `id:…`, `username:…`, `email:…`,
