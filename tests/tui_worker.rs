@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use custodian::domain::CustomData;
 use custodian::draft::Drafts;
 use custodian::store::{
-    Author, ImportMode, ImportSummary, ListEntry, NewUser, RecordError, RedbStore, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, RedbStore, Revision,
+    RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserMatch, UserRecord, UserRef,
+    UserStore,
 };
 use custodian::tui::app::{Action, Effect, Mode, Pending, State, update};
 use custodian::tui::theme::Theme;
@@ -98,9 +99,9 @@ impl UserStore for SlowStore {
     fn count(&self) -> Result<u64, StoreError> {
         self.inner.count()
     }
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         self.rows.pass();
-        self.inner.rows(seek, filter, limit)
+        self.inner.rows(seek, limit)
     }
     fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         self.inner.prefix_matches(query, limit)
@@ -108,14 +109,14 @@ impl UserStore for SlowStore {
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
         self.inner.scan_matches(query, after, batch, max_hits)
     }
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
-        self.inner.resolve(user_ref)
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        self.inner.lookup(reference)
     }
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
         self.users.pass();

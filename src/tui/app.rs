@@ -1241,7 +1241,7 @@ impl State {
             _ => Vec::new(),
         };
         match outcome {
-            SaveOutcome::Saved { revision } => {
+            SaveOutcome::Saved { revision, .. } => {
                 self.editor = None;
                 self.say(StatusKind::Success, format!("saved revision {revision}"));
             }
@@ -1540,12 +1540,13 @@ impl State {
         if !hits.is_empty() {
             list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
         }
-        let mut effects = Vec::new();
+        // The scan walks the list order and ends by itself one past MAX_MATCHES of its own
+        // hits, so the rows up to where it got are every match there. Prefix hits beyond
+        // that point may be cut here, but never a match before it: the scan goes on and
+        // what it finds sorts before them, so the rows end as the first MAX_MATCHES matches.
         if list.rows.len() > MAX_MATCHES {
             list.rows.truncate(MAX_MATCHES);
             list.search.capped = true;
-            list.search.scanning = false;
-            effects.push(Effect::StopScan);
         }
         list.search.scanned += scanned;
         if done {
@@ -1562,13 +1563,12 @@ impl State {
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
-        effects.extend(self.load_selected_user());
-        effects
+        self.load_selected_user()
     }
 }
 
-/// The rows (sorted by key) with the hits merged in, in one pass: hits arrive in id order,
-/// so inserting them one by one would shift thousands of rows per hit. A hit already in the
+/// The rows (sorted by key) with the hits merged in, in one pass: inserting them one by one
+/// would shift thousands of rows per hit. A hit already in the
 /// rows (the prefix search and the scan both find it) is kept once.
 fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
     hits.sort_by(|a, b| a.key.cmp(&b.key));

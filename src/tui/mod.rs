@@ -28,7 +28,7 @@ use theme::Theme;
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
 use crate::inert;
-use crate::store::{Author, OpenOptions, StoreError, UserStore};
+use crate::store::{Author, ListKey, OpenOptions, StoreError, UserStore};
 
 /// How long an edit may go unsaved before its draft is written to disk.
 const DRAFT_EVERY: Duration = Duration::from_secs(2);
@@ -76,10 +76,10 @@ pub struct Scanner {
 /// then knows it holds only some of them, and a query that matches nearly everyone does not
 /// build thousands of rows that would be thrown away.
 fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl FnMut(Action) -> bool) {
-    let mut after: Option<String> = None;
+    let mut after: Option<ListKey> = None;
     let mut wanted = app::MAX_MATCHES + 1;
     loop {
-        let (step, last) = match store.scan_matches(query, after.as_deref(), SCAN_STEP, wanted) {
+        let (step, last) = match store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted) {
             Ok(step) => {
                 wanted = wanted.saturating_sub(step.hits.len());
                 after = step.next.filter(|_| wanted > 0);
@@ -1172,7 +1172,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
     Some(match effect {
         Effect::LoadRows(request) => {
-            let rows = store.rows(&request.seek, None, request.limit);
+            let rows = store.rows(&request.seek, request.limit);
             match rows.and_then(|rows| Ok((rows, store.count()?))) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
@@ -1195,7 +1195,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         Effect::Save { id, data, expected } => {
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
                 Ok(outcome) => {
-                    tracing::info!(user = %id, ?outcome, "save from the editor");
+                    // Ids and revisions only: the removed keys are the operator's data.
+                    tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
                     Action::Saved { id, outcome }
                 }
                 // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
