@@ -166,24 +166,13 @@ fn set_refuses_each_bad_document_with_its_line_and_writes_nothing() {
     assert_eq!(sandbox.snapshot(&db), before);
 }
 
-/// 100 MB whose first bytes are wrong twice over: `NaN` (a parse error) and a byte that is
-/// not UTF-8 (a decoding error). The refusal must still name the size — so the size is
-/// checked before the text is decoded or parsed. (How long the refusal takes is a release
-/// figure: `tests/release_figures.rs`.)
-fn a_100_mb_document_invalid_from_its_first_bytes() -> Vec<u8> {
-    let mut big = Vec::with_capacity(100 * 1024 * 1024 + 16);
-    big.extend_from_slice(b"{\"a\": NaN, \"b\": \"\xff");
-    big.resize(100 * 1024 * 1024, b'x');
-    big.extend_from_slice(b"\"}");
-    big
-}
-
 #[test]
 fn a_100_mb_document_is_refused_before_it_is_parsed_and_nothing_is_written() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
     let before = sandbox.snapshot(&db);
-    let file = sandbox.file("big.json", &a_100_mb_document_invalid_from_its_first_bytes());
+    let file =
+        sandbox.file("big.json", &support::documents::a_100_mb_document_invalid_from_its_first_bytes());
     for stdin in [false, true] {
         let run = if stdin {
             sandbox.on_with_stdin_file(&db, &["set", "admin", "-"], &file)

@@ -702,6 +702,38 @@ fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
     assert_draft_kept_and_reopened(&fixture, "dropped");
 }
 
+/// `--read-only` through `main` and `tui::run`: `e`, typing and `Ctrl-S` write nothing — the
+/// database file keeps its bytes and no draft appears.
+#[test]
+fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
+    let fixture = Fixture::new();
+    let before = std::fs::read(&fixture.db).expect("read the database file");
+    let mut tui = fixture.spawn_tui_with(120, 40, &["--read-only"], &[]);
+    wait_for_list(&mut tui);
+    tui.send("/");
+    tui.wait_text(" /▏ · ");
+    tui.send("admin");
+    tui.wait_text(" /admin▏ · ");
+    tui.send(ENTER);
+    tui.wait_text(" /admin · ");
+    tui.send("e");
+    tui.wait_text("read-only: the database was opened with --read-only");
+    // What would be typed into an editor and saved, had one opened.
+    tui.send("x");
+    tui.send(CTRL_S);
+    tui.send(ENTER);
+    tui.wait_text("read-only: the database was opened with --read-only");
+    assert!(!tui.text().contains("Editing customData"), "an editor opened:\n{}", framed(&tui.text()));
+    quit(&mut tui);
+    assert!(draft_files(&fixture).is_empty(), "a draft was written: {:?}", draft_files(&fixture));
+    assert!(
+        std::fs::read(&fixture.db).expect("read the database file") == before,
+        "the database file changed"
+    );
+    assert_eq!(fixture.revisions("admin"), 1);
+    assert_eq!(fixture.custom_data("admin"), admin_original());
+}
+
 // ----------------------------------------------------------------------------------------
 // Colour, suspend, clipboard, external editor
 // ----------------------------------------------------------------------------------------
