@@ -331,3 +331,75 @@ fn the_help_overlay_leaves_the_hint_bar_whole() {
         );
     }
 }
+
+/// The styles of the given rows of the screen, where a style is the point (the selection, an
+/// error, no colour): each run of cells in one style other than the default, as
+/// `row y, columns a..b fg F bg B MODIFIERS: text`. Colours are ratatui's names (`-` for the
+/// terminal's own), modifiers its flag names.
+fn styled(state: &State, (width, height): (u16, u16), theme: &Theme, rows: &[u16]) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for &y in rows {
+        let mut x = 0;
+        while x < width {
+            let style = buffer[(x, y)].style();
+            let start = x;
+            let mut text = String::new();
+            while x < width && buffer[(x, y)].style() == style {
+                text.push_str(buffer[(x, y)].symbol());
+                x += 1;
+            }
+            let plain = style.fg.is_none_or(|c| c == ratatui::style::Color::Reset)
+                && style.bg.is_none_or(|c| c == ratatui::style::Color::Reset)
+                && style.add_modifier.is_empty();
+            if plain {
+                continue;
+            }
+            let colour = |c: Option<ratatui::style::Color>| match c {
+                None | Some(ratatui::style::Color::Reset) => "-".to_owned(),
+                Some(c) => format!("{c:?}"),
+            };
+            out.push_str(&format!(
+                "row {y:>2}, columns {start:>3}..{x:<3} fg {} bg {} {:?}: {:?}\n",
+                colour(style.fg),
+                colour(style.bg),
+                style.add_modifier,
+                text.trim_end()
+            ));
+        }
+    }
+    out
+}
+
+/// The selection's highlight, in colour and without (NO_COLOR: reverse video and bold, no
+/// colour at all): the list's title and first rows, the second user selected.
+#[test]
+fn styles_of_the_selection_in_colour_and_without() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::Down);
+    let rows = [1, 2, 3];
+    assert_screen!("styles_selection_colour_80x24", styled(&state, (80, 24), &Theme::colour(), &rows));
+    let no_colour = styled(&state, (80, 24), &Theme::plain(), &rows);
+    assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
+    assert_screen!("styles_selection_no_colour_80x24", no_colour);
+}
+
+/// An error on the status line (invalid JSON in the editor) is styled as one, in colour and
+/// without.
+#[test]
+fn styles_of_a_validation_error() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+    type_text(&store, &mut state, " oops");
+    let status = [22];
+    assert_screen!("styles_invalid_colour_80x24", styled(&state, (80, 24), &Theme::colour(), &status));
+    let no_colour = styled(&state, (80, 24), &Theme::plain(), &status);
+    assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
+    assert_screen!("styles_invalid_no_colour_80x24", no_colour);
+}
