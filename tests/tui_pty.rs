@@ -791,8 +791,8 @@ fn assert_colourless_with_visible_selection(mut tui: Tui) {
     wait_for_list(&mut tui);
     tui.send(DOWN);
     wait_selected(&mut tui, 2);
-    // Let the frame finish.
-    thread::sleep(Duration::from_millis(100));
+    // The frame is finished when the output ends with the end of its synchronized update.
+    tui.wait_on("the frame to end", Tui::raw, |raw| raw.ends_with(b"\x1b[?2026l"));
     let raw = tui.raw();
     let colours = colour_sequences(&raw);
     assert!(colours.is_empty(), "colour codes in the output: {colours:?}");
