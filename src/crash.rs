@@ -97,3 +97,18 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
         panicked
     })
 }
+
+/// Debug builds only (what `cargo test` runs): with `CUSTODIAN_TEST_PANIC_ON_F12` set, F12
+/// panics inside the editor's event loop, so a test can prove what a crash does to an unsaved
+/// edit. Release builds have no such key.
+#[cfg(debug_assertions)]
+pub fn panic_on_test_key(event: &crossterm::event::Event) {
+    use crossterm::event::{Event, KeyCode, KeyEventKind};
+    if let Event::Key(key) = event
+        && key.code == KeyCode::F(12)
+        && key.kind == KeyEventKind::Press
+        && std::env::var_os("CUSTODIAN_TEST_PANIC_ON_F12").is_some()
+    {
+        panic!("F12 with CUSTODIAN_TEST_PANIC_ON_F12 set (a test's crash)");
+    }
+}

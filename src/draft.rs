@@ -636,4 +636,38 @@ mod tests {
         assert!(drafts.check().unwrap_err().is_unsafe());
         assert!(matches!(drafts.save(&draft("u1", "s1", 1)), Err(DraftError::Dir(e)) if e.is_unsafe()));
     }
+
+    /// The name an older custodian gave its drafts is the FNV-1a hash of the database path:
+    /// its files are found by that exact name, so the hash is pinned by value, not computed
+    /// the same way on both sides of the test.
+    #[test]
+    fn an_older_custodians_file_name_is_the_fnv_1a_hash_of_the_database_path() {
+        assert_eq!(older_database_tag(DB), "3f53190eb8d0ea41");
+    }
+
+    /// A 1 MiB document whose every character is escaped in the draft's JSON (a file of about
+    /// 2 MiB) is kept and offered: a draft file may hold 4 MiB, not just the document's 1 MiB.
+    #[test]
+    fn a_draft_of_a_one_mebibyte_document_that_doubles_when_escaped_is_offered() {
+        let (_dir, drafts) = drafts();
+        let text = "\"".repeat(1024 * 1024);
+        let path = drafts.save(&Draft { text: text.clone(), ..draft("u1", "s1", 1) }).unwrap();
+        assert!(fs::metadata(&path).unwrap().len() > 2 * 1024 * 1024);
+        let found = drafts.for_database(DB);
+        assert!(found.ignored.is_empty(), "{:?}", found.ignored.iter().map(|i| &i.why).collect::<Vec<_>>());
+        assert_eq!(found.drafts.len(), 1);
+        assert!(found.drafts[0].text == text, "the text came back changed");
+    }
+
+    /// A file name's pieces: only 1–64 characters of `[0-9A-Za-z_-]` are kept as they are;
+    /// anything else (empty, too long, a `/` or `..`) becomes hex, so a name never leaves the
+    /// drafts directory.
+    #[test]
+    fn name_parts_outside_the_plain_alphabet_or_length_become_hex() {
+        assert_eq!(name_part("u1_A-b"), "u1_A-b");
+        assert_eq!(name_part(&"a".repeat(64)), "a".repeat(64));
+        assert_eq!(name_part(""), "~");
+        assert_eq!(name_part(&"a".repeat(65)), format!("{}~", "61".repeat(65)));
+        assert_eq!(name_part("../x"), "2e2e2f78~");
+    }
 }

@@ -486,3 +486,29 @@ fn text_back_from_the_external_editor_or_a_draft_holds_no_invisible_character() 
     assert_visible(&text);
     assert_eq!(text, r#"{"note": "\u2067\udb40\udc7f"}"#);
 }
+
+/// C1 controls must be *shown*, as visible markers, not merely kept off the terminal:
+/// ratatui drops a C1 character by itself, so a screen without U+009B proves nothing about
+/// `inert`. The list and the profile show the `\u{…}` form, the customData pane JSON's `\u…`.
+#[test]
+fn the_tui_shows_c1_controls_as_visible_markers() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(160, 50);
+    tui.wait_text("Users · 2");
+    // hostile.one's username in the list and the profile; its name in the profile.
+    tui.wait_for_rows("the username's U+009B in the list", |rows| {
+        rows.iter().any(|row| row.starts_with('│') && row.contains("RED\\u{9b}31m"))
+    });
+    tui.wait_text("\\u{9d}0;c1␇");
+    tui.send("\x1b[B");
+    tui.wait_text("Profile");
+    tui.wait_for("hostile.two's customData with its C1 controls shown", |screen| {
+        screen.contains("\"c1\": \"\\u009b2J\\u009d\"")
+    });
+    let screen = tui.text();
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    for c in ['\u{9b}', '\u{9d}'] {
+        assert!(!screen.contains(c), "{c:?} on the screen:\n{}", framed(&screen));
+    }
+}

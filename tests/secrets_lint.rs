@@ -1,14 +1,14 @@
 //! The secrets lint on the data custodian ships and makes: the demo users and the synthetic
-//! users must pass without a finding, and a 1 MiB document is linted fast enough to run before
-//! every save.
+//! users must pass without a finding; 1 MiB documents give the findings they should (how fast
+//! is a release figure: `tests/release_figures.rs`).
 
-use std::time::{Duration, Instant};
+mod support;
 
 use custodian::domain::import::ImportReader;
 use custodian::domain::secrets::find_secrets;
 use custodian::domain::synthetic::SyntheticUsers;
 use custodian::domain::{CustomData, Limits};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 const DEMO_USERS: &[u8] = include_bytes!("../assets/demo-users.json");
 
@@ -40,78 +40,63 @@ fn synthetic_users_have_no_findings() {
     }
 }
 
-/// Documents of about 1 MiB in the shapes that cost the most: many small preference objects,
-/// long prose, many URLs, and many long random-looking ids (every one goes through the
-/// entropy test).
-fn one_mebibyte_documents() -> Vec<(&'static str, Map<String, Value>)> {
-    const MIB: usize = 1024 * 1024;
-    let mut rng = fastrand::Rng::with_seed(9);
-    let base62 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut random = |len: usize| -> String { (0..len).map(|_| base62[rng.usize(..62)] as char).collect() };
-    let fill = |make: &mut dyn FnMut(usize) -> (String, Value)| {
-        let mut object = Map::new();
-        let mut size = 0;
-        let mut i = 0;
-        while size < MIB {
-            let (key, value) = make(i);
-            size += key.len() + value.to_string().len() + 4;
-            object.insert(key, value);
-            i += 1;
+/// What each 1 MiB shape must give: nothing, except the random tokens, where nearly every
+/// string is one finding ("value looks like a random key or token"). The time these take in release is
+/// `tests/release_figures.rs`.
+#[test]
+fn one_mebibyte_documents_give_a_finding_for_every_random_token_and_none_elsewhere() {
+    for (shape, document) in support::documents::one_mebibyte_documents() {
+        let findings = find_secrets(&document);
+        if shape == "random tokens" {
+            // Each string holds a random token of 40 and one of 64 characters; the generic rule
+            // finds 86% and 90% of those (the README), so ~98.6% of the strings are findings.
+            let share = findings.len() as f64 / document.len() as f64;
+            assert!(share > 0.97, "{shape}: {} findings of {} strings", findings.len(), document.len());
+            let reasons: Vec<String> = findings.iter().map(|f| f.reason.to_string()).collect();
+            assert!(
+                reasons.iter().all(|r| r == "value looks like a random key or token"),
+                "{shape}: {reasons:?}"
+            );
+        } else {
+            assert!(findings.is_empty(), "{shape}: {:?}", &findings[..findings.len().min(5)]);
         }
-        object
-    };
-    let preferences = fill(&mut |i| {
-        let value = json!({
-            "adminConsolePreferences": {"language": "en", "appearanceMode": "dark", "experienceNoticeConfirmed": true},
-            "plan": {"tier": "pro", "seats": i % 50, "renewsOn": "2027-01-01"},
-            "notifications": {"email": true, "push": false, "digest": "weekly"},
-            "featureFlags": ["new-editor", "beta-search"],
-            "pinned": [i, i + 1],
-            "passwordUpdatedAt": "2024-10-30T12:06:55Z",
-        });
-        (format!("workspace{i}"), value)
-    });
-    let prose = fill(&mut |i| {
-        let text = "Mit freundlichen Grüßen aus Köln — the quick brown fox jumps over the lazy dog 2024. ";
-        (format!("note{i}"), Value::String(text.repeat(40)))
-    });
-    let urls = fill(&mut |i| {
-        let url = format!("https://hooks.example.com/deploy/{i}?page=2&sort=name#section-{i}");
-        (format!("hook{i}"), json!([url, "https://docs.example.org/getting-started/install", "2026-01-01"]))
-    });
-    let ids = fill(&mut |i| {
-        (
-            format!("id{i}"),
-            json!({"ref": format!("ord_{}", random(20)), "uuid": "550e8400-e29b-41d4-a716-446655440000"}),
-        )
-    });
-    let tokens = fill(&mut |i| (format!("t{i}"), Value::String(format!("{} {}", random(40), random(64)))));
-    vec![
-        ("preferences", preferences),
-        ("prose", prose),
-        ("urls", urls),
-        ("ids", ids),
-        ("random tokens", tokens),
-    ]
+    }
 }
 
+/// The README's edge case: `sk_test_…` has no pattern of its own (test mode; Stripe
+/// publishes sample keys), but a random-looking one is still caught by the generic rule —
+/// and a word-like or short one is not.
 #[test]
-fn a_one_mebibyte_document_is_linted_well_under_50_ms_in_release() {
-    // Debug builds are 10–30× slower; the figure that matters is the release one.
-    let limit = if cfg!(debug_assertions) { Duration::from_secs(2) } else { Duration::from_millis(50) };
-    for (shape, document) in one_mebibyte_documents() {
-        let mut best = Duration::MAX;
-        let mut findings = 0;
-        for _ in 0..5 {
-            let started = Instant::now();
-            findings = find_secrets(&document).len();
-            best = best.min(started.elapsed());
-        }
-        let size = serde_json::to_string(&document).map(|s| s.len()).unwrap_or(0);
-        println!("{shape}: {size} bytes, {findings} findings, best of 5: {best:?}");
-        assert!(best < limit, "{shape}: {best:?}");
-        if shape != "random tokens" {
-            assert_eq!(findings, 0, "{shape}");
-        }
+fn sk_test_keys_are_caught_only_by_the_generic_random_token_rule() {
+    let lint = |value: &str| -> Vec<String> {
+        let document = json!({"stripe": value});
+        let object = document.as_object().expect("an object");
+        find_secrets(object).iter().map(ToString::to_string).collect()
+    };
+    let mut rng = fastrand::Rng::with_seed(17);
+    let base62 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    for _ in 0..20 {
+        let random: String = (0..32).map(|_| base62[rng.usize(..62)] as char).collect();
+        let key = format!("sk_test_{random}");
+        let found = lint(&key);
+        // Random base62 tokens read as words now and then (the README's 84–96%); those are
+        // the generic rule's misses, never a Stripe pattern's.
+        assert!(
+            found.is_empty() || found == ["stripe (value looks like a random key or token)"],
+            "{key}: {found:?}"
+        );
+    }
+    assert_eq!(
+        lint("sk_test_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js2"),
+        ["stripe (value looks like a random key or token)"],
+        "a random-looking sk_test_ key"
+    );
+    // A live key of the same shape has a pattern of its own.
+    assert_eq!(
+        lint("sk_live_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js2"),
+        ["stripe (value looks like a Stripe secret key)"]
+    );
+    for fine in ["sk_test_placeholder", "sk_test_yourTestKeyGoesHere", "sk_test_1234"] {
+        assert!(lint(fine).is_empty(), "{fine}: {:?}", lint(fine));
     }
 }

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use portable_pty::CommandBuilder;
 use serde_json::Value;
@@ -513,15 +513,81 @@ fn assert_draft_kept_and_reopened(fixture: &Fixture, key: &str) {
     assert!(draft_files(fixture).is_empty(), "a saved draft is removed");
 }
 
-#[test]
-fn sighup_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
+/// The text of the editing session's draft file, once there is exactly one.
+fn the_draft_text(fixture: &Fixture) -> Option<String> {
+    match draft_files(fixture).as_slice() {
+        [one] => std::fs::read_to_string(one).ok(),
+        _ => None,
+    }
+}
+
+/// Opens admin's editor with an edit the autosave has written (the first change of an
+/// editing session is written at once), then types more: returns a key typed after the
+/// last autosave — on the screen, not yet in the draft file. Only the way out (a signal, a
+/// crash) can put that key on disk, so a test that finds it there proves that way ran.
+fn type_after_the_last_autosave(fixture: &Fixture, tui: &mut Tui) -> String {
+    type_unsaved_edit(tui, "autosaved");
+    let since = Instant::now();
+    while !the_draft_text(fixture).is_some_and(|t| t.contains("autosaved")) {
+        assert!(since.elapsed() < TIMEOUT, "the first change was not autosaved: {:?}", draft_files(fixture));
+        thread::sleep(POLL);
+    }
+    // The autosave writes again 2 s after its last write: on a machine slow enough to pass
+    // that between typing and looking, type another key and look again.
+    for attempt in 0..5 {
+        let key = format!("typed{attempt}");
+        tui.send(ENTER);
+        tui.send(format!("  \"{key}\": true,"));
+        tui.wait_text(&format!("\"{key}\": true,"));
+        tui.wait_text("valid object");
+        if the_draft_text(fixture).is_some_and(|t| !t.contains(&key)) {
+            return key;
+        }
+    }
+    panic!("every key typed was autosaved before it could be checked");
+}
+
+/// Sends `signal` to the TUI holding an edit typed after the last autosave: custodian must
+/// leave on its own (exit 0, not killed by the signal) with that edit in its draft.
+fn a_signal_keeps_the_edit_typed_after_the_last_autosave(signal: libc::c_int) {
     let fixture = Fixture::new();
     let mut tui = fixture.spawn_tui(120, 40);
-    type_unsaved_edit(&mut tui, "kept");
+    let key = type_after_the_last_autosave(&fixture, &mut tui);
     // SAFETY: sending a signal to our own child.
-    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
-    tui.wait_exit();
-    assert_draft_kept_and_reopened(&fixture, "kept");
+    assert_eq!(unsafe { libc::kill(tui.pid(), signal) }, 0);
+    let status = tui.wait_exit();
+    assert!(status.signal().is_none() && status.exit_code() == 0, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("your unsaved edit is kept in"), "{said}");
+    assert_draft_kept_and_reopened(&fixture, &key);
+}
+
+#[test]
+fn sighup_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGHUP);
+}
+
+#[test]
+fn sigterm_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGTERM);
+}
+
+/// F12 under `CUSTODIAN_TEST_PANIC_ON_F12` panics inside the event loop (debug builds only,
+/// see `custodian::crash::panic_on_test_key`): the crash path must restore the terminal, keep
+/// the edit, say so and exit 1.
+#[test]
+fn a_crash_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
+    const F12: &[u8] = b"\x1b[24~";
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("CUSTODIAN_TEST_PANIC_ON_F12", "1")]);
+    let key = type_after_the_last_autosave(&fixture, &mut tui);
+    tui.send(F12);
+    let status = tui.wait_exit();
+    assert!(status.signal().is_none() && status.exit_code() == 1, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("internal error; the terminal was restored and your edit kept"), "{said}");
+    assert!(said.contains("\x1b[?1049l"), "the alternate screen was left");
+    assert_draft_kept_and_reopened(&fixture, &key);
 }
 
 #[test]
@@ -636,6 +702,38 @@ fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
     assert_draft_kept_and_reopened(&fixture, "dropped");
 }
 
+/// `--read-only` through `main` and `tui::run`: `e`, typing and `Ctrl-S` write nothing — the
+/// database file keeps its bytes and no draft appears.
+#[test]
+fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
+    let fixture = Fixture::new();
+    let before = std::fs::read(&fixture.db).expect("read the database file");
+    let mut tui = fixture.spawn_tui_with(120, 40, &["--read-only"], &[]);
+    wait_for_list(&mut tui);
+    tui.send("/");
+    tui.wait_text(" /▏ · ");
+    tui.send("admin");
+    tui.wait_text(" /admin▏ · ");
+    tui.send(ENTER);
+    tui.wait_text(" /admin · ");
+    tui.send("e");
+    tui.wait_text("read-only: the database was opened with --read-only");
+    // What would be typed into an editor and saved, had one opened.
+    tui.send("x");
+    tui.send(CTRL_S);
+    tui.send(ENTER);
+    tui.wait_text("read-only: the database was opened with --read-only");
+    assert!(!tui.text().contains("Editing customData"), "an editor opened:\n{}", framed(&tui.text()));
+    quit(&mut tui);
+    assert!(draft_files(&fixture).is_empty(), "a draft was written: {:?}", draft_files(&fixture));
+    assert!(
+        std::fs::read(&fixture.db).expect("read the database file") == before,
+        "the database file changed"
+    );
+    assert_eq!(fixture.revisions("admin"), 1);
+    assert_eq!(fixture.custom_data("admin"), admin_original());
+}
+
 // ----------------------------------------------------------------------------------------
 // Colour, suspend, clipboard, external editor
 // ----------------------------------------------------------------------------------------
@@ -693,8 +791,8 @@ fn assert_colourless_with_visible_selection(mut tui: Tui) {
     wait_for_list(&mut tui);
     tui.send(DOWN);
     wait_selected(&mut tui, 2);
-    // Let the frame finish.
-    thread::sleep(Duration::from_millis(100));
+    // The frame is finished when the output ends with the end of its synchronized update.
+    tui.wait_on("the frame to end", Tui::raw, |raw| raw.ends_with(b"\x1b[?2026l"));
     let raw = tui.raw();
     let colours = colour_sequences(&raw);
     assert!(colours.is_empty(), "colour codes in the output: {colours:?}");

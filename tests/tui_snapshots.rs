@@ -242,3 +242,164 @@ fn command_line() {
     }
     assert_screen!("command_line_80x24", screen(&state, 80, 24));
 }
+
+const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+
+/// Where the block under "## The screen" in the README is (byte range of its text).
+fn readme_screen_block(readme: &str) -> std::ops::Range<usize> {
+    let section = readme.find("## The screen").expect("the README has \"The screen\"");
+    let start = section + readme[section..].find("```\n").expect("a code block") + 4;
+    let end = start + readme[start..].find("```\n").expect("the end of the code block");
+    start..end
+}
+
+/// The screen's rows as a terminal shows them: a wide character's second cell is not text.
+fn screen_rows(state: &State, width: u16, height: u16) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut x = 0;
+            while x < width {
+                let symbol = buffer[(x, y)].symbol();
+                row.push_str(symbol);
+                x += symbol.width().max(1) as u16;
+            }
+            row.trim_end().to_owned()
+        })
+        .collect()
+}
+
+/// A row with the revision's time and author (`1 · 2026-11-26 09:58 UTC by uid 0`) cut at
+/// the time: they depend on when and by whom the demo users were imported.
+fn up_to_the_revision_time(row: &str) -> &str {
+    match row.find(" UTC by ") {
+        Some(at) if at >= 16 && row.is_char_boundary(at - 16) => &row[..at - 16],
+        _ => row,
+    }
+}
+
+/// The README's picture of the screen is what the app draws at that size: the demo users,
+/// `admin` selected, the hint bar as it is at that width. `CUSTODIAN_UPDATE_README=1`
+/// writes what the app draws into the README instead.
+#[test]
+fn the_readme_screen_is_what_the_app_draws() {
+    let readme = std::fs::read_to_string(README).expect("read the README");
+    let block = readme_screen_block(&readme);
+    let pictured: Vec<&str> = readme[block.clone()].lines().map(str::trim_end).collect();
+    let (width, height) = (pictured[0].chars().count() as u16, pictured.len() as u16);
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, width, height);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    let drawn = screen_rows(&state, width, height);
+    if std::env::var_os("CUSTODIAN_UPDATE_README").is_some() {
+        let text = drawn.iter().map(|row| format!("{row}\n")).collect::<String>();
+        std::fs::write(README, format!("{}{text}{}", &readme[..block.start], &readme[block.end..]))
+            .expect("write the README");
+        return;
+    }
+    let cut =
+        |rows: &[&str]| rows.iter().map(|row| up_to_the_revision_time(row).to_owned()).collect::<Vec<_>>();
+    let drawn_rows: Vec<&str> = drawn.iter().map(String::as_str).collect();
+    assert_eq!(
+        cut(&pictured),
+        cut(&drawn_rows),
+        "the README's screen is stale (CUSTODIAN_UPDATE_README=1 rewrites it); the app draws at {width}x{height}:\n{}",
+        drawn.join("\n")
+    );
+}
+
+/// The help overlay stops above the hint bar, which stays whole at every size (at 80×24 it
+/// once left only the "E" of it): the bar says how to close the help.
+#[test]
+fn the_help_overlay_leaves_the_hint_bar_whole() {
+    let (_dir, store) = demo_store();
+    for (width, height) in [(80, 24), (100, 30), (120, 40)] {
+        let mut state = started(&store, width, height);
+        act(&store, &mut state, Action::ToggleHelp);
+        let rows = screen_rows(&state, width, height);
+        assert_eq!(
+            rows.last().map(String::as_str),
+            Some("Esc/? close"),
+            "at {width}x{height}:\n{}",
+            rows.join("\n")
+        );
+    }
+}
+
+/// The styles of the given rows of the screen, where a style is the point (the selection, an
+/// error, no colour): each run of cells in one style other than the default, as
+/// `row y, columns a..b fg F bg B MODIFIERS: text`. Colours are ratatui's names (`-` for the
+/// terminal's own), modifiers its flag names.
+fn styled(state: &State, (width, height): (u16, u16), theme: &Theme, rows: &[u16]) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for &y in rows {
+        let mut x = 0;
+        while x < width {
+            let style = buffer[(x, y)].style();
+            let start = x;
+            let mut text = String::new();
+            while x < width && buffer[(x, y)].style() == style {
+                text.push_str(buffer[(x, y)].symbol());
+                x += 1;
+            }
+            let plain = style.fg.is_none_or(|c| c == ratatui::style::Color::Reset)
+                && style.bg.is_none_or(|c| c == ratatui::style::Color::Reset)
+                && style.add_modifier.is_empty();
+            if plain {
+                continue;
+            }
+            let colour = |c: Option<ratatui::style::Color>| match c {
+                None | Some(ratatui::style::Color::Reset) => "-".to_owned(),
+                Some(c) => format!("{c:?}"),
+            };
+            out.push_str(&format!(
+                "row {y:>2}, columns {start:>3}..{x:<3} fg {} bg {} {:?}: {:?}\n",
+                colour(style.fg),
+                colour(style.bg),
+                style.add_modifier,
+                text.trim_end()
+            ));
+        }
+    }
+    out
+}
+
+/// The selection's highlight, in colour and without (NO_COLOR: reverse video and bold, no
+/// colour at all): the list's title and first rows, the second user selected.
+#[test]
+fn styles_of_the_selection_in_colour_and_without() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::Down);
+    let rows = [1, 2, 3];
+    assert_screen!("styles_selection_colour_80x24", styled(&state, (80, 24), &Theme::colour(), &rows));
+    let no_colour = styled(&state, (80, 24), &Theme::plain(), &rows);
+    assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
+    assert_screen!("styles_selection_no_colour_80x24", no_colour);
+}
+
+/// An error on the status line (invalid JSON in the editor) is styled as one, in colour and
+/// without.
+#[test]
+fn styles_of_a_validation_error() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+    type_text(&store, &mut state, " oops");
+    let status = [22];
+    assert_screen!("styles_invalid_colour_80x24", styled(&state, (80, 24), &Theme::colour(), &status));
+    let no_colour = styled(&state, (80, 24), &Theme::plain(), &status);
+    assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
+    assert_screen!("styles_invalid_no_colour_80x24", no_colour);
+}

@@ -1066,14 +1066,23 @@ fn history_esc_closes_it() {
 
 #[test]
 fn quitting_with_changes_confirmed_leaves_no_draft_behind() {
-    let (_dir, store) = demo_store();
+    let (dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
     type_text(&store, &mut state, "x");
+    autosave(&store, &mut state);
+    let drafts = drafts_of(&dir);
+    assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1, "the edit was autosaved");
     act(&store, &mut state, Action::Quit);
     act(&store, &mut state, Action::Confirm);
     assert!(state.quit);
     assert!(state.editor.is_none(), "nothing left for the runtime to keep as a draft");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("drafts"))
+        .expect("the drafts folder")
+        .flatten()
+        .map(|entry| entry.file_name())
+        .collect();
+    assert!(left.is_empty(), "quitting and throwing the edit away left {left:?} in the drafts folder");
 }
 
 #[test]

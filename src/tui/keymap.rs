@@ -80,7 +80,7 @@ pub const BINDINGS: &[Binding] = &[
         BROWSE,
         [(KeyCode::Char('/'), NONE)],
         "/",
-        "filter by username, email, name, id",
+        "filter by id/username/email/phone/name/customData",
         Some("filter"),
         || Action::StartFilter
     ),

@@ -873,7 +873,10 @@ fn event_loop(
         // Drain everything already queued, then draw once.
         let settle_by = Instant::now() + SETTLE;
         loop {
-            if let Some(action) = action_for_event(state, event::read()?) {
+            let event = event::read()?;
+            #[cfg(debug_assertions)]
+            crate::crash::panic_on_test_key(&event);
+            if let Some(action) = action_for_event(state, event) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod documents;
 pub mod home;
 pub mod postgres;
 pub mod pty;

@@ -89,7 +89,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         history::render(frame, area, history, theme);
     }
     if state.help {
-        help::render(frame, area, state.help_scroll, theme);
+        // Above the hint bar, which stays whole (it says how to close the help).
+        let above_hints = Rect { height: areas.hints.y.saturating_sub(area.y), ..area };
+        help::render(frame, above_hints, state.help_scroll, theme);
     }
     if let Some(dialog) = &state.dialog {
         dialog::render(frame, area, state, dialog, theme);
