@@ -1106,6 +1106,8 @@ fn upgrading_a_file_whose_users_collide_under_the_fold_keeps_everyone_and_names_
         store.prefix_matches("stras", 10).expect("prefix").into_iter().map(|e| e.user.id).collect();
     assert_eq!(prefix, BTreeSet::from(["c1".to_owned(), "c2".to_owned()]));
     assert_eq!(store.search("eins", None, 10).expect("search").len(), 1, "names rebuilt by the fold");
+    assert_eq!(scanned_ids(&store, "eins"), ["c1"], "the scan's texts built by the upgrade");
+    assert_eq!(scanned_ids(&store, "k").len(), 7, "with every user's customData");
 
     // The colliding users can still be edited; a new collision is still refused.
     store.replace_custom_data("c1", &data(r#"{"k":2}"#), Some(1), &editor()).expect("save");
@@ -1241,6 +1243,63 @@ fn a_scan_step_stops_at_max_hits_and_the_next_step_goes_on_from_there() {
     let (capped, steps) = full(1);
     assert_eq!(capped, all);
     assert!(steps >= 3, "{steps} steps");
+}
+
+/// The ids of every user the full scan finds for `query`, in the order found.
+fn scanned_ids(store: &RedbStore, query: &str) -> Vec<String> {
+    let (mut ids, mut after) = (Vec::new(), None::<ListKey>);
+    loop {
+        let step = store.scan_matches(query, after.as_ref(), 2, usize::MAX).expect("scan step");
+        ids.extend(step.hits.into_iter().map(|e| e.user.id));
+        match step.next {
+            Some(next) => after = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+#[test]
+fn the_scan_follows_every_write_and_never_finds_what_a_user_no_longer_has() {
+    let (_dir, _path, store) = db_with_people();
+    assert_eq!(scanned_ids(&store, "DARK"), ["u1"]);
+    // A save: the old value is gone from the scan, the new one found.
+    store.replace_custom_data("u1", &data(r#"{"theme":"Light"}"#), Some(1), &editor()).expect("save");
+    assert_eq!(scanned_ids(&store, "dark"), Vec::<String>::new());
+    assert_eq!(scanned_ids(&store, "light"), ["u1"]);
+    // A restore brings the old document's texts back.
+    store.restore("u1", 1, Some(2), &editor()).expect("restore");
+    assert_eq!(scanned_ids(&store, "dark"), ["u1"]);
+    // An upsert that renames (the list key moves) and one that changes customData only.
+    import_text(&store, r#"{"id":"u2","username":"zed","name":"Robert"}"#, ImportMode::Upsert)
+        .expect("upsert");
+    import_text(&store, r#"{"id":"u3","customData":{"colour":"teal"}}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(scanned_ids(&store, "builder"), Vec::<String>::new());
+    assert_eq!(scanned_ids(&store, "ROBERT"), ["u2"]);
+    assert_eq!(scanned_ids(&store, "u2"), ["u2"], "found once, under its new list key");
+    assert_eq!(scanned_ids(&store, "teal"), ["u3"]);
+    // Every user is in the scan once, in list order, whatever wrote them.
+    let mut batch = new_users(r#"{"id":"b1","username":"Ölfass","customData":{"Größe":"K\u212A"}}"#);
+    batch.extend(new_users(r#"{"id":"b2","name":"say \"hi\""}"#));
+    store.insert_batch(&batch, &importer()).expect("bulk insert");
+    import_text(&store, r#"{"id":"i1","name":"Inserted","customData":{"n":1.50}}"#, ImportMode::InsertOnly)
+        .expect("insert");
+    assert_eq!(scanned_ids(&store, ""), all_ids_in_list_order(&store));
+    assert_eq!(scanned_ids(&store, "GRÖSSE"), ["b1"]);
+    assert_eq!(scanned_ids(&store, "ek"), Vec::<String>::new(), "never across a key and its value");
+    assert!(scanned_ids(&store, "k").contains(&"b1".to_owned()), "the Kelvin sign folds to k");
+    assert_eq!(scanned_ids(&store, "\"hi\""), ["b2"]);
+    assert_eq!(scanned_ids(&store, "1.50"), ["i1"]);
+}
+
+#[test]
+fn a_query_holding_a_nul_is_answered_without_matching_across_texts() {
+    let (_dir, _path, store) = db_with_people();
+    import_text(&store, r#"{"id":"n1","name":"quill","customData":{"zebra":"c"}}"#, ImportMode::InsertOnly)
+        .expect("insert");
+    // No stored text holds a NUL (records refuse it), so this finds nobody, even though the
+    // name and the key are neighbours in the user's search text, NUL between them.
+    assert_eq!(scanned_ids(&store, "quill\0zebra"), Vec::<String>::new());
+    assert_eq!(scanned_ids(&store, "quill"), ["n1"]);
 }
 
 #[test]

@@ -77,6 +77,18 @@ impl Filter {
         }
     }
 
+    /// Whether [`Filter::in_search_text`] answers exactly as [`Filter::in_user`] and
+    /// [`Filter::in_document`] do: when the folded query holds no [`SEARCH_TEXT_SEPARATOR`].
+    pub fn fits_search_text(&self) -> bool {
+        !self.folded.as_bytes().contains(&SEARCH_TEXT_SEPARATOR)
+    }
+
+    /// Whether the query occurs in a user's [`search_text`]. Exact when
+    /// [`Filter::fits_search_text`]: a match holds no separator, so it lies inside one text.
+    pub fn in_search_text(&self, search_text: &[u8]) -> bool {
+        self.finder.find(search_text).is_some()
+    }
+
     /// A quick test on the JSON text of a record: `false` only when no text inside it can
     /// match, so most records are ruled out without being parsed. It is exact for JSON that
     /// is ASCII and has no escapes (lower-casing the whole text lower-cases each of its
@@ -87,6 +99,56 @@ impl Filter {
             return true;
         }
         self.in_text(json)
+    }
+}
+
+/// The byte between the texts of a [`search_text`]. A query without it cannot match across
+/// two texts; a query with it (a pasted NUL) is answered from the parsed user instead.
+pub const SEARCH_TEXT_SEPARATOR: u8 = 0;
+
+/// Every text the filter searches in a user, each folded as the query is, joined by
+/// [`SEARCH_TEXT_SEPARATOR`]: the profile fields of [`Filter::in_user`], then the keys and
+/// scalars of [`Filter::in_document`]. The store keeps it so that a scan reads one compact
+/// record per user instead of parsing the user and its document.
+pub fn search_text(user: &User, document: &Map<String, Value>) -> String {
+    let mut text = String::new();
+    let mut push = |part: &str| {
+        if !text.is_empty() {
+            text.push(char::from(SEARCH_TEXT_SEPARATOR));
+        }
+        text.push_str(&fold(part));
+    };
+    for field in [
+        Some(&user.id),
+        user.username.as_ref(),
+        user.primary_email.as_ref(),
+        user.primary_phone.as_ref(),
+        user.name.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        push(field);
+    }
+    document_texts(document, &mut push);
+    text
+}
+
+fn document_texts(document: &Map<String, Value>, push: &mut impl FnMut(&str)) {
+    for (key, value) in document {
+        push(key);
+        value_texts(value, push);
+    }
+}
+
+fn value_texts(value: &Value, push: &mut impl FnMut(&str)) {
+    match value {
+        Value::Null => push("null"),
+        Value::Bool(b) => push(if *b { "true" } else { "false" }),
+        Value::Number(n) => push(&n.to_string()),
+        Value::String(s) => push(s),
+        Value::Array(items) => items.iter().for_each(|item| value_texts(item, push)),
+        Value::Object(object) => document_texts(object, push),
     }
 }
 
@@ -127,5 +189,113 @@ mod tests {
             }
         }
         assert!(!Filter::new("zzz").may_occur_in_json(r#"{"a":"b"}"#));
+    }
+
+    /// The store answers the filter from [`search_text`]: for every user and query it must
+    /// say what [`Filter::in_user`] and [`Filter::in_document`] say.
+    fn assert_search_text_agrees(user: &User, doc: &Map<String, Value>, query: &str) {
+        let mut filter = Filter::new(query);
+        let expected = filter.in_user(user) || filter.in_document(doc);
+        let text = search_text(user, doc);
+        if filter.fits_search_text() {
+            assert_eq!(filter.in_search_text(text.as_bytes()), expected, "{query:?} in {text:?}");
+        }
+    }
+
+    fn user(fields: [Option<&str>; 4]) -> User {
+        valid_user(fields).expect("a valid user")
+    }
+
+    /// A user with these fields, when they are valid ones.
+    fn valid_user(fields: [Option<&str>; 4]) -> Option<User> {
+        let mut object = Map::new();
+        object.insert("id".into(), "u1_X".into());
+        for (name, value) in ["username", "primaryEmail", "primaryPhone", "name"].into_iter().zip(fields) {
+            if let Some(value) = value {
+                object.insert(name.into(), value.into());
+            }
+        }
+        User::from_logto(Value::Object(object), 0).ok().map(|(user, _)| user)
+    }
+
+    #[test]
+    fn search_text_answers_as_the_filter_for_tricky_users() {
+        let user = user([
+            Some("Stra\u{df}e"),
+            Some("K\u{212A}@Example.com"),
+            Some("+49 30"),
+            Some("Ame\u{301}lie \"Q\""),
+        ]);
+        let doc = document(
+            r#"{"Schlüssel":"Wert","n":1.50,"big":12345678901234567890,"t":true,"z":null,"list":[{"inner":"ǅ"},"x\ty"],"":""}"#,
+        );
+        let queries = [
+            "",
+            "u1_x",
+            "strasse",
+            "STRASSE",
+            "ß",
+            "k@example",
+            "\u{212A}",
+            "kelvin",
+            "+49 30",
+            "amélie",
+            "AME\u{301}LIE",
+            "\"q\"",
+            "\"",
+            "lie \"",
+            "schlüssel",
+            "SCHLÜSSEL",
+            "wert",
+            "1.50",
+            "1.5",
+            "12345678901234567890",
+            "true",
+            "null",
+            "ǆ",
+            "dž",
+            "inner",
+            "x\ty",
+            "\t",
+            "wert\0n",
+            "ssel",
+            // Never across two texts: the end of one and the start of the next.
+            "strassek",
+            "e.com+49",
+            "wertn",
+            "lieschl",
+            "1.50big",
+            "truez",
+            "u1_xstra",
+        ];
+        for query in queries {
+            assert_search_text_agrees(&user, &doc, query);
+        }
+        assert!(!Filter::new("a\0b").fits_search_text());
+    }
+
+    fn arbitrary_text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("[a-cA-Cß\u{212A}kKé\u{301}e\"\\ 0-9.\u{1C4}-\u{1C6}İı]{0,6}")
+            .expect("a valid pattern")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn search_text_answers_as_the_filter_for_random_users(
+            fields in proptest::array::uniform4(proptest::option::of(arbitrary_text())),
+            entries in proptest::collection::vec((arbitrary_text(), arbitrary_text(), -1000i64..1000, proptest::bool::ANY), 0..4),
+            query in arbitrary_text(),
+        ) {
+            let fields = [fields[0].as_deref(), fields[1].as_deref(), fields[2].as_deref(), fields[3].as_deref()];
+            // Field values the user record refuses (an email without @) never reach a store.
+            proptest::prop_assume!(valid_user(fields).is_some());
+            let user = user(fields);
+            let mut doc = Map::new();
+            for (key, text, number, flag) in entries {
+                let value = if flag { Value::from(text) } else { serde_json::json!([number, {"k": flag}]) };
+                doc.insert(key, value);
+            }
+            assert_search_text_agrees(&user, &doc, &query);
+        }
     }
 }

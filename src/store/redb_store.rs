@@ -27,7 +27,7 @@ use super::{
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
 use crate::domain::diff::dropped_keys;
-use crate::domain::filter::Filter;
+use crate::domain::filter::{Filter, search_text};
 use crate::domain::fold;
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
@@ -63,6 +63,10 @@ const EMAIL_KEYS: TableDefinition<&str, ()> = TableDefinition::new("email_keys")
 const PHONE_KEYS: TableDefinition<&str, ()> = TableDefinition::new("phone_keys");
 /// Folded name + NUL + id → (): names are not unique, so the id is part of the key.
 const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
+/// List key → the user's [`search_text`]: everything the filter searches, folded, in one
+/// compact record, so a scan in list order reads one table sequentially instead of looking
+/// each user and document up by id. Written with the user in every write transaction.
+const SEARCH_TEXT: TableDefinition<&str, &str> = TableDefinition::new("search_text");
 
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -255,6 +259,7 @@ impl RedbStore {
             tx.open_table(EMAIL_KEYS)?;
             tx.open_table(PHONE_KEYS)?;
             tx.open_table(BY_NAME)?;
+            tx.open_table(SEARCH_TEXT)?;
         }
         tx.commit()?;
         Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned(), layout: SCHEMA_VERSION })
@@ -390,11 +395,15 @@ impl RedbStore {
         {
             if from < 3 {
                 let mut keys: [Vec<String>; 4] = Default::default();
+                let mut texts = Vec::new();
                 {
                     let users = tx.open_table(USERS)?;
+                    let custom_data = tx.open_table(CUSTOM_DATA)?;
                     for item in users.range::<&str>(..)? {
                         let (id, json) = item?;
                         let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                        let document = stored_document(&custom_data, id.value())?;
+                        texts.push(search_entry(&record.user, &document)?);
                         for ((_, key), keys) in unique_fields(&record.user).into_iter().zip(keys.iter_mut()) {
                             keys.extend(key.map(|key| index_key(&key, &record.user.id)));
                         }
@@ -415,11 +424,78 @@ impl RedbStore {
                         table.insert(key.as_str(), ())?;
                     }
                 }
+                texts.sort_unstable();
+                let mut table = tx.open_table(SEARCH_TEXT)?;
+                for (key, text) in &texts {
+                    table.insert(key.as_str(), text.as_str())?;
+                }
             }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`UserStore::scan_matches`] from the users and their documents, for a file without
+    /// the search texts (an older layout opened read-only) or a query holding the separator.
+    fn scan_by_reading_everyone(
+        &self,
+        filter: &mut Filter,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let users = tx.open_table(USERS)?;
+        let custom_data = tx.open_table(CUSTOM_DATA)?;
+        let keys = match after {
+            Some(ListKey(key)) => order.range::<&str>((Excluded(key.as_str()), Unbounded))?,
+            None => order.range::<&str>(..)?,
+        };
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
+        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
+        let mut last = None;
+        for item in keys.take(batch) {
+            if step.hits.len() >= max_hits {
+                break;
+            }
+            let key = item?.0;
+            let key = key.value();
+            step.scanned += 1;
+            last = Some(key.to_owned());
+            let id = id_of_list_key(key);
+            let Some(json) = users.get(id)? else { continue };
+            let json = json.value();
+            // Most users are ruled out on their raw JSON, without being parsed; a user found
+            // by a profile field is not looked for in customData (each user is a hit once).
+            let mut record = None;
+            if filter.may_occur_in_json(json) {
+                let parsed = StoredUser::parse(id, json)?.into_record()?;
+                if filter.in_user(&parsed.user) {
+                    record = Some(parsed);
+                }
+            }
+            let record = match record {
+                Some(record) => record,
+                None => {
+                    if !document_matches(filter, id, &stored_document(&custom_data, id)?)? {
+                        continue;
+                    }
+                    StoredUser::parse(id, json)?.into_record()?
+                }
+            };
+            step.hits.push(ListEntry {
+                key: ListKey(key.to_owned()),
+                user: Box::new(record.user),
+                revision: record.revision,
+            });
+        }
+        if step.scanned == batch || step.hits.len() >= max_hits {
+            step.next = last.map(ListKey);
+        }
+        Ok(step)
     }
 
     /// Users whose username, primary email or primary phone is the same as another's under
@@ -550,7 +626,7 @@ impl RedbStore {
             // indexes are written at the end, and the maps below catch repeats in the load.
             let into_empty = tables.users.is_empty()?;
             let mut unique: [HashMap<String, String>; 3] = Default::default();
-            let (mut order, mut names) = (Vec::new(), Vec::new());
+            let (mut order, mut names, mut texts) = (Vec::new(), Vec::new(), Vec::new());
             for new in users {
                 let conflict =
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
@@ -576,6 +652,7 @@ impl RedbStore {
                 let document =
                     new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
                 tables.custom_data.insert(id, document.as_str())?;
+                texts.push(search_entry(&new.user, &document)?);
                 order.push(list_key(&new.user));
                 names.extend(name_key(&new.user));
                 count += 1;
@@ -588,6 +665,10 @@ impl RedbStore {
             }
             for key in &names {
                 tables.by_name.insert(key.as_str(), ())?;
+            }
+            texts.sort_unstable();
+            for (key, text) in &texts {
+                tables.search_text.insert(key.as_str(), text.as_str())?;
             }
             let [usernames, emails, phones] = unique;
             for (index, entries) in [
@@ -630,6 +711,14 @@ fn typed_value(user: &User, field: &str) -> String {
         _ => &user.primary_phone,
     };
     value.clone().unwrap_or_default()
+}
+
+/// A user's [`SEARCH_TEXT`] entry: the list key and the search text of the user with its
+/// stored (compact) customData.
+fn search_entry(user: &User, document: &str) -> Result<(String, String), StoreError> {
+    let document: Map<String, Value> = serde_json::from_str(document)
+        .map_err(|e| StoreError::Database(format!("user {}: damaged customData: {e}", user.id)))?;
+    Ok((list_key(user), search_text(user, &document)))
 }
 
 /// Whether the query occurs in a key or scalar of a user's stored (compact) customData.
@@ -686,6 +775,7 @@ struct WriteTables<'tx> {
     email_keys: Table<'tx, &'static str, ()>,
     phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
+    search_text: Table<'tx, &'static str, &'static str>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -699,6 +789,7 @@ impl<'tx> WriteTables<'tx> {
             email_keys: tx.open_table(EMAIL_KEYS)?,
             phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
+            search_text: tx.open_table(SEARCH_TEXT)?,
         })
     }
 
@@ -728,8 +819,11 @@ impl<'tx> WriteTables<'tx> {
         Ok(())
     }
 
+    /// Indexes `user`, whose customData this transaction has already written.
     fn index(&mut self, user: &User) -> Result<(), StoreError> {
         self.order.insert(list_key(user).as_str(), ())?;
+        let (key, text) = search_entry(user, &stored_document(&self.custom_data, &user.id)?)?;
+        self.search_text.insert(key.as_str(), text.as_str())?;
         let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
         for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
             if let Some(key) = key {
@@ -744,6 +838,7 @@ impl<'tx> WriteTables<'tx> {
 
     fn unindex(&mut self, user: &User) -> Result<(), StoreError> {
         self.order.remove(list_key(user).as_str())?;
+        self.search_text.remove(list_key(user).as_str())?;
         let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
         for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
             if let Some(key) = key {
@@ -830,6 +925,9 @@ impl<'tx> WriteTables<'tx> {
         self.history
             .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
         self.custom_data.insert(id, text)?;
+        let user = current.record()?.user;
+        let (key, search) = search_entry(&user, text)?;
+        self.search_text.insert(key.as_str(), search.as_str())?;
         let mut next = StoredUser {
             rev: current.rev + 1,
             rev_at: now,
@@ -936,46 +1034,35 @@ impl UserStore for RedbStore {
     ) -> Result<ScanStep, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
         let mut filter = Filter::new(query);
+        if self.layout < 3 || !filter.fits_search_text() {
+            return self.scan_by_reading_everyone(&mut filter, after, batch, max_hits);
+        }
         let tx = self.read()?;
-        let order = tx.open_table(LIST_ORDER)?;
+        let texts = tx.open_table(SEARCH_TEXT)?;
         let users = tx.open_table(USERS)?;
-        let custom_data = tx.open_table(CUSTOM_DATA)?;
-        let keys = match after {
-            Some(ListKey(key)) => order.range::<&str>((Excluded(key.as_str()), Unbounded))?,
-            None => order.range::<&str>(..)?,
+        let entries = match after {
+            Some(ListKey(key)) => texts.range::<&str>((Excluded(key.as_str()), Unbounded))?,
+            None => texts.range::<&str>(..)?,
         };
         let (batch, max_hits) = (batch.max(1), max_hits.max(1));
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         let mut last = None;
-        for item in keys.take(batch) {
+        for item in entries.take(batch) {
             if step.hits.len() >= max_hits {
                 break;
             }
-            let key = item?.0;
-            let key = key.value();
+            let (key, text) = item?;
             step.scanned += 1;
-            last = Some(key.to_owned());
+            // The key is copied only for a hit and for the step's last user.
+            let hit = filter.in_search_text(text.value().as_bytes());
+            last = Some(key);
+            if !hit {
+                continue;
+            }
+            let key = last.as_ref().map_or("", |key| key.value());
             let id = id_of_list_key(key);
             let Some(json) = users.get(id)? else { continue };
-            let json = json.value();
-            // Most users are ruled out on their raw JSON, without being parsed; a user found
-            // by a profile field is not looked for in customData (each user is a hit once).
-            let mut record = None;
-            if filter.may_occur_in_json(json) {
-                let parsed = StoredUser::parse(id, json)?.into_record()?;
-                if filter.in_user(&parsed.user) {
-                    record = Some(parsed);
-                }
-            }
-            let record = match record {
-                Some(record) => record,
-                None => {
-                    if !document_matches(&mut filter, id, &stored_document(&custom_data, id)?)? {
-                        continue;
-                    }
-                    StoredUser::parse(id, json)?.into_record()?
-                }
-            };
+            let record = StoredUser::parse(id, json.value())?.into_record()?;
             step.hits.push(ListEntry {
                 key: ListKey(key.to_owned()),
                 user: Box::new(record.user),
@@ -983,7 +1070,7 @@ impl UserStore for RedbStore {
             });
         }
         if step.scanned == batch || step.hits.len() >= max_hits {
-            step.next = last.map(ListKey);
+            step.next = last.map(|key| ListKey(key.value().to_owned()));
         }
         Ok(step)
     }
