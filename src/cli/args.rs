@@ -53,6 +53,10 @@ pub enum Command {
         /// Replace users whose id already exists (their customData change is kept in history).
         #[arg(long)]
         upsert: bool,
+        /// Import only the rows of this Logto tenant (`tenant_id`); the others are counted and
+        /// skipped. Without it the tenant is dropped from every record.
+        #[arg(long, value_name = "ID")]
+        tenant: Option<String>,
     },
     /// Export every user as JSON Lines, in list order.
     Export {

@@ -141,7 +141,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let outcome = crash::catch(|| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
         Command::Info => info(&store, &mut out),
-        Command::Import { file, upsert } => import(&store, file.as_deref(), *upsert, &mut out),
+        Command::Import { file, upsert, tenant } => {
+            import(&store, file.as_deref(), *upsert, tenant.clone(), &mut out)
+        }
         Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
         Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
         Command::Get { user, revision } => get(&store, user, *revision, &mut out),
@@ -197,9 +199,16 @@ impl Output {
     }
 }
 
-fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output) -> Result<()> {
+fn import(
+    store: &RedbStore,
+    file: Option<&Path>,
+    upsert: bool,
+    tenant: Option<String>,
+    out: &mut Output,
+) -> Result<()> {
     let bytes = input::read_import(file, input::MAX_RECORD_BYTES)?;
-    let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?;
+    let only_tenant = tenant.clone();
+    let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?.only_tenant(tenant);
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     // An import is a migration, not an edit: it warns about secrets instead of refusing.
     let mut flagged: Vec<(String, Vec<SecretFinding>)> = Vec::new();
@@ -212,6 +221,23 @@ fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, out: &mut Output
         }
     });
     let summary = store.import(&mut users, mode, &Author::from_environment())?;
+    drop(users);
+    let taken = reader.taken_out();
+    if let Some(tenant) = &only_tenant {
+        let skipped = taken.other_tenants;
+        let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
+        let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");
+        eprintln!("custodian: {}", inert::line(&message));
+    }
+    if taken.users_with_credentials > 0 {
+        let count = taken.users_with_credentials;
+        let users = if count == 1 { "1 user".to_owned() } else { format!("{count} users") };
+        let message = format!(
+            "credentials are never imported: dropped {} from {users}",
+            taken.credential_fields.join(", ")
+        );
+        eprintln!("custodian: {}", inert::line(&message));
+    }
     out.line(&format!(
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged

@@ -4,6 +4,7 @@
 pub mod custom_data;
 pub mod diff;
 pub mod import;
+pub mod logto_row;
 pub mod scan;
 pub mod secrets;
 pub mod synthetic;

@@ -29,8 +29,10 @@ use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
 /// The layout version this build writes. A file with a higher one is refused.
-/// 1: the first layout. 2: adds `by_name` (names searched by prefix).
-pub const SCHEMA_VERSION: u64 = 2;
+/// 1: the first layout. 2: adds `by_name` (names searched by prefix). 3: (taken by the
+/// user-lookup work). 4: no credentials in user records (an older import kept a raw dump's
+/// password hashes and TOTP secrets as unknown fields; the upgrade removes them).
+pub const SCHEMA_VERSION: u64 = 4;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -84,6 +86,8 @@ enum Handle {
 pub struct RedbStore {
     handle: Handle,
     path: PathBuf,
+    /// What opening it changed in the file (an upgrade that removed data), for the caller to say.
+    upgrade_notes: Vec<String>,
 }
 
 /// The users-table record: Logto's user object (without customData) and the facts of the
@@ -124,6 +128,47 @@ impl StoredUser {
             .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
         Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by })
     }
+}
+
+/// Removes every credential field (a password hash, TOTP secrets, …) an older import kept in
+/// user records as an unknown field. Says how many users held them, and which fields.
+fn remove_credentials(tx: &WriteTransaction) -> Result<Option<String>, StoreError> {
+    let mut users = tx.open_table(USERS)?;
+    let mut cleaned: Vec<(String, String)> = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    for item in users.range::<&str>(..)? {
+        let (id, json) = item?;
+        // Most records hold none: look at the text before parsing it.
+        let text = json.value();
+        let may_hold = crate::domain::logto_row::CREDENTIAL_FIELDS
+            .iter()
+            .any(|(api, column)| text.contains(api) || text.contains(column));
+        if !may_hold {
+            continue;
+        }
+        let mut stored = StoredUser::parse(id.value(), text)?;
+        let before = stored.user.len();
+        stored.user.retain(|key, _| {
+            let credential = crate::domain::logto_row::is_credential(key);
+            if credential && !fields.iter().any(|f| f == key) {
+                fields.push(key.clone());
+            }
+            !credential
+        });
+        if stored.user.len() != before {
+            cleaned.push((id.value().to_owned(), stored.to_json()));
+        }
+    }
+    for (id, json) in &cleaned {
+        users.insert(id.as_str(), json.as_str())?;
+    }
+    Ok((!cleaned.is_empty()).then(|| {
+        let users = if cleaned.len() == 1 { "1 user".to_owned() } else { format!("{} users", cleaned.len()) };
+        format!(
+            "removed credentials an earlier import kept ({}) from {users}; their old bytes may remain in the file's free space until it is rewritten (export, then import into a new database)",
+            fields.join(", ")
+        )
+    }))
 }
 
 fn list_key(user: &User) -> String {
@@ -219,7 +264,7 @@ impl RedbStore {
             tx.open_table(BY_NAME)?;
         }
         tx.commit()?;
-        Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned() })
+        Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned(), upgrade_notes: Vec::new() })
     }
 
     /// Opens an existing custodian database.
@@ -271,9 +316,12 @@ impl RedbStore {
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
-        let store = Self { handle, path: path.to_owned() };
+        let mut store = Self { handle, path: path.to_owned(), upgrade_notes: Vec::new() };
         match crash::contain(|| store.check_schema()) {
-            Some(Ok(())) => Ok(store),
+            Some(Ok(notes)) => {
+                store.upgrade_notes = notes;
+                Ok(store)
+            }
             Some(Err(
                 e @ (StoreError::NewerSchema { .. }
                 | StoreError::NotADatabase { .. }
@@ -305,7 +353,12 @@ impl RedbStore {
         })
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// What opening the file changed in it, one sentence each (empty almost always).
+    pub fn upgrade_notes(&self) -> &[String] {
+        &self.upgrade_notes
+    }
+
+    fn check_schema(&self) -> Result<Vec<String>, StoreError> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -315,14 +368,15 @@ impl RedbStore {
             });
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
-            self.upgrade(found)?;
+            return self.upgrade(found);
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Brings an older layout up to date, in one transaction (a read-only open reads the old
     /// layout as it is).
-    fn upgrade(&self, from: u64) -> Result<(), StoreError> {
+    fn upgrade(&self, from: u64) -> Result<Vec<String>, StoreError> {
+        let mut notes = Vec::new();
         let tx = self.write()?;
         {
             if from < 2 {
@@ -340,10 +394,13 @@ impl RedbStore {
                     by_name.insert(key.as_str(), ())?;
                 }
             }
+            if from < 4 {
+                notes.extend(remove_credentials(&tx)?);
+            }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(notes)
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
