@@ -17,7 +17,7 @@ use unicode_width::UnicodeWidthStr;
 pub use args::{Cli, Command};
 
 use crate::domain::diff::dropped_keys;
-use crate::domain::import::{ImportFileError, ImportReader, RecordError};
+use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
 use crate::domain::time::{format_utc, now_ms};
@@ -25,7 +25,8 @@ use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
 use crate::inert;
 use crate::location;
 use crate::store::{
-    Author, ImportMode, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError, UserRecord, UserStore,
+    Author, ImportMode, ImportSummary, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError,
+    UserRecord, UserStore,
 };
 use crate::{crash, database, export};
 
@@ -206,24 +207,13 @@ fn import(
     tenant: Option<String>,
     out: &mut Output,
 ) -> Result<()> {
-    let bytes = input::read_import(file, input::MAX_RECORD_BYTES)?;
-    let only_tenant = tenant.clone();
-    let mut reader = ImportReader::new(&bytes, Limits::default(), now_ms())?.only_tenant(tenant);
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
-    // An import is a migration, not an edit: it warns about secrets instead of refusing.
-    let mut flagged: Vec<(String, Vec<SecretFinding>)> = Vec::new();
-    let mut users = reader.by_ref().inspect(|record| {
-        if let Ok(new) = record {
-            let found = find_secrets(new.custom_data.as_object());
-            if !found.is_empty() {
-                flagged.push((new.user.id.clone(), found));
-            }
-        }
-    });
-    let summary = store.import(&mut users, mode, &Author::from_environment())?;
-    drop(users);
-    let taken = reader.taken_out();
-    if let Some(tenant) = &only_tenant {
+    let rules = RecordRules::new(Limits::default(), now_ms()).only_tenant(tenant.clone());
+    let (summary, taken, flagged) = match input::open_import(file, input::MAX_RECORD_BYTES)? {
+        input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode)?,
+        input::ImportInput::Lines(lines) => import_lines(store, lines, rules, mode)?,
+    };
+    if let Some(tenant) = &tenant {
         let skipped = taken.other_tenants;
         let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
         let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");
@@ -254,6 +244,98 @@ fn import(
         eprintln!("custodian: {}", inert::line(&message));
     }
     Ok(())
+}
+
+/// Users whose customData looks like it holds secrets, with what was found.
+type Flagged = Vec<(String, Vec<SecretFinding>)>;
+
+/// An import is a migration, not an edit: it warns about secrets instead of refusing.
+fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
+    if let Ok(new) = record {
+        let found = find_secrets(new.custom_data.as_object());
+        if !found.is_empty() {
+            flagged.push((new.user.id.clone(), found));
+        }
+    }
+}
+
+/// An array (or input that is neither shape) read whole, then imported.
+fn import_whole(
+    store: &RedbStore,
+    bytes: &[u8],
+    rules: RecordRules,
+    mode: ImportMode,
+) -> Result<(ImportSummary, TakenOut, Flagged)> {
+    let mut reader = ImportReader::new(bytes, Limits::default(), now_ms())?.with_rules(rules);
+    let mut flagged = Flagged::new();
+    let mut users = reader.by_ref().inspect(|record| flag_secrets(record, &mut flagged));
+    let summary = store.import(&mut users, mode, &Author::from_environment())?;
+    drop(users);
+    Ok((summary, reader.taken_out().clone(), flagged))
+}
+
+/// JSON Lines as they arrive: one thread reads and checks records while this one writes them
+/// into the import's single transaction (two cores, and memory bounded by the records in
+/// flight). A bad record ends the stream with an error, and the transaction is dropped.
+fn import_lines(
+    store: &RedbStore,
+    lines: input::LineStream,
+    mut rules: RecordRules,
+    mode: ImportMode,
+) -> Result<(ImportSummary, TakenOut, Flagged)> {
+    /// Records read ahead of the writer: enough to keep both busy, few enough to stay small.
+    const IN_FLIGHT: usize = 1024;
+    // `None` marks the end: a reader that stops without sending it (a panic) must not look
+    // like the end of the input, or the transaction would commit a part of it.
+    let (send, receive) = std::sync::mpsc::sync_channel::<Option<Result<NewUser, RecordError>>>(IN_FLIGHT);
+    let unreadable: std::sync::Arc<std::sync::Mutex<Option<anyhow::Error>>> = Default::default();
+    let reader_unreadable = unreadable.clone();
+    let reader = std::thread::spawn(move || {
+        let mut flagged = Flagged::new();
+        for item in lines {
+            let record = match item {
+                Ok((number, text)) => match rules.read_record(&text, format!("line {number}")) {
+                    None => continue,
+                    Some(record) => record,
+                },
+                Err(input::LineError::Record(e)) => Err(e),
+                Err(input::LineError::Io(e)) => {
+                    let reason = format!("{e:#}");
+                    if let Ok(mut slot) = reader_unreadable.lock() {
+                        *slot = Some(e);
+                    }
+                    Err(RecordError { origin: "the import".into(), reason })
+                }
+            };
+            let failed = record.is_err();
+            flag_secrets(&record, &mut flagged);
+            if send.send(Some(record)).is_err() || failed {
+                return (rules.taken_out().clone(), flagged);
+            }
+        }
+        let _ = send.send(None);
+        (rules.taken_out().clone(), flagged)
+    });
+    let mut records = std::iter::from_fn(|| match receive.recv() {
+        Ok(record) => record,
+        Err(_) => Some(Err(RecordError {
+            origin: "the import".into(),
+            reason: "its reader stopped before the end; nothing was imported".into(),
+        })),
+    });
+    let imported = store.import(&mut records, mode, &Author::from_environment());
+    let summary = match imported {
+        Ok(summary) => summary,
+        Err(e) => {
+            // The reader may still be waiting on a source that never ends: it is not waited for.
+            if let Some(unreadable) = unreadable.lock().ok().and_then(|mut slot| slot.take()) {
+                return Err(unreadable);
+            }
+            return Err(e.into());
+        }
+    };
+    let (taken, flagged) = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
+    Ok((summary, taken, flagged))
 }
 
 fn export(store: &RedbStore, file: Option<&Path>, out: &mut Output) -> Result<()> {

@@ -44,10 +44,17 @@ pub enum ImportFileError {
 pub struct ImportReader<'a> {
     text: &'a str,
     records: Records<'a>,
-    limits: Limits,
-    now_ms: i64,
+    rules: RecordRules,
     /// (byte offset, line) of the last record, so line numbers cost O(file) in all.
     seen: (usize, usize),
+}
+
+/// How one record's text becomes a user: the rules every record goes through, whether the
+/// file is read whole or line by line as it arrives.
+#[derive(Debug, Clone)]
+pub struct RecordRules {
+    limits: Limits,
+    now_ms: i64,
     /// Only this tenant's records are read; the rest are counted and skipped.
     tenant: Option<String>,
     taken: TakenOut,
@@ -100,19 +107,25 @@ impl<'a> ImportReader<'a> {
         } else {
             Records::Lines { lines: text.split('\n').enumerate() }
         };
-        Ok(Self { text, records, limits, now_ms, seen: (0, 1), tenant: None, taken: TakenOut::default() })
+        Ok(Self { text, records, rules: RecordRules::new(limits, now_ms), seen: (0, 1) })
     }
 
     /// Reads only the records of this tenant (`tenant_id` of a raw row, `tenantId` of an
     /// object); the others are skipped and counted in [`ImportReader::taken_out`].
     pub fn only_tenant(mut self, tenant: Option<String>) -> Self {
-        self.tenant = tenant;
+        self.rules.tenant = tenant;
         self
     }
 
     /// What was dropped or skipped in the records read so far.
     pub fn taken_out(&self) -> &TakenOut {
-        &self.taken
+        &self.rules.taken
+    }
+
+    /// Reads records by these rules (a tenant, limits and time chosen by the caller).
+    pub fn with_rules(mut self, rules: RecordRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// The line `raw` (a slice of the text, after the previous record) starts on.
@@ -125,9 +138,26 @@ impl<'a> ImportReader<'a> {
         self.seen = (offset, line);
         line
     }
+}
+
+impl RecordRules {
+    pub fn new(limits: Limits, now_ms: i64) -> Self {
+        Self { limits, now_ms, tenant: None, taken: TakenOut::default() }
+    }
+
+    /// Reads only the records of this tenant; see [`ImportReader::only_tenant`].
+    pub fn only_tenant(mut self, tenant: Option<String>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// What was dropped or skipped in the records read so far.
+    pub fn taken_out(&self) -> &TakenOut {
+        &self.taken
+    }
 
     /// Reads one record: `None` when it belongs to another tenant than the one imported.
-    fn read_record(&mut self, raw: &str, origin: String) -> Option<Result<NewUser, RecordError>> {
+    pub fn read_record(&mut self, raw: &str, origin: String) -> Option<Result<NewUser, RecordError>> {
         match self.read_record_inner(raw, origin) {
             Err(e) => Some(Err(e)),
             Ok((new, taken)) => {
@@ -196,7 +226,7 @@ impl Iterator for ImportReader<'_> {
                 *index += 1;
                 let number = *index;
                 let origin = format!("record {number} (line {})", self.line_of(raw));
-                if let Some(record) = self.read_record(raw, origin) {
+                if let Some(record) = self.rules.read_record(raw, origin) {
                     return Some(record);
                 }
             },
@@ -207,7 +237,7 @@ impl Iterator for ImportReader<'_> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                if let Some(record) = self.read_record(line, format!("line {}", number + 1)) {
+                if let Some(record) = self.rules.read_record(line, format!("line {}", number + 1)) {
                     return Some(record);
                 }
             },
