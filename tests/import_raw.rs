@@ -277,3 +277,38 @@ fn the_next_read_write_open_removes_stored_credentials_and_says_so() {
     let run = sandbox.on(&db, &["set", "u2", &sandbox.file("doc2.json", "{\"b\":2}")]).ok();
     assert!(!run.stderr.contains("credentials"), "{}", run.stderr);
 }
+
+/// All or nothing at scale: the import is one transaction fed from a stream, so a bad record
+/// near the end of a long file leaves the database exactly as it was.
+#[test]
+fn a_bad_record_near_the_end_of_a_long_stream_leaves_the_database_as_it_was() {
+    const RECORDS: usize = 50_000;
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let first =
+        sandbox.file("first.jsonl", "{\"id\":\"keep1\",\"username\":\"keeper\",\"customData\":{\"k\":1}}\n");
+    sandbox.on(&db, &["import", &first]).ok();
+    let before = sandbox.export(&db);
+    let mut text = String::with_capacity(RECORDS * 80);
+    for n in 0..RECORDS {
+        if n == RECORDS - 2 {
+            text.push_str("{\"id\":\"bad\",\"customData\":[1]}\n");
+        } else {
+            text.push_str(&format!(
+                "{{\"id\":\"s{n}\",\"username\":\"user{n}\",\"customData\":{{\"n\":{n}}}}}\n"
+            ));
+        }
+    }
+    let file = sandbox.file("long.jsonl", &text);
+    let error = sandbox.on(&db, &["import", &file]).fails(4);
+    assert!(error.starts_with(&format!("custodian: line {}: customData", RECORDS - 1)), "{error}");
+    assert_eq!(sandbox.export(&db), before);
+    // (redb may have grown the file for the pages of the dropped transaction: free space.)
+    assert_eq!(sandbox.on(&db, &["history", "keeper"]).ok().stdout.lines().count(), 2);
+    // Without the bad record the same stream imports whole.
+    let good = text.replace("{\"id\":\"bad\",\"customData\":[1]}\n", "");
+    let file = sandbox.file("good.jsonl", &good);
+    let run = sandbox.on(&db, &["--quiet", "import", &file]).ok();
+    assert_eq!(run.stdout, format!("imported: {} new, 0 updated, 0 unchanged\n", RECORDS - 1));
+    assert_eq!(run.stderr, "", "no progress when stderr is not a terminal");
+}

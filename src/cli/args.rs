@@ -38,6 +38,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub mouse: bool,
 
+    /// No progress on stderr for whole-database commands (it is shown only when stderr is a
+    /// terminal anyway).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -204,11 +204,23 @@ pub struct LineStream {
     blank: (usize, usize),
     limit: usize,
     ended: bool,
+    /// Bytes handed out so far (lines with their newlines), for progress.
+    consumed: u64,
 }
 
 impl LineStream {
     fn new(source: Source, prefix: Vec<u8>, limit: usize) -> Self {
-        Self { source, buffer: prefix, start: 0, line: 1, blank: (0, 1), limit, ended: false }
+        Self { source, buffer: prefix, start: 0, line: 1, blank: (0, 1), limit, ended: false, consumed: 0 }
+    }
+
+    /// The size of the input when it is a regular file (for progress).
+    pub fn total_bytes(&self) -> Option<u64> {
+        self.source.regular_size()
+    }
+
+    /// Bytes of the input read as lines so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
     }
 
     /// One line (without its newline): blank ones are counted and skipped (`None`).
@@ -216,6 +228,7 @@ impl LineStream {
         let number = self.line;
         let bytes = &self.buffer[self.start..self.start + length];
         self.start += length + newline;
+        self.consumed += (length + newline) as u64;
         self.line += 1;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             if self.blank.0 == 0 {
