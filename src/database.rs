@@ -1,5 +1,6 @@
 //! The database the operator means: the file named with `--db`, or the default one, made
-//! with the demo users on first use. The CLI and the TUI both open it through here.
+//! with the demo users on first use, or Logto's PostgreSQL database named by a `postgres://`
+//! URL. The CLI and the TUI both open it through here.
 
 use std::fs;
 use std::io;
@@ -12,7 +13,10 @@ use crate::domain::import::ImportReader;
 use crate::domain::time::now_ms;
 use crate::inert;
 use crate::location;
-use crate::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+use crate::store::{
+    Author, ConnectionSpec, ImportMode, OpenOptions, PostgresOptions, PostgresStore, RedbStore, UserStore,
+    is_postgres_url,
+};
 
 /// The demo users a new default database starts with.
 pub const DEMO_USERS: &[u8] = include_bytes!("../assets/demo-users.json");
@@ -124,4 +128,23 @@ fn create_demo_database(path: &Path) -> Result<()> {
     })();
     let _ = fs::remove_file(&building);
     result
+}
+
+/// The PostgreSQL URL `--db` holds, when it names Logto's database instead of a file.
+pub fn postgres_url(db: Option<&Path>) -> Option<&str> {
+    db.and_then(Path::to_str).filter(|text| is_postgres_url(text))
+}
+
+/// Connects to Logto's database at `url` and settles on `tenant`'s users.
+pub fn open_postgres(url: &str, tenant: &str, read_only: bool) -> Result<PostgresStore> {
+    Ok(PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), read_only })?)
+}
+
+/// The database named by `--db` as the log may record it: a path, or a URL without its password.
+pub fn for_the_log(db: Option<&Path>) -> String {
+    match (postgres_url(db), db) {
+        (Some(url), _) => ConnectionSpec::redacted(url),
+        (None, Some(path)) => path.display().to_string(),
+        (None, None) => "(the default database)".to_owned(),
+    }
 }

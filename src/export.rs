@@ -8,14 +8,14 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde_json::{Map, Value};
 
 use crate::store::{StoreError, UserRecord, UserStore};
 use crate::{crash, database};
 
 /// One Logto-shaped user object as a JSON line.
 pub fn user_line(record: &UserRecord, custom_data: &str) -> Result<String> {
-    let data: Map<String, Value> = serde_json::from_str(custom_data)
+    // Numbers keep the text they were stored with (serde_json alone rewrites exponents).
+    let data = crate::domain::custom_data::parse_object(custom_data)
         .with_context(|| format!("user {}: stored customData is damaged", record.user.id))?;
     Ok(serde_json::to_string(&record.user.to_logto(Some(&data)))?)
 }

@@ -1,77 +1,212 @@
 //! Making untrusted text safe to show. User profiles come from outside: a name or a string
 //! in customData can carry terminal escape sequences, C1 controls or bidi overrides that a
-//! terminal would obey. Everything custodian shows goes through here, so they appear as
-//! visible symbols and never act.
+//! terminal would obey, or characters a terminal draws as nothing at all (a soft hyphen, a
+//! tag character), so that `admin` and `admin` + something invisible look alike. Everything
+//! custodian shows goes through here, so such characters appear as visible markers and never
+//! act or hide.
+//!
+//! Which characters: every control character, U+2028/U+2029, and every character that
+//! Unicode calls `Default_Ignorable_Code_Point` or whose General_Category is `Cf` (format),
+//! read from ICU4X's `icu_properties` data rather than a hand list. The one exception is an
+//! emoji sequence, which keeps rendering: a ZWJ (U+200D) between two pictographs, a
+//! variation selector U+FE0E/U+FE0F right after a pictograph (or in a keycap `1️⃣`), and the
+//! tag characters of the three RGI subdivision flags (England, Scotland, Wales).
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
-/// Characters that change how text is laid out or read without being visible: bidi
-/// embeddings, overrides and isolates, zero-width marks, the BOM, line/paragraph separators.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
-        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+use icu_properties::props::{
+    DefaultIgnorableCodePoint, EmojiModifier, ExtendedPictographic, GeneralCategory,
+};
+use icu_properties::{CodePointMapData, CodePointSetData};
+
+const ZWJ: char = '\u{200D}';
+const VS15: char = '\u{FE0E}';
+const VS16: char = '\u{FE0F}';
+const KEYCAP: char = '\u{20E3}';
+const BLACK_FLAG: char = '\u{1F3F4}';
+const CANCEL_TAG: char = '\u{E007F}';
+/// The tag letters of the RGI subdivision flags (UTS #51, `RGI_Emoji_Tag_Sequence`): 🏴 +
+/// these as tag characters + CANCEL TAG. Any other run of tag characters is hidden text.
+const FLAG_TAGS: [&str; 3] = ["gbeng", "gbsct", "gbwls"];
+
+/// Whether a terminal would not show `c` as a character of its own: controls, line and
+/// paragraph separators, default-ignorable code points and format characters.
+pub fn is_hidden(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
 }
 
-fn needs_care(c: char) -> bool {
-    c.is_control() || is_invisible_format(c)
+fn is_pictograph(c: char) -> bool {
+    !c.is_ascii() && CodePointSetData::new::<ExtendedPictographic>().contains(c)
+}
+
+fn is_emoji_modifier(c: char) -> bool {
+    !c.is_ascii() && CodePointSetData::new::<EmojiModifier>().contains(c)
+}
+
+/// Calls `each(c, hidden)` for every character of `text`, `hidden` telling whether it must be
+/// shown as a marker: [`is_hidden`], except the parts of an emoji sequence.
+fn classify(text: &str, mut each: impl FnMut(char, bool)) {
+    let chars: Vec<char> = text.chars().collect();
+    // Whether the characters since the last pictograph were only its modifiers and VS16, so
+    // that a ZWJ or a VS here continues an emoji.
+    let mut after_pictograph = false;
+    // Tag characters belonging to a flag sequence found ahead: shown as they are.
+    let mut flag_tags_left = 0usize;
+    for (i, &c) in chars.iter().enumerate() {
+        if !is_hidden(c) {
+            after_pictograph = is_pictograph(c) || (after_pictograph && is_emoji_modifier(c));
+            if c == BLACK_FLAG {
+                flag_tags_left = flag_tag_run(&chars[i + 1..]);
+            }
+            each(c, false);
+            continue;
+        }
+        let next = chars.get(i + 1).copied();
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        let part_of_emoji = if flag_tags_left > 0 {
+            flag_tags_left -= 1;
+            true
+        } else {
+            match c {
+                ZWJ => after_pictograph && next.is_some_and(is_pictograph),
+                VS15 | VS16 => {
+                    (after_pictograph && previous.is_some_and(|p| p != VS15 && p != VS16))
+                        || (previous.is_some_and(|p| matches!(p, '0'..='9' | '#' | '*'))
+                            && next == Some(KEYCAP))
+                }
+                _ => false,
+            }
+        };
+        if c != VS16 || !part_of_emoji {
+            after_pictograph = false;
+        }
+        each(c, !part_of_emoji);
+    }
+}
+
+/// How many characters after a 🏴 form one of the RGI subdivision flags' tags (CANCEL TAG
+/// included); 0 when they do not.
+fn flag_tag_run(after: &[char]) -> usize {
+    let letters: String = after
+        .iter()
+        .map_while(|&c| match c as u32 {
+            tag @ 0xE0020..=0xE007E => char::from_u32(tag - 0xE0000),
+            _ => None,
+        })
+        .collect();
+    let length = letters.chars().count();
+    let closed = after.get(length) == Some(&CANCEL_TAG);
+    if closed && FLAG_TAGS.contains(&letters.as_str()) { length + 1 } else { 0 }
+}
+
+fn has_hidden(text: &str) -> bool {
+    text.chars().any(is_hidden)
 }
 
 /// One line of untrusted text for display: C0 controls become their Control Pictures
-/// (`␛`, `␊`, `␉`), DEL becomes `␡`, C1 controls and invisible format characters become
-/// `\u{…}`.
+/// (`␛`, `␊`, `␉`), DEL becomes `␡`, every other hidden character `\u{…}`.
 pub fn line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_care) {
+    if !has_hidden(text) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        push_visible(&mut out, c);
-    }
+    classify(text, |c, hidden| if hidden { push_marker(&mut out, c) } else { out.push(c) });
     Cow::Owned(out)
 }
 
 /// Multi-line untrusted text: like [`line`], but line breaks stay line breaks.
 pub fn lines(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && needs_care(c)) {
+    if !text.chars().any(|c| c != '\n' && is_hidden(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c == '\n' { out.push(c) } else { push_visible(&mut out, c) }
-    }
+    classify(text, |c, hidden| if hidden && c != '\n' { push_marker(&mut out, c) } else { out.push(c) });
     Cow::Owned(out)
 }
 
-fn push_visible(out: &mut String, c: char) {
+fn push_marker(out: &mut String, c: char) {
     match c {
         '\u{0}'..='\u{1F}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
         '\u{7F}' => out.push('\u{2421}'),
-        c if needs_care(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-        c => out.push(c),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
     }
 }
 
-/// JSON text for a terminal: serde_json already escapes C0 controls, but writes C1 controls
-/// and bidi characters raw. Escaping them as `\uXXXX` keeps the JSON exactly equivalent.
+/// JSON text for a terminal or the editor: serde_json escapes C0 controls but writes C1
+/// controls, bidi and other invisible characters raw. Each becomes its `\uXXXX` escape (a
+/// surrogate pair above U+FFFF), which inside a string is exactly the same value; outside a
+/// string such a character was a syntax error already, and stays one.
 pub fn json(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_care_in_json) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_care_in_json(c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+    // Backslashes written just before: after an odd number the next character is escaped
+    // already (`\` + RLO is an invalid escape), and `\u202e` there would read as `\\` + text.
+    let mut backslashes = 0usize;
+    classify(text, |c, hidden| {
+        if hidden && needs_care_in_json(c) {
+            if backslashes % 2 == 1 {
+                // `\u{202e}`: still an invalid escape, at the same place, and visible.
+                let _ = write!(out, "u{{{:x}}}", c as u32);
+            } else {
+                push_json_escape(&mut out, c);
+            }
+            backslashes = 0;
         } else {
             out.push(c);
+            backslashes = if c == '\\' { backslashes + 1 } else { 0 };
         }
-    }
+    });
     Cow::Owned(out)
 }
 
 fn needs_care_in_json(c: char) -> bool {
     // Newlines and indentation are JSON's own layout; every other control is inside a string.
-    !matches!(c, '\n' | '\t' | '\r') && needs_care(c)
+    !matches!(c, '\n' | '\t' | '\r') && is_hidden(c)
+}
+
+fn push_json_escape(out: &mut String, c: char) {
+    let mut units = [0u16; 2];
+    for unit in c.encode_utf16(&mut units) {
+        let _ = write!(out, "\\u{unit:04x}");
+    }
+}
+
+/// Text entering the editor (opened from the store, a draft, a paste, `$EDITOR`): line ends
+/// made `\n` (a lone CR was a syntax error inside a string and is whitespace outside one),
+/// then every hidden character as its JSON escape ([`json`]), so the editor never holds one
+/// raw.
+pub fn editor_text(text: &str) -> Cow<'_, str> {
+    if !text.contains('\r') {
+        return json(text);
+    }
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    Cow::Owned(json(&text).into_owned())
+}
+
+/// One character typed into the editor: its JSON escape when it is hidden (a character event
+/// has no neighbours to make it part of an emoji), else the character itself.
+pub fn editor_char(c: char) -> Option<String> {
+    if c == '\n' || c == '\t' || !is_hidden(c) {
+        return None;
+    }
+    let mut out = String::new();
+    if c == '\r' {
+        out.push('\n');
+    } else {
+        push_json_escape(&mut out, c);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -88,7 +223,7 @@ mod tests {
 
     #[test]
     fn ordinary_text_is_untouched_and_borrowed() {
-        assert!(matches!(line("Zoë Müller 山田"), Cow::Borrowed(_)));
+        assert!(matches!(line("Zoë Müller 山田 أحمد अनिल"), Cow::Borrowed(_)));
         assert!(matches!(lines("{\n  \"a\": 1\n}"), Cow::Borrowed(_)));
     }
 
@@ -97,12 +232,116 @@ mod tests {
         assert_eq!(lines("a\nb\u{7}"), "a\nb␇");
     }
 
+    /// The issue's list: each made `admin` look like `admin` in the list and `custodian list`.
+    const INVISIBLE: &[char] = &[
+        '\u{AD}',    // soft hyphen
+        '\u{34F}',   // combining grapheme joiner
+        '\u{600}',   // Arabic number sign
+        '\u{17B4}',  // Khmer vowel inherent AQ
+        '\u{17B5}',  // Khmer vowel inherent AA
+        '\u{180E}',  // Mongolian vowel separator
+        '\u{115F}',  // Hangul choseong filler
+        '\u{1160}',  // Hangul jungseong filler
+        '\u{3164}',  // Hangul filler
+        '\u{FFA0}',  // halfwidth Hangul filler
+        '\u{FE00}',  // variation selector 1
+        '\u{FE0F}',  // variation selector 16 (after a letter: not an emoji)
+        '\u{E0100}', // variation selector 17
+        '\u{1D173}', // musical symbol begin beam
+        '\u{1D17A}', // musical symbol end phrase
+        '\u{E0001}', // language tag
+        '\u{E0041}', // tag latin capital letter A
+        '\u{E007F}', // cancel tag
+        '\u{200B}',  // zero width space
+        '\u{200D}',  // zero width joiner (between letters)
+        '\u{2060}',  // word joiner
+        '\u{2066}',  // left-to-right isolate
+        '\u{FEFF}',  // zero width no-break space
+    ];
+
+    #[test]
+    fn every_invisible_character_of_the_issue_is_marked_in_a_name() {
+        for &c in INVISIBLE {
+            let name = format!("adm{c}in");
+            let shown = line(&name);
+            assert_eq!(shown, format!("adm\\u{{{:x}}}in", c as u32), "U+{:04X}", c as u32);
+            assert_ne!(line("admin"), shown);
+        }
+    }
+
+    #[test]
+    fn hangul_fillers_are_hidden_by_the_unicode_properties_themselves() {
+        // Default_Ignorable_Code_Point in the data icu_properties ships: no hand list needed.
+        for c in ['\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}'] {
+            assert!(CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c), "U+{:04X}", c as u32);
+        }
+        // U+0600 is not default-ignorable: it is caught as a format character (Cf).
+        assert!(!CodePointSetData::new::<DefaultIgnorableCodePoint>().contains('\u{600}'));
+        assert!(is_hidden('\u{600}'));
+    }
+
+    #[test]
+    fn emoji_sequences_keep_rendering() {
+        for emoji in [
+            "👩\u{200D}💻",                                             // ZWJ sequence
+            "👩🏽\u{200D}💻",                                             // with a skin tone
+            "🏳\u{FE0F}\u{200D}🌈",                                      // VS16 then ZWJ
+            "❤\u{FE0F}",                                                // emoji presentation
+            "1\u{FE0F}\u{20E3}",                                        // keycap
+            "🇫🇷",                                                       // regional indicators
+            "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}", // England
+        ] {
+            assert_eq!(line(emoji), emoji, "{emoji:?}");
+            assert_eq!(json(emoji), emoji, "{emoji:?}");
+        }
+    }
+
+    #[test]
+    fn joiners_and_selectors_outside_an_emoji_are_marked() {
+        assert_eq!(line("ad\u{200D}min"), "ad\\u{200d}min");
+        assert_eq!(line("👩\u{200D}"), "👩\\u{200d}");
+        assert_eq!(line("\u{200D}💻"), "\\u{200d}💻");
+        assert_eq!(line("admin1\u{FE0F}"), "admin1\\u{fe0f}");
+        assert_eq!(line("❤\u{FE0F}\u{FE0F}"), "❤\u{FE0F}\\u{fe0f}");
+        // Tag characters that spell anything but a flag are hidden text behind the flag.
+        let hidden = "🏴\u{E0061}\u{E0064}\u{E006D}\u{E0069}\u{E006E}\u{E007F}";
+        assert_eq!(line(hidden), "🏴\\u{e0061}\\u{e0064}\\u{e006d}\\u{e0069}\\u{e006e}\\u{e007f}");
+        assert_eq!(
+            line("🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}"),
+            "🏴\\u{e0067}\\u{e0062}\\u{e0065}\\u{e006e}\\u{e0067}"
+        );
+    }
+
     #[test]
     fn json_escapes_stay_valid_json_with_the_same_value() {
-        let original = serde_json::json!({"a": "x\u{9b}y\u{202e}z"}).to_string();
+        let value = serde_json::json!({"a": "x\u{9b}y\u{202e}z\u{ad}\u{E0041}\u{1D173}", "k\u{200b}": 1});
+        let original = value.to_string();
         let safe = json(&original);
-        assert!(!safe.contains('\u{9b}') && !safe.contains('\u{202e}'));
+        assert!(safe.chars().all(|c| !is_hidden(c)), "{safe}");
+        assert!(safe.contains("\\udb40\\udc41"), "{safe}");
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
-        assert_eq!(back.to_string(), original);
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn editor_text_holds_no_hidden_character_and_the_same_json() {
+        let text = "{\r\n  \"a\": \"x\u{202e}y\u{ad}\"\r}";
+        let entered = editor_text(text);
+        assert_eq!(entered, "{\n  \"a\": \"x\\u202ey\\u00ad\"\n}");
+        assert_eq!(editor_char('\u{202e}').as_deref(), Some("\\u202e"));
+        assert_eq!(editor_char('\u{E0041}').as_deref(), Some("\\udb40\\udc41"));
+        assert_eq!(editor_char('a'), None);
+        assert_eq!(editor_char('é'), None);
+    }
+
+    #[test]
+    fn an_invalid_escape_of_an_invisible_character_stays_invalid() {
+        // `"\` + RLO is not JSON; `"\\u202e"` would be (a backslash and text).
+        let text = "{\"a\": \"x\\\u{202e}\"}";
+        let entered = editor_text(text);
+        assert_eq!(entered, "{\"a\": \"x\\u{202e}\"}");
+        assert!(serde_json::from_str::<serde_json::Value>(&entered).is_err());
+        // After an escaped backslash the character is outside any escape: a plain `\u` escape.
+        assert_eq!(editor_text("\"\\\\\u{202e}\""), "\"\\\\\\u202e\"");
     }
 }

@@ -34,7 +34,9 @@ fn main() -> ExitCode {
         eprintln!("custodian: {}", inert::line(&error.to_string()));
         return ExitCode::FAILURE;
     }
-    tracing::info!(pid = std::process::id(), db = ?cli.db, "start");
+    // Never the URL as given: it may hold a password.
+    let db = custodian::database::for_the_log(cli.db.as_deref());
+    tracing::info!(pid = std::process::id(), %db, "start");
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
                 read_only: cli.read_only,
                 no_color: cli.no_color,
                 mouse: cli.mouse,
+                tenant: cli.tenant().to_owned(),
             };
             custodian::tui::run(cli.db.as_deref(), options)
         }

@@ -593,7 +593,8 @@ fn set_stops_reading_an_endless_document_at_the_limit() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
     let before = sandbox.snapshot(&db);
-    let too_large = "the document is larger than 1 MiB, the limit (reading stopped there)";
+    let too_large =
+        "the document is more than 16 MiB of text (reading stopped there); the limit is 1 MiB (compact)";
     for (args, from_yes, row) in [
         (&["set", "admin", "/dev/zero"][..], false, "set USER /dev/zero"),
         (&["set", "admin", "-"], true, "yes | set USER -"),

@@ -191,6 +191,24 @@ fn set_refuses_invalid_customdata_with_exit_4_and_keeps_the_document() {
 }
 
 #[test]
+fn set_takes_an_indented_document_larger_than_the_limit_whose_compact_form_fits() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    // About 700 KB compact, well over 1 MiB as typed (each value on its own deeply indented
+    // line): the limit is on what is stored, so it is accepted, from a file and from a pipe.
+    let values: Vec<String> = (0..70_000).map(|n| format!("{}\"{n:08}\"", " ".repeat(24))).collect();
+    let text = format!("{{\n  \"big\": [\n{}\n  ]\n}}\n", values.join(",\n"));
+    assert!(text.len() > 2 * 1024 * 1024, "{} bytes as typed", text.len());
+    let file = sandbox.file("indented.json", &text);
+    sandbox.on(&db, &["set", "alice", &file]).ok();
+    assert!(sandbox.get(&db, "alice").contains("00069999"));
+    sandbox
+        .on_with_stdin(&db, &["set", "alice", "-"], format!("{{\"again\": 1, {}", &text[1..]).as_bytes())
+        .ok();
+    assert!(sandbox.get(&db, "alice").contains("\"again\""));
+}
+
+#[test]
 fn import_of_a_malformed_file_exits_4_and_imports_nothing() {
     let sandbox = Sandbox::new();
     let db = sandbox.people();

@@ -1,6 +1,13 @@
 //! Every rule of customData, pinned.
 
+mod support;
+
 use custodian::domain::{CustomData, Limits, ValidationError};
+use custodian::store::{Author, UserStore};
+use custodian::tui::app::{Action, Mode};
+use support::home::PrivateHome;
+use support::run::Run;
+use support::{act, demo_store, started};
 
 fn err(text: &str) -> ValidationError {
     CustomData::parse(text).expect_err("should be refused")
@@ -123,30 +130,105 @@ fn trailing_garbage_is_a_syntax_error() {
 fn size_limit_is_configurable_and_checked_before_parsing() {
     let limits = Limits::new(10, 64);
     let big = format!("{{\"a\": \"{}\"}}", "x".repeat(20));
+    // The size reported is the compact form's: `{"a":"xx…"}` without the space.
     assert_eq!(
         CustomData::parse_with(&big, &limits).unwrap_err(),
-        ValidationError::TooLarge { size: big.len(), limit: 10 }
+        ValidationError::TooLarge { size: big.len() - 1, limit: 10 }
     );
     // Not JSON at all, but oversize: the size is what is reported (nothing was parsed).
     let garbage = "[".repeat(2 * 1024 * 1024);
-    assert!(matches!(err(&garbage), ValidationError::TooLarge { .. }));
+    assert!(matches!(err(&garbage), ValidationError::TooLarge { size: 2_097_152, .. }));
+    let unterminated = format!("{{\"a\": \"{}", "x".repeat(2 * 1024 * 1024));
+    assert!(matches!(err(&unterminated), ValidationError::TooLarge { .. }));
 }
 
 #[test]
-fn oversize_refusal_is_fast() {
-    let huge = vec![b'x'; 100 * 1024 * 1024];
+fn oversize_refusal_is_one_pass_not_a_parse() {
+    // Parsing 100 MiB into a value takes many seconds in a debug build; the refusal counts
+    // the compact size in one pass over the bytes (about 0.05 s in a release build).
+    let mut huge = b"{\"a\": \"".to_vec();
+    huge.resize(100 * 1024 * 1024, b'x');
+    huge.extend_from_slice(b"\"}");
     let started = std::time::Instant::now();
     let result = CustomData::parse_bytes(&huge, &Limits::default());
-    assert!(matches!(result, Err(ValidationError::TooLarge { .. })));
-    assert!(started.elapsed() < std::time::Duration::from_millis(50));
+    assert_eq!(result, Err(ValidationError::TooLarge { size: huge.len() - 1, limit: 1024 * 1024 }));
+    assert_eq!(result.unwrap_err().to_string(), "the document is 100 MiB but the limit is 1 MiB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+/// `{"k":"xxx…"}` whose compact form is exactly `size` bytes.
+fn compact_document_of(size: usize) -> String {
+    format!("{{\"k\":\"{}\"}}", "x".repeat(size - 8))
 }
 
 #[test]
-fn canonical_form_over_the_limit_is_refused() {
-    // Compact input that fits, pretty form that does not.
-    let text = format!("{{{}}}", (0..50).map(|i| format!("\"k{i}\":[1]")).collect::<Vec<_>>().join(","));
-    let limits = Limits::new(text.len() + 1, 64);
-    assert!(matches!(CustomData::parse_with(&text, &limits), Err(ValidationError::TooLarge { .. })));
+fn the_limit_is_on_the_compact_form_exactly_at_the_boundary() {
+    let limit = 1024 * 1024;
+    let at_limit = compact_document_of(limit);
+    assert_eq!(at_limit.len(), limit);
+    let data = CustomData::parse(&at_limit).expect("exactly the limit fits");
+    assert_eq!(data.size(), limit);
+    assert_eq!(data.compact().len(), limit);
+    // The pretty form shown in the editor is longer than the limit; it does not count.
+    assert!(data.canonical().len() > limit);
+    let over = compact_document_of(limit + 1);
+    assert_eq!(err(&over), ValidationError::TooLarge { size: limit + 1, limit });
+    assert_eq!(
+        CustomData::parse_bytes(over.as_bytes(), &Limits::default()).unwrap_err(),
+        ValidationError::TooLarge { size: limit + 1, limit }
+    );
+    // The same documents laid out with whitespace: measured the same.
+    let pretty_at_limit = format!("{{\n    \"k\"   :\n  \"{}\"\n}}\n", "x".repeat(limit - 8));
+    assert_eq!(CustomData::parse(&pretty_at_limit).expect("fits").size(), limit);
+    let pretty_over = format!("{{\n    \"k\"   :\n  \"{}\"\n}}\n", "x".repeat(limit - 7));
+    assert_eq!(err(&pretty_over), ValidationError::TooLarge { size: limit + 1, limit });
+}
+
+#[test]
+fn a_pretty_document_whose_compact_form_fits_is_accepted() {
+    // The shape of the issue: many small settings objects, under 800 KB compact, over 1 MiB
+    // pretty (the issue's 788 KB document was "1.7 MiB").
+    let entries: Vec<String> = (0..12_700)
+        .map(|i| format!("\"setting{i:05}\":{{\"enabled\":true,\"level\":{i},\"tags\":[\"a\",\"b\"]}}"))
+        .collect();
+    let compact = format!("{{{}}}", entries.join(","));
+    let data = CustomData::parse(&compact).expect("compact fits");
+    let pretty = data.canonical().to_owned();
+    assert!(compact.len() < 800_000 && pretty.len() > 1024 * 1024, "{} / {}", compact.len(), pretty.len());
+    assert_eq!(data.size(), compact.len());
+    // Typed or pasted in its pretty form (larger than the limit as text): the same document.
+    let again = CustomData::parse_bytes(pretty.as_bytes(), &Limits::default()).expect("pretty fits");
+    assert_eq!(again.size(), compact.len());
+    assert_eq!(again.compact(), compact);
+    // Escapes count as the characters they stand for: `\u00e9` is the 2 bytes of `é`.
+    let escaped = format!("{{\"k\":\"{}\"}}", "\\u00e9".repeat(200_000));
+    assert!(escaped.len() > 1024 * 1024);
+    assert_eq!(CustomData::parse(&escaped).expect("fits").size(), 8 + 400_000);
+}
+
+#[test]
+fn sizes_that_differ_read_differently() {
+    use custodian::domain::{human_bytes, human_bytes_apart};
+    assert_eq!(human_bytes(312), "312 B");
+    assert_eq!(human_bytes(4300), "4.2 KiB");
+    assert_eq!(human_bytes(1024 * 1024), "1 MiB");
+    assert_eq!(human_bytes(1024 * 1024 - 20), "1 MiB", "not 1024 KiB");
+    let limit = 1024 * 1024;
+    assert_eq!(
+        ValidationError::TooLarge { size: 1_100_001, limit }.to_string(),
+        "the document is 1.05 MiB but the limit is 1 MiB"
+    );
+    assert_eq!(
+        ValidationError::TooLarge { size: limit + 1, limit }.to_string(),
+        "the document is 1,048,577 B but the limit is 1,048,576 B"
+    );
+    assert_eq!(human_bytes_apart(312, limit), ("312 B".to_owned(), "1 MiB".to_owned()));
+    assert_eq!(human_bytes_apart(limit - 6, limit), ("1,048,570 B".to_owned(), "1,048,576 B".to_owned()));
+    assert_eq!(human_bytes_apart(limit, limit), ("1 MiB".to_owned(), "1 MiB".to_owned()));
+    for size in (limit - 3000..limit + 3000).step_by(7).chain([1_100_001, 2 * limit + 1]) {
+        let (a, b) = human_bytes_apart(size, limit);
+        assert_eq!(a == b, size == limit, "{size}: {a} / {b}");
+    }
 }
 
 #[test]
@@ -165,15 +247,65 @@ fn depth_limit_default_64_and_configurable() {
 
 #[test]
 fn key_order_and_number_text_are_kept_exactly() {
-    // serde_json writes an exponent marker as `e` (documented in the README); all else is kept.
-    let text = r#"{"zeta":1,"alpha":12345678901234567890123,"mid":1.50,"e":1e+400,"neg":-0}"#;
+    let text = r#"{"zeta":1,"alpha":12345678901234567890123,"mid":1.50,"e":1E400,"neg":-0}"#;
     let data = CustomData::parse(text).unwrap();
     assert_eq!(
         data.canonical(),
-        "{\n  \"zeta\": 1,\n  \"alpha\": 12345678901234567890123,\n  \"mid\": 1.50,\n  \"e\": 1e+400,\n  \"neg\": -0\n}"
+        "{\n  \"zeta\": 1,\n  \"alpha\": 12345678901234567890123,\n  \"mid\": 1.50,\n  \"e\": 1E400,\n  \"neg\": -0\n}"
     );
     let keys: Vec<_> = data.as_object().keys().cloned().collect();
     assert_eq!(keys, ["zeta", "alpha", "mid", "e", "neg"]);
+}
+
+/// Every way of writing a number the README promises to keep, at every depth.
+const NUMBER_SPELLINGS: &[&str] = &[
+    "1E5",
+    "1e+5",
+    "1e-5",
+    "1e5",
+    "1E+5",
+    "1E-5",
+    "-0",
+    "0",
+    "-0.0e0",
+    "-0.0E-0",
+    "1.50",
+    "0.1",
+    "1.0",
+    "100",
+    "-1.5E+10",
+    "0e0",
+    "12345678901234567890123",
+    "-12345678901234567890123",
+    "1E400",
+    "1e-400",
+    "123456789012345678901234567890.1234567890e-7",
+    "18446744073709551616",
+    "-9223372036854775809",
+];
+
+fn numbers_document() -> String {
+    let members: Vec<String> =
+        NUMBER_SPELLINGS.iter().enumerate().map(|(i, n)| format!("\"n{i}\":{n}")).collect();
+    format!(
+        "{{{},\"list\":[{}],\"deep\":{{\"x\":[{{\"y\":1E5}}]}}}}",
+        members.join(","),
+        NUMBER_SPELLINGS.join(",")
+    )
+}
+
+#[test]
+fn number_text_is_kept_exactly_in_every_form() {
+    let text = numbers_document();
+    let data = CustomData::parse(&text).unwrap();
+    assert_eq!(data.compact(), text, "compact form");
+    assert_eq!(data.size(), text.len());
+    for n in NUMBER_SPELLINGS {
+        assert!(data.canonical().contains(&format!(": {n},")), "{n} in\n{}", data.canonical());
+    }
+    // What the store keeps is read back to the same pretty text, and parses to itself.
+    assert_eq!(custodian::domain::custom_data::canonical_from_compact(&data.compact()), data.canonical());
+    assert_eq!(CustomData::parse(data.canonical()).unwrap(), data);
 }
 
 #[test]
@@ -193,4 +325,50 @@ fn canonical_form_parses_back_to_itself() {
 fn errors_with_a_place_expose_it_for_the_cursor() {
     assert_eq!(err("{\n  x\n}").position(), Some((2, 3)));
     assert_eq!(err("[]").position(), None);
+}
+
+#[test]
+fn number_text_survives_set_get_export_and_import_through_the_binary() {
+    let home = PrivateHome::new(&[]);
+    let run = |db: &str, args: &[&str], stdin: Option<&[u8]>| {
+        let mut command = home.custodian();
+        command.arg("--db").arg(home.path(db)).args(args);
+        Run::of(command, stdin)
+    };
+    run("a.redb", &["init"], None).ok();
+    run("a.redb", &["import", "-"], Some(b"{\"id\":\"n1\",\"username\":\"numbers\"}\n")).ok();
+    let text = numbers_document();
+    run("a.redb", &["set", "n1", "-"], Some(text.as_bytes())).ok();
+    let got = run("a.redb", &["get", "n1"], None).ok().stdout;
+    assert_eq!(got, format!("{}\n", CustomData::parse(&text).unwrap().canonical()));
+    for n in NUMBER_SPELLINGS {
+        assert!(got.contains(&format!(": {n},")), "{n} in\n{got}");
+    }
+    // Setting the same text again changes nothing.
+    let again = run("a.redb", &["set", "n1", "-"], Some(got.as_bytes())).ok();
+    assert!(again.stdout.starts_with("no changes"), "{again:?}");
+    // export carries the stored compact text as written; an import of it keeps it too.
+    let exported = run("a.redb", &["export"], None).ok().stdout;
+    assert!(exported.contains(&format!("\"customData\":{text}")), "{exported}");
+    run("b.redb", &["init"], None).ok();
+    run("b.redb", &["import", "-"], Some(exported.as_bytes())).ok();
+    assert_eq!(run("b.redb", &["get", "n1"], None).ok().stdout, got);
+    assert_eq!(run("b.redb", &["export"], None).ok().stdout, exported);
+}
+
+#[test]
+fn the_editor_status_line_shows_the_compact_size() {
+    let (_dir, store) = demo_store();
+    let first = store.page_after(None, 1).expect("page").remove(0).user.id;
+    let compact = r#"{"theme":"dark","langs":["en","fr"],"n":1E5}"#;
+    let data = CustomData::parse(compact).expect("valid");
+    store.replace_custom_data(&first, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    // The editor holds the pretty form (longer); the size is the compact one, as stored.
+    assert!(state.editor.as_ref().expect("editing").text().len() > compact.len());
+    let (valid, summary) = state.validation_summary().expect("editing");
+    assert!(valid, "{summary}");
+    assert_eq!(summary, format!("valid object · {} B of 1 MiB", compact.len()));
 }

@@ -7,8 +7,10 @@
 mod support;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use custodian::domain::custom_data::canonical_from_compact;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits, ValidationError};
+use custodian::inert;
 use custodian::store::RedbStore;
 use custodian::tui::action_for_event;
 use custodian::tui::app::State;
@@ -43,6 +45,7 @@ const SEEDS: &[&str] = &[
     r#"{"név": "é", "山田": ["🎉", "\ud83c\udf89"], "n": 12345678901234567890123}"#,
     "{\"esc\": \"\\u001b[31m\\u001b[2J\", \"c1\": \"\u{9b}\u{9d}\", \"bidi\": \"\u{202e}\u{2066}\", \"zw\": \"\u{200b}\"}",
     "{\"deep\": [[[[[[[[[[{\"x\": [[[[[[[[[[1]]]]]]]]]]}]]]]]]]]]]}",
+    "{\"inv\": \"\u{ad}\u{34f}\u{E0041}\u{1D173}\u{3164}\", \"dev\": \"👩\u{200D}💻\", \"n\": [1E5, -0.0e0, 1e-5, 1.50]}",
 ];
 
 /// One edit to a byte string.
@@ -118,11 +121,20 @@ fn limits() -> impl Strategy<Value = Limits> {
 // ---------------------------------------------------------------------------------------------
 // (a) CustomData::parse_bytes
 
-/// What must hold for any input: Ok means a canonical text that parses to itself; an error
-/// with a position points inside the text.
+/// What must hold for any input: Ok means a canonical text that parses to itself, and a
+/// compact form (the size the limit is on) no longer than the input, counted exactly before
+/// parsing; an error with a position points inside the text. The text as it enters the editor
+/// (invisible characters as escapes) is valid exactly when the text is, with the same value.
 fn check_parse(bytes: &[u8], limits: &Limits) -> Result<(), TestCaseError> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        check_editor_text(text, limits)?;
+    }
     match CustomData::parse_bytes(bytes, limits) {
         Ok(data) => {
+            prop_assert_eq!(data.size(), data.compact().len());
+            prop_assert!(data.size() <= bytes.len(), "compact form longer than the text: {}", data.compact());
+            prop_assert_eq!(custodian::domain::scan::compact_len(bytes), data.size());
+            prop_assert_eq!(canonical_from_compact(&data.compact()), data.canonical());
             let again = CustomData::parse_with(data.canonical(), &Limits::new(usize::MAX, limits.max_depth));
             let again = again.map_err(|e| TestCaseError::fail(format!("canonical text refused: {e}")))?;
             prop_assert_eq!(again.canonical(), data.canonical());
@@ -137,6 +149,25 @@ fn check_parse(bytes: &[u8], limits: &Limits) -> Result<(), TestCaseError> {
                 check_position(&text, line, column, &error)?;
             }
             prop_assert!(!error.to_string().is_empty());
+        }
+    }
+    Ok(())
+}
+
+fn check_editor_text(text: &str, limits: &Limits) -> Result<(), TestCaseError> {
+    let entered = inert::editor_text(text);
+    // A tab stays a tab: the text area draws it as spaces.
+    let shown = entered.replace('\t', " ");
+    prop_assert_eq!(inert::lines(&shown), shown.as_str(), "an invisible character stays raw");
+    match (CustomData::parse_with(text, limits), CustomData::parse_with(&entered, limits)) {
+        (Ok(typed), Ok(escaped)) => prop_assert_eq!(typed.canonical(), escaped.canonical()),
+        (Err(_), Err(_)) => {}
+        // A raw C0 control is not allowed in a JSON string, its escape is: the editor shows
+        // `\u001b` and the string is valid (the control is visible, not obeyed).
+        (Err(_), Ok(_)) if text.chars().any(|c| c.is_ascii_control() && !matches!(c, '\n' | '\t' | '\r')) => {
+        }
+        (typed, escaped) => {
+            return Err(TestCaseError::fail(format!("{text:?}: {typed:?} but in the editor {escaped:?}")));
         }
     }
     Ok(())

@@ -2,16 +2,24 @@
 //! carry terminal escape sequences (CSI, OSC title, OSC 52 clipboard, OSC 8 links), C1
 //! controls, bidi overrides and zero-width characters are shown by the real binary (TUI in a
 //! pty; CLI to a terminal under `script`) without one of those sequences reaching the
-//! terminal; to a pipe, `get` and `export` stay byte-exact JSON.
+//! terminal; to a pipe, `get` and `export` stay byte-exact JSON. Invisible characters (soft
+//! hyphen, tag characters, Hangul fillers, …) are shown as markers, so users whose names differ
+//! only by them do not look alike, and none of them enters the editor raw.
 
 mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
 
+use custodian::domain::CustomData;
+use custodian::inert;
+use custodian::store::{Author, RedbStore, UserStore};
+use custodian::tui::app::{Action, Mode, State, StatusKind};
 use portable_pty::CommandBuilder;
+use ratatui_textarea::{Input, Key};
 use serde_json::{Value, json};
 use support::pty::{Tui, contains, framed};
+use support::{act, demo_store, started};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_custodian");
@@ -81,6 +89,46 @@ fn hostile_users() -> Vec<Value> {
     ]
 }
 
+/// Characters a terminal shows as nothing (or as a blank), each of which made a user named
+/// `admin` + it look like `admin` (issue 14, item 18): default-ignorable or format (Cf).
+const INVISIBLE: &[char] = &[
+    '\u{AD}',    // soft hyphen
+    '\u{34F}',   // combining grapheme joiner
+    '\u{600}',   // Arabic number sign
+    '\u{17B4}',  // Khmer vowel inherent AQ
+    '\u{17B5}',  // Khmer vowel inherent AA
+    '\u{180E}',  // Mongolian vowel separator
+    '\u{115F}',  // Hangul choseong filler
+    '\u{1160}',  // Hangul jungseong filler
+    '\u{3164}',  // Hangul filler
+    '\u{FFA0}',  // halfwidth Hangul filler
+    '\u{FE0F}',  // variation selector 16
+    '\u{E0100}', // variation selector 17
+    '\u{1D173}', // musical symbol begin beam
+    '\u{1D17A}', // musical symbol end phrase
+    '\u{E0061}', // tag latin small letter a
+    '\u{200D}',  // zero width joiner
+];
+
+/// `admin`, and `admin` with each invisible character inside: one user each.
+fn look_alike_users() -> Vec<Value> {
+    let mut users = vec![json!({"id": "inv00", "username": "i00", "name": "admin"})];
+    for (i, c) in INVISIBLE.iter().enumerate() {
+        users.push(json!({
+            "id": format!("inv{:02}", i + 1),
+            "username": format!("i{:02}", i + 1),
+            "name": format!("adm{c}in"),
+            "customData": {"note": format!("x{c}y")},
+        }));
+    }
+    users
+}
+
+/// How a character is marked in text (`\u{ad}`).
+fn marker(c: char) -> String {
+    format!("\\u{{{:x}}}", c as u32)
+}
+
 /// A private directory with a database holding only the hostile users, imported by an
 /// operator whose name is itself hostile (it lands in the history's WHO column).
 struct Fixture {
@@ -90,11 +138,15 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        Self::with_users(&hostile_users())
+    }
+
+    fn with_users(users: &[Value]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("users.redb");
         let fixture = Self { dir, db };
         fixture.cli_ok(&["init"], "tester");
-        let lines: String = hostile_users().iter().map(|u| format!("{u}\n")).collect();
+        let lines: String = users.iter().map(|u| format!("{u}\n")).collect();
         let file = fixture.dir.path().join("hostile.jsonl");
         std::fs::write(&file, lines).expect("write");
         fixture.cli_ok(&["import", file.to_str().expect("utf-8")], &format!("op{}", payload()));
@@ -258,4 +310,179 @@ fn to_a_pipe_get_and_export_are_exact_json() {
         String::from_utf8(got).expect("utf-8"),
         "{\n  \"c1\": \"\u{9b}2J\u{9d}\",\n  \"bidi\": \"abc\u{202e}def\"\n}\n"
     );
+}
+
+#[test]
+fn look_alike_names_are_told_apart_in_the_tui_list_profile_and_editor() {
+    let fixture = Fixture::with_users(&look_alike_users());
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text(&format!("Users · {}", INVISIBLE.len() + 1));
+    // The list: each name with its marker, so no two rows read `admin`.
+    for &c in INVISIBLE {
+        tui.wait_text(&format!("adm{}in", marker(c)));
+    }
+    // The profile and customData panes of one of them; then its editor.
+    tui.send("j");
+    tui.wait_text(&format!("name          adm{}in", marker('\u{AD}')));
+    // customData shows JSON: the character as its escape, the same value.
+    tui.wait_text("\"note\": \"x\\u00ady\"");
+    tui.send("\r");
+    tui.wait_text("Editing customData of i01");
+    tui.wait_text("x\\u00ady");
+    // A character event that is invisible (a paste without bracketed paste, an input method)
+    // arrives as its escape: Home, then U+202E and U+2066 typed.
+    tui.send("\x1b[H");
+    tui.send("\u{202e}\u{2066}");
+    tui.wait_text("\\u202e\\u2066");
+    tui.send("\x1b");
+    tui.wait_text("Discard");
+    tui.send("y");
+    tui.wait_gone("Editing customData of");
+    let screen = tui.text();
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    let raw = tui.raw();
+    for &c in INVISIBLE.iter().chain(&['\u{202e}', '\u{2066}']) {
+        assert!(!screen.contains(c), "U+{:04X} on the screen:\n{}", c as u32, framed(&screen));
+        let mut bytes = [0u8; 4];
+        assert!(
+            !contains(&raw, c.encode_utf8(&mut bytes).as_bytes()),
+            "U+{:04X} reached the terminal",
+            c as u32
+        );
+    }
+}
+
+#[test]
+fn look_alike_names_are_told_apart_by_custodian_list() {
+    let fixture = Fixture::with_users(&look_alike_users());
+    let on_pipe = String::from_utf8(fixture.cli_ok(&["list"], "tester")).expect("utf-8");
+    let on_terminal = if has_script() {
+        String::from_utf8_lossy(&fixture.cli_on_terminal(&["list"])).into_owned()
+    } else {
+        panic!("`script` (util-linux) is needed to give the CLI a terminal");
+    };
+    for listed in [on_pipe, on_terminal] {
+        for &c in INVISIBLE {
+            assert!(listed.contains(&format!("adm{}in", marker(c))), "U+{:04X}:\n{listed}", c as u32);
+            assert!(!listed.contains(c), "U+{:04X} raw:\n{listed}", c as u32);
+        }
+    }
+}
+
+#[test]
+fn emoji_sequences_and_flags_keep_rendering() {
+    let family = "👩\u{200D}💻 🏳\u{FE0F}\u{200D}🌈 ❤\u{FE0F} 🇫🇷 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    let users = vec![json!({"id": "emoji1", "username": "emoji", "name": family})];
+    let fixture = Fixture::with_users(&users);
+    let listed = String::from_utf8(fixture.cli_ok(&["list"], "tester")).expect("utf-8");
+    assert!(listed.contains(family), "{listed}");
+    assert!(!listed.contains("\\u{"), "{listed}");
+}
+
+// ----------------------------------------------------------------------------------------
+// The editor, without a terminal: what enters the text area, and saving it
+// ----------------------------------------------------------------------------------------
+
+/// A demo database whose first user in list order holds `document`, and the TUI started on it
+/// with that user's customData in the editor.
+fn editing(document: &str) -> (TempDir, RedbStore, State) {
+    let (dir, store) = demo_store();
+    let first = store.page_after(None, 1).expect("page").remove(0).user.id;
+    let data = CustomData::parse(document).expect("valid");
+    store.replace_custom_data(&first, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    (dir, store, state)
+}
+
+fn editor_text(state: &State) -> String {
+    state.editor.as_ref().expect("editing").text()
+}
+
+/// No character of `text` would be invisible on a terminal (emoji sequences aside).
+#[track_caller]
+fn assert_visible(text: &str) {
+    assert_eq!(inert::lines(text), text, "an invisible character is raw in the editor");
+}
+
+#[test]
+fn a_document_with_invisible_characters_opens_escaped_and_saves_as_no_changes() {
+    let document = "{\"note\": \"abc\u{202e}def\u{ad}\u{E0041}\u{3164}\", \"dev\": \"👩\u{200D}💻\"}";
+    let (_dir, store, mut state) = editing(document);
+    let text = editor_text(&state);
+    assert_visible(&text);
+    assert!(text.contains(r"abc\u202edef\u00ad\udb40\udc41\u3164"), "{text}");
+    assert!(text.contains("👩\u{200D}💻"), "an emoji sequence stays as it is: {text}");
+    let id = state.editor.as_ref().expect("editing").user_id.clone();
+    let revision = store.custom_data(&id).expect("doc").revision;
+    act(&store, &mut state, Action::Save);
+    let status = state.status.as_ref().expect("status");
+    assert_eq!((status.kind, status.text.as_str()), (StatusKind::Info, "no changes"));
+    assert_eq!(store.custom_data(&id).expect("doc").revision, revision, "nothing written");
+}
+
+#[test]
+fn invisible_characters_typed_or_pasted_enter_the_editor_as_escapes_and_save_as_themselves() {
+    let (_dir, store, mut state) = editing("{\"note\": \"\"}");
+    // Into the string: Down to line 2, End, Left past the closing quote.
+    for key in [Key::Down, Key::End, Key::Left] {
+        act(&store, &mut state, Action::Edit(Input { key, ..Input::default() }));
+    }
+    for c in ['\u{202e}', '\u{ad}', '\u{E0041}', 'x'] {
+        act(&store, &mut state, Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    act(&store, &mut state, Action::Paste("\u{2066}y\u{180e}".to_owned()));
+    let text = editor_text(&state);
+    assert_visible(&text);
+    assert!(text.contains(r#""\u202e\u00ad\udb40\udc41x\u2066y\u180e""#), "{text}");
+    // The escapes are the same JSON value: the store gets the characters themselves.
+    let id = state.editor.as_ref().expect("editing").user_id.clone();
+    act(&store, &mut state, Action::Save);
+    let stored = store.custom_data(&id).expect("doc").text;
+    assert!(stored.contains("\"\u{202e}\u{ad}\u{E0041}x\u{2066}y\u{180e}\""), "{stored}");
+}
+
+#[test]
+fn text_back_from_the_external_editor_or_a_draft_holds_no_invisible_character() {
+    let (_dir, store, mut state) = editing("{\"note\": \"n\"}");
+    let editor = state.editor.take().expect("editing");
+    let (user_id, user_handle, base) = (editor.user_id, editor.user_handle, editor.base);
+    // Invalid (an unclosed object), so custodian's editor opens on it with the error.
+    let from_vi = "{\"note\": \"\u{202e}\u{ad}\"\r\n".to_owned();
+    act(
+        &store,
+        &mut state,
+        Action::EditedExternally {
+            user_id: user_id.clone(),
+            user_handle: user_handle.clone(),
+            base: base.clone(),
+            result: Ok(from_vi),
+        },
+    );
+    let text = editor_text(&state);
+    assert_visible(&text);
+    assert_eq!(text, r#"{"note": "\u202e\u00ad""#);
+    // A draft: the same way in.
+    state.editor = None;
+    let record = store.user(&user_id).expect("user");
+    let edit = custodian::draft::EditSnapshot {
+        user_id: user_id.clone(),
+        user_handle: user_handle.clone(),
+        session: "1-0000aaaa-0".into(),
+        base_revision: record.revision,
+        base_digest: custodian::draft::digest(&base.text),
+        text: "{\"note\": \"\u{2067}\u{E007F}\"}".into(),
+    };
+    let draft = custodian::draft::Draft::new(
+        custodian::draft::DraftKind::Draft,
+        &store.path().display().to_string(),
+        edit,
+        0,
+    );
+    act(&store, &mut state, Action::DraftReady { record: Box::new(record), base, draft, doubt: None });
+    let text = editor_text(&state);
+    assert_visible(&text);
+    assert_eq!(text, r#"{"note": "\u2067\udb40\udc7f"}"#);
 }

@@ -11,8 +11,19 @@ Run without a command to open the editor (TUI). Press ? in it for every key.
 Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
 and filled with demo users on first use).
 
+Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There list, get, set,
+history, restore, export and info work on the tenant's users; init creates custodian's own
+schema (once, by a role allowed to); import and seed refuse (Logto creates its users).
+
 Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
+
+impl Cli {
+    /// The PostgreSQL tenant: the one given, else `default`.
+    pub fn tenant(&self) -> &str {
+        self.tenant.as_deref().unwrap_or("default")
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,9 +33,17 @@ that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// The database file (must exist, except for `init`).
-    #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH")]
+    /// The database file (must exist, except for `init`), or Logto's PostgreSQL database as a
+    /// postgres:// or postgresql:// URL (sslmode, sslrootcert, connect_timeout,
+    /// application_name; the password also from $PGPASSWORD or ~/.pgpass).
+    #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// On PostgreSQL: the Logto tenant whose users are shown and edited (its id in `tenants`;
+    /// `default` when not given). For `import`: only that tenant's rows are imported (without
+    /// it the tenant is dropped from every record).
+    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID")]
+    pub tenant: Option<String>,
 
     /// Open the database read-only: every write is refused (also CUSTODIAN_READ_ONLY=1).
     #[arg(long, global = true, env = "CUSTODIAN_READ_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false)]
@@ -58,10 +77,6 @@ pub enum Command {
         /// Replace users whose id already exists (their customData change is kept in history).
         #[arg(long)]
         upsert: bool,
-        /// Import only the rows of this Logto tenant (`tenant_id`); the others are counted and
-        /// skipped. Without it the tenant is dropped from every record.
-        #[arg(long, value_name = "ID")]
-        tenant: Option<String>,
     },
     /// Export every user as JSON Lines, in list order.
     Export {

@@ -20,11 +20,21 @@ pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// How much is asked of the source at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// A document given to `set` is larger than the limit; what came from a pipe or a device
-/// has no size of its own, so reading stopped one byte past the limit.
+/// The most text `set` reads for one document. The limit is on the compact form, so an
+/// indented document may be larger as typed; more text than this cannot be one document
+/// that fits (as for an import record).
+pub const MAX_DOCUMENT_TEXT: usize = MAX_RECORD_BYTES;
+
+/// A document given to `set` is more text than [`MAX_DOCUMENT_TEXT`]; what came from a pipe
+/// or a device has no size of its own, so reading stopped one byte past that.
 #[derive(Debug, thiserror::Error)]
-#[error("the document is larger than {}, the limit (reading stopped there)", human_bytes(*.limit))]
+#[error(
+    "the document is more than {} of text (reading stopped there); the limit is {} (compact)",
+    human_bytes(*.text_cap),
+    human_bytes(*.limit)
+)]
 pub struct DocumentTooLarge {
+    pub text_cap: usize,
     pub limit: usize,
 }
 
@@ -72,12 +82,13 @@ impl Source {
     }
 }
 
-/// Reads a document for `set`: at most `limit` bytes. A larger one is refused after reading
-/// `limit + 1` bytes, with its size when it is a regular file.
-pub fn read_document(file: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
+/// Reads a document for `set`: at most `text_cap` bytes of text (the compact `limit` is
+/// checked when it is parsed). More is refused after reading `text_cap + 1` bytes, with its
+/// size when it is a regular file.
+pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
     let mut source = Source::open(file)?;
     let mut bytes = Vec::new();
-    let wanted = limit.saturating_add(1);
+    let wanted = text_cap.saturating_add(1);
     loop {
         let have = bytes.len();
         if have >= wanted {
@@ -94,12 +105,12 @@ pub fn read_document(file: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
         }
     }
-    if bytes.len() > limit {
-        if let Some(size) = source.regular_size().filter(|size| *size > limit as u64) {
+    if bytes.len() > text_cap {
+        if let Some(size) = source.regular_size().filter(|size| *size > text_cap as u64) {
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             return Err(crate::domain::ValidationError::TooLarge { size, limit }.into());
         }
-        return Err(DocumentTooLarge { limit }.into());
+        return Err(DocumentTooLarge { text_cap, limit }.into());
     }
     Ok(bytes)
 }

@@ -4,13 +4,16 @@
 //! limit and ships it to front ends, so it must be a JSON object that PostgreSQL accepts, kept
 //! exactly as the operator wrote it (key order, number text) and refused loudly when it is not.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
 use thiserror::Error;
 
 use super::scan::{self, Position, ScanFinding};
 use super::user::json_type_name;
 
-/// 1 MiB: Logto's effective Management API body limit.
+/// 1 MiB: Logto's effective Management API body limit, measured on the compact form (what
+/// the store keeps and the API carries).
 pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
 /// Deep enough for any real settings document, shallow enough to be safe everywhere.
 pub const DEFAULT_MAX_DEPTH: usize = 64;
@@ -41,7 +44,8 @@ impl Limits {
 pub enum ValidationError {
     #[error("the document is empty: customData must be a JSON object, at least {{}}")]
     Empty,
-    #[error("the document is {} but the limit is {}", human_bytes(*size), human_bytes(*limit))]
+    /// `size` is the length of the compact form (without the layout's whitespace).
+    #[error("the document is {} but the limit is {}", human_bytes_apart(*size, *limit).0, human_bytes_apart(*size, *limit).1)]
     TooLarge { size: usize, limit: usize },
     #[error("line {line}, col {column}: not valid UTF-8")]
     InvalidUtf8 { line: usize, column: usize },
@@ -81,11 +85,13 @@ impl ValidationError {
     }
 }
 
-/// A validated customData document: a JSON object, with its stored (canonical) text.
+/// A validated customData document: a JSON object, with its canonical text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomData {
     object: Map<String, Value>,
     canonical: String,
+    /// Bytes of the compact form: what the store keeps and Logto's API carries.
+    compact_size: usize,
 }
 
 impl CustomData {
@@ -96,18 +102,23 @@ impl CustomData {
 
     /// Validates raw bytes (a file, a paste, stdin): size first, then UTF-8, then the rest.
     pub fn parse_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, ValidationError> {
-        check_size(bytes.len(), limits)?;
+        check_input_size(bytes, limits)?;
         let text = std::str::from_utf8(bytes).map_err(|e| {
             let Position { line, column } = scan::utf8_error_position(bytes, &e);
             ValidationError::InvalidUtf8 { line, column }
         })?;
-        Self::parse_with(text, limits)
+        Self::parse_sized(text, limits)
     }
 
     /// Validates `text` against every rule of customData.
     pub fn parse_with(text: &str, limits: &Limits) -> Result<Self, ValidationError> {
-        // Refuse an oversize document before looking at its contents.
-        check_size(text.len(), limits)?;
+        // Refuse a document too large even without its whitespace before parsing it.
+        check_input_size(text.as_bytes(), limits)?;
+        Self::parse_sized(text, limits)
+    }
+
+    /// [`Self::parse_with`] once the size as typed has been checked.
+    fn parse_sized(text: &str, limits: &Limits) -> Result<Self, ValidationError> {
         if text.starts_with('\u{feff}') {
             return Err(ValidationError::ByteOrderMark);
         }
@@ -118,7 +129,7 @@ impl CustomData {
         if let Some(ScanFinding::TooDeep { limit, at }) = finding {
             return Err(ValidationError::TooDeep { limit, line: at.line, column: at.column });
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(text, &e))?;
+        let value = parse_value(text).map_err(|e| syntax_error(text, &e))?;
         match finding {
             Some(ScanFinding::DuplicateKey { key, path, at: Position { line, column } }) => {
                 return Err(ValidationError::DuplicateKey { key, path, line, column });
@@ -149,23 +160,25 @@ impl CustomData {
             other => return Err(ValidationError::NotAnObject { found: json_type_name(&other) }),
         };
         let canonical = canonical_text(&object);
-        check_size(canonical.len(), limits)?;
-        Ok(Self { object, canonical })
+        let compact_size = compact_size(&canonical);
+        check_size(compact_size, limits)?;
+        Ok(Self { object, canonical, compact_size })
     }
 
     /// Wraps an object built in code (synthetic data): no text was typed, so there is no
     /// syntax to check and no duplicate key possible.
     pub fn from_object(object: Map<String, Value>) -> Self {
-        Self { canonical: canonical_text(&object), object }
+        let canonical = canonical_text(&object);
+        Self { compact_size: compact_size(&canonical), canonical, object }
     }
 
     /// `{}`: what a user without application data has.
     pub fn empty() -> Self {
-        let object = Map::new();
-        Self { canonical: canonical_text(&object), object }
+        Self::from_object(Map::new())
     }
 
-    /// The stored form: pretty-printed with 2-space indentation, as Logto's console shows it.
+    /// The form shown and edited: pretty-printed with 2-space indentation, as Logto's
+    /// console shows it.
     pub fn canonical(&self) -> &str {
         &self.canonical
     }
@@ -183,19 +196,87 @@ impl CustomData {
         serde_json::to_string(&self.object).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    /// Size of the stored form in bytes.
+    /// Size in bytes of the compact form, the one the limit is measured on: what the store
+    /// keeps and Logto's API carries.
     pub fn size(&self) -> usize {
-        self.canonical.len()
+        self.compact_size
     }
 }
 
 /// The canonical (pretty) text of a document kept compact by the store. Text that is not an
 /// object (a damaged record) is returned as it is, so it can still be seen and repaired.
 pub fn canonical_from_compact(compact: &str) -> String {
-    match serde_json::from_str::<Map<String, Value>>(compact) {
+    match parse_object(compact) {
         Ok(object) => canonical_text(&object),
         Err(_) => compact.to_owned(),
     }
+}
+
+/// A stored document as an object, numbers spelled as they are in `text`.
+pub fn parse_object(text: &str) -> Result<Map<String, Value>, serde_json::Error> {
+    match parse_value(text)? {
+        Value::Object(object) => Ok(object),
+        other => {
+            Err(serde::de::Error::custom(format!("expected an object, found {}", json_type_name(&other))))
+        }
+    }
+}
+
+/// `serde_json::from_str`, but every number keeps the text it has in `text`.
+///
+/// serde_json's `arbitrary_precision` keeps a number's digits, but its reader rewrites the
+/// exponent as it goes (`1E5` → `1e+5`, `-0.0e0` → `-0.0e+0`: the marker lower-cased, a `+`
+/// added), and every public way to make a `Number` parses its text again the same way. So
+/// the spellings are read from the text (in document order, which is the order of the
+/// parsed value: keys keep their order and duplicates are refused before this matters) and
+/// put back with `Number::from_string_unchecked`, serde_json's one constructor that takes the
+/// text as it is. It is hidden from serde_json's documentation: if a release removes it, this
+/// stops compiling, and `tests/custom_data_rules.rs` pins the spellings either way. A number
+/// is only replaced by a spelling that serde_json itself would have read as that number.
+pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
+    let mut value: Value = serde_json::from_str(text)?;
+    let spellings = scan::number_tokens(text);
+    if spellings.iter().any(|t| rewritten_by_serde(t)) {
+        let mut spellings = spellings.into_iter();
+        keep_number_text(&mut value, &mut spellings);
+    }
+    Ok(value)
+}
+
+fn keep_number_text<'a>(value: &mut Value, spellings: &mut impl Iterator<Item = &'a str>) {
+    match value {
+        Value::Number(number) => {
+            if let Some(text) = spellings.next()
+                && rewritten_by_serde(text)
+                && serde_spelling(text) == number.as_str()
+            {
+                *number = Number::from_string_unchecked(text.to_owned());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| keep_number_text(item, spellings)),
+        Value::Object(map) => map.values_mut().for_each(|item| keep_number_text(item, spellings)),
+        _ => {}
+    }
+}
+
+/// Whether serde_json's reader spells the number written `text` otherwise: an exponent
+/// marker `E`, or one without a sign.
+fn rewritten_by_serde(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .position(|b| matches!(b, b'e' | b'E'))
+        .is_some_and(|at| bytes[at] == b'E' || !matches!(bytes.get(at + 1), Some(b'+' | b'-')))
+}
+
+/// How serde_json's reader spells the number written `text`: an exponent marker becomes `e`
+/// and gets a `+` unless it has a sign. Everything else is kept.
+fn serde_spelling(text: &str) -> Cow<'_, str> {
+    let Some(at) = text.find(['e', 'E']) else { return Cow::Borrowed(text) };
+    let (mantissa, exponent) = (&text[..at], &text[at + 1..]);
+    let sign = if exponent.starts_with(['+', '-']) { "" } else { "+" };
+    let spelled = format!("{mantissa}e{sign}{exponent}");
+    if spelled == text { Cow::Borrowed(text) } else { Cow::Owned(spelled) }
 }
 
 /// The canonical text of an object: serde_json's pretty printer (2 spaces), which with
@@ -203,6 +284,24 @@ pub fn canonical_from_compact(compact: &str) -> String {
 pub fn canonical_text(object: &Map<String, Value>) -> String {
     // Serialising a Map of Values cannot fail: every key is a string.
     serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The size of the compact form, counted from the canonical text without building it: the
+/// pretty printer only adds layout, and writes strings and numbers exactly as the compact one
+/// does (`tests/fuzz.rs` checks the two agree).
+fn compact_size(canonical: &str) -> usize {
+    scan::compact_len(canonical.as_bytes())
+}
+
+/// The size check on text as typed, before parsing it. The limit is on the compact form, and
+/// the compact form is never longer than the text (layout goes, an escape is written back no
+/// longer than it was typed, numbers keep their text), so text within the limit passes at
+/// once; longer text is refused only when its compact form, counted in one pass, is over.
+fn check_input_size(bytes: &[u8], limits: &Limits) -> Result<(), ValidationError> {
+    if bytes.len() <= limits.max_bytes {
+        return Ok(());
+    }
+    check_size(scan::compact_len(bytes), limits)
 }
 
 fn check_size(size: usize, limits: &Limits) -> Result<(), ValidationError> {
@@ -303,21 +402,70 @@ fn find_nul(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// `312 B`, `4.2 KiB`, `1 MiB`: sizes as an operator reads them.
+/// `312 B`, `4.2 KiB`, `1 MiB`: sizes as an operator reads them (one decimal). Two sizes
+/// that must be told apart go through [`human_bytes_apart`].
 pub fn human_bytes(bytes: usize) -> String {
+    let (value, unit) = in_unit(bytes);
+    let text = with_decimals(value, 1);
+    // 1023.97 KiB would read "1024 KiB": the next unit says it better.
+    if text == "1024" && unit == "KiB" {
+        return format!("{} MiB", with_decimals(value / 1024.0, 1));
+    }
+    format!("{text} {unit}")
+}
+
+/// Two sizes as an operator reads them (`1.05 MiB` and `1 MiB`), with as many decimals as it
+/// takes to tell them apart, or in exact bytes (`1,048,577 B` and `1,048,576 B`) when three
+/// are not enough: a size over a limit never reads as the limit itself.
+pub fn human_bytes_apart(a: usize, b: usize) -> (String, String) {
+    let (first, second) = (human_bytes(a), human_bytes(b));
+    if a == b || first != second {
+        return (first, second);
+    }
+    let (_, unit) = in_unit(a.max(b));
+    let divisor = match unit {
+        "MiB" => 1024.0 * 1024.0,
+        "KiB" => 1024.0,
+        _ => 1.0,
+    };
+    for decimals in 2..=3 {
+        let (x, y) =
+            (with_decimals(a as f64 / divisor, decimals), with_decimals(b as f64 / divisor, decimals));
+        if x != y {
+            return (format!("{x} {unit}"), format!("{y} {unit}"));
+        }
+    }
+    (exact_bytes(a), exact_bytes(b))
+}
+
+fn in_unit(bytes: usize) -> (f64, &'static str) {
     const KIB: f64 = 1024.0;
     let b = bytes as f64;
     if bytes < 1024 {
-        format!("{bytes} B")
+        (b, "B")
     } else if b < KIB * KIB {
-        trim_decimal(b / KIB, "KiB")
+        (b / KIB, "KiB")
     } else {
-        trim_decimal(b / (KIB * KIB), "MiB")
+        (b / (KIB * KIB), "MiB")
     }
 }
 
-fn trim_decimal(value: f64, unit: &str) -> String {
-    let text = format!("{value:.1}");
-    let text = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{text} {unit}")
+/// `value` with `decimals` decimals, trailing zeros (and a trailing point) dropped.
+fn with_decimals(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+}
+
+/// `1,048,577 B`.
+fn exact_bytes(bytes: usize) -> String {
+    let digits = bytes.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 2);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out.push_str(" B");
+    out
 }

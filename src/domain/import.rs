@@ -2,7 +2,6 @@
 //! `GET /api/users`) or JSON Lines, one user per line. Every record goes through the same
 //! rules as an operator's edit; a bad record is reported with its number and line.
 
-use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
@@ -197,11 +196,12 @@ impl RecordRules {
             }
             None => {}
         }
-        let mut value: Value =
-            serde_json::from_str(raw).map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
+        // Numbers keep the text they have in the file (serde_json alone rewrites exponents).
+        let mut value = super::custom_data::parse_value(raw)
+            .map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
         // Before anything else reads it: credentials out, a raw row renamed.
         let taken = match &mut value {
-            Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
+            serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
             _ => logto_row::Taken::default(),
         };
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;

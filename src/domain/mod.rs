@@ -11,5 +11,5 @@ pub mod synthetic;
 pub mod time;
 pub mod user;
 
-pub use custom_data::{CustomData, Limits, ValidationError, human_bytes};
+pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 pub use user::{User, UserFieldError};

@@ -102,6 +102,118 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
     None
 }
 
+/// The text of every number outside strings, in document order: the spellings
+/// [`crate::domain::custom_data::parse_value`] puts back after serde_json rewrote them.
+pub fn number_tokens(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => match string_end(bytes, i) {
+                Some(end) => i = end + 1,
+                None => break,
+            },
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                    i += 1;
+                }
+                tokens.push(&text[start..i]);
+            }
+            _ => i += 1,
+        }
+    }
+    tokens
+}
+
+/// How long serde_json's compact form of the JSON in `bytes` is, counted in one pass without
+/// parsing: whitespace outside strings dropped; in strings, every escape counted as serde_json
+/// writes its character back (`\u00e9` as the two bytes of `é`, `\/` as `/`, `\n` as itself).
+/// Exact for valid JSON whose numbers keep their text; for anything else an estimate.
+pub fn compact_len(bytes: &[u8]) -> usize {
+    let mut size = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'"' => {
+                let (length, next) = compact_string_len(bytes, i);
+                size += length;
+                i = next;
+            }
+            _ => {
+                size += 1;
+                i += 1;
+            }
+        }
+    }
+    size
+}
+
+/// The compact length of the string opening at `open` (quotes included) and where it ends.
+fn compact_string_len(bytes: &[u8], open: usize) -> (usize, usize) {
+    let mut size = 2;
+    let mut j = open + 1;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'"' => return (size, j + 1),
+            b'\\' => match bytes.get(j + 1) {
+                Some(b'u') => match hex4(bytes, j + 2) {
+                    Some(0xD800..=0xDBFF)
+                        if bytes.get(j + 6..j + 8) == Some(b"\\u")
+                            && hex4(bytes, j + 8).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
+                    {
+                        size += 4;
+                        j += 12;
+                    }
+                    Some(unit) => {
+                        size += escaped_char_len(unit);
+                        j += 6;
+                    }
+                    None => {
+                        size += 2;
+                        j += 2;
+                    }
+                },
+                Some(b'/') => {
+                    size += 1;
+                    j += 2;
+                }
+                _ => {
+                    size += 2;
+                    j += 2;
+                }
+            },
+            _ => {
+                size += 1;
+                j += 1;
+            }
+        }
+    }
+    (size, j)
+}
+
+/// The four hex digits at `at` as a number.
+fn hex4(bytes: &[u8], at: usize) -> Option<u32> {
+    let digits = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
+    u32::from_str_radix(digits, 16).ok()
+}
+
+/// How serde_json writes the character `\u` + `unit` stood for: the short escapes, `\u00XX`
+/// for other controls, UTF-8 for the rest.
+fn escaped_char_len(unit: u32) -> usize {
+    match unit {
+        0x08 | 0x09 | 0x0A | 0x0C | 0x0D | 0x22 | 0x5C => 2,
+        0x00..=0x1F => 6,
+        0x20..=0x7F => 1,
+        0x80..=0x7FF => 2,
+        // A lone surrogate: refused when parsed.
+        0xD800..=0xDFFF => 6,
+        _ => 3,
+    }
+}
+
 /// The index of the closing quote of the string that opens at `open`, if the text has one.
 fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
     let mut j = open + 1;

@@ -4,10 +4,13 @@
 //! Every customData save is a full replacement that records the document it replaced, bumps
 //! the user's revision and refuses when the caller's idea of the revision is stale.
 
+mod postgres;
 mod redb_store;
 
 use thiserror::Error;
 
+pub use postgres::connect::{ConnectionSpec, is_postgres_url};
+pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
 pub use crate::domain::import::{NewUser, RecordError};
@@ -173,6 +176,20 @@ pub enum StoreError {
     Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]
     Database(String),
+    /// A PostgreSQL server could not be reached or refused us (the password never appears).
+    #[error("{0}")]
+    Connection(String),
+    #[error(
+        "conflict: user {user} was changed outside custodian (by Logto or SQL) since it was read; nothing was written. Reload, then apply your change again"
+    )]
+    ChangedOutside { user: String },
+    #[error(
+        "{url}: custodian's schema is not in this database, so nothing can be saved; run `custodian --db {url} init` once as a role allowed to create it"
+    )]
+    NotInitialised { url: String },
+    /// An operation this backend does not offer (exit 2: a usage error).
+    #[error("{0}")]
+    NotOnThisBackend(String),
 }
 
 impl StoreError {
@@ -181,6 +198,7 @@ impl StoreError {
         matches!(
             self,
             StoreError::Conflict { .. }
+                | StoreError::ChangedOutside { .. }
                 | StoreError::Duplicate { .. }
                 | StoreError::IdExists(_)
                 | StoreError::RecordConflict { .. }

@@ -962,12 +962,12 @@ impl UserStore for RedbStore {
                 revision: key.value().1,
                 saved_at,
                 saved_by: saved_by.to_owned(),
-                size: canonical_from_compact(text).len(),
+                // The compact size, as the limit counts it (what is stored and sent).
+                size: text.len(),
                 current: false,
             });
         }
-        let size =
-            tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| canonical_from_compact(g.value()).len());
+        let size = tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| g.value().len());
         out.push(RevisionInfo {
             revision: current.rev,
             saved_at: current.rev_at,

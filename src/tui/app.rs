@@ -3,12 +3,12 @@
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
 use ratatui::style::{Modifier, Style};
-use ratatui_textarea::{CursorMove, Input, TextArea};
+use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
 
 use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
 use crate::domain::secrets::find_secrets;
-use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
+use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
 use crate::inert;
 use crate::store::{
@@ -418,16 +418,23 @@ pub struct Doubt {
 
 impl Editor {
     fn new(user_id: String, user_handle: String, base: StoredDocument, limits: &Limits) -> Self {
-        // C1 controls and bidi characters are shown as \u escapes: the same JSON, made inert.
-        let opened_text = inert::json(&base.text).into_owned();
-        let mut textarea = TextArea::new(opened_text.lines().map(str::to_owned).collect());
+        // Controls, bidi and every other invisible character are shown as \u escapes: the
+        // same JSON, made inert.
+        let opened_text = inert::editor_text(&base.text).into_owned();
+        let textarea = Self::textarea(&opened_text);
+        let validation = CustomData::parse_with(&opened_text, limits);
+        let draft_session = crate::draft::new_session();
+        Self { user_id, user_handle, base, opened_text, textarea, validation, draft_session, doubt: None }
+    }
+
+    /// A text area holding `text`, which has been through [`inert::editor_text`].
+    fn textarea(text: &str) -> TextArea<'static> {
+        let mut textarea = TextArea::new(text.lines().map(str::to_owned).collect());
         textarea.set_tab_length(2);
         textarea.set_max_histories(1000);
         // Reverse video shows a selection with or without colour.
         textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
-        let validation = CustomData::parse_with(&opened_text, limits);
-        let draft_session = crate::draft::new_session();
-        Self { user_id, user_handle, base, opened_text, textarea, validation, draft_session, doubt: None }
+        textarea
     }
 
     /// An editor on `base` holding `text` instead (a draft, a conflict, an old revision):
@@ -440,12 +447,25 @@ impl Editor {
         limits: &Limits,
     ) -> Self {
         let mut editor = Self::new(user_id, user_handle, base, limits);
-        editor.textarea = TextArea::new(text.lines().map(str::to_owned).collect());
-        editor.textarea.set_tab_length(2);
-        editor.textarea.set_max_histories(1000);
-        editor.textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
+        // A draft or an external editor's file is as untrusted as the store: nothing
+        // invisible goes into the text area raw.
+        editor.textarea = Self::textarea(&inert::editor_text(text));
         editor.revalidate(limits);
         editor
+    }
+
+    /// A key in the editor. A character event (typed, or pasted by a terminal without
+    /// bracketed paste, one character at a time) that is invisible goes in as its JSON
+    /// escape. Returns whether the text changed.
+    fn input(&mut self, input: Input) -> bool {
+        if let Key::Char(c) = input.key
+            && !input.ctrl
+            && !input.alt
+            && let Some(escape) = inert::editor_char(c)
+        {
+            return self.textarea.insert_str(escape);
+        }
+        self.textarea.input(input)
     }
 
     pub fn text(&self) -> String {
@@ -717,14 +737,11 @@ impl State {
     pub fn validation_summary(&self) -> Option<(bool, String)> {
         let editor = self.editor.as_ref()?;
         Some(match &editor.validation {
-            Ok(data) => (
-                true,
-                format!(
-                    "valid object · {} of {}",
-                    human_bytes(data.size()),
-                    human_bytes(self.limits.max_bytes)
-                ),
-            ),
+            Ok(data) => {
+                // The compact size, the one the limit is on (the pretty text on screen is larger).
+                let (size, limit) = human_bytes_apart(data.size(), self.limits.max_bytes);
+                (true, format!("valid object · {size} of {limit}"))
+            }
             Err(error) => (false, error.to_string()),
         })
     }
@@ -888,7 +905,7 @@ impl State {
                 Vec::new()
             }
             Purpose::EditExternally => {
-                let text = inert::json(&document.text).into_owned();
+                let text = inert::editor_text(&document.text).into_owned();
                 vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text }]
             }
             Purpose::Copy => self.copy(&document),
@@ -1154,7 +1171,7 @@ impl State {
         }
         let base = StoredDocument { text: current.text.clone(), revision: current.info.revision };
         let revision = selected.info.revision;
-        let text = inert::json(&selected.text).into_owned();
+        let text = selected.text.clone();
         self.editor =
             Some(Editor::with_text(history.user_id, history.user_handle, base, &text, &self.limits));
         self.say(
@@ -1287,7 +1304,7 @@ impl State {
                 return Vec::new();
             }
         };
-        let sent = inert::json(&base.text).into_owned();
+        let sent = inert::editor_text(&base.text).into_owned();
         if text.trim_end() == sent.trim_end() {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
@@ -1646,7 +1663,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         OpenEditor => state.read_current(Purpose::Edit),
         Edit(input) => {
             if let Some(editor) = &mut state.editor
-                && editor.textarea.input(input)
+                && editor.input(input)
             {
                 editor.revalidate(&state.limits);
             }
@@ -1654,9 +1671,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Paste(text) => {
             if let Some(editor) = &mut state.editor {
-                // Pasted control and bidi characters arrive as JSON escapes, never raw.
-                let text = text.replace("\r\n", "\n").replace('\r', "\n");
-                editor.textarea.insert_str(inert::json(&text));
+                // Pasted controls, bidi and other invisible characters arrive as JSON escapes.
+                editor.textarea.insert_str(inert::editor_text(&text));
                 editor.revalidate(&state.limits);
             }
             Vec::new()

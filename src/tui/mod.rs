@@ -189,7 +189,7 @@ fn one_heap_for_all_threads() {
 }
 
 /// How the operator asked for the screen.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub read_only: bool,
     /// No colour at all (also when `NO_COLOR` is set to anything).
@@ -197,6 +197,8 @@ pub struct Options {
     /// Capture the mouse: click to select, wheel to scroll. Off by default, which keeps the
     /// terminal's own text selection working.
     pub mouse: bool,
+    /// On PostgreSQL, the Logto tenant whose users are shown.
+    pub tenant: String,
 }
 
 /// Opens the TUI on the database.
@@ -220,7 +222,7 @@ fn check_terminal_type(term: Option<&std::ffi::OsStr>) -> std::result::Result<()
 }
 
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
-    let Options { read_only, no_color, mouse } = options;
+    let Options { read_only, no_color, mouse, tenant } = options;
     check_terminal_type(std::env::var_os("TERM").as_deref())?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
@@ -229,12 +231,27 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let drafts = Drafts::in_state_dir();
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
-    let store = Arc::new(crate::database::open(db, OpenOptions { read_only, ..Default::default() })?);
-    let database = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let (scanner, scan_answers) =
-        Scanner::new(Arc::clone(&store) as Arc<dyn UserStore>).context("cannot start the scanner")?;
-    let runtime =
-        Runtime { store: &*store, drafts, database: database.display().to_string(), scanner: Some(scanner) };
+    // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
+    // without the password, and the tenant.
+    // On PostgreSQL the scanner has a connection of its own (one client serves one query at
+    // a time); redb's threads share the file.
+    let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
+        match crate::database::postgres_url(db) {
+            Some(url) => {
+                let store = crate::database::open_postgres(url, &tenant, read_only)?;
+                let scan_store = Arc::new(store.another_connection()?);
+                let database = store.draft_identity();
+                (Arc::new(store), scan_store, database)
+            }
+            None => {
+                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
+                let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+                let store: Arc<dyn UserStore> = Arc::new(store);
+                (Arc::clone(&store), store, path.display().to_string())
+            }
+        };
+    let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
+    let runtime = Runtime { store: &*store, drafts, database, scanner: Some(scanner) };
     // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
@@ -722,13 +739,16 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     tracing::info!(user = %id, ?outcome, "save from the editor");
                     Action::Saved { id, outcome }
                 }
-                Err(StoreError::Conflict { expected, found, .. }) => match store.custom_data(&id) {
-                    Ok(theirs) => {
-                        tracing::warn!(user = %id, expected, found, "save refused: someone saved first");
-                        Action::SaveConflict { id, theirs }
+                // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
+                Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
+                    match store.custom_data(&id) {
+                        Ok(theirs) => {
+                            tracing::warn!(user = %id, %refusal, "save refused: changed since it was read");
+                            Action::SaveConflict { id, theirs }
+                        }
+                        Err(e) => failed(e),
                     }
-                    Err(e) => failed(e),
-                },
+                }
                 Err(e) => failed(e),
             }
         }

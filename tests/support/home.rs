@@ -38,6 +38,9 @@ impl PrivateHome {
             .env_remove("SSH_CONNECTION")
             .env_remove("CUSTODIAN_DB")
             .env_remove("CUSTODIAN_READ_ONLY")
+            .env_remove("CUSTODIAN_TENANT")
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE")
             .stdin(Stdio::null());
         command
     }

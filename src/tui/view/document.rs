@@ -23,8 +23,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .border_style(theme.focused_border);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        // The textarea is rendered as is: its text was made inert when loaded and pasted, and
-        // ratatui drops any control character typed into it.
+        // The textarea is rendered as is: every way text enters it (opened, pasted, typed, a
+        // draft, `$EDITOR`) goes through `inert::editor_text`/`editor_char`, so it holds no
+        // control or invisible character raw.
         frame.render_widget(&editor.textarea, inner);
         return;
     }

@@ -1,0 +1,69 @@
+//! The subcommands on Logto's PostgreSQL database (`--db postgres://…`): the same reading and
+//! editing as on a file, on the users of one tenant (`--tenant`); `init` makes custodian's
+//! own schema there; `import` and `seed` refuse, since Logto creates its users.
+
+use anyhow::Result;
+
+use super::args::{Cli, Command};
+use super::{Output, export, get, history, list, restore, set};
+use crate::store::{POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore};
+use crate::{database, inert, location};
+
+/// Runs one subcommand against the PostgreSQL database at `url`.
+pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
+    match command {
+        Command::Init => {
+            if cli.read_only {
+                return Err(StoreError::ReadOnly.into());
+            }
+            let described = PostgresStore::init(url)?;
+            println!("custodian's schema is ready in {}", inert::line(&described));
+            return Ok(());
+        }
+        Command::Import { .. } | Command::Seed { .. } => {
+            let name = if matches!(command, Command::Import { .. }) { "import" } else { "seed" };
+            return Err(StoreError::NotOnThisBackend(format!(
+                "{name} does not work on PostgreSQL: users are created by Logto (its console or Management API); custodian edits their customData"
+            ))
+            .into());
+        }
+        _ => {}
+    }
+    let store = database::open_postgres(url, cli.tenant(), cli.read_only)?;
+    let mut out = Output::stdout();
+    let result = match command {
+        Command::Info => info(&store, &mut out),
+        Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
+        Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
+        Command::Get { user, revision } => get(&store, user, *revision, &mut out),
+        Command::Set { user, file, expect_revision, allow_sensitive } => {
+            set(&store, user, file.as_deref(), *expect_revision, *allow_sensitive, &mut out)
+        }
+        Command::History { user } => history(&store, user, &mut out),
+        Command::Restore { user, revision, expect_revision, allow_sensitive } => {
+            restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
+        }
+        Command::Init | Command::Import { .. } | Command::Seed { .. } | Command::Completions { .. } => Ok(()),
+    };
+    result.and_then(|()| out.flush())
+}
+
+/// Where things are: the server and role (never the password), the tenant, custodian's schema.
+fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
+    let schema = if store.is_initialised() {
+        format!("custodian {POSTGRES_SCHEMA_VERSION}")
+    } else {
+        "missing: saving needs `custodian --db URL init` once".to_owned()
+    };
+    let rows = [
+        ("database", store.describe_connection()),
+        ("schema version", schema),
+        ("users", store.count()?.to_string()),
+        ("drafts", location::state_dir().join("drafts").display().to_string()),
+        ("log", location::log_file().display().to_string()),
+    ];
+    for (label, value) in rows {
+        out.line(&format!("{label:<15}{}", inert::line(&value)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,797 @@
+//! The PostgreSQL implementation of [`UserStore`]: Logto's own `users` table, read and
+//! written in place, one tenant at a time, with custodian's history in a schema of its own.
+//!
+//! Every query names the tenant (`where tenant_id = $1`) and runs under the tenant's own
+//! role (`set role`, when the connecting role may), so Logto's row-level security guards
+//! each statement a second time. Only the columns the Management API shows are selected:
+//! never the password hash, its method, MFA secrets or Logto's private config.
+//!
+//! **Revision** on this backend: custodian's history rows for the user hold every document
+//! it saved or found (revision 1, 2, …). The current revision is the newest row's number
+//! when that row's document is the one in `users.custom_data` (jsonb equality), and one more
+//! when it is not (someone changed customData outside custodian since); 1 when there is no
+//! row. A save writes the document it replaces first when it has no row yet, so the history
+//! stays complete. A save checks the revision, and, when this process read the document
+//! being replaced, that `users.updated_at` is still what it read (Logto's `set_updated_at`
+//! trigger moves it on every write, so any outside write in between is a conflict).
+
+pub mod connect;
+mod schema;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::types::ToSql;
+use postgres::{Client, Row};
+use serde_json::{Map, Value};
+
+pub use schema::POSTGRES_SCHEMA_VERSION;
+
+use self::connect::{ConnectionSpec, Environment};
+use super::{
+    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+};
+use crate::domain::custom_data::canonical_text;
+use crate::domain::{CustomData, User};
+
+/// How to open a PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Logto's tenant id (`tenants.id`) whose users are shown: `default` unless told.
+    pub tenant: String,
+    pub read_only: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self { tenant: "default".to_owned(), read_only: false }
+    }
+}
+
+/// Who is named in the history for a document custodian did not write.
+const OUTSIDE: &str = "outside custodian";
+/// How long a save waits for a row another session holds before saying "busy" (as redb).
+const LOCK_TIMEOUT: &str = "3s";
+/// The columns of a user that custodian reads: the Management API's, nothing more. The
+/// last two are the `updated_at` in microseconds (the conflict check) and the lower-cased
+/// handle (the list order).
+const USER_COLUMNS: &str = "u.id, u.username, u.primary_email, u.primary_phone, u.name, u.avatar, \
+    u.profile::text, u.identities::text, u.application_id, u.is_suspended, \
+    floor(extract(epoch from u.last_sign_in_at) * 1000)::int8, \
+    floor(extract(epoch from u.created_at) * 1000)::int8, \
+    floor(extract(epoch from u.updated_at) * 1000)::int8, \
+    (extract(epoch from u.updated_at) * 1000000)::int8, \
+    lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
+const COLUMN_COUNT: usize = 15;
+/// The list order: the lower-cased handle, then the id, compared as bytes ("C"), which is
+/// the order of redb's `handle.to_lowercase() + NUL + id` keys (see [`list_order`]).
+const ORDER_KEY: &str =
+    "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"";
+
+/// The newest history row of `u`, for the revision facts (only with custodian's schema).
+const LATEST_HISTORY: &str = "left join lateral (select h.revision, h.custom_data = u.custom_data as same, \
+    h.saved_at, h.saved_by from custodian.history h \
+    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
+const REVISION_COLUMNS: &str = "case when h.revision is null then 1 when h.same then h.revision else h.revision + 1 end, \
+    floor(extract(epoch from case when h.same then h.saved_at else u.updated_at end) * 1000)::int8, \
+    case when h.same then h.saved_by else 'outside custodian' end";
+const NO_HISTORY_COLUMNS: &str =
+    "1::int8, floor(extract(epoch from u.updated_at) * 1000)::int8, 'outside custodian'::text";
+
+/// A store on one tenant of a Logto database.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    spec: ConnectionSpec,
+    tenant: String,
+    /// The role the session works as (the tenant's own when we could switch to it).
+    role: String,
+    read_only: bool,
+    /// Whether `custodian --db URL init` made custodian's schema in this database.
+    initialised: bool,
+    /// Per user, the revision and `updated_at` (µs) of the document this process last read
+    /// with [`UserStore::custom_data`] or saved: a save over it checks both.
+    seen: Mutex<HashMap<String, (Revision, i64)>>,
+}
+
+/// A PostgreSQL error as one line for the operator, naming the server without a password.
+fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreError {
+    if let Some(db) = error.as_db_error() {
+        use postgres::error::SqlState;
+        let code = db.code();
+        if *code == SqlState::LOCK_NOT_AVAILABLE {
+            return StoreError::Busy;
+        }
+        let what = if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            format!("the server refused role {:?}: {}", spec.user, db.message())
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            format!("database {:?} does not exist", spec.dbname)
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            format!("role {:?} may not do this: {}", spec.user, db.message())
+        } else if *code == SqlState::QUERY_CANCELED {
+            "the query was cancelled (statement timeout)".to_owned()
+        } else {
+            db.message().to_owned()
+        };
+        return StoreError::Connection(format!("{spec}: {what}"));
+    }
+    if error.is_closed() {
+        return StoreError::Connection(format!("{spec}: connection lost"));
+    }
+    // The client's own words ("error connecting to server: Connection refused", "timeout
+    // waiting for server", "error performing TLS handshake: ..."), with their cause.
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    StoreError::Connection(format!("{spec}: {message}"))
+}
+
+/// Splits a list key (`lower-cased handle NUL id`) into its two parts.
+fn key_parts(key: &ListKey) -> (&str, &str) {
+    key.0.rsplit_once('\0').unwrap_or(("", key.0.as_str()))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn parse_object(id: &str, field: &str, text: Option<String>) -> Result<Map<String, Value>, StoreError> {
+    match text {
+        None => Ok(Map::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Database(format!("user {id}: {field} is not a JSON object: {e}"))),
+    }
+}
+
+/// What one row of [`USER_COLUMNS`] + revision columns holds (the `updated_at` in µs,
+/// column 13, is read only where a save needs it).
+struct UserRow {
+    record: UserRecord,
+    key: ListKey,
+}
+
+impl UserRow {
+    fn read(row: &Row, offset: usize) -> Result<Self, StoreError> {
+        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+        let text = |i: usize| row.try_get::<_, Option<String>>(offset + i).map_err(bad);
+        let id: String = row.try_get(offset).map_err(bad)?;
+        let user = User {
+            username: text(1)?,
+            primary_email: text(2)?,
+            primary_phone: text(3)?,
+            name: text(4)?,
+            avatar: text(5)?,
+            profile: parse_object(&id, "profile", text(6)?)?,
+            identities: parse_object(&id, "identities", text(7)?)?,
+            application_id: text(8)?,
+            is_suspended: row.try_get(offset + 9).map_err(bad)?,
+            last_sign_in_at: row.try_get(offset + 10).map_err(bad)?,
+            created_at: row.try_get(offset + 11).map_err(bad)?,
+            updated_at: row.try_get(offset + 12).map_err(bad)?,
+            extra: Map::new(),
+            id,
+        };
+        let lower_handle: String = row.try_get(offset + 14).map_err(bad)?;
+        let revision: i64 = row.try_get(offset + COLUMN_COUNT).map_err(bad)?;
+        let revised_at = row.try_get(offset + COLUMN_COUNT + 1).map_err(bad)?;
+        let revised_by = row.try_get(offset + COLUMN_COUNT + 2).map_err(bad)?;
+        let key = ListKey(format!("{lower_handle}\0{}", user.id));
+        let record = UserRecord { user, revision: revision.max(1) as Revision, revised_at, revised_by };
+        Ok(Self { record, key })
+    }
+
+    fn entry(self) -> ListEntry {
+        ListEntry { key: self.key, revision: self.record.revision, user: Box::new(self.record.user) }
+    }
+}
+
+/// The canonical text of a jsonb document as PostgreSQL returns it (its key order).
+fn canonical_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    Ok(canonical_text(&object))
+}
+
+fn compact_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    serde_json::to_string(&object).map_err(|e| StoreError::Database(e.to_string()))
+}
+
+impl PostgresStore {
+    /// Connects to a Logto database and settles on one tenant: checks that the database is
+    /// Logto's, finds the tenant's role and works as it.
+    pub fn connect(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
+        Self::connect_spec(ConnectionSpec::parse(url, &Environment::current())?, options)
+    }
+
+    /// A second connection to the same database, tenant and role: the filter's background
+    /// scan gets one of its own, so a scan step never waits for the screen's queries (nor
+    /// they for it).
+    pub fn another_connection(&self) -> Result<Self, StoreError> {
+        let options = PostgresOptions { tenant: self.tenant.clone(), read_only: self.read_only };
+        Self::connect_spec(self.spec.clone(), &options)
+    }
+
+    fn connect_spec(spec: ConnectionSpec, options: &PostgresOptions) -> Result<Self, StoreError> {
+        let mut client = Self::client(&spec)?;
+        let fail = |e: postgres::Error| describe(&spec, &e);
+        let row = client
+            .query_one(
+                "select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null, current_user::text",
+                &[],
+            )
+            .map_err(fail)?;
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::Connection(format!(
+                "{spec}: not a Logto database (no `users` and `tenants` tables in schema public)"
+            )));
+        }
+        let mut role: String = row.get(1);
+        let tenant_role: Option<Option<String>> = client
+            .query_opt("select db_user::text from public.tenants where id = $1", &[&options.tenant])
+            .map_err(fail)?
+            .map(|r| r.get(0));
+        match tenant_role {
+            None => {
+                return Err(StoreError::Connection(format!(
+                    "{spec}: no tenant {:?} that role {role:?} can see (a tenant's own role sees only its tenant)",
+                    options.tenant
+                )));
+            }
+            Some(Some(tenant_role)) if tenant_role != role => {
+                let member = client
+                    .query_one("select pg_has_role(current_user, $1, 'MEMBER')", &[&tenant_role])
+                    .map_err(fail)?
+                    .get::<_, bool>(0);
+                if member {
+                    // From here on Logto's row-level security sees the tenant's role.
+                    client.execute("select set_config('role', $1, false)", &[&tenant_role]).map_err(fail)?;
+                    role = tenant_role;
+                }
+            }
+            Some(_) => {}
+        }
+        let mut settings = format!("set lock_timeout = '{LOCK_TIMEOUT}';");
+        if options.read_only {
+            settings.push_str("set default_transaction_read_only = on;");
+        }
+        client.batch_execute(&settings).map_err(fail)?;
+        // A role without rights on `users` is told so now, not on the first page.
+        client
+            .query("select u.id from public.users u where u.tenant_id = $1 limit 1", &[&options.tenant])
+            .map_err(fail)?;
+        let initialised = client
+            .query_one(
+                "select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                 where n.nspname = 'custodian' and c.relname = 'history')",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        Ok(Self {
+            client: Mutex::new(client),
+            spec,
+            tenant: options.tenant.clone(),
+            role,
+            read_only: options.read_only,
+            initialised,
+            seen: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
+    /// the TCP connect, not a server that accepts and then never answers.
+    fn client(spec: &ConnectionSpec) -> Result<Client, StoreError> {
+        let (config, tls) = spec.client_config()?;
+        let (answer, connected) = std::sync::mpsc::channel();
+        let thread_spec = spec.clone();
+        std::thread::Builder::new()
+            .name("custodian-connect".into())
+            .spawn(move || {
+                let _ = answer.send(config.connect(tls).map_err(|e| describe(&thread_spec, &e)));
+            })
+            .map_err(|e| StoreError::Connection(format!("{spec}: cannot start connecting: {e}")))?;
+        match connected.recv_timeout(spec.connect_timeout) {
+            Ok(result) => result,
+            // The thread is left to the OS's own timeout; nothing waits for it.
+            Err(_) => Err(StoreError::Connection(format!(
+                "{spec}: no answer within {} s (connect_timeout)",
+                spec.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Creates custodian's schema in the database at `url` (history, its row-level security
+    /// and grants for every tenant role). Idempotent. Returns the connection's description.
+    pub fn init(url: &str) -> Result<String, StoreError> {
+        let spec = ConnectionSpec::parse(url, &Environment::current())?;
+        let mut client = Self::client(&spec)?;
+        let fail = |e: postgres::Error| describe(&spec, &e);
+        let logto: bool = client
+            .query_one("select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null", &[])
+            .map_err(fail)?
+            .get(0);
+        if !logto {
+            return Err(StoreError::Connection(format!(
+                "{spec}: not a Logto database (no `users` and `tenants` tables)"
+            )));
+        }
+        let mut tx = client.transaction().map_err(fail)?;
+        schema::create(&mut tx).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(spec.to_string())
+    }
+
+    /// The server and role, without the password: for `info` and messages.
+    pub fn describe_connection(&self) -> String {
+        format!("{} (tenant {:?}, working as role {:?})", self.spec, self.tenant, self.role)
+    }
+
+    /// Which database and tenant this is, for the drafts' bookkeeping: no password in it.
+    pub fn draft_identity(&self) -> String {
+        format!("{}#tenant={}", self.spec, self.tenant)
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The role every statement runs as.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// Whether custodian's schema is in the database (saves need it).
+    pub fn is_initialised(&self) -> bool {
+        self.initialised
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Client> {
+        // A panic while holding the client leaves nothing half-done on our side: the server
+        // rolls back an open transaction when the connection goes, so the guard is reusable.
+        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fail(&self, error: postgres::Error) -> StoreError {
+        describe(&self.spec, &error)
+    }
+
+    /// `select <user columns> <revision columns> from users u <history join>` + `tail`.
+    fn select_users(&self, tail: &str) -> String {
+        if self.initialised {
+            format!("select {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} {tail}")
+        } else {
+            format!("select {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u {tail}")
+        }
+    }
+
+    fn query_users(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<UserRow>, StoreError> {
+        let rows = self.lock().query(sql, params).map_err(|e| self.fail(e))?;
+        rows.iter().map(|row| UserRow::read(row, 0)).collect()
+    }
+
+    fn one_user(&self, id: &str) -> Result<UserRow, StoreError> {
+        let sql = self.select_users("where u.tenant_id = $1 and u.id = $2");
+        let mut rows = self.query_users(&sql, &[&self.tenant, &id])?;
+        rows.pop().ok_or_else(|| StoreError::UserNotFound(id.to_owned()))
+    }
+
+    /// The stored document and its revision, without noting that it was read.
+    fn current_document(&self, id: &str) -> Result<(StoredDocument, i64), StoreError> {
+        let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
+        let join = if self.initialised { LATEST_HISTORY } else { "" };
+        let sql = format!(
+            "select u.custom_data::text, {revision}, (extract(epoch from u.updated_at) * 1000000)::int8 \
+             from public.users u {join} where u.tenant_id = $1 and u.id = $2"
+        );
+        let row = self
+            .lock()
+            .query_opt(&sql, &[&self.tenant, &id])
+            .map_err(|e| self.fail(e))?
+            .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let text: String = row.get(0);
+        let revision: i64 = row.get(1);
+        let document =
+            StoredDocument { text: canonical_from_jsonb(id, &text)?, revision: revision.max(1) as Revision };
+        Ok((document, row.get(4)))
+    }
+
+    fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.insert(id.to_owned(), (revision, updated_micros));
+    }
+
+    fn seen(&self, id: &str) -> Option<(Revision, i64)> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id).copied()
+    }
+}
+
+/// The WHERE condition of a substring filter on the profile fields (`$n` is the needle,
+/// lower-cased), as redb's `matches_filter`.
+fn profile_match(n: usize) -> String {
+    format!(
+        "(strpos(lower(u.id), ${n}) > 0 or strpos(lower(coalesce(u.username, '')), ${n}) > 0 \
+         or strpos(lower(coalesce(u.primary_email, '')), ${n}) > 0 \
+         or strpos(lower(coalesce(u.primary_phone, '')), ${n}) > 0 \
+         or strpos(lower(coalesce(u.name, '')), ${n}) > 0)"
+    )
+}
+
+impl UserStore for PostgresStore {
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        let row = self
+            .lock()
+            .query_one("select count(*) from public.users u where u.tenant_id = $1", &[&self.tenant])
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let needle = filter.map(str::to_lowercase).filter(|n| !n.is_empty());
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (bound, backwards) = match seek {
+            Seek::First => (None, false),
+            Seek::Last => (None, true),
+            Seek::From(key) => (Some((">=", key)), false),
+            Seek::After(key) => (Some((">", key)), false),
+            Seek::Before(key) => (Some(("<", key)), true),
+        };
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
+        let mut condition = String::new();
+        let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
+        if let Some((op, _)) = bound {
+            condition.push_str(&format!(
+                " and (lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\") {op} ($3::text collate \"C\", $4::text collate \"C\")"
+            ));
+            params.push(&handle);
+            params.push(&id);
+        }
+        if let Some(needle) = &needle {
+            condition.push_str(&format!(" and {}", profile_match(params.len() + 1)));
+            params.push(needle);
+        }
+        let direction = if backwards { "desc" } else { "asc" };
+        let order = format!(
+            "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\" {direction}, u.id collate \"C\" {direction}"
+        );
+        let sql = self.select_users(&format!("where u.tenant_id = $1{condition} order by {order} limit $2"));
+        let mut entries: Vec<ListEntry> =
+            self.query_users(&sql, &params)?.into_iter().map(UserRow::entry).collect();
+        if backwards {
+            entries.reverse();
+        }
+        Ok(entries)
+    }
+
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let lower = query.to_lowercase();
+        if lower.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
+        // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
+        // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
+        let sql = self.select_users(
+            "where u.tenant_id = $1 and u.id in (
+                (select id from public.users where tenant_id = $1 and username is not null and lower(username) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(primary_email) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and primary_phone like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(name) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and id like $3 limit $4))
+             order by lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"
+             limit $4",
+        );
+        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
+        Ok(rows.into_iter().map(UserRow::entry).collect())
+    }
+
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let needle = query.to_lowercase();
+        let after = after.unwrap_or("");
+        let batch_size = batch.max(1).min(i64::MAX as usize) as i64;
+        let max_hits = max_hits.max(1);
+        // The step's users in id order (Logto's primary key), which of them match, and only
+        // the matching ones (and the last, to know where the step ended) come back whole.
+        let matched = format!("{} or strpos(lower(u.custom_data::text), $4) > 0", profile_match(4));
+        let columns = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
+        let join = if self.initialised { LATEST_HISTORY } else { "" };
+        let sql = format!(
+            "with step as (select u.id, ({matched}) as hit from public.users u \
+                 where u.tenant_id = $1 and u.id > $2 order by u.id limit $3), \
+             numbered as (select id, hit, row_number() over (order by id) as n, count(*) over () as total, \
+                 count(*) filter (where hit) over (order by id) as hit_number from step) \
+             select s.hit, s.n, s.total, {USER_COLUMNS}, {columns} from numbered s \
+             join public.users u on u.tenant_id = $1 and u.id = s.id {join} \
+             where (s.hit and s.hit_number <= $5) or s.n = s.total order by s.n"
+        );
+        // Only the first `max_hits` hits are read whole: a query that matches everyone
+        // costs one row per hit wanted, not one per user in the step.
+        let wanted = max_hits.min(i64::MAX as usize) as i64;
+        let rows = self
+            .lock()
+            .query(&sql, &[&self.tenant, &after, &batch_size, &needle, &wanted])
+            .map_err(|e| self.fail(e))?;
+        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
+        for row in &rows {
+            let (hit, n, total): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            let user = UserRow::read(row, 3)?;
+            step.scanned = n.max(0) as usize;
+            let id = user.record.user.id.clone();
+            if hit {
+                step.hits.push(user.entry());
+            }
+            if step.hits.len() >= max_hits || n == total {
+                if step.hits.len() >= max_hits || total == batch_size {
+                    step.next = Some(id);
+                }
+                break;
+            }
+        }
+        Ok(step)
+    }
+
+    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+        let row = self
+            .lock()
+            .query_opt(
+                "select id from (
+                    select u.id, 1 as rank from public.users u where u.tenant_id = $1 and u.id = $2
+                    union all select u.id, 2 from public.users u
+                        where u.tenant_id = $1 and u.username is not null and lower(u.username) = lower($2)
+                    union all select u.id, 3 from public.users u where u.tenant_id = $1 and lower(u.primary_email) = lower($2)
+                    union all select u.id, 4 from public.users u where u.tenant_id = $1 and u.primary_phone = $2
+                 ) found order by rank, id limit 1",
+                &[&self.tenant, &user_ref],
+            )
+            .map_err(|e| self.fail(e))?;
+        row.map(|r| r.get(0)).ok_or_else(|| StoreError::UserNotFound(user_ref.to_owned()))
+    }
+
+    fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        Ok(self.one_user(id)?.record)
+    }
+
+    fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        Ok(self.one_user(id)?.entry())
+    }
+
+    fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        let (document, updated_micros) = self.current_document(id)?;
+        self.remember(id, document.revision, updated_micros);
+        Ok(document)
+    }
+
+    fn replace_custom_data(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        let new_text = data.compact();
+        let seen = self.seen(id);
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        let mut tx = client.transaction().map_err(fail)?;
+        // The row stays locked until the commit: no other writer can slip in between.
+        let row = tx
+            .query_opt(
+                "select u.custom_data = $3::text::jsonb, (extract(epoch from u.updated_at) * 1000000)::int8 \
+                 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                &[&self.tenant, &id, &new_text],
+            )
+            .map_err(fail)?
+            .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let (same_document, updated_micros): (bool, i64) = (row.get(0), row.get(1));
+        let latest = if self.initialised {
+            tx.query_opt(
+                "select h.revision, h.custom_data = u.custom_data from custodian.history h \
+                 join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
+                 where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1",
+                &[&self.tenant, &id],
+            )
+            .map_err(fail)?
+            .map(|r| (r.get::<_, i64>(0).max(1) as Revision, r.get::<_, bool>(1)))
+        } else {
+            None
+        };
+        let (current, recorded) = match latest {
+            None => (1, false),
+            Some((revision, true)) => (revision, true),
+            Some((revision, false)) => (revision + 1, false),
+        };
+        if let Some(expected) = expected {
+            if expected != current {
+                return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current });
+            }
+            if let Some((seen_revision, seen_micros)) = seen
+                && seen_revision == expected
+                && seen_micros != updated_micros
+            {
+                return Err(StoreError::ChangedOutside { user: id.to_owned() });
+            }
+        }
+        if same_document {
+            return Ok(SaveOutcome::Unchanged { revision: current });
+        }
+        if !self.initialised {
+            return Err(StoreError::NotInitialised { url: self.spec.to_string() });
+        }
+        if !recorded {
+            // The document being replaced was written outside custodian: keep it first.
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                 select u.tenant_id, u.id, $3, u.updated_at, $4, u.custom_data, u.updated_at \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(current as i64), &OUTSIDE],
+            )
+            .map_err(fail)?;
+        }
+        // Logto's `set_updated_at` trigger moves updated_at; custodian does not set it.
+        let updated = tx
+            .query_opt(
+                "update public.users u set custom_data = $3::text::jsonb \
+                 where u.tenant_id = $1 and u.id = $2 and (extract(epoch from u.updated_at) * 1000000)::int8 = $4 \
+                 returning (extract(epoch from u.updated_at) * 1000000)::int8",
+                &[&self.tenant, &id, &new_text, &updated_micros],
+            )
+            .map_err(fail)?
+            .ok_or_else(|| StoreError::ChangedOutside { user: id.to_owned() })?;
+        let new_micros: i64 = updated.get(0);
+        let revision = current + 1;
+        tx.execute(
+            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+             select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
+             from public.users u where u.tenant_id = $1 and u.id = $2",
+            &[&self.tenant, &id, &(revision as i64), &author.0],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        drop(client);
+        self.remember(id, revision, new_micros);
+        Ok(SaveOutcome::Saved { revision })
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        let current = self.one_user(id)?;
+        let (document, _) = self.current_document(id)?;
+        let mut out = Vec::new();
+        if self.initialised {
+            let rows = self
+                .lock()
+                .query(
+                    "select h.revision, floor(extract(epoch from h.saved_at) * 1000)::int8, h.saved_by, h.custom_data::text \
+                     from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision",
+                    &[&self.tenant, &id],
+                )
+                .map_err(|e| self.fail(e))?;
+            for row in &rows {
+                let revision: i64 = row.get(0);
+                let text: String = row.get(3);
+                out.push(RevisionInfo {
+                    revision: revision.max(1) as Revision,
+                    saved_at: row.get(1),
+                    saved_by: row.get(2),
+                    size: canonical_from_jsonb(id, &text)?.len(),
+                    current: false,
+                });
+            }
+        }
+        match out.last_mut() {
+            Some(last) if last.revision == current.record.revision => last.current = true,
+            _ => out.push(RevisionInfo {
+                revision: current.record.revision,
+                saved_at: current.record.revised_at,
+                saved_by: current.record.revised_by,
+                size: document.text.len(),
+                current: true,
+            }),
+        }
+        Ok(out)
+    }
+
+    fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        let (current, _) = self.current_document(id)?;
+        if current.revision == revision {
+            return Ok(current.text);
+        }
+        if !self.initialised {
+            return Err(StoreError::RevisionNotFound { user: id.to_owned(), revision });
+        }
+        let row = self
+            .lock()
+            .query_opt(
+                "select h.custom_data::text from custodian.history h \
+                 where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
+                &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64)],
+            )
+            .map_err(|e| self.fail(e))?;
+        match row {
+            Some(row) => canonical_from_jsonb(id, &row.get::<_, String>(0)),
+            None => Err(StoreError::RevisionNotFound { user: id.to_owned(), revision }),
+        }
+    }
+
+    fn import(
+        &self,
+        _users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        _mode: ImportMode,
+        _author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        Err(StoreError::NotOnThisBackend(
+            "import does not work on PostgreSQL: users are created by Logto (its Management API or console); custodian edits their customData".to_owned(),
+        ))
+    }
+
+    fn for_each_user(
+        &self,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        const FETCH: i32 = 500;
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        // One snapshot for the whole walk, read in slices from a server-side portal.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let sql = if self.initialised {
+            format!(
+                "select u.custom_data::text, {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
+                 where u.tenant_id = $1 order by {ORDER_KEY}"
+            )
+        } else {
+            format!(
+                "select u.custom_data::text, {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u \
+                 where u.tenant_id = $1 order by {ORDER_KEY}"
+            )
+        };
+        let portal = tx.bind(sql.as_str(), &[&self.tenant]).map_err(fail)?;
+        loop {
+            let rows = tx.query_portal(&portal, FETCH).map_err(fail)?;
+            for row in &rows {
+                let user = UserRow::read(row, 1)?;
+                let text = compact_from_jsonb(&user.record.user.id, &row.get::<_, String>(0))?;
+                visit(&user.record, &text)?;
+            }
+            if rows.len() < FETCH as usize {
+                break;
+            }
+        }
+        tx.commit().map_err(fail)
+    }
+}

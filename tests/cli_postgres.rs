@@ -1,0 +1,157 @@
+//! The real binary on Logto's PostgreSQL database (`--db postgres://…`, `--tenant`): the
+//! scripting subcommands on a tenant's users, `init`, the refusals of `import` and `seed`,
+//! and connections that fail in one line without showing the password.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use support::home::PrivateHome;
+use support::postgres::{LogtoDb, LogtoUser, PASSWORD_HASH, TOTP_SECRET};
+use support::run::Run;
+
+const PEOPLE: &str = r#"[
+{"id":"u1","username":"alice","primaryEmail":"alice@example.com","customData":{"theme":"dark"}},
+{"id":"u2","username":"bob","customData":{}}
+]"#;
+
+fn run(home: &PrivateHome, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut command = home.custodian();
+    command.args(args);
+    Run::of(command, stdin)
+}
+
+fn logto() -> LogtoDb {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    db.insert("admin", &LogtoUser::new("adm1").custom_data(r#"{"admin":true}"#));
+    db
+}
+
+#[test]
+fn init_then_set_get_history_and_restore_work_on_the_tenants_users() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let superuser = db.superuser_url();
+    let first = run(&home, &["--db", &superuser, "init"], None).ok();
+    assert!(first.stdout.starts_with("custodian's schema is ready in postgres://postgres@"), "{first:?}");
+    run(&home, &["--db", &superuser, "init"], None).ok();
+    let url = db.tenant_url("default");
+    let listed = run(&home, &["--db", &url, "list", "--json"], None).ok();
+    assert_eq!(listed.stdout.lines().count(), 2, "{listed:?}");
+    assert!(!listed.stdout.contains("adm1"));
+    for secret in [PASSWORD_HASH, TOTP_SECRET] {
+        assert!(!listed.stdout.contains(secret));
+    }
+    let saved =
+        run(&home, &["--db", &url, "set", "alice", "--expect-revision", "1"], Some(br#"{"theme":"light"}"#))
+            .ok();
+    assert!(saved.stdout.contains("revision 2"), "{saved:?}");
+    let stale = run(&home, &["--db", &url, "set", "alice", "--expect-revision", "1"], Some(b"{}"));
+    assert!(stale.fails(5).contains("conflict"));
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("\"light\""), "{got:?}");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    assert_eq!(
+        history.stdout.lines().filter(|l| l.contains("outside custodian") || l.contains("tester")).count(),
+        2,
+        "{history:?}"
+    );
+    run(&home, &["--db", &url, "restore", "alice", "1", "--expect-revision", "2"], None).ok();
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("\"dark\""), "{got:?}");
+    let exported = run(&home, &["--db", &url, "export"], None).ok();
+    assert_eq!(exported.stdout.lines().count(), 2);
+}
+
+#[test]
+fn the_tenant_flag_and_variable_choose_whose_users_are_shown() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let superuser = db.superuser_url();
+    let admin = run(&home, &["--db", &superuser, "--tenant", "admin", "list", "--json"], None).ok();
+    assert_eq!(admin.stdout.lines().count(), 1);
+    assert!(admin.stdout.contains("\"adm1\""));
+    let mut command = home.custodian();
+    command.env("CUSTODIAN_DB", &superuser).env("CUSTODIAN_TENANT", "admin").args(["get", "adm1"]);
+    assert!(Run::of(command, None).ok().stdout.contains("\"admin\": true"));
+}
+
+#[test]
+fn import_and_seed_refuse_on_postgres_with_exit_2() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let error = run(&home, &["--db", &url, "import"], Some(br#"[{"id":"x1"}]"#)).fails(2);
+    assert!(error.contains("users are created by Logto"), "{error}");
+    let error = run(&home, &["--db", &url, "seed", "--users", "3"], None).fails(2);
+    assert!(error.contains("users are created by Logto"), "{error}");
+}
+
+#[test]
+fn a_save_without_custodians_schema_names_init_and_browsing_still_works() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "get", "bob"], None).ok();
+    let error = run(&home, &["--db", &url, "set", "bob"], Some(br#"{"a":1}"#)).fails(1);
+    assert!(error.contains("init`"), "{error}");
+    let (_, password) = db.tenant_role("default");
+    assert!(!error.contains(&password), "{error}");
+}
+
+#[test]
+fn info_names_server_tenant_and_role_but_never_the_password() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let (role, password) = db.tenant_role("default");
+    let info = run(&home, &["--db", &url, "info"], None).ok();
+    assert!(info.stdout.contains(&format!("postgres://{role}@127.0.0.1")), "{info:?}");
+    assert!(info.stdout.contains("tenant \"default\""), "{info:?}");
+    assert!(info.stdout.contains("users          2"), "{info:?}");
+    assert!(!info.stdout.contains(&password));
+    // Nor in the log, nor anywhere else custodian writes in its home.
+    let logged = std::fs::read_to_string(home.path("state").join("custodian/custodian.log")).expect("a log");
+    assert!(logged.contains(&format!("postgres://{role}@127.0.0.1")), "{logged}");
+    assert_no_file_holds(&home.path(""), &password);
+}
+
+fn assert_no_file_holds(dir: &std::path::Path, secret: &str) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            assert_no_file_holds(&path, secret);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(!text.contains(secret), "{} holds the password", path.display());
+        }
+    }
+}
+
+#[test]
+fn bad_connections_fail_in_one_line_within_connect_timeout() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let (role, password) = db.tenant_role("default");
+    let port = db.server.port;
+    let wrong = format!("postgres://{role}:x{password}@127.0.0.1:{port}/{}?sslmode=disable", db.name);
+    let error = run(&home, &["--db", &wrong, "list"], None).fails(1);
+    assert!(error.contains("password authentication failed") && !error.contains(&password), "{error}");
+    // Nobody listens on the port of a listener we just closed.
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let error = run(&home, &["--db", &format!("postgres://u@127.0.0.1:{closed}/db"), "list"], None).fails(1);
+    assert!(error.contains("127.0.0.1"), "{error}");
+    // A server that accepts and never answers: connect_timeout ends the wait.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let started = Instant::now();
+    let url = format!("postgres://u:secretpw@127.0.0.1:{silent_port}/db?connect_timeout=2");
+    let error = run(&home, &["--db", &url, "list"], None).fails(1);
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(error.contains("connect_timeout") && !error.contains("secretpw"), "{error}");
+    drop(silent);
+    let not_logto = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+    let error = run(&home, &["--db", &not_logto, "list"], None).fails(1);
+    assert!(error.contains("not a Logto database"), "{error}");
+}

@@ -1,0 +1,755 @@
+//! One store conformance suite: the same test bodies run against redb and against
+//! PostgreSQL (Logto's own schema, made by Logto's CLI), through the `UserStore` trait only.
+//! Below them, the tests that only PostgreSQL has: row-level security between tenants,
+//! writes made outside custodian, jsonb's facts, secrets that must never be selected, and
+//! custodian's own schema.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use custodian::domain::import::ImportReader;
+use custodian::domain::{CustomData, Limits};
+use custodian::store::{
+    Author, ImportMode, ListEntry, ListKey, OpenOptions, PostgresOptions, PostgresStore, RedbStore,
+    SaveOutcome, Seek, StoreError, UserStore,
+};
+use serde_json::Value;
+use support::postgres::{
+    LOGTO_CONFIG_SECRET, LogtoDb, LogtoUser, PASSWORD_HASH, SECRET_COLUMNS, TOTP_SECRET,
+};
+use tempfile::TempDir;
+
+/// Users covering every kind of handle (username, email only, phone only, id only), mixed
+/// case, and enough of them to page through.
+const PEOPLE: &str = r#"[
+{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice Liddell","customData":{"theme":"dark","lang":"en"}},
+{"id":"u2","username":"bob","primaryEmail":"Bob@Example.org","primaryPhone":"15551234567","name":"Bob Builder","customData":{}},
+{"id":"u3","primaryEmail":"carol@example.net","name":"Carol","customData":{"a":1}},
+{"id":"u4","primaryPhone":"4930123456","name":"Dieter Fernsprecher"},
+{"id":"u5","name":"Nobody"},
+{"id":"u6","username":"alice2","customData":{"plan":"gold","note":"needle-in-data"}},
+{"id":"u7","username":"ALICE3","name":"Third Alice"},
+{"id":"u8","username":"zed","primaryEmail":"zed@example.com"},
+{"id":"u9","username":"Émile","name":"Émile Zola"},
+{"id":"ua","username":"_under","customData":{"k":"v"}},
+{"id":"ub","primaryEmail":"bob@example.com"},
+{"id":"uc","username":"mallory","customData":{"tier":2}}
+]"#;
+
+fn author() -> Author {
+    Author("editor".into())
+}
+
+fn data(text: &str) -> CustomData {
+    CustomData::parse(text).expect("valid test document")
+}
+
+/// A store with [`PEOPLE`] in it, on either backend, and what keeps it alive.
+struct Fixture {
+    store: Box<dyn UserStore>,
+    backend: Backend,
+}
+
+enum Backend {
+    Redb { dir: TempDir },
+    Postgres { _db: LogtoDb, url: String },
+}
+
+impl Fixture {
+    fn redb() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        let mut reader =
+            ImportReader::new(PEOPLE.as_bytes(), Limits::default(), 1_700_000_000_000).expect("readable");
+        store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).expect("import");
+        Self { store: Box::new(store), backend: Backend::Redb { dir } }
+    }
+
+    /// Logto's database with custodian's schema, the users in tenant `default`, opened as
+    /// the tenant's own role.
+    fn postgres() -> Self {
+        let db = LogtoDb::new();
+        db.init_custodian();
+        db.insert_json("default", PEOPLE);
+        let url = db.tenant_url("default");
+        let store =
+            PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect as the tenant role");
+        Self { store: Box::new(store), backend: Backend::Postgres { _db: db, url } }
+    }
+
+    fn store(&self) -> &dyn UserStore {
+        self.store.as_ref()
+    }
+
+    /// The same database opened again, read-only.
+    fn read_only(&mut self) -> Box<dyn UserStore> {
+        match &self.backend {
+            Backend::Redb { dir } => {
+                // redb lets one process hold a file once: give it up first.
+                self.store = Box::new(NoStore);
+                let options = OpenOptions { read_only: true, ..OpenOptions::default() };
+                Box::new(RedbStore::open(&dir.path().join("users.redb"), options).expect("open read-only"))
+            }
+            Backend::Postgres { url, .. } => {
+                let options = PostgresOptions { read_only: true, ..PostgresOptions::default() };
+                Box::new(PostgresStore::connect(url, &options).expect("connect read-only"))
+            }
+        }
+    }
+}
+
+/// Stands in for a store given up (see [`Fixture::read_only`]).
+struct NoStore;
+
+impl UserStore for NoStore {
+    fn is_read_only(&self) -> bool {
+        true
+    }
+    fn count(&self) -> Result<u64, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn rows(&self, _: &Seek, _: Option<&str>, _: usize) -> Result<Vec<ListEntry>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn prefix_matches(&self, _: &str, _: usize) -> Result<Vec<ListEntry>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn scan_matches(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+        _: usize,
+    ) -> Result<custodian::store::ScanStep, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn resolve(&self, _: &str) -> Result<String, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn user(&self, _: &str) -> Result<custodian::store::UserRecord, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn entry(&self, _: &str) -> Result<ListEntry, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn custom_data(&self, _: &str) -> Result<custodian::store::StoredDocument, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn replace_custom_data(
+        &self,
+        _: &str,
+        _: &CustomData,
+        _: Option<u64>,
+        _: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn history(&self, _: &str) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn revision_text(&self, _: &str, _: u64) -> Result<String, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn import(
+        &self,
+        _: &mut dyn Iterator<Item = Result<custodian::store::NewUser, custodian::store::RecordError>>,
+        _: ImportMode,
+        _: &Author,
+    ) -> Result<custodian::store::ImportSummary, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn for_each_user(
+        &self,
+        _: &mut dyn FnMut(&custodian::store::UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+}
+
+fn ids(entries: &[ListEntry]) -> Vec<String> {
+    entries.iter().map(|e| e.user.id.clone()).collect()
+}
+
+/// The list order every backend must give: lower-cased handle, then id.
+fn expected_order() -> Vec<String> {
+    let users: Vec<Value> = serde_json::from_str(PEOPLE).expect("people");
+    let mut keyed: Vec<(String, String)> = users
+        .iter()
+        .map(|u| {
+            let id = u["id"].as_str().unwrap_or_default().to_owned();
+            let handle = ["username", "primaryEmail", "primaryPhone"]
+                .iter()
+                .find_map(|f| u[f].as_str())
+                .unwrap_or(&id)
+                .to_lowercase();
+            (handle, id)
+        })
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+// ---- the bodies, one per behaviour, run on both backends ----
+
+fn lists_users_by_lowercased_handle_then_id(f: &mut Fixture) {
+    let all = f.store().rows(&Seek::First, None, 100).expect("rows");
+    assert_eq!(ids(&all), expected_order());
+    assert_eq!(f.store().count().expect("count"), 12);
+}
+
+fn pages_forward_and_backward_by_key_without_gaps_or_repeats(f: &mut Fixture) {
+    let mut forward = Vec::new();
+    let mut after: Option<ListKey> = None;
+    loop {
+        let page = f.store().page_after(after.as_ref(), 5).expect("page");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|e| e.key.clone());
+        forward.extend(ids(&page));
+    }
+    assert_eq!(forward, expected_order());
+    let mut backward = Vec::new();
+    let mut before: Option<ListKey> = None;
+    loop {
+        let page = f.store().page_before(before.as_ref(), 5).expect("page");
+        if page.is_empty() {
+            break;
+        }
+        before = page.first().map(|e| e.key.clone());
+        let mut page_ids = ids(&page);
+        page_ids.extend(backward);
+        backward = page_ids;
+    }
+    assert_eq!(backward, expected_order());
+    // From a key includes it; After and Before exclude it.
+    let all = f.store().rows(&Seek::First, None, 100).expect("rows");
+    let third = all[2].key.clone();
+    assert_eq!(ids(&f.store().rows(&Seek::From(third.clone()), None, 2).expect("from")), ids(&all[2..4]));
+    assert_eq!(ids(&f.store().rows(&Seek::After(third.clone()), None, 2).expect("after")), ids(&all[3..5]));
+    assert_eq!(ids(&f.store().rows(&Seek::Before(third), None, 2).expect("before")), ids(&all[0..2]));
+    assert_eq!(ids(&f.store().rows(&Seek::Last, None, 2).expect("last")), ids(&all[10..12]));
+}
+
+fn filters_rows_by_profile_substring_in_any_case(f: &mut Fixture) {
+    let found = f.store().rows(&Seek::First, Some("EXAMPLE.COM"), 100).expect("filter");
+    assert_eq!(ids(&found), vec!["u1", "ub", "u8"]);
+    let found = f.store().rows(&Seek::First, Some("alice"), 100).expect("filter");
+    assert_eq!(ids(&found), vec!["u1", "u6", "u7"]);
+    // customData is not part of the list filter (the scan covers it).
+    assert!(f.store().rows(&Seek::First, Some("needle-in-data"), 100).expect("filter").is_empty());
+}
+
+fn prefix_matches_username_email_phone_name_and_id(f: &mut Fixture) {
+    let found = f.store().prefix_matches("ali", 50).expect("prefix");
+    assert_eq!(ids(&found), vec!["u1", "u6", "u7"]);
+    assert_eq!(ids(&f.store().prefix_matches("BOB@", 50).expect("email")), vec!["u2", "ub"]);
+    assert_eq!(ids(&f.store().prefix_matches("4930", 50).expect("phone")), vec!["u4"]);
+    assert_eq!(ids(&f.store().prefix_matches("dieter", 50).expect("name")), vec!["u4"]);
+    assert_eq!(ids(&f.store().prefix_matches("u5", 50).expect("id")), vec!["u5"]);
+    // LIKE's wildcards are plain characters in a prefix.
+    assert_eq!(ids(&f.store().prefix_matches("_u", 50).expect("underscore")), vec!["ua"]);
+    assert!(f.store().prefix_matches("%", 50).expect("percent").is_empty());
+    assert_eq!(f.store().prefix_matches("a", 2).expect("limited").len(), 2);
+}
+
+fn scans_profile_and_custom_data_in_bounded_steps(f: &mut Fixture) {
+    let mut hits = BTreeSet::new();
+    let mut after: Option<String> = None;
+    let mut steps = 0;
+    loop {
+        let step = f.store().scan_matches("NEEDLE", after.as_deref(), 3, 10).expect("scan");
+        assert!(step.scanned <= 3);
+        hits.extend(ids(&step.hits));
+        steps += 1;
+        match step.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(hits, BTreeSet::from(["u6".to_owned()]));
+    assert!(steps >= 4, "12 users in steps of 3");
+    // max_hits ends a step early, and the next one goes on from there.
+    let step = f.store().scan_matches("example", None, 100, 2).expect("scan");
+    assert_eq!(step.hits.len(), 2);
+    let rest = f.store().scan_matches("example", step.next.as_deref(), 100, 100).expect("scan");
+    let all: BTreeSet<String> = ids(&step.hits).into_iter().chain(ids(&rest.hits)).collect();
+    assert_eq!(all, BTreeSet::from(["u1", "u2", "u3", "u8", "ub"].map(str::to_owned)));
+}
+
+fn resolves_id_username_email_and_phone_in_any_case(f: &mut Fixture) {
+    let store = f.store();
+    assert_eq!(store.resolve("u3").expect("id"), "u3");
+    assert_eq!(store.resolve("aLiCe").expect("username"), "u1");
+    assert_eq!(store.resolve("BOB@example.ORG").expect("email"), "u2");
+    assert_eq!(store.resolve("4930123456").expect("phone"), "u4");
+    assert!(matches!(store.resolve("nobody-at-all"), Err(StoreError::UserNotFound(_))));
+}
+
+fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
+    let store = f.store();
+    let before = store.custom_data("u1").expect("read");
+    assert_eq!(before.revision, 1);
+    let outcome =
+        store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &author()).expect("save");
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    let after = store.custom_data("u1").expect("read");
+    assert_eq!((after.revision, after.text.as_str()), (2, data(r#"{"theme":"light"}"#).canonical()));
+    let history = store.history("u1").expect("history");
+    let revisions: Vec<(u64, bool)> = history.iter().map(|r| (r.revision, r.current)).collect();
+    assert_eq!(revisions, vec![(1, false), (2, true)]);
+    assert_eq!(history[1].saved_by, "editor");
+    assert_eq!(store.revision_text("u1", 1).expect("old"), before.text);
+    assert_eq!(store.user("u1").expect("user").revision, 2);
+    assert_eq!(store.entry("u1").expect("entry").revision, 2);
+    // Restoring saves the old document as a new revision.
+    assert_eq!(
+        store.restore("u1", 1, Some(2), &author()).expect("restore"),
+        SaveOutcome::Saved { revision: 3 }
+    );
+    assert_eq!(store.custom_data("u1").expect("read").text, before.text);
+    assert!(matches!(store.revision_text("u1", 9), Err(StoreError::RevisionNotFound { .. })));
+}
+
+fn refuses_a_save_on_a_stale_revision_and_writes_nothing(f: &mut Fixture) {
+    let store = f.store();
+    store.custom_data("u3").expect("read");
+    store.replace_custom_data("u3", &data(r#"{"a":2}"#), Some(1), &author()).expect("first save");
+    let error = store.replace_custom_data("u3", &data(r#"{"a":3}"#), Some(1), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { expected: 1, found: 2, .. }), "{error}");
+    assert_eq!(store.custom_data("u3").expect("read").text, data(r#"{"a":2}"#).canonical());
+    assert_eq!(store.history("u3").expect("history").len(), 2);
+}
+
+fn an_unchanged_document_is_not_a_new_revision(f: &mut Fixture) {
+    let store = f.store();
+    let current = store.custom_data("u6").expect("read");
+    let outcome = store.replace_custom_data("u6", &data(&current.text), Some(1), &author()).expect("save");
+    assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
+    assert_eq!(store.history("u6").expect("history").len(), 1);
+    assert!(matches!(
+        store.replace_custom_data("nobody", &data("{}"), None, &author()),
+        Err(StoreError::UserNotFound(_))
+    ));
+}
+
+fn a_read_only_store_reads_and_refuses_every_write(f: &mut Fixture) {
+    let store = f.read_only();
+    assert!(store.is_read_only());
+    assert_eq!(ids(&store.rows(&Seek::First, None, 100).expect("rows")), expected_order());
+    assert_eq!(store.custom_data("u1").expect("read").revision, 1);
+    let error = store.replace_custom_data("u1", &data("{}"), Some(1), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::ReadOnly), "{error}");
+}
+
+fn visits_every_user_in_list_order_with_their_custom_data(f: &mut Fixture) {
+    let mut seen = Vec::new();
+    f.store()
+        .for_each_user(&mut |record, text| {
+            let object: Value = serde_json::from_str(text).expect("compact JSON");
+            assert!(object.is_object());
+            seen.push((record.user.id.clone(), object));
+            Ok(())
+        })
+        .expect("walk");
+    assert_eq!(seen.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), expected_order());
+    let u6 = seen.iter().find(|(id, _)| id == "u6").expect("u6");
+    assert_eq!(u6.1["note"], "needle-in-data");
+}
+
+macro_rules! conformance {
+    ($($body:ident),* $(,)?) => {
+        mod redb {
+            $(#[test] fn $body() { super::$body(&mut super::Fixture::redb()) })*
+        }
+        mod postgres {
+            $(#[test] fn $body() { super::$body(&mut super::Fixture::postgres()) })*
+        }
+    };
+}
+
+conformance!(
+    lists_users_by_lowercased_handle_then_id,
+    pages_forward_and_backward_by_key_without_gaps_or_repeats,
+    filters_rows_by_profile_substring_in_any_case,
+    prefix_matches_username_email_phone_name_and_id,
+    scans_profile_and_custom_data_in_bounded_steps,
+    resolves_id_username_email_and_phone_in_any_case,
+    saves_a_new_revision_and_keeps_the_old_one_in_history,
+    refuses_a_save_on_a_stale_revision_and_writes_nothing,
+    an_unchanged_document_is_not_a_new_revision,
+    a_read_only_store_reads_and_refuses_every_write,
+    visits_every_user_in_list_order_with_their_custom_data,
+);
+
+// ---- PostgreSQL only ----
+
+/// Logto's database with custodian's schema and the people in tenant `default`.
+fn logto_with_people() -> LogtoDb {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert_json("default", PEOPLE);
+    db
+}
+
+fn connect(url: &str, tenant: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), read_only: false })
+}
+
+fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
+    ids(&store.rows(&Seek::First, None, 1000).expect("rows")).into_iter().collect()
+}
+
+#[test]
+fn a_tenant_role_sees_only_its_tenant_and_a_superuser_only_the_tenant_asked_for() {
+    let db = logto_with_people();
+    db.insert("admin", &LogtoUser::new("adm1").custom_data(r#"{"admin":true}"#));
+    let default_role = connect(&db.tenant_url("default"), "default").expect("default role");
+    assert_eq!(default_role.role(), db.tenant_role("default").0);
+    assert_eq!(all_ids(&default_role).len(), 12);
+    assert!(matches!(default_role.user("adm1"), Err(StoreError::UserNotFound(_))));
+    let admin_role = connect(&db.tenant_url("admin"), "admin").expect("admin role");
+    assert_eq!(all_ids(&admin_role), BTreeSet::from(["adm1".to_owned()]));
+    // The superuser works as the tenant's role: RLS applies to it too.
+    let superuser = connect(&db.superuser_url(), "admin").expect("superuser");
+    assert_eq!(superuser.role(), db.tenant_role("admin").0);
+    assert_eq!(all_ids(&superuser), BTreeSet::from(["adm1".to_owned()]));
+    assert_eq!(superuser.count().expect("count"), 1);
+    assert!(superuser.scan_matches("example", None, 100, 100).expect("scan").hits.is_empty());
+    // One tenant's role cannot ask for another tenant.
+    let error = connect(&db.tenant_url("default"), "admin").err().expect("refused");
+    assert!(error.to_string().contains("no tenant \"admin\""), "{error}");
+    let error = connect(&db.superuser_url(), "nope").err().expect("refused");
+    assert!(error.to_string().contains("no tenant \"nope\""), "{error}");
+}
+
+#[test]
+fn another_connection_works_as_the_same_tenant_role_on_a_session_of_its_own() {
+    let db = logto_with_people();
+    let store = connect(&db.superuser_url(), "default").expect("connect");
+    let scanner = store.another_connection().expect("a second connection");
+    assert_eq!(scanner.role(), store.role());
+    assert_eq!(all_ids(&scanner), all_ids(&store));
+    let sessions: i64 = db
+        .superuser()
+        .query_one("select count(*) from pg_stat_activity where datname = current_database() and application_name = 'custodian'", &[])
+        .expect("sessions")
+        .get(0);
+    assert_eq!(sessions, 2);
+}
+
+#[test]
+fn history_rows_are_guarded_per_tenant_by_row_level_security() {
+    let db = logto_with_people();
+    db.insert("admin", &LogtoUser::new("adm1"));
+    let default_store = connect(&db.tenant_url("default"), "default").expect("default");
+    default_store.replace_custom_data("u1", &data(r#"{"x":1}"#), Some(1), &author()).expect("save default");
+    let admin_store = connect(&db.tenant_url("admin"), "admin").expect("admin");
+    admin_store.replace_custom_data("adm1", &data(r#"{"y":1}"#), Some(1), &author()).expect("save admin");
+    let (role, password) = db.tenant_role("default");
+    let mut as_default = ::postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user={role} password={password} dbname={}", db.server.port, db.name),
+        ::postgres::NoTls,
+    )
+    .expect("connect as the default role");
+    let tenants: Vec<String> = as_default
+        .query("select distinct tenant_id from custodian.history", &[])
+        .expect("read history")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tenants, vec!["default".to_owned()]);
+    let error = as_default
+        .execute(
+            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+             values ('admin', 'adm1', 99, now(), 'intruder', '{}', now())",
+            &[],
+        )
+        .expect_err("another tenant's history row is refused");
+    assert!(
+        error.to_string().contains("row-level security")
+            || format!("{error:?}").contains("row-level security")
+    );
+    let deleted = as_default.execute("delete from custodian.history", &[]);
+    assert!(deleted.is_err(), "history is append-only for tenant roles");
+}
+
+#[test]
+fn an_outside_custom_data_update_between_read_and_save_is_a_conflict_and_writes_nothing() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let base = store.custom_data("u1").expect("read");
+    db.superuser()
+        .execute(
+            "update users set custom_data = '{\"by\":\"psql\"}' where tenant_id = 'default' and id = 'u1'",
+            &[],
+        )
+        .expect("outside update");
+    let error = store
+        .replace_custom_data("u1", &data(r#"{"by":"custodian"}"#), Some(base.revision), &author())
+        .unwrap_err();
+    // No history yet, so the revision number cannot tell: updated_at does.
+    assert!(matches!(error, StoreError::ChangedOutside { .. }), "{error}");
+    assert!(error.is_conflict());
+    let after = store.custom_data("u1").expect("read");
+    assert_eq!(after.text, data(r#"{"by":"psql"}"#).canonical());
+    let count: i64 =
+        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("count").get(0);
+    assert_eq!(count, 0, "nothing written");
+}
+
+#[test]
+fn an_outside_write_to_any_column_between_read_and_save_is_a_conflict() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let base = store.custom_data("u2").expect("read");
+    // Logto's own write (a sign-in, a profile edit) moves updated_at through its trigger.
+    db.superuser()
+        .execute("update users set name = 'Robert' where tenant_id = 'default' and id = 'u2'", &[])
+        .expect("outside update");
+    let error =
+        store.replace_custom_data("u2", &data(r#"{"a":1}"#), Some(base.revision), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::ChangedOutside { .. }), "{error}");
+    assert!(error.is_conflict());
+    assert_eq!(store.custom_data("u2").expect("read").text, "{}");
+    // Read again, the save goes through; updated_at is Logto's trigger's, not ours.
+    let base = store.custom_data("u2").expect("read");
+    let before = store.user("u2").expect("user").user.updated_at;
+    store.replace_custom_data("u2", &data(r#"{"a":1}"#), Some(base.revision), &author()).expect("save");
+    assert!(store.user("u2").expect("user").user.updated_at >= before);
+}
+
+#[test]
+fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    store.custom_data("u3").expect("read");
+    store.replace_custom_data("u3", &data(r#"{"a":2}"#), Some(1), &author()).expect("save");
+    db.superuser()
+        .execute("update users set custom_data = '{\"a\":\"outside\"}' where id = 'u3'", &[])
+        .expect("outside update");
+    let current = store.custom_data("u3").expect("read");
+    assert_eq!(current.revision, 3);
+    assert_eq!(store.user("u3").expect("user").revised_by, "outside custodian");
+    store.replace_custom_data("u3", &data(r#"{"a":4}"#), Some(3), &author()).expect("save over it");
+    let history = store.history("u3").expect("history");
+    let summary: Vec<(u64, &str, bool)> =
+        history.iter().map(|r| (r.revision, r.saved_by.as_str(), r.current)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, "outside custodian", false),
+            (2, "editor", false),
+            (3, "outside custodian", false),
+            (4, "editor", true)
+        ]
+    );
+    assert_eq!(
+        store.revision_text("u3", 3).expect("outside revision"),
+        data(r#"{"a":"outside"}"#).canonical()
+    );
+}
+
+#[test]
+fn jsonb_orders_keys_its_own_way_and_keeps_decimal_text_and_big_integers() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let written = r#"{"zeta":1,"a":2,"price":1.50,"big":12345678901234567890123,"mid":[1.0,2]}"#;
+    store.replace_custom_data("u5", &data(written), Some(1), &author()).expect("save");
+    let stored = store.custom_data("u5").expect("read");
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&stored.text)
+        .expect("object")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, vec!["a", "big", "mid", "zeta", "price"], "shorter keys first, then bytewise");
+    assert!(stored.text.contains("1.50"), "{}", stored.text);
+    assert!(stored.text.contains("12345678901234567890123"), "{}", stored.text);
+    assert!(stored.text.contains("1.0"), "{}", stored.text);
+    // The same document in the writer's order is no change at all.
+    assert_eq!(
+        store.replace_custom_data("u5", &data(written), Some(2), &author()).expect("save again"),
+        SaveOutcome::Unchanged { revision: 2 }
+    );
+}
+
+#[test]
+fn secrets_are_never_selected_nor_returned() {
+    let db = logto_with_people();
+    let store = connect(&db.superuser_url(), "default").expect("connect");
+    store.custom_data("u1").expect("read");
+    store.replace_custom_data("u1", &data(r#"{"theme":"blue"}"#), Some(1), &author()).expect("save");
+    let mut returned = Vec::new();
+    let mut keep = |user: &custodian::domain::User| {
+        support::postgres::strings_in(&Value::Object(user.to_logto(None)), &mut returned)
+    };
+    for entry in store.rows(&Seek::First, None, 100).expect("rows") {
+        keep(&entry.user);
+    }
+    for entry in store.prefix_matches("u", 100).expect("prefix") {
+        keep(&entry.user);
+    }
+    for entry in store.scan_matches("e", None, 100, 100).expect("scan").hits {
+        keep(&entry.user);
+    }
+    keep(&store.user("u1").expect("user").user);
+    keep(&store.entry("u2").expect("entry").user);
+    let mut texts =
+        vec![store.custom_data("u1").expect("read").text, store.revision_text("u1", 1).expect("old")];
+    store
+        .for_each_user(&mut |record, text| {
+            keep(&record.user);
+            texts.push(text.to_owned());
+            Ok(())
+        })
+        .expect("walk");
+    texts.extend(store.history("u1").expect("history").into_iter().map(|r| r.saved_by));
+    let everything = format!("{returned:?} {texts:?} {}", store.describe_connection());
+    for secret in [PASSWORD_HASH, TOTP_SECRET, LOGTO_CONFIG_SECRET, "backup-code-secret", "Argon2i"] {
+        assert!(!everything.contains(secret), "{secret} came out");
+    }
+    // And the source never names those columns: they are not even selected.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/postgres");
+    for file in std::fs::read_dir(&dir).expect("source dir") {
+        let path = file.expect("entry").path();
+        let source = std::fs::read_to_string(&path).expect("source");
+        let code: String =
+            source.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        for column in SECRET_COLUMNS {
+            assert!(!code.contains(column), "{} names {column}", path.display());
+        }
+        assert!(!code.to_lowercase().contains("select *"), "{} selects *", path.display());
+    }
+}
+
+/// What custodian's `init` may not change: Logto's `users` table as the catalog sees it.
+fn users_table_fingerprint(client: &mut ::postgres::Client) -> String {
+    let rows = client
+        .query(
+            "select 'column ' || string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position) from information_schema.columns where table_schema = 'public' and table_name = 'users'
+             union all select 'index ' || string_agg(indexdef, ', ' order by indexname) from pg_indexes where schemaname = 'public' and tablename = 'users'
+             union all select 'trigger ' || coalesce(string_agg(tgname, ', ' order by tgname), '') from pg_trigger where tgrelid = 'public.users'::regclass
+             union all select 'policy ' || string_agg(policyname, ', ' order by policyname) from pg_policies where tablename = 'users'
+             union all select 'acl ' || coalesce(relacl::text, '') from pg_class where oid = 'public.users'::regclass",
+            &[],
+        )
+        .expect("fingerprint");
+    rows.iter().map(|r| r.get::<_, Option<String>>(0).unwrap_or_default()).collect::<Vec<_>>().join("\n")
+}
+
+fn custodian_schema_fingerprint(client: &mut ::postgres::Client) -> String {
+    let rows = client
+        .query(
+            "select 'class ' || string_agg(c.relname || ' ' || coalesce(c.relacl::text, '') || ' ' || c.relrowsecurity, ', ' order by c.relname)
+                 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'custodian'
+             union all select 'schema ' || coalesce(nspacl::text, '') from pg_namespace where nspname = 'custodian'
+             union all select 'policy ' || string_agg(policyname || ' ' || permissive || ' ' || qual, ', ' order by policyname) from pg_policies where schemaname = 'custodian'
+             union all select 'meta ' || string_agg(key || '=' || value, ', ') from custodian.meta",
+            &[],
+        )
+        .expect("fingerprint");
+    rows.iter().map(|r| r.get::<_, Option<String>>(0).unwrap_or_default()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn init_is_idempotent_and_leaves_logtos_tables_alone() {
+    let db = LogtoDb::new();
+    let mut client = db.superuser();
+    let users_before = users_table_fingerprint(&mut client);
+    db.init_custodian();
+    let first = custodian_schema_fingerprint(&mut client);
+    assert!(first.contains("custodian_history_tenant_id"), "{first}");
+    assert!(first.contains("logto_tenant_logto_default") || first.contains("logto_tenant_"), "{first}");
+    db.init_custodian();
+    assert_eq!(custodian_schema_fingerprint(&mut client), first, "a second init changes nothing");
+    assert_eq!(users_table_fingerprint(&mut client), users_before, "Logto's users table untouched");
+}
+
+#[test]
+fn without_custodian_schema_browsing_works_and_a_save_names_init() {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    let url = db.tenant_url("default");
+    let store = connect(&url, "default").expect("connect");
+    assert!(!store.is_initialised());
+    assert_eq!(ids(&store.rows(&Seek::First, None, 100).expect("rows")), expected_order());
+    let document = store.custom_data("u1").expect("read");
+    assert_eq!(document.revision, 1);
+    assert_eq!(store.history("u1").expect("history").len(), 1);
+    let error = store.replace_custom_data("u1", &data(r#"{"x":1}"#), Some(1), &author()).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::NotInitialised { .. }), "{message}");
+    assert!(message.contains("custodian --db postgres://") && message.contains(" init`"), "{message}");
+    let (_, password) = db.tenant_role("default");
+    assert!(!message.contains(&password), "the password is never shown: {message}");
+    assert_eq!(store.custom_data("u1").expect("read").text, document.text);
+}
+
+#[test]
+fn import_is_refused_because_logto_creates_users() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let mut reader = ImportReader::new(br#"[{"id":"new1"}]"#, Limits::default(), 0).expect("readable");
+    let error = store.import(&mut reader, ImportMode::InsertOnly, &author()).unwrap_err();
+    assert!(matches!(error, StoreError::NotOnThisBackend(_)));
+    assert!(error.to_string().contains("users are created by Logto"), "{error}");
+    assert_eq!(store.count().expect("count"), 12);
+}
+
+#[test]
+fn sslmode_require_really_encrypts_and_verify_full_checks_the_certificate() {
+    let db = logto_with_people();
+    let (role, password) = db.tenant_role("default");
+    let base = format!("postgres://{role}:{password}@127.0.0.1:{}/{}", db.server.port, db.name);
+    let require = format!("{base}?sslmode=require&application_name=custodian-tls-test");
+    let store = connect(&require, "default").expect("TLS with sslmode=require");
+    assert_eq!(store.count().expect("count"), 12);
+    let encrypted: bool = db
+        .superuser()
+        .query_one(
+            "select bool_and(s.ssl) from pg_stat_ssl s join pg_stat_activity a using (pid) where a.application_name = 'custodian-tls-test'",
+            &[],
+        )
+        .expect("pg_stat_ssl")
+        .get(0);
+    assert!(encrypted, "the session runs over TLS");
+    let verified = format!("{base}?sslmode=verify-full&sslrootcert={}", db.server.root_cert.display());
+    connect(&verified, "default").expect("the certificate chains to sslrootcert and names 127.0.0.1");
+    // A root that did not sign the server's certificate: refused, in one line.
+    let dir = TempDir::new().expect("temp");
+    let other = dir.path().join("other.crt");
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-new", "-x509", "-days", "1", "-nodes", "-newkey", "rsa:2048", "-subj", "/CN=other"])
+        .arg("-keyout")
+        .arg(dir.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success());
+    let wrong = format!("{base}?sslmode=verify-full&sslrootcert={}", other.display());
+    let error = connect(&wrong, "default").err().expect("an unknown issuer is refused");
+    let message = error.to_string();
+    assert!(message.contains("certificate") || message.contains("Certificate"), "{message}");
+    assert!(!message.contains(&password) && !message.contains('\n'), "{message}");
+}
+
+#[test]
+fn bad_connections_fail_in_one_line_naming_the_problem_without_the_password() {
+    let db = logto_with_people();
+    let (role, password) = db.tenant_role("default");
+    let port = db.server.port;
+    let wrong = format!("postgres://{role}:not-{password}@127.0.0.1:{port}/{}?sslmode=disable", db.name);
+    let message = connect(&wrong, "default").err().expect("wrong password").to_string();
+    assert!(message.contains("password authentication failed"), "{message}");
+    assert!(!message.contains(&password), "{message}");
+    let missing = format!("postgres://postgres@127.0.0.1:{port}/no_such_db?sslmode=disable");
+    let message = connect(&missing, "default").err().expect("no database").to_string();
+    assert!(message.contains("database \"no_such_db\" does not exist"), "{message}");
+    let not_logto = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
+    let message = connect(&not_logto, "default").err().expect("not Logto").to_string();
+    assert!(message.contains("not a Logto database"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
