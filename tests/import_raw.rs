@@ -312,3 +312,36 @@ fn a_bad_record_near_the_end_of_a_long_stream_leaves_the_database_as_it_was() {
     assert_eq!(run.stdout, format!("imported: {} new, 0 updated, 0 unchanged\n", RECORDS - 1));
     assert_eq!(run.stderr, "", "no progress when stderr is not a terminal");
 }
+
+/// On a terminal, `seed` and `import` show progress on stderr (the bar names the ETA); with
+/// `--quiet` they do not. (Not on a pipe: see the streamed import test above.)
+#[test]
+fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
+    use support::pty::Tui;
+    const USERS: &str = "12000";
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let run_in_pty = |args: &[&str]| -> Vec<u8> {
+        let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+        command.arg("--db");
+        command.arg(&db);
+        for arg in args {
+            command.arg(arg);
+        }
+        let home = sandbox.home.path("");
+        for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
+            command.env(key, &home);
+        }
+        command.env_remove("CUSTODIAN_DB");
+        command.env_remove("CUSTODIAN_TENANT");
+        command.env("TERM", "xterm-256color");
+        let mut tui = Tui::spawn(command, 100, 10);
+        let status = tui.wait_exit();
+        assert!(status.success(), "{status:?}: {}", tui.text());
+        tui.raw()
+    };
+    let shown = run_in_pty(&["seed", "--users", USERS]);
+    assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
+    let quiet = run_in_pty(&["--quiet", "seed", "--users", USERS]);
+    assert!(!String::from_utf8_lossy(&quiet).contains("ETA"), "{}", String::from_utf8_lossy(&quiet));
+}

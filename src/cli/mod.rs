@@ -166,7 +166,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
             restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
         }
-        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, &mut out),
+        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     result.map_err(|e| name_the_damaged_file(e, store.path()))
@@ -655,7 +655,7 @@ fn compact_after_load(store: &mut RedbStore, out: &mut Output) -> Result<()> {
     Ok(())
 }
 
-fn seed_users(store: &mut RedbStore, users: u64, seed: u64, out: &mut Output) -> Result<()> {
+fn seed_users(store: &mut RedbStore, users: u64, seed: u64, quiet: bool, out: &mut Output) -> Result<()> {
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
@@ -665,7 +665,17 @@ fn seed_users(store: &mut RedbStore, users: u64, seed: u64, out: &mut Output) ->
     // A second run with the same seed into the same database must not repeat the ids.
     let generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
     // One transaction: all of the users or none, written as one sorted bulk load.
-    store.bulk_insert(&mut generator.take(users as usize), &author)?;
+    let bar = progress(Some(users), quiet, "{spinner} {human_pos}/{human_len} users · {per_sec} · ETA {eta}");
+    let mut made: u64 = 0;
+    let mut generated = generator.take(users as usize).inspect(|_| {
+        made += 1;
+        if made.is_multiple_of(4096) {
+            bar.set_position(made);
+        }
+    });
+    let loaded = store.bulk_insert(&mut generated, &author);
+    bar.finish_and_clear();
+    loaded?;
     let seeded = started.elapsed();
     out.line(&format!("seeded {users} users in {:.1} s", seeded.as_secs_f64()))?;
     // Large loads leave the file with room it no longer needs; small ones are not worth it.
