@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use custodian::draft::Drafts;
 use custodian::tui::app::{Action, State, update};
 use custodian::tui::theme::Theme;
-use custodian::tui::{Runtime, run_effects, view};
+use custodian::tui::{Runtime, StoreWorkers, run_effects, view, wait_for_answers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -21,12 +21,14 @@ const SWING: usize = 200;
 
 fn benches(c: &mut Criterion) {
     let (path, store) = support::database();
+    let store = std::sync::Arc::new(store);
     let drafts = tempfile::tempdir().expect("temporary directory");
     let runtime = Runtime {
-        store: &store,
+        store: &*store,
         drafts: Drafts::at(drafts.path().to_owned()),
         database: path.display().to_string(),
         scanner: None,
+        workers: None,
     };
     let theme = Theme::colour();
     let mut state = State::new(WIDTH, HEIGHT, false);
@@ -48,6 +50,22 @@ fn benches(c: &mut Criterion) {
             moves += 1;
             let effects = update(&mut state, action);
             run_effects(&runtime, &mut state, effects);
+            terminal.draw(|frame| view::render(frame, &state, &theme)).expect("draw");
+        })
+    });
+
+    // The same move as the screen makes it: the store work sent to the worker threads and
+    // their answer waited for (a thread hand-off each way) before the frame.
+    let workers = StoreWorkers::new(std::sync::Arc::clone(&store) as _, path.display().to_string())
+        .expect("start the store's workers");
+    let runtime = Runtime { store: &*store, workers: Some(workers), ..runtime };
+    c.bench_function("one_row_move_through_the_workers", |b| {
+        b.iter(|| {
+            let action = if (moves / SWING).is_multiple_of(2) { Action::Down } else { Action::Up };
+            moves += 1;
+            let effects = update(&mut state, action);
+            run_effects(&runtime, &mut state, effects);
+            assert!(wait_for_answers(&runtime, &mut state, std::time::Duration::from_secs(5)));
             terminal.draw(|frame| view::render(frame, &state, &theme)).expect("draw");
         })
     });

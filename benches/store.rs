@@ -21,7 +21,7 @@ const SCAN_STEP: usize = 5_000;
 
 fn page_reads(c: &mut Criterion, store: &RedbStore) {
     let first = store.page_after(None, 1).expect("first row");
-    let middle = store.rows(&Seek::From(ListKey("m".into())), None, 1).expect("a row from m");
+    let middle = store.rows(&Seek::From(ListKey("m".into())), 1).expect("a row from m");
     let mut group = c.benchmark_group("page_of_50");
     for (name, key) in [("from_first", &first[0].key), ("from_middle", &middle[0].key)] {
         group.bench_function(name, |b| {
@@ -49,12 +49,11 @@ fn full_scan(c: &mut Criterion, store: &RedbStore) {
     // No user matches: the scan reads every profile and every document.
     group.bench_function("to_the_end_no_match", |b| {
         b.iter(|| {
-            let mut after: Option<String> = None;
+            let mut after: Option<ListKey> = None;
             let mut scanned = 0;
             loop {
-                let step = store
-                    .scan_matches("zzzzqqq", after.as_deref(), SCAN_STEP, usize::MAX)
-                    .expect("scan step");
+                let step =
+                    store.scan_matches("zzzzqqq", after.as_ref(), SCAN_STEP, usize::MAX).expect("scan step");
                 scanned += step.scanned;
                 after = step.next;
                 if after.is_none() {
@@ -66,11 +65,11 @@ fn full_scan(c: &mut Criterion, store: &RedbStore) {
     // The first step that holds 50 hits, as the list first fills while a scan runs.
     group.bench_function("first_50_hits_of_kovacs", |b| {
         b.iter(|| {
-            let mut after: Option<String> = None;
+            let mut after: Option<ListKey> = None;
             let mut hits = 0;
             loop {
                 let step =
-                    store.scan_matches("kovacs", after.as_deref(), SCAN_STEP, usize::MAX).expect("scan step");
+                    store.scan_matches("kovacs", after.as_ref(), SCAN_STEP, usize::MAX).expect("scan step");
                 hits += step.hits.len();
                 after = step.next;
                 if hits >= 50 || after.is_none() {

@@ -65,7 +65,11 @@ pub fn install_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!(
+        // Not eprintln!: it panics when stderr is gone (a vanished terminal), and a panic
+        // inside the hook aborts the process with the database still open.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "custodian: internal error: {}{place}; nothing unsaved was written. Please report this.",
             crate::inert::line(&message)
         );

@@ -209,6 +209,17 @@ pub fn editor_char(c: char) -> Option<String> {
     Some(out)
 }
 
+/// `text` as one word a POSIX shell reads back as it is: unchanged when it holds only
+/// characters no shell treats specially, else in single quotes (a `'` inside as `'\''`).
+/// For commands custodian tells the operator to run.
+pub fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(format!("'{}'", text.replace('\'', r"'\''")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +354,13 @@ mod tests {
         assert!(serde_json::from_str::<serde_json::Value>(&entered).is_err());
         // After an escaped backslash the character is outside any escape: a plain `\u` escape.
         assert_eq!(editor_text("\"\\\\\u{202e}\""), "\"\\\\\\u202e\"");
+    }
+
+    #[test]
+    fn shell_word_quotes_only_what_a_shell_would_change() {
+        assert_eq!(super::shell_word("/srv/users.redb"), "/srv/users.redb");
+        assert_eq!(super::shell_word("my users.redb"), "'my users.redb'");
+        assert_eq!(super::shell_word("it's"), r"'it'\''s'");
+        assert_eq!(super::shell_word(""), "''");
     }
 }

@@ -52,7 +52,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("custodian: {}", inert::line(&format!("{error:#}")));
+            // Not eprintln!, which panics when stderr has gone away with the terminal.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "custodian: {}", inert::line(&format!("{error:#}")));
             ExitCode::from(exit_code(&error))
         }
     }

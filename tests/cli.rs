@@ -276,8 +276,38 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
 
     let run = sandbox.on(&db, &["import", "--upsert", &file]).ok();
     assert_eq!(run.stdout, "imported: 1 new, 1 updated, 0 unchanged\n");
+    assert_eq!(run.stderr, "custodian: warning: user u1: removed keys: lang\n", "{run:?}");
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "1"]).ok().stdout, ALICE_DOC);
+}
+
+#[test]
+fn a_reference_that_names_two_users_exits_2_writes_nothing_and_explicit_forms_pick_one() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("lookalikes.redb");
+    let users = sandbox.file(
+        "lookalikes.json",
+        r#"[{"id":"bob","username":"robert","customData":{"mine":1}},{"id":"x2","username":"bob","customData":{"theirs":1}}]"#,
+    );
+    sandbox.on(&db, &["import", &users]).ok();
+    let before = sandbox.export(&db);
+    for args in [&["get", "bob"][..], &["history", "bob"], &["restore", "bob", "1"]] {
+        let error = sandbox.on(&db, args).fails(2);
+        assert!(error.contains("user bob by id, user x2 by username"), "{error}");
+        assert!(error.contains("id:bob or username:bob"), "{error}");
+    }
+    let error = sandbox.on_with_stdin(&db, &["set", "bob", "-"], b"{}").fails(2);
+    assert!(error.starts_with("custodian: \"bob\" names more than one user"), "{error}");
+    assert_eq!(sandbox.export(&db), before, "nothing written");
+
+    assert_eq!(sandbox.get(&db, "id:bob"), "{\n  \"mine\": 1\n}\n");
+    assert_eq!(sandbox.get(&db, "username:bob"), "{\n  \"theirs\": 1\n}\n");
+    sandbox.on_with_stdin(&db, &["set", "username:bob", "-"], b"{}").ok();
+    assert_eq!(sandbox.get(&db, "id:x2"), "{}\n");
+    assert_eq!(sandbox.get(&db, "id:bob"), "{\n  \"mine\": 1\n}\n");
+    sandbox.on(&db, &["history", "username:bob"]).ok();
+    sandbox.on(&db, &["restore", "username:bob", "1"]).ok();
+    assert_eq!(sandbox.get(&db, "id:x2"), "{\n  \"theirs\": 1\n}\n");
 }
 
 #[test]
@@ -862,15 +892,33 @@ fn list_search_matches_any_field_in_any_case() {
     sandbox.on(&db, &["import", DEMO_USERS]).ok();
     let demo: Vec<Map<String, Value>> =
         serde_json::from_str(&fs::read_to_string(DEMO_USERS).expect("demo")).expect("demo json");
+    // The filter's rule: the folded query in a profile field, or in a key or scalar of
+    // customData.
+    fn texts(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| {
+                into.push(k.clone());
+                texts(v, into);
+            }),
+            Value::Array(items) => items.iter().for_each(|v| texts(v, into)),
+            Value::String(s) => into.push(s.clone()),
+            other => into.push(other.to_string()),
+        }
+    }
+    use custodian::domain::fold::fold;
     for query in ["ADMIN", "müller", "EXAMPLE.ORG", "contoso", "4915", "zzzz-no-match"] {
-        let needle = query.to_lowercase();
+        let needle = fold(query).into_owned();
         let mut expected: Vec<String> = demo
             .iter()
             .filter(|u| {
-                ["id", "username", "primaryEmail", "primaryPhone", "name"]
+                let mut haystacks: Vec<String> = ["id", "username", "primaryEmail", "primaryPhone", "name"]
                     .iter()
-                    .filter_map(|f| u[*f].as_str())
-                    .any(|v| v.to_lowercase().contains(&needle))
+                    .filter_map(|f| u[*f].as_str().map(str::to_owned))
+                    .collect();
+                if let Some(data) = u.get("customData") {
+                    texts(data, &mut haystacks);
+                }
+                haystacks.iter().any(|v| fold(v).contains(needle.as_str()))
             })
             .map(|u| u["id"].as_str().expect("id").to_owned())
             .collect();

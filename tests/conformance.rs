@@ -12,7 +12,7 @@ use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
     Author, ImportMode, ListEntry, ListKey, OpenOptions, PostgresOptions, PostgresStore, RedbStore,
-    SaveOutcome, Seek, StoreError, UserStore,
+    SaveOutcome, Seek, StoreError, UserField, UserMatch, UserRef, UserStore,
 };
 use serde_json::Value;
 use support::postgres::{
@@ -21,13 +21,14 @@ use support::postgres::{
 use tempfile::TempDir;
 
 /// Users covering every kind of handle (username, email only, phone only, id only), mixed
-/// case, and enough of them to page through.
+/// case, and enough of them to page through; u5's username is u4's id (an ambiguous bare
+/// reference), u3's name has the Kelvin sign and u5's has quotes (the filter's rule).
 const PEOPLE: &str = r#"[
 {"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice Liddell","customData":{"theme":"dark","lang":"en"}},
 {"id":"u2","username":"bob","primaryEmail":"Bob@Example.org","primaryPhone":"15551234567","name":"Bob Builder","customData":{}},
-{"id":"u3","primaryEmail":"carol@example.net","name":"Carol","customData":{"a":1}},
+{"id":"u3","primaryEmail":"carol@example.net","name":"Carol \u212Aing","customData":{"a":1}},
 {"id":"u4","primaryPhone":"4930123456","name":"Dieter Fernsprecher"},
-{"id":"u5","name":"Nobody"},
+{"id":"u5","username":"u4","name":"Nobody \"Nemo\" Known"},
 {"id":"u6","username":"alice2","customData":{"plan":"gold","note":"needle-in-data"}},
 {"id":"u7","username":"ALICE3","name":"Third Alice"},
 {"id":"u8","username":"zed","primaryEmail":"zed@example.com"},
@@ -110,7 +111,7 @@ impl UserStore for NoStore {
     fn count(&self) -> Result<u64, StoreError> {
         Err(StoreError::ReadOnly)
     }
-    fn rows(&self, _: &Seek, _: Option<&str>, _: usize) -> Result<Vec<ListEntry>, StoreError> {
+    fn rows(&self, _: &Seek, _: usize) -> Result<Vec<ListEntry>, StoreError> {
         Err(StoreError::ReadOnly)
     }
     fn prefix_matches(&self, _: &str, _: usize) -> Result<Vec<ListEntry>, StoreError> {
@@ -119,13 +120,13 @@ impl UserStore for NoStore {
     fn scan_matches(
         &self,
         _: &str,
-        _: Option<&str>,
+        _: Option<&ListKey>,
         _: usize,
         _: usize,
     ) -> Result<custodian::store::ScanStep, StoreError> {
         Err(StoreError::ReadOnly)
     }
-    fn resolve(&self, _: &str) -> Result<String, StoreError> {
+    fn lookup(&self, _: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
         Err(StoreError::ReadOnly)
     }
     fn user(&self, _: &str) -> Result<custodian::store::UserRecord, StoreError> {
@@ -194,7 +195,7 @@ fn expected_order() -> Vec<String> {
 // ---- the bodies, one per behaviour, run on both backends ----
 
 fn lists_users_by_lowercased_handle_then_id(f: &mut Fixture) {
-    let all = f.store().rows(&Seek::First, None, 100).expect("rows");
+    let all = f.store().rows(&Seek::First, 100).expect("rows");
     assert_eq!(ids(&all), expected_order());
     assert_eq!(f.store().count().expect("count"), 12);
 }
@@ -225,21 +226,35 @@ fn pages_forward_and_backward_by_key_without_gaps_or_repeats(f: &mut Fixture) {
     }
     assert_eq!(backward, expected_order());
     // From a key includes it; After and Before exclude it.
-    let all = f.store().rows(&Seek::First, None, 100).expect("rows");
+    let all = f.store().rows(&Seek::First, 100).expect("rows");
     let third = all[2].key.clone();
-    assert_eq!(ids(&f.store().rows(&Seek::From(third.clone()), None, 2).expect("from")), ids(&all[2..4]));
-    assert_eq!(ids(&f.store().rows(&Seek::After(third.clone()), None, 2).expect("after")), ids(&all[3..5]));
-    assert_eq!(ids(&f.store().rows(&Seek::Before(third), None, 2).expect("before")), ids(&all[0..2]));
-    assert_eq!(ids(&f.store().rows(&Seek::Last, None, 2).expect("last")), ids(&all[10..12]));
+    assert_eq!(ids(&f.store().rows(&Seek::From(third.clone()), 2).expect("from")), ids(&all[2..4]));
+    assert_eq!(ids(&f.store().rows(&Seek::After(third.clone()), 2).expect("after")), ids(&all[3..5]));
+    assert_eq!(ids(&f.store().rows(&Seek::Before(third), 2).expect("before")), ids(&all[0..2]));
+    assert_eq!(ids(&f.store().rows(&Seek::Last, 2).expect("last")), ids(&all[10..12]));
 }
 
-fn filters_rows_by_profile_substring_in_any_case(f: &mut Fixture) {
-    let found = f.store().rows(&Seek::First, Some("EXAMPLE.COM"), 100).expect("filter");
-    assert_eq!(ids(&found), vec!["u1", "ub", "u8"]);
-    let found = f.store().rows(&Seek::First, Some("alice"), 100).expect("filter");
-    assert_eq!(ids(&found), vec!["u1", "u6", "u7"]);
-    // customData is not part of the list filter (the scan covers it).
-    assert!(f.store().rows(&Seek::First, Some("needle-in-data"), 100).expect("filter").is_empty());
+/// The ids of `ids_in_any_order` in list order: what a scan must return.
+fn in_list_order(ids_in_any_order: &[&str]) -> Vec<String> {
+    expected_order().into_iter().filter(|id| ids_in_any_order.contains(&id.as_str())).collect()
+}
+
+fn the_filter_rule_folds_and_reads_profile_and_custom_data_unescaped(f: &mut Fixture) {
+    let search = |query: &str| ids(&f.store().search(query, None, 100).expect("search"));
+    assert_eq!(search("EXAMPLE.COM"), in_list_order(&["u1", "ub", "u8"]));
+    assert_eq!(search("alice"), in_list_order(&["u1", "u6", "u7"]));
+    // customData: a value, a key, each user once however often it matches.
+    assert_eq!(search("needle-in-data"), vec!["u6"]);
+    assert_eq!(search("PLAN"), vec!["u6"]);
+    assert_eq!(search("tier"), vec!["uc"]);
+    // The Kelvin sign folds to k, both ways.
+    assert_eq!(search("king"), vec!["u3"]);
+    assert_eq!(search("\u{212A}ING"), vec!["u3"]);
+    // A quote in a name is found as a quote, never as its JSON escape or across punctuation.
+    assert_eq!(search("\"nemo\""), vec!["u5"]);
+    assert!(search("\\\"").is_empty());
+    assert!(search("\":").is_empty());
+    assert!(search("no-such-text").is_empty());
 }
 
 fn prefix_matches_username_email_phone_name_and_id(f: &mut Fixture) {
@@ -256,11 +271,11 @@ fn prefix_matches_username_email_phone_name_and_id(f: &mut Fixture) {
 }
 
 fn scans_profile_and_custom_data_in_bounded_steps(f: &mut Fixture) {
-    let mut hits = BTreeSet::new();
-    let mut after: Option<String> = None;
+    let mut hits = Vec::new();
+    let mut after: Option<ListKey> = None;
     let mut steps = 0;
     loop {
-        let step = f.store().scan_matches("NEEDLE", after.as_deref(), 3, 10).expect("scan");
+        let step = f.store().scan_matches("NEEDLE", after.as_ref(), 3, 10).expect("scan");
         assert!(step.scanned <= 3);
         hits.extend(ids(&step.hits));
         steps += 1;
@@ -269,23 +284,95 @@ fn scans_profile_and_custom_data_in_bounded_steps(f: &mut Fixture) {
             None => break,
         }
     }
-    assert_eq!(hits, BTreeSet::from(["u6".to_owned()]));
+    assert_eq!(hits, vec!["u6"]);
     assert!(steps >= 4, "12 users in steps of 3");
-    // max_hits ends a step early, and the next one goes on from there.
+}
+
+fn a_scan_walks_the_list_order_so_the_first_hits_are_the_first_matches(f: &mut Fixture) {
+    let everyone = in_list_order(&["u1", "u2", "u3", "u8", "ub"]);
+    // max_hits ends a step early: its hits are the first matches in list order, and the
+    // next step goes on after the last user it read.
     let step = f.store().scan_matches("example", None, 100, 2).expect("scan");
-    assert_eq!(step.hits.len(), 2);
-    let rest = f.store().scan_matches("example", step.next.as_deref(), 100, 100).expect("scan");
-    let all: BTreeSet<String> = ids(&step.hits).into_iter().chain(ids(&rest.hits)).collect();
-    assert_eq!(all, BTreeSet::from(["u1", "u2", "u3", "u8", "ub"].map(str::to_owned)));
+    assert_eq!(ids(&step.hits), everyone[..2]);
+    let next = step.next.clone().expect("more to scan");
+    assert_eq!(Some(&next), step.hits.last().map(|e| &e.key), "the cursor is the last hit's list key");
+    let rest = f.store().scan_matches("example", Some(&next), 100, 100).expect("scan");
+    assert_eq!(rest.next, None, "a step that read fewer than its batch is the last");
+    let all: Vec<String> = ids(&step.hits).into_iter().chain(ids(&rest.hits)).collect();
+    assert_eq!(all, everyone);
+    // Steps of one user: the cursor is each user's list key in turn.
+    let listed = f.store().rows(&Seek::First, 100).expect("rows");
+    let mut after: Option<ListKey> = None;
+    for entry in &listed {
+        let step = f.store().scan_matches("", after.as_ref(), 1, 10).expect("scan");
+        assert_eq!((step.scanned, step.next.as_ref()), (1, Some(&entry.key)));
+        after = step.next;
+    }
+    assert_eq!(f.store().scan_matches("", after.as_ref(), 1, 10).expect("end").next, None);
+    // `search` stops at its limit with the first matches in list order.
+    assert_eq!(ids(&f.store().search("example", None, 3).expect("search")), everyone[..3]);
+    let from_second = f.store().search("example", Some(&step.hits[0].key), 100).expect("search");
+    assert_eq!(ids(&from_second), everyone[1..]);
 }
 
 fn resolves_id_username_email_and_phone_in_any_case(f: &mut Fixture) {
     let store = f.store();
     assert_eq!(store.resolve("u3").expect("id"), "u3");
     assert_eq!(store.resolve("aLiCe").expect("username"), "u1");
+    assert_eq!(store.resolve(" ALICE ").expect("username, trimmed"), "u1");
     assert_eq!(store.resolve("BOB@example.ORG").expect("email"), "u2");
     assert_eq!(store.resolve("4930123456").expect("phone"), "u4");
+    // By the Unicode fold: the composed and decomposed É, in any case.
+    assert_eq!(store.resolve("E\u{301}MILE").expect("folded username"), "u9");
     assert!(matches!(store.resolve("nobody-at-all"), Err(StoreError::UserNotFound(_))));
+}
+
+fn a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one(f: &mut Fixture) {
+    let store = f.store();
+    // "u4" is u4's id and u5's username.
+    let reference = UserRef::parse("u4");
+    assert_eq!(
+        store.lookup(&reference).expect("lookup"),
+        vec![
+            UserMatch { id: "u4".into(), field: UserField::Id },
+            UserMatch { id: "u5".into(), field: UserField::Username },
+        ]
+    );
+    let error = store.resolve("u4").unwrap_err();
+    match &error {
+        StoreError::Ambiguous { reference, matches } => {
+            assert_eq!(reference, "u4");
+            assert_eq!(matches.len(), 2);
+        }
+        other => panic!("not ambiguous: {other}"),
+    }
+    assert!(error.to_string().contains("id:u4 or username:u4"), "{error}");
+    assert_eq!(store.resolve("id:u4").expect("id"), "u4");
+    assert_eq!(store.resolve("username:U4").expect("username"), "u5");
+    assert_eq!(store.resolve("phone:4930123456").expect("phone"), "u4");
+    assert_eq!(store.resolve("email:ALICE@example.com").expect("email"), "u1");
+    // An explicit form looks only in its field.
+    assert!(matches!(store.resolve("id:alice"), Err(StoreError::UserNotFound(_))));
+    assert!(matches!(store.resolve("email:alice"), Err(StoreError::UserNotFound(_))));
+    assert!(matches!(store.resolve("username:u3"), Err(StoreError::UserNotFound(_))));
+    assert!(store.lookup(&UserRef::parse("phone:u4")).expect("lookup").is_empty());
+    // Emails fold whole: bob@example.com is ub's, not u2's Bob@Example.org.
+    assert_eq!(store.resolve("bob@example.com").expect("email"), "ub");
+}
+
+fn a_save_reports_the_keys_it_removed_from_the_document_it_replaced(f: &mut Fixture) {
+    let store = f.store();
+    assert_eq!(store.custom_data("u6").expect("read").revision, 1);
+    // Someone else saves in between, dropping "note" and adding "extra".
+    let outcome = store
+        .replace_custom_data("u6", &data(r#"{"plan":"gold","extra":1}"#), None, &author())
+        .expect("their save");
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["note".into()] });
+    // Ours replaces their document: what it removed is read from that one, not ours.
+    let outcome = store.replace_custom_data("u6", &data(r#"{"x":1}"#), None, &author()).expect("save");
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["plan".into(), "extra".into()] });
+    let outcome = store.replace_custom_data("u6", &data(r#"{"x":1,"y":2}"#), None, &author()).expect("add");
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 4, removed: vec![] });
 }
 
 fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
@@ -294,7 +381,7 @@ fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     assert_eq!(before.revision, 1);
     let outcome =
         store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &author()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["lang".into()] });
     let after = store.custom_data("u1").expect("read");
     assert_eq!((after.revision, after.text.as_str()), (2, data(r#"{"theme":"light"}"#).canonical()));
     let history = store.history("u1").expect("history");
@@ -307,7 +394,7 @@ fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     // Restoring saves the old document as a new revision.
     assert_eq!(
         store.restore("u1", 1, Some(2), &author()).expect("restore"),
-        SaveOutcome::Saved { revision: 3 }
+        SaveOutcome::Saved { revision: 3, removed: vec![] }
     );
     assert_eq!(store.custom_data("u1").expect("read").text, before.text);
     assert!(matches!(store.revision_text("u1", 9), Err(StoreError::RevisionNotFound { .. })));
@@ -338,7 +425,7 @@ fn an_unchanged_document_is_not_a_new_revision(f: &mut Fixture) {
 fn a_read_only_store_reads_and_refuses_every_write(f: &mut Fixture) {
     let store = f.read_only();
     assert!(store.is_read_only());
-    assert_eq!(ids(&store.rows(&Seek::First, None, 100).expect("rows")), expected_order());
+    assert_eq!(ids(&store.rows(&Seek::First, 100).expect("rows")), expected_order());
     assert_eq!(store.custom_data("u1").expect("read").revision, 1);
     let error = store.replace_custom_data("u1", &data("{}"), Some(1), &author()).unwrap_err();
     assert!(matches!(error, StoreError::ReadOnly), "{error}");
@@ -373,10 +460,13 @@ macro_rules! conformance {
 conformance!(
     lists_users_by_lowercased_handle_then_id,
     pages_forward_and_backward_by_key_without_gaps_or_repeats,
-    filters_rows_by_profile_substring_in_any_case,
+    the_filter_rule_folds_and_reads_profile_and_custom_data_unescaped,
     prefix_matches_username_email_phone_name_and_id,
     scans_profile_and_custom_data_in_bounded_steps,
+    a_scan_walks_the_list_order_so_the_first_hits_are_the_first_matches,
     resolves_id_username_email_and_phone_in_any_case,
+    a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
+    a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
     refuses_a_save_on_a_stale_revision_and_writes_nothing,
     an_unchanged_document_is_not_a_new_revision,
@@ -399,7 +489,7 @@ fn connect(url: &str, tenant: &str) -> Result<PostgresStore, StoreError> {
 }
 
 fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
-    ids(&store.rows(&Seek::First, None, 1000).expect("rows")).into_iter().collect()
+    ids(&store.rows(&Seek::First, 1000).expect("rows")).into_iter().collect()
 }
 
 #[test]
@@ -585,7 +675,7 @@ fn secrets_are_never_selected_nor_returned() {
     let mut keep = |user: &custodian::domain::User| {
         support::postgres::strings_in(&Value::Object(user.to_logto(None)), &mut returned)
     };
-    for entry in store.rows(&Seek::First, None, 100).expect("rows") {
+    for entry in store.rows(&Seek::First, 100).expect("rows") {
         keep(&entry.user);
     }
     for entry in store.prefix_matches("u", 100).expect("prefix") {
@@ -674,7 +764,7 @@ fn without_custodian_schema_browsing_works_and_a_save_names_init() {
     let url = db.tenant_url("default");
     let store = connect(&url, "default").expect("connect");
     assert!(!store.is_initialised());
-    assert_eq!(ids(&store.rows(&Seek::First, None, 100).expect("rows")), expected_order());
+    assert_eq!(ids(&store.rows(&Seek::First, 100).expect("rows")), expected_order());
     let document = store.custom_data("u1").expect("read");
     assert_eq!(document.revision, 1);
     assert_eq!(store.history("u1").expect("history").len(), 1);

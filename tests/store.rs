@@ -16,7 +16,7 @@ use custodian::domain::import::{ImportFileError, ImportReader};
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
     Author, ImportMode, ImportSummary, ListKey, NewUser, OpenOptions, RedbStore, Revision, SCHEMA_VERSION,
-    SaveOutcome, StoreError, UserStore,
+    SaveOutcome, StoreError, UserField, UserStore,
 };
 use serde_json::{Map, Value};
 use support::home::PrivateHome;
@@ -78,7 +78,7 @@ const PEOPLE: &str = r#"[
 fn db_with_people() -> (TempDir, PathBuf, RedbStore) {
     let (dir, path, store) = empty_db();
     let summary = import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import people");
-    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0 });
+    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0, removed_keys: vec![] });
     (dir, path, store)
 }
 
@@ -350,7 +350,7 @@ fn import_reads_json_lines_skipping_blank_lines() {
                  {\"id\":\"l2\",\"username\":\"second\"}\n\
                  {\"id\":\"l3\",\"primaryEmail\":\"third@example.com\",\"customData\":{\"z\":[1,2]}}\n";
     let summary = import_text(&store, lines, ImportMode::InsertOnly).expect("import");
-    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0 });
+    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0, removed_keys: vec![] });
     assert_eq!(all_ids_in_list_order(&store), ["l1", "l2", "l3"]);
     assert_eq!(store.custom_data("l3").expect("doc").text, canonical(r#"{"z":[1,2]}"#));
 }
@@ -495,7 +495,8 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
     let old_text = store.custom_data("u1").expect("doc").text;
     let update = r#"{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice L.","customData":{"theme":"light"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 });
+    let removed_keys = vec![("u1".to_owned(), vec!["lang".to_owned()])];
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys });
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text.as_str()), (2, canonical(r#"{"theme":"light"}"#).as_str()));
@@ -507,9 +508,89 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
 
     // The same record again changes nothing.
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert again");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1 });
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     assert_eq!(store.history("u1").expect("history").len(), 2);
+}
+
+#[test]
+fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
+    let (_dir, _path, store) = empty_db();
+    let full = r#"{"id":"u1","username":"alice","name":"Alice","avatar":"https://a.example/a.png","createdAt":1000,"updatedAt":5000,"ssoTenant":"t1","customData":{"theme":"dark","lang":"en"}}"#;
+    import_text(&store, full, ImportMode::InsertOnly).expect("import");
+    let before = store.user("u1").expect("user");
+
+    // Only the name changes; everything the record leaves out stays as stored.
+    let partial = r#"{"id":"u1","name":"Alice L."}"#;
+    let summary = import_text(&store, partial, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+    let doc = store.custom_data("u1").expect("doc");
+    assert_eq!((doc.revision, doc.text), (1, canonical(r#"{"theme":"dark","lang":"en"}"#)));
+    let after = store.user("u1").expect("user").user;
+    assert_eq!(after.name.as_deref(), Some("Alice L."));
+    assert_eq!(after.username.as_deref(), Some("alice"));
+    assert_eq!(after.avatar, before.user.avatar);
+    assert_eq!((after.created_at, after.updated_at), (1000, 5000));
+    assert_eq!(after.extra.get("ssoTenant"), Some(&Value::from("t1")));
+    assert_eq!(store.resolve("alice").expect("still found by username"), "u1");
+
+    // An explicit null clears a field.
+    import_text(&store, r#"{"id":"u1","avatar":null}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.avatar, None);
+}
+
+#[test]
+fn upsert_never_moves_updated_at_backwards_and_a_customdata_change_bumps_it() {
+    let (_dir, _path, store) = empty_db();
+    import_text(
+        &store,
+        r#"{"id":"u1","username":"alice","updatedAt":5000,"customData":{"a":1}}"#,
+        ImportMode::InsertOnly,
+    )
+    .expect("import");
+    import_text(&store, r#"{"id":"u1","username":"alice","name":"A","updatedAt":10}"#, ImportMode::Upsert)
+        .expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, 5000, "an older updatedAt is not taken");
+    import_text(&store, r#"{"id":"u1","updatedAt":7000}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, 7000, "a later one is");
+
+    let from = now_ms();
+    import_text(&store, r#"{"id":"u1","updatedAt":10,"customData":{"a":2}}"#, ImportMode::Upsert)
+        .expect("upsert");
+    let after = store.user("u1").expect("user");
+    assert_eq!(after.revision, 2);
+    assert!(after.user.updated_at >= from, "a customData change bumps updatedAt as a save does");
+}
+
+#[test]
+fn upsert_counts_an_identical_record_unchanged_and_writes_nothing_for_it() {
+    let (_dir, _path, store) = db_with_people();
+    let before = snapshot(&store);
+    // The records as export writes them: identical to what is stored.
+    let exported = export_lines(&store).join("\n");
+    let summary = import_text(&store, &exported, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 5, removed_keys: vec![] });
+    assert_eq!(snapshot(&store), before);
+    // A record that gives only fields already stored as given is identical too.
+    let summary =
+        import_text(&store, r#"{"id":"u3","primaryEmail":"carol@example.net"}"#, ImportMode::Upsert)
+            .expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
+    assert_eq!(snapshot(&store), before);
+    // A record that differs only in updatedAt (later) is rewritten, so it is `updated`.
+    let summary =
+        import_text(&store, r#"{"id":"u3","updatedAt":1800000000000}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+}
+
+#[test]
+fn upsert_that_drops_top_level_keys_names_them() {
+    let (_dir, _path, store) = db_with_people();
+    let summary =
+        import_text(&store, r#"{"id":"u1","customData":{"lang":"en","new":1}}"#, ImportMode::Upsert)
+            .expect("upsert");
+    assert_eq!(summary.removed_keys, vec![("u1".to_owned(), vec!["theme".to_owned()])]);
+    assert_eq!(summary.updated, 1);
 }
 
 #[test]
@@ -517,7 +598,11 @@ fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
     let (_dir, _path, store) = db_with_people();
     let update = r#"{"id":"u1","username":"Zed","primaryEmail":"zed@example.com","customData":{"theme":"dark","lang":"en"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0 }, "a rename is an update");
+    assert_eq!(
+        summary,
+        ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] },
+        "a rename is an update"
+    );
     assert!(matches!(store.resolve("alice"), Err(StoreError::UserNotFound(_))));
     assert!(matches!(store.resolve("alice@example.com"), Err(StoreError::UserNotFound(_))));
     assert_eq!(store.resolve("zed").expect("resolve"), "u1");
@@ -593,7 +678,7 @@ fn save_bumps_the_revision_and_keeps_the_previous_document_with_author_and_time(
     let outcome =
         store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), None, &editor()).expect("save");
     let saved_to = now_ms();
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec![] });
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text), (2, canonical(r#"{"theme":"light"}"#)));
@@ -625,7 +710,7 @@ fn saving_the_same_document_changes_nothing() {
         .expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
     let outcome = store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2 });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["theme".into(), "lang".into()] });
     let outcome = store.replace_custom_data("u1", &data("{ }"), Some(2), &editor()).expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 2 });
     assert_eq!(store.history("u1").expect("history").len(), 2);
@@ -636,6 +721,68 @@ fn saving_the_same_document_changes_nothing() {
     drop(store);
     let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
+}
+
+#[test]
+fn save_names_the_keys_removed_from_the_document_its_transaction_replaced() {
+    let (_dir, path, store) = db_with_people();
+    // The operator read {"theme","lang"}; another operator then saved {"other","lang"}.
+    let read_before = store.custom_data("u1").expect("doc");
+    let other = RedbStore::open(&path, OpenOptions::default()).expect("second handle");
+    other
+        .replace_custom_data("u1", &data(r#"{"other":1,"lang":"de"}"#), None, &editor())
+        .expect("other save");
+    let outcome = store.replace_custom_data("u1", &data(r#"{"lang":"fr"}"#), None, &editor()).expect("save");
+    // What this save removed is "other", not the "theme" of the stale read.
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["other".into()] });
+    assert!(read_before.text.contains("theme"));
+}
+
+/// Deletes a user's customData row with redb directly, as a file written by an older build or
+/// a damaged table has it.
+fn delete_custom_data_row(path: &Path, id: &str) {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.open(path).expect("open with redb");
+    let tx = db.begin_write().expect("write");
+    {
+        let table: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("custom_data");
+        let mut table = tx.open_table(table).expect("custom_data table");
+        assert!(table.remove(id).expect("remove").is_some(), "the row existed");
+    }
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn a_user_without_a_customdata_row_reads_as_the_empty_document_everywhere() {
+    let (_dir, path, store) = db_with_people();
+    drop(store);
+    delete_custom_data_row(&path, "u1");
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
+    let mut exported = None;
+    store
+        .for_each_user(&mut |record, text| {
+            if record.user.id == "u1" {
+                exported = Some(text.to_owned());
+            }
+            Ok(())
+        })
+        .expect("every user");
+    assert_eq!(exported.as_deref(), Some("{}"));
+    assert!(export_lines(&store).iter().any(|line| line.contains(r#""customData":{}"#)));
+    assert_eq!(store.history("u1").expect("history")[0].size, canonical("{}").len());
+
+    // Saving the empty document changes nothing; a real save keeps `{}` as revision 1.
+    assert_eq!(
+        store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save"),
+        SaveOutcome::Unchanged { revision: 1 }
+    );
+    store.replace_custom_data("u1", &data(r#"{"a":1}"#), Some(1), &editor()).expect("save");
+    assert_eq!(store.revision_text("u1", 1).expect("revision 1"), canonical("{}"));
+    store.restore("u1", 1, Some(2), &editor()).expect("restore of the empty revision");
+    assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
 }
 
 #[test]
@@ -691,7 +838,7 @@ fn history_lists_every_revision_oldest_first_with_the_current_one_last() {
         let text = format!("{{\"step\": {n}, \"pad\": \"{}\"}}", "x".repeat(n * 10));
         let outcome =
             store.replace_custom_data("u3", &data(&text), Some(n as u64 - 1), &editor()).expect("save");
-        assert_eq!(outcome, SaveOutcome::Saved { revision: n as u64 });
+        assert_eq!(outcome.revision(), n as u64);
         texts.push(canonical(&text));
     }
     let history = store.history("u3").expect("history");
@@ -718,7 +865,7 @@ fn restore_saves_an_old_document_as_a_new_revision() {
     store.replace_custom_data("u1", &data(r#"{"v":3}"#), None, &editor()).expect("save 3");
 
     let outcome = store.restore("u1", 1, Some(3), &editor()).expect("restore");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 4 });
+    assert!(matches!(outcome, SaveOutcome::Saved { revision: 4, .. }));
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text.as_str()), (4, first.as_str()));
     // Nothing rewritten in place.
@@ -765,6 +912,197 @@ fn resolve_finds_a_user_by_id_username_email_or_phone_in_any_case() {
             "{unknown:?} should not resolve"
         );
     }
+}
+
+/// One string that is one user's id, another's username and a third's phone.
+const LOOKALIKES: &str = r#"[
+{"id":"bob","username":"robert"},
+{"id":"x2","username":"BOB"},
+{"id":"x3","primaryEmail":"x3@example.com","primaryPhone":"bob"},
+{"id":"4930","primaryPhone":"4930"}
+]"#;
+
+#[test]
+fn resolve_refuses_a_bare_reference_that_names_several_users_and_names_each() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, LOOKALIKES, ImportMode::InsertOnly).expect("import");
+    let error = store.resolve("bob").expect_err("ambiguous");
+    let StoreError::Ambiguous { reference, matches } = &error else { panic!("{error:?}") };
+    assert_eq!(reference, "bob");
+    let found: Vec<(&str, UserField)> = matches.iter().map(|m| (m.id.as_str(), m.field)).collect();
+    assert_eq!(found, [("bob", UserField::Id), ("x2", UserField::Username), ("x3", UserField::Phone)]);
+    assert_eq!(
+        error.to_string(),
+        "\"bob\" names more than one user: user bob by id, user x2 by username, user x3 by primary phone; \
+         say which with id:bob, username:bob or phone:bob"
+    );
+    // One user found by two fields is one user.
+    assert_eq!(store.resolve("4930").expect("id and phone of one user"), "4930");
+}
+
+#[test]
+fn resolve_takes_explicit_id_username_email_and_phone_forms() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, LOOKALIKES, ImportMode::InsertOnly).expect("import");
+    for (reference, id) in [
+        ("id:bob", "bob"),
+        ("username:bob", "x2"),
+        ("username:ROBERT", "bob"),
+        ("phone:bob", "x3"),
+        ("email:X3@example.com", "x3"),
+        ("robert", "bob"),
+    ] {
+        assert_eq!(store.resolve(reference).expect(reference), id, "{reference}");
+    }
+    for unknown in ["id:BOB", "email:bob", "username:x3", "phone:", "id:"] {
+        assert!(matches!(store.resolve(unknown), Err(StoreError::UserNotFound(_))), "{unknown:?}");
+    }
+}
+
+#[test]
+fn names_that_fold_alike_are_one_name_for_uniqueness_and_lookup_and_keep_their_spelling() {
+    let (_dir, _path, store) = empty_db();
+    import_text(
+        &store,
+        "{\"id\":\"s1\",\"username\":\"Straße\",\"primaryEmail\":\"Ame\u{301}lie@example.com\",\"primaryPhone\":\"+4930123\"}",
+        ImportMode::InsertOnly,
+    )
+    .expect("import");
+    for (record, field) in [
+        (r#"{"id":"s2","username":"STRASSE"}"#, "username"),
+        (r#"{"id":"s2","username":"strasse "}"#, "username"),
+        ("{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}", "primaryEmail"),
+        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone"),
+        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username"),
+    ] {
+        let error = import_text(&store, record, ImportMode::InsertOnly).expect_err(record);
+        let StoreError::RecordConflict { reason, .. } = &error else { panic!("{error:?}") };
+        assert!(
+            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, .. } if *f == field && existing == "s1"),
+            "{record}: {error}"
+        );
+    }
+    import_text(&store, r#"{"id":"a1","username":"admin"}"#, ImportMode::InsertOnly).expect("admin");
+    assert!(import_text(&store, r#"{"id":"a2","username":"admin "}"#, ImportMode::InsertOnly).is_err());
+    for reference in [
+        "strasse",
+        "STRASSE",
+        "Straße ",
+        "username:ＳＴＲＡＳＳＥ",
+        "email:AMÉLIE@example.com",
+        "phone:+4930123 ",
+    ] {
+        assert_eq!(store.resolve(reference).expect(reference), "s1", "{reference}");
+    }
+    assert_eq!(store.user("s1").expect("user").user.username.as_deref(), Some("Straße"), "shown as typed");
+    let prefix: Vec<String> =
+        store.prefix_matches("STRAS", 10).expect("prefix").into_iter().map(|e| e.user.id).collect();
+    assert_eq!(prefix, ["s1"]);
+}
+
+/// A file of layout 2, written as the build before the Unicode fold wrote it, holding users
+/// that are distinct under lower-casing but collide under the fold.
+fn layout_2_file_with_colliding_users(path: &Path) {
+    let users = [
+        ("c1", r#"{"username":"Straße","name":"Straße Eins"}"#),
+        ("c2", r#"{"username":"STRASSE"}"#),
+        ("c3", r#"{"username":"admin"}"#),
+        ("c4", r#"{"username":"admin "}"#),
+        ("c5", "{\"primaryEmail\":\"Ame\u{301}lie@example.com\"}"),
+        ("c6", "{\"primaryEmail\":\"Am\u{e9}lie@example.com\"}"),
+        ("c7", r#"{"username":"plain"}"#),
+    ];
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.create(path).expect("create with redb");
+    let tx = db.begin_write().expect("write");
+    {
+        let text = |name| redb::TableDefinition::<&str, &str>::new(name);
+        let unit = |name| redb::TableDefinition::<&str, ()>::new(name);
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 2)
+            .unwrap();
+        tx.open_table(redb::TableDefinition::<(&str, u64), (i64, &str, &str)>::new("history")).unwrap();
+        let mut table_users = tx.open_table(text("users")).unwrap();
+        let mut documents = tx.open_table(text("custom_data")).unwrap();
+        let mut order = tx.open_table(unit("list_order")).unwrap();
+        let mut by_username = tx.open_table(text("by_username")).unwrap();
+        let mut by_email = tx.open_table(text("by_email")).unwrap();
+        tx.open_table(text("by_phone")).unwrap();
+        let mut by_name = tx.open_table(unit("by_name")).unwrap();
+        for (id, profile) in users {
+            let mut user: Map<String, Value> = serde_json::from_str(profile).unwrap();
+            user.insert("id".into(), Value::from(id));
+            user.insert("createdAt".into(), Value::from(1000));
+            user.insert("updatedAt".into(), Value::from(1000));
+            let stored = serde_json::json!({"rev": 1, "revAt": 1000, "revBy": "old build", "user": user});
+            table_users.insert(id, stored.to_string().as_str()).unwrap();
+            documents.insert(id, r#"{"k":1}"#).unwrap();
+            let handle = user.get("username").or(user.get("primaryEmail")).and_then(Value::as_str).unwrap();
+            order.insert(format!("{}\0{id}", handle.to_lowercase()).as_str(), ()).unwrap();
+            if let Some(username) = user.get("username").and_then(Value::as_str) {
+                by_username.insert(username.to_lowercase().as_str(), id).unwrap();
+            }
+            if let Some(email) = user.get("primaryEmail").and_then(Value::as_str) {
+                by_email.insert(email.to_lowercase().as_str(), id).unwrap();
+            }
+            if let Some(name) = user.get("name").and_then(Value::as_str) {
+                by_name.insert(format!("{}\0{id}", name.to_lowercase()).as_str(), ()).unwrap();
+            }
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn upgrading_a_file_whose_users_collide_under_the_fold_keeps_everyone_and_names_them() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    layout_2_file_with_colliding_users(&path);
+
+    // Read-only, the file stays as it is and lookups still follow the new rule.
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    assert_eq!(read_only.resolve("PLAIN").expect("plain"), "c7");
+    assert!(matches!(read_only.resolve("strasse"), Err(StoreError::Ambiguous { .. })));
+    assert_eq!(read_only.schema_version().expect("schema"), 2);
+    drop(read_only);
+
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert!(!store.needs_upgrade());
+    assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+    assert_eq!(store.count().expect("count"), 7, "nobody lost");
+    assert_eq!(all_ids_in_list_order(&store).len(), 7);
+    assert_eq!(store.resolve("plain").expect("plain"), "c7");
+    let error = store.resolve("STRASSE").expect_err("two users fold to strasse");
+    assert!(error.to_string().contains("user c1 by username, user c2 by username"), "{error}");
+    assert!(error.to_string().ends_with("say which with id:c1 or id:c2"), "{error}");
+    assert_eq!(store.resolve("id:c2").expect("explicit id"), "c2");
+    let collisions = store.name_collisions().expect("collisions");
+    let named: Vec<(&str, Vec<String>)> = collisions.iter().map(|(f, _, ids)| (*f, ids.clone())).collect();
+    assert_eq!(
+        named,
+        [
+            ("username", vec!["c3".to_owned(), "c4".to_owned()]),
+            ("username", vec!["c1".to_owned(), "c2".to_owned()]),
+            ("primaryEmail", vec!["c5".to_owned(), "c6".to_owned()]),
+        ]
+    );
+    let prefix: BTreeSet<String> =
+        store.prefix_matches("stras", 10).expect("prefix").into_iter().map(|e| e.user.id).collect();
+    assert_eq!(prefix, BTreeSet::from(["c1".to_owned(), "c2".to_owned()]));
+    assert_eq!(store.search("eins", None, 10).expect("search").len(), 1, "names rebuilt by the fold");
+
+    // The colliding users can still be edited; a new collision is still refused.
+    store.replace_custom_data("c1", &data(r#"{"k":2}"#), Some(1), &editor()).expect("save");
+    import_text(&store, r#"{"id":"c2","name":"Zwei"}"#, ImportMode::Upsert)
+        .expect("upsert keeping the username");
+    assert!(import_text(&store, r#"{"id":"n1","username":"Admin"}"#, ImportMode::InsertOnly).is_err());
+    drop(store);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    assert_eq!(store.count().expect("count"), 7);
 }
 
 /// Users with handles in every case and shape, in a scrambled order.
@@ -872,9 +1210,9 @@ fn search_finds_by_substring_of_name_email_or_id_in_any_case() {
 fn a_scan_step_stops_at_max_hits_and_the_next_step_goes_on_from_there() {
     let (_dir, _path, store) = db_with_people();
     let full = |max_hits: usize| -> (Vec<String>, usize) {
-        let (mut ids, mut after, mut steps) = (Vec::new(), None::<String>, 0);
+        let (mut ids, mut after, mut steps) = (Vec::new(), None::<ListKey>, 0);
         loop {
-            let step = store.scan_matches("example", after.as_deref(), 100, max_hits).expect("scan step");
+            let step = store.scan_matches("example", after.as_ref(), 100, max_hits).expect("scan step");
             assert!(step.hits.len() <= max_hits, "a step never holds more than max_hits");
             steps += 1;
             ids.extend(step.hits.into_iter().map(|e| e.user.id));
@@ -967,9 +1305,9 @@ fn read_only_handle_sees_what_a_writer_commits() {
 fn two_handles_in_one_process_share_the_file() {
     let (_dir, path, a) = db_with_people();
     let b = RedbStore::open(&path, OpenOptions::default()).expect("second handle");
-    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)), SaveOutcome::Saved { revision: 2 });
+    assert!(matches!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(1)), SaveOutcome::Saved { revision: 2, .. }));
     assert_eq!(b.custom_data("u1").expect("doc").revision, 2);
-    assert_eq!(b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)), SaveOutcome::Saved { revision: 3 });
+    assert!(matches!(b.save_as_test("u1", r#"{"by":"b"}"#, Some(2)), SaveOutcome::Saved { revision: 3, .. }));
     assert_eq!(a.custom_data("u1").expect("doc").text, canonical(r#"{"by":"b"}"#));
     assert!(matches!(
         a.replace_custom_data("u1", &data(r#"{"by":"a again"}"#), Some(2), &editor()),
@@ -979,7 +1317,7 @@ fn two_handles_in_one_process_share_the_file() {
     assert_eq!(a.resolve("FROM_B").expect("resolve"), "n1");
     drop(b);
     // The first handle keeps working after the second one is closed.
-    assert_eq!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)), SaveOutcome::Saved { revision: 4 });
+    assert!(matches!(a.save_as_test("u1", r#"{"by":"a"}"#, Some(3)), SaveOutcome::Saved { revision: 4, .. }));
     assert_eq!(a.history("u1").expect("history").len(), 4);
 }
 

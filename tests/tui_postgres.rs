@@ -40,6 +40,7 @@ impl Screen {
             drafts: Drafts::at(self.drafts.path().join("drafts")),
             database: self.store.draft_identity(),
             scanner: None,
+            workers: None,
         };
         run_effects(&runtime, &mut self.state, effects);
     }

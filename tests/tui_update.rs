@@ -3,9 +3,10 @@
 
 mod support;
 
-use custodian::domain::CustomData;
+use custodian::domain::import::ImportReader;
+use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
-use custodian::store::{Author, RedbStore, UserStore};
+use custodian::store::{Author, ImportMode, RedbStore, UserStore};
 use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
@@ -243,6 +244,59 @@ fn a_filter_matching_more_users_than_the_list_keeps_holds_the_cap_and_says_so() 
     sorted.sort();
     sorted.dedup();
     assert_eq!(keys, sorted, "sorted, each user once");
+    let first_in_list_order: Vec<_> =
+        store.page_after(None, MAX_MATCHES).unwrap().into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, first_in_list_order, "the first 2,000 in list order, not the first found");
+}
+
+/// Users whose names, handles and customData trip up a matcher that lower-cases or searches
+/// escaped JSON: a `"` in a name, the Kelvin sign, ß, a decomposed é, a text that is both in
+/// the profile and in customData.
+const TRICKY: &str = r#"[
+{"id":"t1","username":"quoted","name":"Dwayne \"The Rock\" Johnson","customData":{"note":"say \"hi\""}},
+{"id":"t2","username":"kelvin","name":"Kelvin Scale","customData":{}},
+{"id":"t3","username":"strasse","name":"Straße","customData":{"city":"STRASSE"}},
+{"id":"t4","username":"amelie","name":"Amélie","customData":{"nick":"Amélie"}},
+{"id":"t5","username":"twice","primaryEmail":"twice@example.com","customData":{"mail":"twice@example.com","again":"twice"}},
+{"id":"t6","username":"plain","customData":{"text":"nothing here","n":1.50}}
+]"#;
+
+#[test]
+fn the_list_filter_and_list_search_find_the_same_users_in_the_same_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        RedbStore::create(&dir.path().join("users.redb"), custodian::store::OpenOptions::default()).unwrap();
+    let mut reader = ImportReader::new(TRICKY.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    let expected = [
+        ("\"the rock\"", &["t1"][..]),
+        ("\"hi\"", &["t1"]),
+        ("k", &["t1", "t2", "t4"]),
+        ("kelvin", &["t2"]),
+        ("\u{212A}ELVIN", &["t2"]),
+        ("strasse", &["t3"]),
+        ("STRAßE", &["t3"]),
+        ("amélie", &["t4"]),
+        ("ame\u{301}lie", &["t4"]),
+        ("twice", &["t5"]),
+        ("1.50", &["t6"]),
+        ("e\":", &[]),
+    ];
+    for (query, ids) in expected {
+        let searched: Vec<String> =
+            store.search(query, None, usize::MAX).unwrap().into_iter().map(|e| e.user.id).collect();
+        let mut in_order = ids.to_vec();
+        in_order.sort_by_key(|id| store.entry(id).unwrap().key);
+        assert_eq!(searched, in_order, "list --search {query:?}");
+
+        let mut state = started(&store, 120, 40);
+        act(&store, &mut state, Action::StartFilter);
+        for c in query.chars() {
+            act(&store, &mut state, Action::FilterChar(c));
+        }
+        let filtered: Vec<String> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
+        assert_eq!(filtered, searched, "the list filter {query:?}");
+    }
 }
 
 #[test]
@@ -906,6 +960,7 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
         drafts: Drafts::at(blocker.join("drafts")),
         database: database(&store),
         scanner: None,
+        workers: None,
     };
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
@@ -1075,6 +1130,30 @@ fn run_command(store: &RedbStore, state: &mut State, line: &str) {
 
 fn status_text(state: &State) -> String {
     state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+#[test]
+fn user_command_with_a_reference_to_two_users_says_so_and_explicit_forms_jump() {
+    let (_dir, store) = demo_store();
+    let admin = store.resolve("admin").unwrap();
+    // Another user whose username is admin's id.
+    let record = format!(r#"{{"id":"lookalike1","username":"{admin}"}}"#);
+    let mut reader = ImportReader::new(record.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    let before = selected_handle(&state);
+
+    run_command(&store, &mut state, &format!("user {admin}"));
+    let status = state.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(status.text.contains("names more than one user"), "{}", status.text);
+    assert!(status.text.contains(&format!("id:{admin} or username:{admin}")), "{}", status.text);
+    assert_eq!(selected_handle(&state), before, "the selection did not move");
+
+    run_command(&store, &mut state, &format!("user username:{admin}"));
+    assert_eq!(state.list.selected_entry().unwrap().user.id, "lookalike1");
+    run_command(&store, &mut state, &format!("user id:{admin}"));
+    assert_eq!(selected_handle(&state), "admin");
 }
 
 #[test]
@@ -1364,6 +1443,7 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
         drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
         database: path.display().to_string(),
         scanner: Some(scanner),
+        workers: None,
     };
     // Two keystrokes in a row: the second query replaces the first.
     assert!(perform(&runtime, Effect::Scan { generation: 1, query: "a".into() }).is_none());

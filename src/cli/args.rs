@@ -15,7 +15,8 @@ Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There list, get,
 history, restore, export and info work on the tenant's users; init creates custodian's own
 schema (once, by a role allowed to); import and seed refuse (Logto creates its users).
 
-Exit codes: 0 ok, 1 other error, 2 usage, 3 user not found, 4 invalid input (or customData
+Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
+with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
 
 impl Cli {
@@ -98,7 +99,8 @@ pub enum Command {
     },
     /// Print a user's customData.
     Get {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// An earlier revision instead of the current one.
         #[arg(long)]
@@ -106,7 +108,8 @@ pub enum Command {
     },
     /// Replace a user's customData (a full replacement: keys left out are removed).
     Set {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// The new customData; `-` or nothing for standard input.
         file: Option<PathBuf>,
@@ -120,12 +123,14 @@ pub enum Command {
     },
     /// List every revision of a user's customData, the current one included.
     History {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
     },
     /// Save an earlier revision's customData as a new revision.
     Restore {
-        /// An id, a username, a primary email or a primary phone.
+        /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
+        /// `email:…`, `phone:…` say which.
         user: String,
         /// The revision to bring back.
         revision: u64,

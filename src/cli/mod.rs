@@ -12,12 +12,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde_json::{Map, Value};
 use unicode_width::UnicodeWidthStr;
 
 pub use args::{Cli, Command};
 
-use crate::domain::diff::dropped_keys;
 use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
@@ -69,6 +67,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {
                 StoreError::UserNotFound(_) | StoreError::RevisionNotFound { .. } => exit::NOT_FOUND,
+                // The operator has to say which user they mean: a usage matter.
+                StoreError::Ambiguous { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
                 StoreError::NotOnThisBackend(_) => exit::USAGE,
                 e if e.is_conflict() => exit::CONFLICT,
@@ -140,6 +140,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let mut store = if reads_only && !cli.read_only && !first_run {
         match database::open(db, OpenOptions { read_only: true, ..options }) {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
+                database::open(db, options)?
+            }
+            // A file of an older layout is upgraded by its first read-write open; until then
+            // a lookup would read every user.
+            Ok(store) if store.needs_upgrade() => {
+                drop(store);
                 database::open(db, options)?
             }
             other => other?,
@@ -246,6 +252,11 @@ fn import(
     ))?;
     // Not compacted afterwards, unlike seed: at 1M users in list order the compaction took
     // longer than the import and gave back 6 % (1,140 → 1,074 MB).
+    // An upsert is a full replacement of customData: say what it removed, as `set` does.
+    for (id, keys) in &summary.removed_keys {
+        let names: Vec<_> = keys.iter().map(|k| inert::line(k).into_owned()).collect();
+        eprintln!("custodian: warning: user {}: removed keys: {}", inert::line(id), names.join(", "));
+    }
     if !flagged.is_empty() {
         let places: Vec<String> =
             flagged.iter().flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}"))).collect();
@@ -265,8 +276,10 @@ type Flagged = Vec<(String, Vec<SecretFinding>)>;
 
 /// An import is a migration, not an edit: it warns about secrets instead of refusing.
 fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
-    if let Ok(new) = record {
-        let found = find_secrets(new.custom_data.as_object());
+    if let Ok(new) = record
+        && let Some(data) = &new.custom_data
+    {
+        let found = find_secrets(data.as_object());
         if !found.is_empty() {
             flagged.push((new.user.id.clone(), found));
         }
@@ -500,10 +513,9 @@ fn set(
     let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
     let data = CustomData::parse_bytes(&bytes, &limits)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
     warn_secrets_allowed(&findings);
-    report_outcome(&id, outcome, &current.text, &data, out)
+    report_outcome(&id, outcome, &data, out)
 }
 
 /// Refuses a document that looks like it holds secrets, unless the operator allowed it; then
@@ -528,23 +540,16 @@ fn warn_secrets_allowed(findings: &[SecretFinding]) {
 }
 
 /// Says what a save did; after a full replacement, also which top-level keys it removed
-/// (on stderr, so scripts reading stdout see one line).
-fn report_outcome(
-    id: &str,
-    outcome: SaveOutcome,
-    previous: &str,
-    new: &CustomData,
-    out: &mut Output,
-) -> Result<()> {
+/// (on stderr, so scripts reading stdout see one line). The store names them from the
+/// document its write transaction replaced, so another writer just before cannot make them
+/// wrong.
+fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Output) -> Result<()> {
     match outcome {
-        SaveOutcome::Saved { revision } => {
+        SaveOutcome::Saved { revision, removed } => {
             tracing::info!(user = %id, revision, "saved from the command line");
-            if let Ok(old) = serde_json::from_str::<Map<String, Value>>(previous) {
-                let dropped = dropped_keys(&old, new.as_object());
-                if !dropped.is_empty() {
-                    let names: Vec<_> = dropped.iter().map(|k| inert::line(k).into_owned()).collect();
-                    eprintln!("removed keys: {}", names.join(", "));
-                }
+            if !removed.is_empty() {
+                let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
+                eprintln!("removed keys: {}", names.join(", "));
             }
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
@@ -590,10 +595,9 @@ fn restore(
     }
     let data = CustomData::parse(&text)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let current = store.custom_data(&id)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
     warn_secrets_allowed(&findings);
-    report_outcome(&id, outcome, &current.text, &data, out)
+    report_outcome(&id, outcome, &data, out)
 }
 
 /// Where things are, for an operator finding their way around a box.
@@ -609,6 +613,11 @@ fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
     ];
     for (label, value) in rows {
         out.line(&format!("{label:<15}{}", inert::line(&value)))?;
+    }
+    // Users an upgrade to the Unicode fold found sharing a name: all kept, named here.
+    for (field, value, ids) in store.name_collisions()? {
+        let line = format!("{field} {value:?} is shared by users {}", ids.join(", "));
+        out.line(&format!("{:<15}{}", "collision", inert::line(&line)))?;
     }
     Ok(())
 }

@@ -2,12 +2,13 @@
 //! `GET /api/users`) or JSON Lines, one user per line. Every record goes through the same
 //! rules as an operator's edit; a bad record is reported with its number and line.
 
+use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
 use super::logto_row;
 use super::scan::{self, ScanFinding};
-use super::{CustomData, Limits, User};
+use super::{CustomData, Limits, User, UserFieldError};
 
 /// A user read from an import, with where it came from for error messages.
 #[derive(Debug, Clone)]
@@ -15,7 +16,30 @@ pub struct NewUser {
     /// `record 3 (line 12)` or `line 12`: how an error names this record.
     pub origin: String,
     pub user: User,
-    pub custom_data: CustomData,
+    /// `None` when the record had no `customData` (or `null`): a new user gets `{}`, an
+    /// upsert keeps the stored document.
+    pub custom_data: Option<CustomData>,
+    /// The top-level fields the record had (`customData` aside), `None` when every field is
+    /// meant (a synthetic user). An upsert keeps what is stored for every field not named.
+    pub fields: Option<Vec<String>>,
+}
+
+impl NewUser {
+    /// The profile an upsert of this record over `stored` leaves: every field the record
+    /// gave (an explicit `null` included) replaces the stored one, every field it did not
+    /// give keeps its stored value, and `updatedAt` is never earlier than the stored one.
+    pub fn profile_over(&self, stored: &User) -> Result<User, UserFieldError> {
+        let mut merged = stored.to_logto(None);
+        for (field, value) in self.user.to_logto(None) {
+            let given = self.fields.as_ref().is_none_or(|fields| fields.contains(&field));
+            if given {
+                merged.insert(field, value);
+            }
+        }
+        let (mut user, _) = User::from_logto(Value::Object(merged), stored.created_at)?;
+        user.updated_at = user.updated_at.max(stored.updated_at);
+        Ok(user)
+    }
 }
 
 /// A record that could not be read.
@@ -204,14 +228,16 @@ impl RecordRules {
             serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
             _ => logto_row::Taken::default(),
         };
+        let fields =
+            value.as_object().map(|record| record.keys().filter(|k| *k != "customData").cloned().collect());
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
         let custom_data = match custom_data {
-            None => CustomData::empty(),
-            Some(value) => {
-                CustomData::from_value(value, &self.limits).map_err(|e| fail(format!("customData: {e}")))?
-            }
+            None => None,
+            Some(value) => Some(
+                CustomData::from_value(value, &self.limits).map_err(|e| fail(format!("customData: {e}")))?,
+            ),
         };
-        Ok((NewUser { origin, user, custom_data }, taken))
+        Ok((NewUser { origin, user, custom_data, fields }, taken))
     }
 }
 

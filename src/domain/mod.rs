@@ -3,6 +3,8 @@
 
 pub mod custom_data;
 pub mod diff;
+pub mod filter;
+pub mod fold;
 pub mod import;
 pub mod logto_row;
 pub mod scan;
@@ -10,6 +12,7 @@ pub mod secrets;
 pub mod synthetic;
 pub mod time;
 pub mod user;
+pub mod user_ref;
 
 pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 pub use user::{User, UserFieldError};

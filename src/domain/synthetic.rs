@@ -199,6 +199,11 @@ impl Iterator for SyntheticUsers {
             is_suspended: self.rng.u8(..50) == 0,
             extra: Default::default(),
         };
-        Some(NewUser { origin: format!("synthetic user {n}"), user, custom_data })
+        Some(NewUser {
+            origin: format!("synthetic user {n}"),
+            user,
+            custom_data: Some(custom_data),
+            fields: None,
+        })
     }
 }

@@ -14,6 +14,7 @@ pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
 pub use crate::domain::import::{NewUser, RecordError};
+pub use crate::domain::user_ref::{UserField, UserMatch, UserRef};
 use crate::domain::{CustomData, User, ValidationError};
 
 /// A user's customData revision: 1 when created, +1 on every save that changes it.
@@ -98,37 +99,60 @@ pub struct RevisionInfo {
 /// One step of a full scan (see [`UserStore::scan_matches`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanStep {
+    /// The matches among the users of this step, in list order.
     pub hits: Vec<ListEntry>,
     pub scanned: usize,
-    /// Where the next step starts; `None` when the scan is done.
-    pub next: Option<String>,
+    /// The list key the next step starts after; `None` when the scan is done.
+    pub next: Option<ListKey>,
 }
 
+/// Users a `search` reads per step of its scan.
+const SEARCH_STEP: usize = 5_000;
+
 /// What a save did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOutcome {
     Saved {
         revision: Revision,
+        /// The top-level keys of the document this save replaced that the new one does not
+        /// have, in the old document's order: computed inside the write transaction, so they
+        /// are what this save removed even when someone else saved just before it.
+        removed: Vec<String>,
     },
     /// The new document is the stored one: nothing was written.
-    Unchanged {
-        revision: Revision,
-    },
+    Unchanged { revision: Revision },
+}
+
+impl SaveOutcome {
+    /// The user's revision after the save.
+    pub fn revision(&self) -> Revision {
+        match self {
+            SaveOutcome::Saved { revision, .. } | SaveOutcome::Unchanged { revision } => *revision,
+        }
+    }
 }
 
 /// Whether an import may touch users that already exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportMode {
     InsertOnly,
-    /// An existing id gets the imported profile and customData (a new revision when it changed).
+    /// An existing id gets the fields the record gives; a field the record does not have
+    /// (customData, createdAt, any profile field) keeps what is stored. customData changes
+    /// as a save does (a new revision, the old one in the history, `updatedAt` bumped);
+    /// `updatedAt` never goes backwards.
     Upsert,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What an import did. `unchanged` counts records identical to what was stored (nothing
+/// written for them); anything rewritten is `updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// For each upsert that replaced a document with one lacking some of its top-level keys:
+    /// the user id and those keys, in the old document's order.
+    pub removed_keys: Vec<(String, Vec<String>)>,
 }
 
 /// What can go wrong in the store, each with what the operator should know.
@@ -136,6 +160,12 @@ pub struct ImportSummary {
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
     UserNotFound(String),
+    #[error(
+        "{reference:?} names more than one user: {}; say which with {}",
+        .matches.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        explicit_forms(.reference, .matches)
+    )]
+    Ambiguous { reference: String, matches: Vec<UserMatch> },
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
     #[error(
@@ -160,7 +190,12 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{path}: already exists; not overwriting it")]
     AlreadyExists { path: String },
-    #[error("{path}: needs a repair after a crash; open it once without --read-only")]
+    /// redb cannot read such a file read-only at all (it refuses rather than read the last
+    /// committed state), so the message names the command that repairs it.
+    #[error(
+        "{path}: was not closed cleanly (a process using it was killed or the machine stopped) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: `custodian --db {quoted} info`",
+        quoted = crate::inert::shell_word(path)
+    )]
     NeedsRepair { path: String },
     #[error("{path}: not a custodian database ({detail})")]
     NotADatabase { path: String, detail: String },
@@ -192,6 +227,23 @@ pub enum StoreError {
     NotOnThisBackend(String),
 }
 
+/// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
+/// two matched by the same field (users an upgrade found colliding under the fold).
+fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
+    let mut fields: Vec<UserField> = matches.iter().map(|m| m.field).collect();
+    fields.sort();
+    fields.dedup();
+    let forms: Vec<String> = if fields.len() == matches.len() {
+        fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect()
+    } else {
+        matches.iter().map(|m| format!("id:{}", m.id)).collect()
+    };
+    match forms.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => forms.join(""),
+    }
+}
+
 impl StoreError {
     /// Whether the error is a refusal because of someone else's data (exit code 5).
     pub fn is_conflict(&self) -> bool {
@@ -213,44 +265,81 @@ pub trait UserStore: Send + Sync {
     fn is_read_only(&self) -> bool;
     /// Number of users.
     fn count(&self) -> Result<u64, StoreError>;
-    /// Up to `limit` users in list order from `seek`, only those matching `filter` when
-    /// given: the id, username, email, phone or name contains it, in any case. Always
-    /// returned in list order, also when reading backwards.
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
+    /// Up to `limit` users in list order from `seek`. Always returned in list order, also
+    /// when reading backwards.
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
     /// Up to `limit` users in list order, after `after` (from the start when `None`).
     fn page_after(&self, after: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), None, limit)
+        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), limit)
     }
     /// Up to `limit` users in list order just before `before` (the last ones when `None`).
     fn page_before(&self, before: Option<&ListKey>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), None, limit)
+        self.rows(&before.map_or(Seek::Last, |k| Seek::Before(k.clone())), limit)
     }
-    /// Users matching `query` (see [`UserStore::rows`]) after `after`, at most `limit`.
+    /// The first `limit` users in list order after `after` that match `query` by the
+    /// filter's rule ([`crate::domain::filter::Filter`]): `list --search`, which is the list
+    /// filter's scan run to its end.
     fn search(
         &self,
         query: &str,
         after: Option<&ListKey>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError> {
-        self.rows(&after.map_or(Seek::First, |k| Seek::After(k.clone())), Some(query), limit)
+        let mut found = Vec::new();
+        let mut after = after.cloned();
+        while found.len() < limit {
+            let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
+            found.extend(step.hits);
+            match step.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
     }
-    /// Users whose id, username, email, phone or name starts with `query` (any case), in list
-    /// order, at most `limit`. Read from the indexes: the same cost at any number of users.
+    /// Users whose id, username, email, phone or name starts with `query` (folded as the
+    /// filter folds), in list order, at most `limit`. Read from the indexes: the same cost at
+    /// any number of users. Every user it returns is also a match of [`UserStore::scan_matches`].
     fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError>;
-    /// One step of a full scan: up to `batch` users in id order after `after`, with those
-    /// among them whose id, username, email, phone, name or customData text contains `query`
-    /// (any case). The step ends early at `max_hits` hits, so a query that matches nearly
-    /// everyone costs no more memory than the caller wants to hold. Each step is its own
-    /// short read, so a scan holds no snapshot for long.
+    /// One step of a full scan, in list order: up to `batch` users after the list key
+    /// `after`, with those among them that match `query` by the filter's rule
+    /// ([`crate::domain::filter::Filter`]: profile fields and customData, each user at most
+    /// once). The step ends early at `max_hits` hits, so a query that matches nearly everyone
+    /// costs no more memory than the caller wants to hold, and the first N hits of a scan are
+    /// the first N matches in list order. Each step is its own short read, so a scan holds no
+    /// snapshot for long.
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError>;
-    /// The id of the user named by an id, a username, a primary email or a primary phone.
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError>;
+    /// Every user `reference` matches in the fields it names (all four for a bare one), with
+    /// the field each matched by: at most one per field, since each is unique (except users
+    /// an upgrade found colliding). Usernames and emails are matched by the Unicode fold
+    /// ([`crate::domain::fold::name_key`]), phones normalised ([`crate::domain::fold::phone_key`]),
+    /// ids exactly.
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError>;
+    /// The id of the user named by `user_ref`: an id, a username, a primary email or a
+    /// primary phone, or one of the explicit forms `id:…`, `username:…`, `email:…`,
+    /// `phone:…` ([`UserRef::parse`]). A bare reference that matches more than one user is
+    /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
+    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+        let reference = UserRef::parse(user_ref);
+        let mut matches = self.lookup(&reference)?;
+        let Some(first) = matches.first() else {
+            return Err(StoreError::UserNotFound(user_ref.to_owned()));
+        };
+        let id = first.id.clone();
+        if matches.iter().all(|m| m.id == id) {
+            return Ok(id);
+        }
+        // One user found by two fields (an id that is also their phone) is still one.
+        let mut seen = std::collections::HashSet::new();
+        matches.retain(|m| seen.insert(m.id.clone()));
+        Err(StoreError::Ambiguous { reference: user_ref.to_owned(), matches })
+    }
     /// One user, by id.
     fn user(&self, id: &str) -> Result<UserRecord, StoreError>;
     /// The list row of one user, by id.

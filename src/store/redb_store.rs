@@ -21,17 +21,25 @@ use serde_json::{Map, Value};
 
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord, UserRef,
+    UserStore,
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
+use crate::domain::diff::dropped_keys;
+use crate::domain::filter::Filter;
+use crate::domain::fold;
 use crate::domain::time::now_ms;
 use crate::domain::{CustomData, User};
 
 /// The layout version this build writes. A file with a higher one is refused.
-/// 1: the first layout. 2: adds `by_name` (names searched by prefix). 3: (taken by the
-/// user-lookup work). 4: no credentials in user records (an older import kept a raw dump's
-/// password hashes and TOTP secrets as unknown fields; the upgrade removes them).
+/// 1: the first layout. 2: adds `by_name` (names searched by prefix). 3: usernames, emails,
+/// phones and names indexed by their Unicode fold ([`crate::domain::fold`]) in
+/// `username_keys`, `email_keys`, `phone_keys` (key + NUL + id, so users that already
+/// collided under the fold when a file was upgraded are all kept) instead of `by_username`,
+/// `by_email`, `by_phone` (lower case → id).
+/// 4: no credentials in user records (an older import kept a raw dump's password hashes and
+/// TOTP secrets as unknown fields; the upgrade removes them).
 pub const SCHEMA_VERSION: u64 = 4;
 const SCHEMA_KEY: &str = "schema_version";
 
@@ -45,11 +53,17 @@ const CUSTOM_DATA: TableDefinition<&str, &str> = TableDefinition::new("custom_da
 const HISTORY: TableDefinition<(&str, u64), (i64, &str, &str)> = TableDefinition::new("history");
 /// lower-cased handle + NUL + id → (): the list order.
 const LIST_ORDER: TableDefinition<&str, ()> = TableDefinition::new("list_order");
-/// Unique lookups: lower-cased username / email, phone as written → id.
-const BY_USERNAME: TableDefinition<&str, &str> = TableDefinition::new("by_username");
-const BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("by_email");
-const BY_PHONE: TableDefinition<&str, &str> = TableDefinition::new("by_phone");
-/// lower-cased name + NUL + id → (): names are not unique, so the id is part of the key.
+/// Layout 1–2 unique lookups: lower-cased username / email, phone as written → id. Read only
+/// through a read-only handle on a file not yet upgraded; the upgrade deletes them.
+const OLD_BY_USERNAME: TableDefinition<&str, &str> = TableDefinition::new("by_username");
+const OLD_BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("by_email");
+const OLD_BY_PHONE: TableDefinition<&str, &str> = TableDefinition::new("by_phone");
+/// Unique lookups, by the fold: key + NUL + id → (). A key has one id, except for users that
+/// collided when an older file was upgraded (both kept; `info` names them).
+const USERNAME_KEYS: TableDefinition<&str, ()> = TableDefinition::new("username_keys");
+const EMAIL_KEYS: TableDefinition<&str, ()> = TableDefinition::new("email_keys");
+const PHONE_KEYS: TableDefinition<&str, ()> = TableDefinition::new("phone_keys");
+/// Folded name + NUL + id → (): names are not unique, so the id is part of the key.
 const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
 
 /// How long a writer waits for another process's write transaction before saying "busy".
@@ -86,6 +100,8 @@ enum Handle {
 pub struct RedbStore {
     handle: Handle,
     path: PathBuf,
+    /// The layout the file has: [`SCHEMA_VERSION`], or an older one seen read-only.
+    layout: u64,
     /// What opening it changed in the file (an upgrade that removed data), for the caller to say.
     upgrade_notes: Vec<String>,
 }
@@ -175,37 +191,39 @@ fn list_key(user: &User) -> String {
     format!("{}\0{}", user.handle().to_lowercase(), user.id)
 }
 
-/// A case-insensitive substring search that does not allocate per haystack for an ASCII
-/// needle (the common case), so a scan of a million records stays fast.
-struct Needle {
-    lower: String,
-    ascii: bool,
-    finder: memchr::memmem::Finder<'static>,
-    /// Reused for lower-casing each haystack.
-    buffer: Vec<u8>,
+/// The stored (compact) customData of a user, by the one rule every read follows: a user
+/// without a customData row (a file written by an older build, or a damaged table) has the
+/// empty document, as Logto's `custom_data ... DEFAULT '{}'` column does.
+fn stored_document<T: ReadableTable<&'static str, &'static str>>(
+    table: &T,
+    id: &str,
+) -> Result<String, StoreError> {
+    Ok(table.get(id)?.map_or_else(|| EMPTY_DOCUMENT.to_owned(), |g| g.value().to_owned()))
 }
 
-impl Needle {
-    fn new(query: &str) -> Self {
-        let lower = query.to_lowercase();
-        let finder = memchr::memmem::Finder::new(lower.as_bytes()).into_owned();
-        Self { ascii: lower.is_ascii(), lower, finder, buffer: Vec::new() }
-    }
-
-    fn found_in(&mut self, haystack: &str) -> bool {
-        if self.ascii {
-            // Lower-casing ASCII letters only keeps byte offsets; non-ASCII bytes never match
-            // an ASCII needle's bytes.
-            self.buffer.clear();
-            self.buffer.extend(haystack.bytes().map(|b| b.to_ascii_lowercase()));
-            return self.finder.find(&self.buffer).is_some();
-        }
-        haystack.to_lowercase().contains(&self.lower)
-    }
-}
+/// The compact text of the empty document.
+const EMPTY_DOCUMENT: &str = "{}";
 
 fn name_key(user: &User) -> Option<String> {
-    user.name.as_ref().map(|name| format!("{}\0{}", name.to_lowercase(), user.id))
+    user.name.as_ref().map(|name| format!("{}\0{}", fold::name_key(name), user.id))
+}
+
+/// An index key: the folded value, NUL, the id.
+fn index_key(value: &str, id: &str) -> String {
+    format!("{value}\0{id}")
+}
+
+/// The ids a unique-field index holds for the folded `value`.
+fn ids_with_key<T: ReadableTable<&'static str, ()>>(
+    index: &T,
+    value: &str,
+) -> Result<Vec<String>, StoreError> {
+    let (from, to) = (format!("{value}\0"), format!("{value}\u{1}"));
+    let mut ids = Vec::new();
+    for item in index.range::<&str>(from.as_str()..to.as_str())? {
+        ids.push(id_of_list_key(item?.0.value()).to_owned());
+    }
+    Ok(ids)
 }
 
 fn id_of_list_key(key: &str) -> &str {
@@ -223,17 +241,37 @@ macro_rules! from_redb {
         }
     )*};
 }
-from_redb!(redb::TableError, redb::TransactionError, redb::CommitError);
+from_redb!(redb::CommitError);
+
+impl From<redb::TransactionError> for StoreError {
+    fn from(error: redb::TransactionError) -> Self {
+        match error {
+            redb::TransactionError::Storage(e) => e.into(),
+            other => database_error(other),
+        }
+    }
+}
+
+impl From<redb::TableError> for StoreError {
+    fn from(error: redb::TableError) -> Self {
+        match error {
+            // Opening a table reads its root page: a damaged file shows there first.
+            redb::TableError::Storage(e) => e.into(),
+            other => database_error(other),
+        }
+    }
+}
+
+/// How every message about a damaged file starts.
+const DAMAGED: &str = "the database file is damaged";
 
 impl From<redb::StorageError> for StoreError {
     fn from(error: redb::StorageError) -> Self {
         match error {
             redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => StoreError::Database(
-                "the database file is damaged: it ends early (truncated?); restore it from a backup".into(),
+                format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"),
             ),
-            redb::StorageError::Corrupted(detail) => {
-                StoreError::Database(format!("the database file is damaged: {detail}"))
-            }
+            redb::StorageError::Corrupted(detail) => StoreError::Database(format!("{DAMAGED}: {detail}")),
             other => database_error(other),
         }
     }
@@ -258,13 +296,18 @@ impl RedbStore {
             tx.open_table(CUSTOM_DATA)?;
             tx.open_table(HISTORY)?;
             tx.open_table(LIST_ORDER)?;
-            tx.open_table(BY_USERNAME)?;
-            tx.open_table(BY_EMAIL)?;
-            tx.open_table(BY_PHONE)?;
+            tx.open_table(USERNAME_KEYS)?;
+            tx.open_table(EMAIL_KEYS)?;
+            tx.open_table(PHONE_KEYS)?;
             tx.open_table(BY_NAME)?;
         }
         tx.commit()?;
-        Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned(), upgrade_notes: Vec::new() })
+        Ok(Self {
+            handle: Handle::ReadWrite(db),
+            path: path.to_owned(),
+            layout: SCHEMA_VERSION,
+            upgrade_notes: Vec::new(),
+        })
     }
 
     /// Opens an existing custodian database.
@@ -316,10 +359,20 @@ impl RedbStore {
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
-        let mut store = Self { handle, path: path.to_owned(), upgrade_notes: Vec::new() };
+        let mut store =
+            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
         match crash::contain(|| store.check_schema()) {
-            Some(Ok(notes)) => {
+            Some(Ok((layout, upgraded, notes))) => {
+                store.layout = layout;
                 store.upgrade_notes = notes;
+                if upgraded {
+                    // The old indexes' pages are free but the file keeps its size (1M users:
+                    // 796 MB became 1.6 GB); give them back once. Another process holding the
+                    // file open prevents it, which costs only space.
+                    if let Err(e) = store.compact() {
+                        tracing::warn!(error = %e, "the upgraded file was not compacted");
+                    }
+                }
                 Ok(store)
             }
             Some(Err(
@@ -328,6 +381,8 @@ impl RedbStore {
                 | StoreError::NeedsRepair { .. }),
             )) => Err(e),
             Some(Err(StoreError::Busy)) => Err(StoreError::Busy),
+            // A page the file should have is missing: say so, as a read would.
+            Some(Err(e @ StoreError::Database(_))) if e.to_string().contains(DAMAGED) => Err(e),
             Some(Err(_)) | None => Err(damaged()),
         }
     }
@@ -344,7 +399,7 @@ impl RedbStore {
                 path: self.path.display().to_string(),
                 detail: "a redb database without custodian's tables".into(),
             },
-            other => database_error(other),
+            other => other.into(),
         })?;
         let version = meta.get(SCHEMA_KEY)?.map(|v| v.value());
         version.ok_or_else(|| StoreError::NotADatabase {
@@ -358,7 +413,15 @@ impl RedbStore {
         &self.upgrade_notes
     }
 
-    fn check_schema(&self) -> Result<Vec<String>, StoreError> {
+    /// Whether the file has an older layout (it was opened read-only, so it was not
+    /// upgraded): lookups then read every user, and a read-write open would upgrade it.
+    pub fn needs_upgrade(&self) -> bool {
+        self.layout < SCHEMA_VERSION
+    }
+
+    /// Checks the file's layout, upgrading an older one when writable; returns the layout in
+    /// effect and whether it was upgraded.
+    fn check_schema(&self) -> Result<(u64, bool, Vec<String>), StoreError> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -368,30 +431,47 @@ impl RedbStore {
             });
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
-            return self.upgrade(found);
+            let notes = self.upgrade(found)?;
+            return Ok((SCHEMA_VERSION, true, notes));
         }
-        Ok(Vec::new())
+        Ok((found, false, Vec::new()))
     }
 
     /// Brings an older layout up to date, in one transaction (a read-only open reads the old
-    /// layout as it is).
+    /// layout as it is). Layout 3 rebuilds every index by the Unicode fold; users whose names
+    /// collide under it (`Straße` and `STRASSE`, `admin` and `admin `) are all kept and
+    /// indexed, so nobody is lost: `info` names them, a lookup that finds two refuses to
+    /// choose, and a write that would add a new collision is refused as always.
     fn upgrade(&self, from: u64) -> Result<Vec<String>, StoreError> {
         let mut notes = Vec::new();
         let tx = self.write()?;
         {
-            if from < 2 {
-                let users = tx.open_table(USERS)?;
-                let mut keys = Vec::new();
-                for item in users.range::<&str>(..)? {
-                    let (id, json) = item?;
-                    let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
-                    keys.extend(name_key(&record.user));
+            if from < 3 {
+                let mut keys: [Vec<String>; 4] = Default::default();
+                {
+                    let users = tx.open_table(USERS)?;
+                    for item in users.range::<&str>(..)? {
+                        let (id, json) = item?;
+                        let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                        for ((_, key), keys) in unique_fields(&record.user).into_iter().zip(keys.iter_mut()) {
+                            keys.extend(key.map(|key| index_key(&key, &record.user.id)));
+                        }
+                        keys[3].extend(name_key(&record.user));
+                    }
                 }
-                // In key order: a bulk load of a sorted run is several times faster.
-                keys.sort_unstable();
-                let mut by_name = tx.open_table(BY_NAME)?;
-                for key in &keys {
-                    by_name.insert(key.as_str(), ())?;
+                for old in [OLD_BY_USERNAME, OLD_BY_EMAIL, OLD_BY_PHONE] {
+                    tx.delete_table(old)?;
+                }
+                tx.delete_table(BY_NAME)?;
+                for (table, mut keys) in
+                    [USERNAME_KEYS, EMAIL_KEYS, PHONE_KEYS, BY_NAME].into_iter().zip(keys)
+                {
+                    // In key order: a bulk load of a sorted run is several times faster.
+                    keys.sort_unstable();
+                    let mut table = tx.open_table(table)?;
+                    for key in &keys {
+                        table.insert(key.as_str(), ())?;
+                    }
                 }
             }
             if from < 4 {
@@ -401,6 +481,75 @@ impl RedbStore {
         }
         tx.commit()?;
         Ok(notes)
+    }
+
+    /// Users whose username, primary email or primary phone is the same as another's under
+    /// the fold: possible only in a file upgraded from an older layout, where both were kept.
+    /// Each entry: the field, the folded value, the ids.
+    pub fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError> {
+        if self.layout < 3 {
+            return Ok(Vec::new());
+        }
+        let tx = self.read()?;
+        let mut collisions = Vec::new();
+        for (field, table) in
+            [("username", USERNAME_KEYS), ("primaryEmail", EMAIL_KEYS), ("primaryPhone", PHONE_KEYS)]
+        {
+            let table = tx.open_table(table)?;
+            let mut group: Option<(String, Vec<String>)> = None;
+            for item in table.range::<&str>(..)? {
+                let entry = item?.0;
+                let (value, id) = entry.value().rsplit_once('\0').unwrap_or((entry.value(), ""));
+                match &mut group {
+                    Some((current, ids)) if current == value => ids.push(id.to_owned()),
+                    _ => {
+                        if let Some((value, ids)) = group.take().filter(|(_, ids)| ids.len() > 1) {
+                            collisions.push((field, value, ids));
+                        }
+                        group = Some((value.to_owned(), vec![id.to_owned()]));
+                    }
+                }
+            }
+            if let Some((value, ids)) = group.filter(|(_, ids)| ids.len() > 1) {
+                collisions.push((field, value, ids));
+            }
+        }
+        Ok(collisions)
+    }
+
+    /// A lookup on a file with an older layout, seen read-only: its indexes use another
+    /// rule, so every user is read and folded (slow at a million users, and only until the
+    /// file is opened once for writing, which upgrades it).
+    fn lookup_by_reading_everyone(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let wanted = [
+            fold::name_key(&reference.text),
+            fold::name_key(&reference.text),
+            fold::phone_key(&reference.text),
+        ];
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            if field == UserField::Id {
+                if users.get(reference.text.as_str())?.is_some() {
+                    matches.push(UserMatch { id: reference.text.clone(), field });
+                }
+                continue;
+            }
+            for item in users.range::<&str>(..)? {
+                let (id, json) = item?;
+                let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                let slot = match field {
+                    UserField::Username => 0,
+                    UserField::Email => 1,
+                    _ => 2,
+                };
+                if unique_fields(&record.user)[slot].1.as_deref() == Some(wanted[slot].as_str()) {
+                    matches.push(UserMatch { id: record.user.id, field });
+                }
+            }
+        }
+        Ok(matches)
     }
 
     fn read(&self) -> Result<ReadTransaction, StoreError> {
@@ -468,12 +617,13 @@ impl RedbStore {
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
                 let id = new.user.id.as_str();
                 if !into_empty {
-                    tables.check_unique(&new.user).map_err(conflict)?;
+                    tables.check_unique(&new.user, None).map_err(conflict)?;
                 }
                 for ((field, value), seen) in unique_fields(&new.user).into_iter().zip(unique.iter_mut()) {
                     let Some(value) = value else { continue };
                     if let Some(existing) = seen.get(&value) {
                         let existing = existing.clone();
+                        let value = typed_value(&new.user, field);
                         return Err(conflict(StoreError::Duplicate { field, value, existing }));
                     }
                     seen.insert(value, id.to_owned());
@@ -484,7 +634,9 @@ impl RedbStore {
                 if tables.users.insert(id, stored.to_json().as_str())?.is_some() {
                     return Err(conflict(StoreError::IdExists(id.to_owned())));
                 }
-                tables.custom_data.insert(id, new.custom_data.compact().as_str())?;
+                let document =
+                    new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+                tables.custom_data.insert(id, document.as_str())?;
                 order.push(list_key(&new.user));
                 names.extend(name_key(&new.user));
                 count += 1;
@@ -500,14 +652,14 @@ impl RedbStore {
             }
             let [usernames, emails, phones] = unique;
             for (index, entries) in [
-                (&mut tables.by_username, usernames),
-                (&mut tables.by_email, emails),
-                (&mut tables.by_phone, phones),
+                (&mut tables.username_keys, usernames),
+                (&mut tables.email_keys, emails),
+                (&mut tables.phone_keys, phones),
             ] {
                 let mut entries: Vec<_> = entries.into_iter().collect();
                 entries.sort_unstable();
                 for (value, id) in entries {
-                    index.insert(value.as_str(), id.as_str())?;
+                    index.insert(index_key(&value, &id).as_str(), ())?;
                 }
             }
         }
@@ -521,27 +673,34 @@ impl RedbStore {
     }
 }
 
-/// The unique fields of a user as the indexes key them: username and email lower-cased.
+/// The unique fields of a user as the indexes key them: username and email by the Unicode
+/// fold, the phone normalised.
 fn unique_fields(user: &User) -> [(&'static str, Option<String>); 3] {
     [
-        ("username", user.username.as_deref().map(str::to_lowercase)),
-        ("primaryEmail", user.primary_email.as_deref().map(str::to_lowercase)),
-        ("primaryPhone", user.primary_phone.clone()),
+        ("username", user.username.as_deref().map(fold::name_key)),
+        ("primaryEmail", user.primary_email.as_deref().map(fold::name_key)),
+        ("primaryPhone", user.primary_phone.as_deref().map(fold::phone_key)),
     ]
 }
 
-/// Whether the user's id, username, email, phone or name contains `needle` (lower case).
-fn matches_filter(user: &User, needle: &str) -> bool {
-    [
-        Some(&user.id),
-        user.username.as_ref(),
-        user.primary_email.as_ref(),
-        user.primary_phone.as_ref(),
-        user.name.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|field| field.to_lowercase().contains(needle))
+/// A unique field of a user as they typed it, for messages.
+fn typed_value(user: &User, field: &str) -> String {
+    let value = match field {
+        "username" => &user.username,
+        "primaryEmail" => &user.primary_email,
+        _ => &user.primary_phone,
+    };
+    value.clone().unwrap_or_default()
+}
+
+/// Whether the query occurs in a key or scalar of a user's stored (compact) customData.
+fn document_matches(filter: &mut Filter, id: &str, document: &str) -> Result<bool, StoreError> {
+    if !filter.may_occur_in_json(document) {
+        return Ok(false);
+    }
+    let document: Map<String, Value> = serde_json::from_str(document)
+        .map_err(|e| StoreError::Database(format!("user {id}: damaged customData: {e}")))?;
+    Ok(filter.in_document(&document))
 }
 
 fn builder(options: OpenOptions) -> Builder {
@@ -569,15 +728,24 @@ fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
     }
 }
 
+/// Users sharing a folded name: the field, the folded value, their ids.
+pub type NameCollision = (&'static str, String, Vec<String>);
+
+/// What an upsert of one record did.
+enum Upserted {
+    Unchanged,
+    Updated { removed: Vec<String> },
+}
+
 /// The tables of one write transaction, and the rules that keep them consistent.
 struct WriteTables<'tx> {
     users: Table<'tx, &'static str, &'static str>,
     custom_data: Table<'tx, &'static str, &'static str>,
     history: Table<'tx, (&'static str, u64), (i64, &'static str, &'static str)>,
     order: Table<'tx, &'static str, ()>,
-    by_username: Table<'tx, &'static str, &'static str>,
-    by_email: Table<'tx, &'static str, &'static str>,
-    by_phone: Table<'tx, &'static str, &'static str>,
+    username_keys: Table<'tx, &'static str, ()>,
+    email_keys: Table<'tx, &'static str, ()>,
+    phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
 }
 
@@ -588,9 +756,9 @@ impl<'tx> WriteTables<'tx> {
             custom_data: tx.open_table(CUSTOM_DATA)?,
             history: tx.open_table(HISTORY)?,
             order: tx.open_table(LIST_ORDER)?,
-            by_username: tx.open_table(BY_USERNAME)?,
-            by_email: tx.open_table(BY_EMAIL)?,
-            by_phone: tx.open_table(BY_PHONE)?,
+            username_keys: tx.open_table(USERNAME_KEYS)?,
+            email_keys: tx.open_table(EMAIL_KEYS)?,
+            phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
         })
     }
@@ -602,16 +770,20 @@ impl<'tx> WriteTables<'tx> {
         }
     }
 
-    /// Refuses a username, email or phone that another user already has.
-    fn check_unique(&self, user: &User) -> Result<(), StoreError> {
-        let indexes = [&self.by_username, &self.by_email, &self.by_phone];
-        for ((field, value), index) in unique_fields(user).into_iter().zip(indexes) {
-            let Some(value) = value else { continue };
-            if let Some(existing) = index.get(value.as_str())? {
-                let existing = existing.value();
-                if existing != user.id {
-                    return Err(StoreError::Duplicate { field, value, existing: existing.to_owned() });
-                }
+    /// Refuses a username, email or phone that another user already has (by the fold).
+    /// With `old` (the user as stored), a field whose key does not change is not checked: a
+    /// collision an upgrade kept is not this write's doing, and must not block every edit of
+    /// those users.
+    fn check_unique(&self, user: &User, old: Option<&User>) -> Result<(), StoreError> {
+        let indexes = [&self.username_keys, &self.email_keys, &self.phone_keys];
+        let old_keys = old.map(unique_fields);
+        for (slot, ((field, key), index)) in unique_fields(user).into_iter().zip(indexes).enumerate() {
+            let Some(key) = key else { continue };
+            if old_keys.as_ref().is_some_and(|old| old[slot].1.as_deref() == Some(key.as_str())) {
+                continue;
+            }
+            if let Some(existing) = ids_with_key(index, &key)?.into_iter().find(|id| *id != user.id) {
+                return Err(StoreError::Duplicate { field, value: typed_value(user, field), existing });
             }
         }
         Ok(())
@@ -619,14 +791,11 @@ impl<'tx> WriteTables<'tx> {
 
     fn index(&mut self, user: &User) -> Result<(), StoreError> {
         self.order.insert(list_key(user).as_str(), ())?;
-        if let Some(username) = &user.username {
-            self.by_username.insert(username.to_lowercase().as_str(), user.id.as_str())?;
-        }
-        if let Some(email) = &user.primary_email {
-            self.by_email.insert(email.to_lowercase().as_str(), user.id.as_str())?;
-        }
-        if let Some(phone) = &user.primary_phone {
-            self.by_phone.insert(phone.as_str(), user.id.as_str())?;
+        let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
+        for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
+            if let Some(key) = key {
+                index.insert(index_key(&key, &user.id).as_str(), ())?;
+            }
         }
         if let Some(key) = name_key(user) {
             self.by_name.insert(key.as_str(), ())?;
@@ -636,14 +805,11 @@ impl<'tx> WriteTables<'tx> {
 
     fn unindex(&mut self, user: &User) -> Result<(), StoreError> {
         self.order.remove(list_key(user).as_str())?;
-        if let Some(username) = &user.username {
-            self.by_username.remove(username.to_lowercase().as_str())?;
-        }
-        if let Some(email) = &user.primary_email {
-            self.by_email.remove(email.to_lowercase().as_str())?;
-        }
-        if let Some(phone) = &user.primary_phone {
-            self.by_phone.remove(phone.as_str())?;
+        let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
+        for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
+            if let Some(key) = key {
+                index.remove(index_key(&key, &user.id).as_str())?;
+            }
         }
         if let Some(key) = name_key(user) {
             self.by_name.remove(key.as_str())?;
@@ -655,49 +821,73 @@ impl<'tx> WriteTables<'tx> {
         if self.users.get(new.user.id.as_str())?.is_some() {
             return Err(StoreError::IdExists(new.user.id.clone()));
         }
-        self.check_unique(&new.user)?;
+        self.check_unique(&new.user, None)?;
         let stored = StoredUser::new(&new.user, 1, now, &author.0);
         self.users.insert(new.user.id.as_str(), stored.to_json().as_str())?;
-        self.custom_data.insert(new.user.id.as_str(), new.custom_data.compact().as_str())?;
+        let document =
+            new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+        self.custom_data.insert(new.user.id.as_str(), document.as_str())?;
         self.index(&new.user)
     }
 
-    /// Replaces an existing user's profile and customData (an upsert). Returns whether
-    /// anything changed.
+    /// Upserts a record over an existing user: the fields it gives replace the stored ones,
+    /// the others stay (see [`NewUser::profile_over`]). Writes nothing when that leaves the
+    /// user as stored.
     fn replace_existing(
         &mut self,
         old: StoredUser,
         new: &NewUser,
         author: &Author,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Upserted, StoreError> {
         let old_record = old.record()?;
-        self.check_unique(&new.user)?;
-        self.unindex(&old_record.user)?;
-        self.index(&new.user)?;
         let id = new.user.id.as_str();
-        let profile_changed = old.user != new.user.to_logto_sparse();
-        let changed = self.replace_document(id, &old, &new.custom_data.compact(), author, now)?;
+        let mut merged = new
+            .profile_over(&old_record.user)
+            .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
+        let profile_changed = merged != old_record.user;
+        if profile_changed {
+            self.check_unique(&merged, Some(&old_record.user))?;
+        }
+        let removed = match &new.custom_data {
+            Some(data) => self.replace_document(id, &old, data, author, now)?,
+            None => None,
+        };
+        if removed.is_some() {
+            // As a save does; the later of the two, so it never goes backwards.
+            merged.updated_at = merged.updated_at.max(now);
+        } else if !profile_changed {
+            return Ok(Upserted::Unchanged);
+        }
+        self.unindex(&old_record.user)?;
+        self.index(&merged)?;
         let mut stored = self.stored(id)?.unwrap_or(old);
-        stored.user = new.user.to_logto_sparse();
+        stored.user = merged.to_logto_sparse();
         self.users.insert(id, stored.to_json().as_str())?;
-        Ok(changed || profile_changed)
+        Ok(Upserted::Updated { removed: removed.unwrap_or_default() })
     }
 
-    /// Moves the current document into the history and stores `text` (compact) as the next
-    /// revision. Returns false (and writes nothing) when `text` is the current document.
+    /// Moves the current document into the history and stores `data` as the next revision.
+    /// Returns the top-level keys the replaced document had and `data` has not, read inside
+    /// this transaction (so they are the keys this save removed, whoever saved before it), or
+    /// `None` (and writes nothing) when `data` is the current document.
     fn replace_document(
         &mut self,
         id: &str,
         current: &StoredUser,
-        text: &str,
+        data: &CustomData,
         author: &Author,
         now: i64,
-    ) -> Result<bool, StoreError> {
-        let old_text = self.custom_data.get(id)?.map(|g| g.value().to_owned()).unwrap_or_default();
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let text = data.compact();
+        let text = text.as_str();
+        let old_text = stored_document(&self.custom_data, id)?;
         if old_text == text {
-            return Ok(false);
+            return Ok(None);
         }
+        let removed = serde_json::from_str::<Map<String, Value>>(&old_text)
+            .map(|old| dropped_keys(&old, data.as_object()))
+            .unwrap_or_default();
         self.history
             .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
         self.custom_data.insert(id, text)?;
@@ -709,7 +899,7 @@ impl<'tx> WriteTables<'tx> {
         };
         next.user.insert("updatedAt".to_owned(), Value::from(now));
         self.users.insert(id, next.to_json().as_str())?;
-        Ok(true)
+        Ok(Some(removed))
     }
 }
 
@@ -723,9 +913,8 @@ impl UserStore for RedbStore {
         Ok(tx.open_table(USERS)?.len()?)
     }
 
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let needle = filter.map(str::to_lowercase).filter(|n| !n.is_empty());
         let tx = self.read()?;
         let order = tx.open_table(LIST_ORDER)?;
         let users = tx.open_table(USERS)?;
@@ -747,11 +936,6 @@ impl UserStore for RedbStore {
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
             let record = StoredUser::parse(id, json.value())?.into_record()?;
-            if let Some(needle) = &needle
-                && !matches_filter(&record.user, needle)
-            {
-                continue;
-            }
             out.push(ListEntry { key: ListKey(key), user: Box::new(record.user), revision: record.revision });
         }
         if backwards {
@@ -761,34 +945,25 @@ impl UserStore for RedbStore {
     }
 
     fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let lower = query.to_lowercase();
-        if lower.is_empty() {
+        let folded = fold::fold(query);
+        let folded = folded.as_ref();
+        if folded.is_empty() {
             return Ok(Vec::new());
         }
         let tx = self.read()?;
         let mut ids = HashSet::new();
-        for table in [BY_USERNAME, BY_EMAIL, BY_PHONE] {
+        // An older layout seen read-only has indexes of another rule: the scan finds those.
+        let indexes: &[_] =
+            if self.layout < 3 { &[] } else { &[USERNAME_KEYS, EMAIL_KEYS, PHONE_KEYS, BY_NAME] };
+        for &table in indexes {
             let table = tx.open_table(table)?;
-            let needle = lower.as_str();
-            for item in table.range::<&str>(needle..)?.take(limit) {
-                let (key, id) = item?;
-                if !key.value().starts_with(needle) {
+            for item in table.range::<&str>(folded..)?.take(limit) {
+                let key = item?.0;
+                if !key.value().starts_with(folded) {
                     break;
                 }
-                ids.insert(id.value().to_owned());
+                ids.insert(id_of_list_key(key.value()).to_owned());
             }
-        }
-        // A read-only look at a layout-1 file has no name index yet.
-        let by_name = match tx.open_table(BY_NAME) {
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            other => Some(other?),
-        };
-        for item in by_name.iter().flat_map(|t| t.range::<&str>(lower.as_str()..)).flatten().take(limit) {
-            let (key, ()) = (item?.0, ());
-            if !key.value().starts_with(lower.as_str()) {
-                break;
-            }
-            ids.insert(id_of_list_key(key.value()).to_owned());
         }
         let users = tx.open_table(USERS)?;
         for item in users.range::<&str>(query..)?.take(limit) {
@@ -816,78 +991,83 @@ impl UserStore for RedbStore {
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let mut needle = Needle::new(query);
+        let mut filter = Filter::new(query);
         let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
         let users = tx.open_table(USERS)?;
         let custom_data = tx.open_table(CUSTOM_DATA)?;
-        let bounds = match after {
-            Some(id) => (Excluded(id), Unbounded),
-            None => (Unbounded, Unbounded),
+        let keys = match after {
+            Some(ListKey(key)) => order.range::<&str>((Excluded(key.as_str()), Unbounded))?,
+            None => order.range::<&str>(..)?,
         };
-        // Both tables are keyed by id: walk them side by side instead of a lookup per user.
-        let mut documents = custom_data.range::<&str>(bounds)?.peekable();
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         let mut last = None;
-        for item in users.range::<&str>(bounds)?.take(batch.max(1)) {
-            if step.hits.len() >= max_hits.max(1) {
+        for item in keys.take(batch) {
+            if step.hits.len() >= max_hits {
                 break;
             }
-            let (id, json) = item?;
-            let id = id.value();
+            let key = item?.0;
+            let key = key.value();
             step.scanned += 1;
-            last = Some(id.to_owned());
-            let mut document_hit = false;
-            while let Some(Ok((key, _))) = documents.peek() {
-                match key.value().cmp(id) {
-                    std::cmp::Ordering::Less => {
-                        documents.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        if let Some(Ok((_, text))) = documents.next() {
-                            document_hit = needle.found_in(text.value());
-                        }
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => break,
+            last = Some(key.to_owned());
+            let id = id_of_list_key(key);
+            let Some(json) = users.get(id)? else { continue };
+            let json = json.value();
+            // Most users are ruled out on their raw JSON, without being parsed; a user found
+            // by a profile field is not looked for in customData (each user is a hit once).
+            let mut record = None;
+            if filter.may_occur_in_json(json) {
+                let parsed = StoredUser::parse(id, json)?.into_record()?;
+                if filter.in_user(&parsed.user) {
+                    record = Some(parsed);
                 }
             }
-            // The profile's raw JSON also holds field names and fields the filter does not
-            // cover, so a raw hit is confirmed on the parsed fields.
-            if !document_hit && !needle.found_in(json.value()) {
-                continue;
-            }
-            let record = StoredUser::parse(id, json.value())?.into_record()?;
-            if document_hit || matches_filter(&record.user, &needle.lower) {
-                step.hits.push(ListEntry {
-                    key: ListKey(list_key(&record.user)),
-                    user: Box::new(record.user),
-                    revision: record.revision,
-                });
-            }
+            let record = match record {
+                Some(record) => record,
+                None => {
+                    if !document_matches(&mut filter, id, &stored_document(&custom_data, id)?)? {
+                        continue;
+                    }
+                    StoredUser::parse(id, json)?.into_record()?
+                }
+            };
+            step.hits.push(ListEntry {
+                key: ListKey(key.to_owned()),
+                user: Box::new(record.user),
+                revision: record.revision,
+            });
         }
-        if step.scanned == batch.max(1) || step.hits.len() >= max_hits.max(1) {
-            step.next = last;
+        if step.scanned == batch || step.hits.len() >= max_hits {
+            step.next = last.map(ListKey);
         }
         Ok(step)
     }
 
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        if self.layout < 3 {
+            return self.lookup_by_reading_everyone(reference);
+        }
         let tx = self.read()?;
-        if tx.open_table(USERS)?.get(user_ref)?.is_some() {
-            return Ok(user_ref.to_owned());
+        let text = reference.text.as_str();
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            let ids = match field {
+                UserField::Id => {
+                    tx.open_table(USERS)?.get(text)?.map(|_| text.to_owned()).into_iter().collect()
+                }
+                UserField::Username => ids_with_key(&tx.open_table(USERNAME_KEYS)?, &fold::name_key(text))?,
+                UserField::Email => ids_with_key(&tx.open_table(EMAIL_KEYS)?, &fold::name_key(text))?,
+                UserField::Phone => ids_with_key(&tx.open_table(PHONE_KEYS)?, &fold::phone_key(text))?,
+            };
+            matches.extend(ids.into_iter().map(|id| UserMatch { id, field }));
         }
-        let lower = user_ref.to_lowercase();
-        for (table, key) in [(BY_USERNAME, &lower), (BY_EMAIL, &lower), (BY_PHONE, &user_ref.to_owned())] {
-            if let Some(id) = tx.open_table(table)?.get(key.as_str())? {
-                return Ok(id.value().to_owned());
-            }
-        }
-        Err(StoreError::UserNotFound(user_ref.to_owned()))
+        Ok(matches)
     }
 
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
@@ -911,11 +1091,7 @@ impl UserStore for RedbStore {
         let users = tx.open_table(USERS)?;
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let revision = StoredUser::parse(id, json.value())?.rev;
-        let text = tx
-            .open_table(CUSTOM_DATA)?
-            .get(id)?
-            .map(|g| g.value().to_owned())
-            .map_or_else(|| CustomData::empty().canonical().to_owned(), |c| canonical_from_compact(&c));
+        let text = canonical_from_compact(&stored_document(&tx.open_table(CUSTOM_DATA)?, id)?);
         Ok(StoredDocument { text, revision })
     }
 
@@ -935,10 +1111,9 @@ impl UserStore for RedbStore {
             {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
             }
-            if tables.replace_document(id, &current, &data.compact(), author, now_ms())? {
-                SaveOutcome::Saved { revision: current.rev + 1 }
-            } else {
-                SaveOutcome::Unchanged { revision: current.rev }
+            match tables.replace_document(id, &current, data, author, now_ms())? {
+                Some(removed) => SaveOutcome::Saved { revision: current.rev + 1, removed },
+                None => SaveOutcome::Unchanged { revision: current.rev },
             }
         };
         match outcome {
@@ -967,7 +1142,8 @@ impl UserStore for RedbStore {
                 current: false,
             });
         }
-        let size = tx.open_table(CUSTOM_DATA)?.get(id)?.map_or(2, |g| g.value().len());
+        // The compact size: the one the limit is on.
+        let size = stored_document(&tx.open_table(CUSTOM_DATA)?, id)?.len();
         out.push(RevisionInfo {
             revision: current.rev,
             saved_at: current.rev_at,
@@ -1008,8 +1184,14 @@ impl UserStore for RedbStore {
                     (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
                     (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
                     (Some(old), ImportMode::Upsert) => {
-                        tables.replace_existing(old, &new, author, now).map(|changed| {
-                            if changed { summary.updated += 1 } else { summary.unchanged += 1 }
+                        tables.replace_existing(old, &new, author, now).map(|upserted| match upserted {
+                            Upserted::Unchanged => summary.unchanged += 1,
+                            Upserted::Updated { removed } => {
+                                summary.updated += 1;
+                                if !removed.is_empty() {
+                                    summary.removed_keys.push((new.user.id.clone(), removed));
+                                }
+                            }
                         })
                     }
                 };
@@ -1036,7 +1218,7 @@ impl UserStore for RedbStore {
             let id = id_of_list_key(key.value()).to_owned();
             let Some(json) = users.get(id.as_str())? else { continue };
             let record = StoredUser::parse(&id, json.value())?.into_record()?;
-            let text = custom_data.get(id.as_str())?.map(|g| g.value().to_owned()).unwrap_or_default();
+            let text = stored_document(&custom_data, &id)?;
             visit(&record, &text)?;
         }
         Ok(())

@@ -161,6 +161,8 @@ pub enum Action {
     SuspendRefused {
         reason: String,
     },
+    /// What the store's workers are busy with now (from the runtime, whenever it changes).
+    StoreBusy(Option<Pending>),
     /// `:export` wrote this many users.
     Exported {
         path: String,
@@ -173,6 +175,47 @@ pub enum Action {
         base: StoredDocument,
         result: Result<String, String>,
     },
+}
+
+/// Store work the runtime has sent off and not yet heard back about, for the status line;
+/// the most important one when several are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pending {
+    Loading,
+    Exporting,
+    /// A save is on its way: the editor waits for its answer (typing into it now would be
+    /// lost or saved unseen), and quitting waits for it too.
+    Saving,
+}
+
+impl Pending {
+    pub fn label(self) -> &'static str {
+        match self {
+            Pending::Loading => "loading…",
+            Pending::Exporting => "exporting…",
+            Pending::Saving => "saving…",
+        }
+    }
+}
+
+/// Keys refused while a save is on its way: they would change the edit being saved (the
+/// answer closes the editor, so typing now would be lost), start a second save from the same
+/// revision (a conflict with our own save), or replace the editor.
+fn touches_the_edit_being_saved(action: &Action) -> bool {
+    use Action::*;
+    matches!(
+        action,
+        Edit(_)
+            | Paste(_)
+            | Save
+            | LeaveEditor
+            | ReloadTheirs
+            | OverwriteTheirs
+            | OpenEditor
+            | OpenDraft
+            | RestoreRevision
+            | EditExternally
+    )
 }
 
 /// Store work `update` asks for; the runtime does it and answers with an [`Action`].
@@ -650,6 +693,8 @@ pub struct State {
     pub filtering: bool,
     pub command: Option<CommandLine>,
     pub status: Option<Status>,
+    /// What the store is working on for us (the runtime says), shown on the status line.
+    pub pending: Option<Pending>,
     pub read_only: bool,
     pub limits: Limits,
     pub width: u16,
@@ -675,6 +720,7 @@ impl State {
             filtering: false,
             command: None,
             status: None,
+            pending: None,
             read_only,
             limits: Limits::default(),
             width,
@@ -1195,7 +1241,7 @@ impl State {
             _ => Vec::new(),
         };
         match outcome {
-            SaveOutcome::Saved { revision } => {
+            SaveOutcome::Saved { revision, .. } => {
                 self.editor = None;
                 self.say(StatusKind::Success, format!("saved revision {revision}"));
             }
@@ -1494,12 +1540,13 @@ impl State {
         if !hits.is_empty() {
             list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
         }
-        let mut effects = Vec::new();
+        // The scan walks the list order and ends by itself one past MAX_MATCHES of its own
+        // hits, so the rows up to where it got are every match there. Prefix hits beyond
+        // that point may be cut here, but never a match before it: the scan goes on and
+        // what it finds sorts before them, so the rows end as the first MAX_MATCHES matches.
         if list.rows.len() > MAX_MATCHES {
             list.rows.truncate(MAX_MATCHES);
             list.search.capped = true;
-            list.search.scanning = false;
-            effects.push(Effect::StopScan);
         }
         list.search.scanned += scanned;
         if done {
@@ -1516,13 +1563,12 @@ impl State {
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
-        effects.extend(self.load_selected_user());
-        effects
+        self.load_selected_user()
     }
 }
 
-/// The rows (sorted by key) with the hits merged in, in one pass: hits arrive in id order,
-/// so inserting them one by one would shift thousands of rows per hit. A hit already in the
+/// The rows (sorted by key) with the hits merged in, in one pass: inserting them one by one
+/// would shift thousands of rows per hit. A hit already in the
 /// rows (the prefix search and the scan both find it) is kept once.
 fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
     hits.sort_by(|a, b| a.key.cmp(&b.key));
@@ -1558,7 +1604,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
     use Action::*;
     let page = state.list.height.max(1) as isize;
+    if state.pending == Some(Pending::Saving) && touches_the_edit_being_saved(&action) {
+        state.say(StatusKind::Info, "saving… wait for the answer");
+        return Vec::new();
+    }
     match action {
+        StoreBusy(pending) => {
+            state.pending = pending;
+            Vec::new()
+        }
         Up => state.move_selection(-1),
         Down => state.move_selection(1),
         PageUp => state.move_selection(-page),

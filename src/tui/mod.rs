@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 
-use app::{Action, Effect, Mode, State, update};
+use app::{Action, Effect, Mode, Pending, State, update};
 use theme::Theme;
 
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
 use crate::inert;
-use crate::store::{Author, OpenOptions, StoreError, UserStore};
+use crate::store::{Author, ListKey, OpenOptions, StoreError, UserStore};
 
 /// How long an edit may go unsaved before its draft is written to disk.
 const DRAFT_EVERY: Duration = Duration::from_secs(2);
@@ -43,6 +43,9 @@ pub struct Runtime<'a> {
     pub database: String,
     /// Runs scans off the UI thread; without one (in tests) a scan runs to the end at once.
     pub scanner: Option<Scanner>,
+    /// Runs the other store work off the UI thread; without them (in tests and benches) it
+    /// is done at once, inline.
+    pub workers: Option<StoreWorkers>,
 }
 
 /// Users the background scan reads per step: a few milliseconds of work, then it looks
@@ -55,9 +58,15 @@ const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
 /// Scans for the filter on one thread of its own, answering with actions on a channel. The
 /// next keystroke's query replaces the running one between two steps. One thread, not one
 /// per keystroke: overlapping scans each filled their own buffers (4 at once: 94 MiB).
+///
+/// The thread holds the store: it is stopped and joined ([`Scanner::shut_down`], also on
+/// drop) before the store may be closed, or redb would find the file still open at exit and
+/// mark it as needing a repair.
 pub struct Scanner {
-    queries: mpsc::Sender<(u64, String)>,
+    /// `None` once shut down: the thread's `recv` then fails and it ends.
+    queries: Option<mpsc::Sender<(u64, String)>>,
     current: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
@@ -67,10 +76,10 @@ pub struct Scanner {
 /// then knows it holds only some of them, and a query that matches nearly everyone does not
 /// build thousands of rows that would be thrown away.
 fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl FnMut(Action) -> bool) {
-    let mut after: Option<String> = None;
+    let mut after: Option<ListKey> = None;
     let mut wanted = app::MAX_MATCHES + 1;
     loop {
-        let (step, last) = match store.scan_matches(query, after.as_deref(), SCAN_STEP, wanted) {
+        let (step, last) = match store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted) {
             Ok(step) => {
                 wanted = wanted.saturating_sub(step.hits.len());
                 after = step.next.filter(|_| wanted > 0);
@@ -135,7 +144,7 @@ impl Scanner {
         let (queries, requests) = mpsc::channel::<(u64, String)>();
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
-        std::thread::spawn(move || {
+        let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
             yield_to_the_operator();
             let mut next = requests.recv().ok();
             while let Some((generation, query)) = next.take() {
@@ -152,18 +161,359 @@ impl Scanner {
                 // The newest query waiting, if any, else wait for one.
                 next = requests.try_iter().last().or_else(|| requests.recv().ok());
             }
-        });
-        Ok((Self { queries, current }, ScanAnswers { receiver, wake }))
+        })?;
+        let scanner = Self { queries: Some(queries), current, thread: Some(thread) };
+        Ok((scanner, ScanAnswers { receiver, wake }))
     }
 
     fn start(&self, generation: u64, query: String) {
         self.current.store(generation, Ordering::SeqCst);
-        let _ = self.queries.send((generation, query));
+        if let Some(queries) = &self.queries {
+            let _ = queries.send((generation, query));
+        }
     }
 
     fn stop(&self) {
         self.current.store(u64::MAX, Ordering::SeqCst);
     }
+
+    /// Ends the thread and waits for it: a running scan stops after its current step (a few
+    /// milliseconds), and the thread's hold on the store is gone when this returns.
+    pub fn shut_down(&mut self) {
+        self.stop();
+        self.queries = None;
+        if let Some(thread) = self.thread.take() {
+            // A scan that panicked has already let go of the store while unwinding.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// How long the screen waits, after the keys of a batch, for the answers to the reads they
+/// asked for before drawing: a local store answers in microseconds, so the frame shows the
+/// new row at once, as before; a store slower than this (a far server) gets a frame that
+/// says "loading…" and another when the answer comes. Writes are never waited for here.
+const SETTLE: Duration = Duration::from_millis(8);
+
+/// What a piece of store work is: which thread does it, what the status line says, and
+/// whether a newer request of the same kind makes its answer worthless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// Rows of the list: only the newest request's answer is applied.
+    Rows,
+    /// The selected user: only the newest request's answer is applied.
+    User,
+    /// The filter's index lookup: only the newest keystroke's answer is applied.
+    Prefix,
+    Save,
+    Export,
+    /// Anything else the operator asked for (history, `:user`, a draft, a fresh read).
+    Read,
+}
+
+impl Work {
+    /// The store work an effect asks for; `None` for work that is not the store's.
+    fn of(effect: &Effect) -> Option<Work> {
+        Some(match effect {
+            Effect::LoadRows(_) => Work::Rows,
+            Effect::LoadUser { .. } => Work::User,
+            Effect::PrefixSearch { .. } => Work::Prefix,
+            Effect::Save { .. } => Work::Save,
+            Effect::Export { .. } => Work::Export,
+            // Opening a draft stays on the screen's thread: it takes the draft file over in the
+            // drafts directory, which only that thread touches.
+            Effect::ReadCurrent { .. }
+            | Effect::SelectUser { .. }
+            | Effect::FindUser { .. }
+            | Effect::LoadHistory { .. } => Work::Read,
+            _ => return None,
+        })
+    }
+
+    /// Writes get a thread of their own: a save waiting up to 3 s for another writer's lock
+    /// must not hold up the reads that browsing needs meanwhile.
+    fn writes(self) -> bool {
+        matches!(self, Work::Save | Work::Export)
+    }
+
+    /// The slot that says which request of this kind is the newest, for kinds where only
+    /// the newest answer counts.
+    fn newest_slot(self) -> Option<usize> {
+        match self {
+            Work::Rows => Some(0),
+            Work::User => Some(1),
+            Work::Prefix => Some(2),
+            _ => None,
+        }
+    }
+
+    fn pending(self) -> Pending {
+        match self {
+            Work::Save => Pending::Saving,
+            Work::Export => Pending::Exporting,
+            _ => Pending::Loading,
+        }
+    }
+}
+
+/// One piece of store work, numbered in the order it was asked for.
+struct Job {
+    ticket: u64,
+    work: Work,
+    effect: Effect,
+}
+
+/// A job's answer; `None` when it was skipped (a newer request of its kind came first) or
+/// needs no answer.
+struct Done {
+    ticket: u64,
+    answer: Option<Action>,
+}
+
+/// The newest ticket of each kind where only the newest answer counts (see [`Work::newest_slot`]).
+type Newest = [AtomicU64; 3];
+
+/// The store's work off the screen's thread, in the shape of the scanner: two threads (reads;
+/// writes) take jobs in order and answer each with an action on a channel, writing a byte to
+/// a pipe that the event loop sleeps on with the terminal. The screen keeps answering keys
+/// while a save waits for a lock or a slow store; the status line says what is pending.
+///
+/// Like the scanner, the threads hold the store: [`StoreWorkers::shut_down`] (also on drop)
+/// lets them finish what they were given — a save asked for is never abandoned — and joins
+/// them, so the store can be closed cleanly after.
+pub struct StoreWorkers {
+    reads: Lane,
+    writes: Lane,
+    answers: mpsc::Receiver<Done>,
+    wake: std::os::fd::OwnedFd,
+    newest: Arc<Newest>,
+    next_ticket: AtomicU64,
+    /// Jobs sent and not answered yet: their tickets and kinds.
+    in_flight: std::sync::Mutex<Vec<(u64, Work)>>,
+}
+
+/// One worker thread and the way to give it jobs.
+struct Lane {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Lane {
+    fn start(
+        name: &str,
+        store: Arc<dyn UserStore>,
+        database: String,
+        answers: mpsc::Sender<Done>,
+        waker: Arc<std::os::fd::OwnedFd>,
+        newest: Arc<Newest>,
+    ) -> std::io::Result<Self> {
+        let (jobs, requests) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
+            // Store work only: drafts and the terminal stay with the screen's thread.
+            let runtime = Runtime {
+                store: &*store,
+                drafts: Drafts::at(std::path::PathBuf::new()),
+                database,
+                scanner: None,
+                workers: None,
+            };
+            for Job { ticket, work, effect } in requests {
+                let superseded =
+                    work.newest_slot().is_some_and(|slot| newest[slot].load(Ordering::SeqCst) != ticket);
+                let answer = if superseded { None } else { perform(&runtime, effect) };
+                let _ = answers.send(Done { ticket, answer });
+                // SAFETY: writes one byte from a local to our own pipe; a full pipe already
+                // wakes the loop, so a failed write loses nothing.
+                unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+            }
+        })?;
+        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
+    }
+
+    /// Lets the thread finish the jobs it has and waits for it.
+    fn shut_down(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl StoreWorkers {
+    pub fn new(store: Arc<dyn UserStore>, database: String) -> std::io::Result<Self> {
+        let (sender, answers) = mpsc::channel();
+        let (wake, waker) = wake_pipe()?;
+        let waker = Arc::new(waker);
+        let newest = Arc::new(Newest::default());
+        let lane = |name| {
+            Lane::start(
+                name,
+                Arc::clone(&store),
+                database.clone(),
+                sender.clone(),
+                Arc::clone(&waker),
+                Arc::clone(&newest),
+            )
+        };
+        Ok(Self {
+            reads: lane("store reads")?,
+            writes: lane("store writes")?,
+            answers,
+            wake,
+            newest,
+            next_ticket: AtomicU64::new(1),
+            in_flight: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Work)>> {
+        self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands the work to its thread.
+    fn submit(&self, work: Work, effect: Effect) {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::SeqCst);
+        if let Some(slot) = work.newest_slot() {
+            self.newest[slot].store(ticket, Ordering::SeqCst);
+        }
+        let lane = if work.writes() { &self.writes } else { &self.reads };
+        if let Some(jobs) = &lane.jobs
+            && jobs.send(Job { ticket, work, effect }).is_ok()
+        {
+            self.in_flight().push((ticket, work));
+        }
+    }
+
+    /// The next answer that has come, if any, and whether it still counts: an answer to a
+    /// request that a newer one of its kind replaced is dropped (as the scan's generations
+    /// drop a scan's late hits).
+    fn try_answer(&self) -> Option<Option<Action>> {
+        let Done { ticket, answer } = self.answers.try_recv().ok()?;
+        let mut in_flight = self.in_flight();
+        let work = in_flight.iter().position(|(t, _)| *t == ticket).map(|i| in_flight.remove(i).1);
+        drop(in_flight);
+        let current = work
+            .and_then(Work::newest_slot)
+            .is_none_or(|slot| self.newest[slot].load(Ordering::SeqCst) == ticket);
+        Some(answer.filter(|_| current))
+    }
+
+    /// What the status line should say is pending.
+    fn pending(&self) -> Option<Pending> {
+        self.in_flight().iter().map(|(_, work)| work.pending()).max()
+    }
+
+    /// Whether reads (what a frame is waited for) sent from ticket `since` on are still out.
+    fn reading_since(&self, since: u64) -> bool {
+        self.in_flight().iter().any(|(ticket, work)| *ticket >= since && !work.writes())
+    }
+
+    /// Whether anything at all is still out.
+    pub fn busy(&self) -> bool {
+        !self.in_flight().is_empty()
+    }
+
+    /// Waits up to `timeout` for an answer's wake-up byte.
+    fn wait(&self, timeout: Duration) {
+        let mut fd = libc::pollfd { fd: self.wake.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; poll writes only its revents.
+        unsafe { libc::poll(&mut fd, 1, timeout.as_millis().max(1) as i32) };
+        self.drain_wake();
+    }
+
+    fn drain_wake(&self) {
+        let mut buffer = [0u8; 64];
+        // SAFETY: reads into a local buffer of the length given, from our own pipe.
+        while unsafe { libc::read(self.wake.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
+    }
+
+    /// Lets both threads finish what they were given and joins them.
+    pub fn shut_down(&mut self) {
+        self.reads.shut_down();
+        self.writes.shut_down();
+    }
+}
+
+impl Drop for StoreWorkers {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Applies the workers' answers that have come (with what they ask for in turn) and tells the
+/// state what is still pending; whether anything changed. Without workers, nothing to do.
+pub fn take_answers(runtime: &Runtime, state: &mut State) -> bool {
+    take_answers_on(runtime, None, state)
+}
+
+fn take_answers_on(runtime: &Runtime, mut terminal: Option<&mut terminal::Term>, state: &mut State) -> bool {
+    let Some(workers) = &runtime.workers else { return false };
+    let mut changed = false;
+    while let Some(answer) = workers.try_answer() {
+        changed = true;
+        if let Some(action) = answer {
+            let effects = update(state, action);
+            run_effects_on(runtime, terminal.as_deref_mut(), state, effects);
+        }
+    }
+    let pending = workers.pending();
+    if state.pending != pending {
+        update(state, Action::StoreBusy(pending));
+        changed = true;
+    }
+    changed
+}
+
+/// Waits up to `timeout` until every piece of store work sent has been answered, applying
+/// the answers as they come; whether all were. (The way out uses it, so a save asked for is
+/// answered before custodian leaves; tests use it to wait for answers.)
+pub fn wait_for_answers(runtime: &Runtime, state: &mut State, timeout: Duration) -> bool {
+    let Some(workers) = &runtime.workers else { return true };
+    let deadline = Instant::now() + timeout;
+    loop {
+        take_answers(runtime, state);
+        if !workers.busy() {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        workers.wait(left);
+    }
+}
+
+/// After a key: waits for the reads it asked for (those from ticket `since` on), until
+/// `deadline` — one [`SETTLE`] for a whole batch of keys, so a slow store delays a batch's
+/// frame by at most that — so a local store's answer is in the very frame that follows the
+/// key, and the next key is read against it, as when the store was called inline.
+fn settle(
+    runtime: &Runtime,
+    terminal: &mut terminal::Term,
+    state: &mut State,
+    since: u64,
+    deadline: Instant,
+) {
+    let Some(workers) = &runtime.workers else { return };
+    loop {
+        take_answers_on(runtime, Some(&mut *terminal), state);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !workers.reading_since(since) || left.is_zero() {
+            return;
+        }
+        workers.wait(left);
+    }
+}
+
+/// The ticket the next piece of store work will get (0 without workers).
+fn next_ticket(runtime: &Runtime) -> u64 {
+    runtime.workers.as_ref().map_or(0, |w| w.next_ticket.load(Ordering::SeqCst))
 }
 
 /// Lowers the calling thread's CPU priority (nice 10), so that on a busy or small machine
@@ -201,7 +551,55 @@ pub struct Options {
     pub tenant: String,
 }
 
-/// Opens the TUI on the database.
+/// Signals that end the session the way `q` does (the draft kept, the database closed): a
+/// hang-up (the SSH connection dropped, the main way a session ends), TERM, and INT or QUIT
+/// from outside (raw mode turns Ctrl-C into a key). Set by the signal handlers.
+struct Ended {
+    hang_up_or_term: Arc<AtomicBool>,
+}
+
+/// INT and QUIT, kept apart: while `$EDITOR` runs it shares the terminal and its Ctrl-C (vi's
+/// "interrupt") reaches custodian too; that one is forgotten when the editor returns.
+static INTERRUPTED: std::sync::LazyLock<Arc<AtomicBool>> = std::sync::LazyLock::new(Arc::default);
+
+impl Ended {
+    /// Watches for the signals. Registered before the database is opened: their default
+    /// action would end the process with the file still open, to be repaired by the next one.
+    fn watch() -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        let ended = Self { hang_up_or_term: Arc::default() };
+        for (signal, flag) in [
+            (SIGHUP, &ended.hang_up_or_term),
+            (SIGTERM, &ended.hang_up_or_term),
+            (SIGINT, &*INTERRUPTED),
+            (SIGQUIT, &*INTERRUPTED),
+        ] {
+            signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot watch for hang-ups")?;
+        }
+        Ok(ended)
+    }
+
+    fn now(&self) -> bool {
+        self.hang_up_or_term.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
+    }
+}
+
+/// A line on stderr that never panics: after the terminal vanished, `eprintln!` would panic
+/// on the failed write, and a panic then could end the process before the database is closed.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Test hook (debug builds only): `CUSTODIAN_TEST_PANIC=1` panics in the event loop after the
+/// first frame, so the pty tests can check what a panic leaves behind.
+fn panic_if_asked_in_a_test() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CUSTODIAN_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("CUSTODIAN_TEST_PANIC");
+    }
+}
+
 /// The terminal cannot show the editor's screen (exit code 2, as a usage mistake).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -221,6 +619,13 @@ fn check_terminal_type(term: Option<&std::ffi::OsStr>) -> std::result::Result<()
     )))
 }
 
+/// Opens the TUI on the database.
+///
+/// However the session ends — a key, a signal, a terminal that went away, an error or a
+/// panic in the loop — the same way out follows: the terminal restored, an unsaved edit kept
+/// as a draft, every thread that holds the store stopped and joined, and the store dropped,
+/// which closes the redb file cleanly (a `--read-only` open right after needs no repair).
+/// An early `?` return drops in the same order: the runtime (joining its threads) first.
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let Options { read_only, no_color, mouse, tenant } = options;
     check_terminal_type(std::env::var_os("TERM").as_deref())?;
@@ -231,6 +636,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let drafts = Drafts::in_state_dir();
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
+    let ended = Ended::watch()?;
     // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
     // without the password, and the tenant.
     // On PostgreSQL the scanner has a connection of its own (one client serves one query at
@@ -251,34 +657,49 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             }
         };
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
-    let runtime = Runtime { store: &*store, drafts, database, scanner: Some(scanner) };
-    // A hang-up (the SSH connection dropped) or a TERM must not eat an unsaved edit.
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGHUP, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch for hang-ups")?;
-    }
+    let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
+        .context("cannot start the store's workers")?;
+    let runtime =
+        Runtime { store: &*store, drafts, database, scanner: Some(scanner), workers: Some(workers) };
     let theme = Theme::from_environment(no_color);
     let colour = theme == Theme::colour();
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop(&mut terminal, &runtime, &mut state, &theme, &stop, &scan_answers)
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
+    // Work already sent is answered before leaving: a save asked for is either done and said
+    // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
+    let status_before = state.status.clone();
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for_answers(&runtime, &mut state, Duration::from_secs(30))
+    }))
+    .unwrap_or(false);
     let restored = terminal::leave().context("cannot restore the terminal");
+    terminal::forget(terminal);
     // Whatever ended the session, an edit that was not saved is kept.
     let kept = state
         .editor
         .as_ref()
         .filter(|e| e.is_modified())
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
+    drop(runtime);
+    close(store);
+    // What the last answers said, where the operator can still read it.
+    if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
+        say(&format!("custodian: {}", inert::line(&status.text)));
+    }
+    if !answered {
+        say("custodian: the store did not answer in time; what was asked last may not have been done");
+    }
     match &kept {
         Some(Ok(path)) => {
             tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
-            eprintln!(
+            say(&format!(
                 "custodian: your unsaved edit is kept in {}; start custodian again to reopen it",
                 inert::line(&path.display().to_string())
-            );
+            ));
         }
         Some(Err(message)) => {
             tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
@@ -294,6 +715,17 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             if kept.is_some() { " and your edit kept" } else { "" }
         ),
     }
+}
+
+/// Drops the last handle of the store, which closes the database file cleanly. Every thread
+/// that shared it must have been joined by now; if one was not, the file is left for redb to
+/// repair, which the log says.
+fn close<S: ?Sized>(store: Arc<S>) {
+    let holders = Arc::strong_count(&store);
+    if holders > 1 {
+        tracing::error!(holders, "the store is still shared at exit: the database will need a repair");
+    }
+    drop(store);
 }
 
 /// Writes the editor's draft (autosave and the end of a session).
@@ -363,7 +795,7 @@ fn event_loop(
     runtime: &Runtime,
     state: &mut State,
     theme: &Theme,
-    stop: &AtomicBool,
+    ended: &Ended,
     scan_answers: &ScanAnswers,
 ) -> Result<()> {
     let effects = state.start();
@@ -375,6 +807,7 @@ fn event_loop(
     let not_offered = found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
     let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered });
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
+    settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
     event::poll(Duration::ZERO)?;
@@ -383,11 +816,12 @@ fn event_loop(
     let (mut dirty, mut scan_news) = (true, false);
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<LastDraft> = None;
-    while !state.quit && !stop.load(Ordering::Relaxed) {
+    while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
             (dirty, scan_news) = (false, false);
+            panic_if_asked_in_a_test();
         }
         if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
             let effects = update(state, answer);
@@ -408,6 +842,11 @@ fn event_loop(
         // Keys come first: with a frame to draw, only look whether one is waiting; with scan
         // news, wait (for keys) until its frame is due; otherwise sleep until a key or the
         // scanner's next answer.
+        // The workers' answers wake the loop as the scanner's do, and are drawn at once.
+        if take_answers_on(runtime, Some(&mut *terminal), state) {
+            dirty = true;
+            continue;
+        }
         let (wait, wake) = if dirty {
             (Duration::ZERO, None)
         } else if scan_news {
@@ -415,12 +854,16 @@ fn event_loop(
         } else {
             (Duration::from_millis(250), Some(scan_answers.wake.as_raw_fd()))
         };
+        let workers_wake = runtime.workers.as_ref().map(|w| w.wake.as_raw_fd());
         // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
         // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
-        match terminal_input(wait.as_millis() as i32, wake) {
+        match terminal_input(wait.as_millis() as i32, [wake, workers_wake]) {
             TerminalInput::HungUp => break,
             TerminalInput::Woken => {
                 scan_answers.drain_wake();
+                if let Some(workers) = &runtime.workers {
+                    workers.drain_wake();
+                }
                 continue;
             }
             // Nothing typed: still ask crossterm, without waiting, for a resize.
@@ -428,16 +871,21 @@ fn event_loop(
             _ => {}
         }
         // Drain everything already queued, then draw once.
+        let settle_by = Instant::now() + SETTLE;
         loop {
             if let Some(action) = action_for_event(state, event::read()?) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
+                let since = next_ticket(runtime);
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                settle(runtime, terminal, state, since, settle_by);
                 dirty = true;
             }
-            if state.quit || terminal_input(0, None) == TerminalInput::HungUp || !event::poll(Duration::ZERO)?
+            if state.quit
+                || terminal_input(0, [None, None]) == TerminalInput::HungUp
+                || !event::poll(Duration::ZERO)?
             {
                 break;
             }
@@ -456,13 +904,15 @@ enum TerminalInput {
 }
 
 /// Waits up to `timeout_ms` for input on the terminal (standard input), or for a byte on
-/// `wake` when given, and says which came, neither, or that the terminal has gone away.
-fn terminal_input(timeout_ms: i32, wake: Option<std::os::fd::RawFd>) -> TerminalInput {
+/// one of the `wake` pipes given (the scanner's, the store workers'), and says which came,
+/// neither, or that the terminal has gone away.
+fn terminal_input(timeout_ms: i32, wake: [Option<std::os::fd::RawFd>; 2]) -> TerminalInput {
     let mut fds = [
         libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: wake.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake[0].unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake[1].unwrap_or(-1), events: libc::POLLIN, revents: 0 },
     ];
-    // SAFETY: two valid pollfds (a negative fd is ignored by poll); poll writes only revents.
+    // SAFETY: valid pollfds (a negative fd is ignored by poll); poll writes only revents.
     let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if ready < 0 {
         // Interrupted by a signal (a resize, a hang-up): let the loop look again.
@@ -473,7 +923,7 @@ fn terminal_input(timeout_ms: i32, wake: Option<std::os::fd::RawFd>) -> Terminal
         TerminalInput::HungUp
     } else if terminal & libc::POLLIN != 0 {
         TerminalInput::Ready
-    } else if fds[1].revents & libc::POLLIN != 0 {
+    } else if (fds[1].revents | fds[2].revents) & libc::POLLIN != 0 {
         TerminalInput::Woken
     } else {
         TerminalInput::Idle
@@ -597,7 +1047,14 @@ fn run_effects_on(
                 Some(terminal),
                 effect @ (Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. }),
             ) => perform_on_terminal(terminal, effect),
-            (_, effect) => perform(runtime, effect),
+            (_, effect) => match (&runtime.workers, Work::of(&effect)) {
+                // Store work goes to the workers; its answer comes back through the loop.
+                (Some(workers), Some(work)) => {
+                    workers.submit(work, effect);
+                    None
+                }
+                _ => perform(runtime, effect),
+            },
         };
         if let Some(answer) = answer {
             queue.extend(update(state, answer));
@@ -689,6 +1146,8 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
             .arg(&path)
             .status()
     });
+    // The editor's own Ctrl-C reached custodian too: it was not meant for custodian.
+    INTERRUPTED.store(false, Ordering::Relaxed);
     let resumed = terminal::resume(terminal);
     let result = match ran {
         Ok(status) if status.success() => {
@@ -713,7 +1172,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
     Some(match effect {
         Effect::LoadRows(request) => {
-            let rows = store.rows(&request.seek, None, request.limit);
+            let rows = store.rows(&request.seek, request.limit);
             match rows.and_then(|rows| Ok((rows, store.count()?))) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
@@ -736,7 +1195,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         Effect::Save { id, data, expected } => {
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
                 Ok(outcome) => {
-                    tracing::info!(user = %id, ?outcome, "save from the editor");
+                    // Ids and revisions only: the removed keys are the operator's data.
+                    tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
                     Action::Saved { id, outcome }
                 }
                 // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.

@@ -53,6 +53,11 @@ static COLOUR: AtomicBool = AtomicBool::new(true);
 /// keeps working.
 static MOUSE: AtomicBool = AtomicBool::new(false);
 
+/// Whether custodian holds the terminal now: [`leave`] undoes [`take_over`] once. Leaving
+/// twice (the panic hook, then the way out) would write `CSI ? 1049 l` again, which makes a
+/// terminal restore its saved cursor and write the next line over the error just printed.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
 /// Takes over the terminal. Call [`leave`] when done; a panic calls it by itself.
 pub fn enter(colour: bool, mouse: bool) -> io::Result<Term> {
     install_panic_hook();
@@ -69,6 +74,7 @@ impl Screen {
 }
 
 fn take_over() -> io::Result<()> {
+    ENTERED.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let mut stdout = io::stdout();
     let mut entered = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste);
@@ -84,6 +90,9 @@ fn take_over() -> io::Result<()> {
 
 /// Gives the terminal back as it was. Safe to call more than once.
 pub fn leave() -> io::Result<()> {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
     let mut stdout = io::stdout();
     if MOUSE.load(Ordering::Relaxed) {
         let _ = execute!(stdout, DisableMouseCapture);
@@ -91,6 +100,13 @@ pub fn leave() -> io::Result<()> {
     let screen = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
     let raw = disable_raw_mode();
     screen.and(raw)
+}
+
+/// Lets go of the frame machinery after [`leave`] (which has shown the cursor again) without
+/// running ratatui's own drop: on a terminal that has gone away that would report its failed
+/// write with `eprintln!`, which panics when stderr is that terminal.
+pub fn forget(terminal: Term) {
+    std::mem::forget(terminal);
 }
 
 /// Takes the terminal back after [`leave`] (a suspend, an external editor) and has the next

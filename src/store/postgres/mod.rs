@@ -30,9 +30,13 @@ pub use schema::POSTGRES_SCHEMA_VERSION;
 use self::connect::{ConnectionSpec, Environment};
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserRecord, UserStore,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord, UserRef,
+    UserStore,
 };
 use crate::domain::custom_data::canonical_text;
+use crate::domain::diff::dropped_keys;
+use crate::domain::filter::Filter;
+use crate::domain::fold::{name_key, phone_key};
 use crate::domain::{CustomData, User};
 
 /// How to open a PostgreSQL store.
@@ -424,17 +428,6 @@ impl PostgresStore {
     }
 }
 
-/// The WHERE condition of a substring filter on the profile fields (`$n` is the needle,
-/// lower-cased), as redb's `matches_filter`.
-fn profile_match(n: usize) -> String {
-    format!(
-        "(strpos(lower(u.id), ${n}) > 0 or strpos(lower(coalesce(u.username, '')), ${n}) > 0 \
-         or strpos(lower(coalesce(u.primary_email, '')), ${n}) > 0 \
-         or strpos(lower(coalesce(u.primary_phone, '')), ${n}) > 0 \
-         or strpos(lower(coalesce(u.name, '')), ${n}) > 0)"
-    )
-}
-
 impl UserStore for PostgresStore {
     fn is_read_only(&self) -> bool {
         self.read_only
@@ -448,8 +441,7 @@ impl UserStore for PostgresStore {
         Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 
-    fn rows(&self, seek: &Seek, filter: Option<&str>, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let needle = filter.map(str::to_lowercase).filter(|n| !n.is_empty());
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         let limit = limit.min(i64::MAX as usize) as i64;
         let (bound, backwards) = match seek {
             Seek::First => (None, false),
@@ -467,10 +459,6 @@ impl UserStore for PostgresStore {
             ));
             params.push(&handle);
             params.push(&id);
-        }
-        if let Some(needle) = &needle {
-            condition.push_str(&format!(" and {}", profile_match(params.len() + 1)));
-            params.push(needle);
         }
         let direction = if backwards { "desc" } else { "asc" };
         let order = format!(
@@ -511,69 +499,140 @@ impl UserStore for PostgresStore {
     fn scan_matches(
         &self,
         query: &str,
-        after: Option<&str>,
+        after: Option<&ListKey>,
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
-        let needle = query.to_lowercase();
-        let after = after.unwrap_or("");
-        let batch_size = batch.max(1).min(i64::MAX as usize) as i64;
-        let max_hits = max_hits.max(1);
-        // The step's users in id order (Logto's primary key), which of them match, and only
-        // the matching ones (and the last, to know where the step ended) come back whole.
-        let matched = format!("{} or strpos(lower(u.custom_data::text), $4) > 0", profile_match(4));
-        let columns = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
-        let join = if self.initialised { LATEST_HISTORY } else { "" };
+        let mut filter = Filter::new(query);
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
+        let batch_size = batch.min(i64::MAX as usize) as i64;
+        // The step's users in list order (keyset on the list-order expression), with only
+        // what the filter reads: the profile fields and customData, never a secret column.
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
+        let (handle, id) = after.map_or(("", ""), key_parts);
+        let mut condition = String::new();
+        if after.is_some() {
+            condition
+                .push_str(&format!(" and ({ORDER_KEY}) > ($3::text collate \"C\", $4::text collate \"C\")"));
+            params.push(&handle);
+            params.push(&id);
+        }
         let sql = format!(
-            "with step as (select u.id, ({matched}) as hit from public.users u \
-                 where u.tenant_id = $1 and u.id > $2 order by u.id limit $3), \
-             numbered as (select id, hit, row_number() over (order by id) as n, count(*) over () as total, \
-                 count(*) filter (where hit) over (order by id) as hit_number from step) \
-             select s.hit, s.n, s.total, {USER_COLUMNS}, {columns} from numbered s \
-             join public.users u on u.tenant_id = $1 and u.id = s.id {join} \
-             where (s.hit and s.hit_number <= $5) or s.n = s.total order by s.n"
+            "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, \
+             lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) \
+             from public.users u where u.tenant_id = $1{condition} order by {ORDER_KEY} limit $2"
         );
-        // Only the first `max_hits` hits are read whole: a query that matches everyone
-        // costs one row per hit wanted, not one per user in the step.
-        let wanted = max_hits.min(i64::MAX as usize) as i64;
-        let rows = self
-            .lock()
-            .query(&sql, &[&self.tenant, &after, &batch_size, &needle, &wanted])
-            .map_err(|e| self.fail(e))?;
+        let rows = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
+        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
+        let mut hit_ids = Vec::new();
+        let mut last = None;
         for row in &rows {
-            let (hit, n, total): (bool, i64, i64) = (row.get(0), row.get(1), row.get(2));
-            let user = UserRow::read(row, 3)?;
-            step.scanned = n.max(0) as usize;
-            let id = user.record.user.id.clone();
-            if hit {
-                step.hits.push(user.entry());
-            }
-            if step.hits.len() >= max_hits || n == total {
-                if step.hits.len() >= max_hits || total == batch_size {
-                    step.next = Some(id);
-                }
+            if hit_ids.len() >= max_hits {
                 break;
             }
+            let id: String = row.try_get(0).map_err(bad)?;
+            let profile: [Option<String>; 4] = [
+                row.try_get(1).map_err(bad)?,
+                row.try_get(2).map_err(bad)?,
+                row.try_get(3).map_err(bad)?,
+                row.try_get(4).map_err(bad)?,
+            ];
+            let document: Option<String> = row.try_get(5).map_err(bad)?;
+            let lower_handle: String = row.try_get(6).map_err(bad)?;
+            step.scanned += 1;
+            last = Some(ListKey(format!("{lower_handle}\0{id}")));
+            // The filter's own rule, as on redb: a profile field first, then customData (each
+            // user is a hit once).
+            let hit = filter.in_text(&id)
+                || profile.iter().flatten().any(|field| filter.in_text(field))
+                || match &document {
+                    Some(text) if filter.may_occur_in_json(text) => {
+                        filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
+                    }
+                    _ => false,
+                };
+            if hit {
+                hit_ids.push(id);
+            }
+        }
+        if step.scanned == batch || hit_ids.len() >= max_hits {
+            step.next = last;
+        }
+        if !hit_ids.is_empty() {
+            // The hits whole (with their revision facts), read by id and put back in list
+            // order; a user deleted in between is left out, as redb skips a vanished one.
+            let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
+            let mut found: HashMap<String, UserRow> = self
+                .query_users(&sql, &[&self.tenant, &hit_ids])?
+                .into_iter()
+                .map(|row| (row.record.user.id.clone(), row))
+                .collect();
+            step.hits = hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect();
         }
         Ok(step)
     }
 
-    fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
-        let row = self
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        let text = reference.text.as_str();
+        let (wanted_name, wanted_phone) = (name_key(text), phone_key(text));
+        // Candidates from SQL, confirmed by the fold in Rust so both backends agree. `id:`
+        // is read by Logto's primary key alone. PostgreSQL's lower() is not the fold: it
+        // leaves `ß`, the final sigma and surrounding spaces alone and does not map
+        // full-width letters or the Kelvin sign (NFKC), so besides `lower(column) = fold`
+        // every user whose stored value is not plain ASCII without surrounding white space
+        // (the only ones whose fold can differ from lower()) is a candidate too. That arm
+        // makes a username, email or phone lookup one sequential read of the tenant's users
+        // (Logto has no index on the fold): the price of seeing every user a reference names,
+        // since Logto's unique constraints are on the raw text and an ambiguity must be
+        // refused, not settled by chance.
+        const UNUSUAL: &str = "'(^[[:space:]]|[[:space:]]$|[^\\x01-\\x7f])'";
+        let mut arms = Vec::new();
+        for &field in reference.fields() {
+            arms.push(match field {
+                UserField::Id => "u.id = w.id".to_owned(),
+                UserField::Username => format!("lower(u.username) = w.name or u.username ~ {UNUSUAL}"),
+                UserField::Email => format!("lower(u.primary_email) = w.name or u.primary_email ~ {UNUSUAL}"),
+                UserField::Phone => format!("u.primary_phone = w.phone or u.primary_phone ~ {UNUSUAL}"),
+            });
+        }
+        let sql = format!(
+            "with w (id, name, phone) as (select $2::text, $3::text, $4::text) \
+             select u.id, u.username, u.primary_email, u.primary_phone from w, public.users u \
+             where u.tenant_id = $1 and ({}) order by u.id collate \"C\"",
+            arms.join(" or ")
+        );
+        let rows = self
             .lock()
-            .query_opt(
-                "select id from (
-                    select u.id, 1 as rank from public.users u where u.tenant_id = $1 and u.id = $2
-                    union all select u.id, 2 from public.users u
-                        where u.tenant_id = $1 and u.username is not null and lower(u.username) = lower($2)
-                    union all select u.id, 3 from public.users u where u.tenant_id = $1 and lower(u.primary_email) = lower($2)
-                    union all select u.id, 4 from public.users u where u.tenant_id = $1 and u.primary_phone = $2
-                 ) found order by rank, id limit 1",
-                &[&self.tenant, &user_ref],
-            )
+            .query(&sql, &[&self.tenant, &text, &wanted_name, &wanted_phone])
             .map_err(|e| self.fail(e))?;
-        row.map(|r| r.get(0)).ok_or_else(|| StoreError::UserNotFound(user_ref.to_owned()))
+        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let fields: (String, Option<String>, Option<String>, Option<String>) = (
+                row.try_get(0).map_err(bad)?,
+                row.try_get(1).map_err(bad)?,
+                row.try_get(2).map_err(bad)?,
+                row.try_get(3).map_err(bad)?,
+            );
+            candidates.push(fields);
+        }
+        // Field by field, ids in byte order within each: the order redb's indexes give.
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            for (id, username, email, phone) in &candidates {
+                let matched = match field {
+                    UserField::Id => id == text,
+                    UserField::Username => username.as_deref().is_some_and(|u| name_key(u) == wanted_name),
+                    UserField::Email => email.as_deref().is_some_and(|e| name_key(e) == wanted_name),
+                    UserField::Phone => phone.as_deref().is_some_and(|p| phone_key(p) == wanted_phone),
+                };
+                if matched {
+                    matches.push(UserMatch { id: id.clone(), field });
+                }
+            }
+        }
+        Ok(matches)
     }
 
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
@@ -608,13 +667,17 @@ impl UserStore for PostgresStore {
         // The row stays locked until the commit: no other writer can slip in between.
         let row = tx
             .query_opt(
-                "select u.custom_data = $3::text::jsonb, (extract(epoch from u.updated_at) * 1000000)::int8 \
-                 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                "select u.custom_data = $3::text::jsonb, (extract(epoch from u.updated_at) * 1000000)::int8, \
+                 u.custom_data::text from public.users u where u.tenant_id = $1 and u.id = $2 for update",
                 &[&self.tenant, &id, &new_text],
             )
             .map_err(fail)?
             .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let (same_document, updated_micros): (bool, i64) = (row.get(0), row.get(1));
+        // The document this save replaces, as the locked row holds it: its dropped keys are
+        // what this save removed, whoever saved before it. In jsonb's key order (jsonb keeps
+        // no other), where redb gives the order the document was saved in.
+        let replaced = parse_object(id, "customData", row.get(2))?;
         let latest = if self.initialised {
             tx.query_opt(
                 "select h.revision, h.custom_data = u.custom_data from custodian.history h \
@@ -681,7 +744,7 @@ impl UserStore for PostgresStore {
         tx.commit().map_err(fail)?;
         drop(client);
         self.remember(id, revision, new_micros);
-        Ok(SaveOutcome::Saved { revision })
+        Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
     }
 
     fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {

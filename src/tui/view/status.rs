@@ -42,6 +42,15 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         };
         spans.push(Span::styled(inert::line(&status.text).into_owned(), style));
     }
+    // What the store is still working on: the screen answers keys meanwhile.
+    if let Some(pending) = state.pending
+        && state.status.as_ref().is_none_or(|s| !s.text.starts_with(pending.label()))
+    {
+        if !spans.is_empty() {
+            spans.push(Span::raw("  ·  "));
+        }
+        spans.push(Span::styled(pending.label(), theme.warning));
+    }
     if state.read_only && state.editor.is_none() {
         spans.push(Span::styled("  [read-only]", theme.warning));
     }

@@ -1,0 +1,110 @@
+//! How an operator names a user: a bare text that may be an id, a username, a primary email
+//! or a primary phone, or an explicit `id:…`, `username:…`, `email:…`, `phone:…` that says
+//! which. One string can be one user's id and another's username; the explicit forms let an
+//! operator say which one they mean, and a bare text that names two users is refused.
+
+use std::fmt;
+
+/// Which field of a user a reference matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UserField {
+    Id,
+    Username,
+    Email,
+    Phone,
+}
+
+impl UserField {
+    /// Every field a bare reference is looked up in, in the order they are named.
+    pub const ALL: [UserField; 4] = [UserField::Id, UserField::Username, UserField::Email, UserField::Phone];
+
+    /// The prefix of the explicit form (`id`, `username`, `email`, `phone`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            UserField::Id => "id",
+            UserField::Username => "username",
+            UserField::Email => "email",
+            UserField::Phone => "phone",
+        }
+    }
+
+    /// How a message names the field.
+    pub fn describe(self) -> &'static str {
+        match self {
+            UserField::Id => "id",
+            UserField::Username => "username",
+            UserField::Email => "primary email",
+            UserField::Phone => "primary phone",
+        }
+    }
+}
+
+/// A parsed user reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    /// The text looked up (without the prefix of an explicit form).
+    pub text: String,
+    /// The one field an explicit form names; `None` for a bare reference (every field).
+    pub field: Option<UserField>,
+}
+
+impl UserRef {
+    /// Reads `id:…`, `username:…`, `email:…` or `phone:…` as an explicit reference, anything
+    /// else as a bare one. Ids are `[A-Za-z0-9_-]` and emails need an `@` after their local
+    /// part, so a prefix cannot be mistaken for the start of one of them; a username that
+    /// really starts so is named `username:id:…`.
+    pub fn parse(reference: &str) -> UserRef {
+        if let Some((prefix, rest)) = reference.split_once(':') {
+            for field in UserField::ALL {
+                if prefix == field.prefix() {
+                    return UserRef { text: rest.to_owned(), field: Some(field) };
+                }
+            }
+        }
+        UserRef { text: reference.to_owned(), field: None }
+    }
+
+    /// The fields this reference is looked up in.
+    pub fn fields(&self) -> &'static [UserField] {
+        match self.field {
+            None => &UserField::ALL,
+            Some(UserField::Id) => &[UserField::Id],
+            Some(UserField::Username) => &[UserField::Username],
+            Some(UserField::Email) => &[UserField::Email],
+            Some(UserField::Phone) => &[UserField::Phone],
+        }
+    }
+}
+
+/// One user a reference matched, and by which field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserMatch {
+    pub id: String,
+    pub field: UserField,
+}
+
+impl fmt::Display for UserMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user {} by {}", self.id, self.field.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_forms_name_one_field_and_anything_else_is_bare() {
+        let parsed = |s: &str| {
+            let r = UserRef::parse(s);
+            (r.text, r.field)
+        };
+        assert_eq!(parsed("id:u1"), ("u1".into(), Some(UserField::Id)));
+        assert_eq!(parsed("username:id:x"), ("id:x".into(), Some(UserField::Username)));
+        assert_eq!(parsed("email:a@b.c"), ("a@b.c".into(), Some(UserField::Email)));
+        assert_eq!(parsed("phone:+4930"), ("+4930".into(), Some(UserField::Phone)));
+        assert_eq!(parsed("alice"), ("alice".into(), None));
+        assert_eq!(parsed("mailto:a@b.c"), ("mailto:a@b.c".into(), None));
+        assert_eq!(parsed("ID:u1"), ("ID:u1".into(), None), "prefixes are lower case, as documented");
+    }
+}

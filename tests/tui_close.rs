@@ -1,0 +1,311 @@
+//! Every way the screen ends closes the database cleanly: right after it, a `--read-only`
+//! open (which cannot repair a file) reads the users. A file a process left open (SIGKILL)
+//! is named with the command that repairs it.
+
+mod support;
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use portable_pty::CommandBuilder;
+use support::home::PrivateHome;
+use support::pty::{POLL, TIMEOUT, Tui, framed, nonzero};
+use support::run::Run;
+
+const BIN: &str = env!("CARGO_BIN_EXE_custodian");
+const DEMO_USERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-users.json");
+
+/// A private home with a database of the 200 demo users.
+struct Fixture {
+    home: PrivateHome,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let fixture = Self { home: PrivateHome::new(&[]) };
+        fixture.cli(&["init"]).ok();
+        fixture.cli(&["import", DEMO_USERS]).ok();
+        fixture
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.home.path("users.redb")
+    }
+
+    fn cli(&self, args: &[&str]) -> Run {
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(self.db()).args(args);
+        Run::of(command, None)
+    }
+
+    /// The screen on the database in a pseudo-terminal, once the list is shown.
+    fn screen(&self, env: &[(&str, &str)]) -> Tui {
+        let mut tui = self.spawn(env);
+        tui.wait_text("Users · 200");
+        tui
+    }
+
+    /// The screen on the database in a pseudo-terminal, just started.
+    fn spawn(&self, env: &[(&str, &str)]) -> Tui {
+        let mut command = CommandBuilder::new(BIN);
+        command.arg("--db");
+        command.arg(self.db());
+        for key in ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "NO_COLOR", "LOGNAME", "SSH_CONNECTION"] {
+            command.env_remove(key);
+        }
+        for (key, dir) in [("HOME", "home"), ("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")] {
+            command.env(key, self.home.path(dir));
+        }
+        command.env("USER", "tester");
+        command.env("TERM", "xterm-256color");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Tui::spawn(command, 120, 40)
+    }
+
+    /// What an auditor does next: a read-only `get`. It fails when the file was left open.
+    #[track_caller]
+    fn assert_closed_cleanly(&self) {
+        let run = self.cli(&["--read-only", "get", "admin"]);
+        assert!(
+            run.code == 0 && run.stdout.contains("adminConsolePreferences"),
+            "the database was not closed cleanly: {run:?}"
+        );
+    }
+}
+
+/// Ends the screen with `keys` and checks the exit and the file.
+fn ends_cleanly_with(keys: &[&[u8]]) {
+    let fixture = Fixture::new();
+    let mut tui = fixture.screen(&[]);
+    for key in keys {
+        tui.send(key);
+    }
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    fixture.assert_closed_cleanly();
+}
+
+/// Ends the screen with `signal` and checks the file.
+fn ends_cleanly_on(signal: i32) {
+    let fixture = Fixture::new();
+    let mut tui = fixture.screen(&[]);
+    // SAFETY: a signal to our own child, not yet reaped.
+    assert_eq!(unsafe { libc::kill(tui.pid(), signal) }, 0);
+    tui.wait_exit();
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn q_closes_the_database_cleanly() {
+    ends_cleanly_with(&[b"q"]);
+}
+
+#[test]
+fn colon_q_closes_the_database_cleanly() {
+    ends_cleanly_with(&[b":", b"q", b"\r"]);
+}
+
+#[test]
+fn ctrl_c_closes_the_database_cleanly() {
+    ends_cleanly_with(&[b"\x03"]);
+}
+
+#[test]
+fn ctrl_q_closes_the_database_cleanly() {
+    ends_cleanly_with(&[b"\x11"]);
+}
+
+#[test]
+fn quitting_during_a_filter_scan_closes_the_database_cleanly() {
+    // The scanner thread has just been handed a query when the screen ends.
+    ends_cleanly_with(&[b"/", b"e", b"\x03"]);
+}
+
+#[test]
+fn sigterm_closes_the_database_cleanly() {
+    ends_cleanly_on(libc::SIGTERM);
+}
+
+#[test]
+fn sighup_closes_the_database_cleanly() {
+    ends_cleanly_on(libc::SIGHUP);
+}
+
+#[test]
+fn sigint_from_outside_closes_the_database_cleanly() {
+    ends_cleanly_on(libc::SIGINT);
+}
+
+#[test]
+fn a_panic_closes_the_database_cleanly() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn(&[("CUSTODIAN_TEST_PANIC", "1")]);
+    let status = tui.wait_exit();
+    assert!(!status.success(), "a panic is a failure: {status:?}");
+    let text = tui.text();
+    assert!(text.contains("internal error"), "the panic is reported:\n{}", framed(&text));
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn a_vanished_terminal_closes_the_database_cleanly() {
+    // A pty of the test's own whose master is simply closed, as when sshd's end goes away
+    // and its SIGHUP went elsewhere: custodian is in a session of its own without a
+    // controlling terminal, so no signal comes, only a terminal that reads as hung up.
+    let fixture = Fixture::new();
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty fills the two descriptors; the name pointer may be null.
+    let opened =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nobody else; the master is
+    // kept from the child (close-on-exec), or its copy there would keep the terminal alive.
+    let (master, slave) = unsafe {
+        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave))
+    };
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(fixture.db())
+        .env_clear()
+        .env("HOME", fixture.home.path("home"))
+        .env("XDG_DATA_HOME", fixture.home.path("data"))
+        .env("XDG_STATE_HOME", fixture.home.path("state"))
+        .env("USER", "tester")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::from(slave.try_clone().expect("dup the pty")))
+        .stdout(Stdio::from(slave.try_clone().expect("dup the pty")))
+        .stderr(Stdio::from(slave));
+    // SAFETY: setsid is async-signal-safe; it leaves custodian without a controlling terminal.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("start custodian");
+    // The command holds copies of the slave side: only custodian may keep it open.
+    drop(command);
+    let mut screen = vt100::Parser::new(nonzero(40), nonzero(120), 0);
+    let since = Instant::now();
+    let mut buffer = [0u8; 16 * 1024];
+    while !screen.screen().contents().contains("Users · 200") {
+        assert!(since.elapsed() < TIMEOUT, "no list:\n{}", framed(&screen.screen().contents()));
+        let mut fd =
+            libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&master), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; then a read into a local buffer of its length.
+        let n = unsafe {
+            if libc::poll(&mut fd, 1, POLL.as_millis() as i32) <= 0 {
+                continue;
+            }
+            libc::read(fd.fd, buffer.as_mut_ptr().cast(), buffer.len())
+        };
+        assert!(n > 0, "the pty closed before the list showed");
+        screen.process(&buffer[..n as usize]);
+    }
+    drop(master);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for custodian") {
+            break status;
+        }
+        if since.elapsed() > TIMEOUT * 2 {
+            let _ = child.kill();
+            panic!("custodian kept running after its terminal went away");
+        }
+        thread::sleep(POLL);
+    };
+    // 101 is a panic: writing to the vanished terminal must not panic on the way out.
+    assert!(
+        status.code().is_some_and(|code| code != 101),
+        "custodian ended by itself, without a panic: {status:?}"
+    );
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn a_file_left_open_by_a_killed_process_names_the_command_that_repairs_it() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.screen(&[]);
+    // SAFETY: a signal to our own child, not yet reaped.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGKILL) }, 0);
+    tui.wait_exit();
+    let error = fixture.cli(&["--read-only", "get", "admin"]).fails(1);
+    let repair = format!("`custodian --db {} info`", fixture.db().display());
+    assert!(error.contains(&repair), "the message names {repair}: {error}");
+    assert!(error.contains("--read-only"), "{error}");
+    // The command it names repairs the file.
+    let info = fixture.cli(&["info"]).ok();
+    assert!(info.stdout.contains("200"), "{info:?}");
+    fixture.assert_closed_cleanly();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A save that waits for another writer
+
+/// Another program inside a write transaction on the file: custodian's saves wait for it
+/// (up to 3 s). Dropping it ends the transaction without writing.
+fn hold_the_write_lock(db: &std::path::Path) -> (redb::Database, redb::WriteTransaction) {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let database = builder.open(db).expect("open the database beside custodian");
+    let transaction = database.begin_write().expect("begin a write transaction");
+    (database, transaction)
+}
+
+/// The screen in the editor on the first user, with one key added, not saved yet.
+fn editing_with_a_change(fixture: &Fixture) -> Tui {
+    let mut tui = fixture.screen(&[]);
+    tui.send("\r");
+    tui.wait_text("Editing customData");
+    tui.send("\x1b[C");
+    tui.send("\"waited\": 1,");
+    tui.wait_text("\"waited\": 1,");
+    tui.wait_text("valid object");
+    tui
+}
+
+#[test]
+fn keys_are_answered_while_a_save_waits_for_another_writer() {
+    let fixture = Fixture::new();
+    let mut tui = editing_with_a_change(&fixture);
+    let lock = hold_the_write_lock(&fixture.db());
+    tui.send("\x13");
+    tui.wait_text("saving…");
+    // F1 opens and closes the help while the save still waits for the lock.
+    tui.send("\x1bOP");
+    tui.wait_text("Keys · ");
+    tui.send("\x1bOP");
+    tui.wait_gone("Keys · ");
+    assert!(tui.text().contains("saving…"), "the save is still pending:\n{}", framed(&tui.text()));
+    drop(lock);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn quitting_while_a_save_waits_finishes_it_and_says_so() {
+    let fixture = Fixture::new();
+    let mut tui = editing_with_a_change(&fixture);
+    let lock = hold_the_write_lock(&fixture.db());
+    tui.send("\x13");
+    tui.wait_text("saving…");
+    // Quit, and confirm throwing the (still unsaved) edit away: the save in flight goes on.
+    tui.send("\x03");
+    tui.wait_text("quit and throw your changes away");
+    tui.send("y");
+    drop(lock);
+    let status = tui.wait_exit();
+    assert!(status.success(), "{status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("custodian: saved revision 2"), "the save's answer is said on the way out");
+    fixture.assert_closed_cleanly();
+}

@@ -1,0 +1,377 @@
+//! Store work off the screen's thread: with a store made slow on purpose (calls held at a
+//! gate until the test lets them through), keys are answered while a save waits, the save's
+//! answer arrives and is shown, and a late answer to a request that a newer one replaced is
+//! dropped.
+
+mod support;
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use custodian::domain::CustomData;
+use custodian::draft::Drafts;
+use custodian::store::{
+    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, RedbStore, Revision,
+    RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserMatch, UserRecord, UserRef,
+    UserStore,
+};
+use custodian::tui::app::{Action, Effect, Mode, Pending, State, update};
+use custodian::tui::theme::Theme;
+use custodian::tui::{Runtime, StoreWorkers, run_effects, take_answers, view, wait_for_answers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::demo_store;
+
+/// How long a test waits for something that should take milliseconds.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// A key is answered within a frame at 60 Hz.
+const KEY_BUDGET: Duration = Duration::from_millis(16);
+
+/// Holds the calls that reach it while armed, until released.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    armed: bool,
+    held: usize,
+}
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arm(&self) {
+        self.lock().armed = true;
+    }
+
+    /// Called by the store: waits here while the gate is armed.
+    fn pass(&self) {
+        let mut state = self.lock();
+        if !state.armed {
+            return;
+        }
+        state.held += 1;
+        self.changed.notify_all();
+        while state.armed {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.held -= 1;
+    }
+
+    /// Waits until a call is held at the gate.
+    fn wait_until_holding(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut state = self.lock();
+        while state.held == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no call reached the gate");
+            state = self.changed.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn release(&self) {
+        self.lock().armed = false;
+        self.changed.notify_all();
+    }
+}
+
+/// A redb store whose saves and row reads can be held at a gate: a writer waiting for
+/// another's lock, a far server.
+struct SlowStore {
+    inner: RedbStore,
+    saves: Gate,
+    rows: Gate,
+    users: Gate,
+    /// The ids whose profile was read, in order.
+    users_read: Mutex<Vec<String>>,
+}
+
+impl UserStore for SlowStore {
+    fn is_read_only(&self) -> bool {
+        self.inner.is_read_only()
+    }
+    fn count(&self) -> Result<u64, StoreError> {
+        self.inner.count()
+    }
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.rows.pass();
+        self.inner.rows(seek, limit)
+    }
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.inner.prefix_matches(query, limit)
+    }
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        self.inner.scan_matches(query, after, batch, max_hits)
+    }
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        self.inner.lookup(reference)
+    }
+    fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        self.users.pass();
+        self.users_read.lock().unwrap_or_else(|e| e.into_inner()).push(id.to_owned());
+        self.inner.user(id)
+    }
+    fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        self.inner.entry(id)
+    }
+    fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        self.inner.custom_data(id)
+    }
+    fn replace_custom_data(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        self.saves.pass();
+        self.inner.replace_custom_data(id, data, expected, author)
+    }
+    fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        self.inner.history(id)
+    }
+    fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        self.inner.revision_text(id, revision)
+    }
+    fn import(
+        &self,
+        users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        mode: ImportMode,
+        author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        self.inner.import(users, mode, author)
+    }
+    fn for_each_user(
+        &self,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_user(visit)
+    }
+}
+
+/// The slow store with the demo users, and the screen's state started on it through workers.
+struct Session {
+    _dir: tempfile::TempDir,
+    store: Arc<SlowStore>,
+    runtime: Option<Runtime<'static>>,
+    state: State,
+}
+
+impl Session {
+    fn new() -> Self {
+        let (dir, inner) = demo_store();
+        let store = Arc::new(SlowStore {
+            inner,
+            saves: Gate::default(),
+            rows: Gate::default(),
+            users: Gate::default(),
+            users_read: Mutex::default(),
+        });
+        let database = store.inner.path().display().to_string();
+        let workers = StoreWorkers::new(Arc::clone(&store) as Arc<dyn UserStore>, database.clone()).unwrap();
+        // The runtime borrows the store for as long as the test runs: one handle is leaked.
+        let borrowed: &'static SlowStore = Box::leak(Box::new(Arc::clone(&store)));
+        let runtime = Runtime {
+            store: borrowed,
+            drafts: Drafts::at(dir.path().join("drafts")),
+            database,
+            scanner: None,
+            workers: Some(workers),
+        };
+        let mut session =
+            Self { _dir: dir, store, runtime: Some(runtime), state: State::new(120, 40, false) };
+        let effects = session.state.start();
+        session.run(effects);
+        session.settle();
+        session
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        let runtime = self.runtime.take().expect("runtime");
+        run_effects(&runtime, &mut self.state, effects);
+        self.runtime = Some(runtime);
+    }
+
+    /// One key: its update and the work it asks for sent off, and whatever answers have come
+    /// applied (as the event loop does); how long that took.
+    fn key(&mut self, action: Action) -> Duration {
+        let started = Instant::now();
+        let effects = update(&mut self.state, action);
+        self.run(effects);
+        let runtime = self.runtime.take().expect("runtime");
+        take_answers(&runtime, &mut self.state);
+        self.runtime = Some(runtime);
+        started.elapsed()
+    }
+
+    /// Waits until every answer has come and been applied.
+    fn settle(&mut self) {
+        let runtime = self.runtime.take().expect("runtime");
+        assert!(wait_for_answers(&runtime, &mut self.state, PATIENCE), "the workers did not answer");
+        self.runtime = Some(runtime);
+    }
+
+    fn status(&self) -> String {
+        self.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+    }
+
+    /// The status line as drawn.
+    fn status_line(&self) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|frame| view::render(frame, &self.state, &Theme::colour())).unwrap();
+        let buffer = terminal.backend().buffer();
+        let row = 38;
+        (0..120).map(|x| buffer[(x, row)].symbol().to_owned()).collect::<String>()
+    }
+
+    fn selected_id(&self) -> String {
+        self.state.list.selected_entry().map(|e| e.user.id.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The workers (and their hold on the store) go first; nothing may stay held.
+        self.store.saves.release();
+        self.store.rows.release();
+        self.store.users.release();
+        drop(self.runtime.take());
+    }
+}
+
+fn type_char(session: &mut Session, c: char) -> Duration {
+    session.key(Action::Edit(Input { key: Key::Char(c), ..Input::default() }))
+}
+
+#[test]
+fn keys_are_answered_while_a_save_waits_and_its_answer_is_shown() {
+    let mut session = Session::new();
+    session.key(Action::OpenEditor);
+    session.settle();
+    assert_eq!(session.state.mode(), Mode::Edit);
+    let id = session.state.editor.as_ref().unwrap().user_id.clone();
+    session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"waited\": 1,".chars() {
+        type_char(&mut session, c);
+    }
+
+    // The save is held, as behind another writer's lock.
+    session.store.saves.arm();
+    let took = session.key(Action::Save);
+    assert!(took < KEY_BUDGET, "Ctrl-S returned after {took:?}, not at once");
+    session.store.saves.wait_until_holding();
+    assert_eq!(session.state.pending, Some(Pending::Saving));
+    assert!(session.status_line().contains("saving…"), "{}", session.status_line());
+
+    // Keys are answered meanwhile; those that would change the edit being saved are refused.
+    for _ in 0..20 {
+        let took = type_char(&mut session, 'x');
+        assert!(took < KEY_BUDGET, "a key took {took:?} while the save waited");
+    }
+    assert!(!session.state.editor.as_ref().unwrap().text().contains('x'), "typing waits for the save");
+    assert_eq!(session.status(), "saving… wait for the answer");
+    let took = session.key(Action::ToggleHelp);
+    assert!(took < KEY_BUDGET && session.state.help, "help opens while the save waits");
+    session.key(Action::ToggleHelp);
+    assert_eq!(session.store.inner.custom_data(&id).unwrap().revision, 1, "nothing written yet");
+
+    // The save goes through: its answer comes and is shown.
+    session.store.saves.release();
+    session.settle();
+    assert_eq!(session.status(), "saved revision 2");
+    assert!(session.state.editor.is_none(), "the saved editor closes");
+    assert_eq!(session.state.pending, None);
+    assert!(!session.status_line().contains("saving…"), "{}", session.status_line());
+    let stored = session.store.inner.custom_data(&id).unwrap();
+    assert_eq!(stored.revision, 2);
+    assert!(stored.text.contains("\"waited\": 1"));
+    assert_eq!(session.state.document.as_ref(), Some(&stored), "the pane shows the saved document");
+}
+
+#[test]
+fn a_late_row_answer_for_a_replaced_request_is_dropped() {
+    let mut session = Session::new();
+    let first_rows: Vec<String> = session.state.list.rows.iter().map(|e| e.user.id.clone()).collect();
+    let reads_before = session.store.users_read.lock().unwrap().len();
+    // The first request is held inside the store (a slow server) ...
+    session.store.rows.arm();
+    let took = session.key(Action::End);
+    assert!(took < KEY_BUDGET, "End took {took:?}");
+    session.store.rows.wait_until_holding();
+    assert_eq!(session.state.pending, Some(Pending::Loading));
+    assert!(session.status_line().contains("loading…"), "{}", session.status_line());
+    // ... when a newer one (Home) replaces it.
+    session.key(Action::Home);
+    session.store.rows.release();
+    session.settle();
+    let rows: Vec<String> = session.state.list.rows.iter().map(|e| e.user.id.clone()).collect();
+    assert_eq!(rows, first_rows, "the list shows the answer to the newest request, not the late one");
+    assert!(session.state.list.at_start);
+    assert_eq!(session.state.pending, None);
+    // Applied, the late answer would have selected the last user and read their profile.
+    let reads: Vec<String> = session.store.users_read.lock().unwrap()[reads_before..].to_vec();
+    assert!(reads.is_empty(), "the late answer was acted on: profiles read {reads:?}");
+}
+
+#[test]
+fn a_late_user_answer_for_a_user_no_longer_selected_is_dropped() {
+    let mut session = Session::new();
+    // The profile read for the next user is held inside the store (a slow server) ...
+    session.store.users.arm();
+    let took = session.key(Action::Down);
+    assert!(took < KEY_BUDGET, "a move took {took:?}");
+    session.store.users.wait_until_holding();
+    let late = session.selected_id();
+    // ... while the operator moves on: the selection moves over the loaded rows at once.
+    for _ in 0..2 {
+        let took = session.key(Action::Down);
+        assert!(took < KEY_BUDGET, "a move took {took:?} while a read waited");
+    }
+    let selected = session.selected_id();
+    assert_ne!(late, selected);
+    session.store.users.release();
+    session.settle();
+    assert_eq!(
+        session.state.user.as_ref().map(|u| u.user.id.clone()),
+        Some(selected),
+        "the profile shown is the selected user's, not the late answer's"
+    );
+    assert_eq!(session.state.pending, None);
+}
+
+#[test]
+fn shutting_down_finishes_the_save_in_flight() {
+    let mut session = Session::new();
+    session.key(Action::OpenEditor);
+    session.settle();
+    let id = session.state.editor.as_ref().unwrap().user_id.clone();
+    session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"kept\": 1,".chars() {
+        type_char(&mut session, c);
+    }
+    session.store.saves.arm();
+    session.key(Action::Save);
+    session.store.saves.wait_until_holding();
+    // The screen ends while the save waits: the workers are shut down (as on the way out),
+    // which waits for the save they were given instead of abandoning it.
+    let runtime = session.runtime.take().unwrap();
+    let shutting_down = std::thread::spawn(move || drop(runtime));
+    assert!(!shutting_down.is_finished() || session.store.inner.custom_data(&id).unwrap().revision == 2);
+    session.store.saves.release();
+    shutting_down.join().unwrap();
+    let stored = session.store.inner.custom_data(&id).unwrap();
+    assert_eq!(stored.revision, 2, "the save was done");
+    assert!(stored.text.contains("\"kept\": 1"));
+}
