@@ -26,6 +26,9 @@ pub const DEMO_USERS: &[u8] = include_bytes!("../assets/demo-users.json");
 pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let store = open_quietly(db, options)?;
     warn_if_others_can_write(store.path());
+    for note in store.upgrade_notes() {
+        eprintln!("custodian: {}", inert::line(note));
+    }
     Ok(store)
 }
 

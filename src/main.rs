@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 read_only: cli.read_only,
                 no_color: cli.no_color,
                 mouse: cli.mouse,
-                tenant: cli.tenant.clone(),
+                tenant: cli.tenant().to_owned(),
             };
             custodian::tui::run(cli.db.as_deref(), options)
         }

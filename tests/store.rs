@@ -528,7 +528,7 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
 #[test]
 fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     let (_dir, _path, store) = empty_db();
-    let full = r#"{"id":"u1","username":"alice","name":"Alice","avatar":"https://a.example/a.png","createdAt":1000,"updatedAt":5000,"tenantId":"t1","customData":{"theme":"dark","lang":"en"}}"#;
+    let full = r#"{"id":"u1","username":"alice","name":"Alice","avatar":"https://a.example/a.png","createdAt":1000,"updatedAt":5000,"ssoTenant":"t1","customData":{"theme":"dark","lang":"en"}}"#;
     import_text(&store, full, ImportMode::InsertOnly).expect("import");
     let before = store.user("u1").expect("user");
 
@@ -543,7 +543,7 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     assert_eq!(after.username.as_deref(), Some("alice"));
     assert_eq!(after.avatar, before.user.avatar);
     assert_eq!((after.created_at, after.updated_at), (1000, 5000));
-    assert_eq!(after.extra.get("tenantId"), Some(&Value::from("t1")));
+    assert_eq!(after.extra.get("ssoTenant"), Some(&Value::from("t1")));
     assert_eq!(store.resolve("alice").expect("still found by username"), "u1");
 
     // An explicit null clears a field.
@@ -629,7 +629,7 @@ fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
 
 /// Known fields in Logto's order, then unknown ones; key order, number text and non-ASCII
 /// inside customData that a careless JSON layer would change.
-const HOSTILE: &str = r#"{"id":"hostile_01","username":"zoë.山田","primaryEmail":"zoe@例え.jp","primaryPhone":null,"name":"Zoë 山田 🎉","avatar":null,"customData":{"zeta":1,"alpha":{"big":12345678901234567890123,"price":1.50,"neg":-0.0,"exp":1e+400},"émoji":"🎉 ½","quote":"a \"b\" \\ c\n","list":[3,1,2],"m":{"b":1,"a":2}},"identities":{"github":{"userId":"42","details":{"z":1,"a":2}}},"lastSignInAt":null,"createdAt":1700000000000,"updatedAt":1700000000001,"profile":{"nickname":"Z"},"applicationId":null,"isSuspended":true,"tenantId":"default","hasPassword":true,"ssoIdentities":{"nested":{"z":1,"a":[{"y":2.50,"b":99999999999999999999}]}},"x":null}"#;
+const HOSTILE: &str = r#"{"id":"hostile_01","username":"zoë.山田","primaryEmail":"zoe@例え.jp","primaryPhone":null,"name":"Zoë 山田 🎉","avatar":null,"customData":{"zeta":1,"alpha":{"big":12345678901234567890123,"price":1.50,"neg":-0.0,"exp":1e+400},"émoji":"🎉 ½","quote":"a \"b\" \\ c\n","list":[3,1,2],"m":{"b":1,"a":2}},"identities":{"github":{"userId":"42","details":{"z":1,"a":2}}},"lastSignInAt":null,"createdAt":1700000000000,"updatedAt":1700000000001,"profile":{"nickname":"Z"},"applicationId":null,"isSuspended":true,"hasPassword":true,"ssoIdentities":{"nested":{"z":1,"a":[{"y":2.50,"b":99999999999999999999}]}},"x":null}"#;
 
 #[test]
 fn export_gives_back_exactly_what_was_imported() {
@@ -641,13 +641,13 @@ fn export_gives_back_exactly_what_was_imported() {
 #[test]
 fn unknown_user_fields_keep_their_order_after_the_known_ones() {
     let (_dir, _path, store) = empty_db();
-    let record = r#"{"tenantId":"t1","id":"mixed","zz":{"b":1,"a":2},"username":"mixed","aa":12345678901234567890123}"#;
+    let record = r#"{"ssoTenant":"t1","id":"mixed","zz":{"b":1,"a":2},"username":"mixed","aa":12345678901234567890123}"#;
     import_text(&store, record, ImportMode::InsertOnly).expect("import");
     let line = export_lines(&store).remove(0);
     let object: Map<String, Value> = serde_json::from_str(&line).expect("json");
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-    assert_eq!(&keys[keys.len() - 3..], ["tenantId", "zz", "aa"]);
-    assert!(line.ends_with(r#""tenantId":"t1","zz":{"b":1,"a":2},"aa":12345678901234567890123}"#), "{line}");
+    assert_eq!(&keys[keys.len() - 3..], ["ssoTenant", "zz", "aa"]);
+    assert!(line.ends_with(r#""ssoTenant":"t1","zz":{"b":1,"a":2},"aa":12345678901234567890123}"#), "{line}");
 }
 
 #[test]

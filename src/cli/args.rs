@@ -19,6 +19,13 @@ Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one use
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
 
+impl Cli {
+    /// The PostgreSQL tenant: the one given, else `default`.
+    pub fn tenant(&self) -> &str {
+        self.tenant.as_deref().unwrap_or("default")
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "custodian",
@@ -33,9 +40,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "CUSTODIAN_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 
-    /// On PostgreSQL: the Logto tenant whose users are shown and edited (its id in `tenants`).
-    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID", default_value = "default")]
-    pub tenant: String,
+    /// On PostgreSQL: the Logto tenant whose users are shown and edited (its id in `tenants`;
+    /// `default` when not given). For `import`: only that tenant's rows are imported (without
+    /// it the tenant is dropped from every record).
+    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID")]
+    pub tenant: Option<String>,
 
     /// Open the database read-only: every write is refused (also CUSTODIAN_READ_ONLY=1).
     #[arg(long, global = true, env = "CUSTODIAN_READ_ONLY", value_parser = BoolishValueParser::new(), default_value_t = false)]
@@ -48,6 +57,11 @@ pub struct Cli {
     /// Capture the mouse in the editor's screen: click selects a user, the wheel scrolls.
     #[arg(long, global = true)]
     pub mouse: bool,
+
+    /// No progress on stderr for whole-database commands (it is shown only when stderr is a
+    /// terminal anyway).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,

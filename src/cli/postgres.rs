@@ -29,7 +29,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         }
         _ => {}
     }
-    let store = database::open_postgres(url, &cli.tenant, cli.read_only)?;
+    let store = database::open_postgres(url, cli.tenant(), cli.read_only)?;
     let mut out = Output::stdout();
     let result = match command {
         Command::Info => info(&store, &mut out),

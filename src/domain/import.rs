@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
+use super::logto_row;
 use super::scan::{self, ScanFinding};
 use super::{CustomData, Limits, User, UserFieldError};
 
@@ -66,10 +67,31 @@ pub enum ImportFileError {
 pub struct ImportReader<'a> {
     text: &'a str,
     records: Records<'a>,
-    limits: Limits,
-    now_ms: i64,
+    rules: RecordRules,
     /// (byte offset, line) of the last record, so line numbers cost O(file) in all.
     seen: (usize, usize),
+}
+
+/// How one record's text becomes a user: the rules every record goes through, whether the
+/// file is read whole or line by line as it arrives.
+#[derive(Debug, Clone)]
+pub struct RecordRules {
+    limits: Limits,
+    now_ms: i64,
+    /// Only this tenant's records are read; the rest are counted and skipped.
+    tenant: Option<String>,
+    taken: TakenOut,
+}
+
+/// What the reader took out of the records it read, for the one line each that says so.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TakenOut {
+    /// Users whose record held credentials (dropped, never imported).
+    pub users_with_credentials: usize,
+    /// Each credential field seen, as spelled, in first-seen order.
+    pub credential_fields: Vec<&'static str>,
+    /// Records of another tenant (or of none) skipped because `--tenant` named one.
+    pub other_tenants: usize,
 }
 
 enum Records<'a> {
@@ -108,7 +130,25 @@ impl<'a> ImportReader<'a> {
         } else {
             Records::Lines { lines: text.split('\n').enumerate() }
         };
-        Ok(Self { text, records, limits, now_ms, seen: (0, 1) })
+        Ok(Self { text, records, rules: RecordRules::new(limits, now_ms), seen: (0, 1) })
+    }
+
+    /// Reads only the records of this tenant (`tenant_id` of a raw row, `tenantId` of an
+    /// object); the others are skipped and counted in [`ImportReader::taken_out`].
+    pub fn only_tenant(mut self, tenant: Option<String>) -> Self {
+        self.rules.tenant = tenant;
+        self
+    }
+
+    /// What was dropped or skipped in the records read so far.
+    pub fn taken_out(&self) -> &TakenOut {
+        &self.rules.taken
+    }
+
+    /// Reads records by these rules (a tenant, limits and time chosen by the caller).
+    pub fn with_rules(mut self, rules: RecordRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// The line `raw` (a slice of the text, after the previous record) starts on.
@@ -121,8 +161,51 @@ impl<'a> ImportReader<'a> {
         self.seen = (offset, line);
         line
     }
+}
 
-    fn read_record(&self, raw: &str, origin: String) -> Result<NewUser, RecordError> {
+impl RecordRules {
+    pub fn new(limits: Limits, now_ms: i64) -> Self {
+        Self { limits, now_ms, tenant: None, taken: TakenOut::default() }
+    }
+
+    /// Reads only the records of this tenant; see [`ImportReader::only_tenant`].
+    pub fn only_tenant(mut self, tenant: Option<String>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// What was dropped or skipped in the records read so far.
+    pub fn taken_out(&self) -> &TakenOut {
+        &self.taken
+    }
+
+    /// Reads one record: `None` when it belongs to another tenant than the one imported.
+    pub fn read_record(&mut self, raw: &str, origin: String) -> Option<Result<NewUser, RecordError>> {
+        match self.read_record_inner(raw, origin) {
+            Err(e) => Some(Err(e)),
+            Ok((new, taken)) => {
+                if self.tenant.is_some() && taken.tenant != self.tenant {
+                    self.taken.other_tenants += 1;
+                    return None;
+                }
+                if !taken.credentials.is_empty() {
+                    self.taken.users_with_credentials += 1;
+                    for field in taken.credentials {
+                        if !self.taken.credential_fields.contains(&field) {
+                            self.taken.credential_fields.push(field);
+                        }
+                    }
+                }
+                Some(Ok(new))
+            }
+        }
+    }
+
+    fn read_record_inner(
+        &self,
+        raw: &str,
+        origin: String,
+    ) -> Result<(NewUser, logto_row::Taken), RecordError> {
         let fail = |reason: String| RecordError { origin: origin.clone(), reason };
         // The user object wraps customData one level deeper than the customData limit counts.
         match scan::scan(raw, self.limits.max_depth + 1) {
@@ -138,8 +221,13 @@ impl<'a> ImportReader<'a> {
             None => {}
         }
         // Numbers keep the text they have in the file (serde_json alone rewrites exponents).
-        let value = super::custom_data::parse_value(raw)
+        let mut value = super::custom_data::parse_value(raw)
             .map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
+        // Before anything else reads it: credentials out, a raw row renamed.
+        let taken = match &mut value {
+            serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
+            _ => logto_row::Taken::default(),
+        };
         let fields =
             value.as_object().map(|record| record.keys().filter(|k| *k != "customData").cloned().collect());
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
@@ -149,7 +237,7 @@ impl<'a> ImportReader<'a> {
                 CustomData::from_value(value, &self.limits).map_err(|e| fail(format!("customData: {e}")))?,
             ),
         };
-        Ok(NewUser { origin, user, custom_data, fields })
+        Ok((NewUser { origin, user, custom_data, fields }, taken))
     }
 }
 
@@ -158,20 +246,26 @@ impl Iterator for ImportReader<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.records {
-            Records::Array { items, index } => {
+            Records::Array { .. } => loop {
+                let Records::Array { items, index } = &mut self.records else { return None };
                 let raw = items.next()?.get();
                 *index += 1;
                 let number = *index;
                 let origin = format!("record {number} (line {})", self.line_of(raw));
-                Some(self.read_record(raw, origin))
-            }
-            Records::Lines { lines } => loop {
+                if let Some(record) = self.rules.read_record(raw, origin) {
+                    return Some(record);
+                }
+            },
+            Records::Lines { .. } => loop {
+                let Records::Lines { lines } = &mut self.records else { return None };
                 let (number, line) = lines.next()?;
                 let line = line.trim_end_matches('\r');
                 if line.trim().is_empty() {
                     continue;
                 }
-                return Some(self.read_record(line, format!("line {}", number + 1)));
+                if let Some(record) = self.rules.read_record(line, format!("line {}", number + 1)) {
+                    return Some(record);
+                }
             },
         }
     }

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod filter;
 pub mod fold;
 pub mod import;
+pub mod logto_row;
 pub mod scan;
 pub mod secrets;
 pub mod synthetic;

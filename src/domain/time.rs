@@ -19,9 +19,101 @@ pub fn format_utc(ms: i64) -> String {
         .unwrap_or_else(|| format!("{ms} ms"))
 }
 
+/// Reads a PostgreSQL `timestamptz` as text (`2024-01-01T00:00:00.123+00:00`, `row_to_json`'s
+/// form, or `2024-01-01 00:00:00+00`, psql's) as epoch milliseconds; a fraction finer than a
+/// millisecond is cut off, as Logto's API does. `None` for anything else (`infinity`, years
+/// past 9999, BC dates, a missing offset: a time without one does not say which instant it is).
+pub fn parse_timestamptz(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let digits = |from: usize, n: usize| -> Option<i64> {
+        let part = b.get(from..from + n)?;
+        part.iter().try_fold(0i64, |acc, d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
+    };
+    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let mut at = 19;
+    let mut millis = 0;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+        let kept = &text[start..(start + 3).min(at)];
+        millis = format!("{kept:0<3}").parse::<i64>().ok()?;
+    }
+    let offset_seconds = match b.get(at) {
+        Some(b'Z') if at + 1 == b.len() => 0,
+        Some(sign @ (b'+' | b'-')) => {
+            let rest = &text[at + 1..];
+            let parts: Vec<&str> = if rest.contains(':') {
+                rest.split(':').collect()
+            } else {
+                rest.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap_or("x")).collect()
+            };
+            if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.len() != 2) {
+                return None;
+            }
+            let mut seconds = 0;
+            for (part, unit) in parts.iter().zip([3600, 60, 1]) {
+                let n: i64 = part.parse().ok().filter(|_| part.bytes().all(|d| d.is_ascii_digit()))?;
+                seconds += n * unit;
+            }
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+    let date = time::Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        time::Month::try_from(u8::try_from(month).ok()?).ok()?,
+        u8::try_from(day).ok()?,
+    )
+    .ok()?;
+    // 24:00:00 is not a time PostgreSQL writes for a timestamptz; a leap second neither.
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = i64::from(date.to_julian_day()) - 2_440_588;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some(seconds * 1000 + millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_postgres_timestamptz_text_as_epoch_millis() {
+        assert_eq!(parse_timestamptz("2024-01-01T00:00:00.123+00:00"), Some(1_704_067_200_123));
+        assert_eq!(parse_timestamptz("2024-01-01 00:00:00+00"), Some(1_704_067_200_000));
+        assert_eq!(parse_timestamptz("2024-01-01 00:00:00.123456+00"), Some(1_704_067_200_123));
+        assert_eq!(parse_timestamptz("2024-01-01 00:00:00.5Z"), Some(1_704_067_200_500));
+        assert_eq!(parse_timestamptz("2024-01-01T05:30:00+05:30"), Some(1_704_067_200_000));
+        assert_eq!(parse_timestamptz("2023-12-31 16:00:00-08"), Some(1_704_067_200_000));
+        assert_eq!(parse_timestamptz("1970-01-01 00:00:00+00"), Some(0));
+        for bad in [
+            "infinity",
+            "2024-01-01 00:00:00",
+            "2024-02-30 00:00:00+00",
+            "2024-01-01 24:00:00+00",
+            "2024-01-01 00:00:00.+00",
+            "2024-01-01 00:00:00+0",
+            "2024-01-01 00:00:00+00 BC",
+            "12024-01-01 00:00:00+00",
+            "",
+        ] {
+            assert_eq!(parse_timestamptz(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_epoch_millis_as_utc() {

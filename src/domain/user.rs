@@ -154,6 +154,11 @@ impl User {
             map.insert(field.to_owned(), value);
         }
         for (key, value) in &self.extra {
+            // Credentials kept by an older build are never written out again (import drops
+            // them; opening such a database removes them).
+            if super::logto_row::is_credential(key) {
+                continue;
+            }
             map.insert(key.clone(), value.clone());
         }
         map

@@ -38,7 +38,9 @@ use crate::domain::{CustomData, User};
 /// `username_keys`, `email_keys`, `phone_keys` (key + NUL + id, so users that already
 /// collided under the fold when a file was upgraded are all kept) instead of `by_username`,
 /// `by_email`, `by_phone` (lower case → id).
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: no credentials in user records (an older import kept a raw dump's password hashes and
+/// TOTP secrets as unknown fields; the upgrade removes them).
+pub const SCHEMA_VERSION: u64 = 4;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -104,6 +106,8 @@ pub struct RedbStore {
     path: PathBuf,
     /// The layout the file has: [`SCHEMA_VERSION`], or an older one seen read-only.
     layout: u64,
+    /// What opening it changed in the file (an upgrade that removed data), for the caller to say.
+    upgrade_notes: Vec<String>,
 }
 
 /// The users-table record: Logto's user object (without customData) and the facts of the
@@ -144,6 +148,47 @@ impl StoredUser {
             .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
         Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by })
     }
+}
+
+/// Removes every credential field (a password hash, TOTP secrets, …) an older import kept in
+/// user records as an unknown field. Says how many users held them, and which fields.
+fn remove_credentials(tx: &WriteTransaction) -> Result<Option<String>, StoreError> {
+    let mut users = tx.open_table(USERS)?;
+    let mut cleaned: Vec<(String, String)> = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    for item in users.range::<&str>(..)? {
+        let (id, json) = item?;
+        // Most records hold none: look at the text before parsing it.
+        let text = json.value();
+        let may_hold = crate::domain::logto_row::CREDENTIAL_FIELDS
+            .iter()
+            .any(|(api, column)| text.contains(api) || text.contains(column));
+        if !may_hold {
+            continue;
+        }
+        let mut stored = StoredUser::parse(id.value(), text)?;
+        let before = stored.user.len();
+        stored.user.retain(|key, _| {
+            let credential = crate::domain::logto_row::is_credential(key);
+            if credential && !fields.iter().any(|f| f == key) {
+                fields.push(key.clone());
+            }
+            !credential
+        });
+        if stored.user.len() != before {
+            cleaned.push((id.value().to_owned(), stored.to_json()));
+        }
+    }
+    for (id, json) in &cleaned {
+        users.insert(id.as_str(), json.as_str())?;
+    }
+    Ok((!cleaned.is_empty()).then(|| {
+        let users = if cleaned.len() == 1 { "1 user".to_owned() } else { format!("{} users", cleaned.len()) };
+        format!(
+            "removed credentials an earlier import kept ({}) from {users}; their old bytes may remain in the file's free space until it is rewritten (export, then import into a new database)",
+            fields.join(", ")
+        )
+    }))
 }
 
 fn list_key(user: &User) -> String {
@@ -262,7 +307,12 @@ impl RedbStore {
             tx.open_table(SEARCH_TEXT)?;
         }
         tx.commit()?;
-        Ok(Self { handle: Handle::ReadWrite(db), path: path.to_owned(), layout: SCHEMA_VERSION })
+        Ok(Self {
+            handle: Handle::ReadWrite(db),
+            path: path.to_owned(),
+            layout: SCHEMA_VERSION,
+            upgrade_notes: Vec::new(),
+        })
     }
 
     /// Opens an existing custodian database.
@@ -314,10 +364,12 @@ impl RedbStore {
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
-        let mut store = Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION };
+        let mut store =
+            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
         match crash::contain(|| store.check_schema()) {
-            Some(Ok((layout, upgraded))) => {
+            Some(Ok((layout, upgraded, notes))) => {
                 store.layout = layout;
+                store.upgrade_notes = notes;
                 if upgraded {
                     // The old indexes' pages are free but the file keeps its size (1M users:
                     // 796 MB became 1.6 GB); give them back once. Another process holding the
@@ -361,6 +413,11 @@ impl RedbStore {
         })
     }
 
+    /// What opening the file changed in it, one sentence each (empty almost always).
+    pub fn upgrade_notes(&self) -> &[String] {
+        &self.upgrade_notes
+    }
+
     /// Whether the file has an older layout (it was opened read-only, so it was not
     /// upgraded): lookups then read every user, and a read-write open would upgrade it.
     pub fn needs_upgrade(&self) -> bool {
@@ -369,7 +426,7 @@ impl RedbStore {
 
     /// Checks the file's layout, upgrading an older one when writable; returns the layout in
     /// effect and whether it was upgraded.
-    fn check_schema(&self) -> Result<(u64, bool), StoreError> {
+    fn check_schema(&self) -> Result<(u64, bool, Vec<String>), StoreError> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
@@ -379,10 +436,10 @@ impl RedbStore {
             });
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
-            self.upgrade(found)?;
-            return Ok((SCHEMA_VERSION, true));
+            let notes = self.upgrade(found)?;
+            return Ok((SCHEMA_VERSION, true, notes));
         }
-        Ok((found, false))
+        Ok((found, false, Vec::new()))
     }
 
     /// Brings an older layout up to date, in one transaction (a read-only open reads the old
@@ -390,7 +447,8 @@ impl RedbStore {
     /// collide under it (`Straße` and `STRASSE`, `admin` and `admin `) are all kept and
     /// indexed, so nobody is lost: `info` names them, a lookup that finds two refuses to
     /// choose, and a write that would add a new collision is refused as always.
-    fn upgrade(&self, from: u64) -> Result<(), StoreError> {
+    fn upgrade(&self, from: u64) -> Result<Vec<String>, StoreError> {
+        let mut notes = Vec::new();
         let tx = self.write()?;
         {
             if from < 3 {
@@ -430,10 +488,13 @@ impl RedbStore {
                     table.insert(key.as_str(), text.as_str())?;
                 }
             }
+            if from < 4 {
+                notes.extend(remove_credentials(&tx)?);
+            }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(notes)
     }
 
     /// [`UserStore::scan_matches`] from the users and their documents, for a file without

@@ -1,0 +1,170 @@
+//! The two shapes a Logto user arrives in, and what is taken out of both before anything else
+//! looks at a record: the Management API's camelCase object, and a raw row of Logto's `users`
+//! table (`select row_to_json(u) from users u`: snake_case columns, `timestamptz` as text).
+//! The shape is recognised per record; a raw row is renamed to the API's fields.
+//!
+//! Credentials are never imported, in either shape: a password hash, its method, TOTP secrets
+//! (`mfa_verifications`) and Logto's own per-user configuration are dropped here, so they reach
+//! neither the store nor an export. `tenant_id` is taken out too: the caller decides whether
+//! the record belongs to the tenant being imported.
+
+use serde_json::{Map, Value};
+
+use super::time::parse_timestamptz;
+use super::user::json_type_name;
+
+/// The fields that hold credentials, as (API field, table column).
+pub const CREDENTIAL_FIELDS: [(&str, &str); 4] = [
+    ("passwordEncrypted", "password_encrypted"),
+    ("passwordEncryptionMethod", "password_encryption_method"),
+    ("mfaVerifications", "mfa_verifications"),
+    ("logtoConfig", "logto_config"),
+];
+
+/// Whether `key` names a credential field, in either shape.
+pub fn is_credential(key: &str) -> bool {
+    CREDENTIAL_FIELDS.iter().any(|(api, column)| key == *api || key == *column)
+}
+
+/// The columns of Logto's `users` table whose API name differs, as (column, API field). Columns
+/// spelled the same in both (`id`, `username`, `name`, `avatar`, `profile`, `identities`) need
+/// no renaming.
+const RENAMED_COLUMNS: [(&str, &str); 16] = [
+    ("tenant_id", "tenantId"),
+    ("primary_email", "primaryEmail"),
+    ("primary_phone", "primaryPhone"),
+    ("password_encrypted", "passwordEncrypted"),
+    ("password_encryption_method", "passwordEncryptionMethod"),
+    ("application_id", "applicationId"),
+    ("cimd_client_id", "cimdClientId"),
+    ("custom_data", "customData"),
+    ("logto_config", "logtoConfig"),
+    ("mfa_verifications", "mfaVerifications"),
+    ("is_suspended", "isSuspended"),
+    ("is_password_expired", "isPasswordExpired"),
+    ("last_sign_in_at", "lastSignInAt"),
+    ("password_updated_at", "passwordUpdatedAt"),
+    ("created_at", "createdAt"),
+    ("updated_at", "updatedAt"),
+];
+
+/// Columns that are `timestamptz`: text in a raw row, epoch milliseconds in the API's shape.
+const TIMESTAMP_COLUMNS: [&str; 4] = ["last_sign_in_at", "password_updated_at", "created_at", "updated_at"];
+
+/// What was taken out of a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The credential fields the record held, as it spelled them.
+    pub credentials: Vec<&'static str>,
+    /// Its tenant (`tenant_id` or `tenantId`), when it named one.
+    pub tenant: Option<String>,
+}
+
+/// Renames a raw row's columns to the API's fields, converts its timestamps, and takes out
+/// credentials and the tenant. Refuses a record that spells one field both ways (which of the
+/// two is meant cannot be known) and a `custom_data` that is not an object.
+pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
+    for (column, field) in RENAMED_COLUMNS {
+        if map.contains_key(column) && map.contains_key(field) {
+            return Err(format!(
+                "both `{field}` and `{column}`: a record is either Logto's API object (camelCase) or a row of its users table (snake_case), not both"
+            ));
+        }
+    }
+    let mut taken = Taken::default();
+    for (api, column) in CREDENTIAL_FIELDS {
+        for name in [api, column] {
+            if map.shift_remove(name).is_some() {
+                taken.credentials.push(name);
+            }
+        }
+    }
+    for (column, field) in RENAMED_COLUMNS {
+        let Some(value) = map.shift_remove(column) else { continue };
+        let value = match value {
+            Value::String(text) if TIMESTAMP_COLUMNS.contains(&column) => match parse_timestamptz(&text) {
+                Some(ms) if ms >= 0 => Value::from(ms),
+                _ => {
+                    return Err(format!(
+                        "`{column}` {text:?} is not a timestamp with a time zone from 1970 on (such as 2024-01-01T00:00:00.123+00:00)"
+                    ));
+                }
+            },
+            Value::Object(_) | Value::Null => value,
+            other if column == "custom_data" => {
+                return Err(format!("`custom_data` must be a JSON object, not {}", json_type_name(&other)));
+            }
+            other => other,
+        };
+        map.insert(field.to_owned(), value);
+    }
+    match map.shift_remove("tenantId") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(tenant)) => taken.tenant = Some(tenant),
+        Some(other) => return Err(format!("the tenant must be a string, not {}", json_type_name(&other))),
+    }
+    Ok(taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shape(value: Value) -> (Result<Taken, String>, Value) {
+        let Value::Object(mut map) = value else { panic!("an object") };
+        let taken = take_shape(&mut map);
+        (taken, Value::Object(map))
+    }
+
+    #[test]
+    fn a_raw_row_is_renamed_and_its_timestamps_read() {
+        let (taken, map) = shape(json!({
+            "tenant_id": "default", "id": "u1", "primary_email": "a@example.com",
+            "custom_data": {"plan": "pro"}, "is_suspended": false,
+            "created_at": "2024-01-01T00:00:00.123+00:00", "updated_at": "2024-01-01 00:00:01+00",
+            "last_sign_in_at": null, "password_encrypted": "$argon2i$v=19$m=4096,t=10,p=1$x$y",
+            "password_encryption_method": "Argon2i", "mfa_verifications": [{"type": "Totp", "key": "K"}],
+            "logto_config": {}
+        }));
+        let taken = taken.expect("accepted");
+        assert_eq!(taken.tenant.as_deref(), Some("default"));
+        assert_eq!(
+            taken.credentials,
+            ["password_encrypted", "password_encryption_method", "mfa_verifications", "logto_config"]
+        );
+        assert_eq!(
+            map,
+            json!({"id": "u1", "primaryEmail": "a@example.com", "customData": {"plan": "pro"},
+                   "isSuspended": false, "lastSignInAt": null, "createdAt": 1_704_067_200_123_i64,
+                   "updatedAt": 1_704_067_201_000_i64})
+        );
+    }
+
+    #[test]
+    fn credentials_are_taken_out_of_the_api_shape_too() {
+        let (taken, map) = shape(json!({"id": "u1", "passwordEncrypted": "h", "mfaVerifications": []}));
+        assert_eq!(taken.expect("accepted").credentials, ["passwordEncrypted", "mfaVerifications"]);
+        assert_eq!(map, json!({"id": "u1"}));
+    }
+
+    #[test]
+    fn one_field_in_both_shapes_is_refused() {
+        let (taken, _) = shape(json!({"customData": {}, "custom_data": {}}));
+        assert!(taken.expect_err("refused").starts_with("both `customData` and `custom_data`"));
+        let (taken, _) = shape(json!({"passwordEncrypted": "h", "password_encrypted": "h"}));
+        assert!(taken.is_err());
+    }
+
+    #[test]
+    fn custom_data_that_is_not_an_object_is_refused() {
+        let (taken, _) = shape(json!({"custom_data": "{\"plan\":\"pro\"}"}));
+        assert_eq!(taken.expect_err("refused"), "`custom_data` must be a JSON object, not a string");
+    }
+
+    #[test]
+    fn a_timestamp_that_cannot_be_read_is_refused() {
+        let (taken, _) = shape(json!({"created_at": "yesterday"}));
+        assert!(taken.expect_err("refused").starts_with("`created_at` \"yesterday\" is not a timestamp"));
+    }
+}
