@@ -27,6 +27,7 @@ fn benches(c: &mut Criterion) {
         drafts: Drafts::at(drafts.path().to_owned()),
         database: path.display().to_string(),
         scanner: None,
+        checker: None,
     };
     let theme = Theme::colour();
     let mut state = State::new(WIDTH, HEIGHT, false);

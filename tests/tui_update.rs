@@ -906,6 +906,7 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
         drafts: Drafts::at(blocker.join("drafts")),
         database: database(&store),
         scanner: None,
+        checker: None,
     };
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
@@ -1364,6 +1365,7 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
         drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
         database: path.display().to_string(),
         scanner: Some(scanner),
+        checker: None,
     };
     // Two keystrokes in a row: the second query replaces the first.
     assert!(perform(&runtime, Effect::Scan { generation: 1, query: "a".into() }).is_none());

@@ -34,6 +34,7 @@ pub fn runtime(store: &RedbStore) -> Runtime<'_> {
         drafts: Drafts::at(dir.join("drafts")),
         database: store.path().display().to_string(),
         scanner: None,
+        checker: None,
     }
 }
 
