@@ -494,7 +494,46 @@ impl Editor {
         {
             return self.textarea.insert_str(escape);
         }
+        if !input.ctrl && !input.alt {
+            match input.key {
+                Key::Enter => return self.new_line_indented(),
+                Key::Char(close @ ('}' | ']')) => return self.close_dedented(close),
+                _ => {}
+            }
+        }
         self.textarea.input(input)
+    }
+
+    /// The line's text before the cursor.
+    fn before_cursor(&self) -> &str {
+        let cursor = self.textarea.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let line = self.textarea.lines().get(row).map(String::as_str).unwrap_or("");
+        let end = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+        &line[..end]
+    }
+
+    /// `Enter` as in a JSON editor: the new line keeps the indentation of this one, one level
+    /// (two spaces) more after an opening `{` or `[`. (A bracketed paste is inserted as it is.)
+    fn new_line_indented(&mut self) -> bool {
+        let before = self.before_cursor();
+        let indent: String = before.chars().take_while(|c| *c == ' ').collect();
+        let opens = matches!(before.trim_end().chars().last(), Some('{' | '['));
+        self.textarea.insert_newline();
+        self.textarea.insert_str(if opens { format!("{indent}  ") } else { indent });
+        true
+    }
+
+    /// A closing `}`/`]` typed on a line holding only indentation takes one level off it.
+    fn close_dedented(&mut self, close: char) -> bool {
+        let before = self.before_cursor();
+        if !before.is_empty() && before.chars().all(|c| c == ' ') {
+            for _ in 0..before.len().min(2) {
+                self.textarea.delete_char();
+            }
+        }
+        self.textarea.insert_char(close);
+        true
     }
 
     pub fn text(&self) -> String {

@@ -1,0 +1,88 @@
+//! The editor types like a small JSON editor (issue 12, item 7): `Enter` keeps the line's
+//! indentation and adds a level after `{`/`[`; a `}`/`]` typed on an indented empty line takes
+//! a level off; a paste goes in as it is.
+
+mod support;
+
+use custodian::store::RedbStore;
+use custodian::tui::app::{Action, State};
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+fn editor_on_admin(store: &RedbStore) -> State {
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state
+}
+
+fn key(store: &RedbStore, state: &mut State, key: Key) {
+    act(store, state, Action::Edit(Input { key, ..Input::default() }));
+}
+
+fn lines(state: &State) -> Vec<String> {
+    state.editor.as_ref().unwrap().textarea.lines().to_vec()
+}
+
+/// Puts the cursor at the end of the first line that starts (after its indentation) with `start`.
+fn to_end_of(state: &mut State, start: &str) -> usize {
+    let row = lines(state).iter().position(|l| l.trim_start().starts_with(start)).expect("line present");
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(row as u16, 0));
+    textarea.move_cursor(CursorMove::End);
+    row
+}
+
+#[test]
+fn enter_keeps_the_indentation_and_adds_a_level_after_an_opening_brace() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    // `  "adminConsolePreferences": {` → the new line is indented one level deeper.
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 1], "    ");
+    for c in "\"a\": [".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 2], "      ");
+    key(&store, &mut state, Key::Char('1'));
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 3], "      ", "after a value: the same indentation");
+}
+
+#[test]
+fn a_closing_bracket_on_an_indented_empty_line_takes_one_level_off() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    for c in "\"a\": [".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Enter);
+    key(&store, &mut state, Key::Char('1'));
+    key(&store, &mut state, Key::Enter);
+    key(&store, &mut state, Key::Char(']'));
+    assert_eq!(lines(&state)[row + 3], "    ]");
+    key(&store, &mut state, Key::Char(','));
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 4], "    ");
+    // Not on a line with text before the cursor: typed as it is.
+    key(&store, &mut state, Key::Char('x'));
+    key(&store, &mut state, Key::Char('}'));
+    assert_eq!(lines(&state)[row + 4], "    x}");
+}
+
+#[test]
+fn a_paste_goes_in_as_it_is_without_indentation() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    act(&store, &mut state, Action::Paste("\n\"b\": {\n\"c\": 1\n}".into()));
+    assert_eq!(lines(&state)[row + 1..row + 4], ["\"b\": {", "\"c\": 1", "}"]);
+}
