@@ -86,3 +86,37 @@ fn a_paste_goes_in_as_it_is_without_indentation() {
     act(&store, &mut state, Action::Paste("\n\"b\": {\n\"c\": 1\n}".into()));
     assert_eq!(lines(&state)[row + 1..row + 4], ["\"b\": {", "\"c\": 1", "}"]);
 }
+
+#[test]
+fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_errors_do() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+    for c in " oops".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    // The cursor elsewhere: the textarea underlines the cursor's line and reverses its cell.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| view::render(frame, &state, &Theme::plain())).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let row_text = |y: u16| (0..120).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>();
+    let y = (0..40).find(|&y| row_text(y).contains("oops")).expect("the typed text is shown");
+    assert!(row_text(y).contains("│  3     \"language\": \"en\", oops"), "{}", row_text(y));
+    let status = (0..40).map(row_text).find(|r| r.contains("line 3, col 23")).is_some();
+    assert!(status, "the error names line 3, col 23");
+    let marked: Vec<(u16, u16, String)> = (0..40)
+        .flat_map(|y| (0..120).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].modifier.contains(Modifier::UNDERLINED | Modifier::REVERSED))
+        .map(|(x, y)| (x, y, buffer[(x, y)].symbol().to_owned()))
+        .collect();
+    let start = row_text(y).find("oops").unwrap();
+    let x = row_text(y)[..start].chars().count() as u16;
+    assert_eq!(marked, vec![(x, y, "o".to_owned())], "only the error's cell, the `o` of oops");
+}

@@ -463,6 +463,9 @@ impl Editor {
         textarea.set_max_histories(1000);
         // Reverse video shows a selection with or without colour.
         textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
+        // A gutter of line numbers: the numbers the errors give (`line 14, col 7`). Dim, not
+        // coloured, so it reads the same under NO_COLOR.
+        textarea.set_line_number_style(Style::new().add_modifier(Modifier::DIM));
         textarea
     }
 

@@ -5,8 +5,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use ratatui::style::Modifier;
+use unicode_width::UnicodeWidthStr;
+
 use crate::inert;
-use crate::tui::app::State;
+use crate::tui::app::{Editor, State};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -27,6 +30,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         // draft, `$EDITOR`) goes through `inert::editor_text`/`editor_char`, so it holds no
         // control or invisible character raw.
         frame.render_widget(&editor.textarea, inner);
+        if editor.is_checked()
+            && let Err(error) = &editor.validation
+            && let Some((line, column)) = error.position()
+        {
+            mark_error(frame, inner, editor, line, column, theme);
+        }
         return;
     }
     let title = match &state.document {
@@ -44,4 +53,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         None => Vec::new(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Underlines the cell of the error's position (1-based line and column, as the message
+/// gives them) where the textarea drew it: after the line-number gutter, less the
+/// textarea's scroll. A position past the end of its line marks the cell after the text.
+fn mark_error(frame: &mut Frame, inner: Rect, editor: &Editor, line: usize, column: usize, theme: &Theme) {
+    let lines = editor.textarea.lines();
+    let Some(text) = lines.get(line.saturating_sub(1)) else { return };
+    let (top_row, top_col) = editor.textarea.scroll_offset();
+    let row = line.saturating_sub(1);
+    if row < top_row as usize || row - top_row as usize >= inner.height as usize {
+        return;
+    }
+    let before: String = text.chars().take(column.saturating_sub(1)).collect();
+    let gutter = lines.len().to_string().len() + 2;
+    let Some(col) = before.width().checked_sub(top_col as usize).map(|col| col + gutter) else { return };
+    if col >= inner.width as usize {
+        return;
+    }
+    let position = (inner.x + col as u16, inner.y + (row - top_row as usize) as u16);
+    if let Some(cell) = frame.buffer_mut().cell_mut(position) {
+        cell.set_style(theme.error.add_modifier(Modifier::UNDERLINED | Modifier::REVERSED));
+    }
 }
