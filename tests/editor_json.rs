@@ -120,3 +120,40 @@ fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_erro
     let x = row_text(y)[..start].chars().count() as u16;
     assert_eq!(marked, vec![(x, y, "o".to_owned())], "only the error's cell, the `o` of oops");
 }
+
+#[test]
+fn the_bracket_matching_the_one_at_the_cursor_is_highlighted_skipping_brackets_in_strings() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    // A string holding brackets inside the object: they are not counted.
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    act(&store, &mut state, Action::Paste("\n\"x\": \"}]{\",".into()));
+    let shown = |state: &State| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        (0..40u16)
+            // The editor's side of the screen (the list's selected row is reversed too).
+            .flat_map(|y| (48..120u16).map(move |x| (x, y)))
+            .filter(|&(x, y)| buffer[(x, y)].modifier.contains(Modifier::REVERSED | Modifier::BOLD))
+            .map(|(x, y)| buffer[(x, y)].symbol().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // The cursor on the `{` ending `"adminConsolePreferences": {`.
+    let open_col = lines(&state)[row].chars().count() as u16 - 1;
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, open_col));
+    assert_eq!(shown(&state), ["}"]);
+    // The cursor just after the `}` that closes it: the `{` is shown.
+    let close_row = lines(&state).iter().position(|l| l == "  },").unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(close_row as u16, 3));
+    assert_eq!(shown(&state), ["{"]);
+    // Not beside a bracket: nothing.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 4));
+    assert!(shown(&state).is_empty());
+}

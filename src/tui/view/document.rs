@@ -36,6 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         {
             mark_error(frame, inner, editor, line, column, theme);
         }
+        mark_matching_bracket(frame, inner, editor);
         return;
     }
     let title = match &state.document {
@@ -59,21 +60,106 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 /// gives them) where the textarea drew it: after the line-number gutter, less the
 /// textarea's scroll. A position past the end of its line marks the cell after the text.
 fn mark_error(frame: &mut Frame, inner: Rect, editor: &Editor, line: usize, column: usize, theme: &Theme) {
-    let lines = editor.textarea.lines();
-    let Some(text) = lines.get(line.saturating_sub(1)) else { return };
-    let (top_row, top_col) = editor.textarea.scroll_offset();
-    let row = line.saturating_sub(1);
-    if row < top_row as usize || row - top_row as usize >= inner.height as usize {
+    let Some(position) = cell_of(inner, editor, line.saturating_sub(1), column.saturating_sub(1)) else {
         return;
-    }
-    let before: String = text.chars().take(column.saturating_sub(1)).collect();
-    let gutter = lines.len().to_string().len() + 2;
-    let Some(col) = before.width().checked_sub(top_col as usize).map(|col| col + gutter) else { return };
-    if col >= inner.width as usize {
-        return;
-    }
-    let position = (inner.x + col as u16, inner.y + (row - top_row as usize) as u16);
+    };
     if let Some(cell) = frame.buffer_mut().cell_mut(position) {
         cell.set_style(theme.error.add_modifier(Modifier::UNDERLINED | Modifier::REVERSED));
+    }
+}
+
+/// Where the textarea drew the character at `row`, `col` (0-based, in characters): after the
+/// line-number gutter, less its scroll; `None` when it is not on screen.
+fn cell_of(inner: Rect, editor: &Editor, row: usize, col: usize) -> Option<(u16, u16)> {
+    let lines = editor.textarea.lines();
+    let text = lines.get(row)?;
+    let (top_row, top_col) = editor.textarea.scroll_offset();
+    let screen_row = row.checked_sub(top_row as usize).filter(|r| *r < inner.height as usize)?;
+    let before: String = text.chars().take(col).collect();
+    let gutter = lines.len().to_string().len() + 2;
+    let screen_col = before.width().checked_sub(top_col as usize)? + gutter;
+    (screen_col < inner.width as usize).then(|| (inner.x + screen_col as u16, inner.y + screen_row as u16))
+}
+
+/// The brackets of a line outside its strings (a JSON string never spans lines), with
+/// their character columns.
+fn brackets(line: &str) -> Vec<(usize, char)> {
+    let (mut in_string, mut escaped) = (false, false);
+    let mut found = Vec::new();
+    for (col, c) in line.chars().enumerate() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                '{' | '[' | '}' | ']' => found.push((col, c)),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// Shows the bracket matching the one at the cursor (or just before it) in reverse video,
+/// looking only as far as the screen shows: at 1 MiB a frame reads ~40 lines, not the text.
+fn mark_matching_bracket(frame: &mut Frame, inner: Rect, editor: &Editor) {
+    let lines = editor.textarea.lines();
+    let cursor = editor.textarea.cursor();
+    let (row, col) = (cursor.0, cursor.1);
+    let Some(line) = lines.get(row) else { return };
+    let here = brackets(line);
+    let Some(&(at, bracket)) =
+        here.iter().find(|(c, _)| *c == col).or_else(|| here.iter().find(|(c, _)| col > 0 && *c == col - 1))
+    else {
+        return;
+    };
+    let (top_row, _) = editor.textarea.scroll_offset();
+    let (first, last) = (top_row as usize, top_row as usize + inner.height as usize);
+    let opening = matches!(bracket, '{' | '[');
+    let mut depth = 0usize;
+    let mut found = None;
+    if opening {
+        'forward: for (r, text) in lines.iter().enumerate().take(last.max(row + 1)).skip(row) {
+            for &(c, b) in &brackets(text) {
+                if r == row && c <= at {
+                    continue;
+                }
+                match b {
+                    '{' | '[' => depth += 1,
+                    _ if depth == 0 => {
+                        found = (matches!((bracket, b), ('{', '}') | ('[', ']'))).then_some((r, c));
+                        break 'forward;
+                    }
+                    _ => depth -= 1,
+                }
+            }
+        }
+    } else {
+        'backward: for r in (first.min(row)..=row).rev() {
+            for &(c, b) in brackets(&lines[r]).iter().rev() {
+                if r == row && c >= at {
+                    continue;
+                }
+                match b {
+                    '}' | ']' => depth += 1,
+                    _ if depth == 0 => {
+                        found = (matches!((b, bracket), ('{', '}') | ('[', ']'))).then_some((r, c));
+                        break 'backward;
+                    }
+                    _ => depth -= 1,
+                }
+            }
+        }
+    }
+    let Some((r, c)) = found else { return };
+    if let Some(position) = cell_of(inner, editor, r, c)
+        && let Some(cell) = frame.buffer_mut().cell_mut(position)
+    {
+        cell.set_style(Modifier::REVERSED | Modifier::BOLD);
     }
 }
