@@ -157,3 +157,35 @@ fn the_bracket_matching_the_one_at_the_cursor_is_highlighted_skipping_brackets_i
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 4));
     assert!(shown(&state).is_empty());
 }
+
+#[test]
+fn json_tokens_are_coloured_from_the_theme_and_not_at_all_without_colour() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    // Each token's first character on screen and its colour.
+    let colours = |theme: &Theme| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|frame| view::render(frame, &state, theme)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let row_text = |y: u16| (0..120u16).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>();
+        let at = |needle: &str, offset: u16| {
+            let y = (0..40u16).find(|&y| row_text(y).contains(needle)).expect("shown");
+            let x = row_text(y)[..row_text(y).find(needle).unwrap()].chars().count() as u16;
+            buffer[(x + offset, y)].fg
+        };
+        [at("\"language\"", 0), at("\"en\"", 0), at("\"count\": 3", 9), at("true", 0), at("},", 0)]
+    };
+    let json = Theme::colour().json.expect("the colour theme has JSON colours");
+    assert_eq!(
+        colours(&Theme::colour()),
+        [json.key, json.string, json.number, json.literal, json.punctuation]
+    );
+    assert!(colours(&Theme::plain()).iter().all(|c| *c == Color::Reset), "no colour under NO_COLOR");
+}

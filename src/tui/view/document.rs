@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::inert;
 use crate::tui::app::{Editor, State};
-use crate::tui::theme::Theme;
+use crate::tui::theme::{JsonColours, Theme};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
@@ -30,6 +30,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         // draft, `$EDITOR`) goes through `inert::editor_text`/`editor_char`, so it holds no
         // control or invisible character raw.
         frame.render_widget(&editor.textarea, inner);
+        if let Some(colours) = theme.json {
+            colour_json(frame, inner, editor, &colours);
+        }
         if editor.is_checked()
             && let Err(error) = &editor.validation
             && let Some((line, column)) = error.position()
@@ -161,5 +164,84 @@ fn mark_matching_bracket(frame: &mut Frame, inner: Rect, editor: &Editor) {
         && let Some(cell) = frame.buffer_mut().cell_mut(position)
     {
         cell.set_style(Modifier::REVERSED | Modifier::BOLD);
+    }
+}
+
+/// Colours the JSON tokens of the lines on screen (foreground only, so the cursor, the
+/// selection and the marks keep their look). Each line is read from its start (a JSON string
+/// never spans lines) and only as far as the screen shows: a frame costs the screen, not the
+/// document.
+fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonColours) {
+    let lines = editor.textarea.lines();
+    let (top_row, top_col) = editor.textarea.scroll_offset();
+    let gutter = lines.len().to_string().len() + 2;
+    let last_col = top_col as usize + (inner.width as usize).saturating_sub(gutter);
+    for (screen_row, line) in lines.iter().skip(top_row as usize).take(inner.height as usize).enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut colour = vec![None; chars.len()];
+        let mut i = 0;
+        let mut width = 0usize;
+        while i < chars.len() && width < last_col {
+            let c = chars[i];
+            let start = i;
+            let token = match c {
+                '"' => {
+                    i += 1;
+                    let mut escaped = false;
+                    while i < chars.len() {
+                        let d = chars[i];
+                        i += 1;
+                        match (escaped, d) {
+                            (true, _) => escaped = false,
+                            (false, '\\') => escaped = true,
+                            (false, '"') => break,
+                            _ => {}
+                        }
+                    }
+                    let is_key = chars[i..].iter().find(|d| !d.is_whitespace()) == Some(&':');
+                    Some(if is_key { colours.key } else { colours.string })
+                }
+                '-' | '0'..='9' => {
+                    while i < chars.len() && matches!(chars[i], '-' | '+' | '.' | 'e' | 'E' | '0'..='9') {
+                        i += 1;
+                    }
+                    Some(colours.number)
+                }
+                't' | 'f' | 'n' => {
+                    while i < chars.len() && chars[i].is_ascii_alphabetic() {
+                        i += 1;
+                    }
+                    let word: String = chars[start..i].iter().collect();
+                    matches!(word.as_str(), "true" | "false" | "null").then_some(colours.literal)
+                }
+                '{' | '}' | '[' | ']' | ':' | ',' => {
+                    i += 1;
+                    Some(colours.punctuation)
+                }
+                _ => {
+                    i += 1;
+                    None
+                }
+            };
+            for (k, slot) in colour.iter_mut().enumerate().take(i).skip(start) {
+                *slot = token;
+                width += unicode_width::UnicodeWidthChar::width(chars[k]).unwrap_or(0);
+            }
+        }
+        let y = inner.y + screen_row as u16;
+        let mut col = 0usize;
+        for (k, c) in chars.iter().enumerate() {
+            if col >= last_col {
+                break;
+            }
+            if col >= top_col as usize
+                && let Some(fg) = colour[k]
+                && let Some(cell) =
+                    frame.buffer_mut().cell_mut((inner.x + (gutter + col - top_col as usize) as u16, y))
+            {
+                cell.set_fg(fg);
+            }
+            col += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+        }
     }
 }
