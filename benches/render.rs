@@ -29,6 +29,7 @@ fn benches(c: &mut Criterion) {
         database: path.display().to_string(),
         scanner: None,
         workers: None,
+        checker: None,
     };
     let theme = Theme::colour();
     let mut state = State::new(WIDTH, HEIGHT, false);

@@ -23,12 +23,7 @@ pub struct Panicked {
 
 impl Panicked {
     fn from_info(info: &PanicHookInfo<'_>) -> Self {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".to_owned());
+        let message = payload_text(info);
         let file = info.location().map(|l| l.file()).unwrap_or_default();
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         // Cargo keeps a dependency's sources in a directory named `redb-<version>`.
@@ -51,6 +46,16 @@ impl Panicked {
     }
 }
 
+/// What a panic said (its `&str` or `String` payload).
+fn payload_text(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// Replaces the default panic output (message, location, backtrace hint) with one line.
 pub fn install_hook() {
     panic::set_hook(Box::new(|info| {
@@ -58,12 +63,7 @@ pub fn install_hook() {
             CAUGHT.with(|c| *c.borrow_mut() = Some(Panicked::from_info(info)));
             return;
         }
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".to_owned());
+        let message = payload_text(info);
         let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         // Not eprintln!: it panics when stderr is gone (a vanished terminal), and a panic
         // inside the hook aborts the process with the database still open.

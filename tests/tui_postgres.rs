@@ -41,6 +41,7 @@ impl Screen {
             database: self.store.draft_identity(),
             scanner: None,
             workers: None,
+            checker: None,
         };
         run_effects(&runtime, &mut self.state, effects);
     }

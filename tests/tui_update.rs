@@ -961,6 +961,7 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
         database: database(&store),
         scanner: None,
         workers: None,
+        checker: None,
     };
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
@@ -1453,6 +1454,7 @@ fn the_background_scanner_answers_the_newest_query_and_finishes_it() {
         database: path.display().to_string(),
         scanner: Some(scanner),
         workers: None,
+        checker: None,
     };
     // Two keystrokes in a row: the second query replaces the first.
     assert!(perform(&runtime, Effect::Scan { generation: 1, query: "a".into() }).is_none());

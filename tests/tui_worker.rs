@@ -189,6 +189,7 @@ impl Session {
             database,
             scanner: None,
             workers: Some(workers),
+            checker: None,
         };
         let mut session =
             Self { _dir: dir, store, runtime: Some(runtime), state: State::new(120, 40, false) };

@@ -162,20 +162,29 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Import { file, upsert } => {
             import(&store, file.as_deref(), *upsert, cli.tenant.clone(), cli.quiet, &mut out)
         }
-        Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
-        Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
-        Command::Get { user, revision } => get(&store, user, *revision, &mut out),
-        Command::Set { user, file, expect_revision, allow_sensitive } => {
-            set(&store, user, file.as_deref(), *expect_revision, *allow_sensitive, &mut out)
-        }
-        Command::History { user } => history(&store, user, &mut out),
-        Command::Restore { user, revision, expect_revision, allow_sensitive } => {
-            restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
-        }
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
+        other => user_command(&store, other, &mut out).unwrap_or(Ok(())),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     result.map_err(|e| name_the_damaged_file(e, store.path()))
+}
+
+/// The subcommands that read and edit users: the same on every store. `None` for the
+/// others, which each backend runs (or refuses) itself.
+fn user_command(store: &dyn UserStore, command: &Command, out: &mut Output) -> Option<Result<()>> {
+    Some(match command {
+        Command::Export { out: file } => export(store, file.as_deref(), out),
+        Command::List { search, limit, json } => list(store, search.as_deref(), *limit, *json, out),
+        Command::Get { user, revision } => get(store, user, *revision, out),
+        Command::Set { user, file, expect_revision, allow_sensitive } => {
+            set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, out)
+        }
+        Command::History { user } => history(store, user, out),
+        Command::Restore { user, revision, expect_revision, allow_sensitive } => {
+            restore(store, user, *revision, *expect_revision, *allow_sensitive, out)
+        }
+        _ => return None,
+    })
 }
 
 /// A panic inside redb means the file is damaged: the error says which file.

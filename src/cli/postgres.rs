@@ -4,8 +4,8 @@
 
 use anyhow::Result;
 
+use super::Output;
 use super::args::{Cli, Command};
-use super::{Output, export, get, history, list, restore, set};
 use crate::store::{POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore};
 use crate::{database, inert, location};
 
@@ -33,17 +33,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     let mut out = Output::stdout();
     let result = match command {
         Command::Info => info(&store, &mut out),
-        Command::Export { out: file } => export(&store, file.as_deref(), &mut out),
-        Command::List { search, limit, json } => list(&store, search.as_deref(), *limit, *json, &mut out),
-        Command::Get { user, revision } => get(&store, user, *revision, &mut out),
-        Command::Set { user, file, expect_revision, allow_sensitive } => {
-            set(&store, user, file.as_deref(), *expect_revision, *allow_sensitive, &mut out)
-        }
-        Command::History { user } => history(&store, user, &mut out),
-        Command::Restore { user, revision, expect_revision, allow_sensitive } => {
-            restore(&store, user, *revision, *expect_revision, *allow_sensitive, &mut out)
-        }
-        Command::Init | Command::Import { .. } | Command::Seed { .. } | Command::Completions { .. } => Ok(()),
+        other => super::user_command(&store, other, &mut out).unwrap_or(Ok(())),
     };
     result.and_then(|()| out.flush())
 }

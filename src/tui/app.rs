@@ -78,6 +78,11 @@ pub enum Action {
         width: u16,
         height: u16,
     },
+    /// The check of the editor's text of `generation`: ignored unless the text is still that.
+    Checked {
+        generation: u64,
+        result: Result<CustomData, ValidationError>,
+    },
     // The store's answers
     RowsLoaded {
         request: RowRequest,
@@ -222,6 +227,12 @@ fn touches_the_edit_being_saved(action: &Action) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadRows(RowRequest),
+    /// Validate the editor's text of this generation; answered with [`Action::Checked`].
+    Check {
+        generation: u64,
+        text: String,
+        limits: Limits,
+    },
     LoadUser {
         id: String,
     },
@@ -441,7 +452,14 @@ pub struct Editor {
     /// The text the editor opened with (the base, made inert), to tell whether anything changed.
     pub opened_text: String,
     pub textarea: TextArea<'static>,
+    /// The result of the last check of the text: of the text as it is when `checked` equals
+    /// `generation`, of an older text otherwise (then it is not shown, and a save checks the
+    /// text again first).
     pub validation: Result<CustomData, ValidationError>,
+    /// Counts the changes to the text: each one asks for a check off the key path.
+    pub generation: u64,
+    /// The generation `validation` is the result for.
+    pub checked: u64,
     /// The editing session: names this editor's draft file, so its autosave, save and discard
     /// touch only its own.
     pub draft_session: String,
@@ -467,7 +485,18 @@ impl Editor {
         let textarea = Self::textarea(&opened_text);
         let validation = CustomData::parse_with(&opened_text, limits);
         let draft_session = crate::draft::new_session();
-        Self { user_id, user_handle, base, opened_text, textarea, validation, draft_session, doubt: None }
+        Self {
+            user_id,
+            user_handle,
+            base,
+            opened_text,
+            textarea,
+            validation,
+            generation: 0,
+            checked: 0,
+            draft_session,
+            doubt: None,
+        }
     }
 
     /// A text area holding `text`, which has been through [`inert::editor_text`].
@@ -477,6 +506,9 @@ impl Editor {
         textarea.set_max_histories(1000);
         // Reverse video shows a selection with or without colour.
         textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
+        // A gutter of line numbers: the numbers the errors give (`line 14, col 7`). Dim, not
+        // coloured, so it reads the same under NO_COLOR.
+        textarea.set_line_number_style(Style::new().add_modifier(Modifier::DIM));
         textarea
     }
 
@@ -508,7 +540,46 @@ impl Editor {
         {
             return self.textarea.insert_str(escape);
         }
+        if !input.ctrl && !input.alt {
+            match input.key {
+                Key::Enter => return self.new_line_indented(),
+                Key::Char(close @ ('}' | ']')) => return self.close_dedented(close),
+                _ => {}
+            }
+        }
         self.textarea.input(input)
+    }
+
+    /// The line's text before the cursor.
+    fn before_cursor(&self) -> &str {
+        let cursor = self.textarea.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let line = self.textarea.lines().get(row).map(String::as_str).unwrap_or("");
+        let end = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+        &line[..end]
+    }
+
+    /// `Enter` as in a JSON editor: the new line keeps the indentation of this one, one level
+    /// (two spaces) more after an opening `{` or `[`. (A bracketed paste is inserted as it is.)
+    fn new_line_indented(&mut self) -> bool {
+        let before = self.before_cursor();
+        let indent: String = before.chars().take_while(|c| *c == ' ').collect();
+        let opens = matches!(before.trim_end().chars().last(), Some('{' | '['));
+        self.textarea.insert_newline();
+        self.textarea.insert_str(if opens { format!("{indent}  ") } else { indent });
+        true
+    }
+
+    /// A closing `}`/`]` typed on a line holding only indentation takes one level off it.
+    fn close_dedented(&mut self, close: char) -> bool {
+        let before = self.before_cursor();
+        if !before.is_empty() && before.chars().all(|c| c == ' ') {
+            for _ in 0..before.len().min(2) {
+                self.textarea.delete_char();
+            }
+        }
+        self.textarea.insert_char(close);
+        true
     }
 
     pub fn text(&self) -> String {
@@ -516,7 +587,8 @@ impl Editor {
     }
 
     pub fn is_modified(&self) -> bool {
-        self.text() != self.opened_text
+        // Asked on every frame: compared line by line, without joining a 1 MiB text.
+        !self.textarea.lines().iter().map(String::as_str).eq(self.opened_text.split('\n'))
     }
 
     /// Removing this editing session's draft (and no other).
@@ -540,8 +612,22 @@ impl Editor {
         }
     }
 
+    /// Checks the text as it is now, here and at once (opening, saving, jumping to the error).
     fn revalidate(&mut self, limits: &Limits) {
         self.validation = CustomData::parse_with(&self.text(), limits);
+        self.checked = self.generation;
+    }
+
+    /// Whether the shown result is for the text as it is now.
+    pub fn is_checked(&self) -> bool {
+        self.checked == self.generation
+    }
+
+    /// The text changed: its check is asked for, to run off the key path (validating 1 MiB
+    /// on every key made typing lag); until it answers, the status line says "checking…".
+    fn changed(&mut self, limits: &Limits) -> Effect {
+        self.generation += 1;
+        Effect::Check { generation: self.generation, text: self.text(), limits: *limits }
     }
 }
 
@@ -782,6 +868,9 @@ impl State {
     /// The validation summary for the status line while editing.
     pub fn validation_summary(&self) -> Option<(bool, String)> {
         let editor = self.editor.as_ref()?;
+        if !editor.is_checked() {
+            return None;
+        }
         Some(match &editor.validation {
             Ok(data) => {
                 // The compact size, the one the limit is on (the pretty text on screen is larger).
@@ -976,7 +1065,12 @@ impl State {
     }
 
     fn save(&mut self) -> Vec<Effect> {
-        let Some(editor) = &self.editor else { return Vec::new() };
+        let Some(editor) = &mut self.editor else { return Vec::new() };
+        // Never saved on an older text's check: the final text is checked whole, now.
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
+        let editor = &*editor;
         let data = match &editor.validation {
             Ok(data) => data.clone(),
             Err(_) => {
@@ -1284,6 +1378,9 @@ impl State {
 
     fn jump_to_error(&mut self) {
         let Some(editor) = &mut self.editor else { return };
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
         match editor.validation.as_ref().err().and_then(ValidationError::position) {
             Some((line, column)) => {
                 let row = (line.saturating_sub(1)).min(u16::MAX as usize) as u16;
@@ -1719,7 +1816,16 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(editor) = &mut state.editor
                 && editor.input(input)
             {
-                editor.revalidate(&state.limits);
+                return vec![editor.changed(&state.limits)];
+            }
+            Vec::new()
+        }
+        Checked { generation, result } => {
+            if let Some(editor) = &mut state.editor
+                && editor.generation == generation
+            {
+                editor.validation = result;
+                editor.checked = generation;
             }
             Vec::new()
         }
@@ -1727,7 +1833,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             if let Some(editor) = &mut state.editor {
                 // Pasted controls, bidi and other invisible characters arrive as JSON escapes.
                 editor.textarea.insert_str(inert::editor_text(&text));
-                editor.revalidate(&state.limits);
+                return vec![editor.changed(&state.limits)];
             }
             Vec::new()
         }

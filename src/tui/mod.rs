@@ -4,6 +4,7 @@
 //! action, and the views draw the state.
 
 pub mod app;
+pub mod check;
 pub mod gap_filling;
 pub mod keymap;
 pub mod terminal;
@@ -46,11 +47,16 @@ pub struct Runtime<'a> {
     /// Runs the other store work off the UI thread; without them (in tests and benches) it
     /// is done at once, inline.
     pub workers: Option<StoreWorkers>,
+    /// Checks the editor's text off the UI thread; without one (in tests) at once.
+    pub checker: Option<check::Checker>,
 }
 
 /// Users the background scan reads per step: a few milliseconds of work, then it looks
 /// whether it has been cancelled.
 const SCAN_STEP: usize = 5_000;
+
+/// How often the event loop looks for the editor's check while one is under way.
+const CHECK_POLL: Duration = Duration::from_millis(5);
 
 /// How often a frame shows what a running scan has found (when no key asks for one sooner).
 const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
@@ -322,6 +328,7 @@ impl Lane {
                 database,
                 scanner: None,
                 workers: None,
+                checker: None,
             };
             for Job { ticket, work, effect } in requests {
                 let superseded =
@@ -659,8 +666,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
         .context("cannot start the store's workers")?;
-    let runtime =
-        Runtime { store: &*store, drafts, database, scanner: Some(scanner), workers: Some(workers) };
+    let runtime = Runtime {
+        store: &*store,
+        drafts,
+        database,
+        scanner: Some(scanner),
+        workers: Some(workers),
+        checker: Some(check::Checker::new().context("cannot start the checker")?),
+    };
     let theme = Theme::from_environment(no_color);
     let colour = theme == Theme::colour();
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
@@ -831,6 +844,12 @@ fn event_loop(
         // What the background scan found since the last look. Shown at once while the list
         // has room for more rows or when the scan is over (someone is waiting for that).
         let shown_before = state.list.rows.len();
+        // The editor's check: drawn at once, it is what the status line waits for.
+        while let Some(answer) = runtime.checker.as_ref().and_then(check::Checker::try_recv) {
+            let effects = update(state, answer);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            dirty = true;
+        }
         while let Some(answer) = scan_answers.try_recv() {
             let effects = update(state, answer);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
@@ -851,6 +870,9 @@ fn event_loop(
             (Duration::ZERO, None)
         } else if scan_news {
             (SCAN_FRAME_EVERY.saturating_sub(drawn_at.elapsed()), None)
+        } else if state.editor.as_ref().is_some_and(|editor| !editor.is_checked()) {
+            // A check is under way: look for its answer soon.
+            (CHECK_POLL, None)
         } else {
             (Duration::from_millis(250), Some(scan_answers.wake.as_raw_fd()))
         };
@@ -1174,6 +1196,15 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
     let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
     Some(match effect {
+        Effect::Check { generation, text, limits } => match &runtime.checker {
+            Some(checker) => {
+                checker.submit(generation, text, limits);
+                return None;
+            }
+            None => {
+                Action::Checked { generation, result: crate::domain::CustomData::parse_with(&text, &limits) }
+            }
+        },
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.limit);
             match rows.and_then(|rows| Ok((rows, store.count()?))) {

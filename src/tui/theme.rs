@@ -18,6 +18,20 @@ pub struct Theme {
     pub warning: Style,
     pub removed: Style,
     pub added: Style,
+    /// The editor's JSON colours; none without colour.
+    pub json: Option<JsonColours>,
+}
+
+/// Foreground colours of the editor's JSON tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonColours {
+    pub key: Color,
+    pub string: Color,
+    pub number: Color,
+    /// `true`, `false`, `null`.
+    pub literal: Color,
+    /// `{ } [ ] : ,`
+    pub punctuation: Color,
 }
 
 impl Theme {
@@ -35,6 +49,13 @@ impl Theme {
             warning: Style::new().fg(Color::Yellow),
             removed: Style::new().fg(Color::Red),
             added: Style::new().fg(Color::Green),
+            json: Some(JsonColours {
+                key: Color::Cyan,
+                string: Color::Green,
+                number: Color::Yellow,
+                literal: Color::Magenta,
+                punctuation: Color::DarkGray,
+            }),
         }
     }
 
@@ -53,6 +74,7 @@ impl Theme {
             warning: bold,
             removed: bold,
             added: Style::new(),
+            json: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub fn runtime(store: &RedbStore) -> Runtime<'_> {
         database: store.path().display().to_string(),
         scanner: None,
         workers: None,
+        checker: None,
     }
 }
 

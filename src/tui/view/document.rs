@@ -5,9 +5,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use ratatui::style::Modifier;
+use unicode_width::UnicodeWidthStr;
+
 use crate::inert;
-use crate::tui::app::State;
-use crate::tui::theme::Theme;
+use crate::tui::app::{Editor, State};
+use crate::tui::theme::{JsonColours, Theme};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
@@ -27,6 +30,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         // draft, `$EDITOR`) goes through `inert::editor_text`/`editor_char`, so it holds no
         // control or invisible character raw.
         frame.render_widget(&editor.textarea, inner);
+        if let Some(colours) = theme.json {
+            colour_json(frame, inner, editor, &colours);
+        }
+        if editor.is_checked()
+            && let Err(error) = &editor.validation
+            && let Some((line, column)) = error.position()
+        {
+            mark_error(frame, inner, editor, line, column, theme);
+        }
+        mark_matching_bracket(frame, inner, editor);
         return;
     }
     let title = match &state.document {
@@ -44,4 +57,191 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         None => Vec::new(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Underlines the cell of the error's position (1-based line and column, as the message
+/// gives them) where the textarea drew it: after the line-number gutter, less the
+/// textarea's scroll. A position past the end of its line marks the cell after the text.
+fn mark_error(frame: &mut Frame, inner: Rect, editor: &Editor, line: usize, column: usize, theme: &Theme) {
+    let Some(position) = cell_of(inner, editor, line.saturating_sub(1), column.saturating_sub(1)) else {
+        return;
+    };
+    if let Some(cell) = frame.buffer_mut().cell_mut(position) {
+        cell.set_style(theme.error.add_modifier(Modifier::UNDERLINED | Modifier::REVERSED));
+    }
+}
+
+/// Where the textarea drew the character at `row`, `col` (0-based, in characters): after the
+/// line-number gutter, less its scroll; `None` when it is not on screen.
+fn cell_of(inner: Rect, editor: &Editor, row: usize, col: usize) -> Option<(u16, u16)> {
+    let lines = editor.textarea.lines();
+    let text = lines.get(row)?;
+    let (top_row, top_col) = editor.textarea.scroll_offset();
+    let screen_row = row.checked_sub(top_row as usize).filter(|r| *r < inner.height as usize)?;
+    let before: String = text.chars().take(col).collect();
+    let gutter = lines.len().to_string().len() + 2;
+    let screen_col = before.width().checked_sub(top_col as usize)? + gutter;
+    (screen_col < inner.width as usize).then(|| (inner.x + screen_col as u16, inner.y + screen_row as u16))
+}
+
+/// The brackets of a line outside its strings (a JSON string never spans lines), with
+/// their character columns.
+fn brackets(line: &str) -> Vec<(usize, char)> {
+    let (mut in_string, mut escaped) = (false, false);
+    let mut found = Vec::new();
+    for (col, c) in line.chars().enumerate() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => in_string = true,
+                '{' | '[' | '}' | ']' => found.push((col, c)),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// Shows the bracket matching the one at the cursor (or just before it) in reverse video,
+/// looking only as far as the screen shows: at 1 MiB a frame reads ~40 lines, not the text.
+fn mark_matching_bracket(frame: &mut Frame, inner: Rect, editor: &Editor) {
+    let lines = editor.textarea.lines();
+    let cursor = editor.textarea.cursor();
+    let (row, col) = (cursor.0, cursor.1);
+    let Some(line) = lines.get(row) else { return };
+    let here = brackets(line);
+    let Some(&(at, bracket)) =
+        here.iter().find(|(c, _)| *c == col).or_else(|| here.iter().find(|(c, _)| col > 0 && *c == col - 1))
+    else {
+        return;
+    };
+    let (top_row, _) = editor.textarea.scroll_offset();
+    let (first, last) = (top_row as usize, top_row as usize + inner.height as usize);
+    let opening = matches!(bracket, '{' | '[');
+    let mut depth = 0usize;
+    let mut found = None;
+    if opening {
+        'forward: for (r, text) in lines.iter().enumerate().take(last.max(row + 1)).skip(row) {
+            for &(c, b) in &brackets(text) {
+                if r == row && c <= at {
+                    continue;
+                }
+                match b {
+                    '{' | '[' => depth += 1,
+                    _ if depth == 0 => {
+                        found = (matches!((bracket, b), ('{', '}') | ('[', ']'))).then_some((r, c));
+                        break 'forward;
+                    }
+                    _ => depth -= 1,
+                }
+            }
+        }
+    } else {
+        'backward: for r in (first.min(row)..=row).rev() {
+            for &(c, b) in brackets(&lines[r]).iter().rev() {
+                if r == row && c >= at {
+                    continue;
+                }
+                match b {
+                    '}' | ']' => depth += 1,
+                    _ if depth == 0 => {
+                        found = (matches!((b, bracket), ('{', '}') | ('[', ']'))).then_some((r, c));
+                        break 'backward;
+                    }
+                    _ => depth -= 1,
+                }
+            }
+        }
+    }
+    let Some((r, c)) = found else { return };
+    if let Some(position) = cell_of(inner, editor, r, c)
+        && let Some(cell) = frame.buffer_mut().cell_mut(position)
+    {
+        cell.set_style(Modifier::REVERSED | Modifier::BOLD);
+    }
+}
+
+/// Colours the JSON tokens of the lines on screen (foreground only, so the cursor, the
+/// selection and the marks keep their look). Each line is read from its start (a JSON string
+/// never spans lines) and only as far as the screen shows: a frame costs the screen, not the
+/// document.
+fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonColours) {
+    let lines = editor.textarea.lines();
+    let (top_row, top_col) = editor.textarea.scroll_offset();
+    let gutter = lines.len().to_string().len() + 2;
+    let last_col = top_col as usize + (inner.width as usize).saturating_sub(gutter);
+    for (screen_row, line) in lines.iter().skip(top_row as usize).take(inner.height as usize).enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut colour = vec![None; chars.len()];
+        let mut i = 0;
+        let mut width = 0usize;
+        while i < chars.len() && width < last_col {
+            let c = chars[i];
+            let start = i;
+            let token = match c {
+                '"' => {
+                    i += 1;
+                    let mut escaped = false;
+                    while i < chars.len() {
+                        let d = chars[i];
+                        i += 1;
+                        match (escaped, d) {
+                            (true, _) => escaped = false,
+                            (false, '\\') => escaped = true,
+                            (false, '"') => break,
+                            _ => {}
+                        }
+                    }
+                    let is_key = chars[i..].iter().find(|d| !d.is_whitespace()) == Some(&':');
+                    Some(if is_key { colours.key } else { colours.string })
+                }
+                '-' | '0'..='9' => {
+                    while i < chars.len() && matches!(chars[i], '-' | '+' | '.' | 'e' | 'E' | '0'..='9') {
+                        i += 1;
+                    }
+                    Some(colours.number)
+                }
+                't' | 'f' | 'n' => {
+                    while i < chars.len() && chars[i].is_ascii_alphabetic() {
+                        i += 1;
+                    }
+                    let word: String = chars[start..i].iter().collect();
+                    matches!(word.as_str(), "true" | "false" | "null").then_some(colours.literal)
+                }
+                '{' | '}' | '[' | ']' | ':' | ',' => {
+                    i += 1;
+                    Some(colours.punctuation)
+                }
+                _ => {
+                    i += 1;
+                    None
+                }
+            };
+            for (k, slot) in colour.iter_mut().enumerate().take(i).skip(start) {
+                *slot = token;
+                width += unicode_width::UnicodeWidthChar::width(chars[k]).unwrap_or(0);
+            }
+        }
+        let y = inner.y + screen_row as u16;
+        let mut col = 0usize;
+        for (k, c) in chars.iter().enumerate() {
+            if col >= last_col {
+                break;
+            }
+            if col >= top_col as usize
+                && let Some(fg) = colour[k]
+                && let Some(cell) =
+                    frame.buffer_mut().cell_mut((inner.x + (gutter + col - top_col as usize) as u16, y))
+            {
+                cell.set_fg(fg);
+            }
+            col += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+        }
+    }
 }

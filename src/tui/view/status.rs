@@ -27,6 +27,10 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
         spans.push(Span::styled("edit NOT kept on disk · ", theme.error));
     }
+    if state.editor.as_ref().is_some_and(|editor| !editor.is_checked()) {
+        // A result for older text is never shown.
+        spans.push(Span::raw("checking…"));
+    }
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));

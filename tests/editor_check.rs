@@ -1,0 +1,82 @@
+//! The editor's check runs off the key path (issue 12, item 3): a key asks for a check and
+//! is answered at once; the status line says "checking…" until the check of the text as it
+//! is now answers; an answer for older text is never shown; a save checks the final text
+//! itself instead of trusting a check that may be stale.
+
+mod support;
+
+use custodian::store::RedbStore;
+use custodian::tui::app::{Action, Effect, State, update};
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+fn editor_on_admin(store: &RedbStore) -> State {
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+    state
+}
+
+/// A typed character, as the terminal delivers it; the check it asks for is not run.
+fn type_char(state: &mut State, c: char) -> Vec<Effect> {
+    update(state, Action::Edit(Input { key: Key::Char(c), ..Input::default() }))
+}
+
+fn checks(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| if let Effect::Check { generation, .. } = e { Some(*generation) } else { None })
+        .collect()
+}
+
+#[test]
+fn a_typed_key_asks_for_a_check_and_shows_checking_until_it_answers() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    assert!(state.validation_summary().is_some_and(|(valid, _)| valid));
+    let effects = type_char(&mut state, 'x');
+    assert_eq!(checks(&effects).len(), 1, "{effects:?}");
+    assert!(state.validation_summary().is_none(), "no result is shown for text not yet checked");
+    assert!(!state.editor.as_ref().unwrap().is_checked());
+    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else { unreachable!() };
+    let result = custodian::domain::CustomData::parse_with(&text, &limits);
+    update(&mut state, Action::Checked { generation, result });
+    let (valid, summary) = state.validation_summary().expect("the check answered");
+    assert!(!valid, "`x` after a value is an error: {summary}");
+}
+
+#[test]
+fn an_answer_for_older_text_is_never_shown() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let first = type_char(&mut state, 'x');
+    let second = type_char(&mut state, ' ');
+    let Some(Effect::Check { generation: old, text, limits }) = first.into_iter().next() else {
+        panic!("each change asks for a check")
+    };
+    let newer = checks(&second)[0];
+    assert!(newer > old);
+    let result = custodian::domain::CustomData::parse_with(&text, &limits);
+    update(&mut state, Action::Checked { generation: old, result });
+    assert!(state.validation_summary().is_none(), "the older text's error must not be shown");
+}
+
+#[test]
+fn save_checks_the_final_text_when_its_check_has_not_answered() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    // The text becomes invalid; its check never answers (the worker is slow).
+    for c in " oops".chars() {
+        type_char(&mut state, c);
+    }
+    let effects = update(&mut state, Action::Save);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("not saved: fix the error first"), "{status}");
+    assert!(state.editor.as_ref().unwrap().is_checked());
+}

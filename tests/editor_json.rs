@@ -1,0 +1,191 @@
+//! The editor types like a small JSON editor (issue 12, item 7): `Enter` keeps the line's
+//! indentation and adds a level after `{`/`[`; a `}`/`]` typed on an indented empty line takes
+//! a level off; a paste goes in as it is.
+
+mod support;
+
+use custodian::store::RedbStore;
+use custodian::tui::app::{Action, State};
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+fn editor_on_admin(store: &RedbStore) -> State {
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state
+}
+
+fn key(store: &RedbStore, state: &mut State, key: Key) {
+    act(store, state, Action::Edit(Input { key, ..Input::default() }));
+}
+
+fn lines(state: &State) -> Vec<String> {
+    state.editor.as_ref().unwrap().textarea.lines().to_vec()
+}
+
+/// Puts the cursor at the end of the first line that starts (after its indentation) with `start`.
+fn to_end_of(state: &mut State, start: &str) -> usize {
+    let row = lines(state).iter().position(|l| l.trim_start().starts_with(start)).expect("line present");
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(row as u16, 0));
+    textarea.move_cursor(CursorMove::End);
+    row
+}
+
+#[test]
+fn enter_keeps_the_indentation_and_adds_a_level_after_an_opening_brace() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    // `  "adminConsolePreferences": {` → the new line is indented one level deeper.
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 1], "    ");
+    for c in "\"a\": [".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 2], "      ");
+    key(&store, &mut state, Key::Char('1'));
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 3], "      ", "after a value: the same indentation");
+}
+
+#[test]
+fn a_closing_bracket_on_an_indented_empty_line_takes_one_level_off() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    for c in "\"a\": [".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Enter);
+    key(&store, &mut state, Key::Char('1'));
+    key(&store, &mut state, Key::Enter);
+    key(&store, &mut state, Key::Char(']'));
+    assert_eq!(lines(&state)[row + 3], "    ]");
+    key(&store, &mut state, Key::Char(','));
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[row + 4], "    ");
+    // Not on a line with text before the cursor: typed as it is.
+    key(&store, &mut state, Key::Char('x'));
+    key(&store, &mut state, Key::Char('}'));
+    assert_eq!(lines(&state)[row + 4], "    x}");
+}
+
+#[test]
+fn a_paste_goes_in_as_it_is_without_indentation() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    act(&store, &mut state, Action::Paste("\n\"b\": {\n\"c\": 1\n}".into()));
+    assert_eq!(lines(&state)[row + 1..row + 4], ["\"b\": {", "\"c\": 1", "}"]);
+}
+
+#[test]
+fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_errors_do() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(2, 21));
+    for c in " oops".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    // The cursor elsewhere: the textarea underlines the cursor's line and reverses its cell.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| view::render(frame, &state, &Theme::plain())).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let row_text = |y: u16| (0..120).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>();
+    let y = (0..40).find(|&y| row_text(y).contains("oops")).expect("the typed text is shown");
+    assert!(row_text(y).contains("│  3     \"language\": \"en\", oops"), "{}", row_text(y));
+    let status = (0..40).map(row_text).find(|r| r.contains("line 3, col 23")).is_some();
+    assert!(status, "the error names line 3, col 23");
+    let marked: Vec<(u16, u16, String)> = (0..40)
+        .flat_map(|y| (0..120).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].modifier.contains(Modifier::UNDERLINED | Modifier::REVERSED))
+        .map(|(x, y)| (x, y, buffer[(x, y)].symbol().to_owned()))
+        .collect();
+    let start = row_text(y).find("oops").unwrap();
+    let x = row_text(y)[..start].chars().count() as u16;
+    assert_eq!(marked, vec![(x, y, "o".to_owned())], "only the error's cell, the `o` of oops");
+}
+
+#[test]
+fn the_bracket_matching_the_one_at_the_cursor_is_highlighted_skipping_brackets_in_strings() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    // A string holding brackets inside the object: they are not counted.
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    act(&store, &mut state, Action::Paste("\n\"x\": \"}]{\",".into()));
+    let shown = |state: &State| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        (0..40u16)
+            // The editor's side of the screen (the list's selected row is reversed too).
+            .flat_map(|y| (48..120u16).map(move |x| (x, y)))
+            .filter(|&(x, y)| buffer[(x, y)].modifier.contains(Modifier::REVERSED | Modifier::BOLD))
+            .map(|(x, y)| buffer[(x, y)].symbol().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // The cursor on the `{` ending `"adminConsolePreferences": {`.
+    let open_col = lines(&state)[row].chars().count() as u16 - 1;
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, open_col));
+    assert_eq!(shown(&state), ["}"]);
+    // The cursor just after the `}` that closes it: the `{` is shown.
+    let close_row = lines(&state).iter().position(|l| l == "  },").unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(close_row as u16, 3));
+    assert_eq!(shown(&state), ["{"]);
+    // Not beside a bracket: nothing.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 4));
+    assert!(shown(&state).is_empty());
+}
+
+#[test]
+fn json_tokens_are_coloured_from_the_theme_and_not_at_all_without_colour() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Color;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    // Each token's first character on screen and its colour.
+    let colours = |theme: &Theme| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|frame| view::render(frame, &state, theme)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let row_text = |y: u16| (0..120u16).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>();
+        let at = |needle: &str, offset: u16| {
+            let y = (0..40u16).find(|&y| row_text(y).contains(needle)).expect("shown");
+            let x = row_text(y)[..row_text(y).find(needle).unwrap()].chars().count() as u16;
+            buffer[(x + offset, y)].fg
+        };
+        [at("\"language\"", 0), at("\"en\"", 0), at("\"count\": 3", 9), at("true", 0), at("},", 0)]
+    };
+    let json = Theme::colour().json.expect("the colour theme has JSON colours");
+    assert_eq!(
+        colours(&Theme::colour()),
+        [json.key, json.string, json.number, json.literal, json.punctuation]
+    );
+    assert!(colours(&Theme::plain()).iter().all(|c| *c == Color::Reset), "no colour under NO_COLOR");
+}
