@@ -174,3 +174,20 @@ fn the_right_half_of_a_wide_character_is_never_written_over() {
     let (filled, _) = play(&frames, true);
     assert_eq!(plain, filled);
 }
+
+#[test]
+fn the_blank_ratatui_sends_after_a_wide_emoji_with_vs16_does_not_erase_it() {
+    let frame = |text: &str| {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, WIDTH, HEIGHT));
+        buffer.set_string(3, 2, text, Style::default());
+        // As the editor's colours are laid over its text: the emoji's right column too.
+        buffer.set_style(Rect::new(3, 2, 2, 1), Style::default().fg(Color::Green));
+        buffer
+    };
+    // "❤\u{fe0f}" is drawn two columns wide; ratatui also sends its right column (a blank,
+    // since "x" stood there) and the row, holding a disputed cluster, is written whole.
+    let frames = [frame("ax"), frame("❤\u{fe0f}")];
+    let (filled, _) = play(&frames, true);
+    let (fresh, _) = play(&frames[1..], true);
+    assert_eq!(filled.last(), fresh.last());
+}

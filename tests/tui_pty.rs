@@ -1016,3 +1016,36 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
+
+#[test]
+fn filtering_away_a_devanagari_name_leaves_no_mark_in_tmux() {
+    // Issue 12, item 2: `/admin` left `ि     ां` of anil_d's row (अनिल देशपांडे) on the list in
+    // tmux: tmux placed the vowel signs in cells ratatui counts as covered and never rewrote.
+    let fixture = Fixture::new();
+    let socket = fixture.dir.path().join("tmux.sock");
+    let mut env = String::from("env -u CUSTODIAN_DB -u CUSTODIAN_READ_ONLY -u NO_COLOR TERM=xterm-256color");
+    for (key, value) in fixture.environment() {
+        env.push_str(&format!(" {key}={}", value.display()));
+    }
+    let command = format!("exec {env} {BIN} --db {}", fixture.db.display());
+    let started = tmux(&socket, &["new-session", "-d", "-x", "120", "-y", "40", &command]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let screen = || String::from_utf8_lossy(&tmux(&socket, &["capture-pane", "-p"]).stdout).into_owned();
+    let wait = |needle: &str| {
+        let since = Instant::now();
+        while !screen().contains(needle) {
+            assert!(since.elapsed() < TIMEOUT, "timed out waiting for {needle:?}:\n{}", screen());
+            std::thread::sleep(POLL);
+        }
+    };
+    let keys = |keys: &[&str]| assert!(tmux(&socket, &[&["send-keys"][..], keys].concat()).status.success());
+    wait("Users · 200");
+    keys(&["/", "a"]);
+    wait("anil_d");
+    keys(&["d", "m", "i", "n"]);
+    wait("/admin▏ · 1 found");
+    let shown = screen();
+    tmux(&socket, &["kill-server"]);
+    let devanagari: Vec<char> = shown.chars().filter(|c| ('\u{900}'..='\u{97f}').contains(c)).collect();
+    assert!(devanagari.is_empty(), "left on the screen: {devanagari:?}\n{shown}");
+}

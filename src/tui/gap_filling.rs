@@ -57,6 +57,47 @@ impl<B: Backend> GapFilling<B> {
     fn index(&self, x: u16, y: u16) -> Option<usize> {
         index(self.width, self.screen.len(), x, y)
     }
+
+    /// The cells of row `y` as this backend knows them (`None`: unknown or covered).
+    fn row(&self, y: u16) -> &[Option<Cell>] {
+        let start = (y as usize * self.width as usize).min(self.screen.len());
+        let end = (start + self.width as usize).min(self.screen.len());
+        &self.screen[start..end]
+    }
+
+    fn row_is_disputed(&self, y: u16) -> bool {
+        self.row(y).iter().flatten().any(|cell| is_disputed(cell.symbol()))
+    }
+
+    /// Erases row `y` on the terminal and writes every cell of it again, each run that
+    /// follows a disputed cluster starting with its own cursor move. Whatever width the
+    /// terminal gave a cluster — a mark drawn in a cell ratatui thinks is covered, a sequence
+    /// drawn wider than counted — the row then shows exactly what a fresh full redraw shows,
+    /// and nothing of what the row held before survives.
+    fn repaint_row(&mut self, y: u16) -> Result<(), B::Error> {
+        let row: Vec<(u16, Cell)> = self
+            .row(y)
+            .iter()
+            .enumerate()
+            .filter_map(|(x, cell)| cell.as_ref().map(|cell| (x as u16, cell.clone())))
+            .filter(|(_, cell)| *cell != Cell::default())
+            .collect();
+        self.inner.set_cursor_position(Position::new(0, y))?;
+        self.inner.clear_region(ClearType::CurrentLine)?;
+        // One draw per run: a draw moves the cursor only where cells are not adjacent, so a
+        // run ends after each disputed cluster to have the next cell placed by a move.
+        let mut run: Vec<(u16, u16, &Cell)> = Vec::new();
+        for (x, cell) in &row {
+            run.push((*x, y, cell));
+            if is_disputed(cell.symbol()) {
+                self.inner.draw(std::mem::take(&mut run).into_iter())?;
+            }
+        }
+        if !run.is_empty() {
+            self.inner.draw(run.into_iter())?;
+        }
+        Ok(())
+    }
 }
 
 fn index(width: u16, len: usize, x: u16, y: u16) -> Option<usize> {
@@ -86,6 +127,24 @@ fn gap<'s>(
         .collect()
 }
 
+/// Whether terminals may disagree with ratatui on how many columns `symbol` takes, or on
+/// which cell its parts land in: a cluster of more than one code point (a base with
+/// combining marks or vowel signs — Devanagari, Bengali, Tamil, Thai, Arabic with harakat —,
+/// an emoji ZWJ sequence, a flag, a variation selector) or a lone zero-width code point.
+/// ratatui counts such a cluster with unicode-width as one cell of its own and skips the
+/// cells it thinks it covers; terminals (tmux, xterm, VTE) use their own per-code-point
+/// widths, so a mark can land in a "covered" cell that no later diff ever writes again.
+/// A single code point of width 1 or 2 (ASCII, accented letters, CJK, most emoji) is
+/// counted the same everywhere.
+fn is_disputed(symbol: &str) -> bool {
+    let mut chars = symbol.chars();
+    match (chars.next(), chars.next()) {
+        (Some(_), Some(_)) => true,
+        (Some(c), None) => unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) == 0,
+        (None, _) => false,
+    }
+}
+
 /// Bytes of `ESC [ row ; col H` for a 0-based position.
 fn cursor_move_len(x: u16, y: u16) -> u16 {
     let digits = |n: u16| {
@@ -110,9 +169,17 @@ impl<B: Backend> Backend for GapFilling<B> {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         let changed: Vec<(u16, u16, &Cell)> = content.collect();
+        // Rows that hold, or held, a cluster a terminal may draw wider or narrower than
+        // ratatui counts it: these are written whole (see `repaint_row`), never patched.
+        let mut whole_rows: Vec<u16> = Vec::new();
+        for &(_, y, cell) in &changed {
+            if !whole_rows.contains(&y) && (is_disputed(cell.symbol()) || self.row_is_disputed(y)) {
+                whole_rows.push(y);
+            }
+        }
         let mut cells: Vec<(u16, u16, &Cell)> = Vec::with_capacity(changed.len());
         let mut previous: Option<(u16, u16, &Cell)> = None;
-        for &(x, y, cell) in &changed {
+        for &(x, y, cell) in changed.iter().filter(|(_, y, _)| !whole_rows.contains(y)) {
             if let Some((px, py, before)) = previous
                 && py == y
                 && before.symbol().width() == 1
@@ -126,8 +193,17 @@ impl<B: Backend> Backend for GapFilling<B> {
             previous = Some((x, y, cell));
         }
         self.inner.draw(cells.into_iter())?;
+        // ratatui also sends the columns a wide emoji with VS16 covers (blank, to clear what a
+        // terminal drawing it narrow would leave there). Those columns stay covered in the
+        // model: written again on their own — as `repaint_row` does with every cell it knows —
+        // a blank there would erase the emoji it belongs to.
+        let mut covered_until: Option<(u16, u16)> = None;
         for (x, y, cell) in changed {
+            if covered_until.is_some_and(|(cy, end)| cy == y && x < end) {
+                continue;
+            }
             let Some(index) = self.index(x, y) else { continue };
+            covered_until = Some((y, x.saturating_add(cell.symbol().width().max(1) as u16)));
             self.screen[index] = Some(cell.clone());
             // The right half of a wide character: never to be written over on its own.
             for covered in 1..cell.symbol().width().max(1) {
@@ -135,6 +211,10 @@ impl<B: Backend> Backend for GapFilling<B> {
                     self.screen[index] = None;
                 }
             }
+        }
+        whole_rows.sort_unstable();
+        for y in whole_rows {
+            self.repaint_row(y)?;
         }
         Ok(())
     }
