@@ -90,6 +90,8 @@ struct SlowStore {
     users: Gate,
     /// The ids whose profile was read, in order.
     users_read: Mutex<Vec<String>>,
+    /// The next `user` read panics (once), as redb does on a damaged page.
+    panic_on_user: std::sync::atomic::AtomicBool,
 }
 
 impl UserStore for SlowStore {
@@ -119,6 +121,10 @@ impl UserStore for SlowStore {
         self.inner.lookup(reference)
     }
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        // What redb does on a damaged page: it panics inside the read.
+        if self.panic_on_user.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("entered unreachable code");
+        }
         self.users.pass();
         self.users_read.lock().unwrap_or_else(|e| e.into_inner()).push(id.to_owned());
         self.inner.user(id)
@@ -178,6 +184,7 @@ impl Session {
             rows: Gate::default(),
             users: Gate::default(),
             users_read: Mutex::default(),
+            panic_on_user: std::sync::atomic::AtomicBool::new(false),
         });
         let database = store.inner.path().display().to_string();
         let workers = StoreWorkers::new(Arc::clone(&store) as Arc<dyn UserStore>, database.clone()).unwrap();
@@ -375,4 +382,21 @@ fn shutting_down_finishes_the_save_in_flight() {
     let stored = session.store.inner.custom_data(&id).unwrap();
     assert_eq!(stored.revision, 2, "the save was done");
     assert!(stored.text.contains("\"kept\": 1"));
+}
+
+#[test]
+fn a_read_that_panics_on_a_worker_is_an_error_and_the_worker_answers_the_next() {
+    // Issue 14, item 6: a redb panic on a damaged page, met by a worker thread, killed the
+    // thread; the screen then waited for its answer forever and ignored q and SIGTERM.
+    let mut session = Session::new();
+    session.store.panic_on_user.store(true, std::sync::atomic::Ordering::SeqCst);
+    session.key(Action::Down);
+    session.settle();
+    assert!(session.status().contains("internal error"), "{}", session.status());
+    assert_eq!(session.state.pending, None);
+    // The worker lives on: the next move is answered with the user's profile.
+    session.key(Action::Down);
+    session.settle();
+    let selected = session.state.list.selected_entry().map(|e| e.user.id.clone());
+    assert_eq!(session.state.user.as_ref().map(|r| r.user.id.clone()), selected);
 }

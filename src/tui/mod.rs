@@ -85,7 +85,9 @@ fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl Fn
     let mut after: Option<ListKey> = None;
     let mut wanted = app::MAX_MATCHES + 1;
     loop {
-        let (step, last) = match store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted) {
+        let step = crate::crash::catch(|| store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted))
+            .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+        let (step, last) = match step {
             Ok(step) => {
                 wanted = wanted.saturating_sub(step.hits.len());
                 after = step.next.filter(|_| wanted > 0);
@@ -333,7 +335,14 @@ impl Lane {
             for Job { ticket, work, effect } in requests {
                 let superseded =
                     work.newest_slot().is_some_and(|slot| newest[slot].load(Ordering::SeqCst) != ticket);
-                let answer = if superseded { None } else { perform(&runtime, effect) };
+                // redb can panic on a damaged file wherever it reads: the answer is then that
+                // error, and the thread lives on to answer the next job.
+                let answer = if superseded {
+                    None
+                } else {
+                    crate::crash::catch(|| perform(&runtime, effect))
+                        .unwrap_or_else(|panicked| Some(Action::StoreFailed { message: panicked.to_string() }))
+                };
                 let _ = answers.send(Done { ticket, answer });
                 // SAFETY: writes one byte from a local to our own pipe; a full pipe already
                 // wakes the loop, so a failed write loses nothing.
