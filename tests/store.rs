@@ -972,6 +972,26 @@ fn resolve_takes_explicit_id_username_email_and_phone_forms() {
 }
 
 #[test]
+fn an_explicit_form_that_is_also_someones_literal_name_is_ambiguous_not_a_silent_pick() {
+    // A username made to read like an explicit form: `set id:carl` wrote carl's document
+    // although the list shows "id:carl" as bob's username; `username:bob` found nobody
+    // although zed's username is exactly that.
+    let (_dir, _path, store) = empty_db();
+    import_text(
+        &store,
+        r#"[{"id":"carl","username":"carl1"},{"id":"bob","username":"id:carl"},{"id":"zed","username":"username:bob"}]"#,
+        ImportMode::InsertOnly,
+    )
+    .expect("import");
+    let error = store.resolve("id:carl").expect_err("two users");
+    let StoreError::Ambiguous { matches, .. } = &error else { panic!("{error:?}") };
+    let ids: Vec<&str> = matches.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["carl", "bob"]);
+    assert_eq!(store.resolve("username:bob").expect("the literal name"), "zed");
+    assert_eq!(store.resolve("username:id:carl").expect("named explicitly"), "bob");
+}
+
+#[test]
 fn names_that_fold_alike_are_one_name_for_uniqueness_and_lookup_and_keep_their_spelling() {
     let (_dir, _path, store) = empty_db();
     import_text(

@@ -653,6 +653,9 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     let said = String::from_utf8_lossy(&tui.raw()).into_owned();
     assert!(said.contains("could not be kept as a draft"), "{said}");
     assert!(said.contains(&format!("it was written to {} instead", kept[0].display())), "{said}");
+    // The command it gives saves into this database, not the default one.
+    let db = std::fs::canonicalize(&fixture.db).expect("canonical path");
+    assert!(said.contains(&format!("`custodian --db {} set id:{ADMIN_ID} ", db.display())), "{said}");
 }
 
 /// tmux, on a socket of the test's own: its server owns the terminal, so killing the server

@@ -328,6 +328,12 @@ pub trait UserStore: Send + Sync {
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
         let reference = UserRef::parse(user_ref);
         let mut matches = self.lookup(&reference)?;
+        // An explicit form is also someone's literal name when a username (or an email, a
+        // phone) was made to read `id:carl`: that is a second user the reference names, and
+        // never a way to send a save to the user the operator did not mean.
+        if reference.field.is_some() {
+            matches.extend(self.lookup(&UserRef { text: user_ref.to_owned(), field: None })?);
+        }
         let Some(first) = matches.first() else {
             return Err(StoreError::UserNotFound(user_ref.to_owned()));
         };

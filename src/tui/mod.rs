@@ -780,11 +780,12 @@ fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::P
             Ok(()) => {
                 let shown = std::fs::canonicalize(&path).unwrap_or(path);
                 return Err(format!(
-                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian set {} {} --expect-revision {revision}` saves it)",
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set id:{} {} --expect-revision {revision}` saves it)",
                     inert::line(&user),
                     shown.display(),
-                    inert::line(&user),
-                    shown.display()
+                    database_arguments(&runtime.database),
+                    inert::shell_word(&user),
+                    inert::shell_word(&shown.display().to_string())
                 ));
             }
             Err(e) => tried.push(format!("{}: {e}", dir.display())),
@@ -795,6 +796,17 @@ fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::P
         inert::line(&user),
         tried.join("; ")
     ))
+}
+
+/// The arguments that name this session's database on a command line: `--db PATH`, or for
+/// PostgreSQL `--db URL --tenant ID` (the URL without its password, as drafts record it).
+fn database_arguments(database: &str) -> String {
+    match database.rsplit_once("#tenant=") {
+        Some((url, tenant)) => {
+            format!("--db {} --tenant {}", inert::shell_word(url), inert::shell_word(tenant))
+        }
+        None => format!("--db {}", inert::shell_word(database)),
+    }
 }
 
 /// A new file (never an existing one, never through a symbolic link), 0600, fsynced.
