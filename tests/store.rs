@@ -549,6 +549,11 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     // An explicit null clears a field.
     import_text(&store, r#"{"id":"u1","avatar":null}"#, ImportMode::Upsert).expect("upsert");
     assert_eq!(store.user("u1").expect("user").user.avatar, None);
+
+    // A timestamp cannot be cleared: null leaves it as stored (it used to become "now").
+    import_text(&store, r#"{"id":"u1","createdAt":null,"updatedAt":null}"#, ImportMode::Upsert).expect("upsert");
+    let after = store.user("u1").expect("user").user;
+    assert_eq!((after.created_at, after.updated_at), (1000, 5000));
 }
 
 #[test]

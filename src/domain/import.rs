@@ -228,8 +228,17 @@ impl RecordRules {
             serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
             _ => logto_row::Taken::default(),
         };
-        let fields =
-            value.as_object().map(|record| record.keys().filter(|k| *k != "customData").cloned().collect());
+        // The fields an upsert takes from the record. A timestamp given as null cannot clear
+        // anything (a user always has one), so it counts as left out: what is stored stays.
+        let fields = value.as_object().map(|record| {
+            record
+                .iter()
+                .filter(|(k, v)| {
+                    *k != "customData" && !(v.is_null() && matches!(k.as_str(), "createdAt" | "updatedAt"))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        });
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
         let custom_data = match custom_data {
             None => None,
