@@ -619,6 +619,34 @@ fn set_stops_reading_an_endless_document_at_the_limit() {
 }
 
 #[test]
+fn an_endless_json_array_on_stdin_stops_with_one_line_and_imports_nothing() {
+    // An array is read whole before its first record is imported; an endless one took memory
+    // until the allocator aborted with a backtrace (exit 134).
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let mut endless = Command::new("sh")
+        .args(["-c", "echo '['; yes '{\"id\":\"x\",\"username\":\"y\"},'"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    let stdin = Stdio::from(endless.stdout.take().expect("its output"));
+    let run = run_bounded(sandbox.command(&db, &["import", "-"]), stdin);
+    let _ = endless.kill();
+    let _ = endless.wait();
+    // How much was read before memory ran short depends on the limit: one line, exit 1.
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with("custodian: standard input: not enough memory to read the import whole (")
+            && run.stderr.ends_with("read); give the users as JSON Lines\n"),
+        "{run:?}"
+    );
+    assert_eq!(sandbox.snapshot(&db), before);
+}
+
+#[test]
 fn import_bounds_every_record_while_reading_and_names_it() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();

@@ -551,7 +551,8 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     assert_eq!(store.user("u1").expect("user").user.avatar, None);
 
     // A timestamp cannot be cleared: null leaves it as stored (it used to become "now").
-    import_text(&store, r#"{"id":"u1","createdAt":null,"updatedAt":null}"#, ImportMode::Upsert).expect("upsert");
+    import_text(&store, r#"{"id":"u1","createdAt":null,"updatedAt":null}"#, ImportMode::Upsert)
+        .expect("upsert");
     let after = store.user("u1").expect("user").user;
     assert_eq!((after.created_at, after.updated_at), (1000, 5000));
 }

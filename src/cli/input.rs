@@ -25,6 +25,11 @@ const CHUNK: usize = 64 * 1024;
 /// that fits (as for an import record).
 pub const MAX_DOCUMENT_TEXT: usize = MAX_RECORD_BYTES;
 
+/// The most an import read whole (a JSON array) may take: an array is held in memory before
+/// its first record is imported, so an endless one must stop somewhere. 1M users as an array
+/// are about 630 MB; JSON Lines, which are streamed, have no such bound.
+pub const MAX_WHOLE_IMPORT_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
 /// A document given to `set` is more text than [`MAX_DOCUMENT_TEXT`]; what came from a pipe
 /// or a device has no size of its own, so reading stopped one byte past that.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +141,21 @@ fn read_import_from(mut source: Source, mut bytes: Vec<u8>, record_limit: usize)
     }
     loop {
         let have = bytes.len();
+        if have > MAX_WHOLE_IMPORT_BYTES {
+            anyhow::bail!(
+                "{}: a JSON array is read whole and this one is larger than {} (reading stopped there); give the users as JSON Lines, one per line (what `custodian export` writes)",
+                source.name(),
+                human_bytes(MAX_WHOLE_IMPORT_BYTES)
+            );
+        }
+        // Growing may need more memory than there is: say so, instead of aborting.
+        if bytes.try_reserve(CHUNK).is_err() {
+            anyhow::bail!(
+                "{}: not enough memory to read the import whole ({} read); give the users as JSON Lines",
+                source.name(),
+                human_bytes(have)
+            );
+        }
         bytes.resize(have + CHUNK, 0);
         let read = source.read(&mut bytes[have..]);
         bytes.truncate(have + *read.as_ref().unwrap_or(&0));

@@ -340,8 +340,9 @@ impl Lane {
                 let answer = if superseded {
                     None
                 } else {
-                    crate::crash::catch(|| perform(&runtime, effect))
-                        .unwrap_or_else(|panicked| Some(Action::StoreFailed { message: panicked.to_string() }))
+                    crate::crash::catch(|| perform(&runtime, effect)).unwrap_or_else(|panicked| {
+                        Some(Action::StoreFailed { message: panicked.to_string() })
+                    })
                 };
                 let _ = answers.send(Done { ticket, answer });
                 // SAFETY: writes one byte from a local to our own pipe; a full pipe already
