@@ -3,9 +3,7 @@
 //! require the same screen after every frame — random frames with wide characters and
 //! styles — and fewer bytes where the details pane changes in short runs.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
+mod support;
 
 use custodian::tui::gap_filling::GapFilling;
 use proptest::prelude::*;
@@ -13,30 +11,10 @@ use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Rect, Size};
 use ratatui::style::{Color, Modifier, Style};
+use support::emulator::{Written, shown};
 
 const WIDTH: u16 = 30;
 const HEIGHT: u16 = 6;
-
-/// Bytes written, readable by the test while the backend owns the writer.
-#[derive(Clone, Default)]
-struct Written(Rc<RefCell<Vec<u8>>>);
-
-impl Written {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-}
-
-impl Write for Written {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Draws each frame (as ratatui does: only the cells that differ from the previous frame)
 /// through a backend writing to memory; the screens a terminal shows after each frame and
@@ -61,32 +39,10 @@ fn play(frames: &[Buffer], fill_gaps: bool) -> (Vec<String>, usize) {
         let written = out.take();
         bytes += written.len();
         terminal.process(&written);
-        screens.push(shown(terminal.screen()));
+        screens.push(shown(terminal.screen(), WIDTH, HEIGHT));
         previous = frame.clone();
     }
     (screens, bytes)
-}
-
-/// What the screen shows, cell by cell: the character (a cell never written shows a blank,
-/// as one written with a space does) and its look.
-fn shown(screen: &vt100::Screen) -> String {
-    let mut out = String::new();
-    for row in 0..HEIGHT {
-        for col in 0..WIDTH {
-            let cell = screen.cell(row, col).expect("inside the screen");
-            let text = if cell.contents().is_empty() { " " } else { cell.contents() };
-            out.push_str(&format!(
-                "{text}{:?}{:?}{}{}{}|",
-                cell.fgcolor(),
-                cell.bgcolor(),
-                cell.bold() as u8,
-                cell.inverse() as u8,
-                cell.is_wide_continuation() as u8
-            ));
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn style(choice: u8) -> Style {

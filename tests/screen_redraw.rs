@@ -7,10 +7,6 @@
 
 mod support;
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
-
 use custodian::domain::Limits;
 use custodian::domain::import::ImportReader;
 use custodian::store::{Author, ImportMode, RedbStore, UserStore};
@@ -23,6 +19,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Size;
 use ratatui_textarea::{Input, Key};
+use support::emulator::{Written, shown};
 use support::{act, demo_store, started};
 
 const WIDTH: u16 = 120;
@@ -31,26 +28,6 @@ const HEIGHT: u16 = 40;
 /// Clusters terminals and unicode-width may count differently.
 const PIECES: &[&str] =
     &["अनिल देशपांडे", "क्षि", "সুব্রত", "தமிழ்", "สวัสดี", "مُحَمَّد", "👨‍👩‍👧", "🇫🇷🇯🇵", "❤️", "☺︎", "世界", "e\u{301}", "ab"];
-
-#[derive(Clone, Default)]
-struct Written(Rc<RefCell<Vec<u8>>>);
-
-impl Written {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-}
-
-impl Write for Written {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 type Screen = Terminal<GapFilling<CrosstermBackend<Written>>>;
 
@@ -68,34 +45,13 @@ fn draw(terminal: &mut Screen, state: &State) {
     terminal.draw(|frame| view::render(frame, state, &Theme::colour())).unwrap();
 }
 
-/// Every cell: its text and its look.
-fn shown(screen: &vt100::Screen) -> String {
-    let mut out = String::new();
-    for row in 0..HEIGHT {
-        for col in 0..WIDTH {
-            let cell = screen.cell(row, col).expect("inside the screen");
-            let text = if cell.contents().is_empty() { " " } else { cell.contents() };
-            out.push_str(&format!(
-                "{text}{:?}{:?}{}{}{}|",
-                cell.fgcolor(),
-                cell.bgcolor(),
-                cell.bold() as u8,
-                cell.inverse() as u8,
-                cell.is_wide_continuation() as u8
-            ));
-        }
-        out.push('\n');
-    }
-    out
-}
-
 fn full_redraw(state: &State) -> String {
     let out = Written::default();
     let mut terminal = new_screen(&out);
     draw(&mut terminal, state);
     let mut emulator = emulator();
     emulator.process(&out.take());
-    shown(emulator.screen())
+    shown(emulator.screen(), WIDTH, HEIGHT)
 }
 
 /// The demo users and, after them in list order, users whose names and documents are made
@@ -174,7 +130,7 @@ proptest! {
             }
             draw(&mut terminal, &state);
             emulator.process(&out.take());
-            let incremental = shown(emulator.screen());
+            let incremental = shown(emulator.screen(), WIDTH, HEIGHT);
             prop_assert!(incremental == full_redraw(&state), "step {} leaves cells a full redraw does not show", i);
         }
     }

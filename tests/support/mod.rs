@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod documents;
+pub mod emulator;
 pub mod home;
 pub mod postgres;
 pub mod pty;
