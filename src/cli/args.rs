@@ -90,7 +90,8 @@ pub enum Command {
         /// Only users whose id, username, email, phone or name contains this (any case).
         #[arg(long, short)]
         search: Option<String>,
-        /// At most this many users; 0 for all.
+        /// At most this many users (100 unless given); 0 for all. On a terminal, stderr says
+        /// how many more there are.
         #[arg(long, short, default_value_t = 100)]
         limit: usize,
         /// JSON Lines of Logto user objects instead of a table.

@@ -414,13 +414,15 @@ fn list(
     out: &mut Output,
 ) -> Result<()> {
     let limit = if limit == 0 { usize::MAX } else { limit };
-    let entries = match search {
-        Some(query) => store.search(query, None, limit)?,
+    // One row past the limit says whether there are more, so the cut is never silent.
+    let wanted = limit.saturating_add(1);
+    let mut entries = match search {
+        Some(query) => store.search(query, None, wanted)?,
         None => {
             let mut all = Vec::new();
             let mut after = None;
-            while all.len() < limit {
-                let page = store.page_after(after.as_ref(), (limit - all.len()).min(1000))?;
+            while all.len() < wanted {
+                let page = store.page_after(after.as_ref(), (wanted - all.len()).min(1000))?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.key.clone());
                 all.extend(page);
@@ -428,6 +430,10 @@ fn list(
             all
         }
     };
+    if entries.len() > limit {
+        entries.truncate(limit);
+        say_more_follow(store, search, limit)?;
+    }
     if json {
         for entry in &entries {
             let document = store.custom_data(&entry.user.id)?;
@@ -442,7 +448,7 @@ fn list(
         return Ok(());
     }
     let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
-    for line in table(&["ID", "USERNAME", "EMAIL", "NAME", "REV"], &rows) {
+    for line in table(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"], &rows) {
         out.line(&line)?;
     }
     Ok(())
@@ -455,7 +461,32 @@ fn list_row(entry: &ListEntry) -> Vec<String> {
     if user.is_suspended {
         name.push_str(" (suspended)");
     }
-    vec![user.id.clone(), text(&user.username), text(&user.primary_email), name, entry.revision.to_string()]
+    vec![
+        user.id.clone(),
+        text(&user.username),
+        text(&user.primary_email),
+        text(&user.primary_phone),
+        name,
+        entry.revision.to_string(),
+    ]
+}
+
+/// `list` stopped at its limit: on a terminal, stderr says how many it left out and how to
+/// see them (`custodian list | grep …` must not miss users without a word).
+fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) -> Result<()> {
+    if !io::stderr().is_terminal() {
+        return Ok(());
+    }
+    let message = match search {
+        // Counting every match would read the whole database: say only that there are more.
+        Some(_) => format!("showing the first {limit} matches; more match — --limit N shows more, --limit 0 all"),
+        None => {
+            let more = store.count()?.saturating_sub(limit as u64);
+            format!("showing the first {limit} users; {more} more — --limit N shows more, --limit 0 all")
+        }
+    };
+    eprintln!("custodian: {message}");
+    Ok(())
 }
 
 /// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
@@ -558,7 +589,7 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
                 let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
-                eprintln!("removed keys: {}", names.join(", "));
+                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), names.join(", "));
             }
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
