@@ -770,6 +770,22 @@ fn set_that_drops_keys_names_them_on_stderr() {
 }
 
 #[test]
+fn the_log_records_the_command_lines_refusals_and_conflicts_without_the_document() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let secret = sandbox.file("secret.json", r#"{"stripeKey": "sk_live_4eC39HqLyjWDarjtT1zdp7dcXYZ"}"#);
+    sandbox.on(&db, &["set", "alice", &secret]).fails(4);
+    let doc = sandbox.file("doc.json", r#"{"v": 2}"#);
+    sandbox.on(&db, &["set", "alice", &doc, "--expect-revision", "7"]).fails(5);
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    assert!(log.contains("command=\"set\"") || log.contains("command=set"), "{log}");
+    assert!(log.contains("refused: looks like it holds secrets"), "{log}");
+    assert!(log.contains("refused: saved by someone else in between") && log.contains("expected=7"), "{log}");
+    assert!(!log.contains("sk_live") && !log.contains("stripeKey"), "the document reached the log: {log}");
+}
+
+#[test]
 fn history_lists_every_revision_and_marks_the_current_one() {
     let sandbox = Sandbox::new();
     let db = sandbox.people();
@@ -834,7 +850,10 @@ fn list_prints_a_table_with_a_header_in_list_order() {
     let db = sandbox.people();
     let run = sandbox.on(&db, &["list"]).ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]
+    );
     let ids: Vec<&str> = lines[1..].iter().map(|l| l.split_whitespace().next().expect("id")).collect();
     // Handles: 4930123456 (phone), alice, bob, carol@example.net (email), Eve.
     assert_eq!(ids, ["u4", "u1", "u2", "u3", "u5"]);
@@ -866,7 +885,12 @@ fn list_cut_at_its_limit_says_on_a_terminal_how_many_more_there_are() {
     assert_eq!(piped.stderr, "");
     // stderr on a terminal, stdout into a pipe: `custodian list | grep …`.
     let rows = sandbox.path("rows.txt");
-    let line = format!("{} --db {} list --limit 2 > {}", env!("CARGO_BIN_EXE_custodian"), db.display(), rows.display());
+    let line = format!(
+        "{} --db {} list --limit 2 > {}",
+        env!("CARGO_BIN_EXE_custodian"),
+        db.display(),
+        rows.display()
+    );
     let mut command = Command::new("script");
     command.args(["-q", "-e", "-c", &line, "/dev/null"]);
     for (key, value) in sandbox.command().get_envs() {
@@ -879,7 +903,8 @@ fn list_cut_at_its_limit_says_on_a_terminal_how_many_more_there_are() {
     let terminal = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{terminal}");
     assert!(
-        terminal.contains("custodian: showing the first 2 users; 3 more — --limit N shows more, --limit 0 all"),
+        terminal
+            .contains("custodian: showing the first 2 users; 3 more — --limit N shows more, --limit 0 all"),
         "{terminal:?}"
     );
     assert_eq!(fs::read_to_string(&rows).expect("rows").lines().count(), 3);

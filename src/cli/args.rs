@@ -161,3 +161,22 @@ pub enum Command {
         seed: u64,
     },
 }
+
+impl Command {
+    /// The subcommand as typed, for the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init => "init",
+            Command::Import { .. } => "import",
+            Command::Export { .. } => "export",
+            Command::List { .. } => "list",
+            Command::Get { .. } => "get",
+            Command::Set { .. } => "set",
+            Command::History { .. } => "history",
+            Command::Restore { .. } => "restore",
+            Command::Completions { .. } => "completions",
+            Command::Info => "info",
+            Command::Seed { .. } => "seed",
+        }
+    }
+}

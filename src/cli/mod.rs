@@ -90,6 +90,45 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     exit::FAILURE
 }
 
+/// Puts a refused command in the log as the TUI's refusals are: what was refused and why,
+/// with ids and revisions only (a document's keys and values are the operator's data).
+pub fn log_refusal(command: &Command, error: &anyhow::Error) {
+    let name = command.name();
+    let code = exit_code(error);
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            match e {
+                StoreError::Conflict { user, expected, found } => {
+                    tracing::warn!(command = name, %user, expected, found, "refused: saved by someone else in between");
+                    return;
+                }
+                e if e.is_conflict() => {
+                    tracing::warn!(command = name, conflict = %e, "refused: changed since it was read");
+                    return;
+                }
+                StoreError::ReadOnly => {
+                    tracing::warn!(command = name, "refused: read-only");
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if let Some(refused) = cause.downcast_ref::<SecretsRefused>() {
+            tracing::warn!(
+                command = name,
+                findings = refused.findings.len(),
+                "refused: looks like it holds secrets"
+            );
+            return;
+        }
+        if cause.is::<ValidationError>() || cause.is::<input::DocumentTooLarge>() {
+            tracing::warn!(command = name, exit = code, "refused: not a valid customData document");
+            return;
+        }
+    }
+    tracing::warn!(command = name, exit = code, "failed");
+}
+
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
@@ -479,7 +518,9 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
     }
     let message = match search {
         // Counting every match would read the whole database: say only that there are more.
-        Some(_) => format!("showing the first {limit} matches; more match — --limit N shows more, --limit 0 all"),
+        Some(_) => {
+            format!("showing the first {limit} matches; more match — --limit N shows more, --limit 0 all")
+        }
         None => {
             let more = store.count()?.saturating_sub(limit as u64);
             format!("showing the first {limit} users; {more} more — --limit N shows more, --limit 0 all")

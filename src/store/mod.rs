@@ -35,14 +35,20 @@ impl Author {
     pub fn from_environment() -> Self {
         // SAFETY: getuid has no preconditions and cannot fail.
         let uid = unsafe { libc::getuid() };
-        let claimed = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+        let claimed =
+            std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
         let client = std::env::var("SSH_CONNECTION")
             .ok()
             .and_then(|c| c.split_whitespace().next().and_then(|a| a.parse::<std::net::IpAddr>().ok()));
         Self::describe(account_name(uid).as_deref(), uid, claimed.as_deref(), client)
     }
 
-    fn describe(account: Option<&str>, uid: u32, claimed: Option<&str>, client: Option<std::net::IpAddr>) -> Self {
+    fn describe(
+        account: Option<&str>,
+        uid: u32,
+        claimed: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) -> Self {
         let mut who = account.map_or_else(|| format!("uid {uid}"), str::to_owned);
         if let Some(claimed) = claimed.filter(|c| Some(*c) != account) {
             let mut short: String = claimed.chars().take(CLAIMED_NAME_CHARS).collect();
@@ -66,8 +72,7 @@ fn account_name(uid: libc::uid_t) -> Option<String> {
     unsafe {
         let mut entry: libc::passwd = std::mem::zeroed();
         let mut found: *mut libc::passwd = std::ptr::null_mut();
-        let status =
-            libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr().cast(), buffer.len(), &mut found);
+        let status = libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr().cast(), buffer.len(), &mut found);
         if status != 0 || found.is_null() || entry.pw_name.is_null() {
             return None;
         }
