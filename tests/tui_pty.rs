@@ -1021,6 +1021,21 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
 }
 
 #[test]
+fn e_with_an_editor_that_does_not_exist_says_it_was_not_found() {
+    let fixture = Fixture::new();
+    let mut tui =
+        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", "custodian-no-such-editor"), ("EDITOR", "")]);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+    tui.send("E");
+    tui.wait_text("editor `custodian-no-such-editor` was not found (set $VISUAL or $EDITOR)");
+    quit(&mut tui);
+    assert_eq!(fixture.revisions("admin"), 1);
+}
+
+#[test]
 fn filtering_away_a_devanagari_name_leaves_no_mark_in_tmux() {
     // Issue 12, item 2: `/admin` left `ि     ां` of anil_d's row (अनिल देशपांडे) on the list in
     // tmux: tmux placed the vowel signs in cells ratatui counts as covered and never rewrote.

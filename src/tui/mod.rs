@@ -1163,6 +1163,18 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// What the status line says when the external editor did not end well: the shell's 127 and
+/// 126 mean it never ran, which "exited with exit status: 127" does not tell an operator.
+fn editor_failed(editor: &str, code: Option<i32>) -> String {
+    let editor = inert::line(editor);
+    match code {
+        Some(127) => format!("editor `{editor}` was not found (set $VISUAL or $EDITOR); nothing was saved"),
+        Some(126) => format!("editor `{editor}` cannot be run (not executable); nothing was saved"),
+        Some(code) => format!("editor `{editor}` exited with status {code}; nothing was saved"),
+        None => format!("editor `{editor}` was stopped by a signal; nothing was saved"),
+    }
+}
+
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
 /// the terminal given back meanwhile; returns what the file holds afterwards.
 fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, String> {
@@ -1200,7 +1212,7 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
         Ok(status) if status.success() => {
             std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
         }
-        Ok(status) => Err(format!("{} exited with {status}; nothing was saved", inert::line(&editor))),
+        Ok(status) => Err(editor_failed(&editor, status.code())),
         Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
     };
     let _ = std::fs::remove_file(&path);
@@ -1379,5 +1391,21 @@ mod tests {
     #[test]
     fn osc52_is_the_clipboard_request() {
         assert_eq!(osc52("{}"), b"\x1b]52;c;e30=\x07");
+    }
+}
+
+#[cfg(test)]
+mod editor_failed_tests {
+    use super::editor_failed;
+
+    #[test]
+    fn an_editor_the_shell_cannot_find_or_run_is_named_as_such() {
+        assert_eq!(
+            editor_failed("nano-typo", Some(127)),
+            "editor `nano-typo` was not found (set $VISUAL or $EDITOR); nothing was saved"
+        );
+        assert!(editor_failed("/tmp/x", Some(126)).contains("cannot be run"));
+        assert_eq!(editor_failed("vim", Some(1)), "editor `vim` exited with status 1; nothing was saved");
+        assert!(editor_failed("vim", None).contains("stopped by a signal"));
     }
 }
