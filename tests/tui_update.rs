@@ -1322,6 +1322,30 @@ fn command_export_writes_every_user_to_a_new_private_file() {
     assert!(status_text(&state).contains(":export needs"), "{}", status_text(&state));
 }
 
+#[test]
+fn command_export_reads_its_file_name_as_a_shell_would() {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    // Quotes group and are not part of the name; spaces inside them are.
+    let path = dir.path().join("my users.jsonl");
+    run_command(&store, &mut state, &format!("export \"{}\"", path.display()));
+    assert_eq!(status_text(&state), format!("exported 200 users to {}", path.display()));
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 200);
+    let quoted = dir.path().join("\"x.jsonl\"");
+    run_command(&store, &mut state, &format!("export '{}'", dir.path().join("x.jsonl").display()));
+    assert!(dir.path().join("x.jsonl").exists() && !quoted.exists());
+    // Two words, or an unclosed quote: refused, nothing written.
+    run_command(
+        &store,
+        &mut state,
+        &format!("export {} {}", dir.path().join("a").display(), dir.path().join("b").display()),
+    );
+    assert_eq!(status_text(&state), ":export takes one file name (quote it if it has spaces)");
+    run_command(&store, &mut state, &format!("export '{}", dir.path().join("c").display()));
+    assert_eq!(status_text(&state), ":export: a ' quote is not closed");
+    assert!(!dir.path().join("a").exists() && !dir.path().join("c").exists());
+}
+
 /// Applies `action` and does the store work it asks for, as the runtime does, up to the work
 /// on the terminal (clipboard, external editor, suspend), which is returned instead.
 fn terminal_work(store: &RedbStore, state: &mut State, action: Action) -> Vec<Effect> {

@@ -14,6 +14,7 @@ use crate::inert;
 use crate::store::{
     ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
 };
+use crate::tui::words;
 
 /// What the operator asked for, or what the store answered.
 #[derive(Debug, Clone)]
@@ -1517,16 +1518,25 @@ impl State {
                 self.say(StatusKind::Error, ":export needs a file name");
                 Vec::new()
             }
-            ("export", file) => {
-                let path = match file.strip_prefix("~/") {
-                    Some(rest) => std::env::var_os("HOME").map_or_else(
-                        || std::path::PathBuf::from(file),
-                        |home| std::path::Path::new(&home).join(rest),
-                    ),
-                    None => std::path::PathBuf::from(file),
-                };
-                self.say(StatusKind::Info, "exporting…");
-                vec![Effect::Export { path }]
+            ("export", argument) => {
+                let home = std::env::var("HOME").ok();
+                match words::split(argument, home.as_deref()).as_deref() {
+                    Ok([file]) if !file.is_empty() => {
+                        self.say(StatusKind::Info, "exporting…");
+                        vec![Effect::Export { path: std::path::PathBuf::from(file) }]
+                    }
+                    Ok(_) => {
+                        self.say(
+                            StatusKind::Error,
+                            ":export takes one file name (quote it if it has spaces)",
+                        );
+                        Vec::new()
+                    }
+                    Err(why) => {
+                        self.say(StatusKind::Error, format!(":export: {why}"));
+                        Vec::new()
+                    }
+                }
             }
             (other, _) => {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();

@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod terminal;
 pub mod theme;
 pub mod view;
+pub mod words;
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
