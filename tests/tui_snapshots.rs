@@ -325,7 +325,7 @@ fn the_help_overlay_leaves_the_hint_bar_whole() {
         let rows = screen_rows(&state, width, height);
         assert_eq!(
             rows.last().map(String::as_str),
-            Some("Esc/? close"),
+            Some("Esc/?/q/F1 close"),
             "at {width}x{height}:\n{}",
             rows.join("\n")
         );

@@ -1260,6 +1260,26 @@ fn command_history_opens_the_history_and_q_quits() {
 }
 
 #[test]
+fn command_aliases_come_from_the_table_run_complete_and_are_in_the_help() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    // `:u` jumps as `:user` does.
+    run_command(&store, &mut state, "u admin");
+    assert_eq!(state.list.selected_entry().and_then(|e| e.user.username.as_deref()), Some("admin"));
+    // Tab completes an alias when no command name fits.
+    act(&store, &mut state, Action::StartCommand);
+    for c in "qu".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::CommandComplete);
+    assert_eq!(state.command.as_ref().unwrap().input, "quit ");
+    act(&store, &mut state, Action::RunCommand);
+    assert!(state.quit, "`:quit` quits");
+    let help = custodian::tui::keymap::help_text();
+    assert!(help.contains("(also :u)") && help.contains("(also :quit)"), "{help}");
+}
+
+#[test]
 fn an_unknown_command_is_an_error_and_esc_cancels() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

@@ -327,6 +327,8 @@ pub const CLIPBOARD_LIMIT: usize = 100 * 1024;
 /// One command of the `:` command line.
 pub struct CommandSpec {
     pub name: &'static str,
+    /// Other spellings that run it (shown in the help; Tab completes them when no name fits).
+    pub aliases: &'static [&'static str],
     /// How its arguments are written in the help.
     pub args: &'static str,
     pub description: &'static str,
@@ -334,15 +336,28 @@ pub struct CommandSpec {
 
 /// The commands of the `:` command line (Tab completes their names; the help lists them).
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "user", args: "USER", description: "jump to a user: id, username, email or phone" },
-    CommandSpec { name: "history", args: "", description: "the selected user's history" },
+    CommandSpec {
+        name: "user",
+        aliases: &["u"],
+        args: "USER",
+        description: "to a user: id, username, email, phone",
+    },
+    CommandSpec { name: "history", aliases: &[], args: "", description: "the selected user's history" },
     CommandSpec {
         name: "export",
+        aliases: &[],
         args: "FILE",
         description: "every user as JSON Lines into a new file (0600)",
     },
-    CommandSpec { name: "q", args: "", description: "quit" },
+    CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
 ];
+
+impl CommandSpec {
+    /// The command a typed name (or alias) runs.
+    pub fn named(typed: &str) -> Option<&'static CommandSpec> {
+        COMMANDS.iter().find(|c| c.name == typed || c.aliases.contains(&typed))
+    }
+}
 
 /// The `:` command line being typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1474,8 +1489,16 @@ impl State {
         if line.input.contains(' ') {
             return;
         }
-        let candidates: Vec<&str> =
-            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(line.input.as_str())).collect();
+        let typed = line.input.as_str();
+        let mut candidates: Vec<&str> =
+            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(typed)).collect();
+        if candidates.is_empty() {
+            candidates = COMMANDS
+                .iter()
+                .flat_map(|c| c.aliases.iter().copied())
+                .filter(|a| a.starts_with(typed))
+                .collect();
+        }
         match candidates.as_slice() {
             [] => line.note = Some("no such command".to_owned()),
             [one] => {
@@ -1498,19 +1521,21 @@ impl State {
     fn run_command(&mut self) -> Vec<Effect> {
         let Some(line) = self.command.take() else { return Vec::new() };
         let input = line.input.trim();
-        let (name, argument) = match input.split_once(char::is_whitespace) {
+        let (typed, argument) = match input.split_once(char::is_whitespace) {
             Some((name, rest)) => (name, rest.trim()),
             None => (input, ""),
         };
+        // Aliases run their command: the table, not this match, knows the spellings.
+        let name = CommandSpec::named(typed).map_or(typed, |command| command.name);
         match (name, argument) {
             ("", _) => Vec::new(),
-            ("user" | "u", "") => {
+            ("user", "") => {
                 self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
                 Vec::new()
             }
-            ("user" | "u", query) => vec![Effect::FindUser { query: query.to_owned() }],
+            ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
-            ("q" | "quit", _) => {
+            ("q", _) => {
                 self.quit();
                 Vec::new()
             }

@@ -10,13 +10,63 @@ use super::app::{Action, Mode};
 pub struct Binding {
     pub modes: &'static [Mode],
     pub keys: &'static [(KeyCode, KeyModifiers)],
-    /// How the keys are written in the hint bar and the help.
-    pub label: &'static str,
     pub description: &'static str,
     /// The short form shown in the one-line hint bar, when it belongs there (the help shows
     /// every row with its full description).
     pub hint: Option<&'static str>,
     pub action: fn() -> Action,
+}
+
+impl Binding {
+    /// How the keys are written in the hint bar and the help: every key the row binds, made
+    /// from the bindings themselves so the two can never drift apart (`Esc/q`, `Ctrl-C/Ctrl-Q`).
+    pub fn label(&self) -> String {
+        let mut names: Vec<String> = Vec::new();
+        for &(code, modifiers) in self.keys {
+            let name = key_name(code, modifiers);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names.join("/")
+    }
+}
+
+/// One key as the help writes it. Shift is part of a capital or a symbol (`G`, `:`), so it
+/// is not written for characters.
+pub fn key_name(code: KeyCode, modifiers: KeyModifiers) -> String {
+    let base = match code {
+        KeyCode::Up => "↑".to_owned(),
+        KeyCode::Down => "↓".to_owned(),
+        KeyCode::Left => "←".to_owned(),
+        KeyCode::Right => "→".to_owned(),
+        KeyCode::PageUp => "PgUp".to_owned(),
+        KeyCode::PageDown => "PgDn".to_owned(),
+        KeyCode::Home => "Home".to_owned(),
+        KeyCode::End => "End".to_owned(),
+        KeyCode::Enter => "Enter".to_owned(),
+        KeyCode::Esc => "Esc".to_owned(),
+        KeyCode::Tab => "Tab".to_owned(),
+        KeyCode::BackTab => "Shift-Tab".to_owned(),
+        KeyCode::Backspace => "Backspace".to_owned(),
+        KeyCode::Delete => "Del".to_owned(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Char(' ') => "Space".to_owned(),
+        KeyCode::Char(c) if modifiers.contains(KeyModifiers::CONTROL) => c.to_uppercase().to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        other => format!("{other:?}"),
+    };
+    let mut name = String::new();
+    if modifiers.contains(KeyModifiers::CONTROL) {
+        name.push_str("Ctrl-");
+    }
+    if modifiers.contains(KeyModifiers::ALT) {
+        name.push_str("Alt-");
+    }
+    if modifiers.contains(KeyModifiers::SHIFT) && !matches!(code, KeyCode::Char(_)) {
+        name.push_str("Shift-");
+    }
+    name + &base
 }
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -36,11 +86,10 @@ const EVERYWHERE_BUT_DIALOG: &[Mode] =
     &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
 
 macro_rules! bind {
-    ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
+    ($modes:expr, [$($key:expr),+], $description:expr, $hint:expr, $action:expr) => {
         Binding {
             modes: $modes,
             keys: &[$($key),+],
-            label: $label,
             description: $description,
             hint: $hint,
             action: $action,
@@ -49,21 +98,20 @@ macro_rules! bind {
 }
 
 pub const BINDINGS: &[Binding] = &[
-    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous user", None, || {
+    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "previous user", None, || {
         Action::Up
     }),
-    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next user", None, || {
+    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next user", None, || {
         Action::Down
     }),
-    bind!(BROWSE, [(KeyCode::PageUp, NONE)], "PgUp", "page up", None, || Action::PageUp),
-    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "PgDn", "page down", None, || Action::PageDown),
-    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", "first user", None, || {
+    bind!(BROWSE, [(KeyCode::PageUp, NONE)], "page up", None, || Action::PageUp),
+    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "page down", None, || Action::PageDown),
+    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "first user", None, || {
         Action::Home
     }),
     bind!(
         BROWSE,
         [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
-        "End/G",
         "last user",
         None,
         || Action::End
@@ -71,7 +119,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Enter, NONE), (KeyCode::Char('e'), NONE)],
-        "Enter/e",
         "edit customData",
         Some("edit"),
         || Action::OpenEditor
@@ -79,27 +126,24 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('/'), NONE)],
-        "/",
         "filter by id/username/email/phone/name/customData",
         Some("filter"),
         || Action::StartFilter
     ),
-    bind!(BROWSE, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", None, || Action::ClearFilter),
+    bind!(BROWSE, [(KeyCode::Esc, NONE)], "clear the filter", None, || Action::ClearFilter),
     bind!(
         BROWSE,
         [(KeyCode::Char('h'), NONE)],
-        "h",
         "history: every revision, restore one",
         Some("history"),
         || Action::OpenHistory
     ),
-    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || {
+    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "refresh (see others' saves)", Some("refresh"), || {
         Action::Refresh
     }),
     bind!(
         BROWSE,
         [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
-        "E",
         "edit customData in $VISUAL / $EDITOR",
         None,
         || Action::EditExternally
@@ -107,7 +151,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('y'), NONE)],
-        "y",
         "copy customData to the clipboard (OSC 52)",
         Some("copy"),
         || Action::Copy
@@ -115,7 +158,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char(':'), NONE), (KeyCode::Char(':'), SHIFT)],
-        ":",
         "command line (:user, :export…)",
         Some("cmd"),
         || { Action::StartCommand }
@@ -123,45 +165,36 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('z'), CTRL)],
-        "Ctrl-Z",
         "suspend (fg brings it back; not without a shell)",
         None,
         || Action::Suspend
     ),
-    bind!(COMMAND, [(KeyCode::Enter, NONE)], "Enter", "run the command", Some("run"), || Action::RunCommand),
-    bind!(COMMAND, [(KeyCode::Tab, NONE)], "Tab", "complete the command name", Some("complete"), || {
+    bind!(COMMAND, [(KeyCode::Enter, NONE)], "run the command", Some("run"), || Action::RunCommand),
+    bind!(COMMAND, [(KeyCode::Tab, NONE)], "complete the command name", Some("complete"), || {
         Action::CommandComplete
     }),
-    bind!(COMMAND, [(KeyCode::Esc, NONE)], "Esc", "cancel", Some("cancel"), || Action::CancelCommand),
-    bind!(COMMAND, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
-        Action::CommandBackspace
-    }),
+    bind!(COMMAND, [(KeyCode::Esc, NONE)], "cancel", Some("cancel"), || Action::CancelCommand),
+    bind!(COMMAND, [(KeyCode::Backspace, NONE)], "delete a character", None, || { Action::CommandBackspace }),
     bind!(
         FILTER,
         [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)],
-        "Enter/↓",
         "keep the filter, back to the list",
         Some("done"),
         || Action::FilterAccept
     ),
-    bind!(FILTER, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", Some("clear"), || Action::ClearFilter),
-    bind!(FILTER, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
-        Action::FilterBackspace
-    }),
-    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "Ctrl-S", "save (a full replacement)", Some("save"), || {
-        Action::Save
-    }),
-    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "Ctrl-G", "go to the error", Some("go to error"), || {
+    bind!(FILTER, [(KeyCode::Esc, NONE)], "clear the filter", Some("clear"), || Action::ClearFilter),
+    bind!(FILTER, [(KeyCode::Backspace, NONE)], "delete a character", None, || { Action::FilterBackspace }),
+    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "save (a full replacement)", Some("save"), || { Action::Save }),
+    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "go to the error", Some("go to error"), || {
         Action::JumpToError
     }),
-    bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    bind!(EDIT, [(KeyCode::Esc, NONE)], "leave the editor", Some("leave"), || Action::LeaveEditor),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
-    bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "y", "yes (only y)", Some("yes"), || Action::Confirm),
+    bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "yes (only y)", Some("yes"), || Action::Confirm),
     bind!(
         DIALOG,
         [(KeyCode::Enter, NONE), (KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
-        "Enter/n/Esc",
         "no, go back",
         Some("no"),
         || Action::Cancel
@@ -169,7 +202,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('r'), NONE)],
-        "r",
         "reload theirs (your edit is kept in a file)",
         Some("reload theirs"),
         || Action::ReloadTheirs
@@ -177,7 +209,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('o'), NONE)],
-        "o",
         "overwrite theirs (asks first, as every save does)",
         Some("overwrite"),
         || Action::OverwriteTheirs
@@ -185,7 +216,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('e'), NONE), (KeyCode::Esc, NONE)],
-        "e/Esc",
         "back to editing",
         Some("back"),
         || Action::Cancel
@@ -193,7 +223,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         DRAFT,
         [(KeyCode::Char('o'), NONE), (KeyCode::Enter, NONE)],
-        "o/Enter",
         "open the draft",
         Some("open"),
         || Action::OpenDraft
@@ -201,40 +230,26 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         DRAFT,
         [(KeyCode::Char('d'), NONE)],
-        "d",
         "discard the chosen draft (asks first)",
         Some("discard"),
         || { Action::AskDiscardDraft }
     ),
-    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous draft", None, || {
+    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "previous draft", None, || {
         Action::SelectDraft(-1)
     }),
-    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next draft", None, || {
+    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next draft", None, || {
         Action::SelectDraft(1)
     }),
-    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (every draft is kept)", Some("later"), || {
-        Action::Cancel
+    bind!(DRAFT, [(KeyCode::Esc, NONE)], "later (every draft is kept)", Some("later"), || { Action::Cancel }),
+    bind!(HISTORY, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "older revision", None, || {
+        Action::HistoryUp
     }),
-    bind!(
-        HISTORY,
-        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
-        "↑/k",
-        "older revision",
-        None,
-        || Action::HistoryUp
-    ),
-    bind!(
-        HISTORY,
-        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
-        "↓/j",
-        "newer revision",
-        None,
-        || Action::HistoryDown
-    ),
+    bind!(HISTORY, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "newer revision", None, || {
+        Action::HistoryDown
+    }),
     bind!(
         HISTORY,
         [(KeyCode::Enter, NONE)],
-        "Enter",
         "restore: put this revision in the editor",
         Some("restore"),
         || Action::RestoreRevision
@@ -242,7 +257,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         HISTORY,
         [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
-        "Esc",
         "close the history",
         Some("close"),
         || Action::Cancel
@@ -250,41 +264,28 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         HELP,
         [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)],
-        "Esc/?",
         "close the help",
         Some("close"),
         || Action::ToggleHelp
     ),
-    bind!(
-        HELP,
-        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
-        "↓/j",
-        "scroll the help down",
-        None,
-        || Action::ScrollHelp(1)
-    ),
-    bind!(
-        HELP,
-        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
-        "↑/k",
-        "scroll the help up",
-        None,
-        || Action::ScrollHelp(-1)
-    ),
+    bind!(HELP, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "scroll the help down", None, || {
+        Action::ScrollHelp(1)
+    }),
+    bind!(HELP, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "scroll the help up", None, || {
+        Action::ScrollHelp(-1)
+    }),
     bind!(
         BROWSE,
         [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)],
-        "?",
         "help: every key",
         Some("help"),
         || Action::ToggleHelp
     ),
-    bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
-    bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
+    bind!(EDIT, [(KeyCode::F(1), NONE)], "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "quit", Some("quit"), || Action::Quit),
     bind!(
         TOO_SMALL,
         [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
-        "q/Ctrl-C",
         "quit (asks if unsaved); nothing else until resized",
         Some("quit"),
         || Action::Quit
@@ -292,7 +293,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         EVERYWHERE_BUT_DIALOG,
         [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
-        "Ctrl-C",
         "quit (asks if there are unsaved changes)",
         None,
         || Action::Quit
@@ -354,7 +354,7 @@ pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
 /// One line of the key reference: a section heading, or keys and what they do.
 pub enum HelpRow {
     Heading(&'static str),
-    Keys { keys: String, description: &'static str },
+    Keys { keys: String, description: String },
 }
 
 /// Every key, section by section: what the `?` help draws and `--help` prints.
@@ -376,17 +376,24 @@ pub fn help_rows() -> Vec<HelpRow> {
     for (mode, heading) in sections {
         rows.push(HelpRow::Heading(heading));
         for binding in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
-            rows.push(HelpRow::Keys { keys: binding.label.to_owned(), description: binding.description });
+            rows.push(HelpRow::Keys { keys: binding.label(), description: binding.description.to_owned() });
         }
         if mode == Mode::Command {
             for command in COMMANDS {
                 let usage = format!(":{} {}", command.name, command.args).trim_end().to_owned();
-                rows.push(HelpRow::Keys { keys: usage, description: command.description });
+                let description = match command.aliases {
+                    [] => command.description.to_owned(),
+                    aliases => {
+                        let also: Vec<String> = aliases.iter().map(|a| format!(":{a}")).collect();
+                        format!("{} (also {})", command.description, also.join(", "))
+                    }
+                };
+                rows.push(HelpRow::Keys { keys: usage, description });
             }
         }
         if mode == Mode::Edit {
             for (keys, description) in EDITOR_KEYS {
-                rows.push(HelpRow::Keys { keys: (*keys).to_owned(), description });
+                rows.push(HelpRow::Keys { keys: (*keys).to_owned(), description: (*description).to_owned() });
             }
         }
     }
@@ -416,4 +423,51 @@ pub fn help_text() -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_a_row_binds_is_in_its_label() {
+        for binding in BINDINGS {
+            let label = binding.label();
+            let shown: Vec<&str> = label.split('/').collect();
+            for &(code, modifiers) in binding.keys {
+                let name = key_name(code, modifiers);
+                // `/` itself is a key (the filter); its label is just "/".
+                assert!(shown.contains(&name.as_str()) || label == name, "{label:?} leaves out {name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_are_written_from_the_keys() {
+        let label_of = |mode: Mode, description: &str| {
+            BINDINGS
+                .iter()
+                .find(|b| b.modes.contains(&mode) && b.description == description)
+                .map(Binding::label)
+                .unwrap_or_else(|| panic!("no row {description:?}"))
+        };
+        assert_eq!(label_of(Mode::Help, "close the help"), "Esc/?/q/F1");
+        assert_eq!(label_of(Mode::History, "close the history"), "Esc/q");
+        assert_eq!(label_of(Mode::Browse, "quit (asks if there are unsaved changes)"), "Ctrl-C/Ctrl-Q");
+        assert_eq!(label_of(Mode::Browse, "last user"), "End/G");
+        assert_eq!(label_of(Mode::Browse, "previous user"), "↑/k");
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_in_the_help_with_its_label() {
+        let text = help_text();
+        for binding in BINDINGS {
+            let line = binding.label();
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(&line) && l.contains(binding.description)),
+                "the help has no line {line:?} {:?}",
+                binding.description
+            );
+        }
+    }
 }

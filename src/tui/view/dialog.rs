@@ -28,7 +28,7 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
             (Some((_, no)), 1) => no,
             _ => binding.hint.unwrap_or(binding.description),
         };
-        spans.push(Span::styled(binding.label, theme.key));
+        spans.push(Span::styled(binding.label(), theme.key));
         spans.push(Span::raw(format!(" {meaning}   ")));
     }
     Line::from(spans)

@@ -66,7 +66,7 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
     // What does not fit is left out from the middle, so `? help` and `q quit` stay at the end
     // (the help lists every key).
     let width = |hints: &[&keymap::Binding]| -> usize {
-        hints.iter().map(|b| b.label.width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
+        hints.iter().map(|b| b.label().width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
             + 3 * hints.len().saturating_sub(1)
     };
     while width(&hints) > area.width as usize && hints.len() > 2 {
@@ -77,7 +77,7 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.dim));
         }
-        spans.push(Span::styled(binding.label, theme.key));
+        spans.push(Span::styled(binding.label(), theme.key));
         spans.push(Span::raw(format!(" {}", binding.hint.unwrap_or(binding.description))));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
