@@ -1878,3 +1878,116 @@ fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     assert!(drafts.for_database(&database).drafts.is_empty());
     assert_eq!(state.mode(), Mode::Browse);
 }
+
+// ----------------------------------------------------------------------------------------
+// Moving as in less and vim (issue 16)
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn the_history_moves_by_page_and_to_either_end_with_the_keys_of_less() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for n in 2..=60 {
+        let doc = CustomData::parse(&format!("{{\"v\": {n}}}")).unwrap();
+        store.replace_custom_data(&id, &doc, None, &Author("other".into())).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let selected = |state: &State| state.history.as_ref().unwrap().selected;
+    assert_eq!(selected(&state), 59, "opens on the newest");
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 0);
+    press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
+    let page = selected(&state);
+    assert!((5..=20).contains(&page), "a page at 40 rows is the list's height, not {page}");
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(selected(&state), 2 * page);
+    press_bound(&store, &mut state, key(KeyCode::PageUp, KeyModifiers::NONE));
+    assert_eq!(selected(&state), page);
+    press_bound(&store, &mut state, char_key('G'));
+    assert_eq!(selected(&state), 59);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(selected(&state), 59, "stops at the newest");
+    press_bound(&store, &mut state, char_key('g'));
+    assert_eq!(selected(&state), 0);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 59);
+}
+
+#[test]
+fn the_help_moves_by_page_and_to_either_end_and_never_past_its_last_line() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::ToggleHelp);
+    let bottom = custodian::tui::keymap::help_max_scroll(24);
+    assert!(bottom > 40, "the help is longer than a 24-row screen: {bottom}");
+    press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 20);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(state.help_scroll, 40);
+    press_bound(&store, &mut state, key(KeyCode::PageUp, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 20);
+    press_bound(&store, &mut state, char_key('G'));
+    assert_eq!(state.help_scroll, bottom);
+    // One line up from the bottom moves at once (no scrolling back through lines never shown).
+    press_bound(&store, &mut state, char_key('k'));
+    assert_eq!(state.help_scroll, bottom - 1);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    press_bound(&store, &mut state, char_key('j'));
+    assert_eq!(state.help_scroll, bottom);
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 0);
+}
+
+#[test]
+fn ctrl_u_in_the_filter_erases_its_text_and_keeps_it_open_for_typing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    press_bound(&store, &mut state, ctrl('u'));
+    assert_eq!(state.list.filter, "");
+    assert_eq!(state.mode(), Mode::Filter);
+    act(&store, &mut state, Action::FilterChar('z'));
+    assert_eq!(state.list.filter, "z");
+}
+
+/// A key the table binds in the state's mode, pressed.
+fn press_bound(store: &RedbStore, state: &mut State, event: crossterm::event::Event) {
+    assert!(press(store, state, event.clone()).is_some(), "{event:?} is not bound here");
+}
+
+#[test]
+fn ctrl_home_and_ctrl_end_go_to_the_top_and_the_end_of_the_document() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    let lines = state.editor.as_ref().unwrap().textarea.lines().len();
+    assert!(lines > 3, "admin's document has several lines");
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor().0, lines - 1);
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (0, 0));
+}
+
+#[test]
+fn ctrl_z_in_the_editor_suspends_and_keeps_the_edit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenEditor);
+    act(&store, &mut state, Action::Paste("\"x\": 1, ".into()));
+    let text = state.editor.as_ref().unwrap().textarea.lines().join("\n");
+    let action = custodian::tui::action_for_event(&state, ctrl('z')).expect("Ctrl-Z is bound in the editor");
+    assert_eq!(update(&mut state, action), vec![Effect::Suspend]);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines().join("\n"), text);
+}

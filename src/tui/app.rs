@@ -14,6 +14,7 @@ use crate::inert;
 use crate::store::{
     ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
 };
+use crate::tui::keymap::help_max_scroll;
 use crate::tui::words;
 
 /// What the operator asked for, or what the store answered.
@@ -46,6 +47,8 @@ pub enum Action {
     StartFilter,
     FilterChar(char),
     FilterBackspace,
+    /// `Ctrl-U` in the filter: the text goes, the filter stays open for typing (readline).
+    FilterErase,
     FilterAccept,
     ClearFilter,
     // Editing
@@ -67,6 +70,10 @@ pub enum Action {
     OpenHistory,
     HistoryUp,
     HistoryDown,
+    /// A page of the history list down (1) or up (-1).
+    HistoryPage(i8),
+    /// The oldest (`false`) or newest (`true`) revision.
+    HistoryEdge(bool),
     RestoreRevision,
     // Dialogs and the rest
     Confirm,
@@ -74,6 +81,8 @@ pub enum Action {
     ToggleHelp,
     /// Scroll the help by this many lines.
     ScrollHelp(i16),
+    /// A page of the help down (1) or up (-1).
+    HelpPage(i8),
     Quit,
     Resize {
         width: u16,
@@ -1208,6 +1217,12 @@ impl State {
         }
     }
 
+    /// How many revisions a page of the history list moves: the rows its list shows (two
+    /// fifths of the overlay, inside its borders).
+    fn history_page(&self) -> usize {
+        (usize::from(self.height.saturating_sub(5)) * 2 / 5).saturating_sub(1).max(1)
+    }
+
     fn select_draft(&mut self, delta: isize) {
         if let Some(Dialog::DraftFound { drafts, selected }) = &mut self.dialog {
             let last = drafts.len().saturating_sub(1) as isize;
@@ -1834,6 +1849,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.list.filter.pop();
             state.filter_changed()
         }
+        FilterErase => {
+            if state.list.filter.is_empty() {
+                return Vec::new();
+            }
+            state.list.filter.clear();
+            state.filter_changed()
+        }
         FilterAccept => {
             state.filtering = false;
             Vec::new()
@@ -1903,6 +1925,24 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        HistoryPage(direction) => {
+            let page = state.history_page();
+            if let Some(history) = &mut state.history {
+                let last = history.entries.len().saturating_sub(1);
+                history.selected = if direction < 0 {
+                    history.selected.saturating_sub(page)
+                } else {
+                    history.selected.saturating_add(page).min(last)
+                };
+            }
+            Vec::new()
+        }
+        HistoryEdge(newest) => {
+            if let Some(history) = &mut state.history {
+                history.selected = if newest { history.entries.len().saturating_sub(1) } else { 0 };
+            }
+            Vec::new()
+        }
         RestoreRevision => state.restore_revision(),
         Confirm => state.confirm(),
         Cancel => {
@@ -1926,7 +1966,16 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         ScrollHelp(lines) => {
-            state.help_scroll = state.help_scroll.saturating_add_signed(lines).min(200);
+            state.help_scroll =
+                state.help_scroll.saturating_add_signed(lines).min(help_max_scroll(state.height));
+            Vec::new()
+        }
+        HelpPage(direction) => {
+            // A page is what the help shows at once, less a line kept for context (as less).
+            let page = state.height.saturating_sub(4).max(1) as i16;
+            let lines = if direction < 0 { -page } else { page };
+            state.help_scroll =
+                state.help_scroll.saturating_add_signed(lines).min(help_max_scroll(state.height));
             Vec::new()
         }
         Quit => {

@@ -73,6 +73,7 @@ const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
 const BROWSE: &[Mode] = &[Mode::Browse];
+const BROWSE_AND_EDIT: &[Mode] = &[Mode::Browse, Mode::Edit];
 const FILTER: &[Mode] = &[Mode::Filter];
 const EDIT: &[Mode] = &[Mode::Edit];
 const DIALOG: &[Mode] = &[Mode::Dialog];
@@ -163,9 +164,9 @@ pub const BINDINGS: &[Binding] = &[
         || { Action::StartCommand }
     ),
     bind!(
-        BROWSE,
+        BROWSE_AND_EDIT,
         [(KeyCode::Char('z'), CTRL)],
-        "suspend (fg brings it back; not without a shell)",
+        "suspend (fg brings it back, the edit kept; not without a shell)",
         None,
         || Action::Suspend
     ),
@@ -184,6 +185,9 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(FILTER, [(KeyCode::Esc, NONE)], "clear the filter", Some("clear"), || Action::ClearFilter),
     bind!(FILTER, [(KeyCode::Backspace, NONE)], "delete a character", None, || { Action::FilterBackspace }),
+    bind!(FILTER, [(KeyCode::Char('u'), CTRL)], "erase the filter's text, keep typing", None, || {
+        Action::FilterErase
+    }),
     bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "save (a full replacement)", Some("save"), || { Action::Save }),
     bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "go to the error", Some("go to error"), || {
         Action::JumpToError
@@ -249,6 +253,24 @@ pub const BINDINGS: &[Binding] = &[
     }),
     bind!(
         HISTORY,
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of newer revisions",
+        None,
+        || Action::HistoryPage(1)
+    ),
+    bind!(HISTORY, [(KeyCode::PageUp, NONE)], "a page of older revisions", None, || Action::HistoryPage(-1)),
+    bind!(HISTORY, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the first revision", None, || {
+        Action::HistoryEdge(false)
+    }),
+    bind!(
+        HISTORY,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the newest revision",
+        None,
+        || Action::HistoryEdge(true)
+    ),
+    bind!(
+        HISTORY,
         [(KeyCode::Enter, NONE)],
         "restore: put this revision in the editor",
         Some("restore"),
@@ -274,6 +296,20 @@ pub const BINDINGS: &[Binding] = &[
     bind!(HELP, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "scroll the help up", None, || {
         Action::ScrollHelp(-1)
     }),
+    bind!(HELP, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "a page down", None, || {
+        Action::HelpPage(1)
+    }),
+    bind!(HELP, [(KeyCode::PageUp, NONE)], "a page up", None, || Action::HelpPage(-1)),
+    bind!(HELP, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the top", None, || {
+        Action::ScrollHelp(i16::MIN)
+    }),
+    bind!(
+        HELP,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the bottom",
+        None,
+        || Action::ScrollHelp(i16::MAX)
+    ),
     bind!(
         BROWSE,
         [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)],
@@ -302,6 +338,7 @@ pub const BINDINGS: &[Binding] = &[
 /// Editing keys handled by the textarea itself, listed in the help.
 pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("arrows, PgUp/PgDn", "move"),
+    ("Ctrl-Home / Ctrl-End", "the top / the end of the document"),
     ("Shift+arrows", "select"),
     ("Ctrl-U / Ctrl-R", "undo / redo"),
     ("Ctrl-X/Alt-C/Ctrl-Y", "cut / copy / paste (within the editor)"),
@@ -342,6 +379,11 @@ fn editor_input(key: KeyEvent) -> Input {
     let mut input = Input::from(key);
     if input.alt && input.key == Key::Char('c') {
         input = Input { key: Key::Copy, ..Input::default() };
+    }
+    // Ctrl-Home / Ctrl-End: the textarea's own top and bottom are Alt-< and Alt->.
+    if input.ctrl && !input.alt && matches!(input.key, Key::Home | Key::End) {
+        let key = if input.key == Key::Home { Key::Char('<') } else { Key::Char('>') };
+        input = Input { key, ctrl: false, alt: true, shift: input.shift };
     }
     input
 }
@@ -398,6 +440,13 @@ pub fn help_rows() -> Vec<HelpRow> {
         }
     }
     rows
+}
+
+/// How far the help scrolls on a screen `screen_height` rows high: its rows and borders less
+/// the rows above the hint bar, so the last key is on the last line and no further.
+pub fn help_max_scroll(screen_height: u16) -> u16 {
+    let needed = u16::try_from(help_rows().len()).unwrap_or(u16::MAX).saturating_add(2);
+    needed.saturating_sub(screen_height.saturating_sub(1))
 }
 
 /// The width of the keys column of [`help_rows`].
