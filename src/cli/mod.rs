@@ -533,8 +533,10 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
 /// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
 fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     const MAX: usize = 40;
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|row| row.iter().map(|cell| truncate(&inert::line(cell), MAX)).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| inert::cut_to_width(&inert::line(cell), MAX).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in &cells {
         for (i, cell) in row.iter().enumerate() {
@@ -552,21 +554,6 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut lines = vec![render(headers.to_vec())];
     lines.extend(cells.iter().map(|row| render(row.iter().map(String::as_str).collect())));
     lines
-}
-
-fn truncate(text: &str, max_width: usize) -> String {
-    if text.width() <= max_width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) >= max_width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
 }
 
 fn get(store: &dyn UserStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
