@@ -938,7 +938,7 @@ fn y_copies_the_custom_data_with_osc_52() {
     tui.send("y");
     let canonical = fixture.cli_ok(&["get", "admin"]);
     let canonical = canonical.trim_end();
-    tui.wait_text(&format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    tui.wait_text(&format!("sent {} B to the terminal's clipboard (OSC 52)", canonical.len()));
     let expected = [b"\x1b]52;c;".as_slice(), base64(canonical.as_bytes()).as_bytes(), b"\x07"].concat();
     let raw = tui.raw();
     assert!(contains(&raw[before..], &expected), "no OSC 52 with the canonical customData");

@@ -403,3 +403,22 @@ fn styles_of_a_validation_error() {
     assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
     assert_screen!("styles_invalid_no_colour_80x24", no_colour);
 }
+
+/// Issue 16: the history overlay hid the status line, so its refusals (read-only) were never
+/// seen. The overlay now stops above it.
+#[test]
+fn a_refusal_in_the_history_overlay_is_on_screen() {
+    let (dir, store) = demo_store();
+    drop(store);
+    let options = custodian::store::OpenOptions { read_only: true, ..Default::default() };
+    let store = custodian::store::RedbStore::open(&dir.path().join("users.redb"), options).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenHistory);
+    assert!(state.history.is_some());
+    act(&store, &mut state, Action::RestoreRevision);
+    let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.starts_with("read-only"), "{said:?}");
+    let rows = screen_rows(&state, 120, 40);
+    assert!(rows[38].starts_with(&said), "the status line under the history: {:?}", rows[38]);
+    assert!(rows[37].contains('┘'), "the overlay ends above it: {:?}", rows[37]);
+}

@@ -1186,7 +1186,10 @@ fn copy_sends_the_canonical_custom_data_and_says_how_much() {
     let canonical = store.custom_data(&id).unwrap().text;
     let effects = terminal_work(&store, &mut state, Action::Copy);
     assert_eq!(effects, vec![Effect::CopyToClipboard { text: canonical.clone() }]);
-    assert_eq!(status_text(&state), format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    assert_eq!(
+        status_text(&state),
+        format!("sent {} B to the terminal's clipboard (OSC 52)", canonical.len())
+    );
     assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success);
 }
 
@@ -1990,4 +1993,64 @@ fn ctrl_z_in_the_editor_suspends_and_keeps_the_edit() {
     assert_eq!(update(&mut state, action), vec![Effect::Suspend]);
     assert_eq!(state.mode(), Mode::Edit);
     assert_eq!(state.editor.as_ref().unwrap().textarea.lines().join("\n"), text);
+}
+
+// ----------------------------------------------------------------------------------------
+// Messages go when what they describe is gone (issue 16)
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn fix_the_error_first_goes_once_the_text_is_valid_again() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    act(&store, &mut state, Action::Paste("oops".into()));
+    act(&store, &mut state, Action::Save);
+    assert!(status_text(&state).starts_with("not saved: fix the error first"), "{}", status_text(&state));
+    // Still invalid: it stays.
+    act(&store, &mut state, Action::Edit(ratatui_textarea::Input::default()));
+    assert!(status_text(&state).starts_with("not saved"), "{}", status_text(&state));
+    for _ in 0..4 {
+        act(
+            &store,
+            &mut state,
+            Action::Edit(ratatui_textarea::Input {
+                key: ratatui_textarea::Key::Backspace,
+                ..Default::default()
+            }),
+        );
+    }
+    assert!(state.editor.as_ref().unwrap().validation.is_ok());
+    assert_eq!(status_text(&state), "", "the message outlived the error");
+}
+
+#[test]
+fn a_message_does_not_stay_under_the_next_screen() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "frobnicate");
+    assert!(status_text(&state).starts_with("unknown command"));
+    // Moving in the same screen keeps it…
+    act(&store, &mut state, Action::Down);
+    assert!(status_text(&state).starts_with("unknown command"));
+    // …another screen (here the help; as well a question) takes it away.
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_eq!(status_text(&state), "");
+}
+
+#[test]
+fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selected_one() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 200 users");
+    let id = state.list.selected_entry().unwrap().user.id.clone();
+    their_save(&store, &id);
+    let line = r#"{"id":"newcomer1234","username":"newcomer"}"#;
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 201 users (+1) · admin: revision 1 → 2");
 }

@@ -192,6 +192,13 @@ pub enum Action {
     },
 }
 
+/// The list before a refresh: its user count and the selected user's id and revision.
+#[derive(Debug, Clone)]
+struct RefreshedFrom {
+    total: u64,
+    selected: Option<(String, Revision)>,
+}
+
 /// Store work the runtime has sent off and not yet heard back about, for the status line;
 /// the most important one when several are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -707,6 +714,12 @@ pub enum StatusKind {
 pub struct Status {
     pub kind: StatusKind,
     pub text: String,
+    /// The screen it was said on (set when the action that said it is done): a message
+    /// describes that screen and goes when another one takes its place — an `$EDITOR` failure
+    /// does not stay under the next question.
+    pub shown_in: Option<Mode>,
+    /// It is about the edited text being invalid, and goes once the text is valid.
+    pub while_invalid: bool,
 }
 
 /// Which keys are live, derived from the state.
@@ -801,6 +814,8 @@ pub struct State {
     pub draft_failure: Option<String>,
     pub help: bool,
     pub help_scroll: u16,
+    /// `r` was pressed: what the list showed then, to say what the refresh changed.
+    refreshing: Option<RefreshedFrom>,
     pub filtering: bool,
     pub command: Option<CommandLine>,
     pub status: Option<Status>,
@@ -828,6 +843,7 @@ impl State {
             draft_failure: None,
             help: false,
             help_scroll: 0,
+            refreshing: None,
             filtering: false,
             command: None,
             status: None,
@@ -887,7 +903,21 @@ impl State {
     }
 
     fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
-        self.status = Some(Status { kind, text: text.into() });
+        self.status = Some(Status { kind, text: text.into(), shown_in: None, while_invalid: false });
+    }
+
+    /// Clears the message when what it describes is gone: its screen was left, or the text
+    /// it called invalid is valid now. A new message is tied to the screen it appears on.
+    fn expire_status(&mut self) {
+        let mode = self.mode();
+        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.validation.is_ok());
+        let Some(status) = &mut self.status else { return };
+        match status.shown_in {
+            None => status.shown_in = Some(mode),
+            Some(shown_in) if shown_in != mode => self.status = None,
+            Some(_) if status.while_invalid && valid_now => self.status = None,
+            Some(_) => {}
+        }
     }
 
     /// The validation summary for the status line while editing.
@@ -996,7 +1026,30 @@ impl State {
             self.user = None;
             self.document = None;
         }
+        if let Some(before) = self.refreshing.take() {
+            self.say_what_the_refresh_changed(&before);
+        }
         self.load_selected_user()
+    }
+
+    /// "refreshed · 1,204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
+    fn say_what_the_refresh_changed(&mut self, before: &RefreshedFrom) {
+        let total = self.list.total;
+        let mut text = format!("refreshed · {total} users");
+        if total != before.total {
+            text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
+        }
+        if let Some((id, revision)) = &before.selected {
+            match self.list.selected_entry() {
+                Some(entry) if &entry.user.id == id && entry.revision != *revision => {
+                    let handle = inert::line(entry.user.handle()).into_owned();
+                    text.push_str(&format!(" · {handle}: revision {revision} → {}", entry.revision));
+                }
+                Some(entry) if &entry.user.id == id => {}
+                _ => text.push_str(" · the selected user is no longer there"),
+            }
+        }
+        self.say(StatusKind::Info, text);
     }
 
     /// Keeps the loaded window small: memory does not grow with how far the operator scrolls.
@@ -1100,6 +1153,9 @@ impl State {
             Ok(data) => data.clone(),
             Err(_) => {
                 self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
+                if let Some(status) = &mut self.status {
+                    status.while_invalid = true;
+                }
                 return Vec::new();
             }
         };
@@ -1392,6 +1448,10 @@ impl State {
             return effects;
         }
         let list = &self.list;
+        self.refreshing = Some(RefreshedFrom {
+            total: list.total,
+            selected: list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
+        });
         let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
         let then = Then::Reselect {
             key: list.selected_entry().map(|e| e.key.clone()),
@@ -1457,7 +1517,10 @@ impl State {
             return Vec::new();
         }
         let text = document.text.clone();
-        self.say(StatusKind::Success, format!("copied {} to the clipboard (OSC 52)", human_bytes(size)));
+        self.say(
+            StatusKind::Success,
+            format!("sent {} to the terminal's clipboard (OSC 52)", human_bytes(size)),
+        );
         vec![Effect::CopyToClipboard { text }]
     }
 
@@ -1745,6 +1808,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let effects = update_state(state, action);
     // Found drafts left waiting while one of them was open come back once it is closed.
     state.offer_pending_drafts();
+    state.expire_status();
     effects
 }
 
