@@ -1448,10 +1448,6 @@ impl State {
             return effects;
         }
         let list = &self.list;
-        self.refreshing = Some(RefreshedFrom {
-            total: list.total,
-            selected: list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
-        });
         let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
         let then = Then::Reselect {
             key: list.selected_entry().map(|e| e.key.clone()),
@@ -1843,7 +1839,17 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
-        Refresh => state.refresh(),
+        Refresh => {
+            // Only the operator's `r` is answered with what it found; the refresh after a
+            // save leaves the save's own message.
+            if state.list.active_filter().is_none() {
+                state.refreshing = Some(RefreshedFrom {
+                    total: state.list.total,
+                    selected: state.list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
+                });
+            }
+            state.refresh()
+        }
         Suspend => vec![Effect::Suspend],
         Copy => state.read_current(Purpose::Copy),
         EditExternally => state.read_current(Purpose::EditExternally),
