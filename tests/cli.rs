@@ -797,13 +797,27 @@ fn history_lists_every_revision_and_marks_the_current_one() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{run:?}");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(header, ["REV", "WHEN", "WHO", "SIZE"]);
+    assert_eq!(header, ["REV", "WHEN", "WHO", "SIZE", "CHANGES"]);
     for (line, revision) in lines[1..].iter().zip(1..) {
         assert!(line.starts_with(&format!("{revision}")), "{line}");
         assert!(line.contains(" UTC"), "{line}");
         assert!(line.contains("tester"), "{line}");
         assert_eq!(line.contains("(current)"), revision == 4, "{line}");
     }
+}
+
+#[test]
+fn history_says_what_each_revision_changed_and_which_one_a_restore_brought_back() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file("doc.json", r#"{"theme": "dark", "beta": true}"#);
+    sandbox.on(&db, &["set", "alice", &doc]).ok();
+    sandbox.on(&db, &["restore", "alice", "1"]).ok();
+    let run = sandbox.on(&db, &["history", "alice"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[1].ends_with("+2: theme, lang"), "{}", lines[1]);
+    assert!(lines[2].ends_with("+1: beta  −1: lang"), "{}", lines[2]);
+    assert!(lines[3].ends_with("+1: lang  −1: beta  = revision 1"), "{}", lines[3]);
 }
 
 #[test]

@@ -1023,8 +1023,11 @@ fn history_lists_revisions_and_restore_puts_one_in_the_editor() {
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.entries.iter().map(|e| e.info.revision).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(history.selected, 2);
-    assert_eq!(history.entries[1].removed, ["adminConsolePreferences", "customDataFoo", "customDataBar"]);
-    assert_eq!(history.entries[2].added, ["extra"]);
+    assert_eq!(
+        history.entries[1].changes.removed,
+        ["adminConsolePreferences", "customDataFoo", "customDataBar"]
+    );
+    assert_eq!(history.entries[2].changes.added, ["extra"]);
     act(&store, &mut state, Action::HistoryUp);
     act(&store, &mut state, Action::HistoryUp);
     act(&store, &mut state, Action::HistoryUp);
@@ -2053,4 +2056,40 @@ fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selecte
     store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
     act(&store, &mut state, Action::Refresh);
     assert_eq!(status_text(&state), "refreshed · 201 users (+1) · admin: revision 1 → 2");
+}
+
+#[test]
+fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for doc in [r#"{"v": 2}"#, r#"{"v": 3}"#] {
+        store
+            .replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("other".into()))
+            .unwrap();
+    }
+    let original = store.revision_text(&id, 1).unwrap();
+    store
+        .replace_custom_data(&id, &CustomData::parse(&original).unwrap(), None, &Author("other".into()))
+        .unwrap();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.entries.len(), 4);
+    assert_eq!(history.entries[3].changes.same_as, Some(1), "the restore is named as revision 1 again");
+    assert!(history.shown.is_none(), "no old revision is read before it is selected");
+    // Selecting an older one asks for its text (and only its text)…
+    let effects = update(&mut state, Action::HistoryUp);
+    assert!(matches!(effects.as_slice(), [Effect::LoadRevision { revision: 3, .. }]), "{effects:?}");
+    // …a restore before the text is in says so and keeps the history open…
+    assert!(update(&mut state, Action::RestoreRevision).is_empty());
+    assert_eq!(status_text(&state), "revision 3 is still being read");
+    assert_eq!(state.mode(), Mode::History);
+    // …an answer for a revision no longer selected is dropped.
+    act(&store, &mut state, Action::HistoryUp);
+    let late = Action::RevisionLoaded { id: id.clone(), revision: 3, text: "{\"v\": 3}".into() };
+    act(&store, &mut state, late);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.shown.as_ref().map(|(r, _)| *r), Some(2));
+    assert!(!history.selected_diff().is_empty());
 }

@@ -16,6 +16,7 @@ use unicode_width::UnicodeWidthStr;
 
 pub use args::{Cli, Command};
 
+use crate::domain::history::HistoryReader;
 use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
@@ -629,20 +630,21 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
 
 fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
     let id = store.resolve(user)?;
-    let rows: Vec<Vec<String>> = store
-        .history(&id)?
-        .iter()
-        .map(|r| {
-            let mark = if r.current { " (current)" } else { "" };
-            vec![
-                format!("{}{mark}", r.revision),
-                format_utc(r.saved_at),
-                r.saved_by.clone(),
-                human_bytes(r.size),
-            ]
-        })
-        .collect();
-    for line in table(&["REV", "WHEN", "WHO", "SIZE"], &rows) {
+    // Each revision is read and summed up in turn, as the screen's history does.
+    let mut reader = HistoryReader::new();
+    let mut rows = Vec::new();
+    for r in store.history(&id)? {
+        let changes = reader.next(r.revision, &store.revision_text(&id, r.revision)?);
+        let mark = if r.current { " (current)" } else { "" };
+        rows.push(vec![
+            format!("{}{mark}", r.revision),
+            format_utc(r.saved_at),
+            r.saved_by.clone(),
+            human_bytes(r.size),
+            changes.summary(),
+        ]);
+    }
+    for line in table(&["REV", "WHEN", "WHO", "SIZE", "CHANGES"], &rows) {
         out.line(&line)?;
     }
     Ok(())

@@ -6,7 +6,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
 
-use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
+use crate::domain::diff::{DiffLine, dropped_keys, line_diff};
+use crate::domain::history::RevisionChanges;
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
@@ -149,9 +150,17 @@ pub enum Action {
     RecoveryFailed {
         message: String,
     },
+    /// The history's list: each revision with what it changed, and the current text.
     HistoryLoaded {
         id: String,
-        revisions: Vec<(RevisionInfo, String)>,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    },
+    /// One old revision's text, asked for when the history selected it.
+    RevisionLoaded {
+        id: String,
+        revision: Revision,
+        text: String,
     },
     StoreFailed {
         message: String,
@@ -277,6 +286,11 @@ pub enum Effect {
     LoadDraft(Draft),
     LoadHistory {
         id: String,
+    },
+    /// The text of one revision, for the history's diff pane and a restore.
+    LoadRevision {
+        id: String,
+        revision: Revision,
     },
     /// Users whose id, username, email, phone or name start with `query`, from the indexes.
     PrefixSearch {
@@ -741,52 +755,66 @@ pub enum Mode {
     TooSmall,
 }
 
-/// The history of one user, every revision with its text.
+/// The history of one user: every revision with what it changed; of the texts only the
+/// current one and the one selected are held (a history of 1 MiB documents stays small).
 pub struct HistoryView {
     pub user_id: String,
     pub user_handle: String,
     /// Oldest first; the last is the current revision.
     pub entries: Vec<HistoryEntry>,
     pub selected: usize,
+    pub current_text: String,
+    /// The selected old revision's text, once read.
+    pub shown: Option<(Revision, String)>,
 }
 
 pub struct HistoryEntry {
     pub info: RevisionInfo,
-    pub text: String,
-    /// Top-level keys this revision added and removed, against the one before it.
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
+    /// Top-level keys this revision added and removed, and an earlier revision it equals.
+    pub changes: RevisionChanges,
 }
 
 impl HistoryView {
-    fn new(user_id: String, user_handle: String, revisions: Vec<(RevisionInfo, String)>) -> Self {
-        let mut previous = Map::new();
-        let entries: Vec<HistoryEntry> = revisions
-            .into_iter()
-            .map(|(info, text)| {
-                let object: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
-                let entry = HistoryEntry {
-                    info,
-                    added: added_keys(&previous, &object),
-                    removed: dropped_keys(&previous, &object),
-                    text,
-                };
-                previous = object;
-                entry
-            })
-            .collect();
+    fn new(
+        user_id: String,
+        user_handle: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Self {
+        let entries: Vec<HistoryEntry> =
+            revisions.into_iter().map(|(info, changes)| HistoryEntry { info, changes }).collect();
         let selected = entries.len().saturating_sub(1);
-        Self { user_id, user_handle, entries, selected }
+        Self { user_id, user_handle, entries, selected, current_text, shown: None }
     }
 
     pub fn current(&self) -> Option<&HistoryEntry> {
         self.entries.last()
     }
 
-    /// What restoring the selected revision would change in the current document.
+    /// The selected revision's text, when it is at hand (the current one always is).
+    pub fn selected_text(&self) -> Option<&str> {
+        let entry = self.entries.get(self.selected)?;
+        if entry.info.current {
+            return Some(&self.current_text);
+        }
+        self.shown
+            .as_ref()
+            .filter(|(revision, _)| *revision == entry.info.revision)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// What restoring the selected revision would change in the current document (nothing
+    /// until its text is read).
     pub fn selected_diff(&self) -> Vec<DiffLine> {
-        match (self.current(), self.entries.get(self.selected)) {
-            (Some(current), Some(selected)) => line_diff(&current.text, &selected.text),
+        self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
+    }
+
+    /// The read the selection needs, if its text is not at hand.
+    fn load_selected(&self) -> Vec<Effect> {
+        match self.entries.get(self.selected) {
+            Some(entry) if self.selected_text().is_none() => {
+                vec![Effect::LoadRevision { id: self.user_id.clone(), revision: entry.info.revision }]
+            }
             _ => Vec::new(),
         }
     }
@@ -1374,9 +1402,25 @@ impl State {
         }
     }
 
-    fn history_loaded(&mut self, id: String, revisions: Vec<(RevisionInfo, String)>) -> Vec<Effect> {
+    fn history_loaded(
+        &mut self,
+        id: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Vec<Effect> {
         let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
-        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions));
+        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions, current_text));
+        Vec::new()
+    }
+
+    fn revision_loaded(&mut self, id: String, revision: Revision, text: String) -> Vec<Effect> {
+        // Kept only while it is still the one selected: moving on drops a late answer.
+        if let Some(history) = &mut self.history
+            && history.user_id == id
+            && history.entries.get(history.selected).is_some_and(|e| e.info.revision == revision)
+        {
+            history.shown = Some((revision, text));
+        }
         Vec::new()
     }
 
@@ -1396,9 +1440,13 @@ impl State {
             self.history = Some(history);
             return Vec::new();
         }
-        let base = StoredDocument { text: current.text.clone(), revision: current.info.revision };
         let revision = selected.info.revision;
-        let text = selected.text.clone();
+        let Some(text) = history.selected_text().map(str::to_owned) else {
+            self.say(StatusKind::Info, format!("revision {revision} is still being read"));
+            self.history = Some(history);
+            return Vec::new();
+        };
+        let base = StoredDocument { text: history.current_text.clone(), revision: current.info.revision };
         self.editor =
             Some(Editor::with_text(history.user_id, history.user_handle, base, &text, &self.limits));
         self.say(
@@ -1993,7 +2041,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                     _ => (history.selected + 1).min(last),
                 };
             }
-            Vec::new()
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
         }
         HistoryPage(direction) => {
             let page = state.history_page();
@@ -2005,13 +2053,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                     history.selected.saturating_add(page).min(last)
                 };
             }
-            Vec::new()
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
         }
         HistoryEdge(newest) => {
             if let Some(history) = &mut state.history {
                 history.selected = if newest { history.entries.len().saturating_sub(1) } else { 0 };
             }
-            Vec::new()
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
         }
         RestoreRevision => state.restore_revision(),
         Confirm => state.confirm(),
@@ -2121,7 +2169,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             );
             Vec::new()
         }
-        HistoryLoaded { id, revisions } => state.history_loaded(id, revisions),
+        HistoryLoaded { id, revisions, current_text } => state.history_loaded(id, revisions, current_text),
+        RevisionLoaded { id, revision, text } => state.revision_loaded(id, revision, text),
         SearchHits { generation, hits, scanned, done } => state.search_hits(generation, hits, scanned, done),
         StoreFailed { message } => {
             state.say(StatusKind::Error, message);

@@ -27,6 +27,7 @@ use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use app::{Action, Effect, Mode, Pending, State, update};
 use theme::Theme;
 
+use crate::domain::history::HistoryReader;
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
 use crate::inert;
@@ -240,7 +241,8 @@ impl Work {
             Effect::ReadCurrent { .. }
             | Effect::SelectUser { .. }
             | Effect::FindUser { .. }
-            | Effect::LoadHistory { .. } => Work::Read,
+            | Effect::LoadHistory { .. }
+            | Effect::LoadRevision { .. } => Work::Read,
             _ => return None,
         })
     }
@@ -1352,19 +1354,30 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             return None;
         }
         Effect::LoadHistory { id } => {
-            let revisions = store.history(&id).and_then(|infos| {
+            // Each revision is read, summed up and let go: one document in memory at a time.
+            let summed_up = store.history(&id).and_then(|infos| {
                 let skip = infos.len().saturating_sub(HISTORY_LIMIT);
-                infos
-                    .into_iter()
-                    .skip(skip)
-                    .map(|info| store.revision_text(&id, info.revision).map(|text| (info, text)))
-                    .collect::<Result<Vec<_>, _>>()
+                let mut reader = HistoryReader::new();
+                let mut revisions = Vec::new();
+                let mut current_text = String::new();
+                for info in infos.into_iter().skip(skip) {
+                    let text = store.revision_text(&id, info.revision)?;
+                    revisions.push((info.clone(), reader.next(info.revision, &text)));
+                    if info.current {
+                        current_text = text;
+                    }
+                }
+                Ok((revisions, current_text))
             });
-            match revisions {
-                Ok(revisions) => Action::HistoryLoaded { id, revisions },
+            match summed_up {
+                Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
                 Err(e) => failed(e),
             }
         }
+        Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
+            Ok(text) => Action::RevisionLoaded { id, revision, text },
+            Err(e) => failed(e),
+        },
     })
 }
 
