@@ -422,3 +422,32 @@ fn a_refusal_in_the_history_overlay_is_on_screen() {
     assert!(rows[38].starts_with(&said), "the status line under the history: {:?}", rows[38]);
     assert!(rows[37].contains('┘'), "the overlay ends above it: {:?}", rows[37]);
 }
+
+/// Issue 16: a message longer than the status line (a recovery file's path) was cut with no
+/// way to read it. It is cut saying where to read it, and `:messages` shows it whole.
+#[test]
+fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let long = format!("unknown command :{}", "x".repeat(150));
+    act(&store, &mut state, Action::StartCommand);
+    for c in long["unknown command :".len()..].chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.starts_with(&long), "{said}");
+    let rows = screen_rows(&state, 80, 24);
+    assert!(rows[22].ends_with("… (:messages)"), "{:?}", rows[22]);
+    assert_eq!(rows[22].chars().count(), 80);
+    act(&store, &mut state, Action::StartCommand);
+    for c in "messages".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let screen = screen_rows(&state, 80, 24).join("");
+    assert!(screen.chars().filter(|c| *c == 'x').count() >= 150, "every x of the message:\n{screen}");
+    assert!(screen.contains("messages, q)"), "the end of the message:\n{screen}");
+    act(&store, &mut state, Action::Cancel);
+    assert!(!state.messages_open);
+}

@@ -2,6 +2,8 @@
 //! which turns (state, action) into a new state and the store work to do next (effects).
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
+use std::collections::VecDeque;
+
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
@@ -379,6 +381,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: "FILE",
         description: "every user as JSON Lines into a new file (0600)",
     },
+    CommandSpec { name: "messages", aliases: &[], args: "", description: "the last 50 messages, whole" },
     CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
 ];
 
@@ -748,6 +751,8 @@ pub enum Mode {
     Conflict,
     DraftFound,
     Help,
+    /// `:messages`: the last messages, whole (the status line cuts long ones).
+    Messages,
     /// The `:` command line.
     Command,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
@@ -820,6 +825,9 @@ impl HistoryView {
     }
 }
 
+/// How many messages `:messages` keeps.
+pub const MESSAGES_KEPT: usize = 50;
+
 /// Everything the screen shows.
 pub struct State {
     pub list: UserList,
@@ -842,6 +850,9 @@ pub struct State {
     pub draft_failure: Option<String>,
     pub help: bool,
     pub help_scroll: u16,
+    /// The last messages said, oldest first, for `:messages`.
+    pub said: VecDeque<String>,
+    pub messages_open: bool,
     /// `r` was pressed: what the list showed then, to say what the refresh changed.
     refreshing: Option<RefreshedFrom>,
     pub filtering: bool,
@@ -871,6 +882,8 @@ impl State {
             draft_failure: None,
             help: false,
             help_scroll: 0,
+            said: VecDeque::new(),
+            messages_open: false,
             refreshing: None,
             filtering: false,
             command: None,
@@ -908,6 +921,8 @@ impl State {
             }
         } else if self.help {
             Mode::Help
+        } else if self.messages_open {
+            Mode::Messages
         } else if self.history.is_some() {
             Mode::History
         } else if self.editor.is_some() {
@@ -931,7 +946,12 @@ impl State {
     }
 
     fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
-        self.status = Some(Status { kind, text: text.into(), shown_in: None, while_invalid: false });
+        let text = text.into();
+        if self.said.len() == MESSAGES_KEPT {
+            self.said.pop_front();
+        }
+        self.said.push_back(text.clone());
+        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false });
     }
 
     /// Clears the message when what it describes is gone: its screen was left, or the text
@@ -1657,6 +1677,10 @@ impl State {
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
+            ("messages", _) => {
+                self.messages_open = true;
+                Vec::new()
+            }
             ("q", _) => {
                 self.quit();
                 Vec::new()
@@ -2074,6 +2098,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                 // Any other question: no, go back (from a conflict: back to editing).
                 Some(_) => {}
                 None if state.help => state.help = false,
+                None if state.messages_open => state.messages_open = false,
                 None => state.history = None,
             }
             Vec::new()

@@ -81,10 +81,11 @@ const CONFLICT: &[Mode] = &[Mode::Conflict];
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
+const MESSAGES: &[Mode] = &[Mode::Messages];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const EVERYWHERE_BUT_DIALOG: &[Mode] =
-    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
+    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Messages, Mode::Command];
 
 macro_rules! bind {
     ($modes:expr, [$($key:expr),+], $description:expr, $hint:expr, $action:expr) => {
@@ -166,7 +167,7 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE_AND_EDIT,
         [(KeyCode::Char('z'), CTRL)],
-        "suspend (fg brings it back, the edit kept; not without a shell)",
+        "suspend (fg resumes, the edit kept; needs a shell)",
         None,
         || Action::Suspend
     ),
@@ -282,6 +283,13 @@ pub const BINDINGS: &[Binding] = &[
         "close the history",
         Some("close"),
         || Action::Cancel
+    ),
+    bind!(
+        MESSAGES,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "close the messages",
+        Some("close"),
+        || { Action::Cancel }
     ),
     bind!(
         HELP,
@@ -412,6 +420,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),
         (Mode::TooSmall, "Terminal too small"),
+        (Mode::Messages, "Messages (:messages)"),
         (Mode::Help, "This help"),
     ];
     let mut rows = Vec::new();

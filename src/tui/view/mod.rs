@@ -7,6 +7,7 @@ mod document;
 mod help;
 mod history;
 mod list;
+mod messages;
 mod status;
 
 use ratatui::Frame;
@@ -90,6 +91,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         // is seen.
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         history::render(frame, above_status, history, theme);
+    }
+    if state.messages_open {
+        messages::render(frame, area, state, theme);
     }
     if state.help {
         // Above the hint bar, which stays whole (it says how to close the help).

@@ -44,7 +44,17 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             StatusKind::Success => theme.success,
             StatusKind::Error => theme.error,
         };
-        spans.push(Span::styled(inert::line(&status.text).into_owned(), style));
+        // A message longer than the room left is cut, saying where to read it whole.
+        let used: usize = spans.iter().map(|span| span.content.width()).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        let text = inert::line(&status.text);
+        let shown = if text.width() > room {
+            const WHOLE: &str = " (:messages)";
+            format!("{}{WHOLE}", inert::cut_to_width(&text, room.saturating_sub(WHOLE.len())))
+        } else {
+            text.into_owned()
+        };
+        spans.push(Span::styled(shown, style));
     }
     // What the store is still working on: the screen answers keys meanwhile.
     if let Some(pending) = state.pending
