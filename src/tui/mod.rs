@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod check;
+pub mod find;
 pub mod gap_filling;
 pub mod keymap;
 pub mod terminal;
