@@ -1128,13 +1128,9 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
-        if let KeyOrder::Backend(backend) = self.key_order
-            && same_values(&editor.base.text, &data)
-        {
-            self.say(
-                StatusKind::Info,
-                format!("no changes: only the key order differs, and key order is {backend}'s"),
-            );
+        // (Whose key order it is, the status line says all through the edit.)
+        if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
+            self.say(StatusKind::Info, "no changes: only the key order differs");
             return Vec::new();
         }
         if editor.doubt.is_some() {
