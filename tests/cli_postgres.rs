@@ -195,3 +195,31 @@ fn info_says_whether_the_user_count_is_estimated() {
     let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
     assert!(users.contains("~") && users.contains("estimated"), "{users}");
 }
+
+#[test]
+fn help_says_which_commands_work_on_postgresql() {
+    let home = PrivateHome::new(&[]);
+    let help = run(&home, &["--help"], None).ok().stdout;
+    let line_of = |command: &str| -> String {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("no {command} line in:\n{help}"))
+            .to_owned()
+    };
+    assert!(line_of("import").contains("refused on PostgreSQL"), "{}", line_of("import"));
+    assert!(line_of("seed").contains("Database files only"), "{}", line_of("seed"));
+    assert!(line_of("init").contains("on PostgreSQL, custodian's own schema"), "{}", line_of("init"));
+    let paragraph = collapsed(&help);
+    assert!(
+        paragraph.contains(
+            "There the editor and list, get, set, history, restore, export and info work on the tenant's users"
+        ),
+        "{help}"
+    );
+    assert!(paragraph.contains("import and seed refuse"), "{help}");
+    assert!(paragraph.contains("key order") && paragraph.contains("estimate"), "{help}");
+}
+
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

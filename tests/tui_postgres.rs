@@ -358,3 +358,22 @@ fn the_binary_refuses_a_save_over_an_outside_update_and_keeps_the_edit() {
     assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"theirs": true}));
     assert!(history_rows(&db, "u1").is_empty(), "nothing written");
 }
+
+#[test]
+fn the_binary_labels_an_estimated_user_count_with_a_tilde() {
+    let db = logto_for_the_terminal();
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select 'default', 'g' || lpad(i::text, 9, '0'), 'gen' || i, now(), now() from generate_series(1, 20000) i",
+            &[],
+        )
+        .expect("bulk insert");
+    db.superuser().batch_execute("analyze users").expect("analyze");
+    let home = PrivateHome::new(&[]);
+    let mut tui = spawn(&home, &db, &[]);
+    tui.wait_for("an estimated count in the list's title", |screen| {
+        screen.lines().next().is_some_and(|top| top.contains("Users · ~") && !top.contains("Users · ~0"))
+    });
+    quit(&mut tui);
+}
