@@ -1942,3 +1942,35 @@ fn an_estimated_user_count_is_kept_as_an_estimate_until_the_next_count() {
     update(&mut state, Action::RowsLoaded { request: request(true), rows, total: Some(exact) });
     assert_eq!((state.list.total, state.list.total_estimated), (200, false));
 }
+
+#[test]
+fn the_conflict_view_shows_no_reordered_lines_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    // Theirs: the same values in another order, one of them changed.
+    let theirs = CustomData::parse(&ADMIN_REORDERED.replace("\"qux\"", "\"theirs\"")).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    let Some(Dialog::Conflict { diff, .. }) = &state.dialog else {
+        panic!("expected the conflict view, got {:?}", state.dialog)
+    };
+    let changed: Vec<(LineChange, &str)> =
+        diff.iter().filter(|l| l.change != LineChange::Same).map(|l| (l.change, l.text.trim())).collect();
+    assert_eq!(
+        changed,
+        vec![
+            (LineChange::Removed, "\"baz\": \"theirs\""),
+            (LineChange::Added, "\"baz\": \"qux\""),
+            // My new key comes last (after theirs), so the object before it gains a comma.
+            (LineChange::Removed, "}"),
+            (LineChange::Added, "},"),
+            (LineChange::Added, "\"mine\": 1"),
+        ],
+        "{diff:#?}"
+    );
+}

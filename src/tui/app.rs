@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
 
-use crate::domain::custom_data::canonical_text;
+use crate::domain::custom_data::{canonical_text, parse_object};
 use crate::domain::diff::{DiffLine, added_keys, dropped_keys, in_key_order_of, line_diff};
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
@@ -20,7 +20,7 @@ use crate::store::{
 /// Whether `new` holds the values of the stored text, in whatever key order (compared as
 /// JSON values, numbers by their text).
 fn same_values(stored_text: &str, new: &CustomData) -> bool {
-    serde_json::from_str::<Map<String, Value>>(stored_text).is_ok_and(|stored| &stored == new.as_object())
+    parse_object(stored_text).is_ok_and(|stored| &stored == new.as_object())
 }
 
 /// What the operator asked for, or what the store answered.
@@ -890,7 +890,7 @@ impl State {
     fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
         match self.key_order {
             KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
-            KeyOrder::Backend(_) => match serde_json::from_str::<Map<String, Value>>(stored_text) {
+            KeyOrder::Backend(_) => match parse_object(stored_text) {
                 Ok(stored) => {
                     line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
                 }
