@@ -125,9 +125,14 @@ fn logto_for_the_terminal() -> LogtoDb {
 
 /// custodian in a private home, in a 120×40 pty, on tenant `default` as its own role.
 fn spawn(home: &PrivateHome, db: &LogtoDb, args: &[&str]) -> Tui {
+    spawn_on(home, &db.tenant_url("default"), args)
+}
+
+/// custodian in a private home, in a 120×40 pty, on the database at `url`.
+fn spawn_on(home: &PrivateHome, url: &str, args: &[&str]) -> Tui {
     let mut command = CommandBuilder::new(BIN);
     command.arg("--db");
-    command.arg(db.tenant_url("default"));
+    command.arg(url);
     command.args(args);
     command.cwd(home.path("home"));
     for key in [
@@ -193,8 +198,16 @@ fn row_of(rows: &[String], text: &str) -> Option<usize> {
 fn the_binary_lists_the_tenants_users_in_list_order_and_no_other_tenants() {
     let db = logto_for_the_terminal();
     let home = PrivateHome::new(&[]);
-    let mut tui = spawn(&home, &db, &[]);
-    wait_for_list(&mut tui);
+    // As the tenant's role, and as the superuser, who would see every tenant's rows:
+    // custodian switches to the tenant's role and names the tenant in every statement.
+    for url in [db.tenant_url("default"), db.superuser_url()] {
+        let mut tui = spawn_on(&home, &url, &[]);
+        shows_only_the_default_tenant_in_list_order(&mut tui);
+    }
+}
+
+fn shows_only_the_default_tenant_in_list_order(tui: &mut Tui) {
+    wait_for_list(tui);
     tui.wait_text("carol@example.net");
     let rows = tui.rows();
     let at = |text| {
@@ -213,15 +226,22 @@ fn the_binary_lists_the_tenants_users_in_list_order_and_no_other_tenants() {
     );
     // The selected user's pane shows alice's document in jsonb's order.
     assert!(screen.contains("\"lang\": \"en\""), "{}", framed(&screen));
-    quit(&mut tui);
+    quit(tui);
 }
 
 #[test]
 fn the_binary_filters_by_prefix_and_by_a_substring_of_custom_data_within_the_tenant() {
     let db = logto_for_the_terminal();
     let home = PrivateHome::new(&[]);
-    let mut tui = spawn(&home, &db, &[]);
-    wait_for_list(&mut tui);
+    // As the tenant's role, and as the superuser, who would see every tenant's rows.
+    for url in [db.tenant_url("default"), db.superuser_url()] {
+        let mut tui = spawn_on(&home, &url, &[]);
+        filters_within_the_default_tenant(&mut tui);
+    }
+}
+
+fn filters_within_the_default_tenant(tui: &mut Tui) {
+    wait_for_list(tui);
     tui.send("/bo");
     tui.wait_text(" /bo▏ · 1 found ─");
     let screen = tui.text();
@@ -236,7 +256,7 @@ fn the_binary_filters_by_prefix_and_by_a_substring_of_custom_data_within_the_ten
     tui.send(ESC);
     tui.send(ESC);
     tui.wait_text("Users · 3 ");
-    quit(&mut tui);
+    quit(tui);
 }
 
 #[test]
