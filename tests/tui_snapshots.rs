@@ -451,3 +451,19 @@ fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
     act(&store, &mut state, Action::Cancel);
     assert!(!state.messages_open);
 }
+
+/// On a store that keeps keys in its own order and estimates a large count (PostgreSQL):
+/// the list says `~` before the figure, the editor's status line whose key order it is.
+#[test]
+fn editor_on_a_store_with_its_own_key_order_and_an_estimated_count() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    state.key_order = custodian::store::KeyOrder::Backend("PostgreSQL");
+    state.list.total = 1_000_000;
+    state.list.total_estimated = true;
+    act(&store, &mut state, Action::OpenEditor);
+    let shown = screen(&state, 80, 24);
+    assert!(shown.contains("Users · ~1,000,000"), "{shown}");
+    assert!(shown.contains("key order is PostgreSQL's"), "{shown}");
+    assert_screen!("own_key_order_estimated_count_80x24", shown);
+}

@@ -3,11 +3,13 @@
 
 mod support;
 
+use custodian::domain::diff::LineChange;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
-use custodian::store::{Author, ImportMode, RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
+use custodian::store::{Author, ImportMode, KeyOrder, RedbStore, Seek, UserCount, UserStore};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, RowRequest, StatusKind, Then, update};
+use custodian::tui::run_effects;
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
 
@@ -2092,4 +2094,142 @@ fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_select
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.shown.as_ref().map(|(r, _)| *r), Some(2));
     assert!(!history.selected_diff().is_empty());
+}
+
+// ---- A store that keeps keys in its own order (PostgreSQL's jsonb), and the user count ----
+
+/// The admin's customData with its top-level keys (and a nested object's) in another order.
+const ADMIN_REORDERED: &str = r#"{"customDataBar": {"count": 3, "baz": "qux"}, "customDataFoo": {}, "adminConsolePreferences": {"language": "en", "appearanceMode": "system", "experienceNoticeConfirmed": true}}"#;
+
+fn replace_editor_text(store: &RedbStore, state: &mut custodian::tui::app::State, text: &str) {
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(store, state, text);
+}
+
+#[test]
+fn a_mere_reordering_is_no_change_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, ADMIN_REORDERED);
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty(), "nothing to save: {effects:?}");
+    assert!(state.dialog.is_none(), "{:?}", state.dialog);
+    let status = state.status.as_ref().unwrap();
+    assert_eq!(status.text, "no changes: only the key order differs");
+    // A value changed as well: that is a save.
+    replace_editor_text(&store, &mut state, &ADMIN_REORDERED.replace("\"qux\"", "\"quux\""));
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+}
+
+#[test]
+fn a_reordering_is_a_change_where_the_store_keeps_the_order_written() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    assert_eq!(state.key_order, KeyOrder::AsWritten);
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, ADMIN_REORDERED);
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+}
+
+#[test]
+fn the_drop_preview_shows_no_reordered_lines_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    // Reordered, and customDataFoo dropped.
+    replace_editor_text(&store, &mut state, &ADMIN_REORDERED.replace(r#""customDataFoo": {}, "#, ""));
+    act(&store, &mut state, Action::Save);
+    let Some(Dialog::ConfirmDrop { dropped, diff, .. }) = &state.dialog else {
+        panic!("expected the drop dialog, got {:?}", state.dialog)
+    };
+    assert_eq!(dropped, &["customDataFoo"]);
+    let changed: Vec<(LineChange, &str)> =
+        diff.iter().filter(|l| l.change != LineChange::Same).map(|l| (l.change, l.text.as_str())).collect();
+    assert_eq!(changed, vec![(LineChange::Removed, "  \"customDataFoo\": {},")], "{diff:#?}");
+}
+
+#[test]
+fn the_user_count_is_read_at_start_and_on_refresh_but_never_on_a_move() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let counts = |effects: &[Effect]| -> Vec<bool> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::LoadRows(request) => Some(request.count),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(counts(&state.start()), vec![true]);
+    // Paging past the loaded rows reads rows, not the count.
+    let mut page_loads = Vec::new();
+    for _ in 0..100 {
+        let effects = update(&mut state, Action::Down);
+        page_loads.extend(counts(&effects));
+        run_effects(&support::runtime(&store), &mut state, effects);
+    }
+    assert!(!page_loads.is_empty(), "a hundred rows down reads more rows");
+    assert!(page_loads.iter().all(|count| !count), "{page_loads:?}");
+    assert_eq!(counts(&update(&mut state, Action::Refresh)), vec![true]);
+}
+
+#[test]
+fn an_estimated_user_count_is_kept_as_an_estimate_until_the_next_count() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    assert!(!state.list.total_estimated);
+    let request = |count| RowRequest { seek: Seek::First, limit: 10, then: Then::Edge, count };
+    let rows = store.rows(&Seek::First, 10).unwrap();
+    let estimate = UserCount { users: 1_000_000, exact: false };
+    update(
+        &mut state,
+        Action::RowsLoaded { request: request(true), rows: rows.clone(), total: Some(estimate) },
+    );
+    assert_eq!((state.list.total, state.list.total_estimated), (1_000_000, true));
+    // Rows without a count leave the figure as it was.
+    update(&mut state, Action::RowsLoaded { request: request(false), rows: rows.clone(), total: None });
+    assert_eq!((state.list.total, state.list.total_estimated), (1_000_000, true));
+    let exact = UserCount { users: 200, exact: true };
+    update(&mut state, Action::RowsLoaded { request: request(true), rows, total: Some(exact) });
+    assert_eq!((state.list.total, state.list.total_estimated), (200, false));
+}
+
+#[test]
+fn the_conflict_view_shows_no_reordered_lines_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    // Theirs: the same values in another order, one of them changed.
+    let theirs = CustomData::parse(&ADMIN_REORDERED.replace("\"qux\"", "\"theirs\"")).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    let Some(Dialog::Conflict { diff, .. }) = &state.dialog else {
+        panic!("expected the conflict view, got {:?}", state.dialog)
+    };
+    let changed: Vec<(LineChange, &str)> =
+        diff.iter().filter(|l| l.change != LineChange::Same).map(|l| (l.change, l.text.trim())).collect();
+    assert_eq!(
+        changed,
+        vec![
+            (LineChange::Removed, "\"baz\": \"theirs\""),
+            (LineChange::Added, "\"baz\": \"qux\""),
+            // My new key comes last (after theirs), so the object before it gains a comma.
+            (LineChange::Removed, "}"),
+            (LineChange::Added, "},"),
+            (LineChange::Added, "\"mine\": 1"),
+        ],
+        "{diff:#?}"
+    );
 }

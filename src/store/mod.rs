@@ -43,6 +43,14 @@ impl Author {
         Self::describe(account_name(uid).as_deref(), uid, claimed.as_deref(), client)
     }
 
+    /// What [`Author::from_environment`] records for this process's account when `$USER`
+    /// says `claimed` and there is no SSH connection (for tests of what the history shows).
+    pub fn describe_for_tests(claimed: &str) -> String {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        Self::describe(account_name(uid).as_deref(), uid, Some(claimed), None).0
+    }
+
     fn describe(
         account: Option<&str>,
         uid: u32,
@@ -173,6 +181,25 @@ pub struct ScanStep {
     pub scanned: usize,
     /// The list key the next step starts after; `None` when the scan is done.
     pub next: Option<ListKey>,
+}
+
+/// How many users a store holds, and whether the figure was counted or estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserCount {
+    pub users: u64,
+    /// False when counting would cost too much (PostgreSQL at many users): `users` is then
+    /// the server's estimate, and whatever shows it says so.
+    pub exact: bool,
+}
+
+/// Who decides the order of a document's keys once it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// A saved document comes back with its keys in the order they were written.
+    AsWritten,
+    /// The backend named here keeps keys in its own order (PostgreSQL's jsonb: shorter keys
+    /// first, then bytewise): a reordering is no change, and the editor says whose order it is.
+    Backend(&'static str),
 }
 
 /// Users a `search` reads per step of its scan.
@@ -332,8 +359,19 @@ impl StoreError {
 pub trait UserStore: Send + Sync {
     /// Whether every write will be refused (the store was opened read-only).
     fn is_read_only(&self) -> bool;
-    /// Number of users.
+    /// Number of users, counted exactly (on PostgreSQL that reads every index entry of the
+    /// tenant: see [`UserStore::user_count`] for a figure that is cheap at any size).
     fn count(&self) -> Result<u64, StoreError>;
+    /// Number of users for a screen or `info`: cheap at any number of users, and exact
+    /// unless the store says it is an estimate.
+    fn user_count(&self) -> Result<UserCount, StoreError> {
+        Ok(UserCount { users: self.count()?, exact: true })
+    }
+    /// Whether a saved document keeps its key order (the only way the screen and the CLI
+    /// learn it): where it does not, a reordering is no change.
+    fn key_order(&self) -> KeyOrder {
+        KeyOrder::AsWritten
+    }
     /// Up to `limit` users in list order from `seek`. Always returned in list order, also
     /// when reading backwards.
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;

@@ -8,17 +8,25 @@ use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
 
-use crate::domain::diff::{DiffLine, dropped_keys, line_diff};
+use crate::domain::custom_data::{canonical_text, parse_object};
+use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
 use crate::domain::history::RevisionChanges;
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
 use crate::inert;
 use crate::store::{
-    ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
+    KeyOrder, ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserCount,
+    UserRecord,
 };
 use crate::tui::keymap::help_max_scroll;
 use crate::tui::words;
+
+/// Whether `new` holds the values of the stored text, in whatever key order (compared as
+/// JSON values, numbers by their text).
+fn same_values(stored_text: &str, new: &CustomData) -> bool {
+    parse_object(stored_text).is_ok_and(|stored| &stored == new.as_object())
+}
 
 /// What the operator asked for, or what the store answered.
 #[derive(Debug, Clone)]
@@ -100,7 +108,8 @@ pub enum Action {
     RowsLoaded {
         request: RowRequest,
         rows: Vec<ListEntry>,
-        total: u64,
+        /// The number of users, when the request asked for it.
+        total: Option<UserCount>,
     },
     UserLoaded {
         record: Box<UserRecord>,
@@ -423,6 +432,9 @@ pub struct RowRequest {
     pub seek: Seek,
     pub limit: usize,
     pub then: Then,
+    /// Whether to count the users too: at start and on a refresh, never on a move (counting
+    /// is not free on every backend, and moving does not change the number).
+    pub count: bool,
 }
 
 /// Where the selection goes when rows arrive.
@@ -449,8 +461,10 @@ pub struct UserList {
     /// Whether `rows` reaches the first / last user (of the filtered set, when filtering).
     pub at_start: bool,
     pub at_end: bool,
-    /// All users in the store.
+    /// All users in the store (as last counted: at start and on a refresh).
     pub total: u64,
+    /// Whether `total` is the store's estimate rather than a count (shown as `~N`).
+    pub total_estimated: bool,
     /// The filter being typed or applied.
     pub filter: String,
     pub search: Search,
@@ -861,6 +875,9 @@ pub struct State {
     /// What the store is working on for us (the runtime says), shown on the status line.
     pub pending: Option<Pending>,
     pub read_only: bool,
+    /// Whether saved documents keep their key order, as the store says
+    /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
+    pub key_order: KeyOrder,
     pub limits: Limits,
     pub width: u16,
     pub height: u16,
@@ -890,6 +907,7 @@ impl State {
             status: None,
             pending: None,
             read_only,
+            key_order: KeyOrder::AsWritten,
             limits: Limits::default(),
             width,
             height,
@@ -938,11 +956,31 @@ impl State {
 
     /// The first effect: the first screenful of users.
     pub fn start(&self) -> Vec<Effect> {
-        vec![self.load(Seek::First, 0, Then::Edge)]
+        vec![self.load_counting(Seek::First, Then::Edge)]
     }
 
     fn load(&self, seek: Seek, distance: usize, then: Then) -> Effect {
-        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then })
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then, count: false })
+    }
+
+    /// A load that counts the users too (start, refresh).
+    fn load_counting(&self, seek: Seek, then: Then) -> Effect {
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(0), then, count: true })
+    }
+
+    /// The line diff of a stored text against a new document. Where the store keeps keys in
+    /// its own order, the new document is shown in the stored one's order first, so only
+    /// changed values show as changed, never a mere reordering.
+    fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
+        match self.key_order {
+            KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
+            KeyOrder::Backend(_) => match parse_object(stored_text) {
+                Ok(stored) => {
+                    line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
+                }
+                Err(_) => line_diff(stored_text, new.canonical()),
+            },
+        }
     }
 
     fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
@@ -1023,12 +1061,20 @@ impl State {
         vec![Effect::LoadUser { id: entry.user.id.clone() }]
     }
 
-    fn rows_loaded(&mut self, request: RowRequest, rows: Vec<ListEntry>, total: u64) -> Vec<Effect> {
+    fn rows_loaded(
+        &mut self,
+        request: RowRequest,
+        rows: Vec<ListEntry>,
+        total: Option<UserCount>,
+    ) -> Vec<Effect> {
+        if let Some(count) = total {
+            self.list.total = count.users;
+            self.list.total_estimated = !count.exact;
+        }
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
             return Vec::new();
         }
-        self.list.total = total;
         let short = rows.len() < request.limit;
         let previous = self.list.selected_entry().map(|e| e.key.clone());
         let list = &mut self.list;
@@ -1080,11 +1126,13 @@ impl State {
         self.load_selected_user()
     }
 
-    /// "refreshed · 1,204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
+    /// "refreshed · 1204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
     fn say_what_the_refresh_changed(&mut self, before: &RefreshedFrom) {
         let total = self.list.total;
-        let mut text = format!("refreshed · {total} users");
-        if total != before.total {
+        // An estimate (PostgreSQL's planner) is labelled so, and its change is not news.
+        let estimated = self.list.total_estimated;
+        let mut text = format!("refreshed · {}{total} users", if estimated { "~" } else { "" });
+        if total != before.total && !estimated {
             text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
         }
         if let Some((id, revision)) = &before.selected {
@@ -1211,6 +1259,11 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
+        // (Whose key order it is, the status line says all through the edit.)
+        if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
+            self.say(StatusKind::Info, "no changes: only the key order differs");
+            return Vec::new();
+        }
         if editor.doubt.is_some() {
             // A draft whose base is in doubt is never saved without the conflict view.
             let theirs = editor.base.clone();
@@ -1230,7 +1283,7 @@ impl State {
         let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
         let expected = stored.revision;
         if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
-            let diff = line_diff(&stored.text, data.canonical());
+            let diff = self.diff_against(&stored.text, &data);
             self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, expected });
             return Vec::new();
         }
@@ -1240,7 +1293,7 @@ impl State {
     fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
         let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
         let Ok(mine) = editor.validation.clone() else { return Vec::new() };
-        let diff = line_diff(&theirs.text, mine.canonical());
+        let diff = self.diff_against(&theirs.text, &mine);
         let text = format!(
             "conflict: someone saved revision {} since you opened revision {}; nothing was written",
             theirs.revision, editor.base.revision
@@ -1253,7 +1306,7 @@ impl State {
     /// The conflict view for a draft whose base is in doubt: theirs (what is stored now)
     /// against the draft.
     fn show_doubtful_draft(&mut self, theirs: StoredDocument, mine: CustomData) {
-        let diff = line_diff(&theirs.text, mine.canonical());
+        let diff = self.diff_against(&theirs.text, &mine);
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
     }
 
@@ -1522,7 +1575,7 @@ impl State {
             offset: list.selected.saturating_sub(list.top),
         };
         self.user = None;
-        vec![self.load(seek, 0, then)]
+        vec![self.load_counting(seek, then)]
     }
 
     /// The user the list should keep selected: the one selected, or the one a refresh still

@@ -16,7 +16,7 @@ pub fn find(
     if needle.is_empty() || lines.is_empty() {
         return None;
     }
-    let mut matches_in = |row: usize| -> Vec<usize> {
+    let matches_in = |row: usize| -> Vec<usize> {
         let hay: Vec<char> = lines[row].chars().map(fold).collect();
         if hay.len() < needle.len() {
             return Vec::new();

@@ -693,6 +693,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
+    state.key_order = store.key_order();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
@@ -1245,7 +1246,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.limit);
-            match rows.and_then(|rows| Ok((rows, store.count()?))) {
+            let counted = |rows| Ok((rows, if request.count { Some(store.user_count()?) } else { None }));
+            match rows.and_then(counted) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
             }

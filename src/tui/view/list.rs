@@ -13,7 +13,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let list = &state.list;
     let focused = matches!(state.mode(), Mode::Browse | Mode::Filter);
     let title = if list.filter.is_empty() && !state.filtering {
-        format!(" Users · {} ", group_digits(list.total))
+        // An estimate (a store that does not count many users on every refresh) says so.
+        let about = if list.total_estimated { "~" } else { "" };
+        format!(" Users · {about}{} ", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
         let search = &list.search;

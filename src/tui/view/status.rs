@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use crate::inert;
+use crate::store::KeyOrder;
 use crate::tui::app::{State, StatusKind};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
@@ -34,6 +35,15 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));
+    }
+    // Saved keys come back in the backend's order, not as typed: said while editing.
+    if state.editor.is_some()
+        && let KeyOrder::Backend(backend) = state.key_order
+    {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" · "));
+        }
+        spans.push(Span::styled(format!("key order is {backend}'s"), theme.dim));
     }
     if let Some(status) = &state.status {
         if !spans.is_empty() {
