@@ -467,3 +467,26 @@ fn editor_on_a_store_with_its_own_key_order_and_an_estimated_count() {
     assert!(shown.contains("key order is PostgreSQL's"), "{shown}");
     assert_screen!("own_key_order_estimated_count_80x24", shown);
 }
+
+/// The editor's find line (`Ctrl-F`) on the status line, the match selected, and what a
+/// text that is nowhere looks like.
+#[test]
+fn the_find_line_shows_what_is_looked_for_and_when_it_is_not_found() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::OpenEditor);
+    act(&store, &mut state, Action::StartFind);
+    for c in "foo".chars() {
+        act(&store, &mut state, Action::FindChar(c));
+    }
+    let rows = screen_rows(&state, 80, 24);
+    assert_eq!(rows[22], "find: foo▏");
+    assert!(rows[23].starts_with("Enter done · Esc cancel"), "{:?}", rows[23]);
+    for c in "zzz".chars() {
+        act(&store, &mut state, Action::FindChar(c));
+    }
+    assert_eq!(screen_rows(&state, 80, 24)[22], "find: foozzz▏   not found");
+}

@@ -2233,3 +2233,55 @@ fn the_conflict_view_shows_no_reordered_lines_where_the_store_keeps_its_own_key_
         "{diff:#?}"
     );
 }
+
+#[test]
+fn ctrl_f_finds_text_as_it_is_typed_f3_goes_on_and_esc_returns_the_cursor() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let cursor = |state: &State| {
+        let c = state.editor.as_ref().unwrap().textarea.cursor();
+        (c.0, c.1)
+    };
+    let lines: Vec<String> = state.editor.as_ref().unwrap().textarea.lines().to_vec();
+    let expected: Vec<(usize, usize)> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(row, line)| {
+            line.to_lowercase()
+                .match_indices("customdata")
+                .map(move |(col, _)| (row, col))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(expected.len() >= 2, "admin's document names customDataFoo and customDataBar: {lines:?}");
+    press_bound(&store, &mut state, ctrl('f'));
+    assert_eq!(state.mode(), Mode::Find);
+    for c in "CUSTOMDATA".chars() {
+        press(&store, &mut state, char_key(c));
+    }
+    // The cursor ends after the first match, which is selected.
+    let (row, col) = expected[0];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    assert!(state.editor.as_ref().unwrap().textarea.selection_range().is_some());
+    press_bound(&store, &mut state, enter());
+    assert_eq!(state.mode(), Mode::Edit);
+    press_bound(&store, &mut state, key(KeyCode::F(3), KeyModifiers::NONE));
+    let (row, col) = expected[1];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    press_bound(&store, &mut state, key(KeyCode::F(3), KeyModifiers::SHIFT));
+    let (row, col) = expected[0];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    // Not found: said, and Esc puts the cursor back where the find started.
+    let before = cursor(&state);
+    press_bound(&store, &mut state, ctrl('f'));
+    for c in "zzz-nowhere".chars() {
+        press(&store, &mut state, char_key(c));
+    }
+    assert!(!state.editor.as_ref().unwrap().find.as_ref().unwrap().found);
+    press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!((state.mode(), cursor(&state)), (Mode::Edit, before));
+    // The text was never changed by finding.
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines(), lines.as_slice());
+}

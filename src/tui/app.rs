@@ -68,6 +68,18 @@ pub enum Action {
     Paste(String),
     Save,
     JumpToError,
+    /// `Ctrl-F`: a find line opens under the editor; the text typed is looked for as typed.
+    StartFind,
+    FindChar(char),
+    FindBackspace,
+    /// `Enter`: keep the match, back to editing (`F3` finds it again).
+    FindAccept,
+    /// `Esc`: the cursor goes back to where the find started.
+    FindCancel,
+    /// `F3` / `Shift-F3`: the next / previous match of the last find.
+    FindAgain {
+        forward: bool,
+    },
     LeaveEditor,
     // Conflicts, drafts, history
     ReloadTheirs,
@@ -530,6 +542,20 @@ pub struct Editor {
     /// holds another text): every save shows the conflict view first. Holds the reason, and
     /// the base the draft recorded (kept in any draft or recovery file written from here).
     pub doubt: Option<Doubt>,
+    /// The find line, while it is typed, and the last text found (for `F3`).
+    pub find: Option<FindLine>,
+}
+
+/// What is being looked for in the editor, and where the look started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindLine {
+    pub query: String,
+    /// Still being typed (the find line is on the status line).
+    pub typing: bool,
+    /// The cursor when `Ctrl-F` was pressed: each keystroke looks from here, `Esc` returns.
+    pub origin: (usize, usize),
+    /// Whether the text was found.
+    pub found: bool,
 }
 
 /// Why an editor's base is not trusted, and the base its draft recorded.
@@ -559,6 +585,47 @@ impl Editor {
             checked: 0,
             draft_session,
             doubt: None,
+            find: None,
+        }
+    }
+
+    /// Looks for the find line's text from where the find started (each keystroke of it).
+    fn find_from_origin(&mut self) {
+        let Some(find) = &self.find else { return };
+        let (query, origin) = (find.query.clone(), find.origin);
+        let found = self.show_match(&query, origin, true, true);
+        if let Some(find) = &mut self.find {
+            find.found = found || query.is_empty();
+        }
+    }
+
+    /// `F3`: the last text again, after (or before) the cursor. `None` without one.
+    fn find_again(&mut self, forward: bool) -> Option<bool> {
+        let query = self.find.as_ref().map(|f| f.query.clone()).filter(|q| !q.is_empty())?;
+        // The cursor sits at the end of the selected match: step past its start first.
+        let cursor = self.textarea.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let from = if forward {
+            (row, col.saturating_sub(1))
+        } else {
+            (row, col.saturating_sub(query.chars().count()))
+        };
+        Some(self.show_match(&query, from, forward, false))
+    }
+
+    /// Selects the match of `query` found from `from`, if any; the cursor ends after it.
+    fn show_match(&mut self, query: &str, from: (usize, usize), forward: bool, include_from: bool) -> bool {
+        self.textarea.cancel_selection();
+        match crate::tui::find::find(self.textarea.lines(), query, from, forward, include_from) {
+            Some((row, col)) => {
+                let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
+                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+                self.textarea.start_selection();
+                let end = col + query.chars().count();
+                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(end)));
+                true
+            }
+            None => false,
         }
     }
 
@@ -769,6 +836,8 @@ pub enum Mode {
     Messages,
     /// The `:` command line.
     Command,
+    /// The editor's find line (`Ctrl-F`).
+    Find,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -943,6 +1012,8 @@ impl State {
             Mode::Messages
         } else if self.history.is_some() {
             Mode::History
+        } else if self.editor.as_ref().is_some_and(|e| e.find.as_ref().is_some_and(|f| f.typing)) {
+            Mode::Find
         } else if self.editor.is_some() {
             Mode::Edit
         } else if self.command.is_some() {
@@ -2092,6 +2163,71 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         Save => state.save(),
         JumpToError => {
             state.jump_to_error();
+            Vec::new()
+        }
+        StartFind => {
+            if let Some(editor) = &mut state.editor {
+                let cursor = editor.textarea.cursor();
+                let origin = (cursor.0, cursor.1);
+                // The last text looked for is offered again, as in less.
+                let query = editor.find.take().map(|f| f.query).unwrap_or_default();
+                editor.find = Some(FindLine { query, typing: true, origin, found: true });
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindChar(c) => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = &mut editor.find
+            {
+                find.query.push(c);
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindBackspace => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = &mut editor.find
+            {
+                find.query.pop();
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindAccept => {
+            if let Some(find) = state.editor.as_mut().and_then(|e| e.find.as_mut()) {
+                find.typing = false;
+                if !find.found {
+                    let query = inert::line(&find.query).into_owned();
+                    state.say(StatusKind::Info, format!("not found: {query}"));
+                }
+            }
+            Vec::new()
+        }
+        FindCancel => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = editor.find.take()
+            {
+                editor.textarea.cancel_selection();
+                let (row, col) = find.origin;
+                editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+            }
+            Vec::new()
+        }
+        FindAgain { forward } => {
+            let found = state.editor.as_mut().map(|editor| editor.find_again(forward));
+            match found {
+                Some(Some(false)) => {
+                    let query = state
+                        .editor
+                        .as_ref()
+                        .and_then(|e| e.find.as_ref())
+                        .map(|f| inert::line(&f.query).into_owned());
+                    state.say(StatusKind::Info, format!("not found: {}", query.unwrap_or_default()));
+                }
+                Some(None) => state.say(StatusKind::Info, "nothing to find yet: Ctrl-F"),
+                _ => {}
+            }
             Vec::new()
         }
         LeaveEditor => state.leave_editor(),

@@ -82,10 +82,19 @@ const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
 const MESSAGES: &[Mode] = &[Mode::Messages];
+const FIND: &[Mode] = &[Mode::Find];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
-const EVERYWHERE_BUT_DIALOG: &[Mode] =
-    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Messages, Mode::Command];
+const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
+    Mode::Browse,
+    Mode::Filter,
+    Mode::Edit,
+    Mode::Find,
+    Mode::History,
+    Mode::Help,
+    Mode::Messages,
+    Mode::Command,
+];
 
 macro_rules! bind {
     ($modes:expr, [$($key:expr),+], $description:expr, $hint:expr, $action:expr) => {
@@ -193,6 +202,24 @@ pub const BINDINGS: &[Binding] = &[
     bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "go to the error", Some("go to error"), || {
         Action::JumpToError
     }),
+    bind!(
+        EDIT,
+        [(KeyCode::Char('f'), CTRL)],
+        "find text in the document (as typed, any case)",
+        Some("find"),
+        || { Action::StartFind }
+    ),
+    bind!(EDIT, [(KeyCode::F(3), NONE)], "find the next match", None, || Action::FindAgain { forward: true }),
+    bind!(EDIT, [(KeyCode::F(3), SHIFT), (KeyCode::F(15), NONE)], "find the previous match", None, || {
+        Action::FindAgain { forward: false }
+    }),
+    bind!(FIND, [(KeyCode::Enter, NONE)], "keep the match, back to editing", Some("done"), || {
+        Action::FindAccept
+    }),
+    bind!(FIND, [(KeyCode::Esc, NONE)], "cancel: the cursor goes back", Some("cancel"), || {
+        Action::FindCancel
+    }),
+    bind!(FIND, [(KeyCode::Backspace, NONE)], "delete a character", None, || Action::FindBackspace),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "leave the editor", Some("leave"), || Action::LeaveEditor),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
@@ -372,6 +399,12 @@ pub fn action_for(mode: Mode, key: KeyEvent) -> Option<Action> {
             }
             _ => None,
         },
+        Mode::Find => match key.code {
+            KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                Some(Action::FindChar(c))
+            }
+            _ => None,
+        },
         Mode::Command => match key.code {
             KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
                 Some(Action::CommandChar(c))
@@ -415,6 +448,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Filter, "Filtering (type to filter)"),
         (Mode::Command, "Command line (type a command)"),
         (Mode::Edit, "Editing customData"),
+        (Mode::Find, "Finding in the editor (type the text)"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),

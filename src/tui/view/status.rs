@@ -23,6 +23,15 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // The editor's find line takes it too.
+    if let Some(find) = state.editor.as_ref().and_then(|e| e.find.as_ref()).filter(|f| f.typing) {
+        spans.push(Span::styled(format!("find: {}▏", inert::line(&find.query)), theme.title));
+        if !find.found {
+            spans.push(Span::styled("   not found", theme.error));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     // An edit that cannot be kept on disk says so for as long as it is unsaved.
     // (The first message says why; this stays short so the rest of the line still fits.)
     if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
