@@ -3,6 +3,10 @@
 //! and the frame after it, drawn on a 120×40 in-memory backend; the check runs on its worker
 //! thread as in the event loop), as p50/p99/max.
 //!
+//! Then the customData pane as a folding tree (`Tab`) on the same document: focusing it (the
+//! tree built, the first frame) and each key in it (moves, pages, folds, fold all, finding the
+//! filter's text) → frame.
+//!
 //! ```sh
 //! cargo run --release --example editor_latency
 //! cargo run --release --example editor_latency -- --inline   # the check on the key path
@@ -117,6 +121,55 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // The folding tree: focus it, then keys of every kind.
+    let (mut focuses, mut tree_keys, mut tree_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let tree_actions = [
+        Action::TreeMove(1),
+        Action::TreeMove(1),
+        Action::TreeToggle,
+        Action::TreePage(1),
+        Action::TreeExpand,
+        Action::TreeMove(-1),
+        Action::TreeFindFilter { forward: true },
+        Action::TreeCollapse,
+        Action::TreeEdge(true),
+        Action::TreePage(-1),
+        Action::TreeFoldAll(true),
+        Action::TreeFoldAll(false),
+        Action::TreeEdge(false),
+    ];
+    for _ in 0..5 {
+        let mut state = State::new(120, 40, false);
+        let effects = state.start();
+        run_effects(&runtime, &mut state, effects);
+        state.list.filter = "purchase".into();
+        let started = Instant::now();
+        act(&runtime, &mut state, Action::FocusTree);
+        terminal.draw(|frame| view::render(frame, &state, &theme))?;
+        focuses.push(started.elapsed());
+        for _ in 0..8 {
+            for action in &tree_actions {
+                let (started, cpu) = (Instant::now(), thread_cpu());
+                act(&runtime, &mut state, action.clone());
+                terminal.draw(|frame| view::render(frame, &state, &theme))?;
+                tree_keys.push(started.elapsed());
+                tree_cpu.push(thread_cpu() - cpu);
+            }
+        }
+    }
+    for samples in [&mut focuses, &mut tree_keys, &mut tree_cpu] {
+        samples.sort();
+    }
+    println!(
+        "tree: focus (build + frame) p50 {:?} max {:?}; key → frame p50 {:?} p99 {:?} max {:?} ({} keys); CPU p99 {:?}",
+        percentile(&focuses, 0.5),
+        focuses[focuses.len() - 1],
+        percentile(&tree_keys, 0.5),
+        percentile(&tree_keys, 0.99),
+        tree_keys[tree_keys.len() - 1],
+        tree_keys.len(),
+        percentile(&tree_cpu, 0.99)
+    );
     for samples in [&mut opens, &mut keys, &mut open_cpu, &mut key_cpu] {
         samples.sort();
     }

@@ -490,3 +490,39 @@ fn the_find_line_shows_what_is_looked_for_and_when_it_is_not_found() {
     }
     assert_eq!(screen_rows(&state, 80, 24)[22], "find: foozzz▏   not found");
 }
+
+/// The customData pane with the focus (Tab): the folding tree, a folded object's summary, the
+/// focused node's path in the title, the list's border no longer the focused one.
+#[test]
+fn customdata_as_a_folding_tree() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::FocusTree);
+    act(&store, &mut state, Action::TreeMove(1));
+    act(&store, &mut state, Action::TreeToggle);
+    act(&store, &mut state, Action::TreeMove(2));
+    act(&store, &mut state, Action::TreeExpand);
+    let shown = screen(&state, 120, 40);
+    assert!(shown.contains("customData · revision 1 · customDataBar.baz"), "{shown}");
+    assert!(shown.contains("\"adminConsolePreferences\": {…} 3 keys,"), "{shown}");
+    assert_screen!("tree_120x40", shown);
+}
+
+/// The editor's status line says where the cursor is in the document, in the lint's style.
+#[test]
+fn the_editor_status_line_shows_the_path_at_the_cursor() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::OpenEditor);
+    let row =
+        state.editor.as_ref().unwrap().textarea.lines().iter().position(|l| l.contains("\"baz\"")).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 12));
+    let rows = screen_rows(&state, 120, 40);
+    assert!(rows[38].contains("  ·  at customDataBar.baz"), "{:?}", rows[38]);
+}

@@ -2322,3 +2322,51 @@ fn the_drafts_dialog_and_the_list_move_by_page_and_to_either_end_too() {
     assert_ne!(selected_id(&state), top);
     assert_eq!(state.list.selected, state.list.height.min(state.list.rows.len() - 1));
 }
+
+// ----------------------------------------------------------------------------------------
+// customData as a folding tree (issue 12, item 4)
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn tab_reads_customdata_as_a_tree_that_folds_and_finds_the_filter_and_tab_goes_back() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let user = selected_id(&state);
+    press_bound(&store, &mut state, key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(state.mode(), Mode::Tree);
+    let path = |state: &State| {
+        let tree = state.tree.as_ref().unwrap();
+        tree.path(tree.cursor.node)
+    };
+    assert_eq!(path(&state), "(top level)");
+    press_bound(&store, &mut state, char_key('j'));
+    assert_eq!(path(&state), "adminConsolePreferences");
+    // Space folds it; the next line is then the key after it.
+    press_bound(&store, &mut state, char_key(' '));
+    let tree = state.tree.as_ref().unwrap();
+    assert_eq!(tree.line(tree.cursor).value, "{…} 3 keys");
+    press_bound(&store, &mut state, char_key('j'));
+    assert_eq!(path(&state), "customDataFoo");
+    // j and k move in the tree, not through the users.
+    assert_eq!(selected_id(&state), user);
+    // M folds everything below the top, R unfolds it all.
+    press_bound(&store, &mut state, char_key('M'));
+    let tree = state.tree.as_ref().unwrap();
+    assert_eq!(tree.rows_from(tree.top, 100).len(), 5);
+    press_bound(&store, &mut state, char_key('R'));
+    let tree = state.tree.as_ref().unwrap();
+    assert_eq!(tree.rows_from(tree.top, 100).len(), 12);
+    // n finds the list filter's text in the document (a key or a value), unfolding as needed.
+    state.list.filter = "QUX".into();
+    press_bound(&store, &mut state, char_key('M'));
+    press_bound(&store, &mut state, char_key('n'));
+    assert_eq!(path(&state), "customDataBar.baz");
+    // Tab goes back to the list, on the same user; j moves through users again.
+    press_bound(&store, &mut state, key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!((state.mode(), selected_id(&state)), (Mode::Browse, user.clone()));
+    assert!(state.tree.is_none());
+    press_bound(&store, &mut state, char_key('j'));
+    assert_ne!(selected_id(&state), user);
+}

@@ -102,6 +102,72 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
     None
 }
 
+/// The path of the value at (`row`, `column`) of a document given as its lines — 0-based, the
+/// column in characters, as the editor's cursor is — in the lint's style
+/// (`events[12].meta.path`), `(top level)` outside any key. Reads only up to that point and
+/// keeps keys as ranges of their lines, so a cursor near the top of a 1 MiB document costs next
+/// to nothing. Malformed text gives the path as far as it could be followed.
+pub fn path_at<'a, S: AsRef<str>>(lines: &'a [S], row: usize, column: usize) -> String {
+    enum Level<'a> {
+        Object { key: Option<&'a str>, expecting_key: bool },
+        Array { index: usize },
+    }
+    let mut stack: Vec<Level<'a>> = Vec::new();
+    'lines: for (index, line) in lines.iter().enumerate().take(row.saturating_add(1)) {
+        let line: &'a str = line.as_ref();
+        let bytes = line.as_bytes();
+        let end = if index == row {
+            line.char_indices().nth(column).map_or(line.len(), |(at, _)| at)
+        } else {
+            line.len()
+        };
+        let mut i = 0;
+        while i < end {
+            match bytes[i] {
+                b'{' => stack.push(Level::Object { key: None, expecting_key: true }),
+                b'[' => stack.push(Level::Array { index: 0 }),
+                b'}' | b']' => {
+                    stack.pop();
+                }
+                b',' => match stack.last_mut() {
+                    Some(Level::Object { key, expecting_key }) => {
+                        *key = None;
+                        *expecting_key = true;
+                    }
+                    Some(Level::Array { index }) => *index += 1,
+                    None => {}
+                },
+                b'"' => {
+                    let Some(close) = string_end(bytes, i) else { break 'lines };
+                    if let Some(Level::Object { key, expecting_key: expecting @ true }) = stack.last_mut() {
+                        *key = Some(&line[i..=close]);
+                        *expecting = false;
+                    }
+                    i = close;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    let mut path = String::new();
+    for level in &stack {
+        match level {
+            Level::Object { key: Some(quoted), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(
+                    &decode_string(quoted).unwrap_or_else(|| quoted[1..quoted.len() - 1].to_owned()),
+                );
+            }
+            Level::Object { key: None, .. } => {}
+            Level::Array { index } => path.push_str(&format!("[{index}]")),
+        }
+    }
+    if path.is_empty() { "(top level)".to_owned() } else { path }
+}
+
 /// The text of every number outside strings, in document order: the spellings
 /// [`crate::domain::custom_data::parse_value`] puts back after serde_json rewrote them.
 pub fn number_tokens(text: &str) -> Vec<&str> {
@@ -278,6 +344,18 @@ pub fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_path_at_a_cursor_follows_keys_and_indexes_up_to_it() {
+        let text = "{\n  \"events\": [\n    {\"kind\": \"a\"},\n    {\"meta\": {\"pa\\u0074h\": \"/x\"}}\n  ],\n  \"n\": 1\n}";
+        let lines: Vec<&str> = text.lines().collect();
+        let at = |row: usize, needle: &str| super::path_at(&lines, row, lines[row].find(needle).unwrap());
+        assert_eq!(at(2, "\"a\""), "events[0].kind");
+        assert_eq!(at(3, "\"/x\""), "events[1].meta.path");
+        assert_eq!(at(5, "1"), "n");
+        assert_eq!(super::path_at(&lines, 0, 0), "(top level)");
+        assert_eq!(super::path_at(&lines, 99, 0), "(top level)", "past the end: the document is closed");
+    }
     use super::*;
 
     #[test]

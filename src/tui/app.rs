@@ -20,6 +20,7 @@ use crate::store::{
     UserRecord,
 };
 use crate::tui::keymap::help_max_scroll;
+use crate::tui::tree::Tree;
 use crate::tui::words;
 
 /// Whether `new` holds the values of the stored text, in whatever key order (compared as
@@ -102,6 +103,22 @@ pub enum Action {
     Confirm,
     Cancel,
     ToggleHelp,
+    /// `Tab`: the customData pane becomes a folding tree with a cursor; `Tab`/`Esc` go back.
+    FocusTree,
+    LeaveTree,
+    TreeMove(isize),
+    TreePage(i8),
+    /// The first (`false`) or the last (`true`) line.
+    TreeEdge(bool),
+    TreeToggle,
+    TreeCollapse,
+    TreeExpand,
+    /// Fold every container below the first level (`true`), or unfold everything.
+    TreeFoldAll(bool),
+    /// `n` / `N`: the next / previous node holding the list filter's text.
+    TreeFindFilter {
+        forward: bool,
+    },
     /// Scroll the help by this many lines.
     ScrollHelp(i16),
     /// A page of the help down (1) or up (-1).
@@ -838,6 +855,8 @@ pub enum Mode {
     Command,
     /// The editor's find line (`Ctrl-F`).
     Find,
+    /// The customData pane has the focus, as a folding tree.
+    Tree,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -917,6 +936,8 @@ pub struct State {
     /// The selected user, once loaded.
     pub user: Option<UserRecord>,
     pub document: Option<StoredDocument>,
+    /// The customData pane as a folding tree, while it has the focus.
+    pub tree: Option<Tree>,
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
     pub dialog: Option<Dialog>,
@@ -959,6 +980,7 @@ impl State {
             list: UserList::default(),
             user: None,
             document: None,
+            tree: None,
             editor: None,
             history: None,
             dialog: None,
@@ -982,13 +1004,13 @@ impl State {
             height,
             quit: false,
         };
-        state.list.height = super::view::list_height(width, height);
+        state.list.height = super::layout::list_height(width, height);
         state
     }
 
     /// Whether the terminal is too small to draw the screen (the view says so instead).
     pub fn too_small(&self) -> bool {
-        self.width < super::view::MIN_WIDTH || self.height < super::view::MIN_HEIGHT
+        self.width < super::layout::MIN_WIDTH || self.height < super::layout::MIN_HEIGHT
     }
 
     pub fn mode(&self) -> Mode {
@@ -1018,6 +1040,8 @@ impl State {
             Mode::Edit
         } else if self.command.is_some() {
             Mode::Command
+        } else if self.tree.is_some() {
+            Mode::Tree
         } else if self.filtering {
             Mode::Filter
         } else {
@@ -1449,6 +1473,19 @@ impl State {
     /// fifths of the overlay, inside its borders).
     fn history_page(&self) -> usize {
         (usize::from(self.height.saturating_sub(5)) * 2 / 5).saturating_sub(1).max(1)
+    }
+
+    /// Gives the customData pane the focus as a folding tree of the loaded document.
+    fn focus_tree(&mut self) -> Vec<Effect> {
+        let Some(document) = &self.document else {
+            self.say(StatusKind::Info, "no customData loaded yet");
+            return Vec::new();
+        };
+        match serde_json::from_str::<Value>(&document.text) {
+            Ok(value) => self.tree = Some(Tree::new(&value)),
+            Err(e) => self.say(StatusKind::Error, format!("the stored document cannot be read: {e}")),
+        }
+        Vec::new()
     }
 
     fn select_draft(&mut self, delta: isize) {
@@ -2292,6 +2329,50 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        FocusTree => state.focus_tree(),
+        LeaveTree => {
+            state.tree = None;
+            Vec::new()
+        }
+        TreeMove(_) | TreePage(_) | TreeEdge(_) | TreeToggle | TreeCollapse | TreeExpand | TreeFoldAll(_) => {
+            let rows = super::layout::document_rows(state.width, state.height);
+            if let Some(tree) = &mut state.tree {
+                match action {
+                    TreeMove(delta) => tree.move_by(delta),
+                    TreePage(direction) => {
+                        tree.move_by(direction as isize * rows.saturating_sub(1).max(1) as isize)
+                    }
+                    TreeEdge(last) => tree.move_to_end(last),
+                    TreeToggle => tree.toggle(),
+                    TreeCollapse => tree.collapse(),
+                    TreeExpand => tree.expand(),
+                    TreeFoldAll(folded) => tree.fold_all(folded),
+                    _ => {}
+                }
+                tree.scroll_to_cursor(rows);
+            }
+            Vec::new()
+        }
+        TreeFindFilter { forward } => {
+            let needle = state.list.filter.trim().to_lowercase();
+            if needle.is_empty() {
+                state.say(
+                    StatusKind::Info,
+                    "no filter to find: / filters the list, then n finds its text here",
+                );
+                return Vec::new();
+            }
+            let rows = super::layout::document_rows(state.width, state.height);
+            let found = state.tree.as_mut().is_some_and(|tree| {
+                let found = tree.find(&needle, forward);
+                tree.scroll_to_cursor(rows);
+                found
+            });
+            if !found {
+                state.say(StatusKind::Info, format!("{} is not in this document", inert::line(&needle)));
+            }
+            Vec::new()
+        }
         ToggleHelp => {
             state.help = !state.help;
             state.help_scroll = 0;
@@ -2317,7 +2398,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         Resize { width, height } => {
             state.width = width;
             state.height = height;
-            state.list.height = super::view::list_height(width, height);
+            state.list.height = super::layout::list_height(width, height);
             state.list.keep_selection_visible();
             // A taller screen may need more rows than are loaded.
             let list = &state.list;

@@ -86,6 +86,7 @@ const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
 const MESSAGES: &[Mode] = &[Mode::Messages];
 const FIND: &[Mode] = &[Mode::Find];
+const TREE: &[Mode] = &[Mode::Tree];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
@@ -184,6 +185,79 @@ pub const BINDINGS: &[Binding] = &[
         "suspend (fg resumes, the edit kept; needs a shell)",
         None,
         || Action::Suspend
+    ),
+    bind!(
+        BROWSE,
+        [(KeyCode::Tab, NONE)],
+        "read customData as a folding tree (Tab: back)",
+        Some("tree"),
+        || { Action::FocusTree }
+    ),
+    bind!(TREE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next line", None, || Action::TreeMove(
+        1
+    )),
+    bind!(TREE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "previous line", None, || {
+        Action::TreeMove(-1)
+    }),
+    bind!(TREE, [(KeyCode::PageDown, NONE)], "a page down", None, || Action::TreePage(1)),
+    bind!(TREE, [(KeyCode::PageUp, NONE)], "a page up", None, || Action::TreePage(-1)),
+    bind!(TREE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the first line", None, || {
+        Action::TreeEdge(false)
+    }),
+    bind!(
+        TREE,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the last line",
+        None,
+        || Action::TreeEdge(true)
+    ),
+    bind!(
+        TREE,
+        [(KeyCode::Enter, NONE), (KeyCode::Char(' '), NONE), (KeyCode::Char('z'), NONE)],
+        "fold / unfold the object or array",
+        Some("fold"),
+        || Action::TreeToggle
+    ),
+    bind!(
+        TREE,
+        [(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],
+        "fold, or go to the parent",
+        None,
+        || { Action::TreeCollapse }
+    ),
+    bind!(TREE, [(KeyCode::Right, NONE), (KeyCode::Char('l'), NONE)], "unfold, or go into it", None, || {
+        Action::TreeExpand
+    }),
+    bind!(
+        TREE,
+        [(KeyCode::Char('M'), SHIFT), (KeyCode::Char('M'), NONE)],
+        "fold everything below the top",
+        Some("fold all"),
+        || { Action::TreeFoldAll(true) }
+    ),
+    bind!(
+        TREE,
+        [(KeyCode::Char('R'), SHIFT), (KeyCode::Char('R'), NONE)],
+        "unfold everything",
+        Some("unfold all"),
+        || { Action::TreeFoldAll(false) }
+    ),
+    bind!(TREE, [(KeyCode::Char('n'), NONE)], "the next place holding the list filter's text", None, || {
+        Action::TreeFindFilter { forward: true }
+    }),
+    bind!(
+        TREE,
+        [(KeyCode::Char('N'), SHIFT), (KeyCode::Char('N'), NONE)],
+        "the previous place holding the list filter's text",
+        None,
+        || Action::TreeFindFilter { forward: false }
+    ),
+    bind!(
+        TREE,
+        [(KeyCode::Tab, NONE), (KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "back to the list",
+        Some("back"),
+        || { Action::LeaveTree }
     ),
     bind!(COMMAND, [(KeyCode::Enter, NONE)], "run the command", Some("run"), || Action::RunCommand),
     bind!(COMMAND, [(KeyCode::Tab, NONE)], "complete the command name", Some("complete"), || {
@@ -470,6 +544,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Browse, "Browsing"),
         (Mode::Filter, "Filtering (type to filter)"),
         (Mode::Command, "Command line (type a command)"),
+        (Mode::Tree, "Reading customData as a tree (Tab from the list)"),
         (Mode::Edit, "Editing customData"),
         (Mode::Find, "Finding in the editor (type the text)"),
         (Mode::History, "History"),

@@ -8,6 +8,7 @@ pub mod check;
 pub mod find;
 pub mod gap_filling;
 pub mod keymap;
+pub mod layout;
 pub mod terminal;
 pub mod theme;
 pub mod tree;

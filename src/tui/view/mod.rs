@@ -9,55 +9,18 @@ mod history;
 mod list;
 mod messages;
 mod status;
+mod tree;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::State;
 use super::theme::Theme;
 
-/// The smallest terminal custodian draws in.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
-/// Rows of the details pane, borders included.
-const DETAILS_HEIGHT: u16 = 13;
-
-/// How many user rows the list shows at this terminal size.
-pub fn list_height(width: u16, height: u16) -> usize {
-    let _ = width;
-    // Status line, hint bar and the list's two borders.
-    height.saturating_sub(4).max(1) as usize
-}
-
-struct Areas {
-    list: Rect,
-    details: Rect,
-    document: Rect,
-    status: Rect,
-    hints: Rect,
-}
-
-fn areas(area: Rect) -> Areas {
-    let [main, status, hints] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    let list_width = (main.width * 7 / 20).clamp(28, 48);
-    let [list, right] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(main);
-    let [details, document] =
-        Layout::vertical([Constraint::Length(DETAILS_HEIGHT), Constraint::Min(3)]).areas(right);
-    Areas { list, details, document, status, hints }
-}
-
-/// Which visible list row (0 = the top one) is at a terminal cell, if any: for mouse clicks.
-pub fn list_row_at(width: u16, height: u16, column: u16, row: u16) -> Option<usize> {
-    if width < MIN_WIDTH || height < MIN_HEIGHT {
-        return None;
-    }
-    let list = areas(Rect::new(0, 0, width, height)).list;
-    let inside = column > list.x && column + 1 < list.right() && row > list.y && row + 1 < list.bottom();
-    inside.then(|| usize::from(row - list.y - 1))
-}
+use crate::tui::layout::areas;
+pub use crate::tui::layout::{MIN_HEIGHT, MIN_WIDTH, list_height, list_row_at};
 
 /// Draws the whole screen for `state`.
 pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
@@ -83,7 +46,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     let areas = areas(area);
     list::render(frame, areas.list, state, theme);
     details::render(frame, areas.details, state, theme);
-    document::render(frame, areas.document, state, theme);
+    match &state.tree {
+        Some(focused) => tree::render(frame, areas.document, state, focused, theme),
+        None => document::render(frame, areas.document, state, theme),
+    }
     status::render_status(frame, areas.status, state, theme);
     status::render_hints(frame, areas.hints, state, theme);
     if let Some(history) = &state.history {

@@ -1,0 +1,51 @@
+//! Where each part of the screen goes, for a terminal size: read by the views that draw and
+//! by the state that needs to know how many rows a pane shows (paging, scrolling), so neither
+//! imports the other.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// The smallest terminal custodian draws in.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+/// Rows of the details pane, borders included.
+const DETAILS_HEIGHT: u16 = 13;
+
+/// How many user rows the list shows at this terminal size.
+pub fn list_height(width: u16, height: u16) -> usize {
+    let _ = width;
+    // Status line, hint bar and the list's two borders.
+    height.saturating_sub(4).max(1) as usize
+}
+
+pub struct Areas {
+    pub list: Rect,
+    pub details: Rect,
+    pub document: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+pub fn areas(area: Rect) -> Areas {
+    let [main, status, hints] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let list_width = (main.width * 7 / 20).clamp(28, 48);
+    let [list, right] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(1)]).areas(main);
+    let [details, document] =
+        Layout::vertical([Constraint::Length(DETAILS_HEIGHT), Constraint::Min(3)]).areas(right);
+    Areas { list, details, document, status, hints }
+}
+
+/// Which visible list row (0 = the top one) is at a terminal cell, if any: for mouse clicks.
+pub fn list_row_at(width: u16, height: u16, column: u16, row: u16) -> Option<usize> {
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        return None;
+    }
+    let list = areas(Rect::new(0, 0, width, height)).list;
+    let inside = column > list.x && column + 1 < list.right() && row > list.y && row + 1 < list.bottom();
+    inside.then(|| usize::from(row - list.y - 1))
+}
+
+/// How many lines the customData pane shows inside its borders at this terminal size.
+pub fn document_rows(width: u16, height: u16) -> usize {
+    usize::from(areas(Rect::new(0, 0, width, height)).document.height.saturating_sub(2)).max(1)
+}
