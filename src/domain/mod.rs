@@ -8,6 +8,7 @@ pub mod fold;
 pub mod import;
 pub mod logto_row;
 pub mod scan;
+pub mod seal;
 pub mod secrets;
 pub mod synthetic;
 pub mod time;
