@@ -538,6 +538,137 @@ fn open_value(
     Ok(())
 }
 
+/// A value in a JSON text: where it is (bytes, end exclusive) and its path in the lint's style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSpan {
+    pub start: usize,
+    pub end: usize,
+    pub path: String,
+}
+
+/// The innermost value of the JSON `text` at byte `offset` (a key counts as its member's
+/// value; just after a value counts as on it). `None` for the top-level document itself, or
+/// when `text` is not valid JSON.
+pub fn value_under(text: &str, offset: usize) -> Option<ValueSpan> {
+    let mut scanner = SpanScanner { bytes: text.as_bytes(), at: 0, target: offset, found: None };
+    let mut path = String::new();
+    scanner.value(&mut path, 0)?;
+    scanner.found
+}
+
+/// Reads a valid JSON text, noting the innermost value at `target`. Nesting is bounded by the
+/// document's own depth limit, which the editor checked before asking.
+struct SpanScanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    target: usize,
+    found: Option<ValueSpan>,
+}
+
+impl SpanScanner<'_> {
+    fn space(&mut self) {
+        while self.bytes.get(self.at).is_some_and(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.space();
+        (self.bytes.get(self.at) == Some(&byte)).then(|| self.at += 1)
+    }
+
+    /// A string; returns its span.
+    fn string(&mut self) -> Option<(usize, usize)> {
+        self.space();
+        let start = self.at;
+        if self.bytes.get(self.at) != Some(&b'"') {
+            return None;
+        }
+        self.at += 1;
+        loop {
+            match self.bytes.get(self.at)? {
+                b'\\' => self.at += 2,
+                b'"' => {
+                    self.at += 1;
+                    return Some((start, self.at));
+                }
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    /// A value; returns its span.
+    fn value(&mut self, path: &mut String, depth: usize) -> Option<(usize, usize)> {
+        if depth > 200 {
+            return None;
+        }
+        self.space();
+        let start = self.at;
+        match *self.bytes.get(self.at)? {
+            b'{' => {
+                self.at += 1;
+                if self.eat(b'}').is_some() {
+                    return Some((start, self.at));
+                }
+                loop {
+                    let (key_start, key_end) = self.string()?;
+                    let key: String = serde_json::from_slice(&self.bytes[key_start..key_end]).ok()?;
+                    self.eat(b':')?;
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&key);
+                    let span = self.value(path, depth + 1)?;
+                    self.note(span, (key_start..key_end).contains(&self.target), path);
+                    path.truncate(len);
+                    if self.eat(b',').is_none() {
+                        self.eat(b'}')?;
+                        return Some((start, self.at));
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                if self.eat(b']').is_some() {
+                    return Some((start, self.at));
+                }
+                let mut index = 0;
+                loop {
+                    let len = path.len();
+                    path.push_str(&format!("[{index}]"));
+                    let span = self.value(path, depth + 1)?;
+                    self.note(span, false, path);
+                    path.truncate(len);
+                    index += 1;
+                    if self.eat(b',').is_none() {
+                        self.eat(b']')?;
+                        return Some((start, self.at));
+                    }
+                }
+            }
+            b'"' => self.string(),
+            _ => {
+                while self
+                    .bytes
+                    .get(self.at)
+                    .is_some_and(|b| !matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+                {
+                    self.at += 1;
+                }
+                (self.at > start).then_some((start, self.at))
+            }
+        }
+    }
+
+    /// Children are read before their parent is noted, so the first note is the innermost.
+    fn note(&mut self, (start, end): (usize, usize), on_key: bool, path: &str) {
+        if self.found.is_none() && (on_key || (start..=end).contains(&self.target)) {
+            self.found = Some(ValueSpan { start, end, path: path.to_owned() });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,5 +880,20 @@ mod tests {
             error.to_string(),
             "cannot open apps[2].token: the tag does not match — the value was changed or the key is wrong"
         );
+    }
+    #[test]
+    fn value_under_finds_the_innermost_value_a_key_counting_as_its_value() {
+        let text = "{\n  \"billing\": {\"taxId\": \"DE1\", \"n\": [1, 22]},\n  \"x\": true\n}";
+        let at = |needle: &str| text.find(needle).unwrap();
+        let span = value_under(text, at("DE1")).unwrap();
+        assert_eq!((&text[span.start..span.end], span.path.as_str()), ("\"DE1\"", "billing.taxId"));
+        let span = value_under(text, at("taxId")).unwrap();
+        assert_eq!(span.path, "billing.taxId");
+        let span = value_under(text, at("22")).unwrap();
+        assert_eq!((&text[span.start..span.end], span.path.as_str()), ("22", "billing.n[1]"));
+        let span = value_under(text, at("billing")).unwrap();
+        assert_eq!(&text[span.start..span.end], "{\"taxId\": \"DE1\", \"n\": [1, 22]}");
+        assert_eq!(value_under(text, 0), None, "the document itself");
+        assert_eq!(value_under("{\"a\": ", 3), None, "not JSON");
     }
 }

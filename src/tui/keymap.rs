@@ -32,8 +32,9 @@ const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
+const PLAINTEXT: &[Mode] = &[Mode::Plaintext];
 const EVERYWHERE_BUT_DIALOG: &[Mode] =
-    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
+    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command, Mode::Plaintext];
 
 macro_rules! bind {
     ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
@@ -155,6 +156,37 @@ pub const BINDINGS: &[Binding] = &[
         Action::JumpToError
     }),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    // O for open, L for lock: Ctrl letters neither the textarea nor the terminal takes. Sealing
+    // comes last so a narrow hint bar, which leaves out from the middle, keeps it.
+    bind!(
+        EDIT,
+        [(KeyCode::Char('o'), CTRL)],
+        "Ctrl-O",
+        "show the plaintext of the sealed value under the cursor",
+        Some("unseal"),
+        || Action::OpenSealed
+    ),
+    bind!(
+        EDIT,
+        [(KeyCode::Char('l'), CTRL)],
+        "Ctrl-L",
+        "seal the value under the cursor (a JWE with the --key-file key)",
+        Some("seal"),
+        || Action::SealValue
+    ),
+    bind!(
+        PLAINTEXT,
+        [
+            (KeyCode::Esc, NONE),
+            (KeyCode::Char('q'), NONE),
+            (KeyCode::Char('o'), CTRL),
+            (KeyCode::Enter, NONE)
+        ],
+        "Esc/q",
+        "close the plaintext (it is kept nowhere)",
+        Some("close"),
+        || Action::ClosePlaintext
+    ),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
     bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "y", "yes (only y)", Some("yes"), || Action::Confirm),
@@ -365,6 +397,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Filter, "Filtering (type to filter)"),
         (Mode::Command, "Command line (type a command)"),
         (Mode::Edit, "Editing customData"),
+        (Mode::Plaintext, "Plaintext of a sealed value"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),

@@ -7,6 +7,7 @@ mod document;
 mod help;
 mod history;
 mod list;
+mod plaintext;
 mod status;
 
 use ratatui::Frame;
@@ -87,6 +88,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     status::render_hints(frame, areas.hints, state, theme);
     if let Some(history) = &state.history {
         history::render(frame, area, history, theme);
+    }
+    if let Some(plaintext) = &state.plaintext {
+        let above_hints = Rect { height: areas.hints.y.saturating_sub(area.y), ..area };
+        plaintext::render(frame, above_hints, plaintext, theme);
     }
     if state.help {
         // Above the hint bar, which stays whole (it says how to close the help).
