@@ -341,3 +341,20 @@ fn the_lint_refuses_a_value_in_the_clear_and_accepts_it_sealed() {
     assert!(error.contains("stripe.apiKey (key looks like an API key)"), "{error}");
     sandbox.run(&["set", "alice", &file, "--key-file", &key, "--seal", "stripe.apiKey"], None).ok();
 }
+
+#[test]
+fn the_editor_refuses_a_key_file_others_can_read_before_it_opens() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.keygen("key.jwk");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o604)).expect("chmod");
+    let mut command = sandbox.command();
+    command.env("TERM", "xterm-256color").args(["--key-file", &key]);
+    let run = Run::of(command, None);
+    assert!(run.stdout.is_empty(), "nothing drawn: {run:?}");
+    assert_eq!(
+        run.fails(1),
+        format!(
+            "custodian: key file {key} is readable by group or others (mode 0604); run `chmod 600 {key}`"
+        )
+    );
+}

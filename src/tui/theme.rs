@@ -102,3 +102,19 @@ fn says_utf8(locale: &str) -> bool {
     let lower = locale.to_ascii_lowercase();
     lower.contains("utf-8") || lower.contains("utf8")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locale_says_utf8_in_either_spelling_and_c_or_latin1_do_not() {
+        for utf8 in ["en_US.UTF-8", "C.utf8", "de_DE.utf-8@euro"] {
+            assert!(says_utf8(utf8), "{utf8}");
+        }
+        for other in ["C", "POSIX", "en_US.ISO-8859-1", "de_DE@euro"] {
+            assert!(!says_utf8(other), "{other}");
+        }
+        assert!(Theme::plain().ascii && !Theme::colour().ascii);
+    }
+}
