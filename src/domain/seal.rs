@@ -300,14 +300,23 @@ fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
 pub fn is_sealed(text: &str) -> bool {
     // The lint asks this of every string: the bytes decide first, the header is decoded last.
     let bytes = text.as_bytes();
-    if bytes.len() < 20
-        || !bytes.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if bytes.len() < 20 {
+        return false;
+    }
+    let mut dots = 0;
+    for &b in bytes {
+        match b {
+            b'.' => dots += 1,
+            b'-' | b'_' => {}
+            _ if b.is_ascii_alphanumeric() => {}
+            _ => return false,
+        }
+    }
+    if dots != 4 {
         return false;
     }
     let parts: Vec<&str> = text.split('.').collect();
-    parts.len() == 5
-        && parts[2..].iter().all(|part| !part.is_empty())
+    parts[2..].iter().all(|part| !part.is_empty())
         && decode_header(parts[0]).is_some_and(|header| {
             matches!(header.get("enc"), Some(Value::String(_)))
                 && matches!(header.get("alg"), Some(Value::String(_)))
