@@ -15,6 +15,10 @@ Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There list, get,
 history, restore, export and info work on the tenant's users; init creates custodian's own
 schema (once, by a role allowed to); import and seed refuse (Logto creates its users).
 
+Sealed values (JWE, dir + A256GCM): keygen --out FILE makes a key; --key-file FILE (or
+$CUSTODIAN_KEY_FILE) names it for set --seal PATH..., get --unseal and the editor's Ctrl-L
+(seal) and Ctrl-O (show the plaintext).
+
 Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
