@@ -235,6 +235,7 @@ fn check_open(text: &str, originals: &[String]) -> Result<(), TestCaseError> {
         prop_assert!(seal::is_sealed(text));
     }
     prop_assert_eq!(seal::summary(text).is_some(), seal::is_sealed(text));
+    prop_assert_eq!(seal::open_if_sealed(text, &keys).is_some(), seal::is_sealed(text));
     // The error names no plaintext: it is one line of custodian's words.
     if let Err(error) = opened {
         prop_assert!(!error.to_string().contains('\n'));

@@ -23,8 +23,8 @@
 
 use std::fmt;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -48,6 +48,8 @@ const MAX_HEADER_CHARS: usize = 4096;
 pub struct Key {
     kid: String,
     bytes: [u8; KEY_BYTES],
+    /// The key schedule, made once: opening every value of a document reuses it.
+    cipher: Aes256Gcm,
 }
 
 impl fmt::Debug for Key {
@@ -58,7 +60,7 @@ impl fmt::Debug for Key {
 
 impl Key {
     pub fn new(kid: impl Into<String>, bytes: [u8; KEY_BYTES]) -> Self {
-        Self { kid: kid.into(), bytes }
+        Self { kid: kid.into(), cipher: Aes256Gcm::new(&bytes.into()), bytes }
     }
 
     pub fn kid(&self) -> &str {
@@ -78,8 +80,8 @@ impl Key {
         serde_json::to_string_pretty(&jwk).unwrap_or_default()
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(&self.bytes.into())
+    fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
     }
 }
 
@@ -187,7 +189,7 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
         Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
         _ => return Err(KeyFileError::NoKid { which: which.to_owned() }),
     };
-    Ok(Key { kid, bytes })
+    Ok(Key::new(kid, bytes))
 }
 
 /// Why a sealed value cannot be opened. Never carries any of the plaintext.
@@ -239,31 +241,36 @@ pub struct Compact<'a> {
 /// Reads `token` as a `dir` + `A256GCM` JWE compact value, refusing anything else.
 pub fn parse_compact(token: &str) -> Result<Compact<'_>, OpenError> {
     let parts: Vec<&str> = token.split('.').collect();
+    let [header_b64, ..] = parts[..] else {
+        return Err(OpenError::NotCompact(parts.len()));
+    };
+    if parts.len() != 5 {
+        return Err(OpenError::NotCompact(parts.len()));
+    }
+    let header = Header::decode(header_b64).ok_or(OpenError::BadHeader)?;
+    compact_from(&parts, header)
+}
+
+/// The checks of [`parse_compact`] once the five parts are split and the header decoded.
+fn compact_from<'a>(parts: &[&'a str], header: Header) -> Result<Compact<'a>, OpenError> {
     let [header_b64, encrypted_key, iv, ciphertext, tag] = parts[..] else {
         return Err(OpenError::NotCompact(parts.len()));
     };
-    let header = decode_header(header_b64).ok_or(OpenError::BadHeader)?;
-    match header.get("alg") {
-        Some(Value::String(alg)) if alg == "dir" => {}
-        other => return Err(OpenError::WrongAlg(shown(other))),
+    if header.alg.as_deref() != Some("\"dir\"") {
+        return Err(OpenError::WrongAlg(shown(header.alg.as_deref())));
     }
-    match header.get("enc") {
-        Some(Value::String(enc)) if enc == "A256GCM" => {}
-        other => return Err(OpenError::WrongEnc(shown(other))),
+    if header.enc.as_deref() != Some("\"A256GCM\"") {
+        return Err(OpenError::WrongEnc(shown(header.enc.as_deref())));
     }
     // A header parameter the reader must understand, or a compressed plaintext: refused, as
     // RFC 7516 asks of an implementation that does not support them.
-    if header.contains_key("crit") {
+    if header.crit {
         return Err(OpenError::Unsupported("\"crit\""));
     }
-    if header.contains_key("zip") {
+    if header.zip {
         return Err(OpenError::Unsupported("\"zip\" (compression)"));
     }
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.clone()),
-        Some(_) => return Err(OpenError::BadHeader),
-    };
+    let kid = header.kid;
     if !encrypted_key.is_empty() {
         return Err(OpenError::EncryptedKeyPresent);
     }
@@ -274,16 +281,82 @@ pub fn parse_compact(token: &str) -> Result<Compact<'_>, OpenError> {
     Ok(Compact { header_b64, kid, iv, ciphertext, tag })
 }
 
-fn shown(value: Option<&Value>) -> String {
-    value.map_or_else(|| "missing".to_owned(), |v| serde_json::to_string(v).unwrap_or_default())
+/// A parameter as the messages show it: its JSON text, or `missing`.
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "missing".to_owned(), ToOwned::to_owned)
 }
 
-fn decode_header(header_b64: &str) -> Option<Map<String, Value>> {
-    if header_b64.len() > MAX_HEADER_CHARS {
-        return None;
+/// The parameters of a protected header that custodian reads. `alg` and `enc` are kept as
+/// their JSON text when they are not strings (`"alg": 1`), so a refusal can say what was there.
+#[derive(Debug, Default)]
+struct Header {
+    alg: Option<String>,
+    enc: Option<String>,
+    kid: Option<String>,
+    crit: bool,
+    zip: bool,
+}
+
+/// The header's members as written, read with strings borrowed where they can be.
+#[derive(serde::Deserialize)]
+struct HeaderFields<'a> {
+    #[serde(borrow, default)]
+    alg: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    enc: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    zip: Option<serde::de::IgnoredAny>,
+}
+
+impl Header {
+    /// The header of an encoded protected header, or `None` when it is not base64url JSON
+    /// (an object whose `kid`, if any, is a string).
+    fn decode(header_b64: &str) -> Option<Self> {
+        if header_b64.len() > MAX_HEADER_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        // Typed first: no map is built for the headers custodian and JOSE libraries write. A
+        // header whose `alg` or `enc` is not a string is read again as a map, to show it.
+        if let Ok(fields) = serde_json::from_slice::<HeaderFields<'_>>(&bytes) {
+            return Some(Header {
+                alg: fields.alg.map(|a| json_string(&a)),
+                enc: fields.enc.map(|e| json_string(&e)),
+                kid: fields.kid.map(std::borrow::Cow::into_owned),
+                crit: fields.crit.is_some(),
+                zip: fields.zip.is_some(),
+            });
+        }
+        let map: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+        let text = |name: &str| map.get(name).map(|v| serde_json::to_string(v).unwrap_or_default());
+        let kid = match map.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(_) => return None,
+        };
+        Some(Header {
+            alg: text("alg"),
+            enc: text("enc"),
+            kid,
+            crit: map.contains_key("crit"),
+            zip: map.contains_key("zip"),
+        })
     }
-    let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
-    serde_json::from_slice(&bytes).ok()
+
+    /// Whether `alg` and `enc` are both strings: what makes a JWE's header.
+    fn says_encrypted(&self) -> bool {
+        let string = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with('"'));
+        string(&self.alg) && string(&self.enc)
+    }
+}
+
+/// A string as JSON text (`dir` → `"dir"`), the form the messages and checks use.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -298,10 +371,15 @@ fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
 /// ciphertext, whatever its algorithm or key, so never a secret in the clear. A JWS or JWT (three
 /// parts, or a header without `enc`) is not.
 pub fn is_sealed(text: &str) -> bool {
+    sealed_parts(text).is_some()
+}
+
+/// The five parts and the header of a JWE compact value (see [`is_sealed`]), or `None`.
+fn sealed_parts(text: &str) -> Option<(Vec<&str>, Header)> {
     // The lint asks this of every string: the bytes decide first, the header is decoded last.
     let bytes = text.as_bytes();
     if bytes.len() < 20 {
-        return false;
+        return None;
     }
     let mut dots = 0;
     for &b in bytes {
@@ -309,18 +387,18 @@ pub fn is_sealed(text: &str) -> bool {
             b'.' => dots += 1,
             b'-' | b'_' => {}
             _ if b.is_ascii_alphanumeric() => {}
-            _ => return false,
+            _ => return None,
         }
     }
     if dots != 4 {
-        return false;
+        return None;
     }
     let parts: Vec<&str> = text.split('.').collect();
-    parts[2..].iter().all(|part| !part.is_empty())
-        && decode_header(parts[0]).is_some_and(|header| {
-            matches!(header.get("enc"), Some(Value::String(_)))
-                && matches!(header.get("alg"), Some(Value::String(_)))
-        })
+    if parts[2..].iter().any(|part| part.is_empty()) {
+        return None;
+    }
+    let header = Header::decode(parts[0]).filter(Header::says_encrypted)?;
+    Some((parts, header))
 }
 
 /// What can be said of a sealed value without its key: for the short form shown in place of it.
@@ -337,13 +415,9 @@ pub fn summary(text: &str) -> Option<SealedSummary> {
         return None;
     }
     let mut parts = text.split('.');
-    let header = decode_header(parts.next()?)?;
+    let header = Header::decode(parts.next()?)?;
     let ciphertext = parts.nth(2)?;
-    let kid = match header.get("kid") {
-        Some(Value::String(kid)) => Some(kid.clone()),
-        _ => None,
-    };
-    Some(SealedSummary { kid, plaintext_bytes: ciphertext.len() * 3 / 4 })
+    Some(SealedSummary { kid: header.kid, plaintext_bytes: ciphertext.len() * 3 / 4 })
 }
 
 /// 96 random bits from the operating system, for one sealing.
@@ -376,21 +450,39 @@ pub fn seal(value: &Value, key: &Key, iv: [u8; IV_BYTES]) -> String {
 /// Opens a sealed value: the JSON value it holds, or why not. Nothing of the plaintext leaves
 /// unless the tag matched and the whole plaintext is JSON.
 pub fn open(token: &str, keys: &KeySet) -> Result<Value, OpenError> {
-    let compact = parse_compact(token)?;
-    let candidates: Vec<&Key> = match &compact.kid {
-        Some(kid) => vec![keys.by_kid(kid).ok_or_else(|| OpenError::UnknownKid(kid.clone()))?],
+    decrypt(parse_compact(token)?, keys)
+}
+
+/// [`open`] for a value that may not be sealed at all: `None` when it is not (any string that
+/// is not a JWE), its opening otherwise. Reads the header once.
+pub fn open_if_sealed(text: &str, keys: &KeySet) -> Option<Result<Value, OpenError>> {
+    let (parts, header) = sealed_parts(text)?;
+    Some(compact_from(&parts, header).and_then(|compact| decrypt(compact, keys)))
+}
+
+fn decrypt(compact: Compact<'_>, keys: &KeySet) -> Result<Value, OpenError> {
+    let Compact { header_b64, kid, iv, mut ciphertext, tag } = compact;
+    let (aad, nonce, tag) = (header_b64.as_bytes(), Nonce::from_slice(&iv), Tag::from_slice(&tag));
+    // GCM checks the tag before it decrypts anything: on a mismatch the buffer still holds
+    // ciphertext (and is dropped).
+    let plaintext = match &kid {
+        Some(kid) => {
+            let key = keys.by_kid(kid).ok_or_else(|| OpenError::UnknownKid(kid.clone()))?;
+            key.cipher()
+                .decrypt_in_place_detached(nonce, aad, &mut ciphertext, tag)
+                .map_err(|_| OpenError::TagMismatch)?;
+            ciphertext
+        }
         // A value without a kid (not one custodian wrote) may be under any of the keys.
-        None => keys.keys.iter().collect(),
+        None => keys
+            .keys
+            .iter()
+            .find_map(|key| {
+                let mut buffer = ciphertext.clone();
+                key.cipher().decrypt_in_place_detached(nonce, aad, &mut buffer, tag).ok().map(|()| buffer)
+            })
+            .ok_or(OpenError::TagMismatch)?,
     };
-    let mut sealed = compact.ciphertext.clone();
-    sealed.extend_from_slice(&compact.tag);
-    let plaintext = candidates
-        .iter()
-        .find_map(|key| {
-            let payload = Payload { msg: &sealed, aad: compact.header_b64.as_bytes() };
-            key.cipher().decrypt(Nonce::from_slice(&compact.iv), payload).ok()
-        })
-        .ok_or(OpenError::TagMismatch)?;
     let text = std::str::from_utf8(&plaintext).map_err(|_| OpenError::PlaintextNotJson)?;
     parse_value(text).map_err(|_| OpenError::PlaintextNotJson)
 }
@@ -528,10 +620,11 @@ fn open_value(
     left: &mut Vec<CannotOpen>,
 ) -> Result<(), CannotOpen> {
     match value {
-        Value::String(text) if is_sealed(text) => match open(text, keys) {
-            Ok(opened) => *value = opened,
-            Err(error) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
-            Err(error) => return Err(CannotOpen { path: path.clone(), error }),
+        Value::String(text) => match open_if_sealed(text, keys) {
+            None => {}
+            Some(Ok(opened)) => *value = opened,
+            Some(Err(error)) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
+            Some(Err(error)) => return Err(CannotOpen { path: path.clone(), error }),
         },
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
@@ -789,6 +882,36 @@ mod tests {
         assert_eq!(with("zip", json!("DEF")), Err(OpenError::Unsupported("\"zip\" (compression)")));
         assert_eq!(with("kid", json!("other-team")), Err(OpenError::UnknownKid("other-team".into())));
         assert!(OpenError::UnknownKid(String::new()).is_foreign_key());
+    }
+
+    #[test]
+    fn a_value_without_a_kid_is_tried_with_every_key() {
+        let token = seal(&json!("x"), &key("second", 2), IV);
+        let mut header = header_of(&token);
+        header.as_object_mut().unwrap().remove("kid");
+        let without_kid = forge(header, &token);
+        // The header is authenticated, so the forged one fails with every key...
+        assert_eq!(
+            open(&without_kid, &set(vec![key("first", 1), key("second", 2)])),
+            Err(OpenError::TagMismatch)
+        );
+        // ...while one sealed without a kid opens with whichever key made it.
+        let keys = set(vec![key("first", 1), key("second", 2)]);
+        let header_b64 = URL_SAFE_NO_PAD.encode(r#"{"alg":"dir","enc":"A256GCM"}"#);
+        let cipher = Aes256Gcm::new(&[2u8; KEY_BYTES].into());
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&IV), Payload { msg: b"\"x\"", aad: header_b64.as_bytes() })
+            .unwrap();
+        let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_BYTES);
+        let foreign = format!(
+            "{header_b64}..{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(IV),
+            URL_SAFE_NO_PAD.encode(ciphertext),
+            URL_SAFE_NO_PAD.encode(tag)
+        );
+        assert_eq!(open(&foreign, &keys), Ok(json!("x")));
+        assert_eq!(open_if_sealed(&foreign, &keys), Some(Ok(json!("x"))));
+        assert_eq!(open_if_sealed("just text", &keys), None);
     }
 
     #[test]
