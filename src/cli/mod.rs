@@ -193,22 +193,15 @@ fn user_command(
     Some(match command {
         Command::Export { out: file } => export(store, file.as_deref(), out),
         Command::List { search, limit, json } => list(store, search.as_deref(), *limit, *json, out),
-        Command::Get { user, revision, unseal } => {
-            let keys = if *unseal { Some(keys_for("get --unseal", key_file)) } else { None };
-            match keys.transpose() {
-                Ok(keys) => get(store, user, *revision, keys.as_ref(), out),
-                Err(e) => Err(e),
-            }
-        }
+        Command::Get { user, revision, unseal } => unseal
+            .then(|| keys_for("get --unseal", key_file))
+            .transpose()
+            .and_then(|keys| get(store, user, *revision, keys.as_ref(), out)),
         Command::Set { user, file, expect_revision, allow_sensitive, seal } => {
-            let keys = if seal.is_empty() { None } else { Some(keys_for("set --seal", key_file)) };
-            match keys.transpose() {
-                Ok(keys) => {
-                    let sealing = keys.as_ref().map(|keys| (keys, seal.as_slice()));
-                    set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, sealing, out)
-                }
-                Err(e) => Err(e),
-            }
+            (!seal.is_empty()).then(|| keys_for("set --seal", key_file)).transpose().and_then(|keys| {
+                let sealing = keys.as_ref().map(|keys| (keys, seal.as_slice()));
+                set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, sealing, out)
+            })
         }
         Command::History { user } => history(store, user, out),
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
