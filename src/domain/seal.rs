@@ -29,6 +29,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use thiserror::Error;
+use zeroize::Zeroize;
 
 use super::custom_data::parse_value;
 use super::user::json_type_name;
@@ -50,6 +51,14 @@ pub struct Key {
     bytes: [u8; KEY_BYTES],
     /// The key schedule, made once: opening every value of a document reuses it.
     cipher: Aes256Gcm,
+}
+
+impl Drop for Key {
+    /// The key's bytes do not outlive it in memory (the cipher's own state is wiped by
+    /// aes-gcm's `zeroize` feature).
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 impl fmt::Debug for Key {
@@ -139,7 +148,7 @@ impl KeySet {
                     };
                     let key = key_from_jwk(jwk, &which)?;
                     if keys.iter().any(|k: &Key| k.kid == key.kid) {
-                        return Err(KeyFileError::DuplicateKid(key.kid));
+                        return Err(KeyFileError::DuplicateKid(key.kid.clone()));
                     }
                     keys.push(key);
                 }
@@ -483,8 +492,14 @@ fn decrypt(compact: Compact<'_>, keys: &KeySet) -> Result<Value, OpenError> {
             })
             .ok_or(OpenError::TagMismatch)?,
     };
-    let text = std::str::from_utf8(&plaintext).map_err(|_| OpenError::PlaintextNotJson)?;
-    parse_value(text).map_err(|_| OpenError::PlaintextNotJson)
+    let mut plaintext = plaintext;
+    let opened = std::str::from_utf8(&plaintext)
+        .ok()
+        .and_then(|text| parse_value(text).ok())
+        .ok_or(OpenError::PlaintextNotJson);
+    // The decrypted bytes are wiped once read (the value returned is the caller's to keep).
+    plaintext.zeroize();
+    opened
 }
 
 /// One step of a path in the lint's style: `.key` or `[index]`.

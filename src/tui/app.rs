@@ -5,6 +5,7 @@
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
+use zeroize::Zeroize;
 
 use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
 use crate::domain::seal::{self, KeySet};
@@ -700,6 +701,13 @@ pub struct Plaintext {
     pub kid: Option<String>,
     /// The opened value, pretty-printed.
     pub text: String,
+}
+
+impl Drop for Plaintext {
+    /// Closing the overlay wipes the text, not only frees it.
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
 }
 
 /// Which keys are live, derived from the state.
