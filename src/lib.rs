@@ -10,6 +10,7 @@ pub mod domain;
 pub mod draft;
 pub mod export;
 pub mod inert;
+pub mod key_file;
 pub mod location;
 pub mod log;
 pub mod store;

@@ -223,3 +223,28 @@ fn help_says_which_commands_work_on_postgresql() {
 fn collapsed(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Sealed values work on PostgreSQL as on a file: `set --seal` stores ciphertext in Logto's
+/// `custom_data`, plain `get` shows it sealed, `get --unseal` opens it.
+#[test]
+fn set_seal_and_get_unseal_work_on_the_tenants_users() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let key = home.path("key.jwk");
+    let key = key.to_str().expect("utf-8 path");
+    run(&home, &["keygen", "--out", key], None).ok();
+    let url = db.tenant_url("default");
+    let document = br#"{"theme": "dark", "billing": {"taxId": "DE123456789"}}"#;
+    run(
+        &home,
+        &["--db", &url, "--key-file", key, "set", "alice", "-", "--seal", "billing.taxId"],
+        Some(document),
+    )
+    .ok();
+    let stored = run(&home, &["--db", &url, "get", "alice"], None).ok().stdout;
+    assert!(!stored.contains("DE123456789") && stored.contains("\"taxId\": \"eyJ"), "{stored}");
+    let opened = run(&home, &["--db", &url, "get", "alice", "--unseal", "--key-file", key], None).ok().stdout;
+    let opened: serde_json::Value = serde_json::from_str(&opened).expect("JSON");
+    assert_eq!(opened, serde_json::json!({"theme": "dark", "billing": {"taxId": "DE123456789"}}));
+}

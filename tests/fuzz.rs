@@ -9,6 +9,7 @@ mod support;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use custodian::domain::custom_data::canonical_from_compact;
 use custodian::domain::import::ImportReader;
+use custodian::domain::seal::{self, Key, KeySet};
 use custodian::domain::{CustomData, Limits, ValidationError};
 use custodian::inert;
 use custodian::store::RedbStore;
@@ -201,6 +202,63 @@ fn fuzz_parse_bytes_on_mutated_valid_json() {
     let seeds: Vec<Vec<u8>> = SEEDS.iter().map(|s| s.as_bytes().to_vec()).collect();
     let strategy = (mutated(seeds), limits());
     runner(4000).run(&strategy, |(bytes, limits)| check_parse(&bytes, &limits)).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealed values: the JWE compact parser and opener
+
+fn seal_keys() -> KeySet {
+    KeySet::new(vec![Key::new("k1", [1; 32]), Key::new("k2", [2; 32])]).expect("two keys")
+}
+
+/// Valid sealed values (each kind of JSON value) that mutations start from.
+fn sealed_seeds() -> Vec<Vec<u8>> {
+    let keys = seal_keys();
+    ["\"DE123456789\"", "42", "{\"a\":[1,null,true]}", "[]"]
+        .iter()
+        .enumerate()
+        .map(|(n, text)| {
+            let value = custodian::domain::custom_data::parse_value(text).expect("seed JSON");
+            seal::seal(&value, &keys.keys()[n % 2], [n as u8; 12]).into_bytes()
+        })
+        .collect()
+}
+
+/// Whatever the text: no panic; only an unchanged sealed value opens (GCM's tag and the
+/// canonical base64url leave no other text that decrypts); `is_sealed` holds of anything that
+/// opens, and `summary` answers exactly when `is_sealed` does.
+fn check_open(text: &str, originals: &[String]) -> Result<(), TestCaseError> {
+    let keys = seal_keys();
+    let opened = seal::open(text, &keys);
+    if opened.is_ok() {
+        prop_assert!(originals.iter().any(|o| o == text), "a changed value opened: {text}");
+        prop_assert!(seal::is_sealed(text));
+    }
+    prop_assert_eq!(seal::summary(text).is_some(), seal::is_sealed(text));
+    prop_assert_eq!(seal::open_if_sealed(text, &keys).is_some(), seal::is_sealed(text));
+    // The error names no plaintext: it is one line of custodian's words.
+    if let Err(error) = opened {
+        prop_assert!(!error.to_string().contains('\n'));
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_seal_open_on_arbitrary_text() {
+    let originals: Vec<String> = Vec::new();
+    runner(512).run(&".{0,200}", |text| check_open(&text, &originals)).expect("seal::open on arbitrary text");
+}
+
+#[test]
+fn fuzz_seal_open_on_mutated_sealed_values() {
+    let seeds = sealed_seeds();
+    let originals: Vec<String> = seeds.iter().map(|s| String::from_utf8(s.clone()).expect("ascii")).collect();
+    runner(1024)
+        .run(&mutated(seeds), |bytes| match std::str::from_utf8(&bytes) {
+            Ok(text) => check_open(text, &originals),
+            Err(_) => Ok(()),
+        })
+        .expect("seal::open on mutated sealed values");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1067,3 +1067,43 @@ fn filtering_away_a_devanagari_name_leaves_no_mark_in_tmux() {
     let devanagari: Vec<char> = shown.chars().filter(|c| ('\u{900}'..='\u{97f}').contains(c)).collect();
     assert!(devanagari.is_empty(), "left on the screen: {devanagari:?}\n{shown}");
 }
+
+/// Sealed values in a real terminal: `Ctrl-L` seals the value under the cursor, `Ctrl-O`
+/// shows its plaintext in an overlay that `Esc` closes, `Ctrl-S` saves the ciphertext, and the
+/// read-only pane then shows the value short; the CLI opens what the editor sealed.
+#[test]
+fn ctrl_l_seals_and_ctrl_o_shows_the_plaintext_in_the_terminal() {
+    const CTRL_L: &[u8] = b"\x0c";
+    const CTRL_O: &[u8] = b"\x0f";
+    const LEFT: &[u8] = b"\x1b[D";
+    let fixture = Fixture::new();
+    let key = fixture.dir.path().join("key.jwk");
+    let key = key.to_str().expect("utf-8 path").to_owned();
+    fixture.cli_ok(&["keygen", "--out", &key]);
+    let mut tui = fixture.spawn_tui_with(120, 40, &["--key-file", &key], &[("LC_ALL", "C.UTF-8")]);
+    open_admin_editor(&mut tui);
+    // Onto `"en"` of `"language": "en",` (line 3): the end of the line, then left of the comma.
+    tui.send(DOWN);
+    tui.send(DOWN);
+    tui.send(END);
+    tui.send(LEFT);
+    tui.send(CTRL_L);
+    // (The line is now wider than the pane: the editor scrolls sideways to the cursor.)
+    tui.wait_text("sealed adminConsolePreferences.language (4 B) with key");
+    tui.send(CTRL_O);
+    tui.wait_text("Plaintext of adminConsolePreferences.language");
+    tui.send(ESC);
+    tui.wait_gone("Plaintext of");
+    tui.wait_text("Editing customData of admin");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.wait_text("\"language\": 🔒 kid ");
+    quit(&mut tui);
+
+    let stored = fixture.custom_data("admin");
+    let sealed = stored["adminConsolePreferences"]["language"].as_str().expect("a string");
+    assert!(sealed.starts_with("eyJ") && sealed.split('.').count() == 5, "{sealed}");
+    let opened = fixture.cli_ok(&["--key-file", &key, "get", "admin", "--unseal"]);
+    let opened: Value = serde_json::from_str(&opened).expect("JSON");
+    assert_eq!(opened, admin_original());
+}

@@ -2336,6 +2336,10 @@ fn tab_reads_customdata_as_a_tree_that_folds_and_finds_the_filter_and_tab_goes_b
     let user = selected_id(&state);
     press_bound(&store, &mut state, key(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(state.mode(), Mode::Tree);
+    assert!(
+        matches!(custodian::tui::action_for_event(&state, ctrl('c')), Some(Action::Quit)),
+        "Ctrl-C quits from the tree as from everywhere"
+    );
     let path = |state: &State| {
         let tree = state.tree.as_ref().unwrap();
         tree.path(tree.cursor.node)

@@ -17,6 +17,10 @@ custodian's own schema (once, by a role allowed to); import and seed refuse (Log
 its users). customData keeps PostgreSQL's key order there (a reordering alone is no change),
 and above 10,000 users the count is PostgreSQL's estimate, shown as ~N.
 
+Sealed values (JWE, dir + A256GCM): keygen --out FILE makes a key; --key-file FILE (or
+$CUSTODIAN_KEY_FILE) names it for set --seal PATH..., get --unseal and the editor's Ctrl-L
+(seal) and Ctrl-O (show the plaintext).
+
 Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
 that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
@@ -65,6 +69,11 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// The key that seals and opens values (a JWK or a JWK Set, mode 0600; see `keygen`):
+    /// used by `set --seal`, `get --unseal` and the editor's seal keys.
+    #[arg(long, global = true, env = "CUSTODIAN_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -109,6 +118,10 @@ pub enum Command {
         /// An earlier revision instead of the current one.
         #[arg(long)]
         revision: Option<u64>,
+        /// Print the document with its sealed values opened (needs --key-file). Values sealed
+        /// with a kid the key file does not have stay sealed, named on stderr.
+        #[arg(long)]
+        unseal: bool,
     },
     /// Replace a user's customData (a full replacement: keys left out are removed).
     Set {
@@ -124,6 +137,11 @@ pub enum Command {
         /// warning, instead of refusing (exit 4): customData reaches front ends.
         #[arg(long)]
         allow_sensitive: bool,
+        /// Seal (encrypt, as a JWE with the first key of --key-file) the values at these paths
+        /// before saving: paths as the secrets lint writes them (`billing.taxId`,
+        /// `apps[2].token`). Give it after FILE, or repeat it.
+        #[arg(long, value_name = "PATH", num_args = 1..)]
+        seal: Vec<String>,
     },
     /// List every revision of a user's customData, the current one included.
     History {
@@ -154,6 +172,14 @@ pub enum Command {
     /// Print where things are: the database, its schema version and user count (an estimate,
     /// said so, above 10,000 on PostgreSQL), the drafts directory and the log.
     Info,
+    /// Make a new key for sealed values: a 256-bit JWK (`kty` oct, `alg` dir) from the
+    /// operating system's generator, written with mode 0600; an existing file is never
+    /// overwritten. Its kid is the month and 4 random hex digits (`2026-12-3f9a`).
+    Keygen {
+        /// The file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {
         /// How many users to add.
@@ -180,6 +206,7 @@ impl Command {
             Command::Completions { .. } => "completions",
             Command::Info => "info",
             Command::Seed { .. } => "seed",
+            Command::Keygen { .. } => "keygen",
         }
     }
 }

@@ -16,19 +16,21 @@ use unicode_width::UnicodeWidthStr;
 
 pub use args::{Cli, Command};
 
+use crate::domain::custom_data::{canonical_text, parse_object};
 use crate::domain::history::HistoryReader;
 use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
+use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
 use crate::domain::time::{format_utc, now_ms};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
 use crate::inert;
-use crate::location;
 use crate::store::{
     Author, ImportMode, ImportSummary, ListEntry, OpenOptions, RedbStore, SaveOutcome, StoreError,
     UserRecord, UserStore,
 };
 use crate::{crash, database, export};
+use crate::{key_file, location};
 
 /// Exit codes, as documented in `--help` and the README.
 pub mod exit {
@@ -81,6 +83,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<RecordError>()
             || cause.is::<SecretsRefused>()
             || cause.is::<input::DocumentTooLarge>()
+            || cause.is::<seal::CannotOpen>()
+            || cause.is::<seal::SealPathError>()
         {
             return exit::INVALID;
         }
@@ -133,6 +137,15 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
+    if let Command::Keygen { out } = command {
+        let kid = key_file::generate(out)?;
+        println!(
+            "wrote key {} to {} (mode 0600)",
+            inert::line(&kid),
+            inert::line(&out.display().to_string())
+        );
+        return Ok(());
+    }
     if let Some(url) = database::postgres_url(db)
         && !matches!(command, Command::Completions { .. })
     {
@@ -203,7 +216,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             import(&store, file.as_deref(), *upsert, cli.tenant.clone(), cli.quiet, &mut out)
         }
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
-        other => user_command(&store, other, &mut out).unwrap_or(Ok(())),
+        other => user_command(&store, other, cli.key_file.as_deref(), &mut out).unwrap_or(Ok(())),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     result.map_err(|e| name_the_damaged_file(e, store.path()))
@@ -211,13 +224,24 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
 
 /// The subcommands that read and edit users: the same on every store. `None` for the
 /// others, which each backend runs (or refuses) itself.
-fn user_command(store: &dyn UserStore, command: &Command, out: &mut Output) -> Option<Result<()>> {
+fn user_command(
+    store: &dyn UserStore,
+    command: &Command,
+    key_file: Option<&Path>,
+    out: &mut Output,
+) -> Option<Result<()>> {
     Some(match command {
         Command::Export { out: file } => export(store, file.as_deref(), out),
         Command::List { search, limit, json } => list(store, search.as_deref(), *limit, *json, out),
-        Command::Get { user, revision } => get(store, user, *revision, out),
-        Command::Set { user, file, expect_revision, allow_sensitive } => {
-            set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, out)
+        Command::Get { user, revision, unseal } => unseal
+            .then(|| keys_for("get --unseal", key_file))
+            .transpose()
+            .and_then(|keys| get(store, user, *revision, keys.as_ref(), out)),
+        Command::Set { user, file, expect_revision, allow_sensitive, seal } => {
+            (!seal.is_empty()).then(|| keys_for("set --seal", key_file)).transpose().and_then(|keys| {
+                let sealing = keys.as_ref().map(|keys| (keys, seal.as_slice()));
+                set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, sealing, out)
+            })
         }
         Command::History { user } => history(store, user, out),
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
@@ -557,13 +581,36 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     lines
 }
 
-fn get(store: &dyn UserStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
+/// The key file a command needs, or a usage error saying how to name one.
+fn keys_for(what: &str, key_file: Option<&Path>) -> Result<KeySet> {
+    let path = key_file.ok_or_else(|| {
+        UsageError(format!(
+            "{what} needs a key: --key-file FILE or $CUSTODIAN_KEY_FILE (make one with `custodian keygen --out FILE`)"
+        ))
+    })?;
+    Ok(key_file::load(path)?)
+}
+
+fn get(
+    store: &dyn UserStore,
+    user: &str,
+    revision: Option<u64>,
+    unseal: Option<&KeySet>,
+    out: &mut Output,
+) -> Result<()> {
     let id = store.resolve(user)?;
     let text = match revision {
         Some(revision) => store.revision_text(&id, revision)?,
         None => store.custom_data(&id)?.text,
     };
-    out.json(&text)
+    let Some(keys) = unseal else { return out.json(&text) };
+    let mut object = parse_object(&text).context("the stored customData is not a JSON object")?;
+    // Nothing is printed unless every value this key file can open opened.
+    let left_sealed = seal::open_all(&mut object, keys)?;
+    for left in &left_sealed {
+        eprintln!("custodian: left sealed: {}", inert::line(&format!("{} ({})", left.path, left.error)));
+    }
+    out.json(&canonical_text(&object))
 }
 
 fn set(
@@ -572,6 +619,7 @@ fn set(
     file: Option<&Path>,
     expect: Option<u64>,
     allow_sensitive: bool,
+    sealing: Option<(&KeySet, &[String])>,
     out: &mut Output,
 ) -> Result<()> {
     let id = store.resolve(user)?;
@@ -580,7 +628,14 @@ fn set(
     }
     let limits = Limits::default();
     let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
-    let data = CustomData::parse_bytes(&bytes, &limits)?;
+    let mut data = CustomData::parse_bytes(&bytes, &limits)?;
+    if let Some((keys, paths)) = sealing {
+        let mut object = data.into_object();
+        seal::seal_paths(&mut object, paths, keys.sealing_key(), seal::fresh_iv)
+            .map_err(|e| key_file::KeyFileProblem::NoRandomness(e.to_string()))??;
+        // Sealing makes values longer: the size limit is checked again.
+        data = CustomData::from_value(serde_json::Value::Object(object), &limits)?;
+    }
     let findings = refuse_secrets(&data, allow_sensitive)?;
     let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
     warn_secrets_allowed(&findings);

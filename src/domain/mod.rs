@@ -9,6 +9,7 @@ pub mod history;
 pub mod import;
 pub mod logto_row;
 pub mod scan;
+pub mod seal;
 pub mod secrets;
 pub mod synthetic;
 pub mod time;

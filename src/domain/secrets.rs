@@ -41,6 +41,8 @@ use std::fmt::{self, Write as _};
 
 use serde_json::{Map, Value};
 
+use super::seal;
+
 /// One place in a document that looks like it holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretFinding {
@@ -381,6 +383,10 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
 
 /// The kind of secret a string's text looks like, if any.
 pub fn value_kind(text: &str) -> Option<ValueKind> {
+    // A sealed value (any JWE compact value, whoever's key) is ciphertext, not a secret.
+    if seal::is_sealed(text) {
+        return None;
+    }
     known_format(text).or_else(|| chunks_kind(text))
 }
 
@@ -470,6 +476,7 @@ fn deep_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
 
 fn scalar_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
     match value {
+        Value::String(text) if seal::is_sealed(text) => None,
         Value::String(text) => value_kind(text)
             .map(SecretReason::Value)
             .or_else(|| kind.holds(text).then_some(SecretReason::Key(kind))),
@@ -551,8 +558,8 @@ fn known_format(text: &str) -> Option<ValueKind> {
     None
 }
 
-/// A JWS (`header.payload.signature`, the signature empty when unsecured) or a JWE (five
-/// parts) whose header is base64url JSON with an `alg`.
+/// A JWS (`header.payload.signature`, the signature empty when unsecured) whose header is
+/// base64url JSON with an `alg`. A JWE (five parts) is encrypted: not a secret in the clear.
 fn is_jwt(text: &str) -> bool {
     let bytes = text.as_bytes();
     let run = run_length(bytes, |b| is_base64url(b) || b == b'.');
@@ -560,7 +567,7 @@ fn is_jwt(text: &str) -> bool {
     let unsecured = token.ends_with('.') && token.matches('.').count() == 2;
     let parts: Vec<&str> = token.trim_end_matches('.').split('.').collect();
     let shaped = match parts.len() {
-        3 | 5 => parts.iter().all(|p| !p.is_empty()),
+        3 => parts.iter().all(|p| !p.is_empty()),
         2 => unsecured && parts.iter().all(|p| !p.is_empty()),
         _ => false,
     };
@@ -823,6 +830,36 @@ mod tests {
     fn jwt() -> String {
         // {"alg":"HS256","typ":"JWT"} . {"sub":"1234567890","name":"John Doe","iat":1516239022} . signature
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c".to_owned()
+    }
+
+    #[test]
+    fn a_sealed_value_is_not_a_finding_even_under_a_secret_key_or_with_another_teams_kid() {
+        let ours = seal::seal(&json!("DE123456789"), &seal::Key::new("2026-12", [1; 32]), [2; 12]);
+        let theirs = seal::seal(&json!({"pin": 1234}), &seal::Key::new("other-team", [9; 32]), [3; 12]);
+        // A JWE made with a key-wrapping algorithm by someone else: five parts, alg and enc.
+        let wrapped = format!(
+            "{}.{}",
+            "eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2R0NNIn0",
+            ours.split_once('.').unwrap().1.replacen('.', "ZW5jcnlwdGVkLWtleS1ieXRlcw.", 1)
+        );
+        assert!(seal::is_sealed(&wrapped), "{wrapped}");
+        let document = json!({
+            "billing": {"taxId": ours},
+            "apps": [{"token": theirs}, {"apiKey": wrapped.clone()}],
+            "password": ours,
+            "secrets": {"a": theirs},
+            "note": wrapped,
+        });
+        assert_eq!(findings(document), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_jwt_stays_a_finding_next_to_sealed_values() {
+        let ours = seal::seal(&json!("x"), &seal::Key::new("k", [1; 32]), [2; 12]);
+        assert_eq!(
+            findings(json!({"sealed": ours, "session": jwt()})),
+            vec!["session (value looks like a JWT)".to_owned()]
+        );
     }
 
     #[test]

@@ -7,10 +7,12 @@ use std::collections::VecDeque;
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
+use zeroize::Zeroize;
 
 use crate::domain::custom_data::{canonical_text, parse_object};
 use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
 use crate::domain::history::RevisionChanges;
+use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
@@ -82,6 +84,12 @@ pub enum Action {
         forward: bool,
     },
     LeaveEditor,
+    /// Seal (encrypt in place, as a JWE) the value under the editor's cursor.
+    SealValue,
+    /// Show the plaintext of the sealed value under the cursor in an overlay.
+    OpenSealed,
+    /// Close that overlay; its plaintext is dropped.
+    ClosePlaintext,
     // Conflicts, drafts, history
     ReloadTheirs,
     OverwriteTheirs,
@@ -278,6 +286,7 @@ fn touches_the_edit_being_saved(action: &Action) -> bool {
         action,
         Edit(_)
             | Paste(_)
+            | SealValue
             | Save
             | LeaveEditor
             | ReloadTheirs
@@ -837,6 +846,23 @@ pub struct Status {
     pub while_invalid: bool,
 }
 
+/// The plaintext of one sealed value, shown in an overlay while it is open. It lives only
+/// here: never in the editor's text, a draft, the log or the clipboard, and it is dropped when
+/// the overlay closes.
+pub struct Plaintext {
+    pub path: String,
+    pub kid: Option<String>,
+    /// The opened value, pretty-printed.
+    pub text: String,
+}
+
+impl Drop for Plaintext {
+    /// Closing the overlay wipes the text, not only frees it.
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
 /// Which keys are live, derived from the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -857,6 +883,8 @@ pub enum Mode {
     Find,
     /// The customData pane has the focus, as a folding tree.
     Tree,
+    /// The plaintext of a sealed value, in an overlay.
+    Plaintext,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -968,6 +996,10 @@ pub struct State {
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
     pub key_order: KeyOrder,
+    /// The key file (`--key-file`): seals and opens values in the editor.
+    pub keys: Option<KeySet>,
+    /// The overlay with a sealed value's plaintext, while open.
+    pub plaintext: Option<Plaintext>,
     pub limits: Limits,
     pub width: u16,
     pub height: u16,
@@ -999,6 +1031,8 @@ impl State {
             pending: None,
             read_only,
             key_order: KeyOrder::AsWritten,
+            keys: None,
+            plaintext: None,
             limits: Limits::default(),
             width,
             height,
@@ -1028,6 +1062,8 @@ impl State {
                 Dialog::DraftFound { .. } => Mode::DraftFound,
                 _ => Mode::Dialog,
             }
+        } else if self.plaintext.is_some() {
+            Mode::Plaintext
         } else if self.help {
             Mode::Help
         } else if self.messages_open {
@@ -1692,6 +1728,117 @@ impl State {
         self.list.search.reselect.clone().or_else(|| self.list.selected_entry().map(|e| e.key.clone()))
     }
 
+    /// The valid text of the editor and the value under its cursor, or why not (on the
+    /// status line).
+    fn value_under_cursor(&mut self, what: &str) -> Option<(String, seal::ValueSpan)> {
+        let editor = self.editor.as_mut()?;
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
+        if editor.validation.is_err() {
+            self.say(
+                StatusKind::Error,
+                format!("the text is not valid yet: fix it before {what} (Ctrl-G shows where)"),
+            );
+            return None;
+        }
+        let text = editor.text();
+        let cursor = editor.textarea.cursor();
+        let offset = byte_offset(&text, cursor.0, cursor.1);
+        match seal::value_under(&text, offset) {
+            Some(span) => Some((text, span)),
+            None => {
+                self.say(StatusKind::Error, format!("put the cursor on a value (or its key) before {what}"));
+                None
+            }
+        }
+    }
+
+    fn no_key_file(&mut self) {
+        self.say(
+            StatusKind::Error,
+            "no key file: start custodian with --key-file FILE or $CUSTODIAN_KEY_FILE (make one with `custodian keygen --out FILE`)",
+        );
+    }
+
+    /// Replaces the value under the cursor with its sealed form (a JWE string), as one edit
+    /// the editor can undo.
+    fn seal_value(&mut self) -> Vec<Effect> {
+        if self.editor.is_none() {
+            return Vec::new();
+        }
+        let Some(keys) = self.keys.clone() else {
+            self.no_key_file();
+            return Vec::new();
+        };
+        let Some((text, span)) = self.value_under_cursor("sealing") else { return Vec::new() };
+        let Ok(value) = crate::domain::custom_data::parse_value(&text[span.start..span.end]) else {
+            return Vec::new();
+        };
+        if value.as_str().is_some_and(seal::is_sealed) {
+            self.say(StatusKind::Info, format!("{} is already sealed", inert::line(&span.path)));
+            return Vec::new();
+        }
+        let iv = match seal::fresh_iv() {
+            Ok(iv) => iv,
+            Err(e) => {
+                self.say(StatusKind::Error, format!("cannot seal: no random bytes from the system ({e})"));
+                return Vec::new();
+            }
+        };
+        let key = keys.sealing_key();
+        let sealed = format!("\"{}\"", seal::seal(&value, key, iv));
+        let Some(editor) = self.editor.as_mut() else { return Vec::new() };
+        let (start_row, start_col) = row_col(&text, span.start);
+        let (end_row, end_col) = row_col(&text, span.end);
+        let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
+        editor.textarea.cancel_selection();
+        editor.textarea.move_cursor(CursorMove::Jump(clamp(start_row), clamp(start_col)));
+        editor.textarea.start_selection();
+        editor.textarea.move_cursor(CursorMove::Jump(clamp(end_row), clamp(end_col)));
+        editor.textarea.insert_str(&sealed);
+        let size = human_bytes(span.end - span.start);
+        let message = format!(
+            "sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U twice undoes",
+            inert::line(&span.path),
+            inert::line(key.kid())
+        );
+        let effect = editor.changed(&self.limits);
+        self.say(StatusKind::Success, message);
+        vec![effect]
+    }
+
+    /// Opens the sealed value under the cursor into the plaintext overlay.
+    fn open_sealed(&mut self) {
+        if self.editor.is_none() {
+            return;
+        }
+        let Some(keys) = self.keys.clone() else {
+            self.no_key_file();
+            return;
+        };
+        let Some((text, span)) = self.value_under_cursor("opening") else { return };
+        let token = match crate::domain::custom_data::parse_value(&text[span.start..span.end]) {
+            Ok(Value::String(token)) if seal::is_sealed(&token) => token,
+            _ => {
+                self.say(StatusKind::Info, format!("{} is not sealed", inert::line(&span.path)));
+                return;
+            }
+        };
+        match seal::open(&token, &keys) {
+            Ok(value) => {
+                let kid = seal::summary(&token).and_then(|s| s.kid);
+                // Serialising a Value cannot fail.
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                self.plaintext = Some(Plaintext { path: span.path, kid, text });
+            }
+            Err(error) => {
+                let error = seal::CannotOpen { path: span.path, error };
+                self.say(StatusKind::Error, inert::line(&error.to_string()).into_owned());
+            }
+        }
+    }
+
     fn jump_to_error(&mut self) {
         let Some(editor) = &mut self.editor else { return };
         if !editor.is_checked() {
@@ -2009,6 +2156,26 @@ impl State {
 /// The rows (sorted by key) with the hits merged in, in one pass: inserting them one by one
 /// would shift thousands of rows per hit. A hit already in the
 /// rows (the prefix search and the scan both find it) is kept once.
+/// The byte offset of character `col` of line `row` of `text`.
+fn byte_offset(text: &str, row: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        if index == row {
+            return offset + line.char_indices().nth(col).map_or(line.len(), |(at, _)| at);
+        }
+        offset += line.len() + 1;
+    }
+    text.len()
+}
+
+/// The line and character column of byte `offset` of `text`.
+fn row_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let row = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (row, before[line_start..].chars().count())
+}
+
 fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
     hits.sort_by(|a, b| a.key.cmp(&b.key));
     hits.dedup_by(|a, b| a.key == b.key);
@@ -2371,6 +2538,15 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             if !found {
                 state.say(StatusKind::Info, format!("{} is not in this document", inert::line(&needle)));
             }
+            Vec::new()
+        }
+        SealValue => state.seal_value(),
+        OpenSealed => {
+            state.open_sealed();
+            Vec::new()
+        }
+        ClosePlaintext => {
+            state.plaintext = None;
             Vec::new()
         }
         ToggleHelp => {

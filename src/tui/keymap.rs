@@ -89,15 +89,18 @@ const FIND: &[Mode] = &[Mode::Find];
 const TREE: &[Mode] = &[Mode::Tree];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
+const PLAINTEXT: &[Mode] = &[Mode::Plaintext];
 const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
     Mode::Browse,
     Mode::Filter,
     Mode::Edit,
     Mode::Find,
+    Mode::Tree,
     Mode::History,
     Mode::Help,
     Mode::Messages,
     Mode::Command,
+    Mode::Plaintext,
 ];
 
 macro_rules! bind {
@@ -300,6 +303,34 @@ pub const BINDINGS: &[Binding] = &[
     }),
     bind!(FIND, [(KeyCode::Backspace, NONE)], "delete a character", None, || Action::FindBackspace),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "leave the editor", Some("leave"), || Action::LeaveEditor),
+    // O for open, L for lock: Ctrl letters neither the textarea nor the terminal takes. Sealing
+    // comes last so a narrow hint bar, which leaves out from the middle, keeps it.
+    bind!(
+        EDIT,
+        [(KeyCode::Char('o'), CTRL)],
+        "show the plaintext of the sealed value under the cursor",
+        Some("unseal"),
+        || Action::OpenSealed
+    ),
+    bind!(
+        EDIT,
+        [(KeyCode::Char('l'), CTRL)],
+        "seal the value under the cursor (a JWE with the --key-file key)",
+        Some("seal"),
+        || Action::SealValue
+    ),
+    bind!(
+        PLAINTEXT,
+        [
+            (KeyCode::Esc, NONE),
+            (KeyCode::Char('q'), NONE),
+            (KeyCode::Char('o'), CTRL),
+            (KeyCode::Enter, NONE)
+        ],
+        "close the plaintext (it is kept nowhere)",
+        Some("close"),
+        || Action::ClosePlaintext
+    ),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
     bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "yes (only y)", Some("yes"), || Action::Confirm),
@@ -547,6 +578,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Tree, "Reading customData as a tree (Tab from the list)"),
         (Mode::Edit, "Editing customData"),
         (Mode::Find, "Finding in the editor (type the text)"),
+        (Mode::Plaintext, "Plaintext of a sealed value"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),

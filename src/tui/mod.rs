@@ -572,6 +572,8 @@ pub struct Options {
     pub mouse: bool,
     /// On PostgreSQL, the Logto tenant whose users are shown.
     pub tenant: String,
+    /// The key file that seals and opens values (`--key-file`, `$CUSTODIAN_KEY_FILE`).
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 /// Signals that end the session the way `q` does (the draft kept, the database closed): a
@@ -650,8 +652,11 @@ fn check_terminal_type(term: Option<&std::ffi::OsStr>) -> std::result::Result<()
 /// which closes the redb file cleanly (a `--read-only` open right after needs no repair).
 /// An early `?` return drops in the same order: the runtime (joining its threads) first.
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
-    let Options { read_only, no_color, mouse, tenant } = options;
+    let Options { read_only, no_color, mouse, tenant, key_file } = options;
     check_terminal_type(std::env::var_os("TERM").as_deref())?;
+    // A key file that is named but unusable (others can read it, malformed) is refused before
+    // the screen opens, as the CLI refuses it.
+    let keys = key_file.as_deref().map(crate::key_file::load).transpose()?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
@@ -691,11 +696,12 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         checker: Some(check::Checker::new().context("cannot start the checker")?),
     };
     let theme = Theme::from_environment(no_color);
-    let colour = theme == Theme::colour();
+    let colour = Theme { ascii: false, ..theme } == Theme::colour();
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     state.key_order = store.key_order();
+    state.keys = keys;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));

@@ -20,6 +20,9 @@ pub struct Theme {
     pub added: Style,
     /// The editor's JSON colours; none without colour.
     pub json: Option<JsonColours>,
+    /// Marks in ASCII only (`[sealed …]` rather than `🔒 …`): without colour, or when the
+    /// locale does not say UTF-8.
+    pub ascii: bool,
 }
 
 /// Foreground colours of the editor's JSON tokens.
@@ -56,6 +59,7 @@ impl Theme {
                 literal: Color::Magenta,
                 punctuation: Color::DarkGray,
             }),
+            ascii: false,
         }
     }
 
@@ -75,11 +79,42 @@ impl Theme {
             removed: bold,
             added: Style::new(),
             json: None,
+            ascii: true,
         }
     }
 
     /// The colour theme unless `NO_COLOR` is set (to anything) or colour was turned off.
     pub fn from_environment(no_color_flag: bool) -> Self {
-        if no_color_flag || std::env::var_os("NO_COLOR").is_some() { Self::plain() } else { Self::colour() }
+        let theme = if no_color_flag || std::env::var_os("NO_COLOR").is_some() {
+            Self::plain()
+        } else {
+            Self::colour()
+        };
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()));
+        Self { ascii: theme.ascii || locale.is_some_and(|l| !says_utf8(&l)), ..theme }
+    }
+}
+
+/// Whether a locale name (`en_US.UTF-8`, `C.utf8`, `POSIX`) says its characters are UTF-8.
+fn says_utf8(locale: &str) -> bool {
+    let lower = locale.to_ascii_lowercase();
+    lower.contains("utf-8") || lower.contains("utf8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locale_says_utf8_in_either_spelling_and_c_or_latin1_do_not() {
+        for utf8 in ["en_US.UTF-8", "C.utf8", "de_DE.utf-8@euro"] {
+            assert!(says_utf8(utf8), "{utf8}");
+        }
+        for other in ["C", "POSIX", "en_US.ISO-8859-1", "de_DE@euro"] {
+            assert!(!says_utf8(other), "{other}");
+        }
+        assert!(Theme::plain().ascii && !Theme::colour().ascii);
     }
 }

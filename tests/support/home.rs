@@ -39,6 +39,7 @@ impl PrivateHome {
             .env_remove("CUSTODIAN_DB")
             .env_remove("CUSTODIAN_READ_ONLY")
             .env_remove("CUSTODIAN_TENANT")
+            .env_remove("CUSTODIAN_KEY_FILE")
             .env_remove("PGPASSWORD")
             .env_remove("PGPASSFILE")
             .stdin(Stdio::null());

@@ -8,6 +8,10 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::style::Modifier;
 use unicode_width::UnicodeWidthStr;
 
+use std::borrow::Cow;
+
+use crate::domain::human_bytes;
+use crate::domain::seal;
 use crate::inert;
 use crate::tui::app::{Editor, State};
 use crate::tui::theme::{JsonColours, Theme};
@@ -51,12 +55,56 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .title(Span::styled(title, theme.title))
         .border_style(theme.border);
     let lines: Vec<Line> = match &state.document {
-        Some(document) => {
-            inert::lines(&inert::json(&document.text)).lines().map(|l| Line::from(l.to_owned())).collect()
-        }
+        Some(document) => inert::lines(&inert::json(&document.text))
+            .lines()
+            .map(|l| Line::from(shorten_sealed(l, theme.ascii).into_owned()))
+            .collect(),
         None => Vec::new(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// A line of the read-only document with each sealed value (a JWE string) shown short, by its
+/// kid and plaintext size: `🔒 kid 2026-12 · 84 B`, or `[sealed kid 2026-12, 84 B]` in ASCII.
+/// The editor shows the real text. A sealed value is base64url and dots only, so it stands in
+/// the line exactly as stored, between quotes.
+pub fn shorten_sealed(line: &str, ascii: bool) -> Cow<'_, str> {
+    if !line.contains("..") && !line.contains("eyJ") {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::new();
+    let mut rest = line;
+    let mut changed = false;
+    while let Some(open) = rest.find('"') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('"') else { break };
+        let inside = &after[..close];
+        match seal::summary(inside) {
+            Some(summary) => {
+                out.push_str(&rest[..open]);
+                out.push_str(&sealed_mark(&summary, ascii));
+                changed = true;
+            }
+            None => out.push_str(&rest[..open + 1 + close + 1]),
+        }
+        rest = &after[close + 1..];
+    }
+    if !changed {
+        return Cow::Borrowed(line);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn sealed_mark(summary: &seal::SealedSummary, ascii: bool) -> String {
+    let size = human_bytes(summary.plaintext_bytes);
+    let kid = summary.kid.as_deref().map(|k| inert::line(k).into_owned());
+    match (ascii, kid) {
+        (false, Some(kid)) => format!("🔒 kid {kid} · {size}"),
+        (false, None) => format!("🔒 sealed · {size}"),
+        (true, Some(kid)) => format!("[sealed kid {kid}, {size}]"),
+        (true, None) => format!("[sealed, {size}]"),
+    }
 }
 
 /// Underlines the cell of the error's position (1-based line and column, as the message

@@ -8,6 +8,7 @@ mod help;
 mod history;
 mod list;
 mod messages;
+mod plaintext;
 mod status;
 mod tree;
 
@@ -60,6 +61,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);
+    }
+    if let Some(plaintext) = &state.plaintext {
+        let above_hints = Rect { height: areas.hints.y.saturating_sub(area.y), ..area };
+        plaintext::render(frame, above_hints, plaintext, theme);
     }
     if state.help {
         // Above the hint bar, which stays whole (it says how to close the help).

@@ -43,7 +43,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, tree: &Tree, theme: 
             let mut spans = vec![
                 Span::raw("  ".repeat(line.indent)),
                 Span::styled(inert::line(&line.key).into_owned(), key_style),
-                Span::styled(inert::line(&line.value).into_owned(), value_style),
+                // A sealed value shows short, as in the unfocused pane.
+                Span::styled(
+                    super::document::shorten_sealed(&inert::line(&line.value), theme.ascii).into_owned(),
+                    value_style,
+                ),
             ];
             if line.comma {
                 spans.push(Span::raw(","));

@@ -1,0 +1,153 @@
+//! The key file of sealed values: made by `custodian keygen`, named by `--key-file` or
+//! `$CUSTODIAN_KEY_FILE`. A key file others can read is refused, as ssh refuses a private key:
+//! whoever reads it opens every sealed value. What its text must be is `domain::seal`'s.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use base64::Engine as _;
+use thiserror::Error;
+
+use crate::domain::seal::{KEY_BYTES, Key, KeyFileError, KeySet};
+
+/// A key file is a few hundred bytes; one far larger is not a key file.
+const MAX_KEY_FILE_BYTES: u64 = 256 * 1024;
+
+/// Why a key file cannot be used or made. Every message names the file.
+#[derive(Debug, Error)]
+pub enum KeyFileProblem {
+    #[error("key file {path} is readable by group or others (mode {mode:04o}); run `chmod 600 {path}`")]
+    TooOpen { path: String, mode: u32 },
+    // Not `source`: thiserror would chain it, and the one line would say it twice.
+    #[error("key file {path}: {reason}")]
+    Unreadable { path: String, reason: io::Error },
+    #[error("key file {path} is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file")]
+    TooLarge { path: String },
+    #[error("key file {path}: {reason}")]
+    Malformed { path: String, reason: KeyFileError },
+    #[error(
+        "{path} already exists; keygen never overwrites a key (values sealed with it could not be opened again)"
+    )]
+    Exists { path: String },
+    #[error("cannot write the key file {path}: {reason}")]
+    CannotWrite { path: String, reason: io::Error },
+    #[error("the operating system gave no random bytes: {0}")]
+    NoRandomness(String),
+}
+
+/// Reads the keys at `path`, refusing a file that group or others can read.
+pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
+    let shown = path.display().to_string();
+    let unreadable = |reason| KeyFileProblem::Unreadable { path: shown.clone(), reason };
+    let file = fs::File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileProblem::TooOpen { path: shown, mode });
+    }
+    if meta.len() > MAX_KEY_FILE_BYTES {
+        return Err(KeyFileProblem::TooLarge { path: shown });
+    }
+    let mut text = String::new();
+    file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
+    KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
+}
+
+/// A new key's id: the month it was made and 4 random hex digits (`2026-12-3f9a`), so an
+/// operator sees at a glance which key of a rotation sealed a value, and two keys made the
+/// same month differ.
+pub fn new_kid(year: i32, month: u8, random: [u8; 2]) -> String {
+    format!("{year:04}-{month:02}-{:02x}{:02x}", random[0], random[1])
+}
+
+/// Writes a new 256-bit key (from the operating system's generator) as a JWK at `out`, mode
+/// 0600 from its first byte, never over an existing file. Returns its kid.
+pub fn generate(out: &Path) -> Result<String, KeyFileProblem> {
+    let mut bytes = [0u8; KEY_BYTES + 2];
+    getrandom::fill(&mut bytes).map_err(|e| KeyFileProblem::NoRandomness(e.to_string()))?;
+    let now = time::OffsetDateTime::now_utc();
+    let kid = new_kid(now.year(), u8::from(now.month()), [bytes[KEY_BYTES], bytes[KEY_BYTES + 1]]);
+    let mut key_bytes = [0u8; KEY_BYTES];
+    key_bytes.copy_from_slice(&bytes[..KEY_BYTES]);
+    let key = Key::new(kid.clone(), key_bytes);
+    write_new(out, format!("{}\n", key.to_jwk()).as_bytes())?;
+    Ok(kid)
+}
+
+/// Writes `contents` to a temporary file beside `out` (0600, synced), then links it to `out`:
+/// the link fails when `out` exists, so nothing is overwritten, and `out` never exists half
+/// written or with a wider mode.
+fn write_new(out: &Path, contents: &[u8]) -> Result<(), KeyFileProblem> {
+    let shown = out.display().to_string();
+    let cannot = |reason| KeyFileProblem::CannotWrite { path: shown.clone(), reason };
+    if out.symlink_metadata().is_ok() {
+        return Err(KeyFileProblem::Exists { path: shown });
+    }
+    let dir = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(|e| KeyFileProblem::NoRandomness(e.to_string()))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary =
+        dir.join(format!(".{name}.{}.tmp", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(suffix)));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::hard_link(&temporary, out)
+    })();
+    let _ = fs::remove_file(&temporary);
+    match result {
+        Ok(()) => {
+            // The new name is durable once the directory is.
+            if let Ok(dir) = fs::File::open(&dir) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(KeyFileProblem::Exists { path: shown }),
+        Err(e) => Err(cannot(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn keygen_writes_a_0600_jwk_that_loads_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.jwk");
+        let kid = generate(&out).unwrap();
+        assert_eq!(fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+        let keys = load(&out).unwrap();
+        assert_eq!(keys.sealing_key().kid(), kid);
+        let before = fs::read(&out).unwrap();
+        assert!(matches!(generate(&out), Err(KeyFileProblem::Exists { .. })));
+        assert_eq!(fs::read(&out).unwrap(), before);
+        // No temporary file is left beside it.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_key_file_readable_by_others_is_refused_with_chmod_600() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.jwk");
+        generate(&out).unwrap();
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o640)).unwrap();
+        let message = load(&out).unwrap_err().to_string();
+        assert!(message.contains(&format!("chmod 600 {}", out.display())), "{message}");
+        assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn kids_are_the_month_and_four_hex_digits() {
+        assert_eq!(new_kid(2026, 12, [0x3f, 0x9a]), "2026-12-3f9a");
+    }
+}
