@@ -93,9 +93,14 @@ pub const BINDINGS: &[Binding] = &[
         Some("history"),
         || Action::OpenHistory
     ),
-    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "r", "refresh (see others' saves)", Some("refresh"), || {
-        Action::Refresh
-    }),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('r'), NONE)],
+        "r",
+        "refresh (see others' saves); reconnect after a lost connection",
+        Some("refresh"),
+        || Action::Refresh
+    ),
     bind!(
         BROWSE,
         [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
@@ -155,6 +160,14 @@ pub const BINDINGS: &[Binding] = &[
         Action::JumpToError
     }),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    bind!(
+        EDIT,
+        [(KeyCode::F(5), NONE)],
+        "F5",
+        "reconnect after a lost connection (the edit stays)",
+        None,
+        || Action::Reconnect
+    ),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
     bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "y", "yes (only y)", Some("yes"), || Action::Confirm),

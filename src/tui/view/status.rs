@@ -22,6 +22,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // A lost connection says so until a reconnect succeeds, whatever else is said meanwhile.
+    if state.connection_lost.is_some() {
+        let key = if state.editor.is_some() { "F5" } else { "r" };
+        spans.push(Span::styled(format!("connection lost ({key} reconnects) · "), theme.error));
+    }
     // An edit that cannot be kept on disk says so for as long as it is unsaved.
     // (The first message says why; this stays short so the rest of the line still fits.)
     if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
