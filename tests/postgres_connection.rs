@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use custodian::domain::CustomData;
 use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
+use support::home::PrivateHome;
 use support::postgres::LogtoDb;
+use support::run::Run;
 
 const PEOPLE: &str = r#"[
 {"id":"u1","username":"alice","customData":{"theme":"dark"}},
@@ -149,10 +151,24 @@ fn a_save_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_was_writt
 /// COMMIT was sent. Undone on drop.
 struct CommitWithoutAnswer<'a> {
     db: &'a LogtoDb,
+    /// The setting is the cluster's: one such test at a time in this binary (another test's
+    /// reset would let this one's COMMIT through).
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static STANDBY_SETTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl<'a> CommitWithoutAnswer<'a> {
     fn new(db: &'a LogtoDb) -> Self {
+        let alone = STANDBY_SETTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Made first, so a failure below still undoes the setting (on drop).
+        let guard = Self { db, _alone: alone };
+        guard.apply();
+        guard
+    }
+
+    fn apply(&self) {
+        let db = self.db;
         let mut admin = db.server.superuser("postgres");
         // One statement at a time: ALTER SYSTEM refuses to run inside a transaction block.
         for statement in [
@@ -162,7 +178,45 @@ impl<'a> CommitWithoutAnswer<'a> {
         ] {
             admin.batch_execute(&statement).unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
-        Self { db }
+        // The server applies a reload in its own time: a probe's commit must wait first (it is
+        // then let go with a cancel, which leaves it committed locally).
+        let probe = application(db, "probe");
+        let url = format!(
+            "host=127.0.0.1 port={} user=postgres dbname={} application_name={probe}",
+            db.server.port, db.name
+        );
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect the probe");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waited = std::thread::scope(|scope| {
+                // Any write waits: a temporary table of the probe's own session.
+                let insert = scope.spawn(|| {
+                    client.batch_execute(
+                        "create temp table if not exists probe (n int); insert into probe values (1)",
+                    )
+                });
+                let mut waiting = false;
+                wait_until("the probe to commit or wait", || {
+                    waiting = !sessions(db, &probe, Some("SyncRep")).is_empty();
+                    waiting || insert.is_finished()
+                });
+                if waiting {
+                    db.server
+                        .superuser("postgres")
+                        .execute(
+                            "select pg_cancel_backend(pid) from pg_stat_activity where application_name = $1",
+                            &[&probe],
+                        )
+                        .expect("let the probe go");
+                }
+                let _ = insert.join().expect("the probe thread");
+                waiting
+            });
+            if waited {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the server never applied synchronous_standby_names");
+        }
     }
 }
 
@@ -279,4 +333,94 @@ fn a_scan_step_the_next_keystroke_replaced_is_cancelled_on_the_server() {
     assert!(matches!(error, StoreError::Cancelled), "{error:?}");
     // The session lives on: the next step runs.
     assert_eq!(store.scan_matches("ali", None, 5_000, 100).expect("scan").hits.len(), 1);
+}
+
+// ----------------------------------------------------------------------------------------
+// The real binary: bad connections in one line, and `set` when its COMMIT got no answer.
+// ----------------------------------------------------------------------------------------
+
+fn custodian(home: &PrivateHome, args: &[&str]) -> std::process::Command {
+    let mut command = home.custodian();
+    command.args(args);
+    command
+}
+
+#[test]
+fn a_role_without_rights_on_users_fails_in_one_line_naming_the_table() {
+    let db = logto();
+    // The tenant's own role, with the rights Logto gives it on `users` taken away in this
+    // database only (a deployment set up wrongly).
+    db.superuser().batch_execute("revoke all on users from logto_tenant_logto").expect("revoke");
+    let home = PrivateHome::new(&[]);
+    let (_, password) = db.tenant_role("default");
+    let started = Instant::now();
+    let error = Run::of(custodian(&home, &["--db", &db.tenant_url("default"), "list"]), None).fails(1);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(error.contains("permission denied for table users"), "{error}");
+    assert!(error.contains("logto_tenant_logto_default") && !error.contains(&password), "{error}");
+}
+
+/// A server that answers a TLS request as PostgreSQL with `ssl = off` does: `N`, then waits
+/// for the startup message (which a client that requires TLS never sends).
+fn server_without_tls() -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let serve = std::thread::spawn(move || {
+        if let Ok((mut client, _)) = listener.accept() {
+            let mut request = [0u8; 8];
+            // The SSLRequest: length 8, code 80877103.
+            if client.read_exact(&mut request).is_ok() && request == [0, 0, 0, 8, 4, 210, 22, 47] {
+                let _ = client.write_all(b"N");
+                let mut rest = Vec::new();
+                let _ = client.read_to_end(&mut rest);
+            }
+        }
+    });
+    (port, serve)
+}
+
+#[test]
+fn tls_required_by_the_url_and_refused_by_the_server_fails_in_one_line() {
+    let home = PrivateHome::new(&[]);
+    let (port, serve) = server_without_tls();
+    let url = format!("postgres://someone:secretpw@127.0.0.1:{port}/logto?sslmode=require");
+    let started = Instant::now();
+    let error = Run::of(custodian(&home, &["--db", &url, "list"]), None).fails(1);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(error.contains("TLS") && error.contains("127.0.0.1"), "{error}");
+    assert!(!error.contains("secretpw"), "{error}");
+    serve.join().expect("the fake server");
+}
+
+#[test]
+fn set_whose_commit_got_no_answer_reconnects_and_says_it_did_commit() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-set");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(&home, &["--db", &url, "set", "alice", "--expect-revision", "1", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    assert!(
+        child.try_wait().expect("the child").is_none(),
+        "the save did not wait: the standby setting was late"
+    );
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian set ends");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("the save did commit as revision 2") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stdout.starts_with("saved: user u1 revision 2"), "{stdout}");
 }
