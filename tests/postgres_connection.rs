@@ -12,6 +12,7 @@ use custodian::domain::CustomData;
 use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
 use support::home::PrivateHome;
 use support::postgres::LogtoDb;
+use support::pty::Tui;
 use support::run::Run;
 
 const PEOPLE: &str = r#"[
@@ -423,4 +424,86 @@ fn set_whose_commit_got_no_answer_reconnects_and_says_it_did_commit() {
     assert!(stderr.contains("the save did commit as revision 2") && !stderr.contains("panicked"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stdout.starts_with("saved: user u1 revision 2"), "{stdout}");
+}
+
+// ----------------------------------------------------------------------------------------
+// The real screen in a pseudo-terminal, its sessions ended by the server mid-edit.
+// ----------------------------------------------------------------------------------------
+
+const CTRL_S: &[u8] = b"\x13";
+const ENTER: &[u8] = b"\r";
+const END: &[u8] = b"\x1b[F";
+const F5: &[u8] = b"\x1b[15~";
+
+/// The text of the one draft in `home`'s drafts directory, if there is exactly one.
+fn the_draft(home: &PrivateHome) -> Option<String> {
+    let dir = home.path("state").join("custodian/drafts");
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    match files.as_slice() {
+        [one] => std::fs::read_to_string(one).ok(),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+    command.args(["--db", &url]);
+    command.cwd(home.path("home"));
+    for key in
+        ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "CUSTODIAN_TENANT", "NO_COLOR", "PGPASSWORD", "PGPASSFILE"]
+    {
+        command.env_remove(key);
+    }
+    command.env("HOME", home.path("home"));
+    command.env("XDG_DATA_HOME", home.path("data"));
+    command.env("XDG_STATE_HOME", home.path("state"));
+    command.env("USER", "tester");
+    command.env("TERM", "xterm-256color");
+    let mut tui = Tui::spawn(command, 120, 40);
+    tui.wait_text("Users · 2");
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"mine\": 1,");
+    tui.wait_text("\"mine\": 1,");
+    tui.wait_text("valid object");
+    wait_until("the first change's draft", || the_draft(&home).is_some_and(|d| d.contains("mine")));
+    // The server ends both of custodian's sessions (the screen's and the scanner's).
+    terminate(&db, &name);
+    tui.send(CTRL_S);
+    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("the save did not happen");
+    // Typing goes on; the draft keeps up; the status line keeps saying it.
+    tui.send(ENTER);
+    tui.send("  \"more\": 2,");
+    tui.wait_text("\"more\": 2,");
+    wait_until("the later change's draft", || the_draft(&home).is_some_and(|d| d.contains("more")));
+    tui.wait_text("connection lost (F5 reconnects)");
+    tui.send(F5);
+    tui.wait_text("reconnected");
+    tui.wait_gone("connection lost (");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("read")
+        .get(0);
+    assert!(stored.contains("\"mine\": 1") && stored.contains("\"more\": 2"), "{stored}");
+    assert!(the_draft(&home).is_none(), "the saved edit's draft is gone");
 }

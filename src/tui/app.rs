@@ -1447,7 +1447,7 @@ impl State {
         self.say(
             StatusKind::Error,
             format!(
-                "the connection went during the save: not known yet whether it became revision {revision}; your edit stays here; reconnecting finds out"
+                "save in doubt: the connection went during its commit; not known yet whether it became revision {revision}; your edit stays here"
             ),
         );
         self.connection_lost = Some(message);

@@ -1274,7 +1274,14 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
 /// saying so until a reconnect), anything else a message.
 fn store_failed(error: StoreError) -> Action {
     if error.is_connection_lost() {
-        Action::ConnectionLost { message: error.to_string() }
+        // The whole of it (the server) goes to the log; the status line, which also says
+        // "connection lost", keeps to what it means here.
+        tracing::warn!(%error, "connection lost");
+        let message = match error {
+            StoreError::ConnectionLost { detail, .. } if !detail.is_empty() => "the save did not happen",
+            _ => "the server ended the session or the network dropped",
+        };
+        Action::ConnectionLost { message: message.to_owned() }
     } else {
         Action::StoreFailed { message: error.to_string() }
     }
