@@ -507,3 +507,59 @@ fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5(
     assert!(stored.contains("\"mine\": 1") && stored.contains("\"more\": 2"), "{stored}");
     assert!(the_draft(&home).is_none(), "the saved edit's draft is gone");
 }
+
+#[test]
+fn the_scanner_cancels_the_step_of_a_query_the_next_keystroke_replaced() {
+    use custodian::tui::app::{Action, Effect};
+    use custodian::tui::{Runtime, Scanner, perform};
+    let db = logto();
+    let name = application(&db, "scanner");
+    let store = std::sync::Arc::new(connect(&db, &name, None));
+    let (scanner, answers) = Scanner::new(store.clone()).expect("start the scanner");
+    let drafts = tempfile::TempDir::new().expect("drafts");
+    let runtime = Runtime {
+        store: &*store,
+        drafts: custodian::draft::Drafts::at(drafts.path().to_path_buf()),
+        database: store.draft_identity(),
+        scanner: Some(scanner),
+        workers: None,
+        checker: None,
+    };
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.batch_execute("lock table users in access exclusive mode").expect("lock the table");
+    let waiting_since = || -> Option<std::time::SystemTime> {
+        db.server
+            .superuser("postgres")
+            .query_opt(
+                "select query_start from pg_stat_activity where application_name = $1 and wait_event = 'relation'",
+                &[&name],
+            )
+            .expect("pg_stat_activity")
+            .map(|row| row.get(0))
+    };
+    assert!(perform(&runtime, Effect::Scan { generation: 1, query: "al".into() }).is_none());
+    wait_until("the first query's step to wait", || waiting_since().is_some());
+    let first = waiting_since();
+    let replaced = Instant::now();
+    assert!(perform(&runtime, Effect::Scan { generation: 2, query: "ali".into() }).is_none());
+    // Without the cancel, the first step would wait out the 3 s lock timeout first.
+    wait_until("the second query's step", || waiting_since().is_some_and(|since| Some(since) != first));
+    assert!(replaced.elapsed() < Duration::from_secs(2), "{:?}", replaced.elapsed());
+    holding.rollback().expect("release the table");
+    // The second query is answered; the first one's cancelled step says nothing.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        answers.wait(Duration::from_millis(50));
+        match answers.try_recv() {
+            Some(Action::SearchHits { generation: 2, hits, done: true, .. }) => {
+                assert_eq!(hits.len(), 1);
+                break;
+            }
+            Some(Action::SearchHits { generation: 2, .. }) => {}
+            Some(other) => panic!("unexpected answer: {other:?}"),
+            None => assert!(Instant::now() < deadline, "no answer for the second query"),
+        }
+    }
+    drop(runtime);
+}
