@@ -97,7 +97,7 @@ pub const BINDINGS: &[Binding] = &[
         BROWSE,
         [(KeyCode::Char('r'), NONE)],
         "r",
-        "refresh (see others' saves); reconnect after a lost connection",
+        "refresh (see others' saves; reconnects when lost)",
         Some("refresh"),
         || Action::Refresh
     ),
