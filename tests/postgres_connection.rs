@@ -563,3 +563,54 @@ fn the_scanner_cancels_the_step_of_a_query_the_next_keystroke_replaced() {
     }
     drop(runtime);
 }
+
+#[test]
+fn set_that_cannot_reconnect_after_its_commit_says_it_cannot_tell_and_how_to_check() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-gone");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let (_, password) = db.tenant_role("default");
+    let mut command = custodian(&home, &["--db", &url, "set", "alice", "--expect-revision", "1", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    assert!(child.try_wait().expect("the child").is_none(), "the save did not wait");
+    // The database takes no new connection (the server is gone, as far as custodian can tell).
+    let mut admin = db.server.superuser("postgres");
+    admin
+        .batch_execute(&format!("alter database {} allow_connections false", db.name))
+        .expect("close the door");
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian set ends");
+    admin
+        .batch_execute(&format!("alter database {} allow_connections true", db.name))
+        .expect("open the door");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stdout_bytes: output.stdout.clone(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(run.stdout.is_empty(), "never reported as saved: {run:?}");
+    let error = run.fails(1);
+    assert!(error.contains("cannot tell whether it happened"), "{error}");
+    assert!(error.contains("custodian history id:u1") && error.contains("--revision 2"), "{error}");
+    assert!(!error.contains(&password), "{error}");
+    // What the command says to look at: the save did commit on the server.
+    let revision: i64 = db
+        .superuser()
+        .query_one("select max(revision) from custodian.history where user_id = 'u1'", &[])
+        .expect("history")
+        .get(0);
+    assert_eq!(revision, 2);
+}
