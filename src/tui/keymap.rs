@@ -32,6 +32,9 @@ const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
+/// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
+/// filter and the command line give way to the list, where `r` does).
+const RECONNECT_WITH_F5: &[Mode] = &[Mode::Edit, Mode::History, Mode::Conflict];
 const EVERYWHERE_BUT_DIALOG: &[Mode] =
     &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
 
@@ -161,7 +164,7 @@ pub const BINDINGS: &[Binding] = &[
     }),
     bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
     bind!(
-        EDIT,
+        RECONNECT_WITH_F5,
         [(KeyCode::F(5), NONE)],
         "F5",
         "reconnect after a lost connection (the edit stays)",

@@ -24,7 +24,12 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     }
     // A lost connection says so until a reconnect succeeds, whatever else is said meanwhile.
     if state.connection_lost.is_some() {
-        let key = if state.editor.is_some() { "F5" } else { "r" };
+        use crate::tui::app::Mode;
+        let key = match state.mode() {
+            Mode::Browse => "r",
+            Mode::Edit | Mode::History | Mode::Conflict => "F5",
+            _ => "r in the list",
+        };
         spans.push(Span::styled(format!("connection lost ({key} reconnects) · "), theme.error));
     }
     // An edit that cannot be kept on disk says so for as long as it is unsaved.
