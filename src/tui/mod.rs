@@ -291,7 +291,10 @@ impl Work {
             Effect::ReadCurrent { .. }
             | Effect::SelectUser { .. }
             | Effect::FindUser { .. }
-            | Effect::LoadHistory { .. } => Work::Read,
+            | Effect::LoadHistory { .. }
+            // Connecting takes up to connect_timeout: never on the screen's thread.
+            | Effect::Reconnect
+            | Effect::ResolveSave { .. } => Work::Read,
             _ => return None,
         })
     }
