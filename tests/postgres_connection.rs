@@ -450,12 +450,8 @@ fn the_draft(home: &PrivateHome) -> Option<String> {
     }
 }
 
-#[test]
-fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5() {
-    let db = logto();
-    let home = PrivateHome::new(&[]);
-    let name = application(&db, "tui");
-    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+/// custodian's screen on `url` in a 120×40 pseudo-terminal, in `home`.
+fn spawn_screen(home: &PrivateHome, url: &str) -> Tui {
     let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
     command.args(["--db", &url]);
     command.cwd(home.path("home"));
@@ -469,7 +465,16 @@ fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5(
     command.env("XDG_STATE_HOME", home.path("state"));
     command.env("USER", "tester");
     command.env("TERM", "xterm-256color");
-    let mut tui = Tui::spawn(command, 120, 40);
+    Tui::spawn(command, 120, 40)
+}
+
+#[test]
+fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut tui = spawn_screen(&home, &url);
     tui.wait_text("Users · 2");
     tui.wait_text("customData · revision 1");
     tui.send(ENTER);
@@ -613,4 +618,37 @@ fn set_that_cannot_reconnect_after_its_commit_says_it_cannot_tell_and_how_to_che
         .expect("history")
         .get(0);
     assert_eq!(revision, 2);
+}
+
+#[test]
+fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui-doubt");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"doubt\": 1,");
+    tui.wait_text("\"doubt\": 1,");
+    tui.wait_text("valid object");
+    tui.send(CTRL_S);
+    wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
+    terminate(&db, &name);
+    tui.wait_text("save in doubt");
+    tui.wait_text("connection lost (F5 reconnects)");
+    assert!(!tui.text().contains("saved revision"), "{}", tui.text());
+    tui.wait_text("Editing customData of alice · from revision 1 · modified");
+    tui.send(F5);
+    tui.wait_text("the save did commit as revision 2");
+    tui.wait_gone("Editing customData");
+    tui.wait_text("customData · revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    assert!(the_draft(&home).is_none(), "the committed edit's draft is gone");
 }
