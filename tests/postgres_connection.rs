@@ -453,7 +453,7 @@ fn the_draft(home: &PrivateHome) -> Option<String> {
 /// custodian's screen on `url` in a 120×40 pseudo-terminal, in `home`.
 fn spawn_screen(home: &PrivateHome, url: &str) -> Tui {
     let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
-    command.args(["--db", &url]);
+    command.args(["--db", url]);
     command.cwd(home.path("home"));
     for key in
         ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "CUSTODIAN_TENANT", "NO_COLOR", "PGPASSWORD", "PGPASSFILE"]
