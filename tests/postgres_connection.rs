@@ -652,3 +652,117 @@ fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit
     assert!(status.success(), "custodian exited with {status:?}");
     assert!(the_draft(&home).is_none(), "the committed edit's draft is gone");
 }
+
+/// A TCP proxy in front of the server that the test can cut (every connection through it
+/// closed) and turn silent (new connections accepted and never answered, as a server that
+/// hangs), then open again.
+struct Proxy {
+    port: u16,
+    state: std::sync::Arc<Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    silent: bool,
+    open: Vec<std::net::TcpStream>,
+}
+
+use std::sync::Mutex;
+
+impl Proxy {
+    fn to(upstream: u16) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let state = std::sync::Arc::new(Mutex::new(ProxyState::default()));
+        let shared = std::sync::Arc::clone(&state);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+                if let Ok(copy) = client.try_clone() {
+                    state.open.push(copy);
+                }
+                if state.silent {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                if let Ok(copy) = server.try_clone() {
+                    state.open.push(copy);
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone")),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Closes every connection through the proxy; new ones are accepted and never answered
+    /// while `silent`.
+    fn cut(&self, silent: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.silent = silent;
+        for stream in state.open.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn open(&self) {
+        self.cut(false);
+    }
+}
+
+#[test]
+fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let proxy = Proxy::to(db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let url = format!(
+        "postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable&connect_timeout=10",
+        proxy.port, db.name
+    );
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"first\": 1,");
+    tui.wait_text("\"first\": 1,");
+    // The network drops; the server, reached again, says nothing.
+    proxy.cut(true);
+    tui.send(CTRL_S);
+    tui.wait_text("connection lost (F5 reconnects)");
+    tui.send(F5);
+    tui.wait_text("reconnecting…");
+    // The reconnect waits (up to connect_timeout, 10 s) off the screen's thread: typing shows
+    // while it still waits.
+    tui.send(ENTER);
+    tui.send("  \"typed\": 2,");
+    tui.wait_for("the typed text while reconnecting", |text| {
+        text.contains("\"typed\": 2,") && text.contains("reconnecting…")
+    });
+    tui.wait_text("reconnect: no answer within 10 s (connect_timeout)");
+    tui.wait_text("connection lost (F5 reconnects)");
+    // The server answers again: F5, and the save goes through.
+    proxy.open();
+    tui.send(F5);
+    tui.wait_text("reconnected");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("read")
+        .get(0);
+    assert!(stored.contains("\"first\": 1") && stored.contains("\"typed\": 2"), "{stored}");
+}

@@ -1430,8 +1430,16 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         Effect::Reconnect => match store.reconnect() {
             Ok(()) => Action::Reconnected,
             Err(e) => match e {
-                // Still unreachable: the screen keeps saying the connection is lost.
-                StoreError::Connection(message) => Action::ConnectionLost { message },
+                // Still unreachable: the screen keeps saying the connection is lost. The server's
+                // URL (already in the log) is left out of the status line, which has no room.
+                StoreError::Connection(message) => {
+                    tracing::warn!(%message, "reconnecting failed");
+                    let why = message
+                        .strip_prefix("postgres://")
+                        .and_then(|rest| rest.split_once(": "))
+                        .map_or(message.as_str(), |(_, why)| why);
+                    Action::ConnectionLost { message: format!("reconnect: {why}") }
+                }
                 other => failed(other),
             },
         },
