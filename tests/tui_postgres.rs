@@ -211,3 +211,32 @@ fn a_save_of_unknown_outcome_keeps_the_edit_and_reconnecting_says_whether_it_did
             .contains("\"committed_true\": 1")
     );
 }
+
+#[test]
+fn a_statement_timeout_is_one_short_line_on_the_status_line_and_the_edit_stays() {
+    let db = logto();
+    let options =
+        PostgresOptions { statement_timeout: std::time::Duration::from_millis(500), ..Default::default() };
+    let store = PostgresStore::connect(&db.tenant_url("default"), &options).expect("connect");
+    let drafts = TempDir::new().expect("drafts dir");
+    let mut screen = Screen { state: State::new(120, 40, false), store, drafts };
+    let effects = screen.state.start();
+    screen.run(effects);
+    screen.act(Action::OpenEditor);
+    screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_into_editor(&mut screen, "\"late\": 1,");
+    // Another session holds the row longer than the statement may wait.
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where id = 'u1' for update", &[]).expect("lock the row");
+    screen.act(Action::Save);
+    holding.rollback().expect("release the row");
+    assert_eq!(
+        status(&screen),
+        "the server did not answer within 1 s (statement_timeout); nothing was changed, try again"
+    );
+    assert!(screen.state.connection_lost.is_none(), "the session lives on");
+    assert!(editor_text(&screen).contains("\"late\": 1"));
+    screen.act(Action::Save);
+    assert!(screen.state.editor.is_none(), "saved once the row is free: {}", status(&screen));
+}

@@ -1285,6 +1285,14 @@ fn store_failed(error: StoreError) -> Action {
             _ => "the server ended the session or the network dropped",
         };
         Action::ConnectionLost { message: message.to_owned() }
+    } else if let StoreError::TimedOut { seconds, .. } = error {
+        // The status line has no room for the server's URL (the log has it).
+        tracing::warn!(%error, "statement timeout");
+        Action::StoreFailed {
+            message: format!(
+                "the server did not answer within {seconds} s (statement_timeout); nothing was changed, try again"
+            ),
+        }
     } else {
         Action::StoreFailed { message: error.to_string() }
     }

@@ -171,7 +171,10 @@ fn session_error(spec: &ConnectionSpec, statement_timeout: Duration, error: &pos
         if *code == SqlState::QUERY_CANCELED {
             // The server's words tell a timeout from a cancel request.
             return if db.message().contains("statement timeout") {
-                StoreError::TimedOut { server: spec.to_string(), seconds: statement_timeout.as_secs() }
+                StoreError::TimedOut {
+                    server: spec.to_string(),
+                    seconds: statement_timeout.as_millis().div_ceil(1000) as u64,
+                }
             } else {
                 StoreError::Cancelled
             };
