@@ -110,6 +110,38 @@ fn has_hidden(text: &str) -> bool {
     text.chars().any(is_hidden)
 }
 
+/// `text` cut to at most `width` terminal columns; a cut ends with `…` (in the last column),
+/// so a reader knows there is more.
+pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// `text` cut as [`cut_to_width`] does, then padded with spaces to exactly `width` columns
+/// (a selected row is a bar, a table's columns line up).
+pub fn fit_to_width(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let cut = cut_to_width(text, width);
+    let pad = width.saturating_sub(cut.width());
+    format!("{cut}{}", " ".repeat(pad))
+}
+
 /// One line of untrusted text for display: C0 controls become their Control Pictures
 /// (`␛`, `␊`, `␉`), DEL becomes `␡`, every other hidden character `\u{…}`.
 pub fn line(text: &str) -> Cow<'_, str> {
@@ -362,5 +394,21 @@ mod tests {
         assert_eq!(super::shell_word("my users.redb"), "'my users.redb'");
         assert_eq!(super::shell_word("it's"), r"'it'\''s'");
         assert_eq!(super::shell_word(""), "''");
+    }
+}
+
+#[cfg(test)]
+mod width_tests {
+    use super::{cut_to_width, fit_to_width};
+
+    #[test]
+    fn a_cut_ends_with_an_ellipsis_in_the_last_column_and_a_fit_pads() {
+        assert_eq!(cut_to_width("short", 10), "short");
+        assert_eq!(cut_to_width("https://cdn.example.com/a", 10), "https://c…");
+        // Wide characters are counted by the columns they take.
+        assert_eq!(cut_to_width("日本語のテキスト", 7), "日本語…");
+        assert_eq!(fit_to_width("ab", 4), "ab  ");
+        assert_eq!(fit_to_width("abcdef", 4), "abc…");
+        assert_eq!(cut_to_width("abc", 0), "");
     }
 }

@@ -52,6 +52,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            if let Some(command) = &cli.command {
+                cli::log_refusal(command, &error);
+            }
             // Not eprintln!, which panics when stderr has gone away with the terminal.
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "custodian: {}", inert::line(&format!("{error:#}")));

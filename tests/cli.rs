@@ -450,7 +450,7 @@ fn init_creates_a_private_database_and_refuses_to_overwrite_it() {
 fn init_creates_an_empty_database() {
     let sandbox = Sandbox::new();
     let db = sandbox.init("empty.redb");
-    assert_eq!(sandbox.on(&db, &["list"]).ok().stdout, "ID  USERNAME  EMAIL  NAME  REV\n");
+    assert_eq!(sandbox.on(&db, &["list"]).ok().stdout, "ID  USERNAME  EMAIL  PHONE  NAME  REV\n");
     assert!(sandbox.export(&db).is_empty());
     sandbox.on(&db, &["--read-only", "init"]).fails(1);
 }
@@ -762,11 +762,27 @@ fn set_that_drops_keys_names_them_on_stderr() {
     let db = sandbox.people();
     let doc = sandbox.file("doc.json", r#"{"lang": "de", "new": true}"#);
     let run = sandbox.on(&db, &["set", "alice", &doc]).ok();
-    assert_eq!(run.stderr, "removed keys: theme\n");
+    assert_eq!(run.stderr, "custodian: user u1: removed keys: theme\n");
     assert!(run.stdout.starts_with("saved: user u1 revision 2"), "{run:?}");
     let empty = sandbox.file("empty.json", "{}");
     let run = sandbox.on(&db, &["set", "alice", &empty]).ok();
-    assert_eq!(run.stderr, "removed keys: lang, new\n");
+    assert_eq!(run.stderr, "custodian: user u1: removed keys: lang, new\n");
+}
+
+#[test]
+fn the_log_records_the_command_lines_refusals_and_conflicts_without_the_document() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let secret = sandbox.file("secret.json", r#"{"stripeKey": "sk_live_4eC39HqLyjWDarjtT1zdp7dcXYZ"}"#);
+    sandbox.on(&db, &["set", "alice", &secret]).fails(4);
+    let doc = sandbox.file("doc.json", r#"{"v": 2}"#);
+    sandbox.on(&db, &["set", "alice", &doc, "--expect-revision", "7"]).fails(5);
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    assert!(log.contains("command=\"set\"") || log.contains("command=set"), "{log}");
+    assert!(log.contains("refused: looks like it holds secrets"), "{log}");
+    assert!(log.contains("refused: saved by someone else in between") && log.contains("expected=7"), "{log}");
+    assert!(!log.contains("sk_live") && !log.contains("stripeKey"), "the document reached the log: {log}");
 }
 
 #[test]
@@ -781,13 +797,27 @@ fn history_lists_every_revision_and_marks_the_current_one() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{run:?}");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(header, ["REV", "WHEN", "WHO", "SIZE"]);
+    assert_eq!(header, ["REV", "WHEN", "WHO", "SIZE", "CHANGES"]);
     for (line, revision) in lines[1..].iter().zip(1..) {
         assert!(line.starts_with(&format!("{revision}")), "{line}");
         assert!(line.contains(" UTC"), "{line}");
         assert!(line.contains("tester"), "{line}");
         assert_eq!(line.contains("(current)"), revision == 4, "{line}");
     }
+}
+
+#[test]
+fn history_says_what_each_revision_changed_and_which_one_a_restore_brought_back() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let doc = sandbox.file("doc.json", r#"{"theme": "dark", "beta": true}"#);
+    sandbox.on(&db, &["set", "alice", &doc]).ok();
+    sandbox.on(&db, &["restore", "alice", "1"]).ok();
+    let run = sandbox.on(&db, &["history", "alice"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[1].ends_with("+2: theme, lang"), "{}", lines[1]);
+    assert!(lines[2].ends_with("+1: beta  −1: lang"), "{}", lines[2]);
+    assert!(lines[3].ends_with("+1: lang  −1: beta  = revision 1"), "{}", lines[3]);
 }
 
 #[test]
@@ -798,7 +828,7 @@ fn restore_brings_back_an_old_revision_as_a_new_one() {
     sandbox.on(&db, &["set", "alice", &doc]).ok();
     let run = sandbox.on(&db, &["restore", "alice", "1"]).ok();
     assert!(run.stdout.starts_with("saved: user u1 revision 3"), "{run:?}");
-    assert_eq!(run.stderr, "removed keys: v\n");
+    assert_eq!(run.stderr, "custodian: user u1: removed keys: v\n");
     assert_eq!(sandbox.get(&db, "alice"), ALICE_DOC);
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "1"]).ok().stdout, ALICE_DOC);
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "2"]).ok().stdout, "{\n  \"v\": 2\n}\n");
@@ -834,7 +864,10 @@ fn list_prints_a_table_with_a_header_in_list_order() {
     let db = sandbox.people();
     let run = sandbox.on(&db, &["list"]).ok();
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["ID", "USERNAME", "EMAIL", "NAME", "REV"]);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]
+    );
     let ids: Vec<&str> = lines[1..].iter().map(|l| l.split_whitespace().next().expect("id")).collect();
     // Handles: 4930123456 (phone), alice, bob, carol@example.net (email), Eve.
     assert_eq!(ids, ["u4", "u1", "u2", "u3", "u5"]);
@@ -844,6 +877,54 @@ fn list_prints_a_table_with_a_header_in_list_order() {
     // Columns line up under the header.
     let email_column = lines[0].find("EMAIL").expect("EMAIL");
     assert_eq!(lines[2].find("alice@example.com"), Some(email_column));
+}
+
+#[test]
+fn list_shows_the_phone_of_a_phone_only_user() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let run = sandbox.on(&db, &["list"]).ok();
+    let dieter = run.stdout.lines().find(|l| l.starts_with("u4 ")).expect("u4's row");
+    let phone_column = run.stdout.lines().next().and_then(|h| h.find("PHONE")).expect("PHONE");
+    assert_eq!(dieter.find("4930123456"), Some(phone_column), "{run:?}");
+}
+
+#[test]
+fn list_cut_at_its_limit_says_on_a_terminal_how_many_more_there_are() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    // No terminal: stdout has the rows asked for and stderr stays quiet (scripts parse it).
+    let piped = sandbox.on(&db, &["list", "--limit", "2"]).ok();
+    assert_eq!(piped.stdout.lines().count(), 3, "{piped:?}");
+    assert_eq!(piped.stderr, "");
+    // stderr on a terminal, stdout into a pipe: `custodian list | grep …`.
+    let rows = sandbox.path("rows.txt");
+    let line = format!(
+        "{} --db {} list --limit 2 > {}",
+        env!("CARGO_BIN_EXE_custodian"),
+        db.display(),
+        rows.display()
+    );
+    let mut command = Command::new("script");
+    command.args(["-q", "-e", "-c", &line, "/dev/null"]);
+    for (key, value) in sandbox.command().get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let output = command.output().expect("run script (util-linux)");
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{terminal}");
+    assert!(
+        terminal
+            .contains("custodian: showing the first 2 users; 3 more — --limit N shows more, --limit 0 all"),
+        "{terminal:?}"
+    );
+    assert_eq!(fs::read_to_string(&rows).expect("rows").lines().count(), 3);
+    // Every user fits: nothing is said.
+    let all = sandbox.on(&db, &["list", "--limit", "5"]).ok();
+    assert_eq!((all.stdout.lines().count(), all.stderr.as_str()), (6, ""));
 }
 
 #[test]

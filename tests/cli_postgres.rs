@@ -155,3 +155,71 @@ fn bad_connections_fail_in_one_line_within_connect_timeout() {
     let error = run(&home, &["--db", &not_logto, "list"], None).fails(1);
     assert!(error.contains("not a Logto database"), "{error}");
 }
+
+#[test]
+fn set_with_the_same_values_in_another_key_order_is_no_change() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert(
+        "default",
+        &LogtoUser::new("u1").custom_data(r#"{"theme":"dark","lang":"en","a":{"y":1,"x":2}}"#),
+    );
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let set =
+        run(&home, &["--db", &url, "set", "u1"], Some(br#"{"a":{"x":2,"y":1},"lang":"en","theme":"dark"}"#))
+            .ok();
+    assert_eq!(set.stdout.trim(), "no changes: user u1 stays at revision 1", "{set:?}");
+    let rows: i64 =
+        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    assert_eq!(rows, 0, "nothing written");
+}
+
+#[test]
+fn info_says_whether_the_user_count_is_estimated() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let info = run(&home, &["--db", &url, "info"], None).ok();
+    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
+    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "2"], "{info:?}");
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select 'default', 'g' || lpad(i::text, 9, '0'), 'gen' || i, now(), now() from generate_series(1, 20000) i",
+            &[],
+        )
+        .expect("bulk insert");
+    db.superuser().batch_execute("analyze users").expect("analyze");
+    let info = run(&home, &["--db", &url, "info"], None).ok();
+    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
+    assert!(users.contains("~") && users.contains("estimated"), "{users}");
+}
+
+#[test]
+fn help_says_which_commands_work_on_postgresql() {
+    let home = PrivateHome::new(&[]);
+    let help = run(&home, &["--help"], None).ok().stdout;
+    let line_of = |command: &str| -> String {
+        help.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("no {command} line in:\n{help}"))
+            .to_owned()
+    };
+    assert!(line_of("import").contains("refused on PostgreSQL"), "{}", line_of("import"));
+    assert!(line_of("seed").contains("Database files only"), "{}", line_of("seed"));
+    assert!(line_of("init").contains("on PostgreSQL, custodian's own schema"), "{}", line_of("init"));
+    let paragraph = collapsed(&help);
+    assert!(
+        paragraph.contains(
+            "There the editor and list, get, set, history, restore, export and info work on the tenant's users"
+        ),
+        "{help}"
+    );
+    assert!(paragraph.contains("import and seed refuse"), "{help}");
+    assert!(paragraph.contains("key order") && paragraph.contains("estimate"), "{help}");
+}
+
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

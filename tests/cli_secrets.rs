@@ -176,7 +176,7 @@ fn ordinary_preference_data_saves_without_warnings() {
 }"##;
     let file = sandbox.file("ordinary.json", doc);
     let run = sandbox.on(&db, &["set", "alice", &file]).ok();
-    assert_eq!(run.stderr, "removed keys: theme, lang\n", "{run:?}");
+    assert_eq!(run.stderr, "custodian: user u1: removed keys: theme, lang\n", "{run:?}");
     assert_eq!(sandbox.revisions(&db, "alice"), 2);
 }
 

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, ListEntry, ListKey, OpenOptions, PostgresOptions, PostgresStore, RedbStore,
-    SaveOutcome, Seek, StoreError, UserField, UserMatch, UserRef, UserStore,
+    Author, ImportMode, KeyOrder, ListEntry, ListKey, OpenOptions, PostgresOptions, PostgresStore, RedbStore,
+    SaveOutcome, Seek, StoreError, UserCount, UserField, UserMatch, UserRef, UserStore,
 };
 use serde_json::Value;
 use support::postgres::{
@@ -446,6 +446,33 @@ fn visits_every_user_in_list_order_with_their_custom_data(f: &mut Fixture) {
     assert_eq!(u6.1["note"], "needle-in-data");
 }
 
+fn counts_few_users_exactly(f: &mut Fixture) {
+    let store = f.store();
+    assert_eq!(store.user_count().expect("count"), UserCount { users: 12, exact: true });
+    assert_eq!(store.count().expect("count"), 12);
+}
+
+/// What the store says about key order is what it does: where it keeps the order written, a
+/// reordered document is a new revision read back in that order; where it keeps its own, the
+/// same values in another order are no change at all (nothing written, no revision).
+fn a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written(f: &mut Fixture) {
+    let store = f.store();
+    store.custom_data("u1").expect("read");
+    let reordered = data(r#"{"lang":"en","theme":"dark"}"#);
+    let outcome = store.replace_custom_data("u1", &reordered, Some(1), &author()).expect("save");
+    match store.key_order() {
+        KeyOrder::AsWritten => {
+            assert!(matches!(outcome, SaveOutcome::Saved { revision: 2, ref removed } if removed.is_empty()));
+            assert_eq!(store.custom_data("u1").expect("read").text, reordered.canonical());
+        }
+        KeyOrder::Backend(name) => {
+            assert_eq!(name, "PostgreSQL");
+            assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
+            assert_eq!(store.history("u1").expect("history").len(), 1);
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -472,6 +499,8 @@ conformance!(
     an_unchanged_document_is_not_a_new_revision,
     a_read_only_store_reads_and_refuses_every_write,
     visits_every_user_in_list_order_with_their_custom_data,
+    counts_few_users_exactly,
+    a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written,
 );
 
 // ---- PostgreSQL only ----
@@ -663,6 +692,40 @@ fn jsonb_orders_keys_its_own_way_and_keeps_decimal_text_and_big_integers() {
         store.replace_custom_data("u5", &data(written), Some(2), &author()).expect("save again"),
         SaveOutcome::Unchanged { revision: 2 }
     );
+}
+
+/// Inserts `n` plain users into `tenant` in one statement, as a bulk load would.
+fn insert_many(db: &LogtoDb, tenant: &str, n: i32) {
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select $1::text, 'g' || left($1::text, 1) || lpad(i::text, 9, '0'), $1::text || i, now(), now() from generate_series(1, $2) i",
+            &[&tenant, &n],
+        )
+        .expect("bulk insert");
+}
+
+#[test]
+fn many_users_are_estimated_from_the_planner_and_labelled_so_few_are_counted() {
+    let db = logto_with_people();
+    // Another tenant's users must not count, estimated or not.
+    insert_many(&db, "admin", 5_000);
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    assert_eq!(store.user_count().expect("count"), UserCount { users: 12, exact: true });
+    insert_many(&db, "default", 30_000);
+    db.superuser().batch_execute("analyze users").expect("analyze");
+    let count = store.user_count().expect("count");
+    assert!(!count.exact, "{count:?}");
+    // The planner's figure from the statistics: near the 30,012 there are, not the 35,014
+    // of both tenants.
+    assert!((27_000..=33_000).contains(&count.users), "{count:?}");
+    assert_eq!(store.count().expect("exact count"), 30_012);
+    // Without statistics for the new rows the figure never falls below what was counted.
+    let fresh = LogtoDb::new();
+    insert_many(&fresh, "default", 10_050);
+    let store = connect(&fresh.tenant_url("default"), "default").expect("connect");
+    let count = store.user_count().expect("count");
+    assert!(!count.exact && count.users >= 10_001, "{count:?}");
 }
 
 #[test]

@@ -488,17 +488,20 @@ fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5(
     // The server ends both of custodian's sessions (the screen's and the scanner's).
     terminate(&db, &name);
     tui.send(CTRL_S);
-    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
     tui.wait_text("the save did not happen");
     // Typing goes on; the draft keeps up; the status line keeps saying it.
     tui.send(ENTER);
     tui.send("  \"more\": 2,");
     tui.wait_text("\"more\": 2,");
     wait_until("the later change's draft", || the_draft(&home).is_some_and(|d| d.contains("more")));
-    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
     tui.send(F5);
     tui.wait_text("reconnected");
-    tui.wait_gone("connection lost (");
+    tui.wait_gone("connection lost · ");
+    tui.wait_gone("F5 reconnect");
     tui.send(CTRL_S);
     tui.wait_text("saved revision 2");
     tui.send("q");
@@ -640,7 +643,8 @@ fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit
     wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
     terminate(&db, &name);
     tui.wait_text("save in doubt");
-    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
     assert!(!tui.text().contains("saved revision"), "{}", tui.text());
     tui.wait_text("Editing customData of alice · from revision 1 · modified");
     tui.send(F5);
@@ -738,7 +742,8 @@ fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
     // The network drops; the server, reached again, says nothing.
     proxy.cut(true);
     tui.send(CTRL_S);
-    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
     tui.send(F5);
     tui.wait_text("reconnecting…");
     // The reconnect waits (up to connect_timeout, 10 s) off the screen's thread: typing shows
@@ -748,8 +753,9 @@ fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
     tui.wait_for("the typed text while reconnecting", |text| {
         text.contains("\"typed\": 2,") && text.contains("reconnecting…")
     });
-    tui.wait_text("reconnect: no answer within 10 s (connect_timeout)");
-    tui.wait_text("connection lost (F5 reconnects)");
+    tui.wait_text("no answer within 10 s (connect_timeout)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
     // The server answers again: F5, and the save goes through.
     proxy.open();
     tui.send(F5);

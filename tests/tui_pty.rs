@@ -938,7 +938,7 @@ fn y_copies_the_custom_data_with_osc_52() {
     tui.send("y");
     let canonical = fixture.cli_ok(&["get", "admin"]);
     let canonical = canonical.trim_end();
-    tui.wait_text(&format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    tui.wait_text(&format!("sent {} B to the terminal's clipboard (OSC 52)", canonical.len()));
     let expected = [b"\x1b]52;c;".as_slice(), base64(canonical.as_bytes()).as_bytes(), b"\x07"].concat();
     let raw = tui.raw();
     assert!(contains(&raw[before..], &expected), "no OSC 52 with the canonical customData");
@@ -1018,6 +1018,21 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600"]);
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+#[test]
+fn e_with_an_editor_that_does_not_exist_says_it_was_not_found() {
+    let fixture = Fixture::new();
+    let mut tui =
+        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", "custodian-no-such-editor"), ("EDITOR", "")]);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+    tui.send("E");
+    tui.wait_text("editor `custodian-no-such-editor` was not found (set $VISUAL or $EDITOR)");
+    quit(&mut tui);
+    assert_eq!(fixture.revisions("admin"), 1);
 }
 
 #[test]

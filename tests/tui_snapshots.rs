@@ -325,7 +325,7 @@ fn the_help_overlay_leaves_the_hint_bar_whole() {
         let rows = screen_rows(&state, width, height);
         assert_eq!(
             rows.last().map(String::as_str),
-            Some("Esc/? close"),
+            Some("Esc/?/q/F1 close"),
             "at {width}x{height}:\n{}",
             rows.join("\n")
         );
@@ -402,4 +402,91 @@ fn styles_of_a_validation_error() {
     let no_colour = styled(&state, (80, 24), &Theme::plain(), &status);
     assert!(no_colour.lines().all(|l| l.contains(" fg - bg - ")), "a colour without colour:\n{no_colour}");
     assert_screen!("styles_invalid_no_colour_80x24", no_colour);
+}
+
+/// Issue 16: the history overlay hid the status line, so its refusals (read-only) were never
+/// seen. The overlay now stops above it.
+#[test]
+fn a_refusal_in_the_history_overlay_is_on_screen() {
+    let (dir, store) = demo_store();
+    drop(store);
+    let options = custodian::store::OpenOptions { read_only: true, ..Default::default() };
+    let store = custodian::store::RedbStore::open(&dir.path().join("users.redb"), options).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenHistory);
+    assert!(state.history.is_some());
+    act(&store, &mut state, Action::RestoreRevision);
+    let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.starts_with("read-only"), "{said:?}");
+    let rows = screen_rows(&state, 120, 40);
+    assert!(rows[38].starts_with(&said), "the status line under the history: {:?}", rows[38]);
+    assert!(rows[37].contains('┘'), "the overlay ends above it: {:?}", rows[37]);
+}
+
+/// Issue 16: a message longer than the status line (a recovery file's path) was cut with no
+/// way to read it. It is cut saying where to read it, and `:messages` shows it whole.
+#[test]
+fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let long = format!("unknown command :{}", "x".repeat(150));
+    act(&store, &mut state, Action::StartCommand);
+    for c in long["unknown command :".len()..].chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.starts_with(&long), "{said}");
+    let rows = screen_rows(&state, 80, 24);
+    assert!(rows[22].ends_with("… (:messages)"), "{:?}", rows[22]);
+    assert_eq!(rows[22].chars().count(), 80);
+    act(&store, &mut state, Action::StartCommand);
+    for c in "messages".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let screen = screen_rows(&state, 80, 24).join("");
+    assert!(screen.chars().filter(|c| *c == 'x').count() >= 150, "every x of the message:\n{screen}");
+    assert!(screen.contains("messages, q)"), "the end of the message:\n{screen}");
+    act(&store, &mut state, Action::Cancel);
+    assert!(!state.messages_open);
+}
+
+/// On a store that keeps keys in its own order and estimates a large count (PostgreSQL):
+/// the list says `~` before the figure, the editor's status line whose key order it is.
+#[test]
+fn editor_on_a_store_with_its_own_key_order_and_an_estimated_count() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    state.key_order = custodian::store::KeyOrder::Backend("PostgreSQL");
+    state.list.total = 1_000_000;
+    state.list.total_estimated = true;
+    act(&store, &mut state, Action::OpenEditor);
+    let shown = screen(&state, 80, 24);
+    assert!(shown.contains("Users · ~1,000,000"), "{shown}");
+    assert!(shown.contains("key order is PostgreSQL's"), "{shown}");
+    assert_screen!("own_key_order_estimated_count_80x24", shown);
+}
+
+/// The editor's find line (`Ctrl-F`) on the status line, the match selected, and what a
+/// text that is nowhere looks like.
+#[test]
+fn the_find_line_shows_what_is_looked_for_and_when_it_is_not_found() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::OpenEditor);
+    act(&store, &mut state, Action::StartFind);
+    for c in "foo".chars() {
+        act(&store, &mut state, Action::FindChar(c));
+    }
+    let rows = screen_rows(&state, 80, 24);
+    assert_eq!(rows[22], "find: foo▏");
+    assert!(rows[23].starts_with("Enter done · Esc cancel"), "{:?}", rows[23]);
+    for c in "zzz".chars() {
+        act(&store, &mut state, Action::FindChar(c));
+    }
+    assert_eq!(screen_rows(&state, 80, 24)[22], "find: foozzz▏   not found");
 }

@@ -3,11 +3,13 @@
 
 mod support;
 
+use custodian::domain::diff::LineChange;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
-use custodian::store::{Author, ImportMode, RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, StatusKind, update};
+use custodian::store::{Author, ImportMode, KeyOrder, RedbStore, Seek, UserCount, UserStore};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, RowRequest, StatusKind, Then, update};
+use custodian::tui::run_effects;
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
 
@@ -1023,8 +1025,11 @@ fn history_lists_revisions_and_restore_puts_one_in_the_editor() {
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.entries.iter().map(|e| e.info.revision).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(history.selected, 2);
-    assert_eq!(history.entries[1].removed, ["adminConsolePreferences", "customDataFoo", "customDataBar"]);
-    assert_eq!(history.entries[2].added, ["extra"]);
+    assert_eq!(
+        history.entries[1].changes.removed,
+        ["adminConsolePreferences", "customDataFoo", "customDataBar"]
+    );
+    assert_eq!(history.entries[2].changes.added, ["extra"]);
     act(&store, &mut state, Action::HistoryUp);
     act(&store, &mut state, Action::HistoryUp);
     act(&store, &mut state, Action::HistoryUp);
@@ -1186,7 +1191,10 @@ fn copy_sends_the_canonical_custom_data_and_says_how_much() {
     let canonical = store.custom_data(&id).unwrap().text;
     let effects = terminal_work(&store, &mut state, Action::Copy);
     assert_eq!(effects, vec![Effect::CopyToClipboard { text: canonical.clone() }]);
-    assert_eq!(status_text(&state), format!("copied {} B to the clipboard (OSC 52)", canonical.len()));
+    assert_eq!(
+        status_text(&state),
+        format!("sent {} B to the terminal's clipboard (OSC 52)", canonical.len())
+    );
     assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success);
 }
 
@@ -1260,6 +1268,26 @@ fn command_history_opens_the_history_and_q_quits() {
 }
 
 #[test]
+fn command_aliases_come_from_the_table_run_complete_and_are_in_the_help() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    // `:u` jumps as `:user` does.
+    run_command(&store, &mut state, "u admin");
+    assert_eq!(state.list.selected_entry().and_then(|e| e.user.username.as_deref()), Some("admin"));
+    // Tab completes an alias when no command name fits.
+    act(&store, &mut state, Action::StartCommand);
+    for c in "qu".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::CommandComplete);
+    assert_eq!(state.command.as_ref().unwrap().input, "quit ");
+    act(&store, &mut state, Action::RunCommand);
+    assert!(state.quit, "`:quit` quits");
+    let help = custodian::tui::keymap::help_text();
+    assert!(help.contains("(also :u)") && help.contains("(also :quit)"), "{help}");
+}
+
+#[test]
 fn an_unknown_command_is_an_error_and_esc_cancels() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
@@ -1291,7 +1319,7 @@ fn tab_completes_command_names() {
     act(&store, &mut state, Action::CommandComplete);
     let line = state.command.clone().unwrap();
     assert_eq!(line.input, "", "no common prefix of every command");
-    assert_eq!(line.note.as_deref(), Some("user · history · export · q"));
+    assert_eq!(line.note.as_deref(), Some("user · history · export · messages · q"));
     act(&store, &mut state, Action::CommandChar('e'));
     act(&store, &mut state, Action::CommandComplete);
     assert_eq!(state.command.as_ref().unwrap().input, "export ");
@@ -1320,6 +1348,30 @@ fn command_export_writes_every_user_to_a_new_private_file() {
     assert!(status_text(&state).contains("cannot create"), "{}", status_text(&state));
     run_command(&store, &mut state, "export");
     assert!(status_text(&state).contains(":export needs"), "{}", status_text(&state));
+}
+
+#[test]
+fn command_export_reads_its_file_name_as_a_shell_would() {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    // Quotes group and are not part of the name; spaces inside them are.
+    let path = dir.path().join("my users.jsonl");
+    run_command(&store, &mut state, &format!("export \"{}\"", path.display()));
+    assert_eq!(status_text(&state), format!("exported 200 users to {}", path.display()));
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 200);
+    let quoted = dir.path().join("\"x.jsonl\"");
+    run_command(&store, &mut state, &format!("export '{}'", dir.path().join("x.jsonl").display()));
+    assert!(dir.path().join("x.jsonl").exists() && !quoted.exists());
+    // Two words, or an unclosed quote: refused, nothing written.
+    run_command(
+        &store,
+        &mut state,
+        &format!("export {} {}", dir.path().join("a").display(), dir.path().join("b").display()),
+    );
+    assert_eq!(status_text(&state), ":export takes one file name (quote it if it has spaces)");
+    run_command(&store, &mut state, &format!("export '{}", dir.path().join("c").display()));
+    assert_eq!(status_text(&state), ":export: a ' quote is not closed");
+    assert!(!dir.path().join("a").exists() && !dir.path().join("c").exists());
 }
 
 /// Applies `action` and does the store work it asks for, as the runtime does, up to the work
@@ -1833,4 +1885,403 @@ fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     press(&store, &mut state, char_key('y'));
     assert!(drafts.for_database(&database).drafts.is_empty());
     assert_eq!(state.mode(), Mode::Browse);
+}
+
+// ----------------------------------------------------------------------------------------
+// Moving as in less and vim (issue 16)
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn the_history_moves_by_page_and_to_either_end_with_the_keys_of_less() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for n in 2..=60 {
+        let doc = CustomData::parse(&format!("{{\"v\": {n}}}")).unwrap();
+        store.replace_custom_data(&id, &doc, None, &Author("other".into())).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let selected = |state: &State| state.history.as_ref().unwrap().selected;
+    assert_eq!(selected(&state), 59, "opens on the newest");
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 0);
+    press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
+    let page = selected(&state);
+    assert!((5..=20).contains(&page), "a page at 40 rows is the list's height, not {page}");
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(selected(&state), 2 * page);
+    press_bound(&store, &mut state, key(KeyCode::PageUp, KeyModifiers::NONE));
+    assert_eq!(selected(&state), page);
+    press_bound(&store, &mut state, char_key('G'));
+    assert_eq!(selected(&state), 59);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(selected(&state), 59, "stops at the newest");
+    press_bound(&store, &mut state, char_key('g'));
+    assert_eq!(selected(&state), 0);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 59);
+}
+
+#[test]
+fn the_help_moves_by_page_and_to_either_end_and_never_past_its_last_line() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::ToggleHelp);
+    let bottom = custodian::tui::keymap::help_max_scroll(24);
+    assert!(bottom > 40, "the help is longer than a 24-row screen: {bottom}");
+    press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 20);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(state.help_scroll, 40);
+    press_bound(&store, &mut state, key(KeyCode::PageUp, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 20);
+    press_bound(&store, &mut state, char_key('G'));
+    assert_eq!(state.help_scroll, bottom);
+    // One line up from the bottom moves at once (no scrolling back through lines never shown).
+    press_bound(&store, &mut state, char_key('k'));
+    assert_eq!(state.help_scroll, bottom - 1);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    press_bound(&store, &mut state, char_key('j'));
+    assert_eq!(state.help_scroll, bottom);
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::NONE));
+    assert_eq!(state.help_scroll, 0);
+}
+
+#[test]
+fn ctrl_u_in_the_filter_erases_its_text_and_keeps_it_open_for_typing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    press_bound(&store, &mut state, ctrl('u'));
+    assert_eq!(state.list.filter, "");
+    assert_eq!(state.mode(), Mode::Filter);
+    act(&store, &mut state, Action::FilterChar('z'));
+    assert_eq!(state.list.filter, "z");
+}
+
+/// A key the table binds in the state's mode, pressed.
+fn press_bound(store: &RedbStore, state: &mut State, event: crossterm::event::Event) {
+    assert!(press(store, state, event.clone()).is_some(), "{event:?} is not bound here");
+}
+
+#[test]
+fn ctrl_home_and_ctrl_end_go_to_the_top_and_the_end_of_the_document() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    let lines = state.editor.as_ref().unwrap().textarea.lines().len();
+    assert!(lines > 3, "admin's document has several lines");
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor().0, lines - 1);
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (0, 0));
+}
+
+#[test]
+fn ctrl_z_in_the_editor_suspends_and_keeps_the_edit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenEditor);
+    act(&store, &mut state, Action::Paste("\"x\": 1, ".into()));
+    let text = state.editor.as_ref().unwrap().textarea.lines().join("\n");
+    let action = custodian::tui::action_for_event(&state, ctrl('z')).expect("Ctrl-Z is bound in the editor");
+    assert_eq!(update(&mut state, action), vec![Effect::Suspend]);
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines().join("\n"), text);
+}
+
+// ----------------------------------------------------------------------------------------
+// Messages go when what they describe is gone (issue 16)
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn fix_the_error_first_goes_once_the_text_is_valid_again() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    act(&store, &mut state, Action::Paste("oops".into()));
+    act(&store, &mut state, Action::Save);
+    assert!(status_text(&state).starts_with("not saved: fix the error first"), "{}", status_text(&state));
+    // Still invalid: it stays.
+    act(&store, &mut state, Action::Edit(ratatui_textarea::Input::default()));
+    assert!(status_text(&state).starts_with("not saved"), "{}", status_text(&state));
+    for _ in 0..4 {
+        act(
+            &store,
+            &mut state,
+            Action::Edit(ratatui_textarea::Input {
+                key: ratatui_textarea::Key::Backspace,
+                ..Default::default()
+            }),
+        );
+    }
+    assert!(state.editor.as_ref().unwrap().validation.is_ok());
+    assert_eq!(status_text(&state), "", "the message outlived the error");
+}
+
+#[test]
+fn a_message_does_not_stay_under_the_next_screen() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "frobnicate");
+    assert!(status_text(&state).starts_with("unknown command"));
+    // Moving in the same screen keeps it…
+    act(&store, &mut state, Action::Down);
+    assert!(status_text(&state).starts_with("unknown command"));
+    // …another screen (here the help; as well a question) takes it away.
+    act(&store, &mut state, Action::ToggleHelp);
+    assert_eq!(status_text(&state), "");
+}
+
+#[test]
+fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selected_one() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 200 users");
+    let id = state.list.selected_entry().unwrap().user.id.clone();
+    their_save(&store, &id);
+    let line = r#"{"id":"newcomer1234","username":"newcomer"}"#;
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 201 users (+1) · admin: revision 1 → 2");
+}
+
+#[test]
+fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for doc in [r#"{"v": 2}"#, r#"{"v": 3}"#] {
+        store
+            .replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("other".into()))
+            .unwrap();
+    }
+    let original = store.revision_text(&id, 1).unwrap();
+    store
+        .replace_custom_data(&id, &CustomData::parse(&original).unwrap(), None, &Author("other".into()))
+        .unwrap();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.entries.len(), 4);
+    assert_eq!(history.entries[3].changes.same_as, Some(1), "the restore is named as revision 1 again");
+    assert!(history.shown.is_none(), "no old revision is read before it is selected");
+    // Selecting an older one asks for its text (and only its text)…
+    let effects = update(&mut state, Action::HistoryUp);
+    assert!(matches!(effects.as_slice(), [Effect::LoadRevision { revision: 3, .. }]), "{effects:?}");
+    // …a restore before the text is in says so and keeps the history open…
+    assert!(update(&mut state, Action::RestoreRevision).is_empty());
+    assert_eq!(status_text(&state), "revision 3 is still being read");
+    assert_eq!(state.mode(), Mode::History);
+    // …an answer for a revision no longer selected is dropped.
+    act(&store, &mut state, Action::HistoryUp);
+    let late = Action::RevisionLoaded { id: id.clone(), revision: 3, text: "{\"v\": 3}".into() };
+    act(&store, &mut state, late);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.shown.as_ref().map(|(r, _)| *r), Some(2));
+    assert!(!history.selected_diff().is_empty());
+}
+
+// ---- A store that keeps keys in its own order (PostgreSQL's jsonb), and the user count ----
+
+/// The admin's customData with its top-level keys (and a nested object's) in another order.
+const ADMIN_REORDERED: &str = r#"{"customDataBar": {"count": 3, "baz": "qux"}, "customDataFoo": {}, "adminConsolePreferences": {"language": "en", "appearanceMode": "system", "experienceNoticeConfirmed": true}}"#;
+
+fn replace_editor_text(store: &RedbStore, state: &mut custodian::tui::app::State, text: &str) {
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(store, state, text);
+}
+
+#[test]
+fn a_mere_reordering_is_no_change_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, ADMIN_REORDERED);
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.is_empty(), "nothing to save: {effects:?}");
+    assert!(state.dialog.is_none(), "{:?}", state.dialog);
+    let status = state.status.as_ref().unwrap();
+    assert_eq!(status.text, "no changes: only the key order differs");
+    // A value changed as well: that is a save.
+    replace_editor_text(&store, &mut state, &ADMIN_REORDERED.replace("\"qux\"", "\"quux\""));
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+}
+
+#[test]
+fn a_reordering_is_a_change_where_the_store_keeps_the_order_written() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    assert_eq!(state.key_order, KeyOrder::AsWritten);
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, ADMIN_REORDERED);
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+}
+
+#[test]
+fn the_drop_preview_shows_no_reordered_lines_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    // Reordered, and customDataFoo dropped.
+    replace_editor_text(&store, &mut state, &ADMIN_REORDERED.replace(r#""customDataFoo": {}, "#, ""));
+    act(&store, &mut state, Action::Save);
+    let Some(Dialog::ConfirmDrop { dropped, diff, .. }) = &state.dialog else {
+        panic!("expected the drop dialog, got {:?}", state.dialog)
+    };
+    assert_eq!(dropped, &["customDataFoo"]);
+    let changed: Vec<(LineChange, &str)> =
+        diff.iter().filter(|l| l.change != LineChange::Same).map(|l| (l.change, l.text.as_str())).collect();
+    assert_eq!(changed, vec![(LineChange::Removed, "  \"customDataFoo\": {},")], "{diff:#?}");
+}
+
+#[test]
+fn the_user_count_is_read_at_start_and_on_refresh_but_never_on_a_move() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let counts = |effects: &[Effect]| -> Vec<bool> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::LoadRows(request) => Some(request.count),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(counts(&state.start()), vec![true]);
+    // Paging past the loaded rows reads rows, not the count.
+    let mut page_loads = Vec::new();
+    for _ in 0..100 {
+        let effects = update(&mut state, Action::Down);
+        page_loads.extend(counts(&effects));
+        run_effects(&support::runtime(&store), &mut state, effects);
+    }
+    assert!(!page_loads.is_empty(), "a hundred rows down reads more rows");
+    assert!(page_loads.iter().all(|count| !count), "{page_loads:?}");
+    assert_eq!(counts(&update(&mut state, Action::Refresh)), vec![true]);
+}
+
+#[test]
+fn an_estimated_user_count_is_kept_as_an_estimate_until_the_next_count() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    assert!(!state.list.total_estimated);
+    let request = |count| RowRequest { seek: Seek::First, limit: 10, then: Then::Edge, count };
+    let rows = store.rows(&Seek::First, 10).unwrap();
+    let estimate = UserCount { users: 1_000_000, exact: false };
+    update(
+        &mut state,
+        Action::RowsLoaded { request: request(true), rows: rows.clone(), total: Some(estimate) },
+    );
+    assert_eq!((state.list.total, state.list.total_estimated), (1_000_000, true));
+    // Rows without a count leave the figure as it was.
+    update(&mut state, Action::RowsLoaded { request: request(false), rows: rows.clone(), total: None });
+    assert_eq!((state.list.total, state.list.total_estimated), (1_000_000, true));
+    let exact = UserCount { users: 200, exact: true };
+    update(&mut state, Action::RowsLoaded { request: request(true), rows, total: Some(exact) });
+    assert_eq!((state.list.total, state.list.total_estimated), (200, false));
+}
+
+#[test]
+fn the_conflict_view_shows_no_reordered_lines_where_the_store_keeps_its_own_key_order() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = KeyOrder::Backend("PostgreSQL");
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    // Theirs: the same values in another order, one of them changed.
+    let theirs = CustomData::parse(&ADMIN_REORDERED.replace("\"qux\"", "\"theirs\"")).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    let Some(Dialog::Conflict { diff, .. }) = &state.dialog else {
+        panic!("expected the conflict view, got {:?}", state.dialog)
+    };
+    let changed: Vec<(LineChange, &str)> =
+        diff.iter().filter(|l| l.change != LineChange::Same).map(|l| (l.change, l.text.trim())).collect();
+    assert_eq!(
+        changed,
+        vec![
+            (LineChange::Removed, "\"baz\": \"theirs\""),
+            (LineChange::Added, "\"baz\": \"qux\""),
+            // My new key comes last (after theirs), so the object before it gains a comma.
+            (LineChange::Removed, "}"),
+            (LineChange::Added, "},"),
+            (LineChange::Added, "\"mine\": 1"),
+        ],
+        "{diff:#?}"
+    );
+}
+
+#[test]
+fn ctrl_f_finds_text_as_it_is_typed_f3_goes_on_and_esc_returns_the_cursor() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let cursor = |state: &State| {
+        let c = state.editor.as_ref().unwrap().textarea.cursor();
+        (c.0, c.1)
+    };
+    let lines: Vec<String> = state.editor.as_ref().unwrap().textarea.lines().to_vec();
+    let expected: Vec<(usize, usize)> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(row, line)| {
+            line.to_lowercase()
+                .match_indices("customdata")
+                .map(move |(col, _)| (row, col))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(expected.len() >= 2, "admin's document names customDataFoo and customDataBar: {lines:?}");
+    press_bound(&store, &mut state, ctrl('f'));
+    assert_eq!(state.mode(), Mode::Find);
+    for c in "CUSTOMDATA".chars() {
+        press(&store, &mut state, char_key(c));
+    }
+    // The cursor ends after the first match, which is selected.
+    let (row, col) = expected[0];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    assert!(state.editor.as_ref().unwrap().textarea.selection_range().is_some());
+    press_bound(&store, &mut state, enter());
+    assert_eq!(state.mode(), Mode::Edit);
+    press_bound(&store, &mut state, key(KeyCode::F(3), KeyModifiers::NONE));
+    let (row, col) = expected[1];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    press_bound(&store, &mut state, key(KeyCode::F(3), KeyModifiers::SHIFT));
+    let (row, col) = expected[0];
+    assert_eq!(cursor(&state), (row, col + "customdata".len()));
+    // Not found: said, and Esc puts the cursor back where the find started.
+    let before = cursor(&state);
+    press_bound(&store, &mut state, ctrl('f'));
+    for c in "zzz-nowhere".chars() {
+        press(&store, &mut state, char_key(c));
+    }
+    assert!(!state.editor.as_ref().unwrap().find.as_ref().unwrap().found);
+    press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!((state.mode(), cursor(&state)), (Mode::Edit, before));
+    // The text was never changed by finding.
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines(), lines.as_slice());
 }

@@ -11,9 +11,11 @@ Run without a command to open the editor (TUI). Press ? in it for every key.
 Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.redb (created
 and filled with demo users on first use).
 
-Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There list, get, set,
-history, restore, export and info work on the tenant's users; init creates custodian's own
-schema (once, by a role allowed to); import and seed refuse (Logto creates its users).
+Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There the editor and list,
+get, set, history, restore, export and info work on the tenant's users; init creates
+custodian's own schema (once, by a role allowed to); import and seed refuse (Logto creates
+its users). customData keeps PostgreSQL's key order there (a reordering alone is no change),
+and above 10,000 users the count is PostgreSQL's estimate, shown as ~N.
 
 Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
@@ -69,9 +71,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create an empty database (mode 0600) at --db PATH.
+    /// Create an empty database (mode 0600) at --db PATH; on PostgreSQL, custodian's own schema.
     Init,
-    /// Import users: a JSON array of Logto user objects or JSON Lines. All or nothing.
+    /// Import users: a JSON array of Logto user objects or JSON Lines. All or nothing. Database
+    /// files only (refused on PostgreSQL).
     Import {
         /// The file to read; `-` or nothing for standard input.
         file: Option<PathBuf>,
@@ -90,7 +93,8 @@ pub enum Command {
         /// Only users whose id, username, email, phone or name contains this (any case).
         #[arg(long, short)]
         search: Option<String>,
-        /// At most this many users; 0 for all.
+        /// At most this many users (100 unless given); 0 for all. On a terminal, stderr says
+        /// how many more there are.
         #[arg(long, short, default_value_t = 100)]
         limit: usize,
         /// JSON Lines of Logto user objects instead of a table.
@@ -147,10 +151,10 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print where things are: the database, its schema version and user count, the drafts
-    /// directory and the log.
+    /// Print where things are: the database, its schema version and user count (an estimate,
+    /// said so, above 10,000 on PostgreSQL), the drafts directory and the log.
     Info,
-    /// Add deterministic synthetic users (for demos and load tests).
+    /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {
         /// How many users to add.
         #[arg(long)]
@@ -159,4 +163,23 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+impl Command {
+    /// The subcommand as typed, for the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init => "init",
+            Command::Import { .. } => "import",
+            Command::Export { .. } => "export",
+            Command::List { .. } => "list",
+            Command::Get { .. } => "get",
+            Command::Set { .. } => "set",
+            Command::History { .. } => "history",
+            Command::Restore { .. } => "restore",
+            Command::Completions { .. } => "completions",
+            Command::Info => "info",
+            Command::Seed { .. } => "seed",
+        }
+    }
 }

@@ -16,6 +16,7 @@ use unicode_width::UnicodeWidthStr;
 
 pub use args::{Cli, Command};
 
+use crate::domain::history::HistoryReader;
 use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::synthetic::SyntheticUsers;
@@ -88,6 +89,45 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
     }
     exit::FAILURE
+}
+
+/// Puts a refused command in the log as the TUI's refusals are: what was refused and why,
+/// with ids and revisions only (a document's keys and values are the operator's data).
+pub fn log_refusal(command: &Command, error: &anyhow::Error) {
+    let name = command.name();
+    let code = exit_code(error);
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            match e {
+                StoreError::Conflict { user, expected, found } => {
+                    tracing::warn!(command = name, %user, expected, found, "refused: saved by someone else in between");
+                    return;
+                }
+                e if e.is_conflict() => {
+                    tracing::warn!(command = name, conflict = %e, "refused: changed since it was read");
+                    return;
+                }
+                StoreError::ReadOnly => {
+                    tracing::warn!(command = name, "refused: read-only");
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if let Some(refused) = cause.downcast_ref::<SecretsRefused>() {
+            tracing::warn!(
+                command = name,
+                findings = refused.findings.len(),
+                "refused: looks like it holds secrets"
+            );
+            return;
+        }
+        if cause.is::<ValidationError>() || cause.is::<input::DocumentTooLarge>() {
+            tracing::warn!(command = name, exit = code, "refused: not a valid customData document");
+            return;
+        }
+    }
+    tracing::warn!(command = name, exit = code, "failed");
 }
 
 /// Runs one subcommand.
@@ -414,13 +454,15 @@ fn list(
     out: &mut Output,
 ) -> Result<()> {
     let limit = if limit == 0 { usize::MAX } else { limit };
-    let entries = match search {
-        Some(query) => store.search(query, None, limit)?,
+    // One row past the limit says whether there are more, so the cut is never silent.
+    let wanted = limit.saturating_add(1);
+    let mut entries = match search {
+        Some(query) => store.search(query, None, wanted)?,
         None => {
             let mut all = Vec::new();
             let mut after = None;
-            while all.len() < limit {
-                let page = store.page_after(after.as_ref(), (limit - all.len()).min(1000))?;
+            while all.len() < wanted {
+                let page = store.page_after(after.as_ref(), (wanted - all.len()).min(1000))?;
                 let Some(last) = page.last() else { break };
                 after = Some(last.key.clone());
                 all.extend(page);
@@ -428,6 +470,10 @@ fn list(
             all
         }
     };
+    if entries.len() > limit {
+        entries.truncate(limit);
+        say_more_follow(store, search, limit)?;
+    }
     if json {
         for entry in &entries {
             let document = store.custom_data(&entry.user.id)?;
@@ -442,7 +488,7 @@ fn list(
         return Ok(());
     }
     let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
-    for line in table(&["ID", "USERNAME", "EMAIL", "NAME", "REV"], &rows) {
+    for line in table(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"], &rows) {
         out.line(&line)?;
     }
     Ok(())
@@ -455,14 +501,43 @@ fn list_row(entry: &ListEntry) -> Vec<String> {
     if user.is_suspended {
         name.push_str(" (suspended)");
     }
-    vec![user.id.clone(), text(&user.username), text(&user.primary_email), name, entry.revision.to_string()]
+    vec![
+        user.id.clone(),
+        text(&user.username),
+        text(&user.primary_email),
+        text(&user.primary_phone),
+        name,
+        entry.revision.to_string(),
+    ]
+}
+
+/// `list` stopped at its limit: on a terminal, stderr says how many it left out and how to
+/// see them (`custodian list | grep …` must not miss users without a word).
+fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) -> Result<()> {
+    if !io::stderr().is_terminal() {
+        return Ok(());
+    }
+    let message = match search {
+        // Counting every match would read the whole database: say only that there are more.
+        Some(_) => {
+            format!("showing the first {limit} matches; more match — --limit N shows more, --limit 0 all")
+        }
+        None => {
+            let more = store.count()?.saturating_sub(limit as u64);
+            format!("showing the first {limit} users; {more} more — --limit N shows more, --limit 0 all")
+        }
+    };
+    eprintln!("custodian: {message}");
+    Ok(())
 }
 
 /// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
 fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     const MAX: usize = 40;
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|row| row.iter().map(|cell| truncate(&inert::line(cell), MAX)).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| inert::cut_to_width(&inert::line(cell), MAX).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in &cells {
         for (i, cell) in row.iter().enumerate() {
@@ -480,21 +555,6 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut lines = vec![render(headers.to_vec())];
     lines.extend(cells.iter().map(|row| render(row.iter().map(String::as_str).collect())));
     lines
-}
-
-fn truncate(text: &str, max_width: usize) -> String {
-    if text.width() <= max_width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) >= max_width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
 }
 
 fn get(store: &dyn UserStore, user: &str, revision: Option<u64>, out: &mut Output) -> Result<()> {
@@ -585,7 +645,7 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
                 let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
-                eprintln!("removed keys: {}", names.join(", "));
+                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), names.join(", "));
             }
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
@@ -597,20 +657,21 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
 
 fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
     let id = store.resolve(user)?;
-    let rows: Vec<Vec<String>> = store
-        .history(&id)?
-        .iter()
-        .map(|r| {
-            let mark = if r.current { " (current)" } else { "" };
-            vec![
-                format!("{}{mark}", r.revision),
-                format_utc(r.saved_at),
-                r.saved_by.clone(),
-                human_bytes(r.size),
-            ]
-        })
-        .collect();
-    for line in table(&["REV", "WHEN", "WHO", "SIZE"], &rows) {
+    // Each revision is read and summed up in turn, as the screen's history does.
+    let mut reader = HistoryReader::new();
+    let mut rows = Vec::new();
+    for r in store.history(&id)? {
+        let changes = reader.next(r.revision, &store.revision_text(&id, r.revision)?);
+        let mark = if r.current { " (current)" } else { "" };
+        rows.push(vec![
+            format!("{}{mark}", r.revision),
+            format_utc(r.saved_at),
+            r.saved_by.clone(),
+            human_bytes(r.size),
+            changes.summary(),
+        ]);
+    }
+    for line in table(&["REV", "WHEN", "WHO", "SIZE", "CHANGES"], &rows) {
         out.line(&line)?;
     }
     Ok(())

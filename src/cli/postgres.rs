@@ -38,6 +38,17 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     result.and_then(|()| out.flush())
 }
 
+/// The tenant's number of users: counted up to 10,000, PostgreSQL's estimate above that
+/// (counting a million users reads the whole index), and then said to be one.
+fn users(store: &PostgresStore) -> Result<String> {
+    let count = store.user_count()?;
+    Ok(if count.exact {
+        count.users.to_string()
+    } else {
+        format!("~{} (estimated from PostgreSQL's statistics; not counted one by one)", count.users)
+    })
+}
+
 /// Where things are: the server and role (never the password), the tenant, custodian's schema.
 fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     let schema = if store.is_initialised() {
@@ -48,7 +59,7 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     let rows = [
         ("database", store.describe_connection()),
         ("schema version", schema),
-        ("users", store.count()?.to_string()),
+        ("users", users(store)?),
         ("drafts", location::state_dir().join("drafts").display().to_string()),
         ("log", location::log_file().display().to_string()),
     ];

@@ -14,6 +14,41 @@ pub fn added_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Str
     dropped_keys(new, old)
 }
 
+/// `new` with its keys put in `reference`'s order, at every depth (objects in the same place
+/// of both, array items by position): the keys `reference` has first, in its order, then the
+/// new ones in `new`'s order. For a store that keeps keys in its own order (PostgreSQL's
+/// jsonb), a diff against the stored text then shows changed values and nothing a mere
+/// reordering moved.
+pub fn in_key_order_of(reference: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, old_value) in reference {
+        if let Some(value) = new.get(key) {
+            out.insert(key.clone(), value_in_order_of(old_value, value));
+        }
+    }
+    for (key, value) in new {
+        if !reference.contains_key(key) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn value_in_order_of(reference: &Value, new: &Value) -> Value {
+    match (reference, new) {
+        (Value::Object(reference), Value::Object(new)) => Value::Object(in_key_order_of(reference, new)),
+        (Value::Array(reference), Value::Array(new)) => Value::Array(
+            new.iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    reference.get(i).map_or_else(|| item.clone(), |r| value_in_order_of(r, item))
+                })
+                .collect(),
+        ),
+        _ => new.clone(),
+    }
+}
+
 /// One line of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffLine {
@@ -41,4 +76,29 @@ pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
             text: change.value().trim_end_matches('\n').to_owned(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(text: &str) -> Map<String, Value> {
+        crate::domain::custom_data::parse_object(text).expect("an object")
+    }
+
+    #[test]
+    fn a_reordered_document_takes_the_reference_order_at_every_depth() {
+        let stored = object(r#"{"a":1,"zz":{"b":2,"cc":3},"list":[{"x":1,"yy":2}]}"#);
+        let typed = object(r#"{"list":[{"yy":2,"x":1}],"zz":{"cc":3,"b":2},"a":1}"#);
+        let aligned = in_key_order_of(&stored, &typed);
+        assert_eq!(serde_json::to_string(&aligned).unwrap(), serde_json::to_string(&stored).unwrap());
+    }
+
+    #[test]
+    fn new_keys_come_after_the_reference_keys_and_changed_values_stay_changed() {
+        let stored = object(r#"{"a":1,"b":2}"#);
+        let typed = object(r#"{"new":true,"b":3,"a":1}"#);
+        let aligned = in_key_order_of(&stored, &typed);
+        assert_eq!(serde_json::to_string(&aligned).unwrap(), r#"{"a":1,"b":3,"new":true}"#);
+    }
 }

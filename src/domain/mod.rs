@@ -5,6 +5,7 @@ pub mod custom_data;
 pub mod diff;
 pub mod filter;
 pub mod fold;
+pub mod history;
 pub mod import;
 pub mod logto_row;
 pub mod scan;

@@ -22,27 +22,104 @@ use crate::domain::{CustomData, User, ValidationError};
 /// A user's customData revision: 1 when created, +1 on every save that changes it.
 pub type Revision = u64;
 
-/// Who made a change, as written into the history: the OS user, plus the SSH client address
-/// when there is one.
+/// Who made a change, as written into the history: the OS account, plus the SSH client
+/// address when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Author(pub String);
 
+/// The most of `$USER` kept when it disagrees with the account: it is only a claim.
+const CLAIMED_NAME_CHARS: usize = 32;
+
 impl Author {
-    /// The operator running this process: `$USER` (or `$LOGNAME`, or the uid), and
-    /// `via <address>` when `$SSH_CONNECTION` says they came in over SSH.
+    /// The operator running this process: the name of the uid's account (`uid N` without
+    /// one), with `$USER` (else `$LOGNAME`) added, cut short, only when it claims someone
+    /// else; `via <address>` when `$SSH_CONNECTION` starts with an IP address.
     pub fn from_environment() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let claimed =
+            std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
+        let client = std::env::var("SSH_CONNECTION")
             .ok()
-            .filter(|u| !u.is_empty())
-            // SAFETY: getuid has no preconditions and cannot fail.
-            .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }));
-        let client =
-            std::env::var("SSH_CONNECTION").ok().and_then(|c| c.split_whitespace().next().map(str::to_owned));
-        match client {
-            Some(address) => Author(format!("{user} via {address}")),
-            None => Author(user),
+            .and_then(|c| c.split_whitespace().next().and_then(|a| a.parse::<std::net::IpAddr>().ok()));
+        Self::describe(account_name(uid).as_deref(), uid, claimed.as_deref(), client)
+    }
+
+    /// What [`Author::from_environment`] records for this process's account when `$USER`
+    /// says `claimed` and there is no SSH connection (for tests of what the history shows).
+    pub fn describe_for_tests(claimed: &str) -> String {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        Self::describe(account_name(uid).as_deref(), uid, Some(claimed), None).0
+    }
+
+    fn describe(
+        account: Option<&str>,
+        uid: u32,
+        claimed: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) -> Self {
+        let mut who = account.map_or_else(|| format!("uid {uid}"), str::to_owned);
+        if let Some(claimed) = claimed.filter(|c| Some(*c) != account) {
+            let mut short: String = claimed.chars().take(CLAIMED_NAME_CHARS).collect();
+            if short.len() < claimed.len() {
+                short.push('…');
+            }
+            who.push_str(&format!(" ($USER {short})"));
         }
+        if let Some(address) = client {
+            who.push_str(&format!(" via {address}"));
+        }
+        Author(who)
+    }
+}
+
+/// The login name of `uid` from the password database (`getpwuid_r`), if it has one.
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buffer = vec![0u8; 4096];
+    // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into it and into
+    // `buffer` (whose length it is told) and sets `found` to it or to null.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr().cast(), buffer.len(), &mut found);
+        if status != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(entry.pw_name).to_str().ok()?;
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod author_tests {
+    use super::Author;
+
+    #[test]
+    fn the_account_name_is_the_author_and_a_user_variable_that_agrees_adds_nothing() {
+        assert_eq!(Author::describe(Some("ops"), 1000, Some("ops"), None).0, "ops");
+        assert_eq!(Author::describe(Some("ops"), 1000, None, None).0, "ops");
+    }
+
+    #[test]
+    fn a_user_variable_that_claims_someone_else_is_kept_only_as_a_short_claim() {
+        let long = "x".repeat(120_000);
+        let author = Author::describe(Some("ops"), 1000, Some(&long), None);
+        assert!(author.0.starts_with("ops ($USER xxxx"), "{}", author.0);
+        assert!(author.0.chars().count() < 50, "{} chars", author.0.chars().count());
+    }
+
+    #[test]
+    fn without_an_account_the_uid_names_the_author_and_the_ssh_address_is_kept() {
+        let address = "203.0.113.9".parse().ok();
+        assert_eq!(Author::describe(None, 4242, None, address).0, "uid 4242 via 203.0.113.9");
+    }
+
+    #[test]
+    fn the_account_of_this_process_is_found() {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        assert!(super::account_name(uid).is_some_and(|name| !name.is_empty()));
     }
 }
 
@@ -106,6 +183,25 @@ pub struct ScanStep {
     pub scanned: usize,
     /// The list key the next step starts after; `None` when the scan is done.
     pub next: Option<ListKey>,
+}
+
+/// How many users a store holds, and whether the figure was counted or estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserCount {
+    pub users: u64,
+    /// False when counting would cost too much (PostgreSQL at many users): `users` is then
+    /// the server's estimate, and whatever shows it says so.
+    pub exact: bool,
+}
+
+/// Who decides the order of a document's keys once it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// A saved document comes back with its keys in the order they were written.
+    AsWritten,
+    /// The backend named here keeps keys in its own order (PostgreSQL's jsonb: shorter keys
+    /// first, then bytewise): a reordering is no change, and the editor says whose order it is.
+    Backend(&'static str),
 }
 
 /// Users a `search` reads per step of its scan.
@@ -291,8 +387,19 @@ impl StoreError {
 pub trait UserStore: Send + Sync {
     /// Whether every write will be refused (the store was opened read-only).
     fn is_read_only(&self) -> bool;
-    /// Number of users.
+    /// Number of users, counted exactly (on PostgreSQL that reads every index entry of the
+    /// tenant: see [`UserStore::user_count`] for a figure that is cheap at any size).
     fn count(&self) -> Result<u64, StoreError>;
+    /// Number of users for a screen or `info`: cheap at any number of users, and exact
+    /// unless the store says it is an estimate.
+    fn user_count(&self) -> Result<UserCount, StoreError> {
+        Ok(UserCount { users: self.count()?, exact: true })
+    }
+    /// Whether a saved document keeps its key order (the only way the screen and the CLI
+    /// learn it): where it does not, a reordering is no change.
+    fn key_order(&self) -> KeyOrder {
+        KeyOrder::AsWritten
+    }
     /// Up to `limit` users in list order from `seek`. Always returned in list order, also
     /// when reading backwards.
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;

@@ -2,18 +2,31 @@
 //! which turns (state, action) into a new state and the store work to do next (effects).
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
+use std::collections::VecDeque;
+
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 use serde_json::{Map, Value};
 
-use crate::domain::diff::{DiffLine, added_keys, dropped_keys, line_diff};
+use crate::domain::custom_data::{canonical_text, parse_object};
+use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
+use crate::domain::history::RevisionChanges;
 use crate::domain::secrets::find_secrets;
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
 use crate::inert;
 use crate::store::{
-    ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserRecord,
+    KeyOrder, ListEntry, ListKey, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserCount,
+    UserRecord,
 };
+use crate::tui::keymap::help_max_scroll;
+use crate::tui::words;
+
+/// Whether `new` holds the values of the stored text, in whatever key order (compared as
+/// JSON values, numbers by their text).
+fn same_values(stored_text: &str, new: &CustomData) -> bool {
+    parse_object(stored_text).is_ok_and(|stored| &stored == new.as_object())
+}
 
 /// What the operator asked for, or what the store answered.
 #[derive(Debug, Clone)]
@@ -45,6 +58,8 @@ pub enum Action {
     StartFilter,
     FilterChar(char),
     FilterBackspace,
+    /// `Ctrl-U` in the filter: the text goes, the filter stays open for typing (readline).
+    FilterErase,
     FilterAccept,
     ClearFilter,
     // Editing
@@ -53,6 +68,18 @@ pub enum Action {
     Paste(String),
     Save,
     JumpToError,
+    /// `Ctrl-F`: a find line opens under the editor; the text typed is looked for as typed.
+    StartFind,
+    FindChar(char),
+    FindBackspace,
+    /// `Enter`: keep the match, back to editing (`F3` finds it again).
+    FindAccept,
+    /// `Esc`: the cursor goes back to where the find started.
+    FindCancel,
+    /// `F3` / `Shift-F3`: the next / previous match of the last find.
+    FindAgain {
+        forward: bool,
+    },
     LeaveEditor,
     // Conflicts, drafts, history
     ReloadTheirs,
@@ -66,6 +93,10 @@ pub enum Action {
     OpenHistory,
     HistoryUp,
     HistoryDown,
+    /// A page of the history list down (1) or up (-1).
+    HistoryPage(i8),
+    /// The oldest (`false`) or newest (`true`) revision.
+    HistoryEdge(bool),
     RestoreRevision,
     // Dialogs and the rest
     Confirm,
@@ -73,6 +104,8 @@ pub enum Action {
     ToggleHelp,
     /// Scroll the help by this many lines.
     ScrollHelp(i16),
+    /// A page of the help down (1) or up (-1).
+    HelpPage(i8),
     Quit,
     Resize {
         width: u16,
@@ -87,7 +120,8 @@ pub enum Action {
     RowsLoaded {
         request: RowRequest,
         rows: Vec<ListEntry>,
-        total: u64,
+        /// The number of users, when the request asked for it.
+        total: Option<UserCount>,
     },
     UserLoaded {
         record: Box<UserRecord>,
@@ -139,9 +173,17 @@ pub enum Action {
     RecoveryFailed {
         message: String,
     },
+    /// The history's list: each revision with what it changed, and the current text.
     HistoryLoaded {
         id: String,
-        revisions: Vec<(RevisionInfo, String)>,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    },
+    /// One old revision's text, asked for when the history selected it.
+    RevisionLoaded {
+        id: String,
+        revision: Revision,
+        text: String,
     },
     StoreFailed {
         message: String,
@@ -203,6 +245,13 @@ pub enum Action {
         base: StoredDocument,
         result: Result<String, String>,
     },
+}
+
+/// The list before a refresh: its user count and the selected user's id and revision.
+#[derive(Debug, Clone)]
+struct RefreshedFrom {
+    total: u64,
+    selected: Option<(String, Revision)>,
 }
 
 /// Store work the runtime has sent off and not yet heard back about, for the status line;
@@ -284,6 +333,11 @@ pub enum Effect {
     LoadHistory {
         id: String,
     },
+    /// The text of one revision, for the history's diff pane and a restore.
+    LoadRevision {
+        id: String,
+        revision: Revision,
+    },
     /// Users whose id, username, email, phone or name start with `query`, from the indexes.
     PrefixSearch {
         generation: u64,
@@ -358,6 +412,8 @@ pub const CLIPBOARD_LIMIT: usize = 100 * 1024;
 /// One command of the `:` command line.
 pub struct CommandSpec {
     pub name: &'static str,
+    /// Other spellings that run it (shown in the help; Tab completes them when no name fits).
+    pub aliases: &'static [&'static str],
     /// How its arguments are written in the help.
     pub args: &'static str,
     pub description: &'static str,
@@ -365,15 +421,29 @@ pub struct CommandSpec {
 
 /// The commands of the `:` command line (Tab completes their names; the help lists them).
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec { name: "user", args: "USER", description: "jump to a user: id, username, email or phone" },
-    CommandSpec { name: "history", args: "", description: "the selected user's history" },
+    CommandSpec {
+        name: "user",
+        aliases: &["u"],
+        args: "USER",
+        description: "to a user: id, username, email, phone",
+    },
+    CommandSpec { name: "history", aliases: &[], args: "", description: "the selected user's history" },
     CommandSpec {
         name: "export",
+        aliases: &[],
         args: "FILE",
         description: "every user as JSON Lines into a new file (0600)",
     },
-    CommandSpec { name: "q", args: "", description: "quit" },
+    CommandSpec { name: "messages", aliases: &[], args: "", description: "the last 50 messages, whole" },
+    CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
 ];
+
+impl CommandSpec {
+    /// The command a typed name (or alias) runs.
+    pub fn named(typed: &str) -> Option<&'static CommandSpec> {
+        COMMANDS.iter().find(|c| c.name == typed || c.aliases.contains(&typed))
+    }
+}
 
 /// The `:` command line being typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -406,6 +476,9 @@ pub struct RowRequest {
     pub seek: Seek,
     pub limit: usize,
     pub then: Then,
+    /// Whether to count the users too: at start and on a refresh, never on a move (counting
+    /// is not free on every backend, and moving does not change the number).
+    pub count: bool,
 }
 
 /// Where the selection goes when rows arrive.
@@ -432,8 +505,10 @@ pub struct UserList {
     /// Whether `rows` reaches the first / last user (of the filtered set, when filtering).
     pub at_start: bool,
     pub at_end: bool,
-    /// All users in the store.
+    /// All users in the store (as last counted: at start and on a refresh).
     pub total: u64,
+    /// Whether `total` is the store's estimate rather than a count (shown as `~N`).
+    pub total_estimated: bool,
     /// The filter being typed or applied.
     pub filter: String,
     pub search: Search,
@@ -499,6 +574,20 @@ pub struct Editor {
     /// holds another text): every save shows the conflict view first. Holds the reason, and
     /// the base the draft recorded (kept in any draft or recovery file written from here).
     pub doubt: Option<Doubt>,
+    /// The find line, while it is typed, and the last text found (for `F3`).
+    pub find: Option<FindLine>,
+}
+
+/// What is being looked for in the editor, and where the look started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindLine {
+    pub query: String,
+    /// Still being typed (the find line is on the status line).
+    pub typing: bool,
+    /// The cursor when `Ctrl-F` was pressed: each keystroke looks from here, `Esc` returns.
+    pub origin: (usize, usize),
+    /// Whether the text was found.
+    pub found: bool,
 }
 
 /// Why an editor's base is not trusted, and the base its draft recorded.
@@ -528,6 +617,47 @@ impl Editor {
             checked: 0,
             draft_session,
             doubt: None,
+            find: None,
+        }
+    }
+
+    /// Looks for the find line's text from where the find started (each keystroke of it).
+    fn find_from_origin(&mut self) {
+        let Some(find) = &self.find else { return };
+        let (query, origin) = (find.query.clone(), find.origin);
+        let found = self.show_match(&query, origin, true, true);
+        if let Some(find) = &mut self.find {
+            find.found = found || query.is_empty();
+        }
+    }
+
+    /// `F3`: the last text again, after (or before) the cursor. `None` without one.
+    fn find_again(&mut self, forward: bool) -> Option<bool> {
+        let query = self.find.as_ref().map(|f| f.query.clone()).filter(|q| !q.is_empty())?;
+        // The cursor sits at the end of the selected match: step past its start first.
+        let cursor = self.textarea.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let from = if forward {
+            (row, col.saturating_sub(1))
+        } else {
+            (row, col.saturating_sub(query.chars().count()))
+        };
+        Some(self.show_match(&query, from, forward, false))
+    }
+
+    /// Selects the match of `query` found from `from`, if any; the cursor ends after it.
+    fn show_match(&mut self, query: &str, from: (usize, usize), forward: bool, include_from: bool) -> bool {
+        self.textarea.cancel_selection();
+        match crate::tui::find::find(self.textarea.lines(), query, from, forward, include_from) {
+            Some((row, col)) => {
+                let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
+                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+                self.textarea.start_selection();
+                let end = col + query.chars().count();
+                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(end)));
+                true
+            }
+            None => false,
         }
     }
 
@@ -714,6 +844,12 @@ pub enum StatusKind {
 pub struct Status {
     pub kind: StatusKind,
     pub text: String,
+    /// The screen it was said on (set when the action that said it is done): a message
+    /// describes that screen and goes when another one takes its place — an `$EDITOR` failure
+    /// does not stay under the next question.
+    pub shown_in: Option<Mode>,
+    /// It is about the edited text being invalid, and goes once the text is valid.
+    pub while_invalid: bool,
 }
 
 /// Which keys are live, derived from the state.
@@ -728,63 +864,84 @@ pub enum Mode {
     Conflict,
     DraftFound,
     Help,
+    /// `:messages`: the last messages, whole (the status line cuts long ones).
+    Messages,
     /// The `:` command line.
     Command,
+    /// The editor's find line (`Ctrl-F`).
+    Find,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
 }
 
-/// The history of one user, every revision with its text.
+/// The history of one user: every revision with what it changed; of the texts only the
+/// current one and the one selected are held (a history of 1 MiB documents stays small).
 pub struct HistoryView {
     pub user_id: String,
     pub user_handle: String,
     /// Oldest first; the last is the current revision.
     pub entries: Vec<HistoryEntry>,
     pub selected: usize,
+    pub current_text: String,
+    /// The selected old revision's text, once read.
+    pub shown: Option<(Revision, String)>,
 }
 
 pub struct HistoryEntry {
     pub info: RevisionInfo,
-    pub text: String,
-    /// Top-level keys this revision added and removed, against the one before it.
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
+    /// Top-level keys this revision added and removed, and an earlier revision it equals.
+    pub changes: RevisionChanges,
 }
 
 impl HistoryView {
-    fn new(user_id: String, user_handle: String, revisions: Vec<(RevisionInfo, String)>) -> Self {
-        let mut previous = Map::new();
-        let entries: Vec<HistoryEntry> = revisions
-            .into_iter()
-            .map(|(info, text)| {
-                let object: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
-                let entry = HistoryEntry {
-                    info,
-                    added: added_keys(&previous, &object),
-                    removed: dropped_keys(&previous, &object),
-                    text,
-                };
-                previous = object;
-                entry
-            })
-            .collect();
+    fn new(
+        user_id: String,
+        user_handle: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Self {
+        let entries: Vec<HistoryEntry> =
+            revisions.into_iter().map(|(info, changes)| HistoryEntry { info, changes }).collect();
         let selected = entries.len().saturating_sub(1);
-        Self { user_id, user_handle, entries, selected }
+        Self { user_id, user_handle, entries, selected, current_text, shown: None }
     }
 
     pub fn current(&self) -> Option<&HistoryEntry> {
         self.entries.last()
     }
 
-    /// What restoring the selected revision would change in the current document.
+    /// The selected revision's text, when it is at hand (the current one always is).
+    pub fn selected_text(&self) -> Option<&str> {
+        let entry = self.entries.get(self.selected)?;
+        if entry.info.current {
+            return Some(&self.current_text);
+        }
+        self.shown
+            .as_ref()
+            .filter(|(revision, _)| *revision == entry.info.revision)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// What restoring the selected revision would change in the current document (nothing
+    /// until its text is read).
     pub fn selected_diff(&self) -> Vec<DiffLine> {
-        match (self.current(), self.entries.get(self.selected)) {
-            (Some(current), Some(selected)) => line_diff(&current.text, &selected.text),
+        self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
+    }
+
+    /// The read the selection needs, if its text is not at hand.
+    fn load_selected(&self) -> Vec<Effect> {
+        match self.entries.get(self.selected) {
+            Some(entry) if self.selected_text().is_none() => {
+                vec![Effect::LoadRevision { id: self.user_id.clone(), revision: entry.info.revision }]
+            }
             _ => Vec::new(),
         }
     }
 }
+
+/// How many messages `:messages` keeps.
+pub const MESSAGES_KEPT: usize = 50;
 
 /// A save whose outcome is unknown: what was sent, and the revision it would have made.
 #[derive(Debug, Clone, PartialEq)]
@@ -822,12 +979,20 @@ pub struct State {
     pub unresolved_save: Option<UnresolvedSave>,
     pub help: bool,
     pub help_scroll: u16,
+    /// The last messages said, oldest first, for `:messages`.
+    pub said: VecDeque<String>,
+    pub messages_open: bool,
+    /// `r` was pressed: what the list showed then, to say what the refresh changed.
+    refreshing: Option<RefreshedFrom>,
     pub filtering: bool,
     pub command: Option<CommandLine>,
     pub status: Option<Status>,
     /// What the store is working on for us (the runtime says), shown on the status line.
     pub pending: Option<Pending>,
     pub read_only: bool,
+    /// Whether saved documents keep their key order, as the store says
+    /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
+    pub key_order: KeyOrder,
     pub limits: Limits,
     pub width: u16,
     pub height: u16,
@@ -851,11 +1016,15 @@ impl State {
             unresolved_save: None,
             help: false,
             help_scroll: 0,
+            said: VecDeque::new(),
+            messages_open: false,
+            refreshing: None,
             filtering: false,
             command: None,
             status: None,
             pending: None,
             read_only,
+            key_order: KeyOrder::AsWritten,
             limits: Limits::default(),
             width,
             height,
@@ -887,8 +1056,12 @@ impl State {
             }
         } else if self.help {
             Mode::Help
+        } else if self.messages_open {
+            Mode::Messages
         } else if self.history.is_some() {
             Mode::History
+        } else if self.editor.as_ref().is_some_and(|e| e.find.as_ref().is_some_and(|f| f.typing)) {
+            Mode::Find
         } else if self.editor.is_some() {
             Mode::Edit
         } else if self.command.is_some() {
@@ -902,15 +1075,54 @@ impl State {
 
     /// The first effect: the first screenful of users.
     pub fn start(&self) -> Vec<Effect> {
-        vec![self.load(Seek::First, 0, Then::Edge)]
+        vec![self.load_counting(Seek::First, Then::Edge)]
     }
 
     fn load(&self, seek: Seek, distance: usize, then: Then) -> Effect {
-        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then })
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then, count: false })
+    }
+
+    /// A load that counts the users too (start, refresh).
+    fn load_counting(&self, seek: Seek, then: Then) -> Effect {
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(0), then, count: true })
+    }
+
+    /// The line diff of a stored text against a new document. Where the store keeps keys in
+    /// its own order, the new document is shown in the stored one's order first, so only
+    /// changed values show as changed, never a mere reordering.
+    fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
+        match self.key_order {
+            KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
+            KeyOrder::Backend(_) => match parse_object(stored_text) {
+                Ok(stored) => {
+                    line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
+                }
+                Err(_) => line_diff(stored_text, new.canonical()),
+            },
+        }
     }
 
     fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
-        self.status = Some(Status { kind, text: text.into() });
+        let text = text.into();
+        if self.said.len() == MESSAGES_KEPT {
+            self.said.pop_front();
+        }
+        self.said.push_back(text.clone());
+        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false });
+    }
+
+    /// Clears the message when what it describes is gone: its screen was left, or the text
+    /// it called invalid is valid now. A new message is tied to the screen it appears on.
+    fn expire_status(&mut self) {
+        let mode = self.mode();
+        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.validation.is_ok());
+        let Some(status) = &mut self.status else { return };
+        match status.shown_in {
+            None => status.shown_in = Some(mode),
+            Some(shown_in) if shown_in != mode => self.status = None,
+            Some(_) if status.while_invalid && valid_now => self.status = None,
+            Some(_) => {}
+        }
     }
 
     /// The validation summary for the status line while editing.
@@ -968,12 +1180,20 @@ impl State {
         vec![Effect::LoadUser { id: entry.user.id.clone() }]
     }
 
-    fn rows_loaded(&mut self, request: RowRequest, rows: Vec<ListEntry>, total: u64) -> Vec<Effect> {
+    fn rows_loaded(
+        &mut self,
+        request: RowRequest,
+        rows: Vec<ListEntry>,
+        total: Option<UserCount>,
+    ) -> Vec<Effect> {
+        if let Some(count) = total {
+            self.list.total = count.users;
+            self.list.total_estimated = !count.exact;
+        }
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
             return Vec::new();
         }
-        self.list.total = total;
         let short = rows.len() < request.limit;
         let previous = self.list.selected_entry().map(|e| e.key.clone());
         let list = &mut self.list;
@@ -1019,7 +1239,32 @@ impl State {
             self.user = None;
             self.document = None;
         }
+        if let Some(before) = self.refreshing.take() {
+            self.say_what_the_refresh_changed(&before);
+        }
         self.load_selected_user()
+    }
+
+    /// "refreshed · 1204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
+    fn say_what_the_refresh_changed(&mut self, before: &RefreshedFrom) {
+        let total = self.list.total;
+        // An estimate (PostgreSQL's planner) is labelled so, and its change is not news.
+        let estimated = self.list.total_estimated;
+        let mut text = format!("refreshed · {}{total} users", if estimated { "~" } else { "" });
+        if total != before.total && !estimated {
+            text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
+        }
+        if let Some((id, revision)) = &before.selected {
+            match self.list.selected_entry() {
+                Some(entry) if &entry.user.id == id && entry.revision != *revision => {
+                    let handle = inert::line(entry.user.handle()).into_owned();
+                    text.push_str(&format!(" · {handle}: revision {revision} → {}", entry.revision));
+                }
+                Some(entry) if &entry.user.id == id => {}
+                _ => text.push_str(" · the selected user is no longer there"),
+            }
+        }
+        self.say(StatusKind::Info, text);
     }
 
     /// Keeps the loaded window small: memory does not grow with how far the operator scrolls.
@@ -1131,11 +1376,19 @@ impl State {
             Ok(data) => data.clone(),
             Err(_) => {
                 self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
+                if let Some(status) = &mut self.status {
+                    status.while_invalid = true;
+                }
                 return Vec::new();
             }
         };
         if data.canonical() == editor.base.text {
             self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        // (Whose key order it is, the status line says all through the edit.)
+        if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
+            self.say(StatusKind::Info, "no changes: only the key order differs");
             return Vec::new();
         }
         if editor.doubt.is_some() {
@@ -1157,7 +1410,7 @@ impl State {
         let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
         let expected = stored.revision;
         if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
-            let diff = line_diff(&stored.text, data.canonical());
+            let diff = self.diff_against(&stored.text, &data);
             self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, expected });
             return Vec::new();
         }
@@ -1167,7 +1420,7 @@ impl State {
     fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
         let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
         let Ok(mine) = editor.validation.clone() else { return Vec::new() };
-        let diff = line_diff(&theirs.text, mine.canonical());
+        let diff = self.diff_against(&theirs.text, &mine);
         let text = format!(
             "conflict: someone saved revision {} since you opened revision {}; nothing was written",
             theirs.revision, editor.base.revision
@@ -1180,7 +1433,7 @@ impl State {
     /// The conflict view for a draft whose base is in doubt: theirs (what is stored now)
     /// against the draft.
     fn show_doubtful_draft(&mut self, theirs: StoredDocument, mine: CustomData) {
-        let diff = line_diff(&theirs.text, mine.canonical());
+        let diff = self.diff_against(&theirs.text, &mine);
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
     }
 
@@ -1246,6 +1499,12 @@ impl State {
             let drafts = std::mem::take(&mut self.pending_drafts);
             self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
         }
+    }
+
+    /// How many revisions a page of the history list moves: the rows its list shows (two
+    /// fifths of the overlay, inside its borders).
+    fn history_page(&self) -> usize {
+        (usize::from(self.height.saturating_sub(5)) * 2 / 5).saturating_sub(1).max(1)
     }
 
     fn select_draft(&mut self, delta: isize) {
@@ -1343,9 +1602,25 @@ impl State {
         }
     }
 
-    fn history_loaded(&mut self, id: String, revisions: Vec<(RevisionInfo, String)>) -> Vec<Effect> {
+    fn history_loaded(
+        &mut self,
+        id: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Vec<Effect> {
         let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
-        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions));
+        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions, current_text));
+        Vec::new()
+    }
+
+    fn revision_loaded(&mut self, id: String, revision: Revision, text: String) -> Vec<Effect> {
+        // Kept only while it is still the one selected: moving on drops a late answer.
+        if let Some(history) = &mut self.history
+            && history.user_id == id
+            && history.entries.get(history.selected).is_some_and(|e| e.info.revision == revision)
+        {
+            history.shown = Some((revision, text));
+        }
         Vec::new()
     }
 
@@ -1365,9 +1640,13 @@ impl State {
             self.history = Some(history);
             return Vec::new();
         }
-        let base = StoredDocument { text: current.text.clone(), revision: current.info.revision };
         let revision = selected.info.revision;
-        let text = selected.text.clone();
+        let Some(text) = history.selected_text().map(str::to_owned) else {
+            self.say(StatusKind::Info, format!("revision {revision} is still being read"));
+            self.history = Some(history);
+            return Vec::new();
+        };
+        let base = StoredDocument { text: history.current_text.clone(), revision: current.info.revision };
         self.editor =
             Some(Editor::with_text(history.user_id, history.user_handle, base, &text, &self.limits));
         self.say(
@@ -1418,13 +1697,9 @@ impl State {
     }
 
     fn connection_lost(&mut self, message: String) {
-        let keep = if self.editor.as_ref().is_some_and(Editor::is_modified) {
-            "; your edit stays here and in its draft"
-        } else {
-            ""
-        };
-        // The status line's own prefix names the key that reconnects.
-        self.say(StatusKind::Error, format!("{message}{keep}"));
+        // The status line's own prefix says "connection lost" and the hint bar the key that
+        // reconnects; the editor (and its draft) keep the edit.
+        self.say(StatusKind::Error, message.clone());
         self.connection_lost = Some(message);
     }
 
@@ -1446,9 +1721,7 @@ impl State {
     fn save_outcome_unknown(&mut self, id: String, data: CustomData, revision: Revision, message: String) {
         self.say(
             StatusKind::Error,
-            format!(
-                "save in doubt: the connection went during its commit; not known yet whether it became revision {revision}; your edit stays here"
-            ),
+            format!("save in doubt: may have become revision {revision}; your edit stays"),
         );
         self.connection_lost = Some(message);
         self.unresolved_save = Some(UnresolvedSave { id, data, revision });
@@ -1490,7 +1763,7 @@ impl State {
             offset: list.selected.saturating_sub(list.top),
         };
         self.user = None;
-        vec![self.load(seek, 0, then)]
+        vec![self.load_counting(seek, then)]
     }
 
     /// The user the list should keep selected: the one selected, or the one a refresh still
@@ -1549,7 +1822,10 @@ impl State {
             return Vec::new();
         }
         let text = document.text.clone();
-        self.say(StatusKind::Success, format!("copied {} to the clipboard (OSC 52)", human_bytes(size)));
+        self.say(
+            StatusKind::Success,
+            format!("sent {} to the terminal's clipboard (OSC 52)", human_bytes(size)),
+        );
         vec![Effect::CopyToClipboard { text }]
     }
 
@@ -1596,8 +1872,16 @@ impl State {
         if line.input.contains(' ') {
             return;
         }
-        let candidates: Vec<&str> =
-            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(line.input.as_str())).collect();
+        let typed = line.input.as_str();
+        let mut candidates: Vec<&str> =
+            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(typed)).collect();
+        if candidates.is_empty() {
+            candidates = COMMANDS
+                .iter()
+                .flat_map(|c| c.aliases.iter().copied())
+                .filter(|a| a.starts_with(typed))
+                .collect();
+        }
         match candidates.as_slice() {
             [] => line.note = Some("no such command".to_owned()),
             [one] => {
@@ -1620,19 +1904,25 @@ impl State {
     fn run_command(&mut self) -> Vec<Effect> {
         let Some(line) = self.command.take() else { return Vec::new() };
         let input = line.input.trim();
-        let (name, argument) = match input.split_once(char::is_whitespace) {
+        let (typed, argument) = match input.split_once(char::is_whitespace) {
             Some((name, rest)) => (name, rest.trim()),
             None => (input, ""),
         };
+        // Aliases run their command: the table, not this match, knows the spellings.
+        let name = CommandSpec::named(typed).map_or(typed, |command| command.name);
         match (name, argument) {
             ("", _) => Vec::new(),
-            ("user" | "u", "") => {
+            ("user", "") => {
                 self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
                 Vec::new()
             }
-            ("user" | "u", query) => vec![Effect::FindUser { query: query.to_owned() }],
+            ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
-            ("q" | "quit", _) => {
+            ("messages", _) => {
+                self.messages_open = true;
+                Vec::new()
+            }
+            ("q", _) => {
                 self.quit();
                 Vec::new()
             }
@@ -1640,16 +1930,25 @@ impl State {
                 self.say(StatusKind::Error, ":export needs a file name");
                 Vec::new()
             }
-            ("export", file) => {
-                let path = match file.strip_prefix("~/") {
-                    Some(rest) => std::env::var_os("HOME").map_or_else(
-                        || std::path::PathBuf::from(file),
-                        |home| std::path::Path::new(&home).join(rest),
-                    ),
-                    None => std::path::PathBuf::from(file),
-                };
-                self.say(StatusKind::Info, "exporting…");
-                vec![Effect::Export { path }]
+            ("export", argument) => {
+                let home = std::env::var("HOME").ok();
+                match words::split(argument, home.as_deref()).as_deref() {
+                    Ok([file]) if !file.is_empty() => {
+                        self.say(StatusKind::Info, "exporting…");
+                        vec![Effect::Export { path: std::path::PathBuf::from(file) }]
+                    }
+                    Ok(_) => {
+                        self.say(
+                            StatusKind::Error,
+                            ":export takes one file name (quote it if it has spaces)",
+                        );
+                        Vec::new()
+                    }
+                    Err(why) => {
+                        self.say(StatusKind::Error, format!(":export: {why}"));
+                        Vec::new()
+                    }
+                }
             }
             (other, _) => {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
@@ -1818,6 +2117,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let effects = update_state(state, action);
     // Found drafts left waiting while one of them was open come back once it is closed.
     state.offer_pending_drafts();
+    state.expire_status();
     effects
 }
 
@@ -1853,7 +2153,17 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
         Refresh if state.connection_lost.is_some() => state.reconnect(),
-        Refresh => state.refresh(),
+        Refresh => {
+            // Only the operator's `r` is answered with what it found; the refresh after a
+            // save leaves the save's own message.
+            if state.list.active_filter().is_none() {
+                state.refreshing = Some(RefreshedFrom {
+                    total: state.list.total,
+                    selected: state.list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
+                });
+            }
+            state.refresh()
+        }
         Reconnect => state.reconnect(),
         Reconnected => state.reconnected(),
         ConnectionLost { message } => {
@@ -1934,6 +2244,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.list.filter.pop();
             state.filter_changed()
         }
+        FilterErase => {
+            if state.list.filter.is_empty() {
+                return Vec::new();
+            }
+            state.list.filter.clear();
+            state.filter_changed()
+        }
         FilterAccept => {
             state.filtering = false;
             Vec::new()
@@ -1977,6 +2294,71 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.jump_to_error();
             Vec::new()
         }
+        StartFind => {
+            if let Some(editor) = &mut state.editor {
+                let cursor = editor.textarea.cursor();
+                let origin = (cursor.0, cursor.1);
+                // The last text looked for is offered again, as in less.
+                let query = editor.find.take().map(|f| f.query).unwrap_or_default();
+                editor.find = Some(FindLine { query, typing: true, origin, found: true });
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindChar(c) => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = &mut editor.find
+            {
+                find.query.push(c);
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindBackspace => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = &mut editor.find
+            {
+                find.query.pop();
+                editor.find_from_origin();
+            }
+            Vec::new()
+        }
+        FindAccept => {
+            if let Some(find) = state.editor.as_mut().and_then(|e| e.find.as_mut()) {
+                find.typing = false;
+                if !find.found {
+                    let query = inert::line(&find.query).into_owned();
+                    state.say(StatusKind::Info, format!("not found: {query}"));
+                }
+            }
+            Vec::new()
+        }
+        FindCancel => {
+            if let Some(editor) = &mut state.editor
+                && let Some(find) = editor.find.take()
+            {
+                editor.textarea.cancel_selection();
+                let (row, col) = find.origin;
+                editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+            }
+            Vec::new()
+        }
+        FindAgain { forward } => {
+            let found = state.editor.as_mut().map(|editor| editor.find_again(forward));
+            match found {
+                Some(Some(false)) => {
+                    let query = state
+                        .editor
+                        .as_ref()
+                        .and_then(|e| e.find.as_ref())
+                        .map(|f| inert::line(&f.query).into_owned());
+                    state.say(StatusKind::Info, format!("not found: {}", query.unwrap_or_default()));
+                }
+                Some(None) => state.say(StatusKind::Info, "nothing to find yet: Ctrl-F"),
+                _ => {}
+            }
+            Vec::new()
+        }
         LeaveEditor => state.leave_editor(),
         ReloadTheirs => state.reload_theirs(),
         OverwriteTheirs => state.overwrite_theirs(),
@@ -2001,7 +2383,25 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                     _ => (history.selected + 1).min(last),
                 };
             }
-            Vec::new()
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+        }
+        HistoryPage(direction) => {
+            let page = state.history_page();
+            if let Some(history) = &mut state.history {
+                let last = history.entries.len().saturating_sub(1);
+                history.selected = if direction < 0 {
+                    history.selected.saturating_sub(page)
+                } else {
+                    history.selected.saturating_add(page).min(last)
+                };
+            }
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+        }
+        HistoryEdge(newest) => {
+            if let Some(history) = &mut state.history {
+                history.selected = if newest { history.entries.len().saturating_sub(1) } else { 0 };
+            }
+            state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
         }
         RestoreRevision => state.restore_revision(),
         Confirm => state.confirm(),
@@ -2016,6 +2416,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                 // Any other question: no, go back (from a conflict: back to editing).
                 Some(_) => {}
                 None if state.help => state.help = false,
+                None if state.messages_open => state.messages_open = false,
                 None => state.history = None,
             }
             Vec::new()
@@ -2026,7 +2427,16 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         ScrollHelp(lines) => {
-            state.help_scroll = state.help_scroll.saturating_add_signed(lines).min(200);
+            state.help_scroll =
+                state.help_scroll.saturating_add_signed(lines).min(help_max_scroll(state.height));
+            Vec::new()
+        }
+        HelpPage(direction) => {
+            // A page is what the help shows at once, less a line kept for context (as less).
+            let page = state.height.saturating_sub(4).max(1) as i16;
+            let lines = if direction < 0 { -page } else { page };
+            state.help_scroll =
+                state.help_scroll.saturating_add_signed(lines).min(help_max_scroll(state.height));
             Vec::new()
         }
         Quit => {
@@ -2102,7 +2512,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             );
             Vec::new()
         }
-        HistoryLoaded { id, revisions } => state.history_loaded(id, revisions),
+        HistoryLoaded { id, revisions, current_text } => state.history_loaded(id, revisions, current_text),
+        RevisionLoaded { id, revision, text } => state.revision_loaded(id, revision, text),
         SearchHits { generation, hits, scanned, done } => state.search_hits(generation, hits, scanned, done),
         StoreFailed { message } => {
             state.say(StatusKind::Error, message);

@@ -10,8 +10,6 @@ use super::app::{Action, Mode};
 pub struct Binding {
     pub modes: &'static [Mode],
     pub keys: &'static [(KeyCode, KeyModifiers)],
-    /// How the keys are written in the hint bar and the help.
-    pub label: &'static str,
     pub description: &'static str,
     /// The short form shown in the one-line hint bar, when it belongs there (the help shows
     /// every row with its full description).
@@ -19,10 +17,63 @@ pub struct Binding {
     pub action: fn() -> Action,
 }
 
+impl Binding {
+    /// How the keys are written in the hint bar and the help: every key the row binds, made
+    /// from the bindings themselves so the two can never drift apart (`Esc/q`, `Ctrl-C/Ctrl-Q`).
+    pub fn label(&self) -> String {
+        let mut names: Vec<String> = Vec::new();
+        for &(code, modifiers) in self.keys {
+            let name = key_name(code, modifiers);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names.join("/")
+    }
+}
+
+/// One key as the help writes it. Shift is part of a capital or a symbol (`G`, `:`), so it
+/// is not written for characters.
+pub fn key_name(code: KeyCode, modifiers: KeyModifiers) -> String {
+    let base = match code {
+        KeyCode::Up => "↑".to_owned(),
+        KeyCode::Down => "↓".to_owned(),
+        KeyCode::Left => "←".to_owned(),
+        KeyCode::Right => "→".to_owned(),
+        KeyCode::PageUp => "PgUp".to_owned(),
+        KeyCode::PageDown => "PgDn".to_owned(),
+        KeyCode::Home => "Home".to_owned(),
+        KeyCode::End => "End".to_owned(),
+        KeyCode::Enter => "Enter".to_owned(),
+        KeyCode::Esc => "Esc".to_owned(),
+        KeyCode::Tab => "Tab".to_owned(),
+        KeyCode::BackTab => "Shift-Tab".to_owned(),
+        KeyCode::Backspace => "Backspace".to_owned(),
+        KeyCode::Delete => "Del".to_owned(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Char(' ') => "Space".to_owned(),
+        KeyCode::Char(c) if modifiers.contains(KeyModifiers::CONTROL) => c.to_uppercase().to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        other => format!("{other:?}"),
+    };
+    let mut name = String::new();
+    if modifiers.contains(KeyModifiers::CONTROL) {
+        name.push_str("Ctrl-");
+    }
+    if modifiers.contains(KeyModifiers::ALT) {
+        name.push_str("Alt-");
+    }
+    if modifiers.contains(KeyModifiers::SHIFT) && !matches!(code, KeyCode::Char(_)) {
+        name.push_str("Shift-");
+    }
+    name + &base
+}
+
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
 const BROWSE: &[Mode] = &[Mode::Browse];
+const BROWSE_AND_EDIT: &[Mode] = &[Mode::Browse, Mode::Edit];
 const FILTER: &[Mode] = &[Mode::Filter];
 const EDIT: &[Mode] = &[Mode::Edit];
 const DIALOG: &[Mode] = &[Mode::Dialog];
@@ -30,20 +81,29 @@ const CONFLICT: &[Mode] = &[Mode::Conflict];
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const HELP: &[Mode] = &[Mode::Help];
+const MESSAGES: &[Mode] = &[Mode::Messages];
+const FIND: &[Mode] = &[Mode::Find];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 /// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
 /// filter and the command line give way to the list, where `r` does).
 const RECONNECT_WITH_F5: &[Mode] = &[Mode::Edit, Mode::History, Mode::Conflict];
-const EVERYWHERE_BUT_DIALOG: &[Mode] =
-    &[Mode::Browse, Mode::Filter, Mode::Edit, Mode::History, Mode::Help, Mode::Command];
+const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
+    Mode::Browse,
+    Mode::Filter,
+    Mode::Edit,
+    Mode::Find,
+    Mode::History,
+    Mode::Help,
+    Mode::Messages,
+    Mode::Command,
+];
 
 macro_rules! bind {
-    ($modes:expr, [$($key:expr),+], $label:expr, $description:expr, $hint:expr, $action:expr) => {
+    ($modes:expr, [$($key:expr),+], $description:expr, $hint:expr, $action:expr) => {
         Binding {
             modes: $modes,
             keys: &[$($key),+],
-            label: $label,
             description: $description,
             hint: $hint,
             action: $action,
@@ -52,21 +112,20 @@ macro_rules! bind {
 }
 
 pub const BINDINGS: &[Binding] = &[
-    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous user", None, || {
+    bind!(BROWSE, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "previous user", None, || {
         Action::Up
     }),
-    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next user", None, || {
+    bind!(BROWSE, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next user", None, || {
         Action::Down
     }),
-    bind!(BROWSE, [(KeyCode::PageUp, NONE)], "PgUp", "page up", None, || Action::PageUp),
-    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "PgDn", "page down", None, || Action::PageDown),
-    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "Home/g", "first user", None, || {
+    bind!(BROWSE, [(KeyCode::PageUp, NONE)], "page up", None, || Action::PageUp),
+    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "page down", None, || Action::PageDown),
+    bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "first user", None, || {
         Action::Home
     }),
     bind!(
         BROWSE,
         [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
-        "End/G",
         "last user",
         None,
         || Action::End
@@ -74,7 +133,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Enter, NONE), (KeyCode::Char('e'), NONE)],
-        "Enter/e",
         "edit customData",
         Some("edit"),
         || Action::OpenEditor
@@ -82,16 +140,14 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('/'), NONE)],
-        "/",
         "filter by id/username/email/phone/name/customData",
         Some("filter"),
         || Action::StartFilter
     ),
-    bind!(BROWSE, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", None, || Action::ClearFilter),
+    bind!(BROWSE, [(KeyCode::Esc, NONE)], "clear the filter", None, || Action::ClearFilter),
     bind!(
         BROWSE,
         [(KeyCode::Char('h'), NONE)],
-        "h",
         "history: every revision, restore one",
         Some("history"),
         || Action::OpenHistory
@@ -99,15 +155,13 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('r'), NONE)],
-        "r",
         "refresh (see others' saves; reconnects when lost)",
         Some("refresh"),
-        || Action::Refresh
+        || { Action::Refresh }
     ),
     bind!(
         BROWSE,
         [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
-        "E",
         "edit customData in $VISUAL / $EDITOR",
         None,
         || Action::EditExternally
@@ -115,7 +169,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char('y'), NONE)],
-        "y",
         "copy customData to the clipboard (OSC 52)",
         Some("copy"),
         || Action::Copy
@@ -123,61 +176,71 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         BROWSE,
         [(KeyCode::Char(':'), NONE), (KeyCode::Char(':'), SHIFT)],
-        ":",
         "command line (:user, :export…)",
         Some("cmd"),
         || { Action::StartCommand }
     ),
     bind!(
-        BROWSE,
+        BROWSE_AND_EDIT,
         [(KeyCode::Char('z'), CTRL)],
-        "Ctrl-Z",
-        "suspend (fg brings it back; not without a shell)",
+        "suspend (fg resumes, the edit kept; needs a shell)",
         None,
         || Action::Suspend
     ),
-    bind!(COMMAND, [(KeyCode::Enter, NONE)], "Enter", "run the command", Some("run"), || Action::RunCommand),
-    bind!(COMMAND, [(KeyCode::Tab, NONE)], "Tab", "complete the command name", Some("complete"), || {
+    bind!(COMMAND, [(KeyCode::Enter, NONE)], "run the command", Some("run"), || Action::RunCommand),
+    bind!(COMMAND, [(KeyCode::Tab, NONE)], "complete the command name", Some("complete"), || {
         Action::CommandComplete
     }),
-    bind!(COMMAND, [(KeyCode::Esc, NONE)], "Esc", "cancel", Some("cancel"), || Action::CancelCommand),
-    bind!(COMMAND, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
-        Action::CommandBackspace
-    }),
+    bind!(COMMAND, [(KeyCode::Esc, NONE)], "cancel", Some("cancel"), || Action::CancelCommand),
+    bind!(COMMAND, [(KeyCode::Backspace, NONE)], "delete a character", None, || { Action::CommandBackspace }),
     bind!(
         FILTER,
         [(KeyCode::Enter, NONE), (KeyCode::Down, NONE)],
-        "Enter/↓",
         "keep the filter, back to the list",
         Some("done"),
         || Action::FilterAccept
     ),
-    bind!(FILTER, [(KeyCode::Esc, NONE)], "Esc", "clear the filter", Some("clear"), || Action::ClearFilter),
-    bind!(FILTER, [(KeyCode::Backspace, NONE)], "Backspace", "delete a character", None, || {
-        Action::FilterBackspace
+    bind!(FILTER, [(KeyCode::Esc, NONE)], "clear the filter", Some("clear"), || Action::ClearFilter),
+    bind!(FILTER, [(KeyCode::Backspace, NONE)], "delete a character", None, || { Action::FilterBackspace }),
+    bind!(FILTER, [(KeyCode::Char('u'), CTRL)], "erase the filter's text, keep typing", None, || {
+        Action::FilterErase
     }),
-    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "Ctrl-S", "save (a full replacement)", Some("save"), || {
-        Action::Save
-    }),
-    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "Ctrl-G", "go to the error", Some("go to error"), || {
+    bind!(EDIT, [(KeyCode::Char('s'), CTRL)], "save (a full replacement)", Some("save"), || { Action::Save }),
+    bind!(EDIT, [(KeyCode::Char('g'), CTRL)], "go to the error", Some("go to error"), || {
         Action::JumpToError
     }),
-    bind!(EDIT, [(KeyCode::Esc, NONE)], "Esc", "leave the editor", Some("leave"), || Action::LeaveEditor),
+    bind!(
+        EDIT,
+        [(KeyCode::Char('f'), CTRL)],
+        "find text in the document (as typed, any case)",
+        Some("find"),
+        || { Action::StartFind }
+    ),
+    bind!(EDIT, [(KeyCode::F(3), NONE)], "find the next match", None, || Action::FindAgain { forward: true }),
+    bind!(EDIT, [(KeyCode::F(3), SHIFT), (KeyCode::F(15), NONE)], "find the previous match", None, || {
+        Action::FindAgain { forward: false }
+    }),
+    bind!(FIND, [(KeyCode::Enter, NONE)], "keep the match, back to editing", Some("done"), || {
+        Action::FindAccept
+    }),
+    bind!(FIND, [(KeyCode::Esc, NONE)], "cancel: the cursor goes back", Some("cancel"), || {
+        Action::FindCancel
+    }),
+    bind!(FIND, [(KeyCode::Backspace, NONE)], "delete a character", None, || Action::FindBackspace),
+    bind!(EDIT, [(KeyCode::Esc, NONE)], "leave the editor", Some("leave"), || Action::LeaveEditor),
     bind!(
         RECONNECT_WITH_F5,
         [(KeyCode::F(5), NONE)],
-        "F5",
         "reconnect after a lost connection (the edit stays)",
         None,
         || Action::Reconnect
     ),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.
-    bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "y", "yes (only y)", Some("yes"), || Action::Confirm),
+    bind!(DIALOG, [(KeyCode::Char('y'), NONE)], "yes (only y)", Some("yes"), || Action::Confirm),
     bind!(
         DIALOG,
         [(KeyCode::Enter, NONE), (KeyCode::Char('n'), NONE), (KeyCode::Esc, NONE)],
-        "Enter/n/Esc",
         "no, go back",
         Some("no"),
         || Action::Cancel
@@ -185,7 +248,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('r'), NONE)],
-        "r",
         "reload theirs (your edit is kept in a file)",
         Some("reload theirs"),
         || Action::ReloadTheirs
@@ -193,7 +255,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('o'), NONE)],
-        "o",
         "overwrite theirs (asks first, as every save does)",
         Some("overwrite"),
         || Action::OverwriteTheirs
@@ -201,7 +262,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('e'), NONE), (KeyCode::Esc, NONE)],
-        "e/Esc",
         "back to editing",
         Some("back"),
         || Action::Cancel
@@ -209,7 +269,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         DRAFT,
         [(KeyCode::Char('o'), NONE), (KeyCode::Enter, NONE)],
-        "o/Enter",
         "open the draft",
         Some("open"),
         || Action::OpenDraft
@@ -217,40 +276,44 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         DRAFT,
         [(KeyCode::Char('d'), NONE)],
-        "d",
         "discard the chosen draft (asks first)",
         Some("discard"),
         || { Action::AskDiscardDraft }
     ),
-    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "↑/k", "previous draft", None, || {
+    bind!(DRAFT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "previous draft", None, || {
         Action::SelectDraft(-1)
     }),
-    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "↓/j", "next draft", None, || {
+    bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next draft", None, || {
         Action::SelectDraft(1)
     }),
-    bind!(DRAFT, [(KeyCode::Esc, NONE)], "Esc", "later (every draft is kept)", Some("later"), || {
-        Action::Cancel
+    bind!(DRAFT, [(KeyCode::Esc, NONE)], "later (every draft is kept)", Some("later"), || { Action::Cancel }),
+    bind!(HISTORY, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "older revision", None, || {
+        Action::HistoryUp
+    }),
+    bind!(HISTORY, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "newer revision", None, || {
+        Action::HistoryDown
     }),
     bind!(
         HISTORY,
-        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
-        "↑/k",
-        "older revision",
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of newer revisions",
         None,
-        || Action::HistoryUp
+        || Action::HistoryPage(1)
     ),
+    bind!(HISTORY, [(KeyCode::PageUp, NONE)], "a page of older revisions", None, || Action::HistoryPage(-1)),
+    bind!(HISTORY, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the first revision", None, || {
+        Action::HistoryEdge(false)
+    }),
     bind!(
         HISTORY,
-        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
-        "↓/j",
-        "newer revision",
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the newest revision",
         None,
-        || Action::HistoryDown
+        || Action::HistoryEdge(true)
     ),
     bind!(
         HISTORY,
         [(KeyCode::Enter, NONE)],
-        "Enter",
         "restore: put this revision in the editor",
         Some("restore"),
         || Action::RestoreRevision
@@ -258,49 +321,56 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         HISTORY,
         [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
-        "Esc",
         "close the history",
         Some("close"),
         || Action::Cancel
     ),
     bind!(
+        MESSAGES,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "close the messages",
+        Some("close"),
+        || { Action::Cancel }
+    ),
+    bind!(
         HELP,
         [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)],
-        "Esc/?",
         "close the help",
         Some("close"),
         || Action::ToggleHelp
     ),
+    bind!(HELP, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "scroll the help down", None, || {
+        Action::ScrollHelp(1)
+    }),
+    bind!(HELP, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "scroll the help up", None, || {
+        Action::ScrollHelp(-1)
+    }),
+    bind!(HELP, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "a page down", None, || {
+        Action::HelpPage(1)
+    }),
+    bind!(HELP, [(KeyCode::PageUp, NONE)], "a page up", None, || Action::HelpPage(-1)),
+    bind!(HELP, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the top", None, || {
+        Action::ScrollHelp(i16::MIN)
+    }),
     bind!(
         HELP,
-        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
-        "↓/j",
-        "scroll the help down",
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the bottom",
         None,
-        || Action::ScrollHelp(1)
-    ),
-    bind!(
-        HELP,
-        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
-        "↑/k",
-        "scroll the help up",
-        None,
-        || Action::ScrollHelp(-1)
+        || Action::ScrollHelp(i16::MAX)
     ),
     bind!(
         BROWSE,
         [(KeyCode::Char('?'), NONE), (KeyCode::F(1), NONE)],
-        "?",
         "help: every key",
         Some("help"),
         || Action::ToggleHelp
     ),
-    bind!(EDIT, [(KeyCode::F(1), NONE)], "F1", "help: every key", Some("help"), || Action::ToggleHelp),
-    bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "q", "quit", Some("quit"), || Action::Quit),
+    bind!(EDIT, [(KeyCode::F(1), NONE)], "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "quit", Some("quit"), || Action::Quit),
     bind!(
         TOO_SMALL,
         [(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
-        "q/Ctrl-C",
         "quit (asks if unsaved); nothing else until resized",
         Some("quit"),
         || Action::Quit
@@ -308,7 +378,6 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         EVERYWHERE_BUT_DIALOG,
         [(KeyCode::Char('c'), CTRL), (KeyCode::Char('q'), CTRL)],
-        "Ctrl-C",
         "quit (asks if there are unsaved changes)",
         None,
         || Action::Quit
@@ -318,6 +387,7 @@ pub const BINDINGS: &[Binding] = &[
 /// Editing keys handled by the textarea itself, listed in the help.
 pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("arrows, PgUp/PgDn", "move"),
+    ("Ctrl-Home / Ctrl-End", "the top / the end of the document"),
     ("Shift+arrows", "select"),
     ("Ctrl-U / Ctrl-R", "undo / redo"),
     ("Ctrl-X/Alt-C/Ctrl-Y", "cut / copy / paste (within the editor)"),
@@ -343,6 +413,12 @@ pub fn action_for(mode: Mode, key: KeyEvent) -> Option<Action> {
             }
             _ => None,
         },
+        Mode::Find => match key.code {
+            KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+                Some(Action::FindChar(c))
+            }
+            _ => None,
+        },
         Mode::Command => match key.code {
             KeyCode::Char(c) if !modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
                 Some(Action::CommandChar(c))
@@ -359,6 +435,11 @@ fn editor_input(key: KeyEvent) -> Input {
     if input.alt && input.key == Key::Char('c') {
         input = Input { key: Key::Copy, ..Input::default() };
     }
+    // Ctrl-Home / Ctrl-End: the textarea's own top and bottom are Alt-< and Alt->.
+    if input.ctrl && !input.alt && matches!(input.key, Key::Home | Key::End) {
+        let key = if input.key == Key::Home { Key::Char('<') } else { Key::Char('>') };
+        input = Input { key, ctrl: false, alt: true, shift: input.shift };
+    }
     input
 }
 
@@ -370,7 +451,7 @@ pub fn hints(mode: Mode) -> impl Iterator<Item = &'static Binding> {
 /// One line of the key reference: a section heading, or keys and what they do.
 pub enum HelpRow {
     Heading(&'static str),
-    Keys { keys: String, description: &'static str },
+    Keys { keys: String, description: String },
 }
 
 /// Every key, section by section: what the `?` help draws and `--help` prints.
@@ -381,32 +462,48 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Filter, "Filtering (type to filter)"),
         (Mode::Command, "Command line (type a command)"),
         (Mode::Edit, "Editing customData"),
+        (Mode::Find, "Finding in the editor (type the text)"),
         (Mode::History, "History"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),
         (Mode::TooSmall, "Terminal too small"),
+        (Mode::Messages, "Messages (:messages)"),
         (Mode::Help, "This help"),
     ];
     let mut rows = Vec::new();
     for (mode, heading) in sections {
         rows.push(HelpRow::Heading(heading));
         for binding in BINDINGS.iter().filter(|b| b.modes.contains(&mode)) {
-            rows.push(HelpRow::Keys { keys: binding.label.to_owned(), description: binding.description });
+            rows.push(HelpRow::Keys { keys: binding.label(), description: binding.description.to_owned() });
         }
         if mode == Mode::Command {
             for command in COMMANDS {
                 let usage = format!(":{} {}", command.name, command.args).trim_end().to_owned();
-                rows.push(HelpRow::Keys { keys: usage, description: command.description });
+                let description = match command.aliases {
+                    [] => command.description.to_owned(),
+                    aliases => {
+                        let also: Vec<String> = aliases.iter().map(|a| format!(":{a}")).collect();
+                        format!("{} (also {})", command.description, also.join(", "))
+                    }
+                };
+                rows.push(HelpRow::Keys { keys: usage, description });
             }
         }
         if mode == Mode::Edit {
             for (keys, description) in EDITOR_KEYS {
-                rows.push(HelpRow::Keys { keys: (*keys).to_owned(), description });
+                rows.push(HelpRow::Keys { keys: (*keys).to_owned(), description: (*description).to_owned() });
             }
         }
     }
     rows
+}
+
+/// How far the help scrolls on a screen `screen_height` rows high: its rows and borders less
+/// the rows above the hint bar, so the last key is on the last line and no further.
+pub fn help_max_scroll(screen_height: u16) -> u16 {
+    let needed = u16::try_from(help_rows().len()).unwrap_or(u16::MAX).saturating_add(2);
+    needed.saturating_sub(screen_height.saturating_sub(1))
 }
 
 /// The width of the keys column of [`help_rows`].
@@ -432,4 +529,51 @@ pub fn help_text() -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_a_row_binds_is_in_its_label() {
+        for binding in BINDINGS {
+            let label = binding.label();
+            let shown: Vec<&str> = label.split('/').collect();
+            for &(code, modifiers) in binding.keys {
+                let name = key_name(code, modifiers);
+                // `/` itself is a key (the filter); its label is just "/".
+                assert!(shown.contains(&name.as_str()) || label == name, "{label:?} leaves out {name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_are_written_from_the_keys() {
+        let label_of = |mode: Mode, description: &str| {
+            BINDINGS
+                .iter()
+                .find(|b| b.modes.contains(&mode) && b.description == description)
+                .map(Binding::label)
+                .unwrap_or_else(|| panic!("no row {description:?}"))
+        };
+        assert_eq!(label_of(Mode::Help, "close the help"), "Esc/?/q/F1");
+        assert_eq!(label_of(Mode::History, "close the history"), "Esc/q");
+        assert_eq!(label_of(Mode::Browse, "quit (asks if there are unsaved changes)"), "Ctrl-C/Ctrl-Q");
+        assert_eq!(label_of(Mode::Browse, "last user"), "End/G");
+        assert_eq!(label_of(Mode::Browse, "previous user"), "↑/k");
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_in_the_help_with_its_label() {
+        let text = help_text();
+        for binding in BINDINGS {
+            let line = binding.label();
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(&line) && l.contains(binding.description)),
+                "the help has no line {line:?} {:?}",
+                binding.description
+            );
+        }
+    }
 }

@@ -5,11 +5,13 @@
 
 pub mod app;
 pub mod check;
+pub mod find;
 pub mod gap_filling;
 pub mod keymap;
 pub mod terminal;
 pub mod theme;
 pub mod view;
+pub mod words;
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -26,6 +28,7 @@ use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use app::{Action, Effect, Mode, Pending, State, update};
 use theme::Theme;
 
+use crate::domain::history::HistoryReader;
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
 use crate::inert;
@@ -292,6 +295,7 @@ impl Work {
             | Effect::SelectUser { .. }
             | Effect::FindUser { .. }
             | Effect::LoadHistory { .. }
+            | Effect::LoadRevision { .. }
             // Connecting takes up to connect_timeout: never on the screen's thread.
             | Effect::Reconnect
             | Effect::ResolveSave { .. } => Work::Read,
@@ -749,6 +753,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
+    state.key_order = store.key_order();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
@@ -1223,6 +1228,18 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// What the status line says when the external editor did not end well: the shell's 127 and
+/// 126 mean it never ran, which "exited with exit status: 127" does not tell an operator.
+fn editor_failed(editor: &str, code: Option<i32>) -> String {
+    let editor = inert::line(editor);
+    match code {
+        Some(127) => format!("editor `{editor}` was not found (set $VISUAL or $EDITOR); nothing was saved"),
+        Some(126) => format!("editor `{editor}` cannot be run (not executable); nothing was saved"),
+        Some(code) => format!("editor `{editor}` exited with status {code}; nothing was saved"),
+        None => format!("editor `{editor}` was stopped by a signal; nothing was saved"),
+    }
+}
+
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
 /// the terminal given back meanwhile; returns what the file holds afterwards.
 fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, String> {
@@ -1260,7 +1277,7 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
         Ok(status) if status.success() => {
             std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
         }
-        Ok(status) => Err(format!("{} exited with {status}; nothing was saved", inert::line(&editor))),
+        Ok(status) => Err(editor_failed(&editor, status.code())),
         Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
     };
     let _ = std::fs::remove_file(&path);
@@ -1314,7 +1331,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.limit);
-            match rows.and_then(|rows| Ok((rows, store.count()?))) {
+            let counted = |rows| Ok((rows, if request.count { Some(store.user_count()?) } else { None }));
+            match rows.and_then(counted) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
             }
@@ -1446,7 +1464,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                         .strip_prefix("postgres://")
                         .and_then(|rest| rest.split_once(": "))
                         .map_or(message.as_str(), |(_, why)| why);
-                    Action::ConnectionLost { message: format!("reconnect: {why}") }
+                    Action::ConnectionLost { message: why.to_owned() }
                 }
                 other => failed(other),
             },
@@ -1459,19 +1477,30 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Err(e) => failed(e),
         },
         Effect::LoadHistory { id } => {
-            let revisions = store.history(&id).and_then(|infos| {
+            // Each revision is read, summed up and let go: one document in memory at a time.
+            let summed_up = store.history(&id).and_then(|infos| {
                 let skip = infos.len().saturating_sub(HISTORY_LIMIT);
-                infos
-                    .into_iter()
-                    .skip(skip)
-                    .map(|info| store.revision_text(&id, info.revision).map(|text| (info, text)))
-                    .collect::<Result<Vec<_>, _>>()
+                let mut reader = HistoryReader::new();
+                let mut revisions = Vec::new();
+                let mut current_text = String::new();
+                for info in infos.into_iter().skip(skip) {
+                    let text = store.revision_text(&id, info.revision)?;
+                    revisions.push((info.clone(), reader.next(info.revision, &text)));
+                    if info.current {
+                        current_text = text;
+                    }
+                }
+                Ok((revisions, current_text))
             });
-            match revisions {
-                Ok(revisions) => Action::HistoryLoaded { id, revisions },
+            match summed_up {
+                Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
                 Err(e) => failed(e),
             }
         }
+        Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
+            Ok(text) => Action::RevisionLoaded { id, revision, text },
+            Err(e) => failed(e),
+        },
     })
 }
 
@@ -1499,5 +1528,21 @@ mod tests {
     #[test]
     fn osc52_is_the_clipboard_request() {
         assert_eq!(osc52("{}"), b"\x1b]52;c;e30=\x07");
+    }
+}
+
+#[cfg(test)]
+mod editor_failed_tests {
+    use super::editor_failed;
+
+    #[test]
+    fn an_editor_the_shell_cannot_find_or_run_is_named_as_such() {
+        assert_eq!(
+            editor_failed("nano-typo", Some(127)),
+            "editor `nano-typo` was not found (set $VISUAL or $EDITOR); nothing was saved"
+        );
+        assert!(editor_failed("/tmp/x", Some(126)).contains("cannot be run"));
+        assert_eq!(editor_failed("vim", Some(1)), "editor `vim` exited with status 1; nothing was saved");
+        assert!(editor_failed("vim", None).contains("stopped by a signal"));
     }
 }

@@ -20,8 +20,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     };
     let user = &record.user;
+    // `-` for a value the user does not have, as the CLI's tables write it.
     let text = |value: &Option<String>| {
-        value.as_deref().map_or_else(|| "—".to_owned(), |v| inert::line(v).into_owned())
+        value.as_deref().map_or_else(|| "-".to_owned(), |v| inert::line(v).into_owned())
     };
     let rows: [(&str, String); 11] = [
         ("id", inert::line(&user.id).into_owned()),
@@ -44,9 +45,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ),
         ),
     ];
+    // Inside the borders, after the 14 columns of the label: a longer value is cut with `…`.
+    let value_width = usize::from(area.width.saturating_sub(2)).saturating_sub(14);
     let lines: Vec<Line> = rows
         .into_iter()
         .map(|(label, value)| {
+            let value = inert::cut_to_width(&value, value_width).into_owned();
             let style =
                 if label == "isSuspended" && user.is_suspended { theme.warning } else { Default::default() };
             Line::from(vec![Span::styled(format!("{label:<13} "), theme.label), Span::styled(value, style)])

@@ -5,8 +5,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use unicode_width::UnicodeWidthChar;
-
 use crate::domain::time::format_utc;
 use crate::draft::{Draft, DraftKind};
 use crate::inert;
@@ -28,7 +26,7 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
             (Some((_, no)), 1) => no,
             _ => binding.hint.unwrap_or(binding.description),
         };
-        spans.push(Span::styled(binding.label, theme.key));
+        spans.push(Span::styled(binding.label(), theme.key));
         spans.push(Span::raw(format!(" {meaning}   ")));
     }
     Line::from(spans)
@@ -182,31 +180,9 @@ fn draft_row(draft: &Draft, selected: bool) -> String {
     format!(
         "{} {} {} {} rev {}{kind}",
         if selected { "▸" } else { " " },
-        fit(&inert::line(&draft.user_handle), 16),
-        fit(&inert::line(&draft.user_id), 12),
+        inert::fit_to_width(&inert::line(&draft.user_handle), 16),
+        inert::fit_to_width(&inert::line(&draft.user_id), 12),
         format_utc(draft.saved_at),
         draft.base_revision
     )
-}
-
-/// `text` cut or padded to `width` columns (a cut ends with `…`).
-fn fit(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    let total: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if total > width && used + w > width - 1 {
-            out.push('…');
-            used += 1;
-            break;
-        }
-        if used + w > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
 }

@@ -39,15 +39,9 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
                 inert::line(&info.saved_by),
                 human_bytes(info.size)
             );
-            if !entry.added.is_empty() {
-                text.push_str(&format!("  +{}", entry.added.len()));
-            }
-            if !entry.removed.is_empty() {
-                text.push_str(&format!(
-                    "  −{}: {}",
-                    entry.removed.len(),
-                    inert::line(&entry.removed.join(", "))
-                ));
+            let summary = entry.changes.summary();
+            if !summary.is_empty() {
+                text.push_str(&format!("  {}", inert::line(&summary)));
             }
             if i == history.selected {
                 Line::from(Span::styled(text, theme.selected))

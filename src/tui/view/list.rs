@@ -4,7 +4,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use unicode_width::UnicodeWidthStr;
 
 use crate::inert;
 use crate::tui::app::{Mode, State};
@@ -14,7 +13,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let list = &state.list;
     let focused = matches!(state.mode(), Mode::Browse | Mode::Filter);
     let title = if list.filter.is_empty() && !state.filtering {
-        format!(" Users · {} ", group_digits(list.total))
+        // An estimate (a store that does not count many users on every refresh) says so.
+        let about = if list.total_estimated { "~" } else { "" };
+        format!(" Users · {about}{} ", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
         let search = &list.search;
@@ -49,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .or(user.primary_email.as_deref().filter(|e| Some(*e) != Some(user.handle())))
                 .map(|s| inert::line(s).into_owned())
                 .unwrap_or_default();
-            let text = fit(&format!("{mark}{handle}  {secondary}"), inner_width);
+            let text = inert::fit_to_width(&format!("{mark}{handle}  {secondary}"), inner_width);
             if list.top + i == list.selected {
                 Line::from(Span::styled(text, theme.selected))
             } else {
@@ -64,24 +65,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         lines.push(Line::from(Span::styled(empty, theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-/// Cuts `text` to `width` columns (with `…`) or pads it to fill them, so a selected row is a bar.
-fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return format!("{text}{}", " ".repeat(width - text.width()));
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    let pad = width.saturating_sub(out.width());
-    out.push_str(&" ".repeat(pad));
-    out
 }
 
 fn floor_boundary(text: &str, mut index: usize) -> usize {

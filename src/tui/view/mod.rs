@@ -7,6 +7,7 @@ mod document;
 mod help;
 mod history;
 mod list;
+mod messages;
 mod status;
 
 use ratatui::Frame;
@@ -86,7 +87,13 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     status::render_status(frame, areas.status, state, theme);
     status::render_hints(frame, areas.hints, state, theme);
     if let Some(history) = &state.history {
-        history::render(frame, area, history, theme);
+        // Above the status line, so what the history answers (a refusal in read-only mode)
+        // is seen.
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        history::render(frame, above_status, history, theme);
+    }
+    if state.messages_open {
+        messages::render(frame, area, state, theme);
     }
     if state.help {
         // Above the hint bar, which stays whole (it says how to close the help).

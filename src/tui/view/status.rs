@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use crate::inert;
+use crate::store::KeyOrder;
 use crate::tui::app::{State, StatusKind};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
@@ -22,15 +23,19 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
-    // A lost connection says so until a reconnect succeeds, whatever else is said meanwhile.
+    // The editor's find line takes it too.
+    if let Some(find) = state.editor.as_ref().and_then(|e| e.find.as_ref()).filter(|f| f.typing) {
+        spans.push(Span::styled(format!("find: {}▏", inert::line(&find.query)), theme.title));
+        if !find.found {
+            spans.push(Span::styled("   not found", theme.error));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    // A lost connection says so until a reconnect succeeds, whatever else is said meanwhile
+    // (the hint bar names the key that reconnects).
     if state.connection_lost.is_some() {
-        use crate::tui::app::Mode;
-        let key = match state.mode() {
-            Mode::Browse => "r",
-            Mode::Edit | Mode::History | Mode::Conflict => "F5",
-            _ => "r in the list",
-        };
-        spans.push(Span::styled(format!("connection lost ({key} reconnects) · "), theme.error));
+        spans.push(Span::styled("connection lost · ", theme.error));
     }
     // An edit that cannot be kept on disk says so for as long as it is unsaved.
     // (The first message says why; this stays short so the rest of the line still fits.)
@@ -45,6 +50,15 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));
     }
+    // Saved keys come back in the backend's order, not as typed: said while editing.
+    if state.editor.is_some()
+        && let KeyOrder::Backend(backend) = state.key_order
+    {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" · "));
+        }
+        spans.push(Span::styled(format!("key order is {backend}'s"), theme.dim));
+    }
     if let Some(status) = &state.status {
         if !spans.is_empty() {
             spans.push(Span::raw("  ·  "));
@@ -54,7 +68,17 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             StatusKind::Success => theme.success,
             StatusKind::Error => theme.error,
         };
-        spans.push(Span::styled(inert::line(&status.text).into_owned(), style));
+        // A message longer than the room left is cut, saying where to read it whole.
+        let used: usize = spans.iter().map(|span| span.content.width()).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        let text = inert::line(&status.text);
+        let shown = if text.width() > room {
+            const WHOLE: &str = " (:messages)";
+            format!("{}{WHOLE}", inert::cut_to_width(&text, room.saturating_sub(WHOLE.len())))
+        } else {
+            text.into_owned()
+        };
+        spans.push(Span::styled(shown, style));
     }
     // What the store is still working on: the screen answers keys meanwhile.
     if let Some(pending) = state.pending
@@ -71,23 +95,42 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The key that reconnects where the operator is, while the connection is lost (`r` in the
+/// list; F5 where `r` is typed or means something else; none in questions and the help).
+fn reconnect_key(state: &State) -> Option<&'static str> {
+    use crate::tui::app::Mode;
+    state.connection_lost.as_ref()?;
+    match state.mode() {
+        Mode::Browse => Some("r"),
+        Mode::Edit | Mode::History | Mode::Conflict => Some("F5"),
+        _ => None,
+    }
+}
+
 pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = Vec::new();
+    let mut area_width = area.width as usize;
+    // First, while the connection is lost: how to get it back.
+    if let Some(key) = reconnect_key(state) {
+        spans.push(Span::styled(key, theme.error));
+        spans.push(Span::styled(" reconnect", theme.error));
+        area_width = area_width.saturating_sub(key.width() + " reconnect".width() + 3);
+    }
     let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode()).collect();
     // What does not fit is left out from the middle, so `? help` and `q quit` stay at the end
     // (the help lists every key).
     let width = |hints: &[&keymap::Binding]| -> usize {
-        hints.iter().map(|b| b.label.width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
+        hints.iter().map(|b| b.label().width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
             + 3 * hints.len().saturating_sub(1)
     };
-    while width(&hints) > area.width as usize && hints.len() > 2 {
+    while width(&hints) > area_width && hints.len() > 2 {
         hints.remove(hints.len() - 3);
     }
-    let mut spans = Vec::new();
     for binding in hints {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.dim));
         }
-        spans.push(Span::styled(binding.label, theme.key));
+        spans.push(Span::styled(binding.label(), theme.key));
         spans.push(Span::raw(format!(" {}", binding.hint.unwrap_or(binding.description))));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -1,0 +1,127 @@
+//! What each revision of a history changed, read one revision at a time so a history of 200
+//! documents of 1 MiB never has to be in memory at once: the top-level keys it added and
+//! removed against the one before it, and whether it is the same document as an earlier
+//! revision (a restore, or a change undone by hand).
+
+use std::collections::HashMap;
+
+use serde::de::IgnoredAny;
+use sha2::{Digest, Sha256};
+
+/// What one revision changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevisionChanges {
+    /// Top-level keys it has that the revision before it did not, in its order.
+    pub added: Vec<String>,
+    /// Top-level keys the revision before it had that it does not, in their order.
+    pub removed: Vec<String>,
+    /// The earliest other revision holding the same document, when it is not the one just
+    /// before it (that one is the same only for a save of nothing, which is not written).
+    pub same_as: Option<u64>,
+}
+
+impl RevisionChanges {
+    /// `+2: theme, lang  −1: beta  = revision 3`: the same words in the CLI's and the
+    /// screen's history.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.added.is_empty() {
+            parts.push(format!("+{}: {}", self.added.len(), self.added.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            parts.push(format!("−{}: {}", self.removed.len(), self.removed.join(", ")));
+        }
+        if let Some(revision) = self.same_as {
+            parts.push(format!("= revision {revision}"));
+        }
+        parts.join("  ")
+    }
+}
+
+/// Reads revisions oldest first and says what each changed.
+#[derive(Default)]
+pub struct HistoryReader {
+    previous_keys: Vec<String>,
+    previous_revision: Option<u64>,
+    first_with_digest: HashMap<[u8; 32], u64>,
+}
+
+impl HistoryReader {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What revision `revision` (the next one, text `text`) changed. A text that is not a
+    /// JSON object (never stored by custodian) counts as having no keys.
+    pub fn next(&mut self, revision: u64, text: &str) -> RevisionChanges {
+        let keys = top_level_keys(text);
+        let added = keys.iter().filter(|k| !self.previous_keys.contains(k)).cloned().collect();
+        let removed = self.previous_keys.iter().filter(|k| !keys.contains(k)).cloned().collect();
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let earlier = *self.first_with_digest.entry(digest).or_insert(revision);
+        let same_as = (earlier != revision && Some(earlier) != self.previous_revision).then_some(earlier);
+        self.previous_keys = keys;
+        self.previous_revision = Some(revision);
+        RevisionChanges { added, removed, same_as }
+    }
+}
+
+/// The top-level keys of a JSON object in their order, without building its values.
+fn top_level_keys(text: &str) -> Vec<String> {
+    struct KeysVisitor;
+    impl<'de> serde::de::Visitor<'de> for KeysVisitor {
+        type Value = Vec<String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut deserializer, KeysVisitor).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HistoryReader, RevisionChanges};
+
+    #[test]
+    fn each_revision_says_the_keys_it_added_and_removed_against_the_one_before() {
+        let mut reader = HistoryReader::new();
+        assert_eq!(reader.next(1, r#"{"a": 1, "b": {"deep": [1, 2]}}"#).added, ["a", "b"]);
+        let second = reader.next(2, r#"{"b": 2, "c": 3, "d": 4}"#);
+        assert_eq!(
+            (second.added, second.removed),
+            (vec!["c".to_owned(), "d".to_owned()], vec!["a".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_revision_that_brings_back_an_earlier_document_names_it() {
+        let mut reader = HistoryReader::new();
+        reader.next(1, r#"{"v": 1}"#);
+        reader.next(2, r#"{"v": 2}"#);
+        assert_eq!(reader.next(3, r#"{"v": 1}"#).same_as, Some(1));
+        assert_eq!(reader.next(4, r#"{"v": 5}"#), RevisionChanges::default());
+        assert_eq!(reader.next(5, r#"{"v": 1}"#).same_as, Some(1), "the earliest is named");
+    }
+
+    #[test]
+    fn the_summary_names_added_and_removed_keys_and_the_revision_it_equals() {
+        let changes = RevisionChanges {
+            added: vec!["theme".into(), "lang".into()],
+            removed: vec!["beta".into()],
+            same_as: Some(3),
+        };
+        assert_eq!(changes.summary(), "+2: theme, lang  −1: beta  = revision 3");
+        assert_eq!(RevisionChanges::default().summary(), "");
+    }
+}
