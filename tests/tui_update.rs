@@ -2285,3 +2285,40 @@ fn ctrl_f_finds_text_as_it_is_typed_f3_goes_on_and_esc_returns_the_cursor() {
     // The text was never changed by finding.
     assert_eq!(state.editor.as_ref().unwrap().textarea.lines(), lines.as_slice());
 }
+
+#[test]
+fn the_drafts_dialog_and_the_list_move_by_page_and_to_either_end_too() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let ids: Vec<String> = store.page_after(None, 25).unwrap().into_iter().map(|e| e.user.id).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let session = format!("1-{n:08x}-0");
+        drafts.save(&earlier_draft(&store, id, &session, 1, "{}", "{\"kept\": true}")).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    let selected = |state: &State| match &state.dialog {
+        Some(Dialog::DraftFound { selected, .. }) => *selected,
+        _ => panic!("not the drafts dialog"),
+    };
+    press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 10);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_eq!(selected(&state), 20);
+    press_bound(&store, &mut state, char_key('G'));
+    assert_eq!(selected(&state), 24);
+    press_bound(&store, &mut state, key(KeyCode::PageUp, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 14);
+    press_bound(&store, &mut state, char_key('g'));
+    assert_eq!(selected(&state), 0);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(selected(&state), 24);
+    press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
+    // The list: Space is a page down as in less.
+    assert_eq!(state.mode(), Mode::Browse);
+    let top = selected_id(&state);
+    press_bound(&store, &mut state, char_key(' '));
+    assert_ne!(selected_id(&state), top);
+    assert_eq!(state.list.selected, state.list.height.min(state.list.rows.len() - 1));
+}

@@ -1510,7 +1510,7 @@ impl State {
     fn select_draft(&mut self, delta: isize) {
         if let Some(Dialog::DraftFound { drafts, selected }) = &mut self.dialog {
             let last = drafts.len().saturating_sub(1) as isize;
-            *selected = (*selected as isize + delta).clamp(0, last) as usize;
+            *selected = (*selected as isize).saturating_add(delta).clamp(0, last) as usize;
         }
     }
 

@@ -69,6 +69,9 @@ pub fn key_name(code: KeyCode, modifiers: KeyModifiers) -> String {
     name + &base
 }
 
+/// Drafts a page of the drafts dialog moves (the rows it shows at 80×24).
+const DRAFT_PAGE: isize = 10;
+
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
@@ -119,7 +122,9 @@ pub const BINDINGS: &[Binding] = &[
         Action::Down
     }),
     bind!(BROWSE, [(KeyCode::PageUp, NONE)], "page up", None, || Action::PageUp),
-    bind!(BROWSE, [(KeyCode::PageDown, NONE)], "page down", None, || Action::PageDown),
+    bind!(BROWSE, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "page down", None, || {
+        Action::PageDown
+    }),
     bind!(BROWSE, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "first user", None, || {
         Action::Home
     }),
@@ -286,6 +291,24 @@ pub const BINDINGS: &[Binding] = &[
     bind!(DRAFT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "next draft", None, || {
         Action::SelectDraft(1)
     }),
+    bind!(
+        DRAFT,
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of drafts down",
+        None,
+        || { Action::SelectDraft(DRAFT_PAGE) }
+    ),
+    bind!(DRAFT, [(KeyCode::PageUp, NONE)], "a page of drafts up", None, || Action::SelectDraft(-DRAFT_PAGE)),
+    bind!(DRAFT, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the first draft", None, || {
+        Action::SelectDraft(isize::MIN)
+    }),
+    bind!(
+        DRAFT,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the last draft",
+        None,
+        || Action::SelectDraft(isize::MAX)
+    ),
     bind!(DRAFT, [(KeyCode::Esc, NONE)], "later (every draft is kept)", Some("later"), || { Action::Cancel }),
     bind!(HISTORY, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "older revision", None, || {
         Action::HistoryUp

@@ -10,6 +10,7 @@ pub mod gap_filling;
 pub mod keymap;
 pub mod terminal;
 pub mod theme;
+pub mod tree;
 pub mod view;
 pub mod words;
 
