@@ -136,8 +136,14 @@ pub fn postgres_url(db: Option<&Path>) -> Option<&str> {
 }
 
 /// Connects to Logto's database at `url` and settles on `tenant`'s users.
-pub fn open_postgres(url: &str, tenant: &str, read_only: bool) -> Result<PostgresStore> {
-    Ok(PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), read_only })?)
+pub fn open_postgres(
+    url: &str,
+    tenant: &str,
+    read_only: bool,
+    statement_timeout: std::time::Duration,
+) -> Result<PostgresStore> {
+    let options = PostgresOptions { tenant: tenant.to_owned(), read_only, statement_timeout };
+    Ok(PostgresStore::connect(url, &options)?)
 }
 
 /// The database named by `--db` as the log may record it: a path, or a URL without its password.

@@ -514,7 +514,7 @@ fn logto_with_people() -> LogtoDb {
 }
 
 fn connect(url: &str, tenant: &str) -> Result<PostgresStore, StoreError> {
-    PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), read_only: false })
+    PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), ..PostgresOptions::default() })
 }
 
 fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {

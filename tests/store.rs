@@ -1541,7 +1541,9 @@ fn concurrent_processes_saving_one_user_lose_no_revision() {
     assert_eq!(doc.revision, 1 + total, "a save was lost");
     let history = store.history("u1").expect("history");
     assert_eq!(history.iter().map(|r| r.revision).collect::<Vec<_>>(), (1..=1 + total).collect::<Vec<_>>());
-    assert!(history.iter().skip(1).all(|r| r.saved_by == "writer"));
+    assert!(
+        history.iter().skip(1).all(|r| r.saved_by == custodian::store::Author::describe_for_tests("writer"))
+    );
 
     // Each process was told a different revision, and each revision holds one process's save.
     let told: BTreeSet<Revision> = outputs.iter().map(|(_, _, o)| saved_revision(o)).collect();

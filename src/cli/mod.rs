@@ -637,9 +637,36 @@ fn set(
         data = CustomData::from_value(serde_json::Value::Object(object), &limits)?;
     }
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    let outcome = save(store, &id, &data, expect)?;
     warn_secrets_allowed(&findings);
     report_outcome(&id, outcome, &data, out)
+}
+
+/// Saves, and when the connection went while the save was committing (PostgreSQL), connects
+/// again and finds out whether it did commit: never reports a save that did not happen. One
+/// line on stderr says what happened to the connection; the save's own line (or error)
+/// follows.
+fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>) -> Result<SaveOutcome> {
+    let revision = match store.replace_custom_data(id, data, expect, &Author::from_environment()) {
+        Err(StoreError::SaveOutcomeUnknown { revision, .. }) => revision,
+        other => return Ok(other?),
+    };
+    tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
+    let landed = store.reconnect().and_then(|()| store.save_landed(id, data, revision));
+    match landed {
+        Ok(true) => {
+            eprintln!(
+                "custodian: the connection was lost while the save was committing; after reconnecting: the save did commit as revision {revision}"
+            );
+            Ok(SaveOutcome::Saved { revision, removed: Vec::new() })
+        }
+        Ok(false) => anyhow::bail!(
+            "the connection was lost while the save was committing; after reconnecting: the save did not happen (user {id} has no revision {revision} holding this document); nothing was written"
+        ),
+        Err(e) => anyhow::bail!(
+            "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history id:{id}` and `custodian get id:{id} --revision {revision}` against this database: revision {revision} is this save if it is there"
+        ),
+    }
 }
 
 /// Refuses a document that looks like it holds secrets, unless the operator allowed it; then
@@ -720,7 +747,7 @@ fn restore(
     }
     let data = CustomData::parse(&text)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let outcome = store.replace_custom_data(&id, &data, expect, &Author::from_environment())?;
+    let outcome = save(store, &id, &data, expect)?;
     warn_secrets_allowed(&findings);
     report_outcome(&id, outcome, &data, out)
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::Output;
 use super::args::{Cli, Command};
-use crate::store::{POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore};
+use crate::store::{CLI_STATEMENT_TIMEOUT, POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore};
 use crate::{database, inert, location};
 
 /// Runs one subcommand against the PostgreSQL database at `url`.
@@ -29,7 +29,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         }
         _ => {}
     }
-    let store = database::open_postgres(url, cli.tenant(), cli.read_only)?;
+    let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT)?;
     let mut out = Output::stdout();
     let result = match command {
         Command::Info => info(&store, &mut out),

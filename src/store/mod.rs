@@ -10,7 +10,9 @@ mod redb_store;
 use thiserror::Error;
 
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
-pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
+pub use postgres::{
+    CLI_STATEMENT_TIMEOUT, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore, SCREEN_STATEMENT_TIMEOUT,
+};
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
 pub use crate::domain::import::{NewUser, RecordError};
@@ -321,6 +323,27 @@ pub enum StoreError {
     /// An operation this backend does not offer (exit 2: a usage error).
     #[error("{0}")]
     NotOnThisBackend(String),
+    /// The server went away, or ended our session, after we were connected: nothing more is
+    /// read or written until [`UserStore::reconnect`] succeeds. `detail` says what it meant
+    /// for the call that found out (a save: that it did not happen).
+    #[error("{server}: connection lost (the server ended the session or the network dropped){detail}")]
+    ConnectionLost { server: String, detail: String },
+    /// The connection went while a save's COMMIT was on its way: the server may have committed
+    /// it or not. Never reported as saved; [`UserStore::save_landed`] finds out which after a
+    /// reconnect.
+    #[error(
+        "{server}: the connection was lost while the save of user {user} was committing: custodian cannot tell yet whether it was saved (as revision {revision}); reconnect to find out"
+    )]
+    SaveOutcomeUnknown { server: String, user: String, revision: Revision },
+    /// A statement ran past the session's `statement_timeout`: the server stopped it (a write
+    /// in it was rolled back).
+    #[error(
+        "{server}: the server did not answer within {seconds} s (statement_timeout); nothing was changed. Try again, or look at the server's load"
+    )]
+    TimedOut { server: String, seconds: u64 },
+    /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
+    #[error("the query was cancelled")]
+    Cancelled,
 }
 
 /// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
@@ -351,6 +374,11 @@ impl StoreError {
                 | StoreError::IdExists(_)
                 | StoreError::RecordConflict { .. }
         )
+    }
+
+    /// Whether the store lost its connection and must reconnect before anything else works.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, StoreError::ConnectionLost { .. } | StoreError::SaveOutcomeUnknown { .. })
     }
 }
 
@@ -484,6 +512,32 @@ pub trait UserStore: Send + Sync {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// Connects again after the connection was lost ([`StoreError::ConnectionLost`]), with
+    /// the same server, role, tenant and settings; a store whose connection is fine is left as
+    /// it is. Provided: an embedded store (redb) has no connection to lose.
+    fn reconnect(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Asks the store to stop the statement it is running now, from another thread (the
+    /// filter's scan that the next keystroke replaced); that call then fails with
+    /// [`StoreError::Cancelled`] or finishes, whichever comes first. Must not block. Provided
+    /// as nothing: redb's scan steps are short and the scanner checks between them.
+    fn cancel_running(&self) {}
+
+    /// After [`StoreError::SaveOutcomeUnknown`] (and a reconnect): whether the save of `data`
+    /// as revision `revision` of user `id` did commit. Provided by comparing that revision's
+    /// document with `data`; a backend may compare as its own storage does.
+    fn save_landed(&self, id: &str, data: &CustomData, revision: Revision) -> Result<bool, StoreError> {
+        match self.revision_text(id, revision) {
+            Ok(text) => {
+                Ok(CustomData::parse(&text).is_ok_and(|stored| stored.as_object() == data.as_object()))
+            }
+            Err(StoreError::RevisionNotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 
     /// Saves an old revision's document as a new revision; nothing is rewritten in place.
     fn restore(

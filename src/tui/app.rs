@@ -213,6 +213,29 @@ pub enum Action {
     StoreFailed {
         message: String,
     },
+    /// The store lost its connection to the server (PostgreSQL): nothing more is read or
+    /// written until it reconnects; the screen says so until then.
+    ConnectionLost {
+        message: String,
+    },
+    /// Reconnect to the server (`r` in the list, F5 in the editor, after a lost connection).
+    Reconnect,
+    /// The store is connected again.
+    Reconnected,
+    /// The connection went while this save was committing: it may have been saved as
+    /// `revision`, or not. Resolved after reconnecting ([`Action::SaveResolved`]).
+    SaveOutcomeUnknown {
+        id: String,
+        data: CustomData,
+        revision: Revision,
+        message: String,
+    },
+    /// What became of a save whose outcome was unknown: `landed` when it did commit.
+    SaveResolved {
+        id: String,
+        revision: Revision,
+        landed: bool,
+    },
     /// The runtime took the terminal back (after a suspend): the screen is drawn again.
     Resumed,
     /// `:user` found this user.
@@ -355,6 +378,15 @@ pub enum Effect {
     },
     /// Stop the running scan.
     StopScan,
+    /// Connect the store again with the same settings; answered with [`Action::Reconnected`].
+    Reconnect,
+    /// Find out whether a save whose outcome was unknown did commit as `revision`; answered
+    /// with [`Action::SaveResolved`].
+    ResolveSave {
+        id: String,
+        data: CustomData,
+        revision: Revision,
+    },
     /// Give the terminal back and stop the process until it is continued.
     Suspend,
     /// Ask the terminal to put `text` on the clipboard (OSC 52).
@@ -958,6 +990,14 @@ impl HistoryView {
 /// How many messages `:messages` keeps.
 pub const MESSAGES_KEPT: usize = 50;
 
+/// A save whose outcome is unknown: what was sent, and the revision it would have made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnresolvedSave {
+    pub id: String,
+    pub data: CustomData,
+    pub revision: Revision,
+}
+
 /// Everything the screen shows.
 pub struct State {
     pub list: UserList,
@@ -980,6 +1020,12 @@ pub struct State {
     /// Why the editor's draft could not be written, while that is so: shown on the status
     /// line for as long as the edit is unsaved.
     pub draft_failure: Option<String>,
+    /// The store lost its connection (why), while that is so: shown on the status line until
+    /// a reconnect succeeds.
+    pub connection_lost: Option<String>,
+    /// A save whose COMMIT got no answer: found out after reconnecting, and until then no
+    /// other save starts (it would conflict with our own, if that one did commit).
+    pub unresolved_save: Option<UnresolvedSave>,
     pub help: bool,
     pub help_scroll: u16,
     /// The last messages said, oldest first, for `:messages`.
@@ -1020,6 +1066,8 @@ impl State {
             set_aside: None,
             opening_draft: false,
             draft_failure: None,
+            connection_lost: None,
+            unresolved_save: None,
             help: false,
             help_scroll: 0,
             said: VecDeque::new(),
@@ -1370,6 +1418,14 @@ impl State {
     }
 
     fn save(&mut self) -> Vec<Effect> {
+        if let Some(unresolved) = &self.unresolved_save {
+            let text = format!(
+                "not saved: custodian must first find out whether your last save became revision {} (r or F5 reconnects and looks)",
+                unresolved.revision
+            );
+            self.say(StatusKind::Error, text);
+            return Vec::new();
+        }
         let Some(editor) = &mut self.editor else { return Vec::new() };
         // Never saved on an older text's check: the final text is checked whole, now.
         if !editor.is_checked() {
@@ -1701,6 +1757,67 @@ impl State {
         self.draft_failure = None;
         effects.extend(self.refresh());
         effects
+    }
+
+    /// Asks the store to connect again; says so meanwhile.
+    fn reconnect(&mut self) -> Vec<Effect> {
+        if self.connection_lost.is_none() {
+            self.say(StatusKind::Info, "the connection is fine: nothing to reconnect");
+            return Vec::new();
+        }
+        self.say(StatusKind::Info, "reconnecting…");
+        vec![Effect::Reconnect]
+    }
+
+    fn connection_lost(&mut self, message: String) {
+        // The status line's own prefix says "connection lost" and the hint bar the key that
+        // reconnects; the editor (and its draft) keep the edit.
+        self.say(StatusKind::Error, message.clone());
+        self.connection_lost = Some(message);
+    }
+
+    /// Connected again: a save in doubt is looked up first; otherwise the screen reloads what
+    /// it shows.
+    fn reconnected(&mut self) -> Vec<Effect> {
+        self.connection_lost = None;
+        if let Some(UnresolvedSave { id, data, revision }) = self.unresolved_save.clone() {
+            self.say(
+                StatusKind::Info,
+                format!("reconnected; looking whether your save became revision {revision}…"),
+            );
+            return vec![Effect::ResolveSave { id, data, revision }];
+        }
+        self.say(StatusKind::Success, "reconnected");
+        self.refresh()
+    }
+
+    fn save_outcome_unknown(&mut self, id: String, data: CustomData, revision: Revision, message: String) {
+        self.say(
+            StatusKind::Error,
+            format!("save in doubt: may have become revision {revision}; your edit stays"),
+        );
+        self.connection_lost = Some(message);
+        self.unresolved_save = Some(UnresolvedSave { id, data, revision });
+    }
+
+    fn save_resolved(&mut self, id: String, revision: Revision, landed: bool) -> Vec<Effect> {
+        if self.unresolved_save.as_ref().is_none_or(|u| u.id != id || u.revision != revision) {
+            return Vec::new();
+        }
+        self.unresolved_save = None;
+        if landed {
+            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new() });
+            self.say(StatusKind::Success, format!("the save did commit as revision {revision}"));
+            effects
+        } else {
+            let text = if self.editor.as_ref().is_some_and(|e| e.user_id == id) {
+                "the save did not happen — your edit is still here (Ctrl-S saves it)"
+            } else {
+                "the save did not happen"
+            };
+            self.say(StatusKind::Error, text);
+            self.refresh()
+        }
     }
 
     /// Reloads the window from its top row: others' saves and new users show up, and the
@@ -2239,6 +2356,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
+        Refresh if state.connection_lost.is_some() => state.reconnect(),
         Refresh => {
             // Only the operator's `r` is answered with what it found; the refresh after a
             // save leaves the save's own message.
@@ -2250,6 +2368,17 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             }
             state.refresh()
         }
+        Reconnect => state.reconnect(),
+        Reconnected => state.reconnected(),
+        ConnectionLost { message } => {
+            state.connection_lost(message);
+            Vec::new()
+        }
+        SaveOutcomeUnknown { id, data, revision, message } => {
+            state.save_outcome_unknown(id, data, revision, message);
+            Vec::new()
+        }
+        SaveResolved { id, revision, landed } => state.save_resolved(id, revision, landed),
         Suspend => vec![Effect::Suspend],
         Copy => state.read_current(Purpose::Copy),
         EditExternally => state.read_current(Purpose::EditExternally),

@@ -90,6 +90,9 @@ const TREE: &[Mode] = &[Mode::Tree];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const PLAINTEXT: &[Mode] = &[Mode::Plaintext];
+/// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
+/// filter and the command line give way to the list, where `r` does).
+const RECONNECT_WITH_F5: &[Mode] = &[Mode::Edit, Mode::History, Mode::Conflict];
 const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
     Mode::Browse,
     Mode::Filter,
@@ -158,9 +161,13 @@ pub const BINDINGS: &[Binding] = &[
         Some("history"),
         || Action::OpenHistory
     ),
-    bind!(BROWSE, [(KeyCode::Char('r'), NONE)], "refresh (see others' saves)", Some("refresh"), || {
-        Action::Refresh
-    }),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('r'), NONE)],
+        "refresh (see others' saves; reconnects when lost)",
+        Some("refresh"),
+        || { Action::Refresh }
+    ),
     bind!(
         BROWSE,
         [(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
@@ -330,6 +337,13 @@ pub const BINDINGS: &[Binding] = &[
         "close the plaintext (it is kept nowhere)",
         Some("close"),
         || Action::ClosePlaintext
+    ),
+    bind!(
+        RECONNECT_WITH_F5,
+        [(KeyCode::F(5), NONE)],
+        "reconnect after a lost connection (the edit stays)",
+        None,
+        || Action::Reconnect
     ),
     // A question that throws work away or removes keys: only an explicit `y` says yes; Enter,
     // pressed by habit, is the safe answer.

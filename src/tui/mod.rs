@@ -77,6 +77,11 @@ pub struct Scanner {
     /// `None` once shut down: the thread's `recv` then fails and it ends.
     queries: Option<mpsc::Sender<(u64, String)>>,
     current: Arc<AtomicU64>,
+    /// The scanner's store, to cancel a step the server is working on for a query that was
+    /// replaced (`None` once shut down: it must not outlive the thread's hold for redb).
+    store: Option<Arc<dyn UserStore>>,
+    /// Whether a scan is under way (a cancel request is sent only then).
+    busy: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -86,12 +91,40 @@ pub struct Scanner {
 /// It stops after one hit more than the list keeps: each hit is a distinct user, so the list
 /// then knows it holds only some of them, and a query that matches nearly everyone does not
 /// build thousands of rows that would be thrown away.
-fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl FnMut(Action) -> bool) {
+///
+/// A step cancelled on the server ([`UserStore::cancel_running`], asked for when the next
+/// keystroke replaced this scan) ends the scan without a word once `current` says it was
+/// replaced; a cancel that was meant for the scan before and hit this one's step instead is
+/// taken again, a few times at most. A scan on a connection that was lost reconnects once
+/// first (the screen's own connection is reconnected by `r`; this is the scanner's).
+fn scan(
+    store: &dyn UserStore,
+    generation: u64,
+    query: &str,
+    current: &dyn Fn() -> bool,
+    mut answer: impl FnMut(Action) -> bool,
+) {
     let mut after: Option<ListKey> = None;
     let mut wanted = app::MAX_MATCHES + 1;
+    let (mut cancels, mut reconnected) = (0, false);
     loop {
         let step = crate::crash::catch(|| store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted))
             .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+        let step = match step {
+            Err(StoreError::Cancelled) if !current() => return,
+            Err(StoreError::Cancelled) if cancels < 3 => {
+                cancels += 1;
+                continue;
+            }
+            Err(e) if e.is_connection_lost() && !reconnected => {
+                reconnected = true;
+                match store.reconnect() {
+                    Ok(()) => continue,
+                    Err(_) => Err(e),
+                }
+            }
+            other => other,
+        };
         let (step, last) = match step {
             Ok(step) => {
                 wanted = wanted.saturating_sub(step.hits.len());
@@ -99,7 +132,7 @@ fn scan(store: &dyn UserStore, generation: u64, query: &str, mut answer: impl Fn
                 let (scanned, done) = (step.scanned as u64, after.is_none());
                 (Action::SearchHits { generation, hits: step.hits, scanned, done }, done)
             }
-            Err(e) => (Action::StoreFailed { message: e.to_string() }, true),
+            Err(e) => (store_failed(e), true),
         };
         if !answer(step) || last {
             return;
@@ -157,30 +190,37 @@ impl Scanner {
         let (queries, requests) = mpsc::channel::<(u64, String)>();
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
+        let busy = Arc::new(AtomicBool::new(false));
+        let scanning = Arc::clone(&busy);
+        let held = Arc::clone(&store);
         let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
+            let busy = scanning;
             yield_to_the_operator();
             let mut next = requests.recv().ok();
             while let Some((generation, query)) = next.take() {
                 let current = || running.load(Ordering::SeqCst) == generation;
                 if current() {
-                    scan(&*store, generation, &query, |answer| {
+                    busy.store(true, Ordering::SeqCst);
+                    scan(&*store, generation, &query, &current, |answer| {
                         let sent = answers.send(answer).is_ok();
                         // A full pipe already wakes the loop: a failed write loses nothing.
                         // SAFETY: writes one byte from a local to our own pipe.
                         unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
                         sent && current()
                     });
+                    busy.store(false, Ordering::SeqCst);
                 }
                 // The newest query waiting, if any, else wait for one.
                 next = requests.try_iter().last().or_else(|| requests.recv().ok());
             }
         })?;
-        let scanner = Self { queries: Some(queries), current, thread: Some(thread) };
+        let scanner = Self { queries: Some(queries), current, store: Some(held), busy, thread: Some(thread) };
         Ok((scanner, ScanAnswers { receiver, wake }))
     }
 
     fn start(&self, generation: u64, query: String) {
         self.current.store(generation, Ordering::SeqCst);
+        self.cancel_running();
         if let Some(queries) = &self.queries {
             let _ = queries.send((generation, query));
         }
@@ -188,12 +228,24 @@ impl Scanner {
 
     fn stop(&self) {
         self.current.store(u64::MAX, Ordering::SeqCst);
+        self.cancel_running();
+    }
+
+    /// The server stops working for a query nobody waits for any more (PostgreSQL: a cancel
+    /// request, sent from a thread of its own; redb: nothing, its steps are short).
+    fn cancel_running(&self) {
+        if self.busy.load(Ordering::SeqCst)
+            && let Some(store) = &self.store
+        {
+            store.cancel_running();
+        }
     }
 
     /// Ends the thread and waits for it: a running scan stops after its current step (a few
     /// milliseconds), and the thread's hold on the store is gone when this returns.
     pub fn shut_down(&mut self) {
         self.stop();
+        self.store = None;
         self.queries = None;
         if let Some(thread) = self.thread.take() {
             // A scan that panicked has already let go of the store while unwinding.
@@ -245,7 +297,10 @@ impl Work {
             | Effect::SelectUser { .. }
             | Effect::FindUser { .. }
             | Effect::LoadHistory { .. }
-            | Effect::LoadRevision { .. } => Work::Read,
+            | Effect::LoadRevision { .. }
+            // Connecting takes up to connect_timeout: never on the screen's thread.
+            | Effect::Reconnect
+            | Effect::ResolveSave { .. } => Work::Read,
             _ => return None,
         })
     }
@@ -672,7 +727,12 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
             Some(url) => {
-                let store = crate::database::open_postgres(url, &tenant, read_only)?;
+                let store = crate::database::open_postgres(
+                    url,
+                    &tenant,
+                    read_only,
+                    crate::store::SCREEN_STATEMENT_TIMEOUT,
+                )?;
                 let scan_store = Arc::new(store.another_connection()?);
                 let database = store.draft_identity();
                 (Arc::new(store), scan_store, database)
@@ -1238,10 +1298,35 @@ fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, 
     }
 }
 
+/// A store error as the screen's answer: a lost connection is its own (the screen keeps
+/// saying so until a reconnect), anything else a message.
+fn store_failed(error: StoreError) -> Action {
+    if error.is_connection_lost() {
+        // The whole of it (the server) goes to the log; the status line, which also says
+        // "connection lost", keeps to what it means here.
+        tracing::warn!(%error, "connection lost");
+        let message = match error {
+            StoreError::ConnectionLost { detail, .. } if !detail.is_empty() => "the save did not happen",
+            _ => "the server ended the session or the network dropped",
+        };
+        Action::ConnectionLost { message: message.to_owned() }
+    } else if let StoreError::TimedOut { seconds, .. } = error {
+        // The status line has no room for the server's URL (the log has it).
+        tracing::warn!(%error, "statement timeout");
+        Action::StoreFailed {
+            message: format!(
+                "the server did not answer within {seconds} s (statement_timeout); nothing was changed, try again"
+            ),
+        }
+    } else {
+        Action::StoreFailed { message: error.to_string() }
+    }
+}
+
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
-    let failed = |e: StoreError| Action::StoreFailed { message: e.to_string() };
+    let failed = store_failed;
     Some(match effect {
         Effect::Check { generation, text, limits } => match &runtime.checker {
             Some(checker) => {
@@ -1280,6 +1365,13 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     // Ids and revisions only: the removed keys are the operator's data.
                     tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
                     Action::Saved { id, outcome }
+                }
+                // The COMMIT went and no answer came: neither saved nor not saved until the
+                // store, reconnected, is asked.
+                Err(StoreError::SaveOutcomeUnknown { server, user, revision }) => {
+                    tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
+                    let message = StoreError::SaveOutcomeUnknown { server, user, revision }.to_string();
+                    Action::SaveOutcomeUnknown { id, data, revision, message }
                 }
                 // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
                 Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
@@ -1335,7 +1427,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             // No scanner thread (tests): the whole scan, answered at once.
             let (mut hits, mut scanned, mut failure) = (Vec::new(), 0, None);
-            scan(store, generation, &query, |answer| match answer {
+            scan(store, generation, &query, &|| true, |answer| match answer {
                 Action::SearchHits { hits: step, scanned: count, .. } => {
                     hits.extend(step);
                     scanned += count;
@@ -1354,7 +1446,12 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::Export { path } => match crate::export::to_file(store, &path) {
             Ok(count) => Action::Exported { path: path.display().to_string(), count },
-            Err(e) => Action::StoreFailed { message: format!("{e:#}") },
+            Err(e) => match e.downcast_ref::<StoreError>() {
+                Some(lost) if lost.is_connection_lost() => {
+                    Action::ConnectionLost { message: format!("{e:#}") }
+                }
+                _ => Action::StoreFailed { message: format!("{e:#}") },
+            },
         },
         // The terminal's work, without a terminal (in tests): nothing to do.
         Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => return None,
@@ -1364,6 +1461,29 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             return None;
         }
+        Effect::Reconnect => match store.reconnect() {
+            Ok(()) => Action::Reconnected,
+            Err(e) => match e {
+                // Still unreachable: the screen keeps saying the connection is lost. The server's
+                // URL (already in the log) is left out of the status line, which has no room.
+                StoreError::Connection(message) => {
+                    tracing::warn!(%message, "reconnecting failed");
+                    let why = message
+                        .strip_prefix("postgres://")
+                        .and_then(|rest| rest.split_once(": "))
+                        .map_or(message.as_str(), |(_, why)| why);
+                    Action::ConnectionLost { message: why.to_owned() }
+                }
+                other => failed(other),
+            },
+        },
+        Effect::ResolveSave { id, data, revision } => match store.save_landed(&id, &data, revision) {
+            Ok(landed) => {
+                tracing::info!(user = %id, revision, landed, "save outcome found after reconnecting");
+                Action::SaveResolved { id, revision, landed }
+            }
+            Err(e) => failed(e),
+        },
         Effect::LoadHistory { id } => {
             // Each revision is read, summed up and let go: one document in memory at a time.
             let summed_up = store.history(&id).and_then(|infos| {

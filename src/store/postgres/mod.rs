@@ -20,9 +20,10 @@ mod schema;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use postgres::types::ToSql;
-use postgres::{Client, Row};
+use postgres::{CancelToken, Client, Row};
 use serde_json::{Map, Value};
 
 pub use schema::POSTGRES_SCHEMA_VERSION;
@@ -45,13 +46,25 @@ pub struct PostgresOptions {
     /// Logto's tenant id (`tenants.id`) whose users are shown: `default` unless told.
     pub tenant: String,
     pub read_only: bool,
+    /// The session's `statement_timeout`: how long any one statement may run before the
+    /// server stops it, so a stuck server never holds custodian forever.
+    /// [`SCREEN_STATEMENT_TIMEOUT`] for the screen, [`CLI_STATEMENT_TIMEOUT`] (the default)
+    /// for scripts.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        Self { tenant: "default".to_owned(), read_only: false }
+        Self { tenant: "default".to_owned(), read_only: false, statement_timeout: CLI_STATEMENT_TIMEOUT }
     }
 }
+
+/// The screen's statements (a page, a user, a filter step, a save) answer in milliseconds;
+/// one that takes this long means a stuck or overloaded server, and the screen says so.
+pub const SCREEN_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The scripting commands' statements, and every export's (a sort of the whole tenant may
+/// take a while on a big one before the first row comes).
+pub const CLI_STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Who is named in the history for a document custodian did not write.
 const OUTSIDE: &str = "outside custodian";
@@ -112,10 +125,21 @@ impl PlanJson {
     }
 }
 
+/// A connected session and what it found out while setting up.
+struct Session {
+    client: Client,
+    role: String,
+    initialised: bool,
+}
+
 /// A store on one tenant of a Logto database.
 pub struct PostgresStore {
     client: Mutex<Client>,
+    /// Cancels the statement the session runs now, from another thread (the client itself
+    /// is locked by the call that waits for it).
+    cancel: Mutex<CancelToken>,
     spec: ConnectionSpec,
+    statement_timeout: Duration,
     tenant: String,
     /// The role the session works as (the tenant's own when we could switch to it).
     role: String,
@@ -143,8 +167,6 @@ fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreError {
             format!("database {:?} does not exist", spec.dbname)
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             format!("role {:?} may not do this: {}", spec.user, db.message())
-        } else if *code == SqlState::QUERY_CANCELED {
-            "the query was cancelled (statement timeout)".to_owned()
         } else {
             db.message().to_owned()
         };
@@ -165,6 +187,47 @@ fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreError {
         source = cause.source();
     }
     StoreError::Connection(format!("{spec}: {message}"))
+}
+
+/// An error of a session that was up: a connection that went (closed, an I/O error, the
+/// server or an administrator ending the session) is [`StoreError::ConnectionLost`], a
+/// statement the server stopped is [`StoreError::TimedOut`] or [`StoreError::Cancelled`];
+/// the rest as [`describe`] says.
+fn session_error(spec: &ConnectionSpec, statement_timeout: Duration, error: &postgres::Error) -> StoreError {
+    use postgres::error::SqlState;
+    if let Some(db) = error.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::QUERY_CANCELED {
+            // The server's words tell a timeout from a cancel request.
+            return if db.message().contains("statement timeout") {
+                StoreError::TimedOut {
+                    server: spec.to_string(),
+                    seconds: statement_timeout.as_millis().div_ceil(1000) as u64,
+                }
+            } else {
+                StoreError::Cancelled
+            };
+        }
+        // 57P01-57P03: the server is shutting down or an administrator ended the session
+        // (pg_terminate_backend); class 08: the connection itself failed.
+        if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
+            || code.code().starts_with("08")
+        {
+            return lost(spec);
+        }
+        return describe(spec, error);
+    }
+    let mut source = std::error::Error::source(error);
+    let mut io = false;
+    while let Some(cause) = source {
+        io |= cause.is::<std::io::Error>();
+        source = cause.source();
+    }
+    if error.is_closed() || io { lost(spec) } else { describe(spec, error) }
+}
+
+fn lost(spec: &ConnectionSpec) -> StoreError {
+    StoreError::ConnectionLost { server: spec.to_string(), detail: String::new() }
 }
 
 /// Splits a list key (`lower-cased handle NUL id`) into its two parts.
@@ -259,13 +322,37 @@ impl PostgresStore {
     /// scan gets one of its own, so a scan step never waits for the screen's queries (nor
     /// they for it).
     pub fn another_connection(&self) -> Result<Self, StoreError> {
-        let options = PostgresOptions { tenant: self.tenant.clone(), read_only: self.read_only };
-        Self::connect_spec(self.spec.clone(), &options)
+        Self::connect_spec(self.spec.clone(), &self.options())
+    }
+
+    fn options(&self) -> PostgresOptions {
+        PostgresOptions {
+            tenant: self.tenant.clone(),
+            read_only: self.read_only,
+            statement_timeout: self.statement_timeout,
+        }
     }
 
     fn connect_spec(spec: ConnectionSpec, options: &PostgresOptions) -> Result<Self, StoreError> {
-        let mut client = Self::client(&spec)?;
-        let fail = |e: postgres::Error| describe(&spec, &e);
+        let session = Self::open_session(&spec, options)?;
+        Ok(Self {
+            cancel: Mutex::new(session.client.cancel_token()),
+            client: Mutex::new(session.client),
+            spec,
+            statement_timeout: options.statement_timeout,
+            tenant: options.tenant.clone(),
+            role: session.role,
+            read_only: options.read_only,
+            initialised: session.initialised,
+            seen: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// One session, ready: the database checked to be Logto's, the tenant's role taken (when
+    /// the connecting role may), the timeouts and read-only mode set.
+    fn open_session(spec: &ConnectionSpec, options: &PostgresOptions) -> Result<Session, StoreError> {
+        let mut client = Self::client(spec)?;
+        let fail = |e: postgres::Error| describe(spec, &e);
         let row = client
             .query_one(
                 "select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null, current_user::text",
@@ -302,7 +389,10 @@ impl PostgresStore {
             }
             Some(_) => {}
         }
-        let mut settings = format!("set lock_timeout = '{LOCK_TIMEOUT}';");
+        // Whole milliseconds, at least one (0 would mean no limit at all).
+        let timeout_ms = options.statement_timeout.as_millis().clamp(1, i32::MAX as u128);
+        let mut settings =
+            format!("set lock_timeout = '{LOCK_TIMEOUT}'; set statement_timeout = {timeout_ms};");
         if options.read_only {
             settings.push_str("set default_transaction_read_only = on;");
         }
@@ -319,15 +409,7 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .get(0);
-        Ok(Self {
-            client: Mutex::new(client),
-            spec,
-            tenant: options.tenant.clone(),
-            role,
-            read_only: options.read_only,
-            initialised,
-            seen: Mutex::new(HashMap::new()),
-        })
+        Ok(Session { client, role, initialised })
     }
 
     /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
@@ -404,7 +486,7 @@ impl PostgresStore {
     }
 
     fn fail(&self, error: postgres::Error) -> StoreError {
-        describe(&self.spec, &error)
+        session_error(&self.spec, self.statement_timeout, &error)
     }
 
     /// `select <user columns> <revision columns> from users u <history join>` + `tail`.
@@ -462,6 +544,49 @@ impl UserStore for PostgresStore {
         self.read_only
     }
 
+    fn reconnect(&self) -> Result<(), StoreError> {
+        {
+            let mut client = self.lock();
+            if !client.is_closed() && client.is_valid(self.spec.connect_timeout).is_ok() {
+                return Ok(());
+            }
+        }
+        // Connected without holding the client: a call on the other lane fails at once on the
+        // dead one meanwhile instead of waiting here.
+        let session = Self::open_session(&self.spec, &self.options())?;
+        let token = session.client.cancel_token();
+        *self.lock() = session.client;
+        *self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+        tracing::info!(server = %self.spec, "reconnected");
+        Ok(())
+    }
+
+    fn cancel_running(&self) {
+        let token = self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let Ok((_, tls)) = self.spec.client_config() else { return };
+        // The cancel request is a connection of its own: never on the caller's thread (the
+        // screen's), and a failure only means the statement runs to its end.
+        let _ = std::thread::Builder::new().name("custodian-cancel".into()).spawn(move || {
+            let _ = crate::crash::catch(|| token.cancel_query(tls));
+        });
+    }
+
+    fn save_landed(&self, id: &str, data: &CustomData, revision: Revision) -> Result<bool, StoreError> {
+        if !self.initialised {
+            return Ok(false);
+        }
+        // jsonb equality, as the save compared: the document stored as that revision.
+        let row = self
+            .lock()
+            .query_opt(
+                "select h.custom_data = $4::text::jsonb from custodian.history h \
+                 where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
+                &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64), &data.compact()],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(row.is_some_and(|row| row.get::<_, bool>(0)))
+    }
+
     fn count(&self) -> Result<u64, StoreError> {
         let row = self
             .lock()
@@ -478,7 +603,7 @@ impl UserStore for PostgresStore {
     /// `pg_class.reltuples` alone would be every tenant's users together.
     fn user_count(&self) -> Result<UserCount, StoreError> {
         let mut client = self.lock();
-        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        let fail = |e: postgres::Error| session_error(&self.spec, self.statement_timeout, &e);
         let counted: i64 = client
             .query_one(
                 "select count(*) from (select 1 from public.users u where u.tenant_id = $1 limit $2) s",
@@ -728,7 +853,17 @@ impl UserStore for PostgresStore {
         let new_text = data.compact();
         let seen = self.seen(id);
         let mut client = self.lock();
-        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        // Before the COMMIT, a lost connection means the server rolls the transaction back:
+        // the save did not happen, and the error says so.
+        let fail = |e: postgres::Error| match self.fail(e) {
+            StoreError::ConnectionLost { server, .. } => StoreError::ConnectionLost {
+                server,
+                detail:
+                    "; the save did not happen (the server rolls back a transaction whose connection goes)"
+                        .to_owned(),
+            },
+            other => other,
+        };
         let mut tx = client.transaction().map_err(fail)?;
         // The row stays locked until the commit: no other writer can slip in between.
         let row = tx
@@ -807,7 +942,15 @@ impl UserStore for PostgresStore {
             &[&self.tenant, &id, &(revision as i64), &author.0],
         )
         .map_err(fail)?;
-        tx.commit().map_err(fail)?;
+        // The COMMIT went out and no answer came back: the server may have committed it or
+        // not. Never reported as saved nor as not saved; the caller finds out after
+        // reconnecting ([`UserStore::save_landed`]).
+        tx.commit().map_err(|e| match self.fail(e) {
+            StoreError::ConnectionLost { server, .. } => {
+                StoreError::SaveOutcomeUnknown { server, user: id.to_owned(), revision }
+            }
+            other => other,
+        })?;
         drop(client);
         self.remember(id, revision, new_micros);
         Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
@@ -890,13 +1033,16 @@ impl UserStore for PostgresStore {
     ) -> Result<(), StoreError> {
         const FETCH: i32 = 500;
         let mut client = self.lock();
-        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        let fail = |e: postgres::Error| session_error(&self.spec, CLI_STATEMENT_TIMEOUT, &e);
         // One snapshot for the whole walk, read in slices from a server-side portal.
         let mut tx = client
             .build_transaction()
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
+            .map_err(fail)?;
+        // An export sorts the whole tenant before its first row: the longer limit, whoever asks.
+        tx.batch_execute(&format!("set local statement_timeout = {}", CLI_STATEMENT_TIMEOUT.as_millis()))
             .map_err(fail)?;
         let sql = if self.initialised {
             format!(

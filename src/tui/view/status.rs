@@ -33,6 +33,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
+    // A lost connection says so until a reconnect succeeds, whatever else is said meanwhile
+    // (the hint bar names the key that reconnects).
+    if state.connection_lost.is_some() {
+        spans.push(Span::styled("connection lost · ", theme.error));
+    }
     // An edit that cannot be kept on disk says so for as long as it is unsaved.
     // (The first message says why; this stays short so the rest of the line still fits.)
     if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
@@ -102,7 +107,27 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The key that reconnects where the operator is, while the connection is lost (`r` in the
+/// list; F5 where `r` is typed or means something else; none in questions and the help).
+fn reconnect_key(state: &State) -> Option<&'static str> {
+    use crate::tui::app::Mode;
+    state.connection_lost.as_ref()?;
+    match state.mode() {
+        Mode::Browse => Some("r"),
+        Mode::Edit | Mode::History | Mode::Conflict => Some("F5"),
+        _ => None,
+    }
+}
+
 pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = Vec::new();
+    let mut area_width = area.width as usize;
+    // First, while the connection is lost: how to get it back.
+    if let Some(key) = reconnect_key(state) {
+        spans.push(Span::styled(key, theme.error));
+        spans.push(Span::styled(" reconnect", theme.error));
+        area_width = area_width.saturating_sub(key.width() + " reconnect".width() + 3);
+    }
     let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode()).collect();
     // What does not fit is left out from the middle, so `? help` and `q quit` stay at the end
     // (the help lists every key).
@@ -110,10 +135,9 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         hints.iter().map(|b| b.label().width() + 1 + b.hint.unwrap_or(b.description).width()).sum::<usize>()
             + 3 * hints.len().saturating_sub(1)
     };
-    while width(&hints) > area.width as usize && hints.len() > 2 {
+    while width(&hints) > area_width && hints.len() > 2 {
         hints.remove(hints.len() - 3);
     }
-    let mut spans = Vec::new();
     for binding in hints {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.dim));

@@ -1,0 +1,774 @@
+//! The life of a PostgreSQL connection (issue 15, "bad connections"): the server ending the
+//! session between two calls and in the middle of a save, reconnecting with the same
+//! settings, a save whose COMMIT got no answer found out afterwards, the statement timeout,
+//! and a filter scan cancelled on the server. Sessions are ended for real, from the
+//! superuser, with `pg_terminate_backend`, found by their `application_name`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use custodian::domain::CustomData;
+use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
+use support::home::PrivateHome;
+use support::postgres::LogtoDb;
+use support::pty::Tui;
+use support::run::Run;
+
+const PEOPLE: &str = r#"[
+{"id":"u1","username":"alice","customData":{"theme":"dark"}},
+{"id":"u2","username":"bob","customData":{}}
+]"#;
+
+fn logto() -> LogtoDb {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert_json("default", PEOPLE);
+    db
+}
+
+fn author() -> Author {
+    Author("editor".into())
+}
+
+fn data(text: &str) -> CustomData {
+    CustomData::parse(text).expect("valid test document")
+}
+
+/// A name no other session of the cluster has: the database's own.
+fn application(db: &LogtoDb, what: &str) -> String {
+    format!("{what}-{}", db.name)
+}
+
+fn connect(db: &LogtoDb, application_name: &str, statement_timeout: Option<Duration>) -> PostgresStore {
+    let url = format!("{}&application_name={application_name}", db.tenant_url("default"));
+    let mut options = PostgresOptions::default();
+    if let Some(timeout) = statement_timeout {
+        options.statement_timeout = timeout;
+    }
+    PostgresStore::connect(&url, &options).expect("connect as the tenant role")
+}
+
+/// Waits until `check` holds, up to 20 s; fails naming `what`.
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The server processes of the sessions named `application_name` (and waiting on
+/// `wait_event`, when given).
+fn sessions(db: &LogtoDb, application_name: &str, wait_event: Option<&str>) -> Vec<i32> {
+    db.server
+        .superuser("postgres")
+        .query(
+            "select pid from pg_stat_activity where application_name = $1 and ($2::text is null or wait_event = $2)",
+            &[&application_name, &wait_event],
+        )
+        .expect("pg_stat_activity")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// Ends every session named `application_name`, as an administrator (or a failover) would,
+/// and waits until they are gone.
+fn terminate(db: &LogtoDb, application_name: &str) {
+    let ended: Vec<bool> = db
+        .server
+        .superuser("postgres")
+        .query(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+            &[&application_name],
+        )
+        .expect("pg_terminate_backend")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(!ended.is_empty() && ended.iter().all(|e| *e), "no session {application_name} to end");
+    wait_until("the ended sessions to go", || sessions(db, application_name, None).is_empty());
+}
+
+#[test]
+fn a_session_the_server_ends_is_connection_lost_until_reconnect_and_then_everything_works() {
+    let db = logto();
+    let name = application(&db, "lost");
+    let store = connect(&db, &name, None);
+    assert_eq!(store.custom_data("u1").expect("read").revision, 1);
+    terminate(&db, &name);
+    let error = store.count().expect_err("the session is gone");
+    assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("connection lost") && !message.contains('\n'), "{message}");
+    let (_, password) = db.tenant_role("default");
+    assert!(!message.contains(&password), "{message}");
+    // No silent reconnect: every call says so until the store is told to reconnect.
+    assert!(matches!(store.user("u1"), Err(StoreError::ConnectionLost { .. })));
+    store.reconnect().expect("reconnect");
+    assert_eq!(sessions(&db, &name, None).len(), 1, "one new session with the same settings");
+    // The same role (row-level security), tenant and conflict checks as before.
+    assert_eq!(store.count().expect("count"), 2);
+    let saved = store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &author());
+    assert_eq!(saved.expect("save after reconnecting").revision(), 2);
+    // A reconnect of a connection that is fine changes nothing.
+    let pid = sessions(&db, &name, None);
+    store.reconnect().expect("reconnect again");
+    assert_eq!(sessions(&db, &name, None), pid);
+}
+
+#[test]
+fn a_save_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_was_written() {
+    let db = logto();
+    let name = application(&db, "cut");
+    let store = connect(&db, &name, None);
+    // Another session holds the row: the save waits for it (up to the 3 s lock timeout),
+    // and the server ends the saving session while it waits.
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where id = 'u1' for update", &[]).expect("lock the row");
+    let error = std::thread::scope(|scope| {
+        let save =
+            scope.spawn(|| store.replace_custom_data("u1", &data(r#"{"theme":"mine"}"#), Some(1), &author()));
+        wait_until("the save to wait for the row", || {
+            !sessions(&db, &name, Some("transactionid")).is_empty()
+        });
+        terminate(&db, &name);
+        save.join().expect("the save thread").expect_err("the session went")
+    });
+    holding.rollback().expect("release the row");
+    assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
+    assert!(error.to_string().contains("the save did not happen"), "{error}");
+    store.reconnect().expect("reconnect");
+    let stored = store.custom_data("u1").expect("read");
+    assert_eq!((stored.revision, stored.text.contains("dark")), (1, true), "{stored:?}");
+    assert!(!store.save_landed("u1", &data(r#"{"theme":"mine"}"#), 2).expect("look"));
+}
+
+/// Makes COMMIT wait for a synchronous standby that never comes, in this test's database
+/// only (`synchronous_commit` is off for the cluster, on for this database): the commit is
+/// written locally and then no answer comes — the case of a server or network gone after the
+/// COMMIT was sent. Undone on drop.
+struct CommitWithoutAnswer<'a> {
+    db: &'a LogtoDb,
+    /// The setting is the cluster's: one such test at a time in this binary (another test's
+    /// reset would let this one's COMMIT through).
+    _alone: std::sync::MutexGuard<'static, ()>,
+}
+
+static STANDBY_SETTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl<'a> CommitWithoutAnswer<'a> {
+    fn new(db: &'a LogtoDb) -> Self {
+        let alone = STANDBY_SETTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Made first, so a failure below still undoes the setting (on drop).
+        let guard = Self { db, _alone: alone };
+        guard.apply();
+        guard
+    }
+
+    fn apply(&self) {
+        let db = self.db;
+        let mut admin = db.server.superuser("postgres");
+        // One statement at a time: ALTER SYSTEM refuses to run inside a transaction block.
+        for statement in [
+            "alter system set synchronous_standby_names = 'custodian_nobody'".to_owned(),
+            "select pg_reload_conf()".to_owned(),
+            format!("alter database {} set synchronous_commit = on", db.name),
+        ] {
+            admin.batch_execute(&statement).unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        // The server applies a reload in its own time: a probe's commit must wait first (it is
+        // then let go with a cancel, which leaves it committed locally).
+        let probe = application(db, "probe");
+        let url = format!(
+            "host=127.0.0.1 port={} user=postgres dbname={} application_name={probe}",
+            db.server.port, db.name
+        );
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect the probe");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waited = std::thread::scope(|scope| {
+                // Any write waits: a temporary table of the probe's own session.
+                let insert = scope.spawn(|| {
+                    client.batch_execute(
+                        "create temp table if not exists probe (n int); insert into probe values (1)",
+                    )
+                });
+                let mut waiting = false;
+                wait_until("the probe to commit or wait", || {
+                    waiting = !sessions(db, &probe, Some("SyncRep")).is_empty();
+                    waiting || insert.is_finished()
+                });
+                if waiting {
+                    db.server
+                        .superuser("postgres")
+                        .execute(
+                            "select pg_cancel_backend(pid) from pg_stat_activity where application_name = $1",
+                            &[&probe],
+                        )
+                        .expect("let the probe go");
+                }
+                let _ = insert.join().expect("the probe thread");
+                waiting
+            });
+            if waited {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the server never applied synchronous_standby_names");
+        }
+    }
+}
+
+impl Drop for CommitWithoutAnswer<'_> {
+    fn drop(&mut self) {
+        let mut admin = self.db.server.superuser("postgres");
+        for statement in [
+            format!("alter database {} reset synchronous_commit", self.db.name),
+            "alter system reset synchronous_standby_names".to_owned(),
+            "select pg_reload_conf()".to_owned(),
+        ] {
+            if let Err(e) = admin.batch_execute(&statement) {
+                eprintln!("{statement}: {e}");
+            }
+        }
+    }
+}
+
+/// Saves `u1` with documents `{"n": 1}`, `{"n": 2}`, … until one save's COMMIT waits for the
+/// standby (the server reloads its settings in its own time; a save before that commits at
+/// once), ends that session, and returns the document and what the save said.
+fn save_while_the_commit_gets_no_answer(
+    db: &LogtoDb,
+    store: &PostgresStore,
+    name: &str,
+) -> (CustomData, Result<SaveOutcome, StoreError>) {
+    for attempt in 1..=100 {
+        let document = data(&format!(r#"{{"n":{attempt}}}"#));
+        let expected = store.custom_data("u1").expect("read").revision;
+        let answer = std::thread::scope(|scope| {
+            let save = scope.spawn(|| store.replace_custom_data("u1", &document, Some(expected), &author()));
+            let mut waiting = false;
+            wait_until("the save to commit or to wait for the standby", || {
+                waiting = !sessions(db, name, Some("SyncRep")).is_empty();
+                waiting || save.is_finished()
+            });
+            if waiting {
+                terminate(db, name);
+            }
+            let answer = save.join().expect("the save thread");
+            waiting.then_some(answer)
+        });
+        match answer {
+            Some(answer) => return (document, answer),
+            None => continue,
+        }
+    }
+    panic!("no save ever waited for the standby")
+}
+
+#[test]
+fn a_save_whose_commit_got_no_answer_is_not_reported_and_is_found_committed_after_reconnecting() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let name = application(&db, "commit");
+    let store = connect(&db, &name, None);
+    let (document, answer) = save_while_the_commit_gets_no_answer(&db, &store, &name);
+    let error = answer.expect_err("never reported as saved");
+    let StoreError::SaveOutcomeUnknown { revision, ref user, .. } = error else {
+        panic!("not an unknown outcome: {error:?}")
+    };
+    assert_eq!(user, "u1");
+    let message = error.to_string();
+    assert!(message.contains("cannot tell") && !message.contains('\n'), "{message}");
+    store.reconnect().expect("reconnect");
+    // The server did commit it (locally): the lookup says so, for that document only.
+    assert!(store.save_landed("u1", &document, revision).expect("look"));
+    assert!(!store.save_landed("u1", &data(r#"{"other":true}"#), revision).expect("look"));
+    assert!(!store.save_landed("u1", &document, revision + 1).expect("look"));
+    assert_eq!(store.custom_data("u1").expect("read").revision, revision);
+}
+
+#[test]
+fn a_statement_past_statement_timeout_is_one_line_and_the_session_lives_on() {
+    let db = logto();
+    let name = application(&db, "timeout");
+    // Shorter than the 3 s lock timeout, so the statement timeout is what ends the wait.
+    let store = connect(&db, &name, Some(Duration::from_millis(500)));
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where id = 'u1' for update", &[]).expect("lock the row");
+    let started = Instant::now();
+    let error = store.replace_custom_data("u1", &data(r#"{"x":1}"#), Some(1), &author()).expect_err("stuck");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    holding.rollback().expect("release the row");
+    assert!(matches!(error, StoreError::TimedOut { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("statement_timeout") && message.contains("nothing was changed"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    // The session is fine: the next call works without a reconnect.
+    assert_eq!(store.custom_data("u1").expect("read").revision, 1);
+}
+
+#[test]
+fn a_scan_step_the_next_keystroke_replaced_is_cancelled_on_the_server() {
+    let db = logto();
+    let name = application(&db, "scan");
+    let store = connect(&db, &name, None);
+    // Another session holds the whole table: the scan's read waits for it (a server busy
+    // with a slow scan, as far as custodian can tell).
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.batch_execute("lock table users in access exclusive mode").expect("lock the table");
+    let error = std::thread::scope(|scope| {
+        let step = scope.spawn(|| store.scan_matches("ali", None, 5_000, 100));
+        wait_until("the scan step to wait", || !sessions(&db, &name, Some("relation")).is_empty());
+        store.cancel_running();
+        let error = step.join().expect("the scan thread").expect_err("cancelled");
+        // The server is no longer working for it.
+        assert!(sessions(&db, &name, Some("relation")).is_empty());
+        error
+    });
+    holding.rollback().expect("release the table");
+    assert!(matches!(error, StoreError::Cancelled), "{error:?}");
+    // The session lives on: the next step runs.
+    assert_eq!(store.scan_matches("ali", None, 5_000, 100).expect("scan").hits.len(), 1);
+}
+
+// ----------------------------------------------------------------------------------------
+// The real binary: bad connections in one line, and `set` when its COMMIT got no answer.
+// ----------------------------------------------------------------------------------------
+
+fn custodian(home: &PrivateHome, args: &[&str]) -> std::process::Command {
+    let mut command = home.custodian();
+    command.args(args);
+    command
+}
+
+#[test]
+fn a_role_without_rights_on_users_fails_in_one_line_naming_the_table() {
+    let db = logto();
+    // The tenant's own role, with the rights Logto gives it on `users` taken away in this
+    // database only (a deployment set up wrongly).
+    db.superuser().batch_execute("revoke all on users from logto_tenant_logto").expect("revoke");
+    let home = PrivateHome::new(&[]);
+    let (_, password) = db.tenant_role("default");
+    let started = Instant::now();
+    let error = Run::of(custodian(&home, &["--db", &db.tenant_url("default"), "list"]), None).fails(1);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(error.contains("permission denied for table users"), "{error}");
+    assert!(error.contains("logto_tenant_logto_default") && !error.contains(&password), "{error}");
+}
+
+/// A server that answers a TLS request as PostgreSQL with `ssl = off` does: `N`, then waits
+/// for the startup message (which a client that requires TLS never sends).
+fn server_without_tls() -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let serve = std::thread::spawn(move || {
+        if let Ok((mut client, _)) = listener.accept() {
+            let mut request = [0u8; 8];
+            // The SSLRequest: length 8, code 80877103.
+            if client.read_exact(&mut request).is_ok() && request == [0, 0, 0, 8, 4, 210, 22, 47] {
+                let _ = client.write_all(b"N");
+                let mut rest = Vec::new();
+                let _ = client.read_to_end(&mut rest);
+            }
+        }
+    });
+    (port, serve)
+}
+
+#[test]
+fn tls_required_by_the_url_and_refused_by_the_server_fails_in_one_line() {
+    let home = PrivateHome::new(&[]);
+    let (port, serve) = server_without_tls();
+    let url = format!("postgres://someone:secretpw@127.0.0.1:{port}/logto?sslmode=require");
+    let started = Instant::now();
+    let error = Run::of(custodian(&home, &["--db", &url, "list"]), None).fails(1);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(error.contains("TLS") && error.contains("127.0.0.1"), "{error}");
+    assert!(!error.contains("secretpw"), "{error}");
+    serve.join().expect("the fake server");
+}
+
+#[test]
+fn set_whose_commit_got_no_answer_reconnects_and_says_it_did_commit() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-set");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(&home, &["--db", &url, "set", "alice", "--expect-revision", "1", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    assert!(
+        child.try_wait().expect("the child").is_none(),
+        "the save did not wait: the standby setting was late"
+    );
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian set ends");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("the save did commit as revision 2") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stdout.starts_with("saved: user u1 revision 2"), "{stdout}");
+}
+
+// ----------------------------------------------------------------------------------------
+// The real screen in a pseudo-terminal, its sessions ended by the server mid-edit.
+// ----------------------------------------------------------------------------------------
+
+const CTRL_S: &[u8] = b"\x13";
+const ENTER: &[u8] = b"\r";
+const END: &[u8] = b"\x1b[F";
+const F5: &[u8] = b"\x1b[15~";
+
+/// The text of the one draft in `home`'s drafts directory, if there is exactly one.
+fn the_draft(home: &PrivateHome) -> Option<String> {
+    let dir = home.path("state").join("custodian/drafts");
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    match files.as_slice() {
+        [one] => std::fs::read_to_string(one).ok(),
+        _ => None,
+    }
+}
+
+/// custodian's screen on `url` in a 120×40 pseudo-terminal, in `home`.
+fn spawn_screen(home: &PrivateHome, url: &str) -> Tui {
+    let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+    command.args(["--db", url]);
+    command.cwd(home.path("home"));
+    for key in
+        ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "CUSTODIAN_TENANT", "NO_COLOR", "PGPASSWORD", "PGPASSFILE"]
+    {
+        command.env_remove(key);
+    }
+    command.env("HOME", home.path("home"));
+    command.env("XDG_DATA_HOME", home.path("data"));
+    command.env("XDG_STATE_HOME", home.path("state"));
+    command.env("USER", "tester");
+    command.env("TERM", "xterm-256color");
+    Tui::spawn(command, 120, 40)
+}
+
+#[test]
+fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("Users · 2");
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"mine\": 1,");
+    tui.wait_text("\"mine\": 1,");
+    tui.wait_text("valid object");
+    wait_until("the first change's draft", || the_draft(&home).is_some_and(|d| d.contains("mine")));
+    // The server ends both of custodian's sessions (the screen's and the scanner's).
+    terminate(&db, &name);
+    tui.send(CTRL_S);
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
+    tui.wait_text("the save did not happen");
+    // Typing goes on; the draft keeps up; the status line keeps saying it.
+    tui.send(ENTER);
+    tui.send("  \"more\": 2,");
+    tui.wait_text("\"more\": 2,");
+    wait_until("the later change's draft", || the_draft(&home).is_some_and(|d| d.contains("more")));
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
+    tui.send(F5);
+    tui.wait_text("reconnected");
+    tui.wait_gone("connection lost · ");
+    tui.wait_gone("F5 reconnect");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("read")
+        .get(0);
+    assert!(stored.contains("\"mine\": 1") && stored.contains("\"more\": 2"), "{stored}");
+    assert!(the_draft(&home).is_none(), "the saved edit's draft is gone");
+}
+
+#[test]
+fn the_scanner_cancels_the_step_of_a_query_the_next_keystroke_replaced() {
+    use custodian::tui::app::{Action, Effect};
+    use custodian::tui::{Runtime, Scanner, perform};
+    let db = logto();
+    let name = application(&db, "scanner");
+    let store = std::sync::Arc::new(connect(&db, &name, None));
+    let (scanner, answers) = Scanner::new(store.clone()).expect("start the scanner");
+    let drafts = tempfile::TempDir::new().expect("drafts");
+    let runtime = Runtime {
+        store: &*store,
+        drafts: custodian::draft::Drafts::at(drafts.path().to_path_buf()),
+        database: store.draft_identity(),
+        scanner: Some(scanner),
+        workers: None,
+        checker: None,
+    };
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.batch_execute("lock table users in access exclusive mode").expect("lock the table");
+    let waiting_since = || -> Option<std::time::SystemTime> {
+        db.server
+            .superuser("postgres")
+            .query_opt(
+                "select query_start from pg_stat_activity where application_name = $1 and wait_event = 'relation'",
+                &[&name],
+            )
+            .expect("pg_stat_activity")
+            .map(|row| row.get(0))
+    };
+    assert!(perform(&runtime, Effect::Scan { generation: 1, query: "al".into() }).is_none());
+    wait_until("the first query's step to wait", || waiting_since().is_some());
+    let first = waiting_since();
+    let replaced = Instant::now();
+    assert!(perform(&runtime, Effect::Scan { generation: 2, query: "ali".into() }).is_none());
+    // Without the cancel, the first step would wait out the 3 s lock timeout first.
+    wait_until("the second query's step", || waiting_since().is_some_and(|since| Some(since) != first));
+    assert!(replaced.elapsed() < Duration::from_secs(2), "{:?}", replaced.elapsed());
+    holding.rollback().expect("release the table");
+    // The second query is answered; the first one's cancelled step says nothing.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        answers.wait(Duration::from_millis(50));
+        match answers.try_recv() {
+            Some(Action::SearchHits { generation: 2, hits, done: true, .. }) => {
+                assert_eq!(hits.len(), 1);
+                break;
+            }
+            Some(Action::SearchHits { generation: 2, .. }) => {}
+            Some(other) => panic!("unexpected answer: {other:?}"),
+            None => assert!(Instant::now() < deadline, "no answer for the second query"),
+        }
+    }
+    drop(runtime);
+}
+
+#[test]
+fn set_that_cannot_reconnect_after_its_commit_says_it_cannot_tell_and_how_to_check() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-gone");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let (_, password) = db.tenant_role("default");
+    let mut command = custodian(&home, &["--db", &url, "set", "alice", "--expect-revision", "1", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    assert!(child.try_wait().expect("the child").is_none(), "the save did not wait");
+    // The database takes no new connection (the server is gone, as far as custodian can tell).
+    let mut admin = db.server.superuser("postgres");
+    admin
+        .batch_execute(&format!("alter database {} allow_connections false", db.name))
+        .expect("close the door");
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian set ends");
+    admin
+        .batch_execute(&format!("alter database {} allow_connections true", db.name))
+        .expect("open the door");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stdout_bytes: output.stdout.clone(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(run.stdout.is_empty(), "never reported as saved: {run:?}");
+    let error = run.fails(1);
+    assert!(error.contains("cannot tell whether it happened"), "{error}");
+    assert!(error.contains("custodian history id:u1") && error.contains("--revision 2"), "{error}");
+    assert!(!error.contains(&password), "{error}");
+    // What the command says to look at: the save did commit on the server.
+    let revision: i64 = db
+        .superuser()
+        .query_one("select max(revision) from custodian.history where user_id = 'u1'", &[])
+        .expect("history")
+        .get(0);
+    assert_eq!(revision, 2);
+}
+
+#[test]
+fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui-doubt");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"doubt\": 1,");
+    tui.wait_text("\"doubt\": 1,");
+    tui.wait_text("valid object");
+    tui.send(CTRL_S);
+    wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
+    terminate(&db, &name);
+    tui.wait_text("save in doubt");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
+    assert!(!tui.text().contains("saved revision"), "{}", tui.text());
+    tui.wait_text("Editing customData of alice · from revision 1 · modified");
+    tui.send(F5);
+    tui.wait_text("the save did commit as revision 2");
+    tui.wait_gone("Editing customData");
+    tui.wait_text("customData · revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    assert!(the_draft(&home).is_none(), "the committed edit's draft is gone");
+}
+
+/// A TCP proxy in front of the server that the test can cut (every connection through it
+/// closed) and turn silent (new connections accepted and never answered, as a server that
+/// hangs), then open again.
+struct Proxy {
+    port: u16,
+    state: std::sync::Arc<Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    silent: bool,
+    open: Vec<std::net::TcpStream>,
+}
+
+use std::sync::Mutex;
+
+impl Proxy {
+    fn to(upstream: u16) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let state = std::sync::Arc::new(Mutex::new(ProxyState::default()));
+        let shared = std::sync::Arc::clone(&state);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+                if let Ok(copy) = client.try_clone() {
+                    state.open.push(copy);
+                }
+                if state.silent {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                if let Ok(copy) = server.try_clone() {
+                    state.open.push(copy);
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone")),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Closes every connection through the proxy; new ones are accepted and never answered
+    /// while `silent`.
+    fn cut(&self, silent: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.silent = silent;
+        for stream in state.open.drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn open(&self) {
+        self.cut(false);
+    }
+}
+
+#[test]
+fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let proxy = Proxy::to(db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let url = format!(
+        "postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable&connect_timeout=10",
+        proxy.port, db.name
+    );
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"first\": 1,");
+    tui.wait_text("\"first\": 1,");
+    // The network drops; the server, reached again, says nothing.
+    proxy.cut(true);
+    tui.send(CTRL_S);
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
+    tui.send(F5);
+    tui.wait_text("reconnecting…");
+    // The reconnect waits (up to connect_timeout, 10 s) off the screen's thread: typing shows
+    // while it still waits.
+    tui.send(ENTER);
+    tui.send("  \"typed\": 2,");
+    tui.wait_for("the typed text while reconnecting", |text| {
+        text.contains("\"typed\": 2,") && text.contains("reconnecting…")
+    });
+    tui.wait_text("no answer within 10 s (connect_timeout)");
+    tui.wait_text("connection lost · ");
+    tui.wait_text("F5 reconnect · ");
+    // The server answers again: F5, and the save goes through.
+    proxy.open();
+    tui.send(F5);
+    tui.wait_text("reconnected");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("read")
+        .get(0);
+    assert!(stored.contains("\"first\": 1") && stored.contains("\"typed\": 2"), "{stored}");
+}
