@@ -1,0 +1,68 @@
+//! The history overlay on a user with 200 revisions of ~1 MiB each (issue 16): the time from
+//! `h` to the overlay, and the process's peak memory before and after, in-process.
+//!
+//! ```sh
+//! cargo run --release --example history_memory
+//! ```
+
+use std::time::Instant;
+
+use custodian::domain::{CustomData, Limits};
+use custodian::domain::import::ImportReader;
+use custodian::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+use custodian::tui::app::{Action, State, update};
+use custodian::tui::{Runtime, run_effects};
+
+fn peak_rss_mib() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid rusage for getrusage to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn document(n: usize) -> String {
+    let events: Vec<serde_json::Value> = (0..5_400)
+        .map(|i| serde_json::json!({"id": format!("evt-{i:06}"), "n": n, "meta": {"path": format!("/app/{}", i % 97)}}))
+        .collect();
+    serde_json::json!({ "events": events, "revision": n, format!("key{}", n % 7): true }).to_string()
+}
+
+fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default())?;
+    let line = "{\"id\":\"big00000001\",\"username\":\"big\"}\n";
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 1_700_000_000_000)?;
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("bench".into()))?;
+    for n in 2..=200 {
+        let data = CustomData::parse(&document(n))?;
+        store.replace_custom_data("big00000001", &data, None, &Author("bench".into()))?;
+    }
+    println!("200 revisions of {} bytes", document(200).len());
+    let runtime = Runtime {
+        store: &store,
+        drafts: custodian::draft::Drafts::at(dir.path().join("drafts")),
+        database: store.path().display().to_string(),
+        scanner: None,
+        workers: None,
+        checker: None,
+    };
+    let mut state = State::new(120, 40, false);
+    let effects = state.start();
+    run_effects(&runtime, &mut state, effects);
+    let before = peak_rss_mib();
+    let started = Instant::now();
+    let effects = update(&mut state, Action::OpenHistory);
+    run_effects(&runtime, &mut state, effects);
+    let took = started.elapsed();
+    let entries = state.history.as_ref().map_or(0, |h| h.entries.len());
+    // Walk to the oldest revision, reading each text as it is selected.
+    for _ in 0..entries {
+        let effects = update(&mut state, Action::HistoryUp);
+        run_effects(&runtime, &mut state, effects);
+    }
+    println!(
+        "h → overlay with {entries} revisions: {took:?}; peak RSS {before:.0} MiB before, {:.0} MiB after walking every revision",
+        peak_rss_mib()
+    );
+    Ok(())
+}
