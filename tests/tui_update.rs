@@ -1834,3 +1834,25 @@ fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     assert!(drafts.for_database(&database).drafts.is_empty());
     assert_eq!(state.mode(), Mode::Browse);
 }
+
+#[test]
+fn refresh_asks_the_store_to_take_in_users_changed_outside() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let effects = update(&mut state, Action::Refresh);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadRows(_))), "{effects:?}");
+    assert!(effects.contains(&Effect::SyncKeys), "{effects:?}");
+}
+
+#[test]
+fn keys_changed_outside_reload_the_list_but_leave_an_open_editor_alone() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let effects = update(&mut state, Action::KeysChanged);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadRows(_))), "{effects:?}");
+    assert!(!effects.contains(&Effect::SyncKeys), "a reload does not sync again: {effects:?}");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_some());
+    assert!(update(&mut state, Action::KeysChanged).is_empty());
+}

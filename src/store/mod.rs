@@ -10,7 +10,7 @@ mod redb_store;
 use thiserror::Error;
 
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
-pub use postgres::{POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
+pub use postgres::{KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore};
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
 pub use crate::domain::import::{NewUser, RecordError};
@@ -377,6 +377,15 @@ pub trait UserStore: Send + Sync {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// Brings what the store keeps beside the users up to date with writes made outside
+    /// custodian (PostgreSQL's key table: users Logto created, renamed or deleted since the
+    /// last sync); whether anything changed, so a screen knows to reload its list. A store
+    /// whose indexes are written with the users (redb), or that reads the order afresh
+    /// each time, has nothing to do.
+    fn sync_keys(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 
     /// Saves an old revision's document as a new revision; nothing is rewritten in place.
     fn restore(

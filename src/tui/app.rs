@@ -146,6 +146,9 @@ pub enum Action {
     StoreFailed {
         message: String,
     },
+    /// The store took in users created, renamed or deleted outside custodian
+    /// ([`crate::store::UserStore::sync_keys`]): the list is read again.
+    KeysChanged,
     /// The runtime took the terminal back (after a suspend): the screen is drawn again.
     Resumed,
     /// `:user` found this user.
@@ -275,6 +278,9 @@ pub enum Effect {
     },
     /// Stop the running scan.
     StopScan,
+    /// Bring the store's keys up to date with writes made outside custodian, in the
+    /// background; [`Action::KeysChanged`] comes back when that changed anything.
+    SyncKeys,
     /// Give the terminal back and stop the process until it is continued.
     Suspend,
     /// Ask the terminal to put `text` on the clipboard (OSC 52).
@@ -1729,7 +1735,12 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Home => vec![state.load(Seek::First, 0, Then::Edge)],
         End => vec![state.load(Seek::Last, 0, Then::Edge)],
-        Refresh => state.refresh(),
+        Refresh => {
+            // The list as it is now at once, and again if the sync finds writes from outside.
+            let mut effects = state.refresh();
+            effects.push(Effect::SyncKeys);
+            effects
+        }
         Suspend => vec![Effect::Suspend],
         Copy => state.read_current(Purpose::Copy),
         EditExternally => state.read_current(Purpose::EditExternally),
@@ -1973,5 +1984,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.say(StatusKind::Error, message);
             Vec::new()
         }
+        // An open editor keeps its screen; the save's own refresh shows the new list.
+        KeysChanged if state.editor.is_some() => Vec::new(),
+        KeysChanged => state.refresh(),
     }
 }

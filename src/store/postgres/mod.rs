@@ -16,6 +16,7 @@
 //! trigger moves it on every write, so any outside write in between is a conflict).
 
 pub mod connect;
+mod keys;
 mod schema;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Row};
 use serde_json::{Map, Value};
 
+pub use keys::KeySync;
 pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use self::connect::{ConnectionSpec, Environment};
@@ -45,11 +47,19 @@ pub struct PostgresOptions {
     /// Logto's tenant id (`tenants.id`) whose users are shown: `default` unless told.
     pub tenant: String,
     pub read_only: bool,
+    /// Read the list, the filter's prefixes and its scan through custodian's key table
+    /// (`custodian.user_keys`, see [`keys`]): index order at any number of users, at the
+    /// price of keys that may lag behind writes made outside custodian until
+    /// [`UserStore::sync_keys`]. Taken only when the session may write (it must be able to
+    /// sync) and `init` made the table; otherwise every read computes the order afresh.
+    /// For the screen, which syncs; never for the CLI, whose `list` and `export` must not
+    /// miss a user Logto just created.
+    pub use_key_table: bool,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        Self { tenant: "default".to_owned(), read_only: false }
+        Self { tenant: "default".to_owned(), read_only: false, use_key_table: false }
     }
 }
 
@@ -58,15 +68,16 @@ const OUTSIDE: &str = "outside custodian";
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
 const LOCK_TIMEOUT: &str = "3s";
 /// The columns of a user that custodian reads: the Management API's, nothing more. The
-/// last two are the `updated_at` in microseconds (the conflict check) and the lower-cased
-/// handle (the list order).
+/// last is the `updated_at` in microseconds (the conflict check); the lower-cased handle
+/// (the list order) follows them, from [`EXACT_HANDLE`] or the key table.
 const USER_COLUMNS: &str = "u.id, u.username, u.primary_email, u.primary_phone, u.name, u.avatar, \
     u.profile::text, u.identities::text, u.application_id, u.is_suspended, \
     floor(extract(epoch from u.last_sign_in_at) * 1000)::int8, \
     floor(extract(epoch from u.created_at) * 1000)::int8, \
     floor(extract(epoch from u.updated_at) * 1000)::int8, \
-    (extract(epoch from u.updated_at) * 1000000)::int8, \
-    lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
+    (extract(epoch from u.updated_at) * 1000000)::int8";
+/// The lower-cased handle: the list order's first part, the column after [`USER_COLUMNS`].
+const EXACT_HANDLE: &str = "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
 const COLUMN_COUNT: usize = 15;
 /// The list order: the lower-cased handle, then the id, compared as bytes ("C"), which is
 /// the order of redb's `handle.to_lowercase() + NUL + id` keys (see [`list_order`]).
@@ -93,6 +104,11 @@ pub struct PostgresStore {
     read_only: bool,
     /// Whether `custodian --db URL init` made custodian's schema in this database.
     initialised: bool,
+    /// Whether [`PostgresOptions::use_key_table`] was asked for (kept for
+    /// [`PostgresStore::another_connection`]).
+    key_table_asked: bool,
+    /// Whether the list, prefixes and scan read `custodian.user_keys` (see [`keys`]).
+    keyed: bool,
     /// Per user, the revision and `updated_at` (µs) of the document this process last read
     /// with [`UserStore::custom_data`] or saved: a save over it checks both.
     seen: Mutex<HashMap<String, (Revision, i64)>>,
@@ -230,7 +246,11 @@ impl PostgresStore {
     /// scan gets one of its own, so a scan step never waits for the screen's queries (nor
     /// they for it).
     pub fn another_connection(&self) -> Result<Self, StoreError> {
-        let options = PostgresOptions { tenant: self.tenant.clone(), read_only: self.read_only };
+        let options = PostgresOptions {
+            tenant: self.tenant.clone(),
+            read_only: self.read_only,
+            use_key_table: self.key_table_asked,
+        };
         Self::connect_spec(self.spec.clone(), &options)
     }
 
@@ -290,6 +310,10 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .get(0);
+        let keyed = options.use_key_table
+            && !options.read_only
+            && initialised
+            && keys::usable(&mut client).map_err(fail)?;
         Ok(Self {
             client: Mutex::new(client),
             spec,
@@ -297,6 +321,8 @@ impl PostgresStore {
             role,
             read_only: options.read_only,
             initialised,
+            key_table_asked: options.use_key_table,
+            keyed,
             seen: Mutex::new(HashMap::new()),
         })
     }
@@ -341,6 +367,17 @@ impl PostgresStore {
         let mut tx = client.transaction().map_err(fail)?;
         schema::create(&mut tx).map_err(fail)?;
         tx.commit().map_err(fail)?;
+        // Every tenant's keys, as the superuser (or whoever may) sees them: a first screen
+        // after init reads them at once.
+        let tenants: Vec<String> = client
+            .query("select id from public.tenants order by id", &[])
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for tenant in &tenants {
+            keys::sync(&mut client, tenant).map_err(fail)?;
+        }
         Ok(spec.to_string())
     }
 
@@ -378,12 +415,18 @@ impl PostgresStore {
         describe(&self.spec, &error)
     }
 
-    /// `select <user columns> <revision columns> from users u <history join>` + `tail`.
+    /// `select <user columns> <handle> <revision columns> from users u <history join>` + `tail`.
     fn select_users(&self, tail: &str) -> String {
+        self.select_users_from("public.users u", self.handle_column(), tail)
+    }
+
+    /// As [`Self::select_users`], from `from` (which names the user `u`), with `handle` as
+    /// the list order's first part.
+    fn select_users_from(&self, from: &str, handle: &str, tail: &str) -> String {
         if self.initialised {
-            format!("select {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} {tail}")
+            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {LATEST_HISTORY} {tail}")
         } else {
-            format!("select {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u {tail}")
+            format!("select {USER_COLUMNS}, {handle}, {NO_HISTORY_COLUMNS} from {from} {tail}")
         }
     }
 
@@ -418,116 +461,21 @@ impl PostgresStore {
         Ok((document, row.get(4)))
     }
 
-    fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.insert(id.to_owned(), (revision, updated_micros));
-    }
-
-    fn seen(&self, id: &str) -> Option<(Revision, i64)> {
-        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id).copied()
-    }
-}
-
-impl UserStore for PostgresStore {
-    fn is_read_only(&self) -> bool {
-        self.read_only
-    }
-
-    fn count(&self) -> Result<u64, StoreError> {
-        let row = self
-            .lock()
-            .query_one("select count(*) from public.users u where u.tenant_id = $1", &[&self.tenant])
-            .map_err(|e| self.fail(e))?;
-        Ok(row.get::<_, i64>(0).max(0) as u64)
-    }
-
-    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let limit = limit.min(i64::MAX as usize) as i64;
-        let (bound, backwards) = match seek {
-            Seek::First => (None, false),
-            Seek::Last => (None, true),
-            Seek::From(key) => (Some((">=", key)), false),
-            Seek::After(key) => (Some((">", key)), false),
-            Seek::Before(key) => (Some(("<", key)), true),
-        };
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
-        let mut condition = String::new();
-        let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
-        if let Some((op, _)) = bound {
-            condition.push_str(&format!(
-                " and (lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\") {op} ($3::text collate \"C\", $4::text collate \"C\")"
-            ));
-            params.push(&handle);
-            params.push(&id);
-        }
-        let direction = if backwards { "desc" } else { "asc" };
-        let order = format!(
-            "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\" {direction}, u.id collate \"C\" {direction}"
-        );
-        let sql = self.select_users(&format!("where u.tenant_id = $1{condition} order by {order} limit $2"));
-        let mut entries: Vec<ListEntry> =
-            self.query_users(&sql, &params)?.into_iter().map(UserRow::entry).collect();
-        if backwards {
-            entries.reverse();
-        }
-        Ok(entries)
-    }
-
-    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
-        let lower = query.to_lowercase();
-        if lower.is_empty() {
-            return Ok(Vec::new());
-        }
-        let limit = limit.min(i64::MAX as usize) as i64;
-        let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
-        // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
-        // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
-        let sql = self.select_users(
-            "where u.tenant_id = $1 and u.id in (
-                (select id from public.users where tenant_id = $1 and username is not null and lower(username) like $2 limit $4)
-                union (select id from public.users where tenant_id = $1 and lower(primary_email) like $2 limit $4)
-                union (select id from public.users where tenant_id = $1 and primary_phone like $2 limit $4)
-                union (select id from public.users where tenant_id = $1 and lower(name) like $2 limit $4)
-                union (select id from public.users where tenant_id = $1 and id like $3 limit $4))
-             order by lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"
-             limit $4",
-        );
-        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
-        Ok(rows.into_iter().map(UserRow::entry).collect())
-    }
-
-    fn scan_matches(
+    /// One scan step from `rows` (id, username, email, phone, name, customData text and the
+    /// lower-cased handle, in list order): the filter's rule applied to each, the hits read
+    /// whole.
+    fn scan_step(
         &self,
-        query: &str,
-        after: Option<&ListKey>,
+        filter: &mut Filter,
+        rows: &[Row],
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
-        let mut filter = Filter::new(query);
-        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
-        let batch_size = batch.min(i64::MAX as usize) as i64;
-        // The step's users in list order (keyset on the list-order expression), with only
-        // what the filter reads: the profile fields and customData, never a secret column.
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
-        let (handle, id) = after.map_or(("", ""), key_parts);
-        let mut condition = String::new();
-        if after.is_some() {
-            condition
-                .push_str(&format!(" and ({ORDER_KEY}) > ($3::text collate \"C\", $4::text collate \"C\")"));
-            params.push(&handle);
-            params.push(&id);
-        }
-        let sql = format!(
-            "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, \
-             lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) \
-             from public.users u where u.tenant_id = $1{condition} order by {ORDER_KEY} limit $2"
-        );
-        let rows = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
         let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
         let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
         let mut hit_ids = Vec::new();
         let mut last = None;
-        for row in &rows {
+        for row in rows {
             if hit_ids.len() >= max_hits {
                 break;
             }
@@ -571,6 +519,123 @@ impl UserStore for PostgresStore {
             step.hits = hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect();
         }
         Ok(step)
+    }
+
+    fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.insert(id.to_owned(), (revision, updated_micros));
+    }
+
+    fn seen(&self, id: &str) -> Option<(Revision, i64)> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id).copied()
+    }
+}
+
+impl UserStore for PostgresStore {
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        let row = self
+            .lock()
+            .query_one("select count(*) from public.users u where u.tenant_id = $1", &[&self.tenant])
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            return self.keyed_rows(seek, limit);
+        }
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (bound, backwards) = match seek {
+            Seek::First => (None, false),
+            Seek::Last => (None, true),
+            Seek::From(key) => (Some((">=", key)), false),
+            Seek::After(key) => (Some((">", key)), false),
+            Seek::Before(key) => (Some(("<", key)), true),
+        };
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
+        let mut condition = String::new();
+        let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
+        if let Some((op, _)) = bound {
+            condition.push_str(&format!(
+                " and (lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\") {op} ($3::text collate \"C\", $4::text collate \"C\")"
+            ));
+            params.push(&handle);
+            params.push(&id);
+        }
+        let direction = if backwards { "desc" } else { "asc" };
+        let order = format!(
+            "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\" {direction}, u.id collate \"C\" {direction}"
+        );
+        let sql = self.select_users(&format!("where u.tenant_id = $1{condition} order by {order} limit $2"));
+        let mut entries: Vec<ListEntry> =
+            self.query_users(&sql, &params)?.into_iter().map(UserRow::entry).collect();
+        if backwards {
+            entries.reverse();
+        }
+        Ok(entries)
+    }
+
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let lower = query.to_lowercase();
+        if lower.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
+        if self.keyed {
+            return self.keyed_prefix_matches(&lower_pattern, &exact_pattern, limit);
+        }
+        // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
+        // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
+        let sql = self.select_users(
+            "where u.tenant_id = $1 and u.id in (
+                (select id from public.users where tenant_id = $1 and username is not null and lower(username) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(primary_email) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and primary_phone like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(name) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and id like $3 limit $4))
+             order by lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"
+             limit $4",
+        );
+        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
+        Ok(rows.into_iter().map(UserRow::entry).collect())
+    }
+
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let mut filter = Filter::new(query);
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
+        let batch_size = batch.min(i64::MAX as usize) as i64;
+        if self.keyed {
+            return self.keyed_scan_matches(&mut filter, after, batch, max_hits);
+        }
+        // The step's users in list order (keyset on the list-order expression), with only
+        // what the filter reads: the profile fields and customData, never a secret column.
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
+        let (handle, id) = after.map_or(("", ""), key_parts);
+        let mut condition = String::new();
+        if after.is_some() {
+            condition
+                .push_str(&format!(" and ({ORDER_KEY}) > ($3::text collate \"C\", $4::text collate \"C\")"));
+            params.push(&handle);
+            params.push(&id);
+        }
+        let sql = format!(
+            "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, \
+             lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) \
+             from public.users u where u.tenant_id = $1{condition} order by {ORDER_KEY} limit $2"
+        );
+        let rows = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
+        self.scan_step(&mut filter, &rows, batch, max_hits)
     }
 
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
@@ -807,6 +872,10 @@ impl UserStore for PostgresStore {
         }
     }
 
+    fn sync_keys(&self) -> Result<bool, StoreError> {
+        Ok(self.sync_key_table()?.changed())
+    }
+
     fn import(
         &self,
         _users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
@@ -834,12 +903,12 @@ impl UserStore for PostgresStore {
             .map_err(fail)?;
         let sql = if self.initialised {
             format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
                  where u.tenant_id = $1 order by {ORDER_KEY}"
             )
         } else {
             format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u \
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {NO_HISTORY_COLUMNS} from public.users u \
                  where u.tenant_id = $1 order by {ORDER_KEY}"
             )
         };

@@ -1,0 +1,241 @@
+//! The list order and the filter's prefixes as index keys, in custodian's own schema.
+//!
+//! The list order is `lower(coalesce(username, primary_email, primary_phone, id))` then the
+//! id, compared as bytes: no index on Logto's `users` gives it (and custodian may add none
+//! there), so computed afresh every page sorts the whole tenant (about 1 s at a million
+//! users). `custodian.user_keys` keeps, per user, that handle (kind 0) and the lowered
+//! username, email, name, the phone and the id (the prefix filter's arms), in a "C"-collated
+//! column under a primary key that is the list order: a page, a scan step and a prefix are
+//! index ranges, joined to `users` by its primary key for the rest of the row.
+//!
+//! The keys are brought up to date by [`sync`]: set-based SQL that inserts the keys that
+//! are missing and deletes those no user has any more. `init` syncs every tenant, the screen
+//! syncs in the background after it connects and on its refresh key. custodian itself never
+//! changes a handle field, so its own saves need none. Between two syncs a key may be stale:
+//! a user deleted outside is skipped (the join finds no row), one created outside is not in
+//! the list yet, one renamed outside keeps its old place; the CLI and read-only sessions do
+//! not use the table and always compute the order afresh.
+
+use postgres::types::ToSql;
+use postgres::{Client, Row};
+
+use super::{ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts};
+use crate::domain::filter::Filter;
+
+/// Kinds of key, as stored in `user_keys.kind`.
+const HANDLE: i16 = 0;
+
+/// The list row's handle on the key-table path: the user's key of kind 0, or (for a user
+/// created outside since the last sync, read by id) the handle computed afresh.
+pub(super) const KEYED_HANDLE: &str = "coalesce((select k0.key from custodian.user_keys k0 \
+    where k0.tenant_id = u.tenant_id and k0.user_id = u.id collate \"C\" and k0.kind = 0 limit 1), \
+    lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)))";
+
+/// The key table joined to the users it names (`k` and `u`); a key whose user is gone finds
+/// no row. The explicit collation lets the join use Logto's (tenant_id, id) index.
+const KEYED_USERS: &str = "custodian.user_keys k join public.users u \
+    on u.tenant_id = k.tenant_id and u.id = k.user_id collate \"default\"";
+
+/// Every key each user of tenant `$1` should have: the same expressions the exact path
+/// computes (its list order and its prefix arms), so both paths agree.
+const WANTED: &str = "select w.kind, w.key collate \"C\" as key, u.id collate \"C\" as user_id \
+    from public.users u cross join lateral (values \
+        (0::int2, lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))), \
+        (1::int2, lower(u.username)), \
+        (2::int2, lower(u.primary_email)), \
+        (3::int2, u.primary_phone::text), \
+        (4::int2, lower(u.name)), \
+        (5::int2, u.id::text)) w (kind, key) \
+    where u.tenant_id = $1 and w.key is not null";
+
+/// What one sync changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeySync {
+    pub added: u64,
+    pub removed: u64,
+}
+
+impl KeySync {
+    pub fn changed(&self) -> bool {
+        self.added + self.removed > 0
+    }
+}
+
+/// Whether the key table is there and this role may read and keep it (a schema made by an
+/// older `init` has none: the exact path then serves).
+pub(super) fn usable(client: &mut Client) -> Result<bool, postgres::Error> {
+    let row = client.query_one(
+        "select to_regclass('custodian.user_keys') is not null and to_regclass('custodian.key_syncs') is not null",
+        &[],
+    )?;
+    if !row.get::<_, bool>(0) {
+        return Ok(false);
+    }
+    Ok(client
+        .query_one(
+            "select has_table_privilege('custodian.user_keys', 'select, insert, delete') \
+             and has_table_privilege('custodian.key_syncs', 'select, insert, update')",
+            &[],
+        )?
+        .get(0))
+}
+
+/// Brings tenant `tenant`'s keys up to date in one transaction: the keys no user has any
+/// more are deleted, the missing ones inserted, and the time noted in `key_syncs`. Two syncs
+/// of one tenant take turns (an advisory lock), so neither trips over the other's rows.
+pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgres::Error> {
+    let mut tx = client.transaction()?;
+    // A sync of a million users takes seconds: it may wait for another one that long.
+    tx.batch_execute("set local lock_timeout = '120s'; set local work_mem = '64MB'")?;
+    tx.execute("select pg_advisory_xact_lock(hashtext('custodian.user_keys'), hashtext($1))", &[&tenant])?;
+    let sql = format!(
+        "with wanted as materialized ({WANTED}), \
+         gone as (delete from custodian.user_keys k where k.tenant_id = $1 and not exists \
+             (select 1 from wanted w where w.kind = k.kind and w.key = k.key and w.user_id = k.user_id) \
+             returning 1), \
+         added as (insert into custodian.user_keys (tenant_id, kind, key, user_id) \
+             select $1, w.kind, w.key, w.user_id from wanted w where not exists \
+             (select 1 from custodian.user_keys k where k.tenant_id = $1 and k.kind = w.kind \
+              and k.key = w.key and k.user_id = w.user_id) \
+             on conflict do nothing returning 1) \
+         select (select count(*) from added), (select count(*) from gone)"
+    );
+    let row = tx.query_one(&sql, &[&tenant])?;
+    let done =
+        KeySync { added: row.get::<_, i64>(0).max(0) as u64, removed: row.get::<_, i64>(1).max(0) as u64 };
+    tx.execute(
+        "insert into custodian.key_syncs (tenant_id, synced_at) values ($1, now()) \
+         on conflict (tenant_id) do update set synced_at = excluded.synced_at",
+        &[&tenant],
+    )?;
+    tx.commit()?;
+    Ok(done)
+}
+
+impl PostgresStore {
+    /// The list order's first part on this store's path.
+    pub(super) fn handle_column(&self) -> &'static str {
+        if self.keyed { KEYED_HANDLE } else { super::EXACT_HANDLE }
+    }
+
+    /// Whether the list, prefixes and scan read the key table.
+    pub fn uses_key_table(&self) -> bool {
+        self.keyed
+    }
+
+    /// Brings this tenant's keys up to date (see [`sync`]); nothing on the exact path.
+    pub fn sync_key_table(&self) -> Result<KeySync, StoreError> {
+        if !self.keyed {
+            return Ok(KeySync::default());
+        }
+        sync(&mut self.lock(), &self.tenant).map_err(|e| self.fail(e))
+    }
+
+    /// When this tenant's keys were last synced (UTC), if ever: for `info`.
+    pub fn last_key_sync(&self) -> Result<Option<String>, StoreError> {
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| self.fail(e);
+        let there: bool = client
+            .query_one("select to_regclass('custodian.key_syncs') is not null", &[])
+            .map_err(fail)?
+            .get(0);
+        if !there {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt(
+                "select to_char(synced_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' \
+                 from custodian.key_syncs where tenant_id = $1",
+                &[&self.tenant],
+            )
+            .map_err(fail)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// [`UserStore::rows`] from the key table: an index range of kind 0.
+    pub(super) fn keyed_rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (bound, backwards) = match seek {
+            Seek::First => (None, false),
+            Seek::Last => (None, true),
+            Seek::From(key) => (Some((">=", key)), false),
+            Seek::After(key) => (Some((">", key)), false),
+            Seek::Before(key) => (Some(("<", key)), true),
+        };
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
+        let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
+        let mut condition = String::new();
+        if let Some((op, _)) = bound {
+            condition = format!(" and (k.key, k.user_id) {op} ($3::text, $4::text)");
+            params.push(&handle);
+            params.push(&id);
+        }
+        let direction = if backwards { "desc" } else { "asc" };
+        let sql = self.select_users_from(
+            KEYED_USERS,
+            "k.key",
+            &format!(
+                "where k.tenant_id = $1 and k.kind = {HANDLE}{condition} \
+                 order by k.key {direction}, k.user_id {direction} limit $2"
+            ),
+        );
+        let mut entries: Vec<ListEntry> =
+            self.query_users(&sql, &params)?.into_iter().map(UserRow::entry).collect();
+        if backwards {
+            entries.reverse();
+        }
+        Ok(entries)
+    }
+
+    /// [`UserStore::prefix_matches`] from the key table: one index range per kind, the
+    /// same arms as the exact path.
+    pub(super) fn keyed_prefix_matches(
+        &self,
+        lower_pattern: &str,
+        exact_pattern: &str,
+        limit: i64,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let arm = |kind: i16, pattern: &str| {
+            format!(
+                "(select user_id from custodian.user_keys where tenant_id = $1 and kind = {kind} \
+                 and key like {pattern} limit $4)"
+            )
+        };
+        let hits = [arm(1, "$2"), arm(2, "$2"), arm(3, "$2"), arm(4, "$2"), arm(5, "$3")].join(" union ");
+        let from = format!(
+            "hits join custodian.user_keys k on k.tenant_id = $1 and k.kind = {HANDLE} and k.user_id = hits.user_id \
+             join public.users u on u.tenant_id = k.tenant_id and u.id = k.user_id collate \"default\""
+        );
+        let select = self.select_users_from(&from, "k.key", "where true order by k.key, k.user_id limit $4");
+        let sql = format!("with hits as ({hits}) {select}");
+        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
+        Ok(rows.into_iter().map(UserRow::entry).collect())
+    }
+
+    /// [`UserStore::scan_matches`] from the key table: the step's users are the next index
+    /// range of kind 0 after `after`, so a whole scan reads the tenant once.
+    pub(super) fn keyed_scan_matches(
+        &self,
+        filter: &mut Filter,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let batch_size = batch.min(i64::MAX as usize) as i64;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
+        let (handle, id) = after.map_or(("", ""), key_parts);
+        let mut condition = String::new();
+        if after.is_some() {
+            condition = " and (k.key, k.user_id) > ($3::text, $4::text)".to_owned();
+            params.push(&handle);
+            params.push(&id);
+        }
+        let sql = format!(
+            "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, k.key \
+             from {KEYED_USERS} where k.tenant_id = $1 and k.kind = {HANDLE}{condition} \
+             order by k.key, k.user_id limit $2"
+        );
+        let rows: Vec<Row> = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
+        self.scan_step(filter, &rows, batch, max_hits)
+    }
+}
