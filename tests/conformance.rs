@@ -906,6 +906,20 @@ fn insert_many_shapes(db: &LogtoDb, tenant: &str, count: i32) {
     }
 }
 
+/// `search` as the trait's steps do it (scan_matches in steps of 50).
+fn in_steps(store: &dyn UserStore, query: &str, after: Option<&ListKey>, limit: usize) -> Vec<ListEntry> {
+    let (mut found, mut after) = (Vec::new(), after.cloned());
+    while found.len() < limit {
+        let step = store.scan_matches(query, after.as_ref(), 50, limit - found.len()).expect("step");
+        found.extend(step.hits);
+        match step.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    found
+}
+
 fn listed(store: &dyn UserStore) -> Vec<(String, ListKey)> {
     store.rows(&Seek::First, 100_000).expect("rows").into_iter().map(|e| (e.user.id.clone(), e.key)).collect()
 }
@@ -954,10 +968,20 @@ fn the_key_table_gives_the_exact_paths_order_prefixes_and_substring_hits() {
         assert!(few.iter().all(|id| all.contains(id)), "prefix {query:?}, limit 3");
     }
     for query in ["ail1", "É", "_3_", "needle", "NEEDLE34", "example.com", "tie", "nothing-like-it"] {
+        let portal = ids(&exact.search(query, None, 1000).expect("exact search"));
         assert_eq!(
-            ids(&keyed.search(query, None, 1000).expect("keyed scan")),
-            ids(&exact.search(query, None, 1000).expect("exact scan")),
+            ids(&keyed.search(query, None, 1000).expect("keyed search")),
+            portal,
             "substring {query:?}"
+        );
+        // The exact path's search reads one portal; its steps give the same hits.
+        assert_eq!(ids(&in_steps(&exact, query, None, 1000)), portal, "substring {query:?}");
+        // From a key, and to a limit, as the steps do.
+        let from = everyone[150].1.clone();
+        assert_eq!(
+            ids(&exact.search(query, Some(&from), 7).expect("exact search")),
+            ids(&in_steps(&exact, query, Some(&from), 7)),
+            "substring {query:?} after a key"
         );
     }
     // A scan in steps ends where the exact one does, step by step.

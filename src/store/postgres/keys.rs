@@ -19,7 +19,9 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::{ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts};
+use super::{
+    ListEntry, ListKey, PostgresStore, SEARCH_STEP, ScanStep, Seek, StoreError, UserRow, UserStore, key_parts,
+};
 use crate::domain::filter::Filter;
 
 /// Kinds of key, as stored in `user_keys.kind`.
@@ -210,6 +212,26 @@ impl PostgresStore {
         let sql = format!("with hits as ({hits}) {select}");
         let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
         Ok(rows.into_iter().map(UserRow::entry).collect())
+    }
+
+    /// [`UserStore::search`] as the trait does it: the key table's steps are index ranges.
+    pub(super) fn search_in_steps(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut found = Vec::new();
+        let mut after = after.cloned();
+        while found.len() < limit {
+            let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
+            found.extend(step.hits);
+            match step.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 
     /// [`UserStore::scan_matches`] from the key table: the step's users are the next index

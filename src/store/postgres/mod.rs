@@ -32,8 +32,8 @@ pub use schema::POSTGRES_SCHEMA_VERSION;
 use self::connect::{ConnectionSpec, Environment};
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord, UserRef,
-    UserStore,
+    SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord,
+    UserRef, UserStore,
 };
 use crate::domain::custom_data::canonical_text;
 use crate::domain::diff::dropped_keys;
@@ -170,6 +170,48 @@ fn like_prefix(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// The filter's rule over scan rows (id, username, email, phone, name, customData text and
+/// the lower-cased handle, in list order), up to `max_hits` hits: the hits' ids, how many
+/// rows were read, and the list key of the last one read.
+fn filter_rows(
+    filter: &mut Filter,
+    rows: &[Row],
+    max_hits: usize,
+) -> Result<(Vec<String>, usize, Option<ListKey>), StoreError> {
+    let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+    let (mut hit_ids, mut scanned, mut last) = (Vec::new(), 0, None);
+    for row in rows {
+        if hit_ids.len() >= max_hits {
+            break;
+        }
+        let id: String = row.try_get(0).map_err(bad)?;
+        let profile: [Option<String>; 4] = [
+            row.try_get(1).map_err(bad)?,
+            row.try_get(2).map_err(bad)?,
+            row.try_get(3).map_err(bad)?,
+            row.try_get(4).map_err(bad)?,
+        ];
+        let document: Option<String> = row.try_get(5).map_err(bad)?;
+        let lower_handle: String = row.try_get(6).map_err(bad)?;
+        scanned += 1;
+        // The filter's own rule, as on redb: a profile field first, then customData (each
+        // user is a hit once).
+        let hit = filter.in_text(&id)
+            || profile.iter().flatten().any(|field| filter.in_text(field))
+            || match &document {
+                Some(text) if filter.may_occur_in_json(text) => {
+                    filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
+                }
+                _ => false,
+            };
+        last = Some(ListKey(format!("{lower_handle}\0{id}")));
+        if hit {
+            hit_ids.push(id);
+        }
+    }
+    Ok((hit_ids, scanned, last))
 }
 
 fn parse_object(id: &str, field: &str, text: Option<String>) -> Result<Map<String, Value>, StoreError> {
@@ -461,9 +503,7 @@ impl PostgresStore {
         Ok((document, row.get(4)))
     }
 
-    /// One scan step from `rows` (id, username, email, phone, name, customData text and the
-    /// lower-cased handle, in list order): the filter's rule applied to each, the hits read
-    /// whole.
+    /// One scan step from `rows` (see [`filter_rows`]), the hits read whole.
     fn scan_step(
         &self,
         filter: &mut Filter,
@@ -471,54 +511,80 @@ impl PostgresStore {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
-        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
-        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
+        let (hit_ids, scanned, last) = filter_rows(filter, rows, max_hits)?;
+        let next = if scanned == batch || hit_ids.len() >= max_hits { last } else { None };
+        Ok(ScanStep { hits: self.read_hits(&hit_ids)?, scanned, next })
+    }
+
+    /// The hits whole (with their revision facts), read by id and put back in the order
+    /// given; a user deleted in between is left out, as redb skips a vanished one.
+    fn read_hits(&self, hit_ids: &[String]) -> Result<Vec<ListEntry>, StoreError> {
+        if hit_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
+        let mut found: HashMap<String, UserRow> = self
+            .query_users(&sql, &[&self.tenant, &hit_ids])?
+            .into_iter()
+            .map(|row| (row.record.user.id.clone(), row))
+            .collect();
+        Ok(hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect())
+    }
+
+    /// [`UserStore::search`] on the exact path: the tenant sorted once, on the server, and
+    /// read in slices from one portal in one read-only snapshot, so a search to the end
+    /// reads every user once (step by step, each step would sort what is left again). The
+    /// sort carries only the handle and the id; the rest of each user is read by its key
+    /// as the portal goes.
+    fn search_from_one_portal(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut filter = Filter::new(query);
+        let (handle, id) = after.map_or(("", ""), key_parts);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant];
+        let mut condition = String::new();
+        if after.is_some() {
+            condition = format!(" and ({ORDER_KEY}) > ($2::text collate \"C\", $3::text collate \"C\")");
+            params.push(&handle);
+            params.push(&id);
+        }
+        let sql = format!(
+            "select s.id, x.username, x.primary_email, x.primary_phone, x.name, x.custom_data, s.handle \
+             from (select u.id, u.id collate \"C\" as id_order, {EXACT_HANDLE} collate \"C\" as handle \
+                   from public.users u where u.tenant_id = $1{condition} order by 3, 2) s \
+             cross join lateral (select u.username, u.primary_email, u.primary_phone, u.name, \
+                   u.custom_data::text as custom_data from public.users u \
+                   where u.tenant_id = $1 and u.id = s.id) x \
+             order by s.handle, s.id_order"
+        );
         let mut hit_ids = Vec::new();
-        let mut last = None;
-        for row in rows {
-            if hit_ids.len() >= max_hits {
-                break;
+        {
+            let mut client = self.lock();
+            let fail = |e: postgres::Error| describe(&self.spec, &e);
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(fail)?;
+            // The sort of (handle, id) pairs in memory: a million of them fit in this.
+            tx.batch_execute("set local work_mem = '64MB'").map_err(fail)?;
+            let portal = tx.bind(sql.as_str(), &params).map_err(fail)?;
+            let slice = SEARCH_STEP.min(i32::MAX as usize);
+            while hit_ids.len() < limit {
+                let rows = tx.query_portal(&portal, slice as i32).map_err(fail)?;
+                let (ids, _, _) = filter_rows(&mut filter, &rows, limit - hit_ids.len())?;
+                hit_ids.extend(ids);
+                if rows.len() < slice {
+                    break;
+                }
             }
-            let id: String = row.try_get(0).map_err(bad)?;
-            let profile: [Option<String>; 4] = [
-                row.try_get(1).map_err(bad)?,
-                row.try_get(2).map_err(bad)?,
-                row.try_get(3).map_err(bad)?,
-                row.try_get(4).map_err(bad)?,
-            ];
-            let document: Option<String> = row.try_get(5).map_err(bad)?;
-            let lower_handle: String = row.try_get(6).map_err(bad)?;
-            step.scanned += 1;
-            last = Some(ListKey(format!("{lower_handle}\0{id}")));
-            // The filter's own rule, as on redb: a profile field first, then customData (each
-            // user is a hit once).
-            let hit = filter.in_text(&id)
-                || profile.iter().flatten().any(|field| filter.in_text(field))
-                || match &document {
-                    Some(text) if filter.may_occur_in_json(text) => {
-                        filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
-                    }
-                    _ => false,
-                };
-            if hit {
-                hit_ids.push(id);
-            }
+            tx.commit().map_err(fail)?;
         }
-        if step.scanned == batch || hit_ids.len() >= max_hits {
-            step.next = last;
-        }
-        if !hit_ids.is_empty() {
-            // The hits whole (with their revision facts), read by id and put back in list
-            // order; a user deleted in between is left out, as redb skips a vanished one.
-            let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
-            let mut found: HashMap<String, UserRow> = self
-                .query_users(&sql, &[&self.tenant, &hit_ids])?
-                .into_iter()
-                .map(|row| (row.record.user.id.clone(), row))
-                .collect();
-            step.hits = hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect();
-        }
-        Ok(step)
+        self.read_hits(&hit_ids)
     }
 
     fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
@@ -870,6 +936,19 @@ impl UserStore for PostgresStore {
             Some(row) => canonical_from_jsonb(id, &row.get::<_, String>(0)),
             None => Err(StoreError::RevisionNotFound { user: id.to_owned(), revision }),
         }
+    }
+
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            // Index ranges step by step: each step reads only its own users already.
+            return self.search_in_steps(query, after, limit);
+        }
+        self.search_from_one_portal(query, after, limit)
     }
 
     fn sync_keys(&self) -> Result<bool, StoreError> {
