@@ -114,6 +114,24 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
     Ok(done)
 }
 
+/// The least string greater than every string that starts with `prefix`, in code point
+/// order (which is UTF-8's byte order, the "C" collation's): the prefix with its last
+/// character raised by one. `None` when there is none (only U+10FFFF at the end).
+pub(super) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if (0xD800..=0xDFFF).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(raised) = char::from_u32(next) {
+            chars.push(raised);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 impl PostgresStore {
     /// The list order's first part on this store's path.
     pub(super) fn handle_column(&self) -> &'static str {
@@ -190,28 +208,42 @@ impl PostgresStore {
     }
 
     /// [`UserStore::prefix_matches`] from the key table: one index range per kind, the
-    /// same arms as the exact path.
+    /// same arms as the exact path (lowered username, email, name; the phone against the
+    /// lowered query; the id against the query as typed). A range (`key >= p and key < q`),
+    /// not LIKE: under Logto's row-level security only leakproof operators may become index
+    /// conditions, and LIKE is not one (it would read every key of the kind). `None` when a
+    /// prefix has no upper bound (it ends in U+10FFFF only): the exact path serves then.
     pub(super) fn keyed_prefix_matches(
         &self,
-        lower_pattern: &str,
-        exact_pattern: &str,
+        lower: &str,
+        exact: &str,
         limit: i64,
-    ) -> Result<Vec<ListEntry>, StoreError> {
-        let arm = |kind: i16, pattern: &str| {
+    ) -> Result<Option<Vec<ListEntry>>, StoreError> {
+        let (Some(lower_end), Some(exact_end)) = (prefix_end(lower), prefix_end(exact)) else {
+            return Ok(None);
+        };
+        let arm = |kind: i16, from: &str, to: &str| {
             format!(
                 "(select user_id from custodian.user_keys where tenant_id = $1 and kind = {kind} \
-                 and key like {pattern} limit $4)"
+                 and key >= {from} and key < {to} order by key limit $6)"
             )
         };
-        let hits = [arm(1, "$2"), arm(2, "$2"), arm(3, "$2"), arm(4, "$2"), arm(5, "$3")].join(" union ");
+        let hits = [
+            arm(1, "$2", "$3"),
+            arm(2, "$2", "$3"),
+            arm(3, "$2", "$3"),
+            arm(4, "$2", "$3"),
+            arm(5, "$4", "$5"),
+        ]
+        .join(" union ");
         let from = format!(
             "hits join custodian.user_keys k on k.tenant_id = $1 and k.kind = {HANDLE} and k.user_id = hits.user_id \
              join public.users u on u.tenant_id = k.tenant_id and u.id = k.user_id collate \"default\""
         );
-        let select = self.select_users_from(&from, "k.key", "where true order by k.key, k.user_id limit $4");
+        let select = self.select_users_from(&from, "k.key", "where true order by k.key, k.user_id limit $6");
         let sql = format!("with hits as ({hits}) {select}");
-        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
-        Ok(rows.into_iter().map(UserRow::entry).collect())
+        let rows = self.query_users(&sql, &[&self.tenant, &lower, &lower_end, &exact, &exact_end, &limit])?;
+        Ok(Some(rows.into_iter().map(UserRow::entry).collect()))
     }
 
     /// [`UserStore::search`] as the trait does it: the key table's steps are index ranges.
@@ -259,5 +291,24 @@ impl PostgresStore {
         );
         let rows: Vec<Row> = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
         self.scan_step(filter, &rows, batch, max_hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_before_its_last_character_raised_by_one() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a.k").as_deref(), Some("a.l"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        assert_eq!(prefix_end(""), None);
+        // Every string with the prefix is inside [prefix, end) in byte order.
+        for text in ["ab", "ab\u{10FFFF}\u{10FFFF}", "abzzz", "ab\u{0}"] {
+            assert!(text >= "ab" && text < prefix_end("ab").unwrap().as_str(), "{text:?}");
+        }
     }
 }

@@ -652,8 +652,10 @@ impl UserStore for PostgresStore {
         }
         let limit = limit.min(i64::MAX as usize) as i64;
         let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
-        if self.keyed {
-            return self.keyed_prefix_matches(&lower_pattern, &exact_pattern, limit);
+        if self.keyed
+            && let Some(found) = self.keyed_prefix_matches(&lower, query, limit)?
+        {
+            return Ok(found);
         }
         // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
         // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
