@@ -38,17 +38,29 @@ pub(super) const KEYED_HANDLE: &str = "coalesce((select k0.key from custodian.us
 const KEYED_USERS: &str = "custodian.user_keys k join public.users u \
     on u.tenant_id = k.tenant_id and u.id = k.user_id collate \"default\"";
 
-/// Every key each user of tenant `$1` should have: the same expressions the exact path
-/// computes (its list order and its prefix arms), so both paths agree.
-const WANTED: &str = "select w.kind, w.key collate \"C\" as key, u.id collate \"C\" as user_id \
-    from public.users u cross join lateral (values \
-        (0::int2, lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))), \
-        (1::int2, lower(u.username)), \
-        (2::int2, lower(u.primary_email)), \
-        (3::int2, u.primary_phone::text), \
-        (4::int2, lower(u.name)), \
-        (5::int2, u.id::text)) w (kind, key) \
-    where u.tenant_id = $1 and w.key is not null";
+/// What a user's keys are made of, as one value: kind 6 holds it, so a sync compares one
+/// key per user (a million, not seven million) to find who changed.
+const SOURCES: &str = "md5(row(u.username, u.primary_email, u.primary_phone, u.name)::text)";
+/// The kind that holds [`SOURCES`].
+const DIGEST: i16 = 6;
+
+/// Every key each user of tenant `$1` (and `condition` on `u`) should have: the same
+/// expressions the exact path computes (its list order and its prefix arms), so both paths
+/// agree.
+fn wanted_keys(condition: &str) -> String {
+    format!(
+        "select w.kind, w.key collate \"C\" as key, u.id collate \"C\" as user_id \
+         from public.users u cross join lateral (values \
+            (0::int2, lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))), \
+            (1::int2, lower(u.username)), \
+            (2::int2, lower(u.primary_email)), \
+            (3::int2, u.primary_phone::text), \
+            (4::int2, lower(u.name)), \
+            (5::int2, u.id::text), \
+            ({DIGEST}::int2, {SOURCES})) w (kind, key) \
+         where u.tenant_id = $1 and w.key is not null{condition}"
+    )
+}
 
 /// What one sync changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,21 +102,33 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
     // A sync of a million users takes seconds: it may wait for another one that long.
     tx.batch_execute("set local lock_timeout = '120s'; set local work_mem = '64MB'")?;
     tx.execute("select pg_advisory_xact_lock(hashtext('custodian.user_keys'), hashtext($1))", &[&tenant])?;
-    let sql = format!(
-        "with wanted as materialized ({WANTED}), \
-         gone as (delete from custodian.user_keys k where k.tenant_id = $1 and not exists \
-             (select 1 from wanted w where w.kind = k.kind and w.key = k.key and w.user_id = k.user_id) \
-             returning 1), \
-         added as (insert into custodian.user_keys (tenant_id, kind, key, user_id) \
-             select $1, w.kind, w.key, w.user_id from wanted w where not exists \
-             (select 1 from custodian.user_keys k where k.tenant_id = $1 and k.kind = w.kind \
-              and k.key = w.key and k.user_id = w.user_id) \
-             on conflict do nothing returning 1) \
-         select (select count(*) from added), (select count(*) from gone)"
-    );
-    let row = tx.query_one(&sql, &[&tenant])?;
-    let done =
-        KeySync { added: row.get::<_, i64>(0).max(0) as u64, removed: row.get::<_, i64>(1).max(0) as u64 };
+    // The users whose keys are out of date: those whose sources changed or who have none
+    // (their digest is not in the table) and those who are gone. Their keys go first ...
+    let removed = tx.execute(
+        &format!(
+            "with current as materialized (select u.id collate \"C\" as user_id, {SOURCES} as digest \
+                 from public.users u where u.tenant_id = $1), \
+             stale as (select c.user_id from current c where not exists (select 1 from custodian.user_keys k \
+                     where k.tenant_id = $1 and k.kind = {DIGEST} and k.key = c.digest and k.user_id = c.user_id) \
+                 union select k.user_id from custodian.user_keys k where k.tenant_id = $1 and k.kind = {DIGEST} \
+                     and not exists (select 1 from current c where c.user_id = k.user_id)) \
+             delete from custodian.user_keys k using stale s where k.tenant_id = $1 and k.user_id = s.user_id"
+        ),
+        &[&tenant],
+    )?;
+    // ... then every user without a digest gets all of theirs, made afresh.
+    let added = tx.execute(
+        &format!(
+            "insert into custodian.user_keys (tenant_id, kind, key, user_id) \
+             select $1, w.kind, w.key, w.user_id from ({}) w on conflict do nothing",
+            wanted_keys(&format!(
+                " and not exists (select 1 from custodian.user_keys k where k.tenant_id = $1 \
+                 and k.kind = {DIGEST} and k.user_id = u.id collate \"C\")"
+            ))
+        ),
+        &[&tenant],
+    )?;
+    let done = KeySync { added, removed };
     tx.execute(
         "insert into custodian.key_syncs (tenant_id, synced_at) values ($1, now()) \
          on conflict (tenant_id) do update set synced_at = excluded.synced_at",
@@ -289,7 +313,18 @@ impl PostgresStore {
              from {KEYED_USERS} where k.tenant_id = $1 and k.kind = {HANDLE}{condition} \
              order by k.key, k.user_id limit $2"
         );
-        let rows: Vec<Row> = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
+        let rows: Vec<Row> = {
+            let mut client = self.lock();
+            let fail = |e: postgres::Error| self.fail(e);
+            let mut tx = client.transaction().map_err(fail)?;
+            // One process walks the index and fetches each user by its key: measured at a
+            // million users, 82–124 ms a step of 5,000, against 178–196 ms when PostgreSQL
+            // splits the walk over parallel workers and merges their wide rows.
+            tx.batch_execute("set local max_parallel_workers_per_gather = 0").map_err(fail)?;
+            let rows = tx.query(&sql, &params).map_err(fail)?;
+            tx.commit().map_err(fail)?;
+            rows
+        };
         self.scan_step(filter, &rows, batch, max_hits)
     }
 }

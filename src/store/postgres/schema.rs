@@ -26,7 +26,7 @@ const CREATE: &[&str] = &[
         primary key (tenant_id, user_id, revision)
     )",
     // One row per user and kind of key (0 the list order's handle, 1 username, 2 email,
-    // 3 phone, 4 name, 5 id), compared as bytes ("C") so an index range is the list order
+    // 3 phone, 4 name, 5 id; 6 a digest of what they are made of, for the sync), compared as bytes ("C") so an index range is the list order
     // and a LIKE prefix is a range. The second index serves a user's own keys.
     "create table if not exists custodian.user_keys (
         tenant_id varchar(21) not null,
