@@ -42,6 +42,8 @@ struct Options {
     binary: PathBuf,
     build: bool,
     postgres: bool,
+    /// With `--postgres`: only the store's own figures, no screen.
+    store_only: bool,
 }
 
 fn parse_options() -> Result<Options> {
@@ -53,6 +55,7 @@ fn parse_options() -> Result<Options> {
         binary: root.join("target/release/custodian"),
         build: true,
         postgres: false,
+        store_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -64,9 +67,10 @@ fn parse_options() -> Result<Options> {
             "--binary" => options.binary = PathBuf::from(value()?),
             "--no-build" => options.build = false,
             "--postgres" => options.postgres = true,
+            "--store-only" => options.store_only = true,
             "-h" | "--help" => {
                 println!(
-                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build] [--postgres]"
+                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build] [--postgres [--store-only]]"
                 );
                 std::process::exit(0);
             }
@@ -368,6 +372,9 @@ fn main() -> Result<()> {
         format!("{:.1} MiB, {} B per user", size as f64 / 1048576.0, size / options.users.max(1)),
     );
 
+    if let Some(database) = postgres.as_mut().filter(|_| options.store_only) {
+        return store_figures(database, row);
+    }
     // Start-up: spawn to the end of the first frame that shows the count and user rows,
     // several times (one start is too noisy to compare); the last session goes on.
     let title = format!("Users · {}", group_digits(options.users));
@@ -400,6 +407,17 @@ fn main() -> Result<()> {
         ),
     );
     session.settle();
+    if let Some(database) = &mut postgres {
+        // Each start synced the key table after its first frame (about 10 s of the server's
+        // time at 1M, one after another): the moves below are measured after those ended.
+        let started = Instant::now();
+        let waited = pg::wait_until_idle(&mut database.superuser, Duration::from_secs(300))?;
+        row(
+            "waited for the starts' background key syncs",
+            format!("{} (idle: {waited})", ms(started.elapsed())),
+        );
+        session.settle();
+    }
 
     // One-row moves.
     let mut latencies = Vec::new();
@@ -609,6 +627,12 @@ fn store_figures(database: &mut pg::Database, row: impl Fn(&str, String)) -> Res
         "store: full scan zzzzqqq, key table (steps of 5,000)",
         format!("{} ({} found)", ms(started.elapsed()), found.len()),
     );
+    let started = Instant::now();
+    let found = exact.search("zzzzqqq", None, 10)?;
+    row(
+        "store: full scan zzzzqqq, exact path (one portal)",
+        format!("{} ({} found)", ms(started.elapsed()), found.len()),
+    );
     let sync = timed(3, &mut || {
         keyed.sync_keys()?;
         Ok(())
@@ -767,17 +791,38 @@ mod pg {
         Ok(Database { tenant_url, superuser, filled, initialised, size: size.max(0) as u64 })
     }
 
+    /// Waits until no other session works in this database; whether it came to that.
+    pub fn wait_until_idle(client: &mut Client, limit: Duration) -> Result<bool> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let busy: i64 = client
+                .query_one(
+                    "select count(*) from pg_stat_activity where datname = current_database() \
+                     and state = 'active' and pid <> pg_backend_pid()",
+                    &[],
+                )?
+                .get(0);
+            if busy == 0 {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(false)
+    }
+
     /// The test cluster runs without fsync (it is thrown away); a durable save is measured
     /// with what a production server does: fsync, synchronous commit, full page writes.
     pub fn durable(client: &mut Client, on: bool) -> Result<()> {
-        let sql = if on {
-            "alter system set fsync = on; alter system set synchronous_commit = on; \
-             alter system set full_page_writes = on; select pg_reload_conf()"
-        } else {
-            "alter system reset fsync; alter system reset synchronous_commit; \
-             alter system reset full_page_writes; select pg_reload_conf()"
-        };
-        client.batch_execute(sql)?;
+        // One statement at a time: ALTER SYSTEM refuses to run inside a transaction block.
+        for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+            let sql = if on {
+                format!("alter system set {setting} = on")
+            } else {
+                format!("alter system reset {setting}")
+            };
+            client.batch_execute(&sql)?;
+        }
+        client.batch_execute("select pg_reload_conf()")?;
         Ok(())
     }
 }

@@ -8,8 +8,9 @@
 //! column under a primary key that is the list order: a page, a scan step and a prefix are
 //! index ranges, joined to `users` by its primary key for the rest of the row.
 //!
-//! The keys are brought up to date by [`sync`]: set-based SQL that inserts the keys that
-//! are missing and deletes those no user has any more. `init` syncs every tenant, the screen
+//! The keys are brought up to date by [`sync`]: set-based SQL that compares one digest per
+//! user (kind 6, what the other keys are made of) with the users as they are, deletes the
+//! keys of users who changed or are gone and makes those of users who changed or are new. `init` syncs every tenant, the screen
 //! syncs in the background after it connects and on its refresh key. custodian itself never
 //! changes a handle field, so its own saves need none. Between two syncs a key may be stale:
 //! a user deleted outside is skipped (the join finds no row), one created outside is not in
