@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use custodian::domain::{CustomData, Limits};
 use custodian::domain::import::ImportReader;
+use custodian::domain::{CustomData, Limits};
 use custodian::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
 use custodian::tui::app::{Action, State, update};
 use custodian::tui::{Runtime, run_effects};

@@ -6,7 +6,13 @@
 //! ```sh
 //! cargo run --release --example measure -- --users 1000000
 //! cargo run --release --example measure -- --users 1000
+//! cargo run --release --example measure -- --users 1000000 --postgres
 //! ```
+//!
+//! With `--postgres` the same screen runs on Logto's own PostgreSQL database (the private
+//! cluster of `scripts/pg-test-env`, database `measure_<users>`, made once), through the
+//! `default` tenant's own role; then the store's own figures (pages, prefix, count, scans,
+//! key sync, durable saves with fsync turned on) are measured in process.
 //!
 //! The database is made once with the release binary's `init` and `seed` under
 //! `target/measure-data/` and reused. Each frame of custodian ends with `ESC [ ? 2026 l`
@@ -35,6 +41,9 @@ struct Options {
     starts: usize,
     binary: PathBuf,
     build: bool,
+    postgres: bool,
+    /// With `--postgres`: only the store's own figures, no screen.
+    store_only: bool,
 }
 
 fn parse_options() -> Result<Options> {
@@ -45,6 +54,8 @@ fn parse_options() -> Result<Options> {
         starts: 11,
         binary: root.join("target/release/custodian"),
         build: true,
+        postgres: false,
+        store_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -55,9 +66,11 @@ fn parse_options() -> Result<Options> {
             "--starts" => options.starts = value()?.parse::<usize>().context("--starts")?.max(1),
             "--binary" => options.binary = PathBuf::from(value()?),
             "--no-build" => options.build = false,
+            "--postgres" => options.postgres = true,
+            "--store-only" => options.store_only = true,
             "-h" | "--help" => {
                 println!(
-                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build]"
+                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build] [--postgres [--store-only]]"
                 );
                 std::process::exit(0);
             }
@@ -111,7 +124,7 @@ struct Session {
 }
 
 impl Session {
-    fn spawn(binary: &Path, db: &Path) -> Result<(Self, Instant)> {
+    fn spawn(binary: &Path, db: &std::ffi::OsStr) -> Result<(Self, Instant)> {
         let pair = native_pty_system()
             .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
             .map_err(|e| anyhow!("openpty: {e}"))?;
@@ -331,18 +344,37 @@ fn main() -> Result<()> {
             bail!("cargo build --release failed");
         }
     }
-    let (db, seeded) = database(&options.binary, options.users)?;
-    let size = std::fs::metadata(&db)?.len();
     let row = |name: &str, value: String| println!("{name:<52} {value}");
-    println!("custodian in a {COLS}x{ROWS} pty, {} users, {}", group_digits(options.users), db.display());
-    if let Some(seeded) = seeded {
-        row("seed --users N (this run made the database)", format!("{:.1} s", seeded.as_secs_f64()));
-    }
+    let (db, size, mut postgres): (std::ffi::OsString, u64, Option<pg::Database>) = if options.postgres {
+        let database = pg::database(&options.binary, options.users)?;
+        println!(
+            "custodian in a {COLS}x{ROWS} pty, {} users, PostgreSQL (tenant default, its own role)",
+            group_digits(options.users)
+        );
+        if let Some(filled) = database.filled {
+            row("insert … select … generate_series (this run)", format!("{:.1} s", filled.as_secs_f64()));
+        }
+        if let Some(initialised) = database.initialised {
+            row("custodian init (schema + every key)", format!("{:.1} s", initialised.as_secs_f64()));
+        }
+        (database.tenant_url.clone().into(), database.size, Some(database))
+    } else {
+        let (db, seeded) = database(&options.binary, options.users)?;
+        println!("custodian in a {COLS}x{ROWS} pty, {} users, {}", group_digits(options.users), db.display());
+        if let Some(seeded) = seeded {
+            row("seed --users N (this run made the database)", format!("{:.1} s", seeded.as_secs_f64()));
+        }
+        let size = std::fs::metadata(&db)?.len();
+        (db.into_os_string(), size, None)
+    };
     row(
         "database size",
         format!("{:.1} MiB, {} B per user", size as f64 / 1048576.0, size / options.users.max(1)),
     );
 
+    if let Some(database) = postgres.as_mut().filter(|_| options.store_only) {
+        return store_figures(database, row);
+    }
     // Start-up: spawn to the end of the first frame that shows the count and user rows,
     // several times (one start is too noisy to compare); the last session goes on.
     let title = format!("Users · {}", group_digits(options.users));
@@ -375,6 +407,17 @@ fn main() -> Result<()> {
         ),
     );
     session.settle();
+    if let Some(database) = &mut postgres {
+        // Each start synced the key table after its first frame (about 10 s of the server's
+        // time at 1M, one after another): the moves below are measured after those ended.
+        let started = Instant::now();
+        let waited = pg::wait_until_idle(&mut database.superuser, Duration::from_secs(300))?;
+        row(
+            "waited for the starts' background key syncs",
+            format!("{} (idle: {waited})", ms(started.elapsed())),
+        );
+        session.settle();
+    }
 
     // One-row moves.
     let mut latencies = Vec::new();
@@ -522,5 +565,264 @@ fn main() -> Result<()> {
 
     let _ = session.send(b"q");
     drop(session);
+    if let Some(database) = &mut postgres {
+        store_figures(database, row)?;
+    }
     Ok(())
+}
+
+/// The PostgreSQL store's own figures, in process, through the tenant's role.
+fn store_figures(database: &mut pg::Database, row: impl Fn(&str, String)) -> Result<()> {
+    use custodian::domain::CustomData;
+    use custodian::store::{Author, PostgresOptions, PostgresStore, Seek, UserStore};
+    let options = |use_key_table| PostgresOptions { use_key_table, ..PostgresOptions::default() };
+    let keyed = PostgresStore::connect(&database.tenant_url, &options(true))?;
+    let exact = PostgresStore::connect(&database.tenant_url, &options(false))?;
+    if !keyed.uses_key_table() {
+        bail!("the key table is not used: was init run?");
+    }
+    let timed = |runs: usize, f: &mut dyn FnMut() -> Result<()>| -> Result<Duration> {
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            f()?;
+            samples.push(started.elapsed());
+        }
+        Ok(percentile(&samples, 0.5))
+    };
+    let middle = {
+        let mut key = None;
+        // A key about halfway: the first user whose handle starts with "m".
+        for entry in keyed.prefix_matches("m", 1)? {
+            key = Some(entry.key);
+        }
+        key.context("a user starting with m")?
+    };
+    for (label, store) in [("key table", &keyed), ("exact", &exact)] {
+        let runs = if label == "exact" { 5 } else { 51 };
+        let page = timed(runs, &mut || {
+            store.rows(&Seek::From(middle.clone()), 50)?;
+            Ok(())
+        })?;
+        row(&format!("store: 50 rows from a middle key ({label}), median"), ms(page));
+        let prefix = timed(runs, &mut || {
+            store.prefix_matches("amelia.k", 200)?;
+            Ok(())
+        })?;
+        row(&format!("store: prefix_matches amelia.k ({label}), median"), ms(prefix));
+        let step = timed(runs.min(5), &mut || {
+            store.scan_matches("zzzzqqq", Some(&middle), 5000, 2001)?;
+            Ok(())
+        })?;
+        row(&format!("store: one scan step of 5,000 ({label}), median"), ms(step));
+    }
+    let count = timed(11, &mut || {
+        keyed.count()?;
+        Ok(())
+    })?;
+    row("store: count() (every page load asks it), median", ms(count));
+    let started = Instant::now();
+    let found = keyed.search("zzzzqqq", None, 10)?;
+    row(
+        "store: full scan zzzzqqq, key table (steps of 5,000)",
+        format!("{} ({} found)", ms(started.elapsed()), found.len()),
+    );
+    let started = Instant::now();
+    let found = exact.search("zzzzqqq", None, 10)?;
+    row(
+        "store: full scan zzzzqqq, exact path (one portal)",
+        format!("{} ({} found)", ms(started.elapsed()), found.len()),
+    );
+    let sync = timed(3, &mut || {
+        keyed.sync_keys()?;
+        Ok(())
+    })?;
+    row("store: key sync with nothing to change, median", ms(sync));
+    database.superuser.batch_execute(
+        "update users set username = username || 'x' where id in (select id from users where tenant_id = 'default' order by id limit 100)",
+    )?;
+    let started = Instant::now();
+    let changed = keyed.sync_keys()?;
+    row("store: key sync after 100 renames", format!("{} (changed: {changed})", ms(started.elapsed())));
+    // Durable saves: fsync on for these only (the test cluster runs without it).
+    pg::durable(&mut database.superuser, true)?;
+    std::thread::sleep(Duration::from_millis(200));
+    let id =
+        keyed.rows(&Seek::From(middle.clone()), 1)?.first().map(|e| e.user.id.clone()).context("a user")?;
+    let documents = [
+        CustomData::parse(
+            r#"{"plan":{"tier":"pro","seats":5},"note":"measured save one","flags":["a","b"]}"#,
+        )?,
+        CustomData::parse(r#"{"plan":{"tier":"team","seats":6},"note":"measured save two","flags":["c"]}"#)?,
+    ];
+    let author = Author("measure".into());
+    let mut turn = 0usize;
+    let save = timed(101, &mut || {
+        turn += 1;
+        keyed.replace_custom_data(&id, &documents[turn % 2], None, &author)?;
+        Ok(())
+    });
+    pg::durable(&mut database.superuser, false)?;
+    row("store: durable save (fsync on), median of 101", ms(save?));
+    Ok(())
+}
+
+/// The PostgreSQL side of the measurement (`--postgres`): Logto's own schema in the private
+/// cluster of `scripts/pg-test-env`, one tenant filled with synthetic users by one
+/// `insert … select … from generate_series` (every column as Logto stores it, a password
+/// hash and a TOTP secret included), `custodian init` (which syncs the key table), and the
+/// screen opened through the tenant's own role, so row-level security is on.
+mod pg {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, Result, bail};
+    use postgres::{Client, NoTls};
+
+    /// Synthetic users shaped as `custodian seed` makes them (the same first and last names,
+    /// username and email forms, display names with accents, ~300 B of customData), so the
+    /// filter's queries (`amelia.k`, `kovacs`) find what they find on redb.
+    const FILL: &str = "insert into users (tenant_id, id, username, primary_email, primary_phone,
+            password_encrypted, password_encryption_method, name, avatar, profile, identities,
+            custom_data, logto_config, mfa_verifications, is_suspended, last_sign_in_at,
+            password_updated_at, created_at, updated_at)
+        select 'default', substr(md5(i::text), 1, 7) || lpad(to_hex(i), 5, '0'),
+            case h % 3 when 0 then f || '.' || l || i when 1 then f || '_' || l || i else left(f, 1) || l || i end,
+            f || '.' || l || '.' || i || '@' || (array['example.com','example.org','example.net','mail.example','corp.example'])[1 + h % 5],
+            null,
+            '$argon2i$v=19$m=4096,t=10,p=1$c2VjcmV0LXNhbHQ$SECRETpasswordHASHnever0shown0anywhere00', 'Argon2i',
+            initcap(f) || ' ' || coalesce((array['Müller','Kovács','Nowak','Álvarez','O''Connor','Lindqvist','Dubois'])
+                [array_position(array['muller','kovacs','nowak','alvarez','oconnor','lindqvist','dubois'], l)], initcap(l)),
+            null, '{}', '{}',
+            jsonb_build_object(
+                'adminConsolePreferences', jsonb_build_object('language', (array['en','de','fr','ja','es','pt-BR','zh-CN','pl'])[1 + h % 8],
+                    'appearanceMode', (array['system','light','dark'])[1 + h % 3], 'experienceNoticeConfirmed', h % 2 = 0),
+                'plan', jsonb_build_object('tier', (array['free','pro','team','enterprise'])[1 + h % 4], 'seats', 1 + h % 49, 'renewsOn', '2027-01-01'),
+                'notifications', jsonb_build_object('email', h % 5 = 0, 'push', h % 7 = 0, 'digest', 'weekly'),
+                'onboarding', jsonb_build_object('completed', h % 11 = 0, 'step', 1 + h % 5),
+                'featureFlags', jsonb_build_array('new-editor', 'beta-search')),
+            '{\"private\": \"logto-config-private-value\"}',
+            jsonb_build_array(jsonb_build_object('id', 'totp' || i, 'type', 'Totp', 'key', 'JBSWY3DPEHPK3PXPSECRETTOTP',
+                'createdAt', '2024-01-01T00:00:00.000Z')),
+            h % 50 = 0, now() - (h % 1000) * interval '1 day', now(), now() - (h % 2000) * interval '1 day', now()
+        from generate_series(1, $1::int) i,
+            lateral (select (hashint4(i)::int8 & 2147483647) as h) hashed,
+            lateral (select (array['amelia','noah','olivia','liam','emma','mateo','sofia','lucas','mia','elias','zoe',
+                'jonas','lea','hugo','chloe','arjun','priya','kenji','yuki','wei','mei','omar','layla','ivan','olga',
+                'lukasz','agnieszka','soren','freya','diego','lucia','tariq','amara','kwame','nia','finn','saoirse',
+                'henrik','ingrid','marco'])[1 + h % 40] as f,
+                (array['kovacs','smith','garcia','muller','rossi','nguyen','tanaka','kim','novak','silva','dubois',
+                'jensen','nowak','ivanova','haddad','okafor','mensah','patel','sharma','chen','wang','yamada','larsen',
+                'berg','costa','moreau','fischer','weber','horvat','popescu','oconnor','murphy','andersen','lindqvist',
+                'alvarez'])[1 + (hashint4(i + 1000000007)::int8 & 2147483647) % 35] as l) names";
+
+    pub struct Database {
+        /// The tenant's own role, password in the URL (what the screen is given).
+        pub tenant_url: String,
+        pub superuser: Client,
+        pub filled: Option<Duration>,
+        pub initialised: Option<Duration>,
+        pub size: u64,
+    }
+
+    fn env_facts(repo: &Path) -> Result<HashMap<String, String>> {
+        let output = Command::new("bash")
+            .arg(repo.join("scripts/pg-test-env"))
+            .arg("start")
+            .output()
+            .context("run scripts/pg-test-env start")?;
+        if !output.status.success() {
+            bail!("scripts/pg-test-env start failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        let file = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        let text = std::fs::read_to_string(&file).with_context(|| format!("read {}", file.display()))?;
+        Ok(text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    }
+
+    /// The database `measure_<users>` (made once from the seeded Logto template and kept).
+    pub fn database(binary: &Path, users: u64) -> Result<Database> {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let facts = env_facts(&repo)?;
+        let port = facts.get("PGTEST_PORT").context("PGTEST_PORT")?;
+        let template = facts.get("PGTEST_TEMPLATE").context("PGTEST_TEMPLATE")?;
+        let name = format!("measure_{users}");
+        let connect = |db: &str| {
+            Client::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname={db}"), NoTls)
+                .with_context(|| format!("connect to {db}"))
+        };
+        let mut admin = connect("postgres")?;
+        let exists = admin.query_opt("select 1 from pg_database where datname = $1", &[&name])?.is_some();
+        let (mut filled, mut initialised) = (None, None);
+        if !exists {
+            eprintln!("making database {name} ({users} users, once) …");
+            admin.batch_execute(&format!("create database {name}_building template {template}"))?;
+            let mut client = connect(&format!("{name}_building"))?;
+            let started = Instant::now();
+            client.execute(FILL, &[&(users as i32)]).context("fill users")?;
+            client.batch_execute("vacuum analyze users")?;
+            filled = Some(started.elapsed());
+            drop(client);
+            admin.batch_execute(&format!("alter database {name}_building rename to {name}"))?;
+        }
+        let mut superuser = connect(&name)?;
+        let has_keys: bool =
+            superuser.query_one("select to_regclass('custodian.user_keys') is not null", &[])?.get(0);
+        if !has_keys {
+            let started = Instant::now();
+            let url = format!("postgres://postgres@127.0.0.1:{port}/{name}?sslmode=disable");
+            let status = Command::new(binary).arg("--db").arg(&url).arg("init").status()?;
+            if !status.success() {
+                bail!("custodian init failed: {status}");
+            }
+            initialised = Some(started.elapsed());
+            superuser.batch_execute("vacuum analyze custodian.user_keys")?;
+        }
+        let row =
+            superuser.query_one("select db_user, db_user_password from tenants where id = 'default'", &[])?;
+        let (role, password): (String, String) = (row.get(0), row.get(1));
+        let tenant_url = format!("postgres://{role}:{password}@127.0.0.1:{port}/{name}?sslmode=disable");
+        let size: i64 = superuser.query_one("select pg_database_size(current_database())", &[])?.get(0);
+        Ok(Database { tenant_url, superuser, filled, initialised, size: size.max(0) as u64 })
+    }
+
+    /// Waits until no other session works in this database; whether it came to that.
+    pub fn wait_until_idle(client: &mut Client, limit: Duration) -> Result<bool> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let busy: i64 = client
+                .query_one(
+                    "select count(*) from pg_stat_activity where datname = current_database() \
+                     and state = 'active' and pid <> pg_backend_pid()",
+                    &[],
+                )?
+                .get(0);
+            if busy == 0 {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(false)
+    }
+
+    /// The test cluster runs without fsync (it is thrown away); a durable save is measured
+    /// with what a production server does: fsync, synchronous commit, full page writes.
+    pub fn durable(client: &mut Client, on: bool) -> Result<()> {
+        // One statement at a time: ALTER SYSTEM refuses to run inside a transaction block.
+        for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+            let sql = if on {
+                format!("alter system set {setting} = on")
+            } else {
+                format!("alter system reset {setting}")
+            };
+            client.batch_execute(&sql)?;
+        }
+        client.batch_execute("select pg_reload_conf()")?;
+        Ok(())
+    }
 }

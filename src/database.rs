@@ -135,14 +135,17 @@ pub fn postgres_url(db: Option<&Path>) -> Option<&str> {
     db.and_then(Path::to_str).filter(|text| is_postgres_url(text))
 }
 
-/// Connects to Logto's database at `url` and settles on `tenant`'s users.
+/// Connects to Logto's database at `url` and settles on `tenant`'s users; with
+/// `use_key_table`, the list reads custodian's key table when it can
+/// ([`PostgresOptions::use_key_table`]).
 pub fn open_postgres(
     url: &str,
     tenant: &str,
     read_only: bool,
     statement_timeout: std::time::Duration,
+    use_key_table: bool,
 ) -> Result<PostgresStore> {
-    let options = PostgresOptions { tenant: tenant.to_owned(), read_only, statement_timeout };
+    let options = PostgresOptions { tenant: tenant.to_owned(), read_only, statement_timeout, use_key_table };
     Ok(PostgresStore::connect(url, &options)?)
 }
 

@@ -111,6 +111,14 @@ fn info_names_server_tenant_and_role_but_never_the_password() {
     assert!(info.stdout.contains(&format!("postgres://{role}@127.0.0.1")), "{info:?}");
     assert!(info.stdout.contains("tenant \"default\""), "{info:?}");
     assert!(info.stdout.contains("users          2"), "{info:?}");
+    // When the screen's key table last took in Logto's changes: never before init, which
+    // syncs every tenant.
+    let synced = |stdout: &str| stdout.lines().find(|l| l.starts_with("keys synced")).map(str::to_owned);
+    assert!(synced(&info.stdout).expect("a keys synced line").contains("never"), "{info:?}");
+    db.init_custodian();
+    let after_init = run(&home, &["--db", &url, "info"], None).ok();
+    let line = synced(&after_init.stdout).expect("a keys synced line");
+    assert!(line.ends_with(" UTC") && line.contains(" 20"), "{after_init:?}");
     assert!(!info.stdout.contains(&password));
     // Nor in the log, nor anywhere else custodian writes in its home.
     let logged = std::fs::read_to_string(home.path("state").join("custodian/custodian.log")).expect("a log");

@@ -54,7 +54,7 @@ struct Fixture {
 
 enum Backend {
     Redb { dir: TempDir },
-    Postgres { _db: LogtoDb, url: String },
+    Postgres { _db: LogtoDb, url: String, key_table: bool },
 }
 
 impl Fixture {
@@ -77,7 +77,21 @@ impl Fixture {
         let url = db.tenant_url("default");
         let store =
             PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect as the tenant role");
-        Self { store: Box::new(store), backend: Backend::Postgres { _db: db, url } }
+        assert!(!store.uses_key_table(), "the exact path unless asked");
+        Self { store: Box::new(store), backend: Backend::Postgres { _db: db, url, key_table: false } }
+    }
+
+    /// As [`Fixture::postgres`], opened as the screen opens it: the list, prefixes and scan
+    /// read custodian's key table, synced after the users were inserted.
+    fn postgres_key_table() -> Self {
+        let db = LogtoDb::new();
+        db.init_custodian();
+        db.insert_json("default", PEOPLE);
+        let url = db.tenant_url("default");
+        let store = PostgresStore::connect(&url, &key_table_options("default")).expect("connect");
+        assert!(store.uses_key_table(), "a session that may write, after init");
+        assert!(store.sync_keys().expect("sync"), "the users inserted after init are new keys");
+        Self { store: Box::new(store), backend: Backend::Postgres { _db: db, url, key_table: true } }
     }
 
     fn store(&self) -> &dyn UserStore {
@@ -93,9 +107,16 @@ impl Fixture {
                 let options = OpenOptions { read_only: true, ..OpenOptions::default() };
                 Box::new(RedbStore::open(&dir.path().join("users.redb"), options).expect("open read-only"))
             }
-            Backend::Postgres { url, .. } => {
-                let options = PostgresOptions { read_only: true, ..PostgresOptions::default() };
-                Box::new(PostgresStore::connect(url, &options).expect("connect read-only"))
+            Backend::Postgres { url, key_table, .. } => {
+                let options = PostgresOptions {
+                    read_only: true,
+                    use_key_table: *key_table,
+                    ..PostgresOptions::default()
+                };
+                let store = PostgresStore::connect(url, &options).expect("connect read-only");
+                // A read-only session cannot sync, so it never reads keys that may lag.
+                assert!(!store.uses_key_table());
+                Box::new(store)
             }
         }
     }
@@ -481,6 +502,9 @@ macro_rules! conformance {
         mod postgres {
             $(#[test] fn $body() { super::$body(&mut super::Fixture::postgres()) })*
         }
+        mod postgres_key_table {
+            $(#[test] fn $body() { super::$body(&mut super::Fixture::postgres_key_table()) })*
+        }
     };
 }
 
@@ -515,6 +539,11 @@ fn logto_with_people() -> LogtoDb {
 
 fn connect(url: &str, tenant: &str) -> Result<PostgresStore, StoreError> {
     PostgresStore::connect(url, &PostgresOptions { tenant: tenant.to_owned(), ..PostgresOptions::default() })
+}
+
+/// How the screen opens a tenant: through custodian's key table when it can.
+fn key_table_options(tenant: &str) -> PostgresOptions {
+    PostgresOptions { tenant: tenant.to_owned(), use_key_table: true, ..PostgresOptions::default() }
 }
 
 fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
@@ -905,4 +934,269 @@ fn bad_connections_fail_in_one_line_naming_the_problem_without_the_password() {
     let message = connect(&not_logto, "default").err().expect("not Logto").to_string();
     assert!(message.contains("not a Logto database"), "{message}");
     assert!(!message.contains('\n'), "{message}");
+}
+
+// ---- custodian's key table (the screen's list on PostgreSQL) ----
+
+/// Users of many shapes, inserted with SQL as Logto stores them: mixed case, accents,
+/// handles from each field, and two users whose handles tie (one's username is the other's
+/// email), so the id decides between them.
+fn insert_many_shapes(db: &LogtoDb, tenant: &str, count: i32) {
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, primary_email, primary_phone, name, custom_data)
+             select $1, 'g' || lpad(i::text, 5, '0'),
+                 case i % 5 when 0 then null when 1 then 'User' || i when 2 then 'émile' || i
+                     when 3 then 'ZED_' || (i % 7) || '_' || i else 'a' || i end,
+                 case when i % 3 = 0 then null else 'Mail' || i || '@Example.com' end,
+                 case when i % 4 = 0 then '49' || lpad(i::text, 8, '0') end,
+                 'Name ' || chr(65 + i % 26) || i,
+                 jsonb_build_object('n', i, 'note', case when i % 17 = 0 then 'needle' || i end)
+             from generate_series(1, $2) i",
+            &[&tenant, &count],
+        )
+        .expect("insert users");
+    let mut client = db.superuser();
+    for (id, username, email) in
+        [("t1", Some("tie@example.com"), None), ("t0", None, Some("TIE@example.com"))]
+    {
+        client
+            .execute(
+                "insert into users (tenant_id, id, username, primary_email) values ($1, $2, $3, $4)",
+                &[&tenant, &id, &username, &email],
+            )
+            .expect("insert a tie");
+    }
+}
+
+/// `search` as the trait's steps do it (scan_matches in steps of 50).
+fn in_steps(store: &dyn UserStore, query: &str, after: Option<&ListKey>, limit: usize) -> Vec<ListEntry> {
+    let (mut found, mut after) = (Vec::new(), after.cloned());
+    while found.len() < limit {
+        let step = store.scan_matches(query, after.as_ref(), 50, limit - found.len()).expect("step");
+        found.extend(step.hits);
+        match step.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    found
+}
+
+fn listed(store: &dyn UserStore) -> Vec<(String, ListKey)> {
+    store.rows(&Seek::First, 100_000).expect("rows").into_iter().map(|e| (e.user.id.clone(), e.key)).collect()
+}
+
+#[test]
+fn the_key_table_gives_the_exact_paths_order_prefixes_and_substring_hits() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    insert_many_shapes(&db, "default", 400);
+    let url = db.tenant_url("default");
+    let exact = connect(&url, "default").expect("exact");
+    let keyed = PostgresStore::connect(&url, &key_table_options("default")).expect("keyed");
+    assert!(keyed.uses_key_table() && !exact.uses_key_table());
+    assert!(keyed.sync_keys().expect("sync"));
+    let everyone = listed(&exact);
+    assert_eq!(everyone.len(), 402);
+    assert_eq!(listed(&keyed), everyone, "the same order and the same list keys");
+    // Paging by key both ways, in odd-sized pages, gives the same users.
+    let mut forward = Vec::new();
+    let mut after: Option<ListKey> = None;
+    loop {
+        let page = keyed.page_after(after.as_ref(), 37).expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        forward.extend(ids(&page));
+    }
+    assert_eq!(forward, everyone.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
+    let middle = everyone[200].1.clone();
+    assert_eq!(
+        ids(&keyed.page_before(Some(&middle), 37).expect("before")),
+        ids(&exact.page_before(Some(&middle), 37).expect("before"))
+    );
+    assert_eq!(
+        ids(&keyed.rows(&Seek::Last, 5).expect("last")),
+        ids(&exact.rows(&Seek::Last, 5).expect("last"))
+    );
+    for query in [
+        "u", "USER1", "mail2", "émi", "É", "49000", "name b", "g0001", "zed_3", "tie", "t0", "a1", "%", "_",
+        "zzz",
+    ] {
+        let all = ids(&keyed.prefix_matches(query, 1000).expect("keyed prefix"));
+        assert_eq!(all, ids(&exact.prefix_matches(query, 1000).expect("exact prefix")), "prefix {query:?}");
+        // Within a limit, the first of each kind of key, in list order (as redb's indexes).
+        let few = ids(&keyed.prefix_matches(query, 3).expect("keyed prefix"));
+        assert_eq!(few.len(), all.len().min(3), "prefix {query:?}, limit 3");
+        assert!(few.iter().all(|id| all.contains(id)), "prefix {query:?}, limit 3");
+    }
+    for query in ["ail1", "É", "_3_", "needle", "NEEDLE34", "example.com", "tie", "nothing-like-it"] {
+        let portal = ids(&exact.search(query, None, 1000).expect("exact search"));
+        assert_eq!(
+            ids(&keyed.search(query, None, 1000).expect("keyed search")),
+            portal,
+            "substring {query:?}"
+        );
+        // The exact path's search reads one portal; its steps give the same hits.
+        assert_eq!(ids(&in_steps(&exact, query, None, 1000)), portal, "substring {query:?}");
+        // From a key, and to a limit, as the steps do.
+        let from = everyone[150].1.clone();
+        assert_eq!(
+            ids(&exact.search(query, Some(&from), 7).expect("exact search")),
+            ids(&in_steps(&exact, query, Some(&from), 7)),
+            "substring {query:?} after a key"
+        );
+    }
+    // A scan in steps ends where the exact one does, step by step.
+    let (mut a, mut b) = (None::<ListKey>, None::<ListKey>);
+    loop {
+        let (x, y) = (
+            keyed.scan_matches("needle", a.as_ref(), 50, 3).expect("keyed step"),
+            exact.scan_matches("needle", b.as_ref(), 50, 3).expect("exact step"),
+        );
+        assert_eq!((ids(&x.hits), x.scanned, &x.next), (ids(&y.hits), y.scanned, &y.next));
+        if x.next.is_none() {
+            break;
+        }
+        (a, b) = (x.next, y.next);
+    }
+}
+
+#[test]
+fn a_user_created_or_renamed_outside_takes_its_place_after_a_sync_and_a_deleted_one_goes_at_once() {
+    let db = logto_with_people();
+    let url = db.tenant_url("default");
+    let keyed = PostgresStore::connect(&url, &key_table_options("default")).expect("keyed");
+    assert!(keyed.sync_keys().expect("first sync"));
+    assert!(!keyed.sync_keys().expect("second sync"), "nothing changed since");
+    let mut client = db.superuser();
+    client
+        .execute("insert into users (tenant_id, id, username) values ('default', 'new1', 'Aardvark')", &[])
+        .expect("insert outside");
+    client.execute("update users set username = 'zz-renamed' where id = 'u1'", &[]).expect("rename outside");
+    client.execute("delete from users where id = 'u6'", &[]).expect("delete outside");
+    // Before a sync: the deleted user is gone already, the new one not there yet, the
+    // renamed one at its old place.
+    let before = ids(&keyed.rows(&Seek::First, 100).expect("rows"));
+    let expected: Vec<String> = expected_order().into_iter().filter(|id| id != "u6").collect();
+    assert_eq!(before, expected);
+    assert!(ids(&keyed.prefix_matches("alice", 50).expect("prefix")).iter().all(|id| id != "u6"));
+    assert!(keyed.search("needle-in-data", None, 50).expect("scan").is_empty());
+    assert!(keyed.sync_keys().expect("sync"), "the sync took in the three changes");
+    let after = ids(&keyed.rows(&Seek::First, 100).expect("rows"));
+    assert_eq!(after, ids(&connect(&url, "default").expect("exact").rows(&Seek::First, 100).expect("rows")));
+    let place = |id: &str| after.iter().position(|x| x == id).expect("listed");
+    assert!(
+        place("u4") < place("new1") && place("new1") < place("u7"),
+        "aardvark after 4930…, before alice3"
+    );
+    assert!(place("u8") < place("u1") && place("u1") < place("u9"), "zz-renamed after zed, before émile");
+    assert_eq!(ids(&keyed.prefix_matches("aard", 50).expect("prefix")), vec!["new1"]);
+    assert_eq!(ids(&keyed.prefix_matches("zz-", 50).expect("prefix")), vec!["u1"]);
+    assert!(!keyed.sync_keys().expect("again"));
+}
+
+fn key_rows(client: &mut ::postgres::Client) -> Vec<(String, i16, String, String)> {
+    client
+        .query("select tenant_id, kind, key, user_id from custodian.user_keys order by 1, 2, 3, 4", &[])
+        .expect("keys")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect()
+}
+
+#[test]
+fn init_syncs_every_tenants_keys_and_a_second_init_changes_none() {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    db.insert("admin", &LogtoUser::new("adm1"));
+    db.init_custodian();
+    let mut client = db.superuser();
+    let (schema, keys) = (custodian_schema_fingerprint(&mut client), key_rows(&mut client));
+    assert_eq!(keys.iter().filter(|k| k.1 == 0).count(), 13, "one handle per user, both tenants");
+    assert!(keys.iter().any(|k| k.0 == "admin" && k.3 == "adm1"));
+    assert!(schema.contains("custodian_user_keys_tenant_id"), "{schema}");
+    db.init_custodian();
+    assert_eq!(custodian_schema_fingerprint(&mut client), schema);
+    assert_eq!(key_rows(&mut client), keys);
+    let synced: i64 =
+        client.query_one("select count(*) from custodian.key_syncs", &[]).expect("syncs").get(0);
+    assert_eq!(synced, 2, "each tenant's last sync is noted");
+}
+
+#[test]
+fn a_tenant_role_reads_and_syncs_only_its_own_tenants_keys() {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    db.insert("admin", &LogtoUser::new("adm1"));
+    db.init_custodian();
+    // Both tenants get a user after init: admin's role syncs only admin's.
+    let mut superuser = db.superuser();
+    for (tenant, id) in [("admin", "adm2"), ("default", "d1")] {
+        superuser
+            .execute("insert into users (tenant_id, id) values ($1, $2)", &[&tenant, &id])
+            .expect("insert");
+    }
+    let default_keys_before: Vec<_> =
+        key_rows(&mut superuser).into_iter().filter(|k| k.0 == "default").collect();
+    assert_eq!(default_keys_before.iter().filter(|k| k.1 == 0).count(), 12);
+    let admin = PostgresStore::connect(&db.tenant_url("admin"), &key_table_options("admin")).expect("admin");
+    assert!(admin.sync_keys().expect("admin sync"));
+    assert_eq!(all_ids(&admin), ["adm1", "adm2"].into_iter().map(String::from).collect());
+    // Straight SQL as admin's role: only its own rows are visible, and another tenant's can
+    // be neither deleted nor written.
+    let (role, password) = db.tenant_role("admin");
+    let mut as_admin = ::postgres::Client::connect(
+        &format!("host=127.0.0.1 port={} user={role} password={password} dbname={}", db.server.port, db.name),
+        ::postgres::NoTls,
+    )
+    .expect("connect as admin's role");
+    let seen: Vec<String> = as_admin
+        .query("select distinct tenant_id::text from custodian.user_keys", &[])
+        .expect("read keys")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(seen, vec!["admin"]);
+    assert_eq!(
+        as_admin.execute("delete from custodian.user_keys where tenant_id = 'default'", &[]).expect("delete"),
+        0
+    );
+    assert!(
+        as_admin
+            .execute("insert into custodian.user_keys (tenant_id, kind, key, user_id) values ('default', 0, 'a', 'x')", &[])
+            .is_err(),
+        "row-level security refuses another tenant's key"
+    );
+    let default_keys_after: Vec<_> =
+        key_rows(&mut superuser).into_iter().filter(|k| k.0 == "default").collect();
+    assert_eq!(default_keys_after, default_keys_before);
+}
+
+#[test]
+fn a_read_only_session_reads_the_exact_order_and_never_syncs() {
+    let db = logto_with_people();
+    let url = db.tenant_url("default");
+    let mut client = db.superuser();
+    client
+        .execute("insert into users (tenant_id, id, username) values ('default', 'new1', 'Aardvark')", &[])
+        .expect("insert");
+    let (keys, syncs) = (key_rows(&mut client), custodian_schema_fingerprint(&mut client));
+    let synced_at = |client: &mut ::postgres::Client| -> Vec<String> {
+        client
+            .query("select tenant_id || synced_at::text from custodian.key_syncs order by 1", &[])
+            .expect("syncs")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let times = synced_at(&mut client);
+    let options = PostgresOptions { read_only: true, ..key_table_options("default") };
+    let store = PostgresStore::connect(&url, &options).expect("read-only");
+    assert!(!store.uses_key_table());
+    assert!(all_ids(&store).contains("new1"), "the exact order sees it at once");
+    assert!(!store.sync_keys().expect("no sync"));
+    assert_eq!(key_rows(&mut client), keys);
+    assert_eq!(custodian_schema_fingerprint(&mut client), syncs);
+    assert_eq!(synced_at(&mut client), times);
 }

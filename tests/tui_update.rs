@@ -2374,3 +2374,25 @@ fn tab_reads_customdata_as_a_tree_that_folds_and_finds_the_filter_and_tab_goes_b
     press_bound(&store, &mut state, char_key('j'));
     assert_ne!(selected_id(&state), user);
 }
+
+#[test]
+fn refresh_asks_the_store_to_take_in_users_changed_outside() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let effects = update(&mut state, Action::Refresh);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadRows(_))), "{effects:?}");
+    assert!(effects.contains(&Effect::SyncKeys), "{effects:?}");
+}
+
+#[test]
+fn keys_changed_outside_reload_the_list_but_leave_an_open_editor_alone() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let effects = update(&mut state, Action::KeysChanged);
+    assert!(effects.iter().any(|e| matches!(e, Effect::LoadRows(_))), "{effects:?}");
+    assert!(!effects.contains(&Effect::SyncKeys), "a reload does not sync again: {effects:?}");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_some());
+    assert!(update(&mut state, Action::KeysChanged).is_empty());
+}

@@ -29,7 +29,9 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         }
         _ => {}
     }
-    let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT)?;
+    // The exact order, never the key table: a script's `list` or `export` must not miss a
+    // user Logto created a moment ago.
+    let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT, false)?;
     let mut out = Output::stdout();
     let result = match command {
         Command::Info => info(&store, &mut out),
@@ -56,9 +58,17 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     } else {
         "missing: saving needs `custodian --db URL init` once".to_owned()
     };
+    // When the screen's key table last took in what Logto changed (see the README).
+    let keys = match store.last_key_sync()? {
+        Some(when) => when,
+        None => {
+            "never (the screen computes the list order afresh until `init` makes the key table)".to_owned()
+        }
+    };
     let rows = [
         ("database", store.describe_connection()),
         ("schema version", schema),
+        ("keys synced", keys),
         ("users", users(store)?),
         ("drafts", location::state_dir().join("drafts").display().to_string()),
         ("log", location::log_file().display().to_string()),

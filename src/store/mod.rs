@@ -11,7 +11,8 @@ use thiserror::Error;
 
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
-    CLI_STATEMENT_TIMEOUT, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore, SCREEN_STATEMENT_TIMEOUT,
+    CLI_STATEMENT_TIMEOUT, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
+    SCREEN_STATEMENT_TIMEOUT,
 };
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 
@@ -537,6 +538,15 @@ pub trait UserStore: Send + Sync {
             Err(StoreError::RevisionNotFound { .. }) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Brings what the store keeps beside the users up to date with writes made outside
+    /// custodian (PostgreSQL's key table: users Logto created, renamed or deleted since the
+    /// last sync); whether anything changed, so a screen knows to reload its list. A store
+    /// whose indexes are written with the users (redb), or that reads the order afresh
+    /// each time, has nothing to do.
+    fn sync_keys(&self) -> Result<bool, StoreError> {
+        Ok(false)
     }
 
     /// Saves an old revision's document as a new revision; nothing is rewritten in place.

@@ -236,6 +236,9 @@ pub enum Action {
         revision: Revision,
         landed: bool,
     },
+    /// The store took in users created, renamed or deleted outside custodian
+    /// ([`crate::store::UserStore::sync_keys`]): the list is read again.
+    KeysChanged,
     /// The runtime took the terminal back (after a suspend): the screen is drawn again.
     Resumed,
     /// `:user` found this user.
@@ -387,6 +390,9 @@ pub enum Effect {
         data: CustomData,
         revision: Revision,
     },
+    /// Bring the store's keys up to date with writes made outside custodian, in the
+    /// background; [`Action::KeysChanged`] comes back when that changed anything.
+    SyncKeys,
     /// Give the terminal back and stop the process until it is continued.
     Suspend,
     /// Ask the terminal to put `text` on the clipboard (OSC 52).
@@ -2366,7 +2372,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                     selected: state.list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
                 });
             }
-            state.refresh()
+            // The list as it is now at once, and again if the sync finds writes from outside.
+            let mut effects = state.refresh();
+            effects.push(Effect::SyncKeys);
+            effects
         }
         Reconnect => state.reconnect(),
         Reconnected => state.reconnected(),
@@ -2776,5 +2785,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.say(StatusKind::Error, message);
             Vec::new()
         }
+        // An open editor keeps its screen; the save's own refresh shows the new list.
+        KeysChanged if state.editor.is_some() => Vec::new(),
+        KeysChanged => state.refresh(),
     }
 }

@@ -75,7 +75,7 @@ const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
 /// mark it as needing a repair.
 pub struct Scanner {
     /// `None` once shut down: the thread's `recv` then fails and it ends.
-    queries: Option<mpsc::Sender<(u64, String)>>,
+    queries: Option<mpsc::Sender<ScannerJob>>,
     current: Arc<AtomicU64>,
     /// The scanner's store, to cancel a step the server is working on for a query that was
     /// replaced (`None` once shut down: it must not outlive the thread's hold for redb).
@@ -183,11 +183,29 @@ fn wake_pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> 
     Ok(unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// What the scanner's thread is asked to do.
+enum ScannerJob {
+    Scan(u64, String),
+    /// [`UserStore::sync_keys`], on the scanner's connection: the screen's stays free.
+    SyncKeys,
+}
+
+/// The store's answer to a key sync, as the loop takes it: nothing when nothing changed.
+fn keys_synced(result: Result<bool, StoreError>) -> Option<Action> {
+    match result {
+        Ok(true) => Some(Action::KeysChanged),
+        Ok(false) => None,
+        Err(e) => {
+            Some(Action::StoreFailed { message: format!("the list's keys were not brought up to date: {e}") })
+        }
+    }
+}
+
 impl Scanner {
     pub fn new(store: Arc<dyn UserStore>) -> std::io::Result<(Self, ScanAnswers)> {
         let (answers, receiver) = mpsc::channel();
         let (wake, waker) = wake_pipe()?;
-        let (queries, requests) = mpsc::channel::<(u64, String)>();
+        let (queries, requests) = mpsc::channel::<ScannerJob>();
         let current = Arc::new(AtomicU64::new(0));
         let running = Arc::clone(&current);
         let busy = Arc::new(AtomicBool::new(false));
@@ -196,22 +214,38 @@ impl Scanner {
         let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
             let busy = scanning;
             yield_to_the_operator();
-            let mut next = requests.recv().ok();
-            while let Some((generation, query)) = next.take() {
-                let current = || running.load(Ordering::SeqCst) == generation;
-                if current() {
-                    busy.store(true, Ordering::SeqCst);
-                    scan(&*store, generation, &query, &current, |answer| {
-                        let sent = answers.send(answer).is_ok();
-                        // A full pipe already wakes the loop: a failed write loses nothing.
-                        // SAFETY: writes one byte from a local to our own pipe.
-                        unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
-                        sent && current()
-                    });
-                    busy.store(false, Ordering::SeqCst);
+            let send = |answer: Action| {
+                let sent = answers.send(answer).is_ok();
+                // A full pipe already wakes the loop: a failed write loses nothing.
+                // SAFETY: writes one byte from a local to our own pipe.
+                unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+                sent
+            };
+            while let Ok(first) = requests.recv() {
+                // Of the queries waiting, only the newest is run; a sync asked for is done
+                // first, so the scan after it reads the keys it made.
+                let (mut sync, mut newest) = (false, None);
+                for job in std::iter::once(first).chain(requests.try_iter()) {
+                    match job {
+                        ScannerJob::SyncKeys => sync = true,
+                        ScannerJob::Scan(generation, query) => newest = Some((generation, query)),
+                    }
                 }
-                // The newest query waiting, if any, else wait for one.
-                next = requests.try_iter().last().or_else(|| requests.recv().ok());
+                if sync {
+                    let result = crate::crash::catch(|| store.sync_keys())
+                        .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+                    if let Some(answer) = keys_synced(result) {
+                        send(answer);
+                    }
+                }
+                if let Some((generation, query)) = newest {
+                    let current = || running.load(Ordering::SeqCst) == generation;
+                    if current() {
+                        busy.store(true, Ordering::SeqCst);
+                        scan(&*store, generation, &query, &current, |answer| send(answer) && current());
+                        busy.store(false, Ordering::SeqCst);
+                    }
+                }
             }
         })?;
         let scanner = Self { queries: Some(queries), current, store: Some(held), busy, thread: Some(thread) };
@@ -222,7 +256,15 @@ impl Scanner {
         self.current.store(generation, Ordering::SeqCst);
         self.cancel_running();
         if let Some(queries) = &self.queries {
-            let _ = queries.send((generation, query));
+            let _ = queries.send(ScannerJob::Scan(generation, query));
+        }
+    }
+
+    /// Asks for [`UserStore::sync_keys`] on the scanner's thread (and connection); a running
+    /// scan finishes first.
+    fn sync_keys(&self) {
+        if let Some(queries) = &self.queries {
+            let _ = queries.send(ScannerJob::SyncKeys);
         }
     }
 
@@ -727,11 +769,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
             Some(url) => {
+                // The key table when it can (a session that may write, after `init`): a page
+                // is an index range at any number of users. Synced in the background below.
                 let store = crate::database::open_postgres(
                     url,
                     &tenant,
                     read_only,
                     crate::store::SCREEN_STATEMENT_TIMEOUT,
+                    true,
                 )?;
                 let scan_store = Arc::new(store.another_connection()?);
                 let database = store.draft_identity();
@@ -924,10 +969,19 @@ fn event_loop(
     let (mut dirty, mut scan_news) = (true, false);
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<LastDraft> = None;
+    let mut keys_sync_asked = false;
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
+            if !keys_sync_asked {
+                // After the first frame, so the sync's work on the server never delays it;
+                // the list is read again when it changed anything.
+                keys_sync_asked = true;
+                if let Some(scanner) = &runtime.scanner {
+                    scanner.sync_keys();
+                }
+            }
             (dirty, scan_news) = (false, false);
             panic_if_asked_in_a_test();
         }
@@ -1484,6 +1538,14 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             Err(e) => failed(e),
         },
+        Effect::SyncKeys => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.sync_keys();
+                return None;
+            }
+            // No scanner thread (tests): synced here, answered at once.
+            return keys_synced(store.sync_keys());
+        }
         Effect::LoadHistory { id } => {
             // Each revision is read, summed up and let go: one document in memory at a time.
             let summed_up = store.history(&id).and_then(|infos| {

@@ -16,6 +16,7 @@
 //! trigger moves it on every write, so any outside write in between is a conflict).
 
 pub mod connect;
+mod keys;
 mod schema;
 
 use std::collections::HashMap;
@@ -26,13 +27,14 @@ use postgres::types::ToSql;
 use postgres::{CancelToken, Client, Row};
 use serde_json::{Map, Value};
 
+pub use keys::KeySync;
 pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use self::connect::{ConnectionSpec, Environment};
 use super::{
     Author, ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, NewUser, RecordError, Revision,
-    RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserCount, UserField, UserMatch,
-    UserRecord, UserRef, UserStore,
+    RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserCount, UserField,
+    UserMatch, UserRecord, UserRef, UserStore,
 };
 use crate::domain::custom_data::canonical_text;
 use crate::domain::diff::dropped_keys;
@@ -51,11 +53,24 @@ pub struct PostgresOptions {
     /// [`SCREEN_STATEMENT_TIMEOUT`] for the screen, [`CLI_STATEMENT_TIMEOUT`] (the default)
     /// for scripts.
     pub statement_timeout: Duration,
+    /// Read the list, the filter's prefixes and its scan through custodian's key table
+    /// (`custodian.user_keys`, see [`keys`]): index order at any number of users, at the
+    /// price of keys that may lag behind writes made outside custodian until
+    /// [`UserStore::sync_keys`]. Taken only when the session may write (it must be able to
+    /// sync) and `init` made the table; otherwise every read computes the order afresh.
+    /// For the screen, which syncs; never for the CLI, whose `list` and `export` must not
+    /// miss a user Logto just created.
+    pub use_key_table: bool,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        Self { tenant: "default".to_owned(), read_only: false, statement_timeout: CLI_STATEMENT_TIMEOUT }
+        Self {
+            tenant: "default".to_owned(),
+            read_only: false,
+            statement_timeout: CLI_STATEMENT_TIMEOUT,
+            use_key_table: false,
+        }
     }
 }
 
@@ -71,15 +86,16 @@ const OUTSIDE: &str = "outside custodian";
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
 const LOCK_TIMEOUT: &str = "3s";
 /// The columns of a user that custodian reads: the Management API's, nothing more. The
-/// last two are the `updated_at` in microseconds (the conflict check) and the lower-cased
-/// handle (the list order).
+/// last is the `updated_at` in microseconds (the conflict check); the lower-cased handle
+/// (the list order) follows them, from [`EXACT_HANDLE`] or the key table.
 const USER_COLUMNS: &str = "u.id, u.username, u.primary_email, u.primary_phone, u.name, u.avatar, \
     u.profile::text, u.identities::text, u.application_id, u.is_suspended, \
     floor(extract(epoch from u.last_sign_in_at) * 1000)::int8, \
     floor(extract(epoch from u.created_at) * 1000)::int8, \
     floor(extract(epoch from u.updated_at) * 1000)::int8, \
-    (extract(epoch from u.updated_at) * 1000000)::int8, \
-    lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
+    (extract(epoch from u.updated_at) * 1000000)::int8";
+/// The lower-cased handle: the list order's first part, the column after [`USER_COLUMNS`].
+const EXACT_HANDLE: &str = "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
 const COLUMN_COUNT: usize = 15;
 /// The list order: the lower-cased handle, then the id, compared as bytes ("C"), which is
 /// the order of redb's `handle.to_lowercase() + NUL + id` keys (see [`list_order`]).
@@ -130,6 +146,8 @@ struct Session {
     client: Client,
     role: String,
     initialised: bool,
+    /// Whether the list may read `custodian.user_keys` (see [`PostgresStore`]'s `keyed`).
+    keyed: bool,
 }
 
 /// A store on one tenant of a Logto database.
@@ -146,6 +164,11 @@ pub struct PostgresStore {
     read_only: bool,
     /// Whether `custodian --db URL init` made custodian's schema in this database.
     initialised: bool,
+    /// Whether [`PostgresOptions::use_key_table`] was asked for (kept for
+    /// [`PostgresStore::another_connection`]).
+    key_table_asked: bool,
+    /// Whether the list, prefixes and scan read `custodian.user_keys` (see [`keys`]).
+    keyed: bool,
     /// Per user, the revision and `updated_at` (µs) of the document this process last read
     /// with [`UserStore::custom_data`] or saved: a save over it checks both.
     seen: Mutex<HashMap<String, (Revision, i64)>>,
@@ -248,6 +271,48 @@ fn like_prefix(text: &str) -> String {
     pattern
 }
 
+/// The filter's rule over scan rows (id, username, email, phone, name, customData text and
+/// the lower-cased handle, in list order), up to `max_hits` hits: the hits' ids, how many
+/// rows were read, and the list key of the last one read.
+fn filter_rows(
+    filter: &mut Filter,
+    rows: &[Row],
+    max_hits: usize,
+) -> Result<(Vec<String>, usize, Option<ListKey>), StoreError> {
+    let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+    let (mut hit_ids, mut scanned, mut last) = (Vec::new(), 0, None);
+    for row in rows {
+        if hit_ids.len() >= max_hits {
+            break;
+        }
+        let id: String = row.try_get(0).map_err(bad)?;
+        let profile: [Option<String>; 4] = [
+            row.try_get(1).map_err(bad)?,
+            row.try_get(2).map_err(bad)?,
+            row.try_get(3).map_err(bad)?,
+            row.try_get(4).map_err(bad)?,
+        ];
+        let document: Option<String> = row.try_get(5).map_err(bad)?;
+        let lower_handle: String = row.try_get(6).map_err(bad)?;
+        scanned += 1;
+        // The filter's own rule, as on redb: a profile field first, then customData (each
+        // user is a hit once).
+        let hit = filter.in_text(&id)
+            || profile.iter().flatten().any(|field| filter.in_text(field))
+            || match &document {
+                Some(text) if filter.may_occur_in_json(text) => {
+                    filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
+                }
+                _ => false,
+            };
+        last = Some(ListKey(format!("{lower_handle}\0{id}")));
+        if hit {
+            hit_ids.push(id);
+        }
+    }
+    Ok((hit_ids, scanned, last))
+}
+
 fn parse_object(id: &str, field: &str, text: Option<String>) -> Result<Map<String, Value>, StoreError> {
     match text {
         None => Ok(Map::new()),
@@ -330,6 +395,7 @@ impl PostgresStore {
             tenant: self.tenant.clone(),
             read_only: self.read_only,
             statement_timeout: self.statement_timeout,
+            use_key_table: self.key_table_asked,
         }
     }
 
@@ -344,6 +410,8 @@ impl PostgresStore {
             role: session.role,
             read_only: options.read_only,
             initialised: session.initialised,
+            key_table_asked: options.use_key_table,
+            keyed: session.keyed,
             seen: Mutex::new(HashMap::new()),
         })
     }
@@ -409,7 +477,11 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .get(0);
-        Ok(Session { client, role, initialised })
+        let keyed = options.use_key_table
+            && !options.read_only
+            && initialised
+            && keys::usable(&mut client).map_err(fail)?;
+        Ok(Session { client, role, initialised, keyed })
     }
 
     /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
@@ -452,6 +524,17 @@ impl PostgresStore {
         let mut tx = client.transaction().map_err(fail)?;
         schema::create(&mut tx).map_err(fail)?;
         tx.commit().map_err(fail)?;
+        // Every tenant's keys, as the superuser (or whoever may) sees them: a first screen
+        // after init reads them at once.
+        let tenants: Vec<String> = client
+            .query("select id from public.tenants order by id", &[])
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for tenant in &tenants {
+            keys::sync(&mut client, tenant).map_err(fail)?;
+        }
         Ok(spec.to_string())
     }
 
@@ -489,12 +572,18 @@ impl PostgresStore {
         session_error(&self.spec, self.statement_timeout, &error)
     }
 
-    /// `select <user columns> <revision columns> from users u <history join>` + `tail`.
+    /// `select <user columns> <handle> <revision columns> from users u <history join>` + `tail`.
     fn select_users(&self, tail: &str) -> String {
+        self.select_users_from("public.users u", self.handle_column(), tail)
+    }
+
+    /// As [`Self::select_users`], from `from` (which names the user `u`), with `handle` as
+    /// the list order's first part.
+    fn select_users_from(&self, from: &str, handle: &str, tail: &str) -> String {
         if self.initialised {
-            format!("select {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} {tail}")
+            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {LATEST_HISTORY} {tail}")
         } else {
-            format!("select {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u {tail}")
+            format!("select {USER_COLUMNS}, {handle}, {NO_HISTORY_COLUMNS} from {from} {tail}")
         }
     }
 
@@ -527,6 +616,90 @@ impl PostgresStore {
         let document =
             StoredDocument { text: canonical_from_jsonb(id, &text)?, revision: revision.max(1) as Revision };
         Ok((document, row.get(4)))
+    }
+
+    /// One scan step from `rows` (see [`filter_rows`]), the hits read whole.
+    fn scan_step(
+        &self,
+        filter: &mut Filter,
+        rows: &[Row],
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let (hit_ids, scanned, last) = filter_rows(filter, rows, max_hits)?;
+        let next = if scanned == batch || hit_ids.len() >= max_hits { last } else { None };
+        Ok(ScanStep { hits: self.read_hits(&hit_ids)?, scanned, next })
+    }
+
+    /// The hits whole (with their revision facts), read by id and put back in the order
+    /// given; a user deleted in between is left out, as redb skips a vanished one.
+    fn read_hits(&self, hit_ids: &[String]) -> Result<Vec<ListEntry>, StoreError> {
+        if hit_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
+        let mut found: HashMap<String, UserRow> = self
+            .query_users(&sql, &[&self.tenant, &hit_ids])?
+            .into_iter()
+            .map(|row| (row.record.user.id.clone(), row))
+            .collect();
+        Ok(hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect())
+    }
+
+    /// [`UserStore::search`] on the exact path: the tenant sorted once, on the server, and
+    /// read in slices from one portal in one read-only snapshot, so a search to the end
+    /// reads every user once (step by step, each step would sort what is left again). The
+    /// sort carries only the handle and the id; the rest of each user is read by its key
+    /// as the portal goes.
+    fn search_from_one_portal(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut filter = Filter::new(query);
+        let (handle, id) = after.map_or(("", ""), key_parts);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant];
+        let mut condition = String::new();
+        if after.is_some() {
+            condition = format!(" and ({ORDER_KEY}) > ($2::text collate \"C\", $3::text collate \"C\")");
+            params.push(&handle);
+            params.push(&id);
+        }
+        let sql = format!(
+            "select s.id, x.username, x.primary_email, x.primary_phone, x.name, x.custom_data, s.handle \
+             from (select u.id, u.id collate \"C\" as id_order, {EXACT_HANDLE} collate \"C\" as handle \
+                   from public.users u where u.tenant_id = $1{condition} order by 3, 2) s \
+             cross join lateral (select u.username, u.primary_email, u.primary_phone, u.name, \
+                   u.custom_data::text as custom_data from public.users u \
+                   where u.tenant_id = $1 and u.id = s.id) x \
+             order by s.handle, s.id_order"
+        );
+        let mut hit_ids = Vec::new();
+        {
+            let mut client = self.lock();
+            let fail = |e: postgres::Error| describe(&self.spec, &e);
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(fail)?;
+            // The sort of (handle, id) pairs in memory: a million of them fit in this.
+            tx.batch_execute("set local work_mem = '64MB'").map_err(fail)?;
+            let portal = tx.bind(sql.as_str(), &params).map_err(fail)?;
+            let slice = SEARCH_STEP.min(i32::MAX as usize);
+            while hit_ids.len() < limit {
+                let rows = tx.query_portal(&portal, slice as i32).map_err(fail)?;
+                let (ids, _, _) = filter_rows(&mut filter, &rows, limit - hit_ids.len())?;
+                hit_ids.extend(ids);
+                if rows.len() < slice {
+                    break;
+                }
+            }
+            tx.commit().map_err(fail)?;
+        }
+        self.read_hits(&hit_ids)
     }
 
     fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
@@ -633,6 +806,9 @@ impl UserStore for PostgresStore {
     }
 
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            return self.keyed_rows(seek, limit);
+        }
         let limit = limit.min(i64::MAX as usize) as i64;
         let (bound, backwards) = match seek {
             Seek::First => (None, false),
@@ -671,6 +847,11 @@ impl UserStore for PostgresStore {
         }
         let limit = limit.min(i64::MAX as usize) as i64;
         let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
+        if self.keyed
+            && let Some(found) = self.keyed_prefix_matches(&lower, query, limit)?
+        {
+            return Ok(found);
+        }
         // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
         // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
         let sql = self.select_users(
@@ -697,6 +878,9 @@ impl UserStore for PostgresStore {
         let mut filter = Filter::new(query);
         let (batch, max_hits) = (batch.max(1), max_hits.max(1));
         let batch_size = batch.min(i64::MAX as usize) as i64;
+        if self.keyed {
+            return self.keyed_scan_matches(&mut filter, after, batch, max_hits);
+        }
         // The step's users in list order (keyset on the list-order expression), with only
         // what the filter reads: the profile fields and customData, never a secret column.
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
@@ -714,54 +898,7 @@ impl UserStore for PostgresStore {
              from public.users u where u.tenant_id = $1{condition} order by {ORDER_KEY} limit $2"
         );
         let rows = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
-        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
-        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
-        let mut hit_ids = Vec::new();
-        let mut last = None;
-        for row in &rows {
-            if hit_ids.len() >= max_hits {
-                break;
-            }
-            let id: String = row.try_get(0).map_err(bad)?;
-            let profile: [Option<String>; 4] = [
-                row.try_get(1).map_err(bad)?,
-                row.try_get(2).map_err(bad)?,
-                row.try_get(3).map_err(bad)?,
-                row.try_get(4).map_err(bad)?,
-            ];
-            let document: Option<String> = row.try_get(5).map_err(bad)?;
-            let lower_handle: String = row.try_get(6).map_err(bad)?;
-            step.scanned += 1;
-            last = Some(ListKey(format!("{lower_handle}\0{id}")));
-            // The filter's own rule, as on redb: a profile field first, then customData (each
-            // user is a hit once).
-            let hit = filter.in_text(&id)
-                || profile.iter().flatten().any(|field| filter.in_text(field))
-                || match &document {
-                    Some(text) if filter.may_occur_in_json(text) => {
-                        filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
-                    }
-                    _ => false,
-                };
-            if hit {
-                hit_ids.push(id);
-            }
-        }
-        if step.scanned == batch || hit_ids.len() >= max_hits {
-            step.next = last;
-        }
-        if !hit_ids.is_empty() {
-            // The hits whole (with their revision facts), read by id and put back in list
-            // order; a user deleted in between is left out, as redb skips a vanished one.
-            let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
-            let mut found: HashMap<String, UserRow> = self
-                .query_users(&sql, &[&self.tenant, &hit_ids])?
-                .into_iter()
-                .map(|row| (row.record.user.id.clone(), row))
-                .collect();
-            step.hits = hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect();
-        }
-        Ok(step)
+        self.scan_step(&mut filter, &rows, batch, max_hits)
     }
 
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
@@ -1016,6 +1153,23 @@ impl UserStore for PostgresStore {
         }
     }
 
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            // Index ranges step by step: each step reads only its own users already.
+            return self.search_in_steps(query, after, limit);
+        }
+        self.search_from_one_portal(query, after, limit)
+    }
+
+    fn sync_keys(&self) -> Result<bool, StoreError> {
+        Ok(self.sync_key_table()?.changed())
+    }
+
     fn import(
         &self,
         _users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
@@ -1046,12 +1200,12 @@ impl UserStore for PostgresStore {
             .map_err(fail)?;
         let sql = if self.initialised {
             format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
                  where u.tenant_id = $1 order by {ORDER_KEY}"
             )
         } else {
             format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {NO_HISTORY_COLUMNS} from public.users u \
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {NO_HISTORY_COLUMNS} from public.users u \
                  where u.tenant_id = $1 order by {ORDER_KEY}"
             )
         };

@@ -1,11 +1,15 @@
 //! custodian's own schema beside Logto's tables: `custodian.history` (every customData
-//! revision custodian saved or found, per tenant) and `custodian.meta` (its layout version).
-//! Logto's tables are never altered: no column, index, trigger, policy or foreign key on them.
+//! revision custodian saved or found, per tenant), `custodian.user_keys` (the list order and
+//! the filter's prefixes as index keys, see [`super::keys`]), `custodian.key_syncs` (when
+//! each tenant's keys were last brought up to date) and `custodian.meta` (its layout
+//! version). Logto's tables are never altered: no column, index, trigger, policy or foreign
+//! key on them.
 
 use postgres::Transaction;
 
-/// The layout of the `custodian` schema this build writes.
-pub const POSTGRES_SCHEMA_VERSION: i64 = 1;
+/// The layout of the `custodian` schema this build writes. 1: history and meta. 2: adds
+/// `user_keys` and `key_syncs`.
+pub const POSTGRES_SCHEMA_VERSION: i64 = 2;
 
 /// Statements that create what is missing and change nothing that is there.
 const CREATE: &[&str] = &[
@@ -21,28 +25,54 @@ const CREATE: &[&str] = &[
         user_updated_at timestamptz not null,
         primary key (tenant_id, user_id, revision)
     )",
+    // One row per user and kind of key (0 the list order's handle, 1 username, 2 email,
+    // 3 phone, 4 name, 5 id; 6 a digest of what they are made of, for the sync), compared as bytes ("C") so an index range is the list order
+    // and a LIKE prefix is a range. The second index serves a user's own keys.
+    "create table if not exists custodian.user_keys (
+        tenant_id varchar(21) not null,
+        kind smallint not null,
+        key text collate \"C\" not null,
+        user_id varchar(12) collate \"C\" not null,
+        primary key (tenant_id, kind, key, user_id)
+    )",
+    "create index if not exists user_keys__tenant_user on custodian.user_keys (tenant_id, user_id)",
+    "create table if not exists custodian.key_syncs (
+        tenant_id varchar(21) primary key,
+        synced_at timestamptz not null
+    )",
     "create table if not exists custodian.meta (key text primary key, value bigint not null)",
-    "insert into custodian.meta (key, value) values ('schema_version', 1) on conflict (key) do nothing",
+    // Only ever raised: an older build's init does not lower what a newer one made.
+    "insert into custodian.meta (key, value) values ('schema_version', 2)
+        on conflict (key) do update set value = excluded.value where custodian.meta.value < excluded.value",
     "alter table custodian.history enable row level security",
+    "alter table custodian.user_keys enable row level security",
+    "alter table custodian.key_syncs enable row level security",
 ];
 
-/// The policies, as Logto guards its own tables: a restrictive one that keeps each tenant
-/// role to its tenant's rows, and a permissive one that lets it through otherwise.
-const POLICIES: &[(&str, &str)] = &[
-    (
-        "custodian_history_tenant_id",
-        "create policy custodian_history_tenant_id on custodian.history as restrictive
-           using (tenant_id = (select id from public.tenants where db_user = current_user))
-           with check (tenant_id = (select id from public.tenants where db_user = current_user))",
-    ),
-    (
-        "custodian_history_modification",
-        "create policy custodian_history_modification on custodian.history using (true)",
-    ),
-];
+/// The tables guarded per tenant, as Logto guards its own: a restrictive policy that keeps
+/// each tenant role to its tenant's rows, and a permissive one that lets it through otherwise.
+const GUARDED: &[&str] = &["history", "user_keys", "key_syncs"];
+
+fn policies(table: &str) -> [(String, String); 2] {
+    let tenant = "(select id from public.tenants where db_user = current_user)";
+    [
+        (
+            format!("custodian_{table}_tenant_id"),
+            format!(
+                "create policy custodian_{table}_tenant_id on custodian.{table} as restrictive
+                   using (tenant_id = {tenant}) with check (tenant_id = {tenant})"
+            ),
+        ),
+        (
+            format!("custodian_{table}_modification"),
+            format!("create policy custodian_{table}_modification on custodian.{table} using (true)"),
+        ),
+    ]
+}
 
 /// Grants each tenant role (and the roles they inherit from, such as Logto's
-/// `logto_tenant_<database>`) what custodian needs: read and append history, read meta.
+/// `logto_tenant_<database>`) what custodian needs: read and append history, keep its
+/// tenant's keys, read meta.
 const GRANTS: &str = "do $grants$
 declare
     grantee text;
@@ -57,6 +87,8 @@ begin
     loop
         execute format('grant usage on schema custodian to %I', grantee);
         execute format('grant select, insert on custodian.history to %I', grantee);
+        execute format('grant select, insert, delete on custodian.user_keys to %I', grantee);
+        execute format('grant select, insert, update on custodian.key_syncs to %I', grantee);
         execute format('grant select on custodian.meta to %I', grantee);
     end loop;
 end
@@ -67,15 +99,17 @@ pub fn create(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
     for statement in CREATE {
         tx.batch_execute(statement)?;
     }
-    for (name, statement) in POLICIES {
-        let exists = tx
-            .query_one(
-                "select exists (select 1 from pg_policies where schemaname = 'custodian' and tablename = 'history' and policyname = $1)",
-                &[name],
-            )?
-            .get::<_, bool>(0);
-        if !exists {
-            tx.batch_execute(statement)?;
+    for table in GUARDED {
+        for (name, statement) in policies(table) {
+            let exists = tx
+                .query_one(
+                    "select exists (select 1 from pg_policies where schemaname = 'custodian' and tablename = $1 and policyname = $2)",
+                    &[table, &name],
+                )?
+                .get::<_, bool>(0);
+            if !exists {
+                tx.batch_execute(&statement)?;
+            }
         }
     }
     tx.batch_execute(GRANTS)
