@@ -511,9 +511,9 @@ fn customdata_as_a_folding_tree() {
     assert_screen!("tree_120x40", shown);
 }
 
-/// The editor's status line says where the cursor is in the document, in the lint's style.
+/// The editor's title says where the cursor is in the document, in the lint's style.
 #[test]
-fn the_editor_status_line_shows_the_path_at_the_cursor() {
+fn the_editor_title_shows_the_path_at_the_cursor() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     while support::selected_handle(&state) != "admin" {
@@ -524,5 +524,5 @@ fn the_editor_status_line_shows_the_path_at_the_cursor() {
         state.editor.as_ref().unwrap().textarea.lines().iter().position(|l| l.contains("\"baz\"")).unwrap();
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 12));
     let rows = screen_rows(&state, 120, 40);
-    assert!(rows[38].contains("  ·  at customDataBar.baz"), "{:?}", rows[38]);
+    assert!(rows[13].contains("from revision 1 · at customDataBar.baz "), "{:?}", rows[13]);
 }

@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 use std::borrow::Cow;
 
 use crate::domain::human_bytes;
+use crate::domain::scan::path_at;
 use crate::domain::seal;
 use crate::inert;
 use crate::tui::app::{Editor, State};
@@ -19,11 +20,18 @@ use crate::tui::theme::{JsonColours, Theme};
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
         let modified = if editor.is_modified() { " · modified" } else { "" };
+        // Where the cursor is, as the lint and the tree write paths.
+        let cursor = editor.textarea.cursor();
+        let at = match path_at(editor.textarea.lines(), cursor.0, cursor.1) {
+            path if path == "(top level)" => String::new(),
+            path => format!(" · at {}", inert::line(&path)),
+        };
         let title = format!(
-            " Editing customData of {} · from revision {}{modified} ",
+            " Editing customData of {} · from revision {}{modified}{at} ",
             inert::line(&editor.user_handle),
             editor.base.revision
         );
+        let title = inert::cut_to_width(&title, usize::from(area.width.saturating_sub(2))).into_owned();
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Span::styled(title, theme.title))

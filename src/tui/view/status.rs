@@ -6,7 +6,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use crate::domain::scan::path_at;
 use crate::inert;
 use crate::store::KeyOrder;
 use crate::tui::app::{State, StatusKind};
@@ -50,17 +49,6 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
         spans.push(Span::styled(inert::line(&summary).into_owned(), style));
-    }
-    // Where the cursor is in the document, as the lint and the tree write paths.
-    if let Some(editor) = &state.editor {
-        let cursor = editor.textarea.cursor();
-        let path = path_at(editor.textarea.lines(), cursor.0, cursor.1);
-        if path != "(top level)" && !spans.is_empty() {
-            spans.push(Span::raw("  ·  "));
-        }
-        if path != "(top level)" {
-            spans.push(Span::styled(format!("at {}", inert::line(&path)), theme.dim));
-        }
     }
     // Saved keys come back in the backend's order, not as typed: said while editing.
     if state.editor.is_some()
