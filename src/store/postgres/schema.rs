@@ -1,5 +1,7 @@
 //! custodian's own schema beside Logto's tables: `custodian.history` (every customData
-//! revision custodian saved or found, per tenant) and `custodian.meta` (its layout version).
+//! revision custodian saved or found, per tenant), `custodian.schema_history` (every revision
+//! of each tenant's JSON Schema for customData, the newest current; a null text cleared it)
+//! and `custodian.meta` (its layout version).
 //! Logto's tables are never altered: no column, index, trigger, policy or foreign key on them.
 
 use postgres::Transaction;
@@ -24,20 +26,43 @@ const CREATE: &[&str] = &[
     "create table if not exists custodian.meta (key text primary key, value bigint not null)",
     "insert into custodian.meta (key, value) values ('schema_version', 1) on conflict (key) do nothing",
     "alter table custodian.history enable row level security",
+    "create table if not exists custodian.schema_history (
+        tenant_id varchar(21) not null,
+        revision bigint not null check (revision > 0),
+        saved_at timestamptz not null,
+        saved_by text not null,
+        schema_text text,
+        primary key (tenant_id, revision)
+    )",
+    "alter table custodian.schema_history enable row level security",
 ];
 
 /// The policies, as Logto guards its own tables: a restrictive one that keeps each tenant
 /// role to its tenant's rows, and a permissive one that lets it through otherwise.
-const POLICIES: &[(&str, &str)] = &[
+const POLICIES: &[(&str, &str, &str)] = &[
     (
+        "history",
         "custodian_history_tenant_id",
         "create policy custodian_history_tenant_id on custodian.history as restrictive
            using (tenant_id = (select id from public.tenants where db_user = current_user))
            with check (tenant_id = (select id from public.tenants where db_user = current_user))",
     ),
     (
+        "history",
         "custodian_history_modification",
         "create policy custodian_history_modification on custodian.history using (true)",
+    ),
+    (
+        "schema_history",
+        "custodian_schema_history_tenant_id",
+        "create policy custodian_schema_history_tenant_id on custodian.schema_history as restrictive
+           using (tenant_id = (select id from public.tenants where db_user = current_user))
+           with check (tenant_id = (select id from public.tenants where db_user = current_user))",
+    ),
+    (
+        "schema_history",
+        "custodian_schema_history_modification",
+        "create policy custodian_schema_history_modification on custodian.schema_history using (true)",
     ),
 ];
 
@@ -58,6 +83,7 @@ begin
         execute format('grant usage on schema custodian to %I', grantee);
         execute format('grant select, insert on custodian.history to %I', grantee);
         execute format('grant select on custodian.meta to %I', grantee);
+        execute format('grant select, insert on custodian.schema_history to %I', grantee);
     end loop;
 end
 $grants$";
@@ -67,11 +93,11 @@ pub fn create(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
     for statement in CREATE {
         tx.batch_execute(statement)?;
     }
-    for (name, statement) in POLICIES {
+    for (table, name, statement) in POLICIES {
         let exists = tx
             .query_one(
-                "select exists (select 1 from pg_policies where schemaname = 'custodian' and tablename = 'history' and policyname = $1)",
-                &[name],
+                "select exists (select 1 from pg_policies where schemaname = 'custodian' and tablename = $1 and policyname = $2)",
+                &[table, name],
             )?
             .get::<_, bool>(0);
         if !exists {
