@@ -10,6 +10,7 @@ pub mod import;
 pub mod logto_row;
 pub mod scan;
 pub mod secrets;
+pub mod shape;
 pub mod synthetic;
 pub mod time;
 pub mod user;
