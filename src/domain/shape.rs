@@ -237,7 +237,10 @@ fn skip_value(bytes: &[u8], at: usize) -> usize {
         }
         _ => {
             let mut i = at;
-            while bytes.get(i).is_some_and(|b| !matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')) {
+            while bytes
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
                 i += 1;
             }
             i
@@ -280,7 +283,10 @@ mod tests {
         let told: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(found.len(), 2, "{told:?}");
         assert!(
-            told.contains(&r#"line 2, col 23: billing.plan: "enterprize" is not one of "free", "pro", "team""#.to_owned()),
+            told.contains(
+                &r#"line 2, col 23: billing.plan: "enterprize" is not one of "free", "pro", "team""#
+                    .to_owned()
+            ),
             "{told:?}"
         );
         let token = found.iter().find(|v| v.path == "apps[2].token").expect("the token's violation");
@@ -328,7 +334,8 @@ mod tests {
 
     #[test]
     fn drafts_7_and_2019_09_are_accepted_when_the_schema_says_so() {
-        let seven = r#"{"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}"#;
+        let seven =
+            r#"{"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}"#;
         let shape = Shape::compile(seven).expect("draft 7");
         assert!(!shape.is_valid(&serde_json::json!([1])), "draft 7's tuple items apply");
         let later = r#"{"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object"}"#;
