@@ -45,6 +45,7 @@ fn main() -> ExitCode {
                 no_color: cli.no_color,
                 mouse: cli.mouse,
                 tenant: cli.tenant().to_owned(),
+                schema_file: cli.schema_file.clone(),
             };
             custodian::tui::run(cli.db.as_deref(), options)
         }
