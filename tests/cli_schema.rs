@@ -174,3 +174,18 @@ fn a_read_only_database_refuses_schema_set_and_clear() {
     assert!(error.contains("read-only"), "{error}");
     let _ = Path::new(&schema);
 }
+
+#[test]
+fn the_demo_database_has_a_schema_its_200_users_satisfy() {
+    let home = PrivateHome::new(&[]);
+    let mut command = home.custodian();
+    command.args(["schema", "check"]);
+    let run = Run::of(command, Some(b""));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.contains("all 200 users satisfy the schema"), "{run:?}");
+    let mut command = home.custodian();
+    command.args(["schema", "get"]);
+    let schema = Run::of(command, Some(b"")).ok().stdout;
+    assert!(schema.contains("\"billing\""), "{schema}");
+}
