@@ -4,6 +4,7 @@
 //! `apps[2].token`), the line and character column of the offending value in the text the
 //! operator wrote, and the schema's message.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde_json::Value;
@@ -78,13 +79,23 @@ impl Shape {
         if self.validator.is_valid(document) {
             return Vec::new();
         }
-        self.validator
+        let found: Vec<(Vec<String>, String)> = self
+            .validator
             .iter_errors(document)
-            .map(|error| {
-                let segments = pointer_segments(&error.instance_path().to_string());
-                let path = lint_path(document, &segments);
-                let (line, column) = line_and_column(text, locate(text, &segments));
-                Violation { path, line, column, message: message(&error) }
+            .map(|error| (pointer_segments(&error.instance_path().to_string()), message(&error)))
+            .collect();
+        // One walk of the text finds every offending value (a walk per error made a document
+        // with thousands of errors take a second).
+        let offsets = locate_all(text, found.iter().map(|(segments, _)| segments.as_slice()));
+        let positions = lines_and_columns(text, &offsets);
+        found
+            .into_iter()
+            .zip(positions)
+            .map(|((segments, message), (line, column))| Violation {
+                path: lint_path(document, &segments),
+                line,
+                column,
+                message,
             })
             .collect()
     }
@@ -248,7 +259,147 @@ fn skip_value(bytes: &[u8], at: usize) -> usize {
     }
 }
 
-/// 1-based line and character column of a byte offset.
+/// A pointer as one key: each segment after a NUL (which no key can hold: the JSON rules
+/// refuse it), the root the empty key.
+fn pointer_key(segments: &[String]) -> String {
+    segments.iter().fold(String::new(), |mut key, segment| {
+        key.push('\0');
+        key.push_str(segment);
+        key
+    })
+}
+
+/// The byte offsets of the values the pointers name, in their order, found in one walk of
+/// the text that enters only what leads to one of them. A pointer the walk does not reach
+/// (it cannot happen for a text that is the document) falls back to [`locate`].
+fn locate_all<'a>(text: &str, pointers: impl Iterator<Item = &'a [String]>) -> Vec<usize> {
+    let pointers: Vec<&[String]> = pointers.collect();
+    let mut walk = Walk { text, wanted: HashSet::new(), leads: HashSet::new(), found: HashMap::new() };
+    for segments in &pointers {
+        for depth in 0..=segments.len() {
+            walk.leads.insert(pointer_key(&segments[..depth]));
+        }
+        walk.wanted.insert(pointer_key(segments));
+    }
+    let start = skip_space(text.as_bytes(), 0);
+    walk.value(start, &mut String::new());
+    pointers
+        .iter()
+        .map(|segments| {
+            walk.found.get(&pointer_key(segments)).copied().unwrap_or_else(|| locate(text, segments))
+        })
+        .collect()
+}
+
+struct Walk<'t> {
+    text: &'t str,
+    /// The pointers asked for, and every pointer on the way to one.
+    wanted: HashSet<String>,
+    leads: HashSet<String>,
+    found: HashMap<String, usize>,
+}
+
+impl Walk<'_> {
+    /// Walks the value at `at` (whose pointer is `key`); returns the offset just after it.
+    fn value(&mut self, at: usize, key: &mut String) -> usize {
+        let bytes = self.text.as_bytes();
+        if self.wanted.contains(key.as_str()) {
+            self.found.insert(key.clone(), at);
+        }
+        match bytes.get(at) {
+            Some(b'{') => {
+                let mut i = at + 1;
+                loop {
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b'"') => {}
+                        Some(b'}') => return i + 1,
+                        _ => return i,
+                    }
+                    let end = skip_string(bytes, i);
+                    let raw = self.text.get(i + 1..end.saturating_sub(1)).unwrap_or("");
+                    let name = if raw.contains('\\') {
+                        serde_json::from_str::<String>(self.text.get(i..end).unwrap_or("\"\""))
+                            .unwrap_or_default()
+                    } else {
+                        raw.to_owned()
+                    };
+                    i = skip_space(bytes, end);
+                    if bytes.get(i) != Some(&b':') {
+                        return i;
+                    }
+                    i = skip_space(bytes, i + 1);
+                    i = self.child(i, key, &name);
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b',') => i += 1,
+                        Some(b'}') => return i + 1,
+                        _ => return i,
+                    }
+                }
+            }
+            Some(b'[') => {
+                let mut i = skip_space(bytes, at + 1);
+                if bytes.get(i) == Some(&b']') {
+                    return i + 1;
+                }
+                let mut index = 0usize;
+                loop {
+                    i = self.child(i, key, &index.to_string());
+                    index += 1;
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b',') => i = skip_space(bytes, i + 1),
+                        Some(b']') => return i + 1,
+                        _ => return i,
+                    }
+                }
+            }
+            _ => skip_value(bytes, at),
+        }
+    }
+
+    /// The member or element `name` of the value `key`, at `at`: entered only on the way to a
+    /// wanted value, skipped otherwise.
+    fn child(&mut self, at: usize, key: &mut String, name: &str) -> usize {
+        let parent = key.len();
+        key.push('\0');
+        key.push_str(name);
+        let end = if self.leads.contains(key.as_str()) {
+            self.value(at, key)
+        } else {
+            skip_value(self.text.as_bytes(), at)
+        };
+        key.truncate(parent);
+        end
+    }
+}
+
+/// [`line_and_column`] of many offsets, in one pass over the text up to the last of them.
+fn lines_and_columns(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&n| offsets[n]);
+    let mut out = vec![(1, 1); offsets.len()];
+    // Where the count has reached: its offset, line and column.
+    let (mut at, mut line, mut column) = (0usize, 1usize, 1usize);
+    for n in order {
+        let target = offsets[n].min(text.len());
+        let stretch = text.get(at..target).unwrap_or("");
+        match stretch.rfind('\n') {
+            Some(last) => {
+                line += stretch.bytes().filter(|&b| b == b'\n').count();
+                column = stretch.get(last + 1..).map_or(0, |s| s.chars().count()) + 1;
+            }
+            None => column += stretch.chars().count(),
+        }
+        at = target;
+        out[n] = (line, column);
+    }
+    out
+}
+
+/// 1-based line and character column of a byte offset (what [`lines_and_columns`] gives, one at a time).
+#[cfg(test)]
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
@@ -292,6 +443,28 @@ mod tests {
         let token = found.iter().find(|v| v.path == "apps[2].token").expect("the token's violation");
         assert_eq!((token.line, token.column), (3, 30), "{token}");
         assert!(token.message.contains("is not of type \"string\""), "{token}");
+    }
+
+    #[test]
+    fn positions_found_together_are_those_found_one_by_one() {
+        let text = "{\"é\": [1,\n  2, \"ü\"],\n\"b\": 3}";
+        let offsets = [30, 0, 9, 14, 9, 20];
+        let together = lines_and_columns(text, &offsets);
+        let alone: Vec<_> = offsets.iter().map(|&o| line_and_column(text, o)).collect();
+        assert_eq!(together, alone);
+    }
+
+    #[test]
+    fn many_errors_are_each_found_where_they_are() {
+        let items: Vec<String> =
+            (0..300).map(|i| if i % 3 == 0 { format!("{i}") } else { format!("\"{i}\"") }).collect();
+        let text = format!("{{\"list\": [\n{}\n]}}", items.join(",\n"));
+        let found = check(r#"{"properties": {"list": {"items": {"type": "string"}}}}"#, &text);
+        assert_eq!(found.len(), 100);
+        for (n, violation) in found.iter().enumerate() {
+            assert_eq!(violation.path, format!("list[{}]", n * 3));
+            assert_eq!((violation.line, violation.column), (n * 3 + 2, 1), "{violation}");
+        }
     }
 
     #[test]
