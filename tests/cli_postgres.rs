@@ -223,3 +223,25 @@ fn help_says_which_commands_work_on_postgresql() {
 fn collapsed(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[test]
+fn the_json_schema_is_kept_per_tenant_on_postgresql_and_holds_set_and_check_to_it() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let schema = home.path("schema.json");
+    std::fs::write(&schema, r#"{"properties": {"theme": {"enum": ["light", "dark"]}}}"#).expect("schema");
+    let schema = schema.to_str().expect("utf-8 path");
+    // Without custodian's schema in the database: no JSON Schema, and setting one names init.
+    assert_eq!(run(&home, &["--db", &url, "schema", "get"], None).code, 3);
+    let refused = run(&home, &["--db", &url, "schema", "set", schema], None).fails(1);
+    assert!(refused.contains(" init`"), "{refused}");
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    run(&home, &["--db", &url, "schema", "set", schema], None).ok();
+    let error = run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"theme": "pink"}"#)).fails(4);
+    assert!(error.contains(r#"theme: "pink" is not one of "light", "dark""#), "{error}");
+    run(&home, &["--db", &url, "schema", "check"], None).ok();
+    // Another tenant has no schema of its own yet.
+    let admin = db.tenant_url("admin");
+    assert_eq!(run(&home, &["--db", &admin, "--tenant", "admin", "schema", "get"], None).code, 3);
+}
