@@ -20,6 +20,9 @@ use crate::store::{
 
 /// The demo users a new default database starts with.
 pub const DEMO_USERS: &[u8] = include_bytes!("../assets/demo-users.json");
+/// The demo database's JSON Schema for customData, which its users satisfy: the schema
+/// feature shows on the first run (`custodian schema get`, the editor's live check).
+pub const DEMO_SCHEMA: &str = include_str!("../assets/demo-schema.json");
 
 /// Opens the database the operator named, or the default one (created with demo users on
 /// first use).
@@ -119,6 +122,7 @@ fn create_demo_database(path: &Path) -> Result<()> {
         let store = RedbStore::create(&building, OpenOptions::default())?;
         let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), now_ms())?;
         store.import(&mut reader, ImportMode::InsertOnly, &Author::from_environment())?;
+        store.set_schema(Some(DEMO_SCHEMA), &Author::from_environment())?;
         drop(store);
         match fs::hard_link(&building, path) {
             // Another custodian published its copy first: use that one.

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
                 mouse: cli.mouse,
                 tenant: cli.tenant().to_owned(),
                 key_file: cli.key_file.clone(),
+                schema_file: cli.schema_file.clone(),
             };
             custodian::tui::run(cli.db.as_deref(), options)
         }

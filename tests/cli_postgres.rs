@@ -256,3 +256,25 @@ fn set_seal_and_get_unseal_work_on_the_tenants_users() {
     let opened: serde_json::Value = serde_json::from_str(&opened).expect("JSON");
     assert_eq!(opened, serde_json::json!({"theme": "dark", "billing": {"taxId": "DE123456789"}}));
 }
+
+#[test]
+fn the_json_schema_is_kept_per_tenant_on_postgresql_and_holds_set_and_check_to_it() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let schema = home.path("schema.json");
+    std::fs::write(&schema, r#"{"properties": {"theme": {"enum": ["light", "dark"]}}}"#).expect("schema");
+    let schema = schema.to_str().expect("utf-8 path");
+    // Without custodian's schema in the database: no JSON Schema, and setting one names init.
+    assert_eq!(run(&home, &["--db", &url, "schema", "get"], None).code, 3);
+    let refused = run(&home, &["--db", &url, "schema", "set", schema], None).fails(1);
+    assert!(refused.contains(" init`"), "{refused}");
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    run(&home, &["--db", &url, "schema", "set", schema], None).ok();
+    let error = run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"theme": "pink"}"#)).fails(4);
+    assert!(error.contains(r#"theme: "pink" is not one of "light", "dark""#), "{error}");
+    run(&home, &["--db", &url, "schema", "check"], None).ok();
+    // Another tenant has no schema of its own yet.
+    let admin = db.tenant_url("admin");
+    assert_eq!(run(&home, &["--db", &admin, "--tenant", "admin", "schema", "get"], None).code, 3);
+}

@@ -188,6 +188,18 @@ impl UserStore for NoStore {
     ) -> Result<(), StoreError> {
         Err(StoreError::ReadOnly)
     }
+    fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn set_schema(&self, _: Option<&str>, _: &Author) -> Result<u64, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
+    fn schema_revision_text(&self, _: u64) -> Result<Option<String>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
 }
 
 fn ids(entries: &[ListEntry]) -> Vec<String> {
@@ -494,6 +506,41 @@ fn a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written(f: &
     }
 }
 
+const SCHEMA_V1: &str = r#"{"type":"object","properties":{"plan":{"enum":["free","pro"]}}}"#;
+const SCHEMA_V2: &str = r#"{"type":"object","required":["plan"]}"#;
+
+fn the_schema_is_stored_with_every_change_kept_in_its_history(f: &mut Fixture) {
+    let store = f.store();
+    assert_eq!(store.schema().expect("read"), None, "a new database has no schema");
+    assert!(store.schema_history().expect("history").is_empty());
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set"), 1);
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("same again"), 1, "no new revision");
+    assert_eq!(store.set_schema(Some(SCHEMA_V2), &author()).expect("set"), 2);
+    let current = store.schema().expect("read").expect("a schema");
+    assert_eq!((current.text.as_str(), current.revision), (SCHEMA_V2, 2));
+    assert_eq!(store.set_schema(None, &author()).expect("clear"), 3);
+    assert_eq!(store.set_schema(None, &author()).expect("clear again"), 3);
+    assert_eq!(store.schema().expect("read"), None, "cleared");
+    let history = store.schema_history().expect("history");
+    let revisions: Vec<_> = history.iter().map(|r| (r.revision, r.current, r.size)).collect();
+    assert_eq!(revisions, vec![(1, false, SCHEMA_V1.len()), (2, false, SCHEMA_V2.len()), (3, true, 0)]);
+    assert!(history.iter().all(|r| r.saved_by == "editor"));
+    assert_eq!(store.schema_revision_text(1).expect("rev 1").as_deref(), Some(SCHEMA_V1));
+    assert_eq!(store.schema_revision_text(3).expect("rev 3"), None, "revision 3 cleared it");
+    let missing = store.schema_revision_text(9).unwrap_err();
+    assert!(matches!(missing, StoreError::SchemaRevisionNotFound(9)), "{missing}");
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set again"), 4);
+}
+
+fn a_read_only_store_reads_the_schema_and_refuses_to_set_it(f: &mut Fixture) {
+    f.store().set_schema(Some(SCHEMA_V1), &author()).expect("set");
+    let store = f.read_only();
+    assert_eq!(store.schema().expect("read").map(|s| s.revision), Some(1));
+    assert!(matches!(store.set_schema(Some(SCHEMA_V2), &author()), Err(StoreError::ReadOnly)));
+    assert!(matches!(store.set_schema(None, &author()), Err(StoreError::ReadOnly)));
+    assert_eq!(store.schema_history().expect("history").len(), 1);
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -525,6 +572,8 @@ conformance!(
     visits_every_user_in_list_order_with_their_custom_data,
     counts_few_users_exactly,
     a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written,
+    the_schema_is_stored_with_every_change_kept_in_its_history,
+    a_read_only_store_reads_the_schema_and_refuses_to_set_it,
 );
 
 // ---- PostgreSQL only ----
@@ -847,6 +896,32 @@ fn init_is_idempotent_and_leaves_logtos_tables_alone() {
     db.init_custodian();
     assert_eq!(custodian_schema_fingerprint(&mut client), first, "a second init changes nothing");
     assert_eq!(users_table_fingerprint(&mut client), users_before, "Logto's users table untouched");
+}
+
+#[test]
+fn without_custodian_schema_there_is_no_json_schema_and_setting_one_names_init() {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    assert_eq!(store.schema().expect("read"), None);
+    assert!(store.schema_history().expect("history").is_empty());
+    let error = store.set_schema(Some(SCHEMA_V1), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::NotInitialised { .. }), "{error}");
+    assert!(error.to_string().contains(" init`"), "{error}");
+}
+
+#[test]
+fn each_tenant_has_its_own_json_schema() {
+    let db = logto_with_people();
+    let default_role = connect(&db.tenant_url("default"), "default").expect("default role");
+    let admin_role = connect(&db.tenant_url("admin"), "admin").expect("admin role");
+    default_role.set_schema(Some(SCHEMA_V1), &author()).expect("set");
+    assert_eq!(admin_role.schema().expect("read"), None, "another tenant's schema is not seen");
+    assert_eq!(admin_role.set_schema(Some(SCHEMA_V2), &author()).expect("set"), 1);
+    assert_eq!(default_role.schema().expect("read").map(|s| s.text), Some(SCHEMA_V1.to_owned()));
+    let rows: i64 =
+        db.superuser().query_one("select count(*) from custodian.schema_history", &[]).expect("count").get(0);
+    assert_eq!(rows, 2);
 }
 
 #[test]

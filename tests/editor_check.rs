@@ -45,7 +45,7 @@ fn a_typed_key_asks_for_a_check_and_shows_checking_until_it_answers() {
     assert!(!state.editor.as_ref().unwrap().is_checked());
     let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else { unreachable!() };
     let result = custodian::domain::CustomData::parse_with(&text, &limits);
-    update(&mut state, Action::Checked { generation, result });
+    update(&mut state, Action::Checked { generation, result, schema_errors: Vec::new() });
     let (valid, summary) = state.validation_summary().expect("the check answered");
     assert!(!valid, "`x` after a value is an error: {summary}");
 }
@@ -62,7 +62,7 @@ fn an_answer_for_older_text_is_never_shown() {
     let newer = checks(&second)[0];
     assert!(newer > old);
     let result = custodian::domain::CustomData::parse_with(&text, &limits);
-    update(&mut state, Action::Checked { generation: old, result });
+    update(&mut state, Action::Checked { generation: old, result, schema_errors: Vec::new() });
     assert!(state.validation_summary().is_none(), "the older text's error must not be shown");
 }
 

@@ -165,6 +165,18 @@ impl UserStore for SlowStore {
     ) -> Result<(), StoreError> {
         self.inner.for_each_user(visit)
     }
+    fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
+        self.inner.schema()
+    }
+    fn set_schema(&self, text: Option<&str>, author: &custodian::store::Author) -> Result<u64, StoreError> {
+        self.inner.set_schema(text, author)
+    }
+    fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
+        self.inner.schema_history()
+    }
+    fn schema_revision_text(&self, revision: u64) -> Result<Option<String>, StoreError> {
+        self.inner.schema_revision_text(revision)
+    }
 }
 
 /// The slow store with the demo users, and the screen's state started on it through workers.

@@ -23,7 +23,8 @@ $CUSTODIAN_KEY_FILE) names it for set --seal PATH..., get --unseal and the edito
 
 Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
-that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).";
+that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).
+customData that breaks the deployment's JSON Schema (`custodian schema`) is invalid input (4).";
 
 impl Cli {
     /// The PostgreSQL tenant: the one given, else `default`.
@@ -73,9 +74,41 @@ pub struct Cli {
     /// used by `set --seal`, `get --unseal` and the editor's seal keys.
     #[arg(long, global = true, env = "CUSTODIAN_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// Hold customData to this JSON Schema file for this run instead of the one stored in the
+    /// database (`custodian schema set`): every write, and `schema check`.
+    #[arg(long = "schema", global = true, value_name = "FILE")]
+    pub schema_file: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// What `custodian schema` does.
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Store a JSON Schema (Draft 2020-12; 2019-09 or 7 when its `$schema` says so) that every
+    /// customData write is then held to; the one it replaces stays in the history.
+    Set {
+        /// The schema; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Print the stored schema.
+    Get {
+        /// An earlier revision instead of the current one.
+        #[arg(long)]
+        revision: Option<u64>,
+    },
+    /// List every revision of the schema, the current one included.
+    History,
+    /// Remove the schema (the removal is a revision of its own; the history keeps the rest).
+    Clear,
+    /// Check every user's customData against the schema: one line per user that breaks it
+    /// (id, handle, first error, number of errors); exit 4 when any does.
+    Check {
+        /// JSON Lines instead of tab-separated lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +213,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// The deployment's JSON Schema for customData: set, get, history, clear, check.
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
     /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {
         /// How many users to add.
@@ -207,6 +245,7 @@ impl Command {
             Command::Info => "info",
             Command::Seed { .. } => "seed",
             Command::Keygen { .. } => "keygen",
+            Command::Schema { .. } => "schema",
         }
     }
 }

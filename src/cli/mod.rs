@@ -5,6 +5,7 @@
 pub mod args;
 pub mod input;
 mod postgres;
+pub mod schema;
 
 use std::fs;
 use std::io::{self, IsTerminal, Write};
@@ -14,13 +15,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use unicode_width::UnicodeWidthStr;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, SchemaAction};
 
 use crate::domain::custom_data::{canonical_text, parse_object};
 use crate::domain::history::HistoryReader;
 use crate::domain::import::{ImportFileError, ImportReader, NewUser, RecordError, RecordRules, TakenOut};
 use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
+use crate::domain::shape::Shape;
 use crate::domain::synthetic::SyntheticUsers;
 use crate::domain::time::{format_utc, now_ms};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes};
@@ -85,8 +87,14 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<input::DocumentTooLarge>()
             || cause.is::<seal::CannotOpen>()
             || cause.is::<seal::SealPathError>()
+            || cause.is::<schema::SchemaViolations>()
+            || cause.is::<schema::ShapeRefused>()
+            || cause.is::<schema::CheckFailed>()
         {
             return exit::INVALID;
+        }
+        if cause.is::<schema::NoSchema>() {
+            return exit::NOT_FOUND;
         }
         if cause.is::<UsageError>() || cause.is::<crate::tui::CannotShowScreen>() {
             return exit::USAGE;
@@ -188,6 +196,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             | Command::History { .. }
             | Command::Export { .. }
             | Command::Info
+            | Command::Schema {
+                action: SchemaAction::Get { .. } | SchemaAction::History | SchemaAction::Check { .. }
+            }
     );
     let first_run = db.is_none() && !location::default_database().exists();
     let mut store = if reads_only && !cli.read_only && !first_run {
@@ -212,11 +223,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let outcome = crash::catch(|| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
         Command::Info => info(&store, &mut out),
-        Command::Import { file, upsert } => {
-            import(&store, file.as_deref(), *upsert, cli.tenant.clone(), cli.quiet, &mut out)
-        }
+        Command::Import { file, upsert } => import(&store, file.as_deref(), *upsert, cli, &mut out),
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
-        other => user_command(&store, other, cli.key_file.as_deref(), &mut out).unwrap_or(Ok(())),
+        other => user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     result.map_err(|e| name_the_damaged_file(e, store.path()))
@@ -224,12 +233,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
 
 /// The subcommands that read and edit users: the same on every store. `None` for the
 /// others, which each backend runs (or refuses) itself.
-fn user_command(
-    store: &dyn UserStore,
-    command: &Command,
-    key_file: Option<&Path>,
-    out: &mut Output,
-) -> Option<Result<()>> {
+fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut Output) -> Option<Result<()>> {
+    let (schema_file, key_file) = (cli.schema_file.as_deref(), cli.key_file.as_deref());
     Some(match command {
         Command::Export { out: file } => export(store, file.as_deref(), out),
         Command::List { search, limit, json } => list(store, search.as_deref(), *limit, *json, out),
@@ -240,13 +245,15 @@ fn user_command(
         Command::Set { user, file, expect_revision, allow_sensitive, seal } => {
             (!seal.is_empty()).then(|| keys_for("set --seal", key_file)).transpose().and_then(|keys| {
                 let sealing = keys.as_ref().map(|keys| (keys, seal.as_slice()));
-                set(store, user, file.as_deref(), *expect_revision, *allow_sensitive, sealing, out)
+                let checks = SetChecks { allow_sensitive: *allow_sensitive, sealing, schema_file };
+                set(store, user, file.as_deref(), *expect_revision, checks, out)
             })
         }
         Command::History { user } => history(store, user, out),
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
-            restore(store, user, *revision, *expect_revision, *allow_sensitive, out)
+            restore(store, user, *revision, *expect_revision, *allow_sensitive, schema_file, out)
         }
+        Command::Schema { action } => schema::run(store, action, schema_file, cli.quiet, out),
         _ => return None,
     })
 }
@@ -290,19 +297,15 @@ impl Output {
     }
 }
 
-fn import(
-    store: &RedbStore,
-    file: Option<&Path>,
-    upsert: bool,
-    tenant: Option<String>,
-    quiet: bool,
-    out: &mut Output,
-) -> Result<()> {
+fn import(store: &RedbStore, file: Option<&Path>, upsert: bool, cli: &Cli, out: &mut Output) -> Result<()> {
+    let (tenant, quiet) = (cli.tenant.clone(), cli.quiet);
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     let rules = RecordRules::new(Limits::default(), now_ms()).only_tenant(tenant.clone());
+    let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
+    let shape = shape.as_ref();
     let (summary, taken, flagged) = match input::open_import(file, input::MAX_RECORD_BYTES)? {
-        input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode)?,
-        input::ImportInput::Lines(lines) => import_lines(store, lines, rules, mode, quiet)?,
+        input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
+        input::ImportInput::Lines(lines) => import_lines(store, lines, rules, mode, quiet, shape)?,
     };
     if let Some(tenant) = &tenant {
         let skipped = taken.other_tenants;
@@ -347,6 +350,29 @@ fn import(
 /// Users whose customData looks like it holds secrets, with what was found.
 type Flagged = Vec<(String, Vec<SecretFinding>)>;
 
+/// A record whose customData breaks the schema is a bad record: the import writes nothing.
+fn hold_to_schema(
+    record: Result<NewUser, RecordError>,
+    shape: Option<&Shape>,
+) -> Result<NewUser, RecordError> {
+    let new = record?;
+    if let (Some(shape), Some(data)) = (shape, &new.custom_data) {
+        let value = serde_json::Value::Object(data.as_object().clone());
+        let violations = shape.violations(data.canonical(), &value);
+        if !violations.is_empty() {
+            let errors: Vec<String> = violations.iter().map(|v| v.short()).collect();
+            return Err(RecordError {
+                origin: new.origin.clone(),
+                reason: format!(
+                    "customData does not satisfy the schema: {}",
+                    secrets::summary(&errors, IMPORT_SECRETS_NAMED * 2).replace(", ", "; ")
+                ),
+            });
+        }
+    }
+    Ok(new)
+}
+
 /// An import is a migration, not an edit: it warns about secrets instead of refusing.
 fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
     if let Ok(new) = record
@@ -365,10 +391,14 @@ fn import_whole(
     bytes: &[u8],
     rules: RecordRules,
     mode: ImportMode,
+    shape: Option<&Shape>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
     let mut reader = ImportReader::new(bytes, Limits::default(), now_ms())?.with_rules(rules);
     let mut flagged = Flagged::new();
-    let mut users = reader.by_ref().inspect(|record| flag_secrets(record, &mut flagged));
+    let mut users = reader
+        .by_ref()
+        .inspect(|record| flag_secrets(record, &mut flagged))
+        .map(|record| hold_to_schema(record, shape));
     let summary = store.import(&mut users, mode, &Author::from_environment())?;
     drop(users);
     Ok((summary, reader.taken_out().clone(), flagged))
@@ -383,6 +413,7 @@ fn import_lines(
     mut rules: RecordRules,
     mode: ImportMode,
     quiet: bool,
+    shape: Option<&Shape>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
     let bar = progress(
         lines.total_bytes(),
@@ -434,7 +465,7 @@ fn import_lines(
                 bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
                 bar.set_message(count.to_string());
             }
-            record
+            record.map(|record| hold_to_schema(record, shape))
         }
         Err(_) => Some(Err(RecordError {
             origin: "the import".into(),
@@ -613,30 +644,44 @@ fn get(
     out.json(&canonical_text(&object))
 }
 
+/// What `set` holds a document to, besides the JSON rules.
+struct SetChecks<'a> {
+    allow_sensitive: bool,
+    /// `--seal`: the key and the paths of the values to seal first.
+    sealing: Option<(&'a KeySet, &'a [String])>,
+    /// `--schema FILE`, else the stored schema.
+    schema_file: Option<&'a Path>,
+}
+
 fn set(
     store: &dyn UserStore,
     user: &str,
     file: Option<&Path>,
     expect: Option<u64>,
-    allow_sensitive: bool,
-    sealing: Option<(&KeySet, &[String])>,
+    checks: SetChecks,
     out: &mut Output,
 ) -> Result<()> {
     let id = store.resolve(user)?;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
+    let shape = schema::load_shape(store, checks.schema_file)?;
     let limits = Limits::default();
     let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
     let mut data = CustomData::parse_bytes(&bytes, &limits)?;
-    if let Some((keys, paths)) = sealing {
+    // parse_bytes accepted it, so it is UTF-8; the schema's positions are in this text.
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some((keys, paths)) = checks.sealing {
         let mut object = data.into_object();
         seal::seal_paths(&mut object, paths, keys.sealing_key(), seal::fresh_iv)
             .map_err(|e| key_file::KeyFileProblem::NoRandomness(e.to_string()))??;
-        // Sealing makes values longer: the size limit is checked again.
+        // Sealing makes values longer: the size limit is checked again, and the schema sees
+        // the document as it will be stored.
         data = CustomData::from_value(serde_json::Value::Object(object), &limits)?;
+        text = data.canonical().to_owned();
     }
-    let findings = refuse_secrets(&data, allow_sensitive)?;
+    schema::check_document(shape.as_ref(), &text, &data)?;
+    let findings = refuse_secrets(&data, checks.allow_sensitive)?;
     let outcome = save(store, &id, &data, expect)?;
     warn_secrets_allowed(&findings);
     report_outcome(&id, outcome, &data, out)
@@ -738,6 +783,7 @@ fn restore(
     revision: u64,
     expect: Option<u64>,
     allow_sensitive: bool,
+    schema_file: Option<&Path>,
     out: &mut Output,
 ) -> Result<()> {
     let id = store.resolve(user)?;
@@ -745,7 +791,9 @@ fn restore(
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
+    let shape = schema::load_shape(store, schema_file)?;
     let data = CustomData::parse(&text)?;
+    schema::check_document(shape.as_ref(), &text, &data)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
     let outcome = save(store, &id, &data, expect)?;
     warn_secrets_allowed(&findings);

@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     let mut out = Output::stdout();
     let result = match command {
         Command::Info => info(&store, &mut out),
-        other => super::user_command(&store, other, cli.key_file.as_deref(), &mut out).unwrap_or(Ok(())),
+        other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     };
     result.and_then(|()| out.flush())
 }

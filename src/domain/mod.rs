@@ -11,6 +11,7 @@ pub mod logto_row;
 pub mod scan;
 pub mod seal;
 pub mod secrets;
+pub mod shape;
 pub mod synthetic;
 pub mod time;
 pub mod user;

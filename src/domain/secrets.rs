@@ -390,7 +390,7 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
     known_format(text).or_else(|| chunks_kind(text))
 }
 
-fn push_key(path: &mut String, key: &str) -> usize {
+pub(crate) fn push_key(path: &mut String, key: &str) -> usize {
     let len = path.len();
     if !path.is_empty() {
         path.push('.');
@@ -399,7 +399,7 @@ fn push_key(path: &mut String, key: &str) -> usize {
     len
 }
 
-fn push_index(path: &mut String, index: usize) -> usize {
+pub(crate) fn push_index(path: &mut String, index: usize) -> usize {
     let len = path.len();
     // Writing to a String cannot fail.
     let _ = write!(path, "[{index}]");

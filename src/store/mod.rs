@@ -166,6 +166,13 @@ pub struct StoredDocument {
     pub revision: Revision,
 }
 
+/// The deployment's JSON Schema for customData as stored, and the revision it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSchema {
+    pub text: String,
+    pub revision: Revision,
+}
+
 /// One entry of a user's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevisionInfo {
@@ -265,6 +272,8 @@ pub enum StoreError {
         explicit_forms(.reference, .matches)
     )]
     Ambiguous { reference: String, matches: Vec<UserMatch> },
+    #[error("the schema has no revision {0} (see `custodian schema history`)")]
+    SchemaRevisionNotFound(Revision),
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
     #[error(
@@ -548,6 +557,19 @@ pub trait UserStore: Send + Sync {
     fn sync_keys(&self) -> Result<bool, StoreError> {
         Ok(false)
     }
+
+    /// The deployment's JSON Schema for customData and its revision; `None` when none is set
+    /// (never set, cleared, or a PostgreSQL database without custodian's schema).
+    fn schema(&self) -> Result<Option<StoredSchema>, StoreError>;
+    /// Sets (`Some`) or clears (`None`) the schema. Every change is a new revision and the
+    /// one it replaces stays in the history; the same text again (or clearing when there is
+    /// none) writes nothing. Returns the schema's revision after the call (0: never set).
+    /// The text is stored as given: checking that it is a schema is the caller's.
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError>;
+    /// Every revision of the schema, oldest first, the current one last (`size` 0: cleared).
+    fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError>;
+    /// The text of one revision of the schema; `None` when that revision cleared it.
+    fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError>;
 
     /// Saves an old revision's document as a new revision; nothing is rewritten in place.
     fn restore(

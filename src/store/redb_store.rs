@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserField, UserMatch, UserRecord, UserRef,
-    UserStore,
+    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema, UserField, UserMatch, UserRecord,
+    UserRef, UserStore,
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
@@ -69,6 +69,12 @@ const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
 /// compact record, so a scan in list order reads one table sequentially instead of looking
 /// each user and document up by id. Written with the user in every write transaction.
 const SEARCH_TEXT: TableDefinition<&str, &str> = TableDefinition::new("search_text");
+
+/// Revision → (saved at, saved by, text) of every revision of the deployment's JSON Schema,
+/// the current one last; an empty text is a revision that cleared it. Made by the first
+/// `schema set`: a file without it has no schema, so no layout version is needed for it (an
+/// older build opening the file ignores a table it does not know).
+const SCHEMAS: TableDefinition<u64, (i64, &str, &str)> = TableDefinition::new("schemas");
 
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -203,6 +209,18 @@ fn stored_document<T: ReadableTable<&'static str, &'static str>>(
     id: &str,
 ) -> Result<String, StoreError> {
     Ok(table.get(id)?.map_or_else(|| EMPTY_DOCUMENT.to_owned(), |g| g.value().to_owned()))
+}
+
+/// The schema table as a read sees it.
+type SchemaTable = redb::ReadOnlyTable<u64, (i64, &'static str, &'static str)>;
+
+/// The schema table, `None` in a file where no schema was ever set.
+fn open_schemas(tx: &ReadTransaction) -> Result<Option<SchemaTable>, StoreError> {
+    match tx.open_table(SCHEMAS) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The compact text of the empty document.
@@ -1290,6 +1308,76 @@ impl UserStore for RedbStore {
         }
         tx.commit()?;
         Ok(summary)
+    }
+
+    fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {
+        let tx = self.read()?;
+        let Some(table) = open_schemas(&tx)? else { return Ok(None) };
+        let last = table.last()?;
+        Ok(last.and_then(|(revision, value)| {
+            let text = value.value().2;
+            (!text.is_empty()).then(|| StoredSchema { text: text.to_owned(), revision: revision.value() })
+        }))
+    }
+
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+        let text = text.unwrap_or("");
+        let tx = self.write()?;
+        let revision = {
+            let mut table = tx.open_table(SCHEMAS)?;
+            let (current, same) = match table.last()? {
+                Some((revision, value)) => (revision.value(), value.value().2 == text),
+                None => (0, text.is_empty()),
+            };
+            if same {
+                None
+            } else {
+                table.insert(current + 1, (now_ms(), author.0.as_str(), text))?;
+                Some(current + 1)
+            }
+            .ok_or(current)
+        };
+        match revision {
+            Ok(revision) => {
+                tx.commit()?;
+                Ok(revision)
+            }
+            Err(current) => {
+                tx.abort()?;
+                Ok(current)
+            }
+        }
+    }
+
+    fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
+        let tx = self.read()?;
+        let Some(table) = open_schemas(&tx)? else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for item in table.range::<u64>(..)? {
+            let (revision, value) = item?;
+            let (saved_at, saved_by, text) = value.value();
+            out.push(RevisionInfo {
+                revision: revision.value(),
+                saved_at,
+                saved_by: saved_by.to_owned(),
+                size: text.len(),
+                current: false,
+            });
+        }
+        if let Some(last) = out.last_mut() {
+            last.current = true;
+        }
+        Ok(out)
+    }
+
+    fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError> {
+        let tx = self.read()?;
+        let found = match open_schemas(&tx)? {
+            Some(table) => table.get(revision)?.map(|g| g.value().2.to_owned()),
+            None => None,
+        };
+        let text = found.ok_or(StoreError::SchemaRevisionNotFound(revision))?;
+        Ok((!text.is_empty()).then_some(text))
     }
 
     fn for_each_user(

@@ -3,6 +3,7 @@
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
@@ -14,6 +15,7 @@ use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
 use crate::domain::history::RevisionChanges;
 use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::find_secrets;
+use crate::domain::shape::{Shape, Violation};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 use crate::draft::{Draft, EditSnapshot};
 use crate::inert;
@@ -140,6 +142,8 @@ pub enum Action {
     Checked {
         generation: u64,
         result: Result<CustomData, ValidationError>,
+        /// How a valid document breaks the deployment's JSON Schema (empty: it does not).
+        schema_errors: Vec<Violation>,
     },
     // The store's answers
     RowsLoaded {
@@ -599,6 +603,12 @@ pub struct Editor {
     pub generation: u64,
     /// The generation `validation` is the result for.
     pub checked: u64,
+    /// How the checked text breaks the deployment's JSON Schema (when it is valid JSON).
+    pub schema_errors: Vec<Violation>,
+    /// Which schema error `Ctrl-G` goes to next.
+    pub schema_walk: usize,
+    /// The schema the text is held to, compiled once for the session.
+    pub shape: Option<Arc<Shape>>,
     /// The editing session: names this editor's draft file, so its autosave, save and discard
     /// touch only its own.
     pub draft_session: String,
@@ -631,12 +641,19 @@ pub struct Doubt {
 }
 
 impl Editor {
-    fn new(user_id: String, user_handle: String, base: StoredDocument, limits: &Limits) -> Self {
+    fn new(
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        limits: &Limits,
+        shape: Option<Arc<Shape>>,
+    ) -> Self {
         // Controls, bidi and every other invisible character are shown as \u escapes: the
         // same JSON, made inert.
         let opened_text = inert::editor_text(&base.text).into_owned();
         let textarea = Self::textarea(&opened_text);
         let validation = CustomData::parse_with(&opened_text, limits);
+        let schema_errors = schema_errors(shape.as_deref(), &opened_text, &validation);
         let draft_session = crate::draft::new_session();
         Self {
             user_id,
@@ -647,6 +664,9 @@ impl Editor {
             validation,
             generation: 0,
             checked: 0,
+            schema_errors,
+            schema_walk: 0,
+            shape,
             draft_session,
             doubt: None,
             find: None,
@@ -714,8 +734,9 @@ impl Editor {
         base: StoredDocument,
         text: &str,
         limits: &Limits,
+        shape: Option<Arc<Shape>>,
     ) -> Self {
-        let mut editor = Self::new(user_id, user_handle, base, limits);
+        let mut editor = Self::new(user_id, user_handle, base, limits, shape);
         // A draft or an external editor's file is as untrusted as the store: nothing
         // invisible goes into the text area raw.
         editor.textarea = Self::textarea(&inert::editor_text(text));
@@ -808,8 +829,16 @@ impl Editor {
 
     /// Checks the text as it is now, here and at once (opening, saving, jumping to the error).
     fn revalidate(&mut self, limits: &Limits) {
-        self.validation = CustomData::parse_with(&self.text(), limits);
+        let text = self.text();
+        self.validation = CustomData::parse_with(&text, limits);
+        self.schema_errors = schema_errors(self.shape.as_deref(), &text, &self.validation);
+        self.schema_walk = 0;
         self.checked = self.generation;
+    }
+
+    /// Whether the checked text can be saved: valid JSON that satisfies the schema.
+    pub fn is_savable(&self) -> bool {
+        self.validation.is_ok() && self.schema_errors.is_empty()
     }
 
     /// Whether the shown result is for the text as it is now.
@@ -1006,6 +1035,8 @@ pub struct UnresolvedSave {
 
 /// Everything the screen shows.
 pub struct State {
+    /// The deployment's JSON Schema every editor holds its text to (none: no schema).
+    pub shape: Option<Arc<Shape>>,
     pub list: UserList,
     /// The selected user, once loaded.
     pub user: Option<UserRecord>,
@@ -1061,6 +1092,7 @@ pub struct State {
 impl State {
     pub fn new(width: u16, height: u16, read_only: bool) -> Self {
         let mut state = Self {
+            shape: None,
             list: UserList::default(),
             user: None,
             document: None,
@@ -1181,7 +1213,7 @@ impl State {
     /// it called invalid is valid now. A new message is tied to the screen it appears on.
     fn expire_status(&mut self) {
         let mode = self.mode();
-        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.validation.is_ok());
+        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.is_savable());
         let Some(status) = &mut self.status else { return };
         match status.shown_in {
             None => status.shown_in = Some(mode),
@@ -1198,6 +1230,9 @@ impl State {
             return None;
         }
         Some(match &editor.validation {
+            Ok(_) if !editor.schema_errors.is_empty() => {
+                (false, schema_summary(&editor.schema_errors).unwrap_or_default())
+            }
             Ok(data) => {
                 // The compact size, the one the limit is on (the pretty text on screen is larger).
                 let (size, limit) = human_bytes_apart(data.size(), self.limits.max_bytes);
@@ -1395,7 +1430,7 @@ impl State {
         match purpose {
             Purpose::Edit => {
                 self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
-                self.editor = Some(Editor::new(user_id, handle, document, &self.limits));
+                self.editor = Some(Editor::new(user_id, handle, document, &self.limits, self.shape.clone()));
                 Vec::new()
             }
             Purpose::EditExternally => {
@@ -1439,6 +1474,14 @@ impl State {
         }
         let editor = &*editor;
         let data = match &editor.validation {
+            Ok(_) if !editor.schema_errors.is_empty() => {
+                let summary = schema_summary(&editor.schema_errors).unwrap_or_default();
+                self.say(StatusKind::Error, format!("not saved: {summary} (Ctrl-G walks them)"));
+                if let Some(status) = &mut self.status {
+                    status.while_invalid = true;
+                }
+                return Vec::new();
+            }
             Ok(data) => data.clone(),
             Err(_) => {
                 self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
@@ -1518,7 +1561,8 @@ impl State {
         // The panes show what is stored now: their revision, in the profile as in the editor.
         let reload = Effect::LoadUser { id: editor.user_id.clone() };
         self.document = Some(theirs.clone());
-        self.editor = Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits));
+        self.editor =
+            Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits, self.shape.clone()));
         self.draft_failure = None;
         self.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
         vec![reload]
@@ -1640,6 +1684,7 @@ impl State {
             base.clone(),
             &draft.text,
             &self.limits,
+            self.shape.clone(),
         );
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();
@@ -1726,8 +1771,14 @@ impl State {
             return Vec::new();
         };
         let base = StoredDocument { text: history.current_text.clone(), revision: current.info.revision };
-        self.editor =
-            Some(Editor::with_text(history.user_id, history.user_handle, base, &text, &self.limits));
+        self.editor = Some(Editor::with_text(
+            history.user_id,
+            history.user_handle,
+            base,
+            &text,
+            &self.limits,
+            self.shape.clone(),
+        ));
         self.say(
             StatusKind::Info,
             format!("revision {revision} is in the editor: Ctrl-S saves it as a new revision"),
@@ -1967,6 +2018,22 @@ impl State {
         if !editor.is_checked() {
             editor.revalidate(&self.limits);
         }
+        if editor.validation.is_ok() && !editor.schema_errors.is_empty() {
+            // Each press goes to the next schema error, round again after the last.
+            let count = editor.schema_errors.len();
+            let index = editor.schema_walk % count;
+            editor.schema_walk = index + 1;
+            let error = &editor.schema_errors[index];
+            let row = (error.line.saturating_sub(1)).min(u16::MAX as usize) as u16;
+            let col = (error.column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+            editor.textarea.move_cursor(CursorMove::Jump(row, col));
+            let message = format!("schema error {} of {count}: {}", index + 1, error.short());
+            self.say(StatusKind::Error, message);
+            if let Some(status) = &mut self.status {
+                status.while_invalid = true;
+            }
+            return;
+        }
         match editor.validation.as_ref().err().and_then(ValidationError::position) {
             Some((line, column)) => {
                 let row = (line.saturating_sub(1)).min(u16::MAX as usize) as u16;
@@ -2041,9 +2108,17 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
-        let editor = Editor::with_text(user_id, user_handle, base, text.trim_end(), &self.limits);
+        let editor =
+            Editor::with_text(user_id, user_handle, base, text.trim_end(), &self.limits, self.shape.clone());
         if let Err(error) = &editor.validation {
             let message = format!("not saved: {error} (fix it here; Ctrl-S saves)");
+            self.editor = Some(editor);
+            self.jump_to_error();
+            self.say(StatusKind::Error, message);
+            return Vec::new();
+        }
+        if let Some(summary) = schema_summary(&editor.schema_errors) {
+            let message = format!("not saved: {summary} (fix it here; Ctrl-S saves)");
             self.editor = Some(editor);
             self.jump_to_error();
             self.say(StatusKind::Error, message);
@@ -2485,11 +2560,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Checked { generation, result } => {
+        Checked { generation, result, schema_errors } => {
             if let Some(editor) = &mut state.editor
                 && editor.generation == generation
             {
                 editor.validation = result;
+                editor.schema_errors = schema_errors;
+                editor.schema_walk = 0;
                 editor.checked = generation;
             }
             Vec::new()
@@ -2789,4 +2866,29 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         KeysChanged if state.editor.is_some() => Vec::new(),
         KeysChanged => state.refresh(),
     }
+}
+
+/// How `text` breaks the schema, when it is valid JSON and there is a schema.
+pub fn schema_errors(
+    shape: Option<&Shape>,
+    text: &str,
+    validation: &Result<CustomData, ValidationError>,
+) -> Vec<Violation> {
+    match (shape, validation) {
+        (Some(shape), Ok(data)) => {
+            shape.violations(text, &serde_json::Value::Object(data.as_object().clone()))
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `2 schema errors: billing.plan: …` for the status line; `None` without errors.
+pub fn schema_summary(errors: &[Violation]) -> Option<String> {
+    let first = errors.first()?;
+    let count = if errors.len() == 1 {
+        "1 schema error".to_owned()
+    } else {
+        format!("{} schema errors", errors.len())
+    };
+    Some(format!("{count}: {}", first.short()))
 }

@@ -671,6 +671,8 @@ pub struct Options {
     pub tenant: String,
     /// The key file that seals and opens values (`--key-file`, `$CUSTODIAN_KEY_FILE`).
     pub key_file: Option<std::path::PathBuf>,
+    /// `--schema FILE`: hold customData to this JSON Schema instead of the stored one.
+    pub schema_file: Option<std::path::PathBuf>,
 }
 
 /// Signals that end the session the way `q` does (the draft kept, the database closed): a
@@ -749,7 +751,7 @@ fn check_terminal_type(term: Option<&std::ffi::OsStr>) -> std::result::Result<()
 /// which closes the redb file cleanly (a `--read-only` open right after needs no repair).
 /// An early `?` return drops in the same order: the runtime (joining its threads) first.
 pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
-    let Options { read_only, no_color, mouse, tenant, key_file } = options;
+    let Options { read_only, no_color, mouse, tenant, key_file, schema_file } = options;
     check_terminal_type(std::env::var_os("TERM").as_deref())?;
     // A key file that is named but unusable (others can read it, malformed) is refused before
     // the screen opens, as the CLI refuses it.
@@ -789,6 +791,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                 (Arc::clone(&store), store, path.display().to_string())
             }
         };
+    // Compiled once for the session; a schema that does not compile stops here, in one line.
+    let shape = crate::cli::schema::load_shape(&*store, schema_file.as_deref())?.map(Arc::new);
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
         .context("cannot start the store's workers")?;
@@ -798,7 +802,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         database,
         scanner: Some(scanner),
         workers: Some(workers),
-        checker: Some(check::Checker::new().context("cannot start the checker")?),
+        checker: Some(check::Checker::new(shape.clone()).context("cannot start the checker")?),
     };
     let theme = Theme::from_environment(no_color);
     let colour = Theme { ascii: false, ..theme } == Theme::colour();
@@ -807,6 +811,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let mut state = State::new(size.width, size.height, store.is_read_only());
     state.key_order = store.key_order();
     state.keys = keys;
+    state.shape = shape;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
@@ -1387,9 +1392,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 checker.submit(generation, text, limits);
                 return None;
             }
-            None => {
-                Action::Checked { generation, result: crate::domain::CustomData::parse_with(&text, &limits) }
-            }
+            None => check::check(generation, &text, &limits, None),
         },
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.limit);

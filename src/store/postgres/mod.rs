@@ -33,8 +33,8 @@ pub use schema::POSTGRES_SCHEMA_VERSION;
 use self::connect::{ConnectionSpec, Environment};
 use super::{
     Author, ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, NewUser, RecordError, Revision,
-    RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserCount, UserField,
-    UserMatch, UserRecord, UserRef, UserStore,
+    RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema,
+    UserCount, UserField, UserMatch, UserRecord, UserRef, UserStore,
 };
 use crate::domain::custom_data::canonical_text;
 use crate::domain::diff::dropped_keys;
@@ -702,6 +702,16 @@ impl PostgresStore {
         self.read_hits(&hit_ids)
     }
 
+    /// Whether `custodian.schema_history` is there: a database initialised by an older
+    /// custodian has history but not it (running `init` again adds it).
+    fn has_schema_table(&self) -> Result<bool, StoreError> {
+        let row = self
+            .lock()
+            .query_one("select to_regclass('custodian.schema_history') is not null", &[])
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get(0))
+    }
+
     fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         seen.insert(id.to_owned(), (revision, updated_micros));
@@ -1168,6 +1178,102 @@ impl UserStore for PostgresStore {
 
     fn sync_keys(&self) -> Result<bool, StoreError> {
         Ok(self.sync_key_table()?.changed())
+    }
+
+    fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {
+        if !self.has_schema_table()? {
+            return Ok(None);
+        }
+        let row = self
+            .lock()
+            .query_opt(
+                "select s.revision, s.schema_text from custodian.schema_history s \
+                 where s.tenant_id = $1 order by s.revision desc limit 1",
+                &[&self.tenant],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(row.and_then(|row| {
+            let revision: i64 = row.get(0);
+            let text: Option<String> = row.get(1);
+            text.map(|text| StoredSchema { text, revision: revision.max(1) as Revision })
+        }))
+    }
+
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        if !self.has_schema_table()? {
+            return Err(StoreError::NotInitialised { url: self.spec.to_string() });
+        }
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| describe(&self.spec, &e);
+        let mut tx = client.transaction().map_err(fail)?;
+        let latest = tx
+            .query_opt(
+                "select s.revision, s.schema_text from custodian.schema_history s \
+                 where s.tenant_id = $1 order by s.revision desc limit 1",
+                &[&self.tenant],
+            )
+            .map_err(fail)?
+            .map(|row| (row.get::<_, i64>(0).max(0) as Revision, row.get::<_, Option<String>>(1)));
+        let (current, stored) = latest.unwrap_or((0, None));
+        if stored.as_deref() == text {
+            return Ok(current);
+        }
+        // Two operators setting at once: the second insert collides on the primary key and
+        // fails whole, as a stale save does.
+        tx.execute(
+            "insert into custodian.schema_history (tenant_id, revision, saved_at, saved_by, schema_text) \
+             values ($1, $2, now(), $3, $4)",
+            &[&self.tenant, &((current + 1) as i64), &author.0, &text],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(current + 1)
+    }
+
+    fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
+        if !self.has_schema_table()? {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .lock()
+            .query(
+                "select s.revision, floor(extract(epoch from s.saved_at) * 1000)::int8, s.saved_by, \
+                 coalesce(octet_length(s.schema_text), 0)::int8 \
+                 from custodian.schema_history s where s.tenant_id = $1 order by s.revision",
+                &[&self.tenant],
+            )
+            .map_err(|e| self.fail(e))?;
+        let mut out: Vec<RevisionInfo> = rows
+            .iter()
+            .map(|row| RevisionInfo {
+                revision: row.get::<_, i64>(0).max(0) as Revision,
+                saved_at: row.get(1),
+                saved_by: row.get(2),
+                size: row.get::<_, i64>(3).max(0) as usize,
+                current: false,
+            })
+            .collect();
+        if let Some(last) = out.last_mut() {
+            last.current = true;
+        }
+        Ok(out)
+    }
+
+    fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError> {
+        if !self.has_schema_table()? {
+            return Err(StoreError::SchemaRevisionNotFound(revision));
+        }
+        let row = self
+            .lock()
+            .query_opt(
+                "select s.schema_text from custodian.schema_history s where s.tenant_id = $1 and s.revision = $2",
+                &[&self.tenant, &(revision.min(i64::MAX as u64) as i64)],
+            )
+            .map_err(|e| self.fail(e))?;
+        row.map(|row| row.get::<_, Option<String>>(0)).ok_or(StoreError::SchemaRevisionNotFound(revision))
     }
 
     fn import(

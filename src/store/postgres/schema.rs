@@ -1,9 +1,10 @@
 //! custodian's own schema beside Logto's tables: `custodian.history` (every customData
 //! revision custodian saved or found, per tenant), `custodian.user_keys` (the list order and
 //! the filter's prefixes as index keys, see [`super::keys`]), `custodian.key_syncs` (when
-//! each tenant's keys were last brought up to date) and `custodian.meta` (its layout
-//! version). Logto's tables are never altered: no column, index, trigger, policy or foreign
-//! key on them.
+//! each tenant's keys were last brought up to date), `custodian.schema_history` (every
+//! revision of each tenant's JSON Schema for customData, the newest current; a null text
+//! cleared it) and `custodian.meta` (its layout version). Logto's tables are never altered:
+//! no column, index, trigger, policy or foreign key on them.
 
 use postgres::Transaction;
 
@@ -47,11 +48,20 @@ const CREATE: &[&str] = &[
     "alter table custodian.history enable row level security",
     "alter table custodian.user_keys enable row level security",
     "alter table custodian.key_syncs enable row level security",
+    "create table if not exists custodian.schema_history (
+        tenant_id varchar(21) not null,
+        revision bigint not null check (revision > 0),
+        saved_at timestamptz not null,
+        saved_by text not null,
+        schema_text text,
+        primary key (tenant_id, revision)
+    )",
+    "alter table custodian.schema_history enable row level security",
 ];
 
 /// The tables guarded per tenant, as Logto guards its own: a restrictive policy that keeps
 /// each tenant role to its tenant's rows, and a permissive one that lets it through otherwise.
-const GUARDED: &[&str] = &["history", "user_keys", "key_syncs"];
+const GUARDED: &[&str] = &["history", "user_keys", "key_syncs", "schema_history"];
 
 fn policies(table: &str) -> [(String, String); 2] {
     let tenant = "(select id from public.tenants where db_user = current_user)";
@@ -90,6 +100,7 @@ begin
         execute format('grant select, insert, delete on custodian.user_keys to %I', grantee);
         execute format('grant select, insert, update on custodian.key_syncs to %I', grantee);
         execute format('grant select on custodian.meta to %I', grantee);
+        execute format('grant select, insert on custodian.schema_history to %I', grantee);
     end loop;
 end
 $grants$";

@@ -1,0 +1,225 @@
+//! `custodian schema …` and the schema check every customData write goes through: the
+//! deployment's JSON Schema, stored in the database with its history, or a file given with
+//! `--schema FILE` for one run.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::args::SchemaAction;
+use super::{Output, input, progress, table};
+use crate::domain::custom_data::canonical_from_compact;
+use crate::domain::shape::{Shape, ShapeError, Violation};
+use crate::domain::time::format_utc;
+use crate::domain::{CustomData, Limits, human_bytes};
+use crate::inert;
+use crate::store::{Author, StoreError, UserStore};
+
+/// How many violations a refusal names before it counts the rest.
+const VIOLATIONS_NAMED: usize = 50;
+
+/// customData that breaks the schema (exit code 4), with every error.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "customData does not satisfy the schema ({}): {}",
+    count(.violations.len(), "error"),
+    crate::domain::secrets::summary(.violations, VIOLATIONS_NAMED).replace(", line ", "; line ")
+)]
+pub struct SchemaViolations {
+    pub violations: Vec<Violation>,
+}
+
+/// A schema refused as not being one (exit code 4).
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {reason}")]
+pub struct ShapeRefused {
+    pub origin: String,
+    pub reason: ShapeError,
+}
+
+/// No schema to check against (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoSchema(pub String);
+
+/// `schema check` found users that break the schema (exit code 4).
+#[derive(Debug, thiserror::Error)]
+#[error("{offending} of {checked} users do not satisfy the schema")]
+pub struct CheckFailed {
+    pub offending: u64,
+    pub checked: u64,
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
+/// The schema this run holds documents to: `--schema FILE` when given, else the stored one.
+pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<Shape>> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).with_context(|| {
+            format!("cannot read the schema {}", inert::line(&file.display().to_string()))
+        })?;
+        let shape = Shape::compile(&text)
+            .map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?;
+        return Ok(Some(shape));
+    }
+    let Some(stored) = store.schema()? else { return Ok(None) };
+    let shape = Shape::compile(&stored.text).map_err(|reason| ShapeRefused {
+        origin: format!("the stored schema (revision {})", stored.revision),
+        reason,
+    })?;
+    Ok(Some(shape))
+}
+
+/// Refuses `data` (whose text as written is `text`) when it breaks the schema.
+pub fn check_document(shape: Option<&Shape>, text: &str, data: &CustomData) -> Result<()> {
+    let Some(shape) = shape else { return Ok(()) };
+    let value = Value::Object(data.as_object().clone());
+    let violations = shape.violations(text, &value);
+    if violations.is_empty() { Ok(()) } else { Err(SchemaViolations { violations }.into()) }
+}
+
+/// Runs `custodian schema …`.
+pub(super) fn run(
+    store: &dyn UserStore,
+    action: &SchemaAction,
+    schema_file: Option<&Path>,
+    quiet: bool,
+    out: &mut Output,
+) -> Result<()> {
+    match action {
+        SchemaAction::Set { file } => set(store, file.as_deref(), out),
+        SchemaAction::Clear => {
+            if store.is_read_only() {
+                return Err(StoreError::ReadOnly.into());
+            }
+            let before = store.schema()?;
+            let revision = store.set_schema(None, &Author::from_environment())?;
+            match before {
+                Some(_) => out.line(&format!("schema cleared: revision {revision}")),
+                None => out.line("no schema was set: nothing changed"),
+            }
+        }
+        SchemaAction::Get { revision } => {
+            let text = match revision {
+                Some(revision) => store.schema_revision_text(*revision)?.ok_or_else(|| {
+                    NoSchema(format!("revision {revision} of the schema cleared it: there was no schema"))
+                })?,
+                None => store.schema()?.map(|s| s.text).ok_or_else(no_schema)?,
+            };
+            out.json(&text)
+        }
+        SchemaAction::History => {
+            let rows: Vec<Vec<String>> = store
+                .schema_history()?
+                .iter()
+                .map(|r| {
+                    let mark = if r.current { " (current)" } else { "" };
+                    let size = if r.size == 0 { "cleared".to_owned() } else { human_bytes(r.size) };
+                    vec![format!("{}{mark}", r.revision), format_utc(r.saved_at), r.saved_by.clone(), size]
+                })
+                .collect();
+            for line in table(&["REV", "WHEN", "WHO", "SIZE"], &rows) {
+                out.line(&line)?;
+            }
+            Ok(())
+        }
+        SchemaAction::Check { json } => check(store, schema_file, *json, quiet, out),
+    }
+}
+
+fn no_schema() -> NoSchema {
+    NoSchema("no schema is set (set one with `custodian schema set FILE`, or give --schema FILE)".into())
+}
+
+fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<()> {
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let limits = Limits::default();
+    let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
+    let origin = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
+    let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
+        origin: origin.clone(),
+        reason: ShapeError::NotJson("not valid UTF-8".into()),
+    })?;
+    Shape::compile(&text).map_err(|reason| ShapeRefused { origin, reason })?;
+    let before = store.schema()?.map(|s| s.revision);
+    let revision = store.set_schema(Some(&text), &Author::from_environment())?;
+    if before == Some(revision) {
+        out.line(&format!("no changes: the schema stays at revision {revision}"))
+    } else {
+        tracing::info!(revision, "schema set from the command line");
+        out.line(&format!(
+            "schema saved: revision {revision} (`custodian schema check` finds users it rejects)"
+        ))
+    }
+}
+
+/// Every user against the schema, streaming: one line per offending user.
+fn check(
+    store: &dyn UserStore,
+    schema_file: Option<&Path>,
+    json: bool,
+    quiet: bool,
+    out: &mut Output,
+) -> Result<()> {
+    let shape = load_shape(store, schema_file)?.ok_or_else(no_schema)?;
+    let total = store.user_count().ok().map(|c| c.users);
+    let bar = progress(total, quiet, "{spinner} {pos}/{len} users checked · {per_sec} · ETA {eta}");
+    let (mut checked, mut offending) = (0u64, 0u64);
+    let mut write_failed: Option<anyhow::Error> = None;
+    store.for_each_user(&mut |record, compact| {
+        checked += 1;
+        if checked.is_multiple_of(4096) {
+            bar.set_position(checked);
+        }
+        let value: Value = serde_json::from_str(compact)
+            .map_err(|e| StoreError::Database(format!("user {}: damaged customData: {e}", record.user.id)))?;
+        if shape.is_valid(&value) {
+            return Ok(());
+        }
+        offending += 1;
+        // Positions in the text `get` prints, the one an operator opens.
+        let text = canonical_from_compact(compact);
+        let violations = shape.violations(&text, &value);
+        let Some(first) = violations.first() else { return Ok(()) };
+        let line = if json {
+            serde_json::json!({
+                "id": record.user.id,
+                "handle": record.user.handle(),
+                "errors": violations.len(),
+                "first": {"path": first.path, "line": first.line, "column": first.column, "message": first.message},
+            })
+            .to_string()
+        } else {
+            // Each field made inert on its own: a tab inside one would be shown, not split it.
+            [record.user.id.clone(), record.user.handle().to_owned(), first.to_string(), count(violations.len(), "error")]
+                .iter()
+                .map(|field| inert::line(field).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        };
+        let written = if json { out.json(&line) } else { out.line(&line) };
+        written.map_err(|e| {
+            let message = e.to_string();
+            write_failed = Some(e);
+            StoreError::Io { context: "schema check".into(), error: io::Error::other(message) }
+        })
+    })?;
+    bar.finish_and_clear();
+    if let Some(e) = write_failed {
+        return Err(e);
+    }
+    let _ = io::stderr().flush();
+    if offending > 0 {
+        return Err(CheckFailed { offending, checked }.into());
+    }
+    if !quiet && !json {
+        eprintln!("custodian: all {checked} users satisfy the schema");
+    }
+    Ok(())
+}

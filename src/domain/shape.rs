@@ -1,0 +1,520 @@
+//! The deployment's JSON Schema for customData: compiled once with the `jsonschema` crate
+//! (Draft 2020-12 unless the schema's `$schema` names 2019-09 or 7), and every violation of a
+//! document told with the path as the secrets lint writes it (`billing.plan`,
+//! `apps[2].token`), the line and character column of the offending value in the text the
+//! operator wrote, and the schema's message.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::domain::secrets::{push_index, push_key};
+
+/// A compiled schema: validating with it does no more compiling.
+pub struct Shape {
+    validator: jsonschema::Validator,
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Shape")
+    }
+}
+
+/// Why a text is not a schema custodian can hold documents to.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ShapeError {
+    #[error("the schema is not JSON: {0}")]
+    NotJson(String),
+    #[error("not a valid JSON Schema: {0}")]
+    NotASchema(String),
+}
+
+/// One way a document breaks the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// As the secrets lint writes paths; empty for the document itself.
+    pub path: String,
+    /// 1-based line and character column of the offending value in the text.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl Violation {
+    /// `billing.plan: "enterprize" is not one of "free", "pro", "team"`, without the position.
+    pub fn short(&self) -> String {
+        let path = if self.path.is_empty() { "the document" } else { self.path.as_str() };
+        format!("{path}: {}", self.message)
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, col {}: {}", self.line, self.column, self.short())
+    }
+}
+
+impl Shape {
+    /// Compiles a schema; a text that is not JSON or not a valid schema (by its draft's
+    /// meta-schema, or with a `$ref` that cannot be resolved: nothing is fetched) is refused
+    /// with the reason.
+    pub fn compile(text: &str) -> Result<Self, ShapeError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ShapeError::NotJson(e.to_string()))?;
+        let validator =
+            jsonschema::options().build(&value).map_err(|e| ShapeError::NotASchema(e.to_string()))?;
+        Ok(Self { validator })
+    }
+
+    /// Whether `document` satisfies the schema (the fast path: no errors are collected).
+    pub fn is_valid(&self, document: &Value) -> bool {
+        self.validator.is_valid(document)
+    }
+
+    /// Every violation of the schema by `document`, whose text is `text` (positions are
+    /// found in it), in the order the validator reports them.
+    pub fn violations(&self, text: &str, document: &Value) -> Vec<Violation> {
+        if self.validator.is_valid(document) {
+            return Vec::new();
+        }
+        let found: Vec<(Vec<String>, String)> = self
+            .validator
+            .iter_errors(document)
+            .map(|error| (pointer_segments(&error.instance_path().to_string()), message(&error)))
+            .collect();
+        // One walk of the text finds every offending value (a walk per error made a document
+        // with thousands of errors take a second).
+        let offsets = locate_all(text, found.iter().map(|(segments, _)| segments.as_slice()));
+        let positions = lines_and_columns(text, &offsets);
+        found
+            .into_iter()
+            .zip(positions)
+            .map(|((segments, message), (line, column))| Violation {
+                path: lint_path(document, &segments),
+                line,
+                column,
+                message,
+            })
+            .collect()
+    }
+}
+
+/// The schema's message; an `enum` says its options the way an operator reads them.
+fn message(error: &jsonschema::ValidationError<'_>) -> String {
+    if let jsonschema::error::ValidationErrorKind::Enum { options } = error.kind()
+        && let Some(options) = options.as_array()
+    {
+        let options: Vec<String> = options.iter().map(Value::to_string).collect();
+        return format!("{} is not one of {}", error.instance(), options.join(", "));
+    }
+    error.to_string()
+}
+
+/// The reference tokens of a JSON pointer (`/a~1b/0` → `a/b`, `0`).
+fn pointer_segments(pointer: &str) -> Vec<String> {
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
+}
+
+/// The pointer as the lint writes paths: a member by its key, an array element `[n]`.
+fn lint_path(document: &Value, segments: &[String]) -> String {
+    let mut path = String::new();
+    let mut at = Some(document);
+    for segment in segments {
+        match at {
+            Some(Value::Array(items)) if segment.parse::<usize>().is_ok() => {
+                let index = segment.parse::<usize>().unwrap_or_default();
+                push_index(&mut path, index);
+                at = items.get(index);
+            }
+            Some(Value::Object(members)) => {
+                push_key(&mut path, segment);
+                at = members.get(segment);
+            }
+            _ => {
+                push_key(&mut path, segment);
+                at = None;
+            }
+        }
+    }
+    path
+}
+
+/// The byte offset in `text` of the value the pointer's `segments` name: the text is
+/// walked, not parsed (a document is already known to be valid JSON without duplicate keys).
+/// Where the walk cannot go on, the offset of the last value it reached.
+fn locate(text: &str, segments: &[String]) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    for segment in segments {
+        match find_child(text, at, segment) {
+            Some(child) => at = child,
+            None => break,
+        }
+    }
+    at
+}
+
+/// Where the member `segment` of the object, or the element of the array, at `at` starts.
+fn find_child(text: &str, at: usize, segment: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes.get(at)? {
+        b'{' => {
+            let mut i = at + 1;
+            loop {
+                i = skip_space(bytes, i);
+                if bytes.get(i)? != &b'"' {
+                    return None;
+                }
+                let end = skip_string(bytes, i);
+                let key = serde_json::from_str::<String>(text.get(i..end)?).ok()?;
+                i = skip_space(bytes, end);
+                if bytes.get(i)? != &b':' {
+                    return None;
+                }
+                i = skip_space(bytes, i + 1);
+                if key == segment {
+                    return Some(i);
+                }
+                i = skip_space(bytes, skip_value(bytes, i));
+                if bytes.get(i)? != &b',' {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        b'[' => {
+            let index: usize = segment.parse().ok()?;
+            let mut i = skip_space(bytes, at + 1);
+            for _ in 0..index {
+                i = skip_space(bytes, skip_value(bytes, i));
+                if bytes.get(i)? != &b',' {
+                    return None;
+                }
+                i = skip_space(bytes, i + 1);
+            }
+            Some(i)
+        }
+        _ => None,
+    }
+}
+
+fn skip_space(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// From the opening quote to just after the closing one.
+fn skip_string(bytes: &[u8], at: usize) -> usize {
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// From the first byte of a value to just after it.
+fn skip_value(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b'"') => skip_string(bytes, at),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b'"' => {
+                        i = skip_string(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            let mut i = at;
+            while bytes
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                i += 1;
+            }
+            i
+        }
+    }
+}
+
+/// A pointer as one key: each segment after a NUL (which no key can hold: the JSON rules
+/// refuse it), the root the empty key.
+fn pointer_key(segments: &[String]) -> String {
+    segments.iter().fold(String::new(), |mut key, segment| {
+        key.push('\0');
+        key.push_str(segment);
+        key
+    })
+}
+
+/// The byte offsets of the values the pointers name, in their order, found in one walk of
+/// the text that enters only what leads to one of them. A pointer the walk does not reach
+/// (it cannot happen for a text that is the document) falls back to [`locate`].
+fn locate_all<'a>(text: &str, pointers: impl Iterator<Item = &'a [String]>) -> Vec<usize> {
+    let pointers: Vec<&[String]> = pointers.collect();
+    let mut walk = Walk { text, wanted: HashSet::new(), leads: HashSet::new(), found: HashMap::new() };
+    for segments in &pointers {
+        for depth in 0..=segments.len() {
+            walk.leads.insert(pointer_key(&segments[..depth]));
+        }
+        walk.wanted.insert(pointer_key(segments));
+    }
+    let start = skip_space(text.as_bytes(), 0);
+    walk.value(start, &mut String::new());
+    pointers
+        .iter()
+        .map(|segments| {
+            walk.found.get(&pointer_key(segments)).copied().unwrap_or_else(|| locate(text, segments))
+        })
+        .collect()
+}
+
+struct Walk<'t> {
+    text: &'t str,
+    /// The pointers asked for, and every pointer on the way to one.
+    wanted: HashSet<String>,
+    leads: HashSet<String>,
+    found: HashMap<String, usize>,
+}
+
+impl Walk<'_> {
+    /// Walks the value at `at` (whose pointer is `key`); returns the offset just after it.
+    fn value(&mut self, at: usize, key: &mut String) -> usize {
+        let bytes = self.text.as_bytes();
+        if self.wanted.contains(key.as_str()) {
+            self.found.insert(key.clone(), at);
+        }
+        match bytes.get(at) {
+            Some(b'{') => {
+                let mut i = at + 1;
+                loop {
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b'"') => {}
+                        Some(b'}') => return i + 1,
+                        _ => return i,
+                    }
+                    let end = skip_string(bytes, i);
+                    let raw = self.text.get(i + 1..end.saturating_sub(1)).unwrap_or("");
+                    let name = if raw.contains('\\') {
+                        serde_json::from_str::<String>(self.text.get(i..end).unwrap_or("\"\""))
+                            .unwrap_or_default()
+                    } else {
+                        raw.to_owned()
+                    };
+                    i = skip_space(bytes, end);
+                    if bytes.get(i) != Some(&b':') {
+                        return i;
+                    }
+                    i = skip_space(bytes, i + 1);
+                    i = self.child(i, key, &name);
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b',') => i += 1,
+                        Some(b'}') => return i + 1,
+                        _ => return i,
+                    }
+                }
+            }
+            Some(b'[') => {
+                let mut i = skip_space(bytes, at + 1);
+                if bytes.get(i) == Some(&b']') {
+                    return i + 1;
+                }
+                let mut index = 0usize;
+                loop {
+                    i = self.child(i, key, &index.to_string());
+                    index += 1;
+                    i = skip_space(bytes, i);
+                    match bytes.get(i) {
+                        Some(b',') => i = skip_space(bytes, i + 1),
+                        Some(b']') => return i + 1,
+                        _ => return i,
+                    }
+                }
+            }
+            _ => skip_value(bytes, at),
+        }
+    }
+
+    /// The member or element `name` of the value `key`, at `at`: entered only on the way to a
+    /// wanted value, skipped otherwise.
+    fn child(&mut self, at: usize, key: &mut String, name: &str) -> usize {
+        let parent = key.len();
+        key.push('\0');
+        key.push_str(name);
+        let end = if self.leads.contains(key.as_str()) {
+            self.value(at, key)
+        } else {
+            skip_value(self.text.as_bytes(), at)
+        };
+        key.truncate(parent);
+        end
+    }
+}
+
+/// [`line_and_column`] of many offsets, in one pass over the text up to the last of them.
+fn lines_and_columns(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&n| offsets[n]);
+    let mut out = vec![(1, 1); offsets.len()];
+    // Where the count has reached: its offset, line and column.
+    let (mut at, mut line, mut column) = (0usize, 1usize, 1usize);
+    for n in order {
+        let target = offsets[n].min(text.len());
+        let stretch = text.get(at..target).unwrap_or("");
+        match stretch.rfind('\n') {
+            Some(last) => {
+                line += stretch.bytes().filter(|&b| b == b'\n').count();
+                column = stretch.get(last + 1..).map_or(0, |s| s.chars().count()) + 1;
+            }
+            None => column += stretch.chars().count(),
+        }
+        at = target;
+        out[n] = (line, column);
+    }
+    out
+}
+
+/// 1-based line and character column of a byte offset (what [`lines_and_columns`] gives, one at a time).
+#[cfg(test)]
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLANS: &str = r#"{
+  "type": "object",
+  "properties": {
+    "billing": {"type": "object", "properties": {"plan": {"enum": ["free", "pro", "team"]}}},
+    "apps": {"type": "array", "items": {"type": "object", "properties": {"token": {"type": "string"}}}}
+  }
+}"#;
+
+    fn check(schema: &str, text: &str) -> Vec<Violation> {
+        let shape = Shape::compile(schema).expect("a schema");
+        let value: Value = serde_json::from_str(text).expect("json");
+        shape.violations(text, &value)
+    }
+
+    #[test]
+    fn every_violation_is_told_with_the_lint_path_its_position_and_the_message() {
+        let text = "{\n  \"billing\": {\"plan\": \"enterprize\"},\n  \"apps\": [{}, {}, {\"token\": 42}]\n}";
+        let found = check(PLANS, text);
+        let told: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 2, "{told:?}");
+        assert!(
+            told.contains(
+                &r#"line 2, col 23: billing.plan: "enterprize" is not one of "free", "pro", "team""#
+                    .to_owned()
+            ),
+            "{told:?}"
+        );
+        let token = found.iter().find(|v| v.path == "apps[2].token").expect("the token's violation");
+        assert_eq!((token.line, token.column), (3, 30), "{token}");
+        assert!(token.message.contains("is not of type \"string\""), "{token}");
+    }
+
+    #[test]
+    fn positions_found_together_are_those_found_one_by_one() {
+        let text = "{\"é\": [1,\n  2, \"ü\"],\n\"b\": 3}";
+        let offsets = [30, 0, 9, 14, 9, 20];
+        let together = lines_and_columns(text, &offsets);
+        let alone: Vec<_> = offsets.iter().map(|&o| line_and_column(text, o)).collect();
+        assert_eq!(together, alone);
+    }
+
+    #[test]
+    fn many_errors_are_each_found_where_they_are() {
+        let items: Vec<String> =
+            (0..300).map(|i| if i % 3 == 0 { format!("{i}") } else { format!("\"{i}\"") }).collect();
+        let text = format!("{{\"list\": [\n{}\n]}}", items.join(",\n"));
+        let found = check(r#"{"properties": {"list": {"items": {"type": "string"}}}}"#, &text);
+        assert_eq!(found.len(), 100);
+        for (n, violation) in found.iter().enumerate() {
+            assert_eq!(violation.path, format!("list[{}]", n * 3));
+            assert_eq!((violation.line, violation.column), (n * 3 + 2, 1), "{violation}");
+        }
+    }
+
+    #[test]
+    fn a_valid_document_has_no_violations() {
+        assert!(check(PLANS, r#"{"billing": {"plan": "pro"}, "apps": [{"token": "x"}]}"#).is_empty());
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let found = check(PLANS, "{\"é\": 1, \"billing\": {\"plan\": 3}}");
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].column), (1, 30));
+    }
+
+    #[test]
+    fn a_key_with_a_slash_or_tilde_is_found() {
+        let schema = r#"{"properties": {"a/b~c": {"type": "string"}}}"#;
+        let found = check(schema, r#"{"x": [1, "]"], "a/b~c": 5}"#);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].path.as_str(), found[0].column), ("a/b~c", 26));
+    }
+
+    #[test]
+    fn a_missing_property_points_at_the_object_that_lacks_it() {
+        let found = check(r#"{"required": ["plan"]}"#, "{\n  \"a\": 1\n}");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].short(), r#"the document: "plan" is a required property"#);
+        assert_eq!((found[0].line, found[0].column), (1, 1));
+    }
+
+    #[test]
+    fn a_text_that_is_not_a_schema_is_refused_with_the_reason() {
+        assert!(matches!(Shape::compile("{"), Err(ShapeError::NotJson(_))));
+        let error = Shape::compile(r#"{"type": "strnig"}"#).unwrap_err();
+        assert!(matches!(error, ShapeError::NotASchema(_)), "{error}");
+        assert!(error.to_string().contains("strnig"), "{error}");
+        let error = Shape::compile(r#"{"$ref": "https://example.com/s.json"}"#).unwrap_err();
+        assert!(matches!(error, ShapeError::NotASchema(_)), "{error}");
+    }
+
+    #[test]
+    fn drafts_7_and_2019_09_are_accepted_when_the_schema_says_so() {
+        let seven =
+            r#"{"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}"#;
+        let shape = Shape::compile(seven).expect("draft 7");
+        assert!(!shape.is_valid(&serde_json::json!([1])), "draft 7's tuple items apply");
+        let later = r#"{"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object"}"#;
+        Shape::compile(later).expect("2019-09");
+        // 2020-12 without `$schema`: `prefixItems` is a keyword.
+        let shape = Shape::compile(r#"{"prefixItems": [{"type": "string"}]}"#).expect("2020-12");
+        assert!(!shape.is_valid(&serde_json::json!([1])));
+    }
+}

@@ -1,0 +1,191 @@
+//! The deployment's JSON Schema through the real binary: `schema set|get|history|clear|check`,
+//! every customData write held to it (`set`, `restore`, `import`), and `--schema FILE` for one
+//! run. Every run gets its own HOME and XDG directories.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use support::home::PrivateHome;
+use support::run::Run;
+
+const PEOPLE: &str = r#"{"id":"u1","username":"alice","customData":{"billing":{"plan":"pro"}}}
+{"id":"u2","username":"bob","customData":{"billing":{"plan":"enterprize"},"apps":[{},{},{"token":42}]}}
+{"id":"u3","username":"carol","customData":{}}
+"#;
+
+const PLANS: &str = r#"{
+  "type": "object",
+  "properties": {
+    "billing": {"type": "object", "properties": {"plan": {"enum": ["free", "pro", "team"]}}},
+    "apps": {"type": "array", "items": {"type": "object", "properties": {"token": {"type": "string"}}}}
+  }
+}"#;
+
+struct Sandbox {
+    home: PrivateHome,
+    db: PathBuf,
+}
+
+impl Sandbox {
+    /// A database with alice (satisfies [`PLANS`]), bob (breaks it twice) and carol.
+    fn new() -> Self {
+        let home = PrivateHome::new(&[]);
+        let db = home.path("people.redb");
+        let sandbox = Self { home, db };
+        sandbox.on(&["init"]).ok();
+        let people = sandbox.file("people.jsonl", PEOPLE);
+        sandbox.on(&["import", &people]).ok();
+        sandbox
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(&self.db).args(args);
+        Run::of(command, Some(stdin.unwrap_or("").as_bytes()))
+    }
+
+    fn on(&self, args: &[&str]) -> Run {
+        self.run(args, None)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.home.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    fn revisions(&self, user: &str) -> usize {
+        self.on(&["history", user]).ok().stdout.lines().skip(1).count()
+    }
+}
+
+fn one_line(run: &Run, code: i32) -> String {
+    assert_eq!(run.code, code, "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {run:?}");
+    run.stderr.trim_end().to_owned()
+}
+
+#[test]
+fn set_refuses_customdata_that_breaks_the_schema_naming_every_error_with_its_position() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("plans.json", PLANS);
+    sandbox.on(&["schema", "set", &schema]).ok();
+    let doc = "{\n  \"billing\": {\"plan\": \"enterprize\"},\n  \"apps\": [{}, {}, {\"token\": 42}]\n}\n";
+    let run = sandbox.run(&["set", "alice", "-"], Some(doc));
+    let error = one_line(&run, 4);
+    assert_eq!(
+        error,
+        r#"custodian: customData does not satisfy the schema (2 errors): line 2, col 23: billing.plan: "enterprize" is not one of "free", "pro", "team"; line 3, col 30: apps[2].token: 42 is not of type "string""#
+    );
+    assert_eq!(sandbox.revisions("alice"), 1, "nothing written");
+    sandbox.run(&["set", "alice", "-"], Some(r#"{"billing": {"plan": "team"}}"#)).ok();
+    assert_eq!(sandbox.revisions("alice"), 2);
+}
+
+#[test]
+fn schema_set_get_history_and_clear_keep_every_revision() {
+    let sandbox = Sandbox::new();
+    assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "no schema yet");
+    let schema = sandbox.file("plans.json", PLANS);
+    let set = sandbox.on(&["schema", "set", &schema]).ok();
+    assert!(set.stdout.starts_with("schema saved: revision 1"), "{set:?}");
+    sandbox.run(&["schema", "set", "-"], Some(r#"{"type": "object"}"#)).ok();
+    assert_eq!(sandbox.on(&["schema", "get"]).ok().stdout, "{\"type\": \"object\"}\n");
+    assert_eq!(sandbox.on(&["schema", "get", "--revision", "1"]).ok().stdout, format!("{PLANS}\n"));
+    sandbox.on(&["schema", "clear"]).ok();
+    assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "cleared");
+    let history = sandbox.on(&["schema", "history"]).ok().stdout;
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 4, "{history}");
+    assert!(lines[3].starts_with("3 (current)") && lines[3].ends_with("cleared"), "{history}");
+    // Without a schema, anything goes again.
+    sandbox.run(&["set", "alice", "-"], Some(r#"{"billing": {"plan": 1}}"#)).ok();
+}
+
+#[test]
+fn a_text_that_is_not_a_schema_is_refused_with_the_reason_and_not_stored() {
+    let sandbox = Sandbox::new();
+    let bad = sandbox.file("bad.json", r#"{"type": "strnig"}"#);
+    let error = one_line(&sandbox.on(&["schema", "set", &bad]), 4);
+    assert!(error.contains("not a valid JSON Schema") && error.contains("strnig"), "{error}");
+    let not_json = sandbox.file("not.json", "{");
+    let error = one_line(&sandbox.on(&["schema", "set", &not_json]), 4);
+    assert!(error.contains("the schema is not JSON"), "{error}");
+    assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1);
+}
+
+#[test]
+fn schema_check_prints_one_line_per_offending_user_and_exits_4() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("plans.json", PLANS);
+    // --schema FILE: nothing stored, the file for this run.
+    let run = sandbox.on(&["--schema", &schema, "schema", "check"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{run:?}");
+    let fields: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(fields[0], "u2");
+    assert_eq!(fields[1], "bob");
+    assert!(fields[2].contains(r#"billing.plan: "enterprize" is not one of"#), "{fields:?}");
+    assert_eq!(fields[3], "2 errors");
+    assert!(run.stderr.contains("1 of 3 users do not satisfy the schema"), "{run:?}");
+    let json = sandbox.on(&["--schema", &schema, "schema", "check", "--json"]);
+    assert_eq!(json.code, 4);
+    let line: serde_json::Value = serde_json::from_str(json.stdout.trim()).expect("JSON line");
+    assert_eq!(line["id"], "u2");
+    assert_eq!(line["errors"], 2);
+    assert_eq!(line["first"]["path"], "billing.plan");
+    // After bob is fixed, everyone passes.
+    sandbox.on(&["schema", "set", &schema]).ok();
+    sandbox.run(&["set", "bob", "-"], Some(r#"{"billing": {"plan": "free"}}"#)).ok();
+    let ok = sandbox.on(&["schema", "check"]).ok();
+    assert!(ok.stdout.is_empty(), "{ok:?}");
+}
+
+#[test]
+fn import_and_restore_are_held_to_the_schema_all_or_nothing() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("plans.json", PLANS);
+    sandbox.on(&["schema", "set", &schema]).ok();
+    let records = sandbox.file(
+        "more.jsonl",
+        "{\"id\":\"u4\",\"username\":\"dan\",\"customData\":{}}\n{\"id\":\"u5\",\"username\":\"eve\",\"customData\":{\"billing\":{\"plan\":\"gold\"}}}\n",
+    );
+    let error = one_line(&sandbox.on(&["import", &records]), 4);
+    assert!(error.contains("line 2") && error.contains(r#"billing.plan: "gold" is not one of"#), "{error}");
+    assert_eq!(sandbox.on(&["get", "dan"]).code, 3, "all or nothing: dan was not imported");
+    // Restoring a revision that breaks today's schema is refused too.
+    sandbox.on(&["schema", "clear"]).ok();
+    sandbox.run(&["set", "carol", "-"], Some(r#"{"billing": {"plan": "gold"}}"#)).ok();
+    sandbox.run(&["set", "carol", "-"], Some(r#"{}"#)).ok();
+    sandbox.on(&["schema", "set", &schema]).ok();
+    let error = one_line(&sandbox.on(&["restore", "carol", "2"]), 4);
+    assert!(error.contains("billing.plan"), "{error}");
+    assert_eq!(sandbox.revisions("carol"), 3);
+}
+
+#[test]
+fn a_read_only_database_refuses_schema_set_and_clear() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("plans.json", PLANS);
+    let error = one_line(&sandbox.on(&["--read-only", "schema", "set", &schema]), 1);
+    assert!(error.contains("read-only"), "{error}");
+    let _ = Path::new(&schema);
+}
+
+#[test]
+fn the_demo_database_has_a_schema_its_200_users_satisfy() {
+    let home = PrivateHome::new(&[]);
+    let mut command = home.custodian();
+    command.args(["schema", "check"]);
+    let run = Run::of(command, Some(b""));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(run.stderr.contains("all 200 users satisfy the schema"), "{run:?}");
+    let mut command = home.custodian();
+    command.args(["schema", "get"]);
+    let schema = Run::of(command, Some(b"")).ok().stdout;
+    assert!(schema.contains("\"billing\""), "{schema}");
+}

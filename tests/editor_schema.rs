@@ -1,0 +1,131 @@
+//! The editor holds customData to the deployment's JSON Schema (issue 13 §2): the check off
+//! the key path also runs the schema, the status line counts the errors, `Ctrl-G` walks them
+//! (each press the next one's position), and a save is refused while any remains.
+
+mod support;
+
+use std::sync::Arc;
+
+use custodian::domain::shape::Shape;
+use custodian::store::RedbStore;
+use custodian::tui::app::{Action, Effect, State, update};
+use custodian::tui::check;
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+/// Two rules the demo admin's document breaks: its language is not one of two, and
+/// `customDataBar.count` is not a string.
+const SCHEMA: &str = r#"{
+  "type": "object",
+  "properties": {
+    "adminConsolePreferences": {"type": "object", "properties": {"language": {"enum": ["de", "fr"]}}},
+    "customDataBar": {"type": "object", "properties": {"count": {"type": "string"}}}
+  }
+}"#;
+
+fn editor_on_admin(store: &RedbStore, schema: &str) -> State {
+    let mut state = started(store, 120, 40);
+    state.shape = Some(Arc::new(Shape::compile(schema).expect("a schema")));
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state
+}
+
+fn status(state: &State) -> String {
+    state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
+fn cursor(state: &State) -> (usize, usize) {
+    let at = state.editor.as_ref().expect("editing").textarea.cursor();
+    (at.0, at.1)
+}
+
+#[test]
+fn the_status_line_counts_the_schema_errors_of_the_opened_document() {
+    let (_dir, store) = demo_store();
+    let state = editor_on_admin(&store, SCHEMA);
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(!valid);
+    assert_eq!(
+        summary,
+        r#"2 schema errors: adminConsolePreferences.language: "en" is not one of "de", "fr""#
+    );
+}
+
+#[test]
+fn ctrl_g_walks_the_schema_errors_one_press_each_and_round_again() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store, SCHEMA);
+    update(&mut state, Action::JumpToError);
+    // `    "language": "en",` is line 3: the value starts at column 17.
+    assert_eq!(cursor(&state), (2, 16));
+    assert!(
+        status(&state).starts_with("schema error 1 of 2: adminConsolePreferences.language"),
+        "{}",
+        status(&state)
+    );
+    update(&mut state, Action::JumpToError);
+    // `    "count": 3` is line 10.
+    assert_eq!(cursor(&state), (9, 13));
+    assert!(
+        status(&state).starts_with("schema error 2 of 2: customDataBar.count: 3 is not of type"),
+        "{}",
+        status(&state)
+    );
+    update(&mut state, Action::JumpToError);
+    assert_eq!(cursor(&state), (2, 16), "round again after the last");
+}
+
+#[test]
+fn a_save_is_refused_while_the_text_breaks_the_schema() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store, SCHEMA);
+    update(&mut state, Action::Paste(" ".into()));
+    let effects = update(&mut state, Action::Save);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?}");
+    assert!(status(&state).starts_with("not saved: 2 schema errors: "), "{}", status(&state));
+    // With a schema the text satisfies, the same save goes through.
+    let mut state = editor_on_admin(&store, r#"{"type": "object"}"#);
+    state.editor.as_mut().expect("editing").textarea.move_cursor(CursorMove::Jump(0, 1));
+    update(&mut state, Action::Paste("\"plan\": \"pro\",".into()));
+    let effects = update(&mut state, Action::Save);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Save { .. })), "{effects:?} {}", status(&state));
+}
+
+#[test]
+fn the_check_off_the_key_path_runs_the_schema_and_its_answer_is_shown() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store, r#"{"type": "object"}"#);
+    let effects = update(&mut state, Action::Edit(Input { key: Key::Char(' '), ..Input::default() }));
+    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else {
+        panic!("a change asks for a check")
+    };
+    let shape = Shape::compile(SCHEMA).expect("a schema");
+    let answer = check::check(generation, &text, &limits, Some(&shape));
+    update(&mut state, answer);
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(!valid && summary.starts_with("2 schema errors: "), "{summary}");
+}
+
+#[test]
+fn snapshot_of_the_editor_with_schema_errors() {
+    let (_dir, store) = demo_store();
+    let state = editor_on_admin(&store, SCHEMA);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &state, &Theme::plain())).expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("2 schema errors: adminConsolePreferences.language"), "{screen}");
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d UTC by tester", "[import time] by tester"),
+    ]}, {
+        insta::assert_snapshot!("editor_schema_errors_120x40", screen);
+    });
+}
