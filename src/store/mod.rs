@@ -394,6 +394,27 @@ impl StoreError {
 
 /// The operations custodian needs from a user store. Reads take a fresh snapshot each call
 /// (nothing is held while an operator thinks); each write is one atomic, durable transaction.
+/// [`UserStore::search`] as the filter's scan does it: step after step to `limit` hits or the
+/// end of the list.
+pub(crate) fn search_by_steps<S: UserStore + ?Sized>(
+    store: &S,
+    query: &str,
+    after: Option<&ListKey>,
+    limit: usize,
+) -> Result<Vec<ListEntry>, StoreError> {
+    let mut found = Vec::new();
+    let mut after = after.cloned();
+    while found.len() < limit {
+        let step = store.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
+        found.extend(step.hits);
+        match step.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
 pub trait UserStore: Send + Sync {
     /// Whether every write will be refused (the store was opened read-only).
     fn is_read_only(&self) -> bool;
@@ -430,17 +451,7 @@ pub trait UserStore: Send + Sync {
         after: Option<&ListKey>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError> {
-        let mut found = Vec::new();
-        let mut after = after.cloned();
-        while found.len() < limit {
-            let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
-            found.extend(step.hits);
-            match step.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        Ok(found)
+        search_by_steps(self, query, after, limit)
     }
     /// Users whose id, username, email, phone or name starts with `query` (folded as the
     /// filter folds), in list order, at most `limit`. Read from the indexes: the same cost at

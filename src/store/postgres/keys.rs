@@ -20,9 +20,7 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::{
-    ListEntry, ListKey, PostgresStore, SEARCH_STEP, ScanStep, Seek, StoreError, UserRow, UserStore, key_parts,
-};
+use super::{ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts, seek_bound};
 use crate::domain::filter::Filter;
 
 /// Kinds of key, as stored in `user_keys.kind`.
@@ -204,13 +202,7 @@ impl PostgresStore {
     /// [`UserStore::rows`] from the key table: an index range of kind 0.
     pub(super) fn keyed_rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         let limit = limit.min(i64::MAX as usize) as i64;
-        let (bound, backwards) = match seek {
-            Seek::First => (None, false),
-            Seek::Last => (None, true),
-            Seek::From(key) => (Some((">=", key)), false),
-            Seek::After(key) => (Some((">", key)), false),
-            Seek::Before(key) => (Some(("<", key)), true),
-        };
+        let (bound, backwards) = seek_bound(seek);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
         let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
         let mut condition = String::new();
@@ -273,26 +265,6 @@ impl PostgresStore {
         let sql = format!("with hits as ({hits}) {select}");
         let rows = self.query_users(&sql, &[&self.tenant, &lower, &lower_end, &exact, &exact_end, &limit])?;
         Ok(Some(rows.into_iter().map(UserRow::entry).collect()))
-    }
-
-    /// [`UserStore::search`] as the trait does it: the key table's steps are index ranges.
-    pub(super) fn search_in_steps(
-        &self,
-        query: &str,
-        after: Option<&ListKey>,
-        limit: usize,
-    ) -> Result<Vec<ListEntry>, StoreError> {
-        let mut found = Vec::new();
-        let mut after = after.cloned();
-        while found.len() < limit {
-            let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
-            found.extend(step.hits);
-            match step.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        Ok(found)
     }
 
     /// [`UserStore::scan_matches`] from the key table: the step's users are the next index

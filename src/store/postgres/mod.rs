@@ -254,6 +254,18 @@ fn lost(spec: &ConnectionSpec) -> StoreError {
 }
 
 /// Splits a list key (`lower-cased handle NUL id`) into its two parts.
+/// Where a page starts, as SQL reads it: the comparison with the key (none at either end)
+/// and whether the page is read backwards (from the end, or before a key).
+fn seek_bound(seek: &Seek) -> (Option<(&'static str, &ListKey)>, bool) {
+    match seek {
+        Seek::First => (None, false),
+        Seek::Last => (None, true),
+        Seek::From(key) => (Some((">=", key)), false),
+        Seek::After(key) => (Some((">", key)), false),
+        Seek::Before(key) => (Some(("<", key)), true),
+    }
+}
+
 fn key_parts(key: &ListKey) -> (&str, &str) {
     key.0.rsplit_once('\0').unwrap_or(("", key.0.as_str()))
 }
@@ -820,13 +832,7 @@ impl UserStore for PostgresStore {
             return self.keyed_rows(seek, limit);
         }
         let limit = limit.min(i64::MAX as usize) as i64;
-        let (bound, backwards) = match seek {
-            Seek::First => (None, false),
-            Seek::Last => (None, true),
-            Seek::From(key) => (Some((">=", key)), false),
-            Seek::After(key) => (Some((">", key)), false),
-            Seek::Before(key) => (Some(("<", key)), true),
-        };
+        let (bound, backwards) = seek_bound(seek);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
         let mut condition = String::new();
         let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
@@ -1171,7 +1177,7 @@ impl UserStore for PostgresStore {
     ) -> Result<Vec<ListEntry>, StoreError> {
         if self.keyed {
             // Index ranges step by step: each step reads only its own users already.
-            return self.search_in_steps(query, after, limit);
+            return crate::store::search_by_steps(self, query, after, limit);
         }
         self.search_from_one_portal(query, after, limit)
     }
