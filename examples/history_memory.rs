@@ -67,6 +67,12 @@ fn main() -> anyhow::Result<()> {
     let mut state = State::new(120, 40, false);
     let effects = state.start();
     run_effects(&runtime, &mut state, effects);
+    // The reads alone, for comparison with what summing up adds.
+    let reads = Instant::now();
+    for info in store.history("big00000001")? {
+        std::hint::black_box(store.revision_text("big00000001", info.revision)?);
+    }
+    println!("reading the 200 texts alone: {:?}", reads.elapsed());
     let before = peak_rss_mib();
     let started = Instant::now();
     let effects = update(&mut state, Action::OpenHistory);
