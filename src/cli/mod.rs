@@ -71,7 +71,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {
-                StoreError::UserNotFound(_) | StoreError::RevisionNotFound { .. } => exit::NOT_FOUND,
+                StoreError::UserNotFound(_)
+                | StoreError::RevisionNotFound { .. }
+                | StoreError::BatchNotFound(_) => exit::NOT_FOUND,
                 // The operator has to say which user they mean: a usage matter.
                 StoreError::Ambiguous { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,

@@ -1,5 +1,5 @@
 //! Where users live. [`UserStore`] is the narrow interface the CLI and the TUI speak to; the
-//! redb implementation is the only one today (a PostgreSQL one can implement the same trait).
+//! redb and PostgreSQL stores implement it, and one conformance suite tests both.
 //!
 //! Every customData save is a full replacement that records the document it replaced, bumps
 //! the user's revision and refuses when the caller's idea of the revision is stale.
@@ -238,6 +238,105 @@ impl SaveOutcome {
     }
 }
 
+/// The name of one batch of saves made as one (a bulk `patch`, an `undo`): the history's
+/// revisions, the journal and `undo` refer to it. [`BatchId::new`] makes one that sorts by
+/// time and is unique in practice: `b20261202T012233Z-3f9a1c`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(pub String);
+
+impl BatchId {
+    /// A new batch id from the current UTC time and 24 random bits.
+    pub fn new() -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        let stamp = now
+            .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+            .unwrap_or_else(|_| now.unix_timestamp().to_string());
+        BatchId(format!("b{stamp}-{:06x}", fastrand::u32(..1 << 24)))
+    }
+}
+
+impl Default for BatchId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for BatchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which users a batch edit goes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every user, in list order.
+    All,
+    /// The users the list filter's rule matches ([`crate::domain::filter::Filter`], as
+    /// `list --search` and [`UserStore::scan_matches`]), in list order.
+    Search(String),
+    /// These user ids, in this order (references already resolved by the caller).
+    Ids(Vec<String>),
+}
+
+/// What the edit of one user in a batch decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchEdit {
+    /// Leave the user as is (the patch does not apply to them, or changes nothing).
+    Keep,
+    /// Save this document as the user's new revision, tagged with the batch.
+    Replace(CustomData),
+}
+
+/// What a batch wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub batch: BatchId,
+    /// Users the selection went over.
+    pub matched: u64,
+    /// Users given a new revision.
+    pub saved: u64,
+}
+
+/// What an undo did: its own batch, and the users of the undone batch it left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoSummary {
+    pub undo: BatchSummary,
+    /// Users of the undone batch saved again since (by anyone), with the revision they are
+    /// at now: left as they are, since restoring them would overwrite that later save.
+    pub changed_since: Vec<(String, Revision)>,
+}
+
+/// One save of one user's customData, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub saved_at: i64,
+    /// As the history records it: the OS account, and the SSH client's address.
+    pub saved_by: String,
+    pub user_id: String,
+    pub revision: Revision,
+    /// The saved document's size in bytes.
+    pub size: usize,
+    /// Top-level keys the save added, removed and changed the value of.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub batch: Option<BatchId>,
+}
+
+/// What part of the journal to read; every field narrows it (`None`: no bound).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalQuery {
+    /// Saves at or after this time (epoch ms).
+    pub since: Option<i64>,
+    /// Saves before this time (epoch ms).
+    pub until: Option<i64>,
+    pub user_id: Option<String>,
+    /// Saves whose author contains this text.
+    pub saved_by: Option<String>,
+    pub batch: Option<BatchId>,
+}
+
 /// Whether an import may touch users that already exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportMode {
@@ -351,6 +450,8 @@ pub enum StoreError {
         "{server}: the server did not answer within {seconds} s (statement_timeout); nothing was changed. Try again, or look at the server's load"
     )]
     TimedOut { server: String, seconds: u64 },
+    #[error("no batch {0} (see `custodian changes` for the batches there are)")]
+    BatchNotFound(String),
     /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
     #[error("the query was cancelled")]
     Cancelled,
@@ -581,6 +682,48 @@ pub trait UserStore: Send + Sync {
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError>;
     /// The text of one revision of the schema; `None` when that revision cleared it.
     fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError>;
+
+    /// Applies `edit` to the customData of every user `selection` names, all in one write
+    /// transaction: each [`BatchEdit::Replace`] that differs from the stored document becomes
+    /// a new revision tagged with `batch` (in the history and the journal); when `edit` returns
+    /// an error, nothing at all is written and that error is returned. Users are read one at
+    /// a time, so memory does not grow with the selection. An id of [`Selection::Ids`] that
+    /// names no user is [`StoreError::UserNotFound`]. Provided: not on this backend.
+    fn edit_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        let _ = (batch, selection, edit, author);
+        Err(StoreError::NotOnThisBackend("batches are not kept on this backend yet".into()))
+    }
+
+    /// Restores every user `batch` saved to the revision before it, as one new batch `undo`
+    /// in one transaction; a user saved again since is left alone and listed. An unknown
+    /// batch is [`StoreError::BatchNotFound`]. Provided: not on this backend.
+    fn undo_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        let _ = (batch, undo, author);
+        Err(StoreError::NotOnThisBackend("batches are not kept on this backend yet".into()))
+    }
+
+    /// The journal of every save, newest first, narrowed by `query`, from one snapshot;
+    /// `visit` returns `false` to stop early. Read from indexes: a query for the last hour
+    /// does not read all history. Provided: not on this backend.
+    fn journal(
+        &self,
+        query: &JournalQuery,
+        visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let _ = (query, visit);
+        Err(StoreError::NotOnThisBackend("the journal is not kept on this backend yet".into()))
+    }
 
     /// Saves an old revision's document as a new revision; nothing is rewritten in place.
     fn restore(
