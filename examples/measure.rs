@@ -15,9 +15,9 @@
 //! key sync, durable saves with fsync turned on) are measured in process.
 //!
 //! The database is made once with the release binary's `init` and `seed` under
-//! `target/measure-data/` and reused. Each frame of custodian ends with `ESC [ ? 2026 l`
-//! (end of a synchronized update): a key is answered when the frame after it has ended
-//! and the output has then stayed quiet for a moment.
+//! `target/measure-data/` and reused. A large frame of custodian is one synchronized update
+//! (it ends with `ESC [ ? 2026 l`); a small one is one unmarked write: a key is answered
+//! when the frame after it has ended and the output has then stayed quiet for a moment.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,7 @@ use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 const FRAME_END: &[u8] = b"\x1b[?2026l";
+const FRAME_BEGIN: &[u8] = b"\x1b[?2026h";
 /// Output that stays silent this long after a frame means the answer to a key is complete.
 const QUIET: Duration = Duration::from_millis(25);
 const KEY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,6 +120,8 @@ struct Session {
     frames: u64,
     bytes: u64,
     last_frame_at: Option<Instant>,
+    /// Inside a frame that began with a synchronized-update marker and has not ended.
+    in_marked_frame: bool,
     _pair_master: Box<dyn portable_pty::MasterPty + Send>,
     _state_dir: tempfile::TempDir,
 }
@@ -161,26 +164,36 @@ impl Session {
             frames: 0,
             bytes: 0,
             last_frame_at: None,
+            in_marked_frame: false,
             _pair_master: pair.master,
             _state_dir: state_dir,
         };
         Ok((session, started))
     }
 
-    /// Takes a chunk of output; whether it ended a frame.
+    /// Takes a chunk of output; whether it ended a frame. A large frame is wrapped in
+    /// synchronized-update markers; a small one (a one-row move) comes unmarked, in one
+    /// write: a chunk read outside a marked frame is taken as the end of one.
     fn take(&mut self, chunk: &[u8], at: Instant) -> bool {
         self.bytes += chunk.len() as u64;
         self.parser.process(chunk);
         let mut joined = std::mem::take(&mut self.tail);
         joined.extend_from_slice(chunk);
-        let ends = joined.windows(FRAME_END.len()).filter(|w| *w == FRAME_END).count() as u64;
-        if ends > 0 {
-            self.frames += ends;
+        let last = |marker: &[u8]| joined.windows(marker.len()).rposition(|w| w == marker);
+        self.in_marked_frame = match (last(FRAME_BEGIN), last(FRAME_END)) {
+            (Some(begin), Some(end)) => begin > end,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => self.in_marked_frame,
+        };
+        let ended = !self.in_marked_frame;
+        if ended {
+            self.frames += 1;
             self.last_frame_at = Some(at);
         }
         let keep = joined.len().min(FRAME_END.len() - 1);
         self.tail = joined[joined.len() - keep..].to_vec();
-        ends > 0
+        ended
     }
 
     /// Reads output until `deadline`; at the end of each frame asks `done`, and returns when

@@ -6,6 +6,7 @@
 mod support;
 
 use custodian::tui::gap_filling::GapFilling;
+use custodian::tui::lean_backend::LeanBackend;
 use proptest::prelude::*;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
@@ -16,10 +17,19 @@ use support::emulator::{Written, shown};
 const WIDTH: u16 = 30;
 const HEIGHT: u16 = 6;
 
+/// How frames reach the terminal: ratatui's crossterm backend as it is (the reference), with
+/// the gap filling over it, or the gap filling over the lean backend (what custodian uses).
+#[derive(Clone, Copy)]
+enum Via {
+    Plain,
+    GapFilling,
+    Lean,
+}
+
 /// Draws each frame (as ratatui does: only the cells that differ from the previous frame)
 /// through a backend writing to memory; the screens a terminal shows after each frame and
 /// the bytes it took.
-fn play(frames: &[Buffer], fill_gaps: bool) -> (Vec<String>, usize) {
+fn play(frames: &[Buffer], via: Via) -> (Vec<String>, usize) {
     let area = Rect::new(0, 0, WIDTH, HEIGHT);
     let mut previous = Buffer::empty(area);
     let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
@@ -28,13 +38,18 @@ fn play(frames: &[Buffer], fill_gaps: bool) -> (Vec<String>, usize) {
     let mut bytes = 0;
     let out = Written::default();
     let mut gap_filling = GapFilling::with_size(CrosstermBackend::new(out.clone()), Size::new(WIDTH, HEIGHT));
+    let mut lean =
+        GapFilling::with_size(LeanBackend::with_width(out.clone(), WIDTH), Size::new(WIDTH, HEIGHT));
     let mut plain = CrosstermBackend::new(out.clone());
     for frame in frames {
         let diff = previous.diff(frame);
-        if fill_gaps {
-            gap_filling.draw(diff.into_iter()).unwrap();
-        } else {
-            plain.draw(diff.into_iter()).unwrap();
+        match via {
+            Via::Plain => plain.draw(diff.into_iter()).unwrap(),
+            Via::GapFilling => gap_filling.draw(diff.into_iter()).unwrap(),
+            Via::Lean => {
+                lean.draw(diff.into_iter()).unwrap();
+                Backend::flush(&mut lean).unwrap();
+            }
         }
         let written = out.take();
         bytes += written.len();
@@ -46,12 +61,16 @@ fn play(frames: &[Buffer], fill_gaps: bool) -> (Vec<String>, usize) {
 }
 
 fn style(choice: u8) -> Style {
-    match choice % 5 {
+    match choice % 9 {
         0 => Style::default(),
         1 => Style::default().fg(Color::DarkGray),
         2 => Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
         3 => Style::default().fg(Color::Yellow).bg(Color::Blue),
-        _ => Style::default().add_modifier(Modifier::BOLD),
+        4 => Style::default().add_modifier(Modifier::BOLD),
+        5 => Style::default().add_modifier(Modifier::DIM | Modifier::UNDERLINED),
+        6 => Style::default().fg(Color::Indexed(208)).add_modifier(Modifier::ITALIC | Modifier::BOLD),
+        7 => Style::default().bg(Color::Rgb(10, 20, 30)).fg(Color::White),
+        _ => Style::default().add_modifier(Modifier::DIM),
     }
 }
 
@@ -77,6 +96,13 @@ fn frame() -> impl Strategy<Value = Buffer> {
         for (x, y, text, choice) in writes {
             buffer.set_stringn(x, y, &text, (WIDTH - x) as usize, style(choice));
         }
+        // vt100 keeps one intensity (the last of bold and dim set), where terminals keep
+        // both: a cell with both would compare the order of codes, not what a screen shows.
+        for cell in &mut buffer.content {
+            if cell.modifier.contains(Modifier::BOLD) {
+                cell.modifier.remove(Modifier::DIM);
+            }
+        }
         buffer
     })
 }
@@ -92,12 +118,24 @@ proptest! {
     fn the_terminal_shows_the_same_screens_with_fewer_or_as_many_bytes(
         frames in proptest::collection::vec(frame(), 1..6)
     ) {
-        let (plain, plain_bytes) = play(&frames, false);
-        let (filled, filled_bytes) = play(&frames, true);
+        let (plain, plain_bytes) = play(&frames, Via::Plain);
+        let (filled, filled_bytes) = play(&frames, Via::GapFilling);
         for (i, (plain, filled)) in plain.iter().zip(&filled).enumerate() {
             prop_assert_eq!(plain, filled, "frame {} differs", i);
         }
         prop_assert!(filled_bytes <= plain_bytes, "{} > {}", filled_bytes, plain_bytes);
+    }
+
+    #[test]
+    fn the_lean_backend_shows_the_same_cells_and_styles_as_crossterms(
+        frames in proptest::collection::vec(frame(), 1..8)
+    ) {
+        let (plain, plain_bytes) = play(&frames, Via::Plain);
+        let (lean, lean_bytes) = play(&frames, Via::Lean);
+        for (i, (plain, lean)) in plain.iter().zip(&lean).enumerate() {
+            prop_assert_eq!(plain, lean, "frame {} differs", i);
+        }
+        prop_assert!(lean_bytes <= plain_bytes, "{} > {}", lean_bytes, plain_bytes);
     }
 }
 
@@ -109,8 +147,8 @@ fn a_changed_timestamp_is_written_as_one_run_instead_of_a_cursor_move_per_digit_
         buffer
     };
     let frames = [line("2025-10-17 07:31:46 UTC"), line("2024-12-16 03:39:42 UTC")];
-    let (plain, plain_bytes) = play(&frames, false);
-    let (filled, filled_bytes) = play(&frames, true);
+    let (plain, plain_bytes) = play(&frames, Via::Plain);
+    let (filled, filled_bytes) = play(&frames, Via::GapFilling);
     assert_eq!(plain, filled);
     // The second frame changes 8 digits in 6 runs: one cursor move instead of six.
     assert!(filled_bytes + 25 <= plain_bytes, "{filled_bytes} vs {plain_bytes}");
@@ -126,9 +164,11 @@ fn the_right_half_of_a_wide_character_is_never_written_over() {
     };
     // Between the two changed cells stands "世": a gap that must be moved over, not refilled.
     let frames = [frame("a世b", "x"), frame("c世b", "y"), frame("c世d", "z")];
-    let (plain, _) = play(&frames, false);
-    let (filled, _) = play(&frames, true);
+    let (plain, _) = play(&frames, Via::Plain);
+    let (filled, _) = play(&frames, Via::GapFilling);
     assert_eq!(plain, filled);
+    let (lean, _) = play(&frames, Via::Lean);
+    assert_eq!(plain, lean);
 }
 
 #[test]
@@ -143,7 +183,9 @@ fn the_blank_ratatui_sends_after_a_wide_emoji_with_vs16_does_not_erase_it() {
     // "❤\u{fe0f}" is drawn two columns wide; ratatui also sends its right column (a blank,
     // since "x" stood there) and the row, holding a disputed cluster, is written whole.
     let frames = [frame("ax"), frame("❤\u{fe0f}")];
-    let (filled, _) = play(&frames, true);
-    let (fresh, _) = play(&frames[1..], true);
-    assert_eq!(filled.last(), fresh.last());
+    for via in [Via::GapFilling, Via::Lean] {
+        let (filled, _) = play(&frames, via);
+        let (fresh, _) = play(&frames[1..], via);
+        assert_eq!(filled.last(), fresh.last());
+    }
 }

@@ -12,11 +12,11 @@ use custodian::domain::import::ImportReader;
 use custodian::store::{Author, ImportMode, RedbStore, UserStore};
 use custodian::tui::app::{Action, State};
 use custodian::tui::gap_filling::GapFilling;
+use custodian::tui::lean_backend::LeanBackend;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
 use proptest::prelude::*;
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Size;
 use ratatui_textarea::{Input, Key};
 use support::emulator::{Written, shown};
@@ -29,11 +29,15 @@ const HEIGHT: u16 = 40;
 const PIECES: &[&str] =
     &["अनिल देशपांडे", "क्षि", "সুব্রত", "தமிழ்", "สวัสดี", "مُحَمَّد", "👨‍👩‍👧", "🇫🇷🇯🇵", "❤️", "☺︎", "世界", "e\u{301}", "ab"];
 
-type Screen = Terminal<GapFilling<CrosstermBackend<Written>>>;
+/// The backends custodian draws through.
+type Screen = Terminal<GapFilling<LeanBackend<Written>>>;
 
 fn new_screen(out: &Written) -> Screen {
-    Terminal::new(GapFilling::with_size(CrosstermBackend::new(out.clone()), Size::new(WIDTH, HEIGHT)))
-        .unwrap()
+    Terminal::new(GapFilling::with_size(
+        LeanBackend::with_width(out.clone(), WIDTH),
+        Size::new(WIDTH, HEIGHT),
+    ))
+    .unwrap()
 }
 
 fn emulator() -> vt100::Parser {

@@ -9,6 +9,7 @@ pub mod find;
 pub mod gap_filling;
 pub mod keymap;
 pub mod layout;
+pub mod lean_backend;
 pub mod terminal;
 pub mod theme;
 pub mod tree;

@@ -7,20 +7,18 @@
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::gap_filling::GapFilling;
+use super::lean_backend::LeanBackend;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use crossterm::terminal::{
-    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
-    LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use crossterm::{cursor, execute, queue};
+use crossterm::{cursor, execute};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 
-use super::gap_filling::GapFilling;
-
-pub type Term = Terminal<GapFilling<CrosstermBackend<Screen>>>;
+pub type Term = Terminal<GapFilling<LeanBackend<Screen>>>;
 
 /// Standard output as the frames are written to it: with colour codes removed when the
 /// operator asked for none.
@@ -64,7 +62,7 @@ pub fn enter(colour: bool, mouse: bool) -> io::Result<Term> {
     COLOUR.store(colour, Ordering::Relaxed);
     MOUSE.store(mouse, Ordering::Relaxed);
     take_over()?;
-    Terminal::new(GapFilling::new(CrosstermBackend::new(Screen::new(colour))))
+    Terminal::new(GapFilling::new(LeanBackend::new(Screen::new(colour))))
 }
 
 impl Screen {
@@ -118,7 +116,7 @@ pub fn resume(terminal: &mut Term) -> io::Result<()> {
     // (`Terminal::clear` would do the same but asks the terminal where the cursor is and
     // waits for the answer: a round trip over SSH, and seconds where nothing answers.)
     *terminal =
-        Terminal::new(GapFilling::new(CrosstermBackend::new(Screen::new(COLOUR.load(Ordering::Relaxed)))))?;
+        Terminal::new(GapFilling::new(LeanBackend::new(Screen::new(COLOUR.load(Ordering::Relaxed)))))?;
     Ok(())
 }
 
@@ -235,12 +233,12 @@ fn install_panic_hook() {
     }));
 }
 
-/// Draws one frame inside a synchronized update.
+/// Draws one frame as one write, inside a synchronized update unless it is small
+/// ([`LeanBackend::end_frame`]).
 pub fn draw(terminal: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
-    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.backend_mut().inner_mut().begin_frame();
     terminal.draw(render)?;
-    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
-    terminal.backend_mut().flush()
+    terminal.backend_mut().inner_mut().end_frame()
 }
 
 /// Writes bytes for the terminal itself (an OSC 52 clipboard request) between frames.

@@ -27,19 +27,29 @@ impl Write for Written {
 }
 
 /// What the screen shows, cell by cell: the character (a cell never written shows a blank,
-/// as one written with a space does) and its look.
+/// as one written with a space does) and its look — for a blank only what a blank shows (its
+/// background, reverse video, underline), not the foreground, weight or slant it was
+/// written with.
 pub fn shown(screen: &vt100::Screen, width: u16, height: u16) -> String {
     let mut out = String::new();
     for row in 0..height {
         for col in 0..width {
             let cell = screen.cell(row, col).expect("inside the screen");
-            let text = if cell.contents().is_empty() { " " } else { cell.contents() };
+            let blank = cell.contents().is_empty() || cell.contents() == " ";
+            let text = if blank { " " } else { cell.contents() };
+            let seen_only_in_glyphs = |shown: String| if blank { String::new() } else { shown };
             out.push_str(&format!(
-                "{text}{:?}{:?}{}{}{}|",
-                cell.fgcolor(),
+                "{text}{}{:?}{}{}{}|",
+                seen_only_in_glyphs(format!(
+                    "{:?}{}{}{}",
+                    cell.fgcolor(),
+                    cell.bold() as u8,
+                    cell.dim() as u8,
+                    cell.italic() as u8
+                )),
                 cell.bgcolor(),
-                cell.bold() as u8,
                 cell.inverse() as u8,
+                cell.underline() as u8,
                 cell.is_wide_continuation() as u8
             ));
         }
