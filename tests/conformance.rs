@@ -623,6 +623,31 @@ fn a_tenant_role_sees_only_its_tenant_and_a_superuser_only_the_tenant_asked_for(
 }
 
 #[test]
+fn operators_setting_the_schema_at_once_both_land_one_after_the_other() {
+    let db = logto_with_people();
+    let url = db.tenant_url("default");
+    let rounds = 15;
+    let writers: Vec<_> = (0..2)
+        .map(|writer| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let store = connect(&url, "default").expect("connect");
+                for round in 0..rounds {
+                    let schema = format!(r#"{{"type":"object","title":"writer {writer} round {round}"}}"#);
+                    store.set_schema(Some(&schema), &author()).expect("every set lands");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("a writer panicked");
+    }
+    let store = connect(&url, "default").expect("connect");
+    let revisions: Vec<u64> = store.schema_history().expect("history").iter().map(|r| r.revision).collect();
+    assert_eq!(revisions, (1..=2 * rounds).collect::<Vec<u64>>(), "every set is a revision of its own");
+}
+
+#[test]
 fn another_connection_works_as_the_same_tenant_role_on_a_session_of_its_own() {
     let db = logto_with_people();
     let store = connect(&db.superuser_url(), "default").expect("connect");

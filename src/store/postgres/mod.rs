@@ -1215,6 +1215,15 @@ impl UserStore for PostgresStore {
         let mut client = self.lock();
         let fail = |e: postgres::Error| describe(&self.spec, &e);
         let mut tx = client.transaction().map_err(fail)?;
+        // Operators setting the schema at once take turns: each reads the latest revision
+        // only once the one before it has committed, so both land, one after the other, as
+        // two writers of a redb file do (without the lock the second insert collided on the
+        // primary key and failed).
+        tx.execute(
+            "select pg_advisory_xact_lock(hashtextextended('custodian.schema_history:' || $1, 0))",
+            &[&self.tenant],
+        )
+        .map_err(fail)?;
         let latest = tx
             .query_opt(
                 "select s.revision, s.schema_text from custodian.schema_history s \
@@ -1227,8 +1236,6 @@ impl UserStore for PostgresStore {
         if stored.as_deref() == text {
             return Ok(current);
         }
-        // Two operators setting at once: the second insert collides on the primary key and
-        // fails whole, as a stale save does.
         tx.execute(
             "insert into custodian.schema_history (tenant_id, revision, saved_at, saved_by, schema_text) \
              values ($1, $2, now(), $3, $4)",
