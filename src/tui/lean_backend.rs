@@ -51,9 +51,6 @@ impl Pen {
     }
 }
 
-/// Blanks in a row shorter than this are written; from this many on, erased with `ECH`.
-const ERASE_FROM: usize = 8;
-
 /// Frames up to this many bytes go out without the synchronized-update markers: one write
 /// that small reaches the terminal whole (over SSH, one packet), so there is no half frame
 /// for the markers to hide, and their 16 bytes are a twentieth of a one-row move.
@@ -417,7 +414,14 @@ impl<W: Write> Backend for LeanBackend<W> {
                         && Pen::of(b).draws_blanks_as(&Pen::DEFAULT)
                 })
                 .count();
-            if blanks >= ERASE_FROM {
+            // ECH leaves the cursor at the run's start: when the next cell is right after the
+            // run, erasing costs a move too; otherwise a move was due anyway.
+            let erase_len = 3 + digits(blanks as u16);
+            let next_is_adjacent = cells
+                .get(i + blanks)
+                .is_some_and(|(nx, ny, _)| *ny == y && *nx as usize == x as usize + blanks);
+            let erase_cost = if next_is_adjacent { 2 * erase_len } else { erase_len };
+            if blanks > erase_cost {
                 self.move_to(Position::new(x, y));
                 // Erased cells take the background, and in some terminals reverse video, of
                 // the pen: a pen that draws blanks as the default one does is kept.
@@ -550,6 +554,34 @@ mod tests {
         assert_eq!(moved(Some((40, 2)), (3, 2)), "\x1b[4G");
         assert_eq!(moved(Some((40, 2)), (12, 2)), "\x1b[28D");
         assert_eq!(moved(Some((5, 1)), (5, 1)), "");
+    }
+
+    /// The bytes of one draw of `cells` (x, y, symbol) on a fresh 40-column backend.
+    fn drawn(cells: &[(u16, u16, &str)]) -> String {
+        let cells: Vec<(u16, u16, Cell)> = cells
+            .iter()
+            .map(|&(x, y, symbol)| {
+                let mut cell = Cell::default();
+                cell.set_symbol(symbol);
+                (x, y, cell)
+            })
+            .collect();
+        let mut backend = LeanBackend::with_width(Vec::new(), 40);
+        backend.draw(cells.iter().map(|(x, y, c)| (*x, *y, c))).unwrap();
+        Backend::flush(&mut backend).unwrap();
+        String::from_utf8(backend.writer().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_run_of_blanks_is_erased_where_that_is_shorter_and_written_where_not() {
+        let blanks = |from: u16, n: u16| (from..from + n).map(|x| (x, 0, " ")).collect::<Vec<_>>();
+        // Seven blanks ending the draw: erased (4 bytes for 7).
+        let mut cells = vec![(0, 0, "a")];
+        cells.extend(blanks(1, 7));
+        assert_eq!(drawn(&cells), "\x1b[1H\x1b[0ma\x1b[7X");
+        // Seven blanks before a letter right after them: erasing would cost a move too.
+        cells.push((8, 0, "b"));
+        assert_eq!(drawn(&cells), "\x1b[1H\x1b[0ma       b");
     }
 
     fn sgr(from: Option<Pen>, to: Pen) -> String {
