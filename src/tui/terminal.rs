@@ -1,7 +1,7 @@
 //! Owning the terminal: raw mode, the alternate screen and bracketed paste on the way in,
 //! all of it undone on the way out — also on an error, on a panic and while suspended — so
-//! the operator's shell is never left broken. Each frame is one synchronized update, so a
-//! slow link never shows half of one. Without colour, every colour code is taken out of the
+//! the operator's shell is never left broken. Each frame is one write, and a large one a
+//! synchronized update, so a slow link never shows half of one. Without colour, every colour code is taken out of the
 //! output here, whoever wrote it.
 
 use std::io::{self, Stdout, Write};
