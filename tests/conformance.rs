@@ -622,6 +622,48 @@ fn a_tenant_role_sees_only_its_tenant_and_a_superuser_only_the_tenant_asked_for(
     assert!(error.to_string().contains("no tenant \"nope\""), "{error}");
 }
 
+/// On the exact path a scan keeps the tenant sorted once in a cursor between its steps: the
+/// steps find what a scan from scratch finds, in order, and a save, another scan or a step
+/// that does not continue it in between ends it without harm.
+#[test]
+fn a_scan_left_between_steps_holds_up_nothing_and_finds_the_same_users() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let everyone = in_list_order(&["u1", "u2", "u3", "u8", "ub"]);
+    let mut found = Vec::new();
+    let step = store.scan_matches("example", None, 2, 100).expect("first step");
+    found.extend(ids(&step.hits));
+    let mut after = step.next.expect("more to scan");
+    // A save on the same session between two steps: it must not run in the scan's
+    // read-only snapshot.
+    store.custom_data("u1").expect("read");
+    let saved = store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &author());
+    assert!(matches!(saved, Ok(SaveOutcome::Saved { revision: 2, .. })), "{saved:?}");
+    // Another scan in between, then the first one continued.
+    assert_eq!(ids(&store.scan_matches("Builder", None, 100, 100).expect("other scan").hits), ["u2"]);
+    loop {
+        let step = store.scan_matches("example", Some(&after), 2, 100).expect("step");
+        assert!(step.scanned <= 2);
+        found.extend(ids(&step.hits));
+        match step.next {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(found, everyone);
+    // Continued step after step without anything in between: the same answer.
+    let (mut walked, mut after) = (Vec::new(), None);
+    loop {
+        let step = store.scan_matches("example", after.as_ref(), 1, 100).expect("step");
+        walked.extend(ids(&step.hits));
+        match step.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(walked, everyone);
+}
+
 #[test]
 fn operators_setting_the_schema_at_once_both_land_one_after_the_other() {
     let db = logto_with_people();

@@ -172,6 +172,18 @@ pub struct PostgresStore {
     /// Per user, the revision and `updated_at` (µs) of the document this process last read
     /// with [`UserStore::custom_data`] or saved: a save over it checks both.
     seen: Mutex<HashMap<String, (Revision, i64)>>,
+    /// The exact path's filter scan in progress (see [`PostgresStore::exact_scan_step`]).
+    open_scan: Mutex<Option<OpenScan>>,
+}
+
+/// A filter scan on the exact path, between two of its steps: the tenant sorted once into
+/// the server-side cursor `custodian_scan`, in a read-only snapshot left open while the
+/// next step is the one that continues it. Step by step, each step would sort what is left
+/// of the tenant again (0.76 s a step at 1M users: a scan to the end took minutes).
+struct OpenScan {
+    query: String,
+    /// The list key the next step starts after.
+    next: ListKey,
 }
 
 /// A PostgreSQL error as one line for the operator, naming the server without a password.
@@ -425,6 +437,7 @@ impl PostgresStore {
             key_table_asked: options.use_key_table,
             keyed: session.keyed,
             seen: Mutex::new(HashMap::new()),
+            open_scan: Mutex::new(None),
         })
     }
 
@@ -574,10 +587,26 @@ impl PostgresStore {
         self.initialised
     }
 
+    /// The session, for anything but a scan's next step: a scan left open between steps is
+    /// ended first, so no other call runs inside its read-only snapshot.
     fn lock(&self) -> MutexGuard<'_, Client> {
+        let mut client = self.session();
+        self.end_scan(&mut client);
+        client
+    }
+
+    fn session(&self) -> MutexGuard<'_, Client> {
         // A panic while holding the client leaves nothing half-done on our side: the server
         // rolls back an open transaction when the connection goes, so the guard is reusable.
         self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the scan left open between steps, if any (its transaction only read).
+    fn end_scan(&self, client: &mut Client) {
+        let open = self.open_scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if open.is_some() {
+            let _ = client.batch_execute("rollback");
+        }
     }
 
     fn fail(&self, error: postgres::Error) -> StoreError {
@@ -649,13 +678,109 @@ impl PostgresStore {
         if hit_ids.is_empty() {
             return Ok(Vec::new());
         }
+        self.read_hits_on(&mut self.lock(), hit_ids)
+    }
+
+    /// As [`PostgresStore::read_hits`], on a session the caller holds (inside a scan).
+    fn read_hits_on(&self, client: &mut Client, hit_ids: &[String]) -> Result<Vec<ListEntry>, StoreError> {
+        if hit_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
-        let mut found: HashMap<String, UserRow> = self
-            .query_users(&sql, &[&self.tenant, &hit_ids])?
-            .into_iter()
-            .map(|row| (row.record.user.id.clone(), row))
-            .collect();
+        let rows = client.query(&sql, &[&self.tenant, &hit_ids]).map_err(|e| self.fail(e))?;
+        let mut found: HashMap<String, UserRow> = rows
+            .iter()
+            .map(|row| UserRow::read(row, 0).map(|row| (row.record.user.id.clone(), row)))
+            .collect::<Result<_, _>>()?;
         Ok(hit_ids.iter().filter_map(|id| found.remove(id)).map(UserRow::entry).collect())
+    }
+
+    /// One step of a filter scan on the exact path. The first step sorts the tenant once
+    /// into a server-side cursor (as `list --search` reads one portal); a step that asks to
+    /// continue exactly where the last one ended fetches its users from that cursor; any
+    /// other call ends it. A step that stops at `max_hits` ends it too (the rows fetched past
+    /// the last hit were not looked at), as does the end of the tenant, an error or a cancel.
+    fn exact_scan_step(
+        &self,
+        filter: &mut Filter,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let mut client = self.session();
+        let step = self.continue_or_start_scan(&mut client, filter, query, after, batch, max_hits);
+        match &step {
+            // Every fetched user was looked at and more may follow: the cursor goes on.
+            Ok(ScanStep { next: Some(next), hits, scanned })
+                if hits.len() < max_hits && *scanned == batch =>
+            {
+                let mut open = self.open_scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *open = Some(OpenScan { query: query.to_owned(), next: next.clone() });
+            }
+            _ => self.end_scan(&mut client),
+        }
+        step
+    }
+
+    fn continue_or_start_scan(
+        &self,
+        client: &mut Client,
+        filter: &mut Filter,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let continues = {
+            let open = self.open_scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            matches!((open.as_ref(), after), (Some(open), Some(after)) if open.query == query && open.next == *after)
+        };
+        if !continues {
+            self.end_scan(client);
+            let fail = |e: postgres::Error| self.fail(e);
+            // The bounds go in as settings of the transaction: a cursor's query takes no
+            // bind parameters.
+            let (handle, id) = after.map_or(("", ""), key_parts);
+            client
+                .batch_execute("begin isolation level repeatable read read only; set local work_mem = '64MB'")
+                .map_err(fail)?;
+            *self.open_scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                Some(OpenScan { query: String::new(), next: ListKey(String::new()) });
+            client
+                .execute(
+                    "select set_config('custodian.scan_tenant', $1, true), \
+                     set_config('custodian.scan_handle', $2, true), set_config('custodian.scan_id', $3, true)",
+                    &[&self.tenant, &handle, &id],
+                )
+                .map_err(fail)?;
+            let condition = if after.is_some() {
+                format!(
+                    " and ({ORDER_KEY}) > (current_setting('custodian.scan_handle') collate \"C\", \
+                     current_setting('custodian.scan_id') collate \"C\")"
+                )
+            } else {
+                String::new()
+            };
+            let tenant = "current_setting('custodian.scan_tenant')";
+            client
+                .batch_execute(&format!(
+                    "declare custodian_scan no scroll cursor for \
+                     select s.id, x.username, x.primary_email, x.primary_phone, x.name, x.custom_data, s.handle \
+                     from (select u.id, u.id collate \"C\" as id_order, {EXACT_HANDLE} collate \"C\" as handle \
+                           from public.users u where u.tenant_id = {tenant}{condition} order by 3, 2) s \
+                     cross join lateral (select u.username, u.primary_email, u.primary_phone, u.name, \
+                           u.custom_data::text as custom_data from public.users u \
+                           where u.tenant_id = {tenant} and u.id = s.id) x \
+                     order by s.handle, s.id_order"
+                ))
+                .map_err(fail)?;
+        }
+        let rows =
+            client.query(&format!("fetch {batch} from custodian_scan"), &[]).map_err(|e| self.fail(e))?;
+        let (hit_ids, scanned, last) = filter_rows(filter, &rows, max_hits)?;
+        let next = if scanned == batch || hit_ids.len() >= max_hits { last } else { None };
+        Ok(ScanStep { hits: self.read_hits_on(client, &hit_ids)?, scanned, next })
     }
 
     /// [`UserStore::search`] on the exact path: the tenant sorted once, on the server, and
@@ -893,28 +1018,11 @@ impl UserStore for PostgresStore {
     ) -> Result<ScanStep, StoreError> {
         let mut filter = Filter::new(query);
         let (batch, max_hits) = (batch.max(1), max_hits.max(1));
-        let batch_size = batch.min(i64::MAX as usize) as i64;
         if self.keyed {
             return self.keyed_scan_matches(&mut filter, after, batch, max_hits);
         }
-        // The step's users in list order (keyset on the list-order expression), with only
-        // what the filter reads: the profile fields and customData, never a secret column.
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &batch_size];
-        let (handle, id) = after.map_or(("", ""), key_parts);
-        let mut condition = String::new();
-        if after.is_some() {
-            condition
-                .push_str(&format!(" and ({ORDER_KEY}) > ($3::text collate \"C\", $4::text collate \"C\")"));
-            params.push(&handle);
-            params.push(&id);
-        }
-        let sql = format!(
-            "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, \
-             lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) \
-             from public.users u where u.tenant_id = $1{condition} order by {ORDER_KEY} limit $2"
-        );
-        let rows = self.lock().query(&sql, &params).map_err(|e| self.fail(e))?;
-        self.scan_step(&mut filter, &rows, batch, max_hits)
+        // Only what the filter reads: the profile fields and customData, never a secret column.
+        self.exact_scan_step(&mut filter, query, after, batch.min(i32::MAX as usize), max_hits)
     }
 
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
