@@ -1,0 +1,26 @@
+//! The `?` help overlay: open, close, scroll.
+
+use super::*;
+
+use crate::tui::keymap::help_max_scroll;
+
+impl State {
+    /// `?`: the help opens at its top, or closes.
+    pub(super) fn toggle_help(&mut self) -> Vec<Effect> {
+        self.help = !self.help;
+        self.help_scroll = 0;
+        Vec::new()
+    }
+
+    /// Scrolls by `lines`, never past the help's last line.
+    pub(super) fn scroll_help(&mut self, lines: i16) -> Vec<Effect> {
+        self.help_scroll = self.help_scroll.saturating_add_signed(lines).min(help_max_scroll(self.height));
+        Vec::new()
+    }
+
+    /// A page is what the help shows at once, less a line kept for context (as less).
+    pub(super) fn help_page(&mut self, direction: i8) -> Vec<Effect> {
+        let page = self.height.saturating_sub(4).max(1) as i16;
+        self.scroll_help(if direction < 0 { -page } else { page })
+    }
+}
