@@ -29,7 +29,8 @@ pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
-pub use messages::{MESSAGES_KEPT, Status, StatusKind};
+pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
+use save::touches_the_edit_being_saved;
 pub use sealing::Plaintext;
 
 use std::collections::VecDeque;
@@ -37,8 +38,6 @@ use std::sync::Arc;
 
 use ratatui_textarea::Input;
 
-use crate::domain::custom_data::{canonical_text, parse_object};
-use crate::domain::diff::{DiffLine, in_key_order_of, line_diff};
 use crate::domain::history::RevisionChanges;
 use crate::domain::seal::KeySet;
 use crate::domain::shape::{Shape, Violation};
@@ -293,48 +292,6 @@ pub enum Action {
         base: StoredDocument,
         result: Result<String, String>,
     },
-}
-
-/// Store work the runtime has sent off and not yet heard back about, for the status line;
-/// the most important one when several are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Pending {
-    Loading,
-    Exporting,
-    /// A save is on its way: the editor waits for its answer (typing into it now would be
-    /// lost or saved unseen), and quitting waits for it too.
-    Saving,
-}
-
-impl Pending {
-    pub fn label(self) -> &'static str {
-        match self {
-            Pending::Loading => "loading…",
-            Pending::Exporting => "exporting…",
-            Pending::Saving => "saving…",
-        }
-    }
-}
-
-/// Keys refused while a save is on its way: they would change the edit being saved (the
-/// answer closes the editor, so typing now would be lost), start a second save from the same
-/// revision (a conflict with our own save), or replace the editor.
-fn touches_the_edit_being_saved(action: &Action) -> bool {
-    use Action::*;
-    matches!(
-        action,
-        Edit(_)
-            | Paste(_)
-            | SealValue
-            | Save
-            | LeaveEditor
-            | ReloadTheirs
-            | OverwriteTheirs
-            | OpenEditor
-            | OpenDraft
-            | RestoreRevision
-            | EditExternally
-    )
 }
 
 /// Store work `update` asks for; the runtime does it and answers with an [`Action`].
@@ -607,29 +564,6 @@ impl State {
     /// The first effect: the first screenful of users.
     pub fn start(&self) -> Vec<Effect> {
         vec![self.load_counting(Seek::First, Then::Edge)]
-    }
-
-    /// The line diff of a stored text against a new document. Where the store keeps keys in
-    /// its own order, the new document is shown in the stored one's order first, so only
-    /// changed values show as changed, never a mere reordering.
-    fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
-        match self.key_order {
-            KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
-            KeyOrder::Backend(_) => match parse_object(stored_text) {
-                Ok(stored) => {
-                    line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
-                }
-                Err(_) => line_diff(stored_text, new.canonical()),
-            },
-        }
-    }
-
-    /// Says why nothing may be edited (a read-only store), if so.
-    fn refused_read_only(&mut self) -> bool {
-        if self.read_only {
-            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
-        }
-        self.read_only
     }
 }
 

@@ -24,7 +24,36 @@ pub struct Status {
 /// How many messages `:messages` keeps.
 pub const MESSAGES_KEPT: usize = 50;
 
+/// Store work the runtime has sent off and not yet heard back about, for the status line;
+/// the most important one when several are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pending {
+    Loading,
+    Exporting,
+    /// A save is on its way: the editor waits for its answer (typing into it now would be
+    /// lost or saved unseen), and quitting waits for it too.
+    Saving,
+}
+
+impl Pending {
+    pub fn label(self) -> &'static str {
+        match self {
+            Pending::Loading => "loading…",
+            Pending::Exporting => "exporting…",
+            Pending::Saving => "saving…",
+        }
+    }
+}
+
 impl State {
+    /// Says why nothing may be edited (a read-only store), if so.
+    pub(super) fn refused_read_only(&mut self) -> bool {
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+        }
+        self.read_only
+    }
+
     /// Says `text` and asks for nothing more: an answer whose only work is the message.
     pub(super) fn tell(&mut self, kind: StatusKind, text: impl Into<String>) -> Vec<Effect> {
         self.say(kind, text);

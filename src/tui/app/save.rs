@@ -5,8 +5,8 @@ use super::*;
 use serde_json::{Map, Value};
 
 use crate::domain::CustomData;
-use crate::domain::custom_data::parse_object;
-use crate::domain::diff::dropped_keys;
+use crate::domain::custom_data::{canonical_text, parse_object};
+use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
 use crate::domain::secrets::find_secrets;
 use crate::store::{KeyOrder, Revision, SaveOutcome, StoredDocument};
 
@@ -16,7 +16,43 @@ pub(super) fn same_values(stored_text: &str, new: &CustomData) -> bool {
     parse_object(stored_text).is_ok_and(|stored| &stored == new.as_object())
 }
 
+/// Keys refused while a save is on its way: they would change the edit being saved (the
+/// answer closes the editor, so typing now would be lost), start a second save from the same
+/// revision (a conflict with our own save), or replace the editor.
+pub(super) fn touches_the_edit_being_saved(action: &Action) -> bool {
+    use Action::*;
+    matches!(
+        action,
+        Edit(_)
+            | Paste(_)
+            | SealValue
+            | Save
+            | LeaveEditor
+            | ReloadTheirs
+            | OverwriteTheirs
+            | OpenEditor
+            | OpenDraft
+            | RestoreRevision
+            | EditExternally
+    )
+}
+
 impl State {
+    /// The line diff of a stored text against a new document. Where the store keeps keys in
+    /// its own order, the new document is shown in the stored one's order first, so only
+    /// changed values show as changed, never a mere reordering.
+    pub(super) fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
+        match self.key_order {
+            KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
+            KeyOrder::Backend(_) => match parse_object(stored_text) {
+                Ok(stored) => {
+                    line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
+                }
+                Err(_) => line_diff(stored_text, new.canonical()),
+            },
+        }
+    }
+
     pub(super) fn save(&mut self) -> Vec<Effect> {
         if let Some(unresolved) = &self.unresolved_save {
             let text = format!(
