@@ -1,8 +1,13 @@
 //! The `?` help overlay: open, close, scroll.
+//!
+//! How far it scrolls is a layout fact ([`layout::help_max_scroll`]) of one number, the help's
+//! length, which the key table counts once ([`keymap::help_line_count`]). The key table is data
+//! over the app's vocabulary (`Action`, `Mode`, the `:` commands): it never calls into the
+//! app's transitions or reads its `State`, and this file reads only that count from it.
 
 use super::*;
 
-use crate::tui::keymap::help_max_scroll;
+use crate::tui::{keymap, layout};
 
 impl State {
     /// `?`: the help opens at its top, or closes.
@@ -14,7 +19,10 @@ impl State {
 
     /// Scrolls by `lines`, never past the help's last line.
     pub(super) fn scroll_help(&mut self, lines: i16) -> Vec<Effect> {
-        self.help_scroll = self.help_scroll.saturating_add_signed(lines).min(help_max_scroll(self.height));
+        self.help_scroll = self
+            .help_scroll
+            .saturating_add_signed(lines)
+            .min(layout::help_max_scroll(self.height, keymap::help_line_count()));
         Vec::new()
     }
 
