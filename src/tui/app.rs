@@ -477,6 +477,9 @@ pub struct State {
     pub width: u16,
     pub height: u16,
     pub quit: bool,
+    /// The operator's home directory, read once at start by the runtime (`None` in tests and
+    /// where `$HOME` is unset): `:export ~/…` expands to it, so `update` reads no environment.
+    pub home: Option<String>,
 }
 
 impl State {
@@ -513,6 +516,7 @@ impl State {
             width,
             height,
             quit: false,
+            home: None,
         };
         state.list.height = super::layout::list_height(width, height);
         state

@@ -150,26 +150,20 @@ impl State {
                 self.say(StatusKind::Error, ":export needs a file name");
                 Vec::new()
             }
-            ("export", argument) => {
-                let home = std::env::var("HOME").ok();
-                match words::split(argument, home.as_deref()).as_deref() {
-                    Ok([file]) if !file.is_empty() => {
-                        self.say(StatusKind::Info, "exporting…");
-                        vec![Effect::Export { path: std::path::PathBuf::from(file) }]
-                    }
-                    Ok(_) => {
-                        self.say(
-                            StatusKind::Error,
-                            ":export takes one file name (quote it if it has spaces)",
-                        );
-                        Vec::new()
-                    }
-                    Err(why) => {
-                        self.say(StatusKind::Error, format!(":export: {why}"));
-                        Vec::new()
-                    }
+            ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
+                Ok([file]) if !file.is_empty() => {
+                    self.say(StatusKind::Info, "exporting…");
+                    vec![Effect::Export { path: std::path::PathBuf::from(file) }]
                 }
-            }
+                Ok(_) => {
+                    self.say(StatusKind::Error, ":export takes one file name (quote it if it has spaces)");
+                    Vec::new()
+                }
+                Err(why) => {
+                    self.say(StatusKind::Error, format!(":export: {why}"));
+                    Vec::new()
+                }
+            },
             (other, _) => {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
                 self.say(

@@ -185,6 +185,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let mut state = State::new(size.width, size.height, store.is_read_only());
     state.key_order = store.key_order();
     state.keys = keys;
+    state.home = std::env::var("HOME").ok();
     state.shape = shape;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
