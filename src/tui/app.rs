@@ -31,7 +31,7 @@ use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 use save::touches_the_edit_being_saved;
-pub use sealing::Plaintext;
+pub use sealing::{IvSource, Plaintext, system_iv};
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -471,6 +471,9 @@ pub struct State {
     pub key_order: KeyOrder,
     /// The key file (`--key-file`): seals and opens values in the editor.
     pub keys: Option<KeySet>,
+    /// Where sealing takes each IV: the operating system's random bytes, unless a test gives
+    /// another source; held here so that `update` draws nothing from outside the state.
+    pub iv_source: IvSource,
     /// The overlay with a sealed value's plaintext, while open.
     pub plaintext: Option<Plaintext>,
     pub limits: Limits,
@@ -511,6 +514,7 @@ impl State {
             read_only,
             key_order: KeyOrder::AsWritten,
             keys: None,
+            iv_source: system_iv,
             plaintext: None,
             limits: Limits::default(),
             width,

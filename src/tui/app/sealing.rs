@@ -10,6 +10,14 @@ use crate::domain::human_bytes;
 use crate::domain::seal;
 use crate::inert;
 
+/// Where sealing takes an IV (96 bits, never used twice with a key), or why there is none.
+pub type IvSource = fn() -> Result<[u8; seal::IV_BYTES], String>;
+
+/// The operating system's random bytes: the IV source custodian runs with.
+pub fn system_iv() -> Result<[u8; seal::IV_BYTES], String> {
+    seal::fresh_iv().map_err(|e| e.to_string())
+}
+
 /// The plaintext of one sealed value, shown in an overlay while it is open. It lives only
 /// here: never in the editor's text, a draft, the log or the clipboard, and it is dropped when
 /// the overlay closes.
@@ -108,7 +116,7 @@ impl State {
             self.say(StatusKind::Info, format!("{} is already sealed", inert::line(&span.path)));
             return Vec::new();
         }
-        let iv = match seal::fresh_iv() {
+        let iv = match (self.iv_source)() {
             Ok(iv) => iv,
             Err(e) => {
                 self.say(StatusKind::Error, format!("cannot seal: no random bytes from the system ({e})"));
