@@ -6,8 +6,13 @@ mod support;
 use custodian::domain::CustomData;
 use custodian::domain::seal::{self, Key, KeySet};
 use custodian::store::{Author, RedbStore, UserStore};
+use custodian::tui::app::CursorPath;
 use custodian::tui::app::{Action, Effect, Mode, State, StatusKind, update};
-use ratatui_textarea::CursorMove;
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key as TextKey};
 use support::{act, demo_store, started};
 
 fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
@@ -89,4 +94,57 @@ fn sealing_without_random_bytes_says_so_and_changes_nothing() {
     let status = state.status.as_ref().expect("a status line");
     assert_eq!(status.kind, StatusKind::Error);
     assert_eq!(status.text, "cannot seal: no random bytes from the system (no entropy)");
+}
+
+/// The editor open on `{"theme": "dark", "billing": {"plan": "pro"}}`.
+fn editing_billing(store: &RedbStore) -> State {
+    let first = store.page_after(None, 1).expect("page").remove(0);
+    let data = CustomData::parse(r#"{"theme": "dark", "billing": {"plan": "pro"}}"#).expect("test document");
+    store.replace_custom_data(&first.user.id, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    state
+}
+
+fn press(store: &RedbStore, state: &mut State, key: TextKey) {
+    act(store, state, Action::Edit(Input { key, ctrl: false, alt: false, shift: false }));
+}
+
+#[test]
+fn the_path_at_the_editor_cursor_is_kept_in_state_when_the_cursor_moves() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_billing(&store);
+    for _ in 0..3 {
+        press(&store, &mut state, TextKey::Down);
+    }
+    press(&store, &mut state, TextKey::End);
+    let editor = state.editor.as_ref().expect("editor");
+    let kept = editor.cursor_path.as_ref().expect("a path kept after the move");
+    let cursor = editor.textarea.cursor();
+    assert_eq!(kept.cursor, (cursor.0, cursor.1));
+    assert_eq!(kept.generation, editor.generation);
+    assert_eq!(kept.path, "billing.plan");
+    press(&store, &mut state, TextKey::Up);
+    let kept = state.editor.as_ref().and_then(|e| e.cursor_path.as_ref()).expect("kept");
+    assert_eq!(kept.path, "billing");
+}
+
+#[test]
+fn the_editor_title_reads_the_kept_path_instead_of_reading_the_text_each_frame() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_billing(&store);
+    press(&store, &mut state, TextKey::Down);
+    let editor = state.editor.as_mut().expect("editor");
+    let cursor = editor.textarea.cursor();
+    // A path the text does not hold: only a title that reads the kept one shows it.
+    editor.cursor_path = Some(CursorPath {
+        cursor: (cursor.0, cursor.1),
+        generation: editor.generation,
+        path: "kept.path".into(),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &state, &Theme::colour())).expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("at kept.path"), "{screen}");
 }

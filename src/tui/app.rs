@@ -22,7 +22,7 @@ mod tree;
 pub use command::{COMMANDS, CommandLine, CommandSpec};
 pub use connection::UnresolvedSave;
 pub use dialogs::Dialog;
-pub use editor::{Doubt, Editor, schema_errors, schema_summary};
+pub use editor::{CursorPath, Doubt, Editor, schema_errors, schema_summary};
 pub use external::{CLIPBOARD_LIMIT, Purpose};
 pub use filter::{MAX_MATCHES, Search};
 pub use find::FindLine;
@@ -581,6 +581,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     // Found drafts left waiting while one of them was open come back once it is closed.
     state.offer_pending_drafts();
     state.expire_status();
+    state.follow_cursor_path();
     effects
 }
 

@@ -2,11 +2,13 @@
 
 use super::*;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 
+use crate::domain::scan::path_at;
 use crate::domain::shape::{Shape, Violation};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes_apart};
 use crate::draft::EditSnapshot;
@@ -45,6 +47,10 @@ pub struct Editor {
     pub doubt: Option<Doubt>,
     /// The find line, while it is typed, and the last text found (for `F3`).
     pub find: Option<FindLine>,
+    /// The path of the value at the cursor (`billing.plan`), for the title, and the cursor
+    /// and text generation it was worked out for: found again only when either moved, not on
+    /// every frame (at 1 MiB that is a read of the text up to the cursor).
+    pub cursor_path: Option<CursorPath>,
 }
 
 /// Why an editor's base is not trusted, and the base its draft recorded.
@@ -80,7 +86,29 @@ pub fn schema_summary(errors: &[Violation]) -> Option<String> {
     Some(format!("{count}: {}", first.short()))
 }
 
+/// The path at one cursor position of one text generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorPath {
+    pub cursor: (usize, usize),
+    pub generation: u64,
+    pub path: String,
+}
+
 impl Editor {
+    /// The path of the value at the cursor, in the lint's style (`(top level)` outside any
+    /// key): the one kept by [`State::follow_cursor_path`] when it is for this cursor and
+    /// text, else worked out now (a cursor moved by hand, as tests do).
+    pub fn path_at_cursor(&self) -> Cow<'_, str> {
+        let cursor = self.textarea.cursor();
+        let cursor = (cursor.0, cursor.1);
+        match &self.cursor_path {
+            Some(kept) if kept.cursor == cursor && kept.generation == self.generation => {
+                Cow::Borrowed(kept.path.as_str())
+            }
+            _ => Cow::Owned(path_at(self.textarea.lines(), cursor.0, cursor.1)),
+        }
+    }
+
     pub(super) fn new(
         user_id: String,
         user_handle: String,
@@ -110,6 +138,7 @@ impl Editor {
             draft_session,
             doubt: None,
             find: None,
+            cursor_path: None,
         }
     }
 
@@ -255,6 +284,23 @@ impl Editor {
 }
 
 impl State {
+    /// After every action: the path at the editor's cursor worked out again if the cursor or
+    /// the text moved since, so drawing a frame only reads it.
+    pub(super) fn follow_cursor_path(&mut self) {
+        let Some(editor) = &mut self.editor else { return };
+        let cursor = editor.textarea.cursor();
+        let cursor = (cursor.0, cursor.1);
+        if editor
+            .cursor_path
+            .as_ref()
+            .is_some_and(|kept| kept.cursor == cursor && kept.generation == editor.generation)
+        {
+            return;
+        }
+        let path = path_at(editor.textarea.lines(), cursor.0, cursor.1);
+        editor.cursor_path = Some(CursorPath { cursor, generation: editor.generation, path });
+    }
+
     /// A key in the editor; a changed text asks for its check.
     pub(super) fn edit(&mut self, input: Input) -> Vec<Effect> {
         if let Some(editor) = &mut self.editor
