@@ -45,6 +45,13 @@ pub fn list_row_at(width: u16, height: u16, column: u16, row: u16) -> Option<usi
     inside.then(|| usize::from(row - list.y - 1))
 }
 
+/// How far a help of `help_lines` lines scrolls on a screen `screen_height` rows high: its
+/// lines and borders less the rows above the hint bar, so the last key is on the last line
+/// and no further.
+pub fn help_max_scroll(screen_height: u16, help_lines: u16) -> u16 {
+    help_lines.saturating_add(2).saturating_sub(screen_height.saturating_sub(1))
+}
+
 /// How many lines the customData pane shows inside its borders at this terminal size.
 pub fn document_rows(width: u16, height: u16) -> usize {
     usize::from(areas(Rect::new(0, 0, width, height)).document.height.saturating_sub(2)).max(1)

@@ -11,7 +11,6 @@ use unicode_width::UnicodeWidthStr;
 use std::borrow::Cow;
 
 use crate::domain::human_bytes;
-use crate::domain::scan::path_at;
 use crate::domain::seal;
 use crate::inert;
 use crate::tui::app::{Editor, State};
@@ -21,8 +20,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
         let modified = if editor.is_modified() { " · modified" } else { "" };
         // Where the cursor is, as the lint and the tree write paths.
-        let cursor = editor.textarea.cursor();
-        let at = match path_at(editor.textarea.lines(), cursor.0, cursor.1) {
+        let at = match editor.path_at_cursor() {
             path if path == "(top level)" => String::new(),
             path => format!(" · at {}", inert::line(&path)),
         };

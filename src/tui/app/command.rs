@@ -1,0 +1,177 @@
+//! The `:` command line: its commands, completion and running them.
+
+use super::*;
+
+use crate::inert;
+use crate::tui::words;
+
+/// One command of the `:` command line.
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Other spellings that run it (shown in the help; Tab completes them when no name fits).
+    pub aliases: &'static [&'static str],
+    /// How its arguments are written in the help.
+    pub args: &'static str,
+    pub description: &'static str,
+}
+
+/// The commands of the `:` command line (Tab completes their names; the help lists them).
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "user",
+        aliases: &["u"],
+        args: "USER",
+        description: "to a user: id, username, email, phone",
+    },
+    CommandSpec { name: "history", aliases: &[], args: "", description: "the selected user's history" },
+    CommandSpec {
+        name: "export",
+        aliases: &[],
+        args: "FILE",
+        description: "every user as JSON Lines into a new file (0600)",
+    },
+    CommandSpec { name: "messages", aliases: &[], args: "", description: "the last 50 messages, whole" },
+    CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
+];
+
+impl CommandSpec {
+    /// The command a typed name (or alias) runs.
+    pub fn named(typed: &str) -> Option<&'static CommandSpec> {
+        COMMANDS.iter().find(|c| c.name == typed || c.aliases.contains(&typed))
+    }
+}
+
+/// The `:` command line being typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    pub input: String,
+    /// What Tab found when it could not complete alone (the candidates).
+    pub note: Option<String>,
+}
+
+impl State {
+    /// `:`: the command line opens, empty.
+    pub(super) fn start_command(&mut self) -> Vec<Effect> {
+        self.command = Some(CommandLine::default());
+        Vec::new()
+    }
+
+    pub(super) fn command_char(&mut self, c: char) -> Vec<Effect> {
+        if let Some(line) = &mut self.command {
+            line.input.push(c);
+            line.note = None;
+        }
+        Vec::new()
+    }
+
+    pub(super) fn command_backspace(&mut self) -> Vec<Effect> {
+        match &mut self.command {
+            // Backspace on an empty line leaves it, as in vim.
+            Some(line) if line.input.is_empty() => self.command = None,
+            Some(line) => {
+                line.input.pop();
+                line.note = None;
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    pub(super) fn cancel_command(&mut self) -> Vec<Effect> {
+        self.command = None;
+        Vec::new()
+    }
+
+    /// `:export` is done.
+    pub(super) fn exported(&mut self, path: &str, count: u64) -> Vec<Effect> {
+        self.tell(StatusKind::Success, format!("exported {count} users to {}", inert::line(path)))
+    }
+
+    pub(super) fn command_complete(&mut self) {
+        let Some(line) = &mut self.command else { return };
+        if line.input.contains(' ') {
+            return;
+        }
+        let typed = line.input.as_str();
+        let mut candidates: Vec<&str> =
+            COMMANDS.iter().map(|c| c.name).filter(|name| name.starts_with(typed)).collect();
+        if candidates.is_empty() {
+            candidates = COMMANDS
+                .iter()
+                .flat_map(|c| c.aliases.iter().copied())
+                .filter(|a| a.starts_with(typed))
+                .collect();
+        }
+        match candidates.as_slice() {
+            [] => line.note = Some("no such command".to_owned()),
+            [one] => {
+                line.input = format!("{one} ");
+                line.note = None;
+            }
+            many => {
+                let mut common = many[0].to_owned();
+                for name in &many[1..] {
+                    while !name.starts_with(common.as_str()) {
+                        common.pop();
+                    }
+                }
+                line.input = common;
+                line.note = Some(many.join(" · "));
+            }
+        }
+    }
+
+    pub(super) fn run_command(&mut self) -> Vec<Effect> {
+        let Some(line) = self.command.take() else { return Vec::new() };
+        let input = line.input.trim();
+        let (typed, argument) = match input.split_once(char::is_whitespace) {
+            Some((name, rest)) => (name, rest.trim()),
+            None => (input, ""),
+        };
+        // Aliases run their command: the table, not this match, knows the spellings.
+        let name = CommandSpec::named(typed).map_or(typed, |command| command.name);
+        match (name, argument) {
+            ("", _) => Vec::new(),
+            ("user", "") => {
+                self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
+                Vec::new()
+            }
+            ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
+            ("history", _) => self.open_history(),
+            ("messages", _) => {
+                self.messages_open = true;
+                Vec::new()
+            }
+            ("q", _) => {
+                self.quit();
+                Vec::new()
+            }
+            ("export", "") => {
+                self.say(StatusKind::Error, ":export needs a file name");
+                Vec::new()
+            }
+            ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
+                Ok([file]) if !file.is_empty() => {
+                    self.say(StatusKind::Info, "exporting…");
+                    vec![Effect::Export { path: std::path::PathBuf::from(file) }]
+                }
+                Ok(_) => {
+                    self.say(StatusKind::Error, ":export takes one file name (quote it if it has spaces)");
+                    Vec::new()
+                }
+                Err(why) => {
+                    self.say(StatusKind::Error, format!(":export: {why}"));
+                    Vec::new()
+                }
+            },
+            (other, _) => {
+                let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+                self.say(
+                    StatusKind::Error,
+                    format!("unknown command :{} (commands: {})", inert::line(other), names.join(", ")),
+                );
+                Vec::new()
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Someone saved first: theirs against mine, reload theirs (keeping mine) or overwrite.
+
+use super::*;
+
+use crate::domain::CustomData;
+use crate::inert;
+use crate::store::StoredDocument;
+
+impl State {
+    /// Keeping the edit in a recovery file failed: theirs is not loaded.
+    pub(super) fn recovery_failed(&mut self, message: &str) -> Vec<Effect> {
+        self.tell(
+            StatusKind::Error,
+            format!("theirs not loaded: your edit could not be kept in a recovery file ({message}); it is still here"),
+        )
+    }
+
+    pub(super) fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
+        let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
+        let Ok(mine) = editor.validation.clone() else { return Vec::new() };
+        let diff = self.diff_against(&theirs.text, &mine);
+        let text = format!(
+            "conflict: someone saved revision {} since you opened revision {}; nothing was written",
+            theirs.revision, editor.base.revision
+        );
+        self.say(StatusKind::Error, text);
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+        Vec::new()
+    }
+
+    /// The conflict view for a draft whose base is in doubt: theirs (what is stored now)
+    /// against the draft.
+    pub(super) fn show_doubtful_draft(&mut self, theirs: StoredDocument, mine: CustomData) {
+        let diff = self.diff_against(&theirs.text, &mine);
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+    }
+
+    /// Conflict, "reload theirs": my edit goes to a recovery file first; only once it is
+    /// written does the editor show theirs.
+    pub(super) fn reload_theirs(&mut self) -> Vec<Effect> {
+        let Some(Dialog::Conflict { theirs, .. }) = self.dialog.take() else { return Vec::new() };
+        let Some(edit) = self.editor.as_ref().map(Editor::snapshot) else { return Vec::new() };
+        self.say(StatusKind::Info, "keeping your edit in a recovery file…");
+        vec![Effect::KeepRecovery { edit, theirs }]
+    }
+
+    /// The recovery file is written: theirs goes in the editor (a new editing session).
+    pub(super) fn recovery_kept(&mut self, path: String, theirs: StoredDocument) -> Vec<Effect> {
+        let Some(editor) = self.editor.take() else { return Vec::new() };
+        // The panes show what is stored now: their revision, in the profile as in the editor.
+        let reload = Effect::LoadUser { id: editor.user_id.clone() };
+        self.document = Some(theirs.clone());
+        self.editor =
+            Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits, self.shape.clone()));
+        self.draft_failure = None;
+        self.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
+        vec![reload]
+    }
+
+    /// Conflict, "overwrite anyway": save mine over theirs, on purpose (their version stays in
+    /// the history). Mine is measured against theirs, so the save asks the question every save
+    /// asks — the keys theirs has that mine drops, what looks like a secret — before anything
+    /// is written.
+    pub(super) fn overwrite_theirs(&mut self) -> Vec<Effect> {
+        let Some(Dialog::Conflict { theirs, mine, .. }) = self.dialog.take() else { return Vec::new() };
+        if self.editor.is_none() {
+            return Vec::new();
+        }
+        // The editor keeps its own base: "no" goes back to editing, and the next save meets
+        // theirs as a conflict again instead of writing over it unseen.
+        self.review_and_save(mine, &theirs)
+    }
+}

@@ -1,0 +1,83 @@
+//! The store's connection lost and found again, and a save whose outcome was unknown.
+
+use super::*;
+
+use crate::domain::CustomData;
+use crate::store::{Revision, SaveOutcome};
+
+/// A save whose outcome is unknown: what was sent, and the revision it would have made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnresolvedSave {
+    pub id: String,
+    pub data: CustomData,
+    pub revision: Revision,
+}
+
+impl State {
+    /// Asks the store to connect again; says so meanwhile.
+    pub(super) fn reconnect(&mut self) -> Vec<Effect> {
+        if self.connection_lost.is_none() {
+            self.say(StatusKind::Info, "the connection is fine: nothing to reconnect");
+            return Vec::new();
+        }
+        self.say(StatusKind::Info, "reconnecting…");
+        vec![Effect::Reconnect]
+    }
+
+    pub(super) fn connection_lost(&mut self, message: String) {
+        // The status line's own prefix says "connection lost" and the hint bar the key that
+        // reconnects; the editor (and its draft) keep the edit.
+        self.say(StatusKind::Error, message.clone());
+        self.connection_lost = Some(message);
+    }
+
+    /// Connected again: a save in doubt is looked up first; otherwise the screen reloads what
+    /// it shows.
+    pub(super) fn reconnected(&mut self) -> Vec<Effect> {
+        self.connection_lost = None;
+        if let Some(UnresolvedSave { id, data, revision }) = self.unresolved_save.clone() {
+            self.say(
+                StatusKind::Info,
+                format!("reconnected; looking whether your save became revision {revision}…"),
+            );
+            return vec![Effect::ResolveSave { id, data, revision }];
+        }
+        self.say(StatusKind::Success, "reconnected");
+        self.refresh()
+    }
+
+    pub(super) fn save_outcome_unknown(
+        &mut self,
+        id: String,
+        data: CustomData,
+        revision: Revision,
+        message: String,
+    ) {
+        self.say(
+            StatusKind::Error,
+            format!("save in doubt: may have become revision {revision}; your edit stays"),
+        );
+        self.connection_lost = Some(message);
+        self.unresolved_save = Some(UnresolvedSave { id, data, revision });
+    }
+
+    pub(super) fn save_resolved(&mut self, id: String, revision: Revision, landed: bool) -> Vec<Effect> {
+        if self.unresolved_save.as_ref().is_none_or(|u| u.id != id || u.revision != revision) {
+            return Vec::new();
+        }
+        self.unresolved_save = None;
+        if landed {
+            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new() });
+            self.say(StatusKind::Success, format!("the save did commit as revision {revision}"));
+            effects
+        } else {
+            let text = if self.editor.as_ref().is_some_and(|e| e.user_id == id) {
+                "the save did not happen — your edit is still here (Ctrl-S saves it)"
+            } else {
+                "the save did not happen"
+            };
+            self.say(StatusKind::Error, text);
+            self.refresh()
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The questions the operator answers before anything else: yes/no, and quitting.
+
+use super::*;
+
+use crate::domain::CustomData;
+use crate::domain::diff::DiffLine;
+use crate::draft::Draft;
+use crate::store::{Revision, StoredDocument};
+
+/// A question the operator must answer before anything else.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dialog {
+    /// The save removes top-level keys that exist now (or empties the document): the diff of
+    /// stored against new, to confirm.
+    /// `expected` is the revision the save is checked against: the editor's base, or theirs
+    /// when overwriting after a conflict.
+    ConfirmDrop {
+        dropped: Vec<String>,
+        data: CustomData,
+        diff: Vec<DiffLine>,
+        secrets: Vec<String>,
+        expected: Revision,
+    },
+    /// Someone saved this user since the editor opened: theirs against mine.
+    Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
+    /// Unsaved edits from earlier sessions were found: open, discard or leave each.
+    DraftFound { drafts: Vec<Draft>, selected: usize },
+    /// Leaving the editor would throw away changes.
+    ConfirmDiscard,
+    /// Quitting would throw away changes.
+    ConfirmQuit,
+    /// Throwing away a found draft (the [`Dialog::DraftFound`] it came from, asked again on no).
+    ConfirmDiscardDraft(Box<Dialog>),
+}
+
+impl Dialog {
+    /// What yes (`y`) and what no (Enter, `n`, Esc) do, in words, for the yes/no questions:
+    /// the dialog shows them beside the keys.
+    pub fn answers(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Dialog::ConfirmDrop { .. } => Some(("save it", "no, back to the editor")),
+            Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
+            Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
+            Dialog::ConfirmDiscardDraft(_) => Some(("throw the draft away", "no, back to the draft")),
+            Dialog::Conflict { .. } | Dialog::DraftFound { .. } => None,
+        }
+    }
+}
+
+impl State {
+    /// No (Enter, `n`, Esc) to a question, or Esc over an overlay.
+    pub(super) fn cancel(&mut self) -> Vec<Effect> {
+        match self.dialog.take() {
+            // Drafts put off for later stay on disk; the next start offers them again.
+            Some(Dialog::DraftFound { .. }) => self.pending_drafts.clear(),
+            // No to the quit question: the question it put aside is asked again.
+            Some(Dialog::ConfirmQuit) => self.dialog = self.set_aside.take(),
+            // The draft is kept: back to the question about it.
+            Some(Dialog::ConfirmDiscardDraft(found)) => self.dialog = Some(*found),
+            // Any other question: no, go back (from a conflict: back to editing).
+            Some(_) => {}
+            None if self.help => self.help = false,
+            None if self.messages_open => self.messages_open = false,
+            None => self.history = None,
+        }
+        Vec::new()
+    }
+
+    pub(super) fn quit(&mut self) {
+        if self.editor.as_ref().is_some_and(Editor::is_modified) {
+            // On the too-small screen a question already open is invisible: it is put aside
+            // for the quit question and comes back if the answer is no.
+            if let Some(open) = self.dialog.take().filter(|d| *d != Dialog::ConfirmQuit) {
+                self.set_aside = Some(open);
+            }
+            self.dialog = Some(Dialog::ConfirmQuit);
+        } else {
+            self.quit = true;
+        }
+    }
+
+    pub(super) fn confirm(&mut self) -> Vec<Effect> {
+        match self.dialog.take() {
+            Some(Dialog::ConfirmDrop { data, expected, .. }) => self.save_effect(data, expected),
+            Some(Dialog::ConfirmDiscard) => {
+                let editor = self.editor.take();
+                self.say(StatusKind::Info, "changes discarded");
+                let mut effects: Vec<Effect> =
+                    editor.as_ref().map(Editor::discard_draft).into_iter().collect();
+                effects.extend(self.refresh());
+                effects
+            }
+            Some(Dialog::ConfirmQuit) => {
+                // Quitting without saving was chosen: nothing is kept as a draft.
+                self.set_aside = None;
+                let editor = self.editor.take();
+                self.quit = true;
+                editor.as_ref().map(Editor::discard_draft).into_iter().collect()
+            }
+            Some(Dialog::ConfirmDiscardDraft(found)) => {
+                self.dialog = Some(*found);
+                self.discard_draft()
+            }
+            Some(dialog @ (Dialog::Conflict { .. } | Dialog::DraftFound { .. })) => {
+                self.dialog = Some(dialog);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Unsaved drafts found at start-up: offered, opened into the editor, or thrown away.
+
+use super::*;
+
+use crate::draft::Draft;
+use crate::inert;
+use crate::store::{StoredDocument, UserRecord};
+
+impl State {
+    /// `d` on a found draft: asked first.
+    pub(super) fn ask_discard_draft(&mut self) -> Vec<Effect> {
+        if let Some(found @ Dialog::DraftFound { .. }) = self.dialog.take() {
+            self.dialog = Some(Dialog::ConfirmDiscardDraft(Box::new(found)));
+        }
+        Vec::new()
+    }
+
+    pub(super) fn draft_not_opened(&mut self, message: String) -> Vec<Effect> {
+        self.opening_draft = false;
+        self.tell(StatusKind::Error, message)
+    }
+
+    /// The autosave's answer: a failure is said once, and so is its end.
+    pub(super) fn autosaved(&mut self, result: Result<String, String>) -> Vec<Effect> {
+        match result {
+            Ok(_) => {
+                if self.draft_failure.take().is_some() {
+                    self.say(StatusKind::Success, "your edit is kept in a draft again");
+                }
+            }
+            Err(message) => {
+                if self.draft_failure.is_none() {
+                    self.say(StatusKind::Error, format!("your edit cannot be kept as a draft: {message}"));
+                }
+                self.draft_failure = Some(message);
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn drafts_found(&mut self, drafts: Vec<Draft>, not_offered: Vec<String>) -> Vec<Effect> {
+        if !not_offered.is_empty() {
+            let first = not_offered.first().map(String::as_str).unwrap_or_default();
+            let more = match not_offered.len() {
+                1 => String::new(),
+                n => format!(" (and {} more; the log names them)", n - 1),
+            };
+            self.say(StatusKind::Error, format!("not offered as a draft: {}{more}", inert::line(first)));
+        }
+        if !drafts.is_empty() {
+            self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
+        }
+        Vec::new()
+    }
+
+    /// Offers the found drafts still waiting once nothing else holds the screen (the draft
+    /// opened from the list was saved or left).
+    pub(super) fn offer_pending_drafts(&mut self) {
+        if !self.pending_drafts.is_empty()
+            && !self.opening_draft
+            && self.editor.is_none()
+            && self.dialog.is_none()
+            && self.history.is_none()
+        {
+            let drafts = std::mem::take(&mut self.pending_drafts);
+            self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
+        }
+    }
+
+    pub(super) fn select_draft(&mut self, delta: isize) {
+        if let Some(Dialog::DraftFound { drafts, selected }) = &mut self.dialog {
+            let last = drafts.len().saturating_sub(1) as isize;
+            *selected = (*selected as isize).saturating_add(delta).clamp(0, last) as usize;
+        }
+    }
+
+    /// Takes the selected draft out of the list; the rest wait in `pending_drafts`.
+    pub(super) fn take_selected_draft(&mut self) -> Option<Draft> {
+        let Some(Dialog::DraftFound { mut drafts, selected }) = self.dialog.take() else { return None };
+        if selected >= drafts.len() {
+            return None;
+        }
+        let draft = drafts.remove(selected);
+        self.pending_drafts = drafts;
+        Some(draft)
+    }
+
+    pub(super) fn open_draft(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.say(
+                StatusKind::Error,
+                "read-only: the draft is kept; open it without --read-only to save it",
+            );
+            return Vec::new();
+        }
+        let Some(draft) = self.take_selected_draft() else { return Vec::new() };
+        self.opening_draft = true;
+        vec![Effect::LoadDraft(draft)]
+    }
+
+    pub(super) fn discard_draft(&mut self) -> Vec<Effect> {
+        let Some(draft) = self.take_selected_draft() else { return Vec::new() };
+        self.say(StatusKind::Info, format!("draft of {} discarded", inert::line(&draft.user_handle)));
+        // The others stay in the list.
+        self.offer_pending_drafts();
+        vec![Effect::RemoveFoundDraft(draft)]
+    }
+
+    pub(super) fn draft_ready(
+        &mut self,
+        record: UserRecord,
+        base: StoredDocument,
+        draft: Draft,
+        doubt: Option<String>,
+    ) -> Vec<Effect> {
+        self.opening_draft = false;
+        let handle = record.user.handle().to_owned();
+        let mut editor = Editor::with_text(
+            record.user.id.clone(),
+            handle.clone(),
+            base.clone(),
+            &draft.text,
+            &self.limits,
+            self.shape.clone(),
+        );
+        // The draft now belongs to this editing session (the runtime renamed it).
+        editor.draft_session = draft.session.clone();
+        let who = inert::line(&handle).into_owned();
+        let note = match &doubt {
+            Some(reason) => format!(
+                "draft of {who}: {reason}; it is shown against what is stored now and is never saved without that view"
+            ),
+            None if record.revision == draft.base_revision => {
+                format!("draft of {who} reopened: Ctrl-S saves it")
+            }
+            None => format!(
+                "draft of {who} reopened; it started from revision {}, the user is now at {}: saving will show the conflict",
+                draft.base_revision, record.revision
+            ),
+        };
+        editor.doubt = doubt.map(|reason| Doubt {
+            reason,
+            base_revision: draft.base_revision,
+            base_digest: draft.base_digest.clone(),
+        });
+        let mine = editor.validation.clone().ok().filter(|_| editor.doubt.is_some());
+        self.editor = Some(editor);
+        match mine {
+            Some(mine) => self.show_doubtful_draft(base, mine),
+            None => self.dialog = None,
+        }
+        self.say(if self.dialog.is_some() { StatusKind::Error } else { StatusKind::Info }, note);
+        // Every pane shows the user being edited: the list selects the draft's user, so
+        // the profile beside the editor is that user's, as `:user` would.
+        let id = record.user.id;
+        if self.editor.as_ref().is_some_and(|e| e.user_id == id)
+            && self.list.selected_entry().is_none_or(|e| e.user.id != id)
+        {
+            return vec![Effect::SelectUser { id }];
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,411 @@
+//! The customData editor: its text, the checks of that text, and leaving it.
+
+use super::*;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use ratatui::style::{Modifier, Style};
+use ratatui_textarea::{CursorMove, Input, Key, TextArea};
+
+use crate::domain::scan::path_at;
+use crate::domain::shape::{Shape, Violation};
+use crate::domain::{CustomData, Limits, ValidationError, human_bytes_apart};
+use crate::draft::EditSnapshot;
+use crate::inert;
+use crate::store::{Revision, StoredDocument};
+
+/// The customData editor: the text being edited and what it was loaded from.
+pub struct Editor {
+    pub user_id: String,
+    pub user_handle: String,
+    /// The stored document and revision this edit started from.
+    pub base: StoredDocument,
+    /// The text the editor opened with (the base, made inert), to tell whether anything changed.
+    pub opened_text: String,
+    pub textarea: TextArea<'static>,
+    /// The result of the last check of the text: of the text as it is when `checked` equals
+    /// `generation`, of an older text otherwise (then it is not shown, and a save checks the
+    /// text again first).
+    pub validation: Result<CustomData, ValidationError>,
+    /// Counts the changes to the text: each one asks for a check off the key path.
+    pub generation: u64,
+    /// The generation `validation` is the result for.
+    pub checked: u64,
+    /// How the checked text breaks the deployment's JSON Schema (when it is valid JSON).
+    pub schema_errors: Vec<Violation>,
+    /// Which schema error `Ctrl-G` goes to next.
+    pub schema_walk: usize,
+    /// The schema the text is held to, compiled once for the session.
+    pub shape: Option<Arc<Shape>>,
+    /// The editing session: names this editor's draft file, so its autosave, save and discard
+    /// touch only its own.
+    pub draft_session: String,
+    /// Set when the edit comes from a draft whose base is in doubt (its revision is gone, or
+    /// holds another text): every save shows the conflict view first. Holds the reason, and
+    /// the base the draft recorded (kept in any draft or recovery file written from here).
+    pub doubt: Option<Doubt>,
+    /// The find line, while it is typed, and the last text found (for `F3`).
+    pub find: Option<FindLine>,
+    /// The path of the value at the cursor (`billing.plan`), for the title, and the cursor
+    /// and text generation it was worked out for: found again only when either moved, not on
+    /// every frame (at 1 MiB that is a read of the text up to the cursor).
+    pub cursor_path: Option<CursorPath>,
+}
+
+/// Why an editor's base is not trusted, and the base its draft recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doubt {
+    pub reason: String,
+    pub base_revision: Revision,
+    pub base_digest: String,
+}
+
+/// How `text` breaks the schema, when it is valid JSON and there is a schema.
+pub fn schema_errors(
+    shape: Option<&Shape>,
+    text: &str,
+    validation: &Result<CustomData, ValidationError>,
+) -> Vec<Violation> {
+    match (shape, validation) {
+        (Some(shape), Ok(data)) => {
+            shape.violations(text, &serde_json::Value::Object(data.as_object().clone()))
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `2 schema errors: billing.plan: …` for the status line; `None` without errors.
+pub fn schema_summary(errors: &[Violation]) -> Option<String> {
+    let first = errors.first()?;
+    let count = if errors.len() == 1 {
+        "1 schema error".to_owned()
+    } else {
+        format!("{} schema errors", errors.len())
+    };
+    Some(format!("{count}: {}", first.short()))
+}
+
+/// The path at one cursor position of one text generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorPath {
+    pub cursor: (usize, usize),
+    pub generation: u64,
+    pub path: String,
+}
+
+impl Editor {
+    /// The path of the value at the cursor, in the lint's style (`(top level)` outside any
+    /// key): the one kept by [`State::follow_cursor_path`] when it is for this cursor and
+    /// text, else worked out now (a cursor moved by hand, as tests do).
+    pub fn path_at_cursor(&self) -> Cow<'_, str> {
+        let cursor = self.textarea.cursor();
+        let cursor = (cursor.0, cursor.1);
+        match &self.cursor_path {
+            Some(kept) if kept.cursor == cursor && kept.generation == self.generation => {
+                Cow::Borrowed(kept.path.as_str())
+            }
+            _ => Cow::Owned(path_at(self.textarea.lines(), cursor.0, cursor.1)),
+        }
+    }
+
+    pub(super) fn new(
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        limits: &Limits,
+        shape: Option<Arc<Shape>>,
+    ) -> Self {
+        // Controls, bidi and every other invisible character are shown as \u escapes: the
+        // same JSON, made inert.
+        let opened_text = inert::editor_text(&base.text).into_owned();
+        let textarea = Self::textarea(&opened_text);
+        let validation = CustomData::parse_with(&opened_text, limits);
+        let schema_errors = schema_errors(shape.as_deref(), &opened_text, &validation);
+        let draft_session = crate::draft::new_session();
+        Self {
+            user_id,
+            user_handle,
+            base,
+            opened_text,
+            textarea,
+            validation,
+            generation: 0,
+            checked: 0,
+            schema_errors,
+            schema_walk: 0,
+            shape,
+            draft_session,
+            doubt: None,
+            find: None,
+            cursor_path: None,
+        }
+    }
+
+    /// A text area holding `text`, which has been through [`inert::editor_text`].
+    pub(super) fn textarea(text: &str) -> TextArea<'static> {
+        let mut textarea = TextArea::new(text.lines().map(str::to_owned).collect());
+        textarea.set_tab_length(2);
+        textarea.set_max_histories(1000);
+        // Reverse video shows a selection with or without colour.
+        textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
+        // A gutter of line numbers: the numbers the errors give (`line 14, col 7`). Dim, not
+        // coloured, so it reads the same under NO_COLOR.
+        textarea.set_line_number_style(Style::new().add_modifier(Modifier::DIM));
+        textarea
+    }
+
+    /// An editor on `base` holding `text` instead (a draft, a conflict, an old revision):
+    /// it counts as modified from the start.
+    pub(super) fn with_text(
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        text: &str,
+        limits: &Limits,
+        shape: Option<Arc<Shape>>,
+    ) -> Self {
+        let mut editor = Self::new(user_id, user_handle, base, limits, shape);
+        // A draft or an external editor's file is as untrusted as the store: nothing
+        // invisible goes into the text area raw.
+        editor.textarea = Self::textarea(&inert::editor_text(text));
+        editor.revalidate(limits);
+        editor
+    }
+
+    /// A key in the editor. A character event (typed, or pasted by a terminal without
+    /// bracketed paste, one character at a time) that is invisible goes in as its JSON
+    /// escape. Returns whether the text changed.
+    pub(super) fn input(&mut self, input: Input) -> bool {
+        if let Key::Char(c) = input.key
+            && !input.ctrl
+            && !input.alt
+            && let Some(escape) = inert::editor_char(c)
+        {
+            return self.textarea.insert_str(escape);
+        }
+        if !input.ctrl && !input.alt {
+            match input.key {
+                Key::Enter => return self.new_line_indented(),
+                Key::Char(close @ ('}' | ']')) => return self.close_dedented(close),
+                _ => {}
+            }
+        }
+        self.textarea.input(input)
+    }
+
+    /// The line's text before the cursor.
+    pub(super) fn before_cursor(&self) -> &str {
+        let cursor = self.textarea.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let line = self.textarea.lines().get(row).map(String::as_str).unwrap_or("");
+        let end = line.char_indices().nth(col).map_or(line.len(), |(i, _)| i);
+        &line[..end]
+    }
+
+    /// `Enter` as in a JSON editor: the new line keeps the indentation of this one, one level
+    /// (two spaces) more after an opening `{` or `[`. (A bracketed paste is inserted as it is.)
+    pub(super) fn new_line_indented(&mut self) -> bool {
+        let before = self.before_cursor();
+        let indent: String = before.chars().take_while(|c| *c == ' ').collect();
+        let opens = matches!(before.trim_end().chars().last(), Some('{' | '['));
+        self.textarea.insert_newline();
+        self.textarea.insert_str(if opens { format!("{indent}  ") } else { indent });
+        true
+    }
+
+    /// A closing `}`/`]` typed on a line holding only indentation takes one level off it.
+    pub(super) fn close_dedented(&mut self, close: char) -> bool {
+        let before = self.before_cursor();
+        if !before.is_empty() && before.chars().all(|c| c == ' ') {
+            for _ in 0..before.len().min(2) {
+                self.textarea.delete_char();
+            }
+        }
+        self.textarea.insert_char(close);
+        true
+    }
+
+    pub fn text(&self) -> String {
+        self.textarea.lines().join("\n")
+    }
+
+    pub fn is_modified(&self) -> bool {
+        // Asked on every frame: compared line by line, without joining a 1 MiB text.
+        !self.textarea.lines().iter().map(String::as_str).eq(self.opened_text.split('\n'))
+    }
+
+    /// Removing this editing session's draft (and no other).
+    pub(super) fn discard_draft(&self) -> Effect {
+        Effect::DiscardDraft { user_id: self.user_id.clone(), session: self.draft_session.clone() }
+    }
+
+    /// What a draft or recovery file of this edit records.
+    pub fn snapshot(&self) -> EditSnapshot {
+        let (base_revision, base_digest) = match &self.doubt {
+            Some(doubt) => (doubt.base_revision, doubt.base_digest.clone()),
+            None => (self.base.revision, crate::draft::digest(&self.base.text)),
+        };
+        EditSnapshot {
+            user_id: self.user_id.clone(),
+            user_handle: self.user_handle.clone(),
+            session: self.draft_session.clone(),
+            base_revision,
+            base_digest,
+            text: self.text(),
+        }
+    }
+
+    /// Checks the text as it is now, here and at once (opening, saving, jumping to the error).
+    pub(super) fn revalidate(&mut self, limits: &Limits) {
+        let text = self.text();
+        self.validation = CustomData::parse_with(&text, limits);
+        self.schema_errors = schema_errors(self.shape.as_deref(), &text, &self.validation);
+        self.schema_walk = 0;
+        self.checked = self.generation;
+    }
+
+    /// Whether the checked text can be saved: valid JSON that satisfies the schema.
+    pub fn is_savable(&self) -> bool {
+        self.validation.is_ok() && self.schema_errors.is_empty()
+    }
+
+    /// Whether the shown result is for the text as it is now.
+    pub fn is_checked(&self) -> bool {
+        self.checked == self.generation
+    }
+
+    /// The text changed: its check is asked for, to run off the key path (validating 1 MiB
+    /// on every key made typing lag); until it answers, the status line says "checking…".
+    pub(super) fn changed(&mut self, limits: &Limits) -> Effect {
+        self.generation += 1;
+        Effect::Check { generation: self.generation, text: self.text(), limits: *limits }
+    }
+}
+
+impl State {
+    /// After every action: the path at the editor's cursor worked out again if the cursor or
+    /// the text moved since, so drawing a frame only reads it.
+    pub(super) fn follow_cursor_path(&mut self) {
+        let Some(editor) = &mut self.editor else { return };
+        let cursor = editor.textarea.cursor();
+        let cursor = (cursor.0, cursor.1);
+        if editor
+            .cursor_path
+            .as_ref()
+            .is_some_and(|kept| kept.cursor == cursor && kept.generation == editor.generation)
+        {
+            return;
+        }
+        let path = path_at(editor.textarea.lines(), cursor.0, cursor.1);
+        editor.cursor_path = Some(CursorPath { cursor, generation: editor.generation, path });
+    }
+
+    /// A key in the editor; a changed text asks for its check.
+    pub(super) fn edit(&mut self, input: Input) -> Vec<Effect> {
+        if let Some(editor) = &mut self.editor
+            && editor.input(input)
+        {
+            return vec![editor.changed(&self.limits)];
+        }
+        Vec::new()
+    }
+
+    /// A bracketed paste: inserted as it is, never indented.
+    pub(super) fn paste(&mut self, text: &str) -> Vec<Effect> {
+        if let Some(editor) = &mut self.editor {
+            // Pasted controls, bidi and other invisible characters arrive as JSON escapes.
+            editor.textarea.insert_str(inert::editor_text(text));
+            return vec![editor.changed(&self.limits)];
+        }
+        Vec::new()
+    }
+
+    /// A check's answer: shown only when it is for the text as it is now.
+    pub(super) fn checked(
+        &mut self,
+        generation: u64,
+        result: Result<CustomData, ValidationError>,
+        schema_errors: Vec<Violation>,
+    ) -> Vec<Effect> {
+        if let Some(editor) = &mut self.editor
+            && editor.generation == generation
+        {
+            editor.validation = result;
+            editor.schema_errors = schema_errors;
+            editor.schema_walk = 0;
+            editor.checked = generation;
+        }
+        Vec::new()
+    }
+
+    /// The validation summary for the status line while editing.
+    pub fn validation_summary(&self) -> Option<(bool, String)> {
+        let editor = self.editor.as_ref()?;
+        if !editor.is_checked() {
+            return None;
+        }
+        Some(match &editor.validation {
+            Ok(_) if !editor.schema_errors.is_empty() => {
+                (false, schema_summary(&editor.schema_errors).unwrap_or_default())
+            }
+            Ok(data) => {
+                // The compact size, the one the limit is on (the pretty text on screen is larger).
+                let (size, limit) = human_bytes_apart(data.size(), self.limits.max_bytes);
+                (true, format!("valid object · {size} of {limit}"))
+            }
+            Err(error) => (false, error.to_string()),
+        })
+    }
+
+    pub(super) fn jump_to_error(&mut self) {
+        let Some(editor) = &mut self.editor else { return };
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
+        if editor.validation.is_ok() && !editor.schema_errors.is_empty() {
+            // Each press goes to the next schema error, round again after the last.
+            let count = editor.schema_errors.len();
+            let index = editor.schema_walk % count;
+            editor.schema_walk = index + 1;
+            let error = &editor.schema_errors[index];
+            let row = (error.line.saturating_sub(1)).min(u16::MAX as usize) as u16;
+            let col = (error.column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+            editor.textarea.move_cursor(CursorMove::Jump(row, col));
+            let message = format!("schema error {} of {count}: {}", index + 1, error.short());
+            self.say(StatusKind::Error, message);
+            if let Some(status) = &mut self.status {
+                status.while_invalid = true;
+            }
+            return;
+        }
+        match editor.validation.as_ref().err().and_then(ValidationError::position) {
+            Some((line, column)) => {
+                let row = (line.saturating_sub(1)).min(u16::MAX as usize) as u16;
+                let col = (column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+                editor.textarea.move_cursor(CursorMove::Jump(row, col));
+            }
+            None => {
+                let text = if editor.validation.is_ok() {
+                    "no error to jump to"
+                } else {
+                    "this error has no position"
+                };
+                self.say(StatusKind::Info, text);
+            }
+        }
+    }
+
+    pub(super) fn leave_editor(&mut self) -> Vec<Effect> {
+        match &self.editor {
+            Some(editor) if editor.is_modified() => self.dialog = Some(Dialog::ConfirmDiscard),
+            Some(_) => {
+                self.editor = None;
+                self.status = None;
+                return self.refresh();
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,141 @@
+//! A fresh read of the selected user's document, and what it is for: the editor, `$EDITOR`
+//! or the clipboard.
+
+use super::*;
+
+use crate::domain::human_bytes;
+use crate::inert;
+use crate::store::{StoredDocument, UserRecord};
+
+/// What a fresh read of the selected user's document is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `e`/Enter: custodian's editor.
+    Edit,
+    /// `E`: `$VISUAL`/`$EDITOR`.
+    EditExternally,
+    /// `y`: the clipboard.
+    Copy,
+}
+
+/// The most customData `y` puts on the clipboard: terminals limit what an OSC 52 request may
+/// carry (xterm and tmux accept about 100 KB of base64 or more, some far less).
+pub const CLIPBOARD_LIMIT: usize = 100 * 1024;
+
+impl State {
+    /// Asks for the selected user's stored document, read now, for `purpose`; says why not
+    /// when there is no user (or, to edit, when the store is read-only).
+    pub(super) fn read_current(&mut self, purpose: Purpose) -> Vec<Effect> {
+        if purpose != Purpose::Copy && self.refused_read_only() {
+            return Vec::new();
+        }
+        match self.list.selected_entry() {
+            Some(entry) => vec![Effect::ReadCurrent { id: entry.user.id.clone(), purpose }],
+            None => {
+                self.say(StatusKind::Info, "no user selected");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The stored document arrived: the panes show it, and `purpose` goes on from it. An
+    /// answer for a user no longer selected (the operator moved meanwhile) is dropped.
+    pub(super) fn current_read(
+        &mut self,
+        purpose: Purpose,
+        record: UserRecord,
+        document: StoredDocument,
+    ) -> Vec<Effect> {
+        let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
+        if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {
+            return Vec::new();
+        }
+        if let Some(entry) = self.list.rows.get_mut(self.list.selected) {
+            entry.revision = record.revision;
+            *entry.user = record.user.clone();
+        }
+        let (user_id, handle) = (record.user.id.clone(), record.user.handle().to_owned());
+        self.user = Some(record);
+        self.document = Some(document.clone());
+        match purpose {
+            Purpose::Edit => {
+                self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
+                self.editor = Some(Editor::new(user_id, handle, document, &self.limits, self.shape.clone()));
+                Vec::new()
+            }
+            Purpose::EditExternally => {
+                let text = inert::editor_text(&document.text).into_owned();
+                vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text }]
+            }
+            Purpose::Copy => self.copy(&document),
+        }
+    }
+
+    /// `y`: the selected user's customData, as stored (canonical), onto the clipboard.
+    pub(super) fn copy(&mut self, document: &StoredDocument) -> Vec<Effect> {
+        let size = document.text.len();
+        if size > CLIPBOARD_LIMIT {
+            self.say(
+                StatusKind::Error,
+                format!(
+                    "not copied: customData is {}, more than the {} a terminal clipboard takes; use `custodian get USER` instead",
+                    human_bytes(size),
+                    human_bytes(CLIPBOARD_LIMIT)
+                ),
+            );
+            return Vec::new();
+        }
+        let text = document.text.clone();
+        self.say(
+            StatusKind::Success,
+            format!("sent {} to the terminal's clipboard (OSC 52)", human_bytes(size)),
+        );
+        vec![Effect::CopyToClipboard { text }]
+    }
+
+    /// The external editor was closed: its text goes the way of Ctrl-S — unchanged is "no
+    /// changes", invalid opens custodian's editor on it with the error, valid is saved (asking
+    /// first when keys are removed).
+    pub(super) fn edited_externally(
+        &mut self,
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        result: Result<String, String>,
+    ) -> Vec<Effect> {
+        let text = match result {
+            Ok(text) => text,
+            Err(message) => {
+                self.say(StatusKind::Error, message);
+                return Vec::new();
+            }
+        };
+        let sent = inert::editor_text(&base.text).into_owned();
+        if text.trim_end() == sent.trim_end() {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        let editor =
+            Editor::with_text(user_id, user_handle, base, text.trim_end(), &self.limits, self.shape.clone());
+        if let Err(error) = &editor.validation {
+            let message = format!("not saved: {error} (fix it here; Ctrl-S saves)");
+            self.editor = Some(editor);
+            self.jump_to_error();
+            self.say(StatusKind::Error, message);
+            return Vec::new();
+        }
+        if let Some(summary) = schema_summary(&editor.schema_errors) {
+            let message = format!("not saved: {summary} (fix it here; Ctrl-S saves)");
+            self.editor = Some(editor);
+            self.jump_to_error();
+            self.say(StatusKind::Error, message);
+            return Vec::new();
+        }
+        if editor.validation.as_ref().is_ok_and(|data| data.canonical() == editor.base.text) {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        self.editor = Some(editor);
+        self.save()
+    }
+}

@@ -1,0 +1,164 @@
+//! The list filter: typed text, the index search and the scan that answer it, and the
+//! matches merged into the list.
+
+use super::*;
+
+use crate::store::{ListEntry, ListKey, Seek};
+
+/// Matches the filter keeps at most: memory does not grow with the number of users.
+pub const MAX_MATCHES: usize = 2_000;
+
+/// The state of the filter's search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    /// Bumped on every change of the filter; answers of older generations are ignored.
+    pub generation: u64,
+    pub scanning: bool,
+    pub scanned: u64,
+    /// More than [`MAX_MATCHES`] users match: the list shows the first ones.
+    pub capped: bool,
+    /// The user to select again once the matches bring it (a refresh or a save while
+    /// filtering), until the operator moves or the search ends.
+    pub reselect: Option<ListKey>,
+}
+
+pub(super) fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
+    hits.sort_by(|a, b| a.key.cmp(&b.key));
+    hits.dedup_by(|a, b| a.key == b.key);
+    let mut merged = Vec::with_capacity(rows.len() + hits.len());
+    let (mut rows, mut hits) = (rows.into_iter().peekable(), hits.into_iter().peekable());
+    loop {
+        let next = match (rows.peek(), hits.peek()) {
+            (Some(row), Some(hit)) => match row.key.cmp(&hit.key) {
+                std::cmp::Ordering::Less => rows.next(),
+                std::cmp::Ordering::Greater => hits.next(),
+                std::cmp::Ordering::Equal => {
+                    hits.next();
+                    rows.next()
+                }
+            },
+            (Some(_), None) => rows.next(),
+            (None, _) => hits.next(),
+        };
+        let Some(entry) = next else { return merged };
+        merged.push(entry);
+    }
+}
+
+impl State {
+    /// `/`: typing goes to the filter.
+    pub(super) fn start_filter(&mut self) -> Vec<Effect> {
+        self.filtering = true;
+        Vec::new()
+    }
+
+    pub(super) fn filter_char(&mut self, c: char) -> Vec<Effect> {
+        self.list.filter.push(c);
+        self.filter_changed()
+    }
+
+    pub(super) fn filter_backspace(&mut self) -> Vec<Effect> {
+        self.list.filter.pop();
+        self.filter_changed()
+    }
+
+    /// The whole filter erased, the filter line still open.
+    pub(super) fn filter_erase(&mut self) -> Vec<Effect> {
+        if self.list.filter.is_empty() {
+            return Vec::new();
+        }
+        self.list.filter.clear();
+        self.filter_changed()
+    }
+
+    /// Enter: the filter stays, the keys move through its matches.
+    pub(super) fn filter_accept(&mut self) -> Vec<Effect> {
+        self.filtering = false;
+        Vec::new()
+    }
+
+    /// Esc: the filter gone, the whole list back.
+    pub(super) fn clear_filter(&mut self) -> Vec<Effect> {
+        self.filtering = false;
+        if self.list.filter.is_empty() {
+            return Vec::new();
+        }
+        self.list.filter.clear();
+        self.filter_changed()
+    }
+
+    pub(super) fn filter_changed(&mut self) -> Vec<Effect> {
+        let list = &mut self.list;
+        list.search.generation += 1;
+        let generation = list.search.generation;
+        let Some(query) = list.active_filter() else {
+            list.search.scanning = false;
+            // The selected user stays selected (and on screen) when the filter goes.
+            let keep = self.wanted_user();
+            self.list.search.reselect = None;
+            let load = match keep {
+                Some(key) => self.load(Seek::From(key), 0, Then::Edge),
+                None => self.load(Seek::First, 0, Then::Edge),
+            };
+            return vec![Effect::StopScan, load];
+        };
+        // Every match is held (up to MAX_MATCHES), so the list's edges are known.
+        list.rows.clear();
+        list.selected = 0;
+        list.top = 0;
+        list.at_start = true;
+        list.at_end = true;
+        list.search = Search { generation, scanning: true, scanned: 0, capped: false, reselect: None };
+        self.user = None;
+        self.document = None;
+        // A screenful at once from the indexes; the scan brings the rest (every prefix
+        // match is also a substring match), so the keystroke itself stays cheap.
+        let limit = list.height.max(10);
+        vec![
+            Effect::PrefixSearch { generation, query: query.clone(), limit },
+            Effect::Scan { generation, query },
+        ]
+    }
+
+    /// Merges matches into the (sorted) rows, keeping the selected user selected.
+    pub(super) fn search_hits(
+        &mut self,
+        generation: u64,
+        hits: Vec<ListEntry>,
+        scanned: u64,
+        done: bool,
+    ) -> Vec<Effect> {
+        let list = &mut self.list;
+        if generation != list.search.generation || list.active_filter().is_none() {
+            return Vec::new();
+        }
+        let selected = list.search.reselect.clone().or_else(|| list.selected_entry().map(|e| e.key.clone()));
+        if !hits.is_empty() {
+            list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
+        }
+        // The scan walks the list order and ends by itself one past MAX_MATCHES of its own
+        // hits, so the rows up to where it got are every match there. Prefix hits beyond
+        // that point may be cut here, but never a match before it: the scan goes on and
+        // what it finds sorts before them, so the rows end as the first MAX_MATCHES matches.
+        if list.rows.len() > MAX_MATCHES {
+            list.rows.truncate(MAX_MATCHES);
+            list.search.capped = true;
+        }
+        list.search.scanned += scanned;
+        if done {
+            list.search.scanning = false;
+        }
+        if let Some(key) = selected
+            && let Some(at) = list.rows.iter().position(|e| e.key == key)
+        {
+            list.selected = at;
+            list.search.reselect = None;
+        }
+        if !list.search.scanning {
+            list.search.reselect = None;
+        }
+        list.selected = list.selected.min(list.rows.len().saturating_sub(1));
+        list.keep_selection_visible();
+        self.load_selected_user()
+    }
+}

@@ -1,0 +1,34 @@
+//! The `?` help overlay: open, close, scroll.
+//!
+//! How far it scrolls is a layout fact ([`layout::help_max_scroll`]) of one number, the help's
+//! length, which the key table counts once ([`keymap::help_line_count`]). The key table is data
+//! over the app's vocabulary (`Action`, `Mode`, the `:` commands): it never calls into the
+//! app's transitions or reads its `State`, and this file reads only that count from it.
+
+use super::*;
+
+use crate::tui::{keymap, layout};
+
+impl State {
+    /// `?`: the help opens at its top, or closes.
+    pub(super) fn toggle_help(&mut self) -> Vec<Effect> {
+        self.help = !self.help;
+        self.help_scroll = 0;
+        Vec::new()
+    }
+
+    /// Scrolls by `lines`, never past the help's last line.
+    pub(super) fn scroll_help(&mut self, lines: i16) -> Vec<Effect> {
+        self.help_scroll = self
+            .help_scroll
+            .saturating_add_signed(lines)
+            .min(layout::help_max_scroll(self.height, keymap::help_line_count()));
+        Vec::new()
+    }
+
+    /// A page is what the help shows at once, less a line kept for context (as less).
+    pub(super) fn help_page(&mut self, direction: i8) -> Vec<Effect> {
+        let page = self.height.saturating_sub(4).max(1) as i16;
+        self.scroll_help(if direction < 0 { -page } else { page })
+    }
+}

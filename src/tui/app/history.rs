@@ -1,0 +1,182 @@
+//! A user's history: its revisions, the diff of the selected one, and restoring it.
+
+use super::*;
+
+use crate::domain::diff::{DiffLine, line_diff};
+use crate::domain::history::RevisionChanges;
+use crate::store::{Revision, RevisionInfo, StoredDocument};
+
+/// The history of one user: every revision with what it changed; of the texts only the
+/// current one and the one selected are held (a history of 1 MiB documents stays small).
+pub struct HistoryView {
+    pub user_id: String,
+    pub user_handle: String,
+    /// Oldest first; the last is the current revision.
+    pub entries: Vec<HistoryEntry>,
+    pub selected: usize,
+    pub current_text: String,
+    /// The selected old revision's text, once read.
+    pub shown: Option<(Revision, String)>,
+}
+
+pub struct HistoryEntry {
+    pub info: RevisionInfo,
+    /// Top-level keys this revision added and removed, and an earlier revision it equals.
+    pub changes: RevisionChanges,
+}
+
+impl HistoryView {
+    pub(super) fn new(
+        user_id: String,
+        user_handle: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Self {
+        let entries: Vec<HistoryEntry> =
+            revisions.into_iter().map(|(info, changes)| HistoryEntry { info, changes }).collect();
+        let selected = entries.len().saturating_sub(1);
+        Self { user_id, user_handle, entries, selected, current_text, shown: None }
+    }
+
+    pub fn current(&self) -> Option<&HistoryEntry> {
+        self.entries.last()
+    }
+
+    /// The selected revision's text, when it is at hand (the current one always is).
+    pub fn selected_text(&self) -> Option<&str> {
+        let entry = self.entries.get(self.selected)?;
+        if entry.info.current {
+            return Some(&self.current_text);
+        }
+        self.shown
+            .as_ref()
+            .filter(|(revision, _)| *revision == entry.info.revision)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// What restoring the selected revision would change in the current document (nothing
+    /// until its text is read).
+    pub fn selected_diff(&self) -> Vec<DiffLine> {
+        self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
+    }
+
+    /// The read the selection needs, if its text is not at hand.
+    pub(super) fn load_selected(&self) -> Vec<Effect> {
+        match self.entries.get(self.selected) {
+            Some(entry) if self.selected_text().is_none() => {
+                vec![Effect::LoadRevision { id: self.user_id.clone(), revision: entry.info.revision }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl State {
+    /// One revision older (`-1`) or newer.
+    pub(super) fn history_step(&mut self, delta: i8) -> Vec<Effect> {
+        if let Some(history) = &mut self.history {
+            let last = history.entries.len().saturating_sub(1);
+            history.selected =
+                if delta < 0 { history.selected.saturating_sub(1) } else { (history.selected + 1).min(last) };
+        }
+        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+    }
+
+    /// A page of revisions older (`direction < 0`) or newer.
+    pub(super) fn history_page_by(&mut self, direction: i8) -> Vec<Effect> {
+        let page = self.history_page();
+        if let Some(history) = &mut self.history {
+            let last = history.entries.len().saturating_sub(1);
+            history.selected = if direction < 0 {
+                history.selected.saturating_sub(page)
+            } else {
+                history.selected.saturating_add(page).min(last)
+            };
+        }
+        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+    }
+
+    /// The oldest revision, or the newest.
+    pub(super) fn history_edge(&mut self, newest: bool) -> Vec<Effect> {
+        if let Some(history) = &mut self.history {
+            history.selected = if newest { history.entries.len().saturating_sub(1) } else { 0 };
+        }
+        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+    }
+
+    /// How many revisions a page of the history list moves: the rows its list shows (two
+    /// fifths of the overlay, inside its borders).
+    pub(super) fn history_page(&self) -> usize {
+        (usize::from(self.height.saturating_sub(5)) * 2 / 5).saturating_sub(1).max(1)
+    }
+
+    pub(super) fn open_history(&mut self) -> Vec<Effect> {
+        match &self.user {
+            Some(record) => vec![Effect::LoadHistory { id: record.user.id.clone() }],
+            None => {
+                self.say(StatusKind::Info, "no user selected");
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn history_loaded(
+        &mut self,
+        id: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    ) -> Vec<Effect> {
+        let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
+        self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions, current_text));
+        Vec::new()
+    }
+
+    pub(super) fn revision_loaded(&mut self, id: String, revision: Revision, text: String) -> Vec<Effect> {
+        // Kept only while it is still the one selected: moving on drops a late answer.
+        if let Some(history) = &mut self.history
+            && history.user_id == id
+            && history.entries.get(history.selected).is_some_and(|e| e.info.revision == revision)
+        {
+            history.shown = Some((revision, text));
+        }
+        Vec::new()
+    }
+
+    /// Puts the selected revision into the editor; Ctrl-S then saves it as a new revision,
+    /// through the same checks as any edit.
+    pub(super) fn restore_revision(&mut self) -> Vec<Effect> {
+        if self.refused_read_only() {
+            return Vec::new();
+        }
+        let Some(history) = self.history.take() else { return Vec::new() };
+        let (Some(current), Some(selected)) = (history.current(), history.entries.get(history.selected))
+        else {
+            return Vec::new();
+        };
+        if selected.info.current {
+            self.say(StatusKind::Info, "that is the current revision");
+            self.history = Some(history);
+            return Vec::new();
+        }
+        let revision = selected.info.revision;
+        let Some(text) = history.selected_text().map(str::to_owned) else {
+            self.say(StatusKind::Info, format!("revision {revision} is still being read"));
+            self.history = Some(history);
+            return Vec::new();
+        };
+        let base = StoredDocument { text: history.current_text.clone(), revision: current.info.revision };
+        self.editor = Some(Editor::with_text(
+            history.user_id,
+            history.user_handle,
+            base,
+            &text,
+            &self.limits,
+            self.shape.clone(),
+        ));
+        self.say(
+            StatusKind::Info,
+            format!("revision {revision} is in the editor: Ctrl-S saves it as a new revision"),
+        );
+        Vec::new()
+    }
+}

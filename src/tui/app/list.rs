@@ -1,0 +1,390 @@
+//! The user list: a window of loaded rows around the selection, moving through it, and
+//! reading more rows as the selection runs past them.
+
+use super::*;
+
+use crate::inert;
+use crate::store::{ListEntry, ListKey, Revision, Seek, StoredDocument, UserCount, UserRecord};
+
+/// The list before a refresh: its user count and the selected user's id and revision.
+#[derive(Debug, Clone)]
+pub(super) struct RefreshedFrom {
+    pub(super) total: u64,
+    pub(super) selected: Option<(String, Revision)>,
+}
+
+/// A read of list rows, and what to do with the selection once they arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRequest {
+    pub seek: Seek,
+    pub limit: usize,
+    pub then: Then,
+    /// Whether to count the users too: at start and on a refresh, never on a move (counting
+    /// is not free on every backend, and moving does not change the number).
+    pub count: bool,
+}
+
+/// Where the selection goes when rows arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// The first row (for `Seek::First`, `Seek::From`) or the last (for `Seek::Last`).
+    Edge,
+    /// Move by this many rows from the row selected before (a move that ran past the rows).
+    Move(isize),
+    /// Select this user again (after a refresh), else the row at this distance from the top.
+    Reselect { key: Option<ListKey>, offset: usize },
+}
+
+/// The user list: a window of loaded rows around the selection, never the whole table.
+#[derive(Debug, Clone, Default)]
+pub struct UserList {
+    pub rows: Vec<ListEntry>,
+    /// Index in `rows` of the selected user.
+    pub selected: usize,
+    /// Index in `rows` of the first visible row.
+    pub top: usize,
+    /// Visible rows, set from the terminal size.
+    pub height: usize,
+    /// Whether `rows` reaches the first / last user (of the filtered set, when filtering).
+    pub at_start: bool,
+    pub at_end: bool,
+    /// All users in the store (as last counted: at start and on a refresh).
+    pub total: u64,
+    /// Whether `total` is the store's estimate rather than a count (shown as `~N`).
+    pub total_estimated: bool,
+    /// The filter being typed or applied.
+    pub filter: String,
+    pub search: Search,
+}
+
+impl UserList {
+    /// A page: the rows the list shows.
+    pub fn page(&self) -> isize {
+        self.height.max(1) as isize
+    }
+
+    pub fn selected_entry(&self) -> Option<&ListEntry> {
+        self.rows.get(self.selected)
+    }
+
+    pub fn visible(&self) -> &[ListEntry] {
+        let end = (self.top + self.height.max(1)).min(self.rows.len());
+        self.rows.get(self.top..end).unwrap_or_default()
+    }
+
+    pub fn active_filter(&self) -> Option<String> {
+        let filter = self.filter.trim();
+        (!filter.is_empty()).then(|| filter.to_owned())
+    }
+
+    /// Scrolls when the selection leaves the screen, by enough to put it in the middle: a
+    /// scroll repaints every row (≈ 2 KB), a move within the screen costs a few hundred
+    /// bytes, so on a slow link scrolling half a page at a time (as vim's `scrolljump`)
+    /// sends about a third of what scrolling row by row would.
+    pub(super) fn keep_selection_visible(&mut self) {
+        let height = self.height.max(1);
+        if self.selected < self.top || self.selected >= self.top + height {
+            self.top = self.selected.saturating_sub(height / 2);
+        }
+        // Do not leave empty space below the last row when rows above could fill it.
+        if self.at_end && self.rows.len() >= height && self.top + height > self.rows.len() {
+            self.top = self.rows.len() - height;
+        }
+    }
+
+    /// How many rows a load asks for: enough for the move and a screenful more.
+    pub(super) fn load_size(&self, distance: usize) -> usize {
+        distance + self.height.max(1) * 2
+    }
+}
+
+impl State {
+    /// `Home`/`End`: the first or last user; of the matches, while filtering.
+    pub(super) fn select_edge(&mut self, last: bool) -> Vec<Effect> {
+        if self.list.active_filter().is_some() {
+            let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
+            return self.select_index(index);
+        }
+        vec![self.load(if last { Seek::Last } else { Seek::First }, 0, Then::Edge)]
+    }
+
+    /// A click on the visible row `visible` (0 = the top one).
+    pub(super) fn select_row(&mut self, visible: usize) -> Vec<Effect> {
+        let index = self.list.top + visible;
+        if index < self.list.rows.len().min(self.list.top + self.list.height) {
+            self.filtering = false;
+            self.select_index(index)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `r`: reconnect when the connection is lost, else the list read again.
+    pub(super) fn refresh_asked(&mut self) -> Vec<Effect> {
+        if self.connection_lost.is_some() {
+            return self.reconnect();
+        }
+        // Only the operator's `r` is answered with what it found; the refresh after a
+        // save leaves the save's own message.
+        if self.list.active_filter().is_none() {
+            self.refreshing = Some(RefreshedFrom {
+                total: self.list.total,
+                selected: self.list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
+            });
+        }
+        // The list as it is now at once, and again if the sync finds writes from outside.
+        let mut effects = self.refresh();
+        effects.push(Effect::SyncKeys);
+        effects
+    }
+
+    /// The terminal has a new size.
+    pub(super) fn resize(&mut self, width: u16, height: u16) -> Vec<Effect> {
+        self.width = width;
+        self.height = height;
+        self.list.height = super::super::layout::list_height(width, height);
+        self.list.keep_selection_visible();
+        // A taller screen may need more rows than are loaded.
+        let list = &self.list;
+        if list.rows.len() < list.top + list.height
+            && !list.at_end
+            && let Some(last) = list.rows.last()
+        {
+            return vec![self.load(Seek::After(last.key.clone()), list.height, Then::Move(0))];
+        }
+        Vec::new()
+    }
+
+    /// The selected user's profile and document arrived.
+    pub(super) fn user_loaded(&mut self, record: UserRecord, document: StoredDocument) -> Vec<Effect> {
+        // Only the answer for the user still selected is shown.
+        if self.list.selected_entry().is_some_and(|e| e.user.id == record.user.id) {
+            if let Some(entry) = self.list.rows.get_mut(self.list.selected) {
+                entry.revision = record.revision;
+                *entry.user = record.user.clone();
+            }
+            self.user = Some(record);
+            self.document = Some(document);
+        }
+        Vec::new()
+    }
+
+    /// The user being edited, to select in the list (after a draft or a save).
+    pub(super) fn user_to_select(&mut self, entry: ListEntry) -> Vec<Effect> {
+        // Only while that user is still the one being edited.
+        if self.editor.as_ref().is_some_and(|e| e.user_id == entry.user.id) {
+            self.select_user(entry)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Writes from outside changed the keys: the list is read again, unless an editor is
+    /// open (it keeps its screen; the save's own refresh shows the new list).
+    pub(super) fn keys_changed(&mut self) -> Vec<Effect> {
+        if self.editor.is_some() {
+            return Vec::new();
+        }
+        self.refresh()
+    }
+
+    pub(super) fn load(&self, seek: Seek, distance: usize, then: Then) -> Effect {
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(distance), then, count: false })
+    }
+
+    /// A load that counts the users too (start, refresh).
+    pub(super) fn load_counting(&self, seek: Seek, then: Then) -> Effect {
+        Effect::LoadRows(RowRequest { seek, limit: self.list.load_size(0), then, count: true })
+    }
+
+    /// Moves the selection by `delta` rows, loading more rows when it runs past them.
+    pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Effect> {
+        let list = &self.list;
+        if list.rows.is_empty() {
+            return Vec::new();
+        }
+        let target = list.selected as isize + delta;
+        if target >= list.rows.len() as isize && !list.at_end {
+            let last = list.rows[list.rows.len() - 1].key.clone();
+            let distance = (target as usize) + 1 - list.rows.len();
+            return vec![self.load(Seek::After(last), distance, Then::Move(delta))];
+        }
+        if target < 0 && !list.at_start {
+            let first = list.rows[0].key.clone();
+            return vec![self.load(Seek::Before(first), target.unsigned_abs(), Then::Move(delta))];
+        }
+        self.select_index(target.clamp(0, list.rows.len() as isize - 1) as usize)
+    }
+
+    pub(super) fn select_index(&mut self, index: usize) -> Vec<Effect> {
+        // The operator chose a row: a user waited for by a refresh is no longer wanted.
+        self.list.search.reselect = None;
+        self.list.selected = index;
+        self.list.keep_selection_visible();
+        self.load_selected_user()
+    }
+
+    pub(super) fn load_selected_user(&mut self) -> Vec<Effect> {
+        let Some(entry) = self.list.selected_entry() else {
+            self.user = None;
+            self.document = None;
+            return Vec::new();
+        };
+        if self.user.as_ref().is_some_and(|u| u.user.id == entry.user.id && u.revision == entry.revision) {
+            return Vec::new();
+        }
+        vec![Effect::LoadUser { id: entry.user.id.clone() }]
+    }
+
+    pub(super) fn rows_loaded(
+        &mut self,
+        request: RowRequest,
+        rows: Vec<ListEntry>,
+        total: Option<UserCount>,
+    ) -> Vec<Effect> {
+        if let Some(count) = total {
+            self.list.total = count.users;
+            self.list.total_estimated = !count.exact;
+        }
+        // While filtering, the rows are the matches: an answer for the whole list is stale.
+        if self.list.active_filter().is_some() {
+            return Vec::new();
+        }
+        let short = rows.len() < request.limit;
+        let previous = self.list.selected_entry().map(|e| e.key.clone());
+        let list = &mut self.list;
+        match &request.seek {
+            Seek::First | Seek::From(_) => {
+                list.rows = rows;
+                list.at_start = matches!(request.seek, Seek::First);
+                list.at_end = short;
+                list.top = 0;
+            }
+            Seek::Last => {
+                list.rows = rows;
+                list.at_end = true;
+                list.at_start = short;
+            }
+            Seek::After(_) => {
+                list.rows.extend(rows);
+                list.at_end = short;
+            }
+            Seek::Before(_) => {
+                let added = rows.len();
+                list.rows.splice(0..0, rows);
+                list.top += added;
+                list.at_start = short;
+            }
+        }
+        let last = list.rows.len().saturating_sub(1);
+        let index_of = |key: &ListKey| list.rows.iter().position(|e| &e.key == key);
+        list.selected = match (&request.then, &request.seek) {
+            (Then::Edge, Seek::Last) => last,
+            (Then::Edge, _) => 0,
+            (Then::Move(delta), _) => {
+                let from = previous.as_ref().and_then(index_of).unwrap_or(0) as isize;
+                (from + delta).clamp(0, last as isize) as usize
+            }
+            (Then::Reselect { key, offset }, _) => {
+                key.as_ref().and_then(index_of).unwrap_or((*offset).min(last))
+            }
+        };
+        self.trim_rows();
+        self.list.keep_selection_visible();
+        if self.list.rows.is_empty() {
+            self.user = None;
+            self.document = None;
+        }
+        if let Some(before) = self.refreshing.take() {
+            self.say_what_the_refresh_changed(&before);
+        }
+        self.load_selected_user()
+    }
+
+    /// "refreshed · 1204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
+    pub(super) fn say_what_the_refresh_changed(&mut self, before: &RefreshedFrom) {
+        let total = self.list.total;
+        // An estimate (PostgreSQL's planner) is labelled so, and its change is not news.
+        let estimated = self.list.total_estimated;
+        let mut text = format!("refreshed · {}{total} users", if estimated { "~" } else { "" });
+        if total != before.total && !estimated {
+            text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
+        }
+        if let Some((id, revision)) = &before.selected {
+            match self.list.selected_entry() {
+                Some(entry) if &entry.user.id == id && entry.revision != *revision => {
+                    let handle = inert::line(entry.user.handle()).into_owned();
+                    text.push_str(&format!(" · {handle}: revision {revision} → {}", entry.revision));
+                }
+                Some(entry) if &entry.user.id == id => {}
+                _ => text.push_str(" · the selected user is no longer there"),
+            }
+        }
+        self.say(StatusKind::Info, text);
+    }
+
+    /// Keeps the loaded window small: memory does not grow with how far the operator scrolls.
+    pub(super) fn trim_rows(&mut self) {
+        let keep = self.list.height.max(10) * 3;
+        let list = &mut self.list;
+        if list.selected > keep {
+            let drop = list.selected - keep;
+            list.rows.drain(..drop);
+            list.selected -= drop;
+            list.top = list.top.saturating_sub(drop);
+            list.at_start = false;
+        }
+        if list.rows.len() > list.selected + keep + 1 {
+            list.rows.truncate(list.selected + keep + 1);
+            list.at_end = false;
+        }
+    }
+
+    /// Selects `entry` in the list, read (unfiltered) from that user on.
+    pub(super) fn select_user(&mut self, entry: ListEntry) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if !self.list.filter.is_empty() || self.filtering {
+            self.filtering = false;
+            self.list.filter.clear();
+            self.list.search.generation += 1;
+            self.list.search.scanning = false;
+            self.list.search.reselect = None;
+            effects.push(Effect::StopScan);
+        }
+        self.user = None;
+        self.document = None;
+        effects.push(self.load(Seek::From(entry.key), 0, Then::Edge));
+        effects
+    }
+
+    /// Reloads the window from its top row: others' saves and new users show up, and the
+    /// same user stays selected.
+    pub(super) fn refresh(&mut self) -> Vec<Effect> {
+        if self.list.active_filter().is_some() {
+            let keep = self.wanted_user();
+            let effects = self.filter_changed();
+            self.list.search.reselect = keep;
+            return effects;
+        }
+        let list = &self.list;
+        let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
+        let then = Then::Reselect {
+            key: list.selected_entry().map(|e| e.key.clone()),
+            offset: list.selected.saturating_sub(list.top),
+        };
+        self.user = None;
+        vec![self.load_counting(seek, then)]
+    }
+
+    /// The user the list should keep selected: the one selected, or the one a refresh still
+    /// waits for.
+    pub(super) fn wanted_user(&self) -> Option<ListKey> {
+        self.list.search.reselect.clone().or_else(|| self.list.selected_entry().map(|e| e.key.clone()))
+    }
+
+    /// `:user` found someone: the list (unfiltered) is read from that user on.
+    pub(super) fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
+        self.say(StatusKind::Info, format!("user {}", inert::line(entry.user.handle())));
+        self.select_user(entry)
+    }
+}

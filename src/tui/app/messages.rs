@@ -1,0 +1,85 @@
+//! What the screen says: the status line, and the last messages for `:messages`.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Success,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub text: String,
+    /// The screen it was said on (set when the action that said it is done): a message
+    /// describes that screen and goes when another one takes its place — an `$EDITOR` failure
+    /// does not stay under the next question.
+    pub shown_in: Option<Mode>,
+    /// It is about the edited text being invalid, and goes once the text is valid.
+    pub while_invalid: bool,
+}
+
+/// How many messages `:messages` keeps.
+pub const MESSAGES_KEPT: usize = 50;
+
+/// Store work the runtime has sent off and not yet heard back about, for the status line;
+/// the most important one when several are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pending {
+    Loading,
+    Exporting,
+    /// A save is on its way: the editor waits for its answer (typing into it now would be
+    /// lost or saved unseen), and quitting waits for it too.
+    Saving,
+}
+
+impl Pending {
+    pub fn label(self) -> &'static str {
+        match self {
+            Pending::Loading => "loading…",
+            Pending::Exporting => "exporting…",
+            Pending::Saving => "saving…",
+        }
+    }
+}
+
+impl State {
+    /// Says why nothing may be edited (a read-only store), if so.
+    pub(super) fn refused_read_only(&mut self) -> bool {
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+        }
+        self.read_only
+    }
+
+    /// Says `text` and asks for nothing more: an answer whose only work is the message.
+    pub(super) fn tell(&mut self, kind: StatusKind, text: impl Into<String>) -> Vec<Effect> {
+        self.say(kind, text);
+        Vec::new()
+    }
+
+    pub(super) fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
+        let text = text.into();
+        if self.said.len() == MESSAGES_KEPT {
+            self.said.pop_front();
+        }
+        self.said.push_back(text.clone());
+        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false });
+    }
+
+    /// Clears the message when what it describes is gone: its screen was left, or the text
+    /// it called invalid is valid now. A new message is tied to the screen it appears on.
+    pub(super) fn expire_status(&mut self) {
+        let mode = self.mode();
+        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.is_savable());
+        let Some(status) = &mut self.status else { return };
+        match status.shown_in {
+            None => status.shown_in = Some(mode),
+            Some(shown_in) if shown_in != mode => self.status = None,
+            Some(_) if status.while_invalid && valid_now => self.status = None,
+            Some(_) => {}
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Saving the editor's text: checked again, reviewed when keys go, sent, and the answer.
+
+use super::*;
+
+use serde_json::{Map, Value};
+
+use crate::domain::CustomData;
+use crate::domain::custom_data::{canonical_text, parse_object};
+use crate::domain::diff::{DiffLine, dropped_keys, in_key_order_of, line_diff};
+use crate::domain::secrets::find_secrets;
+use crate::store::{KeyOrder, Revision, SaveOutcome, StoredDocument};
+
+/// Whether `new` holds the values of the stored text, in whatever key order (compared as
+/// JSON values, numbers by their text).
+pub(super) fn same_values(stored_text: &str, new: &CustomData) -> bool {
+    parse_object(stored_text).is_ok_and(|stored| &stored == new.as_object())
+}
+
+/// Keys refused while a save is on its way: they would change the edit being saved (the
+/// answer closes the editor, so typing now would be lost), start a second save from the same
+/// revision (a conflict with our own save), or replace the editor.
+pub(super) fn touches_the_edit_being_saved(action: &Action) -> bool {
+    use Action::*;
+    matches!(
+        action,
+        Edit(_)
+            | Paste(_)
+            | SealValue
+            | Save
+            | LeaveEditor
+            | ReloadTheirs
+            | OverwriteTheirs
+            | OpenEditor
+            | OpenDraft
+            | RestoreRevision
+            | EditExternally
+    )
+}
+
+impl State {
+    /// The line diff of a stored text against a new document. Where the store keeps keys in
+    /// its own order, the new document is shown in the stored one's order first, so only
+    /// changed values show as changed, never a mere reordering.
+    pub(super) fn diff_against(&self, stored_text: &str, new: &CustomData) -> Vec<DiffLine> {
+        match self.key_order {
+            KeyOrder::AsWritten => line_diff(stored_text, new.canonical()),
+            KeyOrder::Backend(_) => match parse_object(stored_text) {
+                Ok(stored) => {
+                    line_diff(stored_text, &canonical_text(&in_key_order_of(&stored, new.as_object())))
+                }
+                Err(_) => line_diff(stored_text, new.canonical()),
+            },
+        }
+    }
+
+    pub(super) fn save(&mut self) -> Vec<Effect> {
+        if let Some(unresolved) = &self.unresolved_save {
+            let text = format!(
+                "not saved: custodian must first find out whether your last save became revision {} (r or F5 reconnects and looks)",
+                unresolved.revision
+            );
+            self.say(StatusKind::Error, text);
+            return Vec::new();
+        }
+        let Some(editor) = &mut self.editor else { return Vec::new() };
+        // Never saved on an older text's check: the final text is checked whole, now.
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
+        let editor = &*editor;
+        let data = match &editor.validation {
+            Ok(_) if !editor.schema_errors.is_empty() => {
+                let summary = schema_summary(&editor.schema_errors).unwrap_or_default();
+                self.say(StatusKind::Error, format!("not saved: {summary} (Ctrl-G walks them)"));
+                if let Some(status) = &mut self.status {
+                    status.while_invalid = true;
+                }
+                return Vec::new();
+            }
+            Ok(data) => data.clone(),
+            Err(_) => {
+                self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
+                if let Some(status) = &mut self.status {
+                    status.while_invalid = true;
+                }
+                return Vec::new();
+            }
+        };
+        if data.canonical() == editor.base.text {
+            self.say(StatusKind::Info, "no changes");
+            return Vec::new();
+        }
+        // (Whose key order it is, the status line says all through the edit.)
+        if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
+            self.say(StatusKind::Info, "no changes: only the key order differs");
+            return Vec::new();
+        }
+        if editor.doubt.is_some() {
+            // A draft whose base is in doubt is never saved without the conflict view.
+            let theirs = editor.base.clone();
+            self.show_doubtful_draft(theirs, data);
+            return Vec::new();
+        }
+        let base = editor.base.clone();
+        self.review_and_save(data, &base)
+    }
+
+    /// Saves `data` over `stored`, first asking when it removes top-level keys that `stored`
+    /// has (or empties it) or holds what looks like a secret: the one question every save asks.
+    pub(super) fn review_and_save(&mut self, data: CustomData, stored: &StoredDocument) -> Vec<Effect> {
+        let old: Map<String, Value> = serde_json::from_str(&stored.text).unwrap_or_default();
+        let dropped = dropped_keys(&old, data.as_object());
+        // customData reaches front ends: what looks like a secret is pointed out first.
+        let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
+        let expected = stored.revision;
+        if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
+            let diff = self.diff_against(&stored.text, &data);
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, expected });
+            return Vec::new();
+        }
+        self.save_effect(data, expected)
+    }
+
+    pub(super) fn save_effect(&mut self, data: CustomData, expected: Revision) -> Vec<Effect> {
+        let Some(editor) = &self.editor else { return Vec::new() };
+        let effect = Effect::Save { id: editor.user_id.clone(), data, expected };
+        self.say(StatusKind::Info, "saving…");
+        vec![effect]
+    }
+
+    pub(super) fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
+        // Only the saving session's draft goes; other sessions' drafts of this user stay.
+        let mut effects: Vec<Effect> = match &self.editor {
+            Some(editor) if editor.user_id == id => vec![editor.discard_draft()],
+            _ => Vec::new(),
+        };
+        match outcome {
+            SaveOutcome::Saved { revision, .. } => {
+                self.editor = None;
+                self.say(StatusKind::Success, format!("saved revision {revision}"));
+            }
+            SaveOutcome::Unchanged { .. } => {
+                self.editor = None;
+                self.say(StatusKind::Info, "no changes");
+            }
+        }
+        // Show what the store now holds: the canonical form, the new revision, others' saves.
+        self.user = None;
+        self.draft_failure = None;
+        effects.extend(self.refresh());
+        effects
+    }
+}

@@ -1,0 +1,178 @@
+//! Sealing a value in the editor and opening a sealed one into a plaintext overlay.
+
+use super::*;
+
+use ratatui_textarea::CursorMove;
+use serde_json::Value;
+use zeroize::Zeroize;
+
+use crate::domain::human_bytes;
+use crate::domain::seal;
+use crate::inert;
+
+/// Where sealing takes an IV (96 bits, never used twice with a key), or why there is none.
+pub type IvSource = fn() -> Result<[u8; seal::IV_BYTES], String>;
+
+/// The operating system's random bytes: the IV source custodian runs with.
+pub fn system_iv() -> Result<[u8; seal::IV_BYTES], String> {
+    seal::fresh_iv().map_err(|e| e.to_string())
+}
+
+/// The plaintext of one sealed value, shown in an overlay while it is open. It lives only
+/// here: never in the editor's text, a draft, the log or the clipboard, and it is dropped when
+/// the overlay closes.
+pub struct Plaintext {
+    pub path: String,
+    pub kid: Option<String>,
+    /// The opened value, pretty-printed.
+    pub text: String,
+}
+
+impl Drop for Plaintext {
+    /// Closing the overlay wipes the text, not only frees it.
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+/// The rows (sorted by key) with the hits merged in, in one pass: inserting them one by one
+/// would shift thousands of rows per hit. A hit already in the
+/// rows (the prefix search and the scan both find it) is kept once.
+/// The byte offset of character `col` of line `row` of `text`.
+pub(super) fn byte_offset(text: &str, row: usize, col: usize) -> usize {
+    let mut offset = 0;
+    for (index, line) in text.split('\n').enumerate() {
+        if index == row {
+            return offset + line.char_indices().nth(col).map_or(line.len(), |(at, _)| at);
+        }
+        offset += line.len() + 1;
+    }
+    text.len()
+}
+
+/// The line and character column of byte `offset` of `text`.
+pub(super) fn row_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let row = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (row, before[line_start..].chars().count())
+}
+
+impl State {
+    /// The plaintext overlay closes (and its text is wiped).
+    pub(super) fn close_plaintext(&mut self) -> Vec<Effect> {
+        self.plaintext = None;
+        Vec::new()
+    }
+
+    /// The valid text of the editor and the value under its cursor, or why not (on the
+    /// status line).
+    pub(super) fn value_under_cursor(&mut self, what: &str) -> Option<(String, seal::ValueSpan)> {
+        let editor = self.editor.as_mut()?;
+        if !editor.is_checked() {
+            editor.revalidate(&self.limits);
+        }
+        if editor.validation.is_err() {
+            self.say(
+                StatusKind::Error,
+                format!("the text is not valid yet: fix it before {what} (Ctrl-G shows where)"),
+            );
+            return None;
+        }
+        let text = editor.text();
+        let cursor = editor.textarea.cursor();
+        let offset = byte_offset(&text, cursor.0, cursor.1);
+        match seal::value_under(&text, offset) {
+            Some(span) => Some((text, span)),
+            None => {
+                self.say(StatusKind::Error, format!("put the cursor on a value (or its key) before {what}"));
+                None
+            }
+        }
+    }
+
+    pub(super) fn no_key_file(&mut self) {
+        self.say(
+            StatusKind::Error,
+            "no key file: start custodian with --key-file FILE or $CUSTODIAN_KEY_FILE (make one with `custodian keygen --out FILE`)",
+        );
+    }
+
+    /// Replaces the value under the cursor with its sealed form (a JWE string), as one edit
+    /// the editor can undo.
+    pub(super) fn seal_value(&mut self) -> Vec<Effect> {
+        if self.editor.is_none() {
+            return Vec::new();
+        }
+        let Some(keys) = self.keys.clone() else {
+            self.no_key_file();
+            return Vec::new();
+        };
+        let Some((text, span)) = self.value_under_cursor("sealing") else { return Vec::new() };
+        let Ok(value) = crate::domain::custom_data::parse_value(&text[span.start..span.end]) else {
+            return Vec::new();
+        };
+        if value.as_str().is_some_and(seal::is_sealed) {
+            self.say(StatusKind::Info, format!("{} is already sealed", inert::line(&span.path)));
+            return Vec::new();
+        }
+        let iv = match (self.iv_source)() {
+            Ok(iv) => iv,
+            Err(e) => {
+                self.say(StatusKind::Error, format!("cannot seal: no random bytes from the system ({e})"));
+                return Vec::new();
+            }
+        };
+        let key = keys.sealing_key();
+        let sealed = format!("\"{}\"", seal::seal(&value, key, iv));
+        let Some(editor) = self.editor.as_mut() else { return Vec::new() };
+        let (start_row, start_col) = row_col(&text, span.start);
+        let (end_row, end_col) = row_col(&text, span.end);
+        let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
+        editor.textarea.cancel_selection();
+        editor.textarea.move_cursor(CursorMove::Jump(clamp(start_row), clamp(start_col)));
+        editor.textarea.start_selection();
+        editor.textarea.move_cursor(CursorMove::Jump(clamp(end_row), clamp(end_col)));
+        editor.textarea.insert_str(&sealed);
+        let size = human_bytes(span.end - span.start);
+        let message = format!(
+            "sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U twice undoes",
+            inert::line(&span.path),
+            inert::line(key.kid())
+        );
+        let effect = editor.changed(&self.limits);
+        self.say(StatusKind::Success, message);
+        vec![effect]
+    }
+
+    /// Opens the sealed value under the cursor into the plaintext overlay.
+    pub(super) fn open_sealed(&mut self) {
+        if self.editor.is_none() {
+            return;
+        }
+        let Some(keys) = self.keys.clone() else {
+            self.no_key_file();
+            return;
+        };
+        let Some((text, span)) = self.value_under_cursor("opening") else { return };
+        let token = match crate::domain::custom_data::parse_value(&text[span.start..span.end]) {
+            Ok(Value::String(token)) if seal::is_sealed(&token) => token,
+            _ => {
+                self.say(StatusKind::Info, format!("{} is not sealed", inert::line(&span.path)));
+                return;
+            }
+        };
+        match seal::open(&token, &keys) {
+            Ok(value) => {
+                let kid = seal::summary(&token).and_then(|s| s.kid);
+                // Serialising a Value cannot fail.
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                self.plaintext = Some(Plaintext { path: span.path, kid, text });
+            }
+            Err(error) => {
+                let error = seal::CannotOpen { path: span.path, error };
+                self.say(StatusKind::Error, inert::line(&error.to_string()).into_owned());
+            }
+        }
+    }
+}

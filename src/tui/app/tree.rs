@@ -1,0 +1,66 @@
+//! The customData pane as a folding tree, while it has the focus.
+
+use super::*;
+
+use crate::tui::layout::document_rows;
+
+use serde_json::Value;
+
+use crate::inert;
+use crate::tui::tree::Tree;
+
+impl State {
+    /// The focus goes back to the list.
+    pub(super) fn leave_tree(&mut self) -> Vec<Effect> {
+        self.tree = None;
+        Vec::new()
+    }
+
+    /// A move or a fold in the tree, which then scrolls to keep its cursor in sight.
+    pub(super) fn in_tree(&mut self, change: impl FnOnce(&mut Tree)) -> Vec<Effect> {
+        let rows = document_rows(self.width, self.height);
+        if let Some(tree) = &mut self.tree {
+            change(tree);
+            tree.scroll_to_cursor(rows);
+        }
+        Vec::new()
+    }
+
+    /// A page up (`direction < 0`) or down: what the pane shows, less a line for context.
+    pub(super) fn tree_page(&mut self, direction: i8) -> Vec<Effect> {
+        let page = document_rows(self.width, self.height).saturating_sub(1).max(1) as isize;
+        self.in_tree(|tree| tree.move_by(direction as isize * page))
+    }
+
+    /// `n`/`N`: the list filter's text, found in the document.
+    pub(super) fn tree_find_filter(&mut self, forward: bool) -> Vec<Effect> {
+        let needle = self.list.filter.trim().to_lowercase();
+        if needle.is_empty() {
+            return self
+                .tell(StatusKind::Info, "no filter to find: / filters the list, then n finds its text here");
+        }
+        let rows = document_rows(self.width, self.height);
+        let found = self.tree.as_mut().is_some_and(|tree| {
+            let found = tree.find(&needle, forward);
+            tree.scroll_to_cursor(rows);
+            found
+        });
+        if !found {
+            self.say(StatusKind::Info, format!("{} is not in this document", inert::line(&needle)));
+        }
+        Vec::new()
+    }
+
+    /// Gives the customData pane the focus as a folding tree of the loaded document.
+    pub(super) fn focus_tree(&mut self) -> Vec<Effect> {
+        let Some(document) = &self.document else {
+            self.say(StatusKind::Info, "no customData loaded yet");
+            return Vec::new();
+        };
+        match serde_json::from_str::<Value>(&document.text) {
+            Ok(value) => self.tree = Some(Tree::new(&value)),
+            Err(e) => self.say(StatusKind::Error, format!("the stored document cannot be read: {e}")),
+        }
+        Vec::new()
+    }
+}

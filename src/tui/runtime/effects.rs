@@ -1,0 +1,431 @@
+//! Doing the effects `update` asks for: against the store, the drafts directory and the terminal.
+
+use super::*;
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+
+use anyhow::Result;
+
+use crate::domain::history::HistoryReader;
+use crate::domain::time::now_ms;
+use crate::draft::{Draft, DraftKind, EditSnapshot};
+use crate::inert;
+use crate::store::{Author, StoreError};
+use crate::tui::app::{Action, Effect, State, update};
+
+/// Revisions the history view loads (the most recent ones).
+pub(super) const HISTORY_LIMIT: usize = 200;
+
+/// Does the work `update` asked for, feeding each answer back, until none is left. Without a
+/// terminal (in tests) the terminal's work (suspend, clipboard, external editor) is skipped.
+pub fn run_effects(runtime: &Runtime, state: &mut State, effects: Vec<Effect>) {
+    run_effects_on(runtime, None, state, effects);
+}
+
+pub(super) fn run_effects_on(
+    runtime: &Runtime,
+    mut terminal: Option<&mut terminal::Term>,
+    state: &mut State,
+    effects: Vec<Effect>,
+) {
+    let mut queue: VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
+        let answer = match (&mut terminal, effect) {
+            (
+                Some(terminal),
+                effect @ (Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. }),
+            ) => perform_on_terminal(terminal, effect),
+            (_, effect) => match (&runtime.workers, Work::of(&effect)) {
+                // Store work goes to the workers; its answer comes back through the loop.
+                (Some(workers), Some(work)) => {
+                    workers.submit(work, effect);
+                    None
+                }
+                _ => perform(runtime, effect),
+            },
+        };
+        if let Some(answer) = answer {
+            queue.extend(update(state, answer));
+        }
+    }
+}
+
+/// Work on the terminal itself, answered as an action.
+pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect) -> Option<Action> {
+    let failed = |what: &str, e: std::io::Error| Action::StoreFailed { message: format!("{what}: {e}") };
+    Some(match effect {
+        Effect::Suspend => match terminal::shell_to_return_to() {
+            Ok(()) => match terminal::suspend(terminal) {
+                Ok(()) => Action::Resumed,
+                Err(e) => failed("could not suspend", e),
+            },
+            // Stopping now would be for good: say so and go on.
+            Err(why) => {
+                tracing::info!(%why, "Ctrl-Z refused: no shell to return to");
+                Action::SuspendRefused { reason: format!("not suspended: no shell to return to — {why}") }
+            }
+        },
+        Effect::CopyToClipboard { text } => match terminal::send(terminal, &osc52(&text)) {
+            Ok(()) => return None,
+            Err(e) => failed("could not copy", e),
+        },
+        Effect::EditExternally { user_id, user_handle, base, text } => {
+            let result = edit_externally(terminal, &text);
+            Action::EditedExternally { user_id, user_handle, base, result }
+        }
+        // Only terminal work is routed here.
+        _ => return None,
+    })
+}
+
+/// The OSC 52 request that puts `text` on the terminal's clipboard (`c`), as terminals and
+/// tmux (with `set-clipboard on`) understand it, also over SSH.
+pub fn osc52(text: &str) -> Vec<u8> {
+    let mut out = b"\x1b]52;c;".to_vec();
+    out.extend(base64(text.as_bytes()).into_bytes());
+    out.push(0x07);
+    out
+}
+
+/// Standard base64 with padding (RFC 4648).
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// What the status line says when the external editor did not end well: the shell's 127 and
+/// 126 mean it never ran, which "exited with exit status: 127" does not tell an operator.
+pub(super) fn editor_failed(editor: &str, code: Option<i32>) -> String {
+    let editor = inert::line(editor);
+    match code {
+        Some(127) => format!("editor `{editor}` was not found (set $VISUAL or $EDITOR); nothing was saved"),
+        Some(126) => format!("editor `{editor}` cannot be run (not executable); nothing was saved"),
+        Some(code) => format!("editor `{editor}` exited with status {code}; nothing was saved"),
+        None => format!("editor `{editor}` was stopped by a signal; nothing was saved"),
+    }
+}
+
+/// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
+/// the terminal given back meanwhile; returns what the file holds afterwards.
+pub(super) fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    let path =
+        std::env::temp_dir().join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut file| file.write_all(format!("{text}\n").as_bytes()));
+    if let Err(e) = written {
+        return Err(format!("cannot write {}: {e}", path.display()));
+    }
+    let ran = terminal::leave().and_then(|()| {
+        // As git does: the variable may hold arguments (`code --wait`), so a shell reads it.
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$@\""))
+            .arg(&editor)
+            .arg(&path)
+            .status()
+    });
+    // The editor's own Ctrl-C reached custodian too: it was not meant for custodian.
+    INTERRUPTED.store(false, Ordering::Relaxed);
+    let resumed = terminal::resume(terminal);
+    let result = match ran {
+        Ok(status) if status.success() => {
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+        Ok(status) => Err(editor_failed(&editor, status.code())),
+        Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
+    };
+    let _ = std::fs::remove_file(&path);
+    // The edit is answered even when the terminal cannot be taken back (it went away while
+    // the editor ran): the answer puts it in custodian's editor or saves it, and the loop
+    // then ends on the broken terminal, keeping an unsaved edit as a draft.
+    match (resumed, result) {
+        (Err(e), Err(_)) => Err(format!("cannot take the terminal back: {e}")),
+        (_, result) => result,
+    }
+}
+
+/// A store error as the screen's answer: a lost connection is its own (the screen keeps
+/// saying so until a reconnect), anything else a message.
+pub(super) fn store_failed(error: StoreError) -> Action {
+    if error.is_connection_lost() {
+        // The whole of it (the server) goes to the log; the status line, which also says
+        // "connection lost", keeps to what it means here.
+        tracing::warn!(%error, "connection lost");
+        let message = match error {
+            StoreError::ConnectionLost { detail, .. } if !detail.is_empty() => "the save did not happen",
+            _ => "the server ended the session or the network dropped",
+        };
+        Action::ConnectionLost { message: message.to_owned() }
+    } else if let StoreError::TimedOut { seconds, .. } = error {
+        // The status line has no room for the server's URL (the log has it).
+        tracing::warn!(%error, "statement timeout");
+        Action::StoreFailed {
+            message: format!(
+                "the server did not answer within {seconds} s (statement_timeout); nothing was changed, try again"
+            ),
+        }
+    } else {
+        Action::StoreFailed { message: error.to_string() }
+    }
+}
+
+/// One piece of work, answered as an action (or silently done).
+pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
+    let store = runtime.store;
+    let failed = store_failed;
+    Some(match effect {
+        Effect::Check { generation, text, limits } => match &runtime.checker {
+            Some(checker) => {
+                checker.submit(generation, text, limits);
+                return None;
+            }
+            None => check::check(generation, &text, &limits, None),
+        },
+        Effect::LoadRows(request) => {
+            let rows = store.rows(&request.seek, request.limit);
+            let counted = |rows| Ok((rows, if request.count { Some(store.user_count()?) } else { None }));
+            match rows.and_then(counted) {
+                Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
+                Err(e) => failed(e),
+            }
+        }
+        Effect::ReadCurrent { id, purpose } => {
+            match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
+                Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
+                Err(e) => failed(e),
+            }
+        }
+        Effect::SelectUser { id } => match store.entry(&id) {
+            Ok(entry) => Action::UserToSelect { entry: Box::new(entry) },
+            Err(e) => failed(e),
+        },
+        Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
+            Ok((record, document)) => Action::UserLoaded { record: Box::new(record), document },
+            Err(e) => failed(e),
+        },
+        Effect::Save { id, data, expected } => {
+            match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
+                Ok(outcome) => {
+                    // Ids and revisions only: the removed keys are the operator's data.
+                    tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
+                    Action::Saved { id, outcome }
+                }
+                // The COMMIT went and no answer came: neither saved nor not saved until the
+                // store, reconnected, is asked.
+                Err(StoreError::SaveOutcomeUnknown { server, user, revision }) => {
+                    tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
+                    let message = StoreError::SaveOutcomeUnknown { server, user, revision }.to_string();
+                    Action::SaveOutcomeUnknown { id, data, revision, message }
+                }
+                // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
+                Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
+                    match store.custom_data(&id) {
+                        Ok(theirs) => {
+                            tracing::warn!(user = %id, %refusal, "save refused: changed since it was read");
+                            Action::SaveConflict { id, theirs }
+                        }
+                        Err(e) => failed(e),
+                    }
+                }
+                Err(e) => failed(e),
+            }
+        }
+        Effect::KeepRecovery { edit, theirs } => {
+            let session = edit.session.clone();
+            let user_id = edit.user_id.clone();
+            // A recovery file's session part is new each time: never the same name twice.
+            let recovery = Draft::new(
+                DraftKind::Recovery,
+                &runtime.database,
+                EditSnapshot { session: crate::draft::new_session(), ..edit },
+                now_ms(),
+            );
+            match runtime.drafts.save(&recovery) {
+                Ok(path) => {
+                    tracing::info!(path = %path.display(), user = %user_id, "edit kept in a recovery file");
+                    // The edit is in the recovery file: the session's own draft is no longer needed.
+                    runtime.drafts.remove_session(&runtime.database, &user_id, &session);
+                    Action::RecoveryKept { path: path.display().to_string(), theirs }
+                }
+                Err(e) => Action::RecoveryFailed { message: e.to_string() },
+            }
+        }
+        Effect::DiscardDraft { user_id, session } => {
+            runtime.drafts.remove_session(&runtime.database, &user_id, &session);
+            return None;
+        }
+        Effect::RemoveFoundDraft(draft) => {
+            tracing::info!(user = %draft.user_id, file = %draft.file_name(), "draft discarded");
+            runtime.drafts.remove(&draft);
+            return None;
+        }
+        Effect::LoadDraft(found) => open_found_draft(runtime, found),
+        Effect::PrefixSearch { generation, query, limit } => match store.prefix_matches(&query, limit) {
+            Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, done: false },
+            Err(e) => failed(e),
+        },
+        Effect::Scan { generation, query } => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.start(generation, query);
+                return None;
+            }
+            // No scanner thread (tests): the whole scan, answered at once.
+            let (mut hits, mut scanned, mut failure) = (Vec::new(), 0, None);
+            scan(store, generation, &query, &|| true, |answer| match answer {
+                Action::SearchHits { hits: step, scanned: count, .. } => {
+                    hits.extend(step);
+                    scanned += count;
+                    true
+                }
+                other => {
+                    failure = Some(other);
+                    false
+                }
+            });
+            failure.unwrap_or(Action::SearchHits { generation, hits, scanned, done: true })
+        }
+        Effect::FindUser { query } => match store.resolve(&query).and_then(|id| store.entry(&id)) {
+            Ok(entry) => Action::UserFound { entry: Box::new(entry) },
+            Err(e) => failed(e),
+        },
+        Effect::Export { path } => match crate::export::to_file(store, &path) {
+            Ok(count) => Action::Exported { path: path.display().to_string(), count },
+            Err(e) => match e.downcast_ref::<StoreError>() {
+                Some(lost) if lost.is_connection_lost() => {
+                    Action::ConnectionLost { message: format!("{e:#}") }
+                }
+                _ => Action::StoreFailed { message: format!("{e:#}") },
+            },
+        },
+        // The terminal's work, without a terminal (in tests): nothing to do.
+        Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => return None,
+        Effect::StopScan => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.stop();
+            }
+            return None;
+        }
+        Effect::Reconnect => match store.reconnect() {
+            Ok(()) => Action::Reconnected,
+            Err(e) => match e {
+                // Still unreachable: the screen keeps saying the connection is lost. The server's
+                // URL (already in the log) is left out of the status line, which has no room.
+                StoreError::Connection(message) => {
+                    tracing::warn!(%message, "reconnecting failed");
+                    let why = message
+                        .strip_prefix("postgres://")
+                        .and_then(|rest| rest.split_once(": "))
+                        .map_or(message.as_str(), |(_, why)| why);
+                    Action::ConnectionLost { message: why.to_owned() }
+                }
+                other => failed(other),
+            },
+        },
+        Effect::ResolveSave { id, data, revision } => match store.save_landed(&id, &data, revision) {
+            Ok(landed) => {
+                tracing::info!(user = %id, revision, landed, "save outcome found after reconnecting");
+                Action::SaveResolved { id, revision, landed }
+            }
+            Err(e) => failed(e),
+        },
+        Effect::SyncKeys => {
+            if let Some(scanner) = &runtime.scanner {
+                scanner.sync_keys();
+                return None;
+            }
+            // No scanner thread (tests): synced here, answered at once.
+            return keys_synced(store.sync_keys());
+        }
+        Effect::LoadHistory { id } => {
+            // Each revision is read, summed up and let go: one document in memory at a time.
+            let summed_up = store.history(&id).and_then(|infos| {
+                let skip = infos.len().saturating_sub(HISTORY_LIMIT);
+                let mut reader = HistoryReader::new();
+                let mut revisions = Vec::new();
+                let mut current_text = String::new();
+                for info in infos.into_iter().skip(skip) {
+                    let text = store.revision_text(&id, info.revision)?;
+                    revisions.push((info.clone(), reader.next(info.revision, &text)));
+                    if info.current {
+                        current_text = text;
+                    }
+                }
+                Ok((revisions, current_text))
+            });
+            match summed_up {
+                Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
+                Err(e) => failed(e),
+            }
+        }
+        Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
+            Ok(text) => Action::RevisionLoaded { id, revision, text },
+            Err(e) => failed(e),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{base64, osc52};
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+    }
+
+    #[test]
+    fn osc52_is_the_clipboard_request() {
+        assert_eq!(osc52("{}"), b"\x1b]52;c;e30=\x07");
+    }
+}
+
+#[cfg(test)]
+mod editor_failed_tests {
+    use super::editor_failed;
+
+    #[test]
+    fn an_editor_the_shell_cannot_find_or_run_is_named_as_such() {
+        assert_eq!(
+            editor_failed("nano-typo", Some(127)),
+            "editor `nano-typo` was not found (set $VISUAL or $EDITOR); nothing was saved"
+        );
+        assert!(editor_failed("/tmp/x", Some(126)).contains("cannot be run"));
+        assert_eq!(editor_failed("vim", Some(1)), "editor `vim` exited with status 1; nothing was saved");
+        assert!(editor_failed("vim", None).contains("stopped by a signal"));
+    }
+}

@@ -1,0 +1,282 @@
+//! The event loop: keys, signals and the workers' answers in, frames out; and the autosave.
+
+use super::*;
+
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
+
+use crate::draft::Draft;
+use crate::inert;
+use crate::tui::app::{Action, Mode, State, update};
+use crate::tui::theme::Theme;
+
+/// How long an edit may go unsaved before its draft is written to disk.
+pub(super) const DRAFT_EVERY: Duration = Duration::from_secs(2);
+
+/// How often the event loop looks for the editor's check while one is under way.
+pub(super) const CHECK_POLL: Duration = Duration::from_millis(5);
+
+/// How often a frame shows what a running scan has found (when no key asks for one sooner).
+pub(super) const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
+
+pub(super) fn event_loop(
+    terminal: &mut terminal::Term,
+    runtime: &Runtime,
+    state: &mut State,
+    theme: &Theme,
+    ended: &Ended,
+    scan_answers: &ScanAnswers,
+) -> Result<()> {
+    let effects = state.start();
+    run_effects_on(runtime, Some(&mut *terminal), state, effects);
+    let found = runtime.drafts.for_database(&runtime.database);
+    for ignored in &found.ignored {
+        tracing::warn!(file = %ignored.name, why = %ignored.why, "a file in the drafts directory is not offered");
+    }
+    let not_offered = found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
+    let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered });
+    run_effects_on(runtime, Some(&mut *terminal), state, effects);
+    settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
+    // crossterm starts watching for resizes on its first poll: start it before the first frame
+    // so a resize right after start-up is not missed.
+    event::poll(Duration::ZERO)?;
+    // `dirty`: the operator did something, draw at once. `scan_news`: the scan found more;
+    // drawn at most every SCAN_FRAME_EVERY so its answers cannot crowd out the keys.
+    let (mut dirty, mut scan_news) = (true, false);
+    let mut drawn_at = Instant::now();
+    let mut last_draft: Option<LastDraft> = None;
+    let mut keys_sync_asked = false;
+    while !state.quit && !ended.now() {
+        if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
+            terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
+            drawn_at = Instant::now();
+            if !keys_sync_asked {
+                // After the first frame, so the sync's work on the server never delays it;
+                // the list is read again when it changed anything.
+                keys_sync_asked = true;
+                if let Some(scanner) = &runtime.scanner {
+                    scanner.sync_keys();
+                }
+            }
+            (dirty, scan_news) = (false, false);
+            panic_if_asked_in_a_test();
+        }
+        if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
+            let effects = update(state, answer);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            dirty = true;
+        }
+        // What the background scan found since the last look. Shown at once while the list
+        // has room for more rows or when the scan is over (someone is waiting for that).
+        let shown_before = state.list.rows.len();
+        // The editor's check: drawn at once, it is what the status line waits for.
+        while let Some(answer) = runtime.checker.as_ref().and_then(check::Checker::try_recv) {
+            let effects = update(state, answer);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            dirty = true;
+        }
+        while let Some(answer) = scan_answers.try_recv() {
+            let effects = update(state, answer);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            scan_news = true;
+        }
+        if scan_news && (shown_before < state.list.height || !state.list.search.scanning) {
+            dirty = true;
+        }
+        // Keys come first: with a frame to draw, only look whether one is waiting; with scan
+        // news, wait (for keys) until its frame is due; otherwise sleep until a key or the
+        // scanner's next answer.
+        // The workers' answers wake the loop as the scanner's do, and are drawn at once.
+        if take_answers_on(runtime, Some(&mut *terminal), state) {
+            dirty = true;
+            continue;
+        }
+        let (wait, wake) = if dirty {
+            (Duration::ZERO, None)
+        } else if scan_news {
+            (SCAN_FRAME_EVERY.saturating_sub(drawn_at.elapsed()), None)
+        } else if state.editor.as_ref().is_some_and(|editor| !editor.is_checked()) {
+            // A check is under way: look for its answer soon.
+            (CHECK_POLL, None)
+        } else {
+            (Duration::from_millis(250), Some(scan_answers.wake.as_raw_fd()))
+        };
+        let workers_wake = runtime.workers.as_ref().map(|w| w.wake.as_raw_fd());
+        // crossterm 0.29 spins forever reading a terminal that has gone away (an SSH drop
+        // whose SIGHUP went to the shell), so custodian looks at the terminal itself first.
+        match terminal_input(wait.as_millis() as i32, [wake, workers_wake]) {
+            TerminalInput::HungUp => break,
+            TerminalInput::Woken => {
+                scan_answers.drain_wake();
+                if let Some(workers) = &runtime.workers {
+                    workers.drain_wake();
+                }
+                continue;
+            }
+            // Nothing typed: still ask crossterm, without waiting, for a resize.
+            TerminalInput::Idle if !event::poll(Duration::ZERO)? => continue,
+            _ => {}
+        }
+        // Drain everything already queued, then draw once.
+        let settle_by = Instant::now() + SETTLE;
+        loop {
+            let event = event::read()?;
+            #[cfg(debug_assertions)]
+            crate::crash::panic_on_test_key(&event);
+            if let Some(action) = action_for_event(state, event) {
+                if matches!(action, Action::Resize { .. }) {
+                    terminal.autoresize()?;
+                }
+                let since = next_ticket(runtime);
+                let effects = update(state, action);
+                run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                settle(runtime, terminal, state, since, settle_by);
+                dirty = true;
+            }
+            if state.quit
+                || terminal_input(0, [None, None]) == TerminalInput::HungUp
+                || !event::poll(Duration::ZERO)?
+            {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TerminalInput {
+    Ready,
+    Idle,
+    /// The scanner has an answer.
+    Woken,
+    HungUp,
+}
+
+/// Waits up to `timeout_ms` for input on the terminal (standard input), or for a byte on
+/// one of the `wake` pipes given (the scanner's, the store workers'), and says which came,
+/// neither, or that the terminal has gone away.
+pub(super) fn terminal_input(timeout_ms: i32, wake: [Option<std::os::fd::RawFd>; 2]) -> TerminalInput {
+    let mut fds = [
+        libc::pollfd { fd: libc::STDIN_FILENO, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake[0].unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: wake[1].unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+    ];
+    // SAFETY: valid pollfds (a negative fd is ignored by poll); poll writes only revents.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if ready < 0 {
+        // Interrupted by a signal (a resize, a hang-up): let the loop look again.
+        return TerminalInput::Idle;
+    }
+    let terminal = fds[0].revents;
+    if terminal & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        TerminalInput::HungUp
+    } else if terminal & libc::POLLIN != 0 {
+        TerminalInput::Ready
+    } else if (fds[1].revents | fds[2].revents) & libc::POLLIN != 0 {
+        TerminalInput::Woken
+    } else {
+        TerminalInput::Idle
+    }
+}
+
+/// What the autosave last tried to write: when, for which editing session, which text.
+pub struct LastDraft {
+    at: Instant,
+    session: String,
+    text: String,
+}
+
+/// Writes the editor's text to its session's draft file when it changed and has been unsaved
+/// a while, so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
+/// Answers with what happened when it tried (a failure goes on the status line at once).
+pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDraft>) -> Option<Action> {
+    let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
+        *last = None;
+        return None;
+    };
+    let text = editor.text();
+    // Another editing session (a new editor) writes at once, whatever the last one wrote.
+    if let Some(written) = last.as_ref().filter(|w| w.session == editor.draft_session)
+        && (written.text == text || written.at.elapsed() < DRAFT_EVERY)
+    {
+        return None;
+    }
+    *last = Some(LastDraft { at: Instant::now(), session: editor.draft_session.clone(), text });
+    let result = keep_unsaved_edit(runtime, editor.snapshot());
+    if let Err(why) = &result {
+        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
+    }
+    Some(Action::Autosaved(result.map(|p| p.display().to_string())))
+}
+
+/// Takes a found draft over for a new editing session and loads what reopening it needs. Its
+/// base is in doubt when the revision it started from is gone or holds another text than
+/// the one it was edited from (a database restored from a backup, or re-imported): then the
+/// editor starts from what is stored now and shows the conflict view.
+pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
+    let store = runtime.store;
+    let not_opened = |message: String| Action::DraftNotOpened { message };
+    let record = match store.user(&found.user_id) {
+        Ok(record) => record,
+        Err(e) => {
+            return not_opened(format!(
+                "draft of {} not opened (it is kept): {e}",
+                inert::line(&found.user_handle)
+            ));
+        }
+    };
+    let draft = match runtime.drafts.claim(&found, &crate::draft::new_session()) {
+        Ok(draft) => draft,
+        Err(e) => return not_opened(format!("draft not opened: {e}")),
+    };
+    let base_text = store.revision_text(&draft.user_id, draft.base_revision);
+    let (base, doubt) = match base_text {
+        Ok(text) if draft.started_from(&text) => {
+            (crate::store::StoredDocument { text, revision: draft.base_revision }, None)
+        }
+        other => {
+            let reason = match other {
+                Ok(_) => format!(
+                    "revision {} holds another text than the one this draft was edited from (restored from a backup or re-imported?)",
+                    draft.base_revision
+                ),
+                Err(_) => format!(
+                    "revision {} it started from is not in this database (restored from a backup or re-imported?)",
+                    draft.base_revision
+                ),
+            };
+            match store.custom_data(&draft.user_id) {
+                Ok(current) => (current, Some(reason)),
+                Err(e) => return not_opened(format!("draft not opened (it is kept): {e}")),
+            }
+        }
+    };
+    tracing::info!(user = %draft.user_id, doubtful = doubt.is_some(), "draft reopened");
+    Action::DraftReady { record: Box::new(record), base, draft, doubt }
+}
+
+/// The action an input event stands for in the current state, if any.
+pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => keymap::action_for(state.mode(), key),
+        Event::Paste(text) => match state.mode() {
+            Mode::Edit => Some(Action::Paste(text)),
+            _ => None,
+        },
+        Event::Resize(width, height) => Some(Action::Resize { width, height }),
+        // Only delivered with --mouse.
+        Event::Mouse(mouse) if matches!(state.mode(), Mode::Browse | Mode::Filter) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Down),
+            MouseEventKind::ScrollUp => Some(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) => {
+                view::list_row_at(state.width, state.height, mouse.column, mouse.row).map(Action::SelectRow)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}

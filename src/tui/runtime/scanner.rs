@@ -1,0 +1,266 @@
+//! The filter's scan of every user, on a thread of its own, answering on a channel that
+//! wakes the event loop.
+
+use super::*;
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::store::{ListKey, StoreError, UserStore};
+use crate::tui::app::Action;
+
+/// Users the background scan reads per step: a few milliseconds of work, then it looks
+/// whether it has been cancelled.
+pub(super) const SCAN_STEP: usize = 5_000;
+
+/// Scans for the filter on one thread of its own, answering with actions on a channel. The
+/// next keystroke's query replaces the running one between two steps. One thread, not one
+/// per keystroke: overlapping scans each filled their own buffers (4 at once: 94 MiB).
+///
+/// The thread holds the store: it is stopped and joined ([`Scanner::shut_down`], also on
+/// drop) before the store may be closed, or redb would find the file still open at exit and
+/// mark it as needing a repair.
+pub struct Scanner {
+    /// `None` once shut down: the thread's `recv` then fails and it ends.
+    queries: Option<mpsc::Sender<ScannerJob>>,
+    current: Arc<AtomicU64>,
+    /// The scanner's store, to cancel a step the server is working on for a query that was
+    /// replaced (`None` once shut down: it must not outlive the thread's hold for redb).
+    store: Option<Arc<dyn UserStore>>,
+    /// Whether a scan is under way (a cancel request is sent only then).
+    busy: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Scans every user for `query`, a step at a time, handing each step's answer (hits, or the
+/// failure that ends it) to `answer`, which says whether to go on.
+///
+/// It stops after one hit more than the list keeps: each hit is a distinct user, so the list
+/// then knows it holds only some of them, and a query that matches nearly everyone does not
+/// build thousands of rows that would be thrown away.
+///
+/// A step cancelled on the server ([`UserStore::cancel_running`], asked for when the next
+/// keystroke replaced this scan) ends the scan without a word once `current` says it was
+/// replaced; a cancel that was meant for the scan before and hit this one's step instead is
+/// taken again, a few times at most. A scan on a connection that was lost reconnects once
+/// first (the screen's own connection is reconnected by `r`; this is the scanner's).
+pub(super) fn scan(
+    store: &dyn UserStore,
+    generation: u64,
+    query: &str,
+    current: &dyn Fn() -> bool,
+    mut answer: impl FnMut(Action) -> bool,
+) {
+    let mut after: Option<ListKey> = None;
+    let mut wanted = app::MAX_MATCHES + 1;
+    let (mut cancels, mut reconnected) = (0, false);
+    loop {
+        let step = crate::crash::catch(|| store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted))
+            .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+        let step = match step {
+            Err(StoreError::Cancelled) if !current() => return,
+            Err(StoreError::Cancelled) if cancels < 3 => {
+                cancels += 1;
+                continue;
+            }
+            Err(e) if e.is_connection_lost() && !reconnected => {
+                reconnected = true;
+                match store.reconnect() {
+                    Ok(()) => continue,
+                    Err(_) => Err(e),
+                }
+            }
+            other => other,
+        };
+        let (step, last) = match step {
+            Ok(step) => {
+                wanted = wanted.saturating_sub(step.hits.len());
+                after = step.next.filter(|_| wanted > 0);
+                let (scanned, done) = (step.scanned as u64, after.is_none());
+                (Action::SearchHits { generation, hits: step.hits, scanned, done }, done)
+            }
+            Err(e) => (store_failed(e), true),
+        };
+        if !answer(step) || last {
+            return;
+        }
+    }
+}
+
+/// The scanner's answers, and a pipe it writes a byte to after each one, so the event loop,
+/// which sleeps in `poll` on the terminal, wakes for an answer as it does for a key.
+pub struct ScanAnswers {
+    receiver: mpsc::Receiver<Action>,
+    pub(super) wake: std::os::fd::OwnedFd,
+}
+
+impl ScanAnswers {
+    /// The next answer, if one has come.
+    pub fn try_recv(&self) -> Option<Action> {
+        self.receiver.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for the scanner's wake-up byte, as the event loop does; whether
+    /// it came.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let mut fd = libc::pollfd { fd: self.wake.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; poll writes only its revents.
+        let ready = unsafe { libc::poll(&mut fd, 1, timeout.as_millis() as i32) } > 0;
+        self.drain_wake();
+        ready
+    }
+
+    /// Empties the wake-up pipe (it is non-blocking; what it holds carries no meaning).
+    pub(super) fn drain_wake(&self) {
+        let mut buffer = [0u8; 64];
+        // SAFETY: reads into a local buffer of the length given, from our own pipe.
+        while unsafe { libc::read(self.wake.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
+    }
+}
+
+/// A non-blocking, close-on-exec pipe: (read end, write end).
+pub(super) fn wake_pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two-element array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (std::os::fd::OwnedFd::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// What the scanner's thread is asked to do.
+pub(super) enum ScannerJob {
+    Scan(u64, String),
+    /// [`UserStore::sync_keys`], on the scanner's connection: the screen's stays free.
+    SyncKeys,
+}
+
+/// The store's answer to a key sync, as the loop takes it: nothing when nothing changed.
+pub(super) fn keys_synced(result: Result<bool, StoreError>) -> Option<Action> {
+    match result {
+        Ok(true) => Some(Action::KeysChanged),
+        Ok(false) => None,
+        Err(e) => {
+            Some(Action::StoreFailed { message: format!("the list's keys were not brought up to date: {e}") })
+        }
+    }
+}
+
+impl Scanner {
+    pub fn new(store: Arc<dyn UserStore>) -> std::io::Result<(Self, ScanAnswers)> {
+        let (answers, receiver) = mpsc::channel();
+        let (wake, waker) = wake_pipe()?;
+        let (queries, requests) = mpsc::channel::<ScannerJob>();
+        let current = Arc::new(AtomicU64::new(0));
+        let running = Arc::clone(&current);
+        let busy = Arc::new(AtomicBool::new(false));
+        let scanning = Arc::clone(&busy);
+        let held = Arc::clone(&store);
+        let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
+            let busy = scanning;
+            yield_to_the_operator();
+            let send = |answer: Action| {
+                let sent = answers.send(answer).is_ok();
+                // A full pipe already wakes the loop: a failed write loses nothing.
+                // SAFETY: writes one byte from a local to our own pipe.
+                unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+                sent
+            };
+            while let Ok(first) = requests.recv() {
+                // Of the queries waiting, only the newest is run; a sync asked for is done
+                // first, so the scan after it reads the keys it made.
+                let (mut sync, mut newest) = (false, None);
+                for job in std::iter::once(first).chain(requests.try_iter()) {
+                    match job {
+                        ScannerJob::SyncKeys => sync = true,
+                        ScannerJob::Scan(generation, query) => newest = Some((generation, query)),
+                    }
+                }
+                if sync {
+                    let result = crate::crash::catch(|| store.sync_keys())
+                        .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+                    if let Some(answer) = keys_synced(result) {
+                        send(answer);
+                    }
+                }
+                if let Some((generation, query)) = newest {
+                    let current = || running.load(Ordering::SeqCst) == generation;
+                    if current() {
+                        busy.store(true, Ordering::SeqCst);
+                        scan(&*store, generation, &query, &current, |answer| send(answer) && current());
+                        busy.store(false, Ordering::SeqCst);
+                    }
+                }
+            }
+        })?;
+        let scanner = Self { queries: Some(queries), current, store: Some(held), busy, thread: Some(thread) };
+        Ok((scanner, ScanAnswers { receiver, wake }))
+    }
+
+    pub(super) fn start(&self, generation: u64, query: String) {
+        self.current.store(generation, Ordering::SeqCst);
+        self.cancel_running();
+        if let Some(queries) = &self.queries {
+            let _ = queries.send(ScannerJob::Scan(generation, query));
+        }
+    }
+
+    /// Asks for [`UserStore::sync_keys`] on the scanner's thread (and connection); a running
+    /// scan finishes first.
+    pub(super) fn sync_keys(&self) {
+        if let Some(queries) = &self.queries {
+            let _ = queries.send(ScannerJob::SyncKeys);
+        }
+    }
+
+    pub(super) fn stop(&self) {
+        self.current.store(u64::MAX, Ordering::SeqCst);
+        self.cancel_running();
+    }
+
+    /// The server stops working for a query nobody waits for any more (PostgreSQL: a cancel
+    /// request, sent from a thread of its own; redb: nothing, its steps are short).
+    pub(super) fn cancel_running(&self) {
+        if self.busy.load(Ordering::SeqCst)
+            && let Some(store) = &self.store
+        {
+            store.cancel_running();
+        }
+    }
+
+    /// Ends the thread and waits for it: a running scan stops after its current step (a few
+    /// milliseconds), and the thread's hold on the store is gone when this returns.
+    pub fn shut_down(&mut self) {
+        self.stop();
+        self.store = None;
+        self.queries = None;
+        if let Some(thread) = self.thread.take() {
+            // A scan that panicked has already let go of the store while unwinding.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Lowers the calling thread's CPU priority (nice 10), so that on a busy or small machine
+/// the scan takes what the UI thread leaves and keys never queue behind a step. Linux
+/// applies `setpriority` to the thread; elsewhere this is a best effort.
+pub(super) fn yield_to_the_operator() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on this thread's own id.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}

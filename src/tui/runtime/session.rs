@@ -1,0 +1,324 @@
+//! One session of the screen from start to end: the terminal checked, the store opened, the
+//! signals watched, and the same way out however it ends (draft kept, threads joined, store
+//! closed).
+
+use super::*;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::domain::time::now_ms;
+use crate::draft::{Draft, DraftKind, Drafts, EditSnapshot};
+use crate::inert;
+use crate::store::{OpenOptions, UserStore};
+use crate::tui::app::State;
+use crate::tui::theme::Theme;
+
+/// glibc gives every thread that allocates a heap (arena) of its own; the scanner's stays
+/// resident after a scan, a few MiB that have nothing to do with the data. The two threads
+/// share one heap instead (they seldom allocate at the same moment).
+pub(super) fn one_heap_for_all_threads() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists; mallopt only sets a tunable.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// How the operator asked for the screen.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub read_only: bool,
+    /// No colour at all (also when `NO_COLOR` is set to anything).
+    pub no_color: bool,
+    /// Capture the mouse: click to select, wheel to scroll. Off by default, which keeps the
+    /// terminal's own text selection working.
+    pub mouse: bool,
+    /// On PostgreSQL, the Logto tenant whose users are shown.
+    pub tenant: String,
+    /// The key file that seals and opens values (`--key-file`, `$CUSTODIAN_KEY_FILE`).
+    pub key_file: Option<std::path::PathBuf>,
+    /// `--schema FILE`: hold customData to this JSON Schema instead of the stored one.
+    pub schema_file: Option<std::path::PathBuf>,
+}
+
+/// Signals that end the session the way `q` does (the draft kept, the database closed): a
+/// hang-up (the SSH connection dropped, the main way a session ends), TERM, and INT or QUIT
+/// from outside (raw mode turns Ctrl-C into a key). Set by the signal handlers.
+pub(super) struct Ended {
+    hang_up_or_term: Arc<AtomicBool>,
+}
+
+/// INT and QUIT, kept apart: while `$EDITOR` runs it shares the terminal and its Ctrl-C (vi's
+/// "interrupt") reaches custodian too; that one is forgotten when the editor returns.
+pub(super) static INTERRUPTED: std::sync::LazyLock<Arc<AtomicBool>> = std::sync::LazyLock::new(Arc::default);
+
+impl Ended {
+    /// Watches for the signals. Registered before the database is opened: their default
+    /// action would end the process with the file still open, to be repaired by the next one.
+    pub(super) fn watch() -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        let ended = Self { hang_up_or_term: Arc::default() };
+        for (signal, flag) in [
+            (SIGHUP, &ended.hang_up_or_term),
+            (SIGTERM, &ended.hang_up_or_term),
+            (SIGINT, &*INTERRUPTED),
+            (SIGQUIT, &*INTERRUPTED),
+        ] {
+            signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot watch for hang-ups")?;
+        }
+        Ok(ended)
+    }
+
+    pub(super) fn now(&self) -> bool {
+        self.hang_up_or_term.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
+    }
+}
+
+/// A line on stderr that never panics: after the terminal vanished, `eprintln!` would panic
+/// on the failed write, and a panic then could end the process before the database is closed.
+pub(super) fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Test hook (debug builds only): `CUSTODIAN_TEST_PANIC=1` panics in the event loop after the
+/// first frame, so the pty tests can check what a panic leaves behind.
+pub(super) fn panic_if_asked_in_a_test() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CUSTODIAN_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("CUSTODIAN_TEST_PANIC");
+    }
+}
+
+/// The terminal cannot show the editor's screen (exit code 2, as a usage mistake).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CannotShowScreen(pub String);
+
+/// A `dumb` terminal (or none named in `$TERM`) cannot move the cursor or redraw: drawing
+/// the screen there prints garbage. Decided before anything is written to the terminal.
+pub(super) fn check_terminal_type(
+    term: Option<&std::ffi::OsStr>,
+) -> std::result::Result<(), CannotShowScreen> {
+    let why = match term.map(|t| t.to_string_lossy()) {
+        None => "$TERM is not set".to_owned(),
+        Some(t) if t.is_empty() => "$TERM is empty".to_owned(),
+        Some(t) if t == "dumb" => "TERM=dumb".to_owned(),
+        Some(_) => return Ok(()),
+    };
+    Err(CannotShowScreen(format!(
+        "this terminal cannot show the editor's screen ({why}); set TERM to your terminal's type, or use a subcommand (see `custodian --help`)"
+    )))
+}
+
+/// Opens the TUI on the database.
+///
+/// However the session ends — a key, a signal, a terminal that went away, an error or a
+/// panic in the loop — the same way out follows: the terminal restored, an unsaved edit kept
+/// as a draft, every thread that holds the store stopped and joined, and the store dropped,
+/// which closes the redb file cleanly (a `--read-only` open right after needs no repair).
+/// An early `?` return drops in the same order: the runtime (joining its threads) first.
+pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
+    let Options { read_only, no_color, mouse, tenant, key_file, schema_file } = options;
+    check_terminal_type(std::env::var_os("TERM").as_deref())?;
+    // A key file that is named but unusable (others can read it, malformed) is refused before
+    // the screen opens, as the CLI refuses it.
+    let keys = key_file.as_deref().map(crate::key_file::load).transpose()?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
+    }
+    one_heap_for_all_threads();
+    let drafts = Drafts::in_state_dir();
+    // A drafts directory someone else could write is refused before anything is read from it.
+    drafts.check()?;
+    let ended = Ended::watch()?;
+    // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
+    // without the password, and the tenant.
+    // On PostgreSQL the scanner has a connection of its own (one client serves one query at
+    // a time); redb's threads share the file.
+    let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
+        match crate::database::postgres_url(db) {
+            Some(url) => {
+                // The key table when it can (a session that may write, after `init`): a page
+                // is an index range at any number of users. Synced in the background below.
+                let store = crate::database::open_postgres(
+                    url,
+                    &tenant,
+                    read_only,
+                    crate::store::SCREEN_STATEMENT_TIMEOUT,
+                    true,
+                )?;
+                let scan_store = Arc::new(store.another_connection()?);
+                let database = store.draft_identity();
+                (Arc::new(store), scan_store, database)
+            }
+            None => {
+                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
+                let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
+                let store: Arc<dyn UserStore> = Arc::new(store);
+                (Arc::clone(&store), store, path.display().to_string())
+            }
+        };
+    // Compiled once for the session; a schema that does not compile stops here, in one line.
+    let shape = crate::cli::schema::load_shape(&*store, schema_file.as_deref())?.map(Arc::new);
+    let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
+    let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
+        .context("cannot start the store's workers")?;
+    let runtime = Runtime {
+        store: &*store,
+        drafts,
+        database,
+        scanner: Some(scanner),
+        workers: Some(workers),
+        checker: Some(check::Checker::new(shape.clone()).context("cannot start the checker")?),
+    };
+    let theme = Theme::from_environment(no_color);
+    let colour = Theme { ascii: false, ..theme } == Theme::colour();
+    let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
+    let size = terminal.size()?;
+    let mut state = State::new(size.width, size.height, store.is_read_only());
+    state.key_order = store.key_order();
+    state.keys = keys;
+    state.home = std::env::var("HOME").ok();
+    state.shape = shape;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
+    }));
+    // Work already sent is answered before leaving: a save asked for is either done and said
+    // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
+    let status_before = state.status.clone();
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for_answers(&runtime, &mut state, Duration::from_secs(30))
+    }))
+    .unwrap_or(false);
+    let restored = terminal::leave().context("cannot restore the terminal");
+    terminal::forget(terminal);
+    // Whatever ended the session, an edit that was not saved is kept.
+    let kept = state
+        .editor
+        .as_ref()
+        .filter(|e| e.is_modified())
+        .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
+    drop(runtime);
+    close(store);
+    // What the last answers said, where the operator can still read it.
+    if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
+        say(&format!("custodian: {}", inert::line(&status.text)));
+    }
+    if !answered {
+        say("custodian: the store did not answer in time; what was asked last may not have been done");
+    }
+    match &kept {
+        Some(Ok(path)) => {
+            tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
+            say(&format!(
+                "custodian: your unsaved edit is kept in {}; start custodian again to reopen it",
+                inert::line(&path.display().to_string())
+            ));
+        }
+        Some(Err(message)) => {
+            tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
+        }
+        None => {}
+    }
+    match (outcome, kept) {
+        // The edit is not where custodian keeps drafts: that is the error, whatever else.
+        (_, Some(Err(message))) => bail!("{message}"),
+        (Ok(result), _) => result.and(restored),
+        (Err(_), kept) => bail!(
+            "internal error; the terminal was restored{}",
+            if kept.is_some() { " and your edit kept" } else { "" }
+        ),
+    }
+}
+
+/// Drops the last handle of the store, which closes the database file cleanly. Every thread
+/// that shared it must have been joined by now; if one was not, the file is left for redb to
+/// repair, which the log says.
+pub(super) fn close<S: ?Sized>(store: Arc<S>) {
+    let holders = Arc::strong_count(&store);
+    if holders > 1 {
+        tracing::error!(holders, "the store is still shared at exit: the database will need a repair");
+    }
+    drop(store);
+}
+
+/// Writes the editor's draft (autosave and the end of a session).
+pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
+    let draft = Draft::new(DraftKind::Draft, &runtime.database, edit, now_ms());
+    runtime.drafts.save(&draft).map_err(|e| e.to_string())
+}
+
+/// The last chance for an unsaved edit (a hang-up, a TERM, a vanished terminal, a crash):
+/// the drafts directory, else a new private file (0600, exclusive) in `$TMPDIR` or the
+/// current directory holding the text alone. `Ok` only when it is a draft custodian offers
+/// again; `Err` says where the edit is, or that it is nowhere, in one line.
+pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
+    let (user, revision) = (edit.user_id.clone(), edit.base_revision);
+    let text = edit.text.clone();
+    let why = match keep_unsaved_edit(runtime, edit) {
+        Ok(path) => return Ok(path),
+        Err(why) => why,
+    };
+    let name = format!(
+        "custodian-unsaved-{}-{}-{:08x}.json",
+        crate::draft::name_part(&user),
+        std::process::id(),
+        fastrand::u32(..)
+    );
+    let mut tried = Vec::new();
+    for dir in [std::env::temp_dir(), std::path::PathBuf::from(".")] {
+        let path = dir.join(&name);
+        match write_private_new(&path, &text) {
+            Ok(()) => {
+                let shown = std::fs::canonicalize(&path).unwrap_or(path);
+                return Err(format!(
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set id:{} {} --expect-revision {revision}` saves it)",
+                    inert::line(&user),
+                    shown.display(),
+                    database_arguments(&runtime.database),
+                    inert::shell_word(&user),
+                    inert::shell_word(&shown.display().to_string())
+                ));
+            }
+            Err(e) => tried.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    Err(format!(
+        "your unsaved edit of user {} could not be written anywhere and is lost ({why}; {})",
+        inert::line(&user),
+        tried.join("; ")
+    ))
+}
+
+/// The arguments that name this session's database on a command line: `--db PATH`, or for
+/// PostgreSQL `--db URL --tenant ID` (the URL without its password, as drafts record it).
+pub(super) fn database_arguments(database: &str) -> String {
+    match database.rsplit_once("#tenant=") {
+        Some((url, tenant)) => {
+            format!("--db {} --tenant {}", inert::shell_word(url), inert::shell_word(tenant))
+        }
+        None => format!("--db {}", inert::shell_word(database)),
+    }
+}
+
+/// A new file (never an existing one, never through a symbolic link), 0600, fsynced.
+pub(super) fn write_private_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}

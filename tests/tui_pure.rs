@@ -1,0 +1,150 @@
+//! `update` is pure: what it needs from outside (the home directory, random bytes) is in the
+//! state, put there at start by the runtime, so the same state and action give the same result.
+
+mod support;
+
+use custodian::domain::CustomData;
+use custodian::domain::seal::{self, Key, KeySet};
+use custodian::store::{Author, RedbStore, UserStore};
+use custodian::tui::app::CursorPath;
+use custodian::tui::app::{Action, Effect, Mode, State, StatusKind, update};
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key as TextKey};
+use support::{act, demo_store, started};
+
+fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
+    update(state, Action::StartCommand);
+    for c in line.chars() {
+        update(state, Action::CommandChar(c));
+    }
+    update(state, Action::RunCommand)
+}
+
+#[test]
+fn export_expands_the_tilde_to_the_home_the_state_holds_not_the_environment() {
+    let mut state = State::new(120, 40, false);
+    state.home = Some("/home/operator".to_owned());
+    let effects = run_command(&mut state, "export ~/users.jsonl");
+    assert_eq!(effects, vec![Effect::Export { path: "/home/operator/users.jsonl".into() }]);
+    // Without a home (none given at start) the tilde is a name like any other.
+    let mut state = State::new(120, 40, false);
+    let effects = run_command(&mut state, "export ~/users.jsonl");
+    assert_eq!(effects, vec![Effect::Export { path: "~/users.jsonl".into() }]);
+}
+
+fn keys() -> KeySet {
+    KeySet::new(vec![Key::new("2026-12", [7; 32])]).expect("one key")
+}
+
+/// The demo database's first user holding `{"taxId": "DE123456789"}`, the editor open on it
+/// with the cursor on the value, and the key file given.
+fn editing_tax_id(store: &RedbStore) -> State {
+    let first = store.page_after(None, 1).expect("page").remove(0);
+    let data = CustomData::parse(r#"{"taxId": "DE123456789"}"#).expect("test document");
+    store.replace_custom_data(&first.user.id, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(store, 100, 30);
+    state.keys = Some(keys());
+    act(store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    let editor = state.editor.as_mut().expect("editor");
+    let (row, col) = editor
+        .textarea
+        .lines()
+        .iter()
+        .enumerate()
+        .find_map(|(row, line)| line.find("DE1").map(|at| (row, at)))
+        .expect("the value is in the editor");
+    editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+    state
+}
+
+fn fixed_iv() -> Result<[u8; seal::IV_BYTES], String> {
+    Ok([42; seal::IV_BYTES])
+}
+
+fn no_random_bytes() -> Result<[u8; seal::IV_BYTES], String> {
+    Err("no entropy".to_owned())
+}
+
+#[test]
+fn sealing_takes_its_iv_from_the_source_the_state_holds() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_tax_id(&store);
+    state.iv_source = fixed_iv;
+    act(&store, &mut state, Action::SealValue);
+    let text = state.editor.as_ref().expect("editor").text();
+    let object: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let token = object["taxId"].as_str().expect("a string");
+    // header..IV.ciphertext.tag: the IV is the source's bytes, base64url.
+    assert_eq!(token.split('.').nth(2), Some("KioqKioqKioqKioq"), "{token}");
+    assert_eq!(seal::open(token, &keys()).expect("opens"), serde_json::json!("DE123456789"));
+}
+
+#[test]
+fn sealing_without_random_bytes_says_so_and_changes_nothing() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_tax_id(&store);
+    state.iv_source = no_random_bytes;
+    let before = state.editor.as_ref().expect("editor").text();
+    act(&store, &mut state, Action::SealValue);
+    assert_eq!(state.editor.as_ref().expect("editor").text(), before);
+    let status = state.status.as_ref().expect("a status line");
+    assert_eq!(status.kind, StatusKind::Error);
+    assert_eq!(status.text, "cannot seal: no random bytes from the system (no entropy)");
+}
+
+/// The editor open on `{"theme": "dark", "billing": {"plan": "pro"}}`.
+fn editing_billing(store: &RedbStore) -> State {
+    let first = store.page_after(None, 1).expect("page").remove(0);
+    let data = CustomData::parse(r#"{"theme": "dark", "billing": {"plan": "pro"}}"#).expect("test document");
+    store.replace_custom_data(&first.user.id, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    state
+}
+
+fn press(store: &RedbStore, state: &mut State, key: TextKey) {
+    act(store, state, Action::Edit(Input { key, ctrl: false, alt: false, shift: false }));
+}
+
+#[test]
+fn the_path_at_the_editor_cursor_is_kept_in_state_when_the_cursor_moves() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_billing(&store);
+    for _ in 0..3 {
+        press(&store, &mut state, TextKey::Down);
+    }
+    press(&store, &mut state, TextKey::End);
+    let editor = state.editor.as_ref().expect("editor");
+    let kept = editor.cursor_path.as_ref().expect("a path kept after the move");
+    let cursor = editor.textarea.cursor();
+    assert_eq!(kept.cursor, (cursor.0, cursor.1));
+    assert_eq!(kept.generation, editor.generation);
+    assert_eq!(kept.path, "billing.plan");
+    press(&store, &mut state, TextKey::Up);
+    let kept = state.editor.as_ref().and_then(|e| e.cursor_path.as_ref()).expect("kept");
+    assert_eq!(kept.path, "billing");
+}
+
+#[test]
+fn the_editor_title_reads_the_kept_path_instead_of_reading_the_text_each_frame() {
+    let (_dir, store) = demo_store();
+    let mut state = editing_billing(&store);
+    press(&store, &mut state, TextKey::Down);
+    let editor = state.editor.as_mut().expect("editor");
+    let cursor = editor.textarea.cursor();
+    // A path the text does not hold: only a title that reads the kept one shows it.
+    editor.cursor_path = Some(CursorPath {
+        cursor: (cursor.0, cursor.1),
+        generation: editor.generation,
+        path: "kept.path".into(),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &state, &Theme::colour())).expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("at kept.path"), "{screen}");
+}
