@@ -2375,6 +2375,42 @@ fn tab_reads_customdata_as_a_tree_that_folds_and_finds_the_filter_and_tab_goes_b
     assert_ne!(selected_id(&state), user);
 }
 
+/// The tree is built with the user's load on the store worker (a 1 MiB document takes
+/// ~20 ms: not on `Tab`'s key path), and going back to the list keeps it, folds and all.
+#[test]
+fn the_tree_comes_built_with_the_user_and_keeps_its_folds_between_tabs() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let user = selected_id(&state);
+    let prepared = state.prepared_tree.as_ref().expect("the worker built the tree with the user");
+    assert_eq!(
+        (prepared.user_id.as_str(), prepared.revision),
+        (user.as_str(), state.document.as_ref().unwrap().revision)
+    );
+    let tab = || key(KeyCode::Tab, KeyModifiers::NONE);
+    press_bound(&store, &mut state, tab());
+    assert_eq!(state.mode(), Mode::Tree);
+    assert!(state.prepared_tree.is_none(), "Tab took the prepared tree instead of building one");
+    press_bound(&store, &mut state, char_key('j'));
+    press_bound(&store, &mut state, char_key(' '));
+    press_bound(&store, &mut state, tab());
+    assert!(state.prepared_tree.is_some(), "the tree is kept when the list takes the focus");
+    press_bound(&store, &mut state, tab());
+    let tree = state.tree.as_ref().unwrap();
+    assert_eq!(
+        (tree.path(tree.cursor.node).as_str(), tree.line(tree.cursor).value.as_str()),
+        ("adminConsolePreferences", "{…} 3 keys")
+    );
+    // Another user: the tree is theirs.
+    press_bound(&store, &mut state, tab());
+    press_bound(&store, &mut state, char_key('j'));
+    let next = selected_id(&state);
+    assert_ne!(next, user);
+    assert_eq!(state.prepared_tree.as_ref().map(|p| p.user_id.clone()), Some(next));
+}
+
 #[test]
 fn refresh_asks_the_store_to_take_in_users_changed_outside() {
     let (_dir, store) = demo_store();

@@ -72,7 +72,20 @@ pub struct Tree {
     pub top: Row,
 }
 
+/// A tree is built on a store worker and handed to the screen in an action, which is
+/// printed in logs and test failures: its size, not its million nodes.
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree").field("nodes", &self.nodes.len()).finish_non_exhaustive()
+    }
+}
+
 impl Tree {
+    /// The tree of `document`'s text; `None` when it is not JSON.
+    pub fn of_text(document: &str) -> Option<Self> {
+        serde_json::from_str::<Value>(document).ok().map(|value| Tree::new(&value))
+    }
+
     /// The tree of `value`, everything unfolded, the cursor on the first line.
     pub fn new(value: &Value) -> Self {
         let mut nodes = Vec::new();

@@ -156,13 +156,23 @@ impl State {
     }
 
     /// The selected user's profile and document arrived.
-    pub(super) fn user_loaded(&mut self, record: UserRecord, document: StoredDocument) -> Vec<Effect> {
+    pub(super) fn user_loaded(
+        &mut self,
+        record: UserRecord,
+        document: StoredDocument,
+        tree: Option<Arc<Tree>>,
+    ) -> Vec<Effect> {
         // Only the answer for the user still selected is shown.
         if self.list.selected_entry().is_some_and(|e| e.user.id == record.user.id) {
             if let Some(entry) = self.list.rows.get_mut(self.list.selected) {
                 entry.revision = record.revision;
                 *entry.user = record.user.clone();
             }
+            self.prepared_tree = tree.map(|tree| PreparedTree {
+                user_id: record.user.id.clone(),
+                revision: document.revision,
+                tree,
+            });
             self.user = Some(record);
             self.document = Some(document);
         }

@@ -10,9 +10,16 @@ use crate::inert;
 use crate::tui::tree::Tree;
 
 impl State {
-    /// The focus goes back to the list.
+    /// The focus goes back to the list; the tree is kept, folds and all, for the next `Tab`
+    /// on the same document.
     pub(super) fn leave_tree(&mut self) -> Vec<Effect> {
-        self.tree = None;
+        if let (Some(tree), Some(user), Some(document)) = (self.tree.take(), &self.user, &self.document) {
+            self.prepared_tree = Some(PreparedTree {
+                user_id: user.user.id.clone(),
+                revision: document.revision,
+                tree: Arc::new(tree),
+            });
+        }
         Vec::new()
     }
 
@@ -57,6 +64,17 @@ impl State {
             self.say(StatusKind::Info, "no customData loaded yet");
             return Vec::new();
         };
+        // The tree the store worker built for this very document, when there is one.
+        let is_of_this_document = |prepared: &PreparedTree| {
+            self.user.as_ref().is_some_and(|user| user.user.id == prepared.user_id)
+                && prepared.revision == document.revision
+        };
+        if let Some(prepared) = self.prepared_tree.take_if(|prepared| is_of_this_document(prepared))
+            && let Ok(tree) = Arc::try_unwrap(prepared.tree)
+        {
+            self.tree = Some(tree);
+            return Vec::new();
+        }
         match serde_json::from_str::<Value>(&document.text) {
             Ok(value) => self.tree = Some(Tree::new(&value)),
             Err(e) => self.say(StatusKind::Error, format!("the stored document cannot be read: {e}")),

@@ -3,6 +3,7 @@
 use super::*;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Result;
@@ -13,6 +14,7 @@ use crate::draft::{Draft, DraftKind, EditSnapshot};
 use crate::inert;
 use crate::store::{Author, StoreError};
 use crate::tui::app::{Action, Effect, State, update};
+use crate::tui::tree::Tree;
 
 /// Revisions the history view loads (the most recent ones).
 pub(super) const HISTORY_LIMIT: usize = 200;
@@ -223,7 +225,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Err(e) => failed(e),
         },
         Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
-            Ok((record, document)) => Action::UserLoaded { record: Box::new(record), document },
+            Ok((record, document)) => {
+                let tree = Tree::of_text(&document.text).map(Arc::new);
+                Action::UserLoaded { record: Box::new(record), document, tree }
+            }
             Err(e) => failed(e),
         },
         Effect::Save { id, data, expected } => {
