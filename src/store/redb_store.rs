@@ -391,10 +391,10 @@ impl RedbStore {
         let mut store =
             Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
         match crash::contain(|| store.check_schema()) {
-            Some(Ok((layout, upgraded, notes))) => {
+            Some(Ok((layout, freed, notes))) => {
                 store.layout = layout;
                 store.upgrade_notes = notes;
-                if upgraded {
+                if freed {
                     // The old indexes' pages are free but the file keeps its size (1M users:
                     // 796 MB became 1.6 GB); give them back once. Another process holding the
                     // file open prevents it, which costs only space.
@@ -449,7 +449,8 @@ impl RedbStore {
     }
 
     /// Checks the file's layout, upgrading an older one when writable; returns the layout in
-    /// effect and whether it was upgraded.
+    /// effect and whether the upgrade freed pages (worth a compaction: the journal's upgrade
+    /// only adds tables).
     fn check_schema(&self) -> Result<(u64, bool, Vec<String>), StoreError> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
@@ -461,7 +462,7 @@ impl RedbStore {
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
             let notes = self.upgrade(found)?;
-            return Ok((SCHEMA_VERSION, true, notes));
+            return Ok((SCHEMA_VERSION, found < 4, notes));
         }
         Ok((found, false, Vec::new()))
     }
