@@ -64,7 +64,10 @@ fn main() -> Result<()> {
         for (sequence, e) in rows.iter().enumerate() {
             let keys = serde_json::to_string(&[&e.added, &e.removed, &e.changed])?;
             let key = (e.saved_at, sequence as u64);
-            journal.insert(key, (e.user_id.as_str(), e.revision, e.saved_by.as_str(), e.size as u64, keys.as_str(), ""))?;
+            journal.insert(
+                key,
+                (e.user_id.as_str(), e.revision, e.saved_by.as_str(), e.size as u64, keys.as_str(), ""),
+            )?;
             by_user.insert((e.user_id.as_str(), e.revision), key)?;
         }
     }
@@ -121,12 +124,20 @@ fn main() -> Result<()> {
         Ok((times[10], seen))
     };
     let since = JournalQuery { since: Some(now - 3_600_000), ..JournalQuery::default() };
-    let id = store.rows(&custodian::store::Seek::First, 1)?.first().map(|e| e.user.id.clone()).context("a user")?;
+    let id = store
+        .rows(&custodian::store::Seek::First, 1)?
+        .first()
+        .map(|e| e.user.id.clone())
+        .context("a user")?;
     let by_user = JournalQuery { user_id: Some(id), ..JournalQuery::default() };
-    let batch = JournalQuery { batch: Some(custodian::store::BatchId("b-none".into())), ..JournalQuery::default() };
+    let batch =
+        JournalQuery { batch: Some(custodian::store::BatchId("b-none".into())), ..JournalQuery::default() };
     for (name, query) in [("--since 1h", &since), ("--user", &by_user), ("--batch (unknown)", &batch)] {
         let (median, seen) = newest(query)?;
-        println!("journal {name} at {big_users} users: {seen} entries in {:.2} ms (median of 21)", median.as_secs_f64() * 1e3);
+        println!(
+            "journal {name} at {big_users} users: {seen} entries in {:.2} ms (median of 21)",
+            median.as_secs_f64() * 1e3
+        );
     }
     drop(store);
 

@@ -48,6 +48,7 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         user_id,
         saved_by: request.by.map(str::to_owned),
         batch: request.batch.map(|b| BatchId(b.to_owned())),
+        before: None,
     };
     // One entry past the limit says whether there are more, so the cut is never silent.
     let wanted = if request.limit == 0 { usize::MAX } else { request.limit.saturating_add(1) };

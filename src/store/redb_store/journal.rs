@@ -117,7 +117,7 @@ impl<'tx> JournalWriter<'tx> {
     }
 }
 
-fn entry(row: (&str, u64, &str, u64, &str, &str), at: i64) -> JournalEntry {
+fn entry(row: (&str, u64, &str, u64, &str, &str), (at, sequence): (i64, u64)) -> JournalEntry {
     let (id, revision, by, size, keys, batch) = row;
     let keys = KeyChanges::from_text(keys);
     JournalEntry {
@@ -130,6 +130,7 @@ fn entry(row: (&str, u64, &str, u64, &str, &str), at: i64) -> JournalEntry {
         removed: keys.removed,
         changed: keys.changed,
         batch: (!batch.is_empty()).then(|| BatchId(batch.to_owned())),
+        sequence,
     }
 }
 
@@ -140,6 +141,7 @@ fn wanted(query: &JournalQuery, entry: &JournalEntry) -> bool {
         && query.user_id.as_ref().is_none_or(|id| *id == entry.user_id)
         && query.saved_by.as_ref().is_none_or(|by| entry.saved_by.contains(by.as_str()))
         && query.batch.as_ref().is_none_or(|batch| entry.batch.as_ref() == Some(batch))
+        && query.before.is_none_or(|before| entry.position() < before)
 }
 
 /// A file written before the journal (layout 4 or older) opened read-only has none yet.
@@ -163,14 +165,24 @@ pub(super) fn read(
     // Whether to go on after the row at `key`, found through an index.
     let emit = |key: (i64, u64), visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>| {
         let Some(row) = rows.get(key)? else { return Ok::<_, StoreError>(true) };
-        let found = entry(row.value(), key.0);
+        let found = entry(row.value(), key);
         if wanted(query, &found) { visit(&found) } else { Ok(true) }
     };
-    let (since, until) = (query.since.unwrap_or(i64::MIN), query.until.unwrap_or(i64::MAX));
+    let since = query.since.unwrap_or(i64::MIN);
+    // The end of the range, exclusive: `until`, or the page's `before` when that is earlier.
+    let end = match (query.until, query.before) {
+        (Some(until), Some(before)) => before.min((until, 0)),
+        (Some(until), None) => (until, 0),
+        (None, Some(before)) => before,
+        (None, None) => (i64::MAX, u64::MAX),
+    };
+    if (since, 0) >= end {
+        return Ok(());
+    }
     if let Some(batch) = &query.batch {
         let index = tx.open_table(JOURNAL_BY_BATCH).map_err(no_journal_yet)?;
         let from = (batch.0.as_str(), since, 0);
-        for item in index.range(from..(batch.0.as_str(), until, 0))?.rev() {
+        for item in index.range(from..(batch.0.as_str(), end.0, end.1))?.rev() {
             let key = item?.0;
             let (_, at, sequence) = key.value();
             if !emit((at, sequence), visit)? {
@@ -185,13 +197,9 @@ pub(super) fn read(
             }
         }
     } else {
-        if since >= until {
-            return Ok(());
-        }
-        for item in rows.range((since, 0)..(until, 0))?.rev() {
+        for item in rows.range((since, 0)..end)?.rev() {
             let (key, row) = item?;
-            let key = key.value();
-            let found = entry(row.value(), key.0);
+            let found = entry(row.value(), key.value());
             if wanted(query, &found) && !visit(&found)? {
                 break;
             }
