@@ -92,16 +92,6 @@ fn entry_json(entry: &JournalEntry) -> serde_json::Value {
     })
 }
 
-/// `+plan,beta −lang ~theme`: the keys a save added, removed and changed.
-pub fn key_summary(entry: &JournalEntry) -> String {
-    [("+", &entry.added), ("−", &entry.removed), ("~", &entry.changed)]
-        .iter()
-        .filter(|(_, keys)| !keys.is_empty())
-        .map(|(mark, keys)| format!("{mark}{}", keys.join(",")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn print_table(store: &dyn UserStore, entries: &[JournalEntry], out: &mut Output) -> Result<()> {
     // Each user's name is read once, however many of their saves are listed.
     let mut names: HashMap<&str, String> = HashMap::new();
@@ -120,7 +110,7 @@ fn print_table(store: &dyn UserStore, entries: &[JournalEntry], out: &mut Output
             names.get(id).cloned().unwrap_or_default(),
             entry.revision.to_string(),
             human_bytes(entry.size),
-            key_summary(entry),
+            entry.key_summary(),
             entry.batch.as_ref().map(ToString::to_string).unwrap_or_default(),
         ]);
     }

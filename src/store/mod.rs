@@ -332,6 +332,17 @@ impl JournalEntry {
     pub fn position(&self) -> (i64, u64) {
         (self.saved_at, self.sequence)
     }
+
+    /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
+    /// and the screen's overlay show them (not yet made inert).
+    pub fn key_summary(&self) -> String {
+        [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]
+            .iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(mark, keys)| format!("{mark}{}", keys.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// What part of the journal to read; every field narrows it (`None`: no bound).

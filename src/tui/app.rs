@@ -24,8 +24,11 @@ use crate::store::{
     UserRecord,
 };
 use crate::tui::keymap::help_max_scroll;
+
+mod changes;
 use crate::tui::tree::Tree;
 use crate::tui::words;
+pub use changes::{CHANGES_PAGE, Changes, ChangesRow, ChangesView};
 
 /// Whether `new` holds the values of the stored text, in whatever key order (compared as
 /// JSON values, numbers by their text).
@@ -109,6 +112,21 @@ pub enum Action {
     /// The oldest (`false`) or newest (`true`) revision.
     HistoryEdge(bool),
     RestoreRevision,
+    // The journal overlay (`:changes`, `c`): see `app/changes.rs`
+    OpenChanges,
+    CloseChanges,
+    ChangesMove(isize),
+    /// A page down (1) or up (-1).
+    ChangesPage(i8),
+    /// The oldest read (`true`) or the newest (`false`) entry.
+    ChangesEdge(bool),
+    /// `Enter`: that user's history at that revision.
+    JumpToChange,
+    /// A page of the journal read after `before` (or why it could not be read).
+    ChangesLoaded {
+        before: Option<(i64, u64)>,
+        rows: Result<Vec<ChangesRow>, String>,
+    },
     // Dialogs and the rest
     Confirm,
     Cancel,
@@ -366,6 +384,12 @@ pub enum Effect {
     LoadHistory {
         id: String,
     },
+    /// Up to `limit` journal entries, newest first, older than `before`; answered with
+    /// [`Action::ChangesLoaded`].
+    LoadChanges {
+        before: Option<(i64, u64)>,
+        limit: usize,
+    },
     /// The text of one revision, for the history's diff pane and a restore.
     LoadRevision {
         id: String,
@@ -464,6 +488,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "to a user: id, username, email, phone",
     },
     CommandSpec { name: "history", aliases: &[], args: "", description: "the selected user's history" },
+    CommandSpec {
+        name: "changes",
+        aliases: &[],
+        args: "",
+        description: "every save across users, newest first",
+    },
     CommandSpec {
         name: "export",
         aliases: &[],
@@ -937,6 +967,8 @@ pub enum Mode {
     Filter,
     Edit,
     History,
+    /// The journal overlay (`:changes`).
+    Changes,
     /// A yes/no question.
     Dialog,
     Conflict,
@@ -1045,6 +1077,8 @@ pub struct State {
     pub tree: Option<Tree>,
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
+    /// The journal overlay (`:changes`) and a jump from it.
+    pub changes: Changes,
     pub dialog: Option<Dialog>,
     /// Found drafts not yet dealt with while one of them is open: offered again when the
     /// editor closes.
@@ -1099,6 +1133,7 @@ impl State {
             tree: None,
             editor: None,
             history: None,
+            changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),
             set_aside: None,
@@ -1156,6 +1191,8 @@ impl State {
             Mode::Messages
         } else if self.history.is_some() {
             Mode::History
+        } else if self.changes.view.is_some() {
+            Mode::Changes
         } else if self.editor.as_ref().is_some_and(|e| e.find.as_ref().is_some_and(|f| f.typing)) {
             Mode::Find
         } else if self.editor.is_some() {
@@ -1734,7 +1771,7 @@ impl State {
     ) -> Vec<Effect> {
         let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
         self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions, current_text));
-        Vec::new()
+        self.changes_history_loaded()
     }
 
     fn revision_loaded(&mut self, id: String, revision: Revision, text: String) -> Vec<Effect> {
@@ -2183,6 +2220,7 @@ impl State {
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
+            ("changes", _) => self.open_changes(),
             ("messages", _) => {
                 self.messages_open = true;
                 Vec::new()
@@ -2694,6 +2732,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
         }
         RestoreRevision => state.restore_revision(),
+        OpenChanges => state.open_changes(),
+        CloseChanges => state.close_changes(),
+        ChangesMove(by) => state.move_in_changes(by),
+        ChangesPage(direction) => state.page_in_changes(direction),
+        ChangesEdge(oldest) => state.move_in_changes(if oldest { isize::MAX } else { isize::MIN }),
+        JumpToChange => state.jump_to_change(),
+        ChangesLoaded { before, rows } => state.changes_loaded(before, rows),
         Confirm => state.confirm(),
         Cancel => {
             match state.dialog.take() {
@@ -2809,8 +2854,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
                     entry.revision = record.revision;
                     *entry.user = record.user.clone();
                 }
+                let id = record.user.id.clone();
                 state.user = Some(*record);
                 state.document = Some(document);
+                return state.changes_user_loaded(&id);
             }
             Vec::new()
         }
