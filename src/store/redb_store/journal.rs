@@ -212,6 +212,12 @@ pub(super) fn read(
 /// row per revision every user has, with the keys each changed against the one before it.
 /// Returns how many rows it wrote.
 pub(super) fn backfill(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    // A file has no journal before this upgrade; one marked older by hand (a test) may have
+    // rows already, which would then be there twice.
+    tx.delete_table(JOURNAL)?;
+    tx.delete_table(JOURNAL_BY_USER)?;
+    tx.delete_table(JOURNAL_BY_BATCH)?;
+    tx.delete_table(JOURNAL_SEQUENCE)?;
     let users = tx.open_table(USERS)?;
     let custom_data = tx.open_table(CUSTOM_DATA)?;
     let history = tx.open_table(HISTORY)?;
