@@ -123,12 +123,40 @@ fn seed_10k(c: &mut Criterion) {
     group.finish();
 }
 
+/// `changes --since 1h` as the CLI asks it (the newest 100 entries and one to know there are
+/// more), and `--user` (one range of the user index); the bench database's users were all
+/// saved within the hour, so the time bound alone would not stop the read.
+fn journal_reads(c: &mut Criterion, store: &RedbStore) {
+    use custodian::store::JournalQuery;
+    let mut group = c.benchmark_group("journal");
+    let read = |query: &JournalQuery| {
+        let mut seen = 0;
+        store
+            .journal(query, &mut |_| {
+                seen += 1;
+                Ok(seen < 101)
+            })
+            .expect("journal");
+        seen
+    };
+    let since = JournalQuery {
+        since: Some(custodian::domain::time::now_ms() - 3_600_000),
+        ..JournalQuery::default()
+    };
+    group.bench_function("since_1h_newest_101", |b| b.iter(|| black_box(read(black_box(&since)))));
+    let first = store.page_after(None, 1).expect("first row");
+    let user = JournalQuery { user_id: Some(first[0].user.id.clone()), ..JournalQuery::default() };
+    group.bench_function("one_user", |b| b.iter(|| black_box(read(black_box(&user)))));
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let (_path, store) = support::database();
     page_reads(c, &store);
     prefix_search(c, &store);
     full_scan(c, &store);
     durable_save(c, &store);
+    journal_reads(c, &store);
     seed_10k(c);
 }
 

@@ -1106,3 +1106,23 @@ fn ctrl_l_seals_and_ctrl_o_shows_the_plaintext_in_the_terminal() {
     let opened: Value = serde_json::from_str(&opened).expect("JSON");
     assert_eq!(opened, admin_original());
 }
+
+#[test]
+fn changes_in_the_terminal_list_a_save_made_with_the_cli_and_enter_opens_that_history() {
+    let fixture = Fixture::new();
+    let document = fixture.dir.path().join("doc.json");
+    std::fs::write(&document, r#"{"theme":"dark"}"#).expect("write the document");
+    fixture.cli_ok(&["set", "admin", document.to_str().expect("a UTF-8 path")]);
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send("c");
+    tui.wait_text("Changes: every save, newest first");
+    tui.wait_text("admin (2ihchzsjd6sk)");
+    tui.wait_text("+theme");
+    tui.send(ENTER);
+    tui.wait_text("History of admin");
+    tui.wait_text("This is the current revision");
+    tui.send(ESC);
+    tui.wait_gone("History of admin");
+    quit(&mut tui);
+}

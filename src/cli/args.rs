@@ -182,6 +182,32 @@ pub enum Command {
         /// `email:…`, `phone:…` say which.
         user: String,
     },
+    /// The journal: every save of any user's customData, newest first (when, who, which
+    /// user, revision, size, keys added/removed/changed, batch). Database files only.
+    Changes {
+        /// Saves at or after TIME: 30m, 1h, 2d, 1w (ago), an RFC 3339 time, or a date
+        /// (2026-12-01, midnight UTC).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Saves before TIME (the same forms as --since).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only this user's saves: an id, a username, a primary email or a primary phone.
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Only saves whose author (OS account, SSH client) contains this.
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Only the saves of this batch (a bulk patch or an undo).
+        #[arg(long, value_name = "ID")]
+        batch: Option<String>,
+        /// JSON Lines of the entries instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// At most this many entries (100 unless given); 0 for all.
+        #[arg(long, short, default_value_t = 100)]
+        limit: usize,
+    },
     /// Save an earlier revision's customData as a new revision.
     Restore {
         /// An id, a username, a primary email or a primary phone; `id:…`, `username:…`,
@@ -241,6 +267,7 @@ impl Command {
             Command::Set { .. } => "set",
             Command::History { .. } => "history",
             Command::Restore { .. } => "restore",
+            Command::Changes { .. } => "changes",
             Command::Completions { .. } => "completions",
             Command::Info => "info",
             Command::Seed { .. } => "seed",

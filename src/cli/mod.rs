@@ -3,6 +3,7 @@
 //! reaches a terminal; JSON sent to a pipe stays byte-exact.
 
 pub mod args;
+pub mod changes;
 pub mod input;
 mod postgres;
 pub mod schema;
@@ -147,6 +148,10 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
+    if let Some(request) = changes_request(command) {
+        // A time not understood is refused before the database is opened.
+        changes::time_bounds(&request, now_ms())?;
+    }
     if let Command::Keygen { out } = command {
         let kid = key_file::generate(out)?;
         println!(
@@ -196,6 +201,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Get { .. }
             | Command::List { .. }
             | Command::History { .. }
+            | Command::Changes { .. }
             | Command::Export { .. }
             | Command::Info
             | Command::Schema {
@@ -252,11 +258,26 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
             })
         }
         Command::History { user } => history(store, user, out),
+        Command::Changes { .. } => changes_request(command).map_or(Ok(()), |r| changes::run(store, &r, out)),
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
             restore(store, user, *revision, *expect_revision, *allow_sensitive, schema_file, out)
         }
         Command::Schema { action } => schema::run(store, action, schema_file, cli.quiet, out),
         _ => return None,
+    })
+}
+
+/// `changes`, as its module takes it.
+fn changes_request(command: &Command) -> Option<changes::ChangesRequest<'_>> {
+    let Command::Changes { since, until, user, by, batch, json, limit } = command else { return None };
+    Some(changes::ChangesRequest {
+        since: since.as_deref(),
+        until: until.as_deref(),
+        user: user.as_deref(),
+        by: by.as_deref(),
+        batch: batch.as_deref(),
+        json: *json,
+        limit: *limit,
     })
 }
 

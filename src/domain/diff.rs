@@ -14,6 +14,12 @@ pub fn added_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Str
     dropped_keys(new, old)
 }
 
+/// Top-level keys both documents have whose values differ, in `new`'s order (a value whose
+/// object keys were only reordered is the same value).
+pub fn changed_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    new.iter().filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v)).map(|(k, _)| k.clone()).collect()
+}
+
 /// `new` with its keys put in `reference`'s order, at every depth (objects in the same place
 /// of both, array items by position): the keys `reference` has first, in its order, then the
 /// new ones in `new`'s order. For a store that keeps keys in its own order (PostgreSQL's

@@ -87,9 +87,67 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
     Some(seconds * 1000 + millis)
 }
 
+/// The forms [`parse_time_bound`] reads, for the message that refuses anything else.
+pub const TIME_BOUND_FORMS: &str = "30m, 1h, 2d or 1w (that long ago), an RFC 3339 time (2026-12-01T09:30:00Z) or a date (2026-12-01, midnight UTC)";
+
+/// A bound of a time range as an operator types it (`changes --since`), as epoch ms: a time
+/// ago (`30m`, `1h`, `2d`, `1w`, counted back from `now`), an RFC 3339 time with its offset
+/// (`2026-12-01T09:30:00Z`, `…+01:00`), or a date (`2026-12-01`: midnight UTC). `None` for
+/// anything else.
+pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
+    let text = text.trim();
+    if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
+        let digits = &text[..text.len() - 1];
+        if !digits.is_empty() && digits.bytes().all(|d| d.is_ascii_digit()) {
+            let per_unit: i64 = match unit {
+                'm' => 60_000,
+                'h' => 3_600_000,
+                'd' => 86_400_000,
+                'w' => 7 * 86_400_000,
+                _ => return None,
+            };
+            let count: i64 = digits.parse().ok()?;
+            return now.checked_sub(count.checked_mul(per_unit)?);
+        }
+    }
+    if text.len() == 10 {
+        return parse_timestamptz(&format!("{text}T00:00:00Z"));
+    }
+    // RFC 3339 needs the `T` (or a space, which it allows) and an offset.
+    parse_timestamptz(text)
+        .filter(|_| text.as_bytes().get(10).is_some_and(|b| matches!(b, b'T' | b't' | b' ')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_bound_is_a_time_ago_an_rfc_3339_time_or_a_date() {
+        let now = 1_764_640_000_000;
+        assert_eq!(parse_time_bound("30m", now), Some(now - 30 * 60_000));
+        assert_eq!(parse_time_bound("1h", now), Some(now - 3_600_000));
+        assert_eq!(parse_time_bound("2d", now), Some(now - 2 * 86_400_000));
+        assert_eq!(parse_time_bound("1w", now), Some(now - 7 * 86_400_000));
+        assert_eq!(parse_time_bound("2026-12-01", now), Some(1_796_083_200_000));
+        assert_eq!(parse_time_bound("2026-12-01T09:30:00Z", now), Some(1_796_083_200_000 + 34_200_000));
+        assert_eq!(parse_time_bound("2026-12-01T10:30:00+01:00", now), Some(1_796_083_200_000 + 34_200_000));
+        for bad in [
+            "",
+            "yesterday",
+            "1y",
+            "h",
+            "-1h",
+            "1.5h",
+            "2026-13-01",
+            "2026-12-01T09:30:00",
+            "12/01/2026",
+            "99999999999999999999w",
+            "1 h",
+        ] {
+            assert_eq!(parse_time_bound(bad, now), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn reads_postgres_timestamptz_text_as_epoch_millis() {

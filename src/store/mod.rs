@@ -322,6 +322,27 @@ pub struct JournalEntry {
     pub removed: Vec<String>,
     pub changed: Vec<String>,
     pub batch: Option<BatchId>,
+    /// The entry's place in the journal: with `saved_at`, what orders it (newest first) and
+    /// what [`JournalQuery::before`] pages from. Unique per entry, rising with each save.
+    pub sequence: u64,
+}
+
+impl JournalEntry {
+    /// Where the next page, newest first, starts: [`JournalQuery::before`] this entry.
+    pub fn position(&self) -> (i64, u64) {
+        (self.saved_at, self.sequence)
+    }
+
+    /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
+    /// and the screen's overlay show them (not yet made inert).
+    pub fn key_summary(&self) -> String {
+        [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]
+            .iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(mark, keys)| format!("{mark}{}", keys.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// What part of the journal to read; every field narrows it (`None`: no bound).
@@ -335,6 +356,9 @@ pub struct JournalQuery {
     /// Saves whose author contains this text.
     pub saved_by: Option<String>,
     pub batch: Option<BatchId>,
+    /// Only entries older than this position ([`JournalEntry::position`]): the next page of a
+    /// reader going back in time.
+    pub before: Option<(i64, u64)>,
 }
 
 /// Whether an import may touch users that already exist.

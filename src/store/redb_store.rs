@@ -19,14 +19,17 @@ use redb::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod journal;
+
+use journal::{JournalWriter, KeyChanges, Save};
+
 use super::{
-    Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
-    SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema, UserField, UserMatch, UserRecord,
-    UserRef, UserStore,
+    Author, BatchId, ImportMode, ImportSummary, JournalEntry, JournalQuery, ListEntry, ListKey, NewUser,
+    RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument,
+    StoredSchema, UserField, UserMatch, UserRecord, UserRef, UserStore,
 };
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
-use crate::domain::diff::dropped_keys;
 use crate::domain::filter::{Filter, search_text};
 use crate::domain::fold;
 use crate::domain::time::now_ms;
@@ -40,7 +43,9 @@ use crate::domain::{CustomData, User};
 /// `by_email`, `by_phone` (lower case → id).
 /// 4: no credentials in user records (an older import kept a raw dump's password hashes and
 /// TOTP secrets as unknown fields; the upgrade removes them).
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5: the journal of every save (`journal`, `journal_by_user`, `journal_by_batch`,
+/// `journal_sequence`: see [`journal`]), back-filled from the history by the upgrade.
+pub const SCHEMA_VERSION: u64 = 5;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -323,6 +328,7 @@ impl RedbStore {
             tx.open_table(PHONE_KEYS)?;
             tx.open_table(BY_NAME)?;
             tx.open_table(SEARCH_TEXT)?;
+            JournalWriter::open(&tx)?;
         }
         tx.commit()?;
         Ok(Self {
@@ -385,10 +391,10 @@ impl RedbStore {
         let mut store =
             Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
         match crash::contain(|| store.check_schema()) {
-            Some(Ok((layout, upgraded, notes))) => {
+            Some(Ok((layout, freed, notes))) => {
                 store.layout = layout;
                 store.upgrade_notes = notes;
-                if upgraded {
+                if freed {
                     // The old indexes' pages are free but the file keeps its size (1M users:
                     // 796 MB became 1.6 GB); give them back once. Another process holding the
                     // file open prevents it, which costs only space.
@@ -443,7 +449,8 @@ impl RedbStore {
     }
 
     /// Checks the file's layout, upgrading an older one when writable; returns the layout in
-    /// effect and whether it was upgraded.
+    /// effect and whether the upgrade freed pages (worth a compaction: the journal's upgrade
+    /// only adds tables).
     fn check_schema(&self) -> Result<(u64, bool, Vec<String>), StoreError> {
         let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
@@ -455,7 +462,7 @@ impl RedbStore {
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
             let notes = self.upgrade(found)?;
-            return Ok((SCHEMA_VERSION, true, notes));
+            return Ok((SCHEMA_VERSION, found < 4, notes));
         }
         Ok((found, false, Vec::new()))
     }
@@ -508,6 +515,19 @@ impl RedbStore {
             }
             if from < 4 {
                 notes.extend(remove_credentials(&tx)?);
+            }
+            if from < 5 {
+                let started = Instant::now();
+                let rows = journal::backfill(&tx)?;
+                tracing::info!(
+                    rows,
+                    ms = started.elapsed().as_millis() as u64,
+                    "journal built from the history"
+                );
+                let saves = if rows == 1 { "1 save".to_owned() } else { format!("{rows} saves") };
+                notes.push(format!(
+                    "started the journal (`custodian changes`): {saves} taken from the history; saves from now on are all recorded"
+                ));
             }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
@@ -731,6 +751,7 @@ impl RedbStore {
                 let document =
                     new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
                 tables.custom_data.insert(id, document.as_str())?;
+                tables.journal_first_revision(&new, &document, author, now)?;
                 texts.push(search_entry(&new.user, &document)?);
                 order.push(list_key(&new.user));
                 names.extend(name_key(&new.user));
@@ -855,6 +876,7 @@ struct WriteTables<'tx> {
     phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
     search_text: Table<'tx, &'static str, &'static str>,
+    journal: JournalWriter<'tx>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -869,6 +891,7 @@ impl<'tx> WriteTables<'tx> {
             phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
             search_text: tx.open_table(SEARCH_TEXT)?,
+            journal: JournalWriter::open(tx)?,
         })
     }
 
@@ -940,7 +963,23 @@ impl<'tx> WriteTables<'tx> {
         let document =
             new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
         self.custom_data.insert(new.user.id.as_str(), document.as_str())?;
+        self.journal_first_revision(new, &document, author, now)?;
         self.index(&new.user)
+    }
+
+    /// Journals a new user's revision 1 (`document`: its stored, compact customData).
+    fn journal_first_revision(
+        &mut self,
+        new: &NewUser,
+        document: &str,
+        author: &Author,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let keys =
+            new.custom_data.as_ref().map(|data| KeyChanges::first(data.as_object())).unwrap_or_default();
+        let id = new.user.id.as_str();
+        let save = Save { at: now, by: &author.0, id, revision: 1, size: document.len(), keys, batch: None };
+        self.journal.record(&save)
     }
 
     /// Upserts a record over an existing user: the fields it gives replace the stored ones,
@@ -963,7 +1002,7 @@ impl<'tx> WriteTables<'tx> {
             self.check_unique(&merged, Some(&old_record.user))?;
         }
         let removed = match &new.custom_data {
-            Some(data) => self.replace_document(id, &old, data, author, now)?,
+            Some(data) => self.replace_document(id, &old, data, author, now, None)?,
             None => None,
         };
         if removed.is_some() {
@@ -983,7 +1022,8 @@ impl<'tx> WriteTables<'tx> {
     /// Moves the current document into the history and stores `data` as the next revision.
     /// Returns the top-level keys the replaced document had and `data` has not, read inside
     /// this transaction (so they are the keys this save removed, whoever saved before it), or
-    /// `None` (and writes nothing) when `data` is the current document.
+    /// `None` (and writes nothing) when `data` is the current document. Every save is
+    /// journaled here, tagged with `batch` when it is part of one.
     fn replace_document(
         &mut self,
         id: &str,
@@ -991,6 +1031,7 @@ impl<'tx> WriteTables<'tx> {
         data: &CustomData,
         author: &Author,
         now: i64,
+        batch: Option<&BatchId>,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let text = data.compact();
         let text = text.as_str();
@@ -998,9 +1039,10 @@ impl<'tx> WriteTables<'tx> {
         if old_text == text {
             return Ok(None);
         }
-        let removed = serde_json::from_str::<Map<String, Value>>(&old_text)
-            .map(|old| dropped_keys(&old, data.as_object()))
-            .unwrap_or_default();
+        // A stored document that is not an object (never written by custodian) has no keys.
+        let old = serde_json::from_str::<Map<String, Value>>(&old_text).unwrap_or_default();
+        let keys = KeyChanges::between(&old, data.as_object());
+        let removed = keys.removed.clone();
         self.history
             .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
         self.custom_data.insert(id, text)?;
@@ -1015,6 +1057,8 @@ impl<'tx> WriteTables<'tx> {
         };
         next.user.insert("updatedAt".to_owned(), Value::from(now));
         self.users.insert(id, next.to_json().as_str())?;
+        let revision = next.rev;
+        self.journal.record(&Save { at: now, by: &author.0, id, revision, size: text.len(), keys, batch })?;
         Ok(Some(removed))
     }
 }
@@ -1216,7 +1260,7 @@ impl UserStore for RedbStore {
             {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
             }
-            match tables.replace_document(id, &current, data, author, now_ms())? {
+            match tables.replace_document(id, &current, data, author, now_ms(), None)? {
                 Some(removed) => SaveOutcome::Saved { revision: current.rev + 1, removed },
                 None => SaveOutcome::Unchanged { revision: current.rev },
             }
@@ -1308,6 +1352,15 @@ impl UserStore for RedbStore {
         }
         tx.commit()?;
         Ok(summary)
+    }
+
+    fn journal(
+        &self,
+        query: &JournalQuery,
+        visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self.read()?;
+        journal::read(&tx, query, visit)
     }
 
     fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {

@@ -2,6 +2,7 @@
 //! which turns (state, action) into a new state and the store work to do next (effects).
 //! Nothing here touches the terminal or the store, so it is tested without either.
 
+mod changes;
 mod command;
 mod conflict;
 mod connection;
@@ -19,6 +20,7 @@ mod save;
 mod sealing;
 mod tree;
 
+pub use changes::{CHANGES_PAGE, Changes, ChangesRow, ChangesView};
 pub use command::{COMMANDS, CommandLine, CommandSpec};
 pub use connection::UnresolvedSave;
 pub use dialogs::Dialog;
@@ -124,6 +126,21 @@ pub enum Action {
     /// The oldest (`false`) or newest (`true`) revision.
     HistoryEdge(bool),
     RestoreRevision,
+    // The journal overlay (`:changes`, `c`): see `app/changes.rs`
+    OpenChanges,
+    CloseChanges,
+    ChangesMove(isize),
+    /// A page down (1) or up (-1).
+    ChangesPage(i8),
+    /// The oldest read (`true`) or the newest (`false`) entry.
+    ChangesEdge(bool),
+    /// `Enter`: that user's history at that revision.
+    JumpToChange,
+    /// A page of the journal read after `before` (or why it could not be read).
+    ChangesLoaded {
+        before: Option<(i64, u64)>,
+        rows: Result<Vec<ChangesRow>, String>,
+    },
     // Dialogs and the rest
     Confirm,
     Cancel,
@@ -335,6 +352,12 @@ pub enum Effect {
     LoadHistory {
         id: String,
     },
+    /// Up to `limit` journal entries, newest first, older than `before`; answered with
+    /// [`Action::ChangesLoaded`].
+    LoadChanges {
+        before: Option<(i64, u64)>,
+        limit: usize,
+    },
     /// The text of one revision, for the history's diff pane and a restore.
     LoadRevision {
         id: String,
@@ -406,6 +429,8 @@ pub enum Mode {
     Filter,
     Edit,
     History,
+    /// The journal overlay (`:changes`).
+    Changes,
     /// A yes/no question.
     Dialog,
     Conflict,
@@ -448,6 +473,8 @@ pub struct State {
     pub prepared_tree: Option<PreparedTree>,
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
+    /// The journal overlay (`:changes`) and a jump from it.
+    pub changes: Changes,
     pub dialog: Option<Dialog>,
     /// Found drafts not yet dealt with while one of them is open: offered again when the
     /// editor closes.
@@ -509,6 +536,7 @@ impl State {
             prepared_tree: None,
             editor: None,
             history: None,
+            changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),
             set_aside: None,
@@ -568,6 +596,8 @@ impl State {
             Mode::Messages
         } else if self.history.is_some() {
             Mode::History
+        } else if self.changes.view.is_some() {
+            Mode::Changes
         } else if self.editor.as_ref().is_some_and(|e| e.find.as_ref().is_some_and(|f| f.typing)) {
             Mode::Find
         } else if self.editor.is_some() {
@@ -722,6 +752,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         HistoryLoaded { id, revisions, current_text } => state.history_loaded(id, revisions, current_text),
         RevisionLoaded { id, revision, text } => state.revision_loaded(id, revision, text),
         RestoreRevision => state.restore_revision(),
+        OpenChanges => state.open_changes(),
+        CloseChanges => state.close_changes(),
+        ChangesMove(by) => state.move_in_changes(by),
+        ChangesPage(direction) => state.page_in_changes(direction),
+        ChangesEdge(oldest) => state.move_in_changes(if oldest { isize::MAX } else { isize::MIN }),
+        JumpToChange => state.jump_to_change(),
+        ChangesLoaded { before, rows } => state.changes_loaded(before, rows),
 
         // The tree (tree.rs)
         FocusTree => state.focus_tree(),

@@ -85,6 +85,7 @@ const DIALOG: &[Mode] = &[Mode::Dialog];
 const CONFLICT: &[Mode] = &[Mode::Conflict];
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
+const CHANGES: &[Mode] = &[Mode::Changes];
 const HELP: &[Mode] = &[Mode::Help];
 const MESSAGES: &[Mode] = &[Mode::Messages];
 const FIND: &[Mode] = &[Mode::Find];
@@ -102,6 +103,7 @@ const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
     Mode::Find,
     Mode::Tree,
     Mode::History,
+    Mode::Changes,
     Mode::Help,
     Mode::Messages,
     Mode::Command,
@@ -163,6 +165,9 @@ pub const BINDINGS: &[Binding] = &[
         Some("history"),
         || Action::OpenHistory
     ),
+    bind!(BROWSE, [(KeyCode::Char('c'), NONE)], "changes: every save of every user (:changes)", None, || {
+        Action::OpenChanges
+    }),
     bind!(
         BROWSE,
         [(KeyCode::Char('r'), NONE)],
@@ -455,6 +460,44 @@ pub const BINDINGS: &[Binding] = &[
         Some("close"),
         || Action::Cancel
     ),
+    bind!(CHANGES, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "newer save", None, || {
+        Action::ChangesMove(-1)
+    }),
+    bind!(CHANGES, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "older save", None, || {
+        Action::ChangesMove(1)
+    }),
+    bind!(
+        CHANGES,
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of older saves",
+        None,
+        || { Action::ChangesPage(1) }
+    ),
+    bind!(CHANGES, [(KeyCode::PageUp, NONE)], "a page of newer saves", None, || Action::ChangesPage(-1)),
+    bind!(CHANGES, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the newest save", None, || {
+        Action::ChangesEdge(false)
+    }),
+    bind!(
+        CHANGES,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the oldest save read so far (more are read as you go)",
+        None,
+        || Action::ChangesEdge(true)
+    ),
+    bind!(
+        CHANGES,
+        [(KeyCode::Enter, NONE)],
+        "that user's history, at that revision",
+        Some("history"),
+        || Action::JumpToChange
+    ),
+    bind!(
+        CHANGES,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "close the changes",
+        Some("close"),
+        || Action::CloseChanges
+    ),
     bind!(
         MESSAGES,
         [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
@@ -596,6 +639,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Find, "Finding in the editor (type the text)"),
         (Mode::Plaintext, "Plaintext of a sealed value"),
         (Mode::History, "History"),
+        (Mode::Changes, "Changes: the journal (:changes, c)"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),

@@ -25,6 +25,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec { name: "history", aliases: &[], args: "", description: "the selected user's history" },
     CommandSpec {
+        name: "changes",
+        aliases: &[],
+        args: "",
+        description: "every save across users, newest first",
+    },
+    CommandSpec {
         name: "export",
         aliases: &[],
         args: "FILE",
@@ -138,6 +144,7 @@ impl State {
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
+            ("changes", _) => self.open_changes(),
             ("messages", _) => {
                 self.messages_open = true;
                 Vec::new()

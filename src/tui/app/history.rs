@@ -128,7 +128,7 @@ impl State {
     ) -> Vec<Effect> {
         let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };
         self.history = Some(HistoryView::new(id, record.user.handle().to_owned(), revisions, current_text));
-        Vec::new()
+        self.changes_history_loaded()
     }
 
     pub(super) fn revision_loaded(&mut self, id: String, revision: Revision, text: String) -> Vec<Effect> {

@@ -173,8 +173,10 @@ impl State {
                 revision: document.revision,
                 tree,
             });
+            let id = record.user.id.clone();
             self.user = Some(record);
             self.document = Some(document);
+            return self.changes_user_loaded(&id);
         }
         Vec::new()
     }

@@ -194,6 +194,33 @@ pub(super) fn store_failed(error: StoreError) -> Action {
     }
 }
 
+/// Up to `limit` journal entries older than `before`, newest first, each with its user's
+/// handle (read once per user of the page).
+fn journal_page(
+    store: &dyn UserStore,
+    before: Option<(i64, u64)>,
+    limit: usize,
+) -> Result<Vec<app::ChangesRow>, StoreError> {
+    let mut entries = Vec::new();
+    let query = crate::store::JournalQuery { before, ..Default::default() };
+    store.journal(&query, &mut |entry| {
+        entries.push(entry.clone());
+        Ok(entries.len() < limit)
+    })?;
+    let mut handles = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if !handles.contains_key(&entry.user_id) {
+            // A user the journal names but the store no longer has shows by id alone.
+            let handle = store.user(&entry.user_id).map(|r| r.user.handle().to_owned()).unwrap_or_default();
+            handles.insert(entry.user_id.clone(), handle);
+        }
+        let handle = handles.get(&entry.user_id).cloned().unwrap_or_default();
+        rows.push(app::ChangesRow { entry, handle });
+    }
+    Ok(rows)
+}
+
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
@@ -385,6 +412,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Err(e) => failed(e),
             }
         }
+        Effect::LoadChanges { before, limit } => Action::ChangesLoaded {
+            before,
+            rows: journal_page(store, before, limit).map_err(|e| e.to_string()),
+        },
         Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
             Ok(text) => Action::RevisionLoaded { id, revision, text },
             Err(e) => failed(e),

@@ -50,6 +50,7 @@ impl Work {
             | Effect::SelectUser { .. }
             | Effect::FindUser { .. }
             | Effect::LoadHistory { .. }
+            | Effect::LoadChanges { .. }
             | Effect::LoadRevision { .. }
             // Connecting takes up to connect_timeout: never on the screen's thread.
             | Effect::Reconnect

@@ -1,5 +1,6 @@
 //! Drawing: one function per pane or overlay, each reading `&State` and changing nothing.
 
+mod changes;
 mod details;
 mod dialog;
 mod diff;
@@ -58,6 +59,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         // is seen.
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         history::render(frame, above_status, history, theme);
+    }
+    if let Some(changes) = &state.changes.view {
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        changes::render(frame, above_status, changes, theme);
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);

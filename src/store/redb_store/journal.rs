@@ -1,0 +1,313 @@
+//! The journal: one row per customData save (every revision, the first included), written in
+//! the save's own write transaction, so it can never miss a save nor hold one that did not
+//! commit. Rows are keyed by time and a sequence number, so a million-user import appends to
+//! the end of the tree; two small indexes serve `--user` and `--batch` without reading the rest.
+
+use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransaction};
+use serde_json::{Map, Value};
+
+use super::{CUSTOM_DATA, EMPTY_DOCUMENT, HISTORY, StoredUser, USERS, stored_document};
+use crate::domain::diff::{added_keys, changed_keys, dropped_keys};
+use crate::store::{BatchId, JournalEntry, JournalQuery, Revision, StoreError};
+
+/// The journal's row: what [`JournalEntry`] holds, as stored.
+/// (user id, revision, saved by, size in bytes, keys, batch id or "") where keys is the
+/// JSON text `[[added…],[removed…],[changed…]]` (top-level keys; JSON because a key may hold
+/// any character).
+type Row = (&'static str, u64, &'static str, u64, &'static str, &'static str);
+
+/// (saved at in epoch ms, sequence number) → [`Row`]. The sequence number is unique across
+/// the file and rises with every row, so rows saved in the same millisecond (an import) keep
+/// their order and are appended.
+pub(super) const JOURNAL: TableDefinition<(i64, u64), Row> = TableDefinition::new("journal");
+/// (user id, revision) → the journal key of that save: `--user` reads one range.
+pub(super) const JOURNAL_BY_USER: TableDefinition<(&str, u64), (i64, u64)> =
+    TableDefinition::new("journal_by_user");
+/// (batch id, saved at, sequence number) → (): the saves of a batch, for `--batch`.
+pub(super) const JOURNAL_BY_BATCH: TableDefinition<(&str, i64, u64), ()> =
+    TableDefinition::new("journal_by_batch");
+/// () → the first sequence number not yet handed out. Its own table, so a write transaction
+/// that has META open for something else never collides with the journal.
+pub(super) const JOURNAL_SEQUENCE: TableDefinition<(), u64> = TableDefinition::new("journal_sequence");
+
+/// Sequence numbers are taken from [`JOURNAL_SEQUENCE`] in blocks: one write of that table
+/// per this many saves instead of one per save (an unused rest of a block is only a gap).
+const SEQUENCE_BLOCK: u64 = 4096;
+
+/// Top-level keys a save added, removed and changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct KeyChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl KeyChanges {
+    pub(super) fn between(old: &Map<String, Value>, new: &Map<String, Value>) -> Self {
+        Self { added: added_keys(old, new), removed: dropped_keys(old, new), changed: changed_keys(old, new) }
+    }
+
+    /// A first revision: every key is new.
+    pub(super) fn first(new: &Map<String, Value>) -> Self {
+        Self { added: new.keys().cloned().collect(), ..Self::default() }
+    }
+
+    fn to_text(&self) -> String {
+        // Vectors of strings always serialise.
+        serde_json::to_string(&[&self.added, &self.removed, &self.changed]).unwrap_or_default()
+    }
+
+    fn from_text(text: &str) -> Self {
+        let [added, removed, changed]: [Vec<String>; 3] = serde_json::from_str(text).unwrap_or_default();
+        Self { added, removed, changed }
+    }
+}
+
+/// One save, as [`JournalWriter::record`] takes it.
+pub(super) struct Save<'a> {
+    pub at: i64,
+    pub by: &'a str,
+    pub id: &'a str,
+    pub revision: Revision,
+    pub size: usize,
+    pub keys: KeyChanges,
+    pub batch: Option<&'a BatchId>,
+}
+
+/// The journal's tables in one write transaction.
+pub(super) struct JournalWriter<'tx> {
+    rows: Table<'tx, (i64, u64), Row>,
+    by_user: Table<'tx, (&'static str, u64), (i64, u64)>,
+    by_batch: Table<'tx, (&'static str, i64, u64), ()>,
+    sequence: Table<'tx, (), u64>,
+    next: u64,
+    /// Numbers below this are taken in [`JOURNAL_SEQUENCE`] by this transaction.
+    reserved: u64,
+}
+
+impl<'tx> JournalWriter<'tx> {
+    pub(super) fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
+        let sequence = tx.open_table(JOURNAL_SEQUENCE)?;
+        let next = sequence.get(())?.map_or(0, |g| g.value());
+        Ok(Self {
+            rows: tx.open_table(JOURNAL)?,
+            by_user: tx.open_table(JOURNAL_BY_USER)?,
+            by_batch: tx.open_table(JOURNAL_BY_BATCH)?,
+            sequence,
+            next,
+            reserved: next,
+        })
+    }
+
+    pub(super) fn record(&mut self, save: &Save) -> Result<(), StoreError> {
+        if self.next == self.reserved {
+            self.reserved += SEQUENCE_BLOCK;
+            self.sequence.insert((), self.reserved)?;
+        }
+        let key = (save.at, self.next);
+        self.next += 1;
+        let batch = save.batch.map_or("", |b| b.0.as_str());
+        let keys = save.keys.to_text();
+        self.rows.insert(key, (save.id, save.revision, save.by, save.size as u64, keys.as_str(), batch))?;
+        self.by_user.insert((save.id, save.revision), key)?;
+        if !batch.is_empty() {
+            self.by_batch.insert((batch, key.0, key.1), ())?;
+        }
+        Ok(())
+    }
+}
+
+fn entry(row: (&str, u64, &str, u64, &str, &str), (at, sequence): (i64, u64)) -> JournalEntry {
+    let (id, revision, by, size, keys, batch) = row;
+    let keys = KeyChanges::from_text(keys);
+    JournalEntry {
+        saved_at: at,
+        saved_by: by.to_owned(),
+        user_id: id.to_owned(),
+        revision,
+        size: usize::try_from(size).unwrap_or(usize::MAX),
+        added: keys.added,
+        removed: keys.removed,
+        changed: keys.changed,
+        batch: (!batch.is_empty()).then(|| BatchId(batch.to_owned())),
+        sequence,
+    }
+}
+
+/// Whether `entry` passes every bound of `query` (the index used already passed one).
+fn wanted(query: &JournalQuery, entry: &JournalEntry) -> bool {
+    query.since.is_none_or(|since| entry.saved_at >= since)
+        && query.until.is_none_or(|until| entry.saved_at < until)
+        && query.user_id.as_ref().is_none_or(|id| *id == entry.user_id)
+        && query.saved_by.as_ref().is_none_or(|by| entry.saved_by.contains(by.as_str()))
+        && query.batch.as_ref().is_none_or(|batch| entry.batch.as_ref() == Some(batch))
+        && query.before.is_none_or(|before| entry.position() < before)
+}
+
+/// A file written before the journal (layout 4 or older) opened read-only has none yet.
+fn no_journal_yet(error: redb::TableError) -> StoreError {
+    match error {
+        redb::TableError::TableDoesNotExist(_) => StoreError::Database(
+            "this database has no journal yet (written by an older custodian): open it once without --read-only and the upgrade builds it from the history".into(),
+        ),
+        other => other.into(),
+    }
+}
+
+/// [`crate::store::UserStore::journal`] from one read transaction: from the batch index, the
+/// user index, or the time range, whichever the query names first in that order.
+pub(super) fn read(
+    tx: &ReadTransaction,
+    query: &JournalQuery,
+    visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let rows = tx.open_table(JOURNAL).map_err(no_journal_yet)?;
+    // Whether to go on after the row at `key`, found through an index.
+    let emit = |key: (i64, u64), visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>| {
+        let Some(row) = rows.get(key)? else { return Ok::<_, StoreError>(true) };
+        let found = entry(row.value(), key);
+        if wanted(query, &found) { visit(&found) } else { Ok(true) }
+    };
+    let since = query.since.unwrap_or(i64::MIN);
+    // The end of the range, exclusive: `until`, or the page's `before` when that is earlier.
+    let end = match (query.until, query.before) {
+        (Some(until), Some(before)) => before.min((until, 0)),
+        (Some(until), None) => (until, 0),
+        (None, Some(before)) => before,
+        (None, None) => (i64::MAX, u64::MAX),
+    };
+    if (since, 0) >= end {
+        return Ok(());
+    }
+    if let Some(batch) = &query.batch {
+        let index = tx.open_table(JOURNAL_BY_BATCH).map_err(no_journal_yet)?;
+        let from = (batch.0.as_str(), since, 0);
+        for item in index.range(from..(batch.0.as_str(), end.0, end.1))?.rev() {
+            let key = item?.0;
+            let (_, at, sequence) = key.value();
+            if !emit((at, sequence), visit)? {
+                break;
+            }
+        }
+    } else if let Some(id) = &query.user_id {
+        let index = tx.open_table(JOURNAL_BY_USER).map_err(no_journal_yet)?;
+        for item in index.range((id.as_str(), 0)..=(id.as_str(), u64::MAX))?.rev() {
+            if !emit(item?.1.value(), visit)? {
+                break;
+            }
+        }
+    } else {
+        for item in rows.range((since, 0)..end)?.rev() {
+            let (key, row) = item?;
+            let found = entry(row.value(), key.value());
+            if wanted(query, &found) && !visit(&found)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the journal of a file written before it (layout 4 or older) from the history: one
+/// row per revision every user has, with the keys each changed against the one before it.
+/// Returns how many rows it wrote.
+pub(super) fn backfill(tx: &WriteTransaction) -> Result<u64, StoreError> {
+    // A file has no journal before this upgrade; one marked older by hand (a test) may have
+    // rows already, which would then be there twice.
+    tx.delete_table(JOURNAL)?;
+    tx.delete_table(JOURNAL_BY_USER)?;
+    tx.delete_table(JOURNAL_BY_BATCH)?;
+    tx.delete_table(JOURNAL_SEQUENCE)?;
+    let users = tx.open_table(USERS)?;
+    let custom_data = tx.open_table(CUSTOM_DATA)?;
+    let history = tx.open_table(HISTORY)?;
+    let mut journal = JournalWriter::open(tx)?;
+    let mut written = 0;
+    let empty = Map::new();
+    for item in users.range::<&str>(..)? {
+        let (id, json) = item?;
+        let id = id.value();
+        let current = StoredUser::parse(id, json.value())?;
+        let mut previous: Option<Map<String, Value>> = None;
+        let mut record = |revision: Revision, at: i64, by: &str, text: &str| -> Result<(), StoreError> {
+            // A document custodian could not have stored counts as having no keys.
+            let document: Map<String, Value> = serde_json::from_str(text).unwrap_or_default();
+            let keys = match &previous {
+                Some(old) => KeyChanges::between(old, &document),
+                None if revision == 1 => KeyChanges::first(&document),
+                // The history of the revisions before it is gone: the keys are not known.
+                None => KeyChanges::between(&empty, &empty),
+            };
+            journal.record(&Save { at, by, id, revision, size: text.len(), keys, batch: None })?;
+            previous = Some(document);
+            written += 1;
+            Ok(())
+        };
+        for old in history.range((id, 0)..(id, current.rev))? {
+            let (key, value) = old?;
+            let (at, by, text) = value.value();
+            record(key.value().1, at, by, text)?;
+        }
+        let text = stored_document(&custom_data, id)?;
+        let text = if text.is_empty() { EMPTY_DOCUMENT.to_owned() } else { text };
+        record(current.rev, current.rev_at, &current.rev_by, &text)?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{OpenOptions, RedbStore, WriteTables};
+    use crate::domain::CustomData;
+    use crate::domain::import::ImportReader;
+    use crate::store::{Author, BatchId, ImportMode, JournalQuery, UserStore};
+
+    #[test]
+    fn a_save_made_in_a_batch_is_journaled_with_its_batch_and_found_by_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        let text = "{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n{\"id\":\"u3\"}";
+        let mut reader =
+            ImportReader::new(text.as_bytes(), crate::domain::Limits::default(), 0).expect("readable");
+        store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).expect("import");
+        let batch = BatchId("b20261202T012233Z-3f9a1c".into());
+        let tx = store.write().expect("write");
+        {
+            let mut tables = WriteTables::open(&tx).expect("tables");
+            let document = CustomData::parse(r#"{"flag":true}"#).expect("document");
+            for id in ["u1", "u3"] {
+                let current = tables.stored(id).expect("read").expect("user");
+                tables
+                    .replace_document(id, &current, &document, &Author("patcher".into()), 5, Some(&batch))
+                    .expect("save");
+            }
+        }
+        tx.commit().expect("commit");
+        store
+            .replace_custom_data(
+                "u2",
+                &CustomData::parse(r#"{"flag":true}"#).expect("doc"),
+                None,
+                &Author("x".into()),
+            )
+            .expect("save outside the batch");
+
+        let mut found = Vec::new();
+        let query = JournalQuery { batch: Some(batch.clone()), ..JournalQuery::default() };
+        store
+            .journal(&query, &mut |entry| {
+                found.push((entry.user_id.clone(), entry.revision, entry.batch.clone(), entry.added.clone()));
+                Ok(true)
+            })
+            .expect("journal");
+        let tagged = Some(batch);
+        assert_eq!(
+            found,
+            [
+                ("u3".to_owned(), 2, tagged.clone(), vec!["flag".to_owned()]),
+                ("u1".to_owned(), 2, tagged, vec!["flag".to_owned()]),
+            ]
+        );
+    }
+}

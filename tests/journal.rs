@@ -1,0 +1,301 @@
+//! The journal of every save (`custodian changes`), at the store: each way a customData
+//! revision is written leaves exactly one entry, in the same transaction; queries by time,
+//! user, author and batch; and the upgrade that builds it for an older file from the history.
+
+use std::path::Path;
+
+use custodian::domain::import::ImportReader;
+use custodian::domain::{CustomData, Limits};
+use custodian::store::{
+    Author, ImportMode, JournalEntry, JournalQuery, NewUser, OpenOptions, RedbStore, SCHEMA_VERSION,
+    StoreError, UserStore,
+};
+use tempfile::TempDir;
+
+fn data(text: &str) -> CustomData {
+    CustomData::parse(text).expect("test document is valid customData")
+}
+
+fn import(store: &RedbStore, text: &str, mode: ImportMode, who: &str) {
+    let mut reader =
+        ImportReader::new(text.as_bytes(), Limits::default(), 1_700_000_000_000).expect("readable");
+    store.import(&mut reader, mode, &Author(who.into())).expect("import");
+}
+
+fn new_users(text: &str) -> Vec<NewUser> {
+    ImportReader::new(text.as_bytes(), Limits::default(), 1_700_000_000_000)
+        .expect("readable")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("valid records")
+}
+
+fn empty_db() -> (TempDir, RedbStore) {
+    let dir = TempDir::new().expect("temp dir");
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+    (dir, store)
+}
+
+fn journal(store: &dyn UserStore, query: &JournalQuery) -> Vec<JournalEntry> {
+    let mut entries = Vec::new();
+    store
+        .journal(query, &mut |entry| {
+            entries.push(entry.clone());
+            Ok(true)
+        })
+        .expect("journal");
+    entries
+}
+
+fn everything(store: &dyn UserStore) -> Vec<JournalEntry> {
+    journal(store, &JournalQuery::default())
+}
+
+/// (user, revision, who) of each entry, newest first.
+fn saves(entries: &[JournalEntry]) -> Vec<(String, u64, String)> {
+    entries.iter().map(|e| (e.user_id.clone(), e.revision, e.saved_by.clone())).collect()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn every_way_of_saving_customdata_leaves_one_journal_entry_with_its_keys() {
+    let (_dir, store) = empty_db();
+    // Import (insert): revision 1, every key added.
+    import(
+        &store,
+        r#"{"id":"u1","username":"alice","customData":{"plan":"free","lang":"en"}}"#,
+        ImportMode::InsertOnly,
+        "importer",
+    );
+    // A save: one key changed, one removed, one added.
+    let saved = store
+        .replace_custom_data("u1", &data(r#"{"plan":"pro","beta":true}"#), Some(1), &Author("editor".into()))
+        .expect("save");
+    assert_eq!(saved.revision(), 2);
+    // The same document again writes nothing, and journals nothing.
+    store
+        .replace_custom_data("u1", &data(r#"{"plan":"pro","beta":true}"#), None, &Author("editor".into()))
+        .expect("same");
+    // Restore: revision 1's document as revision 3.
+    store.restore("u1", 1, Some(2), &Author("restorer".into())).expect("restore");
+    // Import (upsert) of a changed document: revision 4; of the same one: nothing.
+    import(&store, r#"{"id":"u1","customData":{"plan":"team","lang":"en"}}"#, ImportMode::Upsert, "upserter");
+    import(&store, r#"{"id":"u1","customData":{"plan":"team","lang":"en"}}"#, ImportMode::Upsert, "upserter");
+    // Bulk insert (seed) of a new user: revision 1.
+    store
+        .insert_batch(
+            &new_users(r#"{"id":"u2","username":"bob","customData":{"x":1}}"#),
+            &Author("seeder".into()),
+        )
+        .expect("seed");
+
+    let entries = everything(&store);
+    assert_eq!(
+        saves(&entries),
+        [
+            ("u2".into(), 1, "seeder".into()),
+            ("u1".into(), 4, "upserter".into()),
+            ("u1".into(), 3, "restorer".into()),
+            ("u1".into(), 2, "editor".into()),
+            ("u1".into(), 1, "importer".into()),
+        ],
+        "newest first, one per revision"
+    );
+    let by_revision = |revision| {
+        entries.iter().find(|e| e.user_id == "u1" && e.revision == revision).cloned().expect("entry")
+    };
+    let first = by_revision(1);
+    assert_eq!((first.added, first.removed, first.changed), (strings(&["plan", "lang"]), vec![], vec![]));
+    let second = by_revision(2);
+    assert_eq!(
+        (second.added, second.removed, second.changed),
+        (strings(&["beta"]), strings(&["lang"]), strings(&["plan"]))
+    );
+    assert_eq!(second.size, r#"{"plan":"pro","beta":true}"#.len());
+    let restored = by_revision(3);
+    assert_eq!(
+        (restored.added, restored.removed, restored.changed),
+        (strings(&["lang"]), strings(&["beta"]), strings(&["plan"]))
+    );
+    let upserted = by_revision(4);
+    assert_eq!((upserted.added, upserted.removed, upserted.changed), (vec![], vec![], strings(&["plan"])));
+    assert!(entries.iter().all(|e| e.batch.is_none()));
+    // Every entry agrees with the history: the same time, author and size.
+    for info in store.history("u1").expect("history") {
+        let entry = by_revision(info.revision);
+        assert_eq!(
+            (entry.saved_at, entry.saved_by.as_str(), entry.size),
+            (info.saved_at, info.saved_by.as_str(), info.size)
+        );
+    }
+}
+
+#[test]
+fn a_refused_import_journals_nothing() {
+    let (_dir, store) = empty_db();
+    import(&store, r#"{"id":"u1","customData":{"a":1}}"#, ImportMode::InsertOnly, "importer");
+    let text = "{\"id\":\"u2\",\"customData\":{\"b\":1}}\n{\"id\":\"u1\"}";
+    let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("readable");
+    assert!(store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).is_err());
+    assert_eq!(saves(&everything(&store)), [("u1".into(), 1, "importer".into())]);
+}
+
+/// Three users saved by two operators, with a gap in time between the saves.
+fn journaled_db() -> (TempDir, RedbStore) {
+    let (dir, store) = empty_db();
+    import(
+        &store,
+        "{\"id\":\"u1\",\"username\":\"alice\"}\n{\"id\":\"u2\",\"username\":\"bob\"}\n{\"id\":\"u3\"}",
+        ImportMode::InsertOnly,
+        "ops via 203.0.113.9",
+    );
+    for (id, n) in [("u1", 1), ("u2", 1), ("u1", 2)] {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        store
+            .replace_custom_data(id, &data(&format!(r#"{{"n":{n}}}"#)), None, &Author("carol".into()))
+            .expect("save");
+    }
+    (dir, store)
+}
+
+#[test]
+fn the_journal_is_narrowed_by_time_user_and_author() {
+    let (_dir, store) = journaled_db();
+    let all = everything(&store);
+    assert_eq!(all.len(), 6);
+    assert!(all.windows(2).all(|w| w[0].saved_at >= w[1].saved_at), "newest first");
+    let newest = all[0].saved_at;
+    let since = journal(&store, &JournalQuery { since: Some(newest), ..JournalQuery::default() });
+    assert_eq!(saves(&since), [("u1".into(), 3, "carol".into())]);
+    let until = journal(&store, &JournalQuery { until: Some(all[2].saved_at), ..JournalQuery::default() });
+    assert_eq!(until.len(), 3, "the three imports, before the first save");
+    let user = journal(&store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&user).iter().map(|s| s.1).collect::<Vec<_>>(), [3, 2, 1]);
+    let user_since = journal(
+        &store,
+        &JournalQuery { user_id: Some("u1".into()), since: Some(all[2].saved_at), ..JournalQuery::default() },
+    );
+    assert_eq!(user_since.iter().map(|e| e.revision).collect::<Vec<_>>(), [3, 2]);
+    let by =
+        journal(&store, &JournalQuery { saved_by: Some("203.0.113.9".into()), ..JournalQuery::default() });
+    assert_eq!(by.len(), 3);
+    let nobody = journal(&store, &JournalQuery { user_id: Some("ghost".into()), ..JournalQuery::default() });
+    assert!(nobody.is_empty());
+    let batch = journal(
+        &store,
+        &JournalQuery { batch: Some(custodian::store::BatchId("b1".into())), ..JournalQuery::default() },
+    );
+    assert!(batch.is_empty(), "no batch was saved");
+    // Pages, newest first: each starts before the last entry of the one before.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let mut page = Vec::new();
+        store
+            .journal(&JournalQuery { before, ..JournalQuery::default() }, &mut |entry| {
+                page.push(entry.clone());
+                Ok(page.len() < 4)
+            })
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        before = Some(last.position());
+        paged.extend(page);
+    }
+    assert_eq!(paged, all, "paging by position gives every entry once, in order");
+    let mut user_pages = journal(
+        &store,
+        &JournalQuery {
+            user_id: Some("u1".into()),
+            before: Some(all[1].position()),
+            ..JournalQuery::default()
+        },
+    );
+    user_pages.retain(|e| e.revision == 3);
+    assert!(user_pages.is_empty(), "the user's newest save is not before the second newest entry");
+    // The visitor stops the read when it has enough.
+    let mut seen = 0;
+    store
+        .journal(&JournalQuery::default(), &mut |_| {
+            seen += 1;
+            Ok(seen < 2)
+        })
+        .expect("journal");
+    assert_eq!(seen, 2);
+}
+
+/// Turns a file back into layout 4 as the build before the journal left it: no journal
+/// tables, version 4.
+fn back_to_layout_4(path: &Path) {
+    let mut builder = redb::Builder::new();
+    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let db = builder.open(path).expect("open with redb");
+    let tx = db.begin_write().expect("write");
+    assert!(
+        tx.delete_table(redb::TableDefinition::<(i64, u64), (&str, u64, &str, u64, &str, &str)>::new(
+            "journal"
+        ))
+        .expect("delete")
+    );
+    assert!(
+        tx.delete_table(redb::TableDefinition::<(&str, u64), (i64, u64)>::new("journal_by_user"))
+            .expect("delete")
+    );
+    tx.delete_table(redb::TableDefinition::<(&str, i64, u64), ()>::new("journal_by_batch")).expect("delete");
+    tx.delete_table(redb::TableDefinition::<(), u64>::new("journal_sequence")).expect("delete");
+    tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+        .expect("meta")
+        .insert("schema_version", 4)
+        .expect("version");
+    drop(tx.commit());
+}
+
+#[test]
+fn opening_an_older_file_builds_the_journal_from_the_history_and_says_so() {
+    let (dir, store) = journaled_db();
+    import(&store, r#"{"id":"u3","customData":{"k":[1]}}"#, ImportMode::Upsert, "upserter");
+    let before = everything(&store);
+    let path = store.path().to_owned();
+    drop(store);
+    back_to_layout_4(&path);
+
+    // Read-only, there is no journal yet: one clear error, nothing changed.
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    let error = read_only.journal(&JournalQuery::default(), &mut |_| Ok(true)).expect_err("no journal yet");
+    assert!(error.to_string().contains("no journal yet"), "{error}");
+    drop(read_only);
+
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let notes = store.upgrade_notes().join("\n");
+    assert!(notes.contains("started the journal") && notes.contains("7 saves"), "{notes}");
+    let without_place = |entries: Vec<JournalEntry>| -> Vec<JournalEntry> {
+        entries.into_iter().map(|e| JournalEntry { sequence: 0, ..e }).collect()
+    };
+    assert_eq!(
+        without_place(everything(&store)),
+        without_place(before),
+        "the same entries as the saves made"
+    );
+    // New saves go on after the built ones.
+    store.replace_custom_data("u2", &data(r#"{"n":9}"#), None, &Author("later".into())).expect("save");
+    assert_eq!(saves(&everything(&store)[..1]), [("u2".into(), 3, "later".into())]);
+    drop(dir);
+}
+
+#[test]
+fn a_read_only_handle_reads_the_journal() {
+    let (_dir, store) = journaled_db();
+    let path = store.path().to_owned();
+    drop(store);
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert_eq!(everything(&read_only).len(), 6);
+    assert!(matches!(
+        read_only.replace_custom_data("u1", &data("{}"), None, &Author("x".into())),
+        Err(StoreError::ReadOnly)
+    ));
+}

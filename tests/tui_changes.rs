@@ -1,0 +1,89 @@
+//! The journal overlay of the screen (`:changes`, `c`): drawn on TestBackend against a
+//! reviewed snapshot, and driven through the runtime against a real store: `Enter` lands in
+//! the user's history at the revision chosen.
+
+mod support;
+
+use custodian::domain::CustomData;
+use custodian::store::{Author, UserStore};
+use custodian::tui::app::{Action, Mode, State};
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::{act, demo_store, started};
+
+fn screen(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+    terminal.backend().to_string()
+}
+
+/// The demo users, then admin saved twice by `carol` and alice once by `dave`.
+fn edited_store() -> (tempfile::TempDir, custodian::store::RedbStore) {
+    let (dir, store) = demo_store();
+    let admin = store.resolve("admin").unwrap();
+    for (id, text, who) in [
+        (admin.as_str(), r#"{"theme":"dark"}"#, "carol"),
+        (admin.as_str(), r#"{"theme":"light","beta":true}"#, "carol"),
+    ] {
+        store.replace_custom_data(id, &CustomData::parse(text).unwrap(), None, &Author(who.into())).unwrap();
+    }
+    (dir, store)
+}
+
+#[test]
+fn the_changes_overlay_lists_the_newest_saves_across_users() {
+    let (_dir, store) = edited_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartCommand);
+    for c in "changes".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    assert_eq!(state.mode(), Mode::Changes);
+    act(&store, &mut state, Action::ChangesMove(1));
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[time of the save.....]"),
+    ]}, {
+        insta::assert_snapshot!("changes_120x40", screen(&state, 120, 40));
+    });
+}
+
+#[test]
+fn enter_on_a_save_opens_that_users_history_at_that_revision() {
+    let (_dir, store) = edited_store();
+    let admin = store.resolve("admin").unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenChanges);
+    // The newest is admin's revision 3; one down is their revision 2.
+    act(&store, &mut state, Action::ChangesMove(1));
+    let chosen = state.changes.view.as_ref().and_then(|v| v.selected_row()).map(|r| r.entry.clone()).unwrap();
+    assert_eq!((chosen.user_id.as_str(), chosen.revision), (admin.as_str(), 2));
+    act(&store, &mut state, Action::JumpToChange);
+    assert_eq!(state.mode(), Mode::History);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.user_id, admin);
+    assert_eq!(history.entries[history.selected].info.revision, 2);
+    assert_eq!(history.selected_text().map(|t| t.contains("\"dark\"")), Some(true), "its text was read");
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(admin));
+}
+
+#[test]
+fn c_in_the_list_opens_the_changes_and_escape_closes_them() {
+    let (_dir, store) = edited_store();
+    let mut state = started(&store, 80, 24);
+    let key = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('c'),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    let action = custodian::tui::keymap::action_for(state.mode(), key);
+    assert!(matches!(action, Some(Action::OpenChanges)), "{action:?}");
+    act(&store, &mut state, Action::OpenChanges);
+    let read = |state: &State| state.changes.view.as_ref().map(|v| (v.rows.len(), v.at_end));
+    assert_eq!(read(&state), Some((200, false)), "the first page");
+    act(&store, &mut state, Action::ChangesEdge(true));
+    assert_eq!(read(&state), Some((202, true)), "the rest, read on the way down");
+    act(&store, &mut state, Action::CloseChanges);
+    assert_eq!(state.mode(), Mode::Browse);
+}
