@@ -24,6 +24,10 @@ use super::{
     SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema, UserField, UserMatch, UserRecord,
     UserRef, UserStore,
 };
+/// The sorted bulk load of an import into an empty database.
+#[path = "redb_bulk.rs"]
+mod bulk;
+
 use crate::crash;
 use crate::domain::custom_data::canonical_from_compact;
 use crate::domain::diff::dropped_keys;
@@ -1281,6 +1285,19 @@ impl UserStore for RedbStore {
         let mut summary = ImportSummary::default();
         {
             let mut tables = WriteTables::open(&tx)?;
+            // Into an empty database nobody can collide with a stored user: a sorted bulk
+            // load (an upsert there is an insert too, unless the input repeats an id, which
+            // only the path below turns into an update).
+            if mode == ImportMode::InsertOnly && tables.users.is_empty()? {
+                let dir = match self.path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                summary.inserted = bulk::load_into_empty(&mut tables, users, author, now, dir)?;
+                drop(tables);
+                tx.commit()?;
+                return Ok(summary);
+            }
             for item in users {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 let new = item.map_err(StoreError::InvalidRecord)?;
