@@ -25,9 +25,8 @@ const CHUNK: usize = 64 * 1024;
 /// that fits (as for an import record).
 pub const MAX_DOCUMENT_TEXT: usize = MAX_RECORD_BYTES;
 
-/// The most an import read whole (a JSON array) may take: an array is held in memory before
-/// its first record is imported, so an endless one must stop somewhere. 1M users as an array
-/// are about 630 MB; JSON Lines, which are streamed, have no such bound.
+/// The most an import read whole may take. Only input that is neither shape is read whole
+/// now (it fails on its first line); JSON Lines and arrays are streamed and have no such bound.
 pub const MAX_WHOLE_IMPORT_BYTES: usize = 2 * 1024 * 1024 * 1024;
 
 /// A document given to `set` is more text than [`MAX_DOCUMENT_TEXT`]; what came from a pipe
