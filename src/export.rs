@@ -52,6 +52,11 @@ pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
 /// meanwhile is not replaced and a failed export leaves nothing behind.
 pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
+    to_file_telling(store, path, &mut |_| {})
+}
+
+/// [`to_file`], telling `written` how many users are in the file so far (for progress).
+pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnMut(u64)) -> Result<u64> {
     let shown = path.display().to_string();
     refuse_existing(path)?;
     let Some(name) = path.file_name() else {
@@ -75,11 +80,20 @@ pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
     // The umask may only take bits away; the export is the owner's alone either way.
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot create {shown}"))?;
-    let mut writer = io::BufWriter::new(file);
+    // Large writes: a million users are 630 MB.
+    let mut writer = io::BufWriter::with_capacity(1024 * 1024, file);
+    let mut lines: u64 = 0;
     // redb may panic on a damaged file: the temporary file goes, the editor stays up.
     let count = crash::catch(|| {
         each_line(store, &mut |line| {
-            writeln!(writer, "{line}").with_context(|| format!("cannot write {shown}"))
+            lines += 1;
+            if lines.is_multiple_of(4096) {
+                written(lines);
+            }
+            writer
+                .write_all(line.as_bytes())
+                .and_then(|()| writer.write_all(b"\n"))
+                .with_context(|| format!("cannot write {shown}"))
         })
     })??;
     writer.flush().with_context(|| format!("cannot write {shown}"))?;

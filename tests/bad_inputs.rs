@@ -619,31 +619,36 @@ fn set_stops_reading_an_endless_document_at_the_limit() {
 }
 
 #[test]
-fn an_endless_json_array_on_stdin_stops_with_one_line_and_imports_nothing() {
-    // An array is read whole before its first record is imported; an endless one took memory
-    // until the allocator aborted with a backtrace (exit 134).
+fn an_endless_json_array_on_stdin_is_read_an_element_at_a_time_and_stops_at_the_first_bad_one() {
+    // An array was read whole before its first record was imported: an endless one took
+    // memory until it ran out ("not enough memory to read the import whole"). Its elements
+    // are now read as they arrive, so the second one (the same id again) stops it at once.
     let sandbox = Sandbox::new();
-    let db = sandbox.demo();
-    let before = sandbox.snapshot(&db);
-    let mut endless = Command::new("sh")
-        .args(["-c", "echo '['; yes '{\"id\":\"x\",\"username\":\"y\"},'"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run sh");
-    let stdin = Stdio::from(endless.stdout.take().expect("its output"));
-    let run = run_bounded(sandbox.command(&db, &["import", "-"]), stdin);
-    let _ = endless.kill();
-    let _ = endless.wait();
-    // How much was read before memory ran short depends on the limit: one line, exit 1.
-    assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.is_empty(), "{run:?}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
-    assert!(
-        run.stderr.starts_with("custodian: standard input: not enough memory to read the import whole (")
-            && run.stderr.ends_with("read); give the users as JSON Lines\n"),
-        "{run:?}"
-    );
-    assert_eq!(sandbox.snapshot(&db), before);
+    let empty = sandbox.path("empty.redb");
+    sandbox.ok(&empty, &["init"]);
+    // The demo's users and an empty database (the bulk load's path).
+    for (db, demo) in [(sandbox.demo(), true), (empty, false)] {
+        let state = |db: &Path| if demo { sandbox.snapshot(db) } else { sandbox.ok(db, &["export"]) };
+        let before = state(&db);
+        let mut endless = Command::new("sh")
+            .args(["-c", "echo '['; yes '{\"id\":\"x\",\"username\":\"y\"},'"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run sh");
+        let stdin = Stdio::from(endless.stdout.take().expect("its output"));
+        let started = Instant::now();
+        let run = run_bounded(sandbox.command(&db, &["import", "-"]), stdin);
+        let _ = endless.kill();
+        let _ = endless.wait();
+        assert_refused(
+            &run,
+            5,
+            "record 2 (line 3): user id \"x\" already exists (use --upsert to replace it)",
+            "(echo [; yes '{...},') | import -",
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        assert_eq!(state(&db), before);
+    }
 }
 
 #[test]

@@ -344,4 +344,41 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
     let quiet = run_in_pty(&["--quiet", "seed", "--users", USERS]);
     assert!(!String::from_utf8_lossy(&quiet).contains("ETA"), "{}", String::from_utf8_lossy(&quiet));
+    // export, and import of an array (streamed like JSON Lines), the same way.
+    let exported = sandbox.home.path("users.jsonl");
+    let exported = exported.to_str().expect("utf-8 path");
+    let shown = run_in_pty(&["export", "--out", exported]);
+    assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
+    // A part of them as an array (a debug build imports a few thousand users a second here).
+    let lines: String = fs::read_to_string(exported)
+        .expect("read the export")
+        .lines()
+        .take(3000)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let array = format!("[\n{}\n]\n", lines.lines().collect::<Vec<_>>().join(",\n"));
+    let array = sandbox.file("users.json", &array);
+    let into = sandbox.home.path("from-array.redb");
+    sandbox.on(&into, &["init"]).ok();
+    let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
+    command.arg("--db");
+    command.arg(&into);
+    command.arg("import");
+    command.arg(&array);
+    let home = sandbox.home.path("");
+    for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
+        command.env(key, &home);
+    }
+    command.env("TERM", "xterm-256color");
+    let mut tui = Tui::spawn(command, 100, 10);
+    assert!(tui.wait_exit().success(), "{}", tui.text());
+    let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
+    assert_eq!(sandbox.export(&into), lines);
+    // Not on a terminal, and not asked to be quiet: export says only what it did.
+    let run = sandbox.on(&db, &["export", "--out", &sandbox.home.path("again.jsonl").display().to_string()]);
+    assert_eq!(
+        run.stderr,
+        format!("exported 24000 users to {}\n", sandbox.home.path("again.jsonl").display())
+    );
 }

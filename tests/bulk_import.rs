@@ -1,0 +1,188 @@
+//! An import into an empty database is a sorted bulk load, and an array is read an element at
+//! a time: the same users, the same refusals, nothing written by a refused import.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use support::home::PrivateHome;
+use support::run::Run;
+
+struct Sandbox {
+    home: PrivateHome,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self { home: PrivateHome::new(&[]) }
+    }
+
+    fn on(&self, db: &Path, args: &[&str]) -> Run {
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(db).args(args);
+        Run::of(command, None)
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.home.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    fn init(&self, name: &str) -> PathBuf {
+        let db = self.home.path(name);
+        self.on(&db, &["init"]).ok();
+        db
+    }
+
+    fn export(&self, db: &Path) -> String {
+        self.on(db, &["export"]).ok().stdout
+    }
+}
+
+/// `count` users in an order that is neither their id order nor their list order, each with
+/// a username, most with an email and a phone and a name, and a customData of its own.
+fn shuffled_users(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| {
+            let k = (n * 7919) % count;
+            let email = if k.is_multiple_of(5) { "null".to_owned() } else { format!("\"P.{k}@Example.com\"") };
+            let phone = if k.is_multiple_of(3) { "null".to_owned() } else { format!("\"+1 555 {k:07}\"") };
+            format!(
+                "{{\"id\":\"i{:05}\",\"createdAt\":1700000000000,\"username\":\"User{:05}\",\"primaryEmail\":{email},\"primaryPhone\":{phone},\"name\":\"Név {}\",\"customData\":{{\"plan\":\"p{}\",\"n\":{k}.50,\"tags\":[\"a\",{{\"b\":null}}]}}}}",
+                (k * 31) % count,
+                count - k,
+                k % 97,
+                k % 4
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_import_into_an_empty_database_reads_back_as_the_general_path_writes_it() {
+    let sandbox = Sandbox::new();
+    let lines = shuffled_users(3000).join("\n") + "\n";
+    let file = sandbox.file("users.jsonl", &lines);
+    // `--upsert` takes the general path (it may update); a plain import into an empty
+    // database takes the bulk load. Both must leave the same users.
+    let bulk = sandbox.init("bulk.redb");
+    let general = sandbox.init("general.redb");
+    assert_eq!(
+        sandbox.on(&bulk, &["import", &file]).ok().stdout,
+        "imported: 3000 new, 0 updated, 0 unchanged\n"
+    );
+    sandbox.on(&general, &["import", "--upsert", &file]).ok();
+    let exported = sandbox.export(&bulk);
+    assert_eq!(exported.lines().count(), 3000);
+    assert_eq!(exported, sandbox.export(&general));
+    // Every index was written: lookups by each unique field (by the fold), the prefix and
+    // substring search, the history.
+    for reference in ["user00007", "p.11@example.com", "+1 555 0000011"] {
+        let got = sandbox.on(&bulk, &["get", reference]).ok().stdout;
+        assert!(got.contains("\"plan\""), "{reference}: {got}");
+        assert_eq!(got, sandbox.on(&general, &["get", reference]).ok().stdout, "{reference}");
+    }
+    let found = sandbox.on(&bulk, &["list", "--search", "név 42", "--limit", "0"]).ok().stdout;
+    assert_eq!(found, sandbox.on(&general, &["list", "--search", "név 42", "--limit", "0"]).ok().stdout);
+    assert!(found.lines().count() > 1, "{found}");
+    let history = sandbox.on(&bulk, &["history", "user00010"]).ok().stdout;
+    assert_eq!(history.lines().count(), 2, "{history}");
+    // The round trip through a second empty database is byte-identical.
+    let again = sandbox.init("again.redb");
+    let exported_file = sandbox.file("exported.jsonl", &exported);
+    sandbox.on(&again, &["import", &exported_file]).ok();
+    assert_eq!(sandbox.export(&again), exported);
+}
+
+#[test]
+fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let users = shuffled_users(2000);
+    let with = |line: usize, record: &str| {
+        let mut users = users.clone();
+        users[line - 1] = record.to_owned();
+        users.join("\n") + "\n"
+    };
+    let first_id = |line: usize| users[line - 1][7..13].to_owned();
+    let cases = [
+        (
+            with(1900, &users[99].replace("User", "Other")),
+            5,
+            format!("line 1900: user id \"{}\" already exists", first_id(100)),
+        ),
+        (
+            with(1500, "{\"id\":\"zz1\",\"username\":\"ＵＳＥＲ00500\"}"),
+            5,
+            // Whichever of the two the load meets second is named, with what it typed.
+            "username \"".to_owned(),
+        ),
+        (
+            with(30, "{\"id\":\"zz2\",\"primaryEmail\":\"p.1987@EXAMPLE.com \"}"),
+            5,
+            "primaryEmail \"".to_owned(),
+        ),
+        (
+            with(2000, "{\"id\":\"zz3\",\"customData\":[1]}"),
+            4,
+            "line 2000: customData: the top level is an array".to_owned(),
+        ),
+    ];
+    for (text, code, message) in cases {
+        let db = sandbox.init("users.redb");
+        let before = fs::read(&db).expect("read");
+        let file = sandbox.file("users.jsonl", &text);
+        let error = sandbox.on(&db, &["import", &file]).fails(code);
+        assert!(error.contains(&message) && error.contains("already") == (code == 5), "{message}: {error}");
+        assert_eq!(sandbox.export(&db), "", "{message}");
+        assert_eq!(
+            sandbox.on(&db, &["info"]).ok().stdout.lines().find(|l| l.starts_with("users")),
+            Some("users          0")
+        );
+        drop(before);
+        fs::remove_file(&db).expect("remove");
+    }
+}
+
+#[test]
+fn a_json_array_is_read_an_element_at_a_time_with_its_syntax_checked_between_them() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("users.redb");
+    sandbox
+        .on(&db, &["import", &sandbox.file("one.jsonl", "{\"id\":\"keep\",\"username\":\"keeper\"}\n")])
+        .ok();
+    let before = sandbox.export(&db);
+    for (text, message) in [
+        (
+            "[{\"id\":\"a\"},{\"id\":\"b\",\"customData\":{\"x\":",
+            "line 1, col 41: EOF while parsing a list: the input ends inside a record (truncated?)",
+        ),
+        (
+            "[\n  {\"id\":\"a\"},\n  {\"id\":\"b\"}",
+            "line 3, col 13: EOF while parsing a list: the input ends before the array's closing `]` (truncated?)",
+        ),
+        ("[{\"id\":\"a\"},]", "line 1, col 13: trailing comma"),
+        ("[{\"id\":\"a\"} {\"id\":\"b\"}]", "line 1, col 13: expected `,` or `]`"),
+        ("[,{\"id\":\"a\"}]", "line 1, col 2: expected value"),
+        ("[{\"id\":\"a\"}] x", "line 1, col 14: trailing characters"),
+        ("[ ]", "the import is empty: expected a JSON array of users or JSON Lines"),
+        ("[{\"id\":\"a\"}, 42]", "record 2 (line 1): a user must be a JSON object, not a number"),
+        ("[{\"id\":\"é\"}]", "record 1 (line 1): `id` \"é\" is not 1–12 characters"),
+        ("{\"id\":\"a\"}\n{\"id\":\"b\",\"customData\":{\"x\":", "line 2: EOF while parsing"),
+    ] {
+        let file = sandbox.file("bad.json", text);
+        let error = sandbox.on(&db, &["import", &file]).fails(4);
+        assert!(error.starts_with(&format!("custodian: {message}")), "{text}: {error}");
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert_eq!(sandbox.export(&db), before, "{text}");
+    }
+    // Elements spread over lines, strings holding brackets and commas, scalars and nesting.
+    let good = "[\n  {\"id\":\"a1\",\"name\":\"x ] , [\",\"customData\":{\"k\":[1,{\"v\":\"}\"}]}},\n  {\"id\":\"a2\",\"name\":\"\\\"]\"}\n]\n";
+    let run = sandbox.on(&db, &["import", &sandbox.file("good.json", good)]).ok();
+    assert_eq!(run.stdout, "imported: 2 new, 0 updated, 0 unchanged\n");
+    assert_eq!(run.stderr, "", "no progress when stderr is not a terminal");
+    let exported = sandbox.export(&db);
+    assert!(exported.contains("\"name\":\"x ] , [\""), "{exported}");
+    assert!(exported.contains("\"name\":\"\\\"]\""), "{exported}");
+}
