@@ -574,7 +574,8 @@ fn place_user(
             Ok(())
         })?;
     }
-    // journal: the journal's row for this new user (revision 1, sequential key) goes here.
+    // The journal's keys are sequential: its row goes straight in.
+    tables.journal_first_revision(new, &document, author, now)?;
     Ok(())
 }
 

@@ -982,7 +982,7 @@ impl<'tx> WriteTables<'tx> {
     }
 
     /// Journals a new user's revision 1 (`document`: its stored, compact customData).
-    fn journal_first_revision(
+    pub(super) fn journal_first_revision(
         &mut self,
         new: &NewUser,
         document: &str,
