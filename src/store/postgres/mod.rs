@@ -1131,6 +1131,7 @@ impl UserStore for PostgresStore {
                     saved_by: row.get(2),
                     size: canonical_from_jsonb(id, &text)?.len(),
                     current: false,
+                    batch: None,
                 });
             }
         }
@@ -1142,6 +1143,7 @@ impl UserStore for PostgresStore {
                 saved_by: current.record.revised_by,
                 size: document.text.len(),
                 current: true,
+                batch: None,
             }),
         }
         Ok(out)
@@ -1260,6 +1262,7 @@ impl UserStore for PostgresStore {
                 saved_by: row.get(2),
                 size: row.get::<_, i64>(3).max(0) as usize,
                 current: false,
+                batch: None,
             })
             .collect();
         if let Some(last) = out.last_mut() {
