@@ -4,7 +4,7 @@
 
 pub mod args;
 pub mod input;
-mod patch;
+pub mod patch;
 mod postgres;
 pub mod schema;
 

@@ -27,6 +27,9 @@ use crate::tui::keymap::help_max_scroll;
 use crate::tui::tree::Tree;
 use crate::tui::words;
 
+mod patch;
+pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
+
 /// Whether `new` holds the values of the stored text, in whatever key order (compared as
 /// JSON values, numbers by their text).
 fn same_values(stored_text: &str, new: &CustomData) -> bool {
@@ -109,6 +112,23 @@ pub enum Action {
     /// The oldest (`false`) or newest (`true`) revision.
     HistoryEdge(bool),
     RestoreRevision,
+    // `:patch` (see `app/patch.rs`)
+    /// The dry run's report, or why there is none.
+    PatchReady {
+        file: String,
+        result: Result<Box<crate::domain::patch::PatchReport>, String>,
+    },
+    /// The apply's batch and how many users it left as they were, or why it wrote nothing.
+    PatchApplied {
+        result: Result<(crate::store::BatchSummary, u64), String>,
+    },
+    /// The next (1) or previous (-1) changed user in the overlay.
+    PatchUser(isize),
+    /// Scroll the shown diff by this many lines.
+    PatchScroll(i16),
+    /// Ask before applying the patch.
+    PatchAsk,
+    ClosePatch,
     // Dialogs and the rest
     Confirm,
     Cancel,
@@ -421,6 +441,19 @@ pub enum Effect {
     Export {
         path: std::path::PathBuf,
     },
+    /// The dry run of a patch file over `selection` (read only); answered with
+    /// [`Action::PatchReady`].
+    PatchDryRun {
+        file: std::path::PathBuf,
+        selection: crate::store::Selection,
+        shape: SharedShape,
+    },
+    /// The patch written as one batch; answered with [`Action::PatchApplied`].
+    ApplyPatch {
+        file: std::path::PathBuf,
+        selection: crate::store::Selection,
+        shape: SharedShape,
+    },
     /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.
     EditExternally {
         user_id: String,
@@ -469,6 +502,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         args: "FILE",
         description: "every user as JSON Lines into a new file (0600)",
+    },
+    CommandSpec {
+        name: "patch",
+        aliases: &[],
+        args: "FILE",
+        description: "a JSON Patch over the listed users: dry run, Enter applies",
     },
     CommandSpec { name: "messages", aliases: &[], args: "", description: "the last 50 messages, whole" },
     CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
@@ -878,6 +917,8 @@ pub enum Dialog {
     ConfirmQuit,
     /// Throwing away a found draft (the [`Dialog::DraftFound`] it came from, asked again on no).
     ConfirmDiscardDraft(Box<Dialog>),
+    /// Applying `:patch`'s file: this many users would change.
+    ConfirmPatch { users: u64, file: String },
 }
 
 impl Dialog {
@@ -889,6 +930,7 @@ impl Dialog {
             Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
             Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
             Dialog::ConfirmDiscardDraft(_) => Some(("throw the draft away", "no, back to the draft")),
+            Dialog::ConfirmPatch { .. } => Some(("apply the patch", "no, back to the dry run")),
             Dialog::Conflict { .. } | Dialog::DraftFound { .. } => None,
         }
     }
@@ -952,6 +994,8 @@ pub enum Mode {
     Tree,
     /// The plaintext of a sealed value, in an overlay.
     Plaintext,
+    /// `:patch`'s dry run, in an overlay.
+    Patch,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -1045,6 +1089,8 @@ pub struct State {
     pub tree: Option<Tree>,
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
+    /// `:patch`'s overlay, while open.
+    pub patch: Option<PatchView>,
     pub dialog: Option<Dialog>,
     /// Found drafts not yet dealt with while one of them is open: offered again when the
     /// editor closes.
@@ -1099,6 +1145,7 @@ impl State {
             tree: None,
             editor: None,
             history: None,
+            patch: None,
             dialog: None,
             pending_drafts: Vec::new(),
             set_aside: None,
@@ -1154,6 +1201,8 @@ impl State {
             Mode::Help
         } else if self.messages_open {
             Mode::Messages
+        } else if self.patch.is_some() {
+            Mode::Patch
         } else if self.history.is_some() {
             Mode::History
         } else if self.editor.as_ref().is_some_and(|e| e.find.as_ref().is_some_and(|f| f.typing)) {
@@ -2183,6 +2232,11 @@ impl State {
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
+            ("patch", "") => {
+                self.say(StatusKind::Error, ":patch needs a file: a JSON Patch (RFC 6902)");
+                Vec::new()
+            }
+            ("patch", argument) => self.open_patch(argument),
             ("messages", _) => {
                 self.messages_open = true;
                 Vec::new()
@@ -2248,6 +2302,7 @@ impl State {
     fn confirm(&mut self) -> Vec<Effect> {
         match self.dialog.take() {
             Some(Dialog::ConfirmDrop { data, expected, .. }) => self.save_effect(data, expected),
+            Some(Dialog::ConfirmPatch { .. }) => self.apply_patch(),
             Some(Dialog::ConfirmDiscard) => {
                 let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");
@@ -2494,6 +2549,27 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         RunCommand => state.run_command(),
+        PatchReady { file, result } => {
+            state.patch_ready(file, result);
+            Vec::new()
+        }
+        PatchApplied { result } => state.patch_applied(result),
+        PatchUser(delta) => {
+            state.patch_user(delta);
+            Vec::new()
+        }
+        PatchScroll(delta) => {
+            state.patch_scroll(delta);
+            Vec::new()
+        }
+        PatchAsk => {
+            state.patch_ask();
+            Vec::new()
+        }
+        ClosePatch => {
+            state.close_patch();
+            Vec::new()
+        }
         CancelCommand => {
             state.command = None;
             Vec::new()

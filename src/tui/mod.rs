@@ -331,8 +331,9 @@ impl Work {
             Effect::LoadRows(_) => Work::Rows,
             Effect::LoadUser { .. } => Work::User,
             Effect::PrefixSearch { .. } => Work::Prefix,
-            Effect::Save { .. } => Work::Save,
+            Effect::Save { .. } | Effect::ApplyPatch { .. } => Work::Save,
             Effect::Export { .. } => Work::Export,
+            Effect::PatchDryRun { .. } => Work::Read,
             // Opening a draft stays on the screen's thread: it takes the draft file over in the
             // drafts directory, which only that thread touches.
             Effect::ReadCurrent { .. }
@@ -1569,6 +1570,35 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
                 Err(e) => failed(e),
             }
+        }
+        Effect::PatchDryRun { file, selection, shape } => {
+            let result = crate::cli::patch::run_from_file(
+                store,
+                &file,
+                &selection,
+                shape.0.as_deref(),
+                app::PATCH_SAMPLES,
+                None,
+            );
+            let result = result.map(|(report, _)| Box::new(report)).map_err(|e| format!("{e:#}"));
+            Action::PatchReady { file: file.display().to_string(), result }
+        }
+        Effect::ApplyPatch { file, selection, shape } => {
+            let batch = crate::store::BatchId::new();
+            let result = crate::cli::patch::run_from_file(
+                store,
+                &file,
+                &selection,
+                shape.0.as_deref(),
+                0,
+                Some(&batch),
+            );
+            let result = match result {
+                Ok((report, Some(summary))) => Ok((summary, report.failed)),
+                Ok((_, None)) => Err("nothing was written".to_owned()),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            Action::PatchApplied { result }
         }
         Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
             Ok(text) => Action::RevisionLoaded { id, revision, text },

@@ -8,6 +8,7 @@ mod help;
 mod history;
 mod list;
 mod messages;
+mod patch;
 mod plaintext;
 mod status;
 mod tree;
@@ -58,6 +59,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         // is seen.
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         history::render(frame, above_status, history, theme);
+    }
+    if let Some(view) = &state.patch {
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        patch::render(frame, above_status, view, theme);
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);
