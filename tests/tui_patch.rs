@@ -139,3 +139,18 @@ fn the_patch_overlay_at_80x24() {
     command(&store, &mut state, &format!("patch {file}"));
     insta::assert_snapshot!("patch_overlay_80x24", screen(&state, 80, 24));
 }
+
+#[test]
+fn enter_applies_the_patch_the_dry_run_showed_even_if_the_file_changed_since() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    patch_file(&store, r#"[{"op":"add","path":"/other","value":1}]"#);
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("saved 31 users"), "{status}");
+    let everyone = store.page_after(None, 1000).expect("users");
+    assert!(everyone.iter().all(|e| !store.custom_data(&e.user.id).expect("doc").text.contains("\"other\"")));
+}

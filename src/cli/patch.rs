@@ -173,19 +173,19 @@ pub fn walk(
     }
 }
 
-/// The screen's `:patch`: the patch file read, then [`walk`] over `selection` with the rules
-/// of every save (`shape` compiled once by the screen), keeping `samples` changed users.
-pub fn run_from_file(
+/// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
+/// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
+/// its dry run read, never the file read again (it may have changed since).
+pub fn run_for_screen(
     store: &dyn UserStore,
-    file: &Path,
+    operations: &JsonPatch,
     selection: &Selection,
     shape: Option<&crate::domain::shape::Shape>,
     samples: usize,
     batch: Option<&BatchId>,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
-    let operations = read_patch(file)?;
     let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
-    let run = PatchRun { patch: &operations, selection, rules, strict: false };
+    let run = PatchRun { patch: operations, selection, rules, strict: false };
     let mut report = PatchReport::new(samples);
     let summary = walk(store, &run, &mut report, batch, &mut |_| {})?;
     Ok((report, summary))

@@ -27,7 +27,7 @@ pub enum PatchFileError {
 }
 
 /// A parsed JSON Patch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JsonPatch {
     operations: Vec<PatchOperation>,
 }

@@ -116,7 +116,8 @@ pub enum Action {
     /// The dry run's report, or why there is none.
     PatchReady {
         file: String,
-        result: Result<Box<crate::domain::patch::PatchReport>, String>,
+        /// The report, and the patch as read: what `Enter` applies.
+        result: Result<(Box<crate::domain::patch::PatchReport>, crate::domain::patch::JsonPatch), String>,
     },
     /// The apply's batch and how many users it left as they were, or why it wrote nothing.
     PatchApplied {
@@ -448,9 +449,9 @@ pub enum Effect {
         selection: crate::store::Selection,
         shape: SharedShape,
     },
-    /// The patch written as one batch; answered with [`Action::PatchApplied`].
+    /// The patch the dry run read, written as one batch; answered with [`Action::PatchApplied`].
     ApplyPatch {
-        file: std::path::PathBuf,
+        patch: crate::domain::patch::JsonPatch,
         selection: crate::store::Selection,
         shape: SharedShape,
     },

@@ -1572,22 +1572,26 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
         }
         Effect::PatchDryRun { file, selection, shape } => {
-            let result = crate::cli::patch::run_from_file(
-                store,
-                &file,
-                &selection,
-                shape.0.as_deref(),
-                app::PATCH_SAMPLES,
-                None,
-            );
-            let result = result.map(|(report, _)| Box::new(report)).map_err(|e| format!("{e:#}"));
+            let result = crate::cli::patch::read_patch(&file).and_then(|patch| {
+                let shape = shape.0.as_deref();
+                let (report, _) = crate::cli::patch::run_for_screen(
+                    store,
+                    &patch,
+                    &selection,
+                    shape,
+                    app::PATCH_SAMPLES,
+                    None,
+                )?;
+                Ok((Box::new(report), patch))
+            });
+            let result = result.map_err(|e| format!("{e:#}"));
             Action::PatchReady { file: file.display().to_string(), result }
         }
-        Effect::ApplyPatch { file, selection, shape } => {
+        Effect::ApplyPatch { patch, selection, shape } => {
             let batch = crate::store::BatchId::new();
-            let result = crate::cli::patch::run_from_file(
+            let result = crate::cli::patch::run_for_screen(
                 store,
-                &file,
+                &patch,
                 &selection,
                 shape.0.as_deref(),
                 0,

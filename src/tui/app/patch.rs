@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Dialog, Effect, State, StatusKind};
 use crate::domain::diff::{DiffLine, line_diff};
-use crate::domain::patch::{PatchReport, users};
+use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
 use crate::inert;
 use crate::store::{BatchSummary, Selection};
@@ -40,6 +40,8 @@ pub struct PatchView {
     pub over: String,
     /// `None` while the dry run is under way.
     pub report: Option<PatchReport>,
+    /// The patch as the dry run read it: what `Enter` applies, whatever the file says by then.
+    pub patch: Option<JsonPatch>,
     /// Which of the report's changed users is shown.
     pub selected: usize,
     /// Lines of the shown diff scrolled past.
@@ -86,6 +88,7 @@ impl State {
             selection: selection.clone(),
             over,
             report: None,
+            patch: None,
             selected: 0,
             scroll: 0,
             applying: false,
@@ -94,12 +97,19 @@ impl State {
     }
 
     /// The dry run's answer: the report in the overlay, or why there is none.
-    pub(super) fn patch_ready(&mut self, file: String, result: Result<Box<PatchReport>, String>) {
+    pub(super) fn patch_ready(
+        &mut self,
+        file: String,
+        result: Result<(Box<PatchReport>, JsonPatch), String>,
+    ) {
         let Some(view) = self.patch.as_mut().filter(|v| v.file == file && v.report.is_none()) else {
             return;
         };
         match result {
-            Ok(report) => view.report = Some(*report),
+            Ok((report, patch)) => {
+                view.report = Some(*report);
+                view.patch = Some(patch);
+            }
             Err(why) => {
                 self.patch = None;
                 self.say(StatusKind::Error, format!(":patch: {}", inert::line(&why)));
@@ -150,9 +160,10 @@ impl State {
     /// The question was answered yes: the patch is written on the store's thread.
     pub(super) fn apply_patch(&mut self) -> Vec<Effect> {
         let Some(view) = &mut self.patch else { return Vec::new() };
+        let Some(patch) = view.patch.clone() else { return Vec::new() };
         view.applying = true;
         let effect = Effect::ApplyPatch {
-            file: view.file.clone().into(),
+            patch,
             selection: view.selection.clone(),
             shape: SharedShape(self.shape.clone()),
         };
