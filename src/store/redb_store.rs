@@ -878,8 +878,16 @@ struct WriteTables<'tx> {
     phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
     search_text: Table<'tx, &'static str, &'static str>,
-    batch_users: Table<'tx, (&'static str, &'static str), u64>,
-    revision_batches: Table<'tx, (&'static str, u64), &'static str>,
+    /// The batch tables, opened (so made, in a file without them) by the first batch write
+    /// only: an ordinary save leaves a file without batches as it was.
+    batches: Option<BatchTables<'tx>>,
+    tx: &'tx WriteTransaction,
+}
+
+/// [`BATCH_USERS`] and [`REVISION_BATCHES`] in a write transaction.
+struct BatchTables<'tx> {
+    users: Table<'tx, (&'static str, &'static str), u64>,
+    revisions: Table<'tx, (&'static str, u64), &'static str>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -894,9 +902,21 @@ impl<'tx> WriteTables<'tx> {
             phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
             search_text: tx.open_table(SEARCH_TEXT)?,
-            batch_users: tx.open_table(BATCH_USERS)?,
-            revision_batches: tx.open_table(REVISION_BATCHES)?,
+            batches: None,
+            tx,
         })
+    }
+
+    /// The batch tables, opened on first use.
+    fn batches(&mut self) -> Result<&mut BatchTables<'tx>, StoreError> {
+        let tables = match self.batches.take() {
+            Some(tables) => tables,
+            None => BatchTables {
+                users: self.tx.open_table(BATCH_USERS)?,
+                revisions: self.tx.open_table(REVISION_BATCHES)?,
+            },
+        };
+        Ok(self.batches.insert(tables))
     }
 
     /// The next step of a whole-list batch, after the list key `after` (moved on to the
@@ -1104,8 +1124,9 @@ impl<'tx> WriteTables<'tx> {
         next.user.insert("updatedAt".to_owned(), Value::from(now));
         self.users.insert(id, next.to_json().as_str())?;
         if let Some(batch) = batch {
-            self.batch_users.insert((batch.0.as_str(), id), next.rev)?;
-            self.revision_batches.insert((id, next.rev), batch.0.as_str())?;
+            let tables = self.batches()?;
+            tables.users.insert((batch.0.as_str(), id), next.rev)?;
+            tables.revisions.insert((id, next.rev), batch.0.as_str())?;
         }
         Ok(Some(removed))
     }
@@ -1564,7 +1585,7 @@ impl UserStore for RedbStore {
                         Some(id) => Excluded((name, id.as_str())),
                         None => Included((name, "")),
                     };
-                    for item in tables.batch_users.range::<(&str, &str)>((from, Unbounded))? {
+                    for item in tables.batches()?.users.range::<(&str, &str)>((from, Unbounded))? {
                         let (key, revision) = item?;
                         let (of, id) = key.value();
                         if of != name || step.len() >= BATCH_STEP {
