@@ -278,3 +278,22 @@ fn the_json_schema_is_kept_per_tenant_on_postgresql_and_holds_set_and_check_to_i
     let admin = db.tenant_url("admin");
     assert_eq!(run(&home, &["--db", &admin, "--tenant", "admin", "schema", "get"], None).code, 3);
 }
+
+#[test]
+fn patch_yes_and_undo_answer_in_one_line_with_exit_2_on_postgres_and_the_dry_run_works() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    let patch = home.path("patch.json");
+    std::fs::write(&patch, r#"[{"op":"add","path":"/flag","value":true}]"#).expect("write the patch");
+    let patch = patch.to_str().expect("a UTF-8 path");
+    let dry = run(&home, &["--db", &url, "patch", patch, "--all"], None).ok();
+    assert!(dry.stdout.contains("2 users would change"), "{dry:?}");
+    let line = run(&home, &["--db", &url, "patch", patch, "--all", "--yes"], None).fails(2);
+    assert!(line.contains("patch --yes: batches are not kept on this backend"), "{line}");
+    let line = run(&home, &["--db", &url, "undo", "b20990101T000000Z-000000"], None).fails(2);
+    assert!(line.starts_with("custodian: undo: batches are not kept"), "{line}");
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(!got.stdout.contains("flag"), "nothing written: {got:?}");
+}

@@ -1126,3 +1126,27 @@ fn changes_in_the_terminal_list_a_save_made_with_the_cli_and_enter_opens_that_hi
     tui.wait_gone("History of admin");
     quit(&mut tui);
 }
+
+#[test]
+fn patch_dry_run_then_enter_and_yes_write_one_batch_from_the_terminal() {
+    let fixture = Fixture::new();
+    let patch = fixture.dir.path().join("flag.json");
+    std::fs::write(&patch, r#"[{"op":"add","path":"/flagged","value":true}]"#).expect("write the patch");
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send(":patch flag.json");
+    tui.send(ENTER);
+    tui.wait_text("200 users matched · 200 would change");
+    assert_eq!(fixture.revisions("admin"), 1, "the dry run writes nothing");
+    tui.send("j");
+    tui.wait_text("2 of 100 shown");
+    tui.send(ENTER);
+    tui.wait_text("Apply the patch?");
+    tui.send("y");
+    tui.wait_text("saved 200 users (custodian undo");
+    quit(&mut tui);
+    assert_eq!(fixture.revisions("admin"), 2);
+    assert_eq!(fixture.custom_data("admin")["flagged"], Value::Bool(true));
+    let history = fixture.cli_ok(&["history", "admin"]);
+    assert!(history.lines().last().is_some_and(|l| l.contains("batch b")), "{history}");
+}

@@ -1319,7 +1319,7 @@ fn tab_completes_command_names() {
     act(&store, &mut state, Action::CommandComplete);
     let line = state.command.clone().unwrap();
     assert_eq!(line.input, "", "no common prefix of every command");
-    assert_eq!(line.note.as_deref(), Some("user · history · changes · export · messages · q"));
+    assert_eq!(line.note.as_deref(), Some("user · history · changes · export · patch · messages · q"));
     act(&store, &mut state, Action::CommandChar('e'));
     act(&store, &mut state, Action::CommandComplete);
     assert_eq!(state.command.as_ref().unwrap().input, "export ");

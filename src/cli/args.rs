@@ -23,7 +23,7 @@ $CUSTODIAN_KEY_FILE) names it for set --seal PATH..., get --unseal and the edito
 
 Exit codes: 0 ok, 1 other error, 2 usage (or a USER that names more than one user: say which
 with id:, username:, email: or phone:), 3 user not found, 4 invalid input (or customData
-that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness).
+that looks like it holds secrets), 5 conflict (revision mismatch, uniqueness; `undo` that left users saved since alone).
 customData that breaks the deployment's JSON Schema (`custodian schema`) is invalid input (4).";
 
 impl Cli {
@@ -244,6 +244,43 @@ pub enum Command {
         #[command(subcommand)]
         action: SchemaAction,
     },
+    /// Apply an RFC 6902 JSON Patch to the customData of many users at once, as one batch that
+    /// `undo` takes back. Without --yes it only shows what it would do (a dry run).
+    #[command(group = clap::ArgGroup::new("selection").required(true).args(["search", "users", "all"]))]
+    Patch {
+        /// The patch: a JSON array of operations (add, remove, replace, move, copy, test).
+        patch: PathBuf,
+        /// The users the list filter matches with this text (as `list --search`).
+        #[arg(long, short)]
+        search: Option<String>,
+        /// The users named in this file, one per line (ids, usernames, emails, phones, as
+        /// `get` takes them).
+        #[arg(long, value_name = "FILE")]
+        users: Option<PathBuf>,
+        /// Every user.
+        #[arg(long)]
+        all: bool,
+        /// Show what would change and write nothing (also the default without --yes).
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the changes, in one transaction, as one batch.
+        #[arg(long)]
+        yes: bool,
+        /// Write nothing if any user cannot be patched (instead of leaving those as they are).
+        #[arg(long)]
+        strict: bool,
+        /// Store results that look like they hold secrets (with a warning) instead of leaving
+        /// those users as they are.
+        #[arg(long)]
+        allow_sensitive: bool,
+    },
+    /// Take back a batch (`patch --yes`, or an earlier `undo`): every user it saved goes back to
+    /// the revision before it, as a new batch; users saved again since are left alone and
+    /// listed (exit 5 after restoring the rest).
+    Undo {
+        /// The batch id `patch --yes` printed (also shown by `history`).
+        batch: String,
+    },
     /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {
         /// How many users to add.
@@ -273,6 +310,8 @@ impl Command {
             Command::Seed { .. } => "seed",
             Command::Keygen { .. } => "keygen",
             Command::Schema { .. } => "schema",
+            Command::Patch { .. } => "patch",
+            Command::Undo { .. } => "undo",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod changes;
 pub mod input;
+pub mod patch;
 mod postgres;
 pub mod schema;
 
@@ -93,8 +94,12 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<schema::SchemaViolations>()
             || cause.is::<schema::ShapeRefused>()
             || cause.is::<schema::CheckFailed>()
+            || cause.is::<crate::domain::patch::PatchFileError>()
         {
             return exit::INVALID;
+        }
+        if cause.is::<patch::LeftAlone>() {
+            return exit::CONFLICT;
         }
         if cause.is::<schema::NoSchema>() {
             return exit::NOT_FOUND;
@@ -209,6 +214,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             | Command::Changes { .. }
             | Command::Export { .. }
             | Command::Info
+            | Command::Patch { yes: false, .. }
+            | Command::Patch { dry_run: true, .. }
             | Command::Schema {
                 action: SchemaAction::Get { .. } | SchemaAction::History | SchemaAction::Check { .. }
             }
@@ -268,6 +275,8 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
             restore(store, user, *revision, *expect_revision, *allow_sensitive, schema_file, out)
         }
         Command::Schema { action } => schema::run(store, action, schema_file, cli.quiet, out),
+        Command::Patch { .. } => patch::run(cli, store, command, out),
+        Command::Undo { batch } => patch::undo(store, batch, out),
         _ => return None,
     })
 }
@@ -814,9 +823,10 @@ fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
             r.saved_by.clone(),
             human_bytes(r.size),
             changes.summary(),
+            r.batch.as_ref().map_or_else(String::new, |b| format!("batch {b}")),
         ]);
     }
-    for line in table(&["REV", "WHEN", "WHO", "SIZE", "CHANGES"], &rows) {
+    for line in table(&["REV", "WHEN", "WHO", "SIZE", "CHANGES", ""], &rows) {
         out.line(&line)?;
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod fold;
 pub mod history;
 pub mod import;
 pub mod logto_row;
+pub mod patch;
 pub mod scan;
 pub mod seal;
 pub mod secrets;

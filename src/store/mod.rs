@@ -181,6 +181,9 @@ pub struct RevisionInfo {
     pub saved_by: String,
     pub size: usize,
     pub current: bool,
+    /// The batch (a `patch --yes`, an `undo`) that saved this revision; `None` for a save of
+    /// its own (and for every revision of the schema).
+    pub batch: Option<BatchId>,
 }
 
 /// One step of a full scan (see [`UserStore::scan_matches`]).
@@ -722,6 +725,47 @@ pub trait UserStore: Send + Sync {
     ) -> Result<BatchSummary, StoreError> {
         let _ = (batch, selection, edit, author);
         Err(StoreError::NotOnThisBackend("batches are not kept on this backend yet".into()))
+    }
+
+    /// Calls `visit` for every user `selection` names, in its order, with their record and
+    /// customData text (compact or canonical: parse it), reading only: the dry run of a
+    /// batch edit goes over the same users [`UserStore::edit_batch`] would. An id of
+    /// [`Selection::Ids`] that names no user is [`StoreError::UserNotFound`]; an id given
+    /// twice is visited once, as the batch edits it once. Provided from
+    /// [`UserStore::for_each_user`] and [`UserStore::scan_matches`] (whose steps are short
+    /// reads of their own).
+    fn for_each_selected(
+        &self,
+        selection: &Selection,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        match selection {
+            Selection::All => self.for_each_user(visit),
+            Selection::Search(query) => {
+                let mut after: Option<ListKey> = None;
+                loop {
+                    let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, SEARCH_STEP)?;
+                    for hit in &step.hits {
+                        let record = self.user(&hit.user.id)?;
+                        let document = self.custom_data(&hit.user.id)?;
+                        visit(&record, &document.text)?;
+                    }
+                    match step.next {
+                        Some(next) => after = Some(next),
+                        None => return Ok(()),
+                    }
+                }
+            }
+            Selection::Ids(ids) => {
+                let mut seen = std::collections::HashSet::new();
+                for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                    let record = self.user(id)?;
+                    let document = self.custom_data(id)?;
+                    visit(&record, &document.text)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Restores every user `batch` saved to the revision before it, as one new batch `undo`

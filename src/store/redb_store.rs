@@ -24,9 +24,9 @@ mod journal;
 use journal::{JournalWriter, KeyChanges, Save};
 
 use super::{
-    Author, BatchId, ImportMode, ImportSummary, JournalEntry, JournalQuery, ListEntry, ListKey, NewUser,
-    RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument,
-    StoredSchema, UserField, UserMatch, UserRecord, UserRef, UserStore,
+    Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery, ListEntry,
+    ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, Selection, StoreError,
+    StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord, UserRef, UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]
@@ -84,6 +84,17 @@ const SEARCH_TEXT: TableDefinition<&str, &str> = TableDefinition::new("search_te
 /// `schema set`: a file without it has no schema, so no layout version is needed for it (an
 /// older build opening the file ignores a table it does not know).
 const SCHEMAS: TableDefinition<u64, (i64, &str, &str)> = TableDefinition::new("schemas");
+
+/// (batch id, user id) → the revision that batch saved for that user: what `undo` walks.
+/// Made by the first batch (`patch --yes`); like [`SCHEMAS`], a file without it simply has
+/// no batches, so no layout version is needed for it.
+const BATCH_USERS: TableDefinition<(&str, &str), u64> = TableDefinition::new("batch_users");
+/// (user id, revision) → the batch that saved that revision: the tag `history` shows.
+const REVISION_BATCHES: TableDefinition<(&str, u64), &str> = TableDefinition::new("revision_batches");
+
+/// Users a batch reads from an index before it writes them: the index's range cannot stay
+/// open while the same transaction writes, so a batch walks it in steps of this many.
+const BATCH_STEP: usize = 1_000;
 
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -226,6 +237,18 @@ type SchemaTable = redb::ReadOnlyTable<u64, (i64, &'static str, &'static str)>;
 /// The schema table, `None` in a file where no schema was ever set.
 fn open_schemas(tx: &ReadTransaction) -> Result<Option<SchemaTable>, StoreError> {
     match tx.open_table(SCHEMAS) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The table of batch tags as a read sees it.
+type RevisionBatchTable = redb::ReadOnlyTable<(&'static str, u64), &'static str>;
+
+/// The batch tags, `None` in a file where no batch ever saved.
+fn open_revision_batches(tx: &ReadTransaction) -> Result<Option<RevisionBatchTable>, StoreError> {
+    match tx.open_table(REVISION_BATCHES) {
         Ok(table) => Ok(Some(table)),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(e.into()),
@@ -891,6 +914,16 @@ struct WriteTables<'tx> {
     by_name: Table<'tx, &'static str, ()>,
     search_text: Table<'tx, &'static str, &'static str>,
     journal: JournalWriter<'tx>,
+    /// The batch tables, opened (so made, in a file without them) by the first batch write
+    /// only: an ordinary save leaves a file without batches as it was.
+    batches: Option<BatchTables<'tx>>,
+    tx: &'tx WriteTransaction,
+}
+
+/// [`BATCH_USERS`] and [`REVISION_BATCHES`] in a write transaction.
+struct BatchTables<'tx> {
+    users: Table<'tx, (&'static str, &'static str), u64>,
+    revisions: Table<'tx, (&'static str, u64), &'static str>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -906,7 +939,80 @@ impl<'tx> WriteTables<'tx> {
             by_name: tx.open_table(BY_NAME)?,
             search_text: tx.open_table(SEARCH_TEXT)?,
             journal: JournalWriter::open(tx)?,
+            batches: None,
+            tx,
         })
+    }
+
+    /// The batch tables, opened on first use.
+    fn batches(&mut self) -> Result<&mut BatchTables<'tx>, StoreError> {
+        let tables = match self.batches.take() {
+            Some(tables) => tables,
+            None => BatchTables {
+                users: self.tx.open_table(BATCH_USERS)?,
+                revisions: self.tx.open_table(REVISION_BATCHES)?,
+            },
+        };
+        Ok(self.batches.insert(tables))
+    }
+
+    /// The next step of a whole-list batch, after the list key `after` (moved on to the
+    /// step's last key): the ids of up to [`BATCH_STEP`] users in list order, only those the
+    /// filter matches when there is one, by the rule of [`UserStore::scan_matches`]. `None`
+    /// at the end of the list. The index's range is closed again before the caller writes.
+    fn selected_step(
+        &self,
+        filter: Option<&mut Filter>,
+        after: &mut Option<String>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let by_text = filter.as_ref().is_some_and(|f| f.fits_search_text());
+        let from = match after.as_deref() {
+            Some(key) => (Excluded(key), Unbounded),
+            None => (Unbounded, Unbounded),
+        };
+        let mut ids = Vec::new();
+        let mut scanned = 0;
+        let mut last = None;
+        match filter {
+            Some(filter) if by_text => {
+                for item in self.search_text.range::<&str>(from)?.take(BATCH_STEP) {
+                    let (key, text) = item?;
+                    scanned += 1;
+                    if filter.in_search_text(text.value().as_bytes()) {
+                        ids.push(id_of_list_key(key.value()).to_owned());
+                    }
+                    last = Some(key.value().to_owned());
+                }
+            }
+            filter => {
+                let mut filter = filter;
+                for item in self.order.range::<&str>(from)?.take(BATCH_STEP) {
+                    let key = item?.0;
+                    let key = key.value();
+                    scanned += 1;
+                    last = Some(key.to_owned());
+                    let id = id_of_list_key(key);
+                    if let Some(filter) = filter.as_deref_mut() {
+                        let Some(json) = self.users.get(id)? else { continue };
+                        let json = json.value();
+                        let by_profile = filter.may_occur_in_json(json)
+                            && filter.in_user(&StoredUser::parse(id, json)?.into_record()?.user);
+                        if !by_profile
+                            && !document_matches(filter, id, &stored_document(&self.custom_data, id)?)?
+                        {
+                            continue;
+                        }
+                    }
+                    ids.push(id.to_owned());
+                }
+            }
+        }
+        if scanned == 0 {
+            return Ok(None);
+        }
+        *after = last;
+        Ok(Some(ids))
     }
 
     fn stored(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
@@ -1037,7 +1143,8 @@ impl<'tx> WriteTables<'tx> {
     /// Returns the top-level keys the replaced document had and `data` has not, read inside
     /// this transaction (so they are the keys this save removed, whoever saved before it), or
     /// `None` (and writes nothing) when `data` is the current document. Every save is
-    /// journaled here, tagged with `batch` when it is part of one.
+    /// journaled here; a save made by a batch is tagged with it (in the journal,
+    /// [`BATCH_USERS`] and [`REVISION_BATCHES`]).
     fn replace_document(
         &mut self,
         id: &str,
@@ -1073,6 +1180,11 @@ impl<'tx> WriteTables<'tx> {
         self.users.insert(id, next.to_json().as_str())?;
         let revision = next.rev;
         self.journal.record(&Save { at: now, by: &author.0, id, revision, size: text.len(), keys, batch })?;
+        if let Some(batch) = batch {
+            let tables = self.batches()?;
+            tables.users.insert((batch.0.as_str(), id), next.rev)?;
+            tables.revisions.insert((id, next.rev), batch.0.as_str())?;
+        }
         Ok(Some(removed))
     }
 }
@@ -1292,17 +1404,26 @@ impl UserStore for RedbStore {
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let current = StoredUser::parse(id, json.value())?;
         let history = tx.open_table(HISTORY)?;
+        let tags = open_revision_batches(&tx)?;
+        let tag = |revision: Revision| -> Result<Option<BatchId>, StoreError> {
+            Ok(match &tags {
+                Some(tags) => tags.get((id, revision))?.map(|b| BatchId(b.value().to_owned())),
+                None => None,
+            })
+        };
         let mut out = Vec::new();
         for item in history.range((id, 0)..(id, u64::MAX))? {
             let (key, value) = item?;
             let (saved_at, saved_by, text) = value.value();
+            let revision = key.value().1;
             out.push(RevisionInfo {
-                revision: key.value().1,
+                revision,
                 saved_at,
                 saved_by: saved_by.to_owned(),
                 // The compact size, as the limit counts it (what is stored and sent).
                 size: text.len(),
                 current: false,
+                batch: tag(revision)?,
             });
         }
         // The compact size: the one the limit is on.
@@ -1313,6 +1434,7 @@ impl UserStore for RedbStore {
             saved_by: current.rev_by,
             size,
             current: true,
+            batch: tag(current.rev)?,
         });
         Ok(out)
     }
@@ -1442,6 +1564,7 @@ impl UserStore for RedbStore {
                 saved_by: saved_by.to_owned(),
                 size: text.len(),
                 current: false,
+                batch: None,
             });
         }
         if let Some(last) = out.last_mut() {
@@ -1458,6 +1581,139 @@ impl UserStore for RedbStore {
         };
         let text = found.ok_or(StoreError::SchemaRevisionNotFound(revision))?;
         Ok((!text.is_empty()).then_some(text))
+    }
+
+    fn edit_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            let mut edit_one = |tables: &mut WriteTables, id: &str| -> Result<(), StoreError> {
+                let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+                let record = current.record()?;
+                let text = stored_document(&tables.custom_data, id)?;
+                summary.matched += 1;
+                if let BatchEdit::Replace(data) = edit(&record, &text)?
+                    && tables.replace_document(id, &current, &data, author, now, Some(batch))?.is_some()
+                {
+                    summary.saved += 1;
+                }
+                Ok(())
+            };
+            match selection {
+                Selection::Ids(ids) => {
+                    let mut seen = HashSet::new();
+                    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                        // Returning early drops the transaction uncommitted: nothing is written.
+                        edit_one(&mut tables, id)?;
+                    }
+                }
+                Selection::All | Selection::Search(_) => {
+                    let mut filter = match selection {
+                        Selection::Search(query) => Some(Filter::new(query)),
+                        _ => None,
+                    };
+                    let mut after: Option<String> = None;
+                    while let Some(ids) = tables.selected_step(filter.as_mut(), &mut after)? {
+                        for id in &ids {
+                            edit_one(&mut tables, id)?;
+                        }
+                    }
+                }
+            }
+        }
+        // A batch that changed nobody leaves no trace (and so cannot be undone: there is nothing to undo).
+        if summary.saved > 0 {
+            tx.commit()?
+        } else {
+            tx.abort()?
+        }
+        Ok(summary)
+    }
+
+    fn undo_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = UndoSummary {
+            undo: BatchSummary { batch: undo.clone(), matched: 0, saved: 0 },
+            changed_since: Vec::new(),
+        };
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            let name = batch.0.as_str();
+            let mut after: Option<String> = None;
+            loop {
+                // A step of the batch's users; the range is dropped before this transaction
+                // writes (the undo's own entries go into the same table).
+                let mut step: Vec<(String, Revision)> = Vec::new();
+                {
+                    let from = match &after {
+                        Some(id) => Excluded((name, id.as_str())),
+                        None => Included((name, "")),
+                    };
+                    for item in tables.batches()?.users.range::<(&str, &str)>((from, Unbounded))? {
+                        let (key, revision) = item?;
+                        let (of, id) = key.value();
+                        if of != name || step.len() >= BATCH_STEP {
+                            break;
+                        }
+                        step.push((id.to_owned(), revision.value()));
+                    }
+                }
+                let Some((last, _)) = step.last() else { break };
+                after = Some(last.clone());
+                for (id, revision) in step {
+                    summary.undo.matched += 1;
+                    let Some(current) = tables.stored(&id)? else {
+                        // No store deletes users today; one gone is left alone all the same.
+                        summary.changed_since.push((id, 0));
+                        continue;
+                    };
+                    if current.rev != revision {
+                        summary.changed_since.push((id, current.rev));
+                        continue;
+                    }
+                    let before = tables
+                        .history
+                        .get((id.as_str(), revision - 1))?
+                        .map(|g| g.value().2.to_owned())
+                        .ok_or_else(|| StoreError::RevisionNotFound {
+                            user: id.clone(),
+                            revision: revision - 1,
+                        })?;
+                    let object = crate::domain::custom_data::parse_object(&before).map_err(|e| {
+                        StoreError::Database(format!("user {id}: damaged revision {}: {e}", revision - 1))
+                    })?;
+                    let data = CustomData::from_object(object);
+                    if tables.replace_document(&id, &current, &data, author, now, Some(undo))?.is_some() {
+                        summary.undo.saved += 1;
+                    }
+                }
+            }
+        }
+        if summary.undo.matched == 0 {
+            tx.abort()?;
+            return Err(StoreError::BatchNotFound(batch.0.clone()));
+        }
+        if summary.undo.saved > 0 {
+            tx.commit()?
+        } else {
+            tx.abort()?
+        }
+        Ok(summary)
     }
 
     fn for_each_user(

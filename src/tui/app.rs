@@ -16,6 +16,7 @@ mod help;
 mod history;
 mod list;
 mod messages;
+mod patch;
 mod save;
 mod sealing;
 mod tree;
@@ -31,6 +32,7 @@ pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
+pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 use save::touches_the_edit_being_saved;
 pub use sealing::{IvSource, Plaintext, system_iv};
@@ -126,6 +128,24 @@ pub enum Action {
     /// The oldest (`false`) or newest (`true`) revision.
     HistoryEdge(bool),
     RestoreRevision,
+    // `:patch` (see `app/patch.rs`)
+    /// The dry run's report, or why there is none.
+    PatchReady {
+        file: String,
+        /// The report, and the patch as read: what `Enter` applies.
+        result: Result<(Box<crate::domain::patch::PatchReport>, crate::domain::patch::JsonPatch), String>,
+    },
+    /// The apply's batch and how many users it left as they were, or why it wrote nothing.
+    PatchApplied {
+        result: Result<(crate::store::BatchSummary, u64), String>,
+    },
+    /// The next (1) or previous (-1) changed user in the overlay.
+    PatchUser(isize),
+    /// Scroll the shown diff by this many lines.
+    PatchScroll(i16),
+    /// Ask before applying the patch.
+    PatchAsk,
+    ClosePatch,
     // The journal overlay (`:changes`, `c`): see `app/changes.rs`
     OpenChanges,
     CloseChanges,
@@ -413,6 +433,19 @@ pub enum Effect {
     Export {
         path: std::path::PathBuf,
     },
+    /// The dry run of a patch file over `selection` (read only); answered with
+    /// [`Action::PatchReady`].
+    PatchDryRun {
+        file: std::path::PathBuf,
+        selection: crate::store::Selection,
+        shape: SharedShape,
+    },
+    /// The patch the dry run read, written as one batch; answered with [`Action::PatchApplied`].
+    ApplyPatch {
+        patch: crate::domain::patch::JsonPatch,
+        selection: crate::store::Selection,
+        shape: SharedShape,
+    },
     /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.
     EditExternally {
         user_id: String,
@@ -446,6 +479,8 @@ pub enum Mode {
     Tree,
     /// The plaintext of a sealed value, in an overlay.
     Plaintext,
+    /// `:patch`'s dry run, in an overlay.
+    Patch,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -473,6 +508,8 @@ pub struct State {
     pub prepared_tree: Option<PreparedTree>,
     pub editor: Option<Editor>,
     pub history: Option<HistoryView>,
+    /// `:patch`'s overlay, while open.
+    pub patch: Option<PatchView>,
     /// The journal overlay (`:changes`) and a jump from it.
     pub changes: Changes,
     pub dialog: Option<Dialog>,
@@ -536,6 +573,7 @@ impl State {
             prepared_tree: None,
             editor: None,
             history: None,
+            patch: None,
             changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),
@@ -594,6 +632,8 @@ impl State {
             Mode::Help
         } else if self.messages_open {
             Mode::Messages
+        } else if self.patch.is_some() {
+            Mode::Patch
         } else if self.history.is_some() {
             Mode::History
         } else if self.changes.view.is_some() {
@@ -685,6 +725,27 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         RunCommand => state.run_command(),
+        PatchReady { file, result } => {
+            state.patch_ready(file, result);
+            Vec::new()
+        }
+        PatchApplied { result } => state.patch_applied(result),
+        PatchUser(delta) => {
+            state.patch_user(delta);
+            Vec::new()
+        }
+        PatchScroll(delta) => {
+            state.patch_scroll(delta);
+            Vec::new()
+        }
+        PatchAsk => {
+            state.patch_ask();
+            Vec::new()
+        }
+        ClosePatch => {
+            state.close_patch();
+            Vec::new()
+        }
         CancelCommand => state.cancel_command(),
         Exported { path, count } => state.exported(&path, count),
 

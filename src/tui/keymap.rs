@@ -93,6 +93,9 @@ const TREE: &[Mode] = &[Mode::Tree];
 const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const PLAINTEXT: &[Mode] = &[Mode::Plaintext];
+const PATCH: &[Mode] = &[Mode::Patch];
+/// Lines a page of the patch overlay's diff scrolls.
+const PATCH_PAGE: i16 = 10;
 /// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
 /// filter and the command line give way to the list, where `r` does).
 const RECONNECT_WITH_F5: &[Mode] = &[Mode::Edit, Mode::History, Mode::Conflict];
@@ -108,6 +111,7 @@ const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
     Mode::Messages,
     Mode::Command,
     Mode::Plaintext,
+    Mode::Patch,
 ];
 
 macro_rules! bind {
@@ -498,6 +502,36 @@ pub const BINDINGS: &[Binding] = &[
         Some("close"),
         || Action::CloseChanges
     ),
+    bind!(PATCH, [(KeyCode::Char('j'), NONE)], "the next changed user", Some("next user"), || {
+        Action::PatchUser(1)
+    }),
+    bind!(PATCH, [(KeyCode::Char('k'), NONE)], "the previous changed user", None, || Action::PatchUser(-1)),
+    bind!(PATCH, [(KeyCode::Down, NONE)], "scroll the diff down", None, || Action::PatchScroll(1)),
+    bind!(PATCH, [(KeyCode::Up, NONE)], "scroll the diff up", None, || Action::PatchScroll(-1)),
+    bind!(
+        PATCH,
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of the diff down",
+        None,
+        || { Action::PatchScroll(PATCH_PAGE) }
+    ),
+    bind!(PATCH, [(KeyCode::PageUp, NONE)], "a page of the diff up", None, || Action::PatchScroll(
+        -PATCH_PAGE
+    )),
+    bind!(
+        PATCH,
+        [(KeyCode::Enter, NONE)],
+        "apply the patch (asks first, naming how many users change)",
+        Some("apply"),
+        || Action::PatchAsk
+    ),
+    bind!(
+        PATCH,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
+        "close the dry run (nothing is written)",
+        Some("close"),
+        || Action::ClosePatch
+    ),
     bind!(
         MESSAGES,
         [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE)],
@@ -640,6 +674,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Plaintext, "Plaintext of a sealed value"),
         (Mode::History, "History"),
         (Mode::Changes, "Changes: the journal (:changes, c)"),
+        (Mode::Patch, "A patch's dry run (:patch FILE)"),
         (Mode::Conflict, "Conflict (someone saved first)"),
         (Mode::DraftFound, "Unsaved drafts found"),
         (Mode::Dialog, "Questions"),

@@ -1239,6 +1239,7 @@ impl UserStore for PostgresStore {
                     saved_by: row.get(2),
                     size: canonical_from_jsonb(id, &text)?.len(),
                     current: false,
+                    batch: None,
                 });
             }
         }
@@ -1250,6 +1251,7 @@ impl UserStore for PostgresStore {
                 saved_by: current.record.revised_by,
                 size: document.text.len(),
                 current: true,
+                batch: None,
             }),
         }
         Ok(out)
@@ -1375,6 +1377,7 @@ impl UserStore for PostgresStore {
                 saved_by: row.get(2),
                 size: row.get::<_, i64>(3).max(0) as usize,
                 current: false,
+                batch: None,
             })
             .collect();
         if let Some(last) = out.last_mut() {

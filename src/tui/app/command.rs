@@ -36,6 +36,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         args: "FILE",
         description: "every user as JSON Lines into a new file (0600)",
     },
+    CommandSpec {
+        name: "patch",
+        aliases: &[],
+        args: "FILE",
+        description: "a JSON Patch over the listed users: dry run, Enter applies",
+    },
     CommandSpec { name: "messages", aliases: &[], args: "", description: "the last 50 messages, whole" },
     CommandSpec { name: "q", aliases: &["quit"], args: "", description: "quit" },
 ];
@@ -144,6 +150,11 @@ impl State {
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
             ("history", _) => self.open_history(),
+            ("patch", "") => {
+                self.say(StatusKind::Error, ":patch needs a file: a JSON Patch (RFC 6902)");
+                Vec::new()
+            }
+            ("patch", argument) => self.open_patch(argument),
             ("changes", _) => self.open_changes(),
             ("messages", _) => {
                 self.messages_open = true;

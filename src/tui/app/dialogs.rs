@@ -31,6 +31,8 @@ pub enum Dialog {
     ConfirmQuit,
     /// Throwing away a found draft (the [`Dialog::DraftFound`] it came from, asked again on no).
     ConfirmDiscardDraft(Box<Dialog>),
+    /// Applying `:patch`'s file: this many users would change.
+    ConfirmPatch { users: u64, file: String },
 }
 
 impl Dialog {
@@ -42,6 +44,7 @@ impl Dialog {
             Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
             Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
             Dialog::ConfirmDiscardDraft(_) => Some(("throw the draft away", "no, back to the draft")),
+            Dialog::ConfirmPatch { .. } => Some(("apply the patch", "no, back to the dry run")),
             Dialog::Conflict { .. } | Dialog::DraftFound { .. } => None,
         }
     }
@@ -82,6 +85,7 @@ impl State {
     pub(super) fn confirm(&mut self) -> Vec<Effect> {
         match self.dialog.take() {
             Some(Dialog::ConfirmDrop { data, expected, .. }) => self.save_effect(data, expected),
+            Some(Dialog::ConfirmPatch { .. }) => self.apply_patch(),
             Some(Dialog::ConfirmDiscard) => {
                 let editor = self.editor.take();
                 self.say(StatusKind::Info, "changes discarded");

@@ -416,6 +416,39 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             before,
             rows: journal_page(store, before, limit).map_err(|e| e.to_string()),
         },
+        Effect::PatchDryRun { file, selection, shape } => {
+            let result = crate::cli::patch::read_patch(&file).and_then(|patch| {
+                let shape = shape.0.as_deref();
+                let (report, _) = crate::cli::patch::run_for_screen(
+                    store,
+                    &patch,
+                    &selection,
+                    shape,
+                    app::PATCH_SAMPLES,
+                    None,
+                )?;
+                Ok((Box::new(report), patch))
+            });
+            let result = result.map_err(|e| format!("{e:#}"));
+            Action::PatchReady { file: file.display().to_string(), result }
+        }
+        Effect::ApplyPatch { patch, selection, shape } => {
+            let batch = crate::store::BatchId::new();
+            let result = crate::cli::patch::run_for_screen(
+                store,
+                &patch,
+                &selection,
+                shape.0.as_deref(),
+                0,
+                Some(&batch),
+            );
+            let result = match result {
+                Ok((report, Some(summary))) => Ok((summary, report.failed)),
+                Ok((_, None)) => Err("nothing was written".to_owned()),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            Action::PatchApplied { result }
+        }
         Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
             Ok(text) => Action::RevisionLoaded { id, revision, text },
             Err(e) => failed(e),

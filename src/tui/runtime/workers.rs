@@ -42,8 +42,9 @@ impl Work {
             Effect::LoadRows(_) => Work::Rows,
             Effect::LoadUser { .. } => Work::User,
             Effect::PrefixSearch { .. } => Work::Prefix,
-            Effect::Save { .. } => Work::Save,
+            Effect::Save { .. } | Effect::ApplyPatch { .. } => Work::Save,
             Effect::Export { .. } => Work::Export,
+            Effect::PatchDryRun { .. } => Work::Read,
             // Opening a draft stays on the screen's thread: it takes the draft file over in the
             // drafts directory, which only that thread touches.
             Effect::ReadCurrent { .. }

@@ -142,6 +142,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                 Mode::Dialog,
             )
         }
+        Dialog::ConfirmPatch { users, file } => (
+            " Apply the patch? ",
+            vec![Line::from(format!(
+                "Write {} to the customData of {}, in one transaction, as one batch? `custodian undo BATCH` takes it back.",
+                inert::line(file),
+                crate::domain::patch::users(*users)
+            ))],
+            Mode::Dialog,
+        ),
         Dialog::ConfirmQuit => {
             (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }

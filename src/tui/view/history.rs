@@ -43,6 +43,9 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
             if !summary.is_empty() {
                 text.push_str(&format!("  {}", inert::line(&summary)));
             }
+            if let Some(batch) = &info.batch {
+                text.push_str(&format!("  [{}]", inert::line(&batch.0)));
+            }
             if i == history.selected {
                 Line::from(Span::styled(text, theme.selected))
             } else {

@@ -9,6 +9,7 @@ mod help;
 mod history;
 mod list;
 mod messages;
+mod patch;
 mod plaintext;
 mod status;
 mod tree;
@@ -63,6 +64,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     if let Some(changes) = &state.changes.view {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         changes::render(frame, above_status, changes, theme);
+    }
+    if let Some(view) = &state.patch {
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        patch::render(frame, above_status, view, theme);
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);

@@ -1,0 +1,340 @@
+//! `custodian patch` and `custodian undo`: a JSON Patch over many users as one batch, shown
+//! first (the dry run) and written only with `--yes`; and the batch taken back.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::args::{Cli, Command};
+use super::{Output, input, progress, schema};
+use crate::domain::Limits;
+use crate::domain::diff::{LineChange, line_diff};
+use crate::domain::import::RecordError;
+use crate::domain::patch::{JsonPatch, PatchOutcome, PatchReport, PatchRules, users};
+use crate::domain::secrets;
+use crate::inert;
+use crate::store::{Author, BatchEdit, BatchId, BatchSummary, Selection, StoreError, UserRecord, UserStore};
+
+/// Changed users whose diff the dry run prints.
+const DIFFS_SHOWN: usize = 3;
+/// Lines of context around each change in a printed diff.
+const CONTEXT: usize = 2;
+
+/// `undo` restored what it could and left users saved since alone (exit code 5).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} of batch {batch} left alone: saved again since (listed above); the rest were restored",
+    users(*.left)
+)]
+pub struct LeftAlone {
+    pub batch: String,
+    pub left: u64,
+}
+
+/// Reads and parses the patch file (at most as large as a document may be).
+pub fn read_patch(path: &Path) -> Result<JsonPatch> {
+    let bytes = input::read_document(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| crate::domain::patch::PatchFileError::NotJson("not valid UTF-8".into()))?;
+    JsonPatch::parse(&text).with_context(|| inert::line(&path.display().to_string()).into_owned())
+}
+
+/// The ids named in a `--users` file, one reference per line, resolved as `get` resolves
+/// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
+/// reference is an error naming its line.
+pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", inert::line(&name)))?;
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let reference = line.trim();
+        if reference.is_empty() {
+            continue;
+        }
+        let id = store
+            .resolve(reference)
+            .with_context(|| format!("{} line {}", inert::line(&name), number + 1))?;
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Runs `custodian patch`.
+pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut Output) -> Result<()> {
+    let Command::Patch { patch, search, users: users_file, all, dry_run, yes, strict, allow_sensitive } =
+        command
+    else {
+        return Ok(());
+    };
+    let operations = read_patch(patch)?;
+    let (selection, described) = match (search, users_file, all) {
+        (Some(query), _, _) => (Selection::Search(query.clone()), format!("users matching {query:?}")),
+        (_, Some(file), _) => {
+            let ids = read_users(store, file)?;
+            let described = format!("{} named in {}", users(ids.len() as u64), file.display());
+            (Selection::Ids(ids), described)
+        }
+        (_, _, true) => (Selection::All, "every user".to_owned()),
+        _ => {
+            return Err(super::UsageError("say which users: --search Q, --users FILE or --all".into()).into());
+        }
+    };
+    let apply = *yes && !*dry_run;
+    if apply && store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    // The schema is compiled once for the whole batch, never per user.
+    let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
+    let rules =
+        PatchRules { limits: Limits::default(), shape: shape.as_ref(), allow_sensitive: *allow_sensitive };
+    let total =
+        matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
+    let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {per_sec} · ETA {eta}");
+    let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
+    let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict };
+    let patch_name = patch.display().to_string();
+    let batch = apply.then(BatchId::new);
+    let walked = walk(store, &run, &mut report, batch.as_ref(), &mut |seen| bar.set_position(seen));
+    bar.finish_and_clear();
+    let Some(summary) = walked.map_err(|e| on_this_backend("patch --yes", e))? else {
+        return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);
+    };
+    let batch = summary.batch.clone();
+    tracing::info!(batch = %batch, matched = summary.matched, saved = summary.saved, "patch written");
+    warn_flagged(&report);
+    if summary.saved == 0 {
+        out.line(&format!(
+            "no changes: no user's customData changed, so no batch was written ({})",
+            users(summary.matched)
+        ))?;
+    } else {
+        out.line(&format!(
+            "batch {batch}: saved {} of {} ({described})",
+            users(summary.saved),
+            users(summary.matched)
+        ))?;
+    }
+    for line in report.summary_lines(true).iter().skip(1) {
+        out.line(&inert::line(line))?;
+    }
+    if summary.saved > 0 {
+        out.line(&format!("take it back with: custodian undo {batch}"))?;
+    }
+    Ok(())
+}
+
+/// One batch edit as asked: the patch, the users, the rules, and whether any failure aborts it.
+pub struct PatchRun<'a> {
+    pub patch: &'a JsonPatch,
+    pub selection: &'a Selection,
+    pub rules: PatchRules<'a>,
+    /// Any user the patch cannot apply to makes the batch write nothing.
+    pub strict: bool,
+}
+
+/// Goes over the selected users, counting each outcome into `report`: reading only (the dry
+/// run) without `batch`, else writing the changes as `batch` in one transaction (`Some`
+/// summary). `seen` hears how many users were gone over, every few thousand.
+pub fn walk(
+    store: &dyn UserStore,
+    run: &PatchRun,
+    report: &mut PatchReport,
+    batch: Option<&BatchId>,
+    seen: &mut dyn FnMut(u64),
+) -> Result<Option<BatchSummary>, StoreError> {
+    let mut edit = |record: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
+        let outcome = run.patch.apply(text, &run.rules);
+        report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
+        if report.matched.is_multiple_of(4096) {
+            seen(report.matched);
+        }
+        match outcome {
+            PatchOutcome::Changed { data, .. } => Ok(BatchEdit::Replace(data)),
+            PatchOutcome::Failed(reason) if run.strict => Err(StoreError::InvalidRecord(RecordError {
+                origin: format!("user {}", record.user.id),
+                reason: format!("{reason}; --strict: nothing was written"),
+            })),
+            PatchOutcome::Failed(_) | PatchOutcome::Unchanged => Ok(BatchEdit::Keep),
+        }
+    };
+    match batch {
+        None => {
+            store.for_each_selected(run.selection, &mut |record, text| edit(record, text).map(|_| ()))?;
+            Ok(None)
+        }
+        Some(batch) => {
+            Ok(Some(store.edit_batch(batch, run.selection, &mut edit, &Author::from_environment())?))
+        }
+    }
+}
+
+/// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
+/// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
+/// its dry run read, never the file read again (it may have changed since).
+pub fn run_for_screen(
+    store: &dyn UserStore,
+    operations: &JsonPatch,
+    selection: &Selection,
+    shape: Option<&crate::domain::shape::Shape>,
+    samples: usize,
+    batch: Option<&BatchId>,
+) -> Result<(PatchReport, Option<BatchSummary>)> {
+    let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
+    let run = PatchRun { patch: operations, selection, rules, strict: false };
+    let mut report = PatchReport::new(samples);
+    let summary = walk(store, &run, &mut report, batch, &mut |_| {})?;
+    Ok((report, summary))
+}
+
+/// The dry run's report: counts, failures grouped, the first diffs, and how to apply.
+fn dry_run_report(
+    report: &PatchReport,
+    patch: &str,
+    operations: &JsonPatch,
+    described: &str,
+    strict: bool,
+    out: &mut Output,
+) -> Result<()> {
+    let ops = if operations.len() == 1 {
+        "1 operation".to_owned()
+    } else {
+        format!("{} operations", operations.len())
+    };
+    out.line(&inert::line(&format!("patch {patch} ({ops}) over {described}: dry run, nothing written")))?;
+    for line in report.summary_lines(false) {
+        out.line(&inert::line(&line))?;
+    }
+    if report.flagged_users > 0 {
+        out.line(&format!(
+            "  {} would store what looks like secrets (--allow-sensitive): {}",
+            users(report.flagged_users),
+            report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+        ))?;
+    }
+    if !report.samples.is_empty() {
+        out.line(&format!(
+            "the diff of the first {} of {} that would change:",
+            report.samples.len(),
+            users(report.changed)
+        ))?;
+    }
+    for sample in &report.samples {
+        out.line(&inert::line(&format!(
+            "--- user {} ({}), revision {} → {}",
+            sample.id,
+            sample.handle,
+            sample.revision,
+            sample.revision + 1
+        )))?;
+        for line in diff_lines(&sample.old, &sample.new) {
+            out.line(&line)?;
+        }
+    }
+    let next = if report.changed == 0 {
+        "nothing to apply: no user would change".to_owned()
+    } else if strict && report.failed > 0 {
+        "with --strict, --yes would write nothing while any user cannot be patched".to_owned()
+    } else {
+        format!(
+            "to apply: the same command with --yes ({} in one transaction, one batch `custodian undo` takes back)",
+            users(report.changed)
+        )
+    };
+    out.line(&next)
+}
+
+/// A line diff with a little context, `⋯` between hunks, each line made inert.
+fn diff_lines(old: &str, new: &str) -> Vec<String> {
+    let diff = line_diff(old, new);
+    let near = |i: usize| {
+        let (from, to) = (i.saturating_sub(CONTEXT), (i + CONTEXT + 1).min(diff.len()));
+        diff[from..to].iter().any(|l| l.change != LineChange::Same)
+    };
+    let mut out = Vec::new();
+    let mut skipped = false;
+    for (i, line) in diff.iter().enumerate() {
+        if !near(i) {
+            skipped = true;
+            continue;
+        }
+        if skipped && !out.is_empty() {
+            out.push("  ⋯".to_owned());
+        }
+        skipped = false;
+        let mark = match line.change {
+            LineChange::Same => ' ',
+            LineChange::Removed => '-',
+            LineChange::Added => '+',
+        };
+        out.push(format!("{mark} {}", inert::line(&inert::json(&line.text))));
+    }
+    out
+}
+
+fn warn_flagged(report: &PatchReport) {
+    if report.flagged_users == 0 {
+        return;
+    }
+    let places: Vec<String> = report
+        .flagged
+        .iter()
+        .flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}")))
+        .collect();
+    let message = format!(
+        "warning: stored what looks like secrets in the customData of {} (it reaches front ends), as --allow-sensitive asked: {}",
+        users(report.flagged_users),
+        secrets::summary(&places, 5)
+    );
+    eprintln!("custodian: {}", inert::line(&message));
+}
+
+/// A store without batches (PostgreSQL, for now) says so in one line naming the command
+/// (exit 2, as every operation a backend does not offer).
+fn on_this_backend(command: &str, error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::NotOnThisBackend(why) => StoreError::NotOnThisBackend(format!(
+            "{command}: {why} (batches are kept in custodian's database files only; the dry run works)"
+        ))
+        .into(),
+        other => other.into(),
+    }
+}
+
+/// Runs `custodian undo BATCH`.
+pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Result<()> {
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let undone = BatchId(batch.to_owned());
+    let undo = BatchId::new();
+    let summary = store
+        .undo_batch(&undone, &undo, &Author::from_environment())
+        .map_err(|e| on_this_backend("undo", e))?;
+    tracing::info!(batch = %undone, undo = %undo, restored = summary.undo.saved, left = summary.changed_since.len(), "undo");
+    if summary.undo.saved > 0 {
+        out.line(&inert::line(&format!(
+            "batch {undo}: restored {} of batch {undone} to the revision before it",
+            users(summary.undo.saved)
+        )))?;
+    } else {
+        out.line(&inert::line(&format!(
+            "nothing restored: every user of batch {undone} was saved again since"
+        )))?;
+    }
+    if summary.changed_since.is_empty() {
+        return Ok(());
+    }
+    out.line(&format!(
+        "left alone (saved again since the batch): {}",
+        users(summary.changed_since.len() as u64)
+    ))?;
+    for (id, revision) in &summary.changed_since {
+        out.line(&inert::line(&format!("  {id} now at revision {revision}")))?;
+    }
+    Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64 }.into())
+}

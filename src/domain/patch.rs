@@ -1,0 +1,406 @@
+//! A bulk edit: an RFC 6902 JSON Patch applied to one user's customData at a time, through
+//! the rules every save follows (size, depth, an object; the deployment's schema; the
+//! secrets lint), and the report of what it would do or did: how many users it went over,
+//! changed and could not change (grouped by why), with the first changed users' documents
+//! kept for a diff.
+
+use std::collections::HashMap;
+
+use json_patch::PatchOperation;
+use serde_json::{Map, Value};
+
+use super::custom_data::{CustomData, Limits, canonical_text, parse_object};
+use super::secrets::{self, SecretFinding, find_secrets};
+use super::shape::Shape;
+
+/// Why a patch file is refused before any user is read (exit code 4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchFileError {
+    #[error("the patch is not JSON: {0}")]
+    NotJson(String),
+    #[error("the patch must be a JSON array of operations (RFC 6902), not {0}")]
+    NotAnArray(&'static str),
+    #[error("the patch has no operations: nothing to do")]
+    Empty,
+    #[error("operation {index} of the patch is not an RFC 6902 operation: {reason}")]
+    BadOperation { index: usize, reason: String },
+}
+
+/// A parsed JSON Patch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonPatch {
+    operations: Vec<PatchOperation>,
+}
+
+impl JsonPatch {
+    /// Parses a patch: an array of operations, each `add`, `remove`, `replace`, `move`, `copy`
+    /// or `test` with a JSON Pointer path (`~0` is `~`, `~1` is `/`; any other `~` is refused).
+    pub fn parse(text: &str) -> Result<Self, PatchFileError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
+        let Value::Array(items) = value else {
+            return Err(PatchFileError::NotAnArray(type_name(&value)));
+        };
+        if items.is_empty() {
+            return Err(PatchFileError::Empty);
+        }
+        let operations = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let Value::Object(_) = &item else {
+                    return Err(PatchFileError::BadOperation {
+                        index,
+                        reason: format!("{} instead of an object with \"op\" and \"path\"", type_name(&item)),
+                    });
+                };
+                for field in ["path", "from"] {
+                    if let Some(Value::String(pointer)) = item.get(field)
+                        && let Some(problem) = pointer_problem(pointer)
+                    {
+                        return Err(PatchFileError::BadOperation {
+                            index,
+                            reason: format!("{field} {pointer:?}: {problem}"),
+                        });
+                    }
+                }
+                serde_json::from_value::<PatchOperation>(item)
+                    .map_err(|e| PatchFileError::BadOperation { index, reason: e.to_string() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { operations })
+    }
+
+    pub fn len(&self) -> usize {
+        self.operations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.operations.is_empty()
+    }
+}
+
+/// What is wrong with a JSON Pointer (RFC 6901), in words: `None` when it is one.
+fn pointer_problem(pointer: &str) -> Option<String> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return Some("a JSON Pointer starts with \"/\" (or is \"\" for the whole document)".into());
+    }
+    let mut chars = pointer.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return Some("\"~\" must be followed by 0 (for ~) or 1 (for /)".into());
+        }
+    }
+    None
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn op_name(operation: &PatchOperation) -> &'static str {
+    match operation {
+        PatchOperation::Add(_) => "add",
+        PatchOperation::Remove(_) => "remove",
+        PatchOperation::Replace(_) => "replace",
+        PatchOperation::Move(_) => "move",
+        PatchOperation::Copy(_) => "copy",
+        PatchOperation::Test(_) => "test",
+    }
+}
+
+/// What a batch holds each patched document to, besides the JSON rules.
+#[derive(Debug, Clone, Copy)]
+pub struct PatchRules<'a> {
+    pub limits: Limits,
+    /// The deployment's JSON Schema, compiled once for the whole batch.
+    pub shape: Option<&'a Shape>,
+    /// Store a document the secrets lint flags (with a warning) instead of leaving the user.
+    pub allow_sensitive: bool,
+}
+
+/// What the patch does to one user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchOutcome {
+    /// It applies and changes nothing (a `test`-only patch, a value already set).
+    Unchanged,
+    /// The new document, and what the secrets lint flagged in it (only with `allow_sensitive`).
+    Changed { data: CustomData, flagged: Vec<SecretFinding> },
+    /// It cannot apply, or its result breaks a rule: the user is left as is. The reason is
+    /// the same text for every user it holds for, so failures group by it.
+    Failed(String),
+}
+
+impl JsonPatch {
+    /// Applies the patch to a stored document (compact or canonical text).
+    pub fn apply(&self, stored: &str, rules: &PatchRules) -> PatchOutcome {
+        let Ok(old) = parse_object(stored) else {
+            return PatchOutcome::Failed("the stored customData is damaged (not a JSON object)".into());
+        };
+        let mut value = Value::Object(old.clone());
+        if let Err(e) = json_patch::patch(&mut value, &self.operations) {
+            let operation = self.operations.get(e.operation).map_or("?", op_name);
+            return PatchOutcome::Failed(format!(
+                "operation {} ({operation} {:?}): {}",
+                e.operation,
+                e.path.as_str(),
+                e.kind
+            ));
+        }
+        let Value::Object(new) = &value else {
+            return PatchOutcome::Failed(format!(
+                "the result is {}; customData must be a JSON object",
+                type_name(&value)
+            ));
+        };
+        // The store keeps the compact text and compares it: so does this (a reordering is a change).
+        if same_text(&old, new) {
+            return PatchOutcome::Unchanged;
+        }
+        let data = match CustomData::from_value(value, &rules.limits) {
+            Ok(data) => data,
+            Err(e) => return PatchOutcome::Failed(format!("the result is not valid customData: {e}")),
+        };
+        if let Some(shape) = rules.shape {
+            let document = Value::Object(data.as_object().clone());
+            if !shape.is_valid(&document)
+                && let Some(first) = shape.violations(data.canonical(), &document).first()
+            {
+                return PatchOutcome::Failed(format!(
+                    "the result does not satisfy the schema: {}",
+                    first.short()
+                ));
+            }
+        }
+        let flagged = find_secrets(data.as_object());
+        if !flagged.is_empty() && !rules.allow_sensitive {
+            let places: Vec<&str> = flagged.iter().map(|f| f.path.as_str()).collect();
+            return PatchOutcome::Failed(format!(
+                "the result looks like it holds secrets at {} (customData reaches front ends; --allow-sensitive stores it)",
+                secrets::summary(&places, 3)
+            ));
+        }
+        PatchOutcome::Changed { data, flagged }
+    }
+}
+
+fn same_text(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    serde_json::to_string(old).ok() == serde_json::to_string(new).ok()
+}
+
+/// One reason users could not be patched: how many, and the first few of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureGroup {
+    pub reason: String,
+    pub users: u64,
+    pub first: Vec<String>,
+}
+
+/// A changed user kept for the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedUser {
+    pub id: String,
+    pub handle: String,
+    /// The revision the user is at (before the patch).
+    pub revision: u64,
+    pub old: String,
+    pub new: String,
+}
+
+/// User ids a failure group names.
+const FIRST_IN_GROUP: usize = 3;
+/// Distinct reasons kept; a patch failing a million ways is still a short report.
+const MAX_GROUPS: usize = 20;
+const OTHER_REASONS: &str = "other reasons";
+
+/// What a batch found, user by user: what the dry run prints and the overlay shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatchReport {
+    pub matched: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    /// In the order the reasons were first met.
+    pub groups: Vec<FailureGroup>,
+    /// The first changed users, up to the report's sample size.
+    pub samples: Vec<ChangedUser>,
+    pub sample_size: usize,
+    /// Users whose stored document the secrets lint flags (with `allow_sensitive`): id and
+    /// where, the first few.
+    pub flagged: Vec<(String, Vec<SecretFinding>)>,
+    pub flagged_users: u64,
+}
+
+impl PatchReport {
+    /// A report keeping the documents of the first `sample_size` changed users.
+    pub fn new(sample_size: usize) -> Self {
+        Self { sample_size, ..Self::default() }
+    }
+
+    /// Counts one user's outcome. `stored` is the document it was applied to.
+    pub fn record(&mut self, id: &str, handle: &str, revision: u64, stored: &str, outcome: &PatchOutcome) {
+        self.matched += 1;
+        match outcome {
+            PatchOutcome::Unchanged => self.unchanged += 1,
+            PatchOutcome::Changed { data, flagged } => {
+                self.changed += 1;
+                if self.samples.len() < self.sample_size {
+                    let old = parse_object(stored).map_or_else(|_| stored.to_owned(), |o| canonical_text(&o));
+                    self.samples.push(ChangedUser {
+                        id: id.to_owned(),
+                        handle: handle.to_owned(),
+                        revision,
+                        old,
+                        new: data.canonical().to_owned(),
+                    });
+                }
+                if !flagged.is_empty() {
+                    self.flagged_users += 1;
+                    if self.flagged.len() < FIRST_IN_GROUP {
+                        self.flagged.push((id.to_owned(), flagged.clone()));
+                    }
+                }
+            }
+            PatchOutcome::Failed(reason) => {
+                self.failed += 1;
+                self.fail(id, reason);
+            }
+        }
+    }
+
+    fn fail(&mut self, id: &str, reason: &str) {
+        let index = match self.groups.iter().position(|g| g.reason == reason) {
+            Some(index) => index,
+            None if self.groups.len() < MAX_GROUPS => {
+                self.groups.push(FailureGroup { reason: reason.to_owned(), users: 0, first: Vec::new() });
+                self.groups.len() - 1
+            }
+            None => match self.groups.iter().position(|g| g.reason == OTHER_REASONS) {
+                Some(index) => index,
+                None => {
+                    self.groups.push(FailureGroup {
+                        reason: OTHER_REASONS.to_owned(),
+                        users: 0,
+                        first: Vec::new(),
+                    });
+                    self.groups.len() - 1
+                }
+            },
+        };
+        let group = &mut self.groups[index];
+        group.users += 1;
+        if group.first.len() < FIRST_IN_GROUP {
+            group.first.push(id.to_owned());
+        }
+    }
+
+    /// The first failure, for `--strict`'s refusal.
+    pub fn first_failure(&self) -> Option<(&str, &str)> {
+        self.groups.first().and_then(|g| g.first.first().map(|id| (id.as_str(), g.reason.as_str())))
+    }
+
+    /// The report as lines: counts, then failures grouped (a few ids each); `written` says
+    /// whether the changes were saved or would be.
+    pub fn summary_lines(&self, written: bool) -> Vec<String> {
+        let change = if written { "changed" } else { "would change" };
+        let mut lines = vec![
+            format!("{} matched", users(self.matched)),
+            format!("  {} {change}", users(self.changed)),
+            format!("  {} unchanged (the patch applies and changes nothing)", users(self.unchanged)),
+            format!("  {} cannot be patched (left as they are)", users(self.failed)),
+        ];
+        for group in &self.groups {
+            let more = group.users.saturating_sub(group.first.len() as u64);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            lines.push(format!(
+                "    {}: {} ({}{more})",
+                group.reason,
+                users(group.users),
+                group.first.join(", ")
+            ));
+        }
+        lines
+    }
+
+    /// Counts of the failure reasons, for a test or a log.
+    pub fn reasons(&self) -> HashMap<&str, u64> {
+        self.groups.iter().map(|g| (g.reason.as_str(), g.users)).collect()
+    }
+}
+
+/// `1 user`, `3 users`.
+pub fn users(n: u64) -> String {
+    if n == 1 { "1 user".to_owned() } else { format!("{n} users") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> PatchRules<'static> {
+        PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false }
+    }
+
+    #[test]
+    fn escaped_paths_reach_keys_with_a_slash_and_a_tilde() {
+        let patch =
+            JsonPatch::parse(r#"[{"op":"replace","path":"/a~1b","value":1},{"op":"remove","path":"/c~0d"}]"#)
+                .expect("a patch");
+        let PatchOutcome::Changed { data, .. } = patch.apply(r#"{"a/b":0,"c~d":true}"#, &rules()) else {
+            panic!("changed")
+        };
+        assert_eq!(data.compact(), r#"{"a/b":1}"#);
+    }
+
+    #[test]
+    fn a_tilde_that_is_not_an_escape_is_refused_with_the_operation() {
+        let error = JsonPatch::parse(r#"[{"op":"add","path":"/a~2b","value":1}]"#).expect_err("refused");
+        assert!(matches!(error, PatchFileError::BadOperation { index: 0, .. }), "{error}");
+    }
+
+    #[test]
+    fn a_failed_test_and_a_missing_path_are_reasons_and_a_reorder_is_a_change() {
+        let patch =
+            JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"},{"op":"remove","path":"/old"}]"#)
+                .expect("a patch");
+        let failed = patch.apply(r#"{"plan":"free","old":1}"#, &rules());
+        assert_eq!(failed, PatchOutcome::Failed("operation 0 (test \"/plan\"): value did not match".into()));
+        let missing = patch.apply(r#"{"plan":"pro"}"#, &rules());
+        assert_eq!(missing, PatchOutcome::Failed("operation 1 (remove \"/old\"): path is invalid".into()));
+        let same = JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"}]"#).expect("a patch");
+        assert_eq!(same.apply(r#"{"plan":"pro"}"#, &rules()), PatchOutcome::Unchanged);
+    }
+
+    #[test]
+    fn a_result_that_is_not_an_object_or_holds_secrets_is_left_alone() {
+        let whole = JsonPatch::parse(r#"[{"op":"replace","path":"","value":[1]}]"#).expect("a patch");
+        assert!(matches!(whole.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("JSON object")));
+        let secret = JsonPatch::parse(r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#)
+            .expect("a patch");
+        assert!(matches!(secret.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("secrets")));
+        let allowed = PatchRules { allow_sensitive: true, ..rules() };
+        assert!(
+            matches!(secret.apply("{}", &allowed), PatchOutcome::Changed { flagged, .. } if !flagged.is_empty())
+        );
+    }
+
+    #[test]
+    fn failures_group_by_reason_with_the_first_few_users() {
+        let mut report = PatchReport::new(1);
+        for i in 0..5 {
+            report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed("same".into()));
+        }
+        assert_eq!(report.groups.len(), 1);
+        assert_eq!(report.groups[0].users, 5);
+        assert_eq!(report.groups[0].first, ["u0", "u1", "u2"]);
+        assert!(
+            report.summary_lines(false).iter().any(|l| l.contains("same: 5 users (u0, u1, u2 and 2 more)"))
+        );
+    }
+}

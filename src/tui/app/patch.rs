@@ -1,0 +1,212 @@
+//! `:patch FILE`: the dry run of a bulk edit in an overlay (each changed user's diff, `j`/`k`
+//! between them; the failures grouped), and `Enter` to apply it after a question naming the
+//! count. The work is the CLI's (`custodian patch`), done on the store's threads.
+
+use std::sync::Arc;
+
+use super::{Dialog, Effect, State, StatusKind};
+use crate::domain::diff::{DiffLine, line_diff};
+use crate::domain::patch::{JsonPatch, PatchReport, users};
+use crate::domain::shape::Shape;
+use crate::inert;
+use crate::store::{BatchSummary, Selection};
+use crate::tui::words;
+
+/// Changed users whose documents the overlay keeps, for their diffs (the counts cover all).
+pub const PATCH_SAMPLES: usize = 100;
+
+/// The deployment's schema as the screen compiled it, handed to the store's threads: the
+/// batch is held to the same schema as the editor, compiled once.
+#[derive(Debug, Clone)]
+pub struct SharedShape(pub Option<Arc<Shape>>);
+
+impl PartialEq for SharedShape {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The overlay of one patch file's dry run.
+#[derive(Debug, Clone)]
+pub struct PatchView {
+    /// The file as given to `:patch`.
+    pub file: String,
+    pub selection: Selection,
+    /// The users it goes over, in words (`every user`, `users matching "x"`).
+    pub over: String,
+    /// `None` while the dry run is under way.
+    pub report: Option<PatchReport>,
+    /// The patch as the dry run read it: what `Enter` applies, whatever the file says by then.
+    pub patch: Option<JsonPatch>,
+    /// Which of the report's changed users is shown.
+    pub selected: usize,
+    /// Lines of the shown diff scrolled past.
+    pub scroll: u16,
+    /// The apply is under way: the overlay stays until its answer.
+    pub applying: bool,
+}
+
+impl PatchView {
+    /// The diff of the changed user shown.
+    pub fn selected_diff(&self) -> Vec<DiffLine> {
+        self.report
+            .as_ref()
+            .and_then(|r| r.samples.get(self.selected))
+            .map(|s| line_diff(&s.old, &s.new))
+            .unwrap_or_default()
+    }
+}
+
+impl State {
+    /// `:patch FILE`: the dry run over the users the list shows (the filter's, else everyone).
+    pub(super) fn open_patch(&mut self, argument: &str) -> Vec<Effect> {
+        let home = std::env::var("HOME").ok();
+        let file = match words::split(argument, home.as_deref()).as_deref() {
+            Ok([file]) if !file.is_empty() => file.clone(),
+            Ok(_) => {
+                self.say(StatusKind::Error, ":patch takes one file name (quote it if it has spaces)");
+                return Vec::new();
+            }
+            Err(why) => {
+                self.say(StatusKind::Error, format!(":patch: {why}"));
+                return Vec::new();
+            }
+        };
+        let (selection, over) = match self.list.active_filter() {
+            Some(filter) => {
+                let over = format!("users matching {filter:?}");
+                (Selection::Search(filter), over)
+            }
+            None => (Selection::All, "every user".to_owned()),
+        };
+        self.patch = Some(PatchView {
+            file: file.clone(),
+            selection: selection.clone(),
+            over,
+            report: None,
+            patch: None,
+            selected: 0,
+            scroll: 0,
+            applying: false,
+        });
+        vec![Effect::PatchDryRun { file: file.into(), selection, shape: SharedShape(self.shape.clone()) }]
+    }
+
+    /// The dry run's answer: the report in the overlay, or why there is none.
+    pub(super) fn patch_ready(
+        &mut self,
+        file: String,
+        result: Result<(Box<PatchReport>, JsonPatch), String>,
+    ) {
+        let Some(view) = self.patch.as_mut().filter(|v| v.file == file && v.report.is_none()) else {
+            return;
+        };
+        match result {
+            Ok((report, patch)) => {
+                view.report = Some(*report);
+                view.patch = Some(patch);
+            }
+            Err(why) => {
+                self.patch = None;
+                self.say(StatusKind::Error, format!(":patch: {}", inert::line(&why)));
+            }
+        }
+    }
+
+    /// `j`/`k`: the next or previous changed user.
+    pub(super) fn patch_user(&mut self, delta: isize) {
+        let Some(view) = &mut self.patch else { return };
+        let shown = view.report.as_ref().map_or(0, |r| r.samples.len());
+        let next = view.selected.saturating_add_signed(delta).min(shown.saturating_sub(1));
+        if next != view.selected {
+            view.selected = next;
+            view.scroll = 0;
+        }
+    }
+
+    /// `↑`/`↓`/`PgUp`/`PgDn`: scroll the shown diff.
+    pub(super) fn patch_scroll(&mut self, delta: i16) {
+        let Some(view) = &mut self.patch else { return };
+        let lines = view.selected_diff().len() as u16;
+        view.scroll = view.scroll.saturating_add_signed(delta).min(lines.saturating_sub(1));
+    }
+
+    /// `Enter`: ask before writing, naming how many users would change.
+    pub(super) fn patch_ask(&mut self) {
+        let Some(view) = &self.patch else { return };
+        let Some(report) = &view.report else {
+            self.say(StatusKind::Info, "the dry run is still under way");
+            return;
+        };
+        if view.applying {
+            return;
+        }
+        if self.read_only {
+            self.say(StatusKind::Error, "read-only: the patch cannot be applied (the dry run is all)");
+            return;
+        }
+        if report.changed == 0 {
+            self.say(StatusKind::Info, "nothing to apply: the patch changes no user");
+            return;
+        }
+        let (users, file) = (report.changed, view.file.clone());
+        self.dialog = Some(Dialog::ConfirmPatch { users, file });
+    }
+
+    /// The question was answered yes: the patch is written on the store's thread.
+    pub(super) fn apply_patch(&mut self) -> Vec<Effect> {
+        let Some(view) = &mut self.patch else { return Vec::new() };
+        let Some(patch) = view.patch.clone() else { return Vec::new() };
+        view.applying = true;
+        let effect = Effect::ApplyPatch {
+            patch,
+            selection: view.selection.clone(),
+            shape: SharedShape(self.shape.clone()),
+        };
+        self.say(StatusKind::Info, "applying the patch…");
+        vec![effect]
+    }
+
+    /// The apply's answer: the batch on the status line and the list read again, or why not.
+    pub(super) fn patch_applied(&mut self, result: Result<(BatchSummary, u64), String>) -> Vec<Effect> {
+        match result {
+            Ok((summary, failed)) => {
+                self.patch = None;
+                let left =
+                    if failed > 0 { format!(", {} left as they are", users(failed)) } else { String::new() };
+                let text = if summary.saved == 0 {
+                    "no user changed: no batch was written".to_owned()
+                } else {
+                    format!(
+                        "batch {}: saved {}{left} (custodian undo {} takes it back)",
+                        summary.batch,
+                        users(summary.saved),
+                        summary.batch
+                    )
+                };
+                self.say(StatusKind::Success, text);
+                self.refresh()
+            }
+            Err(why) => {
+                if let Some(view) = &mut self.patch {
+                    view.applying = false;
+                }
+                self.say(StatusKind::Error, format!("the patch was not applied: {}", inert::line(&why)));
+                Vec::new()
+            }
+        }
+    }
+
+    /// `Esc`/`q`: close the overlay (not while the apply is under way).
+    pub(super) fn close_patch(&mut self) {
+        if self.patch.as_ref().is_some_and(|v| v.applying) {
+            self.say(StatusKind::Info, "applying the patch… wait for the answer");
+            return;
+        }
+        self.patch = None;
+    }
+}

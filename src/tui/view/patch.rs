@@ -1,0 +1,80 @@
+//! `:patch`'s dry run: what the patch would do (counts, failures grouped by why) and the diff
+//! of each changed user, one at a time.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use crate::domain::patch::users;
+use crate::inert;
+use crate::tui::app::PatchView;
+use crate::tui::theme::Theme;
+
+/// Failure groups listed before the overlay counts the rest.
+const GROUPS_SHOWN: usize = 4;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
+    let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    // The file's name: the whole path is in the question that applies it.
+    let name = std::path::Path::new(&view.file)
+        .file_name()
+        .map_or(view.file.clone(), |n| n.to_string_lossy().into_owned());
+    let title = format!(" Patch {} over {}: dry run ", inert::line(&name), inert::line(&view.over));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title))
+        .border_style(theme.focused_border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let Some(report) = &view.report else {
+        let text = if view.applying { "applying…" } else { "running the dry run: nothing is written…" };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim)), inner);
+        return;
+    };
+    let mut summary = vec![Line::from(format!(
+        "{} matched · {} would change · {} unchanged · {} cannot be patched{}",
+        users(report.matched),
+        report.changed,
+        report.unchanged,
+        report.failed,
+        if view.applying { " · applying…" } else { "" }
+    ))];
+    for group in report.groups.iter().take(GROUPS_SHOWN) {
+        let more = group.users.saturating_sub(group.first.len() as u64);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        summary.push(Line::from(Span::styled(
+            format!("  {}: {} ({}{more})", group.reason, users(group.users), group.first.join(", ")),
+            theme.warning,
+        )));
+    }
+    if report.groups.len() > GROUPS_SHOWN {
+        summary.push(Line::from(format!("  … {} more reasons", report.groups.len() - GROUPS_SHOWN)));
+    }
+    let [summary_area, diff_area] =
+        Layout::vertical([Constraint::Length(summary.len() as u16), Constraint::Min(2)]).areas(inner);
+    frame.render_widget(Paragraph::new(summary), summary_area);
+    let heading = match report.samples.get(view.selected) {
+        Some(user) => format!(
+            " {} of {}{}: {} ({}), revision {} → {} ",
+            view.selected + 1,
+            report.samples.len(),
+            if report.changed > report.samples.len() as u64 {
+                format!(" shown ({} change)", report.changed)
+            } else {
+                String::new()
+            },
+            user.id,
+            user.handle,
+            user.revision,
+            user.revision + 1
+        ),
+        None => " No user would change ".to_owned(),
+    };
+    let diff_block = Block::default()
+        .borders(Borders::TOP)
+        .title(Span::styled(inert::line(&heading).into_owned(), theme.title))
+        .border_style(theme.border);
+    let lines = super::diff::lines(&view.selected_diff(), theme);
+    frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)).block(diff_block), diff_area);
+}

@@ -1,0 +1,272 @@
+//! `custodian patch` and `custodian undo` through the real binary: the dry run writes nothing
+//! and says what would happen; `--yes` writes one batch that `history` tags and `undo` takes
+//! back (an undo is a batch too); bad patches and unknown batches are one line and nothing
+//! written. Every run gets its own HOME and XDG directories.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+
+use support::home::PrivateHome;
+use support::run::Run;
+
+const PEOPLE: &str = r#"{"id":"u1","username":"alice","customData":{"plan":"free","a/b":1,"c~d":2}}
+{"id":"u2","username":"bob","primaryEmail":"bob@example.com","customData":{"plan":"pro"}}
+{"id":"u3","username":"carol","customData":{}}
+{"id":"u4","username":"dave","customData":{"plan":"free","team":"red"}}
+"#;
+
+const FREE_TO_TEAM: &str =
+    r#"[{"op":"test","path":"/plan","value":"free"},{"op":"replace","path":"/plan","value":"team"}]"#;
+
+struct Sandbox {
+    home: PrivateHome,
+    db: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let home = PrivateHome::new(&[]);
+        let db = home.path("people.redb");
+        let sandbox = Self { home, db };
+        sandbox.on(&["init"]).ok();
+        let people = sandbox.file("people.jsonl", PEOPLE);
+        sandbox.on(&["import", &people]).ok();
+        sandbox
+    }
+
+    fn on(&self, args: &[&str]) -> Run {
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(&self.db).args(args);
+        Run::of(command, Some(b""))
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.home.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
+    }
+
+    fn get(&self, user: &str) -> String {
+        self.on(&["get", user]).ok().stdout
+    }
+
+    fn revisions(&self, user: &str) -> usize {
+        self.on(&["history", user]).ok().stdout.lines().skip(1).count()
+    }
+
+    /// Every user's document, to show that nothing was written.
+    fn everything(&self) -> Vec<String> {
+        ["u1", "u2", "u3", "u4"].iter().map(|u| format!("{} {}", self.revisions(u), self.get(u))).collect()
+    }
+
+    /// The batch id on the first line of `patch --yes` or `undo`.
+    fn batch_of(run: &Run) -> String {
+        run.stdout.split_whitespace().nth(1).map(|b| b.trim_end_matches(':').to_owned()).expect("a batch id")
+    }
+}
+
+#[test]
+fn the_dry_run_counts_groups_failures_shows_diffs_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let run = sandbox.on(&["patch", &patch, "--all"]).ok();
+    assert!(run.stdout.contains("4 users matched"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 users would change"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 users cannot be patched"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(r#"operation 0 (test "/plan"): value did not match: 1 user (u2)"#),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(r#"operation 0 (test "/plan"): path is invalid: 1 user (u3)"#),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("--- user u1 (alice), revision 1 → 2"), "{}", run.stdout);
+    assert!(run.stdout.contains(r#"-   "plan": "free","#), "{}", run.stdout);
+    assert!(run.stdout.contains(r#"+   "plan": "team","#), "{}", run.stdout);
+    assert!(run.stdout.contains("--yes"), "says how to apply: {}", run.stdout);
+    assert_eq!(sandbox.everything(), before);
+    // --dry-run wins over --yes.
+    sandbox.on(&["patch", &patch, "--all", "--yes", "--dry-run"]).ok();
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn yes_writes_one_batch_that_history_tags_and_undo_takes_back() {
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let run = sandbox.on(&["patch", &patch, "--all", "--yes"]).ok();
+    let batch = Sandbox::batch_of(&run);
+    assert!(batch.starts_with('b'), "{}", run.stdout);
+    assert!(run.stdout.contains("saved 2 users of 4 users"), "{}", run.stdout);
+    assert!(sandbox.get("alice").contains(r#""plan": "team""#));
+    assert!(sandbox.get("dave").contains(r#""plan": "team""#));
+    assert_eq!(sandbox.revisions("bob"), 1, "a user the patch cannot apply to is left as is");
+    let history = sandbox.on(&["history", "alice"]).ok().stdout;
+    assert!(history.lines().last().is_some_and(|l| l.contains(&format!("batch {batch}"))), "{history}");
+
+    let undo = sandbox.on(&["undo", &batch]).ok();
+    assert!(undo.stdout.contains(&format!("restored 2 users of batch {batch}")), "{}", undo.stdout);
+    let undo_batch = Sandbox::batch_of(&undo);
+    assert!(sandbox.get("alice").contains(r#""plan": "free""#));
+    assert_eq!(sandbox.revisions("alice"), 3, "the undo is a new revision, nothing rewritten");
+    let documents: Vec<_> = sandbox.everything().iter().map(|d| d[2..].to_owned()).collect();
+    let originals: Vec<_> = before.iter().map(|d| d[2..].to_owned()).collect();
+    assert_eq!(documents, originals);
+
+    // The undo is a batch: undoing it brings the patch back.
+    sandbox.on(&["undo", &undo_batch]).ok();
+    assert!(sandbox.get("alice").contains(r#""plan": "team""#));
+}
+
+#[test]
+fn undo_leaves_users_saved_since_alone_lists_them_and_exits_5_after_restoring_the_rest() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let batch = Sandbox::batch_of(&sandbox.on(&["patch", &patch, "--all", "--yes"]).ok());
+    let later = sandbox.file("later.json", r#"{"plan":"team","note":"by hand"}"#);
+    sandbox.on(&["set", "dave", &later]).ok();
+    let undo = sandbox.on(&["undo", &batch]);
+    assert!(undo.stdout.contains("restored 1 user"), "{}", undo.stdout);
+    assert!(undo.stdout.contains("u4 now at revision 3"), "{}", undo.stdout);
+    let line = undo.fails(5);
+    assert!(line.contains("1 user of batch"), "{line}");
+    assert!(sandbox.get("alice").contains(r#""plan": "free""#), "the rest was restored");
+    assert!(sandbox.get("dave").contains("by hand"), "the later save is kept");
+}
+
+#[test]
+fn strict_writes_nothing_when_any_user_cannot_be_patched() {
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let line = sandbox.on(&["patch", &patch, "--all", "--yes", "--strict"]).fails(4);
+    assert!(line.contains("user u2") && line.contains("--strict: nothing was written"), "{line}");
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn search_and_a_users_file_choose_the_users() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let run = sandbox.on(&["patch", &patch, "--search", "dave", "--yes"]).ok();
+    assert!(run.stdout.contains("saved 1 user of 1 user"), "{}", run.stdout);
+    assert!(sandbox.get("dave").contains("flag"));
+    assert!(!sandbox.get("alice").contains("flag"));
+
+    let list = sandbox.file("users.txt", "alice\n\nbob@example.com\nid:u1\n");
+    let run = sandbox.on(&["patch", &patch, "--users", &list, "--yes"]).ok();
+    assert!(run.stdout.contains("saved 2 users of 2 users"), "alice once, and bob: {}", run.stdout);
+    assert!(sandbox.get("bob").contains("flag"));
+    assert!(!sandbox.get("carol").contains("flag"));
+}
+
+#[test]
+fn an_unknown_user_in_the_users_file_names_its_line_and_writes_nothing() {
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let list = sandbox.file("users.txt", "alice\nnobody\n");
+    let line = sandbox.on(&["patch", &patch, "--users", &list, "--yes"]).fails(3);
+    assert!(line.contains("users.txt line 2") && line.contains("nobody"), "{line}");
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn results_that_break_the_schema_or_hold_secrets_are_left_alone() {
+    let sandbox = Sandbox::new();
+    let schema =
+        sandbox.file("schema.json", r#"{"type":"object","properties":{"plan":{"enum":["free","pro"]}}}"#);
+    sandbox.on(&["schema", "set", &schema]).ok();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let run = sandbox.on(&["patch", &patch, "--all", "--yes"]).ok();
+    assert!(run.stdout.contains("no changes"), "{}", run.stdout);
+    assert!(run.stdout.contains("does not satisfy the schema: plan"), "{}", run.stdout);
+    sandbox.on(&["schema", "clear"]).ok();
+
+    let secret = sandbox.file("secret.json", r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#);
+    let run = sandbox.on(&["patch", &secret, "--search", "carol", "--yes"]).ok();
+    assert!(run.stdout.contains("looks like it holds secrets"), "{}", run.stdout);
+    assert_eq!(sandbox.revisions("carol"), 1);
+    let run = sandbox.on(&["patch", &secret, "--search", "carol", "--yes", "--allow-sensitive"]).ok();
+    assert!(run.stderr.contains("warning: stored what looks like secrets"), "{}", run.stderr);
+    assert_eq!(sandbox.revisions("carol"), 2);
+}
+
+#[test]
+fn read_only_refuses_patch_yes_and_undo_but_runs_the_dry_run() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let batch = Sandbox::batch_of(&sandbox.on(&["patch", &patch, "--all", "--yes"]).ok());
+    let before = sandbox.everything();
+    sandbox.on(&["--read-only", "patch", &patch, "--all"]).ok();
+    let line = sandbox.on(&["--read-only", "patch", &patch, "--all", "--yes"]).fails(1);
+    assert!(line.contains("read-only"), "{line}");
+    let line = sandbox.on(&["--read-only", "undo", &batch]).fails(1);
+    assert!(line.contains("read-only"), "{line}");
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn escaped_paths_work_and_a_tilde_that_is_no_escape_is_one_line() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox
+        .file("patch.json", r#"[{"op":"replace","path":"/a~1b","value":10},{"op":"remove","path":"/c~0d"}]"#);
+    sandbox.on(&["patch", &patch, "--search", "alice", "--yes"]).ok();
+    let alice = sandbox.get("alice");
+    assert!(alice.contains(r#""a/b": 10"#) && !alice.contains("c~d"), "{alice}");
+
+    let before = sandbox.everything();
+    let bad = sandbox.file("bad.json", r#"[{"op":"add","path":"/x~2y","value":1}]"#);
+    let line = sandbox.on(&["patch", &bad, "--all", "--yes"]).fails(4);
+    assert!(line.contains("operation 0") && line.contains(r#""~" must be followed by 0"#), "{line}");
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn a_patch_that_is_not_an_array_or_not_rfc_6902_is_one_line_and_nothing_written() {
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    for (text, expected) in [
+        (
+            r#"{"op":"add","path":"/a","value":1}"#,
+            "must be a JSON array of operations (RFC 6902), not an object",
+        ),
+        (
+            r#"[{"op":"frob","path":"/a"}]"#,
+            "operation 0 of the patch is not an RFC 6902 operation: unknown variant `frob`",
+        ),
+        (
+            r#"[{"op":"add","path":"/a"}]"#,
+            "operation 0 of the patch is not an RFC 6902 operation: missing field `value`",
+        ),
+        (r#"[{"op":"add","path":"a","value":1}]"#, r#"starts with "/""#),
+        (r#"[1]"#, "a number instead of an object"),
+        ("[", "the patch is not JSON"),
+    ] {
+        let bad = sandbox.file("bad.json", text);
+        let line = sandbox.on(&["patch", &bad, "--all", "--yes"]).fails(4);
+        assert!(line.contains(expected), "{text}: {line}");
+    }
+    assert_eq!(sandbox.everything(), before);
+}
+
+#[test]
+fn undo_of_an_unknown_batch_exits_3() {
+    let sandbox = Sandbox::new();
+    let line = sandbox.on(&["undo", "b20990101T000000Z-000000"]).fails(3);
+    assert!(line.contains("no batch b20990101T000000Z-000000"), "{line}");
+}
+
+#[test]
+fn patch_without_a_selection_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    sandbox.on(&["patch", &patch]).fails(2);
+}

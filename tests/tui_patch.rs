@@ -1,0 +1,156 @@
+//! `:patch FILE` in the screen: the dry run in an overlay (counts, failures grouped, each
+//! changed user's diff with `j`/`k`), `Enter` asking with the count before anything is
+//! written, the batch on the status line after, and nothing written on the way there.
+
+mod support;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use custodian::store::{RedbStore, UserStore};
+use custodian::tui::app::{Action, Dialog, Mode, State};
+use custodian::tui::keymap;
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::{act, demo_store, started};
+
+/// Adds a key to everyone and removes `billing`, which 31 of the 200 demo users have: the
+/// others are reported (the path is missing) and left as they are.
+const PATCH: &str = r#"[{"op":"add","path":"/reviewed","value":true},{"op":"remove","path":"/billing"}]"#;
+
+fn command(store: &RedbStore, state: &mut State, line: &str) {
+    act(store, state, Action::StartCommand);
+    for c in line.chars() {
+        act(store, state, Action::CommandChar(c));
+    }
+    act(store, state, Action::RunCommand);
+}
+
+fn patch_file(store: &RedbStore, text: &str) -> String {
+    let path = store.path().parent().expect("a directory").join("patch.json");
+    std::fs::write(&path, text).expect("write the patch");
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
+fn key(state: &State, code: KeyCode) -> Action {
+    keymap::action_for(state.mode(), KeyEvent::new(code, KeyModifiers::NONE)).expect("a bound key")
+}
+
+/// Presses a key as the screen does: through the key table, in the mode the state is in.
+fn press(store: &RedbStore, state: &mut State, code: KeyCode) {
+    let action = key(state, code);
+    act(store, state, action);
+}
+
+fn screen(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a terminal");
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).expect("drawn");
+    terminal.backend().to_string()
+}
+
+/// Every user's revision, to show nothing was written.
+fn revisions(store: &RedbStore) -> Vec<u64> {
+    store.page_after(None, 1000).expect("users").iter().map(|e| e.revision).collect()
+}
+
+#[test]
+fn the_dry_run_opens_in_an_overlay_and_j_k_walk_the_changed_users_writing_nothing() {
+    let (_dir, store) = demo_store();
+    let before = revisions(&store);
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert_eq!(state.mode(), Mode::Patch);
+    let view = state.patch.as_ref().expect("the overlay");
+    let report = view.report.as_ref().expect("the dry run ran");
+    assert_eq!((report.matched, report.changed, report.failed), (200, 31, 169));
+    assert_eq!(report.groups[0].reason, r#"operation 1 (remove "/billing"): path is invalid"#);
+    let first = report.samples[0].id.clone();
+    let second = report.samples[1].id.clone();
+    assert!(screen(&state, 120, 40).contains(&first));
+    press(&store, &mut state, KeyCode::Char('j'));
+    assert!(screen(&state, 120, 40).contains(&second));
+    press(&store, &mut state, KeyCode::Char('k'));
+    assert!(screen(&state, 120, 40).contains(&first));
+    press(&store, &mut state, KeyCode::Esc);
+    assert!(state.patch.is_none());
+    assert_eq!(revisions(&store), before);
+}
+
+#[test]
+fn enter_asks_with_the_count_and_yes_applies_one_batch_named_on_the_status_line() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    let changed = state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.samples[0].id.clone());
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 31, .. })), "{:?}", state.dialog);
+    assert!(screen(&state, 120, 40).contains("31 users"));
+    // No is back to the dry run, nothing written.
+    press(&store, &mut state, KeyCode::Char('n'));
+    assert_eq!(state.mode(), Mode::Patch);
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    assert!(state.patch.is_none(), "the overlay closes once applied");
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("batch b") && status.contains("saved 31 users"), "{status}");
+    let id = changed.expect("a changed user");
+    let history = store.history(&id).expect("history");
+    let batch = history.last().and_then(|r| r.batch.clone()).expect("the revision is tagged");
+    assert!(status.contains(&batch.0), "{status}");
+    assert!(store.custom_data(&id).expect("document").text.contains("\"reviewed\": true"));
+}
+
+#[test]
+fn read_only_shows_the_dry_run_and_refuses_to_apply() {
+    let (dir, store) = demo_store();
+    let file = patch_file(&store, PATCH);
+    let path = store.path().to_owned();
+    drop(store);
+    let options = custodian::store::OpenOptions { read_only: true, ..Default::default() };
+    let store = RedbStore::open(&path, options).expect("read-only");
+    let mut state = started(&store, 120, 40);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()));
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(state.dialog.is_none());
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("read-only"), "{status}");
+    drop(dir);
+}
+
+#[test]
+fn a_patch_that_is_not_an_array_is_said_on_the_status_line_and_opens_nothing() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, r#"{"op":"add","path":"/a","value":1}"#);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert!(state.patch.is_none());
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("must be a JSON array"), "{status}");
+}
+
+#[test]
+fn the_patch_overlay_at_80x24() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    insta::assert_snapshot!("patch_overlay_80x24", screen(&state, 80, 24));
+}
+
+#[test]
+fn enter_applies_the_patch_the_dry_run_showed_even_if_the_file_changed_since() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    patch_file(&store, r#"[{"op":"add","path":"/other","value":1}]"#);
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("saved 31 users"), "{status}");
+    let everyone = store.page_after(None, 1000).expect("users");
+    assert!(everyone.iter().all(|e| !store.custom_data(&e.user.id).expect("doc").text.contains("\"other\"")));
+}
