@@ -19,6 +19,7 @@ use redb::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::redb_search::{SEARCH_BLOCKS, SearchTexts, scan_blocks, upgrade_search_text};
 use super::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo,
     SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema, UserField, UserMatch, UserRecord,
@@ -40,7 +41,12 @@ use crate::domain::{CustomData, User};
 /// `by_email`, `by_phone` (lower case → id).
 /// 4: no credentials in user records (an older import kept a raw dump's password hashes and
 /// TOTP secrets as unknown fields; the upgrade removes them).
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5: the search texts packed in blocks of many users (`search_blocks`, see
+/// [`super::redb_search`]) instead of one `search_text` entry per user.
+pub const SCHEMA_VERSION: u64 = 5;
+/// The first layout whose search texts are in `search_blocks`: an older one seen read-only is
+/// scanned by reading every user.
+const SEARCH_BLOCKS_SINCE: u64 = 5;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -65,10 +71,6 @@ const EMAIL_KEYS: TableDefinition<&str, ()> = TableDefinition::new("email_keys")
 const PHONE_KEYS: TableDefinition<&str, ()> = TableDefinition::new("phone_keys");
 /// Folded name + NUL + id → (): names are not unique, so the id is part of the key.
 const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
-/// List key → the user's [`search_text`]: everything the filter searches, folded, in one
-/// compact record, so a scan in list order reads one table sequentially instead of looking
-/// each user and document up by id. Written with the user in every write transaction.
-const SEARCH_TEXT: TableDefinition<&str, &str> = TableDefinition::new("search_text");
 
 /// Revision → (saved at, saved by, text) of every revision of the deployment's JSON Schema,
 /// the current one last; an empty text is a revision that cleared it. Made by the first
@@ -322,7 +324,7 @@ impl RedbStore {
             tx.open_table(EMAIL_KEYS)?;
             tx.open_table(PHONE_KEYS)?;
             tx.open_table(BY_NAME)?;
-            tx.open_table(SEARCH_TEXT)?;
+            tx.open_table(SEARCH_BLOCKS)?;
         }
         tx.commit()?;
         Ok(Self {
@@ -501,13 +503,15 @@ impl RedbStore {
                     }
                 }
                 texts.sort_unstable();
-                let mut table = tx.open_table(SEARCH_TEXT)?;
-                for (key, text) in &texts {
-                    table.insert(key.as_str(), text.as_str())?;
-                }
+                SearchTexts::open(&tx)?.insert_sorted(texts)?;
             }
             if from < 4 {
                 notes.extend(remove_credentials(&tx)?);
+            }
+            // Schema 5 (search): the per-user search texts of layouts 3–4 packed in blocks.
+            // Runs at the version that introduced `search_blocks` (SEARCH_BLOCKS_SINCE).
+            if from < SEARCH_BLOCKS_SINCE {
+                upgrade_search_text(&tx)?;
             }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
@@ -746,9 +750,7 @@ impl RedbStore {
                 tables.by_name.insert(key.as_str(), ())?;
             }
             texts.sort_unstable();
-            for (key, text) in &texts {
-                tables.search_text.insert(key.as_str(), text.as_str())?;
-            }
+            tables.search_text.insert_sorted(texts)?;
             let [usernames, emails, phones] = unique;
             for (index, entries) in [
                 (&mut tables.username_keys, usernames),
@@ -792,8 +794,8 @@ fn typed_value(user: &User, field: &str) -> String {
     value.clone().unwrap_or_default()
 }
 
-/// A user's [`SEARCH_TEXT`] entry: the list key and the search text of the user with its
-/// stored (compact) customData.
+/// A user's search-text entry (kept by [`SearchTexts`]): the list key and the search text of
+/// the user with its stored (compact) customData. The one way a user's search text is made.
 fn search_entry(user: &User, document: &str) -> Result<(String, String), StoreError> {
     let document: Map<String, Value> = serde_json::from_str(document)
         .map_err(|e| StoreError::Database(format!("user {}: damaged customData: {e}", user.id)))?;
@@ -854,7 +856,7 @@ struct WriteTables<'tx> {
     email_keys: Table<'tx, &'static str, ()>,
     phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
-    search_text: Table<'tx, &'static str, &'static str>,
+    search_text: SearchTexts<'tx>,
 }
 
 impl<'tx> WriteTables<'tx> {
@@ -868,7 +870,7 @@ impl<'tx> WriteTables<'tx> {
             email_keys: tx.open_table(EMAIL_KEYS)?,
             phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
-            search_text: tx.open_table(SEARCH_TEXT)?,
+            search_text: SearchTexts::open(tx)?,
         })
     }
 
@@ -1111,45 +1113,29 @@ impl UserStore for RedbStore {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
-        use std::ops::Bound::{Excluded, Unbounded};
         let mut filter = Filter::new(query);
-        if self.layout < 3 || !filter.fits_search_text() {
+        if self.layout < SEARCH_BLOCKS_SINCE || !filter.fits_search_text() {
             return self.scan_by_reading_everyone(&mut filter, after, batch, max_hits);
         }
         let tx = self.read()?;
-        let texts = tx.open_table(SEARCH_TEXT)?;
-        let users = tx.open_table(USERS)?;
-        let entries = match after {
-            Some(ListKey(key)) => texts.range::<&str>((Excluded(key.as_str()), Unbounded))?,
-            None => texts.range::<&str>(..)?,
-        };
+        let blocks = tx.open_table(SEARCH_BLOCKS)?;
         let (batch, max_hits) = (batch.max(1), max_hits.max(1));
-        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
-        let mut last = None;
-        for item in entries.take(batch) {
-            if step.hits.len() >= max_hits {
-                break;
-            }
-            let (key, text) = item?;
-            step.scanned += 1;
-            // The key is copied only for a hit and for the step's last user.
-            let hit = filter.in_search_text(text.value().as_bytes());
-            last = Some(key);
-            if !hit {
-                continue;
-            }
-            let key = last.as_ref().map_or("", |key| key.value());
-            let id = id_of_list_key(key);
+        let found = scan_blocks(&blocks, &filter, after.map(|ListKey(key)| key.as_str()), batch, max_hits)?;
+        let users = tx.open_table(USERS)?;
+        let hit_count = found.hits.len();
+        let mut step = ScanStep { hits: Vec::with_capacity(hit_count), scanned: found.scanned, next: None };
+        for key in found.hits {
+            let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
             let record = StoredUser::parse(id, json.value())?.into_record()?;
             step.hits.push(ListEntry {
-                key: ListKey(key.to_owned()),
+                key: ListKey(key),
                 user: Box::new(record.user),
                 revision: record.revision,
             });
         }
-        if step.scanned == batch || step.hits.len() >= max_hits {
-            step.next = last.map(|key| ListKey(key.value().to_owned()));
+        if step.scanned == batch || hit_count >= max_hits {
+            step.next = found.last.map(ListKey);
         }
         Ok(step)
     }
