@@ -189,18 +189,49 @@ pub(super) struct BlockScan {
     pub last: Option<String>,
 }
 
+/// The users `from..to` of a block whose texts hold the query, in order, at most `max_hits`:
+/// one `memmem` pass over their texts, resumed after each hit's user (a user is one hit).
+/// Returns the hits' indexes and the index scanning stopped at (`to`, or one past the last
+/// hit when `max_hits` was reached).
+fn search_block(
+    view: &BlockView<'_>,
+    filter: &Filter,
+    from: usize,
+    to: usize,
+    max_hits: usize,
+) -> (Vec<usize>, usize) {
+    let mut hits = Vec::new();
+    let mut next = from;
+    while next < to && hits.len() < max_hits {
+        let start = view.text_start(next);
+        match filter.find_in_search_texts(&view.texts[start..view.text_end(to - 1)]) {
+            None => next = to,
+            Some(at) => {
+                let hit = view.user_at(start + at, next, to);
+                hits.push(hit);
+                next = hit + 1;
+            }
+        }
+    }
+    (hits, next)
+}
+
+/// Steps of at least this many users are scanned on two threads (the calling one and one
+/// more): below it a thread costs more than it saves.
+const PARALLEL_FROM: usize = 100_000;
+
 /// Up to `batch` users in list order after `after`, and the list keys of those whose search
 /// text holds the query, stopping at `max_hits` hits (the last user scanned is then the
 /// last hit), as [`super::UserStore::scan_matches`] describes. `filter` must
-/// [`Filter::fits_search_text`].
+/// [`Filter::fits_search_text`]. A step of [`PARALLEL_FROM`] users or more is searched on
+/// two threads, with the same answer.
 pub(super) fn scan_blocks(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    table: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
     filter: &Filter,
     after: Option<&str>,
     batch: usize,
     max_hits: usize,
 ) -> Result<BlockScan, StoreError> {
-    let mut found = BlockScan { hits: Vec::new(), scanned: 0, last: None };
     // The block `after` is in: the last one keyed at or before it.
     let start = match after {
         Some(after) => {
@@ -212,6 +243,10 @@ pub(super) fn scan_blocks(
         Some(start) => table.range::<&str>(start.as_str()..)?,
         None => table.range::<&str>(..)?,
     };
+    if batch >= PARALLEL_FROM {
+        return scan_in_parallel(blocks, filter, after, batch, max_hits);
+    }
+    let mut found = BlockScan { hits: Vec::new(), scanned: 0, last: None };
     for block in blocks {
         if found.scanned >= batch || found.hits.len() >= max_hits {
             break;
@@ -220,25 +255,138 @@ pub(super) fn scan_blocks(
         let view = BlockView::parse(value.value())?;
         let from = after.map_or(0, |after| view.first_after(after));
         let to = view.users.min(from.saturating_add(batch - found.scanned));
-        let mut next = from;
-        while next < to && found.hits.len() < max_hits {
-            let start = view.text_start(next);
-            let end = view.text_end(to - 1);
-            match filter.find_in_search_texts(&view.texts[start..end]) {
-                None => {
-                    found.scanned += to - next;
-                    next = to;
+        let (hits, next) = search_block(&view, filter, from, to, max_hits - found.hits.len());
+        for hit in hits {
+            found.hits.push(view.key(hit)?.to_owned());
+        }
+        found.scanned += next - from;
+        if next > from {
+            found.last = Some(view.key(next - 1)?.to_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// What one block of a parallel scan found: its place in the scan, the users it covered,
+/// the keys of its hits (at most the step's `max_hits`) and of the last user it scanned.
+struct BlockFinding {
+    place: usize,
+    covered: usize,
+    hits: Vec<(usize, String)>,
+    from: usize,
+    last: Option<String>,
+}
+
+fn find_in_block(
+    bytes: &[u8],
+    filter: &Filter,
+    place: usize,
+    from: usize,
+    to: usize,
+    max_hits: usize,
+) -> Result<BlockFinding, StoreError> {
+    let view = BlockView::parse(bytes)?;
+    let (hits, next) = search_block(&view, filter, from, to, max_hits);
+    let hits =
+        hits.into_iter().map(|i| Ok((i, view.key(i)?.to_owned()))).collect::<Result<_, StoreError>>()?;
+    let last = if next > from { Some(view.key(next - 1)?.to_owned()) } else { None };
+    Ok(BlockFinding { place, covered: next - from, hits, from, last })
+}
+
+/// [`scan_blocks`] on two threads: this one reads the blocks in list order and searches
+/// every other one; a helper searches the rest. Both stop taking blocks once the hits
+/// found reach `max_hits`; the findings are then put back in list order and cut at the
+/// `max_hits`-th hit, so the answer is the sequential one (blocks are searched whole up to
+/// the batch, and every block before the cut was searched).
+fn scan_in_parallel(
+    blocks: redb::Range<'static, &'static str, &'static [u8]>,
+    filter: &Filter,
+    after: Option<&str>,
+    batch: usize,
+    max_hits: usize,
+) -> Result<BlockScan, StoreError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    let hits_so_far = AtomicUsize::new(0);
+    let mut findings: Vec<BlockFinding> = Vec::new();
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (jobs, helper_jobs) =
+            mpsc::sync_channel::<(usize, redb::AccessGuard<'static, &'static [u8]>, usize, usize)>(16);
+        let hits_so_far = &hits_so_far;
+        let helper = scope.spawn(move || -> Result<Vec<BlockFinding>, StoreError> {
+            let mut found = Vec::new();
+            for (place, block, from, to) in helper_jobs {
+                let finding = find_in_block(block.value(), filter, place, from, to, max_hits)?;
+                hits_so_far.fetch_add(finding.hits.len(), Ordering::Relaxed);
+                found.push(finding);
+            }
+            Ok(found)
+        });
+        let mut scanned = 0;
+        let mut outcome = Ok(());
+        for (place, block) in blocks.enumerate() {
+            if scanned >= batch || hits_so_far.load(Ordering::Relaxed) >= max_hits {
+                break;
+            }
+            let block = match block {
+                Ok((_, block)) => block,
+                Err(e) => {
+                    outcome = Err(e.into());
+                    break;
                 }
-                Some(at) => {
-                    let hit = view.user_at(start + at, next, to);
-                    found.hits.push(view.key(hit)?.to_owned());
-                    found.scanned += hit + 1 - next;
-                    next = hit + 1;
+            };
+            let (from, users) = match BlockView::parse(block.value()) {
+                Ok(view) => (after.map_or(0, |after| view.first_after(after)), view.users),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            };
+            let to = users.min(from.saturating_add(batch - scanned));
+            scanned += to - from;
+            if place % 2 == 1 {
+                if jobs.send((place, block, from, to)).is_err() {
+                    break; // the helper failed: its error is taken below
+                }
+                continue;
+            }
+            match find_in_block(block.value(), filter, place, from, to, max_hits) {
+                Ok(finding) => {
+                    hits_so_far.fetch_add(finding.hits.len(), Ordering::Relaxed);
+                    findings.push(finding);
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
                 }
             }
         }
-        if next > from {
-            found.last = Some(view.key(next - 1)?.to_owned());
+        drop(jobs);
+        let helped = helper
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Database("the search helper thread failed".into())));
+        findings.extend(helped?);
+        outcome
+    })?;
+    findings.sort_unstable_by_key(|finding| finding.place);
+    let mut found = BlockScan { hits: Vec::new(), scanned: 0, last: None };
+    for finding in findings {
+        if found.hits.len() >= max_hits {
+            break;
+        }
+        let room = max_hits - found.hits.len();
+        if finding.hits.len() >= room {
+            let (last_hit, key) = finding.hits[room - 1].clone();
+            found.hits.extend(finding.hits.into_iter().take(room).map(|(_, key)| key));
+            found.scanned += last_hit + 1 - finding.from;
+            found.last = Some(key);
+            break;
+        }
+        found.hits.extend(finding.hits.into_iter().map(|(_, key)| key));
+        found.scanned += finding.covered;
+        if finding.last.is_some() {
+            found.last = finding.last;
         }
     }
     Ok(found)
@@ -518,7 +666,7 @@ mod tests {
         assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());
         for query in ["needle", "NEEDLE", "id1", "end", "here", "id299", "id0", "zzz", "", "x"] {
             let want = expected(&model, query);
-            for batch in [1, 3, 7, 1000] {
+            for batch in [1, 3, 7, 1000, PARALLEL_FROM, usize::MAX] {
                 assert_eq!(scan_all(&db, query, batch, usize::MAX), want, "{query:?} in steps of {batch}");
             }
         }
@@ -547,6 +695,41 @@ mod tests {
         // A step of a few users that ends in the middle of a block goes on from there.
         let short = scan_blocks(&table, &filter, None, 2, usize::MAX).expect("scan");
         assert_eq!((short.scanned, short.last.as_deref()), (2, model.keys().nth(1).map(String::as_str)));
+    }
+
+    #[test]
+    fn a_scan_on_two_threads_answers_as_one_thread_does_up_to_max_hits() {
+        let (_dir, db) = database();
+        let model = users();
+        load_sorted(&db, 160, &model);
+        let tx = db.begin_read().expect("read");
+        let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+        let keys: Vec<&String> = model.keys().collect();
+        for query in ["needle", "id1", "zzz", ""] {
+            let filter = Filter::new(query);
+            for after in [None, Some(keys[0].as_str()), Some(keys[37].as_str()), Some(keys[299].as_str())] {
+                for max_hits in [1, 2, 5, 13, 40, usize::MAX] {
+                    // The sequential answer, step after step of one user.
+                    let (mut hits, mut scanned, mut last) = (Vec::new(), 0, None::<String>);
+                    let mut from = after.map(str::to_owned);
+                    while hits.len() < max_hits {
+                        let step = scan_blocks(&table, &filter, from.as_deref(), 1, max_hits - hits.len())
+                            .expect("scan");
+                        if step.scanned == 0 {
+                            break;
+                        }
+                        hits.extend(step.hits);
+                        scanned += step.scanned;
+                        last = step.last.clone();
+                        from = step.last;
+                    }
+                    let parallel = scan_blocks(&table, &filter, after, usize::MAX, max_hits).expect("scan");
+                    let case = format!("{query:?} after {after:?}, max {max_hits}");
+                    assert_eq!(parallel.hits, hits, "{case}");
+                    assert_eq!((parallel.scanned, parallel.last), (scanned, last), "{case}");
+                }
+            }
+        }
     }
 
     proptest::proptest! {

@@ -78,6 +78,10 @@ const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
 /// older build opening the file ignores a table it does not know).
 const SCHEMAS: TableDefinition<u64, (i64, &str, &str)> = TableDefinition::new("schemas");
 
+/// Users per step of [`UserStore::search`] (`list --search`): each step is one read
+/// transaction of a fraction of a second at most, searched on two threads.
+const REDB_SEARCH_STEP: usize = 250_000;
+
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
 
@@ -1104,6 +1108,27 @@ impl UserStore for RedbStore {
         entries.sort_by(|a, b| a.key.cmp(&b.key));
         entries.truncate(limit);
         Ok(entries)
+    }
+
+    /// The scan in steps of [`REDB_SEARCH_STEP`] users: over the blocks a step of that size
+    /// is searched on two threads (the TUI's steps stay small, for its progress and cancel).
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut found = Vec::new();
+        let mut after = after.cloned();
+        while found.len() < limit {
+            let step = self.scan_matches(query, after.as_ref(), REDB_SEARCH_STEP, limit - found.len())?;
+            found.extend(step.hits);
+            match step.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 
     fn scan_matches(
