@@ -1575,3 +1575,61 @@ fn concurrent_processes_saving_different_users_each_keep_every_revision() {
     }
     assert_eq!(store.history("u5").expect("history").len(), 1);
 }
+
+/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
+/// people, their search texts per user, no `search_blocks`.
+fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
+    let (dir, path, store) = db_with_people();
+    let mut texts = Vec::new();
+    let keys: Vec<(String, ListKey)> =
+        store.page_after(None, 100).expect("page").into_iter().map(|e| (e.user.id.clone(), e.key)).collect();
+    store
+        .for_each_user(&mut |record, text| {
+            let document: Map<String, Value> = serde_json::from_str(text).expect("an object");
+            let key = keys.iter().find(|(id, _)| *id == record.user.id).expect("listed").1.clone();
+            texts.push((key.0, custodian::domain::filter::search_text(&record.user, &document)));
+            Ok(())
+        })
+        .expect("for_each_user");
+    drop(store);
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = db.begin_write().expect("write");
+    {
+        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_blocks")).expect("delete blocks");
+        let mut old =
+            tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text")).expect("old table");
+        for (key, text) in &texts {
+            old.insert(key.as_str(), text.as_str()).expect("insert");
+        }
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("meta")
+            .insert("schema_version", 4)
+            .expect("version");
+    }
+    tx.commit().expect("commit");
+    (dir, path)
+}
+
+#[test]
+fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_blocks() {
+    let (_dir, path) = layout_4_file_with_per_user_search_texts();
+    let ids = |store: &RedbStore, query: &str| -> Vec<String> {
+        store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
+    };
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    assert_eq!(ids(&read_only, "@example."), ["u1", "u2", "u3"]);
+    drop(read_only);
+
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+    assert_eq!(ids(&store, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids(&store, "LIDDELL"), ["u1"]);
+    assert_eq!(ids(&store, "").len(), 5);
+    drop(store);
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let old = tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text"));
+    assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the per-user table is gone");
+}

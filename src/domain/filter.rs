@@ -89,6 +89,13 @@ impl Filter {
         self.finder.find(search_text).is_some()
     }
 
+    /// Where the folded query first occurs in `haystack`: the search texts of many users
+    /// joined by [`SEARCH_TEXT_SEPARATOR`] are searched in one pass (exact when
+    /// [`Filter::fits_search_text`]: a match lies inside one text of one user).
+    pub fn find_in_search_texts(&self, haystack: &[u8]) -> Option<usize> {
+        self.finder.find(haystack)
+    }
+
     /// A quick test on the JSON text of a record: `false` only when no text inside it can
     /// match, so most records are ruled out without being parsed. It is exact for JSON that
     /// is ASCII and has no escapes (lower-casing the whole text lower-cases each of its

@@ -5,6 +5,7 @@
 //! the user's revision and refuses when the caller's idea of the revision is stale.
 
 mod postgres;
+mod redb_search;
 mod redb_store;
 
 use thiserror::Error;

@@ -538,7 +538,7 @@ fn place_user(
         search.as_bytes(),
         b"",
         &mut |key, value, _, _| {
-            tables.search_text.insert(text(key).as_ref(), text(value).as_ref())?;
+            tables.search_text.append(text(key).as_ref(), text(value).as_ref())?;
             Ok(())
         },
     )?;
@@ -623,9 +623,10 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
         Ok(())
     })?;
     search_text.merge::<Stop>(spill, &mut |entry| {
-        tables.search_text.insert(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
+        tables.search_text.append(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
         Ok(())
     })?;
+    tables.search_text.finish_appends()?;
     by_name.merge::<Stop>(spill, &mut |entry| {
         tables.by_name.insert(text(&entry.key).as_ref(), ())?;
         Ok(())

@@ -23,10 +23,12 @@ mod journal;
 
 use journal::{JournalWriter, KeyChanges, Save};
 
+use super::redb_search::{SEARCH_BLOCKS, SearchTexts, scan_blocks, upgrade_search_text};
 use super::{
-    Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery, ListEntry,
-    ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, Selection, StoreError,
-    StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord, UserRef, UserStore,
+    Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery,
+    ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, Selection,
+    StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord, UserRef,
+    UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]
@@ -49,7 +51,12 @@ use crate::domain::{CustomData, User};
 /// TOTP secrets as unknown fields; the upgrade removes them).
 /// 5: the journal of every save (`journal`, `journal_by_user`, `journal_by_batch`,
 /// `journal_sequence`: see [`journal`]), back-filled from the history by the upgrade.
-pub const SCHEMA_VERSION: u64 = 5;
+/// 6: the search texts packed in blocks of many users (`search_blocks`, see
+/// [`super::redb_search`]) instead of one `search_text` entry per user.
+pub const SCHEMA_VERSION: u64 = 6;
+/// The first layout whose search texts are in `search_blocks`: an older one seen read-only is
+/// scanned by reading every user.
+const SEARCH_BLOCKS_SINCE: u64 = 6;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -74,10 +81,6 @@ const EMAIL_KEYS: TableDefinition<&str, ()> = TableDefinition::new("email_keys")
 const PHONE_KEYS: TableDefinition<&str, ()> = TableDefinition::new("phone_keys");
 /// Folded name + NUL + id → (): names are not unique, so the id is part of the key.
 const BY_NAME: TableDefinition<&str, ()> = TableDefinition::new("by_name");
-/// List key → the user's [`search_text`]: everything the filter searches, folded, in one
-/// compact record, so a scan in list order reads one table sequentially instead of looking
-/// each user and document up by id. Written with the user in every write transaction.
-const SEARCH_TEXT: TableDefinition<&str, &str> = TableDefinition::new("search_text");
 
 /// Revision → (saved at, saved by, text) of every revision of the deployment's JSON Schema,
 /// the current one last; an empty text is a revision that cleared it. Made by the first
@@ -95,6 +98,10 @@ const REVISION_BATCHES: TableDefinition<(&str, u64), &str> = TableDefinition::ne
 /// Users a batch reads from an index before it writes them: the index's range cannot stay
 /// open while the same transaction writes, so a batch walks it in steps of this many.
 const BATCH_STEP: usize = 1_000;
+
+/// Users per step of [`UserStore::search`] (`list --search`): each step is one read
+/// transaction of a fraction of a second at most, searched on two threads.
+const REDB_SEARCH_STEP: usize = 250_000;
 
 /// How long a writer waits for another process's write transaction before saying "busy".
 const WRITE_WAIT: Duration = Duration::from_secs(3);
@@ -354,7 +361,7 @@ impl RedbStore {
             tx.open_table(EMAIL_KEYS)?;
             tx.open_table(PHONE_KEYS)?;
             tx.open_table(BY_NAME)?;
-            tx.open_table(SEARCH_TEXT)?;
+            tx.open_table(SEARCH_BLOCKS)?;
             JournalWriter::open(&tx)?;
         }
         tx.commit()?;
@@ -535,10 +542,7 @@ impl RedbStore {
                     }
                 }
                 texts.sort_unstable();
-                let mut table = tx.open_table(SEARCH_TEXT)?;
-                for (key, text) in &texts {
-                    table.insert(key.as_str(), text.as_str())?;
-                }
+                SearchTexts::open(&tx)?.insert_sorted(texts)?;
             }
             if from < 4 {
                 notes.extend(remove_credentials(&tx)?);
@@ -555,6 +559,11 @@ impl RedbStore {
                 notes.push(format!(
                     "started the journal (`custodian changes`): {saves} taken from the history; saves from now on are all recorded"
                 ));
+            }
+            // Layout 6 (search): the per-user search texts of layouts 3–5 packed in blocks.
+            // Runs at the version that introduced `search_blocks` (SEARCH_BLOCKS_SINCE).
+            if from < SEARCH_BLOCKS_SINCE {
+                upgrade_search_text(&tx)?;
             }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
@@ -804,9 +813,7 @@ impl RedbStore {
                 tables.by_name.insert(key.as_str(), ())?;
             }
             texts.sort_unstable();
-            for (key, text) in &texts {
-                tables.search_text.insert(key.as_str(), text.as_str())?;
-            }
+            tables.search_text.insert_sorted(texts)?;
             let [usernames, emails, phones] = unique;
             for (index, entries) in [
                 (&mut tables.username_keys, usernames),
@@ -850,8 +857,8 @@ fn typed_value(user: &User, field: &str) -> String {
     value.clone().unwrap_or_default()
 }
 
-/// A user's [`SEARCH_TEXT`] entry: the list key and the search text of the user with its
-/// stored (compact) customData.
+/// A user's search-text entry (kept by [`SearchTexts`]): the list key and the search text of
+/// the user with its stored (compact) customData. The one way a user's search text is made.
 fn search_entry(user: &User, document: &str) -> Result<(String, String), StoreError> {
     let document: Map<String, Value> = serde_json::from_str(document)
         .map_err(|e| StoreError::Database(format!("user {}: damaged customData: {e}", user.id)))?;
@@ -912,7 +919,7 @@ struct WriteTables<'tx> {
     email_keys: Table<'tx, &'static str, ()>,
     phone_keys: Table<'tx, &'static str, ()>,
     by_name: Table<'tx, &'static str, ()>,
-    search_text: Table<'tx, &'static str, &'static str>,
+    search_text: SearchTexts<'tx>,
     journal: JournalWriter<'tx>,
     /// The batch tables, opened (so made, in a file without them) by the first batch write
     /// only: an ordinary save leaves a file without batches as it was.
@@ -937,7 +944,7 @@ impl<'tx> WriteTables<'tx> {
             email_keys: tx.open_table(EMAIL_KEYS)?,
             phone_keys: tx.open_table(PHONE_KEYS)?,
             by_name: tx.open_table(BY_NAME)?,
-            search_text: tx.open_table(SEARCH_TEXT)?,
+            search_text: SearchTexts::open(tx)?,
             journal: JournalWriter::open(tx)?,
             batches: None,
             tx,
@@ -966,7 +973,6 @@ impl<'tx> WriteTables<'tx> {
         after: &mut Option<String>,
     ) -> Result<Option<Vec<String>>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
-        let by_text = filter.as_ref().is_some_and(|f| f.fits_search_text());
         let from = match after.as_deref() {
             Some(key) => (Excluded(key), Unbounded),
             None => (Unbounded, Unbounded),
@@ -974,39 +980,25 @@ impl<'tx> WriteTables<'tx> {
         let mut ids = Vec::new();
         let mut scanned = 0;
         let mut last = None;
-        match filter {
-            Some(filter) if by_text => {
-                for item in self.search_text.range::<&str>(from)?.take(BATCH_STEP) {
-                    let (key, text) = item?;
-                    scanned += 1;
-                    if filter.in_search_text(text.value().as_bytes()) {
-                        ids.push(id_of_list_key(key.value()).to_owned());
-                    }
-                    last = Some(key.value().to_owned());
+        // Read through the users themselves: the search texts are packed in blocks that a
+        // write in the same transaction rewrites, so a batch does not walk them.
+        let mut filter = filter;
+        for item in self.order.range::<&str>(from)?.take(BATCH_STEP) {
+            let key = item?.0;
+            let key = key.value();
+            scanned += 1;
+            last = Some(key.to_owned());
+            let id = id_of_list_key(key);
+            if let Some(filter) = filter.as_deref_mut() {
+                let Some(json) = self.users.get(id)? else { continue };
+                let json = json.value();
+                let by_profile = filter.may_occur_in_json(json)
+                    && filter.in_user(&StoredUser::parse(id, json)?.into_record()?.user);
+                if !by_profile && !document_matches(filter, id, &stored_document(&self.custom_data, id)?)? {
+                    continue;
                 }
             }
-            filter => {
-                let mut filter = filter;
-                for item in self.order.range::<&str>(from)?.take(BATCH_STEP) {
-                    let key = item?.0;
-                    let key = key.value();
-                    scanned += 1;
-                    last = Some(key.to_owned());
-                    let id = id_of_list_key(key);
-                    if let Some(filter) = filter.as_deref_mut() {
-                        let Some(json) = self.users.get(id)? else { continue };
-                        let json = json.value();
-                        let by_profile = filter.may_occur_in_json(json)
-                            && filter.in_user(&StoredUser::parse(id, json)?.into_record()?.user);
-                        if !by_profile
-                            && !document_matches(filter, id, &stored_document(&self.custom_data, id)?)?
-                        {
-                            continue;
-                        }
-                    }
-                    ids.push(id.to_owned());
-                }
-            }
+            ids.push(id.to_owned());
         }
         if scanned == 0 {
             return Ok(None);
@@ -1274,6 +1266,27 @@ impl UserStore for RedbStore {
         Ok(entries)
     }
 
+    /// The scan in steps of [`REDB_SEARCH_STEP`] users: over the blocks a step of that size
+    /// is searched on two threads (the TUI's steps stay small, for its progress and cancel).
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let mut found = Vec::new();
+        let mut after = after.cloned();
+        while found.len() < limit {
+            let step = self.scan_matches(query, after.as_ref(), REDB_SEARCH_STEP, limit - found.len())?;
+            found.extend(step.hits);
+            match step.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
     fn scan_matches(
         &self,
         query: &str,
@@ -1281,45 +1294,29 @@ impl UserStore for RedbStore {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
-        use std::ops::Bound::{Excluded, Unbounded};
         let mut filter = Filter::new(query);
-        if self.layout < 3 || !filter.fits_search_text() {
+        if self.layout < SEARCH_BLOCKS_SINCE || !filter.fits_search_text() {
             return self.scan_by_reading_everyone(&mut filter, after, batch, max_hits);
         }
         let tx = self.read()?;
-        let texts = tx.open_table(SEARCH_TEXT)?;
-        let users = tx.open_table(USERS)?;
-        let entries = match after {
-            Some(ListKey(key)) => texts.range::<&str>((Excluded(key.as_str()), Unbounded))?,
-            None => texts.range::<&str>(..)?,
-        };
+        let blocks = tx.open_table(SEARCH_BLOCKS)?;
         let (batch, max_hits) = (batch.max(1), max_hits.max(1));
-        let mut step = ScanStep { hits: Vec::new(), scanned: 0, next: None };
-        let mut last = None;
-        for item in entries.take(batch) {
-            if step.hits.len() >= max_hits {
-                break;
-            }
-            let (key, text) = item?;
-            step.scanned += 1;
-            // The key is copied only for a hit and for the step's last user.
-            let hit = filter.in_search_text(text.value().as_bytes());
-            last = Some(key);
-            if !hit {
-                continue;
-            }
-            let key = last.as_ref().map_or("", |key| key.value());
-            let id = id_of_list_key(key);
+        let found = scan_blocks(&blocks, &filter, after.map(|ListKey(key)| key.as_str()), batch, max_hits)?;
+        let users = tx.open_table(USERS)?;
+        let hit_count = found.hits.len();
+        let mut step = ScanStep { hits: Vec::with_capacity(hit_count), scanned: found.scanned, next: None };
+        for key in found.hits {
+            let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
             let record = StoredUser::parse(id, json.value())?.into_record()?;
             step.hits.push(ListEntry {
-                key: ListKey(key.to_owned()),
+                key: ListKey(key),
                 user: Box::new(record.user),
                 revision: record.revision,
             });
         }
-        if step.scanned == batch || step.hits.len() >= max_hits {
-            step.next = last.map(|key| ListKey(key.value().to_owned()));
+        if step.scanned == batch || hit_count >= max_hits {
+            step.next = found.last.map(ListKey);
         }
         Ok(step)
     }

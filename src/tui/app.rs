@@ -32,8 +32,8 @@ pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
-pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
+pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
 use save::touches_the_edit_being_saved;
 pub use sealing::{IvSource, Plaintext, system_iv};
 
