@@ -217,7 +217,7 @@ pub enum KeyOrder {
 }
 
 /// Users a `search` reads per step of its scan.
-const SEARCH_STEP: usize = 5_000;
+pub(crate) const SEARCH_STEP: usize = 5_000;
 
 /// What a save did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,18 +523,19 @@ impl StoreError {
 
 /// The operations custodian needs from a user store. Reads take a fresh snapshot each call
 /// (nothing is held while an operator thinks); each write is one atomic, durable transaction.
-/// [`UserStore::search`] as the filter's scan does it: step after step to `limit` hits or the
-/// end of the list.
+/// [`UserStore::search`] as the filter's scan does it: step after step of `step` users to
+/// `limit` hits or the end of the list.
 pub(crate) fn search_by_steps<S: UserStore + ?Sized>(
     store: &S,
     query: &str,
     after: Option<&ListKey>,
     limit: usize,
+    step: usize,
 ) -> Result<Vec<ListEntry>, StoreError> {
     let mut found = Vec::new();
     let mut after = after.cloned();
     while found.len() < limit {
-        let step = store.scan_matches(query, after.as_ref(), SEARCH_STEP, limit - found.len())?;
+        let step = store.scan_matches(query, after.as_ref(), step, limit - found.len())?;
         found.extend(step.hits);
         match step.next {
             Some(next) => after = Some(next),
@@ -580,7 +581,7 @@ pub trait UserStore: Send + Sync {
         after: Option<&ListKey>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError> {
-        search_by_steps(self, query, after, limit)
+        search_by_steps(self, query, after, limit, SEARCH_STEP)
     }
     /// Users whose id, username, email, phone or name starts with `query` (folded as the
     /// filter folds), in list order, at most `limit`. Read from the indexes: the same cost at

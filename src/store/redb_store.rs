@@ -1274,17 +1274,7 @@ impl UserStore for RedbStore {
         after: Option<&ListKey>,
         limit: usize,
     ) -> Result<Vec<ListEntry>, StoreError> {
-        let mut found = Vec::new();
-        let mut after = after.cloned();
-        while found.len() < limit {
-            let step = self.scan_matches(query, after.as_ref(), REDB_SEARCH_STEP, limit - found.len())?;
-            found.extend(step.hits);
-            match step.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        Ok(found)
+        super::search_by_steps(self, query, after, limit, REDB_SEARCH_STEP)
     }
 
     fn scan_matches(

@@ -1287,7 +1287,7 @@ impl UserStore for PostgresStore {
     ) -> Result<Vec<ListEntry>, StoreError> {
         if self.keyed {
             // Index ranges step by step: each step reads only its own users already.
-            return crate::store::search_by_steps(self, query, after, limit);
+            return crate::store::search_by_steps(self, query, after, limit, crate::store::SEARCH_STEP);
         }
         self.search_from_one_portal(query, after, limit)
     }
