@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::custom_data::{CustomData, Limits, canonical_text, parse_object};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
+use super::user::json_type_name;
 
 /// Why a patch file is refused before any user is read (exit code 4).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +39,7 @@ impl JsonPatch {
     pub fn parse(text: &str) -> Result<Self, PatchFileError> {
         let value: Value = serde_json::from_str(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
         let Value::Array(items) = value else {
-            return Err(PatchFileError::NotAnArray(type_name(&value)));
+            return Err(PatchFileError::NotAnArray(json_type_name(&value)));
         };
         if items.is_empty() {
             return Err(PatchFileError::Empty);
@@ -50,7 +51,10 @@ impl JsonPatch {
                 let Value::Object(_) = &item else {
                     return Err(PatchFileError::BadOperation {
                         index,
-                        reason: format!("{} instead of an object with \"op\" and \"path\"", type_name(&item)),
+                        reason: format!(
+                            "{} instead of an object with \"op\" and \"path\"",
+                            json_type_name(&item)
+                        ),
                     });
                 };
                 for field in ["path", "from"] {
@@ -91,17 +95,6 @@ fn pointer_problem(pointer: &str) -> Option<String> {
         }
     }
     None
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn op_name(operation: &PatchOperation) -> &'static str {
@@ -156,7 +149,7 @@ impl JsonPatch {
         let Value::Object(new) = &value else {
             return PatchOutcome::Failed(format!(
                 "the result is {}; customData must be a JSON object",
-                type_name(&value)
+                json_type_name(&value)
             ));
         };
         // The store keeps the compact text and compares it: so does this (a reordering is a change).
