@@ -125,3 +125,22 @@ fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once() {
     assert_eq!((undone.undo.matched, undone.undo.saved), (2_500, 2_500));
     assert!(store.page_after(None, 3000).expect("users").iter().all(|e| e.revision == 3));
 }
+
+/// A batch's search texts are merged a chunk at a time at its end: after it, and after its
+/// undo, the filter finds exactly what the documents hold.
+#[test]
+fn the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back() {
+    let (_dir, store) = demo_store();
+    let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
+        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
+        object.insert("batchmarker".into(), "zqxbatchmark".into());
+        Ok(BatchEdit::Replace(CustomData::from_object(object)))
+    };
+    let found = |store: &RedbStore| store.search("zqxbatchmark", None, 1000).expect("search").len();
+    assert_eq!(found(&store), 0);
+    let batch = BatchId::new();
+    store.edit_batch(&batch, &Selection::All, &mut { mark }, &author()).expect("written");
+    assert_eq!(found(&store), 200, "every user the batch changed is found by what it wrote");
+    store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
+    assert_eq!(found(&store), 0, "the undo's documents no longer hold it");
+}

@@ -402,7 +402,15 @@ pub(super) struct SearchTexts<'tx> {
     /// yet: the block being filled (see [`SearchTexts::append`]).
     appending: Vec<(String, String)>,
     appended_bytes: usize,
+    /// A batch's changes, kept to be merged in key order a chunk at a time (see
+    /// [`SearchTexts::defer`]); `None` while every change is merged at once.
+    deferred: Option<Vec<(String, Option<String>)>>,
 }
+
+/// Deferred changes merged at once when this many are waiting (~13 MB of texts): a chunk of a
+/// batch walking the list touches a run of neighbouring blocks, and one in any order (an
+/// undo walks its users by id) each touched block once.
+const DEFERRED_CHUNK: usize = 32_768;
 
 impl<'tx> SearchTexts<'tx> {
     pub(super) fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
@@ -411,6 +419,7 @@ impl<'tx> SearchTexts<'tx> {
             block_bytes: BLOCK_BYTES,
             appending: Vec::new(),
             appended_bytes: 0,
+            deferred: None,
         })
     }
 
@@ -450,12 +459,50 @@ impl<'tx> SearchTexts<'tx> {
 
     /// Puts `text` as the search text of the user with list key `key` (replacing theirs).
     pub(super) fn insert(&mut self, key: &str, text: &str) -> Result<(), StoreError> {
-        self.merge([(key.to_owned(), Some(text.to_owned()))])
+        self.change(key, Some(text))
     }
 
     /// Removes the search text of list key `key` (nothing when there is none).
     pub(super) fn remove(&mut self, key: &str) -> Result<(), StoreError> {
-        self.merge([(key.to_owned(), None)])
+        self.change(key, None)
+    }
+
+    fn change(&mut self, key: &str, text: Option<&str>) -> Result<(), StoreError> {
+        let change = (key.to_owned(), text.map(str::to_owned));
+        match &mut self.deferred {
+            Some(deferred) => {
+                deferred.push(change);
+                if deferred.len() >= DEFERRED_CHUNK {
+                    self.flush_deferred()?;
+                }
+                Ok(())
+            }
+            None => self.merge([change]),
+        }
+    }
+
+    /// From now on changes are kept and merged a chunk at a time, in key order: a batch
+    /// that saves many users (a patch, an undo, an upsert import) would otherwise read and
+    /// rewrite a ~32 KB block for every user. The caller must call
+    /// [`SearchTexts::flush_deferred`] before the transaction commits.
+    pub(super) fn defer(&mut self) {
+        self.deferred.get_or_insert_with(Vec::new);
+    }
+
+    /// Merges the deferred changes (the last change of a key wins).
+    pub(super) fn flush_deferred(&mut self) -> Result<(), StoreError> {
+        let Some(deferred) = self.deferred.as_mut() else { return Ok(()) };
+        let mut changes = std::mem::take(deferred);
+        // Stable: of several changes to one key, the last is kept.
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut last_of_each: Vec<(String, Option<String>)> = Vec::with_capacity(changes.len());
+        for change in changes {
+            match last_of_each.last_mut() {
+                Some(last) if last.0 == change.0 => *last = change,
+                _ => last_of_each.push(change),
+            }
+        }
+        self.merge(last_of_each)
     }
 
     /// Puts many entries at once, each block written once: `entries` in ascending key order

@@ -1461,6 +1461,7 @@ impl UserStore for RedbStore {
                 tx.commit()?;
                 return Ok(summary);
             }
+            tables.search_text.defer();
             for item in users {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 let new = item.map_err(StoreError::InvalidRecord)?;
@@ -1485,6 +1486,7 @@ impl UserStore for RedbStore {
                     reason: Box::new(e),
                 })?;
             }
+            tables.search_text.flush_deferred()?;
         }
         tx.commit()?;
         Ok(summary)
@@ -1582,6 +1584,7 @@ impl UserStore for RedbStore {
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         {
             let mut tables = WriteTables::open(&tx)?;
+            tables.search_text.defer();
             let mut edit_one = |tables: &mut WriteTables, id: &str| -> Result<(), StoreError> {
                 let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
                 let record = current.record()?;
@@ -1615,6 +1618,7 @@ impl UserStore for RedbStore {
                     }
                 }
             }
+            tables.search_text.flush_deferred()?;
         }
         // A batch that changed nobody leaves no trace (and so cannot be undone: there is nothing to undo).
         if summary.saved > 0 {
@@ -1640,6 +1644,7 @@ impl UserStore for RedbStore {
         };
         {
             let mut tables = WriteTables::open(&tx)?;
+            tables.search_text.defer();
             let name = batch.0.as_str();
             let mut after: Option<String> = None;
             loop {
@@ -1690,6 +1695,7 @@ impl UserStore for RedbStore {
                     }
                 }
             }
+            tables.search_text.flush_deferred()?;
         }
         if summary.undo.matched == 0 {
             tx.abort()?;

@@ -1,0 +1,285 @@
+//! What the operator asks for and what the store answers: every input `update` takes.
+
+use super::*;
+
+/// What the operator asked for, or what the store answered.
+#[derive(Debug, Clone)]
+pub enum Action {
+    // Browsing
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    /// Select the nth visible row (a mouse click).
+    SelectRow(usize),
+    Refresh,
+    /// Ctrl-Z: give the terminal back and stop until continued.
+    Suspend,
+    /// Copy the selected user's customData to the clipboard (OSC 52).
+    Copy,
+    /// Hand the selected user's customData to `$VISUAL`/`$EDITOR`.
+    EditExternally,
+    // The command line (`:`)
+    StartCommand,
+    CommandChar(char),
+    CommandBackspace,
+    CommandComplete,
+    RunCommand,
+    CancelCommand,
+    // Filtering
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    /// `Ctrl-U` in the filter: the text goes, the filter stays open for typing (readline).
+    FilterErase,
+    FilterAccept,
+    ClearFilter,
+    // Editing
+    OpenEditor,
+    Edit(Input),
+    Paste(String),
+    Save,
+    JumpToError,
+    /// `Ctrl-F`: a find line opens under the editor; the text typed is looked for as typed.
+    StartFind,
+    FindChar(char),
+    FindBackspace,
+    /// `Enter`: keep the match, back to editing (`F3` finds it again).
+    FindAccept,
+    /// `Esc`: the cursor goes back to where the find started.
+    FindCancel,
+    /// `F3` / `Shift-F3`: the next / previous match of the last find.
+    FindAgain {
+        forward: bool,
+    },
+    LeaveEditor,
+    /// Seal (encrypt in place, as a JWE) the value under the editor's cursor.
+    SealValue,
+    /// Show the plaintext of the sealed value under the cursor in an overlay.
+    OpenSealed,
+    /// Close that overlay; its plaintext is dropped.
+    ClosePlaintext,
+    // Conflicts, drafts, history
+    ReloadTheirs,
+    OverwriteTheirs,
+    OpenDraft,
+    /// `d` on a found draft: ask before throwing it away.
+    AskDiscardDraft,
+    DiscardDraft,
+    /// Move the selection in the list of drafts found at start-up.
+    SelectDraft(isize),
+    OpenHistory,
+    HistoryUp,
+    HistoryDown,
+    /// A page of the history list down (1) or up (-1).
+    HistoryPage(i8),
+    /// The oldest (`false`) or newest (`true`) revision.
+    HistoryEdge(bool),
+    RestoreRevision,
+    // `:patch` (see `app/patch.rs`)
+    /// The dry run's report, or why there is none.
+    PatchReady {
+        file: String,
+        /// The report, and the patch as read: what `Enter` applies.
+        result: Result<(Box<crate::domain::patch::PatchReport>, crate::domain::patch::JsonPatch), String>,
+    },
+    /// The apply's batch and how many users it left as they were, or why it wrote nothing.
+    PatchApplied {
+        result: Result<(crate::store::BatchSummary, u64), String>,
+    },
+    /// The next (1) or previous (-1) changed user in the overlay.
+    PatchUser(isize),
+    /// Scroll the shown diff by this many lines.
+    PatchScroll(i16),
+    /// Ask before applying the patch.
+    PatchAsk,
+    ClosePatch,
+    // The journal overlay (`:changes`, `c`): see `app/changes.rs`
+    OpenChanges,
+    CloseChanges,
+    ChangesMove(isize),
+    /// A page down (1) or up (-1).
+    ChangesPage(i8),
+    /// The oldest read (`true`) or the newest (`false`) entry.
+    ChangesEdge(bool),
+    /// `Enter`: that user's history at that revision.
+    JumpToChange,
+    /// A page of the journal read after `before` (or why it could not be read).
+    ChangesLoaded {
+        before: Option<(i64, u64)>,
+        rows: Result<Vec<ChangesRow>, String>,
+    },
+    // Dialogs and the rest
+    Confirm,
+    Cancel,
+    ToggleHelp,
+    /// `Tab`: the customData pane becomes a folding tree with a cursor; `Tab`/`Esc` go back.
+    FocusTree,
+    LeaveTree,
+    TreeMove(isize),
+    TreePage(i8),
+    /// The first (`false`) or the last (`true`) line.
+    TreeEdge(bool),
+    TreeToggle,
+    TreeCollapse,
+    TreeExpand,
+    /// Fold every container below the first level (`true`), or unfold everything.
+    TreeFoldAll(bool),
+    /// `n` / `N`: the next / previous node holding the list filter's text.
+    TreeFindFilter {
+        forward: bool,
+    },
+    /// Scroll the help by this many lines.
+    ScrollHelp(i16),
+    /// A page of the help down (1) or up (-1).
+    HelpPage(i8),
+    Quit,
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The check of the editor's text of `generation`: ignored unless the text is still that.
+    Checked {
+        generation: u64,
+        result: Result<CustomData, ValidationError>,
+        /// How a valid document breaks the deployment's JSON Schema (empty: it does not).
+        schema_errors: Vec<Violation>,
+    },
+    // The store's answers
+    RowsLoaded {
+        request: RowRequest,
+        rows: Vec<ListEntry>,
+        /// The number of users, when the request asked for it.
+        total: Option<UserCount>,
+    },
+    UserLoaded {
+        record: Box<UserRecord>,
+        document: StoredDocument,
+        /// The document's folding tree, built on the store worker: a 1 MiB document takes
+        /// ~20 ms to parse and lay out, which `Tab` would otherwise spend on the key path.
+        tree: Option<Arc<Tree>>,
+    },
+    Saved {
+        id: String,
+        outcome: SaveOutcome,
+    },
+    /// Users matching the filter, from the indexes (at once) or the background scan (in steps).
+    SearchHits {
+        generation: u64,
+        hits: Vec<ListEntry>,
+        /// Users the scan went through in this step (0 for the index lookup).
+        scanned: u64,
+        done: bool,
+    },
+    /// The save was refused because someone else saved first; `theirs` is what they saved.
+    SaveConflict {
+        id: String,
+        theirs: StoredDocument,
+    },
+    /// The drafts and recovery files kept for this database, and the files in the drafts
+    /// directory that are not offered (why, one line each).
+    DraftsFound {
+        drafts: Vec<Draft>,
+        not_offered: Vec<String>,
+    },
+    /// A draft taken over by this session: the user, the document the editor starts from,
+    /// and why its base is in doubt (then saving shows the conflict view first).
+    DraftReady {
+        record: Box<UserRecord>,
+        base: StoredDocument,
+        draft: Draft,
+        doubt: Option<String>,
+    },
+    /// Opening a draft failed; it stays on disk.
+    DraftNotOpened {
+        message: String,
+    },
+    /// The autosave wrote the editor's draft (its path), or could not (why).
+    Autosaved(Result<String, String>),
+    /// "Reload theirs": my edit is in a recovery file, theirs can go in the editor.
+    RecoveryKept {
+        path: String,
+        theirs: StoredDocument,
+    },
+    /// The recovery file could not be written: the edit stays in the editor.
+    RecoveryFailed {
+        message: String,
+    },
+    /// The history's list: each revision with what it changed, and the current text.
+    HistoryLoaded {
+        id: String,
+        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        current_text: String,
+    },
+    /// One old revision's text, asked for when the history selected it.
+    RevisionLoaded {
+        id: String,
+        revision: Revision,
+        text: String,
+    },
+    StoreFailed {
+        message: String,
+    },
+    /// The store lost its connection to the server (PostgreSQL): nothing more is read or
+    /// written until it reconnects; the screen says so until then.
+    ConnectionLost {
+        message: String,
+    },
+    /// Reconnect to the server (`r` in the list, F5 in the editor, after a lost connection).
+    Reconnect,
+    /// The store is connected again.
+    Reconnected,
+    /// The connection went while this save was committing: it may have been saved as
+    /// `revision`, or not. Resolved after reconnecting ([`Action::SaveResolved`]).
+    SaveOutcomeUnknown {
+        id: String,
+        data: CustomData,
+        revision: Revision,
+        message: String,
+    },
+    /// What became of a save whose outcome was unknown: `landed` when it did commit.
+    SaveResolved {
+        id: String,
+        revision: Revision,
+        landed: bool,
+    },
+    /// The store took in users created, renamed or deleted outside custodian
+    /// ([`crate::store::UserStore::sync_keys`]): the list is read again.
+    KeysChanged,
+    /// The runtime took the terminal back (after a suspend): the screen is drawn again.
+    Resumed,
+    /// `:user` found this user.
+    UserFound {
+        entry: Box<ListEntry>,
+    },
+    /// The user being edited (a reopened draft), to select in the list without a word.
+    UserToSelect {
+        entry: Box<ListEntry>,
+    },
+    /// The user's stored document, read just now for `purpose` (`e`, `E`, `y`).
+    CurrentRead {
+        purpose: Purpose,
+        record: Box<UserRecord>,
+        document: StoredDocument,
+    },
+    /// Ctrl-Z was refused: no shell could bring custodian back (why, for the status line).
+    SuspendRefused {
+        reason: String,
+    },
+    /// What the store's workers are busy with now (from the runtime, whenever it changes).
+    StoreBusy(Option<Pending>),
+    /// `:export` wrote this many users.
+    Exported {
+        path: String,
+        count: u64,
+    },
+    /// The external editor was closed: the text it left, or why there is none.
+    EditedExternally {
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        result: Result<String, String>,
+    },
+}
