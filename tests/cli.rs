@@ -67,9 +67,7 @@ impl Sandbox {
 
     /// Writes `text` to a file in the sandbox and returns its path as a string.
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     /// A new, empty database.

@@ -21,15 +21,11 @@ impl Sandbox {
     }
 
     fn on(&self, db: &Path, args: &[&str]) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::of(command, None)
+        self.home.run_on(db, args, None)
     }
 
     fn on_with_input(&self, db: &Path, args: &[&str], input: &str) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::of(command, Some(input.as_bytes()))
+        self.home.run_on(db, args, Some(input.as_bytes()))
     }
 
     /// The demo users, then admin's customData saved twice and alice's once.

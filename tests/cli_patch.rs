@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::fs;
 use std::path::PathBuf;
 
 use support::home::PrivateHome;
@@ -37,15 +36,11 @@ impl Sandbox {
     }
 
     fn on(&self, args: &[&str]) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(&self.db).args(args);
-        Run::of(command, Some(b""))
+        self.home.run_on(&self.db, args, Some(b""))
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.home.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     fn get(&self, user: &str) -> String {

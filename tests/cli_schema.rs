@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use support::home::PrivateHome;
@@ -41,9 +40,7 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(&self.db).args(args);
-        Run::of(command, Some(stdin.unwrap_or("").as_bytes()))
+        self.home.run_on(&self.db, args, Some(stdin.unwrap_or("").as_bytes()))
     }
 
     fn on(&self, args: &[&str]) -> Run {
@@ -51,9 +48,7 @@ impl Sandbox {
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.home.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     fn revisions(&self, user: &str) -> usize {

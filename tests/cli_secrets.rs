@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use support::home::PrivateHome;
@@ -53,9 +52,7 @@ impl Sandbox {
     }
 
     fn run(&self, db: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::of(command, Some(stdin.unwrap_or("").as_bytes()))
+        self.home.run_on(db, args, Some(stdin.unwrap_or("").as_bytes()))
     }
 
     fn on(&self, db: &Path, args: &[&str]) -> Run {
@@ -63,9 +60,7 @@ impl Sandbox {
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     /// A new database with alice and bob.

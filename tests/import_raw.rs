@@ -21,15 +21,11 @@ impl Sandbox {
     }
 
     fn on(&self, db: &Path, args: &[&str]) -> Run {
-        let mut command = self.home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::of(command, None)
+        self.home.run_on(db, args, None)
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.home.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     fn init(&self) -> PathBuf {

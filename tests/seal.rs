@@ -62,9 +62,7 @@ impl Sandbox {
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.home.path(name);
-        fs::write(&path, text).expect("write file");
-        path.to_str().expect("utf-8 temp path").to_owned()
+        self.home.write(name, text)
     }
 
     fn keygen(&self, name: &str) -> String {

@@ -3,10 +3,12 @@
 //! home) reaches a test, and the history always says the operator is `tester`.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use tempfile::TempDir;
+
+use super::run::Run;
 
 pub struct PrivateHome {
     dir: TempDir,
@@ -44,5 +46,19 @@ impl PrivateHome {
             .env_remove("PGPASSFILE")
             .stdin(Stdio::null());
         command
+    }
+
+    /// `custodian --db DB ARGS` run to its end in this home, with `input` on standard input.
+    pub fn run_on(&self, db: &Path, args: &[&str], input: Option<&[u8]>) -> Run {
+        let mut command = self.custodian();
+        command.arg("--db").arg(db).args(args);
+        Run::of(command, input)
+    }
+
+    /// Writes `text` to the file `name` of this home; its path, as an argument.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, text).expect("write file");
+        path.to_str().expect("utf-8 temp path").to_owned()
     }
 }
