@@ -1,0 +1,239 @@
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+const DB: &str = "/db/a.redb";
+const BASE: &str = "{\n  \"a\": 1\n}";
+
+fn draft(user: &str, session: &str, at: i64) -> Draft {
+    let edit = EditSnapshot {
+        user_id: user.into(),
+        user_handle: "handle".into(),
+        session: session.into(),
+        base_revision: 3,
+        base_digest: digest(BASE),
+        text: "{\"a\": 1".into(),
+    };
+    Draft::new(DraftKind::Draft, DB, edit, at)
+}
+
+fn drafts() -> (tempfile::TempDir, Drafts) {
+    let dir = tempfile::tempdir().unwrap();
+    let drafts = Drafts::at(dir.path().join("custodian").join("drafts"));
+    (dir, drafts)
+}
+
+fn users(found: &Found) -> Vec<(String, String)> {
+    found.drafts.iter().map(|d| (d.user_id.clone(), d.session.clone())).collect()
+}
+
+#[test]
+fn drafts_are_private_and_found_per_database() {
+    let (_dir, drafts) = drafts();
+    let path = drafts.save(&draft("u2", "s1", 2)).unwrap();
+    drafts.save(&draft("u1", "s1", 1)).unwrap();
+    drafts.save(&Draft { database: "/db/other.redb".into(), ..draft("u3", "s1", 3) }).unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(fs::metadata(drafts.dir()).unwrap().permissions().mode() & 0o777, 0o700);
+    let found = drafts.for_database(DB);
+    assert_eq!(users(&found), [("u1".into(), "s1".into()), ("u2".into(), "s1".into())]);
+    assert!(found.ignored.is_empty());
+    drafts.remove(&draft("u1", "s1", 0));
+    assert_eq!(drafts.for_database(DB).drafts, vec![draft("u2", "s1", 2)]);
+}
+
+#[test]
+fn two_sessions_on_one_user_keep_two_drafts_and_remove_only_their_own() {
+    let (_dir, drafts) = drafts();
+    drafts.save(&draft("u1", "s1", 1)).unwrap();
+    drafts.save(&draft("u1", "s2", 2)).unwrap();
+    // A session's second autosave replaces its own draft only.
+    drafts.save(&Draft { text: "{}".into(), ..draft("u1", "s1", 3) }).unwrap();
+    let found = drafts.for_database(DB);
+    assert_eq!(found.drafts.len(), 2);
+    drafts.remove_session(DB, "u1", "s2");
+    let left = drafts.for_database(DB).drafts;
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].session.as_str(), left[0].text.as_str()), ("s1", "{}"));
+}
+
+#[test]
+fn a_recovery_file_is_apart_from_the_sessions_draft() {
+    let (_dir, drafts) = drafts();
+    let recovery = Draft { kind: DraftKind::Recovery, text: "mine".into(), ..draft("u1", "s1", 1) };
+    drafts.save(&recovery).unwrap();
+    drafts.save(&draft("u1", "s1", 2)).unwrap();
+    drafts.remove_session(DB, "u1", "s1");
+    assert_eq!(drafts.for_database(DB).drafts, vec![recovery.clone()]);
+    // A recovery file is never replaced.
+    assert!(drafts.save(&recovery).is_err());
+}
+
+#[test]
+fn each_session_has_a_name_of_its_own() {
+    let (a, b) = (new_session(), new_session());
+    assert_ne!(a, b);
+    assert!(a.starts_with(&format!("{}-", std::process::id())), "{a}");
+}
+
+#[test]
+fn the_base_digest_tells_whether_the_text_is_the_one_the_edit_started_from() {
+    let d = draft("u1", "s1", 1);
+    assert!(d.started_from(BASE));
+    assert!(!d.started_from("{}"));
+}
+
+#[test]
+fn a_claimed_draft_moves_to_the_new_session_once() {
+    let (_dir, drafts) = drafts();
+    let old = draft("u1", "s1", 1);
+    drafts.save(&old).unwrap();
+    let claimed = drafts.claim(&old, "s9").unwrap();
+    assert_eq!(claimed.session, "s9");
+    assert_eq!(users(&drafts.for_database(DB)), [("u1".into(), "s9".into())]);
+    assert!(matches!(drafts.claim(&old, "s10"), Err(DraftError::Gone { .. })));
+}
+
+#[test]
+fn a_draft_whose_content_disagrees_with_its_name_is_not_offered() {
+    let (_dir, drafts) = drafts();
+    drafts.save(&draft("u1", "s1", 1)).unwrap();
+    // Planted: the content of u2's draft under u1's name.
+    let planted = serde_json::to_vec(&draft("u2", "s1", 1)).unwrap();
+    let name = draft("u1", "s1", 1).file_name();
+    fs::write(drafts.dir().join(&name), planted).unwrap();
+    let found = drafts.for_database(DB);
+    assert!(found.drafts.is_empty());
+    assert_eq!(found.ignored.len(), 1);
+    assert!(found.ignored[0].why.contains("another database, user or session"), "{:?}", found.ignored);
+}
+
+#[test]
+fn a_draft_for_another_database_is_not_offered_even_under_this_ones_name() {
+    let (_dir, drafts) = drafts();
+    let other = Draft { database: "/db/other.redb".into(), ..draft("u1", "s1", 1) };
+    drafts.ensure_dir().unwrap();
+    fs::write(drafts.dir().join(draft("u1", "s1", 1).file_name()), serde_json::to_vec(&other).unwrap())
+        .unwrap();
+    let found = drafts.for_database(DB);
+    assert!(found.drafts.is_empty() && found.ignored.len() == 1, "{found:?}");
+}
+
+#[test]
+fn a_fifo_a_device_and_a_symbolic_link_are_never_read() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let names = ["u1", "u2", "u3", "u4"].map(|u| draft(u, "s1", 1).file_name());
+    let fifo =
+        std::ffi::CString::new(drafts.dir().join(&names[0]).into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string for the path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", drafts.dir().join(&names[1])).unwrap();
+    let victim = drafts.dir().join("victim");
+    fs::write(&victim, serde_json::to_vec(&draft("u3", "s1", 1)).unwrap()).unwrap();
+    std::os::unix::fs::symlink(&victim, drafts.dir().join(&names[2])).unwrap();
+    let big = fs::File::create(drafts.dir().join(&names[3])).unwrap();
+    big.set_len(MAX_FILE_BYTES + 1).unwrap();
+    // On a thread, so a read that hangs on the FIFO fails the test instead of hanging it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let dir = drafts.dir().to_owned();
+    std::thread::spawn(move || sender.send(Drafts::at(dir).for_database(DB)));
+    let found = receiver.recv_timeout(Duration::from_secs(10)).expect("reading the drafts hung");
+    assert!(found.drafts.is_empty(), "{found:?}");
+    let mut why: Vec<&str> = found.ignored.iter().map(|i| i.why.as_str()).collect();
+    why.sort();
+    assert_eq!(why.len(), 4, "{why:?}");
+    assert!(why.iter().filter(|w| w.contains("symbolic link")).count() == 2, "{why:?}");
+    assert!(why.iter().any(|w| w.contains("not a regular file")), "{why:?}");
+    assert!(why.iter().any(|w| w.contains("more than a draft may hold")), "{why:?}");
+}
+
+#[test]
+fn a_link_planted_at_the_temporary_name_is_not_written_through() {
+    // The temporary name is unpredictable and opened exclusively without following links;
+    // here every name the writer could pick is not planted, so the check is the draft
+    // itself: no file outside the directory changes, whatever is planted inside it.
+    let (dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let victim = dir.path().join("victim");
+    fs::write(&victim, "precious").unwrap();
+    let name = draft("u1", "s1", 1).file_name();
+    std::os::unix::fs::symlink(&victim, drafts.dir().join(&name)).unwrap();
+    drafts.save(&draft("u1", "s1", 1)).unwrap();
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(fs::symlink_metadata(drafts.dir().join(&name)).unwrap().is_file(), "the link was replaced");
+}
+
+#[test]
+fn an_older_custodians_draft_of_this_database_is_named_not_offered_and_left_in_place() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let old = drafts.dir().join(format!("{}-u1.json", older_database_tag(DB)));
+    fs::write(
+        &old,
+        r#"{"database": "/db/a.redb", "userId": "u1", "baseRevision": 1, "savedAt": 1, "text": "{}"}"#,
+    )
+    .unwrap();
+    let found = drafts.for_database(DB);
+    assert!(found.drafts.is_empty());
+    assert_eq!(found.ignored.len(), 1);
+    assert!(found.ignored[0].why.contains("older custodian"), "{:?}", found.ignored);
+    assert!(old.exists());
+}
+
+#[test]
+fn leftover_temporary_files_of_dead_processes_are_removed() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    // A process id that cannot be running (above the kernel's maximum).
+    let dead = drafts.dir().join(".x.json.99999999-0000abcd.tmp");
+    let alive = drafts.dir().join(format!(".x.json.{}-0000abcd.tmp", std::process::id()));
+    fs::write(&dead, "half").unwrap();
+    fs::write(&alive, "half").unwrap();
+    drafts.for_database(DB);
+    assert!(!dead.exists());
+    assert!(alive.exists(), "a running process's write is left alone");
+}
+
+#[test]
+fn a_drafts_directory_others_can_write_is_refused() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    fs::set_permissions(drafts.dir(), fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(drafts.check().unwrap_err().is_unsafe());
+    assert!(matches!(drafts.save(&draft("u1", "s1", 1)), Err(DraftError::Dir(e)) if e.is_unsafe()));
+}
+
+/// The name an older custodian gave its drafts is the FNV-1a hash of the database path:
+/// its files are found by that exact name, so the hash is pinned by value, not computed
+/// the same way on both sides of the test.
+#[test]
+fn an_older_custodians_file_name_is_the_fnv_1a_hash_of_the_database_path() {
+    assert_eq!(older_database_tag(DB), "3f53190eb8d0ea41");
+}
+
+/// A 1 MiB document whose every character is escaped in the draft's JSON (a file of about
+/// 2 MiB) is kept and offered: a draft file may hold 4 MiB, not just the document's 1 MiB.
+#[test]
+fn a_draft_of_a_one_mebibyte_document_that_doubles_when_escaped_is_offered() {
+    let (_dir, drafts) = drafts();
+    let text = "\"".repeat(1024 * 1024);
+    let path = drafts.save(&Draft { text: text.clone(), ..draft("u1", "s1", 1) }).unwrap();
+    assert!(fs::metadata(&path).unwrap().len() > 2 * 1024 * 1024);
+    let found = drafts.for_database(DB);
+    assert!(found.ignored.is_empty(), "{:?}", found.ignored.iter().map(|i| &i.why).collect::<Vec<_>>());
+    assert_eq!(found.drafts.len(), 1);
+    assert!(found.drafts[0].text == text, "the text came back changed");
+}
+
+/// A file name's pieces: only 1–64 characters of `[0-9A-Za-z_-]` are kept as they are;
+/// anything else (empty, too long, a `/` or `..`) becomes hex, so a name never leaves the
+/// drafts directory.
+#[test]
+fn name_parts_outside_the_plain_alphabet_or_length_become_hex() {
+    assert_eq!(name_part("u1_A-b"), "u1_A-b");
+    assert_eq!(name_part(&"a".repeat(64)), "a".repeat(64));
+    assert_eq!(name_part(""), "~");
+    assert_eq!(name_part(&"a".repeat(65)), format!("{}~", "61".repeat(65)));
+    assert_eq!(name_part("../x"), "2e2e2f78~");
+}

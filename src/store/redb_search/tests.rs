@@ -1,0 +1,223 @@
+use std::collections::BTreeMap;
+
+use redb::{Database, ReadableDatabase};
+
+use super::*;
+
+/// A database of its own in a temporary directory (dropped with it).
+fn database() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = Database::create(dir.path().join("blocks.redb")).expect("create");
+    (dir, db)
+}
+
+/// Writes `entries` as blocks of at most `block_bytes` (small, so a few users make many
+/// blocks and many boundaries).
+fn write(db: &Database, block_bytes: usize, changes: Vec<(String, Option<String>)>) {
+    let tx = db.begin_write().expect("write");
+    {
+        let mut texts = SearchTexts::open(&tx).expect("open");
+        texts.block_bytes = block_bytes;
+        for (key, text) in changes {
+            match text {
+                Some(text) => texts.insert(&key, &text).expect("insert"),
+                None => texts.remove(&key).expect("remove"),
+            }
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+fn load_sorted(db: &Database, block_bytes: usize, entries: &BTreeMap<String, String>) {
+    let tx = db.begin_write().expect("write");
+    {
+        let mut texts = SearchTexts::open(&tx).expect("open");
+        texts.block_bytes = block_bytes;
+        texts.insert_sorted(entries.clone()).expect("insert sorted");
+    }
+    tx.commit().expect("commit");
+}
+
+/// Every entry the blocks hold, in block order, and the number of blocks.
+fn stored(db: &Database) -> (Vec<(String, String)>, usize) {
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let mut entries = Vec::new();
+    let mut blocks = 0;
+    for block in table.range::<&str>(..).expect("range") {
+        let (key, value) = block.expect("block");
+        let view = BlockView::parse(value.value()).expect("a sound block");
+        assert!(view.users > 0, "an empty block is kept");
+        assert_eq!(view.key(0).expect("key"), key.value(), "a block is keyed by its first entry");
+        entries.extend(view.entries().expect("entries"));
+        blocks += 1;
+    }
+    (entries, blocks)
+}
+
+/// The scan run step after step to its end, as `list --search` runs it.
+fn scan_all(db: &Database, query: &str, batch: usize, max_hits: usize) -> Vec<String> {
+    let filter = Filter::new(query);
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let (mut hits, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let step = scan_blocks(&table, &filter, after.as_deref(), batch, max_hits).expect("scan");
+        assert!(step.scanned <= batch);
+        hits.extend(step.hits);
+        if step.scanned < batch || step.last.is_none() {
+            return hits;
+        }
+        after = step.last;
+    }
+}
+
+fn expected(model: &BTreeMap<String, String>, query: &str) -> Vec<String> {
+    let filter = Filter::new(query);
+    model.iter().filter(|(_, text)| filter.in_search_text(text.as_bytes())).map(|(k, _)| k.clone()).collect()
+}
+
+/// 300 users in blocks of about five: a query matches the first, the last and the
+/// middle user of blocks, and the text at each block's very end and very start.
+fn users() -> BTreeMap<String, String> {
+    (0..300)
+        .map(|i| {
+            let key = format!("user{i:04}\0id{i}");
+            let text = match i % 7 {
+                0 => format!("id{i}\0needle\0x"),
+                3 => format!("needle{i}\0end"),
+                5 => format!("id{i}\0tail needle"),
+                _ => format!("id{i}\0nothing here"),
+            };
+            (key, text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_scan_over_blocks_finds_every_match_at_block_boundaries_in_list_order() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 160, &model);
+    let (entries, blocks) = stored(&db);
+    assert!(blocks > 50, "{blocks} blocks: the test needs many boundaries");
+    assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());
+    for query in ["needle", "NEEDLE", "id1", "end", "here", "id299", "id0", "zzz", "", "x"] {
+        let want = expected(&model, query);
+        for batch in [1, 3, 7, 1000, PARALLEL_FROM, usize::MAX] {
+            assert_eq!(scan_all(&db, query, batch, usize::MAX), want, "{query:?} in steps of {batch}");
+        }
+    }
+    // Across two users or two texts, never.
+    for query in ["xid", "endid", "hereid", "needleid"] {
+        assert_eq!(scan_all(&db, query, 1000, usize::MAX), Vec::<String>::new(), "{query:?}");
+    }
+}
+
+#[test]
+fn a_scan_stops_at_max_hits_and_the_next_step_goes_on_after_the_last_hit() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 160, &model);
+    let want = expected(&model, "needle");
+    let filter = Filter::new("needle");
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let first = scan_blocks(&table, &filter, None, 1000, 5).expect("scan");
+    assert_eq!(first.hits, want[..5]);
+    assert_eq!(first.last.as_deref(), Some(want[4].as_str()), "the step ends at its last hit");
+    let position = model.keys().position(|k| *k == want[4]).expect("a key");
+    assert_eq!(first.scanned, position + 1);
+    let second = scan_blocks(&table, &filter, first.last.as_deref(), 1000, 5).expect("scan");
+    assert_eq!(second.hits, want[5..10]);
+    // A step of a few users that ends in the middle of a block goes on from there.
+    let short = scan_blocks(&table, &filter, None, 2, usize::MAX).expect("scan");
+    assert_eq!((short.scanned, short.last.as_deref()), (2, model.keys().nth(1).map(String::as_str)));
+}
+
+#[test]
+fn a_scan_on_two_threads_answers_as_one_thread_does_up_to_max_hits() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 160, &model);
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let keys: Vec<&String> = model.keys().collect();
+    for query in ["needle", "id1", "zzz", ""] {
+        let filter = Filter::new(query);
+        for after in [None, Some(keys[0].as_str()), Some(keys[37].as_str()), Some(keys[299].as_str())] {
+            for max_hits in [1, 2, 5, 13, 40, usize::MAX] {
+                // The sequential answer, step after step of one user.
+                let (mut hits, mut scanned, mut last) = (Vec::new(), 0, None::<String>);
+                let mut from = after.map(str::to_owned);
+                while hits.len() < max_hits {
+                    let step = scan_blocks(&table, &filter, from.as_deref(), 1, max_hits - hits.len())
+                        .expect("scan");
+                    if step.scanned == 0 {
+                        break;
+                    }
+                    hits.extend(step.hits);
+                    scanned += step.scanned;
+                    last = step.last.clone();
+                    from = step.last;
+                }
+                let parallel = scan_blocks(&table, &filter, after, usize::MAX, max_hits).expect("scan");
+                let case = format!("{query:?} after {after:?}, max {max_hits}");
+                assert_eq!(parallel.hits, hits, "{case}");
+                assert_eq!((parallel.scanned, parallel.last), (scanned, last), "{case}");
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn random_writes_keep_the_blocks_equal_to_the_entries_written(
+        changes in proptest::collection::vec((0u16..120, proptest::option::of("[a-c]{0,30}")), 1..200),
+        block_bytes in 40usize..400,
+    ) {
+        let (_dir, db) = database();
+        let mut model = users().into_iter().filter(|(k, _)| k < &"user0100".to_owned()).collect::<BTreeMap<_, _>>();
+        load_sorted(&db, block_bytes, &model);
+        let changes: Vec<_> = changes
+            .into_iter()
+            .map(|(i, text)| (format!("user{:04}\0id{i}", i * 2), text.map(|t| format!("id{i}\0{t}"))))
+            .collect();
+        for (key, text) in &changes {
+            match text {
+                Some(text) => model.insert(key.clone(), text.clone()),
+                None => model.remove(key),
+            };
+        }
+        write(&db, block_bytes, changes);
+        let (entries, _) = stored(&db);
+        proptest::prop_assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());
+        for query in ["b", "ab", "id1", "c\0"] {
+            if Filter::new(query).fits_search_text() {
+                proptest::prop_assert_eq!(scan_all(&db, query, 3, usize::MAX), expected(&model, query));
+            }
+        }
+    }
+}
+
+#[test]
+fn entries_out_of_order_are_refused() {
+    let (_dir, db) = database();
+    let tx = db.begin_write().expect("write");
+    let mut texts = SearchTexts::open(&tx).expect("open");
+    let entries = [("b".to_owned(), "1".to_owned()), ("a".to_owned(), "2".to_owned())];
+    assert!(texts.insert_sorted(entries).is_err());
+}
+
+#[test]
+fn a_damaged_block_is_an_error_not_a_panic() {
+    let good = encode(&[("k1".into(), "t1".into()), ("k2".into(), "text".into())]);
+    assert!(BlockView::parse(&good).is_ok());
+    for cut in 0..good.len() {
+        assert!(BlockView::parse(&good[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut bad = good.clone();
+    bad[4] = 200;
+    assert!(BlockView::parse(&bad).is_err());
+    assert!(BlockView::parse(&[255, 255, 255, 255]).is_err());
+}
