@@ -92,6 +92,18 @@ mod tests {
         crate::domain::custom_data::parse_object(text).expect("an object")
     }
 
+    /// What the journal records of a save: keys whose values differ, in the new document's
+    /// order; a key only added or removed, or only reordered inside, is not "changed".
+    #[test]
+    fn changed_keys_are_the_shared_keys_whose_values_differ_in_the_new_order() {
+        let old = object(r#"{"theme":"dark","lang":"en","beta":true,"nested":{"a":1,"b":2},"gone":0}"#);
+        let new = object(r#"{"lang":"fr","nested":{"b":2,"a":1},"beta":false,"theme":"dark","fresh":1}"#);
+        assert_eq!(changed_keys(&old, &new), ["lang", "beta"]);
+        assert_eq!(added_keys(&old, &new), ["fresh"]);
+        assert_eq!(dropped_keys(&old, &new), ["gone"]);
+        assert!(changed_keys(&old, &old).is_empty(), "a document against itself changes nothing");
+    }
+
     #[test]
     fn a_reordered_document_takes_the_reference_order_at_every_depth() {
         let stored = object(r#"{"a":1,"zz":{"b":2,"cc":3},"list":[{"x":1,"yy":2}]}"#);
