@@ -3,6 +3,7 @@
 //! `domain` holds the rules (pure), `store` keeps users in redb, `cli` and `tui` are the two
 //! faces an operator uses. `main.rs` only parses arguments and hands over.
 
+pub mod batch;
 pub mod cli;
 pub mod crash;
 pub mod database;

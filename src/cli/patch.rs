@@ -8,13 +8,13 @@ use anyhow::{Context, Result};
 
 use super::args::{Cli, Command};
 use super::{Output, input, progress, schema};
+use crate::batch::{PatchRun, walk};
 use crate::domain::Limits;
 use crate::domain::diff::{LineChange, line_diff};
-use crate::domain::import::RecordError;
-use crate::domain::patch::{JsonPatch, PatchOutcome, PatchReport, PatchRules, users};
+use crate::domain::patch::{JsonPatch, PatchReport, PatchRules, users};
 use crate::domain::secrets;
 use crate::inert;
-use crate::store::{Author, BatchEdit, BatchId, BatchSummary, Selection, StoreError, UserRecord, UserStore};
+use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 
 /// Changed users whose diff the dry run prints.
 const DIFFS_SHOWN: usize = 3;
@@ -126,69 +126,6 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         out.line(&format!("take it back with: custodian undo {batch}"))?;
     }
     Ok(())
-}
-
-/// One batch edit as asked: the patch, the users, the rules, and whether any failure aborts it.
-pub struct PatchRun<'a> {
-    pub patch: &'a JsonPatch,
-    pub selection: &'a Selection,
-    pub rules: PatchRules<'a>,
-    /// Any user the patch cannot apply to makes the batch write nothing.
-    pub strict: bool,
-}
-
-/// Goes over the selected users, counting each outcome into `report`: reading only (the dry
-/// run) without `batch`, else writing the changes as `batch` in one transaction (`Some`
-/// summary). `seen` hears how many users were gone over, every few thousand.
-pub fn walk(
-    store: &dyn UserStore,
-    run: &PatchRun,
-    report: &mut PatchReport,
-    batch: Option<&BatchId>,
-    seen: &mut dyn FnMut(u64),
-) -> Result<Option<BatchSummary>, StoreError> {
-    let mut edit = |record: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
-        let outcome = run.patch.apply(text, &run.rules);
-        report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
-        if report.matched.is_multiple_of(4096) {
-            seen(report.matched);
-        }
-        match outcome {
-            PatchOutcome::Changed { data, .. } => Ok(BatchEdit::Replace(data)),
-            PatchOutcome::Failed(reason) if run.strict => Err(StoreError::InvalidRecord(RecordError {
-                origin: format!("user {}", record.user.id),
-                reason: format!("{reason}; --strict: nothing was written"),
-            })),
-            PatchOutcome::Failed(_) | PatchOutcome::Unchanged => Ok(BatchEdit::Keep),
-        }
-    };
-    match batch {
-        None => {
-            store.for_each_selected(run.selection, &mut |record, text| edit(record, text).map(|_| ()))?;
-            Ok(None)
-        }
-        Some(batch) => {
-            Ok(Some(store.edit_batch(batch, run.selection, &mut edit, &Author::from_environment())?))
-        }
-    }
-}
-
-/// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
-/// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
-/// its dry run read, never the file read again (it may have changed since).
-pub fn run_for_screen(
-    store: &dyn UserStore,
-    operations: &JsonPatch,
-    selection: &Selection,
-    shape: Option<&crate::domain::shape::Shape>,
-    samples: usize,
-    batch: Option<&BatchId>,
-) -> Result<(PatchReport, Option<BatchSummary>)> {
-    let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
-    let run = PatchRun { patch: operations, selection, rules, strict: false };
-    let mut report = PatchReport::new(samples);
-    let summary = walk(store, &run, &mut report, batch, &mut |_| {})?;
-    Ok((report, summary))
 }
 
 /// The dry run's report: counts, failures grouped, the first diffs, and how to apply.

@@ -419,14 +419,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         Effect::PatchDryRun { file, selection, shape } => {
             let result = crate::cli::patch::read_patch(&file).and_then(|patch| {
                 let shape = shape.0.as_deref();
-                let (report, _) = crate::cli::patch::run_for_screen(
-                    store,
-                    &patch,
-                    &selection,
-                    shape,
-                    app::PATCH_SAMPLES,
-                    None,
-                )?;
+                let (report, _) =
+                    crate::batch::run_for_screen(store, &patch, &selection, shape, app::PATCH_SAMPLES, None)?;
                 Ok((Box::new(report), patch))
             });
             let result = result.map_err(|e| format!("{e:#}"));
@@ -434,14 +428,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         }
         Effect::ApplyPatch { patch, selection, shape } => {
             let batch = crate::store::BatchId::new();
-            let result = crate::cli::patch::run_for_screen(
-                store,
-                &patch,
-                &selection,
-                shape.0.as_deref(),
-                0,
-                Some(&batch),
-            );
+            let result =
+                crate::batch::run_for_screen(store, &patch, &selection, shape.0.as_deref(), 0, Some(&batch));
             let result = match result {
                 Ok((report, Some(summary))) => Ok((summary, report.failed)),
                 Ok((_, None)) => Err("nothing was written".to_owned()),
