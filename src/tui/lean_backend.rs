@@ -43,8 +43,13 @@ impl Pen {
     /// Whether a blank drawn with this pen looks as one drawn with `other`: a space shows
     /// only its background and the lines drawn through it (reverse video, underline,
     /// strike-through), never its foreground, weight or slant.
+    /// In reverse video the foreground is what a blank shows, with the weight that may
+    /// brighten it: then the whole pen counts.
     fn draws_blanks_as(&self, other: &Pen) -> bool {
-        let seen = Modifier::REVERSED | Modifier::UNDERLINED | Modifier::CROSSED_OUT;
+        if self.modifier.contains(Modifier::REVERSED) || other.modifier.contains(Modifier::REVERSED) {
+            return self == other;
+        }
+        let seen = Modifier::UNDERLINED | Modifier::CROSSED_OUT;
         self.bg == other.bg
             && self.modifier & seen == other.modifier & seen
             && (!self.modifier.contains(Modifier::UNDERLINED) || self.underline == other.underline)
@@ -74,13 +79,18 @@ pub struct LeanBackend<W: Write> {
     width: u16,
     /// Where the open frame's bytes start in `out`; `None` between frames.
     frame_start: Option<usize>,
+    /// Whether a line feed only moves the cursor down: true in raw mode, where the tty does
+    /// not turn it into a carriage return and line feed (`OPOST` off), and in a terminal model
+    /// fed bytes directly.
+    line_feed_keeps_column: bool,
 }
 
 impl<W: Write> LeanBackend<W> {
     /// A backend for a terminal of unknown state: it writes absolutely until it knows.
     pub fn new(writer: W) -> Self {
         let width = crossterm::terminal::size().map(|(w, _)| w).unwrap_or(u16::MAX);
-        Self::with_width(writer, width)
+        let raw = crossterm::terminal::is_raw_mode_enabled().unwrap_or(false);
+        Self { line_feed_keeps_column: raw, ..Self::with_width(writer, width) }
     }
 
     /// As [`LeanBackend::new`] for a screen `width` columns wide (a terminal in memory).
@@ -93,6 +103,7 @@ impl<W: Write> LeanBackend<W> {
             cursor_shown: None,
             width,
             frame_start: None,
+            line_feed_keeps_column: true,
         }
     }
 
@@ -134,7 +145,7 @@ impl<W: Write> LeanBackend<W> {
 
     fn move_to(&mut self, to: Position) {
         if self.cursor != Some(to) {
-            shortest_move(&mut self.out, self.cursor, to);
+            shortest_move(&mut self.out, self.cursor, to, self.line_feed_keeps_column);
             self.cursor = Some(to);
         }
     }
@@ -179,57 +190,66 @@ fn digits(n: u16) -> usize {
     }
 }
 
-/// Writes the shortest sequence that moves the cursor from `from` (unknown: `None`) to `to`.
-fn shortest_move(out: &mut Vec<u8>, from: Option<Position>, to: Position) {
+/// Writes the shortest sequence that moves the cursor from `from` (unknown: `None`) to `to`;
+/// `line_feeds` when a line feed moves straight down (see `line_feed_keeps_column`).
+fn shortest_move(out: &mut Vec<u8>, from: Option<Position>, to: Position, line_feeds: bool) {
     let (row, col) = (to.y + 1, to.x + 1);
     let absolute_len = if to.x == 0 { 3 + digits(row) } else { 4 + digits(row) + digits(col) };
     let Some(from) = from else {
         return absolute(out, row, col, to.x);
     };
-    // Horizontal part from column `start` on the target row: (bytes, how).
-    let horizontal = |start: u16| -> (usize, Horizontal) {
-        if start == to.x {
-            (0, Horizontal::None)
-        } else if to.x == 0 {
-            (1, Horizontal::CarriageReturn)
-        } else if to.x > start {
-            let n = to.x - start;
-            let forward = if n == 1 { 3 } else { 3 + digits(n) };
-            let column = 3 + digits(col);
-            if forward <= column { (forward, Horizontal::Forward(n)) } else { (column, Horizontal::Column) }
-        } else {
-            let n = start - to.x;
-            let back = if n == 1 { 3 } else { 3 + digits(n) };
-            let column = 3 + digits(col);
-            if back <= column { (back, Horizontal::Back(n)) } else { (column, Horizontal::Column) }
-        }
-    };
-    let vertical_len = if to.y == from.y {
-        0
+    let steps = |n: u16| if n == 1 { 3 } else { 3 + digits(n) };
+    let vertical = if to.y == from.y {
+        (0, Vertical::None)
     } else {
         let n = to.y.abs_diff(from.y);
-        let relative = if n == 1 { 3 } else { 3 + digits(n) };
-        relative.min(3 + digits(row))
+        let line = 3 + digits(row);
+        let mut best = if steps(n) <= line {
+            (steps(n), if to.y > from.y { Vertical::Down(n) } else { Vertical::Up(n) })
+        } else {
+            (line, Vertical::Row)
+        };
+        // A line feed never scrolls here: the cursor is above the row it goes to.
+        if line_feeds && to.y > from.y && (n as usize) < best.0 {
+            best = (n as usize, Vertical::LineFeeds(n));
+        }
+        best
     };
-    let (horizontal_len, how) = horizontal(from.x);
-    if vertical_len + horizontal_len >= absolute_len {
+    let horizontal = if from.x == to.x {
+        (0, Horizontal::None)
+    } else if to.x == 0 {
+        (1, Horizontal::CarriageReturn)
+    } else {
+        let n = to.x.abs_diff(from.x);
+        let column = 3 + digits(col);
+        let relative = if to.x > from.x {
+            (steps(n), Horizontal::Forward(n))
+        } else if (n as usize) < steps(n) {
+            (n as usize, Horizontal::Backspaces(n))
+        } else {
+            (steps(n), Horizontal::Back(n))
+        };
+        if relative.0 <= column { relative } else { (column, Horizontal::Column) }
+    };
+    if vertical.0 + horizontal.0 >= absolute_len {
         return absolute(out, row, col, to.x);
     }
-    if to.y != from.y {
-        let n = to.y.abs_diff(from.y);
-        let relative = if n == 1 { 3 } else { 3 + digits(n) };
-        let letter = if to.y > from.y { 'B' } else { 'A' };
-        if relative <= 3 + digits(row) {
-            if n == 1 {
-                let _ = write!(out, "\x1b[{letter}");
-            } else {
-                let _ = write!(out, "\x1b[{n}{letter}");
-            }
-        } else {
+    match vertical.1 {
+        Vertical::None => {}
+        Vertical::Down(1) => out.extend_from_slice(b"\x1b[B"),
+        Vertical::Down(n) => {
+            let _ = write!(out, "\x1b[{n}B");
+        }
+        Vertical::Up(1) => out.extend_from_slice(b"\x1b[A"),
+        Vertical::Up(n) => {
+            let _ = write!(out, "\x1b[{n}A");
+        }
+        Vertical::LineFeeds(n) => out.extend(std::iter::repeat_n(b'\n', n as usize)),
+        Vertical::Row => {
             let _ = write!(out, "\x1b[{row}d");
         }
     }
-    match how {
+    match horizontal.1 {
         Horizontal::None => {}
         Horizontal::CarriageReturn => out.push(b'\r'),
         Horizontal::Forward(1) => out.extend_from_slice(b"\x1b[C"),
@@ -240,10 +260,20 @@ fn shortest_move(out: &mut Vec<u8>, from: Option<Position>, to: Position) {
         Horizontal::Back(n) => {
             let _ = write!(out, "\x1b[{n}D");
         }
+        Horizontal::Backspaces(n) => out.extend(std::iter::repeat_n(b'\x08', n as usize)),
         Horizontal::Column => {
             let _ = write!(out, "\x1b[{col}G");
         }
     }
+}
+
+enum Vertical {
+    None,
+    Down(u16),
+    Up(u16),
+    LineFeeds(u16),
+    /// To the row, by number (`VPA`).
+    Row,
 }
 
 enum Horizontal {
@@ -251,6 +281,8 @@ enum Horizontal {
     CarriageReturn,
     Forward(u16),
     Back(u16),
+    Backspaces(u16),
+    /// To the column, by number (`CHA`).
     Column,
 }
 

@@ -1,8 +1,17 @@
 use super::*;
 
 fn moved(from: Option<(u16, u16)>, to: (u16, u16)) -> String {
+    moved_with(from, to, true)
+}
+
+/// As [`moved`] where a line feed would also return the carriage (not in raw mode).
+fn moved_cooked(from: Option<(u16, u16)>, to: (u16, u16)) -> String {
+    moved_with(from, to, false)
+}
+
+fn moved_with(from: Option<(u16, u16)>, to: (u16, u16), line_feeds: bool) -> String {
     let mut out = Vec::new();
-    shortest_move(&mut out, from.map(|(x, y)| Position::new(x, y)), Position::new(to.0, to.1));
+    shortest_move(&mut out, from.map(|(x, y)| Position::new(x, y)), Position::new(to.0, to.1), line_feeds);
     String::from_utf8(out).unwrap()
 }
 
@@ -12,14 +21,30 @@ fn moves_are_the_shortest_of_absolute_and_relative() {
     assert_eq!(moved(None, (0, 8)), "\x1b[9H");
     assert_eq!(moved(Some((10, 3)), (12, 3)), "\x1b[2C");
     assert_eq!(moved(Some((10, 3)), (11, 3)), "\x1b[C");
-    assert_eq!(moved(Some((62, 8)), (60, 9)), "\x1b[B\x1b[2D");
+    // A step or three down or back: line feeds and backspaces, a byte each.
+    assert_eq!(moved(Some((62, 8)), (60, 9)), "\n\x08\x08");
+    assert_eq!(moved(Some((60, 8)), (60, 11)), "\n\n\n");
+    assert_eq!(moved(Some((60, 8)), (60, 12)), "\x1b[4B");
+    assert_eq!(moved(Some((63, 8)), (60, 8)), "\x08\x08\x08");
+    assert_eq!(moved(Some((64, 8)), (60, 8)), "\x1b[4D");
+    assert_eq!(moved(Some((77, 8)), (60, 9)), "\n\x1b[17D");
+    assert_eq!(moved(Some((60, 8)), (60, 9)), "\n");
+    assert_eq!(moved(Some((40, 8)), (0, 9)), "\n\r");
+    // Up is never a line feed.
+    assert_eq!(moved(Some((60, 9)), (60, 8)), "\x1b[A");
     // As long as the absolute move: the absolute one.
-    assert_eq!(moved(Some((77, 8)), (60, 9)), "\x1b[10;61H");
-    assert_eq!(moved(Some((60, 8)), (60, 9)), "\x1b[B");
-    assert_eq!(moved(Some((40, 8)), (0, 9)), "\x1b[B\r");
+    assert_eq!(moved(Some((70, 1)), (3, 30)), "\x1b[31;4H");
     assert_eq!(moved(Some((40, 2)), (3, 2)), "\x1b[4G");
     assert_eq!(moved(Some((40, 2)), (12, 2)), "\x1b[28D");
     assert_eq!(moved(Some((5, 1)), (5, 1)), "");
+}
+
+#[test]
+fn without_raw_mode_a_line_feed_is_never_a_move() {
+    assert_eq!(moved_cooked(Some((62, 8)), (60, 9)), "\x1b[B\x08\x08");
+    assert_eq!(moved_cooked(Some((60, 8)), (60, 11)), "\x1b[3B");
+    assert_eq!(moved_cooked(Some((77, 8)), (60, 9)), "\x1b[10;61H");
+    assert_eq!(moved_cooked(Some((40, 8)), (0, 9)), "\x1b[B\r");
 }
 
 /// The bytes of one draw of `cells` (x, y, symbol) on a fresh 40-column backend.
