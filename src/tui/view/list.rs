@@ -52,11 +52,25 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .unwrap_or_default();
             let text = inert::fit_to_width(&format!("{mark}{handle}  {secondary}"), inner_width);
             if list.top + i == list.selected {
-                Line::from(Span::styled(text, theme.selected))
+                // The bar covers the row's text and one cell more, not the padding after it:
+                // reverse-video blanks must be drawn cell by cell, and every move of the
+                // selection would send them twice (drawn, then taken away), ~20 B a move.
+                let content = text.trim_end_matches(' ').len();
+                let bar = (content + 1).min(text.len());
+                let (bar, rest) = text.split_at(bar);
+                Line::from(vec![Span::styled(bar.to_owned(), theme.selected), Span::raw(rest.to_owned())])
             } else {
                 let split = (mark.len() + handle.len()).min(text.len());
                 let (head, tail) = text.split_at(floor_boundary(&text, split));
-                Line::from(vec![Span::raw(head.to_owned()), Span::styled(tail.to_owned(), theme.dim)])
+                // The padding unstyled, as after the selection's bar: a move of the bar then
+                // changes no blank cell by a colour nobody sees (each would be sent).
+                let name = tail.trim_end_matches(' ').len();
+                let (name, padding) = tail.split_at(name);
+                Line::from(vec![
+                    Span::raw(head.to_owned()),
+                    Span::styled(name.to_owned(), theme.dim),
+                    Span::raw(padding.to_owned()),
+                ])
             }
         })
         .collect();
