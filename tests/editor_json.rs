@@ -189,3 +189,24 @@ fn json_tokens_are_coloured_from_the_theme_and_not_at_all_without_colour() {
     );
     assert!(colours(&Theme::plain()).iter().all(|c| *c == Color::Reset), "no colour under NO_COLOR");
 }
+
+#[test]
+fn the_editor_opens_at_the_top_with_the_stored_text_and_undo_never_takes_it_out() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let opened = state.editor.as_ref().unwrap().opened_text.clone();
+    let cursor = state.editor.as_ref().unwrap().textarea.cursor();
+    assert_eq!((cursor.0, cursor.1), (0, 0));
+    assert_eq!(lines(&state).join("\n"), opened);
+    assert!(opened.lines().count() > 3, "the demo admin has a document of several lines");
+    // Undo right after opening has nothing to take back: the opened text is not an edit.
+    let undo = Input { key: Key::Char('u'), ctrl: true, ..Input::default() };
+    act(&store, &mut state, Action::Edit(undo.clone()));
+    assert_eq!(lines(&state).join("\n"), opened);
+    // After a typed character, undo takes back that character and no more.
+    key(&store, &mut state, Key::Char('x'));
+    assert_ne!(lines(&state).join("\n"), opened);
+    act(&store, &mut state, Action::Edit(undo));
+    assert_eq!(lines(&state).join("\n"), opened);
+    assert!(!state.editor.as_ref().unwrap().is_modified());
+}

@@ -52,6 +52,15 @@ pub fn help_max_scroll(screen_height: u16, help_lines: u16) -> u16 {
     help_lines.saturating_add(2).saturating_sub(screen_height.saturating_sub(1))
 }
 
+/// Where the editor's text area is drawn at this terminal size: the customData pane inside
+/// its borders (empty below the smallest size custodian draws in).
+pub fn editor_text_area(width: u16, height: u16) -> Rect {
+    if width < MIN_WIDTH || height < MIN_HEIGHT {
+        return Rect::default();
+    }
+    areas(Rect::new(0, 0, width, height)).document.inner(ratatui::layout::Margin::new(1, 1))
+}
+
 /// How many lines the customData pane shows inside its borders at this terminal size.
 pub fn document_rows(width: u16, height: u16) -> usize {
     usize::from(areas(Rect::new(0, 0, width, height)).document.height.saturating_sub(2)).max(1)

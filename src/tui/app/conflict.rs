@@ -50,8 +50,14 @@ impl State {
         // The panes show what is stored now: their revision, in the profile as in the editor.
         let reload = Effect::LoadUser { id: editor.user_id.clone() };
         self.document = Some(theirs.clone());
-        self.editor =
-            Some(Editor::new(editor.user_id, editor.user_handle, theirs, &self.limits, self.shape.clone()));
+        self.editor = Some(Editor::new(
+            editor.user_id,
+            editor.user_handle,
+            theirs,
+            &self.limits,
+            self.shape.clone(),
+            self.editor_area(),
+        ));
         self.draft_failure = None;
         self.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
         vec![reload]

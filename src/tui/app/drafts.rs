@@ -122,6 +122,7 @@ impl State {
             &draft.text,
             &self.limits,
             self.shape.clone(),
+            self.editor_area(),
         );
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();

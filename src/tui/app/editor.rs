@@ -5,7 +5,10 @@ use super::*;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
+use ratatui::widgets::Widget;
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 
 use crate::domain::scan::path_at;
@@ -94,6 +97,13 @@ pub struct CursorPath {
     pub path: String,
 }
 
+impl State {
+    /// Where the editor's text is drawn at the terminal's size.
+    pub(super) fn editor_area(&self) -> Rect {
+        crate::tui::layout::editor_text_area(self.width, self.height)
+    }
+}
+
 impl Editor {
     /// The path of the value at the cursor, in the lint's style (`(top level)` outside any
     /// key): the one kept by [`State::follow_cursor_path`] when it is for this cursor and
@@ -109,20 +119,45 @@ impl Editor {
         }
     }
 
+    /// An editor on `base`, its text drawn in `area` (see [`crate::tui::layout::editor_text_area`]).
     pub(super) fn new(
         user_id: String,
         user_handle: String,
         base: StoredDocument,
         limits: &Limits,
         shape: Option<Arc<Shape>>,
+        area: Rect,
+    ) -> Self {
+        Self::open(user_id, user_handle, base, None, limits, shape, area)
+    }
+
+    /// An editor on `base` holding `text` (a draft, a conflict, an old revision) or, without
+    /// one, the base itself.
+    fn open(
+        user_id: String,
+        user_handle: String,
+        base: StoredDocument,
+        text: Option<&str>,
+        limits: &Limits,
+        shape: Option<Arc<Shape>>,
+        area: Rect,
     ) -> Self {
         // Controls, bidi and every other invisible character are shown as \u escapes: the
         // same JSON, made inert.
         let opened_text = inert::editor_text(&base.text).into_owned();
-        let textarea = Self::textarea(&opened_text);
-        let validation = CustomData::parse_with(&opened_text, limits);
-        let schema_errors = schema_errors(shape.as_deref(), &opened_text, &validation);
-        let draft_session = crate::draft::new_session();
+        let (textarea, checked_text) = match text {
+            // A draft or an external editor's file is as untrusted as the store: nothing
+            // invisible goes into the text area raw; what is checked is what it holds.
+            Some(text) => {
+                let textarea = Self::textarea(&inert::editor_text(text), area);
+                let held = textarea.lines().join("\n");
+                (textarea, Cow::Owned(held))
+            }
+            None => (Self::textarea(&opened_text, area), Cow::Borrowed(opened_text.as_str())),
+        };
+        let validation = CustomData::parse_with(&checked_text, limits);
+        let schema_errors = schema_errors(shape.as_deref(), &checked_text, &validation);
+        drop(checked_text);
         Self {
             user_id,
             user_handle,
@@ -135,23 +170,35 @@ impl Editor {
             schema_errors,
             schema_walk: 0,
             shape,
-            draft_session,
+            draft_session: crate::draft::new_session(),
             doubt: None,
             find: None,
             cursor_path: None,
         }
     }
 
-    /// A text area holding `text`, which has been through [`inert::editor_text`].
-    pub(super) fn textarea(text: &str) -> TextArea<'static> {
-        let mut textarea = TextArea::new(text.lines().map(str::to_owned).collect());
+    /// A text area holding `text`, which has been through [`inert::editor_text`], to be drawn
+    /// in `area`.
+    pub(super) fn textarea(text: &str, area: Rect) -> TextArea<'static> {
+        // ratatui-textarea measures the display width of every line again when it is made,
+        // on each setting below and on its first frame in a new area: ~4 passes over 1 MiB.
+        // So it is set up empty, drawn once empty in the area the view will give it, and only
+        // then given the text: one pass.
+        let mut textarea = TextArea::default();
         textarea.set_tab_length(2);
-        textarea.set_max_histories(1000);
         // Reverse video shows a selection with or without colour.
         textarea.set_selection_style(Style::new().add_modifier(Modifier::REVERSED));
         // A gutter of line numbers: the numbers the errors give (`line 14, col 7`). Dim, not
         // coloured, so it reads the same under NO_COLOR.
         textarea.set_line_number_style(Style::new().add_modifier(Modifier::DIM));
+        if !area.is_empty() {
+            (&textarea).render(area, &mut Buffer::empty(area));
+        }
+        // As `str::lines` splits: a final line break ends the last line, no empty one after.
+        textarea.insert_str(text.strip_suffix('\n').unwrap_or(text));
+        // A new history: undo stops at the opened text instead of taking it all out.
+        textarea.set_max_histories(1000);
+        textarea.move_cursor(CursorMove::Jump(0, 0));
         textarea
     }
 
@@ -164,13 +211,9 @@ impl Editor {
         text: &str,
         limits: &Limits,
         shape: Option<Arc<Shape>>,
+        area: Rect,
     ) -> Self {
-        let mut editor = Self::new(user_id, user_handle, base, limits, shape);
-        // A draft or an external editor's file is as untrusted as the store: nothing
-        // invisible goes into the text area raw.
-        editor.textarea = Self::textarea(&inert::editor_text(text));
-        editor.revalidate(limits);
-        editor
+        Self::open(user_id, user_handle, base, Some(text), limits, shape, area)
     }
 
     /// A key in the editor. A character event (typed, or pasted by a terminal without

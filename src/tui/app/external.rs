@@ -60,7 +60,14 @@ impl State {
         match purpose {
             Purpose::Edit => {
                 self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
-                self.editor = Some(Editor::new(user_id, handle, document, &self.limits, self.shape.clone()));
+                self.editor = Some(Editor::new(
+                    user_id,
+                    handle,
+                    document,
+                    &self.limits,
+                    self.shape.clone(),
+                    self.editor_area(),
+                ));
                 Vec::new()
             }
             Purpose::EditExternally => {
@@ -115,8 +122,15 @@ impl State {
             self.say(StatusKind::Info, "no changes");
             return Vec::new();
         }
-        let editor =
-            Editor::with_text(user_id, user_handle, base, text.trim_end(), &self.limits, self.shape.clone());
+        let editor = Editor::with_text(
+            user_id,
+            user_handle,
+            base,
+            text.trim_end(),
+            &self.limits,
+            self.shape.clone(),
+            self.editor_area(),
+        );
         if let Err(error) = &editor.validation {
             let message = format!("not saved: {error} (fix it here; Ctrl-S saves)");
             self.editor = Some(editor);

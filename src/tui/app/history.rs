@@ -172,6 +172,7 @@ impl State {
             &text,
             &self.limits,
             self.shape.clone(),
+            self.editor_area(),
         ));
         self.say(
             StatusKind::Info,
