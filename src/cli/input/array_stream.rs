@@ -103,11 +103,7 @@ impl ArrayStream {
             self.dropped += keep as u64;
         }
         loop {
-            let have = self.buffer.len();
-            self.buffer.resize(have + LINE_CHUNK, 0);
-            let read = self.source.read(&mut self.buffer[have..]);
-            self.buffer.truncate(have + *read.as_ref().unwrap_or(&0));
-            match read {
+            match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
                 Ok(0) => return Ok(false),
                 Ok(_) => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -125,11 +125,7 @@ impl Iterator for LineStream {
             // Keep only the unfinished line, then read more.
             self.buffer.drain(..self.start);
             self.start = 0;
-            let have = self.buffer.len();
-            self.buffer.resize(have + LINE_CHUNK, 0);
-            let read = self.source.read(&mut self.buffer[have..]);
-            self.buffer.truncate(have + *read.as_ref().unwrap_or(&0));
-            match read {
+            match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
                 Ok(0) => {
                     self.ended = true;
                     if self.buffer.is_empty() {

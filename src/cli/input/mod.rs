@@ -86,6 +86,15 @@ impl Source {
         meta.is_file().then_some(meta.len())
     }
 
+    /// Reads up to `chunk` more bytes onto the end of `buffer`, which keeps only what was read.
+    fn read_onto(&mut self, buffer: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
+        let have = buffer.len();
+        buffer.resize(have + chunk, 0);
+        let read = self.read(&mut buffer[have..]);
+        buffer.truncate(have + *read.as_ref().unwrap_or(&0));
+        read
+    }
+
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::File(f, _) => f.read(buffer),
@@ -163,10 +172,7 @@ fn read_import_from(mut source: Source, mut bytes: Vec<u8>, record_limit: usize)
                 human_bytes(have)
             );
         }
-        bytes.resize(have + CHUNK, 0);
-        let read = source.read(&mut bytes[have..]);
-        bytes.truncate(have + *read.as_ref().unwrap_or(&0));
-        match read {
+        match source.read_onto(&mut bytes, CHUNK) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -247,11 +253,7 @@ pub fn open_import(file: Option<&Path>, record_limit: usize) -> Result<ImportInp
         if prefix.len() > record_limit {
             return read_import_from(source, prefix, record_limit).map(ImportInput::Whole);
         }
-        let have = prefix.len();
-        prefix.resize(have + CHUNK, 0);
-        let read = source.read(&mut prefix[have..]);
-        prefix.truncate(have + *read.as_ref().unwrap_or(&0));
-        match read {
+        match source.read_onto(&mut prefix, CHUNK) {
             Ok(0) => return Ok(ImportInput::Whole(prefix)),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
