@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::{IV_BYTES, Key, KeySet, OpenError, is_sealed, open_if_sealed, seal};
+use crate::domain::value_path::{push_index, push_key};
 
 /// One step of a path in the lint's style: `.key` or `[index]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,11 +122,7 @@ fn open_object(
     left: &mut Vec<CannotOpen>,
 ) -> Result<(), CannotOpen> {
     for (key, value) in object.iter_mut() {
-        let len = path.len();
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
+        let len = push_key(path, key);
         open_value(value, keys, path, left)?;
         path.truncate(len);
     }
@@ -147,8 +144,7 @@ fn open_value(
         },
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{index}]"));
+                let len = push_index(path, index);
                 open_value(item, keys, path, left)?;
                 path.truncate(len);
             }

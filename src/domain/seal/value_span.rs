@@ -1,5 +1,7 @@
 //! Where a value sits in a JSON text: the editor's cursor to the value and path under it.
 
+use crate::domain::value_path::{push_index, push_key};
+
 /// A value in a JSON text: where it is (bytes, end exclusive) and its path in the lint's style.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueSpan {
@@ -76,11 +78,7 @@ impl SpanScanner<'_> {
                     let (key_start, key_end) = self.string()?;
                     let key: String = serde_json::from_slice(&self.bytes[key_start..key_end]).ok()?;
                     self.eat(b':')?;
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(&key);
+                    let len = push_key(path, &key);
                     let span = self.value(path, depth + 1)?;
                     self.note(span, (key_start..key_end).contains(&self.target), path);
                     path.truncate(len);
@@ -97,8 +95,7 @@ impl SpanScanner<'_> {
                 }
                 let mut index = 0;
                 loop {
-                    let len = path.len();
-                    path.push_str(&format!("[{index}]"));
+                    let len = push_index(path, index);
                     let span = self.value(path, depth + 1)?;
                     self.note(span, false, path);
                     path.truncate(len);

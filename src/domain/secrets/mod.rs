@@ -43,11 +43,13 @@ mod random_token;
 mod tests;
 mod value_shapes;
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde_json::{Map, Value};
 
 use super::seal;
+// Where the lint's paths are built; other checks have long imported them from here.
+pub(crate) use super::value_path::{push_index, push_key};
 
 pub use key_names::{KEY_PATTERNS, KeyKind, KeyMatch, key_kind};
 pub use random_token::looks_random;
@@ -99,22 +101,6 @@ pub fn summary<T: fmt::Display>(items: &[T], max: usize) -> String {
         parts.push(format!("and {} more", items.len() - max));
     }
     parts.join(", ")
-}
-
-pub(crate) fn push_key(path: &mut String, key: &str) -> usize {
-    let len = path.len();
-    if !path.is_empty() {
-        path.push('.');
-    }
-    path.push_str(key);
-    len
-}
-
-pub(crate) fn push_index(path: &mut String, index: usize) -> usize {
-    let len = path.len();
-    // Writing to a String cannot fail.
-    let _ = write!(path, "[{index}]");
-    len
 }
 
 fn walk_object(object: &Map<String, Value>, path: &mut String, findings: &mut Vec<SecretFinding>) {
