@@ -1,6 +1,9 @@
 //! Batch edits (a bulk `patch`, an `undo`) and the journal that records every save.
 
 use super::Revision;
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
 use crate::domain::CustomData;
 
 /// The name of one batch of saves made as one (a bulk `patch`, an `undo`): the history's
@@ -38,7 +41,7 @@ pub enum Selection {
     /// Every user, in list order.
     All,
     /// The users the list filter's rule matches ([`crate::domain::filter::Filter`], as
-    /// `list --search` and [`UserStore::scan_matches`](super::UserStore::scan_matches)), in list order.
+    /// `list --search` and [`UserStore::scan_matches`]), in list order.
     Search(String),
     /// These user ids, in this order (references already resolved by the caller).
     Ids(Vec<String>),

@@ -3,6 +3,9 @@
 use thiserror::Error;
 
 use super::{RecordError, Revision, UserField, UserMatch};
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
 use crate::domain::ValidationError;
 
 /// What can go wrong in the store, each with what the operator should know.
@@ -78,12 +81,12 @@ pub enum StoreError {
     #[error("{0}")]
     NotOnThisBackend(String),
     /// The server went away, or ended our session, after we were connected: nothing more is
-    /// read or written until [`UserStore::reconnect`](super::UserStore::reconnect) succeeds. `detail` says what it meant
+    /// read or written until [`UserStore::reconnect`] succeeds. `detail` says what it meant
     /// for the call that found out (a save: that it did not happen).
     #[error("{server}: connection lost (the server ended the session or the network dropped){detail}")]
     ConnectionLost { server: String, detail: String },
     /// The connection went while a save's COMMIT was on its way: the server may have committed
-    /// it or not. Never reported as saved; [`UserStore::save_landed`](super::UserStore::save_landed) finds out which after a
+    /// it or not. Never reported as saved; [`UserStore::save_landed`] finds out which after a
     /// reconnect.
     #[error(
         "{server}: the connection was lost while the save of user {user} was committing: custodian cannot tell yet whether it was saved (as revision {revision}); reconnect to find out"

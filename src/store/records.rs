@@ -2,6 +2,9 @@
 //! stored documents and schemas, history entries, scan steps, counts.
 
 use super::{BatchId, Revision};
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
 use crate::domain::User;
 
 /// The sort key of a user in the list: the lower-cased handle, then the id.
@@ -66,7 +69,7 @@ pub struct RevisionInfo {
     pub batch: Option<BatchId>,
 }
 
-/// One step of a full scan (see [`UserStore::scan_matches`](super::UserStore::scan_matches)).
+/// One step of a full scan (see [`UserStore::scan_matches`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanStep {
     /// The matches among the users of this step, in list order.
