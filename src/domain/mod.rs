@@ -17,6 +17,7 @@ pub mod synthetic;
 pub mod time;
 pub mod user;
 pub mod user_ref;
+mod value_path;
 
 pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
 pub use user::{User, UserFieldError};

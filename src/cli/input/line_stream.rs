@@ -1,0 +1,147 @@
+//! The lines of a JSON Lines import, each bounded by the record limit.
+
+use std::io;
+
+use crate::domain::human_bytes;
+use crate::domain::import::RecordError;
+
+use super::{BLANK, RECORD, Source};
+
+/// Why a streamed import stopped before its end.
+#[derive(Debug)]
+pub enum LineError {
+    /// A line or element that cannot be a record (too long, not UTF-8), or an array whose
+    /// syntax is broken between its elements: named by its line (and column).
+    Record(RecordError),
+    /// The source could not be read, or the input as a whole is wrong (an empty array).
+    Io(anyhow::Error),
+}
+
+/// How much a [`LineStream`] asks of its source at a time.
+pub(super) const LINE_CHUNK: usize = 1024 * 1024;
+
+/// The lines of a JSON Lines import as they arrive, each bounded by the record limit, with
+/// blank lines skipped (their numbers counted) and a trailing `\r` removed.
+pub struct LineStream {
+    source: Source,
+    buffer: Vec<u8>,
+    /// Where the next line starts in `buffer`.
+    start: usize,
+    /// The number of the line that starts at `start`.
+    line: usize,
+    /// Bytes of blank lines in a row before `start`, and the line that run started on.
+    blank: (usize, usize),
+    limit: usize,
+    ended: bool,
+    /// Bytes handed out so far (lines with their newlines), for progress.
+    consumed: u64,
+}
+
+impl LineStream {
+    pub(super) fn new(source: Source, prefix: Vec<u8>, limit: usize) -> Self {
+        Self { source, buffer: prefix, start: 0, line: 1, blank: (0, 1), limit, ended: false, consumed: 0 }
+    }
+
+    /// The size of the input when it is a regular file (for progress).
+    pub fn total_bytes(&self) -> Option<u64> {
+        self.source.regular_size()
+    }
+
+    /// Bytes of the input read as lines so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// One line (without its newline): blank ones are counted and skipped (`None`).
+    fn take_line(&mut self, length: usize, newline: usize) -> Option<Result<(usize, String), LineError>> {
+        let number = self.line;
+        let bytes = &self.buffer[self.start..self.start + length];
+        self.start += length + newline;
+        self.consumed += (length + newline) as u64;
+        self.line += 1;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            if self.blank.0 == 0 {
+                self.blank.1 = number;
+            }
+            self.blank.0 += length + newline;
+            if self.blank.0 > self.limit {
+                self.ended = true;
+                return Some(Err(too_long_line(self.limit, self.blank.1, BLANK)));
+            }
+            return None;
+        }
+        self.blank.0 = 0;
+        if length > self.limit {
+            self.ended = true;
+            return Some(Err(too_long_line(self.limit, number, RECORD)));
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                self.ended = true;
+                let column = crate::domain::scan::utf8_error_position(bytes, &e).column;
+                let origin = format!("line {number}, col {column}");
+                return Some(Err(LineError::Record(RecordError {
+                    origin,
+                    reason: "not valid UTF-8".into(),
+                })));
+            }
+        };
+        Some(Ok((number, text.strip_suffix('\r').unwrap_or(text).to_owned())))
+    }
+}
+
+pub(super) fn too_long_line(limit: usize, line: usize, what: &str) -> LineError {
+    let reason = format!("{what} {}, the most one user may take (reading stopped there)", human_bytes(limit));
+    LineError::Record(RecordError { origin: format!("line {line}"), reason })
+}
+
+impl Iterator for LineStream {
+    /// (line number, the line's text).
+    type Item = Result<(usize, String), LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(at) = memchr::memchr(b'\n', &self.buffer[self.start..]) {
+                match self.take_line(at, 1) {
+                    Some(item) => return Some(item),
+                    None => continue,
+                }
+            }
+            let partial = self.buffer.len() - self.start;
+            let blank = self.buffer[self.start..].iter().all(u8::is_ascii_whitespace);
+            if blank && self.blank.0 + partial > self.limit {
+                self.ended = true;
+                let line = if self.blank.0 == 0 { self.line } else { self.blank.1 };
+                return Some(Err(too_long_line(self.limit, line, BLANK)));
+            }
+            if !blank && partial > self.limit {
+                self.ended = true;
+                return Some(Err(too_long_line(self.limit, self.line, RECORD)));
+            }
+            // Keep only the unfinished line, then read more.
+            self.buffer.drain(..self.start);
+            self.start = 0;
+            match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
+                Ok(0) => {
+                    self.ended = true;
+                    if self.buffer.is_empty() {
+                        return None;
+                    }
+                    let length = self.buffer.len();
+                    return self.take_line(length, 0);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.ended = true;
+                    let error = anyhow::Error::new(e).context(format!("cannot read {}", self.source.name()));
+                    return Some(Err(LineError::Io(error)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! What the CLI reads from a file or standard input, with a bound on what it holds: a
+//! document for `set` is read to its limit and one byte more, never further; an import is
+//! read record by record, and a record longer than any user can be stops the reading at once
+//! (`/dev/zero`, `yes |`, one 100 MB record) instead of filling memory.
+
+mod array_stream;
+mod line_stream;
+mod record_finder;
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::domain::human_bytes;
+use crate::domain::import::RecordError;
+
+pub use array_stream::ArrayStream;
+pub use line_stream::{LineError, LineStream};
+pub use record_finder::{Reading, RecordFinder};
+
+/// The most bytes one import record (one user, as written, whitespace included) may take:
+/// customData is at most 1 MiB stored compactly, and an indented file spells it out larger.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
+/// How much is asked of the source at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// The most text `set` reads for one document. The limit is on the compact form, so an
+/// indented document may be larger as typed; more text than this cannot be one document
+/// that fits (as for an import record).
+pub const MAX_DOCUMENT_TEXT: usize = MAX_RECORD_BYTES;
+
+/// The most an import read whole may take. Only input that is neither shape is read whole
+/// now (it fails on its first line); JSON Lines and arrays are streamed and have no such bound.
+pub const MAX_WHOLE_IMPORT_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
+/// A document given to `set` is more text than [`MAX_DOCUMENT_TEXT`]; what came from a pipe
+/// or a device has no size of its own, so reading stopped one byte past that.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the document is more than {} of text (reading stopped there); the limit is {} (compact)",
+    human_bytes(*.text_cap),
+    human_bytes(*.limit)
+)]
+pub struct DocumentTooLarge {
+    pub text_cap: usize,
+    pub limit: usize,
+}
+
+/// The source: a file, or standard input for nothing or `-`.
+enum Source {
+    File(fs::File, String),
+    Stdin(io::Stdin),
+}
+
+impl Source {
+    fn open(file: Option<&Path>) -> Result<Self> {
+        match file {
+            None => Ok(Self::Stdin(io::stdin())),
+            Some(path) if path == Path::new("-") => Ok(Self::Stdin(io::stdin())),
+            Some(path) => {
+                let shown = path.display().to_string();
+                let f = fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
+                Ok(Self::File(f, shown))
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::File(_, shown) => shown,
+            Self::Stdin(_) => "standard input",
+        }
+    }
+
+    /// The size of a regular file behind the source (standard input redirected from a file
+    /// included); nothing for a pipe, a terminal or a device.
+    fn regular_size(&self) -> Option<u64> {
+        let meta = match self {
+            Self::File(f, _) => f.metadata().ok()?,
+            Self::Stdin(stdin) => fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?).metadata().ok()?,
+        };
+        meta.is_file().then_some(meta.len())
+    }
+
+    /// Reads up to `chunk` more bytes onto the end of `buffer`, which keeps only what was read.
+    fn read_onto(&mut self, buffer: &mut Vec<u8>, chunk: usize) -> io::Result<usize> {
+        let have = buffer.len();
+        buffer.resize(have + chunk, 0);
+        let read = self.read(&mut buffer[have..]);
+        buffer.truncate(have + *read.as_ref().unwrap_or(&0));
+        read
+    }
+
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::File(f, _) => f.read(buffer),
+            Self::Stdin(stdin) => stdin.lock().read(buffer),
+        }
+    }
+}
+
+/// Reads a document for `set`: at most `text_cap` bytes of text (the compact `limit` is
+/// checked when it is parsed). More is refused after reading `text_cap + 1` bytes, with its
+/// size when it is a regular file.
+pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+    let mut source = Source::open(file)?;
+    let mut bytes = Vec::new();
+    let wanted = text_cap.saturating_add(1);
+    loop {
+        let have = bytes.len();
+        if have >= wanted {
+            break;
+        }
+        bytes.resize(have + CHUNK.min(wanted - have), 0);
+        match source.read(&mut bytes[have..]) {
+            Ok(0) => {
+                bytes.truncate(have);
+                break;
+            }
+            Ok(n) => bytes.truncate(have + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => bytes.truncate(have),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
+        }
+    }
+    if bytes.len() > text_cap {
+        if let Some(size) = source.regular_size().filter(|size| *size > text_cap as u64) {
+            let size = usize::try_from(size).unwrap_or(usize::MAX);
+            return Err(crate::domain::ValidationError::TooLarge { size, limit }.into());
+        }
+        return Err(DocumentTooLarge { text_cap, limit }.into());
+    }
+    Ok(bytes)
+}
+
+/// Reads an import: the whole input (the import reader checks it as a whole), but a record
+/// longer than `record_limit` stops the reading with an error naming the record, and reading
+/// ends after the first JSON Lines record that cannot be a user (it does not start with `{`),
+/// which the import reader then reports in its own words.
+pub fn read_import(file: Option<&Path>, record_limit: usize) -> Result<Vec<u8>> {
+    read_import_from(Source::open(file)?, Vec::new(), record_limit)
+}
+
+fn read_import_from(mut source: Source, mut bytes: Vec<u8>, record_limit: usize) -> Result<Vec<u8>> {
+    if let Some(size) = source.regular_size() {
+        // One allocation of the file's size, not a doubling that may hold twice that (when
+        // there is no room for it, growing as it goes will say so soon enough).
+        let _ = bytes.try_reserve_exact(usize::try_from(size).unwrap_or(usize::MAX).saturating_add(1));
+    }
+    let mut finder = RecordFinder::new(record_limit);
+    if let Reading::Enough(end) = finder.feed(&bytes)? {
+        bytes.truncate(end);
+        return Ok(bytes);
+    }
+    loop {
+        let have = bytes.len();
+        if have > MAX_WHOLE_IMPORT_BYTES {
+            anyhow::bail!(
+                "{}: a JSON array is read whole and this one is larger than {} (reading stopped there); give the users as JSON Lines, one per line (what `custodian export` writes)",
+                source.name(),
+                human_bytes(MAX_WHOLE_IMPORT_BYTES)
+            );
+        }
+        // Growing may need more memory than there is: say so, instead of aborting.
+        if bytes.try_reserve(CHUNK).is_err() {
+            anyhow::bail!(
+                "{}: not enough memory to read the import whole ({} read); give the users as JSON Lines",
+                source.name(),
+                human_bytes(have)
+            );
+        }
+        match source.read_onto(&mut bytes, CHUNK) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
+        }
+        if let Reading::Enough(end) = finder.feed(&bytes)? {
+            bytes.truncate(end);
+            break;
+        }
+    }
+    Ok(bytes)
+}
+
+/// An import as it is read: JSON Lines a line at a time, a JSON array an element at a time, as
+/// they arrive (memory: one record, whatever the size of the file); what is neither (a
+/// byte-order mark, bytes that are not UTF-8, nothing at all) read whole and named by the
+/// import reader.
+pub enum ImportInput {
+    Whole(Vec<u8>),
+    Records(RecordStream),
+}
+
+/// The records of a streamed import: (how an error names the record, its text).
+pub enum RecordStream {
+    Lines(LineStream),
+    Array(ArrayStream),
+}
+
+impl RecordStream {
+    /// The size of the input when it is a regular file (for progress).
+    pub fn total_bytes(&self) -> Option<u64> {
+        match self {
+            Self::Lines(lines) => lines.total_bytes(),
+            Self::Array(array) => array.source.regular_size(),
+        }
+    }
+
+    /// Bytes of the input read as records so far.
+    pub fn consumed(&self) -> u64 {
+        match self {
+            Self::Lines(lines) => lines.consumed(),
+            Self::Array(array) => array.dropped + array.at as u64,
+        }
+    }
+}
+
+impl Iterator for RecordStream {
+    type Item = Result<(String, String), LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Lines(lines) => {
+                lines.next().map(|item| item.map(|(number, text)| (format!("line {number}"), text)))
+            }
+            Self::Array(array) => array.next(),
+        }
+    }
+}
+
+/// Opens an import and looks at its first byte that is not blank space to know its shape.
+pub fn open_import(file: Option<&Path>, record_limit: usize) -> Result<ImportInput> {
+    let mut source = Source::open(file)?;
+    let mut prefix: Vec<u8> = Vec::new();
+    loop {
+        if let Some(first) = prefix.iter().position(|b| !b.is_ascii_whitespace()) {
+            if prefix[first] == b'[' {
+                let array = ArrayStream::new(source, prefix, first, record_limit);
+                return Ok(ImportInput::Records(RecordStream::Array(array)));
+            }
+            // A first byte that cannot start a record (a byte-order mark, bytes that are not
+            // UTF-8): the import reader says what is wrong, as it always did.
+            if prefix[first] >= 0x80 {
+                return read_import_from(source, prefix, record_limit).map(ImportInput::Whole);
+            }
+            let lines = LineStream::new(source, prefix, record_limit);
+            return Ok(ImportInput::Records(RecordStream::Lines(lines)));
+        }
+        if prefix.len() > record_limit {
+            return read_import_from(source, prefix, record_limit).map(ImportInput::Whole);
+        }
+        match source.read_onto(&mut prefix, CHUNK) {
+            Ok(0) => return Ok(ImportInput::Whole(prefix)),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
+        }
+    }
+}
+
+/// What went on for too long: a record, or blank space between records.
+const RECORD: &str = "longer than";
+const BLANK: &str = "blank space for more than";
+
+fn too_long(limit: usize, origin: String, what: &str) -> anyhow::Error {
+    let reason = format!("{what} {}, the most one user may take (reading stopped there)", human_bytes(limit));
+    RecordError { origin, reason }.into()
+}

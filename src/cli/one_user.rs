@@ -1,0 +1,206 @@
+//! The subcommands on one user's document: `get`, `set` (and the secrets and schema checks of
+//! a save), `history` and `restore`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::list::table;
+use super::{Output, SECRETS_NAMED, SecretsRefused, UsageError, input, schema};
+use crate::domain::custom_data::{canonical_text, parse_object};
+use crate::domain::history::HistoryReader;
+use crate::domain::seal::{self, KeySet};
+use crate::domain::secrets::{self, SecretFinding, find_secrets};
+use crate::domain::time::format_utc;
+use crate::domain::{CustomData, Limits, human_bytes};
+use crate::store::{Author, SaveOutcome, StoreError, UserStore};
+use crate::{inert, key_file};
+
+/// The key file a command needs, or a usage error saying how to name one.
+pub(super) fn keys_for(what: &str, key_file: Option<&Path>) -> Result<KeySet> {
+    let path = key_file.ok_or_else(|| {
+        UsageError(format!(
+            "{what} needs a key: --key-file FILE or $CUSTODIAN_KEY_FILE (make one with `custodian keygen --out FILE`)"
+        ))
+    })?;
+    Ok(key_file::load(path)?)
+}
+
+pub(super) fn get(
+    store: &dyn UserStore,
+    user: &str,
+    revision: Option<u64>,
+    unseal: Option<&KeySet>,
+    out: &mut Output,
+) -> Result<()> {
+    let id = store.resolve(user)?;
+    let text = match revision {
+        Some(revision) => store.revision_text(&id, revision)?,
+        None => store.custom_data(&id)?.text,
+    };
+    let Some(keys) = unseal else { return out.json(&text) };
+    let mut object = parse_object(&text).context("the stored customData is not a JSON object")?;
+    // Nothing is printed unless every value this key file can open opened.
+    let left_sealed = seal::open_all(&mut object, keys)?;
+    for left in &left_sealed {
+        eprintln!("custodian: left sealed: {}", inert::line(&format!("{} ({})", left.path, left.error)));
+    }
+    out.json(&canonical_text(&object))
+}
+
+/// What `set` holds a document to, besides the JSON rules.
+pub(super) struct SetChecks<'a> {
+    pub(super) allow_sensitive: bool,
+    /// `--seal`: the key and the paths of the values to seal first.
+    pub(super) sealing: Option<(&'a KeySet, &'a [String])>,
+    /// `--schema FILE`, else the stored schema.
+    pub(super) schema_file: Option<&'a Path>,
+}
+
+pub(super) fn set(
+    store: &dyn UserStore,
+    user: &str,
+    file: Option<&Path>,
+    expect: Option<u64>,
+    checks: SetChecks,
+    out: &mut Output,
+) -> Result<()> {
+    let id = store.resolve(user)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let shape = schema::load_shape(store, checks.schema_file)?;
+    let limits = Limits::default();
+    let bytes = input::read_document(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
+    let mut data = CustomData::parse_bytes(&bytes, &limits)?;
+    // parse_bytes accepted it, so it is UTF-8; the schema's positions are in this text.
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some((keys, paths)) = checks.sealing {
+        let mut object = data.into_object();
+        seal::seal_paths(&mut object, paths, keys.sealing_key(), seal::fresh_iv)
+            .map_err(|e| key_file::KeyFileProblem::NoRandomness(e.to_string()))??;
+        // Sealing makes values longer: the size limit is checked again, and the schema sees
+        // the document as it will be stored.
+        data = CustomData::from_value(serde_json::Value::Object(object), &limits)?;
+        text = data.canonical().to_owned();
+    }
+    schema::check_document(shape.as_ref(), &text, &data)?;
+    let findings = refuse_secrets(&data, checks.allow_sensitive)?;
+    let outcome = save(store, &id, &data, expect)?;
+    warn_secrets_allowed(&findings);
+    report_outcome(&id, outcome, &data, out)
+}
+
+/// Saves, and when the connection went while the save was committing (PostgreSQL), connects
+/// again and finds out whether it did commit: never reports a save that did not happen. One
+/// line on stderr says what happened to the connection; the save's own line (or error)
+/// follows.
+fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>) -> Result<SaveOutcome> {
+    let revision = match store.replace_custom_data(id, data, expect, &Author::from_environment()) {
+        Err(StoreError::SaveOutcomeUnknown { revision, .. }) => revision,
+        other => return Ok(other?),
+    };
+    tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
+    let landed = store.reconnect().and_then(|()| store.save_landed(id, data, revision));
+    match landed {
+        Ok(true) => {
+            eprintln!(
+                "custodian: the connection was lost while the save was committing; after reconnecting: the save did commit as revision {revision}"
+            );
+            Ok(SaveOutcome::Saved { revision, removed: Vec::new() })
+        }
+        Ok(false) => anyhow::bail!(
+            "the connection was lost while the save was committing; after reconnecting: the save did not happen (user {id} has no revision {revision} holding this document); nothing was written"
+        ),
+        Err(e) => anyhow::bail!(
+            "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history id:{id}` and `custodian get id:{id} --revision {revision}` against this database: revision {revision} is this save if it is there"
+        ),
+    }
+}
+
+/// Refuses a document that looks like it holds secrets, unless the operator allowed it; then
+/// returns what was found, for [`warn_secrets_allowed`] once the save went through.
+fn refuse_secrets(data: &CustomData, allow_sensitive: bool) -> Result<Vec<SecretFinding>> {
+    let findings = find_secrets(data.as_object());
+    if !findings.is_empty() && !allow_sensitive {
+        return Err(SecretsRefused { findings }.into());
+    }
+    Ok(findings)
+}
+
+fn warn_secrets_allowed(findings: &[SecretFinding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let message = format!(
+        "warning: stored what looks like secrets in customData (it reaches front ends), as --allow-sensitive asked: {}",
+        secrets::summary(findings, SECRETS_NAMED)
+    );
+    eprintln!("custodian: {}", inert::line(&message));
+}
+
+/// Says what a save did; after a full replacement, also which top-level keys it removed
+/// (on stderr, so scripts reading stdout see one line). The store names them from the
+/// document its write transaction replaced, so another writer just before cannot make them
+/// wrong.
+fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Output) -> Result<()> {
+    match outcome {
+        SaveOutcome::Saved { revision, removed } => {
+            tracing::info!(user = %id, revision, "saved from the command line");
+            if !removed.is_empty() {
+                let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
+                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), names.join(", "));
+            }
+            out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
+        }
+        SaveOutcome::Unchanged { revision } => {
+            out.line(&format!("no changes: user {id} stays at revision {revision}"))
+        }
+    }
+}
+
+pub(super) fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
+    let id = store.resolve(user)?;
+    // Each revision is read and summed up in turn, as the screen's history does.
+    let mut reader = HistoryReader::new();
+    let mut rows = Vec::new();
+    for r in store.history(&id)? {
+        let changes = reader.next(r.revision, &store.revision_text(&id, r.revision)?);
+        let mark = if r.current { " (current)" } else { "" };
+        rows.push(vec![
+            format!("{}{mark}", r.revision),
+            format_utc(r.saved_at),
+            r.saved_by.clone(),
+            human_bytes(r.size),
+            changes.summary(),
+            r.batch.as_ref().map_or_else(String::new, |b| format!("batch {b}")),
+        ]);
+    }
+    for line in table(&["REV", "WHEN", "WHO", "SIZE", "CHANGES", ""], &rows) {
+        out.line(&line)?;
+    }
+    Ok(())
+}
+
+pub(super) fn restore(
+    store: &dyn UserStore,
+    user: &str,
+    revision: u64,
+    expect: Option<u64>,
+    allow_sensitive: bool,
+    schema_file: Option<&Path>,
+    out: &mut Output,
+) -> Result<()> {
+    let id = store.resolve(user)?;
+    let text = store.revision_text(&id, revision)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let shape = schema::load_shape(store, schema_file)?;
+    let data = CustomData::parse(&text)?;
+    schema::check_document(shape.as_ref(), &text, &data)?;
+    let findings = refuse_secrets(&data, allow_sensitive)?;
+    let outcome = save(store, &id, &data, expect)?;
+    warn_secrets_allowed(&findings);
+    report_outcome(&id, outcome, &data, out)
+}

@@ -1,0 +1,201 @@
+//! The JWE compact form: five parts and a protected header, checked for shape before anything
+//! is decrypted, and what can be said of a sealed value without its key.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use super::{IV_BYTES, MAX_HEADER_CHARS, OpenError, TAG_BYTES};
+
+/// The parts of a JWE compact value, checked for shape (not yet decrypted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compact<'a> {
+    /// The encoded protected header: the additional authenticated data.
+    pub header_b64: &'a str,
+    pub kid: Option<String>,
+    pub iv: [u8; IV_BYTES],
+    pub ciphertext: Vec<u8>,
+    pub tag: [u8; TAG_BYTES],
+}
+
+/// Reads `token` as a `dir` + `A256GCM` JWE compact value, refusing anything else.
+pub fn parse_compact(token: &str) -> Result<Compact<'_>, OpenError> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header_b64, ..] = parts[..] else {
+        return Err(OpenError::NotCompact(parts.len()));
+    };
+    if parts.len() != 5 {
+        return Err(OpenError::NotCompact(parts.len()));
+    }
+    let header = Header::decode(header_b64).ok_or(OpenError::BadHeader)?;
+    compact_from(&parts, header)
+}
+
+/// The checks of [`parse_compact`] once the five parts are split and the header decoded.
+pub(super) fn compact_from<'a>(parts: &[&'a str], header: Header) -> Result<Compact<'a>, OpenError> {
+    let [header_b64, encrypted_key, iv, ciphertext, tag] = parts[..] else {
+        return Err(OpenError::NotCompact(parts.len()));
+    };
+    if header.alg.as_deref() != Some("\"dir\"") {
+        return Err(OpenError::WrongAlg(shown(header.alg.as_deref())));
+    }
+    if header.enc.as_deref() != Some("\"A256GCM\"") {
+        return Err(OpenError::WrongEnc(shown(header.enc.as_deref())));
+    }
+    // A header parameter the reader must understand, or a compressed plaintext: refused, as
+    // RFC 7516 asks of an implementation that does not support them.
+    if header.crit {
+        return Err(OpenError::Unsupported("\"crit\""));
+    }
+    if header.zip {
+        return Err(OpenError::Unsupported("\"zip\" (compression)"));
+    }
+    let kid = header.kid;
+    if !encrypted_key.is_empty() {
+        return Err(OpenError::EncryptedKeyPresent);
+    }
+    let iv = decode_exact::<IV_BYTES>(iv).ok_or(OpenError::BadPart { part: "IV", expected: IV_BYTES })?;
+    let tag =
+        decode_exact::<TAG_BYTES>(tag).ok_or(OpenError::BadPart { part: "tag", expected: TAG_BYTES })?;
+    let ciphertext = URL_SAFE_NO_PAD.decode(ciphertext).map_err(|_| OpenError::BadCiphertext)?;
+    Ok(Compact { header_b64, kid, iv, ciphertext, tag })
+}
+
+/// A parameter as the messages show it: its JSON text, or `missing`.
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "missing".to_owned(), ToOwned::to_owned)
+}
+
+/// The parameters of a protected header that custodian reads. `alg` and `enc` are kept as
+/// their JSON text when they are not strings (`"alg": 1`), so a refusal can say what was there.
+#[derive(Debug, Default)]
+pub(super) struct Header {
+    alg: Option<String>,
+    enc: Option<String>,
+    kid: Option<String>,
+    crit: bool,
+    zip: bool,
+}
+
+/// The header's members as written, read with strings borrowed where they can be.
+#[derive(serde::Deserialize)]
+struct HeaderFields<'a> {
+    #[serde(borrow, default)]
+    alg: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    enc: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    zip: Option<serde::de::IgnoredAny>,
+}
+
+impl Header {
+    /// The header of an encoded protected header, or `None` when it is not base64url JSON
+    /// (an object whose `kid`, if any, is a string).
+    fn decode(header_b64: &str) -> Option<Self> {
+        if header_b64.len() > MAX_HEADER_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        // Typed first: no map is built for the headers custodian and JOSE libraries write. A
+        // header whose `alg` or `enc` is not a string is read again as a map, to show it.
+        if let Ok(fields) = serde_json::from_slice::<HeaderFields<'_>>(&bytes) {
+            return Some(Header {
+                alg: fields.alg.map(|a| json_string(&a)),
+                enc: fields.enc.map(|e| json_string(&e)),
+                kid: fields.kid.map(std::borrow::Cow::into_owned),
+                crit: fields.crit.is_some(),
+                zip: fields.zip.is_some(),
+            });
+        }
+        let map: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+        let text = |name: &str| map.get(name).map(|v| serde_json::to_string(v).unwrap_or_default());
+        let kid = match map.get("kid") {
+            None => None,
+            Some(Value::String(kid)) => Some(kid.clone()),
+            Some(_) => return None,
+        };
+        Some(Header {
+            alg: text("alg"),
+            enc: text("enc"),
+            kid,
+            crit: map.contains_key("crit"),
+            zip: map.contains_key("zip"),
+        })
+    }
+
+    /// Whether `alg` and `enc` are both strings: what makes a JWE's header.
+    fn says_encrypted(&self) -> bool {
+        let string = |v: &Option<String>| v.as_deref().is_some_and(|v| v.starts_with('"'));
+        string(&self.alg) && string(&self.enc)
+    }
+}
+
+/// A string as JSON text (`dir` → `"dir"`), the form the messages and checks use.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
+    // Longer text cannot decode to N bytes: refused before decoding anything.
+    if text.len() > N * 4 / 3 + 2 {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(text).ok()?.as_slice().try_into().ok()
+}
+
+/// Whether `text` is a JWE compact value (five parts, a header that says how it is encrypted):
+/// ciphertext, whatever its algorithm or key, so never a secret in the clear. A JWS or JWT (three
+/// parts, or a header without `enc`) is not.
+pub fn is_sealed(text: &str) -> bool {
+    sealed_parts(text).is_some()
+}
+
+/// The five parts and the header of a JWE compact value (see [`is_sealed`]), or `None`.
+pub(super) fn sealed_parts(text: &str) -> Option<(Vec<&str>, Header)> {
+    // The lint asks this of every string: the bytes decide first, the header is decoded last.
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 {
+        return None;
+    }
+    let mut dots = 0;
+    for &b in bytes {
+        match b {
+            b'.' => dots += 1,
+            b'-' | b'_' => {}
+            _ if b.is_ascii_alphanumeric() => {}
+            _ => return None,
+        }
+    }
+    if dots != 4 {
+        return None;
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts[2..].iter().any(|part| part.is_empty()) {
+        return None;
+    }
+    let header = Header::decode(parts[0]).filter(Header::says_encrypted)?;
+    Some((parts, header))
+}
+
+/// What can be said of a sealed value without its key: for the short form shown in place of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSummary {
+    pub kid: Option<String>,
+    /// Bytes of the plaintext (GCM's ciphertext is exactly as long).
+    pub plaintext_bytes: usize,
+}
+
+/// The kid and size of a sealed value, or `None` when `text` is not one.
+pub fn summary(text: &str) -> Option<SealedSummary> {
+    if !is_sealed(text) {
+        return None;
+    }
+    let mut parts = text.split('.');
+    let header = Header::decode(parts.next()?)?;
+    let ciphertext = parts.nth(2)?;
+    Some(SealedSummary { kid: header.kid, plaintext_bytes: ciphertext.len() * 3 / 4 })
+}

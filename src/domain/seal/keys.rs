@@ -1,0 +1,171 @@
+//! Keys: a 256-bit key with its id, and the JWK or JWK Set of a key file that holds them.
+
+use std::fmt;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use thiserror::Error;
+use zeroize::Zeroize;
+
+use super::KEY_BYTES;
+use crate::domain::user::json_type_name;
+
+/// A 256-bit key with its id. Its bytes never appear in `Debug` output.
+#[derive(Clone)]
+pub struct Key {
+    pub(super) kid: String,
+    bytes: [u8; KEY_BYTES],
+    /// The key schedule, made once: opening every value of a document reuses it.
+    cipher: Aes256Gcm,
+}
+
+impl Drop for Key {
+    /// The key's bytes do not outlive it in memory (the cipher's own state is wiped by
+    /// aes-gcm's `zeroize` feature).
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    pub fn new(kid: impl Into<String>, bytes: [u8; KEY_BYTES]) -> Self {
+        Self { kid: kid.into(), cipher: Aes256Gcm::new(&bytes.into()), bytes }
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key as a JWK, the form `custodian keygen` writes.
+    pub fn to_jwk(&self) -> String {
+        let jwk = serde_json::json!({
+            "kty": "oct",
+            "kid": self.kid,
+            "alg": "dir",
+            "use": "enc",
+            "k": URL_SAFE_NO_PAD.encode(self.bytes),
+        });
+        // Serialising a map of strings cannot fail.
+        serde_json::to_string_pretty(&jwk).unwrap_or_default()
+    }
+
+    pub(super) fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
+    }
+}
+
+/// The keys of a key file: the first seals, any opens the values that name its `kid`.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    pub(super) keys: Vec<Key>,
+}
+
+/// What is wrong with a key file's text.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KeyFileError {
+    #[error(
+        "not JSON ({0}); a key file holds a JWK or a JWK Set (make one with `custodian keygen --out FILE`)"
+    )]
+    NotJson(String),
+    #[error("not a JWK or a JWK Set: the top level is {0}, an object is expected")]
+    NotAnObject(&'static str),
+    #[error("the JWK Set has no keys")]
+    EmptySet,
+    #[error("{which} has kty {found}, custodian needs \"oct\" (a symmetric key)")]
+    NotOct { which: String, found: String },
+    #[error("{which} has no \"k\" (the key's bytes, base64url)")]
+    NoK { which: String },
+    #[error("{which}: \"k\" is not base64url without padding")]
+    KNotBase64 { which: String },
+    #[error("{which} is {bits} bits long; A256GCM needs a 256-bit key")]
+    WrongLength { which: String, bits: usize },
+    #[error("{which} has alg {found}; custodian seals with \"dir\" (or no alg)")]
+    WrongAlg { which: String, found: String },
+    #[error("{which} has no \"kid\" (sealed values name their key by it)")]
+    NoKid { which: String },
+    #[error("two keys have kid \"{0}\"; a kid must pick one key")]
+    DuplicateKid(String),
+}
+
+impl KeySet {
+    pub fn new(keys: Vec<Key>) -> Option<Self> {
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// Reads a JWK or a JWK Set.
+    pub fn parse(text: &str) -> Result<Self, KeyFileError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| KeyFileError::NotJson(e.to_string()))?;
+        let Value::Object(top) = value else {
+            return Err(KeyFileError::NotAnObject(json_type_name(&value)));
+        };
+        let keys = match top.get("keys") {
+            Some(Value::Array(items)) => {
+                let mut keys = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let which = format!("key {} of the set", index + 1);
+                    let Value::Object(jwk) = item else {
+                        return Err(KeyFileError::NotAnObject(json_type_name(item)));
+                    };
+                    let key = key_from_jwk(jwk, &which)?;
+                    if keys.iter().any(|k: &Key| k.kid == key.kid) {
+                        return Err(KeyFileError::DuplicateKid(key.kid.clone()));
+                    }
+                    keys.push(key);
+                }
+                keys
+            }
+            _ => vec![key_from_jwk(&top, "the key")?],
+        };
+        Self::new(keys).ok_or(KeyFileError::EmptySet)
+    }
+
+    /// The key that seals: the first.
+    pub fn sealing_key(&self) -> &Key {
+        &self.keys[0]
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+}
+
+fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileError> {
+    let shown = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    match jwk.get("kty") {
+        Some(Value::String(kty)) if kty == "oct" => {}
+        Some(other) => return Err(KeyFileError::NotOct { which: which.to_owned(), found: shown(other) }),
+        None => return Err(KeyFileError::NotOct { which: which.to_owned(), found: "missing".to_owned() }),
+    }
+    match jwk.get("alg") {
+        None => {}
+        Some(Value::String(alg)) if alg == "dir" => {}
+        Some(other) => return Err(KeyFileError::WrongAlg { which: which.to_owned(), found: shown(other) }),
+    }
+    let Some(Value::String(k)) = jwk.get("k") else {
+        return Err(KeyFileError::NoK { which: which.to_owned() });
+    };
+    let bytes =
+        URL_SAFE_NO_PAD.decode(k).map_err(|_| KeyFileError::KNotBase64 { which: which.to_owned() })?;
+    let bytes: [u8; KEY_BYTES] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| KeyFileError::WrongLength { which: which.to_owned(), bits: bytes.len() * 8 })?;
+    let kid = match jwk.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
+        _ => return Err(KeyFileError::NoKid { which: which.to_owned() }),
+    };
+    Ok(Key::new(kid, bytes))
+}

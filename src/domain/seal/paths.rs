@@ -1,0 +1,156 @@
+//! Sealed values by their path in a document (the lint's style): sealing the values at given
+//! paths, and opening every sealed value of a document in place.
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use super::{IV_BYTES, Key, KeySet, OpenError, is_sealed, open_if_sealed, seal};
+use crate::domain::value_path::{push_index, push_key};
+
+/// One step of a path in the lint's style: `.key` or `[index]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Why a path of `--seal` cannot be sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SealPathError {
+    #[error("{0}: no such value in the document")]
+    NotFound(String),
+    #[error("{0}: already sealed")]
+    AlreadySealed(String),
+}
+
+/// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
+/// dot or a bracket is found too: at each object the longest key that fits is taken.
+pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Option<&'a mut Value> {
+    let mut steps = Vec::new();
+    resolve(object, path, &mut steps)?;
+    let mut steps = steps.into_iter();
+    let Some(Step::Key(first)) = steps.next() else { return None };
+    let mut current = object.get_mut(&first)?;
+    for step in steps {
+        current = match step {
+            Step::Key(key) => current.as_object_mut()?.get_mut(&key)?,
+            Step::Index(index) => current.as_array_mut()?.get_mut(index)?,
+        };
+    }
+    Some(current)
+}
+
+/// Finds the steps of `rest` through `object` (read-only, so the borrow ends before writing).
+fn resolve(object: &Map<String, Value>, rest: &str, steps: &mut Vec<Step>) -> Option<()> {
+    // Every key of this object that `rest` starts with, followed by the end, `.` or `[`.
+    let mut fitting: Vec<&String> = object
+        .keys()
+        .filter(|key| {
+            rest.strip_prefix(key.as_str())
+                .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+        })
+        .collect();
+    fitting.sort_by_key(|key| std::cmp::Reverse(key.len()));
+    for key in fitting {
+        let depth = steps.len();
+        steps.push(Step::Key(key.clone()));
+        if resolve_value(&object[key.as_str()], &rest[key.len()..], steps).is_some() {
+            return Some(());
+        }
+        steps.truncate(depth);
+    }
+    None
+}
+
+fn resolve_value(value: &Value, rest: &str, steps: &mut Vec<Step>) -> Option<()> {
+    if rest.is_empty() {
+        return Some(());
+    }
+    if let Some(after) = rest.strip_prefix('[') {
+        let (digits, after) = after.split_once(']')?;
+        let index: usize = digits.parse().ok()?;
+        let item = value.as_array()?.get(index)?;
+        steps.push(Step::Index(index));
+        return resolve_value(item, after, steps);
+    }
+    let after = rest.strip_prefix('.')?;
+    resolve(value.as_object()?, after, steps)
+}
+
+/// Seals the values at `paths`, each with a fresh IV from `next_iv`. All or nothing: on an
+/// error `object` may be partly sealed, so callers drop it.
+pub fn seal_paths<E>(
+    object: &mut Map<String, Value>,
+    paths: &[String],
+    key: &Key,
+    mut next_iv: impl FnMut() -> Result<[u8; IV_BYTES], E>,
+) -> Result<Result<(), SealPathError>, E> {
+    for path in paths {
+        let Some(value) = value_at_mut(object, path) else {
+            return Ok(Err(SealPathError::NotFound(path.clone())));
+        };
+        if value.as_str().is_some_and(is_sealed) {
+            return Ok(Err(SealPathError::AlreadySealed(path.clone())));
+        }
+        *value = Value::String(seal(value, key, next_iv()?));
+    }
+    Ok(Ok(()))
+}
+
+/// A sealed value that could not be opened, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("cannot open {path}: {error}")]
+pub struct CannotOpen {
+    pub path: String,
+    pub error: OpenError,
+}
+
+/// Opens every sealed value in `object` in place. A value sealed with a kid the key set does
+/// not have stays sealed and is listed in the answer; any other failure is an error (and
+/// `object` should then be dropped: some values may be open).
+pub fn open_all(object: &mut Map<String, Value>, keys: &KeySet) -> Result<Vec<CannotOpen>, CannotOpen> {
+    let mut left_sealed = Vec::new();
+    let mut path = String::new();
+    open_object(object, keys, &mut path, &mut left_sealed)?;
+    Ok(left_sealed)
+}
+
+fn open_object(
+    object: &mut Map<String, Value>,
+    keys: &KeySet,
+    path: &mut String,
+    left: &mut Vec<CannotOpen>,
+) -> Result<(), CannotOpen> {
+    for (key, value) in object.iter_mut() {
+        let len = push_key(path, key);
+        open_value(value, keys, path, left)?;
+        path.truncate(len);
+    }
+    Ok(())
+}
+
+fn open_value(
+    value: &mut Value,
+    keys: &KeySet,
+    path: &mut String,
+    left: &mut Vec<CannotOpen>,
+) -> Result<(), CannotOpen> {
+    match value {
+        Value::String(text) => match open_if_sealed(text, keys) {
+            None => {}
+            Some(Ok(opened)) => *value = opened,
+            Some(Err(error)) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
+            Some(Err(error)) => return Err(CannotOpen { path: path.clone(), error }),
+        },
+        Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                let len = push_index(path, index);
+                open_value(item, keys, path, left)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(object) => open_object(object, keys, path, left)?,
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
+use serde_json::json;
+
+use super::*;
+
+fn key(kid: &str, byte: u8) -> Key {
+    Key::new(kid, [byte; KEY_BYTES])
+}
+
+fn set(keys: Vec<Key>) -> KeySet {
+    KeySet::new(keys).unwrap()
+}
+
+const IV: [u8; IV_BYTES] = [7; IV_BYTES];
+
+fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+fn forge(header: Value, rest_from: &str) -> String {
+    let header_b64 = URL_SAFE_NO_PAD.encode(serde_json::to_string(&header).unwrap());
+    let rest: Vec<&str> = rest_from.split('.').skip(1).collect();
+    format!("{header_b64}.{}", rest.join("."))
+}
+
+#[test]
+fn every_kind_of_json_value_comes_back_as_the_same_json() {
+    let keys = set(vec![key("k1", 1)]);
+    for value in
+        [json!("DE123"), json!(42), json!(1.50), json!({"a": [1, null, true]}), json!([]), json!(null)]
+    {
+        let token = seal(&value, keys.sealing_key(), IV);
+        assert!(is_sealed(&token), "{token}");
+        assert_eq!(open(&token, &keys).unwrap(), value);
+    }
+    let number = parse_value("1E5").unwrap();
+    let token = seal(&number, keys.sealing_key(), IV);
+    assert_eq!(serde_json::to_string(&open(&token, &keys).unwrap()).unwrap(), "1E5");
+}
+
+#[test]
+fn the_header_is_dir_a256gcm_with_the_kid_and_json_content_type() {
+    let token = seal(&json!("x"), &key("2026-12-ab12", 1), IV);
+    assert_eq!(
+        header_of(&token),
+        json!({"alg": "dir", "enc": "A256GCM", "kid": "2026-12-ab12", "cty": "json"})
+    );
+    assert_eq!(token.split('.').nth(1), Some(""), "dir has an empty encrypted key");
+    let compact = parse_compact(&token).unwrap();
+    assert_eq!(compact.iv, IV);
+}
+
+#[test]
+fn the_kid_picks_the_key_of_a_set_and_the_first_key_seals() {
+    let old = key("old", 1);
+    let new = key("new", 2);
+    let keys = set(vec![new.clone(), old.clone()]);
+    assert_eq!(keys.sealing_key().kid(), "new");
+    let by_old = seal(&json!(1), &old, IV);
+    assert_eq!(open(&by_old, &keys).unwrap(), json!(1));
+}
+
+#[test]
+fn a_wrong_key_or_a_changed_byte_is_a_tag_mismatch_with_no_plaintext() {
+    let token = seal(&json!("secret"), &key("k", 1), IV);
+    assert_eq!(open(&token, &set(vec![key("k", 2)])), Err(OpenError::TagMismatch));
+    let keys = set(vec![key("k", 1)]);
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut ciphertext = URL_SAFE_NO_PAD.decode(parts[3]).unwrap();
+    ciphertext[0] ^= 1;
+    let tampered = format!("{}..{}.{}.{}", parts[0], parts[2], URL_SAFE_NO_PAD.encode(&ciphertext), parts[4]);
+    assert_eq!(open(&tampered, &keys), Err(OpenError::TagMismatch));
+    let mut tag = URL_SAFE_NO_PAD.decode(parts[4]).unwrap();
+    tag[15] ^= 0x80;
+    let tampered = format!("{}..{}.{}.{}", parts[0], parts[2], parts[3], URL_SAFE_NO_PAD.encode(tag));
+    assert_eq!(open(&tampered, &keys), Err(OpenError::TagMismatch));
+    // The header is authenticated: a changed header parameter fails too.
+    let mut header = header_of(&token);
+    header["cty"] = json!("application/json");
+    assert_eq!(open(&forge(header, &token), &keys), Err(OpenError::TagMismatch));
+}
+
+#[test]
+fn truncated_values_are_refused_by_shape() {
+    let token = seal(&json!("secret"), &key("k", 1), IV);
+    let keys = set(vec![key("k", 1)]);
+    assert_eq!(open(&token[..token.rfind('.').unwrap()], &keys), Err(OpenError::NotCompact(4)));
+    assert_eq!(
+        open(&token[..token.len() - 2], &keys),
+        Err(OpenError::BadPart { part: "tag", expected: TAG_BYTES })
+    );
+}
+
+#[test]
+fn other_algorithms_none_and_unknown_kids_are_refused() {
+    let token = seal(&json!("secret"), &key("k", 1), IV);
+    let keys = set(vec![key("k", 1)]);
+    let with = |field: &str, value: Value| {
+        let mut header = header_of(&token);
+        header[field] = value;
+        open(&forge(header, &token), &keys)
+    };
+    assert_eq!(with("alg", json!("none")), Err(OpenError::WrongAlg("\"none\"".into())));
+    assert_eq!(with("alg", json!("A256KW")), Err(OpenError::WrongAlg("\"A256KW\"".into())));
+    assert_eq!(with("enc", json!("A128GCM")), Err(OpenError::WrongEnc("\"A128GCM\"".into())));
+    assert_eq!(with("enc", json!("A256CBC-HS512")), Err(OpenError::WrongEnc("\"A256CBC-HS512\"".into())));
+    assert_eq!(with("zip", json!("DEF")), Err(OpenError::Unsupported("\"zip\" (compression)")));
+    assert_eq!(with("kid", json!("other-team")), Err(OpenError::UnknownKid("other-team".into())));
+    assert!(OpenError::UnknownKid(String::new()).is_foreign_key());
+}
+
+#[test]
+fn a_value_without_a_kid_is_tried_with_every_key() {
+    let token = seal(&json!("x"), &key("second", 2), IV);
+    let mut header = header_of(&token);
+    header.as_object_mut().unwrap().remove("kid");
+    let without_kid = forge(header, &token);
+    // The header is authenticated, so the forged one fails with every key...
+    assert_eq!(
+        open(&without_kid, &set(vec![key("first", 1), key("second", 2)])),
+        Err(OpenError::TagMismatch)
+    );
+    // ...while one sealed without a kid opens with whichever key made it.
+    let keys = set(vec![key("first", 1), key("second", 2)]);
+    let header_b64 = URL_SAFE_NO_PAD.encode(r#"{"alg":"dir","enc":"A256GCM"}"#);
+    let cipher = Aes256Gcm::new(&[2u8; KEY_BYTES].into());
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&IV), Payload { msg: b"\"x\"", aad: header_b64.as_bytes() })
+        .unwrap();
+    let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_BYTES);
+    let foreign = format!(
+        "{header_b64}..{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(IV),
+        URL_SAFE_NO_PAD.encode(ciphertext),
+        URL_SAFE_NO_PAD.encode(tag)
+    );
+    assert_eq!(open(&foreign, &keys), Ok(json!("x")));
+    assert_eq!(open_if_sealed(&foreign, &keys), Some(Ok(json!("x"))));
+    assert_eq!(open_if_sealed("just text", &keys), None);
+}
+
+#[test]
+fn a_jwt_is_not_sealed_and_any_jwe_is() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    assert!(!is_sealed(jwt));
+    let token = seal(&json!(1), &key("k", 1), IV);
+    assert!(is_sealed(&token));
+    // RSA-OAEP with another team's key: still ciphertext.
+    let mut header = header_of(&token);
+    header["alg"] = json!("RSA-OAEP-256");
+    let foreign = forge(header, &token).replacen("..", ".ZW5jcnlwdGVka2V5.", 1);
+    assert!(is_sealed(&foreign));
+    assert!(!is_sealed("a.b.c.d.e"));
+}
+
+#[test]
+fn summary_gives_kid_and_plaintext_size() {
+    let token = seal(&json!("DE123456789"), &key("2026-12", 1), IV);
+    assert_eq!(
+        summary(&token),
+        Some(SealedSummary { kid: Some("2026-12".into()), plaintext_bytes: "\"DE123456789\"".len() })
+    );
+    assert_eq!(summary("plain"), None);
+}
+
+#[test]
+fn key_files_say_what_is_wrong() {
+    assert!(matches!(KeySet::parse("nope"), Err(KeyFileError::NotJson(_))));
+    assert_eq!(
+        KeySet::parse(r#"{"kty":"RSA","n":"x"}"#).unwrap_err(),
+        KeyFileError::NotOct { which: "the key".into(), found: "\"RSA\"".into() }
+    );
+    assert_eq!(
+        KeySet::parse(r#"{"kty":"oct","kid":"a"}"#).unwrap_err(),
+        KeyFileError::NoK { which: "the key".into() }
+    );
+    let short = URL_SAFE_NO_PAD.encode([1u8; 16]);
+    assert_eq!(
+        KeySet::parse(&format!(r#"{{"kty":"oct","kid":"a","k":"{short}"}}"#)).unwrap_err(),
+        KeyFileError::WrongLength { which: "the key".into(), bits: 128 }
+    );
+    assert_eq!(KeySet::parse(r#"{"keys":[]}"#).unwrap_err(), KeyFileError::EmptySet);
+    let jwk = key("a", 1).to_jwk();
+    let keys = KeySet::parse(&jwk).unwrap();
+    assert_eq!(keys.sealing_key().kid(), "a");
+    assert_eq!(
+        KeySet::parse(&format!(r#"{{"keys":[{jwk},{jwk}]}}"#)).unwrap_err(),
+        KeyFileError::DuplicateKid("a".into())
+    );
+    assert!(!format!("{:?}", keys).contains(&URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES])));
+}
+
+#[test]
+fn paths_in_the_lint_style_find_values_keys_with_dots_included() {
+    let mut object = json!({"billing": {"taxId": "DE1"}, "apps": [{}, {}, {"token": "t"}], "a.b": {"c": 1}})
+        .as_object()
+        .unwrap()
+        .clone();
+    assert_eq!(value_at_mut(&mut object, "billing.taxId"), Some(&mut json!("DE1")));
+    assert_eq!(value_at_mut(&mut object, "apps[2].token"), Some(&mut json!("t")));
+    assert_eq!(value_at_mut(&mut object, "a.b.c"), Some(&mut json!(1)));
+    assert_eq!(value_at_mut(&mut object, "apps[3]"), None);
+    assert_eq!(value_at_mut(&mut object, "billing.nope"), None);
+}
+
+#[test]
+fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
+    let keys = set(vec![key("k", 1)]);
+    let original = json!({"billing": {"taxId": "DE1"}, "apps": [{"token": "t"}], "n": 5});
+    let mut object = original.as_object().unwrap().clone();
+    let paths = vec!["billing.taxId".to_owned(), "apps[0].token".to_owned()];
+    seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap().unwrap();
+    assert!(object["billing"]["taxId"].as_str().is_some_and(is_sealed));
+    assert_eq!(
+        seal_paths::<()>(&mut object, &paths[..1], keys.sealing_key(), || Ok(IV)).unwrap(),
+        Err(SealPathError::AlreadySealed("billing.taxId".into()))
+    );
+    let foreign = seal(&json!("theirs"), &key("other", 9), IV);
+    object.insert("theirs".into(), Value::String(foreign.clone()));
+    let left = open_all(&mut object, &keys).unwrap();
+    assert_eq!(
+        left,
+        vec![CannotOpen { path: "theirs".into(), error: OpenError::UnknownKid("other".into()) }]
+    );
+    object.remove("theirs");
+    assert_eq!(Value::Object(object), original);
+}
+
+#[test]
+fn open_all_names_the_path_of_a_value_that_fails() {
+    let keys = set(vec![key("k", 1)]);
+    let bad = seal(&json!("t"), &key("k", 2), IV);
+    let mut object = json!({"apps": [{}, {}, {"token": bad}]}).as_object().unwrap().clone();
+    let error = open_all(&mut object, &keys).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot open apps[2].token: the tag does not match — the value was changed or the key is wrong"
+    );
+}
+#[test]
+fn value_under_finds_the_innermost_value_a_key_counting_as_its_value() {
+    let text = "{\n  \"billing\": {\"taxId\": \"DE1\", \"n\": [1, 22]},\n  \"x\": true\n}";
+    let at = |needle: &str| text.find(needle).unwrap();
+    let span = value_under(text, at("DE1")).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), ("\"DE1\"", "billing.taxId"));
+    let span = value_under(text, at("taxId")).unwrap();
+    assert_eq!(span.path, "billing.taxId");
+    let span = value_under(text, at("22")).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), ("22", "billing.n[1]"));
+    let span = value_under(text, at("billing")).unwrap();
+    assert_eq!(&text[span.start..span.end], "{\"taxId\": \"DE1\", \"n\": [1, 22]}");
+    assert_eq!(value_under(text, 0), None, "the document itself");
+    assert_eq!(value_under("{\"a\": ", 3), None, "not JSON");
+}

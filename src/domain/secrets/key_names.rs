@@ -1,0 +1,178 @@
+//! What a key's name says its value is: the sensitive words ([`KEY_PATTERNS`]), how a key is
+//! matched against them, and what a real value of each kind looks like.
+
+/// What a key's name says its value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Password,
+    Secret,
+    Token,
+    ApiKey,
+    PrivateKey,
+    CardNumber,
+    CardCode,
+    Pin,
+    SocialSecurityNumber,
+    SessionId,
+    Cookie,
+    Authorization,
+    Credentials,
+    RecoveryCodes,
+}
+
+impl KeyKind {
+    pub(super) fn noun(self) -> &'static str {
+        match self {
+            KeyKind::Password => "a password",
+            KeyKind::Secret => "a secret",
+            KeyKind::Token => "a token",
+            KeyKind::ApiKey => "an API key",
+            KeyKind::PrivateKey => "a private key",
+            KeyKind::CardNumber => "a card number",
+            KeyKind::CardCode => "a card security code",
+            KeyKind::Pin => "a PIN",
+            KeyKind::SocialSecurityNumber => "a social security number",
+            KeyKind::SessionId => "a session id",
+            KeyKind::Cookie => "a cookie",
+            KeyKind::Authorization => "an Authorization header",
+            KeyKind::Credentials => "credentials",
+            KeyKind::RecoveryCodes => "MFA recovery codes",
+        }
+    }
+
+    /// Whether an object under this key is a container of secrets, flagged as a whole.
+    pub(super) fn covers_contents(self) -> bool {
+        matches!(
+            self,
+            KeyKind::Secret
+                | KeyKind::Credentials
+                | KeyKind::ApiKey
+                | KeyKind::PrivateKey
+                | KeyKind::RecoveryCodes
+        )
+    }
+
+    /// Whether `text` (a string, or a number's text) is something of this kind, rather than
+    /// a placeholder, a setting or a harmless fragment.
+    pub(super) fn holds(self, text: &str) -> bool {
+        let text = text.trim();
+        if is_masked(text) {
+            return false;
+        }
+        let chars = text.chars().count();
+        let digits = text.bytes().filter(u8::is_ascii_digit).count();
+        let only = |allowed: fn(u8) -> bool| text.bytes().all(allowed);
+        match self {
+            KeyKind::Password | KeyKind::Secret | KeyKind::SocialSecurityNumber | KeyKind::Credentials => {
+                chars >= 1
+            }
+            KeyKind::Token | KeyKind::ApiKey | KeyKind::SessionId => chars >= 8,
+            KeyKind::RecoveryCodes => chars >= 6,
+            KeyKind::PrivateKey => chars >= 16,
+            KeyKind::CardNumber => {
+                (12..=19).contains(&digits) && only(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+            }
+            KeyKind::CardCode => (3..=4).contains(&digits) && only(|b| b.is_ascii_digit()),
+            KeyKind::Pin => (4..=12).contains(&digits) && only(|b| b.is_ascii_digit()),
+            KeyKind::Cookie => text.contains('='),
+            KeyKind::Authorization => text.split_once(' ').is_some_and(|(scheme, credentials)| {
+                !scheme.is_empty()
+                    && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && credentials.len() >= 8
+                    && !credentials.contains(char::is_whitespace)
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMatch {
+    /// The normalised key is this word.
+    Whole,
+    /// The normalised key ends with this word.
+    Suffix,
+}
+
+/// Sensitive key names, normalised (lower case, no `_ - .` or spaces). The first match wins.
+pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
+    use KeyKind::*;
+    use KeyMatch::*;
+    &[
+        ("password", Suffix, Password),
+        ("passwords", Suffix, Password),
+        ("passwd", Suffix, Password),
+        ("pwd", Suffix, Password),
+        ("passphrase", Suffix, Password),
+        ("passcode", Suffix, Password),
+        // Also clientSecret, apiSecret, webhookSecret, mfaSecret, otpSecret, totpSecret.
+        ("secret", Suffix, Secret),
+        ("secrets", Suffix, Secret),
+        // Also accessToken, refreshToken, idToken, authToken, csrfToken, sessionToken.
+        ("token", Suffix, Token),
+        ("bearer", Whole, Token),
+        ("apikey", Suffix, ApiKey),
+        ("apikeys", Suffix, ApiKey),
+        ("accesskey", Suffix, ApiKey),
+        ("secretkey", Suffix, ApiKey),
+        ("encryptionkey", Suffix, ApiKey),
+        ("signingkey", Suffix, ApiKey),
+        ("privatekey", Suffix, PrivateKey),
+        ("privatekeys", Suffix, PrivateKey),
+        ("creditcard", Suffix, CardNumber),
+        ("cardnumber", Suffix, CardNumber),
+        ("cvv", Suffix, CardCode),
+        ("cvv2", Suffix, CardCode),
+        ("cvc", Suffix, CardCode),
+        ("cvc2", Suffix, CardCode),
+        ("pin", Whole, Pin),
+        ("ssn", Suffix, SocialSecurityNumber),
+        ("socialsecuritynumber", Suffix, SocialSecurityNumber),
+        ("sessionid", Suffix, SessionId),
+        ("cookie", Suffix, Cookie),
+        ("authorization", Suffix, Authorization),
+        ("credentials", Whole, Credentials),
+        ("credential", Whole, Credentials),
+        ("recoverycodes", Suffix, RecoveryCodes),
+        ("recoverycode", Suffix, RecoveryCodes),
+        ("backupcodes", Suffix, RecoveryCodes),
+        ("backupcode", Suffix, RecoveryCodes),
+    ]
+};
+
+/// The longest word in [`KEY_PATTERNS`] fits in this many bytes (checked by a test).
+pub(super) const LONGEST_KEY_WORD: usize = 24;
+
+/// The kind of secret a key's name announces, if any.
+pub fn key_kind(key: &str) -> Option<KeyKind> {
+    // Only the end of a key can match, so only its last bytes are normalised (on the stack:
+    // this runs for every key of every document).
+    let mut tail = [0u8; LONGEST_KEY_WORD];
+    let mut len = 0;
+    let mut whole = true;
+    for &b in key.as_bytes().iter().rev() {
+        if matches!(b, b'_' | b'-' | b'.' | b' ') {
+            continue;
+        }
+        if len == LONGEST_KEY_WORD {
+            whole = false;
+            break;
+        }
+        len += 1;
+        tail[LONGEST_KEY_WORD - len] = b.to_ascii_lowercase();
+    }
+    let normal = &tail[LONGEST_KEY_WORD - len..];
+    let last = normal.last()?;
+    KEY_PATTERNS
+        .iter()
+        .filter(|(word, _, _)| word.as_bytes().last() == Some(last))
+        .find(|(word, how, _)| match how {
+            KeyMatch::Whole => whole && normal == word.as_bytes(),
+            KeyMatch::Suffix => normal.ends_with(word.as_bytes()),
+        })
+        .map(|(_, _, kind)| *kind)
+}
+
+/// `""`, `"****"`, `"••••"`, `"xxxx"`: a placeholder shows there is a secret elsewhere.
+pub(super) fn is_masked(text: &str) -> bool {
+    text.chars().all(|c| matches!(c, '*' | '•' | '●' | '·' | 'x' | 'X' | '#' | '-' | '.' | ' '))
+}

@@ -1,0 +1,183 @@
+//! The secrets lint. Logto hands customData to front ends (the signed-in user's own apps read
+//! it), so a password, token or key stored there leaks. This finds what looks like one — by the
+//! key's name or by the value's shape — and says where. Pure, no I/O: the CLI refuses a save
+//! with a finding (unless told otherwise), the editor can warn before saving.
+//!
+//! # Keys
+//!
+//! A key is normalised (ASCII lower case; `_`, `-`, `.` and spaces removed) and compared with
+//! [`KEY_PATTERNS`]:
+//!
+//! - a distinctive word matches as a **suffix**, so compound names are caught (`dbPassword`,
+//!   `stripe_api_key`, `X-Auth-Token`, `mfaSecret`, `clientSecret`, `Set-Cookie`);
+//! - a short or everyday word matches only the **whole key** (`pin`, `bearer`, `credentials`):
+//!   `spinner`, `opinion`, `pinned`, `lastUsedCredential` are not secrets;
+//! - a key that *starts* with a sensitive word names something about it, not it, and is never
+//!   matched: `passwordUpdatedAt`, `passwordPolicyAcknowledged`, `tokenCount`, `tokenizer`,
+//!   `secretaryName`, `showApiKeyBanner`, `keyboardLayout`;
+//! - no plural is guessed: `passwords`, `secrets`, `apiKeys` are listed, while `tokens` and
+//!   `cookies` are not (design tokens, `maxTokens`, cookie consent are preference data).
+//!
+//! Then the value decides whether there is anything to leak: `true`, `false`, `null`, `""` and
+//! a masked string (`"********"`) never are (`hasPassword: true` is fine), and each
+//! [`KeyKind`] says what a real one looks like: a PIN is 4–12 digits, a card number 12–19, a
+//! card code 3–4, a cookie has `=`, an Authorization value is `scheme credentials`, a token,
+//! API key or session id has at least 8 characters. An array under such a key is read element
+//! by element as if each stood under the key. An object under a key whose kind is a container
+//! of secrets (`secrets`, `credentials`, `apiKeys`, `privateKey`, `recoveryCodes`) is flagged
+//! as a whole when anything inside it holds a value; under any other key (`creditCard: {brand,
+//! last4}`) its members are judged by their own keys.
+//!
+//! # Values
+//!
+//! Every string, at any depth, is checked against [`VALUE_PATTERNS`] — known token formats
+//! found anywhere in the text where a word starts (a JWT, a PEM private key, AWS, GitHub,
+//! Slack, Stripe and Google keys, an `Authorization` header) — then for a URL with a password
+//! (`https://user:pass@host`) or a credential in its query or fragment (`?access_token=…`),
+//! and last for a random-looking token ([`looks_random`]). A finding names the path once, with
+//! the value's reason when the value is recognised and the key's reason otherwise.
+
+mod key_names;
+mod random_token;
+#[cfg(test)]
+mod tests;
+mod value_shapes;
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::seal;
+// Where the lint's paths are built; other checks have long imported them from here.
+pub(crate) use super::value_path::{push_index, push_key};
+
+pub use key_names::{KEY_PATTERNS, KeyKind, KeyMatch, key_kind};
+pub use random_token::looks_random;
+pub use value_shapes::{VALUE_PATTERNS, ValueKind, ValuePattern, value_kind};
+
+/// One place in a document that looks like it holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFinding {
+    /// Where, like `prefs.api[2].token` (the path format of [`super::scan`]).
+    pub path: String,
+    pub reason: SecretReason,
+}
+
+impl fmt::Display for SecretFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.path, self.reason)
+    }
+}
+
+/// Why a place was flagged: its key's name, or its value's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretReason {
+    Key(KeyKind),
+    Value(ValueKind),
+}
+
+impl fmt::Display for SecretReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretReason::Key(kind) => write!(f, "key looks like {}", kind.noun()),
+            SecretReason::Value(kind) => f.write_str(kind.phrase()),
+        }
+    }
+}
+
+/// Every place in `object` that looks like it holds a secret, in document order.
+pub fn find_secrets(object: &Map<String, Value>) -> Vec<SecretFinding> {
+    let mut findings = Vec::new();
+    let mut path = String::new();
+    walk_object(object, &mut path, &mut findings);
+    findings
+}
+
+/// `a (reason), b (reason), and 3 more`: findings (or anything shown like them) as one line,
+/// at most `max` of them named.
+pub fn summary<T: fmt::Display>(items: &[T], max: usize) -> String {
+    let mut parts: Vec<String> = items.iter().take(max).map(ToString::to_string).collect();
+    if items.len() > max {
+        parts.push(format!("and {} more", items.len() - max));
+    }
+    parts.join(", ")
+}
+
+fn walk_object(object: &Map<String, Value>, path: &mut String, findings: &mut Vec<SecretFinding>) {
+    for (key, value) in object {
+        let len = push_key(path, key);
+        match key_kind(key) {
+            Some(kind) => judge_under_key(kind, value, path, findings),
+            None => walk_value(value, path, findings),
+        }
+        path.truncate(len);
+    }
+}
+
+fn walk_value(value: &Value, path: &mut String, findings: &mut Vec<SecretFinding>) {
+    match value {
+        Value::String(text) => {
+            if let Some(kind) = value_kind(text) {
+                findings.push(SecretFinding { path: path.clone(), reason: SecretReason::Value(kind) });
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = push_index(path, index);
+                walk_value(item, path, findings);
+                path.truncate(len);
+            }
+        }
+        Value::Object(object) => walk_object(object, path, findings),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// A value under a sensitive key: flagged at the key's path at most once (arrays of scalars
+/// included); objects and arrays of objects are looked into as the module docs describe.
+fn judge_under_key(kind: KeyKind, value: &Value, path: &mut String, findings: &mut Vec<SecretFinding>) {
+    match value {
+        Value::Object(object) if !kind.covers_contents() => walk_object(object, path, findings),
+        Value::Array(items) if !kind.covers_contents() => {
+            let mut reason = None;
+            for (index, item) in items.iter().enumerate() {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        let len = push_index(path, index);
+                        judge_under_key(kind, item, path, findings);
+                        path.truncate(len);
+                    }
+                    scalar => reason = reason.or_else(|| scalar_reason(kind, scalar)),
+                }
+            }
+            if let Some(reason) = reason {
+                findings.push(SecretFinding { path: path.clone(), reason });
+            }
+        }
+        other => {
+            if let Some(reason) = deep_reason(kind, other) {
+                findings.push(SecretFinding { path: path.clone(), reason });
+            }
+        }
+    }
+}
+
+/// The first reason anything in `value` (looked into completely) is a secret of `kind`.
+fn deep_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
+    match value {
+        Value::Array(items) => items.iter().find_map(|item| deep_reason(kind, item)),
+        Value::Object(object) => object.values().find_map(|item| deep_reason(kind, item)),
+        scalar => scalar_reason(kind, scalar),
+    }
+}
+
+fn scalar_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
+    match value {
+        Value::String(text) if seal::is_sealed(text) => None,
+        Value::String(text) => value_kind(text)
+            .map(SecretReason::Value)
+            .or_else(|| kind.holds(text).then_some(SecretReason::Key(kind))),
+        Value::Number(number) => kind.holds(&number.to_string()).then_some(SecretReason::Key(kind)),
+        _ => None,
+    }
+}

@@ -1,0 +1,337 @@
+//! What a value's shape says it is: known token formats found where a word starts, and URLs
+//! with credentials in them.
+
+use serde_json::{Map, Value};
+
+use super::key_names::{is_masked, key_kind};
+use super::random_token::has_random_token;
+use crate::domain::seal;
+
+/// What a value's shape says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Jwt,
+    PemPrivateKey,
+    AwsAccessKeyId,
+    GitHubToken,
+    SlackToken,
+    SlackWebhook,
+    StripeSecretKey,
+    GoogleApiKey,
+    AuthorizationHeader,
+    UrlWithPassword,
+    UrlWithCredential,
+    RandomToken,
+}
+
+impl ValueKind {
+    pub(super) fn phrase(self) -> &'static str {
+        match self {
+            ValueKind::Jwt => "value looks like a JWT",
+            ValueKind::PemPrivateKey => "value looks like a PEM private key",
+            ValueKind::AwsAccessKeyId => "value looks like an AWS access key id",
+            ValueKind::GitHubToken => "value looks like a GitHub token",
+            ValueKind::SlackToken => "value looks like a Slack token",
+            ValueKind::SlackWebhook => "value looks like a Slack webhook URL",
+            ValueKind::StripeSecretKey => "value looks like a Stripe secret key",
+            ValueKind::GoogleApiKey => "value looks like a Google API key",
+            ValueKind::AuthorizationHeader => "value looks like an Authorization header",
+            ValueKind::UrlWithPassword => "value is a URL with a password in it",
+            ValueKind::UrlWithCredential => "value is a URL with a token in it",
+            ValueKind::RandomToken => "value looks like a random key or token",
+        }
+    }
+}
+
+/// What may follow a value pattern's prefix.
+#[derive(Clone, Copy)]
+enum Tail {
+    /// Exactly this many bytes of the set, then no letter or digit.
+    Exactly(usize, fn(u8) -> bool),
+    /// At least this many bytes of the set.
+    AtLeast(usize, fn(u8) -> bool),
+    /// A check of the text from the prefix on.
+    Check(fn(&str) -> bool),
+}
+
+/// A known token format: a prefix where a word starts, then a tail.
+pub struct ValuePattern {
+    prefix: &'static str,
+    tail: Tail,
+    kind: ValueKind,
+}
+
+const fn pattern(prefix: &'static str, tail: Tail, kind: ValueKind) -> ValuePattern {
+    ValuePattern { prefix, tail, kind }
+}
+
+/// Known token formats, looked for anywhere in a string where a word starts.
+pub const VALUE_PATTERNS: &[ValuePattern] = {
+    use Tail::*;
+    use ValueKind::*;
+    &[
+        pattern("eyJ", Check(is_jwt), Jwt),
+        pattern("-----BEGIN ", Check(is_pem_private_key), PemPrivateKey),
+        pattern("AKIA", Exactly(16, is_upper_alnum), AwsAccessKeyId),
+        pattern("ASIA", Exactly(16, is_upper_alnum), AwsAccessKeyId),
+        pattern("ghp_", AtLeast(30, is_alnum), GitHubToken),
+        pattern("gho_", AtLeast(30, is_alnum), GitHubToken),
+        pattern("ghs_", AtLeast(30, is_alnum), GitHubToken),
+        pattern("ghu_", AtLeast(30, is_alnum), GitHubToken),
+        pattern("ghr_", AtLeast(30, is_alnum), GitHubToken),
+        pattern("github_pat_", AtLeast(40, is_word), GitHubToken),
+        pattern("xoxb-", AtLeast(10, is_alnum_dash), SlackToken),
+        pattern("xoxa-", AtLeast(10, is_alnum_dash), SlackToken),
+        pattern("xoxp-", AtLeast(10, is_alnum_dash), SlackToken),
+        pattern("xoxr-", AtLeast(10, is_alnum_dash), SlackToken),
+        pattern("xoxs-", AtLeast(10, is_alnum_dash), SlackToken),
+        pattern("hooks.slack.com/services/", AtLeast(20, is_alnum_slash), SlackWebhook),
+        pattern("sk_live_", AtLeast(16, is_alnum), StripeSecretKey),
+        pattern("rk_live_", AtLeast(16, is_alnum), StripeSecretKey),
+        pattern("AIza", Exactly(35, is_base64url), GoogleApiKey),
+        pattern("Bearer ", Check(is_bearer_credentials), AuthorizationHeader),
+        pattern("bearer ", Check(is_bearer_credentials), AuthorizationHeader),
+        pattern("Basic ", Check(is_basic_credentials), AuthorizationHeader),
+        pattern("basic ", Check(is_basic_credentials), AuthorizationHeader),
+    ]
+};
+
+/// Bytes that start some value pattern: every other byte is passed over at once.
+const FIRST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < VALUE_PATTERNS.len() {
+        table[VALUE_PATTERNS[i].prefix.as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The kind of secret a string's text looks like, if any.
+pub fn value_kind(text: &str) -> Option<ValueKind> {
+    // A sealed value (any JWE compact value, whoever's key) is ciphertext, not a secret.
+    if seal::is_sealed(text) {
+        return None;
+    }
+    known_format(text).or_else(|| chunks_kind(text))
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn is_upper_alnum(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit()
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_alnum_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+fn is_alnum_slash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'/'
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn is_base64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
+}
+
+/// Bytes a token is made of. A known format counts only where a word of them starts, so the
+/// text is read once however it is built (`eyJ.eyJ.eyJ…` is one word, checked once).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+fn run_length(bytes: &[u8], allowed: fn(u8) -> bool) -> usize {
+    bytes.iter().position(|b| !allowed(*b)).unwrap_or(bytes.len())
+}
+
+/// The first known token format in `text`.
+fn known_format(text: &str) -> Option<ValueKind> {
+    let bytes = text.as_bytes();
+    for (at, &b) in bytes.iter().enumerate() {
+        if !FIRST_BYTES[b as usize] || (at > 0 && is_token_byte(bytes[at - 1])) {
+            continue;
+        }
+        for pattern in VALUE_PATTERNS {
+            let prefix = pattern.prefix.as_bytes();
+            if prefix[0] != b || !bytes[at..].starts_with(prefix) {
+                continue;
+            }
+            let rest = &bytes[at + prefix.len()..];
+            let found = match pattern.tail {
+                Tail::Exactly(count, allowed) => {
+                    let run = run_length(rest, allowed);
+                    run == count && rest.get(run).is_none_or(|b| !b.is_ascii_alphanumeric())
+                }
+                Tail::AtLeast(count, allowed) => run_length(rest, allowed) >= count,
+                // The prefix is ASCII, so `at` is a character boundary.
+                Tail::Check(check) => check(&text[at..]),
+            };
+            if found {
+                return Some(pattern.kind);
+            }
+        }
+    }
+    None
+}
+
+/// A JWS (`header.payload.signature`, the signature empty when unsecured) whose header is
+/// base64url JSON with an `alg`. A JWE (five parts) is encrypted: not a secret in the clear.
+fn is_jwt(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let run = run_length(bytes, |b| is_base64url(b) || b == b'.');
+    let token = &text[..run];
+    let unsecured = token.ends_with('.') && token.matches('.').count() == 2;
+    let parts: Vec<&str> = token.trim_end_matches('.').split('.').collect();
+    let shaped = match parts.len() {
+        3 => parts.iter().all(|p| !p.is_empty()),
+        2 => unsecured && parts.iter().all(|p| !p.is_empty()),
+        _ => false,
+    };
+    if !shaped || parts[0].len() > 4096 {
+        return false;
+    }
+    decode_base64(parts[0].as_bytes())
+        .and_then(|header| serde_json::from_slice::<Map<String, Value>>(&header).ok())
+        .is_some_and(|header| header.contains_key("alg"))
+}
+
+/// `-----BEGIN RSA PRIVATE KEY-----`, `… EC …`, `… OPENSSH …`, `… ENCRYPTED …`, `-----BEGIN PGP
+/// PRIVATE KEY BLOCK-----`; certificates and public keys are not secrets.
+fn is_pem_private_key(text: &str) -> bool {
+    let rest = &text.as_bytes()["-----BEGIN ".len()..];
+    let label = &rest[..rest.len().min(64)];
+    label
+        .windows(5)
+        .position(|w| w == b"-----")
+        .is_some_and(|end| label[..end].windows(11).any(|w| w == b"PRIVATE KEY"))
+}
+
+/// `Bearer <token>`: a token of at least 16 characters with a digit in it (so `Bearer of
+/// responsibilities` is prose).
+fn is_bearer_credentials(text: &str) -> bool {
+    let rest = &text.as_bytes()["Bearer ".len()..];
+    let run = run_length(rest, |b| is_base64url(b) || matches!(b, b'.' | b'~' | b'+' | b'/' | b'='));
+    run >= 16 && rest[..run].iter().any(u8::is_ascii_digit)
+}
+
+/// `Basic <base64 of user:password>`.
+fn is_basic_credentials(text: &str) -> bool {
+    let rest = &text.as_bytes()["Basic ".len()..];
+    let run = run_length(rest, |b| is_base64(b) || b == b'=');
+    run >= 8
+        && decode_base64(&rest[..run]).and_then(|decoded| String::from_utf8(decoded).ok()).is_some_and(
+            |pair| pair.split_once(':').is_some_and(|(user, pass)| !user.is_empty() && !pass.is_empty()),
+        )
+}
+
+/// Standard or URL-safe base64, padding optional.
+fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
+    let text = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for &b in text {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// URLs with credentials, then random-looking tokens, chunk by chunk (chunks are split at
+/// white space and quotes).
+fn chunks_kind(text: &str) -> Option<ValueKind> {
+    let is_gap = |b: &u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b'<' | b'>');
+    let mut start = 0;
+    for chunk in text.as_bytes().split(is_gap) {
+        // Every gap is one ASCII byte, so the chunk's ends are character boundaries.
+        let chunk_text = &text[start..start + chunk.len()];
+        start += chunk.len() + 1;
+        // A data: URL carries a file (an avatar, an icon), not a key.
+        if chunk.is_empty() || chunk.starts_with(b"data:") {
+            continue;
+        }
+        let (plain, url) = match find_scheme_separator(chunk).map(|at| scheme_start(chunk, at)) {
+            Some(start) => (&chunk_text[..start], Some(&chunk_text[start..])),
+            None => (chunk_text, None),
+        };
+        if has_random_token(plain) {
+            return Some(ValueKind::RandomToken);
+        }
+        if let Some(kind) = url.and_then(url_kind) {
+            return Some(kind);
+        }
+    }
+    None
+}
+
+/// Where the first `://` is.
+fn find_scheme_separator(chunk: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = chunk[from..].iter().position(|b| *b == b':') {
+        let at = from + at;
+        if chunk[at + 1..].starts_with(b"//") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Where the scheme before `://` (at `at`) begins; `at` itself when there is none.
+fn scheme_start(bytes: &[u8], at: usize) -> usize {
+    let mut start = at;
+    while start > 0
+        && (bytes[start - 1].is_ascii_alphanumeric() || matches!(bytes[start - 1], b'+' | b'.' | b'-'))
+    {
+        start -= 1;
+    }
+    while start < at && !bytes[start].is_ascii_alphabetic() {
+        start += 1;
+    }
+    start
+}
+
+/// A URL's credentials: a password in its user info, or a query or fragment parameter named
+/// like a secret (`access_token=…`) or holding a random-looking token. The path is an address
+/// (a document id, a file name), not a secret.
+fn url_kind(url: &str) -> Option<ValueKind> {
+    let (_, after_scheme) = url.split_once("://")?;
+    let authority_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
+    let (authority, rest) = after_scheme.split_at(authority_end);
+    if let Some((user_info, _)) = authority.rsplit_once('@')
+        && user_info.split_once(':').is_some_and(|(_, password)| !is_masked(password))
+    {
+        return Some(ValueKind::UrlWithPassword);
+    }
+    let parameters = rest.find(['?', '#']).map_or("", |at| &rest[at + 1..]);
+    for pair in parameters.split(['&', ';', '#', '?']) {
+        let Some((name, value)) = pair.split_once('=') else { continue };
+        let named = key_kind(name).is_some_and(|kind| kind.holds(value));
+        if named || has_random_token(value) {
+            return Some(ValueKind::UrlWithCredential);
+        }
+    }
+    None
+}

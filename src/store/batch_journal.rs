@@ -1,0 +1,130 @@
+//! Batch edits (a bulk `patch`, an `undo`) and the journal that records every save.
+
+use super::Revision;
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
+use crate::domain::CustomData;
+
+/// The name of one batch of saves made as one (a bulk `patch`, an `undo`): the history's
+/// revisions, the journal and `undo` refer to it. [`BatchId::new`] makes one that sorts by
+/// time and is unique in practice: `b20261202T012233Z-3f9a1c`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(pub String);
+
+impl BatchId {
+    /// A new batch id from the current UTC time and 24 random bits.
+    pub fn new() -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        let stamp = now
+            .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+            .unwrap_or_else(|_| now.unix_timestamp().to_string());
+        BatchId(format!("b{stamp}-{:06x}", fastrand::u32(..1 << 24)))
+    }
+}
+
+impl Default for BatchId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for BatchId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which users a batch edit goes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every user, in list order.
+    All,
+    /// The users the list filter's rule matches ([`crate::domain::filter::Filter`], as
+    /// `list --search` and [`UserStore::scan_matches`]), in list order.
+    Search(String),
+    /// These user ids, in this order (references already resolved by the caller).
+    Ids(Vec<String>),
+}
+
+/// What the edit of one user in a batch decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchEdit {
+    /// Leave the user as is (the patch does not apply to them, or changes nothing).
+    Keep,
+    /// Save this document as the user's new revision, tagged with the batch.
+    Replace(CustomData),
+}
+
+/// What a batch wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub batch: BatchId,
+    /// Users the selection went over.
+    pub matched: u64,
+    /// Users given a new revision.
+    pub saved: u64,
+}
+
+/// What an undo did: its own batch, and the users of the undone batch it left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoSummary {
+    pub undo: BatchSummary,
+    /// Users of the undone batch saved again since (by anyone), with the revision they are
+    /// at now: left as they are, since restoring them would overwrite that later save.
+    pub changed_since: Vec<(String, Revision)>,
+}
+
+/// One save of one user's customData, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub saved_at: i64,
+    /// As the history records it: the OS account, and the SSH client's address.
+    pub saved_by: String,
+    pub user_id: String,
+    pub revision: Revision,
+    /// The saved document's size in bytes.
+    pub size: usize,
+    /// Top-level keys the save added, removed and changed the value of.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub batch: Option<BatchId>,
+    /// The entry's place in the journal: with `saved_at`, what orders it (newest first) and
+    /// what [`JournalQuery::before`] pages from. Unique per entry, rising with each save.
+    pub sequence: u64,
+}
+
+impl JournalEntry {
+    /// Where the next page, newest first, starts: [`JournalQuery::before`] this entry.
+    pub fn position(&self) -> (i64, u64) {
+        (self.saved_at, self.sequence)
+    }
+
+    /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
+    /// and the screen's overlay show them (not yet made inert).
+    pub fn key_summary(&self) -> String {
+        [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]
+            .iter()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(mark, keys)| format!("{mark}{}", keys.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What part of the journal to read; every field narrows it (`None`: no bound).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalQuery {
+    /// Saves at or after this time (epoch ms).
+    pub since: Option<i64>,
+    /// Saves before this time (epoch ms).
+    pub until: Option<i64>,
+    pub user_id: Option<String>,
+    /// Saves whose author contains this text.
+    pub saved_by: Option<String>,
+    pub batch: Option<BatchId>,
+    /// Only entries older than this position ([`JournalEntry::position`]): the next page of a
+    /// reader going back in time.
+    pub before: Option<(i64, u64)>,
+}

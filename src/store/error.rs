@@ -1,0 +1,142 @@
+//! What can go wrong in a store, each with what the operator should know.
+
+use thiserror::Error;
+
+use super::{RecordError, Revision, UserField, UserMatch};
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
+use crate::domain::ValidationError;
+
+/// What can go wrong in the store, each with what the operator should know.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
+    UserNotFound(String),
+    #[error(
+        "{reference:?} names more than one user: {}; say which with {}",
+        .matches.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        explicit_forms(.reference, .matches)
+    )]
+    Ambiguous { reference: String, matches: Vec<UserMatch> },
+    #[error("the schema has no revision {0} (see `custodian schema history`)")]
+    SchemaRevisionNotFound(Revision),
+    #[error("user {user} has no revision {revision}")]
+    RevisionNotFound { user: String, revision: Revision },
+    #[error(
+        "conflict: user {user} is at revision {found}, not {expected}; someone saved in between. Reload, then apply your change again"
+    )]
+    Conflict { user: String, expected: Revision, found: Revision },
+    #[error("{field} {value:?} already belongs to user {existing}")]
+    Duplicate { field: &'static str, value: String, existing: String },
+    #[error("user id {0:?} already exists (use --upsert to replace it)")]
+    IdExists(String),
+    #[error("{0}")]
+    InvalidRecord(RecordError),
+    #[error("{origin}: {reason}")]
+    RecordConflict { origin: String, reason: Box<StoreError> },
+    #[error("invalid customData: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("the database is busy: another operator is writing; try again")]
+    Busy,
+    #[error("read-only: the database was opened with --read-only; nothing was written")]
+    ReadOnly,
+    #[error("{path}: no such database file (create one with `custodian init --db {path}`)")]
+    Missing { path: String },
+    #[error("{path}: already exists; not overwriting it")]
+    AlreadyExists { path: String },
+    /// redb cannot read such a file read-only at all (it refuses rather than read the last
+    /// committed state), so the message names the command that repairs it.
+    #[error(
+        "{path}: was not closed cleanly (a process using it was killed or the machine stopped) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: `custodian --db {quoted} info`",
+        quoted = crate::inert::shell_word(path)
+    )]
+    NeedsRepair { path: String },
+    #[error("{path}: not a custodian database ({detail})")]
+    NotADatabase { path: String, detail: String },
+    #[error(
+        "{path}: written by a newer custodian (schema {found}; this one knows {supported}); upgrade custodian"
+    )]
+    NewerSchema { path: String, found: u64, supported: u64 },
+    #[error(
+        "{path}: locked by another program that opened it in a different locking mode (an older custodian or a redb tool); close it and retry"
+    )]
+    Locked { path: String },
+    #[error("{context}: {error}")]
+    Io { context: String, error: std::io::Error },
+    #[error("database error: {0}")]
+    Database(String),
+    /// A PostgreSQL server could not be reached or refused us (the password never appears).
+    #[error("{0}")]
+    Connection(String),
+    #[error(
+        "conflict: user {user} was changed outside custodian (by Logto or SQL) since it was read; nothing was written. Reload, then apply your change again"
+    )]
+    ChangedOutside { user: String },
+    #[error(
+        "{url}: custodian's schema is not in this database, so nothing can be saved; run `custodian --db {url} init` once as a role allowed to create it"
+    )]
+    NotInitialised { url: String },
+    /// An operation this backend does not offer (exit 2: a usage error).
+    #[error("{0}")]
+    NotOnThisBackend(String),
+    /// The server went away, or ended our session, after we were connected: nothing more is
+    /// read or written until [`UserStore::reconnect`] succeeds. `detail` says what it meant
+    /// for the call that found out (a save: that it did not happen).
+    #[error("{server}: connection lost (the server ended the session or the network dropped){detail}")]
+    ConnectionLost { server: String, detail: String },
+    /// The connection went while a save's COMMIT was on its way: the server may have committed
+    /// it or not. Never reported as saved; [`UserStore::save_landed`] finds out which after a
+    /// reconnect.
+    #[error(
+        "{server}: the connection was lost while the save of user {user} was committing: custodian cannot tell yet whether it was saved (as revision {revision}); reconnect to find out"
+    )]
+    SaveOutcomeUnknown { server: String, user: String, revision: Revision },
+    /// A statement ran past the session's `statement_timeout`: the server stopped it (a write
+    /// in it was rolled back).
+    #[error(
+        "{server}: the server did not answer within {seconds} s (statement_timeout); nothing was changed. Try again, or look at the server's load"
+    )]
+    TimedOut { server: String, seconds: u64 },
+    #[error("no batch {0} (see `custodian changes` for the batches there are)")]
+    BatchNotFound(String),
+    /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
+    #[error("the query was cancelled")]
+    Cancelled,
+}
+
+/// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
+/// two matched by the same field (users an upgrade found colliding under the fold).
+fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
+    let mut fields: Vec<UserField> = matches.iter().map(|m| m.field).collect();
+    fields.sort();
+    fields.dedup();
+    let forms: Vec<String> = if fields.len() == matches.len() {
+        fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect()
+    } else {
+        matches.iter().map(|m| format!("id:{}", m.id)).collect()
+    };
+    match forms.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => forms.join(""),
+    }
+}
+
+impl StoreError {
+    /// Whether the error is a refusal because of someone else's data (exit code 5).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict { .. }
+                | StoreError::ChangedOutside { .. }
+                | StoreError::Duplicate { .. }
+                | StoreError::IdExists(_)
+                | StoreError::RecordConflict { .. }
+        )
+    }
+
+    /// Whether the store lost its connection and must reconnect before anything else works.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, StoreError::ConnectionLost { .. } | StoreError::SaveOutcomeUnknown { .. })
+    }
+}

@@ -1,0 +1,145 @@
+//! What a store's reads, saves and imports give back: list rows, users with their revision,
+//! stored documents and schemas, history entries, scan steps, counts.
+
+use super::{BatchId, Revision};
+// Named in the doc comments only.
+#[cfg(doc)]
+use super::UserStore;
+use crate::domain::User;
+
+/// The sort key of a user in the list: the lower-cased handle, then the id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ListKey(pub String);
+
+/// Where to start reading the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    First,
+    Last,
+    /// From this key on, including it.
+    From(ListKey),
+    After(ListKey),
+    Before(ListKey),
+}
+
+/// One row of the user list: what the list shows, without customData.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListEntry {
+    pub key: ListKey,
+    /// Boxed: a search holds up to 2,000 entries and merges them as hits arrive; moving a
+    /// pointer instead of the whole user keeps that merge cheap in time and memory.
+    pub user: Box<User>,
+    pub revision: Revision,
+}
+
+/// A user with the facts of their current customData revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub user: User,
+    pub revision: Revision,
+    /// When the current revision was saved (epoch ms) and by whom.
+    pub revised_at: i64,
+    pub revised_by: String,
+}
+
+/// The stored customData text of a user and the revision it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub text: String,
+    pub revision: Revision,
+}
+
+/// The deployment's JSON Schema for customData as stored, and the revision it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSchema {
+    pub text: String,
+    pub revision: Revision,
+}
+
+/// One entry of a user's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionInfo {
+    pub revision: Revision,
+    pub saved_at: i64,
+    pub saved_by: String,
+    pub size: usize,
+    pub current: bool,
+    /// The batch (a `patch --yes`, an `undo`) that saved this revision; `None` for a save of
+    /// its own (and for every revision of the schema).
+    pub batch: Option<BatchId>,
+}
+
+/// One step of a full scan (see [`UserStore::scan_matches`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanStep {
+    /// The matches among the users of this step, in list order.
+    pub hits: Vec<ListEntry>,
+    pub scanned: usize,
+    /// The list key the next step starts after; `None` when the scan is done.
+    pub next: Option<ListKey>,
+}
+
+/// How many users a store holds, and whether the figure was counted or estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserCount {
+    pub users: u64,
+    /// False when counting would cost too much (PostgreSQL at many users): `users` is then
+    /// the server's estimate, and whatever shows it says so.
+    pub exact: bool,
+}
+
+/// Who decides the order of a document's keys once it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// A saved document comes back with its keys in the order they were written.
+    AsWritten,
+    /// The backend named here keeps keys in its own order (PostgreSQL's jsonb: shorter keys
+    /// first, then bytewise): a reordering is no change, and the editor says whose order it is.
+    Backend(&'static str),
+}
+
+/// What a save did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Saved {
+        revision: Revision,
+        /// The top-level keys of the document this save replaced that the new one does not
+        /// have, in the old document's order: computed inside the write transaction, so they
+        /// are what this save removed even when someone else saved just before it.
+        removed: Vec<String>,
+    },
+    /// The new document is the stored one: nothing was written.
+    Unchanged { revision: Revision },
+}
+
+impl SaveOutcome {
+    /// The user's revision after the save.
+    pub fn revision(&self) -> Revision {
+        match self {
+            SaveOutcome::Saved { revision, .. } | SaveOutcome::Unchanged { revision } => *revision,
+        }
+    }
+}
+
+/// Whether an import may touch users that already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    InsertOnly,
+    /// An existing id gets the fields the record gives; a field the record does not have
+    /// (customData, createdAt, any profile field) keeps what is stored. customData changes
+    /// as a save does (a new revision, the old one in the history, `updatedAt` bumped);
+    /// `updatedAt` never goes backwards.
+    Upsert,
+}
+
+/// What an import did. `unchanged` counts records identical to what was stored (nothing
+/// written for them); anything rewritten is `updated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// For each upsert that replaced a document with one lacking some of its top-level keys:
+    /// the user id and those keys, in the old document's order.
+    pub removed_keys: Vec<(String, Vec<String>)>,
+}
