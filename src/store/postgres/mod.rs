@@ -15,8 +15,10 @@
 //! being replaced, that `users.updated_at` is still what it read (Logto's `set_updated_at`
 //! trigger moves it on every write, so any outside write in between is a conflict).
 
+mod batch;
 pub mod connect;
 mod errors;
+mod journal;
 mod json_schema;
 mod keys;
 mod rows;
@@ -153,6 +155,8 @@ struct Session {
     client: Client,
     role: String,
     initialised: bool,
+    /// The layout `custodian.meta` says the schema has (0: no schema).
+    layout: i64,
     /// Whether the list may read `custodian.user_keys` (see [`PostgresStore`]'s `keyed`).
     keyed: bool,
 }
@@ -171,6 +175,9 @@ pub struct PostgresStore {
     read_only: bool,
     /// Whether `custodian --db URL init` made custodian's schema in this database.
     initialised: bool,
+    /// The layout of custodian's schema when the store was opened (0: none): batches and the
+    /// journal need [`POSTGRES_SCHEMA_VERSION`]'s, which `init` upgrades to.
+    layout: i64,
     /// Whether [`PostgresOptions::use_key_table`] was asked for (kept for
     /// [`PostgresStore::another_connection`]).
     key_table_asked: bool,

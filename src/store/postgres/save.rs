@@ -1,7 +1,9 @@
 //! A customData save (the revision and outside-write checks, the history row of the
 //! document it replaces), a user's history and the text of one revision.
 
+use super::journal::Written;
 use super::*;
+use crate::store::BatchId;
 
 impl PostgresStore {
     pub(super) fn save_document(
@@ -92,20 +94,34 @@ impl PostgresStore {
             .query_opt(
                 "update public.users u set custom_data = $3::text::jsonb \
                  where u.tenant_id = $1 and u.id = $2 and (extract(epoch from u.updated_at) * 1000000)::int8 = $4 \
-                 returning (extract(epoch from u.updated_at) * 1000000)::int8",
+                 returning (extract(epoch from u.updated_at) * 1000000)::int8, u.custom_data::text",
                 &[&self.tenant, &id, &new_text, &updated_micros],
             )
             .map_err(fail)?
             .ok_or_else(|| StoreError::ChangedOutside { user: id.to_owned() })?;
         let new_micros: i64 = updated.get(0);
         let revision = current + 1;
-        tx.execute(
-            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-             select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
-             from public.users u where u.tenant_id = $1 and u.id = $2",
-            &[&self.tenant, &id, &(revision as i64), &author.0],
-        )
-        .map_err(fail)?;
+        if self.layout >= POSTGRES_SCHEMA_VERSION {
+            // The journal's columns, from what jsonb now holds.
+            let written = Written::between(id, &replaced, &updated.get::<_, String>(1))?;
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys) \
+                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
+            )
+            .map_err(fail)?;
+        } else {
+            // A schema `init` has not upgraded yet: saved as before; the journal works the
+            // keys and size out once it can be read.
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(revision as i64), &author.0],
+            )
+            .map_err(fail)?;
+        }
         // The COMMIT went out and no answer came back: the server may have committed it or
         // not. Never reported as saved nor as not saved; the caller finds out after
         // reconnecting ([`UserStore::save_landed`]).
@@ -125,11 +141,15 @@ impl PostgresStore {
         let (document, _) = self.current_document(id)?;
         let mut out = Vec::new();
         if self.initialised {
+            // The batch column comes with layout 3; before it no revision has one.
+            let batch = if self.layout >= POSTGRES_SCHEMA_VERSION { "h.batch_id" } else { "null::text" };
             let rows = self
                 .lock()
                 .query(
-                    "select h.revision, floor(extract(epoch from h.saved_at) * 1000)::int8, h.saved_by, h.custom_data::text \
-                     from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision",
+                    &format!(
+                        "select h.revision, floor(extract(epoch from h.saved_at) * 1000)::int8, h.saved_by, h.custom_data::text, {batch} \
+                         from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision"
+                    ),
                     &[&self.tenant, &id],
                 )
                 .map_err(|e| self.fail(e))?;
@@ -142,7 +162,7 @@ impl PostgresStore {
                     saved_by: row.get(2),
                     size: canonical_from_jsonb(id, &text)?.len(),
                     current: false,
-                    batch: None,
+                    batch: row.get::<_, Option<String>>(4).map(BatchId),
                 });
             }
         }

@@ -37,6 +37,7 @@ impl PostgresStore {
             role: session.role,
             read_only: options.read_only,
             initialised: session.initialised,
+            layout: session.layout,
             key_table_asked: options.use_key_table,
             keyed: session.keyed,
             seen: Mutex::new(HashMap::new()),
@@ -108,11 +109,23 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .get(0);
+        // A schema made before `meta` had a version row is layout 1.
+        let layout = if initialised {
+            client
+                .query_one(
+                    "select coalesce((select m.value from custodian.meta m where m.key = 'schema_version'), 1)",
+                    &[],
+                )
+                .map_err(fail)?
+                .get(0)
+        } else {
+            0
+        };
         let keyed = options.use_key_table
             && !options.read_only
             && initialised
             && keys::usable(&mut client).map_err(fail)?;
-        Ok(Session { client, role, initialised, keyed })
+        Ok(Session { client, role, initialised, layout, keyed })
     }
 
     /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
@@ -191,6 +204,28 @@ impl PostgresStore {
     /// Whether custodian's schema is in the database (saves need it).
     pub fn is_initialised(&self) -> bool {
         self.initialised
+    }
+
+    /// The layout of custodian's schema in this database (0: none; see
+    /// [`POSTGRES_SCHEMA_VERSION`]).
+    pub fn schema_layout(&self) -> i64 {
+        self.layout
+    }
+
+    /// Refuses what needs the journal's columns and `custodian.batches` on a schema `init`
+    /// has not upgraded yet (or has not made), naming the command that does.
+    pub(super) fn require_journal_layout(&self) -> Result<(), StoreError> {
+        if !self.initialised {
+            return Err(StoreError::NotInitialised { url: self.spec.to_string() });
+        }
+        if self.layout < POSTGRES_SCHEMA_VERSION {
+            return Err(StoreError::SchemaNeedsUpgrade {
+                url: self.spec.to_string(),
+                found: self.layout,
+                wanted: POSTGRES_SCHEMA_VERSION,
+            });
+        }
+        Ok(())
     }
 
     /// The session, for anything but a scan's next step: a scan left open between steps is

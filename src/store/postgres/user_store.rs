@@ -2,6 +2,7 @@
 //! tenant's users, the larger ones in the files beside this one.
 
 use super::*;
+use crate::store::{BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, Selection, UndoSummary};
 
 impl UserStore for PostgresStore {
     fn is_read_only(&self) -> bool {
@@ -294,6 +295,41 @@ impl UserStore for PostgresStore {
 
     fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError> {
         self.schema_text_of(revision)
+    }
+
+    fn edit_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        self.write_batch(batch, selection, edit, author)
+    }
+
+    fn for_each_selected(
+        &self,
+        selection: &Selection,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.visit_selected(selection, visit)
+    }
+
+    fn undo_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        self.undo_written_batch(batch, undo, author)
+    }
+
+    fn journal(
+        &self,
+        query: &JournalQuery,
+        visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read_journal(query, visit)
     }
 
     fn import(
