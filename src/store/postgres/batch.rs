@@ -146,7 +146,8 @@ impl PostgresStore {
         // `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
             .query(
-                "with n as (select * from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
+                "with n as (select n.id, n.doc, n.rev, n.recorded \
+                     from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
                  old as (select u.id, u.custom_data, u.updated_at, n.doc, n.rev, n.recorded from n \
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
                      where u.custom_data is distinct from n.doc::jsonb), \
