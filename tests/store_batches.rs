@@ -358,8 +358,16 @@ fn a_batch_or_journal_on_a_schema_init_has_not_upgraded_names_init() {
     let (db, store) = postgres_with_user("{}");
     drop(store);
     db.superuser()
-        .batch_execute("update custodian.meta set value = 2 where key = 'schema_version'")
-        .expect("back to layout 2");
+        .batch_execute(
+            "drop trigger history_saved_ms on custodian.history;
+             drop function custodian.history_saved_ms();
+             alter table custodian.history drop column sequence, drop column saved_ms, drop column batch_id,
+                 drop column size, drop column keys;
+             drop sequence custodian.history_sequence;
+             drop table custodian.batches;
+             update custodian.meta set value = 2 where key = 'schema_version'",
+        )
+        .expect("back to layout 2, as the custodian before batches left it");
     let store =
         PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
     let error =
@@ -372,6 +380,7 @@ fn a_batch_or_journal_on_a_schema_init_has_not_upgraded_names_init() {
     // A save still works (as an older custodian's would), and init upgrades.
     let saved = CustomData::parse(r#"{"a":1}"#).expect("doc");
     store.replace_custom_data("u1", &saved, None, &author()).expect("a save works");
+    assert_eq!(store.history("u1").expect("history").len(), 2);
     db.init_custodian();
     let store =
         PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
