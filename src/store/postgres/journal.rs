@@ -10,8 +10,8 @@ use super::*;
 use crate::domain::diff::{added_keys, changed_keys};
 use crate::store::{BatchId, JournalEntry, JournalQuery};
 
-/// Rows fetched from the journal's portal at a time.
-const JOURNAL_FETCH: i32 = 500;
+/// Rows read from the journal at a time.
+const JOURNAL_PAGE: i64 = 500;
 
 /// What a save wrote, as its journal columns keep it.
 pub(super) struct Written {
@@ -110,6 +110,10 @@ impl PostgresStore {
         done.and(end)
     }
 
+    /// Page after page, each a `limit` query from where the last one ended (in the same
+    /// snapshot): a bound portal would be planned for every row the bounds allow, and the
+    /// planner then sorts the whole range (2.5 s at 200,000 rows) where the index gives the
+    /// newest at once.
     fn journal_in(
         &self,
         tx: &mut Transaction<'_>,
@@ -117,51 +121,57 @@ impl PostgresStore {
         visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         let fail = |e: postgres::Error| self.fail(e);
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant];
-        let mut conditions = String::new();
-        let (before_at, before_sequence) =
-            query.before.map_or((0, 0), |(at, seq)| (at, seq.min(i64::MAX as u64) as i64));
         let batch = query.batch.as_ref().map(|b| b.0.clone());
+        // $1 the tenant, $2 and $3 where the page starts (exclusive), $4 the page's size.
+        let mut bounds: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let mut conditions = String::new();
+        let add = |conditions: &mut String, sql: &str, n: usize| {
+            conditions.push_str(&sql.replace('?', &format!("${}", n + 4)));
+        };
         if let Some(since) = &query.since {
-            params.push(since);
-            conditions.push_str(&format!(" and h.saved_ms >= ${}", params.len()));
+            bounds.push(since);
+            add(&mut conditions, " and h.saved_ms >= ?", bounds.len());
         }
         if let Some(until) = &query.until {
-            params.push(until);
-            conditions.push_str(&format!(" and h.saved_ms < ${}", params.len()));
-        }
-        if query.before.is_some() {
-            params.push(&before_at);
-            params.push(&before_sequence);
-            let n = params.len();
-            conditions.push_str(&format!(" and (h.saved_ms, h.sequence) < (${}, ${n})", n - 1));
+            bounds.push(until);
+            add(&mut conditions, " and h.saved_ms < ?", bounds.len());
         }
         if let Some(user) = &query.user_id {
-            params.push(user);
-            conditions.push_str(&format!(" and h.user_id = ${}", params.len()));
+            bounds.push(user);
+            add(&mut conditions, " and h.user_id = ?", bounds.len());
         }
         if let Some(who) = &query.saved_by {
-            params.push(who);
-            conditions.push_str(&format!(" and strpos(h.saved_by, ${}) > 0", params.len()));
+            bounds.push(who);
+            add(&mut conditions, " and strpos(h.saved_by, ?) > 0", bounds.len());
         }
         if let Some(batch) = &batch {
-            params.push(batch);
-            conditions.push_str(&format!(" and h.batch_id = ${}", params.len()));
+            bounds.push(batch);
+            add(&mut conditions, " and h.batch_id = ?", bounds.len());
         }
         let sql = format!(
-            "select {JOURNAL_COLUMNS} from custodian.history h where h.tenant_id = $1{conditions} \
-             order by h.saved_ms desc, h.sequence desc"
+            "select {JOURNAL_COLUMNS} from custodian.history h \
+             where h.tenant_id = $1 and (h.saved_ms, h.sequence) < ($2, $3){conditions} \
+             order by h.saved_ms desc, h.sequence desc limit $4"
         );
-        let portal = tx.bind(sql.as_str(), &params).map_err(fail)?;
+        let statement = tx.prepare(&sql).map_err(fail)?;
+        let (mut at, mut sequence) =
+            query.before.map_or((i64::MAX, i64::MAX), |(at, seq)| (at, seq.min(i64::MAX as u64) as i64));
+        let page = JOURNAL_PAGE;
         loop {
-            let rows = tx.query_portal(&portal, JOURNAL_FETCH).map_err(fail)?;
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &at, &sequence, &page];
+            params.extend(bounds.iter().copied());
+            let rows = tx.query(&statement, &params).map_err(fail)?;
+            let mut last = None;
             for row in &rows {
-                if !visit(&journal_entry(row)?)? {
+                let entry = journal_entry(row)?;
+                if !visit(&entry)? {
                     return Ok(());
                 }
+                last = Some((entry.saved_at, entry.sequence.min(i64::MAX as u64) as i64));
             }
-            if rows.len() < JOURNAL_FETCH as usize {
-                return Ok(());
+            match last {
+                Some(next) if rows.len() as i64 == page => (at, sequence) = next,
+                _ => return Ok(()),
             }
         }
     }
