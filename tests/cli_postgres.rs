@@ -220,7 +220,7 @@ fn help_says_which_commands_work_on_postgresql() {
     let paragraph = collapsed(&help);
     assert!(
         paragraph.contains(
-            "There the editor and list, get, set, history, restore, export and info work on the tenant's users"
+            "There the editor and list, get, set, history, restore, patch, undo, changes, export and info work on the tenant's users"
         ),
         "{help}"
     );
@@ -279,21 +279,100 @@ fn the_json_schema_is_kept_per_tenant_on_postgresql_and_holds_set_and_check_to_i
     assert_eq!(run(&home, &["--db", &admin, "--tenant", "admin", "schema", "get"], None).code, 3);
 }
 
-#[test]
-fn patch_yes_and_undo_answer_in_one_line_with_exit_2_on_postgres_and_the_dry_run_works() {
+/// The batch id on the first line of `patch --yes` or `undo` (`batch b…: saved …`).
+fn batch_of(run: &Run) -> String {
+    run.stdout.split_whitespace().nth(1).map(|b| b.trim_end_matches(':').to_owned()).expect("a batch id")
+}
+
+/// Logto's database with custodian's schema, and a patch file adding `"flag": true`.
+fn logto_ready_to_patch(home: &PrivateHome) -> (LogtoDb, String, String) {
     let db = logto();
-    let home = PrivateHome::new(&[]);
-    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
-    let url = db.tenant_url("default");
+    run(home, &["--db", &db.superuser_url(), "init"], None).ok();
     let patch = home.path("patch.json");
     std::fs::write(&patch, r#"[{"op":"add","path":"/flag","value":true}]"#).expect("write the patch");
-    let patch = patch.to_str().expect("a UTF-8 path");
-    let dry = run(&home, &["--db", &url, "patch", patch, "--all"], None).ok();
+    let url = db.tenant_url("default");
+    (db, url, patch.to_str().expect("a UTF-8 path").to_owned())
+}
+
+#[test]
+fn patch_dry_run_writes_nothing_and_yes_writes_one_batch_that_history_tags_on_postgres() {
+    let home = PrivateHome::new(&[]);
+    let (_db, url, patch) = logto_ready_to_patch(&home);
+    let dry = run(&home, &["--db", &url, "patch", &patch, "--all", "--dry-run"], None).ok();
     assert!(dry.stdout.contains("2 users would change"), "{dry:?}");
-    let line = run(&home, &["--db", &url, "patch", patch, "--all", "--yes"], None).fails(2);
-    assert!(line.contains("patch --yes: batches are not kept on this backend"), "{line}");
-    let line = run(&home, &["--db", &url, "undo", "b20990101T000000Z-000000"], None).fails(2);
-    assert!(line.starts_with("custodian: undo: batches are not kept"), "{line}");
+    assert!(dry.stdout.contains("+   \"flag\": true"), "the diff of the first users: {dry:?}");
     let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
-    assert!(!got.stdout.contains("flag"), "nothing written: {got:?}");
+    assert!(!got.stdout.contains("flag"), "nothing written by the dry run: {got:?}");
+
+    let yes = run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    assert!(yes.stdout.contains("saved 2 users of 2"), "{yes:?}");
+    let batch = batch_of(&yes);
+    assert!(yes.stdout.contains(&format!("custodian undo {batch}")), "{yes:?}");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok().stdout;
+    assert!(history.lines().last().is_some_and(|l| l.contains(&format!("batch {batch}"))), "{history}");
+    let got = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(got.stdout.contains("\"flag\": true"), "{got:?}");
+}
+
+#[test]
+fn undo_on_postgres_leaves_a_user_logto_changed_since_alone_lists_it_and_exits_5() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    // Logto (or anyone with SQL) writes bob's customData after the batch: no custodian
+    // history row says so, only the document itself.
+    db.superuser()
+        .execute("update users set custom_data = '{\"flag\": true, \"logto\": 1}' where id = 'u2'", &[])
+        .expect("an outside write");
+    let undo = run(&home, &["--db", &url, "undo", &batch], None);
+    assert!(undo.stdout.contains(&format!("restored 1 user of batch {batch}")), "{undo:?}");
+    assert!(undo.stdout.contains("u2 now at revision 3"), "{undo:?}");
+    let line = undo.fails(5);
+    assert!(line.contains("left alone"), "{line}");
+    let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(bob.stdout.contains("\"logto\": 1"), "left as Logto wrote it: {bob:?}");
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(alice.stdout.contains("\"dark\"") && !alice.stdout.contains("flag"), "restored: {alice:?}");
+    let unknown = run(&home, &["--db", &url, "undo", "b20990101T000000Z-000000"], None).fails(3);
+    assert!(unknown.contains("no batch b20990101T000000Z-000000"), "{unknown}");
+}
+
+#[test]
+fn changes_on_postgres_lists_custodians_saves_by_time_user_batch_and_as_json() {
+    let home = PrivateHome::new(&[]);
+    let (_db, url, patch) = logto_ready_to_patch(&home);
+    run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"theme":"light","beta":true}"#)).ok();
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let json = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["--db", url.as_str(), "changes", "--json"];
+        all.extend_from_slice(args);
+        let out = run(&home, &all, None).ok();
+        out.stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    };
+    let every = json(&[]);
+    let saves: Vec<(String, u64, String)> = every
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (text("userId"), e["revision"].as_u64().unwrap_or(0), text("savedBy"))
+        })
+        .collect();
+    let tester = custodian::store::Author::describe_for_tests("tester");
+    assert_eq!(
+        saves.iter().filter(|s| s.2 != "outside custodian").count(),
+        3,
+        "alice's save and the batch's two: {saves:?}"
+    );
+    assert!(saves.contains(&("u1".into(), 3, tester.clone())) && saves.contains(&("u1".into(), 2, tester)));
+    let alice = json(&["--user", "alice"]);
+    assert_eq!(alice.iter().map(|e| e["revision"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(alice[0]["added"], serde_json::json!(["flag"]));
+    assert_eq!(alice[1]["changed"], serde_json::json!(["theme"]));
+    let in_batch = json(&["--batch", &batch]);
+    assert_eq!(in_batch.len(), 2, "{in_batch:?}");
+    assert!(in_batch.iter().all(|e| e["batch"] == batch.as_str()));
+    assert_eq!(json(&["--since", "1h"]).len(), every.len());
+    assert!(json(&["--since", "2099-01-01"]).is_empty());
+    let table = run(&home, &["--db", &url, "changes", "--limit", "2"], None).ok();
+    assert!(table.stdout.contains(&batch) && table.stdout.contains("+flag"), "{table:?}");
 }

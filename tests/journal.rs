@@ -1,16 +1,21 @@
 //! The journal of every save (`custodian changes`), at the store: each way a customData
 //! revision is written leaves exactly one entry, in the same transaction; queries by time,
-//! user, author and batch; and the upgrade that builds it for an older file from the history.
+//! user, author and batch, through the `UserStore` trait on both stores (redb, and Logto's
+//! PostgreSQL with custodian's schema); and, for a database file only, imports, the upgrade
+//! that builds the journal for an older file from the history, and a read-only handle.
 
 use std::path::Path;
 
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, JournalEntry, JournalQuery, NewUser, OpenOptions, RedbStore, SCHEMA_VERSION,
-    StoreError, UserStore,
+    Author, BatchEdit, BatchId, ImportMode, JournalEntry, JournalQuery, NewUser, OpenOptions,
+    PostgresOptions, PostgresStore, RedbStore, SCHEMA_VERSION, Selection, StoreError, UserStore,
 };
+use support::postgres::LogtoDb;
 use tempfile::TempDir;
+
+mod support;
 
 fn data(text: &str) -> CustomData {
     CustomData::parse(text).expect("test document is valid customData")
@@ -142,51 +147,155 @@ fn a_refused_import_journals_nothing() {
     assert_eq!(saves(&everything(&store)), [("u1".into(), 1, "importer".into())]);
 }
 
-/// Three users saved by two operators, with a gap in time between the saves.
-fn journaled_db() -> (TempDir, RedbStore) {
-    let (dir, store) = empty_db();
-    import(
-        &store,
-        "{\"id\":\"u1\",\"username\":\"alice\"}\n{\"id\":\"u2\",\"username\":\"bob\"}\n{\"id\":\"u3\"}",
-        ImportMode::InsertOnly,
-        "ops via 203.0.113.9",
+/// Users in a store on either backend, and who the journal says made their first revision:
+/// the importer on redb; on PostgreSQL, where Logto creates users, custodian finds their first
+/// document when it first saves over it and keeps it as `outside custodian`.
+struct Fixture {
+    store: Box<dyn UserStore>,
+    created_by: &'static str,
+    _keep: (Option<TempDir>, Option<LogtoDb>),
+}
+
+impl Fixture {
+    fn redb(users: &str) -> Self {
+        let (dir, store) = empty_db();
+        let lines: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(users)
+            .expect("users")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        import(&store, &lines.join("\n"), ImportMode::InsertOnly, "importer");
+        Self { store: Box::new(store), created_by: "importer", _keep: (Some(dir), None) }
+    }
+
+    fn postgres(users: &str) -> Self {
+        let db = LogtoDb::new();
+        db.init_custodian();
+        db.insert_json("default", users);
+        let store =
+            PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+        Self { store: Box::new(store), created_by: "outside custodian", _keep: (None, Some(db)) }
+    }
+
+    fn store(&self) -> &dyn UserStore {
+        self.store.as_ref()
+    }
+}
+
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
+}
+
+/// The keys of an entry, each list sorted (jsonb keeps keys in an order of its own).
+fn keys(entry: &JournalEntry) -> (Vec<String>, Vec<String>, Vec<String>) {
+    (sorted(entry.added.clone()), sorted(entry.removed.clone()), sorted(entry.changed.clone()))
+}
+
+fn a_save_a_restore_and_a_batch_each_leave_one_entry_with_their_keys(f: &Fixture) {
+    let store = f.store();
+    store
+        .replace_custom_data("u1", &data(r#"{"plan":"pro","beta":true}"#), None, &Author("editor".into()))
+        .expect("save");
+    // The same document again writes nothing, and journals nothing.
+    store
+        .replace_custom_data("u1", &data(r#"{"plan":"pro","beta":true}"#), None, &Author("editor".into()))
+        .expect("same");
+    store.restore("u1", 1, Some(2), &Author("restorer".into())).expect("restore");
+    let batch = BatchId::new();
+    let mut add_flag = |_: &custodian::store::UserRecord, text: &str| {
+        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored");
+        object.insert("flag".into(), true.into());
+        Ok(BatchEdit::Replace(custodian::domain::CustomData::from_object(object)))
+    };
+    store
+        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_flag, &Author("patcher".into()))
+        .expect("batch");
+
+    let entries = journal(store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
+    assert_eq!(
+        saves(&entries),
+        [
+            ("u1".into(), 4, "patcher".into()),
+            ("u1".into(), 3, "restorer".into()),
+            ("u1".into(), 2, "editor".into()),
+            ("u1".into(), 1, f.created_by.into()),
+        ],
+        "newest first, one per revision"
     );
+    let none: Vec<String> = Vec::new();
+    assert_eq!(keys(&entries[3]), (strings(&["lang", "plan"]), none.clone(), none.clone()));
+    assert_eq!(keys(&entries[2]), (strings(&["beta"]), strings(&["lang"]), strings(&["plan"])));
+    assert_eq!(keys(&entries[1]), (strings(&["lang"]), strings(&["beta"]), strings(&["plan"])));
+    assert_eq!(keys(&entries[0]), (strings(&["flag"]), none.clone(), none));
+    assert_eq!(entries[0].batch.as_ref(), Some(&batch));
+    assert!(entries[1..].iter().all(|e| e.batch.is_none()));
+    let by_batch = journal(store, &JournalQuery { batch: Some(batch), ..JournalQuery::default() });
+    assert_eq!(saves(&by_batch), saves(&entries[..1]));
+    // Every entry agrees with the history: the same time, author and size.
+    for info in store.history("u1").expect("history") {
+        let entry = entries.iter().find(|e| e.revision == info.revision).expect("an entry per revision");
+        assert_eq!(
+            (entry.saved_at, entry.saved_by.as_str(), entry.size),
+            (info.saved_at, info.saved_by.as_str(), info.size)
+        );
+    }
+}
+
+fn a_save_refused_as_a_conflict_journals_nothing(f: &Fixture) {
+    let store = f.store();
+    store.replace_custom_data("u1", &data(r#"{"a":1}"#), None, &Author("editor".into())).expect("save");
+    let before = everything(store);
+    let stale = store.replace_custom_data("u1", &data(r#"{"a":2}"#), Some(1), &Author("late".into()));
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })), "{stale:?}");
+    assert_eq!(everything(store), before);
+}
+
+const ONE_USER: &str = r#"[{"id":"u1","username":"alice","customData":{"plan":"free","lang":"en"}}]"#;
+const THREE_USERS: &str = r#"[{"id":"u1","username":"alice"},{"id":"u2","username":"bob"},{"id":"u3"}]"#;
+
+/// Three users, each saved by an operator over SSH, then three saves by a second operator
+/// with a gap in time between them.
+fn journaled(f: &Fixture) {
+    let store = f.store();
+    for id in ["u1", "u2", "u3"] {
+        store
+            .replace_custom_data(id, &data(r#"{"n":0}"#), None, &Author("ops via 203.0.113.9".into()))
+            .expect("save");
+    }
     for (id, n) in [("u1", 1), ("u2", 1), ("u1", 2)] {
         std::thread::sleep(std::time::Duration::from_millis(3));
         store
             .replace_custom_data(id, &data(&format!(r#"{{"n":{n}}}"#)), None, &Author("carol".into()))
             .expect("save");
     }
-    (dir, store)
 }
 
-#[test]
-fn the_journal_is_narrowed_by_time_user_and_author() {
-    let (_dir, store) = journaled_db();
-    let all = everything(&store);
-    assert_eq!(all.len(), 6);
+fn the_journal_is_narrowed_by_time_user_and_author(f: &Fixture) {
+    journaled(f);
+    let store = f.store();
+    let all = everything(store);
+    assert_eq!(all.len(), 9, "three first revisions, three saves over SSH, three by carol");
     assert!(all.windows(2).all(|w| w[0].saved_at >= w[1].saved_at), "newest first");
     let newest = all[0].saved_at;
-    let since = journal(&store, &JournalQuery { since: Some(newest), ..JournalQuery::default() });
-    assert_eq!(saves(&since), [("u1".into(), 3, "carol".into())]);
-    let until = journal(&store, &JournalQuery { until: Some(all[2].saved_at), ..JournalQuery::default() });
-    assert_eq!(until.len(), 3, "the three imports, before the first save");
-    let user = journal(&store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
-    assert_eq!(saves(&user).iter().map(|s| s.1).collect::<Vec<_>>(), [3, 2, 1]);
+    let since = journal(store, &JournalQuery { since: Some(newest), ..JournalQuery::default() });
+    assert_eq!(saves(&since), [("u1".into(), 4, "carol".into())]);
+    let until = journal(store, &JournalQuery { until: Some(all[2].saved_at), ..JournalQuery::default() });
+    assert_eq!(until.len(), 6, "everything before carol's first save");
+    let user = journal(store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&user).iter().map(|s| s.1).collect::<Vec<_>>(), [4, 3, 2, 1]);
     let user_since = journal(
-        &store,
+        store,
         &JournalQuery { user_id: Some("u1".into()), since: Some(all[2].saved_at), ..JournalQuery::default() },
     );
-    assert_eq!(user_since.iter().map(|e| e.revision).collect::<Vec<_>>(), [3, 2]);
+    assert_eq!(user_since.iter().map(|e| e.revision).collect::<Vec<_>>(), [4, 3]);
     let by =
-        journal(&store, &JournalQuery { saved_by: Some("203.0.113.9".into()), ..JournalQuery::default() });
+        journal(store, &JournalQuery { saved_by: Some("203.0.113.9".into()), ..JournalQuery::default() });
     assert_eq!(by.len(), 3);
-    let nobody = journal(&store, &JournalQuery { user_id: Some("ghost".into()), ..JournalQuery::default() });
+    let nobody = journal(store, &JournalQuery { user_id: Some("ghost".into()), ..JournalQuery::default() });
     assert!(nobody.is_empty());
-    let batch = journal(
-        &store,
-        &JournalQuery { batch: Some(custodian::store::BatchId("b1".into())), ..JournalQuery::default() },
-    );
+    let batch =
+        journal(store, &JournalQuery { batch: Some(BatchId("b1".into())), ..JournalQuery::default() });
     assert!(batch.is_empty(), "no batch was saved");
     // Pages, newest first: each starts before the last entry of the one before.
     let mut paged = Vec::new();
@@ -205,14 +314,14 @@ fn the_journal_is_narrowed_by_time_user_and_author() {
     }
     assert_eq!(paged, all, "paging by position gives every entry once, in order");
     let mut user_pages = journal(
-        &store,
+        store,
         &JournalQuery {
             user_id: Some("u1".into()),
             before: Some(all[1].position()),
             ..JournalQuery::default()
         },
     );
-    user_pages.retain(|e| e.revision == 3);
+    user_pages.retain(|e| e.revision == 4);
     assert!(user_pages.is_empty(), "the user's newest save is not before the second newest entry");
     // The visitor stops the read when it has enough.
     let mut seen = 0;
@@ -225,26 +334,64 @@ fn the_journal_is_narrowed_by_time_user_and_author() {
     assert_eq!(seen, 2);
 }
 
+macro_rules! both_backends {
+    ($($users:ident => $body:ident),* $(,)?) => {
+        mod redb {
+            $(#[test] fn $body() { super::$body(&super::Fixture::redb(super::$users)) })*
+        }
+        mod postgres {
+            $(#[test] fn $body() { super::$body(&super::Fixture::postgres(super::$users)) })*
+        }
+    };
+}
+
+both_backends!(
+    ONE_USER => a_save_a_restore_and_a_batch_each_leave_one_entry_with_their_keys,
+    ONE_USER => a_save_refused_as_a_conflict_journals_nothing,
+    THREE_USERS => the_journal_is_narrowed_by_time_user_and_author,
+);
+
+// ---- database files only ----
+
+/// Three users saved by two operators, with a gap in time between the saves.
+fn journaled_db() -> (TempDir, RedbStore) {
+    let (dir, store) = empty_db();
+    import(
+        &store,
+        "{\"id\":\"u1\",\"username\":\"alice\"}\n{\"id\":\"u2\",\"username\":\"bob\"}\n{\"id\":\"u3\"}",
+        ImportMode::InsertOnly,
+        "ops via 203.0.113.9",
+    );
+    for (id, n) in [("u1", 1), ("u2", 1), ("u1", 2)] {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        store
+            .replace_custom_data(id, &data(&format!(r#"{{"n":{n}}}"#)), None, &Author("carol".into()))
+            .expect("save");
+    }
+    (dir, store)
+}
+
 /// Turns a file back into layout 4 as the build before the journal left it: no journal
 /// tables, version 4.
 fn back_to_layout_4(path: &Path) {
-    let mut builder = redb::Builder::new();
-    builder.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    let mut builder = ::redb::Builder::new();
+    builder.set_concurrency_mode(::redb::ConcurrencyMode::MultiWriter);
     let db = builder.open(path).expect("open with redb");
     let tx = db.begin_write().expect("write");
     assert!(
-        tx.delete_table(redb::TableDefinition::<(i64, u64), (&str, u64, &str, u64, &str, &str)>::new(
+        tx.delete_table(::redb::TableDefinition::<(i64, u64), (&str, u64, &str, u64, &str, &str)>::new(
             "journal"
         ))
         .expect("delete")
     );
     assert!(
-        tx.delete_table(redb::TableDefinition::<(&str, u64), (i64, u64)>::new("journal_by_user"))
+        tx.delete_table(::redb::TableDefinition::<(&str, u64), (i64, u64)>::new("journal_by_user"))
             .expect("delete")
     );
-    tx.delete_table(redb::TableDefinition::<(&str, i64, u64), ()>::new("journal_by_batch")).expect("delete");
-    tx.delete_table(redb::TableDefinition::<(), u64>::new("journal_sequence")).expect("delete");
-    tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+    tx.delete_table(::redb::TableDefinition::<(&str, i64, u64), ()>::new("journal_by_batch"))
+        .expect("delete");
+    tx.delete_table(::redb::TableDefinition::<(), u64>::new("journal_sequence")).expect("delete");
+    tx.open_table(::redb::TableDefinition::<&str, u64>::new("meta"))
         .expect("meta")
         .insert("schema_version", 4)
         .expect("version");

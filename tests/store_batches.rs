@@ -1,15 +1,84 @@
-//! The redb store's batches: `edit_batch` writes all of a batch or nothing, tags every revision
-//! it makes, goes over exactly the users its selection names; `undo_batch` restores them as a
-//! batch of its own and leaves users saved since alone.
+//! Batches, through the `UserStore` trait on both stores (redb, and Logto's PostgreSQL with
+//! custodian's schema): `edit_batch` writes all of a batch or nothing, tags every revision it
+//! makes, goes over exactly the users its selection names; `undo_batch` restores them as a
+//! batch of its own and leaves users saved since alone. Below them, what only PostgreSQL
+//! has: writes made outside custodian (by Logto, by SQL) before and after a batch.
 
 mod support;
 
 use custodian::domain::CustomData;
-use custodian::store::{Author, BatchEdit, BatchId, RedbStore, Selection, StoreError, UserRecord, UserStore};
-use support::demo_store;
+use custodian::store::{
+    Author, BatchEdit, BatchId, PostgresOptions, PostgresStore, RedbStore, Selection, StoreError, UserRecord,
+    UserStore,
+};
+use support::postgres::LogtoDb;
+use tempfile::TempDir;
 
 fn author() -> Author {
     Author("tester".into())
+}
+
+/// A store with users in it, on either backend, and what keeps it alive.
+struct Fixture {
+    store: Box<dyn UserStore>,
+    _keep: Keep,
+}
+
+/// What must live as long as the store: the file's directory, or the test database.
+#[allow(dead_code)]
+enum Keep {
+    Redb(TempDir),
+    Postgres(LogtoDb),
+}
+
+impl Fixture {
+    /// The 200 demo users in a database file.
+    fn redb() -> Self {
+        let (dir, store) = support::demo_store();
+        Self { store: Box::new(store), _keep: Keep::Redb(dir) }
+    }
+
+    /// The 200 demo users in Logto's tenant `default`, inserted as Logto does (no history
+    /// yet), custodian's schema made, opened as the tenant's own role.
+    fn postgres() -> Self {
+        let db = LogtoDb::new();
+        db.init_custodian();
+        let demo = std::str::from_utf8(support::DEMO_USERS).expect("UTF-8 demo users");
+        db.insert_json("default", demo);
+        let store = PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default())
+            .expect("connect as the tenant role");
+        Self { store: Box::new(store), _keep: Keep::Postgres(db) }
+    }
+
+    /// `n` plain users with empty customData.
+    fn many_redb(n: usize) -> Self {
+        let dir = tempfile::tempdir().expect("a directory");
+        let store =
+            RedbStore::create(&dir.path().join("many.redb"), custodian::store::OpenOptions::default())
+                .expect("created");
+        let mut users = custodian::domain::synthetic::SyntheticUsers::new(7, 0).take(n);
+        store.bulk_insert(&mut users, &author()).expect("seeded");
+        Self { store: Box::new(store), _keep: Keep::Redb(dir) }
+    }
+
+    fn many_postgres(n: i32) -> Self {
+        let db = LogtoDb::new();
+        db.init_custodian();
+        db.superuser()
+            .execute(
+                "insert into users (tenant_id, id, username, created_at, updated_at) \
+                 select 'default', 'g' || lpad(i::text, 9, '0'), 'user' || i, now(), now() from generate_series(1, $1) i",
+                &[&n],
+            )
+            .expect("bulk insert");
+        let store =
+            PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+        Self { store: Box::new(store), _keep: Keep::Postgres(db) }
+    }
+
+    fn store(&self) -> &dyn UserStore {
+        self.store.as_ref()
+    }
 }
 
 /// Adds `"n": 1` to every document.
@@ -19,14 +88,26 @@ fn add_n(_: &UserRecord, text: &str) -> Result<BatchEdit, StoreError> {
     Ok(BatchEdit::Replace(CustomData::from_object(object)))
 }
 
-fn revisions(store: &RedbStore) -> Vec<u64> {
+fn revisions(store: &dyn UserStore) -> Vec<u64> {
     store.page_after(None, 1000).expect("users").iter().map(|e| e.revision).collect()
 }
 
-#[test]
-fn an_error_from_the_edit_leaves_the_database_as_it_was() {
-    let (_dir, store) = demo_store();
-    let before = revisions(&store);
+fn documents(store: &dyn UserStore) -> Vec<String> {
+    let mut all = Vec::new();
+    store
+        .for_each_user(&mut |record, text| {
+            all.push(format!("{} {text}", record.user.id));
+            Ok(())
+        })
+        .expect("every user");
+    all
+}
+
+// ---- the bodies, one per behaviour, run on both backends ----
+
+fn an_error_from_the_edit_leaves_the_database_as_it_was(f: &Fixture) {
+    let store = f.store();
+    let (before, texts) = (revisions(store), documents(store));
     let mut seen = 0;
     let mut edit = |record: &UserRecord, text: &str| {
         seen += 1;
@@ -34,23 +115,22 @@ fn an_error_from_the_edit_leaves_the_database_as_it_was() {
     };
     let result = store.edit_batch(&BatchId::new(), &Selection::All, &mut edit, &author());
     assert!(matches!(result, Err(StoreError::UserNotFound(_))), "{result:?}");
-    assert_eq!(revisions(&store), before);
+    assert_eq!(revisions(store), before);
+    assert_eq!(documents(store), texts);
 }
 
-#[test]
-fn an_id_that_names_no_user_is_not_found_and_nothing_is_written() {
-    let (_dir, store) = demo_store();
-    let before = revisions(&store);
+fn an_id_that_names_no_user_is_not_found_and_nothing_is_written(f: &Fixture) {
+    let store = f.store();
+    let before = revisions(store);
     let first = store.page_after(None, 1).expect("a user")[0].user.id.clone();
     let selection = Selection::Ids(vec![first, "nobody".into()]);
     let result = store.edit_batch(&BatchId::new(), &selection, &mut add_n, &author());
-    assert!(matches!(result, Err(StoreError::UserNotFound(id)) if id == "nobody"));
-    assert_eq!(revisions(&store), before);
+    assert!(matches!(result, Err(StoreError::UserNotFound(ref id)) if id == "nobody"), "{result:?}");
+    assert_eq!(revisions(store), before);
 }
 
-#[test]
-fn every_user_of_all_is_edited_once_and_each_revision_is_tagged() {
-    let (_dir, store) = demo_store();
+fn every_user_of_all_is_edited_once_and_each_revision_is_tagged(f: &Fixture) {
+    let store = f.store();
     let batch = BatchId::new();
     let summary = store.edit_batch(&batch, &Selection::All, &mut add_n, &author()).expect("written");
     assert_eq!((summary.matched, summary.saved), (200, 200));
@@ -59,12 +139,24 @@ fn every_user_of_all_is_edited_once_and_each_revision_is_tagged() {
         let last = history.last().expect("a current revision");
         assert_eq!(last.batch.as_ref(), Some(&batch));
         assert!(history[..history.len() - 1].iter().all(|r| r.batch.is_none()));
+        assert!(store.custom_data(&entry.user.id).expect("doc").text.contains("\"n\": 1"));
     }
 }
 
-#[test]
-fn a_search_edits_the_users_the_filter_matches_and_no_one_else() {
-    let (_dir, store) = demo_store();
+fn a_batch_that_changes_nobody_writes_nothing(f: &Fixture) {
+    let store = f.store();
+    let before = revisions(store);
+    let summary = store
+        .edit_batch(&BatchId::new(), &Selection::All, &mut |_, _| Ok(BatchEdit::Keep), &author())
+        .expect("nothing to write");
+    assert_eq!((summary.matched, summary.saved), (200, 0));
+    assert_eq!(revisions(store), before);
+    let nothing = store.undo_batch(&summary.batch, &BatchId::new(), &author());
+    assert!(matches!(nothing, Err(StoreError::BatchNotFound(_))), "{nothing:?}");
+}
+
+fn a_search_edits_the_users_the_filter_matches_and_no_one_else(f: &Fixture) {
+    let store = f.store();
     let expected: Vec<String> =
         store.search("billing", None, 1000).expect("search").iter().map(|e| e.user.id.clone()).collect();
     let mut edited = Vec::new();
@@ -76,11 +168,19 @@ fn a_search_edits_the_users_the_filter_matches_and_no_one_else() {
     store.edit_batch(&BatchId::new(), &selection, &mut edit, &author()).expect("written");
     assert!(!expected.is_empty());
     assert_eq!(edited, expected);
+    // The dry run goes over the same users, reading only.
+    let mut visited = Vec::new();
+    store
+        .for_each_selected(&selection, &mut |record, _| {
+            visited.push(record.user.id.clone());
+            Ok(())
+        })
+        .expect("visited");
+    assert_eq!(visited, expected);
 }
 
-#[test]
-fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone() {
-    let (_dir, store) = demo_store();
+fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fixture) {
+    let store = f.store();
     let users: Vec<String> =
         store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
     let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
@@ -103,16 +203,11 @@ fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone() {
     assert!(store.custom_data(&users[2]).expect("doc").text.contains("later"));
 
     let unknown = store.undo_batch(&BatchId("b-nothing".into()), &BatchId::new(), &author());
-    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))));
+    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
 }
 
-#[test]
-fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once() {
-    let dir = tempfile::tempdir().expect("a directory");
-    let path = dir.path().join("many.redb");
-    let store = RedbStore::create(&path, custodian::store::OpenOptions::default()).expect("created");
-    let mut users = custodian::domain::synthetic::SyntheticUsers::new(7, 0).take(2_500);
-    store.bulk_insert(&mut users, &author()).expect("seeded");
+fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(f: &Fixture) {
+    let store = f.store();
     let batch = BatchId::new();
     let mut seen = std::collections::HashSet::new();
     let mut edit = |record: &UserRecord, text: &str| {
@@ -126,21 +221,175 @@ fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once() {
     assert!(store.page_after(None, 3000).expect("users").iter().all(|e| e.revision == 3));
 }
 
-/// A batch's search texts are merged a chunk at a time at its end: after it, and after its
-/// undo, the filter finds exactly what the documents hold.
-#[test]
-fn the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back() {
-    let (_dir, store) = demo_store();
+/// After a batch, and after its undo, the filter finds exactly what the documents hold.
+fn the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back(f: &Fixture) {
+    let store = f.store();
     let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
         let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
         object.insert("batchmarker".into(), "zqxbatchmark".into());
         Ok(BatchEdit::Replace(CustomData::from_object(object)))
     };
-    let found = |store: &RedbStore| store.search("zqxbatchmark", None, 1000).expect("search").len();
-    assert_eq!(found(&store), 0);
+    let found = |store: &dyn UserStore| store.search("zqxbatchmark", None, 1000).expect("search").len();
+    assert_eq!(found(store), 0);
     let batch = BatchId::new();
     store.edit_batch(&batch, &Selection::All, &mut { mark }, &author()).expect("written");
-    assert_eq!(found(&store), 200, "every user the batch changed is found by what it wrote");
+    assert_eq!(found(store), 200, "every user the batch changed is found by what it wrote");
     store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
-    assert_eq!(found(&store), 0, "the undo's documents no longer hold it");
+    assert_eq!(found(store), 0, "the undo's documents no longer hold it");
+}
+
+macro_rules! both_backends {
+    ($($body:ident),* $(,)?) => {
+        mod redb {
+            $(#[test] fn $body() { super::$body(&super::Fixture::redb()) })*
+        }
+        mod postgres {
+            $(#[test] fn $body() { super::$body(&super::Fixture::postgres()) })*
+        }
+    };
+}
+
+both_backends!(
+    an_error_from_the_edit_leaves_the_database_as_it_was,
+    an_id_that_names_no_user_is_not_found_and_nothing_is_written,
+    every_user_of_all_is_edited_once_and_each_revision_is_tagged,
+    a_batch_that_changes_nobody_writes_nothing,
+    a_search_edits_the_users_the_filter_matches_and_no_one_else,
+    undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone,
+    the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
+);
+
+mod many {
+    #[test]
+    fn redb_batches_larger_than_a_step_edit_and_undo_every_user_exactly_once() {
+        super::batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(&super::Fixture::many_redb(
+            2_500,
+        ));
+    }
+
+    #[test]
+    fn postgres_batches_larger_than_a_step_edit_and_undo_every_user_exactly_once() {
+        super::batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(
+            &super::Fixture::many_postgres(2_500),
+        );
+    }
+}
+
+// ---- PostgreSQL only: writes made outside custodian ----
+
+/// As Logto (or anyone with SQL) writes customData: straight into `users`.
+fn update_outside(db: &LogtoDb, id: &str, document: &str) {
+    let changed = db
+        .superuser()
+        .execute("update users set custom_data = $2::text::jsonb where id = $1", &[&id, &document])
+        .expect("outside update");
+    assert_eq!(changed, 1);
+}
+
+fn postgres_with_user(document: &str) -> (LogtoDb, PostgresStore) {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert_json("default", &format!(r#"[{{"id":"u1","username":"alice","customData":{document}}}]"#));
+    let store =
+        PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+    (db, store)
+}
+
+#[test]
+fn a_document_written_outside_custodian_before_a_batch_is_kept_and_the_undo_returns_to_it() {
+    let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
+    let saved = CustomData::parse(r#"{"plan":"pro"}"#).expect("doc");
+    store.replace_custom_data("u1", &saved, Some(1), &author()).expect("saved as revision 2");
+    update_outside(&db, "u1", r#"{"plan":"team","seats":5}"#);
+
+    let batch = BatchId::new();
+    let summary =
+        store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    assert_eq!(summary.saved, 1);
+    let history = store.history("u1").expect("history");
+    let found: Vec<(u64, &str, bool)> =
+        history.iter().map(|r| (r.revision, r.saved_by.as_str(), r.batch.is_some())).collect();
+    assert_eq!(
+        found,
+        [
+            (1, "outside custodian", false),
+            (2, "tester", false),
+            (3, "outside custodian", false),
+            (4, "tester", true)
+        ],
+        "the document Logto wrote is a revision of its own, before the batch's"
+    );
+    let patched = store.custom_data("u1").expect("doc").text;
+    assert!(
+        patched.contains("team") && patched.contains("\"n\": 1"),
+        "the edit saw Logto's document: {patched}"
+    );
+
+    let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
+    assert_eq!((undone.undo.saved, undone.changed_since.len()), (1, 0));
+    let restored: serde_json::Value =
+        serde_json::from_str(&store.custom_data("u1").expect("doc").text).expect("JSON");
+    assert_eq!(restored, serde_json::json!({"plan": "team", "seats": 5}), "back to what Logto wrote");
+}
+
+#[test]
+fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
+    let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
+    db.insert_json("default", r#"[{"id":"u2","username":"bob","customData":{"plan":"free"}}]"#);
+    let batch = BatchId::new();
+    let selection = Selection::Ids(vec!["u1".into(), "u2".into()]);
+    store.edit_batch(&batch, &selection, &mut add_n, &author()).expect("written");
+    // Logto writes u2's customData after the batch: the batch's revision is no longer stored.
+    update_outside(&db, "u2", r#"{"plan":"free","n":1,"logto":true}"#);
+
+    let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
+    assert_eq!(undone.undo.saved, 1);
+    assert_eq!(
+        undone.changed_since,
+        vec![("u2".to_owned(), 3)],
+        "listed at the revision the outside write made"
+    );
+    assert!(store.custom_data("u2").expect("doc").text.contains("logto"), "left as Logto wrote it");
+    assert!(!store.custom_data("u1").expect("doc").text.contains("\"n\""), "u1 restored");
+}
+
+#[test]
+fn a_batch_or_journal_on_a_schema_init_has_not_upgraded_names_init() {
+    let (db, store) = postgres_with_user("{}");
+    drop(store);
+    db.superuser()
+        .batch_execute(
+            "drop trigger history_saved_ms on custodian.history;
+             drop function custodian.history_saved_ms();
+             alter table custodian.history drop column sequence, drop column saved_ms, drop column batch_id,
+                 drop column size, drop column keys;
+             drop sequence custodian.history_sequence;
+             drop table custodian.batches;
+             update custodian.meta set value = 2 where key = 'schema_version'",
+        )
+        .expect("back to layout 2, as the custodian before batches left it");
+    let store =
+        PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+    let error =
+        store.edit_batch(&BatchId::new(), &Selection::All, &mut add_n, &author()).expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("layout 2") && message.contains("init`"), "{message}");
+    assert!(!message.contains('\n'));
+    let error = store.journal(&Default::default(), &mut |_| Ok(true)).expect_err("refused");
+    assert!(error.to_string().contains("init`"), "{error}");
+    // A save still works (as an older custodian's would), and init upgrades.
+    let saved = CustomData::parse(r#"{"a":1}"#).expect("doc");
+    store.replace_custom_data("u1", &saved, None, &author()).expect("a save works");
+    assert_eq!(store.history("u1").expect("history").len(), 2);
+    db.init_custodian();
+    let store =
+        PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+    let mut entries = Vec::new();
+    store
+        .journal(&Default::default(), &mut |entry| {
+            entries.push((entry.revision, entry.added.clone()));
+            Ok(true)
+        })
+        .expect("the journal after init");
+    assert_eq!(entries, [(2, vec!["a".to_owned()]), (1, vec![])], "keys worked out for rows saved before");
 }

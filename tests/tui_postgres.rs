@@ -98,6 +98,46 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     assert!(!screen.store.custom_data("u1").expect("read").text.contains("mine"), "nothing written");
 }
 
+impl Screen {
+    fn command(&mut self, line: &str) {
+        self.act(Action::StartCommand);
+        for c in line.chars() {
+            self.act(Action::CommandChar(c));
+        }
+        self.act(Action::RunCommand);
+    }
+
+    fn press(&mut self, code: crossterm::event::KeyCode) {
+        let event = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+        let action = custodian::tui::keymap::action_for(self.state.mode(), event).expect("a bound key");
+        self.act(action);
+    }
+}
+
+#[test]
+fn patch_applies_one_batch_and_changes_lists_it_on_postgres_in_the_screen() {
+    use crossterm::event::KeyCode;
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    let file = screen.drafts.path().join("patch.json");
+    std::fs::write(&file, r#"[{"op":"add","path":"/reviewed","value":true}]"#).expect("write the patch");
+    screen.command(&format!("patch {}", file.display()));
+    assert_eq!(screen.state.mode(), Mode::Patch);
+    screen.press(KeyCode::Enter);
+    screen.press(KeyCode::Char('y'));
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("batch b") && status.contains("saved 3 users"), "{status}");
+    let batch = screen.store.history("u2").expect("history").last().and_then(|r| r.batch.clone());
+    let batch = batch.expect("the revision is tagged");
+    assert!(status.contains(&batch.0), "{status}");
+
+    screen.command("changes");
+    assert_eq!(screen.state.mode(), Mode::Changes);
+    let view = screen.state.changes.view.as_ref().expect("the journal overlay");
+    let tagged = view.rows.iter().filter(|row| row.entry.batch.as_ref() == Some(&batch)).count();
+    assert_eq!(tagged, 3, "the batch's three saves, newest first");
+}
+
 // ---- The real binary in a pseudo-terminal ----
 
 const BIN: &str = env!("CARGO_BIN_EXE_custodian");

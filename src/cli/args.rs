@@ -12,9 +12,9 @@ Database: --db PATH, else $CUSTODIAN_DB, else $XDG_DATA_HOME/custodian/users.red
 and filled with demo users on first use).
 
 Logto's PostgreSQL: --db postgres://ROLE@HOST/DB [--tenant ID]. There the editor and list,
-get, set, history, restore, export and info work on the tenant's users; init creates
-custodian's own schema (once, by a role allowed to); import and seed refuse (Logto creates
-its users). customData keeps PostgreSQL's key order there (a reordering alone is no change),
+get, set, history, restore, patch, undo, changes, export and info work on the tenant's users;
+init creates or upgrades custodian's own schema (once, by a role allowed to); import and seed
+refuse (Logto creates its users). customData keeps PostgreSQL's key order there (a reordering alone is no change),
 and above 10,000 users the count is PostgreSQL's estimate, shown as ~N.
 
 Sealed values (JWE, dir + A256GCM): keygen --out FILE makes a key; --key-file FILE (or
@@ -183,7 +183,8 @@ pub enum Command {
         user: String,
     },
     /// The journal: every save of any user's customData, newest first (when, who, which
-    /// user, revision, size, keys added/removed/changed, batch). Database files only.
+    /// user, revision, size, keys added/removed/changed, batch). On PostgreSQL, the saves
+    /// custodian made (not Logto's own writes).
     Changes {
         /// Saves at or after TIME: 30m, 1h, 2d, 1w (ago), an RFC 3339 time, or a date
         /// (2026-12-01, midnight UTC).

@@ -101,7 +101,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     let batch = apply.then(BatchId::new);
     let walked = walk(store, &run, &mut report, batch.as_ref(), &mut |seen| bar.set_position(seen));
     bar.finish_and_clear();
-    let Some(summary) = walked.map_err(|e| on_this_backend("patch --yes", e))? else {
+    let Some(summary) = walked? else {
         return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);
     };
     let batch = summary.batch.clone();
@@ -230,18 +230,6 @@ fn warn_flagged(report: &PatchReport) {
     eprintln!("custodian: {}", inert::line(&message));
 }
 
-/// A store without batches (PostgreSQL, for now) says so in one line naming the command
-/// (exit 2, as every operation a backend does not offer).
-fn on_this_backend(command: &str, error: StoreError) -> anyhow::Error {
-    match error {
-        StoreError::NotOnThisBackend(why) => StoreError::NotOnThisBackend(format!(
-            "{command}: {why} (batches are kept in custodian's database files only; the dry run works)"
-        ))
-        .into(),
-        other => other.into(),
-    }
-}
-
 /// Runs `custodian undo BATCH`.
 pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Result<()> {
     if store.is_read_only() {
@@ -249,9 +237,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     }
     let undone = BatchId(batch.to_owned());
     let undo = BatchId::new();
-    let summary = store
-        .undo_batch(&undone, &undo, &Author::from_environment())
-        .map_err(|e| on_this_backend("undo", e))?;
+    let summary = store.undo_batch(&undone, &undo, &Author::from_environment())?;
     tracing::info!(batch = %undone, undo = %undo, restored = summary.undo.saved, left = summary.changed_since.len(), "undo");
     if summary.undo.saved > 0 {
         out.line(&inert::line(&format!(

@@ -53,8 +53,13 @@ fn users(store: &PostgresStore) -> Result<String> {
 
 /// Where things are: the server and role (never the password), the tenant, custodian's schema.
 fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
-    let schema = if store.is_initialised() {
-        format!("custodian {POSTGRES_SCHEMA_VERSION}")
+    let schema = if store.is_initialised() && store.schema_layout() < POSTGRES_SCHEMA_VERSION {
+        format!(
+            "custodian {} (older than this custodian's {POSTGRES_SCHEMA_VERSION}: batches and the journal need `custodian --db URL init` once)",
+            store.schema_layout()
+        )
+    } else if store.is_initialised() {
+        format!("custodian {}", store.schema_layout())
     } else {
         "missing: saving needs `custodian --db URL init` once".to_owned()
     };

@@ -77,6 +77,12 @@ pub enum StoreError {
         "{url}: custodian's schema is not in this database, so nothing can be saved; run `custodian --db {url} init` once as a role allowed to create it"
     )]
     NotInitialised { url: String },
+    /// custodian's schema on PostgreSQL is an older layout than this build's: what needs the
+    /// newer one (batches, the journal) waits for `init` to upgrade it.
+    #[error(
+        "{url}: custodian's schema here is layout {found}, older than this custodian's {wanted}, which batches and the journal need; upgrade it with `custodian --db {url} init` once, as a role allowed to alter it"
+    )]
+    SchemaNeedsUpgrade { url: String, found: i64, wanted: i64 },
     /// An operation this backend does not offer (exit 2: a usage error).
     #[error("{0}")]
     NotOnThisBackend(String),

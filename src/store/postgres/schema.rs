@@ -3,14 +3,18 @@
 //! the filter's prefixes as index keys, see [`super::keys`]), `custodian.key_syncs` (when
 //! each tenant's keys were last brought up to date), `custodian.schema_history` (every
 //! revision of each tenant's JSON Schema for customData, the newest current; a null text
-//! cleared it) and `custodian.meta` (its layout version). Logto's tables are never altered:
+//! cleared it), `custodian.batches` (each batch a `patch --yes` or an `undo` wrote: who, when,
+//! how many users) and `custodian.meta` (its layout version). Each history row is also a
+//! journal entry: its batch, size and keys, and a place (`saved_ms`, `sequence`) that the
+//! index `history__journal` keeps in time order. Logto's tables are never altered:
 //! no column, index, trigger, policy or foreign key on them.
 
 use postgres::Transaction;
 
 /// The layout of the `custodian` schema this build writes. 1: history and meta. 2: adds
-/// `user_keys` and `key_syncs`.
-pub const POSTGRES_SCHEMA_VERSION: i64 = 2;
+/// `user_keys` and `key_syncs`. 3: the journal's columns and indexes on `history`, and
+/// `batches`.
+pub const POSTGRES_SCHEMA_VERSION: i64 = 3;
 
 /// Statements that create what is missing and change nothing that is there.
 const CREATE: &[&str] = &[
@@ -42,8 +46,46 @@ const CREATE: &[&str] = &[
         synced_at timestamptz not null
     )",
     "create table if not exists custodian.meta (key text primary key, value bigint not null)",
+    // Layout 3: each history row is a journal entry. `sequence` orders the rows saved in the
+    // same millisecond (a batch's all share one) and pages the journal; rows an older build
+    // inserts get it from the default and `saved_ms` from the trigger, so the journal never
+    // misses them (their keys and size are then worked out when read).
+    "create sequence if not exists custodian.history_sequence",
+    "alter table custodian.history add column if not exists sequence bigint not null default nextval('custodian.history_sequence')",
+    "alter table custodian.history add column if not exists saved_ms bigint",
+    "alter table custodian.history add column if not exists batch_id text",
+    // The saved document's canonical size in bytes, and its top-level keys added, removed
+    // and changed as the JSON `[[added…],[removed…],[changed…]]`; null: not known when written.
+    "alter table custodian.history add column if not exists size bigint",
+    "alter table custodian.history add column if not exists keys jsonb",
+    "update custodian.history set saved_ms = floor(extract(epoch from saved_at) * 1000)::int8 where saved_ms is null",
+    "create or replace function custodian.history_saved_ms() returns trigger language plpgsql as $fn$
+        begin
+            new.saved_ms := floor(extract(epoch from new.saved_at) * 1000)::int8;
+            return new;
+        end
+    $fn$",
+    "create or replace trigger history_saved_ms before insert or update of saved_at on custodian.history
+        for each row execute function custodian.history_saved_ms()",
+    "alter table custodian.history alter column saved_ms set not null",
+    // `changes --since`: a backward range read; `--batch` and `undo`: the batch's rows only.
+    "create index if not exists history__journal on custodian.history (tenant_id, saved_ms, sequence)",
+    "create index if not exists history__batch on custodian.history (tenant_id, batch_id, saved_ms, sequence)
+        where batch_id is not null",
+    "create table if not exists custodian.batches (
+        tenant_id varchar(21) not null,
+        id text not null,
+        kind text not null,
+        undoes text,
+        saved_at timestamptz not null,
+        saved_by text not null,
+        matched bigint not null,
+        saved bigint not null,
+        primary key (tenant_id, id)
+    )",
+    "alter table custodian.batches enable row level security",
     // Only ever raised: an older build's init does not lower what a newer one made.
-    "insert into custodian.meta (key, value) values ('schema_version', 2)
+    "insert into custodian.meta (key, value) values ('schema_version', 3)
         on conflict (key) do update set value = excluded.value where custodian.meta.value < excluded.value",
     "alter table custodian.history enable row level security",
     "alter table custodian.user_keys enable row level security",
@@ -61,7 +103,7 @@ const CREATE: &[&str] = &[
 
 /// The tables guarded per tenant, as Logto guards its own: a restrictive policy that keeps
 /// each tenant role to its tenant's rows, and a permissive one that lets it through otherwise.
-const GUARDED: &[&str] = &["history", "user_keys", "key_syncs", "schema_history"];
+const GUARDED: &[&str] = &["history", "user_keys", "key_syncs", "schema_history", "batches"];
 
 fn policies(table: &str) -> [(String, String); 2] {
     let tenant = "(select id from public.tenants where db_user = current_user)";
@@ -81,8 +123,8 @@ fn policies(table: &str) -> [(String, String); 2] {
 }
 
 /// Grants each tenant role (and the roles they inherit from, such as Logto's
-/// `logto_tenant_<database>`) what custodian needs: read and append history, keep its
-/// tenant's keys, read meta.
+/// `logto_tenant_<database>`) what custodian needs: read and append history and batches,
+/// keep its tenant's keys, read meta.
 const GRANTS: &str = "do $grants$
 declare
     grantee text;
@@ -101,6 +143,8 @@ begin
         execute format('grant select, insert, update on custodian.key_syncs to %I', grantee);
         execute format('grant select on custodian.meta to %I', grantee);
         execute format('grant select, insert on custodian.schema_history to %I', grantee);
+        execute format('grant select, insert on custodian.batches to %I', grantee);
+        execute format('grant usage on sequence custodian.history_sequence to %I', grantee);
     end loop;
 end
 $grants$";

@@ -1,0 +1,401 @@
+//! Batches on PostgreSQL: `edit_batch` (a `patch --yes`) and `undo_batch` as one transaction
+//! each, the selection read in chunks from a server-side portal so memory stays the same at
+//! any number of users, every written user a history row tagged with the batch, and one row
+//! in `custodian.batches` for the batch itself.
+//!
+//! Each chunk's users are locked (`for update`) before their documents are read: what the
+//! edit sees is what it replaces, and no write — custodian's or Logto's — lands in between.
+//! A document written outside custodian since custodian last saved it is first kept as a
+//! revision of its own (as a single save keeps it), so nothing anyone wrote is lost and the
+//! undo has it to go back to.
+
+use std::collections::{HashMap, HashSet};
+
+use postgres::Transaction;
+
+use super::journal::Written;
+use super::*;
+use crate::store::{BatchEdit, BatchId, BatchSummary, Selection, UndoSummary};
+
+/// Users read, locked and written at a time.
+const CHUNK: usize = 1_000;
+
+/// What is done with each chunk of a selection's ids, inside the batch's transaction.
+type ChunkVisit<'a> = dyn FnMut(&mut Transaction<'_>, &[String]) -> Result<(), StoreError> + 'a;
+
+/// One user of a chunk, locked, as the edit sees them.
+struct Locked {
+    row: UserRow,
+    /// The stored document, as jsonb gives it.
+    stored: String,
+    /// Whether the newest history row holds the stored document (else it was written
+    /// outside custodian and is kept as revision `row.record.revision` before the save).
+    recorded: bool,
+}
+
+/// A save of one user in a batch, waiting for its chunk to be written.
+struct Pending {
+    id: String,
+    /// The revision the user is at (its document kept as it when not yet recorded).
+    current: Revision,
+    recorded: bool,
+    old: Map<String, Value>,
+    new_text: String,
+}
+
+impl PostgresStore {
+    /// Calls `chunk` with the ids `selection` names, in its order, [`CHUNK`] at a time: read
+    /// from a portal inside `tx` (`All` and `Search` in list order, sorted once by the
+    /// server), so the whole selection is never in memory. An id given twice comes once.
+    fn selected_chunks(
+        &self,
+        tx: &mut Transaction<'_>,
+        selection: &Selection,
+        chunk: &mut ChunkVisit<'_>,
+    ) -> Result<(), StoreError> {
+        let fail = |e: postgres::Error| self.fail(e);
+        match selection {
+            Selection::Ids(ids) => {
+                let mut seen = HashSet::new();
+                let unique: Vec<String> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();
+                for ids in unique.chunks(CHUNK) {
+                    chunk(tx, ids)?;
+                }
+                Ok(())
+            }
+            Selection::All | Selection::Search(_) => {
+                // The sort of (handle, id) pairs in memory: a million of them fit in this.
+                tx.batch_execute("set local work_mem = '64MB'").map_err(fail)?;
+                let mut filter = match selection {
+                    Selection::Search(query) => Some(Filter::new(query)),
+                    _ => None,
+                };
+                let sql = if filter.is_some() {
+                    format!(
+                        "select u.id, u.username, u.primary_email, u.primary_phone, u.name, u.custom_data::text, \
+                         {EXACT_HANDLE} from public.users u where u.tenant_id = $1 order by {ORDER_KEY}"
+                    )
+                } else {
+                    format!("select u.id from public.users u where u.tenant_id = $1 order by {ORDER_KEY}")
+                };
+                let portal = tx.bind(sql.as_str(), &[&self.tenant]).map_err(fail)?;
+                loop {
+                    let rows = tx.query_portal(&portal, CHUNK as i32).map_err(fail)?;
+                    let ids = match filter.as_mut() {
+                        Some(filter) => filter_rows(filter, &rows, usize::MAX)?.0,
+                        None => rows
+                            .iter()
+                            .map(|row| row.try_get(0))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| StoreError::Database(format!("unexpected column type: {e}")))?,
+                    };
+                    if !ids.is_empty() {
+                        chunk(tx, &ids)?;
+                    }
+                    if rows.len() < CHUNK {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The users `ids` names, with their stored document and whether custodian's history
+    /// holds it; locked until the transaction ends when `lock` (a batch that writes them).
+    fn chunk_users(
+        &self,
+        tx: &mut Transaction<'_>,
+        ids: &[String],
+        lock: bool,
+    ) -> Result<HashMap<String, Locked>, StoreError> {
+        let sql = format!(
+            "select {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS}, u.custom_data::text, coalesce(h.same, false) \
+             from public.users u {LATEST_HISTORY} where u.tenant_id = $1 and u.id = any($2){}",
+            if lock { " for update of u" } else { "" }
+        );
+        let rows = tx.query(&sql, &[&self.tenant, &ids]).map_err(|e| self.fail(e))?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let user = UserRow::read(row, 0)?;
+            let stored: String = row.get(COLUMN_COUNT + 3);
+            let recorded: bool = row.get(COLUMN_COUNT + 4);
+            found.insert(user.record.user.id.clone(), Locked { row: user, stored, recorded });
+        }
+        Ok(found)
+    }
+
+    /// Writes a chunk's saves: the documents found written outside custodian kept first,
+    /// then the new documents, then their history rows tagged with `batch`. Returns how many
+    /// users got a new revision (a document jsonb finds equal to the stored one is none).
+    fn write_chunk(
+        &self,
+        tx: &mut Transaction<'_>,
+        pending: &[Pending],
+        author: &Author,
+        batch: &BatchId,
+    ) -> Result<u64, StoreError> {
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let fail = |e: postgres::Error| self.fail(e);
+        let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+        let texts: Vec<&str> = pending.iter().map(|p| p.new_text.as_str()).collect();
+        let revisions: Vec<i64> = pending.iter().map(|p| p.current as i64).collect();
+        let recorded: Vec<bool> = pending.iter().map(|p| p.recorded).collect();
+        // The rows are locked: the stored documents are the ones the edit saw. Logto's
+        // `set_updated_at` trigger moves updated_at; custodian does not set it.
+        let updated = tx
+            .query(
+                "with n as (select n.id, n.doc, n.rev, n.recorded \
+                     from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
+                 old as (select u.id, u.custom_data, u.updated_at, n.doc, n.rev, n.recorded from n \
+                     join public.users u on u.tenant_id = $1 and u.id = n.id \
+                     where u.custom_data is distinct from n.doc::jsonb), \
+                 outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                     select $1, old.id, old.rev, old.updated_at, $6, old.custom_data, old.updated_at from old where not old.recorded) \
+                 update public.users u set custom_data = old.doc::jsonb from old \
+                 where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
+                &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
+            )
+            .map_err(fail)?;
+        if updated.is_empty() {
+            return Ok(0);
+        }
+        let by_id: HashMap<&str, &Pending> = pending.iter().map(|p| (p.id.as_str(), p)).collect();
+        let (mut saved_ids, mut saved_revisions, mut sizes, mut keys) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in &updated {
+            let id: String = row.get(0);
+            let Some(save) = by_id.get(id.as_str()) else { continue };
+            let written = Written::between(&id, &save.old, &row.get::<_, String>(1))?;
+            saved_revisions.push((save.current + 1) as i64);
+            sizes.push(written.size);
+            keys.push(written.keys);
+            saved_ids.push(id);
+        }
+        tx.execute(
+            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, batch_id, size, keys) \
+             select u.tenant_id, u.id, n.rev, now(), $2, u.custom_data, u.updated_at, $3, n.size, n.keys::jsonb \
+             from unnest($4::text[], $5::int8[], $6::int8[], $7::text[]) as n(id, rev, size, keys) \
+             join public.users u on u.tenant_id = $1 and u.id = n.id",
+            &[&self.tenant, &author.0, &batch.0, &saved_ids, &saved_revisions, &sizes, &keys],
+        )
+        .map_err(fail)?;
+        Ok(saved_ids.len() as u64)
+    }
+
+    /// Records the batch itself and commits, or rolls back when it saved nobody (a batch that
+    /// changed nobody leaves no trace, as on redb).
+    fn finish_batch(
+        &self,
+        mut tx: Transaction<'_>,
+        summary: &BatchSummary,
+        undoes: Option<&BatchId>,
+        author: &Author,
+    ) -> Result<(), StoreError> {
+        let fail = |e: postgres::Error| self.fail(e);
+        if summary.saved == 0 {
+            return tx.rollback().map_err(fail);
+        }
+        let kind = if undoes.is_some() { "undo" } else { "edit" };
+        tx.execute(
+            "insert into custodian.batches (tenant_id, id, kind, undoes, saved_at, saved_by, matched, saved) \
+             values ($1, $2, $3, $4, now(), $5, $6, $7)",
+            &[
+                &self.tenant,
+                &summary.batch.0,
+                &kind,
+                &undoes.map(|b| b.0.as_str()),
+                &author.0,
+                &(summary.matched as i64),
+                &(summary.saved as i64),
+            ],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    pub(super) fn write_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        self.require_journal_layout()?;
+        let mut client = self.lock();
+        let mut tx = client.transaction().map_err(|e| self.fail(e))?;
+        let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
+        let named = matches!(selection, Selection::Ids(_));
+        // Returning early drops the transaction uncommitted: nothing is written.
+        self.selected_chunks(&mut tx, selection, &mut |tx, ids| {
+            let mut users = self.chunk_users(tx, ids, true)?;
+            let mut pending = Vec::new();
+            for id in ids {
+                let Some(user) = users.remove(id) else {
+                    // A named user must be there; one of a list or search deleted by Logto
+                    // since the portal read it is simply gone.
+                    if named {
+                        return Err(StoreError::UserNotFound(id.clone()));
+                    }
+                    continue;
+                };
+                summary.matched += 1;
+                let text = compact_from_jsonb(id, &user.stored)?;
+                if let BatchEdit::Replace(data) = edit(&user.row.record, &text)? {
+                    pending.push(Pending {
+                        id: id.clone(),
+                        current: user.row.record.revision,
+                        recorded: user.recorded,
+                        old: parse_object(id, "customData", Some(user.stored))?,
+                        new_text: data.compact(),
+                    });
+                }
+            }
+            summary.saved += self.write_chunk(tx, &pending, author, batch)?;
+            Ok(())
+        })?;
+        self.finish_batch(tx, &summary, None, author)?;
+        Ok(summary)
+    }
+
+    /// [`UserStore::for_each_selected`] from one read-only snapshot, a chunk at a time (the
+    /// dry run of a batch goes over the users [`Self::write_batch`] would).
+    pub(super) fn visit_selected(
+        &self,
+        selection: &Selection,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| self.fail(e);
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let named = matches!(selection, Selection::Ids(_));
+        self.selected_chunks(&mut tx, selection, &mut |tx, ids| {
+            let mut users = self.chunk_users(tx, ids, false)?;
+            for id in ids {
+                match users.remove(id) {
+                    Some(user) => visit(&user.row.record, &compact_from_jsonb(id, &user.stored)?)?,
+                    None if named => return Err(StoreError::UserNotFound(id.clone())),
+                    None => {}
+                }
+            }
+            Ok(())
+        })?;
+        tx.commit().map_err(fail)
+    }
+
+    pub(super) fn undo_written_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        self.require_journal_layout()?;
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| self.fail(e);
+        let mut tx = client.transaction().map_err(fail)?;
+        let known = tx
+            .query_opt(
+                "select 1 from custodian.batches b where b.tenant_id = $1 and b.id = $2",
+                &[&self.tenant, &batch.0],
+            )
+            .map_err(fail)?
+            .is_some();
+        if !known {
+            return Err(StoreError::BatchNotFound(batch.0.clone()));
+        }
+        let mut summary = UndoSummary {
+            undo: BatchSummary { batch: undo.clone(), matched: 0, saved: 0 },
+            changed_since: Vec::new(),
+        };
+        let portal = tx
+            .bind(
+                "select h.user_id, h.revision from custodian.history h \
+                 where h.tenant_id = $1 and h.batch_id = $2 order by h.user_id collate \"C\"",
+                &[&self.tenant, &batch.0],
+            )
+            .map_err(fail)?;
+        loop {
+            let rows = tx.query_portal(&portal, CHUNK as i32).map_err(fail)?;
+            let step: Vec<(String, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+            summary.undo.matched += step.len() as u64;
+            let pending = self.undo_chunk(&mut tx, &step, &mut summary.changed_since)?;
+            summary.undo.saved += self.write_chunk(&mut tx, &pending, author, undo)?;
+            if rows.len() < CHUNK {
+                break;
+            }
+        }
+        self.finish_batch(tx, &summary.undo, Some(batch), author)?;
+        Ok(summary)
+    }
+
+    /// The users of one chunk of an undone batch, locked: those still at the revision the
+    /// batch gave them (the same document: a write outside custodian since counts as a
+    /// change) go back to the revision before it; the rest are listed in `changed_since`
+    /// with the revision they are at now.
+    fn undo_chunk(
+        &self,
+        tx: &mut Transaction<'_>,
+        step: &[(String, i64)],
+        changed_since: &mut Vec<(String, Revision)>,
+    ) -> Result<Vec<Pending>, StoreError> {
+        let ids: Vec<&str> = step.iter().map(|(id, _)| id.as_str()).collect();
+        let revisions: Vec<i64> = step.iter().map(|(_, revision)| *revision).collect();
+        let rows = tx
+            .query(
+                "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text \
+                 from unnest($2::text[], $3::int8[]) as n(id, rev) \
+                 join public.users u on u.tenant_id = $1 and u.id = n.id \
+                 left join lateral (select h.revision, h.custom_data = u.custom_data as same from custodian.history h \
+                     where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
+                 left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
+                 for update of u",
+                &[&self.tenant, &ids, &revisions],
+            )
+            .map_err(|e| self.fail(e))?;
+        let mut found: HashMap<String, &Row> =
+            rows.iter().map(|row| (row.get::<_, String>(0), row)).collect();
+        let mut pending = Vec::new();
+        for (id, revision) in step {
+            let Some(row) = found.remove(id) else {
+                // Deleted since (by Logto): left alone, as redb leaves a user gone.
+                changed_since.push((id.clone(), 0));
+                continue;
+            };
+            let latest: Option<i64> = row.get(3);
+            let same: bool = row.get(4);
+            let latest = latest.unwrap_or(0);
+            if latest != *revision || !same {
+                let now = if same { latest } else { latest + 1 };
+                changed_since.push((id.clone(), now.max(1) as Revision));
+                continue;
+            }
+            let before: String = row.try_get::<_, Option<String>>(5).ok().flatten().ok_or_else(|| {
+                StoreError::RevisionNotFound {
+                    user: id.clone(),
+                    revision: (*revision - 1).max(0) as Revision,
+                }
+            })?;
+            let stored: String = row.get(2);
+            pending.push(Pending {
+                id: id.clone(),
+                current: *revision as Revision,
+                recorded: true,
+                old: parse_object(id, "customData", Some(stored))?,
+                new_text: compact_from_jsonb(id, &before)?,
+            });
+        }
+        Ok(pending)
+    }
+}

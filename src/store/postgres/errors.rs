@@ -1,0 +1,87 @@
+//! PostgreSQL errors as the operator reads them: one line naming the server, never the
+//! password; a session that went is told apart from a statement the server stopped.
+
+use super::*;
+
+/// A PostgreSQL error as one line for the operator, naming the server without a password.
+pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreError {
+    if let Some(db) = error.as_db_error() {
+        use postgres::error::SqlState;
+        let code = db.code();
+        if *code == SqlState::LOCK_NOT_AVAILABLE {
+            return StoreError::Busy;
+        }
+        let what = if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            format!("the server refused role {:?}: {}", spec.user, db.message())
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            format!("database {:?} does not exist", spec.dbname)
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            format!("role {:?} may not do this: {}", spec.user, db.message())
+        } else {
+            db.message().to_owned()
+        };
+        return StoreError::Connection(format!("{spec}: {what}"));
+    }
+    if error.is_closed() {
+        return StoreError::Connection(format!("{spec}: connection lost"));
+    }
+    // The client's own words ("error connecting to server: Connection refused", "timeout
+    // waiting for server", "error performing TLS handshake: ..."), with their cause.
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    StoreError::Connection(format!("{spec}: {message}"))
+}
+
+/// An error of a session that was up: a connection that went (closed, an I/O error, the
+/// server or an administrator ending the session) is [`StoreError::ConnectionLost`], a
+/// statement the server stopped is [`StoreError::TimedOut`] or [`StoreError::Cancelled`];
+/// the rest as [`describe`] says.
+pub(super) fn session_error(
+    spec: &ConnectionSpec,
+    statement_timeout: Duration,
+    error: &postgres::Error,
+) -> StoreError {
+    use postgres::error::SqlState;
+    if let Some(db) = error.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::QUERY_CANCELED {
+            // The server's words tell a timeout from a cancel request.
+            return if db.message().contains("statement timeout") {
+                StoreError::TimedOut {
+                    server: spec.to_string(),
+                    seconds: statement_timeout.as_millis().div_ceil(1000) as u64,
+                }
+            } else {
+                StoreError::Cancelled
+            };
+        }
+        // 57P01-57P03: the server is shutting down or an administrator ended the session
+        // (pg_terminate_backend); class 08: the connection itself failed.
+        if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
+            || code.code().starts_with("08")
+        {
+            return lost(spec);
+        }
+        return describe(spec, error);
+    }
+    let mut source = std::error::Error::source(error);
+    let mut io = false;
+    while let Some(cause) = source {
+        io |= cause.is::<std::io::Error>();
+        source = cause.source();
+    }
+    if error.is_closed() || io { lost(spec) } else { describe(spec, error) }
+}
+
+fn lost(spec: &ConnectionSpec) -> StoreError {
+    StoreError::ConnectionLost { server: spec.to_string(), detail: String::new() }
+}

@@ -1,0 +1,143 @@
+//! Reading rows: list keys and their SQL bounds, the filter over scan rows, a user row of
+//! [`USER_COLUMNS`], and jsonb text as custodian's canonical or compact document.
+
+use super::*;
+
+/// Splits a list key (`lower-cased handle NUL id`) into its two parts.
+/// Where a page starts, as SQL reads it: the comparison with the key (none at either end)
+/// and whether the page is read backwards (from the end, or before a key).
+pub(super) fn seek_bound(seek: &Seek) -> (Option<(&'static str, &ListKey)>, bool) {
+    match seek {
+        Seek::First => (None, false),
+        Seek::Last => (None, true),
+        Seek::From(key) => (Some((">=", key)), false),
+        Seek::After(key) => (Some((">", key)), false),
+        Seek::Before(key) => (Some(("<", key)), true),
+    }
+}
+
+pub(super) fn key_parts(key: &ListKey) -> (&str, &str) {
+    key.0.rsplit_once('\0').unwrap_or(("", key.0.as_str()))
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+pub(super) fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The filter's rule over scan rows (id, username, email, phone, name, customData text and
+/// the lower-cased handle, in list order), up to `max_hits` hits: the hits' ids, how many
+/// rows were read, and the list key of the last one read.
+pub(super) fn filter_rows(
+    filter: &mut Filter,
+    rows: &[Row],
+    max_hits: usize,
+) -> Result<(Vec<String>, usize, Option<ListKey>), StoreError> {
+    let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+    let (mut hit_ids, mut scanned, mut last) = (Vec::new(), 0, None);
+    for row in rows {
+        if hit_ids.len() >= max_hits {
+            break;
+        }
+        let id: String = row.try_get(0).map_err(bad)?;
+        let profile: [Option<String>; 4] = [
+            row.try_get(1).map_err(bad)?,
+            row.try_get(2).map_err(bad)?,
+            row.try_get(3).map_err(bad)?,
+            row.try_get(4).map_err(bad)?,
+        ];
+        let document: Option<String> = row.try_get(5).map_err(bad)?;
+        let lower_handle: String = row.try_get(6).map_err(bad)?;
+        scanned += 1;
+        // The filter's own rule, as on redb: a profile field first, then customData (each
+        // user is a hit once).
+        let hit = filter.in_text(&id)
+            || profile.iter().flatten().any(|field| filter.in_text(field))
+            || match &document {
+                Some(text) if filter.may_occur_in_json(text) => {
+                    filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
+                }
+                _ => false,
+            };
+        last = Some(ListKey(format!("{lower_handle}\0{id}")));
+        if hit {
+            hit_ids.push(id);
+        }
+    }
+    Ok((hit_ids, scanned, last))
+}
+
+pub(super) fn parse_object(
+    id: &str,
+    field: &str,
+    text: Option<String>,
+) -> Result<Map<String, Value>, StoreError> {
+    match text {
+        None => Ok(Map::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StoreError::Database(format!("user {id}: {field} is not a JSON object: {e}"))),
+    }
+}
+
+/// What one row of [`USER_COLUMNS`] + revision columns holds (the `updated_at` in µs,
+/// column 13, is read only where a save needs it).
+pub(super) struct UserRow {
+    pub(super) record: UserRecord,
+    pub(super) key: ListKey,
+}
+
+impl UserRow {
+    pub(super) fn read(row: &Row, offset: usize) -> Result<Self, StoreError> {
+        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+        let text = |i: usize| row.try_get::<_, Option<String>>(offset + i).map_err(bad);
+        let id: String = row.try_get(offset).map_err(bad)?;
+        let user = User {
+            username: text(1)?,
+            primary_email: text(2)?,
+            primary_phone: text(3)?,
+            name: text(4)?,
+            avatar: text(5)?,
+            profile: parse_object(&id, "profile", text(6)?)?,
+            identities: parse_object(&id, "identities", text(7)?)?,
+            application_id: text(8)?,
+            is_suspended: row.try_get(offset + 9).map_err(bad)?,
+            last_sign_in_at: row.try_get(offset + 10).map_err(bad)?,
+            created_at: row.try_get(offset + 11).map_err(bad)?,
+            updated_at: row.try_get(offset + 12).map_err(bad)?,
+            extra: Map::new(),
+            id,
+        };
+        let lower_handle: String = row.try_get(offset + 14).map_err(bad)?;
+        let revision: i64 = row.try_get(offset + COLUMN_COUNT).map_err(bad)?;
+        let revised_at = row.try_get(offset + COLUMN_COUNT + 1).map_err(bad)?;
+        let revised_by = row.try_get(offset + COLUMN_COUNT + 2).map_err(bad)?;
+        let key = ListKey(format!("{lower_handle}\0{}", user.id));
+        let record = UserRecord { user, revision: revision.max(1) as Revision, revised_at, revised_by };
+        Ok(Self { record, key })
+    }
+
+    pub(super) fn entry(self) -> ListEntry {
+        ListEntry { key: self.key, revision: self.record.revision, user: Box::new(self.record.user) }
+    }
+}
+
+/// The canonical text of a jsonb document as PostgreSQL returns it (its key order).
+pub(super) fn canonical_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    Ok(canonical_text(&object))
+}
+
+pub(super) fn compact_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
+    let object: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    serde_json::to_string(&object).map_err(|e| StoreError::Database(e.to_string()))
+}

@@ -1,0 +1,204 @@
+//! A customData save (the revision and outside-write checks, the history row of the
+//! document it replaces), a user's history and the text of one revision.
+
+use super::journal::Written;
+use super::*;
+use crate::store::BatchId;
+
+impl PostgresStore {
+    pub(super) fn save_document(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly);
+        }
+        let new_text = data.compact();
+        let seen = self.seen(id);
+        let mut client = self.lock();
+        // Before the COMMIT, a lost connection means the server rolls the transaction back:
+        // the save did not happen, and the error says so.
+        let fail = |e: postgres::Error| match self.fail(e) {
+            StoreError::ConnectionLost { server, .. } => StoreError::ConnectionLost {
+                server,
+                detail:
+                    "; the save did not happen (the server rolls back a transaction whose connection goes)"
+                        .to_owned(),
+            },
+            other => other,
+        };
+        let mut tx = client.transaction().map_err(fail)?;
+        // The row stays locked until the commit: no other writer can slip in between.
+        let row = tx
+            .query_opt(
+                "select u.custom_data = $3::text::jsonb, (extract(epoch from u.updated_at) * 1000000)::int8, \
+                 u.custom_data::text from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                &[&self.tenant, &id, &new_text],
+            )
+            .map_err(fail)?
+            .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let (same_document, updated_micros): (bool, i64) = (row.get(0), row.get(1));
+        // The document this save replaces, as the locked row holds it: its dropped keys are
+        // what this save removed, whoever saved before it. In jsonb's key order (jsonb keeps
+        // no other), where redb gives the order the document was saved in.
+        let replaced = parse_object(id, "customData", row.get(2))?;
+        let latest = if self.initialised {
+            tx.query_opt(
+                "select h.revision, h.custom_data = u.custom_data from custodian.history h \
+                 join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
+                 where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1",
+                &[&self.tenant, &id],
+            )
+            .map_err(fail)?
+            .map(|r| (r.get::<_, i64>(0).max(1) as Revision, r.get::<_, bool>(1)))
+        } else {
+            None
+        };
+        let (current, recorded) = match latest {
+            None => (1, false),
+            Some((revision, true)) => (revision, true),
+            Some((revision, false)) => (revision + 1, false),
+        };
+        if let Some(expected) = expected {
+            if expected != current {
+                return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current });
+            }
+            if let Some((seen_revision, seen_micros)) = seen
+                && seen_revision == expected
+                && seen_micros != updated_micros
+            {
+                return Err(StoreError::ChangedOutside { user: id.to_owned() });
+            }
+        }
+        if same_document {
+            return Ok(SaveOutcome::Unchanged { revision: current });
+        }
+        if !self.initialised {
+            return Err(StoreError::NotInitialised { url: self.spec.to_string() });
+        }
+        if !recorded {
+            // The document being replaced was written outside custodian: keep it first.
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                 select u.tenant_id, u.id, $3, u.updated_at, $4, u.custom_data, u.updated_at \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(current as i64), &OUTSIDE],
+            )
+            .map_err(fail)?;
+        }
+        // Logto's `set_updated_at` trigger moves updated_at; custodian does not set it.
+        let updated = tx
+            .query_opt(
+                "update public.users u set custom_data = $3::text::jsonb \
+                 where u.tenant_id = $1 and u.id = $2 and (extract(epoch from u.updated_at) * 1000000)::int8 = $4 \
+                 returning (extract(epoch from u.updated_at) * 1000000)::int8, u.custom_data::text",
+                &[&self.tenant, &id, &new_text, &updated_micros],
+            )
+            .map_err(fail)?
+            .ok_or_else(|| StoreError::ChangedOutside { user: id.to_owned() })?;
+        let new_micros: i64 = updated.get(0);
+        let revision = current + 1;
+        if self.layout >= POSTGRES_SCHEMA_VERSION {
+            // The journal's columns, from what jsonb now holds.
+            let written = Written::between(id, &replaced, &updated.get::<_, String>(1))?;
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys) \
+                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
+            )
+            .map_err(fail)?;
+        } else {
+            // A schema `init` has not upgraded yet: saved as before; the journal works the
+            // keys and size out once it can be read.
+            tx.execute(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                &[&self.tenant, &id, &(revision as i64), &author.0],
+            )
+            .map_err(fail)?;
+        }
+        // The COMMIT went out and no answer came back: the server may have committed it or
+        // not. Never reported as saved nor as not saved; the caller finds out after
+        // reconnecting ([`UserStore::save_landed`]).
+        tx.commit().map_err(|e| match self.fail(e) {
+            StoreError::ConnectionLost { server, .. } => {
+                StoreError::SaveOutcomeUnknown { server, user: id.to_owned(), revision }
+            }
+            other => other,
+        })?;
+        drop(client);
+        self.remember(id, revision, new_micros);
+        Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
+    }
+
+    pub(super) fn revisions_of(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        let current = self.one_user(id)?;
+        let (document, _) = self.current_document(id)?;
+        let mut out = Vec::new();
+        if self.initialised {
+            // The batch column comes with layout 3; before it no revision has one.
+            let batch = if self.layout >= POSTGRES_SCHEMA_VERSION { "h.batch_id" } else { "null::text" };
+            let rows = self
+                .lock()
+                .query(
+                    &format!(
+                        "select h.revision, floor(extract(epoch from h.saved_at) * 1000)::int8, h.saved_by, h.custom_data::text, {batch} \
+                         from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision"
+                    ),
+                    &[&self.tenant, &id],
+                )
+                .map_err(|e| self.fail(e))?;
+            for row in &rows {
+                let revision: i64 = row.get(0);
+                let text: String = row.get(3);
+                out.push(RevisionInfo {
+                    revision: revision.max(1) as Revision,
+                    saved_at: row.get(1),
+                    saved_by: row.get(2),
+                    size: canonical_from_jsonb(id, &text)?.len(),
+                    current: false,
+                    batch: row.get::<_, Option<String>>(4).map(BatchId),
+                });
+            }
+        }
+        match out.last_mut() {
+            Some(last) if last.revision == current.record.revision => last.current = true,
+            _ => out.push(RevisionInfo {
+                revision: current.record.revision,
+                saved_at: current.record.revised_at,
+                saved_by: current.record.revised_by,
+                size: document.text.len(),
+                current: true,
+                batch: None,
+            }),
+        }
+        Ok(out)
+    }
+
+    pub(super) fn text_of_revision(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        let (current, _) = self.current_document(id)?;
+        if current.revision == revision {
+            return Ok(current.text);
+        }
+        if !self.initialised {
+            return Err(StoreError::RevisionNotFound { user: id.to_owned(), revision });
+        }
+        let row = self
+            .lock()
+            .query_opt(
+                "select h.custom_data::text from custodian.history h \
+                 where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
+                &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64)],
+            )
+            .map_err(|e| self.fail(e))?;
+        match row {
+            Some(row) => canonical_from_jsonb(id, &row.get::<_, String>(0)),
+            None => Err(StoreError::RevisionNotFound { user: id.to_owned(), revision }),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Connecting, `init`, and the session every call takes: the tenant's role, the timeouts,
+//! and the user and document reads the trait's methods share.
+
+use super::*;
+
+impl PostgresStore {
+    /// Connects to a Logto database and settles on one tenant: checks that the database is
+    /// Logto's, finds the tenant's role and works as it.
+    pub fn connect(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
+        Self::connect_spec(ConnectionSpec::parse(url, &Environment::current())?, options)
+    }
+
+    /// A second connection to the same database, tenant and role: the filter's background
+    /// scan gets one of its own, so a scan step never waits for the screen's queries (nor
+    /// they for it).
+    pub fn another_connection(&self) -> Result<Self, StoreError> {
+        Self::connect_spec(self.spec.clone(), &self.options())
+    }
+
+    pub(super) fn options(&self) -> PostgresOptions {
+        PostgresOptions {
+            tenant: self.tenant.clone(),
+            read_only: self.read_only,
+            statement_timeout: self.statement_timeout,
+            use_key_table: self.key_table_asked,
+        }
+    }
+
+    pub(super) fn connect_spec(spec: ConnectionSpec, options: &PostgresOptions) -> Result<Self, StoreError> {
+        let session = Self::open_session(&spec, options)?;
+        Ok(Self {
+            cancel: Mutex::new(session.client.cancel_token()),
+            client: Mutex::new(session.client),
+            spec,
+            statement_timeout: options.statement_timeout,
+            tenant: options.tenant.clone(),
+            role: session.role,
+            read_only: options.read_only,
+            initialised: session.initialised,
+            layout: session.layout,
+            key_table_asked: options.use_key_table,
+            keyed: session.keyed,
+            seen: Mutex::new(HashMap::new()),
+            open_scan: Mutex::new(None),
+        })
+    }
+
+    /// One session, ready: the database checked to be Logto's, the tenant's role taken (when
+    /// the connecting role may), the timeouts and read-only mode set.
+    pub(super) fn open_session(
+        spec: &ConnectionSpec,
+        options: &PostgresOptions,
+    ) -> Result<Session, StoreError> {
+        let mut client = Self::client(spec)?;
+        let fail = |e: postgres::Error| describe(spec, &e);
+        let row = client
+            .query_one(
+                "select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null, current_user::text",
+                &[],
+            )
+            .map_err(fail)?;
+        if !row.get::<_, bool>(0) {
+            return Err(StoreError::Connection(format!(
+                "{spec}: not a Logto database (no `users` and `tenants` tables in schema public)"
+            )));
+        }
+        let mut role: String = row.get(1);
+        let tenant_role: Option<Option<String>> = client
+            .query_opt("select db_user::text from public.tenants where id = $1", &[&options.tenant])
+            .map_err(fail)?
+            .map(|r| r.get(0));
+        match tenant_role {
+            None => {
+                return Err(StoreError::Connection(format!(
+                    "{spec}: no tenant {:?} that role {role:?} can see (a tenant's own role sees only its tenant)",
+                    options.tenant
+                )));
+            }
+            Some(Some(tenant_role)) if tenant_role != role => {
+                let member = client
+                    .query_one("select pg_has_role(current_user, $1, 'MEMBER')", &[&tenant_role])
+                    .map_err(fail)?
+                    .get::<_, bool>(0);
+                if member {
+                    // From here on Logto's row-level security sees the tenant's role.
+                    client.execute("select set_config('role', $1, false)", &[&tenant_role]).map_err(fail)?;
+                    role = tenant_role;
+                }
+            }
+            Some(_) => {}
+        }
+        // Whole milliseconds, at least one (0 would mean no limit at all).
+        let timeout_ms = options.statement_timeout.as_millis().clamp(1, i32::MAX as u128);
+        let mut settings =
+            format!("set lock_timeout = '{LOCK_TIMEOUT}'; set statement_timeout = {timeout_ms};");
+        if options.read_only {
+            settings.push_str("set default_transaction_read_only = on;");
+        }
+        client.batch_execute(&settings).map_err(fail)?;
+        // A role without rights on `users` is told so now, not on the first page.
+        client
+            .query("select u.id from public.users u where u.tenant_id = $1 limit 1", &[&options.tenant])
+            .map_err(fail)?;
+        let initialised = client
+            .query_one(
+                "select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                 where n.nspname = 'custodian' and c.relname = 'history')",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        // A schema made before `meta` had a version row is layout 1.
+        let layout = if initialised {
+            client
+                .query_one(
+                    "select coalesce((select m.value from custodian.meta m where m.key = 'schema_version'), 1)",
+                    &[],
+                )
+                .map_err(fail)?
+                .get(0)
+        } else {
+            0
+        };
+        let keyed = options.use_key_table
+            && !options.read_only
+            && initialised
+            && keys::usable(&mut client).map_err(fail)?;
+        Ok(Session { client, role, initialised, layout, keyed })
+    }
+
+    /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
+    /// the TCP connect, not a server that accepts and then never answers.
+    pub(super) fn client(spec: &ConnectionSpec) -> Result<Client, StoreError> {
+        let (config, tls) = spec.client_config()?;
+        let (answer, connected) = std::sync::mpsc::channel();
+        let thread_spec = spec.clone();
+        std::thread::Builder::new()
+            .name("custodian-connect".into())
+            .spawn(move || {
+                let _ = answer.send(config.connect(tls).map_err(|e| describe(&thread_spec, &e)));
+            })
+            .map_err(|e| StoreError::Connection(format!("{spec}: cannot start connecting: {e}")))?;
+        match connected.recv_timeout(spec.connect_timeout) {
+            Ok(result) => result,
+            // The thread is left to the OS's own timeout; nothing waits for it.
+            Err(_) => Err(StoreError::Connection(format!(
+                "{spec}: no answer within {} s (connect_timeout)",
+                spec.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Creates custodian's schema in the database at `url` (history, its row-level security
+    /// and grants for every tenant role). Idempotent. Returns the connection's description.
+    pub fn init(url: &str) -> Result<String, StoreError> {
+        let spec = ConnectionSpec::parse(url, &Environment::current())?;
+        let mut client = Self::client(&spec)?;
+        let fail = |e: postgres::Error| describe(&spec, &e);
+        let logto: bool = client
+            .query_one("select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null", &[])
+            .map_err(fail)?
+            .get(0);
+        if !logto {
+            return Err(StoreError::Connection(format!(
+                "{spec}: not a Logto database (no `users` and `tenants` tables)"
+            )));
+        }
+        let mut tx = client.transaction().map_err(fail)?;
+        schema::create(&mut tx).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        // Every tenant's keys, as the superuser (or whoever may) sees them: a first screen
+        // after init reads them at once.
+        let tenants: Vec<String> = client
+            .query("select id from public.tenants order by id", &[])
+            .map_err(fail)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for tenant in &tenants {
+            keys::sync(&mut client, tenant).map_err(fail)?;
+        }
+        Ok(spec.to_string())
+    }
+
+    /// The server and role, without the password: for `info` and messages.
+    pub fn describe_connection(&self) -> String {
+        format!("{} (tenant {:?}, working as role {:?})", self.spec, self.tenant, self.role)
+    }
+
+    /// Which database and tenant this is, for the drafts' bookkeeping: no password in it.
+    pub fn draft_identity(&self) -> String {
+        format!("{}#tenant={}", self.spec, self.tenant)
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The role every statement runs as.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// Whether custodian's schema is in the database (saves need it).
+    pub fn is_initialised(&self) -> bool {
+        self.initialised
+    }
+
+    /// The layout of custodian's schema in this database (0: none; see
+    /// [`POSTGRES_SCHEMA_VERSION`]).
+    pub fn schema_layout(&self) -> i64 {
+        self.layout
+    }
+
+    /// Refuses what needs the journal's columns and `custodian.batches` on a schema `init`
+    /// has not upgraded yet (or has not made), naming the command that does.
+    pub(super) fn require_journal_layout(&self) -> Result<(), StoreError> {
+        if !self.initialised {
+            return Err(StoreError::NotInitialised { url: self.spec.to_string() });
+        }
+        if self.layout < POSTGRES_SCHEMA_VERSION {
+            return Err(StoreError::SchemaNeedsUpgrade {
+                url: self.spec.to_string(),
+                found: self.layout,
+                wanted: POSTGRES_SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// The session, for anything but a scan's next step: a scan left open between steps is
+    /// ended first, so no other call runs inside its read-only snapshot.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Client> {
+        let mut client = self.session();
+        self.end_scan(&mut client);
+        client
+    }
+
+    pub(super) fn session(&self) -> MutexGuard<'_, Client> {
+        // A panic while holding the client leaves nothing half-done on our side: the server
+        // rolls back an open transaction when the connection goes, so the guard is reusable.
+        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the scan left open between steps, if any (its transaction only read).
+    pub(super) fn end_scan(&self, client: &mut Client) {
+        let open = self.open_scan.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if open.is_some() {
+            let _ = client.batch_execute("rollback");
+        }
+    }
+
+    pub(super) fn fail(&self, error: postgres::Error) -> StoreError {
+        session_error(&self.spec, self.statement_timeout, &error)
+    }
+
+    /// `select <user columns> <handle> <revision columns> from users u <history join>` + `tail`.
+    pub(super) fn select_users(&self, tail: &str) -> String {
+        self.select_users_from("public.users u", self.handle_column(), tail)
+    }
+
+    /// As [`Self::select_users`], from `from` (which names the user `u`), with `handle` as
+    /// the list order's first part.
+    pub(super) fn select_users_from(&self, from: &str, handle: &str, tail: &str) -> String {
+        if self.initialised {
+            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {LATEST_HISTORY} {tail}")
+        } else {
+            format!("select {USER_COLUMNS}, {handle}, {NO_HISTORY_COLUMNS} from {from} {tail}")
+        }
+    }
+
+    pub(super) fn query_users(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<UserRow>, StoreError> {
+        let rows = self.lock().query(sql, params).map_err(|e| self.fail(e))?;
+        rows.iter().map(|row| UserRow::read(row, 0)).collect()
+    }
+
+    pub(super) fn one_user(&self, id: &str) -> Result<UserRow, StoreError> {
+        let sql = self.select_users("where u.tenant_id = $1 and u.id = $2");
+        let mut rows = self.query_users(&sql, &[&self.tenant, &id])?;
+        rows.pop().ok_or_else(|| StoreError::UserNotFound(id.to_owned()))
+    }
+
+    /// The stored document and its revision, without noting that it was read.
+    pub(super) fn current_document(&self, id: &str) -> Result<(StoredDocument, i64), StoreError> {
+        let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
+        let join = if self.initialised { LATEST_HISTORY } else { "" };
+        let sql = format!(
+            "select u.custom_data::text, {revision}, (extract(epoch from u.updated_at) * 1000000)::int8 \
+             from public.users u {join} where u.tenant_id = $1 and u.id = $2"
+        );
+        let row = self
+            .lock()
+            .query_opt(&sql, &[&self.tenant, &id])
+            .map_err(|e| self.fail(e))?
+            .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let text: String = row.get(0);
+        let revision: i64 = row.get(1);
+        let document =
+            StoredDocument { text: canonical_from_jsonb(id, &text)?, revision: revision.max(1) as Revision };
+        Ok((document, row.get(4)))
+    }
+}

@@ -1,0 +1,388 @@
+//! [`UserStore`] for [`PostgresStore`]: each method as one statement or transaction on the
+//! tenant's users, the larger ones in the files beside this one.
+
+use super::*;
+use crate::store::{BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, Selection, UndoSummary};
+
+impl UserStore for PostgresStore {
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn reconnect(&self) -> Result<(), StoreError> {
+        {
+            let mut client = self.lock();
+            if !client.is_closed() && client.is_valid(self.spec.connect_timeout).is_ok() {
+                return Ok(());
+            }
+        }
+        // Connected without holding the client: a call on the other lane fails at once on the
+        // dead one meanwhile instead of waiting here.
+        let session = Self::open_session(&self.spec, &self.options())?;
+        let token = session.client.cancel_token();
+        *self.lock() = session.client;
+        *self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
+        tracing::info!(server = %self.spec, "reconnected");
+        Ok(())
+    }
+
+    fn cancel_running(&self) {
+        let token = self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let Ok((_, tls)) = self.spec.client_config() else { return };
+        // The cancel request is a connection of its own: never on the caller's thread (the
+        // screen's), and a failure only means the statement runs to its end.
+        let _ = std::thread::Builder::new().name("custodian-cancel".into()).spawn(move || {
+            let _ = crate::crash::catch(|| token.cancel_query(tls));
+        });
+    }
+
+    fn save_landed(&self, id: &str, data: &CustomData, revision: Revision) -> Result<bool, StoreError> {
+        if !self.initialised {
+            return Ok(false);
+        }
+        // jsonb equality, as the save compared: the document stored as that revision.
+        let row = self
+            .lock()
+            .query_opt(
+                "select h.custom_data = $4::text::jsonb from custodian.history h \
+                 where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
+                &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64), &data.compact()],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(row.is_some_and(|row| row.get::<_, bool>(0)))
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        let row = self
+            .lock()
+            .query_one("select count(*) from public.users u where u.tenant_id = $1", &[&self.tenant])
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    /// Counted exactly up to [`EXACT_COUNT_LIMIT`] users (a bounded read of Logto's
+    /// `(tenant_id, id)` index: a few ms), the planner's estimate above it. `count(*)` over a
+    /// million-user tenant reads the whole index (about a second); the planner's figure comes
+    /// from the statistics ANALYZE keeps for `tenant_id` (its share of the table, times the
+    /// table's current size), under the same row-level security, and costs nothing.
+    /// `pg_class.reltuples` alone would be every tenant's users together.
+    fn user_count(&self) -> Result<UserCount, StoreError> {
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| session_error(&self.spec, self.statement_timeout, &e);
+        let counted: i64 = client
+            .query_one(
+                "select count(*) from (select 1 from public.users u where u.tenant_id = $1 limit $2) s",
+                &[&self.tenant, &(EXACT_COUNT_LIMIT + 1)],
+            )
+            .map_err(fail)?
+            .get(0);
+        if counted <= EXACT_COUNT_LIMIT {
+            return Ok(UserCount { users: counted.max(0) as u64, exact: true });
+        }
+        let plan: PlanJson = client
+            .query_one(
+                "explain (format json) select 1 from public.users u where u.tenant_id = $1",
+                &[&self.tenant],
+            )
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(|e| StoreError::Database(format!("unexpected EXPLAIN answer: {e}")))?;
+        // Statistics older than the rows (no ANALYZE yet) can say fewer than were just
+        // counted: never show less than that.
+        let estimate = plan.rows().unwrap_or(0).max(counted as u64);
+        Ok(UserCount { users: estimate, exact: false })
+    }
+
+    fn key_order(&self) -> KeyOrder {
+        KeyOrder::Backend("PostgreSQL")
+    }
+
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            return self.keyed_rows(seek, limit);
+        }
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (bound, backwards) = seek_bound(seek);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.tenant, &limit];
+        let mut condition = String::new();
+        let (handle, id) = bound.map_or(("", ""), |(_, key)| key_parts(key));
+        if let Some((op, _)) = bound {
+            condition.push_str(&format!(
+                " and (lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\") {op} ($3::text collate \"C\", $4::text collate \"C\")"
+            ));
+            params.push(&handle);
+            params.push(&id);
+        }
+        let direction = if backwards { "desc" } else { "asc" };
+        let order = format!(
+            "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\" {direction}, u.id collate \"C\" {direction}"
+        );
+        let sql = self.select_users(&format!("where u.tenant_id = $1{condition} order by {order} limit $2"));
+        let mut entries: Vec<ListEntry> =
+            self.query_users(&sql, &params)?.into_iter().map(UserRow::entry).collect();
+        if backwards {
+            entries.reverse();
+        }
+        Ok(entries)
+    }
+
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let lower = query.to_lowercase();
+        if lower.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let (lower_pattern, exact_pattern) = (like_prefix(&lower), like_prefix(query));
+        if self.keyed
+            && let Some(found) = self.keyed_prefix_matches(&lower, query, limit)?
+        {
+            return Ok(found);
+        }
+        // Each arm can be read from one of Logto's indexes on (tenant_id, …) when the
+        // database's collation allows LIKE prefixes (C, C.UTF-8); the ids by their key.
+        let sql = self.select_users(
+            "where u.tenant_id = $1 and u.id in (
+                (select id from public.users where tenant_id = $1 and username is not null and lower(username) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(primary_email) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and primary_phone like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and lower(name) like $2 limit $4)
+                union (select id from public.users where tenant_id = $1 and id like $3 limit $4))
+             order by lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"
+             limit $4",
+        );
+        let rows = self.query_users(&sql, &[&self.tenant, &lower_pattern, &exact_pattern, &limit])?;
+        Ok(rows.into_iter().map(UserRow::entry).collect())
+    }
+
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let mut filter = Filter::new(query);
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
+        if self.keyed {
+            return self.keyed_scan_matches(&mut filter, after, batch, max_hits);
+        }
+        // Only what the filter reads: the profile fields and customData, never a secret column.
+        self.exact_scan_step(&mut filter, query, after, batch.min(i32::MAX as usize), max_hits)
+    }
+
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        let text = reference.text.as_str();
+        let (wanted_name, wanted_phone) = (name_key(text), phone_key(text));
+        // Candidates from SQL, confirmed by the fold in Rust so both backends agree. `id:`
+        // is read by Logto's primary key alone. PostgreSQL's lower() is not the fold: it
+        // leaves `ß`, the final sigma and surrounding spaces alone and does not map
+        // full-width letters or the Kelvin sign (NFKC), so besides `lower(column) = fold`
+        // every user whose stored value is not plain ASCII without surrounding white space
+        // (the only ones whose fold can differ from lower()) is a candidate too. That arm
+        // makes a username, email or phone lookup one sequential read of the tenant's users
+        // (Logto has no index on the fold): the price of seeing every user a reference names,
+        // since Logto's unique constraints are on the raw text and an ambiguity must be
+        // refused, not settled by chance.
+        const UNUSUAL: &str = "'(^[[:space:]]|[[:space:]]$|[^\\x01-\\x7f])'";
+        let mut arms = Vec::new();
+        for &field in reference.fields() {
+            arms.push(match field {
+                UserField::Id => "u.id = w.id".to_owned(),
+                UserField::Username => format!("lower(u.username) = w.name or u.username ~ {UNUSUAL}"),
+                UserField::Email => format!("lower(u.primary_email) = w.name or u.primary_email ~ {UNUSUAL}"),
+                UserField::Phone => format!("u.primary_phone = w.phone or u.primary_phone ~ {UNUSUAL}"),
+            });
+        }
+        let sql = format!(
+            "with w (id, name, phone) as (select $2::text, $3::text, $4::text) \
+             select u.id, u.username, u.primary_email, u.primary_phone from w, public.users u \
+             where u.tenant_id = $1 and ({}) order by u.id collate \"C\"",
+            arms.join(" or ")
+        );
+        let rows = self
+            .lock()
+            .query(&sql, &[&self.tenant, &text, &wanted_name, &wanted_phone])
+            .map_err(|e| self.fail(e))?;
+        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let fields: (String, Option<String>, Option<String>, Option<String>) = (
+                row.try_get(0).map_err(bad)?,
+                row.try_get(1).map_err(bad)?,
+                row.try_get(2).map_err(bad)?,
+                row.try_get(3).map_err(bad)?,
+            );
+            candidates.push(fields);
+        }
+        // Field by field, ids in byte order within each: the order redb's indexes give.
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            for (id, username, email, phone) in &candidates {
+                let matched = match field {
+                    UserField::Id => id == text,
+                    UserField::Username => username.as_deref().is_some_and(|u| name_key(u) == wanted_name),
+                    UserField::Email => email.as_deref().is_some_and(|e| name_key(e) == wanted_name),
+                    UserField::Phone => phone.as_deref().is_some_and(|p| phone_key(p) == wanted_phone),
+                };
+                if matched {
+                    matches.push(UserMatch { id: id.clone(), field });
+                }
+            }
+        }
+        Ok(matches)
+    }
+
+    fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        Ok(self.one_user(id)?.record)
+    }
+
+    fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        Ok(self.one_user(id)?.entry())
+    }
+
+    fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        let (document, updated_micros) = self.current_document(id)?;
+        self.remember(id, document.revision, updated_micros);
+        Ok(document)
+    }
+
+    fn replace_custom_data(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        self.save_document(id, data, expected, author)
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        self.revisions_of(id)
+    }
+
+    fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        self.text_of_revision(id, revision)
+    }
+
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        if self.keyed {
+            // Index ranges step by step: each step reads only its own users already.
+            return crate::store::search_by_steps(self, query, after, limit, crate::store::SEARCH_STEP);
+        }
+        self.search_from_one_portal(query, after, limit)
+    }
+
+    fn sync_keys(&self) -> Result<bool, StoreError> {
+        Ok(self.sync_key_table()?.changed())
+    }
+
+    fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {
+        self.stored_schema()
+    }
+
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+        self.store_schema(text, author)
+    }
+
+    fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
+        self.schema_revisions()
+    }
+
+    fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError> {
+        self.schema_text_of(revision)
+    }
+
+    fn edit_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        self.write_batch(batch, selection, edit, author)
+    }
+
+    fn for_each_selected(
+        &self,
+        selection: &Selection,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.visit_selected(selection, visit)
+    }
+
+    fn undo_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        self.undo_written_batch(batch, undo, author)
+    }
+
+    fn journal(
+        &self,
+        query: &JournalQuery,
+        visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read_journal(query, visit)
+    }
+
+    fn import(
+        &self,
+        _users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        _mode: ImportMode,
+        _author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        Err(StoreError::NotOnThisBackend(
+            "import does not work on PostgreSQL: users are created by Logto (its Management API or console); custodian edits their customData".to_owned(),
+        ))
+    }
+
+    fn for_each_user(
+        &self,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        const FETCH: i32 = 500;
+        let mut client = self.lock();
+        let fail = |e: postgres::Error| session_error(&self.spec, CLI_STATEMENT_TIMEOUT, &e);
+        // One snapshot for the whole walk, read in slices from a server-side portal.
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        // An export sorts the whole tenant before its first row: the longer limit, whoever asks.
+        tx.batch_execute(&format!("set local statement_timeout = {}", CLI_STATEMENT_TIMEOUT.as_millis()))
+            .map_err(fail)?;
+        let sql = if self.initialised {
+            format!(
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
+                 where u.tenant_id = $1 order by {ORDER_KEY}"
+            )
+        } else {
+            format!(
+                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {NO_HISTORY_COLUMNS} from public.users u \
+                 where u.tenant_id = $1 order by {ORDER_KEY}"
+            )
+        };
+        let portal = tx.bind(sql.as_str(), &[&self.tenant]).map_err(fail)?;
+        loop {
+            let rows = tx.query_portal(&portal, FETCH).map_err(fail)?;
+            for row in &rows {
+                let user = UserRow::read(row, 1)?;
+                let text = compact_from_jsonb(&user.record.user.id, &row.get::<_, String>(0))?;
+                visit(&user.record, &text)?;
+            }
+            if rows.len() < FETCH as usize {
+                break;
+            }
+        }
+        tx.commit().map_err(fail)
+    }
+}
