@@ -1576,9 +1576,8 @@ fn concurrent_processes_saving_different_users_each_keep_every_revision() {
     assert_eq!(store.history("u5").expect("history").len(), 1);
 }
 
-/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
-/// people, their search texts per user, no `search_blocks`.
-fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
+/// The people's (list key, search text), in list order, and the database they are in.
+fn people_and_their_search_texts() -> (TempDir, PathBuf, Vec<(String, String)>) {
     let (dir, path, store) = db_with_people();
     let mut texts = Vec::new();
     let keys: Vec<(String, ListKey)> =
@@ -1592,10 +1591,19 @@ fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
         })
         .expect("for_each_user");
     drop(store);
+    texts.sort();
+    (dir, path, texts)
+}
+
+/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
+/// people, their search texts per user, no search blocks.
+fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
+    let (dir, path, texts) = people_and_their_search_texts();
     let db = redb::Database::open(&path).expect("open raw");
     let tx = db.begin_write().expect("write");
     {
-        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_blocks")).expect("delete blocks");
+        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks"))
+            .expect("delete blocks");
         let mut old =
             tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text")).expect("old table");
         for (key, text) in &texts {
@@ -1632,4 +1640,73 @@ fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_b
     let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
     let old = tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text"));
     assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the per-user table is gone");
+}
+
+/// A file of layout 6, as the build with blocks of whole search texts wrote it (table
+/// `search_blocks`: `n`, `n` text ends, `n` key ends, the keys, the texts each ended by NUL;
+/// all `u32` LE), its users in blocks of two.
+fn layout_6_file_with_blocks_of_whole_texts() -> (TempDir, PathBuf) {
+    let (dir, path, texts) = people_and_their_search_texts();
+    let block = |entries: &[(String, String)]| -> Vec<u8> {
+        let mut bytes = (entries.len() as u32).to_le_bytes().to_vec();
+        let mut end = 0;
+        for (_, text) in entries {
+            end += text.len();
+            bytes.extend((end as u32).to_le_bytes());
+            end += 1;
+        }
+        end = 0;
+        for (key, _) in entries {
+            end += key.len();
+            bytes.extend((end as u32).to_le_bytes());
+        }
+        entries.iter().for_each(|(key, _)| bytes.extend(key.as_bytes()));
+        entries.iter().for_each(|(_, text)| bytes.extend(text.as_bytes().iter().chain([&0u8])));
+        bytes
+    };
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = db.begin_write().expect("write");
+    {
+        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks"))
+            .expect("delete blocks");
+        let mut old =
+            tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_blocks")).expect("old table");
+        for entries in texts.chunks(2) {
+            old.insert(entries[0].0.as_str(), block(entries).as_slice()).expect("insert");
+        }
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("meta")
+            .insert("schema_version", 6)
+            .expect("version");
+    }
+    tx.commit().expect("commit");
+    (dir, path)
+}
+
+#[test]
+fn a_layout_6_file_is_searched_read_only_and_its_blocks_get_a_dictionary_on_the_next_read_write_open() {
+    let (_dir, path) = layout_6_file_with_blocks_of_whole_texts();
+    let ids = |store: &RedbStore, query: &str| -> Vec<String> {
+        store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
+    };
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    assert_eq!(ids(&read_only, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids(&read_only, "LIDDELL"), ["u1"]);
+    drop(read_only);
+
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+    assert!(!store.needs_upgrade());
+    assert_eq!(ids(&store, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids(&store, "LIDDELL"), ["u1"]);
+    assert_eq!(ids(&store, "").len(), 5);
+    drop(store);
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let old = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_blocks"));
+    assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the layout-6 blocks are gone");
+    let new = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks")).expect("new");
+    assert_eq!(redb::ReadableTableMetadata::len(&new).expect("len"), 1, "five users fit one block");
 }

@@ -23,7 +23,9 @@ mod journal;
 
 use journal::{JournalWriter, KeyChanges, Save};
 
-use super::redb_search::{SEARCH_BLOCKS, SearchTexts, scan_blocks, upgrade_search_text};
+use super::redb_search::{
+    SEARCH_BLOCKS, SearchTexts, scan_blocks, upgrade_search_blocks, upgrade_search_text,
+};
 use super::{
     Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery,
     ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, Selection,
@@ -53,10 +55,13 @@ use crate::domain::{CustomData, User};
 /// `journal_sequence`: see [`journal`]), back-filled from the history by the upgrade.
 /// 6: the search texts packed in blocks of many users (`search_blocks`, see
 /// [`super::redb_search`]) instead of one `search_text` entry per user.
-pub const SCHEMA_VERSION: u64 = 6;
-/// The first layout whose search texts are in `search_blocks`: an older one seen read-only is
-/// scanned by reading every user.
-const SEARCH_BLOCKS_SINCE: u64 = 6;
+/// 7: each search block keeps the distinct texts of its users once (a dictionary) and each
+/// user as the numbers of its texts (`search_dict_blocks` instead of `search_blocks`): a
+/// third of the bytes, and a scan reads and searches less.
+pub const SCHEMA_VERSION: u64 = 7;
+/// The first layout whose search texts are in `search_dict_blocks`: an older one seen
+/// read-only is scanned by reading every user.
+const SEARCH_BLOCKS_SINCE: u64 = 7;
 const SCHEMA_KEY: &str = "schema_version";
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -496,7 +501,9 @@ impl RedbStore {
         }
         if found < SCHEMA_VERSION && !self.is_read_only() {
             let notes = self.upgrade(found)?;
-            return Ok((SCHEMA_VERSION, found < 4, notes));
+            // Layouts before 4 rewrote the indexes, before 7 the search texts: their old pages
+            // are free space until a compaction gives them back.
+            return Ok((SCHEMA_VERSION, found < SEARCH_BLOCKS_SINCE, notes));
         }
         Ok((found, false, Vec::new()))
     }
@@ -560,10 +567,11 @@ impl RedbStore {
                     "started the journal (`custodian changes`): {saves} taken from the history; saves from now on are all recorded"
                 ));
             }
-            // Layout 6 (search): the per-user search texts of layouts 3–5 packed in blocks.
-            // Runs at the version that introduced `search_blocks` (SEARCH_BLOCKS_SINCE).
+            // Layouts 6 and 7 (search): the per-user search texts of layouts 3–5, or the
+            // blocks of whole texts of layout 6, packed in blocks with a dictionary.
             if from < SEARCH_BLOCKS_SINCE {
                 upgrade_search_text(&tx)?;
+                upgrade_search_blocks(&tx)?;
             }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }

@@ -216,8 +216,81 @@ fn a_damaged_block_is_an_error_not_a_panic() {
     for cut in 0..good.len() {
         assert!(BlockView::parse(&good[..cut]).is_err(), "cut at {cut}");
     }
+    // A header that claims more texts than the dictionary holds: found when the block is
+    // read (a scan's answer or a write's merge), never trusted.
     let mut bad = good.clone();
     bad[4] = 200;
+    let view = BlockView::parse(&bad).expect("the ends are in place");
+    assert!(view.entries().is_err());
+    let mut bad = good.clone();
+    bad[0] = 200;
     assert!(BlockView::parse(&bad).is_err());
     assert!(BlockView::parse(&[255, 255, 255, 255]).is_err());
+}
+
+#[test]
+fn a_text_shared_by_many_users_is_kept_once_a_block_and_finds_every_user_holding_it() {
+    let (_dir, db) = database();
+    let model: BTreeMap<String, String> = (0..400)
+        .map(|i| {
+            let plan = ["free", "pro", "team"][i % 3];
+            (format!("u{i:04}"), format!("id{i}\0adminconsolepreferences\0plan\0{plan}\0seats\0{}", i % 7))
+        })
+        .collect();
+    load_sorted(&db, BLOCK_BYTES, &model);
+    let whole: usize = model.iter().map(|(k, t)| k.len() + t.len() + 9).sum();
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let stored: usize =
+        table.range::<&str>(..).expect("range").map(|b| b.expect("block").1.value().len()).sum();
+    assert!(stored * 2 < whole, "{stored} bytes stored for {whole} bytes of texts");
+    drop((table, tx));
+    assert_eq!(stored_entries(&db), model.clone().into_iter().collect::<Vec<_>>());
+    for query in ["adminconsole", "pro", "team", "id39", "seats", "3", "plan\0pro", "proseats", "ntplan"] {
+        if Filter::new(query).fits_search_text() {
+            assert_eq!(scan_all(&db, query, PARALLEL_FROM, usize::MAX), expected(&model, query), "{query:?}");
+            assert_eq!(scan_all(&db, query, 7, usize::MAX), expected(&model, query), "{query:?}");
+        }
+    }
+}
+
+fn stored_entries(db: &Database) -> Vec<(String, String)> {
+    stored(db).0
+}
+
+#[test]
+fn a_user_whose_text_is_larger_than_a_block_gets_a_block_of_its_own() {
+    let (_dir, db) = database();
+    let huge = format!("start{}\0{}end", "x".repeat(40_000), "y".repeat(BLOCK_BYTES));
+    let mut model: BTreeMap<String, String> =
+        [("a".to_owned(), "id\0small".to_owned()), ("c".to_owned(), "id\0small end".to_owned())].into();
+    load_sorted(&db, BLOCK_BYTES, &model);
+    write(&db, BLOCK_BYTES, vec![("b".to_owned(), Some(huge.clone()))]);
+    model.insert("b".to_owned(), huge);
+    let (entries, blocks) = stored(&db);
+    assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());
+    assert!(blocks >= 2, "{blocks} blocks");
+    for query in ["start", "yend", "xxxxx", "small", "end", "xy", "id"] {
+        assert_eq!(scan_all(&db, query, 1000, usize::MAX), expected(&model, query), "{query:?}");
+    }
+}
+
+#[test]
+fn layout_6_blocks_become_blocks_with_a_dictionary_entry_for_entry() {
+    let (_dir, db) = database();
+    let model = users();
+    let tx = db.begin_write().expect("write");
+    {
+        let mut old = tx.open_table(layout6::LAYOUT_6_BLOCKS).expect("old table");
+        let entries: Vec<(String, String)> = model.clone().into_iter().collect();
+        for chunk in entries.chunks(7) {
+            old.insert(chunk[0].0.as_str(), layout6::encode(chunk).as_slice()).expect("insert");
+        }
+    }
+    upgrade_search_blocks(&tx).expect("upgrade");
+    tx.commit().expect("commit");
+    assert_eq!(stored_entries(&db), model.clone().into_iter().collect::<Vec<_>>());
+    assert_eq!(scan_all(&db, "needle", 1000, usize::MAX), expected(&model, "needle"));
+    let tx = db.begin_read().expect("read");
+    assert!(matches!(tx.open_table(layout6::LAYOUT_6_BLOCKS), Err(redb::TableError::TableDoesNotExist(_))));
 }
