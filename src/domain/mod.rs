@@ -16,6 +16,7 @@ pub mod shape;
 pub mod synthetic;
 pub mod time;
 pub mod user;
+pub mod user_json;
 pub mod user_ref;
 
 pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
