@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 
@@ -14,28 +15,44 @@ use crate::{crash, database};
 
 /// One Logto-shaped user object as a JSON line.
 pub fn user_line(record: &UserRecord, custom_data: &str) -> Result<String> {
+    let mut line = Vec::with_capacity(512);
+    push_line(&mut line, record, custom_data)?;
+    // Only JSON text and `&str`s went in.
+    String::from_utf8(line).context("an export line is not UTF-8")
+}
+
+/// Appends the user's line (no newline) to `out`.
+fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Result<()> {
     // Numbers keep the text they were stored with (serde_json alone rewrites exponents).
-    let data = crate::domain::custom_data::parse_object(custom_data)
-        .with_context(|| format!("user {}: stored customData is damaged", record.user.id))?;
-    Ok(serde_json::to_string(&record.user.to_logto(Some(&data)))?)
+    crate::domain::user_json::write_line(out, &record.user, custom_data)
+        .with_context(|| format!("user {}: stored customData is damaged", record.user.id))
 }
 
 /// Every user as a JSON line, in list order, handed to `sink`; returns how many.
 pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
-    // The store stops at the first error a visitor returns; the real cause is kept aside.
+    let mut line = Vec::with_capacity(4096);
+    each_user(store, &mut |record, text| {
+        line.clear();
+        push_line(&mut line, record, text)?;
+        sink(std::str::from_utf8(&line).context("an export line is not UTF-8")?)
+    })
+}
+
+/// Calls `visit` for every user in list order; returns how many. The store stops at the
+/// first error a visitor returns; the real cause is kept aside and returned.
+fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<u64> {
     let mut count = 0;
     let mut failure = None;
-    let visited =
-        store.for_each_user(&mut |record, text| match user_line(record, text).and_then(|l| sink(&l)) {
-            Ok(()) => {
-                count += 1;
-                Ok(())
-            }
-            Err(e) => {
-                failure = Some(e);
-                Err(StoreError::Database("export stopped".into()))
-            }
-        });
+    let visited = store.for_each_user(&mut |record, text| match visit(record, text) {
+        Ok(()) => {
+            count += 1;
+            Ok(())
+        }
+        Err(e) => {
+            failure = Some(e);
+            Err(StoreError::Database("export stopped".into()))
+        }
+    });
     if let Some(failure) = failure {
         return Err(failure);
     }
@@ -81,20 +98,14 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnM
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot create {shown}"))?;
     // Large writes: a million users are 630 MB.
-    let mut writer = io::BufWriter::with_capacity(1024 * 1024, file);
-    let mut lines: u64 = 0;
+    let mut writer = io::BufWriter::with_capacity(CHUNK, file);
     // redb may panic on a damaged file: the temporary file goes, the editor stays up.
     let count = crash::catch(|| {
-        each_line(store, &mut |line| {
-            lines += 1;
-            if lines.is_multiple_of(4096) {
-                written(lines);
-            }
-            writer
-                .write_all(line.as_bytes())
-                .and_then(|()| writer.write_all(b"\n"))
-                .with_context(|| format!("cannot write {shown}"))
-        })
+        write_chunks(
+            store,
+            &mut |chunk| writer.write_all(chunk).with_context(|| format!("cannot write {shown}")),
+            written,
+        )
     })??;
     writer.flush().with_context(|| format!("cannot write {shown}"))?;
     writer.get_ref().sync_all().with_context(|| format!("cannot write {shown}"))?;
@@ -104,6 +115,70 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnM
     // itself is already complete and synced).
     if let Ok(dir) = fs::File::open(&dir) {
         let _ = dir.sync_all();
+    }
+    Ok(count)
+}
+
+/// How many bytes of lines go to the file in one write.
+const CHUNK: usize = 1024 * 1024;
+
+/// Every user's line into `write`, in chunks of about [`CHUNK`] bytes: one thread reads the
+/// users and makes the lines, this one writes them (a few chunks in flight at most: memory
+/// stays the same whatever the number of users). Returns how many users were written.
+fn write_chunks(
+    store: &dyn UserStore,
+    write: &mut dyn FnMut(&[u8]) -> Result<()>,
+    written: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let (full, filled) = mpsc::sync_channel::<(Vec<u8>, u64)>(4);
+    let (spent, empty) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        // redb may panic on a damaged file: contained on that thread too, so it reads as the
+        // one-line "damaged" error, not as a crash.
+        let reader = scope.spawn(move || {
+            crash::catch(move || read_into_chunks(store, &full, &empty)).map_err(anyhow::Error::from)?
+        });
+        let mut wrote = Ok(());
+        for (mut chunk, lines) in filled {
+            wrote = write(&chunk);
+            if wrote.is_err() {
+                break;
+            }
+            written(lines);
+            chunk.clear();
+            let _ = spent.send(chunk);
+        }
+        // A failed write hangs up here first, so the reader stops at its next chunk.
+        drop(spent);
+        let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        wrote?;
+        read
+    })
+}
+
+/// The reading side of [`write_chunks`]: every user's line appended to a chunk, each full
+/// chunk sent on (`empty` hands back written ones to fill again).
+fn read_into_chunks(
+    store: &dyn UserStore,
+    full: &mpsc::SyncSender<(Vec<u8>, u64)>,
+    empty: &mpsc::Receiver<Vec<u8>>,
+) -> Result<u64> {
+    let stopped = |_| anyhow::anyhow!("the export's writer stopped");
+    let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
+    let mut lines: u64 = 0;
+    let count = each_user(store, &mut |record, text| {
+        push_line(&mut chunk, record, text)?;
+        chunk.push(b'\n');
+        lines += 1;
+        if chunk.len() >= CHUNK {
+            let next = empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK + 64 * 1024));
+            // The writer only hangs up after a failed write, which it reports.
+            full.send((std::mem::replace(&mut chunk, next), lines)).map_err(stopped)?;
+        }
+        Ok(())
+    })?;
+    if !chunk.is_empty() {
+        full.send((chunk, lines)).map_err(stopped)?;
     }
     Ok(count)
 }

@@ -85,13 +85,22 @@ impl ValidationError {
     }
 }
 
-/// A validated customData document: a JSON object, with its canonical text.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated customData document: a JSON object, with its compact text (made at once: the
+/// size rule is on it, and the store keeps it) and its canonical text (made when first asked
+/// for: an import of a million users never shows one).
+#[derive(Debug, Clone)]
 pub struct CustomData {
     object: Map<String, Value>,
-    canonical: String,
-    /// Bytes of the compact form: what the store keeps and Logto's API carries.
-    compact_size: usize,
+    /// The compact form: what the store keeps and Logto's API carries.
+    compact: String,
+    canonical: std::sync::OnceLock<String>,
+}
+
+impl PartialEq for CustomData {
+    fn eq(&self, other: &Self) -> bool {
+        // The canonical text follows from the object, made or not.
+        self.object == other.object && self.compact == other.compact
+    }
 }
 
 impl CustomData {
@@ -159,17 +168,15 @@ impl CustomData {
             Value::Object(object) => object,
             other => return Err(ValidationError::NotAnObject { found: json_type_name(&other) }),
         };
-        let canonical = canonical_text(&object);
-        let compact_size = compact_size(&canonical);
-        check_size(compact_size, limits)?;
-        Ok(Self { object, canonical, compact_size })
+        let compact = compact_text(&object);
+        check_size(compact.len(), limits)?;
+        Ok(Self { object, compact, canonical: std::sync::OnceLock::new() })
     }
 
     /// Wraps an object built in code (synthetic data): no text was typed, so there is no
     /// syntax to check and no duplicate key possible.
     pub fn from_object(object: Map<String, Value>) -> Self {
-        let canonical = canonical_text(&object);
-        Self { compact_size: compact_size(&canonical), canonical, object }
+        Self { compact: compact_text(&object), canonical: std::sync::OnceLock::new(), object }
     }
 
     /// `{}`: what a user without application data has.
@@ -180,7 +187,7 @@ impl CustomData {
     /// The form shown and edited: pretty-printed with 2-space indentation, as Logto's
     /// console shows it.
     pub fn canonical(&self) -> &str {
-        &self.canonical
+        self.canonical.get_or_init(|| canonical_text(&self.object))
     }
 
     pub fn as_object(&self) -> &Map<String, Value> {
@@ -193,13 +200,18 @@ impl CustomData {
 
     /// The document on one line, as it travels in Logto's API and as the store keeps it.
     pub fn compact(&self) -> String {
-        serde_json::to_string(&self.object).unwrap_or_else(|_| "{}".to_owned())
+        self.compact.clone()
+    }
+
+    /// [`Self::compact`] without a copy.
+    pub fn compact_text(&self) -> &str {
+        &self.compact
     }
 
     /// Size in bytes of the compact form, the one the limit is measured on: what the store
     /// keeps and Logto's API carries.
     pub fn size(&self) -> usize {
-        self.compact_size
+        self.compact.len()
     }
 }
 
@@ -235,6 +247,14 @@ pub fn parse_object(text: &str) -> Result<Map<String, Value>, serde_json::Error>
 /// is only replaced by a spelling that serde_json itself would have read as that number.
 pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
     let mut value: Value = serde_json::from_str(text)?;
+    // An exponent follows a digit: text without that pair holds no number serde rewrites,
+    // and most records are spared listing their numbers.
+    let bytes = text.as_bytes();
+    let may_have_exponent =
+        memchr::memchr2_iter(b'e', b'E', bytes).any(|at| at > 0 && bytes[at - 1].is_ascii_digit());
+    if !may_have_exponent {
+        return Ok(value);
+    }
     let spellings = scan::number_tokens(text);
     if spellings.iter().any(|t| rewritten_by_serde(t)) {
         let mut spellings = spellings.into_iter();
@@ -286,11 +306,9 @@ pub fn canonical_text(object: &Map<String, Value>) -> String {
     serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".to_owned())
 }
 
-/// The size of the compact form, counted from the canonical text without building it: the
-/// pretty printer only adds layout, and writes strings and numbers exactly as the compact one
-/// does (`tests/fuzz.rs` checks the two agree).
-fn compact_size(canonical: &str) -> usize {
-    scan::compact_len(canonical.as_bytes())
+/// serde_json's compact form (numbers keep their text, as in [`canonical_text`]).
+fn compact_text(object: &Map<String, Value>) -> String {
+    serde_json::to_string(object).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The size check on text as typed, before parsing it. The limit is on the compact form, and

@@ -16,6 +16,7 @@ pub mod shape;
 pub mod synthetic;
 pub mod time;
 pub mod user;
+pub mod user_json;
 pub mod user_ref;
 mod value_path;
 

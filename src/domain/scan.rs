@@ -3,6 +3,7 @@
 //! own recursion limit turns it into a vague error) and `\u0000` escapes (PostgreSQL's jsonb
 //! refuses them), each with its path and its line and character column.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// What the scan found wrong, with where.
@@ -20,9 +21,38 @@ pub struct Position {
     pub column: usize,
 }
 
-enum Frame {
-    Object { keys: HashSet<String>, key: Option<String>, expecting_key: bool },
+enum Frame<'a> {
+    Object { keys: Keys<'a>, key: Option<Cow<'a, str>>, expecting_key: bool },
     Array { index: usize },
+}
+
+/// The keys of one object seen so far: a few in a vector searched from end to end (no
+/// copy of a key without escapes and no hashing: most objects have a handful), many in a
+/// set.
+#[derive(Default)]
+struct Keys<'a> {
+    few: Vec<Cow<'a, str>>,
+    many: Option<HashSet<Cow<'a, str>>>,
+}
+
+/// Beyond this many keys an object's keys move into a set.
+const FEW_KEYS: usize = 16;
+
+impl<'a> Keys<'a> {
+    /// Adds `key`; false when the object already had it.
+    fn insert(&mut self, key: Cow<'a, str>) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        self.few.push(key);
+        if self.few.len() > FEW_KEYS {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
 }
 
 /// Scans `text`. A depth violation is reported at once (it is what makes the rest unsafe to
@@ -30,7 +60,7 @@ enum Frame {
 /// ends the scan: reporting syntax errors is serde_json's job.
 pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
     let bytes = text.as_bytes();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut line = 1;
     let mut line_start = 0;
     let mut i = 0;
@@ -52,7 +82,7 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                     });
                 }
                 stack.push(if bytes[i] == b'{' {
-                    Frame::Object { keys: HashSet::new(), key: None, expecting_key: true }
+                    Frame::Object { keys: Keys::default(), key: None, expecting_key: true }
                 } else {
                     Frame::Array { index: 0 }
                 });
@@ -75,7 +105,7 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                 let decoded = decode_string(&text[start..=end]);
                 let is_key = matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
                 if is_key {
-                    let key = decoded.unwrap_or_else(|| raw.to_owned());
+                    let key: Cow<'_, str> = decoded.map_or(Cow::Borrowed(raw), Cow::Owned);
                     if key.contains('\0') {
                         return Some(ScanFinding::NulCharacter { path: path_of(&stack), at: at() });
                     }
@@ -85,7 +115,7 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                                 *current = None;
                                 path_of(&stack)
                             };
-                            return Some(ScanFinding::DuplicateKey { key, path, at: at() });
+                            return Some(ScanFinding::DuplicateKey { key: key.into_owned(), path, at: at() });
                         }
                         *current = Some(key);
                         *expecting_key = false;
@@ -308,7 +338,7 @@ fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The path of the value being scanned, like `prefs.themes[2].name`; `(top level)` at the root.
-fn path_of(stack: &[Frame]) -> String {
+fn path_of(stack: &[Frame<'_>]) -> String {
     let mut path = String::new();
     for frame in stack {
         match frame {
@@ -394,6 +424,21 @@ mod tests {
     fn depth_is_counted_from_the_top_level_object() {
         assert_eq!(scan(r#"{"a": {"b": {}}}"#, 3), None);
         assert!(matches!(scan(r#"{"a": {"b": {"c": []}}}"#, 3), Some(ScanFinding::TooDeep { limit: 3, .. })));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_found_in_objects_of_every_size_escaped_or_not() {
+        for keys in [1, FEW_KEYS - 1, FEW_KEYS, FEW_KEYS + 1, 200] {
+            let mut object: Vec<String> = (0..keys).map(|n| format!("\"k{n}\": {n}")).collect();
+            assert_eq!(scan(&format!("{{{}}}", object.join(", ")), 64), None, "{keys} distinct keys");
+            // The first key again, written with an escape, after all the others.
+            object.push(r#""\u006b0": true"#.to_owned());
+            let found = scan(&format!("{{\"outer\": {{{}}}}}", object.join(", ")), 64);
+            assert!(
+                matches!(&found, Some(ScanFinding::DuplicateKey { key, path, .. }) if key == "k0" && path == "outer"),
+                "{keys} keys: {found:?}"
+            );
+        }
     }
 
     #[test]

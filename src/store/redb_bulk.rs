@@ -1,382 +1,25 @@
-//! Sorted runs for a bulk load: entries a table cannot take in key order as they come are
-//! gathered in memory up to a budget, sorted, and spilled to an unnamed temporary file beside
-//! the database; at the end the runs are merged and handed over in key order. A B-tree fed in
-//! key order only ever appends to its last leaf (redb packs such leaves full), where the same
-//! entries in arrival order touch a random leaf each — evicted, written and read back again
-//! and again once the table outgrows the cache.
-//!
-//! Memory: the budget per table plus one read buffer per run while merging. Disk: about the
-//! size of what is spilled, in a file that is never linked into the directory (or unlinked at
-//! once) and that goes when the import ends, whichever way.
+//! A bulk load into an empty database: each new user's rows go into their tables in key
+//! order where they come in it, the rest through sorted runs (`runs.rs`) merged at the end.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::io;
 use std::path::Path;
 
+use serde_json::{Map, Value};
+
 use super::{
-    EMPTY_DOCUMENT, StoredUser, WriteTables, ids_with_key, index_key, name_key, search_entry, typed_value,
+    EMPTY_DOCUMENT, WriteTables, ids_with_key, index_key, list_key, name_key, search_entry, typed_value,
     unique_fields,
 };
-use crate::domain::CustomData;
+use crate::domain::filter::search_text;
+use crate::domain::user_json::write_sparse;
+use crate::domain::{CustomData, User};
 use crate::store::{Author, NewUser, RecordError, StoreError};
 
-/// An entry of a run: key, value, and a note (the record's origin and what an error about it
-/// must say) that the table does not store.
-pub(super) struct Entry {
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-    pub note: Vec<u8>,
-}
-
-/// How a table's entries are placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The first entries wait in memory to show whether the input comes in this table's key
-    /// order (`sorted` so far).
-    Probation { sorted: bool },
-    /// It did: each entry after every direct one so far goes straight in, the rest wait.
-    Direct,
-    /// It did not: everything waits, so the merge appends to a table holding nothing yet
-    /// (a few keys put in directly would make the merge insert in front of them, and a B-tree
-    /// split there leaves every leaf half empty).
-    Deferred,
-}
-
-/// How many entries decide a table's [`Mode`].
-const PROBATION: usize = 1024;
-
-/// Puts an entry into its table now: (key, value, note, the key put in before it).
-pub(super) type Insert<'a, E> = dyn FnMut(&[u8], &[u8], &[u8], Option<&[u8]>) -> Result<(), E> + 'a;
-
-/// The entries of one table that did not arrive in key order.
-pub(super) struct Runs {
-    /// Entries encoded as `[key len u32][value len u32][note len u32][key][value][note]`.
-    arena: Vec<u8>,
-    /// Where each entry of `arena` starts.
-    starts: Vec<u32>,
-    budget: usize,
-    /// (start, end) of each sorted run in the spill file.
-    runs: Vec<(u64, u64)>,
-    mode: Mode,
-    /// The greatest key put in directly.
-    last_direct: Option<Vec<u8>>,
-    /// The key placed last, either way.
-    last_placed: Option<Vec<u8>>,
-}
-
-/// The spill file shared by every table's runs: unnamed, private, gone with the process.
-pub(super) struct Spill {
-    file: BufWriter<File>,
-    length: u64,
-}
-
-impl Spill {
-    /// An unnamed file in `dir` (the database's directory: the space an import needs is
-    /// there; `/tmp` may be memory). Created with `O_TMPFILE`, or created and unlinked at
-    /// once where the file system has no such thing; readable by the owner only.
-    pub fn new(dir: &Path) -> io::Result<Self> {
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
-            .open(dir)
-            .or_else(|_| {
-                let path =
-                    dir.join(format!(".custodian-import-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-                let file = fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                    .open(&path)?;
-                fs::remove_file(&path)?;
-                Ok::<_, io::Error>(file)
-            })?;
-        Ok(Self { file: BufWriter::with_capacity(1024 * 1024, file), length: 0 })
-    }
-
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all(bytes)?;
-        self.length += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Bytes spilled so far.
-    pub fn len(&self) -> u64 {
-        self.length
-    }
-}
-
-const HEADER: usize = 12;
-
-fn read_u32(bytes: &[u8], at: usize) -> usize {
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(word) as usize
-}
-
-/// (key, value, note) of the entry encoded at the start of `bytes`, and its encoded length.
-fn decode(bytes: &[u8]) -> (&[u8], &[u8], &[u8], usize) {
-    let (k, v, n) = (read_u32(bytes, 0), read_u32(bytes, 4), read_u32(bytes, 8));
-    let key = &bytes[HEADER..HEADER + k];
-    let value = &bytes[HEADER + k..HEADER + k + v];
-    let note = &bytes[HEADER + k + v..HEADER + k + v + n];
-    (key, value, note, HEADER + k + v + n)
-}
-
-impl Runs {
-    pub fn new(budget: usize) -> Self {
-        Self {
-            arena: Vec::new(),
-            starts: Vec::new(),
-            budget,
-            runs: Vec::new(),
-            mode: Mode::Probation { sorted: true },
-            last_direct: None,
-            last_placed: None,
-        }
-    }
-
-    /// Places an entry: into the table at once through `insert` when the input comes in key
-    /// order and this key follows every one put in so far, else into a run. A key equal to
-    /// the last direct one waits too: the merge meets it as a repeat.
-    pub fn place<E: From<io::Error>>(
-        &mut self,
-        spill: &mut Spill,
-        key: &[u8],
-        value: &[u8],
-        note: &[u8],
-        insert: &mut Insert<'_, E>,
-    ) -> Result<(), E> {
-        match &mut self.last_placed {
-            Some(last) => {
-                last.clear();
-                last.extend_from_slice(key);
-            }
-            None => self.last_placed = Some(key.to_vec()),
-        }
-        match self.mode {
-            Mode::Direct if self.last_direct.as_deref().is_none_or(|last| key > last) => {
-                insert(key, value, note, self.last_direct.as_deref())?;
-                self.last_direct = Some(key.to_vec());
-                Ok(())
-            }
-            Mode::Direct | Mode::Deferred => Ok(self.defer(spill, key, value, note)?),
-            Mode::Probation { sorted } => {
-                let follows =
-                    self.starts.last().is_none_or(|&last| decode(&self.arena[last as usize..]).0 < key);
-                self.defer(spill, key, value, note)?;
-                let sorted = sorted && follows && self.runs.is_empty();
-                self.mode = Mode::Probation { sorted };
-                if !sorted {
-                    self.mode = Mode::Deferred;
-                } else if self.starts.len() >= PROBATION {
-                    // In order so far: these go in now, and so will the rest that follow.
-                    let mut previous: Option<&[u8]> = None;
-                    for &start in &self.starts {
-                        let (key, value, note, _) = decode(&self.arena[start as usize..]);
-                        insert(key, value, note, previous)?;
-                        previous = Some(key);
-                    }
-                    self.last_direct = previous.map(<[u8]>::to_vec);
-                    self.arena.clear();
-                    self.starts.clear();
-                    self.mode = Mode::Direct;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Whether `key` is the key placed just before it: a repeat the merge would find only at
-    /// the end of the input (an endless input repeating one record would never get there).
-    pub fn repeats_last(&self, key: &[u8]) -> bool {
-        self.last_placed.as_deref() == Some(key)
-    }
-
-    /// Appends an entry to the current run, spilling it first when the budget is reached.
-    pub fn defer(&mut self, spill: &mut Spill, key: &[u8], value: &[u8], note: &[u8]) -> io::Result<()> {
-        let size = HEADER + key.len() + value.len() + note.len();
-        if !self.starts.is_empty() && self.arena.len() + size > self.budget {
-            self.spill_run(spill)?;
-        }
-        if self.arena.capacity() == 0 {
-            // One allocation of the budget, not a doubling that may hold twice that.
-            self.arena.reserve_exact(self.budget.max(size));
-        }
-        let start = u32::try_from(self.arena.len()).map_err(io::Error::other)?;
-        self.starts.push(start);
-        for length in [key.len(), value.len(), note.len()] {
-            let length = u32::try_from(length).map_err(io::Error::other)?;
-            self.arena.extend_from_slice(&length.to_le_bytes());
-        }
-        self.arena.extend_from_slice(key);
-        self.arena.extend_from_slice(value);
-        self.arena.extend_from_slice(note);
-        Ok(())
-    }
-
-    /// Sorts what is in memory (by key, then arrival: a repeat comes after its first) and
-    /// writes it to the spill file as one run.
-    fn spill_run(&mut self, spill: &mut Spill) -> io::Result<()> {
-        if self.starts.is_empty() {
-            return Ok(());
-        }
-        let arena = &self.arena;
-        let key_at = |start: u32| {
-            let (key, ..) = decode(&arena[start as usize..]);
-            key
-        };
-        // Arrival order is start order: a stable sort keeps repeats in it.
-        self.starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-        spill.file.flush()?;
-        let begin = spill.len();
-        for &start in &self.starts {
-            let (.., length) = decode(&arena[start as usize..]);
-            spill.append(&arena[start as usize..start as usize + length])?;
-        }
-        spill.file.flush()?;
-        self.runs.push((begin, spill.len()));
-        self.arena.clear();
-        self.starts.clear();
-        Ok(())
-    }
-
-    /// Every deferred entry in key order (entries of equal keys in arrival order), handed to
-    /// `take`; stops at its first error.
-    pub fn merge<E: From<io::Error>>(
-        mut self,
-        spill: &mut Spill,
-        take: &mut dyn FnMut(Entry) -> Result<(), E>,
-    ) -> Result<(), E> {
-        if self.runs.is_empty() {
-            // Everything deferred fits in memory: sorted here, never written.
-            let arena = &self.arena;
-            let key_at = |start: u32| decode(&arena[start as usize..]).0;
-            self.starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-            for &start in &self.starts {
-                let (key, value, note, _) = decode(&arena[start as usize..]);
-                take(Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() })?;
-            }
-            return Ok(());
-        }
-        self.spill_run(spill)?;
-        self.arena = Vec::new();
-        spill.file.flush()?;
-        let file = spill.file.get_ref();
-        // The read buffer of each run: many runs share the memory a single one would have.
-        let buffer = (4 * 1024 * 1024 / self.runs.len()).clamp(16 * 1024, 256 * 1024);
-        let mut readers: Vec<RunReader> =
-            self.runs.iter().map(|&(start, end)| RunReader::new(start, end, buffer)).collect();
-        let mut heap = BinaryHeap::new();
-        for (run, reader) in readers.iter_mut().enumerate() {
-            if let Some(entry) = reader.next(file)? {
-                heap.push(Head { entry, run });
-            }
-        }
-        while let Some(Head { entry, run }) = heap.pop() {
-            if let Some(next) = readers[run].next(file)? {
-                heap.push(Head { entry: next, run });
-            }
-            take(entry)?;
-        }
-        Ok(())
-    }
-}
-
-/// The next entry of one run, in the merge's heap (the least key first; of equal keys, the
-/// earlier run, which arrived first).
-struct Head {
-    entry: Entry,
-    run: usize,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: `BinaryHeap` pops the greatest.
-        (other.entry.key.as_slice(), other.run).cmp(&(self.entry.key.as_slice(), self.run))
-    }
-}
-
-/// Reads one run of the spill file through a buffer of its own.
-struct RunReader {
-    next: u64,
-    end: u64,
-    buffer: Vec<u8>,
-    at: usize,
-    capacity: usize,
-}
-
-impl RunReader {
-    fn new(start: u64, end: u64, capacity: usize) -> Self {
-        Self { next: start, end, buffer: Vec::new(), at: 0, capacity }
-    }
-
-    fn next(&mut self, file: &File) -> io::Result<Option<Entry>> {
-        if !self.holds_an_entry() && !self.refill(file)? {
-            return Ok(None);
-        }
-        let (key, value, note, length) = decode(&self.buffer[self.at..]);
-        let entry = Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() };
-        self.at += length;
-        Ok(Some(entry))
-    }
-
-    /// Whether a whole entry is buffered from `at` on.
-    fn holds_an_entry(&self) -> bool {
-        let have = self.buffer.len() - self.at;
-        have >= HEADER && {
-            let at = self.at;
-            let (k, v, n) =
-                (read_u32(&self.buffer, at), read_u32(&self.buffer, at + 4), read_u32(&self.buffer, at + 8));
-            have >= HEADER + k + v + n
-        }
-    }
-
-    /// Keeps the unread part and reads on until a whole entry is buffered; false at the end.
-    fn refill(&mut self, file: &File) -> io::Result<bool> {
-        self.buffer.drain(..self.at);
-        self.at = 0;
-        loop {
-            let have = self.buffer.len();
-            if have >= HEADER {
-                let (k, v, n) =
-                    (read_u32(&self.buffer, 0), read_u32(&self.buffer, 4), read_u32(&self.buffer, 8));
-                if have >= HEADER + k + v + n {
-                    return Ok(true);
-                }
-            }
-            let left = self.end - self.next;
-            if left == 0 {
-                return if have == 0 {
-                    Ok(false)
-                } else {
-                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "a spilled run ends inside an entry"))
-                };
-            }
-            let wanted = (self.capacity.max(HEADER)).min(usize::try_from(left).unwrap_or(usize::MAX));
-            self.buffer.resize(have + wanted, 0);
-            file.read_exact_at(&mut self.buffer[have..], self.next)?;
-            self.next += wanted as u64;
-        }
-    }
-}
+#[path = "redb_bulk/runs.rs"]
+mod runs;
+#[cfg(test)]
+use runs::PROBATION;
+use runs::{Runs, Spill};
 
 /// What may stop a bulk load: the spill file, or the store (a repeated id or name, redb).
 pub(super) enum Stop {
@@ -499,11 +142,11 @@ fn place_user(
     if runs.users.repeats_last(id.as_bytes()) {
         return Err(conflict(origin.to_owned(), StoreError::IdExists(id.to_owned())).into());
     }
-    let stored = StoredUser::new(&new.user, 1, now, &author.0).to_json();
+    let stored = stored_user_json(&new.user, now, &author.0)?;
     runs.users.place::<Stop>(
         spill,
         id.as_bytes(),
-        stored.as_bytes(),
+        &stored,
         origin.as_bytes(),
         &mut |key, value, note, _| {
             if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
@@ -514,7 +157,7 @@ fn place_user(
             Ok(())
         },
     )?;
-    let document = new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+    let document = new.custom_data.as_ref().map_or(EMPTY_DOCUMENT, CustomData::compact_text);
     runs.custom_data.place::<Stop>(
         spill,
         id.as_bytes(),
@@ -526,8 +169,8 @@ fn place_user(
         },
     )?;
     // The search text's format is the `search` branch's: built by its function, as every
-    // write does (it parses the compact document again: see the README's figures).
-    let (list_key, search) = search_entry(&new.user, &document)?;
+    // write does, from the parsed document where that reads the same as the stored text.
+    let (list_key, search) = search_entry_of(new, document)?;
     runs.order.place::<Stop>(spill, list_key.as_bytes(), b"", b"", &mut |key, _, _, _| {
         tables.order.insert(text(key).as_ref(), ())?;
         Ok(())
@@ -575,8 +218,47 @@ fn place_user(
         })?;
     }
     // The journal's keys are sequential: its row goes straight in.
-    tables.journal_first_revision(new, &document, author, now)?;
+    tables.journal_first_revision(new, document, author, now)?;
     Ok(())
+}
+
+/// `StoredUser::new(user, 1, at, by).to_json()`, written without building the user's map.
+fn stored_user_json(user: &User, at: i64, by: &str) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(format!("{{\"rev\":1,\"revAt\":{at},\"revBy\":").as_bytes());
+    serde_json::to_writer(&mut out, by)
+        .and_then(|()| {
+            out.extend_from_slice(b",\"user\":");
+            write_sparse(&mut out, user)
+        })
+        .map_err(|e| StoreError::Database(format!("user {}: cannot be written: {e}", user.id)))?;
+    out.push(b'}');
+    Ok(out)
+}
+
+/// [`search_entry`] of a new user, built from its parsed document when no number in it has
+/// an exponent (the one thing [`search_entry`]'s own parse of the stored text spells
+/// otherwise: `1E5` is `1e+5` there), so the text is not parsed a second time.
+fn search_entry_of(new: &NewUser, document: &str) -> Result<(String, String), StoreError> {
+    match &new.custom_data {
+        Some(data) if !any_exponent(data.as_object()) => {
+            Ok((list_key(&new.user), search_text(&new.user, data.as_object())))
+        }
+        Some(_) => search_entry(&new.user, document),
+        None => Ok((list_key(&new.user), search_text(&new.user, &Map::new()))),
+    }
+}
+
+fn any_exponent(object: &Map<String, Value>) -> bool {
+    fn in_value(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.as_str().contains(['e', 'E']),
+            Value::Array(items) => items.iter().any(in_value),
+            Value::Object(object) => any_exponent(object),
+            _ => false,
+        }
+    }
+    object.values().any(in_value)
 }
 
 fn id_of_list_key_bytes(key: &[u8]) -> &[u8] {

@@ -1,3 +1,5 @@
+use std::fs;
+
 use super::*;
 
 fn merged(runs: Runs, spill: &mut Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -67,4 +69,41 @@ fn input_in_key_order_goes_straight_in_and_input_out_of_it_waits_whole() {
         .expect("place");
     }
     assert_eq!(merged(runs, &mut spill).len(), keys.len() + 4);
+}
+
+#[test]
+fn the_stored_user_written_directly_is_the_one_the_general_path_serialises() {
+    let profiles = [
+        r#"{"id":"u1"}"#,
+        r#"{"id":"u2","username":"ünï\"q","primaryEmail":"a@b.c","primaryPhone":"+1 555","name":"","avatar":"https://x/y","identities":{"gh":{"userId":"9","n":1E3}},"lastSignInAt":0,"createdAt":1,"updatedAt":2,"profile":{"k\"":"\t"},"applicationId":"app","isSuspended":true,"zUnknown":null,"also":false,"empty":{},"key\\with\"escapes\n":[1,"\u0001",-0,12345678901234567890123],"passwordEncrypted":"hash"}"#,
+        r#"{"id":"u3","isSuspended":false,"identities":{},"profile":{},"lastSignInAt":null}"#,
+    ];
+    for profile in profiles {
+        let value: Value = serde_json::from_str(profile).expect("JSON");
+        let (user, _) = User::from_logto(value, 7).expect("a user");
+        let by = "op \"quoted\" ✓";
+        let direct = stored_user_json(&user, 1_700_000_000_123, by).expect("written");
+        let general = super::super::StoredUser::new(&user, 1, 1_700_000_000_123, by).to_json();
+        assert_eq!(String::from_utf8(direct).expect("UTF-8"), general, "{profile}");
+    }
+}
+
+#[test]
+fn the_search_text_from_the_parsed_document_is_the_one_the_stored_text_gives() {
+    for document in [
+        r#"{}"#,
+        r#"{"a":1,"b":[1.50,-0,"X"],"c":{"Straße":true,"n":null}}"#,
+        r#"{"e":1E5,"f":2e-3,"g":12345678901234567890123}"#,
+    ] {
+        let data = CustomData::parse(document).expect("a document");
+        let (user, _) =
+            User::from_logto(serde_json::json!({"id": "u1", "username": "Ünï"}), 7).expect("a user");
+        let new = NewUser { origin: "line 1".into(), user, custom_data: Some(data), fields: None };
+        let compact = new.custom_data.as_ref().map(CustomData::compact).expect("data");
+        assert_eq!(
+            search_entry_of(&new, &compact).expect("entry"),
+            search_entry(&new.user, &compact).expect("entry"),
+            "{document}"
+        );
+    }
 }
