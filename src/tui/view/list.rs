@@ -52,12 +52,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .unwrap_or_default();
             let text = inert::fit_to_width(&format!("{mark}{handle}  {secondary}"), inner_width);
             if list.top + i == list.selected {
-                // The bar covers the row's text and one cell more, not the padding after it:
-                // reverse-video blanks must be drawn cell by cell, and every move of the
-                // selection would send them twice (drawn, then taken away), ~20 B a move.
-                let content = text.trim_end_matches(' ').len();
-                let bar = (content + 1).min(text.len());
-                let (bar, rest) = text.split_at(bar);
+                // The bar covers the row's text, not the padding after it: reverse-video
+                // blanks must be drawn cell by cell, and every move of the selection would
+                // send them twice (drawn, then taken away), ~20 B a move.
+                let (bar, rest) = text.split_at(text.trim_end_matches(' ').len());
                 Line::from(vec![Span::styled(bar.to_owned(), theme.selected), Span::raw(rest.to_owned())])
             } else {
                 let split = (mark.len() + handle.len()).min(text.len());
