@@ -332,7 +332,8 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
         command.env_remove("CUSTODIAN_TENANT");
         command.env("TERM", "xterm-256color");
         let mut tui = Tui::spawn(command, 100, 10);
-        let status = tui.wait_exit();
+        // 12,000 users take seconds in a debug build, more on two busy cores.
+        let status = tui.wait_exit_within(std::time::Duration::from_secs(120));
         assert!(status.success(), "{status:?}: {}", tui.text());
         tui.raw()
     };
@@ -367,7 +368,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     }
     command.env("TERM", "xterm-256color");
     let mut tui = Tui::spawn(command, 100, 10);
-    assert!(tui.wait_exit().success(), "{}", tui.text());
+    assert!(tui.wait_exit_within(std::time::Duration::from_secs(120)).success(), "{}", tui.text());
     let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
     assert_eq!(sandbox.export(&into), lines);

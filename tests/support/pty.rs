@@ -147,7 +147,13 @@ impl Tui {
 
     /// Waits for the child to exit, then for the last of its output; returns its status.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + TIMEOUT;
+        self.wait_exit_within(TIMEOUT)
+    }
+
+    /// As [`Tui::wait_exit`] for a command that works for a while (a seed, an export) and
+    /// may take longer than anything visible should on a loaded machine.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
         while !self.exited() {
             assert!(
                 Instant::now() < deadline,
