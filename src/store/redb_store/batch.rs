@@ -1,0 +1,144 @@
+//! Batches: one edit applied to many users in one transaction (`patch --yes`), and its undo.
+
+use super::*;
+
+impl RedbStore {
+    /// [`UserStore::edit_batch`].
+    pub(super) fn edit_users_in_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            tables.search_text.defer();
+            let mut edit_one = |tables: &mut WriteTables, id: &str| -> Result<(), StoreError> {
+                let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+                let record = current.record()?;
+                let text = stored_document(&tables.custom_data, id)?;
+                summary.matched += 1;
+                if let BatchEdit::Replace(data) = edit(&record, &text)?
+                    && tables.replace_document(id, &current, &data, author, now, Some(batch))?.is_some()
+                {
+                    summary.saved += 1;
+                }
+                Ok(())
+            };
+            match selection {
+                Selection::Ids(ids) => {
+                    let mut seen = HashSet::new();
+                    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                        // Returning early drops the transaction uncommitted: nothing is written.
+                        edit_one(&mut tables, id)?;
+                    }
+                }
+                Selection::All | Selection::Search(_) => {
+                    let mut filter = match selection {
+                        Selection::Search(query) => Some(Filter::new(query)),
+                        _ => None,
+                    };
+                    let mut after: Option<String> = None;
+                    while let Some(ids) = tables.selected_step(filter.as_mut(), &mut after)? {
+                        for id in &ids {
+                            edit_one(&mut tables, id)?;
+                        }
+                    }
+                }
+            }
+            tables.search_text.flush_deferred()?;
+        }
+        // A batch that changed nobody leaves no trace (and so cannot be undone: there is nothing to undo).
+        if summary.saved > 0 {
+            tx.commit()?
+        } else {
+            tx.abort()?
+        }
+        Ok(summary)
+    }
+
+    /// [`UserStore::undo_batch`].
+    pub(super) fn undo_saves_of_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = UndoSummary {
+            undo: BatchSummary { batch: undo.clone(), matched: 0, saved: 0 },
+            changed_since: Vec::new(),
+        };
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            tables.search_text.defer();
+            let name = batch.0.as_str();
+            let mut after: Option<String> = None;
+            loop {
+                // A step of the batch's users; the range is dropped before this transaction
+                // writes (the undo's own entries go into the same table).
+                let mut step: Vec<(String, Revision)> = Vec::new();
+                {
+                    let from = match &after {
+                        Some(id) => Excluded((name, id.as_str())),
+                        None => Included((name, "")),
+                    };
+                    for item in tables.batches()?.users.range::<(&str, &str)>((from, Unbounded))? {
+                        let (key, revision) = item?;
+                        let (of, id) = key.value();
+                        if of != name || step.len() >= BATCH_STEP {
+                            break;
+                        }
+                        step.push((id.to_owned(), revision.value()));
+                    }
+                }
+                let Some((last, _)) = step.last() else { break };
+                after = Some(last.clone());
+                for (id, revision) in step {
+                    summary.undo.matched += 1;
+                    let Some(current) = tables.stored(&id)? else {
+                        // No store deletes users today; one gone is left alone all the same.
+                        summary.changed_since.push((id, 0));
+                        continue;
+                    };
+                    if current.rev != revision {
+                        summary.changed_since.push((id, current.rev));
+                        continue;
+                    }
+                    let before = tables
+                        .history
+                        .get((id.as_str(), revision - 1))?
+                        .map(|g| g.value().2.to_owned())
+                        .ok_or_else(|| StoreError::RevisionNotFound {
+                            user: id.clone(),
+                            revision: revision - 1,
+                        })?;
+                    let object = crate::domain::custom_data::parse_object(&before).map_err(|e| {
+                        StoreError::Database(format!("user {id}: damaged revision {}: {e}", revision - 1))
+                    })?;
+                    let data = CustomData::from_object(object);
+                    if tables.replace_document(&id, &current, &data, author, now, Some(undo))?.is_some() {
+                        summary.undo.saved += 1;
+                    }
+                }
+            }
+            tables.search_text.flush_deferred()?;
+        }
+        if summary.undo.matched == 0 {
+            tx.abort()?;
+            return Err(StoreError::BatchNotFound(batch.0.clone()));
+        }
+        if summary.undo.saved > 0 {
+            tx.commit()?
+        } else {
+            tx.abort()?
+        }
+        Ok(summary)
+    }
+}

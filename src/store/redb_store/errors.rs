@@ -1,0 +1,70 @@
+//! redb's errors as [`StoreError`]s: what the operator is told when a file cannot be opened
+//! or read.
+
+use super::*;
+
+fn database_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(error: $t) -> Self { database_error(error) }
+        }
+    )*};
+}
+from_redb!(redb::CommitError);
+
+impl From<redb::TransactionError> for StoreError {
+    fn from(error: redb::TransactionError) -> Self {
+        match error {
+            redb::TransactionError::Storage(e) => e.into(),
+            other => database_error(other),
+        }
+    }
+}
+
+impl From<redb::TableError> for StoreError {
+    fn from(error: redb::TableError) -> Self {
+        match error {
+            // Opening a table reads its root page: a damaged file shows there first.
+            redb::TableError::Storage(e) => e.into(),
+            other => database_error(other),
+        }
+    }
+}
+
+/// How every message about a damaged file starts.
+pub(super) const DAMAGED: &str = "the database file is damaged";
+
+impl From<redb::StorageError> for StoreError {
+    fn from(error: redb::StorageError) -> Self {
+        match error {
+            redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => StoreError::Database(
+                format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"),
+            ),
+            redb::StorageError::Corrupted(detail) => StoreError::Database(format!("{DAMAGED}: {detail}")),
+            other => database_error(other),
+        }
+    }
+}
+
+pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError {
+    let display = path.display().to_string();
+    match error {
+        redb::DatabaseError::DatabaseAlreadyOpen | redb::DatabaseError::LockProtocolMismatch => {
+            StoreError::Locked { path: display }
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Io(e)) => match e.kind() {
+            ErrorKind::NotFound => StoreError::Missing { path: display },
+            // redb's word for "magic number mismatch", "file truncated" and the like.
+            ErrorKind::InvalidData | ErrorKind::UnexpectedEof => {
+                StoreError::NotADatabase { path: display, detail: e.to_string() }
+            }
+            _ => StoreError::Io { context: display, error: e },
+        },
+        redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
+        other => StoreError::NotADatabase { path: display, detail: other.to_string() },
+    }
+}

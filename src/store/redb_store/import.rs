@@ -1,0 +1,154 @@
+//! Bringing users in: `seed`'s appending bulk insert and `import` (a sorted bulk load into
+//! an empty file, record by record otherwise).
+
+use super::*;
+
+impl RedbStore {
+    /// Inserts new users in one transaction of their own. For `seed`, where the users come
+    /// with rising ids: they are appended as they come, and the index entries, collected
+    /// meanwhile, are written sorted at the end — a bulk load that never revisits a page.
+    pub fn bulk_insert(
+        &self,
+        users: &mut dyn Iterator<Item = NewUser>,
+        author: &Author,
+    ) -> Result<u64, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut count = 0;
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            // Into an empty database (the usual seed): the import's sorted bulk load, in
+            // bounded memory (the key lists and maps below held ~1 GB at 1M users).
+            if tables.users.is_empty()? {
+                let dir = match self.path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                let count = bulk::load_into_empty(&mut tables, &mut users.map(Ok), author, now, dir)?;
+                drop(tables);
+                tx.commit()?;
+                return Ok(count);
+            }
+            let into_empty = false;
+            let mut unique: [HashMap<String, String>; 3] = Default::default();
+            let (mut order, mut names, mut texts) = (Vec::new(), Vec::new(), Vec::new());
+            for new in users {
+                let conflict =
+                    |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
+                let id = new.user.id.as_str();
+                if !into_empty {
+                    tables.check_unique(&new.user, None).map_err(conflict)?;
+                }
+                for ((field, value), seen) in unique_fields(&new.user).into_iter().zip(unique.iter_mut()) {
+                    let Some(value) = value else { continue };
+                    if let Some(existing) = seen.get(&value) {
+                        let existing = existing.clone();
+                        let value = typed_value(&new.user, field);
+                        return Err(conflict(StoreError::Duplicate { field, value, existing }));
+                    }
+                    seen.insert(value, id.to_owned());
+                }
+                let stored = StoredUser::new(&new.user, 1, now, &author.0);
+                // The table sees this transaction's own inserts: a repeated id is caught too
+                // (and the error drops the whole transaction).
+                if tables.users.insert(id, stored.to_json().as_str())?.is_some() {
+                    return Err(conflict(StoreError::IdExists(id.to_owned())));
+                }
+                let document =
+                    new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+                tables.custom_data.insert(id, document.as_str())?;
+                tables.journal_first_revision(&new, &document, author, now)?;
+                texts.push(search_entry(&new.user, &document)?);
+                order.push(list_key(&new.user));
+                names.extend(name_key(&new.user));
+                count += 1;
+            }
+            for keys in [&mut order, &mut names] {
+                keys.sort_unstable();
+            }
+            for key in &order {
+                tables.order.insert(key.as_str(), ())?;
+            }
+            for key in &names {
+                tables.by_name.insert(key.as_str(), ())?;
+            }
+            texts.sort_unstable();
+            tables.search_text.insert_sorted(texts)?;
+            let [usernames, emails, phones] = unique;
+            for (index, entries) in [
+                (&mut tables.username_keys, usernames),
+                (&mut tables.email_keys, emails),
+                (&mut tables.phone_keys, phones),
+            ] {
+                let mut entries: Vec<_> = entries.into_iter().collect();
+                entries.sort_unstable();
+                for (value, id) in entries {
+                    index.insert(index_key(&value, &id).as_str(), ())?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(count)
+    }
+
+    /// [`RedbStore::bulk_insert`] of a slice.
+    pub fn insert_batch(&self, users: &[NewUser], author: &Author) -> Result<u64, StoreError> {
+        self.bulk_insert(&mut users.iter().cloned(), author)
+    }
+
+    /// [`UserStore::import`].
+    pub(super) fn import_records(
+        &self,
+        users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        mode: ImportMode,
+        author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        let tx = self.write()?;
+        let now = now_ms();
+        let mut summary = ImportSummary::default();
+        {
+            let mut tables = WriteTables::open(&tx)?;
+            // Into an empty database nobody can collide with a stored user: a sorted bulk
+            // load (an upsert there is an insert too, unless the input repeats an id, which
+            // only the path below turns into an update).
+            if mode == ImportMode::InsertOnly && tables.users.is_empty()? {
+                let dir = match self.path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                summary.inserted = bulk::load_into_empty(&mut tables, users, author, now, dir)?;
+                drop(tables);
+                tx.commit()?;
+                return Ok(summary);
+            }
+            tables.search_text.defer();
+            for item in users {
+                // Returning early drops the transaction uncommitted: nothing is written.
+                let new = item.map_err(StoreError::InvalidRecord)?;
+                let existing = tables.stored(&new.user.id)?;
+                let result = match (existing, mode) {
+                    (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
+                    (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
+                    (Some(old), ImportMode::Upsert) => {
+                        tables.replace_existing(old, &new, author, now).map(|upserted| match upserted {
+                            Upserted::Unchanged => summary.unchanged += 1,
+                            Upserted::Updated { removed } => {
+                                summary.updated += 1;
+                                if !removed.is_empty() {
+                                    summary.removed_keys.push((new.user.id.clone(), removed));
+                                }
+                            }
+                        })
+                    }
+                };
+                result.map_err(|e| StoreError::RecordConflict {
+                    origin: new.origin.clone(),
+                    reason: Box::new(e),
+                })?;
+            }
+            tables.search_text.flush_deferred()?;
+        }
+        tx.commit()?;
+        Ok(summary)
+    }
+}

@@ -1,0 +1,329 @@
+//! Creating and opening a file, its layout upgrades, and the transactions every call takes.
+
+use super::*;
+
+/// Removes every credential field (a password hash, TOTP secrets, …) an older import kept in
+/// user records as an unknown field. Says how many users held them, and which fields.
+fn remove_credentials(tx: &WriteTransaction) -> Result<Option<String>, StoreError> {
+    let mut users = tx.open_table(USERS)?;
+    let mut cleaned: Vec<(String, String)> = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    for item in users.range::<&str>(..)? {
+        let (id, json) = item?;
+        // Most records hold none: look at the text before parsing it.
+        let text = json.value();
+        let may_hold = crate::domain::logto_row::CREDENTIAL_FIELDS
+            .iter()
+            .any(|(api, column)| text.contains(api) || text.contains(column));
+        if !may_hold {
+            continue;
+        }
+        let mut stored = StoredUser::parse(id.value(), text)?;
+        let before = stored.user.len();
+        stored.user.retain(|key, _| {
+            let credential = crate::domain::logto_row::is_credential(key);
+            if credential && !fields.iter().any(|f| f == key) {
+                fields.push(key.clone());
+            }
+            !credential
+        });
+        if stored.user.len() != before {
+            cleaned.push((id.value().to_owned(), stored.to_json()));
+        }
+    }
+    for (id, json) in &cleaned {
+        users.insert(id.as_str(), json.as_str())?;
+    }
+    Ok((!cleaned.is_empty()).then(|| {
+        let users = if cleaned.len() == 1 { "1 user".to_owned() } else { format!("{} users", cleaned.len()) };
+        format!(
+            "removed credentials an earlier import kept ({}) from {users}; their old bytes may remain in the file's free space until it is rewritten (export, then import into a new database)",
+            fields.join(", ")
+        )
+    }))
+}
+
+impl RedbStore {
+    /// Creates a new, empty database file, private to its owner (0600). Fails if it exists.
+    pub fn create(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
+            match e.kind() {
+                ErrorKind::AlreadyExists => StoreError::AlreadyExists { path: display.clone() },
+                _ => StoreError::Io { context: format!("{display}: cannot create"), error: e },
+            }
+        })?;
+        let db = builder(options).create(path).map_err(|e| open_error(path, e))?;
+        let tx = db.begin_write()?;
+        {
+            let mut meta = tx.open_table(META)?;
+            meta.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
+            tx.open_table(USERS)?;
+            tx.open_table(CUSTOM_DATA)?;
+            tx.open_table(HISTORY)?;
+            tx.open_table(LIST_ORDER)?;
+            tx.open_table(USERNAME_KEYS)?;
+            tx.open_table(EMAIL_KEYS)?;
+            tx.open_table(PHONE_KEYS)?;
+            tx.open_table(BY_NAME)?;
+            tx.open_table(SEARCH_BLOCKS)?;
+            JournalWriter::open(&tx)?;
+        }
+        tx.commit()?;
+        Ok(Self {
+            handle: Handle::ReadWrite(db),
+            path: path.to_owned(),
+            layout: SCHEMA_VERSION,
+            upgrade_notes: Vec::new(),
+        })
+    }
+
+    /// Opens an existing custodian database.
+    pub fn open(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        match fs::metadata(path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(StoreError::Missing { path: display });
+            }
+            Err(e) => return Err(StoreError::Io { context: display, error: e }),
+            Ok(meta) if meta.is_dir() => {
+                return Err(StoreError::NotADatabase { path: display, detail: "a directory".into() });
+            }
+            Ok(meta) if meta.len() == 0 => {
+                return Err(StoreError::NotADatabase { path: display, detail: "the file is empty".into() });
+            }
+            Ok(_) => {}
+        }
+        // redb may panic on a file it cannot make sense of: that is a damaged file, not a bug.
+        let damaged = || StoreError::NotADatabase {
+            path: display.clone(),
+            detail: "the file is damaged or not a redb database".into(),
+        };
+        let owned_path = path.to_owned();
+        let open_handle = move || {
+            crash::contain(|| {
+                let builder = builder(options);
+                if options.read_only {
+                    builder.open_read_only(&owned_path).map(Handle::ReadOnly)
+                } else {
+                    builder.open(&owned_path).map(Handle::ReadWrite)
+                }
+                .map_err(|e| open_error(&owned_path, e))
+            })
+        };
+        let opened = if options.read_only {
+            open_handle()
+        } else {
+            // Opening for writing waits, without a timeout of its own, while another process
+            // is inside a write transaction (a long import): give up after a while, as a
+            // write does, instead of hanging.
+            let (answer, opening) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = answer.send(open_handle());
+            });
+            match opening.recv_timeout(WRITE_WAIT) {
+                Ok(opened) => opened,
+                Err(_) => return Err(StoreError::Busy),
+            }
+        };
+        let handle = opened.unwrap_or_else(|| Err(damaged()))?;
+        let mut store =
+            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
+        match crash::contain(|| store.check_schema()) {
+            Some(Ok((layout, freed, notes))) => {
+                store.layout = layout;
+                store.upgrade_notes = notes;
+                if freed {
+                    // The old indexes' pages are free but the file keeps its size (1M users:
+                    // 796 MB became 1.6 GB); give them back once. Another process holding the
+                    // file open prevents it, which costs only space.
+                    if let Err(e) = store.compact() {
+                        tracing::warn!(error = %e, "the upgraded file was not compacted");
+                    }
+                }
+                Ok(store)
+            }
+            Some(Err(
+                e @ (StoreError::NewerSchema { .. }
+                | StoreError::NotADatabase { .. }
+                | StoreError::NeedsRepair { .. }),
+            )) => Err(e),
+            Some(Err(StoreError::Busy)) => Err(StoreError::Busy),
+            // A page the file should have is missing: say so, as a read would.
+            Some(Err(e @ StoreError::Database(_))) if e.to_string().contains(DAMAGED) => Err(e),
+            Some(Err(_)) | None => Err(damaged()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let tx = self.read()?;
+        let meta = tx.open_table(META).map_err(|e| match e {
+            redb::TableError::TableDoesNotExist(_) => StoreError::NotADatabase {
+                path: self.path.display().to_string(),
+                detail: "a redb database without custodian's tables".into(),
+            },
+            other => other.into(),
+        })?;
+        let version = meta.get(SCHEMA_KEY)?.map(|v| v.value());
+        version.ok_or_else(|| StoreError::NotADatabase {
+            path: self.path.display().to_string(),
+            detail: "no schema version recorded".into(),
+        })
+    }
+
+    /// What opening the file changed in it, one sentence each (empty almost always).
+    pub fn upgrade_notes(&self) -> &[String] {
+        &self.upgrade_notes
+    }
+
+    /// Whether the file has an older layout (it was opened read-only, so it was not
+    /// upgraded): lookups then read every user, and a read-write open would upgrade it.
+    pub fn needs_upgrade(&self) -> bool {
+        self.layout < SCHEMA_VERSION
+    }
+
+    /// Checks the file's layout, upgrading an older one when writable; returns the layout in
+    /// effect and whether the upgrade freed pages (worth a compaction: the journal's upgrade
+    /// only adds tables).
+    fn check_schema(&self) -> Result<(u64, bool, Vec<String>), StoreError> {
+        let found = self.schema_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: self.path.display().to_string(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION && !self.is_read_only() {
+            let notes = self.upgrade(found)?;
+            // Layouts before 4 rewrote the indexes, before 7 the search texts: their old pages
+            // are free space until a compaction gives them back.
+            return Ok((SCHEMA_VERSION, found < SEARCH_BLOCKS_SINCE, notes));
+        }
+        Ok((found, false, Vec::new()))
+    }
+
+    /// Brings an older layout up to date, in one transaction (a read-only open reads the old
+    /// layout as it is). Layout 3 rebuilds every index by the Unicode fold; users whose names
+    /// collide under it (`Straße` and `STRASSE`, `admin` and `admin `) are all kept and
+    /// indexed, so nobody is lost: `info` names them, a lookup that finds two refuses to
+    /// choose, and a write that would add a new collision is refused as always.
+    pub(super) fn upgrade(&self, from: u64) -> Result<Vec<String>, StoreError> {
+        let mut notes = Vec::new();
+        let tx = self.write()?;
+        {
+            if from < 3 {
+                let mut keys: [Vec<String>; 4] = Default::default();
+                let mut texts = Vec::new();
+                {
+                    let users = tx.open_table(USERS)?;
+                    let custom_data = tx.open_table(CUSTOM_DATA)?;
+                    for item in users.range::<&str>(..)? {
+                        let (id, json) = item?;
+                        let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                        let document = stored_document(&custom_data, id.value())?;
+                        texts.push(search_entry(&record.user, &document)?);
+                        for ((_, key), keys) in unique_fields(&record.user).into_iter().zip(keys.iter_mut()) {
+                            keys.extend(key.map(|key| index_key(&key, &record.user.id)));
+                        }
+                        keys[3].extend(name_key(&record.user));
+                    }
+                }
+                for old in [OLD_BY_USERNAME, OLD_BY_EMAIL, OLD_BY_PHONE] {
+                    tx.delete_table(old)?;
+                }
+                tx.delete_table(BY_NAME)?;
+                for (table, mut keys) in
+                    [USERNAME_KEYS, EMAIL_KEYS, PHONE_KEYS, BY_NAME].into_iter().zip(keys)
+                {
+                    // In key order: a bulk load of a sorted run is several times faster.
+                    keys.sort_unstable();
+                    let mut table = tx.open_table(table)?;
+                    for key in &keys {
+                        table.insert(key.as_str(), ())?;
+                    }
+                }
+                texts.sort_unstable();
+                SearchTexts::open(&tx)?.insert_sorted(texts)?;
+            }
+            if from < 4 {
+                notes.extend(remove_credentials(&tx)?);
+            }
+            if from < 5 {
+                let started = Instant::now();
+                let rows = journal::backfill(&tx)?;
+                tracing::info!(
+                    rows,
+                    ms = started.elapsed().as_millis() as u64,
+                    "journal built from the history"
+                );
+                let saves = if rows == 1 { "1 save".to_owned() } else { format!("{rows} saves") };
+                notes.push(format!(
+                    "started the journal (`custodian changes`): {saves} taken from the history; saves from now on are all recorded"
+                ));
+            }
+            // Layouts 6 and 7 (search): the per-user search texts of layouts 3–5, or the
+            // blocks of whole texts of layout 6, packed in blocks with a dictionary.
+            if from < SEARCH_BLOCKS_SINCE {
+                upgrade_search_text(&tx)?;
+                upgrade_search_blocks(&tx)?;
+            }
+            tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        Ok(notes)
+    }
+
+    pub(super) fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(match &self.handle {
+            Handle::ReadWrite(db) => db.begin_read()?,
+            Handle::ReadOnly(db) => db.begin_read()?,
+        })
+    }
+
+    /// Moves every page to the front of the file and gives the rest back to the file system.
+    /// redb grows a file in large steps, so a bulk load leaves it up to ~40 % unused (1M
+    /// users: 1,141 MB, 796 MB after this, which takes about 8 s). Waits for another
+    /// process's write to end, then keeps every other process out until it is done.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        let Handle::ReadWrite(db) = &mut self.handle else {
+            return Err(StoreError::ReadOnly);
+        };
+        match db.compact() {
+            Ok(_) => Ok(()),
+            Err(redb::CompactionError::Storage(e)) => Err(e.into()),
+            Err(e) => Err(StoreError::Database(format!("cannot compact: {e}"))),
+        }
+    }
+
+    /// Begins a write transaction, waiting briefly for another process's to finish.
+    pub(super) fn write(&self) -> Result<WriteTransaction, StoreError> {
+        let Handle::ReadWrite(db) = &self.handle else {
+            return Err(StoreError::ReadOnly);
+        };
+        let deadline = Instant::now() + WRITE_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match db.try_begin_write() {
+                Ok(tx) => return Ok(tx),
+                Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(redb::TransactionError::WouldBlock) => return Err(StoreError::Busy),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+fn builder(options: OpenOptions) -> Builder {
+    let mut builder = Builder::new();
+    builder.set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(options.cache_bytes);
+    builder
+}

@@ -1,0 +1,333 @@
+//! [`UserStore`] for [`RedbStore`]: the reads and the save here, the larger writes in the
+//! files beside this one (import, batches, the JSON Schema).
+
+use super::*;
+
+impl UserStore for RedbStore {
+    fn is_read_only(&self) -> bool {
+        matches!(self.handle, Handle::ReadOnly(_))
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        let tx = self.read()?;
+        Ok(tx.open_table(USERS)?.len()?)
+    }
+
+    fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let users = tx.open_table(USERS)?;
+        let (range, backwards) = match seek {
+            Seek::First => (order.range::<&str>(..)?, false),
+            Seek::Last => (order.range::<&str>(..)?, true),
+            Seek::From(ListKey(key)) => (order.range::<&str>(key.as_str()..)?, false),
+            Seek::After(ListKey(key)) => (order.range::<&str>((Excluded(key.as_str()), Unbounded))?, false),
+            Seek::Before(ListKey(key)) => (order.range::<&str>(..key.as_str())?, true),
+        };
+        let keys: Box<dyn Iterator<Item = _>> =
+            if backwards { Box::new(range.rev()) } else { Box::new(range) };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in keys {
+            if out.len() >= limit {
+                break;
+            }
+            let key = item?.0.value().to_owned();
+            let id = id_of_list_key(&key);
+            let Some(json) = users.get(id)? else { continue };
+            let record = StoredUser::parse(id, json.value())?.into_record()?;
+            out.push(ListEntry { key: ListKey(key), user: Box::new(record.user), revision: record.revision });
+        }
+        if backwards {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    fn prefix_matches(&self, query: &str, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let folded = fold::fold(query);
+        let folded = folded.as_ref();
+        if folded.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = self.read()?;
+        let mut ids = HashSet::new();
+        // An older layout seen read-only has indexes of another rule: the scan finds those.
+        let indexes: &[_] =
+            if self.layout < 3 { &[] } else { &[USERNAME_KEYS, EMAIL_KEYS, PHONE_KEYS, BY_NAME] };
+        for &table in indexes {
+            let table = tx.open_table(table)?;
+            for item in table.range::<&str>(folded..)?.take(limit) {
+                let key = item?.0;
+                if !key.value().starts_with(folded) {
+                    break;
+                }
+                ids.insert(id_of_list_key(key.value()).to_owned());
+            }
+        }
+        let users = tx.open_table(USERS)?;
+        for item in users.range::<&str>(query..)?.take(limit) {
+            let (key, _) = item?;
+            if !key.value().starts_with(query) {
+                break;
+            }
+            ids.insert(key.value().to_owned());
+        }
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(json) = users.get(id.as_str())? else { continue };
+            let record = StoredUser::parse(&id, json.value())?.into_record()?;
+            entries.push(ListEntry {
+                key: ListKey(list_key(&record.user)),
+                user: Box::new(record.user),
+                revision: record.revision,
+            });
+        }
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    /// The scan in steps of [`REDB_SEARCH_STEP`] users: over the blocks a step of that size
+    /// is searched on two threads (the TUI's steps stay small, for its progress and cancel).
+    fn search(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        limit: usize,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        super::super::search_by_steps(self, query, after, limit, REDB_SEARCH_STEP)
+    }
+
+    fn scan_matches(
+        &self,
+        query: &str,
+        after: Option<&ListKey>,
+        batch: usize,
+        max_hits: usize,
+    ) -> Result<ScanStep, StoreError> {
+        let mut filter = Filter::new(query);
+        if self.layout < SEARCH_BLOCKS_SINCE || !filter.fits_search_text() {
+            return self.scan_by_reading_everyone(&mut filter, after, batch, max_hits);
+        }
+        let tx = self.read()?;
+        let blocks = tx.open_table(SEARCH_BLOCKS)?;
+        let (batch, max_hits) = (batch.max(1), max_hits.max(1));
+        let found = scan_blocks(&blocks, &filter, after.map(|ListKey(key)| key.as_str()), batch, max_hits)?;
+        let users = tx.open_table(USERS)?;
+        let hit_count = found.hits.len();
+        let mut step = ScanStep { hits: Vec::with_capacity(hit_count), scanned: found.scanned, next: None };
+        for key in found.hits {
+            let id = id_of_list_key(&key);
+            let Some(json) = users.get(id)? else { continue };
+            let record = StoredUser::parse(id, json.value())?.into_record()?;
+            step.hits.push(ListEntry {
+                key: ListKey(key),
+                user: Box::new(record.user),
+                revision: record.revision,
+            });
+        }
+        if step.scanned == batch || hit_count >= max_hits {
+            step.next = found.last.map(ListKey);
+        }
+        Ok(step)
+    }
+
+    fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
+        if self.layout < 3 {
+            return self.lookup_by_reading_everyone(reference);
+        }
+        let tx = self.read()?;
+        let text = reference.text.as_str();
+        let mut matches = Vec::new();
+        for &field in reference.fields() {
+            let ids = match field {
+                UserField::Id => {
+                    tx.open_table(USERS)?.get(text)?.map(|_| text.to_owned()).into_iter().collect()
+                }
+                UserField::Username => ids_with_key(&tx.open_table(USERNAME_KEYS)?, &fold::name_key(text))?,
+                UserField::Email => ids_with_key(&tx.open_table(EMAIL_KEYS)?, &fold::name_key(text))?,
+                UserField::Phone => ids_with_key(&tx.open_table(PHONE_KEYS)?, &fold::phone_key(text))?,
+            };
+            matches.extend(ids.into_iter().map(|id| UserMatch { id, field }));
+        }
+        Ok(matches)
+    }
+
+    fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        StoredUser::parse(id, json.value())?.into_record()
+    }
+
+    fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        let record = self.user(id)?;
+        Ok(ListEntry {
+            key: ListKey(list_key(&record.user)),
+            user: Box::new(record.user),
+            revision: record.revision,
+        })
+    }
+
+    fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let revision = StoredUser::parse(id, json.value())?.rev;
+        let text = canonical_from_compact(&stored_document(&tx.open_table(CUSTOM_DATA)?, id)?);
+        Ok(StoredDocument { text, revision })
+    }
+
+    fn replace_custom_data(
+        &self,
+        id: &str,
+        data: &CustomData,
+        expected: Option<Revision>,
+        author: &Author,
+    ) -> Result<SaveOutcome, StoreError> {
+        let tx = self.write()?;
+        let outcome = {
+            let mut tables = WriteTables::open(&tx)?;
+            let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+            if let Some(expected) = expected
+                && expected != current.rev
+            {
+                return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
+            }
+            match tables.replace_document(id, &current, data, author, now_ms(), None)? {
+                Some(removed) => SaveOutcome::Saved { revision: current.rev + 1, removed },
+                None => SaveOutcome::Unchanged { revision: current.rev },
+            }
+        };
+        match outcome {
+            SaveOutcome::Saved { .. } => tx.commit()?,
+            SaveOutcome::Unchanged { .. } => tx.abort()?,
+        }
+        Ok(outcome)
+    }
+
+    fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        let current = StoredUser::parse(id, json.value())?;
+        let history = tx.open_table(HISTORY)?;
+        let tags = open_revision_batches(&tx)?;
+        let tag = |revision: Revision| -> Result<Option<BatchId>, StoreError> {
+            Ok(match &tags {
+                Some(tags) => tags.get((id, revision))?.map(|b| BatchId(b.value().to_owned())),
+                None => None,
+            })
+        };
+        let mut out = Vec::new();
+        for item in history.range((id, 0)..(id, u64::MAX))? {
+            let (key, value) = item?;
+            let (saved_at, saved_by, text) = value.value();
+            let revision = key.value().1;
+            out.push(RevisionInfo {
+                revision,
+                saved_at,
+                saved_by: saved_by.to_owned(),
+                // The compact size, as the limit counts it (what is stored and sent).
+                size: text.len(),
+                current: false,
+                batch: tag(revision)?,
+            });
+        }
+        // The compact size: the one the limit is on.
+        let size = stored_document(&tx.open_table(CUSTOM_DATA)?, id)?.len();
+        out.push(RevisionInfo {
+            revision: current.rev,
+            saved_at: current.rev_at,
+            saved_by: current.rev_by,
+            size,
+            current: true,
+            batch: tag(current.rev)?,
+        });
+        Ok(out)
+    }
+
+    fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
+        let current = self.custom_data(id)?;
+        if current.revision == revision {
+            return Ok(current.text);
+        }
+        let tx = self.read()?;
+        let history = tx.open_table(HISTORY)?;
+        let found = history.get((id, revision))?.map(|g| canonical_from_compact(g.value().2));
+        found.ok_or_else(|| StoreError::RevisionNotFound { user: id.to_owned(), revision })
+    }
+
+    fn import(
+        &self,
+        users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        mode: ImportMode,
+        author: &Author,
+    ) -> Result<ImportSummary, StoreError> {
+        self.import_records(users, mode, author)
+    }
+
+    fn journal(
+        &self,
+        query: &JournalQuery,
+        visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self.read()?;
+        journal::read(&tx, query, visit)
+    }
+
+    fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {
+        self.latest_schema()
+    }
+
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+        self.save_schema(text, author)
+    }
+
+    fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
+        self.schema_revisions()
+    }
+
+    fn schema_revision_text(&self, revision: Revision) -> Result<Option<String>, StoreError> {
+        self.schema_text_at(revision)
+    }
+
+    fn edit_batch(
+        &self,
+        batch: &BatchId,
+        selection: &Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        author: &Author,
+    ) -> Result<BatchSummary, StoreError> {
+        self.edit_users_in_batch(batch, selection, edit, author)
+    }
+
+    fn undo_batch(
+        &self,
+        batch: &BatchId,
+        undo: &BatchId,
+        author: &Author,
+    ) -> Result<UndoSummary, StoreError> {
+        self.undo_saves_of_batch(batch, undo, author)
+    }
+
+    fn for_each_user(
+        &self,
+        visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self.read()?;
+        let order = tx.open_table(LIST_ORDER)?;
+        let users = tx.open_table(USERS)?;
+        let custom_data = tx.open_table(CUSTOM_DATA)?;
+        for item in order.range::<&str>(..)? {
+            let (key, ()) = (item?.0, ());
+            let id = id_of_list_key(key.value()).to_owned();
+            let Some(json) = users.get(id.as_str())? else { continue };
+            let record = StoredUser::parse(&id, json.value())?.into_record()?;
+            let text = stored_document(&custom_data, &id)?;
+            visit(&record, &text)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,282 @@
+//! The tables of one write transaction, and the rules that keep them consistent: unique
+//! names, indexes, history, journal and batch tags written together.
+
+use super::*;
+
+/// What an upsert of one record did.
+pub(super) enum Upserted {
+    Unchanged,
+    Updated { removed: Vec<String> },
+}
+
+/// The tables of one write transaction, and the rules that keep them consistent.
+pub(super) struct WriteTables<'tx> {
+    pub(super) users: Table<'tx, &'static str, &'static str>,
+    pub(super) custom_data: Table<'tx, &'static str, &'static str>,
+    pub(super) history: Table<'tx, (&'static str, u64), (i64, &'static str, &'static str)>,
+    pub(super) order: Table<'tx, &'static str, ()>,
+    pub(super) username_keys: Table<'tx, &'static str, ()>,
+    pub(super) email_keys: Table<'tx, &'static str, ()>,
+    pub(super) phone_keys: Table<'tx, &'static str, ()>,
+    pub(super) by_name: Table<'tx, &'static str, ()>,
+    pub(super) search_text: SearchTexts<'tx>,
+    journal: JournalWriter<'tx>,
+    /// The batch tables, opened (so made, in a file without them) by the first batch write
+    /// only: an ordinary save leaves a file without batches as it was.
+    batches: Option<BatchTables<'tx>>,
+    tx: &'tx WriteTransaction,
+}
+
+/// [`BATCH_USERS`] and [`REVISION_BATCHES`] in a write transaction.
+pub(super) struct BatchTables<'tx> {
+    pub(super) users: Table<'tx, (&'static str, &'static str), u64>,
+    revisions: Table<'tx, (&'static str, u64), &'static str>,
+}
+
+impl<'tx> WriteTables<'tx> {
+    pub(super) fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            users: tx.open_table(USERS)?,
+            custom_data: tx.open_table(CUSTOM_DATA)?,
+            history: tx.open_table(HISTORY)?,
+            order: tx.open_table(LIST_ORDER)?,
+            username_keys: tx.open_table(USERNAME_KEYS)?,
+            email_keys: tx.open_table(EMAIL_KEYS)?,
+            phone_keys: tx.open_table(PHONE_KEYS)?,
+            by_name: tx.open_table(BY_NAME)?,
+            search_text: SearchTexts::open(tx)?,
+            journal: JournalWriter::open(tx)?,
+            batches: None,
+            tx,
+        })
+    }
+
+    /// The batch tables, opened on first use.
+    pub(super) fn batches(&mut self) -> Result<&mut BatchTables<'tx>, StoreError> {
+        let tables = match self.batches.take() {
+            Some(tables) => tables,
+            None => BatchTables {
+                users: self.tx.open_table(BATCH_USERS)?,
+                revisions: self.tx.open_table(REVISION_BATCHES)?,
+            },
+        };
+        Ok(self.batches.insert(tables))
+    }
+
+    /// The next step of a whole-list batch, after the list key `after` (moved on to the
+    /// step's last key): the ids of up to [`BATCH_STEP`] users in list order, only those the
+    /// filter matches when there is one, by the rule of [`UserStore::scan_matches`]. `None`
+    /// at the end of the list. The index's range is closed again before the caller writes.
+    pub(super) fn selected_step(
+        &self,
+        filter: Option<&mut Filter>,
+        after: &mut Option<String>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = match after.as_deref() {
+            Some(key) => (Excluded(key), Unbounded),
+            None => (Unbounded, Unbounded),
+        };
+        let mut ids = Vec::new();
+        let mut scanned = 0;
+        let mut last = None;
+        // Read through the users themselves: the search texts are packed in blocks that a
+        // write in the same transaction rewrites, so a batch does not walk them.
+        let mut filter = filter;
+        for item in self.order.range::<&str>(from)?.take(BATCH_STEP) {
+            let key = item?.0;
+            let key = key.value();
+            scanned += 1;
+            last = Some(key.to_owned());
+            let id = id_of_list_key(key);
+            if let Some(filter) = filter.as_deref_mut() {
+                let Some(json) = self.users.get(id)? else { continue };
+                let json = json.value();
+                let by_profile = filter.may_occur_in_json(json)
+                    && filter.in_user(&StoredUser::parse(id, json)?.into_record()?.user);
+                if !by_profile && !document_matches(filter, id, &stored_document(&self.custom_data, id)?)? {
+                    continue;
+                }
+            }
+            ids.push(id.to_owned());
+        }
+        if scanned == 0 {
+            return Ok(None);
+        }
+        *after = last;
+        Ok(Some(ids))
+    }
+
+    pub(super) fn stored(&self, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        match self.users.get(id)? {
+            Some(json) => Ok(Some(StoredUser::parse(id, json.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Refuses a username, email or phone that another user already has (by the fold).
+    /// With `old` (the user as stored), a field whose key does not change is not checked: a
+    /// collision an upgrade kept is not this write's doing, and must not block every edit of
+    /// those users.
+    pub(super) fn check_unique(&self, user: &User, old: Option<&User>) -> Result<(), StoreError> {
+        let indexes = [&self.username_keys, &self.email_keys, &self.phone_keys];
+        let old_keys = old.map(unique_fields);
+        for (slot, ((field, key), index)) in unique_fields(user).into_iter().zip(indexes).enumerate() {
+            let Some(key) = key else { continue };
+            if old_keys.as_ref().is_some_and(|old| old[slot].1.as_deref() == Some(key.as_str())) {
+                continue;
+            }
+            if let Some(existing) = ids_with_key(index, &key)?.into_iter().find(|id| *id != user.id) {
+                return Err(StoreError::Duplicate { field, value: typed_value(user, field), existing });
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes `user`, whose customData this transaction has already written.
+    pub(super) fn index(&mut self, user: &User) -> Result<(), StoreError> {
+        self.order.insert(list_key(user).as_str(), ())?;
+        let (key, text) = search_entry(user, &stored_document(&self.custom_data, &user.id)?)?;
+        self.search_text.insert(key.as_str(), text.as_str())?;
+        let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
+        for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
+            if let Some(key) = key {
+                index.insert(index_key(&key, &user.id).as_str(), ())?;
+            }
+        }
+        if let Some(key) = name_key(user) {
+            self.by_name.insert(key.as_str(), ())?;
+        }
+        Ok(())
+    }
+
+    fn unindex(&mut self, user: &User) -> Result<(), StoreError> {
+        self.order.remove(list_key(user).as_str())?;
+        self.search_text.remove(list_key(user).as_str())?;
+        let indexes = [&mut self.username_keys, &mut self.email_keys, &mut self.phone_keys];
+        for ((_, key), index) in unique_fields(user).into_iter().zip(indexes) {
+            if let Some(key) = key {
+                index.remove(index_key(&key, &user.id).as_str())?;
+            }
+        }
+        if let Some(key) = name_key(user) {
+            self.by_name.remove(key.as_str())?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn insert_new(&mut self, new: &NewUser, author: &Author, now: i64) -> Result<(), StoreError> {
+        if self.users.get(new.user.id.as_str())?.is_some() {
+            return Err(StoreError::IdExists(new.user.id.clone()));
+        }
+        self.check_unique(&new.user, None)?;
+        let stored = StoredUser::new(&new.user, 1, now, &author.0);
+        self.users.insert(new.user.id.as_str(), stored.to_json().as_str())?;
+        let document =
+            new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
+        self.custom_data.insert(new.user.id.as_str(), document.as_str())?;
+        self.journal_first_revision(new, &document, author, now)?;
+        self.index(&new.user)
+    }
+
+    /// Journals a new user's revision 1 (`document`: its stored, compact customData).
+    pub(super) fn journal_first_revision(
+        &mut self,
+        new: &NewUser,
+        document: &str,
+        author: &Author,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let keys =
+            new.custom_data.as_ref().map(|data| KeyChanges::first(data.as_object())).unwrap_or_default();
+        let id = new.user.id.as_str();
+        let save = Save { at: now, by: &author.0, id, revision: 1, size: document.len(), keys, batch: None };
+        self.journal.record(&save)
+    }
+
+    /// Upserts a record over an existing user: the fields it gives replace the stored ones,
+    /// the others stay (see [`NewUser::profile_over`]). Writes nothing when that leaves the
+    /// user as stored.
+    pub(super) fn replace_existing(
+        &mut self,
+        old: StoredUser,
+        new: &NewUser,
+        author: &Author,
+        now: i64,
+    ) -> Result<Upserted, StoreError> {
+        let old_record = old.record()?;
+        let id = new.user.id.as_str();
+        let mut merged = new
+            .profile_over(&old_record.user)
+            .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
+        let profile_changed = merged != old_record.user;
+        if profile_changed {
+            self.check_unique(&merged, Some(&old_record.user))?;
+        }
+        let removed = match &new.custom_data {
+            Some(data) => self.replace_document(id, &old, data, author, now, None)?,
+            None => None,
+        };
+        if removed.is_some() {
+            // As a save does; the later of the two, so it never goes backwards.
+            merged.updated_at = merged.updated_at.max(now);
+        } else if !profile_changed {
+            return Ok(Upserted::Unchanged);
+        }
+        self.unindex(&old_record.user)?;
+        self.index(&merged)?;
+        let mut stored = self.stored(id)?.unwrap_or(old);
+        stored.user = merged.to_logto_sparse();
+        self.users.insert(id, stored.to_json().as_str())?;
+        Ok(Upserted::Updated { removed: removed.unwrap_or_default() })
+    }
+
+    /// Moves the current document into the history and stores `data` as the next revision.
+    /// Returns the top-level keys the replaced document had and `data` has not, read inside
+    /// this transaction (so they are the keys this save removed, whoever saved before it), or
+    /// `None` (and writes nothing) when `data` is the current document. Every save is
+    /// journaled here; a save made by a batch is tagged with it (in the journal,
+    /// [`BATCH_USERS`] and [`REVISION_BATCHES`]).
+    pub(super) fn replace_document(
+        &mut self,
+        id: &str,
+        current: &StoredUser,
+        data: &CustomData,
+        author: &Author,
+        now: i64,
+        batch: Option<&BatchId>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let text = data.compact();
+        let text = text.as_str();
+        let old_text = stored_document(&self.custom_data, id)?;
+        if old_text == text {
+            return Ok(None);
+        }
+        // A stored document that is not an object (never written by custodian) has no keys.
+        let old = serde_json::from_str::<Map<String, Value>>(&old_text).unwrap_or_default();
+        let keys = KeyChanges::between(&old, data.as_object());
+        let removed = keys.removed.clone();
+        self.history
+            .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
+        self.custom_data.insert(id, text)?;
+        let user = current.record()?.user;
+        let (key, search) = search_entry(&user, text)?;
+        self.search_text.insert(key.as_str(), search.as_str())?;
+        let mut next = StoredUser {
+            rev: current.rev + 1,
+            rev_at: now,
+            rev_by: author.0.clone(),
+            user: current.user.clone(),
+        };
+        next.user.insert("updatedAt".to_owned(), Value::from(now));
+        self.users.insert(id, next.to_json().as_str())?;
+        let revision = next.rev;
+        self.journal.record(&Save { at: now, by: &author.0, id, revision, size: text.len(), keys, batch })?;
+        if let Some(batch) = batch {
+            let tables = self.batches()?;
+            tables.users.insert((batch.0.as_str(), id), next.rev)?;
+            tables.revisions.insert((id, next.rev), batch.0.as_str())?;
+        }
+        Ok(Some(removed))
+    }
+}
