@@ -271,12 +271,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
+        let mut tx = read_only_snapshot(&mut client).map_err(fail)?;
         let named = matches!(selection, Selection::Ids(_));
         self.selected_chunks(&mut tx, selection, &mut |tx, ids| {
             let mut users = self.chunk_users(tx, ids, false)?;

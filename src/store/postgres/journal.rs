@@ -98,12 +98,7 @@ impl PostgresStore {
         self.require_journal_layout()?;
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
+        let mut tx = read_only_snapshot(&mut client).map_err(fail)?;
         let done = self.journal_in(&mut tx, query, visit);
         // Only read: ending it either way changes nothing.
         let end = tx.commit().map_err(fail);

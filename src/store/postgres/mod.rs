@@ -40,6 +40,7 @@ pub use keys::KeySync;
 pub use schema::POSTGRES_SCHEMA_VERSION;
 
 use self::connect::{ConnectionSpec, Environment};
+use self::session::read_only_snapshot;
 use super::{
     Author, ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, NewUser, RecordError, Revision,
     RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema,

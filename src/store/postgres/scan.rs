@@ -165,12 +165,7 @@ impl PostgresStore {
         {
             let mut client = self.lock();
             let fail = |e: postgres::Error| describe(&self.spec, &e);
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .map_err(fail)?;
+            let mut tx = read_only_snapshot(&mut client).map_err(fail)?;
             // The sort of (handle, id) pairs in memory: a million of them fit in this.
             tx.batch_execute("set local work_mem = '64MB'").map_err(fail)?;
             let portal = tx.bind(sql.as_str(), &params).map_err(fail)?;

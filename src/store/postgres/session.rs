@@ -304,3 +304,15 @@ impl PostgresStore {
         Ok((document, row.get(4)))
     }
 }
+
+/// A read-only snapshot for a read of several statements (a walk in slices, a scan, the
+/// journal): each sees the same committed state.
+pub(super) fn read_only_snapshot(
+    client: &mut postgres::Client,
+) -> Result<postgres::Transaction<'_>, postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+}

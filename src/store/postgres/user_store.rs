@@ -351,12 +351,7 @@ impl UserStore for PostgresStore {
         let mut client = self.lock();
         let fail = |e: postgres::Error| session_error(&self.spec, CLI_STATEMENT_TIMEOUT, &e);
         // One snapshot for the whole walk, read in slices from a server-side portal.
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
+        let mut tx = read_only_snapshot(&mut client).map_err(fail)?;
         // An export sorts the whole tenant before its first row: the longer limit, whoever asks.
         tx.batch_execute(&format!("set local statement_timeout = {}", CLI_STATEMENT_TIMEOUT.as_millis()))
             .map_err(fail)?;
