@@ -781,10 +781,27 @@ fn inverse_cells(tui: &Tui, row: u16, cols: std::ops::Range<u16>) -> Vec<bool> {
     cols.map(|col| screen.parser.screen().cell(row, col).is_some_and(|c| c.inverse())).collect()
 }
 
-/// Waits until row `row` of the list is the selection: in reverse video.
+/// The columns of row `row`'s text in the list (from the column after the border to its last
+/// visible character): where the selection's bar is drawn.
+fn text_cols(tui: &Tui, row: u16) -> std::ops::Range<u16> {
+    let screen = tui.lock();
+    let cell = |col: u16| screen.parser.screen().cell(row, col).map(|c| c.contents()).unwrap_or_default();
+    let border = (1..120).find(|&col| cell(col) == "│").unwrap_or(40);
+    let last = (1..border).rev().find(|&col| !cell(col).trim().is_empty()).unwrap_or(1);
+    1..last + 1
+}
+
+/// Whether row `row` is shown as the selection: its text in reverse video, and nothing after it.
+fn shown_selected(tui: &Tui, row: u16) -> bool {
+    let text = text_cols(tui, row);
+    let after = text.end..text.end + 5;
+    inverse_cells(tui, row, text).iter().all(|&x| x) && inverse_cells(tui, row, after).iter().all(|&x| !x)
+}
+
+/// Waits until row `row` of the list is the selection: its text in reverse video.
 fn wait_selected(tui: &mut Tui, row: u16) {
     let deadline = Instant::now() + TIMEOUT;
-    while !inverse_cells(tui, row, 1..30).iter().all(|&x| x) {
+    while !shown_selected(tui, row) {
         assert!(Instant::now() < deadline, "row {row} never shown selected:\n{}", framed(&tui.text()));
         thread::sleep(POLL);
     }
@@ -794,8 +811,8 @@ fn assert_colourless_with_visible_selection(mut tui: Tui) {
     wait_for_list(&mut tui);
     tui.send(DOWN);
     wait_selected(&mut tui, 2);
-    // The selected row (the second user) is in reverse video across the list; the first is not.
-    assert!(inverse_cells(&tui, 2, 1..30).iter().all(|&x| x), "the selection is not in reverse video");
+    // The selected row (the second user) is in reverse video across its text; the first is not.
+    assert!(shown_selected(&tui, 2), "the selection is not in reverse video");
     assert!(inverse_cells(&tui, 1, 1..30).iter().all(|&x| !x), "an unselected row is in reverse video");
     // Every byte of every frame, up to the way out (small frames carry no end marker).
     quit(&mut tui);
