@@ -269,6 +269,43 @@ mod tests {
     }
 
     #[test]
+    fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_count() {
+        use crate::domain::Limits;
+        use crate::domain::import::ImportReader;
+        use crate::store::{Author, ImportMode, OpenOptions, RedbStore};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        let lines: String = (0..3)
+            .map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"u{n}\",\"customData\":{{}}}}\n"))
+            .collect();
+        let mut reader =
+            ImportReader::new(lines.as_bytes(), Limits::default(), 1_700_000_000_000).expect("reader");
+        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
+        let mut told = Vec::new();
+        let path = dir.path().join("out.jsonl");
+        let written = to_file_telling(&store, &path, &mut |n| told.push(n)).expect("export");
+        assert_eq!(written, 3);
+        // Three short lines are one chunk: one write, after which the file holds all three.
+        assert_eq!(told, vec![3]);
+        assert_eq!(fs::read_to_string(&path).expect("read").lines().count(), 3);
+    }
+
+    #[test]
+    fn a_failure_to_publish_that_is_not_a_taken_name_says_what_it_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+        fs::write(&temporary, "the export\n").expect("write");
+        // Neither a hard link nor a rename can make a name in a directory that is not there.
+        let target = dir.path().join("gone").join("out.jsonl");
+        let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+        let said = format!("{error:#}");
+        assert!(!said.contains("appeared"), "{said}");
+        assert!(said.contains("No such file or directory"), "{said}");
+        assert!(!temporary.exists(), "the temporary file was left behind");
+    }
+
+    #[test]
     fn a_published_export_keeps_only_its_final_name() {
         let dir = tempfile::tempdir().expect("temp dir");
         let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");

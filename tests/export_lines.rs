@@ -13,6 +13,7 @@ use custodian::export::user_line;
 use custodian::store::UserRecord;
 use serde_json::Value;
 use support::home::PrivateHome;
+use support::run::Run;
 
 /// The export line as the export wrote it before it copied documents: the whole object built
 /// and serialised.
@@ -121,4 +122,19 @@ fn an_export_file_of_odd_documents_round_trips_byte_for_byte_and_matches_standar
     let again = home.path("second.jsonl");
     home.run_on(&second, &["export", "--out", &again.display().to_string()], None).ok();
     assert_eq!(fs::read_to_string(&again).expect("the second export"), text);
+}
+
+#[test]
+fn export_out_makes_its_temporary_file_beside_the_target_not_in_the_working_directory() {
+    let home = PrivateHome::new(&[]);
+    let db = home.path("users.redb");
+    home.run_on(&db, &["init"], None).ok();
+    home.run_on(&db, &["seed", "--users", "3"], None).ok();
+    let target = home.path("out.jsonl");
+    // A working directory nothing can be created in, not even by root: a temporary file made
+    // there instead of beside the target fails the export.
+    let mut command = home.custodian();
+    command.current_dir("/proc").arg("--db").arg(&db).arg("export").arg("--out").arg(&target);
+    Run::of(command, None).ok();
+    assert_eq!(fs::read_to_string(&target).expect("the export").lines().count(), 3);
 }
