@@ -1595,46 +1595,56 @@ fn people_and_their_search_texts() -> (TempDir, PathBuf, Vec<(String, String)>) 
     (dir, path, texts)
 }
 
-/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
-/// people, their search texts per user, no search blocks.
-fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
+/// The people's file turned into one of an older `layout`: the dictionary blocks taken out,
+/// `put_old` writing the older tables from the users' (list key, search text) pairs.
+fn older_layout_file(
+    layout: u64,
+    put_old: impl FnOnce(&redb::WriteTransaction, &[(String, String)]),
+) -> (TempDir, PathBuf) {
     let (dir, path, texts) = people_and_their_search_texts();
     let db = redb::Database::open(&path).expect("open raw");
     let tx = db.begin_write().expect("write");
-    {
-        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks"))
-            .expect("delete blocks");
-        let mut old =
-            tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text")).expect("old table");
-        for (key, text) in &texts {
-            old.insert(key.as_str(), text.as_str()).expect("insert");
-        }
-        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
-            .expect("meta")
-            .insert("schema_version", 4)
-            .expect("version");
-    }
+    tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks")).expect("delete blocks");
+    put_old(&tx, &texts);
+    tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+        .expect("meta")
+        .insert("schema_version", layout)
+        .expect("version");
     tx.commit().expect("commit");
     (dir, path)
+}
+
+/// The ids a search for `query` finds, in list order.
+fn ids_found(store: &RedbStore, query: &str) -> Vec<String> {
+    store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
+}
+
+/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
+/// people, their search texts per user, no search blocks.
+fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
+    older_layout_file(4, |tx, texts| {
+        let mut old =
+            tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text")).expect("old table");
+        for (key, text) in texts {
+            old.insert(key.as_str(), text.as_str()).expect("insert");
+        }
+    })
 }
 
 #[test]
 fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_blocks() {
     let (_dir, path) = layout_4_file_with_per_user_search_texts();
-    let ids = |store: &RedbStore, query: &str| -> Vec<String> {
-        store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
-    };
     let read_only =
         RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
     assert!(read_only.needs_upgrade());
-    assert_eq!(ids(&read_only, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids_found(&read_only, "@example."), ["u1", "u2", "u3"]);
     drop(read_only);
 
     let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
     assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
-    assert_eq!(ids(&store, "@example."), ["u1", "u2", "u3"]);
-    assert_eq!(ids(&store, "LIDDELL"), ["u1"]);
-    assert_eq!(ids(&store, "").len(), 5);
+    assert_eq!(ids_found(&store, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids_found(&store, "LIDDELL"), ["u1"]);
+    assert_eq!(ids_found(&store, "").len(), 5);
     drop(store);
     let db = redb::Database::open(&path).expect("open raw");
     let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
@@ -1646,7 +1656,6 @@ fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_b
 /// `search_blocks`: `n`, `n` text ends, `n` key ends, the keys, the texts each ended by NUL;
 /// all `u32` LE), its users in blocks of two.
 fn layout_6_file_with_blocks_of_whole_texts() -> (TempDir, PathBuf) {
-    let (dir, path, texts) = people_and_their_search_texts();
     let block = |entries: &[(String, String)]| -> Vec<u8> {
         let mut bytes = (entries.len() as u32).to_le_bytes().to_vec();
         let mut end = 0;
@@ -1664,44 +1673,31 @@ fn layout_6_file_with_blocks_of_whole_texts() -> (TempDir, PathBuf) {
         entries.iter().for_each(|(_, text)| bytes.extend(text.as_bytes().iter().chain([&0u8])));
         bytes
     };
-    let db = redb::Database::open(&path).expect("open raw");
-    let tx = db.begin_write().expect("write");
-    {
-        tx.delete_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks"))
-            .expect("delete blocks");
+    older_layout_file(6, |tx, texts| {
         let mut old =
             tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_blocks")).expect("old table");
         for entries in texts.chunks(2) {
             old.insert(entries[0].0.as_str(), block(entries).as_slice()).expect("insert");
         }
-        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
-            .expect("meta")
-            .insert("schema_version", 6)
-            .expect("version");
-    }
-    tx.commit().expect("commit");
-    (dir, path)
+    })
 }
 
 #[test]
 fn a_layout_6_file_is_searched_read_only_and_its_blocks_get_a_dictionary_on_the_next_read_write_open() {
     let (_dir, path) = layout_6_file_with_blocks_of_whole_texts();
-    let ids = |store: &RedbStore, query: &str| -> Vec<String> {
-        store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
-    };
     let read_only =
         RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
     assert!(read_only.needs_upgrade());
-    assert_eq!(ids(&read_only, "@example."), ["u1", "u2", "u3"]);
-    assert_eq!(ids(&read_only, "LIDDELL"), ["u1"]);
+    assert_eq!(ids_found(&read_only, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids_found(&read_only, "LIDDELL"), ["u1"]);
     drop(read_only);
 
     let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
     assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
     assert!(!store.needs_upgrade());
-    assert_eq!(ids(&store, "@example."), ["u1", "u2", "u3"]);
-    assert_eq!(ids(&store, "LIDDELL"), ["u1"]);
-    assert_eq!(ids(&store, "").len(), 5);
+    assert_eq!(ids_found(&store, "@example."), ["u1", "u2", "u3"]);
+    assert_eq!(ids_found(&store, "LIDDELL"), ["u1"]);
+    assert_eq!(ids_found(&store, "").len(), 5);
     drop(store);
     let db = redb::Database::open(&path).expect("open raw");
     let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
