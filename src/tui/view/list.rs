@@ -51,23 +51,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .map(|s| inert::line(s).into_owned())
                 .unwrap_or_default();
             let text = inert::fit_to_width(&format!("{mark}{handle}  {secondary}"), inner_width);
+            // The padding stays unstyled on every row: the selection's bar covers the text only
+            // (reverse-video blanks are drawn cell by cell, ~20 B a move to draw and take
+            // away), and a blank whose colour nobody sees would still be sent when it changes.
+            let (content, padding) = text.split_at(text.trim_end_matches(' ').len());
+            let padding = Span::raw(padding.to_owned());
             if list.top + i == list.selected {
-                // The bar covers the row's text, not the padding after it: reverse-video
-                // blanks must be drawn cell by cell, and every move of the selection would
-                // send them twice (drawn, then taken away), ~20 B a move.
-                let (bar, rest) = text.split_at(text.trim_end_matches(' ').len());
-                Line::from(vec![Span::styled(bar.to_owned(), theme.selected), Span::raw(rest.to_owned())])
+                Line::from(vec![Span::styled(content.to_owned(), theme.selected), padding])
             } else {
-                let split = (mark.len() + handle.len()).min(text.len());
-                let (head, tail) = text.split_at(floor_boundary(&text, split));
-                // The padding unstyled, as after the selection's bar: a move of the bar then
-                // changes no blank cell by a colour nobody sees (each would be sent).
-                let name = tail.trim_end_matches(' ').len();
-                let (name, padding) = tail.split_at(name);
+                let split = (mark.len() + handle.len()).min(content.len());
+                let (head, name) = content.split_at(floor_boundary(content, split));
                 Line::from(vec![
                     Span::raw(head.to_owned()),
                     Span::styled(name.to_owned(), theme.dim),
-                    Span::raw(padding.to_owned()),
+                    padding,
                 ])
             }
         })
