@@ -80,3 +80,75 @@ fn save_checks_the_final_text_when_its_check_has_not_answered() {
     assert!(status.starts_with("not saved: fix the error first"), "{status}");
     assert!(state.editor.as_ref().unwrap().is_checked());
 }
+
+/// The check's text parsed, as the checker answers it.
+fn answer(effects: Vec<Effect>) -> Action {
+    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else {
+        panic!("each change asks for a check")
+    };
+    let result = custodian::domain::CustomData::parse_with(&text, &limits);
+    Action::Checked { generation, result, schema_errors: Vec::new() }
+}
+
+fn discarded(effects: &[Effect]) -> Vec<&custodian::domain::CustomData> {
+    effects.iter().filter_map(|e| if let Effect::Discard(data) = e { Some(&**data) } else { None }).collect()
+}
+
+#[test]
+fn a_checked_document_the_editor_lets_go_of_is_freed_off_the_key_path() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let opened = state.editor.as_ref().unwrap().validation.clone().expect("the stored text is valid");
+    // Valid after the typed space: the answer replaces the opening's result, which goes.
+    let checked = answer(type_char(&mut state, ' '));
+    let Action::Checked { result: Ok(now), .. } = &checked else { panic!("a space keeps it valid") };
+    let now = now.clone();
+    let effects = update(&mut state, checked);
+    assert_eq!(discarded(&effects), vec![&opened], "{effects:?}");
+    assert_eq!(state.editor.as_ref().unwrap().validation.as_ref().ok(), Some(&now));
+    // An answer for an older text is not kept: it goes the same way.
+    let older = answer(type_char(&mut state, ' '));
+    let _ = type_char(&mut state, ' ');
+    let Action::Checked { result: Ok(stale), .. } = &older else { panic!("still valid") };
+    let stale = stale.clone();
+    let effects = update(&mut state, older);
+    assert_eq!(discarded(&effects), vec![&stale]);
+    assert_eq!(state.editor.as_ref().unwrap().validation.as_ref().ok(), Some(&now), "kept as it was");
+}
+
+#[test]
+fn the_checker_thread_frees_what_it_is_sent_and_goes_on_checking() {
+    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    let limits = custodian::domain::Limits::default();
+    let document = custodian::domain::CustomData::parse_with(r#"{"a": 1}"#, &limits).unwrap();
+    checker.discard(document);
+    checker.submit(7, r#"{"b": 2}"#.into(), limits);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        if let Some(answer) = checker.try_recv() {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "no answer after a discard");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    assert!(matches!(answer, Action::Checked { generation: 7, result: Ok(_), .. }), "{answer:?}");
+}
+
+#[test]
+fn an_edit_of_the_same_length_is_a_change_and_undoing_it_is_none() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let key = |key| Action::Edit(Input { key, ..Input::default() });
+    assert!(!state.editor.as_ref().unwrap().is_modified());
+    // A character typed and taken out again: the same text.
+    type_char(&mut state, 'x');
+    assert!(state.editor.as_ref().unwrap().is_modified());
+    update(&mut state, key(Key::Backspace));
+    assert!(!state.editor.as_ref().unwrap().is_modified(), "the same text again");
+    // One character replaced by another: the same length, another text.
+    update(&mut state, key(Key::Backspace));
+    type_char(&mut state, 'Z');
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.text().len(), editor.opened_text.len());
+    assert!(editor.is_modified(), "same length, other text");
+}

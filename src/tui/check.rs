@@ -18,18 +18,36 @@ pub fn check(generation: u64, text: &str, limits: &Limits, shape: Option<&Shape>
     Action::Checked { generation, result, schema_errors }
 }
 
+/// What the checker's thread is sent: a text to check, or a checked document to free.
+enum Request {
+    Check(u64, String, Limits),
+    Discard(CustomData),
+}
+
 pub struct Checker {
-    requests: Sender<(u64, String, Limits)>,
+    requests: Sender<Request>,
     answers: Receiver<Action>,
 }
 
 impl Checker {
     pub fn new(shape: Option<Arc<Shape>>) -> std::io::Result<Self> {
-        let (requests, inbox) = channel::<(u64, String, Limits)>();
+        let (requests, inbox) = channel::<Request>();
         let (outbox, answers) = channel();
         std::thread::Builder::new().name("check".into()).spawn(move || {
             while let Ok(first) = inbox.recv() {
-                let (generation, text, limits) = inbox.try_iter().last().unwrap_or(first);
+                // Only the newest text waiting is checked; the rest (and documents sent to be
+                // freed) are dropped here.
+                let newest = std::iter::once(first)
+                    .chain(inbox.try_iter())
+                    .filter_map(|request| match request {
+                        Request::Check(generation, text, limits) => Some((generation, text, limits)),
+                        Request::Discard(data) => {
+                            drop(data);
+                            None
+                        }
+                    })
+                    .last();
+                let Some((generation, text, limits)) = newest else { continue };
                 if outbox.send(check(generation, &text, &limits, shape.as_deref())).is_err() {
                     break;
                 }
@@ -40,7 +58,12 @@ impl Checker {
 
     pub fn submit(&self, generation: u64, text: String, limits: Limits) {
         // The worker only stops when this end is dropped.
-        let _ = self.requests.send((generation, text, limits));
+        let _ = self.requests.send(Request::Check(generation, text, limits));
+    }
+
+    /// Frees `data` on the checker's thread instead of the caller's.
+    pub fn discard(&self, data: CustomData) {
+        let _ = self.requests.send(Request::Discard(data));
     }
 
     pub fn try_recv(&self) -> Option<Action> {

@@ -233,6 +233,12 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             None => check::check(generation, &text, &limits, None),
         },
+        Effect::Discard(data) => {
+            if let Some(checker) = &runtime.checker {
+                checker.discard(*data);
+            }
+            return None;
+        }
         Effect::LoadRows(request) => {
             let rows = store.rows(&request.seek, request.limit);
             let counted = |rows| Ok((rows, if request.count { Some(store.user_count()?) } else { None }));

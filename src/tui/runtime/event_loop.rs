@@ -187,7 +187,8 @@ pub(super) fn terminal_input(timeout_ms: i32, wake: [Option<std::os::fd::RawFd>;
 pub struct LastDraft {
     at: Instant,
     session: String,
-    text: String,
+    /// The editor's text generation it wrote (a 1 MiB text is not copied to tell).
+    generation: u64,
 }
 
 /// Writes the editor's text to its session's draft file when it changed and has been unsaved
@@ -198,14 +199,17 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
         *last = None;
         return None;
     };
-    let text = editor.text();
     // Another editing session (a new editor) writes at once, whatever the last one wrote.
     if let Some(written) = last.as_ref().filter(|w| w.session == editor.draft_session)
-        && (written.text == text || written.at.elapsed() < DRAFT_EVERY)
+        && (written.generation == editor.generation || written.at.elapsed() < DRAFT_EVERY)
     {
         return None;
     }
-    *last = Some(LastDraft { at: Instant::now(), session: editor.draft_session.clone(), text });
+    *last = Some(LastDraft {
+        at: Instant::now(),
+        session: editor.draft_session.clone(),
+        generation: editor.generation,
+    });
     let result = keep_unsaved_edit(runtime, editor.snapshot());
     if let Err(why) = &result {
         tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
