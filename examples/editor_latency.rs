@@ -10,6 +10,7 @@
 //! ```sh
 //! cargo run --release --example editor_latency
 //! cargo run --release --example editor_latency -- --inline   # the check on the key path
+//! cargo run --release --example editor_latency -- --unicode  # non-ASCII text in every event
 //! ```
 //!
 //! The document: 5,500 event objects (~1 MiB pretty, under the 1 MiB compact limit).
@@ -27,20 +28,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui_textarea::{CursorMove, Input, Key};
 
+#[path = "support/big_document.rs"]
+mod big_document;
+
 fn document() -> serde_json::Value {
-    let events: Vec<serde_json::Value> = (0..5_500)
-        .map(|i| {
-            let kind = ["login", "logout", "purchase", "refund"][i % 4];
-            serde_json::json!({
-                "id": format!("evt-{i:06}"),
-                "kind": kind,
-                "at": 1_700_000_000_000i64 + i as i64 * 61_000,
-                "ok": i % 7 != 0,
-                "meta": { "path": format!("/app/section/{}", i % 97), "ms": i % 1000 }
-            })
-        })
-        .collect();
-    serde_json::json!({ "events": events, "plan": "pro" })
+    big_document::events_document(std::env::args().any(|a| a == "--unicode"))
 }
 
 fn runtime(store: &RedbStore) -> Runtime<'_> {

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
+#[path = "support/big_document.rs"]
+mod big_document;
+
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 const FRAME_END: &[u8] = b"\x1b[?2026l";
@@ -45,6 +48,8 @@ struct Options {
     postgres: bool,
     /// With `--postgres`: only the store's own figures, no screen.
     store_only: bool,
+    /// `--editor`: only the editor on one user with a 1 MiB customData.
+    editor: bool,
 }
 
 fn parse_options() -> Result<Options> {
@@ -57,6 +62,7 @@ fn parse_options() -> Result<Options> {
         build: true,
         postgres: false,
         store_only: false,
+        editor: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -69,9 +75,10 @@ fn parse_options() -> Result<Options> {
             "--no-build" => options.build = false,
             "--postgres" => options.postgres = true,
             "--store-only" => options.store_only = true,
+            "--editor" => options.editor = true,
             "-h" | "--help" => {
                 println!(
-                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build] [--postgres [--store-only]]"
+                    "measure [--users N (1000000)] [--moves N (200)] [--starts N (11)] [--binary PATH] [--no-build] [--postgres [--store-only]] [--editor [--moves N]]"
                 );
                 std::process::exit(0);
             }
@@ -358,6 +365,9 @@ fn main() -> Result<()> {
         }
     }
     let row = |name: &str, value: String| println!("{name:<52} {value}");
+    if options.editor {
+        return editor_figures(&options, row);
+    }
     let (db, size, mut postgres): (std::ffi::OsString, u64, Option<pg::Database>) = if options.postgres {
         let database = pg::database(&options.binary, options.users)?;
         println!(
@@ -582,6 +592,99 @@ fn main() -> Result<()> {
     if let Some(database) = &mut postgres {
         store_figures(database, row)?;
     }
+    Ok(())
+}
+
+/// `--editor`: a database of one user whose customData is the 1 MiB document of
+/// `editor_latency` (made once under target/measure-data/), opened in the editor (`e` → the
+/// frame with the editor's title) and typed in: `--moves` characters inside the last string
+/// of the document, each → its first frame and → the frame after the check's answer.
+fn editor_figures(options: &Options, row: impl Fn(&str, String)) -> Result<()> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/measure-data");
+    let db = dir.join("editor-1mib.redb");
+    if !db.exists() {
+        std::fs::create_dir_all(&dir).context("create target/measure-data")?;
+        let (building, records) = (dir.join("editor-1mib.redb.building"), dir.join("editor-1mib.jsonl"));
+        let _ = std::fs::remove_file(&building);
+        let user = serde_json::json!({
+            "id": "big00000001", "username": "big", "customData": big_document::events_document(false)
+        });
+        std::fs::write(&records, format!("{user}\n"))?;
+        for args in [vec!["init"], vec!["import", records.to_str().context("a UTF-8 path")?]] {
+            let status = Command::new(&options.binary).arg("--db").arg(&building).args(&args).status()?;
+            if !status.success() {
+                bail!("custodian {args:?} failed: {status}");
+            }
+        }
+        std::fs::rename(&building, &db)?;
+        std::fs::remove_file(&records)?;
+    }
+    println!("custodian in a {COLS}x{ROWS} pty, one user with a 1 MiB customData, {}", db.display());
+    let (mut session, spawned) = Session::spawn(&options.binary, db.as_os_str())?;
+    if session.pump_until(spawned + Duration::from_secs(30), |s| s.selected_row().is_some()).is_none() {
+        bail!("no user on screen within 30 s; the screen:\n{}", session.screen_text());
+    }
+    let editing = |s: &Session| s.screen_text().contains("Editing customData");
+    let mut opens = Vec::new();
+    for _ in 0..5 {
+        session.settle();
+        let sent = session.send(b"e")?;
+        let Some(at) = session.pump_until(sent + KEY_TIMEOUT, editing) else {
+            bail!("the editor did not open; the screen:\n{}", session.screen_text());
+        };
+        opens.push(at - sent);
+        session.settle();
+        session.send(b"\x1b")?;
+        if session.pump_until(Instant::now() + KEY_TIMEOUT, |s| !editing(s)).is_none() {
+            bail!("Esc did not leave the editor; the screen:\n{}", session.screen_text());
+        }
+    }
+    row(
+        "open the editor (e → frame), p50",
+        format!("{} (max {}, n = 5)", ms(percentile(&opens, 0.5)), ms(percentile(&opens, 1.0))),
+    );
+    // Into the last string, `"plan": "pro"`: the end, a line up, before its closing quote.
+    session.key(b"e")?;
+    for keys in [&b"\x1b[1;5F"[..], b"\x1b[A", b"\x1b[F", b"\x1b[D"] {
+        session.key(keys)?;
+    }
+    let (mut shown, mut checked, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..options.moves {
+        session.settle();
+        let (frames, written) = (session.frames, session.bytes);
+        let sent = session.send(b"x")?;
+        let Some(first) = session.pump_until(sent + KEY_TIMEOUT, |s| s.frames > frames) else {
+            bail!("no frame after a typed character; the screen:\n{}", session.screen_text());
+        };
+        let Some(answered) = session.wait_for(sent + KEY_TIMEOUT, |s| !s.screen_text().contains("checking…"))
+        else {
+            bail!("the check did not answer; the screen:\n{}", session.screen_text());
+        };
+        session.settle();
+        shown.push(first - sent);
+        checked.push(answered.max(first) - sent);
+        bytes.push(session.bytes - written);
+    }
+    // The line scrolls sideways once it is longer than the pane: its end is what shows.
+    if !session.screen_text().contains(&format!("{}\"", "x".repeat(options.moves.min(20)))) {
+        bail!("the typed text is not on screen; the screen:\n{}", session.screen_text());
+    }
+    for (name, samples) in
+        [("typed character → its frame", &shown), ("typed character → the check's answer", &checked)]
+    {
+        row(
+            name,
+            format!(
+                "p50 {} p99 {} max {} (n = {})",
+                ms(percentile(samples, 0.5)),
+                ms(percentile(samples, 0.99)),
+                ms(percentile(samples, 1.0)),
+                samples.len()
+            ),
+        );
+    }
+    row("typed character: bytes to the terminal, median", format!("{} B", median_u64(&bytes)));
+    row("peak RSS (VmHWM)", format!("{} KiB", session.peak_rss_kib().unwrap_or(0)));
     Ok(())
 }
 
