@@ -152,3 +152,36 @@ fn an_edit_of_the_same_length_is_a_change_and_undoing_it_is_none() {
     assert_eq!(editor.text().len(), editor.opened_text.len());
     assert!(editor.is_modified(), "same length, other text");
 }
+
+/// The nice value of each thread of this process named `name` (field 19 of its stat line).
+fn nice_of_threads_named(name: &str) -> Vec<i64> {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?.path();
+            let comm = std::fs::read_to_string(task.join("comm")).ok()?;
+            (comm.trim() == name).then_some(())?;
+            let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+            // After the name in parentheses: state is field 3, nice field 19.
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            after_name.split_whitespace().nth(16)?.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn the_checker_thread_gives_way_to_the_screens_thread() {
+    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    // Its first act is to lower its priority; a check answered means it has.
+    checker.submit(1, "{}".into(), custodian::domain::Limits::default());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while checker.try_recv().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no answer");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let nice = nice_of_threads_named("check");
+    assert!(!nice.is_empty() && nice.iter().all(|&n| n == 10), "{nice:?}");
+    let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let own_nice = own[own.rfind(')').unwrap() + 2..].split_whitespace().nth(16).unwrap().to_owned();
+    assert_eq!(own_nice, "0", "only the checker's thread gives way");
+}

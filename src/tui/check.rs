@@ -34,6 +34,7 @@ impl Checker {
         let (requests, inbox) = channel::<Request>();
         let (outbox, answers) = channel();
         std::thread::Builder::new().name("check".into()).spawn(move || {
+            yield_to_the_screen();
             while let Ok(first) = inbox.recv() {
                 // Only the newest text waiting is checked; the rest (and documents sent to be
                 // freed) are dropped here.
@@ -68,5 +69,16 @@ impl Checker {
 
     pub fn try_recv(&self) -> Option<Action> {
         self.answers.try_recv().ok()
+    }
+}
+
+/// Lowers this thread's priority (nice 10): a check of 1 MiB takes ~15 ms of a core and starts
+/// with the key that asked for it, just when the screen's thread draws that key's frame; on a
+/// machine with few cores the frame should win. (Linux keeps a nice value per thread.)
+fn yield_to_the_screen() {
+    // SAFETY: gettid and setpriority take plain integers and touch only this thread's priority.
+    unsafe {
+        let thread = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, 10);
     }
 }
