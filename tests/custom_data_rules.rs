@@ -372,3 +372,52 @@ fn the_editor_status_line_shows_the_compact_size() {
     assert!(valid, "{summary}");
     assert_eq!(summary, format!("valid object · {} B of 1 MiB", compact.len()));
 }
+
+mod stored_text_laid_out_without_a_parse {
+    use custodian::domain::custom_data::{canonical_from_compact, canonical_text, parse_object, parse_value};
+    use custodian::domain::layout_compact::pretty_from_compact;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        const NUMBERS: [&str; 7] =
+            ["0", "-0.0e0", "1E5", "12.50", "-3", "123456789012345678901234567890", "1e-7"];
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            prop::sample::select(&NUMBERS[..]).prop_map(|n| parse_value(n).unwrap()),
+            "[a-z\"\\\\ ,:{}\\[\\]\u{1b}\u{7f}é東☕]{0,6}".prop_map(Value::String),
+        ]
+    }
+
+    fn object() -> impl Strategy<Value = Map<String, Value>> {
+        let value = leaf().prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(("[a-z\"\\\\:,{ é]{0,4}", inner), 0..5)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        });
+        prop::collection::vec(("[a-z\"\\\\:,{ é]{0,4}", value), 0..6)
+            .prop_map(|pairs| pairs.into_iter().collect())
+    }
+
+    proptest! {
+        /// The store's compact text, laid out without a parse, is exactly what parsing it and
+        /// printing it pretty gives (the editor, `get` and the history show that text).
+        #[test]
+        fn is_what_parsing_and_printing_it_gives(object in object()) {
+            let compact = serde_json::to_string(&object).unwrap();
+            let printed = canonical_text(&parse_object(&compact).unwrap());
+            prop_assert_eq!(pretty_from_compact(&compact), Some(printed.clone()));
+            prop_assert_eq!(canonical_from_compact(&compact), printed);
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_that_is_not_an_object_is_shown_as_it_is() {
+        for damaged in ["[1,2]", "{\"a\":1", "not json", "{\"a\": 1}}"] {
+            assert_eq!(canonical_from_compact(damaged), damaged);
+        }
+    }
+}
