@@ -106,7 +106,11 @@ fn main() -> anyhow::Result<()> {
             terminal.draw(|frame| view::render(frame, &state, &theme))?;
             keys.push(started.elapsed());
             key_cpu.push(thread_cpu() - cpu);
-            // What the event loop does between keys: the check's answers.
+            // What the event loop does between keys: the check asked for sent once the frame
+            // is out, and the check's answers.
+            if let Some(checker) = &runtime.checker {
+                checker.send_held();
+            }
             while let Some(answer) = runtime.checker.as_ref().and_then(Checker::try_recv) {
                 let effects = update(&mut state, answer);
                 run_effects(&runtime, &mut state, effects);

@@ -123,6 +123,7 @@ fn the_checker_thread_frees_what_it_is_sent_and_goes_on_checking() {
     let document = custodian::domain::CustomData::parse_with(r#"{"a": 1}"#, &limits).unwrap();
     checker.discard(document);
     checker.submit(7, r#"{"b": 2}"#.into(), limits);
+    checker.send_held();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let answer = loop {
         if let Some(answer) = checker.try_recv() {
@@ -174,6 +175,7 @@ fn the_checker_thread_gives_way_to_the_screens_thread() {
     let checker = custodian::tui::check::Checker::new(None).unwrap();
     // Its first act is to lower its priority; a check answered means it has.
     checker.submit(1, "{}".into(), custodian::domain::Limits::default());
+    checker.send_held();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while checker.try_recv().is_none() {
         assert!(std::time::Instant::now() < deadline, "no answer");
@@ -184,4 +186,27 @@ fn the_checker_thread_gives_way_to_the_screens_thread() {
     let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
     let own_nice = own[own.rfind(')').unwrap() + 2..].split_whitespace().nth(16).unwrap().to_owned();
     assert_eq!(own_nice, "0", "only the checker's thread gives way");
+}
+
+#[test]
+fn a_check_is_held_until_the_frame_is_out_and_only_the_newest_text_goes() {
+    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    let limits = custodian::domain::Limits::default();
+    checker.submit(1, "{".into(), limits);
+    checker.submit(2, r#"{"a": 1}"#.into(), limits);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(checker.try_recv().is_none(), "nothing is checked before send_held");
+    checker.send_held();
+    checker.send_held();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        if let Some(answer) = checker.try_recv() {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "no answer");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    assert!(matches!(answer, Action::Checked { generation: 2, result: Ok(_), .. }), "{answer:?}");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(checker.try_recv().is_none(), "the replaced text is never checked");
 }

@@ -27,6 +27,9 @@ enum Request {
 pub struct Checker {
     requests: Sender<Request>,
     answers: Receiver<Action>,
+    /// The newest text to check, held until the frame of the key that changed it is drawn
+    /// ([`Checker::send_held`]): started at once, the check took a core from that frame.
+    held: std::cell::RefCell<Option<(u64, String, Limits)>>,
 }
 
 impl Checker {
@@ -54,12 +57,21 @@ impl Checker {
                 }
             }
         })?;
-        Ok(Self { requests, answers })
+        Ok(Self { requests, answers, held: std::cell::RefCell::new(None) })
     }
 
+    /// Asks for a check of `text`, sent to the worker by the next [`Checker::send_held`] (a
+    /// newer text asked for before then replaces it).
     pub fn submit(&self, generation: u64, text: String, limits: Limits) {
-        // The worker only stops when this end is dropped.
-        let _ = self.requests.send(Request::Check(generation, text, limits));
+        *self.held.borrow_mut() = Some((generation, text, limits));
+    }
+
+    /// Sends the check held by [`Checker::submit`], if any, to the worker.
+    pub fn send_held(&self) {
+        if let Some((generation, text, limits)) = self.held.borrow_mut().take() {
+            // The worker only stops when this end is dropped.
+            let _ = self.requests.send(Request::Check(generation, text, limits));
+        }
     }
 
     /// Frees `data` on the checker's thread instead of the caller's.

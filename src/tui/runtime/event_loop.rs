@@ -64,6 +64,10 @@ pub(super) fn event_loop(
             (dirty, scan_news) = (false, false);
             panic_if_asked_in_a_test();
         }
+        // The check a key asked for starts once that key's frame is out.
+        if let Some(checker) = &runtime.checker {
+            checker.send_held();
+        }
         if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
             let effects = update(state, answer);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
