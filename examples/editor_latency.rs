@@ -11,6 +11,7 @@
 //! cargo run --release --example editor_latency
 //! cargo run --release --example editor_latency -- --inline   # the check on the key path
 //! cargo run --release --example editor_latency -- --unicode  # non-ASCII text in every event
+//! cargo run --release --example editor_latency -- --cjk      # nearly every string CJK
 //! ```
 //!
 //! The document: 5,500 event objects (~1 MiB pretty, under the 1 MiB compact limit).
@@ -32,7 +33,7 @@ use ratatui_textarea::{CursorMove, Input, Key};
 mod big_document;
 
 fn document() -> serde_json::Value {
-    big_document::events_document(std::env::args().any(|a| a == "--unicode"))
+    big_document::events_document(big_document::Script::from_args())
 }
 
 fn runtime(store: &RedbStore) -> Runtime<'_> {
@@ -73,7 +74,11 @@ fn main() -> anyhow::Result<()> {
     let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 1_700_000_000_000)?;
     store.import(&mut reader, ImportMode::InsertOnly, &Author("bench".into()))?;
     let pretty = serde_json::to_string_pretty(&document())?;
-    println!("document: {} bytes pretty, 5,500 events", pretty.len());
+    println!(
+        "document: {} bytes pretty, 5,500 events, {:?}",
+        pretty.len(),
+        big_document::Script::from_args()
+    );
 
     let theme = Theme::colour();
     let mut terminal = Terminal::new(TestBackend::new(120, 40))?;

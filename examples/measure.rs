@@ -607,7 +607,7 @@ fn editor_figures(options: &Options, row: impl Fn(&str, String)) -> Result<()> {
         let (building, records) = (dir.join("editor-1mib.redb.building"), dir.join("editor-1mib.jsonl"));
         let _ = std::fs::remove_file(&building);
         let user = serde_json::json!({
-            "id": "big00000001", "username": "big", "customData": big_document::events_document(false)
+            "id": "big00000001", "username": "big", "customData": big_document::events_document(big_document::Script::Ascii)
         });
         std::fs::write(&records, format!("{user}\n"))?;
         for args in [vec!["init"], vec!["import", records.to_str().context("a UTF-8 path")?]] {

@@ -17,8 +17,12 @@ const TAB: usize = 4;
 /// pads to the next multiple of the tab length, a control char takes no cell, every other char
 /// its Unicode width.
 fn end_column(line: &str) -> usize {
+    end_column_with_tabs(line, TAB)
+}
+
+fn end_column_with_tabs(line: &str, tab: usize) -> usize {
     line.chars().fold(0, |col, c| match c {
-        '\t' => col + TAB - col % TAB,
+        '\t' => col + tab - col % tab,
         c if c.is_control() => col,
         c => col + c.width().unwrap_or(0),
     })
@@ -30,11 +34,23 @@ fn end_column(line: &str) -> usize {
 fn drawn_cursor_column(line: &str, width: u16) -> (Option<usize>, usize) {
     let mut textarea = TextArea::new(vec![line.to_string(), "x".to_string()]);
     textarea.set_tab_length(TAB as u8);
+    cursor_after_end_of_line(&mut textarea, 0, width)
+}
+
+/// The same, for line `row` of a text area that may have been edited before: drawn as it is,
+/// so the widths it kept from earlier loads are what place the cursor.
+fn cursor_after_end_of_line(textarea: &mut TextArea, row: u16, width: u16) -> (Option<usize>, usize) {
+    let area = Rect::new(0, 0, width, row + 3);
+    // The sideways scroll is the text area's, not a line's: drawn at the line's start first,
+    // it starts from the left edge, as a fresh text area does.
+    textarea.move_cursor(CursorMove::Jump(row, 0));
+    (&*textarea).render(area, &mut Buffer::empty(area));
     textarea.move_cursor(CursorMove::End);
-    let area = Rect::new(0, 0, width, 3);
     let mut buffer = Buffer::empty(area);
-    (&textarea).render(area, &mut buffer);
-    let drawn = (0..area.width).find(|&x| buffer[(x, 0)].modifier.contains(Modifier::REVERSED));
+    (&*textarea).render(area, &mut buffer);
+    // Only the cursor's cell is drawn in reverse video (nothing is selected).
+    let drawn = (0..area.height)
+        .find_map(|y| (0..area.width).find(|&x| buffer[(x, y)].modifier.contains(Modifier::REVERSED)));
     (drawn.map(usize::from), usize::from(textarea.scroll_offset().1))
 }
 
@@ -80,5 +96,104 @@ proptest! {
         ]
     ) {
         prop_assert_eq!(drawn_cursor_column(&line, 20), expected(&line, 20), "{:?}", line);
+    }
+}
+
+/// Where `Back` from the start of line `row + 1` lands, and where `Forward` from the end of line
+/// `row` does: the end of line `row` and the start of the next one, when the text area knows
+/// how wide line `row` is (both moves go by its measured width, in screen columns).
+fn moves_across_the_end_of_line(textarea: &mut TextArea, row: u16) -> ((usize, usize), (usize, usize)) {
+    textarea.move_cursor(CursorMove::Jump(row + 1, 0));
+    textarea.move_cursor(CursorMove::Back);
+    let back = textarea.cursor();
+    textarea.move_cursor(CursorMove::Jump(row, u16::MAX));
+    textarea.move_cursor(CursorMove::Forward);
+    let forward = textarea.cursor();
+    ((back.0, back.1), (forward.0, forward.1))
+}
+
+fn across_the_end(textarea: &TextArea, row: usize) -> ((usize, usize), (usize, usize)) {
+    ((row, back_column(&textarea.lines()[row], textarea.tab_length().into())), (row + 1, 0))
+}
+
+/// The char `Back` lands before at the end of `line`: its measured width as a column, turned
+/// back into chars as ratatui-textarea does — stopping once the width is reached, so zero-width
+/// chars at the end (a combining mark, a control char) stay after the cursor.
+fn back_column(line: &str, tab: usize) -> usize {
+    let end = end_column_with_tabs(line, tab);
+    let (mut column, mut chars) = (0, 0);
+    for _ in line.chars() {
+        let width = end_column_with_tabs(&line.chars().take(chars + 1).collect::<String>(), tab) - column;
+        if column >= end || column + width > end {
+            break;
+        }
+        column += width;
+        chars += 1;
+    }
+    chars
+}
+
+#[test]
+fn a_line_measured_before_is_measured_again_when_the_tab_length_changes() {
+    // A tab's width depends on the tab length; measured with 4, the line is narrower than
+    // with 8, and `Back` would stop short of its end.
+    let mut textarea = TextArea::new(vec!["東\tx\t東\t東".to_string(), "x".to_string()]);
+    textarea.set_tab_length(4);
+    assert_eq!(moves_across_the_end_of_line(&mut textarea, 0), across_the_end(&textarea, 0));
+    textarea.set_tab_length(8);
+    assert_eq!(moves_across_the_end_of_line(&mut textarea, 0), across_the_end(&textarea, 0));
+}
+
+/// An edit of the text area: a char typed or deleted somewhere.
+#[derive(Debug, Clone)]
+enum Edit {
+    Type { row: u16, column: u16, c: char },
+    Delete { row: u16, column: u16 },
+    Break { row: u16, column: u16 },
+}
+
+proptest! {
+    /// After any edits, every line's end is where its chars put it: the widths kept between
+    /// loads (by a line's text) never outlive the text they were measured for.
+    #[test]
+    fn after_edits_every_line_ends_where_its_chars_put_it(
+        lines in prop::collection::vec(line_of(&['a', ' ', '\t', 'é', '東', '\u{301}', '😀', '界', 'b']), 1..6),
+        edits in prop::collection::vec(
+            prop_oneof![
+                (0..6u16, 0..12u16, prop::sample::select(&['b', '東', 'é', '\t', '界'][..]))
+                    .prop_map(|(row, column, c)| Edit::Type { row, column, c }),
+                (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Delete { row, column }),
+                (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Break { row, column }),
+            ],
+            0..12,
+        ),
+    ) {
+        // A last line to move into from the end of the others.
+        let mut textarea = TextArea::new(lines.into_iter().chain(["x".to_string()]).collect());
+        textarea.set_tab_length(TAB as u8);
+        for edit in edits {
+            match edit {
+                Edit::Type { row, column, c } => {
+                    textarea.move_cursor(CursorMove::Jump(row, column));
+                    textarea.insert_char(c);
+                }
+                Edit::Delete { row, column } => {
+                    textarea.move_cursor(CursorMove::Jump(row, column));
+                    textarea.delete_next_char();
+                }
+                Edit::Break { row, column } => {
+                    textarea.move_cursor(CursorMove::Jump(row, column));
+                    textarea.insert_newline();
+                }
+            }
+            let now: Vec<String> = textarea.lines().to_vec();
+            for row in 0..now.len() - 1 {
+                prop_assert_eq!(
+                    moves_across_the_end_of_line(&mut textarea, row as u16),
+                    across_the_end(&textarea, row),
+                    "line {} of {:?}", row, now
+                );
+            }
+        }
     }
 }

@@ -137,8 +137,26 @@ impl TextArea<'_> {
             None => self.fallback_rows(),
         };
 
-        let mut screen_lines = Vec::with_capacity(rows.len());
-        let mut data_pointers = vec![DataLine::default(); self.lines.len()];
+        // custodian's patch: a whole line that is not printable ASCII is measured char by char
+        // only when its text is new; the others' widths are kept by text (a 1 MiB document of
+        // wide text was measured again after every edit: ~5 ms of each typed character).
+        let tab_len = self.tab_length();
+        let mut line_widths = self.line_widths.borrow_mut();
+        let mut known = std::mem::take(&mut line_widths.1);
+        if line_widths.0 != tab_len {
+            known.clear();
+        }
+        let mut kept: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::with_capacity(known.len());
+
+        // custodian's patch: the maps of the last load are refilled, not allocated again (a
+        // fresh allocation of some megabytes is fresh pages the kernel zeroes, on every edit).
+        let mut screen_lines = std::mem::take(&mut *self.screen_lines.borrow_mut());
+        screen_lines.clear();
+        screen_lines.reserve(rows.len());
+        let mut data_pointers = std::mem::take(&mut *self.data_pointers.borrow_mut());
+        data_pointers.clear();
+        data_pointers.resize(self.lines.len(), DataLine::default());
         let mut current_row = 0usize;
 
         for (screen_idx, wrapped) in rows.into_iter().enumerate() {
@@ -155,7 +173,20 @@ impl TextArea<'_> {
             let fragment = &self.lines[wrapped.row][wrapped.start_byte..wrapped.end_byte];
             let char_count = wrapped.end_col.saturating_sub(wrapped.start_col);
             // custodian's patch: the width is measured once, not twice, for the last fragment.
-            let screen_width = display_width(fragment, self.tab_length(), self.mask_char());
+            let whole_line = wrapped.first_in_row && wrapped.last_in_row;
+            let screen_width = if whole_line && self.mask_char().is_none() && !is_printable_ascii(fragment) {
+                match known.remove_entry(fragment) {
+                    Some((line, width)) => {
+                        kept.insert(line, width);
+                        width
+                    }
+                    None => *kept
+                        .entry(fragment.to_owned())
+                        .or_insert_with(|| display_width(fragment, tab_len, None)),
+                }
+            } else {
+                display_width(fragment, tab_len, self.mask_char())
+            };
             let cursor_max_col = if wrapped.last_in_row {
                 screen_width
             } else {
@@ -173,6 +204,7 @@ impl TextArea<'_> {
             });
         }
 
+        *line_widths = (tab_len, kept);
         *self.screen_lines.borrow_mut() = screen_lines;
         *self.data_pointers.borrow_mut() = data_pointers;
     }

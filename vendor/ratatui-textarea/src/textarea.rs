@@ -126,6 +126,9 @@ pub struct TextArea<'a> {
     pub(crate) screen_lines: RefCell<Vec<ScreenLine>>,
     pub(crate) data_pointers: RefCell<Vec<DataLine>>,
     pub(crate) area: Cell<Rect>,
+    /// custodian's patch: the display width of each line that is not printable ASCII, by its
+    /// text, for the tab length it was measured with; kept for the lines there are now.
+    pub(crate) line_widths: RefCell<(u8, std::collections::HashMap<String, usize>)>,
 }
 
 /// Convert any iterator whose elements can be converted into [`String`] into [`TextArea`]. Each [`String`] element is
@@ -238,6 +241,7 @@ impl<'a> TextArea<'a> {
             screen_lines: RefCell::new(Vec::new()),
             data_pointers: RefCell::new(Vec::new()),
             area: Cell::new(Rect::default()),
+            line_widths: RefCell::default(),
         };
         textarea.screen_map_load();
         textarea
