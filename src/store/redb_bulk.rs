@@ -110,6 +110,8 @@ pub(super) fn load_into_empty(
         unique: [Runs::new(SMALL_RUNS), Runs::new(SMALL_RUNS), Runs::new(SMALL_RUNS)],
         by_name: Runs::new(SMALL_RUNS),
     };
+    // Named as it starts, as its time is taken.
+    let load = BatchId::new_load();
     let (mut count, mut size) = (0, 0);
     let placed = (|| -> Result<(), Stop> {
         for item in users {
@@ -122,7 +124,7 @@ pub(super) fn load_into_empty(
         // One journal entry for the whole load (each user's revision 1 bears its time and
         // author, which is how `changes --user` finds it); none for a load of nobody.
         if count > 0 {
-            tables.journal_load(now, author, count, size, &BatchId::new_load())?;
+            tables.journal_load(now, author, count, size, &load)?;
         }
         Ok(())
     })();
