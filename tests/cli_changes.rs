@@ -123,7 +123,10 @@ fn an_import_into_an_empty_database_is_one_entry_that_user_and_batch_find() {
     assert_eq!(by_batch, std::slice::from_ref(load));
     // It cannot be undone: its users have no revision before it; the refusal says so.
     let refused = sandbox.on(&db, &["undo", &id]).fails(3);
-    assert!(refused.contains("is a bulk load") && refused.contains("cannot be undone"), "{refused}");
+    assert!(
+        refused.contains("is a bulk load of 200 users") && refused.contains("cannot be undone"),
+        "{refused}"
+    );
     // As a table: the load in one line, saying what it was.
     let run = sandbox.on(&db, &["changes"]).ok();
     let lines: Vec<&str> = run.stdout.lines().collect();

@@ -74,7 +74,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             return match e {
                 StoreError::UserNotFound(_)
                 | StoreError::RevisionNotFound { .. }
-                | StoreError::BatchNotFound(_) => exit::NOT_FOUND,
+                | StoreError::BatchNotFound(_)
+                | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
                 // The operator has to say which user they mean: a usage matter.
                 StoreError::Ambiguous { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,

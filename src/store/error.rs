@@ -104,8 +104,13 @@ pub enum StoreError {
         "{server}: the server did not answer within {seconds} s (statement_timeout); nothing was changed. Try again, or look at the server's load"
     )]
     TimedOut { server: String, seconds: u64 },
-    #[error("{}", batch_not_found(.0))]
+    #[error("no batch {0} (see `custodian changes` for the batches there are)")]
     BatchNotFound(String),
+    /// `undo` of a bulk load's id (`changes` shows it where a batch's goes).
+    #[error(
+        "{load} is a bulk load of {users} users (a seed, or an import into an empty database), not a batch of saves: it cannot be undone (its users have no revision before it)"
+    )]
+    LoadNotUndoable { load: String, users: u64 },
     /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
     #[error("the query was cancelled")]
     Cancelled,
@@ -144,17 +149,5 @@ impl StoreError {
     /// Whether the store lost its connection and must reconnect before anything else works.
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, StoreError::ConnectionLost { .. } | StoreError::SaveOutcomeUnknown { .. })
-    }
-}
-
-/// [`StoreError::BatchNotFound`]'s message: a bulk load's id (`l…`, which `changes` shows as
-/// a batch) is named for what it is.
-fn batch_not_found(batch: &str) -> String {
-    if super::BatchId(batch.to_owned()).is_load() {
-        format!(
-            "{batch} is a bulk load (a seed, or an import into an empty database), not a batch of saves: it cannot be undone (its users have no revision before it)"
-        )
-    } else {
-        format!("no batch {batch} (see `custodian changes` for the batches there are)")
     }
 }

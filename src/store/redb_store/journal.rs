@@ -193,6 +193,20 @@ fn read_entry(
     Ok(entry(row, key, load))
 }
 
+/// How many users the bulk load named `load` created, `None` when no load has that id.
+pub(super) fn load_users(tx: &ReadTransaction, load: &BatchId) -> Result<Option<u64>, StoreError> {
+    let Some(loads) = open_loads(tx)? else { return Ok(None) };
+    let index = tx.open_table(JOURNAL_BY_BATCH).map_err(no_journal_yet)?;
+    let id = load.0.as_str();
+    for item in index.range((id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX))? {
+        let (_, at, sequence) = item?.0.value();
+        if let Some(users) = loads.get((at, sequence))? {
+            return Ok(Some(users.value()));
+        }
+    }
+    Ok(None)
+}
+
 /// The part a bulk load played in user `id`'s revision 1, when the load made it: that
 /// revision (from the history, or the user's record while it is the current one) as a
 /// journal entry at the load's place, or `None` (the user is unknown, or was not loaded).
