@@ -8,6 +8,8 @@
 //!
 //! 1. An import of the first number of users (one transaction), then the same journal rows
 //!    written alone into tables of the journal's shape: the share of the import they cost.
+//!    (Since layout 8 an import into an empty file journals one entry for the whole load, so
+//!    this is what one entry per user would cost it, as an upsert import still pays.)
 //! 2. The second number of users seeded, then each saved once more (an upsert of every user
 //!    with one key changed): N users, 2N revisions. The journal read as `changes --since 1h`
 //!    reads it (the newest 101 entries), by user and by an unknown batch.

@@ -94,7 +94,8 @@ fn refuse_if_not_a_file(path: &Path) -> Result<()> {
     }
 }
 
-fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
+/// [`open`] without its warnings and upgrade notes (a look before the open proper).
+pub fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let read_only = options.read_only;
     if let Some(path) = db {
         refuse_if_not_a_file(path)?;

@@ -71,7 +71,7 @@ fn changes_as_json_lines_narrowed_by_user_since_and_author() {
     let sandbox = Sandbox::new();
     let db = sandbox.edited_db();
     let all = sandbox.json(&db, &["--limit", "0"]);
-    assert_eq!(all.len(), 202, "200 imported users and two saves");
+    assert_eq!(all.len(), 3, "the import of 200 users (one bulk load) and two saves");
     let admin = sandbox.json(&db, &["--user", "admin"]);
     assert_eq!(field(&admin, "revision"), [&Value::from(3), &Value::from(2), &Value::from(1)]);
     assert_eq!(admin[0]["added"], serde_json::json!(["beta"]));
@@ -79,13 +79,59 @@ fn changes_as_json_lines_narrowed_by_user_since_and_author() {
     assert_eq!(admin[0]["batch"], Value::Null);
     assert_eq!(admin[0]["size"], Value::from(r#"{"theme":"light","beta":true}"#.len()));
     let recent = sandbox.json(&db, &["--since", "1h", "--until", "2099-01-01", "--by", "test"]);
-    assert_eq!(recent.len(), 100, "the default limit");
+    assert_eq!(recent.len(), 3);
     let future = sandbox.json(&db, &["--since", "2099-01-01T00:00:00Z"]);
     assert!(future.is_empty());
     let nobody = sandbox.json(&db, &["--by", "someone else"]);
     assert!(nobody.is_empty());
     let batch = sandbox.json(&db, &["--batch", "b20261202T012233Z-3f9a1c"]);
     assert!(batch.is_empty(), "no batch was saved");
+}
+
+#[test]
+fn changes_lists_at_most_100_saves_unless_told() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.home.path("users.redb");
+    sandbox.on(&db, &["init"]).ok();
+    // An upsert imports user by user: a save, and an entry, each.
+    sandbox.on(&db, &["import", "--upsert", DEMO_USERS]).ok();
+    assert_eq!(sandbox.json(&db, &[]).len(), 100, "the default limit");
+    assert_eq!(sandbox.json(&db, &["--limit", "0"]).len(), 200);
+}
+
+#[test]
+fn an_import_into_an_empty_database_is_one_entry_that_user_and_batch_find() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.edited_db();
+    let all = sandbox.json(&db, &["--limit", "0"]);
+    let load = &all[2];
+    assert_eq!(load["userId"], Value::Null, "{load}");
+    assert_eq!(load["loadedUsers"], Value::from(200), "{load}");
+    assert_eq!(load["revision"], Value::from(1));
+    let id = load["batch"].as_str().expect("the load's id").to_owned();
+    assert!(id.starts_with('l'), "{id}");
+    assert_eq!(all[0]["loadedUsers"], Value::Null, "a save after the load is its own: {}", all[0]);
+    // Each loaded user finds their revision 1 in it, by user and by the load's id.
+    let alice = sandbox.json(&db, &["--user", "tyamada"]);
+    assert_eq!(alice.len(), 1, "{alice:?}");
+    assert_eq!((&alice[0]["revision"], &alice[0]["batch"]), (&Value::from(1), &Value::from(id.as_str())));
+    assert_eq!(alice[0]["loadedUsers"], Value::from(200));
+    assert_eq!(alice[0]["savedAt"], load["savedAt"]);
+    let admin = sandbox.json(&db, &["--user", "admin", "--batch", &id]);
+    assert_eq!(field(&admin, "revision"), [&Value::from(1)]);
+    let by_batch = sandbox.json(&db, &["--batch", &id]);
+    assert_eq!(by_batch, std::slice::from_ref(load));
+    // It cannot be undone: its users have no revision before it; the refusal says so.
+    let refused = sandbox.on(&db, &["undo", &id]).fails(3);
+    assert!(
+        refused.contains("is a bulk load of 200 users") && refused.contains("cannot be undone"),
+        "{refused}"
+    );
+    // As a table: the load in one line, saying what it was.
+    let run = sandbox.on(&db, &["changes"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stdout);
+    assert!(lines[3].contains("load of 200 new users") && lines[3].contains(&id), "{}", lines[3]);
 }
 
 #[test]

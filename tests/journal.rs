@@ -104,15 +104,24 @@ fn every_way_of_saving_customdata_leaves_one_journal_entry_with_its_keys() {
             ("u1".into(), 4, "upserter".into()),
             ("u1".into(), 3, "restorer".into()),
             ("u1".into(), 2, "editor".into()),
-            ("u1".into(), 1, "importer".into()),
+            // The import into the empty file: a bulk load, one entry (of one user here).
+            ("".into(), 1, "importer".into()),
         ],
         "newest first, one per revision"
     );
+    let load = &entries[4];
+    assert_eq!(load.load, Some(1));
+    assert!(load.batch.as_ref().is_some_and(BatchId::is_load), "{load:?}");
+    // Asked for by user, the load's part in u1 is u1's revision 1.
+    let entries = journal(&store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
     let by_revision = |revision| {
         entries.iter().find(|e| e.user_id == "u1" && e.revision == revision).cloned().expect("entry")
     };
     let first = by_revision(1);
-    assert_eq!((first.added, first.removed, first.changed), (strings(&["plan", "lang"]), vec![], vec![]));
+    assert_eq!(
+        (first.added.clone(), first.removed, first.changed),
+        (strings(&["plan", "lang"]), vec![], vec![])
+    );
     let second = by_revision(2);
     assert_eq!(
         (second.added, second.removed, second.changed),
@@ -126,7 +135,8 @@ fn every_way_of_saving_customdata_leaves_one_journal_entry_with_its_keys() {
     );
     let upserted = by_revision(4);
     assert_eq!((upserted.added, upserted.removed, upserted.changed), (vec![], vec![], strings(&["plan"])));
-    assert!(entries.iter().all(|e| e.batch.is_none()));
+    assert!(entries.iter().filter(|e| e.revision > 1).all(|e| e.batch.is_none() && e.load.is_none()));
+    assert_eq!((first.batch.as_ref(), first.load), (load.batch.as_ref(), Some(1)));
     // Every entry agrees with the history: the same time, author and size.
     for info in store.history("u1").expect("history") {
         let entry = by_revision(info.revision);
@@ -144,7 +154,9 @@ fn a_refused_import_journals_nothing() {
     let text = "{\"id\":\"u2\",\"customData\":{\"b\":1}}\n{\"id\":\"u1\"}";
     let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("readable");
     assert!(store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).is_err());
-    assert_eq!(saves(&everything(&store)), [("u1".into(), 1, "importer".into())]);
+    let entries = everything(&store);
+    assert_eq!(saves(&entries), [("".into(), 1, "importer".into())], "the first import's load only");
+    assert_eq!(entries[0].load, Some(1));
 }
 
 /// Users in a store on either backend, and who the journal says made their first revision:
@@ -153,6 +165,9 @@ fn a_refused_import_journals_nothing() {
 struct Fixture {
     store: Box<dyn UserStore>,
     created_by: &'static str,
+    /// The entries the users' first revisions are in the whole journal: one bulk load on
+    /// redb (an import into an empty file); one per user on PostgreSQL.
+    first_revisions: usize,
     _keep: (Option<TempDir>, Option<LogtoDb>),
 }
 
@@ -165,7 +180,7 @@ impl Fixture {
             .map(ToString::to_string)
             .collect();
         import(&store, &lines.join("\n"), ImportMode::InsertOnly, "importer");
-        Self { store: Box::new(store), created_by: "importer", _keep: (Some(dir), None) }
+        Self { store: Box::new(store), created_by: "importer", first_revisions: 1, _keep: (Some(dir), None) }
     }
 
     fn postgres(users: &str) -> Self {
@@ -174,7 +189,13 @@ impl Fixture {
         db.insert_json("default", users);
         let store =
             PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
-        Self { store: Box::new(store), created_by: "outside custodian", _keep: (None, Some(db)) }
+        let first_revisions = serde_json::from_str::<Vec<serde_json::Value>>(users).expect("users").len();
+        Self {
+            store: Box::new(store),
+            created_by: "outside custodian",
+            first_revisions,
+            _keep: (None, Some(db)),
+        }
     }
 
     fn store(&self) -> &dyn UserStore {
@@ -229,7 +250,10 @@ fn a_save_a_restore_and_a_batch_each_leave_one_entry_with_their_keys(f: &Fixture
     assert_eq!(keys(&entries[1]), (strings(&["lang"]), strings(&["beta"]), strings(&["plan"])));
     assert_eq!(keys(&entries[0]), (strings(&["flag"]), none.clone(), none));
     assert_eq!(entries[0].batch.as_ref(), Some(&batch));
-    assert!(entries[1..].iter().all(|e| e.batch.is_none()));
+    assert!(entries[1..3].iter().all(|e| e.batch.is_none()));
+    // Revision 1: by the bulk load on redb (its id as the batch), found outside custodian on
+    // PostgreSQL (no batch).
+    assert_eq!(entries[3].batch.is_some(), f.created_by == "importer", "{:?}", entries[3]);
     let by_batch = journal(store, &JournalQuery { batch: Some(batch), ..JournalQuery::default() });
     assert_eq!(saves(&by_batch), saves(&entries[..1]));
     // Every entry agrees with the history: the same time, author and size.
@@ -275,13 +299,14 @@ fn the_journal_is_narrowed_by_time_user_and_author(f: &Fixture) {
     journaled(f);
     let store = f.store();
     let all = everything(store);
-    assert_eq!(all.len(), 9, "three first revisions, three saves over SSH, three by carol");
+    let first = f.first_revisions;
+    assert_eq!(all.len(), first + 6, "the first revisions, three saves over SSH, three by carol");
     assert!(all.windows(2).all(|w| w[0].saved_at >= w[1].saved_at), "newest first");
     let newest = all[0].saved_at;
     let since = journal(store, &JournalQuery { since: Some(newest), ..JournalQuery::default() });
     assert_eq!(saves(&since), [("u1".into(), 4, "carol".into())]);
     let until = journal(store, &JournalQuery { until: Some(all[2].saved_at), ..JournalQuery::default() });
-    assert_eq!(until.len(), 6, "everything before carol's first save");
+    assert_eq!(until.len(), first + 3, "everything before carol's first save");
     let user = journal(store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });
     assert_eq!(saves(&user).iter().map(|s| s.1).collect::<Vec<_>>(), [4, 3, 2, 1]);
     let user_since = journal(
@@ -353,13 +378,15 @@ both_backends!(
 
 // ---- database files only ----
 
-/// Three users saved by two operators, with a gap in time between the saves.
+/// Three users saved by two operators, with a gap in time between the saves. Imported one
+/// by one (an upsert: no bulk load), so each user's revision 1 has its own entry, as every
+/// file of a layout before 8 has.
 fn journaled_db() -> (TempDir, RedbStore) {
     let (dir, store) = empty_db();
     import(
         &store,
         "{\"id\":\"u1\",\"username\":\"alice\"}\n{\"id\":\"u2\",\"username\":\"bob\"}\n{\"id\":\"u3\"}",
-        ImportMode::InsertOnly,
+        ImportMode::Upsert,
         "ops via 203.0.113.9",
     );
     for (id, n) in [("u1", 1), ("u2", 1), ("u1", 2)] {
@@ -391,6 +418,7 @@ fn back_to_layout_4(path: &Path) {
     tx.delete_table(::redb::TableDefinition::<(&str, i64, u64), ()>::new("journal_by_batch"))
         .expect("delete");
     tx.delete_table(::redb::TableDefinition::<(), u64>::new("journal_sequence")).expect("delete");
+    tx.delete_table(LOADS).expect("delete");
     tx.open_table(::redb::TableDefinition::<&str, u64>::new("meta"))
         .expect("meta")
         .insert("schema_version", 4)
@@ -445,4 +473,153 @@ fn a_read_only_handle_reads_the_journal() {
         read_only.replace_custom_data("u1", &data("{}"), None, &Author("x".into())),
         Err(StoreError::ReadOnly)
     ));
+}
+
+/// The table a layout-8 file keeps its bulk loads in (journal key → users), as redb names it.
+const LOADS: ::redb::TableDefinition<(i64, u64), u64> = ::redb::TableDefinition::new("journal_loads");
+
+const LOADED: &str = concat!(
+    "{\"id\":\"u1\",\"username\":\"alice\",\"customData\":{\"plan\":\"free\"}}\n",
+    "{\"id\":\"u2\",\"username\":\"bob\",\"customData\":{\"plan\":\"pro\",\"lang\":\"en\"}}\n",
+    "{\"id\":\"u3\"}"
+);
+
+#[test]
+fn an_import_into_an_empty_file_is_one_journal_entry_that_each_loaded_user_finds() {
+    let (_dir, store) = empty_db();
+    import(&store, LOADED, ImportMode::InsertOnly, "importer");
+    let entries = everything(&store);
+    assert_eq!(entries.len(), 1, "one entry for the whole load: {entries:?}");
+    let load = entries[0].clone();
+    assert!(load.is_load() && load.user_id.is_empty(), "{load:?}");
+    assert_eq!((load.load, load.revision, load.saved_by.as_str()), (Some(3), 1, "importer"));
+    let documents = [r#"{"plan":"free"}"#, r#"{"lang":"en","plan":"pro"}"#, "{}"];
+    assert_eq!(load.size, documents.iter().map(|d| d.len()).sum::<usize>(), "the bytes of every document");
+    assert!(load.added.is_empty() && load.key_summary() == "load of 3 new users", "{}", load.key_summary());
+    let id = load.batch.clone().expect("a load id");
+    assert!(id.is_load() && id.0.starts_with('l'), "{id}");
+
+    // By user: each loaded user's revision 1, at the load's place, with its id and keys.
+    let bob = journal(&store, &JournalQuery { user_id: Some("u2".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&bob), [("u2".into(), 1, "importer".into())]);
+    assert_eq!(
+        (bob[0].position(), bob[0].batch.as_ref(), bob[0].load, bob[0].size),
+        (load.position(), Some(&id), Some(3), documents[1].len())
+    );
+    assert_eq!(keys(&bob[0]), (strings(&["lang", "plan"]), vec![], vec![]));
+    let nobody = journal(&store, &JournalQuery { user_id: Some("ghost".into()), ..JournalQuery::default() });
+    assert!(nobody.is_empty());
+    // By the load's id: the load; with a user too, that user's part.
+    let by_batch = journal(&store, &JournalQuery { batch: Some(id.clone()), ..JournalQuery::default() });
+    assert_eq!(by_batch, std::slice::from_ref(&load));
+    let both = journal(
+        &store,
+        &JournalQuery { batch: Some(id.clone()), user_id: Some("u3".into()), ..JournalQuery::default() },
+    );
+    assert_eq!(saves(&both), [("u3".into(), 1, "importer".into())]);
+    let other_batch = journal(
+        &store,
+        &JournalQuery { batch: Some(BatchId::new()), user_id: Some("u3".into()), ..JournalQuery::default() },
+    );
+    assert!(other_batch.is_empty());
+    // Time and author bounds narrow a loaded user's part as any entry.
+    let later =
+        JournalQuery { user_id: Some("u2".into()), since: Some(load.saved_at + 1), ..Default::default() };
+    assert!(journal(&store, &later).is_empty());
+    let by_other =
+        JournalQuery { user_id: Some("u2".into()), saved_by: Some("carol".into()), ..Default::default() };
+    assert!(journal(&store, &by_other).is_empty());
+
+    // A later save of a loaded user is an entry of its own; the user still finds the load.
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    store
+        .replace_custom_data("u2", &data(r#"{"plan":"team"}"#), None, &Author("carol".into()))
+        .expect("save");
+    let entries = everything(&store);
+    assert_eq!(saves(&entries), [("u2".into(), 2, "carol".into()), ("".into(), 1, "importer".into())]);
+    assert_eq!((entries[0].batch.as_ref(), entries[0].load), (None, None));
+    let bob = journal(&store, &JournalQuery { user_id: Some("u2".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&bob), [("u2".into(), 2, "carol".into()), ("u2".into(), 1, "importer".into())]);
+    assert_eq!(bob[1].batch.as_ref(), Some(&id), "revision 1, now in the history, still names the load");
+    // Each agrees with the history: the same time, author and size.
+    for info in store.history("u2").expect("history") {
+        let entry = bob.iter().find(|e| e.revision == info.revision).expect("an entry per revision");
+        assert_eq!(
+            (entry.saved_at, entry.saved_by.as_str(), entry.size),
+            (info.saved_at, info.saved_by.as_str(), info.size)
+        );
+    }
+    // Paging from the newest entry reaches the load.
+    let page = journal(&store, &JournalQuery { before: Some(entries[0].position()), ..Default::default() });
+    assert_eq!(page, [load]);
+}
+
+#[test]
+fn a_seed_of_20000_users_is_one_journal_entry_and_the_journal_costs_under_a_byte_a_user() {
+    const USERS: usize = 20_000;
+    let (dir, store) = empty_db();
+    let text: String = (0..USERS)
+        .map(|i| format!("{{\"id\":\"u{i:06}\",\"username\":\"user{i}\",\"customData\":{{\"plan\":\"free\",\"n\":{i}}}}}\n"))
+        .collect();
+    let seeded = store.insert_batch(&new_users(&text), &Author("seeder".into())).expect("seed");
+    assert_eq!(seeded, USERS as u64);
+    let entries = everything(&store);
+    assert_eq!(saves(&entries), [("".into(), 1, "seeder".into())]);
+    assert_eq!(entries[0].load, Some(USERS as u64));
+    let one = journal(&store, &JournalQuery { user_id: Some("u012345".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&one), [("u012345".into(), 1, "seeder".into())]);
+    let path = store.path().to_owned();
+    drop(store);
+
+    // The journal's tables, in redb's own count (one row per user was ~196 B a user).
+    use ::redb::{ReadableDatabase, ReadableTableMetadata, TableHandle};
+    let db = ::redb::Builder::new()
+        .set_concurrency_mode(::redb::ConcurrencyMode::MultiWriter)
+        .open_read_only(&path)
+        .expect("open with redb");
+    let tx = db.begin_read().expect("read");
+    let mut journal_bytes = 0;
+    for handle in tx.list_tables().expect("tables") {
+        if handle.name().starts_with("journal") {
+            let stats = tx.open_untyped_table(handle).expect("table").stats().expect("stats");
+            journal_bytes += (stats.leaf_pages() + stats.branch_pages()) * 4096;
+        }
+    }
+    assert!(
+        journal_bytes < USERS as u64,
+        "the journal takes {journal_bytes} B for {USERS} users: more than a byte a user"
+    );
+    drop(dir);
+}
+
+#[test]
+fn a_file_of_layout_7_reads_its_journal_read_only_and_opens_as_layout_8() {
+    let (dir, store) = journaled_db();
+    let before = everything(&store);
+    let path = store.path().to_owned();
+    drop(store);
+    {
+        let db = ::redb::Builder::new()
+            .set_concurrency_mode(::redb::ConcurrencyMode::MultiWriter)
+            .open(&path)
+            .expect("open with redb");
+        let tx = db.begin_write().expect("write");
+        assert!(tx.delete_table(LOADS).expect("delete"), "a layout-8 file has the table");
+        tx.open_table(::redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("meta")
+            .insert("schema_version", 7)
+            .expect("version");
+        tx.commit().expect("commit");
+    }
+    let read_only =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(read_only.needs_upgrade());
+    assert_eq!(everything(&read_only), before);
+    let user = journal(&read_only, &JournalQuery { user_id: Some("u3".into()), ..JournalQuery::default() });
+    assert_eq!(saves(&user), [("u3".into(), 1, "ops via 203.0.113.9".into())]);
+    drop(read_only);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    assert_eq!(everything(&store), before, "the rows of every user kept as they were");
+    drop(dir);
 }

@@ -11,7 +11,7 @@ use custodian::tui::theme::Theme;
 use custodian::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use support::{act, demo_store, started};
+use support::{DEMO_USERS, act, demo_store, started};
 
 fn screen(state: &State, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
@@ -69,9 +69,43 @@ fn enter_on_a_save_opens_that_users_history_at_that_revision() {
     assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(admin));
 }
 
+/// The demo users imported one by one (an upsert: an entry each, no bulk load), then admin
+/// saved twice.
+fn store_of_202_entries() -> (tempfile::TempDir, custodian::store::RedbStore) {
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    use custodian::store::{ImportMode, OpenOptions, RedbStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).unwrap();
+    let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), 1_700_000_000_000).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    let admin = store.resolve("admin").unwrap();
+    for text in [r#"{"theme":"dark"}"#, r#"{"theme":"light","beta":true}"#] {
+        store
+            .replace_custom_data(&admin, &CustomData::parse(text).unwrap(), None, &Author("carol".into()))
+            .unwrap();
+    }
+    (dir, store)
+}
+
+#[test]
+fn enter_on_a_bulk_load_says_it_has_no_one_users_history_and_stays() {
+    let (_dir, store) = edited_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenChanges);
+    // admin's revisions 3 and 2, then the import of the demo users: one bulk load.
+    act(&store, &mut state, Action::ChangesMove(2));
+    let chosen = state.changes.view.as_ref().and_then(|v| v.selected_row()).map(|r| r.entry.clone()).unwrap();
+    assert!(chosen.is_load() && chosen.load == Some(200), "{chosen:?}");
+    act(&store, &mut state, Action::JumpToChange);
+    assert_eq!(state.mode(), Mode::Changes, "the overlay stays");
+    let shown = screen(&state, 120, 40);
+    assert!(shown.contains("a bulk load of 200 users has no one user's history"), "{shown}");
+}
+
 #[test]
 fn c_in_the_list_opens_the_changes_and_escape_closes_them() {
-    let (_dir, store) = edited_store();
+    let (_dir, store) = store_of_202_entries();
     let mut state = started(&store, 80, 24);
     let key = crossterm::event::KeyEvent::new(
         crossterm::event::KeyCode::Char('c'),

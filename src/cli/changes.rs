@@ -77,19 +77,24 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
     Ok(())
 }
 
-/// One entry as a JSON Lines record.
+/// One entry as a JSON Lines record; a bulk load's has no user (`userId` null) and says how
+/// many users it created (`loadedUsers`, also on a loaded user's revision 1 read by `--user`).
 fn entry_json(entry: &JournalEntry) -> serde_json::Value {
-    json!({
+    let mut record = json!({
         "savedAt": entry.saved_at,
         "savedBy": entry.saved_by,
-        "userId": entry.user_id,
+        "userId": (!entry.is_load()).then_some(entry.user_id.as_str()),
         "revision": entry.revision,
         "size": entry.size,
         "added": entry.added,
         "removed": entry.removed,
         "changed": entry.changed,
         "batch": entry.batch.as_ref().map(|b| b.0.as_str()),
-    })
+    });
+    if let (Some(users), Some(object)) = (entry.load, record.as_object_mut()) {
+        object.insert("loadedUsers".into(), users.into());
+    }
+    record
 }
 
 fn print_table(store: &dyn UserStore, entries: &[JournalEntry], out: &mut Output) -> Result<()> {
@@ -98,7 +103,7 @@ fn print_table(store: &dyn UserStore, entries: &[JournalEntry], out: &mut Output
     let mut rows = Vec::with_capacity(entries.len());
     for entry in entries {
         let id = entry.user_id.as_str();
-        if !names.contains_key(id) {
+        if !names.contains_key(id) && !entry.is_load() {
             // A user the journal names but the store no longer has shows by id alone.
             let name = store.user(id).ok().and_then(|record| record.user.username).unwrap_or_default();
             names.insert(id, name);

@@ -21,6 +21,19 @@ impl BatchId {
             .unwrap_or_else(|_| now.unix_timestamp().to_string());
         BatchId(format!("b{stamp}-{:06x}", fastrand::u32(..1 << 24)))
     }
+
+    /// The id of a bulk load (`seed`, or `import` into an empty database), journaled as one
+    /// entry: `l20261202T012233Z-3f9a1c`, told from a batch of saves (`b…`, which `undo` can
+    /// take back) by its first letter.
+    pub fn new_load() -> Self {
+        let BatchId(id) = Self::new();
+        BatchId(format!("l{}", id.trim_start_matches('b')))
+    }
+
+    /// Whether this names a bulk load ([`BatchId::new_load`]) rather than a batch of saves.
+    pub fn is_load(&self) -> bool {
+        self.0.starts_with('l')
+    }
 }
 
 impl Default for BatchId {
@@ -90,6 +103,11 @@ pub struct JournalEntry {
     pub removed: Vec<String>,
     pub changed: Vec<String>,
     pub batch: Option<BatchId>,
+    /// `Some(n)`: a bulk load (`seed`, or `import` into an empty database) that created `n`
+    /// users in one transaction, journaled as one entry, whose `batch` is the load's id. With
+    /// an empty `user_id` this is the load itself (`size`: all its documents' bytes; no keys);
+    /// with a user's id (as `--user` reads it), that user's revision 1 as the load wrote it.
+    pub load: Option<u64>,
     /// The entry's place in the journal: with `saved_at`, what orders it (newest first) and
     /// what [`JournalQuery::before`] pages from. Unique per entry, rising with each save.
     pub sequence: u64,
@@ -101,9 +119,19 @@ impl JournalEntry {
         (self.saved_at, self.sequence)
     }
 
+    /// Whether this is a bulk load's own entry (no one user's: see [`JournalEntry::load`]).
+    pub fn is_load(&self) -> bool {
+        self.load.is_some() && self.user_id.is_empty()
+    }
+
     /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
-    /// and the screen's overlay show them (not yet made inert).
+    /// and the screen's overlay show them (not yet made inert); for a bulk load's own entry,
+    /// `load of 1000000 new users` (each with every key added).
     pub fn key_summary(&self) -> String {
+        if let (true, Some(users)) = (self.is_load(), self.load) {
+            let users = if users == 1 { "1 new user".to_owned() } else { format!("{users} new users") };
+            return format!("load of {users}");
+        }
         [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]
             .iter()
             .filter(|(_, keys)| !keys.is_empty())

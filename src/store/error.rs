@@ -106,6 +106,11 @@ pub enum StoreError {
     TimedOut { server: String, seconds: u64 },
     #[error("no batch {0} (see `custodian changes` for the batches there are)")]
     BatchNotFound(String),
+    /// `undo` of a bulk load's id (`changes` shows it where a batch's goes).
+    #[error(
+        "{load} is a bulk load of {users} users (a seed, or an import into an empty database), not a batch of saves: it cannot be undone (its users have no revision before it)"
+    )]
+    LoadNotUndoable { load: String, users: u64 },
     /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
     #[error("the query was cancelled")]
     Cancelled,

@@ -266,7 +266,8 @@ pub trait UserStore: Send + Sync {
 
     /// Restores every user `batch` saved to the revision before it, as one new batch `undo`
     /// in one transaction; a user saved again since is left alone and listed. An unknown
-    /// batch is [`StoreError::BatchNotFound`]. Provided: not on this backend.
+    /// batch is [`StoreError::BatchNotFound`] ([`StoreError::LoadNotUndoable`] for a bulk
+    /// load's id on a database file). Provided: not on this backend.
     fn undo_batch(
         &self,
         batch: &BatchId,

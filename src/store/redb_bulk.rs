@@ -13,7 +13,7 @@ use super::{
 use crate::domain::filter::search_text;
 use crate::domain::user_json::write_sparse;
 use crate::domain::{CustomData, User};
-use crate::store::{Author, NewUser, RecordError, StoreError};
+use crate::store::{Author, BatchId, NewUser, RecordError, StoreError};
 
 #[path = "redb_bulk/runs.rs"]
 mod runs;
@@ -86,7 +86,7 @@ fn folded_part(key: &[u8]) -> &[u8] {
 }
 
 /// Imports `users` into the tables of an empty database (no collision with stored users is
-/// possible, so none is looked up): every entry a table can take in key order goes in at
+/// possible, so none is looked up), journaled as one bulk load: every entry a table can take in key order goes in at
 /// once, the rest wait in sorted runs (spilled beside the database at `dir`) and are merged
 /// in at the end. A repeated id or name in the input fails the load with the record that
 /// repeated it; the caller then drops the transaction, so nothing is written.
@@ -110,15 +110,23 @@ pub(super) fn load_into_empty(
         unique: [Runs::new(SMALL_RUNS), Runs::new(SMALL_RUNS), Runs::new(SMALL_RUNS)],
         by_name: Runs::new(SMALL_RUNS),
     };
-    let mut count = 0;
+    // Named as it starts, as its time is taken.
+    let load = BatchId::new_load();
+    let (mut count, mut size) = (0, 0);
     let placed = (|| -> Result<(), Stop> {
         for item in users {
             // Returning early drops the transaction uncommitted: nothing is written.
             let new = item.map_err(StoreError::InvalidRecord)?;
-            place_user(tables, &mut runs, &mut spill, &new, author, now)?;
+            size += place_user(tables, &mut runs, &mut spill, &new, author, now)?;
             count += 1;
         }
-        merge_all(tables, runs, &mut spill)
+        merge_all(tables, runs, &mut spill)?;
+        // One journal entry for the whole load (each user's revision 1 bears its time and
+        // author, which is how `changes --user` finds it); none for a load of nobody.
+        if count > 0 {
+            tables.journal_load(now, author, count, size, &load)?;
+        }
+        Ok(())
     })();
     match placed {
         Ok(()) => Ok(count),
@@ -128,7 +136,8 @@ pub(super) fn load_into_empty(
 }
 
 /// Writes one new user: the one place a bulk load writes a user's rows, each straight into
-/// its table when it comes in key order, else into that table's runs.
+/// its table when it comes in key order, else into that table's runs. Returns the size of
+/// the user's document (the load's journal entry adds them up).
 fn place_user(
     tables: &mut WriteTables<'_>,
     runs: &mut TableRuns,
@@ -136,7 +145,7 @@ fn place_user(
     new: &NewUser,
     author: &Author,
     now: i64,
-) -> Result<(), Stop> {
+) -> Result<u64, Stop> {
     let id = new.user.id.as_str();
     let origin = new.origin.as_str();
     if runs.users.repeats_last(id.as_bytes()) {
@@ -217,9 +226,7 @@ fn place_user(
             Ok(())
         })?;
     }
-    // The journal's keys are sequential: its row goes straight in.
-    tables.journal_first_revision(new, document, author, now)?;
-    Ok(())
+    Ok(document.len() as u64)
 }
 
 /// `StoredUser::new(user, 1, at, by).to_json()`, written without building the user's map.

@@ -84,6 +84,8 @@ fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
         removed,
         changed,
         batch: batch.map(BatchId),
+        // PostgreSQL's users are created by Logto: custodian makes no bulk load there.
+        load: None,
         sequence: row.try_get::<_, i64>(1).map_err(bad)?.max(0) as u64,
     })
 }

@@ -26,6 +26,9 @@ pub(super) const JOURNAL_BY_USER: TableDefinition<(&str, u64), (i64, u64)> =
 /// (batch id, saved at, sequence number) → (): the saves of a batch, for `--batch`.
 pub(super) const JOURNAL_BY_BATCH: TableDefinition<(&str, i64, u64), ()> =
     TableDefinition::new("journal_by_batch");
+/// The journal key of a bulk load's row → how many users it created. Layout 8; a file of an
+/// older layout has none (every user it loaded has a row of their own).
+pub(super) const JOURNAL_LOADS: TableDefinition<(i64, u64), u64> = TableDefinition::new("journal_loads");
 /// () → the first sequence number not yet handed out. Its own table, so a write transaction
 /// that has META open for something else never collides with the journal.
 pub(super) const JOURNAL_SEQUENCE: TableDefinition<(), u64> = TableDefinition::new("journal_sequence");
@@ -80,6 +83,7 @@ pub(super) struct JournalWriter<'tx> {
     by_user: Table<'tx, (&'static str, u64), (i64, u64)>,
     by_batch: Table<'tx, (&'static str, i64, u64), ()>,
     sequence: Table<'tx, (), u64>,
+    loads: Table<'tx, (i64, u64), u64>,
     next: u64,
     /// Numbers below this are taken in [`JOURNAL_SEQUENCE`] by this transaction.
     reserved: u64,
@@ -94,18 +98,43 @@ impl<'tx> JournalWriter<'tx> {
             by_user: tx.open_table(JOURNAL_BY_USER)?,
             by_batch: tx.open_table(JOURNAL_BY_BATCH)?,
             sequence,
+            loads: tx.open_table(JOURNAL_LOADS)?,
             next,
             reserved: next,
         })
     }
 
-    pub(super) fn record(&mut self, save: &Save) -> Result<(), StoreError> {
+    /// The next row's key for a save at `at`.
+    fn next_key(&mut self, at: i64) -> Result<(i64, u64), StoreError> {
         if self.next == self.reserved {
             self.reserved += SEQUENCE_BLOCK;
             self.sequence.insert((), self.reserved)?;
         }
-        let key = (save.at, self.next);
+        let key = (at, self.next);
         self.next += 1;
+        Ok(key)
+    }
+
+    /// Journals a bulk load as one row: `users` users created at `at` by `by` (each their
+    /// revision 1, with that time and author), `size` bytes of documents in all.
+    pub(super) fn record_load(
+        &mut self,
+        at: i64,
+        by: &str,
+        users: u64,
+        size: u64,
+        load: &BatchId,
+    ) -> Result<(), StoreError> {
+        let key = self.next_key(at)?;
+        let keys = KeyChanges::default().to_text();
+        self.rows.insert(key, ("", 1, by, size, keys.as_str(), load.0.as_str()))?;
+        self.loads.insert(key, users)?;
+        self.by_batch.insert((load.0.as_str(), key.0, key.1), ())?;
+        Ok(())
+    }
+
+    pub(super) fn record(&mut self, save: &Save) -> Result<(), StoreError> {
+        let key = self.next_key(save.at)?;
         let batch = save.batch.map_or("", |b| b.0.as_str());
         let keys = save.keys.to_text();
         self.rows.insert(key, (save.id, save.revision, save.by, save.size as u64, keys.as_str(), batch))?;
@@ -117,7 +146,12 @@ impl<'tx> JournalWriter<'tx> {
     }
 }
 
-fn entry(row: (&str, u64, &str, u64, &str, &str), (at, sequence): (i64, u64)) -> JournalEntry {
+/// The entry of a stored row; `load`: the number of users, for a bulk load's row.
+fn entry(
+    row: (&str, u64, &str, u64, &str, &str),
+    (at, sequence): (i64, u64),
+    load: Option<u64>,
+) -> JournalEntry {
     let (id, revision, by, size, keys, batch) = row;
     let keys = KeyChanges::from_text(keys);
     JournalEntry {
@@ -130,8 +164,103 @@ fn entry(row: (&str, u64, &str, u64, &str, &str), (at, sequence): (i64, u64)) ->
         removed: keys.removed,
         changed: keys.changed,
         batch: (!batch.is_empty()).then(|| BatchId(batch.to_owned())),
+        load,
         sequence,
     }
+}
+
+type LoadTable = redb::ReadOnlyTable<(i64, u64), u64>;
+
+/// The loads table, `None` in a file of a layout before it (seen read-only): no loads.
+fn open_loads(tx: &ReadTransaction) -> Result<Option<LoadTable>, StoreError> {
+    match tx.open_table(JOURNAL_LOADS) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The entry of the row at `key`, with its load's size when it is a load's row.
+fn read_entry(
+    row: (&str, u64, &str, u64, &str, &str),
+    key: (i64, u64),
+    loads: Option<&LoadTable>,
+) -> Result<JournalEntry, StoreError> {
+    let load = match (row.0.is_empty(), loads) {
+        (true, Some(loads)) => loads.get(key)?.map(|g| g.value()),
+        _ => None,
+    };
+    Ok(entry(row, key, load))
+}
+
+/// How many users the bulk load named `load` created, `None` when no load has that id.
+pub(super) fn load_users(tx: &ReadTransaction, load: &BatchId) -> Result<Option<u64>, StoreError> {
+    let Some(loads) = open_loads(tx)? else { return Ok(None) };
+    let index = tx.open_table(JOURNAL_BY_BATCH).map_err(no_journal_yet)?;
+    let id = load.0.as_str();
+    for item in index.range((id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX))? {
+        let (_, at, sequence) = item?.0.value();
+        if let Some(users) = loads.get((at, sequence))? {
+            return Ok(Some(users.value()));
+        }
+    }
+    Ok(None)
+}
+
+/// The part a bulk load played in user `id`'s revision 1, when the load made it: that
+/// revision (from the history, or the user's record while it is the current one) as a
+/// journal entry at the load's place, or `None` (the user is unknown, or was not loaded).
+fn loaded_first_revision(
+    tx: &ReadTransaction,
+    rows: &redb::ReadOnlyTable<(i64, u64), Row>,
+    loads: &LoadTable,
+    id: &str,
+) -> Result<Option<JournalEntry>, StoreError> {
+    let history = tx.open_table(HISTORY)?;
+    let (at, by, text) = match history.get((id, 1))? {
+        Some(old) => {
+            let (at, by, text) = old.value();
+            (at, by.to_owned(), text.to_owned())
+        }
+        None => {
+            let users = tx.open_table(USERS)?;
+            let Some(json) = users.get(id)? else { return Ok(None) };
+            let current = StoredUser::parse(id, json.value())?;
+            if current.rev != 1 {
+                return Ok(None);
+            }
+            let text = stored_document(&tx.open_table(CUSTOM_DATA)?, id)?;
+            (current.rev_at, current.rev_by, text)
+        }
+    };
+    // Loads are a transaction each, so rarely two in one millisecond; the author tells them
+    // apart then.
+    for item in loads.range((at, 0)..=(at, u64::MAX))? {
+        let (key, users) = item?;
+        let key = key.value();
+        let Some(row) = rows.get(key)? else { continue };
+        let (_, _, load_by, _, _, load) = row.value();
+        if load_by != by {
+            continue;
+        }
+        // A document custodian could not have stored counts as having no keys.
+        let document: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+        let keys = KeyChanges::first(&document);
+        return Ok(Some(JournalEntry {
+            saved_at: at,
+            saved_by: by,
+            user_id: id.to_owned(),
+            revision: 1,
+            size: text.len(),
+            added: keys.added,
+            removed: keys.removed,
+            changed: keys.changed,
+            batch: Some(BatchId(load.to_owned())),
+            load: Some(users.value()),
+            sequence: key.1,
+        }));
+    }
+    Ok(None)
 }
 
 /// Whether `entry` passes every bound of `query` (the index used already passed one).
@@ -162,10 +291,11 @@ pub(super) fn read(
     visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
     let rows = tx.open_table(JOURNAL).map_err(no_journal_yet)?;
+    let loads = open_loads(tx)?;
     // Whether to go on after the row at `key`, found through an index.
     let emit = |key: (i64, u64), visit: &mut dyn FnMut(&JournalEntry) -> Result<bool, StoreError>| {
         let Some(row) = rows.get(key)? else { return Ok::<_, StoreError>(true) };
-        let found = entry(row.value(), key);
+        let found = read_entry(row.value(), key, loads.as_ref())?;
         if wanted(query, &found) { visit(&found) } else { Ok(true) }
     };
     let since = query.since.unwrap_or(i64::MIN);
@@ -179,7 +309,26 @@ pub(super) fn read(
     if (since, 0) >= end {
         return Ok(());
     }
-    if let Some(batch) = &query.batch {
+    // A user's own saves first (a handful), even with a batch named: a loaded user's part in
+    // a load is not in the batch index, which holds the load's one row.
+    if let Some(id) = &query.user_id {
+        let index = tx.open_table(JOURNAL_BY_USER).map_err(no_journal_yet)?;
+        let mut first_journaled = false;
+        for item in index.range((id.as_str(), 0)..=(id.as_str(), u64::MAX))?.rev() {
+            let (key, at) = item?;
+            first_journaled |= key.value().1 == 1;
+            if !emit(at.value(), visit)? {
+                return Ok(());
+            }
+        }
+        // Revision 1 has no row of its own: a bulk load made it.
+        if let (false, Some(loads)) = (first_journaled, &loads)
+            && let Some(found) = loaded_first_revision(tx, &rows, loads, id)?
+            && wanted(query, &found)
+        {
+            visit(&found)?;
+        }
+    } else if let Some(batch) = &query.batch {
         let index = tx.open_table(JOURNAL_BY_BATCH).map_err(no_journal_yet)?;
         let from = (batch.0.as_str(), since, 0);
         for item in index.range(from..(batch.0.as_str(), end.0, end.1))?.rev() {
@@ -189,17 +338,10 @@ pub(super) fn read(
                 break;
             }
         }
-    } else if let Some(id) = &query.user_id {
-        let index = tx.open_table(JOURNAL_BY_USER).map_err(no_journal_yet)?;
-        for item in index.range((id.as_str(), 0)..=(id.as_str(), u64::MAX))?.rev() {
-            if !emit(item?.1.value(), visit)? {
-                break;
-            }
-        }
     } else {
         for item in rows.range((since, 0)..end)?.rev() {
             let (key, row) = item?;
-            let found = entry(row.value(), key.value());
+            let found = read_entry(row.value(), key.value(), loads.as_ref())?;
             if wanted(query, &found) && !visit(&found)? {
                 break;
             }
@@ -218,6 +360,7 @@ pub(super) fn backfill(tx: &WriteTransaction) -> Result<u64, StoreError> {
     tx.delete_table(JOURNAL_BY_USER)?;
     tx.delete_table(JOURNAL_BY_BATCH)?;
     tx.delete_table(JOURNAL_SEQUENCE)?;
+    tx.delete_table(JOURNAL_LOADS)?;
     let users = tx.open_table(USERS)?;
     let custom_data = tx.open_table(CUSTOM_DATA)?;
     let history = tx.open_table(HISTORY)?;

@@ -273,6 +273,10 @@ impl RedbStore {
                 upgrade_search_text(&tx)?;
                 upgrade_search_blocks(&tx)?;
             }
+            // Layout 8: the table of bulk loads, empty (the file's users each have their row).
+            if from < 8 {
+                tx.open_table(journal::JOURNAL_LOADS)?;
+            }
             tx.open_table(META)?.insert(SCHEMA_KEY, SCHEMA_VERSION)?;
         }
         tx.commit()?;

@@ -18,7 +18,12 @@ use super::*;
 /// 7: each search block keeps the distinct texts of its users once (a dictionary) and each
 /// user as the numbers of its texts (`search_dict_blocks` instead of `search_blocks`): a
 /// third of the bytes, and a scan reads and searches less.
-pub const SCHEMA_VERSION: u64 = 7;
+/// 8: a bulk load (`seed`, `import` into an empty database) is journaled as one row for all
+/// its users (`journal_loads` holds its number of users) instead of one row per user; the
+/// upgrade only adds the table (older files keep their rows). An older build would read such
+/// a file's journal wrong (a row without a user, and loaded users without their revision 1),
+/// so it refuses the file.
+pub const SCHEMA_VERSION: u64 = 8;
 /// The first layout whose search texts are in `search_dict_blocks`: an older one seen
 /// read-only is scanned by reading every user.
 pub(super) const SEARCH_BLOCKS_SINCE: u64 = 7;

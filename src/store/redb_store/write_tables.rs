@@ -194,6 +194,18 @@ impl<'tx> WriteTables<'tx> {
         self.journal.record(&save)
     }
 
+    /// Journals a bulk load of `users` new users as one entry (see [`JournalWriter::record_load`]).
+    pub(super) fn journal_load(
+        &mut self,
+        now: i64,
+        author: &Author,
+        users: u64,
+        size: u64,
+        load: &BatchId,
+    ) -> Result<(), StoreError> {
+        self.journal.record_load(now, &author.0, users, size, load)
+    }
+
     /// Upserts a record over an existing user: the fields it gives replace the stored ones,
     /// the others stay (see [`NewUser::profile_over`]). Writes nothing when that leaves the
     /// user as stored.

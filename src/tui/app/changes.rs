@@ -119,6 +119,14 @@ impl State {
         let Some(row) = self.changes.view.as_ref().and_then(ChangesView::selected_row) else {
             return Vec::new();
         };
+        if let (true, Some(users)) = (row.entry.is_load(), row.entry.load) {
+            let batch = row.entry.batch.as_ref().map(ToString::to_string).unwrap_or_default();
+            let note = format!(
+                "a bulk load of {users} users has no one user's history: `:user` one of them, or `custodian changes --batch {batch}`"
+            );
+            self.say(StatusKind::Info, note);
+            return Vec::new();
+        }
         let (id, revision) = (row.entry.user_id.clone(), row.entry.revision);
         self.changes.view = None;
         self.changes.jump = Some((id.clone(), revision));
@@ -173,6 +181,7 @@ mod tests {
                 removed: Vec::new(),
                 changed: Vec::new(),
                 batch: None,
+                load: None,
                 sequence,
             },
             handle: id.into(),

@@ -30,7 +30,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
         .take(height)
         .map(|(i, row)| {
             let entry = &row.entry;
-            let user = if row.handle.is_empty() || row.handle == entry.user_id {
+            let user = if entry.is_load() {
+                "(bulk load)".to_owned()
+            } else if row.handle.is_empty() || row.handle == entry.user_id {
                 entry.user_id.clone()
             } else {
                 format!("{} ({})", row.handle, entry.user_id)
@@ -55,9 +57,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
     let footer = if view.loading {
         "reading…".to_owned()
     } else if view.at_end {
-        format!("{} saves: the start of the journal", view.rows.len())
+        format!("{} entries: the start of the journal", view.rows.len())
     } else {
-        format!("{} saves read; older ones are read as you go down", view.rows.len())
+        format!("{} entries read; older ones are read as you go down", view.rows.len())
     };
     lines.push(Line::from(Span::styled(footer, theme.dim)));
     frame.render_widget(Paragraph::new(lines), inner);
