@@ -195,5 +195,22 @@ proptest! {
                 );
             }
         }
+        let now: Vec<String> = textarea.lines().to_vec();
+        // After the edits, every move from every place goes where it goes in a text area made
+        // afresh with the same lines (whose map is measured whole).
+        let mut fresh = TextArea::new(now.clone());
+        fresh.set_tab_length(TAB as u8);
+        for (row, line) in now.iter().enumerate() {
+            for column in 0..=line.chars().count() {
+                for step in [CursorMove::Up, CursorMove::Down, CursorMove::Forward, CursorMove::Back] {
+                    let place = CursorMove::Jump(row as u16, column as u16);
+                    textarea.move_cursor(place);
+                    textarea.move_cursor(step);
+                    fresh.move_cursor(place);
+                    fresh.move_cursor(step);
+                    prop_assert_eq!(textarea.cursor(), fresh.cursor(), "{:?} from ({}, {}) in {:?}", step, row, column, now);
+                }
+            }
+        }
     }
 }

@@ -209,6 +209,35 @@ impl TextArea<'_> {
         *self.data_pointers.borrow_mut() = data_pointers;
     }
 
+    /// custodian's patch: the screen map after an edit inside line `row` alone, when the map
+    /// has one screen line a line (no wrapping): that line's entries made again as
+    /// [`TextArea::screen_map_load`] makes them; the whole map loaded again otherwise.
+    pub(crate) fn screen_map_load_line(&self, row: usize) {
+        let one_a_line = self.wrap_mode() == WrapMode::None
+            && self.screen_lines.borrow().len() == self.lines.len()
+            && self.data_pointers.borrow().len() == self.lines.len();
+        if !one_a_line {
+            return self.screen_map_load();
+        }
+        let line = &self.lines[row];
+        let width = display_width(line, self.tab_length(), self.mask_char());
+        self.screen_lines.borrow_mut()[row] = ScreenLine {
+            wrapped: WrappedLine {
+                row,
+                start_byte: 0,
+                end_byte: line.len(),
+                start_col: 0,
+                end_col: line.chars().count(),
+                first_in_row: true,
+                last_in_row: true,
+            },
+            screen_width: width,
+            cursor_max_col: width,
+        };
+        self.data_pointers.borrow_mut()[row] =
+            DataLine { first_screen_line: row, screen_line_count: 1, pure_ascii: is_pure_ascii(line) };
+    }
+
     pub(crate) fn screen_lines_count(&self) -> usize {
         self.screen_lines.borrow().len()
     }

@@ -762,6 +762,16 @@ impl<'a> TextArea<'a> {
         self.refresh_screen_map();
     }
 
+    /// custodian's patch: [`TextArea::push_history`] for an edit inside the cursor's line (no
+    /// line added or removed): only that line is measured again, not the whole text (typing in
+    /// a 1 MiB document re-measured all of its 40,000 lines on every key).
+    fn push_history_in_line(&mut self, kind: EditKind, before: Pos, after_offset: usize) {
+        let DataCursor(row, col) = self.cursor;
+        let after = Pos::new(row, col, after_offset);
+        self.history.push(Edit::new(kind, before, after));
+        self.screen_map_load_line(row);
+    }
+
     /// Insert a single character at current cursor position.
     /// ```
     /// use ratatui_textarea::TextArea;
@@ -787,7 +797,8 @@ impl<'a> TextArea<'a> {
             .unwrap_or(line.len());
         line.insert(i, c);
         self.cursor.1 += 1;
-        self.push_history(
+        // A selection, if any, was taken out above (its own history entry, the whole map).
+        self.push_history_in_line(
             EditKind::InsertChar(c),
             Pos::new(row, col, i),
             i + c.len_utf8(),
@@ -1159,7 +1170,7 @@ impl<'a> TextArea<'a> {
         if let Some((offset, c)) = line.char_indices().nth(col - 1) {
             line.remove(offset);
             self.cursor.1 -= 1;
-            self.push_history(
+            self.push_history_in_line(
                 EditKind::DeleteChar(c),
                 Pos::new(row, col, offset + c.len_utf8()),
                 offset,
