@@ -619,6 +619,27 @@ fn set_stops_reading_an_endless_document_at_the_limit() {
 }
 
 #[test]
+fn a_schema_file_is_read_to_the_document_limit_and_no_further() {
+    // `--schema /dev/zero` read until memory ran out ("out of memory" after 2 GB under a
+    // 2 GB limit, the machine's memory without one); it is read as `schema set` reads it.
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let document = sandbox.path("doc.json");
+    std::fs::write(&document, "{}").unwrap();
+    let started = Instant::now();
+    let run = bounded(&sandbox, &db, &["--schema", "/dev/zero", "set", "admin", path_str(&document)], false);
+    assert_refused(
+        &run,
+        4,
+        "cannot read the schema /dev/zero: the document is more than 16 MiB of text (reading stopped there); the limit is 1 MiB (compact)",
+        "--schema /dev/zero",
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(sandbox.snapshot(&db), before);
+}
+
+#[test]
 fn an_endless_json_array_on_stdin_is_read_an_element_at_a_time_and_stops_at_the_first_bad_one() {
     // An array was read whole before its first record was imported: an endless one took
     // memory until it ran out ("not enough memory to read the import whole"). Its elements

@@ -59,8 +59,14 @@ fn count(n: usize, what: &str) -> String {
 /// The schema this run holds documents to: `--schema FILE` when given, else the stored one.
 pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<Shape>> {
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file).with_context(|| {
-            format!("cannot read the schema {}", inert::line(&file.display().to_string()))
+        // Read as `schema set` reads it: to the document limit and one byte more, never
+        // further (`--schema /dev/zero` read until memory ran out).
+        let shown = || inert::line(&file.display().to_string()).into_owned();
+        let bytes = input::read_document(Some(file), input::MAX_DOCUMENT_TEXT, Limits::default().max_bytes)
+            .with_context(|| format!("cannot read the schema {}", shown()))?;
+        let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
+            origin: file.display().to_string(),
+            reason: ShapeError::NotJson("not valid UTF-8".into()),
         })?;
         let shape = Shape::compile(&text)
             .map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?;
