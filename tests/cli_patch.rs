@@ -174,6 +174,28 @@ fn an_unknown_user_in_the_users_file_names_its_line_and_writes_nothing() {
 }
 
 #[test]
+fn a_users_file_is_read_a_bounded_line_at_a_time() {
+    // `--users /dev/zero` was read whole until memory ran out; a line is now read to 4 KiB and
+    // one byte more, and the file a line at a time (CRLF and a last line without a break too).
+    let sandbox = Sandbox::new();
+    let before = sandbox.everything();
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let line = sandbox.on(&["patch", &patch, "--users", "/dev/zero", "--yes"]).fails(4);
+    assert!(
+        line.contains("/dev/zero line 1: longer than 4 KiB (reading stopped there), not a user reference"),
+        "{line}"
+    );
+    let binary = sandbox.file("binary.txt", "alice\n\u{0}\u{ff}\n");
+    std::fs::write(&binary, b"alice\n\xff\xfe\n").unwrap();
+    let line = sandbox.on(&["patch", &patch, "--users", &binary, "--yes"]).fails(4);
+    assert!(line.contains("binary.txt line 2: not valid UTF-8, not a user reference"), "{line}");
+    assert_eq!(sandbox.everything(), before);
+    let list = sandbox.file("users.txt", "alice\r\n\r\n  bob  \nalice\ncarol");
+    let run = sandbox.on(&["patch", &patch, "--users", &list, "--dry-run"]).ok();
+    assert!(run.stdout.contains("3 users match"), "{}", run.stdout);
+}
+
+#[test]
 fn results_that_break_the_schema_or_hold_secrets_are_left_alone() {
     let sandbox = Sandbox::new();
     let schema =

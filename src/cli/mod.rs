@@ -95,6 +95,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<schema::ShapeRefused>()
             || cause.is::<schema::CheckFailed>()
             || cause.is::<crate::domain::patch::PatchFileError>()
+            || cause.is::<patch::UsersFileLine>()
         {
             return exit::INVALID;
         }

@@ -44,24 +44,54 @@ pub fn read_patch(path: &Path) -> Result<JsonPatch> {
 /// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
 /// reference is an error naming its line.
 pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
-    let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", inert::line(&name)))?;
-    let mut seen = HashSet::new();
-    let mut ids = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let reference = line.trim();
+    use std::io::{BufRead, Read};
+    let name = inert::line(&path.display().to_string()).into_owned();
+    let cannot_read = || format!("cannot read {name}");
+    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    let mut reader = std::io::BufReader::new(file);
+    let (mut seen, mut ids, mut line) = (HashSet::new(), Vec::new(), Vec::new());
+    for number in 1.. {
+        // A line is read to its limit and one byte more, never further (`/dev/zero` has no
+        // line break, and was read until memory ran out).
+        line.clear();
+        let read = reader.by_ref().take(MAX_REFERENCE_LINE as u64 + 1).read_until(b'\n', &mut line);
+        if read.with_context(cannot_read)? == 0 {
+            break;
+        }
+        if line.len() > MAX_REFERENCE_LINE {
+            return Err(UsersFileLine {
+                file: name,
+                number,
+                reason: "longer than 4 KiB (reading stopped there)",
+            }
+            .into());
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            return Err(UsersFileLine { file: name, number, reason: "not valid UTF-8" }.into());
+        };
+        let reference = text.trim();
         if reference.is_empty() {
             continue;
         }
-        let id = store
-            .resolve(reference)
-            .with_context(|| format!("{} line {}", inert::line(&name), number + 1))?;
+        let id = store.resolve(reference).with_context(|| format!("{name} line {number}"))?;
         if seen.insert(id.clone()) {
             ids.push(id);
         }
     }
     Ok(ids)
+}
+
+/// The longest line a `--users` file may have: one reference (an id, a username, an email or
+/// a phone) is far shorter.
+const MAX_REFERENCE_LINE: usize = 4096;
+
+/// A line of a `--users` file that cannot be a user reference.
+#[derive(Debug, thiserror::Error)]
+#[error("{file} line {number}: {reason}, not a user reference")]
+pub struct UsersFileLine {
+    file: String,
+    number: usize,
+    reason: &'static str,
 }
 
 /// Runs `custodian patch`.
