@@ -147,9 +147,27 @@ fn a_line_measured_before_is_measured_again_when_the_tab_length_changes() {
 /// An edit of the text area: a char typed or deleted somewhere.
 #[derive(Debug, Clone)]
 enum Edit {
-    Type { row: u16, column: u16, c: char },
-    Delete { row: u16, column: u16 },
-    Break { row: u16, column: u16 },
+    Type {
+        row: u16,
+        column: u16,
+        c: char,
+    },
+    Delete {
+        row: u16,
+        column: u16,
+    },
+    Break {
+        row: u16,
+        column: u16,
+    },
+    /// The last edit taken back (the map is the history's to restore).
+    Undo,
+    /// A selection from one place to another typed over.
+    TypeOver {
+        from: (u16, u16),
+        to: (u16, u16),
+        c: char,
+    },
 }
 
 proptest! {
@@ -164,6 +182,9 @@ proptest! {
                     .prop_map(|(row, column, c)| Edit::Type { row, column, c }),
                 (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Delete { row, column }),
                 (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Break { row, column }),
+                Just(Edit::Undo),
+                ((0..6u16, 0..12u16), (0..6u16, 0..12u16), prop::sample::select(&['b', '東'][..]))
+                    .prop_map(|(from, to, c)| Edit::TypeOver { from, to, c }),
             ],
             0..12,
         ),
@@ -184,6 +205,15 @@ proptest! {
                 Edit::Break { row, column } => {
                     textarea.move_cursor(CursorMove::Jump(row, column));
                     textarea.insert_newline();
+                }
+                Edit::Undo => {
+                    textarea.undo();
+                }
+                Edit::TypeOver { from, to, c } => {
+                    textarea.move_cursor(CursorMove::Jump(from.0, from.1));
+                    textarea.start_selection();
+                    textarea.move_cursor(CursorMove::Jump(to.0, to.1));
+                    textarea.insert_char(c);
                 }
             }
             let now: Vec<String> = textarea.lines().to_vec();
