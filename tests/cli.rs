@@ -965,6 +965,47 @@ fn list_limit_caps_the_rows_and_zero_means_all() {
 }
 
 #[test]
+fn list_and_changes_of_more_than_a_page_are_whole_with_one_header_and_the_same_rows() {
+    // `list --limit 0` held every user (1.6 GB at 1M) and `changes --limit 0` every entry;
+    // both write a page of 1,000 at a time now: the rows must be the same, in order.
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("many.redb");
+    sandbox.on(&db, &["seed", "--users", "2500", "--seed", "7"]).ok();
+    let rows =
+        |args: &[&str]| sandbox.on(&db, args).ok().stdout.lines().map(str::to_owned).collect::<Vec<_>>();
+    let all = rows(&["list", "--limit", "0"]);
+    assert_eq!(all.len(), 1 + 2500);
+    assert_eq!(all.iter().filter(|l| l.starts_with("ID ")).count(), 1, "one header");
+    let ids = |lines: &[String]| {
+        lines[1..].iter().map(|l| l.split_whitespace().next().unwrap_or("").to_owned()).collect::<Vec<_>>()
+    };
+    let json = json_lines(&sandbox.on(&db, &["list", "--json", "--limit", "0"]).ok().stdout);
+    let json_ids: Vec<String> = json.iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids(&all), json_ids, "the table and JSON list the same users in the same order");
+    // A limit at the page size, and across it.
+    assert_eq!(ids(&rows(&["list", "--limit", "1000"])), ids(&all)[..1000].to_vec());
+    assert_eq!(ids(&rows(&["list", "--limit", "1001"])), ids(&all)[..1001].to_vec());
+    // A search over more than a page of matches.
+    let found = rows(&["list", "--search", "example", "--limit", "0"]);
+    assert!(found.len() > 1001, "{} found", found.len() - 1);
+    let found_ids = ids(&found);
+    assert_eq!(
+        found_ids,
+        ids(&all).into_iter().filter(|id| found_ids.contains(id)).collect::<Vec<_>>(),
+        "in list order"
+    );
+    // 2,500 saves and the load: three pages of the journal.
+    let patch = sandbox.path("patch.json");
+    fs::write(&patch, r#"[{"op":"add","path":"/paged","value":true}]"#).unwrap();
+    sandbox.on(&db, &["patch", patch.to_str().unwrap(), "--all", "--yes"]).ok();
+    let changes = rows(&["changes", "--limit", "0"]);
+    assert_eq!(changes.len(), 1 + 2501);
+    assert_eq!(changes.iter().filter(|l| l.starts_with("WHEN ")).count(), 1, "one header");
+    assert_eq!(rows(&["changes", "--limit", "0", "--json"]).len(), 2501);
+    assert_eq!(rows(&["changes", "--limit", "1000"])[1..], changes[1..1001]);
+}
+
+#[test]
 fn list_search_matches_any_field_in_any_case() {
     let sandbox = Sandbox::new();
     let db = sandbox.init("demo.redb");

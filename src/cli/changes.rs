@@ -7,7 +7,8 @@ use std::io::{self, IsTerminal};
 use anyhow::Result;
 use serde_json::json;
 
-use super::{Output, UsageError, table};
+use super::list::{LineSink, PagedTable};
+use super::{Output, UsageError};
 use crate::domain::human_bytes;
 use crate::domain::time::{TIME_BOUND_FORMS, format_utc, now_ms, parse_time_bound};
 use crate::store::{BatchId, JournalEntry, JournalQuery, UserStore};
@@ -50,23 +51,40 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         batch: request.batch.map(|b| BatchId(b.to_owned())),
         before: None,
     };
-    // One entry past the limit says whether there are more, so the cut is never silent.
-    let wanted = if request.limit == 0 { usize::MAX } else { request.limit.saturating_add(1) };
-    let mut entries: Vec<JournalEntry> = Vec::new();
-    store.journal(&query, &mut |entry| {
-        entries.push(entry.clone());
-        Ok(entries.len() < wanted)
-    })?;
-    let more = request.limit != 0 && entries.len() > request.limit;
-    if more {
-        entries.truncate(request.limit);
-    }
-    if request.json {
-        for entry in &entries {
-            out.json(&entry_json(entry).to_string())?;
+    // A page of entries at a time (a million saves are never held), up to the limit; one entry
+    // past it says whether there are more, so the cut is never silent. The store is not asked
+    // for names while it reads the journal (on PostgreSQL both are one session).
+    let limit = if request.limit == 0 { usize::MAX } else { request.limit };
+    let mut rows = ChangeRows::new(store);
+    let (mut shown, mut more, mut query) = (0usize, false, query);
+    loop {
+        let wanted = (limit - shown).saturating_add(1).min(PagedTable::PAGE);
+        let mut page: Vec<JournalEntry> = Vec::with_capacity(wanted);
+        store.journal(&query, &mut |entry| {
+            page.push(entry.clone());
+            Ok(page.len() < wanted)
+        })?;
+        let Some(last) = page.last() else { break };
+        query.before = Some(last.position());
+        let full = page.len() == wanted;
+        for entry in &page {
+            if shown == limit {
+                more = true;
+                break;
+            }
+            if request.json {
+                out.json(&entry_json(entry).to_string())?;
+            } else {
+                rows.push(entry, &mut |line| out.line(line))?;
+            }
+            shown += 1;
         }
-    } else {
-        print_table(store, &entries, out)?;
+        if more || !full {
+            break;
+        }
+    }
+    if !request.json {
+        rows.finish(&mut |line| out.line(line))?;
     }
     if more && io::stderr().is_terminal() {
         eprintln!(
@@ -97,30 +115,44 @@ fn entry_json(entry: &JournalEntry) -> serde_json::Value {
     record
 }
 
-fn print_table(store: &dyn UserStore, entries: &[JournalEntry], out: &mut Output) -> Result<()> {
-    // Each user's name is read once, however many of their saves are listed.
-    let mut names: HashMap<&str, String> = HashMap::new();
-    let mut rows = Vec::with_capacity(entries.len());
-    for entry in entries {
+/// The table of entries, written a page at a time; each user's name is read once a page.
+struct ChangeRows<'s> {
+    store: &'s dyn UserStore,
+    table: PagedTable<'static>,
+    names: HashMap<String, String>,
+}
+
+impl<'s> ChangeRows<'s> {
+    fn new(store: &'s dyn UserStore) -> Self {
+        const HEADERS: &[&str] = &["WHEN", "WHO", "ID", "USERNAME", "REV", "SIZE", "KEYS", "BATCH"];
+        Self { store, table: PagedTable::new(HEADERS), names: HashMap::new() }
+    }
+
+    fn push(&mut self, entry: &JournalEntry, out: &mut LineSink<'_>) -> Result<()> {
         let id = entry.user_id.as_str();
-        if !names.contains_key(id) && !entry.is_load() {
+        if !self.names.contains_key(id) && !entry.is_load() {
             // A user the journal names but the store no longer has shows by id alone.
-            let name = store.user(id).ok().and_then(|record| record.user.username).unwrap_or_default();
-            names.insert(id, name);
+            let name = self.store.user(id).ok().and_then(|record| record.user.username).unwrap_or_default();
+            // The names of one page are kept, not of every user listed.
+            if self.names.len() >= PagedTable::PAGE {
+                self.names.clear();
+            }
+            self.names.insert(id.to_owned(), name);
         }
-        rows.push(vec![
+        let row = vec![
             format_utc(entry.saved_at),
             entry.saved_by.clone(),
             id.to_owned(),
-            names.get(id).cloned().unwrap_or_default(),
+            self.names.get(id).cloned().unwrap_or_default(),
             entry.revision.to_string(),
             human_bytes(entry.size),
             entry.key_summary(),
             entry.batch.as_ref().map(ToString::to_string).unwrap_or_default(),
-        ]);
+        ];
+        self.table.push(row, out)
     }
-    for line in table(&["WHEN", "WHO", "ID", "USERNAME", "REV", "SIZE", "KEYS", "BATCH"], &rows) {
-        out.line(&line)?;
+
+    fn finish(self, out: &mut LineSink<'_>) -> Result<()> {
+        self.table.finish(out)
     }
-    Ok(())
 }

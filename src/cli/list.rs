@@ -10,6 +10,9 @@ use crate::export;
 use crate::inert;
 use crate::store::{ListEntry, UserRecord, UserStore};
 
+/// Users read and written at a time: `list --limit 0` of a million users holds one page.
+const PAGE: usize = 1_000;
+
 pub(super) fn list(
     store: &dyn UserStore,
     search: Option<&str>,
@@ -18,44 +21,42 @@ pub(super) fn list(
     out: &mut Output,
 ) -> Result<()> {
     let limit = if limit == 0 { usize::MAX } else { limit };
-    // One row past the limit says whether there are more, so the cut is never silent.
-    let wanted = limit.saturating_add(1);
-    let mut entries = match search {
-        Some(query) => store.search(query, None, wanted)?,
-        None => {
-            let mut all = Vec::new();
-            let mut after = None;
-            while all.len() < wanted {
-                let page = store.page_after(after.as_ref(), (wanted - all.len()).min(1000))?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.key.clone());
-                all.extend(page);
+    let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
+    let (mut shown, mut after) = (0usize, None);
+    'pages: loop {
+        // One row past the limit says whether there are more, so the cut is never silent.
+        let wanted = (limit - shown).saturating_add(1).min(PAGE);
+        let page = match search {
+            Some(query) => store.search(query, after.as_ref(), wanted)?,
+            None => store.page_after(after.as_ref(), wanted)?,
+        };
+        let Some(last) = page.last() else { break };
+        after = Some(last.key.clone());
+        let full = page.len() == wanted;
+        for entry in &page {
+            if shown == limit {
+                say_more_follow(store, search, limit)?;
+                break 'pages;
             }
-            all
+            if json {
+                let document = store.custom_data(&entry.user.id)?;
+                let record = UserRecord {
+                    user: (*entry.user).clone(),
+                    revision: entry.revision,
+                    revised_at: 0,
+                    revised_by: String::new(),
+                };
+                out.json(&export::user_line(&record, &document.text)?)?;
+            } else {
+                table.push(list_row(entry), &mut |line| out.line(line))?;
+            }
+            shown += 1;
         }
-    };
-    if entries.len() > limit {
-        entries.truncate(limit);
-        say_more_follow(store, search, limit)?;
-    }
-    if json {
-        for entry in &entries {
-            let document = store.custom_data(&entry.user.id)?;
-            let record = UserRecord {
-                user: (*entry.user).clone(),
-                revision: entry.revision,
-                revised_at: 0,
-                revised_by: String::new(),
-            };
-            out.json(&export::user_line(&record, &document.text)?)?;
+        if !full {
+            break;
         }
-        return Ok(());
     }
-    let rows: Vec<Vec<String>> = entries.iter().map(list_row).collect();
-    for line in table(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"], &rows) {
-        out.line(&line)?;
-    }
-    Ok(())
+    if json { Ok(()) } else { table.finish(&mut |line| out.line(line)) }
 }
 
 fn list_row(entry: &ListEntry) -> Vec<String> {
@@ -96,6 +97,50 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
 }
 
 /// Lays out rows as aligned columns; cells are made inert and cut to 40 columns.
+/// A table written a page of rows at a time, each page aligned on its own widths (the header
+/// once, with the first): a listing of a million rows holds one page, not all of them.
+pub(super) struct PagedTable<'a> {
+    headers: &'a [&'a str],
+    rows: Vec<Vec<String>>,
+    header_written: bool,
+}
+
+/// Where a table's lines go (standard output, or a test's buffer).
+pub(super) type LineSink<'o> = dyn FnMut(&str) -> Result<()> + 'o;
+
+impl<'a> PagedTable<'a> {
+    /// Rows held before they are written.
+    pub(super) const PAGE: usize = 1_000;
+
+    pub(super) fn new(headers: &'a [&'a str]) -> Self {
+        Self { headers, rows: Vec::new(), header_written: false }
+    }
+
+    pub(super) fn push(&mut self, row: Vec<String>, out: &mut LineSink<'_>) -> Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= Self::PAGE { self.write_page(out) } else { Ok(()) }
+    }
+
+    /// Writes what is held (the header alone for a table without rows).
+    pub(super) fn finish(mut self, out: &mut LineSink<'_>) -> Result<()> {
+        if self.rows.is_empty() && self.header_written {
+            return Ok(());
+        }
+        self.write_page(out)
+    }
+
+    fn write_page(&mut self, out: &mut LineSink<'_>) -> Result<()> {
+        let lines = table(self.headers, &self.rows);
+        let skip = usize::from(self.header_written);
+        for line in &lines[skip..] {
+            out(line)?;
+        }
+        self.header_written = true;
+        self.rows.clear();
+        Ok(())
+    }
+}
+
 pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     const MAX: usize = 40;
     let cells: Vec<Vec<String>> = rows
@@ -119,4 +164,46 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let mut lines = vec![render(headers.to_vec())];
     lines.extend(cells.iter().map(|row| render(row.iter().map(String::as_str).collect())));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PagedTable;
+
+    #[test]
+    fn a_paged_table_writes_each_full_page_at_once_and_its_header_once() {
+        let mut lines: Vec<String> = Vec::new();
+        let mut table = PagedTable::new(&["N", "WORD"]);
+        let row = |n: usize| vec![n.to_string(), "x".repeat(n % 7)];
+        {
+            let mut sink = |line: &str| {
+                lines.push(line.to_owned());
+                Ok(())
+            };
+            for n in 0..PagedTable::PAGE {
+                table.push(row(n), &mut sink).unwrap();
+            }
+        }
+        // The first page is out before the table is finished: nothing more is held.
+        assert_eq!(lines.len(), 1 + PagedTable::PAGE);
+        assert_eq!(lines[0], "N    WORD");
+        let mut sink = |line: &str| {
+            lines.push(line.to_owned());
+            Ok(())
+        };
+        table.push(vec!["12345678".into(), "y".into()], &mut sink).unwrap();
+        table.finish(&mut sink).unwrap();
+        assert_eq!(lines.len(), 2 + PagedTable::PAGE);
+        assert_eq!(lines.iter().filter(|l| l.starts_with("N ")).count(), 1, "one header");
+        // The last page is aligned on its own widths.
+        assert_eq!(lines.last().unwrap(), "12345678  y");
+        let mut empty = Vec::new();
+        PagedTable::new(&["N", "WORD"])
+            .finish(&mut |line: &str| {
+                empty.push(line.to_owned());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(empty, ["N  WORD"]);
+    }
 }
