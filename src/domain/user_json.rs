@@ -294,3 +294,54 @@ impl<'a> Compact<'a> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_DEPTH, MAX_KEYS_CHECKED, is_serde_compact_object};
+
+    /// An object holding `levels - 1` arrays inside each other: `levels` containers in all.
+    fn nested_arrays(levels: usize) -> String {
+        format!("{{\"a\":{}{}}}", "[".repeat(levels - 1), "]".repeat(levels - 1))
+    }
+
+    /// `levels` objects inside each other.
+    fn nested_objects(levels: usize) -> String {
+        format!("{}{{}}{}", "{\"a\":".repeat(levels - 1), "}".repeat(levels - 1))
+    }
+
+    #[test]
+    fn a_document_deeper_than_the_limit_takes_the_parsing_way() {
+        for nested in [nested_arrays, nested_objects] {
+            assert!(is_serde_compact_object(&nested(MAX_DEPTH)));
+            assert!(!is_serde_compact_object(&nested(MAX_DEPTH + 1)));
+        }
+    }
+
+    #[test]
+    fn the_key_limit_counts_each_objects_own_keys() {
+        let object = |keys: usize| {
+            let pairs: Vec<String> = (0..keys).map(|k| format!("\"k{k}\":{k}")).collect();
+            format!("{{{}}}", pairs.join(","))
+        };
+        // Inside another object, an object has its own count, not its parents' keys too.
+        assert!(is_serde_compact_object(&format!("{{\"o\":{}}}", object(MAX_KEYS_CHECKED))));
+        assert!(!is_serde_compact_object(&format!("{{\"o\":{}}}", object(MAX_KEYS_CHECKED + 1))));
+    }
+
+    #[test]
+    fn a_raw_control_character_in_a_string_is_not_serde_jsons_form() {
+        // serde_json writes it `\u0001`; raw, copied as it is, the line would not be JSON.
+        assert!(!is_serde_compact_object("{\"a\":\"x\u{1}y\"}"));
+        assert!(is_serde_compact_object("{\"a\":\"x\\u0001y\"}"));
+    }
+
+    #[test]
+    fn a_number_without_its_digits_is_not_serde_jsons_form() {
+        for cut in ["{\"a\":1.}", "{\"a\":1e}", "{\"a\":1E+}", "{\"a\":-}", "{\"a\":01}"] {
+            assert!(!is_serde_compact_object(cut), "{cut}");
+        }
+        for whole in ["{\"a\":1.5}", "{\"a\":1e5}", "{\"a\":-0.0E-7}", "{\"a\":0}"] {
+            assert!(is_serde_compact_object(whole), "{whole}");
+        }
+    }
+}
