@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use anyhow::Result;
 use serde_json::json;
 
-use super::list::{LineSink, PagedTable};
+use super::list::{LineSink, PagedTable, in_pages_up_to};
 use super::{Output, UsageError};
 use crate::domain::human_bytes;
 use crate::domain::time::{TIME_BOUND_FORMS, format_utc, now_ms, parse_time_bound};
@@ -54,35 +54,27 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
     // A page of entries at a time (a million saves are never held), up to the limit; one entry
     // past it says whether there are more, so the cut is never silent. The store is not asked
     // for names while it reads the journal (on PostgreSQL both are one session).
-    let limit = if request.limit == 0 { usize::MAX } else { request.limit };
     let mut rows = ChangeRows::new(store);
-    let (mut shown, mut more, mut query) = (0usize, false, query);
-    loop {
-        let wanted = (limit - shown).saturating_add(1).min(PagedTable::PAGE);
-        let mut page: Vec<JournalEntry> = Vec::with_capacity(wanted);
-        store.journal(&query, &mut |entry| {
-            page.push(entry.clone());
-            Ok(page.len() < wanted)
-        })?;
-        let Some(last) = page.last() else { break };
-        query.before = Some(last.position());
-        let full = page.len() == wanted;
-        for entry in &page {
-            if shown == limit {
-                more = true;
-                break;
-            }
+    let more = in_pages_up_to(
+        request.limit,
+        |before: Option<&(i64, u64)>, wanted| {
+            let query = JournalQuery { before: before.copied(), ..query.clone() };
+            let mut page: Vec<JournalEntry> = Vec::with_capacity(wanted);
+            store.journal(&query, &mut |entry| {
+                page.push(entry.clone());
+                Ok(page.len() < wanted)
+            })?;
+            Ok(page)
+        },
+        JournalEntry::position,
+        |entry| {
             if request.json {
-                out.json(&entry_json(entry).to_string())?;
+                out.json(&entry_json(entry).to_string())
             } else {
-                rows.push(entry, &mut |line| out.line(line))?;
+                rows.push(entry, &mut |line| out.line(line))
             }
-            shown += 1;
-        }
-        if more || !full {
-            break;
-        }
-    }
+        },
+    )?;
     if !request.json {
         rows.finish(&mut |line| out.line(line))?;
     }

@@ -8,10 +8,7 @@ use unicode_width::UnicodeWidthStr;
 use super::Output;
 use crate::export;
 use crate::inert;
-use crate::store::{ListEntry, UserRecord, UserStore};
-
-/// Users read and written at a time: `list --limit 0` of a million users holds one page.
-const PAGE: usize = 1_000;
+use crate::store::{ListEntry, ListKey, UserRecord, UserStore};
 
 pub(super) fn list(
     store: &dyn UserStore,
@@ -20,43 +17,61 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
-    let limit = if limit == 0 { usize::MAX } else { limit };
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
-    let (mut shown, mut after) = (0usize, None);
-    'pages: loop {
-        // One row past the limit says whether there are more, so the cut is never silent.
-        let wanted = (limit - shown).saturating_add(1).min(PAGE);
-        let page = match search {
-            Some(query) => store.search(query, after.as_ref(), wanted)?,
-            None => store.page_after(after.as_ref(), wanted)?,
-        };
-        let Some(last) = page.last() else { break };
-        after = Some(last.key.clone());
-        let full = page.len() == wanted;
-        for entry in &page {
-            if shown == limit {
-                say_more_follow(store, search, limit)?;
-                break 'pages;
+    let more = in_pages_up_to(
+        limit,
+        |after: Option<&ListKey>, wanted| match search {
+            Some(query) => Ok(store.search(query, after, wanted)?),
+            None => Ok(store.page_after(after, wanted)?),
+        },
+        |entry| entry.key.clone(),
+        |entry| {
+            if !json {
+                return table.push(list_row(entry), &mut |line| out.line(line));
             }
-            if json {
-                let document = store.custom_data(&entry.user.id)?;
-                let record = UserRecord {
-                    user: (*entry.user).clone(),
-                    revision: entry.revision,
-                    revised_at: 0,
-                    revised_by: String::new(),
-                };
-                out.json(&export::user_line(&record, &document.text)?)?;
-            } else {
-                table.push(list_row(entry), &mut |line| out.line(line))?;
-            }
-            shown += 1;
-        }
-        if !full {
-            break;
-        }
+            let document = store.custom_data(&entry.user.id)?;
+            let record = UserRecord {
+                user: (*entry.user).clone(),
+                revision: entry.revision,
+                revised_at: 0,
+                revised_by: String::new(),
+            };
+            out.json(&export::user_line(&record, &document.text)?)
+        },
+    )?;
+    if more {
+        say_more_follow(store, search, limit)?;
     }
     if json { Ok(()) } else { table.finish(&mut |line| out.line(line)) }
+}
+
+/// Hands `emit` the items `fetch` reads, [`PagedTable::PAGE`] at a time after the cursor the
+/// last one gives (`cursor`), up to `limit` (`0`: all), so a listing of a million holds one
+/// page. One item past the limit is read to tell whether there are more: the answer.
+pub(super) fn in_pages_up_to<T, K>(
+    limit: usize,
+    mut fetch: impl FnMut(Option<&K>, usize) -> Result<Vec<T>>,
+    cursor: impl Fn(&T) -> K,
+    mut emit: impl FnMut(&T) -> Result<()>,
+) -> Result<bool> {
+    let limit = if limit == 0 { usize::MAX } else { limit };
+    let (mut shown, mut after) = (0usize, None);
+    loop {
+        let wanted = (limit - shown).saturating_add(1).min(PagedTable::PAGE);
+        let page = fetch(after.as_ref(), wanted)?;
+        let Some(last) = page.last() else { return Ok(false) };
+        after = Some(cursor(last));
+        for item in &page {
+            if shown == limit {
+                return Ok(true);
+            }
+            emit(item)?;
+            shown += 1;
+        }
+        if page.len() < wanted {
+            return Ok(false);
+        }
+    }
 }
 
 fn list_row(entry: &ListEntry) -> Vec<String> {
@@ -109,7 +124,7 @@ pub(super) struct PagedTable<'a> {
 pub(super) type LineSink<'o> = dyn FnMut(&str) -> Result<()> + 'o;
 
 impl<'a> PagedTable<'a> {
-    /// Rows held before they are written.
+    /// Rows held before they are written, and items `in_pages_up_to` reads at a time.
     pub(super) const PAGE: usize = 1_000;
 
     pub(super) fn new(headers: &'a [&'a str]) -> Self {
