@@ -124,14 +124,7 @@ fn the_checker_thread_frees_what_it_is_sent_and_goes_on_checking() {
     checker.discard(document);
     checker.submit(7, r#"{"b": 2}"#.into(), limits);
     checker.send_held();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let answer = loop {
-        if let Some(answer) = checker.try_recv() {
-            break answer;
-        }
-        assert!(std::time::Instant::now() < deadline, "no answer after a discard");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    };
+    let answer = next_answer(&checker);
     assert!(matches!(answer, Action::Checked { generation: 7, result: Ok(_), .. }), "{answer:?}");
 }
 
@@ -154,6 +147,24 @@ fn an_edit_of_the_same_length_is_a_change_and_undoing_it_is_none() {
     assert!(editor.is_modified(), "same length, other text");
 }
 
+/// The checker's next answer, waited for (at most 10 s).
+fn next_answer(checker: &custodian::tui::check::Checker) -> Action {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(answer) = checker.try_recv() {
+            return answer;
+        }
+        assert!(std::time::Instant::now() < deadline, "no answer from the checker");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The nice value in a `/proc/…/stat` line: after the name in parentheses, state is field 3
+/// and nice field 19.
+fn nice_in_stat(stat: &str) -> Option<i64> {
+    stat[stat.rfind(')')? + 2..].split_whitespace().nth(16)?.parse().ok()
+}
+
 /// The nice value of each thread of this process named `name` (field 19 of its stat line).
 fn nice_of_threads_named(name: &str) -> Vec<i64> {
     let tasks = std::fs::read_dir("/proc/self/task").unwrap();
@@ -162,10 +173,7 @@ fn nice_of_threads_named(name: &str) -> Vec<i64> {
             let task = task.ok()?.path();
             let comm = std::fs::read_to_string(task.join("comm")).ok()?;
             (comm.trim() == name).then_some(())?;
-            let stat = std::fs::read_to_string(task.join("stat")).ok()?;
-            // After the name in parentheses: state is field 3, nice field 19.
-            let after_name = &stat[stat.rfind(')')? + 2..];
-            after_name.split_whitespace().nth(16)?.parse().ok()
+            nice_in_stat(&std::fs::read_to_string(task.join("stat")).ok()?)
         })
         .collect()
 }
@@ -176,16 +184,11 @@ fn the_checker_thread_gives_way_to_the_screens_thread() {
     // Its first act is to lower its priority; a check answered means it has.
     checker.submit(1, "{}".into(), custodian::domain::Limits::default());
     checker.send_held();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while checker.try_recv().is_none() {
-        assert!(std::time::Instant::now() < deadline, "no answer");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    next_answer(&checker);
     let nice = nice_of_threads_named("check");
     assert!(!nice.is_empty() && nice.iter().all(|&n| n == 10), "{nice:?}");
-    let own = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let own_nice = own[own.rfind(')').unwrap() + 2..].split_whitespace().nth(16).unwrap().to_owned();
-    assert_eq!(own_nice, "0", "only the checker's thread gives way");
+    let own = nice_in_stat(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
+    assert_eq!(own, Some(0), "only the checker's thread gives way");
 }
 
 #[test]
@@ -198,14 +201,7 @@ fn a_check_is_held_until_the_frame_is_out_and_only_the_newest_text_goes() {
     assert!(checker.try_recv().is_none(), "nothing is checked before send_held");
     checker.send_held();
     checker.send_held();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let answer = loop {
-        if let Some(answer) = checker.try_recv() {
-            break answer;
-        }
-        assert!(std::time::Instant::now() < deadline, "no answer");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    };
+    let answer = next_answer(&checker);
     assert!(matches!(answer, Action::Checked { generation: 2, result: Ok(_), .. }), "{answer:?}");
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(checker.try_recv().is_none(), "the replaced text is never checked");
