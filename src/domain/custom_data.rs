@@ -216,11 +216,13 @@ impl CustomData {
 }
 
 /// The canonical (pretty) text of a document kept compact by the store: laid out without a
-/// parse when it is serde_json's compact form of an object (what the store writes), parsed and
-/// printed otherwise. Text that is not an object (a damaged record) is returned as it is, so it
-/// can still be seen and repaired.
+/// parse when it is proven to be serde_json's compact form of an object (what the store
+/// writes; the proof export uses to copy it), parsed and printed otherwise. Text that is not
+/// an object (a damaged record) is returned as it is, so it can still be seen and repaired.
 pub fn canonical_from_compact(compact: &str) -> String {
-    if let Some(pretty) = super::layout_compact::pretty_from_compact(compact) {
+    if super::user_json::is_serde_compact_object(compact)
+        && let Some(pretty) = super::layout_compact::pretty_from_compact(compact)
+    {
         return pretty;
     }
     match parse_object(compact) {

@@ -7,8 +7,8 @@
 /// The pretty text of `compact`, serde_json's compact form of an object, exactly as
 /// `serde_json::to_string_pretty` prints its value. `None` for any other text (layout outside
 /// a string, brackets that do not pair, not one object, a cut string or escape): the caller
-/// parses that instead. Tokens between the brackets are copied, not checked: the stored text
-/// was checked when it was saved.
+/// parses that instead. Tokens between the brackets are copied, not checked: callers first
+/// prove the text is that form (`user_json::is_serde_compact_object`).
 pub fn pretty_from_compact(compact: &str) -> Option<String> {
     let bytes = compact.as_bytes();
     if bytes.first() != Some(&b'{') {
