@@ -56,6 +56,18 @@ fn payload_text(info: &PanicHookInfo<'_>) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Panics again, on this thread, with what a panic contained on another thread said: a
+/// [`catch`] around this call gets it as it was (a damaged file stays a damaged file, not a
+/// panic of custodian's own).
+pub fn resume(panicked: Panicked) -> ! {
+    if CONTAINED.with(Cell::get) {
+        CAUGHT.with(|c| *c.borrow_mut() = Some(panicked.clone()));
+        // Not `panic!`: the hook would take this line for the panic's place.
+        panic::resume_unwind(Box::new(panicked.message))
+    }
+    panic!("{panicked}")
+}
+
 /// Replaces the default panic output (message, location, backtrace hint) with one line.
 pub fn install_hook() {
     panic::set_hook(Box::new(|info| {

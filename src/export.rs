@@ -10,6 +10,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 
+use crate::sorted_runs::{Runs, Spill};
 use crate::store::{StoreError, UserRecord, UserStore};
 use crate::{crash, database};
 
@@ -30,12 +31,77 @@ fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Resul
 
 /// Every user as a JSON line, in list order, handed to `sink`; returns how many.
 pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
+    let spill_dirs: Vec<PathBuf> = store.any_order_spill_dir().into_iter().collect();
+    lines_in_list_order(store, &spill_dirs, &mut |line| {
+        sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
+    })
+}
+
+/// How many bytes of lines a sort into list order holds in memory before it spills a run.
+const SORT_BUDGET: usize = 16 * 1024 * 1024;
+
+/// Every user's line (no newline) in list order, handed to `emit`; returns how many.
+///
+/// A store that reads faster in its own order (redb: a pass over its tables instead of two
+/// lookups by id per user) is read that way and the lines are sorted into list order through
+/// runs spilled to an unnamed file in the first of `spill_dirs` where one can be made.
+/// Nothing is emitted before the last user is read, so when no spill file can be made or
+/// written (a read-only or full file system) the users are read again in list order: slower,
+/// the same bytes.
+fn lines_in_list_order(
+    store: &dyn UserStore,
+    spill_dirs: &[PathBuf],
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<u64> {
+    if store.any_order_spill_dir().is_some()
+        && let Some(spill) = spill_dirs.iter().find_map(|dir| Spill::new(dir).ok())
+        && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, emit)?
+    {
+        return Ok(count);
+    }
     let mut line = Vec::with_capacity(4096);
     each_user(store, &mut |record, text| {
         line.clear();
         push_line(&mut line, record, text)?;
-        sink(std::str::from_utf8(&line).context("an export line is not UTF-8")?)
+        emit(&line)
     })
+}
+
+/// [`lines_in_list_order`] through a sort: `None` when the spill file failed before anything
+/// was emitted.
+fn sorted_lines(
+    store: &dyn UserStore,
+    mut spill: Spill,
+    budget: usize,
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<Option<u64>> {
+    let mut runs = Runs::new(budget);
+    let mut line = Vec::with_capacity(4096);
+    let mut failure = None;
+    let mut spill_failed = false;
+    let read = store.for_each_user_in_any_order(&mut |key, record, text| {
+        line.clear();
+        let placed = push_line(&mut line, record, text).map(|()| runs.defer(&mut spill, key, &line, b""));
+        match placed {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(_)) => spill_failed = true,
+            Err(e) => failure = Some(e),
+        }
+        Err(StoreError::Database("export stopped".into()))
+    });
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if spill_failed {
+        return Ok(None);
+    }
+    read?;
+    let mut count = 0;
+    runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
+        count += 1;
+        emit(&entry.value)
+    })?;
+    Ok(Some(count))
 }
 
 /// Calls `visit` for every user in list order; returns how many. The store stops at the
@@ -100,9 +166,13 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnM
     // Large writes: a million users are 630 MB.
     let mut writer = io::BufWriter::with_capacity(CHUNK, file);
     // redb may panic on a damaged file: the temporary file goes, the editor stays up.
+    // The sort into list order spills beside the export (that directory takes a new file)
+    // or else beside the database.
+    let spill_dirs: Vec<PathBuf> = std::iter::once(dir.clone()).chain(store.any_order_spill_dir()).collect();
     let count = crash::catch(|| {
         write_chunks(
             store,
+            &spill_dirs,
             &mut |chunk| writer.write_all(chunk).with_context(|| format!("cannot write {shown}")),
             written,
         )
@@ -127,6 +197,7 @@ const CHUNK: usize = 1024 * 1024;
 /// stays the same whatever the number of users). Returns how many users were written.
 fn write_chunks(
     store: &dyn UserStore,
+    spill_dirs: &[PathBuf],
     write: &mut dyn FnMut(&[u8]) -> Result<()>,
     written: &mut dyn FnMut(u64),
 ) -> Result<u64> {
@@ -136,7 +207,8 @@ fn write_chunks(
         // redb may panic on a damaged file: contained on that thread too, so it reads as the
         // one-line "damaged" error, not as a crash.
         let reader = scope.spawn(move || {
-            crash::catch(move || read_into_chunks(store, &full, &empty)).map_err(anyhow::Error::from)?
+            crash::catch(move || read_into_chunks(store, spill_dirs, &full, &empty))
+                .map_err(anyhow::Error::from)?
         });
         let mut wrote = Ok(());
         for (mut chunk, lines) in filled {
@@ -160,14 +232,15 @@ fn write_chunks(
 /// chunk sent on (`empty` hands back written ones to fill again).
 fn read_into_chunks(
     store: &dyn UserStore,
+    spill_dirs: &[PathBuf],
     full: &mpsc::SyncSender<(Vec<u8>, u64)>,
     empty: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<u64> {
     let stopped = |_| anyhow::anyhow!("the export's writer stopped");
     let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut lines: u64 = 0;
-    let count = each_user(store, &mut |record, text| {
-        push_line(&mut chunk, record, text)?;
+    let count = lines_in_list_order(store, spill_dirs, &mut |line| {
+        chunk.extend_from_slice(line);
         chunk.push(b'\n');
         lines += 1;
         if chunk.len() >= CHUNK {
@@ -266,6 +339,90 @@ mod tests {
         assert!(error.to_string().contains("appeared while exporting"), "{error}");
         assert_eq!(fs::read_to_string(&target).expect("read"), "theirs\n");
         assert!(!temporary.exists(), "the temporary file was left behind");
+    }
+
+    /// A store of `users` users with every kind of handle the list orders by: usernames in
+    /// mixed case and script, an email or a phone alone, nothing but the id.
+    fn store_of_many_handles(dir: &Path, users: usize) -> crate::store::RedbStore {
+        use crate::domain::Limits;
+        use crate::domain::import::ImportReader;
+        use crate::store::{Author, ImportMode, OpenOptions, RedbStore};
+        let store = RedbStore::create(&dir.join("users.redb"), OpenOptions::default()).expect("create");
+        let lines: String = (0..users)
+            .map(|n| {
+                let handle = match n % 5 {
+                    // Lower-cased, the same handle as the next user but one: the id decides.
+                    0 if n % 10 == 0 => format!("\"username\":\"mail{}@x.org\"", n + 2),
+                    0 => format!("\"username\":\"User{}\"", n * 7919 % 100_003),
+                    1 => format!("\"username\":\"ärger{n}\",\"primaryEmail\":\"Z{n}@x.org\""),
+                    2 => format!("\"primaryEmail\":\"Mail{n}@x.org\""),
+                    3 => format!("\"primaryPhone\":\"+1 555 {n:04}\""),
+                    _ => "\"name\":\"only an id\"".to_owned(),
+                };
+                format!(
+                    "{{\"id\":\"u{n:05}\",{handle},\"customData\":{{\"n\":{n},\"pad\":\"{}\"}}}}\n",
+                    "x".repeat(n % 40)
+                )
+            })
+            .collect();
+        let mut reader =
+            ImportReader::new(lines.as_bytes(), Limits::default(), 1_700_000_000_000).expect("reader");
+        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
+        store
+    }
+
+    /// Every line as the list-order walk makes them, each with its newline.
+    fn lines_read_in_list_order(store: &dyn UserStore) -> Vec<u8> {
+        let mut out = Vec::new();
+        each_user(store, &mut |record, text| {
+            push_line(&mut out, record, text)?;
+            out.push(b'\n');
+            Ok(())
+        })
+        .expect("walk");
+        out
+    }
+
+    #[test]
+    fn lines_sorted_through_many_spilled_runs_are_the_list_orders_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_of_many_handles(dir.path(), 3000);
+        let expected = lines_read_in_list_order(&store);
+        let spill_dir = tempfile::tempdir().expect("spill dir");
+        // 8 KiB runs: dozens of them, merged; and one budget that holds everything.
+        for budget in [8 * 1024, SORT_BUDGET] {
+            let mut out = Vec::new();
+            let spill = Spill::new(spill_dir.path()).expect("spill file");
+            let count = sorted_lines(&store, spill, budget, &mut |line| {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+                Ok(())
+            })
+            .expect("sorted")
+            .expect("the spill file worked");
+            assert_eq!(count, 3000);
+            assert!(out == expected, "budget {budget}: the lines differ from the list order's");
+        }
+        // The spill file had no name: nothing is left beside it.
+        assert_eq!(fs::read_dir(spill_dir.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn where_no_spill_file_can_be_made_the_users_are_read_in_list_order_with_the_same_lines() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_of_many_handles(dir.path(), 200);
+        let expected = lines_read_in_list_order(&store);
+        // `/proc` takes no file, not even root's; the second directory does not exist.
+        let nowhere = [PathBuf::from("/proc"), dir.path().join("gone")];
+        let mut out = Vec::new();
+        let count = lines_in_list_order(&store, &nowhere, &mut |line| {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            Ok(())
+        })
+        .expect("export");
+        assert_eq!(count, 200);
+        assert!(out == expected, "the fallback's lines differ");
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod inert;
 pub mod key_file;
 pub mod location;
 pub mod log;
+pub mod sorted_runs;
 pub mod store;
 pub mod tui;

@@ -479,6 +479,39 @@ fn visits_every_user_in_list_order_with_their_custom_data(f: &mut Fixture) {
     assert_eq!(u6.1["note"], "needle-in-data");
 }
 
+/// The any-order read gives the same users, records and documents as the list-order walk,
+/// and its keys, sorted byte by byte, are that walk's order (what an export relies on when it
+/// sorts them itself); every key differs.
+fn visits_every_user_in_any_order_with_keys_that_sort_into_list_order(f: &mut Fixture) {
+    let mut in_order = Vec::new();
+    f.store()
+        .for_each_user(&mut |record, text| {
+            in_order.push((record.clone(), text.to_owned()));
+            Ok(())
+        })
+        .expect("walk");
+    let mut keyed = Vec::new();
+    f.store()
+        .for_each_user_in_any_order(&mut |key, record, text| {
+            keyed.push((key.to_vec(), record.clone(), text.to_owned()));
+            Ok(())
+        })
+        .expect("walk in any order");
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(keyed.windows(2).all(|pair| pair[0].0 != pair[1].0), "keys repeat");
+    let sorted: Vec<_> = keyed.into_iter().map(|(_, record, text)| (record, text)).collect();
+    assert_eq!(sorted, in_order);
+    assert_eq!(in_order.len(), 12);
+    // A visitor's error stops the walk and comes back as it was.
+    let mut visited = 0;
+    let stopped = f.store().for_each_user_in_any_order(&mut |_, _, _| {
+        visited += 1;
+        Err(StoreError::Database("stop here".into()))
+    });
+    assert!(matches!(stopped, Err(StoreError::Database(message)) if message == "stop here"));
+    assert_eq!(visited, 1);
+}
+
 fn counts_few_users_exactly(f: &mut Fixture) {
     let store = f.store();
     assert_eq!(store.user_count().expect("count"), UserCount { users: 12, exact: true });
@@ -570,6 +603,7 @@ conformance!(
     an_unchanged_document_is_not_a_new_revision,
     a_read_only_store_reads_and_refuses_every_write,
     visits_every_user_in_list_order_with_their_custom_data,
+    visits_every_user_in_any_order_with_keys_that_sort_into_list_order,
     counts_few_users_exactly,
     a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written,
     the_schema_is_stored_with_every_change_kept_in_its_history,

@@ -22,4 +22,4 @@ pub mod user_ref;
 mod value_path;
 
 pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
-pub use user::{User, UserFieldError};
+pub use user::{LogtoFields, User, UserFieldError};

@@ -30,9 +30,15 @@ pub use records::{
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 pub(crate) use search_steps::{SEARCH_STEP, search_by_steps};
 
+use std::path::PathBuf;
+
 use crate::domain::CustomData;
 pub use crate::domain::import::{NewUser, RecordError};
 pub use crate::domain::user_ref::{UserField, UserMatch, UserRef};
+
+/// What [`UserStore::for_each_user_in_any_order`] calls with each user: their key in list
+/// order, record and stored (compact) customData.
+pub type KeyedVisit<'a> = dyn FnMut(&[u8], &UserRecord, &str) -> Result<(), StoreError> + 'a;
 
 /// A user's customData revision: 1 when created, +1 on every save that changes it.
 pub type Revision = u64;
@@ -157,6 +163,25 @@ pub trait UserStore: Send + Sync {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// `Some` when [`UserStore::for_each_user_in_any_order`] reads the users faster than
+    /// [`UserStore::for_each_user`] does in list order, enough to pay for sorting them
+    /// afterwards (an export at a million users): the directory where that sort may spill
+    /// (the database's own, on the disk that holds the users already; `/tmp` may be memory).
+    /// Provided: `None`, list order is as fast.
+    fn any_order_spill_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    /// Calls `visit` for every user with their customData, from one snapshot, in the order
+    /// the store reads fastest; with each user comes a key that puts the users in list order
+    /// when sorted byte by byte (every key different). Provided: list order itself, each key
+    /// the user's place in it.
+    fn for_each_user_in_any_order(&self, visit: &mut KeyedVisit<'_>) -> Result<(), StoreError> {
+        let mut place: u64 = 0;
+        self.for_each_user(&mut |record, text| {
+            place += 1;
+            visit(&place.to_be_bytes(), record, text)
+        })
+    }
 
     /// Connects again after the connection was lost ([`StoreError::ConnectionLost`]), with
     /// the same server, role, tenant and settings; a store whose connection is fine is left as

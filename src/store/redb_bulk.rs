@@ -1,5 +1,5 @@
 //! A bulk load into an empty database: each new user's rows go into their tables in key
-//! order where they come in it, the rest through sorted runs (`runs.rs`) merged at the end.
+//! order where they come in it, the rest through sorted runs ([`crate::sorted_runs`]) merged at the end.
 
 use std::io;
 use std::path::Path;
@@ -15,11 +15,7 @@ use crate::domain::user_json::write_sparse;
 use crate::domain::{CustomData, User};
 use crate::store::{Author, BatchId, NewUser, RecordError, StoreError};
 
-#[path = "redb_bulk/runs.rs"]
-mod runs;
-#[cfg(test)]
-use runs::PROBATION;
-use runs::{Runs, Spill};
+use crate::sorted_runs::{Runs, Spill};
 
 /// What may stop a bulk load: the spill file, or the store (a repeated id or name, redb).
 pub(super) enum Stop {

@@ -10,6 +10,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use redb::{
@@ -37,9 +38,9 @@ use super::redb_search::{
 };
 use super::{
     Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery,
-    ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep, Seek, Selection,
-    StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord, UserRef,
-    UserStore,
+    KeyedVisit, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep,
+    Seek, Selection, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord,
+    UserRef, UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]
@@ -50,7 +51,7 @@ use crate::domain::custom_data::canonical_from_compact;
 use crate::domain::filter::{Filter, search_text};
 use crate::domain::fold;
 use crate::domain::time::now_ms;
-use crate::domain::{CustomData, User};
+use crate::domain::{CustomData, LogtoFields, User};
 
 use errors::{DAMAGED, open_error};
 pub use tables::SCHEMA_VERSION;

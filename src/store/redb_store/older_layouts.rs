@@ -40,7 +40,7 @@ impl RedbStore {
             // by a profile field is not looked for in customData (each user is a hit once).
             let mut record = None;
             if filter.may_occur_in_json(json) {
-                let parsed = StoredUser::parse(id, json)?.into_record()?;
+                let parsed = StoredUser::read_record(id, json)?;
                 if filter.in_user(&parsed.user) {
                     record = Some(parsed);
                 }
@@ -51,7 +51,7 @@ impl RedbStore {
                     if !document_matches(filter, id, &stored_document(&custom_data, id)?)? {
                         continue;
                     }
-                    StoredUser::parse(id, json)?.into_record()?
+                    StoredUser::read_record(id, json)?
                 }
             };
             step.hits.push(ListEntry {
@@ -124,7 +124,7 @@ impl RedbStore {
             }
             for item in users.range::<&str>(..)? {
                 let (id, json) = item?;
-                let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                let record = StoredUser::read_record(id.value(), json.value())?;
                 let slot = match field {
                     UserField::Username => 0,
                     UserField::Email => 1,

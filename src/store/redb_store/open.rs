@@ -225,7 +225,7 @@ impl RedbStore {
                     let custom_data = tx.open_table(CUSTOM_DATA)?;
                     for item in users.range::<&str>(..)? {
                         let (id, json) = item?;
-                        let record = StoredUser::parse(id.value(), json.value())?.into_record()?;
+                        let record = StoredUser::read_record(id.value(), json.value())?;
                         let document = stored_document(&custom_data, id.value())?;
                         texts.push(search_entry(&record.user, &document)?);
                         for ((_, key), keys) in unique_fields(&record.user).into_iter().zip(keys.iter_mut()) {

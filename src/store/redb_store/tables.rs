@@ -99,6 +99,17 @@ impl StoredUser {
             .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))
     }
 
+    /// The record of the users-table entry `json`: what every list row, search hit and export
+    /// step decodes. The user's fields are taken apart as they are read (no map of them built
+    /// and then emptied field by field), the same user [`StoredUser::into_record`] makes.
+    pub(super) fn read_record(id: &str, json: &str) -> Result<UserRecord, StoreError> {
+        let stored: StoredUserFields = serde_json::from_str(json)
+            .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
+        let (user, _) = User::from_fields(stored.user, 0)
+            .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
+        Ok(UserRecord { user, revision: stored.rev, revised_at: stored.rev_at, revised_by: stored.rev_by })
+    }
+
     pub(super) fn to_json(&self) -> String {
         // A struct of strings, numbers and a Map always serialises.
         serde_json::to_string(self).unwrap_or_default()
@@ -115,6 +126,17 @@ impl StoredUser {
             .map_err(|e| StoreError::Database(format!("damaged user record: {e}")))?;
         Ok(UserRecord { user, revision: self.rev, revised_at: self.rev_at, revised_by: self.rev_by })
     }
+}
+
+/// [`StoredUser`] as [`StoredUser::read_record`] reads it.
+#[derive(Deserialize)]
+struct StoredUserFields {
+    rev: u64,
+    #[serde(rename = "revAt")]
+    rev_at: i64,
+    #[serde(rename = "revBy")]
+    rev_by: String,
+    user: LogtoFields,
 }
 
 pub(super) fn list_key(user: &User) -> String {

@@ -35,7 +35,7 @@ impl UserStore for RedbStore {
             let key = item?.0.value().to_owned();
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
-            let record = StoredUser::parse(id, json.value())?.into_record()?;
+            let record = StoredUser::read_record(id, json.value())?;
             out.push(ListEntry { key: ListKey(key), user: Box::new(record.user), revision: record.revision });
         }
         if backwards {
@@ -76,7 +76,7 @@ impl UserStore for RedbStore {
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(json) = users.get(id.as_str())? else { continue };
-            let record = StoredUser::parse(&id, json.value())?.into_record()?;
+            let record = StoredUser::read_record(&id, json.value())?;
             entries.push(ListEntry {
                 key: ListKey(list_key(&record.user)),
                 user: Box::new(record.user),
@@ -120,7 +120,7 @@ impl UserStore for RedbStore {
         for key in found.hits {
             let id = id_of_list_key(&key);
             let Some(json) = users.get(id)? else { continue };
-            let record = StoredUser::parse(id, json.value())?.into_record()?;
+            let record = StoredUser::read_record(id, json.value())?;
             step.hits.push(ListEntry {
                 key: ListKey(key),
                 user: Box::new(record.user),
@@ -158,7 +158,7 @@ impl UserStore for RedbStore {
         let tx = self.read()?;
         let users = tx.open_table(USERS)?;
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
-        StoredUser::parse(id, json.value())?.into_record()
+        StoredUser::read_record(id, json.value())
     }
 
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
@@ -324,9 +324,85 @@ impl UserStore for RedbStore {
             let (key, ()) = (item?.0, ());
             let id = id_of_list_key(key.value()).to_owned();
             let Some(json) = users.get(id.as_str())? else { continue };
-            let record = StoredUser::parse(&id, json.value())?.into_record()?;
+            let record = StoredUser::read_record(&id, json.value())?;
             let text = stored_document(&custom_data, &id)?;
             visit(&record, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Yes: in list order each user is two lookups by id, a random page each (1M users: ~8 s
+    /// of the export's 13 s went to redb's page reads); in id order both tables are read
+    /// front to back together, a page once (0.7 s).
+    fn any_order_spill_dir(&self) -> Option<PathBuf> {
+        let dir = self.path.parent().filter(|dir| !dir.as_os_str().is_empty());
+        Some(dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf))
+    }
+
+    /// `users` and `custom_data` read together in id order (both are keyed by id): a merge
+    /// join, on a thread of its own that also decodes the users (half of an export's work:
+    /// 1M users in 5–6 s instead of 13 s); `visit` is called on this one. The key is the
+    /// user's list key, as [`LIST_ORDER`] has it.
+    fn for_each_user_in_any_order(&self, visit: &mut KeyedVisit<'_>) -> Result<(), StoreError> {
+        let (full, filled) = mpsc::sync_channel::<Vec<Decoded>>(4);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || crash::catch(move || self.decode_in_id_order(&full)));
+            let mut visited = Ok(());
+            'batches: for batch in &filled {
+                for (record, text) in &batch {
+                    // Made here: the reading thread is the busier one.
+                    visited = visit(list_key(&record.user).as_bytes(), record, text);
+                    if visited.is_err() {
+                        break 'batches;
+                    }
+                }
+            }
+            // A visitor that stopped hangs up here first, so the reader stops at its next batch.
+            drop(filled);
+            let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let read = read.unwrap_or_else(|panicked| crash::resume(panicked));
+            visited?;
+            read
+        })
+    }
+}
+
+/// A user as [`RedbStore::decode_in_id_order`] hands it over: record and customData.
+type Decoded = (UserRecord, String);
+
+impl RedbStore {
+    /// Every user decoded in id order, in batches to `batches`; stops early, without an
+    /// error, when the receiver hangs up.
+    fn decode_in_id_order(&self, batches: &mpsc::SyncSender<Vec<Decoded>>) -> Result<(), StoreError> {
+        const BATCH: usize = 512;
+        let tx = self.read()?;
+        let users = tx.open_table(USERS)?;
+        let custom_data = tx.open_table(CUSTOM_DATA)?;
+        let mut documents = custom_data.range::<&str>(..)?;
+        let mut document = documents.next().transpose()?;
+        let mut batch = Vec::with_capacity(BATCH);
+        for item in users.range::<&str>(..)? {
+            let (id, json) = item?;
+            let id = id.value();
+            // Documents without a user are passed over; a user without one has the empty
+            // document (as `stored_document` reads it).
+            while document.as_ref().is_some_and(|(key, _)| key.value() < id) {
+                document = documents.next().transpose()?;
+            }
+            let text = match &document {
+                Some((key, text)) if key.value() == id => text.value(),
+                _ => EMPTY_DOCUMENT,
+            };
+            let record = StoredUser::read_record(id, json.value())?;
+            batch.push((record, text.to_owned()));
+            if batch.len() == BATCH
+                && batches.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+            {
+                return Ok(());
+            }
+        }
+        if !batch.is_empty() {
+            let _ = batches.send(batch);
         }
         Ok(())
     }

@@ -93,7 +93,7 @@ impl<'tx> WriteTables<'tx> {
                 let Some(json) = self.users.get(id)? else { continue };
                 let json = json.value();
                 let by_profile = filter.may_occur_in_json(json)
-                    && filter.in_user(&StoredUser::parse(id, json)?.into_record()?.user);
+                    && filter.in_user(&StoredUser::read_record(id, json)?.user);
                 if !by_profile && !document_matches(filter, id, &stored_document(&self.custom_data, id)?)? {
                     continue;
                 }

@@ -1,13 +1,16 @@
-//! Sorted runs for a bulk load: entries a table cannot take in key order as they come are
-//! gathered in memory up to a budget, sorted, and spilled to an unnamed temporary file beside
-//! the database; at the end the runs are merged and handed over in key order. A B-tree fed in
-//! key order only ever appends to its last leaf (redb packs such leaves full), where the same
-//! entries in arrival order touch a random leaf each — evicted, written and read back again
-//! and again once the table outgrows the cache.
+//! Sorted runs: entries that do not come in key order are gathered in memory up to a budget,
+//! sorted, and spilled to an unnamed temporary file; at the end the runs are merged and handed
+//! over in key order.
+//!
+//! A bulk load feeds its tables this way: a B-tree fed in key order only ever appends to its
+//! last leaf (redb packs such leaves full), where the same entries in arrival order touch a
+//! random leaf each — evicted, written and read back again and again once the table outgrows
+//! the cache. An export sorts its lines into list order this way: the users read in the
+//! order they are stored, one pass, instead of a lookup by id for each in list order.
 //!
 //! Memory: the budget per table plus one read buffer per run while merging. Disk: about the
 //! size of what is spilled, in a file that is never linked into the directory (or unlinked at
-//! once) and that goes when the import ends, whichever way.
+//! once) and that goes when the work ends, whichever way.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -18,7 +21,7 @@ use std::path::Path;
 
 /// An entry of a run: key, value, and a note (the record's origin and what an error about it
 /// must say) that the table does not store.
-pub(super) struct Entry {
+pub struct Entry {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
     pub note: Vec<u8>,
@@ -39,13 +42,13 @@ enum Mode {
 }
 
 /// How many entries decide a table's [`Mode`].
-pub(super) const PROBATION: usize = 1024;
+pub const PROBATION: usize = 1024;
 
 /// Puts an entry into its table now: (key, value, note, the key put in before it).
-pub(super) type Insert<'a, E> = dyn FnMut(&[u8], &[u8], &[u8], Option<&[u8]>) -> Result<(), E> + 'a;
+pub type Insert<'a, E> = dyn FnMut(&[u8], &[u8], &[u8], Option<&[u8]>) -> Result<(), E> + 'a;
 
 /// The entries of one table that did not arrive in key order.
-pub(super) struct Runs {
+pub struct Runs {
     /// Entries encoded as `[key len u32][value len u32][note len u32][key][value][note]`.
     arena: Vec<u8>,
     /// Where each entry of `arena` starts.
@@ -61,7 +64,7 @@ pub(super) struct Runs {
 }
 
 /// The spill file shared by every table's runs: unnamed, private, gone with the process.
-pub(super) struct Spill {
+pub struct Spill {
     file: BufWriter<File>,
     length: u64,
 }
@@ -79,7 +82,7 @@ impl Spill {
             .open(dir)
             .or_else(|_| {
                 let path =
-                    dir.join(format!(".custodian-import-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+                    dir.join(format!(".custodian-spill-{}-{:08x}", std::process::id(), fastrand::u32(..)));
                 let file = fs::OpenOptions::new()
                     .read(true)
                     .write(true)
@@ -100,7 +103,7 @@ impl Spill {
     }
 
     /// Bytes spilled so far.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.length
     }
 }
@@ -368,5 +371,87 @@ impl RunReader {
             file.read_exact_at(&mut self.buffer[have..], self.next)?;
             self.next += wanted as u64;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merged(runs: Runs, spill: &mut Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        runs.merge::<io::Error>(spill, &mut |entry| {
+            out.push((entry.key, entry.note));
+            Ok(())
+        })
+        .expect("merge");
+        out
+    }
+
+    #[test]
+    fn entries_come_back_in_key_order_whatever_the_budget_with_repeats_in_arrival_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys: Vec<u32> = (0..5000u32).map(|n| n.wrapping_mul(2_654_435_761) % 1000).collect();
+        for budget in [64, 1000, 1 << 20] {
+            let mut spill = Spill::new(dir.path()).expect("spill file");
+            let mut runs = Runs::new(budget);
+            for (arrival, key) in keys.iter().enumerate() {
+                let key = format!("{key:04}");
+                runs.defer(&mut spill, key.as_bytes(), b"v", arrival.to_string().as_bytes()).expect("defer");
+            }
+            let out = merged(runs, &mut spill);
+            assert_eq!(out.len(), keys.len());
+            for pair in out.windows(2) {
+                let arrival = |note: &[u8]| String::from_utf8_lossy(note).parse::<usize>().expect("number");
+                assert!(
+                    pair[0].0 < pair[1].0
+                        || (pair[0].0 == pair[1].0 && arrival(&pair[0].1) < arrival(&pair[1].1)),
+                    "budget {budget}"
+                );
+            }
+        }
+        // Nothing is left in the directory: the file has no name.
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn input_in_key_order_goes_straight_in_and_input_out_of_it_waits_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        // In order for the whole probation: straight in, with the key before each; later
+        // keys out of order wait for the merge.
+        let mut runs = Runs::new(1 << 20);
+        let mut direct = Vec::new();
+        let mut keys: Vec<String> = (0..PROBATION + 10).map(|n| format!("k{n:06}")).collect();
+        keys.insert(PROBATION + 3, "a".to_owned());
+        keys.insert(PROBATION + 5, format!("k{:06}", PROBATION + 4));
+        for key in &keys {
+            runs.place::<io::Error>(&mut spill, key.as_bytes(), b"", b"", &mut |key, _, _, previous| {
+                direct.push((
+                    String::from_utf8_lossy(key).into_owned(),
+                    previous.map(|p| String::from_utf8_lossy(p).into_owned()),
+                ));
+                Ok(())
+            })
+            .expect("place");
+        }
+        assert_eq!(direct.len(), PROBATION + 10);
+        assert_eq!(direct[1], ("k000001".to_owned(), Some("k000000".to_owned())));
+        let waiting: Vec<_> = merged(runs, &mut spill)
+            .into_iter()
+            .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+            .collect();
+        assert_eq!(waiting, ["a".to_owned(), format!("k{:06}", PROBATION + 4)]);
+        // Out of order at once: nothing goes in before the merge.
+        let mut runs = Runs::new(1 << 20);
+        for key in
+            ["b", "a", "c", "d"].iter().chain(keys.iter().map(String::as_str).collect::<Vec<_>>().iter())
+        {
+            runs.place::<io::Error>(&mut spill, key.as_bytes(), b"", b"", &mut |_, _, _, _| {
+                panic!("put in directly")
+            })
+            .expect("place");
+        }
+        assert_eq!(merged(runs, &mut spill).len(), keys.len() + 4);
     }
 }
