@@ -17,6 +17,16 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
+    super::unless_closed(list_in_pages(store, search, limit, json, out))
+}
+
+fn list_in_pages(
+    store: &dyn UserStore,
+    search: Option<&str>,
+    limit: usize,
+    json: bool,
+    out: &mut Output,
+) -> Result<()> {
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
     let more = in_pages_up_to(
         limit,
@@ -27,7 +37,7 @@ pub(super) fn list(
         |entry| entry.key.clone(),
         |entry| {
             if !json {
-                return table.push(list_row(entry), &mut |line| out.line(line));
+                return table.push(list_row(entry), &mut |line| out.streamed_line(line));
             }
             let document = store.custom_data(&entry.user.id)?;
             let record = UserRecord {
@@ -36,7 +46,7 @@ pub(super) fn list(
                 revised_at: 0,
                 revised_by: String::new(),
             };
-            out.json(&export::user_line(&record, &document.text)?)
+            out.streamed_json(&export::user_line(&record, &document.text)?)
         },
     )?;
     if more {
@@ -183,7 +193,64 @@ pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
     use super::PagedTable;
+    use crate::cli::Output;
+
+    /// Standard output whose reader went away after `open_for` bytes: it counts the writes
+    /// tried after that.
+    struct ClosingPipe {
+        open_for: usize,
+        written: usize,
+        tried_after_closing: Arc<Mutex<usize>>,
+    }
+
+    impl Write for ClosingPipe {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.written >= self.open_for {
+                *self.tried_after_closing.lock().unwrap() += 1;
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.written += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_listing_whose_reader_went_away_stops_reading_and_ends_successfully() {
+        use crate::domain::Limits;
+        use crate::domain::import::ImportReader;
+        use crate::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        let lines: String =
+            (0..5000).map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"user{n}\"}}\n")).collect();
+        let mut reader = ImportReader::new(lines.as_bytes(), Limits::default(), 1).expect("reader");
+        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
+        for json in [false, true] {
+            let tried = Arc::new(Mutex::new(0));
+            let pipe = ClosingPipe { open_for: 100, written: 0, tried_after_closing: tried.clone() };
+            let mut out = Output::to(Box::new(pipe), false);
+            // `list --limit 0`, then `head` reads 100 bytes and leaves.
+            super::list(&store, None, 0, json, &mut out).expect("a closed pipe is success");
+            // One failed write tells the listing; 5,000 users (a page at a time) were not
+            // written into the closed pipe one by one.
+            assert_eq!(*tried.lock().unwrap(), 1, "json {json}");
+        }
+        // `export | head` the same.
+        let tried = Arc::new(Mutex::new(0));
+        let pipe = ClosingPipe { open_for: 100, written: 0, tried_after_closing: tried.clone() };
+        let mut out = Output::to(Box::new(pipe), false);
+        crate::cli::whole_database::export(&store, None, true, &mut out).expect("a closed pipe is success");
+        assert_eq!(*tried.lock().unwrap(), 1, "export");
+        assert_eq!(store.count().expect("count"), 5000);
+    }
 
     #[test]
     fn a_paged_table_writes_each_full_page_at_once_and_its_header_once() {

@@ -307,21 +307,57 @@ fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
 
 /// Standard output, knowing whether a person is reading it.
 struct Output {
-    writer: io::BufWriter<io::Stdout>,
+    writer: io::BufWriter<Box<dyn Write>>,
     terminal: bool,
+    /// The reader of standard output went away (`custodian list | head`).
+    closed: bool,
+}
+
+/// What a streamed command (`list`, `changes`, `export`) stops with once the reader of its
+/// output has gone: it reads no further, and ends successfully ([`unless_closed`]).
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+struct StdoutClosed;
+
+/// A streamed command's outcome: stopping because no one reads the output any more is success.
+fn unless_closed(result: Result<()>) -> Result<()> {
+    match result {
+        Err(e) if e.is::<StdoutClosed>() => Ok(()),
+        other => other,
+    }
 }
 
 impl Output {
     fn stdout() -> Self {
-        Self { terminal: io::stdout().is_terminal(), writer: io::BufWriter::new(io::stdout()) }
+        Self::to(Box::new(io::stdout()), io::stdout().is_terminal())
+    }
+
+    fn to(writer: Box<dyn Write>, terminal: bool) -> Self {
+        Self { terminal, writer: io::BufWriter::new(writer), closed: false }
     }
 
     /// Writes a line; a closed pipe (`custodian list | head`) is not an error.
     fn line(&mut self, text: &str) -> Result<()> {
         match writeln!(self.writer, "{text}") {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
             other => other.context("cannot write to standard output"),
         }
+    }
+
+    /// A line of a streamed listing: once the pipe is closed, [`StdoutClosed`] stops the
+    /// listing (a million users are not read for no one).
+    fn streamed_line(&mut self, text: &str) -> Result<()> {
+        self.line(text)?;
+        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
+    }
+
+    /// [`Output::json`] of a streamed listing (see [`Output::streamed_line`]).
+    fn streamed_json(&mut self, text: &str) -> Result<()> {
+        self.json(text)?;
+        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
     }
 
     /// JSON text: exact for a pipe, with C1 and bidi characters escaped for a terminal.

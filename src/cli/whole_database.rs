@@ -31,7 +31,7 @@ pub(super) fn export(
                 if lines.is_multiple_of(4096) {
                     bar.set_position(lines);
                 }
-                out.json(line)
+                out.streamed_json(line)
             })
             .map(|_| ())
         }
@@ -43,7 +43,7 @@ pub(super) fn export(
         }
     };
     bar.finish_and_clear();
-    exported
+    super::unless_closed(exported)
 }
 
 /// Bulk loads (a seed, an import into an empty database) of at least this many users
