@@ -123,6 +123,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn now_is_the_system_clock_in_epoch_milliseconds() {
+        fn since_epoch() -> i64 {
+            let elapsed =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+            i64::try_from(elapsed.as_millis()).expect("in range")
+        }
+        let before = since_epoch();
+        let now = now_ms();
+        let after = since_epoch();
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
+    }
+
+    #[test]
     fn a_time_bound_is_a_time_ago_an_rfc_3339_time_or_a_date() {
         let now = 1_764_640_000_000;
         assert_eq!(parse_time_bound("30m", now), Some(now - 30 * 60_000));
