@@ -31,7 +31,7 @@ fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Resul
 
 /// Every user as a JSON line, in list order, handed to `sink`; returns how many.
 pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
-    let spill_dirs: Vec<PathBuf> = store.any_order_spill_dir().into_iter().collect();
+    let spill_dirs: Vec<PathBuf> = store.any_order_sort_room().map(|room| room.dir).into_iter().collect();
     lines_in_list_order(store, &spill_dirs, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
     })
@@ -44,7 +44,8 @@ const SORT_BUDGET: usize = 16 * 1024 * 1024;
 ///
 /// A store that reads faster in its own order (redb: a pass over its tables instead of two
 /// lookups by id per user) is read that way and the lines are sorted into list order through
-/// runs spilled to an unnamed file in the first of `spill_dirs` where one can be made.
+/// runs spilled to an unnamed file in the first of `spill_dirs` where one can be made and the
+/// file system has room for it twice over.
 /// Nothing is emitted before the last user is read, so when no spill file can be made or
 /// written (a read-only or full file system) the users are read again in list order: slower,
 /// the same bytes.
@@ -53,8 +54,8 @@ fn lines_in_list_order(
     spill_dirs: &[PathBuf],
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<u64> {
-    if store.any_order_spill_dir().is_some()
-        && let Some(spill) = spill_dirs.iter().find_map(|dir| Spill::new(dir).ok())
+    if let Some(room) = store.any_order_sort_room()
+        && let Some(spill) = spill_dirs.iter().find_map(|dir| spill_with_room(dir, room.bytes))
         && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, emit)?
     {
         return Ok(count);
@@ -65,6 +66,19 @@ fn lines_in_list_order(
         push_line(&mut line, record, text)?;
         emit(&line)
     })
+}
+
+/// A spill file in `dir` when its file system has room for twice `bytes` (the lines spilled,
+/// and the export or the database's next writes beside them): a read command must not fill
+/// the disk a database saves to.
+fn spill_with_room(dir: &Path, bytes: u64) -> Option<Spill> {
+    let space = rustix::fs::statvfs(dir).ok()?;
+    let free = space.f_bavail.saturating_mul(space.f_frsize);
+    if free / 2 < bytes {
+        tracing::info!(dir = %dir.display(), free, bytes, "no room to sort the export here");
+        return None;
+    }
+    Spill::new(dir).map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "no spill file")).ok()
 }
 
 /// [`lines_in_list_order`] through a sort: `None` when the spill file failed before anything
@@ -78,13 +92,13 @@ fn sorted_lines(
     let mut runs = Runs::new(budget);
     let mut line = Vec::with_capacity(4096);
     let mut failure = None;
-    let mut spill_failed = false;
+    let mut spill_failed = None;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
         line.clear();
         let placed = push_line(&mut line, record, text).map(|()| runs.defer(&mut spill, key, &line, b""));
         match placed {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(_)) => spill_failed = true,
+            Ok(Err(e)) => spill_failed = Some(e),
             Err(e) => failure = Some(e),
         }
         Err(StoreError::Database("export stopped".into()))
@@ -92,10 +106,19 @@ fn sorted_lines(
     if let Some(failure) = failure {
         return Err(failure);
     }
-    if spill_failed {
+    // The last run is written before anything is emitted, so its failure too leaves the
+    // list-order read to do the export.
+    let spilled = match spill_failed {
+        Some(e) => Err(e),
+        None => {
+            read?;
+            runs.spill_rest(&mut spill)
+        }
+    };
+    if let Err(e) = spilled {
+        tracing::warn!(error = %e, "the export's spill file failed; reading in list order");
         return Ok(None);
     }
-    read?;
     let mut count = 0;
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
         count += 1;
@@ -168,7 +191,8 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnM
     // redb may panic on a damaged file: the temporary file goes, the editor stays up.
     // The sort into list order spills beside the export (that directory takes a new file)
     // or else beside the database.
-    let spill_dirs: Vec<PathBuf> = std::iter::once(dir.clone()).chain(store.any_order_spill_dir()).collect();
+    let spill_dirs: Vec<PathBuf> =
+        std::iter::once(dir.clone()).chain(store.any_order_sort_room().map(|room| room.dir)).collect();
     let count = crash::catch(|| {
         write_chunks(
             store,
@@ -405,6 +429,19 @@ mod tests {
         }
         // The spill file had no name: nothing is left beside it.
         assert_eq!(fs::read_dir(spill_dir.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(spill_with_room(dir.path(), 1024).is_some());
+        let free = {
+            let space = rustix::fs::statvfs(dir.path()).expect("statvfs");
+            space.f_bavail * space.f_frsize
+        };
+        // More than half of what is free: the export reads in list order instead.
+        assert!(spill_with_room(dir.path(), free / 2 + 1024 * 1024).is_none());
+        assert!(spill_with_room(dir.path(), u64::MAX).is_none());
     }
 
     #[test]

@@ -243,6 +243,14 @@ impl Runs {
         Ok(())
     }
 
+    /// Spills what is in memory as the last run, when runs were spilled already (the merge
+    /// would otherwise write it first): a caller that can still do without the spill file
+    /// learns here that it cannot be written. Nothing is written when everything fits in
+    /// memory.
+    pub fn spill_rest(&mut self, spill: &mut Spill) -> io::Result<()> {
+        if self.runs.is_empty() { Ok(()) } else { self.spill_run(spill) }
+    }
+
     /// Every deferred entry in key order (entries of equal keys in arrival order), handed to
     /// `take`; stops at its first error.
     pub fn merge<E: From<io::Error>>(

@@ -437,6 +437,40 @@ mod tests {
     }
 
     #[test]
+    fn each_known_field_lands_in_its_own_place_however_its_key_is_written() {
+        // An escaped key is the field it spells; of a repeated key the last value counts,
+        // even after a value that would be refused.
+        let text = r#"{"id":"u1","username":"ann","primaryEmail":"a@x.org","primaryPhone":"+1 5","name":"Ann","avatar":"https://a/b","identities":{"gh":{"id":"1"}},"lastSignInAt":3,"createdAt":1,"updatedAt":2,"profile":{"nick":"a"},"applicationId":"app","isSuspended":true,"name":"","name":"Ann B","other":[1]}"#;
+        let fields: LogtoFields = serde_json::from_str(text).expect("fields");
+        let (user, custom_data) = User::from_fields(fields, 7).expect("a user");
+        assert_eq!(custom_data, None);
+        let object = |text: &str| serde_json::from_str::<Map<String, Value>>(text).expect("object");
+        let expected = User {
+            id: "u1".into(),
+            username: Some("ann".into()),
+            primary_email: Some("a@x.org".into()),
+            primary_phone: Some("+1 5".into()),
+            name: Some("Ann B".into()),
+            avatar: Some("https://a/b".into()),
+            identities: object(r#"{"gh":{"id":"1"}}"#),
+            last_sign_in_at: Some(3),
+            created_at: 1,
+            updated_at: 2,
+            profile: object(r#"{"nick":"a"}"#),
+            application_id: Some("app".into()),
+            is_suspended: true,
+            extra: object(r#"{"other":[1]}"#),
+        };
+        assert_eq!(user, expected);
+        let fields: LogtoFields =
+            serde_json::from_str(r#"{"customData":{"k":1},"username":"","username":"ok"}"#).expect("fields");
+        let (user, custom_data) = User::from_fields(fields, 7).expect("the last username counts");
+        assert_eq!(user.username.as_deref(), Some("ok"));
+        assert_eq!(custom_data, Some(serde_json::json!({"k": 1})));
+        assert_eq!((user.created_at, user.updated_at), (7, 7), "missing times are now");
+    }
+
+    #[test]
     fn fields_read_from_the_text_fail_with_the_error_the_parsed_object_gives() {
         let objects = [
             // Two bad fields: the first in the fixed order is named, whatever the key order.

@@ -36,6 +36,17 @@ use crate::domain::CustomData;
 pub use crate::domain::import::{NewUser, RecordError};
 pub use crate::domain::user_ref::{UserField, UserMatch, UserRef};
 
+/// Where a sort of every user may spill ([`UserStore::any_order_sort_room`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortRoom {
+    /// The database's own directory: on the disk that holds the users already (`/tmp` may be
+    /// memory).
+    pub dir: PathBuf,
+    /// At most how many bytes the users take written out (the database's size: it holds them
+    /// and more).
+    pub bytes: u64,
+}
+
 /// What [`UserStore::for_each_user_in_any_order`] calls with each user: their key in list
 /// order, record and stored (compact) customData.
 pub type KeyedVisit<'a> = dyn FnMut(&[u8], &UserRecord, &str) -> Result<(), StoreError> + 'a;
@@ -165,10 +176,9 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// `Some` when [`UserStore::for_each_user_in_any_order`] reads the users faster than
     /// [`UserStore::for_each_user`] does in list order, enough to pay for sorting them
-    /// afterwards (an export at a million users): the directory where that sort may spill
-    /// (the database's own, on the disk that holds the users already; `/tmp` may be memory).
+    /// afterwards (an export at a million users): where that sort may spill, and how much.
     /// Provided: `None`, list order is as fast.
-    fn any_order_spill_dir(&self) -> Option<PathBuf> {
+    fn any_order_sort_room(&self) -> Option<SortRoom> {
         None
     }
     /// Calls `visit` for every user with their customData, from one snapshot, in the order

@@ -39,8 +39,8 @@ use super::redb_search::{
 use super::{
     Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery,
     KeyedVisit, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep,
-    Seek, Selection, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch, UserRecord,
-    UserRef, UserStore,
+    Seek, Selection, SortRoom, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch,
+    UserRecord, UserRef, UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]
