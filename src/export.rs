@@ -29,10 +29,22 @@ fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Resul
         .with_context(|| format!("user {}: stored customData is damaged", record.user.id))
 }
 
-/// Every user as a JSON line, in list order, handed to `sink`; returns how many.
-pub fn each_line(store: &dyn UserStore, sink: &mut dyn FnMut(&str) -> Result<()>) -> Result<u64> {
+/// Told how many users an export has done so far: read and sorted, or written, whichever is
+/// further (from either of its threads).
+pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
+
+/// How many users are read between two reports of a sort's progress.
+const TELL_EVERY: u64 = 4096;
+
+/// Every user as a JSON line, in list order, handed to `sink`; returns how many. `told` hears
+/// of the users read while they are sorted, before the first line (the sink counts lines).
+pub fn each_line(
+    store: &dyn UserStore,
+    told: &Told,
+    sink: &mut dyn FnMut(&str) -> Result<()>,
+) -> Result<u64> {
     let spill_dirs: Vec<PathBuf> = store.any_order_sort_room().map(|room| room.dir).into_iter().collect();
-    lines_in_list_order(store, &spill_dirs, &mut |line| {
+    lines_in_list_order(store, &spill_dirs, told, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
     })
 }
@@ -52,11 +64,12 @@ const SORT_BUDGET: usize = 16 * 1024 * 1024;
 fn lines_in_list_order(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
+    told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<u64> {
     if let Some(room) = store.any_order_sort_room()
         && let Some(spill) = spill_dirs.iter().find_map(|dir| spill_with_room(dir, room.bytes))
-        && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, emit)?
+        && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
     {
         return Ok(count);
     }
@@ -87,13 +100,19 @@ fn sorted_lines(
     store: &dyn UserStore,
     mut spill: Spill,
     budget: usize,
+    told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<Option<u64>> {
     let mut runs = Runs::new(budget);
     let mut line = Vec::with_capacity(4096);
     let mut failure = None;
     let mut spill_failed = None;
+    let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
+        read_so_far += 1;
+        if read_so_far.is_multiple_of(TELL_EVERY) {
+            told(read_so_far);
+        }
         line.clear();
         let placed = push_line(&mut line, record, text).map(|()| runs.defer(&mut spill, key, &line, b""));
         match placed {
@@ -158,11 +177,12 @@ fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> 
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
 /// meanwhile is not replaced and a failed export leaves nothing behind.
 pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
-    to_file_telling(store, path, &mut |_| {})
+    to_file_telling(store, path, &|_| {})
 }
 
-/// [`to_file`], telling `written` how many users are in the file so far (for progress).
-pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnMut(u64)) -> Result<u64> {
+/// [`to_file`], telling `told` how many users are in the file so far, or (while the users are
+/// read and sorted, before the first line) how many are read (for progress).
+pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Result<u64> {
     let shown = path.display().to_string();
     refuse_existing(path)?;
     let Some(name) = path.file_name() else {
@@ -198,7 +218,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, written: &mut dyn FnM
             store,
             &spill_dirs,
             &mut |chunk| writer.write_all(chunk).with_context(|| format!("cannot write {shown}")),
-            written,
+            told,
         )
     })??;
     writer.flush().with_context(|| format!("cannot write {shown}"))?;
@@ -223,7 +243,7 @@ fn write_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
     write: &mut dyn FnMut(&[u8]) -> Result<()>,
-    written: &mut dyn FnMut(u64),
+    told: &Told,
 ) -> Result<u64> {
     let (full, filled) = mpsc::sync_channel::<(Vec<u8>, u64)>(4);
     let (spent, empty) = mpsc::channel::<Vec<u8>>();
@@ -231,7 +251,7 @@ fn write_chunks(
         // redb may panic on a damaged file: contained on that thread too, so it reads as the
         // one-line "damaged" error, not as a crash.
         let reader = scope.spawn(move || {
-            crash::catch(move || read_into_chunks(store, spill_dirs, &full, &empty))
+            crash::catch(move || read_into_chunks(store, spill_dirs, told, &full, &empty))
                 .map_err(anyhow::Error::from)?
         });
         let mut wrote = Ok(());
@@ -240,7 +260,7 @@ fn write_chunks(
             if wrote.is_err() {
                 break;
             }
-            written(lines);
+            told(lines);
             chunk.clear();
             let _ = spent.send(chunk);
         }
@@ -257,13 +277,14 @@ fn write_chunks(
 fn read_into_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
+    told: &Told,
     full: &mpsc::SyncSender<(Vec<u8>, u64)>,
     empty: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<u64> {
     let stopped = |_| anyhow::anyhow!("the export's writer stopped");
     let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut lines: u64 = 0;
-    let count = lines_in_list_order(store, spill_dirs, &mut |line| {
+    let count = lines_in_list_order(store, spill_dirs, told, &mut |line| {
         chunk.extend_from_slice(line);
         chunk.push(b'\n');
         lines += 1;
@@ -417,7 +438,7 @@ mod tests {
         for budget in [8 * 1024, SORT_BUDGET] {
             let mut out = Vec::new();
             let spill = Spill::new(spill_dir.path()).expect("spill file");
-            let count = sorted_lines(&store, spill, budget, &mut |line| {
+            let count = sorted_lines(&store, spill, budget, &|_| {}, &mut |line| {
                 out.extend_from_slice(line);
                 out.push(b'\n');
                 Ok(())
@@ -429,6 +450,19 @@ mod tests {
         }
         // The spill file had no name: nothing is left beside it.
         assert_eq!(fs::read_dir(spill_dir.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_of_many_handles(dir.path(), 9000);
+        let told = std::sync::Mutex::new(Vec::new());
+        let path = dir.path().join("out.jsonl");
+        to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+        let told = told.into_inner().expect("lock");
+        // Read (before the first line is written, so first), then written up to all of them.
+        assert_eq!(told[..2], [TELL_EVERY, 2 * TELL_EVERY], "{told:?}");
+        assert_eq!(told.last(), Some(&9000), "{told:?}");
     }
 
     #[test]
@@ -452,7 +486,7 @@ mod tests {
         // `/proc` takes no file, not even root's; the second directory does not exist.
         let nowhere = [PathBuf::from("/proc"), dir.path().join("gone")];
         let mut out = Vec::new();
-        let count = lines_in_list_order(&store, &nowhere, &mut |line| {
+        let count = lines_in_list_order(&store, &nowhere, &|_| {}, &mut |line| {
             out.extend_from_slice(line);
             out.push(b'\n');
             Ok(())
@@ -476,9 +510,11 @@ mod tests {
         let mut reader =
             ImportReader::new(lines.as_bytes(), Limits::default(), 1_700_000_000_000).expect("reader");
         store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
-        let mut told = Vec::new();
+        let told = std::sync::Mutex::new(Vec::new());
         let path = dir.path().join("out.jsonl");
-        let written = to_file_telling(&store, &path, &mut |n| told.push(n)).expect("export");
+        let written =
+            to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+        let told = told.into_inner().expect("lock");
         assert_eq!(written, 3);
         // Three short lines are one chunk: one write, after which the file holds all three.
         assert_eq!(told, vec![3]);

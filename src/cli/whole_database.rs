@@ -23,24 +23,24 @@ pub(super) fn export(
         quiet,
         "{spinner} {human_pos}/{human_len} users · {per_sec} · ETA {eta}",
     );
+    // Users read while they are sorted, then lines written: the bar never goes back.
+    let told = |done: u64| bar.set_position(done.max(bar.position()));
     let exported = match file {
         None => {
             let mut lines: u64 = 0;
-            export::each_line(store, &mut |line| {
+            export::each_line(store, &told, &mut |line| {
                 lines += 1;
                 if lines.is_multiple_of(4096) {
-                    bar.set_position(lines);
+                    told(lines);
                 }
                 out.streamed_json(line)
             })
             .map(|_| ())
         }
-        Some(path) => {
-            export::to_file_telling(store, path, &mut |lines| bar.set_position(lines)).map(|count| {
-                bar.finish_and_clear();
-                eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
-            })
-        }
+        Some(path) => export::to_file_telling(store, path, &told).map(|count| {
+            bar.finish_and_clear();
+            eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
+        }),
     };
     bar.finish_and_clear();
     super::unless_closed(exported)
