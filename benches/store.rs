@@ -1,5 +1,6 @@
 //! The store's side of "a million users without a pause": a page of the list from a key,
-//! prefix search from the indexes, a full substring scan, a durable save and a bulk seed.
+//! prefix search from the indexes, a full substring scan, every user read as an export reads
+//! them, a durable save and a bulk seed.
 //! `CUSTODIAN_BENCH_USERS` sets the size of the database (default 1,000,000; see `support`).
 
 mod support;
@@ -150,8 +151,42 @@ fn journal_reads(c: &mut Criterion, store: &RedbStore) {
     group.finish();
 }
 
+/// Every user with their document, as an export reads them: in list order (two lookups by id
+/// per user) and in the store's own order (both tables front to back, decoded on a second
+/// thread), which the export then sorts itself.
+fn whole_database_reads(c: &mut Criterion, store: &RedbStore) {
+    let mut group = c.benchmark_group("whole_database_read");
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group.bench_function("list_order", |b| {
+        b.iter(|| {
+            let mut bytes = 0usize;
+            store
+                .for_each_user(&mut |record, text| {
+                    bytes += record.user.id.len() + text.len();
+                    Ok(())
+                })
+                .expect("read");
+            black_box(bytes)
+        })
+    });
+    group.bench_function("any_order", |b| {
+        b.iter(|| {
+            let mut bytes = 0usize;
+            store
+                .for_each_user_in_any_order(&mut |key, record, text| {
+                    bytes += key.len() + record.user.id.len() + text.len();
+                    Ok(())
+                })
+                .expect("read");
+            black_box(bytes)
+        })
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let (_path, store) = support::database();
+    whole_database_reads(c, &store);
     page_reads(c, &store);
     prefix_search(c, &store);
     full_scan(c, &store);
