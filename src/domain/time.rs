@@ -187,6 +187,8 @@ mod tests {
             "2024-01-01_00:00:00+00",
             "2024-01-01 00.00:00+00",
             "2024-01-01 00:00.00+00",
+            // Nothing may follow the `Z`.
+            "2024-01-01 00:00:00Zjunk",
         ] {
             assert_eq!(parse_timestamptz(bad), None, "{bad}");
         }
