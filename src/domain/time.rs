@@ -169,6 +169,8 @@ mod tests {
         assert_eq!(parse_timestamptz("2024-01-01 00:00:00.123456+00"), Some(1_704_067_200_123));
         assert_eq!(parse_timestamptz("2024-01-01 00:00:00.5Z"), Some(1_704_067_200_500));
         assert_eq!(parse_timestamptz("2024-01-01T05:30:00+05:30"), Some(1_704_067_200_000));
+        // An offset to the second, as PostgreSQL writes one for old local times.
+        assert_eq!(parse_timestamptz("2024-01-01T05:30:15+05:30:15"), Some(1_704_067_200_000));
         assert_eq!(parse_timestamptz("2023-12-31 16:00:00-08"), Some(1_704_067_200_000));
         assert_eq!(parse_timestamptz("1970-01-01 00:00:00+00"), Some(0));
         for bad in [
@@ -189,6 +191,12 @@ mod tests {
             "2024-01-01 00:00.00+00",
             // Nothing may follow the `Z`.
             "2024-01-01 00:00:00Zjunk",
+            // A sign without an offset, an offset of four parts.
+            "2024-01-01 00:00:00+",
+            "2024-01-01 00:00:00+00:00:00:00",
+            // A minute or a second past 59, each alone.
+            "2024-01-01 00:60:00+00",
+            "2024-01-01 00:00:60+00",
         ] {
             assert_eq!(parse_timestamptz(bad), None, "{bad}");
         }
