@@ -169,6 +169,7 @@ mod tests {
         assert_eq!(parse_timestamptz("2024-01-01 00:00:00.123456+00"), Some(1_704_067_200_123));
         assert_eq!(parse_timestamptz("2024-01-01 00:00:00.5Z"), Some(1_704_067_200_500));
         assert_eq!(parse_timestamptz("2024-01-01T05:30:00+05:30"), Some(1_704_067_200_000));
+        assert_eq!(parse_timestamptz("2023-12-31 23:59:59+00"), Some(1_704_067_199_000));
         // An offset to the second, as PostgreSQL writes one for old local times.
         assert_eq!(parse_timestamptz("2024-01-01T05:30:15+05:30:15"), Some(1_704_067_200_000));
         assert_eq!(parse_timestamptz("2023-12-31 16:00:00-08"), Some(1_704_067_200_000));
