@@ -78,24 +78,7 @@ impl User {
     /// pass over its keys: see [`LogtoFields`]). The fields are checked in a fixed order, so
     /// the first error is the same whatever order the object's keys came in.
     pub fn from_fields(fields: LogtoFields, now_ms: i64) -> Result<(User, Option<Value>), UserFieldError> {
-        let LogtoFields {
-            id,
-            username,
-            primary_email,
-            primary_phone,
-            name,
-            avatar,
-            custom_data,
-            identities,
-            last_sign_in_at,
-            created_at,
-            updated_at,
-            profile,
-            application_id,
-            is_suspended,
-            extra,
-        } = fields;
-        let id = match id {
+        let id = match fields.id {
             None | Some(Value::Null) => generate_id(),
             Some(Value::String(id)) => {
                 let valid_chars = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
@@ -106,22 +89,19 @@ impl User {
             }
             Some(_) => return Err(UserFieldError::WrongType { field: "id", expected: "a string" }),
         };
-        let username = take_string(username, "username", MAX_NAME_CHARS)?;
-        let primary_email = take_string(primary_email, "primaryEmail", MAX_NAME_CHARS)?;
-        let primary_phone = take_string(primary_phone, "primaryPhone", MAX_NAME_CHARS)?;
-        let name = take_string(name, "name", MAX_NAME_CHARS)?;
-        let avatar = take_string(avatar, "avatar", MAX_AVATAR_CHARS)?;
-        let custom_data = match custom_data {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(value),
-        };
-        let identities = take_object(identities, "identities")?;
-        let last_sign_in_at = take_millis(last_sign_in_at, "lastSignInAt")?;
-        let created_at = take_millis(created_at, "createdAt")?.unwrap_or(now_ms);
-        let updated_at = take_millis(updated_at, "updatedAt")?.unwrap_or(created_at);
-        let profile = take_object(profile, "profile")?;
-        let application_id = take_string(application_id, "applicationId", MAX_NAME_CHARS)?;
-        let is_suspended = match is_suspended {
+        let username = take_string(fields.username, "username", MAX_NAME_CHARS)?;
+        let primary_email = take_string(fields.primary_email, "primaryEmail", MAX_NAME_CHARS)?;
+        let primary_phone = take_string(fields.primary_phone, "primaryPhone", MAX_NAME_CHARS)?;
+        let name = take_string(fields.name, "name", MAX_NAME_CHARS)?;
+        let avatar = take_string(fields.avatar, "avatar", MAX_AVATAR_CHARS)?;
+        let custom_data = fields.custom_data.filter(|value| !value.is_null());
+        let identities = take_object(fields.identities, "identities")?;
+        let last_sign_in_at = take_millis(fields.last_sign_in_at, "lastSignInAt")?;
+        let created_at = take_millis(fields.created_at, "createdAt")?.unwrap_or(now_ms);
+        let updated_at = take_millis(fields.updated_at, "updatedAt")?.unwrap_or(created_at);
+        let profile = take_object(fields.profile, "profile")?;
+        let application_id = take_string(fields.application_id, "applicationId", MAX_NAME_CHARS)?;
+        let is_suspended = match fields.is_suspended {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
             Some(_) => {
@@ -142,7 +122,7 @@ impl User {
             profile,
             application_id,
             is_suspended,
-            extra,
+            extra: fields.extra,
         };
         Ok((user, custom_data))
     }
