@@ -41,10 +41,6 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
 
 /// Lists the journal entries the request names.
 pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Output) -> Result<()> {
-    super::unless_closed(list_changes(store, request, out))
-}
-
-fn list_changes(store: &dyn UserStore, request: &ChangesRequest, out: &mut Output) -> Result<()> {
     let (since, until) = time_bounds(request, now_ms())?;
     let user_id = request.user.map(|user| store.resolve(user)).transpose()?;
     let query = JournalQuery {

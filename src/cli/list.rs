@@ -17,16 +17,6 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
-    super::unless_closed(list_in_pages(store, search, limit, json, out))
-}
-
-fn list_in_pages(
-    store: &dyn UserStore,
-    search: Option<&str>,
-    limit: usize,
-    json: bool,
-    out: &mut Output,
-) -> Result<()> {
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
     let more = in_pages_up_to(
         limit,
@@ -238,7 +228,8 @@ mod tests {
             let pipe = ClosingPipe { open_for: 100, written: 0, tried_after_closing: tried.clone() };
             let mut out = Output::to(Box::new(pipe), false);
             // `list --limit 0`, then `head` reads 100 bytes and leaves.
-            super::list(&store, None, 0, json, &mut out).expect("a closed pipe is success");
+            crate::cli::unless_closed(super::list(&store, None, 0, json, &mut out))
+                .expect("a closed pipe is success");
             // One failed write tells the listing; 5,000 users (a page at a time) were not
             // written into the closed pipe one by one.
             assert_eq!(*tried.lock().unwrap(), 1, "json {json}");
@@ -247,7 +238,8 @@ mod tests {
         let tried = Arc::new(Mutex::new(0));
         let pipe = ClosingPipe { open_for: 100, written: 0, tried_after_closing: tried.clone() };
         let mut out = Output::to(Box::new(pipe), false);
-        crate::cli::whole_database::export(&store, None, true, &mut out).expect("a closed pipe is success");
+        crate::cli::unless_closed(crate::cli::whole_database::export(&store, None, true, &mut out))
+            .expect("a closed pipe is success");
         assert_eq!(*tried.lock().unwrap(), 1, "export");
         assert_eq!(store.count().expect("count"), 5000);
     }

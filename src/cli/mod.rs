@@ -259,8 +259,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
 fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut Output) -> Option<Result<()>> {
     let (schema_file, key_file) = (cli.schema_file.as_deref(), cli.key_file.as_deref());
     Some(match command {
-        Command::Export { out: file } => export(store, file.as_deref(), cli.quiet, out),
-        Command::List { search, limit, json } => list(store, search.as_deref(), *limit, *json, out),
+        // Streamed: they stop, successfully, once no one reads their output.
+        Command::Export { out: file } => unless_closed(export(store, file.as_deref(), cli.quiet, out)),
+        Command::List { search, limit, json } => {
+            unless_closed(list(store, search.as_deref(), *limit, *json, out))
+        }
         Command::Get { user, revision, unseal } => unseal
             .then(|| keys_for("get --unseal", key_file))
             .transpose()
@@ -273,7 +276,9 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
             })
         }
         Command::History { user } => history(store, user, out),
-        Command::Changes { .. } => changes_request(command).map_or(Ok(()), |r| changes::run(store, &r, out)),
+        Command::Changes { .. } => {
+            changes_request(command).map_or(Ok(()), |r| unless_closed(changes::run(store, &r, out)))
+        }
         Command::Restore { user, revision, expect_revision, allow_sensitive } => {
             restore(store, user, *revision, *expect_revision, *allow_sensitive, schema_file, out)
         }

@@ -43,7 +43,7 @@ pub(super) fn export(
         }),
     };
     bar.finish_and_clear();
-    super::unless_closed(exported)
+    exported
 }
 
 /// Bulk loads (a seed, an import into an empty database) of at least this many users
