@@ -389,10 +389,6 @@ mod tests {
     /// A store of `users` users with every kind of handle the list orders by: usernames in
     /// mixed case and script, an email or a phone alone, nothing but the id.
     fn store_of_many_handles(dir: &Path, users: usize) -> crate::store::RedbStore {
-        use crate::domain::Limits;
-        use crate::domain::import::ImportReader;
-        use crate::store::{Author, ImportMode, OpenOptions, RedbStore};
-        let store = RedbStore::create(&dir.join("users.redb"), OpenOptions::default()).expect("create");
         let lines: String = (0..users)
             .map(|n| {
                 let handle = match n % 5 {
@@ -410,10 +406,7 @@ mod tests {
                 )
             })
             .collect();
-        let mut reader =
-            ImportReader::new(lines.as_bytes(), Limits::default(), 1_700_000_000_000).expect("reader");
-        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
-        store
+        crate::store::test_store(dir, &lines)
     }
 
     /// Every line as the list-order walk makes them, each with its newline.
@@ -498,18 +491,11 @@ mod tests {
 
     #[test]
     fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_count() {
-        use crate::domain::Limits;
-        use crate::domain::import::ImportReader;
-        use crate::store::{Author, ImportMode, OpenOptions, RedbStore};
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
         let lines: String = (0..3)
             .map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"u{n}\",\"customData\":{{}}}}\n"))
             .collect();
-        let mut reader =
-            ImportReader::new(lines.as_bytes(), Limits::default(), 1_700_000_000_000).expect("reader");
-        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
+        let store = crate::store::test_store(dir.path(), &lines);
         let told = std::sync::Mutex::new(Vec::new());
         let path = dir.path().join("out.jsonl");
         let written =

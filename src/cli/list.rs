@@ -213,16 +213,11 @@ mod tests {
 
     #[test]
     fn a_listing_whose_reader_went_away_stops_reading_and_ends_successfully() {
-        use crate::domain::Limits;
-        use crate::domain::import::ImportReader;
-        use crate::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
+        use crate::store::UserStore;
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
         let lines: String =
             (0..5000).map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"user{n}\"}}\n")).collect();
-        let mut reader = ImportReader::new(lines.as_bytes(), Limits::default(), 1).expect("reader");
-        store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).expect("import");
+        let store = crate::store::test_store(dir.path(), &lines);
         for json in [false, true] {
             let tried = Arc::new(Mutex::new(0));
             let pipe = ClosingPipe { open_for: 100, written: 0, tried_after_closing: tried.clone() };

@@ -27,6 +27,8 @@ pub use records::{
     ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, RevisionInfo, SaveOutcome, ScanStep, Seek,
     StoredDocument, StoredSchema, UserCount, UserRecord,
 };
+#[cfg(test)]
+pub(crate) use redb_store::test_store;
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 pub(crate) use search_steps::{SEARCH_STEP, search_by_steps};
 

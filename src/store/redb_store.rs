@@ -103,3 +103,18 @@ pub struct RedbStore {
 
 /// Users sharing a folded name: the field, the folded value, their ids.
 pub type NameCollision = (&'static str, String, Vec<String>);
+
+/// A new database `users.redb` in `dir` holding the users of `lines` (JSON Lines, imported by
+/// `importer`): the store unit tests start from.
+#[cfg(test)]
+pub(crate) fn test_store(dir: &Path, lines: &str) -> RedbStore {
+    let store = RedbStore::create(&dir.join("users.redb"), OpenOptions::default()).expect("create");
+    let mut reader = crate::domain::import::ImportReader::new(
+        lines.as_bytes(),
+        crate::domain::Limits::default(),
+        1_700_000_000_000,
+    )
+    .expect("readable");
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).expect("import");
+    store
+}

@@ -400,20 +400,14 @@ pub(super) fn backfill(tx: &WriteTransaction) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{OpenOptions, RedbStore, WriteTables};
+    use super::super::WriteTables;
     use crate::domain::CustomData;
-    use crate::domain::import::ImportReader;
-    use crate::store::{Author, BatchId, ImportMode, JournalQuery, UserStore};
+    use crate::store::{Author, BatchId, JournalQuery, UserStore};
 
     #[test]
     fn a_save_made_in_a_batch_is_journaled_with_its_batch_and_found_by_it() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
-        let text = "{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n{\"id\":\"u3\"}";
-        let mut reader =
-            ImportReader::new(text.as_bytes(), crate::domain::Limits::default(), 0).expect("readable");
-        store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).expect("import");
+        let store = crate::store::test_store(dir.path(), "{\"id\":\"u1\"}\n{\"id\":\"u2\"}\n{\"id\":\"u3\"}");
         let batch = BatchId("b20261202T012233Z-3f9a1c".into());
         let tx = store.write().expect("write");
         {

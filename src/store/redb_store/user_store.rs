@@ -420,7 +420,6 @@ impl RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::import::ImportReader;
 
     /// The merge join where the tables disagree (an older or damaged file): a user without a
     /// customData row has the empty document, as a lookup gives it, and a customData row
@@ -428,12 +427,8 @@ mod tests {
     #[test]
     fn the_any_order_read_gives_what_the_list_order_read_gives_where_the_tables_disagree() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
         let text = "{\"id\":\"u1\",\"customData\":{\"a\":1}}\n{\"id\":\"u3\",\"customData\":{\"b\":2}}\n{\"id\":\"u5\",\"customData\":{\"c\":3}}";
-        let mut reader =
-            ImportReader::new(text.as_bytes(), crate::domain::Limits::default(), 0).expect("readable");
-        store.import(&mut reader, ImportMode::InsertOnly, &Author("importer".into())).expect("import");
+        let store = crate::store::test_store(dir.path(), text);
         let tx = store.write().expect("write");
         {
             let mut documents = tx.open_table(CUSTOM_DATA).expect("table");
