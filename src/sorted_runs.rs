@@ -17,7 +17,7 @@ use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An entry of a run: key, value, and a note (the record's origin and what an error about it
 /// must say) that the table does not store.
@@ -67,6 +67,8 @@ pub struct Runs {
 pub struct Spill {
     file: BufWriter<File>,
     length: u64,
+    /// Where the file was made (for what an error about it says).
+    dir: PathBuf,
 }
 
 impl Spill {
@@ -93,13 +95,18 @@ impl Spill {
                 fs::remove_file(&path)?;
                 Ok::<_, io::Error>(file)
             })?;
-        Ok(Self { file: BufWriter::with_capacity(1024 * 1024, file), length: 0 })
+        Ok(Self { file: BufWriter::with_capacity(1024 * 1024, file), length: 0, dir: dir.to_path_buf() })
     }
 
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file.write_all(bytes)?;
         self.length += bytes.len() as u64;
         Ok(())
+    }
+
+    /// The directory the file was made in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Bytes spilled so far.
@@ -254,20 +261,27 @@ impl Runs {
     /// Every deferred entry in key order (entries of equal keys in arrival order), handed to
     /// `take`; stops at its first error.
     pub fn merge<E: From<io::Error>>(
-        mut self,
+        self,
         spill: &mut Spill,
         take: &mut dyn FnMut(Entry) -> Result<(), E>,
     ) -> Result<(), E> {
+        let mut merged = self.into_merged(spill)?;
+        while let Some(entry) = merged.next_entry()? {
+            take(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Every deferred entry in key order, one at a time ([`Merged::next_entry`]), for a
+    /// consumer that pulls (a merge of its own that looks ahead) rather than is called.
+    pub fn into_merged(mut self, spill: &mut Spill) -> io::Result<Merged<'_>> {
         if self.runs.is_empty() {
             // Everything deferred fits in memory: sorted here, never written.
             let arena = &self.arena;
             let key_at = |start: u32| decode(&arena[start as usize..]).0;
             self.starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-            for &start in &self.starts {
-                let (key, value, note, _) = decode(&arena[start as usize..]);
-                take(Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() })?;
-            }
-            return Ok(());
+            let starts = std::mem::take(&mut self.starts).into_iter();
+            return Ok(Merged(Source::Memory { arena: std::mem::take(&mut self.arena), starts }));
         }
         self.spill_run(spill)?;
         self.arena = Vec::new();
@@ -283,13 +297,36 @@ impl Runs {
                 heap.push(Head { entry, run });
             }
         }
-        while let Some(Head { entry, run }) = heap.pop() {
-            if let Some(next) = readers[run].next(file)? {
-                heap.push(Head { entry: next, run });
+        Ok(Merged(Source::Runs { file, readers, heap }))
+    }
+}
+
+/// The entries of [`Runs`] in key order (of equal keys, in arrival order), pulled one at a time.
+pub struct Merged<'s>(Source<'s>);
+
+enum Source<'s> {
+    /// Nothing was spilled: the arena, and its entries' starts in key order.
+    Memory { arena: Vec<u8>, starts: std::vec::IntoIter<u32> },
+    /// The spilled runs, each read through a buffer, and the next entry of each in a heap.
+    Runs { file: &'s File, readers: Vec<RunReader>, heap: BinaryHeap<Head> },
+}
+
+impl Merged<'_> {
+    /// The next entry in key order; `None` after the last.
+    pub fn next_entry(&mut self) -> io::Result<Option<Entry>> {
+        match &mut self.0 {
+            Source::Memory { arena, starts } => Ok(starts.next().map(|start| {
+                let (key, value, note, _) = decode(&arena[start as usize..]);
+                Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() }
+            })),
+            Source::Runs { file, readers, heap } => {
+                let Some(Head { entry, run }) = heap.pop() else { return Ok(None) };
+                if let Some(next) = readers[run].next(file)? {
+                    heap.push(Head { entry: next, run });
+                }
+                Ok(Some(entry))
             }
-            take(entry)?;
         }
-        Ok(())
     }
 }
 

@@ -30,13 +30,16 @@ mod block;
 mod layout6;
 mod scan;
 
+use std::io;
 use std::ops::Bound::{Excluded, Unbounded};
+use std::path::Path;
 
 use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 
 use super::StoreError;
 #[cfg(test)]
 use crate::domain::filter::Filter;
+use crate::sorted_runs::{Entry, Merged, Runs, Spill};
 #[cfg(test)]
 use block::encode;
 use block::{BlockBuilder, BlockView};
@@ -64,15 +67,34 @@ pub(super) struct SearchTexts<'tx> {
     /// Texts appended after every stored key (a bulk load's, in key order) and not written
     /// yet: the block being filled (see [`SearchTexts::append`]).
     appending: BlockBuilder,
-    /// A batch's changes, kept to be merged in key order a chunk at a time (see
-    /// [`SearchTexts::defer`]); `None` while every change is merged at once.
-    deferred: Option<Vec<(String, Option<String>)>>,
+    /// A batch's changes, kept to be merged in key order (see [`SearchTexts::defer`]);
+    /// `None` while every change is merged at once.
+    deferred: Option<Deferred>,
+    /// [`DEFERRED_RUN_BYTES`] and [`DEFERRED_CHUNK`] (fields so that tests can make them small).
+    deferred_run_bytes: usize,
+    deferred_chunk: usize,
 }
 
-/// Deferred changes merged at once when this many are waiting (~13 MB of texts): a chunk of a
-/// batch walking the list touches a run of neighbouring blocks, and one in any order (an
-/// undo walks its users by id) each touched block once.
+/// A batch's search-text changes waiting to be merged.
+enum Deferred {
+    /// Sorted runs spilled beside the database, merged once, at the end: each block is then
+    /// rewritten once however the batch walks its users (in chunks, a batch in id order over
+    /// 1M users rewrote every block 31 times).
+    Runs { runs: Runs, spill: Spill },
+    /// No spill file could be made there: merged a chunk at a time, in memory.
+    Chunks(Vec<(String, Option<String>)>),
+}
+
+/// The memory the deferred changes are sorted in before a run is spilled.
+const DEFERRED_RUN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Without a spill file, deferred changes are merged when this many are waiting (~13 MB of
+/// texts): a chunk of a batch walking the list touches a run of neighbouring blocks, and one
+/// in any order each touched block once.
 const DEFERRED_CHUNK: usize = 32_768;
+
+/// How a removal is told apart from a change to an empty text in a run: its entry's note.
+const REMOVED: &[u8] = b"-";
 
 impl<'tx> SearchTexts<'tx> {
     pub(super) fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
@@ -81,6 +103,8 @@ impl<'tx> SearchTexts<'tx> {
             block_bytes: BLOCK_BYTES,
             appending: BlockBuilder::default(),
             deferred: None,
+            deferred_run_bytes: DEFERRED_RUN_BYTES,
+            deferred_chunk: DEFERRED_CHUNK,
         })
     }
 
@@ -128,41 +152,70 @@ impl<'tx> SearchTexts<'tx> {
     }
 
     fn change(&mut self, key: &str, text: Option<&str>) -> Result<(), StoreError> {
-        let change = (key.to_owned(), text.map(str::to_owned));
         match &mut self.deferred {
-            Some(deferred) => {
-                deferred.push(change);
-                if deferred.len() >= DEFERRED_CHUNK {
+            Some(Deferred::Runs { runs, spill }) => {
+                let (value, note) = match text {
+                    Some(text) => (text.as_bytes(), &b""[..]),
+                    None => (&b""[..], REMOVED),
+                };
+                runs.defer(spill, key.as_bytes(), value, note).map_err(spill_failed(spill.dir()))
+            }
+            Some(Deferred::Chunks(deferred)) => {
+                deferred.push((key.to_owned(), text.map(str::to_owned)));
+                if deferred.len() >= self.deferred_chunk {
                     self.flush_deferred()?;
                 }
                 Ok(())
             }
-            None => self.merge([change]),
+            None => self.merge([(key.to_owned(), text.map(str::to_owned))]),
         }
     }
 
-    /// From now on changes are kept and merged a chunk at a time, in key order: a batch
-    /// that saves many users (a patch, an undo, an upsert import) would otherwise read and
-    /// rewrite a ~32 KB block for every user. The caller must call
-    /// [`SearchTexts::flush_deferred`] before the transaction commits.
-    pub(super) fn defer(&mut self) {
-        self.deferred.get_or_insert_with(Vec::new);
+    /// From now on changes are kept and merged in key order: a batch that saves many users
+    /// (a patch, an undo, an upsert import) would otherwise read and rewrite a ~32 KB block
+    /// for every user. They are sorted in runs spilled to an unnamed file in `dir` (the
+    /// database's directory) and merged once; where no such file can be made, a chunk at a
+    /// time in memory. The caller must call [`SearchTexts::flush_deferred`] before the
+    /// transaction commits.
+    pub(super) fn defer(&mut self, dir: &Path) {
+        if self.deferred.is_none() {
+            self.deferred = Some(match Spill::new(dir) {
+                Ok(spill) => Deferred::Runs { runs: Runs::new(self.deferred_run_bytes), spill },
+                Err(_) => Deferred::Chunks(Vec::new()),
+            });
+        }
     }
 
     /// Merges the deferred changes (the last change of a key wins).
     pub(super) fn flush_deferred(&mut self) -> Result<(), StoreError> {
-        let Some(deferred) = self.deferred.as_mut() else { return Ok(()) };
-        let mut changes = std::mem::take(deferred);
-        // Stable: of several changes to one key, the last is kept.
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut last_of_each: Vec<(String, Option<String>)> = Vec::with_capacity(changes.len());
-        for change in changes {
-            match last_of_each.last_mut() {
-                Some(last) if last.0 == change.0 => *last = change,
-                _ => last_of_each.push(change),
+        match self.deferred.take() {
+            None => Ok(()),
+            Some(Deferred::Chunks(mut changes)) => {
+                self.deferred = Some(Deferred::Chunks(Vec::new()));
+                // Stable: of several changes to one key, the last is kept.
+                changes.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut last_of_each: Vec<(String, Option<String>)> = Vec::with_capacity(changes.len());
+                for change in changes {
+                    match last_of_each.last_mut() {
+                        Some(last) if last.0 == change.0 => *last = change,
+                        _ => last_of_each.push(change),
+                    }
+                }
+                self.merge(last_of_each)
+            }
+            Some(Deferred::Runs { runs, mut spill }) => {
+                let dir = spill.dir().to_path_buf();
+                let mut merged = runs.into_merged(&mut spill).map_err(spill_failed(&dir))?;
+                let mut changes = LastOfEachKey { merged: &mut merged, held: None, failed: None };
+                self.merge(&mut changes)?;
+                if let Some(e) = changes.failed {
+                    return Err(spill_failed(&dir)(e));
+                }
+                drop(merged);
+                self.deferred = Some(Deferred::Runs { runs: Runs::new(self.deferred_run_bytes), spill });
+                Ok(())
             }
         }
-        self.merge(last_of_each)
     }
 
     /// Puts many entries at once, each block written once: `entries` in ascending key order
@@ -279,6 +332,60 @@ impl Packer<'_, '_> {
 
     fn finish(mut self) -> Result<(), StoreError> {
         self.write()
+    }
+}
+
+/// What a failure to spill or read back a batch's deferred search texts says.
+fn spill_failed(dir: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
+    move |error| StoreError::Io {
+        context: format!("{}: cannot keep the batch's search texts in sorted runs", dir.display()),
+        error,
+    }
+}
+
+/// The last change of each key of merged runs (equal keys come in arrival order), as the
+/// merge takes them; a read error ends it early and is kept in `failed`.
+struct LastOfEachKey<'m, 's> {
+    merged: &'m mut Merged<'s>,
+    held: Option<Entry>,
+    failed: Option<io::Error>,
+}
+
+impl Iterator for LastOfEachKey<'_, '_> {
+    type Item = (String, Option<String>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let next = match self.merged.next_entry() {
+                Ok(next) => next,
+                Err(e) => {
+                    self.failed = Some(e);
+                    return None;
+                }
+            };
+            let done = match next {
+                None => self.held.take()?,
+                Some(entry) if self.held.as_ref().is_some_and(|held| held.key == entry.key) => {
+                    self.held = Some(entry);
+                    continue;
+                }
+                Some(entry) => match self.held.replace(entry) {
+                    Some(done) => done,
+                    None => continue,
+                },
+            };
+            let text = (done.note != REMOVED).then_some(done.value);
+            return match (String::from_utf8(done.key), text.map(String::from_utf8).transpose()) {
+                (Ok(key), Ok(text)) => Some((key, text)),
+                _ => {
+                    self.failed = Some(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a spilled search text is not UTF-8",
+                    ));
+                    None
+                }
+            };
+        }
     }
 }
 

@@ -11,19 +11,54 @@ fn database() -> (tempfile::TempDir, Database) {
     (dir, db)
 }
 
+/// How [`write`] gives its changes to the blocks.
+#[derive(Debug, Clone, Copy)]
+enum Deferral {
+    /// Each merged as it comes.
+    None,
+    /// Sorted runs of at most this many bytes in memory, spilled to a file, merged at the end.
+    Runs(usize),
+    /// No spill file can be made: merged this many at a time.
+    Chunks(usize),
+}
+
+fn deferral() -> impl proptest::strategy::Strategy<Value = Deferral> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(Deferral::None),
+        (16usize..600).prop_map(Deferral::Runs),
+        (1usize..40).prop_map(Deferral::Chunks)
+    ]
+}
+
 /// Writes `entries` as blocks of at most `block_bytes` (small, so a few users make many
 /// blocks and many boundaries).
-fn write(db: &Database, block_bytes: usize, changes: Vec<(String, Option<String>)>) {
+fn write(db: &Database, block_bytes: usize, changes: Vec<(String, Option<String>)>, deferral: Deferral) {
+    let spill_dir = tempfile::tempdir().expect("temporary directory");
     let tx = db.begin_write().expect("write");
     {
         let mut texts = SearchTexts::open(&tx).expect("open");
         texts.block_bytes = block_bytes;
+        match deferral {
+            Deferral::None => {}
+            Deferral::Runs(bytes) => {
+                texts.deferred_run_bytes = bytes;
+                texts.defer(spill_dir.path());
+                assert!(matches!(texts.deferred, Some(Deferred::Runs { .. })));
+            }
+            Deferral::Chunks(changes) => {
+                texts.deferred_chunk = changes;
+                texts.defer(&spill_dir.path().join("not there"));
+                assert!(matches!(texts.deferred, Some(Deferred::Chunks(_))));
+            }
+        }
         for (key, text) in changes {
             match text {
                 Some(text) => texts.insert(&key, &text).expect("insert"),
                 None => texts.remove(&key).expect("remove"),
             }
         }
+        texts.flush_deferred().expect("flush");
     }
     tx.commit().expect("commit");
 }
@@ -175,6 +210,7 @@ proptest::proptest! {
     fn random_writes_keep_the_blocks_equal_to_the_entries_written(
         changes in proptest::collection::vec((0u16..120, proptest::option::of("[a-c]{0,30}")), 1..200),
         block_bytes in 40usize..400,
+        deferral in deferral(),
     ) {
         let (_dir, db) = database();
         let mut model = users().into_iter().filter(|(k, _)| k < &"user0100".to_owned()).collect::<BTreeMap<_, _>>();
@@ -189,7 +225,7 @@ proptest::proptest! {
                 None => model.remove(key),
             };
         }
-        write(&db, block_bytes, changes);
+        write(&db, block_bytes, changes, deferral);
         let (entries, _) = stored(&db);
         proptest::prop_assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());
         for query in ["b", "ab", "id1", "c\0"] {
@@ -265,7 +301,7 @@ fn a_user_whose_text_is_larger_than_a_block_gets_a_block_of_its_own() {
     let mut model: BTreeMap<String, String> =
         [("a".to_owned(), "id\0small".to_owned()), ("c".to_owned(), "id\0small end".to_owned())].into();
     load_sorted(&db, BLOCK_BYTES, &model);
-    write(&db, BLOCK_BYTES, vec![("b".to_owned(), Some(huge.clone()))]);
+    write(&db, BLOCK_BYTES, vec![("b".to_owned(), Some(huge.clone()))], Deferral::None);
     model.insert("b".to_owned(), huge);
     let (entries, blocks) = stored(&db);
     assert_eq!(entries, model.clone().into_iter().collect::<Vec<_>>());

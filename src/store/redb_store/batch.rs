@@ -16,7 +16,7 @@ impl RedbStore {
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         {
             let mut tables = WriteTables::open(&tx)?;
-            tables.search_text.defer();
+            tables.search_text.defer(&self.dir());
             let mut edit_one = |tables: &mut WriteTables, id: &str| -> Result<(), StoreError> {
                 let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
                 let record = current.record()?;

@@ -20,11 +20,8 @@ impl RedbStore {
             // Into an empty database (the usual seed): the import's sorted bulk load, in
             // bounded memory (the key lists and maps below held ~1 GB at 1M users).
             if tables.users.is_empty()? {
-                let dir = match self.path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir,
-                    _ => Path::new("."),
-                };
-                let count = bulk::load_into_empty(&mut tables, &mut users.map(Ok), author, now, dir)?;
+                let dir = self.dir();
+                let count = bulk::load_into_empty(&mut tables, &mut users.map(Ok), author, now, &dir)?;
                 drop(tables);
                 tx.commit()?;
                 return Ok(count);
@@ -112,16 +109,13 @@ impl RedbStore {
             // load (an upsert there is an insert too, unless the input repeats an id, which
             // only the path below turns into an update).
             if mode == ImportMode::InsertOnly && tables.users.is_empty()? {
-                let dir = match self.path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir,
-                    _ => Path::new("."),
-                };
-                summary.inserted = bulk::load_into_empty(&mut tables, users, author, now, dir)?;
+                let dir = self.dir();
+                summary.inserted = bulk::load_into_empty(&mut tables, users, author, now, &dir)?;
                 drop(tables);
                 tx.commit()?;
                 return Ok(summary);
             }
-            tables.search_text.defer();
+            tables.search_text.defer(&self.dir());
             for item in users {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 let new = item.map_err(StoreError::InvalidRecord)?;

@@ -159,6 +159,15 @@ impl RedbStore {
         &self.path
     }
 
+    /// The directory the file is in (`.` for a bare name): where work files that must not
+    /// fill memory (sorted runs) are made, on the file system that has room for the database.
+    pub(super) fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
         let tx = self.read()?;

@@ -335,8 +335,7 @@ impl UserStore for RedbStore {
     /// of the export's 13 s went to redb's page reads); in id order both tables are read
     /// front to back together, a page once (0.7 s).
     fn any_order_sort_room(&self) -> Option<SortRoom> {
-        let dir = self.path.parent().filter(|dir| !dir.as_os_str().is_empty());
-        let dir = dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = self.dir();
         // A file whose size cannot be read is not sorted beside: no room is known.
         let bytes = fs::metadata(&self.path).map_or(u64::MAX, |meta| meta.len());
         Some(SortRoom { dir, bytes })
