@@ -31,8 +31,11 @@ impl RedbStore {
             };
             match selection {
                 Selection::Ids(ids) => {
-                    let mut seen = HashSet::new();
-                    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                    // In id order, each once (see `selected_step` for why id order).
+                    let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    for id in ids {
                         // Returning early drops the transaction uncommitted: nothing is written.
                         edit_one(&mut tables, id)?;
                     }
@@ -77,7 +80,7 @@ impl RedbStore {
         };
         {
             let mut tables = WriteTables::open(&tx)?;
-            tables.search_text.defer();
+            tables.search_text.defer(&self.dir());
             let name = batch.0.as_str();
             let mut after: Option<String> = None;
             loop {
