@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use json_patch::PatchOperation;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::custom_data::{CustomData, Limits, canonical_text, parse_object};
 use super::secrets::{self, SecretFinding, find_secrets};
@@ -136,7 +136,9 @@ impl JsonPatch {
         let Ok(old) = parse_object(stored) else {
             return PatchOutcome::Failed("the stored customData is damaged (not a JSON object)".into());
         };
-        let mut value = Value::Object(old.clone());
+        // Made before the patch takes the document (no copy of it is kept).
+        let old_text = serde_json::to_string(&old).ok();
+        let mut value = Value::Object(old);
         if let Err(e) = json_patch::patch(&mut value, &self.operations) {
             let operation = self.operations.get(e.operation).map_or("?", op_name);
             return PatchOutcome::Failed(format!(
@@ -146,14 +148,14 @@ impl JsonPatch {
                 e.kind
             ));
         }
-        let Value::Object(new) = &value else {
+        if !value.is_object() {
             return PatchOutcome::Failed(format!(
                 "the result is {}; customData must be a JSON object",
                 json_type_name(&value)
             ));
-        };
+        }
         // The store keeps the compact text and compares it: so does this (a reordering is a change).
-        if same_text(&old, new) {
+        if serde_json::to_string(&value).ok() == old_text {
             return PatchOutcome::Unchanged;
         }
         let data = match CustomData::from_value(value, &rules.limits) {
@@ -181,10 +183,6 @@ impl JsonPatch {
         }
         PatchOutcome::Changed { data, flagged }
     }
-}
-
-fn same_text(old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
-    serde_json::to_string(old).ok() == serde_json::to_string(new).ok()
 }
 
 /// One reason users could not be patched: how many, and the first few of them.
