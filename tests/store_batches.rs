@@ -225,6 +225,26 @@ fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(f: &Fixture)
     assert!(store.page_after(None, 3000).expect("users").iter().all(|e| e.revision == 3));
 }
 
+/// An edit that fails in the third step, after two steps' writes went to the database
+/// (on PostgreSQL, written while the next step was being edited), leaves every user as they were.
+fn an_error_after_whole_steps_were_written_leaves_every_user_as_they_were(f: &Fixture) {
+    let store = f.store();
+    let (before, texts) = (revisions(store), documents(store));
+    let mut seen = 0;
+    let mut edit = |record: &UserRecord, text: &str| {
+        seen += 1;
+        if seen == 2_200 { Err(StoreError::UserNotFound("stop".into())) } else { add_n(record, text) }
+    };
+    let batch = BatchId::new();
+    let result = store.edit_batch(&batch, &Selection::All, &mut edit, &author());
+    assert!(matches!(result, Err(StoreError::UserNotFound(_))), "{result:?}");
+    assert_eq!(seen, 2_200);
+    assert_eq!(revisions(store), before);
+    assert_eq!(documents(store), texts);
+    let undo = store.undo_batch(&batch, &BatchId::new(), &author());
+    assert!(matches!(undo, Err(StoreError::BatchNotFound(_))), "no trace of the batch: {undo:?}");
+}
+
 /// After a batch, and after its undo, the filter finds exactly what the documents hold.
 fn the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back(f: &Fixture) {
     let store = f.store();
@@ -269,6 +289,20 @@ mod many {
         super::batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(&super::Fixture::many_redb(
             2_500,
         ));
+    }
+
+    #[test]
+    fn redb_an_error_after_whole_steps_were_written_leaves_every_user_as_they_were() {
+        super::an_error_after_whole_steps_were_written_leaves_every_user_as_they_were(
+            &super::Fixture::many_redb(2_500),
+        );
+    }
+
+    #[test]
+    fn postgres_an_error_after_whole_steps_were_written_leaves_every_user_as_they_were() {
+        super::an_error_after_whole_steps_were_written_leaves_every_user_as_they_were(
+            &super::Fixture::many_postgres(2_500),
+        );
     }
 
     #[test]

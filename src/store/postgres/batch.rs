@@ -230,34 +230,25 @@ impl PostgresStore {
         let mut tx = client.transaction().map_err(|e| self.fail(e))?;
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         let named = matches!(selection, Selection::Ids(_));
+        // The saves of the chunk before, made and not yet written.
+        let mut unwritten: Vec<Pending> = Vec::new();
         // Returning early drops the transaction uncommitted: nothing is written.
         self.selected_chunks(&mut tx, selection, &mut |tx, ids| {
-            let mut users = self.chunk_users(tx, ids, true)?;
-            let mut pending = Vec::new();
-            for id in ids {
-                let Some(user) = users.remove(id) else {
-                    // A named user must be there; one of a list or search deleted by Logto
-                    // since the portal read it is simply gone.
-                    if named {
-                        return Err(StoreError::UserNotFound(id.clone()));
-                    }
-                    continue;
-                };
-                summary.matched += 1;
-                let text = compact_from_jsonb(id, &user.stored)?;
-                if let BatchEdit::Replace(data) = edit(&user.row.record, &text)? {
-                    pending.push(Pending {
-                        id: id.clone(),
-                        current: user.row.record.revision,
-                        recorded: user.recorded,
-                        old: parse_object(id, "customData", Some(user.stored))?,
-                        new_text: data.compact(),
-                    });
-                }
-            }
-            summary.saved += self.write_chunk(tx, &pending, author, batch)?;
+            let users = self.chunk_users(tx, ids, true)?;
+            let previous = std::mem::take(&mut unwritten);
+            // The chunk before goes to the server while this chunk's edits are made here: the
+            // server's writes and custodian's patching (8 s of CPU at 100k) no longer take turns.
+            let (written, edited) = std::thread::scope(|scope| {
+                let writer = scope.spawn(move || self.write_chunk(tx, &previous, author, batch));
+                let edited = edit_chunk(ids, users, named, edit, &mut summary.matched);
+                let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (written, edited)
+            });
+            summary.saved += written?;
+            unwritten = edited?;
             Ok(())
         })?;
+        summary.saved += self.write_chunk(&mut tx, &unwritten, author, batch)?;
         self.finish_batch(tx, &summary, None, author)?;
         Ok(summary)
     }
@@ -393,4 +384,37 @@ impl PostgresStore {
         }
         Ok(pending)
     }
+}
+
+/// The saves `edit` makes of one chunk's users (`users`, read and locked, by id), in the
+/// order of `ids`; each user found counts into `matched`. A named user must be there; one
+/// of a list or search deleted by Logto since the portal read it is simply gone.
+fn edit_chunk(
+    ids: &[String],
+    mut users: HashMap<String, Locked>,
+    named: bool,
+    edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+    matched: &mut u64,
+) -> Result<Vec<Pending>, StoreError> {
+    let mut pending = Vec::new();
+    for id in ids {
+        let Some(user) = users.remove(id) else {
+            if named {
+                return Err(StoreError::UserNotFound(id.clone()));
+            }
+            continue;
+        };
+        *matched += 1;
+        let text = compact_from_jsonb(id, &user.stored)?;
+        if let BatchEdit::Replace(data) = edit(&user.row.record, &text)? {
+            pending.push(Pending {
+                id: id.clone(),
+                current: user.row.record.revision,
+                recorded: user.recorded,
+                old: parse_object(id, "customData", Some(user.stored))?,
+                new_text: data.compact(),
+            });
+        }
+    }
+    Ok(pending)
 }
