@@ -4,11 +4,11 @@
 use std::io;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::{
-    EMPTY_DOCUMENT, WriteTables, ids_with_key, index_key, list_key, name_key, search_entry, typed_value,
-    unique_fields,
+    EMPTY_DOCUMENT, WriteTables, any_exponent, ids_with_key, index_key, list_key, name_key, search_entry,
+    search_entry_of_data, typed_value, unique_fields,
 };
 use crate::domain::filter::search_text;
 use crate::domain::user_json::write_sparse;
@@ -239,29 +239,13 @@ fn stored_user_json(user: &User, at: i64, by: &str) -> Result<Vec<u8>, StoreErro
     Ok(out)
 }
 
-/// [`search_entry`] of a new user, built from its parsed document when no number in it has
-/// an exponent (the one thing [`search_entry`]'s own parse of the stored text spells
-/// otherwise: `1E5` is `1e+5` there), so the text is not parsed a second time.
+/// [`search_entry`] of a new user (see [`search_entry_of_data`]).
 fn search_entry_of(new: &NewUser, document: &str) -> Result<(String, String), StoreError> {
     match &new.custom_data {
-        Some(data) if !any_exponent(data.as_object()) => {
-            Ok((list_key(&new.user), search_text(&new.user, data.as_object())))
-        }
+        Some(data) if !any_exponent(data.as_object()) => search_entry_of_data(&new.user, data),
         Some(_) => search_entry(&new.user, document),
         None => Ok((list_key(&new.user), search_text(&new.user, &Map::new()))),
     }
-}
-
-fn any_exponent(object: &Map<String, Value>) -> bool {
-    fn in_value(value: &Value) -> bool {
-        match value {
-            Value::Number(n) => n.as_str().contains(['e', 'E']),
-            Value::Array(items) => items.iter().any(in_value),
-            Value::Object(object) => any_exponent(object),
-            _ => false,
-        }
-    }
-    object.values().any(in_value)
 }
 
 fn id_of_list_key_bytes(key: &[u8]) -> &[u8] {

@@ -255,8 +255,7 @@ impl<'tx> WriteTables<'tx> {
         now: i64,
         batch: Option<&BatchId>,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        let text = data.compact();
-        let text = text.as_str();
+        let text = data.compact_text();
         let old_text = stored_document(&self.custom_data, id)?;
         if old_text == text {
             return Ok(None);
@@ -269,7 +268,7 @@ impl<'tx> WriteTables<'tx> {
             .insert((id, current.rev), (current.rev_at, current.rev_by.as_str(), old_text.as_str()))?;
         self.custom_data.insert(id, text)?;
         let user = current.record()?.user;
-        let (key, search) = search_entry(&user, text)?;
+        let (key, search) = search_entry_of_data(&user, data)?;
         self.search_text.insert(key.as_str(), search.as_str())?;
         let mut next = StoredUser {
             rev: current.rev + 1,
