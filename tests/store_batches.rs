@@ -431,3 +431,43 @@ fn a_batch_or_journal_on_a_schema_init_has_not_upgraded_names_init() {
         .expect("the journal after init");
     assert_eq!(entries, [(2, vec!["a".to_owned()]), (1, vec![])], "keys worked out for rows saved before");
 }
+
+/// The server refusing one history row in the second chunk's write, which goes to the server
+/// while the third chunk is being edited: the whole batch fails and nobody is changed.
+#[test]
+fn a_write_the_server_refuses_in_a_later_chunk_leaves_every_user_as_they_were() {
+    let fixture = Fixture::many_postgres(2_500);
+    let Keep::Postgres(db) = &fixture._keep else { unreachable!("a PostgreSQL fixture") };
+    db.superuser()
+        .batch_execute(
+            "create function refuse_one() returns trigger language plpgsql as $$ begin \
+               if new.user_id = 'g000002000' then raise exception 'refused by the test'; end if; \
+               return new; end $$; \
+             create trigger refuse_one before insert on custodian.history \
+               for each row execute function refuse_one();",
+        )
+        .expect("trigger");
+    let store = fixture.store();
+    let (before, texts) = (revisions(store), documents(store));
+    let mut position = None;
+    let mut seen = 0;
+    let mut edit = |record: &UserRecord, text: &str| {
+        seen += 1;
+        if record.user.id == "g000002000" {
+            position = Some(seen);
+        }
+        add_n(record, text)
+    };
+    let batch = BatchId::new();
+    let result = store.edit_batch(&batch, &Selection::All, &mut edit, &author());
+    let error = result.expect_err("the server refused a row");
+    assert!(error.to_string().contains("refused by the test"), "{error}");
+    // The refused user is in the second chunk of 1,000 (list order), and the third chunk was
+    // being edited when the refusal came.
+    assert!(matches!(position, Some(1_001..=2_000)), "{position:?}");
+    assert!(seen > 2_000, "{seen}");
+    assert_eq!(revisions(store), before);
+    assert_eq!(documents(store), texts);
+    let undo = store.undo_batch(&batch, &BatchId::new(), &author());
+    assert!(matches!(undo, Err(StoreError::BatchNotFound(_))), "no trace of the batch: {undo:?}");
+}

@@ -247,8 +247,10 @@ pub trait UserStore: Send + Sync {
     /// transaction: each [`BatchEdit::Replace`] that differs from the stored document becomes
     /// a new revision tagged with `batch` (in the history and the journal); when `edit` returns
     /// an error, nothing at all is written and that error is returned. Users are read one at
-    /// a time, so memory does not grow with the selection, in the order the store writes
-    /// fastest (redb: by id; PostgreSQL: list order), each once. An id of [`Selection::Ids`] that
+    /// a time, so memory does not grow with the selection, each once, in the order the store
+    /// writes fastest: redb by id; PostgreSQL in list order (`Ids` as given). So a report of
+    /// the first users of each kind may name others than the dry run's
+    /// ([`UserStore::for_each_selected`], which goes in the selection's order). An id of [`Selection::Ids`] that
     /// names no user is [`StoreError::UserNotFound`]. Provided: not on this backend.
     fn edit_batch(
         &self,

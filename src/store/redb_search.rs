@@ -89,8 +89,8 @@ enum Deferred {
 const DEFERRED_RUN_BYTES: usize = 16 * 1024 * 1024;
 
 /// Without a spill file, deferred changes are merged when this many are waiting (~13 MB of
-/// texts): a chunk of a batch walking the list touches a run of neighbouring blocks, and one
-/// in any order each touched block once.
+/// texts): memory stays bounded, but a batch walking its users by id touches nearly every
+/// block in every chunk (1M users: each block rewritten ~31 times).
 const DEFERRED_CHUNK: usize = 32_768;
 
 /// How a removal is told apart from a change to an empty text in a run: its entry's note.
@@ -181,7 +181,10 @@ impl<'tx> SearchTexts<'tx> {
         if self.deferred.is_none() {
             self.deferred = Some(match Spill::new(dir) {
                 Ok(spill) => Deferred::Runs { runs: Runs::new(self.deferred_run_bytes), spill },
-                Err(_) => Deferred::Chunks(Vec::new()),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "no spill file: search texts merged in chunks");
+                    Deferred::Chunks(Vec::new())
+                }
             });
         }
     }
@@ -335,10 +338,10 @@ impl Packer<'_, '_> {
     }
 }
 
-/// What a failure to spill or read back a batch's deferred search texts says.
+/// What a failure to spill or read back deferred search texts says.
 fn spill_failed(dir: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
     move |error| StoreError::Io {
-        context: format!("{}: cannot keep the batch's search texts in sorted runs", dir.display()),
+        context: format!("{}: cannot keep the search texts of this write in sorted runs", dir.display()),
         error,
     }
 }
@@ -355,6 +358,10 @@ impl Iterator for LastOfEachKey<'_, '_> {
     type Item = (String, Option<String>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        // After an error the entry being read is lost: nothing after it may be given.
+        if self.failed.is_some() {
+            return None;
+        }
         loop {
             let next = match self.merged.next_entry() {
                 Ok(next) => next,

@@ -244,8 +244,9 @@ impl PostgresStore {
                 let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 (written, edited)
             });
-            summary.saved += written?;
+            // The edit's error first, as the trait promises; either way nothing is committed.
             unwritten = edited?;
+            summary.saved += written?;
             Ok(())
         })?;
         summary.saved += self.write_chunk(&mut tx, &unwritten, author, batch)?;

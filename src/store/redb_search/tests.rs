@@ -217,7 +217,11 @@ proptest::proptest! {
         load_sorted(&db, block_bytes, &model);
         let changes: Vec<_> = changes
             .into_iter()
-            .map(|(i, text)| (format!("user{:04}\0id{i}", i * 2), text.map(|t| format!("id{i}\0{t}"))))
+            // An empty text stays empty: a change to "" is not a removal.
+            .map(|(i, text)| {
+                let text = text.map(|t| if t.is_empty() { t } else { format!("id{i}\0{t}") });
+                (format!("user{:04}\0id{i}", i * 2), text)
+            })
             .collect();
         for (key, text) in &changes {
             match text {

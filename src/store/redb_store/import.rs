@@ -135,9 +135,10 @@ impl RedbStore {
                         })
                     }
                 };
-                result.map_err(|e| StoreError::RecordConflict {
-                    origin: new.origin.clone(),
-                    reason: Box::new(e),
+                result.map_err(|e| match e {
+                    // The disk, not this record (the search texts' sorted runs).
+                    e @ StoreError::Io { .. } => e,
+                    e => StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) },
                 })?;
             }
             tables.search_text.flush_deferred()?;
