@@ -334,3 +334,44 @@ fn layout_6_blocks_become_blocks_with_a_dictionary_entry_for_entry() {
     let tx = db.begin_read().expect("read");
     assert!(matches!(tx.open_table(layout6::LAYOUT_6_BLOCKS), Err(redb::TableError::TableDoesNotExist(_))));
 }
+
+/// Deferred changes stay out of the blocks until a chunk is full (without a spill file) or
+/// the flush; then every one is there.
+#[test]
+fn deferred_changes_reach_the_blocks_when_a_chunk_is_full_or_at_the_flush() {
+    for spill in [true, false] {
+        let (_dir, db) = database();
+        let model = users();
+        load_sorted(&db, 400, &model);
+        let spill_dir = tempfile::tempdir().expect("temporary directory");
+        let tx = db.begin_write().expect("write");
+        {
+            let mut texts = SearchTexts::open(&tx).expect("open");
+            texts.block_bytes = 400;
+            texts.deferred_chunk = 5;
+            match spill {
+                true => texts.defer(spill_dir.path()),
+                false => texts.defer(&spill_dir.path().join("not there")),
+            }
+            let changed = |texts: &SearchTexts| {
+                let mut found = 0;
+                for block in texts.table.range::<&str>(..).expect("range") {
+                    let (_, value) = block.expect("block");
+                    let entries = BlockView::parse(value.value()).expect("block").entries().expect("entries");
+                    found += entries.iter().filter(|(_, text)| text.starts_with("changed")).count();
+                }
+                found
+            };
+            for i in 0..4 {
+                texts.insert(&format!("user{:04}\0id{i}", i * 50), &format!("changed{i}")).expect("insert");
+            }
+            assert_eq!(changed(&texts), 0, "spill {spill}: four changes wait");
+            texts.insert("user0250\0id250", "changed4").expect("insert");
+            // A chunk of five is merged at once without a spill file; runs wait for the flush.
+            assert_eq!(changed(&texts), if spill { 0 } else { 5 }, "spill {spill}");
+            texts.flush_deferred().expect("flush");
+            assert_eq!(changed(&texts), 5, "spill {spill}: every change after the flush");
+        }
+        tx.abort().expect("abort");
+    }
+}
