@@ -284,6 +284,9 @@ mod tests {
             r#"{"plan":{"tier":"Pro","seats":12},"flags":["a","B"],"on":true,"off":null}"#,
             r#"{"n":1.50,"m":-0,"big":12345678901234567890123,"f":0.1e-7,"E":1E5,"e":-2e+3}"#,
             r#"{"k\"ey":"tab\there \u00e9 \u2028","nested":{"deep":[{"x":"Ωmega"}]}}"#,
+            // An exponent only inside an array, or only inside an object.
+            r#"{"a":[1,"s",[2.5E3]],"t":"x"}"#,
+            r#"{"o":{"p":{"n":3E2}},"t":"x"}"#,
         ];
         for text in documents {
             let data = CustomData::parse(text).expect("a document");
