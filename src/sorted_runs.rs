@@ -113,6 +113,14 @@ impl Spill {
     pub(crate) fn len(&self) -> u64 {
         self.length
     }
+
+    /// Cuts the file short (what a damaged disk or a full one mid-write leaves), for tests of
+    /// what a reader of the runs does then.
+    #[cfg(test)]
+    pub(crate) fn cut_to(&mut self, length: u64) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.get_ref().set_len(length)
+    }
 }
 
 const HEADER: usize = 12;

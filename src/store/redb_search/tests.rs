@@ -375,3 +375,32 @@ fn deferred_changes_reach_the_blocks_when_a_chunk_is_full_or_at_the_flush() {
         tx.abort().expect("abort");
     }
 }
+
+/// A spill file that cannot be read back whole fails the flush, and with it the write: the
+/// blocks are never left merged from part of the changes.
+#[test]
+fn a_spill_file_cut_short_fails_the_flush_and_the_write_commits_nothing() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 400, &model);
+    let spill_dir = tempfile::tempdir().expect("temporary directory");
+    let tx = db.begin_write().expect("write");
+    let flushed = {
+        let mut texts = SearchTexts::open(&tx).expect("open");
+        texts.block_bytes = 400;
+        texts.deferred_run_bytes = 200;
+        texts.defer(spill_dir.path());
+        for i in (0..300).rev() {
+            texts.insert(&format!("user{i:04}\0id{i}"), &format!("changed{i}")).expect("insert");
+        }
+        let Some(Deferred::Runs { spill, .. }) = texts.deferred.as_mut() else { panic!("runs") };
+        let half = spill.len() / 2;
+        spill.cut_to(half).expect("cut");
+        texts.flush_deferred()
+    };
+    let error = flushed.expect_err("a run cut short");
+    assert!(error.to_string().contains("sorted runs"), "{error}");
+    tx.abort().expect("abort");
+    let (entries, _) = stored(&db);
+    assert_eq!(entries, model.into_iter().collect::<Vec<_>>(), "the blocks as they were");
+}
