@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::Map;
 
 use super::{
-    EMPTY_DOCUMENT, WriteTables, any_exponent, ids_with_key, index_key, list_key, name_key, search_entry,
-    search_entry_of_data, typed_value, unique_fields,
+    EMPTY_DOCUMENT, WriteTables, ids_with_key, index_key, list_key, name_key, search_entry_of_data,
+    typed_value, unique_fields,
 };
 use crate::domain::filter::search_text;
 use crate::domain::user_json::write_sparse;
@@ -175,7 +175,7 @@ fn place_user(
     )?;
     // The search text's format is the `search` branch's: built by its function, as every
     // write does, from the parsed document where that reads the same as the stored text.
-    let (list_key, search) = search_entry_of(new, document)?;
+    let (list_key, search) = search_entry_of(new)?;
     runs.order.place::<Stop>(spill, list_key.as_bytes(), b"", b"", &mut |key, _, _, _| {
         tables.order.insert(text(key).as_ref(), ())?;
         Ok(())
@@ -240,10 +240,9 @@ fn stored_user_json(user: &User, at: i64, by: &str) -> Result<Vec<u8>, StoreErro
 }
 
 /// [`search_entry`] of a new user (see [`search_entry_of_data`]).
-fn search_entry_of(new: &NewUser, document: &str) -> Result<(String, String), StoreError> {
+fn search_entry_of(new: &NewUser) -> Result<(String, String), StoreError> {
     match &new.custom_data {
-        Some(data) if !any_exponent(data.as_object()) => search_entry_of_data(&new.user, data),
-        Some(_) => search_entry(&new.user, document),
+        Some(data) => search_entry_of_data(&new.user, data),
         None => Ok((list_key(&new.user), search_text(&new.user, &Map::new()))),
     }
 }

@@ -18,23 +18,3 @@ fn the_stored_user_written_directly_is_the_one_the_general_path_serialises() {
         assert_eq!(String::from_utf8(direct).expect("UTF-8"), general, "{profile}");
     }
 }
-
-#[test]
-fn the_search_text_from_the_parsed_document_is_the_one_the_stored_text_gives() {
-    for document in [
-        r#"{}"#,
-        r#"{"a":1,"b":[1.50,-0,"X"],"c":{"Straße":true,"n":null}}"#,
-        r#"{"e":1E5,"f":2e-3,"g":12345678901234567890123}"#,
-    ] {
-        let data = CustomData::parse(document).expect("a document");
-        let (user, _) =
-            User::from_logto(serde_json::json!({"id": "u1", "username": "Ünï"}), 7).expect("a user");
-        let new = NewUser { origin: "line 1".into(), user, custom_data: Some(data), fields: None };
-        let compact = new.custom_data.as_ref().map(CustomData::compact).expect("data");
-        assert_eq!(
-            search_entry_of(&new, &compact).expect("entry"),
-            search_entry(&new.user, &compact).expect("entry"),
-            "{document}"
-        );
-    }
-}
