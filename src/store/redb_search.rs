@@ -39,7 +39,7 @@ use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 use super::StoreError;
 #[cfg(test)]
 use crate::domain::filter::Filter;
-use crate::sorted_runs::{Entry, Merged, Runs, Spill};
+use crate::sorted_runs::{Merged, Runs, Spill};
 #[cfg(test)]
 use block::encode;
 use block::{BlockBuilder, BlockView};
@@ -195,23 +195,16 @@ impl<'tx> SearchTexts<'tx> {
             None => Ok(()),
             Some(Deferred::Chunks(mut changes)) => {
                 self.deferred = Some(Deferred::Chunks(Vec::new()));
-                // Stable: of several changes to one key, the last is kept.
+                // Stable: several changes to one key stay in arrival order.
                 changes.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut last_of_each: Vec<(String, Option<String>)> = Vec::with_capacity(changes.len());
-                for change in changes {
-                    match last_of_each.last_mut() {
-                        Some(last) if last.0 == change.0 => *last = change,
-                        _ => last_of_each.push(change),
-                    }
-                }
-                self.merge(last_of_each)
+                self.merge(LastOfEachKey(changes.into_iter().peekable()))
             }
             Some(Deferred::Runs { runs, mut spill }) => {
                 let dir = spill.dir().to_path_buf();
                 let mut merged = runs.into_merged(&mut spill).map_err(spill_failed(&dir))?;
-                let mut changes = LastOfEachKey { merged: &mut merged, held: None, failed: None };
-                self.merge(&mut changes)?;
-                if let Some(e) = changes.failed {
+                let mut spilled = SpilledChanges { merged: &mut merged, failed: None };
+                self.merge(LastOfEachKey((&mut spilled).peekable()))?;
+                if let Some(e) = spilled.failed {
                     return Err(spill_failed(&dir)(e));
                 }
                 drop(merged);
@@ -346,15 +339,30 @@ fn spill_failed(dir: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
     }
 }
 
-/// The last change of each key of merged runs (equal keys come in arrival order), as the
-/// merge takes them; a read error ends it early and is kept in `failed`.
-struct LastOfEachKey<'m, 's> {
+/// Of the changes to one key (sorted by key, each key's in arrival order), the last: the
+/// change a batch made last is the one that stands.
+struct LastOfEachKey<I: Iterator<Item = (String, Option<String>)>>(std::iter::Peekable<I>);
+
+impl<I: Iterator<Item = (String, Option<String>)>> Iterator for LastOfEachKey<I> {
+    type Item = (String, Option<String>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut last = self.0.next()?;
+        while let Some(later) = self.0.next_if(|(key, _)| *key == last.0) {
+            last = later;
+        }
+        Some(last)
+    }
+}
+
+/// The changes of merged runs as (key, text; `None`: removed); a read error, or a text that
+/// is not UTF-8, ends them early and is kept in `failed`.
+struct SpilledChanges<'m, 's> {
     merged: &'m mut Merged<'s>,
-    held: Option<Entry>,
     failed: Option<io::Error>,
 }
 
-impl Iterator for LastOfEachKey<'_, '_> {
+impl Iterator for SpilledChanges<'_, '_> {
     type Item = (String, Option<String>);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -362,36 +370,21 @@ impl Iterator for LastOfEachKey<'_, '_> {
         if self.failed.is_some() {
             return None;
         }
-        loop {
-            let next = match self.merged.next_entry() {
-                Ok(next) => next,
-                Err(e) => {
-                    self.failed = Some(e);
-                    return None;
-                }
-            };
-            let done = match next {
-                None => self.held.take()?,
-                Some(entry) if self.held.as_ref().is_some_and(|held| held.key == entry.key) => {
-                    self.held = Some(entry);
-                    continue;
-                }
-                Some(entry) => match self.held.replace(entry) {
-                    Some(done) => done,
-                    None => continue,
-                },
-            };
-            let text = (done.note != REMOVED).then_some(done.value);
-            return match (String::from_utf8(done.key), text.map(String::from_utf8).transpose()) {
-                (Ok(key), Ok(text)) => Some((key, text)),
-                _ => {
-                    self.failed = Some(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "a spilled search text is not UTF-8",
-                    ));
-                    None
-                }
-            };
+        let entry = match self.merged.next_entry() {
+            Ok(entry) => entry?,
+            Err(e) => {
+                self.failed = Some(e);
+                return None;
+            }
+        };
+        let text = (entry.note != REMOVED).then_some(entry.value);
+        match (String::from_utf8(entry.key), text.map(String::from_utf8).transpose()) {
+            (Ok(key), Ok(text)) => Some((key, text)),
+            _ => {
+                self.failed =
+                    Some(io::Error::new(io::ErrorKind::InvalidData, "a spilled search text is not UTF-8"));
+                None
+            }
         }
     }
 }
