@@ -89,7 +89,7 @@ fn add_n(_: &UserRecord, text: &str) -> Result<BatchEdit, StoreError> {
 }
 
 fn revisions(store: &dyn UserStore) -> Vec<u64> {
-    store.page_after(None, 1000).expect("users").iter().map(|e| e.revision).collect()
+    store.page_after(None, usize::MAX).expect("users").iter().map(|e| e.revision).collect()
 }
 
 fn documents(store: &dyn UserStore) -> Vec<String> {
@@ -103,20 +103,37 @@ fn documents(store: &dyn UserStore) -> Vec<String> {
     all
 }
 
+/// Every user's revision and document.
+fn snapshot(store: &dyn UserStore) -> (Vec<u64>, Vec<String>) {
+    (revisions(store), documents(store))
+}
+
+/// The users as `before` had them, and no trace of `batch` (nothing to undo).
+fn assert_nothing_written(store: &dyn UserStore, batch: &BatchId, before: &(Vec<u64>, Vec<String>)) {
+    assert_eq!(&snapshot(store), before);
+    let undo = store.undo_batch(batch, &BatchId::new(), &author());
+    assert!(matches!(undo, Err(StoreError::BatchNotFound(_))), "no trace of the batch: {undo:?}");
+}
+
 // ---- the bodies, one per behaviour, run on both backends ----
 
 fn an_error_from_the_edit_leaves_the_database_as_it_was(f: &Fixture) {
-    let store = f.store();
-    let (before, texts) = (revisions(store), documents(store));
+    an_edit_failing_at_the_nth_user_writes_nothing(f.store(), 150);
+}
+
+/// A batch over every user whose edit fails at the `fail_at`-th: that error, and nothing written.
+fn an_edit_failing_at_the_nth_user_writes_nothing(store: &dyn UserStore, fail_at: usize) {
+    let before = snapshot(store);
     let mut seen = 0;
     let mut edit = |record: &UserRecord, text: &str| {
         seen += 1;
-        if seen == 150 { Err(StoreError::UserNotFound("stop".into())) } else { add_n(record, text) }
+        if seen == fail_at { Err(StoreError::UserNotFound("stop".into())) } else { add_n(record, text) }
     };
-    let result = store.edit_batch(&BatchId::new(), &Selection::All, &mut edit, &author());
+    let batch = BatchId::new();
+    let result = store.edit_batch(&batch, &Selection::All, &mut edit, &author());
     assert!(matches!(result, Err(StoreError::UserNotFound(_))), "{result:?}");
-    assert_eq!(revisions(store), before);
-    assert_eq!(documents(store), texts);
+    assert_eq!(seen, fail_at);
+    assert_nothing_written(store, &batch, &before);
 }
 
 fn an_id_that_names_no_user_is_not_found_and_nothing_is_written(f: &Fixture) {
@@ -228,21 +245,7 @@ fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(f: &Fixture)
 /// An edit that fails in the third step, after two steps' writes went to the database
 /// (on PostgreSQL, written while the next step was being edited), leaves every user as they were.
 fn an_error_after_whole_steps_were_written_leaves_every_user_as_they_were(f: &Fixture) {
-    let store = f.store();
-    let (before, texts) = (revisions(store), documents(store));
-    let mut seen = 0;
-    let mut edit = |record: &UserRecord, text: &str| {
-        seen += 1;
-        if seen == 2_200 { Err(StoreError::UserNotFound("stop".into())) } else { add_n(record, text) }
-    };
-    let batch = BatchId::new();
-    let result = store.edit_batch(&batch, &Selection::All, &mut edit, &author());
-    assert!(matches!(result, Err(StoreError::UserNotFound(_))), "{result:?}");
-    assert_eq!(seen, 2_200);
-    assert_eq!(revisions(store), before);
-    assert_eq!(documents(store), texts);
-    let undo = store.undo_batch(&batch, &BatchId::new(), &author());
-    assert!(matches!(undo, Err(StoreError::BatchNotFound(_))), "no trace of the batch: {undo:?}");
+    an_edit_failing_at_the_nth_user_writes_nothing(f.store(), 2_200);
 }
 
 /// After a batch, and after its undo, the filter finds exactly what the documents hold.
@@ -448,7 +451,7 @@ fn a_write_the_server_refuses_in_a_later_chunk_leaves_every_user_as_they_were() 
         )
         .expect("trigger");
     let store = fixture.store();
-    let (before, texts) = (revisions(store), documents(store));
+    let before = snapshot(store);
     let mut position = None;
     let mut seen = 0;
     let mut edit = |record: &UserRecord, text: &str| {
@@ -466,8 +469,5 @@ fn a_write_the_server_refuses_in_a_later_chunk_leaves_every_user_as_they_were() 
     // being edited when the refusal came.
     assert!(matches!(position, Some(1_001..=2_000)), "{position:?}");
     assert!(seen > 2_000, "{seen}");
-    assert_eq!(revisions(store), before);
-    assert_eq!(documents(store), texts);
-    let undo = store.undo_batch(&batch, &BatchId::new(), &author());
-    assert!(matches!(undo, Err(StoreError::BatchNotFound(_))), "no trace of the batch: {undo:?}");
+    assert_nothing_written(store, &batch, &before);
 }
