@@ -458,7 +458,7 @@ fn text_back_from_the_external_editor_or_a_draft_holds_no_invisible_character() 
             user_id: user_id.clone(),
             user_handle: user_handle.clone(),
             base: base.clone(),
-            result: Ok(from_vi),
+            result: Ok(from_vi.into()),
         },
     );
     let text = editor_text(&state);

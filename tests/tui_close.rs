@@ -300,14 +300,43 @@ fn quitting_while_a_save_waits_finishes_it_and_says_so() {
     let lock = hold_the_write_lock(&fixture.db());
     tui.send("\x13");
     tui.wait_text("saving…");
-    // Quit, and confirm throwing the (still unsaved) edit away: the save in flight goes on.
+    // Quit: no "throw your changes away" while the save is out; the way out waits for it.
     tui.send("\x03");
-    tui.wait_text("quit and throw your changes away");
-    tui.send("y");
+    tui.wait_text("quitting once the save answers");
+    assert!(!tui.text().contains("throw your changes away"), "{}", tui.text());
     drop(lock);
     let status = tui.wait_exit();
     assert!(status.success(), "{status:?}");
     let said = String::from_utf8_lossy(&tui.raw()).into_owned();
     assert!(said.contains("custodian: saved revision 2"), "the save's answer is said on the way out");
+    assert!(!said.contains("unsaved edit is kept"), "a saved edit leaves no draft: {said}");
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
+fn quitting_while_a_save_waits_keeps_the_edit_the_save_could_not_write() {
+    let fixture = Fixture::new();
+    let mut tui = editing_with_a_change(&fixture);
+    // Held until the save gives up: the edit is in no revision, so it must be in a draft.
+    let lock = hold_the_write_lock(&fixture.db());
+    tui.send("\x13");
+    tui.wait_text("saving…");
+    tui.send("\x03");
+    tui.wait_text("quitting once the save answers");
+    // A `y` typed at the question an operator expects answers nothing.
+    tui.send("y");
+    tui.wait_exit();
+    drop(lock);
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("custodian: the database is busy"), "the save's refusal is said: {said}");
+    assert!(said.contains("your unsaved edit is kept in"), "the edit is kept as a draft: {said}");
+    let drafts: Vec<String> = std::fs::read_dir(fixture.home.path("state/custodian/drafts"))
+        .expect("the drafts folder")
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(drafts.len(), 1, "one draft");
+    assert!(drafts[0].contains("waited"), "the draft holds the edit: {}", drafts[0]);
+    let stored = fixture.cli(&["get", "admin"]);
+    assert!(!stored.stdout.contains("waited"), "nothing was written: {stored:?}");
     fixture.assert_closed_cleanly();
 }

@@ -8,7 +8,7 @@ use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
 use custodian::store::{Author, ImportMode, KeyOrder, RedbStore, Seek, UserCount, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, RowRequest, StatusKind, Then, update};
+use custodian::tui::app::{Action, Dialog, Effect, ExternalText, Mode, RowRequest, StatusKind, Then, update};
 use custodian::tui::run_effects;
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
@@ -1396,8 +1396,16 @@ fn terminal_work(store: &RedbStore, state: &mut State, action: Action) -> Vec<Ef
 }
 
 fn external_edit(store: &RedbStore, state: &mut State, edit: impl Fn(&str) -> Result<String, String>) {
+    external_edit_read_back(store, state, |text| edit(text).map(ExternalText::from));
+}
+
+fn external_edit_read_back(
+    store: &RedbStore,
+    state: &mut State,
+    edit: impl FnOnce(&str) -> Result<ExternalText, String>,
+) {
     let effects = terminal_work(store, state, Action::EditExternally);
-    let [Effect::EditExternally { user_id, user_handle, base, text }] = effects.as_slice() else {
+    let [Effect::EditExternally { user_id, user_handle, base, text, .. }] = effects.as_slice() else {
         panic!("expected one external edit, got {effects:?}");
     };
     let result = edit(text);
@@ -1461,6 +1469,65 @@ fn an_external_edit_that_removes_keys_asks_first_and_a_failed_editor_writes_noth
     assert!(state.editor.is_none());
     let id = store.resolve("admin").unwrap();
     assert_eq!(store.custom_data(&id).unwrap().revision, 1);
+}
+
+#[test]
+fn an_external_edit_that_is_not_utf8_opens_in_the_editor_and_its_file_is_kept() {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let file = dir.path().join("custodian-edit.json");
+    // A Latin-1 editor wrote "café": the é is one byte that is not UTF-8.
+    let mut written = Vec::new();
+    external_edit_read_back(&store, &mut state, |text| {
+        written = text.replacen('{', "{\"note\": \"caf\u{e9}\",", 1).into_bytes();
+        let at = written.iter().position(|&b| b == 0xc3).unwrap();
+        written.splice(at..at + 2, [0xe9]);
+        std::fs::write(&file, &written).unwrap();
+        custodian::tui::read_back(&file, 1 << 20)
+    });
+    assert_eq!(state.mode(), Mode::Edit, "custodian's editor holds the text, for the operator to judge");
+    assert!(state.editor.as_ref().unwrap().text().contains("\"note\": \"caf\u{fffd}\""));
+    let status = status_text(&state);
+    assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
+    assert!(status.starts_with("not saved: ") && status.contains("not UTF-8 (first bad byte at offset 13)"), "{status}");
+    assert!(status.contains(&file.display().to_string()), "the kept file is named: {status}");
+    assert_eq!(std::fs::read(&file).unwrap(), written, "the file is kept as the editor left it");
+    let id = store.resolve("admin").unwrap();
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1, "nothing written");
+}
+
+#[test]
+fn reading_back_the_external_editor_file_takes_only_a_plain_file_within_a_bound() {
+    use custodian::tui::read_back;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edit.json");
+
+    std::fs::write(&path, "{\"a\": 1}\n").unwrap();
+    assert_eq!(read_back(&path, 100), Ok(ExternalText::from("{\"a\": 1}\n".to_owned())));
+    assert!(!path.exists(), "a file read whole is removed");
+
+    // Swapped for a link to an endless device: refused at once, not read.
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let refused = read_back(&path, 100).unwrap_err();
+    assert!(refused.contains("replaced by a symbolic link"), "{refused}");
+    assert!(std::fs::symlink_metadata(&path).is_err(), "the link goes (never what it points at)");
+
+    // A FIFO would block a reader forever.
+    let fifo = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let refused = read_back(&path, 100).unwrap_err();
+    assert!(refused.contains("no longer a plain file"), "{refused}");
+
+    // More than the editor takes (8 times the limit, for layout): kept and named, not read.
+    let big = vec![b' '; 801];
+    std::fs::write(&path, &big).unwrap();
+    let refused = read_back(&path, 100).unwrap_err();
+    assert!(refused.contains("holds more than 800 B") && refused.contains("the file is kept there"), "{refused}");
+    assert_eq!(std::fs::read(&path).unwrap(), big);
+    // Exactly at the bound is read.
+    std::fs::write(&path, &big[..800]).unwrap();
+    assert_eq!(read_back(&path, 100).map(|t| t.text.len()), Ok(800));
 }
 
 #[test]
@@ -1717,7 +1784,7 @@ fn an_external_edit_equal_to_a_stale_copy_is_a_change_against_the_stored_documen
     let stale = state.document.clone().unwrap();
     their_save(&store, &id);
     let effects = terminal_work(&store, &mut state, Action::EditExternally);
-    let [Effect::EditExternally { user_id, user_handle, base, text }] = effects.as_slice() else {
+    let [Effect::EditExternally { user_id, user_handle, base, text, .. }] = effects.as_slice() else {
         panic!("expected one external edit, got {effects:?}");
     };
     assert_eq!(base.revision, 2, "the editor is given the stored document");
@@ -1730,7 +1797,7 @@ fn an_external_edit_equal_to_a_stale_copy_is_a_change_against_the_stored_documen
             user_id: user_id.clone(),
             user_handle: user_handle.clone(),
             base: base.clone(),
-            result: Ok(stale.text.clone()),
+            result: Ok(stale.text.clone().into()),
         },
     );
     assert_ne!(status_text(&state), "no changes");

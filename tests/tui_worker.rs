@@ -92,6 +92,8 @@ struct SlowStore {
     users_read: Mutex<Vec<String>>,
     /// The next `user` read panics (once), as redb does on a damaged page.
     panic_on_user: std::sync::atomic::AtomicBool,
+    /// Saves are refused as busy (another writer kept the lock past the limit).
+    saves_busy: std::sync::atomic::AtomicBool,
 }
 
 impl UserStore for SlowStore {
@@ -143,6 +145,9 @@ impl UserStore for SlowStore {
         author: &Author,
     ) -> Result<SaveOutcome, StoreError> {
         self.saves.pass();
+        if self.saves_busy.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Busy);
+        }
         self.inner.replace_custom_data(id, data, expected, author)
     }
     fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
@@ -197,6 +202,7 @@ impl Session {
             users: Gate::default(),
             users_read: Mutex::default(),
             panic_on_user: std::sync::atomic::AtomicBool::new(false),
+            saves_busy: std::sync::atomic::AtomicBool::new(false),
         });
         let database = store.inner.path().display().to_string();
         let workers = StoreWorkers::new(Arc::clone(&store) as Arc<dyn UserStore>, database.clone()).unwrap();
@@ -318,6 +324,40 @@ fn keys_are_answered_while_a_save_waits_and_its_answer_is_shown() {
     assert_eq!(stored.revision, 2);
     assert!(stored.text.contains("\"waited\": 1"));
     assert_eq!(session.state.document.as_ref(), Some(&stored), "the pane shows the saved document");
+}
+
+#[test]
+fn quitting_while_a_save_waits_never_throws_the_edit_away() {
+    let mut session = Session::new();
+    session.key(Action::OpenEditor);
+    session.settle();
+    let id = session.state.editor.as_ref().unwrap().user_id.clone();
+    session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"kept\": 1,".chars() {
+        type_char(&mut session, c);
+    }
+    let edited = session.state.editor.as_ref().unwrap().text();
+
+    // The save waits behind another writer, then is refused as busy.
+    session.store.saves.arm();
+    session.store.saves_busy.store(true, std::sync::atomic::Ordering::SeqCst);
+    session.key(Action::Save);
+    // Ctrl-C at once: no "throw your changes away" is offered, the quit waits for the answer.
+    session.key(Action::Quit);
+    assert_eq!(session.state.dialog, None, "no question that could throw the edit away");
+    assert!(session.state.quit, "the session ends once the save answers");
+    // Even a `y` meant for that question throws nothing away.
+    session.key(Action::Confirm);
+    session.store.saves.wait_until_holding();
+    session.store.saves.release();
+    session.settle();
+
+    // The save failed: the edit is still the editor's, modified, for the way out to keep.
+    let editor = session.state.editor.as_ref().expect("the edit the save did not write stays");
+    assert!(editor.is_modified());
+    assert_eq!(editor.text(), edited);
+    assert_eq!(session.state.pending, None);
+    assert_eq!(session.store.inner.custom_data(&id).unwrap().revision, 1, "nothing was written");
 }
 
 #[test]

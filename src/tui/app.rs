@@ -30,7 +30,7 @@ pub use connection::UnresolvedSave;
 pub use dialogs::Dialog;
 pub use editor::{CursorPath, Doubt, Editor, schema_errors, schema_summary};
 pub use effect::Effect;
-pub use external::{CLIPBOARD_LIMIT, Purpose};
+pub use external::{CLIPBOARD_LIMIT, ExternalText, Purpose};
 pub use filter::{MAX_MATCHES, Search};
 pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
@@ -38,7 +38,7 @@ use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
-use save::touches_the_edit_being_saved;
+use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
 
 use std::collections::VecDeque;
@@ -276,6 +276,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
     use Action::*;
     if state.pending == Some(Pending::Saving) && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "saving… wait for the answer");
+    }
+    if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
+        // The answer ends the wait at once (the runtime sets it again if other work is out).
+        state.pending = None;
     }
     match action {
         StoreBusy(pending) => {

@@ -19,5 +19,5 @@ pub mod words;
 
 pub use runtime::{
     CannotShowScreen, LastDraft, Options, Runtime, ScanAnswers, Scanner, StoreWorkers, action_for_event,
-    autosave_draft, base64, osc52, perform, run, run_effects, take_answers, wait_for_answers,
+    autosave_draft, base64, osc52, perform, read_back, run, run_effects, take_answers, wait_for_answers,
 };

@@ -280,6 +280,6 @@ pub enum Action {
         user_id: String,
         user_handle: String,
         base: StoredDocument,
-        result: Result<String, String>,
+        result: Result<ExternalText, String>,
     },
 }

@@ -70,7 +70,14 @@ impl State {
     }
 
     pub(super) fn quit(&mut self) {
-        if self.editor.as_ref().is_some_and(Editor::is_modified) {
+        if self.pending == Some(Pending::Saving) {
+            // "Throw your changes away" is not offered while a save is on its way: the way out
+            // waits for its answer, and an edit the save did not write is kept as a draft.
+            self.say(StatusKind::Info, "quitting once the save answers; an edit it does not write is kept as a draft");
+            self.dialog = None;
+            self.set_aside = None;
+            self.quit = true;
+        } else if self.editor.as_ref().is_some_and(Editor::is_modified) {
             // On the too-small screen a question already open is invisible: it is put aside
             // for the quit question and comes back if the answer is no.
             if let Some(open) = self.dialog.take().filter(|d| *d != Dialog::ConfirmQuit) {
@@ -93,6 +100,11 @@ impl State {
                     editor.as_ref().map(Editor::discard_draft).into_iter().collect();
                 effects.extend(self.refresh());
                 effects
+            }
+            Some(Dialog::ConfirmQuit) if self.pending == Some(Pending::Saving) => {
+                // A save started after the question was asked: its answer decides what stays.
+                self.quit();
+                Vec::new()
             }
             Some(Dialog::ConfirmQuit) => {
                 // Quitting without saving was chosen: nothing is kept as a draft.

@@ -123,5 +123,7 @@ pub enum Effect {
         user_handle: String,
         base: StoredDocument,
         text: String,
+        /// The most the file may hold when read back (the customData limit).
+        max_bytes: usize,
     },
 }

@@ -18,6 +18,22 @@ pub enum Purpose {
     Copy,
 }
 
+/// What the external editor left in its file, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalText {
+    pub text: String,
+    /// Why the text must be looked at before it may be saved (bytes that were not UTF-8,
+    /// shown as U+FFFD, with the untouched file kept and named): custodian's editor opens on
+    /// it with this message instead of saving.
+    pub damaged: Option<String>,
+}
+
+impl From<String> for ExternalText {
+    fn from(text: String) -> Self {
+        Self { text, damaged: None }
+    }
+}
+
 /// The most customData `y` puts on the clipboard: terminals limit what an OSC 52 request may
 /// carry (xterm and tmux accept about 100 KB of base64 or more, some far less).
 pub const CLIPBOARD_LIMIT: usize = 100 * 1024;
@@ -72,7 +88,8 @@ impl State {
             }
             Purpose::EditExternally => {
                 let text = inert::editor_text(&document.text).into_owned();
-                vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text }]
+                let max_bytes = self.limits.max_bytes;
+                vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text, max_bytes }]
             }
             Purpose::Copy => self.copy(&document),
         }
@@ -108,10 +125,10 @@ impl State {
         user_id: String,
         user_handle: String,
         base: StoredDocument,
-        result: Result<String, String>,
+        result: Result<ExternalText, String>,
     ) -> Vec<Effect> {
-        let text = match result {
-            Ok(text) => text,
+        let (text, damaged) = match result {
+            Ok(ExternalText { text, damaged }) => (text, damaged),
             Err(message) => {
                 self.say(StatusKind::Error, message);
                 return Vec::new();
@@ -131,6 +148,12 @@ impl State {
             self.shape.clone(),
             self.editor_area(),
         );
+        if let Some(damaged) = damaged {
+            // Never saved unseen: what replaced the bytes is the operator's to judge.
+            self.editor = Some(editor);
+            self.say(StatusKind::Error, format!("not saved: {damaged} (fix it here; Ctrl-S saves)"));
+            return Vec::new();
+        }
         if let Err(error) = &editor.validation {
             let message = format!("not saved: {error} (fix it here; Ctrl-S saves)");
             self.editor = Some(editor);

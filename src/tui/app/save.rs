@@ -37,6 +37,12 @@ pub(super) fn touches_the_edit_being_saved(action: &Action) -> bool {
     )
 }
 
+/// Answers that end a save's wait: the save's own, or a failure (which may be the save's).
+pub(super) fn answers_a_save(action: &Action) -> bool {
+    use Action::*;
+    matches!(action, Saved { .. } | SaveConflict { .. } | SaveOutcomeUnknown { .. } | StoreFailed { .. })
+}
+
 impl State {
     /// The line diff of a stored text against a new document. Where the store keeps keys in
     /// its own order, the new document is shown in the stored one's order first, so only
@@ -124,6 +130,9 @@ impl State {
     pub(super) fn save_effect(&mut self, data: CustomData, expected: Revision) -> Vec<Effect> {
         let Some(editor) = &self.editor else { return Vec::new() };
         let effect = Effect::Save { id: editor.user_id.clone(), data, expected };
+        // Pending from this moment, not from the runtime's next look at its workers: a quit
+        // that follows at once must already know a save is on its way.
+        self.pending = Some(Pending::Saving);
         self.say(StatusKind::Info, "saving…");
         vec![effect]
     }

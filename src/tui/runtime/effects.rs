@@ -3,6 +3,7 @@
 use super::*;
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -13,7 +14,7 @@ use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, EditSnapshot};
 use crate::inert;
 use crate::store::{Author, StoreError};
-use crate::tui::app::{Action, Effect, State, update};
+use crate::tui::app::{Action, Effect, ExternalText, State, update};
 use crate::tui::tree::Tree;
 
 /// Revisions the history view loads (the most recent ones).
@@ -72,8 +73,8 @@ pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect)
             Ok(()) => return None,
             Err(e) => failed("could not copy", e),
         },
-        Effect::EditExternally { user_id, user_handle, base, text } => {
-            let result = edit_externally(terminal, &text);
+        Effect::EditExternally { user_id, user_handle, base, text, max_bytes } => {
+            let result = edit_externally(terminal, &text, max_bytes);
             Action::EditedExternally { user_id, user_handle, base, result }
         }
         // Only terminal work is routed here.
@@ -121,7 +122,11 @@ pub(super) fn editor_failed(editor: &str, code: Option<i32>) -> String {
 
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
 /// the terminal given back meanwhile; returns what the file holds afterwards.
-pub(super) fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Result<String, String> {
+pub(super) fn edit_externally(
+    terminal: &mut terminal::Term,
+    text: &str,
+    max_bytes: usize,
+) -> Result<ExternalText, String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let editor = ["VISUAL", "EDITOR"]
@@ -153,19 +158,78 @@ pub(super) fn edit_externally(terminal: &mut terminal::Term, text: &str) -> Resu
     INTERRUPTED.store(false, Ordering::Relaxed);
     let resumed = terminal::resume(terminal);
     let result = match ran {
-        Ok(status) if status.success() => {
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        // The file's fate is read_back's: a file it could not take whole stays.
+        Ok(status) if status.success() => read_back(&path, max_bytes),
+        ran => {
+            let _ = std::fs::remove_file(&path);
+            match ran {
+                Ok(status) => Err(editor_failed(&editor, status.code())),
+                Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
+            }
         }
-        Ok(status) => Err(editor_failed(&editor, status.code())),
-        Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
     };
-    let _ = std::fs::remove_file(&path);
     // The edit is answered even when the terminal cannot be taken back (it went away while
     // the editor ran): the answer puts it in custodian's editor or saves it, and the loop
     // then ends on the broken terminal, keeping an unsaved edit as a draft.
     match (resumed, result) {
         (Err(e), Err(_)) => Err(format!("cannot take the terminal back: {e}")),
         (_, result) => result,
+    }
+}
+
+/// Reads back what the external editor left at `path`, then removes the file — unless it
+/// cannot be taken whole (more than the editor takes, bytes that are not UTF-8): then it
+/// stays, untouched, and the answer names it, so nothing the operator wrote is lost. Never
+/// read through a link, or from anything but a plain file (`/dev/zero`, a FIFO), and never
+/// more than a bound: an editor or a hostile user who swapped the file cannot hang custodian.
+pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = inert::line(&path.display().to_string()).into_owned();
+    // The limit is on the compact form; the editor's text is laid out (indentation, one
+    // value per line), which deep documents make several times longer.
+    let bound = max_bytes.saturating_mul(8);
+    let opened =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path);
+    let gone = |why: String| {
+        let _ = std::fs::remove_file(path);
+        Err(why)
+    };
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return gone(format!("not read: {shown} was replaced by a symbolic link; nothing was saved"));
+        }
+        Err(e) => return gone(format!("cannot read {shown}: {e}; nothing was saved")),
+    };
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return gone(format!("not read: {shown} is no longer a plain file; nothing was saved")),
+        Err(e) => return gone(format!("cannot read {shown}: {e}; nothing was saved")),
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = file.take(bound as u64 + 1).read_to_end(&mut bytes) {
+        return Err(format!("cannot read {shown}: {e}; nothing was saved, the file is kept there"));
+    }
+    if bytes.len() > bound {
+        return Err(format!(
+            "not read: {shown} holds more than {}, too much for the editor; nothing was saved, the file is kept there",
+            crate::domain::human_bytes(bound)
+        ));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let _ = std::fs::remove_file(path);
+            Ok(ExternalText::from(text))
+        }
+        Err(not_utf8) => {
+            let at = not_utf8.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(not_utf8.as_bytes()).into_owned();
+            let damaged = format!(
+                "{shown} is not UTF-8 (first bad byte at offset {at}); each bad byte shows as U+FFFD here, and the file is kept there as it was"
+            );
+            Ok(ExternalText { text, damaged: Some(damaged) })
+        }
     }
 }
 

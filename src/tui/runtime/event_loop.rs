@@ -148,6 +148,11 @@ pub(super) fn event_loop(
             }
         }
     }
+    if state.quit && runtime.workers.as_ref().is_some_and(StoreWorkers::busy) {
+        // The way out waits for work already sent (a save): the last frame says so. A
+        // terminal that is gone by now is no reason to report the session as failed.
+        let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
+    }
     Ok(())
 }
 
