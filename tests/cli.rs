@@ -158,6 +158,35 @@ fn get_of_an_unknown_user_exits_3() {
 }
 
 #[test]
+fn a_blank_reference_names_no_one_and_a_blank_name_is_never_imported() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let before = sandbox.export(&db);
+    let doc = sandbox.file("doc.json", "{\"landed\": true}");
+    // A name of white space folds to an empty key: no reference may reach it.
+    let blanks = [
+        ("username", "  "),
+        ("primaryEmail", "\t"),
+        ("primaryPhone", "\u{3000}"),
+        ("username", "\u{a0}\u{2003}"),
+    ];
+    for (field, value) in blanks {
+        let record = format!("{{\"id\":\"w1\",\"{field}\":{}}}\n", serde_json::to_string(value).unwrap());
+        let file = sandbox.file("blank.jsonl", &record);
+        let error = sandbox.on(&db, &["import", &file]).fails(4);
+        assert!(error.contains(&format!("`{field}` must not be empty or only white space")), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+    }
+    assert_eq!(sandbox.export(&db), before, "nothing was imported");
+    for blank in ["", " ", "username:", "email: ", "phone:"] {
+        let error = sandbox.on(&db, &["get", blank]).fails(3);
+        assert!(error.contains(&format!("{blank:?}")), "{blank:?}: {error}");
+        sandbox.on(&db, &["set", blank, &doc]).fails(3);
+    }
+    assert_eq!(sandbox.export(&db), before, "nothing was written");
+}
+
+#[test]
 fn get_of_a_revision_that_does_not_exist_exits_3() {
     let sandbox = Sandbox::new();
     let db = sandbox.people();

@@ -41,7 +41,7 @@ pub enum UserFieldError {
     TooLong { field: &'static str, chars: usize, limit: usize },
     #[error("`id` {id:?} is not 1–12 characters of a–z, A–Z, 0–9, '_' or '-'")]
     BadId { id: String },
-    #[error("`{field}` must not be empty; use null")]
+    #[error("`{field}` must not be empty or only white space; use null")]
     EmptyString { field: &'static str },
 }
 
@@ -210,7 +210,14 @@ fn take_string(
             if chars > limit {
                 return Err(UserFieldError::TooLong { field, chars, limit });
             }
-            if s.is_empty() && matches!(field, "username" | "primaryEmail" | "primaryPhone") {
+            // A name that is only white space is looked up by an empty key, so an empty
+            // reference (`set "" -`) would find it: refused as an empty one is.
+            let blank = match field {
+                "username" | "primaryEmail" => crate::domain::fold::name_key(&s).is_empty(),
+                "primaryPhone" => crate::domain::fold::phone_key(&s).is_empty(),
+                _ => false,
+            };
+            if blank {
                 return Err(UserFieldError::EmptyString { field });
             }
             Ok(Some(s))

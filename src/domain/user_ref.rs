@@ -64,6 +64,11 @@ impl UserRef {
         UserRef { text: reference.to_owned(), field: None }
     }
 
+    /// Whether the text is empty or only white space (as its lookup key): it names no one.
+    pub fn is_blank(&self) -> bool {
+        crate::domain::fold::name_key(&self.text).is_empty() || crate::domain::fold::phone_key(&self.text).is_empty()
+    }
+
     /// The fields this reference is looked up in.
     pub fn fields(&self) -> &'static [UserField] {
         match self.field {
@@ -106,5 +111,15 @@ mod tests {
         assert_eq!(parsed("alice"), ("alice".into(), None));
         assert_eq!(parsed("mailto:a@b.c"), ("mailto:a@b.c".into(), None));
         assert_eq!(parsed("ID:u1"), ("ID:u1".into(), None), "prefixes are lower case, as documented");
+    }
+
+    #[test]
+    fn empty_or_white_space_text_is_blank_and_anything_visible_is_not() {
+        for blank in ["", " ", "\t\n", "username:", "email:  ", "phone:\u{3000}", "\u{a0}"] {
+            assert!(UserRef::parse(blank).is_blank(), "{blank:?}");
+        }
+        for named in ["a", " a ", "id:x", "username:_", "\u{200b}", "username"] {
+            assert!(!UserRef::parse(named).is_blank(), "{named:?}");
+        }
     }
 }

@@ -126,7 +126,9 @@ pub trait UserStore: Send + Sync {
     /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
         let reference = UserRef::parse(user_ref);
-        let mut matches = self.lookup(&reference)?;
+        // Blank text names no one, whatever a name made of white space folds to (`username:`
+        // may still be someone's literal name, below).
+        let mut matches = if reference.is_blank() { Vec::new() } else { self.lookup(&reference)? };
         // An explicit form is also someone's literal name when a username (or an email, a
         // phone) was made to read `id:carl`: that is a second user the reference names, and
         // never a way to send a save to the user the operator did not mean.
