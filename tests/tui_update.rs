@@ -1490,7 +1490,10 @@ fn an_external_edit_that_is_not_utf8_opens_in_the_editor_and_its_file_is_kept() 
     assert!(state.editor.as_ref().unwrap().text().contains("\"note\": \"caf\u{fffd}\""));
     let status = status_text(&state);
     assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Error);
-    assert!(status.starts_with("not saved: ") && status.contains("not UTF-8 (first bad byte at offset 13)"), "{status}");
+    assert!(
+        status.starts_with("not saved: ") && status.contains("not UTF-8 (first bad byte at offset 13)"),
+        "{status}"
+    );
     assert!(status.contains(&file.display().to_string()), "the kept file is named: {status}");
     assert_eq!(std::fs::read(&file).unwrap(), written, "the file is kept as the editor left it");
     let id = store.resolve("admin").unwrap();
@@ -1523,7 +1526,10 @@ fn reading_back_the_external_editor_file_takes_only_a_plain_file_within_a_bound(
     let big = vec![b' '; 801];
     std::fs::write(&path, &big).unwrap();
     let refused = read_back(&path, 100).unwrap_err();
-    assert!(refused.contains("holds more than 800 B") && refused.contains("the file is kept there"), "{refused}");
+    assert!(
+        refused.contains("holds more than 800 B") && refused.contains("the file is kept there"),
+        "{refused}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), big);
     // Exactly at the bound is read.
     std::fs::write(&path, &big[..800]).unwrap();

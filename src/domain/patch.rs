@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
-use json_patch::PatchOperation;
-use serde_json::Value;
+use json_patch::{PatchErrorKind, PatchOperation};
+use serde_json::{Number, Value};
 
 use super::custom_data::{CustomData, Limits, canonical_text, parse_object};
+use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
 use super::user::json_type_name;
@@ -25,6 +26,8 @@ pub enum PatchFileError {
     Empty,
     #[error("operation {index} of the patch is not an RFC 6902 operation: {reason}")]
     BadOperation { index: usize, reason: String },
+    #[error("line {line}, col {column}: duplicate key \"{key}\" in {path}; JSON keeps only one of them")]
+    DuplicateKey { key: String, path: String, line: usize, column: usize },
 }
 
 /// A parsed JSON Patch.
@@ -37,6 +40,11 @@ impl JsonPatch {
     /// Parses a patch: an array of operations, each `add`, `remove`, `replace`, `move`, `copy`
     /// or `test` with a JSON Pointer path (`~0` is `~`, `~1` is `/`; any other `~` is refused).
     pub fn parse(text: &str) -> Result<Self, PatchFileError> {
+        // Two "path"s (or "value"s) in one operation: which one counts is not the operator's
+        // to guess, as in every other input. (Depth is serde_json's to refuse.)
+        if let Some(ScanFinding::DuplicateKey { key, path, at }) = scan::scan(text, usize::MAX) {
+            return Err(PatchFileError::DuplicateKey { key, path, line: at.line, column: at.column });
+        }
         let value: Value = serde_json::from_str(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
         let Value::Array(items) = value else {
             return Err(PatchFileError::NotAnArray(json_type_name(&value)));
@@ -108,6 +116,75 @@ fn op_name(operation: &PatchOperation) -> &'static str {
     }
 }
 
+/// Applies the operations in order, or says which one failed and why. No undo is kept: the
+/// caller drops a document the patch failed on. `test` compares as RFC 6902 says, numbers by
+/// value (`2`, `2.0` and `20e-1` are equal), which json-patch's text comparison does not.
+fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<(), String> {
+    for (index, operation) in operations.iter().enumerate() {
+        let failed = |path: &str, kind: PatchErrorKind| {
+            format!("operation {index} ({} {path:?}): {kind}", op_name(operation))
+        };
+        match operation {
+            PatchOperation::Test(test) => match value.pointer(test.path.as_str()) {
+                None => return Err(failed(test.path.as_str(), PatchErrorKind::InvalidPointer)),
+                Some(found) if !equal_values(found, &test.value) => {
+                    return Err(failed(test.path.as_str(), PatchErrorKind::TestFailed));
+                }
+                Some(_) => {}
+            },
+            _ => json_patch::patch_unsafe(value, std::slice::from_ref(operation))
+                .map_err(|e| failed(e.path.as_str(), e.kind))?,
+        }
+    }
+    Ok(())
+}
+
+/// JSON equality as RFC 6902's `test` defines it: numbers by their value, objects whatever
+/// their key order, everything else exactly.
+pub fn equal_values(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => equal_numbers(a, b),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal_values(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(key, a)| b.get(key).is_some_and(|b| equal_values(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+fn equal_numbers(a: &Number, b: &Number) -> bool {
+    let (a, b) = (a.to_string(), b.to_string());
+    match (decimal(&a), decimal(&b)) {
+        (Some(a), Some(b)) => a == b,
+        // An exponent beyond i64: only the same text is surely the same number.
+        _ => a == b,
+    }
+}
+
+/// A JSON number's value as (negative, significant digits, power of ten): `-12.30e1` is
+/// (true, "123", 0). Zero is one value whatever its sign or spelling.
+fn decimal(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, unsigned) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = whole.chars().chain(fraction.chars()).collect();
+    let mut power = exponent.checked_sub(i64::try_from(fraction.len()).ok()?)?;
+    while digits.ends_with('0') {
+        digits.pop();
+        power = power.checked_add(1)?;
+    }
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    Some((negative, digits.to_owned(), power))
+}
+
 /// What a batch holds each patched document to, besides the JSON rules.
 #[derive(Debug, Clone, Copy)]
 pub struct PatchRules<'a> {
@@ -139,14 +216,8 @@ impl JsonPatch {
         // Made before the patch takes the document (no copy of it is kept).
         let old_text = serde_json::to_string(&old).ok();
         let mut value = Value::Object(old);
-        if let Err(e) = json_patch::patch(&mut value, &self.operations) {
-            let operation = self.operations.get(e.operation).map_or("?", op_name);
-            return PatchOutcome::Failed(format!(
-                "operation {} ({operation} {:?}): {}",
-                e.operation,
-                e.path.as_str(),
-                e.kind
-            ));
+        if let Err(reason) = apply_operations(&mut value, &self.operations) {
+            return PatchOutcome::Failed(reason);
         }
         if !value.is_object() {
             return PatchOutcome::Failed(format!(
@@ -366,6 +437,64 @@ mod tests {
         assert_eq!(missing, PatchOutcome::Failed("operation 1 (remove \"/old\"): path is invalid".into()));
         let same = JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"}]"#).expect("a patch");
         assert_eq!(same.apply(r#"{"plan":"pro"}"#, &rules()), PatchOutcome::Unchanged);
+    }
+
+    #[test]
+    fn test_compares_numbers_by_value_and_objects_whatever_their_key_order() {
+        let stored = r#"{"n":2,"big":100,"small":0.05,"zero":0,"o":{"a":1,"b":[1.0,2]}}"#;
+        for (path, value) in [
+            ("/n", "2.0"),
+            ("/n", "2e0"),
+            ("/n", "20E-1"),
+            ("/n", "0.2e1"),
+            ("/big", "1e2"),
+            ("/big", "1.00e+2"),
+            ("/small", "5e-2"),
+            ("/small", "0.050"),
+            ("/zero", "-0.0e5"),
+            ("/o", r#"{"b":[1,2.0],"a":1e0}"#),
+        ] {
+            let patch =
+                JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
+            assert_eq!(patch.apply(stored, &rules()), PatchOutcome::Unchanged, "{path} = {value}");
+        }
+        for (path, value) in [
+            ("/n", "2.1"),
+            ("/n", "-2"),
+            ("/n", "20"),
+            ("/n", "\"2\""),
+            ("/big", "1e3"),
+            ("/o", r#"{"a":1}"#),
+        ] {
+            let patch =
+                JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
+            let outcome = patch.apply(stored, &rules());
+            assert!(
+                matches!(&outcome, PatchOutcome::Failed(r) if r.ends_with("value did not match")),
+                "{path} = {value}: {outcome:?}"
+            );
+        }
+        // A test sees what the operations before it did.
+        let patch = JsonPatch::parse(
+            r#"[{"op":"replace","path":"/n","value":3},{"op":"test","path":"/n","value":3.0},{"op":"remove","path":"/zero"}]"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(patch.apply(stored, &rules()), PatchOutcome::Changed { data, .. } if !data.as_object().contains_key("zero"))
+        );
+    }
+
+    #[test]
+    fn an_operation_with_a_key_twice_is_refused_with_its_position() {
+        let error = JsonPatch::parse("[\n{\"op\":\"remove\",\"path\":\"/a\",\"path\":\"/b\"}\n]")
+            .expect_err("refused");
+        assert_eq!(
+            error.to_string(),
+            "line 2, col 28: duplicate key \"path\" in [0]; JSON keeps only one of them"
+        );
+        let nested =
+            JsonPatch::parse(r#"[{"op":"add","path":"/a","value":{"x":1,"x":2}}]"#).expect_err("refused");
+        assert!(matches!(nested, PatchFileError::DuplicateKey { ref key, .. } if key == "x"), "{nested}");
     }
 
     #[test]

@@ -66,7 +66,8 @@ impl UserRef {
 
     /// Whether the text is empty or only white space (as its lookup key): it names no one.
     pub fn is_blank(&self) -> bool {
-        crate::domain::fold::name_key(&self.text).is_empty() || crate::domain::fold::phone_key(&self.text).is_empty()
+        crate::domain::fold::name_key(&self.text).is_empty()
+            || crate::domain::fold::phone_key(&self.text).is_empty()
     }
 
     /// The fields this reference is looked up in.

@@ -73,7 +73,10 @@ impl State {
         if self.pending == Some(Pending::Saving) {
             // "Throw your changes away" is not offered while a save is on its way: the way out
             // waits for its answer, and an edit the save did not write is kept as a draft.
-            self.say(StatusKind::Info, "quitting once the save answers; an edit it does not write is kept as a draft");
+            self.say(
+                StatusKind::Info,
+                "quitting once the save answers; an edit it does not write is kept as a draft",
+            );
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;
