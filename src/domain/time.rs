@@ -30,7 +30,7 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
         part.iter().try_fold(0i64, |acc, d| d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0')))
     };
     let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b' ')) {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
     let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
@@ -52,7 +52,8 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
         millis = format!("{kept:0<3}").parse::<i64>().ok()?;
     }
     let offset_seconds = match b.get(at) {
-        Some(b'Z') if at + 1 == b.len() => 0,
+        // RFC 3339 allows `t` and `z` in lower case.
+        Some(b'Z' | b'z') if at + 1 == b.len() => 0,
         Some(sign @ (b'+' | b'-')) => {
             let rest = &text[at + 1..];
             let parts: Vec<&str> = if rest.contains(':') {
@@ -64,8 +65,12 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
                 return None;
             }
             let mut seconds = 0;
-            for (part, unit) in parts.iter().zip([3600, 60, 1]) {
+            // Hours to 23, minutes and seconds to 59: `+99:99` is no offset.
+            for (part, (unit, most)) in parts.iter().zip([(3600, 23), (60, 59), (1, 59)]) {
                 let n: i64 = part.parse().ok().filter(|_| part.bytes().all(|d| d.is_ascii_digit()))?;
+                if n > most {
+                    return None;
+                }
                 seconds += n * unit;
             }
             if *sign == b'-' { -seconds } else { seconds }
@@ -174,7 +179,17 @@ mod tests {
         assert_eq!(parse_timestamptz("2024-01-01T05:30:15+05:30:15"), Some(1_704_067_200_000));
         assert_eq!(parse_timestamptz("2023-12-31 16:00:00-08"), Some(1_704_067_200_000));
         assert_eq!(parse_timestamptz("1970-01-01 00:00:00+00"), Some(0));
+        // RFC 3339's lower-case `t` and `z`; the largest offsets it allows.
+        assert_eq!(parse_timestamptz("2024-01-01t00:00:00.5z"), Some(1_704_067_200_500));
+        assert_eq!(parse_timestamptz("2024-01-01T23:59:59+23:59"), Some(1_704_067_259_000));
+        assert_eq!(parse_timestamptz("2024-01-02T00:00:00-00:00:59"), Some(1_704_153_659_000));
         for bad in [
+            // An offset out of range: each part alone.
+            "2024-01-01 00:00:00+99:99",
+            "2024-01-01 00:00:00+24:00",
+            "2024-01-01 00:00:00+00:60",
+            "2024-01-01 00:00:00-00:00:60",
+            "2024-01-01 00:00:00+2400",
             "infinity",
             "2024-01-01 00:00:00",
             "2024-02-30 00:00:00+00",
