@@ -65,6 +65,25 @@ fn filtering() {
 }
 
 #[test]
+fn an_empty_filter_counts_the_whole_list_not_what_a_search_found() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let title = |state: &State| screen(state, 80, 24).lines().next().unwrap_or_default().to_owned();
+    act(&store, &mut state, Action::StartFilter);
+    assert!(title(&state).contains(" /▏ · all 200 "), "{}", title(&state));
+    for c in "ame".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert!(title(&state).contains(" found"), "{}", title(&state));
+    // Typed and erased: the whole list is back, and so is its count.
+    for _ in 0..3 {
+        act(&store, &mut state, Action::FilterBackspace);
+    }
+    assert!(title(&state).contains(" /▏ · all 200 "), "{}", title(&state));
+    assert!(!title(&state).contains("found"), "{}", title(&state));
+}
+
+#[test]
 fn editor_with_invalid_json() {
     let (_dir, store) = demo_store();
     for (width, height) in [(80, 24), (120, 40)] {

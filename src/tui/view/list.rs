@@ -12,14 +12,17 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let list = &state.list;
     let focused = matches!(state.mode(), Mode::Browse | Mode::Filter);
+    // An estimate (a store that does not count many users on every refresh) says so.
+    let about = if list.total_estimated { "~" } else { "" };
     let title = if list.filter.is_empty() && !state.filtering {
-        // An estimate (a store that does not count many users on every refresh) says so.
-        let about = if list.total_estimated { "~" } else { "" };
         format!(" Users · {about}{} ", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
         let search = &list.search;
-        let matches = if search.capped {
+        let matches = if list.filter.is_empty() {
+            // Nothing typed yet: the whole list is shown, not what a search found.
+            format!("all {about}{}", group_digits(list.total))
+        } else if search.capped {
             format!("first {}", group_digits(list.rows.len() as u64))
         } else {
             format!("{} found", group_digits(list.rows.len() as u64))
