@@ -99,6 +99,9 @@ pub struct RedbStore {
     layout: u64,
     /// What opening it changed in the file (an upgrade that removed data), for the caller to say.
     upgrade_notes: Vec<String>,
+    /// When opening began: a write that starts within [`WRITE_WAIT`] of it waits only until
+    /// then, so an open that waited for another writer and the write after it wait 3 s in all.
+    opened_at: Instant,
 }
 
 /// Users sharing a folded name: the field, the folded value, their ids.

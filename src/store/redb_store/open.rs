@@ -75,11 +75,13 @@ impl RedbStore {
             path: path.to_owned(),
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
+            opened_at: Instant::now(),
         })
     }
 
     /// Opens an existing custodian database.
     pub fn open(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
+        let opened_at = Instant::now();
         let display = path.display().to_string();
         match fs::metadata(path) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -128,7 +130,7 @@ impl RedbStore {
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
         let mut store =
-            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new() };
+            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new(), opened_at };
         match crash::contain(|| store.check_schema()) {
             Some(Ok((layout, freed, notes))) => {
                 store.layout = layout;
@@ -319,7 +321,10 @@ impl RedbStore {
         let Handle::ReadWrite(db) = &self.handle else {
             return Err(StoreError::ReadOnly);
         };
-        let deadline = Instant::now() + WRITE_WAIT;
+        // One wait per command: what the open already waited counts (README: a writer waits
+        // up to 3 s in all); a write long after the open (a save in the screen) has its own.
+        let now = Instant::now();
+        let deadline = Some(self.opened_at + WRITE_WAIT).filter(|d| *d > now).unwrap_or(now + WRITE_WAIT);
         let mut pause = Duration::from_millis(1);
         loop {
             match db.try_begin_write() {
