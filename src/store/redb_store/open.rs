@@ -129,8 +129,13 @@ impl RedbStore {
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
-        let mut store =
-            Self { handle, path: path.to_owned(), layout: SCHEMA_VERSION, upgrade_notes: Vec::new(), opened_at };
+        let mut store = Self {
+            handle,
+            path: path.to_owned(),
+            layout: SCHEMA_VERSION,
+            upgrade_notes: Vec::new(),
+            opened_at,
+        };
         match crash::contain(|| store.check_schema()) {
             Some(Ok((layout, freed, notes))) => {
                 store.layout = layout;
