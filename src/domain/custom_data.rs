@@ -494,3 +494,7 @@ fn exact_bytes(bytes: usize) -> String {
     out.push_str(" B");
     out
 }
+
+#[cfg(test)]
+#[path = "custom_data_tests.rs"]
+mod tests;
