@@ -40,7 +40,10 @@ pub(super) fn touches_the_edit_being_saved(action: &Action) -> bool {
 /// Answers that end a save's wait: the save's own, or a failure (which may be the save's).
 pub(super) fn answers_a_save(action: &Action) -> bool {
     use Action::*;
-    matches!(action, Saved { .. } | SaveConflict { .. } | SaveOutcomeUnknown { .. } | StoreFailed { .. })
+    matches!(
+        action,
+        Saved { .. } | SaveConflict { .. } | SaveOutcomeUnknown { .. } | StoreFailed { .. } | ConnectionLost { .. }
+    )
 }
 
 impl State {

@@ -52,6 +52,10 @@ pub(super) fn run_effects_on(
             queue.extend(update(state, answer));
         }
     }
+    // Without workers every piece of work was answered above: nothing is pending any more.
+    if runtime.workers.is_none() && state.pending.is_some() {
+        update(state, Action::StoreBusy(None));
+    }
 }
 
 /// Work on the terminal itself, answered as an action.
