@@ -50,9 +50,17 @@ impl Fixture {
 
     /// The screen on the database in a pseudo-terminal, just started.
     fn spawn(&self, env: &[(&str, &str)]) -> Tui {
+        self.spawn_with(&[], env)
+    }
+
+    /// [`Self::spawn`] with more arguments after `--db DB`.
+    fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Tui {
         let mut command = CommandBuilder::new(BIN);
         command.arg("--db");
         command.arg(self.db());
+        for arg in args {
+            command.arg(arg);
+        }
         for key in ["CUSTODIAN_DB", "CUSTODIAN_READ_ONLY", "NO_COLOR", "LOGNAME", "SSH_CONNECTION"] {
             command.env_remove(key);
         }
@@ -247,6 +255,22 @@ fn a_file_left_open_by_a_killed_process_names_the_command_that_repairs_it() {
 }
 
 // ---------------------------------------------------------------------------------------------
+#[test]
+fn ctrl_c_ends_a_start_that_waits_on_a_schema_fifo() {
+    let fixture = Fixture::new();
+    // A FIFO planted where the schema was expected: reading it waits for a writer.
+    let fifo = fixture.home.path("schema.json");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let mut tui = fixture.spawn_with(&["--schema", fifo.to_str().unwrap()], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!tui.exited(), "custodian should be waiting on the FIFO");
+    // The screen is not up yet: Ctrl-C is the terminal's SIGINT, and it must end custodian.
+    tui.send("\x03");
+    tui.wait_exit_within(std::time::Duration::from_secs(5));
+    fixture.assert_closed_cleanly();
+}
+
 // A save that waits for another writer
 
 /// Another program inside a write transaction on the file: custodian's saves wait for it

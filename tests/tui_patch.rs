@@ -132,6 +132,25 @@ fn a_patch_that_is_not_an_array_is_said_on_the_status_line_and_opens_nothing() {
 }
 
 #[test]
+fn a_fifo_or_a_directory_is_refused_at_once_and_never_waited_on() {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    // A FIFO planted where the operator's patch was expected: opening it to read would wait
+    // for a writer, and with it the screen's way out.
+    let fifo = dir.path().join("planted.json");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    for path in [fifo.display().to_string(), dir.path().display().to_string()] {
+        let started = std::time::Instant::now();
+        command(&store, &mut state, &format!("patch {path}"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "it waited on {path}");
+        assert!(state.patch.is_none());
+        let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.contains("not a regular file"), "{path}: {status}");
+    }
+}
+
+#[test]
 fn the_patch_overlay_at_80x24() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);

@@ -34,10 +34,29 @@ pub struct LeftAlone {
 
 /// Reads and parses the patch file (at most as large as a document may be).
 pub fn read_patch(path: &Path) -> Result<JsonPatch> {
-    let bytes = input::read_document(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT)?;
+    let read = input::read_document(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
+    parse_patch(path, read)
+}
+
+/// [`read_patch`] for the screen (`:patch`): a regular file only, never a wait on a FIFO.
+pub fn read_patch_file(path: &Path) -> Result<JsonPatch> {
+    let read = input::read_regular_document(path, input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
+    parse_patch(path, read)
+}
+
+fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
+    let shown = || inert::line(&path.display().to_string()).into_owned();
+    // A file that cannot be opened says its name already; one too large is named here.
+    let bytes = match read {
+        Err(e) if e.is::<input::DocumentTooLarge>() || e.is::<crate::domain::ValidationError>() => {
+            return Err(e.context(shown()));
+        }
+        read => read?,
+    };
     let text = String::from_utf8(bytes)
-        .map_err(|_| crate::domain::patch::PatchFileError::NotJson("not valid UTF-8".into()))?;
-    JsonPatch::parse(&text).with_context(|| inert::line(&path.display().to_string()).into_owned())
+        .map_err(|_| crate::domain::patch::PatchFileError::NotJson("not valid UTF-8".into()))
+        .with_context(shown)?;
+    JsonPatch::parse(&text).with_context(shown)
 }
 
 /// The ids named in a `--users` file, one reference per line, resolved as `get` resolves

@@ -59,19 +59,26 @@ fn count(n: usize, what: &str) -> String {
 /// The schema this run holds documents to: `--schema FILE` when given, else the stored one.
 pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<Shape>> {
     if let Some(file) = file {
-        // Read as `schema set` reads it: to the document limit and one byte more, never
-        // further (`--schema /dev/zero` read until memory ran out).
-        let shown = || inert::line(&file.display().to_string()).into_owned();
-        let bytes = input::read_document(Some(file), input::MAX_DOCUMENT_TEXT, Limits::default().max_bytes)
-            .with_context(|| format!("cannot read the schema {}", shown()))?;
-        let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
-            origin: file.display().to_string(),
-            reason: ShapeError::NotJson("not valid UTF-8".into()),
-        })?;
-        let shape = Shape::compile(&text)
-            .map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?;
-        return Ok(Some(shape));
+        return shape_from_file(file).map(Some);
     }
+    stored_shape(store)
+}
+
+/// The schema `--schema FILE` names, read as `schema set` reads it: to the document limit and
+/// one byte more, never further (`--schema /dev/zero` read until memory ran out).
+pub fn shape_from_file(file: &Path) -> Result<Shape> {
+    let shown = || inert::line(&file.display().to_string()).into_owned();
+    let bytes = input::read_document(Some(file), input::MAX_DOCUMENT_TEXT, Limits::default().max_bytes)
+        .with_context(|| format!("cannot read the schema {}", shown()))?;
+    let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
+        origin: file.display().to_string(),
+        reason: ShapeError::NotJson("not valid UTF-8".into()),
+    })?;
+    Ok(Shape::compile(&text).map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?)
+}
+
+/// The schema stored with the users, if one is set.
+pub fn stored_shape(store: &dyn UserStore) -> Result<Option<Shape>> {
     let Some(stored) = store.schema()? else { return Ok(None) };
     let shape = Shape::compile(&stored.text).map_err(|reason| ShapeRefused {
         origin: format!("the stored schema (revision {})", stored.revision),

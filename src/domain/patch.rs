@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use json_patch::{PatchErrorKind, PatchOperation};
+use json_patch::{AddOperation, PatchErrorKind, PatchOperation};
 use serde_json::{Number, Value};
 
-use super::custom_data::{CustomData, Limits, canonical_text, parse_object};
+use super::custom_data::{CustomData, Limits, canonical_text, parse_object, parse_value};
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
@@ -45,7 +45,8 @@ impl JsonPatch {
         if let Some(ScanFinding::DuplicateKey { key, path, at }) = scan::scan(text, usize::MAX) {
             return Err(PatchFileError::DuplicateKey { key, path, line: at.line, column: at.column });
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
+        // Numbers keep their text (`1E5`, `-0`, an integer past 64 bits), as in every document.
+        let value = parse_value(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
         let Value::Array(items) = value else {
             return Err(PatchFileError::NotAnArray(json_type_name(&value)));
         };
@@ -56,7 +57,7 @@ impl JsonPatch {
             .into_iter()
             .enumerate()
             .map(|(index, item)| {
-                let Value::Object(_) = &item else {
+                let Value::Object(mut fields) = item else {
                     return Err(PatchFileError::BadOperation {
                         index,
                         reason: format!(
@@ -66,7 +67,7 @@ impl JsonPatch {
                     });
                 };
                 for field in ["path", "from"] {
-                    if let Some(Value::String(pointer)) = item.get(field)
+                    if let Some(Value::String(pointer)) = fields.get(field)
                         && let Some(problem) = pointer_problem(pointer)
                     {
                         return Err(PatchFileError::BadOperation {
@@ -75,8 +76,21 @@ impl JsonPatch {
                         });
                     }
                 }
-                serde_json::from_value::<PatchOperation>(item)
-                    .map_err(|e| PatchFileError::BadOperation { index, reason: e.to_string() })
+                // serde reading the value itself would spell its numbers its own way (and
+                // refuse an integer past 64 bits): it reads a null in its place, and the
+                // value goes into the operation as it was parsed.
+                let value = fields.get_mut("value").map(std::mem::take);
+                let mut operation = serde_json::from_value::<PatchOperation>(Value::Object(fields))
+                    .map_err(|e| PatchFileError::BadOperation { index, reason: e.to_string() })?;
+                if let Some(value) = value {
+                    match &mut operation {
+                        PatchOperation::Add(op) => op.value = value,
+                        PatchOperation::Replace(op) => op.value = value,
+                        PatchOperation::Test(op) => op.value = value,
+                        PatchOperation::Remove(_) | PatchOperation::Move(_) | PatchOperation::Copy(_) => {}
+                    }
+                }
+                Ok(operation)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { operations })
@@ -125,6 +139,27 @@ fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<
             format!("operation {index} ({} {path:?}): {kind}", op_name(operation))
         };
         match operation {
+            // serde_json's `Map::remove` moves an object's last key into the gap: json-patch's
+            // remove and move would reorder the keys they leave. These keep the order.
+            PatchOperation::Remove(remove) => {
+                take_out(value, remove.path.as_str()).map_err(|kind| failed(remove.path.as_str(), kind))?;
+            }
+            PatchOperation::Move(shift) => {
+                let (from, path) = (shift.from.as_str(), shift.path.as_str());
+                if path.len() > from.len() && path.starts_with(from) && path[from.len()..].starts_with('/') {
+                    return Err(failed(path, PatchErrorKind::CannotMoveInsideItself));
+                }
+                if from == path {
+                    // Moving a value onto itself leaves it where it is (it must be there).
+                    value.pointer(from).ok_or_else(|| failed(path, PatchErrorKind::InvalidFromPointer))?;
+                    continue;
+                }
+                let moved =
+                    take_out(value, from).map_err(|_| failed(path, PatchErrorKind::InvalidFromPointer))?;
+                let add = PatchOperation::Add(AddOperation { path: shift.path.clone(), value: moved });
+                json_patch::patch_unsafe(value, std::slice::from_ref(&add))
+                    .map_err(|e| failed(e.path.as_str(), e.kind))?;
+            }
             PatchOperation::Test(test) => match value.pointer(test.path.as_str()) {
                 None => return Err(failed(test.path.as_str(), PatchErrorKind::InvalidPointer)),
                 Some(found) if !equal_values(found, &test.value) => {
@@ -137,6 +172,27 @@ fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<
         }
     }
     Ok(())
+}
+
+/// The value at `pointer` taken out of `doc` (RFC 6902 `remove`): an object keeps its other
+/// keys in their order; an array index is digits without a leading zero, and `-` names no
+/// element.
+fn take_out(doc: &mut Value, pointer: &str) -> Result<Value, PatchErrorKind> {
+    let (parent, last) = pointer.rsplit_once('/').ok_or(PatchErrorKind::InvalidPointer)?;
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match doc.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.shift_remove(&last).ok_or(PatchErrorKind::InvalidPointer),
+        Some(Value::Array(items)) => {
+            let digits = !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit());
+            let index = (digits && (last == "0" || !last.starts_with('0')))
+                .then(|| last.parse::<usize>().ok())
+                .flatten()
+                .filter(|i| *i < items.len())
+                .ok_or(PatchErrorKind::InvalidPointer)?;
+            Ok(items.remove(index))
+        }
+        _ => Err(PatchErrorKind::InvalidPointer),
+    }
 }
 
 /// JSON equality as RFC 6902's `test` defines it: numbers by their value, objects whatever
@@ -402,125 +458,5 @@ pub fn users(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules() -> PatchRules<'static> {
-        PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false }
-    }
-
-    #[test]
-    fn escaped_paths_reach_keys_with_a_slash_and_a_tilde() {
-        let patch =
-            JsonPatch::parse(r#"[{"op":"replace","path":"/a~1b","value":1},{"op":"remove","path":"/c~0d"}]"#)
-                .expect("a patch");
-        let PatchOutcome::Changed { data, .. } = patch.apply(r#"{"a/b":0,"c~d":true}"#, &rules()) else {
-            panic!("changed")
-        };
-        assert_eq!(data.compact(), r#"{"a/b":1}"#);
-    }
-
-    #[test]
-    fn a_tilde_that_is_not_an_escape_is_refused_with_the_operation() {
-        let error = JsonPatch::parse(r#"[{"op":"add","path":"/a~2b","value":1}]"#).expect_err("refused");
-        assert!(matches!(error, PatchFileError::BadOperation { index: 0, .. }), "{error}");
-    }
-
-    #[test]
-    fn a_failed_test_and_a_missing_path_are_reasons_and_a_reorder_is_a_change() {
-        let patch =
-            JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"},{"op":"remove","path":"/old"}]"#)
-                .expect("a patch");
-        let failed = patch.apply(r#"{"plan":"free","old":1}"#, &rules());
-        assert_eq!(failed, PatchOutcome::Failed("operation 0 (test \"/plan\"): value did not match".into()));
-        let missing = patch.apply(r#"{"plan":"pro"}"#, &rules());
-        assert_eq!(missing, PatchOutcome::Failed("operation 1 (remove \"/old\"): path is invalid".into()));
-        let same = JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"}]"#).expect("a patch");
-        assert_eq!(same.apply(r#"{"plan":"pro"}"#, &rules()), PatchOutcome::Unchanged);
-    }
-
-    #[test]
-    fn test_compares_numbers_by_value_and_objects_whatever_their_key_order() {
-        let stored = r#"{"n":2,"big":100,"small":0.05,"zero":0,"o":{"a":1,"b":[1.0,2]}}"#;
-        for (path, value) in [
-            ("/n", "2.0"),
-            ("/n", "2e0"),
-            ("/n", "20E-1"),
-            ("/n", "0.2e1"),
-            ("/big", "1e2"),
-            ("/big", "1.00e+2"),
-            ("/small", "5e-2"),
-            ("/small", "0.050"),
-            ("/zero", "-0.0e5"),
-            ("/o", r#"{"b":[1,2.0],"a":1e0}"#),
-        ] {
-            let patch =
-                JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
-            assert_eq!(patch.apply(stored, &rules()), PatchOutcome::Unchanged, "{path} = {value}");
-        }
-        for (path, value) in [
-            ("/n", "2.1"),
-            ("/n", "-2"),
-            ("/n", "20"),
-            ("/n", "\"2\""),
-            ("/big", "1e3"),
-            ("/o", r#"{"a":1}"#),
-        ] {
-            let patch =
-                JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
-            let outcome = patch.apply(stored, &rules());
-            assert!(
-                matches!(&outcome, PatchOutcome::Failed(r) if r.ends_with("value did not match")),
-                "{path} = {value}: {outcome:?}"
-            );
-        }
-        // A test sees what the operations before it did.
-        let patch = JsonPatch::parse(
-            r#"[{"op":"replace","path":"/n","value":3},{"op":"test","path":"/n","value":3.0},{"op":"remove","path":"/zero"}]"#,
-        )
-        .unwrap();
-        assert!(
-            matches!(patch.apply(stored, &rules()), PatchOutcome::Changed { data, .. } if !data.as_object().contains_key("zero"))
-        );
-    }
-
-    #[test]
-    fn an_operation_with_a_key_twice_is_refused_with_its_position() {
-        let error = JsonPatch::parse("[\n{\"op\":\"remove\",\"path\":\"/a\",\"path\":\"/b\"}\n]")
-            .expect_err("refused");
-        assert_eq!(
-            error.to_string(),
-            "line 2, col 28: duplicate key \"path\" in [0]; JSON keeps only one of them"
-        );
-        let nested =
-            JsonPatch::parse(r#"[{"op":"add","path":"/a","value":{"x":1,"x":2}}]"#).expect_err("refused");
-        assert!(matches!(nested, PatchFileError::DuplicateKey { ref key, .. } if key == "x"), "{nested}");
-    }
-
-    #[test]
-    fn a_result_that_is_not_an_object_or_holds_secrets_is_left_alone() {
-        let whole = JsonPatch::parse(r#"[{"op":"replace","path":"","value":[1]}]"#).expect("a patch");
-        assert!(matches!(whole.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("JSON object")));
-        let secret = JsonPatch::parse(r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#)
-            .expect("a patch");
-        assert!(matches!(secret.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("secrets")));
-        let allowed = PatchRules { allow_sensitive: true, ..rules() };
-        assert!(
-            matches!(secret.apply("{}", &allowed), PatchOutcome::Changed { flagged, .. } if !flagged.is_empty())
-        );
-    }
-
-    #[test]
-    fn failures_group_by_reason_with_the_first_few_users() {
-        let mut report = PatchReport::new(1);
-        for i in 0..5 {
-            report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed("same".into()));
-        }
-        assert_eq!(report.groups.len(), 1);
-        assert_eq!(report.groups[0].users, 5);
-        assert_eq!(report.groups[0].first, ["u0", "u1", "u2"]);
-        assert!(
-            report.summary_lines(false).iter().any(|l| l.contains("same: 5 users (u0, u1, u2 and 2 more)"))
-        );
-    }
-}
+#[path = "patch_tests.rs"]
+mod tests;

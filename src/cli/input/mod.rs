@@ -107,7 +107,28 @@ impl Source {
 /// checked when it is parsed). More is refused after reading `text_cap + 1` bytes, with its
 /// size when it is a regular file.
 pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    let mut source = Source::open(file)?;
+    read_document_from(Source::open(file)?, text_cap, limit)
+}
+
+/// [`read_document`] of a file that must be a regular one: what the screen reads (`:patch`)
+/// never waits — a FIFO planted at the name would hold the screen's way out until someone
+/// wrote to it — so anything but a regular file is refused without reading.
+pub fn read_regular_document(path: &Path, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display().to_string();
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot read {shown}"))?;
+    let meta = file.metadata().with_context(|| format!("cannot read {shown}"))?;
+    if !meta.is_file() {
+        anyhow::bail!("cannot read {shown}: not a regular file (a FIFO, a device or a directory)");
+    }
+    read_document_from(Source::File(file, shown), text_cap, limit)
+}
+
+fn read_document_from(mut source: Source, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let wanted = text_cap.saturating_add(1);
     loop {

@@ -42,7 +42,11 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
     use Action::*;
     matches!(
         action,
-        Saved { .. } | SaveConflict { .. } | SaveOutcomeUnknown { .. } | StoreFailed { .. } | ConnectionLost { .. }
+        Saved { .. }
+            | SaveConflict { .. }
+            | SaveOutcomeUnknown { .. }
+            | StoreFailed { .. }
+            | ConnectionLost { .. }
     )
 }
 

@@ -491,7 +491,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             rows: journal_page(store, before, limit).map_err(|e| e.to_string()),
         },
         Effect::PatchDryRun { file, selection, shape } => {
-            let result = crate::cli::patch::read_patch(&file).and_then(|patch| {
+            let result = crate::cli::patch::read_patch_file(&file).and_then(|patch| {
                 let shape = shape.0.as_deref();
                 let (report, _) =
                     crate::batch::run_for_screen(store, &patch, &selection, shape, app::PATCH_SAMPLES, None)?;

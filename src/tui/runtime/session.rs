@@ -137,6 +137,9 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let drafts = Drafts::in_state_dir();
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
+    // `--schema FILE` is read before the signals are watched: until the screen is up, Ctrl-C
+    // ends custodian at once, also when the name is a FIFO nobody writes to.
+    let schema_from_file = schema_file.as_deref().map(crate::cli::schema::shape_from_file).transpose()?;
     let ended = Ended::watch()?;
     // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
     // without the password, and the tenant.
@@ -166,7 +169,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             }
         };
     // Compiled once for the session; a schema that does not compile stops here, in one line.
-    let shape = crate::cli::schema::load_shape(&*store, schema_file.as_deref())?.map(Arc::new);
+    let shape = match schema_from_file {
+        Some(shape) => Some(shape),
+        None => crate::cli::schema::stored_shape(&*store)?,
+    }
+    .map(Arc::new);
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
         .context("cannot start the store's workers")?;

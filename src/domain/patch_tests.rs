@@ -1,0 +1,193 @@
+//! Unit tests of the patch: parsing, applying as RFC 6902 says, and the report.
+
+use super::*;
+
+fn rules() -> PatchRules<'static> {
+    PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false }
+}
+
+#[test]
+fn escaped_paths_reach_keys_with_a_slash_and_a_tilde() {
+    let patch =
+        JsonPatch::parse(r#"[{"op":"replace","path":"/a~1b","value":1},{"op":"remove","path":"/c~0d"}]"#)
+            .expect("a patch");
+    let PatchOutcome::Changed { data, .. } = patch.apply(r#"{"a/b":0,"c~d":true}"#, &rules()) else {
+        panic!("changed")
+    };
+    assert_eq!(data.compact(), r#"{"a/b":1}"#);
+}
+
+#[test]
+fn a_tilde_that_is_not_an_escape_is_refused_with_the_operation() {
+    let error = JsonPatch::parse(r#"[{"op":"add","path":"/a~2b","value":1}]"#).expect_err("refused");
+    assert!(matches!(error, PatchFileError::BadOperation { index: 0, .. }), "{error}");
+}
+
+#[test]
+fn a_failed_test_and_a_missing_path_are_reasons_and_a_reorder_is_a_change() {
+    let patch =
+        JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"},{"op":"remove","path":"/old"}]"#)
+            .expect("a patch");
+    let failed = patch.apply(r#"{"plan":"free","old":1}"#, &rules());
+    assert_eq!(failed, PatchOutcome::Failed("operation 0 (test \"/plan\"): value did not match".into()));
+    let missing = patch.apply(r#"{"plan":"pro"}"#, &rules());
+    assert_eq!(missing, PatchOutcome::Failed("operation 1 (remove \"/old\"): path is invalid".into()));
+    let same = JsonPatch::parse(r#"[{"op":"test","path":"/plan","value":"pro"}]"#).expect("a patch");
+    assert_eq!(same.apply(r#"{"plan":"pro"}"#, &rules()), PatchOutcome::Unchanged);
+}
+
+#[test]
+fn test_compares_numbers_by_value_and_objects_whatever_their_key_order() {
+    let stored = r#"{"n":2,"big":100,"small":0.05,"zero":0,"o":{"a":1,"b":[1.0,2]}}"#;
+    for (path, value) in [
+        ("/n", "2.0"),
+        ("/n", "2e0"),
+        ("/n", "20E-1"),
+        ("/n", "0.2e1"),
+        ("/big", "1e2"),
+        ("/big", "1.00e+2"),
+        ("/small", "5e-2"),
+        ("/small", "0.050"),
+        ("/zero", "-0.0e5"),
+        ("/o", r#"{"b":[1,2.0],"a":1e0}"#),
+    ] {
+        let patch =
+            JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
+        assert_eq!(patch.apply(stored, &rules()), PatchOutcome::Unchanged, "{path} = {value}");
+    }
+    for (path, value) in
+        [("/n", "2.1"), ("/n", "-2"), ("/n", "20"), ("/n", "\"2\""), ("/big", "1e3"), ("/o", r#"{"a":1}"#)]
+    {
+        let patch =
+            JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
+        let outcome = patch.apply(stored, &rules());
+        assert!(
+            matches!(&outcome, PatchOutcome::Failed(r) if r.ends_with("value did not match")),
+            "{path} = {value}: {outcome:?}"
+        );
+    }
+    // A test sees what the operations before it did.
+    let patch = JsonPatch::parse(
+        r#"[{"op":"replace","path":"/n","value":3},{"op":"test","path":"/n","value":3.0},{"op":"remove","path":"/zero"}]"#,
+    )
+    .unwrap();
+    assert!(
+        matches!(patch.apply(stored, &rules()), PatchOutcome::Changed { data, .. } if !data.as_object().contains_key("zero"))
+    );
+}
+
+#[test]
+fn remove_and_move_keep_the_order_of_the_keys_they_leave() {
+    let stored = r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"o":{"x":1,"y":2,"z":3},"l":[0,1,2]}"#;
+    let patched = |ops: &str| match JsonPatch::parse(ops).unwrap().apply(stored, &rules()) {
+        PatchOutcome::Changed { data, .. } => data.compact(),
+        other => panic!("{ops}: {other:?}"),
+    };
+    assert_eq!(
+        patched(r#"[{"op":"remove","path":"/b"}]"#),
+        r#"{"a":1,"c":3,"d":4,"e":5,"o":{"x":1,"y":2,"z":3},"l":[0,1,2]}"#
+    );
+    // A moved key goes where `add` puts it (the end, for a new key); the rest stay.
+    assert_eq!(
+        patched(r#"[{"op":"move","from":"/o/x","path":"/o/w"}]"#),
+        r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"o":{"y":2,"z":3,"w":1},"l":[0,1,2]}"#
+    );
+    assert_eq!(
+        patched(r#"[{"op":"move","from":"/a","path":"/l/1"}]"#),
+        r#"{"b":2,"c":3,"d":4,"e":5,"o":{"x":1,"y":2,"z":3},"l":[0,1,1,2]}"#
+    );
+    assert_eq!(
+        patched(r#"[{"op":"remove","path":"/l/0"},{"op":"move","from":"/l/1","path":"/l/0"}]"#),
+        r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"o":{"x":1,"y":2,"z":3},"l":[2,1]}"#
+    );
+    let failed = |ops: &str| match JsonPatch::parse(ops).unwrap().apply(stored, &rules()) {
+        PatchOutcome::Failed(reason) => reason,
+        other => panic!("{ops}: {other:?}"),
+    };
+    // RFC 6901: `-` names no element, an index has no leading zero, and must be there.
+    for bad in ["/l/-", "/l/01", "/l/3", "/l/x", "/nope", "/a/b", ""] {
+        let reason = failed(&format!(r#"[{{"op":"remove","path":"{bad}"}}]"#));
+        assert_eq!(reason, format!("operation 0 (remove {bad:?}): path is invalid"));
+    }
+    assert_eq!(
+        failed(r#"[{"op":"move","from":"/o","path":"/o/x/deeper"}]"#),
+        r#"operation 0 (move "/o/x/deeper"): cannot move the value inside itself"#
+    );
+    assert_eq!(
+        failed(r#"[{"op":"move","from":"/nope","path":"/b"}]"#),
+        r#"operation 0 (move "/b"): "from" path is invalid"#
+    );
+    // Onto itself: nothing changes, but the value must exist.
+    let same = JsonPatch::parse(r#"[{"op":"move","from":"/c","path":"/c"}]"#).unwrap();
+    assert_eq!(same.apply(stored, &rules()), PatchOutcome::Unchanged);
+    assert_eq!(
+        failed(r#"[{"op":"move","from":"/q","path":"/q"}]"#),
+        r#"operation 0 (move "/q"): "from" path is invalid"#
+    );
+    // Keys with escapes.
+    let escaped = JsonPatch::parse(r#"[{"op":"remove","path":"/a~1b"}]"#).unwrap();
+    assert!(
+        matches!(escaped.apply(r#"{"a/b":1,"z":2}"#, &rules()), PatchOutcome::Changed { data, .. } if data.compact() == r#"{"z":2}"#)
+    );
+}
+
+#[test]
+fn numbers_in_the_patch_keep_their_text() {
+    for number in ["-0", "1E5", "1e400", "1.50", "12345678901234567890123", "-9223372036854775809", "2e-0"] {
+        let patch =
+            JsonPatch::parse(&format!(r#"[{{"op":"add","path":"/n","value":{{"deep":[{number}]}}}}]"#))
+                .unwrap();
+        let PatchOutcome::Changed { data, .. } = patch.apply("{}", &rules()) else { panic!("{number}") };
+        assert_eq!(data.compact(), format!(r#"{{"n":{{"deep":[{number}]}}}}"#));
+        let replace =
+            JsonPatch::parse(&format!(r#"[{{"op":"replace","path":"/n","value":{number}}}]"#)).unwrap();
+        let PatchOutcome::Changed { data, .. } = replace.apply(r#"{"n":true}"#, &rules()) else {
+            panic!("{number}")
+        };
+        assert_eq!(data.compact(), format!(r#"{{"n":{number}}}"#));
+        let test = JsonPatch::parse(&format!(r#"[{{"op":"test","path":"/n","value":{number}}}]"#)).unwrap();
+        assert_eq!(
+            test.apply(&format!(r#"{{"n":{number}}}"#), &rules()),
+            PatchOutcome::Unchanged,
+            "{number}"
+        );
+    }
+}
+
+#[test]
+fn an_operation_with_a_key_twice_is_refused_with_its_position() {
+    let error =
+        JsonPatch::parse("[\n{\"op\":\"remove\",\"path\":\"/a\",\"path\":\"/b\"}\n]").expect_err("refused");
+    assert_eq!(
+        error.to_string(),
+        "line 2, col 28: duplicate key \"path\" in [0]; JSON keeps only one of them"
+    );
+    let nested =
+        JsonPatch::parse(r#"[{"op":"add","path":"/a","value":{"x":1,"x":2}}]"#).expect_err("refused");
+    assert!(matches!(nested, PatchFileError::DuplicateKey { ref key, .. } if key == "x"), "{nested}");
+}
+
+#[test]
+fn a_result_that_is_not_an_object_or_holds_secrets_is_left_alone() {
+    let whole = JsonPatch::parse(r#"[{"op":"replace","path":"","value":[1]}]"#).expect("a patch");
+    assert!(matches!(whole.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("JSON object")));
+    let secret =
+        JsonPatch::parse(r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#).expect("a patch");
+    assert!(matches!(secret.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("secrets")));
+    let allowed = PatchRules { allow_sensitive: true, ..rules() };
+    assert!(
+        matches!(secret.apply("{}", &allowed), PatchOutcome::Changed { flagged, .. } if !flagged.is_empty())
+    );
+}
+
+#[test]
+fn failures_group_by_reason_with_the_first_few_users() {
+    let mut report = PatchReport::new(1);
+    for i in 0..5 {
+        report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed("same".into()));
+    }
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].users, 5);
+    assert_eq!(report.groups[0].first, ["u0", "u1", "u2"]);
+    assert!(report.summary_lines(false).iter().any(|l| l.contains("same: 5 users (u0, u1, u2 and 2 more)")));
+}
