@@ -289,4 +289,11 @@ fn patch_without_a_selection_is_a_usage_error() {
     let sandbox = Sandbox::new();
     let patch = sandbox.file("patch.json", FREE_TO_TEAM);
     sandbox.on(&["patch", &patch]).fails(2);
+    // An empty search would match everyone: only --all says that.
+    let before = sandbox.everything();
+    for blank in ["", " ", "\t"] {
+        let line = sandbox.on(&["patch", &patch, "--search", blank, "--yes"]).fails(2);
+        assert!(line.contains("--search needs text") && line.contains("--all"), "{line}");
+    }
+    assert_eq!(sandbox.everything(), before);
 }

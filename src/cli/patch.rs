@@ -122,6 +122,13 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     };
     let operations = read_patch(patch)?;
     let (selection, described) = match (search, users_file, all) {
+        // An empty search matches everyone: an unset shell variable must not mean `--all`.
+        (Some(query), _, _) if query.trim().is_empty() => {
+            return Err(super::UsageError(
+                "--search needs text (it was empty); to patch every user say --all".into(),
+            )
+            .into());
+        }
         (Some(query), _, _) => (Selection::Search(query.clone()), format!("users matching {query:?}")),
         (_, Some(file), _) => {
             let ids = read_users(store, file)?;
