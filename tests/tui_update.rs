@@ -830,6 +830,39 @@ fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
     assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "a saved draft is removed");
 }
 
+#[test]
+fn throwing_away_a_reopened_edit_says_its_file_goes_with_it() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{\"fromDraft\": true}")).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    assert!(state.editor.as_ref().unwrap().reopened);
+    type_text(&store, &mut state, " ");
+    act(&store, &mut state, Action::LeaveEditor);
+    let screen = whole_screen(&state);
+    assert!(screen.contains("Discard the reopened edit?"), "{screen}");
+    assert!(screen.contains("or recovery file, which is deleted with it"), "{screen}");
+    assert!(screen.contains("what you typed now, cannot be brought back."), "{screen}");
+    act(&store, &mut state, Action::Confirm);
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "as the question said");
+    // An editor opened fresh asks the usual question.
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, " ");
+    act(&store, &mut state, Action::LeaveEditor);
+    let screen = whole_screen(&state);
+    assert!(screen.contains("throw away your unsaved changes?") && !screen.contains("reopened"), "{screen}");
+}
+
+fn whole_screen(state: &custodian::tui::app::State) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::colour();
+    terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..40).map(|y| (0..120).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>() + "\n").collect()
+}
+
 /// Opens the one draft found and returns the state.
 fn open_the_draft(store: &RedbStore, drafts: &Drafts) -> custodian::tui::app::State {
     let mut state = started(store, 120, 40);

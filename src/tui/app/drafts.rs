@@ -126,6 +126,7 @@ impl State {
         );
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();
+        editor.reopened = true;
         let who = inert::line(&handle).into_owned();
         let note = match &doubt {
             Some(reason) => format!(

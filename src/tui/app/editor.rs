@@ -44,6 +44,9 @@ pub struct Editor {
     /// The editing session: names this editor's draft file, so its autosave, save and discard
     /// touch only its own.
     pub draft_session: String,
+    /// The edit was reopened from a draft or recovery file found at start: its file is this
+    /// session's draft now, so throwing the edit away deletes it (the question says so).
+    pub reopened: bool,
     /// Set when the edit comes from a draft whose base is in doubt (its revision is gone, or
     /// holds another text): every save shows the conflict view first. Holds the reason, and
     /// the base the draft recorded (kept in any draft or recovery file written from here).
@@ -171,6 +174,7 @@ impl Editor {
             schema_walk: 0,
             shape,
             draft_session: crate::draft::new_session(),
+            reopened: false,
             doubt: None,
             find: None,
             cursor_path: None,

@@ -121,6 +121,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
             ));
             (" Unsaved drafts ", lines, Mode::DraftFound)
         }
+        Dialog::ConfirmDiscard if state.editor.as_ref().is_some_and(|e| e.reopened) => (
+            " Discard the reopened edit? ",
+            vec![
+                Line::from("Leave the editor and throw away this edit? It was reopened from a draft"),
+                Line::from("or recovery file, which is deleted with it: the whole edit, not only"),
+                Line::from("what you typed now, cannot be brought back."),
+            ],
+            Mode::Dialog,
+        ),
         Dialog::ConfirmDiscard => (
             " Discard changes? ",
             vec![Line::from("Leave the editor and throw away your unsaved changes?")],
