@@ -1570,6 +1570,43 @@ fn reading_back_the_external_editor_file_takes_only_a_plain_file_within_a_bound(
 }
 
 #[test]
+fn a_paste_goes_into_the_filter_the_command_line_and_the_find_line() {
+    use crossterm::event::Event;
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let paste = |state: &State, text: &str| {
+        custodian::tui::action_for_event(state, Event::Paste(text.to_owned())).expect("a paste is an action")
+    };
+    // The filter: the first line, without control characters, searched once.
+    act(&store, &mut state, Action::StartFilter);
+    let action = paste(&state, "adm\u{1b}in\r\nsecond line");
+    act(&store, &mut state, action);
+    assert_eq!(state.list.filter, "admin");
+    assert!(state.list.rows.iter().all(|e| e.user.handle().contains("admin")), "the search ran");
+    act(&store, &mut state, Action::ClearFilter);
+    // The command line: a pasted reference, then Enter.
+    act(&store, &mut state, Action::StartCommand);
+    for c in "user ".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    let action = paste(&state, "admin\n");
+    act(&store, &mut state, action);
+    assert_eq!(state.command.as_ref().unwrap().input, "user admin");
+    act(&store, &mut state, Action::RunCommand);
+    assert_eq!(state.list.selected_entry().unwrap().user.handle(), "admin");
+    // The find line in the editor.
+    act(&store, &mut state, Action::OpenEditor);
+    act(&store, &mut state, Action::StartFind);
+    let action = paste(&state, "appearance");
+    act(&store, &mut state, action);
+    assert_eq!(state.editor.as_ref().unwrap().find.as_ref().unwrap().query, "appearance");
+    // Nothing but control characters: nothing typed.
+    let action = paste(&state, "\u{7}\n");
+    act(&store, &mut state, action);
+    assert_eq!(state.editor.as_ref().unwrap().find.as_ref().unwrap().query, "appearance");
+}
+
+#[test]
 fn a_click_selects_the_row_under_the_mouse_and_the_wheel_moves() {
     use crossterm::event::{Event, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
     let (_dir, store) = demo_store();

@@ -316,6 +316,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         StartFilter => state.start_filter(),
         FilterChar(c) => state.filter_char(c),
         FilterBackspace => state.filter_backspace(),
+        PasteLine(text) => state.paste_line(&text),
         FilterErase => state.filter_erase(),
         FilterAccept => state.filter_accept(),
         ClearFilter => state.clear_filter(),

@@ -40,6 +40,9 @@ pub enum Action {
     OpenEditor,
     Edit(Input),
     Paste(String),
+    /// A paste into a one-line input (the filter, the command line, the find line): its first
+    /// line, without control characters, typed at once.
+    PasteLine(String),
     Save,
     JumpToError,
     /// `Ctrl-F`: a find line opens under the editor; the text typed is looked for as typed.

@@ -57,6 +57,39 @@ impl State {
         self.filter_changed()
     }
 
+    /// A paste into the filter, the command line or the find line: its first line without
+    /// control characters (a pasted id often ends in a newline), as if typed — but the
+    /// search or the find runs once for all of it, not once per character.
+    pub(super) fn paste_line(&mut self, text: &str) -> Vec<Effect> {
+        let line: String = text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).collect();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        match self.mode() {
+            Mode::Filter => {
+                self.list.filter.push_str(&line);
+                self.filter_changed()
+            }
+            Mode::Command => {
+                if let Some(command) = &mut self.command {
+                    command.input.push_str(&line);
+                    command.note = None;
+                }
+                Vec::new()
+            }
+            Mode::Find => {
+                if let Some(editor) = &mut self.editor
+                    && let Some(find) = &mut editor.find
+                {
+                    find.query.push_str(&line);
+                    editor.find_from_origin();
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub(super) fn filter_backspace(&mut self) -> Vec<Effect> {
         self.list.filter.pop();
         self.filter_changed()

@@ -278,6 +278,7 @@ pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
         Event::Key(key) if key.kind != KeyEventKind::Release => keymap::action_for(state.mode(), key),
         Event::Paste(text) => match state.mode() {
             Mode::Edit => Some(Action::Paste(text)),
+            Mode::Filter | Mode::Command | Mode::Find => Some(Action::PasteLine(text)),
             _ => None,
         },
         Event::Resize(width, height) => Some(Action::Resize { width, height }),
