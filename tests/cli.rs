@@ -282,6 +282,13 @@ fn set_with_a_stale_expected_revision_exits_5_and_writes_nothing() {
     sandbox.on(&db, &["set", "alice", &first, "--expect-revision", "1"]).ok();
     let error = sandbox.on(&db, &["set", "alice", &second, "--expect-revision", "1"]).fails(5);
     assert!(error.contains("conflict") && error.contains("revision 2"), "{error}");
+    assert!(error.contains("someone saved in between"), "{error}");
+    // A revision that never was is not someone else's save.
+    for never in ["0", "3", "18446744073709551615"] {
+        let error = sandbox.on(&db, &["set", "alice", &second, "--expect-revision", never]).fails(5);
+        assert!(error.contains(&format!("revision {never} does not exist")), "{error}");
+        assert!(!error.contains("someone saved"), "{error}");
+    }
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"by\": \"first\"\n}\n");
     sandbox.on(&db, &["restore", "alice", "1", "--expect-revision", "1"]).fails(5);
     assert_eq!(history_revisions(&sandbox, &db, "alice").len(), 2);

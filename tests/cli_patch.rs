@@ -134,6 +134,17 @@ fn undo_leaves_users_saved_since_alone_lists_them_and_exits_5_after_restoring_th
     assert!(line.contains("1 user of batch"), "{line}");
     assert!(sandbox.get("alice").contains(r#""plan": "free""#), "the rest was restored");
     assert!(sandbox.get("dave").contains("by hand"), "the later save is kept");
+    assert!(line.contains("the rest were restored"), "{line}");
+    // The same batch again: its users were all saved since (by that undo): nothing restored,
+    // and the last line says so instead of "the rest were restored".
+    let again = sandbox.on(&["undo", &batch]);
+    assert!(
+        again.stdout.contains("nothing restored") && again.stdout.contains("an undo of it counts"),
+        "{}",
+        again.stdout
+    );
+    let line = again.fails(5);
+    assert!(line.contains("2 users of batch") && line.contains("nothing was restored"), "{line}");
 }
 
 #[test]
@@ -281,7 +292,9 @@ fn a_patch_that_is_not_an_array_or_not_rfc_6902_is_one_line_and_nothing_written(
 fn undo_of_an_unknown_batch_exits_3() {
     let sandbox = Sandbox::new();
     let line = sandbox.on(&["undo", "b20990101T000000Z-000000"]).fails(3);
-    assert!(line.contains("no batch b20990101T000000Z-000000"), "{line}");
+    assert!(line.contains("no batch \"b20990101T000000Z-000000\""), "{line}");
+    let line = sandbox.on(&["undo", ""]).fails(3);
+    assert!(line.contains("no batch \"\" (see"), "{line}");
 }
 
 #[test]

@@ -334,7 +334,7 @@ fn undo_on_postgres_leaves_a_user_logto_changed_since_alone_lists_it_and_exits_5
     let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
     assert!(alice.stdout.contains("\"dark\"") && !alice.stdout.contains("flag"), "restored: {alice:?}");
     let unknown = run(&home, &["--db", &url, "undo", "b20990101T000000Z-000000"], None).fails(3);
-    assert!(unknown.contains("no batch b20990101T000000Z-000000"), "{unknown}");
+    assert!(unknown.contains("no batch \"b20990101T000000Z-000000\""), "{unknown}");
 }
 
 #[test]

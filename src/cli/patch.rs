@@ -24,12 +24,14 @@ const CONTEXT: usize = 2;
 /// `undo` restored what it could and left users saved since alone (exit code 5).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{} of batch {batch} left alone: saved again since (listed above); the rest were restored",
-    users(*.left)
+    "{} of batch {batch} left alone: saved again since (listed above); {}",
+    users(*.left),
+    if *.restored > 0 { "the rest were restored" } else { "nothing was restored" }
 )]
 pub struct LeftAlone {
     pub batch: String,
     pub left: u64,
+    pub restored: u64,
 }
 
 /// Reads and parses the patch file (at most as large as a document may be).
@@ -301,8 +303,9 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
             users(summary.undo.saved)
         )))?;
     } else {
+        // An undo of this batch is such a save too (it may have been undone already).
         out.line(&inert::line(&format!(
-            "nothing restored: every user of batch {undone} was saved again since"
+            "nothing restored: every user of batch {undone} was saved again since (an undo of it counts; `custodian changes --user ID` says who saved each)"
         )))?;
     }
     if summary.changed_since.is_empty() {
@@ -315,5 +318,6 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     for (id, revision) in &summary.changed_since {
         out.line(&inert::line(&format!("  {id} now at revision {revision}")))?;
     }
-    Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64 }.into())
+    Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64, restored: summary.undo.saved }
+        .into())
 }

@@ -23,9 +23,7 @@ pub enum StoreError {
     SchemaRevisionNotFound(Revision),
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
-    #[error(
-        "conflict: user {user} is at revision {found}, not {expected}; someone saved in between. Reload, then apply your change again"
-    )]
+    #[error("{}", conflict_text(user, *expected, *found))]
     Conflict { user: String, expected: Revision, found: Revision },
     #[error("{field} {value:?} already belongs to user {existing}")]
     Duplicate { field: &'static str, value: String, existing: String },
@@ -104,7 +102,7 @@ pub enum StoreError {
         "{server}: the server did not answer within {seconds} s (statement_timeout); nothing was changed. Try again, or look at the server's load"
     )]
     TimedOut { server: String, seconds: u64 },
-    #[error("no batch {0} (see `custodian changes` for the batches there are)")]
+    #[error("no batch {0:?} (see `custodian changes` for the batches there are)")]
     BatchNotFound(String),
     /// `undo` of a bulk load's id (`changes` shows it where a batch's goes).
     #[error(
@@ -150,4 +148,17 @@ impl StoreError {
     pub fn is_connection_lost(&self) -> bool {
         matches!(self, StoreError::ConnectionLost { .. } | StoreError::SaveOutcomeUnknown { .. })
     }
+}
+
+/// A refused `expected` revision in words: an older one means someone saved in between; one
+/// that never was (0, or past the current) is the caller's mistake, not someone else's save.
+fn conflict_text(user: &str, expected: Revision, found: Revision) -> String {
+    if expected == 0 || expected > found {
+        return format!(
+            "conflict: user {user} is at revision {found}; revision {expected} does not exist (revisions count from 1), so nothing was compared. Give the revision you read"
+        );
+    }
+    format!(
+        "conflict: user {user} is at revision {found}, not {expected}; someone saved in between. Reload, then apply your change again"
+    )
 }
