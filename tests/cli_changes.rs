@@ -146,6 +146,17 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
     }
     let stderr = sandbox.on(&missing, &["changes", "--until", "soon"]).fails(2);
     assert!(stderr.contains("--until"), "{stderr}");
+    // The form is right, only its size is not.
+    let stderr = sandbox.on(&missing, &["changes", "--since", "99999999999999w"]).fails(2);
+    assert!(stderr.contains("\"99999999999999w\" is too long ago to be a time"), "{stderr}");
+    // An offset out of range is no time.
+    let stderr = sandbox.on(&missing, &["changes", "--since", "2026-12-01T09:30:00+99:99"]).fails(2);
+    assert!(stderr.contains("is not a time"), "{stderr}");
+    // An end before the start: no save can be in between.
+    for (since, until) in [("1h", "2h"), ("2026-12-02", "2026-12-01"), ("2026-12-01", "2026-12-01")] {
+        let stderr = sandbox.on(&missing, &["changes", "--since", since, "--until", until]).fails(2);
+        assert!(stderr.contains("--until (") && stderr.contains("is not after --since ("), "{stderr}");
+    }
     assert!(!missing.exists());
 }
 

@@ -31,12 +31,31 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
         text.map(|text| {
             parse_time_bound(text, now).ok_or_else(|| {
                 let shown = crate::inert::cut_to_width(&crate::inert::line(text), 40).into_owned();
+                // `99999999999w` has the form, and only its size is wrong.
+                let (count, unit) = text.trim().split_at(text.trim().len().saturating_sub(1));
+                if !count.is_empty()
+                    && count.bytes().all(|d| d.is_ascii_digit())
+                    && matches!(unit, "m" | "h" | "d" | "w")
+                {
+                    return UsageError(format!("{flag} {shown:?} is too long ago to be a time")).into();
+                }
                 UsageError(format!("{flag} {shown:?} is not a time: give {TIME_BOUND_FORMS}")).into()
             })
         })
         .transpose()
     };
-    Ok((read("--since", request.since)?, read("--until", request.until)?))
+    let (since, until) = (read("--since", request.since)?, read("--until", request.until)?);
+    if let (Some(since), Some(until)) = (since, until)
+        && until <= since
+    {
+        return Err(UsageError(format!(
+            "--until ({}) is not after --since ({}): no save can be in that range",
+            format_utc(until),
+            format_utc(since)
+        ))
+        .into());
+    }
+    Ok((since, until))
 }
 
 /// Lists the journal entries the request names.
