@@ -101,15 +101,31 @@ impl Shape {
     }
 }
 
-/// The schema's message; an `enum` says its options the way an operator reads them.
+/// The most characters of the offending value a message repeats: a 1 MiB string that is too
+/// long must not make a 1 MiB error line.
+const VALUE_SHOWN_CHARS: usize = 60;
+
+/// The schema's message; an `enum` says its options the way an operator reads them, and a
+/// long offending value is cut, with its length.
 fn message(error: &jsonschema::ValidationError<'_>) -> String {
-    if let jsonschema::error::ValidationErrorKind::Enum { options } = error.kind()
-        && let Some(options) = options.as_array()
-    {
-        let options: Vec<String> = options.iter().map(Value::to_string).collect();
-        return format!("{} is not one of {}", error.instance(), options.join(", "));
+    let instance = error.instance().to_string();
+    let options = match error.kind() {
+        jsonschema::error::ValidationErrorKind::Enum { options } => options.as_array(),
+        _ => None,
+    };
+    let full = match options {
+        Some(options) => {
+            let options: Vec<String> = options.iter().map(Value::to_string).collect();
+            format!("{instance} is not one of {}", options.join(", "))
+        }
+        None => error.to_string(),
+    };
+    let length = instance.chars().count();
+    if length <= VALUE_SHOWN_CHARS {
+        return full;
     }
-    error.to_string()
+    let cut: String = instance.chars().take(VALUE_SHOWN_CHARS).collect();
+    full.replacen(&instance, &format!("{cut}… ({length} characters)"), 1)
 }
 
 /// The reference tokens of a JSON pointer (`/a~1b/0` → `a/b`, `0`).
@@ -425,6 +441,24 @@ mod tests {
         let shape = Shape::compile(schema).expect("a schema");
         let value: Value = serde_json::from_str(text).expect("json");
         shape.violations(text, &value)
+    }
+
+    #[test]
+    fn a_long_offending_value_is_cut_in_the_message_with_its_length() {
+        let schema = r#"{"properties": {"a": {"maxLength": 3}, "b": {"enum": [1, 2]}}}"#;
+        let long = "x".repeat(5000);
+        let text = format!(r#"{{"a": "{long}", "b": ["{long}"]}}"#);
+        let found = check(schema, &text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        for violation in &found {
+            assert!(violation.message.len() < 200, "{}", violation.message);
+            assert!(violation.message.contains(&format!("{}… (", "x".repeat(58))), "{}", violation.message);
+        }
+        assert!(found[0].message.contains("(5002 characters) is longer than 3 characters"), "{}", found[0].message);
+        assert!(found[1].message.contains("(5004 characters) is not one of 1, 2"), "{}", found[1].message);
+        // A short value is told whole.
+        let short = check(schema, r#"{"a": "abcd"}"#);
+        assert_eq!(short[0].message, r#""abcd" is longer than 3 characters"#);
     }
 
     #[test]
