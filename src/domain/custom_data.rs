@@ -68,6 +68,16 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// The message without its `line L, col C: ` (for a value that has no text of its own to
+    /// point into: a patched document, an imported record's customData).
+    pub fn reason(&self) -> String {
+        let text = self.to_string();
+        match self.position() {
+            Some(_) => text.split_once(": ").map_or(text.clone(), |(_, reason)| reason.to_owned()),
+            None => text,
+        }
+    }
+
     /// The 1-based line and character column the error points at, for jumping the cursor there.
     pub fn position(&self) -> Option<(usize, usize)> {
         use ValidationError::*;

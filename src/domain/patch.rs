@@ -287,7 +287,9 @@ impl JsonPatch {
         }
         let data = match CustomData::from_value(value, &rules.limits) {
             Ok(data) => data,
-            Err(e) => return PatchOutcome::Failed(format!("the result is not valid customData: {e}")),
+            Err(e) => {
+                return PatchOutcome::Failed(format!("the result is not valid customData: {}", e.reason()));
+            }
         };
         if let Some(shape) = rules.shape {
             let document = Value::Object(data.as_object().clone());

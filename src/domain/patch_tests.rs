@@ -1,6 +1,7 @@
 //! Unit tests of the patch: parsing, applying as RFC 6902 says, and the report.
 
 use super::*;
+use crate::domain::custom_data::DEFAULT_MAX_BYTES;
 
 fn rules() -> PatchRules<'static> {
     PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false }
@@ -190,4 +191,22 @@ fn failures_group_by_reason_with_the_first_few_users() {
     assert_eq!(report.groups[0].users, 5);
     assert_eq!(report.groups[0].first, ["u0", "u1", "u2"]);
     assert!(report.summary_lines(false).iter().any(|l| l.contains("same: 5 users (u0, u1, u2 and 2 more)")));
+}
+
+#[test]
+fn a_result_that_breaks_a_rule_says_why_without_a_position_it_does_not_have() {
+    let nul = JsonPatch::parse(r#"[{"op":"add","path":"/x","value":"a\u0000b"}]"#).unwrap();
+    assert_eq!(
+        nul.apply("{}", &rules()),
+        PatchOutcome::Failed(
+            "the result is not valid customData: \\u0000 in x; PostgreSQL's jsonb refuses NUL characters"
+                .into()
+        )
+    );
+    let shallow = PatchRules { limits: Limits::new(DEFAULT_MAX_BYTES, 2), ..rules() };
+    let deep = JsonPatch::parse(r#"[{"op":"add","path":"/x","value":{"y":{"z":1}}}]"#).unwrap();
+    assert_eq!(
+        deep.apply("{}", &shallow),
+        PatchOutcome::Failed("the result is not valid customData: nested deeper than 2 levels".into())
+    );
 }

@@ -454,7 +454,11 @@ mod tests {
             assert!(violation.message.len() < 200, "{}", violation.message);
             assert!(violation.message.contains(&format!("{}… (", "x".repeat(58))), "{}", violation.message);
         }
-        assert!(found[0].message.contains("(5002 characters) is longer than 3 characters"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("(5002 characters) is longer than 3 characters"),
+            "{}",
+            found[0].message
+        );
         assert!(found[1].message.contains("(5004 characters) is not one of 1, 2"), "{}", found[1].message);
         // A short value is told whole.
         let short = check(schema, r#"{"a": "abcd"}"#);
