@@ -512,3 +512,21 @@ fn the_tui_shows_c1_controls_as_visible_markers() {
         assert!(!screen.contains(c), "{c:?} on the screen:\n{}", framed(&screen));
     }
 }
+
+#[test]
+fn the_tree_view_marks_hidden_characters_as_the_pane_does() {
+    let (_dir, store) = demo_store();
+    let first = store.page_after(None, 1).expect("page").remove(0).user.id;
+    let data = CustomData::parse(r#"{"k\u009b": "\u009b2J", "b": "\u202eX\u2028Y"}"#).expect("valid");
+    store.replace_custom_data(&first, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::FocusTree);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::colour();
+    terminal.draw(|frame| custodian::tui::view::render(frame, &state, &theme)).unwrap();
+    let shown = terminal.backend().to_string();
+    // As JSON escapes (the same value), as in the pane and the editor: not Rust's `\u{9b}`.
+    assert!(shown.contains(r#""k\u009b": "\u009b2J""#), "{shown}");
+    assert!(shown.contains(r#""b": "\u202eX\u2028Y""#), "{shown}");
+    assert!(!shown.contains("\\u{"), "{shown}");
+}

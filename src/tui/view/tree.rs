@@ -42,10 +42,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, tree: &Tree, theme: 
             let key_style = colours.map_or(Style::new(), |c| Style::new().fg(c.key));
             let mut spans = vec![
                 Span::raw("  ".repeat(line.indent)),
-                Span::styled(inert::line(&line.key).into_owned(), key_style),
+                // Keys and values are JSON text: hidden characters as the pane shows them
+                // (`\u009b`, the same JSON value), never raw.
+                Span::styled(inert::line(&inert::json(&line.key)).into_owned(), key_style),
                 // A sealed value shows short, as in the unfocused pane.
                 Span::styled(
-                    super::document::shorten_sealed(&inert::line(&line.value), theme.ascii).into_owned(),
+                    super::document::shorten_sealed(&inert::line(&inert::json(&line.value)), theme.ascii)
+                        .into_owned(),
                     value_style,
                 ),
             ];
