@@ -11,6 +11,7 @@ pub mod domain;
 pub mod draft;
 pub mod export;
 pub mod inert;
+pub mod interrupt;
 pub mod key_file;
 pub mod location;
 pub mod log;

@@ -43,6 +43,8 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 3;
     pub const INVALID: u8 = 4;
     pub const CONFLICT: u8 = 5;
+    /// Stopped by Ctrl-C (or SIGTERM, SIGHUP) with nothing written: 128 + SIGINT, as shells say.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// A usage mistake that clap cannot see (exit code 2).
@@ -80,6 +82,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 StoreError::Ambiguous { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
                 StoreError::NotOnThisBackend(_) => exit::USAGE,
+                StoreError::Interrupted => exit::INTERRUPTED,
                 e if e.is_conflict() => exit::CONFLICT,
                 _ => exit::FAILURE,
             };
@@ -240,6 +243,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     } else {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
+    // A long write stopped by Ctrl-C must still close the file cleanly (`interrupt`).
+    let writes_many = matches!(
+        command,
+        Command::Import { .. }
+            | Command::Seed { .. }
+            | Command::Patch { yes: true, dry_run: false, .. }
+            | Command::Undo { .. }
+    );
+    let _interrupts = (writes_many && !store.is_read_only()).then(crate::interrupt::arm);
     let mut out = Output::stdout();
     // redb may panic on a damaged file wherever it reads: every command is contained, and
     // such a panic becomes one line naming the file.

@@ -23,6 +23,9 @@ pub enum StoreError {
     SchemaRevisionNotFound(Revision),
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
+    /// Ctrl-C, SIGTERM or SIGHUP during a command that writes many users: nothing written.
+    #[error("interrupted: nothing was written (the transaction was dropped, the file closed cleanly)")]
+    Interrupted,
     #[error("{}", conflict_text(user, *expected, *found))]
     Conflict { user: String, expected: Revision, found: Revision },
     #[error("{field} {value:?} already belongs to user {existing}")]

@@ -112,6 +112,7 @@ pub(super) fn load_into_empty(
     let placed = (|| -> Result<(), Stop> {
         for item in users {
             // Returning early drops the transaction uncommitted: nothing is written.
+            crate::interrupt::check()?;
             let new = item.map_err(StoreError::InvalidRecord)?;
             size += place_user(tables, &mut runs, &mut spill, &new, author, now)?;
             count += 1;

@@ -18,6 +18,7 @@ impl RedbStore {
             let mut tables = WriteTables::open(&tx)?;
             tables.search_text.defer(&self.dir());
             let mut edit_one = |tables: &mut WriteTables, id: &str| -> Result<(), StoreError> {
+                crate::interrupt::check()?;
                 let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
                 let record = current.record()?;
                 let text = stored_document(&tables.custom_data, id)?;
@@ -104,6 +105,7 @@ impl RedbStore {
                 let Some((last, _)) = step.last() else { break };
                 after = Some(last.clone());
                 for (id, revision) in step {
+                    crate::interrupt::check()?;
                     summary.undo.matched += 1;
                     let Some(current) = tables.stored(&id)? else {
                         // No store deletes users today; one gone is left alone all the same.

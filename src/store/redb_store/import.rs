@@ -30,6 +30,7 @@ impl RedbStore {
             let mut unique: [HashMap<String, String>; 3] = Default::default();
             let (mut order, mut names, mut texts) = (Vec::new(), Vec::new(), Vec::new());
             for new in users {
+                crate::interrupt::check()?;
                 let conflict =
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
                 let id = new.user.id.as_str();
@@ -118,6 +119,7 @@ impl RedbStore {
             tables.search_text.defer(&self.dir());
             for item in users {
                 // Returning early drops the transaction uncommitted: nothing is written.
+                crate::interrupt::check()?;
                 let new = item.map_err(StoreError::InvalidRecord)?;
                 let existing = tables.stored(&new.user.id)?;
                 let result = match (existing, mode) {
