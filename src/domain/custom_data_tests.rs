@@ -100,6 +100,9 @@ fn the_token_is_the_word_around_the_column() {
     // Between words: the word that ends there, or nothing.
     assert_eq!(token_at(line, 1, 16), "-Infinity");
     assert_eq!(token_at(line, 1, 17), "");
+    // A word at the very start of its line.
+    assert_eq!(token_at("NaN}", 1, 2), "NaN");
+    assert_eq!(token_at("{\n-Infinity", 2, 5), "-Infinity");
     // The second line, and past its end.
     assert_eq!(token_at("{\n  NaN", 2, 3), "NaN");
     assert_eq!(token_at("{\n  NaN", 2, 99), "NaN");
