@@ -115,4 +115,7 @@ fn sizes_in_kib_are_told_apart_with_more_decimals() {
     assert_eq!(human_bytes_apart(1540, 1536), ("1.504 KiB".to_owned(), "1.5 KiB".to_owned()));
     assert_eq!(human_bytes_apart(1_048_577, 1_048_576), ("1,048,577 B".to_owned(), "1,048,576 B".to_owned()));
     assert_eq!(human_bytes_apart(1_100_000, 1_048_576), ("1.05 MiB".to_owned(), "1 MiB".to_owned()));
+    // Told apart at one decimal already, or equal: one decimal.
+    assert_eq!(human_bytes_apart(1546, 1024), ("1.5 KiB".to_owned(), "1 KiB".to_owned()));
+    assert_eq!(human_bytes_apart(1546, 1546), ("1.5 KiB".to_owned(), "1.5 KiB".to_owned()));
 }
