@@ -109,6 +109,7 @@ fn sorted_lines(
     let mut spill_failed = None;
     let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
+        crate::interrupt::check()?;
         read_so_far += 1;
         if read_so_far.is_multiple_of(TELL_EVERY) {
             told(read_so_far);
@@ -140,6 +141,7 @@ fn sorted_lines(
     }
     let mut count = 0;
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
+        crate::interrupt::check()?;
         count += 1;
         emit(&entry.value)
     })?;
@@ -151,7 +153,10 @@ fn sorted_lines(
 fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<u64> {
     let mut count = 0;
     let mut failure = None;
-    let visited = store.for_each_user(&mut |record, text| match visit(record, text) {
+    let visited = store.for_each_user(&mut |record, text| match crate::interrupt::check()
+        .map_err(Into::into)
+        .and_then(|()| visit(record, text))
+    {
         Ok(()) => {
             count += 1;
             Ok(())

@@ -1019,6 +1019,20 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     tui.wait_gone("Editing customData");
     assert_eq!(fixture.revisions("admin"), 1);
 
+    // An editor that fails after writing: nothing saved, and what it wrote is kept.
+    set_script("sed -i '1s/{/{\"crashed\": true,/' \"$1\"; exit 3");
+    tui.send("E");
+    tui.wait_text("exited with status 3");
+    let kept: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    assert_eq!(kept.len(), 1, "the written file is kept: {kept:?}");
+    assert!(std::fs::read_to_string(&kept[0]).expect("read").contains("\"crashed\": true"));
+    std::fs::remove_file(&kept[0]).expect("remove");
+    // One that fails without writing leaves nothing behind.
+    set_script("exit 3");
+    tui.send("E");
+    tui.wait_text("exited with status 3; nothing was saved");
+    assert_eq!(fixture.revisions("admin"), 1);
+
     // A valid change is saved as with Ctrl-S.
     set_script("sed -i '1s/{/{\"viaEditor\": true,/' \"$1\"");
     tui.send("E");
@@ -1031,7 +1045,7 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     expected.as_object_mut().expect("an object").insert("viaEditor".into(), Value::Bool(true));
     assert_eq!(stored, expected);
     let modes = std::fs::read_to_string(dir.join("modes")).expect("the editor ran");
-    assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600"]);
+    assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600", "600", "600"]);
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }

@@ -616,6 +616,29 @@ fn a_conflict_shows_theirs_against_mine() {
 }
 
 #[test]
+fn ctrl_c_and_ctrl_q_quit_from_the_conflict_view_asking_first_and_no_brings_it_back() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    for key in [KeyCode::Char('c'), KeyCode::Char('q')] {
+        let action =
+            custodian::tui::keymap::action_for(state.mode(), KeyEvent::new(key, KeyModifiers::CONTROL));
+        assert!(matches!(action, Some(Action::Quit)), "{key:?} in the conflict view: {action:?}");
+        act(&store, &mut state, Action::Quit);
+        assert_eq!(state.dialog, Some(Dialog::ConfirmQuit), "the edit is unsaved: asked first");
+        act(&store, &mut state, Action::Cancel);
+        assert_eq!(state.mode(), Mode::Conflict, "no: back to the conflict view");
+    }
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
+    // The drafts found at start: Ctrl-C quits, the drafts stay for the next start.
+    let action = custodian::tui::keymap::action_for(
+        Mode::DraftFound,
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    );
+    assert!(matches!(action, Some(Action::Quit)), "{action:?}");
+}
+
+#[test]
 fn conflict_back_to_editing_keeps_my_edit_and_writes_nothing() {
     let (_dir, store) = demo_store();
     let (mut state, id) = conflicted(&store);
@@ -845,6 +868,14 @@ fn throwing_away_a_reopened_edit_says_its_file_goes_with_it() {
     assert!(screen.contains("Discard the reopened edit?"), "{screen}");
     assert!(screen.contains("or recovery file, which is deleted with it"), "{screen}");
     assert!(screen.contains("what you typed now, cannot be brought back."), "{screen}");
+    // Quitting asks the same, in its own words.
+    act(&store, &mut state, Action::Cancel);
+    act(&store, &mut state, Action::Quit);
+    let screen = whole_screen(&state);
+    assert!(screen.contains("Quit and discard the reopened edit?"), "{screen}");
+    assert!(screen.contains("or recovery file, which is deleted with it"), "{screen}");
+    act(&store, &mut state, Action::Cancel);
+    act(&store, &mut state, Action::LeaveEditor);
     act(&store, &mut state, Action::Confirm);
     assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "as the question said");
     // An editor opened fresh asks the usual question.
@@ -1589,7 +1620,8 @@ fn a_paste_goes_into_the_filter_the_command_line_and_the_find_line() {
     for c in "user ".chars() {
         act(&store, &mut state, Action::CommandChar(c));
     }
-    let action = paste(&state, "admin\n");
+    // tmux and most terminals send the paste's line breaks as CR.
+    let action = paste(&state, "admin\rsecond line");
     act(&store, &mut state, action);
     assert_eq!(state.command.as_ref().unwrap().input, "user admin");
     act(&store, &mut state, Action::RunCommand);

@@ -251,7 +251,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             | Command::Patch { yes: true, dry_run: false, .. }
             | Command::Undo { .. }
     );
-    let _interrupts = (writes_many && !store.is_read_only()).then(crate::interrupt::arm);
+    // An export to a file stops the same way, and its temporary file goes.
+    let exports_to_a_file = matches!(command, Command::Export { out: Some(_) });
+    // An import typed on the terminal waits in a read that a noted signal would not end:
+    // there Ctrl-C keeps its default action.
+    let typed_import = matches!(command, Command::Import { file: None, .. })
+        || matches!(command, Command::Import { file: Some(f), .. } if f.as_os_str() == "-");
+    let typed_import = typed_import && io::stdin().is_terminal();
+    let _interrupts = ((writes_many && !store.is_read_only() && !typed_import) || exports_to_a_file)
+        .then(crate::interrupt::arm);
     let mut out = Output::stdout();
     // redb may panic on a damaged file wherever it reads: every command is contained, and
     // such a panic becomes one line naming the file.
@@ -263,6 +271,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         other => user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
+    if result.is_ok() && crate::interrupt::requested() {
+        // The signal came after the last user (during the commit): it did not stop anything.
+        eprintln!("custodian: the signal came after the last user: everything was written");
+    }
     result.map_err(|e| name_the_damaged_file(e, store.path()))
 }
 

@@ -23,8 +23,9 @@ pub enum StoreError {
     SchemaRevisionNotFound(Revision),
     #[error("user {user} has no revision {revision}")]
     RevisionNotFound { user: String, revision: Revision },
-    /// Ctrl-C, SIGTERM or SIGHUP during a command that writes many users: nothing written.
-    #[error("interrupted: nothing was written (the transaction was dropped, the file closed cleanly)")]
+    /// Ctrl-C, SIGTERM or SIGHUP during a command that goes over every user (a write, an
+    /// export to a file): stopped there, nothing written.
+    #[error("interrupted: nothing was written (stopped before the end; the database closed cleanly)")]
     Interrupted,
     #[error("{}", conflict_text(user, *expected, *found))]
     Conflict { user: String, expected: Revision, found: Revision },

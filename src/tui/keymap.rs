@@ -99,7 +99,11 @@ const PATCH_PAGE: i16 = 10;
 /// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
 /// filter and the command line give way to the list, where `r` does).
 const RECONNECT_WITH_F5: &[Mode] = &[Mode::Edit, Mode::History, Mode::Conflict];
+/// Where Ctrl-C and Ctrl-Q quit: everywhere but the yes/no questions (where the quit
+/// question itself may be open); the conflict view and the drafts found are no such question.
 const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
+    Mode::Conflict,
+    Mode::DraftFound,
     Mode::Browse,
     Mode::Filter,
     Mode::Edit,

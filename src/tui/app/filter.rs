@@ -57,11 +57,13 @@ impl State {
         self.filter_changed()
     }
 
-    /// A paste into the filter, the command line or the find line: its first line without
-    /// control characters (a pasted id often ends in a newline), as if typed — but the
+    /// A paste into the filter, the command line or the find line: its first line (up to a CR
+    /// or LF) without control characters (a pasted id often ends in a newline), as if typed — but the
     /// search or the find runs once for all of it, not once per character.
     pub(super) fn paste_line(&mut self, text: &str) -> Vec<Effect> {
-        let line: String = text.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).collect();
+        // Terminals send a pasted line break as CR (tmux, most of them), some as LF.
+        let first = text.split(['\n', '\r']).next().unwrap_or("");
+        let line: String = first.chars().filter(|c| !c.is_control()).collect();
         if line.is_empty() {
             return Vec::new();
         }

@@ -165,10 +165,21 @@ pub(super) fn edit_externally(
         // The file's fate is read_back's: a file it could not take whole stays.
         Ok(status) if status.success() => read_back(&path, max_bytes),
         ran => {
-            let _ = std::fs::remove_file(&path);
-            match ran {
-                Ok(status) => Err(editor_failed(&editor, status.code())),
-                Err(e) => Err(format!("cannot run {}: {e}", inert::line(&editor))),
+            let failed = match ran {
+                Ok(status) => editor_failed(&editor, status.code()),
+                Err(e) => format!("cannot run {}: {e}; nothing was saved", inert::line(&editor)),
+            };
+            // An editor that was killed or crashed after writing: what it wrote is the
+            // operator's, so a file that changed stays, named. One left as it was goes.
+            match std::fs::read(&path) {
+                Ok(left) if left != format!("{text}\n").as_bytes() => Err(format!(
+                    "{failed}; what it wrote is kept in {}",
+                    inert::line(&path.display().to_string())
+                )),
+                _ => {
+                    let _ = std::fs::remove_file(&path);
+                    Err(failed)
+                }
             }
         }
     };

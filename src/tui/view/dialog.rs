@@ -160,6 +160,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
             ))],
             Mode::Dialog,
         ),
+        Dialog::ConfirmQuit if state.editor.as_ref().is_some_and(|e| e.reopened) => (
+            " Quit and discard the reopened edit? ",
+            vec![
+                Line::from("Quit custodian and throw away this edit? It was reopened from a draft"),
+                Line::from("or recovery file, which is deleted with it: the whole edit, not only"),
+                Line::from("what you typed now, cannot be brought back."),
+            ],
+            Mode::Dialog,
+        ),
         Dialog::ConfirmQuit => {
             (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }
