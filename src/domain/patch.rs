@@ -146,7 +146,7 @@ fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<
             }
             PatchOperation::Move(shift) => {
                 let (from, path) = (shift.from.as_str(), shift.path.as_str());
-                if path.len() > from.len() && path.starts_with(from) && path[from.len()..].starts_with('/') {
+                if path.strip_prefix(from).is_some_and(|below| below.starts_with('/')) {
                     return Err(failed(path, PatchErrorKind::CannotMoveInsideItself));
                 }
                 if from == path {
@@ -183,7 +183,8 @@ fn take_out(doc: &mut Value, pointer: &str) -> Result<Value, PatchErrorKind> {
     match doc.pointer_mut(parent) {
         Some(Value::Object(map)) => map.shift_remove(&last).ok_or(PatchErrorKind::InvalidPointer),
         Some(Value::Array(items)) => {
-            let digits = !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit());
+            // Digits only (`parse` alone takes `+1`); "" fails the parse.
+            let digits = last.bytes().all(|b| b.is_ascii_digit());
             let index = (digits && (last == "0" || !last.starts_with('0')))
                 .then(|| last.parse::<usize>().ok())
                 .flatten()

@@ -106,7 +106,7 @@ fn remove_and_move_keep_the_order_of_the_keys_they_leave() {
         other => panic!("{ops}: {other:?}"),
     };
     // RFC 6901: `-` names no element, an index has no leading zero, and must be there.
-    for bad in ["/l/-", "/l/01", "/l/3", "/l/x", "/nope", "/a/b", ""] {
+    for bad in ["/l/-", "/l/01", "/l/+1", "/l/3", "/l/x", "/l/", "/nope", "/a/b", ""] {
         let reason = failed(&format!(r#"[{{"op":"remove","path":"{bad}"}}]"#));
         assert_eq!(reason, format!("operation 0 (remove {bad:?}): path is invalid"));
     }
@@ -208,5 +208,43 @@ fn a_result_that_breaks_a_rule_says_why_without_a_position_it_does_not_have() {
     assert_eq!(
         deep.apply("{}", &shallow),
         PatchOutcome::Failed("the result is not valid customData: nested deeper than 2 levels".into())
+    );
+}
+
+#[test]
+fn test_needs_the_same_length_and_the_same_keys_both_ways() {
+    let stored = r#"{"list":[1,2],"o":{"a":1},"big":1e99999999999999999999}"#;
+    for (path, value, equal) in [
+        ("/list", "[1,2,3]", false),
+        ("/list", "[1]", false),
+        ("/list", "[1.0,2e0]", true),
+        ("/o", r#"{"a":1,"b":2}"#, false),
+        ("/o", "{}", false),
+        // An exponent past 64 bits: the same text is the same number, another is not.
+        ("/big", "1e99999999999999999999", true),
+        ("/big", "2e99999999999999999999", false),
+    ] {
+        let patch =
+            JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
+        let outcome = patch.apply(stored, &rules());
+        assert_eq!(outcome == PatchOutcome::Unchanged, equal, "{path} = {value}: {outcome:?}");
+    }
+}
+
+#[test]
+fn a_patch_counts_its_operations_and_names_what_is_wrong_with_a_pointer() {
+    let patch =
+        JsonPatch::parse(r#"[{"op":"add","path":"/a","value":1},{"op":"remove","path":"/b"}]"#).unwrap();
+    assert_eq!(patch.len(), 2);
+    assert!(!patch.is_empty());
+    let error = JsonPatch::parse(r#"[{"op":"add","path":"a","value":1}]"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        r#"operation 0 of the patch is not an RFC 6902 operation: path "a": a JSON Pointer starts with "/" (or is "" for the whole document)"#
+    );
+    let error = JsonPatch::parse(r#"[{"op":"move","from":"/x~2","path":"/y"}]"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        r#"operation 0 of the patch is not an RFC 6902 operation: from "/x~2": "~" must be followed by 0 (for ~) or 1 (for /)"#
     );
 }
