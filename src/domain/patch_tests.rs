@@ -248,3 +248,16 @@ fn a_patch_counts_its_operations_and_names_what_is_wrong_with_a_pointer() {
         r#"operation 0 of the patch is not an RFC 6902 operation: from "/x~2": "~" must be followed by 0 (for ~) or 1 (for /)"#
     );
 }
+
+#[test]
+fn a_result_that_breaks_the_schema_is_left_alone_and_one_that_keeps_it_is_changed() {
+    let shape = Shape::compile(r#"{"properties": {"plan": {"enum": ["free", "team"]}}}"#).unwrap();
+    let rules = PatchRules { shape: Some(&shape), ..rules() };
+    let to = |plan: &str| {
+        JsonPatch::parse(&format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#)).unwrap()
+    };
+    assert!(
+        matches!(to("gold").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Failed(r) if r.starts_with("the result does not satisfy the schema: plan: \"gold\" is not one of")),
+    );
+    assert!(matches!(to("team").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Changed { .. }));
+}
