@@ -261,3 +261,24 @@ fn a_result_that_breaks_the_schema_is_left_alone_and_one_that_keeps_it_is_change
     );
     assert!(matches!(to("team").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Changed { .. }));
 }
+
+#[test]
+fn the_report_counts_every_outcome_and_keeps_only_the_first_samples_and_flags() {
+    let mut report = PatchReport::new(2);
+    let secret = JsonPatch::parse(r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#).unwrap();
+    let allowed = PatchRules { allow_sensitive: true, ..rules() };
+    for i in 0..5 {
+        let outcome = secret.apply("{}", &allowed);
+        report.record(&format!("u{i}"), "h", 1, "{}", &outcome);
+    }
+    report.record("u5", "h", 1, "{}", &PatchOutcome::Unchanged);
+    for i in 6..9 {
+        report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed("why".into()));
+    }
+    assert_eq!((report.matched, report.changed, report.unchanged, report.failed), (9, 5, 1, 3));
+    assert_eq!(report.flagged_users, 5);
+    let flagged: Vec<&str> = report.flagged.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(flagged, ["u0", "u1", "u2"], "the first three flagged users are named");
+    let sampled: Vec<&str> = report.samples.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(sampled, ["u0", "u1"], "only the first sample_size changed users keep their documents");
+}
