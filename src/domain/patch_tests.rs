@@ -282,3 +282,29 @@ fn the_report_counts_every_outcome_and_keeps_only_the_first_samples_and_flags() 
     let sampled: Vec<&str> = report.samples.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(sampled, ["u0", "u1"], "only the first sample_size changed users keep their documents");
 }
+
+#[test]
+fn reasons_past_the_twentieth_share_one_group_and_the_first_failure_is_the_first_user() {
+    let mut report = PatchReport::new(0);
+    assert_eq!(report.first_failure(), None);
+    for i in 0..25 {
+        report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed(format!("reason {i}")));
+    }
+    // The same reason again joins its group, wherever it is.
+    report.record("again", "h", 1, "{}", &PatchOutcome::Failed("reason 3".into()));
+    report.record("later", "h", 1, "{}", &PatchOutcome::Failed("reason 24".into()));
+    assert_eq!(report.groups.len(), 21);
+    assert_eq!(report.groups[3].first, ["u3", "again"]);
+    let other = &report.groups[20];
+    assert_eq!((other.reason.as_str(), other.users), ("other reasons", 6));
+    assert_eq!(other.first, ["u20", "u21", "u22"]);
+    assert_eq!(report.reasons().get("reason 0"), Some(&1));
+    assert_eq!(report.first_failure(), Some(("u0", "reason 0")));
+    let lines = report.summary_lines(true);
+    assert_eq!(lines[0], "27 users matched");
+    assert_eq!(lines[1], "  0 users changed");
+    assert_eq!(lines[3], "  27 users cannot be patched (left as they are)");
+    assert!(lines.contains(&"    other reasons: 6 users (u20, u21, u22 and 3 more)".to_owned()), "{lines:?}");
+    assert!(lines.contains(&"    reason 0: 1 user (u0)".to_owned()), "{lines:?}");
+    assert_eq!(report.summary_lines(false)[1], "  0 users would change");
+}
