@@ -243,23 +243,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     } else {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
-    // A long write stopped by Ctrl-C must still close the file cleanly (`interrupt`).
-    let writes_many = matches!(
-        command,
-        Command::Import { .. }
-            | Command::Seed { .. }
-            | Command::Patch { yes: true, dry_run: false, .. }
-            | Command::Undo { .. }
-    );
-    // An export to a file stops the same way, and its temporary file goes.
-    let exports_to_a_file = matches!(command, Command::Export { out: Some(_) });
-    // An import typed on the terminal waits in a read that a noted signal would not end:
-    // there Ctrl-C keeps its default action.
-    let typed_import = matches!(command, Command::Import { file: None, .. })
-        || matches!(command, Command::Import { file: Some(f), .. } if f.as_os_str() == "-");
-    let typed_import = typed_import && io::stdin().is_terminal();
-    let _interrupts = ((writes_many && !store.is_read_only() && !typed_import) || exports_to_a_file)
-        .then(crate::interrupt::arm);
+    let _interrupts = stops_on_signals(command, store.is_read_only()).then(crate::interrupt::arm);
     let mut out = Output::stdout();
     // redb may panic on a damaged file wherever it reads: every command is contained, and
     // such a panic becomes one line naming the file.
@@ -276,6 +260,28 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         eprintln!("custodian: the signal came after the last user: everything was written");
     }
     result.map_err(|e| name_the_damaged_file(e, store.path()))
+}
+
+/// Whether Ctrl-C, SIGTERM and SIGHUP only stop the command at its next user
+/// ([`crate::interrupt`]): a long write, which must still close the file cleanly, and an
+/// export to a file, whose temporary file must go.
+fn stops_on_signals(command: &Command, read_only: bool) -> bool {
+    let writes_many = matches!(
+        command,
+        Command::Import { .. }
+            | Command::Seed { .. }
+            | Command::Patch { yes: true, dry_run: false, .. }
+            | Command::Undo { .. }
+    );
+    // An import typed on the terminal waits in a read that a noted signal would not end:
+    // there Ctrl-C keeps its default action.
+    let typed_import = match command {
+        Command::Import { file, .. } => {
+            file.as_deref().is_none_or(|f| f.as_os_str() == "-") && io::stdin().is_terminal()
+        }
+        _ => false,
+    };
+    (writes_many && !read_only && !typed_import) || matches!(command, Command::Export { out: Some(_) })
 }
 
 /// The subcommands that read and edit users: the same on every store. `None` for the
