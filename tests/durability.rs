@@ -1019,3 +1019,36 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
         );
     }
 }
+
+/// `set USER -` and `schema set -` wait for their document on stdin with the file open: a
+/// signal then ends the wait, writes nothing and closes the file cleanly (exit 130).
+#[test]
+fn a_signal_while_set_waits_on_stdin_writes_nothing_and_closes_the_file_cleanly() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("waiting.redb", &[person("u1", "alice")]);
+    for (signal, args) in [
+        (libc::SIGINT, &["set", "alice", "-"][..]),
+        (libc::SIGTERM, &["set", "alice"][..]),
+        (libc::SIGHUP, &["schema", "set", "-"][..]),
+    ] {
+        let mut command = sandbox.home.custodian();
+        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
+        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
+        // Held open and never written: the document does not come.
+        let _stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        let wait = Instant::now();
+        while !running.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(300));
+        running.signal(signal);
+        let run = running.wait(CHILD_TIMEOUT);
+        assert_eq!(run.code(), Some(130), "signal {signal} to {args:?}: {run:#?}");
+        assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
+        let read_only = sandbox.run(&db, &["--read-only", "list", "--limit", "1"]);
+        assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+    }
+    let (revisions, current) = sandbox.history(&db, "alice");
+    assert_eq!((revisions.len(), current), (1, 1), "nothing written");
+}

@@ -256,8 +256,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     if result.is_ok() && crate::interrupt::requested() {
-        // The signal came after the last user (during the commit): it did not stop anything.
-        eprintln!("custodian: the signal came after the last user: everything was written");
+        // The signal came after the last user (during the commit) or after the document was
+        // read: it did not stop anything.
+        eprintln!("custodian: the signal came too late to stop anything: everything was written");
     }
     result.map_err(|e| name_the_damaged_file(e, store.path()))
 }
@@ -281,7 +282,17 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
         }
         _ => false,
     };
-    (writes_many && !read_only && !typed_import) || matches!(command, Command::Export { out: Some(_) })
+    // A document on stdin is read in a thread that a noted signal does not wait for.
+    let from_stdin = |file: &Option<std::path::PathBuf>| file.as_deref().is_none_or(|f| f.as_os_str() == "-");
+    let sets_from_stdin = match command {
+        Command::Set { file, .. } | Command::Schema { action: SchemaAction::Set { file } } => {
+            from_stdin(file)
+        }
+        _ => false,
+    };
+    (writes_many && !read_only && !typed_import)
+        || (sets_from_stdin && !read_only)
+        || matches!(command, Command::Export { out: Some(_) })
 }
 
 /// The subcommands that read and edit users: the same on every store. `None` for the

@@ -110,6 +110,29 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
     read_document_from(Source::open(file)?, text_cap, limit)
 }
 
+/// [`read_document`] that a noted signal ([`crate::interrupt`]) ends while it waits on
+/// standard input: the read goes on in a thread of its own, and the command returns
+/// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
+/// come. A file is read as [`read_document`] reads it.
+pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+    if file.is_some_and(|f| f != Path::new("-")) {
+        return read_document(file, text_cap, limit);
+    }
+    let (answer, reading) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = answer.send(read_document(None, text_cap, limit));
+    });
+    loop {
+        match reading.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(read) => return read,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                anyhow::bail!("cannot read standard input: the reader stopped")
+            }
+        }
+    }
+}
+
 /// [`read_document`] of a file that must be a regular one: what the screen reads (`:patch`)
 /// never waits — a FIFO planted at the name would hold the screen's way out until someone
 /// wrote to it — so anything but a regular file is refused without reading.
