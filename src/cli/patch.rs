@@ -163,7 +163,11 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);
     };
     let batch = summary.batch.clone();
-    tracing::info!(batch = %batch, matched = summary.matched, saved = summary.saved, "patch written");
+    if summary.saved > 0 {
+        tracing::info!(batch = %batch, matched = summary.matched, saved = summary.saved, "patch written");
+    } else {
+        tracing::info!(matched = summary.matched, "patch changed no user: no batch written");
+    }
     warn_flagged(&report);
     if summary.saved == 0 {
         out.line(&format!(

@@ -357,6 +357,11 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     let message = StoreError::SaveOutcomeUnknown { server, user, revision }.to_string();
                     Action::SaveOutcomeUnknown { id, data, revision, message }
                 }
+                // Busy, read-only, damaged: a refusal the log keeps as the CLI's are kept.
+                Err(refusal) if !refusal.is_conflict() && !refusal.is_connection_lost() => {
+                    tracing::warn!(user = %id, %refusal, "save from the editor refused");
+                    failed(refusal)
+                }
                 // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
                 Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
                     match store.custom_data(&id) {
@@ -515,10 +520,17 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let batch = crate::store::BatchId::new();
             let result =
                 crate::batch::run_for_screen(store, &patch, &selection, shape.0.as_deref(), 0, Some(&batch));
+            // The screen's batches are logged as the command line's are.
             let result = match result {
-                Ok((report, Some(summary))) => Ok((summary, report.failed)),
+                Ok((report, Some(summary))) => {
+                    tracing::info!(batch = %summary.batch, matched = summary.matched, saved = summary.saved, "patch written from the screen");
+                    Ok((summary, report.failed))
+                }
                 Ok((_, None)) => Err("nothing was written".to_owned()),
-                Err(e) => Err(format!("{e:#}")),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
+                    Err(format!("{e:#}"))
+                }
             };
             Action::PatchApplied { result }
         }
