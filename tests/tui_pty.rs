@@ -1028,9 +1028,9 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     assert!(std::fs::read_to_string(&kept[0]).expect("read").contains("\"crashed\": true"));
     std::fs::remove_file(&kept[0]).expect("remove");
     // One that fails without writing leaves nothing behind.
-    set_script("exit 3");
+    set_script("exit 4");
     tui.send("E");
-    tui.wait_text("exited with status 3; nothing was saved");
+    tui.wait_text("exited with status 4; nothing was saved");
     assert_eq!(fixture.revisions("admin"), 1);
 
     // A valid change is saved as with Ctrl-S.
