@@ -147,6 +147,14 @@ impl Running {
         entries.flatten().any(|entry| fs::read_link(entry.path()).is_ok_and(|target| target == file))
     }
 
+    /// Waits (up to [`CHILD_TIMEOUT`]) until the child has `file` open.
+    fn wait_until_open(&self, file: &Path) {
+        let wait = Instant::now();
+        while !self.has_open(file) && wait.elapsed() < CHILD_TIMEOUT {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Waits for the child, panicking (after killing it) if it takes longer than `timeout`.
     fn wait(mut self, timeout: Duration) -> Run {
         let mut child = self.child.take().expect("waited once");
@@ -856,10 +864,7 @@ fn a_get_during_a_long_import_answers_at_once() {
         .collect();
     let file = sandbox.doc("long-import.json", &serde_json::to_string(&users).expect("serialise"));
     let mut import = sandbox.spawn(&db, &["import", &file]);
-    let wait = Instant::now();
-    while !import.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
-        thread::sleep(Duration::from_millis(1));
-    }
+    import.wait_until_open(&db);
     thread::sleep(Duration::from_millis(200));
     assert!(import.is_running(), "the import finished too soon for this test");
     let get = sandbox.run(&db, &["get", "alice"]).ok();
@@ -883,10 +888,7 @@ fn a_set_during_a_long_import_says_busy_within_seconds() {
         .collect();
     let file = sandbox.doc("busy-import.json", &serde_json::to_string(&users).expect("serialise"));
     let mut import = sandbox.spawn(&db, &["import", &file]);
-    let wait = Instant::now();
-    while !import.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
-        thread::sleep(Duration::from_millis(1));
-    }
+    import.wait_until_open(&db);
     thread::sleep(Duration::from_millis(300));
     assert!(import.is_running(), "the import finished too soon for this test");
     let doc = sandbox.doc("during.json", r#"{"during": true}"#);
@@ -985,6 +987,20 @@ fn an_open_that_waited_and_the_write_after_it_say_busy_within_three_seconds_in_a
     assert_eq!((revisions.len(), current), (1, 1), "nothing written");
 }
 
+/// Sends `signal` to `running` `after` it opened `db`, and checks the README's promise: exit
+/// 130, "interrupted: nothing was written", and the file closed cleanly (a `--read-only` open
+/// works at once).
+fn stopped_cleanly_by(sandbox: &Sandbox, db: &Path, running: Running, signal: libc::c_int, after: Duration) {
+    running.wait_until_open(db);
+    thread::sleep(after);
+    running.signal(signal);
+    let run = running.wait(CHILD_TIMEOUT);
+    assert_eq!(run.code(), Some(130), "signal {signal} to {}: {run:#?}", run.what);
+    assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
+    let read_only = sandbox.run(db, &["--read-only", "list", "--limit", "1"]);
+    assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+}
+
 /// The README: a file is left for a repair only by `kill -9` or a power cut. Ctrl-C or
 /// SIGTERM in the middle of a long write (a patch of every user, a seed) stops it at the next
 /// user: nothing written, the file closed cleanly (a `--read-only` open works at once), exit 130.
@@ -999,19 +1015,8 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
     let patch_all: &[&str] = &["patch", &patch, "--all", "--yes", "--quiet"];
     let seed_more: &[&str] = &["seed", "--users", "20000", "--quiet"];
     for (signal, args) in [(libc::SIGINT, patch_all), (libc::SIGTERM, seed_more), (libc::SIGHUP, patch_all)] {
-        let running = sandbox.spawn(&db, args);
-        let wait = Instant::now();
-        while !running.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
-            thread::sleep(Duration::from_millis(1));
-        }
         // Well inside the loop over the users (the whole takes seconds in a debug build).
-        thread::sleep(Duration::from_millis(400));
-        running.signal(signal);
-        let run = running.wait(CHILD_TIMEOUT);
-        assert_eq!(run.code(), Some(130), "signal {signal} to {args:?}: {run:#?}");
-        assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
-        let read_only = sandbox.run(&db, &["--read-only", "list", "--limit", "1"]);
-        assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+        stopped_cleanly_by(&sandbox, &db, sandbox.spawn(&db, args), signal, Duration::from_millis(400));
         assert_eq!(
             sandbox.run(&db, &["export"]).ok().stdout,
             before,
@@ -1037,17 +1042,7 @@ fn a_signal_while_set_waits_on_stdin_writes_nothing_and_closes_the_file_cleanly(
         let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
         // Held open and never written: the document does not come.
         let _stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
-        let wait = Instant::now();
-        while !running.has_open(&db) && wait.elapsed() < CHILD_TIMEOUT {
-            thread::sleep(Duration::from_millis(1));
-        }
-        thread::sleep(Duration::from_millis(300));
-        running.signal(signal);
-        let run = running.wait(CHILD_TIMEOUT);
-        assert_eq!(run.code(), Some(130), "signal {signal} to {args:?}: {run:#?}");
-        assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
-        let read_only = sandbox.run(&db, &["--read-only", "list", "--limit", "1"]);
-        assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+        stopped_cleanly_by(&sandbox, &db, running, signal, Duration::from_millis(300));
     }
     let (revisions, current) = sandbox.history(&db, "alice");
     assert_eq!((revisions.len(), current), (1, 1), "nothing written");

@@ -317,16 +317,22 @@ fn keys_are_answered_while_a_save_waits_for_another_writer() {
     fixture.assert_closed_cleanly();
 }
 
-#[test]
-fn quitting_while_a_save_waits_finishes_it_and_says_so() {
-    let fixture = Fixture::new();
-    let mut tui = editing_with_a_change(&fixture);
+/// An edit saved (Ctrl-S) while another writer holds the lock, then Ctrl-C: the screen says
+/// it quits once the save answers. The lock is the caller's to let go.
+fn quitting_while_a_save_waits(fixture: &Fixture) -> (Tui, (redb::Database, redb::WriteTransaction)) {
+    let mut tui = editing_with_a_change(fixture);
     let lock = hold_the_write_lock(&fixture.db());
     tui.send("\x13");
     tui.wait_text("saving…");
-    // Quit: no "throw your changes away" while the save is out; the way out waits for it.
     tui.send("\x03");
     tui.wait_text("quitting once the save answers");
+    (tui, lock)
+}
+
+#[test]
+fn quitting_while_a_save_waits_finishes_it_and_says_so() {
+    let fixture = Fixture::new();
+    let (mut tui, lock) = quitting_while_a_save_waits(&fixture);
     assert!(!tui.text().contains("throw your changes away"), "{}", tui.text());
     drop(lock);
     let status = tui.wait_exit();
@@ -340,13 +346,8 @@ fn quitting_while_a_save_waits_finishes_it_and_says_so() {
 #[test]
 fn quitting_while_a_save_waits_keeps_the_edit_the_save_could_not_write() {
     let fixture = Fixture::new();
-    let mut tui = editing_with_a_change(&fixture);
     // Held until the save gives up: the edit is in no revision, so it must be in a draft.
-    let lock = hold_the_write_lock(&fixture.db());
-    tui.send("\x13");
-    tui.wait_text("saving…");
-    tui.send("\x03");
-    tui.wait_text("quitting once the save answers");
+    let (mut tui, lock) = quitting_while_a_save_waits(&fixture);
     // A `y` typed at the question an operator expects answers nothing.
     tui.send("y");
     tui.wait_exit();

@@ -1043,12 +1043,9 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
     assert!(line.contains("edit NOT kept on disk"), "{line}");
 }
 
+/// Row 38 of [`whole_screen`]: the status line.
 fn status_line(state: &custodian::tui::app::State) -> String {
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
-    let theme = custodian::tui::theme::Theme::colour();
-    terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..120).map(|x| buffer[(x, 38)].symbol().to_owned()).collect()
+    whole_screen(state).lines().nth(38).unwrap_or_default().to_owned()
 }
 
 #[test]

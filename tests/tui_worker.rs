@@ -277,6 +277,22 @@ impl Drop for Session {
     }
 }
 
+impl Session {
+    /// The editor open on the first user with `typed` added after its `{`, not saved yet;
+    /// and that user's id.
+    fn editing_with(typed: &str) -> (Self, String) {
+        let mut session = Session::new();
+        session.key(Action::OpenEditor);
+        session.settle();
+        let id = session.state.editor.as_ref().unwrap().user_id.clone();
+        session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+        for c in typed.chars() {
+            type_char(&mut session, c);
+        }
+        (session, id)
+    }
+}
+
 fn type_char(session: &mut Session, c: char) -> Duration {
     session.key(Action::Edit(Input { key: Key::Char(c), ..Input::default() }))
 }
@@ -328,14 +344,7 @@ fn keys_are_answered_while_a_save_waits_and_its_answer_is_shown() {
 
 #[test]
 fn quitting_while_a_save_waits_never_throws_the_edit_away() {
-    let mut session = Session::new();
-    session.key(Action::OpenEditor);
-    session.settle();
-    let id = session.state.editor.as_ref().unwrap().user_id.clone();
-    session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
-    for c in "\"kept\": 1,".chars() {
-        type_char(&mut session, c);
-    }
+    let (mut session, id) = Session::editing_with("\"kept\": 1,");
     let edited = session.state.editor.as_ref().unwrap().text();
 
     // The save waits behind another writer, then is refused as busy.
@@ -413,14 +422,7 @@ fn a_late_user_answer_for_a_user_no_longer_selected_is_dropped() {
 
 #[test]
 fn shutting_down_finishes_the_save_in_flight() {
-    let mut session = Session::new();
-    session.key(Action::OpenEditor);
-    session.settle();
-    let id = session.state.editor.as_ref().unwrap().user_id.clone();
-    session.state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
-    for c in "\"kept\": 1,".chars() {
-        type_char(&mut session, c);
-    }
+    let (mut session, id) = Session::editing_with("\"kept\": 1,");
     session.store.saves.arm();
     session.key(Action::Save);
     session.store.saves.wait_until_holding();

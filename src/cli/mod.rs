@@ -276,20 +276,12 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
     );
     // An import typed on the terminal waits in a read that a noted signal would not end:
     // there Ctrl-C keeps its default action.
-    let typed_import = match command {
-        Command::Import { file, .. } => {
-            file.as_deref().is_none_or(|f| f.as_os_str() == "-") && io::stdin().is_terminal()
-        }
-        _ => false,
-    };
+    let typed_import = matches!(command, Command::Import { file, .. }
+        if input::is_stdin(file.as_deref()) && io::stdin().is_terminal());
     // A document on stdin is read in a thread that a noted signal does not wait for.
-    let from_stdin = |file: &Option<std::path::PathBuf>| file.as_deref().is_none_or(|f| f.as_os_str() == "-");
-    let sets_from_stdin = match command {
-        Command::Set { file, .. } | Command::Schema { action: SchemaAction::Set { file } } => {
-            from_stdin(file)
-        }
-        _ => false,
-    };
+    let sets_from_stdin = matches!(command,
+        Command::Set { file, .. } | Command::Schema { action: SchemaAction::Set { file } }
+        if input::is_stdin(file.as_deref()));
     (writes_many && !read_only && !typed_import)
         || (sets_from_stdin && !read_only)
         || matches!(command, Command::Export { out: Some(_) })

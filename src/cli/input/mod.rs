@@ -56,11 +56,15 @@ enum Source {
     Stdin(io::Stdin),
 }
 
+/// Whether `file` names standard input: nothing, or `-`.
+pub fn is_stdin(file: Option<&Path>) -> bool {
+    file.is_none_or(|path| path == Path::new("-"))
+}
+
 impl Source {
     fn open(file: Option<&Path>) -> Result<Self> {
-        match file {
+        match file.filter(|_| !is_stdin(file)) {
             None => Ok(Self::Stdin(io::stdin())),
-            Some(path) if path == Path::new("-") => Ok(Self::Stdin(io::stdin())),
             Some(path) => {
                 let shown = path.display().to_string();
                 let f = fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
@@ -115,7 +119,7 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
 /// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
 /// come. A file is read as [`read_document`] reads it.
 pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    if file.is_some_and(|f| f != Path::new("-")) {
+    if !is_stdin(file) {
         return read_document(file, text_cap, limit);
     }
     let (answer, reading) = std::sync::mpsc::channel();

@@ -32,6 +32,21 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// Whether the edit came from a draft or recovery file found at start: throwing it away
+/// deletes that file, which the questions say.
+pub fn reopened(state: &State) -> bool {
+    state.editor.as_ref().is_some_and(|e| e.reopened)
+}
+
+/// "`leave` and throw away this edit?", saying that the reopened file goes with it.
+fn reopened_question(leave: &str) -> Vec<Line<'static>> {
+    vec![
+        Line::from(format!("{leave} and throw away this edit? It was reopened from a draft")),
+        Line::from("or recovery file, which is deleted with it: the whole edit, not only"),
+        Line::from("what you typed now, cannot be brought back."),
+    ]
+}
+
 /// Drafts listed at once; more scroll with the selection.
 const DRAFT_ROWS: usize = 8;
 
@@ -121,15 +136,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
             ));
             (" Unsaved drafts ", lines, Mode::DraftFound)
         }
-        Dialog::ConfirmDiscard if state.editor.as_ref().is_some_and(|e| e.reopened) => (
-            " Discard the reopened edit? ",
-            vec![
-                Line::from("Leave the editor and throw away this edit? It was reopened from a draft"),
-                Line::from("or recovery file, which is deleted with it: the whole edit, not only"),
-                Line::from("what you typed now, cannot be brought back."),
-            ],
-            Mode::Dialog,
-        ),
+        Dialog::ConfirmDiscard if reopened(state) => {
+            (" Discard the reopened edit? ", reopened_question("Leave the editor"), Mode::Dialog)
+        }
         Dialog::ConfirmDiscard => (
             " Discard changes? ",
             vec![Line::from("Leave the editor and throw away your unsaved changes?")],
@@ -160,15 +169,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
             ))],
             Mode::Dialog,
         ),
-        Dialog::ConfirmQuit if state.editor.as_ref().is_some_and(|e| e.reopened) => (
-            " Quit and discard the reopened edit? ",
-            vec![
-                Line::from("Quit custodian and throw away this edit? It was reopened from a draft"),
-                Line::from("or recovery file, which is deleted with it: the whole edit, not only"),
-                Line::from("what you typed now, cannot be brought back."),
-            ],
-            Mode::Dialog,
-        ),
+        Dialog::ConfirmQuit if reopened(state) => {
+            (" Quit and discard the reopened edit? ", reopened_question("Quit custodian"), Mode::Dialog)
+        }
         Dialog::ConfirmQuit => {
             (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }

@@ -40,7 +40,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         ))];
         if let Some(dialog @ super::app::Dialog::ConfirmQuit) = &state.dialog {
             lines.push(Line::from(""));
-            lines.push(Line::from(if state.editor.as_ref().is_some_and(|e| e.reopened) {
+            lines.push(Line::from(if dialog::reopened(state) {
                 "Quit custodian and throw away this edit? It was reopened from a draft or recovery file, which is deleted with it."
             } else {
                 "Quit custodian and throw away your unsaved changes?"
