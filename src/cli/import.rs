@@ -13,7 +13,7 @@ use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::shape::Shape;
 use crate::domain::time::now_ms;
 use crate::inert;
-use crate::store::{Author, ImportMode, ImportSummary, RedbStore, UserStore};
+use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
 pub(super) fn import(
     store: &mut RedbStore,
@@ -114,6 +114,65 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
     }
 }
 
+/// Records a batch holds on their way to the writer, and back.
+const BATCH: usize = 256;
+/// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// The writing side of [`import_stream`]: records as the reading thread sends them, each
+/// held to the schema; written users go back to that thread in batches.
+struct StreamedRecords<'a> {
+    batches: std::sync::mpsc::Receiver<Option<Vec<Result<NewUser, RecordError>>>>,
+    batch: std::vec::IntoIter<Result<NewUser, RecordError>>,
+    ended: bool,
+    written: Vec<NewUser>,
+    to_free: std::sync::mpsc::Sender<Vec<NewUser>>,
+    count: u64,
+    /// The secrets lint runs here: the reading thread is the busier one.
+    flagged: Flagged,
+    /// Told the count of records every 4,096 (progress).
+    tell: &'a dyn Fn(u64),
+    shape: Option<&'a Shape>,
+}
+
+impl ImportSource for StreamedRecords<'_> {
+    fn next_user(&mut self) -> Option<Result<NewUser, RecordError>> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                self.count += 1;
+                if self.count.is_multiple_of(4096) {
+                    (self.tell)(self.count);
+                }
+                flag_secrets(&record, &mut self.flagged);
+                return Some(hold_to_schema(record, self.shape));
+            }
+            if self.ended {
+                return None;
+            }
+            match self.batches.recv() {
+                Ok(Some(batch)) => self.batch = batch.into_iter(),
+                Ok(None) => self.ended = true,
+                Err(_) => {
+                    self.ended = true;
+                    return Some(Err(RecordError {
+                        origin: "the import".into(),
+                        reason: "its reader stopped before the end; nothing was imported".into(),
+                    }));
+                }
+            }
+        }
+    }
+
+    fn written(&mut self, user: NewUser) {
+        self.written.push(user);
+        if self.written.len() == BATCH {
+            let done = std::mem::replace(&mut self.written, Vec::with_capacity(BATCH));
+            // A reader that has stopped takes none back: they are freed here.
+            let _ = self.to_free.send(done);
+        }
+    }
+}
+
 /// Input that is neither shape (a byte-order mark, not UTF-8, empty) read whole, and named.
 fn import_whole(
     store: &RedbStore,
@@ -136,7 +195,8 @@ fn import_whole(
 /// JSON Lines or an array's elements as they arrive: one thread reads and checks records while
 /// this one writes them into the import's single transaction (two cores, and memory bounded
 /// by the records in flight). A bad record ends the stream with an error, and the
-/// transaction is dropped.
+/// transaction is dropped. The records go over in batches, and come back to the reading
+/// thread once written, to be freed there (see [`ImportSource`]).
 fn import_stream(
     store: &RedbStore,
     lines: input::RecordStream,
@@ -152,16 +212,16 @@ fn import_stream(
     );
     let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let reader_bytes = bytes_read.clone();
-    /// Records read ahead of the writer: enough to keep both busy, few enough to stay small.
-    const IN_FLIGHT: usize = 1024;
     // `None` marks the end: a reader that stops without sending it (a panic) must not look
     // like the end of the input, or the transaction would commit a part of it.
-    let (send, receive) = std::sync::mpsc::sync_channel::<Option<Result<NewUser, RecordError>>>(IN_FLIGHT);
+    let (send, receive) =
+        std::sync::mpsc::sync_channel::<Option<Vec<Result<NewUser, RecordError>>>>(BATCHES_IN_FLIGHT);
+    let (written, to_free) = std::sync::mpsc::channel::<Vec<NewUser>>();
     let unreadable: std::sync::Arc<std::sync::Mutex<Option<anyhow::Error>>> = Default::default();
     let reader_unreadable = unreadable.clone();
     let reader = std::thread::spawn(move || {
-        let mut flagged = Flagged::new();
         let mut lines = lines;
+        let mut batch = Vec::with_capacity(BATCH);
         while let Some(item) = lines.next() {
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
             let record = match item {
@@ -179,30 +239,39 @@ fn import_stream(
                 }
             };
             let failed = record.is_err();
-            flag_secrets(&record, &mut flagged);
-            if send.send(Some(record)).is_err() || failed {
-                return (rules.taken_out().clone(), flagged);
+            batch.push(record);
+            if batch.len() == BATCH || failed {
+                // Freed here, where they were made.
+                to_free.try_iter().for_each(drop);
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if send.send(Some(full)).is_err() || failed {
+                    return rules.taken_out().clone();
+                }
             }
+        }
+        if !batch.is_empty() && send.send(Some(batch)).is_err() {
+            return rules.taken_out().clone();
         }
         let _ = send.send(None);
-        (rules.taken_out().clone(), flagged)
+        rules.taken_out().clone()
     });
-    let mut count: u64 = 0;
-    let mut records = std::iter::from_fn(|| match receive.recv() {
-        Ok(record) => {
-            count += 1;
-            if count.is_multiple_of(4096) {
-                bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
-                bar.set_message(count.to_string());
-            }
-            record.map(|record| hold_to_schema(record, shape))
-        }
-        Err(_) => Some(Err(RecordError {
-            origin: "the import".into(),
-            reason: "its reader stopped before the end; nothing was imported".into(),
-        })),
-    });
-    let imported = store.import(&mut records, mode, &Author::from_environment());
+    let mut records = StreamedRecords {
+        batches: receive,
+        batch: Vec::new().into_iter(),
+        ended: false,
+        written: Vec::with_capacity(BATCH),
+        to_free: written,
+        count: 0,
+        flagged: Flagged::new(),
+        tell: &|count| {
+            bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
+            bar.set_message(count.to_string());
+        },
+        shape,
+    };
+    let imported = store.import_from(&mut records, mode, &Author::from_environment());
+    let flagged = std::mem::take(&mut records.flagged);
+    drop(records);
     bar.finish_and_clear();
     let summary = match imported {
         Ok(summary) => summary,
@@ -214,6 +283,6 @@ fn import_stream(
             return Err(e.into());
         }
     };
-    let (taken, flagged) = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
+    let taken = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
     Ok((summary, taken, flagged))
 }

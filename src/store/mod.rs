@@ -38,6 +38,22 @@ use crate::domain::CustomData;
 pub use crate::domain::import::{NewUser, RecordError};
 pub use crate::domain::user_ref::{UserField, UserMatch, UserRef};
 
+/// The users an import writes, one at a time. Each user, once written, is handed back
+/// (`written`): a source that makes users on another thread frees them there, where glibc
+/// frees them without taking that thread's arena lock (two threads waiting on that lock
+/// were half of a streamed import's time). Any iterator of records is one.
+pub trait ImportSource {
+    fn next_user(&mut self) -> Option<Result<NewUser, RecordError>>;
+    /// Takes back a user the import has written; dropped here by default.
+    fn written(&mut self, _user: NewUser) {}
+}
+
+impl<I: Iterator<Item = Result<NewUser, RecordError>> + ?Sized> ImportSource for I {
+    fn next_user(&mut self) -> Option<Result<NewUser, RecordError>> {
+        self.next()
+    }
+}
+
 /// Where a sort of every user may spill ([`UserStore::any_order_sort_room`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortRoom {

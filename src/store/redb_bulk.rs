@@ -13,7 +13,7 @@ use super::{
 use crate::domain::filter::search_text;
 use crate::domain::user_json::write_sparse;
 use crate::domain::{CustomData, User};
-use crate::store::{Author, BatchId, NewUser, RecordError, StoreError};
+use crate::store::{Author, BatchId, ImportSource, NewUser, StoreError};
 
 use crate::sorted_runs::{Runs, Spill};
 
@@ -88,7 +88,7 @@ fn folded_part(key: &[u8]) -> &[u8] {
 /// repeated it; the caller then drops the transaction, so nothing is written.
 pub(super) fn load_into_empty(
     tables: &mut WriteTables<'_>,
-    users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+    users: &mut dyn ImportSource,
     author: &Author,
     now: i64,
     dir: &Path,
@@ -110,11 +110,12 @@ pub(super) fn load_into_empty(
     let load = BatchId::new_load();
     let (mut count, mut size) = (0, 0);
     let placed = (|| -> Result<(), Stop> {
-        for item in users {
+        while let Some(item) = users.next_user() {
             // Returning early drops the transaction uncommitted: nothing is written.
             crate::interrupt::check()?;
             let new = item.map_err(StoreError::InvalidRecord)?;
             size += place_user(tables, &mut runs, &mut spill, &new, author, now)?;
+            users.written(new);
             count += 1;
         }
         merge_all(tables, runs, &mut spill)?;

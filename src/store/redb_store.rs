@@ -38,10 +38,10 @@ use super::redb_search::{
     SEARCH_BLOCKS, SearchTexts, scan_blocks, upgrade_search_blocks, upgrade_search_text,
 };
 use super::{
-    Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSummary, JournalEntry, JournalQuery,
-    KeyedVisit, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome, ScanStep,
-    Seek, Selection, SortRoom, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField, UserMatch,
-    UserRecord, UserRef, UserStore,
+    Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSource, ImportSummary, JournalEntry,
+    JournalQuery, KeyedVisit, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome,
+    ScanStep, Seek, Selection, SortRoom, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField,
+    UserMatch, UserRecord, UserRef, UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]

@@ -94,10 +94,10 @@ impl RedbStore {
         self.bulk_insert(&mut users.iter().cloned(), author)
     }
 
-    /// [`UserStore::import`].
-    pub(super) fn import_records(
+    /// [`UserStore::import`], from any source of users (see [`ImportSource`]).
+    pub fn import_from(
         &self,
-        users: &mut dyn Iterator<Item = Result<NewUser, RecordError>>,
+        users: &mut dyn ImportSource,
         mode: ImportMode,
         author: &Author,
     ) -> Result<ImportSummary, StoreError> {
@@ -117,7 +117,7 @@ impl RedbStore {
                 return Ok(summary);
             }
             tables.search_text.defer(&self.dir());
-            for item in users {
+            while let Some(item) = users.next_user() {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 crate::interrupt::check()?;
                 let new = item.map_err(StoreError::InvalidRecord)?;
@@ -142,6 +142,7 @@ impl RedbStore {
                     e @ StoreError::Io { .. } => e,
                     e => StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) },
                 })?;
+                users.written(new);
             }
             tables.search_text.flush_deferred()?;
         }

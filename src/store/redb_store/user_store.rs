@@ -265,7 +265,7 @@ impl UserStore for RedbStore {
         mode: ImportMode,
         author: &Author,
     ) -> Result<ImportSummary, StoreError> {
-        self.import_records(users, mode, author)
+        self.import_from(&mut { users }, mode, author)
     }
 
     fn journal(
