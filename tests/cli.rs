@@ -345,6 +345,27 @@ fn a_reference_that_names_two_users_exits_2_writes_nothing_and_explicit_forms_pi
 }
 
 #[test]
+fn a_reference_with_spaces_around_it_or_only_someones_literal_name_writes_to_nobody() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("lookalikes.redb");
+    let users = sandbox.file(
+        "lookalikes.json",
+        r#"[{"id":"Dave","username":"x1","customData":{"mine":1}},{"id":"x2","username":"dave","customData":{"theirs":1}},{"id":"m3","username":"id:zzz","customData":{"m3":1}}]"#,
+    );
+    sandbox.on(&db, &["import", &users]).ok();
+    let before = sandbox.export(&db);
+    // As copied from `list`, with a space after it: the id Dave and the username dave both.
+    let error = sandbox.on_with_stdin(&db, &["set", "Dave ", "-"], b"{\"who\":1}").fails(2);
+    assert!(error.contains("user Dave by id, user x2 by username"), "{error}");
+    // No user has the id zzz: m3's username reads so, and m3 is not written.
+    let error = sandbox.on_with_stdin(&db, &["set", "id:zzz", "-"], b"{\"who\":1}").fails(3);
+    assert!(error.contains("that is the username of user m3 (to name them: username:id:zzz)"), "{error}");
+    assert_eq!(sandbox.export(&db), before, "nothing written");
+    assert_eq!(sandbox.get(&db, "id:Dave "), "{\n  \"mine\": 1\n}\n");
+    assert_eq!(sandbox.get(&db, "username:id:zzz"), "{\n  \"m3\": 1\n}\n");
+}
+
+#[test]
 fn import_of_a_taken_username_exits_5_and_imports_nothing() {
     let sandbox = Sandbox::new();
     let db = sandbox.people();

@@ -978,23 +978,33 @@ fn resolve_takes_explicit_id_username_email_and_phone_forms() {
 }
 
 #[test]
-fn an_explicit_form_that_is_also_someones_literal_name_is_ambiguous_not_a_silent_pick() {
-    // A username made to read like an explicit form: `set id:carl` wrote carl's document
-    // although the list shows "id:carl" as bob's username; `username:bob` found nobody
-    // although zed's username is exactly that.
+fn an_explicit_form_names_only_its_field_and_someones_literal_name_is_never_picked_for_it() {
+    // Usernames made to read like explicit forms. `set id:zzz` wrote the document of the user
+    // whose username is "id:zzz" (no user has the id zzz), and `id:carl` was refused as
+    // naming two users, with a suggestion (`id:id:carl`) that named nobody.
     let (_dir, _path, store) = empty_db();
     import_text(
         &store,
-        r#"[{"id":"carl","username":"carl1"},{"id":"bob","username":"id:carl"},{"id":"zed","username":"username:bob"}]"#,
+        r#"[{"id":"carl","username":"carl1"},{"id":"bob","username":"id:carl"},{"id":"zed","username":"username:bob"},{"id":"m3","username":"id:zzz"},{"id":"m4","username":"email:boss@corp.com"}]"#,
         ImportMode::InsertOnly,
     )
     .expect("import");
-    let error = store.resolve("id:carl").expect_err("two users");
-    let StoreError::Ambiguous { matches, .. } = &error else { panic!("{error:?}") };
-    let ids: Vec<&str> = matches.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["carl", "bob"]);
-    assert_eq!(store.resolve("username:bob").expect("the literal name"), "zed");
+    assert_eq!(store.resolve("id:carl").expect("the id"), "carl");
+    assert_eq!(store.resolve(" id:carl ").expect("copied with spaces"), "carl");
     assert_eq!(store.resolve("username:id:carl").expect("named explicitly"), "bob");
+    assert_eq!(store.resolve("username:username:bob").expect("named explicitly"), "zed");
+    for (reference, id, form) in [
+        ("id:zzz", "m3", "username:id:zzz"),
+        ("username:bob", "zed", "username:username:bob"),
+        ("email:boss@corp.com", "m4", "username:email:boss@corp.com"),
+    ] {
+        let error = store.resolve(reference).expect_err("nobody by that field");
+        let StoreError::OnlyALiteralName { found, .. } = &error else { panic!("{reference}: {error:?}") };
+        assert_eq!(found.id, id);
+        let message = error.to_string();
+        assert!(message.contains(&format!("the username of user {id}")), "{message}");
+        assert!(message.ends_with(&format!("(to name them: {form})")), "{message}");
+    }
 }
 
 #[test]

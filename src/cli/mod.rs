@@ -75,6 +75,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {
                 StoreError::UserNotFound(_)
+                | StoreError::OnlyALiteralName { .. }
                 | StoreError::RevisionNotFound { .. }
                 | StoreError::BatchNotFound(_)
                 | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,

@@ -53,11 +53,16 @@ impl UserRef {
     /// else as a bare one. Ids are `[A-Za-z0-9_-]` and emails need an `@` after their local
     /// part, so a prefix cannot be mistaken for the start of one of them; a username that
     /// really starts so is named `username:id:…`.
+    ///
+    /// White space around the text is dropped (as a reference copied from `list` may carry):
+    /// ids never have any, and names are matched by their fold, which drops it too, so a
+    /// reference reads the same in every field it is looked up in.
     pub fn parse(reference: &str) -> UserRef {
+        let reference = reference.trim();
         if let Some((prefix, rest)) = reference.split_once(':') {
             for field in UserField::ALL {
                 if prefix == field.prefix() {
-                    return UserRef { text: rest.to_owned(), field: Some(field) };
+                    return UserRef { text: rest.trim().to_owned(), field: Some(field) };
                 }
             }
         }
@@ -112,6 +117,8 @@ mod tests {
         assert_eq!(parsed("alice"), ("alice".into(), None));
         assert_eq!(parsed("mailto:a@b.c"), ("mailto:a@b.c".into(), None));
         assert_eq!(parsed("ID:u1"), ("ID:u1".into(), None), "prefixes are lower case, as documented");
+        assert_eq!(parsed(" Dave \t"), ("Dave".into(), None), "copied with the spaces around it");
+        assert_eq!(parsed(" id: u1 "), ("u1".into(), Some(UserField::Id)));
     }
 
     #[test]

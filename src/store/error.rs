@@ -13,6 +13,12 @@ use crate::domain::ValidationError;
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
     UserNotFound(String),
+    /// `id:zzz` where no user has the id `zzz`, but someone's username is `id:zzz`.
+    #[error(
+        "no user {reference:?}: that is the {} of user {} (to name them: {}:{})",
+        .found.field.describe(), .found.id, .found.field.prefix(), .reference.trim()
+    )]
+    OnlyALiteralName { reference: String, found: UserMatch },
     #[error(
         "{reference:?} names more than one user: {}; say which with {}",
         .matches.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),

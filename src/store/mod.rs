@@ -142,14 +142,16 @@ pub trait UserStore: Send + Sync {
     /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
         let reference = UserRef::parse(user_ref);
-        // Blank text names no one, whatever a name made of white space folds to (`username:`
-        // may still be someone's literal name, below).
+        // Blank text names no one, whatever a name made of white space folds to.
         let mut matches = if reference.is_blank() { Vec::new() } else { self.lookup(&reference)? };
-        // An explicit form is also someone's literal name when a username (or an email, a
-        // phone) was made to read `id:carl`: that is a second user the reference names, and
-        // never a way to send a save to the user the operator did not mean.
-        if reference.field.is_some() {
-            matches.extend(self.lookup(&UserRef { text: user_ref.to_owned(), field: None })?);
+        // An explicit form names its field and nothing else. When that finds nobody and a
+        // username (or an email, a phone) was made to read `id:zzz`, say whose literal name
+        // it is and how to name them: never send a save there unasked.
+        if matches.is_empty() && reference.field.is_some() {
+            let literal = UserRef { text: user_ref.trim().to_owned(), field: None };
+            if let Some(found) = self.lookup(&literal)?.into_iter().find(|m| m.field != UserField::Id) {
+                return Err(StoreError::OnlyALiteralName { reference: user_ref.to_owned(), found });
+            }
         }
         let Some(first) = matches.first() else {
             return Err(StoreError::UserNotFound(user_ref.to_owned()));
