@@ -2233,6 +2233,51 @@ fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selecte
 }
 
 #[test]
+fn r_after_a_rename_moved_the_selected_user_keeps_them_selected_and_e_edits_them() {
+    // A rename from outside moves the user's row: `r` said "the selected user is no longer
+    // there", selected the row that took their place, and `e` edited that other user.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user carol");
+    let carol = state.list.selected_entry().unwrap().user.id.clone();
+    let line = format!(r#"{{"id":"{carol}","username":"zzz-renamed"}}"#);
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 200 users");
+    let selected = state.list.selected_entry().unwrap();
+    assert_eq!((selected.user.id.as_str(), selected.user.handle()), (carol.as_str(), "zzz-renamed"));
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.as_str()), Some(carol.as_str()));
+}
+
+#[test]
+fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_place() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user carol");
+    let carol = state.list.selected_entry().unwrap().user.id.clone();
+    let line = format!(r#"{{"id":"{carol}","username":"zzz-renamed"}}"#);
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    // The refresh's rows come back without carol: she is looked for again…
+    let effects = update(&mut state, Action::Refresh);
+    let load = effects.into_iter().find(|e| matches!(e, Effect::LoadRows(_))).expect("rows read again");
+    let Effect::LoadRows(request) = load else { unreachable!() };
+    let rows = store.rows(&request.seek, request.limit).unwrap();
+    let effects = update(&mut state, Action::RowsLoaded { request, rows, total: None });
+    assert_eq!(effects, [Effect::FollowUser { id: carol.clone() }]);
+    assert!(state.user.is_none(), "no profile shown for the row in her place");
+    // …and meanwhile `e` edits nobody.
+    assert!(update(&mut state, Action::OpenEditor).is_empty());
+    assert_eq!(status_text(&state), "a moment: the refresh is finding the selected user's row");
+    // Gone after all: the refresh says so and the row in her place is the selection.
+    let effects = update(&mut state, Action::UserFollowed { entry: None });
+    assert!(status_text(&state).ends_with("the selected user is no longer there"), "{}", status_text(&state));
+    assert!(matches!(effects.as_slice(), [Effect::LoadUser { .. }]), "{effects:?}");
+}
+
+#[test]
 fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
     let (_dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();

@@ -310,6 +310,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         UserLoaded { record, document, tree } => state.user_loaded(*record, document, tree),
         UserFound { entry } => state.user_found(*entry),
         UserToSelect { entry } => state.user_to_select(*entry),
+        UserFollowed { entry } => state.user_followed(entry.map(|entry| *entry)),
         KeysChanged => state.keys_changed(),
 
         // The filter (filter.rs)

@@ -257,6 +257,10 @@ pub enum Action {
     UserFound {
         entry: Box<ListEntry>,
     },
+    /// The user a refresh looked for again ([`Effect::FollowUser`]): `None` when they are gone.
+    UserFollowed {
+        entry: Option<Box<ListEntry>>,
+    },
     /// The user being edited (a reopened draft), to select in the list without a word.
     UserToSelect {
         entry: Box<ListEntry>,

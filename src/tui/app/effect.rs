@@ -94,6 +94,11 @@ pub enum Effect {
     SelectUser {
         id: String,
     },
+    /// Find the selected user again after a refresh that did not find them where they were
+    /// (renamed: their row moved); [`Action::UserFollowed`] answers.
+    FollowUser {
+        id: String,
+    },
     /// Read the user's profile and stored customData now, for `purpose`: what the list holds
     /// may be older than what another operator saved since.
     ReadCurrent {

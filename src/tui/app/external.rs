@@ -45,6 +45,10 @@ impl State {
         if purpose != Purpose::Copy && self.refused_read_only() {
             return Vec::new();
         }
+        if self.list.following.is_some() {
+            self.say(StatusKind::Info, "a moment: the refresh is finding the selected user's row");
+            return Vec::new();
+        }
         match self.list.selected_entry() {
             Some(entry) => vec![Effect::ReadCurrent { id: entry.user.id.clone(), purpose }],
             None => {

@@ -32,7 +32,9 @@ pub enum Then {
     /// Move by this many rows from the row selected before (a move that ran past the rows).
     Move(isize),
     /// Select this user again (after a refresh), else the row at this distance from the top.
-    Reselect { key: Option<ListKey>, offset: usize },
+    /// The row of `key`, else of the user `id` (a key changes with a rename), else the
+    /// user is looked for again ([`Effect::FollowUser`]).
+    Reselect { key: Option<ListKey>, id: Option<String>, offset: usize },
 }
 
 /// The user list: a window of loaded rows around the selection, never the whole table.
@@ -55,6 +57,9 @@ pub struct UserList {
     /// The filter being typed or applied.
     pub filter: String,
     pub search: Search,
+    /// The user a refresh is finding again after their row moved ([`Effect::FollowUser`]):
+    /// meanwhile the highlighted row is not theirs, and nothing acts on it.
+    pub following: Option<String>,
 }
 
 impl UserList {
@@ -182,6 +187,24 @@ impl State {
     }
 
     /// The user being edited, to select in the list (after a draft or a save).
+    /// A refresh's selected user found again after their row moved (or gone: `None`, and the
+    /// row that took their place is selected, as the refresh says).
+    pub(super) fn user_followed(&mut self, entry: Option<ListEntry>) -> Vec<Effect> {
+        // The operator chose another row meanwhile: that choice stands.
+        if self.list.following.take().is_none() {
+            return Vec::new();
+        }
+        match entry {
+            Some(entry) => self.select_user(entry),
+            None => {
+                if let Some(before) = self.refreshing.take() {
+                    self.say_what_the_refresh_changed(&before);
+                }
+                self.load_selected_user()
+            }
+        }
+    }
+
     pub(super) fn user_to_select(&mut self, entry: ListEntry) -> Vec<Effect> {
         // Only while that user is still the one being edited.
         if self.editor.as_ref().is_some_and(|e| e.user_id == entry.user.id) {
@@ -231,6 +254,7 @@ impl State {
     pub(super) fn select_index(&mut self, index: usize) -> Vec<Effect> {
         // The operator chose a row: a user waited for by a refresh is no longer wanted.
         self.list.search.reselect = None;
+        self.list.following = None;
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()
@@ -288,8 +312,12 @@ impl State {
                 list.at_start = short;
             }
         }
+        // Rows read since a refresh started following a user answer for the selection now.
+        list.following = None;
         let last = list.rows.len().saturating_sub(1);
         let index_of = |key: &ListKey| list.rows.iter().position(|e| &e.key == key);
+        let index_of_id = |id: &String| list.rows.iter().position(|e| &e.user.id == id);
+        let mut follow = None;
         list.selected = match (&request.then, &request.seek) {
             (Then::Edge, Seek::Last) => last,
             (Then::Edge, _) => 0,
@@ -297,8 +325,14 @@ impl State {
                 let from = previous.as_ref().and_then(index_of).unwrap_or(0) as isize;
                 (from + delta).clamp(0, last as isize) as usize
             }
-            (Then::Reselect { key, offset }, _) => {
-                key.as_ref().and_then(index_of).unwrap_or((*offset).min(last))
+            (Then::Reselect { key, id, offset }, _) => {
+                match key.as_ref().and_then(index_of).or_else(|| id.as_ref().and_then(index_of_id)) {
+                    Some(index) => index,
+                    None => {
+                        follow = id.clone();
+                        (*offset).min(last)
+                    }
+                }
             }
         };
         self.trim_rows();
@@ -306,6 +340,15 @@ impl State {
         if self.list.rows.is_empty() {
             self.user = None;
             self.document = None;
+        }
+        // Not in this window: renamed, their row is elsewhere. Nobody is shown as selected
+        // until they are found (or found gone), so `e` cannot reach the row that took
+        // their place.
+        if let Some(id) = follow {
+            self.user = None;
+            self.document = None;
+            self.list.following = Some(id.clone());
+            return vec![Effect::FollowUser { id }];
         }
         if let Some(before) = self.refreshing.take() {
             self.say_what_the_refresh_changed(&before);
@@ -382,6 +425,7 @@ impl State {
         let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
         let then = Then::Reselect {
             key: list.selected_entry().map(|e| e.key.clone()),
+            id: list.selected_entry().map(|e| e.user.id.clone()),
             offset: list.selected.saturating_sub(list.top),
         };
         self.user = None;

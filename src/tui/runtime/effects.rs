@@ -336,6 +336,11 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(entry) => Action::UserToSelect { entry: Box::new(entry) },
             Err(e) => failed(e),
         },
+        Effect::FollowUser { id } => match store.entry(&id) {
+            Ok(entry) => Action::UserFollowed { entry: Some(Box::new(entry)) },
+            Err(StoreError::UserNotFound(_)) => Action::UserFollowed { entry: None },
+            Err(e) => failed(e),
+        },
         Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
             Ok((record, document)) => {
                 let tree = Tree::of_text(&document.text).map(Arc::new);

@@ -49,6 +49,7 @@ impl Work {
             // drafts directory, which only that thread touches.
             Effect::ReadCurrent { .. }
             | Effect::SelectUser { .. }
+            | Effect::FollowUser { .. }
             | Effect::FindUser { .. }
             | Effect::LoadHistory { .. }
             | Effect::LoadChanges { .. }
