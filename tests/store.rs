@@ -1716,3 +1716,28 @@ fn a_layout_6_file_is_searched_read_only_and_its_blocks_get_a_dictionary_on_the_
     let new = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks")).expect("new");
     assert_eq!(redb::ReadableTableMetadata::len(&new).expect("len"), 1, "five users fit one block");
 }
+
+#[test]
+fn a_write_after_the_file_was_replaced_under_the_open_store_is_refused_and_writes_nowhere() {
+    // A restore the usual way (`cp backup new && mv new users.redb`) while a store is open:
+    // its saves went on into the unlinked file and said "saved".
+    let (dir, path, store) = empty_db();
+    import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import");
+    let copy = dir.path().join("restored.redb");
+    std::fs::copy(&path, &copy).expect("copy");
+    std::fs::rename(&copy, &path).expect("replace");
+    let data = CustomData::parse(r#"{"lost": true}"#).expect("document");
+    let error = store.replace_custom_data("u1", &data, None, &importer()).expect_err("refused");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+    assert!(error.to_string().contains("is no longer the file custodian opened"), "{error}");
+    drop(store);
+    let reopened = RedbStore::open(&path, OpenOptions::default()).expect("open the file there now");
+    assert_eq!(
+        reopened.custom_data("u1").expect("read").text,
+        "{\n  \"theme\": \"dark\",\n  \"lang\": \"en\"\n}"
+    );
+    // Removed altogether: the same.
+    std::fs::remove_file(&path).expect("remove");
+    let error = reopened.replace_custom_data("u1", &data, None, &importer()).expect_err("refused");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+}

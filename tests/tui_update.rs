@@ -2252,6 +2252,27 @@ fn r_after_a_rename_moved_the_selected_user_keeps_them_selected_and_e_edits_them
 }
 
 #[test]
+fn a_save_after_the_database_file_was_replaced_says_so_and_keeps_the_edit() {
+    // Restored under a running editor (`cp` then `mv` over it): the save went into the
+    // unlinked file, said "saved revision 8", and the edit was gone from the editor.
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, ADMIN_REORDERED);
+    let copy = dir.path().join("restored.redb");
+    std::fs::copy(store.path(), &copy).unwrap();
+    std::fs::rename(&copy, store.path()).unwrap();
+    act(&store, &mut state, Action::Save);
+    assert!(
+        status_text(&state).contains("is no longer the file custodian opened"),
+        "{}",
+        status_text(&state)
+    );
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines().join("\n"), ADMIN_REORDERED);
+}
+
+#[test]
 fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_place() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

@@ -13,6 +13,11 @@ use crate::domain::ValidationError;
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
     UserNotFound(String),
+    /// The path no longer names the file opened: replaced (a restore) or removed meanwhile.
+    #[error(
+        "{path} is no longer the file custodian opened (it was replaced or removed meanwhile): nothing was written; start custodian again to work on the file there now"
+    )]
+    FileReplaced { path: String },
     /// `id:zzz` where no user has the id `zzz`, but someone's username is `id:zzz`.
     #[error(
         "no user {reference:?}: that is the {} of user {} (to name them: {}:{})",

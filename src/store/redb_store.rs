@@ -103,6 +103,10 @@ pub struct RedbStore {
     /// When opening began: a write that starts within [`WRITE_WAIT`] of it waits only until
     /// then, so an open that waited for another writer and the write after it wait 3 s in all.
     opened_at: Instant,
+    /// The file opened (device and inode, read just after opening): a write first checks
+    /// that the path still names it. A file replaced under a running editor (a restore with
+    /// `cp` and `mv`) would otherwise take saves into a deleted file that nobody reads.
+    opened_file: Option<(u64, u64)>,
 }
 
 /// Users sharing a folded name: the field, the folded value, their ids.

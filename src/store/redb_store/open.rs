@@ -76,6 +76,7 @@ impl RedbStore {
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
             opened_at: Instant::now(),
+            opened_file: file_identity(path),
         })
     }
 
@@ -135,6 +136,7 @@ impl RedbStore {
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
             opened_at,
+            opened_file: file_identity(path),
         };
         match crash::contain(|| store.check_schema()) {
             Some(Ok((layout, freed, notes))) => {
@@ -333,6 +335,11 @@ impl RedbStore {
         let mut pause = Duration::from_millis(1);
         loop {
             match db.try_begin_write() {
+                Ok(tx) if self.opened_file.is_some() && file_identity(&self.path) != self.opened_file => {
+                    // Dropped uncommitted: nothing goes into the file nobody will read.
+                    drop(tx);
+                    return Err(StoreError::FileReplaced { path: self.path.display().to_string() });
+                }
                 Ok(tx) => return Ok(tx),
                 Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(pause);
@@ -343,6 +350,12 @@ impl RedbStore {
             }
         }
     }
+}
+
+/// The device and inode `path` names now; `None` when it names nothing.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
 }
 
 fn builder(options: OpenOptions) -> Builder {
