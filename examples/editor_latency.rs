@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     let mut runtime = runtime(&store);
     // `--inline`: the check on the key path, as before issue 12's item 3.
     if !std::env::args().any(|a| a == "--inline") {
-        runtime.checker = Some(Checker::new(None)?);
+        runtime.checker = Some(Checker::new()?);
     }
     for round in 0..5 {
         let mut state = State::new(120, 40, false);

@@ -43,7 +43,9 @@ fn a_typed_key_asks_for_a_check_and_shows_checking_until_it_answers() {
     assert_eq!(checks(&effects).len(), 1, "{effects:?}");
     assert!(state.validation_summary().is_none(), "no result is shown for text not yet checked");
     assert!(!state.editor.as_ref().unwrap().is_checked());
-    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else { unreachable!() };
+    let Some(Effect::Check { generation, text, limits, .. }) = effects.into_iter().next() else {
+        unreachable!()
+    };
     let result = custodian::domain::CustomData::parse_with(&text, &limits);
     update(&mut state, Action::Checked { generation, result, schema_errors: Vec::new() });
     let (valid, summary) = state.validation_summary().expect("the check answered");
@@ -56,7 +58,7 @@ fn an_answer_for_older_text_is_never_shown() {
     let mut state = editor_on_admin(&store);
     let first = type_char(&mut state, 'x');
     let second = type_char(&mut state, ' ');
-    let Some(Effect::Check { generation: old, text, limits }) = first.into_iter().next() else {
+    let Some(Effect::Check { generation: old, text, limits, .. }) = first.into_iter().next() else {
         panic!("each change asks for a check")
     };
     let newer = checks(&second)[0];
@@ -83,7 +85,7 @@ fn save_checks_the_final_text_when_its_check_has_not_answered() {
 
 /// The check's text parsed, as the checker answers it.
 fn answer(effects: Vec<Effect>) -> Action {
-    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else {
+    let Some(Effect::Check { generation, text, limits, .. }) = effects.into_iter().next() else {
         panic!("each change asks for a check")
     };
     let result = custodian::domain::CustomData::parse_with(&text, &limits);
@@ -118,11 +120,11 @@ fn a_checked_document_the_editor_lets_go_of_is_freed_off_the_key_path() {
 
 #[test]
 fn the_checker_thread_frees_what_it_is_sent_and_goes_on_checking() {
-    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    let checker = custodian::tui::check::Checker::new().unwrap();
     let limits = custodian::domain::Limits::default();
     let document = custodian::domain::CustomData::parse_with(r#"{"a": 1}"#, &limits).unwrap();
     checker.discard(document);
-    checker.submit(7, r#"{"b": 2}"#.into(), limits);
+    checker.submit(7, r#"{"b": 2}"#.into(), limits, None);
     checker.send_held();
     let answer = next_answer(&checker);
     assert!(matches!(answer, Action::Checked { generation: 7, result: Ok(_), .. }), "{answer:?}");
@@ -180,9 +182,9 @@ fn nice_of_threads_named(name: &str) -> Vec<i64> {
 
 #[test]
 fn the_checker_thread_gives_way_to_the_screens_thread() {
-    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    let checker = custodian::tui::check::Checker::new().unwrap();
     // Its first act is to lower its priority; a check answered means it has.
-    checker.submit(1, "{}".into(), custodian::domain::Limits::default());
+    checker.submit(1, "{}".into(), custodian::domain::Limits::default(), None);
     checker.send_held();
     next_answer(&checker);
     let nice = nice_of_threads_named("check");
@@ -193,10 +195,10 @@ fn the_checker_thread_gives_way_to_the_screens_thread() {
 
 #[test]
 fn a_check_is_held_until_the_frame_is_out_and_only_the_newest_text_goes() {
-    let checker = custodian::tui::check::Checker::new(None).unwrap();
+    let checker = custodian::tui::check::Checker::new().unwrap();
     let limits = custodian::domain::Limits::default();
-    checker.submit(1, "{".into(), limits);
-    checker.submit(2, r#"{"a": 1}"#.into(), limits);
+    checker.submit(1, "{".into(), limits, None);
+    checker.submit(2, r#"{"a": 1}"#.into(), limits, None);
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(checker.try_recv().is_none(), "nothing is checked before send_held");
     checker.send_held();

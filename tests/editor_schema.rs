@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use custodian::domain::shape::Shape;
-use custodian::store::RedbStore;
+use custodian::store::{RedbStore, UserStore};
 use custodian::tui::app::{Action, Effect, State, update};
 use custodian::tui::check;
 use custodian::tui::theme::Theme;
@@ -103,13 +103,14 @@ fn a_save_is_refused_while_the_text_breaks_the_schema() {
 #[test]
 fn the_check_off_the_key_path_runs_the_schema_and_its_answer_is_shown() {
     let (_dir, store) = demo_store();
-    let mut state = editor_on_admin(&store, r#"{"type": "object"}"#);
+    let mut state = editor_on_admin(&store, SCHEMA);
     let effects = update(&mut state, Action::Edit(Input { key: Key::Char(' '), ..Input::default() }));
-    let Some(Effect::Check { generation, text, limits }) = effects.into_iter().next() else {
+    let Some(Effect::Check { generation, text, limits, shape }) = effects.into_iter().next() else {
         panic!("a change asks for a check")
     };
-    let shape = Shape::compile(SCHEMA).expect("a schema");
-    let answer = check::check(generation, &text, &limits, Some(&shape));
+    // The check is held to the editor's schema, which the effect carries.
+    assert!(shape.0.is_some(), "the schema goes with the text");
+    let answer = check::check(generation, &text, &limits, shape.0.as_deref());
     update(&mut state, answer);
     let (valid, summary) = state.validation_summary().expect("checked");
     assert!(!valid && summary.starts_with("2 schema errors: "), "{summary}");
@@ -128,4 +129,78 @@ fn snapshot_of_the_editor_with_schema_errors() {
     ]}, {
         insta::assert_snapshot!("editor_schema_errors_120x40", screen);
     });
+}
+
+/// The editor on admin with no schema set, as a session started on a store without one.
+fn editor_on_admin_without_a_schema(store: &RedbStore) -> State {
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state
+}
+
+#[test]
+fn a_schema_set_from_outside_while_editing_stops_the_next_save_and_holds_the_edit_to_it() {
+    // The screen held documents to the schema as it was at start: `schema set` from another
+    // shell was not enforced, and a document breaking it was saved.
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin_without_a_schema(&store);
+    let id = state.editor.as_ref().expect("editing").user_id.clone();
+    let before = store.custom_data(&id).expect("stored").text;
+    store.set_schema(Some(SCHEMA), &custodian::store::Author("other".into())).expect("schema set");
+    state.editor.as_mut().expect("editing").textarea.move_cursor(CursorMove::Jump(0, 1));
+    update(&mut state, Action::Paste("\"plan\": \"pro\",".into()));
+    act(&store, &mut state, Action::Save);
+    assert!(
+        status(&state)
+            .starts_with("not saved: the schema is now revision 1, set since this edit was checked"),
+        "{}",
+        status(&state)
+    );
+    assert_eq!(store.custom_data(&id).expect("stored").text, before, "nothing written");
+    let editor = state.editor.as_ref().expect("the edit stays");
+    assert_eq!(editor.schema_errors.len(), 2, "checked against the new schema at once");
+    // The next save is the editor's own refusal, naming the errors.
+    act(&store, &mut state, Action::Save);
+    assert!(status(&state).starts_with("not saved: 2 schema errors"), "{}", status(&state));
+    assert_eq!(store.custom_data(&id).expect("stored").text, before, "nothing written");
+}
+
+#[test]
+fn a_schema_cleared_from_outside_no_longer_holds_the_edit_back() {
+    let (_dir, store) = demo_store();
+    store.set_schema(Some(SCHEMA), &custodian::store::Author("other".into())).expect("schema set");
+    let mut state = editor_on_admin_without_a_schema(&store);
+    state.shape = Some(Arc::new(Shape::compile(SCHEMA).expect("a schema")));
+    state.schema_source = custodian::tui::app::SchemaSource::Stored(Some(1));
+    state.editor.as_mut().expect("editing").shape = state.shape.clone();
+    state.editor.as_mut().expect("editing").textarea.move_cursor(CursorMove::Jump(0, 1));
+    update(&mut state, Action::Paste("\"plan\": \"pro\",".into()));
+    store.set_schema(None, &custodian::store::Author("other".into())).expect("schema cleared");
+    // Refused by the schema it held, which the store no longer has: read again, and said.
+    act(&store, &mut state, Action::Save);
+    assert!(status(&state).starts_with("the schema was cleared (set from outside)"), "{}", status(&state));
+    assert!(state.editor.as_ref().expect("editing").schema_errors.is_empty());
+    act(&store, &mut state, Action::Save);
+    assert!(status(&state).starts_with("saved revision 2"), "{}", status(&state));
+}
+
+#[test]
+fn r_takes_in_a_schema_set_from_outside_before_the_next_edit_opens() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    store.set_schema(Some(SCHEMA), &custodian::store::Author("other".into())).expect("schema set");
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(state.schema_source, custodian::tui::app::SchemaSource::Stored(Some(1)));
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.editor.as_ref().expect("editing").schema_errors.len(), 2, "held to it from the start");
 }

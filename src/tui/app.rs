@@ -94,10 +94,21 @@ pub struct PreparedTree {
     pub tree: Arc<Tree>,
 }
 
+/// Where the screen's JSON Schema comes from: a file named at start (`--schema`, kept as it
+/// was read), or the one stored with the users at the revision last read (`None`: none was
+/// set), which every save and `r` read again: a schema set or cleared while the screen is up
+/// holds from the next save on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaSource {
+    File,
+    Stored(Option<Revision>),
+}
+
 /// Everything the screen shows.
 pub struct State {
     /// The deployment's JSON Schema every editor holds its text to (none: no schema).
     pub shape: Option<Arc<Shape>>,
+    pub schema_source: SchemaSource,
     pub list: UserList,
     /// The selected user, once loaded.
     pub user: Option<UserRecord>,
@@ -167,6 +178,7 @@ impl State {
     pub fn new(width: u16, height: u16, read_only: bool) -> Self {
         let mut state = Self {
             shape: None,
+            schema_source: SchemaSource::Stored(None),
             list: UserList::default(),
             user: None,
             document: None,
@@ -311,6 +323,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         UserFound { entry } => state.user_found(*entry),
         UserToSelect { entry } => state.user_to_select(*entry),
         UserFollowed { entry } => state.user_followed(entry.map(|entry| *entry)),
+        SchemaRead { schema, for_save } => state.schema_read(schema, for_save),
         KeysChanged => state.keys_changed(),
 
         // The filter (filter.rs)

@@ -19,8 +19,16 @@ pub fn check(generation: u64, text: &str, limits: &Limits, shape: Option<&Shape>
 }
 
 /// What the checker's thread is sent: a text to check, or a checked document to free.
+/// A text to check, of one generation, against the limits and the schema it is held to.
+struct CheckRequest {
+    generation: u64,
+    text: String,
+    limits: Limits,
+    shape: Option<Arc<Shape>>,
+}
+
 enum Request {
-    Check(u64, String, Limits),
+    Check(CheckRequest),
     Discard(CustomData),
 }
 
@@ -29,11 +37,11 @@ pub struct Checker {
     answers: Receiver<Action>,
     /// The newest text to check, held until the frame of the key that changed it is drawn
     /// ([`Checker::send_held`]): started at once, the check took a core from that frame.
-    held: std::cell::RefCell<Option<(u64, String, Limits)>>,
+    held: std::cell::RefCell<Option<CheckRequest>>,
 }
 
 impl Checker {
-    pub fn new(shape: Option<Arc<Shape>>) -> std::io::Result<Self> {
+    pub fn new() -> std::io::Result<Self> {
         let (requests, inbox) = channel::<Request>();
         let (outbox, answers) = channel();
         std::thread::Builder::new().name("check".into()).spawn(move || {
@@ -44,14 +52,14 @@ impl Checker {
                 let newest = std::iter::once(first)
                     .chain(inbox.try_iter())
                     .filter_map(|request| match request {
-                        Request::Check(generation, text, limits) => Some((generation, text, limits)),
+                        Request::Check(request) => Some(request),
                         Request::Discard(data) => {
                             drop(data);
                             None
                         }
                     })
                     .last();
-                let Some((generation, text, limits)) = newest else { continue };
+                let Some(CheckRequest { generation, text, limits, shape }) = newest else { continue };
                 if outbox.send(check(generation, &text, &limits, shape.as_deref())).is_err() {
                     break;
                 }
@@ -62,15 +70,15 @@ impl Checker {
 
     /// Asks for a check of `text`, sent to the worker by the next [`Checker::send_held`] (a
     /// newer text asked for before then replaces it).
-    pub fn submit(&self, generation: u64, text: String, limits: Limits) {
-        *self.held.borrow_mut() = Some((generation, text, limits));
+    pub fn submit(&self, generation: u64, text: String, limits: Limits, shape: Option<Arc<Shape>>) {
+        *self.held.borrow_mut() = Some(CheckRequest { generation, text, limits, shape });
     }
 
     /// Sends the check held by [`Checker::submit`], if any, to the worker.
     pub fn send_held(&self) {
-        if let Some((generation, text, limits)) = self.held.borrow_mut().take() {
+        if let Some(request) = self.held.borrow_mut().take() {
             // The worker only stops when this end is dropped.
-            let _ = self.requests.send(Request::Check(generation, text, limits));
+            let _ = self.requests.send(Request::Check(request));
         }
     }
 

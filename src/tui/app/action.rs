@@ -257,6 +257,12 @@ pub enum Action {
     UserFound {
         entry: Box<ListEntry>,
     },
+    /// The stored schema, read again by a save (`for_save`: that save was not made, the
+    /// schema having changed since the edit was checked) or by `r`.
+    SchemaRead {
+        schema: Option<crate::store::StoredSchema>,
+        for_save: bool,
+    },
     /// The user a refresh looked for again ([`Effect::FollowUser`]): `None` when they are gone.
     UserFollowed {
         entry: Option<Box<ListEntry>>,

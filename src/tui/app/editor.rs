@@ -330,7 +330,12 @@ impl Editor {
     /// on every key made typing lag); until it answers, the status line says "checking…".
     pub(super) fn changed(&mut self, limits: &Limits) -> Effect {
         self.generation += 1;
-        Effect::Check { generation: self.generation, text: self.text(), limits: *limits }
+        Effect::Check {
+            generation: self.generation,
+            text: self.text(),
+            limits: *limits,
+            shape: SharedShape(self.shape.clone()),
+        }
     }
 }
 

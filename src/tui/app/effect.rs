@@ -11,6 +11,8 @@ pub enum Effect {
         generation: u64,
         text: String,
         limits: Limits,
+        /// The schema the editor holds the text to (it changes when the stored one does).
+        shape: SharedShape,
     },
     /// A checked document the state let go of, freed off the key path (freeing the tree of a
     /// 1 MiB document takes about a millisecond).
@@ -22,7 +24,12 @@ pub enum Effect {
         id: String,
         data: CustomData,
         expected: Revision,
+        /// The schema the edit was checked against: a stored one is read again first, and a
+        /// newer one ([`Action::SchemaRead`]) stops the save.
+        schema: SchemaSource,
     },
+    /// Read the stored schema again (`r`); answered with [`Action::SchemaRead`].
+    ReadSchema,
     /// Keep an unsaved edit in a recovery file of its own (autosave never writes it, a save
     /// never removes it); on success the editor's own draft is removed and theirs loaded.
     KeepRecovery {

@@ -140,6 +140,9 @@ impl State {
         // The list as it is now at once, and again if the sync finds writes from outside.
         let mut effects = self.refresh();
         effects.push(Effect::SyncKeys);
+        if matches!(self.schema_source, SchemaSource::Stored(_)) {
+            effects.push(Effect::ReadSchema);
+        }
         effects
     }
 

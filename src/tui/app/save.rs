@@ -43,6 +43,7 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
     matches!(
         action,
         Saved { .. }
+            | SchemaRead { for_save: true, .. }
             | SaveConflict { .. }
             | SaveOutcomeUnknown { .. }
             | StoreFailed { .. }
@@ -87,6 +88,11 @@ impl State {
                 self.say(StatusKind::Error, format!("not saved: {summary} (Ctrl-G walks them)"));
                 if let Some(status) = &mut self.status {
                     status.while_invalid = true;
+                }
+                // The stored schema may have been changed or cleared since it was read: read
+                // again, the editor is held to the one there now.
+                if matches!(self.schema_source, SchemaSource::Stored(_)) {
+                    return vec![Effect::ReadSchema];
                 }
                 return Vec::new();
             }
@@ -134,9 +140,51 @@ impl State {
         self.save_effect(data, expected)
     }
 
+    /// The stored schema read again. One set, changed or cleared since it was read becomes
+    /// the screen's, and the open editor's text is checked against it at once; a save it
+    /// stopped says so, and the edit stays to be looked at and saved again.
+    pub(super) fn schema_read(
+        &mut self,
+        schema: Option<crate::store::StoredSchema>,
+        for_save: bool,
+    ) -> Vec<Effect> {
+        let revision = schema.as_ref().map(|s| s.revision);
+        if self.schema_source == SchemaSource::Stored(revision) {
+            return Vec::new();
+        }
+        let shape = match schema.map(|s| Shape::compile(&s.text)).transpose() {
+            Ok(shape) => shape.map(Arc::new),
+            Err(e) => {
+                let what = if for_save { "; nothing was saved" } else { "" };
+                self.say(StatusKind::Error, format!("the stored schema cannot be used: {e}{what}"));
+                return Vec::new();
+            }
+        };
+        self.shape = shape;
+        self.schema_source = SchemaSource::Stored(revision);
+        if let Some(editor) = &mut self.editor {
+            editor.shape = self.shape.clone();
+            editor.revalidate(&self.limits);
+        }
+        let now = match revision {
+            Some(revision) => format!("the schema is now revision {revision}"),
+            None => "the schema was cleared".to_owned(),
+        };
+        if for_save {
+            self.say(
+                StatusKind::Error,
+                format!("not saved: {now}, set since this edit was checked; the edit is checked against it now — save again"),
+            );
+        } else {
+            let checked = if self.editor.is_some() { "; the edit is checked against it now" } else { "" };
+            self.say(StatusKind::Info, format!("{now} (set from outside){checked}"));
+        }
+        Vec::new()
+    }
+
     pub(super) fn save_effect(&mut self, data: CustomData, expected: Revision) -> Vec<Effect> {
         let Some(editor) = &self.editor else { return Vec::new() };
-        let effect = Effect::Save { id: editor.user_id.clone(), data, expected };
+        let effect = Effect::Save { id: editor.user_id.clone(), data, expected, schema: self.schema_source };
         // Pending from this moment, not from the runtime's next look at its workers: a quit
         // that follows at once must already know a save is on its way.
         self.pending = Some(Pending::Saving);

@@ -305,12 +305,12 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
     let failed = store_failed;
     Some(match effect {
-        Effect::Check { generation, text, limits } => match &runtime.checker {
+        Effect::Check { generation, text, limits, shape } => match &runtime.checker {
             Some(checker) => {
-                checker.submit(generation, text, limits);
+                checker.submit(generation, text, limits, shape.0);
                 return None;
             }
-            None => check::check(generation, &text, &limits, None),
+            None => check::check(generation, &text, &limits, shape.0.as_deref()),
         },
         Effect::Discard(data) => {
             if let Some(checker) = &runtime.checker {
@@ -348,7 +348,21 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             Err(e) => failed(e),
         },
-        Effect::Save { id, data, expected } => {
+        Effect::ReadSchema => match store.schema() {
+            Ok(schema) => Action::SchemaRead { schema, for_save: false },
+            Err(e) => failed(e),
+        },
+        Effect::Save { id, data, expected, schema } => {
+            if let app::SchemaSource::Stored(seen) = schema {
+                match store.schema() {
+                    Ok(current) if current.as_ref().map(|s| s.revision) != seen => {
+                        tracing::info!(user = %id, "save from the editor stopped: the stored schema changed");
+                        return Some(Action::SchemaRead { schema: current, for_save: true });
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Some(failed(e)),
+                }
+            }
             match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
                 Ok(outcome) => {
                     // Ids and revisions only: the removed keys are the operator's data.

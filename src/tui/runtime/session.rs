@@ -169,11 +169,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             }
         };
     // Compiled once for the session; a schema that does not compile stops here, in one line.
-    let shape = match schema_from_file {
-        Some(shape) => Some(shape),
-        None => crate::cli::schema::stored_shape(&*store)?,
-    }
-    .map(Arc::new);
+    let (shape, schema_source) = match schema_from_file {
+        Some(shape) => (Some(shape), app::SchemaSource::File),
+        None => {
+            let revision = store.schema()?.map(|stored| stored.revision);
+            (crate::cli::schema::stored_shape(&*store)?, app::SchemaSource::Stored(revision))
+        }
+    };
+    let shape = shape.map(Arc::new);
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
         .context("cannot start the store's workers")?;
@@ -183,7 +186,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         database,
         scanner: Some(scanner),
         workers: Some(workers),
-        checker: Some(check::Checker::new(shape.clone()).context("cannot start the checker")?),
+        checker: Some(check::Checker::new().context("cannot start the checker")?),
     };
     let theme = Theme::from_environment(no_color);
     let colour = Theme { ascii: false, ..theme } == Theme::colour();
@@ -194,6 +197,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     state.keys = keys;
     state.home = std::env::var("HOME").ok();
     state.shape = shape;
+    state.schema_source = schema_source;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
