@@ -1025,6 +1025,40 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
     }
 }
 
+/// `set USER FILE` and `restore` waiting for another writer's lock: SIGTERM there killed
+/// them (exit 143, no word) and left the file for a repair. Now it is noted: exit 130,
+/// nothing written, the file closed cleanly.
+#[test]
+fn a_signal_while_a_write_waits_for_another_writers_lock_writes_nothing_and_closes_the_file_cleanly() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("locked.redb", &[person("u1", "alice")]);
+    let document = sandbox.doc("doc.json", r#"{"waited": true}"#);
+    for (signal, args) in [
+        (libc::SIGTERM, &["set", "alice", document.as_str()][..]),
+        (libc::SIGINT, &["restore", "alice", "1"][..]),
+    ] {
+        let holder = redb::Builder::new()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .open(&db)
+            .expect("open the database as another writer");
+        let held = holder.begin_write().expect("take the write lock");
+        let running = sandbox.spawn(&db, args);
+        running.wait_until_open(&db);
+        thread::sleep(Duration::from_millis(500));
+        running.signal(signal);
+        let run = running.wait(CHILD_TIMEOUT);
+        held.abort().expect("let go of the write lock");
+        drop(holder);
+        assert_eq!(run.code(), Some(130), "signal {signal} to {}: {run:#?}", run.what);
+        assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
+        let read_only = sandbox.run(&db, &["--read-only", "list", "--limit", "1"]);
+        assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+    }
+    let (revisions, current) = sandbox.history(&db, "alice");
+    assert_eq!((revisions.len(), current), (1, 1), "nothing written");
+}
+
 /// `set USER -` and `schema set -` wait for their document on stdin with the file open: a
 /// signal then ends the wait, writes nothing and closes the file cleanly (exit 130).
 #[test]

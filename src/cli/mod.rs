@@ -228,6 +228,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             }
     );
     let first_run = db.is_none() && !location::default_database().exists();
+    // Before the open, which may wait for another writer: a signal there is noted too.
+    let _interrupts = stops_on_signals(command, cli.read_only).then(crate::interrupt::arm);
     let mut store = if reads_only && !cli.read_only && !first_run {
         match database::open(db, OpenOptions { read_only: true, ..options }) {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
@@ -244,7 +246,6 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     } else {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
-    let _interrupts = stops_on_signals(command, store.is_read_only()).then(crate::interrupt::arm);
     let mut out = Output::stdout();
     // redb may panic on a damaged file wherever it reads: every command is contained, and
     // such a panic becomes one line naming the file.
@@ -279,12 +280,17 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
     // there Ctrl-C keeps its default action.
     let typed_import = matches!(command, Command::Import { file, .. }
         if input::is_stdin(file.as_deref()) && io::stdin().is_terminal());
-    // A document on stdin is read in a thread that a noted signal does not wait for.
-    let sets_from_stdin = matches!(command,
-        Command::Set { file, .. } | Command::Schema { action: SchemaAction::Set { file } }
-        if input::is_stdin(file.as_deref()));
+    // One user's (or the schema's) write: its document is read in a thread that a noted
+    // signal does not wait for (stdin or a FIFO), and a wait for another writer's lock looks
+    // at the signal between tries. Killed there instead, the file needed a repair.
+    let writes_one = matches!(
+        command,
+        Command::Set { .. }
+            | Command::Restore { .. }
+            | Command::Schema { action: SchemaAction::Set { .. } | SchemaAction::Clear }
+    );
     (writes_many && !read_only && !typed_import)
-        || (sets_from_stdin && !read_only)
+        || (writes_one && !read_only)
         || matches!(command, Command::Export { out: Some(_) })
 }
 

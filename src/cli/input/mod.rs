@@ -115,23 +115,21 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
 }
 
 /// [`read_document`] that a noted signal ([`crate::interrupt`]) ends while it waits on
-/// standard input: the read goes on in a thread of its own, and the command returns
+/// standard input or a FIFO: the read goes on in a thread of its own, and the command returns
 /// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
-/// come. A file is read as [`read_document`] reads it.
+/// come.
 pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    if !is_stdin(file) {
-        return read_document(file, text_cap, limit);
-    }
     let (answer, reading) = std::sync::mpsc::channel();
+    let file = file.map(Path::to_owned);
     std::thread::spawn(move || {
-        let _ = answer.send(read_document(None, text_cap, limit));
+        let _ = answer.send(read_document(file.as_deref(), text_cap, limit));
     });
     loop {
         match reading.recv_timeout(std::time::Duration::from_millis(50)) {
             Ok(read) => return read,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("cannot read standard input: the reader stopped")
+                anyhow::bail!("cannot read the document: its reader stopped")
             }
         }
     }

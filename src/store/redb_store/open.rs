@@ -124,9 +124,15 @@ impl RedbStore {
             std::thread::spawn(move || {
                 let _ = answer.send(open_handle());
             });
-            match opening.recv_timeout(WRITE_WAIT) {
-                Ok(opened) => opened,
-                Err(_) => return Err(StoreError::Busy),
+            let deadline = opened_at + WRITE_WAIT;
+            loop {
+                match opening.recv_timeout(Duration::from_millis(50)) {
+                    Ok(opened) => break opened,
+                    Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                        crate::interrupt::check()?;
+                    }
+                    Err(_) => return Err(StoreError::Busy),
+                }
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
@@ -342,6 +348,8 @@ impl RedbStore {
                 }
                 Ok(tx) => return Ok(tx),
                 Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
+                    // A command that notes signals stops here, nothing written.
+                    crate::interrupt::check()?;
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
