@@ -2152,10 +2152,21 @@ fn ctrl_home_and_ctrl_end_go_to_the_top_and_the_end_of_the_document() {
     assert_eq!(state.mode(), Mode::Edit);
     let lines = state.editor.as_ref().unwrap().textarea.lines().len();
     assert!(lines > 3, "admin's document has several lines");
+    let last_line_chars = state.editor.as_ref().unwrap().textarea.lines()[lines - 1].chars().count();
     press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::CONTROL));
-    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor().0, lines - 1);
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (lines - 1, last_line_chars));
     press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::CONTROL));
     assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (0, 0));
+    // From the end of a long line: the very top and the very end, not the same column there
+    // (the textarea's own top kept the column: Ctrl-Home then typing wrote after the `{`).
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(1, 0));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::End);
+    assert!(state.editor.as_ref().unwrap().textarea.cursor().1 > 1, "a line longer than the first");
+    press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (0, 0));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(1, 0));
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::CONTROL));
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (lines - 1, last_line_chars));
 }
 
 #[test]

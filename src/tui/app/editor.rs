@@ -238,6 +238,15 @@ impl Editor {
                 _ => {}
             }
         }
+        // Alt-< / Alt-> (Ctrl-Home / Ctrl-End): the textarea keeps the column on the first or
+        // last line; the top of a document is its first character, its end the last.
+        if input.alt && !input.ctrl && matches!(input.key, Key::Char('<' | '>')) {
+            let changed = self.textarea.input(input.clone());
+            let edge = if input.key == Key::Char('<') { CursorMove::Head } else { CursorMove::End };
+            // (A selection the shifted key began goes on to the edge too.)
+            self.textarea.move_cursor(edge);
+            return changed;
+        }
         self.textarea.input(input)
     }
 
