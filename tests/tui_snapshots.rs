@@ -122,6 +122,31 @@ fn confirm_drop_dialog() {
 }
 
 #[test]
+fn the_remove_keys_question_keeps_its_answers_on_screen_however_long_the_key_names() {
+    // Keys of a few hundred characters each wrapped over many rows: the dialog ran past the
+    // screen and its answer line (`y save it   Enter/n/Esc no`) was never drawn.
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let keys: Vec<String> = (0..6).map(|n| format!("\"{}{n}\": {n}", "k".repeat(300))).collect();
+    let document = custodian::domain::CustomData::parse(&format!("{{{}}}", keys.join(", "))).unwrap();
+    store.replace_custom_data(&id, &document, None, &custodian::store::Author("tester".into())).unwrap();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let mut state = started(&store, width, height);
+        select(&store, &mut state, "admin");
+        act(&store, &mut state, Action::OpenEditor);
+        let editor = state.editor.as_mut().unwrap();
+        editor.textarea.select_all();
+        editor.textarea.cut();
+        type_text(&store, &mut state, "{\"kept\": 1}");
+        act(&store, &mut state, Action::Save);
+        let screen = screen(&state, width, height);
+        assert!(screen.contains("Remove keys?"), "{screen}");
+        assert!(screen.contains("Enter/n/Esc"), "the answers are on screen at {width}x{height}:\n{screen}");
+        assert!(screen.contains("+   \"kept\": 1"), "the diff's lines are one row each:\n{screen}");
+    }
+}
+
+#[test]
 fn help_overlay() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

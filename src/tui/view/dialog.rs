@@ -50,7 +50,35 @@ fn reopened_question(leave: &str) -> Vec<Line<'static>> {
 /// Drafts listed at once; more scroll with the selection.
 const DRAFT_ROWS: usize = 8;
 
+/// How wide a dialog is at most, borders included.
+const WIDTH: u16 = 76;
+
+/// `line` cut to `width` columns: a diff line is one row in a dialog, however long (a long
+/// one wrapped at its words over more rows than its width tells, and pushed the answers out).
+fn one_row(line: Line<'static>, width: usize) -> Line<'static> {
+    use unicode_width::UnicodeWidthStr;
+    if line.width() <= width {
+        return line;
+    }
+    let mut left = width;
+    let spans = line
+        .spans
+        .into_iter()
+        .map_while(|span| {
+            (left > 0).then(|| {
+                let cut = inert::cut_to_width(&span.content, left).into_owned();
+                left = left.saturating_sub(cut.width());
+                Span::styled(cut, span.style)
+            })
+        })
+        .collect::<Vec<_>>();
+    Line::from(spans).style(line.style)
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
+    let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
+    let diff_lines =
+        |diff| super::diff::lines(diff, theme).into_iter().map(|line| one_row(line, inner_width));
     let (title, mut lines, mode) = match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
             let mut lines = Vec::new();
@@ -76,8 +104,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                     if dropped.len() == 1 { "" } else { "s" }
                 )));
             }
+            // One row each, however long the key.
             for key in dropped.iter().take(MAX_LISTED) {
-                lines.push(Line::from(Span::styled(format!("  − {}", inert::line(key)), theme.removed)));
+                let key = inert::cut_to_width(&inert::line(key), 68).into_owned();
+                lines.push(Line::from(Span::styled(format!("  − {key}"), theme.removed)));
             }
             if dropped.len() > MAX_LISTED {
                 lines.push(Line::from(format!("  … and {} more", dropped.len() - MAX_LISTED)));
@@ -86,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                 lines.push(Line::from(Span::styled("The new customData is empty: {}", theme.warning)));
             }
             lines.push(Line::from(Span::styled("Stored → new:", theme.title)));
-            lines.extend(super::diff::lines(diff, theme));
+            lines.extend(diff_lines(diff));
             let title = match (dropped.is_empty(), secrets.is_empty()) {
                 (false, true) | (true, true) => " Remove keys? ",
                 (true, false) => " Save what looks like secrets? ",
@@ -109,7 +139,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
             };
             let mut lines =
                 vec![Line::from(heading), Line::from(Span::styled("Theirs → mine:", theme.title))];
-            lines.extend(super::diff::lines(diff, theme));
+            lines.extend(diff_lines(diff));
             (" Conflict ", lines, Mode::Conflict)
         }
         Dialog::DraftFound { drafts, selected } => {
@@ -178,21 +208,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
     };
     lines.push(Line::from(""));
     lines.push(choices(dialog, mode, theme));
-    const WIDTH: u16 = 76;
     // Rows the text takes once wrapped inside the borders.
-    let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
+    let rows_of = |line: &Line| line.width().div_ceil(inner_width).max(1);
+    let rows: usize = lines.iter().map(rows_of).sum();
     let rect = super::popup(frame, area, WIDTH, rows as u16 + 2);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
         .border_style(theme.error);
     // Long diffs are cut at the bottom of the screen; the choices stay visible at the end.
+    // Counted in rows as wrapped: a few long lines push the choices out as many short ones do.
     let inner_height = rect.height.saturating_sub(2) as usize;
-    if rows > inner_height && lines.len() > inner_height && inner_height >= 3 {
-        let keep_tail = 2;
-        let head = inner_height - keep_tail - 1;
-        let tail: Vec<Line> = lines.split_off(lines.len() - keep_tail);
+    if rows > inner_height && inner_height >= 3 {
+        let tail: Vec<Line> = lines.split_off(lines.len().saturating_sub(2));
+        let room = inner_height.saturating_sub(tail.iter().map(rows_of).sum::<usize>() + 1);
+        let mut used = 0;
+        let fitting = lines.iter().take_while(|line| {
+            used += rows_of(line);
+            used <= room
+        });
+        let head = fitting.count();
         lines.truncate(head);
         lines.push(Line::from(Span::styled("  ⋯ (more below; the editor has the whole text)", theme.dim)));
         lines.extend(tail);
