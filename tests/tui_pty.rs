@@ -627,6 +627,42 @@ fn two_sessions_hung_up_on_one_user_keep_two_drafts_and_the_next_start_lists_bot
 }
 
 #[test]
+fn a_running_sessions_draft_is_not_offered_to_another_and_is_written_again_when_removed() {
+    // Black-box run: a second custodian offered the first one's live draft (open took it
+    // over, `d` `y` deleted it), the first did not write it again while its text stayed the
+    // same, and a kill -9 of the first then lost the edit.
+    let fixture = Fixture::new();
+    let mut first = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut first, "live");
+    let written =
+        |fixture: &Fixture| the_draft_text(fixture).is_some_and(|t| t.contains(r#"\"live\": true"#));
+    let since = Instant::now();
+    while !written(&fixture) {
+        assert!(since.elapsed() < TIMEOUT, "the edit was not autosaved: {:?}", draft_files(&fixture));
+        thread::sleep(POLL);
+    }
+    let mut second = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut second);
+    second.wait_text("a draft of admin is being edited in another running custodian (not offered)");
+    assert!(!second.text().contains("Unsaved"), "offered:\n{}", second.text());
+    quit(&mut second);
+    assert!(written(&fixture), "the second custodian left the draft alone");
+    // Removed behind the first one's back: written again while the text stays the same.
+    let files = draft_files(&fixture);
+    std::fs::remove_file(&files[0]).expect("remove the draft");
+    let since = Instant::now();
+    while !written(&fixture) {
+        assert!(since.elapsed() < TIMEOUT, "the removed draft was not written again");
+        thread::sleep(POLL);
+    }
+    // The first one dies without a word: its draft is offered to the next start.
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(first.pid(), libc::SIGKILL) }, 0);
+    first.wait_exit();
+    assert_draft_kept_and_reopened(&fixture, "live");
+}
+
+#[test]
 fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_edit_went() {
     // Issue 14, item 3: with no writable state directory the draft writes failed silently,
     // and SIGHUP ended custodian with exit 0 and the edit gone.

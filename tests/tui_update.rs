@@ -729,7 +729,7 @@ fn autosave(store: &RedbStore, state: &mut custodian::tui::app::State) {
 
 fn found(store: &RedbStore, drafts: &Drafts) -> Action {
     let found = drafts.for_database(&database(store));
-    Action::DraftsFound { drafts: found.drafts, not_offered: Vec::new() }
+    Action::DraftsFound { drafts: found.drafts, not_offered: Vec::new(), in_use: Vec::new() }
 }
 
 #[test]

@@ -398,7 +398,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         RecoveryFailed { message } => state.recovery_failed(&message),
 
         // Drafts (drafts.rs)
-        DraftsFound { drafts, not_offered } => state.drafts_found(drafts, not_offered),
+        DraftsFound { drafts, not_offered, in_use } => state.drafts_found(drafts, not_offered, in_use),
         OpenDraft => state.open_draft(),
         AskDiscardDraft => state.ask_discard_draft(),
         DiscardDraft => state.discard_draft(),
@@ -408,6 +408,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         DraftReady { record, base, draft, doubt } => state.draft_ready(*record, base, draft, doubt),
         DraftNotOpened { message } => state.draft_not_opened(message),
+        DraftNotDiscarded { message } => state.tell(StatusKind::Error, message),
         Autosaved(result) => state.autosaved(result),
 
         // History (history.rs)

@@ -399,11 +399,23 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             runtime.drafts.remove_session(&runtime.database, &user_id, &session);
             return None;
         }
-        Effect::RemoveFoundDraft(draft) => {
-            tracing::info!(user = %draft.user_id, file = %draft.file_name(), "draft discarded");
-            runtime.drafts.remove(&draft);
-            return None;
-        }
+        Effect::RemoveFoundDraft(draft) => match runtime.drafts.discard_found(&draft) {
+            Ok(()) => {
+                tracing::info!(user = %draft.user_id, file = %draft.file_name(), "draft discarded");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(user = %draft.user_id, file = %draft.file_name(), %e, "draft not discarded");
+                let message = match e {
+                    crate::draft::DraftError::InUse { .. } => format!(
+                        "draft of {} not discarded: it is being edited in another running custodian",
+                        inert::line(&draft.user_handle)
+                    ),
+                    other => format!("draft not discarded: {other}"),
+                };
+                Action::DraftNotDiscarded { message }
+            }
+        },
         Effect::LoadDraft(found) => open_found_draft(runtime, found),
         Effect::PrefixSearch { generation, query, limit } => match store.prefix_matches(&query, limit) {
             Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, done: false },

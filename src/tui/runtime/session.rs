@@ -137,6 +137,15 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let drafts = Drafts::in_state_dir();
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
+    // Held until the last draft is written: while it is, no other custodian offers, takes
+    // over or discards this session's drafts. Without it (no state directory can be made)
+    // no draft can be written either, which the autosave says.
+    let session_lock = drafts
+        .lock_session()
+        .inspect_err(
+            |e| tracing::warn!(%e, "no session lock: other custodians may offer this session's drafts"),
+        )
+        .ok();
     // `--schema FILE` is read before the signals are watched: until the screen is up, Ctrl-C
     // ends custodian at once, also when the name is a FIFO nobody writes to.
     let schema_from_file = schema_file.as_deref().map(crate::cli::schema::shape_from_file).transpose()?;
@@ -213,6 +222,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         .filter(|e| e.is_modified())
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
     drop(runtime);
+    drop(session_lock);
     close(store);
     // What the last answers said, where the operator can still read it.
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
