@@ -125,6 +125,10 @@ pub struct State {
     /// Why the editor's draft could not be written, while that is so: shown on the status
     /// line for as long as the edit is unsaved.
     pub draft_failure: Option<String>,
+    /// Lines for stderr once the screen is gone: where an external edit cut short by a
+    /// hang-up or TERM left a file custodian could not take (the status line goes with the
+    /// screen).
+    pub said_at_exit: Vec<String>,
     /// The store lost its connection (why), while that is so: shown on the status line until
     /// a reconnect succeeds.
     pub connection_lost: Option<String>,
@@ -181,6 +185,7 @@ impl State {
             set_aside: None,
             opening_draft: false,
             draft_failure: None,
+            said_at_exit: Vec::new(),
             connection_lost: None,
             unresolved_save: None,
             help: false,
@@ -360,8 +365,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         EditExternally => state.read_current(Purpose::EditExternally),
         Copy => state.read_current(Purpose::Copy),
         CurrentRead { purpose, record, document } => state.current_read(purpose, *record, document),
-        EditedExternally { user_id, user_handle, base, result } => {
-            state.edited_externally(user_id, user_handle, base, result)
+        EditedExternally { user_id, user_handle, base, result, session_ending } => {
+            state.edited_externally(user_id, user_handle, base, result, session_ending)
         }
 
         // The editor (editor.rs, find.rs, save.rs, seal.rs)

@@ -284,11 +284,13 @@ pub enum Action {
         path: String,
         count: u64,
     },
-    /// The external editor was closed: the text it left, or why there is none.
+    /// The external editor was closed: the text it left, or why there is none; and whether
+    /// a hang-up or TERM came meanwhile (the session is ending: nothing is saved unasked).
     EditedExternally {
         user_id: String,
         user_handle: String,
         base: StoredDocument,
         result: Result<ExternalText, String>,
+        session_ending: bool,
     },
 }
