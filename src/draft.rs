@@ -12,6 +12,11 @@
 //! temporary file (exclusive create, 0600), fsynced and renamed; one is read only from a
 //! regular file of ours, up to [`MAX_FILE_BYTES`]; its content must name this database and
 //! the user and session of its file name, or it is not offered.
+//!
+//! A running custodian holds an exclusive lock on a file of its own in the directory
+//! ([`SessionLock`]) for as long as it lives; the kernel lets go of it however the process
+//! ends (kill -9 too). A draft whose session's lock is held belongs to an edit still under
+//! way: it is never offered, taken over or discarded by another custodian.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -171,6 +176,8 @@ pub enum DraftError {
     TooLarge { size: usize },
     #[error("{}: this draft was just opened by another custodian", path.display())]
     Gone { path: PathBuf },
+    #[error("{}: this draft is being edited in another running custodian", path.display())]
+    InUse { path: PathBuf },
     #[error("{}: {why}", path.display())]
     NotOffered { path: PathBuf, why: String },
 }
@@ -190,6 +197,40 @@ pub struct Found {
     /// Files that looked like drafts but are not offered (too large, not a regular file, for
     /// another database under this one's name, unreadable).
     pub ignored: Vec<Ignored>,
+    /// Drafts of editing sessions still running in another custodian: theirs, not offered.
+    pub in_use: Vec<Draft>,
+}
+
+/// This process's hold on its drafts: an exclusive `flock` on `PROCESS.lock` in the drafts
+/// directory (PROCESS as in the session names, `PID-TOKEN`). Dropping it removes the file.
+#[derive(Debug)]
+pub struct SessionLock {
+    path: PathBuf,
+    // Held open: closing it (or the process ending in any way) lets the lock go.
+    file: fs::File,
+}
+
+impl Drop for SessionLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// The process part (`PID-TOKEN`) of a session name `PID-TOKEN-N`, when it is one that
+/// custodian made; older or foreign names have none, and so no lock.
+fn process_of(session: &str) -> Option<&str> {
+    let (process, number) = session.rsplit_once('-')?;
+    let (pid, token) = process.split_once('-')?;
+    let digits = |s: &str, hex: bool| {
+        !s.is_empty()
+            && s.len() <= 20
+            && s.bytes().all(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+    };
+    (digits(pid, false) && digits(token, true) && digits(number, false)).then_some(process)
+}
+
+fn lock_file_name(process: &str) -> String {
+    format!("{process}.lock")
 }
 
 /// Where drafts live.
@@ -233,6 +274,44 @@ impl Drafts {
             location::ensure_private_dir(parent)?;
         }
         location::ensure_private_dir(&self.dir)
+    }
+
+    /// Takes this process's [`SessionLock`], to be held for the whole session: from then on
+    /// its drafts are never offered to, taken over or discarded by another custodian while
+    /// it runs. The lock file is new (exclusive create, 0600, never through a link).
+    pub fn lock_session(&self) -> Result<SessionLock, DraftError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(lock_file_name(process_token()));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        // Made before it is locked, so a failure removes the file again.
+        let lock = SessionLock { path, file };
+        lock.file.try_lock().map_err(|e| DraftError::Io { path: lock.path.clone(), source: e.into() })?;
+        Ok(lock)
+    }
+
+    /// Whether the editing session `session` is part of a custodian still running: the lock
+    /// its process took is held. No lock file (a session that ended, a draft written before
+    /// sessions took locks) is no running session.
+    pub fn session_is_running(&self, session: &str) -> bool {
+        let Some(process) = process_of(session) else { return false };
+        // O_NONBLOCK: a FIFO in its place must not hang the look.
+        let Ok(file) = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(self.dir.join(lock_file_name(process)))
+        else {
+            return false;
+        };
+        // A shared lock is refused only while the session holds its exclusive one; it goes
+        // again when `file` is closed.
+        matches!(file.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
     }
 
     /// Writes a draft (replacing its own session's earlier one) or keeps a recovery file
@@ -293,6 +372,10 @@ impl Drafts {
                 self.remove_if_abandoned(&name);
                 continue;
             }
+            if let Some(process) = name.strip_suffix(".lock") {
+                self.remove_lock_if_abandoned(process);
+                continue;
+            }
             if name.starts_with(&older_tag) && name.ends_with(".json") {
                 // Not offered: it does not record the text it started from. It is left where
                 // it is, and named, so its edit can still be copied out of it.
@@ -304,8 +387,13 @@ impl Drafts {
                 continue;
             }
             match self.read(&name) {
-                Ok(draft) if draft.database == database => found.drafts.push(draft),
-                Ok(_) => found.ignored.push(Ignored { name, why: "written for another database".into() }),
+                Ok(draft) if draft.database != database => {
+                    found.ignored.push(Ignored { name, why: "written for another database".into() })
+                }
+                Ok(draft) if draft.kind == DraftKind::Draft && self.session_is_running(&draft.session) => {
+                    found.in_use.push(draft)
+                }
+                Ok(draft) => found.drafts.push(draft),
                 Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
             }
         }
@@ -368,6 +456,9 @@ impl Drafts {
             }
             other => other,
         })?;
+        if current.kind == DraftKind::Draft && self.session_is_running(&current.session) {
+            return Err(DraftError::InUse { path: self.dir.join(&from) });
+        }
         let claimed = Draft { kind: DraftKind::Draft, session: session.to_owned(), ..current };
         let to = self.dir.join(claimed.file_name());
         // The content names the session too: write it under the new name, then drop the old.
@@ -381,7 +472,17 @@ impl Drafts {
         }
     }
 
-    /// Forgets a draft or recovery file (after a save or a discard).
+    /// Discards a draft or recovery file found at start-up, unless it is a draft of a session
+    /// still running in another custodian (then it is left alone).
+    pub fn discard_found(&self, draft: &Draft) -> Result<(), DraftError> {
+        if draft.kind == DraftKind::Draft && self.session_is_running(&draft.session) {
+            return Err(DraftError::InUse { path: self.dir.join(draft.file_name()) });
+        }
+        self.remove(draft);
+        Ok(())
+    }
+
+    /// Forgets a draft or recovery file (this session's own, after a save or a discard).
     pub fn remove(&self, draft: &Draft) {
         if self.check().is_ok() {
             let _ = fs::remove_file(self.dir.join(draft.file_name()));
@@ -404,22 +505,32 @@ impl Drafts {
     /// A temporary file `.NAME.PID-TOKEN.tmp` whose process is gone is the remains of a
     /// write that never finished.
     fn remove_if_abandoned(&self, name: &str) {
-        let Some(pid) = name
-            .strip_suffix(".tmp")
-            .and_then(|rest| rest.rsplit_once('.'))
-            .and_then(|(_, owner)| owner.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
-            .filter(|pid| *pid > 0)
-        else {
-            return;
-        };
-        // SAFETY: signal 0 only asks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
+        let owner = name.strip_suffix(".tmp").and_then(|rest| rest.rsplit_once('.')).map(|(_, owner)| owner);
+        if owner.is_some_and(process_is_gone) {
             let _ = fs::remove_file(self.dir.join(name));
         }
     }
+
+    /// The lock file `PID-TOKEN.lock` of a process that is gone (killed, so it could not
+    /// remove it). Decided by the process id, not by taking the lock: a custodian starting
+    /// now has made its file and not yet locked it.
+    fn remove_lock_if_abandoned(&self, process: &str) {
+        if process_is_gone(process) {
+            let _ = fs::remove_file(self.dir.join(lock_file_name(process)));
+        }
+    }
+}
+
+/// Whether the process `PID-TOKEN` names is no longer running (a reused id counts as running).
+fn process_is_gone(process: &str) -> bool {
+    let Some(pid) =
+        process.split_once('-').and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok()).filter(|pid| *pid > 0)
+    else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let asked = unsafe { libc::kill(pid, 0) };
+    asked != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 /// Makes a rename in `dir` durable (best effort: some file systems refuse fsync on a directory).

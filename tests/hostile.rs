@@ -459,6 +459,7 @@ fn text_back_from_the_external_editor_or_a_draft_holds_no_invisible_character() 
             user_handle: user_handle.clone(),
             base: base.clone(),
             result: Ok(from_vi.into()),
+            session_ending: false,
         },
     );
     let text = editor_text(&state);

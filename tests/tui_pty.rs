@@ -627,6 +627,42 @@ fn two_sessions_hung_up_on_one_user_keep_two_drafts_and_the_next_start_lists_bot
 }
 
 #[test]
+fn a_running_sessions_draft_is_not_offered_to_another_and_is_written_again_when_removed() {
+    // Black-box run: a second custodian offered the first one's live draft (open took it
+    // over, `d` `y` deleted it), the first did not write it again while its text stayed the
+    // same, and a kill -9 of the first then lost the edit.
+    let fixture = Fixture::new();
+    let mut first = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut first, "live");
+    let written =
+        |fixture: &Fixture| the_draft_text(fixture).is_some_and(|t| t.contains(r#"\"live\": true"#));
+    let since = Instant::now();
+    while !written(&fixture) {
+        assert!(since.elapsed() < TIMEOUT, "the edit was not autosaved: {:?}", draft_files(&fixture));
+        thread::sleep(POLL);
+    }
+    let mut second = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut second);
+    second.wait_text("a draft of admin is being edited in another running custodian (not offered)");
+    assert!(!second.text().contains("Unsaved"), "offered:\n{}", second.text());
+    quit(&mut second);
+    assert!(written(&fixture), "the second custodian left the draft alone");
+    // Removed behind the first one's back: written again while the text stays the same.
+    let files = draft_files(&fixture);
+    std::fs::remove_file(&files[0]).expect("remove the draft");
+    let since = Instant::now();
+    while !written(&fixture) {
+        assert!(since.elapsed() < TIMEOUT, "the removed draft was not written again");
+        thread::sleep(POLL);
+    }
+    // The first one dies without a word: its draft is offered to the next start.
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(first.pid(), libc::SIGKILL) }, 0);
+    first.wait_exit();
+    assert_draft_kept_and_reopened(&fixture, "live");
+}
+
+#[test]
 fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_edit_went() {
     // Issue 14, item 3: with no writable state directory the draft writes failed silently,
     // and SIGHUP ended custodian with exit 0 and the edit gone.
@@ -1048,6 +1084,58 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600", "600", "600"]);
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+/// A hang-up (or TERM) to custodian's whole process group while `E` runs, as an SSH drop
+/// sends it: the editor dies too, after writing. What it wrote ends up in a draft with the
+/// revision it started from (never saved unasked), the temporary file is gone, custodian says
+/// where the edit is and exits 0, and the next start offers it.
+fn a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(signal: libc::c_int) {
+    // Black-box run: exit 0, nothing on stderr nor in the log, no draft; the changed file
+    // stayed in $TMPDIR, named nowhere.
+    let fixture = Fixture::new();
+    let dir = fixture.dir.path();
+    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
+    std::fs::create_dir(&tmp).expect("mkdir tmp");
+    let body = format!(
+        "#!/bin/sh\nsed -i '1s/^{{$/{{ \"hungUp\": true,/' \"$1\"\ntouch {}\nexec sleep 40\n",
+        written.display()
+    );
+    std::fs::write(&script, body).expect("write the editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let editor = script.to_str().expect("utf-8 path");
+    let tmp_dir = tmp.to_str().expect("utf-8 path");
+    let mut tui =
+        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", editor), ("EDITOR", editor), ("TMPDIR", tmp_dir)]);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+    tui.send("E");
+    let since = Instant::now();
+    while !written.exists() {
+        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
+        thread::sleep(POLL);
+    }
+    // SAFETY: a signal to our own child's process group (the pty made it a group leader).
+    assert_eq!(unsafe { libc::kill(-tui.pid(), signal) }, 0);
+    let status = tui.wait_exit();
+    assert!(status.signal().is_none() && status.exit_code() == 0, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("your unsaved edit is kept in"), "{said}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "the editor's file is in the draft, not left behind: {left:?}");
+    assert_draft_kept_and_reopened(&fixture, "hungUp");
+}
+
+#[test]
+fn sighup_to_the_group_during_e_keeps_what_the_editor_wrote_as_a_draft() {
+    a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(libc::SIGHUP);
+}
+
+#[test]
+fn sigterm_to_the_group_during_e_keeps_what_the_editor_wrote_as_a_draft() {
+    a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(libc::SIGTERM);
 }
 
 #[test]

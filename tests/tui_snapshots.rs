@@ -264,7 +264,7 @@ fn draft_found_dialog() {
             custodian::draft::Draft::new(kind, &store.path().display().to_string(), edit, 1_764_000_000_000)
         })
         .collect();
-    act(&store, &mut state, Action::DraftsFound { drafts, not_offered: Vec::new() });
+    act(&store, &mut state, Action::DraftsFound { drafts, not_offered: Vec::new(), in_use: Vec::new() });
     assert_screen!("draft_found_80x24", screen(&state, 80, 24));
     for _ in 0..12 {
         act(&store, &mut state, Action::SelectDraft(1));

@@ -729,7 +729,7 @@ fn autosave(store: &RedbStore, state: &mut custodian::tui::app::State) {
 
 fn found(store: &RedbStore, drafts: &Drafts) -> Action {
     let found = drafts.for_database(&database(store));
-    Action::DraftsFound { drafts: found.drafts, not_offered: Vec::new() }
+    Action::DraftsFound { drafts: found.drafts, not_offered: Vec::new(), in_use: Vec::new() }
 }
 
 #[test]
@@ -1478,8 +1478,43 @@ fn external_edit_read_back(
             user_handle: user_handle.clone(),
             base: base.clone(),
             result,
+            session_ending: false,
         },
     );
+}
+
+/// The external editor's answer after a hang-up or TERM came while it ran: a valid change,
+/// which would have been saved, stays in custodian's editor unsaved (the way out keeps it as
+/// a draft from the revision it started from); a failure is kept for stderr, since the
+/// status line goes with the screen.
+#[test]
+fn an_external_edit_cut_short_by_a_hang_up_is_kept_unsaved_and_never_saved() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let id = store.resolve("admin").unwrap();
+    let answer = |state: &mut State, result: &dyn Fn(&str) -> Result<ExternalText, String>| {
+        let effects = terminal_work(&store, state, Action::EditExternally);
+        let [Effect::EditExternally { user_id, user_handle, base, text, .. }] = effects.as_slice() else {
+            panic!("expected one external edit, got {effects:?}");
+        };
+        let (user_id, user_handle, base, result) =
+            (user_id.clone(), user_handle.clone(), base.clone(), result(text));
+        act(
+            &store,
+            state,
+            Action::EditedExternally { user_id, user_handle, base, result, session_ending: true },
+        );
+    };
+    answer(&mut state, &|_| Err("editor `vi` was stopped by a signal; nothing was saved".to_owned()));
+    assert_eq!(state.said_at_exit, ["editor `vi` was stopped by a signal; nothing was saved"]);
+    assert!(state.editor.is_none());
+    answer(&mut state, &|text| Ok(text.replacen('{', "{\"hungUp\": 1,", 1).into()));
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1, "nothing saved");
+    let editor = state.editor.as_ref().expect("the edit is in custodian's editor");
+    assert!(editor.is_modified() && editor.text().contains("\"hungUp\": 1"));
+    assert_eq!(editor.base.revision, 1);
+    assert!(status_text(&state).contains("kept as a draft, not saved"), "{}", status_text(&state));
 }
 
 #[test]
@@ -1903,6 +1938,7 @@ fn an_external_edit_equal_to_a_stale_copy_is_a_change_against_the_stored_documen
             user_handle: user_handle.clone(),
             base: base.clone(),
             result: Ok(stale.text.clone().into()),
+            session_ending: false,
         },
     );
     assert_ne!(status_text(&state), "no changes");

@@ -237,3 +237,47 @@ fn name_parts_outside_the_plain_alphabet_or_length_become_hex() {
     assert_eq!(name_part(&"a".repeat(65)), format!("{}~", "61".repeat(65)));
     assert_eq!(name_part("../x"), "2e2e2f78~");
 }
+
+/// A custodian that still runs holds its session lock: its drafts are not offered to another
+/// custodian (only counted as in use), and cannot be taken over or discarded; its recovery
+/// files, which it never touches again, are offered as ever. Once the lock goes, they are.
+#[test]
+fn a_draft_of_a_running_session_is_not_offered_taken_over_or_discarded() {
+    let (_dir, drafts) = drafts();
+    let lock = drafts.lock_session().unwrap();
+    let running = draft("u1", &new_session(), 1);
+    let recovery = Draft { kind: DraftKind::Recovery, ..draft("u2", &new_session(), 2) };
+    // A session that took no lock (an older custodian's, or one killed long ago).
+    let ended = draft("u3", "99999999-0000abcd-1", 3);
+    for kept in [&running, &recovery, &ended] {
+        drafts.save(kept).unwrap();
+    }
+    let found = drafts.for_database(DB);
+    assert_eq!(found.in_use, vec![running.clone()]);
+    assert_eq!(found.drafts, vec![recovery.clone(), ended.clone()]);
+    assert!(matches!(drafts.claim(&running, "s9"), Err(DraftError::InUse { .. })));
+    assert!(matches!(drafts.discard_found(&running), Err(DraftError::InUse { .. })));
+    assert!(drafts.dir().join(running.file_name()).exists(), "the running session's draft stays");
+    drop(lock);
+    assert_eq!(drafts.for_database(DB).drafts.len(), 3, "offered once its custodian has ended");
+    drafts.discard_found(&running).unwrap();
+    assert!(!drafts.dir().join(running.file_name()).exists());
+}
+
+/// The kernel lets go of a lock when its process dies, kill -9 included, and the file stays:
+/// a lock file nobody holds is no running session. One of a process that is gone is removed
+/// by the next look; one of a process still running (not yet locked, say) is left alone.
+#[test]
+fn a_lock_file_nobody_holds_is_no_running_session_and_a_dead_ones_is_removed() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let session = new_session();
+    let unheld = drafts.dir().join(format!("{}.lock", process_token()));
+    fs::write(&unheld, "").unwrap();
+    assert!(!drafts.session_is_running(&session));
+    let dead = drafts.dir().join("99999999-0000abcd.lock");
+    fs::write(&dead, "").unwrap();
+    drafts.for_database(DB);
+    assert!(!dead.exists());
+    assert!(unheld.exists(), "a running process's lock file is left alone");
+}

@@ -136,6 +136,10 @@ pub struct State {
     /// Why the editor's draft could not be written, while that is so: shown on the status
     /// line for as long as the edit is unsaved.
     pub draft_failure: Option<String>,
+    /// Lines for stderr once the screen is gone: where an external edit cut short by a
+    /// hang-up or TERM left a file custodian could not take (the status line goes with the
+    /// screen).
+    pub said_at_exit: Vec<String>,
     /// The store lost its connection (why), while that is so: shown on the status line until
     /// a reconnect succeeds.
     pub connection_lost: Option<String>,
@@ -193,6 +197,7 @@ impl State {
             set_aside: None,
             opening_draft: false,
             draft_failure: None,
+            said_at_exit: Vec::new(),
             connection_lost: None,
             unresolved_save: None,
             help: false,
@@ -374,8 +379,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         EditExternally => state.read_current(Purpose::EditExternally),
         Copy => state.read_current(Purpose::Copy),
         CurrentRead { purpose, record, document } => state.current_read(purpose, *record, document),
-        EditedExternally { user_id, user_handle, base, result } => {
-            state.edited_externally(user_id, user_handle, base, result)
+        EditedExternally { user_id, user_handle, base, result, session_ending } => {
+            state.edited_externally(user_id, user_handle, base, result, session_ending)
         }
 
         // The editor (editor.rs, find.rs, save.rs, seal.rs)
@@ -412,7 +417,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         RecoveryFailed { message } => state.recovery_failed(&message),
 
         // Drafts (drafts.rs)
-        DraftsFound { drafts, not_offered } => state.drafts_found(drafts, not_offered),
+        DraftsFound { drafts, not_offered, in_use } => state.drafts_found(drafts, not_offered, in_use),
         OpenDraft => state.open_draft(),
         AskDiscardDraft => state.ask_discard_draft(),
         DiscardDraft => state.discard_draft(),
@@ -422,6 +427,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         DraftReady { record, base, draft, doubt } => state.draft_ready(*record, base, draft, doubt),
         DraftNotOpened { message } => state.draft_not_opened(message),
+        DraftNotDiscarded { message } => state.tell(StatusKind::Error, message),
         Autosaved(result) => state.autosaved(result),
 
         // History (history.rs)

@@ -1,16 +1,18 @@
 //! The runtime: does the work `update` asks for (effects) against the store, the drafts
 //! directory and the terminal, off the UI thread where it can be slow, and feeds the answers
 //! back as actions. One file per concern: the session's start and end, the event loop, the
-//! store's workers, the filter's scanner, and the effects themselves.
+//! store's workers, the filter's scanner, the external editor, and the effects themselves.
 
 mod effects;
 mod event_loop;
+mod external_editor;
 mod scanner;
 mod session;
 mod workers;
 
 pub use effects::*;
 pub use event_loop::*;
+pub use external_editor::*;
 pub use scanner::*;
 pub use session::*;
 pub use workers::*;

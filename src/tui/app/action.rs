@@ -181,11 +181,13 @@ pub enum Action {
         id: String,
         theirs: StoredDocument,
     },
-    /// The drafts and recovery files kept for this database, and the files in the drafts
-    /// directory that are not offered (why, one line each).
+    /// The drafts and recovery files kept for this database, the files in the drafts
+    /// directory that are not offered (why, one line each), and the handles of the users
+    /// whose drafts are being edited in another running custodian (never offered).
     DraftsFound {
         drafts: Vec<Draft>,
         not_offered: Vec<String>,
+        in_use: Vec<String>,
     },
     /// A draft taken over by this session: the user, the document the editor starts from,
     /// and why its base is in doubt (then saving shows the conflict view first).
@@ -196,6 +198,10 @@ pub enum Action {
         doubt: Option<String>,
     },
     /// Opening a draft failed; it stays on disk.
+    /// A found draft was left in place: it is being edited in another running custodian.
+    DraftNotDiscarded {
+        message: String,
+    },
     DraftNotOpened {
         message: String,
     },
@@ -288,11 +294,13 @@ pub enum Action {
         path: String,
         count: u64,
     },
-    /// The external editor was closed: the text it left, or why there is none.
+    /// The external editor was closed: the text it left, or why there is none; and whether
+    /// a hang-up or TERM came meanwhile (the session is ending: nothing is saved unasked).
     EditedExternally {
         user_id: String,
         user_handle: String,
         base: StoredDocument,
         result: Result<ExternalText, String>,
+        session_ending: bool,
     },
 }

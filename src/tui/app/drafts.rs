@@ -38,7 +38,23 @@ impl State {
         Vec::new()
     }
 
-    pub(super) fn drafts_found(&mut self, drafts: Vec<Draft>, not_offered: Vec<String>) -> Vec<Effect> {
+    pub(super) fn drafts_found(
+        &mut self,
+        drafts: Vec<Draft>,
+        not_offered: Vec<String>,
+        in_use: Vec<String>,
+    ) -> Vec<Effect> {
+        // Said for the operator who knows of an edit under way elsewhere; nothing to do here.
+        if let Some(first) = in_use.first() {
+            let whose = match in_use.len() {
+                1 => format!("a draft of {}", inert::line(first)),
+                n => format!("{n} drafts"),
+            };
+            self.say(
+                StatusKind::Info,
+                format!("{whose} is being edited in another running custodian (not offered)"),
+            );
+        }
         if !not_offered.is_empty() {
             let first = not_offered.first().map(String::as_str).unwrap_or_default();
             let more = match not_offered.len() {

@@ -123,17 +123,23 @@ impl State {
 
     /// The external editor was closed: its text goes the way of Ctrl-S — unchanged is "no
     /// changes", invalid opens custodian's editor on it with the error, valid is saved (asking
-    /// first when keys are removed).
+    /// first when keys are removed). When the session is ending (a hang-up or TERM came while
+    /// the editor ran) a changed text is only put in custodian's editor, unsaved, so the way
+    /// out keeps it as a draft; what the screen would have said goes to stderr then.
     pub(super) fn edited_externally(
         &mut self,
         user_id: String,
         user_handle: String,
         base: StoredDocument,
         result: Result<ExternalText, String>,
+        session_ending: bool,
     ) -> Vec<Effect> {
         let (text, damaged) = match result {
             Ok(ExternalText { text, damaged }) => (text, damaged),
             Err(message) => {
+                if session_ending {
+                    self.said_at_exit.push(message.clone());
+                }
                 self.say(StatusKind::Error, message);
                 return Vec::new();
             }
@@ -152,6 +158,17 @@ impl State {
             self.shape.clone(),
             self.editor_area(),
         );
+        if session_ending {
+            // Nobody is left to answer the save's questions: the edit stays unsaved, and the
+            // way out keeps it as a draft, with the revision it started from.
+            self.editor = Some(editor);
+            self.said_at_exit.extend(damaged);
+            self.say(
+                StatusKind::Info,
+                "the session is ending: what the editor wrote is kept as a draft, not saved",
+            );
+            return Vec::new();
+        }
         if let Some(damaged) = damaged {
             // Never saved unseen: what replaced the bytes is the operator's to judge.
             self.editor = Some(editor);

@@ -37,7 +37,11 @@ pub(super) fn event_loop(
         tracing::warn!(file = %ignored.name, why = %ignored.why, "a file in the drafts directory is not offered");
     }
     let not_offered = found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
-    let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered });
+    for draft in &found.in_use {
+        tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
+    }
+    let in_use = found.in_use.iter().map(|d| d.user_handle.clone()).collect();
+    let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered, in_use });
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
     settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
@@ -198,31 +202,58 @@ pub struct LastDraft {
     session: String,
     /// The editor's text generation it wrote (a 1 MiB text is not copied to tell).
     generation: u64,
+    /// The file it wrote, when the write succeeded.
+    path: Option<std::path::PathBuf>,
+    /// When the file was last seen still there.
+    looked_at: Instant,
+}
+
+impl LastDraft {
+    /// Whether the draft written is gone from disk (removed by hand, or by another program):
+    /// looked at once every [`DRAFT_EVERY`] at most.
+    fn file_is_gone(&mut self) -> bool {
+        let Some(path) = &self.path else { return false };
+        if self.looked_at.elapsed() < DRAFT_EVERY {
+            return false;
+        }
+        self.looked_at = Instant::now();
+        matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
 }
 
 /// Writes the editor's text to its session's draft file when it changed and has been unsaved
-/// a while, so that even a SIGKILL or a power cut loses at most a couple of seconds of typing.
-/// Answers with what happened when it tried (a failure goes on the status line at once).
+/// a while, so that even a SIGKILL or a power cut loses at most a couple of seconds of typing;
+/// and again when the file was removed while the text stayed the same, so the edit is on disk
+/// for as long as the session holds it. Answers with what happened when it tried (a failure
+/// goes on the status line at once).
 pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDraft>) -> Option<Action> {
     let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
         *last = None;
         return None;
     };
     // Another editing session (a new editor) writes at once, whatever the last one wrote.
-    if let Some(written) = last.as_ref().filter(|w| w.session == editor.draft_session)
-        && (written.generation == editor.generation || written.at.elapsed() < DRAFT_EVERY)
-    {
-        return None;
+    if let Some(written) = last.as_mut().filter(|w| w.session == editor.draft_session) {
+        if written.at.elapsed() < DRAFT_EVERY {
+            return None;
+        }
+        if written.generation == editor.generation {
+            if !written.file_is_gone() {
+                return None;
+            }
+            tracing::warn!(user = %editor.user_id, "the session's draft was removed while it was being edited: written again");
+        }
+    }
+    let result = keep_unsaved_edit(runtime, editor.snapshot());
+    if let Err(why) = &result {
+        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
     }
     *last = Some(LastDraft {
         at: Instant::now(),
         session: editor.draft_session.clone(),
         generation: editor.generation,
+        path: result.as_ref().ok().cloned(),
+        looked_at: Instant::now(),
     });
-    let result = keep_unsaved_edit(runtime, editor.snapshot());
-    if let Err(why) = &result {
-        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
-    }
     Some(Action::Autosaved(result.map(|p| p.display().to_string())))
 }
 

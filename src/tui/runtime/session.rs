@@ -50,9 +50,12 @@ pub struct Options {
 /// Signals that end the session the way `q` does (the draft kept, the database closed): a
 /// hang-up (the SSH connection dropped, the main way a session ends), TERM, and INT or QUIT
 /// from outside (raw mode turns Ctrl-C into a key). Set by the signal handlers.
-pub(super) struct Ended {
-    hang_up_or_term: Arc<AtomicBool>,
-}
+pub(super) struct Ended;
+
+/// A hang-up or TERM came. Process-wide, so that the external editor's return (`E`) can tell
+/// that the session is ending and keep what the editor wrote instead of saving it.
+pub(super) static HUNG_UP_OR_TERMINATED: std::sync::LazyLock<Arc<AtomicBool>> =
+    std::sync::LazyLock::new(Arc::default);
 
 /// INT and QUIT, kept apart: while `$EDITOR` runs it shares the terminal and its Ctrl-C (vi's
 /// "interrupt") reaches custodian too; that one is forgotten when the editor returns.
@@ -63,20 +66,19 @@ impl Ended {
     /// action would end the process with the file still open, to be repaired by the next one.
     pub(super) fn watch() -> Result<Self> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-        let ended = Self { hang_up_or_term: Arc::default() };
         for (signal, flag) in [
-            (SIGHUP, &ended.hang_up_or_term),
-            (SIGTERM, &ended.hang_up_or_term),
+            (SIGHUP, &*HUNG_UP_OR_TERMINATED),
+            (SIGTERM, &*HUNG_UP_OR_TERMINATED),
             (SIGINT, &*INTERRUPTED),
             (SIGQUIT, &*INTERRUPTED),
         ] {
             signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot watch for hang-ups")?;
         }
-        Ok(ended)
+        Ok(Self)
     }
 
     pub(super) fn now(&self) -> bool {
-        self.hang_up_or_term.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
+        HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
     }
 }
 
@@ -137,6 +139,15 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let drafts = Drafts::in_state_dir();
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
+    // Held until the last draft is written: while it is, no other custodian offers, takes
+    // over or discards this session's drafts. Without it (no state directory can be made)
+    // no draft can be written either, which the autosave says.
+    let session_lock = drafts
+        .lock_session()
+        .inspect_err(
+            |e| tracing::warn!(%e, "no session lock: other custodians may offer this session's drafts"),
+        )
+        .ok();
     // `--schema FILE` is read before the signals are watched: until the screen is up, Ctrl-C
     // ends custodian at once, also when the name is a FIFO nobody writes to.
     let schema_from_file = schema_file.as_deref().map(crate::cli::schema::shape_from_file).transpose()?;
@@ -217,6 +228,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         .filter(|e| e.is_modified())
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
     drop(runtime);
+    drop(session_lock);
     close(store);
     // What the last answers said, where the operator can still read it.
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
@@ -237,6 +249,10 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
         }
         None => {}
+    }
+    for line in &state.said_at_exit {
+        tracing::warn!(%line, "external edit cut short by a hang-up or TERM");
+        say(&format!("custodian: {}", inert::line(line)));
     }
     match (outcome, kept) {
         // The edit is not where custodian keeps drafts: that is the error, whatever else.
