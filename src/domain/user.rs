@@ -403,6 +403,31 @@ mod tests {
     }
 
     #[test]
+    fn an_id_is_one_to_twelve_of_letters_digits_underscore_and_hyphen() {
+        let read = |id: &str| User::from_logto(serde_json::json!({ "id": id }), 7).map(|(user, _)| user.id);
+        assert_eq!(read("a").expect("one character"), "a");
+        assert_eq!(read("Ab_9-xyzWQ12").expect("twelve"), "Ab_9-xyzWQ12");
+        for refused in ["", "Ab_9-xyzWQ123", "a b", "ü", "a.b"] {
+            assert!(matches!(read(refused), Err(UserFieldError::BadId { .. })), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn the_logto_object_has_custom_data_in_its_place_only_when_given() {
+        let (user, _) =
+            User::from_logto(serde_json::json!({ "id": "u1", "username": "a" }), 7).expect("a user");
+        let data: Map<String, Value> = serde_json::from_str(r#"{"k": 1}"#).expect("an object");
+        let with = user.to_logto(Some(&data));
+        assert_eq!(with.get("customData"), Some(&serde_json::json!({ "k": 1 })));
+        let keys: Vec<&str> = with.keys().map(String::as_str).collect();
+        assert_eq!(
+            &keys[..7],
+            ["id", "username", "primaryEmail", "primaryPhone", "name", "avatar", "customData"]
+        );
+        assert!(!user.to_logto(None).contains_key("customData"));
+    }
+
+    #[test]
     fn fields_read_from_the_text_make_the_user_the_parsed_object_makes() {
         let objects = [
             r#"{"id":"u1"}"#,
