@@ -475,11 +475,18 @@ impl Drafts {
     /// Discards a draft or recovery file found at start-up, unless it is a draft of a session
     /// still running in another custodian (then it is left alone).
     pub fn discard_found(&self, draft: &Draft) -> Result<(), DraftError> {
+        let path = self.dir.join(draft.file_name());
         if draft.kind == DraftKind::Draft && self.session_is_running(&draft.session) {
-            return Err(DraftError::InUse { path: self.dir.join(draft.file_name()) });
+            return Err(DraftError::InUse { path });
         }
-        self.remove(draft);
-        Ok(())
+        self.check()?;
+        // Gone already: another custodian took it over (renamed it to its session) or
+        // discarded it since the list was read; nothing was discarded here.
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(DraftError::Gone { path }),
+            Err(e) => Err(io_error(&path)(e)),
+        }
     }
 
     /// Forgets a draft or recovery file (this session's own, after a save or a discard).

@@ -310,6 +310,13 @@ fn read_into_chunks(
 /// followed (even a dangling one is refused).
 fn refuse_existing(path: &Path) -> Result<()> {
     let shown = path.display();
+    // `link/` follows the link (a dangling one reads as nothing there) and `name/` can only
+    // be a directory: neither names a new file.
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        bail!(
+            "cannot create {shown}: a name ending in / is a directory's; export only creates a new file (name one)"
+        )
+    }
     match fs::symlink_metadata(path) {
         Ok(meta) => {
             let what = match database::what_it_is(&meta.file_type()) {

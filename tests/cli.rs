@@ -363,6 +363,16 @@ fn a_reference_with_spaces_around_it_or_only_someones_literal_name_writes_to_nob
     assert_eq!(sandbox.export(&db), before, "nothing written");
     assert_eq!(sandbox.get(&db, "id:Dave "), "{\n  \"mine\": 1\n}\n");
     assert_eq!(sandbox.get(&db, "username:id:zzz"), "{\n  \"m3\": 1\n}\n");
+    // The prefix in another case or width is no explicit form, and not m3's name either:
+    // `Id:zzz` folded to m3's username and wrote there.
+    for reference in ["Id:zzz", "ID:zzz", "\u{ff49}\u{ff44}:zzz"] {
+        let error = sandbox.on_with_stdin(&db, &["set", reference, "-"], b"{\"who\":1}").fails(2);
+        assert!(
+            error.contains("is not the explicit form id:… (its prefix is lower case): say id:zzz for the id"),
+            "{error}"
+        );
+    }
+    assert_eq!(sandbox.export(&db), before, "nothing written");
 }
 
 #[test]
@@ -702,6 +712,18 @@ fn export_out_refuses_every_target_that_exists_and_leaves_it_as_it_was() {
             format!(
                 "custodian: cannot create {}: {what}; export only creates a new file (choose another name)",
                 target.display()
+            )
+        );
+    }
+    // With a slash after it the dangling link was followed and read as nothing there; the
+    // export ran and then said "a file of that name appeared"; a new name with a slash gave
+    // the OS's "No such file or directory".
+    for target in [format!("{}/", dangling.display()), format!("{}/", dir.join("new-name").display())] {
+        let error = sandbox.on(&db, &["export", "--out", &target]).fails(1);
+        assert_eq!(
+            error,
+            format!(
+                "custodian: cannot create {target}: a name ending in / is a directory's; export only creates a new file (name one)"
             )
         );
     }

@@ -80,7 +80,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 | StoreError::BatchNotFound(_)
                 | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
                 // The operator has to say which user they mean: a usage matter.
-                StoreError::Ambiguous { .. } => exit::USAGE,
+                StoreError::Ambiguous { .. } | StoreError::LooksExplicit { .. } => exit::USAGE,
                 StoreError::Invalid(_) | StoreError::InvalidRecord(_) => exit::INVALID,
                 StoreError::NotOnThisBackend(_) => exit::USAGE,
                 StoreError::Interrupted => exit::INTERRUPTED,

@@ -75,6 +75,19 @@ impl UserRef {
             || crate::domain::fold::phone_key(&self.text).is_empty()
     }
 
+    /// The field a bare reference seems to name with a prefix written otherwise than the
+    /// explicit form's (`Id:zzz`, `ＩＤ:zzz`): the prefix folds to one, but is not it. Such a
+    /// reference is refused rather than looked up as a name, since `id:zzz` is what was meant
+    /// more likely than a username that reads `Id:zzz`.
+    pub fn looks_explicit(&self) -> Option<UserField> {
+        if self.field.is_some() {
+            return None;
+        }
+        let (prefix, _) = self.text.split_once(':')?;
+        let folded = crate::domain::fold::name_key(prefix);
+        UserField::ALL.into_iter().find(|field| folded == field.prefix())
+    }
+
     /// The fields this reference is looked up in.
     pub fn fields(&self) -> &'static [UserField] {
         match self.field {
@@ -119,6 +132,20 @@ mod tests {
         assert_eq!(parsed("ID:u1"), ("ID:u1".into(), None), "prefixes are lower case, as documented");
         assert_eq!(parsed(" Dave \t"), ("Dave".into(), None), "copied with the spaces around it");
         assert_eq!(parsed(" id: u1 "), ("u1".into(), Some(UserField::Id)));
+    }
+
+    #[test]
+    fn a_prefix_written_in_another_case_or_width_looks_explicit_and_is_not() {
+        let looks = |s: &str| UserRef::parse(s).looks_explicit();
+        assert_eq!(looks("Id:zzz"), Some(UserField::Id));
+        assert_eq!(looks("ID:u1"), Some(UserField::Id));
+        assert_eq!(looks("\u{ff49}\u{ff44}:zzz"), Some(UserField::Id), "full-width");
+        assert_eq!(looks("EMAIL:a@b.c"), Some(UserField::Email));
+        assert_eq!(looks("Username:x"), Some(UserField::Username));
+        assert_eq!(looks("Phone:+1"), Some(UserField::Phone));
+        for not in ["id:zzz", "zzz", "mailto:a@b.c", "idx:1", "d:1"] {
+            assert_eq!(looks(not), None, "{not:?}");
+        }
     }
 
     #[test]

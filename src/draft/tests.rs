@@ -262,6 +262,8 @@ fn a_draft_of_a_running_session_is_not_offered_taken_over_or_discarded() {
     assert_eq!(drafts.for_database(DB).drafts.len(), 3, "offered once its custodian has ended");
     drafts.discard_found(&running).unwrap();
     assert!(!drafts.dir().join(running.file_name()).exists());
+    // Gone meanwhile (another custodian took it over): nothing discarded, and said so.
+    assert!(matches!(drafts.discard_found(&running), Err(DraftError::Gone { .. })));
 }
 
 /// The kernel lets go of a lock when its process dies, kill -9 included, and the file stays:

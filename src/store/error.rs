@@ -18,6 +18,12 @@ pub enum StoreError {
         "{path} is no longer the file custodian opened (it was replaced or removed meanwhile): nothing was written; start custodian again to work on the file there now"
     )]
     FileReplaced { path: String },
+    /// `Id:zzz`: a bare reference whose prefix folds to an explicit form's but is not it.
+    #[error(
+        "{reference:?} is not the explicit form {}:… (its prefix is lower case): say {}:{} for the {}, or username:{reference} for a name written so",
+        .field.prefix(), .field.prefix(), explicit_text(.reference), .field.describe()
+    )]
+    LooksExplicit { reference: String, field: UserField },
     /// `id:zzz` where no user has the id `zzz`, but someone's username is `id:zzz`.
     #[error(
         "no user {reference:?}: that is the {} of user {} (to name them: {}:{})",
@@ -131,6 +137,11 @@ pub enum StoreError {
 
 /// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
 /// two matched by the same field (users an upgrade found colliding under the fold).
+/// What follows the prefix of a reference that reads like an explicit form.
+fn explicit_text(reference: &str) -> &str {
+    reference.split_once(':').map_or(reference, |(_, text)| text)
+}
+
 fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
     let mut fields: Vec<UserField> = matches.iter().map(|m| m.field).collect();
     fields.sort();

@@ -142,6 +142,9 @@ pub trait UserStore: Send + Sync {
     /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
         let reference = UserRef::parse(user_ref);
+        if let Some(field) = reference.looks_explicit() {
+            return Err(StoreError::LooksExplicit { reference: user_ref.trim().to_owned(), field });
+        }
         // Blank text names no one, whatever a name made of white space folds to.
         let mut matches = if reference.is_blank() { Vec::new() } else { self.lookup(&reference)? };
         // An explicit form names its field and nothing else. When that finds nobody and a
