@@ -886,6 +886,26 @@ fn throwing_away_a_reopened_edit_says_its_file_goes_with_it() {
     assert!(screen.contains("throw away your unsaved changes?") && !screen.contains("reopened"), "{screen}");
 }
 
+#[test]
+fn a_reopened_draft_whose_changes_were_all_undone_leaves_no_draft_behind() {
+    // Reopened, the change deleted again (the text is its base revision's), Esc: it left
+    // without a word and the draft stayed, to be offered again at the next start.
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, &format!("Z{base}"))).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.move_cursor(CursorMove::Top);
+    editor.textarea.move_cursor(CursorMove::Head);
+    editor.textarea.delete_next_char();
+    assert!(!state.editor.as_ref().unwrap().is_modified(), "back to what it started from");
+    act(&store, &mut state, Action::LeaveEditor);
+    assert!(state.editor.is_none() && state.dialog.is_none(), "nothing unsaved to ask about");
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "no draft left to be offered again");
+}
+
 fn whole_screen(state: &custodian::tui::app::State) -> String {
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     let theme = custodian::tui::theme::Theme::colour();

@@ -466,10 +466,15 @@ impl State {
     pub(super) fn leave_editor(&mut self) -> Vec<Effect> {
         match &self.editor {
             Some(editor) if editor.is_modified() => self.dialog = Some(Dialog::ConfirmDiscard),
-            Some(_) => {
+            Some(editor) => {
+                // The text is what it started from: nothing is unsaved. A draft of this edit
+                // (one reopened, or written before the changes were undone) holds nothing
+                // more and goes, or the next start would offer it again.
+                let mut effects = vec![editor.discard_draft()];
                 self.editor = None;
                 self.status = None;
-                return self.refresh();
+                effects.extend(self.refresh());
+                return effects;
             }
             None => {}
         }

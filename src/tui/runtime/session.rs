@@ -221,12 +221,16 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     .unwrap_or(false);
     let restored = terminal::leave().context("cannot restore the terminal");
     terminal::forget(terminal);
-    // Whatever ended the session, an edit that was not saved is kept.
+    // Whatever ended the session, an edit that was not saved is kept; one whose changes were
+    // all undone leaves no draft behind (a reopened one would be offered again).
     let kept = state
         .editor
         .as_ref()
         .filter(|e| e.is_modified())
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
+    if let Some(editor) = state.editor.as_ref().filter(|e| !e.is_modified()) {
+        runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
+    }
     drop(runtime);
     drop(session_lock);
     close(store);
