@@ -412,6 +412,97 @@ mod tests {
         }
     }
 
+    fn user(object: Value) -> Result<User, UserFieldError> {
+        User::from_logto(object, 7).map(|(user, _)| user)
+    }
+
+    #[test]
+    fn names_are_up_to_128_characters_and_a_blank_name_email_or_phone_is_refused() {
+        let name = "ü".repeat(MAX_NAME_CHARS);
+        assert_eq!(
+            user(serde_json::json!({ "id": "u1", "username": name })).expect("128").username,
+            Some(name)
+        );
+        let long = "a".repeat(MAX_NAME_CHARS + 1);
+        for field in ["username", "primaryEmail", "primaryPhone", "name"] {
+            let refused = user(serde_json::json!({ "id": "u1", field: long }));
+            assert!(
+                matches!(refused, Err(UserFieldError::TooLong { chars: 129, limit: 128, .. })),
+                "{field}"
+            );
+        }
+        for (field, blank) in [("username", " \u{3000}"), ("primaryEmail", "\t"), ("primaryPhone", "  ")]
+        {
+            let refused = user(serde_json::json!({ "id": "u1", field: blank }));
+            assert!(
+                matches!(refused, Err(UserFieldError::EmptyString { field: f }) if f == field),
+                "{field}"
+            );
+        }
+        // A blank display name names nobody's lookup key: kept as given.
+        assert_eq!(
+            user(serde_json::json!({ "id": "u1", "name": " " })).expect("kept").name.as_deref(),
+            Some(" ")
+        );
+    }
+
+    #[test]
+    fn the_handle_is_the_username_else_the_email_else_the_phone_else_the_id() {
+        let all = serde_json::json!({ "id": "u1", "username": "n", "primaryEmail": "e@x.io", "primaryPhone": "+1" });
+        assert_eq!(user(all).unwrap().handle(), "n");
+        assert_eq!(
+            user(serde_json::json!({ "id": "u1", "primaryEmail": "e@x.io", "primaryPhone": "+1" }))
+                .unwrap()
+                .handle(),
+            "e@x.io"
+        );
+        assert_eq!(user(serde_json::json!({ "id": "u1", "primaryPhone": "+1" })).unwrap().handle(), "+1");
+        assert_eq!(user(serde_json::json!({ "id": "u1" })).unwrap().handle(), "u1");
+    }
+
+    #[test]
+    fn a_generated_id_is_twelve_of_digits_and_lower_case_letters_and_new_each_time() {
+        let ids: Vec<String> = (0..3).map(|_| generate_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), MAX_ID_CHARS, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()), "{id}");
+        }
+        assert!(ids[0] != ids[1] || ids[1] != ids[2], "{ids:?}");
+        assert_eq!(user(serde_json::json!({ "username": "a" })).unwrap().id.len(), MAX_ID_CHARS);
+    }
+
+    #[test]
+    fn the_sparse_object_drops_known_fields_that_hold_nothing_and_keeps_every_other_field() {
+        let (user, _) = User::from_logto(
+            serde_json::json!({ "id": "u1", "name": null, "isSuspended": false, "profile": {}, "zExtra": null, "zFalse": false }),
+            7,
+        )
+        .expect("a user");
+        let sparse = user.to_logto_sparse();
+        let keys: Vec<&str> = sparse.keys().map(String::as_str).collect();
+        assert!(
+            !keys.contains(&"name") && !keys.contains(&"isSuspended") && !keys.contains(&"profile"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"zExtra") && keys.contains(&"zFalse"),
+            "unknown fields stay as given: {keys:?}"
+        );
+        assert!(keys.contains(&"id") && keys.contains(&"createdAt"), "{keys:?}");
+    }
+
+    #[test]
+    fn fields_read_from_a_parsed_value_are_told_apart_by_name_and_a_non_object_says_what_was_expected() {
+        // Keys as owned strings (serde_json's Value) go through `visit_string`.
+        let fields: LogtoFields =
+            serde_json::from_value(serde_json::json!({ "id": "u1", "zOther": 1 })).expect("fields");
+        assert_eq!(fields.id, Some(Value::from("u1")));
+        assert_eq!(fields.extra.get("zOther"), Some(&Value::from(1)));
+        assert!(!fields.extra.contains_key("id"));
+        let error = serde_json::from_str::<LogtoFields>("[1]").expect_err("not an object").to_string();
+        assert!(error.contains("a user object"), "{error}");
+    }
+
     #[test]
     fn the_logto_object_has_custom_data_in_its_place_only_when_given() {
         let (user, _) =
