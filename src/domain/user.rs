@@ -431,8 +431,7 @@ mod tests {
                 "{field}"
             );
         }
-        for (field, blank) in [("username", " \u{3000}"), ("primaryEmail", "\t"), ("primaryPhone", "  ")]
-        {
+        for (field, blank) in [("username", " \u{3000}"), ("primaryEmail", "\t"), ("primaryPhone", "  ")] {
             let refused = user(serde_json::json!({ "id": "u1", field: blank }));
             assert!(
                 matches!(refused, Err(UserFieldError::EmptyString { field: f }) if f == field),

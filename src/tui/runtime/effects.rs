@@ -227,6 +227,13 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                         return Some(Action::SchemaRead { schema: current, for_save: true });
                     }
                     Ok(_) => {}
+                    // Lost before the save was sent: it did not happen.
+                    Err(e) if e.is_connection_lost() => {
+                        tracing::warn!(error = %e, "connection lost");
+                        return Some(Action::ConnectionLost {
+                            message: "the save did not happen".to_owned(),
+                        });
+                    }
                     Err(e) => return Some(failed(e)),
                 }
             }
