@@ -184,6 +184,30 @@ fn set_with_the_same_values_in_another_key_order_is_no_change() {
 }
 
 #[test]
+fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() {
+    // 152 bytes sent, 1.2 MiB stored: jsonb writes 1e131000 out digit by digit. It was saved,
+    // and then neither `restore` nor an import of the export took it.
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert("default", &LogtoUser::new("u1").custom_data(r#"{"kept":true}"#));
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let keys: Vec<String> = (0..10).map(|n| format!("\"k{n}\": 1e131000")).collect();
+    let document = format!("{{{}}}", keys.join(", "));
+    let error = run(&home, &["--db", &url, "set", "u1", "-"], Some(document.as_bytes())).fails(4);
+    assert!(error.contains("user u1: not saved: PostgreSQL stores this customData as 1.2 MiB"), "{error}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from public.users where id = 'u1'", &[])
+        .expect("the row")
+        .get(0);
+    assert_eq!(stored, r#"{"kept": true}"#, "nothing written");
+    let rows: i64 =
+        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    assert_eq!(rows, 0, "no history row either");
+}
+
+#[test]
 fn info_says_whether_the_user_count_is_estimated() {
     let db = logto();
     let home = PrivateHome::new(&[]);

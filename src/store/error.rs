@@ -18,6 +18,13 @@ pub enum StoreError {
         "{path} is no longer the file custodian opened (it was replaced or removed meanwhile): nothing was written; start custodian again to work on the file there now"
     )]
     FileReplaced { path: String },
+    /// PostgreSQL would store the document larger than the limit (jsonb writes numbers such
+    /// as `1e131000` out in full).
+    #[error(
+        "user {user}: not saved: PostgreSQL stores this customData as {} (jsonb writes a number such as 1e131000 out digit by digit), over the {} limit",
+        crate::domain::custom_data::human_bytes(*size), crate::domain::custom_data::human_bytes(*limit)
+    )]
+    StoredTooLarge { user: String, size: usize, limit: usize },
     /// `Id:zzz`: a bare reference whose prefix folds to an explicit form's but is not it.
     #[error(
         "{reference:?} is not the explicit form {}:… (its prefix is lower case): say {}:{} for the {}, or username:{reference} for a name written so",

@@ -100,6 +100,14 @@ impl PostgresStore {
             .map_err(fail)?
             .ok_or_else(|| StoreError::ChangedOutside { user: id.to_owned() })?;
         let new_micros: i64 = updated.get(0);
+        // What jsonb stores can be far larger than what was sent: it writes a number such as
+        // 1e131000 out digit by digit. Held to the limit as stored, or the revision could not
+        // be restored or imported again; returning drops the transaction: nothing written.
+        let limit = crate::domain::Limits::default().max_bytes;
+        let stored_size = crate::domain::scan::compact_len(updated.get::<_, String>(1).as_bytes());
+        if stored_size > limit {
+            return Err(StoreError::StoredTooLarge { user: id.to_owned(), size: stored_size, limit });
+        }
         let revision = current + 1;
         if self.layout >= POSTGRES_SCHEMA_VERSION {
             // The journal's columns, from what jsonb now holds.

@@ -191,7 +191,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let (scanner, scan_answers) = Scanner::new(scan_store).context("cannot start the scanner")?;
     let workers = StoreWorkers::new(Arc::clone(&store), database.clone())
         .context("cannot start the store's workers")?;
-    let runtime = Runtime {
+    let mut runtime = Runtime {
         store: &*store,
         drafts,
         database,
@@ -230,6 +230,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
     if let Some(editor) = state.editor.as_ref().filter(|e| !e.is_modified()) {
         runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
+    }
+    if !answered {
+        // A worker still inside a store call (a COMMIT the server never answers) would hold
+        // the way out for good: it is not joined, and ends with the process.
+        std::mem::forget(runtime.workers.take());
     }
     drop(runtime);
     drop(session_lock);
