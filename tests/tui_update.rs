@@ -2305,17 +2305,18 @@ fn r_after_a_rename_moved_the_selected_user_keeps_them_selected_and_e_edits_them
     // there", selected the row that took their place, and `e` edited that other user.
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user carol");
-    let carol = state.list.selected_entry().unwrap().user.id.clone();
-    let line = format!(r#"{{"id":"{carol}","username":"zzz-renamed"}}"#);
+    run_command(&store, &mut state, "user admin");
+    let admin = state.list.selected_entry().unwrap().user.id.clone();
+    assert_eq!(admin, store.resolve("admin").unwrap());
+    let line = format!(r#"{{"id":"{admin}","username":"zzz-renamed"}}"#);
     let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
     store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
     act(&store, &mut state, Action::Refresh);
     assert_eq!(status_text(&state), "refreshed · 200 users");
     let selected = state.list.selected_entry().unwrap();
-    assert_eq!((selected.user.id.as_str(), selected.user.handle()), (carol.as_str(), "zzz-renamed"));
+    assert_eq!((selected.user.id.as_str(), selected.user.handle()), (admin.as_str(), "zzz-renamed"));
     act(&store, &mut state, Action::OpenEditor);
-    assert_eq!(state.editor.as_ref().map(|e| e.user_id.as_str()), Some(carol.as_str()));
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.as_str()), Some(admin.as_str()));
 }
 
 #[test]
@@ -2340,26 +2341,41 @@ fn a_save_after_the_database_file_was_replaced_says_so_and_keeps_the_edit() {
 }
 
 #[test]
+fn r_at_the_top_of_the_list_shows_a_user_renamed_to_sort_first() {
+    // Renamed from outside to sort before the top row: `r` read from the old top row on, and
+    // the user sat above the window, out of sight.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let fifth = state.list.visible()[4].user.id.clone();
+    let line = format!(r#"{{"id":"{fifth}","username":"000-first-now"}}"#);
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(state.list.visible()[0].user.handle(), "000-first-now");
+}
+
+#[test]
 fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_place() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user carol");
-    let carol = state.list.selected_entry().unwrap().user.id.clone();
-    let line = format!(r#"{{"id":"{carol}","username":"zzz-renamed"}}"#);
+    run_command(&store, &mut state, "user admin");
+    let admin = state.list.selected_entry().unwrap().user.id.clone();
+    assert_eq!(admin, store.resolve("admin").unwrap());
+    let line = format!(r#"{{"id":"{admin}","username":"zzz-renamed"}}"#);
     let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
     store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
-    // The refresh's rows come back without carol: she is looked for again…
+    // The refresh's rows come back without admin: they are looked for again…
     let effects = update(&mut state, Action::Refresh);
     let load = effects.into_iter().find(|e| matches!(e, Effect::LoadRows(_))).expect("rows read again");
     let Effect::LoadRows(request) = load else { unreachable!() };
     let rows = store.rows(&request.seek, request.limit).unwrap();
     let effects = update(&mut state, Action::RowsLoaded { request, rows, total: None });
-    assert_eq!(effects, [Effect::FollowUser { id: carol.clone() }]);
-    assert!(state.user.is_none(), "no profile shown for the row in her place");
+    assert_eq!(effects, [Effect::FollowUser { id: admin.clone() }]);
+    assert!(state.user.is_none(), "no profile shown for the row in their place");
     // …and meanwhile `e` edits nobody.
     assert!(update(&mut state, Action::OpenEditor).is_empty());
     assert_eq!(status_text(&state), "a moment: the refresh is finding the selected user's row");
-    // Gone after all: the refresh says so and the row in her place is the selection.
+    // Gone after all: the refresh says so and the row in their place is the selection.
     let effects = update(&mut state, Action::UserFollowed { entry: None });
     assert!(status_text(&state).ends_with("the selected user is no longer there"), "{}", status_text(&state));
     assert!(matches!(effects.as_slice(), [Effect::LoadUser { .. }]), "{effects:?}");

@@ -425,7 +425,14 @@ impl State {
             return effects;
         }
         let list = &self.list;
-        let seek = list.rows.get(list.top).map_or(Seek::First, |e| Seek::From(e.key.clone()));
+        // A window that shows the first user reads from the first user again: a user renamed
+        // from outside to sort before the old top row would otherwise sit above the window,
+        // out of sight while everyone fits on the screen.
+        let seek = match list.rows.get(list.top) {
+            Some(_) if list.at_start && list.top == 0 => Seek::First,
+            Some(top) => Seek::From(top.key.clone()),
+            None => Seek::First,
+        };
         let then = Then::Reselect {
             key: list.selected_entry().map(|e| e.key.clone()),
             id: list.selected_entry().map(|e| e.user.id.clone()),
