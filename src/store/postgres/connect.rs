@@ -137,6 +137,15 @@ impl ConnectionSpec {
             .strip_prefix("postgresql://")
             .or_else(|| url.strip_prefix("postgres://"))
             .ok_or_else(|| bad_url("it must start with postgres:// or postgresql://"))?;
+        // An @ after a / or ? means the user name or password holds one of them unescaped:
+        // cut there, a piece of the password would show as the port or a parameter.
+        if let (Some(at), Some(cut)) = (rest.find('@'), rest.find(['/', '?', '#']))
+            && cut < at
+        {
+            return Err(bad_url(
+                "a /, ? or # before the @: in a user name or password write them %2F, %3F, %23 (the URL is not shown: it holds a password)",
+            ));
+        }
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -522,6 +531,23 @@ mod tests {
         assert_eq!(spec.ssl_root_cert, Some(PathBuf::from("/etc/ca.pem")));
         assert_eq!(spec.connect_timeout, Duration::from_secs(9));
         assert_eq!(spec.application_name, "ops");
+    }
+
+    #[test]
+    fn a_password_with_an_unescaped_slash_or_question_mark_is_refused_without_showing_it() {
+        // `port "ab" is not a number` showed the password's first characters.
+        for url in [
+            "postgres://postgres:ab/cdSECRET@host/db",
+            "postgres://u:ab?cdSECRET@host/db",
+            "postgres://u:x#SECRET@h/db",
+        ] {
+            let error = ConnectionSpec::parse(url, &env()).unwrap_err().to_string();
+            assert!(error.contains("a /, ? or # before the @"), "{error}");
+            assert!(!error.contains("XQ") && !error.contains("SECRET"), "{error}");
+        }
+        // An @ only in the query, after a user part without one, is read as before.
+        let spec = ConnectionSpec::parse("postgres://u:p%2Fq@h/db?application_name=a", &env()).unwrap();
+        assert_eq!(spec.password.as_deref(), Some("p/q"));
     }
 
     #[test]
