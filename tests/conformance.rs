@@ -799,6 +799,29 @@ fn an_outside_custom_data_update_between_read_and_save_is_a_conflict_and_writes_
 }
 
 #[test]
+fn an_outside_write_that_leaves_updated_at_alone_is_still_a_conflict() {
+    // Logto's trigger off (a replica, `pg_restore --disable-triggers`): the revision and
+    // updated_at both stayed, and the save replaced the outside document unasked.
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let base = store.custom_data("u1").expect("read");
+    let mut superuser = db.superuser();
+    let mut tx = superuser.transaction().expect("transaction");
+    tx.batch_execute("set local session_replication_role = replica").expect("no triggers");
+    tx.execute(
+        "update users set custom_data = '{\"replicated\":\"second\"}' where tenant_id = 'default' and id = 'u1'",
+        &[],
+    )
+    .expect("outside update");
+    tx.commit().expect("commit");
+    let error = store
+        .replace_custom_data("u1", &data(r#"{"by":"custodian"}"#), Some(base.revision), &author())
+        .unwrap_err();
+    assert!(matches!(error, StoreError::ChangedOutside { .. }), "{error}");
+    assert_eq!(store.custom_data("u1").expect("read").text, data(r#"{"replicated":"second"}"#).canonical());
+}
+
+#[test]
 fn an_outside_write_to_any_column_between_read_and_save_is_a_conflict() {
     let db = logto_with_people();
     let store = connect(&db.tenant_url("default"), "default").expect("connect");

@@ -186,9 +186,28 @@ pub struct PostgresStore {
     keyed: bool,
     /// Per user, the revision and `updated_at` (µs) of the document this process last read
     /// with [`UserStore::custom_data`] or saved: a save over it checks both.
-    seen: Mutex<HashMap<String, (Revision, i64)>>,
+    seen: Mutex<HashMap<String, Seen>>,
     /// The exact path's filter scan in progress (see [`PostgresStore::exact_scan_step`]).
     open_scan: Mutex<Option<OpenScan>>,
+}
+
+/// What this session last read or wrote of a user's customData: its revision, `updated_at`
+/// (microseconds) and a digest of the document as jsonb gives it back. A save checks all
+/// three: a write from outside that leaves `updated_at` alone (Logto's trigger disabled, as
+/// `pg_restore --disable-triggers` or a replica does) still changes the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Seen {
+    pub revision: Revision,
+    pub updated_micros: i64,
+    pub digest: u64,
+}
+
+/// A digest of a document's text as jsonb gives it back (the same text for the same value).
+pub(super) fn text_digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A filter scan on the exact path, between two of its steps: the tenant sorted once into

@@ -66,9 +66,9 @@ impl PostgresStore {
             if expected != current {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current });
             }
-            if let Some((seen_revision, seen_micros)) = seen
-                && seen_revision == expected
-                && seen_micros != updated_micros
+            if let Some(seen) = seen
+                && seen.revision == expected
+                && (seen.updated_micros != updated_micros || seen.digest != text_digest(row.get(2)))
             {
                 return Err(StoreError::ChangedOutside { user: id.to_owned() });
             }
@@ -140,13 +140,13 @@ impl PostgresStore {
             other => other,
         })?;
         drop(client);
-        self.remember(id, revision, new_micros);
+        self.remember(id, revision, new_micros, &updated.get::<_, String>(1));
         Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
     }
 
     pub(super) fn revisions_of(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
         let current = self.one_user(id)?;
-        let (document, _) = self.current_document(id)?;
+        let (document, _, _) = self.current_document(id)?;
         let mut out = Vec::new();
         if self.initialised {
             // The batch column comes with layout 3; before it no revision has one.
@@ -189,7 +189,7 @@ impl PostgresStore {
     }
 
     pub(super) fn text_of_revision(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
-        let (current, _) = self.current_document(id)?;
+        let (current, _, _) = self.current_document(id)?;
         if current.revision == revision {
             return Ok(current.text);
         }

@@ -193,12 +193,12 @@ impl PostgresStore {
         Ok(row.get(0))
     }
 
-    pub(super) fn remember(&self, id: &str, revision: Revision, updated_micros: i64) {
+    pub(super) fn remember(&self, id: &str, revision: Revision, updated_micros: i64, stored_text: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.insert(id.to_owned(), (revision, updated_micros));
+        seen.insert(id.to_owned(), Seen { revision, updated_micros, digest: text_digest(stored_text) });
     }
 
-    pub(super) fn seen(&self, id: &str) -> Option<(Revision, i64)> {
+    pub(super) fn seen(&self, id: &str) -> Option<Seen> {
         self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id).copied()
     }
 }

@@ -285,7 +285,8 @@ impl PostgresStore {
     }
 
     /// The stored document and its revision, without noting that it was read.
-    pub(super) fn current_document(&self, id: &str) -> Result<(StoredDocument, i64), StoreError> {
+    /// The user's customData now, with `updated_at` (microseconds) and jsonb's text of it.
+    pub(super) fn current_document(&self, id: &str) -> Result<(StoredDocument, i64, String), StoreError> {
         let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
         let join = if self.initialised { LATEST_HISTORY } else { "" };
         let sql = format!(
@@ -301,7 +302,7 @@ impl PostgresStore {
         let revision: i64 = row.get(1);
         let document =
             StoredDocument { text: canonical_from_jsonb(id, &text)?, revision: revision.max(1) as Revision };
-        Ok((document, row.get(4)))
+        Ok((document, row.get(4), text))
     }
 }
 

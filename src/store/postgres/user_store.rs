@@ -241,8 +241,8 @@ impl UserStore for PostgresStore {
     }
 
     fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
-        let (document, updated_micros) = self.current_document(id)?;
-        self.remember(id, document.revision, updated_micros);
+        let (document, updated_micros, stored_text) = self.current_document(id)?;
+        self.remember(id, document.revision, updated_micros, &stored_text);
         Ok(document)
     }
 
