@@ -362,6 +362,20 @@ fn undo_on_postgres_leaves_a_user_logto_changed_since_alone_lists_it_and_exits_5
 }
 
 #[test]
+fn undo_on_postgres_of_a_batch_whose_user_was_deleted_says_deleted_not_saved() {
+    // It said "u2 now at revision 0" under "saved again since the batch".
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    db.superuser().execute("delete from users where id = 'u2'", &[]).expect("an outside delete");
+    let undo = run(&home, &["--db", &url, "undo", &batch], None);
+    assert!(undo.stdout.contains("left alone (saved again or deleted since the batch): 1 user"), "{undo:?}");
+    assert!(undo.stdout.contains("  u2 deleted since"), "{undo:?}");
+    assert!(!undo.stdout.contains("revision 0"), "{undo:?}");
+    undo.fails(5);
+}
+
+#[test]
 fn changes_on_postgres_lists_custodians_saves_by_time_user_batch_and_as_json() {
     let home = PrivateHome::new(&[]);
     let (_db, url, patch) = logto_ready_to_patch(&home);

@@ -309,18 +309,21 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     } else {
         // An undo of this batch is such a save too (it may have been undone already).
         out.line(&inert::line(&format!(
-            "nothing restored: every user of batch {undone} was saved again since (an undo of it counts; `custodian changes --user ID` says who saved each)"
+            "nothing restored: every user of batch {undone} was saved again or deleted since (an undo of it counts; `custodian changes --user ID` says who saved each)"
         )))?;
     }
     if summary.changed_since.is_empty() {
         return Ok(());
     }
     out.line(&format!(
-        "left alone (saved again since the batch): {}",
+        "left alone (saved again or deleted since the batch): {}",
         users(summary.changed_since.len() as u64)
     ))?;
     for (id, revision) in &summary.changed_since {
-        out.line(&inert::line(&format!("  {id} now at revision {revision}")))?;
+        // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
+        let now =
+            if *revision == 0 { "deleted since".to_owned() } else { format!("now at revision {revision}") };
+        out.line(&inert::line(&format!("  {id} {now}")))?;
     }
     Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64, restored: summary.undo.saved }
         .into())
