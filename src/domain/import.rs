@@ -279,3 +279,32 @@ impl Iterator for ImportReader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each record of an array read whole is named by its number and the line it starts on,
+    /// counted across the records before it (also when several share a line).
+    #[test]
+    fn records_of_an_array_are_named_by_number_and_the_line_they_start_on() {
+        let text = "[\n  {\"id\": \"a1\"},\n\n  {\"id\": \"a2\"}, {\"id\": \"a3\"},\n  {\"id\": \"a4\",\n   \"x\": 1}, {\"id\": 5}\n]";
+        let reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("readable");
+        let origins: Vec<String> = reader
+            .map(|record| match record {
+                Ok(new) => new.origin,
+                Err(error) => error.origin,
+            })
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                "record 1 (line 2)",
+                "record 2 (line 4)",
+                "record 3 (line 4)",
+                "record 4 (line 5)",
+                "record 5 (line 6)"
+            ]
+        );
+    }
+}
