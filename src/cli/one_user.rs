@@ -96,6 +96,8 @@ pub(super) fn set(
 /// line on stderr says what happened to the connection; the save's own line (or error)
 /// follows.
 fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>) -> Result<SaveOutcome> {
+    // A signal noted before the save stops it here: nothing written (exit 130).
+    crate::interrupt::check()?;
     let revision = match store.replace_custom_data(id, data, expect, &Author::from_environment()) {
         Err(StoreError::SaveOutcomeUnknown { revision, .. }) => revision,
         other => return Ok(other?),
