@@ -282,14 +282,7 @@ impl Drafts {
     pub fn lock_session(&self) -> Result<SessionLock, DraftError> {
         self.ensure_dir()?;
         let path = self.dir.join(lock_file_name(process_token()));
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(io_error(&path))?;
+        let file = location::new_private_file(&path).map_err(io_error(&path))?;
         // Made before it is locked, so a failure removes the file again.
         let lock = SessionLock { path, file };
         lock.file.try_lock().map_err(|e| DraftError::Io { path: lock.path.clone(), source: e.into() })?;
@@ -332,13 +325,7 @@ impl Drafts {
         ));
         let written = (|| {
             // Exclusive and not following links: a name planted here is never written through.
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&temporary)
-                .map_err(io_error(&temporary))?;
+            let mut file = location::new_private_file(&temporary).map_err(io_error(&temporary))?;
             file.write_all(&json).map_err(io_error(&temporary))?;
             file.sync_all().map_err(io_error(&temporary))?;
             match draft.kind {

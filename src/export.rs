@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -201,12 +201,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     temporary_name.push(name);
     temporary_name.push(format!(".custodian-export-{}-{:08x}", std::process::id(), fastrand::u32(..)));
     let temporary = Unpublished { path: dir.join(temporary_name) };
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&temporary.path)
+    let file = crate::location::new_private_file(&temporary.path)
         .with_context(|| format!("cannot create {shown}: no new file can be made in {}", dir.display()))?;
     // The umask may only take bits away; the export is the owner's alone either way.
     file.set_permissions(fs::Permissions::from_mode(0o600))

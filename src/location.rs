@@ -90,6 +90,20 @@ fn private_dir_problem(meta: &fs::Metadata) -> Option<String> {
     }
 }
 
+/// A new file at `path`, private to its owner (0600), open for reading and writing: never an
+/// existing file, never through a symbolic link (`O_NOFOLLOW`), and not inherited by a program
+/// custodian starts (`O_CLOEXEC`). Every file custodian makes for itself is made here.
+pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Checks an existing directory of custodian's own; a missing one is fine (it is made when
 /// needed, by [`ensure_private_dir`]).
 pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {

@@ -85,13 +85,7 @@ impl Spill {
             .or_else(|_| {
                 let path =
                     dir.join(format!(".custodian-spill-{}-{:08x}", std::process::id(), fastrand::u32(..)));
-                let file = fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                    .open(&path)?;
+                let file = crate::location::new_private_file(&path)?;
                 fs::remove_file(&path)?;
                 Ok::<_, io::Error>(file)
             })?;

@@ -28,8 +28,17 @@ const SCHEMA: &str = r#"{
 }"#;
 
 fn editor_on_admin(store: &RedbStore, schema: &str) -> State {
+    editor_on_admin_held_to(store, Some(Arc::new(Shape::compile(schema).expect("a schema"))))
+}
+
+/// The editor on admin with no schema set, as a session started on a store without one.
+fn editor_on_admin_without_a_schema(store: &RedbStore) -> State {
+    editor_on_admin_held_to(store, None)
+}
+
+fn editor_on_admin_held_to(store: &RedbStore, shape: Option<Arc<Shape>>) -> State {
     let mut state = started(store, 120, 40);
-    state.shape = Some(Arc::new(Shape::compile(schema).expect("a schema")));
+    state.shape = shape;
     act(store, &mut state, Action::StartFilter);
     for c in "admin".chars() {
         act(store, &mut state, Action::FilterChar(c));
@@ -129,18 +138,6 @@ fn snapshot_of_the_editor_with_schema_errors() {
     ]}, {
         insta::assert_snapshot!("editor_schema_errors_120x40", screen);
     });
-}
-
-/// The editor on admin with no schema set, as a session started on a store without one.
-fn editor_on_admin_without_a_schema(store: &RedbStore) -> State {
-    let mut state = started(store, 120, 40);
-    act(store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(store, &mut state, Action::FilterChar(c));
-    }
-    act(store, &mut state, Action::FilterAccept);
-    act(store, &mut state, Action::OpenEditor);
-    state
 }
 
 #[test]

@@ -105,18 +105,24 @@ fn editor_with_valid_json() {
     assert_screen!("valid_120x40", screen(&state, 120, 40));
 }
 
+/// The editor on admin with its text replaced by `text`, and Ctrl-S pressed.
+fn admin_saved_as(store: &RedbStore, width: u16, height: u16, text: &str) -> State {
+    let mut state = started(store, width, height);
+    select(store, &mut state, "admin");
+    act(store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(store, &mut state, text);
+    act(store, &mut state, Action::Save);
+    state
+}
+
 #[test]
 fn confirm_drop_dialog() {
     let (_dir, store) = demo_store();
     for (width, height) in [(80, 24), (120, 40)] {
-        let mut state = started(&store, width, height);
-        select(&store, &mut state, "admin");
-        act(&store, &mut state, Action::OpenEditor);
-        let editor = state.editor.as_mut().unwrap();
-        editor.textarea.select_all();
-        editor.textarea.cut();
-        type_text(&store, &mut state, "{\"customDataFoo\": {}}");
-        act(&store, &mut state, Action::Save);
+        let state = admin_saved_as(&store, width, height, "{\"customDataFoo\": {}}");
         assert_screen!(format!("confirm_drop_{width}x{height}"), screen(&state, width, height));
     }
 }
@@ -131,14 +137,7 @@ fn the_remove_keys_question_keeps_its_answers_on_screen_however_long_the_key_nam
     let document = custodian::domain::CustomData::parse(&format!("{{{}}}", keys.join(", "))).unwrap();
     store.replace_custom_data(&id, &document, None, &custodian::store::Author("tester".into())).unwrap();
     for (width, height) in [(80, 24), (120, 40)] {
-        let mut state = started(&store, width, height);
-        select(&store, &mut state, "admin");
-        act(&store, &mut state, Action::OpenEditor);
-        let editor = state.editor.as_mut().unwrap();
-        editor.textarea.select_all();
-        editor.textarea.cut();
-        type_text(&store, &mut state, "{\"kept\": 1}");
-        act(&store, &mut state, Action::Save);
+        let state = admin_saved_as(&store, width, height, "{\"kept\": 1}");
         let screen = screen(&state, width, height);
         assert!(screen.contains("Remove keys?"), "{screen}");
         assert!(screen.contains("Enter/n/Esc"), "the answers are on screen at {width}x{height}:\n{screen}");

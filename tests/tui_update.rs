@@ -2299,18 +2299,29 @@ fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selecte
     assert_eq!(status_text(&state), "refreshed · 201 users (+1) · admin: revision 1 → 2");
 }
 
+/// Another operator's import renames user `id` (their row moves in the list).
+fn rename_outside(store: &RedbStore, id: &str, username: &str) {
+    let line = format!(r#"{{"id":"{id}","username":"{username}"}}"#);
+    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+}
+
+/// Selects admin with `:user` and returns their id.
+fn select_admin(store: &RedbStore, state: &mut custodian::tui::app::State) -> String {
+    run_command(store, state, "user admin");
+    let admin = state.list.selected_entry().unwrap().user.id.clone();
+    assert_eq!(admin, store.resolve("admin").unwrap());
+    admin
+}
+
 #[test]
 fn r_after_a_rename_moved_the_selected_user_keeps_them_selected_and_e_edits_them() {
     // A rename from outside moves the user's row: `r` said "the selected user is no longer
     // there", selected the row that took their place, and `e` edited that other user.
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user admin");
-    let admin = state.list.selected_entry().unwrap().user.id.clone();
-    assert_eq!(admin, store.resolve("admin").unwrap());
-    let line = format!(r#"{{"id":"{admin}","username":"zzz-renamed"}}"#);
-    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
-    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    let admin = select_admin(&store, &mut state);
+    rename_outside(&store, &admin, "zzz-renamed");
     act(&store, &mut state, Action::Refresh);
     assert_eq!(status_text(&state), "refreshed · 200 users");
     let selected = state.list.selected_entry().unwrap();
@@ -2347,9 +2358,7 @@ fn r_at_the_top_of_the_list_shows_a_user_renamed_to_sort_first() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     let fifth = state.list.visible()[4].user.id.clone();
-    let line = format!(r#"{{"id":"{fifth}","username":"000-first-now"}}"#);
-    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
-    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    rename_outside(&store, &fifth, "000-first-now");
     act(&store, &mut state, Action::Refresh);
     assert_eq!(state.list.visible()[0].user.handle(), "000-first-now");
 }
@@ -2358,12 +2367,8 @@ fn r_at_the_top_of_the_list_shows_a_user_renamed_to_sort_first() {
 fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_place() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user admin");
-    let admin = state.list.selected_entry().unwrap().user.id.clone();
-    assert_eq!(admin, store.resolve("admin").unwrap());
-    let line = format!(r#"{{"id":"{admin}","username":"zzz-renamed"}}"#);
-    let mut reader = ImportReader::new(line.as_bytes(), Limits::default(), 0).unwrap();
-    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    let admin = select_admin(&store, &mut state);
+    rename_outside(&store, &admin, "zzz-renamed");
     // The refresh's rows come back without admin: they are looked for again…
     let effects = update(&mut state, Action::Refresh);
     let load = effects.into_iter().find(|e| matches!(e, Effect::LoadRows(_))).expect("rows read again");
