@@ -1029,14 +1029,7 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     };
     set_script("true");
-    let editor = script.to_str().expect("utf-8 path");
-    let tmp_dir = tmp.to_str().expect("utf-8 path");
-    let mut tui =
-        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", editor), ("EDITOR", editor), ("TMPDIR", tmp_dir)]);
-    wait_for_list(&mut tui);
-    tui.send(":user admin");
-    tui.send(ENTER);
-    tui.wait_text("primaryEmail  admin@example.com");
+    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
 
     // Unchanged: nothing is saved.
     tui.send("E");
@@ -1086,6 +1079,20 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
+/// The screen at 120×40 with `script` as `$VISUAL` (and `$EDITOR`) and `tmp` as `$TMPDIR`,
+/// admin selected.
+fn admin_selected_with_editor(fixture: &Fixture, script: &std::path::Path, tmp: &std::path::Path) -> Tui {
+    let editor = script.to_str().expect("utf-8 path");
+    let tmp_dir = tmp.to_str().expect("utf-8 path");
+    let mut tui =
+        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", editor), ("EDITOR", editor), ("TMPDIR", tmp_dir)]);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text("primaryEmail  admin@example.com");
+    tui
+}
+
 /// A hang-up (or TERM) to custodian's whole process group while `E` runs, as an SSH drop
 /// sends it: the editor dies too, after writing. What it wrote ends up in a draft with the
 /// revision it started from (never saved unasked), the temporary file is gone, custodian says
@@ -1103,14 +1110,7 @@ fn a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(signal: libc::c_in
     );
     std::fs::write(&script, body).expect("write the editor script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let editor = script.to_str().expect("utf-8 path");
-    let tmp_dir = tmp.to_str().expect("utf-8 path");
-    let mut tui =
-        fixture.spawn_tui_with(120, 40, &[], &[("VISUAL", editor), ("EDITOR", editor), ("TMPDIR", tmp_dir)]);
-    wait_for_list(&mut tui);
-    tui.send(":user admin");
-    tui.send(ENTER);
-    tui.wait_text("primaryEmail  admin@example.com");
+    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
     tui.send("E");
     let since = Instant::now();
     while !written.exists() {
