@@ -284,6 +284,23 @@ impl Iterator for ImportReader<'_> {
 mod tests {
     use super::*;
 
+    /// A record's customData may be nested as deep as a document may (the user object around
+    /// it is one level more), and no deeper.
+    #[test]
+    fn a_records_custom_data_is_held_to_the_documents_depth_limit_exactly() {
+        let limits = Limits::default();
+        let nested = |depth: usize| "{\"a\":".repeat(depth - 1) + "{}" + &"}".repeat(depth - 1);
+        let deepest = nested(limits.max_depth);
+        let too_deep = nested(limits.max_depth + 1);
+        assert!(CustomData::parse_with(&deepest, &limits).is_ok(), "the document rule's own bound");
+        assert!(CustomData::parse_with(&too_deep, &limits).is_err());
+        let mut rules = RecordRules::new(limits, 0);
+        let record = |data: &str| format!("{{\"id\":\"u1\",\"customData\":{data}}}");
+        assert!(rules.read_record(&record(&deepest), "record 1".into()).expect("read").is_ok());
+        let refused = rules.read_record(&record(&too_deep), "record 2".into()).expect("read").unwrap_err();
+        assert_eq!(refused.reason, format!("nested deeper than {} levels", limits.max_depth));
+    }
+
     /// Each record of an array read whole is named by its number and the line it starts on,
     /// counted across the records before it (also when several share a line).
     #[test]
