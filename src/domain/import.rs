@@ -301,6 +301,18 @@ mod tests {
         assert_eq!(refused.reason, format!("nested deeper than {} levels", limits.max_depth));
     }
 
+    /// What an upsert takes from a record: every field it gives but customData, and a
+    /// timestamp given as null counts as left out (a user always has one).
+    #[test]
+    fn the_fields_an_upsert_takes_are_those_given_but_custom_data_and_null_timestamps() {
+        let mut rules = RecordRules::new(Limits::default(), 0);
+        let raw =
+            r#"{"id":"u1","name":null,"customData":{},"createdAt":null,"updatedAt":5,"lastSignInAt":null}"#;
+        let new = rules.read_record(raw, "record 1".into()).expect("read").expect("a user");
+        let fields: Vec<&str> = new.fields.iter().flatten().map(String::as_str).collect();
+        assert_eq!(fields, ["id", "name", "updatedAt", "lastSignInAt"]);
+    }
+
     /// Each record of an array read whole is named by its number and the line it starts on,
     /// counted across the records before it (also when several share a line).
     #[test]
