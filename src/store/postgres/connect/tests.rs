@@ -1,0 +1,90 @@
+use super::*;
+
+fn env() -> Environment {
+    Environment { os_user: Some("osuser".into()), ..Environment::default() }
+}
+
+#[test]
+fn a_url_is_read_as_libpq_reads_it() {
+    let spec = ConnectionSpec::parse(
+        "postgresql://logto_tenant:s%40cret@db.internal:6543/logto?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=9&application_name=ops",
+        &env(),
+    )
+    .unwrap();
+    assert_eq!(spec.host, Host::Tcp("db.internal".into()));
+    assert_eq!((spec.port, spec.user.as_str(), spec.dbname.as_str()), (6543, "logto_tenant", "logto"));
+    assert_eq!(spec.password.as_deref(), Some("s@cret"));
+    assert_eq!(spec.ssl_mode, SslMode::VerifyFull);
+    assert_eq!(spec.ssl_root_cert, Some(PathBuf::from("/etc/ca.pem")));
+    assert_eq!(spec.connect_timeout, Duration::from_secs(9));
+    assert_eq!(spec.application_name, "ops");
+}
+
+#[test]
+fn a_password_with_an_unescaped_slash_or_question_mark_is_refused_without_showing_it() {
+    // `port "ab" is not a number` showed the password's first characters.
+    for url in [
+        "postgres://postgres:ab/cdSECRET@host/db",
+        "postgres://u:ab?cdSECRET@host/db",
+        "postgres://u:x#SECRET@h/db",
+    ] {
+        let error = ConnectionSpec::parse(url, &env()).unwrap_err().to_string();
+        assert!(error.contains("a /, ? or # before the @"), "{error}");
+        assert!(!error.contains("XQ") && !error.contains("SECRET"), "{error}");
+    }
+    // An @ only in the query, after a user part without one, is read as before.
+    let spec = ConnectionSpec::parse("postgres://u:p%2Fq@h/db?application_name=a", &env()).unwrap();
+    assert_eq!(spec.password.as_deref(), Some("p/q"));
+}
+
+#[test]
+fn the_displayed_url_never_holds_the_password() {
+    let spec = ConnectionSpec::parse("postgres://me:hunter2@h/db", &env()).unwrap();
+    assert_eq!(spec.to_string(), "postgres://me@h:5432/db");
+    assert!(!format!("{spec:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_redacted_url_keeps_everything_but_the_password() {
+    let shown = ConnectionSpec::redacted("postgresql://role:hunter2@db:6000/logto?sslmode=require");
+    assert_eq!(shown, "postgres://role@db:6000/logto");
+    assert!(!ConnectionSpec::redacted("postgres://role:hunter2@db:x/logto").contains("hunter2"));
+}
+
+#[test]
+fn defaults_follow_libpq() {
+    let spec = ConnectionSpec::parse("postgres://127.0.0.1", &env()).unwrap();
+    assert_eq!((spec.user.as_str(), spec.dbname.as_str(), spec.port), ("osuser", "osuser", 5432));
+    assert_eq!(spec.ssl_mode, SslMode::Prefer);
+    assert_eq!(spec.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+    let socket = ConnectionSpec::parse("postgres://u@%2Ftmp%2Fsock/db", &env()).unwrap();
+    assert_eq!(socket.host, Host::Socket("/tmp/sock".into()));
+}
+
+#[test]
+fn an_unknown_parameter_or_sslmode_is_refused_by_name() {
+    let error = ConnectionSpec::parse("postgres://u@h/db?sslmod=require", &env()).unwrap_err();
+    assert!(error.to_string().contains("\"sslmod\""), "{error}");
+    let error = ConnectionSpec::parse("postgres://u@h/db?sslmode=always", &env()).unwrap_err();
+    assert!(error.to_string().contains("sslmode=always"), "{error}");
+}
+
+#[test]
+fn the_password_comes_from_pgpassword_then_pgpass() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(&pgpass, "# comment\nother:5432:*:me:wrong\nh:5432:db:me:pa\\:ss\n").unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut environment = Environment { pgpassfile: Some(pgpass.clone()), ..env() };
+    let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
+    assert_eq!(spec.password.as_deref(), Some("pa:ss"));
+    environment.pgpassword = Some("fromenv".into());
+    let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
+    assert_eq!(spec.password.as_deref(), Some("fromenv"));
+    // A file others can read is ignored, as libpq does.
+    environment.pgpassword = None;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
+    assert_eq!(spec.password, None);
+}
