@@ -21,6 +21,8 @@ fn flag() -> &'static Arc<AtomicBool> {
 /// While alive, the signals are noted instead of ending the process (until a second one).
 pub struct Armed {
     ids: Vec<signal_hook::SigId>,
+    /// Set when the guard goes: a [`Armed::ending_within`] watch stops looking.
+    disarmed: Arc<AtomicBool>,
 }
 
 /// Notes Ctrl-C, SIGTERM and SIGHUP from now until the returned guard is dropped. Where a
@@ -36,11 +38,46 @@ pub fn arm() -> Armed {
             ids.push(id);
         }
     }
-    Armed { ids }
+    Armed { ids, disarmed: Arc::default() }
+}
+
+impl Armed {
+    /// For a store that may never answer (a PostgreSQL server whose answer to a COMMIT or a
+    /// connect is lost on the way): once a signal is noted, the command has `grace` to stop at
+    /// its next look; if it is still inside a store call then, the process ends (exit 130),
+    /// saying that whether its last write was made is not known. A database file is never
+    /// watched so: a long commit there must not be cut short.
+    pub fn ending_within(self, grace: std::time::Duration) -> Self {
+        let disarmed = Arc::clone(&self.disarmed);
+        let _ = std::thread::Builder::new().name("custodian-signal-watch".into()).spawn(move || {
+            let poll = std::time::Duration::from_millis(50);
+            while !requested() {
+                if disarmed.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(poll);
+            }
+            let noted = std::time::Instant::now();
+            while noted.elapsed() < grace {
+                if disarmed.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(poll);
+            }
+            tracing::warn!(seconds = grace.as_secs(), "stopped by a signal while the server did not answer");
+            eprintln!(
+                "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
+                grace.as_secs()
+            );
+            std::process::exit(130);
+        });
+        self
+    }
 }
 
 impl Drop for Armed {
     fn drop(&mut self) {
+        self.disarmed.store(true, Ordering::Relaxed);
         for id in self.ids.drain(..) {
             signal_hook::low_level::unregister(id);
         }

@@ -165,6 +165,37 @@ fn bad_connections_fail_in_one_line_within_connect_timeout() {
 }
 
 #[test]
+fn a_signal_while_the_server_never_answers_ends_the_command_within_seconds_saying_so() {
+    // A server whose answer never comes (here: a connect; in the field, a COMMIT's answer
+    // lost behind a pooler) held `set` past SIGTERM: the first signal was only noted.
+    let home = PrivateHome::new(&[]);
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("postgres://u:secretpw@127.0.0.1:{port}/db?connect_timeout=120");
+    let document = home.path("home").join("doc.json");
+    std::fs::write(&document, r#"{"a":1}"#).expect("document");
+    let mut command = home.custodian();
+    command.args(["--db", &url, "set", "u1", document.to_str().expect("utf-8")]);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(800));
+    let signalled = Instant::now();
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let output = child.wait_with_output().expect("wait");
+    let waited = signalled.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(waited < Duration::from_secs(9), "ended {waited:?} after the signal");
+    assert!(stderr.contains("stopped by a signal: the server did not answer within 5 s"), "{stderr}");
+    assert!(!stderr.contains("secretpw"), "{stderr}");
+    drop(silent);
+}
+
+#[test]
 fn set_with_the_same_values_in_another_key_order_is_no_change() {
     let db = LogtoDb::new();
     db.init_custodian();

@@ -259,12 +259,16 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         other => user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
+    say_if_the_signal_came_too_late(&result);
+    result.map_err(|e| name_the_damaged_file(e, store.path()))
+}
+
+/// A command that succeeded although a signal was noted: the signal came after its last look
+/// (during the commit, or after the document was read), and stopped nothing.
+fn say_if_the_signal_came_too_late(result: &Result<()>) {
     if result.is_ok() && crate::interrupt::requested() {
-        // The signal came after the last user (during the commit) or after the document was
-        // read: it did not stop anything.
         eprintln!("custodian: the signal came too late to stop anything: everything was written");
     }
-    result.map_err(|e| name_the_damaged_file(e, store.path()))
 }
 
 /// Whether Ctrl-C, SIGTERM and SIGHUP only stop the command at its next user

@@ -10,6 +10,9 @@ use crate::store::{CLI_STATEMENT_TIMEOUT, POSTGRES_SCHEMA_VERSION, PostgresStore
 use crate::{database, inert, location};
 
 /// Runs one subcommand against the PostgreSQL database at `url`.
+/// How long a command has, after a noted signal, to stop at its next look.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     match command {
         Command::Init => {
@@ -29,6 +32,11 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         }
         _ => {}
     }
+    // A signal is noted as on a file (the command stops at its next look, exit 130); a server
+    // whose answer never comes (a COMMIT's, lost behind a pooler) would then hold it for good,
+    // so after a grace the process ends, saying what is not known.
+    let _interrupts = super::stops_on_signals(command, cli.read_only)
+        .then(|| crate::interrupt::arm().ending_within(SIGNAL_GRACE));
     // The exact order, never the key table: a script's `list` or `export` must not miss a
     // user Logto created a moment ago.
     let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT, false)?;
@@ -37,7 +45,9 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         Command::Info => info(&store, &mut out),
         other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     };
-    result.and_then(|()| out.flush())
+    let result = result.and_then(|()| out.flush());
+    super::say_if_the_signal_came_too_late(&result);
+    result
 }
 
 /// The tenant's number of users: counted up to 10,000, PostgreSQL's estimate above that
