@@ -350,6 +350,24 @@ fn logto_ready_to_patch(home: &PrivateHome) -> (LogtoDb, String, String) {
 }
 
 #[test]
+fn a_patch_whose_documents_jsonb_would_store_over_the_limit_writes_nothing() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, _) = logto_ready_to_patch(&home);
+    let ops: Vec<String> =
+        (0..10).map(|n| format!(r#"{{"op":"add","path":"/k{n}","value":1e131000}}"#)).collect();
+    let patch = home.path("huge.json");
+    std::fs::write(&patch, format!("[{}]", ops.join(","))).expect("write the patch");
+    let error =
+        run(&home, &["--db", &url, "patch", patch.to_str().expect("utf-8"), "--all", "--yes"], None).fails(4);
+    assert!(error.contains("not saved: PostgreSQL stores this customData as 1.2 MiB"), "{error}");
+    let rows: i64 =
+        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    assert_eq!(rows, 0, "nothing written");
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(!alice.stdout.contains("k0"), "{alice:?}");
+}
+
+#[test]
 fn patch_dry_run_writes_nothing_and_yes_writes_one_batch_that_history_tags_on_postgres() {
     let home = PrivateHome::new(&[]);
     let (_db, url, patch) = logto_ready_to_patch(&home);

@@ -164,10 +164,18 @@ impl PostgresStore {
         let by_id: HashMap<&str, &Pending> = pending.iter().map(|p| (p.id.as_str(), p)).collect();
         let (mut saved_ids, mut saved_revisions, mut sizes, mut keys) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let limit = crate::domain::Limits::default().max_bytes;
         for row in &updated {
             let id: String = row.get(0);
             let Some(save) = by_id.get(id.as_str()) else { continue };
-            let written = Written::between(&id, &save.old, &row.get::<_, String>(1))?;
+            let stored: String = row.get(1);
+            // Held to the limit as jsonb stores it (see `save_document`): the whole batch is
+            // dropped, nothing written.
+            let size = crate::domain::scan::compact_len(stored.as_bytes());
+            if size > limit {
+                return Err(StoreError::StoredTooLarge { user: id, size, limit });
+            }
+            let written = Written::between(&id, &save.old, &stored)?;
             saved_revisions.push((save.current + 1) as i64);
             sizes.push(written.size);
             keys.push(written.keys);
