@@ -79,12 +79,15 @@ pub fn shape_from_file(file: &Path) -> Result<Shape> {
 
 /// The schema stored with the users, if one is set.
 pub fn stored_shape(store: &dyn UserStore) -> Result<Option<Shape>> {
-    let Some(stored) = store.schema()? else { return Ok(None) };
-    let shape = Shape::compile(&stored.text).map_err(|reason| ShapeRefused {
+    Ok(store.schema()?.as_ref().map(shape_of_stored).transpose()?)
+}
+
+/// A stored schema compiled; a failure names its revision.
+pub fn shape_of_stored(stored: &crate::store::StoredSchema) -> Result<Shape, ShapeRefused> {
+    Shape::compile(&stored.text).map_err(|reason| ShapeRefused {
         origin: format!("the stored schema (revision {})", stored.revision),
         reason,
-    })?;
-    Ok(Some(shape))
+    })
 }
 
 /// Refuses `data` (whose text as written is `text`) when it breaks the schema.

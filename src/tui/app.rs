@@ -328,7 +328,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         UserFound { entry } => state.user_found(*entry),
         UserToSelect { entry } => state.user_to_select(*entry),
         UserFollowed { entry } => state.user_followed(entry.map(|entry| *entry)),
-        SchemaRead { schema, for_save } => state.schema_read(schema, for_save),
+        SchemaRead { revision, shape, for_save } => state.schema_read(revision, shape, for_save),
         KeysChanged => state.keys_changed(),
 
         // The filter (filter.rs)

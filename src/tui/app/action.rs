@@ -265,8 +265,10 @@ pub enum Action {
     },
     /// The stored schema, read again by a save (`for_save`: that save was not made, the
     /// schema having changed since the edit was checked) or by `r`.
+    /// The schema is compiled where it was read; `Err` says why it cannot be used.
     SchemaRead {
-        schema: Option<crate::store::StoredSchema>,
+        revision: Option<Revision>,
+        shape: Result<SharedShape, String>,
         for_save: bool,
     },
     /// The user a refresh looked for again ([`Effect::FollowUser`]): `None` when they are gone.

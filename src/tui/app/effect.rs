@@ -28,8 +28,11 @@ pub enum Effect {
         /// newer one ([`Action::SchemaRead`]) stops the save.
         schema: SchemaSource,
     },
-    /// Read the stored schema again (`r`); answered with [`Action::SchemaRead`].
-    ReadSchema,
+    /// Read the stored schema again (`r`); answered with [`Action::SchemaRead`] when it is no
+    /// longer the revision `seen` (`None`: none was set).
+    ReadSchema {
+        seen: Option<Revision>,
+    },
     /// Keep an unsaved edit in a recovery file of its own (autosave never writes it, a save
     /// never removes it); on success the editor's own draft is removed and theirs loaded.
     KeepRecovery {

@@ -140,8 +140,8 @@ impl State {
         // The list as it is now at once, and again if the sync finds writes from outside.
         let mut effects = self.refresh();
         effects.push(Effect::SyncKeys);
-        if matches!(self.schema_source, SchemaSource::Stored(_)) {
-            effects.push(Effect::ReadSchema);
+        if let SchemaSource::Stored(seen) = self.schema_source {
+            effects.push(Effect::ReadSchema { seen });
         }
         effects
     }

@@ -91,8 +91,8 @@ impl State {
                 }
                 // The stored schema may have been changed or cleared since it was read: read
                 // again, the editor is held to the one there now.
-                if matches!(self.schema_source, SchemaSource::Stored(_)) {
-                    return vec![Effect::ReadSchema];
+                if let SchemaSource::Stored(seen) = self.schema_source {
+                    return vec![Effect::ReadSchema { seen }];
                 }
                 return Vec::new();
             }
@@ -145,18 +145,18 @@ impl State {
     /// stopped says so, and the edit stays to be looked at and saved again.
     pub(super) fn schema_read(
         &mut self,
-        schema: Option<crate::store::StoredSchema>,
+        revision: Option<Revision>,
+        shape: Result<SharedShape, String>,
         for_save: bool,
     ) -> Vec<Effect> {
-        let revision = schema.as_ref().map(|s| s.revision);
         if self.schema_source == SchemaSource::Stored(revision) {
             return Vec::new();
         }
-        let shape = match schema.map(|s| Shape::compile(&s.text)).transpose() {
-            Ok(shape) => shape.map(Arc::new),
-            Err(e) => {
+        let shape = match shape {
+            Ok(SharedShape(shape)) => shape,
+            Err(why) => {
                 let what = if for_save { "; nothing was saved" } else { "" };
-                self.say(StatusKind::Error, format!("the stored schema cannot be used: {e}{what}"));
+                self.say(StatusKind::Error, format!("the stored schema cannot be used: {why}{what}"));
                 return Vec::new();
             }
         };

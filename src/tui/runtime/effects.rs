@@ -167,6 +167,26 @@ fn journal_page(
     Ok(rows)
 }
 
+/// The stored schema, compiled here, when it is no longer the revision `seen`.
+fn schema_if_changed(
+    store: &dyn UserStore,
+    seen: Option<crate::store::Revision>,
+    for_save: bool,
+) -> Result<Option<Action>, StoreError> {
+    let current = store.schema()?;
+    let revision = current.as_ref().map(|s| s.revision);
+    if revision == seen {
+        return Ok(None);
+    }
+    let shape = current
+        .as_ref()
+        .map(crate::cli::schema::shape_of_stored)
+        .transpose()
+        .map(|shape| app::SharedShape(shape.map(Arc::new)))
+        .map_err(|refused| refused.to_string());
+    Ok(Some(Action::SchemaRead { revision, shape, for_save }))
+}
+
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
@@ -215,18 +235,18 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             Err(e) => failed(e),
         },
-        Effect::ReadSchema => match store.schema() {
-            Ok(schema) => Action::SchemaRead { schema, for_save: false },
+        Effect::ReadSchema { seen } => match schema_if_changed(store, seen, false) {
+            Ok(read) => return read,
             Err(e) => failed(e),
         },
         Effect::Save { id, data, expected, schema } => {
             if let app::SchemaSource::Stored(seen) = schema {
-                match store.schema() {
-                    Ok(current) if current.as_ref().map(|s| s.revision) != seen => {
+                match schema_if_changed(store, seen, true) {
+                    Ok(Some(changed)) => {
                         tracing::info!(user = %id, "save from the editor stopped: the stored schema changed");
-                        return Some(Action::SchemaRead { schema: current, for_save: true });
+                        return Some(changed);
                     }
-                    Ok(_) => {}
+                    Ok(None) => {}
                     // Lost before the save was sent: it did not happen.
                     Err(e) if e.is_connection_lost() => {
                         tracing::warn!(error = %e, "connection lost");

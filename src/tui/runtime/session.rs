@@ -182,9 +182,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // Compiled once for the session; a schema that does not compile stops here, in one line.
     let (shape, schema_source) = match schema_from_file {
         Some(shape) => (Some(shape), app::SchemaSource::File),
+        // Read once: its revision is what a save checks the stored schema against.
         None => {
-            let revision = store.schema()?.map(|stored| stored.revision);
-            (crate::cli::schema::stored_shape(&*store)?, app::SchemaSource::Stored(revision))
+            let stored = store.schema()?;
+            let shape = stored.as_ref().map(crate::cli::schema::shape_of_stored).transpose()?;
+            (shape, app::SchemaSource::Stored(stored.map(|stored| stored.revision)))
         }
     };
     let shape = shape.map(Arc::new);

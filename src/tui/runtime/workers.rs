@@ -50,7 +50,7 @@ impl Work {
             Effect::ReadCurrent { .. }
             | Effect::SelectUser { .. }
             | Effect::FollowUser { .. }
-            | Effect::ReadSchema
+            | Effect::ReadSchema { .. }
             | Effect::FindUser { .. }
             | Effect::LoadHistory { .. }
             | Effect::LoadChanges { .. }
