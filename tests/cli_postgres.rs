@@ -463,3 +463,53 @@ fn changes_on_postgres_lists_custodians_saves_by_time_user_batch_and_as_json() {
     let table = run(&home, &["--db", &url, "changes", "--limit", "2"], None).ok();
     assert!(table.stdout.contains(&batch) && table.stdout.contains("+flag"), "{table:?}");
 }
+
+#[test]
+fn an_expected_revision_read_after_an_outside_write_is_refused_after_another_one() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "set", "alice"], Some(br#"{"theme":"light"}"#)).ok();
+    let outside = |document: &str| {
+        db.superuser()
+            .execute("update users set custom_data = $1::text::jsonb where id = 'u1'", &[&document])
+            .expect("an outside write");
+    };
+    // Logto writes; a script reads the revision (history) and the document (get) ...
+    outside(r#"{"theme": "logto-1"}"#);
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    let current =
+        history.stdout.lines().find(|l| l.contains("(current)")).expect("a current revision").to_owned();
+    assert!(current.starts_with("3 (current)") && current.contains("outside custodian"), "{history:?}");
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("logto-1"), "{got:?}");
+    // ... Logto writes again before the script's save: that save is refused, not written over it.
+    outside(r#"{"theme": "logto-2"}"#);
+    let stale =
+        run(&home, &["--db", &url, "set", "alice", "--expect-revision", "3"], Some(br#"{"theme":"mine"}"#));
+    let refused = stale.fails(5);
+    assert!(refused.contains("conflict"), "{refused}");
+    let kept = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(kept.stdout.contains("logto-2"), "{kept:?}");
+    // Read again, the revision names Logto's second document, and a save from it lands.
+    let fresh =
+        run(&home, &["--db", &url, "set", "alice", "--expect-revision", "4"], Some(br#"{"theme":"mine"}"#))
+            .ok();
+    assert!(fresh.stdout.contains("revision 5"), "{fresh:?}");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    for (revision, document) in [("3", "logto-1"), ("4", "logto-2")] {
+        let text = run(&home, &["--db", &url, "get", "alice", "--revision", revision], None).ok();
+        assert!(text.stdout.contains(document), "revision {revision} keeps {document}: {text:?} {history:?}");
+    }
+    // Read-only, nothing is kept: the history of a read-only look is what it was.
+    outside(r#"{"theme": "logto-3"}"#);
+    run(&home, &["--db", &url, "--read-only", "history", "alice"], None).ok();
+    run(&home, &["--db", &url, "--read-only", "get", "alice"], None).ok();
+    let rows: i64 = db
+        .superuser()
+        .query_one("select count(*) from custodian.history where user_id = 'u1'", &[])
+        .expect("history rows")
+        .get(0);
+    assert_eq!(rows, 5, "read-only kept nothing");
+}

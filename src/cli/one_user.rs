@@ -36,7 +36,12 @@ pub(super) fn get(
     let id = store.resolve(user)?;
     let text = match revision {
         Some(revision) => store.revision_text(&id, revision)?,
-        None => store.custom_data(&id)?.text,
+        None => {
+            // The document printed is a revision of its own, so `--expect-revision` holds
+            // a save to it (Logto's database: another outside write moves the revision).
+            store.keep_outside_write(&id)?;
+            store.custom_data(&id)?.text
+        }
     };
     let Some(keys) = unseal else { return out.json(&text) };
     let mut object = parse_object(&text).context("the stored customData is not a JSON object")?;
@@ -163,6 +168,7 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
 
 pub(super) fn history(store: &dyn UserStore, user: &str, out: &mut Output) -> Result<()> {
     let id = store.resolve(user)?;
+    store.keep_outside_write(&id)?;
     // Each revision is read and summed up in turn, as the screen's history does.
     let mut reader = HistoryReader::new();
     let mut rows = Vec::new();

@@ -185,6 +185,12 @@ pub trait UserStore: Send + Sync {
     ) -> Result<SaveOutcome, StoreError>;
     /// Every revision of a user's customData, oldest first, the current one last.
     fn history(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError>;
+    /// Where others than custodian write (Logto's database): keeps the user's document, when
+    /// someone changed it since custodian's last revision, as a revision of its own, so a
+    /// revision read after this names that very document. A file has nothing to keep.
+    fn keep_outside_write(&self, _id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The text of one revision.
     fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError>;
     /// Imports users all or nothing: any bad record, and nothing is written.

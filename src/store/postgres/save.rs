@@ -81,13 +81,7 @@ impl PostgresStore {
         }
         if !recorded {
             // The document being replaced was written outside custodian: keep it first.
-            tx.execute(
-                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                 select u.tenant_id, u.id, $3, u.updated_at, $4, u.custom_data, u.updated_at \
-                 from public.users u where u.tenant_id = $1 and u.id = $2",
-                &[&self.tenant, &id, &(current as i64), &OUTSIDE],
-            )
-            .map_err(fail)?;
+            self.keep_as_outside_revision(&mut tx, id, current).map_err(fail)?;
         }
         // Logto's `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
@@ -142,6 +136,64 @@ impl PostgresStore {
         drop(client);
         self.remember(id, revision, new_micros, &updated.get::<_, String>(1));
         Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
+    }
+
+    /// The user's current document as a history row of its own (`outside custodian`, saved
+    /// when Logto's `updated_at` says) at `revision`; the caller holds the row locked.
+    fn keep_as_outside_revision(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        id: &str,
+        revision: Revision,
+    ) -> Result<u64, postgres::Error> {
+        tx.execute(
+            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+             select u.tenant_id, u.id, $3, u.updated_at, $4, u.custom_data, u.updated_at \
+             from public.users u where u.tenant_id = $1 and u.id = $2",
+            &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
+        )
+    }
+
+    /// Keeps a document written outside custodian since its last history row as a revision
+    /// of its own, so the revision a script reads next (`history`, `get`) names that document
+    /// and another outside write moves it on: a `set --expect-revision` made from that
+    /// reading is refused after one. Without it, every outside document since custodian's last
+    /// save is the same "one more" revision. Nothing is kept read-only, before `init`, or for
+    /// a role not allowed to (the reading goes on without it).
+    pub(super) fn keep_outside_document(&self, id: &str) -> Result<(), StoreError> {
+        if self.read_only || !self.initialised {
+            return Ok(());
+        }
+        let mut client = self.lock();
+        let kept = (|| -> Result<(), postgres::Error> {
+            let mut tx = client.transaction()?;
+            // Locked as a save locks it: a save or another reader's keeping waits for this one.
+            let found = tx.query_opt(
+                "select (select h.custom_data = u.custom_data from custodian.history h \
+                 where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
+                 (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
+                 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                &[&self.tenant, &id],
+            )?;
+            let Some(row) = found else { return Ok(()) };
+            let (recorded, latest): (Option<bool>, Option<i64>) = (row.get(0), row.get(1));
+            if recorded == Some(true) {
+                return Ok(());
+            }
+            // No row yet: the document custodian never saved is revision 1, as a save keeps it.
+            let revision = latest.map_or(1, |r| r.max(1) as Revision + 1);
+            self.keep_as_outside_revision(&mut tx, id, revision)?;
+            tx.commit()
+        })();
+        drop(client);
+        match kept {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
+                tracing::info!(user = %id, "not allowed to keep a document written outside custodian: {e}");
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     pub(super) fn revisions_of(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {

@@ -260,6 +260,10 @@ impl UserStore for PostgresStore {
         self.revisions_of(id)
     }
 
+    fn keep_outside_write(&self, id: &str) -> Result<(), StoreError> {
+        self.keep_outside_document(id)
+    }
+
     fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
         self.text_of_revision(id, revision)
     }
