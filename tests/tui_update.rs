@@ -2758,3 +2758,26 @@ fn keys_changed_outside_reload_the_list_but_leave_an_open_editor_alone() {
     assert!(state.editor.is_some());
     assert!(update(&mut state, Action::KeysChanged).is_empty());
 }
+
+#[test]
+fn user_command_to_a_user_near_the_end_fills_the_window_with_the_users_above() {
+    // `:user` read the list from the user on: at the end of the list the window showed them
+    // alone on the first row and empty rows below.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user zsofiakov");
+    let list = &state.list;
+    assert_eq!(selected_handle(&state), "zsofiakov");
+    assert!(
+        list.height > 10 && list.rows.len() >= list.height,
+        "{} rows for {}",
+        list.rows.len(),
+        list.height
+    );
+    assert_eq!(list.top + list.height, list.rows.len(), "no empty row below the last user");
+    assert_eq!(list.selected, list.rows.len() - 1, "the last user stays selected");
+    // The window above is the list in order: the row before is the one `k` reaches.
+    let last_two = store.rows(&Seek::Last, 2).unwrap();
+    act(&store, &mut state, Action::Up);
+    assert_eq!(selected_handle(&state), last_two[0].user.handle());
+}

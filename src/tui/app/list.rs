@@ -356,7 +356,16 @@ impl State {
         if let Some(before) = self.refreshing.take() {
             self.say_what_the_refresh_changed(&before);
         }
-        self.load_selected_user()
+        let mut effects = self.load_selected_user();
+        // Read from a user near the end (`:user`, a refresh after deletions), the window
+        // would show empty rows below them: the users above fill it, the selection stays.
+        let list = &self.list;
+        if matches!(request.seek, Seek::From(_)) && short && !list.at_start && list.rows.len() < list.height {
+            if let Some(first) = list.rows.first() {
+                effects.push(self.load(Seek::Before(first.key.clone()), 0, Then::Move(0)));
+            }
+        }
+        effects
     }
 
     /// "refreshed · 1204 users (+3) · admin: revision 4 → 5": `r` answers with what it found.
