@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, KeyOrder, ListEntry, ListKey, OpenOptions, PostgresOptions, PostgresStore, RedbStore,
-    SaveOutcome, Seek, StoreError, UserCount, UserField, UserMatch, UserRef, UserStore,
+    Author, ImportMode, JournalQuery, KeyOrder, ListEntry, ListKey, OpenOptions, PostgresOptions,
+    PostgresStore, RedbStore, SaveOutcome, Seek, StoreError, UserCount, UserField, UserMatch, UserRef,
+    UserStore,
 };
 use serde_json::Value;
 use support::postgres::{
@@ -433,6 +434,31 @@ fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     assert!(matches!(store.revision_text("u1", 9), Err(StoreError::RevisionNotFound { .. })));
 }
 
+fn history_and_the_journal_give_each_revisions_compact_size(f: &mut Fixture) {
+    // The size the limit counts (compact): PostgreSQL gave the pretty text's, which the same
+    // document on a file does not.
+    let store = f.store();
+    let document = r#"{"theme": "light", "list": [1, 2, {"a": "b c"}]}"#;
+    store.replace_custom_data("u1", &data(document), None, &author()).expect("save");
+    let compact = serde_json::to_string(&serde_json::from_str::<Value>(document).unwrap()).unwrap();
+    let history = store.history("u1").expect("history");
+    let sizes: Vec<usize> = history.iter().map(|r| r.size).collect();
+    let first = serde_json::to_string(
+        &serde_json::from_str::<Value>(&store.revision_text("u1", 1).expect("revision 1")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sizes, vec![first.len(), compact.len()]);
+    let mut journaled = Vec::new();
+    let query = JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() };
+    store
+        .journal(&query, &mut |entry| {
+            journaled.push((entry.revision, entry.size));
+            Ok(true)
+        })
+        .expect("journal");
+    assert_eq!(journaled.first(), Some(&(2, compact.len())), "{journaled:?}");
+}
+
 fn refuses_a_save_on_a_stale_revision_and_writes_nothing(f: &mut Fixture) {
     let store = f.store();
     store.custom_data("u3").expect("read");
@@ -599,6 +625,7 @@ conformance!(
     a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
+    history_and_the_journal_give_each_revisions_compact_size,
     refuses_a_save_on_a_stale_revision_and_writes_nothing,
     an_unchanged_document_is_not_a_new_revision,
     a_read_only_store_reads_and_refuses_every_write,

@@ -8,6 +8,7 @@ use postgres::types::ToSql;
 
 use super::*;
 use crate::domain::diff::{added_keys, changed_keys};
+use crate::domain::scan::compact_len;
 use crate::store::{BatchId, JournalEntry, JournalQuery};
 
 /// Rows read from the journal at a time.
@@ -15,7 +16,7 @@ const JOURNAL_PAGE: i64 = 500;
 
 /// What a save wrote, as its journal columns keep it.
 pub(super) struct Written {
-    /// The canonical text's size in bytes, as the history shows it.
+    /// The compact text's size in bytes, as the history shows it and the limit counts it.
     pub size: i64,
     /// `[[added…],[removed…],[changed…]]`, top-level keys.
     pub keys: String,
@@ -27,7 +28,7 @@ impl Written {
     pub(super) fn between(id: &str, old: &Map<String, Value>, stored: &str) -> Result<Self, StoreError> {
         let new: Map<String, Value> = serde_json::from_str(stored)
             .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
-        Ok(Self { size: canonical_text(&new).len() as i64, keys: key_changes(old, &new) })
+        Ok(Self { size: compact_len(stored.as_bytes()) as i64, keys: key_changes(old, &new) })
     }
 }
 
@@ -58,7 +59,7 @@ fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
     let object = |text: &str| serde_json::from_str::<Map<String, Value>>(text).unwrap_or_default();
     let size = match (size, &document) {
         (Some(size), _) => size.max(0) as usize,
-        (None, Some(text)) => canonical_text(&object(text)).len(),
+        (None, Some(text)) => compact_len(text.as_bytes()),
         (None, None) => 0,
     };
     let keys = match (keys, &document) {

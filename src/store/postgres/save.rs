@@ -220,7 +220,8 @@ impl PostgresStore {
                     revision: revision.max(1) as Revision,
                     saved_at: row.get(1),
                     saved_by: row.get(2),
-                    size: canonical_from_jsonb(id, &text)?.len(),
+                    // Compact, as the limit counts it and a file's history shows it.
+                    size: crate::domain::scan::compact_len(text.as_bytes()),
                     current: false,
                     batch: row.get::<_, Option<String>>(4).map(BatchId),
                 });
@@ -232,7 +233,7 @@ impl PostgresStore {
                 revision: current.record.revision,
                 saved_at: current.record.revised_at,
                 saved_by: current.record.revised_by,
-                size: document.text.len(),
+                size: crate::domain::scan::compact_len(document.text.as_bytes()),
                 current: true,
                 batch: None,
             }),
