@@ -96,6 +96,12 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     assert_eq!(screen.state.mode(), Mode::Conflict);
     assert!(screen.state.editor.is_some(), "the edit is still open");
     assert!(!screen.store.custom_data("u1").expect("read").text.contains("mine"), "nothing written");
+    // Said as what it was: it said "someone saved revision 1 since you opened revision 1".
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "conflict: the user was changed outside custodian since you opened revision 1 (not their customData: a sign-in or a profile edit); nothing was written"
+    );
 }
 
 impl Screen {
@@ -595,4 +601,28 @@ fn a_statement_timeout_is_one_short_line_on_the_status_line_and_the_edit_stays()
     assert!(editor_text(&screen).contains("\"late\": 1"));
     screen.act(Action::Save);
     assert!(screen.state.editor.is_none(), "saved once the row is free: {}", status(&screen));
+}
+
+#[test]
+fn an_outside_custom_data_write_to_a_user_custodian_never_saved_is_said_as_such() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    screen.act(Action::OpenEditor);
+    let id = screen.state.editor.as_ref().expect("editor").user_id.clone();
+    // Custodian has no history row for them: the revision is 1 before and after.
+    db.superuser()
+        .execute("update users set custom_data = '{\"logto\": 1}' where id = $1", &[&id])
+        .expect("outside write");
+    screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"mine\": 1,".chars() {
+        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    screen.act(Action::Save);
+    assert_eq!(screen.state.mode(), Mode::Conflict);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "conflict: customData was changed outside custodian since you opened revision 1; nothing was written"
+    );
+    assert!(screen.store.custom_data(&id).expect("read").text.contains("logto"), "theirs kept");
 }

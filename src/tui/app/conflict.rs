@@ -19,10 +19,24 @@ impl State {
         let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
         let Ok(mine) = editor.validation.clone() else { return Vec::new() };
         let diff = self.diff_against(&theirs.text, &mine);
-        let text = format!(
-            "conflict: someone saved revision {} since you opened revision {}; nothing was written",
-            theirs.revision, editor.base.revision
-        );
+        let opened = editor.base.revision;
+        // On Logto's database any write to the user's row (a sign-in, a profile edit) moves
+        // updated_at, and a save over it is refused too: said as what it is, not as a
+        // revision that is the one opened.
+        let text = if theirs.revision != opened {
+            format!(
+                "conflict: someone saved revision {} since you opened revision {opened}; nothing was written",
+                theirs.revision
+            )
+        } else if theirs.text == editor.base.text {
+            format!(
+                "conflict: the user was changed outside custodian since you opened revision {opened} (not their customData: a sign-in or a profile edit); nothing was written"
+            )
+        } else {
+            format!(
+                "conflict: customData was changed outside custodian since you opened revision {opened}; nothing was written"
+            )
+        };
         self.say(StatusKind::Error, text);
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
         Vec::new()
