@@ -513,3 +513,120 @@ fn an_expected_revision_read_after_an_outside_write_is_refused_after_another_one
         .get(0);
     assert_eq!(rows, 5, "read-only kept nothing");
 }
+
+/// Runs custodian while another transaction holds `update` uncommitted, and commits it once
+/// custodian waits for its row lock: the write lands while custodian's statement waits.
+fn with_an_outside_write_landing_while_it_waits(
+    db: &LogtoDb,
+    update: &str,
+    custodian: impl FnOnce() -> Run + Send,
+) -> Run {
+    with_an_outside_write_landing_while_they_wait(db, update, 1, custodian)
+}
+
+/// The same, committed once `waiters` statements wait for a lock.
+fn with_an_outside_write_landing_while_they_wait<T: Send>(
+    db: &LogtoDb,
+    update: &str,
+    waiters: i64,
+    custodian: impl FnOnce() -> T + Send,
+) -> T {
+    let mut writer = db.superuser();
+    let mut tx = writer.transaction().expect("the outside transaction");
+    tx.execute(update, &[]).expect("the outside write");
+    std::thread::scope(|scope| {
+        let running = scope.spawn(custodian);
+        let mut watcher = db.superuser();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting: i64 = watcher
+                .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock'", &[])
+                .expect("pg_stat_activity")
+                .get(0);
+            if waiting >= waiters {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline && !running.is_finished(),
+                "custodian never waited for the lock"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        tx.commit().expect("the outside commit");
+        running.join().expect("custodian ran")
+    })
+}
+
+#[test]
+fn a_logto_write_landing_while_patch_waits_for_the_lock_is_kept_as_its_own_revision() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    // custodian's history holds bob's document: only a look at it after the lock tells it changed.
+    run(&home, &["--db", &url, "set", "bob"], Some(br#"{"plan":"free"}"#)).ok();
+    let yes = with_an_outside_write_landing_while_it_waits(
+        &db,
+        "update users set custom_data = custom_data || '{\"logto\": 1}' where id = 'u2'",
+        || run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None),
+    )
+    .ok();
+    let batch = batch_of(&yes);
+    let history = run(&home, &["--db", &url, "history", "bob"], None).ok().stdout;
+    // Logto's write is a revision of its own, not folded into the batch's.
+    let logto = history.lines().find(|l| l.contains("outside custodian") && l.contains("+1: logto"));
+    assert!(logto.is_some(), "{history}");
+    let batched =
+        history.lines().find(|l| l.contains(&format!("batch {batch}"))).expect("the batch's revision");
+    assert!(batched.contains("+1: flag") && !batched.contains("logto"), "{history}");
+    // So the undo takes the batch's change back and leaves Logto's.
+    run(&home, &["--db", &url, "undo", &batch], None).ok();
+    let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(bob.stdout.contains("\"logto\": 1") && !bob.stdout.contains("flag"), "{bob:?}");
+}
+
+#[test]
+fn a_logto_write_landing_while_undo_waits_for_the_lock_is_a_change_since_and_left_alone() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let undo = with_an_outside_write_landing_while_it_waits(
+        &db,
+        "update users set custom_data = custom_data || '{\"logto\": 1}' where id = 'u2'",
+        || run(&home, &["--db", &url, "undo", &batch], None),
+    );
+    let line = undo.fails(5);
+    assert!(line.contains("left alone"), "{line}");
+    let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(
+        bob.stdout.contains("\"logto\": 1") && bob.stdout.contains("flag"),
+        "Logto's write kept: {bob:?}"
+    );
+}
+
+#[test]
+fn two_batches_on_the_same_user_at_once_both_land_one_after_the_other() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let other = home.path("other.json");
+    std::fs::write(&other, r#"[{"op":"add","path":"/other","value":1}]"#).expect("write the patch");
+    let other = other.to_str().expect("utf-8").to_owned();
+    // Both batches wait behind an outside lock, then run one after the other.
+    let (first, second) = with_an_outside_write_landing_while_they_wait(
+        &db,
+        "update users set name = 'Bob' where id = 'u2'",
+        2,
+        || {
+            std::thread::scope(|scope| {
+                let first =
+                    scope.spawn(|| run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None));
+                let second =
+                    scope.spawn(|| run(&home, &["--db", &url, "patch", &other, "--all", "--yes"], None));
+                (first.join().expect("the first batch"), second.join().expect("the second batch"))
+            })
+        },
+    );
+    let (first, second) = (first.ok(), second.ok());
+    assert!(first.stdout.contains("saved 2 users of 2"), "{first:?}");
+    assert!(second.stdout.contains("saved 2 users of 2"), "{second:?}");
+    let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(bob.stdout.contains("flag") && bob.stdout.contains("other"), "{bob:?}");
+}

@@ -100,6 +100,24 @@ impl PostgresStore {
         }
     }
 
+    /// Locks the users `ids` names until the transaction ends, in a statement of its own:
+    /// under READ COMMITTED a statement that waited for a row lock sees the row as the other
+    /// writer committed it, but what it joined to the row (the newest history row, whether it
+    /// holds the document) as its snapshot had them, before that write. The statement after
+    /// this one reads everything as of now, with no write left to land in between.
+    pub(super) fn lock_users<T: AsRef<str> + postgres::types::ToSql + Sync>(
+        &self,
+        tx: &mut Transaction<'_>,
+        ids: &[T],
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            "select 1 from public.users u where u.tenant_id = $1 and u.id = any($2) for update of u",
+            &[&self.tenant, &ids],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
     /// The users `ids` names, with their stored document and whether custodian's history
     /// holds it; locked until the transaction ends when `lock` (a batch that writes them).
     fn chunk_users(
@@ -108,10 +126,12 @@ impl PostgresStore {
         ids: &[String],
         lock: bool,
     ) -> Result<HashMap<String, Locked>, StoreError> {
+        if lock {
+            self.lock_users(tx, ids)?;
+        }
         let sql = format!(
             "select {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS}, u.custom_data::text, coalesce(h.same, false) \
-             from public.users u {LATEST_HISTORY} where u.tenant_id = $1 and u.id = any($2){}",
-            if lock { " for update of u" } else { "" }
+             from public.users u {LATEST_HISTORY} where u.tenant_id = $1 and u.id = any($2)"
         );
         let rows = tx.query(&sql, &[&self.tenant, &ids]).map_err(|e| self.fail(e))?;
         let mut found = HashMap::with_capacity(rows.len());
@@ -347,6 +367,7 @@ impl PostgresStore {
     ) -> Result<Vec<Pending>, StoreError> {
         let ids: Vec<&str> = step.iter().map(|(id, _)| id.as_str()).collect();
         let revisions: Vec<i64> = step.iter().map(|(_, revision)| *revision).collect();
+        self.lock_users(tx, &ids)?;
         let rows = tx
             .query(
                 "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text \
@@ -354,8 +375,7 @@ impl PostgresStore {
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
                  left join lateral (select h.revision, h.custom_data = u.custom_data as same from custodian.history h \
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
-                 left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
-                 for update of u",
+                 left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1",
                 &[&self.tenant, &ids, &revisions],
             )
             .map_err(|e| self.fail(e))?;

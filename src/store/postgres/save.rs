@@ -167,12 +167,17 @@ impl PostgresStore {
         let mut client = self.lock();
         let kept = (|| -> Result<(), postgres::Error> {
             let mut tx = client.transaction()?;
-            // Locked as a save locks it: a save or another reader's keeping waits for this one.
+            // Locked as a save locks it (a save or another reader's keeping waits for this
+            // one), then read in a statement of its own: see `lock_users`.
+            tx.execute(
+                "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                &[&self.tenant, &id],
+            )?;
             let found = tx.query_opt(
                 "select (select h.custom_data = u.custom_data from custodian.history h \
                  where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
                  (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
-                 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
                 &[&self.tenant, &id],
             )?;
             let Some(row) = found else { return Ok(()) };
