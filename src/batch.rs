@@ -20,15 +20,20 @@ pub struct PatchRun<'a> {
 
 /// Goes over the selected users, counting each outcome into `report`: reading only (the dry
 /// run) without `batch`, else writing the changes as `batch` in one transaction (`Some`
-/// summary). `seen` hears how many users were gone over, every few thousand.
+/// summary). `seen` hears how many users were gone over, every few thousand; once `stop`
+/// says so the walk ends with [`StoreError::Interrupted`] (a batch then writes nothing).
 pub fn walk(
     store: &dyn UserStore,
     run: &PatchRun,
     report: &mut PatchReport,
     batch: Option<&BatchId>,
     seen: &mut dyn FnMut(u64),
+    stop: &dyn Fn() -> bool,
 ) -> Result<Option<BatchSummary>, StoreError> {
     let mut edit = |record: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
+        if stop() {
+            return Err(StoreError::Interrupted);
+        }
         let outcome = run.patch.apply(text, &run.rules);
         report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
         if report.matched.is_multiple_of(4096) {
@@ -56,7 +61,8 @@ pub fn walk(
 
 /// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
 /// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
-/// its dry run read, never the file read again (it may have changed since).
+/// its dry run read, never the file read again (it may have changed since). The dry run
+/// ends early once `stop` says so: the operator closed its overlay, or left.
 pub fn run_for_screen(
     store: &dyn UserStore,
     operations: &JsonPatch,
@@ -64,10 +70,11 @@ pub fn run_for_screen(
     shape: Option<&crate::domain::shape::Shape>,
     samples: usize,
     batch: Option<&BatchId>,
+    stop: &dyn Fn() -> bool,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
     let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
     let run = PatchRun { patch: operations, selection, rules, strict: false };
     let mut report = PatchReport::new(samples);
-    let summary = walk(store, &run, &mut report, batch, &mut |_| {})?;
+    let summary = walk(store, &run, &mut report, batch, &mut |_| {}, stop)?;
     Ok((report, summary))
 }

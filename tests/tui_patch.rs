@@ -6,7 +6,7 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::store::{RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Mode, State};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, State, update};
 use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -172,4 +172,27 @@ fn enter_applies_the_patch_the_dry_run_showed_even_if_the_file_changed_since() {
     assert!(status.contains("saved 31 users"), "{status}");
     let everyone = store.page_after(None, 1000).expect("users");
     assert!(everyone.iter().all(|e| !store.custom_data(&e.user.id).expect("doc").text.contains("\"other\"")));
+}
+
+#[test]
+fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to_stop() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    update(&mut state, Action::StartCommand);
+    for c in format!("patch {file}").chars() {
+        update(&mut state, Action::CommandChar(c));
+    }
+    let effects = update(&mut state, Action::RunCommand);
+    let Some(Effect::PatchDryRun { stop, .. }) = effects.first() else { panic!("a dry run: {effects:?}") };
+    assert!(!stop.stopped());
+    // The dry run has not answered: Esc stops that very run (the effect carries its flag).
+    let esc = key(&state, KeyCode::Esc);
+    let closing = update(&mut state, esc.clone());
+    assert_eq!(closing, vec![Effect::StopDryRun(stop.clone())]);
+    assert!(state.patch.is_none());
+    // Once it has answered, closing the overlay stops nothing.
+    command(&store, &mut state, &format!("patch {file}"));
+    assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()));
+    assert_eq!(update(&mut state, esc), vec![]);
 }

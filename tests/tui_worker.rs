@@ -94,6 +94,8 @@ struct SlowStore {
     panic_on_user: std::sync::atomic::AtomicBool,
     /// Saves are refused as busy (another writer kept the lock past the limit).
     saves_busy: std::sync::atomic::AtomicBool,
+    /// A walk over every user takes 20 ms a user (a million users' dry run, in small).
+    slow_walk: std::sync::atomic::AtomicBool,
 }
 
 impl UserStore for SlowStore {
@@ -168,7 +170,12 @@ impl UserStore for SlowStore {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.inner.for_each_user(visit)
+        self.inner.for_each_user(&mut |record, text| {
+            if self.slow_walk.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            visit(record, text)
+        })
     }
     fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
         self.inner.schema()
@@ -203,6 +210,7 @@ impl Session {
             users_read: Mutex::default(),
             panic_on_user: std::sync::atomic::AtomicBool::new(false),
             saves_busy: std::sync::atomic::AtomicBool::new(false),
+            slow_walk: std::sync::atomic::AtomicBool::new(false),
         });
         let database = store.inner.path().display().to_string();
         let workers = StoreWorkers::new(Arc::clone(&store) as Arc<dyn UserStore>, database.clone()).unwrap();
@@ -453,4 +461,33 @@ fn a_read_that_panics_on_a_worker_is_an_error_and_the_worker_answers_the_next() 
     session.settle();
     let selected = session.state.list.selected_entry().map(|e| e.user.id.clone());
     assert_eq!(session.state.user.as_ref().map(|r| r.user.id.clone()), selected);
+}
+
+#[test]
+fn closing_a_dry_run_under_way_stops_it_and_the_reads_it_held_come_at_once() {
+    // A `:patch` dry run over a million users kept the read thread for minutes after Esc:
+    // the profile said "loading…", and the way out gave up after 30 s, the file left unclosed.
+    let mut session = Session::new();
+    session.store.slow_walk.store(true, std::sync::atomic::Ordering::SeqCst);
+    let file = session._dir.path().join("patch.json");
+    std::fs::write(&file, r#"[{"op":"add","path":"/flag","value":true}]"#).unwrap();
+    session.key(Action::StartCommand);
+    for c in format!("patch {}", file.display()).chars() {
+        session.key(Action::CommandChar(c));
+    }
+    session.key(Action::RunCommand);
+    assert!(session.state.patch.as_ref().is_some_and(|v| v.report.is_none()), "the dry run is under way");
+    // 200 users at 20 ms: four seconds to go when the overlay closes.
+    std::thread::sleep(Duration::from_millis(100));
+    session.key(Action::ClosePatch);
+    assert!(session.state.patch.is_none());
+    let started = Instant::now();
+    session.key(Action::Down);
+    let runtime = session.runtime.take().unwrap();
+    let answered = wait_for_answers(&runtime, &mut session.state, Duration::from_secs(2));
+    session.runtime = Some(runtime);
+    assert!(answered, "the dry run stopped: every answer came within 2 s, not the 4 s it had left");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(session.state.patch.is_none(), "its late answer opened nothing");
+    assert!(session.store.inner.history(&session.selected_id()).unwrap().len() == 1, "nothing written");
 }

@@ -157,7 +157,14 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict };
     let patch_name = patch.display().to_string();
     let batch = apply.then(BatchId::new);
-    let walked = walk(store, &run, &mut report, batch.as_ref(), &mut |seen| bar.set_position(seen));
+    let walked = walk(
+        store,
+        &run,
+        &mut report,
+        batch.as_ref(),
+        &mut |seen| bar.set_position(seen),
+        &crate::interrupt::requested,
+    );
     bar.finish_and_clear();
     let Some(summary) = walked? else {
         return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);

@@ -37,7 +37,7 @@ pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
-pub use patch::{PATCH_SAMPLES, PatchView, SharedShape};
+pub use patch::{PATCH_SAMPLES, PatchView, SharedShape, StopFlag};
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
 
@@ -367,10 +367,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.patch_ask();
             Vec::new()
         }
-        ClosePatch => {
-            state.close_patch();
-            Vec::new()
-        }
+        ClosePatch => state.close_patch(),
         CancelCommand => state.cancel_command(),
         Exported { path, count } => state.exported(&path, count),
 

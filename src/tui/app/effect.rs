@@ -125,7 +125,11 @@ pub enum Effect {
         file: std::path::PathBuf,
         selection: crate::store::Selection,
         shape: SharedShape,
+        /// Set when the dry run is no longer wanted: it ends at the next user.
+        stop: StopFlag,
     },
+    /// The dry run's overlay closed while it ran: it stops, so the store's reads go on.
+    StopDryRun(StopFlag),
     /// The patch the dry run read, written as one batch; answered with [`Action::PatchApplied`].
     ApplyPatch {
         patch: crate::domain::patch::JsonPatch,

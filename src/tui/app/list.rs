@@ -360,10 +360,13 @@ impl State {
         // Read from a user near the end (`:user`, a refresh after deletions), the window
         // would show empty rows below them: the users above fill it, the selection stays.
         let list = &self.list;
-        if matches!(request.seek, Seek::From(_)) && short && !list.at_start && list.rows.len() < list.height {
-            if let Some(first) = list.rows.first() {
-                effects.push(self.load(Seek::Before(first.key.clone()), 0, Then::Move(0)));
-            }
+        if matches!(request.seek, Seek::From(_))
+            && short
+            && !list.at_start
+            && list.rows.len() < list.height
+            && let Some(first) = list.rows.first()
+        {
+            effects.push(self.load(Seek::Before(first.key.clone()), 0, Then::Move(0)));
         }
         effects
     }

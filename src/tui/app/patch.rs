@@ -3,6 +3,7 @@
 //! count. The work is the CLI's (`custodian patch`), done on the store's threads.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Dialog, Effect, State, StatusKind};
 use crate::domain::diff::{DiffLine, line_diff};
@@ -30,6 +31,27 @@ impl PartialEq for SharedShape {
     }
 }
 
+/// Set once the work it was handed with is no longer wanted (the dry run's overlay closed,
+/// the screen left): shared with the store's thread that does that work.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// The overlay of one patch file's dry run.
 #[derive(Debug, Clone)]
 pub struct PatchView {
@@ -48,6 +70,8 @@ pub struct PatchView {
     pub scroll: u16,
     /// The apply is under way: the overlay stays until its answer.
     pub applying: bool,
+    /// Stops the dry run while it runs.
+    pub stop: StopFlag,
 }
 
 impl PatchView {
@@ -92,8 +116,15 @@ impl State {
             selected: 0,
             scroll: 0,
             applying: false,
+            stop: StopFlag::default(),
         });
-        vec![Effect::PatchDryRun { file: file.into(), selection, shape: SharedShape(self.shape.clone()) }]
+        let stop = self.patch.as_ref().map(|v| v.stop.clone()).unwrap_or_default();
+        vec![Effect::PatchDryRun {
+            file: file.into(),
+            selection,
+            shape: SharedShape(self.shape.clone()),
+            stop,
+        }]
     }
 
     /// The dry run's answer: the report in the overlay, or why there is none.
@@ -201,12 +232,16 @@ impl State {
         }
     }
 
-    /// `Esc`/`q`: close the overlay (not while the apply is under way).
-    pub(super) fn close_patch(&mut self) {
+    /// `Esc`/`q`: close the overlay (not while the apply is under way); a dry run still
+    /// under way stops, or it would hold the store's reads (the profile, `e`) until its end.
+    pub(super) fn close_patch(&mut self) -> Vec<Effect> {
         if self.patch.as_ref().is_some_and(|v| v.applying) {
             self.say(StatusKind::Info, "applying the patch… wait for the answer");
-            return;
+            return Vec::new();
         }
-        self.patch = None;
+        match self.patch.take() {
+            Some(view) if view.report.is_none() => vec![Effect::StopDryRun(view.stop)],
+            _ => Vec::new(),
+        }
     }
 }

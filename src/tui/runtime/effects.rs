@@ -369,6 +369,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         // The terminal's work, without a terminal (in tests): nothing to do.
         Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => return None,
+        Effect::StopDryRun(stop) => {
+            stop.stop();
+            return None;
+        }
         Effect::StopScan => {
             if let Some(scanner) = &runtime.scanner {
                 scanner.stop();
@@ -431,11 +435,19 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             before,
             rows: journal_page(store, before, limit).map_err(|e| e.to_string()),
         },
-        Effect::PatchDryRun { file, selection, shape } => {
+        Effect::PatchDryRun { file, selection, shape, stop } => {
             let result = crate::cli::patch::read_patch_file(&file).and_then(|patch| {
                 let shape = shape.0.as_deref();
-                let (report, _) =
-                    crate::batch::run_for_screen(store, &patch, &selection, shape, app::PATCH_SAMPLES, None)?;
+                let stopped = || stop.stopped();
+                let (report, _) = crate::batch::run_for_screen(
+                    store,
+                    &patch,
+                    &selection,
+                    shape,
+                    app::PATCH_SAMPLES,
+                    None,
+                    &stopped,
+                )?;
                 Ok((Box::new(report), patch))
             });
             let result = result.map_err(|e| format!("{e:#}"));
@@ -443,8 +455,15 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         }
         Effect::ApplyPatch { patch, selection, shape } => {
             let batch = crate::store::BatchId::new();
-            let result =
-                crate::batch::run_for_screen(store, &patch, &selection, shape.0.as_deref(), 0, Some(&batch));
+            let result = crate::batch::run_for_screen(
+                store,
+                &patch,
+                &selection,
+                shape.0.as_deref(),
+                0,
+                Some(&batch),
+                &|| false,
+            );
             // The screen's batches are logged as the command line's are.
             let result = match result {
                 Ok((report, Some(summary))) => {
