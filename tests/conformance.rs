@@ -1434,3 +1434,45 @@ fn a_read_only_session_reads_the_exact_order_and_never_syncs() {
     assert_eq!(custodian_schema_fingerprint(&mut client), syncs);
     assert_eq!(synced_at(&mut client), times);
 }
+
+#[test]
+fn rows_sql_wrote_with_values_logto_never_writes_do_not_hide_the_tenant_and_can_be_mended() {
+    // An infinite timestamp stopped every list of the tenant ("cannot convert infinity to
+    // bigint"), a `null` profile too; a customData that is not an object broke `set`, the
+    // one command that mends it.
+    let db = logto_with_people();
+    db.superuser()
+        .batch_execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at, last_sign_in_at, profile, identities, custom_data) values \
+             ('default', 'inf1', 'zz-infinite', '-infinity', 'infinity', 'infinity', 'null', '[1]', '{}'), \
+             ('default', 'arr1', 'zz-array', now(), now(), null, '{}', '{}', '[1, 2]'), \
+             ('default', 'nul1', 'zz-null', now(), now(), null, '{}', '{}', 'null')",
+        )
+        .expect("the odd rows");
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let listed = ids(&store.page_after(None, 100).expect("the list"));
+    for id in ["inf1", "arr1", "nul1", "u1"] {
+        assert!(listed.contains(&id.to_owned()), "{id} listed: {listed:?}");
+    }
+    let infinite = store.user("inf1").expect("read").user;
+    assert_eq!(infinite.last_sign_in_at, Some(253_402_300_799_999), "9999-12-31 23:59:59.999");
+    assert_eq!(infinite.created_at, -62_135_596_800_000, "0001-01-01");
+    assert!(infinite.profile.is_empty() && infinite.identities.is_empty());
+    // The filter goes past them.
+    let step = store.scan_matches("zz-", None, 100, 100).expect("a filter step");
+    assert_eq!(step.hits.len(), 3);
+    // Reading the odd document says what it is and what mends it; `set` mends it.
+    let error = store.custom_data("nul1").unwrap_err().to_string();
+    assert!(error.contains("customData in the database is null, not a JSON object"), "{error}");
+    assert!(error.contains("`custodian set id:nul1` replaces it"), "{error}");
+    for id in ["nul1", "arr1", "inf1"] {
+        store.custom_data("u1").expect("another user reads");
+        let saved =
+            store.replace_custom_data(id, &data(r#"{"mended":true}"#), None, &author()).expect("mended");
+        assert!(matches!(saved, SaveOutcome::Saved { .. }), "{id}: {saved:?}");
+        assert_eq!(store.custom_data(id).expect("read").text, data(r#"{"mended":true}"#).canonical());
+    }
+    // What SQL wrote is kept as a revision of its own, as it was.
+    assert_eq!(store.revision_text("nul1", 1).expect("the outside revision"), "null");
+    assert_eq!(store.history("arr1").expect("history").len(), 2);
+}

@@ -172,7 +172,7 @@ impl PostgresStore {
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
                      where u.custom_data is distinct from n.doc::jsonb), \
                  outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                     select $1, old.id, old.rev, old.updated_at, $6, old.custom_data, old.updated_at from old where not old.recorded) \
+                     select $1, old.id, old.rev, case when isfinite(old.updated_at) then old.updated_at else now() end, $6, old.custom_data, old.updated_at from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \
                  where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
                 &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
@@ -407,7 +407,7 @@ impl PostgresStore {
                 id: id.clone(),
                 current: *revision as Revision,
                 recorded: true,
-                old: parse_object(id, "customData", Some(stored))?,
+                old: object_or_empty(id, "customData", Some(stored)),
                 new_text: compact_from_jsonb(id, &before)?,
             });
         }
@@ -440,7 +440,7 @@ fn edit_chunk(
                 id: id.clone(),
                 current: user.row.record.revision,
                 recorded: user.recorded,
-                old: parse_object(id, "customData", Some(user.stored))?,
+                old: object_or_empty(id, "customData", Some(user.stored)),
                 new_text: data.compact(),
             });
         }

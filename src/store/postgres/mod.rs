@@ -95,15 +95,46 @@ pub const CLI_STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);
 const OUTSIDE: &str = "outside custodian";
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
 const LOCK_TIMEOUT: &str = "3s";
+/// A timestamptz column in epoch milliseconds. SQL allows `infinity` (Logto never writes
+/// it), which no bigint holds: read as 9999-12-31 23:59:59.999 UTC (`-infinity` as
+/// 0001-01-01), so one such row does not stop the list with "cannot convert infinity".
+macro_rules! epoch_ms {
+    ($column:literal) => {
+        concat!(
+            "case when isfinite(",
+            $column,
+            ") then floor(extract(epoch from ",
+            $column,
+            ") * 1000)::int8 \
+             when ",
+            $column,
+            " > 'epoch' then 253402300799999 else -62135596800000 end"
+        )
+    };
+}
+
+/// A history row's time (an outside document's is Logto's `updated_at`).
+const SAVED_AT_MS: &str = epoch_ms!("h.saved_at");
+
+/// `updated_at` in microseconds, as the conflict check compares it (the same expression in
+/// the read and in the `UPDATE`'s `WHERE`); an infinite one as the ends of bigint.
+const UPDATED_MICROS: &str = "case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
+    when u.updated_at > 'epoch' then 9223372036854775807 else -9223372036854775808 end";
+
 /// The columns of a user that custodian reads: the Management API's, nothing more. The
 /// last is the `updated_at` in microseconds (the conflict check); the lower-cased handle
 /// (the list order) follows them, from [`EXACT_HANDLE`] or the key table.
-const USER_COLUMNS: &str = "u.id, u.username, u.primary_email, u.primary_phone, u.name, u.avatar, \
-    u.profile::text, u.identities::text, u.application_id, u.is_suspended, \
-    floor(extract(epoch from u.last_sign_in_at) * 1000)::int8, \
-    floor(extract(epoch from u.created_at) * 1000)::int8, \
-    floor(extract(epoch from u.updated_at) * 1000)::int8, \
-    (extract(epoch from u.updated_at) * 1000000)::int8";
+const USER_COLUMNS: &str = concat!(
+    "u.id, u.username, u.primary_email, u.primary_phone, u.name, u.avatar, \
+    u.profile::text, u.identities::text, u.application_id, u.is_suspended, ",
+    epoch_ms!("u.last_sign_in_at"),
+    ", ",
+    epoch_ms!("u.created_at"),
+    ", ",
+    epoch_ms!("u.updated_at"),
+    ", case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
+    when u.updated_at > 'epoch' then 9223372036854775807 else -9223372036854775808 end"
+);
 /// The lower-cased handle: the list order's first part, the column after [`USER_COLUMNS`].
 const EXACT_HANDLE: &str = "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
 const COLUMN_COUNT: usize = 15;
@@ -116,11 +147,13 @@ const ORDER_KEY: &str =
 const LATEST_HISTORY: &str = "left join lateral (select h.revision, h.custom_data = u.custom_data as same, \
     h.saved_at, h.saved_by from custodian.history h \
     where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
-const REVISION_COLUMNS: &str = "case when h.revision is null then 1 when h.same then h.revision else h.revision + 1 end, \
-    floor(extract(epoch from case when h.same then h.saved_at else u.updated_at end) * 1000)::int8, \
-    case when h.same then h.saved_by else 'outside custodian' end";
+const REVISION_COLUMNS: &str = concat!(
+    "case when h.revision is null then 1 when h.same then h.revision else h.revision + 1 end, ",
+    epoch_ms!("(case when h.same then h.saved_at else u.updated_at end)"),
+    ", case when h.same then h.saved_by else 'outside custodian' end"
+);
 const NO_HISTORY_COLUMNS: &str =
-    "1::int8, floor(extract(epoch from u.updated_at) * 1000)::int8, 'outside custodian'::text";
+    concat!("1::int8, ", epoch_ms!("u.updated_at"), ", 'outside custodian'::text");
 
 /// Up to this many users `user_count` counts; more, and it asks the planner.
 const EXACT_COUNT_LIMIT: i64 = 10_000;
@@ -222,6 +255,6 @@ struct OpenScan {
 
 use errors::{describe, session_error};
 use rows::{
-    UserRow, canonical_from_jsonb, compact_from_jsonb, filter_rows, key_parts, like_prefix, parse_object,
+    UserRow, canonical_from_jsonb, compact_from_jsonb, filter_rows, key_parts, like_prefix, object_or_empty,
     seek_bound,
 };

@@ -63,7 +63,7 @@ pub(super) fn filter_rows(
             || profile.iter().flatten().any(|field| filter.in_text(field))
             || match &document {
                 Some(text) if filter.may_occur_in_json(text) => {
-                    filter.in_document(&parse_object(&id, "customData", Some(text.clone()))?)
+                    filter.in_document(&object_or_empty(&id, "customData", Some(text.clone())))
                 }
                 _ => false,
             };
@@ -82,9 +82,32 @@ pub(super) fn parse_object(
 ) -> Result<Map<String, Value>, StoreError> {
     match text {
         None => Ok(Map::new()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| StoreError::Database(format!("user {id}: {field} is not a JSON object: {e}"))),
+        Some(text) => serde_json::from_str(&text).map_err(|_| not_an_object(id, field, &text)),
     }
+}
+
+/// A jsonb column that should hold an object and holds something else (`null`, an array:
+/// written with SQL, Logto never does), read as an empty object: one such row must not
+/// hide the tenant's every user from the list, the filter or a save that replaces it.
+pub(super) fn object_or_empty(id: &str, field: &str, text: Option<String>) -> Map<String, Value> {
+    parse_object(id, field, text).unwrap_or_else(|e| {
+        tracing::warn!(user = %id, field, "read as an empty object: {e}");
+        Map::new()
+    })
+}
+
+/// What a customData that is not an object is called where it is met, and what mends it.
+fn not_an_object(id: &str, field: &str, text: &str) -> StoreError {
+    let found = match text.trim_start().as_bytes().first() {
+        Some(b'n') => "null",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    StoreError::Database(format!(
+        "user {id}: its {field} in the database is {found}, not a JSON object (written outside custodian); `custodian set id:{id}` replaces it"
+    ))
 }
 
 /// What one row of [`USER_COLUMNS`] + revision columns holds (the `updated_at` in µs,
@@ -105,8 +128,8 @@ impl UserRow {
             primary_phone: text(3)?,
             name: text(4)?,
             avatar: text(5)?,
-            profile: parse_object(&id, "profile", text(6)?)?,
-            identities: parse_object(&id, "identities", text(7)?)?,
+            profile: object_or_empty(&id, "profile", text(6)?),
+            identities: object_or_empty(&id, "identities", text(7)?),
             application_id: text(8)?,
             is_suspended: row.try_get(offset + 9).map_err(bad)?,
             last_sign_in_at: row.try_get(offset + 10).map_err(bad)?,
@@ -131,13 +154,13 @@ impl UserRow {
 
 /// The canonical text of a jsonb document as PostgreSQL returns it (its key order).
 pub(super) fn canonical_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
-    let object: Map<String, Value> = serde_json::from_str(text)
-        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    let object: Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| not_an_object(id, "customData", text))?;
     Ok(canonical_text(&object))
 }
 
 pub(super) fn compact_from_jsonb(id: &str, text: &str) -> Result<String, StoreError> {
-    let object: Map<String, Value> = serde_json::from_str(text)
-        .map_err(|e| StoreError::Database(format!("user {id}: customData is not a JSON object: {e}")))?;
+    let object: Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| not_an_object(id, "customData", text))?;
     serde_json::to_string(&object).map_err(|e| StoreError::Database(e.to_string()))
 }

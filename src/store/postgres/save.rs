@@ -34,8 +34,10 @@ impl PostgresStore {
         // The row stays locked until the commit: no other writer can slip in between.
         let row = tx
             .query_opt(
-                "select u.custom_data = $3::text::jsonb, (extract(epoch from u.updated_at) * 1000000)::int8, \
-                 u.custom_data::text from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                &format!(
+                    "select u.custom_data = $3::text::jsonb, {UPDATED_MICROS}, \
+                     u.custom_data::text from public.users u where u.tenant_id = $1 and u.id = $2 for update"
+                ),
                 &[&self.tenant, &id, &new_text],
             )
             .map_err(fail)?
@@ -44,7 +46,8 @@ impl PostgresStore {
         // The document this save replaces, as the locked row holds it: its dropped keys are
         // what this save removed, whoever saved before it. In jsonb's key order (jsonb keeps
         // no other), where redb gives the order the document was saved in.
-        let replaced = parse_object(id, "customData", row.get(2))?;
+        // Not an object (written with SQL): replaced whole, nothing to name as dropped.
+        let replaced = object_or_empty(id, "customData", row.get(2));
         let latest = if self.initialised {
             tx.query_opt(
                 "select h.revision, h.custom_data = u.custom_data from custodian.history h \
@@ -86,9 +89,11 @@ impl PostgresStore {
         // Logto's `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
             .query_opt(
-                "update public.users u set custom_data = $3::text::jsonb \
-                 where u.tenant_id = $1 and u.id = $2 and (extract(epoch from u.updated_at) * 1000000)::int8 = $4 \
-                 returning (extract(epoch from u.updated_at) * 1000000)::int8, u.custom_data::text",
+                &format!(
+                    "update public.users u set custom_data = $3::text::jsonb \
+                     where u.tenant_id = $1 and u.id = $2 and {UPDATED_MICROS} = $4 \
+                     returning {UPDATED_MICROS}, u.custom_data::text"
+                ),
                 &[&self.tenant, &id, &new_text, &updated_micros],
             )
             .map_err(fail)?
@@ -148,7 +153,7 @@ impl PostgresStore {
     ) -> Result<u64, postgres::Error> {
         tx.execute(
             "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-             select u.tenant_id, u.id, $3, u.updated_at, $4, u.custom_data, u.updated_at \
+             select u.tenant_id, u.id, $3, case when isfinite(u.updated_at) then u.updated_at else now() end, $4, u.custom_data, u.updated_at \
              from public.users u where u.tenant_id = $1 and u.id = $2",
             &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
         )
@@ -212,7 +217,7 @@ impl PostgresStore {
                 .lock()
                 .query(
                     &format!(
-                        "select h.revision, floor(extract(epoch from h.saved_at) * 1000)::int8, h.saved_by, h.custom_data::text, {batch} \
+                        "select h.revision, {SAVED_AT_MS}, h.saved_by, h.custom_data::text, {batch} \
                          from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision"
                     ),
                     &[&self.tenant, &id],
@@ -263,7 +268,12 @@ impl PostgresStore {
             )
             .map_err(|e| self.fail(e))?;
         match row {
-            Some(row) => canonical_from_jsonb(id, &row.get::<_, String>(0)),
+            // An outside document that was no object (SQL wrote `null`) is kept as it was:
+            // shown in the history as its text, refused by a restore as any non-object is.
+            Some(row) => {
+                let text: String = row.get(0);
+                Ok(canonical_from_jsonb(id, &text).unwrap_or(text))
+            }
             None => Err(StoreError::RevisionNotFound { user: id.to_owned(), revision }),
         }
     }

@@ -290,7 +290,7 @@ impl PostgresStore {
         let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
         let join = if self.initialised { LATEST_HISTORY } else { "" };
         let sql = format!(
-            "select u.custom_data::text, {revision}, (extract(epoch from u.updated_at) * 1000000)::int8 \
+            "select u.custom_data::text, {revision}, {UPDATED_MICROS} \
              from public.users u {join} where u.tenant_id = $1 and u.id = $2"
         );
         let row = self
