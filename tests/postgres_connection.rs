@@ -772,3 +772,59 @@ fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
         .get(0);
     assert!(stored.contains("\"first\": 1") && stored.contains("\"typed\": 2"), "{stored}");
 }
+
+/// Runs `args` (a batch) with its COMMIT held by a standby that never answers, ends its
+/// session there, and returns exit code, stdout and stderr.
+fn batch_whose_commit_got_no_answer(
+    db: &LogtoDb,
+    home: &PrivateHome,
+    what: &str,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let _standby = CommitWithoutAnswer::new(db);
+    let name = application(db, what);
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(home, &[&["--db", url.as_str()], args].concat());
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start custodian");
+    let mut child = Some(child);
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(db, &name, Some("SyncRep")).is_empty()
+            || child.as_mut().expect("the child").try_wait().expect("the child").is_some()
+    });
+    let mut child = child.take().expect("the child");
+    assert!(
+        child.try_wait().expect("the child").is_none(),
+        "the batch did not wait: the standby setting was late"
+    );
+    terminate(db, &name);
+    let output = child.wait_with_output().expect("custodian ends");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_patch_whose_commit_got_no_answer_reconnects_and_says_it_was_written_and_how_to_undo_it() {
+    // It said "connection lost", exit 1, and no batch id: the operator ran it again.
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let patch = home.path("patch.json");
+    std::fs::write(&patch, r#"[{"op":"add","path":"/flag","value":true}]"#).expect("write the patch");
+    let patch = patch.to_str().expect("utf-8").to_owned();
+    let (code, stdout, stderr) =
+        batch_whose_commit_got_no_answer(&db, &home, "cli-patch", &["patch", &patch, "--all", "--yes"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("written — the connection was lost while it was committing"), "{stdout}");
+    let batch = stdout.split_whitespace().nth(1).expect("the batch").trim_end_matches(':').to_owned();
+    assert!(stdout.contains(&format!("take it back with: custodian undo {batch}")), "{stdout}");
+    // The undo, its COMMIT unanswered too, is said written as well; and it was.
+    let (code, stdout, stderr) = batch_whose_commit_got_no_answer(&db, &home, "cli-undo", &["undo", &batch]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("the undo of batch {batch} is written")), "{stdout}");
+    let url = db.tenant_url("default");
+    let got = custodian(&home, &["--db", &url, "get", "alice"]).output().expect("get");
+    assert!(!String::from_utf8_lossy(&got.stdout).contains("flag"), "undone");
+}

@@ -6,7 +6,7 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::store::{RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, State, update};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, PatchAnswer, State, update};
 use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -195,4 +195,26 @@ fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to
     command(&store, &mut state, &format!("patch {file}"));
     assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()));
     assert_eq!(update(&mut state, esc), vec![]);
+}
+
+#[test]
+fn an_apply_whose_commit_got_no_answer_is_said_written_or_in_doubt_never_not_applied() {
+    // The screen said "the patch was not applied" when the COMMIT's answer was lost, and the
+    // batch had been written: applied again, an array append would be written twice.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    let batch = custodian::store::BatchId("b20261203T000000Z-abcdef".into());
+    update(&mut state, Action::PatchApplied { result: PatchAnswer::CommittedUnanswered(batch) });
+    assert!(state.patch.is_none(), "the overlay closes: the batch is written");
+    let status = state.status.clone().expect("a status");
+    assert_eq!(status.kind, custodian::tui::app::StatusKind::Success);
+    assert!(status.text.contains("custodian undo b20261203T000000Z-abcdef takes it back"), "{}", status.text);
+
+    command(&store, &mut state, &format!("patch {file}"));
+    update(&mut state, Action::PatchApplied { result: PatchAnswer::InDoubt("cannot tell".into()) });
+    assert!(state.patch.is_none(), "not offered to apply again");
+    let status = state.status.clone().expect("a status").text;
+    assert!(status.starts_with("the patch may have been applied: cannot tell"), "{status}");
 }

@@ -166,6 +166,18 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         &crate::interrupt::requested,
     );
     bar.finish_and_clear();
+    let walked = match walked {
+        Err(StoreError::BatchOutcomeUnknown { server, batch }) => {
+            let batch = BatchId(batch);
+            committed_after_reconnecting(store, &server, &batch)?;
+            out.line(&format!(
+                "batch {batch}: written — the connection was lost while it was committing, and after reconnecting the journal has it (`custodian changes --batch {batch}` lists its saves)"
+            ))?;
+            out.line(&format!("take it back with: custodian undo {batch}"))?;
+            return Ok(());
+        }
+        other => other,
+    };
     let Some(summary) = walked? else {
         return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);
     };
@@ -306,7 +318,16 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     }
     let undone = BatchId(batch.to_owned());
     let undo = BatchId::new();
-    let summary = store.undo_batch(&undone, &undo, &Author::from_environment())?;
+    let summary = match store.undo_batch(&undone, &undo, &Author::from_environment()) {
+        Err(StoreError::BatchOutcomeUnknown { server, .. }) => {
+            committed_after_reconnecting(store, &server, &undo)?;
+            out.line(&format!(
+                "batch {undo}: the undo of batch {undone} is written — the connection was lost while it was committing, and after reconnecting the journal has it (`custodian changes --batch {undo}` lists whom it restored)"
+            ))?;
+            return Ok(());
+        }
+        other => other?,
+    };
     tracing::info!(batch = %undone, undo = %undo, restored = summary.undo.saved, left = summary.changed_since.len(), "undo");
     if summary.undo.saved > 0 {
         out.line(&inert::line(&format!(
@@ -334,4 +355,19 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     }
     Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64, restored: summary.undo.saved }
         .into())
+}
+
+/// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
+/// batch is there (written); an error saying it was not, or that it cannot be told.
+fn committed_after_reconnecting(store: &dyn UserStore, server: &str, batch: &BatchId) -> Result<()> {
+    tracing::warn!(%batch, "batch outcome unknown: the connection went during its commit");
+    match store.reconnect().and_then(|()| crate::store::batch_landed(store, batch)) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(anyhow::anyhow!(
+            "{server}: the connection was lost while batch {batch} was committing; after reconnecting: it was not written (the journal has no save of it); nothing was written"
+        )),
+        Err(e) => Err(anyhow::anyhow!(
+            "{server}: the connection was lost while batch {batch} was committing, and custodian cannot tell whether it was written ({e}); `custodian changes --batch {batch}` against this database lists its saves if it was"
+        )),
+    }
 }

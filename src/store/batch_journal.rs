@@ -1,9 +1,6 @@
 //! Batch edits (a bulk `patch`, an `undo`) and the journal that records every save.
 
-use super::Revision;
-// Named in the doc comments only.
-#[cfg(doc)]
-use super::UserStore;
+use super::{Revision, UserStore};
 use crate::domain::CustomData;
 
 /// The name of one batch of saves made as one (a bulk `patch`, an `undo`): the history's
@@ -155,4 +152,17 @@ pub struct JournalQuery {
     /// Only entries older than this position ([`JournalEntry::position`]): the next page of a
     /// reader going back in time.
     pub before: Option<(i64, u64)>,
+}
+
+/// Whether `batch` is in the journal: after a [`super::StoreError::BatchOutcomeUnknown`],
+/// once reconnected, whether its COMMIT landed (a batch that saved nobody is never written,
+/// so one that is not there wrote nothing).
+pub fn batch_landed(store: &dyn UserStore, batch: &BatchId) -> Result<bool, super::StoreError> {
+    let mut found = false;
+    let query = JournalQuery { batch: Some(batch.clone()), ..JournalQuery::default() };
+    store.journal(&query, &mut |_| {
+        found = true;
+        Ok(false)
+    })?;
+    Ok(found)
 }

@@ -124,6 +124,11 @@ pub enum StoreError {
         "{server}: the connection was lost while the save of user {user} was committing: custodian cannot tell yet whether it was saved (as revision {revision}); reconnect to find out"
     )]
     SaveOutcomeUnknown { server: String, user: String, revision: Revision },
+    /// The same for a batch (a `patch --yes`, an `undo`): [`batch_landed`] finds out.
+    #[error(
+        "{server}: the connection was lost while batch {batch} was committing: custodian cannot tell yet whether it was written; `custodian changes --batch {batch}` lists its saves if it was"
+    )]
+    BatchOutcomeUnknown { server: String, batch: String },
     /// A statement ran past the session's `statement_timeout`: the server stopped it (a write
     /// in it was rolled back).
     #[error(
@@ -179,7 +184,12 @@ impl StoreError {
 
     /// Whether the store lost its connection and must reconnect before anything else works.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, StoreError::ConnectionLost { .. } | StoreError::SaveOutcomeUnknown { .. })
+        matches!(
+            self,
+            StoreError::ConnectionLost { .. }
+                | StoreError::SaveOutcomeUnknown { .. }
+                | StoreError::BatchOutcomeUnknown { .. }
+        )
     }
 }
 

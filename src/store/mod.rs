@@ -15,7 +15,7 @@ mod search_steps;
 
 pub use author::Author;
 pub use batch_journal::{
-    BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, Selection, UndoSummary,
+    BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, Selection, UndoSummary, batch_landed,
 };
 pub use error::StoreError;
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};

@@ -240,7 +240,14 @@ impl PostgresStore {
             ],
         )
         .map_err(fail)?;
-        tx.commit().map_err(fail)
+        // The COMMIT went and no answer came: written or not, the journal says after a
+        // reconnect ([`crate::store::batch_landed`]).
+        tx.commit().map_err(|e| match self.fail(e) {
+            StoreError::ConnectionLost { server, .. } => {
+                StoreError::BatchOutcomeUnknown { server, batch: summary.batch.0.clone() }
+            }
+            other => other,
+        })
     }
 
     pub(super) fn write_batch(

@@ -88,9 +88,9 @@ pub enum Action {
         /// The report, and the patch as read: what `Enter` applies.
         result: Result<(Box<crate::domain::patch::PatchReport>, crate::domain::patch::JsonPatch), String>,
     },
-    /// The apply's batch and how many users it left as they were, or why it wrote nothing.
+    /// The apply's answer: its batch, or why it wrote nothing, or that it cannot be told.
     PatchApplied {
-        result: Result<(crate::store::BatchSummary, u64), String>,
+        result: super::PatchAnswer,
     },
     /// The next (1) or previous (-1) changed user in the overlay.
     PatchUser(isize),

@@ -10,7 +10,7 @@ use crate::domain::diff::{DiffLine, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
 use crate::inert;
-use crate::store::{BatchSummary, Selection};
+use crate::store::{BatchId, BatchSummary, Selection};
 use crate::tui::words;
 
 /// Changed users whose documents the overlay keeps, for their diffs (the counts cover all).
@@ -50,6 +50,19 @@ impl PartialEq for StopFlag {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+}
+
+/// What became of an applied patch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchAnswer {
+    /// Written (or it changed nobody): the batch, and how many users it left as they are.
+    Applied(BatchSummary, u64),
+    /// Its COMMIT got no answer; reconnected, the journal has the batch: it was written.
+    CommittedUnanswered(BatchId),
+    /// Nothing was written, and why.
+    NotApplied(String),
+    /// Its COMMIT got no answer, and whether it was written cannot be told: how to check.
+    InDoubt(String),
 }
 
 /// The overlay of one patch file's dry run.
@@ -203,9 +216,28 @@ impl State {
     }
 
     /// The apply's answer: the batch on the status line and the list read again, or why not.
-    pub(super) fn patch_applied(&mut self, result: Result<(BatchSummary, u64), String>) -> Vec<Effect> {
+    pub(super) fn patch_applied(&mut self, result: PatchAnswer) -> Vec<Effect> {
         match result {
-            Ok((summary, failed)) => {
+            PatchAnswer::CommittedUnanswered(batch) => {
+                self.patch = None;
+                self.say(
+                    StatusKind::Success,
+                    format!(
+                        "batch {batch}: written — the connection was lost while it was committing, and after reconnecting the journal has it (custodian undo {batch} takes it back)"
+                    ),
+                );
+                self.refresh()
+            }
+            PatchAnswer::InDoubt(why) => {
+                // Not "not applied": applying it again could apply it twice.
+                self.patch = None;
+                self.say(
+                    StatusKind::Error,
+                    format!("the patch may have been applied: {}", inert::line(&why)),
+                );
+                self.refresh()
+            }
+            PatchAnswer::Applied(summary, failed) => {
                 self.patch = None;
                 let left =
                     if failed > 0 { format!(", {} left as they are", users(failed)) } else { String::new() };
@@ -222,7 +254,7 @@ impl State {
                 self.say(StatusKind::Success, text);
                 self.refresh()
             }
-            Err(why) => {
+            PatchAnswer::NotApplied(why) => {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }

@@ -468,12 +468,25 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let result = match result {
                 Ok((report, Some(summary))) => {
                     tracing::info!(batch = %summary.batch, matched = summary.matched, saved = summary.saved, "patch written from the screen");
-                    Ok((summary, report.failed))
+                    app::PatchAnswer::Applied(summary, report.failed)
                 }
-                Ok((_, None)) => Err("nothing was written".to_owned()),
+                Ok((_, None)) => app::PatchAnswer::NotApplied("nothing was written".to_owned()),
+                // The COMMIT went unanswered: reconnected, the journal says whether it landed.
+                Err(e) if matches!(e.downcast_ref(), Some(StoreError::BatchOutcomeUnknown { .. })) => {
+                    tracing::warn!(%batch, "patch from the screen: outcome unknown, the connection went during its commit");
+                    match store.reconnect().and_then(|()| crate::store::batch_landed(store, &batch)) {
+                        Ok(true) => app::PatchAnswer::CommittedUnanswered(batch),
+                        Ok(false) => app::PatchAnswer::NotApplied(format!(
+                            "the connection was lost while batch {batch} was committing; after reconnecting: it was not written"
+                        )),
+                        Err(why) => app::PatchAnswer::InDoubt(format!(
+                            "the connection was lost while batch {batch} was committing, and custodian cannot tell whether it was written ({why}); `custodian changes --batch {batch}` lists its saves if it was"
+                        )),
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
-                    Err(format!("{e:#}"))
+                    app::PatchAnswer::NotApplied(format!("{e:#}"))
                 }
             };
             Action::PatchApplied { result }
