@@ -236,6 +236,15 @@ fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() 
     let rows: i64 =
         db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
     assert_eq!(rows, 0, "no history row either");
+    // A number no jsonb holds at all: said as such, exit 4 (it was the server's raw words, exit 1).
+    for number in ["1e200000", "1e-20000"] {
+        let document = format!(r#"{{"n": {number}}}"#);
+        let error = run(&home, &["--db", &url, "set", "u1", "-"], Some(document.as_bytes())).fails(4);
+        assert!(
+            error.contains("not saved: PostgreSQL's jsonb cannot hold a number of this customData"),
+            "{error}"
+        );
+    }
 }
 
 #[test]

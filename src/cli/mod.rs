@@ -81,9 +81,10 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
                 // The operator has to say which user they mean: a usage matter.
                 StoreError::Ambiguous { .. } | StoreError::LooksExplicit { .. } => exit::USAGE,
-                StoreError::Invalid(_) | StoreError::InvalidRecord(_) | StoreError::StoredTooLarge { .. } => {
-                    exit::INVALID
-                }
+                StoreError::Invalid(_)
+                | StoreError::InvalidRecord(_)
+                | StoreError::StoredTooLarge { .. }
+                | StoreError::NumberOutOfRange { .. } => exit::INVALID,
                 StoreError::NotOnThisBackend(_) => exit::USAGE,
                 StoreError::Interrupted => exit::INTERRUPTED,
                 e if e.is_conflict() => exit::CONFLICT,

@@ -25,6 +25,12 @@ pub enum StoreError {
         crate::domain::custom_data::human_bytes(*size), crate::domain::custom_data::human_bytes(*limit)
     )]
     StoredTooLarge { user: String, size: usize, limit: usize },
+    /// A number no jsonb holds (PostgreSQL's numeric: up to 131072 digits before the point,
+    /// 16383 after it): `1e200000`, `1e-20000`.
+    #[error(
+        "{server}: not saved: PostgreSQL's jsonb cannot hold a number of this customData (its numbers go up to 131072 digits before the decimal point and 16383 after it: 1e200000 or 1e-20000 are past them); nothing was written"
+    )]
+    NumberOutOfRange { server: String },
     /// `Id:zzz`: a bare reference whose prefix folds to an explicit form's but is not it.
     #[error(
         "{reference:?} is not the explicit form {}:… (its prefix is lower case): say {}:{} for the {}, or username:{reference} for a name written so",

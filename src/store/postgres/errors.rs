@@ -64,6 +64,9 @@ pub(super) fn session_error(
                 StoreError::Cancelled
             };
         }
+        if *code == SqlState::NUMERIC_VALUE_OUT_OF_RANGE {
+            return StoreError::NumberOutOfRange { server: spec.to_string() };
+        }
         // 57P01-57P03: the server is shutting down or an administrator ended the session
         // (pg_terminate_backend); class 08: the connection itself failed.
         if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
