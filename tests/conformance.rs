@@ -459,6 +459,18 @@ fn history_and_the_journal_give_each_revisions_compact_size(f: &mut Fixture) {
     assert_eq!(journaled.first(), Some(&(2, compact.len())), "{journaled:?}");
 }
 
+fn reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has(f: &mut Fixture) {
+    let store = f.store();
+    let ids: Vec<String> = ["u3", "nobody", "u1", "u1"].iter().map(|s| s.to_string()).collect();
+    let mut found: Vec<(String, Option<String>)> =
+        store.users_by_id(&ids).expect("read").into_iter().map(|r| (r.user.id, r.user.username)).collect();
+    found.sort();
+    found.dedup();
+    let one = |id: &str| store.user(id).expect("one user").user.username;
+    assert_eq!(found, vec![("u1".to_owned(), one("u1")), ("u3".to_owned(), one("u3"))]);
+    assert!(store.users_by_id(&[]).expect("none").is_empty());
+}
+
 fn refuses_a_save_on_a_stale_revision_and_writes_nothing(f: &mut Fixture) {
     let store = f.store();
     store.custom_data("u3").expect("read");
@@ -626,6 +638,7 @@ conformance!(
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
     history_and_the_journal_give_each_revisions_compact_size,
+    reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has,
     refuses_a_save_on_a_stale_revision_and_writes_nothing,
     an_unchanged_document_is_not_a_new_revision,
     a_read_only_store_reads_and_refuses_every_write,

@@ -1,6 +1,7 @@
 //! `custodian changes`: the journal of every save, newest first, across users — who saved
 //! which user's customData when, what keys it touched, and in which batch.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, IsTerminal};
 
@@ -73,7 +74,10 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
     // A page of entries at a time (a million saves are never held), up to the limit; one entry
     // past it says whether there are more, so the cut is never silent. The store is not asked
     // for names while it reads the journal (on PostgreSQL both are one session).
-    let mut rows = ChangeRows::new(store);
+    // Each page's usernames are read at once, after its entries (one query on PostgreSQL,
+    // not one a line); only the table shows them.
+    let names = RefCell::new(HashMap::new());
+    let mut rows = ChangeRows::new(&names);
     let more = in_pages_up_to(
         request.limit,
         |before: Option<&(i64, u64)>, wanted| {
@@ -83,6 +87,18 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
                 page.push(entry.clone());
                 Ok(page.len() < wanted)
             })?;
+            if !request.json {
+                let mut ids: Vec<String> =
+                    page.iter().filter(|e| !e.is_load()).map(|e| e.user_id.clone()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                // A user the journal names but the store no longer has shows by id alone.
+                let mut names = names.borrow_mut();
+                names.clear();
+                for record in store.users_by_id(&ids)? {
+                    names.insert(record.user.id.clone(), record.user.username.unwrap_or_default());
+                }
+            }
             Ok(page)
         },
         JournalEntry::position,
@@ -126,35 +142,26 @@ fn entry_json(entry: &JournalEntry) -> serde_json::Value {
     record
 }
 
-/// The table of entries, written a page at a time; each user's name is read once a page.
-struct ChangeRows<'s> {
-    store: &'s dyn UserStore,
+/// The table of entries, written a page at a time, with the usernames of the page's users.
+struct ChangeRows<'n> {
     table: PagedTable<'static>,
-    names: HashMap<String, String>,
+    names: &'n RefCell<HashMap<String, String>>,
 }
 
-impl<'s> ChangeRows<'s> {
-    fn new(store: &'s dyn UserStore) -> Self {
+impl<'n> ChangeRows<'n> {
+    fn new(names: &'n RefCell<HashMap<String, String>>) -> Self {
         const HEADERS: &[&str] = &["WHEN", "WHO", "ID", "USERNAME", "REV", "SIZE", "KEYS", "BATCH"];
-        Self { store, table: PagedTable::new(HEADERS), names: HashMap::new() }
+        Self { table: PagedTable::new(HEADERS), names }
     }
 
     fn push(&mut self, entry: &JournalEntry, out: &mut LineSink<'_>) -> Result<()> {
         let id = entry.user_id.as_str();
-        if !self.names.contains_key(id) && !entry.is_load() {
-            // A user the journal names but the store no longer has shows by id alone.
-            let name = self.store.user(id).ok().and_then(|record| record.user.username).unwrap_or_default();
-            // The names of one page are kept, not of every user listed.
-            if self.names.len() >= PagedTable::PAGE {
-                self.names.clear();
-            }
-            self.names.insert(id.to_owned(), name);
-        }
+        let name = self.names.borrow().get(id).cloned().unwrap_or_default();
         let row = vec![
             format_utc(entry.saved_at),
             entry.saved_by.clone(),
             id.to_owned(),
-            self.names.get(id).cloned().unwrap_or_default(),
+            name,
             entry.revision.to_string(),
             human_bytes(entry.size),
             entry.key_summary(),

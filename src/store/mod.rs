@@ -170,6 +170,19 @@ pub trait UserStore: Send + Sync {
     }
     /// One user, by id.
     fn user(&self, id: &str) -> Result<UserRecord, StoreError>;
+    /// The users of `ids` that exist, in any order (a page of the journal names its users:
+    /// one read for them all where a round trip costs, not one each). Provided: one by one.
+    fn users_by_id(&self, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.user(id) {
+                Ok(record) => found.push(record),
+                Err(StoreError::UserNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
     /// The list row of one user, by id.
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError>;
     /// The current customData text of a user.

@@ -236,6 +236,11 @@ impl UserStore for PostgresStore {
         Ok(self.one_user(id)?.record)
     }
 
+    fn users_by_id(&self, ids: &[String]) -> Result<Vec<UserRecord>, StoreError> {
+        let sql = self.select_users("where u.tenant_id = $1 and u.id = any($2)");
+        Ok(self.query_users(&sql, &[&self.tenant, &ids])?.into_iter().map(|row| row.record).collect())
+    }
+
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
         Ok(self.one_user(id)?.entry())
     }

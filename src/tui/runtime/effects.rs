@@ -153,18 +153,22 @@ fn journal_page(
         entries.push(entry.clone());
         Ok(entries.len() < limit)
     })?;
-    let mut handles = std::collections::HashMap::new();
-    let mut rows = Vec::with_capacity(entries.len());
-    for entry in entries {
-        if !handles.contains_key(&entry.user_id) {
-            // A user the journal names but the store no longer has shows by id alone.
-            let handle = store.user(&entry.user_id).map(|r| r.user.handle().to_owned()).unwrap_or_default();
-            handles.insert(entry.user_id.clone(), handle);
-        }
-        let handle = handles.get(&entry.user_id).cloned().unwrap_or_default();
-        rows.push(app::ChangesRow { entry, handle });
-    }
-    Ok(rows)
+    let mut ids: Vec<String> = entries.iter().map(|e| e.user_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // One read for the page's users; a user the store no longer has shows by id alone.
+    let handles: std::collections::HashMap<String, String> = store
+        .users_by_id(&ids)?
+        .into_iter()
+        .map(|record| (record.user.id.clone(), record.user.handle().to_owned()))
+        .collect();
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let handle = handles.get(&entry.user_id).cloned().unwrap_or_default();
+            app::ChangesRow { entry, handle }
+        })
+        .collect())
 }
 
 /// The stored schema, compiled here, when it is no longer the revision `seen`.
