@@ -166,6 +166,25 @@ impl UserStore for SlowStore {
     ) -> Result<ImportSummary, StoreError> {
         self.inner.import(users, mode, author)
     }
+    fn edit_batch(
+        &self,
+        batch: &custodian::store::BatchId,
+        selection: &custodian::store::Selection,
+        edit: &mut dyn FnMut(&UserRecord, &str) -> Result<custodian::store::BatchEdit, StoreError>,
+        author: &custodian::store::Author,
+    ) -> Result<custodian::store::BatchSummary, StoreError> {
+        self.inner.edit_batch(
+            batch,
+            selection,
+            &mut |record, text| {
+                if self.slow_walk.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                edit(record, text)
+            },
+            author,
+        )
+    }
     fn for_each_user(
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
@@ -490,4 +509,34 @@ fn closing_a_dry_run_under_way_stops_it_and_the_reads_it_held_come_at_once() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(session.state.patch.is_none(), "its late answer opened nothing");
     assert!(session.store.inner.history(&session.selected_id()).unwrap().len() == 1, "nothing written");
+}
+
+#[test]
+fn the_way_out_stops_a_batch_being_written_and_nothing_is_written() {
+    // At a million users the screen's batch held the way out past its 30 s, which then gave
+    // up and left the file unclosed; `patch --yes` stops on a signal, writing nothing.
+    let mut session = Session::new();
+    let file = session._dir.path().join("patch.json");
+    std::fs::write(&file, r#"[{"op":"add","path":"/flag","value":true}]"#).unwrap();
+    session.key(Action::StartCommand);
+    for c in format!("patch {}", file.display()).chars() {
+        session.key(Action::CommandChar(c));
+    }
+    session.key(Action::RunCommand);
+    session.settle();
+    assert!(session.state.patch.as_ref().is_some_and(|v| v.report.is_some()), "the dry run answered");
+    session.store.slow_walk.store(true, std::sync::atomic::Ordering::SeqCst);
+    session.key(Action::PatchAsk);
+    session.key(Action::Confirm);
+    assert!(session.state.patch.as_ref().is_some_and(|v| v.applying), "the batch is being written");
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    session.state.stop_patch_work();
+    let runtime = session.runtime.take().unwrap();
+    let answered = wait_for_answers(&runtime, &mut session.state, Duration::from_secs(2));
+    session.runtime = Some(runtime);
+    assert!(answered && started.elapsed() < Duration::from_secs(2), "stopped, not the 4 s it had left");
+    let status = session.status();
+    assert!(status.starts_with("the patch was not applied: interrupted"), "{status}");
+    assert_eq!(session.store.inner.history(&session.selected_id()).unwrap().len(), 1, "nothing written");
 }

@@ -131,10 +131,12 @@ pub enum Effect {
     /// The dry run's overlay closed while it ran: it stops, so the store's reads go on.
     StopDryRun(StopFlag),
     /// The patch the dry run read, written as one batch; answered with [`Action::PatchApplied`].
+    /// Stopped (nothing written) only by the screen ending, as a signal stops `patch --yes`.
     ApplyPatch {
         patch: crate::domain::patch::JsonPatch,
         selection: crate::store::Selection,
         shape: SharedShape,
+        stop: StopFlag,
     },
     /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.
     EditExternally {

@@ -210,6 +210,7 @@ impl State {
             patch,
             selection: view.selection.clone(),
             shape: SharedShape(self.shape.clone()),
+            stop: view.stop.clone(),
         };
         self.say(StatusKind::Info, "applying the patch…");
         vec![effect]
@@ -261,6 +262,15 @@ impl State {
                 self.say(StatusKind::Error, format!("the patch was not applied: {}", inert::line(&why)));
                 Vec::new()
             }
+        }
+    }
+
+    /// The way out: a dry run still going over the users is not wanted any more, and stops
+    /// at the next one; a batch being written stops too, writing nothing, as a signal stops
+    /// `patch --yes` (at a million users it would hold the way out past its 30 s).
+    pub fn stop_patch_work(&self) {
+        if let Some(view) = &self.patch {
+            view.stop.stop();
         }
     }
 

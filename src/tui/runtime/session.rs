@@ -217,10 +217,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // Work already sent is answered before leaving: a save asked for is either done and said
     // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
     let status_before = state.status.clone();
-    // A dry run still going over the users is not wanted any more: it stops at the next one.
-    if let Some(view) = &state.patch {
-        view.stop.stop();
-    }
+    state.stop_patch_work();
     let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         wait_for_answers(&runtime, &mut state, Duration::from_secs(30))
     }))
