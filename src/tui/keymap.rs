@@ -595,14 +595,25 @@ pub const BINDINGS: &[Binding] = &[
     ),
 ];
 
-/// Editing keys handled by the textarea itself, listed in the help.
+/// Editing keys handled by the textarea itself, listed in the help: every key it acts on
+/// that custodian's table does not take first (those that delete text above all).
 pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("arrows, PgUp/PgDn", "move"),
+    ("Ctrl-N/P/B", "down / up / left"),
+    ("Ctrl-V / Alt-V", "a page down / up"),
+    ("Home/End, Ctrl-A/E", "the start / end of the line"),
+    ("Ctrl-←/→, Alt-B/F", "a word back / forward"),
+    ("Ctrl-↑/↓, Alt-[/]", "the previous / next paragraph"),
     ("Ctrl-Home / Ctrl-End", "the top / the end of the document"),
     ("Shift+arrows", "select"),
     ("Ctrl-U / Ctrl-R", "undo / redo"),
     ("Ctrl-X/Alt-C/Ctrl-Y", "cut / copy / paste (within the editor)"),
+    ("Backspace/Ctrl-H", "delete the character before"),
+    ("Delete/Ctrl-D", "delete the character after"),
+    ("Ctrl-W/Alt-H", "delete the word before (Alt-Backspace too)"),
+    ("Alt-D/Alt-Delete", "delete the word after"),
     ("Ctrl-K / Ctrl-J", "delete to end / start of line"),
+    ("Enter/Ctrl-M, Tab", "a new line, a tab"),
     ("terminal paste", "inserted as typed, controls escaped"),
 ];
 
@@ -766,6 +777,49 @@ mod tests {
                 assert!(shown.contains(&name.as_str()) || label == name, "{label:?} leaves out {name:?}");
             }
         }
+    }
+
+    #[test]
+    fn every_key_the_text_area_changes_text_with_is_in_the_help() {
+        // Ctrl-D, Ctrl-W, Alt-D and Alt-Backspace deleted text and were in no help.
+        let documented: String = EDITOR_KEYS
+            .iter()
+            .map(|(keys, what)| format!("{keys} {what} "))
+            .collect::<String>()
+            .to_lowercase();
+        let mut codes: Vec<KeyCode> = ('a'..='z').chain(['[', ']', '<', '>']).map(KeyCode::Char).collect();
+        codes.extend([KeyCode::Backspace, KeyCode::Delete, KeyCode::Enter, KeyCode::Tab]);
+        let mut tried = 0;
+        for code in codes {
+            for modifiers in [KeyModifiers::NONE, KeyModifiers::CONTROL, KeyModifiers::ALT] {
+                if matches!(code, KeyCode::Char(_)) && modifiers == KeyModifiers::NONE {
+                    continue; // typing
+                }
+                let Some(Action::Edit(input)) = action_for(Mode::Edit, KeyEvent::new(code, modifiers)) else {
+                    continue; // custodian's own key, in the table
+                };
+                let typed = |input: Input| {
+                    let mut textarea = ratatui_textarea::TextArea::from(["ab cd ef", "gh"]);
+                    textarea.move_cursor(ratatui_textarea::CursorMove::Jump(0, 4));
+                    textarea.input(input);
+                    textarea.lines().to_vec()
+                };
+                let lines = typed(input);
+                tried += 1;
+                if lines != ["ab cd ef", "gh"] {
+                    // Ctrl-Enter is Enter: the plain key's name says it.
+                    let plain = !matches!(code, KeyCode::Char(_))
+                        && lines == typed(editor_input(KeyEvent::new(code, KeyModifiers::NONE)));
+                    let name =
+                        key_name(code, if plain { KeyModifiers::NONE } else { modifiers }).to_lowercase();
+                    assert!(
+                        documented.contains(&name),
+                        "{name} changes the text and the help does not say so"
+                    );
+                }
+            }
+        }
+        assert!(tried > 50, "the keys went to the text area: {tried}");
     }
 
     #[test]
