@@ -470,7 +470,12 @@ fn import_with_a_username_taken_in_another_case_writes_nothing() {
 
 #[test]
 fn import_with_a_username_repeated_inside_the_batch_writes_nothing() {
-    assert_import_refused_whole(r#"{"id":"n3","username":"NewBie1"}"#, "already belongs to user n1", true);
+    // It named user n1 as the owner, a user the refused import never wrote.
+    assert_import_refused_whole(
+        r#"{"id":"n3","username":"NewBie1"}"#,
+        "username \"NewBie1\" is also given by another record of this import (user n1's",
+        true,
+    );
 }
 
 #[test]

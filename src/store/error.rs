@@ -61,6 +61,12 @@ pub enum StoreError {
     Conflict { user: String, expected: Revision, found: Revision },
     #[error("{field} {value:?} already belongs to user {existing}")]
     Duplicate { field: &'static str, value: String, existing: String },
+    /// A name another record of the same import gives (its user, `other`, is not written
+    /// either: nothing of a refused import is).
+    #[error(
+        "{field} {value:?} is also given by another record of this import (user {other}'s, the same name once case, width and spaces are folded)"
+    )]
+    RepeatedInImport { field: &'static str, value: String, other: String },
     #[error("user id {0:?} already exists (use --upsert to replace it)")]
     IdExists(String),
     #[error("{0}")]
@@ -183,6 +189,7 @@ impl StoreError {
             StoreError::Conflict { .. }
                 | StoreError::ChangedOutside { .. }
                 | StoreError::Duplicate { .. }
+                | StoreError::RepeatedInImport { .. }
                 | StoreError::IdExists(_)
                 | StoreError::RecordConflict { .. }
         )

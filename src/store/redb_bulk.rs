@@ -211,7 +211,11 @@ fn place_user(
                 if let Some(previous) = previous.filter(|p| folded_part(p) == folded_part(key)) {
                     let existing = text(id_of_list_key_bytes(previous)).into_owned();
                     let (origin, value) = from_note(note);
-                    return Err(conflict(origin, StoreError::Duplicate { field, value, existing }).into());
+                    return Err(conflict(
+                        origin,
+                        StoreError::RepeatedInImport { field, value, other: existing },
+                    )
+                    .into());
                 }
                 table.insert(text(key).as_ref(), ())?;
                 Ok(())
@@ -278,7 +282,9 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
             let folded = text(folded_part(&entry.key));
             if let Some(existing) = ids_with_key(&*table, &folded)?.into_iter().next() {
                 let (origin, value) = from_note(&entry.note);
-                return Err(conflict(origin, StoreError::Duplicate { field, value, existing }).into());
+                return Err(
+                    conflict(origin, StoreError::RepeatedInImport { field, value, other: existing }).into()
+                );
             }
             table.insert(key.as_ref(), ())?;
             Ok(())

@@ -140,6 +140,20 @@ impl RedbStore {
                 result.map_err(|e| match e {
                     // The disk, not this record (the search texts' sorted runs).
                     e @ StoreError::Io { .. } => e,
+                    // The name's owner is a user this import wrote (it exists nowhere once the
+                    // import is refused): said as a repeat within the file.
+                    StoreError::Duplicate { field, value, existing }
+                        if tables
+                            .stored(&existing)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|owner| owner.rev_at == now && owner.rev_by == author.0) =>
+                    {
+                        StoreError::RecordConflict {
+                            origin: new.origin.clone(),
+                            reason: Box::new(StoreError::RepeatedInImport { field, value, other: existing }),
+                        }
+                    }
                     e => StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) },
                 })?;
                 users.written(new);
