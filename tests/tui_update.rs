@@ -2781,3 +2781,22 @@ fn user_command_to_a_user_near_the_end_fills_the_window_with_the_users_above() {
     act(&store, &mut state, Action::Up);
     assert_eq!(selected_handle(&state), last_two[0].user.handle());
 }
+
+#[test]
+fn the_oldest_revision_the_history_shows_is_summed_up_against_the_one_before_it() {
+    // With more than the 200 revisions shown, the oldest shown read as adding every key.
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for i in 0..205 {
+        let doc = CustomData::parse(&format!(r#"{{"i": {i}}}"#)).unwrap();
+        store.replace_custom_data(&id, &doc, None, &Author("other".into())).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let history = state.history.as_ref().unwrap();
+    assert_eq!(history.entries.len(), 200);
+    let oldest = &history.entries[0];
+    assert_eq!(oldest.info.revision, 7);
+    assert!(oldest.changes.added.is_empty() && oldest.changes.removed.is_empty(), "{:?}", oldest.changes);
+}

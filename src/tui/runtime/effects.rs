@@ -419,6 +419,11 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let summed_up = store.history(&id).and_then(|infos| {
                 let skip = infos.len().saturating_sub(HISTORY_LIMIT);
                 let mut reader = HistoryReader::new();
+                // The oldest shown is summed up against the one before it, as `history`
+                // does (against nothing it read as adding every key).
+                if let Some(before) = skip.checked_sub(1).and_then(|at| infos.get(at)) {
+                    reader.next(before.revision, &store.revision_text(&id, before.revision)?);
+                }
                 let mut revisions = Vec::new();
                 let mut current_text = String::new();
                 for info in infos.into_iter().skip(skip) {
