@@ -1489,3 +1489,26 @@ fn rows_sql_wrote_with_values_logto_never_writes_do_not_hide_the_tenant_and_can_
     assert_eq!(store.revision_text("nul1", 1).expect("the outside revision"), "null");
     assert_eq!(store.history("arr1").expect("history").len(), 2);
 }
+
+#[test]
+fn a_login_role_that_is_a_member_of_the_tenants_role_works_as_that_tenant() {
+    // Logto's policy shows a tenant's row in `tenants` to its own role only: a member was
+    // told "no tenant that role can see", a member without inherited rights "permission denied".
+    let db = logto_with_people();
+    let (tenant_role, _) = db.tenant_role("default");
+    let expected = all_ids(&connect(&db.tenant_url("default"), "default").expect("the tenant's own role"));
+    for inherit in ["inherit", "noinherit"] {
+        let name = format!("ops_{}_{inherit}", std::process::id());
+        db.superuser()
+            .batch_execute(&format!(
+                "drop role if exists {name}; create role {name} login password 'pw' {inherit} in role {tenant_role}"
+            ))
+            .expect("a member role");
+        let url = db.superuser_url().replacen("postgres@", &format!("{name}:pw@"), 1);
+        let store = connect(&url, "default").unwrap_or_else(|e| panic!("{inherit}: {e}"));
+        assert_eq!(all_ids(&store), expected, "{inherit}: the tenant's users, no other's");
+        store.replace_custom_data("u1", &data(r#"{"by":"a member"}"#), None, &author()).expect("a save");
+        drop(store);
+        db.superuser().batch_execute(&format!("drop role {name}")).expect("drop the role");
+    }
+}

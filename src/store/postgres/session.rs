@@ -65,10 +65,26 @@ impl PostgresStore {
             )));
         }
         let mut role: String = row.get(1);
-        let tenant_role: Option<Option<String>> = client
-            .query_opt("select db_user::text from public.tenants where id = $1", &[&options.tenant])
-            .map_err(fail)?
-            .map(|r| r.get(0));
+        let lookup = "select db_user::text from public.tenants where id = $1";
+        let tenant_role: Option<Option<String>> = match client.query_opt(lookup, &[&options.tenant]) {
+            Ok(row) => row.map(|r| r.get(0)),
+            // A member of the tenant's role that does not inherit its rights cannot read
+            // `tenants`: the roles it may become are tried below.
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => None,
+            Err(e) => return Err(fail(e)),
+        };
+        // Logto's policy on `tenants` shows a tenant's row to its own role only: a login role
+        // that is a member of it sees the row once it has become that role.
+        let tenant_role = match tenant_role {
+            None => match become_a_tenant_role(&mut client, &options.tenant).map_err(fail)? {
+                Some(tenant_role) => {
+                    role = tenant_role;
+                    Some(None)
+                }
+                None => None,
+            },
+            found => found,
+        };
         match tenant_role {
             None => {
                 return Err(StoreError::Connection(format!(
@@ -316,4 +332,32 @@ pub(super) fn read_only_snapshot(
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
+}
+
+/// For a login role that is a member of tenant roles: becomes, in turn, each role it may
+/// become, until one sees `tenant`'s row in `tenants` as its own (`db_user`); stays that role
+/// and names it, or goes back to its own and says `None`.
+fn become_a_tenant_role(client: &mut Client, tenant: &str) -> Result<Option<String>, postgres::Error> {
+    let roles: Vec<String> = client
+        .query(
+            "select r.rolname::text from pg_roles r where r.rolname <> current_user \
+             and pg_has_role(current_user, r.oid, 'MEMBER') order by r.rolname",
+            &[],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for candidate in roles {
+        client.execute("select set_config('role', $1, false)", &[&candidate])?;
+        let own = client
+            .query_opt("select db_user::text from public.tenants where id = $1", &[&tenant])
+            .ok()
+            .flatten()
+            .and_then(|row| row.get::<_, Option<String>>(0));
+        if own.as_deref() == Some(candidate.as_str()) {
+            return Ok(Some(candidate));
+        }
+        client.batch_execute("reset role")?;
+    }
+    Ok(None)
 }
