@@ -624,5 +624,21 @@ fn an_outside_custom_data_write_to_a_user_custodian_never_saved_is_said_as_such(
         status,
         "conflict: customData was changed outside custodian since you opened revision 1; nothing was written"
     );
-    assert!(screen.store.custom_data(&id).expect("read").text.contains("logto"), "theirs kept");
+    // (Read as theirs: a plain read would be what the screen's next save is held to.)
+    assert!(screen.store.theirs(&id).expect("read").text.contains("logto"), "theirs kept");
+    // Back to editing and saving again is the same conflict: reading theirs for the dialog
+    // did not make theirs the document the edit started from.
+    screen.act(Action::Cancel);
+    assert_eq!(screen.state.mode(), Mode::Edit);
+    screen.act(Action::Save);
+    assert_eq!(screen.state.mode(), Mode::Conflict, "{:?}", screen.state.status);
+    let stored = screen.store.theirs(&id).expect("read").text;
+    assert!(stored.contains("logto") && !stored.contains("mine"), "theirs kept: {stored}");
+    // Overwriting on purpose writes mine (after the question about the key theirs has).
+    screen.act(Action::OverwriteTheirs);
+    if screen.state.dialog.is_some() {
+        screen.act(Action::Confirm);
+    }
+    let stored = screen.store.theirs(&id).expect("read").text;
+    assert!(stored.contains("mine") && !stored.contains("logto"), "{stored} {:?}", screen.state.status);
 }

@@ -185,8 +185,18 @@ pub trait UserStore: Send + Sync {
     }
     /// The list row of one user, by id.
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError>;
-    /// The current customData text of a user.
+    /// The current customData text of a user. Where a save is also held to the document
+    /// last read (Logto's database), this read is that document.
     fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError>;
+    /// The current customData, read without making it the document a later save of this
+    /// user is held to: a conflict's "theirs", shown while the edit keeps its own base.
+    fn theirs(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        self.custom_data(id)
+    }
+    /// Holds the next save of `id` to `document`, as read before (the editor's base, or
+    /// theirs when overwriting after a conflict): where revisions alone cannot tell (Logto's
+    /// database), a save over another document is refused. A file has nothing to hold.
+    fn hold_save_to(&self, _id: &str, _document: &StoredDocument) {}
     /// Replaces a user's customData, keeping the old document in the history. With
     /// `expected`, refuses (`Conflict`) when the stored revision is another one.
     fn replace_custom_data(

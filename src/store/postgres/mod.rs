@@ -224,23 +224,34 @@ pub struct PostgresStore {
     open_scan: Mutex<Option<OpenScan>>,
 }
 
-/// What this session last read or wrote of a user's customData: its revision, `updated_at`
-/// (microseconds) and a digest of the document as jsonb gives it back. A save checks all
-/// three: a write from outside that leaves `updated_at` alone (Logto's trigger disabled, as
-/// `pg_restore --disable-triggers` or a replica does) still changes the document.
+/// What a save of a user's customData is held to: the revision, `updated_at` (microseconds)
+/// and a digest of the document this session last read or wrote, or the one a save is told
+/// to be held to ([`UserStore::hold_save_to`]: a conflict's theirs, whose `updated_at` is
+/// not known). A save checks them all: a write from outside that leaves `updated_at` alone
+/// (Logto's trigger disabled, as `pg_restore --disable-triggers` or a replica does) still
+/// changes the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Seen {
     pub revision: Revision,
-    pub updated_micros: i64,
+    pub updated_micros: Option<i64>,
     pub digest: u64,
 }
 
-/// A digest of a document's text as jsonb gives it back (the same text for the same value).
-pub(super) fn text_digest(text: &str) -> u64 {
+/// A digest of a document as the screen shows it: its canonical text (jsonb's key order),
+/// so a document read here and one the screen holds compare alike.
+pub(super) fn text_digest(canonical: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut hasher);
+    canonical.hash(&mut hasher);
     hasher.finish()
+}
+
+/// [`text_digest`] of a document as jsonb gives it back.
+pub(super) fn jsonb_digest(id: &str, stored: &str) -> u64 {
+    match canonical_from_jsonb(id, stored) {
+        Ok(canonical) => text_digest(&canonical),
+        Err(_) => text_digest(stored),
+    }
 }
 
 /// A filter scan on the exact path, between two of its steps: the tenant sorted once into

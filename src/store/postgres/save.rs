@@ -71,7 +71,8 @@ impl PostgresStore {
             }
             if let Some(seen) = seen
                 && seen.revision == expected
-                && (seen.updated_micros != updated_micros || seen.digest != text_digest(row.get(2)))
+                && (seen.updated_micros.is_some_and(|seen| seen != updated_micros)
+                    || seen.digest != jsonb_digest(id, row.get(2)))
             {
                 return Err(StoreError::ChangedOutside { user: id.to_owned() });
             }

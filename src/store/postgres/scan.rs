@@ -194,8 +194,20 @@ impl PostgresStore {
     }
 
     pub(super) fn remember(&self, id: &str, revision: Revision, updated_micros: i64, stored_text: &str) {
+        let digest = jsonb_digest(id, stored_text);
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.insert(id.to_owned(), Seen { revision, updated_micros, digest: text_digest(stored_text) });
+        seen.insert(id.to_owned(), Seen { revision, updated_micros: Some(updated_micros), digest });
+    }
+
+    /// The next save of `id` is held to `document` (canonical text): to what was read of it
+    /// when that is the same document, else to the document alone.
+    pub(super) fn hold_to(&self, id: &str, document: &StoredDocument) {
+        let digest = text_digest(&document.text);
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let same = seen.get(id).is_some_and(|s| s.revision == document.revision && s.digest == digest);
+        if !same {
+            seen.insert(id.to_owned(), Seen { revision: document.revision, updated_micros: None, digest });
+        }
     }
 
     pub(super) fn seen(&self, id: &str) -> Option<Seen> {

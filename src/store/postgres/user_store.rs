@@ -245,6 +245,14 @@ impl UserStore for PostgresStore {
         Ok(self.one_user(id)?.entry())
     }
 
+    fn hold_save_to(&self, id: &str, document: &StoredDocument) {
+        self.hold_to(id, document);
+    }
+
+    fn theirs(&self, id: &str) -> Result<StoredDocument, StoreError> {
+        Ok(self.current_document(id)?.0)
+    }
+
     fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
         let (document, updated_micros, stored_text) = self.current_document(id)?;
         self.remember(id, document.revision, updated_micros, &stored_text);

@@ -5,21 +5,21 @@ use super::*;
 use crate::domain::CustomData;
 use crate::domain::diff::DiffLine;
 use crate::draft::Draft;
-use crate::store::{Revision, StoredDocument};
+use crate::store::StoredDocument;
 
 /// A question the operator must answer before anything else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     /// The save removes top-level keys that exist now (or empties the document): the diff of
     /// stored against new, to confirm.
-    /// `expected` is the revision the save is checked against: the editor's base, or theirs
+    /// `held_to` is the document the save is checked against: the editor's base, or theirs
     /// when overwriting after a conflict.
     ConfirmDrop {
         dropped: Vec<String>,
         data: CustomData,
         diff: Vec<DiffLine>,
         secrets: Vec<String>,
-        expected: Revision,
+        held_to: StoredDocument,
     },
     /// Someone saved this user since the editor opened: theirs against mine.
     Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
@@ -94,7 +94,7 @@ impl State {
 
     pub(super) fn confirm(&mut self) -> Vec<Effect> {
         match self.dialog.take() {
-            Some(Dialog::ConfirmDrop { data, expected, .. }) => self.save_effect(data, expected),
+            Some(Dialog::ConfirmDrop { data, held_to, .. }) => self.save_effect(data, held_to),
             Some(Dialog::ConfirmPatch { .. }) => self.apply_patch(),
             Some(Dialog::ConfirmDiscard) => {
                 let editor = self.editor.take();

@@ -23,7 +23,9 @@ pub enum Effect {
     Save {
         id: String,
         data: CustomData,
-        expected: Revision,
+        /// The document the save replaces, as the screen read it (the editor's base, or
+        /// theirs when overwriting): a save over any other is refused.
+        held_to: StoredDocument,
         /// The schema the edit was checked against: a stored one is read again first, and a
         /// newer one ([`Action::SchemaRead`]) stops the save.
         schema: SchemaSource,

@@ -131,13 +131,12 @@ impl State {
         let dropped = dropped_keys(&old, data.as_object());
         // customData reaches front ends: what looks like a secret is pointed out first.
         let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
-        let expected = stored.revision;
         if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
             let diff = self.diff_against(&stored.text, &data);
-            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, expected });
+            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to: stored.clone() });
             return Vec::new();
         }
-        self.save_effect(data, expected)
+        self.save_effect(data, stored.clone())
     }
 
     /// The stored schema read again. One set, changed or cleared since it was read becomes
@@ -182,9 +181,9 @@ impl State {
         Vec::new()
     }
 
-    pub(super) fn save_effect(&mut self, data: CustomData, expected: Revision) -> Vec<Effect> {
+    pub(super) fn save_effect(&mut self, data: CustomData, held_to: StoredDocument) -> Vec<Effect> {
         let Some(editor) = &self.editor else { return Vec::new() };
-        let effect = Effect::Save { id: editor.user_id.clone(), data, expected, schema: self.schema_source };
+        let effect = Effect::Save { id: editor.user_id.clone(), data, held_to, schema: self.schema_source };
         // Pending from this moment, not from the runtime's next look at its workers: a quit
         // that follows at once must already know a save is on its way.
         self.pending = Some(Pending::Saving);

@@ -243,7 +243,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(read) => return read,
             Err(e) => failed(e),
         },
-        Effect::Save { id, data, expected, schema } => {
+        Effect::Save { id, data, held_to, schema } => {
             if let app::SchemaSource::Stored(seen) = schema {
                 match schema_if_changed(store, seen, true) {
                     Ok(Some(changed)) => {
@@ -261,7 +261,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     Err(e) => return Some(failed(e)),
                 }
             }
-            match store.replace_custom_data(&id, &data, Some(expected), &Author::from_environment()) {
+            // Held to the document the screen read: the revision and, where revisions cannot
+            // tell every outside write apart (Logto's database), the document itself.
+            store.hold_save_to(&id, &held_to);
+            match store.replace_custom_data(&id, &data, Some(held_to.revision), &Author::from_environment()) {
                 Ok(outcome) => {
                     // Ids and revisions only: the removed keys are the operator's data.
                     tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
@@ -281,7 +284,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 }
                 // On PostgreSQL a write outside custodian (Logto, psql) is a conflict too.
                 Err(refusal @ (StoreError::Conflict { .. } | StoreError::ChangedOutside { .. })) => {
-                    match store.custom_data(&id) {
+                    // Read as theirs only: the edit's next save is still held to its base.
+                    match store.theirs(&id) {
                         Ok(theirs) => {
                             tracing::warn!(user = %id, %refusal, "save refused: changed since it was read");
                             Action::SaveConflict { id, theirs }
