@@ -1130,6 +1130,16 @@ fn list_search_matches_any_field_in_any_case() {
     }
     let run = sandbox.on(&db, &["list", "-s", "ADMIN"]).ok();
     assert!(run.stdout.lines().nth(1).is_some_and(|l| l.contains("admin@example.com")), "{run:?}");
+    // Spaces around the query are dropped as the screen's filter drops them (` a` found one
+    // user here, fifty there); all spaces is no filter, as on the screen.
+    let ids = |query: &str| {
+        json_lines(&sandbox.on(&db, &["list", "--json", "--limit", "0", "--search", query]).ok().stdout)
+            .iter()
+            .map(|u| u["id"].as_str().expect("id").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("  müller "), ids("müller"));
+    assert_eq!(ids("   ").len(), demo.len());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -309,7 +309,9 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
         // Streamed: they stop, successfully, once no one reads their output.
         Command::Export { out: file } => unless_closed(export(store, file.as_deref(), cli.quiet, out)),
         Command::List { search, limit, json } => {
-            unless_closed(list(store, search.as_deref(), *limit, *json, out))
+            // Trimmed as the screen's filter is (all spaces: no filter), so both find the same users.
+            let search = search.as_deref().map(str::trim).filter(|q| !q.is_empty());
+            unless_closed(list(store, search, *limit, *json, out))
         }
         Command::Get { user, revision, unseal } => unseal
             .then(|| keys_for("get --unseal", key_file))

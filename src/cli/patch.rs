@@ -131,7 +131,11 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             )
             .into());
         }
-        (Some(query), _, _) => (Selection::Search(query.clone()), format!("users matching {query:?}")),
+        // Trimmed as the screen's filter is: `:patch` and `patch --search` go over the same users.
+        (Some(query), _, _) => {
+            let query = query.trim();
+            (Selection::Search(query.to_owned()), format!("users matching {query:?}"))
+        }
         (_, Some(file), _) => {
             let ids = read_users(store, file)?;
             let described = format!("{} named in {}", users(ids.len() as u64), file.display());
