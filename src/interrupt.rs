@@ -1,4 +1,4 @@
-//! Ctrl-C, SIGTERM and SIGHUP during a command that writes many users (`import`, `seed`,
+//! Ctrl-C, Ctrl-\ (SIGQUIT), SIGTERM and SIGHUP during a command that writes many users (`import`, `seed`,
 //! `patch --yes`, `undo`). Killed by the signal's default action, the process would leave the
 //! database file open — marked for a repair that a `--read-only` open cannot do. While such a
 //! command runs, the first signal is only noted: the loop over the users stops at the next
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 use crate::store::StoreError;
 
@@ -25,11 +25,11 @@ pub struct Armed {
     disarmed: Arc<AtomicBool>,
 }
 
-/// Notes Ctrl-C, SIGTERM and SIGHUP from now until the returned guard is dropped. Where a
+/// Notes Ctrl-C, Ctrl-\, SIGTERM and SIGHUP from now until the returned guard is dropped. Where a
 /// handler cannot be installed the signal keeps its default action.
 pub fn arm() -> Armed {
     let mut ids = Vec::new();
-    for signal in [SIGINT, SIGTERM, SIGHUP] {
+    for signal in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] {
         // The second signal (the flag already set) takes the default action: the order matters.
         if let Ok(id) = signal_hook::flag::register_conditional_default(signal, Arc::clone(flag())) {
             ids.push(id);

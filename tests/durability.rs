@@ -1002,7 +1002,7 @@ fn stopped_cleanly_by(sandbox: &Sandbox, db: &Path, running: Running, signal: li
 }
 
 /// The README: a file is left for a repair only by `kill -9` or a power cut. Ctrl-C or
-/// SIGTERM in the middle of a long write (a patch of every user, a seed) stops it at the next
+/// SIGTERM (SIGHUP, Ctrl-\) in the middle of a long write (a patch of every user, a seed) stops it at the next
 /// user: nothing written, the file closed cleanly (a `--read-only` open works at once), exit 130.
 #[test]
 fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_cleanly() {
@@ -1014,7 +1014,14 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
     let patch = sandbox.doc("interrupt.json", r#"[{"op":"add","path":"/interrupted","value":true}]"#);
     let patch_all: &[&str] = &["patch", &patch, "--all", "--yes", "--quiet"];
     let seed_more: &[&str] = &["seed", "--users", "20000", "--quiet"];
-    for (signal, args) in [(libc::SIGINT, patch_all), (libc::SIGTERM, seed_more), (libc::SIGHUP, patch_all)] {
+    // Ctrl-\ (SIGQUIT) too: it was swallowed, and the whole patch committed, exit 0.
+    let signals = [
+        (libc::SIGINT, patch_all),
+        (libc::SIGTERM, seed_more),
+        (libc::SIGHUP, patch_all),
+        (libc::SIGQUIT, patch_all),
+    ];
+    for (signal, args) in signals {
         // Well inside the loop over the users (the whole takes seconds in a debug build).
         stopped_cleanly_by(&sandbox, &db, sandbox.spawn(&db, args), signal, Duration::from_millis(400));
         assert_eq!(
