@@ -253,4 +253,14 @@ fn value_under_finds_the_innermost_value_a_key_counting_as_its_value() {
     assert_eq!(&text[span.start..span.end], "{\"taxId\": \"DE1\", \"n\": [1, 22]}");
     assert_eq!(value_under(text, 0), None, "the document itself");
     assert_eq!(value_under("{\"a\": ", 3), None, "not JSON");
+    // On the colon or the space after it (where Ctrl-F leaves the cursor after a key): the
+    // member's value, as the editor's title says — it sealed the object around it.
+    for gap in ["\"taxId\":", "\"taxId\": "] {
+        let span = value_under(text, at(gap) + gap.len() - 1).unwrap();
+        assert_eq!(
+            (&text[span.start..span.end], span.path.as_str()),
+            ("\"DE1\"", "billing.taxId"),
+            "{gap:?}"
+        );
+    }
 }

@@ -80,7 +80,10 @@ impl SpanScanner<'_> {
                     self.eat(b':')?;
                     let len = push_key(path, &key);
                     let span = self.value(path, depth + 1)?;
-                    self.note(span, (key_start..key_end).contains(&self.target), path);
+                    // The key, its colon and the spaces up to the value are the member's: on
+                    // the colon (where Ctrl-F leaves the cursor after a key) it is this value,
+                    // as the editor's title says, not the object around it.
+                    self.note(span, (key_start..span.0).contains(&self.target), path);
                     path.truncate(len);
                     if self.eat(b',').is_none() {
                         self.eat(b'}')?;
