@@ -189,6 +189,10 @@ pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
 /// read and sorted, before the first line) how many are read (for progress).
 pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Result<u64> {
     let shown = path.display().to_string();
+    // Elsewhere `-` is stdin or stdout: never a file of that name made here by accident.
+    if path == Path::new("-") {
+        bail!("`-` is not a file name for an export: `custodian export` without --out writes to stdout");
+    }
     refuse_existing(path)?;
     let Some(name) = path.file_name() else {
         bail!("cannot create {shown}: not a file name");

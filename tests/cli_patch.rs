@@ -310,3 +310,23 @@ fn patch_without_a_selection_is_a_usage_error() {
     }
     assert_eq!(sandbox.everything(), before);
 }
+
+#[test]
+fn a_users_file_of_dash_is_stdin_as_elsewhere_and_export_refuses_a_file_named_dash() {
+    // `--users -` read a leftover file named `-`; `export --out -` made one.
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    sandbox.file("-", "carol\n");
+    let mut command = sandbox.home.custodian();
+    command.current_dir(sandbox.home.path("")).arg("--db").arg(&sandbox.db);
+    command.args(["patch", &patch, "--users", "-", "--yes"]);
+    let run = Run::of(command, Some(b"alice\n")).ok();
+    assert!(run.stdout.contains("saved 1 user of 1 user"), "{}", run.stdout);
+    assert!(sandbox.get("alice").contains("flag") && !sandbox.get("carol").contains("flag"));
+    let both = sandbox.on(&["patch", "-", "--users", "-", "--yes"]).fails(2);
+    assert!(both.contains("cannot both come from stdin"), "{both}");
+    let mut command = sandbox.home.custodian();
+    command.current_dir(sandbox.home.path("")).arg("--db").arg(&sandbox.db).args(["export", "--out", "-"]);
+    let refused = Run::of(command, None).fails(1);
+    assert!(refused.contains("`-` is not a file name for an export"), "{refused}");
+}

@@ -68,7 +68,12 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     use std::io::{BufRead, Read};
     let name = inert::line(&path.display().to_string()).into_owned();
     let cannot_read = || format!("cannot read {name}");
-    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
+    let file: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(cannot_read)?)
+    };
     let mut reader = std::io::BufReader::new(file);
     let (mut seen, mut ids, mut line) = (HashSet::new(), Vec::new(), Vec::new());
     for number in 1.. {
@@ -122,6 +127,13 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     else {
         return Ok(());
     };
+    if patch.as_os_str() == "-" && users_file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+        return Err(super::UsageError(
+            "the patch and the users file cannot both come from stdin (`-`): give one of them as a file"
+                .into(),
+        )
+        .into());
+    }
     let operations = read_patch(patch)?;
     let (selection, described) = match (search, users_file, all) {
         // An empty search matches everyone: an unset shell variable must not mean `--all`.
