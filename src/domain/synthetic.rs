@@ -207,3 +207,151 @@ impl Iterator for SyntheticUsers {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The number an id spells in base 36.
+    fn id_number(id: &str) -> u64 {
+        u64::from_str_radix(id, 36).expect("an id is base 36")
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_users_in_every_build() {
+        // The benchmarks' figures and the seeded test databases compare across builds only
+        // while a seed makes the same users in each.
+        let users: Vec<NewUser> = SyntheticUsers::new(1, 0).take(3).collect();
+        let ids: Vec<&str> = users.iter().map(|u| u.user.id.as_str()).collect();
+        assert_eq!(ids, ["btrf1tz1xvpe", "btrf228a8at5", "btrf2lih5rpo"]);
+        let first = &users[0].user;
+        assert_eq!(
+            (
+                first.username.as_deref(),
+                first.primary_email.as_deref(),
+                first.name.as_deref(),
+                first.created_at,
+                first.updated_at,
+                first.last_sign_in_at,
+                first.is_suspended,
+            ),
+            (
+                Some("omar.novak1"),
+                Some("omar.novak.1@example.com"),
+                Some("Omar Novak"),
+                1_750_639_258_969,
+                1_758_330_832_499,
+                Some(1_758_889_515_036),
+                false,
+            )
+        );
+        assert_eq!(
+            users[0].custom_data.as_ref().map(CustomData::compact).as_deref(),
+            Some(concat!(
+                r#"{"adminConsolePreferences":{"language":"es","appearanceMode":"system","#,
+                r#""experienceNoticeConfirmed":false},"plan":{"tier":"free","seats":19,"#,
+                r#""renewsOn":"2027-01-01"},"notifications":{"email":false,"push":false,"#,
+                r#""digest":"weekly"},"onboarding":{"completed":true,"step":5},"#,
+                r#""featureFlags":["new-editor","beta-search"]}"#
+            ))
+        );
+    }
+
+    #[test]
+    fn ids_are_twelve_base_36_characters_each_one_to_the_gap_above_the_last() {
+        let ids: Vec<String> = SyntheticUsers::new(3, 0).take(1_000).map(|u| u.user.id).collect();
+        for id in &ids {
+            assert!(
+                id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()),
+                "{id}"
+            );
+        }
+        // Rising ids make a bulk load append to the users table; a step of at least one keeps
+        // them apart.
+        for pair in ids.windows(2) {
+            let step = id_number(&pair[1]).checked_sub(id_number(&pair[0]));
+            assert!(step.is_some_and(|step| (1..=ID_GAP).contains(&step)), "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn name_username_and_email_are_one_first_and_last_name_and_the_users_number() {
+        let mut forms = [0; 3];
+        // Numbers go on from `first_number`, so a second seeding makes other usernames.
+        for (n, new) in (1_001..).zip(SyntheticUsers::new(7, 1_000).take(600)) {
+            assert_eq!(new.origin, format!("synthetic user {n}"));
+            let user = &new.user;
+            let email = user.primary_email.as_deref().expect("an email");
+            let (local, domain) = email.split_once('@').expect("an address");
+            assert!(DOMAINS.contains(&domain), "{email}");
+            let [first, last, number] = local.split('.').collect::<Vec<_>>()[..] else {
+                panic!("{email}");
+            };
+            assert!(FIRST.contains(&first) && LAST.contains(&last), "{email}");
+            assert_eq!(number, n.to_string());
+            let username = user.username.as_deref().expect("a username");
+            let form = [
+                format!("{first}.{last}{n}"),
+                format!("{first}_{last}{n}"),
+                format!("{}{last}{n}", &first[..1]),
+            ]
+            .iter()
+            .position(|f| f == username);
+            forms[form.unwrap_or_else(|| panic!("{username} for {email}"))] += 1;
+            // Some last names are written with letters outside ASCII; the rest capitalised.
+            let written_last = match last {
+                "muller" => "Müller".to_owned(),
+                "kovacs" => "Kovács".to_owned(),
+                "alvarez" => "Álvarez".to_owned(),
+                "oconnor" => "O'Connor".to_owned(),
+                _ => format!("{}{}", last[..1].to_ascii_uppercase(), &last[1..]),
+            };
+            let written_first = format!("{}{}", first[..1].to_ascii_uppercase(), &first[1..]);
+            assert_eq!(user.name.as_deref(), Some(format!("{written_first} {written_last}").as_str()));
+        }
+        assert!(forms.iter().all(|&count| count > 100), "each form of username: {forms:?}");
+    }
+
+    #[test]
+    fn capitalise_upper_cases_the_first_letter_only() {
+        assert_eq!(capitalise("amelia"), "Amelia");
+        assert_eq!(capitalise("élodie"), "Élodie");
+        assert_eq!(capitalise(""), "");
+    }
+
+    #[test]
+    fn times_follow_each_other_from_2023_and_four_in_five_users_have_signed_in() {
+        const START: i64 = 1_672_531_200_000; // 2023-01-01T00:00:00Z
+        let users: Vec<User> = SyntheticUsers::new(11, 0).take(2_000).map(|u| u.user).collect();
+        for user in &users {
+            assert!((START..START + 100_000_000_000).contains(&user.created_at), "{user:?}");
+            assert!(
+                (user.created_at..user.created_at + 10_000_000_000).contains(&user.updated_at),
+                "{user:?}"
+            );
+            if let Some(at) = user.last_sign_in_at {
+                assert!((user.updated_at..user.updated_at + 1_000_000_000).contains(&at), "{user:?}");
+            }
+        }
+        // 80 % and 2 % of 2,000, give or take five standard deviations.
+        let signed_in = users.iter().filter(|u| u.last_sign_in_at.is_some()).count();
+        assert!((1_500..=1_700).contains(&signed_in), "{signed_in} signed in");
+        let suspended = users.iter().filter(|u| u.is_suspended).count();
+        assert!((10..=80).contains(&suspended), "{suspended} suspended");
+    }
+
+    #[test]
+    fn custom_data_is_the_admin_console_example_for_every_user() {
+        for new in SyntheticUsers::new(13, 0).take(200) {
+            assert_eq!(new.fields, None);
+            let data = new.custom_data.expect("customData");
+            let object = data.as_object();
+            let language = object["adminConsolePreferences"]["language"].as_str().expect("a language");
+            assert!(LANGUAGES.contains(&language), "{language}");
+            let tier = object["plan"]["tier"].as_str().expect("a tier");
+            assert!(PLANS.contains(&tier), "{tier}");
+            let size = data.compact().len();
+            assert!((250..=350).contains(&size), "{size} bytes");
+        }
+    }
+}

@@ -99,4 +99,65 @@ mod author_tests {
         let uid = unsafe { libc::getuid() };
         assert!(super::account_name(uid).is_some_and(|name| !name.is_empty()));
     }
+
+    #[test]
+    fn a_claim_is_cut_to_thirty_two_characters_and_only_a_cut_one_is_marked() {
+        let claim = |claimed: &str| Author::describe(Some("ops"), 1000, Some(claimed), None).0;
+        let y32 = "y".repeat(32);
+        assert_eq!(claim(&y32), format!("ops ($USER {y32})"));
+        assert_eq!(claim(&"y".repeat(33)), format!("ops ($USER {y32}…)"));
+        // Counted in characters, not bytes: 32 two-byte letters are kept whole.
+        let e32 = "é".repeat(32);
+        assert_eq!(claim(&e32), format!("ops ($USER {e32})"));
+    }
+
+    #[test]
+    fn the_account_name_is_read_from_the_password_database() {
+        assert_eq!(super::account_name(0).as_deref(), Some("root"));
+        // A uid far above any a system assigns: no account, whatever getpwuid_r left behind
+        // in the entry while it searched.
+        assert_eq!(super::account_name(3_999_999_999), None);
+    }
+
+    #[test]
+    fn the_author_for_tests_is_this_account_with_the_claim_beside_it() {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let account = super::account_name(uid).expect("this process's account");
+        assert_eq!(
+            Author::describe_for_tests("claimed-by-a-test"),
+            format!("{account} ($USER claimed-by-a-test)")
+        );
+    }
+
+    #[test]
+    fn an_empty_user_variable_claims_no_one() {
+        // The environment is set for a child process of this test binary, which runs only
+        // `child_process_prints_its_author`: no other test sees it changed.
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "store::author::author_tests::child_process_prints_its_author", "--nocapture"])
+            .env("CUSTODIAN_TEST_PRINT_AUTHOR", "1")
+            .env("USER", "")
+            .env("LOGNAME", "someone-else")
+            .env_remove("SSH_CONNECTION")
+            .output()
+            .expect("run the child");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let account = super::account_name(uid).expect("this process's account");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains(&format!("author: [{account}]\n")), "{stdout}");
+    }
+
+    /// The child half of [`an_empty_user_variable_claims_no_one`]: it prints only in the child
+    /// process that test starts (with `CUSTODIAN_TEST_PRINT_AUTHOR` set); in the normal run it
+    /// returns at once.
+    #[test]
+    fn child_process_prints_its_author() {
+        if std::env::var_os("CUSTODIAN_TEST_PRINT_AUTHOR").is_none() {
+            return;
+        }
+        println!("author: [{}]", Author::from_environment().0);
+    }
 }

@@ -166,3 +166,71 @@ pub fn batch_landed(store: &dyn UserStore, batch: &BatchId) -> Result<bool, supe
     })?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(user_id: &str, load: Option<u64>) -> JournalEntry {
+        JournalEntry {
+            saved_at: 1_764_640_000_000,
+            saved_by: "ops".into(),
+            user_id: user_id.into(),
+            revision: 1,
+            size: 10,
+            added: Vec::new(),
+            removed: Vec::new(),
+            changed: Vec::new(),
+            batch: None,
+            load,
+            sequence: 7,
+        }
+    }
+
+    #[test]
+    fn a_batch_id_is_its_letter_a_utc_stamp_and_six_hex_digits_and_a_loads_letter_is_l() {
+        let batch = BatchId::new();
+        let load = BatchId::new_load();
+        for (id, letter) in [(&batch, "b"), (&load, "l")] {
+            // `b20261202T012233Z-3f9a1c`, as `changes` and `undo` show and take it.
+            let text = id.to_string();
+            let (stamp, random) = text.split_once('-').expect("a dash");
+            assert_eq!(stamp.len(), 17, "{text}");
+            assert!(stamp.starts_with(letter) && stamp.ends_with('Z') && &stamp[9..10] == "T", "{text}");
+            assert!(random.len() == 6 && random.bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+        }
+        assert!(!batch.is_load());
+        assert!(load.is_load());
+    }
+
+    #[test]
+    fn an_entrys_position_is_its_time_then_its_sequence() {
+        assert_eq!(entry("u1", None).position(), (1_764_640_000_000, 7));
+    }
+
+    #[test]
+    fn only_a_loads_own_entry_without_a_user_is_the_load() {
+        assert!(entry("", Some(1_000)).is_load());
+        // The revision 1 the load wrote for one user, as `--user` reads it.
+        assert!(!entry("u1", Some(1_000)).is_load());
+        assert!(!entry("u1", None).is_load());
+    }
+
+    #[test]
+    fn the_key_summary_marks_added_removed_and_changed_keys_or_counts_a_loads_users() {
+        let mut save = entry("u1", None);
+        save.added = vec!["plan".into(), "beta".into()];
+        save.removed = vec!["lang".into()];
+        save.changed = vec!["theme".into()];
+        assert_eq!(save.key_summary(), "+plan,beta −lang ~theme");
+        // A kind with no keys is left out, not shown as a bare mark.
+        save.added.clear();
+        save.removed.clear();
+        assert_eq!(save.key_summary(), "~theme");
+        let mut loaded_user = entry("u1", Some(1_000));
+        loaded_user.added = vec!["plan".into()];
+        assert_eq!(loaded_user.key_summary(), "+plan");
+        assert_eq!(entry("", Some(1_000_000)).key_summary(), "load of 1000000 new users");
+        assert_eq!(entry("", Some(1)).key_summary(), "load of 1 new user");
+    }
+}

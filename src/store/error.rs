@@ -218,3 +218,86 @@ fn conflict_text(user: &str, expected: Revision, found: Revision) -> String {
         "conflict: user {user} is at revision {found}, not {expected}; someone saved in between. Reload, then apply your change again"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(id: &str, field: UserField) -> UserMatch {
+        UserMatch { id: id.to_owned(), field }
+    }
+
+    #[test]
+    fn a_reference_that_only_looks_explicit_is_told_the_form_it_looks_like() {
+        let error = StoreError::LooksExplicit { reference: "Id:zzz".into(), field: UserField::Id };
+        assert_eq!(
+            error.to_string(),
+            "\"Id:zzz\" is not the explicit form id:… (its prefix is lower case): say id:zzz for the id, or username:Id:zzz for a name written so"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_reference_is_told_the_explicit_forms_that_pick_one_user() {
+        let ambiguous = |matches| StoreError::Ambiguous { reference: "bob".into(), matches }.to_string();
+        assert_eq!(
+            ambiguous(vec![found("u2", UserField::Username), found("u1", UserField::Id)]),
+            "\"bob\" names more than one user: user u2 by username, user u1 by id; say which with id:bob or username:bob"
+        );
+        // The fields in their fixed order, the last one after `or`.
+        assert!(
+            ambiguous(vec![
+                found("u3", UserField::Phone),
+                found("u1", UserField::Id),
+                found("u2", UserField::Email)
+            ])
+            .ends_with("; say which with id:bob, email:bob or phone:bob")
+        );
+        // Two users by the same field (colliding under the fold): only their ids tell them apart.
+        assert!(
+            ambiguous(vec![found("u1", UserField::Username), found("u2", UserField::Username)])
+                .ends_with("; say which with id:u1 or id:u2")
+        );
+    }
+
+    #[test]
+    fn a_conflict_tells_a_save_in_between_from_a_revision_that_never_was() {
+        let conflict =
+            |expected, found| StoreError::Conflict { user: "u1".into(), expected, found }.to_string();
+        let in_between = "conflict: user u1 is at revision 3, not 2; someone saved in between. Reload, then apply your change again";
+        assert_eq!(conflict(2, 3), in_between);
+        let never = |expected| {
+            format!(
+                "conflict: user u1 is at revision 3; revision {expected} does not exist (revisions count from 1), so nothing was compared. Give the revision you read"
+            )
+        };
+        assert_eq!(conflict(0, 3), never(0));
+        assert_eq!(conflict(4, 3), never(4));
+    }
+
+    #[test]
+    fn refusals_over_someone_elses_data_are_conflicts_and_a_lost_connection_is_told_apart() {
+        let conflicts = [
+            StoreError::Conflict { user: "u1".into(), expected: 1, found: 2 },
+            StoreError::ChangedOutside { user: "u1".into() },
+            StoreError::Duplicate { field: "username", value: "bob".into(), existing: "u2".into() },
+            StoreError::IdExists("u1".into()),
+            StoreError::RecordConflict {
+                origin: "line 1".into(),
+                reason: Box::new(StoreError::IdExists("u1".into())),
+            },
+        ];
+        for error in &conflicts {
+            assert!(error.is_conflict() && !error.is_connection_lost(), "{error}");
+        }
+        let lost = [
+            StoreError::ConnectionLost { server: "db".into(), detail: String::new() },
+            StoreError::SaveOutcomeUnknown { server: "db".into(), user: "u1".into(), revision: 2 },
+        ];
+        for error in &lost {
+            assert!(error.is_connection_lost() && !error.is_conflict(), "{error}");
+        }
+        for error in [StoreError::Busy, StoreError::TimedOut { server: "db".into(), seconds: 5 }] {
+            assert!(!error.is_conflict() && !error.is_connection_lost(), "{error}");
+        }
+    }
+}

@@ -12,6 +12,8 @@ mod records;
 mod redb_search;
 mod redb_store;
 mod search_steps;
+#[cfg(test)]
+mod tests;
 
 pub use author::Author;
 pub use batch_journal::{
