@@ -118,6 +118,10 @@ fn set_with_allow_sensitive_saves_and_warns_on_one_line() {
     assert!(warnings[0].contains("auth.jwt (value looks like a JWT)"), "{run:?}");
     assert!(sandbox.get(&db, "alice").contains("hunter2"));
     assert_eq!(sandbox.revisions(&db, "alice"), 2);
+    // The same again stores nothing: "no changes", and no warning that it stored secrets.
+    let again = sandbox.on(&db, &["set", "alice", &file, "--allow-sensitive"]).ok();
+    assert!(again.stdout.starts_with("no changes"), "{again:?}");
+    assert!(!again.stderr.contains("stored what looks like secrets"), "{again:?}");
 }
 
 #[test]

@@ -92,7 +92,10 @@ pub(super) fn set(
     schema::check_document(shape.as_ref(), &text, &data)?;
     let findings = refuse_secrets(&data, checks.allow_sensitive)?;
     let outcome = save(store, &id, &data, expect)?;
-    warn_secrets_allowed(&findings);
+    // Only a save that wrote stored anything: "no changes" stored nothing new.
+    if matches!(outcome, SaveOutcome::Saved { .. }) {
+        warn_secrets_allowed(&findings);
+    }
     report_outcome(&id, outcome, &data, out)
 }
 
@@ -209,6 +212,9 @@ pub(super) fn restore(
     schema::check_document(shape.as_ref(), &text, &data)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
     let outcome = save(store, &id, &data, expect)?;
-    warn_secrets_allowed(&findings);
+    // Only a save that wrote stored anything: "no changes" stored nothing new.
+    if matches!(outcome, SaveOutcome::Saved { .. }) {
+        warn_secrets_allowed(&findings);
+    }
     report_outcome(&id, outcome, &data, out)
 }
