@@ -913,3 +913,38 @@ fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
     command.env("TERM", "dumb");
     Run::of(command, None).ok();
 }
+
+#[test]
+fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
+    // A 15 MiB profile imported (its export line then grew past the 16 MiB an import reads),
+    // or two 10 MiB upserts adding up: export wrote a file that import refused whole.
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let big = |id: &str, field: &str, mib: usize| {
+        format!("{{\"id\":\"{id}\",\"{field}\":{{\"blob\":\"{}\"}}}}\n", "x".repeat(mib * 1024 * 1024))
+    };
+    let whole = sandbox.file("whole.jsonl", big("huge1", "profile", 15).as_bytes());
+    let run = sandbox.on(&db, &["import", path_str(&whole)]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr.contains("user huge1: not saved: its fields besides customData would take 15 MiB"),
+        "{run:?}"
+    );
+    assert_eq!(sandbox.snapshot(&db), before, "nothing imported");
+    // In halves, by upsert: the first lands, the second would make the user too large.
+    let first = sandbox.file("first.jsonl", big("huge2", "profile", 8).as_bytes());
+    sandbox.ok(&db, &["import", path_str(&first)]);
+    let second = sandbox.file("second.jsonl", big("huge2", "notes", 8).as_bytes());
+    let run = sandbox.on(&db, &["import", "--upsert", path_str(&second)]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr.contains("user huge2: not saved: its fields besides customData would take 16 MiB"),
+        "{run:?}"
+    );
+    // What is stored exports to a file that imports again.
+    let exported = sandbox.file("all.jsonl", sandbox.ok(&db, &["export"]).as_bytes());
+    let copy = sandbox.path("copy.redb");
+    sandbox.ok(&copy, &["init"]);
+    sandbox.ok(&copy, &["import", path_str(&exported)]);
+}

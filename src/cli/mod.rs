@@ -84,8 +84,15 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 StoreError::Invalid(_)
                 | StoreError::InvalidRecord(_)
                 | StoreError::StoredTooLarge { .. }
+                | StoreError::UserTooLarge { .. }
                 | StoreError::NumberOutOfRange { .. } => exit::INVALID,
                 StoreError::NotOnThisBackend(_) => exit::USAGE,
+                // A record too large to keep is bad input, not a collision with what is stored.
+                StoreError::RecordConflict { reason, .. }
+                    if matches!(**reason, StoreError::UserTooLarge { .. }) =>
+                {
+                    exit::INVALID
+                }
                 StoreError::Interrupted => exit::INTERRUPTED,
                 e if e.is_conflict() => exit::CONFLICT,
                 _ => exit::FAILURE,

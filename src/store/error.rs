@@ -9,6 +9,11 @@ use super::UserStore;
 use crate::domain::ValidationError;
 
 /// What can go wrong in the store, each with what the operator should know.
+/// The most a user's fields other than customData may take, as stored: with customData (at
+/// most 1 MiB, compact) and the fields export writes as `null`, a user's export line stays
+/// under the 16 MiB an import record may take, so every export imports again.
+pub const MAX_USER_FIELDS_BYTES: usize = 14 * 1024 * 1024;
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
@@ -25,6 +30,13 @@ pub enum StoreError {
         crate::domain::custom_data::human_bytes(*size), crate::domain::custom_data::human_bytes(*limit)
     )]
     StoredTooLarge { user: String, size: usize, limit: usize },
+    /// A user whose fields besides customData would take more than [`MAX_USER_FIELDS_BYTES`]:
+    /// its export line could be longer than an import reads.
+    #[error(
+        "user {user}: not saved: its fields besides customData would take {}, over the {} a user may take (so that `export` writes a line `import` reads back)",
+        crate::domain::custom_data::human_bytes(*size), crate::domain::custom_data::human_bytes(MAX_USER_FIELDS_BYTES)
+    )]
+    UserTooLarge { user: String, size: usize },
     /// A number no jsonb holds (PostgreSQL's numeric: up to 131072 digits before the point,
     /// 16383 after it): `1e200000`, `1e-20000`.
     #[error(

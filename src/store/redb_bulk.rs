@@ -150,6 +150,9 @@ fn place_user(
         return Err(conflict(origin.to_owned(), StoreError::IdExists(id.to_owned())).into());
     }
     let stored = stored_user_json(&new.user, now, &author.0)?;
+    if stored.len() > crate::store::error::MAX_USER_FIELDS_BYTES {
+        return Err(StoreError::UserTooLarge { user: id.to_owned(), size: stored.len() }.into());
+    }
     runs.users.place::<Stop>(
         spill,
         id.as_bytes(),
