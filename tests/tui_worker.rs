@@ -305,6 +305,17 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// `:patch` of a file adding `"flag": true` to everyone, typed (its dry run asked for).
+    fn start_patch_adding_a_flag(&mut self) {
+        let file = self._dir.path().join("patch.json");
+        std::fs::write(&file, r#"[{"op":"add","path":"/flag","value":true}]"#).unwrap();
+        self.key(Action::StartCommand);
+        for c in format!("patch {}", file.display()).chars() {
+            self.key(Action::CommandChar(c));
+        }
+        self.key(Action::RunCommand);
+    }
+
     /// The editor open on the first user with `typed` added after its `{`, not saved yet;
     /// and that user's id.
     fn editing_with(typed: &str) -> (Self, String) {
@@ -488,13 +499,7 @@ fn closing_a_dry_run_under_way_stops_it_and_the_reads_it_held_come_at_once() {
     // the profile said "loading…", and the way out gave up after 30 s, the file left unclosed.
     let mut session = Session::new();
     session.store.slow_walk.store(true, std::sync::atomic::Ordering::SeqCst);
-    let file = session._dir.path().join("patch.json");
-    std::fs::write(&file, r#"[{"op":"add","path":"/flag","value":true}]"#).unwrap();
-    session.key(Action::StartCommand);
-    for c in format!("patch {}", file.display()).chars() {
-        session.key(Action::CommandChar(c));
-    }
-    session.key(Action::RunCommand);
+    session.start_patch_adding_a_flag();
     assert!(session.state.patch.as_ref().is_some_and(|v| v.report.is_none()), "the dry run is under way");
     // 200 users at 20 ms: four seconds to go when the overlay closes.
     std::thread::sleep(Duration::from_millis(100));
@@ -516,13 +521,7 @@ fn the_way_out_stops_a_batch_being_written_and_nothing_is_written() {
     // At a million users the screen's batch held the way out past its 30 s, which then gave
     // up and left the file unclosed; `patch --yes` stops on a signal, writing nothing.
     let mut session = Session::new();
-    let file = session._dir.path().join("patch.json");
-    std::fs::write(&file, r#"[{"op":"add","path":"/flag","value":true}]"#).unwrap();
-    session.key(Action::StartCommand);
-    for c in format!("patch {}", file.display()).chars() {
-        session.key(Action::CommandChar(c));
-    }
-    session.key(Action::RunCommand);
+    session.start_patch_adding_a_flag();
     session.settle();
     assert!(session.state.patch.as_ref().is_some_and(|v| v.report.is_some()), "the dry run answered");
     session.store.slow_walk.store(true, std::sync::atomic::Ordering::SeqCst);
