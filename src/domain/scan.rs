@@ -459,4 +459,74 @@ mod tests {
         // 'x' is byte 15 (1-based) but character 13.
         assert_eq!(char_column(text, 1, 15), 13);
     }
+
+    #[test]
+    fn the_compact_length_is_the_length_of_serde_jsons_compact_form() {
+        for text in [
+            "{}",
+            " {\n\t\"a\" : [ 1 , 2.50 , -3e+2 ] ,\r\n \"b\": null } ",
+            // Escapes serde_json writes back shorter, as long, or as the character itself.
+            r#"{"e": "\u00e9", "a": "\u0041", "zh": "\u4e2d", "smile": "\ud83d\ude00"}"#,
+            r#"{"ctl": "\u0001\u001f", "short": "\u0008\u0009\u000a\u000c\u000d\u0022\u005c"}"#,
+            r#"{"n": "a\nb\tc\"d\\e\/f", "k\u00e9y": true, "\/": "x y"}"#,
+            // Characters outside ASCII typed as they are.
+            r#"{"név": "日本語 😀"}"#,
+        ] {
+            let compact =
+                serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).expect("valid"))
+                    .expect("serialised");
+            assert_eq!(compact_len(text.as_bytes()), compact.len(), "{text} → {compact}");
+        }
+    }
+
+    #[test]
+    fn number_tokens_are_the_numbers_outside_strings_as_written() {
+        assert_eq!(
+            number_tokens(r#"{"a1": "-2 e3 \"4\"", "b": [1.5e+3, -0, 10E-2], "c": 7}"#),
+            ["1.5e+3", "-0", "10E-2", "7"]
+        );
+        // A string left open ends the search: nothing after it is a number.
+        assert_eq!(number_tokens(r#"[1, "2, 3]"#), ["1"]);
+    }
+
+    #[test]
+    fn an_escape_serde_json_refuses_is_counted_as_it_was_typed() {
+        // Lone surrogates (also a high one before an escape that is no low one) and a `\u`
+        // without four hex digits: the text is refused when parsed, and its count only decides
+        // which refusal an oversized one gets first.
+        assert_eq!(compact_len(br#""\ud800""#), 8);
+        assert_eq!(compact_len(br#""\udc00\ud800\u0041""#), 2 + 6 + 6 + 1);
+        assert_eq!(compact_len(br#""ab\u12x""#), 9);
+        // A string left open is counted to the end of the text, as if closed there.
+        assert_eq!(compact_len(br#"["open"#), 1 + 2 + 4);
+    }
+
+    #[test]
+    fn an_escaped_quote_stays_inside_its_string_and_a_raw_line_break_ends_the_scan() {
+        assert_eq!(
+            scan(r#"{"a\"b": 1, "a\"b": 2}"#, 64),
+            Some(ScanFinding::DuplicateKey {
+                key: "a\"b".into(),
+                path: "(top level)".into(),
+                at: Position { line: 1, column: 13 }
+            })
+        );
+        // JSON allows no raw line break in a string: the text is malformed, and what follows
+        // the break is not read as keys.
+        assert_eq!(scan("[\"x\n\", {\"k\": 1, \"k\": 2}]", 64), None);
+        // Nor does a string left open at the end.
+        assert_eq!(scan(r#"{"a": "open"#, 64), None);
+        assert_eq!(scan(r#"{"a": "open\"#, 64), None);
+    }
+
+    #[test]
+    fn invalid_utf_8_is_placed_at_its_line_and_character_column() {
+        let at = |bytes: &[u8]| {
+            let error = std::str::from_utf8(bytes).expect_err("invalid");
+            utf8_error_position(bytes, &error)
+        };
+        assert_eq!(at(b"\xff"), Position { line: 1, column: 1 });
+        // `é` is two bytes and one character; the bad byte follows it on the third line.
+        assert_eq!(at(b"{\n\"a\":\n \"\xc3\xa9\xff\"}"), Position { line: 3, column: 4 });
+    }
 }
