@@ -1467,6 +1467,9 @@ fn rows_sql_wrote_with_values_logto_never_writes_do_not_hide_the_tenant_and_can_
     for id in ["inf1", "arr1", "nul1", "u1"] {
         assert!(listed.contains(&id.to_owned()), "{id} listed: {listed:?}");
     }
+    // A time that is not set stays not set (NULL is no infinity): it read as 0001-01-01.
+    assert_eq!(store.user("arr1").expect("read").user.last_sign_in_at, None);
+    assert_eq!(store.user("u1").expect("read").user.last_sign_in_at, None);
     let infinite = store.user("inf1").expect("read").user;
     assert_eq!(infinite.last_sign_in_at, Some(253_402_300_799_999), "9999-12-31 23:59:59.999");
     assert_eq!(infinite.created_at, -62_135_596_800_000, "0001-01-01");

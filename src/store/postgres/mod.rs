@@ -97,7 +97,8 @@ const OUTSIDE: &str = "outside custodian";
 const LOCK_TIMEOUT: &str = "3s";
 /// A timestamptz column in epoch milliseconds. SQL allows `infinity` (Logto never writes
 /// it), which no bigint holds: read as 9999-12-31 23:59:59.999 UTC (`-infinity` as
-/// 0001-01-01), so one such row does not stop the list with "cannot convert infinity".
+/// 0001-01-01), so one such row does not stop the list with "cannot convert infinity". NULL
+/// (never signed in) stays NULL.
 macro_rules! epoch_ms {
     ($column:literal) => {
         concat!(
@@ -108,7 +109,9 @@ macro_rules! epoch_ms {
             ") * 1000)::int8 \
              when ",
             $column,
-            " > 'epoch' then 253402300799999 else -62135596800000 end"
+            " = 'infinity' then 253402300799999 when ",
+            $column,
+            " = '-infinity' then -62135596800000 end"
         )
     };
 }
@@ -119,7 +122,7 @@ const SAVED_AT_MS: &str = epoch_ms!("h.saved_at");
 /// `updated_at` in microseconds, as the conflict check compares it (the same expression in
 /// the read and in the `UPDATE`'s `WHERE`); an infinite one as the ends of bigint.
 const UPDATED_MICROS: &str = "case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
-    when u.updated_at > 'epoch' then 9223372036854775807 else -9223372036854775808 end";
+    when u.updated_at = 'infinity' then 9223372036854775807 when u.updated_at = '-infinity' then -9223372036854775808 end";
 
 /// The columns of a user that custodian reads: the Management API's, nothing more. The
 /// last is the `updated_at` in microseconds (the conflict check); the lower-cased handle
@@ -133,7 +136,7 @@ const USER_COLUMNS: &str = concat!(
     ", ",
     epoch_ms!("u.updated_at"),
     ", case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
-    when u.updated_at > 'epoch' then 9223372036854775807 else -9223372036854775808 end"
+    when u.updated_at = 'infinity' then 9223372036854775807 when u.updated_at = '-infinity' then -9223372036854775808 end"
 );
 /// The lower-cased handle: the list order's first part, the column after [`USER_COLUMNS`].
 const EXACT_HANDLE: &str = "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
