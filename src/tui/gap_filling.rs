@@ -177,7 +177,31 @@ impl<B: Backend> Backend for GapFilling<B> {
                 whole_rows.push(y);
             }
         }
-        let mut cells: Vec<(u16, u16, &Cell)> = Vec::with_capacity(changed.len());
+        // A cell written over the left half of a wide character makes the terminal blank the
+        // right half in the pen of the moment. When the frame does not write that half (its
+        // cell is the same in ratatui's buffer, so not in the diff), it shows the wide
+        // character's style (ratatui styles a character's cells alike): written again as such
+        // a blank where the cell's pen differs (the selection's reverse video spilling one
+        // cell past a name that held a wide character).
+        let mut halves: Vec<(u16, u16, Cell)> = Vec::new();
+        for &(x, y, cell) in changed.iter().filter(|(_, y, _)| !whole_rows.contains(y)) {
+            let after = x + cell.symbol().width().max(1) as u16;
+            let Some(wide) = self.index(after - 1, y).and_then(|i| self.screen[i].as_ref()) else { continue };
+            let pen_differs = wide.fg != cell.fg
+                || wide.bg != cell.bg
+                || wide.modifier != cell.modifier
+                || wide.underline_color != cell.underline_color;
+            if wide.symbol().width() == 2
+                && pen_differs
+                && after < self.width
+                && !changed.iter().any(|&(cx, cy, _)| cy == y && cx == after)
+            {
+                let mut half = wide.clone();
+                half.set_symbol(" ");
+                halves.push((after, y, half));
+            }
+        }
+        let mut cells: Vec<(u16, u16, &Cell)> = Vec::with_capacity(changed.len() + halves.len());
         let mut previous: Option<(u16, u16, &Cell)> = None;
         for &(x, y, cell) in changed.iter().filter(|(_, y, _)| !whole_rows.contains(y)) {
             if let Some((px, py, before)) = previous
@@ -191,8 +215,18 @@ impl<B: Backend> Backend for GapFilling<B> {
             }
             cells.push((x, y, cell));
             previous = Some((x, y, cell));
+            let after = x + cell.symbol().width().max(1) as u16;
+            if let Some((hx, hy, half)) = halves.iter().find(|(hx, hy, _)| *hy == y && *hx == after) {
+                cells.push((*hx, *hy, half));
+                previous = None;
+            }
         }
         self.inner.draw(cells.into_iter())?;
+        for (x, y, half) in halves {
+            if let Some(index) = self.index(x, y) {
+                self.screen[index] = Some(half);
+            }
+        }
         // ratatui also sends the columns a wide emoji with VS16 covers (blank, to clear what a
         // terminal drawing it narrow would leave there). Those columns stay covered in the
         // model: written again on their own — as `repaint_row` does with every cell it knows —
