@@ -44,7 +44,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
         let more = group.users.saturating_sub(group.first.len() as u64);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         summary.push(Line::from(Span::styled(
-            format!("  {}: {} ({}{more})", group.reason, users(group.users), group.first.join(", ")),
+            // The count first, then why, then who: cut at the pane's edge, the ids go first.
+            format!("  {}: {} ({}{more})", users(group.users), group.reason, group.first.join(", ")),
             theme.warning,
         )));
     }
