@@ -2800,3 +2800,13 @@ fn the_oldest_revision_the_history_shows_is_summed_up_against_the_one_before_it(
     assert_eq!(oldest.info.revision, 7);
     assert!(oldest.changes.added.is_empty() && oldest.changes.removed.is_empty(), "{:?}", oldest.changes);
 }
+
+#[test]
+fn reload_theirs_after_a_rename_names_the_user_as_read_now_in_the_editor() {
+    // The editor's title kept the name the user had when the edit began.
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    rename_outside(&store, &id, "renamed-meanwhile");
+    act(&store, &mut state, Action::ReloadTheirs);
+    assert_eq!(state.editor.as_ref().unwrap().user_handle, "renamed-meanwhile");
+}

@@ -182,6 +182,11 @@ impl State {
                 tree,
             });
             let id = record.user.id.clone();
+            // The editor's title names the user as read now (renamed outside, then "reload
+            // theirs", it named them as before).
+            if let Some(editor) = self.editor.as_mut().filter(|e| e.user_id == id) {
+                editor.user_handle = record.user.handle().to_owned();
+            }
             self.user = Some(record);
             self.document = Some(document);
             return self.changes_user_loaded(&id);
