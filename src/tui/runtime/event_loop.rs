@@ -285,7 +285,7 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
         other => {
             let reason = match other {
                 Ok(_) => format!(
-                    "revision {} holds another text than the one this draft was edited from (restored from a backup or re-imported?)",
+                    "revision {} holds another text than the one this draft was edited from (changed outside custodian since — on Logto's database, by Logto or SQL —, restored from a backup, or re-imported?)",
                     draft.base_revision
                 ),
                 Err(_) => format!(
