@@ -217,4 +217,14 @@ fn an_apply_whose_commit_got_no_answer_is_said_written_or_in_doubt_never_not_app
     assert!(state.patch.is_none(), "not offered to apply again");
     let status = state.status.clone().expect("a status").text;
     assert!(status.starts_with("the patch may have been applied: cannot tell"), "{status}");
+
+    // Lost before the COMMIT: not applied, and the screen knows the connection is gone (it
+    // said so only at the next store call).
+    command(&store, &mut state, &format!("patch {file}"));
+    update(
+        &mut state,
+        Action::PatchApplied { result: PatchAnswer::ConnectionLost("connection lost".into()) },
+    );
+    assert!(state.connection_lost.is_some());
+    assert!(state.patch.as_ref().is_some_and(|v| !v.applying), "the dry run stays, to apply after F5");
 }

@@ -61,6 +61,9 @@ pub enum PatchAnswer {
     CommittedUnanswered(BatchId),
     /// Nothing was written, and why.
     NotApplied(String),
+    /// Nothing was written: the connection went before the COMMIT (the screen is then in the
+    /// lost-connection state until it reconnects).
+    ConnectionLost(String),
     /// Its COMMIT got no answer, and whether it was written cannot be told: how to check.
     InDoubt(String),
 }
@@ -254,6 +257,13 @@ impl State {
                 };
                 self.say(StatusKind::Success, text);
                 self.refresh()
+            }
+            PatchAnswer::ConnectionLost(why) => {
+                if let Some(view) = &mut self.patch {
+                    view.applying = false;
+                }
+                self.connection_lost(format!("the patch was not applied: {}", inert::line(&why)));
+                Vec::new()
             }
             PatchAnswer::NotApplied(why) => {
                 if let Some(view) = &mut self.patch {

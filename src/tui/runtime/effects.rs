@@ -497,6 +497,11 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                         )),
                     }
                 }
+                Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(lost) if lost.is_connection_lost()) =>
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "patch from the screen: connection lost");
+                    app::PatchAnswer::ConnectionLost(format!("{e:#}"))
+                }
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
                     app::PatchAnswer::NotApplied(format!("{e:#}"))
