@@ -462,6 +462,44 @@ mod tests {
     }
 
     #[test]
+    fn repeats_last_is_the_key_placed_just_before_and_no_other() {
+        // A bulk load stops an endless input repeating one record at once by it, not at the
+        // merge it would never reach.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        let mut runs = Runs::new(1 << 20);
+        assert!(!runs.repeats_last(b"a"), "nothing placed yet");
+        let mut ignore = |_: &[u8], _: &[u8], _: &[u8], _: Option<&[u8]>| Ok::<(), io::Error>(());
+        runs.place(&mut spill, b"a", b"", b"", &mut ignore).expect("place");
+        assert!(runs.repeats_last(b"a"));
+        assert!(!runs.repeats_last(b"b") && !runs.repeats_last(b"a2"));
+        runs.place(&mut spill, b"c", b"", b"", &mut ignore).expect("place");
+        assert!(runs.repeats_last(b"c") && !runs.repeats_last(b"a"), "only the last one");
+    }
+
+    #[test]
+    fn spill_rest_writes_what_is_in_memory_only_once_runs_were_spilled() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        // Everything fits: nothing is written, the entries stay in memory.
+        let mut runs = Runs::new(1 << 20);
+        runs.defer(&mut spill, b"a", b"", b"").expect("defer");
+        runs.spill_rest(&mut spill).expect("spill the rest");
+        assert!(runs.runs.is_empty() && !runs.starts.is_empty());
+        // Runs spilled already: the rest follows them into the file, as the last run.
+        let mut runs = Runs::new(64);
+        for n in 0..20 {
+            runs.defer(&mut spill, format!("k{n:02}").as_bytes(), b"value", b"").expect("defer");
+        }
+        let spilled = runs.runs.len();
+        assert!(spilled > 0 && !runs.starts.is_empty(), "spilled runs and some in memory");
+        runs.spill_rest(&mut spill).expect("spill the rest");
+        assert_eq!(runs.runs.len(), spilled + 1);
+        assert!(runs.starts.is_empty(), "nothing left in memory");
+        assert_eq!(merged(runs, &mut spill).len(), 20);
+    }
+
+    #[test]
     fn input_in_key_order_goes_straight_in_and_input_out_of_it_waits_whole() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut spill = Spill::new(dir.path()).expect("spill file");
