@@ -125,6 +125,13 @@ fn read_u32(bytes: &[u8], at: usize) -> usize {
     u32::from_le_bytes(word) as usize
 }
 
+/// Whether `bytes` begins with a whole encoded entry (its header, and all the header says
+/// follows it).
+fn starts_with_whole_entry(bytes: &[u8]) -> bool {
+    bytes.len() >= HEADER
+        && bytes.len() >= HEADER + read_u32(bytes, 0) + read_u32(bytes, 4) + read_u32(bytes, 8)
+}
+
 /// (key, value, note) of the entry encoded at the start of `bytes`, and its encoded length.
 fn decode(bytes: &[u8]) -> (&[u8], &[u8], &[u8], usize) {
     let (k, v, n) = (read_u32(bytes, 0), read_u32(bytes, 4), read_u32(bytes, 8));
@@ -383,13 +390,7 @@ impl RunReader {
 
     /// Whether a whole entry is buffered from `at` on.
     fn holds_an_entry(&self) -> bool {
-        let have = self.buffer.len() - self.at;
-        have >= HEADER && {
-            let at = self.at;
-            let (k, v, n) =
-                (read_u32(&self.buffer, at), read_u32(&self.buffer, at + 4), read_u32(&self.buffer, at + 8));
-            have >= HEADER + k + v + n
-        }
+        starts_with_whole_entry(&self.buffer[self.at..])
     }
 
     /// Keeps the unread part and reads on until a whole entry is buffered; false at the end.
@@ -398,12 +399,8 @@ impl RunReader {
         self.at = 0;
         loop {
             let have = self.buffer.len();
-            if have >= HEADER {
-                let (k, v, n) =
-                    (read_u32(&self.buffer, 0), read_u32(&self.buffer, 4), read_u32(&self.buffer, 8));
-                if have >= HEADER + k + v + n {
-                    return Ok(true);
-                }
+            if starts_with_whole_entry(&self.buffer) {
+                return Ok(true);
             }
             let left = self.end - self.next;
             if left == 0 {
@@ -497,6 +494,135 @@ mod tests {
         assert_eq!(runs.runs.len(), spilled + 1);
         assert!(runs.starts.is_empty(), "nothing left in memory");
         assert_eq!(merged(runs, &mut spill).len(), 20);
+    }
+
+    #[test]
+    fn an_entry_is_whole_with_its_header_and_every_byte_the_header_counts() {
+        // The merge decodes an entry only once all of it is buffered: one byte short, it reads on.
+        let mut encoded = Vec::new();
+        for length in [3u32, 5, 7] {
+            encoded.extend_from_slice(&length.to_le_bytes());
+        }
+        encoded.extend_from_slice(b"keyvalueandnote");
+        assert_eq!(encoded.len(), 27);
+        assert!(starts_with_whole_entry(&encoded));
+        assert!(!starts_with_whole_entry(&encoded[..26]), "one byte short");
+        assert!(!starts_with_whole_entry(&encoded[..HEADER]) && !starts_with_whole_entry(&encoded[..5]));
+        assert!(!starts_with_whole_entry(&[]));
+        encoded.extend_from_slice(b"the next entry");
+        assert!(starts_with_whole_entry(&encoded), "bytes after it are the next entry's");
+        // An entry of empty key, value and note is its header alone.
+        assert!(starts_with_whole_entry(&[0; HEADER]));
+    }
+
+    #[test]
+    fn a_run_is_spilled_when_the_next_entry_would_pass_the_budget_not_when_it_reaches_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        // Each entry takes 12 + 1 + 2 + 3 = 18 bytes: three fill 54 exactly.
+        let spilled_after = |budget: usize, spill: &mut Spill| {
+            let mut runs = Runs::new(budget);
+            (0..4)
+                .map(|n| {
+                    runs.defer(spill, format!("{n}").as_bytes(), b"vv", b"nnn").expect("defer");
+                    runs.runs.len()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(spilled_after(54, &mut spill), [0, 0, 0, 1], "three fit 54 bytes, the fourth spills them");
+        assert_eq!(spilled_after(53, &mut spill), [0, 0, 1, 1], "the third would pass 53: the two spill");
+        // One entry larger than the budget is held alone, not spilled empty.
+        assert_eq!(spilled_after(10, &mut spill), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn the_memory_for_a_run_is_taken_once_at_the_budget_not_grown_by_doubling() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        let budget = 64 * 1024;
+        let mut runs = Runs::new(budget);
+        runs.defer(&mut spill, b"k", b"v", b"").expect("defer");
+        assert_eq!(runs.arena.capacity(), budget, "the whole budget at the first entry");
+        while runs.runs.is_empty() {
+            runs.defer(&mut spill, b"k", &[7; 100], b"").expect("defer");
+        }
+        assert_eq!(runs.arena.capacity(), budget, "a full run never took more");
+    }
+
+    #[test]
+    fn a_repeated_key_or_a_spill_during_probation_makes_the_table_wait_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        let mut never =
+            |_: &[u8], _: &[u8], _: &[u8], _: Option<&[u8]>| -> io::Result<()> { panic!("put in directly") };
+        // A key equal to the one before it is no sign of key order: the merge must meet both.
+        let mut runs = Runs::new(1 << 20);
+        runs.place(&mut spill, b"k000000", b"", b"", &mut never).expect("place");
+        for n in 0..PROBATION + 10 {
+            runs.place(&mut spill, format!("k{n:06}").as_bytes(), b"", b"", &mut never).expect("place");
+        }
+        assert_eq!(merged(runs, &mut spill).len(), PROBATION + 11);
+        // Keys in order that spilled a run before the probation ended wait too: the merge
+        // would put the spilled ones in front of any put in directly.
+        let mut runs = Runs::new(256);
+        for n in 0..PROBATION + 10 {
+            runs.place(&mut spill, format!("k{n:06}").as_bytes(), b"", b"", &mut never).expect("place");
+        }
+        assert!(!runs.runs.is_empty());
+        assert_eq!(merged(runs, &mut spill).len(), PROBATION + 10);
+        // In order for the whole probation: all of it goes in at its last entry, not later.
+        let mut runs = Runs::new(1 << 20);
+        let mut direct = 0;
+        for n in 0..PROBATION {
+            runs.place::<io::Error>(
+                &mut spill,
+                format!("k{n:06}").as_bytes(),
+                b"",
+                b"",
+                &mut |_, _, _, _| {
+                    direct += 1;
+                    Ok(())
+                },
+            )
+            .expect("place");
+        }
+        assert_eq!(direct, PROBATION);
+    }
+
+    #[test]
+    fn runs_longer_than_their_read_buffer_come_back_whole_entry_by_entry() {
+        // The merge reads each run through 16-256 KiB; entries cut by a buffer's end must be
+        // read on, never decoded half.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        let mut runs = Runs::new(400 * 1024);
+        let mut expected = Vec::new();
+        for n in 0..12_000u32 {
+            let key = format!("{:08}", n.wrapping_mul(2_654_435_761) % 1_000_000);
+            // Sizes that do not divide the buffer: entries straddle its end.
+            let value = vec![b'v'; 20 + (n as usize * 7) % 90];
+            let note = format!("{n}");
+            runs.defer(&mut spill, key.as_bytes(), &value, note.as_bytes()).expect("defer");
+            expected.push((key.into_bytes(), value, note.into_bytes()));
+        }
+        assert!(runs.runs.len() >= 2, "runs of about 400 KiB, past the 256 KiB buffer");
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        runs.merge::<io::Error>(&mut spill, &mut |entry| {
+            out.push((entry.key, entry.value, entry.note));
+            Ok(())
+        })
+        .expect("merge");
+        assert_eq!(out.len(), expected.len());
+        for (got, want) in out.iter().zip(&expected) {
+            assert_eq!(got.0, want.0);
+            assert_eq!(got.1.len(), want.1.len());
+        }
+        let mut notes: Vec<_> = out.into_iter().map(|e| e.2).collect();
+        notes.sort();
+        let mut wanted: Vec<_> = expected.into_iter().map(|e| e.2).collect();
+        wanted.sort();
+        assert_eq!(notes, wanted, "every entry once, its note with it");
     }
 
     #[test]
