@@ -773,6 +773,27 @@ fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
     assert_eq!(fixture.custom_data("admin"), admin_original());
 }
 
+/// Another process inside a write (a long import): the screen, which opens the file for
+/// writing, gives up after 3 s saying so and naming `--read-only`, which does open meanwhile.
+#[test]
+fn a_file_another_process_is_writing_is_busy_and_the_message_names_read_only_which_opens() {
+    let fixture = Fixture::new();
+    let holder = redb::Builder::new()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(&fixture.db)
+        .expect("open the database as another writer");
+    let held = holder.begin_write().expect("take the write lock");
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[]);
+    let status = tui.wait_exit_within(std::time::Duration::from_secs(10));
+    assert!(!status.success());
+    let text = collapsed(&tui.text());
+    assert!(text.contains("busy") && text.contains("custodian --read-only"), "{text}");
+    let mut reading = fixture.spawn_tui_with(120, 40, &["--read-only"], &[]);
+    wait_for_list(&mut reading);
+    quit(&mut reading);
+    held.abort().expect("let go of the write lock");
+}
+
 // ----------------------------------------------------------------------------------------
 // Colour, suspend, clipboard, external editor
 // ----------------------------------------------------------------------------------------

@@ -173,7 +173,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                 (Arc::new(store), scan_store, database)
             }
             None => {
-                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })?;
+                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })
+                    .map_err(|e| match e.downcast_ref::<crate::store::StoreError>() {
+                        // Reads never wait for a writer: the operator can still look.
+                        Some(crate::store::StoreError::Busy) => e.context(
+                            "the screen cannot open the file for writing (`custodian --read-only` browses it meanwhile)",
+                        ),
+                        _ => e,
+                    })?;
                 let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
                 let store: Arc<dyn UserStore> = Arc::new(store);
                 (Arc::clone(&store), store, path.display().to_string())
