@@ -526,6 +526,11 @@ fn without_db_the_default_database_is_created_private_and_seeded_with_demo_users
     let run = sandbox.run(&["list", "--limit", "0"]).ok();
     let db = sandbox.default_db();
     assert!(db.is_file(), "no database at {}", db.display());
+    assert!(
+        run.stderr.contains("made the demo database at") && run.stderr.contains("--db"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(mode_of(&db), 0o600);
     assert_eq!(mode_of(db.parent().expect("parent")), 0o700);
     assert_eq!(run.stdout.lines().count(), 1 + 200, "header and 200 demo users");
@@ -547,6 +552,38 @@ fn without_db_the_default_database_is_created_private_and_seeded_with_demo_users
     demo_ids.sort_unstable();
     exported_ids.sort_unstable();
     assert_eq!(exported_ids, demo_ids);
+}
+
+#[test]
+fn a_write_without_db_never_makes_the_default_database_and_lands_nowhere() {
+    // An operator whose $CUSTODIAN_DB is not set in this shell: `set admin` saved into a demo
+    // database made that moment (it has an admin), exit 0.
+    let sandbox = Sandbox::new();
+    let doc = sandbox.path("fix.json");
+    fs::write(&doc, r#"{"plan": "enterprise"}"#).expect("write the document");
+    let patch = sandbox.path("patch.json");
+    fs::write(&patch, r#"[{"op": "add", "path": "/x", "value": 1}]"#).expect("write the patch");
+    let doc = doc.to_str().expect("path");
+    let patch = patch.to_str().expect("path");
+    for args in [
+        vec!["set", "admin", doc],
+        vec!["import", doc],
+        vec!["patch", patch, "--all", "--yes"],
+        vec!["seed", "--users", "3"],
+        vec!["restore", "admin", "1"],
+        vec!["undo", "b20261202T014426Z-53da8e"],
+        vec!["schema", "set", doc],
+    ] {
+        let stderr = sandbox.run(&args).fails(1);
+        assert!(
+            stderr.contains("a write never makes it") && stderr.contains("--db PATH"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!sandbox.default_db().exists(), "{args:?} made the default database");
+    }
+    // A read makes it, as before, and says so; a write after that is the operator's choice.
+    sandbox.run(&["list", "--limit", "1"]).ok();
+    assert!(sandbox.default_db().exists());
 }
 
 #[test]

@@ -238,6 +238,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             }
     );
     let first_run = db.is_none() && !location::default_database().exists();
+    // The default database is made with the demo's 200 users (one named admin) on first use:
+    // a write there would be a false success for an operator whose $CUSTODIAN_DB is not set
+    // in this shell. A read may make it, and says so.
+    if first_run && !reads_only && !cli.read_only {
+        anyhow::bail!(
+            "no database at {} (the default) yet, and a write never makes it: name yours with --db PATH or $CUSTODIAN_DB (`custodian init --db PATH` makes an empty one; the editor or a read makes the default with 200 demo users)",
+            location::default_database().display()
+        );
+    }
     // Before the open, which may wait for another writer: a signal there is noted too.
     let _interrupts = stops_on_signals(command, cli.read_only).then(crate::interrupt::arm);
     let mut store = if reads_only && !cli.read_only && !first_run {
@@ -256,6 +265,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     } else {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
+    if first_run {
+        eprintln!(
+            "custodian: {}",
+            inert::line(&format!(
+                "made the demo database at {} (200 demo users): name yours with --db PATH or $CUSTODIAN_DB",
+                store.path().display()
+            ))
+        );
+    }
     let mut out = Output::stdout();
     // redb may panic on a damaged file wherever it reads: every command is contained, and
     // such a panic becomes one line naming the file.
