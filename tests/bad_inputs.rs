@@ -462,6 +462,44 @@ fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     assert!(sandbox.ok(&db, &["set", "admin", path_str(&small)]).starts_with("saved: "));
 }
 
+/// A store kept open (the editor's) across a full disk: redb refuses every call after the
+/// failed commit ("previous I/O error") until the file is opened again; the store does that
+/// itself, so once space is freed the next save is made, as the CLI's is.
+#[test]
+fn a_store_kept_open_saves_again_once_a_full_disk_has_room() {
+    use custodian::domain::CustomData;
+    use custodian::store::{Author, OpenOptions, RedbStore, UserStore};
+    let sandbox = Sandbox::new();
+    let mount = Tmpfs::mount(sandbox.path("full-open"), "2m", "full disk, store kept open");
+    let db = sandbox.demo_at(&mount.dir.join("users.redb"));
+    let store = RedbStore::open(&db, OpenOptions::default()).expect("open");
+    let admin = store.resolve("admin").expect("admin");
+    let before = store.custom_data(&admin).expect("read").revision;
+    let filler = mount.dir.join("filler");
+    let _ = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", filler.display()))
+        .arg("bs=4k")
+        .stderr(Stdio::null())
+        .status();
+    let big = format!(
+        "{{{}}}",
+        (0..8000).map(|i| format!("\"k{i}\": \"{}\"", "v".repeat(100))).collect::<Vec<_>>().join(", ")
+    );
+    let author = Author("operator".into());
+    let big = CustomData::parse(&big).expect("document");
+    let refused = store.replace_custom_data(&admin, &big, Some(before), &author);
+    assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("No space left")), "{refused:?}");
+    fs::remove_file(&filler).expect("remove filler");
+    let small = CustomData::parse(r#"{"after": "the disk had room again"}"#).expect("document");
+    store.replace_custom_data(&admin, &small, Some(before), &author).expect("the save once there is room");
+    let stored = store.custom_data(&admin).expect("read");
+    assert_eq!(stored.revision, before + 1);
+    assert!(stored.text.contains("the disk had room again"));
+    drop(store);
+    assert_eq!(sandbox.ok(&db, &["history", "admin"]).lines().filter(|l| l.contains("operator")).count(), 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // File permissions
 

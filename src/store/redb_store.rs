@@ -90,11 +90,18 @@ impl Default for OpenOptions {
 enum Handle {
     ReadWrite(Database),
     ReadOnly(ReadOnlyDatabase),
+    /// Between closing a handle that met an I/O error and opening the file again; left so
+    /// only when that open failed.
+    Closed,
 }
 
 /// A custodian database in one redb file.
 pub struct RedbStore {
-    handle: Handle,
+    /// Replaced only by [`RedbStore::reopen`] (after an I/O error redb refuses every later
+    /// call until the file is opened again); every other use takes it shared.
+    handle: std::sync::RwLock<Handle>,
+    /// redb's page cache, for opening the file again.
+    cache_bytes: usize,
     path: PathBuf,
     /// The layout the file has: [`SCHEMA_VERSION`], or an older one seen read-only.
     layout: u64,

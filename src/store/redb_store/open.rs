@@ -71,7 +71,8 @@ impl RedbStore {
         }
         tx.commit()?;
         Ok(Self {
-            handle: Handle::ReadWrite(db),
+            handle: std::sync::RwLock::new(Handle::ReadWrite(db)),
+            cache_bytes: options.cache_bytes,
             path: path.to_owned(),
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
@@ -137,7 +138,8 @@ impl RedbStore {
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
         let mut store = Self {
-            handle,
+            handle: std::sync::RwLock::new(handle),
+            cache_bytes: options.cache_bytes,
             path: path.to_owned(),
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
@@ -307,11 +309,49 @@ impl RedbStore {
         Ok(notes)
     }
 
+    /// The handle, shared (a poisoned lock is only a panic elsewhere: the handle is whole).
+    pub(super) fn handle(&self) -> std::sync::RwLockReadGuard<'_, Handle> {
+        self.handle.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(super) fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(match &self.handle {
-            Handle::ReadWrite(db) => db.begin_read()?,
-            Handle::ReadOnly(db) => db.begin_read()?,
-        })
+        let begin = |handle: &Handle| match handle {
+            Handle::ReadWrite(db) => db.begin_read(),
+            Handle::ReadOnly(db) => db.begin_read(),
+            Handle::Closed => Err(redb::TransactionError::Storage(redb::StorageError::DatabaseClosed)),
+        };
+        let first = begin(&self.handle());
+        match first {
+            Err(e) if met_an_io_error(&e) => {
+                self.reopen()?;
+                Ok(begin(&self.handle())?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// After an I/O error (a full disk during a commit) redb refuses every later call on the
+    /// handle ("previous I/O error") until the file is opened again; a running editor would
+    /// never save again once space was freed. Closes the handle and opens the file again
+    /// (redb checks and repairs it then), unless another thread did so meanwhile.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut handle = self.handle.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let still_failing = match &*handle {
+            Handle::ReadWrite(db) => db.begin_read().is_err_and(|e| met_an_io_error(&e)),
+            Handle::ReadOnly(_) => false,
+            Handle::Closed => true,
+        };
+        if !still_failing {
+            return Ok(());
+        }
+        tracing::warn!(path = %self.path.display(), "opening the database again after an I/O error");
+        // The old handle goes first: it holds the file's lock until dropped.
+        *handle = Handle::Closed;
+        let db = builder(OpenOptions { read_only: false, cache_bytes: self.cache_bytes })
+            .open(&self.path)
+            .map_err(|e| open_error(&self.path, e))?;
+        *handle = Handle::ReadWrite(db);
+        Ok(())
     }
 
     /// Moves every page to the front of the file and gives the rest back to the file system.
@@ -319,7 +359,8 @@ impl RedbStore {
     /// users: 1,141 MB, 796 MB after this, which takes about 8 s). Waits for another
     /// process's write to end, then keeps every other process out until it is done.
     pub fn compact(&mut self) -> Result<(), StoreError> {
-        let Handle::ReadWrite(db) = &mut self.handle else {
+        let Handle::ReadWrite(db) = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+        else {
             return Err(StoreError::ReadOnly);
         };
         match db.compact() {
@@ -331,8 +372,26 @@ impl RedbStore {
 
     /// Begins a write transaction, waiting briefly for another process's to finish.
     pub(super) fn write(&self) -> Result<WriteTransaction, StoreError> {
-        let Handle::ReadWrite(db) = &self.handle else {
-            return Err(StoreError::ReadOnly);
+        let mut reopened = false;
+        loop {
+            match self.begin_write() {
+                Err(Reopen) if !reopened => {
+                    self.reopen()?;
+                    reopened = true;
+                }
+                Err(Reopen) => return Err(StoreError::Database(redb::StorageError::PreviousIo.to_string())),
+                Ok(result) => return result,
+            }
+        }
+    }
+
+    /// [`Self::write`] on the handle as it is: `Err(Reopen)` when it met an I/O error before.
+    fn begin_write(&self) -> Result<Result<WriteTransaction, StoreError>, Reopen> {
+        let handle = self.handle();
+        let db = match &*handle {
+            Handle::ReadWrite(db) => db,
+            Handle::ReadOnly(_) => return Ok(Err(StoreError::ReadOnly)),
+            Handle::Closed => return Err(Reopen),
         };
         // One wait per command: what the open already waited counts (README: a writer waits
         // up to 3 s in all); a write long after the open (a save in the screen) has its own.
@@ -344,20 +403,30 @@ impl RedbStore {
                 Ok(tx) if self.opened_file.is_some() && file_identity(&self.path) != self.opened_file => {
                     // Dropped uncommitted: nothing goes into the file nobody will read.
                     drop(tx);
-                    return Err(StoreError::FileReplaced { path: self.path.display().to_string() });
+                    return Ok(Err(StoreError::FileReplaced { path: self.path.display().to_string() }));
                 }
-                Ok(tx) => return Ok(tx),
+                Ok(tx) => return Ok(Ok(tx)),
                 Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
                     // A command that notes signals stops here, nothing written.
-                    crate::interrupt::check()?;
+                    if let Err(e) = crate::interrupt::check() {
+                        return Ok(Err(e));
+                    }
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Err(redb::TransactionError::WouldBlock) => return Err(StoreError::Busy),
-                Err(e) => return Err(e.into()),
+                Err(redb::TransactionError::WouldBlock) => return Ok(Err(StoreError::Busy)),
+                Err(e) if met_an_io_error(&e) => return Err(Reopen),
+                Err(e) => return Ok(Err(e.into())),
             }
         }
     }
+}
+
+/// The handle met an I/O error before and must be opened again ([`RedbStore::reopen`]).
+struct Reopen;
+
+fn met_an_io_error(error: &redb::TransactionError) -> bool {
+    matches!(error, redb::TransactionError::Storage(redb::StorageError::PreviousIo))
 }
 
 /// The device and inode `path` names now; `None` when it names nothing.

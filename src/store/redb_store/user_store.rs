@@ -5,7 +5,7 @@ use super::*;
 
 impl UserStore for RedbStore {
     fn is_read_only(&self) -> bool {
-        matches!(self.handle, Handle::ReadOnly(_))
+        matches!(*self.handle(), Handle::ReadOnly(_))
     }
 
     fn count(&self) -> Result<u64, StoreError> {
