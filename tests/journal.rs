@@ -148,6 +148,31 @@ fn every_way_of_saving_customdata_leaves_one_journal_entry_with_its_keys() {
 }
 
 #[test]
+fn numbers_spelled_with_an_exponent_that_a_save_keeps_are_not_journaled_as_changed() {
+    // The stored text was read back with serde_json's spelling (1E5 → 1e+5) and compared with
+    // the saved document's own: every save over such a document journaled `e` as changed.
+    let (_dir, store) = empty_db();
+    import(
+        &store,
+        r#"{"id":"u1","username":"alice","customData":{"e":1E5,"f":1.50,"g":1e400,"h":-0.0e0,"i":1.0e5}}"#,
+        ImportMode::InsertOnly,
+        "importer",
+    );
+    store
+        .replace_custom_data(
+            "u1",
+            &data(r#"{"e":1E5,"f":1.50,"g":1e400,"h":-0.0e0,"i":2.0e5,"x":1}"#),
+            Some(1),
+            &Author("editor".into()),
+        )
+        .expect("save");
+    let entries = everything(&store);
+    let newest = &entries[0];
+    assert_eq!(newest.revision, 2);
+    assert_eq!(keys(newest), (strings(&["x"]), Vec::new(), strings(&["i"])));
+}
+
+#[test]
 fn a_refused_import_journals_nothing() {
     let (_dir, store) = empty_db();
     import(&store, r#"{"id":"u1","customData":{"a":1}}"#, ImportMode::InsertOnly, "importer");

@@ -264,7 +264,7 @@ impl<'tx> WriteTables<'tx> {
             return Ok(None);
         }
         // A stored document that is not an object (never written by custodian) has no keys.
-        let old = serde_json::from_str::<Map<String, Value>>(&old_text).unwrap_or_default();
+        let old = crate::domain::custom_data::parse_object(&old_text).unwrap_or_default();
         let keys = KeyChanges::between(&old, data.as_object());
         let removed = keys.removed.clone();
         self.history
