@@ -73,30 +73,7 @@ pub struct SecretsRefused {
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
-            return match e {
-                StoreError::UserNotFound(_)
-                | StoreError::OnlyALiteralName { .. }
-                | StoreError::RevisionNotFound { .. }
-                | StoreError::BatchNotFound(_)
-                | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
-                // The operator has to say which user they mean: a usage matter.
-                StoreError::Ambiguous { .. } | StoreError::LooksExplicit { .. } => exit::USAGE,
-                StoreError::Invalid(_)
-                | StoreError::InvalidRecord(_)
-                | StoreError::StoredTooLarge { .. }
-                | StoreError::UserTooLarge { .. }
-                | StoreError::NumberOutOfRange { .. } => exit::INVALID,
-                StoreError::NotOnThisBackend(_) => exit::USAGE,
-                // A record too large to keep is bad input, not a collision with what is stored.
-                StoreError::RecordConflict { reason, .. }
-                    if matches!(**reason, StoreError::UserTooLarge { .. }) =>
-                {
-                    exit::INVALID
-                }
-                StoreError::Interrupted => exit::INTERRUPTED,
-                e if e.is_conflict() => exit::CONFLICT,
-                _ => exit::FAILURE,
-            };
+            return store_exit_code(e);
         }
         if cause.is::<ValidationError>()
             || cause.is::<ImportFileError>()
@@ -124,6 +101,31 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
     }
     exit::FAILURE
+}
+
+/// The exit code a store error gives.
+fn store_exit_code(e: &StoreError) -> u8 {
+    match e {
+        StoreError::UserNotFound(_)
+        | StoreError::OnlyALiteralName { .. }
+        | StoreError::RevisionNotFound { .. }
+        | StoreError::BatchNotFound(_)
+        | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
+        // The operator has to say which user they mean: a usage matter.
+        StoreError::Ambiguous { .. } | StoreError::LooksExplicit { .. } => exit::USAGE,
+        StoreError::Invalid(_)
+        | StoreError::InvalidRecord(_)
+        | StoreError::StoredTooLarge { .. }
+        | StoreError::UserTooLarge { .. }
+        | StoreError::NumberOutOfRange { .. } => exit::INVALID,
+        StoreError::NotOnThisBackend(_) => exit::USAGE,
+        // A record's error is its reason's: too large to keep is bad input, a full disk
+        // a failure, not a collision with what is stored.
+        StoreError::RecordConflict { reason, .. } => store_exit_code(reason),
+        StoreError::Interrupted => exit::INTERRUPTED,
+        e if e.is_conflict() => exit::CONFLICT,
+        _ => exit::FAILURE,
+    }
 }
 
 /// Puts a refused command in the log as the TUI's refusals are: what was refused and why,
@@ -510,4 +512,24 @@ pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::P
     // end of an import, a compaction) still shows time passing.
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_records_error_exits_as_its_reason_does() {
+        // An import that met a full disk at line 25748 exited 5, which says "conflict".
+        let at_line = |reason: StoreError| {
+            exit_code(&anyhow::Error::from(StoreError::RecordConflict {
+                origin: "line 25748".into(),
+                reason: Box::new(reason),
+            }))
+        };
+        assert_eq!(at_line(StoreError::Database("I/O error: No space left on device".into())), exit::FAILURE);
+        assert_eq!(at_line(StoreError::IdExists("u1".into())), exit::CONFLICT);
+        assert_eq!(at_line(StoreError::UserTooLarge { user: "u1".into(), size: 15 << 20 }), exit::INVALID);
+        assert_eq!(at_line(StoreError::Interrupted), exit::INTERRUPTED);
+    }
 }

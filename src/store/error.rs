@@ -196,15 +196,18 @@ fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
 impl StoreError {
     /// Whether the error is a refusal because of someone else's data (exit code 5).
     pub fn is_conflict(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Conflict { .. }
-                | StoreError::ChangedOutside { .. }
-                | StoreError::Duplicate { .. }
-                | StoreError::RepeatedInImport { .. }
-                | StoreError::IdExists(_)
-                | StoreError::RecordConflict { .. }
-        )
+        match self {
+            // A record's failure is a conflict when its reason is one (not a full disk).
+            StoreError::RecordConflict { reason, .. } => reason.is_conflict(),
+            _ => matches!(
+                self,
+                StoreError::Conflict { .. }
+                    | StoreError::ChangedOutside { .. }
+                    | StoreError::Duplicate { .. }
+                    | StoreError::RepeatedInImport { .. }
+                    | StoreError::IdExists(_)
+            ),
+        }
     }
 
     /// Whether the store lost its connection and must reconnect before anything else works.
@@ -311,5 +314,11 @@ mod tests {
         for error in [StoreError::Busy, StoreError::TimedOut { server: "db".into(), seconds: 5 }] {
             assert!(!error.is_conflict() && !error.is_connection_lost(), "{error}");
         }
+        // A record that failed for a reason that is no conflict (a full disk) is none either.
+        let full = StoreError::RecordConflict {
+            origin: "line 25748".into(),
+            reason: Box::new(StoreError::Database("I/O error: No space left on device (os error 28)".into())),
+        };
+        assert!(!full.is_conflict(), "{full}");
     }
 }
