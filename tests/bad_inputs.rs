@@ -424,6 +424,36 @@ fn a_read_only_filesystem_allows_reading_and_refuses_every_write() {
     assert!(listed.lines().any(|line| line.contains("admin")), "{listed}");
 }
 
+/// A file a killed process left unclean, then found on a read-only file system (a snapshot
+/// mounted for inspection): it cannot be read before its repair, which writes it; the message
+/// says to repair a copy elsewhere (it named `custodian --db PATH info`, which fails there too).
+#[test]
+fn a_file_left_unclean_on_a_read_only_filesystem_says_to_repair_a_copy_elsewhere() {
+    let sandbox = Sandbox::new();
+    let mount = Tmpfs::mount(sandbox.path("ro-unclean"), "4m", "read-only filesystem, file left unclean");
+    let db = sandbox.demo_at(&mount.dir.join("users.redb"));
+    // `set admin -` opens the file for writing, then waits for its document on stdin.
+    let mut writer =
+        sandbox.command(&db, &["set", "admin", "-"]).stdin(Stdio::piped()).spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    writer.kill().expect("kill -9 the writer");
+    let _ = writer.wait();
+    let unclean = sandbox.on(&db, &["--read-only", "get", "admin"]);
+    assert!(unclean.stderr.contains("was not closed cleanly"), "left clean: {unclean:?}");
+    mount.remount_read_only();
+    for args in [vec!["list", "--limit", "1"], vec!["get", "admin"]] {
+        let run = sandbox.on(&db, &args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("was not closed cleanly")
+                && run.stderr.contains("copy it to a file system you can write")
+                && run.stderr.contains("Read-only file system"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     let sandbox = Sandbox::new();

@@ -254,7 +254,25 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let mut store = if reads_only && !cli.read_only && !first_run {
         match database::open(db, OpenOptions { read_only: true, ..options }) {
             Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
-                database::open(db, options)?
+                database::open(db, options).map_err(|writing| {
+                    let cannot_write = matches!(
+                        writing.downcast_ref::<StoreError>(),
+                        Some(StoreError::Io { error, .. })
+                            if matches!(error.kind(), io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied)
+                    );
+                    // The repair needs the file written: say where it can be done instead.
+                    if cannot_write {
+                        let path = match e.downcast_ref::<StoreError>() {
+                            Some(StoreError::NeedsRepair { path }) => path.clone(),
+                            _ => String::new(),
+                        };
+                        writing.context(format!(
+                            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which cannot be done where it is: copy it to a file system you can write and run `custodian --db COPY info` there"
+                        ))
+                    } else {
+                        writing
+                    }
+                })?
             }
             // A file of an older layout is upgraded by its first read-write open; until then
             // a lookup would read every user.
