@@ -205,14 +205,27 @@ pub struct Found {
 /// directory (PROCESS as in the session names, `PID-TOKEN`). Dropping it removes the file.
 #[derive(Debug)]
 pub struct SessionLock {
-    path: PathBuf,
+    /// The lock file's name; `None` once another file took its place (then not removed).
+    path: Option<PathBuf>,
     // Held open: closing it (or the process ending in any way) lets the lock go.
     file: fs::File,
 }
 
+impl SessionLock {
+    /// Whether its name still names the file locked (a cleaner may have removed the
+    /// directory, which the next draft makes again without it).
+    fn still_named(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(path), Ok(held)) = (&self.path, self.file.metadata()) else { return false };
+        fs::symlink_metadata(path).is_ok_and(|named| (named.dev(), named.ino()) == (held.dev(), held.ino()))
+    }
+}
+
 impl Drop for SessionLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        if let Some(path) = &self.path {
+            let _ = fs::remove_file(path);
+        }
     }
 }
 
@@ -236,6 +249,8 @@ fn lock_file_name(process: &str) -> String {
 /// Where drafts live.
 pub struct Drafts {
     dir: PathBuf,
+    /// This process's session lock once taken ([`Drafts::lock_session`]).
+    session: std::sync::Mutex<Option<SessionLock>>,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> DraftError + '_ {
@@ -244,11 +259,11 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> DraftError + '_ {
 
 impl Drafts {
     pub fn in_state_dir() -> Self {
-        Self { dir: location::state_dir().join("drafts") }
+        Self::at(location::state_dir().join("drafts"))
     }
 
     pub fn at(dir: PathBuf) -> Self {
-        Self { dir }
+        Self { dir, session: std::sync::Mutex::new(None) }
     }
 
     pub fn dir(&self) -> &Path {
@@ -279,14 +294,48 @@ impl Drafts {
     /// Takes this process's [`SessionLock`], to be held for the whole session: from then on
     /// its drafts are never offered to, taken over or discarded by another custodian while
     /// it runs. The lock file is new (exclusive create, 0600, never through a link).
-    pub fn lock_session(&self) -> Result<SessionLock, DraftError> {
+    /// Held by this `Drafts` until [`Drafts::unlock_session`] or its drop, and made again by
+    /// the next draft written when its file was removed (a cleaner emptied the state
+    /// directory: without it, the running session's drafts were offered to others).
+    pub fn lock_session(&self) -> Result<(), DraftError> {
         self.ensure_dir()?;
+        let lock = self.new_session_lock()?;
+        *self.session_slot() = Some(lock);
+        Ok(())
+    }
+
+    /// Lets the session lock go (its file removed).
+    pub fn unlock_session(&self) {
+        self.session_slot().take();
+    }
+
+    fn session_slot(&self) -> std::sync::MutexGuard<'_, Option<SessionLock>> {
+        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn new_session_lock(&self) -> Result<SessionLock, DraftError> {
         let path = self.dir.join(lock_file_name(process_token()));
         let file = location::new_private_file(&path).map_err(io_error(&path))?;
         // Made before it is locked, so a failure removes the file again.
-        let lock = SessionLock { path, file };
-        lock.file.try_lock().map_err(|e| DraftError::Io { path: lock.path.clone(), source: e.into() })?;
+        let lock = SessionLock { path: Some(path.clone()), file };
+        lock.file.try_lock().map_err(|e| DraftError::Io { path, source: e.into() })?;
         Ok(lock)
+    }
+
+    /// The session lock taken again when its file is gone; the old one's file (unlinked) is
+    /// let go. Nothing when no lock was taken.
+    fn keep_session_lock(&self) -> Result<(), DraftError> {
+        let mut slot = self.session_slot();
+        match slot.as_mut() {
+            Some(held) if !held.still_named() => {
+                // Its name is no longer its file: dropping it must not remove the new one.
+                held.path = None;
+                let lock = self.new_session_lock()?;
+                *slot = Some(lock);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether the editing session `session` is part of a custodian still running: the lock
@@ -311,6 +360,10 @@ impl Drafts {
     /// (never replacing anything), durably: a new temporary file, fsync, rename or link.
     pub fn save(&self, draft: &Draft) -> Result<PathBuf, DraftError> {
         self.ensure_dir()?;
+        // The draft matters more than the lock: it is written either way.
+        if let Err(e) = self.keep_session_lock() {
+            tracing::warn!(%e, "the session lock could not be taken again");
+        }
         let json = serde_json::to_vec_pretty(draft)
             .map_err(|e| DraftError::Io { path: self.dir.clone(), source: io::Error::other(e) })?;
         if json.len() as u64 > MAX_FILE_BYTES {

@@ -244,7 +244,7 @@ fn name_parts_outside_the_plain_alphabet_or_length_become_hex() {
 #[test]
 fn a_draft_of_a_running_session_is_not_offered_taken_over_or_discarded() {
     let (_dir, drafts) = drafts();
-    let lock = drafts.lock_session().unwrap();
+    drafts.lock_session().unwrap();
     let running = draft("u1", &new_session(), 1);
     let recovery = Draft { kind: DraftKind::Recovery, ..draft("u2", &new_session(), 2) };
     // A session that took no lock (an older custodian's, or one killed long ago).
@@ -258,12 +258,35 @@ fn a_draft_of_a_running_session_is_not_offered_taken_over_or_discarded() {
     assert!(matches!(drafts.claim(&running, "s9"), Err(DraftError::InUse { .. })));
     assert!(matches!(drafts.discard_found(&running), Err(DraftError::InUse { .. })));
     assert!(drafts.dir().join(running.file_name()).exists(), "the running session's draft stays");
-    drop(lock);
+    drafts.unlock_session();
     assert_eq!(drafts.for_database(DB).drafts.len(), 3, "offered once its custodian has ended");
     drafts.discard_found(&running).unwrap();
     assert!(!drafts.dir().join(running.file_name()).exists());
     // Gone meanwhile (another custodian took it over): nothing discarded, and said so.
     assert!(matches!(drafts.discard_found(&running), Err(DraftError::Gone { .. })));
+}
+
+/// A cleaner that empties the state directory takes the lock file with it; the next draft
+/// makes the directory again, and the lock with it: the running session's drafts stay its own.
+#[test]
+fn a_removed_drafts_directory_gets_the_session_lock_back_with_the_next_draft() {
+    let (_dir, drafts) = drafts();
+    drafts.lock_session().unwrap();
+    let running = draft("u1", &new_session(), 1);
+    drafts.save(&running).unwrap();
+    fs::remove_dir_all(drafts.dir()).unwrap();
+    drafts.save(&running).unwrap();
+    let found = drafts.for_database(DB);
+    assert_eq!(found.in_use, vec![running.clone()], "still this session's");
+    assert!(found.drafts.is_empty(), "offered to another custodian: {:?}", found.drafts);
+    assert!(matches!(drafts.discard_found(&running), Err(DraftError::InUse { .. })));
+    // Once it lets go, the one lock file it made again goes too, and the draft is offered.
+    drafts.unlock_session();
+    assert_eq!(drafts.for_database(DB).drafts, vec![running]);
+    let locks = fs::read_dir(drafts.dir())
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".lock")));
+    assert_eq!(locks.count(), 0);
 }
 
 /// The kernel lets go of a lock when its process dies, kill -9 included, and the file stays:

@@ -142,12 +142,9 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // Held until the last draft is written: while it is, no other custodian offers, takes
     // over or discards this session's drafts. Without it (no state directory can be made)
     // no draft can be written either, which the autosave says.
-    let session_lock = drafts
-        .lock_session()
-        .inspect_err(
-            |e| tracing::warn!(%e, "no session lock: other custodians may offer this session's drafts"),
-        )
-        .ok();
+    if let Err(e) = drafts.lock_session() {
+        tracing::warn!(%e, "no session lock: other custodians may offer this session's drafts");
+    }
     // `--schema FILE` is read before the signals are watched: until the screen is up, Ctrl-C
     // ends custodian at once, also when the name is a FIFO nobody writes to.
     let schema_from_file = schema_file.as_deref().map(crate::cli::schema::shape_from_file).transpose()?;
@@ -246,8 +243,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         // the way out for good: it is not joined, and ends with the process.
         std::mem::forget(runtime.workers.take());
     }
+    // The session lock goes with the drafts, after the last draft was written.
     drop(runtime);
-    drop(session_lock);
     close(store);
     // What the last answers said, where the operator can still read it.
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
