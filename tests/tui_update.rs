@@ -2783,6 +2783,32 @@ fn user_command_to_a_user_near_the_end_fills_the_window_with_the_users_above() {
 }
 
 #[test]
+fn a_list_shorter_than_the_window_shows_every_user_after_a_tiny_resize_and_after_user() {
+    // Four users, the fourth selected: a resize to one row put it on the top row, and back
+    // at full height the three above stayed hidden (so did `:user` to the last one).
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        RedbStore::create(&dir.path().join("users.redb"), custodian::store::OpenOptions::default()).unwrap();
+    let records: String = ["anna", "bert", "cora", "dirk"]
+        .iter()
+        .map(|n| format!("{{\"id\":\"{n}1\",\"username\":\"{n}\"}}\n"))
+        .collect();
+    let mut reader = ImportReader::new(records.as_bytes(), Limits::default(), 1_700_000_000_000).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::End);
+    assert_eq!(selected_handle(&state), "dirk");
+    act(&store, &mut state, Action::Resize { width: 120, height: 2 });
+    act(&store, &mut state, Action::Resize { width: 120, height: 40 });
+    assert_eq!((state.list.top, state.list.rows.len()), (0, 4), "every user on screen");
+    assert_eq!(selected_handle(&state), "dirk");
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user dirk");
+    assert_eq!(selected_handle(&state), "dirk");
+    assert_eq!((state.list.top, state.list.rows.len()), (0, 4), "every user on screen after :user");
+}
+
+#[test]
 fn the_oldest_revision_the_history_shows_is_summed_up_against_the_one_before_it() {
     // With more than the 200 revisions shown, the oldest shown read as adding every key.
     let (_dir, store) = demo_store();

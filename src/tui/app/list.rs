@@ -91,9 +91,11 @@ impl UserList {
         if self.selected < self.top || self.selected >= self.top + height {
             self.top = self.selected.saturating_sub(height / 2);
         }
-        // Do not leave empty space below the last row when rows above could fill it.
-        if self.at_end && self.rows.len() >= height && self.top + height > self.rows.len() {
-            self.top = self.rows.len() - height;
+        // Do not leave empty space below the last row when rows above could fill it (with
+        // fewer rows than the window, all of them: a short list hid the users above the
+        // selection after a tiny resize, or after `:user`).
+        if self.at_end && self.top + height > self.rows.len() {
+            self.top = self.rows.len().saturating_sub(height);
         }
     }
 
