@@ -185,6 +185,29 @@ fn a_100_mb_document_is_refused_before_it_is_parsed_and_nothing_is_written() {
     assert_eq!(sandbox.snapshot(&db), before);
 }
 
+/// A document that fits (under 1 MiB compact) but takes more than the 16 MiB of text `set`
+/// reads when indented: `get` printed it so, and `set` refused it, from a file and from a pipe,
+/// as "62.5 MiB but the limit is 1 MiB" (the recovery file of an edit is written the same way).
+#[test]
+fn an_indented_document_longer_than_the_text_cap_whose_compact_form_fits_is_saved() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let mut value = serde_json::Value::Array(vec![serde_json::Value::from(0); 400_000]);
+    for _ in 0..40 {
+        value = serde_json::Value::Array(vec![value]);
+    }
+    let document = serde_json::json!({ "deep": value, "note": "a b  c" });
+    let pretty = serde_json::to_string_pretty(&document).expect("pretty");
+    assert!(pretty.len() > 16 * 1024 * 1024, "{} bytes of text", pretty.len());
+    assert!(serde_json::to_string(&document).expect("compact").len() < 1024 * 1024);
+    let file = sandbox.file("indented.json", pretty.as_bytes());
+    assert!(sandbox.ok(&db, &["set", "admin", path_str(&file)]).starts_with("saved: "));
+    let run = sandbox.on_with_stdin_file(&db, &["set", "admin", "-"], &file);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let stored: serde_json::Value = serde_json::from_str(&sandbox.ok(&db, &["get", "admin"])).expect("json");
+    assert_eq!(stored, document);
+}
+
 #[test]
 fn set_of_an_unknown_user_exits_3_before_reading_the_document() {
     use std::io::{Read, Write};

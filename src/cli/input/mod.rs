@@ -172,7 +172,7 @@ fn read_document_from(mut source: Source, text_cap: usize, limit: usize) -> Resu
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
         }
     }
-    if bytes.len() > text_cap {
+    if bytes.len() > text_cap && !fits_without_its_white_space(&mut source, &mut bytes, text_cap)? {
         if let Some(size) = source.regular_size().filter(|size| *size > text_cap as u64) {
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             return Err(crate::domain::ValidationError::TooLarge { size, limit }.into());
@@ -180,6 +180,67 @@ fn read_document_from(mut source: Source, text_cap: usize, limit: usize) -> Resu
         return Err(DocumentTooLarge { text_cap, limit }.into());
     }
     Ok(bytes)
+}
+
+/// The most text read for one document that is mostly white space (see below).
+const MAX_INDENTED_TEXT: u64 = 256 * 1024 * 1024;
+
+/// More text than `text_cap` may still be a document that fits: indented, white space can be
+/// most of it (`get` prints 62 nested arrays around 500,000 numbers, 977 KiB compact, as
+/// 62.5 MiB; a draft's recovery file is written the same way). Reads on, dropping the white
+/// space between tokens from `bytes` and what follows (never inside a string, so the document
+/// is the same), until the rest is read — true, `bytes` then holds the document without its
+/// white space — or more than `text_cap` is left, or [`MAX_INDENTED_TEXT`] was read.
+fn fits_without_its_white_space(source: &mut Source, bytes: &mut Vec<u8>, text_cap: usize) -> Result<bool> {
+    let mut dropper = WhiteSpaceDropper::default();
+    let read = std::mem::take(bytes);
+    let mut total = read.len() as u64;
+    dropper.append(&read, bytes);
+    drop(read);
+    let mut chunk = vec![0; CHUNK];
+    while bytes.len() <= text_cap {
+        if total > MAX_INDENTED_TEXT {
+            return Ok(false);
+        }
+        match source.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                total += n as u64;
+                dropper.append(&chunk[..n], bytes);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
+        }
+    }
+    Ok(false)
+}
+
+/// Copies JSON text without the white space between its tokens, across chunks.
+#[derive(Default)]
+struct WhiteSpaceDropper {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl WhiteSpaceDropper {
+    fn append(&mut self, text: &[u8], out: &mut Vec<u8>) {
+        for &byte in text {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if byte == b'\\' {
+                    self.escaped = true;
+                } else if byte == b'"' {
+                    self.in_string = false;
+                }
+            } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+                continue;
+            } else if byte == b'"' {
+                self.in_string = true;
+            }
+            out.push(byte);
+        }
+    }
 }
 
 /// Reads an import: the whole input (the import reader checks it as a whole), but a record
@@ -315,4 +376,33 @@ const BLANK: &str = "blank space for more than";
 fn too_long(limit: usize, origin: String, what: &str) -> anyhow::Error {
     let reason = format!("{what} {}, the most one user may take (reading stopped there)", human_bytes(limit));
     RecordError { origin, reason }.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dropped(chunks: &[&str]) -> String {
+        let mut dropper = WhiteSpaceDropper::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            dropper.append(chunk.as_bytes(), &mut out);
+        }
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn white_space_between_tokens_goes_and_white_space_in_strings_stays_across_chunks() {
+        let text =
+            "{\n  \"a b\": [ 1 ,\t2 ],\r\n  \"q\\\" \\\\\": \" x \\\\\" , \"e\\\\\\\" y\": \"\\\\\"\n}";
+        let want = "{\"a b\":[1,2],\"q\\\" \\\\\":\" x \\\\\",\"e\\\\\\\" y\":\"\\\\\"}";
+        assert_eq!(dropped(&[text]), want);
+        // Cut anywhere (inside a string, after a backslash), the same text comes out.
+        for cut in 1..text.len() {
+            assert_eq!(dropped(&[&text[..cut], &text[cut..]]), want, "cut at {cut}");
+        }
+        let parsed: serde_json::Value = serde_json::from_str(text).expect("valid");
+        let again: serde_json::Value = serde_json::from_str(want).expect("still valid");
+        assert_eq!(parsed, again);
+    }
 }
