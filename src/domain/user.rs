@@ -240,7 +240,7 @@ fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>,
         Some(Value::Number(n)) if n.as_i64().is_some_and(|ms| ms >= 0) => Ok(n.as_i64()),
         Some(_) => Err(UserFieldError::WrongType {
             field,
-            expected: "a whole number of milliseconds since 1970 or null",
+            expected: "a whole number of milliseconds since 1970, from 0 to 9223372036854775807, or null",
         }),
     }
 }
@@ -391,6 +391,16 @@ pub fn json_type_name(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_past_the_largest_millisecond_count_is_refused_naming_the_range() {
+        // 18446744073709551615 is a whole number of milliseconds: the message gives the range.
+        let too_large = serde_json::from_str::<Value>("18446744073709551615").unwrap();
+        let error = take_millis(Some(too_large), "createdAt").unwrap_err().to_string();
+        assert!(error.contains("from 0 to 9223372036854775807"), "{error}");
+        assert!(take_millis(Some(Value::from(-1)), "createdAt").is_err());
+        assert_eq!(take_millis(Some(Value::from(i64::MAX)), "createdAt").unwrap(), Some(i64::MAX));
+    }
 
     /// A user read through [`LogtoFields`] deserialised straight from the text (how the store
     /// reads its records) is the one read from the parsed object, errors included.
