@@ -235,6 +235,29 @@ fn history_view() {
 }
 
 #[test]
+fn a_history_past_what_the_overlay_shows_says_how_many_older_revisions_there_are() {
+    // The screen shows the newest 200 revisions; older ones were left out without a word.
+    let (_dir, store) = demo_store();
+    let id = custodian::store::UserStore::resolve(&store, "admin").unwrap();
+    for i in 0..205 {
+        let data = custodian::domain::CustomData::parse(&format!(r#"{{"i": {i}}}"#)).unwrap();
+        custodian::store::UserStore::replace_custom_data(
+            &store,
+            &id,
+            &data,
+            None,
+            &custodian::store::Author("other".into()),
+        )
+        .unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let shown = screen(&state, 120, 40);
+    assert!(shown.contains("the newest 200 revisions; 6 older: `custodian history` lists them"), "{shown}");
+}
+
+#[test]
 fn draft_found_dialog() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);

@@ -15,7 +15,7 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
     let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(format!(" History of {} ", inert::line(&history.user_handle)), theme.title))
+        .title(Span::styled(title(history), theme.title))
         .border_style(theme.focused_border);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
@@ -67,4 +67,18 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         Paragraph::new(super::diff::lines(&history.selected_diff(), theme)).block(diff_block),
         diff_area,
     );
+}
+
+/// The overlay's title; when it shows only the newest revisions, how many older ones there
+/// are and where to see them (the CLI lists every one).
+fn title(history: &HistoryView) -> String {
+    let handle = inert::line(&history.user_handle);
+    match history.entries.first().map(|entry| entry.info.revision).filter(|&oldest| oldest > 1) {
+        Some(oldest) => format!(
+            " History of {handle} · the newest {} revisions; {} older: `custodian history` lists them ",
+            history.entries.len(),
+            oldest - 1
+        ),
+        None => format!(" History of {handle} "),
+    }
 }
