@@ -1,0 +1,235 @@
+use super::*;
+
+fn merged(runs: Runs, spill: &mut Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    runs.merge::<io::Error>(spill, &mut |entry| {
+        out.push((entry.key, entry.note));
+        Ok(())
+    })
+    .expect("merge");
+    out
+}
+
+#[test]
+fn entries_come_back_in_key_order_whatever_the_budget_with_repeats_in_arrival_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys: Vec<u32> = (0..5000u32).map(|n| n.wrapping_mul(2_654_435_761) % 1000).collect();
+    for budget in [64, 1000, 1 << 20] {
+        let mut spill = Spill::new(dir.path()).expect("spill file");
+        let mut runs = Runs::new(budget);
+        for (arrival, key) in keys.iter().enumerate() {
+            let key = format!("{key:04}");
+            runs.defer(&mut spill, key.as_bytes(), b"v", arrival.to_string().as_bytes()).expect("defer");
+        }
+        let out = merged(runs, &mut spill);
+        assert_eq!(out.len(), keys.len());
+        for pair in out.windows(2) {
+            let arrival = |note: &[u8]| String::from_utf8_lossy(note).parse::<usize>().expect("number");
+            assert!(
+                pair[0].0 < pair[1].0
+                    || (pair[0].0 == pair[1].0 && arrival(&pair[0].1) < arrival(&pair[1].1)),
+                "budget {budget}"
+            );
+        }
+    }
+    // Nothing is left in the directory: the file has no name.
+    assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 0);
+}
+
+#[test]
+fn repeats_last_is_the_key_placed_just_before_and_no_other() {
+    // A bulk load stops an endless input repeating one record at once by it, not at the
+    // merge it would never reach.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(1 << 20);
+    assert!(!runs.repeats_last(b"a"), "nothing placed yet");
+    let mut ignore = |_: &[u8], _: &[u8], _: &[u8], _: Option<&[u8]>| Ok::<(), io::Error>(());
+    runs.place(&mut spill, b"a", b"", b"", &mut ignore).expect("place");
+    assert!(runs.repeats_last(b"a"));
+    assert!(!runs.repeats_last(b"b") && !runs.repeats_last(b"a2"));
+    runs.place(&mut spill, b"c", b"", b"", &mut ignore).expect("place");
+    assert!(runs.repeats_last(b"c") && !runs.repeats_last(b"a"), "only the last one");
+}
+
+#[test]
+fn spill_rest_writes_what_is_in_memory_only_once_runs_were_spilled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    // Everything fits: nothing is written, the entries stay in memory.
+    let mut runs = Runs::new(1 << 20);
+    runs.defer(&mut spill, b"a", b"", b"").expect("defer");
+    runs.spill_rest(&mut spill).expect("spill the rest");
+    assert!(runs.runs.is_empty() && !runs.starts.is_empty());
+    // Runs spilled already: the rest follows them into the file, as the last run.
+    let mut runs = Runs::new(64);
+    for n in 0..20 {
+        runs.defer(&mut spill, format!("k{n:02}").as_bytes(), b"value", b"").expect("defer");
+    }
+    let spilled = runs.runs.len();
+    assert!(spilled > 0 && !runs.starts.is_empty(), "spilled runs and some in memory");
+    runs.spill_rest(&mut spill).expect("spill the rest");
+    assert_eq!(runs.runs.len(), spilled + 1);
+    assert!(runs.starts.is_empty(), "nothing left in memory");
+    assert_eq!(merged(runs, &mut spill).len(), 20);
+}
+
+#[test]
+fn an_entry_is_whole_with_its_header_and_every_byte_the_header_counts() {
+    // The merge decodes an entry only once all of it is buffered: one byte short, it reads on.
+    let mut encoded = Vec::new();
+    for length in [3u32, 5, 7] {
+        encoded.extend_from_slice(&length.to_le_bytes());
+    }
+    encoded.extend_from_slice(b"keyvalueandnote");
+    assert_eq!(encoded.len(), 27);
+    assert!(starts_with_whole_entry(&encoded));
+    assert!(!starts_with_whole_entry(&encoded[..26]), "one byte short");
+    assert!(!starts_with_whole_entry(&encoded[..HEADER]) && !starts_with_whole_entry(&encoded[..5]));
+    assert!(!starts_with_whole_entry(&[]));
+    encoded.extend_from_slice(b"the next entry");
+    assert!(starts_with_whole_entry(&encoded), "bytes after it are the next entry's");
+    // An entry of empty key, value and note is its header alone.
+    assert!(starts_with_whole_entry(&[0; HEADER]));
+}
+
+#[test]
+fn a_run_is_spilled_when_the_next_entry_would_pass_the_budget_not_when_it_reaches_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    // Each entry takes 12 + 1 + 2 + 3 = 18 bytes: three fill 54 exactly.
+    let spilled_after = |budget: usize, spill: &mut Spill| {
+        let mut runs = Runs::new(budget);
+        (0..4)
+            .map(|n| {
+                runs.defer(spill, format!("{n}").as_bytes(), b"vv", b"nnn").expect("defer");
+                runs.runs.len()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(spilled_after(54, &mut spill), [0, 0, 0, 1], "three fit 54 bytes, the fourth spills them");
+    assert_eq!(spilled_after(53, &mut spill), [0, 0, 1, 1], "the third would pass 53: the two spill");
+    // One entry larger than the budget is held alone, not spilled empty.
+    assert_eq!(spilled_after(10, &mut spill), [0, 1, 2, 3]);
+}
+
+#[test]
+fn the_memory_for_a_run_is_taken_once_at_the_budget_not_grown_by_doubling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let budget = 64 * 1024;
+    let mut runs = Runs::new(budget);
+    runs.defer(&mut spill, b"k", b"v", b"").expect("defer");
+    assert_eq!(runs.arena.capacity(), budget, "the whole budget at the first entry");
+    while runs.runs.is_empty() {
+        runs.defer(&mut spill, b"k", &[7; 100], b"").expect("defer");
+    }
+    assert_eq!(runs.arena.capacity(), budget, "a full run never took more");
+}
+
+#[test]
+fn a_repeated_key_or_a_spill_during_probation_makes_the_table_wait_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut never =
+        |_: &[u8], _: &[u8], _: &[u8], _: Option<&[u8]>| -> io::Result<()> { panic!("put in directly") };
+    // A key equal to the one before it is no sign of key order: the merge must meet both.
+    let mut runs = Runs::new(1 << 20);
+    runs.place(&mut spill, b"k000000", b"", b"", &mut never).expect("place");
+    for n in 0..PROBATION + 10 {
+        runs.place(&mut spill, format!("k{n:06}").as_bytes(), b"", b"", &mut never).expect("place");
+    }
+    assert_eq!(merged(runs, &mut spill).len(), PROBATION + 11);
+    // Keys in order that spilled a run before the probation ended wait too: the merge
+    // would put the spilled ones in front of any put in directly.
+    let mut runs = Runs::new(256);
+    for n in 0..PROBATION + 10 {
+        runs.place(&mut spill, format!("k{n:06}").as_bytes(), b"", b"", &mut never).expect("place");
+    }
+    assert!(!runs.runs.is_empty());
+    assert_eq!(merged(runs, &mut spill).len(), PROBATION + 10);
+    // In order for the whole probation: all of it goes in at its last entry, not later.
+    let mut runs = Runs::new(1 << 20);
+    let mut direct = 0;
+    for n in 0..PROBATION {
+        runs.place::<io::Error>(&mut spill, format!("k{n:06}").as_bytes(), b"", b"", &mut |_, _, _, _| {
+            direct += 1;
+            Ok(())
+        })
+        .expect("place");
+    }
+    assert_eq!(direct, PROBATION);
+}
+
+#[test]
+fn runs_longer_than_their_read_buffer_come_back_whole_entry_by_entry() {
+    // The merge reads each run through 16-256 KiB; entries cut by a buffer's end must be
+    // read on, never decoded half.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(400 * 1024);
+    let mut expected = Vec::new();
+    for n in 0..12_000u32 {
+        let key = format!("{:08}", n.wrapping_mul(2_654_435_761) % 1_000_000);
+        // Sizes that do not divide the buffer: entries straddle its end.
+        let value = vec![b'v'; 20 + (n as usize * 7) % 90];
+        let note = format!("{n}");
+        runs.defer(&mut spill, key.as_bytes(), &value, note.as_bytes()).expect("defer");
+        expected.push((key.into_bytes(), value, note.into_bytes()));
+    }
+    assert!(runs.runs.len() >= 2, "runs of about 400 KiB, past the 256 KiB buffer");
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    runs.merge::<io::Error>(&mut spill, &mut |entry| {
+        out.push((entry.key, entry.value, entry.note));
+        Ok(())
+    })
+    .expect("merge");
+    assert_eq!(out.len(), expected.len());
+    for (got, want) in out.iter().zip(&expected) {
+        assert_eq!(got.0, want.0);
+        assert_eq!(got.1.len(), want.1.len());
+    }
+    let mut notes: Vec<_> = out.into_iter().map(|e| e.2).collect();
+    notes.sort();
+    let mut wanted: Vec<_> = expected.into_iter().map(|e| e.2).collect();
+    wanted.sort();
+    assert_eq!(notes, wanted, "every entry once, its note with it");
+}
+
+#[test]
+fn input_in_key_order_goes_straight_in_and_input_out_of_it_waits_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    // In order for the whole probation: straight in, with the key before each; later
+    // keys out of order wait for the merge.
+    let mut runs = Runs::new(1 << 20);
+    let mut direct = Vec::new();
+    let mut keys: Vec<String> = (0..PROBATION + 10).map(|n| format!("k{n:06}")).collect();
+    keys.insert(PROBATION + 3, "a".to_owned());
+    keys.insert(PROBATION + 5, format!("k{:06}", PROBATION + 4));
+    for key in &keys {
+        runs.place::<io::Error>(&mut spill, key.as_bytes(), b"", b"", &mut |key, _, _, previous| {
+            direct.push((
+                String::from_utf8_lossy(key).into_owned(),
+                previous.map(|p| String::from_utf8_lossy(p).into_owned()),
+            ));
+            Ok(())
+        })
+        .expect("place");
+    }
+    assert_eq!(direct.len(), PROBATION + 10);
+    assert_eq!(direct[1], ("k000001".to_owned(), Some("k000000".to_owned())));
+    let waiting: Vec<_> =
+        merged(runs, &mut spill).into_iter().map(|(k, _)| String::from_utf8_lossy(&k).into_owned()).collect();
+    assert_eq!(waiting, ["a".to_owned(), format!("k{:06}", PROBATION + 4)]);
+    // Out of order at once: nothing goes in before the merge.
+    let mut runs = Runs::new(1 << 20);
+    for key in ["b", "a", "c", "d"].iter().chain(keys.iter().map(String::as_str).collect::<Vec<_>>().iter()) {
+        runs.place::<io::Error>(&mut spill, key.as_bytes(), b"", b"", &mut |_, _, _, _| {
+            panic!("put in directly")
+        })
+        .expect("place");
+    }
+    assert_eq!(merged(runs, &mut spill).len(), keys.len() + 4);
+}
