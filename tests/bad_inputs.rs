@@ -88,6 +88,14 @@ fn assert_refused(run: &Run, code: i32, message: &str, row: &str) {
     assert!(run.stdout.is_empty(), "row {row:?} printed to stdout: {run:?}");
 }
 
+/// 8,000 keys of 100 bytes each: more than a filled 2 MiB tmpfs has room for.
+fn a_document_larger_than_the_room_left() -> String {
+    format!(
+        "{{{}}}",
+        (0..8000).map(|i| format!("\"k{i}\": \"{}\"", "v".repeat(100))).collect::<Vec<_>>().join(", ")
+    )
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
@@ -404,6 +412,18 @@ impl Tmpfs {
         Self { dir }
     }
 
+    /// Fills what is left of the file system; the filler file, to remove for room again.
+    fn fill(&self) -> PathBuf {
+        let filler = self.dir.join("filler");
+        let _ = Command::new("dd")
+            .arg("if=/dev/zero")
+            .arg(format!("of={}", filler.display()))
+            .arg("bs=4k")
+            .stderr(Stdio::null())
+            .status();
+        filler
+    }
+
     fn remount_read_only(&self) {
         let status = Command::new("mount").args(["-o", "remount,ro"]).arg(&self.dir).status().expect("mount");
         assert!(status.success(), "remount read-only failed");
@@ -483,18 +503,8 @@ fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     let mount = Tmpfs::mount(sandbox.path("full"), "2m", "full disk");
     let db = sandbox.demo_at(&mount.dir.join("users.redb"));
     let before = sandbox.snapshot(&db);
-    // Fill what is left of the filesystem.
-    let filler = mount.dir.join("filler");
-    let _ = Command::new("dd")
-        .arg("if=/dev/zero")
-        .arg(format!("of={}", filler.display()))
-        .arg("bs=4k")
-        .stderr(Stdio::null())
-        .status();
-    let big: String = format!(
-        "{{{}}}",
-        (0..8000).map(|i| format!("\"k{i}\": \"{}\"", "v".repeat(100))).collect::<Vec<_>>().join(", ")
-    );
+    let filler = mount.fill();
+    let big = a_document_larger_than_the_room_left();
     let doc = sandbox.file("big.json", big.as_bytes());
     let small = sandbox.file("small.json", b"{\"a\": 1}");
     // An upsert of records identical to what is stored writes nothing (and succeeds): the
@@ -528,17 +538,8 @@ fn a_store_kept_open_saves_again_once_a_full_disk_has_room() {
     let store = RedbStore::open(&db, OpenOptions::default()).expect("open");
     let admin = store.resolve("admin").expect("admin");
     let before = store.custom_data(&admin).expect("read").revision;
-    let filler = mount.dir.join("filler");
-    let _ = Command::new("dd")
-        .arg("if=/dev/zero")
-        .arg(format!("of={}", filler.display()))
-        .arg("bs=4k")
-        .stderr(Stdio::null())
-        .status();
-    let big = format!(
-        "{{{}}}",
-        (0..8000).map(|i| format!("\"k{i}\": \"{}\"", "v".repeat(100))).collect::<Vec<_>>().join(", ")
-    );
+    let filler = mount.fill();
+    let big = a_document_larger_than_the_room_left();
     let author = Author("operator".into());
     let big = CustomData::parse(&big).expect("document");
     let refused = store.replace_custom_data(&admin, &big, Some(before), &author);

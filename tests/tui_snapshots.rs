@@ -207,22 +207,24 @@ fn conflict_dialog() {
     });
 }
 
-#[test]
-fn history_view() {
-    let (_dir, store) = demo_store();
-    let id = custodian::store::UserStore::resolve(&store, "admin").unwrap();
-    let data = custodian::domain::CustomData::parse(
-        r#"{"adminConsolePreferences": {"language": "fr"}, "customDataFoo": {}}"#,
-    )
-    .unwrap();
+/// `text` saved as admin's customData by someone else, as a revision of its own.
+fn saved_by_another(store: &RedbStore, text: &str) {
+    let id = custodian::store::UserStore::resolve(store, "admin").unwrap();
+    let data = custodian::domain::CustomData::parse(text).unwrap();
     custodian::store::UserStore::replace_custom_data(
-        &store,
+        store,
         &id,
         &data,
         None,
         &custodian::store::Author("other".into()),
     )
     .unwrap();
+}
+
+#[test]
+fn history_view() {
+    let (_dir, store) = demo_store();
+    saved_by_another(&store, r#"{"adminConsolePreferences": {"language": "fr"}, "customDataFoo": {}}"#);
     let mut state = started(&store, 120, 40);
     select(&store, &mut state, "admin");
     act(&store, &mut state, Action::OpenHistory);
@@ -238,17 +240,8 @@ fn history_view() {
 fn a_history_past_what_the_overlay_shows_says_how_many_older_revisions_there_are() {
     // The screen shows the newest 200 revisions; older ones were left out without a word.
     let (_dir, store) = demo_store();
-    let id = custodian::store::UserStore::resolve(&store, "admin").unwrap();
     for i in 0..205 {
-        let data = custodian::domain::CustomData::parse(&format!(r#"{{"i": {i}}}"#)).unwrap();
-        custodian::store::UserStore::replace_custom_data(
-            &store,
-            &id,
-            &data,
-            None,
-            &custodian::store::Author("other".into()),
-        )
-        .unwrap();
+        saved_by_another(&store, &format!(r#"{{"i": {i}}}"#));
     }
     let mut state = started(&store, 120, 40);
     select(&store, &mut state, "admin");
