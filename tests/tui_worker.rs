@@ -497,6 +497,32 @@ fn a_read_that_panics_on_a_worker_is_an_error_and_the_worker_answers_the_next() 
 }
 
 #[test]
+fn a_user_whose_read_fails_shows_no_profile_and_no_key_acts_on_the_user_before() {
+    // On Logto's database a row whose customData SQL wrote as `null` cannot be read: the
+    // profile of the user before stayed on screen, and `h`, `Enter` and Ctrl-S saved them.
+    let mut session = Session::new();
+    let before = session.selected_id();
+    session.store.panic_on_user.store(true, std::sync::atomic::Ordering::SeqCst);
+    session.key(Action::Down);
+    session.settle();
+    assert_ne!(session.selected_id(), before);
+    assert!(session.status().contains("internal error"), "{}", session.status());
+    assert!(
+        session.state.user.is_none() && session.state.document.is_none(),
+        "the user before is still shown"
+    );
+    session.key(Action::OpenHistory);
+    session.settle();
+    assert!(session.state.history.is_none(), "the history of the user before opened");
+    // The read fails once: `e` reads the selected user again and edits them, not the one before.
+    session.key(Action::OpenEditor);
+    session.settle();
+    let edited = session.state.editor.as_ref().map(|e| e.user_id.clone());
+    assert!(edited.is_none() || edited.as_deref() == Some(session.selected_id().as_str()), "{edited:?}");
+    assert_ne!(edited, Some(before));
+}
+
+#[test]
 fn closing_a_dry_run_under_way_stops_it_and_the_reads_it_held_come_at_once() {
     // A `:patch` dry run over a million users kept the read thread for minutes after Esc:
     // the profile said "loading…", and the way out gave up after 30 s, the file left unclosed.

@@ -279,6 +279,13 @@ impl State {
         if self.user.as_ref().is_some_and(|u| u.user.id == entry.user.id && u.revision == entry.revision) {
             return Vec::new();
         }
+        // Another user selected: until their answer comes, no pane shows and no key acts on
+        // the one before (a read that failed, a customData SQL wrote as `null`, left the
+        // previous user's profile there, and `h`, `Enter` and Ctrl-S then saved that user).
+        if self.user.as_ref().is_some_and(|u| u.user.id != entry.user.id) {
+            self.user = None;
+            self.document = None;
+        }
         vec![Effect::LoadUser { id: entry.user.id.clone() }]
     }
 
