@@ -146,6 +146,15 @@ impl ConnectionSpec {
                 "a /, ? or # before the @: in a user name or password write them %2F, %3F, %23 (the URL is not shown: it holds a password)",
             ));
         }
+        // More than one @ before the parameters: the user name or password holds one
+        // unescaped, and whichever @ was taken, a piece of the password would show as the
+        // host (and be looked up in DNS) or the port.
+        let before_query = rest.split(['?', '#']).next().unwrap_or(rest);
+        if before_query.matches('@').count() > 1 {
+            return Err(bad_url(
+                "more than one @: in a user name or password write @ as %40 (the URL is not shown: it holds a password)",
+            ));
+        }
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (userinfo, hostport) = match authority.rsplit_once('@') {

@@ -38,6 +38,27 @@ fn a_password_with_an_unescaped_slash_or_question_mark_is_refused_without_showin
 }
 
 #[test]
+fn a_password_with_an_unescaped_at_is_refused_without_showing_it_or_naming_a_host_from_it() {
+    // The piece after the password's @ was taken as the host (and looked up in DNS) or the
+    // port, in the message and in the log.
+    for url in [
+        "postgres://logto_admin:Tr0ub4dor@x:correcthorsebattery/staple@db.internal:5432/logto",
+        "postgres://u:p@ssw0rdpart/word@127.0.0.1:5432/t1",
+        "postgres://u:p@SECRET@host/db",
+    ] {
+        let error = ConnectionSpec::parse(url, &env()).unwrap_err().to_string();
+        assert!(error.contains("more than one @") && error.contains("%40"), "{error}");
+        for piece in ["correcthorse", "staple", "ssw0rd", "SECRET", "Tr0ub"] {
+            assert!(!error.contains(piece), "{error}");
+        }
+        assert_eq!(ConnectionSpec::redacted(url), "postgres://(a URL custodian cannot read)");
+    }
+    // Escaped, it is read; an @ in the parameters is not the user part's.
+    let spec = ConnectionSpec::parse("postgres://u:p%40ss@h/db?application_name=a@b", &env()).unwrap();
+    assert_eq!(spec.password.as_deref(), Some("p@ss"));
+}
+
+#[test]
 fn the_displayed_url_never_holds_the_password() {
     let spec = ConnectionSpec::parse("postgres://me:hunter2@h/db", &env()).unwrap();
     assert_eq!(spec.to_string(), "postgres://me@h:5432/db");
