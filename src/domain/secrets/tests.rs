@@ -428,6 +428,11 @@ fn summary_names_the_first_few_then_counts_the_rest() {
         "a (key looks like a token), b (key looks like a token), c (key looks like a token)"
     );
     assert_eq!(summary(&all, 1), "a (key looks like a token), and 2 more");
+    // As many as may be named: no "and 0 more".
+    assert_eq!(
+        summary(&all, 3),
+        "a (key looks like a token), b (key looks like a token), c (key looks like a token)"
+    );
 }
 
 #[test]
@@ -438,4 +443,64 @@ fn pathological_strings_are_read_in_linear_time() {
         let _ = value_kind(&text);
         assert!(started.elapsed().as_secs_f64() < 2.0, "{piece:?} took {:?}", started.elapsed());
     }
+}
+
+#[test]
+fn an_array_of_objects_under_a_container_key_is_one_finding_at_the_key() {
+    // `secrets` holds secrets whatever their shape: the container is named, not an element.
+    assert_eq!(
+        findings(json!({"secrets": [{"name": "db", "value": "hunter2"}]})),
+        ["secrets (key looks like a secret)"]
+    );
+}
+
+#[test]
+fn an_array_of_objects_under_an_ordinary_sensitive_key_is_judged_by_their_members() {
+    // A wallet's list of tokens: names and symbols are not tokens, an access token is.
+    assert_eq!(findings(json!({"token": [{"symbol": "ETH", "name": "Ethereum"}]})), [""; 0]);
+    assert_eq!(
+        findings(json!({"token": [{"symbol": "ETH"}, {"accessToken": "abcdefgh12345678"}]})),
+        ["token[1].accessToken (key looks like a token)"]
+    );
+}
+
+#[test]
+fn card_numbers_pins_and_card_codes_are_only_digits_of_their_length() {
+    assert_eq!(
+        findings(json!({
+            "cardNumber": "4111-1111-1111-1111",
+            "cvv": "1234",
+            "pin": 123456789012_u64,
+        })),
+        [
+            "cardNumber (key looks like a card number)",
+            "cvv (key looks like a card security code)",
+            "pin (key looks like a PIN)",
+        ]
+    );
+    assert_eq!(
+        findings(json!({
+            // The last four digits are what a front end shows.
+            "cardNumber": "4242",
+            // Twelve digits, but among words: a description, not the number.
+            "creditCard": "Visa ending 4242, added 2024-10-30",
+            "cvv": 12,
+            "cvc": "12345",
+            "pin": "123",
+        })),
+        [""; 0]
+    );
+}
+
+#[test]
+fn an_authorization_value_is_a_plain_scheme_then_one_credential_of_eight_or_more() {
+    assert_eq!(
+        findings(json!({
+            // A scheme is letters, digits and dashes: "status:" is a label.
+            "authorization": "status: approved-by-admin",
+            // Seven characters of credentials: a word, not a token.
+            "proxyAuthorization": "Token expired",
+        })),
+        [""; 0]
+    );
 }
