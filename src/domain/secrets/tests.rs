@@ -504,3 +504,40 @@ fn an_authorization_value_is_a_plain_scheme_then_one_credential_of_eight_or_more
         [""; 0]
     );
 }
+
+#[test]
+fn a_random_looking_run_needs_a_digit() {
+    // Letters alone are left to the key rule; the same run with a digit is a token.
+    assert!(!looks_random(b"hTqZpLwMvXcRbNkJfYgDsQaVeUiOtHmW"));
+    assert!(looks_random(b"hTqZpLwMvXcRbNkJfYgDsQaVeUiOtHm7"));
+}
+
+#[test]
+fn a_run_whose_letters_are_half_words_is_not_random() {
+    // `Moon` and `Star` are 8 of 16 letters; with `Moo` they are 7 of 15, under half.
+    assert!(!looks_random(b"Kx71-Moon28-Qz93-Star46-Mj85-Tp50"));
+    assert!(looks_random(b"Kx71-Moo28-Qz93-Star46-Mj85-Tp50"));
+}
+
+#[test]
+fn a_repeated_pattern_is_not_random_however_few_words_it_has() {
+    // No word-like letters, but three distinct bytes: 1.6 bits per character.
+    assert_eq!(findings(json!({"note": "Zq7".repeat(12)})), [""; 0]);
+}
+
+#[test]
+fn capitals_touching_a_digit_are_not_a_word() {
+    // A licence-key-like token: `KQZM` between `7` and `-` stands against a digit.
+    assert_eq!(
+        findings(json!({"note": "7KQZM-3XRPL-9WDNT-5HJVB-8CGFS-2YTE"})),
+        ["note (value looks like a random key or token)"]
+    );
+}
+
+#[test]
+fn a_random_run_is_a_token_up_to_512_characters_and_data_beyond() {
+    let mut rng = fastrand::Rng::with_seed(5);
+    let token = random_token(&mut rng, BASE62, 512);
+    assert!(looks_random(token.as_bytes()));
+    assert!(!looks_random(format!("{token}Q").as_bytes()));
+}
