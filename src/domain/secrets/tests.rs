@@ -541,3 +541,122 @@ fn a_random_run_is_a_token_up_to_512_characters_and_data_beyond() {
     assert!(looks_random(token.as_bytes()));
     assert!(!looks_random(format!("{token}Q").as_bytes()));
 }
+
+#[test]
+fn a_token_of_the_least_random_length_is_found_after_other_words() {
+    // 32 characters, the shortest run the generic rule takes, in the second and third chunk.
+    let token = "hTqZpLwMvXcRbNkJfYgDsQaVeUiOtHm7";
+    assert_eq!(token.len(), 32);
+    for text in [format!("token {token}"), format!("api key {token}")] {
+        assert_eq!(findings(json!({"note": text})), ["note (value looks like a random key or token)"]);
+    }
+}
+
+#[test]
+fn a_token_prefix_only_mentioned_is_not_a_token() {
+    // The prefix alone, then prose: what follows is not the token's alphabet.
+    for text in [
+        "ghp_ is the prefix of a classic personal access token",
+        "github_pat_ is the prefix of a fine-grained personal access token",
+        "xoxb- starts a Slack bot token, never paste one here",
+        "hooks.slack.com/services/ is where incoming webhooks are posted",
+        "sk_live_ keys stay on the server, never in a profile",
+        "Bearer abc123",
+        "Regards, Bob",
+        "ABCD1234EFGH5678IJKL",
+    ] {
+        assert_eq!(findings(json!({"note": text})), [""; 0], "{text}");
+    }
+}
+
+#[test]
+fn a_token_prefix_inside_a_word_is_not_a_match() {
+    assert_eq!(findings(json!({"note": "theAKIAIOSFODNN7EXAMPLE"})), [""; 0]);
+    assert_eq!(
+        findings(json!({"note": "key AKIAIOSFODNN7EXAMPLE, rotated"})),
+        ["note (value looks like an AWS access key id)"]
+    );
+}
+
+#[test]
+fn known_formats_end_where_their_alphabet_ends() {
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut part = |len| random_token(&mut rng, BASE62, len);
+    // A Google key's 35 characters include `-` and `_`, and prose may follow it.
+    let google = format!("AIza{}-{}_{}", part(10), part(12), part(11));
+    let cases = [
+        (format!("key={google}; rotate monthly"), "value looks like a Google API key"),
+        // Slack's parts are joined by dashes, the first one short.
+        ("xoxp-12345-67890-abcdef".to_owned(), "value looks like a Slack token"),
+        // "bob:p>ss?w0rd": its base64 has `+`, `/` and padding.
+        ("Basic Ym9iOnA+c3M/dzByZA==".to_owned(), "value looks like an Authorization header"),
+        // "alice:s3cret", then a note.
+        ("Basic YWxpY2U6czNjcmV0 (alice)".to_owned(), "value looks like an Authorization header"),
+    ];
+    for (text, reason) in cases {
+        assert_eq!(findings(json!({"note": text})), [format!("note ({reason})")], "{text}");
+    }
+}
+
+#[test]
+fn basic_credentials_need_a_user_and_a_password_in_eight_characters_or_more() {
+    // "alice:" has no password; "a:b" is too short to be read.
+    for text in ["Basic YWxpY2U6", "Basic YTpi"] {
+        assert_eq!(findings(json!({"note": text})), [""; 0], "{text}");
+    }
+}
+
+#[test]
+fn an_unsecured_jwt_has_exactly_one_dot_after_its_payload() {
+    // {"alg":"none"} . {"sub":"1"} .
+    let (header, payload) = ("eyJhbGciOiJub25lIn0", "eyJzdWIiOiIxIn0");
+    assert_eq!(findings(json!({"note": format!("{header}.{payload}.")})), ["note (value looks like a JWT)"]);
+    for text in [format!("{header}.{payload}"), format!("{header}.{payload}..")] {
+        assert_eq!(findings(json!({"note": text})), [""; 0], "{text}");
+    }
+}
+
+#[test]
+fn a_jwt_header_is_read_up_to_4096_characters() {
+    use base64::Engine;
+    // A header whose base64url is `len` characters (a multiple of 4): `alg`, and a long `kid`.
+    let token = |len: usize| {
+        let empty = r#"{"alg":"HS256","kid":""}"#.len();
+        let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(len / 4 * 3 - empty));
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+        assert_eq!(header.len(), len);
+        format!("{header}.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+    };
+    assert_eq!(findings(json!({"note": token(4096)})), ["note (value looks like a JWT)"]);
+    assert_eq!(findings(json!({"note": token(4100)})), [""; 0]);
+}
+
+#[test]
+fn each_url_in_a_text_is_read_on_its_own() {
+    // The first URL's path does not swallow the second one's password.
+    assert_eq!(
+        findings(
+            json!({"note": "docs https://example.com/docs and db https://alice:s3cret@db.example.com/app"})
+        ),
+        ["note (value is a URL with a password in it)"]
+    );
+    // A query straight after the host.
+    assert_eq!(
+        findings(json!({"note": "https://api.example.com?access_token=abcd1234efgh5678"})),
+        ["note (value is a URL with a token in it)"]
+    );
+}
+
+#[test]
+fn a_urls_scheme_is_cut_off_a_token_glued_before_it() {
+    let random = ["note (value looks like a random key or token)"];
+    // The token ends at `=`: `https` is the URL's (with it, the run would read as words).
+    assert_eq!(findings(json!({"note": "Kx71-Moo28-Qz93-Star46-Mj85-Tp50=https://example.com/"})), random);
+    // Digits before the scheme's first letter stay with the token: here they are its only digit.
+    assert_eq!(findings(json!({"note": "hTqZpLwMvXcRbNkJfYgDsQaVeUiOtHmW=2https://example.com/"})), random);
+    // A URL pasted without its scheme still shows its password.
+    assert_eq!(
+        findings(json!({"note": "://alice:s3cret@db.example.com"})),
+        ["note (value is a URL with a password in it)"]
+    );
+}
