@@ -14,6 +14,16 @@ use crate::domain::ValidationError;
 /// under the 16 MiB an import record may take, so every export imports again.
 pub const MAX_USER_FIELDS_BYTES: usize = 14 * 1024 * 1024;
 
+/// A user's stored JSON (its fields besides customData), refused past [`MAX_USER_FIELDS_BYTES`]:
+/// every write of a user's fields goes through it (insert, upsert, bulk load).
+pub(crate) fn held_to_the_user_limit<T: AsRef<[u8]>>(id: &str, json: T) -> Result<T, StoreError> {
+    let size = json.as_ref().len();
+    if size > MAX_USER_FIELDS_BYTES {
+        return Err(StoreError::UserTooLarge { user: id.to_owned(), size });
+    }
+    Ok(json)
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]

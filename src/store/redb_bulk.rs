@@ -149,10 +149,8 @@ fn place_user(
     if runs.users.repeats_last(id.as_bytes()) {
         return Err(conflict(origin.to_owned(), StoreError::IdExists(id.to_owned())).into());
     }
-    let stored = stored_user_json(&new.user, now, &author.0)?;
-    if stored.len() > crate::store::error::MAX_USER_FIELDS_BYTES {
-        return Err(StoreError::UserTooLarge { user: id.to_owned(), size: stored.len() }.into());
-    }
+    let stored =
+        crate::store::error::held_to_the_user_limit(id, stored_user_json(&new.user, now, &author.0)?)?;
     runs.users.place::<Stop>(
         spill,
         id.as_bytes(),

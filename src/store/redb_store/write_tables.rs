@@ -167,8 +167,10 @@ impl<'tx> WriteTables<'tx> {
             return Err(StoreError::IdExists(new.user.id.clone()));
         }
         self.check_unique(&new.user, None)?;
-        let stored =
-            held_to_the_user_limit(&new.user.id, StoredUser::new(&new.user, 1, now, &author.0).to_json())?;
+        let stored = crate::store::error::held_to_the_user_limit(
+            &new.user.id,
+            StoredUser::new(&new.user, 1, now, &author.0).to_json(),
+        )?;
         self.users.insert(new.user.id.as_str(), stored.as_str())?;
         let document =
             new.custom_data.as_ref().map_or_else(|| EMPTY_DOCUMENT.to_owned(), CustomData::compact);
@@ -238,7 +240,7 @@ impl<'tx> WriteTables<'tx> {
         let mut stored = self.stored(id)?.unwrap_or(old);
         stored.user = merged.to_logto_sparse();
         // An upsert adds fields to what is stored: the sum is held to the limit too.
-        let stored = held_to_the_user_limit(id, stored.to_json())?;
+        let stored = crate::store::error::held_to_the_user_limit(id, stored.to_json())?;
         self.users.insert(id, stored.as_str())?;
         Ok(Upserted::Updated { removed: removed.unwrap_or_default() })
     }
@@ -290,12 +292,4 @@ impl<'tx> WriteTables<'tx> {
         }
         Ok(Some(removed))
     }
-}
-
-/// A user's stored JSON (its fields besides customData), refused past [`MAX_USER_FIELDS_BYTES`].
-pub(super) fn held_to_the_user_limit(id: &str, json: String) -> Result<String, StoreError> {
-    if json.len() > crate::store::error::MAX_USER_FIELDS_BYTES {
-        return Err(StoreError::UserTooLarge { user: id.to_owned(), size: json.len() });
-    }
-    Ok(json)
 }
