@@ -69,7 +69,7 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     let name = inert::line(&path.display().to_string()).into_owned();
     let cannot_read = || format!("cannot read {name}");
     // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
-    let file: Box<dyn Read> = if path == Path::new("-") {
+    let file: Box<dyn Read> = if super::input::is_stdin(Some(path)) {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).with_context(cannot_read)?)
@@ -127,7 +127,9 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     else {
         return Ok(());
     };
-    if patch.as_os_str() == "-" && users_file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+    if super::input::is_stdin(Some(patch))
+        && users_file.as_deref().is_some_and(|f| super::input::is_stdin(Some(f)))
+    {
         return Err(super::UsageError(
             "the patch and the users file cannot both come from stdin (`-`): give one of them as a file"
                 .into(),
