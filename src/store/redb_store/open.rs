@@ -372,15 +372,14 @@ impl RedbStore {
 
     /// Begins a write transaction, waiting briefly for another process's to finish.
     pub(super) fn write(&self) -> Result<WriteTransaction, StoreError> {
-        let mut reopened = false;
-        loop {
-            match self.begin_write() {
-                Err(Reopen) if !reopened => {
-                    self.reopen()?;
-                    reopened = true;
-                }
-                Err(Reopen) => return Err(StoreError::Database(redb::StorageError::PreviousIo.to_string())),
-                Ok(result) => return result,
+        match self.begin_write() {
+            Ok(result) => result,
+            // Once: a file that fails again right after opening is said so.
+            Err(Reopen) => {
+                self.reopen()?;
+                self.begin_write().unwrap_or_else(|Reopen| {
+                    Err(StoreError::Database(redb::StorageError::PreviousIo.to_string()))
+                })
             }
         }
     }
