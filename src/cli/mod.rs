@@ -103,6 +103,22 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
     exit::FAILURE
 }
 
+/// A file that needs a repair, opened for it where it cannot be written (a read-only file
+/// system, another's file): says where the repair can be done instead.
+fn repair_cannot_write_here(path: &str, writing: anyhow::Error) -> anyhow::Error {
+    let cannot_write = matches!(
+        writing.downcast_ref::<StoreError>(),
+        Some(StoreError::Io { error, .. })
+            if matches!(error.kind(), io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied)
+    );
+    if !cannot_write {
+        return writing;
+    }
+    writing.context(format!(
+        "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which cannot be done where it is: copy it to a file system you can write and run `custodian --db COPY info` there"
+    ))
+}
+
 /// The exit code a store error gives.
 fn store_exit_code(e: &StoreError) -> u8 {
     match e {
@@ -253,26 +269,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let _interrupts = stops_on_signals(command, cli.read_only).then(crate::interrupt::arm);
     let mut store = if reads_only && !cli.read_only && !first_run {
         match database::open(db, OpenOptions { read_only: true, ..options }) {
-            Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::NeedsRepair { .. })) => {
-                database::open(db, options).map_err(|writing| {
-                    let cannot_write = matches!(
-                        writing.downcast_ref::<StoreError>(),
-                        Some(StoreError::Io { error, .. })
-                            if matches!(error.kind(), io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied)
-                    );
-                    // The repair needs the file written: say where it can be done instead.
-                    if cannot_write {
-                        let path = match e.downcast_ref::<StoreError>() {
-                            Some(StoreError::NeedsRepair { path }) => path.clone(),
-                            _ => String::new(),
-                        };
-                        writing.context(format!(
-                            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which cannot be done where it is: copy it to a file system you can write and run `custodian --db COPY info` there"
-                        ))
-                    } else {
-                        writing
-                    }
-                })?
+            Err(ref e) if let Some(StoreError::NeedsRepair { path }) = e.downcast_ref::<StoreError>() => {
+                database::open(db, options).map_err(|writing| repair_cannot_write_here(path, writing))?
             }
             // A file of an older layout is upgraded by its first read-write open; until then
             // a lookup would read every user.
