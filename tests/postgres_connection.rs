@@ -12,6 +12,7 @@ use custodian::domain::CustomData;
 use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
 use support::home::PrivateHome;
 use support::postgres::LogtoDb;
+use support::proxy::Proxy;
 use support::pty::Tui;
 use support::run::Run;
 
@@ -655,70 +656,6 @@ fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit
     let status = tui.wait_exit();
     assert!(status.success(), "custodian exited with {status:?}");
     assert!(the_draft(&home).is_none(), "the committed edit's draft is gone");
-}
-
-/// A TCP proxy in front of the server that the test can cut (every connection through it
-/// closed) and turn silent (new connections accepted and never answered, as a server that
-/// hangs), then open again.
-struct Proxy {
-    port: u16,
-    state: std::sync::Arc<Mutex<ProxyState>>,
-}
-
-#[derive(Default)]
-struct ProxyState {
-    silent: bool,
-    open: Vec<std::net::TcpStream>,
-}
-
-use std::sync::Mutex;
-
-impl Proxy {
-    fn to(upstream: u16) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("addr").port();
-        let state = std::sync::Arc::new(Mutex::new(ProxyState::default()));
-        let shared = std::sync::Arc::clone(&state);
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-                if let Ok(copy) = client.try_clone() {
-                    state.open.push(copy);
-                }
-                if state.silent {
-                    continue;
-                }
-                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-                if let Ok(copy) = server.try_clone() {
-                    state.open.push(copy);
-                }
-                for (mut from, mut to) in [
-                    (client.try_clone().expect("clone"), server.try_clone().expect("clone")),
-                    (server, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Self { port, state }
-    }
-
-    /// Closes every connection through the proxy; new ones are accepted and never answered
-    /// while `silent`.
-    fn cut(&self, silent: bool) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.silent = silent;
-        for stream in state.open.drain(..) {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    }
-
-    fn open(&self) {
-        self.cut(false);
-    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod emulator;
 pub mod home;
 pub mod postgres;
+pub mod proxy;
 pub mod pty;
 pub mod run;
 

@@ -226,9 +226,9 @@ impl PostgresStore {
             return tx.rollback().map_err(fail);
         }
         let kind = if undoes.is_some() { "undo" } else { "edit" };
-        tx.execute(
+        let inserted = tx.query_one(
             "insert into custodian.batches (tenant_id, id, kind, undoes, saved_at, saved_by, matched, saved) \
-             values ($1, $2, $3, $4, now(), $5, $6, $7)",
+             values ($1, $2, $3, $4, now(), $5, $6, $7) returning pg_current_xact_id()::text",
             &[
                 &self.tenant,
                 &summary.batch.0,
@@ -242,7 +242,7 @@ impl PostgresStore {
         .map_err(fail)?;
         // The COMMIT went and no answer came: written or not, the journal says after a
         // reconnect ([`crate::store::batch_landed`]).
-        tx.commit().map_err(|e| match self.fail(e) {
+        self.commit_write(tx, inserted.get(0)).map_err(|e| match self.fail(e) {
             StoreError::ConnectionLost { server, .. } => {
                 StoreError::BatchOutcomeUnknown { server, batch: summary.batch.0.clone() }
             }

@@ -196,11 +196,26 @@ struct Session {
     layout: i64,
     /// Whether the list may read `custodian.user_keys` (see [`PostgresStore`]'s `keyed`).
     keyed: bool,
+    backend: Backend,
+}
+
+/// Which server process a session is: its pid and when it started (a pid alone may be a
+/// later session's once the first one ended), and the write transaction whose COMMIT it sent
+/// and has had no answer to yet.
+#[derive(Debug, Clone, Default)]
+struct Backend {
+    pid: i32,
+    started: Option<String>,
+    /// `pg_current_xact_id()` of that transaction.
+    committing: Option<String>,
 }
 
 /// A store on one tenant of a Logto database.
 pub struct PostgresStore {
     client: Mutex<Client>,
+    /// The server process behind `client`: a reconnect settles its COMMIT in flight, if any,
+    /// before it answers anything (see [`PostgresStore::settle_commit`]).
+    backend: Mutex<Backend>,
     /// Cancels the statement the session runs now, from another thread (the client itself
     /// is locked by the call that waits for it).
     cancel: Mutex<CancelToken>,

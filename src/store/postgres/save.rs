@@ -109,31 +109,31 @@ impl PostgresStore {
             return Err(StoreError::StoredTooLarge { user: id.to_owned(), size: stored_size, limit });
         }
         let revision = current + 1;
-        if self.layout >= POSTGRES_SCHEMA_VERSION {
+        let inserted = if self.layout >= POSTGRES_SCHEMA_VERSION {
             // The journal's columns, from what jsonb now holds.
             let written = Written::between(id, &replaced, &updated.get::<_, String>(1))?;
-            tx.execute(
+            tx.query_one(
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys) \
                  select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
-                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
             )
-            .map_err(fail)?;
+            .map_err(fail)?
         } else {
             // A schema `init` has not upgraded yet: saved as before; the journal works the
             // keys and size out once it can be read.
-            tx.execute(
+            tx.query_one(
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
                  select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
-                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0],
             )
-            .map_err(fail)?;
-        }
+            .map_err(fail)?
+        };
         // The COMMIT went out and no answer came back: the server may have committed it or
         // not. Never reported as saved nor as not saved; the caller finds out after
         // reconnecting ([`UserStore::save_landed`]).
-        tx.commit().map_err(|e| match self.fail(e) {
+        self.commit_write(tx, inserted.get(0)).map_err(|e| match self.fail(e) {
             StoreError::ConnectionLost { server, .. } => {
                 StoreError::SaveOutcomeUnknown { server, user: id.to_owned(), revision }
             }

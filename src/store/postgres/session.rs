@@ -27,8 +27,9 @@ impl PostgresStore {
     }
 
     pub(super) fn connect_spec(spec: ConnectionSpec, options: &PostgresOptions) -> Result<Self, StoreError> {
-        let session = Self::open_session(&spec, options)?;
+        let session = Self::open_session(&spec, options, None)?;
         Ok(Self {
+            backend: Mutex::new(session.backend),
             cancel: Mutex::new(session.client.cancel_token()),
             client: Mutex::new(session.client),
             spec,
@@ -46,19 +47,27 @@ impl PostgresStore {
     }
 
     /// One session, ready: the database checked to be Logto's, the tenant's role taken (when
-    /// the connecting role may), the timeouts and read-only mode set.
+    /// the connecting role may), the timeouts and read-only mode set. `replacing`: the
+    /// session this one takes over from, ended on the server first.
     pub(super) fn open_session(
         spec: &ConnectionSpec,
         options: &PostgresOptions,
+        replacing: Option<&Backend>,
     ) -> Result<Session, StoreError> {
         let mut client = Self::client(spec)?;
         let fail = |e: postgres::Error| describe(spec, &e);
+        // Still as the login role, which may end its own sessions (the tenant's role may not).
+        if let Some(previous) = replacing {
+            Self::settle_commit(spec, &mut client, previous)?;
+        }
         let row = client
             .query_one(
-                "select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null, current_user::text",
+                "select to_regclass('public.users') is not null and to_regclass('public.tenants') is not null, current_user::text, \
+                 pg_backend_pid(), (select a.backend_start::text from pg_stat_activity a where a.pid = pg_backend_pid())",
                 &[],
             )
             .map_err(fail)?;
+        let backend = Backend { pid: row.get(2), started: row.get(3), committing: None };
         if !row.get::<_, bool>(0) {
             return Err(StoreError::Connection(format!(
                 "{spec}: not a Logto database (no `users` and `tenants` tables in schema public)"
@@ -141,7 +150,62 @@ impl PostgresStore {
             && !options.read_only
             && initialised
             && keys::usable(&mut client).map_err(fail)?;
-        Ok(Session { client, role, initialised, layout, keyed })
+        Ok(Session { client, role, initialised, layout, keyed, backend })
+    }
+
+    /// Settles the COMMIT the session a reconnect replaces sent without an answer: while
+    /// that transaction is still in progress on the server (a connection can die on our side
+    /// while its server process waits, its COMMIT held up by a pooler or a slow link),
+    /// whether the write landed means nothing, since it may still commit after the journal
+    /// was asked. Its server process is ended and waited for; it rolls back unless it had
+    /// committed. A transaction that is over (or a session with no COMMIT in flight) leaves
+    /// every process alone: the pid may be another session's by now.
+    fn settle_commit(
+        spec: &ConnectionSpec,
+        client: &mut Client,
+        previous: &Backend,
+    ) -> Result<(), StoreError> {
+        let Some(xid) = &previous.committing else { return Ok(()) };
+        let fail = |e: postgres::Error| describe(spec, &e);
+        let in_progress = "select pg_xact_status($1::text::xid8) = 'in progress'";
+        let end = "select pg_terminate_backend(a.pid) from pg_stat_activity a \
+             where a.pid = $1 and a.backend_start::text = $2";
+        let deadline = std::time::Instant::now() + spec.connect_timeout;
+        let mut ended = false;
+        loop {
+            let row = client.query_one(in_progress, &[xid]).map_err(fail)?;
+            if !row.get::<_, Option<bool>>(0).unwrap_or(false) {
+                return Ok(());
+            }
+            // Without its start time (not shown to this role) it is only waited for.
+            if let (false, Some(started)) = (ended, &previous.started) {
+                tracing::info!(pid = previous.pid, %xid, "ending the session whose COMMIT got no answer");
+                client.query(end, &[&previous.pid, started]).map_err(fail)?;
+                ended = true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(StoreError::Connection(format!(
+                    "{spec}: the transaction whose COMMIT got no answer is still open on the server (server process {}) after {} s: it may still commit; try again",
+                    previous.pid,
+                    spec.connect_timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Commits a write whose outcome a lost answer would leave open (a save, a batch),
+    /// remembering its transaction (`xid`, from `pg_current_xact_id()`) until the answer
+    /// comes, for [`PostgresStore::settle_commit`].
+    pub(super) fn commit_write(
+        &self,
+        tx: postgres::Transaction<'_>,
+        xid: String,
+    ) -> Result<(), postgres::Error> {
+        self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = Some(xid);
+        tx.commit()?;
+        self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = None;
+        Ok(())
     }
 
     /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only

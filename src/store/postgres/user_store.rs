@@ -18,9 +18,11 @@ impl UserStore for PostgresStore {
         }
         // Connected without holding the client: a call on the other lane fails at once on the
         // dead one meanwhile instead of waiting here.
-        let session = Self::open_session(&self.spec, &self.options())?;
+        let previous = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let session = Self::open_session(&self.spec, &self.options(), Some(&previous))?;
         let token = session.client.cancel_token();
         *self.lock() = session.client;
+        *self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = session.backend;
         *self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
         tracing::info!(server = %self.spec, "reconnected");
         Ok(())

@@ -1,0 +1,127 @@
+//! A TCP proxy in front of the test server that a test can cut (every connection through it
+//! closed), turn silent (new connections accepted and never answered, as a server that
+//! hangs), or have hold the next COMMIT: the client's side is closed as if the link died,
+//! while the server's side stays open with the COMMIT not yet delivered, until the test lets
+//! it through (a pooler or a slow link between custodian and the server).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+pub struct Proxy {
+    pub port: u16,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    silent: bool,
+    open: Vec<TcpStream>,
+    hold_commit: bool,
+    /// The server's side of the connection whose COMMIT is held, and the bytes held.
+    held: Option<(TcpStream, Vec<u8>)>,
+}
+
+/// A simple-protocol query message `COMMIT` ('Q', its length, the text, NUL), as
+/// `postgres::Transaction::commit` sends it.
+const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+
+impl Proxy {
+    pub fn to(upstream: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(Mutex::new(ProxyState::default()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+                if let Ok(copy) = client.try_clone() {
+                    state.open.push(copy);
+                }
+                if state.silent {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                if let Ok(copy) = server.try_clone() {
+                    state.open.push(copy);
+                }
+                let (from_client, to_server) =
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                let watch = Arc::clone(&shared);
+                std::thread::spawn(move || forward_to_server(from_client, to_server, &watch));
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (server, client);
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        Self { port, state }
+    }
+
+    /// Closes every connection through the proxy; new ones are accepted and never answered
+    /// while `silent`.
+    pub fn cut(&self, silent: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.silent = silent;
+        for stream in state.open.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    pub fn open(&self) {
+        self.cut(false);
+    }
+
+    /// The next COMMIT any client sends is held (see the module's comment).
+    pub fn hold_next_commit(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).hold_commit = true;
+    }
+
+    /// Whether a COMMIT is held now.
+    pub fn holds_a_commit(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).held.is_some()
+    }
+
+    /// Delivers the held COMMIT to the server, late; whether the server's side took it (its
+    /// session may have been ended meanwhile).
+    pub fn release_commit(&self) -> bool {
+        let held = self.state.lock().unwrap_or_else(|e| e.into_inner()).held.take();
+        let Some((mut server, bytes)) = held else { return false };
+        let delivered = server.write_all(&bytes).and_then(|()| server.flush()).is_ok();
+        // The answer, if any, goes nowhere: its client is gone.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = server.shutdown(Shutdown::Both);
+        delivered
+    }
+}
+
+/// Copies the client's bytes to the server until a COMMIT is to be held: then the bytes
+/// before it go on, the client's side is closed and the rest is kept for
+/// [`Proxy::release_commit`].
+fn forward_to_server(mut client: TcpStream, mut server: TcpStream, state: &Mutex<ProxyState>) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match client.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let chunk = &buffer[..read];
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let at = chunk.windows(COMMIT.len()).position(|w| w == COMMIT);
+        if let (true, Some(at)) = (state.hold_commit, at) {
+            state.hold_commit = false;
+            if server.write_all(&chunk[..at]).is_err() {
+                break;
+            }
+            let _ = client.shutdown(Shutdown::Both);
+            state.held = Some((server, chunk[at..].to_vec()));
+            return;
+        }
+        drop(state);
+        if server.write_all(chunk).is_err() {
+            break;
+        }
+    }
+    let _ = server.shutdown(Shutdown::Both);
+}
