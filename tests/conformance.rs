@@ -883,6 +883,34 @@ fn an_outside_write_to_any_column_between_read_and_save_is_a_conflict() {
 }
 
 #[test]
+fn overwriting_theirs_after_a_sign_in_saves_and_a_save_over_the_older_base_stays_a_conflict() {
+    // A sign-in moved updated_at and left customData alone: the conflict's overwrite was held
+    // to the editor's base's updated_at, and was refused as a conflict again every time.
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let base = store.custom_data("u2").expect("read");
+    db.superuser()
+        .execute("update users set last_sign_in_at = now() where tenant_id = 'default' and id = 'u2'", &[])
+        .expect("a sign-in");
+    let edit = data(r#"{"plan":"pro"}"#);
+    store.hold_save_to("u2", &base);
+    let error = store.replace_custom_data("u2", &edit, Some(base.revision), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::ChangedOutside { .. }), "{error}");
+    let theirs = store.theirs("u2").expect("theirs");
+    assert_eq!((theirs.text.as_str(), theirs.revision), (base.text.as_str(), base.revision));
+    assert_ne!(theirs.updated_micros, base.updated_micros, "the sign-in moved updated_at");
+    // Back to editing and Ctrl-S, held to the base again: reading theirs did not make it the base.
+    store.hold_save_to("u2", &base);
+    let error = store.replace_custom_data("u2", &edit, Some(base.revision), &author()).unwrap_err();
+    assert!(matches!(error, StoreError::ChangedOutside { .. }), "{error}");
+    // The overwrite, held to theirs: saved.
+    store.hold_save_to("u2", &theirs);
+    let saved = store.replace_custom_data("u2", &edit, Some(theirs.revision), &author()).expect("overwrite");
+    assert!(matches!(saved, SaveOutcome::Saved { .. }), "{saved:?}");
+    assert_eq!(store.custom_data("u2").expect("read").text, edit.canonical());
+}
+
+#[test]
 fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     let db = logto_with_people();
     let store = connect(&db.tenant_url("default"), "default").expect("connect");

@@ -1547,7 +1547,7 @@ fn an_external_edit_saves_through_the_same_path_as_ctrl_s() {
     assert!(state.editor.is_none());
     let id = store.resolve("admin").unwrap();
     let stored = store.custom_data(&id).unwrap();
-    assert_eq!(stored, StoredDocument { text: stored.text.clone(), revision: 2 });
+    assert_eq!(stored, StoredDocument { text: stored.text.clone(), revision: 2, updated_micros: None });
     assert!(stored.text.contains("\"viaEditor\": 1"));
 }
 

@@ -47,6 +47,11 @@ pub struct UserRecord {
 pub struct StoredDocument {
     pub text: String,
     pub revision: Revision,
+    /// The user's `updated_at` (µs) when this was read, where the store keeps one beside the
+    /// revision (Logto's database, where a sign-in moves it): a save held to this document
+    /// is held to that moment too ([`super::UserStore::hold_save_to`]). `None`: the revision
+    /// says it all (redb), or the document was not read from the user's row.
+    pub updated_micros: Option<i64>,
 }
 
 /// The deployment's JSON Schema for customData as stored, and the revision it is.

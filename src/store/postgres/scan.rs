@@ -199,14 +199,18 @@ impl PostgresStore {
         seen.insert(id.to_owned(), Seen { revision, updated_micros: Some(updated_micros), digest });
     }
 
-    /// The next save of `id` is held to `document` (canonical text): to what was read of it
-    /// when that is the same document, else to the document alone.
+    /// The next save of `id` is held to `document` (canonical text) and, when it was read
+    /// from the user's row, to that row's `updated_at`: a conflict's theirs after a sign-in
+    /// holds the same customData as the editor's base, and only the moment tells the
+    /// overwrite of theirs from a save over the base. A document not read from the row is held
+    /// to what was read of it when that is the same document, else to the document alone.
     pub(super) fn hold_to(&self, id: &str, document: &StoredDocument) {
         let digest = text_digest(&document.text);
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let same = seen.get(id).is_some_and(|s| s.revision == document.revision && s.digest == digest);
-        if !same {
-            seen.insert(id.to_owned(), Seen { revision: document.revision, updated_micros: None, digest });
+        if document.updated_micros.is_some() || !same {
+            let held = Seen { revision: document.revision, updated_micros: document.updated_micros, digest };
+            seen.insert(id.to_owned(), held);
         }
     }
 

@@ -380,9 +380,13 @@ impl PostgresStore {
             .ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let text: String = row.get(0);
         let revision: i64 = row.get(1);
-        let document =
-            StoredDocument { text: canonical_from_jsonb(id, &text)?, revision: revision.max(1) as Revision };
-        Ok((document, row.get(4), text))
+        let updated_micros: i64 = row.get(4);
+        let document = StoredDocument {
+            text: canonical_from_jsonb(id, &text)?,
+            revision: revision.max(1) as Revision,
+            updated_micros: Some(updated_micros),
+        };
+        Ok((document, updated_micros, text))
     }
 }
 

@@ -176,7 +176,7 @@ impl UserStore for RedbStore {
         let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
         let revision = StoredUser::parse(id, json.value())?.rev;
         let text = canonical_from_compact(&stored_document(&tx.open_table(CUSTOM_DATA)?, id)?);
-        Ok(StoredDocument { text, revision })
+        Ok(StoredDocument { text, revision, updated_micros: None })
     }
 
     fn replace_custom_data(

@@ -164,7 +164,11 @@ impl State {
             self.history = Some(history);
             return Vec::new();
         };
-        let base = StoredDocument { text: history.current_text.clone(), revision: current.info.revision };
+        let base = StoredDocument {
+            text: history.current_text.clone(),
+            revision: current.info.revision,
+            updated_micros: None,
+        };
         self.editor = Some(Editor::with_text(
             history.user_id,
             history.user_handle,

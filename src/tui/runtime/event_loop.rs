@@ -280,7 +280,7 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     let base_text = store.revision_text(&draft.user_id, draft.base_revision);
     let (base, doubt) = match base_text {
         Ok(text) if draft.started_from(&text) => {
-            (crate::store::StoredDocument { text, revision: draft.base_revision }, None)
+            (crate::store::StoredDocument { text, revision: draft.base_revision, updated_micros: None }, None)
         }
         other => {
             let reason = match other {
