@@ -911,6 +911,37 @@ fn overwriting_theirs_after_a_sign_in_saves_and_a_save_over_the_older_base_stays
 }
 
 #[test]
+fn the_save_over_an_outside_write_comes_after_it_in_the_journal_whatever_its_updated_at() {
+    // An outside write's updated_at later than the save's transaction began (one that
+    // committed meanwhile, or a time set with SQL) put it above the save that replaced it.
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    store.replace_custom_data("u3", &data(r#"{"a":2}"#), Some(1), &author()).expect("save");
+    let mut superuser = db.superuser();
+    let mut tx = superuser.transaction().expect("transaction");
+    tx.batch_execute("set local session_replication_role = replica").expect("no triggers");
+    tx.execute(
+        "update users set custom_data = '{\"a\":\"outside\"}', updated_at = now() + interval '1 hour' where id = 'u3'",
+        &[],
+    )
+    .expect("outside update");
+    tx.commit().expect("commit");
+    store.hold_save_to("u3", &store.theirs("u3").expect("theirs"));
+    store.replace_custom_data("u3", &data(r#"{"a":4}"#), Some(3), &author()).expect("save over it");
+    let query = JournalQuery { user_id: Some("u3".into()), ..JournalQuery::default() };
+    let mut newest_first = Vec::new();
+    store
+        .journal(&query, &mut |entry| {
+            newest_first.push((entry.revision, entry.saved_by.clone(), entry.saved_at));
+            Ok(true)
+        })
+        .expect("journal");
+    let order: Vec<(u64, &str)> = newest_first.iter().map(|(r, by, _)| (*r, by.as_str())).collect();
+    assert_eq!(order[..2], [(4, "editor"), (3, "outside custodian")], "{newest_first:?}");
+    assert!(newest_first[0].2 >= newest_first[1].2, "{newest_first:?}");
+}
+
+#[test]
 fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     let db = logto_with_people();
     let store = connect(&db.tenant_url("default"), "default").expect("connect");

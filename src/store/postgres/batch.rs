@@ -166,15 +166,16 @@ impl PostgresStore {
         // `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
             .query(
-                "with n as (select n.id, n.doc, n.rev, n.recorded \
+                &format!("with n as (select n.id, n.doc, n.rev, n.recorded \
                      from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
                  old as (select u.id, u.custom_data, u.updated_at, n.doc, n.rev, n.recorded from n \
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
                      where u.custom_data is distinct from n.doc::jsonb), \
                  outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                     select $1, old.id, old.rev, case when isfinite(old.updated_at) then old.updated_at else now() end, $6, old.custom_data, old.updated_at from old where not old.recorded) \
+                     select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \
                  where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
+                kept_outside_at("old.updated_at")),
                 &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
             )
             .map_err(fail)?;
@@ -203,7 +204,7 @@ impl PostgresStore {
         }
         tx.execute(
             "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, batch_id, size, keys) \
-             select u.tenant_id, u.id, n.rev, now(), $2, u.custom_data, u.updated_at, $3, n.size, n.keys::jsonb \
+             select u.tenant_id, u.id, n.rev, clock_timestamp(), $2, u.custom_data, u.updated_at, $3, n.size, n.keys::jsonb \
              from unnest($4::text[], $5::int8[], $6::int8[], $7::text[]) as n(id, rev, size, keys) \
              join public.users u on u.tenant_id = $1 and u.id = n.id",
             &[&self.tenant, &author.0, &batch.0, &saved_ids, &saved_revisions, &sizes, &keys],

@@ -93,6 +93,18 @@ pub const CLI_STATEMENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Who is named in the history for a document custodian did not write.
 const OUTSIDE: &str = "outside custodian";
+
+/// When a document written outside custodian is dated in the history, from its row's
+/// `updated_at` column: that time, but never later than the moment it is kept. custodian's
+/// own saves are dated by the clock as they are written, after the rows they replace are
+/// locked, so the save that replaced an outside write comes after it in the journal even
+/// when that write's `updated_at` is later than the save's transaction began (a write that
+/// committed meanwhile, or a time set with SQL).
+fn kept_outside_at(updated_at: &str) -> String {
+    format!(
+        "case when isfinite({updated_at}) then least({updated_at}, clock_timestamp()) else clock_timestamp() end"
+    )
+}
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
 const LOCK_TIMEOUT: &str = "3s";
 /// A timestamptz column in epoch milliseconds. SQL allows `infinity` (Logto never writes

@@ -114,7 +114,7 @@ impl PostgresStore {
             let written = Written::between(id, &replaced, &updated.get::<_, String>(1))?;
             tx.query_one(
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys) \
-                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
+                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
                  from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
             )
@@ -124,7 +124,7 @@ impl PostgresStore {
             // keys and size out once it can be read.
             tx.query_one(
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                 select u.tenant_id, u.id, $3, now(), $4, u.custom_data, u.updated_at \
+                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at \
                  from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0],
             )
@@ -153,9 +153,12 @@ impl PostgresStore {
         revision: Revision,
     ) -> Result<u64, postgres::Error> {
         tx.execute(
-            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-             select u.tenant_id, u.id, $3, case when isfinite(u.updated_at) then u.updated_at else now() end, $4, u.custom_data, u.updated_at \
-             from public.users u where u.tenant_id = $1 and u.id = $2",
+            &format!(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
+                 select u.tenant_id, u.id, $3, {}, $4, u.custom_data, u.updated_at \
+                 from public.users u where u.tenant_id = $1 and u.id = $2",
+                kept_outside_at("u.updated_at")
+            ),
             &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
         )
     }
