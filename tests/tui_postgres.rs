@@ -8,8 +8,11 @@ mod support;
 use custodian::draft::Drafts;
 use custodian::store::{Author, PostgresOptions, PostgresStore, UserStore};
 use custodian::tui::app::{Action, Mode, State, update};
-use custodian::tui::{Runtime, run_effects};
+use custodian::tui::theme::Theme;
+use custodian::tui::{Runtime, run_effects, view};
 use portable_pty::CommandBuilder;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::home::PrivateHome;
 use support::postgres::{LogtoDb, LogtoUser};
@@ -102,6 +105,15 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
         status,
         "conflict: the user was changed outside custodian since you opened revision 1 (not their customData: a sign-in or a profile edit); nothing was written"
     );
+    // The dialog says so too: it said "Someone saved revision 1 while you were editing".
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &screen.state, &Theme::plain())).expect("draw");
+    let drawn: String =
+        format!("{}", terminal.backend()).chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+    let drawn = drawn.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(drawn.contains("The user was changed outside custodian while you were editing"), "{drawn}");
+    assert!(drawn.contains("customData is as you read it"), "{drawn}");
+    assert!(!drawn.contains("Someone saved"), "{drawn}");
 }
 
 impl Screen {

@@ -126,13 +126,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
         }
         Dialog::Conflict { theirs, diff, .. } => {
             let doubt = state.editor.as_ref().and_then(|e| e.doubt.as_ref());
-            let heading = match doubt {
-                Some(doubt) => format!(
+            let base = state.editor.as_ref().map(|e| &e.base);
+            let heading = match (doubt, base) {
+                (Some(doubt), _) => format!(
                     "This draft's base is in doubt: {}. Nothing was written; what is stored now is revision {}.",
                     inert::line(&doubt.reason),
                     theirs.revision
                 ),
-                None => format!(
+                // Logto's database: the row moved (a sign-in, a profile edit), customData did not.
+                (None, Some(base)) if base.revision == theirs.revision && base.text == theirs.text => {
+                    "The user was changed outside custodian while you were editing (a sign-in or a profile edit; customData is as you read it). Nothing was written.".to_owned()
+                }
+                (None, Some(base)) if base.revision == theirs.revision => {
+                    "customData was written outside custodian while you were editing. Nothing was written.".to_owned()
+                }
+                (None, _) => format!(
                     "Someone saved revision {} while you were editing. Nothing was written.",
                     theirs.revision
                 ),
