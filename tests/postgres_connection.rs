@@ -362,6 +362,29 @@ fn a_role_without_rights_on_users_fails_in_one_line_naming_the_table() {
     assert!(error.contains("logto_tenant_logto_default") && !error.contains(&password), "{error}");
 }
 
+#[test]
+fn a_password_file_others_can_read_is_named_when_the_server_then_refuses_the_role() {
+    // libpq's rule (the file is not read) was followed in silence: "password authentication
+    // failed" and nothing said why the password in ~/.pgpass was not sent.
+    use std::os::unix::fs::PermissionsExt;
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let (role, password) = db.tenant_role("default");
+    let pgpass = home.path("home").join(".pgpass");
+    std::fs::create_dir_all(home.path("home")).expect("home");
+    std::fs::write(&pgpass, format!("127.0.0.1:*:*:{role}:{password}\n")).expect("write .pgpass");
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let url = format!("postgres://{role}@127.0.0.1:{}/{}?sslmode=disable", db.server.port, db.name);
+    let error = Run::of(custodian(&home, &["--db", &url, "list"]), None).fails(1);
+    assert!(error.contains(&format!("{} was not read", pgpass.display())), "{error}");
+    assert!(error.contains("chmod 600") && !error.contains(&password), "{error}");
+    // Private, it is read and the list comes.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let listed = custodian(&home, &["--db", &url, "list"]).output().expect("list");
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("alice"));
+}
+
 /// A server that answers a TLS request as PostgreSQL with `ssl = off` does: `N`, then waits
 /// for the startup message (which a client that requires TLS never sends).
 fn server_without_tls() -> (u16, std::thread::JoinHandle<()>) {

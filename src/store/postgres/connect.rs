@@ -55,6 +55,9 @@ pub struct ConnectionSpec {
     pub ssl_root_cert: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub application_name: String,
+    /// A password file left unread because group or others may read it (as libpq leaves
+    /// it): named when the server then refuses the role, since nothing else would say why.
+    pub pgpass_ignored: Option<PathBuf>,
 }
 
 impl fmt::Debug for ConnectionSpec {
@@ -257,9 +260,13 @@ impl ConnectionSpec {
             ssl_root_cert,
             connect_timeout,
             application_name,
+            pgpass_ignored: None,
         };
         if spec.password.is_none() {
-            spec.password = env.pgpassword.clone().or_else(|| spec.password_from_pgpass(env));
+            spec.password = match &env.pgpassword {
+                Some(password) => Some(password.clone()),
+                None => spec.password_from_pgpass(env),
+            };
         }
         Ok(spec)
     }
@@ -280,12 +287,16 @@ impl ConnectionSpec {
 
     /// The password for this connection in `~/.pgpass` (or `$PGPASSFILE`): the first line
     /// whose host, port, database and user match (`*` matches anything). libpq ignores a
-    /// file that group or others can read, and so does custodian.
-    fn password_from_pgpass(&self, env: &Environment) -> Option<String> {
+    /// file that group or others can read, and so does custodian (noting it).
+    fn password_from_pgpass(&mut self, env: &Environment) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
         let path = env.pgpassfile.clone().or_else(|| env.home.as_ref().map(|h| h.join(".pgpass")))?;
         let meta = std::fs::metadata(&path).ok()?;
-        if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+        if !meta.is_file() {
+            return None;
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            self.pgpass_ignored = Some(path);
             return None;
         }
         let text = std::fs::read_to_string(&path).ok()?;

@@ -14,7 +14,7 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
         let what = if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
-            format!("the server refused role {:?}: {}", spec.user, db.message())
+            format!("the server refused role {:?}: {}{}", spec.user, db.message(), pgpass_unread(spec))
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             format!("database {:?} does not exist", spec.dbname)
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
@@ -38,7 +38,21 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
         }
         source = cause.source();
     }
+    // The server asked for a password and none was sent.
+    if message.contains("password missing") {
+        message.push_str(&pgpass_unread(spec));
+    }
     StoreError::Connection(format!("{spec}: {message}"))
+}
+
+/// Why no password came from the password file, when it was left unread; else nothing.
+fn pgpass_unread(spec: &ConnectionSpec) -> String {
+    spec.pgpass_ignored.as_ref().map_or_else(String::new, |path| {
+        format!(
+            " ({0} was not read: group or others may read it; `chmod 600 {0}` as libpq asks)",
+            path.display()
+        )
+    })
 }
 
 /// An error of a session that was up: a connection that went (closed, an I/O error, the

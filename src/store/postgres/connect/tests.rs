@@ -108,4 +108,8 @@ fn the_password_comes_from_pgpassword_then_pgpass() {
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
     assert_eq!(spec.password, None);
+    assert_eq!(spec.pgpass_ignored.as_deref(), Some(pgpass.as_path()), "noted, to be named if refused");
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
+    assert_eq!(spec.pgpass_ignored, None);
 }
