@@ -97,7 +97,7 @@ pub enum StoreError {
     RecordConflict { origin: String, reason: Box<StoreError> },
     #[error("invalid customData: {0}")]
     Invalid(#[from] ValidationError),
-    #[error("the database is busy: another operator is writing; try again")]
+    #[error("the database is busy: someone else is writing; try again")]
     Busy,
     #[error("read-only: the database was opened with --read-only; nothing was written")]
     ReadOnly,
