@@ -99,6 +99,12 @@ fn a_save_without_custodians_schema_names_init_and_browsing_still_works() {
     assert!(error.contains("init`"), "{error}");
     let (_, password) = db.tenant_role("default");
     assert!(!error.contains(&password), "{error}");
+    // The journal and undo say what is missing, not that "nothing can be saved".
+    for args in [&["changes"][..], &["undo", "b20261203T000000Z-abcdef"]] {
+        let error = run(&home, &[&["--db", url.as_str()], args].concat(), None).fails(1);
+        assert!(error.contains("not in this database yet: no saves, journal or batches until it is"), "{error}");
+        assert!(error.contains("init`") && !error.contains("nothing can be saved"), "{error}");
+    }
 }
 
 #[test]

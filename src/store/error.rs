@@ -134,7 +134,7 @@ pub enum StoreError {
     )]
     ChangedOutside { user: String },
     #[error(
-        "{url}: custodian's schema is not in this database, so nothing can be saved; run `custodian --db {url} init` once as a role allowed to create it"
+        "{url}: custodian's schema is not in this database yet: no saves, journal or batches until it is; run `custodian --db {url} init` once as a role allowed to create it"
     )]
     NotInitialised { url: String },
     /// custodian's schema on PostgreSQL is an older layout than this build's: what needs the
