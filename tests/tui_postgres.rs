@@ -111,7 +111,7 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     let drawn: String =
         format!("{}", terminal.backend()).chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
     let drawn = drawn.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(drawn.contains("The user was changed outside custodian while you were editing"), "{drawn}");
+    assert!(drawn.contains("The user was changed outside custodian meanwhile a signin or a profile edit"), "{drawn}");
     assert!(drawn.contains("customData is as you read it"), "{drawn}");
     assert!(!drawn.contains("Someone saved"), "{drawn}");
 }
@@ -438,7 +438,7 @@ fn the_binary_refuses_a_save_over_an_outside_update_and_keeps_the_edit() {
         .expect("an outside UPDATE");
     tui.send(CTRL_S);
     tui.wait_text("Conflict");
-    tui.wait_text("Nothing was written");
+    tui.wait_text("customData was written outside custodian meanwhile. Nothing was written.");
     tui.wait_text("+   \"mine\": true,");
     assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"theirs": true}));
     assert!(history_rows(&db, "u1").is_empty(), "nothing written");

@@ -135,10 +135,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                 ),
                 // Logto's database: the row moved (a sign-in, a profile edit), customData did not.
                 (None, Some(base)) if base.revision == theirs.revision && base.text == theirs.text => {
-                    "The user was changed outside custodian while you were editing (a sign-in or a profile edit; customData is as you read it). Nothing was written.".to_owned()
+                    "The user was changed outside custodian meanwhile (a sign-in or a profile edit); customData is as you read it. Nothing was written.".to_owned()
                 }
                 (None, Some(base)) if base.revision == theirs.revision => {
-                    "customData was written outside custodian while you were editing. Nothing was written.".to_owned()
+                    "customData was written outside custodian meanwhile. Nothing was written.".to_owned()
                 }
                 (None, _) => format!(
                     "Someone saved revision {} while you were editing. Nothing was written.",
