@@ -102,7 +102,10 @@ fn a_save_without_custodians_schema_names_init_and_browsing_still_works() {
     // The journal and undo say what is missing, not that "nothing can be saved".
     for args in [&["changes"][..], &["undo", "b20261203T000000Z-abcdef"]] {
         let error = run(&home, &[&["--db", url.as_str()], args].concat(), None).fails(1);
-        assert!(error.contains("not in this database yet: no saves, journal or batches until it is"), "{error}");
+        assert!(
+            error.contains("not in this database yet: no saves, journal or batches until it is"),
+            "{error}"
+        );
         assert!(error.contains("init`") && !error.contains("nothing can be saved"), "{error}");
     }
 }

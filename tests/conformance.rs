@@ -361,6 +361,55 @@ fn resolves_id_username_email_and_phone_in_any_case(f: &mut Fixture) {
     assert!(matches!(store.resolve("nobody-at-all"), Err(StoreError::UserNotFound(_))));
 }
 
+fn resolves_many_references_at_once_each_as_alone_in_their_order(f: &mut Fixture) {
+    // A `--users` file: one read of the store for them all on PostgreSQL (it read the tenant
+    // once per name), each answer the one `resolve` gives.
+    let store = f.store();
+    let references = [
+        "aLiCe",
+        "u4",
+        "nobody-at-all",
+        "id:u2",
+        " ",
+        "E\u{301}MILE",
+        "4930123456",
+        "username:U4",
+        "id:alice",
+        "bob@example.com",
+        "u3",
+    ];
+    let resolved = store.resolve_many(&references).expect("resolve");
+    let answers: Vec<String> = resolved
+        .iter()
+        .map(|answer| match answer {
+            Ok(id) => id.clone(),
+            Err(StoreError::UserNotFound(reference)) => format!("not found: {reference}"),
+            Err(StoreError::Ambiguous { matches, .. }) => format!("ambiguous: {} users", matches.len()),
+            Err(other) => format!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            "u1",
+            "ambiguous: 2 users",
+            "not found: nobody-at-all",
+            "u2",
+            "not found:  ",
+            "u9",
+            "u4",
+            "u5",
+            "not found: id:alice",
+            "ub",
+            "u3"
+        ]
+    );
+    for (reference, answer) in references.iter().zip(&resolved) {
+        assert_eq!(format!("{:?}", store.resolve(reference)), format!("{answer:?}"), "{reference:?}");
+    }
+    assert!(store.resolve_many(&[]).expect("none").is_empty());
+}
+
 fn a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one(f: &mut Fixture) {
     let store = f.store();
     // "u4" is u4's id and u5's username.
@@ -634,6 +683,7 @@ conformance!(
     scans_profile_and_custom_data_in_bounded_steps,
     a_scan_walks_the_list_order_so_the_first_hits_are_the_first_matches,
     resolves_id_username_email_and_phone_in_any_case,
+    resolves_many_references_at_once_each_as_alone_in_their_order,
     a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,

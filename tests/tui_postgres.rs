@@ -111,7 +111,10 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     let drawn: String =
         format!("{}", terminal.backend()).chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
     let drawn = drawn.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(drawn.contains("The user was changed outside custodian meanwhile a signin or a profile edit"), "{drawn}");
+    assert!(
+        drawn.contains("The user was changed outside custodian meanwhile a signin or a profile edit"),
+        "{drawn}"
+    );
     assert!(drawn.contains("customData is as you read it"), "{drawn}");
     assert!(!drawn.contains("Someone saved"), "{drawn}");
 }

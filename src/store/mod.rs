@@ -143,32 +143,34 @@ pub trait UserStore: Send + Sync {
     /// `phone:…` ([`UserRef::parse`]). A bare reference that matches more than one user is
     /// refused ([`StoreError::Ambiguous`]) instead of picking one by a fixed order.
     fn resolve(&self, user_ref: &str) -> Result<String, StoreError> {
-        let reference = UserRef::parse(user_ref);
-        if let Some(field) = reference.looks_explicit() {
-            return Err(StoreError::LooksExplicit { reference: user_ref.trim().to_owned(), field });
-        }
-        // Blank text names no one, whatever a name made of white space folds to.
-        let mut matches = if reference.is_blank() { Vec::new() } else { self.lookup(&reference)? };
-        // An explicit form names its field and nothing else. When that finds nobody and a
-        // username (or an email, a phone) was made to read `id:zzz`, say whose literal name
-        // it is and how to name them: never send a save there unasked.
-        if matches.is_empty() && reference.field.is_some() {
-            let literal = UserRef { text: user_ref.trim().to_owned(), field: None };
-            if let Some(found) = self.lookup(&literal)?.into_iter().find(|m| m.field != UserField::Id) {
-                return Err(StoreError::OnlyALiteralName { reference: user_ref.to_owned(), found });
+        let mut resolved = self.resolve_many(&[user_ref])?;
+        resolved.pop().unwrap_or_else(|| Err(StoreError::UserNotFound(user_ref.to_owned())))
+    }
+    /// [`UserStore::lookup`] for many references, in their order. Provided: one by one;
+    /// where every lookup reads the whole tenant (Logto's database) one read serves them all.
+    fn lookup_many(&self, references: &[UserRef]) -> Result<Vec<Vec<UserMatch>>, StoreError> {
+        references.iter().map(|reference| self.lookup(reference)).collect()
+    }
+    /// [`UserStore::resolve`] for many references (a `--users` file), in their order: the
+    /// outer error is the store's (nothing can be told), an inner one that reference's.
+    fn resolve_many(&self, user_refs: &[&str]) -> Result<Vec<Result<String, StoreError>>, StoreError> {
+        let references: Vec<UserRef> = user_refs.iter().map(|text| UserRef::parse(text)).collect();
+        // Blank text names no one, whatever a name made of white space folds to; a reference
+        // that only looks explicit is refused before any lookup.
+        let wanted: Vec<UserRef> =
+            references.iter().filter(|r| !r.is_blank() && r.looks_explicit().is_none()).cloned().collect();
+        let mut found = self.lookup_many(&wanted)?.into_iter();
+        let mut resolved = Vec::with_capacity(user_refs.len());
+        for (user_ref, reference) in user_refs.iter().zip(&references) {
+            if let Some(field) = reference.looks_explicit() {
+                let reference = user_ref.trim().to_owned();
+                resolved.push(Err(StoreError::LooksExplicit { reference, field }));
+                continue;
             }
+            let matches = if reference.is_blank() { Vec::new() } else { found.next().unwrap_or_default() };
+            resolved.push(one_user_of(self, user_ref, reference, matches)?);
         }
-        let Some(first) = matches.first() else {
-            return Err(StoreError::UserNotFound(user_ref.to_owned()));
-        };
-        let id = first.id.clone();
-        if matches.iter().all(|m| m.id == id) {
-            return Ok(id);
-        }
-        // One user found by two fields (an id that is also their phone) is still one.
-        let mut seen = std::collections::HashSet::new();
-        matches.retain(|m| seen.insert(m.id.clone()));
-        Err(StoreError::Ambiguous { reference: user_ref.to_owned(), matches })
+        Ok(resolved)
     }
     /// One user, by id.
     fn user(&self, id: &str) -> Result<UserRecord, StoreError>;
@@ -396,4 +398,34 @@ pub trait UserStore: Send + Sync {
         let data = CustomData::parse(&text)?;
         self.replace_custom_data(id, &data, expected, author)
     }
+}
+
+/// The one user `matches` (what `reference`, read from `user_ref`, found) name, or why not:
+/// [`UserStore::resolve`]'s rule. The outer error is the store's.
+fn one_user_of<S: UserStore + ?Sized>(
+    store: &S,
+    user_ref: &str,
+    reference: &UserRef,
+    mut matches: Vec<UserMatch>,
+) -> Result<Result<String, StoreError>, StoreError> {
+    // An explicit form names its field and nothing else. When that finds nobody and a
+    // username (or an email, a phone) was made to read `id:zzz`, say whose literal name it
+    // is and how to name them: never send a save there unasked.
+    if matches.is_empty() && reference.field.is_some() {
+        let literal = UserRef { text: user_ref.trim().to_owned(), field: None };
+        if let Some(found) = store.lookup(&literal)?.into_iter().find(|m| m.field != UserField::Id) {
+            return Ok(Err(StoreError::OnlyALiteralName { reference: user_ref.to_owned(), found }));
+        }
+    }
+    let Some(first) = matches.first() else {
+        return Ok(Err(StoreError::UserNotFound(user_ref.to_owned())));
+    };
+    let id = first.id.clone();
+    if matches.iter().all(|m| m.id == id) {
+        return Ok(Ok(id));
+    }
+    // One user found by two fields (an id that is also their phone) is still one.
+    let mut seen = std::collections::HashSet::new();
+    matches.retain(|m| seen.insert(m.id.clone()));
+    Ok(Err(StoreError::Ambiguous { reference: user_ref.to_owned(), matches }))
 }

@@ -21,6 +21,7 @@ mod errors;
 mod journal;
 mod json_schema;
 mod keys;
+mod lookup;
 mod rows;
 mod save;
 mod scan;
@@ -44,7 +45,7 @@ use self::session::read_only_snapshot;
 use super::{
     Author, ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, NewUser, RecordError, Revision,
     RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema,
-    UserCount, UserField, UserMatch, UserRecord, UserRef, UserStore,
+    UserCount, UserMatch, UserRecord, UserRef, UserStore,
 };
 use crate::domain::custom_data::canonical_text;
 use crate::domain::diff::dropped_keys;

@@ -173,65 +173,11 @@ impl UserStore for PostgresStore {
     }
 
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
-        let text = reference.text.as_str();
-        let (wanted_name, wanted_phone) = (name_key(text), phone_key(text));
-        // Candidates from SQL, confirmed by the fold in Rust so both backends agree. `id:`
-        // is read by Logto's primary key alone. PostgreSQL's lower() is not the fold: it
-        // leaves `ß`, the final sigma and surrounding spaces alone and does not map
-        // full-width letters or the Kelvin sign (NFKC), so besides `lower(column) = fold`
-        // every user whose stored value is not plain ASCII without surrounding white space
-        // (the only ones whose fold can differ from lower()) is a candidate too. That arm
-        // makes a username, email or phone lookup one sequential read of the tenant's users
-        // (Logto has no index on the fold): the price of seeing every user a reference names,
-        // since Logto's unique constraints are on the raw text and an ambiguity must be
-        // refused, not settled by chance.
-        const UNUSUAL: &str = "'(^[[:space:]]|[[:space:]]$|[^\\x01-\\x7f])'";
-        let mut arms = Vec::new();
-        for &field in reference.fields() {
-            arms.push(match field {
-                UserField::Id => "u.id = w.id".to_owned(),
-                UserField::Username => format!("lower(u.username) = w.name or u.username ~ {UNUSUAL}"),
-                UserField::Email => format!("lower(u.primary_email) = w.name or u.primary_email ~ {UNUSUAL}"),
-                UserField::Phone => format!("u.primary_phone = w.phone or u.primary_phone ~ {UNUSUAL}"),
-            });
-        }
-        let sql = format!(
-            "with w (id, name, phone) as (select $2::text, $3::text, $4::text) \
-             select u.id, u.username, u.primary_email, u.primary_phone from w, public.users u \
-             where u.tenant_id = $1 and ({}) order by u.id collate \"C\"",
-            arms.join(" or ")
-        );
-        let rows = self
-            .lock()
-            .query(&sql, &[&self.tenant, &text, &wanted_name, &wanted_phone])
-            .map_err(|e| self.fail(e))?;
-        let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
-        let mut candidates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let fields: (String, Option<String>, Option<String>, Option<String>) = (
-                row.try_get(0).map_err(bad)?,
-                row.try_get(1).map_err(bad)?,
-                row.try_get(2).map_err(bad)?,
-                row.try_get(3).map_err(bad)?,
-            );
-            candidates.push(fields);
-        }
-        // Field by field, ids in byte order within each: the order redb's indexes give.
-        let mut matches = Vec::new();
-        for &field in reference.fields() {
-            for (id, username, email, phone) in &candidates {
-                let matched = match field {
-                    UserField::Id => id == text,
-                    UserField::Username => username.as_deref().is_some_and(|u| name_key(u) == wanted_name),
-                    UserField::Email => email.as_deref().is_some_and(|e| name_key(e) == wanted_name),
-                    UserField::Phone => phone.as_deref().is_some_and(|p| phone_key(p) == wanted_phone),
-                };
-                if matched {
-                    matches.push(UserMatch { id: id.clone(), field });
-                }
-            }
-        }
-        Ok(matches)
+        Ok(self.lookup_many(std::slice::from_ref(reference))?.pop().unwrap_or_default())
+    }
+
+    fn lookup_many(&self, references: &[UserRef]) -> Result<Vec<Vec<UserMatch>>, StoreError> {
+        self.look_up_references(references)
     }
 
     fn user(&self, id: &str) -> Result<UserRecord, StoreError> {
