@@ -639,3 +639,56 @@ fn two_batches_on_the_same_user_at_once_both_land_one_after_the_other() {
     let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
     assert!(bob.stdout.contains("flag") && bob.stdout.contains("other"), "{bob:?}");
 }
+
+/// Users whose `custom_data` SQL wrote as something other than an object (Logto and custodian
+/// never do), by id with that text; their usernames `odd1`… put them after alice and bob.
+const ODD_DOCUMENTS: [(&str, &str); 7] = [
+    ("o1", "null"),
+    ("o2", "[1, 2]"),
+    ("o3", r#""x""#),
+    ("o4", "true"),
+    ("o5", "3"),
+    ("o6", "null"),
+    ("o7", "null"),
+];
+
+/// [`logto_ready_to_patch`] with the [`ODD_DOCUMENTS`] users beside alice and bob.
+fn logto_with_odd_documents(home: &PrivateHome) -> (LogtoDb, String, String) {
+    let (db, url, patch) = logto_ready_to_patch(home);
+    for (n, (id, text)) in ODD_DOCUMENTS.iter().enumerate() {
+        let user = LogtoUser::from_api(serde_json::json!({"id": id, "username": format!("odd{}", n + 1)}));
+        db.insert("default", &user.custom_data(text));
+    }
+    (db, url, patch)
+}
+
+#[test]
+fn a_patch_counts_users_whose_custom_data_sql_made_no_object_as_failing_and_patches_the_others() {
+    // One such user failed the whole patch (a dry run too) with that user's read error.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, patch) = logto_with_odd_documents(&home);
+    let null = "the stored customData is null, not a JSON object (`custodian set id:ID` replaces it): 3 users (o1, o6, o7)";
+    let array = "the stored customData is an array, not a JSON object (`custodian set id:ID` replaces it): 1 user (o2)";
+    let dry = run(&home, &["--db", &url, "patch", &patch, "--all"], None).ok();
+    for expected in ["9 users matched", "  2 users would change", "  7 users cannot be patched", null, array]
+    {
+        assert!(dry.stdout.contains(expected), "{expected:?}: {dry:?}");
+    }
+    // --strict: the first of them aborts the batch, dry run or not; nothing written.
+    for yes in [None, Some("--yes")] {
+        let args = ["--db", &url, "patch", &patch, "--all", "--strict"].into_iter().chain(yes);
+        let error = run(&home, &args.collect::<Vec<_>>(), None).fails(4);
+        assert!(error.contains("user o1: the stored customData is null, not a JSON object"), "{error}");
+        assert!(error.ends_with("--strict: nothing was written"), "{error}");
+    }
+    assert!(!run(&home, &["--db", &url, "get", "alice"], None).ok().stdout.contains("flag"));
+    // --yes: the others patched in one batch, those users left as they are and counted.
+    let written = run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    assert!(written.stdout.contains("saved 2 users of 9 users"), "{written:?}");
+    assert!(written.stdout.contains(null) && written.stdout.contains(array), "{written:?}");
+    for user in ["alice", "bob"] {
+        assert!(run(&home, &["--db", &url, "get", user], None).ok().stdout.contains(r#""flag": true"#));
+    }
+    let error = run(&home, &["--db", &url, "get", "id:o1"], None).fails(1);
+    assert!(error.contains("its customData in the database is null, not a JSON object"), "{error}");
+}
