@@ -10,6 +10,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 
+use crate::domain::custom_data::NotAnObject;
 use crate::sorted_runs::{Runs, Spill};
 use crate::store::{StoreError, UserRecord, UserStore};
 use crate::{crash, database};
@@ -29,6 +30,77 @@ fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Resul
         .with_context(|| format!("user {}: stored customData is damaged", record.user.id))
 }
 
+/// The most users an export left out that its error names by id (the rest are counted).
+const LEFT_OUT_NAMED: usize = 5;
+
+/// What an export did: the users it wrote, and those it left out because their stored
+/// customData is no JSON object (SQL wrote `null` or an array into Logto's database; on a
+/// file, a damaged record). One such user stopped the export of every other.
+#[derive(Debug, Default)]
+struct Tally {
+    written: u64,
+    left_out: u64,
+    /// The first users left out, with what their customData is instead.
+    named: Vec<(String, &'static str)>,
+}
+
+impl Tally {
+    /// Puts the user's line (no newline) in `line`; a user it cannot be made for (the stored
+    /// document is no JSON object) is noted as left out instead: `false`.
+    fn line_of(&mut self, line: &mut Vec<u8>, record: &UserRecord, text: &str) -> bool {
+        line.clear();
+        if push_line(line, record, text).is_ok() {
+            return true;
+        }
+        self.left_out += 1;
+        if self.named.len() < LEFT_OUT_NAMED {
+            self.named.push((record.user.id.clone(), NotAnObject::in_text(text).found));
+        }
+        false
+    }
+
+    /// How many users were written, when that is every one; else [`LeftOut`], said once the
+    /// others are all where they went (`to`).
+    fn finish(self, to: &str) -> Result<u64> {
+        if self.left_out == 0 {
+            return Ok(self.written);
+        }
+        Err(LeftOut { users: self.left_out, named: self.named, written: self.written, to: to.to_owned() }
+            .into())
+    }
+}
+
+/// An export that wrote every user but those whose stored customData is no JSON object: the
+/// others are complete where they went (a file is published with them), and this names who is
+/// missing and why, as an error (exit 1) so that a backup script notices.
+#[derive(Debug, thiserror::Error)]
+pub struct LeftOut {
+    pub users: u64,
+    /// The first few, by id, with what their customData is instead.
+    pub named: Vec<(String, &'static str)>,
+    /// How many users were written.
+    pub written: u64,
+    /// Where they were written: the file, or standard output.
+    pub to: String,
+}
+
+impl std::fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users = |n: u64| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+        let named: Vec<String> = self.named.iter().map(|(id, found)| format!("{id} ({found})")).collect();
+        let more = self.users - self.named.len() as u64;
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        write!(
+            f,
+            "{} left out of the export, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
+            users(self.users),
+            named.join(", "),
+            if self.written == 1 { "user was".to_owned() } else { format!("{} users were", self.written) },
+            self.to,
+        )
+    }
+}
+
 /// Told how many users an export has done so far: read and sorted, or written, whichever is
 /// further (from either of its threads).
 pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
@@ -36,8 +108,9 @@ pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
 /// How many users are read between two reports of a sort's progress.
 const TELL_EVERY: u64 = 4096;
 
-/// Every user as a JSON line, in list order, handed to `sink`; returns how many. `told` hears
-/// of the users read while they are sorted, before the first line (the sink counts lines).
+/// Every user as a JSON line, in list order, handed to `sink`; returns how many ([`LeftOut`]
+/// after the others when some could not be). `told` hears of the users read while they are
+/// sorted, before the first line (the sink counts lines).
 pub fn each_line(
     store: &dyn UserStore,
     told: &Told,
@@ -46,13 +119,15 @@ pub fn each_line(
     let spill_dirs: Vec<PathBuf> = store.any_order_sort_room().map(|room| room.dir).into_iter().collect();
     lines_in_list_order(store, &spill_dirs, told, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
-    })
+    })?
+    .finish("standard output")
 }
 
 /// How many bytes of lines a sort into list order holds in memory before it spills a run.
 const SORT_BUDGET: usize = 16 * 1024 * 1024;
 
-/// Every user's line (no newline) in list order, handed to `emit`; returns how many.
+/// Every user's line (no newline) in list order, handed to `emit`; returns how many, and who
+/// was left out.
 ///
 /// A store that reads faster in its own order (redb: a pass over its tables instead of two
 /// lookups by id per user) is read that way and the lines are sorted into list order through
@@ -66,19 +141,23 @@ fn lines_in_list_order(
     spill_dirs: &[PathBuf],
     told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
-) -> Result<u64> {
+) -> Result<Tally> {
     if let Some(room) = store.any_order_sort_room()
         && let Some(spill) = spill_dirs.iter().find_map(|dir| spill_with_room(dir, room.bytes))
-        && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
+        && let Some(tally) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
     {
-        return Ok(count);
+        return Ok(tally);
     }
+    let mut tally = Tally::default();
     let mut line = Vec::with_capacity(4096);
     each_user(store, &mut |record, text| {
-        line.clear();
-        push_line(&mut line, record, text)?;
+        if !tally.line_of(&mut line, record, text) {
+            return Ok(());
+        }
+        tally.written += 1;
         emit(&line)
-    })
+    })?;
+    Ok(tally)
 }
 
 /// A spill file in `dir` when its file system has room for twice `bytes` (the lines spilled,
@@ -102,10 +181,10 @@ fn sorted_lines(
     budget: usize,
     told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
-) -> Result<Option<u64>> {
+) -> Result<Option<Tally>> {
     let mut runs = Runs::new(budget);
     let mut line = Vec::with_capacity(4096);
-    let mut failure = None;
+    let mut tally = Tally::default();
     let mut spill_failed = None;
     let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
@@ -114,18 +193,14 @@ fn sorted_lines(
         if read_so_far.is_multiple_of(TELL_EVERY) {
             told(read_so_far);
         }
-        line.clear();
-        let placed = push_line(&mut line, record, text).map(|()| runs.defer(&mut spill, key, &line, b""));
-        match placed {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => spill_failed = Some(e),
-            Err(e) => failure = Some(e),
+        if !tally.line_of(&mut line, record, text) {
+            return Ok(());
         }
-        Err(StoreError::Database("export stopped".into()))
+        runs.defer(&mut spill, key, &line, b"").map_err(|e| {
+            spill_failed = Some(e);
+            StoreError::Database("export stopped".into())
+        })
     });
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
     // The last run is written before anything is emitted, so its failure too leaves the
     // list-order read to do the export.
     let spilled = match spill_failed {
@@ -139,42 +214,34 @@ fn sorted_lines(
         tracing::warn!(error = %e, "the export's spill file failed; reading in list order");
         return Ok(None);
     }
-    let mut count = 0;
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
         crate::interrupt::check()?;
-        count += 1;
+        tally.written += 1;
         emit(&entry.value)
     })?;
-    Ok(Some(count))
+    Ok(Some(tally))
 }
 
-/// Calls `visit` for every user in list order; returns how many. The store stops at the
-/// first error a visitor returns; the real cause is kept aside and returned.
-fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<u64> {
-    let mut count = 0;
+/// Calls `visit` for every user in list order. The store stops at the first error a visitor
+/// returns; the real cause is kept aside and returned.
+fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<()> {
     let mut failure = None;
-    let visited = store.for_each_user(&mut |record, text| match crate::interrupt::check()
-        .map_err(Into::into)
-        .and_then(|()| visit(record, text))
-    {
-        Ok(()) => {
-            count += 1;
-            Ok(())
-        }
-        Err(e) => {
+    let visited = store.for_each_user(&mut |record, text| {
+        crate::interrupt::check().map_err(Into::into).and_then(|()| visit(record, text)).map_err(|e| {
             failure = Some(e);
-            Err(StoreError::Database("export stopped".into()))
-        }
+            StoreError::Database("export stopped".into())
+        })
     });
     if let Some(failure) = failure {
         return Err(failure);
     }
-    visited?;
-    Ok(count)
+    Ok(visited?)
 }
 
 /// Exports every user as JSON Lines into a **new** file at `path`; returns how many users
-/// were written. `export --out` and the editor's `:export` both write through here.
+/// were written. `export --out` and the editor's `:export` both write through here. Users
+/// whose stored customData is no JSON object are left out: the file is published with the
+/// others, and then [`LeftOut`] names them.
 ///
 /// Nothing that exists is touched: an existing file, a symbolic link (never followed), a
 /// FIFO, a directory or a device is refused. The users go to a temporary file beside the
@@ -217,7 +284,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     // or else beside the database.
     let spill_dirs: Vec<PathBuf> =
         std::iter::once(dir.clone()).chain(store.any_order_sort_room().map(|room| room.dir)).collect();
-    let count = crash::catch(|| {
+    let tally = crash::catch(|| {
         write_chunks(
             store,
             &spill_dirs,
@@ -234,7 +301,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     if let Ok(dir) = fs::File::open(&dir) {
         let _ = dir.sync_all();
     }
-    Ok(count)
+    tally.finish(&shown)
 }
 
 /// How many bytes of lines go to the file in one write.
@@ -242,13 +309,14 @@ const CHUNK: usize = 1024 * 1024;
 
 /// Every user's line into `write`, in chunks of about [`CHUNK`] bytes: one thread reads the
 /// users and makes the lines, this one writes them (a few chunks in flight at most: memory
-/// stays the same whatever the number of users). Returns how many users were written.
+/// stays the same whatever the number of users). Returns how many users were written, and
+/// who was left out.
 fn write_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
     write: &mut dyn FnMut(&[u8]) -> Result<()>,
     told: &Told,
-) -> Result<u64> {
+) -> Result<Tally> {
     let (full, filled) = mpsc::sync_channel::<(Vec<u8>, u64)>(4);
     let (spent, empty) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
@@ -284,11 +352,11 @@ fn read_into_chunks(
     told: &Told,
     full: &mpsc::SyncSender<(Vec<u8>, u64)>,
     empty: &mpsc::Receiver<Vec<u8>>,
-) -> Result<u64> {
+) -> Result<Tally> {
     let stopped = |_| anyhow::anyhow!("the export's writer stopped");
     let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut lines: u64 = 0;
-    let count = lines_in_list_order(store, spill_dirs, told, &mut |line| {
+    let tally = lines_in_list_order(store, spill_dirs, told, &mut |line| {
         chunk.extend_from_slice(line);
         chunk.push(b'\n');
         lines += 1;
@@ -302,7 +370,7 @@ fn read_into_chunks(
     if !chunk.is_empty() {
         full.send((chunk, lines)).map_err(stopped)?;
     }
-    Ok(count)
+    Ok(tally)
 }
 
 /// Refuses a target that exists in any form, saying what it is; a symbolic link is not

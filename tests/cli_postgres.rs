@@ -663,6 +663,49 @@ fn logto_with_odd_documents(home: &PrivateHome) -> (LogtoDb, String, String) {
 }
 
 #[test]
+fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_object() {
+    // One such user stopped the export there: a truncated file, and nothing said of the rest.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_with_odd_documents(&home);
+    let to_stdout = run(&home, &["--db", &url, "export"], None);
+    let stdout = to_stdout.stdout.clone();
+    let ids: Vec<String> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
+        .collect();
+    assert_eq!(ids, [r#""u1""#, r#""u2""#], "{stdout}");
+    let error = to_stdout.fails(1);
+    assert!(
+        error.ends_with(
+            "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
+             o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
+             the other 2 users were written to standard output"
+        ),
+        "{error}"
+    );
+    // To a file: published with the others (the same lines), and the same line names who is not.
+    let out = home.path("users.jsonl");
+    let out_arg = out.to_str().expect("utf-8");
+    let error = run(&home, &["--db", &url, "export", "--out", out_arg], None).fails(1);
+    assert!(error.contains("7 users left out of the export"), "{error}");
+    assert!(error.ends_with(&format!("the other 2 users were written to {out_arg}")), "{error}");
+    assert_eq!(std::fs::read_to_string(&out).expect("the file was published"), stdout);
+    let names: Vec<String> = std::fs::read_dir(home.path(""))
+        .expect("list the home")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.contains("custodian-export")),
+        "a temporary file was left: {names:?}"
+    );
+    // Mended as the message says, they are exported with the rest.
+    for (id, _) in ODD_DOCUMENTS {
+        run(&home, &["--db", &url, "set", &format!("id:{id}")], Some(b"{}")).ok();
+    }
+    assert_eq!(run(&home, &["--db", &url, "export"], None).ok().stdout.lines().count(), 9);
+}
+
+#[test]
 fn a_patch_counts_users_whose_custom_data_sql_made_no_object_as_failing_and_patches_the_others() {
     // One such user failed the whole patch (a dry run too) with that user's read error.
     let home = PrivateHome::new(&[]);
