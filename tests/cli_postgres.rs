@@ -735,3 +735,33 @@ fn a_patch_counts_users_whose_custom_data_sql_made_no_object_as_failing_and_patc
     let error = run(&home, &["--db", &url, "get", "id:o1"], None).fails(1);
     assert!(error.contains("its customData in the database is null, not a JSON object"), "{error}");
 }
+
+#[test]
+fn schema_check_reports_users_whose_custom_data_sql_made_no_object_and_checks_the_others() {
+    // One such user stopped the check with a read error; a `null` must fail even a schema
+    // that does not say "type": "object" (customData is an object whatever the schema).
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_with_odd_documents(&home);
+    let schema = home.write("schema.json", r#"{"properties": {"theme": {"const": "light"}}}"#);
+    let checked = run(&home, &["--db", &url, "--schema", &schema, "schema", "check"], None);
+    let stdout = checked.stdout.clone();
+    let error = checked.fails(4);
+    assert!(error.ends_with("8 of 9 users do not satisfy the schema"), "{error}");
+    let ids: Vec<&str> = stdout.lines().filter_map(|line| line.split('\t').next()).collect();
+    assert_eq!(ids, ["u1", "o1", "o2", "o3", "o4", "o5", "o6", "o7"], "{stdout}");
+    assert!(
+        stdout.contains(
+            "o1\todd1\tline 1, col 1: the document: the stored customData is null, not a JSON object \
+             (`custodian set id:ID` replaces it)\t1 error\n"
+        ),
+        "{stdout}"
+    );
+    let json = run(&home, &["--db", &url, "--schema", &schema, "schema", "check", "--json"], None);
+    let o2 = json.stdout.lines().find(|line| line.contains(r#""id":"o2""#)).expect("o2 reported");
+    let o2: serde_json::Value = serde_json::from_str(o2).expect("a JSON line");
+    assert_eq!(
+        o2["first"]["message"],
+        "the stored customData is an array, not a JSON object (`custodian set id:ID` replaces it)"
+    );
+    json.fails(4);
+}
