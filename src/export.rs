@@ -10,6 +10,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 
+use crate::domain::custom_data::NotAnObject;
 use crate::sorted_runs::{Runs, Spill};
 use crate::store::{StoreError, UserRecord, UserStore};
 use crate::{crash, database};
@@ -29,6 +30,77 @@ fn push_line(out: &mut Vec<u8>, record: &UserRecord, custom_data: &str) -> Resul
         .with_context(|| format!("user {}: stored customData is damaged", record.user.id))
 }
 
+/// The most users an export left out that its error names by id (the rest are counted).
+const LEFT_OUT_NAMED: usize = 5;
+
+/// What an export did: the users it wrote, and those it left out because their stored
+/// customData is no JSON object (SQL wrote `null` or an array into Logto's database; on a
+/// file, a damaged record). One such user stopped the export of every other.
+#[derive(Debug, Default)]
+struct Tally {
+    written: u64,
+    left_out: u64,
+    /// The first users left out, with what their customData is instead.
+    named: Vec<(String, &'static str)>,
+}
+
+impl Tally {
+    /// Puts the user's line (no newline) in `line`; a user it cannot be made for (the stored
+    /// document is no JSON object) is noted as left out instead: `false`.
+    fn line_of(&mut self, line: &mut Vec<u8>, record: &UserRecord, text: &str) -> bool {
+        line.clear();
+        if push_line(line, record, text).is_ok() {
+            return true;
+        }
+        self.left_out += 1;
+        if self.named.len() < LEFT_OUT_NAMED {
+            self.named.push((record.user.id.clone(), NotAnObject::in_text(text).found));
+        }
+        false
+    }
+
+    /// How many users were written, when that is every one; else [`LeftOut`], said once the
+    /// others are all where they went (`to`).
+    fn finish(self, to: &str) -> Result<u64> {
+        if self.left_out == 0 {
+            return Ok(self.written);
+        }
+        Err(LeftOut { users: self.left_out, named: self.named, written: self.written, to: to.to_owned() }
+            .into())
+    }
+}
+
+/// An export that wrote every user but those whose stored customData is no JSON object: the
+/// others are complete where they went (a file is published with them), and this names who is
+/// missing and why, as an error (exit 1) so that a backup script notices.
+#[derive(Debug, thiserror::Error)]
+pub struct LeftOut {
+    pub users: u64,
+    /// The first few, by id, with what their customData is instead.
+    pub named: Vec<(String, &'static str)>,
+    /// How many users were written.
+    pub written: u64,
+    /// Where they were written: the file, or standard output.
+    pub to: String,
+}
+
+impl std::fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users = |n: u64| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+        let named: Vec<String> = self.named.iter().map(|(id, found)| format!("{id} ({found})")).collect();
+        let more = self.users - self.named.len() as u64;
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        write!(
+            f,
+            "{} left out of the export, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
+            users(self.users),
+            named.join(", "),
+            if self.written == 1 { "user was".to_owned() } else { format!("{} users were", self.written) },
+            self.to,
+        )
+    }
+}
+
 /// Told how many users an export has done so far: read and sorted, or written, whichever is
 /// further (from either of its threads).
 pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
@@ -36,8 +108,9 @@ pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
 /// How many users are read between two reports of a sort's progress.
 const TELL_EVERY: u64 = 4096;
 
-/// Every user as a JSON line, in list order, handed to `sink`; returns how many. `told` hears
-/// of the users read while they are sorted, before the first line (the sink counts lines).
+/// Every user as a JSON line, in list order, handed to `sink`; returns how many ([`LeftOut`]
+/// after the others when some could not be). `told` hears of the users read while they are
+/// sorted, before the first line (the sink counts lines).
 pub fn each_line(
     store: &dyn UserStore,
     told: &Told,
@@ -46,13 +119,15 @@ pub fn each_line(
     let spill_dirs: Vec<PathBuf> = store.any_order_sort_room().map(|room| room.dir).into_iter().collect();
     lines_in_list_order(store, &spill_dirs, told, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
-    })
+    })?
+    .finish("standard output")
 }
 
 /// How many bytes of lines a sort into list order holds in memory before it spills a run.
 const SORT_BUDGET: usize = 16 * 1024 * 1024;
 
-/// Every user's line (no newline) in list order, handed to `emit`; returns how many.
+/// Every user's line (no newline) in list order, handed to `emit`; returns how many, and who
+/// was left out.
 ///
 /// A store that reads faster in its own order (redb: a pass over its tables instead of two
 /// lookups by id per user) is read that way and the lines are sorted into list order through
@@ -66,19 +141,23 @@ fn lines_in_list_order(
     spill_dirs: &[PathBuf],
     told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
-) -> Result<u64> {
+) -> Result<Tally> {
     if let Some(room) = store.any_order_sort_room()
         && let Some(spill) = spill_dirs.iter().find_map(|dir| spill_with_room(dir, room.bytes))
-        && let Some(count) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
+        && let Some(tally) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
     {
-        return Ok(count);
+        return Ok(tally);
     }
+    let mut tally = Tally::default();
     let mut line = Vec::with_capacity(4096);
     each_user(store, &mut |record, text| {
-        line.clear();
-        push_line(&mut line, record, text)?;
+        if !tally.line_of(&mut line, record, text) {
+            return Ok(());
+        }
+        tally.written += 1;
         emit(&line)
-    })
+    })?;
+    Ok(tally)
 }
 
 /// A spill file in `dir` when its file system has room for twice `bytes` (the lines spilled,
@@ -102,10 +181,10 @@ fn sorted_lines(
     budget: usize,
     told: &Told,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
-) -> Result<Option<u64>> {
+) -> Result<Option<Tally>> {
     let mut runs = Runs::new(budget);
     let mut line = Vec::with_capacity(4096);
-    let mut failure = None;
+    let mut tally = Tally::default();
     let mut spill_failed = None;
     let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
@@ -114,18 +193,14 @@ fn sorted_lines(
         if read_so_far.is_multiple_of(TELL_EVERY) {
             told(read_so_far);
         }
-        line.clear();
-        let placed = push_line(&mut line, record, text).map(|()| runs.defer(&mut spill, key, &line, b""));
-        match placed {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => spill_failed = Some(e),
-            Err(e) => failure = Some(e),
+        if !tally.line_of(&mut line, record, text) {
+            return Ok(());
         }
-        Err(StoreError::Database("export stopped".into()))
+        runs.defer(&mut spill, key, &line, b"").map_err(|e| {
+            spill_failed = Some(e);
+            StoreError::Database("export stopped".into())
+        })
     });
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
     // The last run is written before anything is emitted, so its failure too leaves the
     // list-order read to do the export.
     let spilled = match spill_failed {
@@ -139,42 +214,34 @@ fn sorted_lines(
         tracing::warn!(error = %e, "the export's spill file failed; reading in list order");
         return Ok(None);
     }
-    let mut count = 0;
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
         crate::interrupt::check()?;
-        count += 1;
+        tally.written += 1;
         emit(&entry.value)
     })?;
-    Ok(Some(count))
+    Ok(Some(tally))
 }
 
-/// Calls `visit` for every user in list order; returns how many. The store stops at the
-/// first error a visitor returns; the real cause is kept aside and returned.
-fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<u64> {
-    let mut count = 0;
+/// Calls `visit` for every user in list order. The store stops at the first error a visitor
+/// returns; the real cause is kept aside and returned.
+fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<()> {
     let mut failure = None;
-    let visited = store.for_each_user(&mut |record, text| match crate::interrupt::check()
-        .map_err(Into::into)
-        .and_then(|()| visit(record, text))
-    {
-        Ok(()) => {
-            count += 1;
-            Ok(())
-        }
-        Err(e) => {
+    let visited = store.for_each_user(&mut |record, text| {
+        crate::interrupt::check().map_err(Into::into).and_then(|()| visit(record, text)).map_err(|e| {
             failure = Some(e);
-            Err(StoreError::Database("export stopped".into()))
-        }
+            StoreError::Database("export stopped".into())
+        })
     });
     if let Some(failure) = failure {
         return Err(failure);
     }
-    visited?;
-    Ok(count)
+    Ok(visited?)
 }
 
 /// Exports every user as JSON Lines into a **new** file at `path`; returns how many users
-/// were written. `export --out` and the editor's `:export` both write through here.
+/// were written. `export --out` and the editor's `:export` both write through here. Users
+/// whose stored customData is no JSON object are left out: the file is published with the
+/// others, and then [`LeftOut`] names them.
 ///
 /// Nothing that exists is touched: an existing file, a symbolic link (never followed), a
 /// FIFO, a directory or a device is refused. The users go to a temporary file beside the
@@ -217,7 +284,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     // or else beside the database.
     let spill_dirs: Vec<PathBuf> =
         std::iter::once(dir.clone()).chain(store.any_order_sort_room().map(|room| room.dir)).collect();
-    let count = crash::catch(|| {
+    let tally = crash::catch(|| {
         write_chunks(
             store,
             &spill_dirs,
@@ -234,7 +301,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     if let Ok(dir) = fs::File::open(&dir) {
         let _ = dir.sync_all();
     }
-    Ok(count)
+    tally.finish(&shown)
 }
 
 /// How many bytes of lines go to the file in one write.
@@ -242,13 +309,14 @@ const CHUNK: usize = 1024 * 1024;
 
 /// Every user's line into `write`, in chunks of about [`CHUNK`] bytes: one thread reads the
 /// users and makes the lines, this one writes them (a few chunks in flight at most: memory
-/// stays the same whatever the number of users). Returns how many users were written.
+/// stays the same whatever the number of users). Returns how many users were written, and
+/// who was left out.
 fn write_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
     write: &mut dyn FnMut(&[u8]) -> Result<()>,
     told: &Told,
-) -> Result<u64> {
+) -> Result<Tally> {
     let (full, filled) = mpsc::sync_channel::<(Vec<u8>, u64)>(4);
     let (spent, empty) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
@@ -284,11 +352,11 @@ fn read_into_chunks(
     told: &Told,
     full: &mpsc::SyncSender<(Vec<u8>, u64)>,
     empty: &mpsc::Receiver<Vec<u8>>,
-) -> Result<u64> {
+) -> Result<Tally> {
     let stopped = |_| anyhow::anyhow!("the export's writer stopped");
     let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut lines: u64 = 0;
-    let count = lines_in_list_order(store, spill_dirs, told, &mut |line| {
+    let tally = lines_in_list_order(store, spill_dirs, told, &mut |line| {
         chunk.extend_from_slice(line);
         chunk.push(b'\n');
         lines += 1;
@@ -302,7 +370,7 @@ fn read_into_chunks(
     if !chunk.is_empty() {
         full.send((chunk, lines)).map_err(stopped)?;
     }
-    Ok(count)
+    Ok(tally)
 }
 
 /// Refuses a target that exists in any form, saying what it is; a symbolic link is not
@@ -380,166 +448,4 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publishing_never_replaces_a_file_that_appeared_meanwhile() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
-        let target = dir.path().join("out.jsonl");
-        fs::write(&temporary, "the export\n").expect("write");
-        // Someone creates the target between the check and the publication.
-        fs::write(&target, "theirs\n").expect("write");
-        let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
-        assert!(error.to_string().contains("appeared while exporting"), "{error}");
-        assert_eq!(fs::read_to_string(&target).expect("read"), "theirs\n");
-        assert!(!temporary.exists(), "the temporary file was left behind");
-    }
-
-    /// A store of `users` users with every kind of handle the list orders by: usernames in
-    /// mixed case and script, an email or a phone alone, nothing but the id.
-    fn store_of_many_handles(dir: &Path, users: usize) -> crate::store::RedbStore {
-        let lines: String = (0..users)
-            .map(|n| {
-                let handle = match n % 5 {
-                    // Lower-cased, the same handle as the next user but one: the id decides.
-                    0 if n % 10 == 0 => format!("\"username\":\"mail{}@x.org\"", n + 2),
-                    0 => format!("\"username\":\"User{}\"", n * 7919 % 100_003),
-                    1 => format!("\"username\":\"ärger{n}\",\"primaryEmail\":\"Z{n}@x.org\""),
-                    2 => format!("\"primaryEmail\":\"Mail{n}@x.org\""),
-                    3 => format!("\"primaryPhone\":\"+1 555 {n:04}\""),
-                    _ => "\"name\":\"only an id\"".to_owned(),
-                };
-                format!(
-                    "{{\"id\":\"u{n:05}\",{handle},\"customData\":{{\"n\":{n},\"pad\":\"{}\"}}}}\n",
-                    "x".repeat(n % 40)
-                )
-            })
-            .collect();
-        crate::store::test_store(dir, &lines)
-    }
-
-    /// Every line as the list-order walk makes them, each with its newline.
-    fn lines_read_in_list_order(store: &dyn UserStore) -> Vec<u8> {
-        let mut out = Vec::new();
-        each_user(store, &mut |record, text| {
-            push_line(&mut out, record, text)?;
-            out.push(b'\n');
-            Ok(())
-        })
-        .expect("walk");
-        out
-    }
-
-    #[test]
-    fn lines_sorted_through_many_spilled_runs_are_the_list_orders_byte_for_byte() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = store_of_many_handles(dir.path(), 3000);
-        let expected = lines_read_in_list_order(&store);
-        let spill_dir = tempfile::tempdir().expect("spill dir");
-        // 8 KiB runs: dozens of them, merged; and one budget that holds everything.
-        for budget in [8 * 1024, SORT_BUDGET] {
-            let mut out = Vec::new();
-            let spill = Spill::new(spill_dir.path()).expect("spill file");
-            let count = sorted_lines(&store, spill, budget, &|_| {}, &mut |line| {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-                Ok(())
-            })
-            .expect("sorted")
-            .expect("the spill file worked");
-            assert_eq!(count, 3000);
-            assert!(out == expected, "budget {budget}: the lines differ from the list order's");
-        }
-        // The spill file had no name: nothing is left beside it.
-        assert_eq!(fs::read_dir(spill_dir.path()).expect("list").count(), 0);
-    }
-
-    #[test]
-    fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = store_of_many_handles(dir.path(), 9000);
-        let told = std::sync::Mutex::new(Vec::new());
-        let path = dir.path().join("out.jsonl");
-        to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
-        let told = told.into_inner().expect("lock");
-        // Read (before the first line is written, so first), then written up to all of them.
-        assert_eq!(told[..2], [TELL_EVERY, 2 * TELL_EVERY], "{told:?}");
-        assert_eq!(told.last(), Some(&9000), "{told:?}");
-    }
-
-    #[test]
-    fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        assert!(spill_with_room(dir.path(), 1024).is_some());
-        let free = {
-            let space = rustix::fs::statvfs(dir.path()).expect("statvfs");
-            space.f_bavail * space.f_frsize
-        };
-        // More than half of what is free: the export reads in list order instead.
-        assert!(spill_with_room(dir.path(), free / 2 + 1024 * 1024).is_none());
-        assert!(spill_with_room(dir.path(), u64::MAX).is_none());
-    }
-
-    #[test]
-    fn where_no_spill_file_can_be_made_the_users_are_read_in_list_order_with_the_same_lines() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = store_of_many_handles(dir.path(), 200);
-        let expected = lines_read_in_list_order(&store);
-        // `/proc` takes no file, not even root's; the second directory does not exist.
-        let nowhere = [PathBuf::from("/proc"), dir.path().join("gone")];
-        let mut out = Vec::new();
-        let count = lines_in_list_order(&store, &nowhere, &|_| {}, &mut |line| {
-            out.extend_from_slice(line);
-            out.push(b'\n');
-            Ok(())
-        })
-        .expect("export");
-        assert_eq!(count, 200);
-        assert!(out == expected, "the fallback's lines differ");
-    }
-
-    #[test]
-    fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_count() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let lines: String = (0..3)
-            .map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"u{n}\",\"customData\":{{}}}}\n"))
-            .collect();
-        let store = crate::store::test_store(dir.path(), &lines);
-        let told = std::sync::Mutex::new(Vec::new());
-        let path = dir.path().join("out.jsonl");
-        let written =
-            to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
-        let told = told.into_inner().expect("lock");
-        assert_eq!(written, 3);
-        // Three short lines are one chunk: one write, after which the file holds all three.
-        assert_eq!(told, vec![3]);
-        assert_eq!(fs::read_to_string(&path).expect("read").lines().count(), 3);
-    }
-
-    #[test]
-    fn a_failure_to_publish_that_is_not_a_taken_name_says_what_it_is() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
-        fs::write(&temporary, "the export\n").expect("write");
-        // Neither a hard link nor a rename can make a name in a directory that is not there.
-        let target = dir.path().join("gone").join("out.jsonl");
-        let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
-        let said = format!("{error:#}");
-        assert!(!said.contains("appeared"), "{said}");
-        assert!(said.contains("No such file or directory"), "{said}");
-        assert!(!temporary.exists(), "the temporary file was left behind");
-    }
-
-    #[test]
-    fn a_published_export_keeps_only_its_final_name() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
-        let target = dir.path().join("out.jsonl");
-        fs::write(&temporary, "the export\n").expect("write");
-        Unpublished { path: temporary.clone() }.publish(&target).expect("published");
-        assert_eq!(fs::read_to_string(&target).expect("read"), "the export\n");
-        assert!(!temporary.exists());
-    }
-}
+mod tests;

@@ -648,3 +648,129 @@ fn two_batches_on_the_same_user_at_once_both_land_one_after_the_other() {
     let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
     assert!(bob.stdout.contains("flag") && bob.stdout.contains("other"), "{bob:?}");
 }
+
+/// Users whose `custom_data` SQL wrote as something other than an object (Logto and custodian
+/// never do), by id with that text; their usernames `odd1`… put them after alice and bob.
+const ODD_DOCUMENTS: [(&str, &str); 7] = [
+    ("o1", "null"),
+    ("o2", "[1, 2]"),
+    ("o3", r#""x""#),
+    ("o4", "true"),
+    ("o5", "3"),
+    ("o6", "null"),
+    ("o7", "null"),
+];
+
+/// [`logto_ready_to_patch`] with the [`ODD_DOCUMENTS`] users beside alice and bob.
+fn logto_with_odd_documents(home: &PrivateHome) -> (LogtoDb, String, String) {
+    let (db, url, patch) = logto_ready_to_patch(home);
+    for (n, (id, text)) in ODD_DOCUMENTS.iter().enumerate() {
+        let user = LogtoUser::from_api(serde_json::json!({"id": id, "username": format!("odd{}", n + 1)}));
+        db.insert("default", &user.custom_data(text));
+    }
+    (db, url, patch)
+}
+
+#[test]
+fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_object() {
+    // One such user stopped the export there: a truncated file, and nothing said of the rest.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_with_odd_documents(&home);
+    let to_stdout = run(&home, &["--db", &url, "export"], None);
+    let stdout = to_stdout.stdout.clone();
+    let ids: Vec<String> = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
+        .collect();
+    assert_eq!(ids, [r#""u1""#, r#""u2""#], "{stdout}");
+    let error = to_stdout.fails(1);
+    assert!(
+        error.ends_with(
+            "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
+             o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
+             the other 2 users were written to standard output"
+        ),
+        "{error}"
+    );
+    // To a file: published with the others (the same lines), and the same line names who is not.
+    let out = home.path("users.jsonl");
+    let out_arg = out.to_str().expect("utf-8");
+    let error = run(&home, &["--db", &url, "export", "--out", out_arg], None).fails(1);
+    assert!(error.contains("7 users left out of the export"), "{error}");
+    assert!(error.ends_with(&format!("the other 2 users were written to {out_arg}")), "{error}");
+    assert_eq!(std::fs::read_to_string(&out).expect("the file was published"), stdout);
+    let names: Vec<String> = std::fs::read_dir(home.path(""))
+        .expect("list the home")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.contains("custodian-export")),
+        "a temporary file was left: {names:?}"
+    );
+    // Mended as the message says, they are exported with the rest.
+    for (id, _) in ODD_DOCUMENTS {
+        run(&home, &["--db", &url, "set", &format!("id:{id}")], Some(b"{}")).ok();
+    }
+    assert_eq!(run(&home, &["--db", &url, "export"], None).ok().stdout.lines().count(), 9);
+}
+
+#[test]
+fn a_patch_counts_users_whose_custom_data_sql_made_no_object_as_failing_and_patches_the_others() {
+    // One such user failed the whole patch (a dry run too) with that user's read error.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, patch) = logto_with_odd_documents(&home);
+    let null = "the stored customData is null, not a JSON object (`custodian set id:ID` replaces it): 3 users (o1, o6, o7)";
+    let array = "the stored customData is an array, not a JSON object (`custodian set id:ID` replaces it): 1 user (o2)";
+    let dry = run(&home, &["--db", &url, "patch", &patch, "--all"], None).ok();
+    for expected in ["9 users matched", "  2 users would change", "  7 users cannot be patched", null, array]
+    {
+        assert!(dry.stdout.contains(expected), "{expected:?}: {dry:?}");
+    }
+    // --strict: the first of them aborts the batch, dry run or not; nothing written.
+    for yes in [None, Some("--yes")] {
+        let args = ["--db", &url, "patch", &patch, "--all", "--strict"].into_iter().chain(yes);
+        let error = run(&home, &args.collect::<Vec<_>>(), None).fails(4);
+        assert!(error.contains("user o1: the stored customData is null, not a JSON object"), "{error}");
+        assert!(error.ends_with("--strict: nothing was written"), "{error}");
+    }
+    assert!(!run(&home, &["--db", &url, "get", "alice"], None).ok().stdout.contains("flag"));
+    // --yes: the others patched in one batch, those users left as they are and counted.
+    let written = run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    assert!(written.stdout.contains("saved 2 users of 9 users"), "{written:?}");
+    assert!(written.stdout.contains(null) && written.stdout.contains(array), "{written:?}");
+    for user in ["alice", "bob"] {
+        assert!(run(&home, &["--db", &url, "get", user], None).ok().stdout.contains(r#""flag": true"#));
+    }
+    let error = run(&home, &["--db", &url, "get", "id:o1"], None).fails(1);
+    assert!(error.contains("its customData in the database is null, not a JSON object"), "{error}");
+}
+
+#[test]
+fn schema_check_reports_users_whose_custom_data_sql_made_no_object_and_checks_the_others() {
+    // One such user stopped the check with a read error; a `null` must fail even a schema
+    // that does not say "type": "object" (customData is an object whatever the schema).
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_with_odd_documents(&home);
+    let schema = home.write("schema.json", r#"{"properties": {"theme": {"const": "light"}}}"#);
+    let checked = run(&home, &["--db", &url, "--schema", &schema, "schema", "check"], None);
+    let stdout = checked.stdout.clone();
+    let error = checked.fails(4);
+    assert!(error.ends_with("8 of 9 users do not satisfy the schema"), "{error}");
+    let ids: Vec<&str> = stdout.lines().filter_map(|line| line.split('\t').next()).collect();
+    assert_eq!(ids, ["u1", "o1", "o2", "o3", "o4", "o5", "o6", "o7"], "{stdout}");
+    assert!(
+        stdout.contains(
+            "o1\todd1\tline 1, col 1: the document: the stored customData is null, not a JSON object \
+             (`custodian set id:ID` replaces it)\t1 error\n"
+        ),
+        "{stdout}"
+    );
+    let json = run(&home, &["--db", &url, "--schema", &schema, "schema", "check", "--json"], None);
+    let o2 = json.stdout.lines().find(|line| line.contains(r#""id":"o2""#)).expect("o2 reported");
+    let o2: serde_json::Value = serde_json::from_str(o2).expect("a JSON line");
+    assert_eq!(
+        o2["first"]["message"],
+        "the stored customData is an array, not a JSON object (`custodian set id:ID` replaces it)"
+    );
+    json.fails(4);
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::args::SchemaAction;
 use super::{Output, input, progress, table};
-use crate::domain::custom_data::canonical_from_compact;
+use crate::domain::custom_data::{NotAnObject, canonical_from_compact};
 use crate::domain::shape::{Shape, ShapeError, Violation};
 use crate::domain::time::format_utc;
 use crate::domain::{CustomData, Limits, human_bytes};
@@ -193,15 +193,17 @@ fn check(
         if checked.is_multiple_of(4096) {
             bar.set_position(checked);
         }
-        let value: Value = serde_json::from_str(compact)
-            .map_err(|e| StoreError::Database(format!("user {}: damaged customData: {e}", record.user.id)))?;
-        if shape.is_valid(&value) {
-            return Ok(());
-        }
+        let violations = match serde_json::from_str(compact) {
+            Ok(value @ Value::Object(_)) if shape.is_valid(&value) => return Ok(()),
+            // Positions in the text `get` prints, the one an operator opens.
+            Ok(value @ Value::Object(_)) => shape.violations(&canonical_from_compact(compact), &value),
+            // No document to hold to the schema: this user fails, the others are checked.
+            _ => {
+                let message = NotAnObject::in_text(compact).to_string();
+                vec![Violation { path: String::new(), line: 1, column: 1, message }]
+            }
+        };
         offending += 1;
-        // Positions in the text `get` prints, the one an operator opens.
-        let text = canonical_from_compact(compact);
-        let violations = shape.violations(&text, &value);
         let Some(first) = violations.first() else { return Ok(()) };
         let line = if json {
             serde_json::json!({

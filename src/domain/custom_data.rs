@@ -251,6 +251,25 @@ pub fn parse_object(text: &str) -> Result<Map<String, Value>, serde_json::Error>
     }
 }
 
+/// A stored customData that is not a JSON object: SQL wrote it into Logto's database (Logto
+/// and custodian never do), or a record is damaged. A walk over many users (an export, a
+/// patch, a schema check) meets it as that user's own outcome, and goes on with the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the stored customData is {found}, not a JSON object (`custodian set id:ID` replaces it)")]
+pub struct NotAnObject {
+    /// What it is instead: `null`, `an array`, … (`text that is not JSON` when damaged).
+    pub found: &'static str,
+}
+
+impl NotAnObject {
+    /// What `text`, a stored document that is no JSON object, holds instead.
+    pub fn in_text(text: &str) -> Self {
+        let found =
+            serde_json::from_str::<Value>(text).map_or("text that is not JSON", |v| json_type_name(&v));
+        Self { found }
+    }
+}
+
 /// `serde_json::from_str`, but every number keeps the text it has in `text`.
 ///
 /// serde_json's `arbitrary_precision` keeps a number's digits, but its reader rewrites the

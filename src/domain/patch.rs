@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use json_patch::{AddOperation, PatchErrorKind, PatchOperation};
 use serde_json::{Number, Value};
 
-use super::custom_data::{CustomData, Limits, canonical_text, parse_object, parse_value};
+use super::custom_data::{CustomData, Limits, NotAnObject, canonical_text, parse_object, parse_value};
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
@@ -268,7 +268,7 @@ impl JsonPatch {
     /// Applies the patch to a stored document (compact or canonical text).
     pub fn apply(&self, stored: &str, rules: &PatchRules) -> PatchOutcome {
         let Ok(old) = parse_object(stored) else {
-            return PatchOutcome::Failed("the stored customData is damaged (not a JSON object)".into());
+            return PatchOutcome::Failed(NotAnObject::in_text(stored).to_string());
         };
         // Made before the patch takes the document (no copy of it is kept).
         let old_text = serde_json::to_string(&old).ok();

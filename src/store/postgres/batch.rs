@@ -305,7 +305,7 @@ impl PostgresStore {
             let mut users = self.chunk_users(tx, ids, false)?;
             for id in ids {
                 match users.remove(id) {
-                    Some(user) => visit(&user.row.record, &compact_from_jsonb(id, &user.stored)?)?,
+                    Some(user) => visit(&user.row.record, &walked_text(id, &user.stored))?,
                     None if named => return Err(StoreError::UserNotFound(id.clone())),
                     None => {}
                 }
@@ -442,8 +442,7 @@ fn edit_chunk(
             continue;
         };
         *matched += 1;
-        let text = compact_from_jsonb(id, &user.stored)?;
-        if let BatchEdit::Replace(data) = edit(&user.row.record, &text)? {
+        if let BatchEdit::Replace(data) = edit(&user.row.record, &walked_text(id, &user.stored))? {
             pending.push(Pending {
                 id: id.clone(),
                 current: user.row.record.revision,

@@ -47,7 +47,7 @@ use super::{
     RevisionInfo, SEARCH_STEP, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, StoredSchema,
     UserCount, UserMatch, UserRecord, UserRef, UserStore,
 };
-use crate::domain::custom_data::canonical_text;
+use crate::domain::custom_data::{NotAnObject, canonical_text};
 use crate::domain::diff::dropped_keys;
 use crate::domain::filter::Filter;
 use crate::domain::fold::{name_key, phone_key};
@@ -298,5 +298,5 @@ struct OpenScan {
 use errors::{describe, session_error};
 use rows::{
     UserRow, canonical_from_jsonb, compact_from_jsonb, filter_rows, key_parts, like_prefix, object_or_empty,
-    seek_bound,
+    seek_bound, walked_text,
 };

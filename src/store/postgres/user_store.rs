@@ -336,8 +336,7 @@ impl UserStore for PostgresStore {
             let rows = tx.query_portal(&portal, FETCH).map_err(fail)?;
             for row in &rows {
                 let user = UserRow::read(row, 1)?;
-                let text = compact_from_jsonb(&user.record.user.id, &row.get::<_, String>(0))?;
-                visit(&user.record, &text)?;
+                visit(&user.record, &walked_text(&user.record.user.id, &row.get::<_, String>(0)))?;
             }
             if rows.len() < FETCH as usize {
                 break;

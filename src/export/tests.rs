@@ -1,0 +1,161 @@
+//! The export's own tests: the list order through spilled runs, progress, publishing.
+
+use super::*;
+
+#[test]
+fn publishing_never_replaces_a_file_that_appeared_meanwhile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+    let target = dir.path().join("out.jsonl");
+    fs::write(&temporary, "the export\n").expect("write");
+    // Someone creates the target between the check and the publication.
+    fs::write(&target, "theirs\n").expect("write");
+    let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+    assert!(error.to_string().contains("appeared while exporting"), "{error}");
+    assert_eq!(fs::read_to_string(&target).expect("read"), "theirs\n");
+    assert!(!temporary.exists(), "the temporary file was left behind");
+}
+
+/// A store of `users` users with every kind of handle the list orders by: usernames in
+/// mixed case and script, an email or a phone alone, nothing but the id.
+fn store_of_many_handles(dir: &Path, users: usize) -> crate::store::RedbStore {
+    let lines: String = (0..users)
+        .map(|n| {
+            let handle = match n % 5 {
+                // Lower-cased, the same handle as the next user but one: the id decides.
+                0 if n % 10 == 0 => format!("\"username\":\"mail{}@x.org\"", n + 2),
+                0 => format!("\"username\":\"User{}\"", n * 7919 % 100_003),
+                1 => format!("\"username\":\"ärger{n}\",\"primaryEmail\":\"Z{n}@x.org\""),
+                2 => format!("\"primaryEmail\":\"Mail{n}@x.org\""),
+                3 => format!("\"primaryPhone\":\"+1 555 {n:04}\""),
+                _ => "\"name\":\"only an id\"".to_owned(),
+            };
+            format!(
+                "{{\"id\":\"u{n:05}\",{handle},\"customData\":{{\"n\":{n},\"pad\":\"{}\"}}}}\n",
+                "x".repeat(n % 40)
+            )
+        })
+        .collect();
+    crate::store::test_store(dir, &lines)
+}
+
+/// Every line as the list-order walk makes them, each with its newline.
+fn lines_read_in_list_order(store: &dyn UserStore) -> Vec<u8> {
+    let mut out = Vec::new();
+    each_user(store, &mut |record, text| {
+        push_line(&mut out, record, text)?;
+        out.push(b'\n');
+        Ok(())
+    })
+    .expect("walk");
+    out
+}
+
+#[test]
+fn lines_sorted_through_many_spilled_runs_are_the_list_orders_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 3000);
+    let expected = lines_read_in_list_order(&store);
+    let spill_dir = tempfile::tempdir().expect("spill dir");
+    // 8 KiB runs: dozens of them, merged; and one budget that holds everything.
+    for budget in [8 * 1024, SORT_BUDGET] {
+        let mut out = Vec::new();
+        let spill = Spill::new(spill_dir.path()).expect("spill file");
+        let count = sorted_lines(&store, spill, budget, &|_| {}, &mut |line| {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+            Ok(())
+        })
+        .expect("sorted")
+        .expect("the spill file worked");
+        assert_eq!((count.written, count.left_out), (3000, 0));
+        assert!(out == expected, "budget {budget}: the lines differ from the list order's");
+    }
+    // The spill file had no name: nothing is left beside it.
+    assert_eq!(fs::read_dir(spill_dir.path()).expect("list").count(), 0);
+}
+
+#[test]
+fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 9000);
+    let told = std::sync::Mutex::new(Vec::new());
+    let path = dir.path().join("out.jsonl");
+    to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+    let told = told.into_inner().expect("lock");
+    // Read (before the first line is written, so first), then written up to all of them.
+    assert_eq!(told[..2], [TELL_EVERY, 2 * TELL_EVERY], "{told:?}");
+    assert_eq!(told.last(), Some(&9000), "{told:?}");
+}
+
+#[test]
+fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(spill_with_room(dir.path(), 1024).is_some());
+    let free = {
+        let space = rustix::fs::statvfs(dir.path()).expect("statvfs");
+        space.f_bavail * space.f_frsize
+    };
+    // More than half of what is free: the export reads in list order instead.
+    assert!(spill_with_room(dir.path(), free / 2 + 1024 * 1024).is_none());
+    assert!(spill_with_room(dir.path(), u64::MAX).is_none());
+}
+
+#[test]
+fn where_no_spill_file_can_be_made_the_users_are_read_in_list_order_with_the_same_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 200);
+    let expected = lines_read_in_list_order(&store);
+    // `/proc` takes no file, not even root's; the second directory does not exist.
+    let nowhere = [PathBuf::from("/proc"), dir.path().join("gone")];
+    let mut out = Vec::new();
+    let count = lines_in_list_order(&store, &nowhere, &|_| {}, &mut |line| {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+        Ok(())
+    })
+    .expect("export");
+    assert_eq!((count.written, count.left_out), (200, 0));
+    assert!(out == expected, "the fallback's lines differ");
+}
+
+#[test]
+fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lines: String =
+        (0..3).map(|n| format!("{{\"id\":\"u{n}\",\"username\":\"u{n}\",\"customData\":{{}}}}\n")).collect();
+    let store = crate::store::test_store(dir.path(), &lines);
+    let told = std::sync::Mutex::new(Vec::new());
+    let path = dir.path().join("out.jsonl");
+    let written = to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+    let told = told.into_inner().expect("lock");
+    assert_eq!(written, 3);
+    // Three short lines are one chunk: one write, after which the file holds all three.
+    assert_eq!(told, vec![3]);
+    assert_eq!(fs::read_to_string(&path).expect("read").lines().count(), 3);
+}
+
+#[test]
+fn a_failure_to_publish_that_is_not_a_taken_name_says_what_it_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+    fs::write(&temporary, "the export\n").expect("write");
+    // Neither a hard link nor a rename can make a name in a directory that is not there.
+    let target = dir.path().join("gone").join("out.jsonl");
+    let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+    let said = format!("{error:#}");
+    assert!(!said.contains("appeared"), "{said}");
+    assert!(said.contains("No such file or directory"), "{said}");
+    assert!(!temporary.exists(), "the temporary file was left behind");
+}
+
+#[test]
+fn a_published_export_keeps_only_its_final_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
+    let target = dir.path().join("out.jsonl");
+    fs::write(&temporary, "the export\n").expect("write");
+    Unpublished { path: temporary.clone() }.publish(&target).expect("published");
+    assert_eq!(fs::read_to_string(&target).expect("read"), "the export\n");
+    assert!(!temporary.exists());
+}
