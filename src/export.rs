@@ -37,7 +37,7 @@ const LEFT_OUT_NAMED: usize = 5;
 /// customData is no JSON object (SQL wrote `null` or an array into Logto's database; on a
 /// file, a damaged record). One such user stopped the export of every other.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     written: u64,
     left_out: u64,
     /// The first users left out, with what their customData is instead.
@@ -52,21 +52,35 @@ impl Tally {
         if push_line(line, record, text).is_ok() {
             return true;
         }
-        self.left_out += 1;
-        if self.named.len() < LEFT_OUT_NAMED {
-            self.named.push((record.user.id.clone(), NotAnObject::in_text(text).found));
-        }
+        self.leave_out(&record.user.id, NotAnObject::in_text(text).found);
         false
     }
 
-    /// How many users were written, when that is every one; else [`LeftOut`], said once the
-    /// others are all where they went (`to`).
-    fn finish(self, to: &str) -> Result<u64> {
+    /// Notes `id` as left out: its stored customData is `found`, not an object.
+    pub(crate) fn leave_out(&mut self, id: &str, found: &'static str) {
+        self.left_out += 1;
+        if self.named.len() < LEFT_OUT_NAMED {
+            self.named.push((id.to_owned(), found));
+        }
+    }
+
+    /// Notes one user written.
+    pub(crate) fn wrote_one(&mut self) {
+        self.written += 1;
+    }
+
+    /// How many users were written, when that is every one; else [`LeftOut`] of `of` (`the
+    /// export`), said once the others are all where they went (`to`).
+    pub(crate) fn finish_of(self, of: &'static str, to: &str) -> Result<u64> {
         if self.left_out == 0 {
             return Ok(self.written);
         }
-        Err(LeftOut { users: self.left_out, named: self.named, written: self.written, to: to.to_owned() }
-            .into())
+        let (users, named, written) = (self.left_out, self.named, self.written);
+        Err(LeftOut { of, users, named, written, to: to.to_owned() }.into())
+    }
+
+    fn finish(self, to: &str) -> Result<u64> {
+        self.finish_of("the export", to)
     }
 }
 
@@ -75,6 +89,8 @@ impl Tally {
 /// missing and why, as an error (exit 1) so that a backup script notices.
 #[derive(Debug, thiserror::Error)]
 pub struct LeftOut {
+    /// What they were left out of: `the export`, `the list`.
+    pub of: &'static str,
     pub users: u64,
     /// The first few, by id, with what their customData is instead.
     pub named: Vec<(String, &'static str)>,
@@ -92,8 +108,9 @@ impl std::fmt::Display for LeftOut {
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         write!(
             f,
-            "{} left out of the export, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
+            "{} left out of {}, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
             users(self.users),
+            self.of,
             named.join(", "),
             if self.written == 1 { "user was".to_owned() } else { format!("{} users were", self.written) },
             self.to,
@@ -154,7 +171,7 @@ fn lines_in_list_order(
         if !tally.line_of(&mut line, record, text) {
             return Ok(());
         }
-        tally.written += 1;
+        tally.wrote_one();
         emit(&line)
     })?;
     Ok(tally)
@@ -216,7 +233,7 @@ fn sorted_lines(
     }
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
         crate::interrupt::check()?;
-        tally.written += 1;
+        tally.wrote_one();
         emit(&entry.value)
     })?;
     Ok(Some(tally))

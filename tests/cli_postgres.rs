@@ -715,6 +715,32 @@ fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_
 }
 
 #[test]
+fn list_json_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_object() {
+    // It stopped at the first such user with that user's read error, the rest never listed.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_with_odd_documents(&home);
+    let listed = run(&home, &["--db", &url, "list", "--json"], None);
+    let ids: Vec<String> = listed
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
+        .collect();
+    assert_eq!(ids, [r#""u1""#, r#""u2""#], "{listed:?}");
+    let error = listed.fails(1);
+    assert!(
+        error.ends_with(
+            "7 users left out of the list, their stored customData not a JSON object: o1 (null), o2 (an array), \
+             o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
+             the other 2 users were written to standard output"
+        ),
+        "{error}"
+    );
+    // The table needs no customData: every user, exit 0.
+    let table = run(&home, &["--db", &url, "list"], None).ok();
+    assert_eq!(table.stdout.lines().count(), 10, "a heading and 9 users: {table:?}");
+}
+
+#[test]
 fn a_patch_counts_users_whose_custom_data_sql_made_no_object_as_failing_and_patches_the_others() {
     // One such user failed the whole patch (a dry run too) with that user's read error.
     let home = PrivateHome::new(&[]);

@@ -8,7 +8,7 @@ use unicode_width::UnicodeWidthStr;
 use super::Output;
 use crate::export;
 use crate::inert;
-use crate::store::{ListEntry, ListKey, UserRecord, UserStore};
+use crate::store::{ListEntry, ListKey, StoreError, UserRecord, UserStore};
 
 pub(super) fn list(
     store: &dyn UserStore,
@@ -18,6 +18,8 @@ pub(super) fn list(
     out: &mut Output,
 ) -> Result<()> {
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
+    // `--json` lines, and the users left out of them (as an export leaves them out).
+    let mut tally = export::Tally::default();
     let more = in_pages_up_to(
         limit,
         |after: Option<&ListKey>, wanted| match search {
@@ -29,7 +31,15 @@ pub(super) fn list(
             if !json {
                 return table.push(list_row(entry), &mut |line| out.streamed_line(line));
             }
-            let document = store.custom_data(&entry.user.id)?;
+            let document = match store.custom_data(&entry.user.id) {
+                Ok(document) => document,
+                Err(StoreError::StoredNotAnObject { user, found, .. }) => {
+                    tally.leave_out(&user, found);
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            tally.wrote_one();
             let record = UserRecord {
                 user: (*entry.user).clone(),
                 revision: entry.revision,
@@ -42,7 +52,11 @@ pub(super) fn list(
     if more {
         say_more_follow(store, search, limit)?;
     }
-    if json { Ok(()) } else { table.finish(&mut |line| out.line(line)) }
+    if json {
+        tally.finish_of("the list", "standard output").map(drop)
+    } else {
+        table.finish(&mut |line| out.line(line))
+    }
 }
 
 /// Hands `emit` the items `fetch` reads, [`PagedTable::PAGE`] at a time after the cursor the

@@ -126,6 +126,13 @@ pub enum StoreError {
     Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]
     Database(String),
+    /// A stored document that is no JSON object: SQL wrote `null` or an array into Logto's
+    /// database. That user's own trouble: a walk over many (an export, `list --json`) leaves
+    /// them out, names them, and goes on.
+    #[error(
+        "database error: user {user}: its {field} in the database is {found}, not a JSON object (written outside custodian); `custodian set id:{user}` replaces it"
+    )]
+    StoredNotAnObject { user: String, field: &'static str, found: &'static str },
     /// A PostgreSQL server could not be reached or refused us (the password never appears).
     #[error("{0}")]
     Connection(String),

@@ -77,7 +77,7 @@ pub(super) fn filter_rows(
 
 pub(super) fn parse_object(
     id: &str,
-    field: &str,
+    field: &'static str,
     text: Option<String>,
 ) -> Result<Map<String, Value>, StoreError> {
     match text {
@@ -89,7 +89,7 @@ pub(super) fn parse_object(
 /// A jsonb column that should hold an object and holds something else (`null`, an array:
 /// written with SQL, Logto never does), read as an empty object: one such row must not
 /// hide the tenant's every user from the list, the filter or a save that replaces it.
-pub(super) fn object_or_empty(id: &str, field: &str, text: Option<String>) -> Map<String, Value> {
+pub(super) fn object_or_empty(id: &str, field: &'static str, text: Option<String>) -> Map<String, Value> {
     parse_object(id, field, text).unwrap_or_else(|e| {
         tracing::warn!(user = %id, field, "read as an empty object: {e}");
         Map::new()
@@ -97,11 +97,8 @@ pub(super) fn object_or_empty(id: &str, field: &str, text: Option<String>) -> Ma
 }
 
 /// What a customData that is not an object is called where it is met, and what mends it.
-fn not_an_object(id: &str, field: &str, text: &str) -> StoreError {
-    let found = NotAnObject::in_text(text).found;
-    StoreError::Database(format!(
-        "user {id}: its {field} in the database is {found}, not a JSON object (written outside custodian); `custodian set id:{id}` replaces it"
-    ))
+fn not_an_object(id: &str, field: &'static str, text: &str) -> StoreError {
+    StoreError::StoredNotAnObject { user: id.to_owned(), field, found: NotAnObject::in_text(text).found }
 }
 
 /// What one row of [`USER_COLUMNS`] + revision columns holds (the `updated_at` in µs,
