@@ -16,6 +16,7 @@ pub enum ValueKind {
     GitHubToken,
     SlackToken,
     SlackWebhook,
+    DiscordWebhook,
     StripeSecretKey,
     GoogleApiKey,
     AuthorizationHeader,
@@ -33,6 +34,7 @@ impl ValueKind {
             ValueKind::GitHubToken => "value looks like a GitHub token",
             ValueKind::SlackToken => "value looks like a Slack token",
             ValueKind::SlackWebhook => "value looks like a Slack webhook URL",
+            ValueKind::DiscordWebhook => "value looks like a Discord webhook URL",
             ValueKind::StripeSecretKey => "value looks like a Stripe secret key",
             ValueKind::GoogleApiKey => "value looks like a Google API key",
             ValueKind::AuthorizationHeader => "value looks like an Authorization header",
@@ -86,6 +88,11 @@ pub const VALUE_PATTERNS: &[ValuePattern] = {
         pattern("xoxr-", AtLeast(10, is_alnum_dash), SlackToken),
         pattern("xoxs-", AtLeast(10, is_alnum_dash), SlackToken),
         pattern("hooks.slack.com/services/", AtLeast(20, is_alnum_slash), SlackWebhook),
+        // `…/webhooks/ID/TOKEN`: whoever has the URL posts to the channel.
+        pattern("discord.com/api/webhooks/", AtLeast(60, is_url_path_word), DiscordWebhook),
+        pattern("discordapp.com/api/webhooks/", AtLeast(60, is_url_path_word), DiscordWebhook),
+        pattern("canary.discord.com/api/webhooks/", AtLeast(60, is_url_path_word), DiscordWebhook),
+        pattern("ptb.discord.com/api/webhooks/", AtLeast(60, is_url_path_word), DiscordWebhook),
         pattern("sk_live_", AtLeast(16, is_alnum), StripeSecretKey),
         pattern("rk_live_", AtLeast(16, is_alnum), StripeSecretKey),
         pattern("AIza", Exactly(35, is_base64url), GoogleApiKey),
@@ -134,6 +141,10 @@ fn is_alnum_dash(b: u8) -> bool {
 
 fn is_alnum_slash(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'/'
+}
+
+fn is_url_path_word(b: u8) -> bool {
+    is_alnum_slash(b) || matches!(b, b'-' | b'_')
 }
 
 fn is_base64url(b: u8) -> bool {
@@ -272,8 +283,16 @@ fn chunks_kind(text: &str) -> Option<ValueKind> {
         if chunk.is_empty() || chunk.starts_with(b"data:") {
             continue;
         }
-        let (plain, url) = match find_scheme_separator(chunk).map(|at| scheme_start(chunk, at)) {
-            Some(start) => (&chunk_text[..start], Some(&chunk_text[start..])),
+        let (plain, url) = match find_scheme_separator(chunk) {
+            // A scheme is a short word: a longer run of letters and digits before `://` is a
+            // token the URL was glued onto, read with it (the URL is read from `://`).
+            Some(at) if at - scheme_start(chunk, at) > MAX_SCHEME => {
+                (&chunk_text[..at], Some(&chunk_text[at..]))
+            }
+            Some(at) => {
+                let start = scheme_start(chunk, at);
+                (&chunk_text[..start], Some(&chunk_text[start..]))
+            }
             None => (chunk_text, None),
         };
         if has_random_token(plain) {
@@ -285,6 +304,9 @@ fn chunks_kind(text: &str) -> Option<ValueKind> {
     }
     None
 }
+
+/// The longest scheme read as one (`chrome-extension` is 16; most are under 10).
+const MAX_SCHEME: usize = 20;
 
 /// Where the first `://` is.
 fn find_scheme_separator(chunk: &[u8]) -> Option<usize> {

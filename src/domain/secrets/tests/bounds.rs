@@ -218,3 +218,40 @@ fn a_urls_scheme_is_cut_off_a_token_glued_before_it() {
         ["note (value is a URL with a password in it)"]
     );
 }
+
+#[test]
+fn a_token_run_straight_into_a_urls_scheme_is_still_a_token() {
+    // No separator between them: the whole run was taken for the scheme, and nothing found.
+    assert_eq!(
+        findings(json!({"note": "hTq7ZpL2wMvX9cRbN4kJfY8gDsQ3aVeUhttps://example.com/"})),
+        ["note (value looks like a random key or token)"]
+    );
+    // A scheme up to 20 characters is a scheme: a long one with a random-looking path is an
+    // address, and its password is still found from `://`.
+    assert_eq!(
+        findings(json!({"link": "chrome-extension://kbfnbcaeplbcioakkpcpgfkobkghlhen/popup.html"})),
+        [""; 0]
+    );
+    assert_eq!(
+        findings(json!({"note": "hTq7ZpL2wMvX9cRbN4kJfY8gDsQ3aVeUpostgres://alice:s3cret@db.example.com"})),
+        ["note (value looks like a random key or token)"]
+    );
+    assert_eq!(
+        findings(json!({"note": "abcdefghijklmnopqrstuvwxyzpostgres://alice:s3cret@db.example.com"})),
+        ["note (value is a URL with a password in it)"]
+    );
+}
+
+#[test]
+fn a_discord_webhook_url_is_a_secret_its_documentation_is_not() {
+    let token = "Xq3vB8nR2kLp9sT4wY7zA1cE6gH0jM5oQ-uI_dF8bN3xK7vC2mZ9pL4rS1tW6yE0aG5hJ8";
+    let phrase = ["hook (value looks like a Discord webhook URL)"];
+    for host in ["discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com"] {
+        let url = format!("https://{host}/api/webhooks/1234567890123456789/{token}");
+        assert_eq!(findings(json!({ "hook": url })), phrase, "{url}");
+    }
+    for docs in ["https://discord.com/api/webhooks", "https://discord.com/developers/docs/resources/webhook"]
+    {
+        assert_eq!(findings(json!({ "hook": docs })), [""; 0], "{docs}");
+    }
+}
