@@ -37,7 +37,18 @@ impl Screen {
     }
 
     fn open_url(url: &str) -> Self {
-        let options = PostgresOptions::default();
+        Self::open_with(url, PostgresOptions::default())
+    }
+
+    /// As the screen opens a database it may write: the list read from the key table.
+    fn open_keyed(db: &LogtoDb) -> Self {
+        Self::open_with(
+            &db.tenant_url("default"),
+            PostgresOptions { use_key_table: true, ..PostgresOptions::default() },
+        )
+    }
+
+    fn open_with(url: &str, options: PostgresOptions) -> Self {
         let store = PostgresStore::connect(url, &options).expect("connect");
         let drafts = TempDir::new().expect("drafts dir");
         let mut screen = Self { state: State::new(120, 40, false), store, drafts };
@@ -656,4 +667,21 @@ fn an_outside_custom_data_write_to_a_user_custodian_never_saved_is_said_as_such(
     }
     let stored = screen.store.theirs(&id).expect("read").text;
     assert!(stored.contains("mine") && !stored.contains("logto"), "{stored} {:?}", screen.state.status);
+}
+
+#[test]
+fn a_jump_to_a_user_logto_created_after_the_last_key_sync_selects_that_user() {
+    // The list's keys did not have them yet: `:user` said "user newcomer" and selected the
+    // user sorting where they would be, and `e` edited that one.
+    let db = logto();
+    let mut screen = Screen::open_keyed(&db);
+    assert!(screen.store.uses_key_table());
+    db.insert_json("default", r#"[{"id":"n1","username":"bobby","customData":{"new":true}}]"#);
+    screen.command("user id:n1");
+    let selected = screen.state.list.selected_entry().expect("a selection").user.id.clone();
+    assert_eq!(selected, "n1");
+    assert_eq!(screen.state.user.as_ref().expect("the profile").user.id, "n1");
+    assert!(screen.state.document.as_ref().expect("their customData").text.contains("\"new\""));
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(status, "user bobby");
 }

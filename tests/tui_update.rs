@@ -1253,6 +1253,37 @@ fn user_command_with_a_reference_to_two_users_says_so_and_explicit_forms_jump() 
 }
 
 #[test]
+fn a_jump_whose_user_is_not_where_their_key_says_selects_nobody_and_says_to_refresh() {
+    // On Logto's database the list's keys can be stale (a user created or renamed outside):
+    // the row found at the jump's key was someone else's, and the screen said "user X" and
+    // showed and edited that someone else. Staged here with a key that is admin's.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let admin = store.entry(&store.resolve("admin").unwrap()).unwrap();
+    let mut newcomer = admin.clone();
+    let mut user = (*admin.user).clone();
+    user.id = "newcomer1".into();
+    user.username = Some("newcomer".into());
+    newcomer.user = Box::new(user);
+    act(&store, &mut state, Action::UserFound { entry: Box::new(newcomer) });
+    let status = state.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(
+        status.text.starts_with("user newcomer is not in the list where it looks yet"),
+        "{}",
+        status.text
+    );
+    assert!(status.text.contains("press r"), "{}", status.text);
+    assert!(state.user.is_none() && state.document.is_none(), "admin's profile is not shown as theirs");
+    assert_eq!(update(&mut state, Action::OpenEditor), vec![], "nothing to edit");
+    assert!(state.editor.is_none() && state.list.selected_entry().is_none());
+    // `r` reads the list again from its start.
+    act(&store, &mut state, Action::Refresh);
+    assert!(state.list.selected_entry().is_some());
+    assert!(state.user.is_some(), "the selected user is shown again");
+}
+
+#[test]
 fn ctrl_z_asks_the_runtime_to_suspend_and_changes_nothing() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

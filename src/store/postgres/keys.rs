@@ -141,6 +141,52 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
     Ok(done)
 }
 
+/// Brings one user's keys up to date, when they are not (a user Logto created or renamed
+/// since the last sync): a jump to that user (`:user`, a journal entry) finds their row where
+/// the list looks for it, instead of the row of whoever sorts there. Nothing is written when
+/// the keys are current; while a whole sync runs, it is left to bring this user too.
+pub(super) fn sync_user(client: &mut Client, tenant: &str, id: &str) -> Result<KeySync, postgres::Error> {
+    let current: bool = client
+        .query_one(
+            &format!(
+                "select exists (select 1 from public.users u join custodian.user_keys k \
+                     on k.tenant_id = u.tenant_id and k.kind = {DIGEST} and k.user_id = u.id collate \"C\" and k.key = {SOURCES} \
+                 where u.tenant_id = $1 and u.id = $2) \
+                 or not exists (select 1 from public.users u where u.tenant_id = $1 and u.id = $2)"
+            ),
+            &[&tenant, &id],
+        )?
+        .get(0);
+    if current {
+        return Ok(KeySync::default());
+    }
+    let mut tx = client.transaction()?;
+    tx.batch_execute("set local synchronous_commit = off")?;
+    let alone: bool = tx
+        .query_one(
+            "select pg_try_advisory_xact_lock(hashtext('custodian.user_keys'), hashtext($1))",
+            &[&tenant],
+        )?
+        .get(0);
+    if !alone {
+        return Ok(KeySync::default());
+    }
+    let removed = tx.execute(
+        "delete from custodian.user_keys k where k.tenant_id = $1 and k.user_id = $2",
+        &[&tenant, &id],
+    )?;
+    let added = tx.execute(
+        &format!(
+            "insert into custodian.user_keys (tenant_id, kind, key, user_id) \
+             select $1, w.kind, w.key, w.user_id from ({}) w on conflict do nothing",
+            wanted_keys(" and u.id = $2")
+        ),
+        &[&tenant, &id],
+    )?;
+    tx.commit()?;
+    Ok(KeySync { added, removed })
+}
+
 /// The least string greater than every string that starts with `prefix`, in code point
 /// order (which is UTF-8's byte order, the "C" collation's): the prefix with its last
 /// character raised by one. `None` when there is none (only U+10FFFF at the end).

@@ -189,7 +189,12 @@ impl UserStore for PostgresStore {
         Ok(self.query_users(&sql, &[&self.tenant, &ids])?.into_iter().map(|row| row.record).collect())
     }
 
+    /// On the key table's path the user's keys are brought up to date first, so the list
+    /// holds their row where this entry's key says.
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {
+        if self.keyed {
+            keys::sync_user(&mut self.lock(), &self.tenant, id).map_err(|e| self.fail(e))?;
+        }
         Ok(self.one_user(id)?.entry())
     }
 

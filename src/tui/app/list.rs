@@ -35,6 +35,10 @@ pub enum Then {
     /// The row of `key`, else of the user `id` (a key changes with a rename), else the
     /// user is looked for again ([`Effect::FollowUser`]).
     Reselect { key: Option<ListKey>, id: Option<String>, offset: usize },
+    /// The row of the user `id` (`handle` to name them), read from their key: a jump
+    /// (`:user`, the journal's `Enter`). Not there (the list's order is stale: created or
+    /// renamed outside since it was last brought up to date), nobody is selected.
+    Jump { id: String, handle: String },
 }
 
 /// The user list: a window of loaded rows around the selection, never the whole table.
@@ -334,7 +338,7 @@ impl State {
         let last = list.rows.len().saturating_sub(1);
         let index_of = |key: &ListKey| list.rows.iter().position(|e| &e.key == key);
         let index_of_id = |id: &String| list.rows.iter().position(|e| &e.user.id == id);
-        let mut follow = None;
+        let (mut follow, mut missing) = (None, None);
         list.selected = match (&request.then, &request.seek) {
             (Then::Edge, Seek::Last) => last,
             (Then::Edge, _) => 0,
@@ -351,6 +355,10 @@ impl State {
                     }
                 }
             }
+            (Then::Jump { id, handle }, _) => index_of_id(id).unwrap_or_else(|| {
+                missing = Some(handle.clone());
+                0
+            }),
         };
         self.trim_rows();
         self.list.keep_selection_visible();
@@ -366,6 +374,21 @@ impl State {
             self.document = None;
             self.list.following = Some(id.clone());
             return vec![Effect::FollowUser { id }];
+        }
+        // The row there is someone else's: no key may act on them as the user asked for, so
+        // no row is left to select until `r` reads the list (and its keys) again.
+        if let Some(handle) = missing {
+            self.list.rows.clear();
+            (self.list.selected, self.list.top, self.list.at_start, self.list.at_end) = (0, 0, false, false);
+            self.user = None;
+            self.document = None;
+            self.changes.jump = None;
+            let note = format!(
+                "user {} is not in the list where it looks yet (created or renamed outside custodian since it was last refreshed): press r, then try again",
+                inert::line(&handle)
+            );
+            self.say(StatusKind::Error, note);
+            return Vec::new();
         }
         if let Some(before) = self.refreshing.take() {
             self.say_what_the_refresh_changed(&before);
@@ -437,7 +460,8 @@ impl State {
         }
         self.user = None;
         self.document = None;
-        effects.push(self.load(Seek::From(entry.key), 0, Then::Edge));
+        let then = Then::Jump { id: entry.user.id.clone(), handle: entry.user.handle().to_owned() };
+        effects.push(self.load(Seek::From(entry.key), 0, then));
         effects
     }
 
