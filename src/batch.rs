@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::domain::Limits;
 use crate::domain::import::RecordError;
-use crate::domain::patch::{JsonPatch, PatchOutcome, PatchReport, PatchRules};
+use crate::domain::patch::{JsonPatch, PatchOutcome, PatchReport, PatchRules, changed_fingerprint};
 use crate::store::{Author, BatchEdit, BatchId, BatchSummary, Selection, StoreError, UserRecord, UserStore};
 
 /// One batch edit as asked: the patch, the users, the rules, and whether any failure aborts it.
@@ -16,6 +16,9 @@ pub struct PatchRun<'a> {
     pub rules: PatchRules<'a>,
     /// Any user the patch cannot apply to makes the batch write nothing.
     pub strict: bool,
+    /// The users (with their documents) a dry run showed as changing, sorted
+    /// ([`PatchReport::reviewed`]): a batch that would change anyone else writes nothing.
+    pub reviewed: Option<&'a [u64]>,
 }
 
 /// Goes over the selected users, counting each outcome into `report`: reading only (the dry
@@ -35,6 +38,16 @@ pub fn walk(
             return Err(StoreError::Interrupted);
         }
         let outcome = run.patch.apply(text, &run.rules);
+        // A batch held to what a dry run showed changes no one else, and no document written
+        // since (its diff would not be the one confirmed).
+        if let (Some(reviewed), PatchOutcome::Changed { .. }) = (run.reviewed, &outcome)
+            && reviewed.binary_search(&changed_fingerprint(&record.user.id, text)).is_err()
+        {
+            return Err(StoreError::InvalidRecord(RecordError {
+                origin: format!("user {}", record.user.id),
+                reason: "changed, or came into the selection, after the dry run that was confirmed; nothing was written: run the dry run again to see the users as they are now".to_owned(),
+            }));
+        }
         report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
         if report.matched.is_multiple_of(4096) {
             seen(report.matched);
@@ -61,20 +74,29 @@ pub fn walk(
 
 /// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
 /// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
-/// its dry run read, never the file read again (it may have changed since). The dry run
-/// ends early once `stop` says so: the operator closed its overlay, or left.
+/// its dry run read, never the file read again (it may have changed since), held to the users
+/// and documents that dry run showed changing (`reviewed`, its report's
+/// [`PatchReport::reviewed`]): the count the operator confirmed is the most it writes. The dry
+/// run ends early once `stop` says so: the operator closed its overlay, or left.
 pub fn run_for_screen(
     store: &dyn UserStore,
     operations: &JsonPatch,
     selection: &Selection,
     shape: Option<&crate::domain::shape::Shape>,
     samples: usize,
-    batch: Option<&BatchId>,
+    apply: Option<(&BatchId, &[u64])>,
     stop: &dyn Fn() -> bool,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
     let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
-    let run = PatchRun { patch: operations, selection, rules, strict: false };
+    let reviewed = apply.map(|(_, reviewed)| reviewed);
+    let run = PatchRun { patch: operations, selection, rules, strict: false, reviewed };
     let mut report = PatchReport::new(samples);
-    let summary = walk(store, &run, &mut report, batch, &mut |_| {}, stop)?;
+    if apply.is_none() {
+        report = report.noting_what_changes();
+    }
+    let summary = walk(store, &run, &mut report, apply.map(|(batch, _)| batch), &mut |_| {}, stop)?;
+    if let Some(reviewed) = &mut report.reviewed {
+        reviewed.sort_unstable();
+    }
     Ok((report, summary))
 }

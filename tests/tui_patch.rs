@@ -175,6 +175,44 @@ fn enter_applies_the_patch_the_dry_run_showed_even_if_the_file_changed_since() {
 }
 
 #[test]
+fn the_apply_writes_no_user_the_dry_run_did_not_show_changing_nor_a_document_written_since() {
+    // The batch was the selection walked again: users imported, renamed into the filter or
+    // given `billing` after the dry run were written too ("Write … to 31 users", then "saved
+    // 33 users").
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    use custodian::store::{Author, ImportMode};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(31));
+    // Someone imports a user the patch changes while the operator reads the dry run.
+    let record = br#"{"id":"latecomer1","username":"latecomer","customData":{"billing":{"plan":"pro"}}}"#;
+    let mut reader = ImportReader::new(&record[..], Limits::default(), 0).expect("a record");
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("other".into())).expect("import");
+    let before = revisions(&store);
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 31, .. })), "{:?}", state.dialog);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(
+        status.contains("user latecomer1: changed, or came into the selection, after the dry run"),
+        "{status}"
+    );
+    assert!(status.contains("nothing was written"), "{status}");
+    assert_eq!(revisions(&store), before, "nothing written");
+    // The dry run again shows them, and then the apply writes what it shows.
+    press(&store, &mut state, KeyCode::Esc);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(32));
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("saved 32 users"), "{status}");
+}
+
+#[test]
 fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to_stop() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

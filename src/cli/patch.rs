@@ -198,7 +198,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
     let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {per_sec} · ETA {eta}");
     let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
-    let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict };
+    let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict, reviewed: None };
     let patch_name = patch.display().to_string();
     let batch = apply.then(BatchId::new);
     let walked = walk(

@@ -356,12 +356,34 @@ pub struct PatchReport {
     /// where, the first few.
     pub flagged: Vec<(String, Vec<SecretFinding>)>,
     pub flagged_users: u64,
+    /// When asked for ([`PatchReport::noting_what_changes`]): a fingerprint of each changed
+    /// user with the document the patch was applied to ([`changed_fingerprint`]), sorted once
+    /// the walk is over. What a screen's dry run showed, so its apply writes nothing else.
+    pub reviewed: Option<Vec<u64>>,
+}
+
+/// A user and the stored document a patch changed, as one number: the same user with the
+/// same document gives the same number; another user, or the document written since, not
+/// (but by a 1 in 2^64 chance).
+pub fn changed_fingerprint(id: &str, stored: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut hasher);
+    stored.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl PatchReport {
     /// A report keeping the documents of the first `sample_size` changed users.
     pub fn new(sample_size: usize) -> Self {
         Self { sample_size, ..Self::default() }
+    }
+
+    /// The same report, also noting which users change ([`PatchReport::reviewed`]): 8 bytes
+    /// a changed user.
+    pub fn noting_what_changes(mut self) -> Self {
+        self.reviewed = Some(Vec::new());
+        self
     }
 
     /// Counts one user's outcome. `stored` is the document it was applied to.
@@ -371,6 +393,9 @@ impl PatchReport {
             PatchOutcome::Unchanged => self.unchanged += 1,
             PatchOutcome::Changed { data, flagged } => {
                 self.changed += 1;
+                if let Some(reviewed) = &mut self.reviewed {
+                    reviewed.push(changed_fingerprint(id, stored));
+                }
                 if self.samples.len() < self.sample_size {
                     let old = parse_object(stored).map_or_else(|_| stored.to_owned(), |o| canonical_text(&o));
                     self.samples.push(ChangedUser {

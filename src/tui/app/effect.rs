@@ -137,6 +137,8 @@ pub enum Effect {
     ApplyPatch {
         patch: crate::domain::patch::JsonPatch,
         selection: crate::store::Selection,
+        /// The users and documents the dry run showed changing: the batch writes no other.
+        reviewed: std::sync::Arc<[u64]>,
         shape: SharedShape,
         stop: StopFlag,
     },

@@ -208,10 +208,12 @@ impl State {
     pub(super) fn apply_patch(&mut self) -> Vec<Effect> {
         let Some(view) = &mut self.patch else { return Vec::new() };
         let Some(patch) = view.patch.clone() else { return Vec::new() };
+        let Some(reviewed) = view.report.as_ref().and_then(|r| r.reviewed.clone()) else { return Vec::new() };
         view.applying = true;
         let effect = Effect::ApplyPatch {
             patch,
             selection: view.selection.clone(),
+            reviewed: reviewed.into(),
             shape: SharedShape(self.shape.clone()),
             stop: view.stop.clone(),
         };

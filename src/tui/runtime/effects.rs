@@ -466,7 +466,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let result = result.map_err(|e| format!("{e:#}"));
             Action::PatchReady { file: file.display().to_string(), result }
         }
-        Effect::ApplyPatch { patch, selection, shape, stop } => {
+        Effect::ApplyPatch { patch, selection, reviewed, shape, stop } => {
             let batch = crate::store::BatchId::new();
             let result = crate::batch::run_for_screen(
                 store,
@@ -474,7 +474,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 &selection,
                 shape.0.as_deref(),
                 0,
-                Some(&batch),
+                Some((&batch, &reviewed)),
                 &|| stop.stopped(),
             );
             // The screen's batches are logged as the command line's are.
