@@ -87,7 +87,8 @@ pub fn run_for_screen(
     apply: Option<(&BatchId, &[u64])>,
     stop: &dyn Fn() -> bool,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
-    let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false };
+    let key_order_kept = store.key_order() == crate::store::KeyOrder::AsWritten;
+    let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false, key_order_kept };
     let reviewed = apply.map(|(_, reviewed)| reviewed);
     let run = PatchRun { patch: operations, selection, rules, strict: false, reviewed };
     let mut report = PatchReport::new(samples);

@@ -368,6 +368,46 @@ fn logto_ready_to_patch(home: &PrivateHome) -> (LogtoDb, String, String) {
 }
 
 #[test]
+fn a_patch_that_only_reorders_a_users_keys_is_no_change_on_postgres_in_the_counts_and_the_diff() {
+    // jsonb keeps no key order: "set plan" as remove then add over a user whose plan was
+    // already "team" was a change with a diff of moved lines, and `--yes` then said "2 users
+    // changed" after saving 1.
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_ready_to_patch(&home);
+    run(&home, &["--db", &url, "set", "bob"], Some(br#"{"plan":"team","theme":"dark"}"#)).ok();
+    let patch = home.path("plan.json");
+    std::fs::write(&patch, r#"[{"op":"remove","path":"/plan"},{"op":"add","path":"/plan","value":"team"}]"#)
+        .expect("write the patch");
+    std::fs::write(home.path("users.txt"), "alice\nbob\n").expect("users");
+    let users = home.path("users.txt");
+    let args =
+        ["--db", &url, "patch", patch.to_str().expect("utf-8"), "--users", users.to_str().expect("utf-8")];
+    // alice has no plan: the remove fails there.
+    let dry = run(&home, &args, None).ok();
+    assert!(
+        dry.stdout.contains("0 users would change") && dry.stdout.contains("1 user unchanged"),
+        "{dry:?}"
+    );
+    assert!(!dry.stdout.contains("--- user u2"), "no diff for bob: {dry:?}");
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    let written = run(&home, &yes, None).ok();
+    assert!(written.stdout.contains("  0 users changed\n  1 user unchanged"), "{written:?}");
+    assert!(written.stdout.contains("no user's customData changed, so no batch was written"), "{written:?}");
+    // A real change shows the changed value only, in the stored order.
+    std::fs::write(&patch, r#"[{"op":"remove","path":"/plan"},{"op":"add","path":"/plan","value":"pro"}]"#)
+        .expect("write the patch");
+    let dry = run(&home, &args, None).ok();
+    assert!(dry.stdout.contains("1 user would change"), "{dry:?}");
+    let diff: Vec<&str> = dry.stdout.lines().filter(|l| l.starts_with('-') || l.starts_with('+')).collect();
+    assert_eq!(
+        diff,
+        ["--- user u2 (bob), revision 2 → 3", r#"-   "plan": "team","#, r#"+   "plan": "pro","#],
+        "{dry:?}"
+    );
+}
+
+#[test]
 fn a_patch_whose_documents_jsonb_would_store_over_the_limit_writes_nothing() {
     let home = PrivateHome::new(&[]);
     let (db, url, _) = logto_ready_to_patch(&home);

@@ -192,8 +192,12 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     }
     // The schema is compiled once for the whole batch, never per user.
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
-    let rules =
-        PatchRules { limits: Limits::default(), shape: shape.as_ref(), allow_sensitive: *allow_sensitive };
+    let rules = PatchRules {
+        limits: Limits::default(),
+        shape: shape.as_ref(),
+        allow_sensitive: *allow_sensitive,
+        key_order_kept: store.key_order() == crate::store::KeyOrder::AsWritten,
+    };
     let total =
         matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
     let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {per_sec} · ETA {eta}");

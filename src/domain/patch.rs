@@ -10,6 +10,7 @@ use json_patch::{AddOperation, PatchErrorKind, PatchOperation};
 use serde_json::{Number, Value};
 
 use super::custom_data::{CustomData, Limits, NotAnObject, canonical_text, parse_object, parse_value};
+use super::diff::in_key_order_of;
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
@@ -250,6 +251,10 @@ pub struct PatchRules<'a> {
     pub shape: Option<&'a Shape>,
     /// Store a document the secrets lint flags (with a warning) instead of leaving the user.
     pub allow_sensitive: bool,
+    /// Whether the store keeps a document's key order ([`crate::store::KeyOrder`]). Where it
+    /// does not (PostgreSQL's jsonb), the result is put in the stored document's key order:
+    /// a patch that only reorders keys changes nothing, and a diff shows changed values only.
+    pub key_order_kept: bool,
 }
 
 /// What the patch does to one user.
@@ -270,19 +275,26 @@ impl JsonPatch {
         let Ok(old) = parse_object(stored) else {
             return PatchOutcome::Failed(NotAnObject::in_text(stored).to_string());
         };
-        // Made before the patch takes the document (no copy of it is kept).
+        // Made before the patch takes the document (no copy of it is kept but the one the
+        // stored key order needs).
         let old_text = serde_json::to_string(&old).ok();
+        let stored_order = (!rules.key_order_kept).then(|| old.clone());
         let mut value = Value::Object(old);
         if let Err(reason) = apply_operations(&mut value, &self.operations) {
             return PatchOutcome::Failed(reason);
         }
-        if !value.is_object() {
-            return PatchOutcome::Failed(format!(
-                "the result is {}; customData must be a JSON object",
-                json_type_name(&value)
-            ));
-        }
-        // The store keeps the compact text and compares it: so does this (a reordering is a change).
+        let value = match (value, stored_order) {
+            (Value::Object(new), Some(stored)) => Value::Object(in_key_order_of(&stored, &new)),
+            (Value::Object(new), None) => Value::Object(new),
+            (other, _) => {
+                return PatchOutcome::Failed(format!(
+                    "the result is {}; customData must be a JSON object",
+                    json_type_name(&other)
+                ));
+            }
+        };
+        // The store keeps the compact text and compares it: so does this (a reordering is a
+        // change where the store keeps the order, and was undone above where it does not).
         if serde_json::to_string(&value).ok() == old_text {
             return PatchOutcome::Unchanged;
         }

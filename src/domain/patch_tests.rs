@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::custom_data::DEFAULT_MAX_BYTES;
 
 fn rules() -> PatchRules<'static> {
-    PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false }
+    PatchRules { limits: Limits::default(), shape: None, allow_sensitive: false, key_order_kept: true }
 }
 
 #[test]
@@ -307,4 +307,31 @@ fn reasons_past_the_twentieth_share_one_group_and_the_first_failure_is_the_first
     assert!(lines.contains(&"    other reasons: 6 users (u20, u21, u22 and 3 more)".to_owned()), "{lines:?}");
     assert!(lines.contains(&"    reason 0: 1 user (u0)".to_owned()), "{lines:?}");
     assert_eq!(report.summary_lines(false)[1], "  0 users would change");
+}
+
+#[test]
+fn where_the_store_keeps_no_key_order_a_reorder_is_no_change_and_the_result_keeps_the_stored_order() {
+    // PostgreSQL's jsonb: "set plan" as remove then add counted a user whose plan was already
+    // that as changed, with a diff of moved lines, and `--yes` then wrote nothing for them.
+    let set_plan =
+        JsonPatch::parse(r#"[{"op":"remove","path":"/plan"},{"op":"add","path":"/plan","value":"team"}]"#)
+            .expect("a patch");
+    let jsonb = PatchRules { key_order_kept: false, ..rules() };
+    let stored = r#"{"plan":"team","theme":"dark","n":{"b":1,"a":2}}"#;
+    assert_eq!(set_plan.apply(stored, &jsonb), PatchOutcome::Unchanged);
+    assert!(
+        matches!(set_plan.apply(stored, &rules()), PatchOutcome::Changed { .. }),
+        "a reorder is a change on redb"
+    );
+    // Nested objects too.
+    let nested = JsonPatch::parse(r#"[{"op":"remove","path":"/n/b"},{"op":"add","path":"/n/b","value":1}]"#)
+        .expect("a patch");
+    assert_eq!(nested.apply(stored, &jsonb), PatchOutcome::Unchanged);
+    // A real change: the stored keys in their order, the new value in its place, new keys after.
+    let to_pro = JsonPatch::parse(
+        r#"[{"op":"remove","path":"/plan"},{"op":"add","path":"/plan","value":"pro"},{"op":"add","path":"/new","value":1}]"#,
+    )
+    .expect("a patch");
+    let PatchOutcome::Changed { data, .. } = to_pro.apply(stored, &jsonb) else { panic!("changed") };
+    assert_eq!(data.compact(), r#"{"plan":"pro","theme":"dark","n":{"b":1,"a":2},"new":1}"#);
 }
