@@ -151,6 +151,19 @@ fn import_and_restore_are_held_to_the_schema_all_or_nothing() {
     let error = one_line(&sandbox.on(&["import", &records]), 4);
     assert!(error.contains("line 2") && error.contains(r#"billing.plan: "gold" is not one of"#), "{error}");
     assert_eq!(sandbox.on(&["get", "dan"]).code, 3, "all or nothing: dan was not imported");
+    // The errors are told apart by "; " and quoted as the record holds them: every ", " was
+    // made "; ", inside the quoted value too (`"x; y"` for `"x, y"`).
+    let records = sandbox.file(
+        "commas.jsonl",
+        "{\"id\":\"u6\",\"customData\":{\"billing\":{\"plan\":\"x, y\"},\"apps\":[{\"token\":1}]}}\n",
+    );
+    let error = one_line(&sandbox.on(&["import", &records]), 4);
+    assert!(
+        error.ends_with(
+            r#"customData does not satisfy the schema: billing.plan: "x, y" is not one of "free", "pro", "team"; apps[0].token: 1 is not of type "string""#
+        ),
+        "{error}"
+    );
     // Restoring a revision that breaks today's schema is refused too.
     sandbox.on(&["schema", "clear"]).ok();
     sandbox.run(&["set", "carol", "-"], Some(r#"{"billing": {"plan": "gold"}}"#)).ok();

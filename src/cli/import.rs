@@ -94,7 +94,7 @@ fn hold_to_schema(
                 origin: new.origin.clone(),
                 reason: format!(
                     "customData does not satisfy the schema: {}",
-                    secrets::summary(&errors, IMPORT_SECRETS_NAMED * 2).replace(", ", "; ")
+                    secrets::summary_joined(&errors, IMPORT_SECRETS_NAMED * 2, "; ")
                 ),
             });
         }

@@ -25,7 +25,7 @@ const VIOLATIONS_NAMED: usize = 50;
 #[error(
     "customData does not satisfy the schema ({}): {}",
     count(.violations.len(), "error"),
-    crate::domain::secrets::summary(.violations, VIOLATIONS_NAMED).replace(", line ", "; line ")
+    crate::domain::secrets::summary_joined(.violations, VIOLATIONS_NAMED, "; ")
 )]
 pub struct SchemaViolations {
     pub violations: Vec<Violation>,

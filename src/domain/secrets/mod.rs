@@ -96,11 +96,17 @@ pub fn find_secrets(object: &Map<String, Value>) -> Vec<SecretFinding> {
 /// `a (reason), b (reason), and 3 more`: findings (or anything shown like them) as one line,
 /// at most `max` of them named.
 pub fn summary<T: fmt::Display>(items: &[T], max: usize) -> String {
+    summary_joined(items, max, ", ")
+}
+
+/// [`summary`] with the items joined by `separator`: `"; "` where an item may hold commas of
+/// its own (a schema error quoting a value), so the list still reads as its items.
+pub fn summary_joined<T: fmt::Display>(items: &[T], max: usize, separator: &str) -> String {
     let mut parts: Vec<String> = items.iter().take(max).map(ToString::to_string).collect();
     if items.len() > max {
         parts.push(format!("and {} more", items.len() - max));
     }
-    parts.join(", ")
+    parts.join(separator)
 }
 
 fn walk_object(object: &Map<String, Value>, path: &mut String, findings: &mut Vec<SecretFinding>) {
