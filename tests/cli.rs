@@ -313,6 +313,17 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
     assert_eq!(run.stderr, "custodian: warning: user u1: removed keys: lang\n", "{run:?}");
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "1"]).ok().stdout, ALICE_DOC);
+    // An upsert that removes keys from many users names the first 20 and counts the rest
+    // (a line each for a million users).
+    let many: String =
+        (0..25).map(|n| format!("{{\"id\":\"m{n:02}\",\"customData\":{{\"old\":1}}}}\n")).collect();
+    sandbox.on(&db, &["import", "--upsert", &sandbox.file("many.jsonl", &many)]).ok();
+    let emptied: String = (0..25).map(|n| format!("{{\"id\":\"m{n:02}\",\"customData\":{{}}}}\n")).collect();
+    let run = sandbox.on(&db, &["import", "--upsert", &sandbox.file("emptied.jsonl", &emptied)]).ok();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 21, "{run:?}");
+    assert_eq!(lines[0], "custodian: warning: user m00: removed keys: old");
+    assert!(lines[20].starts_with("custodian: warning: and 5 more users had keys removed"), "{run:?}");
 }
 
 #[test]
@@ -881,6 +892,18 @@ fn set_that_drops_keys_names_them_on_stderr() {
     let empty = sandbox.file("empty.json", "{}");
     let run = sandbox.on(&db, &["set", "alice", &empty]).ok();
     assert_eq!(run.stderr, "custodian: user u1: removed keys: lang, new\n");
+    // However many and however long: the first 20 named, each cut to 60 columns (emptying
+    // 20,000 keys printed a line of 149 KB).
+    let many: serde_json::Map<String, serde_json::Value> = (0..20_000)
+        .map(|n| (format!("{}{n:05}", "k".repeat(if n == 0 { 100 } else { 1 })), 1.into()))
+        .collect();
+    let many = sandbox.file("many.json", &serde_json::Value::Object(many).to_string());
+    sandbox.on(&db, &["set", "alice", &many]).ok();
+    let run = sandbox.on(&db, &["set", "alice", &empty]).ok();
+    let line = run.stderr.strip_prefix("custodian: user u1: removed keys: ").expect("the line");
+    assert!(line.starts_with(&format!("{}…, k00001, k00002,", "k".repeat(59))), "{line}");
+    assert!(line.ends_with(", k00019 and 19980 more\n"), "{line}");
+    assert!(run.stderr.len() < 500, "{} bytes", run.stderr.len());
 }
 
 #[test]

@@ -58,9 +58,17 @@ pub(super) fn import(
         compact_after_load(store, out)?;
     }
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
-    for (id, keys) in &summary.removed_keys {
-        let names: Vec<_> = keys.iter().map(|k| inert::line(k).into_owned()).collect();
-        eprintln!("custodian: warning: user {}: removed keys: {}", inert::line(id), names.join(", "));
+    for (id, keys) in summary.removed_keys.iter().take(USERS_NAMED) {
+        eprintln!(
+            "custodian: warning: user {}: removed keys: {}",
+            inert::line(id),
+            super::one_user::removed_keys(keys)
+        );
+    }
+    if let Some(more) = summary.removed_keys.len().checked_sub(USERS_NAMED).filter(|more| *more > 0) {
+        eprintln!(
+            "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
+        );
     }
     if !flagged.is_empty() {
         let places: Vec<String> =
@@ -115,6 +123,9 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
 }
 
 /// Records a batch holds on their way to the writer, and back.
+/// Users an upsert names with the keys it removed, before it counts the rest.
+const USERS_NAMED: usize = 20;
+
 const BATCH: usize = 256;
 /// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
 const BATCHES_IN_FLIGHT: usize = 4;

@@ -149,6 +149,22 @@ fn warn_secrets_allowed(findings: &[SecretFinding]) {
     eprintln!("custodian: {}", inert::line(&message));
 }
 
+/// Keys a save removed, for one line: the first [`KEYS_NAMED`], each cut to
+/// [`KEY_COLUMNS`] columns, then how many more (emptying a document of 20,000 keys printed a
+/// line of 149 KB).
+pub(super) fn removed_keys(keys: &[String]) -> String {
+    let names: Vec<String> = keys
+        .iter()
+        .take(KEYS_NAMED)
+        .map(|k| inert::cut_to_width(&inert::line(k), KEY_COLUMNS).into_owned())
+        .collect();
+    let more = keys.len().saturating_sub(KEYS_NAMED);
+    if more == 0 { names.join(", ") } else { format!("{} and {more} more", names.join(", ")) }
+}
+
+const KEYS_NAMED: usize = 20;
+const KEY_COLUMNS: usize = 60;
+
 /// Says what a save did; after a full replacement, also which top-level keys it removed
 /// (on stderr, so scripts reading stdout see one line). The store names them from the
 /// document its write transaction replaced, so another writer just before cannot make them
@@ -158,8 +174,7 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
         SaveOutcome::Saved { revision, removed } => {
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
-                let names: Vec<_> = removed.iter().map(|k| inert::line(k).into_owned()).collect();
-                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), names.join(", "));
+                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), removed_keys(&removed));
             }
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
