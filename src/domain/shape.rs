@@ -120,12 +120,52 @@ fn message(error: &jsonschema::ValidationError<'_>) -> String {
         }
         None => error.to_string(),
     };
+    // A string is cut with every other quoted string; a long array or object here, as a whole
+    // (its own strings are not read as the message's).
     let length = instance.chars().count();
-    if length <= VALUE_SHOWN_CHARS {
-        return full;
+    match full.find(&instance) {
+        Some(at) if length > VALUE_SHOWN_CHARS && !instance.starts_with('"') => {
+            let cut: String = instance.chars().take(VALUE_SHOWN_CHARS).collect();
+            let (before, after) = (&full[..at], &full[at + instance.len()..]);
+            format!("{}{cut}… ({length} characters){}", cut_long_strings(before), cut_long_strings(after))
+        }
+        _ => cut_long_strings(&full),
     }
-    let cut: String = instance.chars().take(VALUE_SHOWN_CHARS).collect();
-    full.replacen(&instance, &format!("{cut}… ({length} characters)"), 1)
+}
+
+/// `message` with every quoted string in it longer than [`VALUE_SHOWN_CHARS`] cut, with its
+/// length: an error about a key (`propertyNames`) quotes the key, which is not the error's
+/// value and was repeated whole (a 100,000-character key made a 100 KB line).
+fn cut_long_strings(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        // The closing quote: the first one no backslash escapes.
+        let mut escaped = false;
+        let close = after.char_indices().find(|&(_, c)| {
+            let closes = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            closes
+        });
+        let Some((close, _)) = close else {
+            rest = after;
+            break;
+        };
+        let inner = &after[..close];
+        let length = inner.chars().count();
+        if length > VALUE_SHOWN_CHARS {
+            out.extend(inner.chars().take(VALUE_SHOWN_CHARS));
+            out.push_str(&format!("…\" ({length} characters)"));
+        } else {
+            out.push_str(inner);
+            out.push('"');
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The reference tokens of a JSON pointer (`/a~1b/0` → `a/b`, `0`).
@@ -452,17 +492,31 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:?}");
         for violation in &found {
             assert!(violation.message.len() < 200, "{}", violation.message);
-            assert!(violation.message.contains(&format!("{}… (", "x".repeat(58))), "{}", violation.message);
         }
-        assert!(
-            found[0].message.contains("(5002 characters) is longer than 3 characters"),
-            "{}",
-            found[0].message
-        );
-        assert!(found[1].message.contains("(5004 characters) is not one of 1, 2"), "{}", found[1].message);
+        let cut = "x".repeat(60);
+        assert_eq!(found[0].message, format!(r#""{cut}…" (5000 characters) is longer than 3 characters"#));
+        assert_eq!(found[1].message, format!(r#"["{}… (5004 characters) is not one of 1, 2"#, &cut[..58]));
         // A short value is told whole.
         let short = check(schema, r#"{"a": "abcd"}"#);
         assert_eq!(short[0].message, r#""abcd" is longer than 3 characters"#);
+    }
+
+    #[test]
+    fn a_long_key_an_error_quotes_is_cut_too_and_other_quoted_text_is_left_whole() {
+        // `propertyNames` quotes the key, not the error's value: a 100,000-character key made
+        // a 100 KB line.
+        let schema = r#"{"propertyNames": {"maxLength": 8}, "properties": {"p": {"enum": ["a, b", "c"]}}}"#;
+        let key = "k".repeat(100_000);
+        let found = check(schema, &format!(r#"{{"{key}": 1, "p": "x \" y"}}"#));
+        let messages: Vec<&str> = found.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                r#""x \" y" is not one of "a, b", "c""#,
+                format!(r#""{}…" (100000 characters) is longer than 8 characters"#, "k".repeat(60)).as_str(),
+            ],
+        );
+        assert_eq!(cut_long_strings(r#"a "unclosed"#), r#"a "unclosed"#);
     }
 
     #[test]
