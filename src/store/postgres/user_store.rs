@@ -89,10 +89,32 @@ impl UserStore for PostgresStore {
             .map_err(fail)?
             .try_get(0)
             .map_err(|e| StoreError::Database(format!("unexpected EXPLAIN answer: {e}")))?;
+        // The planner scales the rows per page it last measured by the pages the table has
+        // now: rows updated since (a batch and its undo) left dead copies that it counts as
+        // users (50,021 shown as ~132,773). The live rows the statistics system keeps count
+        // (inserts less deletes, an update is no new row) take the place of that product.
+        let sizes = client
+            .query_opt(
+                "select c.reltuples::float8, c.relpages::float8, \
+                 (pg_relation_size(c.oid) / current_setting('block_size')::int8)::float8, s.n_live_tup::float8 \
+                 from pg_class c join pg_stat_user_tables s on s.relid = c.oid where c.oid = 'public.users'::regclass",
+                &[],
+            )
+            .map_err(fail)?;
+        let planned = plan.rows().unwrap_or(0) as f64;
+        let estimate = match sizes
+            .map(|r| (r.get::<_, f64>(0), r.get::<_, f64>(1), r.get::<_, f64>(2), r.get::<_, f64>(3)))
+        {
+            Some((tuples, pages, now_pages, live))
+                if tuples > 0.0 && pages > 0.0 && now_pages > 0.0 && live > 0.0 =>
+            {
+                planned * live / (tuples / pages * now_pages)
+            }
+            _ => planned,
+        };
         // Statistics older than the rows (no ANALYZE yet) can say fewer than were just
         // counted: never show less than that.
-        let estimate = plan.rows().unwrap_or(0).max(counted as u64);
-        Ok(UserCount { users: estimate, exact: false })
+        Ok(UserCount { users: (estimate.round() as u64).max(counted as u64), exact: false })
     }
 
     fn key_order(&self) -> KeyOrder {
