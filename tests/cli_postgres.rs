@@ -711,6 +711,24 @@ fn logto_with_odd_documents(home: &PrivateHome) -> (LogtoDb, String, String) {
     (db, url, patch)
 }
 
+/// The ids of JSON lines (as JSON text: `"u1"`).
+fn ids_in(lines: &str) -> Vec<String> {
+    lines
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
+        .collect()
+}
+
+/// What `export` and `list --json` say of the [`ODD_DOCUMENTS`] users they leave out of
+/// `what`, alice and bob written to `to`.
+fn odd_users_left_out_of(what: &str, to: &str) -> String {
+    format!(
+        "7 users left out of {what}, their stored customData not a JSON object: o1 (null), o2 (an array), \
+         o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
+         the other 2 users were written to {to}"
+    )
+}
+
 #[test]
 fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_object() {
     // One such user stopped the export there: a truncated file, and nothing said of the rest.
@@ -718,20 +736,9 @@ fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_
     let (_db, url, _) = logto_with_odd_documents(&home);
     let to_stdout = run(&home, &["--db", &url, "export"], None);
     let stdout = to_stdout.stdout.clone();
-    let ids: Vec<String> = stdout
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
-        .collect();
-    assert_eq!(ids, [r#""u1""#, r#""u2""#], "{stdout}");
+    assert_eq!(ids_in(&stdout), [r#""u1""#, r#""u2""#], "{stdout}");
     let error = to_stdout.fails(1);
-    assert!(
-        error.ends_with(
-            "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
-             o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
-             the other 2 users were written to standard output"
-        ),
-        "{error}"
-    );
+    assert!(error.ends_with(&odd_users_left_out_of("the export", "standard output")), "{error}");
     // To a file: published with the others (the same lines), and the same line names who is not.
     let out = home.path("users.jsonl");
     let out_arg = out.to_str().expect("utf-8");
@@ -760,21 +767,9 @@ fn list_json_writes_every_other_user_and_names_those_whose_custom_data_sql_made_
     let home = PrivateHome::new(&[]);
     let (_db, url, _) = logto_with_odd_documents(&home);
     let listed = run(&home, &["--db", &url, "list", "--json"], None);
-    let ids: Vec<String> = listed
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line")["id"].to_string())
-        .collect();
-    assert_eq!(ids, [r#""u1""#, r#""u2""#], "{listed:?}");
+    assert_eq!(ids_in(&listed.stdout), [r#""u1""#, r#""u2""#], "{listed:?}");
     let error = listed.fails(1);
-    assert!(
-        error.ends_with(
-            "7 users left out of the list, their stored customData not a JSON object: o1 (null), o2 (an array), \
-             o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
-             the other 2 users were written to standard output"
-        ),
-        "{error}"
-    );
+    assert!(error.ends_with(&odd_users_left_out_of("the list", "standard output")), "{error}");
     // The table needs no customData: every user, exit 0.
     let table = run(&home, &["--db", &url, "list"], None).ok();
     assert_eq!(table.stdout.lines().count(), 10, "a heading and 9 users: {table:?}");

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use support::home::PrivateHome;
 use support::postgres::LogtoDb;
 use support::proxy::Proxy;
+use support::run::Run;
 
 const PEOPLE: &str = r#"[
 {"id":"u1","username":"alice","customData":{"theme":"dark"}},
@@ -42,13 +43,8 @@ fn stored(db: &LogtoDb, id: &str) -> String {
 }
 
 /// Runs custodian with `args` (and `stdin`) while the proxy holds its COMMIT; once custodian
-/// has said what happened, the held COMMIT is let through, late. Exit code, stdout, stderr.
-fn run_with_the_commit_held(
-    db: &LogtoDb,
-    home: &PrivateHome,
-    args: &[&str],
-    stdin: &[u8],
-) -> (Option<i32>, String, String) {
+/// has said what happened, the held COMMIT is let through, late.
+fn run_with_the_commit_held(db: &LogtoDb, home: &PrivateHome, args: &[&str], stdin: &[u8]) -> Run {
     let proxy = Proxy::to(db.server.port);
     proxy.hold_next_commit();
     let url = url_through(db, &proxy);
@@ -70,11 +66,7 @@ fn run_with_the_commit_held(
     };
     assert!(proxy.holds_a_commit(), "the COMMIT was never held");
     proxy.release_commit();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    Run::from_output(output)
 }
 
 #[test]
@@ -82,13 +74,13 @@ fn a_save_said_not_to_have_happened_never_lands_when_its_held_commit_arrives_lat
     // It said "did not happen", and the held COMMIT then wrote the document.
     let db = logto();
     let home = PrivateHome::new(&[]);
-    let (code, stdout, stderr) = run_with_the_commit_held(
+    let run = run_with_the_commit_held(
         &db,
         &home,
         &["set", "alice", "--expect-revision", "1", "-"],
         br#"{"theme":"light"}"#,
     );
-    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let stderr = run.fails(1);
     assert!(
         stderr.contains("after reconnecting: the save did not happen") && stderr.lines().count() == 1,
         "{stderr}"
@@ -122,9 +114,7 @@ fn a_batch_said_not_written_never_lands_when_its_held_commit_arrives_late() {
     let patch = home.path("patch.json");
     std::fs::write(&patch, r#"[{"op":"add","path":"/flag","value":true}]"#).expect("write the patch");
     let patch = patch.to_str().expect("utf-8").to_owned();
-    let (code, stdout, stderr) =
-        run_with_the_commit_held(&db, &home, &["patch", &patch, "--all", "--yes"], b"");
-    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let stderr = run_with_the_commit_held(&db, &home, &["patch", &patch, "--all", "--yes"], b"").fails(1);
     assert!(stderr.contains("after reconnecting: it was not written"), "{stderr}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(stored(&db, "u1"), r#"{"theme": "dark"}"#);

@@ -25,6 +25,11 @@ impl Run {
                 child.wait_with_output().expect("wait custodian")
             }
         };
+        Self::from_output(output)
+    }
+
+    /// What a run the test started and waited for itself did.
+    pub fn from_output(output: std::process::Output) -> Self {
         Self {
             code: output.status.code().expect("exited, not killed"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
