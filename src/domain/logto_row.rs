@@ -60,6 +60,17 @@ pub struct Taken {
     pub tenant: Option<String>,
 }
 
+/// Whether a credential field holds anything: a hash, a method, an MFA factor, a setting.
+fn holds_something(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(fields) => !fields.is_empty(),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
 /// Renames a raw row's columns to the API's fields, converts its timestamps, and takes out
 /// credentials and the tenant. Refuses a record that spells one field both ways (which of the
 /// two is meant cannot be known) and a `custom_data` that is not an object.
@@ -74,7 +85,9 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
     let mut taken = Taken::default();
     for (api, column) in CREDENTIAL_FIELDS {
         for name in [api, column] {
-            if map.shift_remove(name).is_some() {
+            // Every raw row has these columns: only one that holds something is a credential
+            // dropped (`null`, `[]`, `{}` and "" are said of no one).
+            if map.shift_remove(name).is_some_and(|value| holds_something(&value)) {
                 taken.credentials.push(name);
             }
         }
@@ -129,9 +142,10 @@ mod tests {
         }));
         let taken = taken.expect("accepted");
         assert_eq!(taken.tenant.as_deref(), Some("default"));
+        // `logto_config` is `{}`: nothing dropped there.
         assert_eq!(
             taken.credentials,
-            ["password_encrypted", "password_encryption_method", "mfa_verifications", "logto_config"]
+            ["password_encrypted", "password_encryption_method", "mfa_verifications"]
         );
         assert_eq!(
             map,
@@ -143,9 +157,22 @@ mod tests {
 
     #[test]
     fn credentials_are_taken_out_of_the_api_shape_too() {
-        let (taken, map) = shape(json!({"id": "u1", "passwordEncrypted": "h", "mfaVerifications": []}));
+        let (taken, map) = shape(json!({"id": "u1", "passwordEncrypted": "h", "mfaVerifications": [{}]}));
         assert_eq!(taken.expect("accepted").credentials, ["passwordEncrypted", "mfaVerifications"]);
         assert_eq!(map, json!({"id": "u1"}));
+    }
+
+    #[test]
+    fn empty_credential_fields_are_taken_out_and_said_of_no_one() {
+        // Every raw row carries them: import said it dropped the credentials of every user.
+        let (taken, map) = shape(json!({
+            "id": "u1", "password_encrypted": null, "password_encryption_method": "",
+            "mfa_verifications": [], "logto_config": {}
+        }));
+        assert_eq!(taken.expect("accepted").credentials, [""; 0]);
+        assert_eq!(map, json!({"id": "u1"}));
+        let (taken, _) = shape(json!({"logtoConfig": {"passkeySignIn": true}, "mfa_verifications": false}));
+        assert_eq!(taken.expect("accepted").credentials, ["mfa_verifications", "logtoConfig"]);
     }
 
     #[test]
