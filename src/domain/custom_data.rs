@@ -456,6 +456,19 @@ fn find_nul(value: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// `1,000,000`: counts as an operator reads them.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `312 B`, `4.2 KiB`, `1 MiB`: sizes as an operator reads them (one decimal). Two sizes
 /// that must be told apart go through [`human_bytes_apart`].
 pub fn human_bytes(bytes: usize) -> String {

@@ -119,3 +119,9 @@ fn sizes_in_kib_are_told_apart_with_more_decimals() {
     assert_eq!(human_bytes_apart(1546, 1024), ("1.5 KiB".to_owned(), "1 KiB".to_owned()));
     assert_eq!(human_bytes_apart(1546, 1546), ("1.5 KiB".to_owned(), "1.5 KiB".to_owned()));
 }
+
+#[test]
+fn counts_are_grouped_by_thousands_as_an_operator_reads_them() {
+    let grouped: Vec<String> = [0, 999, 1_000, 132_773, 1_000_000].into_iter().map(group_digits).collect();
+    assert_eq!(grouped, ["0", "999", "1,000", "132,773", "1,000,000"]);
+}

@@ -21,5 +21,5 @@ pub mod user_json;
 pub mod user_ref;
 mod value_path;
 
-pub use custom_data::{CustomData, Limits, ValidationError, human_bytes, human_bytes_apart};
+pub use custom_data::{CustomData, Limits, ValidationError, group_digits, human_bytes, human_bytes_apart};
 pub use user::{LogtoFields, User, UserFieldError};

@@ -413,7 +413,11 @@ impl State {
         let total = self.list.total;
         // An estimate (PostgreSQL's planner) is labelled so, and its change is not news.
         let estimated = self.list.total_estimated;
-        let mut text = format!("refreshed · {}{total} users", if estimated { "~" } else { "" });
+        let mut text = format!(
+            "refreshed · {}{} users",
+            if estimated { "~" } else { "" },
+            crate::domain::group_digits(total)
+        );
         if total != before.total && !estimated {
             text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
         }
