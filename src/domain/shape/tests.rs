@@ -1,0 +1,142 @@
+//! Unit tests of the schema checks: messages, positions, cuts.
+
+use super::*;
+
+const PLANS: &str = r#"{
+  "type": "object",
+  "properties": {
+    "billing": {"type": "object", "properties": {"plan": {"enum": ["free", "pro", "team"]}}},
+    "apps": {"type": "array", "items": {"type": "object", "properties": {"token": {"type": "string"}}}}
+  }
+}"#;
+
+fn check(schema: &str, text: &str) -> Vec<Violation> {
+    let shape = Shape::compile(schema).expect("a schema");
+    let value: Value = serde_json::from_str(text).expect("json");
+    shape.violations(text, &value)
+}
+
+#[test]
+fn a_long_offending_value_is_cut_in_the_message_with_its_length() {
+    let schema = r#"{"properties": {"a": {"maxLength": 3}, "b": {"enum": [1, 2]}}}"#;
+    let long = "x".repeat(5000);
+    let text = format!(r#"{{"a": "{long}", "b": ["{long}"]}}"#);
+    let found = check(schema, &text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    for violation in &found {
+        assert!(violation.message.len() < 200, "{}", violation.message);
+    }
+    let cut = "x".repeat(60);
+    assert_eq!(found[0].message, format!(r#""{cut}…" (5000 characters) is longer than 3 characters"#));
+    assert_eq!(found[1].message, format!(r#"["{}… (5004 characters) is not one of 1, 2"#, &cut[..58]));
+    // A short value is told whole.
+    let short = check(schema, r#"{"a": "abcd"}"#);
+    assert_eq!(short[0].message, r#""abcd" is longer than 3 characters"#);
+}
+
+#[test]
+fn a_long_key_an_error_quotes_is_cut_too_and_other_quoted_text_is_left_whole() {
+    // `propertyNames` quotes the key, not the error's value: a 100,000-character key made
+    // a 100 KB line.
+    let schema = r#"{"propertyNames": {"maxLength": 8}, "properties": {"p": {"enum": ["a, b", "c"]}}}"#;
+    let key = "k".repeat(100_000);
+    let found = check(schema, &format!(r#"{{"{key}": 1, "p": "x \" y"}}"#));
+    let messages: Vec<&str> = found.iter().map(|v| v.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            r#""x \" y" is not one of "a, b", "c""#,
+            format!(r#""{}…" (100000 characters) is longer than 8 characters"#, "k".repeat(60)).as_str(),
+        ],
+    );
+    assert_eq!(cut_long_strings(r#"a "unclosed"#), r#"a "unclosed"#);
+}
+
+#[test]
+fn every_violation_is_told_with_the_lint_path_its_position_and_the_message() {
+    let text = "{\n  \"billing\": {\"plan\": \"enterprize\"},\n  \"apps\": [{}, {}, {\"token\": 42}]\n}";
+    let found = check(PLANS, text);
+    let told: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(found.len(), 2, "{told:?}");
+    assert!(
+        told.contains(
+            &r#"line 2, col 23: billing.plan: "enterprize" is not one of "free", "pro", "team""#.to_owned()
+        ),
+        "{told:?}"
+    );
+    let token = found.iter().find(|v| v.path == "apps[2].token").expect("the token's violation");
+    assert_eq!((token.line, token.column), (3, 30), "{token}");
+    assert!(token.message.contains("is not of type \"string\""), "{token}");
+}
+
+#[test]
+fn positions_found_together_are_those_found_one_by_one() {
+    let text = "{\"é\": [1,\n  2, \"ü\"],\n\"b\": 3}";
+    let offsets = [30, 0, 9, 14, 9, 20];
+    let together = lines_and_columns(text, &offsets);
+    let alone: Vec<_> = offsets.iter().map(|&o| line_and_column(text, o)).collect();
+    assert_eq!(together, alone);
+}
+
+#[test]
+fn many_errors_are_each_found_where_they_are() {
+    let items: Vec<String> =
+        (0..300).map(|i| if i % 3 == 0 { format!("{i}") } else { format!("\"{i}\"") }).collect();
+    let text = format!("{{\"list\": [\n{}\n]}}", items.join(",\n"));
+    let found = check(r#"{"properties": {"list": {"items": {"type": "string"}}}}"#, &text);
+    assert_eq!(found.len(), 100);
+    for (n, violation) in found.iter().enumerate() {
+        assert_eq!(violation.path, format!("list[{}]", n * 3));
+        assert_eq!((violation.line, violation.column), (n * 3 + 2, 1), "{violation}");
+    }
+}
+
+#[test]
+fn a_valid_document_has_no_violations() {
+    assert!(check(PLANS, r#"{"billing": {"plan": "pro"}, "apps": [{"token": "x"}]}"#).is_empty());
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    let found = check(PLANS, "{\"é\": 1, \"billing\": {\"plan\": 3}}");
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].line, found[0].column), (1, 30));
+}
+
+#[test]
+fn a_key_with_a_slash_or_tilde_is_found() {
+    let schema = r#"{"properties": {"a/b~c": {"type": "string"}}}"#;
+    let found = check(schema, r#"{"x": [1, "]"], "a/b~c": 5}"#);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].path.as_str(), found[0].column), ("a/b~c", 26));
+}
+
+#[test]
+fn a_missing_property_points_at_the_object_that_lacks_it() {
+    let found = check(r#"{"required": ["plan"]}"#, "{\n  \"a\": 1\n}");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].short(), r#"the document: "plan" is a required property"#);
+    assert_eq!((found[0].line, found[0].column), (1, 1));
+}
+
+#[test]
+fn a_text_that_is_not_a_schema_is_refused_with_the_reason() {
+    assert!(matches!(Shape::compile("{"), Err(ShapeError::NotJson(_))));
+    let error = Shape::compile(r#"{"type": "strnig"}"#).unwrap_err();
+    assert!(matches!(error, ShapeError::NotASchema(_)), "{error}");
+    assert!(error.to_string().contains("strnig"), "{error}");
+    let error = Shape::compile(r#"{"$ref": "https://example.com/s.json"}"#).unwrap_err();
+    assert!(matches!(error, ShapeError::NotASchema(_)), "{error}");
+}
+
+#[test]
+fn drafts_7_and_2019_09_are_accepted_when_the_schema_says_so() {
+    let seven = r#"{"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}"#;
+    let shape = Shape::compile(seven).expect("draft 7");
+    assert!(!shape.is_valid(&serde_json::json!([1])), "draft 7's tuple items apply");
+    let later = r#"{"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object"}"#;
+    Shape::compile(later).expect("2019-09");
+    // 2020-12 without `$schema`: `prefixItems` is a keyword.
+    let shape = Shape::compile(r#"{"prefixItems": [{"type": "string"}]}"#).expect("2020-12");
+    assert!(!shape.is_valid(&serde_json::json!([1])));
+}
