@@ -198,6 +198,15 @@ mod tests {
         assert!(!Filter::new("zzz").may_occur_in_json(r#"{"a":"b"}"#));
     }
 
+    #[test]
+    fn the_quick_json_test_leaves_ascii_json_with_escapes_to_the_parsed_record() {
+        // ASCII, yet its text is not: `\u212A` is the Kelvin sign, which folds to `k`.
+        let json = r#"{"k":"\u212Aelvin"}"#;
+        let mut filter = Filter::new("kelvin");
+        assert!(filter.in_document(&document(json)));
+        assert!(filter.may_occur_in_json(json));
+    }
+
     /// The store answers the filter from [`search_text`]: for every user and query it must
     /// say what [`Filter::in_user`] and [`Filter::in_document`] say.
     fn assert_search_text_agrees(user: &User, doc: &Map<String, Value>, query: &str) {
@@ -279,6 +288,12 @@ mod tests {
             assert_search_text_agrees(&user, &doc, query);
         }
         assert!(!Filter::new("a\0b").fits_search_text());
+        for query in ["", "a", "\"q\"", "x\ty", "STRASSE"] {
+            assert!(
+                Filter::new(query).fits_search_text(),
+                "{query:?}: no NUL, answered from the search text"
+            );
+        }
     }
 
     fn arbitrary_text() -> impl proptest::strategy::Strategy<Value = String> {

@@ -194,4 +194,17 @@ mod tests {
         let (taken, _) = shape(json!({"created_at": "yesterday"}));
         assert!(taken.expect_err("refused").starts_with("`created_at` \"yesterday\" is not a timestamp"));
     }
+
+    #[test]
+    fn a_timestamp_before_1970_is_refused_and_the_epoch_itself_is_read() {
+        let (taken, _) = shape(json!({"created_at": "1969-12-31T23:59:59.999+00:00"}));
+        assert!(taken.expect_err("refused").ends_with(
+            "is not a timestamp with a time zone from 1970 on (such as 2024-01-01T00:00:00.123+00:00)"
+        ));
+        let (taken, _) = shape(json!({"updated_at": "1970-01-01T00:59:59+01:00"}));
+        assert!(taken.is_err(), "a second before the epoch, written an hour east");
+        let (taken, map) = shape(json!({"created_at": "1970-01-01T01:00:00+01:00"}));
+        taken.expect("accepted");
+        assert_eq!(map, json!({"createdAt": 0}));
+    }
 }
