@@ -104,9 +104,14 @@ impl RedbStore {
             detail: "the file is damaged or not a redb database".into(),
         };
         let owned_path = path.to_owned();
+        // Set once redb starts repairing the file (one not closed cleanly, or damaged): the
+        // open is then working, not waiting for another writer, however long it takes.
+        let repairing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let noted = std::sync::Arc::clone(&repairing);
         let open_handle = move || {
             crash::contain(|| {
-                let builder = builder(options);
+                let mut builder = builder(options);
+                builder.set_repair_callback(move |_| noted.store(true, std::sync::atomic::Ordering::Relaxed));
                 if options.read_only {
                     builder.open_read_only(&owned_path).map(Handle::ReadOnly)
                 } else {
@@ -120,7 +125,8 @@ impl RedbStore {
         } else {
             // Opening for writing waits, without a timeout of its own, while another process
             // is inside a write transaction (a long import): give up after a while, as a
-            // write does, instead of hanging.
+            // write does, instead of hanging. A repair under way is waited for to its end (a
+            // signal stops the wait): a slow repair on a busy machine was said as "busy".
             let (answer, opening) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
                 let _ = answer.send(open_handle());
@@ -129,7 +135,10 @@ impl RedbStore {
             loop {
                 match opening.recv_timeout(Duration::from_millis(50)) {
                     Ok(opened) => break opened,
-                    Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                    Err(mpsc::RecvTimeoutError::Timeout)
+                        if Instant::now() < deadline
+                            || repairing.load(std::sync::atomic::Ordering::Relaxed) =>
+                    {
                         crate::interrupt::check()?;
                     }
                     Err(_) => return Err(StoreError::Busy),
