@@ -26,6 +26,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use custodian::domain::group_digits;
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 #[path = "support/big_document.rs"]
@@ -337,18 +338,6 @@ fn median_u64(samples: &[u64]) -> u64 {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn group_digits(n: u64) -> String {
-    let text = n.to_string();
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i > 0 && (text.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn main() -> Result<()> {
