@@ -21,6 +21,17 @@ pub struct PatchRun<'a> {
     pub reviewed: Option<&'a [u64]>,
 }
 
+/// The rules every save holds a patched document to, on `store` (whose key order decides
+/// whether a reordering is a change).
+pub fn rules_on<'a>(
+    store: &dyn UserStore,
+    shape: Option<&'a crate::domain::shape::Shape>,
+    allow_sensitive: bool,
+) -> PatchRules<'a> {
+    let key_order_kept = store.key_order() == crate::store::KeyOrder::AsWritten;
+    PatchRules { limits: Limits::default(), shape, allow_sensitive, key_order_kept }
+}
+
 /// Goes over the selected users, counting each outcome into `report`: reading only (the dry
 /// run) without `batch`, else writing the changes as `batch` in one transaction (`Some`
 /// summary). `seen` hears how many users were gone over, every few thousand; once `stop`
@@ -87,8 +98,7 @@ pub fn run_for_screen(
     apply: Option<(&BatchId, &[u64])>,
     stop: &dyn Fn() -> bool,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
-    let key_order_kept = store.key_order() == crate::store::KeyOrder::AsWritten;
-    let rules = PatchRules { limits: Limits::default(), shape, allow_sensitive: false, key_order_kept };
+    let rules = rules_on(store, shape, false);
     let reviewed = apply.map(|(_, reviewed)| reviewed);
     let run = PatchRun { patch: operations, selection, rules, strict: false, reviewed };
     let mut report = PatchReport::new(samples);

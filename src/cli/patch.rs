@@ -8,10 +8,9 @@ use anyhow::{Context, Result};
 
 use super::args::{Cli, Command};
 use super::{Output, input, progress, schema};
-use crate::batch::{PatchRun, walk};
-use crate::domain::Limits;
+use crate::batch::{PatchRun, rules_on, walk};
 use crate::domain::diff::{LineChange, line_diff};
-use crate::domain::patch::{JsonPatch, PatchReport, PatchRules, users};
+use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::secrets;
 use crate::inert;
 use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
@@ -192,12 +191,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     }
     // The schema is compiled once for the whole batch, never per user.
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
-    let rules = PatchRules {
-        limits: Limits::default(),
-        shape: shape.as_ref(),
-        allow_sensitive: *allow_sensitive,
-        key_order_kept: store.key_order() == crate::store::KeyOrder::AsWritten,
-    };
+    let rules = rules_on(store, shape.as_ref(), *allow_sensitive);
     let total =
         matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
     let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {per_sec} · ETA {eta}");
