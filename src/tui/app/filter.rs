@@ -138,11 +138,7 @@ impl State {
             return vec![Effect::StopScan, load];
         };
         // Every match is held (up to MAX_MATCHES), so the list's edges are known.
-        list.rows.clear();
-        list.selected = 0;
-        list.top = 0;
-        list.at_start = true;
-        list.at_end = true;
+        list.clear(true);
         list.search = Search { generation, scanning: true, scanned: 0, capped: false, reselect: None };
         self.user = None;
         self.document = None;

@@ -67,6 +67,13 @@ pub struct UserList {
 }
 
 impl UserList {
+    /// No rows, nothing selected; `whole`: the (empty) rows are known to be the whole list,
+    /// as a filter's answer will be.
+    pub fn clear(&mut self, whole: bool) {
+        self.rows.clear();
+        (self.selected, self.top, self.at_start, self.at_end) = (0, 0, whole, whole);
+    }
+
     /// A page: the rows the list shows.
     pub fn page(&self) -> isize {
         self.height.max(1) as isize
@@ -378,8 +385,7 @@ impl State {
         // The row there is someone else's: no key may act on them as the user asked for, so
         // no row is left to select until `r` reads the list (and its keys) again.
         if let Some(handle) = missing {
-            self.list.rows.clear();
-            (self.list.selected, self.list.top, self.list.at_start, self.list.at_end) = (0, 0, false, false);
+            self.list.clear(false);
             self.user = None;
             self.document = None;
             self.changes.jump = None;
