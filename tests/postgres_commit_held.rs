@@ -10,20 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::home::PrivateHome;
-use support::postgres::LogtoDb;
+use support::postgres::{ALICE_AND_BOB, LogtoDb};
 use support::proxy::Proxy;
 use support::run::Run;
 
-const PEOPLE: &str = r#"[
-{"id":"u1","username":"alice","customData":{"theme":"dark"}},
-{"id":"u2","username":"bob","customData":{}}
-]"#;
-
 fn logto() -> LogtoDb {
-    let db = LogtoDb::new();
-    db.init_custodian();
-    db.insert_json("default", PEOPLE);
-    db
+    LogtoDb::initialised_with(ALICE_AND_BOB)
 }
 
 /// The tenant's URL, through `proxy`.

@@ -11,21 +11,13 @@ use std::time::{Duration, Instant};
 use custodian::domain::CustomData;
 use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
 use support::home::PrivateHome;
-use support::postgres::LogtoDb;
+use support::postgres::{ALICE_AND_BOB, LogtoDb};
 use support::proxy::Proxy;
 use support::pty::Tui;
 use support::run::Run;
 
-const PEOPLE: &str = r#"[
-{"id":"u1","username":"alice","customData":{"theme":"dark"}},
-{"id":"u2","username":"bob","customData":{}}
-]"#;
-
 fn logto() -> LogtoDb {
-    let db = LogtoDb::new();
-    db.init_custodian();
-    db.insert_json("default", PEOPLE);
-    db
+    LogtoDb::initialised_with(ALICE_AND_BOB)
 }
 
 fn author() -> Author {

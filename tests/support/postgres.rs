@@ -69,6 +69,12 @@ impl Server {
 
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);
 
+/// Two users of tenant `default`: alice (`u1`, `{"theme":"dark"}`) and bob (`u2`, `{}`).
+pub const ALICE_AND_BOB: &str = r#"[
+{"id":"u1","username":"alice","customData":{"theme":"dark"}},
+{"id":"u2","username":"bob","customData":{}}
+]"#;
+
 /// A database of its own for one test: a copy of Logto's freshly seeded one (tenants
 /// `default` and `admin`, no users). Dropped when the value is.
 pub struct LogtoDb {
@@ -125,6 +131,15 @@ impl LogtoDb {
     pub fn tenant_url(&self, tenant: &str) -> String {
         let (role, password) = self.tenant_role(tenant);
         format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", self.server.port, self.name)
+    }
+
+    /// A new database with custodian's schema and `users` (a Logto-shaped JSON array) in
+    /// tenant `default`.
+    pub fn initialised_with(users: &str) -> Self {
+        let db = Self::new();
+        db.init_custodian();
+        db.insert_json("default", users);
+        db
     }
 
     /// Runs custodian's `init` in this database (as the superuser).
