@@ -78,7 +78,16 @@ const PEOPLE: &str = r#"[
 fn db_with_people() -> (TempDir, PathBuf, RedbStore) {
     let (dir, path, store) = empty_db();
     let summary = import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import people");
-    assert_eq!(summary, ImportSummary { inserted: 5, updated: 0, unchanged: 0, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 5,
+            updated: 0,
+            unchanged: 0,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     (dir, path, store)
 }
 
@@ -366,7 +375,16 @@ fn import_reads_json_lines_skipping_blank_lines() {
                  {\"id\":\"l2\",\"username\":\"second\"}\n\
                  {\"id\":\"l3\",\"primaryEmail\":\"third@example.com\",\"customData\":{\"z\":[1,2]}}\n";
     let summary = import_text(&store, lines, ImportMode::InsertOnly).expect("import");
-    assert_eq!(summary, ImportSummary { inserted: 3, updated: 0, unchanged: 0, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 3,
+            updated: 0,
+            unchanged: 0,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     assert_eq!(all_ids_in_list_order(&store), ["l1", "l2", "l3"]);
     assert_eq!(store.custom_data("l3").expect("doc").text, canonical(r#"{"z":[1,2]}"#));
 }
@@ -517,7 +535,10 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
     let update = r#"{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice L.","customData":{"theme":"light"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
     let removed_keys = vec![("u1".to_owned(), vec!["lang".to_owned()])];
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys });
+    assert_eq!(
+        summary,
+        ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys, users_with_removed_keys: 1 }
+    );
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text.as_str()), (2, canonical(r#"{"theme":"light"}"#).as_str()));
@@ -529,7 +550,16 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
 
     // The same record again changes nothing.
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert again");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            updated: 0,
+            unchanged: 1,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     assert_eq!(store.history("u1").expect("history").len(), 2);
 }
@@ -544,7 +574,16 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     // Only the name changes; everything the record leaves out stays as stored.
     let partial = r#"{"id":"u1","name":"Alice L."}"#;
     let summary = import_text(&store, partial, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            updated: 1,
+            unchanged: 0,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text), (1, canonical(r#"{"theme":"dark","lang":"en"}"#)));
     let after = store.user("u1").expect("user").user;
@@ -596,18 +635,45 @@ fn upsert_counts_an_identical_record_unchanged_and_writes_nothing_for_it() {
     // The records as export writes them: identical to what is stored.
     let exported = export_lines(&store).join("\n");
     let summary = import_text(&store, &exported, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 5, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            updated: 0,
+            unchanged: 5,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     assert_eq!(snapshot(&store), before);
     // A record that gives only fields already stored as given is identical too.
     let summary =
         import_text(&store, r#"{"id":"u3","primaryEmail":"carol@example.net"}"#, ImportMode::Upsert)
             .expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 0, unchanged: 1, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            updated: 0,
+            unchanged: 1,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
     assert_eq!(snapshot(&store), before);
     // A record that differs only in updatedAt (later) is rewritten, so it is `updated`.
     let summary =
         import_text(&store, r#"{"id":"u3","updatedAt":1800000000000}"#, ImportMode::Upsert).expect("upsert");
-    assert_eq!(summary, ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] });
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            updated: 1,
+            unchanged: 0,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        }
+    );
 }
 
 #[test]
@@ -621,13 +687,38 @@ fn upsert_that_drops_top_level_keys_names_them() {
 }
 
 #[test]
+fn an_upsert_keeps_the_removed_keys_of_the_first_twenty_users_and_counts_every_one() {
+    let (_dir, _path, store) = empty_db();
+    let first: String =
+        (0..25).map(|n| format!("{{\"id\":\"r{n:02}\",\"customData\":{{\"a\":1,\"b\":{n}}}}}\n")).collect();
+    import_text(&store, &first, ImportMode::InsertOnly).expect("insert");
+    // Every user loses `b`, but only the first twenty are kept with their keys: a summary of
+    // a million such users would otherwise hold a million ids.
+    let second: String =
+        (0..25).map(|n| format!("{{\"id\":\"r{n:02}\",\"customData\":{{\"a\":2}}}}\n")).collect();
+    let summary = import_text(&store, &second, ImportMode::Upsert).expect("upsert");
+    assert_eq!(summary.updated, 25);
+    assert_eq!(summary.users_with_removed_keys, 25);
+    let named: Vec<&str> = summary.removed_keys.iter().map(|(id, _)| id.as_str()).collect();
+    let expected: Vec<String> = (0..20).map(|n| format!("r{n:02}")).collect();
+    assert_eq!(named, expected);
+    assert!(summary.removed_keys.iter().all(|(_, keys)| keys == &["b"]));
+}
+
+#[test]
 fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
     let (_dir, _path, store) = db_with_people();
     let update = r#"{"id":"u1","username":"Zed","primaryEmail":"zed@example.com","customData":{"theme":"dark","lang":"en"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
     assert_eq!(
         summary,
-        ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys: vec![] },
+        ImportSummary {
+            inserted: 0,
+            updated: 1,
+            unchanged: 0,
+            removed_keys: vec![],
+            users_with_removed_keys: 0
+        },
         "a rename is an update"
     );
     assert!(matches!(store.resolve("alice"), Err(StoreError::UserNotFound(_))));

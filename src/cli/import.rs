@@ -58,34 +58,52 @@ pub(super) fn import(
         compact_after_load(store, out)?;
     }
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
-    for (id, keys) in summary.removed_keys.iter().take(USERS_NAMED) {
+    for (id, keys) in &summary.removed_keys {
         eprintln!(
             "custodian: warning: user {}: removed keys: {}",
             inert::line(id),
             super::one_user::removed_keys(keys)
         );
     }
-    if let Some(more) = summary.removed_keys.len().checked_sub(USERS_NAMED).filter(|more| *more > 0) {
+    let named = summary.removed_keys.len() as u64;
+    if let Some(more) = summary.users_with_removed_keys.checked_sub(named).filter(|more| *more > 0) {
         eprintln!(
             "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
         );
     }
-    if !flagged.is_empty() {
-        let places: Vec<String> =
-            flagged.iter().flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}"))).collect();
-        let users = if flagged.len() == 1 { "1 user".to_owned() } else { format!("{} users", flagged.len()) };
+    if flagged.users > 0 {
+        let users = if flagged.users == 1 { "1 user".to_owned() } else { format!("{} users", flagged.users) };
         let message = format!(
             "warning: customData of {users} looks like it holds secrets (it reaches front ends), {} in all: {}",
-            places.len(),
-            secrets::summary(&places, IMPORT_SECRETS_NAMED)
+            flagged.places,
+            secrets::summary_of_first(&flagged.first, flagged.places, ", ")
         );
         eprintln!("custodian: {}", inert::line(&message));
     }
     Ok(())
 }
 
-/// Users whose customData looks like it holds secrets, with what was found.
-type Flagged = Vec<(String, Vec<SecretFinding>)>;
+/// What the secrets lint found in an import's users: counted in full, with only the first
+/// places kept to name (a million flagged users would otherwise be held to the end).
+#[derive(Debug, Default)]
+struct Flagged {
+    users: u64,
+    places: u64,
+    /// `id: finding`, the first [`IMPORT_SECRETS_NAMED`] places.
+    first: Vec<String>,
+}
+
+impl Flagged {
+    fn note(&mut self, id: &str, found: &[SecretFinding]) {
+        if found.is_empty() {
+            return;
+        }
+        self.users += 1;
+        self.places += found.len() as u64;
+        let room = IMPORT_SECRETS_NAMED.saturating_sub(self.first.len());
+        self.first.extend(found.iter().take(room).map(|finding| format!("{id}: {finding}")));
+    }
+}
 
 /// A record whose customData breaks the schema is a bad record: the import writes nothing.
 fn hold_to_schema(
@@ -115,17 +133,11 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
     if let Ok(new) = record
         && let Some(data) = &new.custom_data
     {
-        let found = find_secrets(data.as_object());
-        if !found.is_empty() {
-            flagged.push((new.user.id.clone(), found));
-        }
+        flagged.note(&new.user.id, &find_secrets(data.as_object()));
     }
 }
 
 /// Records a batch holds on their way to the writer, and back.
-/// Users an upsert names with the keys it removed, before it counts the rest.
-const USERS_NAMED: usize = 20;
-
 const BATCH: usize = 256;
 /// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -193,7 +205,7 @@ fn import_whole(
     shape: Option<&Shape>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
     let mut reader = ImportReader::new(bytes, Limits::default(), now_ms())?.with_rules(rules);
-    let mut flagged = Flagged::new();
+    let mut flagged = Flagged::default();
     let mut users = reader
         .by_ref()
         .inspect(|record| flag_secrets(record, &mut flagged))
@@ -273,7 +285,7 @@ fn import_stream(
         written: Vec::with_capacity(BATCH),
         to_free: written,
         count: 0,
-        flagged: Flagged::new(),
+        flagged: Flagged::default(),
         tell: &|count| {
             bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
             bar.set_message(count.to_string());
@@ -296,4 +308,33 @@ fn import_stream(
     };
     let taken = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
     Ok((summary, taken, flagged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn findings(document: serde_json::Value) -> Vec<SecretFinding> {
+        find_secrets(document.as_object().expect("an object"))
+    }
+
+    #[test]
+    fn flagged_users_are_counted_in_full_and_only_the_first_places_kept() {
+        let mut flagged = Flagged::default();
+        flagged.note("u0", &findings(json!({"theme": "dark"})));
+        let secret = "c0rrect-h0rse-Battery-staple";
+        flagged.note("u1", &findings(json!({"password": secret, "apiKey": secret})));
+        flagged.note("u2", &findings(json!({"password": secret, "apiKey": secret, "secret": secret})));
+        flagged.note("u3", &findings(json!({"token": secret, "password": secret})));
+        assert_eq!((flagged.users, flagged.places), (3, 7), "u0 has none");
+        assert_eq!(flagged.first.len(), IMPORT_SECRETS_NAMED);
+        assert!(flagged.first[0].starts_with("u1: password"), "{:?}", flagged.first);
+        assert!(flagged.first[4].starts_with("u2: secret"), "{:?}", flagged.first);
+        assert!(
+            secrets::summary_of_first(&flagged.first, flagged.places, ", ").ends_with(", and 2 more"),
+            "{:?}",
+            flagged.first
+        );
+    }
 }

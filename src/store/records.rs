@@ -144,7 +144,26 @@ pub struct ImportSummary {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
-    /// For each upsert that replaced a document with one lacking some of its top-level keys:
-    /// the user id and those keys, in the old document's order.
+    /// The first [`ImportSummary::USERS_NAMED`] upserts that replaced a document with one
+    /// lacking some of its top-level keys: the user id and those keys, in the old document's
+    /// order. Only the first are kept, so an import of a million such users stays small.
     pub removed_keys: Vec<(String, Vec<String>)>,
+    /// How many users lost keys that way, named or not.
+    pub users_with_removed_keys: u64,
+}
+
+impl ImportSummary {
+    /// Users whose removed keys a summary keeps (and `import` names).
+    pub const USERS_NAMED: usize = 20;
+
+    /// Counts an upsert that removed `keys` from `id`'s document, keeping the first ones.
+    pub fn note_removed_keys(&mut self, id: &str, keys: Vec<String>) {
+        if keys.is_empty() {
+            return;
+        }
+        self.users_with_removed_keys += 1;
+        if self.removed_keys.len() < Self::USERS_NAMED {
+            self.removed_keys.push((id.to_owned(), keys));
+        }
+    }
 }

@@ -102,9 +102,15 @@ pub fn summary<T: fmt::Display>(items: &[T], max: usize) -> String {
 /// [`summary`] with the items joined by `separator`: `"; "` where an item may hold commas of
 /// its own (a schema error quoting a value), so the list still reads as its items.
 pub fn summary_joined<T: fmt::Display>(items: &[T], max: usize, separator: &str) -> String {
-    let mut parts: Vec<String> = items.iter().take(max).map(ToString::to_string).collect();
-    if items.len() > max {
-        parts.push(format!("and {} more", items.len() - max));
+    summary_of_first(&items[..items.len().min(max)], items.len() as u64, separator)
+}
+
+/// [`summary_joined`] of a list `total` long of which only the `first` items were kept.
+pub fn summary_of_first<T: fmt::Display>(first: &[T], total: u64, separator: &str) -> String {
+    let mut parts: Vec<String> = first.iter().map(ToString::to_string).collect();
+    let more = total.saturating_sub(first.len() as u64);
+    if more > 0 {
+        parts.push(format!("and {more} more"));
     }
     parts.join(separator)
 }

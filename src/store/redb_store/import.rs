@@ -130,9 +130,7 @@ impl RedbStore {
                             Upserted::Unchanged => summary.unchanged += 1,
                             Upserted::Updated { removed } => {
                                 summary.updated += 1;
-                                if !removed.is_empty() {
-                                    summary.removed_keys.push((new.user.id.clone(), removed));
-                                }
+                                summary.note_removed_keys(&new.user.id, removed);
                             }
                         })
                     }
