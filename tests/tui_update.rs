@@ -2110,6 +2110,32 @@ fn clearing_the_filter_keeps_the_selected_user_selected_and_visible() {
 }
 
 #[test]
+fn clearing_a_filter_that_matched_no_one_selects_the_user_selected_before_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    for _ in 0..7 {
+        act(&store, &mut state, Action::Down);
+    }
+    let id = selected_id(&state);
+    let first = store.page_after(None, 1).unwrap()[0].user.id.clone();
+    assert_ne!(id, first);
+    // Esc from a filter that matches no one; then Ctrl-U and Esc from another.
+    for clear in [vec![Action::ClearFilter], vec![Action::FilterErase, Action::ClearFilter]] {
+        act(&store, &mut state, Action::StartFilter);
+        for c in "zzqx".chars() {
+            act(&store, &mut state, Action::FilterChar(c));
+        }
+        assert!(state.list.rows.is_empty() && state.user.is_none(), "the filter matches no one");
+        for action in clear {
+            act(&store, &mut state, action);
+        }
+        assert!(state.list.filter.is_empty());
+        assert_eq!(selected_id(&state), id);
+        assert_eq!(state.user.as_ref().unwrap().user.id, id, "the profile is theirs");
+    }
+}
+
+#[test]
 fn a_refused_suspend_says_so_on_the_status_line() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

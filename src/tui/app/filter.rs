@@ -20,6 +20,9 @@ pub struct Search {
     /// The user to select again once the matches bring it (a refresh or a save while
     /// filtering), until the operator moves or the search ends.
     pub reselect: Option<ListKey>,
+    /// The user selected when the filter was first typed: selected again if the filter is
+    /// cleared while it selects nobody (it matched no one).
+    pub before: Option<ListKey>,
 }
 
 pub(super) fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
@@ -128,18 +131,27 @@ impl State {
         let generation = list.search.generation;
         let Some(query) = list.active_filter() else {
             list.search.scanning = false;
-            // The selected user stays selected (and on screen) when the filter goes.
-            let keep = self.wanted_user();
+            // The selected user stays selected (and on screen) when the filter goes; after a
+            // filter that matched no one, the user selected before it.
+            let keep = self.wanted_user().or_else(|| self.list.search.before.take());
             self.list.search.reselect = None;
+            self.list.search.before = None;
             let load = match keep {
                 Some(key) => self.load(Seek::From(key), 0, Then::Edge),
                 None => self.load(Seek::First, 0, Then::Edge),
             };
             return vec![Effect::StopScan, load];
         };
+        // The first keystroke of a filter notes who was selected without it.
+        let before = match list.search.before.take() {
+            Some(key) => Some(key),
+            None => self.wanted_user(),
+        };
+        let list = &mut self.list;
         // Every match is held (up to MAX_MATCHES), so the list's edges are known.
         list.clear(true);
-        list.search = Search { generation, scanning: true, scanned: 0, capped: false, reselect: None };
+        list.search =
+            Search { generation, scanning: true, scanned: 0, capped: false, reselect: None, before };
         self.user = None;
         self.document = None;
         // A screenful at once from the indexes; the scan brings the rest (every prefix
