@@ -107,6 +107,11 @@ fn a_key_seals_its_whole_value_an_object_included() {
     let object: serde_json::Value = serde_json::from_str(&editor_text(&state)).expect("valid JSON");
     let token = object["billing"].as_str().expect("sealed");
     assert_eq!(seal::open(token, &keys()).expect("opens"), json!({"plan": "pro", "taxId": "DE123456789"}));
+    // The size said is the plaintext's, the compact text sealed, not the indented text the
+    // editor showed (43 B).
+    let plaintext = r#"{"plan":"pro","taxId":"DE123456789"}"#;
+    let (_, text) = status(&state);
+    assert!(text.starts_with(&format!("sealed billing ({} B) with key", plaintext.len())), "{text}");
 }
 
 #[test]

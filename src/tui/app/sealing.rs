@@ -134,7 +134,8 @@ impl State {
         editor.textarea.start_selection();
         editor.textarea.move_cursor(CursorMove::Jump(clamp(end_row), clamp(end_col)));
         editor.textarea.insert_str(&sealed);
-        let size = human_bytes(span.end - span.start);
+        // The plaintext sealed is the value's compact text, whatever the editor's layout.
+        let size = human_bytes(serde_json::to_string(&value).map_or(0, |plaintext| plaintext.len()));
         let message = format!(
             "sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U twice undoes",
             inert::line(&span.path),
