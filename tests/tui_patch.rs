@@ -266,3 +266,51 @@ fn an_apply_whose_commit_got_no_answer_is_said_written_or_in_doubt_never_not_app
     assert!(state.connection_lost.is_some());
     assert!(state.patch.as_ref().is_some_and(|v| !v.applying), "the dry run stays, to apply after F5");
 }
+
+#[test]
+fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run_is_the_one_named() {
+    // The dry run of a filter read each document indented and the batch read it compact: the
+    // two never matched, so every filtered apply was refused, naming the first user.
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    use custodian::store::{Author, ImportMode};
+    let import = |store: &RedbStore, text: &str, mode| {
+        let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("records");
+        store.import(&mut reader, mode, &Author("other".into())).expect("import");
+    };
+    let (_dir, store) = demo_store();
+    import(
+        &store,
+        "{\"id\":\"p1\",\"username\":\"pu1\",\"customData\":{\"plan\":\"free\",\"seats\":[1, 2]}}\n\
+         {\"id\":\"z9\",\"username\":\"other9\",\"customData\":{\"plan\":\"free\"}}\n",
+        ImportMode::InsertOnly,
+    );
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "pu1".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    let status = |state: &State| state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    for (plan, renamed) in [("team", false), ("pro", true)] {
+        let file = patch_file(&store, &format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#));
+        command(&store, &mut state, &format!("patch {file}"));
+        assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(1));
+        if renamed {
+            // z9 is renamed into the filter while the operator reads the dry run.
+            import(&store, r#"{"id":"z9","username":"pu1x"}"#, ImportMode::Upsert);
+        }
+        press(&store, &mut state, KeyCode::Enter);
+        press(&store, &mut state, KeyCode::Char('y'));
+        if renamed {
+            assert!(
+                status(&state).contains("user z9: changed, or came into the selection"),
+                "{}",
+                status(&state)
+            );
+        } else {
+            assert!(status(&state).contains("saved 1 user"), "{}", status(&state));
+            assert!(store.custom_data("p1").expect("p1").text.contains("team"));
+        }
+    }
+}

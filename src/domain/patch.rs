@@ -375,13 +375,32 @@ pub struct PatchReport {
 }
 
 /// A user and the stored document a patch changed, as one number: the same user with the
-/// same document gives the same number; another user, or the document written since, not
+/// same document gives the same number, however the document's text is laid out (a dry run
+/// may read it indented, the batch compact); another user, or the document written since, not
 /// (but by a 1 in 2^64 chance).
 pub fn changed_fingerprint(id: &str, stored: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut hasher);
-    stored.hash(&mut hasher);
+    // The text's bytes without the whitespace between its tokens, fed in runs.
+    let bytes = stored.as_bytes();
+    let (mut in_string, mut escaped, mut run) = (false, false, 0);
+    for (at, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            hasher.write(&bytes[run..at]);
+            run = at + 1;
+        } else if byte == b'"' {
+            in_string = true;
+        }
+    }
+    hasher.write(&bytes[run..]);
     hasher.finish()
 }
 

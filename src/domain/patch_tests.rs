@@ -335,3 +335,19 @@ fn where_the_store_keeps_no_key_order_a_reorder_is_no_change_and_the_result_keep
     let PatchOutcome::Changed { data, .. } = to_pro.apply(stored, &jsonb) else { panic!("changed") };
     assert_eq!(data.compact(), r#"{"plan":"pro","theme":"dark","n":{"b":1,"a":2},"new":1}"#);
 }
+
+#[test]
+fn a_fingerprint_is_the_user_and_the_document_whatever_the_layout_of_its_text() {
+    let compact = r#"{"plan":"free","tags":["a b","c\"d"],"n":{"x":1}}"#;
+    let indented =
+        "{\n  \"plan\": \"free\",\n  \"tags\": [\r\n    \"a b\",\t\"c\\\"d\"\n  ],\n  \"n\": {\"x\": 1}\n}";
+    let jsonb = r#"{"n": {"x": 1}, "plan": "free", "tags": ["a b", "c\"d"]}"#;
+    let of = |text: &str| changed_fingerprint("u1", text);
+    assert_eq!(of(compact), of(indented));
+    // Another user, a value written since, space inside a string, keys in another order: not.
+    assert_ne!(of(compact), changed_fingerprint("u2", compact));
+    assert_ne!(of(compact), of(&compact.replace("free", "team")));
+    assert_ne!(of(compact), of(&compact.replace("a b", "ab")));
+    assert_ne!(of(compact), of(&compact.replace("c\\\"d", "c\\\" d")));
+    assert_ne!(of(compact), of(jsonb));
+}
