@@ -920,6 +920,15 @@ fn the_log_records_the_command_lines_refusals_and_conflicts_without_the_document
     assert!(log.contains("refused: looks like it holds secrets"), "{log}");
     assert!(log.contains("refused: saved by someone else in between") && log.contains("expected=7"), "{log}");
     assert!(!log.contains("sk_live") && !log.contains("stripeKey"), "the document reached the log: {log}");
+    // A name another user has is no change made in between, and the name stays out of the log.
+    let taken = sandbox.file("taken.jsonl", r#"{"id":"u2","primaryEmail":"ALICE@example.com"}"#);
+    sandbox.on(&db, &["import", "--upsert", &taken]).fails(5);
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    let line = log.lines().last().expect("a line");
+    assert!(line.contains("refused: a name another user has"), "{line}");
+    assert!(line.contains("field=\"primaryEmail\"") && line.contains("owner=u1"), "{line}");
+    assert!(!log.to_lowercase().contains("alice@example.com"), "a name reached the log: {log}");
 }
 
 #[test]

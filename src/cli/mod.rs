@@ -144,6 +144,25 @@ fn store_exit_code(e: &StoreError) -> u8 {
     }
 }
 
+/// A refusal for a collision with what is stored, by its kind and the ids involved: the name
+/// that collided (an email, a username) is the user's data and stays out of the log.
+fn log_collision(name: &str, error: &StoreError, origin: &str) {
+    match error {
+        StoreError::RecordConflict { origin, reason } => log_collision(name, reason, origin),
+        StoreError::ChangedOutside { user } => {
+            tracing::warn!(command = name, %user, "refused: changed outside custodian since it was read");
+        }
+        StoreError::Duplicate { field, existing, .. }
+        | StoreError::RepeatedInImport { field, other: existing, .. } => {
+            tracing::warn!(command = name, record = origin, field, owner = %existing, "refused: a name another user has");
+        }
+        StoreError::IdExists(id) => {
+            tracing::warn!(command = name, record = origin, %id, "refused: the user id exists");
+        }
+        _ => tracing::warn!(command = name, record = origin, "refused: a collision with what is stored"),
+    }
+}
+
 /// Puts a refused command in the log as the TUI's refusals are: what was refused and why,
 /// with ids and revisions only (a document's keys and values are the operator's data).
 pub fn log_refusal(command: &Command, error: &anyhow::Error) {
@@ -157,7 +176,7 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
                     return;
                 }
                 e if e.is_conflict() => {
-                    tracing::warn!(command = name, conflict = %e, "refused: changed since it was read");
+                    log_collision(name, e, "");
                     return;
                 }
                 StoreError::ReadOnly => {

@@ -264,3 +264,61 @@ fn value_under_finds_the_innermost_value_a_key_counting_as_its_value() {
         );
     }
 }
+
+#[test]
+fn every_fresh_iv_is_new_random_bits() {
+    let ivs: Vec<[u8; IV_BYTES]> = (0..4).map(|_| fresh_iv().expect("random bytes")).collect();
+    for (at, iv) in ivs.iter().enumerate() {
+        assert!(ivs[at + 1..].iter().all(|other| other != iv), "{ivs:?}");
+        assert!(iv.iter().any(|&b| b != iv[0]), "not one byte repeated: {iv:?}");
+    }
+}
+
+/// A sealed value's other parts behind a protected header of exactly `chars` characters.
+fn with_header_of(chars: usize) -> String {
+    // base64url of n bytes without padding is ceil(4n / 3) characters: 3072 bytes are 4096.
+    let frame = json!({"alg": "dir", "enc": "A256GCM", "kid": ""}).to_string();
+    let kid = "k".repeat(chars.div_ceil(4) * 3 - frame.len());
+    let token =
+        forge(json!({"alg": "dir", "enc": "A256GCM", "kid": kid}), &seal(&json!("x"), &key("k", 1), IV));
+    assert_eq!(token.split('.').next().map(str::len), Some(chars));
+    token
+}
+
+#[test]
+fn a_protected_header_of_up_to_4096_characters_is_read_and_a_longer_one_refused() {
+    assert!(is_sealed(&with_header_of(4096)));
+    let frame = r#"{"alg":"dir","enc":"A256GCM","kid":""}"#.len();
+    assert_eq!(summary(&with_header_of(4096)).and_then(|s| s.kid).map(|kid| kid.len()), Some(3072 - frame));
+    assert!(!is_sealed(&with_header_of(4100)));
+    assert!(!is_sealed(&with_header_of(8192)));
+}
+
+#[test]
+fn a_header_needs_both_alg_and_enc_as_strings_to_be_a_jwe() {
+    let sealed = seal(&json!("x"), &key("k", 1), IV);
+    for header in [
+        json!({"alg": "dir", "kid": "k"}),
+        json!({"enc": "A256GCM", "kid": "k"}),
+        json!({"alg": 1, "enc": "A256GCM"}),
+        json!({"alg": "dir", "enc": ["A256GCM"]}),
+    ] {
+        assert!(!is_sealed(&forge(header.clone(), &sealed)), "{header}");
+    }
+    assert!(is_sealed(&forge(json!({"alg": "RSA-OAEP", "enc": "A128GCM"}), &sealed)), "any JWE");
+}
+
+#[test]
+fn a_value_with_a_character_outside_base64url_is_not_sealed_whichever_part_holds_it() {
+    let sealed = seal(&json!("x"), &key("k", 1), IV);
+    assert!(is_sealed(&sealed));
+    let parts: Vec<&str> = sealed.split('.').collect();
+    for part in [2, 3, 4] {
+        for odd in [" ", "!", "+", "/", "=", "\u{e9}"] {
+            let mut changed: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+            changed[part].insert_str(1, odd);
+            let text = changed.join(".");
+            assert!(!is_sealed(&text), "{text}");
+        }
+    }
+}
