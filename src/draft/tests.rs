@@ -143,7 +143,7 @@ fn a_fifo_a_device_and_a_symbolic_link_are_never_read() {
     let mut why: Vec<&str> = found.ignored.iter().map(|i| i.why.as_str()).collect();
     why.sort();
     assert_eq!(why.len(), 4, "{why:?}");
-    assert!(why.iter().filter(|w| w.contains("symbolic link")).count() == 2, "{why:?}");
+    assert!(why.iter().filter(|w| w.ends_with(": a symbolic link, not a draft")).count() == 2, "{why:?}");
     assert!(why.iter().any(|w| w.contains("not a regular file")), "{why:?}");
     assert!(why.iter().any(|w| w.contains("more than a draft may hold")), "{why:?}");
 }
@@ -305,4 +305,184 @@ fn a_lock_file_nobody_holds_is_no_running_session_and_a_dead_ones_is_removed() {
     drafts.for_database(DB);
     assert!(!dead.exists());
     assert!(unheld.exists(), "a running process's lock file is left alone");
+}
+
+/// A session's lock file is its own to remove: saving drafts while the lock is still named
+/// (nothing removed it) keeps the one lock, and letting the session go removes its file.
+#[test]
+fn the_session_lock_file_goes_when_the_session_lets_go_after_drafts_were_saved() {
+    let (_dir, drafts) = drafts();
+    drafts.lock_session().unwrap();
+    let lock = drafts.dir().join(lock_file_name(process_token()));
+    let running = draft("u1", &new_session(), 1);
+    drafts.save(&running).unwrap();
+    drafts.save(&Draft { text: "{}".into(), ..running.clone() }).unwrap();
+    assert!(lock.exists());
+    assert_eq!(drafts.for_database(DB).in_use, vec![Draft { text: "{}".into(), ..running }]);
+    drafts.unlock_session();
+    assert!(!lock.exists(), "the lock file was left behind");
+}
+
+/// Only a session name custodian makes (`PID-TOKEN-N`: a decimal id and number of 1–20
+/// digits, a hex token) has a lock file; any other is no running session, even when a file
+/// of the name it would have is locked.
+#[test]
+fn a_session_name_custodian_did_not_make_is_no_running_session_even_beside_a_held_lock() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let long_id = format!("{}-0000abcd-1", "1".repeat(21));
+    // Each breaks one rule: an empty id, token or number, an id that is not decimal, a token
+    // that is not hex, a number that is not decimal, an id of 21 digits.
+    let foreign =
+        ["-0000abcd-1", "1--1", "2-0000abcd-", "x-0000abcd-1", "3-wxyz-1", "4-0000abcd-x", &long_id];
+    let mut held = Vec::new();
+    for session in foreign {
+        let (process, _) = session.rsplit_once('-').unwrap();
+        let file = fs::File::create(drafts.dir().join(lock_file_name(process))).unwrap();
+        file.try_lock().unwrap();
+        held.push(file);
+        assert!(!drafts.session_is_running(session), "{session}");
+    }
+    let file = fs::File::create(drafts.dir().join(lock_file_name("5-0000abcd"))).unwrap();
+    file.try_lock().unwrap();
+    assert!(drafts.session_is_running("5-0000abcd-1"), "a held lock of a name custodian makes");
+}
+
+/// The look at a session's lock never hangs on a FIFO planted at its name, and never follows
+/// a symbolic link there to a lock someone holds: neither is a running session.
+#[test]
+fn a_fifo_or_a_link_at_a_sessions_lock_name_is_no_running_session_and_never_hangs() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let fifo = std::ffi::CString::new(
+        drafts.dir().join(lock_file_name("1-0000abcd")).into_os_string().into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: a valid C string for the path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let held = fs::File::create(drafts.dir().join("held")).unwrap();
+    held.try_lock().unwrap();
+    std::os::unix::fs::symlink(drafts.dir().join("held"), drafts.dir().join(lock_file_name("2-0000abcd")))
+        .unwrap();
+    // On a thread, so a look that hangs on the FIFO fails the test instead of hanging it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let dir = drafts.dir().to_owned();
+    std::thread::spawn(move || {
+        let drafts = Drafts::at(dir);
+        sender.send([drafts.session_is_running("1-0000abcd-1"), drafts.session_is_running("2-0000abcd-1")])
+    });
+    let running = receiver.recv_timeout(Duration::from_secs(10)).expect("the look at the lock hung");
+    assert_eq!(running, [false, false]);
+}
+
+/// A draft whose file is exactly [`MAX_FILE_BYTES`] is written and offered back whole; one
+/// byte more is refused when written, with its size.
+#[test]
+fn a_draft_of_exactly_the_most_a_draft_file_may_hold_is_kept_and_one_byte_more_is_refused() {
+    let (_dir, drafts) = drafts();
+    let empty =
+        serde_json::to_vec_pretty(&Draft { text: String::new(), ..draft("u1", "s1", 1) }).unwrap().len();
+    let room = usize::try_from(MAX_FILE_BYTES).unwrap() - empty;
+    let exact = Draft { text: "a".repeat(room), ..draft("u1", "s1", 1) };
+    let path = drafts.save(&exact).unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().len(), MAX_FILE_BYTES);
+    let found = drafts.for_database(DB);
+    assert!(found.ignored.is_empty(), "{:?}", found.ignored);
+    assert!(found.drafts == [exact], "the draft came back changed");
+    let over = Draft { text: "a".repeat(room + 1), ..draft("u2", "s1", 1) };
+    let refused = drafts.save(&over);
+    assert!(
+        matches!(refused, Err(DraftError::TooLarge { size }) if size as u64 == MAX_FILE_BYTES + 1),
+        "{refused:?}"
+    );
+    assert!(!drafts.dir().join(over.file_name()).exists());
+}
+
+/// Only custodian's own temporary files (`.NAME.PID-TOKEN.tmp`, hidden) are removed when
+/// their process is gone; a visible file of the same shape is someone else's and left alone.
+#[test]
+fn a_visible_file_named_like_a_dead_processs_temporary_file_is_left_alone() {
+    let (_dir, drafts) = drafts();
+    drafts.ensure_dir().unwrap();
+    let visible = drafts.dir().join("notes.99999999-0000abcd.tmp");
+    let hidden = drafts.dir().join(".notes.99999999-0000abcd.tmp");
+    fs::write(&visible, "mine").unwrap();
+    fs::write(&hidden, "half").unwrap();
+    drafts.for_database(DB);
+    assert!(visible.exists(), "a file custodian did not make was removed");
+    assert!(!hidden.exists());
+}
+
+/// A drafts directory not made yet, or one that cannot even be looked at (a file where a
+/// directory above it should be), passes the check: only one that others could write fails.
+#[test]
+fn a_drafts_directory_not_made_yet_or_out_of_reach_passes_the_check() {
+    let (dir, drafts) = drafts();
+    drafts.check().unwrap();
+    fs::write(dir.path().join("file"), "").unwrap();
+    Drafts::at(dir.path().join("file").join("custodian").join("drafts")).check().unwrap();
+}
+
+/// A recovery file taken over becomes the new session's draft: offered as a draft, and
+/// continued by that session's autosave (a recovery file is never replaced).
+#[test]
+fn a_claimed_recovery_file_becomes_the_new_sessions_draft() {
+    let (_dir, drafts) = drafts();
+    let recovery = Draft { kind: DraftKind::Recovery, ..draft("u1", "s1", 1) };
+    drafts.save(&recovery).unwrap();
+    let claimed = drafts.claim(&recovery, "s9").unwrap();
+    assert_eq!(claimed, draft("u1", "s9", 1));
+    let autosaved = Draft { text: "{}".into(), ..claimed };
+    drafts.save(&autosaved).unwrap();
+    assert_eq!(drafts.for_database(DB).drafts, vec![autosaved]);
+}
+
+/// Two custodians opening one draft at the same moment: one takes it over, the other is told
+/// it is gone, and one draft is left, never a copy for each.
+#[test]
+fn two_custodians_claiming_one_draft_at_once_leave_one_owner_and_one_draft() {
+    for round in 0..20 {
+        let (_dir, drafts) = drafts();
+        let old = draft("u1", "s1", 1);
+        drafts.save(&old).unwrap();
+        let start = std::sync::Barrier::new(2);
+        let claim = |session: &str| {
+            start.wait();
+            drafts.claim(&old, session)
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| claim("s8"));
+            let b = s.spawn(|| claim("s9"));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let lost = match (&a, &b) {
+            (Ok(_), Err(lost)) | (Err(lost), Ok(_)) => lost,
+            _ => panic!("round {round}: not one owner: {a:?} {b:?}"),
+        };
+        assert!(matches!(lost, DraftError::Gone { .. }), "round {round}: {lost:?}");
+        assert_eq!(drafts.for_database(DB).drafts.len(), 1, "round {round}");
+    }
+}
+
+/// A claim or a discard that cannot reach the drafts directory (a file where a directory
+/// above it should be) says why; it does not say the draft was taken by someone else.
+#[test]
+fn a_claim_or_discard_that_cannot_reach_the_draft_says_why_not_that_it_is_gone() {
+    let (dir, _) = drafts();
+    fs::write(dir.path().join("file"), "").unwrap();
+    let drafts = Drafts::at(dir.path().join("file").join("custodian").join("drafts"));
+    fn not_a_directory<T: std::fmt::Debug>(result: Result<T, DraftError>) {
+        let said = matches!(&result, Err(DraftError::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOTDIR));
+        assert!(said, "{result:?}");
+    }
+    not_a_directory(drafts.claim(&draft("u1", "s1", 1), "s9"));
+    not_a_directory(drafts.discard_found(&draft("u1", "s1", 1)));
+}
+
+/// `kill(pid, 0)` leaves errno as it was when it succeeds: a process that runs is not taken
+/// for gone because the one asked about before it on the same thread was.
+#[test]
+fn a_running_process_is_not_taken_for_gone_after_a_dead_one_was_asked_about() {
+    assert!(process_is_gone("99999999-0000abcd"));
+    assert!(!process_is_gone(&format!("{}-0000abcd", std::process::id())));
 }
