@@ -2444,6 +2444,36 @@ fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_p
 }
 
 #[test]
+fn a_restore_of_a_revision_older_than_those_shown_is_named_as_it_as_the_cli_names_it() {
+    // The screen shows the latest 200 revisions and named a restore only within them: after
+    // 250 saves cycling through seven documents, a restore of revision 1 read "= revision 57"
+    // (or nothing), while `custodian history` says "= revision 1".
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let original = store.revision_text(&id, 1).unwrap();
+    for n in 0..250 {
+        let doc = CustomData::parse(&format!(r#"{{"v": {}}}"#, n % 7)).unwrap();
+        store.replace_custom_data(&id, &doc, None, &Author("other".into())).unwrap();
+    }
+    store
+        .replace_custom_data(&id, &CustomData::parse(&original).unwrap(), None, &Author("other".into()))
+        .unwrap();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    let history = state.history.as_ref().unwrap();
+    let current = history.entries.iter().find(|e| e.info.current).expect("the current revision");
+    assert_eq!(current.info.revision, 252);
+    assert_eq!(current.changes.same_as, Some(1));
+    // Each cycling save is named as its document's first revision, not a later one shown.
+    let (revision, same_as) = {
+        let shown = history.entries.iter().find(|e| e.info.revision == 100).expect("revision 100 shown");
+        (shown.info.revision, shown.changes.same_as)
+    };
+    assert_eq!((revision, same_as), (100, Some(2 + (100 - 2) % 7)));
+}
+
+#[test]
 fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
     let (_dir, store) = demo_store();
     let id = store.resolve("admin").unwrap();

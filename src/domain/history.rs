@@ -51,6 +51,14 @@ impl HistoryReader {
         Self::default()
     }
 
+    /// Notes an earlier revision that will not be summed up itself (the screen shows only the
+    /// latest ones), so a later one holding the same document is named as it, as `history`
+    /// names it.
+    pub fn note(&mut self, revision: u64, text: &str) {
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        self.first_with_digest.entry(digest).or_insert(revision);
+    }
+
     /// What revision `revision` (the next one, text `text`) changed. A text that is not a
     /// JSON object (never stored by custodian) counts as having no keys.
     pub fn next(&mut self, revision: u64, text: &str) -> RevisionChanges {

@@ -423,6 +423,15 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let summed_up = store.history(&id).and_then(|infos| {
                 let skip = infos.len().saturating_sub(HISTORY_LIMIT);
                 let mut reader = HistoryReader::new();
+                // A shown revision may hold the same document as one older than those shown
+                // (a restore of revision 1): those of a size one shown has are read for that,
+                // so `= revision N` says what `custodian history` says.
+                let shown_sizes: std::collections::HashSet<usize> =
+                    infos[skip..].iter().map(|info| info.size).collect();
+                for older in infos[..skip.saturating_sub(1)].iter().filter(|i| shown_sizes.contains(&i.size))
+                {
+                    reader.note(older.revision, &store.revision_text(&id, older.revision)?);
+                }
                 // The oldest shown is summed up against the one before it, as `history`
                 // does (against nothing it read as adding every key).
                 if let Some(before) = skip.checked_sub(1).and_then(|at| infos.get(at)) {
