@@ -226,6 +226,47 @@ pub fn editor_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(json(&text).into_owned())
 }
 
+/// Text pasted into the editor where the line before the cursor is `before`: a tab inside a
+/// string (one opened before the cursor or in the paste) becomes `\t`, the same value JSON
+/// allows there; raw, it was an invisible syntax error. Tabs between tokens stay layout. A
+/// line break ends a string (none spans lines in JSON), so a wrong guess stops at the line.
+pub fn tabs_in_strings_escaped<'a>(text: &'a str, before: &str) -> Cow<'a, str> {
+    if !text.contains('\t') {
+        return Cow::Borrowed(text);
+    }
+    let mut state = StringState::default();
+    before.chars().for_each(|c| state.step(c));
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\t' && state.in_string {
+            out.push_str("\\t");
+        } else {
+            out.push(c);
+            state.step(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a place in a line of JSON text is inside a string.
+#[derive(Default)]
+struct StringState {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl StringState {
+    fn step(&mut self, c: char) {
+        match c {
+            '\n' => *self = Self::default(),
+            _ if self.escaped => self.escaped = false,
+            '\\' if self.in_string => self.escaped = true,
+            '"' => self.in_string = !self.in_string,
+            _ => {}
+        }
+    }
+}
+
 /// One character typed into the editor: its JSON escape when it is hidden (a character event
 /// has no neighbours to make it part of an emoji), else the character itself.
 pub fn editor_char(c: char) -> Option<String> {
@@ -255,6 +296,20 @@ pub fn shell_word(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tab_pasted_inside_a_string_becomes_its_escape_and_one_between_tokens_stays() {
+        // Inside a string opened before the cursor, and one opened in the paste.
+        assert_eq!(tabs_in_strings_escaped("a\tb", r#"  "p": "x"#), "a\\tb");
+        assert_eq!(tabs_in_strings_escaped("\"a\tb\",\t\"c\"", r#"  "p": "#), "\"a\\tb\",\t\"c\"");
+        // An escaped quote does not end the string; an escaped backslash before a quote does.
+        assert_eq!(tabs_in_strings_escaped("\t", r#""a\""#), "\\t");
+        assert_eq!(tabs_in_strings_escaped("\t", r#""a\\""#), "\t");
+        // A line break ends any string; indentation after it is layout.
+        assert_eq!(tabs_in_strings_escaped("\n\t\"k\": 1", r#"  "open"#), "\n\t\"k\": 1");
+        assert_eq!(tabs_in_strings_escaped("\t", ""), "\t");
+        assert!(matches!(tabs_in_strings_escaped("plain", "\""), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn escape_sequences_become_visible() {

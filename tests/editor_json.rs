@@ -88,6 +88,25 @@ fn a_paste_goes_in_as_it_is_without_indentation() {
 }
 
 #[test]
+fn a_tab_pasted_inside_a_string_arrives_as_its_escape_and_the_document_stays_valid() {
+    // A raw tab inside a string is a syntax error drawn as a blank: the save was refused at
+    // what looked like a space.
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    act(&store, &mut state, Action::Paste("\n\t\"note\": \"a\tb\",".into()));
+    assert_eq!(lines(&state)[row + 1], "\t\"note\": \"a\\tb\",");
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(valid, "{summary}");
+    // Inside a string the operator had opened already.
+    for c in "\"x\": \"c".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    act(&store, &mut state, Action::Paste("\td\"".into()));
+    assert!(lines(&state)[row + 1].ends_with("\"x\": \"c\\td\""), "{}", lines(&state)[row + 1]);
+}
+
+#[test]
 fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_errors_do() {
     use custodian::tui::theme::Theme;
     use custodian::tui::view;

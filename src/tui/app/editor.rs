@@ -379,8 +379,11 @@ impl State {
     /// A bracketed paste: inserted as it is, never indented.
     pub(super) fn paste(&mut self, text: &str) -> Vec<Effect> {
         if let Some(editor) = &mut self.editor {
-            // Pasted controls, bidi and other invisible characters arrive as JSON escapes.
-            editor.textarea.insert_str(inert::editor_text(text));
+            // Pasted controls, bidi and other invisible characters arrive as JSON escapes, and
+            // tabs inside strings as `\t`.
+            let text = inert::editor_text(text);
+            let text = inert::tabs_in_strings_escaped(&text, editor.before_cursor()).into_owned();
+            editor.textarea.insert_str(text);
             return vec![editor.changed(&self.limits)];
         }
         Vec::new()
