@@ -41,18 +41,26 @@ pub enum KeyFileProblem {
 pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     let shown = path.display().to_string();
     let unreadable = |reason| KeyFileProblem::Unreadable { path: shown.clone(), reason };
+    // Judged before it is opened, too: opening a FIFO waits for a writer, and one others can
+    // read must be refused at once, not after someone wrote a key into it.
+    judge(&fs::metadata(path).map_err(unreadable)?, &shown)?;
     let file = fs::File::open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(KeyFileProblem::TooOpen { path: shown, mode });
-    }
-    if meta.len() > MAX_KEY_FILE_BYTES {
-        return Err(KeyFileProblem::TooLarge { path: shown });
-    }
+    judge(&file.metadata().map_err(unreadable)?, &shown)?;
     let mut text = String::new();
     file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
     KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
+}
+
+/// Refuses a key file group or others can read, or one too large to be a key file.
+fn judge(meta: &fs::Metadata, shown: &str) -> Result<(), KeyFileProblem> {
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileProblem::TooOpen { path: shown.to_owned(), mode });
+    }
+    if meta.len() > MAX_KEY_FILE_BYTES {
+        return Err(KeyFileProblem::TooLarge { path: shown.to_owned() });
+    }
+    Ok(())
 }
 
 /// A new key's id: the month it was made and 4 random hex digits (`2026-12-3f9a`), so an
@@ -144,6 +152,24 @@ mod tests {
         let message = load(&out).unwrap_err().to_string();
         assert!(message.contains(&format!("chmod 600 {}", out.display())), "{message}");
         assert!(!message.contains('\n'));
+    }
+
+    #[test]
+    fn a_fifo_others_can_read_is_refused_at_once_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("key.fifo");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string for the path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        fs::set_permissions(&fifo, fs::Permissions::from_mode(0o644)).unwrap();
+        // On a thread: a load that waits for a writer fails the test instead of hanging it.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || sender.send(load(&path).map(|_| ()).map_err(|e| e.to_string())));
+        let refused = receiver.recv_timeout(std::time::Duration::from_secs(5)).expect("the load waited");
+        assert!(refused.is_err_and(|message| message.contains("chmod 600")));
+        // Unblock the thread of a failing run: a writer comes and goes.
+        drop(fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo));
     }
 
     #[test]
