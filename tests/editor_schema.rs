@@ -201,3 +201,28 @@ fn r_takes_in_a_schema_set_from_outside_before_the_next_edit_opens() {
     act(&store, &mut state, Action::OpenEditor);
     assert_eq!(state.editor.as_ref().expect("editing").schema_errors.len(), 2, "held to it from the start");
 }
+
+#[test]
+fn a_schema_error_quoting_a_long_enum_leaves_room_for_the_answer_to_a_save() {
+    // The summary quoting 250 allowed values filled the status line: the save's refusal and
+    // the `(:messages)` marker were cut off, so Ctrl-S seemed to do nothing.
+    let values: Vec<String> = (0..250).map(|n| format!("\"C{n:03}\"")).collect();
+    let schema = format!(
+        r#"{{"type": "object", "properties": {{"adminConsolePreferences": {{"type": "object", "properties": {{"language": {{"enum": [{}]}}}}}}}}}}"#,
+        values.join(", ")
+    );
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store, &schema);
+    update(&mut state, Action::Save);
+    assert!(status(&state).starts_with("not saved: 1 schema error: "), "{}", status(&state));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &state, &Theme::plain())).expect("draw");
+    let screen = terminal.backend().to_string();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("1 schema error:"))
+        .expect("the status line")
+        .trim_end_matches(['"', ' ']);
+    assert!(line.contains("…  ·  not saved: "), "{line}");
+    assert!(line.ends_with("… (:messages)"), "{line}");
+}

@@ -48,7 +48,16 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     }
     if let Some((valid, summary)) = state.validation_summary() {
         let style = if valid { theme.success } else { theme.error };
-        spans.push(Span::styled(inert::line(&summary).into_owned(), style));
+        // A long summary (a schema error quoting a long enum) leaves room for the message
+        // after it: the answer to a save comes there.
+        let used: usize = spans.iter().map(|span| span.content.width()).sum();
+        let message_room = state
+            .status
+            .as_ref()
+            .map_or(0, |s| (inert::line(&s.text).width() + 5).min(usize::from(area.width) * 2 / 5));
+        let room = usize::from(area.width).saturating_sub(used + message_room);
+        let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
+        spans.push(Span::styled(shown, style));
     }
     // Saved keys come back in the backend's order, not as typed: said while editing.
     if state.editor.is_some()
