@@ -63,8 +63,9 @@ impl Shape {
     /// with the reason.
     pub fn compile(text: &str) -> Result<Self, ShapeError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ShapeError::NotJson(e.to_string()))?;
-        let validator =
-            jsonschema::options().build(&value).map_err(|e| ShapeError::NotASchema(e.to_string()))?;
+        let validator = jsonschema::options()
+            .build(&value)
+            .map_err(|e| ShapeError::NotASchema(at_most_shown(cut_long_strings(&e.to_string()))))?;
         Ok(Self { validator })
     }
 
@@ -115,23 +116,42 @@ fn message(error: &jsonschema::ValidationError<'_>) -> String {
     };
     let full = match options {
         Some(options) => {
-            let options: Vec<String> = options.iter().map(Value::to_string).collect();
-            format!("{instance} is not one of {}", options.join(", "))
+            let shown: Vec<String> = options.iter().take(ENUM_OPTIONS_SHOWN).map(Value::to_string).collect();
+            let more = options.len() - shown.len();
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            format!("{instance} is not one of {}{more}", shown.join(", "))
         }
         None => error.to_string(),
     };
     // A string is cut with every other quoted string; a long array or object here, as a whole
     // (its own strings are not read as the message's).
     let length = instance.chars().count();
-    match full.find(&instance) {
+    let message = match full.find(&instance) {
         Some(at) if length > VALUE_SHOWN_CHARS && !instance.starts_with('"') => {
             let cut: String = instance.chars().take(VALUE_SHOWN_CHARS).collect();
             let (before, after) = (&full[..at], &full[at + instance.len()..]);
             format!("{}{cut}… ({length} characters){}", cut_long_strings(before), cut_long_strings(after))
         }
         _ => cut_long_strings(&full),
-    }
+    };
+    at_most_shown(message)
 }
+
+/// Whatever else a message repeats (a `const` array, many short strings, the whole of a
+/// schema that is not one), it stays one short line.
+fn at_most_shown(message: String) -> String {
+    let length = message.chars().count();
+    if length > MESSAGE_SHOWN_CHARS {
+        let cut: String = message.chars().take(MESSAGE_SHOWN_CHARS).collect();
+        return format!("{cut}… ({length} characters in all)");
+    }
+    message
+}
+
+/// The options of an `enum` a message lists before it counts the rest.
+const ENUM_OPTIONS_SHOWN: usize = 20;
+/// The most characters of one schema error's message.
+const MESSAGE_SHOWN_CHARS: usize = 400;
 
 /// `message` with every quoted string in it longer than [`VALUE_SHOWN_CHARS`] cut, with its
 /// length: an error about a key (`propertyNames`) quotes the key, which is not the error's

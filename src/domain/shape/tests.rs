@@ -140,3 +140,35 @@ fn drafts_7_and_2019_09_are_accepted_when_the_schema_says_so() {
     let shape = Shape::compile(r#"{"prefixItems": [{"type": "string"}]}"#).expect("2020-12");
     assert!(!shape.is_valid(&serde_json::json!([1])));
 }
+
+#[test]
+fn an_enum_of_many_options_names_the_first_twenty_and_counts_the_rest() {
+    let options: Vec<String> = (0..250).map(|n| format!("\"C{n:03}\"")).collect();
+    let schema =
+        format!(r#"{{"type": "object", "properties": {{"c": {{"enum": [{}]}}}}}}"#, options.join(", "));
+    let found = check(&schema, r#"{"c": "de"}"#);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].message, format!(r#""de" is not one of {} and 230 more"#, options[..20].join(", ")));
+}
+
+#[test]
+fn a_message_repeating_a_long_part_of_the_schema_is_cut_to_400_characters_with_its_length() {
+    // A `const` of 3,000 short strings: each under the cut of a quoted string, 24 KB in all.
+    let items: Vec<String> = (0..3000).map(|n| format!("\"v{n:04}\"")).collect();
+    let schema =
+        format!(r#"{{"type": "object", "properties": {{"c": {{"const": [{}]}}}}}}"#, items.join(","));
+    let found = check(&schema, r#"{"c": 1}"#);
+    let message = &found[0].message;
+    assert!(message.ends_with(" characters in all)"), "{message}");
+    assert_eq!(message.split("… (").next().map(|cut| cut.chars().count()), Some(400));
+}
+
+#[test]
+fn a_schema_that_is_not_one_is_refused_in_one_short_line_however_large() {
+    let items: Vec<String> = (0..3000).map(|n| format!("\"v{n:04}\"")).collect();
+    let Err(ShapeError::NotASchema(reason)) = Shape::compile(&format!("[{}]", items.join(","))) else {
+        panic!("an array is no schema")
+    };
+    assert!(reason.ends_with(" characters in all)"), "{reason}");
+    assert!(reason.chars().count() < 450, "{reason}");
+}
