@@ -322,3 +322,29 @@ fn a_value_with_a_character_outside_base64url_is_not_sealed_whichever_part_holds
         }
     }
 }
+
+#[test]
+fn a_jwk_must_say_alg_dir_if_it_says_an_alg_and_have_a_kid_that_is_not_empty() {
+    let k = URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES]);
+    let parse = |members: &str| KeySet::parse(&format!(r#"{{"kty":"oct","k":"{k}"{members}}}"#));
+    assert_eq!(
+        parse(r#","kid":"a","alg":"dir""#).map(|keys| keys.sealing_key().kid().to_owned()),
+        Ok("a".into())
+    );
+    assert_eq!(parse(r#","kid":"a""#).map(|keys| keys.sealing_key().kid().to_owned()), Ok("a".into()));
+    assert_eq!(
+        parse(r#","kid":"a","alg":"A256GCM""#).unwrap_err(),
+        KeyFileError::WrongAlg { which: "the key".into(), found: "\"A256GCM\"".into() }
+    );
+    for kid in [r#","kid":"""#, "", r#","kid":7"#] {
+        assert_eq!(parse(kid).unwrap_err(), KeyFileError::NoKid { which: "the key".into() }, "{kid}");
+    }
+}
+
+#[test]
+fn a_key_set_lists_its_keys_in_the_files_order_and_a_key_shows_only_its_kid() {
+    let keys = set(vec![key("new", 2), key("old", 1)]);
+    let kids: Vec<&str> = keys.keys().iter().map(Key::kid).collect();
+    assert_eq!(kids, ["new", "old"]);
+    assert_eq!(format!("{:?}", key("2026-12-ab12", 1)), r#"Key { kid: "2026-12-ab12", .. }"#);
+}
