@@ -348,3 +348,16 @@ fn a_key_set_lists_its_keys_in_the_files_order_and_a_key_shows_only_its_kid() {
     assert_eq!(kids, ["new", "old"]);
     assert_eq!(format!("{:?}", key("2026-12-ab12", 1)), r#"Key { kid: "2026-12-ab12", .. }"#);
 }
+
+#[test]
+fn value_under_steps_over_escapes_in_strings_keys_included() {
+    // An escaped quote does not end a string, nor an escaped backslash hide the quote after it.
+    let text = r#"{"a": "x\"y", "b\\": [1, "\\"]}"#;
+    let at = |needle: &str| text.find(needle).unwrap();
+    let span = value_under(text, at("y\"")).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""x\"y""#, "a"));
+    let span = value_under(text, at("1,")).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), ("1", r"b\[0]"));
+    let span = value_under(text, text.len() - 4).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""\\""#, r"b\[1]"));
+}
