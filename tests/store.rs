@@ -51,6 +51,11 @@ fn import_text(store: &RedbStore, text: &str, mode: ImportMode) -> Result<Import
     store.import(&mut reader, mode, &importer())
 }
 
+/// An import's summary that names no removed keys.
+fn counts(inserted: u64, updated: u64, unchanged: u64) -> ImportSummary {
+    ImportSummary { inserted, updated, unchanged, ..ImportSummary::default() }
+}
+
 fn new_users(text: &str) -> Vec<NewUser> {
     ImportReader::new(text.as_bytes(), Limits::default(), IMPORT_NOW)
         .expect("readable")
@@ -78,16 +83,7 @@ const PEOPLE: &str = r#"[
 fn db_with_people() -> (TempDir, PathBuf, RedbStore) {
     let (dir, path, store) = empty_db();
     let summary = import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import people");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 5,
-            updated: 0,
-            unchanged: 0,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(5, 0, 0));
     (dir, path, store)
 }
 
@@ -375,16 +371,7 @@ fn import_reads_json_lines_skipping_blank_lines() {
                  {\"id\":\"l2\",\"username\":\"second\"}\n\
                  {\"id\":\"l3\",\"primaryEmail\":\"third@example.com\",\"customData\":{\"z\":[1,2]}}\n";
     let summary = import_text(&store, lines, ImportMode::InsertOnly).expect("import");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 3,
-            updated: 0,
-            unchanged: 0,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(3, 0, 0));
     assert_eq!(all_ids_in_list_order(&store), ["l1", "l2", "l3"]);
     assert_eq!(store.custom_data("l3").expect("doc").text, canonical(r#"{"z":[1,2]}"#));
 }
@@ -550,16 +537,7 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
 
     // The same record again changes nothing.
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert again");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 0,
-            unchanged: 1,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(0, 0, 1));
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     assert_eq!(store.history("u1").expect("history").len(), 2);
 }
@@ -574,16 +552,7 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     // Only the name changes; everything the record leaves out stays as stored.
     let partial = r#"{"id":"u1","name":"Alice L."}"#;
     let summary = import_text(&store, partial, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 1,
-            unchanged: 0,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(0, 1, 0));
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text), (1, canonical(r#"{"theme":"dark","lang":"en"}"#)));
     let after = store.user("u1").expect("user").user;
@@ -635,45 +604,18 @@ fn upsert_counts_an_identical_record_unchanged_and_writes_nothing_for_it() {
     // The records as export writes them: identical to what is stored.
     let exported = export_lines(&store).join("\n");
     let summary = import_text(&store, &exported, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 0,
-            unchanged: 5,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(0, 0, 5));
     assert_eq!(snapshot(&store), before);
     // A record that gives only fields already stored as given is identical too.
     let summary =
         import_text(&store, r#"{"id":"u3","primaryEmail":"carol@example.net"}"#, ImportMode::Upsert)
             .expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 0,
-            unchanged: 1,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(0, 0, 1));
     assert_eq!(snapshot(&store), before);
     // A record that differs only in updatedAt (later) is rewritten, so it is `updated`.
     let summary =
         import_text(&store, r#"{"id":"u3","updatedAt":1800000000000}"#, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 1,
-            unchanged: 0,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        }
-    );
+    assert_eq!(summary, counts(0, 1, 0));
 }
 
 #[test]
@@ -710,17 +652,7 @@ fn upsert_that_renames_a_user_moves_their_lookups_and_list_position() {
     let (_dir, _path, store) = db_with_people();
     let update = r#"{"id":"u1","username":"Zed","primaryEmail":"zed@example.com","customData":{"theme":"dark","lang":"en"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    assert_eq!(
-        summary,
-        ImportSummary {
-            inserted: 0,
-            updated: 1,
-            unchanged: 0,
-            removed_keys: vec![],
-            users_with_removed_keys: 0
-        },
-        "a rename is an update"
-    );
+    assert_eq!(summary, counts(0, 1, 0), "a rename is an update");
     assert!(matches!(store.resolve("alice"), Err(StoreError::UserNotFound(_))));
     assert!(matches!(store.resolve("alice@example.com"), Err(StoreError::UserNotFound(_))));
     assert_eq!(store.resolve("zed").expect("resolve"), "u1");

@@ -2443,6 +2443,18 @@ fn while_a_refresh_finds_the_moved_user_again_nothing_acts_on_the_row_in_their_p
     assert!(matches!(effects.as_slice(), [Effect::LoadUser { .. }]), "{effects:?}");
 }
 
+/// admin's customData saved back as `original` (a restore by hand), then the screen on admin
+/// with its history open.
+fn restored_and_history_opened(store: &RedbStore, id: &str, original: &str) -> State {
+    store
+        .replace_custom_data(id, &CustomData::parse(original).unwrap(), None, &Author("other".into()))
+        .unwrap();
+    let mut state = started(store, 120, 40);
+    run_command(store, &mut state, "user admin");
+    act(store, &mut state, Action::OpenHistory);
+    state
+}
+
 #[test]
 fn a_restore_of_a_revision_older_than_those_shown_is_named_as_it_as_the_cli_names_it() {
     // The screen shows the latest 200 revisions and named a restore only within them: after
@@ -2455,12 +2467,7 @@ fn a_restore_of_a_revision_older_than_those_shown_is_named_as_it_as_the_cli_name
         let doc = CustomData::parse(&format!(r#"{{"v": {}}}"#, n % 7)).unwrap();
         store.replace_custom_data(&id, &doc, None, &Author("other".into())).unwrap();
     }
-    store
-        .replace_custom_data(&id, &CustomData::parse(&original).unwrap(), None, &Author("other".into()))
-        .unwrap();
-    let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user admin");
-    act(&store, &mut state, Action::OpenHistory);
+    let state = restored_and_history_opened(&store, &id, &original);
     let history = state.history.as_ref().unwrap();
     let current = history.entries.iter().find(|e| e.info.current).expect("the current revision");
     assert_eq!(current.info.revision, 252);
@@ -2483,12 +2490,7 @@ fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_select
             .unwrap();
     }
     let original = store.revision_text(&id, 1).unwrap();
-    store
-        .replace_custom_data(&id, &CustomData::parse(&original).unwrap(), None, &Author("other".into()))
-        .unwrap();
-    let mut state = started(&store, 120, 40);
-    run_command(&store, &mut state, "user admin");
-    act(&store, &mut state, Action::OpenHistory);
+    let mut state = restored_and_history_opened(&store, &id, &original);
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.entries.len(), 4);
     assert_eq!(history.entries[3].changes.same_as, Some(1), "the restore is named as revision 1 again");
