@@ -361,3 +361,17 @@ fn value_under_steps_over_escapes_in_strings_keys_included() {
     let span = value_under(text, text.len() - 4).unwrap();
     assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""\\""#, r"b\[1]"));
 }
+
+#[test]
+fn value_under_reads_strings_with_spaces_and_commas_and_nesting_up_to_200_levels() {
+    let text = r#"{"a": "x, y] z", "b": 2}"#;
+    let span = value_under(text, text.find('z').unwrap()).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""x, y] z""#, "a"));
+    // The innermost value at depth 200 is found; one level more is past the scanner's bound.
+    let nested = |levels: usize| format!(r#"{{"a": {}1{}}}"#, "[".repeat(levels), "]".repeat(levels));
+    let text = nested(199);
+    let span = value_under(&text, text.find('1').unwrap()).unwrap();
+    assert_eq!((&text[span.start..span.end], span.path.len()), ("1", "a".len() + 199 * "[0]".len()));
+    let text = nested(200);
+    assert_eq!(value_under(&text, text.find('1').unwrap()), None);
+}
