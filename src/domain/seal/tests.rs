@@ -375,3 +375,10 @@ fn value_under_reads_strings_with_spaces_and_commas_and_nesting_up_to_200_levels
     let text = nested(200);
     assert_eq!(value_under(&text, text.find('1').unwrap()), None);
 }
+
+#[test]
+fn value_under_a_text_with_a_missing_value_is_none_as_for_any_text_that_is_not_json() {
+    for text in [r#"{"a": , "b": 1}"#, r#"{"a": [1, ], "b": 1}"#, r#"{"a": }"#] {
+        assert_eq!(value_under(text, text.find('1').unwrap_or(2)), None, "{text}");
+    }
+}
