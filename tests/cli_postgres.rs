@@ -835,3 +835,25 @@ fn schema_check_reports_users_whose_custom_data_sql_made_no_object_and_checks_th
     );
     json.fails(4);
 }
+
+#[test]
+fn set_and_restore_show_an_id_sql_gave_escape_sequences_inert() {
+    // Logto's ids are 12 characters of its alphabet, but `users.id` is a varchar: SQL can put
+    // ESC and C1 controls in one, and `saved: user …` wrote them raw to the terminal.
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let id = "h\u{1b}[2J\u{9b}1m";
+    db.insert(
+        "default",
+        &LogtoUser::from_api(serde_json::json!({"id": id, "username": "hostile", "customData": {"a": 1}})),
+    );
+    let url = db.tenant_url("default");
+    let saved = run(&home, &["--db", &url, "set", "hostile", "-"], Some(br#"{"b":2}"#)).ok();
+    let unchanged = run(&home, &["--db", &url, "set", "hostile", "-"], Some(br#"{"b":2}"#)).ok();
+    let restored = run(&home, &["--db", &url, "restore", "hostile", "1"], None).ok();
+    for run in [&saved, &unchanged, &restored] {
+        assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{9b}'), "{run:?}");
+        assert!(run.stdout.contains("user h␛[2J"), "{run:?}");
+    }
+}

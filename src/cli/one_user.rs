@@ -176,10 +176,11 @@ fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Ou
             if !removed.is_empty() {
                 eprintln!("custodian: user {}: removed keys: {}", inert::line(id), removed_keys(&removed));
             }
+            let id = inert::line(id);
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
         }
         SaveOutcome::Unchanged { revision } => {
-            out.line(&format!("no changes: user {id} stays at revision {revision}"))
+            out.line(&format!("no changes: user {} stays at revision {revision}", inert::line(id)))
         }
     }
 }

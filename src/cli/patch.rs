@@ -273,7 +273,7 @@ fn dry_run_report(
         out.line(&format!(
             "  {} would store what looks like secrets (--allow-sensitive): {}",
             users(report.flagged_users),
-            report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+            inert::line(&report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "))
         ))?;
     }
     if !report.samples.is_empty() {
