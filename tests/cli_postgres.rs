@@ -857,3 +857,18 @@ fn set_and_restore_show_an_id_sql_gave_escape_sequences_inert() {
         assert!(run.stdout.contains("user h␛[2J"), "{run:?}");
     }
 }
+
+#[test]
+fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_text_that_is_not_json() {
+    // jsonb holds any depth; serde_json reads 128 levels. It was called "text that is not
+    // JSON", though PostgreSQL calls it an object.
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let deep = format!("{{\"a\":{}1{}}}", "{\"b\":".repeat(200), "}".repeat(200));
+    db.insert("default", &LogtoUser::new("deep1").custom_data(&deep));
+    let url = db.tenant_url("default");
+    let line = run(&home, &["--db", &url, "get", "id:deep1"], None).fails(1);
+    assert!(line.contains("its customData in the database is an object nested over 128 levels deep (written outside custodian)"), "{line}");
+    let exported = run(&home, &["--db", &url, "export"], None);
+    assert!(exported.stderr.contains("deep1 (an object nested over 128 levels deep)"), "{exported:?}");
+}

@@ -255,18 +255,30 @@ pub fn parse_object(text: &str) -> Result<Map<String, Value>, serde_json::Error>
 /// and custodian never do), or a record is damaged. A walk over many users (an export, a
 /// patch, a schema check) meets it as that user's own outcome, and goes on with the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("the stored customData is {found}, not a JSON object (`custodian set id:ID` replaces it)")]
+#[error("the stored customData is {} (`custodian set id:ID` replaces it)", NotAnObject::described(.found))]
 pub struct NotAnObject {
-    /// What it is instead: `null`, `an array`, … (`text that is not JSON` when damaged).
+    /// What it is instead: `null`, `an array`, … (`text that is not JSON` when damaged;
+    /// [`NotAnObject::NESTED_TOO_DEEP`] for an object jsonb holds deeper than serde_json reads).
     pub found: &'static str,
 }
 
 impl NotAnObject {
-    /// What `text`, a stored document that is no JSON object, holds instead.
+    /// An object nested deeper than serde_json reads (128 levels): jsonb holds any depth.
+    pub const NESTED_TOO_DEEP: &'static str = "an object nested over 128 levels deep";
+
+    /// What `text`, a stored document read as no JSON object, holds instead.
     pub fn in_text(text: &str) -> Self {
-        let found =
-            serde_json::from_str::<Value>(text).map_or("text that is not JSON", |v| json_type_name(&v));
+        let found = match serde_json::from_str::<Value>(text) {
+            Ok(value) => json_type_name(&value),
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => Self::NESTED_TOO_DEEP,
+            Err(_) => "text that is not JSON",
+        };
         Self { found }
+    }
+
+    /// `null, not a JSON object`; an object too deep to read is said as just that.
+    pub fn described(found: &str) -> String {
+        if found == Self::NESTED_TOO_DEEP { found.to_owned() } else { format!("{found}, not a JSON object") }
     }
 }
 

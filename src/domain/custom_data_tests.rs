@@ -125,3 +125,19 @@ fn counts_are_grouped_by_thousands_as_an_operator_reads_them() {
     let grouped: Vec<String> = [0, 999, 1_000, 132_773, 1_000_000].into_iter().map(group_digits).collect();
     assert_eq!(grouped, ["0", "999", "1,000", "132,773", "1,000,000"]);
 }
+
+#[test]
+fn a_stored_object_nested_deeper_than_serde_json_reads_is_said_as_that_not_as_text_that_is_not_json() {
+    let deep = format!("{{\"a\":{}1{}}}", "{\"b\":".repeat(200), "}".repeat(200));
+    let found = NotAnObject::in_text(&deep);
+    assert_eq!(found.found, NotAnObject::NESTED_TOO_DEEP);
+    assert_eq!(
+        found.to_string(),
+        "the stored customData is an object nested over 128 levels deep (`custodian set id:ID` replaces it)"
+    );
+    assert_eq!(
+        NotAnObject::in_text("null").to_string(),
+        "the stored customData is null, not a JSON object (`custodian set id:ID` replaces it)"
+    );
+    assert_eq!(NotAnObject::in_text("{").found, "text that is not JSON");
+}

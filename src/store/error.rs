@@ -130,7 +130,8 @@ pub enum StoreError {
     /// database. That user's own trouble: a walk over many (an export, `list --json`) leaves
     /// them out, names them, and goes on.
     #[error(
-        "database error: user {user}: its {field} in the database is {found}, not a JSON object (written outside custodian); `custodian set id:{user}` replaces it"
+        "database error: user {user}: its {field} in the database is {} (written outside custodian); `custodian set id:{user}` replaces it",
+        crate::domain::custom_data::NotAnObject::described(.found)
     )]
     StoredNotAnObject { user: String, field: &'static str, found: &'static str },
     /// A PostgreSQL server could not be reached or refused us (the password never appears).
