@@ -872,3 +872,23 @@ fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_t
     let exported = run(&home, &["--db", &url, "export"], None);
     assert!(exported.stderr.contains("deep1 (an object nested over 128 levels deep)"), "{exported:?}");
 }
+
+#[test]
+fn the_history_of_a_user_whose_custom_data_sql_made_no_object_is_read_and_restored_from() {
+    // history, get --revision and restore all failed with the current document's error: the
+    // way back to the last good revision was shut exactly when it was needed.
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"good":1}"#)).ok();
+    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u1'", &[]).expect("SQL");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    assert_eq!(history.stdout.lines().count(), 4, "a heading and three revisions: {history:?}");
+    assert!(history.stdout.lines().last().is_some_and(|l| l.starts_with("3 (current)")), "{history:?}");
+    let old = run(&home, &["--db", &url, "get", "alice", "--revision", "2"], None).ok();
+    assert!(old.stdout.contains("\"good\": 1"), "{old:?}");
+    run(&home, &["--db", &url, "restore", "alice", "2"], None).ok();
+    let now = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(now.stdout.contains("\"good\": 1"), "{now:?}");
+}

@@ -212,7 +212,7 @@ impl PostgresStore {
 
     pub(super) fn revisions_of(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
         let current = self.one_user(id)?;
-        let (document, _, _) = self.current_document(id)?;
+        let (current_text, _, _) = self.current_row(id)?;
         let mut out = Vec::new();
         if self.initialised {
             // The batch column comes with layout 3; before it no revision has one.
@@ -247,7 +247,7 @@ impl PostgresStore {
                 revision: current.record.revision,
                 saved_at: current.record.revised_at,
                 saved_by: current.record.revised_by,
-                size: crate::domain::scan::compact_len(document.text.as_bytes()),
+                size: crate::domain::scan::compact_len(current_text.as_bytes()),
                 current: true,
                 batch: None,
             }),
@@ -256,9 +256,11 @@ impl PostgresStore {
     }
 
     pub(super) fn text_of_revision(&self, id: &str, revision: Revision) -> Result<String, StoreError> {
-        let (current, _, _) = self.current_document(id)?;
-        if current.revision == revision {
-            return Ok(current.text);
+        // As an older outside document that was no object is kept (below), a current one is
+        // shown as its text: its history stays readable, and restorable from.
+        let (current_text, current_revision, _) = self.current_row(id)?;
+        if current_revision == revision {
+            return Ok(canonical_from_jsonb(id, &current_text).unwrap_or(current_text));
         }
         if !self.initialised {
             return Err(StoreError::RevisionNotFound { user: id.to_owned(), revision });

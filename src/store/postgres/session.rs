@@ -367,6 +367,19 @@ impl PostgresStore {
     /// The stored document and its revision, without noting that it was read.
     /// The user's customData now, with `updated_at` (microseconds) and jsonb's text of it.
     pub(super) fn current_document(&self, id: &str) -> Result<(StoredDocument, i64, String), StoreError> {
+        let (text, revision, updated_micros) = self.current_row(id)?;
+        let document = StoredDocument {
+            text: canonical_from_jsonb(id, &text)?,
+            revision,
+            updated_micros: Some(updated_micros),
+        };
+        Ok((document, updated_micros, text))
+    }
+
+    /// The user's customData as jsonb writes it, its revision and `updated_at` (µs), whatever
+    /// the document is: the history of a user whose customData SQL made no object is still
+    /// theirs to read and restore from.
+    pub(super) fn current_row(&self, id: &str) -> Result<(String, Revision, i64), StoreError> {
         let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
         let join = if self.initialised { LATEST_HISTORY } else { "" };
         let sql = format!(
@@ -381,12 +394,7 @@ impl PostgresStore {
         let text: String = row.get(0);
         let revision: i64 = row.get(1);
         let updated_micros: i64 = row.get(4);
-        let document = StoredDocument {
-            text: canonical_from_jsonb(id, &text)?,
-            revision: revision.max(1) as Revision,
-            updated_micros: Some(updated_micros),
-        };
-        Ok((document, updated_micros, text))
+        Ok((text, revision.max(1) as Revision, updated_micros))
     }
 }
 
