@@ -892,3 +892,35 @@ fn the_history_of_a_user_whose_custom_data_sql_made_no_object_is_read_and_restor
     let now = run(&home, &["--db", &url, "get", "alice"], None).ok();
     assert!(now.stdout.contains("\"good\": 1"), "{now:?}");
 }
+
+#[test]
+fn get_and_history_answer_at_once_while_someone_holds_the_users_row() {
+    // They took the row lock to keep an outside write even when there was none, so a batch or
+    // Logto holding the row made a plain read wait 3 s and fail as busy.
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"kept":1}"#)).ok();
+    let mut holder = db.superuser();
+    let mut tx = holder.transaction().expect("a transaction");
+    tx.execute("select 1 from users where id = 'u1' for update", &[]).expect("the row lock");
+    let started = Instant::now();
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("\"kept\": 1"), "{got:?}");
+    run(&home, &["--db", &url, "history", "alice"], None).ok();
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // An outside write under someone's lock is left to keep later: still read, not refused.
+    tx.execute("update users set custom_data = '{\"outside\": 2}' where id = 'u1'", &[]).expect("write");
+    tx.commit().expect("commit");
+    let mut tx = holder.transaction().expect("a transaction");
+    tx.execute("select 1 from users where id = 'u1' for update", &[]).expect("the row lock");
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("\"outside\": 2"), "{got:?}");
+    tx.commit().expect("commit");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    assert!(
+        history.stdout.lines().last().is_some_and(|l| l.contains("outside custodian")),
+        "kept by the next read: {history:?}"
+    );
+}

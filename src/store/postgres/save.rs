@@ -174,21 +174,25 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.lock();
+        const LATEST: &str = "select (select h.custom_data = u.custom_data from custodian.history h \
+             where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
+             (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
+             from public.users u where u.tenant_id = $1 and u.id = $2";
         let kept = (|| -> Result<(), postgres::Error> {
+            // Nothing to keep, the usual case: answered without the row lock, so a read never
+            // waits on a writer holding it (Logto, a batch) nor is refused as busy.
+            let unlocked = client.query_opt(LATEST, &[&self.tenant, &id])?;
+            if unlocked.is_none_or(|row| row.get::<_, Option<bool>>(0) == Some(true)) {
+                return Ok(());
+            }
             let mut tx = client.transaction()?;
-            // Locked as a save locks it (a save or another reader's keeping waits for this
-            // one), then read in a statement of its own: see `lock_users`.
+            // Locked as a save locks it, then read in a statement of its own (see
+            // `lock_users`); a row someone holds is left to the next read or save to keep.
             tx.execute(
-                "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
+                "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update nowait",
                 &[&self.tenant, &id],
             )?;
-            let found = tx.query_opt(
-                "select (select h.custom_data = u.custom_data from custodian.history h \
-                 where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
-                 (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
-                 from public.users u where u.tenant_id = $1 and u.id = $2",
-                &[&self.tenant, &id],
-            )?;
+            let found = tx.query_opt(LATEST, &[&self.tenant, &id])?;
             let Some(row) = found else { return Ok(()) };
             let (recorded, latest): (Option<bool>, Option<i64>) = (row.get(0), row.get(1));
             if recorded == Some(true) {
@@ -204,6 +208,10 @@ impl PostgresStore {
             Ok(()) => Ok(()),
             Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
                 tracing::info!(user = %id, "not allowed to keep a document written outside custodian: {e}");
+                Ok(())
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                tracing::info!(user = %id, "a document written outside custodian is left to keep later: the row is held");
                 Ok(())
             }
             Err(e) => Err(self.fail(e)),
