@@ -314,3 +314,24 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
         }
     }
 }
+
+#[test]
+fn a_schema_set_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
+    // The batch held the documents to the schema the dry run read: users the new schema
+    // refuses were written.
+    use custodian::store::Author;
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    command(&store, &mut state, &format!("patch {file}"));
+    assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(31));
+    store
+        .set_schema(Some(r#"{"type": "object", "required": ["plan"]}"#), &Author("other".into()))
+        .expect("a schema");
+    let before = revisions(&store);
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("the schema changed since the dry run"), "{status}");
+    assert_eq!(revisions(&store), before, "nothing written");
+}

@@ -140,6 +140,9 @@ pub enum Effect {
         /// The users and documents the dry run showed changing: the batch writes no other.
         reviewed: std::sync::Arc<[u64]>,
         shape: SharedShape,
+        /// Where `shape` came from: a stored schema changed since is not the one the dry run
+        /// held the documents to, and the batch writes nothing.
+        schema: super::SchemaSource,
         stop: StopFlag,
     },
     /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.

@@ -215,6 +215,7 @@ impl State {
             selection: view.selection.clone(),
             reviewed: reviewed.into(),
             shape: SharedShape(self.shape.clone()),
+            schema: self.schema_source,
             stop: view.stop.clone(),
         };
         self.say(StatusKind::Info, "applying the patch…");

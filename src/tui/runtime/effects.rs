@@ -475,7 +475,28 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             let result = result.map_err(|e| format!("{e:#}"));
             Action::PatchReady { file: file.display().to_string(), result }
         }
-        Effect::ApplyPatch { patch, selection, reviewed, shape, stop } => {
+        Effect::ApplyPatch { patch, selection, reviewed, shape, schema, stop } => {
+            // As a save from the editor is: a schema set since the dry run stops the batch.
+            if let app::SchemaSource::Stored(seen) = schema {
+                match store.schema() {
+                    Ok(current) if current.as_ref().map(|s| s.revision) != seen => {
+                        let now = current
+                            .map_or_else(|| "cleared".to_owned(), |s| format!("revision {}", s.revision));
+                        tracing::info!("patch from the screen stopped: the stored schema changed");
+                        return Some(Action::PatchApplied {
+                            result: app::PatchAnswer::NotApplied(format!(
+                                "the schema changed since the dry run (now {now}): nothing was written; press r, then run the dry run again"
+                            )),
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Some(Action::PatchApplied {
+                            result: app::PatchAnswer::NotApplied(e.to_string()),
+                        });
+                    }
+                }
+            }
             let batch = crate::store::BatchId::new();
             let result = crate::batch::run_for_screen(
                 store,
