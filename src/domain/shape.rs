@@ -350,8 +350,18 @@ fn pointer_key(segments: &[String]) -> String {
 /// (it cannot happen for a text that is the document) falls back to [`locate`].
 fn locate_all<'a>(text: &str, pointers: impl Iterator<Item = &'a [String]>) -> Vec<usize> {
     let pointers: Vec<&[String]> = pointers.collect();
+    walk_to(text, &pointers)
+        .into_iter()
+        .zip(&pointers)
+        .map(|(found, segments)| found.unwrap_or_else(|| locate(text, segments)))
+        .collect()
+}
+
+/// The one walk of [`locate_all`]: the byte offset of each value the pointers name, `None`
+/// for one it does not reach.
+fn walk_to(text: &str, pointers: &[&[String]]) -> Vec<Option<usize>> {
     let mut walk = Walk { text, wanted: HashSet::new(), leads: HashSet::new(), found: HashMap::new() };
-    for segments in &pointers {
+    for segments in pointers {
         for depth in 0..=segments.len() {
             walk.leads.insert(pointer_key(&segments[..depth]));
         }
@@ -359,12 +369,7 @@ fn locate_all<'a>(text: &str, pointers: impl Iterator<Item = &'a [String]>) -> V
     }
     let start = skip_space(text.as_bytes(), 0);
     walk.value(start, &mut String::new());
-    pointers
-        .iter()
-        .map(|segments| {
-            walk.found.get(&pointer_key(segments)).copied().unwrap_or_else(|| locate(text, segments))
-        })
-        .collect()
+    pointers.iter().map(|segments| walk.found.get(&pointer_key(segments)).copied()).collect()
 }
 
 struct Walk<'t> {

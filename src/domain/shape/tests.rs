@@ -92,8 +92,11 @@ fn many_errors_are_each_found_where_they_are() {
 }
 
 #[test]
-fn a_valid_document_has_no_violations() {
+fn a_valid_document_is_valid_and_has_no_violations() {
     assert!(check(PLANS, r#"{"billing": {"plan": "pro"}, "apps": [{"token": "x"}]}"#).is_empty());
+    let shape = Shape::compile(PLANS).expect("a schema");
+    assert!(shape.is_valid(&serde_json::json!({"billing": {"plan": "pro"}})));
+    assert!(!shape.is_valid(&serde_json::json!({"billing": {"plan": "gold"}})));
 }
 
 #[test]
@@ -171,4 +174,112 @@ fn a_schema_that_is_not_one_is_refused_in_one_short_line_however_large() {
     };
     assert!(reason.ends_with(" characters in all)"), "{reason}");
     assert!(reason.chars().count() < 450, "{reason}");
+}
+
+#[test]
+fn a_shape_says_only_its_name_when_debugged() {
+    let shape = Shape::compile(PLANS).expect("a schema");
+    assert_eq!(format!("{shape:?}"), "Shape");
+    assert_eq!(format!("{:?}", Some(&shape)), "Some(Shape)");
+}
+
+#[test]
+fn an_array_of_sixty_characters_is_told_whole_and_one_of_sixty_one_is_cut() {
+    let schema = r#"{"properties": {"b": {"enum": [1, 2]}}}"#;
+    let sixty = format!(r#"["{}"]"#, "x".repeat(56));
+    assert_eq!(
+        check(schema, &format!(r#"{{"b": {sixty}}}"#))[0].message,
+        format!("{sixty} is not one of 1, 2")
+    );
+    let sixty_one = format!(r#"["{}"]"#, "x".repeat(57));
+    assert_eq!(
+        check(schema, &format!(r#"{{"b": {sixty_one}}}"#))[0].message,
+        format!("{}… (61 characters) is not one of 1, 2", &sixty_one[..60])
+    );
+}
+
+#[test]
+fn a_quoted_string_of_sixty_characters_is_told_whole_and_one_of_sixty_one_is_cut() {
+    let sixty = "k".repeat(60);
+    let whole = format!(r#""{sixty}" is longer than 8 characters"#);
+    assert_eq!(cut_long_strings(&whole), whole);
+    assert_eq!(
+        cut_long_strings(&format!(r#""{sixty}k" is longer than 8 characters"#)),
+        format!(r#""{sixty}…" (61 characters) is longer than 8 characters"#)
+    );
+}
+
+#[test]
+fn a_long_quoted_string_ends_at_the_first_quote_no_backslash_escapes() {
+    // An escaped quote near its start and an escaped backslash just before its end.
+    let inner = format!(r#"a\"{}\\"#, "k".repeat(70));
+    assert_eq!(
+        cut_long_strings(&format!(r#"key "{inner}" is bad"#)),
+        format!(r#"key "a\"{}…" (75 characters) is bad"#, "k".repeat(57))
+    );
+}
+
+/// A document with every kind of value to walk past: strings holding brackets, commas,
+/// escaped quotes and backslashes; nested, empty and scalar values; white space of every
+/// kind around every token; a key written with escapes.
+const WALKED: &str = " \r\n{\t\"skip\": {\"s\": \"a \\\"}] ,{[\\\\\", \"n\": [1, {\"x\": [2]}], \"e\": {}, \"t\": true},\n  \"esc\\\"key\": 11,\n  \"caf\\u00e9\": 12,\n  \"list\" : [ 13 , \"a, b\" , [ ] , { } , {\"deep\": [ 14, 15 ]} ] ,\n  \"empty\": {},\n  \"none\": [],\n  \"last\": 16\n}";
+
+/// The pointers into [`WALKED`] and where each value starts: just after `marker`.
+fn walked_pointers() -> Vec<(Vec<String>, usize)> {
+    let after = |marker: &str| WALKED.find(marker).expect(marker) + marker.len();
+    let pointer = |segments: &[&str]| segments.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+    vec![
+        (pointer(&[]), 3),
+        (pointer(&["skip", "t"]), after("\"t\": ")),
+        (pointer(&["esc\"key"]), after("key\": ")),
+        (pointer(&["café"]), after("e9\": ")),
+        (pointer(&["list", "0"]), after(": [ ")),
+        (pointer(&["list", "1"]), after("13 , ")),
+        (pointer(&["list", "2"]), after("\"a, b\" , ")),
+        (pointer(&["list", "3"]), after("[ ] , ")),
+        (pointer(&["list", "4", "deep", "1"]), after("14, ")),
+        (pointer(&["empty"]), after("\"empty\": ")),
+        (pointer(&["none"]), after("\"none\": ")),
+        (pointer(&["last"]), after("\"last\": ")),
+    ]
+}
+
+#[test]
+fn the_one_walk_finds_every_value_the_errors_name_where_it_starts() {
+    // Through `violations` a value the walk misses is still found, by `locate`: a walk of the
+    // text per value, which made a document with thousands of errors take a second. So the
+    // walk is asked on its own.
+    let pointers = walked_pointers();
+    assert_eq!(&WALKED[pointers[3].1..pointers[3].1 + 2], "12");
+    assert_eq!(&WALKED[pointers[7].1..pointers[7].1 + 3], "{ }");
+    let segments: Vec<&[String]> = pointers.iter().map(|(segments, _)| segments.as_slice()).collect();
+    let expected: Vec<Option<usize>> = pointers.iter().map(|&(_, at)| Some(at)).collect();
+    assert_eq!(walk_to(WALKED, &segments), expected);
+    // Each alone too: what leads to no wanted value is skipped whole.
+    for (segments, at) in &pointers {
+        assert_eq!(walk_to(WALKED, &[segments.as_slice()]), [Some(*at)], "{segments:?}");
+    }
+}
+
+#[test]
+fn a_value_located_alone_is_where_the_walk_finds_it() {
+    for (segments, at) in walked_pointers() {
+        assert_eq!(locate(WALKED, &segments), at, "{segments:?}");
+    }
+}
+
+#[test]
+fn a_pointer_that_leads_nowhere_is_located_at_the_last_value_on_its_way() {
+    let list = WALKED.find("[ 13").expect("the list");
+    let sixteen = WALKED.find("16").expect("the last value");
+    for (segments, at) in [
+        (&["nope"][..], 3),
+        (&["list", "9"], list),
+        (&["list", "x"], list),
+        (&["list", "4", "deep", "2"], WALKED.find("[ 14").expect("deep")),
+        (&["last", "x"], sixteen),
+    ] {
+        let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(locate(WALKED, &segments), at, "{segments:?}");
+    }
 }
