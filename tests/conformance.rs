@@ -192,7 +192,7 @@ impl UserStore for NoStore {
     fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
         Err(StoreError::ReadOnly)
     }
-    fn set_schema(&self, _: Option<&str>, _: &Author) -> Result<u64, StoreError> {
+    fn set_schema(&self, _: Option<&str>, _: &Author) -> Result<(u64, bool), StoreError> {
         Err(StoreError::ReadOnly)
     }
     fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
@@ -633,13 +633,17 @@ fn the_schema_is_stored_with_every_change_kept_in_its_history(f: &mut Fixture) {
     let store = f.store();
     assert_eq!(store.schema().expect("read"), None, "a new database has no schema");
     assert!(store.schema_history().expect("history").is_empty());
-    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set"), 1);
-    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("same again"), 1, "no new revision");
-    assert_eq!(store.set_schema(Some(SCHEMA_V2), &author()).expect("set"), 2);
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set"), (1, true));
+    assert_eq!(
+        store.set_schema(Some(SCHEMA_V1), &author()).expect("same again"),
+        (1, false),
+        "no new revision"
+    );
+    assert_eq!(store.set_schema(Some(SCHEMA_V2), &author()).expect("set"), (2, true));
     let current = store.schema().expect("read").expect("a schema");
     assert_eq!((current.text.as_str(), current.revision), (SCHEMA_V2, 2));
-    assert_eq!(store.set_schema(None, &author()).expect("clear"), 3);
-    assert_eq!(store.set_schema(None, &author()).expect("clear again"), 3);
+    assert_eq!(store.set_schema(None, &author()).expect("clear"), (3, true));
+    assert_eq!(store.set_schema(None, &author()).expect("clear again"), (3, false));
     assert_eq!(store.schema().expect("read"), None, "cleared");
     let history = store.schema_history().expect("history");
     let revisions: Vec<_> = history.iter().map(|r| (r.revision, r.current, r.size)).collect();
@@ -649,7 +653,7 @@ fn the_schema_is_stored_with_every_change_kept_in_its_history(f: &mut Fixture) {
     assert_eq!(store.schema_revision_text(3).expect("rev 3"), None, "revision 3 cleared it");
     let missing = store.schema_revision_text(9).unwrap_err();
     assert!(matches!(missing, StoreError::SchemaRevisionNotFound(9)), "{missing}");
-    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set again"), 4);
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set again"), (4, true));
 }
 
 fn a_read_only_store_reads_the_schema_and_refuses_to_set_it(f: &mut Fixture) {
@@ -1209,7 +1213,7 @@ fn each_tenant_has_its_own_json_schema() {
     let admin_role = connect(&db.tenant_url("admin"), "admin").expect("admin role");
     default_role.set_schema(Some(SCHEMA_V1), &author()).expect("set");
     assert_eq!(admin_role.schema().expect("read"), None, "another tenant's schema is not seen");
-    assert_eq!(admin_role.set_schema(Some(SCHEMA_V2), &author()).expect("set"), 1);
+    assert_eq!(admin_role.set_schema(Some(SCHEMA_V2), &author()).expect("set"), (1, true));
     assert_eq!(default_role.schema().expect("read").map(|s| s.text), Some(SCHEMA_V1.to_owned()));
     let rows: i64 =
         db.superuser().query_one("select count(*) from custodian.schema_history", &[]).expect("count").get(0);

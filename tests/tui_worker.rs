@@ -202,7 +202,11 @@ impl UserStore for SlowStore {
     fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
         self.inner.schema()
     }
-    fn set_schema(&self, text: Option<&str>, author: &custodian::store::Author) -> Result<u64, StoreError> {
+    fn set_schema(
+        &self,
+        text: Option<&str>,
+        author: &custodian::store::Author,
+    ) -> Result<(u64, bool), StoreError> {
         self.inner.set_schema(text, author)
     }
     fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {

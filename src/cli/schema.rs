@@ -112,11 +112,11 @@ pub(super) fn run(
             if store.is_read_only() {
                 return Err(StoreError::ReadOnly.into());
             }
-            let before = store.schema()?;
-            let revision = store.set_schema(None, &Author::from_environment())?;
-            match before {
-                Some(_) => out.line(&format!("schema cleared: revision {revision}")),
-                None => out.line("no schema was set: nothing changed"),
+            let (revision, cleared) = store.set_schema(None, &Author::from_environment())?;
+            if cleared {
+                out.line(&format!("schema cleared: revision {revision}"))
+            } else {
+                out.line("no schema was set: nothing changed")
             }
         }
         SchemaAction::Get { revision } => {
@@ -163,9 +163,9 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
         reason: ShapeError::NotJson("not valid UTF-8".into()),
     })?;
     Shape::compile(&text).map_err(|reason| ShapeRefused { origin, reason })?;
-    let before = store.schema()?.map(|s| s.revision);
-    let revision = store.set_schema(Some(&text), &Author::from_environment())?;
-    if before == Some(revision) {
+    // Whether this call wrote: another operator's equal schema landing first is no save of ours.
+    let (revision, saved) = store.set_schema(Some(&text), &Author::from_environment())?;
+    if !saved {
         out.line(&format!("no changes: the schema stays at revision {revision}"))
     } else {
         tracing::info!(revision, "schema set from the command line");

@@ -291,9 +291,11 @@ pub trait UserStore: Send + Sync {
     fn schema(&self) -> Result<Option<StoredSchema>, StoreError>;
     /// Sets (`Some`) or clears (`None`) the schema. Every change is a new revision and the
     /// one it replaces stays in the history; the same text again (or clearing when there is
-    /// none) writes nothing. Returns the schema's revision after the call (0: never set).
-    /// The text is stored as given: checking that it is a schema is the caller's.
-    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError>;
+    /// none) writes nothing. Returns the schema's revision after the call (0: never set), and
+    /// whether this call wrote it: another writer's equal text landing first is no save of
+    /// ours, though the revision is newer than the one read before. The text is stored as
+    /// given: checking that it is a schema is the caller's.
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError>;
     /// Every revision of the schema, oldest first, the current one last (`size` 0: cleared).
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError>;
     /// The text of one revision of the schema; `None` when that revision cleared it.

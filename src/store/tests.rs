@@ -75,7 +75,7 @@ impl UserStore for ProvidedOnly {
     fn schema(&self) -> Result<Option<StoredSchema>, StoreError> {
         self.0.schema()
     }
-    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError> {
         self.0.set_schema(text, author)
     }
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {

@@ -23,7 +23,11 @@ impl PostgresStore {
         }))
     }
 
-    pub(super) fn store_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+    pub(super) fn store_schema(
+        &self,
+        text: Option<&str>,
+        author: &Author,
+    ) -> Result<(Revision, bool), StoreError> {
         if self.read_only {
             return Err(StoreError::ReadOnly);
         }
@@ -52,7 +56,7 @@ impl PostgresStore {
             .map(|row| (row.get::<_, i64>(0).max(0) as Revision, row.get::<_, Option<String>>(1)));
         let (current, stored) = latest.unwrap_or((0, None));
         if stored.as_deref() == text {
-            return Ok(current);
+            return Ok((current, false));
         }
         tx.execute(
             "insert into custodian.schema_history (tenant_id, revision, saved_at, saved_by, schema_text) \
@@ -61,7 +65,7 @@ impl PostgresStore {
         )
         .map_err(fail)?;
         tx.commit().map_err(fail)?;
-        Ok(current + 1)
+        Ok((current + 1, true))
     }
 
     pub(super) fn schema_revisions(&self) -> Result<Vec<RevisionInfo>, StoreError> {

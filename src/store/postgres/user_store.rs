@@ -277,7 +277,7 @@ impl UserStore for PostgresStore {
         self.stored_schema()
     }
 
-    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError> {
         self.store_schema(text, author)
     }
 

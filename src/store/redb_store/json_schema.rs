@@ -15,7 +15,11 @@ impl RedbStore {
     }
 
     /// [`UserStore::set_schema`].
-    pub(super) fn save_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+    pub(super) fn save_schema(
+        &self,
+        text: Option<&str>,
+        author: &Author,
+    ) -> Result<(Revision, bool), StoreError> {
         let text = text.unwrap_or("");
         let tx = self.write()?;
         let revision = {
@@ -35,11 +39,11 @@ impl RedbStore {
         match revision {
             Ok(revision) => {
                 tx.commit()?;
-                Ok(revision)
+                Ok((revision, true))
             }
             Err(current) => {
                 tx.abort()?;
-                Ok(current)
+                Ok((current, false))
             }
         }
     }

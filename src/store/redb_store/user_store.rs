@@ -281,7 +281,7 @@ impl UserStore for RedbStore {
         self.latest_schema()
     }
 
-    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<Revision, StoreError> {
+    fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError> {
         self.save_schema(text, author)
     }
 
