@@ -685,3 +685,58 @@ fn a_jump_to_a_user_logto_created_after_the_last_key_sync_selects_that_user() {
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert_eq!(status, "user bobby");
 }
+
+#[test]
+fn a_user_whose_custom_data_sql_made_no_object_is_shown_as_its_text_and_mended_from_the_editor() {
+    // The profile stayed empty (reading the document failed), so `h` said "no user selected"
+    // and `e` repeated the error: the screen could not reach that user at all.
+    let db = logto();
+    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");
+    let mut screen = Screen::open(&db);
+    screen.command("user bob");
+    assert_eq!(screen.state.user.as_ref().expect("the profile").user.id, "u2");
+    assert_eq!(screen.state.document.as_ref().expect("the document").text, "\"oops\"");
+    screen.act(Action::OpenHistory);
+    assert!(screen.state.history.is_some(), "h opens the history");
+    screen.press(crossterm::event::KeyCode::Esc);
+    assert_eq!(screen.state.mode(), Mode::Browse);
+    screen.act(Action::OpenEditor);
+    assert_eq!(screen.state.mode(), Mode::Edit);
+    let editor = screen.state.editor.as_mut().expect("editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    for c in "{\"mended\": true}".chars() {
+        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    screen.act(Action::Save);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("saved revision"), "{status}");
+    assert!(screen.store.custom_data("u2").expect("an object now").text.contains("mended"));
+}
+
+#[test]
+fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outside_write() {
+    let db = logto();
+    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");
+    let mut screen = Screen::open(&db);
+    screen.command("user bob");
+    screen.act(Action::OpenEditor);
+    assert_eq!(screen.state.mode(), Mode::Edit);
+    // Logto (or psql) writes again while the operator mends it.
+    db.superuser().execute("update users set custom_data = '[1, 2]' where id = 'u2'", &[]).expect("SQL");
+    let editor = screen.state.editor.as_mut().expect("editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    for c in "{\"mended\": true}".chars() {
+        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    screen.act(Action::Save);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(!status.starts_with("saved"), "{status}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u2'", &[])
+        .expect("read")
+        .get(0);
+    assert_eq!(stored, "[1, 2]", "the later outside write is not overwritten");
+}

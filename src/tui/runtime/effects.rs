@@ -191,6 +191,21 @@ fn schema_if_changed(
     Ok(Some(Action::SchemaRead { revision, shape, for_save }))
 }
 
+/// The user's customData to show. One SQL made no JSON object (`"oops"`, `null`) is shown as
+/// its text: the profile, `h` and the editor still reach that user, and the editor says it is
+/// no object until the operator writes one, which a save then stores.
+fn shown_document(store: &dyn UserStore, id: &str) -> Result<crate::store::StoredDocument, StoreError> {
+    match store.custom_data(id) {
+        Err(StoreError::StoredNotAnObject { .. }) => {
+            let current = store.history(id)?.into_iter().rfind(|r| r.current);
+            let revision = current.map_or(1, |r| r.revision);
+            let text = store.revision_text(id, revision)?;
+            Ok(crate::store::StoredDocument { text, revision, updated_micros: None })
+        }
+        other => other,
+    }
+}
+
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
@@ -218,7 +233,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
         }
         Effect::ReadCurrent { id, purpose } => {
-            match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
+            match store.user(&id).and_then(|r| Ok((r, shown_document(store, &id)?))) {
                 Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
                 Err(e) => failed(e),
             }
@@ -232,7 +247,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Err(StoreError::UserNotFound(_)) => Action::UserFollowed { entry: None },
             Err(e) => failed(e),
         },
-        Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, store.custom_data(&id)?))) {
+        Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, shown_document(store, &id)?))) {
             Ok((record, document)) => {
                 let tree = Tree::of_text(&document.text).map(Arc::new);
                 Action::UserLoaded { record: Box::new(record), document, tree }
