@@ -686,14 +686,31 @@ fn a_jump_to_a_user_logto_created_after_the_last_key_sync_selects_that_user() {
     assert_eq!(status, "user bobby");
 }
 
+/// The screen on bob, whose customData SQL made the string `"oops"`.
+fn on_bob_whose_custom_data_sql_made_a_string(db: &LogtoDb) -> Screen {
+    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");
+    let mut screen = Screen::open(db);
+    screen.command("user bob");
+    screen
+}
+
+/// The editor's whole text replaced by an object, then Ctrl-S.
+fn mend_and_save(screen: &mut Screen) {
+    let editor = screen.state.editor.as_mut().expect("editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    for c in "{\"mended\": true}".chars() {
+        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    screen.act(Action::Save);
+}
+
 #[test]
 fn a_user_whose_custom_data_sql_made_no_object_is_shown_as_its_text_and_mended_from_the_editor() {
     // The profile stayed empty (reading the document failed), so `h` said "no user selected"
     // and `e` repeated the error: the screen could not reach that user at all.
     let db = logto();
-    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");
-    let mut screen = Screen::open(&db);
-    screen.command("user bob");
+    let mut screen = on_bob_whose_custom_data_sql_made_a_string(&db);
     assert_eq!(screen.state.user.as_ref().expect("the profile").user.id, "u2");
     assert_eq!(screen.state.document.as_ref().expect("the document").text, "\"oops\"");
     screen.act(Action::OpenHistory);
@@ -702,13 +719,7 @@ fn a_user_whose_custom_data_sql_made_no_object_is_shown_as_its_text_and_mended_f
     assert_eq!(screen.state.mode(), Mode::Browse);
     screen.act(Action::OpenEditor);
     assert_eq!(screen.state.mode(), Mode::Edit);
-    let editor = screen.state.editor.as_mut().expect("editor");
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    for c in "{\"mended\": true}".chars() {
-        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
-    }
-    screen.act(Action::Save);
+    mend_and_save(&mut screen);
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(status.starts_with("saved revision"), "{status}");
     assert!(screen.store.custom_data("u2").expect("an object now").text.contains("mended"));
@@ -717,20 +728,12 @@ fn a_user_whose_custom_data_sql_made_no_object_is_shown_as_its_text_and_mended_f
 #[test]
 fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outside_write() {
     let db = logto();
-    db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");
-    let mut screen = Screen::open(&db);
-    screen.command("user bob");
+    let mut screen = on_bob_whose_custom_data_sql_made_a_string(&db);
     screen.act(Action::OpenEditor);
     assert_eq!(screen.state.mode(), Mode::Edit);
     // Logto (or psql) writes again while the operator mends it.
     db.superuser().execute("update users set custom_data = '[1, 2]' where id = 'u2'", &[]).expect("SQL");
-    let editor = screen.state.editor.as_mut().expect("editor");
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    for c in "{\"mended\": true}".chars() {
-        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
-    }
-    screen.act(Action::Save);
+    mend_and_save(&mut screen);
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(!status.starts_with("saved"), "{status}");
     let stored: String = db
