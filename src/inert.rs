@@ -411,6 +411,36 @@ mod tests {
     }
 
     #[test]
+    fn only_pictographs_and_their_modifiers_carry_an_emoji_across_a_joiner_or_selector() {
+        // Letters outside ASCII are no pictographs, nor modifiers of one before them.
+        assert_eq!(line("é\u{200D}é"), "é\\u{200d}é");
+        assert_eq!(line("é\u{FE0F}"), "é\\u{fe0f}");
+        assert_eq!(line("👩é\u{200D}💻"), "👩é\\u{200d}💻");
+        assert_eq!(line("👩x\u{200D}💻"), "👩x\\u{200d}💻");
+        // A second selector is no part of the emoji, and what follows it is not either.
+        assert_eq!(line("😀\u{FE0F}\u{FE0F}\u{200D}😀"), "😀\u{FE0F}\\u{fe0f}\\u{200d}😀");
+        // A flag's tags end with its CANCEL TAG: a hidden character after it is marked.
+        let england = "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+        assert_eq!(line(&format!("{england}\u{200B}")), format!("{england}\\u{{200b}}"));
+        assert_eq!(line(&format!("{england}\u{E0061}")), format!("{england}\\u{{e0061}}"));
+    }
+
+    #[test]
+    fn a_typed_line_break_or_tab_goes_in_as_itself_and_a_hidden_character_as_its_escape() {
+        assert_eq!(editor_char('\n'), None);
+        assert_eq!(editor_char('\t'), None);
+        assert_eq!(editor_char('a'), None);
+        assert_eq!(editor_char('\r').as_deref(), Some("\n"));
+        assert_eq!(editor_char('\u{1b}').as_deref(), Some("\\u001b"));
+        assert_eq!(editor_char('\u{202e}').as_deref(), Some("\\u202e"));
+    }
+
+    #[test]
+    fn a_backslash_outside_a_string_escapes_nothing_for_a_pasted_tab() {
+        assert_eq!(tabs_in_strings_escaped("\t", "\\\""), "\\t", "the quote opens a string");
+    }
+
+    #[test]
     fn json_escapes_stay_valid_json_with_the_same_value() {
         let value = serde_json::json!({"a": "x\u{9b}y\u{202e}z\u{ad}\u{E0041}\u{1D173}", "k\u{200b}": 1});
         let original = value.to_string();
