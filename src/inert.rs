@@ -15,6 +15,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::domain::json_string::StringState;
+
 use icu_properties::props::{
     DefaultIgnorableCodePoint, EmojiModifier, ExtendedPictographic, GeneralCategory,
 };
@@ -234,11 +236,10 @@ pub fn tabs_in_strings_escaped<'a>(text: &'a str, before: &str) -> Cow<'a, str> 
     if !text.contains('\t') {
         return Cow::Borrowed(text);
     }
-    let mut state = StringState::default();
-    before.chars().for_each(|c| state.step(c));
+    let mut state = StringState::default().after(before);
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c == '\t' && state.in_string {
+        if c == '\t' && state.in_string() {
             out.push_str("\\t");
         } else {
             out.push(c);
@@ -246,25 +247,6 @@ pub fn tabs_in_strings_escaped<'a>(text: &'a str, before: &str) -> Cow<'a, str> 
         }
     }
     Cow::Owned(out)
-}
-
-/// Whether a place in a line of JSON text is inside a string.
-#[derive(Default)]
-struct StringState {
-    in_string: bool,
-    escaped: bool,
-}
-
-impl StringState {
-    fn step(&mut self, c: char) {
-        match c {
-            '\n' => *self = Self::default(),
-            _ if self.escaped => self.escaped = false,
-            '\\' if self.in_string => self.escaped = true,
-            '"' => self.in_string = !self.in_string,
-            _ => {}
-        }
-    }
 }
 
 /// One character typed into the editor: its JSON escape when it is hidden (a character event

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod fold;
 pub mod history;
 pub mod import;
+pub mod json_string;
 pub mod layout_compact;
 pub mod logto_row;
 pub mod patch;

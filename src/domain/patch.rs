@@ -11,6 +11,7 @@ use serde_json::{Number, Value};
 
 use super::custom_data::{CustomData, Limits, NotAnObject, canonical_text, parse_object, parse_value};
 use super::diff::in_key_order_of;
+use super::json_string::StringState;
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
@@ -382,25 +383,17 @@ pub fn changed_fingerprint(id: &str, stored: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     id.hash(&mut hasher);
-    // The text's bytes without the whitespace between its tokens, fed in runs.
-    let bytes = stored.as_bytes();
-    let (mut in_string, mut escaped, mut run) = (false, false, 0);
-    for (at, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-            hasher.write(&bytes[run..at]);
+    // The text without the whitespace between its tokens, fed in runs.
+    let mut state = StringState::default();
+    let mut run = 0;
+    for (at, c) in stored.char_indices() {
+        if !state.in_string() && matches!(c, ' ' | '\n' | '\r' | '\t') {
+            hasher.write(&stored.as_bytes()[run..at]);
             run = at + 1;
-        } else if byte == b'"' {
-            in_string = true;
         }
+        state.step(c);
     }
-    hasher.write(&bytes[run..]);
+    hasher.write(&stored.as_bytes()[run..]);
     hasher.finish()
 }
 

@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 use std::borrow::Cow;
 
 use crate::domain::human_bytes;
+use crate::domain::json_string::StringState;
 use crate::domain::seal;
 use crate::inert;
 use crate::tui::app::{Editor, State};
@@ -154,23 +155,13 @@ fn cell_of(inner: Rect, editor: &Editor, row: usize, col: usize) -> Option<(u16,
 /// The brackets of a line outside its strings (a JSON string never spans lines), with
 /// their character columns.
 fn brackets(line: &str) -> Vec<(usize, char)> {
-    let (mut in_string, mut escaped) = (false, false);
+    let mut state = StringState::default();
     let mut found = Vec::new();
     for (col, c) in line.chars().enumerate() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                '"' => in_string = true,
-                '{' | '[' | '}' | ']' => found.push((col, c)),
-                _ => {}
-            }
+        if !state.in_string() && matches!(c, '{' | '[' | '}' | ']') {
+            found.push((col, c));
         }
+        state.step(c);
     }
     found
 }
