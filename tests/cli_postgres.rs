@@ -352,6 +352,81 @@ fn the_json_schema_is_kept_per_tenant_on_postgresql_and_holds_set_and_check_to_i
     assert_eq!(run(&home, &["--db", &admin, "--tenant", "admin", "schema", "get"], None).code, 3);
 }
 
+/// Runs `custodian` while Logto holds `user`'s row (`SELECT … FOR UPDATE`, nothing
+/// changed), calls `meanwhile` once custodian waits for it, then lets the row go.
+fn while_logto_holds_the_row<T: Send>(
+    db: &LogtoDb,
+    user: &str,
+    custodian: impl FnOnce() -> T + Send,
+    meanwhile: impl FnOnce(),
+) -> T {
+    let mut logto = db.superuser();
+    let mut holding = logto.transaction().expect("begin");
+    holding
+        .execute("select 1 from users where tenant_id = 'default' and id = $1 for update", &[&user])
+        .expect("the row lock");
+    std::thread::scope(|scope| {
+        let running = scope.spawn(custodian);
+        let mut watcher = db.superuser();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while watcher
+            .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock'", &[])
+            .expect("pg_stat_activity")
+            .get::<_, i64>(0)
+            == 0
+        {
+            assert!(
+                Instant::now() < deadline && !running.is_finished(),
+                "custodian never waited for the row"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        meanwhile();
+        holding.rollback().expect("Logto lets go");
+        running.join().expect("custodian ran")
+    })
+}
+
+#[test]
+fn set_checks_again_against_a_schema_set_while_it_waited_for_the_row() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let themes = home.path("themes.json");
+    std::fs::write(&themes, r#"{"properties": {"theme": {"enum": ["light", "dark"]}}}"#).expect("schema");
+    let plans = home.path("plans.json");
+    std::fs::write(&plans, r#"{"required": ["plan"]}"#).expect("schema");
+    let set_schema = |file: &std::path::Path| {
+        run(&home, &["--db", &url, "schema", "set", file.to_str().expect("utf-8")], None).ok();
+    };
+    // Checked against no schema, then held behind Logto's lock while one is set: the
+    // document breaks it, so nothing is written (it was saved unchecked).
+    let pink = while_logto_holds_the_row(
+        &db,
+        "u1",
+        || run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"theme": "pink"}"#)),
+        || set_schema(&themes),
+    );
+    let error = pink.fails(4);
+    assert!(error.contains(r#"theme: "pink" is not one of "light", "dark""#), "{error}");
+    assert_eq!(
+        run(&home, &["--db", &url, "history", "alice"], None).ok().stdout.lines().count(),
+        2,
+        "one revision"
+    );
+    // A document the new schema takes is saved after the check against it.
+    let light = while_logto_holds_the_row(
+        &db,
+        "u1",
+        || run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"theme": "light", "plan": "free"}"#)),
+        || set_schema(&plans),
+    );
+    light.ok();
+    let stored = run(&home, &["--db", &url, "get", "alice"], None).ok().stdout;
+    assert!(stored.contains(r#""plan": "free""#), "{stored}");
+}
+
 /// The batch id on the first line of `patch --yes` or `undo` (`batch b…: saved …`).
 fn batch_of(run: &Run) -> String {
     run.stdout.split_whitespace().nth(1).map(|b| b.trim_end_matches(':').to_owned()).expect("a batch id")

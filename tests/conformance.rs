@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, JournalQuery, KeyOrder, ListEntry, ListKey, OpenOptions, PostgresOptions,
-    PostgresStore, RedbStore, SaveOutcome, Seek, StoreError, UserCount, UserField, UserMatch, UserRef,
-    UserStore,
+    Author, BatchEdit, BatchId, ImportMode, JournalQuery, KeyOrder, ListEntry, ListKey, OpenOptions,
+    PostgresOptions, PostgresStore, RedbStore, SaveOutcome, Seek, Selection, StoreError, UserCount,
+    UserField, UserMatch, UserRecord, UserRef, UserStore,
 };
 use serde_json::Value;
 use support::postgres::{
@@ -195,6 +195,7 @@ impl UserStore for NoStore {
     fn set_schema(&self, _: Option<&str>, _: &Author) -> Result<(u64, bool), StoreError> {
         Err(StoreError::ReadOnly)
     }
+    fn hold_writes_to_schema(&self, _: Option<u64>) {}
     fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
         Err(StoreError::ReadOnly)
     }
@@ -665,6 +666,37 @@ fn a_read_only_store_reads_the_schema_and_refuses_to_set_it(f: &mut Fixture) {
     assert_eq!(store.schema_history().expect("history").len(), 1);
 }
 
+fn writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared(f: &mut Fixture) {
+    let store = f.store();
+    let before = store.custom_data("u1").expect("read").text;
+    let plan = data(r#"{"plan":"free"}"#);
+    // Checked against no schema; one is set before the write.
+    store.hold_writes_to_schema(None);
+    assert_eq!(store.set_schema(Some(SCHEMA_V1), &author()).expect("set"), (1, true));
+    let refused = store.replace_custom_data("u1", &plan, None, &author()).unwrap_err();
+    assert!(matches!(refused, StoreError::SchemaChanged { seen: None, found: Some(1) }), "{refused}");
+    assert_eq!(
+        refused.to_string(),
+        "the deployment's schema changed while this was being written (revision 1 now, checked against none set): nothing was written; check against the schema as it is now and write again"
+    );
+    let mut replace_all = |_: &UserRecord, _: &str| Ok(BatchEdit::Replace(plan.clone()));
+    let batch = store.edit_batch(&BatchId::new(), &Selection::All, &mut replace_all, &author()).unwrap_err();
+    assert!(matches!(batch, StoreError::SchemaChanged { seen: None, found: Some(1) }), "{batch}");
+    assert_eq!(store.custom_data("u1").expect("read").text, before, "nothing written");
+    assert_eq!(store.history("u1").expect("history").len(), 1);
+    // Held to the schema set now: the write goes through.
+    store.hold_writes_to_schema(Some(1));
+    assert!(matches!(store.replace_custom_data("u1", &plan, None, &author()), Ok(SaveOutcome::Saved { .. })));
+    // Cleared since: a write checked against revision 1 is refused too.
+    assert_eq!(store.set_schema(None, &author()).expect("clear"), (2, true));
+    let cleared = store.replace_custom_data("u1", &data(r#"{"plan":"pro"}"#), None, &author()).unwrap_err();
+    assert!(matches!(cleared, StoreError::SchemaChanged { seen: Some(1), found: None }), "{cleared}");
+    assert_eq!(store.custom_data("u1").expect("read").text, plan.canonical());
+    // Checked against none again (the clear): held to that, it goes through.
+    store.hold_writes_to_schema(None);
+    store.replace_custom_data("u1", &data(r#"{"plan":"pro"}"#), None, &author()).expect("saved");
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -702,6 +734,7 @@ conformance!(
     a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written,
     the_schema_is_stored_with_every_change_kept_in_its_history,
     a_read_only_store_reads_the_schema_and_refuses_to_set_it,
+    writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared,
 );
 
 // ---- PostgreSQL only ----
@@ -815,6 +848,47 @@ fn operators_setting_the_schema_at_once_both_land_one_after_the_other() {
     let store = connect(&url, "default").expect("connect");
     let revisions: Vec<u64> = store.schema_history().expect("history").iter().map(|r| r.revision).collect();
     assert_eq!(revisions, (1..=2 * rounds).collect::<Vec<u64>>(), "every set is a revision of its own");
+}
+
+/// Waits until some session of `db` waits for a lock (the save behind a held row).
+fn until_a_session_waits_for_a_lock(db: &LogtoDb) {
+    let mut admin = db.superuser();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: i64 =
+            admin.query_one("select count(*) from pg_locks where not granted", &[]).expect("locks").get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the save never waited for the row");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_save_waiting_for_a_row_lock_while_the_schema_is_set_writes_nothing() {
+    // Checked against no schema, the save waits for Logto's lock on the row; meanwhile a
+    // schema is set. It was saved when the lock went, unchecked against the new schema.
+    let db = logto_with_people();
+    let url = db.tenant_url("default");
+    let other = connect(&url, "default").expect("connect");
+    let before = other.custom_data("u1").expect("read").text;
+    let mut logto = db.superuser();
+    let mut holding = logto.transaction().expect("begin");
+    holding
+        .execute("select 1 from users where tenant_id = 'default' and id = 'u1' for update", &[])
+        .expect("lock");
+    let saver = std::thread::spawn(move || {
+        let store = connect(&url, "default").expect("connect");
+        store.hold_writes_to_schema(None);
+        store.replace_custom_data("u1", &data(r#"{"plan":"gold"}"#), None, &author())
+    });
+    until_a_session_waits_for_a_lock(&db);
+    assert_eq!(other.set_schema(Some(SCHEMA_V1), &author()).expect("set"), (1, true));
+    holding.rollback().expect("Logto lets go");
+    let refused = saver.join().expect("the saver panicked").unwrap_err();
+    assert!(matches!(refused, StoreError::SchemaChanged { seen: None, found: Some(1) }), "{refused}");
+    assert_eq!(other.custom_data("u1").expect("read").text, before, "nothing written");
 }
 
 #[test]

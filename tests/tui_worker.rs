@@ -209,6 +209,9 @@ impl UserStore for SlowStore {
     ) -> Result<(u64, bool), StoreError> {
         self.inner.set_schema(text, author)
     }
+    fn hold_writes_to_schema(&self, seen: Option<u64>) {
+        self.inner.hold_writes_to_schema(seen)
+    }
     fn schema_history(&self) -> Result<Vec<custodian::store::RevisionInfo>, StoreError> {
         self.inner.schema_history()
     }
@@ -572,4 +575,28 @@ fn the_way_out_stops_a_batch_being_written_and_nothing_is_written() {
     let status = session.status();
     assert!(status.starts_with("the patch was not applied: interrupted"), "{status}");
     assert_eq!(session.store.inner.history(&session.selected_id()).unwrap().len(), 1, "nothing written");
+}
+
+#[test]
+fn a_schema_set_while_a_save_waits_for_the_writer_stops_it_and_the_edit_is_checked_against_it() {
+    let (mut session, id) = Session::editing_with("\"plan\": \"gold\",");
+    // The save looks at the schema (none), then waits, as behind another writer's lock;
+    // meanwhile an operator sets one the edit breaks.
+    session.store.saves.arm();
+    session.key(Action::Save);
+    session.store.saves.wait_until_holding();
+    let schema = r#"{"properties":{"plan":{"enum":["free","pro"]}}}"#;
+    session.store.inner.set_schema(Some(schema), &Author("other".into())).unwrap();
+    session.store.saves.release();
+    session.settle();
+
+    assert_eq!(session.store.inner.custom_data(&id).unwrap().revision, 1, "nothing was written");
+    let status = session.status();
+    assert!(
+        status.starts_with("not saved: the schema is now revision 1, set since this edit was checked"),
+        "{status}"
+    );
+    let editor = session.state.editor.as_ref().expect("the edit stays open");
+    assert!(editor.is_modified() && editor.text().contains("\"plan\": \"gold\""));
+    assert_eq!(session.state.pending, None);
 }

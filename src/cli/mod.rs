@@ -139,6 +139,8 @@ fn store_exit_code(e: &StoreError) -> u8 {
         // a failure, not a collision with what is stored.
         StoreError::RecordConflict { reason, .. } => store_exit_code(reason),
         StoreError::Interrupted => exit::INTERRUPTED,
+        // Another's write (of the schema) landed first, as a conflict's does.
+        StoreError::SchemaChanged { .. } => exit::CONFLICT,
         e if e.is_conflict() => exit::CONFLICT,
         _ => exit::FAILURE,
     }

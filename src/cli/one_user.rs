@@ -91,12 +91,44 @@ pub(super) fn set(
     }
     schema::check_document(shape.as_ref(), &text, &data)?;
     let findings = refuse_secrets(&data, checks.allow_sensitive)?;
-    let outcome = save(store, &id, &data, expect)?;
+    let outcome = save_under_schema(store, &id, (&data, &text), expect, checks.schema_file)?;
     // Only a save that wrote stored anything: "no changes" stored nothing new.
     if matches!(outcome, SaveOutcome::Saved { .. }) {
         warn_secrets_allowed(&findings);
     }
     report_outcome(&id, outcome, &data, out)
+}
+
+/// How many times a save checks a document again against a schema set while it was saved.
+const SCHEMA_CHANGES_FOLLOWED: usize = 3;
+
+/// [`save`] of a document (`data`, and its text as written, where the schema's positions
+/// are) checked against the stored schema: when a `schema set` or `clear` committed between
+/// the check and the save, which then wrote nothing, the document is checked against the
+/// schema as it is now and saved again. With `--schema FILE` the save is not held.
+fn save_under_schema(
+    store: &dyn UserStore,
+    id: &str,
+    (data, text): (&CustomData, &str),
+    expect: Option<u64>,
+    schema_file: Option<&Path>,
+) -> Result<SaveOutcome> {
+    let mut followed = 0;
+    loop {
+        match save(store, id, data, expect) {
+            Err(e)
+                if schema_file.is_none()
+                    && followed < SCHEMA_CHANGES_FOLLOWED
+                    && matches!(e.downcast_ref::<StoreError>(), Some(StoreError::SchemaChanged { .. })) =>
+            {
+                followed += 1;
+                tracing::info!(user = %id, "the stored schema changed during the save: checked again");
+                let shape = schema::stored_shape(store)?;
+                schema::check_document(shape.as_ref(), text, data)?;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Saves, and when the connection went while the save was committing (PostgreSQL), connects
@@ -227,7 +259,7 @@ pub(super) fn restore(
     let data = CustomData::parse(&text)?;
     schema::check_document(shape.as_ref(), &text, &data)?;
     let findings = refuse_secrets(&data, allow_sensitive)?;
-    let outcome = save(store, &id, &data, expect)?;
+    let outcome = save_under_schema(store, &id, (&data, &text), expect, schema_file)?;
     // Only a save that wrote stored anything: "no changes" stored nothing new.
     if matches!(outcome, SaveOutcome::Saved { .. }) {
         warn_secrets_allowed(&findings);

@@ -77,9 +77,13 @@ pub fn shape_from_file(file: &Path) -> Result<Shape> {
     Ok(Shape::compile(&text).map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?)
 }
 
-/// The schema stored with the users, if one is set.
+/// The schema stored with the users, if one is set. The writes through `store` are held to
+/// it from now on ([`UserStore::hold_writes_to_schema`]): one that meets another schema,
+/// set since, writes nothing.
 pub fn stored_shape(store: &dyn UserStore) -> Result<Option<Shape>> {
-    Ok(store.schema()?.as_ref().map(shape_of_stored).transpose()?)
+    let stored = store.schema()?;
+    store.hold_writes_to_schema(stored.as_ref().map(|s| s.revision));
+    Ok(stored.as_ref().map(shape_of_stored).transpose()?)
 }
 
 /// A stored schema compiled; a failure names its revision.

@@ -81,6 +81,13 @@ pub enum StoreError {
     Interrupted,
     #[error("{}", conflict_text(user, *expected, *found))]
     Conflict { user: String, expected: Revision, found: Revision },
+    /// The stored schema the documents were checked against is no longer the current one: a
+    /// `schema set` or `schema clear` committed between the check and this write.
+    #[error(
+        "the deployment's schema changed while this was being written ({} now, checked against {}): nothing was written; check against the schema as it is now and write again",
+        schema_named(*.found), schema_named(*.seen)
+    )]
+    SchemaChanged { seen: Option<Revision>, found: Option<Revision> },
     #[error("{field} {value:?} already belongs to user {existing}")]
     Duplicate { field: &'static str, value: String, existing: String },
     /// A name another record of the same import gives (its user, `other`, is not written
@@ -241,6 +248,14 @@ impl StoreError {
 
 /// A refused `expected` revision in words: an older one means someone saved in between; one
 /// that never was (0, or past the current) is the caller's mistake, not someone else's save.
+/// A schema as [`StoreError::SchemaChanged`] names it: its revision, or that none is set.
+fn schema_named(revision: Option<Revision>) -> String {
+    match revision {
+        Some(revision) => format!("revision {revision}"),
+        None => "none set".to_owned(),
+    }
+}
+
 fn conflict_text(user: &str, expected: Revision, found: Revision) -> String {
     if expected == 0 || expected > found {
         return format!(

@@ -201,6 +201,14 @@ pub trait UserStore: Send + Sync {
     /// theirs when overwriting after a conflict): where revisions alone cannot tell (Logto's
     /// database), a save over another document is refused. A file has nothing to hold.
     fn hold_save_to(&self, _id: &str, _document: &StoredDocument) {}
+    /// Holds every later write of customData through this store (a save, a restore, a
+    /// batch, an import) to the stored schema its documents were checked against: `seen` is
+    /// that schema's revision, `None` when none was set. A write whose transaction finds
+    /// another (a `schema set` or `clear` committed after the check) writes nothing and fails
+    /// with [`StoreError::SchemaChanged`]; the schema is read inside the write, where no
+    /// schema change can land before its commit. Never called (documents checked against
+    /// `--schema FILE`, or not at all): writes are not held.
+    fn hold_writes_to_schema(&self, seen: Option<Revision>);
     /// Replaces a user's customData, keeping the old document in the history. With
     /// `expected`, refuses (`Conflict`) when the stored revision is another one.
     fn replace_custom_data(

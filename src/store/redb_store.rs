@@ -114,6 +114,8 @@ pub struct RedbStore {
     /// that the path still names it. A file replaced under a running editor (a restore with
     /// `cp` and `mv`) would otherwise take saves into a deleted file that nobody reads.
     opened_file: Option<(u64, u64)>,
+    /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
+    schema_hold: std::sync::Mutex<Option<Option<Revision>>>,
 }
 
 /// Users sharing a folded name: the field, the folded value, their ids.

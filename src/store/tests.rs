@@ -78,6 +78,9 @@ impl UserStore for ProvidedOnly {
     fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError> {
         self.0.set_schema(text, author)
     }
+    fn hold_writes_to_schema(&self, seen: Option<Revision>) {
+        self.0.hold_writes_to_schema(seen)
+    }
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
         self.0.schema_history()
     }

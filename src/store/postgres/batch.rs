@@ -264,6 +264,7 @@ impl PostgresStore {
         self.require_journal_layout()?;
         let mut client = self.lock();
         let mut tx = client.transaction().map_err(|e| self.fail(e))?;
+        self.check_schema_hold(&mut tx, &|e| self.fail(e))?;
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         let named = matches!(selection, Selection::Ids(_));
         // The saves of the chunk before, made and not yet written.

@@ -3,7 +3,45 @@
 
 use super::*;
 
+/// The tenant's schema lock (`$1` the tenant): a `schema set` takes it alone, every write of
+/// customData held to a schema shares it, so neither lands while the other is under way.
+const SCHEMA_LOCK: &str = "hashtextextended('custodian.schema_history:' || $1, 0)";
+
 impl PostgresStore {
+    /// [`UserStore::hold_writes_to_schema`].
+    pub(super) fn hold_to_schema(&self, seen: Option<Revision>) {
+        *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seen);
+    }
+
+    /// In a write of customData held to a schema ([`UserStore::hold_writes_to_schema`]):
+    /// shares the schema lock until the commit, then refuses when the schema set now is not
+    /// the one held to. The look is a statement of its own, after the lock: in READ COMMITTED
+    /// a statement sees what committed before it began, so a `schema set` this write waited
+    /// for is seen. Not held, or no custodian schema (none can be set): nothing to do.
+    pub(super) fn check_schema_hold(
+        &self,
+        tx: &mut postgres::Transaction,
+        fail: &dyn Fn(postgres::Error) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let held = *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(seen) = held else { return Ok(()) };
+        if !self.initialised {
+            return Ok(());
+        }
+        tx.execute(&format!("select pg_advisory_xact_lock_shared({SCHEMA_LOCK})"), &[&self.tenant])
+            .map_err(fail)?;
+        let found = tx
+            .query_opt(
+                "select s.revision from custodian.schema_history s \
+                 where s.tenant_id = $1 and s.schema_text is not null \
+                 and s.revision = (select max(l.revision) from custodian.schema_history l where l.tenant_id = $1)",
+                &[&self.tenant],
+            )
+            .map_err(fail)?
+            .map(|row| row.get::<_, i64>(0).max(1) as Revision);
+        if found == seen { Ok(()) } else { Err(StoreError::SchemaChanged { seen, found }) }
+    }
+
     pub(super) fn stored_schema(&self) -> Result<Option<StoredSchema>, StoreError> {
         if !self.has_schema_table()? {
             return Ok(None);
@@ -41,11 +79,7 @@ impl PostgresStore {
         // only once the one before it has committed, so both land, one after the other, as
         // two writers of a redb file do (without the lock the second insert collided on the
         // primary key and failed).
-        tx.execute(
-            "select pg_advisory_xact_lock(hashtextextended('custodian.schema_history:' || $1, 0))",
-            &[&self.tenant],
-        )
-        .map_err(fail)?;
+        tx.execute(&format!("select pg_advisory_xact_lock({SCHEMA_LOCK})"), &[&self.tenant]).map_err(fail)?;
         let latest = tx
             .query_opt(
                 "select s.revision, s.schema_text from custodian.schema_history s \

@@ -253,6 +253,8 @@ pub struct PostgresStore {
     seen: Mutex<HashMap<String, Seen>>,
     /// The exact path's filter scan in progress (see [`PostgresStore::exact_scan_step`]).
     open_scan: Mutex<Option<OpenScan>>,
+    /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
+    schema_hold: Mutex<Option<Option<Revision>>>,
 }
 
 /// What a save of a user's customData is held to: the revision, `updated_at` (microseconds)

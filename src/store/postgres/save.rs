@@ -83,6 +83,7 @@ impl PostgresStore {
         if !self.initialised {
             return Err(StoreError::NotInitialised { url: self.spec.to_string() });
         }
+        self.check_schema_hold(&mut tx, &fail)?;
         if !recorded {
             // The document being replaced was written outside custodian: keep it first.
             self.keep_as_outside_revision(&mut tx, id, current).map_err(fail)?;

@@ -281,6 +281,10 @@ impl UserStore for PostgresStore {
         self.store_schema(text, author)
     }
 
+    fn hold_writes_to_schema(&self, seen: Option<Revision>) {
+        self.hold_to_schema(seen)
+    }
+
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
         self.schema_revisions()
     }

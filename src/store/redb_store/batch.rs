@@ -11,7 +11,7 @@ impl RedbStore {
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
         author: &Author,
     ) -> Result<BatchSummary, StoreError> {
-        let tx = self.write()?;
+        let tx = self.write_documents()?;
         let now = now_ms();
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         {

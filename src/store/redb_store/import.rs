@@ -101,7 +101,7 @@ impl RedbStore {
         mode: ImportMode,
         author: &Author,
     ) -> Result<ImportSummary, StoreError> {
-        let tx = self.write()?;
+        let tx = self.write_documents()?;
         let now = now_ms();
         let mut summary = ImportSummary::default();
         {

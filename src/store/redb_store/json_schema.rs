@@ -48,6 +48,31 @@ impl RedbStore {
         }
     }
 
+    /// [`UserStore::hold_writes_to_schema`].
+    pub(super) fn hold_to_schema(&self, seen: Option<Revision>) {
+        *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seen);
+    }
+
+    /// A write of customData: [`Self::write`], refused when the writes are held to a schema
+    /// ([`UserStore::hold_writes_to_schema`]) that is no longer the current one. redb has one
+    /// writer at a time, so no schema change lands between this look and the commit.
+    pub(super) fn write_documents(&self) -> Result<WriteTransaction, StoreError> {
+        let tx = self.write()?;
+        let held = *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(seen) = held {
+            let found = {
+                let table = tx.open_table(SCHEMAS)?;
+                let last = table.last()?;
+                last.and_then(|(revision, value)| (!value.value().2.is_empty()).then(|| revision.value()))
+            };
+            if found != seen {
+                tx.abort()?;
+                return Err(StoreError::SchemaChanged { seen, found });
+            }
+        }
+        Ok(tx)
+    }
+
     /// [`UserStore::schema_history`].
     pub(super) fn schema_revisions(&self) -> Result<Vec<RevisionInfo>, StoreError> {
         let tx = self.read()?;

@@ -78,6 +78,7 @@ impl RedbStore {
             upgrade_notes: Vec::new(),
             opened_at: Instant::now(),
             opened_file: file_identity(path),
+            schema_hold: Default::default(),
         })
     }
 
@@ -154,6 +155,7 @@ impl RedbStore {
             upgrade_notes: Vec::new(),
             opened_at,
             opened_file: file_identity(path),
+            schema_hold: Default::default(),
         };
         match crash::contain(|| store.check_schema()) {
             Some(Ok((layout, freed, notes))) => {

@@ -186,7 +186,7 @@ impl UserStore for RedbStore {
         expected: Option<Revision>,
         author: &Author,
     ) -> Result<SaveOutcome, StoreError> {
-        let tx = self.write()?;
+        let tx = self.write_documents()?;
         let outcome = {
             let mut tables = WriteTables::open(&tx)?;
             let current = tables.stored(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
@@ -283,6 +283,10 @@ impl UserStore for RedbStore {
 
     fn set_schema(&self, text: Option<&str>, author: &Author) -> Result<(Revision, bool), StoreError> {
         self.save_schema(text, author)
+    }
+
+    fn hold_writes_to_schema(&self, seen: Option<Revision>) {
+        self.hold_to_schema(seen)
     }
 
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {

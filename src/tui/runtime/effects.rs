@@ -265,7 +265,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                         tracing::info!(user = %id, "save from the editor stopped: the stored schema changed");
                         return Some(changed);
                     }
-                    Ok(None) => {}
+                    // Held to it until the commit: one set from now on stops the save too.
+                    Ok(None) => store.hold_writes_to_schema(seen),
                     // Lost before the save was sent: it did not happen.
                     Err(e) if e.is_connection_lost() => {
                         tracing::warn!(error = %e, "connection lost");
@@ -291,6 +292,15 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
                     let message = StoreError::SaveOutcomeUnknown { server, user, revision }.to_string();
                     Action::SaveOutcomeUnknown { id, data, revision, message }
+                }
+                // A schema set between the look above and the commit: nothing written; the
+                // edit is checked against the new one, as when the look finds it.
+                Err(StoreError::SchemaChanged { seen, found }) => {
+                    match schema_if_changed(store, seen, true) {
+                        Ok(Some(changed)) => changed,
+                        Ok(None) => failed(StoreError::SchemaChanged { seen, found }),
+                        Err(e) => failed(e),
+                    }
                 }
                 // Busy, read-only, damaged: a refusal the log keeps as the CLI's are kept.
                 Err(refusal) if !refusal.is_conflict() && !refusal.is_connection_lost() => {
@@ -504,7 +514,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                             )),
                         });
                     }
-                    Ok(_) => {}
+                    // Held to it until the commit: one set meanwhile stops the batch too.
+                    Ok(_) => store.hold_writes_to_schema(seen),
                     Err(e) => {
                         return Some(Action::PatchApplied {
                             result: app::PatchAnswer::NotApplied(e.to_string()),
