@@ -205,6 +205,22 @@ fn a_signal_while_the_server_never_answers_ends_the_command_within_seconds_sayin
 }
 
 #[test]
+fn set_says_the_size_jsonb_stored_as_history_and_changes_do() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert("default", &LogtoUser::new("u1").custom_data("{}"));
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    // Sent as 10 bytes; jsonb writes the number out: `{"n":100000}`, 12.
+    let set = run(&home, &["--db", &url, "set", "u1"], Some(br#"{"n":1E+5}"#)).ok();
+    assert!(set.stdout.contains("revision 2 (12 B)"), "{set:?}");
+    let history = run(&home, &["--db", &url, "history", "u1"], None).ok().stdout;
+    assert!(history.lines().last().is_some_and(|l| l.contains("12 B")), "{history}");
+    let changes = run(&home, &["--db", &url, "changes", "--user", "u1"], None).ok().stdout;
+    assert!(changes.contains("12 B"), "{changes}");
+}
+
+#[test]
 fn set_with_the_same_values_in_another_key_order_is_no_change() {
     let db = LogtoDb::new();
     db.init_custodian();

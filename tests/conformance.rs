@@ -451,12 +451,36 @@ fn a_save_reports_the_keys_it_removed_from_the_document_it_replaced(f: &mut Fixt
     let outcome = store
         .replace_custom_data("u6", &data(r#"{"plan":"gold","extra":1}"#), None, &author())
         .expect("their save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["note".into()] });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["note".into()], size: 25 });
     // Ours replaces their document: what it removed is read from that one, not ours.
     let outcome = store.replace_custom_data("u6", &data(r#"{"x":1}"#), None, &author()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["plan".into(), "extra".into()] });
+    assert_eq!(
+        outcome,
+        SaveOutcome::Saved { revision: 3, removed: vec!["plan".into(), "extra".into()], size: 7 }
+    );
     let outcome = store.replace_custom_data("u6", &data(r#"{"x":1,"y":2}"#), None, &author()).expect("add");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 4, removed: vec![] });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 4, removed: vec![], size: 13 });
+}
+
+fn a_save_reports_the_size_the_history_gives_its_revision(f: &mut Fixture) {
+    let store = f.store();
+    // jsonb writes an exponent out digit by digit: what is stored is longer than what was sent.
+    for (revision, text) in [(2, r#"{"n":1E+5}"#), (3, r#"{"plan":"free","i":1E+2,"s":"\u00e9"}"#)] {
+        let outcome = store.replace_custom_data("u3", &data(text), None, &author()).expect("save");
+        let history = store.history("u3").expect("history");
+        let stored = history.iter().find(|r| r.revision == revision).expect("the new revision").size;
+        assert_eq!(
+            outcome,
+            SaveOutcome::Saved { revision, removed: outcome_removed(&outcome), size: stored }
+        );
+    }
+}
+
+fn outcome_removed(outcome: &SaveOutcome) -> Vec<String> {
+    match outcome {
+        SaveOutcome::Saved { removed, .. } => removed.clone(),
+        SaveOutcome::Unchanged { .. } => Vec::new(),
+    }
 }
 
 fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
@@ -465,7 +489,7 @@ fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     assert_eq!(before.revision, 1);
     let outcome =
         store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &author()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["lang".into()] });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["lang".into()], size: 17 });
     let after = store.custom_data("u1").expect("read");
     assert_eq!((after.revision, after.text.as_str()), (2, data(r#"{"theme":"light"}"#).canonical()));
     let history = store.history("u1").expect("history");
@@ -478,7 +502,7 @@ fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     // Restoring saves the old document as a new revision.
     assert_eq!(
         store.restore("u1", 1, Some(2), &author()).expect("restore"),
-        SaveOutcome::Saved { revision: 3, removed: vec![] }
+        SaveOutcome::Saved { revision: 3, removed: vec![], size: 28 }
     );
     assert_eq!(store.custom_data("u1").expect("read").text, before.text);
     assert!(matches!(store.revision_text("u1", 9), Err(StoreError::RevisionNotFound { .. })));
@@ -616,7 +640,9 @@ fn a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written(f: &
     let outcome = store.replace_custom_data("u1", &reordered, Some(1), &author()).expect("save");
     match store.key_order() {
         KeyOrder::AsWritten => {
-            assert!(matches!(outcome, SaveOutcome::Saved { revision: 2, ref removed } if removed.is_empty()));
+            assert!(
+                matches!(outcome, SaveOutcome::Saved { revision: 2, ref removed, .. } if removed.is_empty())
+            );
             assert_eq!(store.custom_data("u1").expect("read").text, reordered.canonical());
         }
         KeyOrder::Backend(name) => {
@@ -723,6 +749,7 @@ conformance!(
     a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
+    a_save_reports_the_size_the_history_gives_its_revision,
     history_and_the_journal_give_each_revisions_compact_size,
     reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has,
     refuses_a_save_on_a_stale_revision_and_writes_nothing,

@@ -728,7 +728,7 @@ fn save_bumps_the_revision_and_keeps_the_previous_document_with_author_and_time(
     let outcome =
         store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), None, &editor()).expect("save");
     let saved_to = now_ms();
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec![] });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec![], size: 17 });
 
     let doc = store.custom_data("u1").expect("doc");
     assert_eq!((doc.revision, doc.text), (2, canonical(r#"{"theme":"light"}"#)));
@@ -760,7 +760,10 @@ fn saving_the_same_document_changes_nothing() {
         .expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 1 });
     let outcome = store.replace_custom_data("u1", &data("{}"), Some(1), &editor()).expect("save");
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: vec!["theme".into(), "lang".into()] });
+    assert_eq!(
+        outcome,
+        SaveOutcome::Saved { revision: 2, removed: vec!["theme".into(), "lang".into()], size: 2 }
+    );
     let outcome = store.replace_custom_data("u1", &data("{ }"), Some(2), &editor()).expect("save");
     assert_eq!(outcome, SaveOutcome::Unchanged { revision: 2 });
     assert_eq!(store.history("u1").expect("history").len(), 2);
@@ -784,7 +787,7 @@ fn save_names_the_keys_removed_from_the_document_its_transaction_replaced() {
         .expect("other save");
     let outcome = store.replace_custom_data("u1", &data(r#"{"lang":"fr"}"#), None, &editor()).expect("save");
     // What this save removed is "other", not the "theme" of the stale read.
-    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["other".into()] });
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 3, removed: vec!["other".into()], size: 13 });
     assert!(read_before.text.contains("theme"));
 }
 

@@ -96,7 +96,7 @@ pub(super) fn set(
     if matches!(outcome, SaveOutcome::Saved { .. }) {
         warn_secrets_allowed(&findings);
     }
-    report_outcome(&id, outcome, &data, out)
+    report_outcome(&id, outcome, out)
 }
 
 /// How many times a save checks a document again against a schema set while it was saved.
@@ -149,7 +149,13 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
             eprintln!(
                 "custodian: the connection was lost while the save was committing; after reconnecting: the save did commit as revision {revision}"
             );
-            Ok(SaveOutcome::Saved { revision, removed: Vec::new() })
+            // The stored size, as the history gives it (the sent one if it cannot be read).
+            let stored = store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == revision));
+            Ok(SaveOutcome::Saved {
+                revision,
+                removed: Vec::new(),
+                size: stored.map_or(data.size(), |r| r.size),
+            })
         }
         Ok(false) => anyhow::bail!(
             "the connection was lost while the save was committing; after reconnecting: the save did not happen (user {id} has no revision {revision} holding this document); nothing was written"
@@ -201,15 +207,15 @@ const KEY_COLUMNS: usize = 60;
 /// (on stderr, so scripts reading stdout see one line). The store names them from the
 /// document its write transaction replaced, so another writer just before cannot make them
 /// wrong.
-fn report_outcome(id: &str, outcome: SaveOutcome, new: &CustomData, out: &mut Output) -> Result<()> {
+fn report_outcome(id: &str, outcome: SaveOutcome, out: &mut Output) -> Result<()> {
     match outcome {
-        SaveOutcome::Saved { revision, removed } => {
+        SaveOutcome::Saved { revision, removed, size } => {
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
                 eprintln!("custodian: user {}: removed keys: {}", inert::line(id), removed_keys(&removed));
             }
             let id = inert::line(id);
-            out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(new.size())))
+            out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(size)))
         }
         SaveOutcome::Unchanged { revision } => {
             out.line(&format!("no changes: user {} stays at revision {revision}", inert::line(id)))
@@ -264,5 +270,5 @@ pub(super) fn restore(
     if matches!(outcome, SaveOutcome::Saved { .. }) {
         warn_secrets_allowed(&findings);
     }
-    report_outcome(&id, outcome, &data, out)
+    report_outcome(&id, outcome, out)
 }

@@ -112,6 +112,10 @@ pub enum SaveOutcome {
         /// have, in the old document's order: computed inside the write transaction, so they
         /// are what this save removed even when someone else saved just before it.
         removed: Vec<String>,
+        /// The compact size of the document as stored, as the history and the journal give
+        /// it for this revision: PostgreSQL's jsonb may write it out longer than it was sent
+        /// (`1E+5` as `100000`).
+        size: usize,
     },
     /// The new document is the stored one: nothing was written.
     Unchanged { revision: Revision },

@@ -142,7 +142,11 @@ impl PostgresStore {
         })?;
         drop(client);
         self.remember(id, revision, new_micros, &updated.get::<_, String>(1));
-        Ok(SaveOutcome::Saved { revision, removed: dropped_keys(&replaced, data.as_object()) })
+        Ok(SaveOutcome::Saved {
+            revision,
+            removed: dropped_keys(&replaced, data.as_object()),
+            size: stored_size,
+        })
     }
 
     /// The user's current document as a history row of its own (`outside custodian`, saved

@@ -196,7 +196,9 @@ impl UserStore for RedbStore {
                 return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.rev });
             }
             match tables.replace_document(id, &current, data, author, now_ms(), None)? {
-                Some(removed) => SaveOutcome::Saved { revision: current.rev + 1, removed },
+                Some(removed) => {
+                    SaveOutcome::Saved { revision: current.rev + 1, removed, size: data.compact().len() }
+                }
                 None => SaveOutcome::Unchanged { revision: current.rev },
             }
         };

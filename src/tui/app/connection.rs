@@ -62,12 +62,13 @@ impl State {
     }
 
     pub(super) fn save_resolved(&mut self, id: String, revision: Revision, landed: bool) -> Vec<Effect> {
-        if self.unresolved_save.as_ref().is_none_or(|u| u.id != id || u.revision != revision) {
+        let Some(unresolved) = self.unresolved_save.take_if(|u| u.id == id && u.revision == revision) else {
             return Vec::new();
-        }
-        self.unresolved_save = None;
+        };
         if landed {
-            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new() });
+            // The size as sent: the screen shows none, the history has the stored one.
+            let size = unresolved.data.size();
+            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new(), size });
             self.say(StatusKind::Success, format!("the save did commit as revision {revision}"));
             effects
         } else {
