@@ -167,6 +167,13 @@ fn a_message_repeating_a_long_part_of_the_schema_is_cut_to_400_characters_with_i
 }
 
 #[test]
+fn a_message_of_exactly_400_characters_is_kept_whole_and_one_of_401_is_cut() {
+    let whole = "é".repeat(400);
+    assert_eq!(at_most_shown(whole.clone()), whole);
+    assert_eq!(at_most_shown("é".repeat(401)), format!("{whole}… (401 characters in all)"));
+}
+
+#[test]
 fn a_schema_that_is_not_one_is_refused_in_one_short_line_however_large() {
     let items: Vec<String> = (0..3000).map(|n| format!("\"v{n:04}\"")).collect();
     let Err(ShapeError::NotASchema(reason)) = Shape::compile(&format!("[{}]", items.join(","))) else {
