@@ -406,3 +406,4 @@ fn a_spill_file_cut_short_fails_the_flush_and_the_write_commits_nothing() {
 }
 
 mod bytes;
+mod edges;
