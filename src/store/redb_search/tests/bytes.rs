@@ -64,6 +64,16 @@ fn a_block_of_no_users_reads_as_empty() {
     assert_eq!(view.search(&Filter::new(""), 0, 0, usize::MAX).expect("search"), (Vec::new(), 0));
 }
 
+/// Every key and text reads back as it was written, an empty key and an empty text too, from
+/// a block and from a layout-6 block.
+#[test]
+fn an_empty_key_or_text_reads_back() {
+    let entries = vec![(String::new(), "t".to_owned()), ("k".to_owned(), String::new())];
+    let block = encode(&entries);
+    assert_eq!(BlockView::parse(&block).expect("a sound block").entries().expect("entries"), entries);
+    assert_eq!(layout6::entries(&layout6::encode(&entries)).expect("a sound block"), entries);
+}
+
 /// The header's ends out of order, a dictionary whose last text has no NUL, or one with
 /// more texts than the header says are errors when the block is opened or read, not a
 /// panic and not a wrong answer.

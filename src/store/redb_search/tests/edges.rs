@@ -125,3 +125,62 @@ fn a_step_ends_at_its_last_hit_when_no_match_follows() {
         assert_eq!((second.scanned, second.last.as_deref()), (288, Some("user0299")), "steps of {batch}");
     }
 }
+
+/// A step after the last user, or after a key past it, scans no one and names no last user.
+#[test]
+fn a_step_after_the_last_user_scans_no_one() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 160, &model);
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let last = model.keys().next_back().expect("a user");
+    for after in [last.as_str(), "zzz"] {
+        for batch in [1, 1000, PARALLEL_FROM] {
+            let step = scan_blocks(&table, &Filter::new(""), Some(after), batch, usize::MAX).expect("scan");
+            assert!(step.hits.is_empty(), "after {after:?} in steps of {batch}");
+            assert_eq!((step.scanned, step.last), (0, None), "after {after:?} in steps of {batch}");
+        }
+    }
+}
+
+/// A step of [`PARALLEL_FROM`] users (searched on two threads) scans exactly its batch,
+/// from the first user or from one in the middle of a block, and ends at its last user.
+#[test]
+fn a_step_on_two_threads_scans_exactly_its_batch() {
+    let (_dir, db) = database();
+    let model: BTreeMap<String, String> =
+        (0..6_000).map(|i| (format!("u{i:05}"), format!("id{i}"))).collect();
+    load_sorted(&db, 2_000, &model);
+    let keys: Vec<String> = model.keys().cloned().collect();
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    for (after, first) in [(None, 0), (Some(keys[10].as_str()), 11)] {
+        let step = scan_blocks(&table, &Filter::new("id"), after, PARALLEL_FROM, usize::MAX).expect("scan");
+        let end = first + PARALLEL_FROM;
+        assert_eq!(step.scanned, PARALLEL_FROM, "after {after:?}");
+        assert_eq!(step.hits, keys[first..end], "after {after:?}");
+        assert_eq!(step.last.as_deref(), Some(keys[end - 1].as_str()), "after {after:?}");
+    }
+}
+
+/// A step that has found its hits reads no block after them: a damaged block further on is
+/// reported by the step that reaches it, not by one that stopped before.
+#[test]
+fn a_damaged_block_is_reported_by_the_step_that_reaches_it() {
+    let (_dir, db) = database();
+    let model = users();
+    load_sorted(&db, 160, &model);
+    let tx = db.begin_write().expect("write");
+    tx.open_table(SEARCH_BLOCKS).expect("table").insert("zzz", &[255u8, 255, 255, 255][..]).expect("insert");
+    tx.commit().expect("commit");
+    let tx = db.begin_read().expect("read");
+    let table = tx.open_table(SEARCH_BLOCKS).expect("table");
+    let filter = Filter::new("needle");
+    let first = expected(&model, "needle")[0].clone();
+    for batch in [1000, PARALLEL_FROM] {
+        let step = scan_blocks(&table, &filter, None, batch, 1).expect("a step that stops at its first hit");
+        assert_eq!(step.hits, [first.clone()], "steps of {batch}");
+        assert!(scan_blocks(&table, &filter, None, batch, usize::MAX).is_err(), "steps of {batch}");
+    }
+}
