@@ -116,7 +116,7 @@ impl<'tx> SearchTexts<'tx> {
     pub(super) fn append(&mut self, key: &str, text: &str) -> Result<(), StoreError> {
         let after = match self.appending.last_key() {
             Some(last) => Some(last.to_owned()),
-            None => self.table.last()?.map(|(key, _)| key.value().to_owned()),
+            None => self.last_stored_key()?,
         };
         if after.as_deref().is_some_and(|after| key <= after) {
             return Err(StoreError::Database(format!(
@@ -130,6 +130,17 @@ impl<'tx> SearchTexts<'tx> {
         }
         self.appending.push(key, text);
         Ok(())
+    }
+
+    /// The last list key the blocks hold: the last user of the last block (its first is the
+    /// block's key).
+    fn last_stored_key(&self) -> Result<Option<String>, StoreError> {
+        let Some((_, block)) = self.table.last()? else { return Ok(None) };
+        let view = BlockView::parse(block.value())?;
+        match view.users.checked_sub(1) {
+            Some(last) => Ok(Some(view.key(last)?.to_owned())),
+            None => Ok(None),
+        }
     }
 
     /// Writes the block [`SearchTexts::append`] was filling, if any.

@@ -404,3 +404,6 @@ fn a_spill_file_cut_short_fails_the_flush_and_the_write_commits_nothing() {
     let (entries, _) = stored(&db);
     assert_eq!(entries, model.into_iter().collect::<Vec<_>>(), "the blocks as they were");
 }
+
+mod bytes;
+mod edges;
