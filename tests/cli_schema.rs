@@ -197,3 +197,35 @@ fn the_demo_database_has_a_schema_its_200_users_satisfy() {
     let schema = Run::of(command, Some(b"")).ok().stdout;
     assert!(schema.contains("\"billing\""), "{schema}");
 }
+
+#[test]
+fn an_import_record_leaving_custom_data_out_is_held_to_the_schema_as_the_empty_object_a_new_user_gets() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("needs-plan.json", r#"{"type": "object", "required": ["plan"]}"#);
+    sandbox.on(&["schema", "set", &schema]).ok();
+    // A new user without customData (or with null) would get `{}`, which the schema refuses.
+    for (name, record) in [("left-out", r#"{"id":"n1"}"#), ("null", r#"{"id":"n1","customData":null}"#)] {
+        let file = sandbox.file(
+            &format!("{name}.jsonl"),
+            &format!("{{\"id\":\"n0\",\"customData\":{{\"plan\":\"free\"}}}}\n{record}\n"),
+        );
+        let error = one_line(&sandbox.on(&["import", &file]), 4);
+        assert!(
+            error.ends_with(r#"line 2: customData is left out, and the {} a new user gets then does not satisfy the schema: the document: "plan" is a required property"#),
+            "{error}"
+        );
+        assert_eq!(sandbox.on(&["get", "id:n0"]).code, 3, "all or nothing");
+        let error = one_line(&sandbox.on(&["import", "--upsert", &file]), 4);
+        assert!(error.contains("line 2: customData is left out"), "{error}");
+    }
+    // An upsert of an existing user that leaves customData out keeps that user's document.
+    let rename = sandbox.file("rename.jsonl", "{\"id\":\"u3\",\"username\":\"carola\"}\n");
+    sandbox.on(&["import", "--upsert", &rename]).ok();
+    assert_eq!(sandbox.revisions("carola"), 1, "customData untouched");
+    // A schema `{}` satisfies holds nothing back.
+    sandbox.on(&["schema", "clear"]).ok();
+    let open = sandbox.file("open.json", r#"{"type": "object"}"#);
+    sandbox.on(&["schema", "set", &open]).ok();
+    let bare = sandbox.file("bare.jsonl", "{\"id\":\"n2\"}\n");
+    sandbox.on(&["import", &bare]).ok();
+}

@@ -26,7 +26,9 @@ pub(super) fn import(
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     let rules = RecordRules::new(Limits::default(), now_ms()).only_tenant(tenant.clone());
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
-    let shape = shape.as_ref();
+    let held =
+        shape.as_ref().map(|shape| RecordSchema::new(shape, (mode == ImportMode::Upsert).then_some(&*store)));
+    let shape = held.as_ref();
     // Into an empty database, an insert is the sorted bulk load, as `seed`'s.
     let bulk_load = mode == ImportMode::InsertOnly && store.count()? == 0;
     let (summary, taken, flagged) = match input::open_import(file, input::MAX_RECORD_BYTES)? {
@@ -105,23 +107,66 @@ impl Flagged {
     }
 }
 
-/// A record whose customData breaks the schema is a bad record: the import writes nothing.
+/// What each record is held to: the schema, and what a record that leaves customData out
+/// stores — `{}` for a new user, which the schema may refuse.
+struct RecordSchema<'a> {
+    shape: &'a Shape,
+    /// Why `{}` breaks the schema, when it does.
+    empty_breaks: Option<String>,
+    /// An upsert's store: a record that leaves customData out keeps an existing user's own.
+    existing: Option<&'a RedbStore>,
+}
+
+impl<'a> RecordSchema<'a> {
+    fn new(shape: &'a Shape, existing: Option<&'a RedbStore>) -> Self {
+        let violations = shape.violations("{}", &serde_json::Value::Object(serde_json::Map::new()));
+        let empty_breaks = (!violations.is_empty()).then(|| short_errors(&violations));
+        Self { shape, empty_breaks, existing }
+    }
+
+    /// Whether the record's user is new: it gets `{}` when the record leaves customData out.
+    fn is_new(&self, new: &NewUser) -> Result<bool, RecordError> {
+        let Some(store) = self.existing else { return Ok(true) };
+        match store.user(&new.user.id) {
+            Ok(_) => Ok(false),
+            Err(crate::store::StoreError::UserNotFound(_)) => Ok(true),
+            Err(e) => Err(RecordError { origin: new.origin.clone(), reason: e.to_string() }),
+        }
+    }
+}
+
+fn short_errors(violations: &[crate::domain::shape::Violation]) -> String {
+    let errors: Vec<String> = violations.iter().map(|v| v.short()).collect();
+    secrets::summary_joined(&errors, IMPORT_SECRETS_NAMED * 2, "; ")
+}
+
+/// A record whose customData breaks the schema is a bad record: the import writes nothing. So
+/// is one that leaves customData out for a new user when the schema refuses its `{}`.
 fn hold_to_schema(
     record: Result<NewUser, RecordError>,
-    shape: Option<&Shape>,
+    schema: Option<&RecordSchema>,
 ) -> Result<NewUser, RecordError> {
     let new = record?;
-    if let (Some(shape), Some(data)) = (shape, &new.custom_data) {
+    let Some(schema) = schema else { return Ok(new) };
+    if new.custom_data.is_none()
+        && let Some(why) = &schema.empty_breaks
+        && schema.is_new(&new)?
+    {
+        return Err(RecordError {
+            origin: new.origin.clone(),
+            reason: format!(
+                "customData is left out, and the {{}} a new user gets then does not satisfy the schema: {why}"
+            ),
+        });
+    }
+    if let Some(data) = &new.custom_data {
+        let shape = schema.shape;
         let value = serde_json::Value::Object(data.as_object().clone());
         let violations = shape.violations(data.canonical(), &value);
         if !violations.is_empty() {
-            let errors: Vec<String> = violations.iter().map(|v| v.short()).collect();
             return Err(RecordError {
                 origin: new.origin.clone(),
-                reason: format!(
-                    "customData does not satisfy the schema: {}",
-                    secrets::summary_joined(&errors, IMPORT_SECRETS_NAMED * 2, "; ")
-                ),
+                reason: format!("customData does not satisfy the schema: {}", short_errors(&violations)),
             });
         }
     }
@@ -155,7 +200,7 @@ struct StreamedRecords<'a> {
     flagged: Flagged,
     /// Told the count of records every 4,096 (progress).
     tell: &'a dyn Fn(u64),
-    shape: Option<&'a Shape>,
+    shape: Option<&'a RecordSchema<'a>>,
 }
 
 impl ImportSource for StreamedRecords<'_> {
@@ -202,7 +247,7 @@ fn import_whole(
     bytes: &[u8],
     rules: RecordRules,
     mode: ImportMode,
-    shape: Option<&Shape>,
+    shape: Option<&RecordSchema>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
     let mut reader = ImportReader::new(bytes, Limits::default(), now_ms())?.with_rules(rules);
     let mut flagged = Flagged::default();
@@ -226,7 +271,7 @@ fn import_stream(
     mut rules: RecordRules,
     mode: ImportMode,
     quiet: bool,
-    shape: Option<&Shape>,
+    shape: Option<&RecordSchema>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
     let bar = progress(
         lines.total_bytes(),
