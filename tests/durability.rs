@@ -1088,3 +1088,36 @@ fn a_signal_while_set_waits_on_stdin_writes_nothing_and_closes_the_file_cleanly(
     let (revisions, current) = sandbox.history(&db, "alice");
     assert_eq!((revisions.len(), current), (1, 1), "nothing written");
 }
+
+/// `import` of a source that goes quiet — a FIFO no one has opened to write yet, standard
+/// input held open and never written, or one that sent a record and then nothing — waited in
+/// `open` or a read where the first signal, only noted, was never looked at: SIGTERM (what
+/// `timeout` and service managers send) left it waiting for good. Now it ends the wait:
+/// nothing written, the file closed cleanly, exit 130.
+#[test]
+fn a_signal_while_import_waits_on_a_quiet_source_writes_nothing_and_closes_the_file_cleanly() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("importing.redb", &[person("u1", "alice")]);
+    let fifo = sandbox.path("users.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let from_fifo = ["import", fifo.to_str().expect("utf-8")];
+    let from_stdin = ["import", "-"];
+    for (signal, args, first) in [
+        (libc::SIGTERM, &from_fifo[..], None),
+        (libc::SIGTERM, &from_stdin[..], None),
+        (libc::SIGTERM, &from_stdin[..], Some("{\"id\":\"n1\",\"customData\":{}}\n")),
+        (libc::SIGINT, &from_stdin[..], Some("[{\"id\":\"n1\"},\n")),
+    ] {
+        let mut command = sandbox.home.custodian();
+        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
+        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
+        let mut stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        if let Some(first) = first {
+            stdin.write_all(first.as_bytes()).expect("the first record");
+        }
+        stopped_cleanly_by(&sandbox, &db, running, signal, Duration::from_millis(300));
+    }
+    let users = sandbox.run(&db, &["list", "--limit", "0"]).ok().stdout;
+    assert!(!users.contains("n1"), "nothing imported: {users}");
+}

@@ -31,7 +31,7 @@ pub(super) fn import(
     let shape = held.as_ref();
     // Into an empty database, an insert is the sorted bulk load, as `seed`'s.
     let bulk_load = mode == ImportMode::InsertOnly && store.count()? == 0;
-    let (summary, taken, flagged) = match input::open_import(file, input::MAX_RECORD_BYTES)? {
+    let (summary, taken, flagged) = match input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES)? {
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
         input::ImportInput::Records(records) => import_stream(store, records, rules, mode, quiet, shape)?,
     };
@@ -217,10 +217,19 @@ impl ImportSource for StreamedRecords<'_> {
             if self.ended {
                 return None;
             }
-            match self.batches.recv() {
+            // A source that goes quiet (a FIFO whose writer waits) must not hide a signal.
+            match self.batches.recv_timeout(std::time::Duration::from_millis(50)) {
                 Ok(Some(batch)) => self.batch = batch.into_iter(),
                 Ok(None) => self.ended = true,
-                Err(_) => {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::interrupt::requested() => {
+                    self.ended = true;
+                    return Some(Err(RecordError {
+                        origin: "the import".into(),
+                        reason: "interrupted".into(),
+                    }));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     self.ended = true;
                     return Some(Err(RecordError {
                         origin: "the import".into(),
@@ -343,6 +352,8 @@ fn import_stream(
     bar.finish_and_clear();
     let summary = match imported {
         Ok(summary) => summary,
+        // Stopped by a signal while the source was quiet: nothing written.
+        Err(_) if crate::interrupt::requested() => return Err(crate::store::StoreError::Interrupted.into()),
         Err(e) => {
             // The reader may still be waiting on a source that never ends: it is not waited for.
             if let Some(unreadable) = unreadable.lock().ok().and_then(|mut slot| slot.take()) {

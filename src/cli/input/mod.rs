@@ -119,17 +119,34 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
 /// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
 /// come.
 pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    let (answer, reading) = std::sync::mpsc::channel();
     let file = file.map(Path::to_owned);
+    or_interrupted("the document", move || read_document(file.as_deref(), text_cap, limit))
+}
+
+/// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
+/// its first read for the first bytes, where no signal noted meanwhile is looked at.
+pub fn open_import_or_interrupted(file: Option<&Path>, record_limit: usize) -> Result<ImportInput> {
+    let file = file.map(Path::to_owned);
+    or_interrupted("the import", move || open_import(file.as_deref(), record_limit))
+}
+
+/// `work` on a thread of its own, while this one looks every 50 ms for a noted signal, which
+/// ends the wait (`StoreError::Interrupted`, exit 130): the thread is left blocked, and goes
+/// with the process.
+fn or_interrupted<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (answer, working) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = answer.send(read_document(file.as_deref(), text_cap, limit));
+        let _ = answer.send(work());
     });
     loop {
-        match reading.recv_timeout(std::time::Duration::from_millis(50)) {
+        match working.recv_timeout(std::time::Duration::from_millis(50)) {
             Ok(read) => return read,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("cannot read the document: its reader stopped")
+                anyhow::bail!("cannot read {what}: its reader stopped")
             }
         }
     }
