@@ -229,3 +229,22 @@ fn an_import_record_leaving_custom_data_out_is_held_to_the_schema_as_the_empty_o
     let bare = sandbox.file("bare.jsonl", "{\"id\":\"n2\"}\n");
     sandbox.on(&["import", &bare]).ok();
 }
+
+#[test]
+fn a_schema_over_the_document_limit_is_refused_before_it_is_stored_or_compiled() {
+    let sandbox = Sandbox::new();
+    // 60,000 properties: 1.5 MiB compact, which every write would compile.
+    let properties: Vec<String> = (0..60_000).map(|n| format!(r#""p{n:05}":{{"type":"string"}}"#)).collect();
+    let huge = sandbox
+        .file("huge.json", &format!(r#"{{"type":"object","properties":{{{}}}}}"#, properties.join(",")));
+    let error = one_line(&sandbox.on(&["schema", "set", &huge]), 4);
+    assert!(
+        error.ends_with(
+            "huge.json: the schema is 1.5 MiB (compact), over the limit of 1 MiB: every write compiles it"
+        ),
+        "{error}"
+    );
+    assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "nothing stored");
+    let error = one_line(&sandbox.on(&["--schema", &huge, "schema", "check"]), 4);
+    assert!(error.contains("over the limit of 1 MiB"), "{error}");
+}

@@ -74,7 +74,10 @@ pub fn shape_from_file(file: &Path) -> Result<Shape> {
         origin: file.display().to_string(),
         reason: ShapeError::NotJson("not valid UTF-8".into()),
     })?;
-    Ok(Shape::compile(&text).map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason })?)
+    let limit = Limits::default().max_bytes;
+    crate::domain::shape::check_size(&text, limit)
+        .and_then(|()| Shape::compile(&text))
+        .map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason }.into())
 }
 
 /// The schema stored with the users, if one is set. The writes through `store` are held to
@@ -166,7 +169,9 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
         origin: origin.clone(),
         reason: ShapeError::NotJson("not valid UTF-8".into()),
     })?;
-    Shape::compile(&text).map_err(|reason| ShapeRefused { origin, reason })?;
+    crate::domain::shape::check_size(&text, limits.max_bytes)
+        .and_then(|()| Shape::compile(&text))
+        .map_err(|reason| ShapeRefused { origin, reason })?;
     // Whether this call wrote: another operator's equal schema landing first is no save of ours.
     let (revision, saved) = store.set_schema(Some(&text), &Author::from_environment())?;
     if !saved {

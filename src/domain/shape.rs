@@ -30,6 +30,20 @@ pub enum ShapeError {
     NotJson(String),
     #[error("not a valid JSON Schema: {0}")]
     NotASchema(String),
+    /// Every write and the screen compile the schema: one of megabytes takes seconds and
+    /// hundreds of MB each time, so it is held to the limit a document is.
+    #[error(
+        "the schema is {} (compact), over the limit of {}: every write compiles it",
+        crate::domain::custom_data::human_bytes(*.size),
+        crate::domain::custom_data::human_bytes(*.limit)
+    )]
+    TooLarge { size: usize, limit: usize },
+}
+
+/// Refuses a schema whose compact form is over `limit` bytes (a document's limit).
+pub fn check_size(text: &str, limit: usize) -> Result<(), ShapeError> {
+    let size = crate::domain::scan::compact_len(text.as_bytes());
+    if size > limit { Err(ShapeError::TooLarge { size, limit }) } else { Ok(()) }
 }
 
 /// One way a document breaks the schema.
