@@ -60,10 +60,16 @@ impl RedbStore {
         let tx = self.write()?;
         let held = *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(seen) = held {
-            let found = {
+            // Looked at without making the table: a file no schema was ever set in has none.
+            let exists = tx
+                .list_tables()?
+                .any(|table| redb::TableHandle::name(&table) == redb::TableHandle::name(&SCHEMAS));
+            let found = if exists {
                 let table = tx.open_table(SCHEMAS)?;
                 let last = table.last()?;
                 last.and_then(|(revision, value)| (!value.value().2.is_empty()).then(|| revision.value()))
+            } else {
+                None
             };
             if found != seen {
                 tx.abort()?;
