@@ -18,8 +18,10 @@ const MAX_KEY_FILE_BYTES: u64 = 256 * 1024;
 /// Why a key file cannot be used or made. Every message names the file.
 #[derive(Debug, Error)]
 pub enum KeyFileProblem {
-    #[error("key file {path} is readable by group or others (mode {mode:04o}); run `chmod 600 {path}`")]
+    #[error("key file {path} is open to group or others (mode {mode:04o}); run `chmod 600 {path}`")]
     TooOpen { path: String, mode: u32 },
+    #[error("key file {path} is a directory, not a key file")]
+    Directory { path: String },
     // Not `source`: thiserror would chain it, and the one line would say it twice.
     #[error("key file {path}: {reason}")]
     Unreadable { path: String, reason: io::Error },
@@ -53,6 +55,9 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
 
 /// Refuses a key file group or others can read, or one too large to be a key file.
 fn judge(meta: &fs::Metadata, shown: &str) -> Result<(), KeyFileProblem> {
+    if meta.is_dir() {
+        return Err(KeyFileProblem::Directory { path: shown.to_owned() });
+    }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(KeyFileProblem::TooOpen { path: shown.to_owned(), mode });

@@ -729,6 +729,15 @@ fn a_schema_file_is_read_to_the_document_limit_and_no_further() {
     );
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     assert_eq!(sandbox.snapshot(&db), before);
+    // `schema set` names the file as `--schema` does (it said only "the document is …").
+    let run = bounded(&sandbox, &db, &["schema", "set", "/dev/zero"], false);
+    assert_refused(
+        &run,
+        4,
+        "cannot read the schema /dev/zero: the document is more than 16 MiB of text (reading stopped there); the limit is 1 MiB (compact)",
+        "schema set /dev/zero",
+    );
+    assert_eq!(sandbox.snapshot(&db), before);
 }
 
 #[test]

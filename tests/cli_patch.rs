@@ -84,10 +84,15 @@ fn the_dry_run_counts_groups_failures_shows_diffs_and_writes_nothing() {
     assert!(run.stdout.contains("--- user u1 (alice), revision 1 → 2"), "{}", run.stdout);
     assert!(run.stdout.contains(r#"-   "plan": "free","#), "{}", run.stdout);
     assert!(run.stdout.contains(r#"+   "plan": "team","#), "{}", run.stdout);
-    assert!(run.stdout.contains("--yes"), "says how to apply: {}", run.stdout);
+    assert!(
+        run.stdout.contains("to apply: the same command with --yes ("),
+        "says how to apply: {}",
+        run.stdout
+    );
     assert_eq!(sandbox.everything(), before);
-    // --dry-run wins over --yes.
-    sandbox.on(&["patch", &patch, "--all", "--yes", "--dry-run"]).ok();
+    // --dry-run wins over --yes, and the way to apply is then to leave it out.
+    let both = sandbox.on(&["patch", &patch, "--all", "--yes", "--dry-run"]).ok();
+    assert!(both.stdout.contains("to apply: the same command without --dry-run ("), "{}", both.stdout);
     assert_eq!(sandbox.everything(), before);
 }
 

@@ -304,10 +304,14 @@ fn set_seal_refuses_a_missing_path_a_missing_key_and_a_key_others_can_read() {
         sandbox.run(&["set", "alice", &file, "--key-file", &key, "--seal", "billing.taxId"], None).fails(1);
     assert_eq!(
         error,
-        format!(
-            "custodian: key file {key} is readable by group or others (mode 0644); run `chmod 600 {key}`"
-        )
+        format!("custodian: key file {key} is open to group or others (mode 0644); run `chmod 600 {key}`")
     );
+    // A directory is no key file, whatever its mode (it was told to `chmod 600`).
+    let folder = sandbox.file("keys.d", "");
+    fs::remove_file(&folder).expect("rm");
+    fs::create_dir(&folder).expect("mkdir");
+    let error = sandbox.run(&["get", "alice", "--unseal", "--key-file", &folder], None).fails(1);
+    assert_eq!(error, format!("custodian: key file {folder} is a directory, not a key file"));
     let broken = sandbox.file("broken.jwk", r#"{"kty":"oct","kid":"x"}"#);
     fs::set_permissions(&broken, fs::Permissions::from_mode(0o600)).expect("chmod");
     let error = sandbox.run(&["get", "alice", "--unseal", "--key-file", &broken], None).fails(1);
@@ -351,8 +355,6 @@ fn the_editor_refuses_a_key_file_others_can_read_before_it_opens() {
     assert!(run.stdout.is_empty(), "nothing drawn: {run:?}");
     assert_eq!(
         run.fails(1),
-        format!(
-            "custodian: key file {key} is readable by group or others (mode 0604); run `chmod 600 {key}`"
-        )
+        format!("custodian: key file {key} is open to group or others (mode 0604); run `chmod 600 {key}`")
     );
 }

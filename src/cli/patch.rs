@@ -221,7 +221,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         other => other,
     };
     let Some(summary) = walked? else {
-        return dry_run_report(&report, &patch_name, &operations, &described, *strict, out);
+        return dry_run_report(&report, &patch_name, &operations, &described, (*strict, *yes), out);
     };
     let batch = summary.batch.clone();
     if summary.saved > 0 {
@@ -257,7 +257,7 @@ fn dry_run_report(
     patch: &str,
     operations: &JsonPatch,
     described: &str,
-    strict: bool,
+    (strict, yes_given): (bool, bool),
     out: &mut Output,
 ) -> Result<()> {
     let ops = if operations.len() == 1 {
@@ -300,8 +300,10 @@ fn dry_run_report(
     } else if strict && report.failed > 0 {
         "with --strict, --yes would write nothing while any user cannot be patched".to_owned()
     } else {
+        // `--dry-run` wins over `--yes`: the way to apply is then without it.
+        let how = if yes_given { "without --dry-run" } else { "with --yes" };
         format!(
-            "to apply: the same command with --yes ({} in one transaction, one batch `custodian undo` takes back)",
+            "to apply: the same command {how} ({} in one transaction, one batch `custodian undo` takes back)",
             users(report.changed)
         )
     };

@@ -163,8 +163,9 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
         return Err(StoreError::ReadOnly.into());
     }
     let limits = Limits::default();
-    let bytes = input::read_document_or_interrupted(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)?;
     let origin = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
+    let bytes = input::read_document_or_interrupted(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)
+        .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
     let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
         origin: origin.clone(),
         reason: ShapeError::NotJson("not valid UTF-8".into()),
