@@ -483,6 +483,31 @@ fn outcome_removed(outcome: &SaveOutcome) -> Vec<String> {
     }
 }
 
+fn visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one(f: &mut Fixture) {
+    let store = f.store();
+    let mut visited = Vec::new();
+    let ids = vec!["u6".to_owned(), "u1".into(), "u6".into(), "u3".into()];
+    store
+        .for_each_selected(&Selection::Ids(ids), &mut |record, text| {
+            let document: Value = serde_json::from_str(text).expect("JSON");
+            visited.push((record.user.id.clone(), document));
+            Ok(())
+        })
+        .expect("visit");
+    let expected: Vec<(String, Value)> = [
+        ("u6", r#"{"plan":"gold","note":"needle-in-data"}"#),
+        ("u1", r#"{"theme":"dark","lang":"en"}"#),
+        ("u3", r#"{"a":1}"#),
+    ]
+    .iter()
+    .map(|(id, text)| (id.to_string(), serde_json::from_str(text).expect("JSON")))
+    .collect();
+    assert_eq!(visited, expected);
+    let unknown =
+        store.for_each_selected(&Selection::Ids(vec!["u1".into(), "nobody".into()]), &mut |_, _| Ok(()));
+    assert!(matches!(unknown, Err(StoreError::UserNotFound(ref id)) if id == "nobody"), "{unknown:?}");
+}
+
 fn saves_a_new_revision_and_keeps_the_old_one_in_history(f: &mut Fixture) {
     let store = f.store();
     let before = store.custom_data("u1").expect("read");
@@ -749,6 +774,7 @@ conformance!(
     a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
+    visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one,
     a_save_reports_the_size_the_history_gives_its_revision,
     history_and_the_journal_give_each_revisions_compact_size,
     reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has,

@@ -341,33 +341,7 @@ pub trait UserStore: Send + Sync {
         selection: &Selection,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        match selection {
-            Selection::All => self.for_each_user(visit),
-            Selection::Search(query) => {
-                let mut after: Option<ListKey> = None;
-                loop {
-                    let step = self.scan_matches(query, after.as_ref(), SEARCH_STEP, SEARCH_STEP)?;
-                    for hit in &step.hits {
-                        let record = self.user(&hit.user.id)?;
-                        let document = self.custom_data(&hit.user.id)?;
-                        visit(&record, &document.text)?;
-                    }
-                    match step.next {
-                        Some(next) => after = Some(next),
-                        None => return Ok(()),
-                    }
-                }
-            }
-            Selection::Ids(ids) => {
-                let mut seen = std::collections::HashSet::new();
-                for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-                    let record = self.user(id)?;
-                    let document = self.custom_data(id)?;
-                    visit(&record, &document.text)?;
-                }
-                Ok(())
-            }
-        }
+        visit_selected_one_by_one(self, selection, visit)
     }
 
     /// Restores every user `batch` saved to the revision before it, as one new batch `undo`
@@ -438,4 +412,40 @@ fn one_user_of<S: UserStore + ?Sized>(
     let mut seen = std::collections::HashSet::new();
     matches.retain(|m| seen.insert(m.id.clone()));
     Ok(Err(StoreError::Ambiguous { reference: user_ref.to_owned(), matches }))
+}
+
+/// [`UserStore::for_each_selected`] as every store can: the whole list, or the search's steps, or
+/// each id read on its own.
+pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
+    store: &S,
+    selection: &Selection,
+    visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    match selection {
+        Selection::All => store.for_each_user(visit),
+        Selection::Search(query) => {
+            let mut after: Option<ListKey> = None;
+            loop {
+                let step = store.scan_matches(query, after.as_ref(), SEARCH_STEP, SEARCH_STEP)?;
+                for hit in &step.hits {
+                    let record = store.user(&hit.user.id)?;
+                    let document = store.custom_data(&hit.user.id)?;
+                    visit(&record, &document.text)?;
+                }
+                match step.next {
+                    Some(next) => after = Some(next),
+                    None => return Ok(()),
+                }
+            }
+        }
+        Selection::Ids(ids) => {
+            let mut seen = std::collections::HashSet::new();
+            for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                let record = store.user(id)?;
+                let document = store.custom_data(id)?;
+                visit(&record, &document.text)?;
+            }
+            Ok(())
+        }
+    }
 }
