@@ -929,6 +929,15 @@ fn the_log_records_the_command_lines_refusals_and_conflicts_without_the_document
     assert!(line.contains("refused: a name another user has"), "{line}");
     assert!(line.contains("field=\"primaryEmail\"") && line.contains("owner=u1"), "{line}");
     assert!(!log.to_lowercase().contains("alice@example.com"), "a name reached the log: {log}");
+    // An import and a seed that wrote are logged too, by their counts (they were not at all).
+    let more = sandbox.file("more.jsonl", r#"{"id":"n9","username":"nina","customData":{"k":"v"}}"#);
+    sandbox.on(&db, &["import", &more]).ok();
+    sandbox.on(&db, &["seed", "--users", "3", "--quiet"]).ok();
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    assert!(log.contains("import written") && log.contains("new=1"), "{log}");
+    assert!(log.contains("seed written") && log.contains("users=3"), "{log}");
+    assert!(!log.contains("nina"), "a name reached the log: {log}");
 }
 
 #[test]

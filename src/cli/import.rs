@@ -50,6 +50,13 @@ pub(super) fn import(
         );
         eprintln!("custodian: {}", inert::line(&message));
     }
+    // Counts only: the records are the operator's data.
+    tracing::info!(
+        new = summary.inserted,
+        updated = summary.updated,
+        unchanged = summary.unchanged,
+        "import written"
+    );
     out.line(&format!(
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged

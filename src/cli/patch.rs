@@ -372,7 +372,12 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
         }
         other => other?,
     };
-    tracing::info!(batch = %undone, undo = %undo, restored = summary.undo.saved, left = summary.changed_since.len(), "undo");
+    if summary.undo.saved > 0 {
+        tracing::info!(batch = %undone, undo = %undo, restored = summary.undo.saved, left = summary.changed_since.len(), "undo");
+    } else {
+        // No user restored: no undo batch was written, so none is named.
+        tracing::info!(batch = %undone, left = summary.changed_since.len(), "undo restored no user: no batch written");
+    }
     if summary.undo.saved > 0 {
         out.line(&inert::line(&format!(
             "batch {undo}: restored {} of batch {undone} to the revision before it",

@@ -99,6 +99,7 @@ pub(super) fn seed_users(
     bar.finish_and_clear();
     loaded?;
     let seeded = started.elapsed();
+    tracing::info!(users, "seed written");
     out.line(&format!("seeded {users} users in {:.1} s", seeded.as_secs_f64()))?;
     // Large loads leave the file with room it no longer needs; small ones are not worth it.
     if users >= COMPACT_AFTER {
