@@ -595,6 +595,13 @@ fn upsert_never_moves_updated_at_backwards_and_a_customdata_change_bumps_it() {
     let after = store.user("u1").expect("user");
     assert_eq!(after.revision, 2);
     assert!(after.user.updated_at >= from, "a customData change bumps updatedAt as a save does");
+    // A save keeps an updatedAt in the future (a clock ahead elsewhere) as an upsert does.
+    let future = from + 10 * 365 * 24 * 3_600_000;
+    import_text(&store, &format!(r#"{{"id":"u1","updatedAt":{future}}}"#), ImportMode::Upsert)
+        .expect("upsert");
+    let data = CustomData::parse(r#"{"a":3}"#).expect("valid");
+    store.replace_custom_data("u1", &data, None, &Author("t".into())).expect("save");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, future, "never moved backwards");
 }
 
 #[test]

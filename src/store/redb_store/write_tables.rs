@@ -281,7 +281,8 @@ impl<'tx> WriteTables<'tx> {
             rev_by: author.0.clone(),
             user: current.user.clone(),
         };
-        next.user.insert("updatedAt".to_owned(), Value::from(now));
+        // The later of the two, as an upsert keeps it: a save never moves it backwards.
+        next.user.insert("updatedAt".to_owned(), Value::from(now.max(user.updated_at)));
         self.users.insert(id, next.to_json().as_str())?;
         let revision = next.rev;
         self.journal.record(&Save { at: now, by: &author.0, id, revision, size: text.len(), keys, batch })?;
