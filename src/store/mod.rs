@@ -11,6 +11,7 @@ mod postgres;
 mod records;
 mod redb_search;
 mod redb_store;
+mod schema_hold;
 mod search_steps;
 #[cfg(test)]
 mod tests;

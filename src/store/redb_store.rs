@@ -115,7 +115,7 @@ pub struct RedbStore {
     /// `cp` and `mv`) would otherwise take saves into a deleted file that nobody reads.
     opened_file: Option<(u64, u64)>,
     /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
-    schema_hold: std::sync::Mutex<Option<Option<Revision>>>,
+    schema_hold: super::schema_hold::SchemaHold,
 }
 
 /// Users sharing a folded name: the field, the folded value, their ids.

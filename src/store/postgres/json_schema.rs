@@ -8,11 +8,6 @@ use super::*;
 const SCHEMA_LOCK: &str = "hashtextextended('custodian.schema_history:' || $1, 0)";
 
 impl PostgresStore {
-    /// [`UserStore::hold_writes_to_schema`].
-    pub(super) fn hold_to_schema(&self, seen: Option<Revision>) {
-        *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seen);
-    }
-
     /// In a write of customData held to a schema ([`UserStore::hold_writes_to_schema`]):
     /// shares the schema lock until the commit, then refuses when the schema set now is not
     /// the one held to. The look is a statement of its own, after the lock: in READ COMMITTED
@@ -23,8 +18,7 @@ impl PostgresStore {
         tx: &mut postgres::Transaction,
         fail: &dyn Fn(postgres::Error) -> StoreError,
     ) -> Result<(), StoreError> {
-        let held = *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(seen) = held else { return Ok(()) };
+        let Some(seen) = self.schema_hold.held() else { return Ok(()) };
         if !self.initialised {
             return Ok(());
         }
@@ -39,7 +33,7 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .map(|row| row.get::<_, i64>(0).max(1) as Revision);
-        if found == seen { Ok(()) } else { Err(StoreError::SchemaChanged { seen, found }) }
+        crate::store::schema_hold::SchemaHold::check(seen, found)
     }
 
     pub(super) fn stored_schema(&self) -> Result<Option<StoredSchema>, StoreError> {

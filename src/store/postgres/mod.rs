@@ -254,7 +254,7 @@ pub struct PostgresStore {
     /// The exact path's filter scan in progress (see [`PostgresStore::exact_scan_step`]).
     open_scan: Mutex<Option<OpenScan>>,
     /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
-    schema_hold: Mutex<Option<Option<Revision>>>,
+    schema_hold: super::schema_hold::SchemaHold,
 }
 
 /// What a save of a user's customData is held to: the revision, `updated_at` (microseconds)

@@ -43,7 +43,7 @@ impl PostgresStore {
             keyed: session.keyed,
             seen: Mutex::new(HashMap::new()),
             open_scan: Mutex::new(None),
-            schema_hold: Mutex::new(None),
+            schema_hold: Default::default(),
         })
     }
 

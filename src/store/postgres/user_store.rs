@@ -282,7 +282,7 @@ impl UserStore for PostgresStore {
     }
 
     fn hold_writes_to_schema(&self, seen: Option<Revision>) {
-        self.hold_to_schema(seen)
+        self.schema_hold.hold(seen)
     }
 
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {

@@ -1,6 +1,7 @@
 //! The deployment's JSON Schema, every revision of it kept in [`SCHEMAS`].
 
 use super::*;
+use crate::store::schema_hold::SchemaHold;
 
 impl RedbStore {
     /// [`UserStore::schema`].
@@ -48,18 +49,12 @@ impl RedbStore {
         }
     }
 
-    /// [`UserStore::hold_writes_to_schema`].
-    pub(super) fn hold_to_schema(&self, seen: Option<Revision>) {
-        *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seen);
-    }
-
     /// A write of customData: [`Self::write`], refused when the writes are held to a schema
     /// ([`UserStore::hold_writes_to_schema`]) that is no longer the current one. redb has one
     /// writer at a time, so no schema change lands between this look and the commit.
     pub(super) fn write_documents(&self) -> Result<WriteTransaction, StoreError> {
         let tx = self.write()?;
-        let held = *self.schema_hold.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(seen) = held {
+        if let Some(seen) = self.schema_hold.held() {
             // Looked at without making the table: a file no schema was ever set in has none.
             let exists = tx
                 .list_tables()?
@@ -71,9 +66,9 @@ impl RedbStore {
             } else {
                 None
             };
-            if found != seen {
+            if let Err(changed) = SchemaHold::check(seen, found) {
                 tx.abort()?;
-                return Err(StoreError::SchemaChanged { seen, found });
+                return Err(changed);
             }
         }
         Ok(tx)

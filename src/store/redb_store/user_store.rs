@@ -310,7 +310,7 @@ impl UserStore for RedbStore {
     }
 
     fn hold_writes_to_schema(&self, seen: Option<Revision>) {
-        self.hold_to_schema(seen)
+        self.schema_hold.hold(seen)
     }
 
     fn schema_history(&self) -> Result<Vec<RevisionInfo>, StoreError> {
