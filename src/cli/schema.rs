@@ -70,14 +70,20 @@ pub fn shape_from_file(file: &Path) -> Result<Shape> {
     let shown = || inert::line(&file.display().to_string()).into_owned();
     let bytes = input::read_document(Some(file), input::MAX_DOCUMENT_TEXT, Limits::default().max_bytes)
         .with_context(|| format!("cannot read the schema {}", shown()))?;
+    Ok(schema_of_bytes(bytes, file.display().to_string())?.1)
+}
+
+/// A schema as read from `origin` (a file, standard input), with its text: UTF-8, within a
+/// document's limit (every write compiles it), and a schema.
+fn schema_of_bytes(bytes: Vec<u8>, origin: String) -> Result<(String, Shape), ShapeRefused> {
     let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
-        origin: file.display().to_string(),
+        origin: origin.clone(),
         reason: ShapeError::NotJson("not valid UTF-8".into()),
     })?;
-    let limit = Limits::default().max_bytes;
-    crate::domain::shape::check_size(&text, limit)
+    let shape = crate::domain::shape::check_size(&text, Limits::default().max_bytes)
         .and_then(|()| Shape::compile(&text))
-        .map_err(|reason| ShapeRefused { origin: file.display().to_string(), reason }.into())
+        .map_err(|reason| ShapeRefused { origin, reason })?;
+    Ok((text, shape))
 }
 
 /// The schema stored with the users, if one is set. The writes through `store` are held to
@@ -166,13 +172,7 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
     let origin = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
     let bytes = input::read_document_or_interrupted(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)
         .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
-    let text = String::from_utf8(bytes).map_err(|_| ShapeRefused {
-        origin: origin.clone(),
-        reason: ShapeError::NotJson("not valid UTF-8".into()),
-    })?;
-    crate::domain::shape::check_size(&text, limits.max_bytes)
-        .and_then(|()| Shape::compile(&text))
-        .map_err(|reason| ShapeRefused { origin, reason })?;
+    let (text, _) = schema_of_bytes(bytes, origin)?;
     // Whether this call wrote: another operator's equal schema landing first is no save of ours.
     let (revision, saved) = store.set_schema(Some(&text), &Author::from_environment())?;
     if !saved {
