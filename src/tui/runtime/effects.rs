@@ -501,27 +501,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Action::PatchReady { file: file.display().to_string(), result }
         }
         Effect::ApplyPatch { patch, selection, reviewed, shape, schema, stop } => {
-            // As a save from the editor is: a schema set since the dry run stops the batch.
+            // Held to the schema the dry run checked against: the store refuses the batch
+            // inside its transaction when another was set or it was cleared since.
             if let app::SchemaSource::Stored(seen) = schema {
-                match store.schema() {
-                    Ok(current) if current.as_ref().map(|s| s.revision) != seen => {
-                        let now = current
-                            .map_or_else(|| "cleared".to_owned(), |s| format!("revision {}", s.revision));
-                        tracing::info!("patch from the screen stopped: the stored schema changed");
-                        return Some(Action::PatchApplied {
-                            result: app::PatchAnswer::NotApplied(format!(
-                                "the schema changed since the dry run (now {now}): nothing was written; press r, then run the dry run again"
-                            )),
-                        });
-                    }
-                    // Held to it until the commit: one set meanwhile stops the batch too.
-                    Ok(_) => store.hold_writes_to_schema(seen),
-                    Err(e) => {
-                        return Some(Action::PatchApplied {
-                            result: app::PatchAnswer::NotApplied(e.to_string()),
-                        });
-                    }
-                }
+                store.hold_writes_to_schema(seen);
             }
             let batch = crate::store::BatchId::new();
             let result = crate::batch::run_for_screen(
@@ -558,10 +541,20 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     tracing::warn!(error = %format!("{e:#}"), "patch from the screen: connection lost");
                     app::PatchAnswer::ConnectionLost(format!("{e:#}"))
                 }
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
-                    app::PatchAnswer::NotApplied(format!("{e:#}"))
-                }
+                Err(e) => match e.downcast_ref::<StoreError>() {
+                    Some(StoreError::SchemaChanged { found, .. }) => {
+                        let now = found
+                            .map_or_else(|| "cleared".to_owned(), |revision| format!("revision {revision}"));
+                        tracing::info!("patch from the screen stopped: the stored schema changed");
+                        app::PatchAnswer::NotApplied(format!(
+                            "the schema changed since the dry run (now {now}): nothing was written; press r, then run the dry run again"
+                        ))
+                    }
+                    _ => {
+                        tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
+                        app::PatchAnswer::NotApplied(format!("{e:#}"))
+                    }
+                },
             };
             Action::PatchApplied { result }
         }
