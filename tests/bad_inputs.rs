@@ -257,7 +257,7 @@ fn import_refuses_each_bad_file_with_its_record_and_imports_nothing() {
             "id twice in one file",
             b"{\"id\":\"n1\"}\n{\"id\":\"n1\",\"name\":\"Other\"}\n",
             5,
-            "line 2: user id \"n1\" already exists (use --upsert to replace it)",
+            "line 2: user id \"n1\" is also given by an earlier record of this import (an import gives each user once; --upsert does not merge two records)",
         ),
         ("10,000 nested arrays", deep.as_bytes(), 4, "line 1: nested deeper than 64 levels"),
         (
@@ -765,7 +765,7 @@ fn an_endless_json_array_on_stdin_is_read_an_element_at_a_time_and_stops_at_the_
         assert_refused(
             &run,
             5,
-            "record 2 (line 3): user id \"x\" already exists (use --upsert to replace it)",
+            "record 2 (line 3): user id \"x\" is also given by an earlier record of this import (an import gives each user once; --upsert does not merge two records)",
             "(echo [; yes '{...},') | import -",
         );
         assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());

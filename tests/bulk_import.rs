@@ -109,7 +109,7 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
         (
             with(1900, &users[99].replace("User", "Other")),
             5,
-            vec![format!("line 1900: user id \"{}\" already exists", first_id(100))],
+            vec![format!("line 1900: user id \"{}\" is also given by an earlier record of this import", first_id(100))],
         ),
         (
             with(1500, "{\"id\":\"zz1\",\"username\":\"ＵＳＥＲ00500\"}"),
@@ -139,7 +139,7 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
         let before = fs::read(&db).expect("read");
         let file = sandbox.file("users.jsonl", &text);
         let error = sandbox.on(&db, &["import", &file]).fails(code);
-        let repeated = error.contains("already exists")
+        let repeated = error.contains("is also given by an earlier record of this import")
             || error.contains("is also given by another record of this import");
         assert!(messages.iter().any(|m| error.contains(m)) && repeated == (code == 5), "{message}: {error}");
         assert_eq!(sandbox.export(&db), "", "{message}");

@@ -205,6 +205,35 @@ fn tenant_imports_only_that_tenants_rows_and_counts_the_rest() {
 }
 
 #[test]
+fn a_tenant_no_record_is_of_is_refused_and_nothing_is_imported() {
+    let sandbox = Sandbox::new();
+    // Into an empty database (the bulk load) and into one with users (record by record).
+    let empty = sandbox.init();
+    let with_users = sandbox.home.path("with-users.redb");
+    sandbox.on(&with_users, &["init"]).ok();
+    let seeded = sandbox.file("seed.jsonl", &lines(&[json!({"id": "s1", "username": "seeded"})]));
+    sandbox.on(&with_users, &["import", &seeded]).ok();
+    let rows = [raw_row("default", "u1", "ann"), json!({"id": "u4", "username": "api"})];
+    let jsonl = sandbox.file("rows.jsonl", &lines(&rows));
+    let array = sandbox.file("rows.json", &serde_json::to_string(&rows).expect("json"));
+    for db in [&empty, &with_users] {
+        let before = sandbox.export(db);
+        for file in [&jsonl, &array] {
+            // A typo of `default`.
+            let error = sandbox.on(db, &["import", "--tenant", "defualt", file]).fails(4);
+            assert_eq!(
+                error,
+                "custodian: the import: no record is of tenant \"defualt\" (all 2 records are of other tenants or of none); nothing was imported"
+            );
+            assert_eq!(sandbox.export(db), before);
+        }
+    }
+    let one = sandbox.file("one.jsonl", &lines(&[raw_row("admin", "u2", "root")]));
+    let error = sandbox.on(&empty, &["import", "--tenant", "default", &one]).fails(4);
+    assert!(error.contains("(the 1 record is of other tenants or of none)"), "{error}");
+}
+
+#[test]
 fn without_tenant_the_tenant_is_dropped_from_every_record() {
     let sandbox = Sandbox::new();
     let db = sandbox.init();

@@ -512,7 +512,11 @@ fn import_of_an_existing_id_without_upsert_writes_nothing() {
 
 #[test]
 fn import_repeating_an_id_inside_the_batch_writes_nothing() {
-    assert_import_refused_whole(r#"{"id":"n1","username":"other"}"#, "user id \"n1\" already exists", true);
+    assert_import_refused_whole(
+        r#"{"id":"n1","username":"other"}"#,
+        "user id \"n1\" is also given by an earlier record of this import",
+        true,
+    );
 }
 
 #[test]
@@ -623,6 +627,38 @@ fn upsert_counts_an_identical_record_unchanged_and_writes_nothing_for_it() {
     let summary =
         import_text(&store, r#"{"id":"u3","updatedAt":1800000000000}"#, ImportMode::Upsert).expect("upsert");
     assert_eq!(summary, counts(0, 1, 0));
+}
+
+#[test]
+fn an_upsert_refuses_a_user_given_twice_however_the_first_record_left_it_and_writes_nothing() {
+    // The first record left u1 as stored, changed only its profile, changed its customData,
+    // or made a new user: the second of the same id is refused at its line, not merged
+    // last-wins (the counts are of users, and which record was meant is the operator's call).
+    let cases = [
+        "{\"id\":\"u1\"}\n{\"id\":\"u2\",\"name\":\"B\"}\n{\"id\":\"u1\",\"name\":\"Other\"}\n",
+        "{\"id\":\"u1\",\"name\":\"A\"}\n{\"id\":\"u2\",\"name\":\"B\"}\n{\"id\":\"u1\",\"name\":\"Other\"}\n",
+        "{\"id\":\"u1\",\"customData\":{\"x\":1}}\n{\"id\":\"u2\"}\n{\"id\":\"u1\"}\n",
+        "{\"id\":\"n9\"}\n{\"id\":\"u2\",\"name\":\"B\"}\n{\"id\":\"n9\",\"name\":\"Other\"}\n",
+    ];
+    for text in cases {
+        let (_dir, _path, store) = db_with_people();
+        let before = snapshot(&store);
+        let error = import_text(&store, text, ImportMode::Upsert).expect_err(text);
+        let repeated = if text.contains("n9") { "n9" } else { "u1" };
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "line 3: user id \"{repeated}\" is also given by an earlier record of this import (an import gives each user once; --upsert does not merge two records)"
+            ),
+            "{text}"
+        );
+        assert!(error.is_conflict(), "{text}");
+        assert_eq!(snapshot(&store), before, "{text}");
+    }
+    // Each user once: both updated, counted once each.
+    let (_dir, _path, store) = db_with_people();
+    let text = "{\"id\":\"u1\",\"name\":\"A\"}\n{\"id\":\"u2\",\"name\":\"B\"}\n";
+    assert_eq!(import_text(&store, text, ImportMode::Upsert).expect("upsert"), counts(0, 2, 0));
 }
 
 #[test]

@@ -333,6 +333,7 @@ fn import_stream(
                 }
             }
         }
+        batch.extend(rules.after_last().map(Err));
         if !batch.is_empty() && send.send(Some(batch)).is_err() {
             return rules.taken_out().clone();
         }

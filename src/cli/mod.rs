@@ -161,6 +161,9 @@ fn log_collision(name: &str, error: &StoreError, origin: &str) {
         StoreError::IdExists(id) => {
             tracing::warn!(command = name, record = origin, %id, "refused: the user id exists");
         }
+        StoreError::IdRepeatedInImport(id) => {
+            tracing::warn!(command = name, record = origin, %id, "refused: a user id given twice");
+        }
         _ => tracing::warn!(command = name, record = origin, "refused: a collision with what is stored"),
     }
 }

@@ -81,6 +81,9 @@ pub struct RecordRules {
     /// Only this tenant's records are read; the rest are counted and skipped.
     tenant: Option<String>,
     taken: TakenOut,
+    /// Records read of that tenant, and whether the end of the input was seen.
+    of_tenant: usize,
+    ended: bool,
 }
 
 /// What the reader took out of the records it read, for the one line each that says so.
@@ -165,7 +168,24 @@ impl<'a> ImportReader<'a> {
 
 impl RecordRules {
     pub fn new(limits: Limits, now_ms: i64) -> Self {
-        Self { limits, now_ms, tenant: None, taken: TakenOut::default() }
+        Self { limits, now_ms, tenant: None, taken: TakenOut::default(), of_tenant: 0, ended: false }
+    }
+
+    /// Told once that the input has ended: an error when `--tenant` named a tenant no record
+    /// is of (a typo would otherwise import nothing and succeed).
+    pub fn after_last(&mut self) -> Option<RecordError> {
+        if std::mem::replace(&mut self.ended, true) || self.of_tenant > 0 || self.taken.other_tenants == 0 {
+            return None;
+        }
+        let tenant = self.tenant.as_deref()?;
+        let skipped = self.taken.other_tenants;
+        let records = if skipped == 1 { "the 1 record is".to_owned() } else { format!("all {skipped} records are") };
+        Some(RecordError {
+            origin: "the import".into(),
+            reason: format!(
+                "no record is of tenant {tenant:?} ({records} of other tenants or of none); nothing was imported"
+            ),
+        })
     }
 
     /// Reads only the records of this tenant; see [`ImportReader::only_tenant`].
@@ -188,6 +208,7 @@ impl RecordRules {
                     self.taken.other_tenants += 1;
                     return None;
                 }
+                self.of_tenant += 1;
                 if !taken.credentials.is_empty() {
                     self.taken.users_with_credentials += 1;
                     for field in taken.credentials {
@@ -257,7 +278,8 @@ impl Iterator for ImportReader<'_> {
         match &mut self.records {
             Records::Array { .. } => loop {
                 let Records::Array { items, index } = &mut self.records else { return None };
-                let raw = items.next()?.get();
+                let Some(raw) = items.next() else { return self.rules.after_last().map(Err) };
+                let raw = raw.get();
                 *index += 1;
                 let number = *index;
                 let origin = format!("record {number} (line {})", self.line_of(raw));
@@ -267,7 +289,7 @@ impl Iterator for ImportReader<'_> {
             },
             Records::Lines { .. } => loop {
                 let Records::Lines { lines } = &mut self.records else { return None };
-                let (number, line) = lines.next()?;
+                let Some((number, line)) = lines.next() else { return self.rules.after_last().map(Err) };
                 let line = line.trim_end_matches('\r');
                 if line.trim().is_empty() {
                     continue;

@@ -98,6 +98,12 @@ pub enum StoreError {
     RepeatedInImport { field: &'static str, value: String, other: String },
     #[error("user id {0:?} already exists (use --upsert to replace it)")]
     IdExists(String),
+    /// An id an earlier record of the same import gives: two records of one user are
+    /// refused, not merged last-wins (with `--upsert` too), so the counts are of users.
+    #[error(
+        "user id {0:?} is also given by an earlier record of this import (an import gives each user once; --upsert does not merge two records)"
+    )]
+    IdRepeatedInImport(String),
     #[error("{0}")]
     InvalidRecord(RecordError),
     #[error("{origin}: {reason}")]
@@ -231,6 +237,7 @@ impl StoreError {
                     | StoreError::Duplicate { .. }
                     | StoreError::RepeatedInImport { .. }
                     | StoreError::IdExists(_)
+                    | StoreError::IdRepeatedInImport(_)
             ),
         }
     }

@@ -147,7 +147,7 @@ fn place_user(
     let id = new.user.id.as_str();
     let origin = new.origin.as_str();
     if runs.users.repeats_last(id.as_bytes()) {
-        return Err(conflict(origin.to_owned(), StoreError::IdExists(id.to_owned())).into());
+        return Err(conflict(origin.to_owned(), StoreError::IdRepeatedInImport(id.to_owned())).into());
     }
     let stored =
         crate::store::error::held_to_the_user_limit(id, stored_user_json(&new.user, now, &author.0)?)?;
@@ -159,7 +159,7 @@ fn place_user(
         &mut |key, value, note, _| {
             if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
                 return Err(
-                    conflict(text(note).into_owned(), StoreError::IdExists(text(key).into_owned())).into()
+                    conflict(text(note).into_owned(), StoreError::IdRepeatedInImport(text(key).into_owned())).into()
                 );
             }
             Ok(())
@@ -267,7 +267,7 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
         let json = text(&entry.value);
         if tables.users.insert(id.as_ref(), json.as_ref())?.is_some() {
             let origin = text(&entry.note).into_owned();
-            return Err(conflict(origin, StoreError::IdExists(id.into_owned())).into());
+            return Err(conflict(origin, StoreError::IdRepeatedInImport(id.into_owned())).into());
         }
         Ok(())
     })?;

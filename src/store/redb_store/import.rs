@@ -2,6 +2,7 @@
 //! an empty file, record by record otherwise).
 
 use super::*;
+use crate::sorted_runs::{Runs, Spill};
 
 impl RedbStore {
     /// Inserts new users in one transaction of their own. For `seed`, where the users come
@@ -116,14 +117,22 @@ impl RedbStore {
                 tx.commit()?;
                 return Ok(summary);
             }
-            tables.search_text.defer(&self.dir());
+            let dir = self.dir();
+            tables.search_text.defer(&dir);
+            let mut given = GivenIds::new(&dir)?;
             while let Some(item) = users.next_user() {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 crate::interrupt::check()?;
                 let new = item.map_err(StoreError::InvalidRecord)?;
+                given.note(&new.user.id, &new.origin)?;
                 let existing = tables.stored(&new.user.id)?;
                 let result = match (existing, mode) {
                     (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
+                    // Two records of one user are refused, not merged last-wins: the counts
+                    // are of users, and which record the operator meant is theirs to say.
+                    (Some(old), _) if written_by_this_import(&old, now, author) => {
+                        Err(StoreError::IdRepeatedInImport(new.user.id.clone()))
+                    }
                     (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
                     (Some(old), ImportMode::Upsert) => {
                         tables.replace_existing(old, &new, author, now).map(|upserted| match upserted {
@@ -145,7 +154,7 @@ impl RedbStore {
                             .stored(&existing)
                             .ok()
                             .flatten()
-                            .is_some_and(|owner| owner.rev_at == now && owner.rev_by == author.0) =>
+                            .is_some_and(|owner| written_by_this_import(&owner, now, author)) =>
                     {
                         StoreError::RecordConflict {
                             origin: new.origin.clone(),
@@ -156,9 +165,64 @@ impl RedbStore {
                 })?;
                 users.written(new);
             }
+            if let Some((id, origin)) = given.first_repeat()? {
+                let reason = Box::new(StoreError::IdRepeatedInImport(id));
+                return Err(StoreError::RecordConflict { origin, reason });
+            }
             tables.search_text.flush_deferred()?;
         }
         tx.commit()?;
         Ok(summary)
+    }
+}
+
+/// Whether a stored user is one this import wrote (its revision is the import's: the same
+/// moment and author; the import holds the writer, so no one else wrote at that moment).
+fn written_by_this_import(stored: &StoredUser, now: i64, author: &Author) -> bool {
+    stored.rev_at == now && stored.rev_by == author.0
+}
+
+/// The ids an import has given, in sorted runs: a repeat that the record-by-record look
+/// cannot see (an upsert that left a user as stored, or changed only its profile) is found
+/// in one merge at the end. A set of a million ids in memory would pass the import's 64 MiB.
+struct GivenIds {
+    runs: Runs,
+    spill: Spill,
+}
+
+/// What the ids' runs hold in memory before one is spilled.
+const GIVEN_IDS_BUDGET: usize = 2 * 1024 * 1024;
+
+impl GivenIds {
+    fn new(dir: &Path) -> Result<Self, StoreError> {
+        let spill = Spill::new(dir).map_err(|e| Self::failed(dir, e))?;
+        Ok(Self { runs: Runs::new(GIVEN_IDS_BUDGET), spill })
+    }
+
+    fn failed(dir: &Path, error: std::io::Error) -> StoreError {
+        StoreError::Io { context: format!("{}: cannot keep the import's ids", dir.display()), error }
+    }
+
+    fn note(&mut self, id: &str, origin: &str) -> Result<(), StoreError> {
+        let dir = self.spill.dir().to_owned();
+        self.runs.defer(&mut self.spill, id.as_bytes(), b"", origin.as_bytes()).map_err(|e| Self::failed(&dir, e))
+    }
+
+    /// The first id given twice, in id order, with the origin of its later record.
+    fn first_repeat(self) -> Result<Option<(String, String)>, StoreError> {
+        let Self { runs, mut spill } = self;
+        let dir = spill.dir().to_owned();
+        let failed = |e| Self::failed(&dir, e);
+        let mut merged = runs.into_merged(&mut spill).map_err(failed)?;
+        let mut previous: Option<Vec<u8>> = None;
+        while let Some(entry) = merged.next_entry().map_err(failed)? {
+            // Equal keys come in arrival order: this entry is the later record.
+            if previous.as_deref() == Some(entry.key.as_slice()) {
+                let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+                return Ok(Some((text(entry.key), text(entry.note))));
+            }
+            previous = Some(entry.key);
+        }
+        Ok(None)
     }
 }
