@@ -20,6 +20,10 @@ const MAX_KEY_FILE_BYTES: u64 = 256 * 1024;
 pub enum KeyFileProblem {
     #[error("key file {path} is open to group or others (mode {mode:04o}); run `chmod 600 {path}`")]
     TooOpen { path: String, mode: u32 },
+    #[error(
+        "key file {path} belongs to uid {owner}, not to you (uid {you}) or root: its owner can read it or put another key there; run `chown {you} {path}`"
+    )]
+    NotYours { path: String, owner: u32, you: u32 },
     #[error("key file {path} is a directory, not a key file")]
     Directory { path: String },
     // Not `source`: thiserror would chain it, and the one line would say it twice.
@@ -45,18 +49,24 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     let unreadable = |reason| KeyFileProblem::Unreadable { path: shown.clone(), reason };
     // Judged before it is opened, too: opening a FIFO waits for a writer, and one others can
     // read must be refused at once, not after someone wrote a key into it.
-    judge(&fs::metadata(path).map_err(unreadable)?, &shown)?;
+    let you = crate::location::my_uid();
+    judge(&fs::metadata(path).map_err(unreadable)?, you, &shown)?;
     let file = fs::File::open(path).map_err(unreadable)?;
-    judge(&file.metadata().map_err(unreadable)?, &shown)?;
+    judge(&file.metadata().map_err(unreadable)?, you, &shown)?;
     let mut text = String::new();
     file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
     KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
 }
 
-/// Refuses a key file group or others can read, or one too large to be a key file.
-fn judge(meta: &fs::Metadata, shown: &str) -> Result<(), KeyFileProblem> {
+/// Refuses a key file group or others can read, one another account owns (as ssh does: only
+/// `you` or root), or one too large to be a key file.
+fn judge(meta: &fs::Metadata, you: u32, shown: &str) -> Result<(), KeyFileProblem> {
     if meta.is_dir() {
         return Err(KeyFileProblem::Directory { path: shown.to_owned() });
+    }
+    let owner = meta.uid();
+    if owner != you && owner != 0 {
+        return Err(KeyFileProblem::NotYours { path: shown.to_owned(), owner, you });
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -175,6 +185,33 @@ mod tests {
         assert!(refused.is_err_and(|message| message.contains("chmod 600")));
         // Unblock the thread of a failing run: a writer comes and goes.
         drop(fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo));
+    }
+
+    #[test]
+    fn a_key_file_another_account_owns_is_refused_and_one_of_root_or_yours_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.jwk");
+        generate(&out).unwrap();
+        let meta = fs::metadata(&out).unwrap();
+        let shown = out.display().to_string();
+        let refusal = |owner: u32, you: u32| {
+            format!(
+                "key file {shown} belongs to uid {owner}, not to you (uid {you}) or root: its owner can read it or put another key there; run `chown {you} {shown}`"
+            )
+        };
+        let mine = meta.uid();
+        judge(&meta, mine, &shown).unwrap();
+        if mine == 0 {
+            // Root's file is read by any account; one another account owns is refused.
+            judge(&meta, 1000, &shown).unwrap();
+            let name = std::ffi::CString::new(out.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: a valid C string for the path; -1 leaves the group as it is.
+            assert_eq!(unsafe { libc::chown(name.as_ptr(), 65534, u32::MAX) }, 0);
+            assert_eq!(load(&out).unwrap_err().to_string(), refusal(65534, 0));
+        } else {
+            // Without root no file can be given away: the same file judged for another account.
+            assert_eq!(judge(&meta, mine + 1, &shown).unwrap_err().to_string(), refusal(mine, mine + 1));
+        }
     }
 
     #[test]

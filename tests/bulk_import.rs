@@ -109,7 +109,10 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
         (
             with(1900, &users[99].replace("User", "Other")),
             5,
-            vec![format!("line 1900: user id \"{}\" is also given by an earlier record of this import", first_id(100))],
+            vec![format!(
+                "line 1900: user id \"{}\" is also given by an earlier record of this import",
+                first_id(100)
+            )],
         ),
         (
             with(1500, "{\"id\":\"zz1\",\"username\":\"ＵＳＥＲ00500\"}"),

@@ -179,7 +179,8 @@ impl RecordRules {
         }
         let tenant = self.tenant.as_deref()?;
         let skipped = self.taken.other_tenants;
-        let records = if skipped == 1 { "the 1 record is".to_owned() } else { format!("all {skipped} records are") };
+        let records =
+            if skipped == 1 { "the 1 record is".to_owned() } else { format!("all {skipped} records are") };
         Some(RecordError {
             origin: "the import".into(),
             reason: format!(

@@ -158,9 +158,11 @@ fn place_user(
         origin.as_bytes(),
         &mut |key, value, note, _| {
             if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
-                return Err(
-                    conflict(text(note).into_owned(), StoreError::IdRepeatedInImport(text(key).into_owned())).into()
-                );
+                return Err(conflict(
+                    text(note).into_owned(),
+                    StoreError::IdRepeatedInImport(text(key).into_owned()),
+                )
+                .into());
             }
             Ok(())
         },

@@ -205,7 +205,9 @@ impl GivenIds {
 
     fn note(&mut self, id: &str, origin: &str) -> Result<(), StoreError> {
         let dir = self.spill.dir().to_owned();
-        self.runs.defer(&mut self.spill, id.as_bytes(), b"", origin.as_bytes()).map_err(|e| Self::failed(&dir, e))
+        self.runs
+            .defer(&mut self.spill, id.as_bytes(), b"", origin.as_bytes())
+            .map_err(|e| Self::failed(&dir, e))
     }
 
     /// The first id given twice, in id order, with the origin of its later record.
