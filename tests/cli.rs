@@ -1230,13 +1230,14 @@ fn assert_read_only(sandbox: &Sandbox, db: &Path, setup: &dyn Fn(&mut Command)) 
     let bytes = fs::read(db).expect("read");
     let doc = sandbox.file("ro.json", r#"{"sneaky": true}"#);
     let import = sandbox.file("ro.jsonl", "{\"id\":\"n1\",\"username\":\"sneaky\"}\n");
-    let writes: [&[&str]; 6] = [
+    let writes: [&[&str]; 7] = [
         &["set", "alice", &doc],
         &["import", &import],
         &["import", "--upsert", &import],
         &["restore", "alice", "1"],
         &["seed", "--users", "3"],
         &["init"],
+        &["compact"],
     ];
     for args in writes {
         let mut command = sandbox.command();
@@ -1438,4 +1439,30 @@ fn long_help_lists_every_key_of_the_editor_from_the_key_table() {
         assert!(text.contains(binding.description), "--help lacks {:?}", binding.description);
     }
     assert!(text.contains("Exit codes:"), "{text}");
+}
+
+#[test]
+fn compact_gives_back_the_room_a_batch_left_and_keeps_every_user_and_revision() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("many.redb");
+    sandbox.on(&db, &["seed", "--users", "3000"]).ok();
+    let patch = sandbox.file("flag.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let applied = sandbox.on(&db, &["patch", &patch, "--all", "--yes"]).ok().stdout;
+    let batch =
+        applied.lines().find_map(|l| l.strip_prefix("take it back with: custodian undo ")).expect("batch");
+    sandbox.on(&db, &["undo", batch]).ok();
+    let grown = fs::metadata(&db).expect("stat").len();
+    let (export, changes) =
+        (sandbox.export(&db), sandbox.on(&db, &["changes", "--limit", "0", "--json"]).ok());
+    let run = sandbox.on(&db, &["compact"]).ok();
+    let compacted = fs::metadata(&db).expect("stat").len();
+    assert!(compacted < grown * 3 / 4, "{grown} B -> {compacted} B");
+    let said = format!("compacted {} MB to {} MB in ", grown / 1_000_000, compacted / 1_000_000);
+    assert!(run.stdout.starts_with(&said), "{}", run.stdout);
+    assert_eq!(sandbox.export(&db), export);
+    assert_eq!(sandbox.on(&db, &["changes", "--limit", "0", "--json"]).ok().stdout, changes.stdout);
+    // Once more: nothing left to give back, the same users.
+    sandbox.on(&db, &["compact"]).ok();
+    assert!(fs::metadata(&db).expect("stat").len() <= compacted);
+    assert_eq!(sandbox.export(&db), export);
 }

@@ -79,7 +79,7 @@ fn the_tenant_flag_and_variable_choose_whose_users_are_shown() {
 }
 
 #[test]
-fn import_and_seed_refuse_on_postgres_with_exit_2() {
+fn import_seed_and_compact_refuse_on_postgres_with_exit_2() {
     let db = logto();
     let home = PrivateHome::new(&[]);
     let url = db.tenant_url("default");
@@ -87,6 +87,8 @@ fn import_and_seed_refuse_on_postgres_with_exit_2() {
     assert!(error.contains("users are created by Logto"), "{error}");
     let error = run(&home, &["--db", &url, "seed", "--users", "3"], None).fails(2);
     assert!(error.contains("users are created by Logto"), "{error}");
+    let error = run(&home, &["--db", &url, "compact"], None).fails(2);
+    assert!(error.contains("compact is for database files: PostgreSQL's autovacuum"), "{error}");
 }
 
 #[test]
@@ -305,6 +307,7 @@ fn help_says_which_commands_work_on_postgresql() {
     };
     assert!(line_of("import").contains("refused on PostgreSQL"), "{}", line_of("import"));
     assert!(line_of("seed").contains("Database files only"), "{}", line_of("seed"));
+    assert!(line_of("compact").contains("database files only"), "{}", line_of("compact"));
     assert!(line_of("init").contains("on PostgreSQL, custodian's own schema"), "{}", line_of("init"));
     let paragraph = collapsed(&help);
     assert!(

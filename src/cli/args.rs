@@ -282,6 +282,9 @@ pub enum Command {
         /// The batch id `patch --yes` printed (also shown by `history`).
         batch: String,
     },
+    /// Give the room a large write left unused back to the file system (database files only;
+    /// writers wait meanwhile: 5–10 s a GB).
+    Compact,
     /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {
         /// How many users to add.
@@ -309,6 +312,7 @@ impl Command {
             Command::Completions { .. } => "completions",
             Command::Info => "info",
             Command::Seed { .. } => "seed",
+            Command::Compact => "compact",
             Command::Keygen { .. } => "keygen",
             Command::Schema { .. } => "schema",
             Command::Patch { .. } => "patch",

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::whole_database::{COMPACT_AFTER, compact_after_load};
+use super::whole_database::{self, COMPACT_AFTER, compact_after_load};
 use super::{Cli, IMPORT_SECRETS_NAMED, Output, input, progress, schema};
 use crate::domain::Limits;
 use crate::domain::import::{ImportReader, NewUser, RecordError, RecordRules, TakenOut};
@@ -31,6 +31,7 @@ pub(super) fn import(
     let shape = held.as_ref();
     // Into an empty database, an insert is the sorted bulk load, as `seed`'s.
     let bulk_load = mode == ImportMode::InsertOnly && store.count()? == 0;
+    let before = whole_database::file_size(store);
     let (summary, taken, flagged) = match input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES)? {
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
         input::ImportInput::Records(records) => import_stream(store, records, rules, mode, quiet, shape)?,
@@ -65,6 +66,8 @@ pub(super) fn import(
     // steps (1M users: 1,141 MB, ~930 MB compacted, in ~5 s).
     if bulk_load && summary.inserted >= COMPACT_AFTER {
         compact_after_load(store, out)?;
+    } else if !bulk_load {
+        whole_database::say_if_grown(store, before);
     }
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
     for (id, keys) in &summary.removed_keys {

@@ -252,6 +252,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         // Into an empty database seed and import are the sorted bulk load, which appends to
         // every tree and needs no large cache (256 MiB made its peak RSS 310 MiB at 1M).
         Command::Seed { .. } | Command::Import { upsert: false, .. } if holds_no_users(db) => bulk_load,
+        // The compaction holds memory in proportion to the cache (see below).
+        Command::Compact => bulk_load,
         Command::Seed { .. } => OpenOptions { cache_bytes: IMPORT_CACHE_BYTES, ..OpenOptions::default() },
         // Pages evicted from a 2 MiB cache are written and read again and again by an import
         // of many users (system time was half of it); 24 MiB keeps an import of 1M within
@@ -324,7 +326,19 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Info => info(&store, &mut out),
         Command::Import { file, upsert } => import(&mut store, file.as_deref(), *upsert, cli, &mut out),
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
-        other => user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
+        Command::Compact if store.is_read_only() => Err(StoreError::ReadOnly.into()),
+        Command::Compact => whole_database::compact(&mut store, &mut out),
+        other => {
+            // A batch and its undo write every user they touch in one transaction.
+            let batch =
+                matches!(other, Command::Patch { yes: true, dry_run: false, .. } | Command::Undo { .. });
+            let before = batch.then(|| whole_database::file_size(&store));
+            let result = user_command(cli, &store, other, &mut out).unwrap_or(Ok(()));
+            if let Some(before) = before {
+                whole_database::say_if_grown(&store, before);
+            }
+            result
+        }
     });
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     say_if_the_signal_came_too_late(&result);

@@ -30,6 +30,12 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
             ))
             .into());
         }
+        Command::Compact => {
+            return Err(StoreError::NotOnThisBackend(
+                "compact is for database files: PostgreSQL's autovacuum gives room back itself (VACUUM FULL is its compaction)".into(),
+            )
+            .into());
+        }
         _ => {}
     }
     // A signal is noted as on a file (the command stops at its next look, exit 130); a server
