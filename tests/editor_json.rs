@@ -32,7 +32,7 @@ fn lines(state: &State) -> Vec<String> {
 fn to_end_of(state: &mut State, start: &str) -> usize {
     let row = lines(state).iter().position(|l| l.trim_start().starts_with(start)).expect("line present");
     let textarea = &mut state.editor.as_mut().unwrap().textarea;
-    textarea.move_cursor(CursorMove::Jump(row as u16, 0));
+    textarea.move_cursor(CursorMove::Jump(row, 0));
     textarea.move_cursor(CursorMove::End);
     row
 }
@@ -165,15 +165,15 @@ fn the_bracket_matching_the_one_at_the_cursor_is_highlighted_skipping_brackets_i
             .collect::<Vec<_>>()
     };
     // The cursor on the `{` ending `"adminConsolePreferences": {`.
-    let open_col = lines(&state)[row].chars().count() as u16 - 1;
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, open_col));
+    let open_col = lines(&state)[row].chars().count() - 1;
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row, open_col));
     assert_eq!(shown(&state), ["}"]);
     // The cursor just after the `}` that closes it: the `{` is shown.
     let close_row = lines(&state).iter().position(|l| l == "  },").unwrap();
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(close_row as u16, 3));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(close_row, 3));
     assert_eq!(shown(&state), ["{"]);
     // Not beside a bracket: nothing.
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 4));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row, 4));
     assert!(shown(&state).is_empty());
 }
 

@@ -39,8 +39,8 @@ fn drawn_cursor_column(line: &str, width: u16) -> (Option<usize>, usize) {
 
 /// The same, for line `row` of a text area that may have been edited before: drawn as it is,
 /// so the widths it kept from earlier loads are what place the cursor.
-fn cursor_after_end_of_line(textarea: &mut TextArea, row: u16, width: u16) -> (Option<usize>, usize) {
-    let area = Rect::new(0, 0, width, row + 3);
+fn cursor_after_end_of_line(textarea: &mut TextArea, row: usize, width: u16) -> (Option<usize>, usize) {
+    let area = Rect::new(0, 0, width, row as u16 + 3);
     // The sideways scroll is the text area's, not a line's: drawn at the line's start first,
     // it starts from the left edge, as a fresh text area does.
     textarea.move_cursor(CursorMove::Jump(row, 0));
@@ -51,7 +51,7 @@ fn cursor_after_end_of_line(textarea: &mut TextArea, row: u16, width: u16) -> (O
     // Only the cursor's cell is drawn in reverse video (nothing is selected).
     let drawn = (0..area.height)
         .find_map(|y| (0..area.width).find(|&x| buffer[(x, y)].modifier.contains(Modifier::REVERSED)));
-    (drawn.map(usize::from), usize::from(textarea.scroll_offset().1))
+    (drawn.map(usize::from), textarea.scroll_offset().1)
 }
 
 /// The cursor after the line's end and the sideways scroll that keeps it in view, in an area
@@ -102,11 +102,11 @@ proptest! {
 /// Where `Back` from the start of line `row + 1` lands, and where `Forward` from the end of line
 /// `row` does: the end of line `row` and the start of the next one, when the text area knows
 /// how wide line `row` is (both moves go by its measured width, in screen columns).
-fn moves_across_the_end_of_line(textarea: &mut TextArea, row: u16) -> ((usize, usize), (usize, usize)) {
+fn moves_across_the_end_of_line(textarea: &mut TextArea, row: usize) -> ((usize, usize), (usize, usize)) {
     textarea.move_cursor(CursorMove::Jump(row + 1, 0));
     textarea.move_cursor(CursorMove::Back);
     let back = textarea.cursor();
-    textarea.move_cursor(CursorMove::Jump(row, u16::MAX));
+    textarea.move_cursor(CursorMove::Jump(row, usize::MAX));
     textarea.move_cursor(CursorMove::Forward);
     let forward = textarea.cursor();
     ((back.0, back.1), (forward.0, forward.1))
@@ -148,24 +148,24 @@ fn a_line_measured_before_is_measured_again_when_the_tab_length_changes() {
 #[derive(Debug, Clone)]
 enum Edit {
     Type {
-        row: u16,
-        column: u16,
+        row: usize,
+        column: usize,
         c: char,
     },
     Delete {
-        row: u16,
-        column: u16,
+        row: usize,
+        column: usize,
     },
     Break {
-        row: u16,
-        column: u16,
+        row: usize,
+        column: usize,
     },
     /// The last edit taken back (the map is the history's to restore).
     Undo,
     /// A selection from one place to another typed over.
     TypeOver {
-        from: (u16, u16),
-        to: (u16, u16),
+        from: (usize, usize),
+        to: (usize, usize),
         c: char,
     },
 }
@@ -178,12 +178,12 @@ proptest! {
         lines in prop::collection::vec(line_of(&['a', ' ', '\t', 'é', '東', '\u{301}', '😀', '界', 'b']), 1..6),
         edits in prop::collection::vec(
             prop_oneof![
-                (0..6u16, 0..12u16, prop::sample::select(&['b', '東', 'é', '\t', '界'][..]))
+                (0..6usize, 0..12usize, prop::sample::select(&['b', '東', 'é', '\t', '界'][..]))
                     .prop_map(|(row, column, c)| Edit::Type { row, column, c }),
-                (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Delete { row, column }),
-                (0..6u16, 0..12u16).prop_map(|(row, column)| Edit::Break { row, column }),
+                (0..6usize, 0..12usize).prop_map(|(row, column)| Edit::Delete { row, column }),
+                (0..6usize, 0..12usize).prop_map(|(row, column)| Edit::Break { row, column }),
                 Just(Edit::Undo),
-                ((0..6u16, 0..12u16), (0..6u16, 0..12u16), prop::sample::select(&['b', '東'][..]))
+                ((0..6usize, 0..12usize), (0..6usize, 0..12usize), prop::sample::select(&['b', '東'][..]))
                     .prop_map(|(from, to, c)| Edit::TypeOver { from, to, c }),
             ],
             0..12,
@@ -219,7 +219,7 @@ proptest! {
             let now: Vec<String> = textarea.lines().to_vec();
             for row in 0..now.len() - 1 {
                 prop_assert_eq!(
-                    moves_across_the_end_of_line(&mut textarea, row as u16),
+                    moves_across_the_end_of_line(&mut textarea, row),
                     across_the_end(&textarea, row),
                     "line {} of {:?}", row, now
                 );
@@ -233,7 +233,7 @@ proptest! {
         for (row, line) in now.iter().enumerate() {
             for column in 0..=line.chars().count() {
                 for step in [CursorMove::Up, CursorMove::Down, CursorMove::Forward, CursorMove::Back] {
-                    let place = CursorMove::Jump(row as u16, column as u16);
+                    let place = CursorMove::Jump(row, column);
                     textarea.move_cursor(place);
                     textarea.move_cursor(step);
                     fresh.move_cursor(place);

@@ -57,7 +57,7 @@ fn editing_tax_id(store: &RedbStore) -> State {
         .enumerate()
         .find_map(|(row, line)| line.find("DE1").map(|at| (row, at)))
         .expect("the value is in the editor");
-    editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+    editor.textarea.move_cursor(CursorMove::Jump(row, col));
     state
 }
 

@@ -50,7 +50,7 @@ fn cursor_on(state: &mut State, needle: &str) {
         .enumerate()
         .find_map(|(row, line)| line.find(needle).map(|at| (row, line[..at].chars().count())))
         .unwrap_or_else(|| panic!("{needle} not in the editor"));
-    editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+    editor.textarea.move_cursor(CursorMove::Jump(row, col));
 }
 
 fn editor_text(state: &State) -> String {

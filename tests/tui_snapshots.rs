@@ -581,7 +581,7 @@ fn the_editor_title_shows_the_path_at_the_cursor() {
     act(&store, &mut state, Action::OpenEditor);
     let row =
         state.editor.as_ref().unwrap().textarea.lines().iter().position(|l| l.contains("\"baz\"")).unwrap();
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row as u16, 12));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row, 12));
     let rows = screen_rows(&state, 120, 40);
     assert!(rows[13].contains("from revision 1 · at customDataBar.baz "), "{:?}", rows[13]);
 }

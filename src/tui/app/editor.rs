@@ -439,8 +439,7 @@ impl State {
             let index = editor.schema_walk % count;
             editor.schema_walk = index + 1;
             let error = &editor.schema_errors[index];
-            let row = (error.line.saturating_sub(1)).min(u16::MAX as usize) as u16;
-            let col = (error.column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+            let (row, col) = (error.line.saturating_sub(1), error.column.saturating_sub(1));
             editor.textarea.move_cursor(CursorMove::Jump(row, col));
             let message = format!("schema error {} of {count}: {}", index + 1, error.short());
             self.say(StatusKind::Error, message);
@@ -451,8 +450,7 @@ impl State {
         }
         match editor.validation.as_ref().err().and_then(ValidationError::position) {
             Some((line, column)) => {
-                let row = (line.saturating_sub(1)).min(u16::MAX as usize) as u16;
-                let col = (column.saturating_sub(1)).min(u16::MAX as usize) as u16;
+                let (row, col) = (line.saturating_sub(1), column.saturating_sub(1));
                 editor.textarea.move_cursor(CursorMove::Jump(row, col));
             }
             None => {

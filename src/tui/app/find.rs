@@ -54,11 +54,10 @@ impl Editor {
         self.textarea.cancel_selection();
         match crate::tui::find::find(self.textarea.lines(), query, from, forward, include_from) {
             Some((row, col)) => {
-                let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
-                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
+                self.textarea.move_cursor(CursorMove::Jump(row, col));
                 self.textarea.start_selection();
                 let end = col + query.chars().count();
-                self.textarea.move_cursor(CursorMove::Jump(clamp(row), clamp(end)));
+                self.textarea.move_cursor(CursorMove::Jump(row, end));
                 true
             }
             None => false,
@@ -118,7 +117,7 @@ impl State {
         {
             editor.textarea.cancel_selection();
             let (row, col) = find.origin;
-            editor.textarea.move_cursor(CursorMove::Jump(row as u16, col as u16));
+            editor.textarea.move_cursor(CursorMove::Jump(row, col));
         }
         Vec::new()
     }

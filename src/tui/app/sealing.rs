@@ -128,11 +128,10 @@ impl State {
         let Some(editor) = self.editor.as_mut() else { return Vec::new() };
         let (start_row, start_col) = row_col(&text, span.start);
         let (end_row, end_col) = row_col(&text, span.end);
-        let clamp = |n: usize| n.min(u16::MAX as usize) as u16;
         editor.textarea.cancel_selection();
-        editor.textarea.move_cursor(CursorMove::Jump(clamp(start_row), clamp(start_col)));
+        editor.textarea.move_cursor(CursorMove::Jump(start_row, start_col));
         editor.textarea.start_selection();
-        editor.textarea.move_cursor(CursorMove::Jump(clamp(end_row), clamp(end_col)));
+        editor.textarea.move_cursor(CursorMove::Jump(end_row, end_col));
         editor.textarea.insert_str(&sealed);
         // The plaintext sealed is the value's compact text, whatever the editor's layout.
         let size = human_bytes(serde_json::to_string(&value).map_or(0, |plaintext| plaintext.len()));

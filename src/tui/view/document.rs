@@ -145,10 +145,10 @@ fn cell_of(inner: Rect, editor: &Editor, row: usize, col: usize) -> Option<(u16,
     let lines = editor.textarea.lines();
     let text = lines.get(row)?;
     let (top_row, top_col) = editor.textarea.scroll_offset();
-    let screen_row = row.checked_sub(top_row as usize).filter(|r| *r < inner.height as usize)?;
+    let screen_row = row.checked_sub(top_row).filter(|r| *r < inner.height as usize)?;
     let before: String = text.chars().take(col).collect();
     let gutter = lines.len().to_string().len() + 2;
-    let screen_col = before.width().checked_sub(top_col as usize)? + gutter;
+    let screen_col = before.width().checked_sub(top_col)? + gutter;
     (screen_col < inner.width as usize).then(|| (inner.x + screen_col as u16, inner.y + screen_row as u16))
 }
 
@@ -180,7 +180,7 @@ fn mark_matching_bracket(frame: &mut Frame, inner: Rect, editor: &Editor) {
         return;
     };
     let (top_row, _) = editor.textarea.scroll_offset();
-    let (first, last) = (top_row as usize, top_row as usize + inner.height as usize);
+    let (first, last) = (top_row, top_row + inner.height as usize);
     let opening = matches!(bracket, '{' | '[');
     let mut depth = 0usize;
     let mut found = None;
@@ -233,8 +233,8 @@ fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonCo
     let lines = editor.textarea.lines();
     let (top_row, top_col) = editor.textarea.scroll_offset();
     let gutter = lines.len().to_string().len() + 2;
-    let last_col = top_col as usize + (inner.width as usize).saturating_sub(gutter);
-    for (screen_row, line) in lines.iter().skip(top_row as usize).take(inner.height as usize).enumerate() {
+    let last_col = top_col + (inner.width as usize).saturating_sub(gutter);
+    for (screen_row, line) in lines.iter().skip(top_row).take(inner.height as usize).enumerate() {
         let chars: Vec<char> = line.chars().collect();
         let mut colour = vec![None; chars.len()];
         let mut i = 0;
@@ -292,10 +292,10 @@ fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonCo
             if col >= last_col {
                 break;
             }
-            if col >= top_col as usize
+            if col >= top_col
                 && let Some(fg) = colour[k]
                 && let Some(cell) =
-                    frame.buffer_mut().cell_mut((inner.x + (gutter + col - top_col as usize) as u16, y))
+                    frame.buffer_mut().cell_mut((inner.x + (gutter + col - top_col) as u16, y))
             {
                 cell.set_fg(fg);
             }

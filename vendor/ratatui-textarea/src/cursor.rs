@@ -223,7 +223,7 @@ pub enum CursorMove {
     /// textarea.move_cursor(CursorMove::Jump(10,  10));
     /// assert_eq!(textarea.cursor(), (2, 4));
     /// ```
-    Jump(u16, u16),
+    Jump(usize, usize),
     /// Move cursor to keep it within the viewport. For example, when a viewport displays line 8 to line 16:
     ///
     /// - cursor at line 4 is moved to line 8
@@ -428,8 +428,8 @@ impl CursorMove {
                 Some(DataCursor(0, col).to_screen_cursor(ta))
             }
             Jump(row, col) => {
-                let row = cmp::min(*row as usize, ta.lines.len() - 1);
-                let col = cmp::min(*col as usize, ta.lines[row].chars().count());
+                let row = cmp::min(*row, ta.lines.len() - 1);
+                let col = cmp::min(*col, ta.lines[row].chars().count());
                 Some(DataCursor(row, col).to_screen_cursor(ta))
             }
             InViewport => {

@@ -1426,7 +1426,7 @@ impl<'a> TextArea<'a> {
     /// assert_eq!(textarea.yank_text(), "aaa\nbbb\nccc");
     /// ```
     pub fn select_all(&mut self) {
-        self.move_cursor(CursorMove::Jump(u16::MAX, u16::MAX));
+        self.move_cursor(CursorMove::Jump(usize::MAX, usize::MAX));
         self.selection_start = Some(DataCursor(0, 0));
     }
 
@@ -2270,8 +2270,9 @@ impl<'a> TextArea<'a> {
     /// let (row, _) = textarea.scroll_offset();
     /// assert_eq!(row, 16, "the last four lines are on screen");
     /// ```
-    pub fn scroll_offset(&self) -> (u16, u16) {
-        self.viewport.scroll_top()
+    pub fn scroll_offset(&self) -> (usize, usize) {
+        let (row, col) = self.viewport.scroll_top();
+        (row as usize, col as usize)
     }
 
     /// Convert a screen position into the position in the text drawn
@@ -2299,7 +2300,7 @@ impl<'a> TextArea<'a> {
     ///
     /// // Move the cursor to a clicked position.
     /// let clicked = textarea.screen_to_data(0, 2);
-    /// textarea.move_cursor(CursorMove::Jump(clicked.0 as u16, clicked.1 as u16));
+    /// textarea.move_cursor(CursorMove::Jump(clicked.0, clicked.1));
     /// assert_eq!(textarea.cursor(), (0, 2));
     /// ```
     pub fn screen_to_data(&self, row: usize, col: usize) -> DataCursor {

@@ -21,35 +21,40 @@ use unicode_segmentation::UnicodeSegmentation as _;
 // point we stick with using `ratatui::Frame::render_widget` because it is simpler API. Users don't need to
 // manage states of textarea instances separately.
 // https://docs.rs/ratatui/latest/ratatui/terminal/struct.Frame.html#method.render_stateful_widget
+// The top row and column are u32 (a document of 1 MiB has more than 65,535 lines, and a
+// line may be wider than 65,535 columns: as u16 they wrapped around, and the screen showed
+// another place than the cursor's); the width and height are a terminal's, u16.
 #[derive(Default, Debug)]
-pub struct Viewport(AtomicU64);
+pub struct Viewport {
+    top: AtomicU64,
+    size: AtomicU64,
+}
 
 impl Clone for Viewport {
     fn clone(&self) -> Self {
-        let u = self.0.load(Ordering::Relaxed);
-        Viewport(AtomicU64::new(u))
+        Viewport {
+            top: AtomicU64::new(self.top.load(Ordering::Relaxed)),
+            size: AtomicU64::new(self.size.load(Ordering::Relaxed)),
+        }
     }
 }
 
 impl Viewport {
-    pub fn scroll_top(&self) -> (u16, u16) {
-        let u = self.0.load(Ordering::Relaxed);
-        ((u >> 16) as u16, u as u16)
+    pub fn scroll_top(&self) -> (u32, u32) {
+        let u = self.top.load(Ordering::Relaxed);
+        ((u >> 32) as u32, u as u32)
     }
 
-    pub fn rect(&self) -> (u16, u16, u16, u16) {
-        let u = self.0.load(Ordering::Relaxed);
-        let width = (u >> 48) as u16;
-        let height = (u >> 32) as u16;
-        let row = (u >> 16) as u16;
-        let col = u as u16;
-        (row, col, width, height)
+    pub fn rect(&self) -> (u32, u32, u16, u16) {
+        let (row, col) = self.scroll_top();
+        let u = self.size.load(Ordering::Relaxed);
+        (row, col, (u >> 16) as u16, u as u16)
     }
 
-    pub fn position(&self) -> (u16, u16, u16, u16) {
+    pub fn position(&self) -> (u32, u32, u32, u32) {
         let (row_top, col_top, width, height) = self.rect();
-        let row_bottom = row_top.saturating_add(height).saturating_sub(1);
-        let col_bottom = col_top.saturating_add(width).saturating_sub(1);
+        let row_bottom = row_top.saturating_add(height.into()).saturating_sub(1);
+        let col_bottom = col_top.saturating_add(width.into()).saturating_sub(1);
 
         (
             row_top,
@@ -59,31 +64,28 @@ impl Viewport {
         )
     }
 
-    fn store(&self, row: u16, col: u16, width: u16, height: u16) {
-        // Pack four u16 values into one u64 value
-        let u =
-            ((width as u64) << 48) | ((height as u64) << 32) | ((row as u64) << 16) | col as u64;
-        self.0.store(u, Ordering::Relaxed);
+    fn store(&self, row: u32, col: u32, width: u16, height: u16) {
+        self.top
+            .store(((row as u64) << 32) | col as u64, Ordering::Relaxed);
+        self.size
+            .store(((width as u64) << 16) | height as u64, Ordering::Relaxed);
     }
 
     pub fn scroll(&mut self, rows: i16, cols: i16) {
-        fn apply_scroll(pos: u16, delta: i16) -> u16 {
-            if delta >= 0 {
-                pos.saturating_add(delta as u16)
-            } else {
-                pos.saturating_sub(-delta as u16)
-            }
+        fn apply_scroll(pos: u32, delta: i16) -> u32 {
+            pos.saturating_add_signed(delta.into())
         }
 
-        let u = self.0.get_mut();
-        let row = apply_scroll((*u >> 16) as u16, rows);
-        let col = apply_scroll(*u as u16, cols);
-        *u = (*u & 0xffff_ffff_0000_0000) | ((row as u64) << 16) | (col as u64);
+        let u = self.top.get_mut();
+        let row = apply_scroll((*u >> 32) as u32, rows);
+        let col = apply_scroll(*u as u32, cols);
+        *u = ((row as u64) << 32) | (col as u64);
     }
 }
 
 #[inline]
-fn next_scroll_top(prev_top: u16, cursor: u16, len: u16) -> u16 {
+fn next_scroll_top(prev_top: u32, cursor: u32, len: u16) -> u32 {
+    let len = u32::from(len);
     if cursor < prev_top {
         cursor
     } else if prev_top + len <= cursor {
@@ -140,8 +142,13 @@ fn clip_line(line: Line<'_>, left: usize, width: usize) -> Line<'_> {
     Line { spans, ..line }
 }
 
+// A row or column as the viewport keeps it (no text of custodian's reaches u32::MAX).
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 impl<'a> TextArea<'a> {
-    fn text_widget(&'a self, top_row: usize, height: usize, top_col: u16, width: u16) -> Text<'a> {
+    fn text_widget(&'a self, top_row: usize, height: usize, top_col: u32, width: u16) -> Text<'a> {
         let lnum_len = num_digits(self.lines().len());
         let screen_lines = self.screen_lines.borrow();
         let bottom_row = cmp::min(top_row + height, screen_lines.len());
@@ -153,23 +160,23 @@ impl<'a> TextArea<'a> {
             // edge whole and drops one cut by the right edge. Like that scroll, only left-aligned
             // text is scrolled.
             if self.alignment() == Alignment::Left {
-                spans = clip_line(spans, top_col.into(), width.into());
+                spans = clip_line(spans, top_col as usize, width.into());
             }
             lines.push(spans);
         }
         Text::from(lines)
     }
 
-    fn scroll_top_row(&self, prev_top: u16, height: u16) -> u16 {
-        next_scroll_top(prev_top, self.screen_cursor().row as u16, height)
+    fn scroll_top_row(&self, prev_top: u32, height: u16) -> u32 {
+        next_scroll_top(prev_top, to_u32(self.screen_cursor().row), height)
     }
 
-    fn scroll_top_col(&self, prev_top: u16, width: u16) -> u16 {
+    fn scroll_top_col(&self, prev_top: u32, width: u16) -> u32 {
         let screen = self.screen_cursor();
-        let mut cursor = screen.col as u16;
+        let mut cursor = to_u32(screen.col);
         // Adjust the cursor position due to the width of line number.
         if self.line_number_style().is_some() {
-            let lnum = self.line_number_width();
+            let lnum = u32::from(self.line_number_width());
             if cursor <= lnum {
                 cursor *= 2; // Smoothly slide the line number into the screen on scrolling left
             } else {
@@ -180,7 +187,7 @@ impl<'a> TextArea<'a> {
         // first column. A char wider than the viewport keeps its first column in view.
         // A masked line draws the mask char, so that is the char whose width counts.
         let glyph = screen.char.map(|c| self.mask_char().unwrap_or(c));
-        let glyph_width = glyph.map_or(1, char_width).max(1) as u16;
+        let glyph_width = glyph.map_or(1, char_width).max(1) as u32;
         let right = cursor + glyph_width - 1;
         next_scroll_top(next_scroll_top(prev_top, right, width), cursor, width)
     }
@@ -209,7 +216,7 @@ impl Widget for &TextArea<'_> {
             } else {
                 placeholder.lines.push(Line::from(vec![cursor]));
             }
-            (placeholder, 0u16, 0u16)
+            (placeholder, 0u32, 0u32)
         } else {
             let top_row = self.scroll_top_row(prev_top_row, height);
             let top_col = if self.wrap_mode() == WrapMode::None {

@@ -1,0 +1,125 @@
+//! The editor past line and column 65,535: a customData of 1 MiB pretty-printed runs to more
+//! lines than that, and one long string to a wider line. The text area kept its scroll and
+//! took its jumps as u16, so `Ctrl-F` and `Ctrl-G` landed on line 65,536 and the screen showed
+//! another place than the cursor's: a typed edit went where the operator did not look, and a
+//! valid result saved without a question (black-box find).
+
+mod support;
+
+use custodian::domain::CustomData;
+use custodian::store::{Author, RedbStore, UserStore};
+use custodian::tui::app::{Action, State};
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui_textarea::{CursorMove, Input, Key};
+use support::{act, demo_store, started};
+
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 40;
+
+/// The editor on admin, whose customData is now `document`.
+fn editor_on_admin_with(store: &RedbStore, document: &str) -> State {
+    let id = store.resolve("admin").expect("admin");
+    let data = CustomData::parse(document).expect("a valid document");
+    store.replace_custom_data(&id, &data, None, &Author("tester".into())).expect("saved");
+    let mut state = started(store, WIDTH, HEIGHT);
+    act(store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(store, &mut state, Action::FilterChar(c));
+    }
+    act(store, &mut state, Action::FilterAccept);
+    act(store, &mut state, Action::OpenEditor);
+    state
+}
+
+fn screen(state: &State) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..HEIGHT).map(|y| (0..WIDTH).map(|x| buffer[(x, y)].symbol().to_owned()).collect()).collect()
+}
+
+fn cursor(state: &State) -> (usize, usize) {
+    let at = state.editor.as_ref().unwrap().textarea.cursor();
+    (at.0, at.1)
+}
+
+fn key(store: &RedbStore, state: &mut State, key: Key) {
+    act(store, state, Action::Edit(Input { key, ..Input::default() }));
+}
+
+/// `{"a": [0, …, 99999], "z": "LAST"}`: 100,005 lines in the editor, `"z"` on line 100,004.
+fn tall() -> String {
+    let numbers: Vec<String> = (0..100_000).map(|n| n.to_string()).collect();
+    format!("{{\"a\":[{}],\"z\":\"LAST\"}}", numbers.join(","))
+}
+
+#[test]
+fn find_selects_a_match_past_line_65535_and_the_screen_shows_it() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin_with(&store, &tall());
+    act(&store, &mut state, Action::StartFind);
+    for c in "LA".chars() {
+        act(&store, &mut state, Action::FindChar(c));
+    }
+    act(&store, &mut state, Action::FindAccept);
+    // The cursor after the match on line 100,004 (row 100,003), `  "z": "LA|ST"`.
+    assert_eq!(cursor(&state), (100_003, 10));
+    let shown = screen(&state);
+    let line = shown.iter().find(|row| row.contains("\"z\": \"LAST\"")).expect("the match on screen");
+    assert!(line.contains("100004"), "with its line number: {line}");
+    assert!(shown.iter().any(|row| row.contains("· at z")), "the title names its place: {shown:#?}");
+    // A typed character replaces the selected match there, nowhere else.
+    key(&store, &mut state, Key::Char('Q'));
+    let lines = state.editor.as_ref().unwrap().textarea.lines();
+    assert_eq!(lines[100_003], "  \"z\": \"QST\"");
+    assert_eq!(lines[65_535], "    65533,");
+}
+
+#[test]
+fn the_jump_to_the_error_reaches_line_100005_and_the_screen_follows_the_cursor_there() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin_with(&store, &tall());
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Bottom);
+    textarea.move_cursor(CursorMove::End);
+    key(&store, &mut state, Key::Char('X'));
+    // Drawn at the bottom: the last lines are on screen, the typed X among them.
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("100005") && row.contains("}X")), "{shown:#?}");
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    screen(&state);
+    act(&store, &mut state, Action::JumpToError);
+    assert_eq!(cursor(&state), (100_004, 1));
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("100005") && row.contains("}X")), "{shown:#?}");
+}
+
+#[test]
+fn the_end_of_a_line_wider_than_65535_columns_is_shown_where_the_cursor_is() {
+    let (_dir, store) = demo_store();
+    // One string of 80,000 characters, its last ten `…TAIL-MARK` after a run of dots.
+    let wide = format!("{}TAIL-MARK", ".".repeat(79_991));
+    let mut state = editor_on_admin_with(&store, &format!("{{\"w\":\"{wide}\"}}"));
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.move_cursor(CursorMove::End);
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("TAIL-MARK\"")), "the line's end on screen: {shown:#?}");
+    key(&store, &mut state, Key::Char('Q'));
+    assert!(state.editor.as_ref().unwrap().textarea.lines()[1].ends_with("TAIL-MARK\"Q"));
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("TAIL-MARK\"Q")), "the typed Q on screen: {shown:#?}");
+}
+
+#[test]
+fn select_all_reaches_past_line_65535() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin_with(&store, &tall());
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.select_all();
+    let at = textarea.cursor();
+    assert_eq!((at.0, at.1), (100_004, 1), "the end of the last line");
+}
