@@ -1142,6 +1142,63 @@ fn history_lists_revisions_and_restore_puts_one_in_the_editor() {
 }
 
 #[test]
+fn restoring_the_current_text_after_someone_saved_since_the_history_was_read_is_a_conflict_not_no_changes() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let save = |doc: &str, who: &str| {
+        store.replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author(who.into())).unwrap()
+    };
+    // Revisions 2 `{"a":1}`, 3 `{"a":1,"b":2}`, 4 `{"a":1}`: 2 holds what 4 holds.
+    for doc in [r#"{"a":1}"#, r#"{"a":1,"b":2}"#, r#"{"a":1}"#] {
+        save(doc, "tester");
+    }
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    act(&store, &mut state, Action::OpenHistory);
+    // Another operator saves revision 5 while the history shows 4 as current.
+    save(r#"{"a":1,"c":"other operator"}"#, "other");
+    act(&store, &mut state, Action::HistoryUp);
+    act(&store, &mut state, Action::HistoryUp);
+    assert_eq!(
+        state.history.as_ref().unwrap().entries[state.history.as_ref().unwrap().selected].info.revision,
+        2
+    );
+    act(&store, &mut state, Action::RestoreRevision);
+    act(&store, &mut state, Action::Save);
+    assert!(
+        matches!(&state.dialog, Some(Dialog::Conflict { theirs, .. }) if theirs.revision == 5),
+        "{:?} / {}",
+        state.dialog,
+        status_text(&state)
+    );
+    assert_eq!(store.custom_data(&id).unwrap().revision, 5, "nothing written");
+    // With no save since, the same restore is "no changes" from the store, and writes nothing.
+    act(&store, &mut state, Action::Cancel);
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    for doc in [r#"{"a":1}"#, r#"{"a":1,"b":2}"#, r#"{"a":1}"#] {
+        store.replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("t".into())).unwrap();
+    }
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    act(&store, &mut state, Action::OpenHistory);
+    act(&store, &mut state, Action::HistoryUp);
+    act(&store, &mut state, Action::HistoryUp);
+    act(&store, &mut state, Action::RestoreRevision);
+    act(&store, &mut state, Action::Save);
+    assert_eq!(status_text(&state), "no changes");
+    assert_eq!(store.custom_data(&id).unwrap().revision, 4);
+}
+
+#[test]
 fn history_esc_closes_it() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);

@@ -47,6 +47,10 @@ pub struct Editor {
     /// The edit was reopened from a draft or recovery file found at start: its file is this
     /// session's draft now, so throwing the edit away deletes it (the question says so).
     pub reopened: bool,
+    /// The revision the history put in the editor: its save is asked of the store even when
+    /// the text is the base's, so a save made since the history was read is a conflict, not
+    /// "no changes" (the operator asked for that revision to be current).
+    pub restored: Option<Revision>,
     /// Set when the edit comes from a draft whose base is in doubt (its revision is gone, or
     /// holds another text): every save shows the conflict view first. Holds the reason, and
     /// the base the draft recorded (kept in any draft or recovery file written from here).
@@ -175,6 +179,7 @@ impl Editor {
             shape,
             draft_session: crate::draft::new_session(),
             reopened: false,
+            restored: None,
             doubt: None,
             find: None,
             cursor_path: None,

@@ -169,7 +169,7 @@ impl State {
             revision: current.info.revision,
             updated_micros: None,
         };
-        self.editor = Some(Editor::with_text(
+        let mut editor = Editor::with_text(
             history.user_id,
             history.user_handle,
             base,
@@ -177,7 +177,9 @@ impl State {
             &self.limits,
             self.shape.clone(),
             self.editor_area(),
-        ));
+        );
+        editor.restored = Some(revision);
+        self.editor = Some(editor);
         self.say(
             StatusKind::Info,
             format!("revision {revision} is in the editor: Ctrl-S saves it as a new revision"),
