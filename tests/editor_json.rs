@@ -107,6 +107,31 @@ fn a_tab_pasted_inside_a_string_arrives_as_its_escape_and_the_document_stays_val
 }
 
 #[test]
+fn a_tab_typed_inside_a_string_is_its_escape_and_one_between_tokens_indents() {
+    // The keys X, Tab, Y (typed, or a paste without bracketed paste): inside a string the
+    // text area put two spaces, a value changed without a sign.
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    for c in "\"v\": \"AX".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Tab);
+    for c in "Y\",".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    assert_eq!(lines(&state)[row + 1], "    \"v\": \"AX\\tY\",");
+    // After the string closed: layout, spaces to the next tab stop, as before.
+    key(&store, &mut state, Key::Tab);
+    let line = &lines(&state)[row + 1];
+    let after = line.strip_prefix("    \"v\": \"AX\\tY\",").expect("the string as typed");
+    assert!(!after.is_empty() && after.chars().all(|c| c == ' '), "{line:?}");
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(valid, "{summary}");
+}
+
+#[test]
 fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_errors_do() {
     use custodian::tui::theme::Theme;
     use custodian::tui::view;

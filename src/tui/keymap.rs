@@ -613,7 +613,7 @@ pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("Ctrl-W/Alt-H", "delete the word before (Alt-Backspace too)"),
     ("Alt-D/Alt-Delete", "delete the word after"),
     ("Ctrl-K / Ctrl-J", "delete to end / start of line"),
-    ("Enter/Ctrl-M, Tab", "a new line, a tab"),
+    ("Enter/Ctrl-M, Tab", "a new line, a tab (`\\t` inside a string)"),
     ("terminal paste", "inserted as typed, controls escaped"),
 ];
 

@@ -11,6 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::Widget;
 use ratatui_textarea::{CursorMove, Input, Key, TextArea};
 
+use crate::domain::json_string::StringState;
 use crate::domain::scan::path_at;
 use crate::domain::shape::{Shape, Violation};
 use crate::domain::{CustomData, Limits, ValidationError, human_bytes_apart};
@@ -239,6 +240,11 @@ impl Editor {
         if !input.ctrl && !input.alt {
             match input.key {
                 Key::Enter => return self.new_line_indented(),
+                // Inside a string a tab is its escape, the value JSON allows there (the text
+                // area would put spaces, silently changing the value); elsewhere layout.
+                Key::Tab if StringState::default().after(self.before_cursor()).in_string() => {
+                    return self.textarea.insert_str("\\t");
+                }
                 Key::Char(close @ ('}' | ']')) => return self.close_dedented(close),
                 _ => {}
             }
