@@ -123,3 +123,20 @@ fn select_all_reaches_past_line_65535() {
     let at = textarea.cursor();
     assert_eq!((at.0, at.1), (100_004, 1), "the end of the last line");
 }
+
+#[test]
+fn a_line_of_emoji_zwj_sequences_wider_than_the_pane_shows_its_end_and_what_is_typed_there() {
+    let (_dir, store) = demo_store();
+    // 👩‍💻 is woman, ZWJ, laptop: the text area counts 4 columns, the screen draws 2 cells.
+    let zwj = format!("{}FIN", "\u{1F469}\u{200D}\u{1F4BB}".repeat(50));
+    let mut state =
+        editor_on_admin_with(&store, &format!("{{\"a\":\"plain\",\"c\":\"{zwj}\",\"z\":\"tail\"}}"));
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(2, 0));
+    textarea.move_cursor(CursorMove::End);
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("FIN\",")), "the line's end on screen: {shown:#?}");
+    key(&store, &mut state, Key::Char('Z'));
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("FIN\",Z")), "the typed Z on screen: {shown:#?}");
+}

@@ -95,13 +95,16 @@ fn next_scroll_top(prev_top: u32, cursor: u32, len: u16) -> u32 {
     }
 }
 
-// The graphemes of a span that ratatui draws, with their widths in cells. Ratatui draws no
-// control chars, so they take no columns here either.
+// The graphemes of a span that ratatui draws, with the columns the text area gives them:
+// the sum of their chars' widths, the measure its cursor and scroll use. Ratatui draws a
+// cluster in the cells its first char needs, so an emoji ZWJ sequence (`👩‍💻`: 2 + 0 + 2) takes
+// fewer cells on screen than columns here; cut in cells instead, a line of them scrolled by
+// columns showed nothing at all. Ratatui draws no control chars, so they take no columns.
 fn drawn_graphemes<'s>(span: &'s Span<'_>) -> impl Iterator<Item = (&'s str, usize)> {
     span.content
         .graphemes(true)
         .filter(|g| !g.contains(char::is_control))
-        .map(|g| (g, g.cell_width().into()))
+        .map(|g| (g, g.chars().map(char_width).sum::<usize>().max(g.cell_width().into())))
 }
 
 // Cut the columns `left..left + width` out of a line. A wide char cut by either edge
