@@ -8,7 +8,9 @@ use custodian::domain::import::ImportReader;
 use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
 use custodian::store::{Author, ImportMode, KeyOrder, RedbStore, Seek, UserCount, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, ExternalText, Mode, RowRequest, StatusKind, Then, update};
+use custodian::tui::app::{
+    Action, Dialog, Effect, ExternalText, Mode, Pending, RowRequest, StatusKind, Then, update,
+};
 use custodian::tui::run_effects;
 use ratatui_textarea::{CursorMove, Input, Key};
 use support::{act, demo_store, selected_handle, started};
@@ -1196,6 +1198,40 @@ fn restoring_the_current_text_after_someone_saved_since_the_history_was_read_is_
     act(&store, &mut state, Action::Save);
     assert_eq!(status_text(&state), "no changes");
     assert_eq!(store.custom_data(&id).unwrap().revision, 4);
+}
+
+#[test]
+fn a_save_unanswered_for_long_says_what_it_may_mean_and_the_way_out_and_its_late_answer_is_taken() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"late\": 1,".chars() {
+        act(&store, &mut state, Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    // The save goes out and no answer comes (its effects are not run yet).
+    let sent = update(&mut state, Action::Save);
+    assert_eq!(state.pending, Some(Pending::Saving));
+    // (`update` alone: the test's runtime, which has no workers, would end the wait.)
+    assert!(update(&mut state, Action::SaveUnanswered { seconds: 15 }).is_empty());
+    let said = status_text(&state);
+    assert!(said.starts_with("saving… no answer for 15 s: the server may have stopped"), "{said}");
+    assert!(said.contains("Ctrl-Q quits (within 30 s), keeping your edit as a draft"), "{said}");
+    // F5 cannot replace the connection the save holds, and says so instead of "fine".
+    assert!(update(&mut state, Action::Reconnect).is_empty(), "no reconnect asked for");
+    assert!(
+        status_text(&state).starts_with("a save is waiting for the server's answer: wait, or Ctrl-Q"),
+        "{}",
+        status_text(&state)
+    );
+    assert_eq!(state.pending, Some(Pending::Saving), "still waiting");
+    // The answer, late, is taken as any answer.
+    run_effects(&support::runtime(&store), &mut state, sent);
+    assert_eq!(status_text(&state), "saved revision 2");
+    assert_eq!(state.pending, None);
+    // Told after the answer came, it says nothing.
+    act(&store, &mut state, Action::SaveUnanswered { seconds: 15 });
+    assert_eq!(status_text(&state), "saved revision 2");
 }
 
 #[test]

@@ -463,6 +463,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
 
         // The store's connection (connection.rs)
         Reconnect => state.reconnect(),
+        SaveUnanswered { seconds } => state.save_unanswered(seconds),
         Reconnected => state.reconnected(),
         ConnectionLost { message } => {
             state.connection_lost(message);

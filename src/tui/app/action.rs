@@ -236,6 +236,12 @@ pub enum Action {
     ConnectionLost {
         message: String,
     },
+    /// A save has had no answer for `seconds` (the runtime tells once a save): a server that
+    /// stopped, or something on the way that holds its answer, which no statement timeout
+    /// ends (the server enforces those).
+    SaveUnanswered {
+        seconds: u64,
+    },
     /// Reconnect to the server (`r` in the list, F5 in the editor, after a lost connection).
     Reconnect,
     /// The store is connected again.

@@ -13,15 +13,37 @@ pub struct UnresolvedSave {
     pub revision: Revision,
 }
 
+/// What an operator can do while a save waits on a server that does not answer.
+const WAY_OUT: &str = "wait, or Ctrl-Q quits (within 30 s), keeping your edit as a draft; `custodian history USER` from another shell tells whether the save landed";
+
 impl State {
     /// Asks the store to connect again; says so meanwhile.
     pub(super) fn reconnect(&mut self) -> Vec<Effect> {
+        if self.pending == Some(Pending::Saving) {
+            // The save holds the connection until the server answers: nothing can replace it.
+            self.say(StatusKind::Info, format!("a save is waiting for the server's answer: {WAY_OUT}"));
+            return Vec::new();
+        }
         if self.connection_lost.is_none() {
             self.say(StatusKind::Info, "the connection is fine: nothing to reconnect");
             return Vec::new();
         }
         self.say(StatusKind::Info, "reconnecting…");
         vec![Effect::Reconnect]
+    }
+
+    /// A save still unanswered after `seconds`: said, with what it may mean and the way out
+    /// (the save stays pending: its answer, whenever it comes, is still taken).
+    pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
+        if self.pending == Some(Pending::Saving) {
+            self.say(
+                StatusKind::Error,
+                format!(
+                    "saving… no answer for {seconds} s: the server may have stopped, or something on the way holds its answer; the save may still land — {WAY_OUT}"
+                ),
+            );
+        }
+        Vec::new()
     }
 
     pub(super) fn connection_lost(&mut self, message: String) {

@@ -22,6 +22,11 @@ pub(super) const CHECK_POLL: Duration = Duration::from_millis(5);
 /// How often a frame shows what a running scan has found (when no key asks for one sooner).
 pub(super) const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
 
+/// A save unanswered this long is said so: past the screen's statement timeout (10 s, which
+/// the server enforces and answers) and lock timeout (3 s), only a server that stopped or a
+/// link that holds its answer keeps a save waiting.
+pub(super) const SAVE_UNANSWERED_AFTER: Duration = Duration::from_secs(15);
+
 pub(super) fn event_loop(
     terminal: &mut terminal::Term,
     runtime: &Runtime,
@@ -53,6 +58,7 @@ pub(super) fn event_loop(
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
+    let mut save_watch = SaveWatch::default();
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
@@ -71,6 +77,11 @@ pub(super) fn event_loop(
         // The check a key asked for starts once that key's frame is out.
         if let Some(checker) = &runtime.checker {
             checker.send_held();
+        }
+        if let Some(told) = save_watch.look(state) {
+            let effects = update(state, told);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            dirty = true;
         }
         if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
             let effects = update(state, answer);
@@ -158,6 +169,28 @@ pub(super) fn event_loop(
         let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
     }
     Ok(())
+}
+
+/// When the save now pending began, and whether its silence was said.
+#[derive(Default)]
+struct SaveWatch {
+    since: Option<(Instant, bool)>,
+}
+
+impl SaveWatch {
+    /// [`Action::SaveUnanswered`], once a save, when it has waited [`SAVE_UNANSWERED_AFTER`].
+    fn look(&mut self, state: &State) -> Option<Action> {
+        if state.pending != Some(crate::tui::app::Pending::Saving) {
+            self.since = None;
+            return None;
+        }
+        let (since, told) = self.since.get_or_insert((Instant::now(), false));
+        if *told || since.elapsed() < SAVE_UNANSWERED_AFTER {
+            return None;
+        }
+        *told = true;
+        Some(Action::SaveUnanswered { seconds: since.elapsed().as_secs() })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,5 +356,30 @@ pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Pending;
+
+    #[test]
+    fn a_save_waiting_past_the_limit_is_told_once_and_the_next_save_is_watched_afresh() {
+        let mut state = State::new(80, 24, false);
+        let mut watch = SaveWatch::default();
+        assert!(watch.look(&state).is_none(), "nothing pending");
+        state.pending = Some(Pending::Saving);
+        assert!(watch.look(&state).is_none(), "a save that just began");
+        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER + Duration::from_secs(1), false));
+        assert!(watch.look(&state).is_none(), "a second short of the limit");
+        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER, false));
+        assert!(matches!(watch.look(&state), Some(Action::SaveUnanswered { seconds: 15 })));
+        assert!(watch.look(&state).is_none(), "told once a save");
+        state.pending = Some(Pending::Loading);
+        assert!(watch.look(&state).is_none());
+        state.pending = Some(Pending::Saving);
+        assert!(watch.look(&state).is_none(), "the next save starts its own watch");
+        assert!(watch.since.is_some_and(|(since, told)| !told && since.elapsed() < Duration::from_secs(1)));
     }
 }
