@@ -13,15 +13,19 @@ pub struct UnresolvedSave {
     pub revision: Revision,
 }
 
-/// What an operator can do while a save waits on a server that does not answer.
-const WAY_OUT: &str = "wait, or Ctrl-Q quits (within 30 s), keeping your edit as a draft; `custodian history USER` from another shell tells whether the save landed";
+/// What an operator can do while a save waits on a server that does not answer (first: a
+/// status line shows the start of a message).
+const WAY_OUT: &str = "Ctrl-Q quits (within 30 s) keeping your edit as a draft, or wait; `custodian history USER` from another shell tells whether the save landed";
 
 impl State {
     /// Asks the store to connect again; says so meanwhile.
     pub(super) fn reconnect(&mut self) -> Vec<Effect> {
         if self.pending == Some(Pending::Saving) {
             // The save holds the connection until the server answers: nothing can replace it.
-            self.say(StatusKind::Info, format!("a save is waiting for the server's answer: {WAY_OUT}"));
+            self.say(
+                StatusKind::Info,
+                format!("a save holds the connection until the server answers — {WAY_OUT}"),
+            );
             return Vec::new();
         }
         if self.connection_lost.is_none() {
@@ -39,7 +43,7 @@ impl State {
             self.say(
                 StatusKind::Error,
                 format!(
-                    "saving… no answer for {seconds} s: the server may have stopped, or something on the way holds its answer; the save may still land — {WAY_OUT}"
+                    "saving… no answer for {seconds} s, it may still land — {WAY_OUT} (the server may have stopped, or something on the way holds its answer)"
                 ),
             );
         }
