@@ -14,7 +14,7 @@ use custodian::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui_textarea::{CursorMove, Input, Key};
-use support::{act, demo_store, started};
+use support::{act, demo_store, filtered_to, started};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
@@ -25,11 +25,7 @@ fn editor_on_admin_with(store: &RedbStore, document: &str) -> State {
     let data = CustomData::parse(document).expect("a valid document");
     store.replace_custom_data(&id, &data, None, &Author("tester".into())).expect("saved");
     let mut state = started(store, WIDTH, HEIGHT);
-    act(store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(store, &mut state, Action::FilterChar(c));
-    }
-    act(store, &mut state, Action::FilterAccept);
+    filtered_to(store, &mut state, "admin");
     act(store, &mut state, Action::OpenEditor);
     state
 }

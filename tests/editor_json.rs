@@ -7,15 +7,11 @@ mod support;
 use custodian::store::RedbStore;
 use custodian::tui::app::{Action, State};
 use ratatui_textarea::{CursorMove, Input, Key};
-use support::{act, demo_store, started};
+use support::{act, demo_store, filtered_to, started};
 
 fn editor_on_admin(store: &RedbStore) -> State {
     let mut state = started(store, 120, 40);
-    act(store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(store, &mut state, Action::FilterChar(c));
-    }
-    act(store, &mut state, Action::FilterAccept);
+    filtered_to(store, &mut state, "admin");
     act(store, &mut state, Action::OpenEditor);
     state
 }

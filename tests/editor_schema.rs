@@ -15,7 +15,7 @@ use custodian::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui_textarea::{CursorMove, Input, Key};
-use support::{act, demo_store, started};
+use support::{act, demo_store, filtered_to, started};
 
 /// Two rules the demo admin's document breaks: its language is not one of two, and
 /// `customDataBar.count` is not a string.
@@ -39,11 +39,7 @@ fn editor_on_admin_without_a_schema(store: &RedbStore) -> State {
 fn editor_on_admin_held_to(store: &RedbStore, shape: Option<Arc<Shape>>) -> State {
     let mut state = started(store, 120, 40);
     state.shape = shape;
-    act(store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(store, &mut state, Action::FilterChar(c));
-    }
-    act(store, &mut state, Action::FilterAccept);
+    filtered_to(store, &mut state, "admin");
     act(store, &mut state, Action::OpenEditor);
     state
 }

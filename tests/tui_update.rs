@@ -23,11 +23,7 @@ fn type_text(store: &RedbStore, state: &mut custodian::tui::app::State, text: &s
 }
 
 fn open_editor_on(store: &RedbStore, state: &mut custodian::tui::app::State, filter: &str) {
-    act(store, state, Action::StartFilter);
-    for c in filter.chars() {
-        act(store, state, Action::FilterChar(c));
-    }
-    act(store, state, Action::FilterAccept);
+    support::filtered_to(store, state, filter);
     act(store, state, Action::OpenEditor);
     assert_eq!(state.mode(), Mode::Edit);
 }
@@ -1098,11 +1094,7 @@ fn history_lists_revisions_and_restore_puts_one_in_the_editor() {
             .unwrap();
     }
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "admin");
     act(&store, &mut state, Action::OpenHistory);
     assert_eq!(state.mode(), Mode::History);
     let history = state.history.as_ref().unwrap();
@@ -1155,11 +1147,7 @@ fn restoring_the_current_text_after_someone_saved_since_the_history_was_read_is_
         save(doc, "tester");
     }
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "admin");
     act(&store, &mut state, Action::OpenHistory);
     // Another operator saves revision 5 while the history shows 4 as current.
     save(r#"{"a":1,"c":"other operator"}"#, "other");
@@ -1186,11 +1174,7 @@ fn restoring_the_current_text_after_someone_saved_since_the_history_was_read_is_
         store.replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("t".into())).unwrap();
     }
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "admin");
     act(&store, &mut state, Action::OpenHistory);
     act(&store, &mut state, Action::HistoryUp);
     act(&store, &mut state, Action::HistoryUp);

@@ -57,6 +57,15 @@ pub fn act(store: &RedbStore, state: &mut State, action: Action) {
     run_effects(&runtime(store), state, effects);
 }
 
+/// Filters the list by `text` and accepts the filter: the first match is selected.
+pub fn filtered_to(store: &RedbStore, state: &mut State, text: &str) {
+    act(store, state, Action::StartFilter);
+    for c in text.chars() {
+        act(store, state, Action::FilterChar(c));
+    }
+    act(store, state, Action::FilterAccept);
+}
+
 pub fn selected_handle(state: &State) -> String {
     state.list.selected_entry().map(|e| e.user.handle().to_owned()).unwrap_or_default()
 }
