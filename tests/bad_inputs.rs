@@ -357,7 +357,7 @@ fn a_database_locked_by_another_program_is_refused_with_what_to_do() {
         // A redb tool opening the file in redb's default mode (ExclusiveWriter) locks it whole.
         let _other = redb::Database::create(&db).expect("open the file in the default mode");
         let message = format!(
-            "{}: locked by another program that opened it in a different locking mode (an older custodian or a redb tool); close it and retry",
+            "{}: locked by another program that has it to itself (`custodian compact`, an older custodian or a redb tool); retry when it is done",
             path_str(&db)
         );
         for args in [vec!["list"], vec!["get", "admin"], vec!["set", "admin", path_str(&doc)], vec!["export"]]

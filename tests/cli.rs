@@ -1466,3 +1466,25 @@ fn compact_gives_back_the_room_a_batch_left_and_keeps_every_user_and_revision() 
     assert!(fs::metadata(&db).expect("stat").len() <= compacted);
     assert_eq!(sandbox.export(&db), export);
 }
+
+#[test]
+fn compact_needs_the_file_to_itself_and_leaves_it_as_it_was_while_another_has_it_open() {
+    use custodian::store::{OpenOptions, RedbStore};
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("open.redb");
+    sandbox.on(&db, &["seed", "--users", "300"]).ok();
+    // Another custodian (a screen, a command) holds the file open.
+    let other = RedbStore::open(&db, OpenOptions::default()).expect("open");
+    let before = fs::read(&db).expect("read");
+    let error = sandbox.on(&db, &["compact"]).fails(1);
+    assert_eq!(
+        error,
+        format!(
+            "custodian: {}: compact needs the file to itself, and another program has it open (a custodian screen or command); close them and run compact again; nothing was changed",
+            db.display()
+        )
+    );
+    assert!(fs::read(&db).expect("read") == before, "the file changed");
+    drop(other);
+    assert!(sandbox.on(&db, &["compact"]).ok().stdout.starts_with("compacted "));
+}

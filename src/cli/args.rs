@@ -283,7 +283,7 @@ pub enum Command {
         batch: String,
     },
     /// Give the room a large write left unused back to the file system (database files only;
-    /// writers wait meanwhile: 5–10 s a GB).
+    /// it needs the file to itself: 5–10 s a GB).
     Compact,
     /// Add deterministic synthetic users (for demos and load tests). Database files only.
     Seed {

@@ -237,6 +237,17 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         println!("created {}", inert::line(&path.display().to_string()));
         return Ok(());
     }
+    if let Command::Compact = command {
+        if cli.read_only {
+            return Err(StoreError::ReadOnly.into());
+        }
+        // Looked at first as any command does (a file that is no database, the default one
+        // made), then let go: the compaction opens it as its only writer.
+        let options = OpenOptions { read_only: true, cache_bytes: BULK_LOAD_CACHE_BYTES };
+        let path = database::open_quietly(db, options)?.path().to_owned();
+        let mut out = Output::stdout();
+        return whole_database::compact(&path, &mut out).and_then(|()| out.flush());
+    }
     if let Command::Completions { shell } = command {
         let mut stdout = io::stdout();
         clap_complete::generate(
@@ -252,8 +263,6 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         // Into an empty database seed and import are the sorted bulk load, which appends to
         // every tree and needs no large cache (256 MiB made its peak RSS 310 MiB at 1M).
         Command::Seed { .. } | Command::Import { upsert: false, .. } if holds_no_users(db) => bulk_load,
-        // The compaction holds memory in proportion to the cache (see below).
-        Command::Compact => bulk_load,
         Command::Seed { .. } => OpenOptions { cache_bytes: IMPORT_CACHE_BYTES, ..OpenOptions::default() },
         // Pages evicted from a 2 MiB cache are written and read again and again by an import
         // of many users (system time was half of it); 24 MiB keeps an import of 1M within
@@ -326,8 +335,6 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Info => info(&store, &mut out),
         Command::Import { file, upsert } => import(&mut store, file.as_deref(), *upsert, cli, &mut out),
         Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
-        Command::Compact if store.is_read_only() => Err(StoreError::ReadOnly.into()),
-        Command::Compact => whole_database::compact(&mut store, &mut out),
         other => {
             // A batch and its undo write every user they touch in one transaction.
             let batch =

@@ -75,19 +75,21 @@ fn growth_line(before: u64, after: u64) -> Option<String> {
     let grown = after.saturating_sub(before);
     (before > 0 && grown >= GROWTH_WORTH_SAYING && grown >= before / 4).then(|| {
         format!(
-            "the file grew from {} MB to {} MB, much of it room the write no longer needs; `custodian compact` gives it back (writers wait meanwhile: 5–10 s a GB)",
+            "the file grew from {} MB to {} MB, much of it room the write no longer needs; `custodian compact` gives it back (it needs the file to itself: 5–10 s a GB)",
             before / 1_000_000,
             after / 1_000_000
         )
     })
 }
 
-/// `custodian compact`: the room large writes left unused, given back.
-pub(super) fn compact(store: &mut RedbStore, out: &mut Output) -> Result<()> {
+/// `custodian compact`: the room large writes left unused, given back. No handle of this
+/// process is open: the file is compacted by its only writer.
+pub(super) fn compact(path: &Path, out: &mut Output) -> Result<()> {
     let started = Instant::now();
-    let before = file_size(store);
-    store.compact()?;
-    let after = file_size(store);
+    let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    RedbStore::compact_file(path)?;
+    let after = size();
     tracing::info!(before, after, "compacted");
     out.line(&format!(
         "compacted {} MB to {} MB in {:.1} s",
@@ -100,7 +102,18 @@ pub(super) fn compact(store: &mut RedbStore, out: &mut Output) -> Result<()> {
 
 /// Gives back the room a large load left in the file (redb grows files in large steps).
 pub(super) fn compact_after_load(store: &mut RedbStore, out: &mut Output) -> Result<()> {
-    match compact(store, out) {
+    let started = Instant::now();
+    let before = file_size(store);
+    let compacted = store.compact().map_err(anyhow::Error::from).and_then(|()| {
+        let after = file_size(store);
+        out.line(&format!(
+            "compacted {} MB to {} MB in {:.1} s",
+            before / 1_000_000,
+            after / 1_000_000,
+            started.elapsed().as_secs_f64()
+        ))
+    });
+    match compacted {
         // The users are in; a file larger than it needs to be is no reason to fail.
         Err(e) if e.downcast_ref::<StoreError>().is_some() => {
             eprintln!("custodian: warning: the file was not compacted: {e}");

@@ -132,9 +132,14 @@ pub enum StoreError {
     )]
     NewerSchema { path: String, found: u64, supported: u64 },
     #[error(
-        "{path}: locked by another program that opened it in a different locking mode (an older custodian or a redb tool); close it and retry"
+        "{path}: locked by another program that has it to itself (`custodian compact`, an older custodian or a redb tool); retry when it is done"
     )]
     Locked { path: String },
+    /// `compact` needs the file to itself.
+    #[error(
+        "{path}: compact needs the file to itself, and another program has it open (a custodian screen or command); close them and run compact again; nothing was changed"
+    )]
+    InUse { path: String },
     #[error("{context}: {error}")]
     Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]
