@@ -1488,3 +1488,27 @@ fn compact_needs_the_file_to_itself_and_leaves_it_as_it_was_while_another_has_it
     drop(other);
     assert!(sandbox.on(&db, &["compact"]).ok().stdout.starts_with("compacted "));
 }
+
+#[test]
+fn completions_into_a_closed_pipe_end_quietly_and_into_a_full_disk_in_one_line() {
+    let sandbox = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        // The reader gone before the first write (`completions bash | head -0`).
+        let mut command = sandbox.command();
+        command.args(["completions", shell]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run custodian");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        assert_eq!(output.status.code(), Some(0), "{shell}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.stderr.is_empty(), "{shell}: {}", String::from_utf8_lossy(&output.stderr));
+        let mut command = sandbox.command();
+        command.args(["completions", shell]).stdout(fs::File::create("/dev/full").expect("/dev/full"));
+        let output = command.output().expect("run custodian");
+        assert_eq!(output.status.code(), Some(1), "{shell}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "custodian: cannot write to standard output: No space left on device (os error 28)\n",
+            "{shell}"
+        );
+    }
+}

@@ -231,6 +231,10 @@ fn a_tenant_no_record_is_of_is_refused_and_nothing_is_imported() {
     let one = sandbox.file("one.jsonl", &lines(&[raw_row("admin", "u2", "root")]));
     let error = sandbox.on(&empty, &["import", "--tenant", "default", &one]).fails(4);
     assert!(error.contains("(the 1 record is of other tenants or of none)"), "{error}");
+    // Every record of the tenant: nothing skipped, and no line saying "skipped 0".
+    let run = sandbox.on(&empty, &["import", "--tenant", "admin", &one]).ok();
+    assert_eq!(run.stdout, "imported: 1 new, 0 updated, 0 unchanged\n");
+    assert!(!run.stderr.contains("skipped"), "{}", run.stderr);
 }
 
 #[test]

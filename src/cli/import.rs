@@ -36,7 +36,7 @@ pub(super) fn import(
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
         input::ImportInput::Records(records) => import_stream(store, records, rules, mode, quiet, shape)?,
     };
-    if let Some(tenant) = &tenant {
+    if let Some(tenant) = tenant.as_ref().filter(|_| taken.other_tenants > 0) {
         let skipped = taken.other_tenants;
         let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
         let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");

@@ -249,14 +249,19 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         return whole_database::compact(&path, &mut out).and_then(|()| out.flush());
     }
     if let Command::Completions { shell } = command {
-        let mut stdout = io::stdout();
+        // Made in memory, then written as every listing is: clap_complete panics when its
+        // own write fails (`completions bash | head -1`, a full disk).
+        let mut script = Vec::new();
         clap_complete::generate(
             *shell,
             &mut <Cli as clap::CommandFactory>::command(),
             "custodian",
-            &mut stdout,
+            &mut script,
         );
-        return Ok(());
+        let script = String::from_utf8_lossy(&script);
+        let mut out = Output::stdout();
+        out.line(script.strip_suffix('\n').unwrap_or(&script))?;
+        return out.flush();
     }
     let bulk_load = OpenOptions { cache_bytes: BULK_LOAD_CACHE_BYTES, ..OpenOptions::default() };
     let options = match command {

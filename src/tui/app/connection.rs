@@ -40,11 +40,18 @@ impl State {
     /// (the save stays pending: its answer, whenever it comes, is still taken).
     pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
         if self.pending == Some(Pending::Saving) {
+            // What may hold it, in the store's terms: a file has no server to blame.
+            let why = match self.key_order {
+                crate::store::KeyOrder::Backend(_) => {
+                    "the server may have stopped, or something on the way holds its answer"
+                }
+                crate::store::KeyOrder::AsWritten => {
+                    "the disk may be stuck, or another program holds the file"
+                }
+            };
             self.say(
                 StatusKind::Error,
-                format!(
-                    "saving… no answer for {seconds} s, it may still land — {WAY_OUT} (the server may have stopped, or something on the way holds its answer)"
-                ),
+                format!("saving… no answer for {seconds} s, it may still land — {WAY_OUT} ({why})"),
             );
         }
         Vec::new()
