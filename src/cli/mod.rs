@@ -238,15 +238,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         return Ok(());
     }
     if let Command::Compact = command {
-        if cli.read_only {
-            return Err(StoreError::ReadOnly.into());
-        }
-        // Looked at first as any command does (a file that is no database, the default one
-        // made), then let go: the compaction opens it as its only writer.
-        let options = OpenOptions { read_only: true, cache_bytes: BULK_LOAD_CACHE_BYTES };
-        let path = database::open_quietly(db, options)?.path().to_owned();
-        let mut out = Output::stdout();
-        return whole_database::compact(&path, &mut out).and_then(|()| out.flush());
+        return whole_database::compact(db, cli.read_only);
     }
     if let Command::Completions { shell } = command {
         // Made in memory, then written as every listing is: clap_complete panics when its
@@ -549,7 +541,7 @@ const IMPORT_CACHE_BYTES: usize = 24 * 1024 * 1024;
 /// appends to every tree, so a small cache costs it nothing, and the compaction after it
 /// holds memory in proportion to the cache (import of 1M users, then the compaction: with
 /// 4 MiB, peak RSS 47 MB in 32 s; with 24 MiB, 77 MB in 36 s).
-const BULK_LOAD_CACHE_BYTES: usize = 4 * 1024 * 1024;
+pub(super) const BULK_LOAD_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Whether the database holds no users yet, so that a seed or an insert-only import into it
 /// is the sorted bulk load; `false` when that cannot be told (the open proper says why).

@@ -10,7 +10,7 @@ use super::{Output, progress};
 use crate::domain::synthetic::SyntheticUsers;
 use crate::export;
 use crate::inert;
-use crate::store::{Author, RedbStore, StoreError, UserStore};
+use crate::store::{Author, OpenOptions, RedbStore, StoreError, UserStore};
 
 pub(super) fn export(
     store: &dyn UserStore,
@@ -82,9 +82,20 @@ fn growth_line(before: u64, after: u64) -> Option<String> {
     })
 }
 
-/// `custodian compact`: the room large writes left unused, given back. No handle of this
-/// process is open: the file is compacted by its only writer.
-pub(super) fn compact(path: &Path, out: &mut Output) -> Result<()> {
+/// `custodian compact`: the room large writes left unused, given back. The file is looked
+/// at first as any command does (one that is no database; the default one made), then let
+/// go: no handle of this process is open while its only writer compacts it.
+pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
+    if read_only {
+        return Err(StoreError::ReadOnly.into());
+    }
+    let options = OpenOptions { read_only: true, cache_bytes: super::BULK_LOAD_CACHE_BYTES };
+    let path = crate::database::open_quietly(db, options)?.path().to_owned();
+    let mut out = Output::stdout();
+    compact_file(&path, &mut out).and_then(|()| out.flush())
+}
+
+fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     let started = Instant::now();
     let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let before = size();
