@@ -75,7 +75,7 @@ fn growth_line(before: u64, after: u64) -> Option<String> {
     let grown = after.saturating_sub(before);
     (before > 0 && grown >= GROWTH_WORTH_SAYING && grown >= before / 4).then(|| {
         format!(
-            "the file grew from {} MB to {} MB, much of it room the write no longer needs; `custodian compact` gives it back (it needs the file to itself: 5–10 s a GB)",
+            "the file grew from {} MB to {} MB, much of it room later writes reuse; `custodian compact` gives it back before a copy or an archive (it needs the file to itself, 5–10 s a GB; the next write that needs room doubles a file under 4 GiB again)",
             before / 1_000_000,
             after / 1_000_000
         )
