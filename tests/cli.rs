@@ -1512,3 +1512,36 @@ fn completions_into_a_closed_pipe_end_quietly_and_into_a_full_disk_in_one_line()
         );
     }
 }
+
+#[test]
+fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
+    use std::io::{Seek, SeekFrom, Write};
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("damaged.redb");
+    sandbox.on(&db, &["seed", "--users", "20000"]).ok();
+    // Four pages of noise in the middle of the file, as bb8 made them.
+    let size = fs::metadata(&db).expect("stat").len();
+    let mut file = fs::OpenOptions::new().write(true).open(&db).expect("open");
+    for share in [3, 4, 6, 8] {
+        file.seek(SeekFrom::Start(size * share / 10 / 4096 * 4096)).expect("seek");
+        file.write_all(&[0x8e; 4096]).expect("write");
+    }
+    drop(file);
+    // Met as a refused read (the damaged-file line) or partway through, which says what to
+    // check: either way one line naming the file, never redb's words alone or a crash.
+    let error = sandbox.on(&db, &["compact"]).fails(1);
+    let read = format!(
+        "custodian: {}: the database file is damaged (redb could not read a page of it); restore it from a backup",
+        db.display()
+    );
+    let partway = format!(
+        "custodian: database error: {}: compact stopped: the database file is damaged: ",
+        db.display()
+    );
+    assert!(
+        error == read
+            || error.starts_with(&partway)
+                && error.ends_with("the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)"),
+        "{error}"
+    );
+}

@@ -438,7 +438,7 @@ fn changes_request(command: &Command) -> Option<changes::ChangesRequest<'_>> {
 }
 
 /// A panic inside redb means the file is damaged: the error says which file.
-fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
+pub(super) fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
     let damaged =
         error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
     if damaged { error.context(path.display().to_string()) } else { error }

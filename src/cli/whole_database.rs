@@ -92,14 +92,24 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
     let options = OpenOptions { read_only: true, cache_bytes: super::BULK_LOAD_CACHE_BYTES };
     let path = crate::database::open_quietly(db, options)?.path().to_owned();
     let mut out = Output::stdout();
-    compact_file(&path, &mut out).and_then(|()| out.flush())
+    // redb may panic on a damaged file wherever it reads: contained, as for every command.
+    let outcome = crate::crash::catch(|| compact_file(&path, &mut out));
+    let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
+    result.map_err(|e| super::name_the_damaged_file(e, &path))
 }
 
 fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     let started = Instant::now();
     let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let before = size();
-    RedbStore::compact_file(path)?;
+    RedbStore::compact_file(path).map_err(|e| match e {
+        // Found partway: what was compacted before it is written.
+        StoreError::Database(detail) => StoreError::Database(format!(
+            "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
+            path.display()
+        )),
+        other => other,
+    })?;
     let after = size();
     tracing::info!(before, after, "compacted");
     out.line(&format!(
