@@ -1417,6 +1417,22 @@ fn a_query_holding_a_nul_is_answered_without_matching_across_texts() {
 }
 
 #[test]
+fn a_seed_into_a_database_with_users_counts_what_it_wrote_and_refuses_a_name_a_stored_user_has() {
+    let (_dir, _path, store) = db_with_people();
+    // Not the empty file's bulk load: the path that appends beside stored users.
+    let seeded = new_users("{\"id\":\"s1\",\"username\":\"seeded1\"}\n{\"id\":\"s2\"}\n{\"id\":\"s3\"}\n");
+    assert_eq!(store.insert_batch(&seeded, &importer()).expect("seed"), 3);
+    let before = snapshot(&store);
+    // The name is stored user u1's (in another case), not another record's of this seed.
+    let taken =
+        new_users("{\"id\":\"s4\",\"username\":\"newcomer\"}\n{\"id\":\"s5\",\"username\":\"ALICE\"}\n");
+    let error = store.insert_batch(&taken, &importer()).expect_err("alice is taken");
+    assert!(error.to_string().contains("already belongs to user u1"), "{error}");
+    assert!(error.is_conflict(), "{error}");
+    assert_eq!(snapshot(&store), before, "nothing of the refused seed written");
+}
+
+#[test]
 fn compacting_after_a_bulk_load_keeps_every_user_and_history_and_never_grows_the_file() {
     let (_dir, path, mut store) = db_with_people();
     let users: Vec<_> = custodian::domain::synthetic::SyntheticUsers::new(5, 0).take(3_000).collect();
