@@ -881,6 +881,30 @@ fn a_user_without_a_customdata_row_reads_as_the_empty_document_everywhere() {
     assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
 }
 
+/// The names of a file's tables, listed with redb directly.
+fn table_names(path: &Path) -> BTreeSet<String> {
+    use redb::TableHandle;
+    let db = redb::Database::open(path).expect("open raw");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    tx.list_tables().expect("tables").map(|table| table.name().to_owned()).collect()
+}
+
+#[test]
+fn writes_held_to_no_schema_make_no_schema_table_in_a_file_that_never_had_one() {
+    let (_dir, path, store) = db_with_people();
+    store.hold_writes_to_schema(None);
+    store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &editor()).expect("save");
+    import_text(&store, r#"{"id":"n1","name":"New"}"#, ImportMode::InsertOnly).expect("import");
+    drop(store);
+    // Only `schema set` makes it: made by every held write, it moved the file's pages.
+    let tables = table_names(&path);
+    assert!(tables.contains("users") && !tables.contains("schemas"), "{tables:?}");
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    store.set_schema(Some(r#"{"type":"object"}"#), &editor()).expect("set");
+    drop(store);
+    assert!(table_names(&path).contains("schemas"));
+}
+
 #[test]
 fn save_refuses_when_another_operator_saved_first() {
     let (_dir, _path, store) = db_with_people();
