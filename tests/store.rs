@@ -881,6 +881,30 @@ fn a_user_without_a_customdata_row_reads_as_the_empty_document_everywhere() {
     assert_eq!(store.custom_data("u1").expect("doc").text, canonical("{}"));
 }
 
+/// The names of a file's tables, listed with redb directly.
+fn table_names(path: &Path) -> BTreeSet<String> {
+    use redb::TableHandle;
+    let db = redb::Database::open(path).expect("open raw");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    tx.list_tables().expect("tables").map(|table| table.name().to_owned()).collect()
+}
+
+#[test]
+fn writes_held_to_no_schema_make_no_schema_table_in_a_file_that_never_had_one() {
+    let (_dir, path, store) = db_with_people();
+    store.hold_writes_to_schema(None);
+    store.replace_custom_data("u1", &data(r#"{"theme":"light"}"#), Some(1), &editor()).expect("save");
+    import_text(&store, r#"{"id":"n1","name":"New"}"#, ImportMode::InsertOnly).expect("import");
+    drop(store);
+    // Only `schema set` makes it: made by every held write, it moved the file's pages.
+    let tables = table_names(&path);
+    assert!(tables.contains("users") && !tables.contains("schemas"), "{tables:?}");
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    store.set_schema(Some(r#"{"type":"object"}"#), &editor()).expect("set");
+    drop(store);
+    assert!(table_names(&path).contains("schemas"));
+}
+
 #[test]
 fn save_refuses_when_another_operator_saved_first() {
     let (_dir, _path, store) = db_with_people();
@@ -1414,6 +1438,22 @@ fn a_query_holding_a_nul_is_answered_without_matching_across_texts() {
     // name and the key are neighbours in the user's search text, NUL between them.
     assert_eq!(scanned_ids(&store, "quill\0zebra"), Vec::<String>::new());
     assert_eq!(scanned_ids(&store, "quill"), ["n1"]);
+}
+
+#[test]
+fn a_seed_into_a_database_with_users_counts_what_it_wrote_and_refuses_a_name_a_stored_user_has() {
+    let (_dir, _path, store) = db_with_people();
+    // Not the empty file's bulk load: the path that appends beside stored users.
+    let seeded = new_users("{\"id\":\"s1\",\"username\":\"seeded1\"}\n{\"id\":\"s2\"}\n{\"id\":\"s3\"}\n");
+    assert_eq!(store.insert_batch(&seeded, &importer()).expect("seed"), 3);
+    let before = snapshot(&store);
+    // The name is stored user u1's (in another case), not another record's of this seed.
+    let taken =
+        new_users("{\"id\":\"s4\",\"username\":\"newcomer\"}\n{\"id\":\"s5\",\"username\":\"ALICE\"}\n");
+    let error = store.insert_batch(&taken, &importer()).expect_err("alice is taken");
+    assert!(error.to_string().contains("already belongs to user u1"), "{error}");
+    assert!(error.is_conflict(), "{error}");
+    assert_eq!(snapshot(&store), before, "nothing of the refused seed written");
 }
 
 #[test]

@@ -471,3 +471,39 @@ fn a_write_the_server_refuses_in_a_later_chunk_leaves_every_user_as_they_were() 
     assert!(seen > 2_000, "{seen}");
     assert_nothing_written(store, &batch, &before);
 }
+
+// ---- redb only: a damaged file ----
+
+/// An undo whose user has lost the revision before the batch's (a damaged history table):
+/// refused, naming the user and that revision, and nothing is written.
+#[test]
+fn an_undo_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing() {
+    let (_dir, store) = support::demo_store();
+    let id = store.page_after(None, 1).expect("a user")[0].user.id.clone();
+    let batch = BatchId::new();
+    store.edit_batch(&batch, &Selection::Ids(vec![id.clone()]), &mut add_n, &author()).expect("written");
+    assert_eq!(store.custom_data(&id).expect("doc").revision, 2);
+    let path = store.path().to_owned();
+    drop(store);
+    {
+        let mut builder = ::redb::Builder::new();
+        builder.set_concurrency_mode(::redb::ConcurrencyMode::MultiWriter);
+        let db = builder.open(&path).expect("open with redb");
+        let tx = db.begin_write().expect("write");
+        {
+            let history: ::redb::TableDefinition<(&str, u64), (i64, &str, &str)> =
+                ::redb::TableDefinition::new("history");
+            let mut table = tx.open_table(history).expect("history table");
+            assert!(table.remove((id.as_str(), 1)).expect("remove").is_some(), "revision 1 was kept");
+        }
+        tx.commit().expect("commit");
+    }
+    let store = RedbStore::open(&path, custodian::store::OpenOptions::default()).expect("reopen");
+    let before = snapshot(&store);
+    let error = store.undo_batch(&batch, &BatchId::new(), &author()).expect_err("revision 1 is gone");
+    assert!(
+        matches!(error, StoreError::RevisionNotFound { ref user, revision: 1 } if *user == id),
+        "{error:?}"
+    );
+    assert_eq!(snapshot(&store), before);
+}

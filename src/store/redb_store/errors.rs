@@ -68,3 +68,26 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_gone_before_redb_opens_it_is_missing_not_an_io_error() {
+        // `open` looks first, but the file can go before redb opens it, or before the reopen
+        // after an I/O error.
+        let gone = redb::DatabaseError::Storage(redb::StorageError::Io(ErrorKind::NotFound.into()));
+        let error = open_error(Path::new("/data/users.redb"), gone);
+        assert!(matches!(error, StoreError::Missing { ref path } if path == "/data/users.redb"), "{error:?}");
+    }
+
+    #[test]
+    fn a_disk_error_keeps_its_words_and_only_an_early_end_is_said_to_be_truncation() {
+        let disk = StoreError::from(redb::StorageError::Io(std::io::Error::other("input/output error")));
+        let message = disk.to_string();
+        assert!(message.contains("input/output error") && !message.contains("truncated"), "{message}");
+        let short = StoreError::from(redb::StorageError::Io(ErrorKind::UnexpectedEof.into()));
+        assert!(short.to_string().contains(&format!("{DAMAGED}: it ends early (truncated?)")), "{short}");
+    }
+}
