@@ -119,12 +119,16 @@ impl RedbStore {
             }
             let dir = self.dir();
             tables.search_text.defer(&dir);
-            let mut given = GivenIds::new(&dir)?;
+            // Only an upsert can leave a repeat unseen record by record: an insert's second
+            // record of an id always meets the user the first one wrote.
+            let mut given = (mode == ImportMode::Upsert).then(|| GivenIds::new(&dir)).transpose()?;
             while let Some(item) = users.next_user() {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 crate::interrupt::check()?;
                 let new = item.map_err(StoreError::InvalidRecord)?;
-                given.note(&new.user.id, &new.origin)?;
+                if let Some(given) = &mut given {
+                    given.note(&new.user.id, &new.origin)?;
+                }
                 let existing = tables.stored(&new.user.id)?;
                 let result = match (existing, mode) {
                     (None, _) => tables.insert_new(&new, author, now).map(|()| summary.inserted += 1),
@@ -165,7 +169,7 @@ impl RedbStore {
                 })?;
                 users.written(new);
             }
-            if let Some((id, origin)) = given.first_repeat()? {
+            if let Some((id, origin)) = given.map(GivenIds::first_repeat).transpose()?.flatten() {
                 let reason = Box::new(StoreError::IdRepeatedInImport(id));
                 return Err(StoreError::RecordConflict { origin, reason });
             }
