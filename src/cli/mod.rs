@@ -324,29 +324,35 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             ))
         );
     }
-    let mut out = Output::stdout();
-    // redb may panic on a damaged file wherever it reads: every command is contained, and
-    // such a panic becomes one line naming the file.
-    let outcome = crash::catch(|| match command {
+    let path = store.path().to_owned();
+    contained_on(&path, |out| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
-        Command::Info => info(&store, &mut out),
-        Command::Import { file, upsert } => import(&mut store, file.as_deref(), *upsert, cli, &mut out),
-        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, &mut out),
+        Command::Info => info(&store, out),
+        Command::Import { file, upsert } => import(&mut store, file.as_deref(), *upsert, cli, out),
+        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, out),
         other => {
             // A batch and its undo write every user they touch in one transaction.
             let batch =
                 matches!(other, Command::Patch { yes: true, dry_run: false, .. } | Command::Undo { .. });
             let before = batch.then(|| whole_database::file_size(&store));
-            let result = user_command(cli, &store, other, &mut out).unwrap_or(Ok(()));
+            let result = user_command(cli, &store, other, out).unwrap_or(Ok(()));
             if let Some(before) = before {
                 whole_database::say_if_grown(&store, before);
             }
             result
         }
-    });
+    })
+}
+
+/// Runs `work` on the database file at `path`, writing to standard output. redb may panic on
+/// a damaged file wherever it reads: the work is contained, and such a panic becomes one
+/// line naming the file.
+fn contained_on(path: &Path, work: impl FnOnce(&mut Output) -> Result<()>) -> Result<()> {
+    let mut out = Output::stdout();
+    let outcome = crash::catch(|| work(&mut out));
     let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
     say_if_the_signal_came_too_late(&result);
-    result.map_err(|e| name_the_damaged_file(e, store.path()))
+    result.map_err(|e| name_the_damaged_file(e, path))
 }
 
 /// A command that succeeded although a signal was noted: the signal came after its last look
@@ -438,7 +444,7 @@ fn changes_request(command: &Command) -> Option<changes::ChangesRequest<'_>> {
 }
 
 /// A panic inside redb means the file is damaged: the error says which file.
-pub(super) fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
+fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
     let damaged =
         error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
     if damaged { error.context(path.display().to_string()) } else { error }

@@ -60,7 +60,26 @@ const GROWTH_WORTH_SAYING: u64 = 64 * 1024 * 1024;
 
 /// The size of the store's file now (0 when it cannot be read).
 pub(super) fn file_size(store: &RedbStore) -> u64 {
-    std::fs::metadata(store.path()).map(|m| m.len()).unwrap_or(0)
+    size_of(store.path())
+}
+
+fn size_of(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Runs `compact` over the file at `path` and says what it gave back, in how long.
+fn compacting(path: &Path, out: &mut Output, compact: impl FnOnce() -> Result<(), StoreError>) -> Result<()> {
+    let started = Instant::now();
+    let before = size_of(path);
+    compact()?;
+    let after = size_of(path);
+    tracing::info!(before, after, "compacted");
+    out.line(&format!(
+        "compacted {} MB to {} MB in {:.1} s",
+        before / 1_000_000,
+        after / 1_000_000,
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// One stderr line when the write just made grew the file from `before` past
@@ -91,50 +110,26 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
     }
     let options = OpenOptions { read_only: true, cache_bytes: super::BULK_LOAD_CACHE_BYTES };
     let path = crate::database::open_quietly(db, options)?.path().to_owned();
-    let mut out = Output::stdout();
-    // redb may panic on a damaged file wherever it reads: contained, as for every command.
-    let outcome = crate::crash::catch(|| compact_file(&path, &mut out));
-    let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
-    result.map_err(|e| super::name_the_damaged_file(e, &path))
+    super::contained_on(&path, |out| compact_file(&path, out))
 }
 
 fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
-    let started = Instant::now();
-    let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let before = size();
-    RedbStore::compact_file(path).map_err(|e| match e {
-        // Found partway: what was compacted before it is written.
-        StoreError::Database(detail) => StoreError::Database(format!(
-            "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
-            path.display()
-        )),
-        other => other,
-    })?;
-    let after = size();
-    tracing::info!(before, after, "compacted");
-    out.line(&format!(
-        "compacted {} MB to {} MB in {:.1} s",
-        before / 1_000_000,
-        after / 1_000_000,
-        started.elapsed().as_secs_f64()
-    ))?;
-    Ok(())
+    compacting(path, out, || {
+        RedbStore::compact_file(path).map_err(|e| match e {
+            // Found partway: what was compacted before it is written.
+            StoreError::Database(detail) => StoreError::Database(format!(
+                "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
+                path.display()
+            )),
+            other => other,
+        })
+    })
 }
 
 /// Gives back the room a large load left in the file (redb grows files in large steps).
 pub(super) fn compact_after_load(store: &mut RedbStore, out: &mut Output) -> Result<()> {
-    let started = Instant::now();
-    let before = file_size(store);
-    let compacted = store.compact().map_err(anyhow::Error::from).and_then(|()| {
-        let after = file_size(store);
-        out.line(&format!(
-            "compacted {} MB to {} MB in {:.1} s",
-            before / 1_000_000,
-            after / 1_000_000,
-            started.elapsed().as_secs_f64()
-        ))
-    });
-    match compacted {
+    let path = store.path().to_owned();
+    match compacting(&path, out, || store.compact()) {
         // The users are in; a file larger than it needs to be is no reason to fail.
         Err(e) if e.downcast_ref::<StoreError>().is_some() => {
             eprintln!("custodian: warning: the file was not compacted: {e}");
