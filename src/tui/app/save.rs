@@ -107,18 +107,16 @@ impl State {
         };
         // A restored revision goes to the store even when it is the base's text: the store
         // says "no changes" only if no one saved since, else the conflict view shows theirs.
-        let restoring = editor.restored.is_some();
-        if data.canonical() == editor.base.text && !restoring {
-            self.say(StatusKind::Info, "no changes");
-            return Vec::new();
-        }
-        // (Whose key order it is, the status line says all through the edit.)
-        if matches!(self.key_order, KeyOrder::Backend(_))
-            && same_values(&editor.base.text, &data)
-            && !restoring
-        {
-            self.say(StatusKind::Info, "no changes: only the key order differs");
-            return Vec::new();
+        if editor.restored.is_none() {
+            if data.canonical() == editor.base.text {
+                self.say(StatusKind::Info, "no changes");
+                return Vec::new();
+            }
+            // (Whose key order it is, the status line says all through the edit.)
+            if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
+                self.say(StatusKind::Info, "no changes: only the key order differs");
+                return Vec::new();
+            }
         }
         if editor.doubt.is_some() {
             // A draft whose base is in doubt is never saved without the conflict view.
