@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::whole_database::{self, COMPACT_AFTER, compact_after_load};
+use super::whole_database;
 use super::{Cli, IMPORT_SECRETS_NAMED, Output, input, progress, schema};
 use crate::domain::Limits;
 use crate::domain::import::{ImportReader, NewUser, RecordError, RecordRules, TakenOut};
@@ -62,11 +62,8 @@ pub(super) fn import(
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged
     ))?;
-    // A large bulk load is compacted afterwards, as a seed is: redb grew the file in large
-    // steps (1M users: 1,141 MB, ~930 MB compacted, in ~5 s).
-    if bulk_load && summary.inserted >= COMPACT_AFTER {
-        compact_after_load(store, out)?;
-    } else if !bulk_load {
+    // A bulk load is not compacted, as a seed is not (`seed_users` says why).
+    if !bulk_load {
         whole_database::say_if_grown(store, before);
     }
     // An upsert is a full replacement of customData: say what it removed, as `set` does.

@@ -544,9 +544,9 @@ fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
 const IMPORT_CACHE_BYTES: usize = 24 * 1024 * 1024;
 
 /// redb's page cache for a bulk load (`seed`, `import` into a database without users): it
-/// appends to every tree, so a small cache costs it nothing, and the compaction after it
-/// holds memory in proportion to the cache (import of 1M users, then the compaction: with
-/// 4 MiB, peak RSS 47 MB in 32 s; with 24 MiB, 77 MB in 36 s).
+/// appends to every tree, so a small cache costs it nothing (import of 1M users and a
+/// compaction after it, as it was made then: with 4 MiB, peak RSS 47 MB in 32 s; with 24 MiB,
+/// 77 MB in 36 s).
 pub(super) const BULK_LOAD_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Whether the database holds no users yet, so that a seed or an insert-only import into it
