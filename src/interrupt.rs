@@ -3,8 +3,10 @@
 //! database file open — marked for a repair that a `--read-only` open cannot do. While such a
 //! command runs, the first signal is only noted: the loop over the users stops at the next
 //! user, the transaction is dropped (nothing written), the file is closed cleanly, and the
-//! command says so (exit 130). A second signal ends the process at once, as before.
+//! command says so (exit 130). A second signal ends the process at once, as before. `compact`,
+//! which cannot stop halfway, says at once that it goes on, and ends.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,21 +50,13 @@ impl Armed {
     /// saying that whether its last write was made is not known. A database file is never
     /// watched so: a long commit there must not be cut short.
     pub fn ending_within(self, grace: std::time::Duration) -> Self {
-        let disarmed = Arc::clone(&self.disarmed);
-        let _ = std::thread::Builder::new().name("custodian-signal-watch".into()).spawn(move || {
-            let poll = std::time::Duration::from_millis(50);
-            while !requested() {
-                if disarmed.load(Ordering::Relaxed) {
-                    return;
-                }
-                std::thread::sleep(poll);
-            }
+        self.watching(move |disarmed| {
             let noted = std::time::Instant::now();
             while noted.elapsed() < grace {
                 if disarmed.load(Ordering::Relaxed) {
                     return;
                 }
-                std::thread::sleep(poll);
+                std::thread::sleep(POLL);
             }
             tracing::warn!(seconds = grace.as_secs(), "stopped by a signal while the server did not answer");
             eprintln!(
@@ -70,10 +64,36 @@ impl Armed {
                 grace.as_secs()
             );
             std::process::exit(130);
+        })
+    }
+
+    /// For work that cannot stop halfway (a compaction): once a signal is noted, `message`
+    /// says at once that the work goes on to its end, where it would otherwise look frozen.
+    pub fn saying_when_noted(self, message: &'static str) -> Self {
+        self.watching(move |_| {
+            // Not `eprintln!`: after a SIGHUP the terminal may be gone, and that panics.
+            let _ = writeln!(std::io::stderr(), "custodian: {message}");
+        })
+    }
+
+    /// Runs `then` on a thread of its own once a signal is noted, unless the guard goes first.
+    fn watching(self, then: impl FnOnce(&AtomicBool) + Send + 'static) -> Self {
+        let disarmed = Arc::clone(&self.disarmed);
+        let _ = std::thread::Builder::new().name("custodian-signal-watch".into()).spawn(move || {
+            while !requested() {
+                if disarmed.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(POLL);
+            }
+            then(&disarmed);
         });
         self
     }
 }
+
+/// How often a watch looks at the flag.
+const POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Drop for Armed {
     fn drop(&mut self) {

@@ -104,8 +104,15 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
     }
     let options = OpenOptions { read_only: true, cache_bytes: super::BULK_LOAD_CACHE_BYTES };
     let path = crate::database::open_quietly(db, options)?.path().to_owned();
+    // redb's compaction cannot stop halfway, and killed there (Ctrl-C, SIGTERM, an SSH drop
+    // of a minute's compaction) it left the file needing a repair that every `--read-only`
+    // open refused to make: the first signal is noted, said at once, and the compaction ends.
+    let _interrupts = crate::interrupt::arm().saying_when_noted(COMPACT_GOES_ON);
     super::contained_on(&path, |out| compact_file(&path, out))
 }
+
+/// What a signal during `compact` is told.
+const COMPACT_GOES_ON: &str = "compact goes on to its end: stopped halfway it would leave the file needing a repair (a second signal stops it at once all the same: nothing is lost, and the next open without --read-only repairs the file)";
 
 fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     compacting(path, out, || {
