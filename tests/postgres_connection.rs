@@ -139,6 +139,53 @@ fn a_save_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_was_writt
     assert!(!store.save_landed("u1", &data(r#"{"theme":"mine"}"#), 2).expect("look"));
 }
 
+/// The same for a batch and its undo: a session ended before the COMMIT said only
+/// "connection lost", and a patch that is not idempotent could not safely be run again (bb9).
+#[test]
+fn a_batch_or_undo_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_was_written() {
+    use custodian::store::{BatchEdit, BatchId, Selection};
+    let db = logto();
+    let name = application(&db, "cut-batch");
+    let store = connect(&db, &name, None);
+    let flag = |_: &custodian::store::UserRecord, _: &str| Ok(BatchEdit::Replace(data(r#"{"flag":true}"#)));
+    let written =
+        store.edit_batch(&BatchId::new(), &Selection::All, &mut flag.clone(), &author()).expect("a batch");
+    let before: Vec<_> = ["u1", "u2"].map(|id| store.custom_data(id).expect("read").text).into();
+    // Another session holds a row the batch (or its undo) locks: it waits there (up to the
+    // 3 s lock timeout), and the server ends its session while it waits.
+    for undo in [false, true] {
+        let mut holder = db.superuser();
+        let mut holding = holder.transaction().expect("begin");
+        holding.execute("select 1 from users where id = 'u2' for update", &[]).expect("lock the row");
+        let error = std::thread::scope(|scope| {
+            let batch = scope.spawn(|| {
+                if undo {
+                    store.undo_batch(&written.batch, &BatchId::new(), &author()).map(|_| ())
+                } else {
+                    store
+                        .edit_batch(&BatchId::new(), &Selection::All, &mut flag.clone(), &author())
+                        .map(|_| ())
+                }
+            });
+            wait_until("the batch to wait for the row", || {
+                !sessions(&db, &name, Some("transactionid")).is_empty()
+            });
+            terminate(&db, &name);
+            batch.join().expect("the batch thread").expect_err("the session went")
+        });
+        holding.rollback().expect("release the row");
+        let what = if undo { "the undo did not happen" } else { "the batch did not happen" };
+        assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains(&format!("; {what}: nothing was written (the server rolls back")),
+            "{error}"
+        );
+        store.reconnect().expect("reconnect");
+        let after: Vec<_> = ["u1", "u2"].map(|id| store.custom_data(id).expect("read").text).into();
+        assert_eq!(after, before, "nothing written");
+    }
+}
+
 /// Makes COMMIT wait for a synchronous standby that never comes, in this test's database
 /// only (`synchronous_commit` is off for the cluster, on for this database): the commit is
 /// written locally and then no answer comes — the case of a server or network gone after the

@@ -21,15 +21,7 @@ impl PostgresStore {
         let mut client = self.lock();
         // Before the COMMIT, a lost connection means the server rolls the transaction back:
         // the save did not happen, and the error says so.
-        let fail = |e: postgres::Error| match self.fail(e) {
-            StoreError::ConnectionLost { server, .. } => StoreError::ConnectionLost {
-                server,
-                detail:
-                    "; the save did not happen (the server rolls back a transaction whose connection goes)"
-                        .to_owned(),
-            },
-            other => other,
-        };
+        let fail = |e: postgres::Error| errors::rolled_back(self.fail(e), "the save did not happen");
         let mut tx = client.transaction().map_err(fail)?;
         // The row stays locked until the commit: no other writer can slip in between.
         let row = tx
