@@ -417,6 +417,27 @@ fn quitting_while_a_save_waits_never_throws_the_edit_away() {
     assert_eq!(session.store.inner.custom_data(&id).unwrap().revision, 1, "nothing was written");
 }
 
+/// A quit while a read is held inside the store (a stopped server) waits for it, up to 30 s:
+/// the screen said nothing and showed only `loading…` (bb9).
+#[test]
+fn quitting_while_a_read_is_on_its_way_says_it_waits_for_the_read_and_that_nothing_is_written() {
+    let mut session = Session::new();
+    session.store.rows.arm();
+    session.key(Action::End);
+    session.store.rows.wait_until_holding();
+    assert_eq!(session.state.pending, Some(Pending::Loading));
+    session.key(Action::Quit);
+    assert!(session.state.quit, "no question: nothing is edited");
+    let said = session.status_line();
+    assert!(
+        said.contains("quitting once the store answers the read on its way (nothing is being written"),
+        "{said}"
+    );
+    session.store.rows.release();
+    session.settle();
+    assert_eq!(session.state.pending, None);
+}
+
 #[test]
 fn a_late_row_answer_for_a_replaced_request_is_dropped() {
     let mut session = Session::new();

@@ -251,7 +251,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         say(&format!("custodian: {}", inert::line(&status.text)));
     }
     if !answered {
-        say("custodian: the store did not answer in time; what was asked last may not have been done");
+        say(unanswered_at_the_end(state.pending));
     }
     match &kept {
         Some(Ok(path)) => {
@@ -284,6 +284,23 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
 /// Drops the last handle of the store, which closes the database file cleanly. Every thread
 /// that shared it must have been joined by now; if one was not, the file is left for redb to
 /// repair, which the log says.
+/// The last line when the store had not answered by the end of the wait: what may not have
+/// been done depends on what was on its way (a read leaves nothing in doubt).
+fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static str {
+    use crate::tui::app::Pending;
+    match pending {
+        Some(Pending::Loading) => {
+            "custodian: the store did not answer the read on its way within 30 s; nothing was being written"
+        }
+        Some(Pending::Exporting) => {
+            "custodian: the export on its way did not end within 30 s; its file may not have been written"
+        }
+        Some(Pending::Saving) | None => {
+            "custodian: the store did not answer in time; what was asked last may not have been done"
+        }
+    }
+}
+
 pub(super) fn close<S: ?Sized>(store: Arc<S>) {
     let holders = Arc::strong_count(&store);
     if holders > 1 {
@@ -358,4 +375,23 @@ pub(super) fn write_private_new(path: &Path, text: &str) -> std::io::Result<()> 
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unanswered_at_the_end;
+    use crate::tui::app::Pending;
+
+    #[test]
+    fn the_last_line_of_an_unanswered_session_leaves_in_doubt_only_what_could_write() {
+        let read = unanswered_at_the_end(Some(Pending::Loading));
+        assert!(
+            read.contains("the read on its way") && read.ends_with("nothing was being written"),
+            "{read}"
+        );
+        assert!(unanswered_at_the_end(Some(Pending::Exporting)).contains("the export on its way"));
+        for write in [Some(Pending::Saving), None] {
+            assert!(unanswered_at_the_end(write).ends_with("what was asked last may not have been done"));
+        }
+    }
 }
