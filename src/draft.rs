@@ -587,5 +587,6 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+mod elsewhere;
 #[cfg(test)]
 mod tests;

@@ -486,3 +486,24 @@ fn a_running_process_is_not_taken_for_gone_after_a_dead_one_was_asked_about() {
     assert!(process_is_gone("99999999-0000abcd"));
     assert!(!process_is_gone(&format!("{}-0000abcd", std::process::id())));
 }
+
+#[test]
+fn drafts_of_the_same_database_elsewhere_are_named_and_not_those_of_this_one_or_of_a_running_session() {
+    let (_dir, drafts) = drafts();
+    const HERE: &str = "postgres://postgres@localhost:5432/logto#tenant=default";
+    const THERE: &str = "postgres://postgres@127.0.0.1:5432/logto#tenant=default";
+    let there = Draft { database: THERE.into(), ..draft("u1", "s1", 1) };
+    let there_name = there.file_name();
+    drafts.save(&there).unwrap();
+    drafts.save(&Draft { database: HERE.into(), ..draft("u2", "s1", 2) }).unwrap();
+    drafts.save(&Draft { database: "/db/other.redb".into(), ..draft("u3", "s1", 3) }).unwrap();
+    let same = |other: &str| crate::store::same_database_name_and_tenant(HERE, other);
+    assert_eq!(drafts.of_the_same_database_elsewhere(HERE, same), vec![(there_name, THERE.to_owned())]);
+    // Not the same by `same`: nothing named.
+    assert!(drafts.of_the_same_database_elsewhere(HERE, |_| false).is_empty());
+    // A draft of a session still running is its session's, wherever it was kept.
+    drafts.lock_session().unwrap();
+    drafts.save(&Draft { database: THERE.into(), ..draft("u4", &new_session(), 4) }).unwrap();
+    let named = drafts.of_the_same_database_elsewhere(HERE, same);
+    assert_eq!(named.iter().map(|(_, db)| db.as_str()).collect::<Vec<_>>(), [THERE], "{named:?}");
+}

@@ -21,12 +21,13 @@ mod errors;
 mod journal;
 mod json_schema;
 mod keys;
+mod let_go;
 mod lookup;
 mod rows;
 mod save;
 mod scan;
 mod schema;
-mod session;
+pub(crate) mod session;
 mod user_store;
 
 use std::collections::HashMap;
@@ -225,7 +226,7 @@ struct Backend {
 
 /// A store on one tenant of a Logto database.
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    client: Mutex<let_go::LetGo<Client>>,
     /// The server process behind `client`: a reconnect settles its COMMIT in flight, if any,
     /// before it answers anything (see [`PostgresStore::settle_commit`]).
     backend: Mutex<Backend>,

@@ -31,7 +31,7 @@ impl PostgresStore {
         Ok(Self {
             backend: Mutex::new(session.backend),
             cancel: Mutex::new(session.client.cancel_token()),
-            client: Mutex::new(session.client),
+            client: Mutex::new(let_go::LetGo::new(session.client)),
             spec,
             statement_timeout: options.statement_timeout,
             tenant: options.tenant.clone(),
@@ -311,13 +311,13 @@ impl PostgresStore {
 
     /// The session, for anything but a scan's next step: a scan left open between steps is
     /// ended first, so no other call runs inside its read-only snapshot.
-    pub(super) fn lock(&self) -> MutexGuard<'_, Client> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, let_go::LetGo<Client>> {
         let mut client = self.session();
         self.end_scan(&mut client);
         client
     }
 
-    pub(super) fn session(&self) -> MutexGuard<'_, Client> {
+    pub(super) fn session(&self) -> MutexGuard<'_, let_go::LetGo<Client>> {
         // A panic while holding the client leaves nothing half-done on our side: the server
         // rolls back an open transaction when the connection goes, so the guard is reusable.
         self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -437,4 +437,43 @@ fn become_a_tenant_role(client: &mut Client, tenant: &str) -> Result<Option<Stri
         client.batch_execute("reset role")?;
     }
     Ok(None)
+}
+
+/// Whether two drafts' identities ([`PostgresStore::draft_identity`]) name a database of the
+/// same name and the same tenant, reached another way (another host spelling, port or user):
+/// perhaps the same database, perhaps another server's.
+pub fn same_database_name_and_tenant(a: &str, b: &str) -> bool {
+    matches!((database_and_tenant(a), database_and_tenant(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// `postgres://user@host:port/DB#tenant=T` or `postgres://user@/DB?host=…&port=…#tenant=T`.
+fn database_and_tenant(identity: &str) -> Option<(&str, &str)> {
+    let (place, tenant) = identity.strip_prefix("postgres://")?.rsplit_once("#tenant=")?;
+    let before_query = place.split_once('?').map_or(place, |(before, _)| before);
+    Some((before_query.rsplit_once('/')?.1, tenant))
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::same_database_name_and_tenant as same;
+
+    #[test]
+    fn two_addresses_of_a_database_of_one_name_and_tenant_are_the_same_and_nothing_else() {
+        let tcp = "postgres://postgres@127.0.0.1:5432/logto#tenant=default";
+        for other in [
+            "postgres://postgres@localhost:5432/logto#tenant=default",
+            "postgres://logto_tenant_logto_default@[::1]:6432/logto#tenant=default",
+            "postgres://postgres@/logto?host=/run/postgresql&port=5432#tenant=default",
+        ] {
+            assert!(same(tcp, other), "{other}");
+        }
+        for other in [
+            "postgres://postgres@127.0.0.1:5432/logto#tenant=admin",
+            "postgres://postgres@127.0.0.1:5432/logto2#tenant=default",
+            "/home/op/.local/share/custodian/users.redb",
+            "postgres://postgres@127.0.0.1:5432/logto",
+        ] {
+            assert!(!same(tcp, other), "{other}");
+        }
+    }
 }

@@ -21,7 +21,7 @@ impl UserStore for PostgresStore {
         let previous = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let session = Self::open_session(&self.spec, &self.options(), Some(&previous))?;
         let token = session.client.cancel_token();
-        *self.lock() = session.client;
+        *self.lock() = let_go::LetGo::new(session.client);
         *self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = session.backend;
         *self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
         tracing::info!(server = %self.spec, "reconnected");

@@ -41,7 +41,17 @@ pub(super) fn event_loop(
     for ignored in &found.ignored {
         tracing::warn!(file = %ignored.name, why = %ignored.why, "a file in the drafts directory is not offered");
     }
-    let not_offered = found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
+    let mut not_offered: Vec<String> =
+        found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
+    if found.drafts.is_empty() {
+        let same = |other: &str| crate::store::same_database_name_and_tenant(&runtime.database, other);
+        for (name, database) in runtime.drafts.of_the_same_database_elsewhere(&runtime.database, same) {
+            tracing::info!(file = %name, "a draft of a database of this name and tenant at another address");
+            not_offered.push(format!(
+                "kept for {database}, a database of this name and tenant at another address (start custodian with that URL to reopen it): {name}"
+            ));
+        }
+    }
     for draft in &found.in_use {
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
     }
