@@ -558,6 +558,22 @@ fn history_and_the_journal_give_each_revisions_compact_size(f: &mut Fixture) {
     assert_eq!(journaled.first(), Some(&(2, compact.len())), "{journaled:?}");
 }
 
+/// The limit is on what is stored: a document of exactly 1 MiB as stored is saved (on
+/// PostgreSQL as jsonb gives it back), one byte more never reaches the store.
+fn a_document_of_exactly_the_limit_is_saved(f: &mut Fixture) {
+    let store = f.store();
+    let limit = custodian::domain::Limits::default().max_bytes;
+    let at_limit = format!(r#"{{"a":"{}"}}"#, "x".repeat(limit - r#"{"a":""}"#.len()));
+    assert_eq!(at_limit.len(), limit);
+    let outcome =
+        store.replace_custom_data("u1", &data(&at_limit), None, &author()).expect("saved at the limit");
+    let mut removed = outcome_removed(&outcome);
+    removed.sort();
+    assert_eq!(outcome, SaveOutcome::Saved { revision: 2, removed: outcome_removed(&outcome), size: limit });
+    assert_eq!(removed, ["lang", "theme"]);
+    assert_eq!(store.history("u1").expect("history").last().expect("revision 2").size, limit);
+}
+
 fn reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has(f: &mut Fixture) {
     let store = f.store();
     let ids: Vec<String> = ["u3", "nobody", "u1", "u1"].iter().map(|s| s.to_string()).collect();
@@ -777,6 +793,7 @@ conformance!(
     visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one,
     a_save_reports_the_size_the_history_gives_its_revision,
     history_and_the_journal_give_each_revisions_compact_size,
+    a_document_of_exactly_the_limit_is_saved,
     reads_the_users_of_many_ids_at_once_skipping_ids_no_user_has,
     refuses_a_save_on_a_stale_revision_and_writes_nothing,
     an_unchanged_document_is_not_a_new_revision,
@@ -811,6 +828,28 @@ fn key_table_options(tenant: &str) -> PostgresOptions {
 
 fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
     ids(&store.rows(&Seek::First, 1000).expect("rows")).into_iter().collect()
+}
+
+/// A save on a schema of this build's layout writes the journal's size and keys in its
+/// history row (an older layout's row leaves them to be worked out when read).
+#[test]
+fn a_save_writes_the_journals_size_and_keys_into_its_history_row() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("default role");
+    store
+        .replace_custom_data("u1", &data(r#"{"theme":"dark","beta":true}"#), Some(1), &author())
+        .expect("save");
+    let row = db
+        .superuser()
+        .query_one(
+            "select size, keys::text from custodian.history where user_id = 'u1' and revision = 2",
+            &[],
+        )
+        .expect("the history row of revision 2");
+    let (size, keys): (Option<i64>, Option<String>) = (row.get(0), row.get(1));
+    assert_eq!(size, Some(r#"{"theme":"dark","beta":true}"#.len() as i64));
+    let keys = keys.expect("the keys written with the save");
+    assert!(keys.contains("beta") && keys.contains("lang"), "{keys}");
 }
 
 #[test]
