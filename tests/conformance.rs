@@ -1173,6 +1173,21 @@ fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     let current = store.custom_data("u3").expect("read");
     assert_eq!(current.revision, 3);
     assert_eq!(store.user("u3").expect("user").revised_by, "outside custodian");
+    // Before a save keeps it, the history lists the outside document as the current revision.
+    let listed: Vec<(u64, String, bool)> = store
+        .history("u3")
+        .expect("history")
+        .into_iter()
+        .map(|r| (r.revision, r.saved_by, r.current))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (1, "outside custodian".into(), false),
+            (2, "editor".into(), false),
+            (3, "outside custodian".into(), true)
+        ]
+    );
     store.replace_custom_data("u3", &data(r#"{"a":4}"#), Some(3), &author()).expect("save over it");
     let history = store.history("u3").expect("history");
     let summary: Vec<(u64, &str, bool)> =
