@@ -1207,6 +1207,65 @@ fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     );
 }
 
+/// A read keeps a document written outside custodian as a revision when it can; when it
+/// cannot now (the row held by another session, a role not allowed to write the history) the
+/// read goes on and the next read or save keeps it. Any other failure is said.
+#[test]
+fn an_outside_document_that_cannot_be_kept_now_lets_the_read_go_on_and_other_failures_are_said() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let kept_rows = || -> i64 {
+        db.superuser()
+            .query_one("select count(*) from custodian.history where user_id = 'u3'", &[])
+            .expect("count")
+            .get(0)
+    };
+    db.superuser()
+        .execute("update users set custom_data = '{\"a\":\"outside\"}' where id = 'u3'", &[])
+        .expect("outside update");
+    // The row held by another session: nothing kept, no error.
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where id = 'u3' for update", &[]).expect("hold the row");
+    store.keep_outside_write("u3").expect("the read goes on while the row is held");
+    holding.rollback().expect("release the row");
+    assert_eq!(kept_rows(), 0);
+    // A role not allowed to write the history: nothing kept, no error.
+    let (role, _) = db.tenant_role("default");
+    let mut admin = db.superuser();
+    // The tenant's role and the roles it inherits from (Logto's `logto_tenant_<database>`).
+    let roles: Vec<String> = admin
+        .query(
+            "select $1::text union select p.rolname::text from pg_auth_members m join pg_roles p on p.oid = m.roleid \
+             join pg_roles r on r.oid = m.member where r.rolname = $1",
+            &[&role],
+        )
+        .expect("the roles")
+        .iter()
+        .map(|row| format!("\"{}\"", row.get::<_, String>(0)))
+        .collect();
+    let roles = roles.join(", ");
+    admin.batch_execute(&format!("revoke insert on custodian.history from {roles}")).expect("revoke");
+    store.keep_outside_write("u3").expect("the read goes on without the right to keep");
+    assert_eq!(kept_rows(), 0);
+    admin.batch_execute(&format!("grant insert on custodian.history to {roles}")).expect("grant");
+    // Now it is kept, as revision 1 (custodian never saved this user).
+    store.keep_outside_write("u3").expect("kept");
+    assert_eq!(kept_rows(), 1);
+    // Any other failure is said: here the session ended by the server.
+    db.superuser()
+        .execute("update users set custom_data = '{\"a\":\"again\"}' where id = 'u3'", &[])
+        .expect("outside update");
+    db.superuser()
+        .execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("end the store's session");
+    let error = store.keep_outside_write("u3").expect_err("the session went");
+    assert!(error.is_connection_lost(), "{error:?}");
+}
+
 #[test]
 fn jsonb_orders_keys_its_own_way_and_keeps_decimal_text_and_big_integers() {
     let db = logto_with_people();
