@@ -486,6 +486,45 @@ fn opening_an_older_file_builds_the_journal_from_the_history_and_says_so() {
     drop(dir);
 }
 
+/// The journal built for an older file gives a user's revision 1 every key of its document
+/// as added, and a revision whose predecessor's history is gone no keys: they are not known.
+#[test]
+fn a_built_journal_adds_every_key_at_revision_1_and_none_where_the_history_before_is_gone() {
+    let (dir, store) = empty_db();
+    import(
+        &store,
+        "{\"id\":\"u1\",\"customData\":{\"a\":1,\"b\":2}}\n{\"id\":\"u2\",\"customData\":{\"c\":3}}",
+        ImportMode::Upsert,
+        "importer",
+    );
+    for id in ["u1", "u2"] {
+        store.replace_custom_data(id, &data(r#"{"a":5,"d":4}"#), None, &Author("e".into())).expect("save");
+    }
+    let path = store.path().to_owned();
+    drop(store);
+    back_to_layout_4(&path);
+    {
+        let db = ::redb::Database::open(&path).expect("open with redb");
+        let tx = db.begin_write().expect("write");
+        tx.open_table(::redb::TableDefinition::<(&str, u64), (i64, &str, &str)>::new("history"))
+            .expect("history")
+            .remove(("u2", 1))
+            .expect("remove");
+        tx.commit().expect("commit");
+    }
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    let of =
+        |id: &str| journal(&store, &JournalQuery { user_id: Some(id.into()), ..JournalQuery::default() });
+    let u1 = of("u1");
+    assert_eq!(u1.iter().map(|e| e.revision).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(keys(&u1[1]), (strings(&["a", "b"]), vec![], vec![]));
+    assert_eq!(keys(&u1[0]), (strings(&["d"]), strings(&["b"]), strings(&["a"])));
+    let u2 = of("u2");
+    assert_eq!(u2.iter().map(|e| e.revision).collect::<Vec<_>>(), [2]);
+    assert_eq!(keys(&u2[0]), (vec![], vec![], vec![]));
+    drop(dir);
+}
+
 #[test]
 fn a_read_only_handle_reads_the_journal() {
     let (_dir, store) = journaled_db();
