@@ -486,6 +486,45 @@ fn opening_an_older_file_builds_the_journal_from_the_history_and_says_so() {
     drop(dir);
 }
 
+/// The journal built for an older file gives a user's revision 1 every key of its document
+/// as added, and a revision whose predecessor's history is gone no keys: they are not known.
+#[test]
+fn a_built_journal_adds_every_key_at_revision_1_and_none_where_the_history_before_is_gone() {
+    let (dir, store) = empty_db();
+    import(
+        &store,
+        "{\"id\":\"u1\",\"customData\":{\"a\":1,\"b\":2}}\n{\"id\":\"u2\",\"customData\":{\"c\":3}}",
+        ImportMode::Upsert,
+        "importer",
+    );
+    for id in ["u1", "u2"] {
+        store.replace_custom_data(id, &data(r#"{"a":5,"d":4}"#), None, &Author("e".into())).expect("save");
+    }
+    let path = store.path().to_owned();
+    drop(store);
+    back_to_layout_4(&path);
+    {
+        let db = ::redb::Database::open(&path).expect("open with redb");
+        let tx = db.begin_write().expect("write");
+        tx.open_table(::redb::TableDefinition::<(&str, u64), (i64, &str, &str)>::new("history"))
+            .expect("history")
+            .remove(("u2", 1))
+            .expect("remove");
+        tx.commit().expect("commit");
+    }
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    let of =
+        |id: &str| journal(&store, &JournalQuery { user_id: Some(id.into()), ..JournalQuery::default() });
+    let u1 = of("u1");
+    assert_eq!(u1.iter().map(|e| e.revision).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(keys(&u1[1]), (strings(&["a", "b"]), vec![], vec![]));
+    assert_eq!(keys(&u1[0]), (strings(&["d"]), strings(&["b"]), strings(&["a"])));
+    let u2 = of("u2");
+    assert_eq!(u2.iter().map(|e| e.revision).collect::<Vec<_>>(), [2]);
+    assert_eq!(keys(&u2[0]), (vec![], vec![], vec![]));
+    drop(dir);
+}
+
 #[test]
 fn a_read_only_handle_reads_the_journal() {
     let (_dir, store) = journaled_db();
@@ -647,4 +686,64 @@ fn a_file_of_layout_7_reads_its_journal_read_only_and_opens_as_layout_8() {
     assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
     assert_eq!(everything(&store), before, "the rows of every user kept as they were");
     drop(dir);
+}
+
+/// `changes` shows a bulk load's id where a batch's goes; an undo of it is refused with what
+/// it is and how many users it made, and an id that names nothing is no batch.
+#[test]
+fn undoing_a_bulk_load_is_refused_naming_the_users_it_made() {
+    let (_dir, store) = empty_db();
+    import(&store, LOADED, ImportMode::InsertOnly, "importer");
+    let load = everything(&store)[0].batch.clone().expect("a load id");
+    let undoer = Author("undoer".into());
+    match store.undo_batch(&load, &BatchId::new(), &undoer) {
+        Err(StoreError::LoadNotUndoable { load: named, users }) => assert_eq!((named, users), (load.0, 3)),
+        other => panic!("{other:?}"),
+    }
+    let unknown = store.undo_batch(&BatchId::new(), &BatchId::new(), &undoer);
+    assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
+}
+
+/// Each row takes the next sequence number, across transactions and a reopening too: saves
+/// in one millisecond from two transactions would otherwise share a key, the later row taking
+/// the earlier's place.
+#[test]
+fn every_save_takes_a_higher_sequence_number_than_the_rows_before_it() {
+    let (dir, store) = empty_db();
+    import(&store, LOADED, ImportMode::InsertOnly, "importer");
+    let editor = Author("editor".into());
+    for n in 0..3 {
+        store.replace_custom_data("u1", &data(&format!(r#"{{"n":{n}}}"#)), None, &editor).expect("save");
+    }
+    drop(store);
+    let store = RedbStore::open(&dir.path().join("users.redb"), OpenOptions::default()).expect("reopen");
+    store.replace_custom_data("u2", &data(r#"{"n":9}"#), None, &editor).expect("save");
+    let entries = everything(&store);
+    assert_eq!(entries.len(), 5, "the load and four saves: {entries:?}");
+    let sequences: Vec<u64> = entries.iter().rev().map(|e| e.sequence).collect();
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+}
+
+/// Read through the user index, only the query's own bounds end the entries: `until` and a
+/// page's `before` leave out an entry exactly at them, as the time range does.
+#[test]
+fn a_users_entries_end_just_before_until_and_before_the_pages_position() {
+    let (_dir, store) = empty_db();
+    import(&store, LOADED, ImportMode::InsertOnly, "importer");
+    for n in 0..2 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        store
+            .replace_custom_data("u1", &data(&format!(r#"{{"n":{n}}}"#)), None, &Author("e".into()))
+            .expect("save");
+    }
+    let by_user =
+        |query: JournalQuery| journal(&store, &JournalQuery { user_id: Some("u1".into()), ..query });
+    let all = by_user(JournalQuery::default());
+    assert_eq!(all.iter().map(|e| e.revision).collect::<Vec<_>>(), [3, 2, 1]);
+    let newest = &all[0];
+    assert!(newest.saved_at > all[1].saved_at);
+    let until = by_user(JournalQuery { until: Some(newest.saved_at), ..JournalQuery::default() });
+    assert_eq!(until, all[1..]);
+    let page = by_user(JournalQuery { before: Some(newest.position()), ..JournalQuery::default() });
+    assert_eq!(page, all[1..]);
 }

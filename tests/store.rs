@@ -1747,10 +1747,10 @@ fn ids_found(store: &RedbStore, query: &str) -> Vec<String> {
     store.search(query, None, 100).expect("search").into_iter().map(|e| e.user.id).collect()
 }
 
-/// A file of layout 4, as the build with one `search_text` entry per user wrote it: the
-/// people, their search texts per user, no search blocks.
-fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
-    older_layout_file(4, |tx, texts| {
+/// A file of `layout` (3 to 5), as the builds with one `search_text` entry per user wrote it:
+/// the people, their search texts per user, no search blocks.
+fn file_with_per_user_search_texts(layout: u64) -> (TempDir, PathBuf) {
+    older_layout_file(layout, |tx, texts| {
         let mut old =
             tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text")).expect("old table");
         for (key, text) in texts {
@@ -1761,7 +1761,7 @@ fn layout_4_file_with_per_user_search_texts() -> (TempDir, PathBuf) {
 
 #[test]
 fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_blocks() {
-    let (_dir, path) = layout_4_file_with_per_user_search_texts();
+    let (_dir, path) = file_with_per_user_search_texts(4);
     let read_only =
         RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
     assert!(read_only.needs_upgrade());
@@ -1778,6 +1778,32 @@ fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_b
     let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
     let old = tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text"));
     assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the per-user table is gone");
+}
+
+/// A file of an older layout seen read-only: from layout 3 on its indexes follow the fold, so
+/// names and emails are found by prefix there as in a file of today's layout; a layout-2
+/// file's indexes follow another rule and are not read, so only ids are matched by prefix
+/// (the search finds the rest).
+#[test]
+fn prefix_matches_of_an_older_file_read_only_use_its_indexes_from_layout_3_and_ids_before() {
+    let prefixed = |store: &RedbStore, query: &str| -> BTreeSet<String> {
+        store.prefix_matches(query, 10).expect("prefix").into_iter().map(|e| e.user.id).collect()
+    };
+    let (_dir, path) = file_with_per_user_search_texts(3);
+    let layout_3 =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(layout_3.needs_upgrade());
+    assert_eq!(prefixed(&layout_3, "ALI"), BTreeSet::from(["u1".to_owned()]), "username and email");
+    assert_eq!(prefixed(&layout_3, "bob b"), BTreeSet::from(["u2".to_owned()]), "name");
+    assert_eq!(prefixed(&layout_3, "u"), (1..=5).map(|n| format!("u{n}")).collect(), "ids");
+
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    layout_2_file_with_colliding_users(&path);
+    let layout_2 =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert_eq!(prefixed(&layout_2, "c"), (1..=7).map(|n| format!("c{n}")).collect(), "ids");
+    assert!(prefixed(&layout_2, "plain").is_empty(), "its username index is not read");
 }
 
 /// A file of layout 6, as the build with blocks of whole search texts wrote it (table

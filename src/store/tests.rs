@@ -173,10 +173,17 @@ fn a_store_that_writes_its_indexes_with_the_users_has_no_keys_to_sync() {
     assert!(!store(dir.path(), USERS).sync_keys().expect("sync"));
 }
 
+/// The trait's own visit, and redb's, which reads a list of ids from one snapshot.
 #[test]
 fn the_selected_users_are_visited_once_each_in_the_selections_order() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = store(dir.path(), USERS);
+    let provided = store(dir.path(), USERS);
+    for store in [&provided as &dyn UserStore, &provided.0] {
+        visits_the_selected_users_once_each_in_the_selections_order(store);
+    }
+}
+
+fn visits_the_selected_users_once_each_in_the_selections_order(store: &dyn UserStore) {
     let visited = |selection: Selection| {
         let mut seen = Vec::new();
         store
