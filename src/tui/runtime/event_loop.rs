@@ -43,7 +43,9 @@ pub(super) fn event_loop(
     }
     let mut not_offered: Vec<String> =
         found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
-    if found.drafts.is_empty() {
+    // Only a PostgreSQL database is reached by more than one name; a file's path is made
+    // canonical, and reading every other database's drafts at its start would be for nothing.
+    if found.drafts.is_empty() && crate::store::is_postgres_url(&runtime.database) {
         let same = |other: &str| crate::store::same_database_name_and_tenant(&runtime.database, other);
         for (name, database) in runtime.drafts.of_the_same_database_elsewhere(&runtime.database, same) {
             tracing::info!(file = %name, "a draft of a database of this name and tenant at another address");
