@@ -61,21 +61,6 @@ fn size_of(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// Runs `compact` over the file at `path` and says what it gave back, in how long.
-fn compacting(path: &Path, out: &mut Output, compact: impl FnOnce() -> Result<(), StoreError>) -> Result<()> {
-    let started = Instant::now();
-    let before = size_of(path);
-    compact()?;
-    let after = size_of(path);
-    tracing::info!(before, after, "compacted");
-    out.line(&format!(
-        "compacted {} MB to {} MB in {:.1} s",
-        before / 1_000_000,
-        after / 1_000_000,
-        started.elapsed().as_secs_f64()
-    ))
-}
-
 /// One stderr line when the write just made grew the file from `before` past
 /// [`GROWTH_WORTH_SAYING`] and a quarter.
 pub(super) fn say_if_grown(store: &RedbStore, before: u64) {
@@ -114,17 +99,26 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
 /// What a signal during `compact` is told.
 const COMPACT_GOES_ON: &str = "compact goes on to its end: stopped halfway it would leave the file needing a repair (a second signal stops it at once all the same: nothing is lost, and the next open without --read-only repairs the file)";
 
+/// Compacts the file at `path` and says what it gave back, in how long.
 fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
-    compacting(path, out, || {
-        RedbStore::compact_file(path).map_err(|e| match e {
-            // Found partway: what was compacted before it is written.
-            StoreError::Database(detail) => StoreError::Database(format!(
-                "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
-                path.display()
-            )),
-            other => other,
-        })
-    })
+    let started = Instant::now();
+    let before = size_of(path);
+    RedbStore::compact_file(path).map_err(|e| match e {
+        // Found partway: what was compacted before it is written.
+        StoreError::Database(detail) => StoreError::Database(format!(
+            "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
+            path.display()
+        )),
+        other => other,
+    })?;
+    let after = size_of(path);
+    tracing::info!(before, after, "compacted");
+    out.line(&format!(
+        "compacted {} MB to {} MB in {:.1} s",
+        before / 1_000_000,
+        after / 1_000_000,
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 pub(super) fn seed_users(

@@ -22,10 +22,9 @@ pub use batch_journal::{
 };
 pub use error::StoreError;
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
-pub use postgres::session::same_database_name_and_tenant;
 pub use postgres::{
     CLI_STATEMENT_TIMEOUT, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
-    SCREEN_STATEMENT_TIMEOUT,
+    SCREEN_STATEMENT_TIMEOUT, same_database_name_and_tenant,
 };
 pub use records::{
     ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, RevisionInfo, SaveOutcome, ScanStep, Seek,

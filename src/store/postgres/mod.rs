@@ -27,7 +27,7 @@ mod rows;
 mod save;
 mod scan;
 mod schema;
-pub(crate) mod session;
+mod session;
 mod user_store;
 
 use std::collections::HashMap;
@@ -40,6 +40,7 @@ use serde_json::{Map, Value};
 
 pub use keys::KeySync;
 pub use schema::POSTGRES_SCHEMA_VERSION;
+pub use session::same_database_name_and_tenant;
 
 use self::connect::{ConnectionSpec, Environment};
 use self::session::read_only_snapshot;
