@@ -164,7 +164,11 @@ impl CustomData {
     /// Builds from an already-parsed value whose text went through [`scan::scan`] (the import
     /// reader scans a whole record at once). Checks type, NUL characters, depth and size.
     pub fn from_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
-        if let Some(path) = find_nul(&value, "") {
+        // The path is made only for a document that has a NUL: building one for every node
+        // of every record was 3 % of an import.
+        if holds_nul(&value)
+            && let Some(path) = find_nul(&value, "")
+        {
             return Err(ValidationError::NulCharacter { path, line: 1, column: 1 });
         }
         if depth_of(&value) > limits.max_depth {
@@ -450,6 +454,15 @@ fn depth_of(value: &Value) -> usize {
 }
 
 /// The path of the first string or key holding a NUL character, if any.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(key, item)| key.contains('\0') || holds_nul(item)),
+        _ => false,
+    }
+}
+
 fn find_nul(value: &Value, path: &str) -> Option<String> {
     let here = || if path.is_empty() { "(top level)".to_owned() } else { path.to_owned() };
     match value {

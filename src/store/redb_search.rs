@@ -114,21 +114,23 @@ impl<'tx> SearchTexts<'tx> {
     /// million `insert`s would copy 32 GB). [`SearchTexts::finish_appends`] writes the last
     /// block; every other call here does it first.
     pub(super) fn append(&mut self, key: &str, text: &str) -> Result<(), StoreError> {
-        let after = match self.appending.last_key() {
-            Some(last) => Some(last.to_owned()),
-            None => self.last_stored_key()?,
+        let in_order = match self.appending.last_key() {
+            Some(last) => key > last,
+            None => self.last_stored_key()?.is_none_or(|after| key > after.as_str()),
         };
-        if after.as_deref().is_some_and(|after| key <= after) {
+        if !in_order {
+            let after = match self.appending.last_key() {
+                Some(last) => Some(last.to_owned()),
+                None => self.last_stored_key()?,
+            };
             return Err(StoreError::Database(format!(
                 "search texts appended out of order: {key:?} after {after:?}"
             )));
         }
-        if !self.appending.is_empty()
-            && self.appending.bytes() + self.appending.entry_bytes(key, text) > self.block_bytes
-        {
+        if !self.appending.push_within(key, text, self.block_bytes) {
             self.finish_appends()?;
+            self.appending.push(key, text);
         }
-        self.appending.push(key, text);
         Ok(())
     }
 
@@ -322,10 +324,10 @@ struct Packer<'t, 'tx> {
 impl Packer<'_, '_> {
     fn push(&mut self, entry: (String, String)) -> Result<(), StoreError> {
         let (key, text) = entry;
-        if !self.block.is_empty() && self.block.bytes() + self.block.entry_bytes(&key, &text) > self.limit {
+        if !self.block.push_within(&key, &text, self.limit) {
             self.write()?;
+            self.block.push(&key, &text);
         }
-        self.block.push(&key, &text);
         Ok(())
     }
 

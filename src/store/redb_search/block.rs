@@ -14,7 +14,9 @@
 //! shared texts have the one-byte numbers. Read without copying and checked when opened
 //! (the ends) or read (a number, a text), so a damaged block is an error and never a panic.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::super::StoreError;
 use crate::domain::filter::{Filter, SEARCH_TEXT_SEPARATOR};
@@ -234,7 +236,13 @@ pub(super) struct BlockBuilder {
     numbers: Vec<u32>,
     number_ends: Vec<u32>,
     texts: Vec<Box<str>>,
-    text_numbers: HashMap<Box<str>, u32>,
+    /// The number of each text, found by the text (hashed once per part with foldhash:
+    /// SipHash and a second lookup per part were 5 % of an import).
+    text_numbers: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// The parts of the entry measured last: each one's hash, and its number when the block
+    /// has it already.
+    planned: Vec<(u64, Option<u32>)>,
     uses: Vec<u32>,
     bytes: usize,
 }
@@ -266,32 +274,68 @@ impl BlockBuilder {
     }
 
     /// At most the bytes the entry would add to this block.
-    pub(super) fn entry_bytes(&self, key: &str, text: &str) -> usize {
+    #[cfg(test)]
+    pub(super) fn entry_bytes(&mut self, key: &str, text: &str) -> usize {
+        self.plan(key, text)
+    }
+
+    pub(super) fn push(&mut self, key: &str, text: &str) {
+        self.plan(key, text);
+        self.apply(key, text);
+    }
+
+    /// Pushes the entry when the block is empty or stays within `limit` bytes with it; says
+    /// whether it did (each part of the text is looked up once for both).
+    pub(super) fn push_within(&mut self, key: &str, text: &str, limit: usize) -> bool {
+        let adds = self.plan(key, text);
+        if !self.is_empty() && self.bytes() + adds > limit {
+            return false;
+        }
+        self.apply(key, text);
+        true
+    }
+
+    fn number_of(&self, hash: u64, part: &str) -> Option<u32> {
+        self.text_numbers.find(hash, |number| *self.texts[*number as usize] == *part).copied()
+    }
+
+    /// Looks up each part of `text` (into `planned`) and gives at most the bytes the entry adds.
+    fn plan(&mut self, key: &str, text: &str) -> usize {
+        let mut planned = std::mem::take(&mut self.planned);
+        planned.clear();
         let mut size = key.len() + 8;
         let mut next = self.texts.len();
         for part in text.split(char::from(SEARCH_TEXT_SEPARATOR)) {
-            size += match self.text_numbers.get(part) {
-                Some(number) => varint_len(*number),
+            let hash = self.hasher.hash_one(part);
+            let number = self.number_of(hash, part);
+            size += match number {
+                Some(number) => varint_len(number),
                 None => {
                     next += 1;
                     varint_len(as_u32(next - 1)) + part.len() + 1
                 }
             };
+            planned.push((hash, number));
         }
+        self.planned = planned;
         size
     }
 
-    pub(super) fn push(&mut self, key: &str, text: &str) {
+    /// Adds the entry [`BlockBuilder::plan`] measured last.
+    fn apply(&mut self, key: &str, text: &str) {
         self.bytes += key.len() + 8;
         self.keys.push_str(key);
         self.key_ends.push(as_u32(self.keys.len()));
-        for part in text.split(char::from(SEARCH_TEXT_SEPARATOR)) {
-            let number = match self.text_numbers.get(part) {
-                Some(number) => *number,
+        let planned = std::mem::take(&mut self.planned);
+        for (part, (hash, known)) in text.split(char::from(SEARCH_TEXT_SEPARATOR)).zip(&planned) {
+            // A part new to the block may come twice in one text: looked up again.
+            let number = match known.or_else(|| self.number_of(*hash, part)) {
+                Some(number) => number,
                 None => {
                     let number = as_u32(self.texts.len());
                     self.texts.push(part.into());
-                    self.text_numbers.insert(part.into(), number);
+                    let (texts, hasher) = (&self.texts, &self.hasher);
+                    self.text_numbers.insert_unique(*hash, number, |n| hasher.hash_one(&*texts[*n as usize]));
                     self.uses.push(0);
                     self.bytes += part.len() + 1;
                     number
@@ -301,6 +345,7 @@ impl BlockBuilder {
             self.uses[number as usize] += 1;
             self.numbers.push(number);
         }
+        self.planned = planned;
         self.number_ends.push(as_u32(self.numbers.len()));
     }
 
