@@ -207,6 +207,12 @@ impl Runs {
 
     /// Whether `key` is the key placed just before it: a repeat the merge would find only at
     /// the end of the input (an endless input repeating one record would never get there).
+    /// Whether any entry went into the table directly, as it came (else the merge gives the
+    /// table every entry it gets, in key order).
+    pub fn placed_directly(&self) -> bool {
+        self.last_direct.is_some()
+    }
+
     pub fn repeats_last(&self, key: &[u8]) -> bool {
         self.last_placed.as_deref() == Some(key)
     }

@@ -282,10 +282,23 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
             1 => &mut tables.email_keys,
             _ => &mut tables.phone_keys,
         };
+        // Where the merge gives the table every entry, in key order, a repeated name is the
+        // entry just before; else one put in directly is looked up (a range read per entry,
+        // 5 % of a seed).
+        let looked_up = runs.placed_directly();
+        let mut previous: Vec<u8> = Vec::new();
         runs.merge::<Stop>(spill, &mut |entry| {
             let key = text(&entry.key);
             let folded = text(folded_part(&entry.key));
-            if let Some(existing) = ids_with_key(&*table, &folded)?.into_iter().next() {
+            let existing = if looked_up {
+                ids_with_key(&*table, &folded)?.into_iter().next()
+            } else {
+                (!previous.is_empty() && folded_part(&previous) == folded_part(&entry.key))
+                    .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
+            };
+            previous.clear();
+            previous.extend_from_slice(&entry.key);
+            if let Some(existing) = existing {
                 let (origin, value) = from_note(&entry.note);
                 return Err(
                     conflict(origin, StoreError::RepeatedInImport { field, value, other: existing }).into()
