@@ -89,6 +89,10 @@ fn schema_set_get_history_and_clear_keep_every_revision() {
     sandbox.run(&["schema", "set", "-"], Some(r#"{"type": "object"}"#)).ok();
     assert_eq!(sandbox.on(&["schema", "get"]).ok().stdout, "{\"type\": \"object\"}\n");
     assert_eq!(sandbox.on(&["schema", "get", "--revision", "1"]).ok().stdout, format!("{PLANS}\n"));
+    // A revision that never was is not found, as a user's is (exit 3), not a failure.
+    let missing = sandbox.on(&["schema", "get", "--revision", "99"]);
+    assert_eq!(missing.code, 3, "{missing:?}");
+    assert!(missing.stderr.contains("the schema has no revision 99"), "{missing:?}");
     sandbox.on(&["schema", "clear"]).ok();
     assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "cleared");
     let history = sandbox.on(&["schema", "history"]).ok().stdout;
@@ -109,6 +113,35 @@ fn a_text_that_is_not_a_schema_is_refused_with_the_reason_and_not_stored() {
     let error = one_line(&sandbox.on(&["schema", "set", &not_json]), 4);
     assert!(error.contains("the schema is not JSON"), "{error}");
     assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1);
+}
+
+/// 40 definitions, each naming the next twice: 3 KB, and 2^40 checks of every value.
+fn fanning_out_schema() -> String {
+    let mut defs: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                r##""a{i}": {{"allOf": [{{"$ref": "#/$defs/a{0}"}}, {{"$ref": "#/$defs/a{0}"}}]}}"##,
+                i + 1
+            )
+        })
+        .collect();
+    defs.push(r#""a40": {"type": "object"}"#.to_owned());
+    format!(r##"{{"$defs": {{{}}}, "$ref": "#/$defs/a0"}}"##, defs.join(", "))
+}
+
+#[test]
+fn a_schema_whose_references_fan_out_is_refused_at_once_and_holds_no_write() {
+    let sandbox = Sandbox::new();
+    let bomb = sandbox.file("bomb.json", &fanning_out_schema());
+    let started = std::time::Instant::now();
+    let error = one_line(&sandbox.on(&["schema", "set", &bomb]), 4);
+    assert!(error.contains("more than 1,000,000 subschemas to check one value against"), "{error}");
+    assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1, "not stored");
+    // Given for one run, the same; the writes that follow are not held to anything.
+    let error = one_line(&sandbox.on(&["--schema", &bomb, "schema", "check"]), 4);
+    assert!(error.contains("subschemas to check one value against"), "{error}");
+    sandbox.run(&["set", "alice", "-"], Some(r#"{"q": 1}"#)).ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
 #[test]

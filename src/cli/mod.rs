@@ -125,6 +125,7 @@ fn store_exit_code(e: &StoreError) -> u8 {
         StoreError::UserNotFound(_)
         | StoreError::OnlyALiteralName { .. }
         | StoreError::RevisionNotFound { .. }
+        | StoreError::SchemaRevisionNotFound(_)
         | StoreError::BatchNotFound(_)
         | StoreError::LoadNotUndoable { .. } => exit::NOT_FOUND,
         // The operator has to say which user they mean: a usage matter.

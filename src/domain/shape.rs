@@ -12,6 +12,8 @@ use thiserror::Error;
 
 use crate::domain::secrets::{push_index, push_key};
 
+mod fan_out;
+
 /// A compiled schema: validating with it does no more compiling.
 pub struct Shape {
     validator: jsonschema::Validator,
@@ -38,6 +40,14 @@ pub enum ShapeError {
         crate::domain::custom_data::human_bytes(*.limit)
     )]
     TooLarge { size: usize, limit: usize },
+    /// A few KB whose references fan out are 2^40 checks of every value: every write held
+    /// to it would spin forever ([`fan_out`]).
+    #[error(
+        "the schema's `$ref`s, each followed, make more than {} subschemas to check one value against: \
+         a document would never finish being checked (refer to a definition from fewer places)",
+        crate::domain::custom_data::group_digits(fan_out::MOST_EXPANDED)
+    )]
+    FansOut,
 }
 
 /// Refuses a schema whose compact form is over `limit` bytes (a document's limit).
@@ -77,6 +87,9 @@ impl Shape {
     /// with the reason.
     pub fn compile(text: &str) -> Result<Self, ShapeError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ShapeError::NotJson(e.to_string()))?;
+        if fan_out::expanded_size(&value) > fan_out::MOST_EXPANDED {
+            return Err(ShapeError::FansOut);
+        }
         let validator = jsonschema::options()
             .build(&value)
             .map_err(|e| ShapeError::NotASchema(at_most_shown(cut_long_strings(&e.to_string()))))?;

@@ -21,6 +21,12 @@ pub enum SealPathError {
     NotFound(String),
     #[error("{0}: already sealed")]
     AlreadySealed(String),
+    /// `{"billing": {"taxId": …}, "billing.taxId": …}`: sealing the one the longest key gives
+    /// would leave the other in clear while the command said it was sealed.
+    #[error(
+        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value); nothing was sealed"
+    )]
+    Ambiguous(String),
 }
 
 /// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
@@ -40,16 +46,45 @@ pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Optio
     Some(current)
 }
 
+/// How many values `path` names, at most two: a key holding a dot or a bracket can spell the
+/// path of a nested value.
+fn values_named(object: &Map<String, Value>, rest: &str) -> usize {
+    let mut named = 0;
+    for key in object.keys().filter(|key| fits(key, rest)) {
+        named += values_named_in(&object[key.as_str()], &rest[key.len()..]);
+        if named > 1 {
+            return 2;
+        }
+    }
+    named
+}
+
+fn values_named_in(value: &Value, rest: &str) -> usize {
+    if rest.is_empty() {
+        return 1;
+    }
+    if let Some(after) = rest.strip_prefix('[') {
+        let item = after.split_once(']').and_then(|(digits, after)| {
+            let index: usize = digits.parse().ok()?;
+            Some((value.as_array()?.get(index)?, after))
+        });
+        return item.map_or(0, |(item, after)| values_named_in(item, after));
+    }
+    match (rest.strip_prefix('.'), value.as_object()) {
+        (Some(after), Some(object)) => values_named(object, after),
+        _ => 0,
+    }
+}
+
+/// Whether `key` begins `rest`, followed by its end, `.` or `[`.
+fn fits(key: &str, rest: &str) -> bool {
+    rest.strip_prefix(key).is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+}
+
 /// Finds the steps of `rest` through `object` (read-only, so the borrow ends before writing).
 fn resolve(object: &Map<String, Value>, rest: &str, steps: &mut Vec<Step>) -> Option<()> {
     // Every key of this object that `rest` starts with, followed by the end, `.` or `[`.
-    let mut fitting: Vec<&String> = object
-        .keys()
-        .filter(|key| {
-            rest.strip_prefix(key.as_str())
-                .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
-        })
-        .collect();
+    let mut fitting: Vec<&String> = object.keys().filter(|key| fits(key, rest)).collect();
     fitting.sort_by_key(|key| std::cmp::Reverse(key.len()));
     for key in fitting {
         let depth = steps.len();
@@ -86,6 +121,9 @@ pub fn seal_paths<E>(
     mut next_iv: impl FnMut() -> Result<[u8; IV_BYTES], E>,
 ) -> Result<Result<(), SealPathError>, E> {
     for path in paths {
+        if values_named(object, path) > 1 {
+            return Ok(Err(SealPathError::Ambiguous(path.clone())));
+        }
         let Some(value) = value_at_mut(object, path) else {
             return Ok(Err(SealPathError::NotFound(path.clone())));
         };

@@ -206,6 +206,31 @@ fn paths_in_the_lint_style_find_values_keys_with_dots_included() {
 }
 
 #[test]
+fn a_path_that_names_two_values_is_refused_and_nothing_is_sealed() {
+    let keys = set(vec![key("k", 1)]);
+    for (document, path) in [
+        (json!({"billing": {"taxId": "DE1"}, "billing.taxId": "junk"}), "billing.taxId"),
+        (json!({"a": ["secret"], "a[0]": "x"}), "a[0]"),
+        (json!({"x": {"y.z": 1, "y": {"z": 2}}}), "x.y.z"),
+    ] {
+        let mut object = document.as_object().unwrap().clone();
+        let sealed = seal_paths::<()>(&mut object, &[path.to_owned()], keys.sealing_key(), || Ok(IV));
+        assert_eq!(sealed, Ok(Err(SealPathError::Ambiguous(path.into()))), "{document}");
+        assert_eq!(Value::Object(object), document, "nothing sealed");
+    }
+    // One value by that path, and a key that only begins like it: sealed.
+    let mut object = json!({"billing": {"taxId": "DE1"}, "billing.taxIdOld": "x", "a[0]": "y"})
+        .as_object()
+        .unwrap()
+        .clone();
+    let paths = ["billing.taxId".to_owned(), "a[0]".to_owned()];
+    seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap().unwrap();
+    assert!(object["billing"]["taxId"].as_str().is_some_and(is_sealed));
+    assert!(object["a[0]"].as_str().is_some_and(is_sealed));
+    assert_eq!(object["billing.taxIdOld"], json!("x"));
+}
+
+#[test]
 fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
     let keys = set(vec![key("k", 1)]);
     let original = json!({"billing": {"taxId": "DE1"}, "apps": [{"token": "t"}], "n": 5});
