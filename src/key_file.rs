@@ -4,8 +4,9 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use thiserror::Error;
@@ -24,8 +25,10 @@ pub enum KeyFileProblem {
         "key file {path} belongs to uid {owner}, not to you (uid {you}) or root: its owner can read it or put another key there; run `chown {you} {path}`"
     )]
     NotYours { path: String, owner: u32, you: u32 },
-    #[error("key file {path} is a directory, not a key file")]
-    Directory { path: String },
+    /// A directory or a device: told to `chmod 600` one, an operator would break the device
+    /// for every other account.
+    #[error("key file {path} is a {kind}, not a key file")]
+    NotAFile { path: String, kind: &'static str },
     // Not `source`: thiserror would chain it, and the one line would say it twice.
     #[error("key file {path}: {reason}")]
     Unreadable { path: String, reason: io::Error },
@@ -51,18 +54,58 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     // read must be refused at once, not after someone wrote a key into it.
     let you = crate::location::my_uid();
     judge(&fs::metadata(path).map_err(unreadable)?, you, &shown)?;
-    let file = fs::File::open(path).map_err(unreadable)?;
+    let file = open(path, FIFO_WAIT).map_err(unreadable)?;
     judge(&file.metadata().map_err(unreadable)?, you, &shown)?;
     let mut text = String::new();
     file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
     KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
 }
 
+/// How long a FIFO (or a pipe: `--key-file <(vault read …)`) may stay silent before the key
+/// file is said to be empty of a key, instead of waiting on it for ever without a word.
+const FIFO_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens the key file; a FIFO without waiting for a writer, then waits up to `wait` for its
+/// first bytes (or its writer's end), a signal stopping the wait.
+fn open(path: &Path, wait: Duration) -> io::Result<fs::File> {
+    if !fs::metadata(path)?.file_type().is_fifo() {
+        return fs::File::open(path);
+    }
+    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let started = Instant::now();
+    let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    loop {
+        let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
+        if rustix::event::poll(&mut fds, Some(&step))? > 0 {
+            break;
+        }
+        if crate::interrupt::requested() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted while waiting for a key"));
+        }
+        if started.elapsed() >= wait {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("a FIFO nothing was written to in {} s", wait.as_secs_f64()),
+            ));
+        }
+    }
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
 /// Refuses a key file group or others can read, one another account owns (as ssh does: only
 /// `you` or root), or one too large to be a key file.
 fn judge(meta: &fs::Metadata, you: u32, shown: &str) -> Result<(), KeyFileProblem> {
-    if meta.is_dir() {
-        return Err(KeyFileProblem::Directory { path: shown.to_owned() });
+    let kind = meta.file_type();
+    let not_a_file = [
+        (kind.is_dir(), "directory"),
+        (kind.is_char_device(), "character device"),
+        (kind.is_block_device(), "block device"),
+        (kind.is_socket(), "socket"),
+    ];
+    if let Some((_, kind)) = not_a_file.into_iter().find(|(is, _)| *is) {
+        return Err(KeyFileProblem::NotAFile { path: shown.to_owned(), kind });
     }
     let owner = meta.uid();
     if owner != you && owner != 0 {
@@ -185,6 +228,37 @@ mod tests {
         assert!(refused.is_err_and(|message| message.contains("chmod 600")));
         // Unblock the thread of a failing run: a writer comes and goes.
         drop(fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo));
+    }
+
+    #[test]
+    fn a_device_is_no_key_file_and_is_not_told_to_chmod() {
+        let message = load(Path::new("/dev/null")).unwrap_err().to_string();
+        assert_eq!(message, "key file /dev/null is a character device, not a key file");
+    }
+
+    #[test]
+    fn a_private_fifo_nothing_writes_to_is_said_after_the_wait_and_one_written_to_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("key.fifo");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string for the path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let started = Instant::now();
+        let error = open(&fifo, Duration::from_millis(300)).unwrap_err();
+        assert_eq!(error.to_string(), "a FIFO nothing was written to in 0.3 s");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        // A writer that comes after the open: its key is read whole.
+        let out = dir.path().join("key.jwk");
+        generate(&out).unwrap();
+        let key = fs::read(&out).unwrap();
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            fs::OpenOptions::new().write(true).open(&writer_path).unwrap().write_all(&key).unwrap();
+        });
+        let keys = load(&fifo).expect("the key written after the open");
+        writer.join().unwrap();
+        assert_eq!(keys.sealing_key().kid(), load(&out).unwrap().sealing_key().kid());
     }
 
     #[test]
