@@ -46,10 +46,19 @@ pub struct NoSchema(pub String);
 
 /// `schema check` found users that break the schema (exit code 4).
 #[derive(Debug, thiserror::Error)]
-#[error("{offending} of {checked} users do not satisfy the schema")]
+#[error(
+    "{offending} of {checked} users {}",
+    if *.stopped {
+        "checked do not satisfy the schema (the check stopped there: standard output was closed)"
+    } else {
+        "do not satisfy the schema"
+    }
+)]
 pub struct CheckFailed {
     pub offending: u64,
     pub checked: u64,
+    /// The reader of standard output left (`schema check | head -1`): the rest were not read.
+    pub stopped: bool,
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -198,7 +207,7 @@ fn check(
     let bar = progress(total, quiet, "{spinner} {pos}/{len} users checked · {per_sec} · ETA {eta}");
     let (mut checked, mut offending) = (0u64, 0u64);
     let mut write_failed: Option<anyhow::Error> = None;
-    store.for_each_user(&mut |record, compact| {
+    let visited = store.for_each_user(&mut |record, compact| {
         checked += 1;
         if checked.is_multiple_of(4096) {
             bar.set_position(checked);
@@ -231,20 +240,26 @@ fn check(
                 .collect::<Vec<_>>()
                 .join("\t")
         };
-        let written = if json { out.json(&line) } else { out.line(&line) };
+        // A reader that has gone (`| head -1`) stops the check: a million users are not read
+        // for no one.
+        let written = if json { out.streamed_json(&line) } else { out.streamed_line(&line) };
         written.map_err(|e| {
             let message = e.to_string();
             write_failed = Some(e);
             StoreError::Io { context: "schema check".into(), error: io::Error::other(message) }
         })
-    })?;
+    });
     bar.finish_and_clear();
     if let Some(e) = write_failed {
+        if e.is::<super::StdoutClosed>() {
+            return Err(CheckFailed { offending, checked, stopped: true }.into());
+        }
         return Err(e);
     }
+    visited?;
     let _ = io::stderr().flush();
     if offending > 0 {
-        return Err(CheckFailed { offending, checked }.into());
+        return Err(CheckFailed { offending, checked, stopped: false }.into());
     }
     if !quiet && !json {
         eprintln!("custodian: all {checked} users satisfy the schema");
