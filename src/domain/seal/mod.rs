@@ -37,6 +37,7 @@ use thiserror::Error;
 use zeroize::Zeroize;
 
 use super::custom_data::parse_value;
+use super::scan::ScanFinding;
 use compact::{compact_from, sealed_parts};
 
 /// Bytes of an A256GCM key.
@@ -79,6 +80,13 @@ pub enum OpenError {
     TagMismatch,
     #[error("the plaintext is not JSON text")]
     PlaintextNotJson,
+    /// serde_json keeps the last of two; a backend in another language may take the first.
+    #[error(
+        "the plaintext has a key twice in one object (line {line}, col {column} of it): which one a backend reads depends on its JSON library"
+    )]
+    PlaintextDuplicateKey { line: usize, column: usize },
+    #[error("the plaintext is nested deeper than {0} levels")]
+    PlaintextTooDeep(usize),
 }
 
 impl OpenError {
@@ -153,10 +161,17 @@ fn decrypt(compact: Compact<'_>, keys: &KeySet) -> Result<Value, OpenError> {
             .ok_or(OpenError::TagMismatch)?,
     };
     let mut plaintext = plaintext;
-    let opened = std::str::from_utf8(&plaintext)
-        .ok()
-        .and_then(|text| parse_value(text).ok())
-        .ok_or(OpenError::PlaintextNotJson);
+    let opened = std::str::from_utf8(&plaintext).map_err(|_| OpenError::PlaintextNotJson).and_then(|text| {
+        // Held to the rules every document is (a repeated key, the depth), not only parsed.
+        let depth = crate::domain::Limits::default().max_depth;
+        match crate::domain::scan::scan(text, depth) {
+            Some(ScanFinding::DuplicateKey { at, .. }) => {
+                Err(OpenError::PlaintextDuplicateKey { line: at.line, column: at.column })
+            }
+            Some(ScanFinding::TooDeep { limit, .. }) => Err(OpenError::PlaintextTooDeep(limit)),
+            _ => parse_value(text).map_err(|_| OpenError::PlaintextNotJson),
+        }
+    });
     // The decrypted bytes are wiped once read (the value returned is the caller's to keep).
     plaintext.zeroize();
     opened

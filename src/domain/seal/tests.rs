@@ -141,6 +141,39 @@ fn a_value_without_a_kid_is_tried_with_every_key() {
     assert_eq!(open_if_sealed("just text", &keys), None);
 }
 
+/// A value sealed by a backend with key 2 and no kid, holding `plaintext` as it is.
+fn sealed_by_a_backend(plaintext: &[u8]) -> String {
+    let header_b64 = URL_SAFE_NO_PAD.encode(r#"{"alg":"dir","enc":"A256GCM"}"#);
+    let cipher = Aes256Gcm::new(&[2u8; KEY_BYTES].into());
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&IV), Payload { msg: plaintext, aad: header_b64.as_bytes() })
+        .unwrap();
+    let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_BYTES);
+    format!(
+        "{header_b64}..{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(IV),
+        URL_SAFE_NO_PAD.encode(ciphertext),
+        URL_SAFE_NO_PAD.encode(tag)
+    )
+}
+
+#[test]
+fn a_plaintext_with_a_key_twice_or_nested_too_deep_is_refused_as_every_document_is() {
+    let keys = set(vec![key("second", 2)]);
+    let twice = sealed_by_a_backend(br#"{"role":"admin","x":{"a":1},"role":"user"}"#);
+    let error = open(&twice, &keys).unwrap_err();
+    assert_eq!(error, OpenError::PlaintextDuplicateKey { line: 1, column: 29 });
+    assert!(!error.to_string().contains("admin") && !error.to_string().contains("user"), "{error}");
+    let deep = sealed_by_a_backend(format!("{}{}", "[".repeat(200), "]".repeat(200)).as_bytes());
+    assert_eq!(
+        open(&deep, &keys),
+        Err(OpenError::PlaintextTooDeep(crate::domain::Limits::default().max_depth))
+    );
+    assert_eq!(open(&sealed_by_a_backend(b"{\"a\":"), &keys), Err(OpenError::PlaintextNotJson));
+    let fine = sealed_by_a_backend(br#"{"role":"user","x":{"role":1}}"#);
+    assert_eq!(open(&fine, &keys), Ok(json!({"role": "user", "x": {"role": 1}})));
+}
+
 #[test]
 fn a_jwt_is_not_sealed_and_any_jwe_is() {
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
