@@ -560,24 +560,8 @@ fn holds_no_users(db: Option<&Path>) -> bool {
 /// redb's page cache for `export`.
 const EXPORT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// Progress on stderr for a whole-database command: only when stderr is a terminal and
-/// `--quiet` was not given; hidden (drawing nothing) otherwise.
-pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = match total {
-        Some(total) => indicatif::ProgressBar::new(total),
-        None => indicatif::ProgressBar::new_spinner(),
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    // Drawn on its own clock too, so a phase without new counts (the sorted merge at the
-    // end of an import, a compaction) still shows time passing.
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
-}
+mod progress;
+pub use progress::progress;
 
 #[cfg(test)]
 mod tests {

@@ -194,7 +194,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     let rules = rules_on(store, shape.as_ref(), *allow_sensitive);
     let total =
         matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
-    let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {per_sec} · ETA {eta}");
+    let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {rate} · ETA {eta}");
     let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
     let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict, reviewed: None };
     let patch_name = patch.display().to_string();

@@ -204,7 +204,7 @@ fn check(
 ) -> Result<()> {
     let shape = load_shape(store, schema_file)?.ok_or_else(no_schema)?;
     let total = store.user_count().ok().map(|c| c.users);
-    let bar = progress(total, quiet, "{spinner} {pos}/{len} users checked · {per_sec} · ETA {eta}");
+    let bar = progress(total, quiet, "{spinner} {pos}/{len} users checked · {rate} · ETA {eta}");
     let (mut checked, mut offending) = (0u64, 0u64);
     let mut write_failed: Option<anyhow::Error> = None;
     let visited = store.for_each_user(&mut |record, compact| {

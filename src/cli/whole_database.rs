@@ -17,11 +17,8 @@ pub(super) fn export(
     quiet: bool,
     out: &mut Output,
 ) -> Result<()> {
-    let bar = progress(
-        Some(store.count()?),
-        quiet,
-        "{spinner} {human_pos}/{human_len} users · {per_sec} · ETA {eta}",
-    );
+    let bar =
+        progress(Some(store.count()?), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
     // Users read while they are sorted, then lines written: the bar never goes back.
     let told = |done: u64| bar.set_position(done.max(bar.position()));
     let exported = match file {
@@ -137,7 +134,7 @@ pub(super) fn seed_users(
     // A second run with the same seed into the same database must not repeat the ids.
     let generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
     // One transaction: all of the users or none, written as one sorted bulk load.
-    let bar = progress(Some(users), quiet, "{spinner} {human_pos}/{human_len} users · {per_sec} · ETA {eta}");
+    let bar = progress(Some(users), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
     let mut made: u64 = 0;
     let mut generated = generator.take(users as usize).inspect(|_| {
         made += 1;

@@ -1,0 +1,50 @@
+//! Progress on stderr for whole-database commands (import, export, seed, patch, schema check).
+
+use std::io::{self, IsTerminal};
+
+use crate::domain::custom_data::group_digits;
+
+/// Progress on stderr for a whole-database command: only when stderr is a terminal and
+/// `--quiet` was not given; hidden (drawing nothing) otherwise. `{rate}` in `template` is the
+/// count a second in whole units (`212,099/s`; indicatif's `{per_sec}` showed four decimals).
+pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(total) => indicatif::ProgressBar::new(total),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&rate(state.per_sec()));
+            },
+        ));
+    }
+    // Drawn on its own clock too, so a phase without new counts (the sorted merge at the
+    // end of an import, a compaction) still shows time passing.
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// `212,099/s`: a count a second as an operator reads it.
+fn rate(per_second: f64) -> String {
+    let whole = if per_second.is_finite() && per_second > 0.0 { per_second.round() as u64 } else { 0 };
+    format!("{}/s", group_digits(whole))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_is_whole_units_a_second_with_its_thousands_grouped() {
+        assert_eq!(rate(212_098.958_5), "212,099/s");
+        assert_eq!(rate(0.4), "0/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+        assert_eq!(rate(f64::INFINITY), "0/s");
+        assert_eq!(rate(999.5), "1,000/s");
+    }
+}
