@@ -161,6 +161,32 @@ fn a_panic_closes_the_database_cleanly() {
 }
 
 #[test]
+fn a_screen_held_in_one_step_still_ends_on_a_signal_and_gives_the_terminal_back() {
+    // Held for good after its first frame (as by a schema check that never ends), the loop
+    // never looks at the signal's flag: the watch ends the process 10 s after the signal.
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn(&[("CUSTODIAN_TEST_HANG", "1")]);
+    tui.wait_text("Users · ");
+    let signalled = Instant::now();
+    // SAFETY: a signal to our own child, not yet reaped.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    let status = tui.wait_exit_within(std::time::Duration::from_secs(60));
+    assert_eq!(status.exit_code(), 130, "{status:?}");
+    assert!(signalled.elapsed() >= std::time::Duration::from_secs(9), "{:?}", signalled.elapsed());
+    let raw = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let left = raw.rfind("\u{1b}[?1049l").expect("the alternate screen left");
+    assert!(raw[left..].contains("\u{1b}[?25h"), "the cursor shown again");
+    assert!(
+        tui.text().contains("the screen was busy and did not answer it within 10 s"),
+        "{}",
+        framed(&tui.text())
+    );
+    // Not closed, so repaired by the next open that may write; then read-only reads it.
+    fixture.cli(&["get", "admin"]).ok();
+    fixture.assert_closed_cleanly();
+}
+
+#[test]
 fn a_vanished_terminal_closes_the_database_cleanly() {
     // A pty of the test's own whose master is simply closed, as when sshd's end goes away
     // and its SIGHUP went elsewhere: custodian is in a session of its own without a

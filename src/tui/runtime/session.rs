@@ -82,6 +82,55 @@ impl Ended {
     }
 }
 
+/// How long a signal may go unanswered by the event loop before the watch below ends the
+/// process itself.
+const STUCK_AFTER_SIGNAL: Duration = Duration::from_secs(10);
+
+/// Set once the event loop has left (however): from then on the way out is the orderly one.
+pub(super) struct LoopLeft(Arc<AtomicBool>);
+
+impl LoopLeft {
+    pub(super) fn now(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Ended {
+    /// Watches for a screen that cannot answer a signal: its thread held in one step (a
+    /// schema check that does not end, bb10) never looks at the flag, so a hang-up left it
+    /// spinning on the server and no signal but SIGKILL ended it, the terminal left raw.
+    /// When a signal is `STUCK_AFTER_SIGNAL` old and the loop has not left, this thread gives
+    /// the terminal back, says so and ends the process (exit 130). The edit is what the last
+    /// autosave wrote; the database file, left open, is repaired by the next open.
+    pub(super) fn watch_for_a_stuck_loop(&self) -> LoopLeft {
+        let left = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&left);
+        let spawned = std::thread::Builder::new().name("stuck-watch".into()).spawn(move || {
+            let mut noted: Option<std::time::Instant> = None;
+            while !seen.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if !(HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)) {
+                    continue;
+                }
+                let since = *noted.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() >= STUCK_AFTER_SIGNAL && !seen.load(Ordering::Relaxed) {
+                    let _ = terminal::leave();
+                    tracing::error!("the screen did not answer a signal: ended by its watch");
+                    say(&format!(
+                        "custodian: stopped by a signal: the screen was busy and did not answer it within {} s; an unsaved edit is kept as far as the last autosave wrote it (start custodian again to reopen it), and the database file, not closed, is repaired by the next open",
+                        STUCK_AFTER_SIGNAL.as_secs()
+                    ));
+                    std::process::exit(130);
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(%e, "no watch for a screen stuck after a signal");
+        }
+        LoopLeft(left)
+    }
+}
+
 /// A line on stderr that never panics: after the terminal vanished, `eprintln!` would panic
 /// on the failed write, and a panic then could end the process before the database is closed.
 pub(super) fn say(line: &str) {
@@ -95,6 +144,13 @@ pub(super) fn panic_if_asked_in_a_test() {
     #[cfg(debug_assertions)]
     if std::env::var_os("CUSTODIAN_TEST_PANIC").is_some_and(|v| v == "1") {
         panic!("CUSTODIAN_TEST_PANIC");
+    }
+    // `CUSTODIAN_TEST_HANG=1`: held in this step for good, as by a check that never ends.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CUSTODIAN_TEST_HANG").is_some_and(|v| v == "1") {
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -215,9 +271,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     state.home = std::env::var("HOME").ok();
     state.shape = shape;
     state.schema_source = schema_source;
+    let loop_left = ended.watch_for_a_stuck_loop();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
     }));
+    loop_left.now();
     // Work already sent is answered before leaving: a save asked for is either done and said
     // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
     let status_before = state.status.clone();
