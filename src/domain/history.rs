@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use serde::de::IgnoredAny;
 use sha2::{Digest, Sha256};
 
 /// What one revision changed.
@@ -15,6 +14,9 @@ pub struct RevisionChanges {
     pub added: Vec<String>,
     /// Top-level keys the revision before it had that it does not, in their order.
     pub removed: Vec<String>,
+    /// Top-level keys both have whose values are written differently, in its order (a
+    /// revision that only changed values said nothing, bb10).
+    pub changed: Vec<String>,
     /// The earliest other revision holding the same document, when it is not the one just
     /// before it (that one is the same only for a save of nothing, which is not written).
     pub same_as: Option<u64>,
@@ -31,6 +33,9 @@ impl RevisionChanges {
         if !self.removed.is_empty() {
             parts.push(format!("−{}: {}", self.removed.len(), self.removed.join(", ")));
         }
+        if !self.changed.is_empty() {
+            parts.push(format!("~{}: {}", self.changed.len(), self.changed.join(", ")));
+        }
         if let Some(revision) = self.same_as {
             parts.push(format!("= revision {revision}"));
         }
@@ -41,7 +46,8 @@ impl RevisionChanges {
 /// Reads revisions oldest first and says what each changed.
 #[derive(Default)]
 pub struct HistoryReader {
-    previous_keys: Vec<String>,
+    /// The revision before's top-level keys, each with a digest of its value's text.
+    previous_keys: Vec<(String, u64)>,
     previous_revision: Option<u64>,
     first_with_digest: HashMap<[u8; 32], u64>,
 }
@@ -63,32 +69,53 @@ impl HistoryReader {
     /// JSON object (never stored by custodian) counts as having no keys.
     pub fn next(&mut self, revision: u64, text: &str) -> RevisionChanges {
         let keys = top_level_keys(text);
-        let added = keys.iter().filter(|k| !self.previous_keys.contains(k)).cloned().collect();
-        let removed = self.previous_keys.iter().filter(|k| !keys.contains(k)).cloned().collect();
+        let before = |key: &str| self.previous_keys.iter().find(|(k, _)| k == key).map(|(_, value)| *value);
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
+        for (key, value) in &keys {
+            match before(key) {
+                None => added.push(key.clone()),
+                Some(earlier) if earlier != *value => changed.push(key.clone()),
+                Some(_) => {}
+            }
+        }
+        let removed = self
+            .previous_keys
+            .iter()
+            .filter(|(k, _)| !keys.iter().any(|(key, _)| key == k))
+            .map(|(k, _)| k.clone())
+            .collect();
         let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         let earlier = *self.first_with_digest.entry(digest).or_insert(revision);
         let same_as = (earlier != revision && Some(earlier) != self.previous_revision).then_some(earlier);
         self.previous_keys = keys;
         self.previous_revision = Some(revision);
-        RevisionChanges { added, removed, same_as }
+        RevisionChanges { added, removed, changed, same_as }
     }
 }
 
-/// The top-level keys of a JSON object in their order, without building its values.
-fn top_level_keys(text: &str) -> Vec<String> {
+/// The top-level keys of a JSON object in their order, each with a digest of its value's
+/// text, without building its values.
+fn top_level_keys(text: &str) -> Vec<(String, u64)> {
     struct KeysVisitor;
     impl<'de> serde::de::Visitor<'de> for KeysVisitor {
-        type Value = Vec<String>;
+        type Value = Vec<(String, u64)>;
 
         fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
             formatter.write_str("a JSON object")
         }
 
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut keys = Vec::new();
             while let Some(key) = map.next_key::<String>()? {
-                map.next_value::<IgnoredAny>()?;
-                keys.push(key);
+                let value = map.next_value::<&serde_json::value::RawValue>()?;
+                let digest: [u8; 32] = Sha256::digest(value.get().as_bytes()).into();
+                keys.push((
+                    key,
+                    u64::from_le_bytes([
+                        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6],
+                        digest[7],
+                    ]),
+                ));
             }
             Ok(keys)
         }
@@ -113,12 +140,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_both_revisions_have_with_other_values_are_changed_in_the_new_order() {
+        let mut reader = HistoryReader::new();
+        reader.next(1, r#"{"plan": {"seats": 3}, "flags": ["a"], "same": [1, {"x": null}], "gone": 1}"#);
+        let second =
+            reader.next(2, r#"{"flags": ["a", "b"], "same": [1, {"x": null}], "plan": {"seats": 4}}"#);
+        assert_eq!(second.changed, ["flags", "plan"]);
+        assert_eq!((second.added.len(), second.removed), (0, vec!["gone".to_owned()]));
+        // A value written otherwise is another text: changed (`1.0` is not `1` to a reader).
+        assert_eq!(
+            reader
+                .next(3, r#"{"flags": ["a", "b"], "same": [1.0, {"x": null}], "plan": {"seats": 4}}"#)
+                .changed,
+            ["same"]
+        );
+    }
+
+    #[test]
     fn a_revision_that_brings_back_an_earlier_document_names_it() {
         let mut reader = HistoryReader::new();
         reader.next(1, r#"{"v": 1}"#);
         reader.next(2, r#"{"v": 2}"#);
         assert_eq!(reader.next(3, r#"{"v": 1}"#).same_as, Some(1));
-        assert_eq!(reader.next(4, r#"{"v": 5}"#), RevisionChanges::default());
+        assert_eq!(
+            reader.next(4, r#"{"v": 5}"#),
+            RevisionChanges { changed: vec!["v".into()], ..Default::default() }
+        );
         assert_eq!(reader.next(5, r#"{"v": 1}"#).same_as, Some(1), "the earliest is named");
     }
 
@@ -127,9 +174,10 @@ mod tests {
         let changes = RevisionChanges {
             added: vec!["theme".into(), "lang".into()],
             removed: vec!["beta".into()],
+            changed: vec!["plan".into(), "flags".into()],
             same_as: Some(3),
         };
-        assert_eq!(changes.summary(), "+2: theme, lang  −1: beta  = revision 3");
+        assert_eq!(changes.summary(), "+2: theme, lang  −1: beta  ~2: plan, flags  = revision 3");
         assert_eq!(RevisionChanges::default().summary(), "");
     }
 }
