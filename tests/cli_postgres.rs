@@ -275,6 +275,32 @@ fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() 
 }
 
 #[test]
+fn an_id_with_white_space_written_by_sql_is_never_taken_for_the_user_without_it() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, custom_data, created_at, updated_at) \
+             values ('default', ' u1', 'spaced', '{\"mine\": 1}', now(), now())",
+            &[],
+        )
+        .expect("insert");
+    let before = run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout;
+    // `id: u1` as a script builds it from `list --json`: both users match, neither is written.
+    for reference in ["id: u1", " u1"] {
+        let refused = run(&home, &["--db", &url, "set", reference, "-"], Some(b"{\"x\": 1}"));
+        assert_eq!(refused.code, 2, "{reference:?}: {refused:?}");
+        assert!(refused.stderr.contains("names more than one user"), "{refused:?}");
+    }
+    assert_eq!(run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout, before, "u1 untouched");
+    // Alone, the id as typed names its user.
+    db.superuser().execute("update users set id = 'u1x' where id = 'u1'", &[]).expect("rename");
+    let shown = run(&home, &["--db", &url, "get", "id: u1"], None).ok().stdout;
+    assert!(shown.contains("\"mine\": 1"), "{shown}");
+}
+
+#[test]
 fn info_says_whether_the_user_count_is_estimated() {
     let db = logto();
     let home = PrivateHome::new(&[]);

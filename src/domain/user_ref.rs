@@ -69,6 +69,21 @@ impl UserRef {
         UserRef { text: reference.to_owned(), field: None }
     }
 
+    /// The id as typed, white space kept, where dropping it changed the text (`id: f15a`,
+    /// `" f15a"`): an id written by SQL may carry some, beside a user whose id is the same
+    /// without it. `None` for a reference that is not looked up by id, or had none.
+    pub fn id_as_typed(raw: &str) -> Option<String> {
+        let parsed = UserRef::parse(raw);
+        if !parsed.fields().contains(&UserField::Id) {
+            return None;
+        }
+        let typed = match parsed.field {
+            Some(_) => raw.trim_start().split_once(':')?.1,
+            None => raw,
+        };
+        (typed != parsed.text && !typed.is_empty()).then(|| typed.to_owned())
+    }
+
     /// Whether the text is empty or only white space (as its lookup key): it names no one.
     pub fn is_blank(&self) -> bool {
         crate::domain::fold::name_key(&self.text).is_empty()
@@ -116,6 +131,16 @@ impl fmt::Display for UserMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_as_typed_keeps_its_white_space_only_where_trimming_changed_it() {
+        assert_eq!(UserRef::id_as_typed("id: f15a").as_deref(), Some(" f15a"));
+        assert_eq!(UserRef::id_as_typed(" f15a").as_deref(), Some(" f15a"));
+        assert_eq!(UserRef::id_as_typed("Dave ").as_deref(), Some("Dave "));
+        assert_eq!(UserRef::id_as_typed("id:f15a"), None);
+        assert_eq!(UserRef::id_as_typed("f15a"), None);
+        assert_eq!(UserRef::id_as_typed("username: f15a"), None, "not looked up by id");
+    }
 
     #[test]
     fn explicit_forms_name_one_field_and_anything_else_is_bare() {

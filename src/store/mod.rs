@@ -393,6 +393,18 @@ fn one_user_of<S: UserStore + ?Sized>(
     reference: &UserRef,
     mut matches: Vec<UserMatch>,
 ) -> Result<Result<String, StoreError>, StoreError> {
+    // An id written by SQL may carry white space (`" f15a"` beside `"f15a"`), which the
+    // reference lost when it was trimmed: that user is a match too, so the two are told
+    // apart instead of the save going to the other one (bb10).
+    if let Some(typed) = UserRef::id_as_typed(user_ref)
+        && !matches.iter().any(|m| m.id == typed)
+    {
+        match store.user(&typed) {
+            Ok(_) => matches.push(UserMatch { id: typed, field: UserField::Id }),
+            Err(StoreError::UserNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     // An explicit form names its field and nothing else. When that finds nobody and a
     // username (or an email, a phone) was made to read `id:zzz`, say whose literal name it
     // is and how to name them: never send a save there unasked.
