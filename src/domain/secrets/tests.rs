@@ -43,6 +43,18 @@ fn a_sealed_value_is_not_a_finding_even_under_a_secret_key_or_with_another_teams
 }
 
 #[test]
+fn a_known_token_dressed_as_a_sealed_value_is_still_a_finding() {
+    let sealed = seal::seal(&json!("DE123456789"), &seal::Key::new("2026-12-3f9a", [1; 32]), [2; 12]);
+    let parts: Vec<&str> = sealed.split('.').collect();
+    // The header, IV and tag of a real seal around a GitHub token in the clear.
+    let token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    let dressed = [parts[0], "", parts[2], token, parts[4]].join(".");
+    assert!(seal::is_sealed(&dressed), "{dressed}");
+    assert_eq!(findings(json!({"apiToken": dressed})).len(), 1);
+    assert_eq!(findings(json!({"apiToken": sealed})), Vec::<String>::new(), "real ciphertext is no finding");
+}
+
+#[test]
 fn a_jwt_stays_a_finding_next_to_sealed_values() {
     let ours = seal::seal(&json!("x"), &seal::Key::new("k", [1; 32]), [2; 12]);
     assert_eq!(

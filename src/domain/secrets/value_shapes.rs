@@ -116,9 +116,11 @@ const FIRST_BYTES: [bool; 256] = {
 
 /// The kind of secret a string's text looks like, if any.
 pub fn value_kind(text: &str) -> Option<ValueKind> {
-    // A sealed value (any JWE compact value, whoever's key) is ciphertext, not a secret.
+    // A sealed value (any JWE compact value, whoever's key) is ciphertext, not a secret —
+    // unless a part of it is a known token in the clear: a header and dots around `ghp_…`
+    // encrypt nothing (bb10). Ciphertext is random base64url, which no known format matches.
     if seal::is_sealed(text) {
-        return None;
+        return text.split('.').skip(1).find_map(known_format);
     }
     known_format(text).or_else(|| chunks_kind(text))
 }
