@@ -40,6 +40,11 @@ pub enum KeyFileProblem {
         "{path} already exists; keygen never overwrites a key (values sealed with it could not be opened again)"
     )]
     Exists { path: String },
+    /// `keygen --out -` wrote a key file named `-` where stdout was meant.
+    #[error(
+        "`-` is not a file name for a key: keygen writes a key only into a new file (mode 0600), never to standard output"
+    )]
+    DashOut,
     #[error("cannot write the key file {path}: {reason}")]
     CannotWrite { path: String, reason: io::Error },
     #[error("the operating system gave no random bytes: {0}")]
@@ -131,6 +136,9 @@ pub fn new_kid(year: i32, month: u8, random: [u8; 2]) -> String {
 /// Writes a new 256-bit key (from the operating system's generator) as a JWK at `out`, mode
 /// 0600 from its first byte, never over an existing file. Returns its kid.
 pub fn generate(out: &Path) -> Result<String, KeyFileProblem> {
+    if out.as_os_str() == "-" {
+        return Err(KeyFileProblem::DashOut);
+    }
     let mut bytes = [0u8; KEY_BYTES + 2];
     getrandom::fill(&mut bytes).map_err(|e| KeyFileProblem::NoRandomness(e.to_string()))?;
     let now = time::OffsetDateTime::now_utc();
@@ -228,6 +236,13 @@ mod tests {
         assert!(refused.is_err_and(|message| message.contains("chmod 600")));
         // Unblock the thread of a failing run: a writer comes and goes.
         drop(fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo));
+    }
+
+    #[test]
+    fn keygen_out_dash_is_refused_and_writes_no_file_named_dash() {
+        let message = generate(Path::new("-")).unwrap_err().to_string();
+        assert!(message.starts_with("`-` is not a file name for a key"), "{message}");
+        assert!(!Path::new("-").exists());
     }
 
     #[test]
