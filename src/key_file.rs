@@ -220,13 +220,19 @@ mod tests {
         assert!(!message.contains('\n'));
     }
 
-    #[test]
-    fn a_fifo_others_can_read_is_refused_at_once_without_waiting_for_a_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("key.fifo");
+    /// A FIFO `key.fifo` in `dir`, mode 0600.
+    fn private_fifo(dir: &Path) -> std::path::PathBuf {
+        let fifo = dir.join("key.fifo");
         let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: a valid C string for the path.
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        fifo
+    }
+
+    #[test]
+    fn a_fifo_others_can_read_is_refused_at_once_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = private_fifo(dir.path());
         fs::set_permissions(&fifo, fs::Permissions::from_mode(0o644)).unwrap();
         // On a thread: a load that waits for a writer fails the test instead of hanging it.
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -254,10 +260,7 @@ mod tests {
     #[test]
     fn a_private_fifo_nothing_writes_to_is_said_after_the_wait_and_one_written_to_is_read() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("key.fifo");
-        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid C string for the path.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let fifo = private_fifo(dir.path());
         let started = Instant::now();
         let error = open(&fifo, Duration::from_millis(300)).unwrap_err();
         assert_eq!(error.to_string(), "a FIFO nothing was written to in 0.3 s");
