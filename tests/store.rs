@@ -1118,17 +1118,22 @@ fn names_that_fold_alike_are_one_name_for_uniqueness_and_lookup_and_keep_their_s
         ImportMode::InsertOnly,
     )
     .expect("import");
-    for (record, field) in [
-        (r#"{"id":"s2","username":"STRASSE"}"#, "username"),
-        (r#"{"id":"s2","username":"strasse "}"#, "username"),
-        ("{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}", "primaryEmail"),
-        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone"),
-        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username"),
+    // The refusal names the new record's value as it was typed.
+    for (record, field, typed) in [
+        (r#"{"id":"s2","username":"STRASSE"}"#, "username", "STRASSE"),
+        (r#"{"id":"s2","username":"strasse "}"#, "username", "strasse "),
+        (
+            "{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}",
+            "primaryEmail",
+            "am\u{e9}lie@EXAMPLE.com",
+        ),
+        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone", " +4930123"),
+        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username", "ｓｔｒａｓｓｅ"),
     ] {
         let error = import_text(&store, record, ImportMode::InsertOnly).expect_err(record);
         let StoreError::RecordConflict { reason, .. } = &error else { panic!("{error:?}") };
         assert!(
-            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, .. } if *f == field && existing == "s1"),
+            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, value } if *f == field && existing == "s1" && value == typed),
             "{record}: {error}"
         );
     }
