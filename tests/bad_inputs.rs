@@ -545,6 +545,8 @@ fn a_store_kept_open_saves_again_once_a_full_disk_has_room() {
     let refused = store.replace_custom_data(&admin, &big, Some(before), &author);
     assert!(refused.as_ref().is_err_and(|e| e.to_string().contains("No space left")), "{refused:?}");
     fs::remove_file(&filler).expect("remove filler");
+    // A read first: it too opens the file again, which redb refuses to read until then.
+    assert_eq!(store.custom_data(&admin).expect("a read once there is room").revision, before);
     let small = CustomData::parse(r#"{"after": "the disk had room again"}"#).expect("document");
     store.replace_custom_data(&admin, &small, Some(before), &author).expect("the save once there is room");
     let stored = store.custom_data(&admin).expect("read");

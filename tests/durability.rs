@@ -946,6 +946,36 @@ fn a_writer_held_up_by_another_says_busy_after_three_seconds() {
     assert_eq!((revisions.len(), current), (1, 1), "nothing written");
 }
 
+/// A save long after the open (the screen's) has 3 s of its own: it waits that long for
+/// another writer's transaction — not less, as if the open's 3 s were used up, and not
+/// forever — then says busy and writes nothing.
+#[test]
+fn a_save_long_after_the_open_waits_three_seconds_for_another_writer_then_says_busy() {
+    use custodian::domain::CustomData;
+    use custodian::store::{Author, OpenOptions, RedbStore, StoreError, UserStore};
+    const NOT_BEFORE: Duration = Duration::from_millis(2500);
+    const NOT_AFTER: Duration = Duration::from_secs(5);
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("held-later.redb", &[person("u1", "alice")]);
+    let store = RedbStore::open(&db, OpenOptions::default()).expect("open");
+    thread::sleep(Duration::from_millis(3200));
+    let holder = redb::Builder::new()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(&db)
+        .expect("open the database as another writer");
+    let held = holder.begin_write().expect("take the write lock");
+    let document = CustomData::parse(r#"{"held": true}"#).expect("document");
+    let started = Instant::now();
+    let refused = store.replace_custom_data("u1", &document, None, &Author("editor".into()));
+    let waited = started.elapsed();
+    held.abort().expect("let go of the write lock");
+    drop(holder);
+    assert!(matches!(refused, Err(StoreError::Busy)), "{refused:?}");
+    assert!((NOT_BEFORE..NOT_AFTER).contains(&waited), "the save said busy after {waited:?}");
+    assert_eq!(store.custom_data("u1").expect("read").revision, 1, "nothing written");
+}
+
 /// The 3 s are for the whole command: an open that waited for one writer's transaction and
 /// the write after it that waits for the next one together give up after about 3 s, not 3 s
 /// each (they used to: 5–6 s).

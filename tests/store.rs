@@ -15,8 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use custodian::domain::import::{ImportFileError, ImportReader};
 use custodian::domain::{CustomData, Limits};
 use custodian::store::{
-    Author, ImportMode, ImportSummary, ListKey, NewUser, OpenOptions, RedbStore, Revision, SCHEMA_VERSION,
-    SaveOutcome, StoreError, UserField, UserStore,
+    Author, ImportMode, ImportSummary, JournalQuery, ListKey, NewUser, OpenOptions, RedbStore, Revision,
+    SCHEMA_VERSION, SaveOutcome, StoreError, UserField, UserStore,
 };
 use serde_json::{Map, Value};
 use support::home::PrivateHome;
@@ -189,6 +189,15 @@ fn open_of_an_empty_file_is_not_a_database_and_leaves_it_empty() {
     fs::write(&path, b"").expect("write");
     assert_not_a_database(&path);
     assert_eq!(fs::metadata(&path).expect("metadata").len(), 0);
+    // Said before redb is asked, whose words for it are not the operator's.
+    for read_only in [false, true] {
+        let error = RedbStore::open(&path, OpenOptions { read_only, ..Default::default() });
+        assert!(
+            matches!(&error, Err(StoreError::NotADatabase { detail, .. }) if detail == "the file is empty"),
+            "{:?}",
+            error.err()
+        );
+    }
 }
 
 #[test]
@@ -207,6 +216,28 @@ fn open_of_a_directory_is_not_a_database() {
     assert_not_a_database(dir.path());
 }
 
+/// Only a path that names nothing is said missing: one that cannot be looked at (a part of it
+/// is a file, not a directory) says what the system said, so the operator is not sent to
+/// look for a file that might be there.
+#[test]
+fn open_of_a_path_through_a_file_says_why_it_cannot_be_read_not_that_it_is_missing() {
+    let dir = TempDir::new().expect("temp dir");
+    let file = dir.path().join("notes.txt");
+    fs::write(&file, "keep me\n").expect("write");
+    let path = file.join("users.redb");
+    for read_only in [false, true] {
+        match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
+            Err(StoreError::Io { context, error }) => {
+                assert!(context.ends_with("notes.txt/users.redb"), "{context}");
+                assert_eq!(error.kind(), std::io::ErrorKind::NotADirectory, "{error}");
+            }
+            Err(other) => panic!("expected the system's error, got {other:?}"),
+            Ok(_) => panic!("opened a path through a file"),
+        }
+    }
+    assert_eq!(fs::read_to_string(&file).expect("read"), "keep me\n");
+}
+
 #[test]
 fn open_of_a_redb_file_without_custodians_tables_is_not_a_database() {
     let dir = TempDir::new().expect("temp dir");
@@ -223,6 +254,17 @@ fn open_of_a_redb_file_without_custodians_tables_is_not_a_database() {
         tx.commit().expect("commit");
     }
     assert_not_a_database(&foreign);
+
+    // Another program's table that happens to be called `meta`, of other types.
+    let named_alike = dir.path().join("named-alike.redb");
+    {
+        const META: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("meta");
+        let db = redb::Database::create(&named_alike).expect("redb create");
+        let tx = db.begin_write().expect("write tx");
+        tx.open_table(META).expect("table").insert("schema_version", "8").expect("insert");
+        tx.commit().expect("commit");
+    }
+    assert_not_a_database(&named_alike);
 }
 
 #[test]
@@ -299,6 +341,23 @@ fn open_of_a_damaged_database_is_refused_without_a_panic() {
                 assert!(message.contains("users.redb"), "the error should name the file: {message}")
             }
         }
+    }
+}
+
+/// A file cut just after its header: redb opens it read-only without reading further, and
+/// the first read finds the pages missing: said as a read would say it, not as "not a
+/// database".
+#[test]
+fn a_read_only_open_of_a_file_cut_after_its_header_says_it_ends_early() {
+    let (_dir, path) = db_with_crowd_on_disk();
+    let bytes = fs::read(&path).expect("read");
+    fs::write(&path, &bytes[..4096]).expect("truncate");
+    match RedbStore::open(&path, OpenOptions { read_only: true, ..Default::default() }) {
+        Err(StoreError::Database(message)) => {
+            assert!(message.starts_with("the database file is damaged: it ends early"), "{message}")
+        }
+        Err(other) => panic!("expected the damage a read reports, got {other:?}"),
+        Ok(_) => panic!("opened a file cut after its header"),
     }
 }
 
@@ -1118,17 +1177,22 @@ fn names_that_fold_alike_are_one_name_for_uniqueness_and_lookup_and_keep_their_s
         ImportMode::InsertOnly,
     )
     .expect("import");
-    for (record, field) in [
-        (r#"{"id":"s2","username":"STRASSE"}"#, "username"),
-        (r#"{"id":"s2","username":"strasse "}"#, "username"),
-        ("{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}", "primaryEmail"),
-        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone"),
-        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username"),
+    // The refusal names the new record's value as it was typed.
+    for (record, field, typed) in [
+        (r#"{"id":"s2","username":"STRASSE"}"#, "username", "STRASSE"),
+        (r#"{"id":"s2","username":"strasse "}"#, "username", "strasse "),
+        (
+            "{\"id\":\"s2\",\"primaryEmail\":\"am\u{e9}lie@EXAMPLE.com\"}",
+            "primaryEmail",
+            "am\u{e9}lie@EXAMPLE.com",
+        ),
+        ("{\"id\":\"s2\",\"primaryPhone\":\" +4930123\"}", "primaryPhone", " +4930123"),
+        ("{\"id\":\"s2\",\"username\":\"ｓｔｒａｓｓｅ\"}", "username", "ｓｔｒａｓｓｅ"),
     ] {
         let error = import_text(&store, record, ImportMode::InsertOnly).expect_err(record);
         let StoreError::RecordConflict { reason, .. } = &error else { panic!("{error:?}") };
         assert!(
-            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, .. } if *f == field && existing == "s1"),
+            matches!(reason.as_ref(), StoreError::Duplicate { field: f, existing, value } if *f == field && existing == "s1" && value == typed),
             "{record}: {error}"
         );
     }
@@ -1255,6 +1319,61 @@ fn upgrading_a_file_whose_users_collide_under_the_fold_keeps_everyone_and_names_
     drop(store);
     let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
     assert_eq!(store.count().expect("count"), 7);
+}
+
+/// Users colliding under the fold are named from layout 3 on, whose indexes keep them all
+/// (here a file of layout 3 seen read-only, not upgraded); a layout-2 file's indexes follow
+/// another rule and are not read: it names nobody, and says so without an error.
+#[test]
+fn name_collisions_are_read_from_the_indexes_of_layout_3_on_and_none_are_named_before() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    layout_2_file_with_colliding_users(&path);
+    let read_only = OpenOptions { read_only: true, ..OpenOptions::default() };
+    let layout_2 = RedbStore::open(&path, read_only).expect("open");
+    assert_eq!(layout_2.name_collisions().expect("collisions"), []);
+    drop(layout_2);
+    let upgraded = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    // A user alone with their names, the last key of every index.
+    let last = r#"{"id":"z1","username":"zzz","primaryEmail":"zzz@example.com","primaryPhone":"+49999"}"#;
+    import_text(&upgraded, last, ImportMode::InsertOnly).expect("import");
+    drop(upgraded);
+    {
+        let db = redb::Database::open(&path).expect("open raw");
+        let tx = db.begin_write().expect("write");
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("meta")
+            .insert("schema_version", 3)
+            .expect("version");
+        tx.commit().expect("commit");
+    }
+    let layout_3 = RedbStore::open(&path, read_only).expect("open");
+    assert!(layout_3.needs_upgrade());
+    let named: Vec<(&str, Vec<String>)> =
+        layout_3.name_collisions().expect("collisions").into_iter().map(|(f, _, ids)| (f, ids)).collect();
+    assert_eq!(
+        named,
+        [
+            ("username", vec!["c3".to_owned(), "c4".to_owned()]),
+            ("username", vec!["c1".to_owned(), "c2".to_owned()]),
+            ("primaryEmail", vec!["c5".to_owned(), "c6".to_owned()]),
+        ]
+    );
+}
+
+/// A lookup on a layout-2 file seen read-only reads every user: by email too, folded as
+/// today's indexes fold it (the two spellings of Amélie are one email there).
+#[test]
+fn an_email_lookup_on_a_layout_2_file_read_only_finds_the_users_by_their_folded_email() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("old.redb");
+    layout_2_file_with_colliding_users(&path);
+    let store =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    let error = store.resolve("email:AMÉLIE@example.com").expect_err("two users");
+    assert!(matches!(error, StoreError::Ambiguous { .. }), "{error:?}");
+    assert!(error.to_string().contains("user c5 by primary email, user c6 by primary email"), "{error}");
+    assert!(matches!(store.resolve("email:plain"), Err(StoreError::UserNotFound(_))));
 }
 
 /// Users with handles in every case and shape, in a scrambled order.
@@ -1759,25 +1878,74 @@ fn file_with_per_user_search_texts(layout: u64) -> (TempDir, PathBuf) {
     })
 }
 
+/// Layouts 3 to 5 kept one search text per user; layout 3's upgrade also rebuilds the indexes
+/// by the fold, which from layout 3 on already follow it: each user is found once.
 #[test]
-fn a_layout_4_file_is_searched_before_and_after_its_search_texts_are_packed_in_blocks() {
-    let (_dir, path) = file_with_per_user_search_texts(4);
-    let read_only =
-        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
-    assert!(read_only.needs_upgrade());
-    assert_eq!(ids_found(&read_only, "@example."), ["u1", "u2", "u3"]);
-    drop(read_only);
+fn files_of_layouts_3_to_5_are_searched_before_and_after_their_search_texts_are_packed_in_blocks() {
+    for layout in 3..=5 {
+        let (_dir, path) = file_with_per_user_search_texts(layout);
+        let read_only =
+            RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+        assert!(read_only.needs_upgrade());
+        assert_eq!(ids_found(&read_only, "@example."), ["u1", "u2", "u3"], "layout {layout}");
+        drop(read_only);
 
-    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
-    assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
-    assert_eq!(ids_found(&store, "@example."), ["u1", "u2", "u3"]);
-    assert_eq!(ids_found(&store, "LIDDELL"), ["u1"]);
-    assert_eq!(ids_found(&store, "").len(), 5);
-    drop(store);
-    let db = redb::Database::open(&path).expect("open raw");
-    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
-    let old = tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text"));
-    assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the per-user table is gone");
+        let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+        assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+        assert_eq!(ids_found(&store, "@example."), ["u1", "u2", "u3"], "layout {layout}");
+        assert_eq!(ids_found(&store, "LIDDELL"), ["u1"], "layout {layout}");
+        assert_eq!(ids_found(&store, "").len(), 5, "layout {layout}: each user once");
+        assert_eq!(store.resolve("ALICE").expect("alice"), "u1", "layout {layout}");
+        assert_eq!(scanned_ids(&store, "dieter"), ["u4"], "layout {layout}");
+        drop(store);
+        let db = redb::Database::open(&path).expect("open raw");
+        let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+        let old = tx.open_table(redb::TableDefinition::<&str, &str>::new("search_text"));
+        assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the per-user table is gone");
+    }
+}
+
+/// Every step of a scan, walked from the start: (hit ids, users scanned, where the next
+/// step starts).
+type Steps = Vec<(Vec<String>, usize, Option<String>)>;
+
+fn scan_steps(store: &RedbStore, query: &str, batch: usize, max_hits: usize) -> Steps {
+    let mut steps = Vec::new();
+    let mut after: Option<ListKey> = None;
+    loop {
+        let step = store.scan_matches(query, after.as_ref(), batch, max_hits).expect("scan step");
+        let ids = step.hits.iter().map(|e| e.user.id.clone()).collect();
+        steps.push((ids, step.scanned, step.next.as_ref().map(|k| k.0.clone())));
+        match step.next {
+            Some(next) => after = Some(next),
+            None => return steps,
+        }
+        assert!(steps.len() <= 20, "{query:?} {batch} {max_hits}: the scan does not end: {steps:?}");
+    }
+}
+
+/// A file of an older layout seen read-only has no search blocks: its scan reads every user
+/// and document, and gives each step exactly as the block scan of today's layout gives it —
+/// the same hits (in profile fields or only in customData), the same count of users
+/// scanned, the same place to go on from, at every batch size and hit limit.
+#[test]
+fn the_scan_of_an_older_file_read_only_steps_as_the_block_scan_does() {
+    let (_dir, _path, today) = db_with_people();
+    let (_older_dir, path) = file_with_per_user_search_texts(4);
+    let older =
+        RedbStore::open(&path, OpenOptions { read_only: true, ..OpenOptions::default() }).expect("open");
+    assert!(older.needs_upgrade());
+    for query in ["example", "dark", "", "1", "nobody at all"] {
+        for batch in 1..=6 {
+            for max_hits in 1..=4 {
+                assert_eq!(
+                    scan_steps(&older, query, batch, max_hits),
+                    scan_steps(&today, query, batch, max_hits),
+                    "{query:?}, batch {batch}, at most {max_hits} hits"
+                );
+            }
+        }
+    }
 }
 
 /// A file of an older layout seen read-only: from layout 3 on its indexes follow the fold, so
@@ -1859,6 +2027,155 @@ fn a_layout_6_file_is_searched_read_only_and_its_blocks_get_a_dictionary_on_the_
     assert!(matches!(old, Err(redb::TableError::TableDoesNotExist(_))), "the layout-6 blocks are gone");
     let new = tx.open_table(redb::TableDefinition::<&str, &[u8]>::new("search_dict_blocks")).expect("new");
     assert_eq!(redb::ReadableTableMetadata::len(&new).expect("len"), 1, "five users fit one block");
+}
+
+/// Every record of the users table as stored, one a line.
+fn raw_user_records(path: &Path) -> String {
+    let db = redb::Database::open(path).expect("open raw");
+    let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let users = tx.open_table(redb::TableDefinition::<&str, &str>::new("users")).expect("users");
+    let records = redb::ReadableTable::range::<&str>(&users, ..).expect("range");
+    records.map(|item| item.expect("record").1.value().to_owned()).collect::<Vec<_>>().join("\n")
+}
+
+/// The people's file made one of layout 3 whose records hold credentials an older import kept
+/// as unknown fields: `fields` added to each named user's record, as (id, field, value).
+fn layout_3_file_with_stored_credentials(fields: &[(&str, &str, Value)]) -> (TempDir, PathBuf) {
+    let (dir, path) = file_with_per_user_search_texts(3);
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = db.begin_write().expect("write");
+    {
+        let mut users = tx.open_table(redb::TableDefinition::<&str, &str>::new("users")).expect("users");
+        for (id, field, value) in fields {
+            let json =
+                redb::ReadableTable::get(&users, *id).expect("get").expect("stored").value().to_owned();
+            let mut stored: Value = serde_json::from_str(&json).expect("stored json");
+            stored["user"][*field] = value.clone();
+            users.insert(*id, stored.to_string().as_str()).expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+    (dir, path)
+}
+
+#[test]
+fn upgrading_a_layout_3_file_removes_credentials_in_either_spelling_and_names_each_field_once() {
+    let (_dir, path) = layout_3_file_with_stored_credentials(&[
+        // Each user's credentials in one spelling only: the API's or the column's.
+        ("u1", "passwordEncrypted", Value::from("$argon2i$v=19$m=4096,t=10,p=1$x$y")),
+        ("u1", "logtoConfig", serde_json::json!({"secret": 1})),
+        ("u2", "mfa_verifications", serde_json::json!([{"type": "Totp", "key": "JBSWY3DPEHPK3PXP"}])),
+        ("u3", "passwordEncrypted", Value::from("$argon2i$v=19$m=4096,t=10,p=1$z$w")),
+        // A credential's name in a value is no credential: the user is left as it was.
+        ("u4", "name", Value::from("password_encrypted logtoConfig")),
+    ]);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    let notes = store.upgrade_notes();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(
+        notes[0],
+        "removed credentials an earlier import kept (passwordEncrypted, logtoConfig, mfa_verifications) \
+         from 3 users; their old bytes may remain in the file's free space until it is rewritten \
+         (export, then import into a new database)"
+    );
+    assert!(notes[1].starts_with("started the journal"), "{notes:?}");
+    drop(store);
+    let records = raw_user_records(&path);
+    for secret in ["argon2i", "JBSWY3DPEHPK3PXP", "secret"] {
+        assert!(!records.contains(secret), "{secret} kept: {records}");
+    }
+    assert!(records.contains("password_encrypted logtoConfig"), "{records}");
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("reopen");
+    assert!(store.upgrade_notes().is_empty(), "said once: {:?}", store.upgrade_notes());
+
+    // One user: said in the singular.
+    let (_dir, path) =
+        layout_3_file_with_stored_credentials(&[("u5", "password_encrypted", Value::from("x"))]);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert!(
+        store.upgrade_notes()[0]
+            .starts_with("removed credentials an earlier import kept (password_encrypted) from 1 user;"),
+        "{:?}",
+        store.upgrade_notes()
+    );
+}
+
+/// The people's file as the build of layout 7 left it: everything of today's but the table of
+/// bulk loads.
+fn layout_7_file() -> (TempDir, PathBuf) {
+    let (dir, path, store) = db_with_people();
+    drop(store);
+    let db = redb::Database::open(&path).expect("open raw");
+    let tx = db.begin_write().expect("write");
+    let loads = redb::TableDefinition::<(i64, u64), u64>::new("journal_loads");
+    assert!(tx.delete_table(loads).expect("delete"), "a layout-8 file has the table");
+    tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+        .expect("meta")
+        .insert("schema_version", 7)
+        .expect("version");
+    tx.commit().expect("commit");
+    (dir, path)
+}
+
+/// The journal is built once, by the upgrade from a layout before it (4 and older): a file of
+/// layout 5 or later keeps the journal it has, and its upgrade has nothing to say.
+#[test]
+fn only_an_upgrade_from_before_the_journal_builds_it_and_says_so() {
+    let (_dir, path) = file_with_per_user_search_texts(4);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+    assert_eq!(
+        store.upgrade_notes(),
+        [
+            "started the journal (`custodian changes`): 5 saves taken from the history; saves from now on are all recorded"
+        ]
+    );
+    for (layout, (_dir, path)) in [
+        (5, file_with_per_user_search_texts(5)),
+        (6, layout_6_file_with_blocks_of_whole_texts()),
+        (7, layout_7_file()),
+    ] {
+        let store = RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades");
+        assert_eq!(store.schema_version().expect("schema"), SCHEMA_VERSION);
+        assert!(store.upgrade_notes().is_empty(), "layout {layout}: {:?}", store.upgrade_notes());
+        let mut saves = 0;
+        store
+            .journal(&JournalQuery::default(), &mut |_| {
+                saves += 1;
+                Ok(true)
+            })
+            .expect("the journal reads");
+        assert_eq!(saves, 1, "layout {layout}: the import's load, one row for its users");
+        drop(store);
+        // Layout 8's table of bulk loads, made by the upgrade (empty: older files have a row a user).
+        let db = redb::Database::open(&path).expect("open raw");
+        let tx = redb::ReadableDatabase::begin_read(&db).expect("read");
+        let loads = tx.open_table(redb::TableDefinition::<(i64, u64), u64>::new("journal_loads"));
+        assert!(loads.is_ok(), "layout {layout}: no table of loads");
+    }
+}
+
+/// An upgrade that rewrote the search texts (from a layout before 7) leaves their old pages
+/// free: the file is compacted once, and ends smaller than it was. The upgrade from layout 7
+/// only adds a table, not worth a compaction (seconds at a million users, and the file to
+/// itself): the file keeps its size.
+#[test]
+fn an_upgrade_that_rewrote_the_search_texts_gives_their_room_back_and_one_that_added_a_table_does_not_compact()
+ {
+    let size = |path: &Path| fs::metadata(path).expect("metadata").len();
+    for (layout, (_dir, path)) in [
+        (4, file_with_per_user_search_texts(4)),
+        (6, layout_6_file_with_blocks_of_whole_texts()),
+        (7, layout_7_file()),
+    ] {
+        let before = size(&path);
+        drop(RedbStore::open(&path, OpenOptions::default()).expect("open read-write upgrades"));
+        let after = size(&path);
+        if layout < 7 {
+            assert!(after < before, "layout {layout}: {before} B before the upgrade, {after} B after");
+        } else {
+            assert_eq!(after, before, "layout {layout}: compacted");
+        }
+    }
 }
 
 #[test]

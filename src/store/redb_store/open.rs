@@ -190,10 +190,7 @@ impl RedbStore {
     /// The directory the file is in (`.` for a bare name): where work files that must not
     /// fill memory (sorted runs) are made, on the file system that has room for the database.
     pub(super) fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+        directory_of(&self.path)
     }
 
     /// The schema version recorded in the file.
@@ -473,6 +470,14 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
     fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
 }
 
+/// The directory `path` is in, `.` for a bare name (whose parent is the empty path).
+fn directory_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// redb's page cache while compacting: its memory follows the cache (with 24 MiB it peaked
 /// 30 MB higher at 1M users).
 const COMPACTION_CACHE_BYTES: usize = 4 * 1024 * 1024;
@@ -481,4 +486,24 @@ fn builder(options: OpenOptions) -> Builder {
     let mut builder = Builder::new();
     builder.set_concurrency_mode(ConcurrencyMode::MultiWriter).set_cache_size(options.cache_bytes);
     builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stores_work_files_go_in_the_directory_of_its_file() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        assert_eq!(store.dir(), dir.path());
+    }
+
+    #[test]
+    fn work_files_go_beside_the_database_and_beside_a_bare_name_in_the_working_directory() {
+        assert_eq!(directory_of(Path::new("users.redb")), PathBuf::from("."));
+        assert_eq!(directory_of(Path::new("data/users.redb")), PathBuf::from("data"));
+        assert_eq!(directory_of(Path::new("/srv/custodian/users.redb")), PathBuf::from("/srv/custodian"));
+    }
 }
