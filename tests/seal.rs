@@ -290,6 +290,19 @@ fn a_tampered_or_foreign_value_opens_nothing_and_says_so_on_one_line() {
 }
 
 #[test]
+fn a_document_sealing_grew_past_the_limit_is_refused_saying_sealing_did_it() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.keygen("key.jwk");
+    // 900 KiB of text: under the 1 MiB limit as given, over it once sealed (base64url).
+    let big = sandbox.file("big.json", &format!(r#"{{"big": "{}"}}"#, "x".repeat(900 * 1024)));
+    let error = sandbox.run(&["set", "alice", &big, "--key-file", &key, "--seal", "big"], None).fails(4);
+    assert!(error.starts_with("custodian: sealing made the document larger: "), "{error}");
+    assert!(error.contains("limit"), "{error}");
+    // Unsealed, the same document is saved.
+    sandbox.run(&["set", "alice", &big, "--allow-sensitive"], None).ok();
+}
+
+#[test]
 fn set_seal_refuses_a_missing_path_a_missing_key_and_a_key_others_can_read() {
     let sandbox = Sandbox::new();
     let file = sandbox.file("doc.json", r#"{"billing": {"taxId": "DE1"}}"#);

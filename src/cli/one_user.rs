@@ -86,7 +86,12 @@ pub(super) fn set(
             .map_err(|e| key_file::KeyFileProblem::NoRandomness(e.to_string()))??;
         // Sealing makes values longer: the size limit is checked again, and the schema sees
         // the document as it will be stored.
-        data = CustomData::from_value(serde_json::Value::Object(object), &limits)?;
+        data = CustomData::from_value(serde_json::Value::Object(object), &limits).map_err(|e| {
+            // The operator's document was under the limit: say what made it too large.
+            let grown = matches!(e, crate::domain::ValidationError::TooLarge { .. });
+            let error = anyhow::Error::from(e);
+            if grown { error.context("sealing made the document larger") } else { error }
+        })?;
         text = data.canonical().to_owned();
     }
     schema::check_document(shape.as_ref(), &text, &data)?;
