@@ -282,6 +282,12 @@ fn a_patch_that_is_not_an_array_or_not_rfc_6902_is_one_line_and_nothing_written(
         (r#"[{"op":"add","path":"a","value":1}]"#, r#"starts with "/""#),
         (r#"[1]"#, "a number instead of an object"),
         ("[", "the patch is not JSON"),
+        // Told as a document's error is: the lone surrogate in custodian's words, a column
+        // in characters.
+        (
+            r#"[{"op":"add","path":"/é","value":"\ud800"}]"#,
+            "the patch is not JSON: line 1, col 41: lone surrogate in a \\u escape (not a valid character)",
+        ),
     ] {
         let bad = sandbox.file("bad.json", text);
         let line = sandbox.on(&["patch", &bad, "--all", "--yes"]).fails(4);

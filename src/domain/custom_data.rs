@@ -402,6 +402,12 @@ fn syntax_error(text: &str, error: &serde_json::Error) -> ValidationError {
 
 /// Why serde_json refused `text`, in the same words as [`CustomData::parse`] but without the
 /// position (the import reader names the record and its line itself).
+/// serde_json's syntax error in `text` as a document's is told: `line L, col C: reason`, the
+/// column in characters, a lone surrogate and NaN in custodian's words.
+pub(crate) fn syntax_message(text: &str, error: &serde_json::Error) -> String {
+    syntax_error(text, error).to_string()
+}
+
 pub(crate) fn syntax_reason(text: &str, error: &serde_json::Error) -> String {
     match syntax_error(text, error) {
         ValidationError::Syntax { message, .. } => message,

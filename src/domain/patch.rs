@@ -48,7 +48,8 @@ impl JsonPatch {
             return Err(PatchFileError::DuplicateKey { key, path, line: at.line, column: at.column });
         }
         // Numbers keep their text (`1E5`, `-0`, an integer past 64 bits), as in every document.
-        let value = parse_value(text).map_err(|e| PatchFileError::NotJson(e.to_string()))?;
+        let value = parse_value(text)
+            .map_err(|e| PatchFileError::NotJson(crate::domain::custom_data::syntax_message(text, &e)))?;
         let Value::Array(items) = value else {
             return Err(PatchFileError::NotAnArray(json_type_name(&value)));
         };
