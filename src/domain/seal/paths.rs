@@ -32,9 +32,7 @@ pub enum SealPathError {
 /// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
 /// dot or a bracket is found too: at each object the longest key that fits is taken.
 pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Option<&'a mut Value> {
-    let mut steps = Vec::new();
-    resolve(object, path, &mut steps)?;
-    let mut steps = steps.into_iter();
+    let mut steps = readings(object, path, 1).pop()?.into_iter();
     let Some(Step::Key(first)) = steps.next() else { return None };
     let mut current = object.get_mut(&first)?;
     for step in steps {
@@ -46,34 +44,13 @@ pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Optio
     Some(current)
 }
 
-/// How many values `path` names, at most two: a key holding a dot or a bracket can spell the
-/// path of a nested value.
-fn values_named(object: &Map<String, Value>, rest: &str) -> usize {
-    let mut named = 0;
-    for key in object.keys().filter(|key| fits(key, rest)) {
-        named += values_named_in(&object[key.as_str()], &rest[key.len()..]);
-        if named > 1 {
-            return 2;
-        }
-    }
-    named
-}
-
-fn values_named_in(value: &Value, rest: &str) -> usize {
-    if rest.is_empty() {
-        return 1;
-    }
-    if let Some(after) = rest.strip_prefix('[') {
-        let item = after.split_once(']').and_then(|(digits, after)| {
-            let index: usize = digits.parse().ok()?;
-            Some((value.as_array()?.get(index)?, after))
-        });
-        return item.map_or(0, |(item, after)| values_named_in(item, after));
-    }
-    match (rest.strip_prefix('.'), value.as_object()) {
-        (Some(after), Some(object)) => values_named(object, after),
-        _ => 0,
-    }
+/// The ways `path` reads through `object` as steps, longest key first at each object, at most
+/// `most` of them: a key holding a dot or a bracket can spell the path of a nested value
+/// (read-only, so the borrow ends before writing).
+fn readings(object: &Map<String, Value>, path: &str, most: usize) -> Vec<Vec<Step>> {
+    let mut found = Vec::new();
+    resolve(object, path, &mut Vec::new(), &mut found, most);
+    found
 }
 
 /// Whether `key` begins `rest`, followed by its end, `.` or `[`.
@@ -81,35 +58,46 @@ fn fits(key: &str, rest: &str) -> bool {
     rest.strip_prefix(key).is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
 }
 
-/// Finds the steps of `rest` through `object` (read-only, so the borrow ends before writing).
-fn resolve(object: &Map<String, Value>, rest: &str, steps: &mut Vec<Step>) -> Option<()> {
-    // Every key of this object that `rest` starts with, followed by the end, `.` or `[`.
+/// Adds to `found` the steps of each reading of `rest` through `object`, until there are `most`.
+fn resolve(
+    object: &Map<String, Value>,
+    rest: &str,
+    steps: &mut Vec<Step>,
+    found: &mut Vec<Vec<Step>>,
+    most: usize,
+) {
     let mut fitting: Vec<&String> = object.keys().filter(|key| fits(key, rest)).collect();
     fitting.sort_by_key(|key| std::cmp::Reverse(key.len()));
     for key in fitting {
-        let depth = steps.len();
-        steps.push(Step::Key(key.clone()));
-        if resolve_value(&object[key.as_str()], &rest[key.len()..], steps).is_some() {
-            return Some(());
+        if found.len() >= most {
+            return;
         }
-        steps.truncate(depth);
+        steps.push(Step::Key(key.clone()));
+        resolve_value(&object[key.as_str()], &rest[key.len()..], steps, found, most);
+        steps.pop();
     }
-    None
 }
 
-fn resolve_value(value: &Value, rest: &str, steps: &mut Vec<Step>) -> Option<()> {
+fn resolve_value(value: &Value, rest: &str, steps: &mut Vec<Step>, found: &mut Vec<Vec<Step>>, most: usize) {
     if rest.is_empty() {
-        return Some(());
+        found.push(steps.clone());
+        return;
     }
     if let Some(after) = rest.strip_prefix('[') {
-        let (digits, after) = after.split_once(']')?;
-        let index: usize = digits.parse().ok()?;
-        let item = value.as_array()?.get(index)?;
-        steps.push(Step::Index(index));
-        return resolve_value(item, after, steps);
+        let item = after.split_once(']').and_then(|(digits, after)| {
+            let index: usize = digits.parse().ok()?;
+            Some((index, value.as_array()?.get(index)?, after))
+        });
+        if let Some((index, item, after)) = item {
+            steps.push(Step::Index(index));
+            resolve_value(item, after, steps, found, most);
+            steps.pop();
+        }
+        return;
     }
-    let after = rest.strip_prefix('.')?;
-    resolve(value.as_object()?, after, steps)
+    if let (Some(after), Some(object)) = (rest.strip_prefix('.'), value.as_object()) {
+        resolve(object, after, steps, found, most);
+    }
 }
 
 /// Seals the values at `paths`, each with a fresh IV from `next_iv`. All or nothing: on an
@@ -121,7 +109,7 @@ pub fn seal_paths<E>(
     mut next_iv: impl FnMut() -> Result<[u8; IV_BYTES], E>,
 ) -> Result<Result<(), SealPathError>, E> {
     for path in paths {
-        if values_named(object, path) > 1 {
+        if readings(object, path, 2).len() > 1 {
             return Ok(Err(SealPathError::Ambiguous(path.clone())));
         }
         let Some(value) = value_at_mut(object, path) else {
