@@ -58,8 +58,9 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     // Judged before it is opened, too: opening a FIFO waits for a writer, and one others can
     // read must be refused at once, not after someone wrote a key into it.
     let you = crate::location::my_uid();
-    judge(&fs::metadata(path).map_err(unreadable)?, you, &shown)?;
-    let file = open(path, FIFO_WAIT).map_err(unreadable)?;
+    let meta = fs::metadata(path).map_err(unreadable)?;
+    judge(&meta, you, &shown)?;
+    let file = open(path, meta.file_type().is_fifo(), FIFO_WAIT).map_err(unreadable)?;
     judge(&file.metadata().map_err(unreadable)?, you, &shown)?;
     let mut text = String::new();
     file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
@@ -70,10 +71,10 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
 /// file is said to be empty of a key, instead of waiting on it for ever without a word.
 const FIFO_WAIT: Duration = Duration::from_secs(10);
 
-/// Opens the key file; a FIFO without waiting for a writer, then waits up to `wait` for its
+/// Opens the key file (`fifo`: as judged from its metadata); a FIFO without waiting for a writer, then waits up to `wait` for its
 /// first bytes (or its writer's end), a signal stopping the wait.
-fn open(path: &Path, wait: Duration) -> io::Result<fs::File> {
-    if !fs::metadata(path)?.file_type().is_fifo() {
+fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
+    if !fifo {
         return fs::File::open(path);
     }
     let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
@@ -262,7 +263,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = private_fifo(dir.path());
         let started = Instant::now();
-        let error = open(&fifo, Duration::from_millis(300)).unwrap_err();
+        let error = open(&fifo, true, Duration::from_millis(300)).unwrap_err();
         assert_eq!(error.to_string(), "a FIFO nothing was written to in 0.3 s");
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
         // A writer that comes after the open: its key is read whole.

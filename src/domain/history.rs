@@ -47,7 +47,7 @@ impl RevisionChanges {
 #[derive(Default)]
 pub struct HistoryReader {
     /// The revision before's top-level keys, each with a digest of its value's text.
-    previous_keys: Vec<(String, u64)>,
+    previous_keys: Vec<(String, [u8; 32])>,
     previous_revision: Option<u64>,
     first_with_digest: HashMap<[u8; 32], u64>,
 }
@@ -95,10 +95,10 @@ impl HistoryReader {
 
 /// The top-level keys of a JSON object in their order, each with a digest of its value's
 /// text, without building its values.
-fn top_level_keys(text: &str) -> Vec<(String, u64)> {
+fn top_level_keys(text: &str) -> Vec<(String, [u8; 32])> {
     struct KeysVisitor;
     impl<'de> serde::de::Visitor<'de> for KeysVisitor {
-        type Value = Vec<(String, u64)>;
+        type Value = Vec<(String, [u8; 32])>;
 
         fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
             formatter.write_str("a JSON object")
@@ -108,14 +108,7 @@ fn top_level_keys(text: &str) -> Vec<(String, u64)> {
             let mut keys = Vec::new();
             while let Some(key) = map.next_key::<String>()? {
                 let value = map.next_value::<&serde_json::value::RawValue>()?;
-                let digest: [u8; 32] = Sha256::digest(value.get().as_bytes()).into();
-                keys.push((
-                    key,
-                    u64::from_le_bytes([
-                        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6],
-                        digest[7],
-                    ]),
-                ));
+                keys.push((key, Sha256::digest(value.get().as_bytes()).into()));
             }
             Ok(keys)
         }

@@ -78,8 +78,13 @@ impl Ended {
     }
 
     pub(super) fn now(&self) -> bool {
-        HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
+        signalled()
     }
+}
+
+/// Whether one of the signals [`Ended`] watches has come.
+fn signalled() -> bool {
+    HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)
 }
 
 /// How long a signal may go unanswered by the event loop before the watch below ends the
@@ -109,7 +114,7 @@ impl Ended {
             let mut noted: Option<std::time::Instant> = None;
             while !seen.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(100));
-                if !(HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) || INTERRUPTED.load(Ordering::Relaxed)) {
+                if !signalled() {
                     continue;
                 }
                 let since = *noted.get_or_insert_with(std::time::Instant::now);
