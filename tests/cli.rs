@@ -820,15 +820,10 @@ fn export_into_a_pipe_closed_early_is_not_an_error() {
     sandbox.on(&db, &["import", DEMO_USERS]).ok();
     for args in [&["export"][..], &["list", "--json", "--limit", "0"]] {
         let mut command = sandbox.command();
-        command.arg("--db").arg(&db).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut first = [0u8; 64];
-        std::io::Read::read_exact(&mut stdout, &mut first).expect("read the start");
-        drop(stdout);
-        let output = child.wait_with_output().expect("wait");
-        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        assert!(output.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        command.arg("--db").arg(&db).args(args);
+        let run = Run::with_a_reader_that_leaves(command);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{args:?}: {}", run.stderr);
     }
 }
 

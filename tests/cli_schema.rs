@@ -151,16 +151,10 @@ fn schema_check_into_a_pipe_its_reader_left_stops_there_and_says_so() {
     let schema = sandbox.file("needs.json", r#"{"required": ["nope"]}"#);
     let mut command = sandbox.home.custodian();
     command.arg("--db").arg(&sandbox.db).args(["--schema", &schema, "schema", "check"]);
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().expect("spawn");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut first = [0u8; 64];
-    std::io::Read::read_exact(&mut stdout, &mut first).expect("the first offending line");
-    drop(stdout);
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = Run::with_a_reader_that_leaves(command);
+    let stderr = &run.stderr;
     // Users break it, so 4; and only those read before the pipe closed were checked.
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(run.code, 4, "{stderr}");
     let (counts, reason) = stderr.split_once(" users checked do not satisfy the schema").expect("said");
     assert!(reason.contains("the check stopped there: standard output was closed"), "{stderr}");
     let checked: u64 = counts.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a count");

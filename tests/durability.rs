@@ -919,6 +919,15 @@ fn a_set_during_a_long_import_says_busy_within_seconds() {
 /// 'busy, try again'". Another program holds a write transaction on the file for as long as
 /// `set` runs: the `set` must give up with busy after about 3 s — not before 2.5 s (it did
 /// wait), not after 5 s (it did not hang on) — and write nothing.
+/// The database opened as another writer would (redb's multi-writer mode, as custodian opens
+/// it), to take its write lock.
+fn another_writer(db: &Path) -> redb::Database {
+    redb::Builder::new()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(db)
+        .expect("open the database as another writer")
+}
+
 #[test]
 fn a_writer_held_up_by_another_says_busy_after_three_seconds() {
     const NOT_BEFORE: Duration = Duration::from_millis(2500);
@@ -926,10 +935,7 @@ fn a_writer_held_up_by_another_says_busy_after_three_seconds() {
     let _serial = serial();
     let sandbox = Sandbox::new();
     let db = sandbox.database("held.redb", &[person("u1", "alice")]);
-    let holder = redb::Builder::new()
-        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-        .open(&db)
-        .expect("open the database as another writer");
+    let holder = another_writer(&db);
     let held = holder.begin_write().expect("take the write lock");
     let doc = sandbox.doc("held.json", r#"{"held": true}"#);
     let set = sandbox.spawn(&db, &["set", "alice", &doc]).wait(NOT_AFTER * 4);
@@ -960,10 +966,7 @@ fn a_save_long_after_the_open_waits_three_seconds_for_another_writer_then_says_b
     let db = sandbox.database("held-later.redb", &[person("u1", "alice")]);
     let store = RedbStore::open(&db, OpenOptions::default()).expect("open");
     thread::sleep(Duration::from_millis(3200));
-    let holder = redb::Builder::new()
-        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-        .open(&db)
-        .expect("open the database as another writer");
+    let holder = another_writer(&db);
     let held = holder.begin_write().expect("take the write lock");
     let document = CustomData::parse(r#"{"held": true}"#).expect("document");
     let started = Instant::now();
@@ -985,10 +988,7 @@ fn an_open_that_waited_and_the_write_after_it_say_busy_within_three_seconds_in_a
     let _serial = serial();
     let sandbox = Sandbox::new();
     let db = sandbox.database("held-twice.redb", &[person("u1", "alice")]);
-    let holder = redb::Builder::new()
-        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-        .open(&db)
-        .expect("open the database as another writer");
+    let holder = another_writer(&db);
     let first = holder.begin_write().expect("take the write lock");
     // The document comes on stdin, read after the open: the test decides when the `set`
     // gets to its write.
@@ -1103,10 +1103,7 @@ fn a_signal_while_a_write_waits_for_another_writers_lock_writes_nothing_and_clos
         (libc::SIGTERM, &["set", "alice", document.as_str()][..]),
         (libc::SIGINT, &["restore", "alice", "1"][..]),
     ] {
-        let holder = redb::Builder::new()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .open(&db)
-            .expect("open the database as another writer");
+        let holder = another_writer(&db);
         let held = holder.begin_write().expect("take the write lock");
         let running = sandbox.spawn(&db, args);
         running.wait_until_open(&db);

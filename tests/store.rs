@@ -245,26 +245,18 @@ fn open_of_a_redb_file_without_custodians_tables_is_not_a_database() {
     drop(redb::Database::create(&bare).expect("redb create"));
     assert_not_a_database(&bare);
 
-    let foreign = dir.path().join("foreign.redb");
-    {
-        const STUFF: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("stuff");
-        let db = redb::Database::create(&foreign).expect("redb create");
+    // Another program's file with one table of text: any name, or `meta` of other types.
+    let with_one_table = |file: &str, table: &str, key: &str, value: &str| {
+        let path = dir.path().join(file);
+        let db = redb::Database::create(&path).expect("redb create");
         let tx = db.begin_write().expect("write tx");
-        tx.open_table(STUFF).expect("table").insert("key", "value").expect("insert");
+        let definition: redb::TableDefinition<&str, &str> = redb::TableDefinition::new(table);
+        tx.open_table(definition).expect("table").insert(key, value).expect("insert");
         tx.commit().expect("commit");
-    }
-    assert_not_a_database(&foreign);
-
-    // Another program's table that happens to be called `meta`, of other types.
-    let named_alike = dir.path().join("named-alike.redb");
-    {
-        const META: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("meta");
-        let db = redb::Database::create(&named_alike).expect("redb create");
-        let tx = db.begin_write().expect("write tx");
-        tx.open_table(META).expect("table").insert("schema_version", "8").expect("insert");
-        tx.commit().expect("commit");
-    }
-    assert_not_a_database(&named_alike);
+        path
+    };
+    assert_not_a_database(&with_one_table("foreign.redb", "stuff", "key", "value"));
+    assert_not_a_database(&with_one_table("named-alike.redb", "meta", "schema_version", "8"));
 }
 
 #[test]

@@ -28,6 +28,18 @@ impl Run {
         Self::from_output(output)
     }
 
+    /// Runs `command` with a reader of its standard output that leaves after the first 64
+    /// bytes (as `| head -1` does), to its end.
+    pub fn with_a_reader_that_leaves(mut command: Command) -> Self {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn custodian");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 64];
+        std::io::Read::read_exact(&mut stdout, &mut first).expect("the start of the output");
+        drop(stdout);
+        Self::from_output(child.wait_with_output().expect("wait custodian"))
+    }
+
     /// What a run the test started and waited for itself did.
     pub fn from_output(output: std::process::Output) -> Self {
         Self {
