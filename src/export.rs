@@ -10,7 +10,9 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 
-use crate::domain::custom_data::NotAnObject;
+use crate::domain::custom_data::{Limits, NotAnObject};
+use crate::domain::import::RecordRules;
+use crate::domain::user_ref::UserRef;
 use crate::sorted_runs::{Runs, Spill};
 use crate::store::{StoreError, UserRecord, UserStore};
 use crate::{crash, database};
@@ -36,20 +38,43 @@ const LEFT_OUT_NAMED: usize = 5;
 /// What an export did: the users it wrote, and those it left out because their stored
 /// customData is no JSON object (SQL wrote `null` or an array into Logto's database; on a
 /// file, a damaged record). One such user stopped the export of every other.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Tally {
     written: u64,
     left_out: u64,
     /// The first users left out, with what their customData is instead.
     named: Vec<(String, &'static str)>,
+    /// Each line read as an import reads a record, where others may have written the users
+    /// ([`UserStore::written_by_others`]): Logto takes a customData nested 100 deep or of
+    /// 2 MB, SQL an id with white space, and one such user made the whole import of an
+    /// export that had said nothing refuse it (bb11).
+    import_rules: Option<RecordRules>,
+    unimportable: u64,
+    /// The first users an import would refuse, with why.
+    unimportable_named: Vec<(String, String)>,
 }
 
 impl Tally {
+    /// The tally of an export of `store`'s users.
+    fn of_export(store: &dyn UserStore) -> Self {
+        let import_rules = store.written_by_others().then(|| RecordRules::new(Limits::default(), 0));
+        Self { import_rules, ..Self::default() }
+    }
+
     /// Puts the user's line (no newline) in `line`; a user it cannot be made for (the stored
     /// document is no JSON object) is noted as left out instead: `false`.
     fn line_of(&mut self, line: &mut Vec<u8>, record: &UserRecord, text: &str) -> bool {
         line.clear();
         if push_line(line, record, text).is_ok() {
+            if let Some(rules) = &mut self.import_rules
+                && let Ok(line) = std::str::from_utf8(line)
+                && let Some(Err(refused)) = rules.read_record(line, String::new())
+            {
+                self.unimportable += 1;
+                if self.unimportable_named.len() < LEFT_OUT_NAMED {
+                    self.unimportable_named.push((record.user.id.clone(), refused.reason));
+                }
+            }
             return true;
         }
         self.leave_out(&record.user.id, NotAnObject::in_text(text).found);
@@ -72,11 +97,34 @@ impl Tally {
     /// How many users were written, when that is every one; else [`LeftOut`] of `of` (`the
     /// export`), said once the others are all where they went (`to`).
     pub(crate) fn finish_of(self, of: &'static str, to: &str) -> Result<u64> {
-        if self.left_out == 0 {
-            return Ok(self.written);
+        let refused = self.refused_by_an_import();
+        if self.left_out > 0 {
+            let (users, named, written) = (self.left_out, self.named, self.written);
+            return Err(LeftOut { of, users, named, written, to: to.to_owned(), refused }.into());
         }
-        let (users, named, written) = (self.left_out, self.named, self.written);
-        Err(LeftOut { of, users, named, written, to: to.to_owned() }.into())
+        match refused {
+            Some(refused) => Err(Unimportable { refused, written: self.written, to: to.to_owned() }.into()),
+            None => Ok(self.written),
+        }
+    }
+
+    /// `an import of it would refuse 2 of them (…): u5 (why), u7 (why)`, when it would.
+    fn refused_by_an_import(&self) -> Option<String> {
+        if self.unimportable == 0 {
+            return None;
+        }
+        let named: Vec<String> = self
+            .unimportable_named
+            .iter()
+            .map(|(id, why)| format!("{} ({why})", crate::inert::line(&UserRef::shown_id(id))))
+            .collect();
+        let more = self.unimportable - named.len() as u64;
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        Some(format!(
+            "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them): {}{more}",
+            self.unimportable,
+            named.join(", ")
+        ))
     }
 
     fn finish(self, to: &str) -> Result<u64> {
@@ -98,6 +146,23 @@ pub struct LeftOut {
     pub written: u64,
     /// Where they were written: the file, or standard output.
     pub to: String,
+    /// What an import of the written ones would refuse, when it would ([`Unimportable`]).
+    pub refused: Option<String>,
+}
+
+/// An export that wrote every user, some of which an import of it would refuse (Logto or
+/// SQL wrote what custodian's rules do not allow): an error (exit 1) so that a backup script
+/// notices before the file is needed.
+#[derive(Debug, thiserror::Error)]
+#[error("{} written to {to}, but {refused}; fix them where they are stored before this file is imported", users_were(*.written))]
+pub struct Unimportable {
+    pub refused: String,
+    pub written: u64,
+    pub to: String,
+}
+
+fn users_were(n: u64) -> String {
+    if n == 1 { "1 user was".to_owned() } else { format!("{n} users were") }
 }
 
 impl std::fmt::Display for LeftOut {
@@ -114,7 +179,11 @@ impl std::fmt::Display for LeftOut {
             named.join(", "),
             if self.written == 1 { "user was".to_owned() } else { format!("{} users were", self.written) },
             self.to,
-        )
+        )?;
+        match &self.refused {
+            Some(refused) => write!(f, "; {refused}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -165,7 +234,7 @@ fn lines_in_list_order(
     {
         return Ok(tally);
     }
-    let mut tally = Tally::default();
+    let mut tally = Tally::of_export(store);
     let mut line = Vec::with_capacity(4096);
     each_user(store, &mut |record, text| {
         if !tally.line_of(&mut line, record, text) {
@@ -201,7 +270,7 @@ fn sorted_lines(
 ) -> Result<Option<Tally>> {
     let mut runs = Runs::new(budget);
     let mut line = Vec::with_capacity(4096);
-    let mut tally = Tally::default();
+    let mut tally = Tally::of_export(store);
     let mut spill_failed = None;
     let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {

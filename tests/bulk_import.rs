@@ -155,6 +155,28 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
     }
 }
 
+/// Enough users that every index's entries are spilled in several runs and merged: a name
+/// repeated near the end is still found, named and nothing is written.
+#[test]
+fn a_name_repeated_among_spilled_runs_is_found_by_the_merge_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let mut users = shuffled_users(30_000);
+    let line_of = |users: &[String], field: &str| {
+        users.iter().position(|u| u.contains(field)).expect("in the file") + 1
+    };
+    let theirs = line_of(&users, "\"P.17@Example.com\"");
+    users[29_990] = "{\"id\":\"zz1\",\"primaryEmail\":\"p.17@example.COM\"}".to_owned();
+    let file = sandbox.file("users.jsonl", &(users.join("\n") + "\n"));
+    let db = sandbox.init("users.redb");
+    let error = sandbox.on(&db, &["import", &file]).fails(5);
+    assert!(
+        error.contains("line 29991: primaryEmail \"p.17@example.COM\" is also given")
+            || error.contains(&format!("line {theirs}: primaryEmail \"P.17@Example.com\" is also given")),
+        "{error}"
+    );
+    assert_eq!(sandbox.export(&db), "");
+}
+
 #[test]
 fn a_json_array_is_read_an_element_at_a_time_with_its_syntax_checked_between_them() {
     let sandbox = Sandbox::new();
@@ -265,5 +287,63 @@ fn a_bulk_load_is_not_compacted_and_the_saves_that_follow_it_fit_in_the_file_it_
             sandbox.on(db, &["set", &format!("id:{id}"), &document]).ok();
         }
         assert!(size(db) <= loaded, "{}: {loaded} B loaded, {} B after ten saves", db.display(), size(db));
+    }
+}
+
+/// The load's one journal entry counts its users and the bytes of their documents as stored
+/// (compact; `{}` for a user without customData); a load of nobody leaves no entry at all.
+#[test]
+fn a_load_is_journaled_with_its_users_and_their_documents_bytes_and_a_load_of_nobody_not_at_all() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("users.redb");
+    let lines = "{\"id\":\"a\",\"customData\":{\"k\": 1}}\n{\"id\":\"b\"}\n{\"id\":\"c\",\"customData\":{\"plan\":\"pro\"}}\n";
+    sandbox.on(&db, &["import", &sandbox.file("users.jsonl", lines)]).ok();
+    let changes = sandbox.on(&db, &["changes", "--json"]).ok().stdout;
+    let load: serde_json::Value = serde_json::from_str(changes.trim_end()).expect("one entry");
+    // `{"k":1}`, `{}`, `{"plan":"pro"}`.
+    assert_eq!((&load["loadedUsers"], &load["size"]), (&3.into(), &(7 + 2 + 14).into()), "{load}");
+    let empty = sandbox.init("empty.redb");
+    sandbox.on(&empty, &["seed", "--users", "0"]).ok();
+    assert_eq!(sandbox.on(&empty, &["changes", "--json"]).ok().stdout, "");
+}
+
+/// Past the runs' probation (1,024 entries) users in key order in every index go into the
+/// tables as they come: each name into its own field's index, and a name repeated there
+/// refused as the merge refuses it out of order, naming the record and the user who has it.
+#[test]
+fn names_in_key_order_go_straight_into_their_own_index_and_a_repeat_there_names_the_user_who_has_it() {
+    let sandbox = Sandbox::new();
+    let mut users: Vec<String> = (0..1100)
+        .map(|n| {
+            format!(
+                "{{\"id\":\"u{n:04}\",\"username\":\"name{n:04}\",\"primaryEmail\":\"e{n:04}@x.org\",\"primaryPhone\":\"+1 555 {n:07}\",\"customData\":{{\"n\":{n}}}}}"
+            )
+        })
+        .collect();
+    let db = sandbox.init("sorted.redb");
+    sandbox.on(&db, &["import", &sandbox.file("sorted.jsonl", &(users.join("\n") + "\n"))]).ok();
+    // Another case than the one stored: found only through the field's own fold.
+    for (reference, n) in [("username:NAME0007", 7), ("email:E0008@X.org", 8), ("phone:+1 555 0000009", 9)] {
+        assert_eq!(
+            sandbox.on(&db, &["get", reference]).ok().stdout,
+            format!("{{\n  \"n\": {n}\n}}\n"),
+            "{reference}"
+        );
+    }
+    users[1099] = "{\"id\":\"u1099\",\"username\":\"NAME1098\"}".to_owned();
+    let in_order = users.join("\n") + "\n";
+    users.reverse();
+    let reversed = users.join("\n") + "\n";
+    // In key order the repeat is the later id: line 1100 as it comes, line 1 once reversed.
+    for (text, line) in [(in_order, 1100), (reversed, 1)] {
+        let db = sandbox.init(&format!("repeated{line}.redb"));
+        let error = sandbox.on(&db, &["import", &sandbox.file("users.jsonl", &text)]).fails(5);
+        assert!(
+            error.contains(&format!(
+                "line {line}: username \"NAME1098\" is also given by another record of this import (user u1098's,"
+            )),
+            "{error}"
+        );
+        assert_eq!(sandbox.export(&db), "");
     }
 }

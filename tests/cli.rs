@@ -967,7 +967,7 @@ fn history_says_what_each_revision_changed_and_which_one_a_restore_brought_back(
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines[1].ends_with("+2: theme, lang"), "{}", lines[1]);
     assert!(lines[2].ends_with("+1: beta  −1: lang"), "{}", lines[2]);
-    assert!(lines[3].ends_with("+1: lang  −1: beta  = revision 1"), "{}", lines[3]);
+    assert!(lines[3].ends_with("= revision 1  +1: lang  −1: beta"), "{}", lines[3]);
 }
 
 #[test]

@@ -274,18 +274,23 @@ fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() 
     }
 }
 
+/// A user `spaced` whose id SQL wrote with white space (Logto's `users.id` is text).
+fn insert_spaced_id(db: &LogtoDb, id: &str, custom_data: &str) {
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, custom_data, created_at, updated_at) \
+             values ('default', $1, 'spaced', $2::text::jsonb, now(), now())",
+            &[&id, &custom_data],
+        )
+        .expect("insert");
+}
+
 #[test]
 fn an_id_with_white_space_written_by_sql_is_never_taken_for_the_user_without_it() {
     let db = logto();
     let home = PrivateHome::new(&[]);
     let url = db.tenant_url("default");
-    db.superuser()
-        .execute(
-            "insert into users (tenant_id, id, username, custom_data, created_at, updated_at) \
-             values ('default', ' u1', 'spaced', '{\"mine\": 1}', now(), now())",
-            &[],
-        )
-        .expect("insert");
+    insert_spaced_id(&db, " u1", r#"{"mine": 1}"#);
     let before = run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout;
     // `id: u1` as a script builds it from `list --json`: both users match, neither is written.
     for reference in ["id: u1", " u1"] {
@@ -294,10 +299,23 @@ fn an_id_with_white_space_written_by_sql_is_never_taken_for_the_user_without_it(
         assert!(refused.stderr.contains("names more than one user"), "{refused:?}");
     }
     assert_eq!(run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout, before, "u1 untouched");
+    // The refusal names a form for each, the spaced id quoted, and that form names it alone
+    // (`id: u1` could not: bb11).
+    let refused = run(&home, &["--db", &url, "get", " u1"], None);
+    assert!(
+        refused.stderr.contains(r#"user " u1" by id"#)
+            && refused.stderr.contains(r#"say which with id:u1 or id:" u1""#),
+        "{refused:?}"
+    );
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let saved = run(&home, &["--db", &url, "set", r#"id:" u1""#, "-"], Some(b"{\"mine\": 2}"));
+    assert_eq!(saved.code, 0, "{saved:?}");
+    assert!(run(&home, &["--db", &url, "get", r#"id:" u1""#], None).ok().stdout.contains("\"mine\": 2"));
+    assert_eq!(run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout, before, "u1 untouched");
     // Alone, the id as typed names its user.
     db.superuser().execute("update users set id = 'u1x' where id = 'u1'", &[]).expect("rename");
     let shown = run(&home, &["--db", &url, "get", "id: u1"], None).ok().stdout;
-    assert!(shown.contains("\"mine\": 1"), "{shown}");
+    assert!(shown.contains("\"mine\": 2"), "{shown}");
 }
 
 #[test]
@@ -879,6 +897,43 @@ fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_
         run(&home, &["--db", &url, "set", &format!("id:{id}")], Some(b"{}")).ok();
     }
     assert_eq!(run(&home, &["--db", &url, "export"], None).ok().stdout.lines().count(), 9);
+}
+
+/// Logto takes a customData nested 100 deep, and SQL writes an id with white space: the
+/// export wrote them and said nothing (exit 0), and the import of that file then refused
+/// it whole (bb11). Now every line is written, and the export names those an import would
+/// refuse and why (exit 1).
+#[test]
+fn export_names_the_users_an_import_of_it_would_refuse_and_still_writes_them() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, _) = logto_ready_to_patch(&home);
+    let deep = format!("{}1{}", "{\"a\": ".repeat(100), "}".repeat(100));
+    db.insert(
+        "default",
+        &LogtoUser::from_api(serde_json::json!({"id": "d1", "username": "deep"})).custom_data(&deep),
+    );
+    insert_spaced_id(&db, " s1", "{}");
+    let out = home.path("users.jsonl");
+    let out_arg = out.to_str().expect("utf-8");
+    let error = run(&home, &["--db", &url, "export", "--out", out_arg], None).fails(1);
+    assert!(error.contains("4 users were written to "), "{error}");
+    assert!(error.contains("an import of it would refuse 2 of them"), "{error}");
+    assert!(error.contains("d1 (nested deeper than 64 levels"), "{error}");
+    assert!(error.contains("\" s1\" (`id` \" s1\" is not 1–12 characters"), "{error}");
+    let exported = std::fs::read_to_string(&out).expect("the file was published");
+    assert_eq!(exported.lines().count(), 4, "every user written: {exported}");
+    // What it said is what the import says.
+    let file_db = home.path("copy.redb");
+    run(&home, &["--db", file_db.to_str().expect("utf-8"), "init"], None).ok();
+    let refused = run(&home, &["--db", file_db.to_str().expect("utf-8"), "import", out_arg], None).fails(4);
+    assert!(
+        refused.contains("nested deeper than 64 levels") || refused.contains("is not 1–12 characters"),
+        "{refused}"
+    );
+    // Without them the export is whole and quiet.
+    db.superuser().execute("delete from users where id in ('d1', ' s1')", &[]).expect("delete");
+    let again = run(&home, &["--db", &url, "export"], None).ok();
+    assert_eq!(again.stdout.lines().count(), 2, "{again:?}");
 }
 
 #[test]

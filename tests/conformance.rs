@@ -764,6 +764,37 @@ fn writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared(f:
     store.replace_custom_data("u1", &data(r#"{"plan":"pro"}"#), None, &author()).expect("saved");
 }
 
+/// A user's profile fields and the facts of their current revision (when, by whom) read back
+/// as stored by each way a store reads users: one alone, a page of the list, a walk over all.
+fn a_users_fields_and_revision_read_back_alone_in_a_page_and_in_a_walk(f: &mut Fixture) {
+    let store = f.store();
+    store.replace_custom_data("u2", &data(r#"{"plan":"pro"}"#), Some(1), &author()).expect("save");
+    let saved = store.history("u2").expect("history").pop().expect("the current revision");
+    let fields = |user: &custodian::domain::User| {
+        [&user.username, &user.primary_email, &user.primary_phone, &user.name].map(Clone::clone)
+    };
+    let bob = [Some("bob"), Some("Bob@Example.org"), Some("15551234567"), Some("Bob Builder")]
+        .map(|field| field.map(String::from));
+    let revised = |record: &UserRecord| (record.revision, record.revised_at, record.revised_by.clone());
+    let expected = (bob.clone(), (saved.revision, saved.saved_at, saved.saved_by.clone()));
+
+    let alone = store.user("u2").expect("user");
+    assert_eq!((fields(&alone.user), revised(&alone)), expected);
+    let page = store.rows(&Seek::First, 100).expect("rows");
+    let listed = page.iter().find(|entry| entry.user.id == "u2").expect("u2 listed");
+    assert_eq!((fields(&listed.user), listed.revision), (bob, saved.revision));
+    let mut walked = None;
+    store
+        .for_each_user(&mut |record, _| {
+            if record.user.id == "u2" {
+                walked = Some((fields(&record.user), revised(record)));
+            }
+            Ok(())
+        })
+        .expect("walk");
+    assert_eq!(walked, Some(expected));
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -790,6 +821,7 @@ conformance!(
     a_bare_reference_naming_two_users_is_refused_and_explicit_forms_pick_one,
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
+    a_users_fields_and_revision_read_back_alone_in_a_page_and_in_a_walk,
     visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one,
     a_save_reports_the_size_the_history_gives_its_revision,
     history_and_the_journal_give_each_revisions_compact_size,
@@ -1537,6 +1569,11 @@ fn bad_connections_fail_in_one_line_naming_the_problem_without_the_password() {
     let wrong = format!("postgres://{role}:not-{password}@127.0.0.1:{port}/{}?sslmode=disable", db.name);
     let message = connect(&wrong, "default").err().expect("wrong password").to_string();
     assert!(message.contains("password authentication failed"), "{message}");
+    // The server's refusal of the role (28P01) names the role, as a refusal, not a bare message.
+    assert!(
+        message.contains(&format!("the server refused role {role:?}: password authentication failed")),
+        "{message}"
+    );
     assert!(!message.contains(&password), "{message}");
     let missing = format!("postgres://postgres@127.0.0.1:{port}/no_such_db?sslmode=disable");
     let message = connect(&missing, "default").err().expect("no database").to_string();
@@ -1692,6 +1729,9 @@ fn a_user_created_or_renamed_outside_takes_its_place_after_a_sync_and_a_deleted_
     let expected: Vec<String> = expected_order().into_iter().filter(|id| id != "u6").collect();
     assert_eq!(before, expected);
     assert!(ids(&keyed.prefix_matches("alice", 50).expect("prefix")).iter().all(|id| id != "u6"));
+    // Prefixes read the same keys: neither the new name nor the renamed one is found yet.
+    assert!(keyed.prefix_matches("aard", 50).expect("prefix").is_empty());
+    assert!(keyed.prefix_matches("zz-", 50).expect("prefix").is_empty());
     assert!(keyed.search("needle-in-data", None, 50).expect("scan").is_empty());
     assert!(keyed.sync_keys().expect("sync"), "the sync took in the three changes");
     let after = ids(&keyed.rows(&Seek::First, 100).expect("rows"));
@@ -1813,6 +1853,22 @@ fn a_read_only_session_reads_the_exact_order_and_never_syncs() {
 }
 
 #[test]
+fn a_schema_an_older_init_made_without_the_key_table_is_read_in_the_exact_order() {
+    // The screen asks for the key table; a schema from before it has none, so the session
+    // computes the order afresh instead of failing on a table that is not there.
+    let db = logto_with_people();
+    db.superuser()
+        .batch_execute("drop table custodian.user_keys; drop table custodian.key_syncs")
+        .expect("the schema as an older init left it");
+    let store =
+        PostgresStore::connect(&db.tenant_url("default"), &key_table_options("default")).expect("connect");
+    assert!(!store.uses_key_table());
+    assert_eq!(ids(&store.rows(&Seek::First, 100).expect("rows")), expected_order());
+    assert!(!store.sync_keys().expect("nothing to sync"));
+    assert_eq!(store.last_key_sync().expect("info's line"), None);
+}
+
+#[test]
 fn rows_sql_wrote_with_values_logto_never_writes_do_not_hide_the_tenant_and_can_be_mended() {
     // An infinite timestamp stopped every list of the tenant ("cannot convert infinity to
     // bigint"), a `null` profile too; a customData that is not an object broke `set`, the
@@ -1878,4 +1934,14 @@ fn a_login_role_that_is_a_member_of_the_tenants_role_works_as_that_tenant() {
         drop(store);
         db.superuser().batch_execute(&format!("drop role {name}")).expect("drop the role");
     }
+}
+
+#[test]
+fn postgresql_reads_over_a_link_and_a_file_on_its_disk_and_only_others_write_postgresql() {
+    // The screen's way out gives reads over a link a moment, a file's reads their whole time;
+    // an export checks each line where others write.
+    let redb = Fixture::redb();
+    assert!(!redb.store().reads_over_a_link() && !redb.store().written_by_others());
+    let postgres = Fixture::postgres();
+    assert!(postgres.store().reads_over_a_link() && postgres.store().written_by_others());
 }

@@ -224,7 +224,8 @@ fn sizes_that_differ_read_differently() {
     );
     assert_eq!(human_bytes_apart(312, limit), ("312 B".to_owned(), "1 MiB".to_owned()));
     assert_eq!(human_bytes_apart(limit - 6, limit), ("1,048,570 B".to_owned(), "1,048,576 B".to_owned()));
-    assert_eq!(human_bytes_apart(limit, limit), ("1 MiB".to_owned(), "1 MiB".to_owned()));
+    // At the limit itself: whether one more character fits is told.
+    assert_eq!(human_bytes_apart(limit, limit), ("1,048,576 B".to_owned(), "1,048,576 B".to_owned()));
     for size in (limit - 3000..limit + 3000).step_by(7).chain([1_100_001, 2 * limit + 1]) {
         let (a, b) = human_bytes_apart(size, limit);
         assert_eq!(a == b, size == limit, "{size}: {a} / {b}");

@@ -208,3 +208,20 @@ fn a_check_is_held_until_the_frame_is_out_and_only_the_newest_text_goes() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(checker.try_recv().is_none(), "the replaced text is never checked");
 }
+
+/// An error with no place in the text (over the size limit) is said with the refusal; Ctrl-G
+/// was named, and then said "this error has no position" (bb11).
+#[test]
+fn a_save_refused_for_an_error_without_a_place_says_the_error_not_ctrl_g() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    state.limits = custodian::domain::Limits::new(40, 64);
+    for c in "\"padding\": \"0123456789012345678901234567890\",".chars() {
+        type_char(&mut state, c);
+    }
+    update(&mut state, Action::Save);
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("not saved: fix the error first: the document is "), "{status}");
+    assert!(status.ends_with("but the limit is 40 B"), "{status}");
+    assert!(!status.contains("Ctrl-G"), "{status}");
+}

@@ -220,5 +220,5 @@ fn a_schema_error_quoting_a_long_enum_leaves_room_for_the_answer_to_a_save() {
         .expect("the status line")
         .trim_end_matches(['"', ' ']);
     assert!(line.contains("…  ·  not saved: "), "{line}");
-    assert!(line.ends_with("… (:messages)"), "{line}");
+    assert!(line.ends_with("… (F2: whole)"), "{line}");
 }

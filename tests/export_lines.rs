@@ -138,3 +138,28 @@ fn export_out_makes_its_temporary_file_beside_the_target_not_in_the_working_dire
     Run::of(command, None).ok();
     assert_eq!(fs::read_to_string(&target).expect("the export").lines().count(), 3);
 }
+
+/// Numbers outside customData (a profile, identities, a field custodian does not know) keep
+/// their spelling through import and export, as customData's do: the stored user was read
+/// back by serde_json, which writes `1E5` as `1e+5` (bb11). Also through an upsert, which
+/// rewrites the stored user.
+#[test]
+fn numbers_outside_custom_data_keep_their_spelling_through_import_upsert_and_export() {
+    let home = PrivateHome::new(&[]);
+    let line = r#"{"id":"n1","username":"n1","primaryEmail":null,"primaryPhone":null,"name":null,"avatar":null,"customData":{"a":1E5},"identities":{"x":{"n":2.0e0}},"lastSignInAt":null,"createdAt":1,"updatedAt":2,"profile":{"a":1E5,"b":2.50,"c":-0,"d":1e400,"e":-1E-7},"applicationId":null,"isSuspended":false,"x":{"v":1E+2}}"#;
+    let input = home.write("numbers.jsonl", &format!("{line}\n"));
+    let db = home.path("numbers.redb");
+    home.run_on(&db, &["init"], None).ok();
+    home.run_on(&db, &["import", &input], None).ok();
+    assert_eq!(home.run_on(&db, &["export"], None).ok().stdout, format!("{line}\n"));
+    // An upsert that changes only customData rewrites the stored user from what it read.
+    let changed = line.replace(r#""customData":{"a":1E5}"#, r#""customData":{"a":2E5}"#);
+    let upsert = home.write("changed.jsonl", &format!("{changed}\n"));
+    home.run_on(&db, &["import", "--upsert", &upsert], None).ok();
+    let exported = home.run_on(&db, &["export"], None).ok().stdout;
+    assert!(exported.contains(r#""profile":{"a":1E5,"b":2.50,"c":-0,"d":1e400,"e":-1E-7}"#), "{exported}");
+    assert!(
+        exported.contains(r#""identities":{"x":{"n":2.0e0}}"#) && exported.contains(r#""x":{"v":1E+2}"#),
+        "{exported}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The journal of every save (`custodian changes`), at the store: each way a customData
 //! revision is written leaves exactly one entry, in the same transaction; queries by time,
 //! user, author and batch, through the `UserStore` trait on both stores (redb, and Logto's
-//! PostgreSQL with custodian's schema); and, for a database file only, imports, the upgrade
-//! that builds the journal for an older file from the history, and a read-only handle.
+//! PostgreSQL with custodian's schema); for a database file only, imports, the upgrade
+//! that builds the journal for an older file from the history, and a read-only handle; and on
+//! PostgreSQL only, a journal longer than the page of rows it is read in.
 
 use std::path::Path;
 
@@ -746,4 +747,41 @@ fn a_users_entries_end_just_before_until_and_before_the_pages_position() {
     assert_eq!(until, all[1..]);
     let page = by_user(JournalQuery { before: Some(newest.position()), ..JournalQuery::default() });
     assert_eq!(page, all[1..]);
+}
+
+// ---- PostgreSQL only ----
+
+/// PostgreSQL's journal is read 500 rows at a time, each page from where the last ended: a
+/// batch over 600 users (each one's document found written outside custodian kept as
+/// revision 1 first, then the batch's save: 1,200 rows, many of one millisecond) is read
+/// whole, each entry once, newest first, and so are the batch's own 600.
+#[test]
+fn the_journal_on_postgres_goes_on_past_a_page_of_rows_each_entry_once() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select 'default', 'p' || lpad(i::text, 4, '0'), 'user' || i, now(), now() \
+             from generate_series(1, 600) i",
+            &[],
+        )
+        .expect("insert 600 users");
+    let store =
+        PostgresStore::connect(&db.tenant_url("default"), &PostgresOptions::default()).expect("connect");
+    let batch = BatchId::new();
+    let mut add_flag =
+        |_: &custodian::store::UserRecord, _: &str| Ok(BatchEdit::Replace(data(r#"{"flag":true}"#)));
+    store.edit_batch(&batch, &Selection::All, &mut add_flag, &Author("patcher".into())).expect("batch");
+
+    let entries = everything(&store);
+    assert_eq!(entries.len(), 1200, "600 kept and 600 saved");
+    assert!(entries.windows(2).all(|w| w[0].position() > w[1].position()), "newest first, none twice");
+    let mut revisions: Vec<(String, u64)> = entries.iter().map(|e| (e.user_id.clone(), e.revision)).collect();
+    revisions.sort();
+    revisions.dedup();
+    assert_eq!(revisions.len(), 1200, "every user's revisions 1 and 2 once each");
+    let by_batch = journal(&store, &JournalQuery { batch: Some(batch), ..JournalQuery::default() });
+    assert_eq!(by_batch.len(), 600);
+    assert!(by_batch.iter().all(|e| e.revision == 2 && e.added == ["flag"]), "{:?}", by_batch.first());
 }

@@ -337,6 +337,23 @@ fn set_seal_refuses_a_missing_path_a_missing_key_and_a_key_others_can_read() {
 }
 
 #[test]
+fn set_seal_refuses_a_value_that_holds_a_sealed_value() {
+    // `get --unseal` would have shown the inner one still sealed, and said nothing (bb12).
+    let sandbox = Sandbox::new();
+    let key = sandbox.keygen("key.jwk");
+    let file = sandbox.file("doc.json", r#"{"billing": {"taxId": "DE1"}}"#);
+    sandbox.run(&["set", "alice", &file, "--key-file", &key, "--seal", "billing.taxId"], None).ok();
+    let sealed = sandbox.file("sealed.json", &sandbox.run(&["get", "alice"], None).ok().stdout);
+    let error =
+        sandbox.run(&["set", "alice", &sealed, "--key-file", &key, "--seal", "billing"], None).fails(4);
+    assert_eq!(
+        error,
+        "custodian: billing: holds the sealed value billing.taxId; seal the values beside it one by one instead"
+    );
+    assert_eq!(sandbox.run(&["history", "alice"], None).ok().stdout.lines().count(), 3, "nothing saved");
+}
+
+#[test]
 fn keygen_refuses_to_overwrite_a_file() {
     let sandbox = Sandbox::new();
     let key = sandbox.keygen("key.jwk");

@@ -1568,6 +1568,28 @@ fn a_seed_into_a_database_with_users_counts_what_it_wrote_and_refuses_a_name_a_s
 }
 
 #[test]
+fn an_upsert_says_a_name_a_stored_user_had_already_belongs_to_them_even_when_it_updated_them() {
+    let (_dir, _path, store) = db_with_people();
+    let before = snapshot(&store);
+    // u1 is alice: the upsert's first record rewrites u1's customData (its revision is now
+    // this import's), the second gives alice's name to someone else.
+    let refused =
+        |text: &str| import_text(&store, text, ImportMode::Upsert).expect_err("refused").to_string();
+    let taken = refused("{\"id\":\"u1\",\"customData\":{\"a\":1}}\n{\"id\":\"n3\",\"username\":\"ALICE\"}");
+    assert!(taken.contains("username \"ALICE\" already belongs to user u1"), "{taken}");
+    // A name a new user of the same import gave is a repeat within the file.
+    let repeated = refused("{\"id\":\"n4\",\"username\":\"zed\"}\n{\"id\":\"n5\",\"username\":\"ZED\"}");
+    assert!(repeated.contains("is also given by another record of this import (user n4's"), "{repeated}");
+    // A stored user the upsert renamed got the name from this import: a repeat too, not a
+    // name that "already belongs" to them (review of the fix above).
+    let renamed = refused(
+        "{\"id\":\"u1\",\"username\":\"zoe\",\"customData\":{\"a\":1}}\n{\"id\":\"n6\",\"username\":\"ZOE\"}",
+    );
+    assert!(renamed.contains("is also given by another record of this import (user u1's"), "{renamed}");
+    assert_eq!(snapshot(&store), before, "nothing of either written");
+}
+
+#[test]
 fn compacting_after_a_bulk_load_keeps_every_user_and_history_and_never_grows_the_file() {
     let (_dir, path, mut store) = db_with_people();
     let users: Vec<_> = custodian::domain::synthetic::SyntheticUsers::new(5, 0).take(3_000).collect();

@@ -237,6 +237,15 @@ fn wait_for_list(tui: &mut Tui) {
     tui.wait_text("customData · revision 1");
 }
 
+/// custodian on the tenant `default` with alice's customData (revision 1) in the editor.
+fn editing_alice(home: &PrivateHome, db: &LogtoDb) -> Tui {
+    let mut tui = spawn(home, db, &[]);
+    wait_for_list(&mut tui);
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui
+}
+
 fn quit(tui: &mut Tui) {
     tui.send("q");
     let status = tui.wait_exit();
@@ -342,10 +351,7 @@ fn filters_within_the_default_tenant(tui: &mut Tui) {
 fn the_binary_saves_an_edit_into_custom_data_with_a_history_row_and_says_whose_key_order() {
     let db = logto_for_the_terminal();
     let home = PrivateHome::new(&[]);
-    let mut tui = spawn(&home, &db, &[]);
-    wait_for_list(&mut tui);
-    tui.send(ENTER);
-    tui.wait_text("Editing customData of alice · from revision 1");
+    let mut tui = editing_alice(&home, &db);
     tui.wait_text("key order is PostgreSQL's");
     tui.send(END);
     tui.send(ENTER);
@@ -367,10 +373,7 @@ fn the_binary_saves_an_edit_into_custom_data_with_a_history_row_and_says_whose_k
 fn the_binary_saves_nothing_for_a_mere_reordering_and_says_key_order_is_postgresqls() {
     let db = logto_for_the_terminal();
     let home = PrivateHome::new(&[]);
-    let mut tui = spawn(&home, &db, &[]);
-    wait_for_list(&mut tui);
-    tui.send(ENTER);
-    tui.wait_text("Editing customData of alice · from revision 1");
+    let mut tui = editing_alice(&home, &db);
     // jsonb shows {"lang", "theme"}: move "lang" after "theme".
     tui.send([DOWN, HOME, CTRL_K].concat());
     tui.send([DOWN, END].concat());
@@ -405,6 +408,7 @@ fn the_binary_shows_the_history_and_restores_an_old_revision_as_a_new_one() {
     tui.wait_text("This is the current revision");
     tui.send(UP);
     tui.wait_text("Restoring revision 1 would change");
+    tui.wait_text("+ {}");
     tui.send(ENTER);
     tui.wait_text("revision 1 is in the editor");
     tui.send(CTRL_S);
@@ -439,10 +443,7 @@ fn the_binary_with_read_only_refuses_to_edit_or_restore_and_writes_nothing() {
 fn the_binary_refuses_a_save_over_an_outside_update_and_keeps_the_edit() {
     let db = logto_for_the_terminal();
     let home = PrivateHome::new(&[]);
-    let mut tui = spawn(&home, &db, &[]);
-    wait_for_list(&mut tui);
-    tui.send(ENTER);
-    tui.wait_text("Editing customData of alice · from revision 1");
+    let mut tui = editing_alice(&home, &db);
     tui.send(END);
     tui.send(ENTER);
     tui.send("  \"mine\": true,");
@@ -455,6 +456,28 @@ fn the_binary_refuses_a_save_over_an_outside_update_and_keeps_the_edit() {
     tui.wait_text("customData was written outside custodian meanwhile. Nothing was written.");
     tui.wait_text("+   \"mine\": true,");
     assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"theirs": true}));
+    assert!(history_rows(&db, "u1").is_empty(), "nothing written");
+}
+
+#[test]
+fn a_save_that_removes_a_key_after_an_outside_update_shows_the_conflict_without_asking_about_the_old_keys() {
+    // bb11 G16: "Remove keys? … − lang" was asked about the document the edit began from,
+    // though psql had written another one; `y` then met the conflict view.
+    let db = logto_for_the_terminal();
+    let home = PrivateHome::new(&[]);
+    let mut tui = editing_alice(&home, &db);
+    tui.send([DOWN, HOME, CTRL_K].concat());
+    tui.wait_gone("\"lang\"");
+    tui.wait_text("valid object");
+    db.superuser()
+        .execute(r#"update users set custom_data = '{"viasql":100}' where id = 'u1'"#, &[])
+        .expect("an outside UPDATE");
+    tui.send(CTRL_S);
+    tui.wait_text("customData was written outside custodian meanwhile. Nothing was written.");
+    tui.wait_text("+   \"theme\": \"dark\"");
+    let drawn = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(!drawn.contains("Remove keys"), "asked about the old document's keys first");
+    assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"viasql": 100}));
     assert!(history_rows(&db, "u1").is_empty(), "nothing written");
 }
 

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use portable_pty::CommandBuilder;
 use serde_json::Value;
@@ -155,6 +155,15 @@ fn quit(tui: &mut Tui) {
     assert!(status.success(), "custodian exited with {status:?}");
 }
 
+/// Ctrl-C with an unsaved edit: the quit question, `y`, and custodian exits 0.
+fn quit_throwing_the_edit_away(tui: &mut Tui) {
+    tui.send(CTRL_C);
+    tui.wait_text("Quit?");
+    tui.send("y");
+    let status = tui.wait_exit();
+    assert!(status.success(), "custodian exited with {status:?}");
+}
+
 fn admin_original() -> Value {
     let users: Value =
         serde_json::from_str(&std::fs::read_to_string(DEMO_USERS).expect("read the demo users"))
@@ -225,6 +234,45 @@ fn invalid_json_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn esc_and_an_arrow_in_one_read_are_an_esc_and_an_arrow_never_text() {
+    // bb12 H02: crossterm reads ESC ESC as one Esc and drops the second ESC, so `Esc` then
+    // `Up` in one read (SSH, tmux, quick fingers) typed "[A" into customData.
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+    // Opens what `open` opens (its text `shown`), then sends `keys` in one write: it closes.
+    let closes = |tui: &mut Tui, open: &[u8], shown: &str, keys: &[u8]| {
+        tui.send(open);
+        tui.wait_text(shown);
+        tui.send(keys);
+        tui.wait_gone(shown);
+    };
+    // From line 3: the find line, then Esc (the cursor goes back) and Up in one write…
+    tui.send([DOWN, DOWN].concat());
+    closes(&mut tui, b"\x06foo", "find: foo", b"\x1b\x1b[A");
+    // …the help (F1 as SS3), then Esc and Up in application mode (SS3 too) in one write…
+    closes(&mut tui, b"\x1bOP", "Esc or ? closes", b"\x1b\x1bOA");
+    // …a mouse report after the help's Esc is dropped, not typed…
+    closes(&mut tui, b"\x1bOP", "Esc or ? closes", b"\x1b\x1b[<0;10;5M");
+    // …and Esc then Alt-B (a word left: nowhere to go from column 1) is no typed `b` (bb13).
+    closes(&mut tui, b"\x1bOP", "Esc or ? closes", b"\x1b\x1bb");
+    // A marker where the cursor is: line 1, column 1.
+    tui.send("Z");
+    tui.wait_text("· modified");
+    tui.wait_text("  1 Z{");
+    let screen = tui.text();
+    for typed in ["[A", "OA", "<0;10"] {
+        assert!(!screen.contains(typed), "{typed:?} typed:\n{}", framed(&screen));
+    }
+    // One ESC and Enter in one read, crossterm's Alt-Enter, bound to nothing in the find
+    // line: the Esc closes it (it stayed open: bb13), the Enter goes to the editor.
+    closes(&mut tui, b"\x06foo", "find: foo", b"\x1b\r");
+    tui.wait_text("  2 {");
+    quit_throwing_the_edit_away(&mut tui);
+    assert_eq!(fixture.custom_data("admin"), admin_original());
+}
+
+#[test]
 fn dropping_keys_asks_first() {
     let fixture = Fixture::new();
 
@@ -242,11 +290,7 @@ fn dropping_keys_asks_first() {
     tui.send("n");
     tui.wait_gone("Remove keys?");
     tui.wait_text("Editing customData of admin · from revision 1 · modified");
-    tui.send(CTRL_C);
-    tui.wait_text("Quit?");
-    tui.send("y");
-    let status = tui.wait_exit();
-    assert!(status.success(), "custodian exited with {status:?}");
+    quit_throwing_the_edit_away(&mut tui);
     drop(tui);
 
     assert_eq!(fixture.custom_data("admin"), admin_original(), "answering no must write nothing");
@@ -784,7 +828,7 @@ fn a_file_another_process_is_writing_is_busy_and_the_message_names_read_only_whi
         .expect("open the database as another writer");
     let held = holder.begin_write().expect("take the write lock");
     let mut tui = fixture.spawn_tui_with(120, 40, &[], &[]);
-    let status = tui.wait_exit_within(std::time::Duration::from_secs(10));
+    let status = tui.wait_exit_within(Duration::from_secs(10));
     assert!(!status.success());
     let text = collapsed(&tui.text());
     assert!(text.contains("busy") && text.contains("custodian --read-only"), "{text}");
@@ -931,11 +975,15 @@ fn wait_state(pid: i32, state: char, what: &str) {
     }
 }
 
-#[test]
-fn ctrl_z_under_a_job_control_shell_gives_the_terminal_back_and_fg_redraws_everything() {
-    let fixture = Fixture::new();
-    // An interactive bash leads the pty's session and runs custodian as a job, as a login
-    // shell does; without readline, so the shell itself sends no terminal modes.
+/// custodian started by an interactive bash that leads the pty's session and runs it as a
+/// job, as a login shell does (without readline, so the shell itself sends no terminal
+/// modes); returns the terminal and custodian's pid once the list shows.
+fn custodian_under_a_job_control_shell(fixture: &Fixture) -> (Tui, i32) {
+    custodian_under_a_job_control_shell_with(fixture, &[])
+}
+
+/// [`custodian_under_a_job_control_shell`] with more variables in the shell's environment.
+fn custodian_under_a_job_control_shell_with(fixture: &Fixture, env: &[(&str, &str)]) -> (Tui, i32) {
     let mut command = CommandBuilder::new("bash");
     command.args(["--norc", "--noprofile", "--noediting", "-i"]);
     command.cwd(fixture.dir.path());
@@ -947,12 +995,88 @@ fn ctrl_z_under_a_job_control_shell_gives_the_terminal_back_and_fg_redraws_every
     }
     command.env("TERM", "xterm-256color");
     command.env("PS1", "shell-prompt$ ");
+    for (key, value) in env {
+        command.env(key, value);
+    }
     let mut tui = Tui::spawn(command, 120, 40);
     tui.wait_text("shell-prompt$ ");
     tui.send(format!("'{BIN}' --db '{}'\r", fixture.db.display()));
     wait_for_list(&mut tui);
-    let shell = tui.pid();
-    let custodian = child_of(shell).expect("custodian runs as the shell's child");
+    let custodian = child_of(tui.pid()).expect("custodian runs as the shell's child");
+    (tui, custodian)
+}
+
+/// `kill %1` of a job stopped with Ctrl-Z sends TERM, then CONT: custodian, running on in the
+/// background, touched the terminal, was stopped again (SIGTTOU) until `fg`, and then ended
+/// through its 10 s watch with the file unclosed; what was typed in the 2 s before Ctrl-Z was
+/// in no draft (bb11). Now the edit is written before stopping, and the way out goes on
+/// without the terminal: the draft whole, the file closed cleanly.
+#[test]
+fn kill_of_a_job_stopped_with_ctrl_z_ends_it_cleanly_with_every_keystroke_kept() {
+    let fixture = Fixture::new();
+    let (mut tui, custodian) = custodian_under_a_job_control_shell(&fixture);
+    type_unsaved_edit(&mut tui, "first");
+    // Typed after the first autosave, and suspended well within the next one.
+    tui.send("  \"second\": 2,");
+    tui.wait_text("\"second\": 2,");
+    tui.send(b"\x1a");
+    wait_state(custodian, 'T', "custodian did not stop on Ctrl-Z");
+    tui.wait_text("Stopped");
+    // On disk while it is stopped, whatever ends it then (a `kill -9`, the machine).
+    let drafts = draft_files(&fixture);
+    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    let draft = std::fs::read_to_string(&drafts[0]).expect("read the draft");
+    assert!(draft.contains("second"), "the last keys are not in the draft while stopped: {draft}");
+    let draft = killed_leaving_one_draft(&mut tui, &fixture, custodian, Duration::from_secs(5));
+    assert!(draft.contains("first") && draft.contains("second"), "{draft}");
+}
+
+/// `kill %1` of the stopped job: custodian ends within `within`, leaves one draft (its text is
+/// returned) and a file closed cleanly (a read-only open needs no repair); the shell exits.
+fn killed_leaving_one_draft(tui: &mut Tui, fixture: &Fixture, custodian: i32, within: Duration) -> String {
+    tui.send("kill %1\r");
+    let deadline = Instant::now() + within;
+    while !matches!(process_state(custodian), 'Z' | '?') {
+        assert!(
+            Instant::now() < deadline,
+            "custodian did not end within {within:?} of kill %1 (state {})",
+            process_state(custodian)
+        );
+        thread::sleep(POLL);
+    }
+    let drafts = draft_files(fixture);
+    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    let draft = std::fs::read_to_string(&drafts[0]).expect("read the draft");
+    fixture.cli_ok(&["--read-only", "list", "--limit", "1"]);
+    tui.send("exit\r");
+    tui.wait_exit();
+    draft
+}
+
+/// The same through `E`: an editor's own Ctrl-Z (vim's is `kill(0, SIGTSTP)`) stops custodian
+/// with it, and `kill %1` ended the editor, after which custodian took the terminal back from
+/// the background and was stopped again until `fg` (review of bb11 G17).
+#[test]
+fn kill_of_a_job_stopped_from_inside_e_ends_it_and_keeps_what_the_editor_wrote() {
+    let fixture = Fixture::new();
+    let script = fixture.dir.path().join("editor.sh");
+    let body = "#!/bin/sh\nsed -i '1s/^{$/{ \"fromEditor\": true,/' \"$1\"\nkill -TSTP 0\nexec sleep 40\n";
+    std::fs::write(&script, body).expect("write the editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let editor = script.to_str().expect("utf-8 path");
+    let (mut tui, custodian) =
+        custodian_under_a_job_control_shell_with(&fixture, &[("VISUAL", editor), ("EDITOR", editor)]);
+    tui.send("E");
+    wait_state(custodian, 'T', "custodian did not stop with its editor");
+    tui.wait_text("Stopped");
+    let draft = killed_leaving_one_draft(&mut tui, &fixture, custodian, Duration::from_secs(8));
+    assert!(draft.contains("fromEditor"), "{draft}");
+}
+
+#[test]
+fn ctrl_z_under_a_job_control_shell_gives_the_terminal_back_and_fg_redraws_everything() {
+    let fixture = Fixture::new();
+    let (mut tui, custodian) = custodian_under_a_job_control_shell(&fixture);
     tui.send(b"\x1a");
     wait_state(custodian, 'T', "custodian did not stop on Ctrl-Z");
     tui.wait_text("Stopped");
@@ -1119,6 +1243,12 @@ fn admin_selected_with_editor(fixture: &Fixture, script: &std::path::Path, tmp: 
 /// revision it started from (never saved unasked), the temporary file is gone, custodian says
 /// where the edit is and exits 0, and the next start offers it.
 fn a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(signal: libc::c_int) {
+    a_signal_during_e_keeps_what_the_editor_wrote(signal, true);
+}
+
+/// `to_group`: to the terminal's whole process group (the editor gets it too), else to
+/// custodian alone (a shutdown, `kill PID`), which passes it on to the editor.
+fn a_signal_during_e_keeps_what_the_editor_wrote(signal: libc::c_int, to_group: bool) {
     // Black-box run: exit 0, nothing on stderr nor in the log, no draft; the changed file
     // stayed in $TMPDIR, named nowhere.
     let fixture = Fixture::new();
@@ -1138,8 +1268,9 @@ fn a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(signal: libc::c_in
         assert!(since.elapsed() < TIMEOUT, "the editor did not write");
         thread::sleep(POLL);
     }
-    // SAFETY: a signal to our own child's process group (the pty made it a group leader).
-    assert_eq!(unsafe { libc::kill(-tui.pid(), signal) }, 0);
+    let target = if to_group { -tui.pid() } else { tui.pid() };
+    // SAFETY: a signal to our own child, or its process group (the pty made it a group leader).
+    assert_eq!(unsafe { libc::kill(target, signal) }, 0);
     let status = tui.wait_exit();
     assert!(status.signal().is_none() && status.exit_code() == 0, "custodian ended with {status:?}");
     let said = String::from_utf8_lossy(&tui.raw()).into_owned();
@@ -1157,6 +1288,14 @@ fn sighup_to_the_group_during_e_keeps_what_the_editor_wrote_as_a_draft() {
 #[test]
 fn sigterm_to_the_group_during_e_keeps_what_the_editor_wrote_as_a_draft() {
     a_signal_to_the_group_during_e_keeps_what_the_editor_wrote(libc::SIGTERM);
+}
+
+/// TERM to custodian alone while `E`'s editor ran: custodian waited on the editor, which got
+/// nothing, until its watch ended it 10 s later: no draft, the editor's file named nowhere,
+/// the editor left running, the file unclosed (bb11).
+#[test]
+fn sigterm_to_custodian_alone_during_e_is_passed_to_the_editor_and_keeps_what_it_wrote() {
+    a_signal_during_e_keeps_what_the_editor_wrote(libc::SIGTERM, false);
 }
 
 #[test]

@@ -83,10 +83,19 @@ fn ctrl_l_seals_the_value_under_the_cursor_in_place_and_undo_brings_it_back() {
     assert_eq!(kind, StatusKind::Success);
     assert!(text.starts_with("sealed billing.taxId (13 B) with key 2026-12"), "{text}");
     assert!(state.validation_summary().expect("checked").0);
-    // Sealing again is refused; undo gives the plaintext back.
+    // Sealing again is refused, and so is sealing what holds it (`get --unseal` would show the
+    // inner one still sealed: bb12); undo gives the plaintext back.
     cursor_on(&mut state, &token[..10]);
     act(&store, &mut state, Action::SealValue);
     assert_eq!(status(&state).1, "billing.taxId is already sealed");
+    let sealed_text = editor_text(&state);
+    cursor_on(&mut state, "\"billing\"");
+    act(&store, &mut state, Action::SealValue);
+    assert_eq!(
+        status(&state).1,
+        "not sealed: billing holds the sealed value billing.taxId; seal the values beside it one by one instead"
+    );
+    assert_eq!(editor_text(&state), sealed_text, "nothing sealed");
     // Two steps, as the textarea keeps them: the sealed text in, the plaintext out.
     for _ in 0..2 {
         act(

@@ -497,7 +497,7 @@ fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
     let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(said.starts_with(&long), "{said}");
     let rows = screen_rows(&state, 80, 24);
-    assert!(rows[22].ends_with("… (:messages)"), "{:?}", rows[22]);
+    assert!(rows[22].ends_with("… (F2: whole)"), "{:?}", rows[22]);
     assert_eq!(rows[22].chars().count(), 80);
     act(&store, &mut state, Action::StartCommand);
     for c in "messages".chars() {
@@ -584,4 +584,163 @@ fn the_editor_title_shows_the_path_at_the_cursor() {
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row, 12));
     let rows = screen_rows(&state, 120, 40);
     assert!(rows[13].contains("from revision 1 · at customDataBar.baz "), "{:?}", rows[13]);
+}
+
+/// At 20×5 and 30×6 the explanation took every row and the quit question, open, was not seen:
+/// a `y` typed blind threw the edit away (bb11 G01). The question comes first, short.
+#[test]
+fn the_quit_question_is_seen_on_the_tiniest_screens() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    type_text(&store, &mut state, "x");
+    for (width, height) in [(20, 5), (30, 6), (39, 7)] {
+        act(&store, &mut state, Action::Resize { width, height });
+        act(&store, &mut state, Action::Quit);
+        let shown = screen(&state, width, height);
+        let words: String =
+            shown.lines().map(|row| row.trim_matches('"').trim_end()).collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("Throw away your unsaved changes? y yes Enter/n/Esc no"),
+            "{width}×{height}:\n{shown}"
+        );
+        act(&store, &mut state, Action::Cancel);
+        assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "no keeps the edit");
+    }
+    assert_screen!("tiny_quit_question_20x5", {
+        act(&store, &mut state, Action::Resize { width: 20, height: 5 });
+        act(&store, &mut state, Action::Quit);
+        screen(&state, 20, 5)
+    });
+}
+
+/// A lost connection in the list: the status line had an empty part between two dots, and
+/// the hint bar named `r` twice, for reconnecting and for refreshing (bb11).
+#[test]
+fn a_lost_connection_is_said_once_and_its_key_named_once() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(
+        &store,
+        &mut state,
+        Action::ConnectionLost { message: "the server ended the session or the network dropped".into() },
+    );
+    let rows = screen_rows(&state, 120, 40);
+    let (status, hints) = (&rows[38], &rows[39]);
+    assert!(
+        status.starts_with("connection lost · the server ended the session or the network dropped"),
+        "{status}"
+    );
+    assert!(hints.starts_with("r reconnect · "), "{hints}");
+    assert_eq!(hints.split(" · ").filter(|hint| hint.starts_with("r ")).count(), 1, "{hints}");
+}
+
+/// On Logto's database a newer revision may be a write outside custodian (psql, Logto), which
+/// custodian numbers too: the conflict said "Someone saved revision N" of it (bb11).
+#[test]
+fn a_conflict_on_logtos_database_does_not_call_a_newer_revision_someones_save() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.key_order = custodian::store::KeyOrder::Backend("PostgreSQL");
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let theirs = custodian::domain::CustomData::parse(r#"{"viaSql": 100}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &custodian::store::Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    let shown = screen(&state, 120, 40);
+    assert!(
+        shown.contains("Revision 2 is stored now (saved by someone, or written outside custodian)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Someone saved"), "{shown}");
+    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(
+        status.starts_with("conflict: revision 2 is stored now, not the revision 1 you opened"),
+        "{status}"
+    );
+}
+
+/// The hint bar named keys that here would only be refused: `Enter/e edit` and the history's
+/// `Enter restore` under `--read-only`, `Ctrl-O unseal` and `Ctrl-L seal` without a key file
+/// (bb11). The help still lists them.
+#[test]
+fn the_hint_bar_leaves_out_keys_that_would_only_be_refused() {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 200, 40);
+    let hints = |state: &State| screen_rows(state, 200, 40)[39].clone();
+    assert!(hints(&state).contains("Enter/e edit"), "{}", hints(&state));
+    act(&store, &mut state, Action::OpenEditor);
+    let editing = hints(&state);
+    assert!(
+        editing.contains("Ctrl-S save") && !editing.contains("unseal") && !editing.contains("seal"),
+        "{editing}"
+    );
+    drop(store);
+    let options = custodian::store::OpenOptions { read_only: true, ..Default::default() };
+    let store = custodian::store::RedbStore::open(&dir.path().join("users.redb"), options).unwrap();
+    let mut state = started(&store, 200, 40);
+    let browsing = hints(&state);
+    assert!(
+        !browsing.contains("edit") && browsing.contains("/ filter") && browsing.contains("h history"),
+        "{browsing}"
+    );
+    act(&store, &mut state, Action::OpenHistory);
+    let history = hints(&state);
+    assert!(!history.contains("restore") && history.contains("close"), "{history}");
+    act(&store, &mut state, Action::ToggleHelp);
+    let help = screen_rows(&state, 200, 40).join("\n");
+    assert!(help.contains("edit customData"), "the help lists every key:\n{help}");
+}
+
+/// A 128-character username pushed the revision, `modified` and the cursor's path out of the
+/// editor's title: the handle gives way first (bb11).
+#[test]
+fn a_long_handle_gives_way_to_the_editors_state_in_its_title() {
+    let (_dir, store) = demo_store();
+    let long = "u".repeat(128);
+    let record = format!("{{\"id\":\"long1\",\"username\":\"{long}\",\"customData\":{{\"a\":1}}}}");
+    let mut reader = custodian::domain::import::ImportReader::new(
+        record.as_bytes(),
+        custodian::domain::Limits::default(),
+        0,
+    )
+    .unwrap();
+    store
+        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
+        .unwrap();
+    let mut state = started(&store, 120, 40);
+    select(&store, &mut state, "long1");
+    act(&store, &mut state, Action::OpenEditor);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(1, 8));
+    type_text(&store, &mut state, "2");
+    let rows = screen_rows(&state, 120, 40);
+    let title = rows.iter().find(|row| row.contains("Editing customData of")).expect("the editor's title");
+    assert!(title.contains("uuuuuuuuuuuuuuu… · from revision 1 · modified · at a"), "{title}");
+}
+
+/// At 80 columns the history's "who" column gives way, so a restore's mark is seen whole
+/// (bb13: `root` padded to 24 columns left `= revis`).
+#[test]
+fn the_history_at_80_columns_shows_a_restores_mark_whole() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").expect("admin");
+    let author = custodian::store::Author("an-operator-with-a-long-name".into());
+    let original = store.revision_text(&id, 1).expect("revision 1");
+    for text in [r#"{"v": 2}"#, original.as_str()] {
+        let data = custodian::domain::CustomData::parse(text).expect("valid");
+        store.replace_custom_data(&id, &data, None, &author).expect("save");
+    }
+    let mut state = started(&store, 80, 24);
+    while support::selected_handle(&state) != "admin" {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::OpenHistory);
+    let rows = screen_rows(&state, 80, 24);
+    let restore = rows.iter().find(|row| row.contains("   3* ")).expect("revision 3's row");
+    assert!(restore.contains("= revision 1  +"), "{restore}");
+    assert!(restore.contains("an-operator-wi…"), "{restore}");
 }

@@ -9,7 +9,7 @@ use custodian::domain::{CustomData, Limits};
 use custodian::draft::{Draft, DraftKind, Drafts, EditSnapshot, digest};
 use custodian::store::{Author, ImportMode, KeyOrder, RedbStore, Seek, UserCount, UserStore};
 use custodian::tui::app::{
-    Action, Dialog, Effect, ExternalText, Mode, Pending, RowRequest, StatusKind, Then, update,
+    Action, Dialog, Effect, ExternalText, Mode, Pending, Purpose, RowRequest, StatusKind, Then, update,
 };
 use custodian::tui::run_effects;
 use ratatui_textarea::{CursorMove, Input, Key};
@@ -401,18 +401,25 @@ fn saving_stores_the_canonical_form_and_shows_the_new_revision() {
     assert_eq!(state.user.as_ref().unwrap().revision, 2);
 }
 
+/// Ctrl-S on an edit that asks first: only what is stored now is read (nothing written), and
+/// the answer to that read comes in.
+fn save_read_before_asking(store: &RedbStore, state: &mut State) {
+    let effects = update(state, Action::Save);
+    assert!(
+        matches!(effects.as_slice(), [Effect::ReadCurrent { purpose: Purpose::ReviewSave, .. }]),
+        "only what is stored is read before the question: {effects:?}"
+    );
+    run_effects(&support::runtime(store), state, effects);
+}
+
 #[test]
 fn dropping_keys_asks_first_and_no_goes_back_to_editing() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
     let id = state.editor.as_ref().unwrap().user_id.clone();
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "{\"customDataFoo\": {}}");
-    let effects = update(&mut state, Action::Save);
-    assert!(effects.is_empty(), "nothing is written before the answer");
+    replace_editor_text(&store, &mut state, "{\"customDataFoo\": {}}");
+    save_read_before_asking(&store, &mut state);
     match &state.dialog {
         Some(Dialog::ConfirmDrop { dropped, .. }) => {
             assert_eq!(dropped, &["adminConsolePreferences", "customDataBar"]);
@@ -427,6 +434,78 @@ fn dropping_keys_asks_first_and_no_goes_back_to_editing() {
     act(&store, &mut state, Action::Confirm);
     let stored = store.custom_data(&id).unwrap();
     assert_eq!((stored.revision, stored.text.as_str()), (2, "{\n  \"customDataFoo\": {}\n}"));
+}
+
+#[test]
+fn a_save_that_removes_keys_from_a_document_saved_since_shows_the_conflict_not_a_question_about_the_old_one()
+{
+    // bb11 G16: the question named the keys of the revision the edit began from ("removes
+    // after"), though another operator had saved something else since; `y` then met the
+    // conflict view. What is stored now is read first.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    replace_editor_text(&store, &mut state, "{\"customDataFoo\": {}}");
+    let theirs = CustomData::parse(r#"{"viaOther": 100}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, Some(1), &Author("other".into())).unwrap();
+    save_read_before_asking(&store, &mut state);
+    match &state.dialog {
+        Some(Dialog::Conflict { theirs, .. }) => assert_eq!(theirs.revision, 2),
+        other => panic!("expected the conflict view, got {other:?}"),
+    }
+    assert_eq!(
+        status_text(&state),
+        "conflict: someone saved revision 2 since you opened revision 1; nothing was written"
+    );
+    // Overwriting asks the question against theirs: the key it would really remove.
+    act(&store, &mut state, Action::OverwriteTheirs);
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, held_to, .. }) => {
+            assert_eq!(dropped, &["viaOther"]);
+            assert_eq!(held_to.revision, 2);
+        }
+        other => panic!("expected the drop question against theirs, got {other:?}"),
+    }
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2, "nothing written before the answer");
+}
+
+#[test]
+fn the_edit_is_held_while_what_is_stored_is_read_for_the_question_and_a_failed_read_frees_it() {
+    // Review of G16's fix: typing (or a second Ctrl-S) between Ctrl-S and the read's answer
+    // was taken in, and the answer applied to a text it was not read for.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    replace_editor_text(&store, &mut state, "{\"customDataFoo\": {}}");
+    let read = update(&mut state, Action::Save);
+    assert!(
+        matches!(read.as_slice(), [Effect::ReadCurrent { purpose: Purpose::ReviewSave, .. }]),
+        "{read:?}"
+    );
+    for held in
+        [Action::Edit(Input { key: Key::Char('x'), ..Input::default() }), Action::Save, Action::LeaveEditor]
+    {
+        assert!(update(&mut state, held).is_empty());
+        assert_eq!(status_text(&state), "reading what is stored before saving… wait for the answer");
+    }
+    assert_eq!(state.editor.as_ref().unwrap().textarea.lines().join(""), "{\"customDataFoo\": {}}");
+    // The read failed: the edit is free, and Ctrl-S asks again.
+    update(&mut state, Action::StoreFailed { message: "gone".into() });
+    assert!(state.reviewing.is_none());
+    save_read_before_asking(&store, &mut state);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
+    // The quit question opened while the read was out: the save is not made, and said so (bb13).
+    act(&store, &mut state, Action::Cancel);
+    let read = update(&mut state, Action::Save);
+    update(&mut state, Action::Quit);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmQuit)), "{:?}", state.dialog);
+    run_effects(&support::runtime(&store), &mut state, read);
+    assert_eq!(
+        status_text(&state),
+        "not saved: a question came up while what is stored was read; Ctrl-S again"
+    );
+    assert!(state.reviewing.is_none());
 }
 
 #[test]
@@ -1268,8 +1347,7 @@ fn saving_what_looks_like_a_secret_asks_first() {
     let id = state.editor.as_ref().unwrap().user_id.clone();
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
     type_text(&store, &mut state, "\"apiKey\": \"AKIAIOSFODNN7EXAMPLE\",");
-    let effects = update(&mut state, Action::Save);
-    assert!(effects.is_empty(), "nothing is written before the answer");
+    save_read_before_asking(&store, &mut state);
     match &state.dialog {
         Some(Dialog::ConfirmDrop { dropped, secrets, .. }) => {
             assert!(dropped.is_empty());
@@ -1465,6 +1543,30 @@ fn command_history_opens_the_history_and_q_quits() {
     act(&store, &mut state, Action::Cancel);
     run_command(&store, &mut state, "q");
     assert!(state.quit);
+}
+
+#[test]
+fn a_command_that_takes_nothing_refuses_words_after_it_and_does_not_run() {
+    // `:q extra` quit at once, `:history x` opened the history (bb11).
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    for (line, name) in [
+        ("q extra", "q"),
+        ("quit now", "q"),
+        ("history x", "history"),
+        ("changes 1h", "changes"),
+        ("messages all", "messages"),
+    ] {
+        run_command(&store, &mut state, line);
+        assert!(!state.quit && state.mode() == Mode::Browse && !state.messages_open, "{line}");
+        assert!(
+            status_text(&state).starts_with(&format!(":{name} takes nothing after it (not run): ")),
+            "{line}: {}",
+            status_text(&state)
+        );
+    }
+    run_command(&store, &mut state, "  q  ");
+    assert!(state.quit, "spaces around it are no words");
 }
 
 #[test]
@@ -2586,17 +2688,78 @@ fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_select
     // Selecting an older one asks for its text (and only its text)…
     let effects = update(&mut state, Action::HistoryUp);
     assert!(matches!(effects.as_slice(), [Effect::LoadRevision { revision: 3, .. }]), "{effects:?}");
-    // …a restore before the text is in says so and keeps the history open…
-    assert!(update(&mut state, Action::RestoreRevision).is_empty());
-    assert_eq!(status_text(&state), "revision 3 is still being read");
+    // …a restore before the text is in says so, asks for it again (the first read may have
+    // failed) and keeps the history open…
+    let again = update(&mut state, Action::RestoreRevision);
+    assert!(matches!(again.as_slice(), [Effect::LoadRevision { revision: 3, .. }]), "{again:?}");
+    assert_eq!(status_text(&state), "revision 3 is still being read: it goes into the editor when it is in");
     assert_eq!(state.mode(), Mode::History);
-    // …an answer for a revision no longer selected is dropped.
+    // …moving on forgets that Enter, and says so; an answer for a revision no longer selected
+    // is dropped.
     act(&store, &mut state, Action::HistoryUp);
+    assert_eq!(status_text(&state), "revision 3 will not go into the editor: another one is selected");
     let late = Action::RevisionLoaded { id: id.clone(), revision: 3, text: "{\"v\": 3}".into() };
     act(&store, &mut state, late);
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.shown.as_ref().map(|(r, _)| *r), Some(2));
     assert!(!history.selected_diff().is_empty());
+    assert_eq!(state.mode(), Mode::History, "the Enter given for revision 3 went with it");
+}
+
+#[test]
+fn enter_on_the_revision_shown_as_current_reads_the_history_again_and_a_save_made_since_shows_up() {
+    // bb12 H07: after a save from outside, Enter on the revision the history showed as current
+    // said "that is the current revision", which was no longer true.
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenHistory);
+    assert_eq!(state.history.as_ref().unwrap().entries.len(), 1);
+    let theirs = CustomData::parse(r#"{"v": 2}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, Some(1), &Author("other".into())).unwrap();
+    let effects = update(&mut state, Action::RestoreRevision);
+    assert!(matches!(effects.as_slice(), [Effect::LoadHistory { .. }]), "{effects:?}");
+    assert_eq!(
+        status_text(&state),
+        "that was the current revision when the history was read; read again: a save made since shows up"
+    );
+    run_effects(&support::runtime(&store), &mut state, effects);
+    let history = state.history.as_ref().expect("still open");
+    let current = history.current().expect("a current revision");
+    assert_eq!((history.entries.len(), current.info.revision), (2, 2));
+    assert!(state.editor.is_none());
+}
+
+#[test]
+fn enter_before_a_revision_is_read_puts_it_in_the_editor_when_it_comes() {
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    store
+        .replace_custom_data(&id, &CustomData::parse(r#"{"v": 2}"#).unwrap(), None, &Author("other".into()))
+        .unwrap();
+    let original = store.revision_text(&id, 1).unwrap();
+    let mut state = restored_and_history_opened(&store, &id, &original);
+    // To the oldest revision (its text asked for, not read yet).
+    update(&mut state, Action::HistoryUp);
+    let effects = update(&mut state, Action::HistoryUp);
+    let [Effect::LoadRevision { revision, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+    let revision = *revision;
+    update(&mut state, Action::RestoreRevision);
+    // Up at the oldest revision moves nothing: the Enter stands.
+    assert_eq!(state.history.as_ref().unwrap().selected, 0);
+    update(&mut state, Action::HistoryUp);
+    assert!(state.editor.is_none());
+    let text = store.revision_text(&id, revision).unwrap();
+    act(&store, &mut state, Action::RevisionLoaded { id: id.clone(), revision, text: text.clone() });
+    let editor = state.editor.as_ref().expect("the revision went into the editor");
+    assert_eq!(editor.restored, Some(revision));
+    assert_eq!(editor.textarea.lines().join("\n"), text);
+    assert!(state.history.is_none());
+    assert_eq!(
+        status_text(&state),
+        format!("revision {revision} is in the editor: Ctrl-S saves it as a new revision")
+    );
 }
 
 // ---- A store that keeps keys in its own order (PostgreSQL's jsonb), and the user count ----
@@ -3012,4 +3175,25 @@ fn reload_theirs_after_a_rename_names_the_user_as_read_now_in_the_editor() {
     rename_outside(&store, &id, "renamed-meanwhile");
     act(&store, &mut state, Action::ReloadTheirs);
     assert_eq!(state.editor.as_ref().unwrap().user_handle, "renamed-meanwhile");
+}
+
+#[test]
+fn f2_reads_the_messages_whole_from_the_editor_and_esc_goes_back_to_the_edit() {
+    // A message cut on the status line said `(:messages)`, which the editor cannot type (bb11).
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    act(&store, &mut state, Action::OpenEditor);
+    press_bound(&store, &mut state, char_key('x'));
+    let text = state.editor.as_ref().unwrap().text();
+    press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
+    assert_eq!(state.mode(), Mode::Messages);
+    press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(state.mode(), Mode::Edit);
+    assert_eq!(state.editor.as_ref().unwrap().text(), text, "the edit as it was");
+    act(&store, &mut state, Action::LeaveEditor);
+    act(&store, &mut state, Action::Confirm);
+    press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
+    assert_eq!(state.mode(), Mode::Messages, "and from the list");
 }

@@ -15,13 +15,15 @@ use crate::domain::time::now_ms;
 use crate::inert;
 use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
+/// `custodian import`; the file's size before it when its growth is to be said (the caller
+/// says it once the file is closed).
 pub(super) fn import(
     store: &mut RedbStore,
     file: Option<&Path>,
     upsert: bool,
     cli: &Cli,
     out: &mut Output,
-) -> Result<()> {
+) -> Result<Option<u64>> {
     let (tenant, quiet) = (cli.tenant.clone(), cli.quiet);
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     let rules = RecordRules::new(Limits::default(), now_ms()).only_tenant(tenant.clone());
@@ -62,10 +64,6 @@ pub(super) fn import(
         "imported: {} new, {} updated, {} unchanged",
         summary.inserted, summary.updated, summary.unchanged
     ))?;
-    // A bulk load is not compacted, as a seed is not (`seed_users` says why).
-    if !bulk_load {
-        whole_database::say_if_grown(store, before);
-    }
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
     for (id, keys) in &summary.removed_keys {
         eprintln!(
@@ -89,7 +87,9 @@ pub(super) fn import(
         );
         eprintln!("custodian: {}", inert::line(&message));
     }
-    Ok(())
+    // The size before, for the growth to be said once the file is closed; a bulk load is not
+    // compacted, as a seed is not (`seed_users` says why), and its growth is not said.
+    Ok((!bulk_load).then_some(before))
 }
 
 /// What the secrets lint found in an import's users: counted in full, with only the first

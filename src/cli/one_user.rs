@@ -12,6 +12,7 @@ use crate::domain::history::HistoryReader;
 use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::time::format_utc;
+use crate::domain::user_ref::UserRef;
 use crate::domain::{CustomData, Limits, human_bytes};
 use crate::store::{Author, SaveOutcome, StoreError, UserStore};
 use crate::{inert, key_file};
@@ -165,9 +166,13 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
         Ok(false) => anyhow::bail!(
             "the connection was lost while the save was committing; after reconnecting: the save did not happen (user {id} has no revision {revision} holding this document); nothing was written"
         ),
-        Err(e) => anyhow::bail!(
-            "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history id:{id}` and `custodian get id:{id} --revision {revision}` against this database: revision {revision} is this save if it is there"
-        ),
+        Err(e) => {
+            let form = UserRef::id_form(id);
+            let named = crate::inert::shell_word(&form);
+            anyhow::bail!(
+                "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history {named}` and `custodian get {named} --revision {revision}` against this database: revision {revision} is this save if it is there"
+            )
+        }
     }
 }
 

@@ -58,10 +58,10 @@ fn size_of(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// One stderr line when the write just made grew the file from `before` past
-/// [`GROWTH_WORTH_SAYING`] and a quarter.
-pub(super) fn say_if_grown(store: &RedbStore, before: u64) {
-    if let Some(line) = growth_line(before, file_size(store)) {
+/// One stderr line when the write just made grew the file at `path` (closed) from `before`
+/// past [`GROWTH_WORTH_SAYING`] and a quarter.
+pub(super) fn say_if_grown(path: &Path, before: u64) {
+    if let Some(line) = growth_line(before, size_of(path)) {
         eprintln!("custodian: {line}");
     }
 }

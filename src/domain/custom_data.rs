@@ -299,12 +299,7 @@ impl NotAnObject {
 /// is only replaced by a spelling that serde_json itself would have read as that number.
 pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
     let mut value: Value = serde_json::from_str(text)?;
-    // An exponent follows a digit: text without that pair holds no number serde rewrites,
-    // and most records are spared listing their numbers.
-    let bytes = text.as_bytes();
-    let may_have_exponent =
-        memchr::memchr2_iter(b'e', b'E', bytes).any(|at| at > 0 && bytes[at - 1].is_ascii_digit());
-    if !may_have_exponent {
+    if !may_have_an_exponent(text) {
         return Ok(value);
     }
     let spellings = scan::number_tokens(text);
@@ -313,6 +308,28 @@ pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
         keep_number_text(&mut value, &mut spellings);
     }
     Ok(value)
+}
+
+/// Whether `text` may hold a number serde_json's reader spells otherwise: an `e` or `E` after
+/// digits that start where a JSON value can (after `:`, `[`, `,`, white space or at the very
+/// start; a `-` or a `.` among them). Every number with an exponent is such; text without one
+/// is read as it is, and most records (ids like `k3e9x` in a string) are spared listing their
+/// numbers.
+pub fn may_have_an_exponent(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(b'e', b'E', bytes).any(|at| {
+        let mut start = at;
+        while start > 0 && matches!(bytes[start - 1], b'0'..=b'9' | b'.') {
+            start -= 1;
+        }
+        if start == at {
+            return false;
+        }
+        if start > 0 && bytes[start - 1] == b'-' {
+            start -= 1;
+        }
+        start == 0 || matches!(bytes[start - 1], b':' | b'[' | b',' | b' ' | b'\t' | b'\n' | b'\r')
+    })
 }
 
 fn keep_number_text<'a>(value: &mut Value, spellings: &mut impl Iterator<Item = &'a str>) {
@@ -517,7 +534,9 @@ pub fn human_bytes(bytes: usize) -> String {
 /// are not enough: a size over a limit never reads as the limit itself.
 pub fn human_bytes_apart(a: usize, b: usize) -> (String, String) {
     let (first, second) = (human_bytes(a), human_bytes(b));
-    if a == b || first != second {
+    // Equal is said in exact bytes too: at the limit, `1 MiB of 1 MiB` did not tell whether
+    // one more character fits (bb11).
+    if first != second {
         return (first, second);
     }
     let (_, unit) = in_unit(a.max(b));

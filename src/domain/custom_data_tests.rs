@@ -117,7 +117,7 @@ fn sizes_in_kib_are_told_apart_with_more_decimals() {
     assert_eq!(human_bytes_apart(1_100_000, 1_048_576), ("1.05 MiB".to_owned(), "1 MiB".to_owned()));
     // Told apart at one decimal already, or equal: one decimal.
     assert_eq!(human_bytes_apart(1546, 1024), ("1.5 KiB".to_owned(), "1 KiB".to_owned()));
-    assert_eq!(human_bytes_apart(1546, 1546), ("1.5 KiB".to_owned(), "1.5 KiB".to_owned()));
+    assert_eq!(human_bytes_apart(1546, 1546), ("1,546 B".to_owned(), "1,546 B".to_owned()));
 }
 
 #[test]
@@ -140,4 +140,15 @@ fn a_stored_object_nested_deeper_than_serde_json_reads_is_said_as_that_not_as_te
         "the stored customData is null, not a JSON object (`custodian set id:ID` replaces it)"
     );
     assert_eq!(NotAnObject::in_text("{").found, "text that is not JSON");
+}
+
+#[test]
+fn an_exponent_is_looked_for_only_where_a_number_can_start() {
+    use super::may_have_an_exponent;
+    for text in ["1e5", "[2E+3]", r#"{"a": -1.5e-7}"#, r#"{"a":1E5}"#, "{\"a\":\n 3e2}", "[0,10E2]"] {
+        assert!(may_have_an_exponent(text), "{text}");
+    }
+    for text in [r#"{"id":"k3e9x"}"#, r#"{"e":1}"#, r#"{"a":"x1e5"}"#, "{}", r#"{"n":15}"#] {
+        assert!(!may_have_an_exponent(text), "{text}");
+    }
 }

@@ -27,6 +27,11 @@ impl RevisionChanges {
     /// screen's history.
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();
+        // First: where a narrow column cuts the line, the key lists go, not the mark of a
+        // restore (bb12).
+        if let Some(revision) = self.same_as {
+            parts.push(format!("= revision {revision}"));
+        }
         if !self.added.is_empty() {
             parts.push(format!("+{}: {}", self.added.len(), self.added.join(", ")));
         }
@@ -35,9 +40,6 @@ impl RevisionChanges {
         }
         if !self.changed.is_empty() {
             parts.push(format!("~{}: {}", self.changed.len(), self.changed.join(", ")));
-        }
-        if let Some(revision) = self.same_as {
-            parts.push(format!("= revision {revision}"));
         }
         parts.join("  ")
     }
@@ -170,7 +172,7 @@ mod tests {
             changed: vec!["plan".into(), "flags".into()],
             same_as: Some(3),
         };
-        assert_eq!(changes.summary(), "+2: theme, lang  −1: beta  ~2: plan, flags  = revision 3");
+        assert_eq!(changes.summary(), "= revision 3  +2: theme, lang  −1: beta  ~2: plan, flags");
         assert_eq!(RevisionChanges::default().summary(), "");
     }
 }

@@ -58,6 +58,9 @@ impl UserRef {
     /// ids never have any, and names are matched by their fold, which drops it too, so a
     /// reference reads the same in every field it is looked up in.
     pub fn parse(reference: &str) -> UserRef {
+        if let Some(id) = Self::quoted_id(reference) {
+            return UserRef { text: id, field: Some(UserField::Id) };
+        }
         let reference = reference.trim();
         if let Some((prefix, rest)) = reference.split_once(':') {
             for field in UserField::ALL {
@@ -73,6 +76,9 @@ impl UserRef {
     /// `" f15a"`): an id written by SQL may carry some, beside a user whose id is the same
     /// without it. `None` for a reference that is not looked up by id, or had none.
     pub fn id_as_typed(raw: &str) -> Option<String> {
+        if Self::quoted_id(raw).is_some() {
+            return None;
+        }
         let parsed = UserRef::parse(raw);
         if !parsed.fields().contains(&UserField::Id) {
             return None;
@@ -82,6 +88,33 @@ impl UserRef {
             None => raw,
         };
         (typed != parsed.text && !typed.is_empty()).then(|| typed.to_owned())
+    }
+
+    /// `id:"…"`: the id inside a JSON string, exactly, white space and all. Where SQL wrote
+    /// `" f15a"` beside `f15a`, `id: f15a` names both (white space around a reference is
+    /// dropped), so this is the one way to name the spaced one alone.
+    fn quoted_id(reference: &str) -> Option<String> {
+        let quoted = reference.trim().strip_prefix("id:")?.trim();
+        if !quoted.starts_with('"') {
+            return None;
+        }
+        serde_json::from_str::<String>(quoted).ok()
+    }
+
+    /// How a message writes the explicit form naming the id `id`: `id:f15a`, or `id:" f15a"`
+    /// (a JSON string) for an id that holds white space, a comma or a quote.
+    pub fn id_form(id: &str) -> String {
+        format!("id:{}", Self::shown_id(id))
+    }
+
+    /// How a message shows the id `id`: as it is, or as a JSON string where a list of them
+    /// would read wrong (`" f15a"`, where `user  f15a` hid the space; `a b`, `x,y`).
+    pub fn shown_id(id: &str) -> String {
+        if !id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c == ',' || c == '"') {
+            id.to_owned()
+        } else {
+            serde_json::Value::from(id).to_string()
+        }
     }
 
     /// Whether the text is empty or only white space (as its lookup key): it names no one.
@@ -124,7 +157,7 @@ pub struct UserMatch {
 
 impl fmt::Display for UserMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "user {} by {}", self.id, self.field.describe())
+        write!(f, "user {} by {}", UserRef::shown_id(&self.id), self.field.describe())
     }
 }
 
@@ -140,6 +173,28 @@ mod tests {
         assert_eq!(UserRef::id_as_typed("id:f15a"), None);
         assert_eq!(UserRef::id_as_typed("f15a"), None);
         assert_eq!(UserRef::id_as_typed("username: f15a"), None, "not looked up by id");
+    }
+
+    #[test]
+    fn an_id_in_a_json_string_is_named_exactly_and_shown_so_where_white_space_surrounds_it() {
+        let exact = UserRef::parse(r#"id:" f15a""#);
+        assert_eq!((exact.text.as_str(), exact.field), (" f15a", Some(UserField::Id)));
+        assert_eq!(UserRef::parse(r#" id: "a\tb" "#).text, "a\tb");
+        assert_eq!(UserRef::id_as_typed(r#"id:" f15a""#), None, "exact: nothing else to look up");
+        // Not a JSON string: the text as it is (which no id has).
+        assert_eq!(UserRef::parse(r#"id:" f15a"#).text, "\" f15a");
+        assert_eq!(UserRef::parse(r#"username:"x""#).text, "\"x\"", "only ids");
+        assert_eq!(UserRef::id_form("f15a"), "id:f15a");
+        assert_eq!(UserRef::id_form(" f15a"), r#"id:" f15a""#);
+        assert_eq!(UserRef::id_form("f15a\n"), r#"id:"f15a\n""#);
+        assert_eq!(UserRef::id_form("\"q"), r#"id:"\"q""#);
+        assert_eq!(UserRef::id_form("a b"), r#"id:"a b""#, "a list of them reads right");
+        assert_eq!(UserRef::id_form("x,y"), r#"id:"x,y""#);
+        assert_eq!(
+            UserMatch { id: " f15a".into(), field: UserField::Id }.to_string(),
+            r#"user " f15a" by id"#
+        );
+        assert_eq!(UserMatch { id: "f15a".into(), field: UserField::Id }.to_string(), "user f15a by id");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The export's own tests: the list order through spilled runs, progress, publishing.
+//! The export's own tests: the list order through spilled runs, progress, publishing, and
+//! what an export says of the users it left out and of those an import would refuse.
 
 use super::*;
 
@@ -158,4 +159,136 @@ fn a_published_export_keeps_only_its_final_name() {
     Unpublished { path: temporary.clone() }.publish(&target).expect("published");
     assert_eq!(fs::read_to_string(&target).expect("read"), "the export\n");
     assert!(!temporary.exists());
+}
+
+/// A user as a store reads them back (given another id by each test: SQL may write any).
+fn a_user_read_back() -> UserRecord {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        crate::store::test_store(dir.path(), "{\"id\":\"u1\",\"username\":\"ann\",\"customData\":{}}\n");
+    let mut read = None;
+    each_user(&store, &mut |record, _| {
+        read = Some(record.clone());
+        Ok(())
+    })
+    .expect("walk");
+    read.expect("one user")
+}
+
+/// The tally of an export where others write the users (as on PostgreSQL): each line is
+/// read as an import reads a record.
+fn tally_reading_lines_as_an_import() -> Tally {
+    Tally { import_rules: Some(RecordRules::new(Limits::default(), 0)), ..Tally::default() }
+}
+
+/// Each user (id, stored customData) through the tally as an export does; whether each
+/// gave a line.
+fn export_through(tally: &mut Tally, users: &[(&str, &str)]) -> Vec<bool> {
+    let mut record = a_user_read_back();
+    let mut line = Vec::new();
+    users
+        .iter()
+        .map(|(id, text)| {
+            record.user.id = (*id).to_owned();
+            let written = tally.line_of(&mut line, &record, text);
+            if written {
+                tally.wrote_one();
+            }
+            written
+        })
+        .collect()
+}
+
+#[test]
+fn a_line_an_import_would_refuse_is_still_written_and_the_export_names_its_user_and_why() {
+    let mut tally = tally_reading_lines_as_an_import();
+    assert_eq!(export_through(&mut tally, &[("a b", "{}")]), [true]);
+    let error = tally.finish("out.jsonl").expect_err("said");
+    let unimportable = error.downcast_ref::<Unimportable>().expect("Unimportable");
+    assert_eq!(unimportable.written, 1);
+    assert_eq!(
+        error.to_string(),
+        "1 user was written to out.jsonl, but an import of it would refuse 1 of them, which break custodian's \
+         rules for a user (Logto or SQL wrote them): \"a b\" (`id` \"a b\" is not 1–12 characters of a–z, A–Z, \
+         0–9, '_' or '-'); fix them where they are stored before this file is imported"
+    );
+}
+
+#[test]
+fn an_export_names_the_first_five_users_an_import_would_refuse_and_counts_the_others() {
+    let mut tally = tally_reading_lines_as_an_import();
+    let users = [("ok", "{}"), ("b 1", "{}"), ("b 2", "{}"), ("b 3", "{}"), ("b 4", "{}"), ("b 5", "{}")];
+    assert_eq!(export_through(&mut tally, &users), [true; 6]);
+    // Five named: no "and 0 more".
+    let said = tally.finish("out.jsonl").expect_err("said").to_string();
+    assert!(
+        said.starts_with("6 users were written to out.jsonl, but an import of it would refuse 5 of them"),
+        "{said}"
+    );
+    assert!(said.ends_with("); fix them where they are stored before this file is imported"), "{said}");
+    let mut tally = tally_reading_lines_as_an_import();
+    let users = [
+        ("b 1", "{}"),
+        ("b 2", "{}"),
+        ("b 3", "{}"),
+        ("b 4", "{}"),
+        ("b 5", "{}"),
+        ("b 6", "{}"),
+        ("b 7", "{}"),
+    ];
+    export_through(&mut tally, &users);
+    let said = tally.finish("out.jsonl").expect_err("said").to_string();
+    assert!(said.contains("would refuse 7 of them"), "{said}");
+    assert!(said.contains("b 5") && !said.contains("b 6"), "{said}");
+    assert!(
+        said.ends_with(") and 2 more; fix them where they are stored before this file is imported"),
+        "{said}"
+    );
+}
+
+#[test]
+fn where_only_custodian_writes_the_users_their_lines_are_not_read_as_an_import_reads_them() {
+    let mut tally = Tally::default();
+    assert_eq!(export_through(&mut tally, &[("a b", "{}"), ("c d", "{}")]), [true, true]);
+    assert_eq!(tally.finish("out.jsonl").expect("every user written"), 2);
+}
+
+#[test]
+fn a_user_whose_customdata_is_no_object_is_left_out_and_named_with_what_it_is() {
+    let mut tally = Tally::default();
+    let users = [("o1", "null"), ("ok1", "{}"), ("ok2", "{}")];
+    assert_eq!(export_through(&mut tally, &users), [false, true, true]);
+    let error = tally.finish("out.jsonl").expect_err("said");
+    let left_out = error.downcast_ref::<LeftOut>().expect("LeftOut");
+    assert_eq!((left_out.users, left_out.written), (1, 2));
+    assert_eq!(
+        error.to_string(),
+        "1 user left out of the export, their stored customData not a JSON object: o1 (null); \
+         `custodian set id:ID` replaces each one's; the other 2 users were written to out.jsonl"
+    );
+}
+
+#[test]
+fn an_export_names_the_first_five_users_left_out_counts_the_others_and_adds_what_an_import_would_refuse() {
+    let mut tally = tally_reading_lines_as_an_import();
+    let users = [
+        ("o1", "null"),
+        ("o2", "[1]"),
+        ("o3", "\"s\""),
+        ("o4", "true"),
+        ("o5", "1"),
+        ("o6", "null"),
+        ("o7", "null"),
+        ("a b", "{}"),
+    ];
+    assert_eq!(export_through(&mut tally, &users), [false, false, false, false, false, false, false, true]);
+    // The one written is also one an import would refuse: both are said.
+    assert_eq!(
+        tally.finish("out.jsonl").expect_err("said").to_string(),
+        "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
+         o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
+         the other user was written to out.jsonl; an import of it would refuse 1 of them, which break \
+         custodian's rules for a user (Logto or SQL wrote them): \"a b\" (`id` \"a b\" is not 1–12 characters of \
+         a–z, A–Z, 0–9, '_' or '-')"
+    );
 }

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use super::{RecordError, Revision, UserField, UserMatch};
+use super::{RecordError, Revision, UserField, UserMatch, UserRef};
 // Named in the doc comments only.
 #[cfg(doc)]
 use super::UserStore;
@@ -26,7 +26,7 @@ pub(crate) fn held_to_the_user_limit<T: AsRef<[u8]>>(id: &str, json: T) -> Resul
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("no user {0:?} (looked for an id, a username, a primary email and a primary phone)")]
+    #[error("no user {reference:?} ({looked})", reference = .0, looked = looked_in(.0))]
     UserNotFound(String),
     /// The path no longer names the file opened: replaced (a restore) or removed meanwhile.
     #[error(
@@ -148,8 +148,10 @@ pub enum StoreError {
     /// database. That user's own trouble: a walk over many (an export, `list --json`) leaves
     /// them out, names them, and goes on.
     #[error(
-        "database error: user {user}: its {field} in the database is {} (written outside custodian); `custodian set id:{user}` replaces it",
-        crate::domain::custom_data::NotAnObject::described(.found)
+        "database error: user {}: its {field} in the database is {} (written outside custodian); `custodian set {}` replaces it",
+        UserRef::shown_id(.user),
+        crate::domain::custom_data::NotAnObject::described(.found),
+        crate::inert::shell_word(&UserRef::id_form(.user))
     )]
     StoredNotAnObject { user: String, field: &'static str, found: &'static str },
     /// A PostgreSQL server could not be reached or refused us (the password never appears).
@@ -210,6 +212,19 @@ pub enum StoreError {
 /// `id:bob or username:bob`: the explicit forms that pick one of the matches; the ids when
 /// two matched by the same field (users an upgrade found colliding under the fold).
 /// What follows the prefix of a reference that reads like an explicit form.
+/// Where a lookup of `reference` looked: every field for a bare one, its field alone for an
+/// explicit one (`email:zzz` was never looked up as an id or a username).
+fn looked_in(reference: &str) -> String {
+    let parsed = UserRef::parse(reference);
+    match parsed.field {
+        None => "looked for an id, a username, a primary email and a primary phone".to_owned(),
+        Some(field) => {
+            let article = if field == UserField::Id { "an" } else { "a" };
+            format!("looked only for {article} {} {:?}", field.describe(), parsed.text)
+        }
+    }
+}
+
 fn explicit_text(reference: &str) -> &str {
     reference.split_once(':').map_or(reference, |(_, text)| text)
 }
@@ -221,7 +236,7 @@ fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
     let forms: Vec<String> = if fields.len() == matches.len() {
         fields.iter().map(|f| format!("{}:{reference}", f.prefix())).collect()
     } else {
-        matches.iter().map(|m| format!("id:{}", m.id)).collect()
+        matches.iter().map(|m| UserRef::id_form(&m.id)).collect()
     };
     match forms.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
@@ -288,6 +303,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_non_object_names_the_form_that_picks_its_user_exactly() {
+        let said = |user: &str| {
+            StoreError::StoredNotAnObject { user: user.into(), field: "customData", found: "null" }
+                .to_string()
+        };
+        assert!(
+            said("nul1").contains("user nul1: its customData")
+                && said("nul1").contains("`custodian set id:nul1`")
+        );
+        // An id SQL wrote as a JSON string's text, or with white space: `id:"ab"` would name
+        // the user `ab` (review of bb11 G12).
+        let quoted = said("\"ab\"");
+        assert!(quoted.contains(r#"user "\"ab\"": its"#), "{quoted}");
+        assert!(quoted.contains(r#"`custodian set 'id:"\"ab\""'`"#), "{quoted}");
+        assert!(said(" f15a").contains(r#"`custodian set 'id:" f15a"'`"#));
+    }
+
+    #[test]
     fn a_reference_that_only_looks_explicit_is_told_the_form_it_looks_like() {
         let error = StoreError::LooksExplicit { reference: "Id:zzz".into(), field: UserField::Id };
         assert_eq!(
@@ -317,6 +350,19 @@ mod tests {
             ambiguous(vec![found("u1", UserField::Username), found("u2", UserField::Username)])
                 .ends_with("; say which with id:u1 or id:u2")
         );
+    }
+
+    #[test]
+    fn not_found_says_the_fields_the_reference_was_looked_up_in() {
+        let said = |reference: &str| StoreError::UserNotFound(reference.into()).to_string();
+        assert_eq!(
+            said("ghost"),
+            "no user \"ghost\" (looked for an id, a username, a primary email and a primary phone)"
+        );
+        assert_eq!(said("email:zzz"), "no user \"email:zzz\" (looked only for a primary email \"zzz\")");
+        assert_eq!(said(" id: p1"), "no user \" id: p1\" (looked only for an id \"p1\")");
+        assert_eq!(said("username:Ann"), "no user \"username:Ann\" (looked only for a username \"Ann\")");
+        assert_eq!(said("phone:+1 5"), "no user \"phone:+1 5\" (looked only for a primary phone \"+1 5\")");
     }
 
     #[test]

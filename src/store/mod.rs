@@ -93,6 +93,17 @@ pub trait UserStore: Send + Sync {
     fn key_order(&self) -> KeyOrder {
         KeyOrder::AsWritten
     }
+    /// Whether users may hold what custodian's rules refuse, written by others (Logto, SQL):
+    /// an export then checks each line as an import would, and says which it would refuse.
+    fn written_by_others(&self) -> bool {
+        false
+    }
+    /// Whether reads go over a link (PostgreSQL), where one may wait on a stalled server: the
+    /// screen's way out gives reads only a moment then. A file's reads are the disk's, waited
+    /// for as writes are: a worker left inside one keeps the file from closing cleanly.
+    fn reads_over_a_link(&self) -> bool {
+        false
+    }
     /// Up to `limit` users in list order from `seek`. Always returned in list order, also
     /// when reading backwards.
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;

@@ -158,6 +158,9 @@ pub struct State {
     pub status: Option<Status>,
     /// What the store is working on for us (the runtime says), shown on the status line.
     pub pending: Option<Pending>,
+    /// Ctrl-S read what is stored before asking its question: the editing session (user id,
+    /// draft session) the answer is for. Until it comes the edit stays as it was read for.
+    pub reviewing: Option<(String, String)>,
     pub read_only: bool,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -209,6 +212,7 @@ impl State {
             command: None,
             status: None,
             pending: None,
+            reviewing: None,
             read_only,
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -293,6 +297,14 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
     use Action::*;
     if state.pending == Some(Pending::Saving) && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "saving… wait for the answer");
+    }
+    if state.reviewing.is_some() && touches_the_edit_being_saved(&action) {
+        return state.tell(StatusKind::Info, "reading what is stored before saving… wait for the answer");
+    }
+    if matches!(action, StoreFailed { .. } | ConnectionLost { .. }) {
+        // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
+        // Ctrl-S asks anew.
+        state.reviewing = None;
     }
     if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
         // The answer ends the wait at once (the runtime sets it again if other work is out).
@@ -458,6 +470,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
 
         // The help (help.rs)
         ToggleHelp => state.toggle_help(),
+        OpenMessages => {
+            state.messages_open = true;
+            Vec::new()
+        }
         ScrollHelp(lines) => state.scroll_help(lines),
         HelpPage(direction) => state.help_page(direction),
 

@@ -578,6 +578,9 @@ pub const BINDINGS: &[Binding] = &[
         || Action::ToggleHelp
     ),
     bind!(EDIT, [(KeyCode::F(1), NONE)], "help: every key", Some("help"), || Action::ToggleHelp),
+    bind!(BROWSE_AND_EDIT, [(KeyCode::F(2), NONE)], "the last messages, whole (:messages)", None, || {
+        Action::OpenMessages
+    }),
     bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "quit", Some("quit"), || Action::Quit),
     bind!(
         TOO_SMALL,

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod check;
+pub mod escape_rejoin;
 pub mod find;
 pub mod gap_filling;
 pub mod keymap;
@@ -18,6 +19,7 @@ pub mod view;
 pub mod words;
 
 pub use runtime::{
-    CannotShowScreen, LastDraft, Options, Runtime, ScanAnswers, Scanner, StoreWorkers, action_for_event,
-    autosave_draft, base64, osc52, perform, read_back, run, run_effects, take_answers, wait_for_answers,
+    CannotShowScreen, LastDraft, Options, READS_AT_THE_END, Runtime, ScanAnswers, Scanner, StoreWorkers,
+    WRITES_AT_THE_END, action_for_event, autosave_draft, base64, osc52, perform, read_back, run, run_effects,
+    take_answers, wait_at_the_end, wait_for_answers,
 };

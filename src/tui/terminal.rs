@@ -174,11 +174,8 @@ pub fn shell_can_resume(
 /// [`shell_can_resume`] for this process, read from the system.
 pub fn shell_to_return_to() -> Result<(), NoShell> {
     // SAFETY: plain queries of process ids; none takes a pointer.
-    let (me, foreground) = unsafe {
-        let me = ProcessIds { pid: libc::getpid(), pgid: libc::getpgrp(), sid: libc::getsid(0) };
-        let foreground = libc::tcgetpgrp(libc::STDIN_FILENO);
-        (me, (foreground > 0).then_some(foreground))
-    };
+    let me = unsafe { ProcessIds { pid: libc::getpid(), pgid: libc::getpgrp(), sid: libc::getsid(0) } };
+    let foreground = foreground_group();
     let mut ancestors = Vec::new();
     // SAFETY: as above.
     let mut next = unsafe { libc::getppid() };
@@ -202,11 +199,17 @@ pub fn shell_to_return_to() -> Result<(), NoShell> {
 }
 
 /// The parent of `pid`, where the system says (Linux's /proc); elsewhere unknown.
-fn parent_of(pid: i32) -> Option<i32> {
+pub(crate) fn parent_of(pid: i32) -> Option<i32> {
+    parent_and_group_of(pid).map(|(parent, _)| parent)
+}
+
+/// The parent and the process group of `pid`, where the system says (Linux's /proc).
+pub(crate) fn parent_and_group_of(pid: i32) -> Option<(i32, i32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) state ppid …`: the command name may hold spaces and parentheses.
+    // `pid (comm) state ppid pgrp …`: the command name may hold spaces and parentheses.
     let (_, rest) = stat.rsplit_once(") ")?;
-    rest.split_whitespace().nth(1)?.parse().ok()
+    let mut fields = rest.split_whitespace().skip(1);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
 /// Ctrl-Z: gives the terminal back, stops the whole process group as the shell's job control
@@ -214,15 +217,70 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// oneself is ignored in an orphaned process group, so this is SIGSTOP — which is why the
 /// caller first asks [`shell_to_return_to`]: with no shell to continue it, it would stay
 /// stopped for good.
-pub fn suspend(terminal: &mut Term) -> io::Result<()> {
+///
+/// Continued, the terminal is taken back only in the foreground: `kill %1` sends TERM and
+/// then CONT to a stopped job, which then runs in the background, where touching the
+/// terminal stops it again (SIGTTOU) until `fg`, and the session's way out waited for that
+/// (bb11). With `ending` (a signal came) it is left to the shell, and the way out goes on
+/// without a screen; continued in the background for no reason (`bg`), it stops again.
+pub fn suspend(terminal: &mut Term, ending: &dyn Fn() -> bool) -> io::Result<()> {
     leave()?;
-    // SAFETY: kill has no memory-safety preconditions; 0 is our own process group.
-    if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
-        let error = io::Error::last_os_error();
-        resume(terminal)?;
-        return Err(error);
+    loop {
+        // SAFETY: kill has no memory-safety preconditions; 0 is our own process group.
+        if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
+            let error = io::Error::last_os_error();
+            resume(terminal)?;
+            return Err(error);
+        }
+        match continued(ending) {
+            Continued::InTheForeground => return resume(terminal),
+            Continued::Ending => return Ok(()),
+            Continued::InTheBackground => {}
+        }
     }
-    resume(terminal)
+}
+
+/// Where a process continued after a stop stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Continued {
+    /// `fg`: the terminal is its to take back.
+    InTheForeground,
+    /// In the background with a hang-up or TERM noted (`kill %1` sends TERM, then CONT).
+    Ending,
+    /// In the background for no reason (`bg`).
+    InTheBackground,
+}
+
+/// Looks where this process stands once continued. In the background, the signal that came
+/// with the CONT may be handled on another thread a moment later, and `fg` may come meanwhile:
+/// looked at for up to 500 ms.
+pub(crate) fn continued(ending: &dyn Fn() -> bool) -> Continued {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    loop {
+        if in_the_foreground() {
+            return Continued::InTheForeground;
+        }
+        if ending() {
+            return Continued::Ending;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Continued::InTheBackground;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Whether this process's group holds the terminal (`fg`), as a screen needs.
+fn in_the_foreground() -> bool {
+    // SAFETY: a plain query of our process group; it takes no pointer.
+    foreground_group() == Some(unsafe { libc::getpgrp() })
+}
+
+/// The terminal's foreground process group, where it can be read.
+fn foreground_group() -> Option<i32> {
+    // SAFETY: a plain query of the terminal on stdin; it takes no pointer.
+    let group = unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) };
+    (group > 0).then_some(group)
 }
 
 fn install_panic_hook() {
@@ -236,6 +294,10 @@ fn install_panic_hook() {
 /// Draws one frame as one write, inside a synchronized update unless it is small
 /// ([`LeanBackend::end_frame`]).
 pub fn draw(terminal: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
+    // Not while the terminal is given back (suspended, or left to the shell on the way out).
+    if !ENTERED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     terminal.backend_mut().inner_mut().begin_frame();
     terminal.draw(render)?;
     terminal.backend_mut().inner_mut().end_frame()

@@ -154,6 +154,18 @@ pub fn is_sealed(text: &str) -> bool {
     sealed_parts(text).is_some()
 }
 
+/// Whether `text` is a JWE compact value whose parts could be ciphertext: an IV of 12 bytes or
+/// more and a tag of 16 or more (every JWE content encryption has at least these), and a
+/// ciphertext of whole base64url. The secrets lint passes only these: a header and dots
+/// around `hunter2` with a one-character IV and tag encrypt nothing (bb12).
+pub fn could_be_ciphertext(text: &str) -> bool {
+    let Some((parts, _)) = sealed_parts(text) else { return false };
+    let bytes_of = |part: &str| URL_SAFE_NO_PAD.decode(part).map_or(0, |bytes| bytes.len());
+    // Unpadded base64url of n characters holds whole bytes unless n leaves 1 over 4.
+    let whole = |part: &str| part.len() % 4 != 1;
+    bytes_of(parts[2]) >= IV_BYTES && bytes_of(parts[4]) >= TAG_BYTES && whole(parts[3])
+}
+
 /// The five parts and the header of a JWE compact value (see [`is_sealed`]), or `None`.
 pub(super) fn sealed_parts(text: &str) -> Option<(Vec<&str>, Header)> {
     // The lint asks this of every string: the bytes decide first, the header is decoded last.

@@ -50,9 +50,9 @@ pub const TAG_BYTES: usize = 16;
 /// it early keeps a hostile value from costing more than its length.
 const MAX_HEADER_CHARS: usize = 4096;
 
-pub use compact::{Compact, SealedSummary, is_sealed, parse_compact, summary};
+pub use compact::{Compact, SealedSummary, could_be_ciphertext, is_sealed, parse_compact, summary};
 pub use keys::{Key, KeyFileError, KeySet};
-pub use paths::{CannotOpen, SealPathError, open_all, seal_paths, value_at_mut};
+pub use paths::{CannotOpen, SealPathError, open_all, seal_paths, sealed_inside, value_at_mut};
 pub use value_span::{ValueSpan, value_under};
 
 /// Why a sealed value cannot be opened. Never carries any of the plaintext.

@@ -21,6 +21,10 @@ pub enum SealPathError {
     NotFound(String),
     #[error("{0}: already sealed")]
     AlreadySealed(String),
+    /// Sealed over a sealed value, the inner one came out of `get --unseal` still sealed:
+    /// seal the values beside it instead (bb12).
+    #[error("{0}: holds the sealed value {1}; seal the values beside it one by one instead")]
+    HoldsSealed(String, String),
     /// `{"billing": {"taxId": …}, "billing.taxId": …}`: sealing the one the longest key gives
     /// would leave the other in clear while the command said it was sealed.
     #[error(
@@ -118,9 +122,40 @@ pub fn seal_paths<E>(
         if value.as_str().is_some_and(is_sealed) {
             return Ok(Err(SealPathError::AlreadySealed(path.clone())));
         }
+        if let Some(inner) = sealed_inside(value, path) {
+            return Ok(Err(SealPathError::HoldsSealed(path.clone(), inner)));
+        }
         *value = Value::String(seal(value, key, next_iv()?));
     }
     Ok(Ok(()))
+}
+
+/// The path of the first sealed value inside `value` (an object or an array at `path`);
+/// `None` when it holds none (a sealed string itself holds none).
+pub fn sealed_inside(value: &Value, path: &str) -> Option<String> {
+    fn find(value: &Value, path: &mut String) -> bool {
+        match value {
+            Value::String(text) => is_sealed(text),
+            // The path grows into each item and is cut back unless the item holds one.
+            Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+                let len = push_index(path, index);
+                find(item, path) || {
+                    path.truncate(len);
+                    false
+                }
+            }),
+            Value::Object(object) => object.iter().any(|(key, item)| {
+                let len = push_key(path, key);
+                find(item, path) || {
+                    path.truncate(len);
+                    false
+                }
+            }),
+            _ => false,
+        }
+    }
+    let mut inner = path.to_owned();
+    (!value.is_string() && find(value, &mut inner)).then_some(inner)
 }
 
 /// A sealed value that could not be opened, and where it is.
@@ -164,7 +199,12 @@ fn open_value(
     match value {
         Value::String(text) => match open_if_sealed(text, keys) {
             None => {}
-            Some(Ok(opened)) => *value = opened,
+            // What a value sealed over a sealed one (before custodian refused that) holds is
+            // opened too: every sealed value comes out open, or named.
+            Some(Ok(opened)) => {
+                *value = opened;
+                open_value(value, keys, path, left)?;
+            }
             Some(Err(error)) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
             Some(Err(error)) => return Err(CannotOpen { path: path.clone(), error }),
         },

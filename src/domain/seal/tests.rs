@@ -276,6 +276,32 @@ fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
 }
 
 #[test]
+fn a_value_holding_a_sealed_value_is_not_sealed_and_one_sealed_so_before_opens_whole() {
+    // bb12 H04: `plan` sealed over its sealed `seats` came out of `get --unseal` with `seats`
+    // still sealed, and nothing said.
+    let keys = set(vec![key("k", 1)]);
+    let seats = seal(&json!(3), keys.sealing_key(), IV);
+    let mut object =
+        json!({"plan": {"tier": "pro", "seats": seats}, "tags": ["a", seats]}).as_object().unwrap().clone();
+    let before = object.clone();
+    for (path, inner) in [("plan", "plan.seats"), ("tags", "tags[1]")] {
+        assert_eq!(
+            seal_paths::<()>(&mut object, &[path.to_owned()], keys.sealing_key(), || Ok(IV)).unwrap(),
+            Err(SealPathError::HoldsSealed(path.into(), inner.into()))
+        );
+    }
+    assert_eq!(object, before, "nothing sealed");
+    assert_eq!(sealed_inside(&json!({"a": [1, {"b": "x"}]}), "p"), None);
+    assert_eq!(sealed_inside(&json!(seats.clone()), "p"), None, "a sealed value itself holds none");
+    // Sealed so by an older custodian: every layer opens.
+    let plan = seal(&json!({"tier": "pro", "seats": seats}), keys.sealing_key(), IV);
+    let twice = seal(&json!({"plan": plan}), keys.sealing_key(), IV);
+    let mut object = json!({"wrapped": twice}).as_object().unwrap().clone();
+    assert!(open_all(&mut object, &keys).unwrap().is_empty());
+    assert_eq!(Value::Object(object), json!({"wrapped": {"plan": {"tier": "pro", "seats": 3}}}));
+}
+
+#[test]
 fn open_all_names_the_path_of_a_value_that_fails() {
     let keys = set(vec![key("k", 1)]);
     let bad = seal(&json!("t"), &key("k", 2), IV);

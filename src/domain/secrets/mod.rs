@@ -186,7 +186,7 @@ fn deep_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
 fn scalar_reason(kind: KeyKind, value: &Value) -> Option<SecretReason> {
     match value {
         // Sealed: only a known token left in the clear among its parts is a finding.
-        Value::String(text) if seal::is_sealed(text) => value_kind(text).map(SecretReason::Value),
+        Value::String(text) if seal::could_be_ciphertext(text) => value_kind(text).map(SecretReason::Value),
         Value::String(text) => value_kind(text)
             .map(SecretReason::Value)
             .or_else(|| kind.holds(text).then_some(SecretReason::Key(kind))),

@@ -55,6 +55,27 @@ fn a_known_token_dressed_as_a_sealed_value_is_still_a_finding() {
 }
 
 #[test]
+fn a_header_and_dots_around_a_password_with_no_room_for_an_iv_or_tag_is_no_ciphertext() {
+    // bb12 H05: `{"alg":"dir","enc":"A256GCM"}..x.hunter2.y` passed the lint as sealed, though
+    // the opener refuses an IV or tag that short.
+    let sealed = seal::seal(&json!("hunter2"), &seal::Key::new("k", [1; 32]), [2; 12]);
+    let parts: Vec<&str> = sealed.split('.').collect();
+    let fakes = [
+        [parts[0], "", "x", "hunter2", "y"].join("."),
+        [parts[0], "", parts[2], "hunter2", "y"].join("."),
+        [parts[0], "", "x", "hunter2", parts[4]].join("."),
+        // A ciphertext of a length no base64url text has.
+        [parts[0], "", parts[2], "hunter2x1", parts[4]].join("."),
+    ];
+    for fake in fakes {
+        assert!(seal::is_sealed(&fake) && !seal::could_be_ciphertext(&fake), "{fake}");
+        assert_eq!(findings(json!({"password": fake})).len(), 1, "{fake}");
+    }
+    assert!(seal::could_be_ciphertext(&sealed));
+    assert_eq!(findings(json!({"password": sealed})), Vec::<String>::new());
+}
+
+#[test]
 fn a_jwt_stays_a_finding_next_to_sealed_values() {
     let ours = seal::seal(&json!("x"), &seal::Key::new("k", [1; 32]), [2; 12]);
     assert_eq!(

@@ -119,7 +119,7 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
     // A sealed value (any JWE compact value, whoever's key) is ciphertext, not a secret —
     // unless a part of it is a known token in the clear: a header and dots around `ghp_…`
     // encrypt nothing (bb10). Ciphertext is random base64url, which no known format matches.
-    if seal::is_sealed(text) {
+    if seal::could_be_ciphertext(text) {
         return text.split('.').skip(1).find_map(known_format);
     }
     known_format(text).or_else(|| chunks_kind(text))

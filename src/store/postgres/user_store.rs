@@ -121,6 +121,13 @@ impl UserStore for PostgresStore {
         KeyOrder::Backend("PostgreSQL")
     }
 
+    fn written_by_others(&self) -> bool {
+        true
+    }
+    fn reads_over_a_link(&self) -> bool {
+        true
+    }
+
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
         if self.keyed {
             return self.keyed_rows(seek, limit);

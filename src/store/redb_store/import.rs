@@ -151,14 +151,12 @@ impl RedbStore {
                 result.map_err(|e| match e {
                     // The disk, not this record (the search texts' sorted runs).
                     e @ StoreError::Io { .. } => e,
-                    // The name's owner is a user this import wrote (it exists nowhere once the
-                    // import is refused): said as a repeat within the file.
+                    // The name's owner got it from this import (a user it made, or one it
+                    // updated who did not have it: neither exists so once the import is
+                    // refused): said as a repeat within the file. A stored user who had the name
+                    // before "already belongs" to it, updated or not (bb11).
                     StoreError::Duplicate { field, value, existing }
-                        if tables
-                            .stored(&existing)
-                            .ok()
-                            .flatten()
-                            .is_some_and(|owner| written_by_this_import(&owner, now, author)) =>
+                        if self.given_by_this_import(&tables, &existing, field, &new.user, now, author) =>
                     {
                         StoreError::RecordConflict {
                             origin: new.origin.clone(),
@@ -177,6 +175,31 @@ impl RedbStore {
         }
         tx.commit()?;
         Ok(summary)
+    }
+
+    /// Whether the unique `field` that `new` gives, which the user `owner` has in this import's
+    /// transaction, came to them from this import: a user it made, or one it updated whose
+    /// last committed record (a read beside the transaction) held another value.
+    fn given_by_this_import(
+        &self,
+        tables: &WriteTables,
+        owner: &str,
+        field: &str,
+        new: &crate::domain::User,
+        now: i64,
+        author: &Author,
+    ) -> bool {
+        let Some(stored) = tables.stored(owner).ok().flatten() else { return false };
+        if !written_by_this_import(&stored, now, author) {
+            return false;
+        }
+        if stored.rev == 1 {
+            return true;
+        }
+        let key = |user: &crate::domain::User| {
+            unique_fields(user).into_iter().find(|(name, _)| *name == field).and_then(|(_, key)| key)
+        };
+        self.user(owner).is_ok_and(|before| key(&before.user) != key(new))
     }
 }
 

@@ -460,8 +460,13 @@ impl RedbStore {
 /// The handle met an I/O error before and must be opened again ([`RedbStore::reopen`]).
 struct Reopen;
 
+/// An I/O error met before, or a handle left closed by an open again that failed then (the
+/// disk still full): either way the next call opens the file again.
 fn met_an_io_error(error: &redb::TransactionError) -> bool {
-    matches!(error, redb::TransactionError::Storage(redb::StorageError::PreviousIo))
+    matches!(
+        error,
+        redb::TransactionError::Storage(redb::StorageError::PreviousIo | redb::StorageError::DatabaseClosed)
+    )
 }
 
 /// The device and inode `path` names now; `None` when it names nothing.
@@ -498,6 +503,18 @@ mod tests {
         let store =
             RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
         assert_eq!(store.dir(), dir.path());
+    }
+
+    #[test]
+    fn a_handle_an_open_again_left_closed_is_opened_again_by_the_next_read() {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        let store =
+            RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+        // What `reopen` leaves when opening the file again fails (the disk still full).
+        *store.handle.write().expect("handle") = Handle::Closed;
+        store.read().expect("a read opens the file again");
+        assert!(matches!(*store.handle(), Handle::ReadWrite(_)));
+        store.write().expect("and writes work").abort().expect("abort");
     }
 
     #[test]

@@ -95,14 +95,42 @@ impl StoredUser {
     }
 
     pub(super) fn parse(id: &str, json: &str) -> Result<Self, StoreError> {
+        if crate::domain::custom_data::may_have_an_exponent(json) {
+            return Self::parse_keeping_numbers(id, json);
+        }
         serde_json::from_str(json)
             .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))
+    }
+
+    /// [`StoredUser::parse`] of a record that may hold a number written with an exponent in a
+    /// profile, identities or a field custodian does not know (`1E5`): serde_json's reader
+    /// spells it `1e+5`, so an export was not the file imported (bb11). Read with the
+    /// spellings kept, and taken apart by hand (through `serde_json::from_value` the numbers
+    /// are read again, and `-0` became `0`).
+    fn parse_keeping_numbers(id: &str, json: &str) -> Result<Self, StoreError> {
+        let damaged = |why: String| StoreError::Database(format!("user {id}: damaged record: {why}"));
+        let value = crate::domain::custom_data::parse_value(json).map_err(|e| damaged(e.to_string()))?;
+        let Value::Object(mut top) = value else { return Err(damaged("not an object".into())) };
+        let rev = top.get("rev").and_then(Value::as_u64).ok_or_else(|| damaged("no revision".into()))?;
+        let rev_at = top.get("revAt").and_then(Value::as_i64).ok_or_else(|| damaged("no time".into()))?;
+        let rev_by = match top.remove("revBy") {
+            Some(Value::String(by)) => by,
+            _ => return Err(damaged("no author".into())),
+        };
+        let user = match top.remove("user") {
+            Some(Value::Object(user)) => user,
+            _ => return Err(damaged("no user".into())),
+        };
+        Ok(Self { rev, rev_at, rev_by, user })
     }
 
     /// The record of the users-table entry `json`: what every list row, search hit and export
     /// step decodes. The user's fields are taken apart as they are read (no map of them built
     /// and then emptied field by field), the same user [`StoredUser::into_record`] makes.
     pub(super) fn read_record(id: &str, json: &str) -> Result<UserRecord, StoreError> {
+        if crate::domain::custom_data::may_have_an_exponent(json) {
+            return Self::parse_keeping_numbers(id, json)?.into_record();
+        }
         let stored: StoredUserFields = serde_json::from_str(json)
             .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
         let (user, _) = User::from_fields(stored.user, 0)

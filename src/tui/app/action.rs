@@ -118,6 +118,8 @@ pub enum Action {
     Confirm,
     Cancel,
     ToggleHelp,
+    /// F2 (and `:messages`): the last messages, whole — also from the editor, where `:` types.
+    OpenMessages,
     /// `Tab`: the customData pane becomes a folding tree with a cursor; `Tab`/`Esc` go back.
     FocusTree,
     LeaveTree,

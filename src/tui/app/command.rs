@@ -141,7 +141,17 @@ impl State {
             None => (input, ""),
         };
         // Aliases run their command: the table, not this match, knows the spellings.
-        let name = CommandSpec::named(typed).map_or(typed, |command| command.name);
+        let spec = CommandSpec::named(typed);
+        let name = spec.map_or(typed, |command| command.name);
+        // A command that takes nothing refuses words after it: `:q` followed by what was meant
+        // for another command quit at once (bb11).
+        if spec.is_some_and(|command| command.args.is_empty()) && !argument.is_empty() {
+            self.say(
+                StatusKind::Error,
+                format!(":{name} takes nothing after it (not run): {}", inert::line(argument)),
+            );
+            return Vec::new();
+        }
         match (name, argument) {
             ("", _) => Vec::new(),
             ("user", "") => {

@@ -23,7 +23,14 @@ impl State {
         // On Logto's database any write to the user's row (a sign-in, a profile edit) moves
         // updated_at, and a save over it is refused too: said as what it is, not as a
         // revision that is the one opened.
-        let text = if theirs.revision != opened {
+        let text = if theirs.revision != opened && self.outside_writes() {
+            // A newer revision there may be a write outside custodian (psql, Logto), which
+            // custodian numbers too: "someone saved" it was not (bb11).
+            format!(
+                "conflict: revision {} is stored now, not the revision {opened} you opened (saved by someone, or written outside custodian); nothing was written",
+                theirs.revision
+            )
+        } else if theirs.revision != opened {
             format!(
                 "conflict: someone saved revision {} since you opened revision {opened}; nothing was written",
                 theirs.revision
@@ -40,6 +47,12 @@ impl State {
         self.say(StatusKind::Error, text);
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
         Vec::new()
+    }
+
+    /// Whether the store's documents can be written outside custodian (Logto's database,
+    /// whose key order is its own), so a newer revision may be nobody's save.
+    pub(crate) fn outside_writes(&self) -> bool {
+        matches!(self.key_order, crate::store::KeyOrder::Backend(_))
     }
 
     /// The conflict view for a draft whose base is in doubt: theirs (what is stored now)

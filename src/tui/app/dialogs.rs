@@ -88,12 +88,12 @@ impl State {
             }
             self.dialog = Some(Dialog::ConfirmQuit);
         } else {
-            // The way out waits for work already sent (up to 30 s): said, where the screen
+            // The way out waits for work already sent (up to 30 s for a write, 2 s for a read): said, where the screen
             // otherwise showed only `loading…` while a stopped server kept it (bb9).
             match self.pending {
                 Some(Pending::Loading) => self.say(
                     StatusKind::Info,
-                    "quitting once the store answers the read on its way (nothing is being written; at most 30 s)",
+                    "quitting once the store answers the read on its way (nothing is being written; at most 2 s)",
                 ),
                 Some(Pending::Exporting) => {
                     self.say(StatusKind::Info, "quitting once the export on its way ends (at most 30 s)")

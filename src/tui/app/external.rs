@@ -16,6 +16,10 @@ pub enum Purpose {
     EditExternally,
     /// `y`: the clipboard.
     Copy,
+    /// Ctrl-S of an edit that removes keys (or holds what looks like a secret): what is stored
+    /// now, so the question names what this save would really remove, not what the edit's
+    /// base had (bb11 G16); a document moved since is the conflict view at once.
+    ReviewSave,
 }
 
 /// What the external editor left in its file, read back.
@@ -66,6 +70,9 @@ impl State {
         record: UserRecord,
         document: StoredDocument,
     ) -> Vec<Effect> {
+        if purpose == Purpose::ReviewSave {
+            return self.stored_read_before_asking(&record.user.id, document);
+        }
         let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
         if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {
             return Vec::new();
@@ -96,6 +103,7 @@ impl State {
                 vec![Effect::EditExternally { user_id, user_handle: handle, base: document, text, max_bytes }]
             }
             Purpose::Copy => self.copy(&document),
+            Purpose::ReviewSave => Vec::new(),
         }
     }
 

@@ -17,6 +17,9 @@ pub struct HistoryView {
     pub current_text: String,
     /// The selected old revision's text, once read.
     pub shown: Option<(Revision, String)>,
+    /// `Enter` came before the selected revision's text: it goes into the editor when read
+    /// (on a slow link the operator need not press it again). Moving the selection drops it.
+    pub restore_when_read: Option<Revision>,
 }
 
 pub struct HistoryEntry {
@@ -35,7 +38,7 @@ impl HistoryView {
         let entries: Vec<HistoryEntry> =
             revisions.into_iter().map(|(info, changes)| HistoryEntry { info, changes }).collect();
         let selected = entries.len().saturating_sub(1);
-        Self { user_id, user_handle, entries, selected, current_text, shown: None }
+        Self { user_id, user_handle, entries, selected, current_text, shown: None, restore_when_read: None }
     }
 
     pub fn current(&self) -> Option<&HistoryEntry> {
@@ -60,6 +63,16 @@ impl HistoryView {
         self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
     }
 
+    /// Selects the revision at `index` (within the list) and asks for its text if needed.
+    fn select(&mut self, index: usize) -> Vec<Effect> {
+        let index = index.min(self.entries.len().saturating_sub(1));
+        if index != self.selected {
+            self.selected = index;
+            self.restore_when_read = None;
+        }
+        self.load_selected()
+    }
+
     /// The read the selection needs, if its text is not at hand.
     pub(super) fn load_selected(&self) -> Vec<Effect> {
         match self.entries.get(self.selected) {
@@ -74,34 +87,43 @@ impl HistoryView {
 impl State {
     /// One revision older (`-1`) or newer.
     pub(super) fn history_step(&mut self, delta: i8) -> Vec<Effect> {
-        if let Some(history) = &mut self.history {
-            let last = history.entries.len().saturating_sub(1);
-            history.selected =
-                if delta < 0 { history.selected.saturating_sub(1) } else { (history.selected + 1).min(last) };
-        }
-        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+        self.history_select(
+            |history| {
+                if delta < 0 { history.selected.saturating_sub(1) } else { history.selected + 1 }
+            },
+        )
     }
 
     /// A page of revisions older (`direction < 0`) or newer.
     pub(super) fn history_page_by(&mut self, direction: i8) -> Vec<Effect> {
         let page = self.history_page();
-        if let Some(history) = &mut self.history {
-            let last = history.entries.len().saturating_sub(1);
-            history.selected = if direction < 0 {
+        self.history_select(|history| {
+            if direction < 0 {
                 history.selected.saturating_sub(page)
             } else {
-                history.selected.saturating_add(page).min(last)
-            };
-        }
-        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+                history.selected.saturating_add(page)
+            }
+        })
     }
 
     /// The oldest revision, or the newest.
     pub(super) fn history_edge(&mut self, newest: bool) -> Vec<Effect> {
-        if let Some(history) = &mut self.history {
-            history.selected = if newest { history.entries.len().saturating_sub(1) } else { 0 };
+        self.history_select(|_| if newest { usize::MAX } else { 0 })
+    }
+
+    /// Selects the revision `index_of` gives; an Enter that waited for another one's text is
+    /// said to be dropped (the status line still promised it: bb13).
+    fn history_select(&mut self, index_of: impl FnOnce(&HistoryView) -> usize) -> Vec<Effect> {
+        let Some(history) = &mut self.history else { return Vec::new() };
+        let waiting = history.restore_when_read;
+        let effects = history.select(index_of(history));
+        if let Some(revision) = waiting.filter(|_| history.restore_when_read.is_none()) {
+            self.say(
+                StatusKind::Info,
+                format!("revision {revision} will not go into the editor: another one is selected"),
+            );
         }
-        self.history.as_ref().map(HistoryView::load_selected).unwrap_or_default()
+        effects
     }
 
     /// How many revisions a page of the history list moves: the rows its list shows (two
@@ -138,6 +160,9 @@ impl State {
             && history.entries.get(history.selected).is_some_and(|e| e.info.revision == revision)
         {
             history.shown = Some((revision, text));
+            if history.restore_when_read.take() == Some(revision) {
+                return self.restore_revision();
+            }
         }
         Vec::new()
     }
@@ -148,21 +173,34 @@ impl State {
         if self.refused_read_only() {
             return Vec::new();
         }
-        let Some(history) = self.history.take() else { return Vec::new() };
+        let Some(mut history) = self.history.take() else { return Vec::new() };
         let (Some(current), Some(selected)) = (history.current(), history.entries.get(history.selected))
         else {
             return Vec::new();
         };
         if selected.info.current {
-            self.say(StatusKind::Info, "that is the current revision");
+            // Current as the history was read: someone may have saved since (bb12). The
+            // history is read again, so a newer revision shows up to be chosen.
+            self.say(
+                StatusKind::Info,
+                "that was the current revision when the history was read; read again: a save made since shows up",
+            );
+            let reread = Effect::LoadHistory { id: history.user_id.clone() };
             self.history = Some(history);
-            return Vec::new();
+            return vec![reread];
         }
         let revision = selected.info.revision;
         let Some(text) = history.selected_text().map(str::to_owned) else {
-            self.say(StatusKind::Info, format!("revision {revision} is still being read"));
+            self.say(
+                StatusKind::Info,
+                format!("revision {revision} is still being read: it goes into the editor when it is in"),
+            );
+            history.restore_when_read = Some(revision);
+            // Asked again: the first read may have failed (a read on its way answers twice,
+            // and the second answer finds the history closed).
+            let read = history.load_selected();
             self.history = Some(history);
-            return Vec::new();
+            return read;
         };
         let base = StoredDocument {
             text: history.current_text.clone(),

@@ -51,6 +51,25 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
     )
 }
 
+/// Whether the stored document was read again for this save's question.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StoredLook {
+    NotYet,
+    Done,
+}
+
+/// What saving `data` over `stored_text` asks about first: the top-level keys it removes and
+/// what looks like a secret in it; `None` when it asks nothing (emptying a document asks too).
+fn question_of(data: &CustomData, stored_text: &str) -> Option<(Vec<String>, Vec<String>)> {
+    // A stored text that is no object (written outside custodian) has no keys to lose.
+    let old: Map<String, Value> = serde_json::from_str(stored_text).unwrap_or_default();
+    let dropped = dropped_keys(&old, data.as_object());
+    // customData reaches front ends: what looks like a secret is pointed out first.
+    let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
+    let empties = data.as_object().is_empty() && !old.is_empty();
+    (!dropped.is_empty() || !secrets.is_empty() || empties).then_some((dropped, secrets))
+}
+
 impl State {
     /// The line diff of a stored text against a new document. Where the store keeps keys in
     /// its own order, the new document is shown in the stored one's order first, so only
@@ -68,6 +87,42 @@ impl State {
     }
 
     pub(super) fn save(&mut self) -> Vec<Effect> {
+        self.save_after(StoredLook::NotYet)
+    }
+
+    /// What is stored now, read for the question Ctrl-S asks: moved since the edit's base
+    /// (someone saved, or a write outside custodian), it is the conflict view at once — the
+    /// save would be refused, and the question would name keys that are not the ones it
+    /// removes; else the save goes on and asks against it (the same as the base).
+    pub(super) fn stored_read_before_asking(&mut self, id: &str, stored: StoredDocument) -> Vec<Effect> {
+        // Only the editing session that asked (edits were held meanwhile): another one, opened
+        // since from a draft of the same user, asks for itself.
+        let Some((asked_for, session)) = self.reviewing.take() else { return Vec::new() };
+        let Some(editor) =
+            self.editor.as_ref().filter(|e| e.user_id == id && asked_for == id && e.draft_session == session)
+        else {
+            return Vec::new();
+        };
+        if self.dialog.is_some() {
+            // A question opened meanwhile (quit?): the save is not made, and said so (bb13).
+            self.say(
+                StatusKind::Error,
+                "not saved: a question came up while what is stored was read; Ctrl-S again",
+            );
+            return Vec::new();
+        }
+        let base = &editor.base;
+        let same_text = stored.text == base.text
+            || matches!((parse_object(&stored.text), parse_object(&base.text)), (Ok(a), Ok(b)) if a == b);
+        let row_moved =
+            matches!((stored.updated_micros, base.updated_micros), (Some(now), Some(then)) if now != then);
+        if stored.revision != base.revision || !same_text || row_moved {
+            return self.conflict(id.to_owned(), stored);
+        }
+        self.save_after(StoredLook::Done)
+    }
+
+    fn save_after(&mut self, look: StoredLook) -> Vec<Effect> {
         if let Some(unresolved) = &self.unresolved_save {
             let text = format!(
                 "not saved: custodian must first find out whether your last save became revision {} (r or F5 reconnects and looks)",
@@ -97,8 +152,14 @@ impl State {
                 return Vec::new();
             }
             Ok(data) => data.clone(),
-            Err(_) => {
-                self.say(StatusKind::Error, "not saved: fix the error first (Ctrl-G jumps to it)");
+            Err(error) => {
+                // Ctrl-G is named only where it goes somewhere (a document over the limit has
+                // no place to jump to: bb11).
+                let text = match error.position() {
+                    Some(_) => "not saved: fix the error first (Ctrl-G jumps to it)".to_owned(),
+                    None => format!("not saved: fix the error first: {error}"),
+                };
+                self.say(StatusKind::Error, text);
                 if let Some(status) = &mut self.status {
                     status.while_invalid = true;
                 }
@@ -125,17 +186,17 @@ impl State {
             return Vec::new();
         }
         let base = editor.base.clone();
+        if look == StoredLook::NotYet && question_of(&data, &base.text).is_some() {
+            self.reviewing = Some((editor.user_id.clone(), editor.draft_session.clone()));
+            return vec![Effect::ReadCurrent { id: editor.user_id.clone(), purpose: Purpose::ReviewSave }];
+        }
         self.review_and_save(data, &base)
     }
 
     /// Saves `data` over `stored`, first asking when it removes top-level keys that `stored`
     /// has (or empties it) or holds what looks like a secret: the one question every save asks.
     pub(super) fn review_and_save(&mut self, data: CustomData, stored: &StoredDocument) -> Vec<Effect> {
-        let old: Map<String, Value> = serde_json::from_str(&stored.text).unwrap_or_default();
-        let dropped = dropped_keys(&old, data.as_object());
-        // customData reaches front ends: what looks like a secret is pointed out first.
-        let secrets: Vec<String> = find_secrets(data.as_object()).iter().map(ToString::to_string).collect();
-        if !dropped.is_empty() || !secrets.is_empty() || (data.as_object().is_empty() && !old.is_empty()) {
+        if let Some((dropped, secrets)) = question_of(&data, &stored.text) {
             let diff = self.diff_against(&stored.text, &data);
             self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to: stored.clone() });
             return Vec::new();

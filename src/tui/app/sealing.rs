@@ -116,6 +116,15 @@ impl State {
             self.say(StatusKind::Info, format!("{} is already sealed", inert::line(&span.path)));
             return Vec::new();
         }
+        if let Some(inner) = seal::sealed_inside(&value, &span.path) {
+            let message = format!(
+                "not sealed: {} holds the sealed value {}; seal the values beside it one by one instead",
+                inert::line(&span.path),
+                inert::line(&inner)
+            );
+            self.say(StatusKind::Info, message);
+            return Vec::new();
+        }
         let iv = match (self.iv_source)() {
             Ok(iv) => iv,
             Err(e) => {

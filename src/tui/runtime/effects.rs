@@ -37,7 +37,12 @@ pub(super) fn run_effects_on(
             (
                 Some(terminal),
                 effect @ (Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. }),
-            ) => perform_on_terminal(terminal, effect),
+            ) => {
+                if matches!(effect, Effect::Suspend) {
+                    keep_before_stopping(runtime, state);
+                }
+                perform_on_terminal(terminal, effect)
+            }
             (_, effect) => match (&runtime.workers, Work::of(&effect)) {
                 // Store work goes to the workers; its answer comes back through the loop.
                 (Some(workers), Some(work)) => {
@@ -62,7 +67,7 @@ pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect)
     let failed = |what: &str, e: std::io::Error| Action::StoreFailed { message: format!("{what}: {e}") };
     Some(match effect {
         Effect::Suspend => match terminal::shell_to_return_to() {
-            Ok(()) => match terminal::suspend(terminal) {
+            Ok(()) => match terminal::suspend(terminal, &|| HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed)) {
                 Ok(()) => Action::Resumed,
                 Err(e) => failed("could not suspend", e),
             },

@@ -6,11 +6,14 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
+use crossterm::event::{
+    self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
 
 use crate::draft::Draft;
 use crate::inert;
 use crate::tui::app::{Action, Mode, State, update};
+use crate::tui::escape_rejoin::{AfterEsc, after_esc, after_the_second_esc, esc_read_as_alt};
 use crate::tui::theme::Theme;
 
 /// How long an edit may go unsaved before its draft is written to disk.
@@ -71,6 +74,7 @@ pub(super) fn event_loop(
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
     let mut save_watch = SaveWatch::default();
+    let mut keys = TerminalEvents::default();
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
@@ -154,7 +158,7 @@ pub(super) fn event_loop(
         // Drain everything already queued, then draw once.
         let settle_by = Instant::now() + SETTLE;
         loop {
-            let event = event::read()?;
+            let event = keys.read(state.mode())?;
             #[cfg(debug_assertions)]
             crate::crash::panic_on_test_key(&event);
             if let Some(action) = action_for_event(state, event) {
@@ -167,10 +171,7 @@ pub(super) fn event_loop(
                 settle(runtime, terminal, state, since, settle_by);
                 dirty = true;
             }
-            if state.quit
-                || terminal_input(0, [None, None]) == TerminalInput::HungUp
-                || !event::poll(Duration::ZERO)?
-            {
+            if state.quit || terminal_input(0, [None, None]) == TerminalInput::HungUp || !keys.waiting()? {
                 break;
             }
         }
@@ -181,6 +182,83 @@ pub(super) fn event_loop(
         let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
     }
     Ok(())
+}
+
+/// The terminal's events as crossterm reads them, but for an `Esc` followed at once by a
+/// sequence whose ESC crossterm swallowed ([`crate::tui::escape_rejoin`]): that sequence comes
+/// back as its key, never as typed text.
+#[derive(Default)]
+struct TerminalEvents {
+    /// Events read ahead after an `Esc`, to be handed out before any new one.
+    queued: std::collections::VecDeque<Event>,
+}
+
+impl TerminalEvents {
+    /// The next event for a screen in `mode`: an Alt-key that was an `Esc` and a key typed
+    /// together there ([`esc_read_as_alt`]) comes as the `Esc`, the key next.
+    fn read(&mut self, mode: Mode) -> std::io::Result<Event> {
+        let event = match self.queued.pop_front() {
+            Some(event) => event,
+            None => {
+                let event = event::read()?;
+                if matches!(&event, Event::Key(key) if key.code == KeyCode::Esc && key.modifiers == KeyModifiers::NONE)
+                {
+                    self.read_after_esc()?;
+                }
+                event
+            }
+        };
+        if let Event::Key(key) = &event
+            && key.kind != KeyEventKind::Release
+            && let Some(then) = esc_read_as_alt(mode, *key)
+        {
+            self.queued.push_front(Event::Key(then));
+            return Ok(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        }
+        Ok(event)
+    }
+
+    /// Whether an event is waiting (read ahead, or in crossterm's queue).
+    fn waiting(&self) -> std::io::Result<bool> {
+        Ok(!self.queued.is_empty() || event::poll(Duration::ZERO)?)
+    }
+
+    /// Takes the keys already waiting after an `Esc` for as long as they may be a sequence; the
+    /// first of them that is none was sent after the swallowed ESC ([`after_the_second_esc`]).
+    /// Only keys that came with it are looked at (no wait): an operator who types `Esc`, then
+    /// `[`, gets both.
+    fn read_after_esc(&mut self) -> std::io::Result<()> {
+        let mut taken = Vec::new();
+        let mut keys = Vec::new();
+        while event::poll(Duration::ZERO)? {
+            let event = event::read()?;
+            let key = match &event {
+                Event::Key(key) if key.kind != KeyEventKind::Release => Some(*key),
+                _ => None,
+            };
+            taken.push(event);
+            let Some(key) = key else { break };
+            keys.push(key);
+            match after_esc(&keys) {
+                AfterEsc::NeedMore => continue,
+                AfterEsc::Key(key) => {
+                    tracing::debug!(?key, "a key whose ESC crossterm swallowed after an Esc");
+                    self.queued.push_back(Event::Key(key));
+                    return Ok(());
+                }
+                AfterEsc::Dropped => {
+                    tracing::debug!(keys = taken.len(), "an unknown sequence after an Esc dropped");
+                    return Ok(());
+                }
+                AfterEsc::Keys => break,
+            }
+        }
+        if let Some(Event::Key(first)) = taken.first_mut() {
+            *first = after_the_second_esc(*first);
+        }
+        self.queued.extend(taken);
+        Ok(())
+    }
 }
 
 /// When the save now pending began, and whether its silence was said.

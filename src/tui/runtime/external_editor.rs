@@ -53,11 +53,21 @@ pub(super) fn edit_externally(
             .arg(format!("{editor} \"$@\""))
             .arg(&editor)
             .arg(&path)
-            .status()
+            .spawn()
+            .and_then(|mut child| wait_for_editor(&mut child))
     });
     // The editor's own Ctrl-C reached custodian too: it was not meant for custodian.
     INTERRUPTED.store(false, Ordering::Relaxed);
-    let resumed = terminal::resume(terminal);
+    // A job stopped from inside the editor (its own Ctrl-Z stops custodian with it) and then
+    // ended with `kill %1` runs on in the background: taking the terminal back there would
+    // stop custodian again until `fg`, so with a signal noted the terminal is left to the shell.
+    let ending = || HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
+    let resumed = match terminal::continued(&ending) {
+        terminal::Continued::Ending => Ok(()),
+        terminal::Continued::InTheForeground | terminal::Continued::InTheBackground => {
+            terminal::resume(terminal)
+        }
+    };
     let result = match ran {
         // The file's fate is read_back's: a file it could not take whole stays.
         Ok(status) if status.success() => read_back(&path, max_bytes),
@@ -92,6 +102,74 @@ pub(super) fn edit_externally(
         (Err(e), Err(failed)) => Err(format!("cannot take the terminal back: {e}; {failed}")),
         (_, result) => result,
     }
+}
+
+/// How long an editor told to end (a hang-up or TERM came to custodian alone) is waited for.
+const EDITOR_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits for the editor. A hang-up or TERM sent to custodian alone (a shutdown, an admin's
+/// `kill PID`) left it waiting on an editor that got nothing, until the watch ended custodian
+/// 10 s later with no draft and the file unclosed (bb11): it is passed on to the editor and
+/// what runs under it (vi keeps its recovery file and ends), and the way out then reads back
+/// what the file holds. An editor still running after [`EDITOR_GRACE`] is left to itself.
+fn wait_for_editor(child: &mut std::process::Child) -> std::io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut told: Option<std::time::Instant> = None;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) {
+            match told {
+                None => {
+                    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+                    for process in std::iter::once(pid).chain(descendants_of(pid)) {
+                        // SAFETY: kill has no memory-safety preconditions.
+                        unsafe { libc::kill(process, libc::SIGTERM) };
+                    }
+                    told = Some(std::time::Instant::now());
+                }
+                Some(at) if at.elapsed() > EDITOR_GRACE => {
+                    tracing::warn!(
+                        pid = child.id(),
+                        "the external editor did not end after TERM: left running"
+                    );
+                    return Ok(std::process::ExitStatus::from_raw(libc::SIGTERM));
+                }
+                Some(_) => {}
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Every process under `pid` (Linux's /proc) in custodian's own process group, children
+/// before theirs: those a hang-up of the terminal would have reached. One an editor started
+/// detached (a GUI editor's server, `code --wait`'s first instance) may serve the operator's
+/// other windows, and is left alone.
+fn descendants_of(pid: i32) -> Vec<i32> {
+    // SAFETY: a plain query of our process group; it takes no pointer.
+    let own_group = unsafe { libc::getpgrp() };
+    let mut processes: Vec<(i32, i32, i32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(process) = entry.file_name().to_str().and_then(|name| name.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some((parent, group)) = terminal::parent_and_group_of(process) {
+            processes.push((parent, process, group));
+        }
+    }
+    let mut found = Vec::new();
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        for &(_, child, group) in processes.iter().filter(|(p, _, _)| *p == parent) {
+            if group == own_group {
+                found.push(child);
+            }
+            next.push(child);
+        }
+    }
+    found
 }
 
 /// Reads back what the external editor left at `path`, then removes the file — unless it
@@ -151,8 +229,39 @@ pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> 
 }
 
 #[cfg(test)]
-mod editor_failed_tests {
-    use super::editor_failed;
+mod tests {
+    use super::{descendants_of, editor_failed};
+
+    #[test]
+    fn the_processes_told_to_end_are_those_under_the_editor_in_custodians_own_group() {
+        // A child in this group, and one started in a session of its own (as a GUI editor's
+        // server is), which a hang-up of the terminal would never reach.
+        let mut shell = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("setsid sleep 30 & echo $! ; sleep 30 & echo $! ; wait")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let mut out = std::io::BufRead::lines(std::io::BufReader::new(shell.stdout.take().expect("stdout")));
+        let mut pid =
+            || -> i32 { out.next().expect("a pid").expect("read").trim().parse().expect("a number") };
+        let (detached, in_group) = (pid(), pid());
+        // `setsid` forks or execs on its own schedule: wait until it is in a session of its own.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while crate::tui::terminal::parent_and_group_of(detached).is_some_and(|(_, g)| g != detached)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let found = descendants_of(i32::try_from(shell.id()).expect("a pid"));
+        for pid in [detached, in_group] {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = shell.wait();
+        assert!(found.contains(&in_group), "{found:?}");
+        assert!(!found.contains(&detached), "{found:?}");
+    }
 
     #[test]
     fn an_editor_the_shell_cannot_find_or_run_is_named_as_such() {

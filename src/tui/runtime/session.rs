@@ -232,13 +232,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
             }
             None => {
                 let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })
-                    .map_err(|e| match e.downcast_ref::<crate::store::StoreError>() {
-                        // Reads never wait for a writer: the operator can still look.
-                        Some(crate::store::StoreError::Busy) => e.context(
-                            "the screen cannot open the file for writing (`custodian --read-only` browses it meanwhile)",
-                        ),
-                        _ => e,
-                    })?;
+                    .map_err(cannot_open_for_writing)?;
                 let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
                 let store: Arc<dyn UserStore> = Arc::new(store);
                 (Arc::clone(&store), store, path.display().to_string())
@@ -285,10 +279,9 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
     let status_before = state.status.clone();
     state.stop_patch_work();
-    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        wait_for_answers(&runtime, &mut state, Duration::from_secs(30))
-    }))
-    .unwrap_or(false);
+    let answered =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wait_at_the_end(&runtime, &mut state)))
+            .unwrap_or(false);
     let restored = terminal::leave().context("cannot restore the terminal");
     terminal::forget(terminal);
     // Whatever ended the session, an edit that was not saved is kept; one whose changes were
@@ -353,7 +346,7 @@ fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static 
     use crate::tui::app::Pending;
     match pending {
         Some(Pending::Loading) => {
-            "custodian: the store did not answer the read on its way within 30 s; nothing was being written"
+            "custodian: the store did not answer the read on its way within 2 s; nothing was being written"
         }
         Some(Pending::Exporting) => {
             "custodian: the export on its way did not end within 30 s; its file may not have been written"
@@ -373,6 +366,16 @@ pub(super) fn close<S: ?Sized>(store: Arc<S>) {
 }
 
 /// Writes the editor's draft (autosave and the end of a session).
+/// Before Ctrl-Z stops the process: what was typed since the last autosave goes to the
+/// draft, so whatever ends custodian while stopped, the edit is kept (bb11).
+pub(super) fn keep_before_stopping(runtime: &Runtime, state: &State) {
+    if let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified())
+        && let Err(why) = keep_unsaved_edit(runtime, editor.snapshot())
+    {
+        tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept before suspending");
+    }
+}
+
 pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
     let draft = Draft::new(DraftKind::Draft, &runtime.database, edit, now_ms());
     runtime.drafts.save(&draft).map_err(|e| e.to_string())
@@ -402,11 +405,11 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
             Ok(()) => {
                 let shown = std::fs::canonicalize(&path).unwrap_or(path);
                 return Err(format!(
-                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set id:{} {} --expect-revision {revision}` saves it)",
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision}` saves it)",
                     inert::line(&user),
                     shown.display(),
                     database_arguments(&runtime.database),
-                    inert::shell_word(&user),
+                    inert::shell_word(&crate::domain::user_ref::UserRef::id_form(&user)),
                     inert::shell_word(&shown.display().to_string())
                 ));
             }
@@ -440,10 +443,40 @@ pub(super) fn write_private_new(path: &Path, text: &str) -> std::io::Result<()> 
     file.sync_all()
 }
 
+/// A file the screen cannot open for writing, where it could still be read: the way to look
+/// at it anyway is said (another writer holds it; the operator may read it but not write it,
+/// a shared file owned by a service account: bb12).
+fn cannot_open_for_writing(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<crate::store::StoreError>() {
+        // Reads never wait for a writer: the operator can still look.
+        Some(crate::store::StoreError::Busy) => e.context(
+            "the screen cannot open the file for writing (`custodian --read-only` browses it meanwhile)",
+        ),
+        Some(crate::store::StoreError::Io { error, .. }) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            e.context("the screen cannot open the file for writing (`custodian --read-only` browses it if you may read it)")
+        }
+        _ => e,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::unanswered_at_the_end;
+    use super::{cannot_open_for_writing, unanswered_at_the_end};
+    use crate::store::StoreError;
     use crate::tui::app::Pending;
+
+    #[test]
+    fn a_file_the_screen_cannot_write_names_the_read_only_way_to_look_at_it() {
+        let said = |e: StoreError| format!("{:#}", cannot_open_for_writing(e.into()));
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            said(StoreError::Io { context: "ro.redb".into(), error: denied }),
+            "the screen cannot open the file for writing (`custodian --read-only` browses it if you may read it): ro.redb: permission denied"
+        );
+        assert!(said(StoreError::Busy).contains("`custodian --read-only` browses it meanwhile"));
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert!(!said(StoreError::Io { context: "x".into(), error: missing }).contains("--read-only"));
+    }
 
     #[test]
     fn the_last_line_of_an_unanswered_session_leaves_in_doubt_only_what_could_write() {

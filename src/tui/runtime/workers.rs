@@ -249,6 +249,11 @@ impl StoreWorkers {
         self.in_flight().iter().any(|(ticket, work)| *ticket >= since && !work.writes())
     }
 
+    /// Whether a write (a save, a batch, an export) is still out.
+    pub fn writing(&self) -> bool {
+        self.in_flight().iter().any(|(_, work)| work.writes())
+    }
+
     /// Whether anything at all is still out.
     pub fn busy(&self) -> bool {
         !self.in_flight().is_empty()
@@ -313,6 +318,12 @@ pub(super) fn take_answers_on(
 /// the answers as they come; whether all were. (The way out uses it, so a save asked for is
 /// answered before custodian leaves; tests use it to wait for answers.)
 pub fn wait_for_answers(runtime: &Runtime, state: &mut State, timeout: Duration) -> bool {
+    wait_for_answers_while(runtime, state, timeout, false)
+}
+
+/// [`wait_for_answers`], returning early (not all answered) once no write is out when
+/// `writing` was (the caller then gives the reads left their own time).
+fn wait_for_answers_while(runtime: &Runtime, state: &mut State, timeout: Duration, writing: bool) -> bool {
     let Some(workers) = &runtime.workers else { return true };
     let deadline = Instant::now() + timeout;
     loop {
@@ -320,11 +331,48 @@ pub fn wait_for_answers(runtime: &Runtime, state: &mut State, timeout: Duration)
         if !workers.busy() {
             return true;
         }
+        if writing && !workers.writing() {
+            return false;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return false;
         }
         workers.wait(left);
+    }
+}
+
+/// How long the way out waits for a write on its way (a save, a batch, an export): its
+/// outcome is said before custodian leaves.
+pub const WRITES_AT_THE_END: Duration = Duration::from_secs(30);
+/// How long it waits when only reads are out: one leaves nothing in doubt, and an operator
+/// who quits while a slow link holds a page or a profile was kept 30 s for nothing.
+pub const READS_AT_THE_END: Duration = Duration::from_secs(2);
+
+/// [`wait_for_answers`] on the way out: up to [`WRITES_AT_THE_END`] while a write is out,
+/// then for the reads (those the write's answer asked for too) [`READS_AT_THE_END`] on a link,
+/// and on a file what is left of [`WRITES_AT_THE_END`] (at least the reads' time); whether all
+/// answered.
+pub fn wait_at_the_end(runtime: &Runtime, state: &mut State) -> bool {
+    let started = Instant::now();
+    loop {
+        let writing = runtime.workers.as_ref().is_some_and(StoreWorkers::writing);
+        if !writing {
+            let reads = if runtime.store.reads_over_a_link() {
+                READS_AT_THE_END
+            } else {
+                WRITES_AT_THE_END.saturating_sub(started.elapsed()).max(READS_AT_THE_END)
+            };
+            return wait_for_answers(runtime, state, reads);
+        }
+        let left = WRITES_AT_THE_END.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return false;
+        }
+        // Back here once the writes are answered, with reads still out.
+        if wait_for_answers_while(runtime, state, left, true) {
+            return true;
+        }
     }
 }
 

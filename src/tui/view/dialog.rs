@@ -140,6 +140,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                 (None, Some(base)) if base.revision == theirs.revision => {
                     "customData was written outside custodian meanwhile. Nothing was written.".to_owned()
                 }
+                (None, _) if state.outside_writes() => format!(
+                    "Revision {} is stored now (saved by someone, or written outside custodian) while you were editing. Nothing was written.",
+                    theirs.revision
+                ),
                 (None, _) => format!(
                     "Someone saved revision {} while you were editing. Nothing was written.",
                     theirs.revision

@@ -17,6 +17,9 @@ use crate::inert;
 use crate::tui::app::{Editor, State};
 use crate::tui::theme::{JsonColours, Theme};
 
+/// What the editor's title keeps of a long handle before the cursor's path is cut instead.
+const HANDLE_AT_LEAST: usize = 16;
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
         let modified = if editor.is_modified() { " · modified" } else { "" };
@@ -25,12 +28,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             path if path == "(top level)" => String::new(),
             path => format!(" · at {}", inert::line(&path)),
         };
-        let title = format!(
-            " Editing customData of {} · from revision {}{modified}{at} ",
-            inert::line(&editor.user_handle),
-            editor.base.revision
-        );
-        let title = inert::cut_to_width(&title, usize::from(area.width.saturating_sub(2))).into_owned();
+        // The handle gives way first: a 128-character username pushed the revision, `modified`
+        // and the cursor's path out of the title (bb11).
+        const LEAD: &str = " Editing customData of ";
+        let state_part = format!(" · from revision {}{modified}{at} ", editor.base.revision);
+        let room = usize::from(area.width.saturating_sub(2));
+        let handle_room = room.saturating_sub(LEAD.width() + state_part.width()).max(HANDLE_AT_LEAST);
+        let handle = inert::line(&editor.user_handle);
+        let title = format!("{LEAD}{}{state_part}", inert::cut_to_width(&handle, handle_room));
+        let title = inert::cut_to_width(&title, room).into_owned();
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Span::styled(title, theme.title))

@@ -23,6 +23,9 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         Layout::vertical([Constraint::Percentage(40), Constraint::Min(3)]).areas(inner);
     let height = list_area.height as usize;
     let top = history.selected.saturating_sub(height.saturating_sub(1));
+    // Who gives way first on a narrow screen: the summary keeps room for a restore's mark
+    // (`= revision 1234`), which 80 columns cut behind a padded name (bb13).
+    let who_width = usize::from(list_area.width).saturating_sub(FIXED_COLUMNS + SUMMARY_ROOM).clamp(8, 24);
     let rows: Vec<Line> = history
         .entries
         .iter()
@@ -32,11 +35,11 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .map(|(i, entry)| {
             let info = &entry.info;
             let mut text = format!(
-                "{:>4}{} {}  {:<24} {:>9}",
+                "{:>4}{} {}  {} {:>9}",
                 info.revision,
                 if info.current { "*" } else { " " },
                 format_utc(info.saved_at),
-                inert::line(&info.saved_by),
+                inert::fit_to_width(&inert::line(&info.saved_by), who_width),
                 human_bytes(info.size)
             );
             let summary = entry.changes.summary();
@@ -56,6 +59,9 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
     frame.render_widget(Paragraph::new(rows), list_area);
     let title = match history.entries.get(history.selected) {
         Some(entry) if entry.info.current => " This is the current revision ".to_owned(),
+        Some(entry) if history.selected_text().is_none() => {
+            format!(" Reading revision {}… ", entry.info.revision)
+        }
         Some(entry) => format!(" Restoring revision {} would change (current → it): ", entry.info.revision),
         None => String::new(),
     };
@@ -68,6 +74,11 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         diff_area,
     );
 }
+
+/// The columns of a history row but who and the summary: number, mark, time, the gaps, size.
+const FIXED_COLUMNS: usize = 4 + 1 + 1 + 23 + 2 + 1 + 9 + 2;
+/// What the summary keeps at least: `= revision 1234` and a little of the keys.
+const SUMMARY_ROOM: usize = 16;
 
 /// The overlay's title; when it shows only the newest revisions, how many older ones there
 /// are and where to see them (the CLI lists every one).

@@ -16,7 +16,7 @@ mod tree;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::State;
@@ -32,21 +32,45 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         // Nothing underneath is drawn, and (see `State::mode`) no key reaches it: only a
         // resize and quitting, whose question is shown here.
         let unsaved = state.editor.as_ref().is_some_and(|e| e.is_modified());
-        let mut lines = vec![Line::from(format!(
+        let size = Line::from(format!(
             "The terminal is {}×{}; custodian needs at least {MIN_WIDTH}×{MIN_HEIGHT}. Enlarge it, or press q to quit{}.",
             area.width,
             area.height,
             if unsaved { " (it asks first: there are unsaved changes)" } else { "" }
-        ))];
+        ));
+        // The question comes first: a `y` typed at a question cut off the screen would throw
+        // the edit away unseen (bb11). Below 40×8 it is said in one short line.
+        let mut lines = Vec::new();
         if let Some(dialog @ super::app::Dialog::ConfirmQuit) = &state.dialog {
-            lines.push(Line::from(""));
-            lines.push(Line::from(if dialog::reopened(state) {
-                "Quit custodian and throw away this edit? It was reopened from a draft or recovery file, which is deleted with it."
+            let reopened = dialog::reopened(state);
+            if area.width < 40 || area.height < 8 {
+                let mut short = vec![Span::raw(if reopened {
+                    "Throw away this edit and its draft file?"
+                } else {
+                    "Throw away your unsaved changes?"
+                })];
+                // The yes and no keys, from the key table as the full question's are.
+                for (binding, answer) in
+                    crate::tui::keymap::hints(super::app::Mode::Dialog).zip([" yes", " no"])
+                {
+                    short.extend([
+                        Span::raw(" "),
+                        Span::styled(binding.label(), theme.key),
+                        Span::raw(answer),
+                    ]);
+                }
+                lines.push(Line::from(short));
             } else {
-                "Quit custodian and throw away your unsaved changes?"
-            }));
-            lines.push(dialog::choices(dialog, super::app::Mode::Dialog, theme));
+                lines.push(Line::from(if reopened {
+                    "Quit custodian and throw away this edit? It was reopened from a draft or recovery file, which is deleted with it."
+                } else {
+                    "Quit custodian and throw away your unsaved changes?"
+                }));
+                lines.push(dialog::choices(dialog, super::app::Mode::Dialog, theme));
+            }
+            lines.push(Line::from(""));
         }
+        lines.push(size);
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
         return;
     }

@@ -63,15 +63,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if state.editor.is_some()
         && let KeyOrder::Backend(backend) = state.key_order
     {
-        if !spans.is_empty() {
-            spans.push(Span::raw(" · "));
-        }
+        separate(&mut spans, " · ");
         spans.push(Span::styled(format!("key order is {backend}'s"), theme.dim));
     }
     if let Some(status) = &state.status {
-        if !spans.is_empty() {
-            spans.push(Span::raw("  ·  "));
-        }
+        separate(&mut spans, "  ·  ");
         let style = match status.kind {
             StatusKind::Info => Default::default(),
             StatusKind::Success => theme.success,
@@ -82,7 +78,8 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         let room = usize::from(area.width).saturating_sub(used);
         let text = inert::line(&status.text);
         let shown = if text.width() > room {
-            const WHOLE: &str = " (:messages)";
+            // F2 works in the editor too, where `:` types a colon (bb11).
+            const WHOLE: &str = " (F2: whole)";
             format!("{}{WHOLE}", inert::cut_to_width(&text, room.saturating_sub(WHOLE.len())))
         } else {
             text.into_owned()
@@ -93,15 +90,35 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if let Some(pending) = state.pending
         && state.status.as_ref().is_none_or(|s| !s.text.starts_with(pending.label()))
     {
-        if !spans.is_empty() {
-            spans.push(Span::raw("  ·  "));
-        }
+        separate(&mut spans, "  ·  ");
         spans.push(Span::styled(pending.label(), theme.warning));
     }
     if state.read_only && state.editor.is_none() {
         spans.push(Span::styled("  [read-only]", theme.warning));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Puts `separator` after what the line says so far, unless it says nothing yet or already
+/// ends with one (`connection lost · `: an empty part between two dots, bb11).
+fn separate(spans: &mut Vec<Span<'_>>, separator: &'static str) {
+    if spans.last().is_some_and(|last| !last.content.trim_end().ends_with('·')) {
+        spans.push(Span::raw(separator));
+    }
+}
+
+/// Keys the hint bar leaves out because here they would only be refused: editing, restoring
+/// and applying under `--read-only`, sealing and unsealing without a key file (bb11). The
+/// help still lists every key.
+fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
+    use crate::tui::app::Action;
+    let action = (binding.action)();
+    (state.read_only
+        && matches!(
+            action,
+            Action::OpenEditor | Action::EditExternally | Action::RestoreRevision | Action::PatchAsk
+        ))
+        || (state.keys.is_none() && matches!(action, Action::OpenSealed | Action::SealValue))
 }
 
 /// The key that reconnects where the operator is, while the connection is lost (`r` in the
@@ -125,7 +142,12 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         spans.push(Span::styled(" reconnect", theme.error));
         area_width = area_width.saturating_sub(key.width() + " reconnect".width() + 3);
     }
-    let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode()).collect();
+    let reconnect = reconnect_key(state);
+    let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode())
+        // The key that reconnects is named once, for that (`r` also refreshes the list).
+        .filter(|binding| reconnect.is_none_or(|key| binding.label() != key))
+        .filter(|binding| !refused_here(state, binding))
+        .collect();
     // What does not fit is left out from the middle, so `? help` and `q quit` stay at the end
     // (the help lists every key).
     let width = |hints: &[&keymap::Binding]| -> usize {
