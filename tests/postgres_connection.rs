@@ -2,7 +2,8 @@
 //! session between two calls and in the middle of a save, reconnecting with the same
 //! settings, a save whose COMMIT got no answer found out afterwards, the statement timeout,
 //! and a filter scan cancelled on the server. Sessions are ended for real, from the
-//! superuser, with `pg_terminate_backend`, found by their `application_name`.
+//! superuser, with `pg_terminate_backend`, found by their `application_name`, or their link
+//! cut or reset by a proxy in between (`support::proxy`).
 
 mod support;
 
@@ -109,6 +110,27 @@ fn a_session_the_server_ends_is_connection_lost_until_reconnect_and_then_everyth
     let pid = sessions(&db, &name, None);
     store.reconnect().expect("reconnect again");
     assert_eq!(sessions(&db, &name, None), pid);
+}
+
+/// A session whose link is reset (a firewall or load balancer that forgot it) fails with an
+/// I/O error, not the server's words nor an end of stream: it is the same lost connection.
+#[test]
+fn a_session_whose_link_is_reset_is_connection_lost_until_reconnect() {
+    let db = logto();
+    let proxy = Proxy::to(db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    let store = PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect through the proxy");
+    assert_eq!(store.count().expect("count"), 2);
+    proxy.reset();
+    let error = store.count().expect_err("the link was reset");
+    assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("connection lost") && !message.contains('\n'), "{message}");
+    assert!(!message.contains(&password), "{message}");
+    assert!(matches!(store.user("u1"), Err(StoreError::ConnectionLost { .. })));
+    store.reconnect().expect("reconnect through the proxy");
+    assert_eq!(store.count().expect("count after reconnecting"), 2);
 }
 
 #[test]

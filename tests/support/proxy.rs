@@ -1,6 +1,7 @@
 //! A TCP proxy in front of the test server that a test can cut (every connection through it
-//! closed), turn silent (new connections accepted and never answered, as a server that
-//! hangs), or have hold the next COMMIT: the client's side is closed as if the link died,
+//! closed), reset (every client's side ended with a TCP reset, as a firewall or a load
+//! balancer that forgot the connection does), turn silent (new connections accepted and never
+//! answered, as a server that hangs), or have hold the next COMMIT: the client's side is closed as if the link died,
 //! while the server's side stays open with the COMMIT not yet delivered, until the test lets
 //! it through (a pooler or a slow link between custodian and the server).
 
@@ -16,6 +17,9 @@ pub struct Proxy {
 #[derive(Default)]
 struct ProxyState {
     silent: bool,
+    /// Set by [`Proxy::reset`]: a connection that ends leaves its client's side to close with
+    /// a reset (no FIN first).
+    resetting: bool,
     open: Vec<TcpStream>,
     hold_commit: bool,
     /// The server's side of the connection whose COMMIT is held, and the bytes held.
@@ -49,10 +53,13 @@ impl Proxy {
                     (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
                 let watch = Arc::clone(&shared);
                 std::thread::spawn(move || forward_to_server(from_client, to_server, &watch));
+                let watch = Arc::clone(&shared);
                 std::thread::spawn(move || {
                     let (mut from, mut to) = (server, client);
                     let _ = std::io::copy(&mut from, &mut to);
-                    let _ = to.shutdown(Shutdown::Both);
+                    if !watch.lock().unwrap_or_else(|e| e.into_inner()).resetting {
+                        let _ = to.shutdown(Shutdown::Both);
+                    }
                 });
             }
         });
@@ -71,6 +78,26 @@ impl Proxy {
 
     pub fn open(&self) {
         self.cut(false);
+    }
+
+    /// Ends every connection through the proxy with a TCP reset on the client's side: its next
+    /// read or write fails with an I/O error ("connection reset by peer"), not an end of
+    /// stream. The server's side is closed as by [`Proxy::cut`]; new connections are served.
+    pub fn reset(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.resetting = true;
+        for stream in state.open.drain(..) {
+            let clients_side = stream.local_addr().is_ok_and(|at| at.port() == self.port);
+            if clients_side {
+                // With a zero linger, the last close of the socket sends RST. Shutting only
+                // its reading half sends nothing and wakes the thread that reads from it,
+                // which then lets go of its copy.
+                linger_zero(&stream);
+                let _ = stream.shutdown(Shutdown::Read);
+            } else {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
     }
 
     /// The next COMMIT any client sends is held (see the module's comment).
@@ -124,4 +151,21 @@ fn forward_to_server(mut client: TcpStream, mut server: TcpStream, state: &Mutex
         }
     }
     let _ = server.shutdown(Shutdown::Both);
+}
+
+/// SO_LINGER with a zero timeout: closing the socket resets the connection.
+fn linger_zero(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: a valid descriptor, and a pointer to a `linger` of the size given.
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
 }
