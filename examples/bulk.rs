@@ -7,6 +7,8 @@
 //!   imported (asserted);
 //! - the same users as one JSON array on standard input (streamed element by element: peak
 //!   RSS ≤ 64 MiB asserted, the same users imported);
+//! - `import --upsert` of every user with two keys removed and a secret added (the warnings
+//!   keep the first users' details and count the rest: peak RSS ≤ 64 MiB asserted);
 //! - all or nothing at scale: up to 200,000 of the users with the last record broken, into an
 //!   empty database: refused (exit 4), and the database is left exactly as it was (asserted).
 //!
@@ -146,6 +148,31 @@ fn with_a_bad_last_record(lines: PathBuf, count: usize) -> Feed {
     })
 }
 
+/// Each user of the file as `{"id", "customData"}` with the document's first two keys left out
+/// and a Stripe-like secret key added, as JSON Lines written to `into`.
+fn losing_keys(lines: PathBuf) -> Feed {
+    Box::new(move |into: &mut dyn Write| {
+        let Ok(file) = std::fs::File::open(&lines) else { return };
+        let mut into = std::io::BufWriter::with_capacity(1 << 20, into);
+        for (n, line) in BufReader::new(file).lines().map_while(Result::ok).enumerate() {
+            let Ok(serde_json::Value::Object(mut user)) = serde_json::from_str(&line) else { return };
+            let mut data = match user.remove("customData") {
+                Some(serde_json::Value::Object(data)) => data,
+                _ => serde_json::Map::new(),
+            };
+            let dropped: Vec<String> = data.keys().take(2).cloned().collect();
+            for key in dropped {
+                data.remove(&key);
+            }
+            data.insert("stripeKey".into(), format!("sk_live_{n:0>12}x9Qa7Lm2Pz4K").into());
+            let record = serde_json::json!({ "id": user.get("id"), "customData": data });
+            if serde_json::to_writer(&mut into, &record).is_err() || into.write_all(b"\n").is_err() {
+                return;
+            }
+        }
+    })
+}
+
 fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut users: u64 = 1000;
@@ -230,6 +257,25 @@ fn main() -> Result<()> {
     }
     if array.peak_rss_kib > 64 * MIB {
         failures.push(format!("import of the array: peak RSS {} MiB", array.peak_rss_kib / MIB));
+    }
+
+    // Every user's customData replaced by one with keys removed and a secret in it: the
+    // warnings keep only the first users' details (the README's upsert row).
+    let upsert = run_with(
+        &binary,
+        &["--db", &path(&imported)?, "import", "--upsert", "-"],
+        Some(losing_keys(exported.clone())),
+    )?;
+    println!(
+        "import --upsert of {users} users, each losing keys and holding a secret: {}; load {}",
+        upsert.figures(),
+        load_average()
+    );
+    if upsert.code != 0 {
+        failures.push(format!("the upsert: exit {}", upsert.code));
+    }
+    if upsert.peak_rss_kib > 64 * MIB {
+        failures.push(format!("the upsert: peak RSS {} MiB", upsert.peak_rss_kib / MIB));
     }
 
     let count = users.min(200_000) as usize;
