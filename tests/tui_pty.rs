@@ -817,6 +817,35 @@ fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
     assert_eq!(fixture.custom_data("admin"), admin_original());
 }
 
+/// `import` with its file name forgotten waits on the terminal. It says so, and Ctrl-C (or the
+/// SIGHUP of an SSH drop) stops it as any long write: nothing written, exit 130, the file
+/// closed cleanly. It was killed there by the signal's default action, leaving the file for a
+/// repair that every `--read-only` open refused (bb14 L01).
+#[test]
+fn an_import_waiting_on_the_terminal_says_so_and_a_signal_stops_it_with_the_file_closed_cleanly() {
+    let fixture = Fixture::new();
+    let before = fixture.cli_ok(&["export"]);
+    for (how, upsert) in [("ctrl-c", false), ("sighup", true)] {
+        let args: &[&str] = if upsert { &["import", "--upsert"] } else { &["import"] };
+        let mut tui = fixture.spawn_tui_with(120, 20, args, &[]);
+        tui.wait_text("reading users as JSON Lines or one JSON array from the terminal");
+        tui.send("{\"id\":\"typed1\",\"customData\":{}}\r");
+        tui.wait_text("typed1");
+        if how == "ctrl-c" {
+            tui.send("\x03");
+        } else {
+            // SAFETY: a signal to the child this test spawned.
+            assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+        }
+        let status = tui.wait_exit();
+        assert_eq!(status.exit_code(), 130, "{how}: {status:?}\n{}", framed(&tui.text()));
+        assert!(tui.text().contains("interrupted: nothing was written"), "{how}:\n{}", framed(&tui.text()));
+        let read_only = fixture.cli(&["--read-only", "list", "--limit", "1"]);
+        assert!(read_only.status.success(), "{how}: the file was not closed cleanly: {read_only:?}");
+        assert_eq!(fixture.cli_ok(&["export"]), before, "{how}: something was imported");
+    }
+}
+
 /// Another process inside a write (a long import): the screen, which opens the file for
 /// writing, gives up after 3 s saying so and naming `--read-only`, which does open meanwhile.
 #[test]

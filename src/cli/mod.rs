@@ -382,10 +382,6 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
             | Command::Patch { yes: true, dry_run: false, .. }
             | Command::Undo { .. }
     );
-    // An import typed on the terminal waits in a read that a noted signal would not end:
-    // there Ctrl-C keeps its default action.
-    let typed_import = matches!(command, Command::Import { file, .. }
-        if input::is_stdin(file.as_deref()) && io::stdin().is_terminal());
     // One user's (or the schema's) write: its document is read in a thread that a noted
     // signal does not wait for (stdin or a FIFO), and a wait for another writer's lock looks
     // at the signal between tries. Killed there instead, the file needed a repair.
@@ -395,7 +391,10 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
             | Command::Restore { .. }
             | Command::Schema { action: SchemaAction::Set { .. } | SchemaAction::Clear }
     );
-    (writes_many && !read_only && !typed_import)
+    // An import typed on the terminal is read on a thread of its own too
+    // (`input::open_import_or_interrupted`, then the stream's reader): Ctrl-C there stops it
+    // with the file closed cleanly (it was killed, leaving a repair: bb14 L01).
+    (writes_many && !read_only)
         || (writes_one && !read_only)
         || matches!(command, Command::Export { out: Some(_) })
 }

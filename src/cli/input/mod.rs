@@ -8,7 +8,7 @@ mod line_stream;
 mod record_finder;
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal as _, Read};
 use std::os::fd::AsFd;
 use std::path::Path;
 
@@ -119,6 +119,7 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
 /// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
 /// come.
 pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+    say_when_typed(file, "the document");
     let file = file.map(Path::to_owned);
     or_interrupted("the document", move || read_document(file.as_deref(), text_cap, limit))
 }
@@ -126,8 +127,19 @@ pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit:
 /// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
 /// its first read for the first bytes, where no signal noted meanwhile is looked at.
 pub fn open_import_or_interrupted(file: Option<&Path>, record_limit: usize) -> Result<ImportInput> {
+    say_when_typed(file, "users as JSON Lines or one JSON array");
     let file = file.map(Path::to_owned);
     or_interrupted("the import", move || open_import(file.as_deref(), record_limit))
+}
+
+/// Standard input on a terminal: a command that would sit silent (the file name forgotten)
+/// says on stderr what it waits for and how to end or stop it (bb14 L14).
+fn say_when_typed(file: Option<&Path>, what: &str) {
+    if is_stdin(file) && io::stdin().is_terminal() {
+        eprintln!(
+            "custodian: reading {what} from the terminal: Ctrl-D on a line of its own ends it, Ctrl-C stops with nothing written"
+        );
+    }
 }
 
 /// `work` on a thread of its own, while this one looks every 50 ms for a noted signal, which
