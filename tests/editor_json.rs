@@ -51,6 +51,32 @@ fn enter_keeps_the_indentation_and_adds_a_level_after_an_opening_brace() {
     assert_eq!(lines(&state)[row + 3], "      ", "after a value: the same indentation");
 }
 
+/// LF (Ctrl-J) is what a paste without bracketed paste, `tmux send-keys` or a script sends
+/// for a line break. The text area deleted to the start of the line on it, so `"k1": 1,` LF
+/// `"k2": 2` left only the second line, and the document stayed valid (bb14 L02).
+#[test]
+fn a_line_feed_is_a_new_line_and_never_deletes_what_was_typed() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    let line_feed = Input { key: Key::Char('j'), ctrl: true, ..Input::default() };
+    for c in "\"k1\": 1,\n    \"k2\": 2,".chars() {
+        match c {
+            '\n' => act(&store, &mut state, Action::Edit(line_feed.clone())),
+            c => key(&store, &mut state, Key::Char(c)),
+        }
+    }
+    assert_eq!(lines(&state)[row + 1], "    \"k1\": 1,");
+    assert_eq!(
+        lines(&state)[row + 2],
+        "    \"k2\": 2,",
+        "a plain new line: the paste brings its own indentation"
+    );
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(valid, "{summary}");
+}
+
 #[test]
 fn a_closing_bracket_on_an_indented_empty_line_takes_one_level_off() {
     let (_dir, store) = demo_store();

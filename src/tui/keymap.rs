@@ -615,8 +615,8 @@ pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("Delete/Ctrl-D", "delete the character after"),
     ("Ctrl-W/Alt-H", "delete the word before (Alt-Backspace too)"),
     ("Alt-D/Alt-Delete", "delete the word after"),
-    ("Ctrl-K / Ctrl-J", "delete to end / start of line"),
-    ("Enter/Ctrl-M, Tab", "a new line, a tab (`\\t` inside a string)"),
+    ("Ctrl-K", "delete to the end of the line"),
+    ("Enter/Ctrl-M/J, Tab", "a new line, a tab (`\\t` inside a string)"),
     ("terminal paste", "inserted as typed, controls escaped"),
 ];
 

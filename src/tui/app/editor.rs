@@ -237,6 +237,14 @@ impl Editor {
         {
             return self.textarea.insert_str(escape);
         }
+        // Ctrl-J is the byte LF, what a paste without bracketed paste or a script sends for a
+        // line break: the text area deleted to the line's start there, eating what was just
+        // pasted (bb14 L02). A new line, without the indentation `Enter` adds (a pasted line
+        // brings its own).
+        if input.ctrl && !input.alt && input.key == Key::Char('j') {
+            self.textarea.insert_newline();
+            return true;
+        }
         if !input.ctrl && !input.alt {
             match input.key {
                 Key::Enter => return self.new_line_indented(),
