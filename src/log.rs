@@ -8,6 +8,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::inert;
 use crate::location::{self, DirError};
 
 /// Starts logging to [`location::log_file`]. A log that cannot be made (no state directory
@@ -22,13 +23,36 @@ pub fn start() -> Result<(), DirError> {
         Ok(()) => {}
     }
     let Some(file) = open_log(&path)? else { return Ok(()) };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
+    let _ = tracing::subscriber::set_global_default(writing_to(file));
+    Ok(())
+}
+
+/// The log's subscriber: INFO and above, no colour, each event written inert.
+fn writing_to(file: fs::File) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_writer(Mutex::new(InertLog(file)))
         .with_ansi(false)
         .with_target(false)
         .with_max_level(tracing::Level::INFO)
-        .try_init();
-    Ok(())
+        .finish()
+}
+
+/// The log file, written through [`inert::lines`]: an id, a name or a path holding ESC or a
+/// C1 control goes in as its visible marker, so `cat` or `tail -f` of the log cannot drive
+/// the reader's terminal (they went in raw: bb14 L05). The formatter hands over each event
+/// whole, in one write.
+struct InertLog(fs::File);
+
+impl io::Write for InertLog {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(inert::lines(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Opens the log for appending without following a symbolic link, and only when it is a
@@ -94,6 +118,23 @@ mod tests {
         fs::hard_link(&victim, &log).unwrap();
         assert!(open_log(&log).unwrap_err().to_string().contains("hard links"));
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn ids_and_paths_with_escapes_or_c1_controls_go_into_the_log_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("custodian.log");
+        let file = open_log(&log).unwrap().unwrap();
+        tracing::subscriber::with_default(writing_to(file), || {
+            // As custodian logs them: displayed (`%`), not debug-quoted.
+            tracing::info!(user = %"h\u{1b}[2J\u{9b}1m", db = %"/tmp/x\u{1b}]0;owned\u{7}.redb", "saved");
+            tracing::warn!(user = %"plain", "refused");
+        });
+        let text = fs::read_to_string(&log).unwrap();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("user=h␛[2J\\u{9b}1m") && text.contains("x␛]0;owned␇.redb"), "{text:?}");
+        assert_eq!(text.lines().count(), 2, "one line an event: {text:?}");
+        assert!(text.lines().nth(1).unwrap().ends_with("WARN refused user=plain"), "{text:?}");
     }
 
     #[test]
