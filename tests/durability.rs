@@ -1172,6 +1172,32 @@ fn a_signal_while_set_waits_on_stdin_writes_nothing_and_closes_the_file_cleanly(
     assert_eq!((revisions.len(), current), (1, 1), "nothing written");
 }
 
+/// `patch --users - --yes` reads its users on stdin with the file open. A signal there was
+/// looked at only once the list ended: it waited on, then ran the batch and said "the signal
+/// came too late to stop anything: everything was written", exit 0 (bb14 L04). Now it ends the
+/// wait: nothing written, the file closed cleanly, exit 130; also after a name came.
+#[test]
+fn a_signal_while_patch_reads_its_users_on_stdin_writes_nothing_and_closes_the_file_cleanly() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("patching.redb", &[person("u1", "alice")]);
+    let patch = sandbox.doc("flag.json", r#"[{"op":"add","path":"/flagged","value":true}]"#);
+    let args = ["patch", patch.as_str(), "--users", "-", "--yes"];
+    for (signal, first) in [(libc::SIGINT, None), (libc::SIGTERM, Some("alice\n"))] {
+        let mut command = sandbox.home.custodian();
+        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
+        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
+        // Held open: the list goes on.
+        let mut stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        if let Some(first) = first {
+            stdin.write_all(first.as_bytes()).expect("the first name");
+        }
+        stopped_cleanly_by(&sandbox, &db, running, signal, Duration::from_millis(300));
+    }
+    let (revisions, current) = sandbox.history(&db, "alice");
+    assert_eq!((revisions.len(), current), (1, 1), "nothing written");
+}
+
 /// `import` of a source that goes quiet — a FIFO no one has opened to write yet, standard
 /// input held open and never written, or one that sent a record and then nothing — waited in
 /// `open` or a read where the first signal, only noted, was never looked at: SIGTERM (what

@@ -394,8 +394,7 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
     // An import typed on the terminal is read on a thread of its own too
     // (`input::open_import_or_interrupted`, then the stream's reader): Ctrl-C there stops it
     // with the file closed cleanly (it was killed, leaving a repair: bb14 L01).
-    ((writes_many || writes_one) && !read_only)
-        || matches!(command, Command::Export { out: Some(_) })
+    ((writes_many || writes_one) && !read_only) || matches!(command, Command::Export { out: Some(_) })
 }
 
 /// The subcommands that read and edit users: the same on every store. `None` for the

@@ -64,25 +64,28 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 /// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
 /// reference is an error naming its line.
 pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     let name = inert::line(&path.display().to_string()).into_owned();
     let cannot_read = || format!("cannot read {name}");
     // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
-    let file: Box<dyn Read> = if super::input::is_stdin(Some(path)) {
+    let file: Box<dyn Read + Send> = if super::input::is_stdin(Some(path)) {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).with_context(cannot_read)?)
     };
-    let mut reader = std::io::BufReader::new(file);
-    let (mut seen, mut ids, mut line, mut chunk) = (HashSet::new(), Vec::new(), Vec::new(), Vec::new());
+    let lines = lines_on_a_thread(file);
+    let (mut seen, mut ids, mut chunk) = (HashSet::new(), Vec::new(), Vec::new());
     for number in 1.. {
-        // A line is read to its limit and one byte more, never further (`/dev/zero` has no
-        // line break, and was read until memory ran out).
-        line.clear();
-        let read = reader.by_ref().take(MAX_REFERENCE_LINE as u64 + 1).read_until(b'\n', &mut line);
-        if read.with_context(cannot_read)? == 0 {
-            break;
-        }
+        // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait
+        // (nothing written, exit 130); it was looked at only once the list had ended (bb14 L04).
+        let line = loop {
+            match lines.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(read) => break Some(read.with_context(cannot_read)?),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
+            }
+        };
+        let Some(line) = line else { break };
         if line.len() > MAX_REFERENCE_LINE {
             return Err(UsersFileLine {
                 file: name,
@@ -105,6 +108,37 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     }
     resolve_chunk(store, &name, &mut chunk, &mut seen, &mut ids)?;
     Ok(ids)
+}
+
+/// The lines of `file`, read on a thread of its own that the caller does not wait for; the
+/// channel ends with the input. A line is read to its limit and one byte more, never further
+/// (`/dev/zero` has no line break, and was read until memory ran out); the reading stops after
+/// such a line, or an error.
+fn lines_on_a_thread(
+    file: Box<dyn std::io::Read + Send>,
+) -> std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    use std::io::{BufRead, Read};
+    let (send, receive) = std::sync::mpsc::sync_channel(RESOLVED_AT_ONCE);
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(file);
+        loop {
+            let mut line = Vec::new();
+            match reader.by_ref().take(MAX_REFERENCE_LINE as u64 + 1).read_until(b'\n', &mut line) {
+                Ok(0) => return,
+                Ok(_) => {
+                    let last = line.len() > MAX_REFERENCE_LINE;
+                    if send.send(Ok(line)).is_err() || last {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = send.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    receive
 }
 
 /// References of a `--users` file resolved together: on Logto's database each resolve reads
