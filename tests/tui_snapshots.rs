@@ -185,6 +185,22 @@ fn help_at_80x24_scrolls() {
     assert_screen!("help_80x24_scrolled", screen(&state, 80, 24));
 }
 
+/// At 80 columns some descriptions take two lines: the help scrolled to its end shows the last
+/// key (it stopped five lines short, counting the table's rows: bb14 L09).
+#[test]
+fn the_help_scrolled_to_its_end_at_80_columns_shows_the_last_key() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::ToggleHelp);
+    act(&store, &mut state, Action::ScrollHelp(i16::MAX));
+    let text = screen(&state, 80, 24);
+    let own_keys: Vec<&str> = text.lines().skip_while(|line| !line.contains("This help")).collect();
+    for key in ["Esc/?/q/F1", "PgDn/Space", "End/G", "Ctrl-C/Ctrl-Q"] {
+        assert!(own_keys.iter().any(|line| line.contains(key)), "the help's own {key} is not shown:\n{text}");
+    }
+    assert!(own_keys.iter().any(|line| line.contains('└')), "its end is not shown:\n{text}");
+}
+
 #[test]
 fn conflict_dialog() {
     let (_dir, store) = demo_store();

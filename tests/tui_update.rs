@@ -2405,7 +2405,7 @@ fn the_help_moves_by_page_and_to_either_end_and_never_past_its_last_line() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);
     act(&store, &mut state, Action::ToggleHelp);
-    let bottom = custodian::tui::keymap::help_max_scroll(24);
+    let bottom = custodian::tui::help_layout::max_scroll(80, 24);
     assert!(bottom > 40, "the help is longer than a 24-row screen: {bottom}");
     press_bound(&store, &mut state, key(KeyCode::PageDown, KeyModifiers::NONE));
     assert_eq!(state.help_scroll, 20);

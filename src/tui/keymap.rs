@@ -1,8 +1,6 @@
 //! Keys → actions, as data. The hint bar and the `?` help both read this table, so a key
 //! can never be undocumented.
 
-use std::sync::LazyLock;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{Input, Key};
 
@@ -728,18 +726,6 @@ pub fn help_rows() -> Vec<HelpRow> {
     rows
 }
 
-/// How many lines the help has. Counted once: the table does not change while custodian runs,
-/// and scrolling asks on every key.
-pub fn help_line_count() -> u16 {
-    static COUNT: LazyLock<u16> = LazyLock::new(|| u16::try_from(help_rows().len()).unwrap_or(u16::MAX));
-    *COUNT
-}
-
-/// How far the help scrolls on a screen `screen_height` rows high.
-pub fn help_max_scroll(screen_height: u16) -> u16 {
-    super::layout::help_max_scroll(screen_height, help_line_count())
-}
-
 /// The width of the keys column of [`help_rows`].
 pub fn help_keys_width(rows: &[HelpRow]) -> usize {
     let widths = rows.iter().map(|row| match row {
@@ -839,13 +825,6 @@ mod tests {
         assert_eq!(label_of(Mode::Browse, "quit (asks if there are unsaved changes)"), "Ctrl-C/Ctrl-Q");
         assert_eq!(label_of(Mode::Browse, "last user"), "End/G");
         assert_eq!(label_of(Mode::Browse, "previous user"), "↑/k");
-    }
-
-    #[test]
-    fn the_counted_help_lines_are_the_rows_the_help_draws() {
-        assert_eq!(usize::from(help_line_count()), help_rows().len());
-        // Rows, two borders, less the 23 rows above the hint bar of a 24-row screen.
-        assert_eq!(usize::from(help_max_scroll(24)), help_rows().len() + 2 - 23);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod escape_rejoin;
 pub mod find;
 pub mod gap_filling;
+pub mod help_layout;
 pub mod keymap;
 pub mod layout;
 pub mod lean_backend;

@@ -1,13 +1,13 @@
 //! The `?` help overlay: open, close, scroll.
 //!
-//! How far it scrolls is a layout fact ([`layout::help_max_scroll`]) of one number, the help's
-//! length, which the key table counts once ([`keymap::help_line_count`]). The key table is data
+//! How far it scrolls is a layout fact ([`help_layout::max_scroll`]): the help's lines as drawn
+//! at the terminal's width (a description too long for it takes two). The key table is data
 //! over the app's vocabulary (`Action`, `Mode`, the `:` commands): it never calls into the
-//! app's transitions or reads its `State`, and this file reads only that count from it.
+//! app's transitions or reads its `State`.
 
 use super::*;
 
-use crate::tui::{keymap, layout};
+use crate::tui::help_layout;
 
 impl State {
     /// `?`: the help opens at its top, or closes.
@@ -22,7 +22,7 @@ impl State {
         self.help_scroll = self
             .help_scroll
             .saturating_add_signed(lines)
-            .min(layout::help_max_scroll(self.height, keymap::help_line_count()));
+            .min(help_layout::max_scroll(self.width, self.height));
         Vec::new()
     }
 
