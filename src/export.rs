@@ -335,6 +335,8 @@ fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> 
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
 /// meanwhile is not replaced and a failed export leaves nothing behind.
 pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
+    // The screen's `:export` of a file replaced under it would write the old file's users.
+    store.still_at_its_path()?;
     to_file_telling(store, path, &|_| {})
 }
 

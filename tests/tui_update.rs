@@ -2599,6 +2599,33 @@ fn a_save_after_the_database_file_was_replaced_says_so_and_keeps_the_edit() {
 }
 
 #[test]
+fn r_and_export_after_the_database_file_was_replaced_say_so_instead_of_giving_the_old_files_users() {
+    // Restored under a running editor: `r` said "refreshed · 200 users" and went on showing
+    // the unlinked file's users, and `:export` wrote them (bb14 L03).
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    select_admin(&store, &mut state);
+    let copy = dir.path().join("restored.redb");
+    std::fs::copy(store.path(), &copy).unwrap();
+    std::fs::rename(&copy, store.path()).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert!(
+        status_text(&state).contains("is no longer the file custodian opened"),
+        "{}",
+        status_text(&state)
+    );
+    assert!(!status_text(&state).contains("refreshed"), "{}", status_text(&state));
+    let out = dir.path().join("users.jsonl");
+    run_command(&store, &mut state, &format!("export {}", out.display()));
+    assert!(
+        status_text(&state).contains("is no longer the file custodian opened"),
+        "{}",
+        status_text(&state)
+    );
+    assert!(!out.exists(), "the old file's users were exported");
+}
+
+#[test]
 fn r_at_the_top_of_the_list_shows_a_user_renamed_to_sort_first() {
     // Renamed from outside to sort before the top row: `r` read from the old top row on, and
     // the user sat above the window, out of sight.

@@ -104,6 +104,13 @@ pub trait UserStore: Send + Sync {
     fn reads_over_a_link(&self) -> bool {
         false
     }
+    /// Whether the store still reads what its name names: a database file replaced or removed
+    /// under a running editor (a restore with `cp` + `mv`) is [`StoreError::FileReplaced`], so
+    /// that a refresh, a save's re-read or an export does not give the old file's users as
+    /// what is there (they said "refreshed" over them: bb14 L03).
+    fn still_at_its_path(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Up to `limit` users in list order from `seek`. Always returned in list order, also
     /// when reading backwards.
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;

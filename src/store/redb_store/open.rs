@@ -435,12 +435,9 @@ impl RedbStore {
         let mut pause = Duration::from_millis(1);
         loop {
             match db.try_begin_write() {
-                Ok(tx) if self.opened_file.is_some() && file_identity(&self.path) != self.opened_file => {
-                    // Dropped uncommitted: nothing goes into the file nobody will read.
-                    drop(tx);
-                    return Ok(Err(StoreError::FileReplaced { path: self.path.display().to_string() }));
-                }
-                Ok(tx) => return Ok(Ok(tx)),
+                // Dropped uncommitted when the file was replaced: nothing goes into the file
+                // nobody will read.
+                Ok(tx) => return Ok(self.not_replaced().map(|()| tx)),
                 Err(redb::TransactionError::WouldBlock) if Instant::now() < deadline => {
                     // A command that notes signals stops here, nothing written.
                     if let Err(e) = crate::interrupt::check() {
@@ -454,6 +451,17 @@ impl RedbStore {
                 Err(e) => return Ok(Err(e.into())),
             }
         }
+    }
+}
+
+impl RedbStore {
+    /// [`StoreError::FileReplaced`] when the path no longer names the file opened (replaced by
+    /// a restore, or removed, meanwhile).
+    pub(super) fn not_replaced(&self) -> Result<(), StoreError> {
+        if self.opened_file.is_some() && file_identity(&self.path) != self.opened_file {
+            return Err(StoreError::FileReplaced { path: self.path.display().to_string() });
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,10 @@ impl UserStore for RedbStore {
         matches!(*self.handle(), Handle::ReadOnly(_))
     }
 
+    fn still_at_its_path(&self) -> Result<(), StoreError> {
+        self.not_replaced()
+    }
+
     fn count(&self) -> Result<u64, StoreError> {
         let tx = self.read()?;
         Ok(tx.open_table(USERS)?.len()?)

@@ -230,15 +230,17 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             return None;
         }
         Effect::LoadRows(request) => {
-            let rows = store.rows(&request.seek, request.limit);
+            // A counted load is a refresh (or the first): it says so when the file was replaced.
             let counted = |rows| Ok((rows, if request.count { Some(store.user_count()?) } else { None }));
-            match rows.and_then(counted) {
+            let checked = if request.count { store.still_at_its_path() } else { Ok(()) };
+            match checked.and_then(|()| store.rows(&request.seek, request.limit)).and_then(counted) {
                 Ok((rows, total)) => Action::RowsLoaded { request, rows, total },
                 Err(e) => failed(e),
             }
         }
         Effect::ReadCurrent { id, purpose } => {
-            match store.user(&id).and_then(|r| Ok((r, shown_document(store, &id)?))) {
+            match store.still_at_its_path().and_then(|()| Ok((store.user(&id)?, shown_document(store, &id)?)))
+            {
                 Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
                 Err(e) => failed(e),
             }
