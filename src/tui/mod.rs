@@ -21,6 +21,6 @@ pub mod words;
 
 pub use runtime::{
     CannotShowScreen, LastDraft, Options, READS_AT_THE_END, Runtime, ScanAnswers, Scanner, StoreWorkers,
-    WRITES_AT_THE_END, action_for_event, autosave_draft, base64, osc52, perform, read_back, run, run_effects,
+    WRITES_AT_THE_END, action_for_event, autosave_draft, osc52, perform, read_back, run, run_effects,
     take_answers, wait_at_the_end, wait_for_answers,
 };
