@@ -130,6 +130,31 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     assert!(!drawn.contains("Someone saved"), "{drawn}");
 }
 
+/// Logto (the console, a script) deletes the user while the operator edits them. The save said
+/// `no user "u1" (looked for an id, a username, …)`, a lookup the operator never typed (bb14
+/// L11); now it says what happened, and the edit stays.
+#[test]
+fn a_save_of_a_user_deleted_outside_says_so_and_keeps_the_edit() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    screen.act(Action::OpenEditor);
+    assert_eq!(screen.state.mode(), Mode::Edit);
+    screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
+    for c in "\"mine\": 1,".chars() {
+        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    }
+    db.superuser().execute("delete from users where id = 'u1'", &[]).expect("outside delete");
+    screen.act(Action::Save);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "not saved: user u1 no longer exists (deleted outside custodian); the edit stays here and in its draft"
+    );
+    assert_eq!(screen.state.mode(), Mode::Edit);
+    let text = screen.state.editor.as_ref().expect("the edit is still open").textarea.lines().join("\n");
+    assert!(text.contains("\"mine\": 1,"), "{text}");
+}
+
 impl Screen {
     fn command(&mut self, line: &str) {
         self.act(Action::StartCommand);

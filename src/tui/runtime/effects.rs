@@ -129,6 +129,20 @@ pub(super) fn store_failed(error: StoreError) -> Action {
     }
 }
 
+/// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
+/// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
+fn deleted_outside(id: &str, saving: bool) -> Action {
+    let user = inert::line(id);
+    let message = if saving {
+        format!(
+            "not saved: user {user} no longer exists (deleted outside custodian); the edit stays here and in its draft"
+        )
+    } else {
+        format!("user {user} no longer exists (deleted outside custodian): press r to read the list again")
+    };
+    Action::StoreFailed { message }
+}
+
 /// Up to `limit` journal entries older than `before`, newest first, each with its user's
 /// handle (read once per user of the page).
 fn journal_page(
@@ -226,6 +240,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             match store.still_at_its_path().and_then(|()| Ok((store.user(&id)?, shown_document(store, &id)?)))
             {
                 Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
+                Err(StoreError::UserNotFound(_)) => deleted_outside(&id, purpose == app::Purpose::ReviewSave),
                 Err(e) => failed(e),
             }
         }
@@ -292,6 +307,10 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                         Ok(None) => failed(StoreError::SchemaChanged { seen, found }),
                         Err(e) => failed(e),
                     }
+                }
+                Err(StoreError::UserNotFound(_)) => {
+                    tracing::warn!(user = %id, "save from the editor refused: the user no longer exists");
+                    deleted_outside(&id, true)
                 }
                 // Busy, read-only, damaged: a refusal the log keeps as the CLI's are kept.
                 Err(refusal) if !refusal.is_conflict() && !refusal.is_connection_lost() => {
