@@ -2626,6 +2626,21 @@ fn r_and_export_after_the_database_file_was_replaced_say_so_instead_of_giving_th
 }
 
 #[test]
+fn r_with_a_filter_says_it_was_heard_and_finds_a_user_saved_since() {
+    // `r` with a filter left the status line blank, though it found new matches (bb14 L12).
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "zzmarker");
+    assert!(state.list.visible().is_empty());
+    let admin = store.resolve("admin").unwrap();
+    let marked = custodian::domain::CustomData::parse(r#"{"m": "zzmarker"}"#).unwrap();
+    store.replace_custom_data(&admin, &marked, None, &custodian::store::Author("other".into())).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed: the filter runs again over what is stored now");
+    assert_eq!(state.list.visible().iter().map(|e| e.user.id.as_str()).collect::<Vec<_>>(), [admin.as_str()]);
+}
+
+#[test]
 fn r_at_the_top_of_the_list_shows_a_user_renamed_to_sort_first() {
     // Renamed from outside to sort before the top row: `r` read from the old top row on, and
     // the user sat above the window, out of sight.

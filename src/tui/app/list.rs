@@ -149,6 +149,10 @@ impl State {
                 total: self.list.total,
                 selected: self.list.selected_entry().map(|e| (e.user.id.clone(), e.revision)),
             });
+        } else {
+            // The filter's own count (the title) tells what it finds; the line says `r` was
+            // heard (it stayed blank: bb14 L12).
+            self.say(StatusKind::Info, "refreshed: the filter runs again over what is stored now".to_owned());
         }
         // The list as it is now at once, and again if the sync finds writes from outside.
         let mut effects = self.refresh();
