@@ -28,27 +28,28 @@ pub const DEMO_SCHEMA: &str = include_str!("../assets/demo-schema.json");
 /// first use).
 pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let store = open_quietly(db, options)?;
-    warn_if_others_can_write(store.path());
+    if let Some(warning) = others_can_write(store.path()) {
+        eprintln!("custodian: {}", inert::line(&warning));
+    }
     for note in store.upgrade_notes() {
         eprintln!("custodian: {}", inert::line(note));
     }
     Ok(store)
 }
 
-/// One warning line when group or others may write the database file: anyone who can write
-/// it can rewrite every user's customData, and history with it.
-fn warn_if_others_can_write(path: &Path) {
+/// The warning when group or others may write the database file: anyone who can write it can
+/// rewrite every user's customData, and history with it. The screen shows it too (on stderr,
+/// under the alternate screen, it was seen only after quitting: bb14 L10).
+pub fn others_can_write(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = fs::metadata(path) else { return };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o022 != 0 {
-        let message = format!(
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o022 != 0).then(|| {
+        format!(
             "warning: {} can be written by {} (mode {mode:04o}); anyone who can write it can change every user's customData: chmod 600 it",
             path.display(),
             if mode & 0o002 != 0 { "anyone" } else { "its group" }
-        );
-        eprintln!("custodian: {}", inert::line(&message));
-    }
+        )
+    })
 }
 
 /// What kind of thing a directory entry is, in words for an error line.

@@ -846,6 +846,21 @@ fn an_import_waiting_on_the_terminal_says_so_and_a_signal_stops_it_with_the_file
     }
 }
 
+/// A database file its group or anyone may write: the warning was printed on stderr before the
+/// alternate screen, so the operator saw it only after quitting (bb14 L10). The screen says it.
+#[test]
+fn the_screen_warns_of_a_database_file_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = Fixture::new();
+    std::fs::set_permissions(&fixture.db, std::fs::Permissions::from_mode(0o666)).expect("chmod 666");
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.wait_text("can be written by anyone (mode 0666)");
+    tui.send("q");
+    let status = tui.wait_exit();
+    assert!(status.success(), "{status:?}");
+}
+
 /// Another process inside a write (a long import): the screen, which opens the file for
 /// writing, gives up after 3 s saying so and naming `--read-only`, which does open meanwhile.
 #[test]

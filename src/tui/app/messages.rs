@@ -60,6 +60,12 @@ impl State {
         Vec::new()
     }
 
+    /// A warning known before the screen started (the database file others can write): on the
+    /// status line and in `:messages`, since stderr is hidden under the alternate screen.
+    pub fn warn_at_start(&mut self, text: impl Into<String>) {
+        self.say(StatusKind::Error, text);
+    }
+
     pub(super) fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
         let text = text.into();
         if self.said.len() == MESSAGES_KEPT {
