@@ -1292,6 +1292,33 @@ fn read_only_environment_variable_refuses_every_write_and_changes_nothing() {
     assert!(run.stdout.starts_with("saved: user u1 revision 3"), "{run:?}");
 }
 
+/// `export CUSTODIAN_DB=` (a common way to "unset" it) failed every command with clap's words
+/// about `--db`, a flag the operator had not typed; an empty `$CUSTODIAN_READ_ONLY` with
+/// "invalid value '' for '--read-only'" (bb14 L13). The variable is named.
+#[test]
+fn an_empty_environment_variable_is_named_not_blamed_on_its_flag() {
+    let sandbox = Sandbox::new();
+    let db = people_with_two_revisions(&sandbox);
+    let db = db.to_str().expect("a UTF-8 path");
+    for (variable, flag, args) in [
+        ("CUSTODIAN_DB", "--db", &["list"][..]),
+        ("CUSTODIAN_READ_ONLY", "--read-only", &["--db", db, "list"][..]),
+        ("CUSTODIAN_KEY_FILE", "--key-file", &["--db", db, "get", "alice", "--unseal"][..]),
+    ] {
+        let mut command = sandbox.command();
+        command.env_remove("CUSTODIAN_DB").env(variable, "").args(args);
+        let run = Run::of(command, None);
+        assert_eq!(run.code, 2, "{variable}: {run:?}");
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!(
+                "custodian: ${variable} is set but empty: give {flag} a value, or unset the variable (`unset {variable}`)"
+            ),
+            "{variable}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // seed
 
