@@ -187,6 +187,16 @@ fn an_unknown_user_in_the_users_file_names_its_line_and_writes_nothing() {
     let line = sandbox.on(&["patch", &patch, "--users", &list, "--yes"]).fails(3);
     assert!(line.contains("users.txt line 2") && line.contains("nobody"), "{line}");
     assert_eq!(sandbox.everything(), before);
+    // A byte-order mark was looked up as part of the first name (bb14 L15).
+    let list = sandbox.file("bom.txt", "\u{feff}alice\n");
+    let line = sandbox.on(&["patch", &patch, "--users", &list, "--yes"]).fails(4);
+    assert!(
+        line.ends_with(
+            "bom.txt line 1: starts with a byte-order mark (U+FEFF: remove it), not a user reference"
+        ),
+        "{line}"
+    );
+    assert_eq!(sandbox.everything(), before);
 }
 
 #[test]
@@ -282,6 +292,11 @@ fn a_patch_that_is_not_an_array_or_not_rfc_6902_is_one_line_and_nothing_written(
         (r#"[{"op":"add","path":"a","value":1}]"#, r#"starts with "/""#),
         (r#"[1]"#, "a number instead of an object"),
         ("[", "the patch is not JSON"),
+        // A file saved with a byte-order mark: said so, not "expected value" (bb14 L15).
+        (
+            "\u{feff}[]",
+            "the patch is not JSON: line 1, col 1: the text starts with a byte-order mark (U+FEFF); remove it",
+        ),
         // Told as a document's error is: the lone surrogate in custodian's words, a column
         // in characters.
         (

@@ -112,6 +112,13 @@ fn a_text_that_is_not_a_schema_is_refused_with_the_reason_and_not_stored() {
     let not_json = sandbox.file("not.json", "{");
     let error = one_line(&sandbox.on(&["schema", "set", &not_json]), 4);
     assert!(error.contains("the schema is not JSON"), "{error}");
+    // A key given twice (the last won, silently) and a byte-order mark: named (bb14 L06, L15).
+    let twice = sandbox.file("twice.json", r#"{"type": "object", "type": "array"}"#);
+    let error = one_line(&sandbox.on(&["schema", "set", &twice]), 4);
+    assert!(error.ends_with("the schema is not JSON: line 1, col 20: duplicate key \"type\" in (top level); JSON keeps only one of them"), "{error}");
+    let bom = sandbox.file("bom.json", "\u{feff}{\"type\": \"object\"}");
+    let error = one_line(&sandbox.on(&["--schema", &bom, "schema", "check"]), 4);
+    assert!(error.contains("the text starts with a byte-order mark (U+FEFF); remove it"), "{error}");
     assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1);
 }
 

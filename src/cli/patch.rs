@@ -97,6 +97,15 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
         let Ok(text) = std::str::from_utf8(&line) else {
             return Err(UsersFileLine { file: name, number, reason: "not valid UTF-8" }.into());
         };
+        // It was looked up as part of the first name (`no user "\u{feff}alice"`: bb14 L15).
+        if text.starts_with('\u{feff}') {
+            return Err(UsersFileLine {
+                file: name,
+                number,
+                reason: "starts with a byte-order mark (U+FEFF: remove it)",
+            }
+            .into());
+        }
         let reference = text.trim();
         if reference.is_empty() {
             continue;

@@ -89,7 +89,13 @@ fn schema_of_bytes(bytes: Vec<u8>, origin: String) -> Result<(String, Shape), Sh
         origin: origin.clone(),
         reason: ShapeError::NotJson("not valid UTF-8".into()),
     })?;
-    let shape = crate::domain::shape::check_size(&text, Limits::default().max_bytes)
+    // A new schema only: one stored before this check compiles as it did (last key wins).
+    let clean = match crate::domain::scan::refused_before_parse(&text) {
+        Some(problem) => Err(ShapeError::NotJson(problem)),
+        None => Ok(()),
+    };
+    let shape = clean
+        .and_then(|()| crate::domain::shape::check_size(&text, Limits::default().max_bytes))
         .and_then(|()| Shape::compile(&text))
         .map_err(|reason| ShapeRefused { origin, reason })?;
     Ok((text, shape))

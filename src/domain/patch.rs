@@ -44,6 +44,9 @@ impl JsonPatch {
     pub fn parse(text: &str) -> Result<Self, PatchFileError> {
         // Two "path"s (or "value"s) in one operation: which one counts is not the operator's
         // to guess, as in every other input. (Depth is serde_json's to refuse.)
+        if text.starts_with('\u{feff}') {
+            return Err(PatchFileError::NotJson(crate::domain::ValidationError::ByteOrderMark.to_string()));
+        }
         if let Some(ScanFinding::DuplicateKey { key, path, at }) = scan::scan(text, usize::MAX) {
             return Err(PatchFileError::DuplicateKey { key, path, line: at.line, column: at.column });
         }

@@ -55,6 +55,24 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// What custodian refuses in any JSON file it reads before the parse, in a document's words:
+/// a byte-order mark (serde_json says only "expected value at line 1 column 1" of a file that
+/// visibly starts with `{`), and a key given twice in one object (serde_json keeps the last
+/// without a word). For patches, schemas and key files, as for documents and imports (bb14
+/// L06, L08, L15).
+pub fn refused_before_parse(text: &str) -> Option<String> {
+    if text.starts_with('\u{feff}') {
+        return Some(crate::domain::ValidationError::ByteOrderMark.to_string());
+    }
+    match scan(text, usize::MAX) {
+        Some(ScanFinding::DuplicateKey { key, path, at }) => Some(format!(
+            "line {}, col {}: duplicate key {:?} in {path}; JSON keeps only one of them",
+            at.line, at.column, key
+        )),
+        _ => None,
+    }
+}
+
 /// Scans `text`. A depth violation is reported at once (it is what makes the rest unsafe to
 /// parse); otherwise the first duplicate key or NUL found is reported. Malformed text simply
 /// ends the scan: reporting syntax errors is serde_json's job.

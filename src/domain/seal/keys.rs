@@ -103,6 +103,10 @@ impl KeySet {
 
     /// Reads a JWK or a JWK Set.
     pub fn parse(text: &str) -> Result<Self, KeyFileError> {
+        // Two `kid`s (or `k`s) in one key: which one counts is not custodian's to guess.
+        if let Some(problem) = crate::domain::scan::refused_before_parse(text) {
+            return Err(KeyFileError::NotJson(problem));
+        }
         let value: Value = serde_json::from_str(text).map_err(|e| KeyFileError::NotJson(e.to_string()))?;
         let Value::Object(top) = value else {
             return Err(KeyFileError::NotAnObject(json_type_name(&value)));

@@ -190,6 +190,17 @@ fn summary_gives_kid_and_plaintext_size() {
 #[test]
 fn key_files_say_what_is_wrong() {
     assert!(matches!(KeySet::parse("nope"), Err(KeyFileError::NotJson(_))));
+    // A member given twice: values were sealed under the second kid, and the same key under
+    // the first could not open them (bb14 L08). A byte-order mark is named (L15).
+    let twice = KeySet::parse(r#"{"kty":"oct","kid":"a","kid":"b","k":"AAAA"}"#).unwrap_err();
+    assert_eq!(
+        twice,
+        KeyFileError::NotJson(
+            "line 1, col 24: duplicate key \"kid\" in (top level); JSON keeps only one of them".into()
+        )
+    );
+    let bom = KeySet::parse("\u{feff}{\"kty\":\"oct\"}").unwrap_err();
+    assert!(bom.to_string().contains("byte-order mark (U+FEFF)"), "{bom}");
     assert_eq!(
         KeySet::parse(r#"{"kty":"RSA","n":"x"}"#).unwrap_err(),
         KeyFileError::NotOct { which: "the key".into(), found: "\"RSA\"".into() }
