@@ -31,6 +31,13 @@ pub enum SealPathError {
         "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value); nothing was sealed"
     )]
     Ambiguous(String),
+    /// `--seal a a`: the second was told "already sealed", of a value the input has in clear
+    /// (the paths were sealed one after another: bb14 L16).
+    #[error("{0}: named twice; nothing was sealed")]
+    Twice(String),
+    /// `--seal b b.c`: the second was told "no such value", sealed away inside the first.
+    #[error("{0}: is inside {1}, which is named too: seal one of them; nothing was sealed")]
+    Inside(String, String),
 }
 
 /// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
@@ -112,10 +119,26 @@ pub fn seal_paths<E>(
     key: &Key,
     mut next_iv: impl FnMut() -> Result<[u8; IV_BYTES], E>,
 ) -> Result<Result<(), SealPathError>, E> {
+    // Judged on the document as given, before anything is sealed.
+    let mut named: Vec<(&String, Vec<Step>)> = Vec::new();
     for path in paths {
-        if readings(object, path, 2).len() > 1 {
+        let mut found = readings(object, path, 2);
+        if found.len() > 1 {
             return Ok(Err(SealPathError::Ambiguous(path.clone())));
         }
+        let Some(steps) = found.pop() else { return Ok(Err(SealPathError::NotFound(path.clone()))) };
+        for (other, before) in &named {
+            if *before == steps {
+                return Ok(Err(SealPathError::Twice(path.clone())));
+            }
+            let (inner, outer) = if before.len() < steps.len() { (path, *other) } else { (*other, path) };
+            if steps.starts_with(before) || before.starts_with(&steps) {
+                return Ok(Err(SealPathError::Inside(inner.clone(), outer.clone())));
+            }
+        }
+        named.push((path, steps));
+    }
+    for path in paths {
         let Some(value) = value_at_mut(object, path) else {
             return Ok(Err(SealPathError::NotFound(path.clone())));
         };

@@ -287,6 +287,30 @@ fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
 }
 
 #[test]
+fn paths_named_twice_or_one_inside_another_are_said_so_before_anything_is_sealed() {
+    // bb14 L16: sealed one after another, `a a` said "a: already sealed" and `b b.c` said
+    // "b.c: no such value", of values the input has in clear.
+    let keys = set(vec![key("k", 1)]);
+    let original = json!({"a": "x", "b": {"c": "y"}, "list": [1, 2]}).as_object().unwrap().clone();
+    let cases: [(&[&str], SealPathError); 4] = [
+        (&["a", "a"], SealPathError::Twice("a".into())),
+        (&["b", "b.c"], SealPathError::Inside("b.c".into(), "b".into())),
+        (&["b.c", "b"], SealPathError::Inside("b.c".into(), "b".into())),
+        (&["a", "list[1]", "list"], SealPathError::Inside("list[1]".into(), "list".into())),
+    ];
+    for (paths, error) in cases {
+        let mut object = original.clone();
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        assert_eq!(seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap(), Err(error));
+        assert_eq!(object, original, "{paths:?}: nothing sealed");
+    }
+    // Beside each other, and a key that only starts like another, both seal.
+    let mut object = json!({"b": {"c": 1, "cd": 2}}).as_object().unwrap().clone();
+    let paths = ["b.c".to_owned(), "b.cd".to_owned()];
+    assert_eq!(seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap(), Ok(()));
+}
+
+#[test]
 fn a_value_holding_a_sealed_value_is_not_sealed_and_one_sealed_so_before_opens_whole() {
     // bb12 H04: `plan` sealed over its sealed `seats` came out of `get --unseal` with `seats`
     // still sealed, and nothing said.
