@@ -282,7 +282,8 @@ impl Tree {
     }
 
     /// The next (or previous) node after the cursor whose key or value contains `needle`
-    /// (already lower-cased), wrapping around; it is unfolded into view and focused.
+    /// (already folded, [`crate::domain::fold::fold`]: as the list filter compares), wrapping
+    /// around; it is unfolded into view and focused.
     pub fn find(&mut self, needle: &str, forward: bool) -> bool {
         if needle.is_empty() || self.nodes.is_empty() {
             return false;
@@ -302,8 +303,9 @@ impl Tree {
 
     fn matches(&self, index: usize, needle: &str) -> bool {
         let node = &self.nodes[index];
-        let key_matches = matches!(&node.label, Label::Key(key) if key.to_lowercase().contains(needle));
-        key_matches || matches!(&node.shape, Shape::Scalar(text) if text.to_lowercase().contains(needle))
+        let holds = |text: &str| crate::domain::fold::fold(text).contains(needle);
+        matches!(&node.label, Label::Key(key) if holds(key))
+            || matches!(&node.shape, Shape::Scalar(text) if holds(text))
     }
 
     /// Unfolds every container above `node`, so its line shows.
@@ -519,6 +521,19 @@ mod tests {
         assert!(!tree.find("nowhere", true));
         tree.fold_all(false);
         assert_eq!(text(&tree).len(), 13);
+    }
+
+    #[test]
+    fn finding_compares_as_the_list_filter_does_with_full_case_folding() {
+        // The filter found `Straße` by `STRASSE`; `n` said it was not in the document (bb14 L07).
+        let mut tree = Tree::new(&json!({"city": "Straße", "Ｆｕｌｌ": 1, "doc": "ﬁle"}));
+        let needle = |text: &str| crate::domain::fold::fold(text).into_owned();
+        assert!(tree.find(&needle("STRASSE"), true));
+        assert_eq!(tree.path(tree.cursor.node), "city");
+        assert!(tree.find(&needle("full"), true), "a full-width key");
+        assert_eq!(tree.path(tree.cursor.node), "Ｆｕｌｌ");
+        assert!(tree.find(&needle("FILE"), true), "a ligature in a value");
+        assert_eq!(tree.path(tree.cursor.node), "doc");
     }
 
     #[test]

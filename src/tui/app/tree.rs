@@ -41,7 +41,9 @@ impl State {
 
     /// `n`/`N`: the list filter's text, found in the document.
     pub(super) fn tree_find_filter(&mut self, forward: bool) -> Vec<Effect> {
-        let needle = self.list.filter.trim().to_lowercase();
+        // Folded as the filter folds (`STRASSE` finds `Straße`): lower case alone said the
+        // text the filter had just found was not in the document (bb14 L07).
+        let needle = crate::domain::fold::fold(self.list.filter.trim()).into_owned();
         if needle.is_empty() {
             return self
                 .tell(StatusKind::Info, "no filter to find: / filters the list, then n finds its text here");
