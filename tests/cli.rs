@@ -1479,7 +1479,8 @@ fn compact_gives_back_the_room_a_batch_left_and_keeps_every_user_and_revision() 
     let run = sandbox.on(&db, &["compact"]).ok();
     let compacted = fs::metadata(&db).expect("stat").len();
     assert!(compacted < grown * 3 / 4, "{grown} B -> {compacted} B");
-    let said = format!("compacted {} MB to {} MB in ", grown / 1_000_000, compacted / 1_000_000);
+    let size = |bytes: u64| custodian::domain::human_bytes(bytes as usize);
+    let said = format!("compacted {} to {} in ", size(grown), size(compacted));
     assert!(run.stdout.starts_with(&said), "{}", run.stdout);
     assert_eq!(sandbox.export(&db), export);
     assert_eq!(sandbox.on(&db, &["changes", "--limit", "0", "--json"]).ok().stdout, changes.stdout);

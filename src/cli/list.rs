@@ -147,7 +147,9 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
     let message = match search {
         // Counting every match would read the whole database: say only that there are more.
         Some(_) => {
-            format!("showing the first {limit} matches; more match — --limit N shows more, --limit 0 all")
+            let first =
+                if limit == 1 { "the first match".to_owned() } else { format!("the first {limit} matches") };
+            format!("showing {first}; more match — --limit N shows more, --limit 0 all")
         }
         None => {
             let more = store.count()?.saturating_sub(limit as u64);

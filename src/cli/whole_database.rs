@@ -110,10 +110,12 @@ fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     })?;
     let after = size_of(path);
     tracing::info!(before, after, "compacted");
+    // In the unit that says it: a small file read "compacted 0 MB to 0 MB" (bb14 L18).
+    let size = |bytes: u64| crate::domain::human_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
     out.line(&format!(
-        "compacted {} MB to {} MB in {:.1} s",
-        before / 1_000_000,
-        after / 1_000_000,
+        "compacted {} to {} in {:.1} s",
+        size(before),
+        size(after),
         started.elapsed().as_secs_f64()
     ))
 }
