@@ -213,6 +213,15 @@ impl Sandbox {
         Running::spawn(format!("custodian {}", args.join(" ")), command)
     }
 
+    /// `custodian --db DB ARGS` reading a pipe the test holds (and may write to).
+    fn spawn_on_a_pipe(&self, db: &Path, args: &[&str]) -> (Running, std::process::ChildStdin) {
+        let mut command = self.home.custodian();
+        command.arg("--db").arg(db).args(args).stdin(Stdio::piped());
+        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
+        let stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        (running, stdin)
+    }
+
     /// `custodian --db DB ARGS`, waited for with [`CHILD_TIMEOUT`].
     fn run(&self, db: &Path, args: &[&str]) -> Run {
         self.spawn(db, args).wait(CHILD_TIMEOUT)
@@ -1161,11 +1170,8 @@ fn a_signal_while_set_waits_on_stdin_writes_nothing_and_closes_the_file_cleanly(
         (libc::SIGTERM, &["set", "alice"][..]),
         (libc::SIGHUP, &["schema", "set", "-"][..]),
     ] {
-        let mut command = sandbox.home.custodian();
-        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
-        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
         // Held open and never written: the document does not come.
-        let _stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        let (running, _stdin) = sandbox.spawn_on_a_pipe(&db, args);
         stopped_cleanly_by(&sandbox, &db, running, signal, Duration::from_millis(300));
     }
     let (revisions, current) = sandbox.history(&db, "alice");
@@ -1184,11 +1190,8 @@ fn a_signal_while_patch_reads_its_users_on_stdin_writes_nothing_and_closes_the_f
     let patch = sandbox.doc("flag.json", r#"[{"op":"add","path":"/flagged","value":true}]"#);
     let args = ["patch", patch.as_str(), "--users", "-", "--yes"];
     for (signal, first) in [(libc::SIGINT, None), (libc::SIGTERM, Some("alice\n"))] {
-        let mut command = sandbox.home.custodian();
-        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
-        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
         // Held open: the list goes on.
-        let mut stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        let (running, mut stdin) = sandbox.spawn_on_a_pipe(&db, &args);
         if let Some(first) = first {
             stdin.write_all(first.as_bytes()).expect("the first name");
         }
@@ -1218,10 +1221,7 @@ fn a_signal_while_import_waits_on_a_quiet_source_writes_nothing_and_closes_the_f
         (libc::SIGTERM, &from_stdin[..], Some("{\"id\":\"n1\",\"customData\":{}}\n")),
         (libc::SIGINT, &from_stdin[..], Some("[{\"id\":\"n1\"},\n")),
     ] {
-        let mut command = sandbox.home.custodian();
-        command.arg("--db").arg(&db).args(args).stdin(Stdio::piped());
-        let mut running = Running::spawn_with_stdin(format!("custodian {}", args.join(" ")), command);
-        let mut stdin = running.child.as_mut().and_then(|child| child.stdin.take()).expect("a pipe");
+        let (running, mut stdin) = sandbox.spawn_on_a_pipe(&db, args);
         if let Some(first) = first {
             stdin.write_all(first.as_bytes()).expect("the first record");
         }
