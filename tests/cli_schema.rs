@@ -79,6 +79,14 @@ fn set_refuses_customdata_that_breaks_the_schema_naming_every_error_with_its_pos
     assert_eq!(sandbox.revisions("alice"), 2);
 }
 
+/// A schema given with its own line breaks came back with one more (bb14 L18).
+#[test]
+fn schema_get_prints_the_schema_as_it_was_given() {
+    let sandbox = Sandbox::new();
+    sandbox.run(&["schema", "set", "-"], Some("{\"type\": \"object\"}\r\n\r\n")).ok();
+    assert_eq!(sandbox.on(&["schema", "get"]).ok().stdout, "{\"type\": \"object\"}\r\n\r\n");
+}
+
 #[test]
 fn schema_set_get_history_and_clear_keep_every_revision() {
     let sandbox = Sandbox::new();

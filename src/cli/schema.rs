@@ -154,7 +154,9 @@ pub(super) fn run(
                 })?,
                 None => store.schema()?.map(|s| s.text).ok_or_else(no_schema)?,
             };
-            out.json(&text)
+            // As it was given: a text that ends its last line gets no second line break (it
+            // came back with one more: bb14 L18); one that does not gets one for the shell.
+            out.json(text.strip_suffix('\n').unwrap_or(&text))
         }
         SchemaAction::History => {
             let rows: Vec<Vec<String>> = store
