@@ -841,6 +841,11 @@ conformance!(
 
 // ---- PostgreSQL only ----
 
+#[path = "conformance/exact_scan.rs"]
+mod exact_scan;
+#[path = "conformance/held_saves.rs"]
+mod held_saves;
+
 /// Logto's database with custodian's schema and the people in tenant `default`.
 fn logto_with_people() -> LogtoDb {
     let db = LogtoDb::new();
