@@ -507,3 +507,58 @@ fn an_undo_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing()
     );
     assert_eq!(snapshot(&store), before);
 }
+
+/// A batch is held to the size limit as jsonb stores each document: one of exactly the limit
+/// is saved, and one that jsonb writes out past it (`1e131000` digit by digit) drops the
+/// whole batch, the users before it too.
+#[test]
+fn a_batch_on_postgres_saves_a_document_of_exactly_the_limit_and_writes_nothing_for_one_stored_over_it() {
+    let (db, store) = postgres_with_user("{}");
+    db.insert_json("default", r#"[{"id":"u2","username":"bob","customData":{}}]"#);
+    let both = Selection::Ids(vec!["u1".into(), "u2".into()]);
+    let limit = custodian::domain::Limits::default().max_bytes;
+    let at_limit = CustomData::parse(&format!(r#"{{"a":"{}"}}"#, "x".repeat(limit - r#"{"a":""}"#.len())))
+        .expect("a document of the limit");
+    let mut to_the_limit = |_: &UserRecord, _: &str| Ok(BatchEdit::Replace(at_limit.clone()));
+    let summary = store.edit_batch(&BatchId::new(), &both, &mut to_the_limit, &author()).expect("saved");
+    assert_eq!(summary.saved, 2);
+    for id in ["u1", "u2"] {
+        assert_eq!(store.history(id).expect("history").last().expect("the batch's revision").size, limit);
+    }
+    let before = snapshot(&store);
+    let numbers: Vec<String> = (0..10).map(|n| format!(r#""k{n}":1e131000"#)).collect();
+    let huge = CustomData::parse(&format!("{{{}}}", numbers.join(","))).expect("small as sent");
+    let small = CustomData::parse(r#"{"plan":"pro"}"#).expect("a small document");
+    let mut u2_huge = |user: &UserRecord, _: &str| {
+        Ok(BatchEdit::Replace(if user.user.id == "u2" { huge.clone() } else { small.clone() }))
+    };
+    let batch = BatchId::new();
+    let error = store.edit_batch(&batch, &both, &mut u2_huge, &author()).expect_err("stored over the limit");
+    assert!(
+        matches!(error, StoreError::StoredTooLarge { ref user, size, limit: l } if user == "u2" && size > limit && l == limit),
+        "{error:?}"
+    );
+    assert_nothing_written(&store, &batch, &before);
+}
+
+#[test]
+fn an_undo_on_postgres_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing() {
+    let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
+    let batch = BatchId::new();
+    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
+    // Revision 1, the document Logto wrote and the batch kept before its own, deleted with SQL.
+    let deleted = db
+        .superuser()
+        .execute("delete from custodian.history where user_id = 'u1' and revision = 1", &[])
+        .expect("delete revision 1");
+    assert_eq!(deleted, 1);
+    let before = store.custom_data("u1").expect("doc").text;
+    let error = store.undo_batch(&batch, &BatchId::new(), &author()).expect_err("revision 1 is gone");
+    assert!(
+        matches!(error, StoreError::RevisionNotFound { ref user, revision: 1 } if user == "u1"),
+        "{error:?}"
+    );
+    assert_eq!(store.custom_data("u1").expect("doc").text, before, "nothing written");
+    assert_eq!(store.history("u1").expect("history").len(), 1, "no revision added");
+}
