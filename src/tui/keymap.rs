@@ -614,7 +614,7 @@ pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("Ctrl-W/Alt-H", "delete the word before (Alt-Backspace too)"),
     ("Alt-D/Alt-Delete", "delete the word after"),
     ("Ctrl-K", "delete to the end of the line"),
-    ("Enter/Ctrl-M/Ctrl-J, Tab", "a new line, a tab (`\\t` inside a string)"),
+    ("Enter/Ctrl-M, Tab", "a new line (Ctrl-J too), a tab (`\\t` in strings)"),
     ("terminal paste", "inserted as typed, controls escaped"),
 ];
 
