@@ -113,3 +113,42 @@ fn the_password_comes_from_pgpassword_then_pgpass() {
     let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
     assert_eq!(spec.pgpass_ignored, None);
 }
+
+#[test]
+fn only_a_postgres_or_postgresql_url_names_a_database_on_a_server() {
+    assert!(is_postgres_url("postgres://u@h/db"));
+    assert!(is_postgres_url("postgresql://u@h/db"));
+    for file in ["users.redb", "postgres.redb", "./postgres://h/db", "postgres:/h/db"] {
+        assert!(!is_postgres_url(file), "{file}");
+    }
+}
+
+#[test]
+fn an_ipv6_host_is_shown_in_brackets_and_the_debug_form_is_the_shown_url() {
+    let spec = ConnectionSpec::parse("postgres://me:hunter2@[::1]:5433/db", &env()).unwrap();
+    assert_eq!(spec.host, Host::Tcp("::1".into()));
+    assert_eq!(spec.to_string(), "postgres://me@[::1]:5433/db");
+    assert_eq!(format!("{spec:?}"), "ConnectionSpec(postgres://me@[::1]:5433/db)");
+}
+
+#[test]
+fn without_a_host_the_url_means_the_local_socket_directory_where_there_is_one_else_localhost() {
+    let spec = ConnectionSpec::parse("postgres:///db", &env()).unwrap();
+    let expected = if Path::new("/var/run/postgresql").is_dir() {
+        Host::Socket("/var/run/postgresql".into())
+    } else {
+        Host::Tcp("localhost".into())
+    };
+    assert_eq!(spec.host, expected);
+}
+
+#[test]
+fn a_spec_has_a_password_only_when_the_url_or_the_environment_gave_one() {
+    assert!(ConnectionSpec::parse("postgres://me:pw@h/db", &env()).unwrap().has_password());
+    assert!(!ConnectionSpec::parse("postgres://me@h/db", &env()).unwrap().has_password());
+}
+
+#[test]
+fn a_redacted_url_without_a_user_is_still_shown() {
+    assert_eq!(ConnectionSpec::redacted("postgres://h:6000/logto"), "postgres://-@h:6000/logto");
+}
