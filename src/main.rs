@@ -65,25 +65,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// A usage mistake as one inert line: clap's message spreads over several lines and repeats
-/// argument and environment values raw (an escape sequence in them would reach the
-/// terminal). Its first part is kept, made inert, with where to find help.
 /// An error clap blames on a flag whose variable is set but empty (`export CUSTODIAN_DB=`, a
 /// common way to "unset" it), often a flag the operator never typed: said as that (bb14 L13).
+/// The variable is the one the flag's `env` names in [`Cli`].
 fn empty_variable(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else { return None };
     let flag = arg.split_whitespace().next()?;
-    let variable = match flag {
-        "--db" => "CUSTODIAN_DB",
-        "--read-only" => "CUSTODIAN_READ_ONLY",
-        "--tenant" => "CUSTODIAN_TENANT",
-        "--key-file" => "CUSTODIAN_KEY_FILE",
-        _ => return None,
-    };
+    let command = Cli::command();
+    let variable = command
+        .get_arguments()
+        .find(|known| known.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long)))?
+        .get_env()?
+        .to_str()?
+        .to_owned();
     // (clap reads the variable for the subcommand even when the flag was typed before it.)
     let empty =
-        std::env::var_os(variable).is_some_and(|value| value.to_str().is_some_and(|v| v.trim().is_empty()));
+        std::env::var_os(&variable).is_some_and(|value| value.to_str().is_some_and(|v| v.trim().is_empty()));
     empty.then(|| {
         format!(
             "${variable} is set but empty: give {flag} a value, or unset the variable (`unset {variable}`)"
@@ -91,6 +89,9 @@ fn empty_variable(error: &clap::Error) -> Option<String> {
     })
 }
 
+/// A usage mistake as one inert line: clap's message spreads over several lines and repeats
+/// argument and environment values raw (an escape sequence in them would reach the
+/// terminal). Its first part is kept, made inert, with where to find help.
 fn usage_error_line(error: &clap::Error) -> String {
     // The same mistake, rendered without styles: what is left of escape sequences is the
     // operator's own text, which `inert` then shows visibly.
