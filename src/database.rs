@@ -28,19 +28,22 @@ pub const DEMO_SCHEMA: &str = include_str!("../assets/demo-schema.json");
 /// first use).
 pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let store = open_quietly(db, options)?;
-    if let Some(warning) = others_can_write(store.path()) {
-        eprintln!("custodian: {}", inert::line(&warning));
-    }
-    for note in store.upgrade_notes() {
-        eprintln!("custodian: {}", inert::line(note));
+    for note in opening_notes(&store) {
+        eprintln!("custodian: {}", inert::line(&note));
     }
     Ok(store)
 }
 
+/// What the operator is told on opening the file: a file others can write, and what the
+/// open's upgrade did. A command prints them on stderr; the screen, under which stderr is not
+/// seen, says them itself (they showed only after quitting: bb14 L10).
+pub fn opening_notes(store: &RedbStore) -> Vec<String> {
+    others_can_write(store.path()).into_iter().chain(store.upgrade_notes().iter().cloned()).collect()
+}
+
 /// The warning when group or others may write the database file: anyone who can write it can
-/// rewrite every user's customData, and history with it. The screen shows it too (on stderr,
-/// under the alternate screen, it was seen only after quitting: bb14 L10).
-pub fn others_can_write(path: &Path) -> Option<String> {
+/// rewrite every user's customData, and history with it.
+fn others_can_write(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
     (mode & 0o022 != 0).then(|| {

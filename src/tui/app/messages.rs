@@ -60,9 +60,10 @@ impl State {
         Vec::new()
     }
 
-    /// A warning known before the screen started (the database file others can write): on the
-    /// status line and in `:messages`, since stderr is hidden under the alternate screen.
-    pub fn warn_at_start(&mut self, text: impl Into<String>) {
+    /// What the open of the database said before the screen started (a file others can write,
+    /// an upgrade): on the status line and in `:messages`, since stderr is hidden under the
+    /// alternate screen.
+    pub fn say_at_start(&mut self, text: impl Into<String>) {
         self.say(StatusKind::Error, text);
     }
 

@@ -214,7 +214,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // without the password, and the tenant.
     // On PostgreSQL the scanner has a connection of its own (one client serves one query at
     // a time); redb's threads share the file.
-    let mut warning = None;
+    let mut notes = Vec::new();
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
             Some(url) => {
@@ -232,10 +232,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                 (Arc::new(store), scan_store, database)
             }
             None => {
-                let store = crate::database::open(db, OpenOptions { read_only, ..Default::default() })
-                    .map_err(cannot_open_for_writing)?;
+                let store =
+                    crate::database::open_quietly(db, OpenOptions { read_only, ..Default::default() })
+                        .map_err(cannot_open_for_writing)?;
                 let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
-                warning = crate::database::others_can_write(store.path());
+                notes = crate::database::opening_notes(&store);
                 let store: Arc<dyn UserStore> = Arc::new(store);
                 (Arc::clone(&store), store, path.display().to_string())
             }
@@ -272,8 +273,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     state.home = std::env::var("HOME").ok();
     state.shape = shape;
     state.schema_source = schema_source;
-    if let Some(warning) = warning {
-        state.warn_at_start(inert::line(&warning));
+    for note in notes {
+        state.say_at_start(inert::line(&note));
     }
     let loop_left = ended.watch_for_a_stuck_loop();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
