@@ -43,13 +43,18 @@ pub enum SealPathError {
 /// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
 /// dot or a bracket is found too: at each object the longest key that fits is taken.
 pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Option<&'a mut Value> {
-    let mut steps = readings(object, path, 1).pop()?.into_iter();
-    let Some(Step::Key(first)) = steps.next() else { return None };
-    let mut current = object.get_mut(&first)?;
-    for step in steps {
+    let steps = readings(object, path, 1).pop()?;
+    value_by_steps(object, &steps)
+}
+
+/// The value `steps` (one reading of a path) lead to.
+fn value_by_steps<'a>(object: &'a mut Map<String, Value>, steps: &[Step]) -> Option<&'a mut Value> {
+    let (Step::Key(first), rest) = steps.split_first()? else { return None };
+    let mut current = object.get_mut(first)?;
+    for step in rest {
         current = match step {
-            Step::Key(key) => current.as_object_mut()?.get_mut(&key)?,
-            Step::Index(index) => current.as_array_mut()?.get_mut(index)?,
+            Step::Key(key) => current.as_object_mut()?.get_mut(key)?,
+            Step::Index(index) => current.as_array_mut()?.get_mut(*index)?,
         };
     }
     Some(current)
@@ -138,8 +143,10 @@ pub fn seal_paths<E>(
         }
         named.push((path, steps));
     }
-    for path in paths {
-        let Some(value) = value_at_mut(object, path) else {
+    // The readings found above, not the paths read again: sealing one never moves another
+    // (none is inside another).
+    for (path, steps) in named {
+        let Some(value) = value_by_steps(object, &steps) else {
             return Ok(Err(SealPathError::NotFound(path.clone())));
         };
         if value.as_str().is_some_and(is_sealed) {
