@@ -78,14 +78,8 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     for number in 1.. {
         // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait
         // (nothing written, exit 130); it was looked at only once the list had ended (bb14 L04).
-        let line = loop {
-            match lines.recv_timeout(std::time::Duration::from_millis(50)) {
-                Ok(read) => break Some(read.with_context(cannot_read)?),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
-            }
-        };
-        let Some(line) = line else { break };
+        let Some(line) = super::input::next_or_interrupted(&lines)? else { break };
+        let line = line.with_context(cannot_read)?;
         if line.len() > MAX_REFERENCE_LINE {
             return Err(UsersFileLine {
                 file: name,

@@ -153,13 +153,20 @@ fn or_interrupted<T: Send + 'static>(
     std::thread::spawn(move || {
         let _ = answer.send(work());
     });
+    match next_or_interrupted(&working)? {
+        Some(read) => read,
+        None => anyhow::bail!("cannot read {what}: its reader stopped"),
+    }
+}
+
+/// The next thing a reading thread sends, `None` once it has ended; a noted signal ends the
+/// wait (looked at every 50 ms): `StoreError::Interrupted`, exit 130.
+pub fn next_or_interrupted<T>(from: &std::sync::mpsc::Receiver<T>) -> Result<Option<T>> {
     loop {
-        match working.recv_timeout(std::time::Duration::from_millis(50)) {
-            Ok(read) => return read,
+        match from.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(next) => return Ok(Some(next)),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => crate::interrupt::check()?,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                anyhow::bail!("cannot read {what}: its reader stopped")
-            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(None),
         }
     }
 }
