@@ -62,8 +62,22 @@ pub fn help_layout(width: u16) -> HelpLayout {
 /// How far the help scrolls on a screen of `width` × `height`: its lines and borders less the
 /// rows above the hint bar, so that the last key is on the last line and no further.
 pub fn max_scroll(width: u16, height: u16) -> u16 {
-    let lines = u16::try_from(help_layout(width).lines.len()).unwrap_or(u16::MAX);
-    super::layout::help_max_scroll(height, lines)
+    super::layout::help_max_scroll(height, line_count(width))
+}
+
+/// How many lines the help has at `width`: laid out once for a width, not on every scrolling
+/// key (the table is the same while custodian runs).
+fn line_count(width: u16) -> u16 {
+    static LAST: std::sync::Mutex<Option<(u16, u16)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match *last {
+        Some((at, lines)) if at == width => lines,
+        _ => {
+            let lines = u16::try_from(help_layout(width).lines.len()).unwrap_or(u16::MAX);
+            *last = Some((width, lines));
+            lines
+        }
+    }
 }
 
 /// `text` in lines of at most `room` columns, broken at spaces (a word longer than the room
