@@ -200,3 +200,35 @@ fn planted_files_among_the_drafts_neither_hang_start_up_nor_are_offered() {
         assert!(log.contains(why), "the log names {why:?}:\n{log}");
     }
 }
+
+#[test]
+fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_there() {
+    let (home, db) = home_with_database();
+    let dir = drafts_dir(&home);
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o700);
+    // A draft of the file as it was called before a `mv` (no file at that path now), and one
+    // of another database file that is still where it was.
+    let moved_away = home.path("home").join("before-the-move.redb");
+    let still_there = home.path("home").join("another.redb");
+    fs::write(&still_there, b"").expect("write");
+    for (database, session) in [(&moved_away, "1-0000aaaa-1"), (&still_there, "1-0000aaaa-2")] {
+        let draft = draft_for(database, ADMIN_ID, session);
+        let path = dir.join(draft.file_name());
+        fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+        chmod(&path, 0o600);
+    }
+    let mut tui = editor(&home, &db);
+    tui.wait_text("not offered as a draft: kept for");
+    // The status line cuts a long path; F2 shows the message whole (wrapped: compared with
+    // the screen's lines joined).
+    tui.send("\x1bOQ");
+    tui.wait_text("to reopen the draft");
+    let said = tui.rows().iter().map(|row| row.trim()).collect::<Vec<_>>().join("");
+    assert!(said.contains("before-the-move.redb, a database file no longer at that path"), "{said}");
+    assert!(!said.contains("another.redb"), "{said}");
+    assert!(!said.contains("and 1 more"), "only the moved file's draft is named: {said}");
+    tui.send("\x1b");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}

@@ -2,7 +2,8 @@
 //! kept under the URL it was opened with (user, host, port, database, tenant): the same server
 //! reached as `localhost` or through a pooler on another port finds none of them (bb9). They
 //! are not offered there — another address may be another server — but named, so the
-//! operator knows where the edit is.
+//! operator knows where the edit is. So are the drafts of a database file no longer at the
+//! path they were kept for (moved, renamed, restored under another name: bb14 L17).
 
 use super::{Drafts, database_tag};
 

@@ -30,6 +30,39 @@ pub(super) const SCAN_FRAME_EVERY: Duration = Duration::from_millis(40);
 /// link that holds its answer keeps a save waiting.
 pub(super) const SAVE_UNANSWERED_AFTER: Duration = Duration::from_secs(15);
 
+/// Drafts of this database kept under another name, named on the status line and never
+/// offered: a PostgreSQL database reached at another address (another address may be another
+/// server: bb9), or a database file no longer at the path its drafts were kept for — moved,
+/// renamed or restored under a new name (bb14 L17). A file's path is made canonical, so the
+/// same file by another path finds its drafts by name; a draft of a file still at its path
+/// is that file's and not this one's.
+fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
+    let database = runtime.database.as_str();
+    let postgres = crate::store::is_postgres_url(database);
+    let same = |other: &str| match postgres {
+        true => crate::store::same_database_name_and_tenant(database, other),
+        false => !crate::store::is_postgres_url(other) && std::fs::symlink_metadata(other).is_err(),
+    };
+    let (what, to_reopen) = match postgres {
+        true => (
+            "a database of this name and tenant at another address",
+            "start custodian with that URL to reopen it",
+        ),
+        false => (
+            "a database file no longer at that path",
+            "moved or renamed? put it back there and start custodian on it to reopen the draft",
+        ),
+    };
+    let found = runtime.drafts.of_the_same_database_elsewhere(database, same);
+    found
+        .into_iter()
+        .map(|(name, kept_for)| {
+            tracing::info!(file = %name, "a draft kept for {what}");
+            format!("kept for {kept_for}, {what} ({to_reopen}): {name}")
+        })
+        .collect()
+}
+
 pub(super) fn event_loop(
     terminal: &mut terminal::Term,
     runtime: &Runtime,
@@ -46,16 +79,8 @@ pub(super) fn event_loop(
     }
     let mut not_offered: Vec<String> =
         found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
-    // Only a PostgreSQL database is reached by more than one name; a file's path is made
-    // canonical, and reading every other database's drafts at its start would be for nothing.
-    if found.drafts.is_empty() && crate::store::is_postgres_url(&runtime.database) {
-        let same = |other: &str| crate::store::same_database_name_and_tenant(&runtime.database, other);
-        for (name, database) in runtime.drafts.of_the_same_database_elsewhere(&runtime.database, same) {
-            tracing::info!(file = %name, "a draft of a database of this name and tenant at another address");
-            not_offered.push(format!(
-                "kept for {database}, a database of this name and tenant at another address (start custodian with that URL to reopen it): {name}"
-            ));
-        }
+    if found.drafts.is_empty() {
+        not_offered.extend(drafts_kept_elsewhere(runtime));
     }
     for draft in &found.in_use {
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
