@@ -133,6 +133,32 @@ fn a_session_whose_link_is_reset_is_connection_lost_until_reconnect() {
     assert_eq!(store.count().expect("count after reconnecting"), 2);
 }
 
+/// `verify-ca` checks that the certificate chains to `sslrootcert` and not the name in it;
+/// `verify-full` checks both (libpq's meaning). The server's certificate names 127.0.0.1 and
+/// localhost; 127.0.0.2, a proxy to it, is neither.
+#[test]
+fn verify_ca_takes_a_certificate_for_another_name_that_verify_full_refuses() {
+    let db = logto();
+    let proxy = Proxy::at("127.0.0.2", db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let root = db.server.root_cert.display();
+    let url = |mode: &str| {
+        format!(
+            "postgres://{role}:{password}@127.0.0.2:{}/{}?sslmode={mode}&sslrootcert={root}",
+            proxy.port, db.name
+        )
+    };
+    let store = PostgresStore::connect(&url("verify-ca"), &PostgresOptions::default())
+        .expect("verify-ca: the chain leads to sslrootcert, the name is not looked at");
+    assert_eq!(store.count().expect("count over verify-ca"), 2);
+    let error = PostgresStore::connect(&url("verify-full"), &PostgresOptions::default())
+        .err()
+        .expect("verify-full: the certificate does not name 127.0.0.2");
+    let message = error.to_string();
+    assert!(message.contains("certificate") && message.contains("127.0.0.2"), "{message}");
+    assert!(!message.contains(&password) && !message.contains('\n'), "{message}");
+}
+
 #[test]
 fn a_save_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_was_written() {
     let db = logto();

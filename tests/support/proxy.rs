@@ -32,7 +32,13 @@ const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 
 impl Proxy {
     pub fn to(upstream: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        Self::at("127.0.0.1", upstream)
+    }
+
+    /// A proxy listening on `address` (another loopback address, `127.0.0.2`, reaches the
+    /// server by a name its certificate does not carry).
+    pub fn at(address: &str, upstream: u16) -> Self {
+        let listener = TcpListener::bind((address, 0)).expect("bind the proxy");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(ProxyState::default()));
         let shared = Arc::clone(&state);
