@@ -335,3 +335,50 @@ fn a_schema_set_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
     assert!(status.contains("the schema changed since the dry run"), "{status}");
     assert_eq!(revisions(&store), before, "nothing written");
 }
+
+/// The dry run's diff scrolls to its last row at the bottom of the pane and no further (it
+/// scrolled by the whole document's lines, into an empty pane, and `↑` then took as many
+/// presses to come back), and a page back moves at once.
+#[test]
+fn the_diff_scrolls_to_its_last_row_and_no_further() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    let fields: Vec<String> = (0..40).map(|i| format!(r#""field{i:02}":{i}"#)).collect();
+    let patch = format!(r#"[{{"op":"add","path":"/bulk","value":{{{}}}}}]"#, fields.join(","));
+    let file = patch_file(&store, &patch);
+    command(&store, &mut state, &format!("patch {file}"));
+    let first_screen = screen(&state, 80, 24);
+    assert!(first_screen.contains("\"field00\"") && !first_screen.contains("\"field39\""), "{first_screen}");
+    for _ in 0..20 {
+        press(&store, &mut state, KeyCode::PageDown);
+    }
+    let bottom = screen(&state, 80, 24);
+    assert!(bottom.contains("\"field39\""), "the last added line is on screen:\n{bottom}");
+    // The diff ends two rows after it (the object's `}` and the document's); the pane's last row
+    // holds the document's end, nothing blank below the diff.
+    let rows: Vec<&str> = bottom.lines().collect();
+    let at = rows.iter().position(|row| row.contains("\"field39\"")).expect("the row");
+    assert!(rows[at + 1].contains("    }") && rows[at + 2].contains("  }"), "{bottom}");
+    assert!(rows[at + 3].contains("└─"), "the pane's bottom border right after:\n{bottom}");
+    let scrolled = state.patch.as_ref().expect("the overlay").scroll;
+    press(&store, &mut state, KeyCode::Down);
+    assert_eq!(state.patch.as_ref().expect("the overlay").scroll, scrolled, "no further");
+    press(&store, &mut state, KeyCode::Up);
+    assert_eq!(state.patch.as_ref().expect("the overlay").scroll, scrolled - 1, "back at once");
+}
+
+/// A long value changed at its end: both rows of the diff show the change, not two rows that
+/// look alike up to the edge.
+#[test]
+fn a_long_value_changed_past_the_edge_shows_the_change() {
+    let (_dir, store) = demo_store();
+    let id = store.page_after(None, 1).expect("users")[0].user.id.clone();
+    let long = "x".repeat(150);
+    let before = custodian::domain::CustomData::parse(&format!(r#"{{"note":"{long}-old"}}"#)).expect("json");
+    store.replace_custom_data(&id, &before, None, &custodian::store::Author("other".into())).expect("saved");
+    let mut state = started(&store, 80, 24);
+    let file = patch_file(&store, &format!(r#"[{{"op":"replace","path":"/note","value":"{long}-new"}}]"#));
+    command(&store, &mut state, &format!("patch {file}"));
+    let shown = screen(&state, 80, 24);
+    assert!(shown.contains("xxx-old\"") && shown.contains("xxx-new\""), "{shown}");
+}

@@ -84,6 +84,65 @@ pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
         .collect()
 }
 
+/// Unchanged lines a compact diff shows around each change.
+pub const CONTEXT: usize = 2;
+
+/// A row of a compact diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown<'a> {
+    /// A line of the diff; a changed line with the line it replaces or is replaced by (the
+    /// n-th removed and the n-th added line of one run of changes), whose first difference
+    /// a narrow view keeps on screen.
+    Line { line: &'a DiffLine, partner: Option<&'a DiffLine> },
+    /// Unchanged lines left out between two changes (`⋯`).
+    Gap,
+}
+
+/// The rows of `diff` worth showing: each change with [`CONTEXT`] unchanged lines around it, a
+/// [`Shown::Gap`] for the unchanged lines left out between two of them. Empty when nothing
+/// changed. What the screens draw and what their scrolling counts.
+pub fn compact(diff: &[DiffLine]) -> Vec<Shown<'_>> {
+    let mut partner = vec![None; diff.len()];
+    let mut run_start = 0;
+    while run_start < diff.len() {
+        if diff[run_start].change == LineChange::Same {
+            run_start += 1;
+            continue;
+        }
+        let run_end = diff[run_start..]
+            .iter()
+            .position(|l| l.change == LineChange::Same)
+            .map_or(diff.len(), |n| run_start + n);
+        let run = run_start..run_end;
+        let removed = run.clone().filter(|&i| diff[i].change == LineChange::Removed);
+        let added = run.clone().filter(|&i| diff[i].change == LineChange::Added);
+        for (r, a) in removed.zip(added) {
+            partner[r] = Some(a);
+            partner[a] = Some(r);
+        }
+        run_start = run_end;
+    }
+    let near_change = |i: usize| {
+        let from = i.saturating_sub(CONTEXT);
+        let to = (i + CONTEXT + 1).min(diff.len());
+        diff[from..to].iter().any(|l| l.change != LineChange::Same)
+    };
+    let mut out = Vec::new();
+    let mut skipped = false;
+    for (i, line) in diff.iter().enumerate() {
+        if !near_change(i) {
+            skipped = true;
+            continue;
+        }
+        if skipped && !out.is_empty() {
+            out.push(Shown::Gap);
+        }
+        skipped = false;
+        out.push(Shown::Line { line, partner: partner[i].map(|p| &diff[p]) });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +177,40 @@ mod tests {
         let typed = object(r#"{"new":true,"b":3,"a":1}"#);
         let aligned = in_key_order_of(&stored, &typed);
         assert_eq!(serde_json::to_string(&aligned).unwrap(), r#"{"a":1,"b":3,"new":true}"#);
+    }
+
+    fn texts(shown: &[Shown<'_>]) -> Vec<String> {
+        shown
+            .iter()
+            .map(|row| match row {
+                Shown::Gap => "⋯".to_owned(),
+                Shown::Line { line, partner } => {
+                    let mark = match line.change {
+                        LineChange::Same => ' ',
+                        LineChange::Removed => '-',
+                        LineChange::Added => '+',
+                    };
+                    format!(
+                        "{mark}{}{}",
+                        line.text,
+                        partner.map_or(String::new(), |p| format!(" ~ {}", p.text))
+                    )
+                }
+            })
+            .collect()
+    }
+
+    /// Two lines of context around each change, `⋯` for what lies between; the n-th removed
+    /// line of a run is the partner of its n-th added line, an unmatched one has none.
+    #[test]
+    fn a_compact_diff_keeps_two_lines_around_each_change_and_pairs_the_lines_of_a_run() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
+        let new = "a\nB\nc\nd\ne\nf\ng\nh\nI\nI2\nj\n";
+        let diff = line_diff(old, new);
+        assert_eq!(
+            texts(&compact(&diff)),
+            [" a", "-b ~ B", "+B ~ b", " c", " d", "⋯", " g", " h", "-i ~ I", "+I ~ i", "+I2", " j"]
+        );
+        assert!(compact(&line_diff(old, old)).is_empty(), "no change, no rows");
     }
 }

@@ -37,7 +37,7 @@ pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
-pub use patch::{PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
+pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
 

@@ -52,6 +52,13 @@ pub fn help_max_scroll(screen_height: u16, help_lines: u16) -> u16 {
     help_lines.saturating_add(2).saturating_sub(screen_height.saturating_sub(1))
 }
 
+/// Rows of `:patch`'s diff on a screen `height` rows high, below a summary of `summary_rows`:
+/// the overlay sits above the status line and hint bar with a row free above and below it,
+/// inside its borders, and the diff has a top border of its own.
+pub fn patch_diff_rows(height: u16, summary_rows: u16) -> u16 {
+    height.saturating_sub(7).saturating_sub(summary_rows)
+}
+
 /// Where the editor's text area is drawn at this terminal size: the customData pane inside
 /// its borders (empty below the smallest size custodian draws in).
 pub fn editor_text_area(width: u16, height: u16) -> Rect {

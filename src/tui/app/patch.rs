@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Dialog, Effect, State, StatusKind};
-use crate::domain::diff::{DiffLine, line_diff};
+use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
 use crate::inert;
 use crate::store::{BatchId, BatchSummary, Selection};
-use crate::tui::words;
+use crate::tui::{layout, words};
 
 /// Changed users whose documents the overlay keeps, for their diffs (the counts cover all).
 pub const PATCH_SAMPLES: usize = 100;
@@ -99,7 +99,17 @@ impl PatchView {
             .map(|s| line_diff(&s.old, &s.new))
             .unwrap_or_default()
     }
+
+    /// Rows of the summary above the diff: the counts, the failure groups listed, and a line
+    /// counting the rest.
+    pub fn summary_rows(&self) -> u16 {
+        let groups = self.report.as_ref().map_or(0, |r| r.groups.len());
+        1 + groups.min(PATCH_GROUPS_SHOWN) as u16 + u16::from(groups > PATCH_GROUPS_SHOWN)
+    }
 }
+
+/// Failure groups the dry run lists before it counts the rest.
+pub const PATCH_GROUPS_SHOWN: usize = 4;
 
 impl State {
     /// `:patch FILE`: the dry run over the users the list shows (the filter's, else everyone).
@@ -175,11 +185,15 @@ impl State {
         }
     }
 
-    /// `↑`/`↓`/`PgUp`/`PgDn`: scroll the shown diff.
+    /// `↑`/`↓`/`PgUp`/`PgDn`: scroll the shown diff, never past its last row at the bottom of
+    /// the pane (it scrolled by the whole document's lines, past the compact diff's end into
+    /// an empty pane).
     pub(super) fn patch_scroll(&mut self, delta: i16) {
+        let height = self.height;
         let Some(view) = &mut self.patch else { return };
-        let lines = view.selected_diff().len() as u16;
-        view.scroll = view.scroll.saturating_add_signed(delta).min(lines.saturating_sub(1));
+        let rows = u16::try_from(compact(&view.selected_diff()).len()).unwrap_or(u16::MAX);
+        let shown = layout::patch_diff_rows(height, view.summary_rows());
+        view.scroll = view.scroll.saturating_add_signed(delta).min(rows.saturating_sub(shown));
     }
 
     /// `Enter`: ask before writing, naming how many users would change.

@@ -53,32 +53,11 @@ const DRAFT_ROWS: usize = 8;
 /// How wide a dialog is at most, borders included.
 const WIDTH: u16 = 76;
 
-/// `line` cut to `width` columns: a diff line is one row in a dialog, however long (a long
-/// one wrapped at its words over more rows than its width tells, and pushed the answers out).
-fn one_row(line: Line<'static>, width: usize) -> Line<'static> {
-    use unicode_width::UnicodeWidthStr;
-    if line.width() <= width {
-        return line;
-    }
-    let mut left = width;
-    let spans = line
-        .spans
-        .into_iter()
-        .map_while(|span| {
-            (left > 0).then(|| {
-                let cut = inert::cut_to_width(&span.content, left).into_owned();
-                left = left.saturating_sub(cut.width());
-                Span::styled(cut, span.style)
-            })
-        })
-        .collect::<Vec<_>>();
-    Line::from(spans).style(line.style)
-}
-
 pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
     let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
-    let diff_lines =
-        |diff| super::diff::lines(diff, theme).into_iter().map(|line| one_row(line, inner_width));
+    // One row a diff line, however long (a long one wrapped at its words over more rows than
+    // its width tells, and pushed the answers out).
+    let diff_lines = |diff| super::diff::lines(diff, theme, inner_width);
     let (title, mut lines, mode) = match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
             let mut lines = Vec::new();

@@ -1,40 +1,148 @@
-//! A line diff drawn compactly: the changed lines with a little context, `⋯` between hunks.
+//! A line diff drawn compactly ([`compact`]): the changed lines with a little context, `⋯`
+//! between hunks, one row a line.
 
 use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
 
-use crate::domain::diff::{DiffLine, LineChange};
+use crate::domain::diff::{DiffLine, LineChange, Shown, compact};
 use crate::inert;
 use crate::tui::theme::Theme;
 
-/// Unchanged lines shown around each change.
-const CONTEXT: usize = 2;
+/// Columns kept before a change when a line is shown from its first difference.
+const BEFORE_THE_CHANGE: usize = 12;
 
-pub fn lines(diff: &[DiffLine], theme: &Theme) -> Vec<Line<'static>> {
-    let near_change = |i: usize| {
-        let from = i.saturating_sub(CONTEXT);
-        let to = (i + CONTEXT + 1).min(diff.len());
-        diff[from..to].iter().any(|l| l.change != LineChange::Same)
-    };
-    let mut out = Vec::new();
-    let mut skipped = false;
-    for (i, line) in diff.iter().enumerate() {
-        if !near_change(i) {
-            skipped = true;
-            continue;
-        }
-        if skipped && !out.is_empty() {
-            out.push(Line::from(Span::styled("  ⋯", theme.dim)));
-        }
-        skipped = false;
-        let text = inert::line(&inert::json(&line.text)).into_owned();
-        out.push(match line.change {
-            LineChange::Same => Line::from(format!("  {text}")),
-            LineChange::Removed => Line::from(Span::styled(format!("- {text}"), theme.removed)),
-            LineChange::Added => Line::from(Span::styled(format!("+ {text}"), theme.added)),
-        });
-    }
+/// The rows of `diff` for a pane `width` columns wide. A line longer than the pane is cut
+/// with `…`; a changed line whose first difference from its partner lies past the edge is
+/// shown from a little before that difference (`- …`), its partner from the same place, so
+/// the change itself is always on screen (a long value changed at its end showed two rows
+/// alike). Its key stays in front (`"note": …xxx-old"`).
+pub fn lines(diff: &[DiffLine], theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let room = width.saturating_sub(2);
+    let mut out: Vec<Line<'static>> = compact(diff)
+        .into_iter()
+        .map(|row| {
+            let Shown::Line { line, partner } = row else {
+                return Line::from(Span::styled("  ⋯", theme.dim));
+            };
+            let text = shown_text(line);
+            let from = partner.map_or(0, |partner| start_for(&text, &shown_text(partner), room));
+            let text = window(&text, from, room);
+            match line.change {
+                LineChange::Same => Line::from(format!("  {text}")),
+                LineChange::Removed => Line::from(Span::styled(format!("- {text}"), theme.removed)),
+                LineChange::Added => Line::from(Span::styled(format!("+ {text}"), theme.added)),
+            }
+        })
+        .collect();
     if out.is_empty() {
         out.push(Line::from(Span::styled("(no difference)", theme.dim)));
     }
     out
+}
+
+/// A diff line as the screen shows it: JSON escapes for invisible characters, controls inert.
+fn shown_text(line: &DiffLine) -> String {
+    inert::line(&inert::json(&line.text)).into_owned()
+}
+
+/// The character `text` is shown from in `room` columns: 0 when its first difference from
+/// `partner` fits with a little after it, else a little before that difference.
+fn start_for(text: &str, partner: &str, room: usize) -> usize {
+    let differs_at = text.chars().zip(partner.chars()).take_while(|(a, b)| a == b).count();
+    let before: Vec<usize> = text.chars().take(differs_at).map(|c| c.width().unwrap_or(0)).collect();
+    if before.iter().sum::<usize>() + BEFORE_THE_CHANGE < room {
+        return 0;
+    }
+    // Back from the difference until BEFORE_THE_CHANGE columns (at most a third of the room).
+    let keep = BEFORE_THE_CHANGE.min(room / 3);
+    let mut width = 0;
+    let mut from = differs_at;
+    while from > 0 && width + before[from - 1] <= keep {
+        width += before[from - 1];
+        from -= 1;
+    }
+    from
+}
+
+/// The characters of a line's indentation and key (`    "note": `), which a line shown from
+/// further on keeps in front, so the row still says which value it is; 0 when the line has no
+/// key.
+fn key_part(text: &str) -> usize {
+    let mut chars = text.chars().enumerate().skip_while(|(_, c)| *c == ' ');
+    if !matches!(chars.next(), Some((_, '"'))) {
+        return 0;
+    }
+    let mut escaped = false;
+    for (i, c) in chars.by_ref() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                let after = text.chars().skip(i + 1).take(2).collect::<String>();
+                return if after == ": " { i + 3 } else { 0 };
+            }
+            _ => {}
+        }
+    }
+    0
+}
+
+/// `text` from its character `from` (its key in front and `…` between when that is not the
+/// start), cut to `room` columns.
+fn window(text: &str, from: usize, room: usize) -> String {
+    if from == 0 {
+        return inert::cut_to_width(text, room).into_owned();
+    }
+    let key = key_part(text);
+    let head: String = text.chars().take(key).collect();
+    // The key in front only while it leaves the change room (a very long key is cut away).
+    let head = if key < from && unicode_width::UnicodeWidthStr::width(head.as_str()) <= room / 2 {
+        head
+    } else {
+        String::new()
+    };
+    let rest: String = text.chars().skip(from).collect();
+    let room = room.saturating_sub(unicode_width::UnicodeWidthStr::width(head.as_str()) + 1);
+    format!("{head}…{}", inert::cut_to_width(&rest, room))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::diff::line_diff;
+
+    fn rows(old: &str, new: &str, width: usize) -> Vec<String> {
+        lines(&line_diff(old, new), &Theme::plain(), width).iter().map(|line| line.to_string()).collect()
+    }
+
+    /// A value changed past the pane's edge: both rows start a little before the change, so
+    /// it is on screen; a short change and an unchanged long line start at the beginning.
+    #[test]
+    fn a_change_past_the_edge_is_shown_from_a_little_before_it_on_both_rows() {
+        let long = "x".repeat(100);
+        let old = format!("{{\n  \"note\": \"{long}a-end\",\n  \"short\": 1,\n  \"same\": \"{long}\"\n}}\n");
+        let new = format!("{{\n  \"note\": \"{long}B-end\",\n  \"short\": 2,\n  \"same\": \"{long}\"\n}}\n");
+        let shown = rows(&old, &new, 40);
+        let removed =
+            shown.iter().find(|r| r.starts_with("-   \"note\": …")).expect("the removed row shifted");
+        let added = shown.iter().find(|r| r.starts_with("+   \"note\": …")).expect("the added row shifted");
+        assert!(removed.contains("xa-end"), "{shown:#?}");
+        assert!(added.contains("xB-end"), "{shown:#?}");
+        assert_eq!(removed.chars().position(|c| c == 'a'), added.chars().position(|c| c == 'B'), "aligned");
+        assert!(shown.iter().all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= 40), "{shown:#?}");
+        assert!(
+            shown.contains(&"-   \"short\": 1,".to_owned())
+                && shown.contains(&"+   \"short\": 2,".to_owned())
+        );
+        let same = shown.iter().find(|r| r.contains("\"same\"")).expect("context");
+        assert!(same.starts_with("    \"same\": \"xxx") && same.ends_with('…'), "{same}");
+    }
+
+    #[test]
+    fn the_key_part_is_the_indentation_and_the_key_with_its_colon() {
+        assert_eq!(key_part(r#"    "note": "x""#), 12);
+        assert_eq!(key_part(r#"  "a\"b": 1"#), 10, "an escaped quote is inside the key");
+        assert_eq!(key_part(r#"    "item in an array","#), 0);
+        assert_eq!(key_part("    12,"), 0);
+    }
 }

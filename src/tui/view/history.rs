@@ -70,7 +70,8 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .title(Span::styled(title, theme.title))
         .border_style(theme.border);
     frame.render_widget(
-        Paragraph::new(super::diff::lines(&history.selected_diff(), theme)).block(diff_block),
+        Paragraph::new(super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width)))
+            .block(diff_block),
         diff_area,
     );
 }

@@ -8,11 +8,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::domain::patch::users;
 use crate::inert;
+use crate::tui::app::PATCH_GROUPS_SHOWN;
 use crate::tui::app::PatchView;
 use crate::tui::theme::Theme;
-
-/// Failure groups listed before the overlay counts the rest.
-const GROUPS_SHOWN: usize = 4;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
     let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
@@ -40,7 +38,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
         report.failed,
         if view.applying { " · applying…" } else { "" }
     ))];
-    for group in report.groups.iter().take(GROUPS_SHOWN) {
+    for group in report.groups.iter().take(PATCH_GROUPS_SHOWN) {
         let more = group.users.saturating_sub(group.first.len() as u64);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         summary.push(Line::from(Span::styled(
@@ -49,11 +47,12 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
             theme.warning,
         )));
     }
-    if report.groups.len() > GROUPS_SHOWN {
-        summary.push(Line::from(format!("  … {} more reasons", report.groups.len() - GROUPS_SHOWN)));
+    if report.groups.len() > PATCH_GROUPS_SHOWN {
+        summary.push(Line::from(format!("  … {} more reasons", report.groups.len() - PATCH_GROUPS_SHOWN)));
     }
+    debug_assert_eq!(summary.len(), usize::from(view.summary_rows()), "the rows scrolling counts");
     let [summary_area, diff_area] =
-        Layout::vertical([Constraint::Length(summary.len() as u16), Constraint::Min(2)]).areas(inner);
+        Layout::vertical([Constraint::Length(view.summary_rows()), Constraint::Min(2)]).areas(inner);
     frame.render_widget(Paragraph::new(summary), summary_area);
     let heading = match report.samples.get(view.selected) {
         Some(user) => format!(
@@ -76,6 +75,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
         .borders(Borders::TOP)
         .title(Span::styled(inert::line(&heading).into_owned(), theme.title))
         .border_style(theme.border);
-    let lines = super::diff::lines(&view.selected_diff(), theme);
+    let lines = super::diff::lines(&view.selected_diff(), theme, usize::from(diff_area.width));
     frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)).block(diff_block), diff_area);
 }
