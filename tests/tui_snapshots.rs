@@ -3,8 +3,10 @@
 
 mod support;
 
+use crossterm::event::{KeyCode, KeyModifiers};
 use custodian::store::{RedbStore, UserStore};
 use custodian::tui::app::{Action, State};
+use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
 use ratatui::Terminal;
@@ -264,6 +266,43 @@ fn a_history_past_what_the_overlay_shows_says_how_many_older_revisions_there_are
     act(&store, &mut state, Action::OpenHistory);
     let shown = screen(&state, 120, 40);
     assert!(shown.contains("the newest 200 revisions; 6 older: `custodian history` lists them"), "{shown}");
+}
+
+/// A restore that changes more lines than the diff's pane holds: `J` scrolls it to its last
+/// row at the pane's bottom and no further, `K` back; choosing another revision starts it at
+/// the top again. (Its first rows only were ever shown.)
+#[test]
+fn the_history_diff_scrolls_with_shift_j_and_k_to_its_last_row_and_no_further() {
+    let (_dir, store) = demo_store();
+    let fields: Vec<String> = (0..40).map(|i| format!(r#""field{i:02}": {i}"#)).collect();
+    saved_by_another(&store, &format!("{{{}}}", fields.join(", ")));
+    saved_by_another(&store, r#"{"small": true}"#);
+    let mut state = started(&store, 80, 24);
+    select(&store, &mut state, "admin");
+    act(&store, &mut state, Action::OpenHistory);
+    act(&store, &mut state, Action::HistoryUp);
+    let top = screen(&state, 80, 24);
+    assert!(top.contains("\"field00\"") && !top.contains("\"field39\""), "{top}");
+    let press = |state: &mut State, c: char| {
+        let key = crossterm::event::KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
+        let action = keymap::action_for(state.mode(), key).expect("bound in the history");
+        act(&store, state, action);
+    };
+    for _ in 0..60 {
+        press(&mut state, 'J');
+    }
+    let bottom = screen(&state, 80, 24);
+    let rows: Vec<&str> = bottom.lines().collect();
+    let at = rows.iter().position(|row| row.contains("\"field39\"")).expect(&bottom);
+    assert!(
+        rows[at + 1].contains("│  }") && rows[at + 2].contains("└─"),
+        "the diff's end at the pane's bottom:\n{bottom}"
+    );
+    let scrolled = state.history.as_ref().expect("open").diff_scroll;
+    press(&mut state, 'K');
+    assert_eq!(state.history.as_ref().expect("open").diff_scroll, scrolled - 1);
+    act(&store, &mut state, Action::HistoryUp);
+    assert_eq!(state.history.as_ref().expect("open").diff_scroll, 0, "another revision starts at the top");
 }
 
 #[test]

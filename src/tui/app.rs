@@ -445,6 +445,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         HistoryDown => state.history_step(1),
         HistoryPage(direction) => state.history_page_by(direction),
         HistoryEdge(newest) => state.history_edge(newest),
+        HistoryDiffScroll(delta) => state.history_diff_scroll(delta),
         HistoryLoaded { id, revisions, current_text } => state.history_loaded(id, revisions, current_text),
         RevisionLoaded { id, revision, text } => state.revision_loaded(id, revision, text),
         RestoreRevision => state.restore_revision(),

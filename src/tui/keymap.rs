@@ -454,6 +454,20 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind!(
         HISTORY,
+        [(KeyCode::Char('J'), SHIFT), (KeyCode::Char('J'), NONE)],
+        "scroll the diff down",
+        Some("diff ↓"),
+        || Action::HistoryDiffScroll(1)
+    ),
+    bind!(
+        HISTORY,
+        [(KeyCode::Char('K'), SHIFT), (KeyCode::Char('K'), NONE)],
+        "scroll the diff up",
+        None,
+        || Action::HistoryDiffScroll(-1)
+    ),
+    bind!(
+        HISTORY,
         [(KeyCode::Enter, NONE)],
         "restore: put this revision in the editor",
         Some("restore"),

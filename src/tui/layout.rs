@@ -59,6 +59,19 @@ pub fn patch_diff_rows(height: u16, summary_rows: u16) -> u16 {
     height.saturating_sub(7).saturating_sub(summary_rows)
 }
 
+/// The history overlay's list of revisions and its diff (below a border of its own), inside
+/// the overlay's borders: `inner`.
+pub fn history_areas(inner: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Percentage(40), Constraint::Min(3)]).areas(inner)
+}
+
+/// Rows of the history's diff on a screen `height` rows high: the overlay sits above the
+/// status line and hint bar with a row free above and below it, inside its borders.
+pub fn history_diff_rows(height: u16) -> u16 {
+    let inner = Rect::new(0, 0, 1, height.saturating_sub(6));
+    history_areas(inner)[1].height.saturating_sub(1)
+}
+
 /// Where the editor's text area is drawn at this terminal size: the customData pane inside
 /// its borders (empty below the smallest size custodian draws in).
 pub fn editor_text_area(width: u16, height: u16) -> Rect {

@@ -80,6 +80,8 @@ pub enum Action {
     HistoryPage(i8),
     /// The oldest (`false`) or newest (`true`) revision.
     HistoryEdge(bool),
+    /// Scroll the diff under the history's list down (1) or up (-1) a line.
+    HistoryDiffScroll(i16),
     RestoreRevision,
     // `:patch` (see `app/patch.rs`)
     /// The dry run's report, or why there is none.

@@ -2,9 +2,10 @@
 
 use super::*;
 
-use crate::domain::diff::{DiffLine, line_diff};
+use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::history::RevisionChanges;
 use crate::store::{Revision, RevisionInfo, StoredDocument};
+use crate::tui::layout;
 
 /// The history of one user: every revision with what it changed; of the texts only the
 /// current one and the one selected are held (a history of 1 MiB documents stays small).
@@ -20,6 +21,8 @@ pub struct HistoryView {
     /// `Enter` came before the selected revision's text: it goes into the editor when read
     /// (on a slow link the operator need not press it again). Moving the selection drops it.
     pub restore_when_read: Option<Revision>,
+    /// Rows of the selected revision's diff scrolled past (`J`/`K`).
+    pub diff_scroll: u16,
 }
 
 pub struct HistoryEntry {
@@ -38,7 +41,16 @@ impl HistoryView {
         let entries: Vec<HistoryEntry> =
             revisions.into_iter().map(|(info, changes)| HistoryEntry { info, changes }).collect();
         let selected = entries.len().saturating_sub(1);
-        Self { user_id, user_handle, entries, selected, current_text, shown: None, restore_when_read: None }
+        Self {
+            user_id,
+            user_handle,
+            entries,
+            selected,
+            current_text,
+            shown: None,
+            restore_when_read: None,
+            diff_scroll: 0,
+        }
     }
 
     pub fn current(&self) -> Option<&HistoryEntry> {
@@ -69,6 +81,7 @@ impl HistoryView {
         if index != self.selected {
             self.selected = index;
             self.restore_when_read = None;
+            self.diff_scroll = 0;
         }
         self.load_selected()
     }
@@ -124,6 +137,17 @@ impl State {
             );
         }
         effects
+    }
+
+    /// `J`/`K`: scroll the diff, to its last row at the bottom of its pane and no further (a
+    /// restore that changes more lines than the pane holds showed only its first ones).
+    pub(super) fn history_diff_scroll(&mut self, delta: i16) -> Vec<Effect> {
+        let shown = layout::history_diff_rows(self.height);
+        let Some(history) = &mut self.history else { return Vec::new() };
+        let rows = u16::try_from(compact(&history.selected_diff()).len()).unwrap_or(u16::MAX);
+        history.diff_scroll =
+            history.diff_scroll.saturating_add_signed(delta).min(rows.saturating_sub(shown));
+        Vec::new()
     }
 
     /// How many revisions a page of the history list moves: the rows its list shows (two

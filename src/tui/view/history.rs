@@ -1,7 +1,7 @@
 //! A user's revisions: who saved what when, and what restoring one would change.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -9,6 +9,7 @@ use crate::domain::human_bytes;
 use crate::domain::time::format_utc;
 use crate::inert;
 use crate::tui::app::HistoryView;
+use crate::tui::layout;
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Theme) {
@@ -19,8 +20,7 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .border_style(theme.focused_border);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [list_area, diff_area] =
-        Layout::vertical([Constraint::Percentage(40), Constraint::Min(3)]).areas(inner);
+    let [list_area, diff_area] = layout::history_areas(inner);
     let height = list_area.height as usize;
     let top = history.selected.saturating_sub(height.saturating_sub(1));
     // Who gives way first on a narrow screen: the summary keeps room for a restore's mark
@@ -71,6 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .border_style(theme.border);
     frame.render_widget(
         Paragraph::new(super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width)))
+            .scroll((history.diff_scroll, 0))
             .block(diff_block),
         diff_area,
     );
