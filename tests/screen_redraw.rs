@@ -105,6 +105,7 @@ fn action() -> impl Strategy<Value = Vec<Action>> {
         2 => Just(vec![Action::ClearFilter]),
         1 => Just(vec![Action::ToggleHelp]),
         1 => Just(vec![Action::OpenHistory]),
+        1 => Just(vec![Action::OpenWholeUser, Action::WholeUserPage(1)]),
         2 => typed,
         2 => Just(vec![Action::Cancel]),
         1 => Just(vec![Action::LeaveEditor]),

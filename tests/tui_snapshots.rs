@@ -305,6 +305,67 @@ fn the_history_diff_scrolls_with_shift_j_and_k_to_its_last_row_and_no_further() 
     assert_eq!(state.history.as_ref().expect("open").diff_scroll, 0, "another revision starts at the top");
 }
 
+/// `i`: the selected user whole — Logto's `profile` and `identities`, `applicationId` and a
+/// field custodian does not know, which the profile pane has no room for, and a long avatar
+/// URL whole, wrapped (the pane cuts it with `…`); what came from an import is inert. It
+/// scrolls to its last row and no further; `Esc` closes it.
+#[test]
+fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
+    let (_dir, store) = demo_store();
+    let avatar = format!("https://example.com/{}.png", "a".repeat(150));
+    let line = format!(
+        r#"{{"id":"whole1","username":"whole","name":"Evil\u001b]0;pwned\u0007","avatar":"{avatar}","profile":{{"givenName":"Ada\u202e","address":{{"locality":"London"}}}},"identities":{{"github":{{"userId":"12345"}}}},"applicationId":"app1","customFlag":{{"x":1}}}}"#
+    );
+    let mut reader = custodian::domain::import::ImportReader::new(
+        line.as_bytes(),
+        custodian::domain::Limits::default(),
+        0,
+    )
+    .expect("readable");
+    store
+        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
+        .expect("imported");
+    let mut state = started(&store, 80, 24);
+    select(&store, &mut state, "whole");
+    act(&store, &mut state, Action::OpenWholeUser);
+    let top = screen(&state, 80, 24);
+    assert!(top.contains("User whole · every property"), "{top}");
+    assert!(top.contains("name          Evil␛]0;pwned␇"), "a plain value's controls as markers:\n{top}");
+    assert!(
+        top.contains("avatar        https://example.com/aaa") && top.contains("aaaa.png"),
+        "whole:\n{top}"
+    );
+    let press = |state: &mut State, code: KeyCode| {
+        let key = crossterm::event::KeyEvent::new(code, KeyModifiers::NONE);
+        let action = keymap::action_for(state.mode(), key).expect("bound in the overlay");
+        act(&store, state, action);
+    };
+    for _ in 0..5 {
+        press(&mut state, KeyCode::PageDown);
+    }
+    let bottom = screen(&state, 80, 24);
+    for shown in [
+        r#""givenName": "Ada\u202e""#,
+        r#""userId": "12345""#,
+        "applicationId app1",
+        "customFlag",
+        "\"x\": 1",
+    ] {
+        assert!(bottom.contains(shown) || top.contains(shown), "{shown} shown:\n{top}\n{bottom}");
+    }
+    let rows: Vec<&str> = bottom.lines().collect();
+    let at = rows.iter().position(|row| row.contains("customData    in its pane")).expect(&bottom);
+    assert!(rows[at + 1].contains("└─"), "the last row at the overlay's bottom:\n{bottom}");
+    let scrolled = state.whole_user.expect("open");
+    press(&mut state, KeyCode::Down);
+    assert_eq!(state.whole_user, Some(scrolled), "no further");
+    press(&mut state, KeyCode::Up);
+    assert_eq!(state.whole_user, Some(scrolled - 1));
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(state.whole_user, None);
+    assert!(!screen(&state, 80, 24).contains("every property ·"), "closed");
+}
+
 #[test]
 fn draft_found_dialog() {
     let (_dir, store) = demo_store();

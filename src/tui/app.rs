@@ -82,6 +82,8 @@ pub enum Mode {
     Plaintext,
     /// `:patch`'s dry run, in an overlay.
     Patch,
+    /// `i`: the selected user whole, every property, in an overlay.
+    WholeUser,
     /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
     /// quitting (with its question) and resizing work.
     TooSmall,
@@ -151,6 +153,8 @@ pub struct State {
     /// The last messages said, oldest first, for `:messages`.
     pub said: VecDeque<String>,
     pub messages_open: bool,
+    /// `i`'s overlay of the selected user, while open: the rows scrolled past.
+    pub whole_user: Option<u16>,
     /// `r` was pressed: what the list showed then, to say what the refresh changed.
     refreshing: Option<RefreshedFrom>,
     pub filtering: bool,
@@ -207,6 +211,7 @@ impl State {
             help_scroll: 0,
             said: VecDeque::new(),
             messages_open: false,
+            whole_user: None,
             refreshing: None,
             filtering: false,
             command: None,
@@ -254,6 +259,8 @@ impl State {
             Mode::Help
         } else if self.messages_open {
             Mode::Messages
+        } else if self.whole_user.is_some() {
+            Mode::WholeUser
         } else if self.patch.is_some() {
             Mode::Patch
         } else if self.history.is_some() {
@@ -475,6 +482,9 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.messages_open = true;
             Vec::new()
         }
+        OpenWholeUser => state.open_whole_user(),
+        ScrollWholeUser(rows) => state.scroll_whole_user(rows),
+        WholeUserPage(direction) => state.whole_user_page(direction),
         ScrollHelp(lines) => state.scroll_help(lines),
         HelpPage(direction) => state.help_page(direction),
 

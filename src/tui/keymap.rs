@@ -92,6 +92,7 @@ const COMMAND: &[Mode] = &[Mode::Command];
 const TOO_SMALL: &[Mode] = &[Mode::TooSmall];
 const PLAINTEXT: &[Mode] = &[Mode::Plaintext];
 const PATCH: &[Mode] = &[Mode::Patch];
+const WHOLE_USER: &[Mode] = &[Mode::WholeUser];
 /// Lines a page of the patch overlay's diff scrolls.
 const PATCH_PAGE: i16 = 10;
 /// Where `r` is typed or means something else, F5 reconnects after a lost connection (the
@@ -114,6 +115,7 @@ const EVERYWHERE_BUT_DIALOG: &[Mode] = &[
     Mode::Command,
     Mode::Plaintext,
     Mode::Patch,
+    Mode::WholeUser,
 ];
 
 macro_rules! bind {
@@ -593,6 +595,40 @@ pub const BINDINGS: &[Binding] = &[
     bind!(BROWSE_AND_EDIT, [(KeyCode::F(2), NONE)], "the last messages, whole (:messages)", None, || {
         Action::OpenMessages
     }),
+    bind!(
+        BROWSE,
+        [(KeyCode::Char('i'), NONE)],
+        "every property of the user (profile, identities), whole",
+        None,
+        || Action::OpenWholeUser
+    ),
+    bind!(WHOLE_USER, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "scroll down", None, || {
+        Action::ScrollWholeUser(1)
+    }),
+    bind!(WHOLE_USER, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "scroll up", None, || {
+        Action::ScrollWholeUser(-1)
+    }),
+    bind!(WHOLE_USER, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "a page down", None, || {
+        Action::WholeUserPage(1)
+    }),
+    bind!(WHOLE_USER, [(KeyCode::PageUp, NONE)], "a page up", None, || Action::WholeUserPage(-1)),
+    bind!(WHOLE_USER, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the top", None, || {
+        Action::ScrollWholeUser(i16::MIN)
+    }),
+    bind!(
+        WHOLE_USER,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the bottom",
+        None,
+        || Action::ScrollWholeUser(i16::MAX)
+    ),
+    bind!(
+        WHOLE_USER,
+        [(KeyCode::Esc, NONE), (KeyCode::Char('q'), NONE), (KeyCode::Char('i'), NONE)],
+        "close",
+        Some("close"),
+        || Action::Cancel
+    ),
     bind!(BROWSE, [(KeyCode::Char('q'), NONE)], "quit", Some("quit"), || Action::Quit),
     bind!(
         TOO_SMALL,
@@ -710,6 +746,7 @@ pub fn help_rows() -> Vec<HelpRow> {
         (Mode::Dialog, "Questions"),
         (Mode::TooSmall, "Terminal too small"),
         (Mode::Messages, "Messages (:messages)"),
+        (Mode::WholeUser, "The user whole (i)"),
         (Mode::Help, "This help"),
     ];
     let mut rows = Vec::new();

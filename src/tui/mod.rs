@@ -17,6 +17,7 @@ pub mod terminal;
 pub mod theme;
 pub mod tree;
 pub mod view;
+pub mod whole_user;
 pub mod words;
 
 pub use runtime::{

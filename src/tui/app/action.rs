@@ -122,6 +122,10 @@ pub enum Action {
     ToggleHelp,
     /// F2 (and `:messages`): the last messages, whole — also from the editor, where `:` types.
     OpenMessages,
+    /// `i`: the selected user whole, in an overlay; scroll it by rows or by a page.
+    OpenWholeUser,
+    ScrollWholeUser(i16),
+    WholeUserPage(i8),
     /// `Tab`: the customData pane becomes a folding tree with a cursor; `Tab`/`Esc` go back.
     FocusTree,
     LeaveTree,

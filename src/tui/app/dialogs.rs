@@ -64,6 +64,7 @@ impl State {
             Some(_) => {}
             None if self.help => self.help = false,
             None if self.messages_open => self.messages_open = false,
+            None if self.whole_user.is_some() => self.whole_user = None,
             None => self.history = None,
         }
         Vec::new()

@@ -1,4 +1,4 @@
-//! The `?` help overlay: open, close, scroll.
+//! The `?` help overlay and `i`'s overlay of the selected user: open, close, scroll.
 //!
 //! How far it scrolls is a layout fact ([`help_layout::max_scroll`]): the help's lines as drawn
 //! at the terminal's width (a description too long for it takes two). The key table is data
@@ -7,7 +7,7 @@
 
 use super::*;
 
-use crate::tui::help_layout;
+use crate::tui::{help_layout, whole_user};
 
 impl State {
     /// `?`: the help opens at its top, or closes.
@@ -24,6 +24,31 @@ impl State {
             .saturating_add_signed(lines)
             .min(help_layout::max_scroll(self.width, self.height));
         Vec::new()
+    }
+
+    /// `i`: the selected user whole (a user not loaded yet has nothing to show).
+    pub(super) fn open_whole_user(&mut self) -> Vec<Effect> {
+        match &self.user {
+            Some(_) => self.whole_user = Some(0),
+            None => self.say(StatusKind::Info, "no user selected"),
+        }
+        Vec::new()
+    }
+
+    /// Scrolls the user's overlay by `rows`, never past its last row.
+    pub(super) fn scroll_whole_user(&mut self, rows: i16) -> Vec<Effect> {
+        let (width, height) = (self.width, self.height);
+        let most = self.user.as_ref().map_or(0, |record| whole_user::max_scroll(record, width, height));
+        if let Some(scroll) = &mut self.whole_user {
+            *scroll = scroll.saturating_add_signed(rows).min(most);
+        }
+        Vec::new()
+    }
+
+    /// A page of the user's overlay, less a row kept for context.
+    pub(super) fn whole_user_page(&mut self, direction: i8) -> Vec<Effect> {
+        let page = whole_user::inner_height(self.height).saturating_sub(1).max(1) as i16;
+        self.scroll_whole_user(if direction < 0 { -page } else { page })
     }
 
     /// A page is what the help shows at once, less a line kept for context (as less).

@@ -13,7 +13,7 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(Span::styled(" Profile ", theme.title))
+        .title(Span::styled(" Profile · i: every property ", theme.title))
         .border_style(theme.border);
     let Some(record) = &state.user else {
         frame.render_widget(Paragraph::new("").block(block), area);

@@ -13,6 +13,7 @@ mod patch;
 mod plaintext;
 mod status;
 mod tree;
+mod whole_user;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -96,6 +97,10 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     if let Some(view) = &state.patch {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         patch::render(frame, above_status, view, theme);
+    }
+    if let (Some(scroll), Some(record)) = (state.whole_user, &state.user) {
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        whole_user::render(frame, above_status, record, scroll, area.width, theme);
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);
