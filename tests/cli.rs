@@ -1420,6 +1420,16 @@ fn info_says_where_everything_is() {
     // A missing database is the usual error.
     let missing = sandbox.on(&sandbox.path("nope.redb"), &["info"]).fails(1);
     assert!(missing.contains("no such database file"), "{missing}");
+    // A path with spaces is named as a shell word in the command to copy (it was bare, and
+    // `custodian init --db a b.redb` makes `a`), and a blank one is quoted where it is named.
+    let spaced = sandbox.path("a b.redb");
+    let missing = sandbox.on(&spaced, &["info"]).fails(1);
+    assert!(missing.contains(&format!("`custodian init --db '{}'`", spaced.display())), "{missing}");
+    let blank = sandbox.on(std::path::Path::new(" "), &["info"]).fails(1);
+    assert!(
+        blank.contains("custodian: ' ': no such database file (create one with `custodian init --db ' '`)"),
+        "{blank}"
+    );
 }
 
 #[test]

@@ -114,7 +114,13 @@ pub enum StoreError {
     Busy,
     #[error("read-only: the database was opened with --read-only; nothing was written")]
     ReadOnly,
-    #[error("{path}: no such database file (create one with `custodian init --db {path}`)")]
+    /// The path quoted as a shell word where it has a space (` ` was shown bare, and the
+    /// command to copy made another file).
+    #[error(
+        "{shown}: no such database file (create one with `custodian init --db {quoted}`)",
+        quoted = crate::inert::shell_word(path),
+        shown = if path.trim() == path && !path.is_empty() { std::borrow::Cow::Borrowed(path.as_str()) } else { crate::inert::shell_word(path) }
+    )]
     Missing { path: String },
     #[error("{path}: already exists; not overwriting it")]
     AlreadyExists { path: String },
