@@ -157,13 +157,31 @@ pub fn is_sealed(text: &str) -> bool {
 /// Whether `text` is a JWE compact value whose parts could be ciphertext: an IV of 12 bytes or
 /// more and a tag of 16 or more (every JWE content encryption has at least these), and a
 /// ciphertext of whole base64url. The secrets lint passes only these: a header and dots
-/// around `hunter2` with a one-character IV and tag encrypt nothing (bb12).
+/// around `hunter2` with a one-character IV and tag encrypt nothing (bb12). Nor does a
+/// ciphertext part of [`READABLE_AT_LEAST`] bytes or more that decodes to printable text: a
+/// secret base64url-encoded between a full-length IV and tag of `AAAA…` (bb14).
 pub fn could_be_ciphertext(text: &str) -> bool {
     let Some((parts, _)) = sealed_parts(text) else { return false };
     let bytes_of = |part: &str| URL_SAFE_NO_PAD.decode(part).map_or(0, |bytes| bytes.len());
     // Unpadded base64url of n characters holds whole bytes unless n leaves 1 over 4.
     let whole = |part: &str| part.len() % 4 != 1;
-    bytes_of(parts[2]) >= IV_BYTES && bytes_of(parts[4]) >= TAG_BYTES && whole(parts[3])
+    bytes_of(parts[2]) >= IV_BYTES
+        && bytes_of(parts[4]) >= TAG_BYTES
+        && whole(parts[3])
+        && !readable(parts[3])
+}
+
+/// Ciphertext this long is never all printable text by chance: (95/256)^16, about one in
+/// eight million seals. A shorter one may be (a sealed `1` is three bytes), so it is not judged.
+pub const READABLE_AT_LEAST: usize = 16;
+
+/// Whether base64url `part` decodes to [`READABLE_AT_LEAST`] bytes or more of printable ASCII
+/// (tabs and line breaks too).
+fn readable(part: &str) -> bool {
+    URL_SAFE_NO_PAD.decode(part).is_ok_and(|bytes| {
+        bytes.len() >= READABLE_AT_LEAST
+            && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b"\t\n\r".contains(&b))
+    })
 }
 
 /// The five parts and the header of a JWE compact value (see [`is_sealed`]), or `None`.

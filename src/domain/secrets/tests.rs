@@ -75,6 +75,33 @@ fn a_header_and_dots_around_a_password_with_no_room_for_an_iv_or_tag_is_no_ciphe
     assert_eq!(findings(json!({"password": sealed})), Vec::<String>::new());
 }
 
+/// bb14: a full-length IV and tag of `AAAA…` around a secret base64url-encoded passed the
+/// lint as ciphertext. Ciphertext of 16 bytes or more is never all printable text by chance;
+/// every real seal of this run (fixed keys and IVs, so it cannot flake) still passes.
+#[test]
+fn readable_text_between_a_full_length_iv_and_tag_is_no_ciphertext_and_real_seals_still_are() {
+    use base64::Engine;
+    let sealed = seal::seal(&json!("x"), &seal::Key::new("k", [1; 32]), [2; 12]);
+    let header = sealed.split('.').next().expect("a header");
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let secret = encode(b"\"correct horse battery staple\"");
+    let fake = [header, "", &encode(&[0; 12]), &secret, &encode(&[0; 16])].join(".");
+    assert!(seal::is_sealed(&fake) && !seal::could_be_ciphertext(&fake), "{fake}");
+    assert_eq!(findings(json!({"password": fake})).len(), 1, "{fake}");
+    // Short readable ciphertext is not judged: a real seal of a short value may be printable.
+    let short = [header, "", &encode(&[0; 12]), &encode(b"\"hunter\""), &encode(&[0; 16])].join(".");
+    assert!(seal::could_be_ciphertext(&short), "{short}");
+    for i in 0u32..2000 {
+        let mut key = [7u8; 32];
+        key[..4].copy_from_slice(&i.to_le_bytes());
+        let mut iv = [9u8; 12];
+        iv[..4].copy_from_slice(&i.to_be_bytes());
+        let value = json!(format!("a plaintext of some length, number {i}"));
+        let real = seal::seal(&value, &seal::Key::new("k", key), iv);
+        assert!(seal::could_be_ciphertext(&real), "seal {i}: {real}");
+    }
+}
+
 #[test]
 fn a_jwt_stays_a_finding_next_to_sealed_values() {
     let ours = seal::seal(&json!("x"), &seal::Key::new("k", [1; 32]), [2; 12]);
