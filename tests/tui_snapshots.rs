@@ -356,13 +356,22 @@ fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
     let rows: Vec<&str> = bottom.lines().collect();
     let at = rows.iter().position(|row| row.contains("customData    in its pane")).expect(&bottom);
     assert!(rows[at + 1].contains("└─"), "the last row at the overlay's bottom:\n{bottom}");
-    let scrolled = state.whole_user.expect("open");
+    let scroll = |state: &State| state.whole_user.as_ref().expect("open").scroll;
+    let scrolled = scroll(&state);
     press(&mut state, KeyCode::Down);
-    assert_eq!(state.whole_user, Some(scrolled), "no further");
+    assert_eq!(scroll(&state), scrolled, "no further");
     press(&mut state, KeyCode::Up);
-    assert_eq!(state.whole_user, Some(scrolled - 1));
+    assert_eq!(scroll(&state), scrolled - 1);
+    // Wider: laid out again, fewer rows, still no further than the last.
+    act(&store, &mut state, Action::Resize { width: 200, height: 24 });
+    let wide = screen(&state, 200, 24);
+    assert!(wide.contains("customData    in its pane"), "{wide}");
+    press(&mut state, KeyCode::Home);
+    let wide = screen(&state, 200, 24);
+    let avatar_row = wide.lines().find(|row| row.contains("avatar ")).expect(&wide);
+    assert!(avatar_row.contains("aaaa.png"), "the avatar on one row at 200 columns:\n{wide}");
     press(&mut state, KeyCode::Esc);
-    assert_eq!(state.whole_user, None);
+    assert!(state.whole_user.is_none());
     assert!(!screen(&state, 80, 24).contains("every property ·"), "closed");
 }
 

@@ -33,6 +33,7 @@ pub use effect::Effect;
 pub use external::{CLIPBOARD_LIMIT, ExternalText, Purpose};
 pub use filter::{MAX_MATCHES, Search};
 pub use find::FindLine;
+pub use help::WholeUserView;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
@@ -153,8 +154,8 @@ pub struct State {
     /// The last messages said, oldest first, for `:messages`.
     pub said: VecDeque<String>,
     pub messages_open: bool,
-    /// `i`'s overlay of the selected user, while open: the rows scrolled past.
-    pub whole_user: Option<u16>,
+    /// `i`'s overlay of the selected user, while open.
+    pub whole_user: Option<WholeUserView>,
     /// `r` was pressed: what the list showed then, to say what the refresh changed.
     refreshing: Option<RefreshedFrom>,
     pub filtering: bool,

@@ -92,13 +92,6 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
     rows
 }
 
-/// How far the overlay scrolls: its rows less those it shows, so the last is on its last
-/// line and no further.
-pub fn max_scroll(record: &UserRecord, width: u16, height: u16) -> u16 {
-    let rows = u16::try_from(rows(record, width).len()).unwrap_or(u16::MAX);
-    rows.saturating_sub(inner_height(height))
-}
-
 /// `text` in pieces of at most `room` columns (a wide character is never split).
 fn pieces_of(text: &str, room: usize) -> Vec<String> {
     let mut pieces = vec![String::new()];

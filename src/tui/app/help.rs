@@ -9,6 +9,23 @@ use super::*;
 
 use crate::tui::{help_layout, whole_user};
 
+/// `i`'s overlay: the user as it was when it opened, laid out for the terminal's width.
+#[derive(Debug, Clone)]
+pub struct WholeUserView {
+    pub handle: String,
+    pub rows: Vec<whole_user::Row>,
+    /// Rows scrolled past.
+    pub scroll: u16,
+}
+
+impl WholeUserView {
+    /// How far it scrolls on a screen `height` rows high: its last row on the overlay's last
+    /// line and no further.
+    pub fn max_scroll(&self, height: u16) -> u16 {
+        u16::try_from(self.rows.len()).unwrap_or(u16::MAX).saturating_sub(whole_user::inner_height(height))
+    }
+}
+
 impl State {
     /// `?`: the help opens at its top, or closes.
     pub(super) fn toggle_help(&mut self) -> Vec<Effect> {
@@ -26,21 +43,36 @@ impl State {
         Vec::new()
     }
 
-    /// `i`: the selected user whole (a user not loaded yet has nothing to show).
+    /// `i`: the selected user whole (a user not loaded yet has nothing to show). Laid out
+    /// once here and at a resize, not at every frame: a user's fields may take 14 MiB.
     pub(super) fn open_whole_user(&mut self) -> Vec<Effect> {
         match &self.user {
-            Some(_) => self.whole_user = Some(0),
+            Some(record) => {
+                self.whole_user = Some(WholeUserView {
+                    handle: record.user.handle().to_owned(),
+                    rows: whole_user::rows(record, self.width),
+                    scroll: 0,
+                })
+            }
             None => self.say(StatusKind::Info, "no user selected"),
         }
         Vec::new()
     }
 
+    /// The overlay laid out again for a new terminal width, at the same scroll if it can be.
+    pub(super) fn relayout_whole_user(&mut self) {
+        let (width, height) = (self.width, self.height);
+        if let (Some(view), Some(record)) = (&mut self.whole_user, &self.user) {
+            view.rows = whole_user::rows(record, width);
+            view.scroll = view.scroll.min(view.max_scroll(height));
+        }
+    }
+
     /// Scrolls the user's overlay by `rows`, never past its last row.
     pub(super) fn scroll_whole_user(&mut self, rows: i16) -> Vec<Effect> {
-        let (width, height) = (self.width, self.height);
-        let most = self.user.as_ref().map_or(0, |record| whole_user::max_scroll(record, width, height));
-        if let Some(scroll) = &mut self.whole_user {
-            *scroll = scroll.saturating_add_signed(rows).min(most);
+        let height = self.height;
+        if let Some(view) = &mut self.whole_user {
+            view.scroll = view.scroll.saturating_add_signed(rows).min(view.max_scroll(height));
         }
         Vec::new()
     }

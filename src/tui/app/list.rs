@@ -169,6 +169,7 @@ impl State {
         self.height = height;
         self.list.height = super::super::layout::list_height(width, height);
         self.list.keep_selection_visible();
+        self.relayout_whole_user();
         // A taller screen may need more rows than are loaded.
         let list = &self.list;
         if list.rows.len() < list.top + list.height

@@ -98,9 +98,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
         patch::render(frame, above_status, view, theme);
     }
-    if let (Some(scroll), Some(record)) = (state.whole_user, &state.user) {
+    if let Some(view) = &state.whole_user {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
-        whole_user::render(frame, above_status, record, scroll, area.width, theme);
+        whole_user::render(frame, above_status, view, theme);
     }
     if state.messages_open {
         messages::render(frame, area, state, theme);
