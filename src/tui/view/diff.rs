@@ -145,4 +145,21 @@ mod tests {
         assert_eq!(key_part(r#"    "item in an array","#), 0);
         assert_eq!(key_part("    12,"), 0);
     }
+
+    proptest::proptest! {
+        /// Whatever the lines hold (wide characters, controls, escapes) and however narrow the
+        /// pane (three columns at least: a mark and `…`), every row fits it and nothing panics.
+        #[test]
+        fn every_row_fits_the_pane(
+            old in proptest::collection::vec("[a-z\": 漢\u{1b}\u{202e}]{0,120}", 1..6),
+            new in proptest::collection::vec("[a-z\": 漢\u{1b}\u{202e}]{0,120}", 1..6),
+            width in 0usize..90,
+        ) {
+            let shown = rows(&old.join("\n"), &new.join("\n"), width);
+            for row in shown.iter().filter(|row| row.as_str() != "(no difference)") {
+                let fits = unicode_width::UnicodeWidthStr::width(row.as_str()) <= width.max(3);
+                proptest::prop_assert!(fits, "{row:?} at {width}");
+            }
+        }
+    }
 }
