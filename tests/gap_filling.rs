@@ -253,3 +253,29 @@ fn the_blank_ratatui_sends_after_a_wide_emoji_with_vs16_does_not_erase_it() {
         assert_eq!(filled.last(), fresh.last());
     }
 }
+
+/// bb15 L03: a blank written over the left half of `漢` left its right half to the terminal,
+/// and tmux keeps it (as the character's padding: the row shows a column short until a full
+/// redraw). Modelled by a terminal in memory that keeps whatever stood in a cell not written
+/// (ratatui's `TestBackend`, with a remnant put in the right half behind the backend's back):
+/// the backend writes the right half again, whatever the pens.
+#[test]
+fn the_right_half_of_a_wide_character_written_over_is_written_again_as_a_blank() {
+    use ratatui::backend::TestBackend;
+    let area = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut wide = Buffer::empty(area);
+    wide.set_string(4, 1, "漢x", Style::default());
+    let mut narrow = Buffer::empty(area);
+    narrow.set_string(4, 1, "a", Style::default());
+    narrow.set_string(6, 1, "x", Style::default());
+    let mut backend = GapFilling::with_size(TestBackend::new(WIDTH, HEIGHT), Size::new(WIDTH, HEIGHT));
+    backend.draw(Buffer::empty(area).diff(&wide).into_iter()).unwrap();
+    let mut remnant = ratatui::buffer::Cell::default();
+    remnant.set_symbol("#");
+    backend.inner_mut().draw(std::iter::once((5, 1, &remnant))).unwrap();
+    let diff = wide.diff(&narrow);
+    assert!(!diff.iter().any(|&(x, y, _)| (x, y) == (5, 1)), "ratatui leaves the half out: {diff:?}");
+    backend.draw(diff.into_iter()).unwrap();
+    let shown = backend.inner().buffer();
+    assert_eq!((shown[(4, 1)].symbol(), shown[(5, 1)].symbol(), shown[(6, 1)].symbol()), ("a", " ", "x"));
+}

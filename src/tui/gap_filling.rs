@@ -177,22 +177,17 @@ impl<B: Backend> Backend for GapFilling<B> {
                 whole_rows.push(y);
             }
         }
-        // A cell written over the left half of a wide character makes the terminal blank the
-        // right half in the pen of the moment. When the frame does not write that half (its
-        // cell is the same in ratatui's buffer, so not in the diff), it shows the wide
-        // character's style (ratatui styles a character's cells alike): written again as such
-        // a blank where the cell's pen differs (the selection's reverse video spilling one
-        // cell past a name that held a wide character).
+        // A cell written over the left half of a wide character leaves its right half to the
+        // terminal: xterm blanks it in the pen of the moment, tmux keeps it as the character's
+        // padding (the row then shows a column short until a full redraw: bb15 L03). When the
+        // frame does not write that half (its cell is the same in ratatui's buffer, so not in
+        // the diff), it holds a blank in the wide character's style (ratatui styles a
+        // character's cells alike): written again as such, always.
         let mut halves: Vec<(u16, u16, Cell)> = Vec::new();
         for &(x, y, cell) in changed.iter().filter(|(_, y, _)| !whole_rows.contains(y)) {
             let after = x + cell.symbol().width().max(1) as u16;
             let Some(wide) = self.index(after - 1, y).and_then(|i| self.screen[i].as_ref()) else { continue };
-            let pen_differs = wide.fg != cell.fg
-                || wide.bg != cell.bg
-                || wide.modifier != cell.modifier
-                || wide.underline_color != cell.underline_color;
             if wide.symbol().width() == 2
-                && pen_differs
                 && after < self.width
                 && !changed.iter().any(|&(cx, cy, _)| cy == y && cx == after)
             {
