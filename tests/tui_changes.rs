@@ -121,3 +121,42 @@ fn c_in_the_list_opens_the_changes_and_escape_closes_them() {
     act(&store, &mut state, Action::CloseChanges);
     assert_eq!(state.mode(), Mode::Browse);
 }
+
+/// bb15 L01, L02: a CJK username or author pushed every column after it by a column per wide
+/// character (cells padded by characters, not display columns), and at 80 columns the
+/// revision, size and keys were all cut. Every row's size ends at the same column, at 120 and
+/// at 80 columns.
+#[test]
+fn the_columns_line_up_past_wide_names_and_the_revision_and_size_stay_at_80_columns() {
+    let (_dir, store) = demo_store();
+    let line = r#"{"id":"k1","username":"漢字ユーザー名","customData":{"名前":"山田"}}"#;
+    let mut reader = custodian::domain::import::ImportReader::new(
+        line.as_bytes(),
+        custodian::domain::Limits::default(),
+        0,
+    )
+    .expect("readable");
+    store
+        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &Author("t".into()))
+        .expect("imported");
+    let admin = store.resolve("admin").unwrap();
+    for (id, who) in [("k1", "山田太郎山田太郎"), (admin.as_str(), "dave"), ("k1", "root")] {
+        let text = format!(r#"{{"by":"{who}"}}"#);
+        store.replace_custom_data(id, &CustomData::parse(&text).unwrap(), None, &Author(who.into())).unwrap();
+    }
+    for width in [120, 80] {
+        let mut state = started(&store, width, 24);
+        act(&store, &mut state, Action::OpenChanges);
+        let shown = screen(&state, width, 24);
+        let ends: Vec<usize> = shown
+            .lines()
+            .filter_map(|row| {
+                let at = row.find(" B  ")?;
+                Some(unicode_width::UnicodeWidthStr::width(&row[..at]))
+            })
+            .collect();
+        assert!(ends.len() >= 4, "every save shows its size at {width} columns:\n{shown}");
+        assert!(ends.windows(2).all(|pair| pair[0] == pair[1]), "aligned at {width}: {ends:?}\n{shown}");
+        assert!(shown.contains("漢字"), "{shown}");
+    }
+}

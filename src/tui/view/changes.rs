@@ -22,6 +22,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
     // The last line says whether there is more (or that the list is being read).
     let height = usize::from(inner.height.saturating_sub(1));
     let top = view.selected.saturating_sub(height.saturating_sub(1));
+    let (who_width, user_width) = name_widths(usize::from(inner.width));
     let mut lines: Vec<Line> = view
         .rows
         .iter()
@@ -38,10 +39,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
                 format!("{} ({})", row.handle, entry.user_id)
             };
             let mut text = format!(
-                "{}  {:<16} {:<28} {:>4} {:>9}  {}",
+                "{}  {} {} {:>4} {:>9}  {}",
                 format_utc(entry.saved_at),
-                inert::cut_to_width(&inert::line(&entry.saved_by), 16),
-                inert::cut_to_width(&inert::line(&user), 28),
+                inert::fit_to_width(&inert::line(&entry.saved_by), who_width),
+                inert::fit_to_width(&inert::line(&user), user_width),
                 entry.revision,
                 human_bytes(entry.size),
                 inert::line(&entry.key_summary()),
@@ -63,4 +64,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
     };
     lines.push(Line::from(Span::styled(footer, theme.dim)));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The columns of a row but who and the user: time, the gaps, revision, size.
+const FIXED_COLUMNS: usize = 23 + 2 + 1 + 1 + 4 + 1 + 9 + 2;
+/// What the keys added, removed and changed keep at least.
+const KEYS_ROOM: usize = 12;
+
+/// How wide who saved and the user are on a row `width` columns wide: padded by display
+/// columns, so a CJK name lines up (it was padded by characters: bb15 L01), and giving way on
+/// a narrow screen so the revision, size and keys stay on it (at 80 columns they were all
+/// cut: bb15 L02).
+fn name_widths(width: usize) -> (usize, usize) {
+    let room = width.saturating_sub(FIXED_COLUMNS + KEYS_ROOM);
+    let who = (room / 3).clamp(6, 16);
+    let user = room.saturating_sub(who).clamp(8, 28);
+    (who, user)
 }
