@@ -505,6 +505,42 @@ fn logto_ready_to_patch(home: &PrivateHome) -> (LogtoDb, String, String) {
     (db, url, patch.to_str().expect("a UTF-8 path").to_owned())
 }
 
+/// bb15 L06: jsonb keeps a number's text as written (`2.0`, `2.50`), but the save compared
+/// with jsonb's `=`, which holds `2` and `2.0` equal: "no changes", the operator's text
+/// dropped (a file saved it). Now the text decides, as on a file; only another key order is
+/// still no change (jsonb keeps none).
+#[test]
+fn a_save_that_only_writes_a_number_another_way_is_saved_on_postgres_and_a_key_order_is_not() {
+    let home = PrivateHome::new(&[]);
+    let (_db, url, _) = logto_ready_to_patch(&home);
+    let set = |text: &str| run(&home, &["--db", &url, "set", "bob"], Some(text.as_bytes())).ok().stdout;
+    assert!(set(r#"{"a":2,"b":1}"#).starts_with("saved"));
+    let two_point_oh = set(r#"{"a":2.0,"b":1}"#);
+    assert!(two_point_oh.starts_with("saved"), "{two_point_oh}");
+    let shown = run(&home, &["--db", &url, "get", "bob"], None).ok().stdout;
+    assert!(shown.contains(r#""a": 2.0"#), "{shown}");
+    let reordered = set(r#"{"b":1,"a":2.0}"#);
+    assert!(reordered.starts_with("no changes"), "{reordered}");
+    // The same through a patch: a number written another way is a change, and it is written.
+    let patch = home.path("number.json");
+    std::fs::write(&patch, r#"[{"op":"replace","path":"/a","value":2.00}]"#).expect("write the patch");
+    std::fs::write(home.path("bob.txt"), "bob\n").expect("users");
+    let users = home.path("bob.txt");
+    let args = [
+        "--db",
+        &url,
+        "patch",
+        patch.to_str().expect("utf-8"),
+        "--users",
+        users.to_str().expect("utf-8"),
+        "--yes",
+    ];
+    let written = run(&home, &args, None).ok();
+    assert!(written.stdout.contains("  1 user changed"), "{written:?}");
+    let shown = run(&home, &["--db", &url, "get", "bob"], None).ok().stdout;
+    assert!(shown.contains(r#""a": 2.00"#), "{shown}");
+}
+
 #[test]
 fn a_patch_that_only_reorders_a_users_keys_is_no_change_on_postgres_in_the_counts_and_the_diff() {
     // jsonb keeps no key order: "set plan" as remove then add over a user whose plan was

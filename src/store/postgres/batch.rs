@@ -170,7 +170,7 @@ impl PostgresStore {
                      from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
                  old as (select u.id, u.custom_data, u.updated_at, n.doc, n.rev, n.recorded from n \
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
-                     where u.custom_data is distinct from n.doc::jsonb), \
+                     where u.custom_data::text is distinct from n.doc::jsonb::text), \
                  outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
                      select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \

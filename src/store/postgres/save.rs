@@ -23,11 +23,15 @@ impl PostgresStore {
         // the save did not happen, and the error says so.
         let fail = |e: postgres::Error| errors::rolled_back(self.fail(e), "the save did not happen");
         let mut tx = client.transaction().map_err(fail)?;
-        // The row stays locked until the commit: no other writer can slip in between.
+        // The row stays locked until the commit: no other writer can slip in between. The same
+        // document is the same jsonb text: jsonb's `=` holds `2` and `2.0` equal, and a save
+        // that only wrote a number another way was dropped as "no changes" though jsonb keeps
+        // the text as written (bb15 L06). Its text orders keys as jsonb does, so a save that
+        // only reorders keys is still no change.
         let row = tx
             .query_opt(
                 &format!(
-                    "select u.custom_data = $3::text::jsonb, {UPDATED_MICROS}, \
+                    "select u.custom_data::text = $3::text::jsonb::text, {UPDATED_MICROS}, \
                      u.custom_data::text from public.users u where u.tenant_id = $1 and u.id = $2 for update"
                 ),
                 &[&self.tenant, &id, &new_text],
