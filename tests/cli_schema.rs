@@ -313,3 +313,31 @@ fn a_schema_over_the_document_limit_is_refused_before_it_is_stored_or_compiled()
     let error = one_line(&sandbox.on(&["--schema", &huge, "schema", "check"]), 4);
     assert!(error.contains("over the limit of 1 MiB"), "{error}");
 }
+
+/// bb15 L08: `seed` wrote users whose customData broke the stored schema (and `--schema
+/// FILE`), exit 0, where `import` of the same users is refused whole. Now refused the same way:
+/// exit 4, the synthetic user named, nothing written. Without a schema, or with one its
+/// documents satisfy, it seeds as before.
+#[test]
+fn seed_is_held_to_the_schema_and_writes_nothing_when_a_user_breaks_it() {
+    let sandbox = Sandbox::new();
+    let strict = sandbox.file(
+        "strict.json",
+        r#"{"type":"object","properties":{"plan":{"enum":["free","pro"]}},"required":["plan"]}"#,
+    );
+    sandbox.on(&["schema", "set", &strict]).ok();
+    let run = sandbox.on(&["seed", "--users", "5"]);
+    let error = one_line(&run, 4);
+    assert!(error.starts_with("custodian: synthetic user 1 ("), "{error}");
+    assert!(error.contains("customData does not satisfy the schema") && error.contains("nothing was written"), "{error}");
+    let listed = |sandbox: &Sandbox| sandbox.on(&["list", "--limit", "0"]).ok().stdout.lines().count() - 1;
+    assert_eq!(listed(&sandbox), 3, "nothing written");
+    // `--schema FILE` for one run holds it too; a schema every document satisfies lets it seed.
+    sandbox.on(&["schema", "clear"]).ok();
+    let run = sandbox.on(&["--schema", &strict, "seed", "--users", "2"]);
+    one_line(&run, 4);
+    assert_eq!(listed(&sandbox), 3);
+    let loose = sandbox.file("loose.json", r#"{"type":"object"}"#);
+    sandbox.on(&["--schema", &loose, "seed", "--users", "2"]).ok();
+    assert_eq!(listed(&sandbox), 5);
+}

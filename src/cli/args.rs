@@ -285,7 +285,8 @@ pub enum Command {
     /// Give the room a large write left unused back to the file system (database files only;
     /// it needs the file to itself: 5–10 s a GB).
     Compact,
-    /// Add deterministic synthetic users (for demos and load tests). Database files only.
+    /// Add deterministic synthetic users (for demos and load tests), held to the JSON Schema
+    /// like every write: refused, nothing written, when one breaks it. Database files only.
     Seed {
         /// How many users to add.
         #[arg(long)]

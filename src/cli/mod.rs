@@ -336,7 +336,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         Command::Import { file, upsert } => {
             import(&mut store, file.as_deref(), *upsert, cli, out).map(|said_from| grown_from = said_from)
         }
-        Command::Seed { users, seed } => seed_users(&mut store, *users, *seed, cli.quiet, out),
+        Command::Seed { users, seed } => {
+            let shape = schema::load_shape(&store, cli.schema_file.as_deref())?;
+            seed_users(&mut store, *users, *seed, shape.as_ref(), cli.quiet, out)
+        }
         other => {
             // A batch and its undo write every user they touch in one transaction.
             let batch =

@@ -6,6 +6,8 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::{Output, progress};
+use crate::domain::import::RecordError;
+use crate::domain::shape::Shape;
 use crate::domain::synthetic::SyntheticUsers;
 use crate::export;
 use crate::inert;
@@ -124,6 +126,7 @@ pub(super) fn seed_users(
     store: &mut RedbStore,
     users: u64,
     seed: u64,
+    shape: Option<&Shape>,
     quiet: bool,
     out: &mut Output,
 ) -> Result<()> {
@@ -134,7 +137,27 @@ pub(super) fn seed_users(
     let author = Author(format!("{} (seed)", Author::from_environment().0));
     let existing = store.count()?;
     // A second run with the same seed into the same database must not repeat the ids.
-    let generator = SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
+    let generator = || SyntheticUsers::new(seed ^ existing.wrapping_mul(0x9E37_79B9_7F4A_7C15), existing);
+    // Held to the schema as every other write (bb15 L08: seed wrote users `import` refused):
+    // the users are made twice, the first time only to be checked, so nothing is written
+    // when one breaks it. Seed's documents have shapes of their own: the first usually does.
+    if let Some(shape) = shape {
+        for (made, new) in generator().take(users as usize).enumerate() {
+            crate::interrupt::check()?;
+            let Some(data) = &new.custom_data else { continue };
+            let violations =
+                shape.violations(data.canonical(), &serde_json::Value::Object(data.as_object().clone()));
+            if let Some(first) = violations.first() {
+                let reason = format!(
+                    "customData does not satisfy the schema: {}; nothing was written (seed's documents have shapes of their own: seed a database without a schema, or set one after)",
+                    first.short()
+                );
+                let origin = format!("synthetic user {} ({})", made + 1, new.user.id);
+                return Err(StoreError::InvalidRecord(RecordError { origin, reason }).into());
+            }
+        }
+    }
+    let generator = generator();
     // One transaction: all of the users or none, written as one sorted bulk load.
     let bar = progress(Some(users), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
     let mut made: u64 = 0;
