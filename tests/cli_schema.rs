@@ -329,7 +329,10 @@ fn seed_is_held_to_the_schema_and_writes_nothing_when_a_user_breaks_it() {
     let run = sandbox.on(&["seed", "--users", "5"]);
     let error = one_line(&run, 4);
     assert!(error.starts_with("custodian: synthetic user 1 ("), "{error}");
-    assert!(error.contains("customData does not satisfy the schema") && error.contains("nothing was written"), "{error}");
+    assert!(
+        error.contains("customData does not satisfy the schema") && error.contains("nothing was written"),
+        "{error}"
+    );
     let listed = |sandbox: &Sandbox| sandbox.on(&["list", "--limit", "0"]).ok().stdout.lines().count() - 1;
     assert_eq!(listed(&sandbox), 3, "nothing written");
     // `--schema FILE` for one run holds it too; a schema every document satisfies lets it seed.

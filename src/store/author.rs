@@ -17,10 +17,8 @@ impl Author {
         let uid = unsafe { libc::getuid() };
         let claimed =
             std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok().filter(|u| !u.is_empty());
-        let client = std::env::var("SSH_CONNECTION")
-            .ok()
-            .and_then(|c| c.split_whitespace().next().and_then(|a| a.parse::<std::net::IpAddr>().ok()));
-        Self::describe(account_name(uid).as_deref(), uid, claimed.as_deref(), client)
+        let client = std::env::var("SSH_CONNECTION").ok().and_then(|c| client_address(&c));
+        Self::describe(account_name(uid).as_deref(), uid, claimed.as_deref(), client.as_deref())
     }
 
     /// What [`Author::from_environment`] records for this process's account when `$USER`
@@ -31,12 +29,7 @@ impl Author {
         Self::describe(account_name(uid).as_deref(), uid, Some(claimed), None).0
     }
 
-    fn describe(
-        account: Option<&str>,
-        uid: u32,
-        claimed: Option<&str>,
-        client: Option<std::net::IpAddr>,
-    ) -> Self {
+    fn describe(account: Option<&str>, uid: u32, claimed: Option<&str>, client: Option<&str>) -> Self {
         let mut who = account.map_or_else(|| format!("uid {uid}"), str::to_owned);
         if let Some(claimed) = claimed.filter(|c| Some(*c) != account) {
             let mut short: String = claimed.chars().take(CLAIMED_NAME_CHARS).collect();
@@ -49,6 +42,31 @@ impl Author {
             who.push_str(&format!(" via {address}"));
         }
         Author(who)
+    }
+}
+
+/// The client's address at the start of `$SSH_CONNECTION` (`ADDRESS PORT ADDRESS PORT`), when
+/// it is one: an IPv4 or IPv6 address, the latter with its zone as OpenSSH writes a link-local
+/// client's (`fe80::1%eth0`: it was dropped, the save recorded as a local one: bb15 L04). A zone
+/// is an interface name, kept when it is one (letters, digits, `.`, `_`, `-`, up to 15).
+fn client_address(ssh_connection: &str) -> Option<String> {
+    let first = ssh_connection.split_whitespace().next()?;
+    let (address, zone) = match first.split_once('%') {
+        Some((address, zone)) => (address, Some(zone)),
+        None => (first, None),
+    };
+    let address: std::net::IpAddr = address.parse().ok()?;
+    match zone {
+        None => Some(address.to_string()),
+        Some(zone)
+            if address.is_ipv6()
+                && !zone.is_empty()
+                && zone.len() <= 15
+                && zone.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            Some(format!("{address}%{zone}"))
+        }
+        Some(_) => None,
     }
 }
 
@@ -71,7 +89,7 @@ fn account_name(uid: libc::uid_t) -> Option<String> {
 
 #[cfg(test)]
 mod author_tests {
-    use super::Author;
+    use super::{Author, client_address};
 
     #[test]
     fn the_account_name_is_the_author_and_a_user_variable_that_agrees_adds_nothing() {
@@ -89,8 +107,18 @@ mod author_tests {
 
     #[test]
     fn without_an_account_the_uid_names_the_author_and_the_ssh_address_is_kept() {
-        let address = "203.0.113.9".parse().ok();
-        assert_eq!(Author::describe(None, 4242, None, address).0, "uid 4242 via 203.0.113.9");
+        assert_eq!(Author::describe(None, 4242, None, Some("203.0.113.9")).0, "uid 4242 via 203.0.113.9");
+    }
+
+    #[test]
+    fn the_client_is_the_first_address_of_ssh_connection_with_a_link_local_zone_kept() {
+        assert_eq!(client_address("203.0.113.9 51234 10.0.0.2 22").as_deref(), Some("203.0.113.9"));
+        assert_eq!(client_address("2001:db8::1 51234 2001:db8::2 22").as_deref(), Some("2001:db8::1"));
+        assert_eq!(client_address("fe80::1%eth0 51234 fe80::2%eth0 22").as_deref(), Some("fe80::1%eth0"));
+        // Not an address, an IPv4 address with a zone, a zone that is no interface name.
+        for odd in ["", "host 1 2 3", "10.0.0.1%eth0 1 2 3", "fe80::1% 1 2 3", "fe80::1%\u{1b}[2J 1 2 3"] {
+            assert_eq!(client_address(odd), None, "{odd:?}");
+        }
     }
 
     #[test]
