@@ -1443,6 +1443,24 @@ fn no_color_is_a_global_flag() {
     assert!(sandbox.run(&["--help"]).ok().stdout.contains("--no-color"));
 }
 
+/// bb15 L05: `list --help` said `--search` matches the id, username, email, phone or name
+/// only; it also matches customData (so does `patch --search`, which a bulk edit selects by),
+/// as a search for a customData value shows.
+#[test]
+fn the_search_flags_help_says_customdata_is_searched_as_it_is() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    for command in ["list", "patch"] {
+        let help = sandbox.run(&[command, "--help"]).ok().stdout;
+        let line =
+            help.lines().find(|l| l.trim_start().starts_with("-s, --search")).expect("the flag").to_owned();
+        assert!(line.contains("customData"), "{command}: {line}");
+    }
+    // alice's theme is "dark": in no id, username, email, phone or name.
+    let found = sandbox.on(&db, &["list", "--search", "dark"]).ok().stdout;
+    assert!(found.contains("alice"), "a customData value is found: {found}");
+}
+
 #[test]
 fn saves_are_logged_to_a_private_file_and_never_to_the_screen() {
     use std::os::unix::fs::PermissionsExt;

@@ -132,7 +132,8 @@ pub enum Command {
     },
     /// List users in list order: by username (else email, phone, id), ignoring case.
     List {
-        /// Only users whose id, username, email, phone or name contains this (any case).
+        /// Only the users the editor's filter finds with this text: in the id, username, email,
+        /// phone or name, or in a key or value anywhere in customData (any case, Unicode-folded).
         #[arg(long, short)]
         search: Option<String>,
         /// At most this many users (100 unless given); 0 for all. On a terminal, stderr says
@@ -251,7 +252,8 @@ pub enum Command {
     Patch {
         /// The patch: a JSON array of operations (add, remove, replace, move, copy, test).
         patch: PathBuf,
-        /// The users the list filter matches with this text (as `list --search`).
+        /// The users the list filter matches with this text (as `list --search`): in the id,
+        /// username, email, phone or name, or in a key or value anywhere in customData.
         #[arg(long, short)]
         search: Option<String>,
         /// The users named in this file, one per line (ids, usernames, emails, phones, as
