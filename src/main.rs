@@ -67,24 +67,34 @@ fn main() -> ExitCode {
 
 /// An error clap blames on a flag whose variable is set but empty (`export CUSTODIAN_DB=`, a
 /// common way to "unset" it), often a flag the operator never typed: said as that (bb14 L13).
-/// The variable is the one the flag's `env` names in [`Cli`].
+/// So is a value a switch's variable does not take (`CUSTODIAN_READ_ONLY=2`, blamed on
+/// `--read-only`, which takes no value: bb15 L07). The variable is the one the flag's `env`
+/// names in [`Cli`].
 fn empty_variable(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else { return None };
     let flag = arg.split_whitespace().next()?;
     let command = Cli::command();
-    let variable = command
+    let known = command
         .get_arguments()
-        .find(|known| known.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long)))?
-        .get_env()?
-        .to_str()?
-        .to_owned();
+        .find(|known| known.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long)))?;
+    let variable = known.get_env()?.to_str()?.to_owned();
+    let switch = !known.get_action().takes_values();
     // (clap reads the variable for the subcommand even when the flag was typed before it.)
-    let empty =
-        std::env::var_os(&variable).is_some_and(|value| value.to_str().is_some_and(|v| v.trim().is_empty()));
-    empty.then(|| {
+    let value = std::env::var_os(&variable)?;
+    let value = value.to_str()?;
+    let yes_or_no = "set it to 1 or 0 (true/false, yes/no, on/off also do)";
+    if value.trim().is_empty() {
+        let fix = if switch { yes_or_no.to_owned() } else { format!("give {flag} a value") };
+        return Some(format!(
+            "${variable} is set but empty: {fix}, or unset the variable (`unset {variable}`)"
+        ));
+    }
+    // A switch typed on the command line has no value to be wrong: the variable's was.
+    (switch && matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation)).then(|| {
         format!(
-            "${variable} is set but empty: give {flag} a value, or unset the variable (`unset {variable}`)"
+            "${variable} is {:?}, which is not yes or no: {yes_or_no}, or unset the variable (`unset {variable}`)",
+            inert::line(value)
         )
     })
 }

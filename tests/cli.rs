@@ -1309,14 +1309,29 @@ fn an_empty_environment_variable_is_named_not_blamed_on_its_flag() {
         command.env_remove("CUSTODIAN_DB").env(variable, "").args(args);
         let run = Run::of(command, None);
         assert_eq!(run.code, 2, "{variable}: {run:?}");
+        // `--read-only` is a switch: it takes no value to give (bb15 L07).
+        let fix = if flag == "--read-only" {
+            "set it to 1 or 0 (true/false, yes/no, on/off also do)".to_owned()
+        } else {
+            format!("give {flag} a value")
+        };
         assert_eq!(
             run.stderr.trim_end(),
             format!(
-                "custodian: ${variable} is set but empty: give {flag} a value, or unset the variable (`unset {variable}`)"
+                "custodian: ${variable} is set but empty: {fix}, or unset the variable (`unset {variable}`)"
             ),
             "{variable}"
         );
     }
+    // A value the switch's variable does not take was blamed on `--read-only`, not typed.
+    let mut command = sandbox.command();
+    command.env("CUSTODIAN_READ_ONLY", "2").args(["--db", db, "list"]);
+    let run = Run::of(command, None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr.trim_end(),
+        "custodian: $CUSTODIAN_READ_ONLY is \"2\", which is not yes or no: set it to 1 or 0 (true/false, yes/no, on/off also do), or unset the variable (`unset CUSTODIAN_READ_ONLY`)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
