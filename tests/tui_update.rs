@@ -1487,8 +1487,31 @@ fn copy_refuses_a_document_above_the_clipboard_limit() {
     assert!(terminal_work(&store, &mut state, Action::Copy).is_empty(), "nothing is sent");
     let status = state.status.clone().unwrap();
     assert_eq!(status.kind, StatusKind::Error);
-    assert!(status.text.starts_with("not copied: customData is 100 KiB"), "{}", status.text);
+    assert!(status.text.starts_with("not copied: customData is 100 KiB ("), "{}", status.text);
     assert!(status.text.contains("custodian get"), "{}", status.text);
+}
+
+/// bb15 L09: a document of 67 KiB whose indented text is over the 100 KiB limit was refused
+/// as "155.9 KiB" (the indented size, which no other view shows): it is sent compact, and the
+/// status line says so with both sizes.
+#[test]
+fn copy_sends_the_compact_form_when_only_the_indented_one_is_over_the_limit() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = store.resolve("admin").unwrap();
+    let entries: Vec<String> = (0..2400).map(|i| format!(r#""k{i:04}":{{"a":{i},"b":[1,2]}}"#)).collect();
+    let data = CustomData::parse(&format!("{{{}}}", entries.join(","))).unwrap();
+    store.replace_custom_data(&id, &data, None, &Author("t".into())).unwrap();
+    run_command(&store, &mut state, "user admin");
+    let stored = store.custom_data(&id).unwrap().text;
+    assert!(stored.len() > CLIPBOARD_LIMIT, "indented over the limit");
+    let effects = terminal_work(&store, &mut state, Action::Copy);
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&stored).unwrap()).unwrap();
+    assert!(compact.len() <= CLIPBOARD_LIMIT);
+    assert_eq!(effects, vec![Effect::CopyToClipboard { text: compact.clone() }]);
+    let status = status_text(&state);
+    assert!(status.contains("compact: indented it is") && status.contains("over the 100 KiB"), "{status}");
 }
 
 #[test]
