@@ -112,21 +112,31 @@ fn has_hidden(text: &str) -> bool {
     text.chars().any(is_hidden)
 }
 
+/// The columns `text` takes on the screen: its grapheme clusters' widths, as ratatui counts.
+pub fn columns(text: &str) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    text.graphemes(true).map(|g| g.width()).sum()
+}
+
 /// `text` cut to at most `width` terminal columns; a cut ends with `…` (in the last column),
-/// so a reader knows there is more.
+/// so a reader knows there is more. Measured and cut by grapheme cluster, as ratatui draws:
+/// `👍🏽` is one cell two columns wide, never cut between the hand and its skin tone (which
+/// showed another character and counted four columns: bb15 L10).
 pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    if text.width() <= width {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    if columns(text) <= width {
         return Cow::Borrowed(text);
     }
+    let clusters = || text.graphemes(true).map(|g| (g, g.width()));
     let mut out = String::new();
     let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
+    for (g, w) in clusters() {
         if used + w + 1 > width {
             break;
         }
-        out.push(c);
+        out.push_str(g);
         used += w;
     }
     if width > 0 {
@@ -138,9 +148,8 @@ pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
 /// `text` cut as [`cut_to_width`] does, then padded with spaces to exactly `width` columns
 /// (a selected row is a bar, a table's columns line up).
 pub fn fit_to_width(text: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
     let cut = cut_to_width(text, width);
-    let pad = width.saturating_sub(cut.width());
+    let pad = width.saturating_sub(columns(&cut));
     format!("{cut}{}", " ".repeat(pad))
 }
 
@@ -278,6 +287,19 @@ pub fn shell_word(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// bb15 L10: `👍🏽` (a hand and a skin tone) is one cell two columns wide; cut char by
+    /// char it counted four and a cut could fall between the two, showing another character.
+    #[test]
+    fn a_cut_never_splits_a_grapheme_cluster_and_counts_it_as_drawn() {
+        let thumbs = "👍🏽".repeat(3);
+        assert_eq!(columns(&thumbs), 6);
+        assert_eq!(cut_to_width(&thumbs, 6), thumbs);
+        assert_eq!(cut_to_width(&thumbs, 5), "👍🏽👍🏽…");
+        assert_eq!(cut_to_width(&thumbs, 4), "👍🏽…");
+        assert_eq!(fit_to_width("👍🏽", 4), "👍🏽  ");
+        assert_eq!(cut_to_width("ae\u{301}io", 3), "ae\u{301}…");
+    }
 
     #[test]
     fn a_tab_pasted_inside_a_string_becomes_its_escape_and_one_between_tokens_stays() {

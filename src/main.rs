@@ -93,7 +93,7 @@ fn empty_variable(error: &clap::Error) -> Option<String> {
     // A switch typed on the command line has no value to be wrong: the variable's was.
     (switch && matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation)).then(|| {
         format!(
-            "${variable} is {:?}, which is not yes or no: {yes_or_no}, or unset the variable (`unset {variable}`)",
+            "${variable} is \"{}\", which is not yes or no: {yes_or_no}, or unset the variable (`unset {variable}`)",
             inert::line(value)
         )
     })

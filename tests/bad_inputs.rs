@@ -950,7 +950,8 @@ fn usage_errors_are_one_inert_line_with_a_hint_to_help() {
         ),
         (
             run(&["list"], Some(("CUSTODIAN_READ_ONLY", "\x1b]0;pwned\x07"))),
-            "invalid value '␛]0;pwned␇' for '--read-only': value was not a boolean; see `custodian list --help`",
+            // The variable named, not `--read-only`, which was not typed (bb15 L07).
+            "$CUSTODIAN_READ_ONLY is \"␛]0;pwned␇\", which is not yes or no: set it to 1 or 0 (true/false, yes/no, on/off also do), or unset the variable (`unset CUSTODIAN_READ_ONLY`)",
         ),
         (
             run(&["get", "admin", "two\nlines\x1b[2J"], None),

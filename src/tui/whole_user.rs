@@ -5,7 +5,8 @@
 //! scrolls it, as for the help.
 
 use serde_json::{Map, Value};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use crate::domain::time::format_utc;
 use crate::inert;
@@ -75,7 +76,7 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
             vec![inert::line(&value).into_owned()]
         };
         let mut pieces: Vec<String> = lines.iter().flat_map(|line| pieces_of(line, room)).collect();
-        if label.width() >= LABEL_WIDTH {
+        if inert::columns(&label) >= LABEL_WIDTH {
             // A long key of an unknown field: on a row of its own, cut, its value below.
             rows.push(Row {
                 label: String::new(),
@@ -92,17 +93,18 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
     rows
 }
 
-/// `text` in pieces of at most `room` columns (a wide character is never split).
+/// `text` in pieces of at most `room` columns (a wide character or a grapheme cluster is
+/// never split).
 fn pieces_of(text: &str, room: usize) -> Vec<String> {
     let mut pieces = vec![String::new()];
     let mut used = 0;
-    for c in text.chars() {
-        let width = c.width().unwrap_or(0);
+    for cluster in text.graphemes(true) {
+        let width = cluster.width();
         if used + width > room && used > 0 {
             pieces.push(String::new());
             used = 0;
         }
-        pieces.last_mut().expect("one piece at least").push(c);
+        pieces.last_mut().expect("one piece at least").push_str(cluster);
         used += width;
     }
     pieces
@@ -117,5 +119,6 @@ mod tests {
         assert_eq!(pieces_of("abcdefg", 3), ["abc", "def", "g"]);
         assert_eq!(pieces_of("ab漢字", 3), ["ab", "漢", "字"]);
         assert_eq!(pieces_of("", 3), [""]);
+        assert_eq!(pieces_of("👍🏽👍🏽", 3), ["👍🏽", "👍🏽"]);
     }
 }

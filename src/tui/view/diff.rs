@@ -2,7 +2,8 @@
 //! between hunks, one row a line.
 
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use crate::domain::diff::{DiffLine, LineChange, Shown, compact};
 use crate::inert;
@@ -45,11 +46,11 @@ fn shown_text(line: &DiffLine) -> String {
     inert::line(&inert::json(&line.text)).into_owned()
 }
 
-/// The character `text` is shown from in `room` columns: 0 when its first difference from
-/// `partner` fits with a little after it, else a little before that difference.
+/// The grapheme cluster `text` is shown from in `room` columns: 0 when its first difference
+/// from `partner` fits with a little after it, else a little before that difference.
 fn start_for(text: &str, partner: &str, room: usize) -> usize {
-    let differs_at = text.chars().zip(partner.chars()).take_while(|(a, b)| a == b).count();
-    let before: Vec<usize> = text.chars().take(differs_at).map(|c| c.width().unwrap_or(0)).collect();
+    let differs_at = text.graphemes(true).zip(partner.graphemes(true)).take_while(|(a, b)| a == b).count();
+    let before: Vec<usize> = text.graphemes(true).take(differs_at).map(UnicodeWidthStr::width).collect();
     if before.iter().sum::<usize>() + BEFORE_THE_CHANGE < room {
         return 0;
     }
@@ -66,7 +67,7 @@ fn start_for(text: &str, partner: &str, room: usize) -> usize {
 
 /// The characters of a line's indentation and key (`    "note": `), which a line shown from
 /// further on keeps in front, so the row still says which value it is; 0 when the line has no
-/// key.
+/// key. (Characters, which are clusters here: a key's quote and colon are never joined.)
 fn key_part(text: &str) -> usize {
     let mut chars = text.chars().enumerate().skip_while(|(_, c)| *c == ' ');
     if !matches!(chars.next(), Some((_, '"'))) {
@@ -87,22 +88,19 @@ fn key_part(text: &str) -> usize {
     0
 }
 
-/// `text` from its character `from` (its key in front and `…` between when that is not the
-/// start), cut to `room` columns.
+/// `text` from its grapheme cluster `from` (its key in front and `…` between when that is not
+/// the start), cut to `room` columns.
 fn window(text: &str, from: usize, room: usize) -> String {
     if from == 0 {
         return inert::cut_to_width(text, room).into_owned();
     }
-    let key = key_part(text);
-    let head: String = text.chars().take(key).collect();
+    // The key's characters as clusters: a key ends with `": `, which no mark joins.
+    let key = text.chars().take(key_part(text)).collect::<String>().graphemes(true).count();
+    let head: String = text.graphemes(true).take(key).collect();
     // The key in front only while it leaves the change room (a very long key is cut away).
-    let head = if key < from && unicode_width::UnicodeWidthStr::width(head.as_str()) <= room / 2 {
-        head
-    } else {
-        String::new()
-    };
-    let rest: String = text.chars().skip(from).collect();
-    let room = room.saturating_sub(unicode_width::UnicodeWidthStr::width(head.as_str()) + 1);
+    let head = if key < from && inert::columns(&head) <= room / 2 { head } else { String::new() };
+    let rest: String = text.graphemes(true).skip(from).collect();
+    let room = room.saturating_sub(inert::columns(&head) + 1);
     format!("{head}…{}", inert::cut_to_width(&rest, room))
 }
 
@@ -129,7 +127,7 @@ mod tests {
         assert!(removed.contains("xa-end"), "{shown:#?}");
         assert!(added.contains("xB-end"), "{shown:#?}");
         assert_eq!(removed.chars().position(|c| c == 'a'), added.chars().position(|c| c == 'B'), "aligned");
-        assert!(shown.iter().all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= 40), "{shown:#?}");
+        assert!(shown.iter().all(|r| inert::columns(r) <= 40), "{shown:#?}");
         assert!(
             shown.contains(&"-   \"short\": 1,".to_owned())
                 && shown.contains(&"+   \"short\": 2,".to_owned())
@@ -157,7 +155,7 @@ mod tests {
         ) {
             let shown = rows(&old.join("\n"), &new.join("\n"), width);
             for row in shown.iter().filter(|row| row.as_str() != "(no difference)") {
-                let fits = unicode_width::UnicodeWidthStr::width(row.as_str()) <= width.max(3);
+                let fits = inert::columns(row) <= width.max(3);
                 proptest::prop_assert!(fits, "{row:?} at {width}");
             }
         }
