@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::args::{Cli, Command};
 use super::{Output, input, progress, schema};
 use crate::batch::{PatchRun, rules_on, walk};
-use crate::domain::diff::{LineChange, line_diff};
+use crate::domain::diff::{LineChange, Shown, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::secrets;
 use crate::inert;
@@ -17,8 +17,6 @@ use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 
 /// Changed users whose diff the dry run prints.
 const DIFFS_SHOWN: usize = 3;
-/// Lines of context around each change in a printed diff.
-const CONTEXT: usize = 2;
 
 /// `undo` restored what it could and left users saved since alone (exit code 5).
 #[derive(Debug, thiserror::Error)]
@@ -347,32 +345,22 @@ fn dry_run_report(
     out.line(&next)
 }
 
-/// A line diff with a little context, `⋯` between hunks, each line made inert.
+/// A line diff with a little context, `⋯` between hunks ([`compact`], as the screen's), each
+/// line made inert.
 fn diff_lines(old: &str, new: &str) -> Vec<String> {
     let diff = line_diff(old, new);
-    let near = |i: usize| {
-        let (from, to) = (i.saturating_sub(CONTEXT), (i + CONTEXT + 1).min(diff.len()));
-        diff[from..to].iter().any(|l| l.change != LineChange::Same)
-    };
-    let mut out = Vec::new();
-    let mut skipped = false;
-    for (i, line) in diff.iter().enumerate() {
-        if !near(i) {
-            skipped = true;
-            continue;
-        }
-        if skipped && !out.is_empty() {
-            out.push("  ⋯".to_owned());
-        }
-        skipped = false;
-        let mark = match line.change {
-            LineChange::Same => ' ',
-            LineChange::Removed => '-',
-            LineChange::Added => '+',
-        };
-        out.push(format!("{mark} {}", inert::line(&inert::json(&line.text))));
-    }
-    out
+    compact(&diff)
+        .into_iter()
+        .map(|row| {
+            let Shown::Line { line, .. } = row else { return "  ⋯".to_owned() };
+            let mark = match line.change {
+                LineChange::Same => ' ',
+                LineChange::Removed => '-',
+                LineChange::Added => '+',
+            };
+            format!("{mark} {}", inert::line(&inert::json(&line.text)))
+        })
+        .collect()
 }
 
 fn warn_flagged(report: &PatchReport) {
