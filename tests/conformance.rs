@@ -845,6 +845,8 @@ conformance!(
 mod exact_scan;
 #[path = "conformance/held_saves.rs"]
 mod held_saves;
+#[path = "conformance/many_users.rs"]
+mod many_users;
 
 /// Logto's database with custodian's schema and the people in tenant `default`.
 fn logto_with_people() -> LogtoDb {

@@ -17,6 +17,9 @@ use support::proxy::Proxy;
 use support::pty::Tui;
 use support::run::Run;
 
+#[path = "postgres_connection/reconnect.rs"]
+mod reconnect;
+
 fn logto() -> LogtoDb {
     LogtoDb::initialised_with(ALICE_AND_BOB)
 }

@@ -1,0 +1,51 @@
+//! A tenant of many users on PostgreSQL: the count past the exact one (the planner's figure
+//! scaled by the table's statistics, or the planner's own where a statistic is zero), and the
+//! walk over every user past its first slice of 500.
+
+use super::*;
+
+#[test]
+fn a_count_whose_statistics_say_zero_rows_or_were_reset_is_the_planners_own_figure() {
+    let db = logto_with_people();
+    insert_many(&db, "default", 30_000);
+    let mut superuser = db.superuser();
+    superuser
+        .batch_execute("alter table users set (autovacuum_enabled = false); analyze users")
+        .expect("statistics");
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let count = store.user_count().expect("count");
+    assert!(!count.exact && (27_000..=33_000).contains(&count.users), "{count:?}");
+    // Statistics of no rows on a table that has pages: scaled by them the count would be a
+    // division by zero (18446744073709551615 users); the planner's own figure (1) gives way
+    // to the 10,001 counted.
+    superuser
+        .batch_execute("update pg_class set reltuples = 0 where oid = 'public.users'::regclass")
+        .expect("no rows in the statistics");
+    assert_eq!(store.user_count().expect("count"), UserCount { users: 10_001, exact: false });
+    // The live-row counter set back to zero (as a crash or `pg_stat_reset` leaves it): the
+    // planner's figure, near the 30,012 there are, not the 10,001 a scale of zero would leave.
+    superuser.batch_execute("analyze users").expect("statistics again");
+    superuser
+        .execute("select pg_stat_reset_single_table_counters('public.users'::regclass)", &[])
+        .expect("reset the counters");
+    let count = store.user_count().expect("count");
+    assert!(!count.exact && (27_000..=33_000).contains(&count.users), "{count:?}");
+}
+
+/// The walk (an export's) reads its snapshot in slices of 500 rows: a tenant of exactly two
+/// slices is read whole, each user once and in list order, and the empty third ends it.
+#[test]
+fn a_walk_over_every_user_goes_on_past_its_first_slice_of_500() {
+    let db = logto_with_people();
+    insert_many(&db, "default", 988);
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let mut walked = Vec::new();
+    store
+        .for_each_user(&mut |record, _| {
+            walked.push(record.user.id.clone());
+            Ok(())
+        })
+        .expect("walk");
+    assert_eq!(walked.len(), 1_000);
+    assert_eq!(walked, ids(&store.rows(&Seek::First, 2_000).expect("the list")));
+}
