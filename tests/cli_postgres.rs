@@ -11,6 +11,9 @@ use support::home::PrivateHome;
 use support::postgres::{LogtoDb, LogtoUser, PASSWORD_HASH, TOTP_SECRET};
 use support::run::Run;
 
+#[path = "cli_postgres/info.rs"]
+mod info;
+
 const PEOPLE: &str = r#"[
 {"id":"u1","username":"alice","primaryEmail":"alice@example.com","customData":{"theme":"dark"}},
 {"id":"u2","username":"bob","customData":{}}

@@ -847,6 +847,8 @@ mod exact_scan;
 mod held_saves;
 #[path = "conformance/many_users.rs"]
 mod many_users;
+#[path = "conformance/sessions.rs"]
+mod sessions;
 
 /// Logto's database with custodian's schema and the people in tenant `default`.
 fn logto_with_people() -> LogtoDb {
