@@ -126,23 +126,25 @@ pub fn columns(text: &str) -> usize {
 pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
     use unicode_segmentation::UnicodeSegmentation;
     use unicode_width::UnicodeWidthStr;
-    if columns(text) <= width {
-        return Cow::Borrowed(text);
-    }
-    let clusters = || text.graphemes(true).map(|g| (g, g.width()));
-    let mut out = String::new();
+    // One walk, no further than the width: a line of a megabyte is cut at every frame.
     let mut used = 0;
-    for (g, w) in clusters() {
-        if used + w + 1 > width {
-            break;
+    // Where the text is cut when it does not fit: the end of the last cluster that leaves a
+    // column for `…`.
+    let mut cut_at = 0;
+    for (at, cluster) in text.grapheme_indices(true) {
+        used += cluster.width();
+        if used > width {
+            let mut out = text[..cut_at].to_owned();
+            if width > 0 {
+                out.push('…');
+            }
+            return Cow::Owned(out);
         }
-        out.push_str(g);
-        used += w;
+        if used < width {
+            cut_at = at + cluster.len();
+        }
     }
-    if width > 0 {
-        out.push('…');
-    }
-    Cow::Owned(out)
+    Cow::Borrowed(text)
 }
 
 /// `text` cut as [`cut_to_width`] does, then padded with spaces to exactly `width` columns
@@ -287,6 +289,18 @@ pub fn shell_word(text: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A cut fits its width, is the text's start (and `…` when cut), and keeps what fits.
+        #[test]
+        fn a_cut_fits_and_is_the_start_of_the_text(text in "[a-z 漢👍\u{1f3fd}\u{301}]{0,40}", width in 0usize..30) {
+            let cut = cut_to_width(&text, width);
+            proptest::prop_assert!(columns(&cut) <= width, "{cut:?} over {width}");
+            let kept = cut.strip_suffix('…').unwrap_or(&cut);
+            proptest::prop_assert!(text.starts_with(kept));
+            proptest::prop_assert_eq!(cut == text, columns(&text) <= width);
+        }
+    }
 
     /// bb15 L10: `👍🏽` (a hand and a skin tone) is one cell two columns wide; cut char by
     /// char it counted four and a cut could fall between the two, showing another character.
