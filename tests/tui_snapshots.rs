@@ -375,6 +375,30 @@ fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
     assert!(!screen(&state, 80, 24).contains("every property ·"), "closed");
 }
 
+/// A user whose fields take more rows than a `u16` counts (a profile of 70,000 keys): `End`
+/// reaches the last row (the scroll stopped at 65,535 rows, short of it).
+#[test]
+fn the_whole_user_scrolls_to_its_last_row_past_65535_rows() {
+    let (_dir, store) = demo_store();
+    let keys: Vec<String> = (0..70_000).map(|i| format!(r#""k{i:05}":1"#)).collect();
+    let line = format!(r#"{{"id":"rows1","username":"manyrows","profile":{{{}}}}}"#, keys.join(","));
+    let mut reader =
+        custodian::domain::import::ImportReader::new(line.as_bytes(), custodian::domain::Limits::default(), 0)
+            .expect("readable");
+    store
+        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
+        .expect("imported");
+    let mut state = started(&store, 80, 24);
+    select(&store, &mut state, "manyrows");
+    act(&store, &mut state, Action::OpenWholeUser);
+    assert!(state.whole_user.as_ref().expect("open").rows.len() > 70_000);
+    let key = crossterm::event::KeyEvent::new(KeyCode::End, KeyModifiers::NONE);
+    let action = keymap::action_for(state.mode(), key).expect("bound");
+    act(&store, &mut state, action);
+    let bottom = screen(&state, 80, 24);
+    assert!(bottom.contains("customData    in its pane") && bottom.contains("\"k69999\""), "{bottom}");
+}
+
 #[test]
 fn draft_found_dialog() {
     let (_dir, store) = demo_store();

@@ -486,6 +486,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         OpenWholeUser => state.open_whole_user(),
         ScrollWholeUser(rows) => state.scroll_whole_user(rows),
         WholeUserPage(direction) => state.whole_user_page(direction),
+        WholeUserEdge(bottom) => state.whole_user_edge(bottom),
         ScrollHelp(lines) => state.scroll_help(lines),
         HelpPage(direction) => state.help_page(direction),
 

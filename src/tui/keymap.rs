@@ -613,14 +613,14 @@ pub const BINDINGS: &[Binding] = &[
     }),
     bind!(WHOLE_USER, [(KeyCode::PageUp, NONE)], "a page up", None, || Action::WholeUserPage(-1)),
     bind!(WHOLE_USER, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the top", None, || {
-        Action::ScrollWholeUser(i16::MIN)
+        Action::WholeUserEdge(false)
     }),
     bind!(
         WHOLE_USER,
         [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
         "the bottom",
         None,
-        || Action::ScrollWholeUser(i16::MAX)
+        || Action::WholeUserEdge(true)
     ),
     bind!(
         WHOLE_USER,

@@ -126,6 +126,8 @@ pub enum Action {
     OpenWholeUser,
     ScrollWholeUser(i16),
     WholeUserPage(i8),
+    /// The overlay's top (`false`) or bottom (`true`).
+    WholeUserEdge(bool),
     /// `Tab`: the customData pane becomes a folding tree with a cursor; `Tab`/`Esc` go back.
     FocusTree,
     LeaveTree,

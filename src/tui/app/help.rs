@@ -14,15 +14,15 @@ use crate::tui::{help_layout, whole_user};
 pub struct WholeUserView {
     pub handle: String,
     pub rows: Vec<whole_user::Row>,
-    /// Rows scrolled past.
-    pub scroll: u16,
+    /// Rows scrolled past (a user's fields may wrap to more rows than a `u16` counts).
+    pub scroll: usize,
 }
 
 impl WholeUserView {
     /// How far it scrolls on a screen `height` rows high: its last row on the overlay's last
     /// line and no further.
-    pub fn max_scroll(&self, height: u16) -> u16 {
-        u16::try_from(self.rows.len()).unwrap_or(u16::MAX).saturating_sub(whole_user::inner_height(height))
+    pub fn max_scroll(&self, height: u16) -> usize {
+        self.rows.len().saturating_sub(usize::from(whole_user::inner_height(height)))
     }
 }
 
@@ -72,7 +72,16 @@ impl State {
     pub(super) fn scroll_whole_user(&mut self, rows: i16) -> Vec<Effect> {
         let height = self.height;
         if let Some(view) = &mut self.whole_user {
-            view.scroll = view.scroll.saturating_add_signed(rows).min(view.max_scroll(height));
+            view.scroll = view.scroll.saturating_add_signed(isize::from(rows)).min(view.max_scroll(height));
+        }
+        Vec::new()
+    }
+
+    /// The overlay's top or bottom (its rows may be more than a scroll by rows reaches).
+    pub(super) fn whole_user_edge(&mut self, bottom: bool) -> Vec<Effect> {
+        let height = self.height;
+        if let Some(view) = &mut self.whole_user {
+            view.scroll = if bottom { view.max_scroll(height) } else { 0 };
         }
         Vec::new()
     }

@@ -24,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &WholeUserView, theme: &Theme
     let lines: Vec<Line> = view
         .rows
         .iter()
-        .skip(usize::from(view.scroll))
+        .skip(view.scroll)
         .take(shown)
         .map(|row| {
             Line::from(vec![
