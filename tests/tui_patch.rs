@@ -382,3 +382,23 @@ fn a_long_value_changed_past_the_edge_shows_the_change() {
     let shown = screen(&state, 80, 24);
     assert!(shown.contains("xxx-old\"") && shown.contains("xxx-new\""), "{shown}");
 }
+
+/// A diff of more rows than a `u16` counts (70,000 keys added to one user): scrolled to its
+/// last row (ratatui's paragraph scroll stops at 65,535).
+#[test]
+fn a_diff_longer_than_65535_rows_scrolls_to_its_last_row() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    support::filtered_to(&store, &mut state, "admin@example.com");
+    let fields: Vec<String> = (0..70_000).map(|i| format!(r#""f{i:05}":{i}"#)).collect();
+    let file =
+        patch_file(&store, &format!(r#"[{{"op":"add","path":"/many","value":{{{}}}}}]"#, fields.join(",")));
+    command(&store, &mut state, &format!("patch {file}"));
+    assert_eq!(state.patch.as_ref().expect("open").report.as_ref().expect("ran").changed, 1);
+    for _ in 0..3 {
+        act(&store, &mut state, Action::PatchScroll(i16::MAX));
+    }
+    assert!(state.patch.as_ref().expect("open").scroll > 65_535);
+    let bottom = screen(&state, 80, 24);
+    assert!(bottom.contains("\"f69999\": 69999"), "{bottom}");
+}

@@ -382,9 +382,12 @@ fn the_whole_user_scrolls_to_its_last_row_past_65535_rows() {
     let (_dir, store) = demo_store();
     let keys: Vec<String> = (0..70_000).map(|i| format!(r#""k{i:05}":1"#)).collect();
     let line = format!(r#"{{"id":"rows1","username":"manyrows","profile":{{{}}}}}"#, keys.join(","));
-    let mut reader =
-        custodian::domain::import::ImportReader::new(line.as_bytes(), custodian::domain::Limits::default(), 0)
-            .expect("readable");
+    let mut reader = custodian::domain::import::ImportReader::new(
+        line.as_bytes(),
+        custodian::domain::Limits::default(),
+        0,
+    )
+    .expect("readable");
     store
         .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
         .expect("imported");

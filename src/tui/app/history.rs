@@ -22,7 +22,7 @@ pub struct HistoryView {
     /// (on a slow link the operator need not press it again). Moving the selection drops it.
     pub restore_when_read: Option<Revision>,
     /// Rows of the selected revision's diff scrolled past (`J`/`K`).
-    pub diff_scroll: u16,
+    pub diff_scroll: usize,
 }
 
 pub struct HistoryEntry {
@@ -144,9 +144,11 @@ impl State {
     pub(super) fn history_diff_scroll(&mut self, delta: i16) -> Vec<Effect> {
         let shown = layout::history_diff_rows(self.height);
         let Some(history) = &mut self.history else { return Vec::new() };
-        let rows = u16::try_from(compact(&history.selected_diff()).len()).unwrap_or(u16::MAX);
-        history.diff_scroll =
-            history.diff_scroll.saturating_add_signed(delta).min(rows.saturating_sub(shown));
+        let rows = compact(&history.selected_diff()).len();
+        history.diff_scroll = history
+            .diff_scroll
+            .saturating_add_signed(isize::from(delta))
+            .min(rows.saturating_sub(usize::from(shown)));
         Vec::new()
     }
 

@@ -83,7 +83,7 @@ pub struct PatchView {
     /// Which of the report's changed users is shown.
     pub selected: usize,
     /// Lines of the shown diff scrolled past.
-    pub scroll: u16,
+    pub scroll: usize,
     /// The apply is under way: the overlay stays until its answer.
     pub applying: bool,
     /// Stops the dry run while it runs.
@@ -191,9 +191,9 @@ impl State {
     pub(super) fn patch_scroll(&mut self, delta: i16) {
         let height = self.height;
         let Some(view) = &mut self.patch else { return };
-        let rows = u16::try_from(compact(&view.selected_diff()).len()).unwrap_or(u16::MAX);
-        let shown = layout::patch_diff_rows(height, view.summary_rows());
-        view.scroll = view.scroll.saturating_add_signed(delta).min(rows.saturating_sub(shown));
+        let rows = compact(&view.selected_diff()).len();
+        let shown = usize::from(layout::patch_diff_rows(height, view.summary_rows()));
+        view.scroll = view.scroll.saturating_add_signed(isize::from(delta)).min(rows.saturating_sub(shown));
     }
 
     /// `Enter`: ask before writing, naming how many users would change.

@@ -70,9 +70,14 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .title(Span::styled(title, theme.title))
         .border_style(theme.border);
     frame.render_widget(
-        Paragraph::new(super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width)))
-            .scroll((history.diff_scroll, 0))
-            .block(diff_block),
+        // Skipped here, not by the paragraph's scroll, which stops at 65,535 rows.
+        Paragraph::new(
+            super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width))
+                .into_iter()
+                .skip(history.diff_scroll)
+                .collect::<Vec<_>>(),
+        )
+        .block(diff_block),
         diff_area,
     );
 }

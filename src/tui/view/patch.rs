@@ -76,5 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
         .title(Span::styled(inert::line(&heading).into_owned(), theme.title))
         .border_style(theme.border);
     let lines = super::diff::lines(&view.selected_diff(), theme, usize::from(diff_area.width));
-    frame.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)).block(diff_block), diff_area);
+    // Skipped here, not by the paragraph's scroll, which stops at 65,535 rows.
+    let lines: Vec<Line> = lines.into_iter().skip(view.scroll).collect();
+    frame.render_widget(Paragraph::new(lines).block(diff_block), diff_area);
 }
