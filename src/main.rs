@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         // `--help` and `--version` are answers, not mistakes: clap prints them (stdout, 0).
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
         Err(e) => {
-            eprintln!("custodian: {}", empty_variable(&e).unwrap_or_else(|| usage_error_line(&e)));
+            eprintln!("custodian: {}", variable_problem(&e).unwrap_or_else(|| usage_error_line(&e)));
             return ExitCode::from(cli::exit::USAGE);
         }
     };
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
 /// So is a value a switch's variable does not take (`CUSTODIAN_READ_ONLY=2`, blamed on
 /// `--read-only`, which takes no value: bb15 L07). The variable is the one the flag's `env`
 /// names in [`Cli`].
-fn empty_variable(error: &clap::Error) -> Option<String> {
+fn variable_problem(error: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue};
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else { return None };
     let flag = arg.split_whitespace().next()?;

@@ -130,15 +130,7 @@ fn c_in_the_list_opens_the_changes_and_escape_closes_them() {
 fn the_columns_line_up_past_wide_names_and_the_revision_and_size_stay_at_80_columns() {
     let (_dir, store) = demo_store();
     let line = r#"{"id":"k1","username":"漢字ユーザー名","customData":{"名前":"山田"}}"#;
-    let mut reader = custodian::domain::import::ImportReader::new(
-        line.as_bytes(),
-        custodian::domain::Limits::default(),
-        0,
-    )
-    .expect("readable");
-    store
-        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &Author("t".into()))
-        .expect("imported");
+    support::import_records(&store, line);
     let admin = store.resolve("admin").unwrap();
     for (id, who) in [("k1", "山田太郎山田太郎"), (admin.as_str(), "dave"), ("k1", "root")] {
         let text = format!(r#"{{"by":"{who}"}}"#);

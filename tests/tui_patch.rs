@@ -36,10 +36,8 @@ fn key(state: &State, code: KeyCode) -> Action {
     keymap::action_for(state.mode(), KeyEvent::new(code, KeyModifiers::NONE)).expect("a bound key")
 }
 
-/// Presses a key as the screen does: through the key table, in the mode the state is in.
 fn press(store: &RedbStore, state: &mut State, code: KeyCode) {
-    let action = key(state, code);
-    act(store, state, action);
+    support::press(store, state, code, KeyModifiers::NONE);
 }
 
 fn screen(state: &State, width: u16, height: u16) -> String {
@@ -179,18 +177,14 @@ fn the_apply_writes_no_user_the_dry_run_did_not_show_changing_nor_a_document_wri
     // The batch was the selection walked again: users imported, renamed into the filter or
     // given `billing` after the dry run were written too ("Write … to 31 users", then "saved
     // 33 users").
-    use custodian::domain::Limits;
-    use custodian::domain::import::ImportReader;
-    use custodian::store::{Author, ImportMode};
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     let file = patch_file(&store, PATCH);
     command(&store, &mut state, &format!("patch {file}"));
     assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(31));
     // Someone imports a user the patch changes while the operator reads the dry run.
-    let record = br#"{"id":"latecomer1","username":"latecomer","customData":{"billing":{"plan":"pro"}}}"#;
-    let mut reader = ImportReader::new(&record[..], Limits::default(), 0).expect("a record");
-    store.import(&mut reader, ImportMode::InsertOnly, &Author("other".into())).expect("import");
+    let record = r#"{"id":"latecomer1","username":"latecomer","customData":{"billing":{"plan":"pro"}}}"#;
+    support::import_records(&store, record);
     let before = revisions(&store);
     press(&store, &mut state, KeyCode::Enter);
     assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 31, .. })), "{:?}", state.dialog);

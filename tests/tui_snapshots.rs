@@ -6,7 +6,6 @@ mod support;
 use crossterm::event::{KeyCode, KeyModifiers};
 use custodian::store::{RedbStore, UserStore};
 use custodian::tui::app::{Action, State};
-use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
 use ratatui::Terminal;
@@ -283,11 +282,8 @@ fn the_history_diff_scrolls_with_shift_j_and_k_to_its_last_row_and_no_further() 
     act(&store, &mut state, Action::HistoryUp);
     let top = screen(&state, 80, 24);
     assert!(top.contains("\"field00\"") && !top.contains("\"field39\""), "{top}");
-    let press = |state: &mut State, c: char| {
-        let key = crossterm::event::KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
-        let action = keymap::action_for(state.mode(), key).expect("bound in the history");
-        act(&store, state, action);
-    };
+    let press =
+        |state: &mut State, c: char| support::press(&store, state, KeyCode::Char(c), KeyModifiers::SHIFT);
     for _ in 0..60 {
         press(&mut state, 'J');
     }
@@ -316,15 +312,7 @@ fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
     let line = format!(
         r#"{{"id":"whole1","username":"whole","name":"Evil\u001b]0;pwned\u0007","avatar":"{avatar}","profile":{{"givenName":"Ada\u202e","address":{{"locality":"London"}}}},"identities":{{"github":{{"userId":"12345"}}}},"applicationId":"app1","customFlag":{{"x":1}}}}"#
     );
-    let mut reader = custodian::domain::import::ImportReader::new(
-        line.as_bytes(),
-        custodian::domain::Limits::default(),
-        0,
-    )
-    .expect("readable");
-    store
-        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
-        .expect("imported");
+    support::import_records(&store, &line);
     let mut state = started(&store, 80, 24);
     select(&store, &mut state, "whole");
     act(&store, &mut state, Action::OpenWholeUser);
@@ -335,11 +323,7 @@ fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
         top.contains("avatar        https://example.com/aaa") && top.contains("aaaa.png"),
         "whole:\n{top}"
     );
-    let press = |state: &mut State, code: KeyCode| {
-        let key = crossterm::event::KeyEvent::new(code, KeyModifiers::NONE);
-        let action = keymap::action_for(state.mode(), key).expect("bound in the overlay");
-        act(&store, state, action);
-    };
+    let press = |state: &mut State, code: KeyCode| support::press(&store, state, code, KeyModifiers::NONE);
     for _ in 0..5 {
         press(&mut state, KeyCode::PageDown);
     }
@@ -382,22 +366,12 @@ fn the_whole_user_scrolls_to_its_last_row_past_65535_rows() {
     let (_dir, store) = demo_store();
     let keys: Vec<String> = (0..70_000).map(|i| format!(r#""k{i:05}":1"#)).collect();
     let line = format!(r#"{{"id":"rows1","username":"manyrows","profile":{{{}}}}}"#, keys.join(","));
-    let mut reader = custodian::domain::import::ImportReader::new(
-        line.as_bytes(),
-        custodian::domain::Limits::default(),
-        0,
-    )
-    .expect("readable");
-    store
-        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
-        .expect("imported");
+    support::import_records(&store, &line);
     let mut state = started(&store, 80, 24);
     select(&store, &mut state, "manyrows");
     act(&store, &mut state, Action::OpenWholeUser);
     assert!(state.whole_user.as_ref().expect("open").rows.len() > 70_000);
-    let key = crossterm::event::KeyEvent::new(KeyCode::End, KeyModifiers::NONE);
-    let action = keymap::action_for(state.mode(), key).expect("bound");
-    act(&store, &mut state, action);
+    support::press(&store, &mut state, KeyCode::End, KeyModifiers::NONE);
     let bottom = screen(&state, 80, 24);
     assert!(bottom.contains("customData    in its pane") && bottom.contains("\"k69999\""), "{bottom}");
 }
@@ -855,15 +829,7 @@ fn a_long_handle_gives_way_to_the_editors_state_in_its_title() {
     let (_dir, store) = demo_store();
     let long = "u".repeat(128);
     let record = format!("{{\"id\":\"long1\",\"username\":\"{long}\",\"customData\":{{\"a\":1}}}}");
-    let mut reader = custodian::domain::import::ImportReader::new(
-        record.as_bytes(),
-        custodian::domain::Limits::default(),
-        0,
-    )
-    .unwrap();
-    store
-        .import(&mut reader, custodian::store::ImportMode::InsertOnly, &custodian::store::Author("t".into()))
-        .unwrap();
+    support::import_records(&store, &record);
     let mut state = started(&store, 120, 40);
     select(&store, &mut state, "long1");
     act(&store, &mut state, Action::OpenEditor);

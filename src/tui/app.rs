@@ -22,6 +22,7 @@ mod patch;
 mod save;
 mod sealing;
 mod tree;
+mod whole_user;
 
 pub use action::Action;
 pub use changes::{CHANGES_PAGE, Changes, ChangesRow, ChangesView};
@@ -33,7 +34,6 @@ pub use effect::Effect;
 pub use external::{CLIPBOARD_LIMIT, ExternalText, Purpose};
 pub use filter::{MAX_MATCHES, Search};
 pub use find::FindLine;
-pub use help::WholeUserView;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
@@ -41,6 +41,7 @@ pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
+pub use whole_user::WholeUserView;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -483,12 +484,14 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.messages_open = true;
             Vec::new()
         }
+        ScrollHelp(lines) => state.scroll_help(lines),
+        HelpPage(direction) => state.help_page(direction),
+
+        // The user whole (whole_user.rs)
         OpenWholeUser => state.open_whole_user(),
         ScrollWholeUser(rows) => state.scroll_whole_user(rows),
         WholeUserPage(direction) => state.whole_user_page(direction),
         WholeUserEdge(bottom) => state.whole_user_edge(bottom),
-        ScrollHelp(lines) => state.scroll_help(lines),
-        HelpPage(direction) => state.help_page(direction),
 
         // The store's connection (connection.rs)
         Reconnect => state.reconnect(),

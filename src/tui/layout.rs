@@ -52,11 +52,17 @@ pub fn help_max_scroll(screen_height: u16, help_lines: u16) -> u16 {
     help_lines.saturating_add(2).saturating_sub(screen_height.saturating_sub(1))
 }
 
-/// Rows of `:patch`'s diff on a screen `height` rows high, below a summary of `summary_rows`:
-/// the overlay sits above the status line and hint bar with a row free above and below it,
-/// inside its borders, and the diff has a top border of its own.
+/// The columns and rows inside the borders of an overlay (the history, `:patch`, `i`) on a
+/// screen `width` × `height`: it sits above the status line and hint bar, two columns in from
+/// each side and a row free above and below it.
+pub fn overlay_inner(width: u16, height: u16) -> (u16, u16) {
+    (width.saturating_sub(6), height.saturating_sub(6))
+}
+
+/// Rows of `:patch`'s diff on a screen `height` rows high, below a summary of `summary_rows`
+/// inside the overlay; the diff has a top border of its own.
 pub fn patch_diff_rows(height: u16, summary_rows: u16) -> u16 {
-    height.saturating_sub(7).saturating_sub(summary_rows)
+    overlay_inner(0, height).1.saturating_sub(summary_rows + 1)
 }
 
 /// The history overlay's list of revisions and its diff (below a border of its own), inside
@@ -65,10 +71,9 @@ pub fn history_areas(inner: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Percentage(40), Constraint::Min(3)]).areas(inner)
 }
 
-/// Rows of the history's diff on a screen `height` rows high: the overlay sits above the
-/// status line and hint bar with a row free above and below it, inside its borders.
+/// Rows of the history's diff on a screen `height` rows high, inside the overlay.
 pub fn history_diff_rows(height: u16) -> u16 {
-    let inner = Rect::new(0, 0, 1, height.saturating_sub(6));
+    let inner = Rect::new(0, 0, 1, overlay_inner(0, height).1);
     history_areas(inner)[1].height.saturating_sub(1)
 }
 

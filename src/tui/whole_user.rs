@@ -11,6 +11,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::domain::time::format_utc;
 use crate::inert;
 use crate::store::UserRecord;
+use crate::tui::layout;
 
 /// Columns of the labels, the gap after them included.
 pub const LABEL_WIDTH: usize = 14;
@@ -22,21 +23,9 @@ pub struct Row {
     pub text: String,
 }
 
-/// The overlay's text columns inside its borders on a terminal `width` columns wide (it is
-/// drawn two columns in from each edge).
-pub fn inner_width(width: u16) -> usize {
-    usize::from(width.saturating_sub(6))
-}
-
-/// The overlay's rows inside its borders on a terminal `height` rows high (above the status
-/// line and hint bar, a row free above and below it).
-pub fn inner_height(height: u16) -> u16 {
-    height.saturating_sub(6)
-}
-
 /// The rows of `record` for a terminal `width` columns wide.
 pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
-    let room = inner_width(width).saturating_sub(LABEL_WIDTH).max(8);
+    let room = usize::from(layout::overlay_inner(width, 0).0).saturating_sub(LABEL_WIDTH).max(8);
     let user = &record.user;
     let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "-".to_owned());
     let json = |object: &Map<String, Value>| {

@@ -11,11 +11,13 @@ pub mod proxy;
 pub mod pty;
 pub mod run;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::domain::Limits;
 use custodian::domain::import::ImportReader;
 use custodian::draft::Drafts;
 use custodian::store::{Author, ImportMode, OpenOptions, RedbStore, UserStore};
 use custodian::tui::app::{Action, State, update};
+use custodian::tui::keymap;
 use custodian::tui::{Runtime, run_effects};
 use tempfile::TempDir;
 
@@ -28,6 +30,13 @@ pub fn demo_store() -> (TempDir, RedbStore) {
     let mut reader = ImportReader::new(DEMO_USERS, Limits::default(), 1_700_000_000_000).unwrap();
     store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
     (dir, store)
+}
+
+/// Inserts the users of `records` (JSON Lines, or one JSON array) into `store`, as an import by
+/// someone else.
+pub fn import_records(store: &RedbStore, records: &str) {
+    let mut reader = ImportReader::new(records.as_bytes(), Limits::default(), 0).expect("readable records");
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("other".into())).expect("imported");
 }
 
 /// What the TUI's effects run against: the store, and a drafts directory beside it.
@@ -55,6 +64,13 @@ pub fn started(store: &RedbStore, width: u16, height: u16) -> State {
 pub fn act(store: &RedbStore, state: &mut State, action: Action) {
     let effects = update(state, action);
     run_effects(&runtime(store), state, effects);
+}
+
+/// Presses a key as the screen does: through the key table, in the mode the state is in.
+pub fn press(store: &RedbStore, state: &mut State, code: KeyCode, modifiers: KeyModifiers) {
+    let action = keymap::action_for(state.mode(), KeyEvent::new(code, modifiers))
+        .unwrap_or_else(|| panic!("{code:?} is bound in {:?}", state.mode()));
+    act(store, state, action);
 }
 
 /// Filters the list by `text` and accepts the filter: the first match is selected.
