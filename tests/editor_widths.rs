@@ -2,6 +2,8 @@
 //! ratatui-textarea (vendor/ratatui-textarea/PATCHES.md): a line of printable ASCII is measured
 //! by its length and an ASCII char without a call into the width tables. The cursor must land
 //! where the text ends whatever the line holds — tabs, control chars, wide and combining chars.
+//! A grapheme cluster (`👍🏽`, `e\u{301}`, `❤️`) is as wide as ratatui draws it, and the cursor
+//! moves over it whole (bb15 L10: char by char, `👍🏽` was 4 columns for 2 cells).
 
 use proptest::prelude::*;
 use ratatui::buffer::Buffer;
@@ -9,23 +11,28 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::widgets::Widget;
 use ratatui_textarea::{CursorMove, TextArea};
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 const TAB: usize = 4;
 
-/// The cell after the last char of `line` as ratatui-textarea's unpatched rule counts it: a tab
-/// pads to the next multiple of the tab length, a control char takes no cell, every other char
-/// its Unicode width.
+/// The cell after the last char of `line`, cluster by cluster as ratatui draws them: a tab
+/// pads to the next multiple of the tab length, a control char takes no cell, every other
+/// cluster its Unicode width as a whole.
 fn end_column(line: &str) -> usize {
     end_column_with_tabs(line, TAB)
 }
 
 fn end_column_with_tabs(line: &str, tab: usize) -> usize {
-    line.chars().fold(0, |col, c| match c {
-        '\t' => col + tab - col % tab,
-        c if c.is_control() => col,
-        c => col + c.width().unwrap_or(0),
-    })
+    line.graphemes(true).fold(0, |col, g| col + cluster_width(g, col, tab))
+}
+
+fn cluster_width(cluster: &str, col: usize, tab: usize) -> usize {
+    match cluster {
+        "\t" => tab - col % tab,
+        g if g.contains(char::is_control) => 0,
+        g => g.width(),
+    }
 }
 
 /// Where the textarea draws its cursor after `End` on the first line, in an area `width` wide
@@ -73,18 +80,62 @@ fn the_cursor_ends_where_a_printable_ascii_line_ends() {
 }
 
 #[test]
-fn the_cursor_ends_after_tabs_control_chars_and_wide_chars_as_measured_char_by_char() {
+fn the_cursor_ends_after_tabs_control_chars_wide_chars_and_clusters_as_drawn() {
     let long = [
+        "❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}❤\u{fe0f}x",
+        "👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽",
         "\t\t\t\t\t\t\t\t\t\ta",
         "東京東京東京東京東京東京東京東京東京東京東京",
         "a\u{1}b\u{1}c\u{1}d\u{1}e\u{1}f\u{1}g0123456789",
     ];
-    for line in ["a\tb", "\t\t", "a\u{1}b", "東京 x", "sección", "e\u{301}x", "क्षि", "\u{7f}z"]
-        .into_iter()
-        .chain(long)
+    for line in [
+        "a\tb",
+        "\t\t",
+        "a\u{1}b",
+        "東京 x",
+        "sección",
+        "e\u{301}x",
+        "क्षि",
+        "\u{7f}z",
+        "👍🏽👍🏽x",
+        "❤\u{fe0f}\t❤\u{fe0f}",
+    ]
+    .into_iter()
+    .chain(long)
     {
         assert_eq!(drawn_cursor_column(line, 20), expected(line, 20), "{line:?}");
     }
+}
+
+#[test]
+fn a_line_of_emoji_with_skin_tones_fills_the_pane_and_the_cursor_steps_over_each_whole() {
+    let line = "👍🏽".repeat(30);
+    let mut textarea = TextArea::new(vec![line, "x".to_string()]);
+    let area = Rect::new(0, 0, 40, 3);
+    let mut buffer = Buffer::empty(area);
+    (&textarea).render(area, &mut buffer);
+    // 20 of them in 40 cells (char by char they were 4 columns each: 10, then blanks), the
+    // first under the cursor drawn whole.
+    let drawn: Vec<&str> = (0..40).map(|x| buffer[(x, 0)].symbol()).collect();
+    assert_eq!(drawn.iter().filter(|&&s| s == "👍🏽").count(), 20, "{drawn:?}");
+    assert!(buffer[(0, 0)].modifier.contains(Modifier::REVERSED));
+    for step in 1..=30 {
+        textarea.move_cursor(CursorMove::Forward);
+        assert_eq!(textarea.cursor(), (0, 2 * step), "never between an emoji and its skin tone");
+    }
+    textarea.move_cursor(CursorMove::Back);
+    assert_eq!(textarea.cursor(), (0, 58));
+    textarea.move_cursor(CursorMove::Down);
+    textarea.move_cursor(CursorMove::Up);
+    assert_eq!(textarea.cursor(), (0, 0), "column 1 is inside the first emoji: up lands before it");
+    textarea.move_cursor(CursorMove::Forward);
+    // Typed after a pair, a char stays outside it; Backspace takes the skin tone first, as the
+    // text was typed.
+    textarea.insert_char('y');
+    assert!(textarea.lines()[0].starts_with("👍🏽y👍🏽"));
+    textarea.delete_char();
+    textarea.delete_char();
+    assert!(textarea.lines()[0].starts_with("👍👍🏽"));
 }
 
 proptest! {
@@ -93,6 +144,7 @@ proptest! {
         line in prop_oneof![
             line_of(&['a', 'Z', ' ', '~', '{', '"', '\t', '\u{1}', '\u{7f}']),
             line_of(&['a', 'Z', ' ', '~', '{', '"', '\t', '\u{1}', '\u{7f}', 'é', '東', '\u{301}', 'क', '😀']),
+            line_of(&['a', '\t', '👍', '\u{1f3fd}', '\u{200d}', '💻', '❤', '\u{fe0f}', '\u{301}', '東']),
         ]
     ) {
         prop_assert_eq!(drawn_cursor_column(&line, 20), expected(&line, 20), "{:?}", line);
@@ -117,18 +169,19 @@ fn across_the_end(textarea: &TextArea, row: usize) -> ((usize, usize), (usize, u
 }
 
 /// The char `Back` lands before at the end of `line`: its measured width as a column, turned
-/// back into chars as ratatui-textarea does — stopping once the width is reached, so zero-width
-/// chars at the end (a combining mark, a control char) stay after the cursor.
+/// back into chars as the text area does, cluster by cluster — stopping once the width is
+/// reached, so a zero-width cluster at the end (a control char) stays after the cursor, and a
+/// combining mark goes with the char it marks.
 fn back_column(line: &str, tab: usize) -> usize {
     let end = end_column_with_tabs(line, tab);
     let (mut column, mut chars) = (0, 0);
-    for _ in line.chars() {
-        let width = end_column_with_tabs(&line.chars().take(chars + 1).collect::<String>(), tab) - column;
+    for cluster in line.graphemes(true) {
+        let width = cluster_width(cluster, column, tab);
         if column >= end || column + width > end {
             break;
         }
         column += width;
-        chars += 1;
+        chars += cluster.chars().count();
     }
     chars
 }
@@ -175,7 +228,7 @@ proptest! {
     /// loads (by a line's text) never outlive the text they were measured for.
     #[test]
     fn after_edits_every_line_ends_where_its_chars_put_it(
-        lines in prop::collection::vec(line_of(&['a', ' ', '\t', 'é', '東', '\u{301}', '😀', '界', 'b']), 1..6),
+        lines in prop::collection::vec(line_of(&['a', ' ', '\t', 'é', '東', '\u{301}', '😀', '界', 'b', '👍', '\u{1f3fd}']), 1..6),
         edits in prop::collection::vec(
             prop_oneof![
                 (0..6usize, 0..12usize, prop::sample::select(&['b', '東', 'é', '\t', '界'][..]))

@@ -1,4 +1,4 @@
-use crate::util::{char_width, num_digits, spaces};
+use crate::util::{DrawnChar, cluster_at, drawn_chars, num_digits, spaces};
 use ratatui_core::style::Style;
 use ratatui_core::text::{Line, Span};
 use std::borrow::Cow;
@@ -61,7 +61,7 @@ impl DisplayTextBuilder {
 
         let tab = spaces(self.tab_len);
         let mut buf = String::new();
-        for (i, c) in s.char_indices() {
+        for DrawnChar { at: i, c, cells, .. } in drawn_chars(s) {
             if c == '\t' {
                 if buf.is_empty() {
                     buf.reserve(s.len());
@@ -76,7 +76,7 @@ impl DisplayTextBuilder {
                 if !buf.is_empty() {
                     buf.push(c);
                 }
-                self.width += char_width(c);
+                self.width += cells;
             }
         }
 
@@ -134,10 +134,12 @@ impl<'a> LineHighlighter<'a> {
     }
 
     pub fn cursor_line(&mut self, cursor_col: usize, style: Style) {
-        if let Some((start, c)) = self.line.char_indices().nth(cursor_col) {
+        // custodian's patch: the cursor covers the whole cluster under it; a span ending inside
+        // one drew its chars apart (`👍🏽` as two emoji).
+        if let Some((start, cluster)) = cluster_at(self.line, cursor_col) {
             self.boundaries
                 .push((Boundary::Cursor(self.cursor_style), start));
-            self.boundaries.push((Boundary::End, start + c.len_utf8()));
+            self.boundaries.push((Boundary::End, start + cluster.len()));
         } else {
             self.cursor_at_end = true;
         }

@@ -1,6 +1,6 @@
 use crate::cursor::{DataCursor, ScreenCursor};
 use crate::textarea::TextArea;
-use crate::util::{char_width, num_digits};
+use crate::util::{char_width, cluster_at, drawn_chars, next_cluster_start, num_digits, previous_cluster_start};
 use crate::wrap::{WrapMode, WrappedLine, effective_wrap_width, wrapped_rows};
 
 #[derive(Debug, Clone, Copy)]
@@ -21,21 +21,28 @@ fn is_pure_ascii(line: &str) -> bool {
     line.is_ascii() && !line.contains('\t')
 }
 
-fn char_display_width(c: char, col: usize, tab_len: u8, mask: Option<char>) -> usize {
-    // A masked line is drawn as one mask character per char, so each char is as wide as the mask.
-    if let Some(mask) = mask {
-        char_width(mask)
-    } else if (' '..='~').contains(&c) {
-        // custodian's patch: printable ASCII is one cell (what `char_width` says), without the
-        // call into ratatui's width tables.
-        1
-    } else if c == '\t' {
-        let tab = tab_len.max(1) as usize;
-        let pad = tab - (col % tab);
-        pad.max(1)
-    } else {
-        char_width(c)
-    }
+/// The width of a tab at `col`: to the next tab stop.
+fn tab_width(col: usize, tab_len: u8) -> usize {
+    let tab = tab_len.max(1) as usize;
+    (tab - (col % tab)).max(1)
+}
+
+/// Every char of `text` with the columns it takes where it stands, and whether it is joined to
+/// the cluster before it (no place for the cursor). custodian's patch: a grapheme cluster is as
+/// wide as ratatui draws it, its first char taking all its columns (see `util::DrawnChar`).
+fn char_columns(text: &str, tab_len: u8, mask: Option<char>) -> impl Iterator<Item = (usize, bool)> + '_ {
+    let mut col = 0usize;
+    drawn_chars(text).map(move |drawn| {
+        let width = match mask {
+            // A masked line is drawn as one mask character per char, so each char is as wide
+            // as the mask.
+            Some(mask) => char_width(mask),
+            None if drawn.c == '\t' => tab_width(col, tab_len),
+            None => drawn.cells,
+        };
+        col += width;
+        (width, drawn.joined && mask.is_none())
+    })
 }
 
 /// Every char of `text` is printable ASCII: one cell each, no tab to expand. (custodian's patch:
@@ -49,11 +56,7 @@ fn display_width(text: &str, tab_len: u8, mask: Option<char>) -> usize {
     if mask.is_none() && is_printable_ascii(text) {
         return text.len();
     }
-    let mut col = 0usize;
-    for c in text.chars() {
-        col += char_display_width(c, col, tab_len, mask);
-    }
-    col
+    char_columns(text, tab_len, mask).map(|(width, _)| width).sum()
 }
 
 fn screen_col_for_char_offset(
@@ -65,13 +68,10 @@ fn screen_col_for_char_offset(
     if mask.is_none() && is_printable_ascii(text) {
         return char_offset.min(text.len());
     }
-    let mut col = 0usize;
-    for c in text.chars().take(char_offset) {
-        col += char_display_width(c, col, tab_len, mask);
-    }
-    col
+    char_columns(text, tab_len, mask).take(char_offset).map(|(width, _)| width).sum()
 }
 
+/// The char offset drawn at `screen_col`: never inside a cluster, whose joined chars go with it.
 fn char_offset_for_screen_col(
     text: &str,
     screen_col: usize,
@@ -80,12 +80,8 @@ fn char_offset_for_screen_col(
 ) -> usize {
     let mut col = 0usize;
     let mut chars = 0usize;
-    for c in text.chars() {
-        if col >= screen_col {
-            break;
-        }
-        let width = char_display_width(c, col, tab_len, mask);
-        if col + width > screen_col {
+    for (width, joined) in char_columns(text, tab_len, mask) {
+        if !joined && (col >= screen_col || col + width > screen_col) {
             break;
         }
         col += width;
@@ -301,18 +297,25 @@ impl TextArea<'_> {
         }
     }
 
+    /// The cells ratatui draws the cluster under the cursor `dc` in (1 past the line's end).
+    pub(crate) fn cluster_cells(&self, dc: DataCursor) -> usize {
+        cluster_at(&self.lines[dc.0], dc.1).map_or(1, |(_, cluster)| {
+            drawn_chars(cluster).next().map_or(1, |drawn| drawn.cells)
+        })
+    }
+
     pub(crate) fn data_cursor(&self, screen: ScreenCursor) -> DataCursor {
         screen.to_array_cursor(self)
     }
 
     pub(crate) fn increment_screen_cursor(&self, screen: ScreenCursor) -> ScreenCursor {
         let dc = self.data_cursor(screen);
-        self.array_to_screen(DataCursor(dc.0, dc.1 + 1))
+        self.array_to_screen(DataCursor(dc.0, next_cluster_start(&self.lines[dc.0], dc.1)))
     }
 
     pub(crate) fn decrement_screen_cursor(&self, screen: ScreenCursor) -> ScreenCursor {
         let dc = self.data_cursor(screen);
-        self.array_to_screen(DataCursor(dc.0, dc.1 - 1))
+        self.array_to_screen(DataCursor(dc.0, previous_cluster_start(&self.lines[dc.0], dc.1)))
     }
 }
 

@@ -6,7 +6,7 @@ use crate::screen_map::{DataLine, ScreenLine};
 use crate::scroll::Scrolling;
 #[cfg(feature = "search")]
 use crate::search::Search;
-use crate::util::{Pos, char_width, num_digits, spaces};
+use crate::util::{Pos, drawn_chars, num_digits, spaces};
 use crate::widget::Viewport;
 use crate::word::{find_word_exclusive_end_forward, find_word_start_backward};
 use crate::wrap::{WrapMode, WrappedLine};
@@ -1080,7 +1080,7 @@ impl<'a> TextArea<'a> {
         }
 
         let DataCursor(row, col) = self.cursor;
-        let width: usize = self.lines[row].chars().take(col).map(char_width).sum();
+        let width: usize = drawn_chars(&self.lines[row]).take(col).map(|drawn| drawn.cells).sum();
         let len = self.tab_len - (width % self.tab_len as usize) as u8;
         self.insert_piece(spaces(len).to_string())
     }

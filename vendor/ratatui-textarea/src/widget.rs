@@ -95,16 +95,14 @@ fn next_scroll_top(prev_top: u32, cursor: u32, len: u16) -> u32 {
     }
 }
 
-// The graphemes of a span that ratatui draws, with the columns the text area gives them:
-// the sum of their chars' widths, the measure its cursor and scroll use. Ratatui draws a
-// cluster in the cells its first char needs, so an emoji ZWJ sequence (`👩‍💻`: 2 + 0 + 2) takes
-// fewer cells on screen than columns here; cut in cells instead, a line of them scrolled by
-// columns showed nothing at all. Ratatui draws no control chars, so they take no columns.
+// The graphemes of a span that ratatui draws, with the cells it draws each in: the measure
+// the text area's cursor and scroll use too (custodian's patch: a cluster is as wide as it is
+// drawn, `util::DrawnChar`). Ratatui draws no control chars, so they take no columns.
 fn drawn_graphemes<'s>(span: &'s Span<'_>) -> impl Iterator<Item = (&'s str, usize)> {
     span.content
         .graphemes(true)
         .filter(|g| !g.contains(char::is_control))
-        .map(|g| (g, g.chars().map(char_width).sum::<usize>().max(g.cell_width().into())))
+        .map(|g| (g, usize::from(g.cell_width())))
 }
 
 // Cut the columns `left..left + width` out of a line. A wide char cut by either edge
@@ -189,8 +187,12 @@ impl<'a> TextArea<'a> {
         // Scrolling right brings the whole char under the cursor into view, not just its
         // first column. A char wider than the viewport keeps its first column in view.
         // A masked line draws the mask char, so that is the char whose width counts.
-        let glyph = screen.char.map(|c| self.mask_char().unwrap_or(c));
-        let glyph_width = glyph.map_or(1, char_width).max(1) as u32;
+        let glyph_width = match (self.mask_char(), screen.dc) {
+            (Some(mask), _) => char_width(mask),
+            (None, Some(dc)) => self.cluster_cells(dc),
+            (None, None) => screen.char.map_or(1, char_width),
+        }
+        .max(1) as u32;
         let right = cursor + glyph_width - 1;
         next_scroll_top(next_scroll_top(prev_top, right, width), cursor, width)
     }

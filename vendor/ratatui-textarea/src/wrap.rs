@@ -1,4 +1,4 @@
-use crate::util::char_width;
+use crate::util::{DrawnChar, char_width, drawn_chars};
 #[cfg(feature = "arbitrary")]
 use arbitrary::Arbitrary;
 #[cfg(feature = "serde")]
@@ -234,7 +234,7 @@ fn display_width_from(text: &str, start_width: usize, tab_len: u8, mask: Option<
 }
 
 fn display_width_to(text: &str, mut width: usize, tab_len: u8, mask: Option<char>) -> usize {
-    for c in text.chars() {
+    for DrawnChar { c, cells, .. } in drawn_chars(text) {
         // A masked line is drawn as one mask character per char,
         // so each char is as wide as the mask.
         if let Some(mask) = mask {
@@ -246,7 +246,7 @@ fn display_width_to(text: &str, mut width: usize, tab_len: u8, mask: Option<char
                 width += pad;
             }
         } else {
-            width += char_width(c);
+            width += cells;
         }
     }
     width
