@@ -136,6 +136,9 @@ fn a_line_of_emoji_with_skin_tones_fills_the_pane_and_the_cursor_steps_over_each
     textarea.delete_char();
     textarea.delete_char();
     assert!(textarea.lines()[0].starts_with("👍👍🏽"));
+    // A jump into a pair (a find's match, an error's column) lands at its start.
+    textarea.move_cursor(CursorMove::Jump(0, 4));
+    assert_eq!(textarea.cursor(), (0, 3));
 }
 
 proptest! {

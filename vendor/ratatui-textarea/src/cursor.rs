@@ -1,4 +1,5 @@
 use crate::TextArea;
+use crate::util::cluster_start;
 use crate::widget::Viewport;
 use crate::word::{
     find_word_inclusive_end_forward, find_word_start_backward, find_word_start_forward,
@@ -430,7 +431,8 @@ impl CursorMove {
             Jump(row, col) => {
                 let row = cmp::min(*row, ta.lines.len() - 1);
                 let col = cmp::min(*col, ta.lines[row].chars().count());
-                Some(DataCursor(row, col).to_screen_cursor(ta))
+                // custodian's patch: a jump inside a grapheme cluster lands at its start.
+                Some(DataCursor(row, cluster_start(&ta.lines[row], col)).to_screen_cursor(ta))
             }
             InViewport => {
                 let (row_top, col_top, row_bottom, col_bottom) = viewport.position();

@@ -98,3 +98,10 @@ pub fn cluster_at(line: &str, offset: usize) -> Option<(usize, &str)> {
     let end = GraphemeCursor::new(start, line.len(), true).next_boundary(line, 0).ok()??;
     Some((start, &line[start..end]))
 }
+
+/// Char `offset` of `line`, or the start of the cluster it is inside.
+pub fn cluster_start(line: &str, offset: usize) -> usize {
+    let Some((start, _)) = cluster_at(line, offset) else { return offset };
+    let at = line.char_indices().nth(offset).map_or(line.len(), |(at, _)| at);
+    offset - line[start..at].chars().count()
+}
