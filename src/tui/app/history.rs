@@ -6,6 +6,7 @@ use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::history::RevisionChanges;
 use crate::store::{Revision, RevisionInfo, StoredDocument};
 use crate::tui::layout;
+use std::rc::Rc;
 
 /// The history of one user: every revision with what it changed; of the texts only the
 /// current one and the one selected are held (a history of 1 MiB documents stays small).
@@ -23,6 +24,8 @@ pub struct HistoryView {
     pub restore_when_read: Option<Revision>,
     /// Rows of the selected revision's diff scrolled past (`J`/`K`).
     pub diff_scroll: usize,
+    /// The selected revision's diff, by the selection and the old text it was made with.
+    pub diff_memo: DiffMemo<(usize, Option<Revision>)>,
 }
 
 pub struct HistoryEntry {
@@ -50,6 +53,7 @@ impl HistoryView {
             shown: None,
             restore_when_read: None,
             diff_scroll: 0,
+            diff_memo: DiffMemo::default(),
         }
     }
 
@@ -71,8 +75,11 @@ impl HistoryView {
 
     /// What restoring the selected revision would change in the current document (nothing
     /// until its text is read).
-    pub fn selected_diff(&self) -> Vec<DiffLine> {
-        self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
+    pub fn selected_diff(&self) -> Rc<Vec<DiffLine>> {
+        let key = (self.selected, self.shown.as_ref().map(|(revision, _)| *revision));
+        self.diff_memo.get(key, || {
+            self.selected_text().map(|text| line_diff(&self.current_text, text)).unwrap_or_default()
+        })
     }
 
     /// Selects the revision at `index` (within the list) and asks for its text if needed.

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Dialog, Effect, State, StatusKind};
+use super::{Dialog, DiffMemo, Effect, State, StatusKind};
 use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
 use crate::inert;
 use crate::store::{BatchId, BatchSummary, Selection};
 use crate::tui::{layout, words};
+use std::rc::Rc;
 
 /// Changed users whose documents the overlay keeps, for their diffs (the counts cover all).
 pub const PATCH_SAMPLES: usize = 100;
@@ -88,16 +89,20 @@ pub struct PatchView {
     pub applying: bool,
     /// Stops the dry run while it runs.
     pub stop: StopFlag,
+    /// The shown user's diff, by the selection and whether the report had come.
+    pub diff_memo: DiffMemo<(usize, bool)>,
 }
 
 impl PatchView {
     /// The diff of the changed user shown.
-    pub fn selected_diff(&self) -> Vec<DiffLine> {
-        self.report
-            .as_ref()
-            .and_then(|r| r.samples.get(self.selected))
-            .map(|s| line_diff(&s.old, &s.new))
-            .unwrap_or_default()
+    pub fn selected_diff(&self) -> Rc<Vec<DiffLine>> {
+        self.diff_memo.get((self.selected, self.report.is_some()), || {
+            self.report
+                .as_ref()
+                .and_then(|r| r.samples.get(self.selected))
+                .map(|s| line_diff(&s.old, &s.new))
+                .unwrap_or_default()
+        })
     }
 
     /// Rows of the summary above the diff: the counts, the failure groups listed, and a line
@@ -143,6 +148,7 @@ impl State {
             scroll: 0,
             applying: false,
             stop: StopFlag::default(),
+            diff_memo: DiffMemo::default(),
         });
         let stop = self.patch.as_ref().map(|v| v.stop.clone()).unwrap_or_default();
         vec![Effect::PatchDryRun {
