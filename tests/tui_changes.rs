@@ -5,7 +5,7 @@
 mod support;
 
 use custodian::domain::CustomData;
-use custodian::store::{Author, UserStore};
+use custodian::store::{Author, BatchEdit, BatchId, Selection, UserStore};
 use custodian::tui::app::{Action, Mode, State};
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -151,4 +151,32 @@ fn the_columns_line_up_past_wide_names_and_the_revision_and_size_stay_at_80_colu
         assert!(ends.windows(2).all(|pair| pair[0] == pair[1]), "aligned at {width}: {ends:?}\n{shown}");
         assert!(shown.contains("漢字"), "{shown}");
     }
+}
+
+/// At 80 columns a row gives way to the revision, size and keys, and the batch (what `undo`
+/// and `changes --batch` take) was cut off every row. The selected entry is shown whole on
+/// a line of its own: its user and id, who, and the batch.
+#[test]
+fn the_selected_entry_is_shown_whole_with_its_batch_at_80_columns() {
+    let (_dir, store) = demo_store();
+    let admin = store.resolve("admin").unwrap();
+    let batch = BatchId::new();
+    let mut add_flag = |_: &custodian::store::UserRecord, _: &str| {
+        Ok(BatchEdit::Replace(CustomData::parse(r#"{"reviewed":true}"#).unwrap()))
+    };
+    store
+        .edit_batch(&batch, &Selection::Ids(vec![admin.clone()]), &mut add_flag, &Author("patcher".into()))
+        .unwrap();
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::OpenChanges);
+    let shown = screen(&state, 80, 24);
+    for whole in
+        [format!("▸ admin ({admin}) · revision 2 by patcher"), format!("  batch {} · +reviewed −", batch.0)]
+    {
+        assert!(shown.contains(&whole), "{whole:?} in\n{shown}");
+    }
+    assert!(
+        !shown.lines().any(|row| row.contains(&batch.0) && row.contains(" B  ")),
+        "no row has room for it:\n{shown}"
+    );
 }

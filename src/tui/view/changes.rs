@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use crate::domain::human_bytes;
 use crate::domain::time::format_utc;
 use crate::inert;
-use crate::tui::app::ChangesView;
+use crate::tui::app::{ChangesRow, ChangesView};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) {
@@ -19,8 +19,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
         .border_style(theme.focused_border);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    // The last line says whether there is more (or that the list is being read).
-    let height = usize::from(inner.height.saturating_sub(1));
+    // The last three lines: the selected entry whole on two (a row gives way on a narrow
+    // screen: at 80 columns its batch, which `undo` and `changes --batch` take, was cut off),
+    // and whether there is more (or that the list is being read).
+    let height = usize::from(inner.height.saturating_sub(3));
     let top = view.selected.saturating_sub(height.saturating_sub(1));
     let (who_width, user_width) = name_widths(usize::from(inner.width));
     let mut lines: Vec<Line> = view
@@ -31,13 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
         .take(height)
         .map(|(i, row)| {
             let entry = &row.entry;
-            let user = if entry.is_load() {
-                "(bulk load)".to_owned()
-            } else if row.handle.is_empty() || row.handle == entry.user_id {
-                entry.user_id.clone()
-            } else {
-                format!("{} ({})", row.handle, entry.user_id)
-            };
+            let user = user_named(row);
             let mut text = format!(
                 "{}  {} {} {:>4} {:>9}  {}",
                 format_utc(entry.saved_at),
@@ -55,6 +51,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
         })
         .collect();
     lines.resize(height, Line::from(""));
+    let selected = view.selected_row().map(selected_whole).unwrap_or_default();
+    for text in selected {
+        lines.push(Line::from(inert::cut_to_width(&text, usize::from(inner.width)).into_owned()));
+    }
     let footer = if view.loading {
         "reading…".to_owned()
     } else if view.at_end {
@@ -64,6 +64,35 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
     };
     lines.push(Line::from(Span::styled(footer, theme.dim)));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A row's user: its handle and id, or that it is a bulk load.
+fn user_named(row: &ChangesRow) -> String {
+    let entry = &row.entry;
+    if entry.is_load() {
+        "(bulk load)".to_owned()
+    } else if row.handle.is_empty() || row.handle == entry.user_id {
+        entry.user_id.clone()
+    } else {
+        format!("{} ({})", row.handle, entry.user_id)
+    }
+}
+
+/// The selected entry with nothing cut but at the screen's edge, on two lines: the user and
+/// its id, the revision and who; then the batch and the keys.
+fn selected_whole(row: &ChangesRow) -> [String; 2] {
+    let entry = &row.entry;
+    let who = format!(
+        "▸ {} · revision {} by {}",
+        inert::line(&user_named(row)),
+        entry.revision,
+        inert::line(&entry.saved_by)
+    );
+    let what = match &entry.batch {
+        Some(batch) => format!("  batch {} · {}", inert::line(&batch.0), inert::line(&entry.key_summary())),
+        None => format!("  {}", inert::line(&entry.key_summary())),
+    };
+    [who, what]
 }
 
 /// The columns of a row but who and the user: time, the gaps, revision, size.
