@@ -88,6 +88,13 @@ pub fn install_hook() {
     }));
 }
 
+/// Whether a panic on this thread now would be contained ([`catch`], [`contain`]): the
+/// terminal's hook then leaves the screen as it is (it gave the terminal back on every
+/// contained panic of redb's on a damaged page, and custodian ran on blind: bb16 L02).
+pub fn contained_here() -> bool {
+    CONTAINED.with(Cell::get)
+}
+
 /// Runs `f`; a panic inside it comes back as `None` and prints nothing.
 pub fn contain<T>(f: impl FnOnce() -> T) -> Option<T> {
     catch(f).ok()
@@ -108,6 +115,16 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
         tracing::warn!(message = %panicked.message, location = %panicked.location, "contained a panic");
         panicked
     })
+}
+
+/// Debug builds only: with `CUSTODIAN_TEST_PANIC_IN_SCAN` set, the filter's scan panics as
+/// redb does on a damaged page, inside the scanner's [`catch`], so a test can prove what a
+/// contained panic does to the screen.
+#[cfg(debug_assertions)]
+pub fn panic_in_test_scan() {
+    if std::env::var_os("CUSTODIAN_TEST_PANIC_IN_SCAN").is_some() {
+        panic!("CUSTODIAN_TEST_PANIC_IN_SCAN set (a test's damaged page)");
+    }
 }
 
 /// Debug builds only (what `cargo test` runs): with `CUSTODIAN_TEST_PANIC_ON_F12` set, F12

@@ -616,6 +616,32 @@ fn sigterm_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
     a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGTERM);
 }
 
+/// A panic contained inside a read (redb on a damaged page, here the filter's scan under
+/// `CUSTODIAN_TEST_PANIC_IN_SCAN`, debug builds only) is an error on the status line: the
+/// screen stays, and so do raw mode and the keys. The terminal's panic hook gave the terminal
+/// back on every such panic, and custodian ran on blind behind a cooked terminal until Enter
+/// (bb16 L02).
+#[test]
+fn a_panic_contained_in_a_read_is_said_on_the_screen_which_stays() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("CUSTODIAN_TEST_PANIC_IN_SCAN", "1")]);
+    wait_for_list(&mut tui);
+    tui.send("/zzz");
+    tui.wait_text("database error: internal error: CUSTODIAN_TEST_PANIC_IN_SCAN set");
+    {
+        let screen = tui.lock();
+        assert!(screen.parser.screen().alternate_screen(), "the screen was left");
+    }
+    let raw = tui.raw();
+    assert!(!contains(&raw, b"\x1b[?1049l"), "the alternate screen was left on the way");
+    // In raw mode each key is read as it comes; a cooked terminal would hold `q` until Enter.
+    tui.send(ESC);
+    tui.wait_gone("/zzz");
+    tui.send("q");
+    let status = tui.wait_exit_within(Duration::from_secs(10));
+    assert!(status.success(), "custodian ended with {status:?}");
+}
+
 /// F12 under `CUSTODIAN_TEST_PANIC_ON_F12` panics inside the event loop (debug builds only,
 /// see `custodian::crash::panic_on_test_key`): the crash path must restore the terminal, keep
 /// the edit, say so and exit 1.

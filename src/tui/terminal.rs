@@ -286,7 +286,11 @@ fn foreground_group() -> Option<i32> {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = leave();
+        // A contained panic (redb on a damaged page) becomes an error on the status line: the
+        // screen stays.
+        if !crate::crash::contained_here() {
+            let _ = leave();
+        }
         previous(info);
     }));
 }

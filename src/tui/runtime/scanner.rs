@@ -60,8 +60,12 @@ pub(super) fn scan(
     let mut wanted = app::MAX_MATCHES + 1;
     let (mut cancels, mut reconnected) = (0, false);
     loop {
-        let step = crate::crash::catch(|| store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted))
-            .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+        let step = crate::crash::catch(|| {
+            #[cfg(debug_assertions)]
+            crate::crash::panic_in_test_scan();
+            store.scan_matches(query, after.as_ref(), SCAN_STEP, wanted)
+        })
+        .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
         let step = match step {
             Err(StoreError::Cancelled) if !current() => return,
             Err(StoreError::Cancelled) if cancels < 3 => {
