@@ -410,6 +410,27 @@ fn a_long_value_changed_past_the_edge_shows_the_change() {
 
 /// A diff of more rows than a `u16` counts (70,000 keys added to one user): scrolled to its
 /// last row (ratatui's paragraph scroll stops at 65,535).
+/// bb16 L03: with a key removed before them, the changed lines paired with their
+/// neighbours' (by place in the run) and every row was cut before its change.
+#[test]
+fn long_values_changed_past_the_edge_after_a_removed_key_show_their_changes() {
+    let (_dir, store) = demo_store();
+    let id = store.page_after(None, 1).expect("users")[0].user.id.clone();
+    let long = "x".repeat(150);
+    let before = format!(r#"{{"k05":"{long}","k06":"{long}","k07":"{long}","k08":"{long}"}}"#);
+    let before = custodian::domain::CustomData::parse(&before).expect("json");
+    store.replace_custom_data(&id, &before, None, &custodian::store::Author("other".into())).expect("saved");
+    let mut state = started(&store, 120, 40);
+    let patch = format!(
+        r#"[{{"op":"remove","path":"/k05"}},{{"op":"replace","path":"/k06","value":"{long}Q"}},{{"op":"replace","path":"/k07","value":"{long}Q"}}]"#
+    );
+    let file = patch_file(&store, &patch);
+    command(&store, &mut state, &format!("patch {file}"));
+    let shown = screen(&state, 120, 40);
+    let changed_rows = shown.lines().filter(|row| row.contains("xxQ\"")).count();
+    assert_eq!(changed_rows, 2, "k06 and k07 each shown at their change:\n{shown}");
+}
+
 #[test]
 fn a_diff_longer_than_65535_rows_scrolls_to_its_last_row() {
     let (_dir, store) = demo_store();

@@ -98,6 +98,53 @@ pub enum Shown<'a> {
     Gap,
 }
 
+/// Pairs the removed and added lines of one run of changes: a line of a key with the line of
+/// the same key at the same depth (the first not paired yet, in order), the lines of no key
+/// (array items, brackets) by their place among such lines. Paired by place alone, a run that
+/// removed one key before changed ones paired each changed line with its neighbour's, whose
+/// first difference is in the key: long values changed at their end were all cut before the
+/// change (bb16 L03).
+fn pair_run(diff: &[DiffLine], run: std::ops::Range<usize>, partner: &mut [Option<usize>]) {
+    let mut unpaired_keyed: std::collections::HashMap<&str, std::collections::VecDeque<usize>> =
+        std::collections::HashMap::new();
+    let mut unkeyed_removed = std::collections::VecDeque::new();
+    for i in run.clone().filter(|&i| diff[i].change == LineChange::Removed) {
+        match key_prefix(&diff[i].text) {
+            Some(key) => unpaired_keyed.entry(key).or_default().push_back(i),
+            None => unkeyed_removed.push_back(i),
+        }
+    }
+    for a in run.filter(|&i| diff[i].change == LineChange::Added) {
+        let removed = match key_prefix(&diff[a].text) {
+            Some(key) => unpaired_keyed.get_mut(key).and_then(|lines| lines.pop_front()),
+            None => unkeyed_removed.pop_front(),
+        };
+        if let Some(r) = removed {
+            partner[r] = Some(a);
+            partner[a] = Some(r);
+        }
+    }
+}
+
+/// A line's indentation and key up to its colon (`    "k06":`), when it starts with one.
+fn key_prefix(text: &str) -> Option<&str> {
+    let indent = text.len() - text.trim_start().len();
+    let rest = text[indent..].strip_prefix('"')?;
+    let mut escaped = false;
+    for (at, c) in rest.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                let end = indent + 1 + at + 1;
+                return text[end..].starts_with(':').then(|| &text[..=end]);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The rows of `diff` worth showing: each change with [`CONTEXT`] unchanged lines around it, a
 /// [`Shown::Gap`] for the unchanged lines left out between two of them. Empty when nothing
 /// changed. What the screens draw and what their scrolling counts.
@@ -113,13 +160,7 @@ pub fn compact(diff: &[DiffLine]) -> Vec<Shown<'_>> {
             .iter()
             .position(|l| l.change == LineChange::Same)
             .map_or(diff.len(), |n| run_start + n);
-        let run = run_start..run_end;
-        let removed = run.clone().filter(|&i| diff[i].change == LineChange::Removed);
-        let added = run.clone().filter(|&i| diff[i].change == LineChange::Added);
-        for (r, a) in removed.zip(added) {
-            partner[r] = Some(a);
-            partner[a] = Some(r);
-        }
+        pair_run(diff, run_start..run_end, &mut partner);
         run_start = run_end;
     }
     let near_change = |i: usize| {
@@ -212,5 +253,33 @@ mod tests {
             [" a", "-b ~ B", "+B ~ b", " c", " d", "⋯", " g", " h", "-i ~ I", "+I ~ i", "+I2", " j"]
         );
         assert!(compact(&line_diff(old, old)).is_empty(), "no change, no rows");
+    }
+
+    /// bb16 L03: a run that removes one key before changed ones pairs each changed line with
+    /// the line of its own key (by place, `k05` went with `k06`, whose first difference is in
+    /// the key); lines of no key pair by their place among such lines; a key at another depth
+    /// is another key.
+    #[test]
+    fn the_lines_of_a_run_pair_by_key_then_by_place() {
+        let old = "{\n  \"k04\": 1,\n  \"k05\": 2,\n  \"k06\": 3,\n  \"a\\\"b\": 4,\n  \"k07\": 5,\n  \"list\": [\n    1,\n    \"x\": 0\n  ]\n}\n";
+        let new = "{\n  \"k04\": 1,\n  \"k06\": 30,\n  \"a\\\"b\": 40,\n  \"k07\": 50,\n  \"list\": [\n    9,\n  \"x\": 0\n  ]\n}\n";
+        let diff = line_diff(old, new);
+        let pairs: Vec<String> = texts(&compact(&diff)).into_iter().filter(|t| t.starts_with('-')).collect();
+        assert_eq!(
+            pairs,
+            [
+                r#"-  "k05": 2,"#,
+                r#"-  "k06": 3, ~   "k06": 30,"#,
+                r#"-  "a\"b": 4, ~   "a\"b": 40,"#,
+                r#"-  "k07": 5, ~   "k07": 50,"#,
+                "-    1, ~     9,",
+                r#"-    "x": 0"#,
+            ]
+        );
+        assert_eq!(key_prefix(r#"    "k06": 3,"#), Some(r#"    "k06":"#));
+        assert_eq!(key_prefix(r#"  "a\"b": 4"#), Some(r#"  "a\"b":"#));
+        assert_eq!(key_prefix(r#"  "just a string","#), None);
+        assert_eq!(key_prefix(r#"  "open"#), None);
+        assert_eq!(key_prefix("  12,"), None);
     }
 }
