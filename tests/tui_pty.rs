@@ -206,6 +206,29 @@ fn edit_and_save_in_the_terminal_is_stored() {
     assert_eq!(fixture.revisions("admin"), 2);
 }
 
+/// A burst of keys longer than one read of the terminal (a paste without bracketed paste, keys
+/// typed ahead over a slow link), its `Ctrl-S` with it, is acted on whole, with no key after
+/// it: crossterm read the first 1,024 bytes and left the rest unread, the edge of mio's
+/// edge-triggered poll spent, until another key came (bb16 L10; vendor/crossterm/PATCHES.md).
+#[test]
+fn a_burst_of_keys_longer_than_one_read_is_acted_on_whole_with_its_last_ctrl_s() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor(&mut tui);
+    tui.send(END);
+    tui.send(ENTER);
+    let keys: String = (0..150).map(|i| format!("\"k{i:03}\": {:05}, ", i * 1000 + 10_000)).collect();
+    assert!(keys.len() > 2 * 1024, "{} bytes: more than two reads", keys.len());
+    let mut burst = keys.into_bytes();
+    burst.extend_from_slice(CTRL_S);
+    tui.send(burst);
+    tui.wait_text("saved revision 2");
+    quit(&mut tui);
+    let stored = fixture.custom_data("admin");
+    assert_eq!(stored["k149"], Value::from(159_000), "the burst's last key: {stored:#}");
+    assert_eq!(stored.as_object().map(|o| o.len()), admin_original().as_object().map(|o| o.len() + 150));
+}
+
 #[test]
 fn invalid_json_is_refused_and_nothing_is_written() {
     let fixture = Fixture::new();
