@@ -394,6 +394,25 @@ fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
     assert!(!store.custom_data("u1").expect("doc").text.contains("\"n\""), "u1 restored");
 }
 
+/// bb16 L09: an outside write that only writes a number another way (`1.50` → `1.5000`) is a
+/// change, as a save counts it (the stored jsonb text, not jsonb's `=`, which holds them
+/// equal): the undo lists it and leaves it, and the history keeps it as a revision of its own.
+#[test]
+fn undo_leaves_alone_an_outside_write_that_only_wrote_a_number_another_way() {
+    let (db, store) = postgres_with_user(r#"{"price":1.50}"#);
+    let batch = BatchId::new();
+    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    update_outside(&db, "u1", r#"{"price":1.5000,"n":1}"#);
+
+    let history = store.history("u1").expect("history");
+    let found: Vec<(u64, &str)> = history.iter().map(|r| (r.revision, r.saved_by.as_str())).collect();
+    assert_eq!(found, [(1, "outside custodian"), (2, "tester"), (3, "outside custodian")], "kept as its own");
+    let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
+    assert_eq!(undone.undo.saved, 0);
+    assert_eq!(undone.changed_since, vec![("u1".to_owned(), 3)]);
+    assert!(store.custom_data("u1").expect("doc").text.contains("1.5000"), "left as written outside");
+}
+
 #[test]
 fn a_batch_or_journal_on_a_schema_init_has_not_upgraded_names_init() {
     let (db, store) = postgres_with_user("{}");

@@ -131,7 +131,7 @@ impl PostgresStore {
         }
         let sql = format!(
             "select {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS}, u.custom_data::text, coalesce(h.same, false) \
-             from public.users u {LATEST_HISTORY} where u.tenant_id = $1 and u.id = any($2)"
+             from public.users u {LATEST_HISTORY_BY_TEXT} where u.tenant_id = $1 and u.id = any($2)"
         );
         let rows = tx.query(&sql, &[&self.tenant, &ids]).map_err(|e| self.fail(e))?;
         let mut found = HashMap::with_capacity(rows.len());
@@ -382,7 +382,7 @@ impl PostgresStore {
                 "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
-                 left join lateral (select h.revision, h.custom_data = u.custom_data as same from custodian.history h \
+                 left join lateral (select h.revision, h.custom_data::text = u.custom_data::text as same from custodian.history h \
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
                  left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1",
                 &[&self.tenant, &ids, &revisions],

@@ -162,8 +162,17 @@ const ORDER_KEY: &str =
     "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"";
 
 /// The newest history row of `u`, for the revision facts (only with custodian's schema).
+/// Lists and walks compare with jsonb's `=` (cheap); it holds `1.50` and `1.5000` equal, so an
+/// outside write that only wrote a number another way shows as the revision before until the
+/// user is read, which keeps it ([`LATEST_HISTORY_BY_TEXT`]).
 const LATEST_HISTORY: &str = "left join lateral (select h.revision, h.custom_data = u.custom_data as same, \
     h.saved_at, h.saved_by from custodian.history h \
+    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
+/// The same, the documents compared by their stored jsonb text as a save compares them (bb15
+/// L06): for the writes (a batch keeps an outside document by it), where `=` let a re-spelled
+/// number go unkept and overwritten (bb16 L09).
+const LATEST_HISTORY_BY_TEXT: &str = "left join lateral (select h.revision, \
+    h.custom_data::text = u.custom_data::text as same, h.saved_at, h.saved_by from custodian.history h \
     where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
 const REVISION_COLUMNS: &str = concat!(
     "case when h.revision is null then 1 when h.same then h.revision else h.revision + 1 end, ",

@@ -46,7 +46,7 @@ impl PostgresStore {
         let replaced = object_or_empty(id, "customData", row.get(2));
         let latest = if self.initialised {
             tx.query_opt(
-                "select h.revision, h.custom_data = u.custom_data from custodian.history h \
+                "select h.revision, h.custom_data::text = u.custom_data::text from custodian.history h \
                  join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
                  where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1",
                 &[&self.tenant, &id],
@@ -175,7 +175,7 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.lock();
-        const LATEST: &str = "select (select h.custom_data = u.custom_data from custodian.history h \
+        const LATEST: &str = "select (select h.custom_data::text = u.custom_data::text from custodian.history h \
              where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
              (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
              from public.users u where u.tenant_id = $1 and u.id = $2";

@@ -359,8 +359,18 @@ impl PostgresStore {
         rows.iter().map(|row| UserRow::read(row, 0)).collect()
     }
 
+    /// One user, its revision by the stored document's text as a save counts it (a list's
+    /// rows use jsonb's cheaper `=`: see [`LATEST_HISTORY`]).
     pub(super) fn one_user(&self, id: &str) -> Result<UserRow, StoreError> {
-        let sql = self.select_users("where u.tenant_id = $1 and u.id = $2");
+        let sql = if self.initialised {
+            format!(
+                "select {USER_COLUMNS}, {}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY_BY_TEXT} \
+                 where u.tenant_id = $1 and u.id = $2",
+                self.handle_column()
+            )
+        } else {
+            self.select_users("where u.tenant_id = $1 and u.id = $2")
+        };
         let mut rows = self.query_users(&sql, &[&self.tenant, &id])?;
         rows.pop().ok_or_else(|| StoreError::UserNotFound(id.to_owned()))
     }
@@ -382,7 +392,7 @@ impl PostgresStore {
     /// theirs to read and restore from.
     pub(super) fn current_row(&self, id: &str) -> Result<(String, Revision, i64), StoreError> {
         let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
-        let join = if self.initialised { LATEST_HISTORY } else { "" };
+        let join = if self.initialised { LATEST_HISTORY_BY_TEXT } else { "" };
         let sql = format!(
             "select u.custom_data::text, {revision}, {UPDATED_MICROS} \
              from public.users u {join} where u.tenant_id = $1 and u.id = $2"

@@ -42,11 +42,11 @@ impl UserStore for PostgresStore {
         if !self.initialised {
             return Ok(false);
         }
-        // jsonb equality, as the save compared: the document stored as that revision.
+        // The stored jsonb text, as the save compared: the document stored as that revision.
         let row = self
             .lock()
             .query_opt(
-                "select h.custom_data = $4::text::jsonb from custodian.history h \
+                "select h.custom_data::text = $4::text::jsonb::text from custodian.history h \
                  where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
                 &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64), &data.compact()],
             )
