@@ -422,3 +422,39 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
         format!("exported 24000 users to {}\n", sandbox.home.path("again.jsonl").display())
     );
 }
+
+/// bb16 L01: a list wrapped in an object, a record of misspelled fields and an empty one were
+/// each imported as a user with a generated id and `{}` for customData (exit 0), and an
+/// upsert whose `customdata` was misspelled said "1 updated" and changed nothing.
+#[test]
+fn a_record_of_misspelled_fields_or_naming_no_user_is_refused_and_nothing_is_imported() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    for (text, said) in [
+        (
+            r#"{"users":[{"id":"a1","username":"alice"}],"total":1}"#,
+            "line 1: names no user: it has none of id, username, primaryEmail, primaryPhone, name (its `users` holds a list of objects",
+        ),
+        (
+            "{\"id\":\"a1\",\"username\":\"alice\"}\n{\"ID\":\"a2\",\"userName\":\"bob\"}",
+            "line 2: `ID` is no field of a user: `id` misspelled?",
+        ),
+        ("{\"id\":\"a1\"}\n{}", "line 2: names no user"),
+        (
+            r#"[{"id":"a1","custom_Data":{"plan":"pro"}}]"#,
+            "record 1 (line 1): `custom_Data` is no field of a user: `customData` misspelled?",
+        ),
+    ] {
+        let file = sandbox.file("users.jsonl", text);
+        let error = sandbox.on(&db, &["import", &file]).fails(4);
+        assert!(error.contains(said), "{text}: {error}");
+        assert_eq!(sandbox.export(&db), "", "nothing imported");
+    }
+    let file = sandbox.file("one.jsonl", r#"{"id":"a1","username":"alice","customData":{"plan":"free"}}"#);
+    sandbox.on(&db, &["import", &file]).ok();
+    let before = sandbox.export(&db);
+    let file = sandbox.file("up.jsonl", r#"{"id":"a1","customdata":{"plan":"enterprise"}}"#);
+    let error = sandbox.on(&db, &["import", "--upsert", &file]).fails(4);
+    assert!(error.contains("`customdata` is no field of a user: `customData` misspelled?"), "{error}");
+    assert_eq!(sandbox.export(&db), before, "the user as it was");
+}

@@ -6,6 +6,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
+mod names;
+
 use super::logto_row;
 use super::scan::{self, ScanFinding};
 use super::{CustomData, Limits, User, UserFieldError};
@@ -250,6 +252,9 @@ impl RecordRules {
             serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
             _ => logto_row::Taken::default(),
         };
+        if let Some(reason) = value.as_object().and_then(names::problem) {
+            return Err(fail(reason));
+        }
         // The fields an upsert takes from the record. A timestamp given as null cannot clear
         // anything (a user always has one), so it counts as left out: what is stored stays.
         let fields = value.as_object().map(|record| {

@@ -46,7 +46,7 @@ pub enum UserFieldError {
 }
 
 /// The fields custodian knows, in the order Logto's API writes them.
-const KNOWN_FIELDS: [&str; 14] = [
+pub const KNOWN_FIELDS: [&str; 14] = [
     "id",
     "username",
     "primaryEmail",

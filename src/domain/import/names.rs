@@ -1,0 +1,101 @@
+//! What an import refuses in a record's field names before reading it as a user: a field that
+//! is a known one misspelled (`custom_Data`, `userName`, `ID`), and a record that names no
+//! user at all (`{}`, `{"users": […]}`). Both were taken as a user with a generated id and
+//! `{}` for customData, the misspelled fields kept as unknown ones (and an upsert said
+//! "updated" having changed nothing): bb16 L01. Unknown fields that are no such misspelling
+//! (`hasPassword`, `ssoIdentities`) are still kept as written.
+
+use serde_json::{Map, Value};
+
+use crate::domain::user::KNOWN_FIELDS;
+
+/// The fields any one of which names a user.
+const NAMING_FIELDS: [&str; 5] = ["id", "username", "primaryEmail", "primaryPhone", "name"];
+
+/// Why `record` (a Logto user object, a raw row already renamed) cannot be imported as it is.
+pub fn problem(record: &Map<String, Value>) -> Option<String> {
+    for key in record.keys() {
+        if KNOWN_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        let loose = loosened(key);
+        if let Some(known) = KNOWN_FIELDS.iter().find(|known| loosened(known) == loose) {
+            return Some(format!(
+                "`{key}` is no field of a user: `{known}` misspelled? (field names are case-sensitive)"
+            ));
+        }
+    }
+    let named = NAMING_FIELDS.iter().any(|field| record.get(*field).is_some_and(|value| !value.is_null()));
+    if named {
+        return None;
+    }
+    let mut reason =
+        "names no user: it has none of id, username, primaryEmail, primaryPhone, name".to_owned();
+    let lists: Vec<&str> = record
+        .iter()
+        .filter(|(_, value)| value.as_array().is_some_and(|items| items.iter().any(Value::is_object)))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    if let Some(list) = lists.first() {
+        reason.push_str(&format!(
+            " (its `{list}` holds a list of objects: import reads a JSON array of users or JSON Lines, one user a line, not a list inside an object)"
+        ));
+    }
+    Some(reason)
+}
+
+/// A field name as a typo might have it: lower case, without `_` and `-`.
+fn loosened(key: &str) -> String {
+    key.chars().filter(|c| !matches!(c, '_' | '-')).flat_map(char::to_lowercase).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem_of(text: &str) -> Option<String> {
+        problem(serde_json::from_str::<Value>(text).unwrap().as_object().unwrap())
+    }
+
+    #[test]
+    fn a_known_field_misspelled_is_named_with_the_field_it_resembles() {
+        for (text, field, known) in [
+            (r#"{"id":"a1","custom_Data":{}}"#, "custom_Data", "customData"),
+            (r#"{"id":"a1","customdata":{}}"#, "customdata", "customData"),
+            (r#"{"ID":"a1"}"#, "ID", "id"),
+            (r#"{"id":"a1","userName":"x"}"#, "userName", "username"),
+            (r#"{"id":"a1","primary-email":"x@y"}"#, "primary-email", "primaryEmail"),
+        ] {
+            let said = problem_of(text).unwrap_or_default();
+            assert!(
+                said.starts_with(&format!("`{field}` is no field of a user: `{known}` misspelled?")),
+                "{text}: {said}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_naming_no_user_is_refused_and_a_wrapped_list_is_named() {
+        assert_eq!(
+            problem_of("{}").as_deref(),
+            Some("names no user: it has none of id, username, primaryEmail, primaryPhone, name")
+        );
+        assert!(problem_of(r#"{"customData":{"a":1},"id":null}"#).is_some(), "a null id names no one");
+        let wrapped = problem_of(r#"{"users":[{"id":"a1"}],"total":1}"#).unwrap_or_default();
+        assert!(wrapped.contains("its `users` holds a list of objects"), "{wrapped}");
+        assert!(!problem_of(r#"{"tags":["a"]}"#).unwrap_or_default().contains("holds a list"));
+    }
+
+    #[test]
+    fn a_record_naming_a_user_with_unknown_fields_of_its_own_passes() {
+        for text in [
+            r#"{"id":"a1"}"#,
+            r#"{"username":"alice","hasPassword":true,"ssoIdentities":[]}"#,
+            r#"{"primaryEmail":"a@b","customData":{}}"#,
+            r#"{"primaryPhone":"1"}"#,
+            r#"{"name":"Alice"}"#,
+        ] {
+            assert_eq!(problem_of(text), None, "{text}");
+        }
+    }
+}
