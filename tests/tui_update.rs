@@ -3313,3 +3313,45 @@ fn f2_reads_the_messages_whole_from_the_editor_and_esc_goes_back_to_the_edit() {
     press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
     assert_eq!(state.mode(), Mode::Messages, "and from the list");
 }
+
+/// bb16 L11: keys that run past the loaded rows faster than rows come each ask for rows again,
+/// and only the newest read is answered; each asked to move by its own key alone, so 300 `j`
+/// in one burst landed on row 219. The newest read carries every move asked since.
+#[test]
+fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_rows_come() {
+    let (_dir, store) = demo_store();
+    let order: Vec<String> = store
+        .page_after(None, usize::MAX)
+        .expect("users")
+        .iter()
+        .map(|e| e.user.handle().to_owned())
+        .collect();
+    let mut state = started(&store, 120, 24);
+    let loaded = state.list.rows.len();
+    assert!(loaded + 30 < order.len(), "{loaded} rows loaded of {}", order.len());
+    let mut newest = Vec::new();
+    for _ in 0..loaded + 30 {
+        // Only the newest read is answered (the runtime drops an answer a newer read replaced).
+        newest = update(&mut state, Action::Down);
+    }
+    assert!(matches!(newest.as_slice(), [Effect::LoadRows(_)]), "{newest:?}");
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, newest);
+    assert_eq!(selected_handle(&state), order[loaded + 30]);
+
+    // Up past the start of the rows, and `k` back within them, before the rows come: the
+    // newest read moves by both.
+    act(&store, &mut state, Action::Home);
+    let mut newest = update(&mut state, Action::PageDown);
+    while !matches!(newest.as_slice(), [Effect::LoadRows(_)]) {
+        newest = update(&mut state, Action::PageDown);
+    }
+    let at = state.list.selected;
+    let more = update(&mut state, Action::Up);
+    assert!(
+        matches!(more.as_slice(), [Effect::LoadRows(_)]),
+        "a move after one on its way asks again: {more:?}"
+    );
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, more);
+    let page = state.list.page() as usize;
+    assert_eq!(state.list.selected, at + page - 1, "a page down and one up");
+}

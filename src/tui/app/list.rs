@@ -64,6 +64,11 @@ pub struct UserList {
     /// The user a refresh is finding again after their row moved ([`Effect::FollowUser`]):
     /// meanwhile the highlighted row is not theirs, and nothing acts on it.
     pub following: Option<String>,
+    /// The rows to move by once the rows on their way come: the moves of every key that ran
+    /// past the loaded rows since, summed. Each such key asks for rows again, and only the
+    /// newest read is answered; each asked to move by its own key alone, so a burst of `j`
+    /// at the end of the rows moved by one (bb16 L11: 300 `j` landed on row 219).
+    pub moving: Option<isize>,
 }
 
 impl UserList {
@@ -71,6 +76,7 @@ impl UserList {
     /// as a filter's answer will be.
     pub fn clear(&mut self, whole: bool) {
         self.rows.clear();
+        self.moving = None;
         (self.selected, self.top, self.at_start, self.at_end) = (0, 0, whole, whole);
     }
 
@@ -123,6 +129,7 @@ impl State {
             let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
             return self.select_index(index);
         }
+        self.list.moving = None;
         vec![self.load(if last { Seek::Last } else { Seek::First }, 0, Then::Edge)]
     }
 
@@ -264,23 +271,31 @@ impl State {
         if list.rows.is_empty() {
             return Vec::new();
         }
+        // After keys whose rows are still on their way: this read replaces theirs, so it
+        // carries their moves too, even where this key alone would not need it.
+        let delta = list.moving.unwrap_or(0) + delta;
         let target = list.selected as isize + delta;
-        if target >= list.rows.len() as isize && !list.at_end {
+        let load = if target < 0 && !list.at_start {
+            Some((Seek::Before(list.rows[0].key.clone()), target.unsigned_abs()))
+        } else if (target >= list.rows.len() as isize && !list.at_end) || list.moving.is_some() {
             let last = list.rows[list.rows.len() - 1].key.clone();
-            let distance = (target as usize) + 1 - list.rows.len();
-            return vec![self.load(Seek::After(last), distance, Then::Move(delta))];
-        }
-        if target < 0 && !list.at_start {
-            let first = list.rows[0].key.clone();
-            return vec![self.load(Seek::Before(first), target.unsigned_abs(), Then::Move(delta))];
+            Some((Seek::After(last), (target + 1).saturating_sub(list.rows.len() as isize) as usize))
+        } else {
+            None
+        };
+        if let Some((seek, distance)) = load {
+            self.list.moving = Some(delta);
+            return vec![self.load(seek, distance, Then::Move(delta))];
         }
         self.select_index(target.clamp(0, list.rows.len() as isize - 1) as usize)
     }
 
     pub(super) fn select_index(&mut self, index: usize) -> Vec<Effect> {
-        // The operator chose a row: a user waited for by a refresh is no longer wanted.
+        // The operator chose a row: a user waited for by a refresh is no longer wanted, nor a
+        // move whose rows are on their way.
         self.list.search.reselect = None;
         self.list.following = None;
+        self.list.moving = None;
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()
@@ -315,6 +330,9 @@ impl State {
             self.list.total = count.users;
             self.list.total_estimated = !count.exact;
         }
+        // Rows asked for by a move move the selection by the moves asked since, unless a row
+        // was chosen since (`g`, a click, a jump).
+        let moving = self.list.moving.take();
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
             return Vec::new();
@@ -356,6 +374,7 @@ impl State {
             (Then::Edge, _) => 0,
             (Then::Move(delta), _) => {
                 let from = previous.as_ref().and_then(index_of).unwrap_or(0) as isize;
+                let delta = if moving.is_some() { *delta } else { 0 };
                 (from + delta).clamp(0, last as isize) as usize
             }
             (Then::Reselect { key, id, offset }, _) => {
