@@ -682,7 +682,7 @@ fn a_conflict_shows_theirs_against_mine() {
     let (_dir, store) = demo_store();
     let (state, _) = conflicted(&store);
     match &state.dialog {
-        Some(Dialog::Conflict { theirs, mine, diff }) => {
+        Some(Dialog::Conflict { theirs, mine, diff, .. }) => {
             assert_eq!(theirs.revision, 2);
             assert!(mine.as_object().contains_key("mine"));
             assert!(diff.iter().any(|l| l.text.contains("\"theirs\": 1")));

@@ -430,6 +430,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // Questions (dialogs.rs) and the conflict (conflict.rs)
         Confirm => state.confirm(),
         Cancel => state.cancel(),
+        ScrollQuestion(delta) => {
+            state.scroll_question(delta);
+            Vec::new()
+        }
         SaveConflict { id, theirs } => state.conflict(id, theirs),
         ReloadTheirs => state.reload_theirs(),
         OverwriteTheirs => state.overwrite_theirs(),

@@ -81,6 +81,11 @@ const FILTER: &[Mode] = &[Mode::Filter];
 const EDIT: &[Mode] = &[Mode::Edit];
 const DIALOG: &[Mode] = &[Mode::Dialog];
 const CONFLICT: &[Mode] = &[Mode::Conflict];
+/// The questions whose text scrolls: the save's (removed keys, findings, the diff) and the
+/// conflict's diff.
+const QUESTIONS: &[Mode] = &[Mode::Dialog, Mode::Conflict];
+/// Lines a page of a question's text scrolls.
+const QUESTION_PAGE: isize = 10;
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const CHANGES: &[Mode] = &[Mode::Changes];
@@ -370,6 +375,26 @@ pub const BINDINGS: &[Binding] = &[
         Some("no"),
         || Action::Cancel
     ),
+    bind!(
+        QUESTIONS,
+        [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)],
+        "scroll the question down",
+        None,
+        || { Action::ScrollQuestion(1) }
+    ),
+    bind!(
+        QUESTIONS,
+        [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)],
+        "scroll the question up",
+        None,
+        || { Action::ScrollQuestion(-1) }
+    ),
+    bind!(QUESTIONS, [(KeyCode::PageDown, NONE)], "scroll the question a page down", None, || {
+        Action::ScrollQuestion(QUESTION_PAGE)
+    }),
+    bind!(QUESTIONS, [(KeyCode::PageUp, NONE)], "scroll the question a page up", None, || {
+        Action::ScrollQuestion(-QUESTION_PAGE)
+    }),
     bind!(
         CONFLICT,
         [(KeyCode::Char('r'), NONE)],

@@ -119,6 +119,8 @@ pub enum Action {
     // Dialogs and the rest
     Confirm,
     Cancel,
+    /// Scroll the question's text (the removed keys, the diff) by this many lines.
+    ScrollQuestion(isize),
     ToggleHelp,
     /// F2 (and `:messages`): the last messages, whole — also from the editor, where `:` types.
     OpenMessages,

@@ -45,7 +45,7 @@ impl State {
             )
         };
         self.say(StatusKind::Error, text);
-        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff, scroll: 0 });
         Vec::new()
     }
 
@@ -59,7 +59,7 @@ impl State {
     /// against the draft.
     pub(super) fn show_doubtful_draft(&mut self, theirs: StoredDocument, mine: CustomData) {
         let diff = self.diff_against(&theirs.text, &mine);
-        self.dialog = Some(Dialog::Conflict { theirs, mine, diff });
+        self.dialog = Some(Dialog::Conflict { theirs, mine, diff, scroll: 0 });
     }
 
     /// Conflict, "reload theirs": my edit goes to a recovery file first; only once it is

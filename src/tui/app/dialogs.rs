@@ -20,9 +20,12 @@ pub enum Dialog {
         diff: Vec<DiffLine>,
         secrets: Vec<String>,
         held_to: StoredDocument,
+        /// Lines of the question scrolled past (`↓`/`PgDn`): every removed key and the whole
+        /// diff can be read before `y` (they were cut at the box's edge: bb16 L04).
+        scroll: usize,
     },
     /// Someone saved this user since the editor opened: theirs against mine.
-    Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine> },
+    Conflict { theirs: StoredDocument, mine: CustomData, diff: Vec<DiffLine>, scroll: usize },
     /// Unsaved edits from earlier sessions were found: open, discard or leave each.
     DraftFound { drafts: Vec<Draft>, selected: usize },
     /// Leaving the editor would throw away changes.
@@ -51,6 +54,15 @@ impl Dialog {
 }
 
 impl State {
+    /// `↑`/`↓`/`PgUp`/`PgDn` in the save's question or the conflict: scroll its text, to its
+    /// last line at the box's bottom and no further.
+    pub(super) fn scroll_question(&mut self, delta: isize) {
+        let most = crate::tui::view::dialog::most_scroll(self);
+        if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) = &mut self.dialog {
+            *scroll = scroll.saturating_add_signed(delta).min(most);
+        }
+    }
+
     /// No (Enter, `n`, Esc) to a question, or Esc over an overlay.
     pub(super) fn cancel(&mut self) -> Vec<Effect> {
         match self.dialog.take() {

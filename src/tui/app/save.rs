@@ -198,7 +198,14 @@ impl State {
     pub(super) fn review_and_save(&mut self, data: CustomData, stored: &StoredDocument) -> Vec<Effect> {
         if let Some((dropped, secrets)) = question_of(&data, &stored.text) {
             let diff = self.diff_against(&stored.text, &data);
-            self.dialog = Some(Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to: stored.clone() });
+            self.dialog = Some(Dialog::ConfirmDrop {
+                dropped,
+                data,
+                diff,
+                secrets,
+                held_to: stored.clone(),
+                scroll: 0,
+            });
             return Vec::new();
         }
         self.save_effect(data, stored.clone())

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::domain::time::format_utc;
 use crate::draft::{Draft, DraftKind};
@@ -11,9 +11,6 @@ use crate::inert;
 use crate::tui::app::{Dialog, Mode, State};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
-
-/// Keys listed in the drop dialog before it says "and N more".
-const MAX_LISTED: usize = 8;
 
 /// The keys that answer `dialog` and what each does, from the key table: for a yes/no
 /// question the first binding is yes (`y`), the second no.
@@ -53,12 +50,18 @@ const DRAFT_ROWS: usize = 8;
 /// How wide a dialog is at most, borders included.
 const WIDTH: u16 = 76;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
-    let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
+/// The question's title, its text (which scrolls) and the mode whose keys answer it, for a
+/// box `inner_width` wide inside its borders.
+fn question(
+    state: &State,
+    dialog: &Dialog,
+    theme: &Theme,
+    inner_width: usize,
+) -> (&'static str, Vec<Line<'static>>, Mode) {
     // One row a diff line, however long (a long one wrapped at its words over more rows than
     // its width tells, and pushed the answers out).
     let diff_lines = |diff| super::diff::lines(diff, theme, inner_width);
-    let (title, mut lines, mode) = match dialog {
+    match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
             let mut lines = Vec::new();
             if !secrets.is_empty() {
@@ -66,14 +69,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                     "This looks like it stores secrets; customData reaches front ends:",
                     theme.warning,
                 )));
-                for finding in secrets.iter().take(MAX_LISTED) {
+                for finding in secrets {
                     lines.push(Line::from(Span::styled(
                         format!("  ! {}", inert::line(finding)),
                         theme.warning,
                     )));
-                }
-                if secrets.len() > MAX_LISTED {
-                    lines.push(Line::from(format!("  … and {} more", secrets.len() - MAX_LISTED)));
                 }
             }
             if !dropped.is_empty() {
@@ -84,12 +84,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
                 )));
             }
             // One row each, however long the key.
-            for key in dropped.iter().take(MAX_LISTED) {
+            for key in dropped {
                 let key = inert::cut_to_width(&inert::line(key), 68).into_owned();
                 lines.push(Line::from(Span::styled(format!("  − {key}"), theme.removed)));
-            }
-            if dropped.len() > MAX_LISTED {
-                lines.push(Line::from(format!("  … and {} more", dropped.len() - MAX_LISTED)));
             }
             if data.as_object().is_empty() {
                 lines.push(Line::from(Span::styled("The new customData is empty: {}", theme.warning)));
@@ -196,33 +193,108 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
         Dialog::ConfirmQuit => {
             (" Quit? ", vec![Line::from("Quit custodian and throw away your unsaved changes?")], Mode::Dialog)
         }
+    }
+}
+
+/// Rows a line takes wrapped in a box `inner_width` wide.
+fn rows_of(line: &Line, inner_width: usize) -> usize {
+    line.width().div_ceil(inner_width.max(1)).max(1)
+}
+
+/// The box of `dialog` on `area`: its rect, the question's text, its rows each, and the rows
+/// the text may take at most below its title and above the answers.
+struct Placed {
+    rect: Rect,
+    title: &'static str,
+    body: Vec<Line<'static>>,
+    body_rows: Vec<usize>,
+    tail: Vec<Line<'static>>,
+    room: usize,
+}
+
+fn placed(area: Rect, state: &State, dialog: &Dialog, theme: &Theme) -> Placed {
+    let inner_width = WIDTH.min(area.width).saturating_sub(2).max(1) as usize;
+    let (title, body, mode) = question(state, dialog, theme, inner_width);
+    let tail = vec![Line::from(""), choices(dialog, mode, theme)];
+    let body_rows: Vec<usize> = body.iter().map(|line| rows_of(line, inner_width)).collect();
+    let tail_rows: usize = tail.iter().map(|line| rows_of(line, inner_width)).sum();
+    let rows = body_rows.iter().sum::<usize>() + tail_rows;
+    let height = (rows as u16).saturating_add(2).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - WIDTH.min(area.width)) / 2,
+        y: area.y + (area.height - height) / 2,
+        width: WIDTH.min(area.width),
+        height,
     };
-    lines.push(Line::from(""));
-    lines.push(choices(dialog, mode, theme));
-    // Rows the text takes once wrapped inside the borders.
-    let rows_of = |line: &Line| line.width().div_ceil(inner_width).max(1);
-    let rows: usize = lines.iter().map(rows_of).sum();
-    let rect = super::popup(frame, area, WIDTH, rows as u16 + 2);
+    let room = usize::from(height.saturating_sub(2)).saturating_sub(tail_rows);
+    Placed { rect, title, body, body_rows, tail, room }
+}
+
+/// The first and one past the last line of a text of `rows` shown from line `scroll` in
+/// `room` rows: a line says what lies above when scrolled, another what lies below, and the
+/// answers stay visible at the end. Scrolled past what fills the box, the last lines show.
+fn window(rows: &[usize], room: usize, scroll: usize) -> (usize, usize) {
+    let start = scroll.min(most_scroll_of(rows, room));
+    // A row says what lies above once scrolled.
+    let mut left = room.saturating_sub(usize::from(start > 0));
+    if rows[start..].iter().sum::<usize>() <= left {
+        return (start, rows.len());
+    }
+    // And one what lies below.
+    left = left.saturating_sub(1);
+    let mut end = start;
+    while end < rows.len() && rows[end] <= left {
+        left -= rows[end];
+        end += 1;
+    }
+    (start, end)
+}
+
+/// The most the text of `rows` scrolls in `room` rows: its last line at the bottom.
+fn most_scroll_of(rows: &[usize], room: usize) -> usize {
+    if rows.iter().sum::<usize>() <= room {
+        return 0;
+    }
+    // Scrolled, one row says what lies above.
+    let mut left = room.saturating_sub(1);
+    let mut start = rows.len();
+    while start > 0 && rows[start - 1] <= left {
+        left -= rows[start - 1];
+        start -= 1;
+    }
+    start.min(rows.len().saturating_sub(1))
+}
+
+/// The most the question on the screen scrolls (`↓` stops there).
+pub fn most_scroll(state: &State) -> usize {
+    let Some(dialog) = &state.dialog else { return 0 };
+    let area = Rect::new(0, 0, state.width, state.height);
+    let placed = placed(area, state, dialog, &Theme::plain());
+    most_scroll_of(&placed.body_rows, placed.room)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
+    let Placed { rect, title, body, body_rows, tail, room } = placed(area, state, dialog, theme);
+    frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
         .border_style(theme.error);
-    // Long diffs are cut at the bottom of the screen; the choices stay visible at the end.
-    // Counted in rows as wrapped: a few long lines push the choices out as many short ones do.
-    let inner_height = rect.height.saturating_sub(2) as usize;
-    if rows > inner_height && inner_height >= 3 {
-        let tail: Vec<Line> = lines.split_off(lines.len().saturating_sub(2));
-        let room = inner_height.saturating_sub(tail.iter().map(rows_of).sum::<usize>() + 1);
-        let mut used = 0;
-        let fitting = lines.iter().take_while(|line| {
-            used += rows_of(line);
-            used <= room
-        });
-        let head = fitting.count();
-        lines.truncate(head);
-        lines.push(Line::from(Span::styled("  ⋯ (more below; the editor has the whole text)", theme.dim)));
-        lines.extend(tail);
+    let scroll = match dialog {
+        Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. } => *scroll,
+        _ => 0,
+    };
+    let (start, end) = window(&body_rows, room, scroll);
+    let mut lines = Vec::with_capacity(end - start + tail.len() + 2);
+    if start > 0 {
+        lines.push(Line::from(Span::styled(format!("  ⋯ {start} lines above (↑/PgUp)"), theme.dim)));
     }
+    let below = body.len() - end;
+    lines.extend(body.into_iter().skip(start).take(end - start));
+    if below > 0 {
+        lines.push(Line::from(Span::styled(format!("  ⋯ {below} lines below (↓/PgDn)"), theme.dim)));
+    }
+    lines.extend(tail);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }
 

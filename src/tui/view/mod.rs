@@ -2,7 +2,7 @@
 
 mod changes;
 mod details;
-mod dialog;
+pub mod dialog;
 mod diff;
 mod document;
 mod help;

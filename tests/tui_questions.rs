@@ -1,0 +1,102 @@
+//! The questions whose text may not fit their box: the save's (removed keys, secrets found,
+//! the diff of stored → new) and the conflict's diff. Their text scrolls with `↓`/`↑`/`PgDn`/
+//! `PgUp` to its last line and no further, so everything a `y` agrees to can be read first:
+//! "… and 22 more" removed keys and the diff past the box could not be seen (bb16 L04).
+
+mod support;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use custodian::domain::CustomData;
+use custodian::store::{Author, RedbStore, UserStore};
+use custodian::tui::app::{Action, Dialog, Mode, State};
+use custodian::tui::theme::Theme;
+use custodian::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use support::{act, demo_store, started};
+
+fn screen(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(state.width, state.height)).expect("a terminal");
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).expect("drawn");
+    terminal.backend().to_string()
+}
+
+fn press(store: &RedbStore, state: &mut State, code: KeyCode) {
+    support::press(store, state, code, KeyModifiers::NONE);
+}
+
+fn question_scroll(state: &State) -> usize {
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) => *scroll,
+        other => panic!("no question: {other:?}"),
+    }
+}
+
+/// A user of 120 keys whose editor holds them without the first 30: the save's question lists
+/// 30 removed keys and a diff far longer than the box.
+fn asked_to_remove_thirty_keys(store: &RedbStore) -> State {
+    let keys: Vec<String> = (0..120).map(|i| format!(r#""k{i:03}":"{}""#, "v".repeat(20))).collect();
+    support::import_records(
+        store,
+        &format!(r#"{{"id":"w1","username":"wide","customData":{{{}}}}}"#, keys.join(",")),
+    );
+    let mut state = started(store, 120, 40);
+    support::filtered_to(store, &mut state, "wide");
+    act(store, &mut state, Action::OpenEditor);
+    let kept = format!("{{{}}}", keys[30..].join(","));
+    let editor = state.editor.as_mut().expect("the editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    act(store, &mut state, Action::Paste(kept));
+    act(store, &mut state, Action::Save);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
+    state
+}
+
+#[test]
+fn the_saves_question_scrolls_to_every_removed_key_and_the_diffs_last_line_and_no_further() {
+    let (_dir, store) = demo_store();
+    let mut state = asked_to_remove_thirty_keys(&store);
+    let first = screen(&state);
+    assert!(first.contains("removes 30 top-level keys"), "{first}");
+    assert!(first.contains("lines below (↓/PgDn)"), "{first}");
+    assert!(first.contains("y save it"), "the answers stay on screen:\n{first}");
+    let mut seen = first.clone();
+    let mut last = first;
+    for _ in 0..100 {
+        press(&store, &mut state, KeyCode::Down);
+        last = screen(&state);
+        seen.push_str(&last);
+    }
+    for i in 0..30 {
+        assert!(seen.contains(&format!("− k{i:03}")), "removed key k{i:03} never shown");
+    }
+    assert!(
+        last.contains(r#""k031": "vvvv"#) && last.contains("lines above (↑/PgUp)"),
+        "the diff's last line: {last}"
+    );
+    assert!(!last.contains("lines below"), "scrolled to the end:\n{last}");
+    let most = question_scroll(&state);
+    press(&store, &mut state, KeyCode::PageDown);
+    assert_eq!(question_scroll(&state), most, "no further than the last line");
+    press(&store, &mut state, KeyCode::PageUp);
+    assert_eq!(question_scroll(&state), most - 10, "a page up from the end moves at once");
+    press(&store, &mut state, KeyCode::Char('y'));
+    assert_eq!(store.custom_data("w1").expect("saved").revision, 2, "y still answers");
+}
+
+#[test]
+fn the_conflicts_diff_scrolls_too() {
+    let (_dir, store) = demo_store();
+    let mut state = asked_to_remove_thirty_keys(&store);
+    act(&store, &mut state, Action::Cancel);
+    // Someone else saves meanwhile: the next save is a conflict whose diff is long.
+    let theirs = CustomData::parse(r#"{"theirs":true}"#).expect("json");
+    store.replace_custom_data("w1", &theirs, None, &Author("other".into())).expect("saved");
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.mode(), Mode::Conflict, "{:?}", state.dialog);
+    assert!(screen(&state).contains("lines below (↓/PgDn)"));
+    press(&store, &mut state, KeyCode::PageDown);
+    assert_eq!(question_scroll(&state), 10);
+    assert!(screen(&state).contains("10 lines above"), "{}", screen(&state));
+}
