@@ -390,6 +390,15 @@ fn the_diff_scrolls_to_its_last_row_and_no_further() {
     assert_eq!(state.patch.as_ref().expect("the overlay").scroll, scrolled, "no further");
     press(&store, &mut state, KeyCode::Up);
     assert_eq!(state.patch.as_ref().expect("the overlay").scroll, scrolled - 1, "back at once");
+    // A taller screen holds more of it: scrolled to its end, it starts higher, with no blank
+    // rows below its end (bb16 L15).
+    press(&store, &mut state, KeyCode::PageDown);
+    act(&store, &mut state, Action::Resize { width: 80, height: 40 });
+    let taller = screen(&state, 80, 40);
+    let rows: Vec<&str> = taller.lines().collect();
+    let at = rows.iter().position(|row| row.contains("\"field39\"")).expect("the row");
+    assert!(rows[at + 3].contains("└─"), "the diff's end at the pane's bottom:\n{taller}");
+    assert!(state.patch.as_ref().expect("the overlay").scroll < scrolled, "{taller}");
 }
 
 /// A long value changed at its end: both rows of the diff show the change, not two rows that

@@ -297,6 +297,14 @@ fn the_history_diff_scrolls_with_shift_j_and_k_to_its_last_row_and_no_further() 
     let scrolled = state.history.as_ref().expect("open").diff_scroll;
     press(&mut state, 'K');
     assert_eq!(state.history.as_ref().expect("open").diff_scroll, scrolled - 1);
+    // A taller screen: still at its end, not past it (bb16 L15: its first rows stayed hidden
+    // above blank ones).
+    press(&mut state, 'J');
+    act(&store, &mut state, Action::Resize { width: 80, height: 40 });
+    let taller = screen(&state, 80, 40);
+    let rows: Vec<&str> = taller.lines().collect();
+    let at = rows.iter().position(|row| row.contains("\"field39\"")).expect(&taller);
+    assert!(rows[at + 1].contains("│  }") && rows[at + 2].contains("└─"), "at the pane's bottom:\n{taller}");
     act(&store, &mut state, Action::HistoryUp);
     assert_eq!(state.history.as_ref().expect("open").diff_scroll, 0, "another revision starts at the top");
 }

@@ -177,6 +177,10 @@ impl State {
         self.list.height = super::super::layout::list_height(width, height);
         self.list.keep_selection_visible();
         self.relayout_whole_user();
+        // A diff scrolled to its end stays at its end, not past it (a taller screen left its
+        // first rows hidden above blank ones: bb16 L15).
+        self.history_diff_scroll(0);
+        self.patch_scroll(0);
         // A taller screen may need more rows than are loaded.
         let list = &self.list;
         if list.rows.len() < list.top + list.height
