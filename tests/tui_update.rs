@@ -1795,6 +1795,27 @@ fn an_external_edit_saves_through_the_same_path_as_ctrl_s() {
     assert!(stored.text.contains("\"viaEditor\": 1"));
 }
 
+/// bb16 L06: a byte-order mark a Windows editor wrote at the start became the visible
+/// `\ufeff` in custodian's editor and "line 1, col 1: expected value". It is taken off, and
+/// said; the edit saves.
+#[test]
+fn a_byte_order_mark_written_by_the_external_editor_is_taken_off_and_said() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    external_edit(&store, &mut state, |text| {
+        Ok(format!("\u{feff}{}", text.replacen('{', "{\"bom\": 1,", 1).replace('\n', "\r\n")))
+    });
+    assert_eq!(status_text(&state), "saved revision 2");
+    assert!(
+        state.said.iter().any(|m| m.contains("byte-order mark (U+FEFF) your editor wrote")),
+        "{:?}",
+        state.said
+    );
+    let id = store.resolve("admin").unwrap();
+    assert!(store.custom_data(&id).unwrap().text.starts_with("{\n  \"bom\": 1"));
+}
+
 #[test]
 fn an_unchanged_external_edit_says_no_changes_and_an_invalid_one_opens_the_editor() {
     let (_dir, store) = demo_store();

@@ -170,6 +170,19 @@ impl State {
                 return Vec::new();
             }
         };
+        // Windows editors (Notepad, some VS Code settings) start the file with a byte-order
+        // mark: in the editor it became the visible `\ufeff`, "line 1, col 1: expected value"
+        // (bb16 L06). It is no part of the document: taken off, and said.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => {
+                self.say(
+                    StatusKind::Info,
+                    "the byte-order mark (U+FEFF) your editor wrote at the start was taken off",
+                );
+                rest.to_owned()
+            }
+            None => text,
+        };
         let sent = inert::editor_text(&base.text).into_owned();
         if text.trim_end() == sent.trim_end() {
             self.say(StatusKind::Info, "no changes");
