@@ -458,3 +458,23 @@ fn a_record_of_misspelled_fields_or_naming_no_user_is_refused_and_nothing_is_imp
     assert!(error.contains("`customdata` is no field of a user: `customData` misspelled?"), "{error}");
     assert_eq!(sandbox.export(&db), before, "the user as it was");
 }
+
+/// bb16 L12: pretty-printed records one after another (what `jq '.[]'` prints without `-c`)
+/// said only serde's "line 1: EOF while parsing an object", which read as a file cut short.
+#[test]
+fn pretty_printed_records_are_said_to_be_no_json_lines() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let file = sandbox
+        .file("pretty.jsonl", "{\n  \"id\": \"a1\",\n  \"username\": \"alice\"\n}\n{\n  \"id\": \"a2\"\n}\n");
+    let error = sandbox.on(&db, &["import", &file]).fails(4);
+    assert!(
+        error.contains("line 1: EOF while parsing an object: the record ends with its line (JSON Lines is one user a line; pretty-printed JSON, as `jq` prints without -c, is not), or the file is cut short"),
+        "{error}"
+    );
+    assert_eq!(sandbox.export(&db), "", "nothing imported");
+    // An array's element is no line: its message stays the array's.
+    let file = sandbox.file("cut.json", "[{\"id\":\"a1\"},{\"id\":");
+    let error = sandbox.on(&db, &["import", &file]).fails(4);
+    assert!(!error.contains("JSON Lines is one user a line"), "{error}");
+}

@@ -245,8 +245,18 @@ impl RecordRules {
             None => {}
         }
         // Numbers keep the text they have in the file (serde_json alone rewrites exponents).
-        let mut value = super::custom_data::parse_value(raw)
-            .map_err(|e| fail(super::custom_data::syntax_reason(raw, &e)))?;
+        let mut value = super::custom_data::parse_value(raw).map_err(|e| {
+            let mut reason = super::custom_data::syntax_reason(raw, &e);
+            // A JSON Lines record (named by its line) that ends before its object does: most
+            // often pretty-printed JSON (`jq` without `-c`), which serde's words alone made
+            // read as a file cut short (bb16 L12).
+            if e.classify() == serde_json::error::Category::Eof && origin.starts_with("line ") {
+                reason.push_str(
+                    ": the record ends with its line (JSON Lines is one user a line; pretty-printed JSON, as `jq` prints without -c, is not), or the file is cut short",
+                );
+            }
+            fail(reason)
+        })?;
         // Before anything else reads it: credentials out, a raw row renamed.
         let taken = match &mut value {
             serde_json::Value::Object(map) => logto_row::take_shape(map).map_err(fail)?,
