@@ -155,6 +155,21 @@ fn a_save_of_a_user_deleted_outside_says_so_and_keeps_the_edit() {
     assert!(text.contains("\"mine\": 1,"), "{text}");
 }
 
+/// The same for `h`: its history's read said `no user "u1" (looked for an id, …)` (bb16 L13).
+#[test]
+fn the_history_of_a_user_deleted_outside_says_so() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    db.superuser().execute("delete from users where id = 'u1'", &[]).expect("outside delete");
+    screen.act(Action::OpenHistory);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "user u1 no longer exists (deleted outside custodian): press r to read the list again"
+    );
+    assert!(screen.state.history.is_none());
+}
+
 impl Screen {
     fn command(&mut self, line: &str) {
         self.act(Action::StartCommand);

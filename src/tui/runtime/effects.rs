@@ -485,6 +485,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             });
             match summed_up {
                 Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
+                // The selected user, gone since the list was read (bb16 L13).
+                Err(StoreError::UserNotFound(_)) => deleted_outside(&id, false),
                 Err(e) => failed(e),
             }
         }
