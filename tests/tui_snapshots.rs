@@ -369,6 +369,35 @@ fn i_shows_the_user_whole_wrapped_and_inert_and_scrolls_to_its_last_row() {
 
 /// A user whose fields take more rows than a `u16` counts (a profile of 70,000 keys): `End`
 /// reaches the last row (the scroll stopped at 65,535 rows, short of it).
+/// bb16 L14: names of fields an import kept, in `i`: a CJK name is padded by display columns
+/// (its value stood a column right per character), a name longer than the row is shown whole
+/// (it was cut with no mark), and a field named by the empty string is named `""` (its value
+/// read as a line of the field above).
+#[test]
+fn i_names_wide_long_and_empty_field_names_whole_and_lines_up_their_values() {
+    let (_dir, store) = demo_store();
+    let long = "k".repeat(150);
+    let line = format!(
+        r#"{{"id":"names1","username":"names","名前":"山田","nickname":"x","{long}":"long key","":"emptykey"}}"#
+    );
+    support::import_records(&store, &line);
+    let mut state = started(&store, 100, 40);
+    select(&store, &mut state, "names");
+    act(&store, &mut state, Action::OpenWholeUser);
+    let shown = screen(&state, 100, 40);
+    let rows: Vec<&str> = shown.lines().collect();
+    let column_of = |needle: &str| {
+        let row =
+            rows.iter().find(|row| row.contains(needle)).unwrap_or_else(|| panic!("{needle}:\n{shown}"));
+        unicode_width::UnicodeWidthStr::width(&row[..row.find(needle).expect("there")])
+    };
+    assert_eq!(column_of("\"山田\""), column_of("\"x\""), "values line up:\n{shown}");
+    let ks: usize = rows.iter().map(|row| row.matches('k').count()).sum();
+    assert!(ks >= 150, "the long name whole ({ks} k shown):\n{shown}");
+    let empty = rows.iter().position(|row| row.contains("\"emptykey\"")).expect(&shown);
+    assert!(rows[empty].contains("│\"\"  "), "named \"\":\n{shown}");
+}
+
 #[test]
 fn the_whole_user_scrolls_to_its_last_row_past_65535_rows() {
     let (_dir, store) = demo_store();

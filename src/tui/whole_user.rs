@@ -58,7 +58,9 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
     for (label, value, is_json) in fields {
         // Keys and values came from an import or SQL: inert; JSON's invisible characters as
         // their escapes (the same value), a plain value's line breaks as markers.
-        let label = inert::line(&label).into_owned();
+        // A field named by the empty string is shown as that string, not as no name (its
+        // value read as a line of the field above: bb16 L14).
+        let label = if label.is_empty() { "\"\"".to_owned() } else { inert::line(&label).into_owned() };
         let lines: Vec<String> = if is_json {
             value.split('\n').map(|line| inert::line(&inert::json(line)).into_owned()).collect()
         } else {
@@ -66,11 +68,9 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
         };
         let mut pieces: Vec<String> = lines.iter().flat_map(|line| pieces_of(line, room)).collect();
         if inert::columns(&label) >= LABEL_WIDTH {
-            // A long key of an unknown field: on a row of its own, cut, its value below.
-            rows.push(Row {
-                label: String::new(),
-                text: inert::cut_to_width(&label, room + LABEL_WIDTH).into_owned(),
-            });
+            // A long key of an unknown field: whole, on rows of its own (it was cut with no
+            // mark: bb16 L14), its value below.
+            rows.extend(pieces_of(&label, room).into_iter().map(|text| Row { label: String::new(), text }));
             pieces.iter_mut().for_each(|piece| piece.insert_str(0, "  "));
             rows.extend(pieces.into_iter().map(|text| Row { label: String::new(), text }));
             continue;

@@ -28,7 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &WholeUserView, theme: &Theme
         .take(shown)
         .map(|row| {
             Line::from(vec![
-                Span::styled(format!("{:<width$}", row.label, width = LABEL_WIDTH), theme.label),
+                // Padded by display columns: a CJK name pushed its value a column right per character
+                // (bb16 L14).
+                Span::styled(crate::inert::fit_to_width(&row.label, LABEL_WIDTH), theme.label),
                 Span::raw(row.text.clone()),
             ])
         })
