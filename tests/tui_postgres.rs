@@ -170,6 +170,29 @@ fn the_history_of_a_user_deleted_outside_says_so() {
     assert!(screen.state.history.is_none());
 }
 
+/// bb16 L05: the tree (`Tab`) of a customData jsonb holds nested deeper than serde_json reads
+/// said serde's "recursion limit exceeded at line 1 column 763"; now what every view says.
+#[test]
+fn the_tree_of_a_document_nested_too_deep_says_what_it_is() {
+    let db = logto();
+    let deep = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, custom_data) values ('default', 'deep1', 'deepuser', $1::text::jsonb)",
+            &[&deep],
+        )
+        .expect("a deep document, as SQL may write it");
+    let mut screen = Screen::open(&db);
+    screen.command("user id:deep1");
+    screen.act(Action::FocusTree);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "database error: user deep1: its customData in the database is an object nested over 128 levels deep (written outside custodian); `custodian set id:deep1` replaces it"
+    );
+    assert!(screen.state.tree.is_none());
+}
+
 impl Screen {
     fn command(&mut self, line: &str) {
         self.act(Action::StartCommand);

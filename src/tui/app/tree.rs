@@ -79,7 +79,14 @@ impl State {
         }
         match serde_json::from_str::<Value>(&document.text) {
             Ok(value) => self.tree = Some(Tree::new(&value)),
-            Err(e) => self.say(StatusKind::Error, format!("the stored document cannot be read: {e}")),
+            // Said as every other view says it (an object jsonb holds deeper than serde_json
+            // reads): serde's "recursion limit exceeded at line 1 column 763" was shown (bb16 L05).
+            Err(_) => {
+                let found = crate::domain::custom_data::NotAnObject::in_text(&document.text).found;
+                let user = self.user.as_ref().map(|u| u.user.id.clone()).unwrap_or_default();
+                let error = crate::store::StoreError::StoredNotAnObject { user, field: "customData", found };
+                self.say(StatusKind::Error, error.to_string());
+            }
         }
         Vec::new()
     }
