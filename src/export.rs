@@ -108,7 +108,9 @@ impl Tally {
         }
     }
 
-    /// `an import of it would refuse 2 of them (…): u5 (why), u7 (why)`, when it would.
+    /// `an import of it would refuse 2 of them (…): u5 (why), u7 (why)`, when it would. Each
+    /// user is checked on its own: names two users share under the fold would need every name
+    /// of the tenant held, so the message says they are not among them (bb16 L16).
     fn refused_by_an_import(&self) -> Option<String> {
         if self.unimportable == 0 {
             return None;
@@ -121,7 +123,7 @@ impl Tally {
         let more = self.unimportable - named.len() as u64;
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         Some(format!(
-            "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them): {}{more}",
+            "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them; each user checked on its own, so two whose names fold alike, `Bob` and `bob`, are not among them): {}{more}",
             self.unimportable,
             named.join(", ")
         ))

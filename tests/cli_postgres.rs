@@ -957,6 +957,9 @@ fn export_names_the_users_an_import_of_it_would_refuse_and_still_writes_them() {
     let error = run(&home, &["--db", &url, "export", "--out", out_arg], None).fails(1);
     assert!(error.contains("4 users were written to "), "{error}");
     assert!(error.contains("an import of it would refuse 2 of them"), "{error}");
+    // Names are not held to find two that fold alike: said, so the list reads as no more than
+    // it is (bb16 L16).
+    assert!(error.contains("each user checked on its own, so two whose names fold alike"), "{error}");
     assert!(error.contains("d1 (nested deeper than 64 levels"), "{error}");
     assert!(error.contains("\" s1\" (`id` \" s1\" is not 1–12 characters"), "{error}");
     let exported = std::fs::read_to_string(&out).expect("the file was published");

@@ -209,7 +209,8 @@ fn a_line_an_import_would_refuse_is_still_written_and_the_export_names_its_user_
     assert_eq!(
         error.to_string(),
         "1 user was written to out.jsonl, but an import of it would refuse 1 of them, which break custodian's \
-         rules for a user (Logto or SQL wrote them): \"a b\" (`id` \"a b\" is not 1–12 characters of a–z, A–Z, \
+         rules for a user (Logto or SQL wrote them; each user checked on its own, so two whose names fold alike, \
+         `Bob` and `bob`, are not among them): \"a b\" (`id` \"a b\" is not 1–12 characters of a–z, A–Z, \
          0–9, '_' or '-'); fix them where they are stored before this file is imported"
     );
 }
@@ -288,7 +289,8 @@ fn an_export_names_the_first_five_users_left_out_counts_the_others_and_adds_what
         "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
          o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
          the other user was written to out.jsonl; an import of it would refuse 1 of them, which break \
-         custodian's rules for a user (Logto or SQL wrote them): \"a b\" (`id` \"a b\" is not 1–12 characters of \
+         custodian's rules for a user (Logto or SQL wrote them; each user checked on its own, so two whose names \
+         fold alike, `Bob` and `bob`, are not among them): \"a b\" (`id` \"a b\" is not 1–12 characters of \
          a–z, A–Z, 0–9, '_' or '-')"
     );
 }
