@@ -2756,9 +2756,9 @@ fn a_restore_of_a_revision_older_than_those_shown_is_named_as_it_as_the_cli_name
     }
 }
 
-#[test]
-fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
-    let (_dir, store) = demo_store();
+/// admin saved as `{"v": 2}` and `{"v": 3}`, then revision 1 restored, the history open:
+/// revisions 1 to 4, the current one selected.
+fn three_saves_restored_and_history_opened(store: &RedbStore) -> (String, State) {
     let id = store.resolve("admin").unwrap();
     for doc in [r#"{"v": 2}"#, r#"{"v": 3}"#] {
         store
@@ -2766,7 +2766,14 @@ fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_select
             .unwrap();
     }
     let original = store.revision_text(&id, 1).unwrap();
-    let mut state = restored_and_history_opened(&store, &id, &original);
+    let state = restored_and_history_opened(store, &id, &original);
+    (id, state)
+}
+
+#[test]
+fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_selected_one_when_asked() {
+    let (_dir, store) = demo_store();
+    let (id, mut state) = three_saves_restored_and_history_opened(&store);
     let history = state.history.as_ref().unwrap();
     assert_eq!(history.entries.len(), 4);
     assert_eq!(history.entries[3].changes.same_as, Some(1), "the restore is named as revision 1 again");
@@ -2806,14 +2813,7 @@ fn the_historys_diff_follows_the_selection_there_and_back() {
     // The diff is made once for what is selected (two 1 MiB documents take 10-25 ms), and
     // made again when the selection moves, also back to one shown before.
     let (_dir, store) = demo_store();
-    let id = store.resolve("admin").unwrap();
-    for doc in [r#"{"v": 2}"#, r#"{"v": 3}"#] {
-        store
-            .replace_custom_data(&id, &CustomData::parse(doc).unwrap(), None, &Author("other".into()))
-            .unwrap();
-    }
-    let original = store.revision_text(&id, 1).unwrap();
-    let mut state = restored_and_history_opened(&store, &id, &original);
+    let (id, mut state) = three_saves_restored_and_history_opened(&store);
     assert!(history_diff_changes(&state).is_empty(), "the current revision changes nothing");
     // A frame drawn before the selected revision's text is in shows no diff…
     let effects = update(&mut state, Action::HistoryUp);
