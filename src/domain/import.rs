@@ -351,6 +351,22 @@ mod tests {
         assert_eq!(fields, ["id", "name", "updatedAt", "lastSignInAt"]);
     }
 
+    /// A JSON Lines record (named by its line) that ends before its object says what JSON
+    /// Lines is; an array's record, and a line wrong in another way, keep serde's words alone.
+    #[test]
+    fn only_a_line_that_ends_inside_its_record_is_said_to_be_no_json_lines() {
+        let mut rules = RecordRules::new(Limits::default(), 0);
+        let reason =
+            |rules: &mut RecordRules, raw: &str, origin: &str| match rules.read_record(raw, origin.into()) {
+                Some(Err(e)) => e.reason,
+                other => panic!("{raw}: {other:?}"),
+            };
+        let hint = "the record ends with its line (JSON Lines is one user a line";
+        assert!(reason(&mut rules, "{", "line 1").contains(hint));
+        assert!(!reason(&mut rules, "{", "record 1 (line 1)").contains(hint), "an array's element");
+        assert!(!reason(&mut rules, "{]", "line 1").contains(hint), "not cut short: wrong");
+    }
+
     /// Each record of an array read whole is named by its number and the line it starts on,
     /// counted across the records before it (also when several share a line).
     #[test]
