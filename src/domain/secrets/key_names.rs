@@ -107,6 +107,13 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         // Also clientSecret, apiSecret, webhookSecret, mfaSecret, otpSecret, totpSecret.
         ("secret", Suffix, Secret),
         ("secrets", Suffix, Secret),
+        // An authenticator's seed is its secret: totpSeed, otp_seed, hotpKey, mfaSeed. `seed`
+        // alone is not (a random generator's, a game's); nor is `totp` (`{enabled, method}`).
+        ("otpseed", Suffix, Secret),
+        ("otpkey", Suffix, Secret),
+        ("mfaseed", Suffix, Secret),
+        // A wallet's recovery words: whoever has them has the wallet.
+        ("seedphrase", Suffix, Secret),
         // Also accessToken, refreshToken, idToken, authToken, csrfToken, sessionToken.
         ("token", Suffix, Token),
         ("bearer", Whole, Token),

@@ -32,10 +32,12 @@
 //!
 //! Every string, at any depth, is checked against [`VALUE_PATTERNS`] — known token formats
 //! found anywhere in the text where a word starts (a JWT, a PEM private key, AWS, GitHub,
-//! Slack, Stripe and Google keys, an `Authorization` header) — then for a URL with a password
-//! (`https://user:pass@host`) or a credential in its query or fragment (`?access_token=…`),
-//! and last for a random-looking token ([`looks_random`]). A finding names the path once, with
-//! the value's reason when the value is recognised and the key's reason otherwise.
+//! GitLab, Slack, Stripe and Google keys, an `Authorization` header) — then for a URL with a
+//! password (`https://user:pass@host`) or a credential in its query or fragment
+//! (`?access_token=…`), for a random-looking token ([`looks_random`]; an IPFS content id and a
+//! path to a file are addresses), and last for a connection string with a password among its
+//! `key=value;` pairs. A finding names the path once, with the value's reason when the value is
+//! recognised and the key's reason otherwise.
 
 mod key_names;
 mod random_token;

@@ -20,15 +20,55 @@ const MIN_ENTROPY: f64 = 3.5;
 const MAX_WORDLIKE: f64 = 0.5;
 
 /// Whether `text` has a run of base64/base64url characters that looks random (see
-/// [`looks_random`]).
+/// [`looks_random`]) and is not a file's path.
 pub(super) fn has_random_token(text: &str) -> bool {
     let is_part = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-');
-    text.as_bytes().split(|b| !is_part(*b)).any(looks_random)
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    for run in bytes.split(|b| !is_part(*b)) {
+        let after = &bytes[at + run.len()..];
+        at += run.len() + 1;
+        if looks_random(run) && !is_file_path(run, after) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether a run with `/` in it is a path to a file: the run is followed by an extension (`.`
+/// and 1–5 letters and digits with a letter among them: `.png`, `.mp4`, `.tar.gz`). A stored
+/// object's key (`uploads/2024/AbCd…Uv.png`) is named at random so that names do not clash;
+/// it is an address, as a URL's path is. Base64 has `/` but no `.`, and a token is not
+/// followed by a file's extension.
+fn is_file_path(run: &[u8], after: &[u8]) -> bool {
+    let Some(extension) = after.strip_prefix(b".") else { return false };
+    let length = extension.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+    run.contains(&b'/')
+        && (1..=MAX_EXTENSION).contains(&length)
+        && extension[..length].iter().any(u8::is_ascii_alphabetic)
+}
+
+/// The longest file extension read as one (`.xlsx`, `.webp`, `.jpeg`).
+const MAX_EXTENSION: usize = 5;
+
+/// An IPFS content id: a hash of public content, an address and no credential. CIDv0 is `Qm`
+/// and 44 base58 characters; CIDv1 in base32 is `ba` and lower-case base32 (`bafy…`,
+/// `bafk…`, 59 characters for a SHA-256). Also as the end of a path (`/ipfs/Qm…`).
+fn is_content_id(token: &[u8]) -> bool {
+    let id = token.strip_prefix(b"/").unwrap_or(token);
+    let id = id.strip_prefix(b"ipfs/").or_else(|| id.strip_prefix(b"ipns/")).unwrap_or(id);
+    let is_base58 = |b: &u8| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l');
+    let is_base32 = |b: &u8| b.is_ascii_lowercase() || (b'2'..=b'7').contains(b);
+    match id {
+        [b'Q', b'm', rest @ ..] => rest.len() == 44 && rest.iter().all(is_base58),
+        [b'b', b'a', rest @ ..] => (48..=120).contains(&rest.len()) && rest.iter().all(is_base32),
+        _ => false,
+    }
 }
 
 /// The generic rule: 32–512 characters of base64/base64url, with letters and digits, not only
 /// hex digits (hashes such as Gravatar's MD5, commit SHAs, UUIDs with or without dashes,
-/// `0x` addresses are identifiers), not a publishable key, with at least [`MIN_ENTROPY`] bits
+/// `0x` addresses are identifiers), not a publishable key or an IPFS content id, with at least [`MIN_ENTROPY`] bits
 /// per character, and fewer than [`MAX_WORDLIKE`] of its letters reading as words.
 pub fn looks_random(token: &[u8]) -> bool {
     if !(RANDOM_MIN_LEN..=RANDOM_MAX_LEN).contains(&token.len()) {
@@ -42,7 +82,7 @@ pub fn looks_random(token: &[u8]) -> bool {
     if hex.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') {
         return false;
     }
-    if PUBLIC_PREFIXES.iter().any(|prefix| token.starts_with(prefix.as_bytes())) {
+    if PUBLIC_PREFIXES.iter().any(|prefix| token.starts_with(prefix.as_bytes())) || is_content_id(token) {
         return false;
     }
     (wordlike_letters(token) as f64) < MAX_WORDLIKE * letters as f64 && entropy(token) >= MIN_ENTROPY

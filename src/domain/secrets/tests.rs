@@ -348,6 +348,148 @@ fn ordinary_strings_are_not_secrets() {
     }
 }
 
+/// bb16 L08: an ADO.NET connection string's password passed, where its URL form is found.
+#[test]
+fn a_connection_string_with_a_password_among_its_pairs_is_found() {
+    for text in [
+        "Server=tcp:x.database.windows.net;Database=d;User ID=admin;Password=s3cr3t;",
+        "Driver={ODBC Driver 18 for SQL Server};Server=db;Uid=app;Pwd={s3c;r3t};",
+        "jdbc:sqlserver://db.example.com:1433;databaseName=main;user=sa;password=hunter2",
+        "Host=db; Username=app; PASSWORD = hunter2",
+        "Password=hunter2;Host=db",
+        // A placeholder is taken as given.
+        "Host=db;Password=${DB_PASSWORD};",
+    ] {
+        assert_eq!(
+            findings(json!({"db": text})),
+            ["db (value is a connection string with a password in it)"],
+            "{text}"
+        );
+    }
+    for text in [
+        // No password, an empty or masked one, a password named but not given.
+        "Server=db;Database=main;User ID=admin;Integrated Security=true;",
+        "Server=db;User ID=admin;Password=;",
+        "Server=db;User ID=admin;Password=********;",
+        "Server=db;User ID=admin;Pwd={****};",
+        "passwordPolicy=strict",
+        "en-US,en;q=0.9,de;q=0.8",
+        "Please set a password=strong one; thanks",
+        // Not a connection string: no `;` after the pair.
+        "DB_PASSWORD=hunter2",
+    ] {
+        assert_eq!(findings(json!({"db": text})), [""; 0], "{text}");
+    }
+}
+
+/// bb16 L08: `glpat-…` passed; GitHub's and Slack's prefixes were known, GitLab's were not.
+#[test]
+fn gitlab_tokens_are_found_by_their_documented_prefixes() {
+    let mut rng = fastrand::Rng::with_seed(16);
+    let word = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for prefix in [
+        "glpat-",
+        "gloas-",
+        "gldt-",
+        "glrt-",
+        "glcbt-",
+        "glptt-",
+        "glft-",
+        "glimt-",
+        "glagent-",
+        "glsoat-",
+        "glffct-",
+        "GR1348941",
+    ] {
+        let token = format!("{prefix}{}", random_token(&mut rng, word, 20));
+        assert_eq!(findings(json!({"n": token})), ["n (value looks like a GitLab token)"], "{token}");
+        let in_text = format!("export GITLAB_TOKEN={token}");
+        assert_eq!(findings(json!({"n": in_text})), ["n (value looks like a GitLab token)"], "{in_text}");
+    }
+    assert_eq!(
+        findings(json!({"n": "glpat-xYz12AbC34dEf56GhI78j"})),
+        ["n (value looks like a GitLab token)"]
+    );
+    // Too short to be one, or the prefix inside a word.
+    for text in ["glpat-example", "glpat-", "my-glpat-xYz12AbC34dEf56GhI78j", "the glrt- prefix"] {
+        assert_eq!(findings(json!({"n": text})), [""; 0], "{text}");
+    }
+}
+
+/// bb16 L08: a TOTP seed under `totpSeed` passed; under `totpSecret` it was found.
+#[test]
+fn an_authenticator_seed_is_found_by_its_key_and_a_seed_of_anything_else_is_not() {
+    for key in ["totpSeed", "totp_seed", "otpSeed", "hotpSeed", "mfaSeed", "mfa_seed", "totpKey", "otp_key"] {
+        assert_eq!(key_kind(key), Some(KeyKind::Secret), "{key}");
+        assert_eq!(
+            findings(json!({key: "JBSWY3DPEHPK3PXP"})),
+            [format!("{key} (key looks like a secret)")],
+            "{key}"
+        );
+    }
+    assert_eq!(key_kind("seedPhrase"), Some(KeyKind::Secret));
+    for key in ["seed", "randomSeed", "worldSeed", "totp", "totpEnabled", "otpMethod", "seedPhraseBackedUp"] {
+        assert_eq!(key_kind(key), None, "{key}");
+    }
+    assert_eq!(findings(json!({"totp": {"enabled": true, "method": "app"}, "randomSeed": 42})), [""; 0]);
+}
+
+/// bb16 L08: an IPFS content id was refused as a random key. It is the hash of public content.
+#[test]
+fn an_ipfs_content_id_is_an_address_not_a_token() {
+    for text in [
+        "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+        "/ipfs/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+        "ipfs://QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+        "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+        "bafkreidgvpkjawlxz6sffxzwgooowe5yt7i6wsyg236mfoks77nywkptdq",
+    ] {
+        assert_eq!(findings(json!({"ipfs": text})), [""; 0], "{text}");
+    }
+    // Every CIDv1 of a SHA-256, however its base32 falls.
+    let mut rng = fastrand::Rng::with_seed(8);
+    for _ in 0..500 {
+        let cid = format!("bafybei{}", random_token(&mut rng, b"abcdefghijklmnopqrstuvwxyz234567", 52));
+        assert!(!looks_random(cid.as_bytes()), "{cid}");
+    }
+    // The shape and nothing near it: one character more, a 0 (no base58 digit), or another prefix.
+    for token in [
+        "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdGx",
+        "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbd0",
+        "QxYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+    ] {
+        assert!(looks_random(token.as_bytes()), "{token}");
+    }
+}
+
+/// bb16 L08: an object's key in storage with a random file name was refused as a random key.
+#[test]
+fn a_path_to_a_file_with_a_random_name_is_an_address_not_a_token() {
+    for text in [
+        "uploads/2024/AbCdEfGh12345678IjKlMnOp90QrStUv.png",
+        "/avatars/u1/AbCdEfGh12345678IjKlMnOp90QrStUv.webp",
+        "backups/AbCdEfGh12345678IjKlMnOp90QrStUv.tar.gz",
+        "see uploads/AbCdEfGh12345678IjKlMnOp90QrStUv.mp4 for the clip",
+    ] {
+        assert_eq!(findings(json!({"s3key": text})), [""; 0], "{text}");
+    }
+    // Without a path or an extension, or followed by what is no extension, it is the token it
+    // looks like; so is base64 (which has `/`) at the end of a sentence.
+    for text in [
+        "AbCdEfGh12345678IjKlMnOp90QrStUv.png",
+        "uploads/2024/AbCdEfGh12345678IjKlMnOp90QrStUv",
+        "uploads/2024/AbCdEfGh12345678IjKlMnOp90QrStUv.123",
+        "uploads/2024/AbCdEfGh12345678IjKlMnOp90QrStUv.sig123",
+        "the key is q8Zr/Kx2mW9vTb4nPq7L/sYd3Hf6Jc1Ng5Rk0Ua8.",
+    ] {
+        assert_eq!(
+            findings(json!({"s3key": text})),
+            ["s3key (value looks like a random key or token)"],
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn most_random_base62_tokens_are_found_and_hex_ones_are_left_alone() {
     let mut rng = fastrand::Rng::with_seed(42);

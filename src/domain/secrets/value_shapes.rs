@@ -14,6 +14,7 @@ pub enum ValueKind {
     PemPrivateKey,
     AwsAccessKeyId,
     GitHubToken,
+    GitLabToken,
     SlackToken,
     SlackWebhook,
     DiscordWebhook,
@@ -22,6 +23,7 @@ pub enum ValueKind {
     AuthorizationHeader,
     UrlWithPassword,
     UrlWithCredential,
+    ConnectionStringWithPassword,
     RandomToken,
 }
 
@@ -32,6 +34,7 @@ impl ValueKind {
             ValueKind::PemPrivateKey => "value looks like a PEM private key",
             ValueKind::AwsAccessKeyId => "value looks like an AWS access key id",
             ValueKind::GitHubToken => "value looks like a GitHub token",
+            ValueKind::GitLabToken => "value looks like a GitLab token",
             ValueKind::SlackToken => "value looks like a Slack token",
             ValueKind::SlackWebhook => "value looks like a Slack webhook URL",
             ValueKind::DiscordWebhook => "value looks like a Discord webhook URL",
@@ -40,6 +43,7 @@ impl ValueKind {
             ValueKind::AuthorizationHeader => "value looks like an Authorization header",
             ValueKind::UrlWithPassword => "value is a URL with a password in it",
             ValueKind::UrlWithCredential => "value is a URL with a token in it",
+            ValueKind::ConnectionStringWithPassword => "value is a connection string with a password in it",
             ValueKind::RandomToken => "value looks like a random key or token",
         }
     }
@@ -82,6 +86,22 @@ pub const VALUE_PATTERNS: &[ValuePattern] = {
         pattern("ghu_", AtLeast(30, is_alnum), GitHubToken),
         pattern("ghr_", AtLeast(30, is_alnum), GitHubToken),
         pattern("github_pat_", AtLeast(40, is_word), GitHubToken),
+        // GitLab's documented prefixes: personal, OAuth application secret, deploy, runner,
+        // CI/CD job, pipeline trigger, feed, incoming mail, agent, SCIM, feature flags client
+        // tokens, and the runner registration token of old. 20 characters or more after them
+        // (a routable token's payload is 27 or more before its `.`).
+        pattern("glpat-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("gloas-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("gldt-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glrt-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glcbt-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glptt-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glft-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glimt-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glagent-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glsoat-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("glffct-", AtLeast(20, is_base64url), GitLabToken),
+        pattern("GR1348941", AtLeast(20, is_base64url), GitLabToken),
         pattern("xoxb-", AtLeast(10, is_alnum_dash), SlackToken),
         pattern("xoxa-", AtLeast(10, is_alnum_dash), SlackToken),
         pattern("xoxp-", AtLeast(10, is_alnum_dash), SlackToken),
@@ -122,7 +142,7 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
     if seal::could_be_ciphertext(text) {
         return text.split('.').skip(1).find_map(known_format);
     }
-    known_format(text).or_else(|| chunks_kind(text))
+    known_format(text).or_else(|| chunks_kind(text)).or_else(|| connection_string_kind(text))
 }
 
 fn is_alnum(b: u8) -> bool {
@@ -305,6 +325,33 @@ fn chunks_kind(text: &str) -> Option<ValueKind> {
         }
     }
     None
+}
+
+/// A connection string of `key=value;` pairs (ADO.NET, ODBC, a JDBC URL's properties) with a
+/// password among them: `Server=…;User ID=admin;Password=s3cr3t;`, `…;Pwd={s3cr3t};`. The
+/// pair's name is the password's, as these strings spell it (any case, spaces and `_` left
+/// out): `Password`, `PWD`, `passwd`, `User Password`; and its value is not empty or masked.
+/// Only text with a `;` after an `=` is read so: `password=…` alone is prose or a query (a
+/// URL's is read as a URL).
+fn connection_string_kind(text: &str) -> Option<ValueKind> {
+    const NAMES: [&[u8]; 4] = [b"password", b"pwd", b"passwd", b"userpassword"];
+    let bytes = text.as_bytes();
+    let first_pair = bytes.iter().position(|b| *b == b'=')?;
+    if !bytes[first_pair..].contains(&b';') {
+        return None;
+    }
+    text.split(';').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        let mut normal = [0u8; 12];
+        let mut len = 0;
+        for b in name.bytes().filter(|b| !matches!(b, b' ' | b'_' | b'-' | b'.')) {
+            *normal.get_mut(len)? = b.to_ascii_lowercase();
+            len += 1;
+        }
+        let value = value.trim().trim_start_matches(['{', '"', '\'']).trim_end_matches(['}', '"', '\'']);
+        (NAMES.contains(&&normal[..len]) && !is_masked(value))
+            .then_some(ValueKind::ConnectionStringWithPassword)
+    })
 }
 
 /// The longest scheme read as one (`chrome-extension` is 16; most are under 10).
