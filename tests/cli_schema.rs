@@ -130,6 +130,38 @@ fn a_text_that_is_not_a_schema_is_refused_with_the_reason_and_not_stored() {
     assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1);
 }
 
+/// bb16 L07: `echo false | schema set -` said "schema saved", and every save of every user was
+/// refused from then on. customData is always an object: a schema that takes none is refused,
+/// set or given for a run, and nothing is stored.
+#[test]
+fn a_schema_no_object_can_satisfy_is_refused_and_not_stored() {
+    let sandbox = Sandbox::new();
+    for (schema, why) in [
+        ("false", "it is `false`"),
+        (r#"{"type":"array"}"#, r#""type": "array""#),
+        (r#"{"enum":["free","pro"]}"#, r#""enum" has no object among its 2 values"#),
+        (r#"{"const":null}"#, r#""const" is null"#),
+        (r#"{"not":{}}"#, r#""not": {}"#),
+    ] {
+        let error = one_line(&sandbox.run(&["schema", "set", "-"], Some(schema)), 4);
+        assert_eq!(
+            error,
+            format!(
+                "custodian: -: the schema's top level refuses every object ({why}); \
+                 customData is always an object, so no save could satisfy it"
+            ),
+            "{schema}"
+        );
+        let file = sandbox.file("refuses.json", schema);
+        let error = one_line(&sandbox.on(&["--schema", &file, "schema", "check"]), 4);
+        assert!(error.contains("the schema's top level refuses every object"), "{error}");
+    }
+    assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "nothing stored");
+    assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1, "no revision");
+    sandbox.run(&["set", "alice", "-"], Some(r#"{"billing": {"plan": "team"}}"#)).ok();
+    assert_eq!(sandbox.revisions("alice"), 2, "saves go on");
+}
+
 /// 40 definitions, each naming the next twice: 3 KB, and 2^40 checks of every value.
 fn fanning_out_schema() -> String {
     let mut defs: Vec<String> = (0..40)

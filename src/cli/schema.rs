@@ -96,7 +96,7 @@ fn schema_of_bytes(bytes: Vec<u8>, origin: String) -> Result<(String, Shape), Sh
     };
     let shape = clean
         .and_then(|()| crate::domain::shape::check_size(&text, Limits::default().max_bytes))
-        .and_then(|()| Shape::compile(&text))
+        .and_then(|()| Shape::compile_new(&text))
         .map_err(|reason| ShapeRefused { origin, reason })?;
     Ok((text, shape))
 }

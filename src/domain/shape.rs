@@ -13,6 +13,7 @@ use thiserror::Error;
 use crate::domain::secrets::{push_index, push_key};
 
 mod fan_out;
+mod refusal;
 
 /// A compiled schema: validating with it does no more compiling.
 pub struct Shape {
@@ -48,6 +49,12 @@ pub enum ShapeError {
         crate::domain::custom_data::group_digits(fan_out::MOST_EXPANDED)
     )]
     FansOut,
+    /// customData is always an object: a schema that refuses every one refuses every save of
+    /// every user (bb16 L07). Only certain refusals are named (`refusal::refuses_every_object`).
+    #[error(
+        "the schema's top level refuses every object ({0}); customData is always an object, so no save could satisfy it"
+    )]
+    RefusesEveryObject(String),
 }
 
 /// Refuses a schema whose compact form is over `limit` bytes (a document's limit).
@@ -86,12 +93,30 @@ impl Shape {
     /// meta-schema, or with a `$ref` that cannot be resolved: nothing is fetched) is refused
     /// with the reason.
     pub fn compile(text: &str) -> Result<Self, ShapeError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ShapeError::NotJson(e.to_string()))?;
-        if fan_out::expanded_size(&value) > fan_out::MOST_EXPANDED {
+        Self::compile_value(&parse(text)?)
+    }
+
+    /// [`Shape::compile`] for a schema being set or given for a run (`schema set`, `--schema
+    /// FILE`), which is refused too when its top level refuses every object. One stored before
+    /// this check compiles as it did.
+    pub fn compile_new(text: &str) -> Result<Self, ShapeError> {
+        let value = parse(text)?;
+        let shape = Self::compile_value(&value)?;
+        // The validator has the last word: a refusal it does not make (`{}` passes) is not one.
+        match refusal::refuses_every_object(&value) {
+            Some(why) if !shape.is_valid(&Value::Object(serde_json::Map::new())) => {
+                Err(ShapeError::RefusesEveryObject(why))
+            }
+            _ => Ok(shape),
+        }
+    }
+
+    fn compile_value(value: &Value) -> Result<Self, ShapeError> {
+        if fan_out::expanded_size(value) > fan_out::MOST_EXPANDED {
             return Err(ShapeError::FansOut);
         }
         let validator = jsonschema::options()
-            .build(&value)
+            .build(value)
             .map_err(|e| ShapeError::NotASchema(at_most_shown(cut_long_strings(&e.to_string()))))?;
         Ok(Self { validator })
     }
@@ -127,6 +152,10 @@ impl Shape {
             })
             .collect()
     }
+}
+
+fn parse(text: &str) -> Result<Value, ShapeError> {
+    serde_json::from_str(text).map_err(|e| ShapeError::NotJson(e.to_string()))
 }
 
 /// The most characters of the offending value a message repeats: a 1 MiB string that is too

@@ -290,3 +290,61 @@ fn a_pointer_that_leads_nowhere_is_located_at_the_last_value_on_its_way() {
         assert_eq!(locate(WALKED, &segments), at, "{segments:?}");
     }
 }
+
+/// bb16 L07: `false` and `{"type": "array"}` were saved, and then every save of every user was
+/// refused. customData is always an object.
+#[test]
+fn a_new_schema_whose_top_level_refuses_every_object_is_refused_with_why() {
+    for (schema, why) in [
+        ("false", "it is `false`"),
+        (r#"{"type": "array"}"#, r#""type": "array""#),
+        (r#"{"type": ["string", "null"]}"#, r#""type": ["string","null"]"#),
+        (r#"{"enum": [1, "a", [{}]]}"#, r#""enum" has no object among its 3 values"#),
+        (r#"{"enum": []}"#, r#""enum" has no object among its 0 values"#),
+        (r#"{"const": "x"}"#, r#""const" is a string"#),
+        (r#"{"not": {}}"#, r#""not": {}"#),
+        (r#"{"not": true}"#, r#""not": true"#),
+        (r#"{"not": {"description": "anything"}}"#, r#""not": {"description":"anything"}"#),
+        (r#"{"allOf": [{"type": "object"}, {"type": "array"}]}"#, r#"allOf[1]: "type": "array""#),
+        (r#"{"anyOf": [false, {"const": 1}]}"#, r#"every member of "anyOf" refuses it"#),
+        (
+            r#"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "string"}"#,
+            r#""type": "string""#,
+        ),
+    ] {
+        let error = Shape::compile_new(schema).expect_err(schema);
+        assert_eq!(error, ShapeError::RefusesEveryObject(why.to_owned()), "{schema}");
+        assert!(
+            error.to_string().ends_with("customData is always an object, so no save could satisfy it"),
+            "{error}"
+        );
+        // A schema stored before compiles as it did.
+        assert!(Shape::compile(schema).is_ok(), "{schema}");
+    }
+}
+
+#[test]
+fn a_schema_some_object_satisfies_is_taken_however_narrow() {
+    for schema in [
+        "true",
+        "{}",
+        r#"{"type": "object"}"#,
+        r#"{"type": ["object", "null"]}"#,
+        r#"{"enum": [1, {"plan": "free"}]}"#,
+        r#"{"const": {}}"#,
+        r#"{"not": {"type": "array"}}"#,
+        r#"{"not": {"required": ["a"]}}"#,
+        r#"{"anyOf": [{"type": "array"}, {"type": "object"}]}"#,
+        r#"{"allOf": [{"type": "object"}, {"not": {"type": "array"}}]}"#,
+        r#"{"oneOf": [false, {"type": "object"}]}"#,
+        // Refuses {} but takes {"a": 1}.
+        r#"{"type": "object", "required": ["a"]}"#,
+        // Draft 7 reads only the `$ref` beside which `type` stands.
+        r##"{"$schema": "http://json-schema.org/draft-07/schema#", "$ref": "#/definitions/o", "type": "array", "definitions": {"o": {"required": ["a"]}}}"##,
+    ] {
+        assert!(Shape::compile_new(schema).is_ok(), "{schema}");
+    }
+    // Not looked into: a refusal that takes reasoning about the values (it refuses every
+    // object, and is taken, as before).
+    assert!(Shape::compile_new(r#"{"required": ["a"], "properties": {"a": false}}"#).is_ok());
+}
