@@ -460,6 +460,9 @@ fn an_ipfs_content_id_is_an_address_not_a_token() {
     ] {
         assert!(looks_random(token.as_bytes()), "{token}");
     }
+    // `ba` and a CIDv1's length, but not base32 (capitals, 0, 1, 8, 9): a token.
+    let not_base32 = "baQxYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdGQx";
+    assert!(looks_random(not_base32.as_bytes()), "{not_base32}");
 }
 
 /// bb16 L08: an object's key in storage with a random file name was refused as a random key.
@@ -470,6 +473,8 @@ fn a_path_to_a_file_with_a_random_name_is_an_address_not_a_token() {
         "/avatars/u1/AbCdEfGh12345678IjKlMnOp90QrStUv.webp",
         "backups/AbCdEfGh12345678IjKlMnOp90QrStUv.tar.gz",
         "see uploads/AbCdEfGh12345678IjKlMnOp90QrStUv.mp4 for the clip",
+        // Not its chunk's first run: its extension is found after it all the same.
+        "clip:x/AbCdEfGh12345678IjKlMnOp90QrStUv.mp4",
     ] {
         assert_eq!(findings(json!({"s3key": text})), [""; 0], "{text}");
     }

@@ -344,6 +344,13 @@ fn a_schema_some_object_satisfies_is_taken_however_narrow() {
     ] {
         assert!(Shape::compile_new(schema).is_ok(), "{schema}");
     }
+    // What takes objects is no refusal, whatever the validator would say after.
+    for schema in
+        [r#"{"not": {"type": "array"}}"#, r#"{"not": {"required": ["a"]}}"#, r#"{"type": "object"}"#]
+    {
+        let value: serde_json::Value = serde_json::from_str(schema).expect("JSON");
+        assert_eq!(super::refusal::refuses_every_object(&value), None, "{schema}");
+    }
     // Not looked into: a refusal that takes reasoning about the values (it refuses every
     // object, and is taken, as before).
     assert!(Shape::compile_new(r#"{"required": ["a"], "properties": {"a": false}}"#).is_ok());
