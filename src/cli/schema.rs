@@ -197,7 +197,7 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
     } else {
         tracing::info!(revision, "schema set from the command line");
         out.line(&format!(
-            "schema saved: revision {revision} (`custodian schema check` finds users it rejects)"
+            "schema saved: revision {revision} (`custodian schema check` lists the users it rejects, if any)"
         ))
     }
 }
