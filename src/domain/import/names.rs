@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::logto_row::CREDENTIAL_FIELDS;
 use crate::domain::user::KNOWN_FIELDS;
 
 /// The fields any one of which names a user.
@@ -19,13 +20,22 @@ pub fn problem(record: &Map<String, Value>) -> Option<String> {
             continue;
         }
         let loose = loosened(key);
-        if let Some(known) = KNOWN_FIELDS.iter().find(|known| loosened(known) == loose) {
+        // Credentials and the tenant are taken out of a record by their exact names; spelled
+        // another way (`PasswordEncrypted`, `Logto_Config`) a hash or a TOTP key was kept as an
+        // unknown field and exported (bb17 L01).
+        let credentials = CREDENTIAL_FIELDS.iter().map(|(api, _)| api);
+        if let Some(known) =
+            KNOWN_FIELDS.iter().chain(credentials).chain(&["tenantId"]).find(|known| loosened(known) == loose)
+        {
             return Some(format!(
                 "`{key}` is no field of a user: `{known}` misspelled? (field names are case-sensitive)"
             ));
         }
     }
-    let named = NAMING_FIELDS.iter().any(|field| record.get(*field).is_some_and(|value| !value.is_null()));
+    // A blank name names no one either (`{"name": "  "}` made a user each time: bb17 L06).
+    let names_someone =
+        |value: &Value| !value.is_null() && value.as_str().is_none_or(|text| !text.trim().is_empty());
+    let named = NAMING_FIELDS.iter().any(|field| record.get(*field).is_some_and(names_someone));
     if named {
         return None;
     }
@@ -65,6 +75,11 @@ mod tests {
             (r#"{"ID":"a1"}"#, "ID", "id"),
             (r#"{"id":"a1","userName":"x"}"#, "userName", "username"),
             (r#"{"id":"a1","primary-email":"x@y"}"#, "primary-email", "primaryEmail"),
+            (r#"{"id":"a1","PasswordEncrypted":"$argon2i$x"}"#, "PasswordEncrypted", "passwordEncrypted"),
+            (r#"{"id":"a1","password_Encrypted":"$argon2i$x"}"#, "password_Encrypted", "passwordEncrypted"),
+            (r#"{"id":"a1","Logto_Config":{}}"#, "Logto_Config", "logtoConfig"),
+            (r#"{"id":"a1","mfa_Verifications":[]}"#, "mfa_Verifications", "mfaVerifications"),
+            (r#"{"id":"a1","Tenant_Id":"t"}"#, "Tenant_Id", "tenantId"),
         ] {
             let said = problem_of(text).unwrap_or_default();
             assert!(
@@ -81,6 +96,8 @@ mod tests {
             Some("names no user: it has none of id, username, primaryEmail, primaryPhone, name")
         );
         assert!(problem_of(r#"{"customData":{"a":1},"id":null}"#).is_some(), "a null id names no one");
+        assert!(problem_of(r#"{"name":"   "}"#).is_some(), "nor does a blank name");
+        assert!(problem_of(r#"{"name":""}"#).is_some());
         let wrapped = problem_of(r#"{"users":[{"id":"a1"}],"total":1}"#).unwrap_or_default();
         assert!(wrapped.contains("its `users` holds a list of objects"), "{wrapped}");
         assert!(!problem_of(r#"{"tags":["a"]}"#).unwrap_or_default().contains("holds a list"));

@@ -40,6 +40,7 @@
 //! recognised and the key's reason otherwise.
 
 mod key_names;
+mod public_ids;
 mod random_token;
 #[cfg(test)]
 mod tests;

@@ -82,7 +82,10 @@ pub fn looks_random(token: &[u8]) -> bool {
     if hex.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') {
         return false;
     }
-    if PUBLIC_PREFIXES.iter().any(|prefix| token.starts_with(prefix.as_bytes())) || is_content_id(token) {
+    if PUBLIC_PREFIXES.iter().any(|prefix| token.starts_with(prefix.as_bytes()))
+        || is_content_id(token)
+        || super::public_ids::is_public_id(token)
+    {
         return false;
     }
     (wordlike_letters(token) as f64) < MAX_WORDLIKE * letters as f64 && entropy(token) >= MIN_ENTROPY

@@ -384,6 +384,19 @@ fn scheme_start(bytes: &[u8], at: usize) -> usize {
     start
 }
 
+/// Query parameters whose values are public ids, random-looking by design: the click ids ad
+/// platforms add to a landing URL (`fbclid`, `gclid`, …), a YouTube playlist (`list`), a
+/// share id (`si`), campaign tags (`utm_…`). A landing URL kept as where a user came from was
+/// refused as holding a token (bb17 L02). A parameter named like a secret is still one.
+fn is_public_parameter(name: &str) -> bool {
+    const PUBLIC: &[&str] = &[
+        "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
+        "mc_cid", "mc_eid", "list", "si", "v",
+    ];
+    let name = name.to_ascii_lowercase();
+    PUBLIC.contains(&name.as_str()) || name.starts_with("utm_")
+}
+
 /// A URL's credentials: a password in its user info, or a query or fragment parameter named
 /// like a secret (`access_token=…`) or holding a random-looking token. The path is an address
 /// (a document id, a file name), not a secret.
@@ -400,7 +413,7 @@ fn url_kind(url: &str) -> Option<ValueKind> {
     for pair in parameters.split(['&', ';', '#', '?']) {
         let Some((name, value)) = pair.split_once('=') else { continue };
         let named = key_kind(name).is_some_and(|kind| kind.holds(value));
-        if named || has_random_token(value) {
+        if named || (!is_public_parameter(name) && has_random_token(value)) {
             return Some(ValueKind::UrlWithCredential);
         }
     }
