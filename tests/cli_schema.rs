@@ -93,7 +93,7 @@ fn schema_set_get_history_and_clear_keep_every_revision() {
     assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "no schema yet");
     let schema = sandbox.file("plans.json", PLANS);
     let set = sandbox.on(&["schema", "set", &schema]).ok();
-    // Said as what to run, not as if some users were rejected (bb17 L04: it read so for `true`).
+    // Said as what to run, not as if some users were rejected (bb17 L08: it read so for `true`).
     assert_eq!(
         set.stdout,
         "schema saved: revision 1 (`custodian schema check` lists the users it rejects, if any)\n",

@@ -1,7 +1,7 @@
 //! Random-looking runs that are public by what they are, so the generic rule passes them: a
 //! public key (an OpenSSH key line's blob, a DER SubjectPublicKeyInfo in base64) and a Bitcoin
 //! address (Base58Check, its checksum verified). Each was refused as "a random key or token"
-//! (bb17 L03), where PEM public keys and `0x` addresses already passed. A private key never
+//! (bb17 L05), where PEM public keys and `0x` addresses already passed. A private key never
 //! starts like these: PKCS#8 (`MC4CAQAw…`, `MIIEv…`) and OpenSSH's private format are not among
 //! them.
 

@@ -387,7 +387,7 @@ fn scheme_start(bytes: &[u8], at: usize) -> usize {
 /// Query parameters whose values are public ids, random-looking by design: the click ids ad
 /// platforms add to a landing URL (`fbclid`, `gclid`, …), a YouTube playlist (`list`), a
 /// share id (`si`), campaign tags (`utm_…`). A landing URL kept as where a user came from was
-/// refused as holding a token (bb17 L02). A parameter named like a secret is still one.
+/// refused as holding a token (bb17 L04). A parameter named like a secret is still one.
 fn is_public_parameter(name: &str) -> bool {
     const PUBLIC: &[&str] = &[
         "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "yclid", "twclid", "ttclid", "igshid",

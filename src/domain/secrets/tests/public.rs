@@ -1,4 +1,4 @@
-//! Random-looking values that are public by what they are (bb17 L02, L03): public keys, a
+//! Random-looking values that are public by what they are (bb17 L04, L05): public keys, a
 //! Bitcoin address, the public ids of a landing URL. And what looks like them but is not.
 
 use super::*;
