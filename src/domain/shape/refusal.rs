@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::at_most_shown;
+use crate::domain::user::json_type_name;
 
 /// Why `schema` certainly refuses every object at its top level, if it does: `false`; a
 /// `type` without `"object"`; an `enum` with no object, a `const` that is none; `not` of a
@@ -43,7 +44,7 @@ fn refusal(schema: &Value, old_draft: bool) -> Option<String> {
     if let Some(only) = members.get("const")
         && !only.is_object()
     {
-        return Some(format!("\"const\" is {}", type_name(only)));
+        return Some(format!("\"const\" is {}", json_type_name(only)));
     }
     if let Some(negated) = members.get("not")
         && takes_anything(negated)
@@ -74,16 +75,5 @@ fn takes_anything(schema: &Value) -> bool {
         Value::Bool(taken) => *taken,
         Value::Object(members) => members.keys().all(|key| ANNOTATIONS.contains(&key.as_str())),
         _ => false,
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

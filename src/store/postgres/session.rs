@@ -343,8 +343,14 @@ impl PostgresStore {
     /// As [`Self::select_users`], from `from` (which names the user `u`), with `handle` as
     /// the list order's first part.
     pub(super) fn select_users_from(&self, from: &str, handle: &str, tail: &str) -> String {
+        self.select_users_joined(from, handle, LATEST_HISTORY, tail)
+    }
+
+    /// As [`Self::select_users_from`], the newest history row joined by `history`
+    /// ([`LATEST_HISTORY`] or [`LATEST_HISTORY_BY_TEXT`]).
+    fn select_users_joined(&self, from: &str, handle: &str, history: &str, tail: &str) -> String {
         if self.initialised {
-            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {LATEST_HISTORY} {tail}")
+            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {history} {tail}")
         } else {
             format!("select {USER_COLUMNS}, {handle}, {NO_HISTORY_COLUMNS} from {from} {tail}")
         }
@@ -362,15 +368,12 @@ impl PostgresStore {
     /// One user, its revision by the stored document's text as a save counts it (a list's
     /// rows use jsonb's cheaper `=`: see [`LATEST_HISTORY`]).
     pub(super) fn one_user(&self, id: &str) -> Result<UserRow, StoreError> {
-        let sql = if self.initialised {
-            format!(
-                "select {USER_COLUMNS}, {}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY_BY_TEXT} \
-                 where u.tenant_id = $1 and u.id = $2",
-                self.handle_column()
-            )
-        } else {
-            self.select_users("where u.tenant_id = $1 and u.id = $2")
-        };
+        let sql = self.select_users_joined(
+            "public.users u",
+            self.handle_column(),
+            LATEST_HISTORY_BY_TEXT,
+            "where u.tenant_id = $1 and u.id = $2",
+        );
         let mut rows = self.query_users(&sql, &[&self.tenant, &id])?;
         rows.pop().ok_or_else(|| StoreError::UserNotFound(id.to_owned()))
     }
