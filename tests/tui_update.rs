@@ -3376,3 +3376,81 @@ fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_ro
     let page = state.list.page() as usize;
     assert_eq!(state.list.selected, at + page - 1, "a page down and one up");
 }
+
+/// bb17 L02: `/emma⏎G` typed at once selected the 102nd of 506 matches, and stayed there.
+#[test]
+fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_brings_them() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    assert!(all.len() >= 40, "{} users", all.len());
+    let handles: Vec<String> = all.iter().map(|e| e.user.handle().to_owned()).collect();
+    let filtered = |state: &mut custodian::tui::app::State| {
+        act(&store, state, Action::StartFilter);
+        // The filter's own reads are not run: its matches come below, in steps.
+        let _ = update(state, Action::FilterChar('a'));
+        act(&store, state, Action::FilterAccept);
+        state.list.search.generation
+    };
+    let hits = |range: std::ops::Range<usize>| all[range].to_vec();
+
+    // `End` with 10 of the matches found: the last found for now, the very last at the end.
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    act(&store, &mut state, Action::End);
+    assert_eq!(selected_handle(&state), handles[9]);
+    act(&store, &mut state, Action::Up);
+    act(&store, &mut state, Action::Up);
+    assert_eq!(selected_handle(&state), handles[7], "two above the last found so far");
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(10..25), scanned: 15, done: false });
+    assert_eq!(selected_handle(&state), handles[22], "two above the last found, as more come");
+    act(&store, &mut state, Action::Down);
+    act(
+        &store,
+        &mut state,
+        Action::SearchHits { generation, hits: hits(25..all.len()), scanned: 99, done: true },
+    );
+    assert_eq!(selected_handle(&state), handles[all.len() - 2], "`End`, `k`, `k`, `j`: one above the last");
+    assert_eq!(state.user.as_ref().map(|u| u.user.handle().to_owned()), Some(handles[all.len() - 2].clone()));
+
+    // `j` thirty times with 10 found: the 31st match once it is found, not the 10th.
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    for _ in 0..30 {
+        act(&store, &mut state, Action::Down);
+    }
+    assert_eq!(selected_handle(&state), handles[9]);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(10..20), scanned: 10, done: false });
+    assert_eq!(selected_handle(&state), handles[19]);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(20..35), scanned: 10, done: false });
+    assert_eq!(selected_handle(&state), handles[30]);
+    // Once the row is there the owed move is spent: more matches keep that user selected.
+    assert_eq!(state.list.search.owed, None);
+    let before_them = all[35..].to_vec();
+    act(&store, &mut state, Action::SearchHits { generation, hits: before_them, scanned: 99, done: true });
+    assert_eq!(selected_handle(&state), handles[30]);
+
+    // A row chosen meanwhile (`Home`) drops what was owed.
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    act(&store, &mut state, Action::End);
+    act(&store, &mut state, Action::Home);
+    act(
+        &store,
+        &mut state,
+        Action::SearchHits { generation, hits: hits(10..all.len()), scanned: 99, done: true },
+    );
+    assert_eq!(selected_handle(&state), handles[0]);
+
+    // The scan ends short of the row: the last match.
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..5), scanned: 5, done: false });
+    for _ in 0..30 {
+        act(&store, &mut state, Action::Down);
+    }
+    act(&store, &mut state, Action::SearchHits { generation, hits: hits(5..12), scanned: 99, done: true });
+    assert_eq!(selected_handle(&state), handles[11]);
+}

@@ -34,7 +34,7 @@ pub use diff_memo::DiffMemo;
 pub use editor::{CursorPath, Doubt, Editor, schema_errors, schema_summary};
 pub use effect::Effect;
 pub use external::{CLIPBOARD_LIMIT, ExternalText, Purpose};
-pub use filter::{MAX_MATCHES, Search};
+pub use filter::{MAX_MATCHES, Owed, Search};
 pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;

@@ -23,6 +23,37 @@ pub struct Search {
     /// The user selected when the filter was first typed: selected again if the filter is
     /// cleared while it selects nobody (it matched no one).
     pub before: Option<ListKey>,
+    /// Where a move that ran past the matches found so far lands, kept while the scan
+    /// finds more: `/emma⏎G` typed at once selected the 102nd of 506 matches and stayed
+    /// there (bb17 L02).
+    pub owed: Option<Owed>,
+}
+
+/// A selection owed by keys that ran past the matches found so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+    /// The match at this index of every match in list order (`j` past the last found).
+    Row(usize),
+    /// The last match, or this many rows above it (`End`, then `k`).
+    End { above: usize },
+}
+
+impl Owed {
+    /// The row this selects among `rows` matches: the nearest there is, while more come.
+    fn index(self, rows: usize) -> usize {
+        let last = rows.saturating_sub(1);
+        match self {
+            Owed::Row(row) => row.min(last),
+            Owed::End { above } => last.saturating_sub(above),
+        }
+    }
+
+    fn moved(self, delta: isize) -> Owed {
+        match self {
+            Owed::Row(row) => Owed::Row(row.saturating_add_signed(delta)),
+            Owed::End { above } => Owed::End { above: above.saturating_add_signed(-delta) },
+        }
+    }
 }
 
 pub(super) fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Vec<ListEntry> {
@@ -150,8 +181,15 @@ impl State {
         let list = &mut self.list;
         // Every match is held (up to MAX_MATCHES), so the list's edges are known.
         list.clear(true);
-        list.search =
-            Search { generation, scanning: true, scanned: 0, capped: false, reselect: None, before };
+        list.search = Search {
+            generation,
+            scanning: true,
+            scanned: 0,
+            capped: false,
+            reselect: None,
+            before,
+            owed: None,
+        };
         self.user = None;
         self.document = None;
         // A screenful at once from the indexes; the scan brings the rest (every prefix
@@ -191,7 +229,14 @@ impl State {
         if done {
             list.search.scanning = false;
         }
-        if let Some(key) = selected
+        if let Some(owed) = list.search.owed {
+            list.selected = owed.index(list.rows.len());
+            list.search.reselect = None;
+            // The row is there: from now on the user on it stays selected, as after any move.
+            if matches!(owed, Owed::Row(row) if row < list.rows.len()) {
+                list.search.owed = None;
+            }
+        } else if let Some(key) = selected
             && let Some(at) = list.rows.iter().position(|e| e.key == key)
         {
             list.selected = at;
@@ -199,9 +244,41 @@ impl State {
         }
         if !list.search.scanning {
             list.search.reselect = None;
+            list.search.owed = None;
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
         self.load_selected_user()
+    }
+
+    /// A move while the scan still finds matches: within the rows found it selects the row;
+    /// past them (or after such a move) the row is owed, selected as near as the rows found
+    /// allow, and where the keys said once the scan brings it or ends.
+    pub(super) fn move_through_matches_found(&mut self, owed: Owed) -> Vec<Effect> {
+        let rows = self.list.rows.len();
+        if let Owed::Row(row) = owed
+            && row < rows
+        {
+            return self.select_index(row);
+        }
+        self.list.search.owed = Some(owed);
+        self.list.search.reselect = None;
+        self.list.following = None;
+        self.list.selected = owed.index(rows);
+        self.list.keep_selection_visible();
+        self.load_selected_user()
+    }
+
+    /// Whether moves go through [`State::move_through_matches_found`].
+    pub(super) fn matches_still_coming(&self) -> bool {
+        self.list.search.scanning && self.list.active_filter().is_some()
+    }
+
+    /// The row a move by `delta` owes while matches are still coming.
+    pub(super) fn owed_after(&self, delta: isize) -> Owed {
+        match self.list.search.owed {
+            Some(owed) => owed.moved(delta),
+            None => Owed::Row(self.list.selected.saturating_add_signed(delta)),
+        }
     }
 }

@@ -125,6 +125,9 @@ impl UserList {
 impl State {
     /// `Home`/`End`: the first or last user; of the matches, while filtering.
     pub(super) fn select_edge(&mut self, last: bool) -> Vec<Effect> {
+        if last && self.matches_still_coming() {
+            return self.move_through_matches_found(Owed::End { above: 0 });
+        }
         if self.list.active_filter().is_some() {
             let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
             return self.select_index(index);
@@ -271,6 +274,9 @@ impl State {
 
     /// Moves the selection by `delta` rows, loading more rows when it runs past them.
     pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Effect> {
+        if self.matches_still_coming() {
+            return self.move_through_matches_found(self.owed_after(delta));
+        }
         let list = &self.list;
         if list.rows.is_empty() {
             return Vec::new();
@@ -300,6 +306,7 @@ impl State {
         self.list.search.reselect = None;
         self.list.following = None;
         self.list.moving = None;
+        self.list.search.owed = None;
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()
