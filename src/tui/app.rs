@@ -434,6 +434,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
             state.scroll_question(delta);
             Vec::new()
         }
+        PageQuestion(pages) => {
+            state.page_question(pages);
+            Vec::new()
+        }
         SaveConflict { id, theirs } => state.conflict(id, theirs),
         ReloadTheirs => state.reload_theirs(),
         OverwriteTheirs => state.overwrite_theirs(),

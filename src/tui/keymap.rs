@@ -84,8 +84,6 @@ const CONFLICT: &[Mode] = &[Mode::Conflict];
 /// The questions whose text scrolls: the save's (removed keys, findings, the diff) and the
 /// conflict's diff.
 const QUESTIONS: &[Mode] = &[Mode::Dialog, Mode::Conflict];
-/// Lines a page of a question's text scrolls.
-const QUESTION_PAGE: isize = 10;
 const DRAFT: &[Mode] = &[Mode::DraftFound];
 const HISTORY: &[Mode] = &[Mode::History];
 const CHANGES: &[Mode] = &[Mode::Changes];
@@ -390,10 +388,16 @@ pub const BINDINGS: &[Binding] = &[
         || { Action::ScrollQuestion(-1) }
     ),
     bind!(QUESTIONS, [(KeyCode::PageDown, NONE)], "scroll the question a page down", None, || {
-        Action::ScrollQuestion(QUESTION_PAGE)
+        Action::PageQuestion(1)
     }),
     bind!(QUESTIONS, [(KeyCode::PageUp, NONE)], "scroll the question a page up", None, || {
-        Action::ScrollQuestion(-QUESTION_PAGE)
+        Action::PageQuestion(-1)
+    }),
+    bind!(QUESTIONS, [(KeyCode::Home, NONE)], "the question's first line", None, || {
+        Action::ScrollQuestion(isize::MIN)
+    }),
+    bind!(QUESTIONS, [(KeyCode::End, NONE)], "the question's last line", None, || {
+        Action::ScrollQuestion(isize::MAX)
     }),
     bind!(
         CONFLICT,

@@ -121,6 +121,8 @@ pub enum Action {
     Cancel,
     /// Scroll the question's text (the removed keys, the diff) by this many lines.
     ScrollQuestion(isize),
+    /// Scroll it by this many boxfuls (`PgDn`, `PgUp`), less a line kept in sight.
+    PageQuestion(isize),
     ToggleHelp,
     /// F2 (and `:messages`): the last messages, whole — also from the editor, where `:` types.
     OpenMessages,

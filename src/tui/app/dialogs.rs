@@ -63,6 +63,17 @@ impl State {
         }
     }
 
+    pub(super) fn page_question(&mut self, pages: isize) {
+        if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) = &self.dialog {
+            let paged = crate::tui::view::dialog::question_paged(self, *scroll, pages);
+            if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) =
+                &mut self.dialog
+            {
+                *scroll = paged;
+            }
+        }
+    }
+
     /// No (Enter, `n`, Esc) to a question, or Esc over an overlay.
     pub(super) fn cancel(&mut self) -> Vec<Effect> {
         match self.dialog.take() {

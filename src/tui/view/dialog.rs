@@ -273,6 +273,27 @@ pub fn most_scroll(state: &State) -> usize {
     most_scroll_of(&placed.body_rows, placed.room)
 }
 
+/// Where `PgDn` (`pages` > 0) or `PgUp` scrolls the question on the screen from `scroll`: by
+/// what the box shows, its bottom line left at the top (its top line at the bottom), as the
+/// list and the help page (bb17 L09: a fixed 10 lines where the box showed 34).
+pub fn question_paged(state: &State, scroll: usize, pages: isize) -> usize {
+    let Some(dialog) = &state.dialog else { return scroll };
+    let area = Rect::new(0, 0, state.width, state.height);
+    let Placed { body_rows: rows, room, .. } = placed(area, state, dialog, &Theme::plain());
+    let most = most_scroll_of(&rows, room);
+    let mut scroll = scroll.min(most);
+    for _ in 0..pages.unsigned_abs() {
+        let (start, end) = window(&rows, room, scroll);
+        scroll = if pages > 0 {
+            end.saturating_sub(1).max(start + 1).min(most)
+        } else {
+            // The furthest up whose window still ends at the line that was at the top.
+            (0..start).rev().find(|&up| window(&rows, room, up).1 <= start + 1).unwrap_or(0)
+        };
+    }
+    scroll
+}
+
 pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, theme: &Theme) {
     let Placed { rect, title, body, body_rows, tail, room } = placed(area, state, dialog, theme);
     frame.render_widget(Clear, rect);
