@@ -14,7 +14,7 @@ use crate::domain::custom_data::{Limits, NotAnObject};
 use crate::domain::import::RecordRules;
 use crate::domain::user_ref::UserRef;
 use crate::sorted_runs::{Runs, Spill};
-use crate::store::{StoreError, UserRecord, UserStore};
+use crate::store::{COLLISIONS_LISTED, NameCollision, StoreError, UserRecord, UserStore};
 use crate::{crash, database};
 
 /// One Logto-shaped user object as a JSON line.
@@ -52,6 +52,11 @@ pub(crate) struct Tally {
     unimportable: u64,
     /// The first users an import would refuse, with why.
     unimportable_named: Vec<(String, String)>,
+    /// Where others write: users sharing a name an import keeps unique (`Bob` and `bob`: Logto
+    /// keeps them apart), which an import refuses as the second of two.
+    collisions: Vec<NameCollision>,
+    /// Why the names could not be checked, when they could not.
+    collisions_unchecked: Option<String>,
 }
 
 impl Tally {
@@ -81,6 +86,18 @@ impl Tally {
         false
     }
 
+    /// Where others write, looks for users sharing a name (once the lines are written: the
+    /// same users, as near as a second read gets).
+    fn note_collisions(&mut self, store: &dyn UserStore) {
+        if self.import_rules.is_none() {
+            return;
+        }
+        match store.name_collisions() {
+            Ok(collisions) => self.collisions = collisions,
+            Err(e) => self.collisions_unchecked = Some(e.to_string()),
+        }
+    }
+
     /// Notes `id` as left out: its stored customData is `found`, not an object.
     pub(crate) fn leave_out(&mut self, id: &str, found: &'static str) {
         self.left_out += 1;
@@ -108,10 +125,45 @@ impl Tally {
         }
     }
 
-    /// `an import of it would refuse 2 of them (…): u5 (why), u7 (why)`, when it would. Each
-    /// user is checked on its own: names two users share under the fold would need every name
-    /// of the tenant held, so the message says they are not among them (bb16 L16).
+    /// `an import of it would refuse 2 of them (…): u5 (why), u7 (why)`, and the names users
+    /// share, when it would.
     fn refused_by_an_import(&self) -> Option<String> {
+        let parts: Vec<String> = [self.users_refused(), self.names_shared()].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Names shared by users an import would refuse, or why they were not checked. Found by
+    /// the store (PostgreSQL groups them by `lower`): the export itself would have to hold
+    /// every name of the tenant (bb16 L16).
+    fn names_shared(&self) -> Option<String> {
+        if let Some(why) = &self.collisions_unchecked {
+            return Some(format!(
+                "whether two users share a name (which an import refuses) was not checked: {why}"
+            ));
+        }
+        let (first, rest) = self.collisions.split_at(self.collisions.len().min(LEFT_OUT_NAMED));
+        if first.is_empty() {
+            return None;
+        }
+        let named: Vec<String> = first
+            .iter()
+            .map(|(field, value, ids)| {
+                let ids: Vec<String> = ids.iter().map(|id| UserRef::shown_id(id)).collect();
+                crate::inert::line(&format!("{field} {value:?} ({})", ids.join(", "))).into_owned()
+            })
+            .collect();
+        let more = match rest.len() {
+            0 => String::new(),
+            n if self.collisions.len() >= COLLISIONS_LISTED => format!(" and {n} or more names"),
+            n => format!(" and {n} more names"),
+        };
+        Some(format!(
+            "an import of it would refuse users who share a name custodian keeps unique (Logto keeps names apart that differ in case or white space): {}{more}",
+            named.join(", ")
+        ))
+    }
+
+    fn users_refused(&self) -> Option<String> {
         if self.unimportable == 0 {
             return None;
         }
@@ -123,13 +175,16 @@ impl Tally {
         let more = self.unimportable - named.len() as u64;
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         Some(format!(
-            "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them; each user checked on its own, so two whose names fold alike, `Bob` and `bob`, are not among them): {}{more}",
+            "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them): {}{more}",
             self.unimportable,
             named.join(", ")
         ))
     }
 
-    fn finish(self, to: &str) -> Result<u64> {
+    /// What the export of `store`'s users to `to` did ([`Tally::finish_of`]), the names users
+    /// share looked for first.
+    fn finish(mut self, store: &dyn UserStore, to: &str) -> Result<u64> {
+        self.note_collisions(store);
         self.finish_of("the export", to)
     }
 }
@@ -208,7 +263,7 @@ pub fn each_line(
     lines_in_list_order(store, &spill_dirs, told, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
     })?
-    .finish("standard output")
+    .finish(store, "standard output")
 }
 
 /// How many bytes of lines a sort into list order holds in memory before it spills a run.
@@ -391,7 +446,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     if let Ok(dir) = fs::File::open(&dir) {
         let _ = dir.sync_all();
     }
-    tally.finish(&shown)
+    tally.finish(store, &shown)
 }
 
 /// How many bytes of lines go to the file in one write.

@@ -202,6 +202,9 @@ impl UserStore for NoStore {
     fn schema_revision_text(&self, _: u64) -> Result<Option<String>, StoreError> {
         Err(StoreError::ReadOnly)
     }
+    fn name_collisions(&self) -> Result<Vec<custodian::store::NameCollision>, StoreError> {
+        Err(StoreError::ReadOnly)
+    }
 }
 
 fn ids(entries: &[ListEntry]) -> Vec<String> {
@@ -795,6 +798,13 @@ fn a_users_fields_and_revision_read_back_alone_in_a_page_and_in_a_walk(f: &mut F
     assert_eq!(walked, Some(expected));
 }
 
+/// Users whose names differ only as custodian's uniqueness rule sees them are none here: a
+/// file refuses to make them, and PEOPLE's similar names (`Alice`, `alice2`, `ALICE3`; `bob` the
+/// username and `bob@example.com` the email) are different names.
+fn no_user_shares_a_name_custodian_keeps_unique_among_different_names(f: &mut Fixture) {
+    assert_eq!(f.store().name_collisions().expect("looked for"), Vec::new());
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -837,6 +847,7 @@ conformance!(
     the_schema_is_stored_with_every_change_kept_in_its_history,
     a_read_only_store_reads_the_schema_and_refuses_to_set_it,
     writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared,
+    no_user_shares_a_name_custodian_keeps_unique_among_different_names,
 );
 
 // ---- PostgreSQL only ----
@@ -873,6 +884,44 @@ fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
 
 /// A save on a schema of this build's layout writes the journal's size and keys in its
 /// history row (an older layout's row leaves them to be worked out when read).
+/// Logto keeps `Bob` and `bob ` apart (its unique indexes compare as written); custodian's
+/// import refuses the second, so the store names them (bb16 L16), in this tenant only.
+#[test]
+fn users_logto_keeps_apart_by_case_or_white_space_are_named_as_sharing_a_name() {
+    let db = logto_with_people();
+    for (tenant, id, username, email, phone) in [
+        ("default", "c1", "Mallory", "Eve@Example.com", "+1 555"),
+        ("default", "c2", "zara", "eve@example.com ", "+1 555 "),
+        ("admin", "c3", "MALLORY", "EVE@EXAMPLE.COM", "+1 555"),
+    ] {
+        db.insert(
+            tenant,
+            &LogtoUser::from_api(serde_json::json!({
+                "id": id, "username": username, "primaryEmail": email, "primaryPhone": phone
+            })),
+        );
+    }
+    let store = connect(&db.tenant_url("default"), "default").expect("default role");
+    let shared = |field: &str, value: &str, ids: &[&str]| {
+        (field.to_owned(), value.to_owned(), ids.iter().map(|id| id.to_string()).collect::<Vec<_>>())
+    };
+    let found: Vec<_> = store
+        .name_collisions()
+        .expect("looked for")
+        .into_iter()
+        .map(|(field, value, ids)| (field.to_owned(), value, ids))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            // PEOPLE's `mallory` (uc) and c1's `Mallory`; c3 is another tenant's.
+            shared("username", "mallory", &["c1", "uc"]),
+            shared("primaryEmail", "eve@example.com", &["c1", "c2"]),
+            shared("primaryPhone", "+1 555", &["c1", "c2"]),
+        ]
+    );
+}
+
 #[test]
 fn a_save_writes_the_journals_size_and_keys_into_its_history_row() {
     let db = logto_with_people();

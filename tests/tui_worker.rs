@@ -226,6 +226,9 @@ impl UserStore for SlowStore {
     fn schema_revision_text(&self, revision: u64) -> Result<Option<String>, StoreError> {
         self.inner.schema_revision_text(revision)
     }
+    fn name_collisions(&self) -> Result<Vec<custodian::store::NameCollision>, StoreError> {
+        self.inner.name_collisions()
+    }
 }
 
 /// The slow store with the demo users, and the screen's state started on it through workers.

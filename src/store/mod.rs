@@ -75,6 +75,12 @@ pub type KeyedVisit<'a> = dyn FnMut(&[u8], &UserRecord, &str) -> Result<(), Stor
 /// A user's customData revision: 1 when created, +1 on every save that changes it.
 pub type Revision = u64;
 
+/// Users sharing a name: the field, the shared value (folded), their ids.
+pub type NameCollision = (&'static str, String, Vec<String>);
+
+/// The most groups of users sharing a name [`UserStore::name_collisions`] lists.
+pub const COLLISIONS_LISTED: usize = 100;
+
 /// The operations custodian needs from a user store. Reads take a fresh snapshot each call
 /// (nothing is held while an operator thinks); each write is one atomic, durable transaction.
 pub trait UserStore: Send + Sync {
@@ -98,6 +104,12 @@ pub trait UserStore: Send + Sync {
     fn written_by_others(&self) -> bool {
         false
     }
+    /// Users whose username, primary email or primary phone is another's under the rule that
+    /// keeps them unique (an import refuses the second): on a file, only users an upgrade from
+    /// an older layout found so (both kept); on PostgreSQL, names Logto keeps apart that
+    /// differ only in case or surrounding white space (`Bob`, `bob`), as its `lower` sees
+    /// them. Each: the field, the shared value, the ids; at most [`COLLISIONS_LISTED`] groups.
+    fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError>;
     /// Whether reads go over a link (PostgreSQL), where one may wait on a stalled server: the
     /// screen's way out gives reads only a moment then. A file's reads are the disk's, waited
     /// for as writes are: a worker left inside one keeps the file from closing cleanly.

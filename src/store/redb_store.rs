@@ -39,9 +39,9 @@ use super::redb_search::{
 };
 use super::{
     Author, BatchEdit, BatchId, BatchSummary, ImportMode, ImportSource, ImportSummary, JournalEntry,
-    JournalQuery, KeyedVisit, ListEntry, ListKey, NewUser, RecordError, Revision, RevisionInfo, SaveOutcome,
-    ScanStep, Seek, Selection, SortRoom, StoreError, StoredDocument, StoredSchema, UndoSummary, UserField,
-    UserMatch, UserRecord, UserRef, UserStore,
+    JournalQuery, KeyedVisit, ListEntry, ListKey, NameCollision, NewUser, RecordError, Revision,
+    RevisionInfo, SaveOutcome, ScanStep, Seek, Selection, SortRoom, StoreError, StoredDocument, StoredSchema,
+    UndoSummary, UserField, UserMatch, UserRecord, UserRef, UserStore,
 };
 /// The sorted bulk load of an import into an empty database.
 #[path = "redb_bulk.rs"]
@@ -117,9 +117,6 @@ pub struct RedbStore {
     /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
     schema_hold: super::schema_hold::SchemaHold,
 }
-
-/// Users sharing a folded name: the field, the folded value, their ids.
-pub type NameCollision = (&'static str, String, Vec<String>);
 
 /// A new database `users.redb` in `dir` holding the users of `lines` (JSON Lines, imported by
 /// `importer`): the store unit tests start from.

@@ -10,6 +10,9 @@ use crate::domain::CustomData;
 struct ProvidedOnly(RedbStore);
 
 impl UserStore for ProvidedOnly {
+    fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError> {
+        self.0.name_collisions()
+    }
     fn is_read_only(&self) -> bool {
         self.0.is_read_only()
     }

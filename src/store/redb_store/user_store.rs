@@ -4,6 +4,9 @@
 use super::*;
 
 impl UserStore for RedbStore {
+    fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError> {
+        RedbStore::name_collisions(self)
+    }
     fn is_read_only(&self) -> bool {
         matches!(*self.handle(), Handle::ReadOnly(_))
     }
