@@ -28,6 +28,7 @@ mod save;
 mod scan;
 mod schema;
 mod session;
+mod shared_names;
 mod user_store;
 
 use std::collections::HashMap;

@@ -3,8 +3,7 @@
 
 use super::*;
 use crate::store::{
-    BatchEdit, BatchId, BatchSummary, COLLISIONS_LISTED, JournalEntry, JournalQuery, NameCollision,
-    Selection, UndoSummary,
+    BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, NameCollision, Selection, UndoSummary,
 };
 
 impl UserStore for PostgresStore {
@@ -128,35 +127,7 @@ impl UserStore for PostgresStore {
         true
     }
     fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError> {
-        // Logto's unique indexes compare as written; custodian's fold (NFKC, full case
-        // folding) is approximated by `lower` and `btrim`, which Logto's own
-        // (tenant_id, lower(username)) index serves.
-        let rows = self
-            .lock()
-            .query(
-                "select field, key, ids from ( \
-                   select 'username' field, lower(btrim(username)) key, array_agg(id::text order by id) ids \
-                     from public.users where tenant_id = $1 and username is not null group by 2 having count(*) > 1 \
-                   union all select 'primaryEmail', lower(btrim(primary_email)), array_agg(id::text order by id) \
-                     from public.users where tenant_id = $1 and primary_email is not null group by 2 having count(*) > 1 \
-                   union all select 'primaryPhone', btrim(primary_phone), array_agg(id::text order by id) \
-                     from public.users where tenant_id = $1 and primary_phone is not null group by 2 having count(*) > 1 \
-                 ) g order by case field when 'username' then 0 when 'primaryEmail' then 1 else 2 end, \
-                   key collate \"C\" limit $2",
-                &[&self.tenant, &(COLLISIONS_LISTED as i64)],
-            )
-            .map_err(|e| self.fail(e))?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let field = match row.get::<_, &str>(0) {
-                    "username" => "username",
-                    "primaryEmail" => "primaryEmail",
-                    _ => "primaryPhone",
-                };
-                (field, row.get(1), row.get(2))
-            })
-            .collect())
+        self.shared_names()
     }
     fn reads_over_a_link(&self) -> bool {
         true
