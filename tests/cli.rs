@@ -1579,6 +1579,75 @@ fn completions_into_a_closed_pipe_end_quietly_and_into_a_full_disk_in_one_line()
     }
 }
 
+/// bb18 L01: `set`, `restore` and `patch --yes` wrote, then failed to print their report into a
+/// full disk and exited 1 with only "cannot write to standard output": the batch id `undo`
+/// needs was lost, and a script retrying on exit 1 applied a patch twice. A write whose
+/// report standard output does not take now says so on stderr, with the report, exit 0.
+#[test]
+fn a_write_whose_report_standard_output_refuses_says_it_landed_and_its_report_on_stderr() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("full.redb");
+    let records = sandbox.path("bob.jsonl");
+    fs::write(&records, r#"{"id":"u2","username":"bob","customData":{"a":1,"log":[]}}"#).expect("write");
+    let patch = sandbox.path("append.json");
+    fs::write(&patch, r#"[{"op":"add","path":"/log/-","value":"charged"}]"#).expect("write");
+    let into_full_disk = |args: &[&str], input: Option<&str>| {
+        let mut command = sandbox.command();
+        command.arg("--db").arg(&db).args(args).stdout(fs::File::create("/dev/full").expect("/dev/full"));
+        if input.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        command.stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run custodian");
+        if let Some(input) = input {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("wait");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let landed = "custodian: the write landed, but standard output failed (No space left on device (os error 28)): what it said is here instead\n";
+
+    let (code, stderr) = into_full_disk(&["import", records.to_str().expect("utf-8")], None);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (Some(0), &*format!("{landed}imported: 1 new, 0 updated, 0 unchanged\n"))
+    );
+
+    let (code, stderr) =
+        into_full_disk(&["patch", patch.to_str().expect("utf-8"), "--search", "bob", "--yes"], None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.starts_with(landed), "{stderr}");
+    let batch = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("take it back with: custodian undo "))
+        .unwrap_or_else(|| panic!("the batch id said: {stderr}"));
+    assert_eq!(
+        sandbox.on(&db, &["get", "bob"]).ok().stdout,
+        "{\n  \"a\": 1,\n  \"log\": [\n    \"charged\"\n  ]\n}\n"
+    );
+
+    let (code, stderr) = into_full_disk(&["set", "bob", "-"], Some(r#"{"a":2}"#));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("{landed}saved: user u2 revision 3")), "{stderr}");
+    // An undo that leaves a user saved since alone ends in a conflict (exit 5) after saying
+    // who: that is said too, before the error that points at it.
+    let (code, stderr) = into_full_disk(&["undo", batch], None);
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(
+        stderr.starts_with("custodian: standard output failed (No space left on device (os error 28)): what it said is here instead\nnothing restored"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  u2 now at revision 3\ncustodian: 1 user of batch"), "{stderr}");
+
+    // A read into a full disk still fails: nothing was written, and nothing says otherwise.
+    let (code, stderr) = into_full_disk(&["get", "bob"], None);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (Some(1), "custodian: cannot write to standard output: No space left on device (os error 28)\n")
+    );
+}
+
 #[test]
 fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
     use std::io::{Seek, SeekFrom, Write};

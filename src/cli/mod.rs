@@ -8,21 +8,23 @@ mod import;
 pub mod input;
 mod list;
 mod one_user;
+mod output;
 pub mod patch;
 mod postgres;
 pub mod schema;
 mod whole_database;
 
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 pub use args::{Cli, Command, SchemaAction};
 use import::import;
 use list::{list, table};
 use one_user::{SetChecks, get, history, keys_for, restore, set};
+use output::{Output, StdoutClosed, unless_closed, writes};
 use whole_database::{export, seed_users};
 
 use crate::domain::ValidationError;
@@ -330,7 +332,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     // again once the store is closed (redb gives back the room at the file's end then; measured
     // open, a batch that grew the file by 26 MB was said to have doubled it: bb12).
     let mut grown_from = None;
-    let result = contained_on(&path, |out| match command {
+    let out = Output::stdout_for(command, cli.read_only);
+    let result = contained_on(&path, out, |out| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
         Command::Info => info(&store, out),
         Command::Import { file, upsert } => {
@@ -358,10 +361,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
 /// Runs `work` on the database file at `path`, writing to standard output. redb may panic on
 /// a damaged file wherever it reads: the work is contained, and such a panic becomes one
 /// line naming the file.
-fn contained_on(path: &Path, work: impl FnOnce(&mut Output) -> Result<()>) -> Result<()> {
-    let mut out = Output::stdout();
+fn contained_on(path: &Path, mut out: Output, work: impl FnOnce(&mut Output) -> Result<()>) -> Result<()> {
     let outcome = crash::catch(|| work(&mut out));
-    let result = outcome.unwrap_or_else(|panicked| Err(panicked.into())).and_then(|()| out.flush());
+    let result = out.finish(outcome.unwrap_or_else(|panicked| Err(panicked.into())));
     say_if_the_signal_came_too_late(&result);
     result.map_err(|e| name_the_damaged_file(e, path))
 }
@@ -378,26 +380,14 @@ fn say_if_the_signal_came_too_late(result: &Result<()>) {
 /// ([`crate::interrupt`]): a long write, which must still close the file cleanly, and an
 /// export to a file, whose temporary file must go.
 fn stops_on_signals(command: &Command, read_only: bool) -> bool {
-    let writes_many = matches!(
-        command,
-        Command::Import { .. }
-            | Command::Seed { .. }
-            | Command::Patch { yes: true, dry_run: false, .. }
-            | Command::Undo { .. }
-    );
-    // One user's (or the schema's) write: its document is read in a thread that a noted
-    // signal does not wait for (stdin or a FIFO), and a wait for another writer's lock looks
-    // at the signal between tries. Killed there instead, the file needed a repair.
-    let writes_one = matches!(
-        command,
-        Command::Set { .. }
-            | Command::Restore { .. }
-            | Command::Schema { action: SchemaAction::Set { .. } | SchemaAction::Clear }
-    );
-    // An import typed on the terminal is read on a thread of its own too
-    // (`input::open_import_or_interrupted`, then the stream's reader): Ctrl-C there stops it
-    // with the file closed cleanly (it was killed, leaving a repair: bb14 L01).
-    ((writes_many || writes_one) && !read_only) || matches!(command, Command::Export { out: Some(_) })
+    // A long write must still close the file cleanly. One user's (or the schema's) write
+    // too: its document is read in a thread that a noted signal does not wait for (stdin or
+    // a FIFO), and a wait for another writer's lock looks at the signal between tries;
+    // killed there instead, the file needed a repair. An import typed on the terminal is
+    // read on a thread of its own too (`input::open_import_or_interrupted`, then the
+    // stream's reader): Ctrl-C there stops it with the file closed cleanly (it was killed,
+    // leaving a repair: bb14 L01).
+    (writes(command) && !read_only) || matches!(command, Command::Export { out: Some(_) })
 }
 
 /// The subcommands that read and edit users: the same on every store. `None` for the
@@ -456,74 +446,6 @@ fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
     let damaged =
         error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
     if damaged { error.context(path.display().to_string()) } else { error }
-}
-
-/// Standard output, knowing whether a person is reading it.
-struct Output {
-    writer: io::BufWriter<Box<dyn Write>>,
-    terminal: bool,
-    /// The reader of standard output went away (`custodian list | head`).
-    closed: bool,
-}
-
-/// What a streamed command (`list`, `changes`, `export`) stops with once the reader of its
-/// output has gone: it reads no further, and ends successfully ([`unless_closed`]).
-#[derive(Debug, thiserror::Error)]
-#[error("standard output was closed")]
-struct StdoutClosed;
-
-/// A streamed command's outcome: stopping because no one reads the output any more is success.
-fn unless_closed(result: Result<()>) -> Result<()> {
-    match result {
-        Err(e) if e.is::<StdoutClosed>() => Ok(()),
-        other => other,
-    }
-}
-
-impl Output {
-    fn stdout() -> Self {
-        Self::to(Box::new(io::stdout()), io::stdout().is_terminal())
-    }
-
-    fn to(writer: Box<dyn Write>, terminal: bool) -> Self {
-        Self { terminal, writer: io::BufWriter::new(writer), closed: false }
-    }
-
-    /// Writes a line; a closed pipe (`custodian list | head`) is not an error.
-    fn line(&mut self, text: &str) -> Result<()> {
-        match writeln!(self.writer, "{text}") {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Ok(())
-            }
-            other => other.context("cannot write to standard output"),
-        }
-    }
-
-    /// A line of a streamed listing: once the pipe is closed, [`StdoutClosed`] stops the
-    /// listing (a million users are not read for no one).
-    fn streamed_line(&mut self, text: &str) -> Result<()> {
-        self.line(text)?;
-        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
-    }
-
-    /// [`Output::json`] of a streamed listing (see [`Output::streamed_line`]).
-    fn streamed_json(&mut self, text: &str) -> Result<()> {
-        self.json(text)?;
-        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
-    }
-
-    /// JSON text: exact for a pipe, with C1 and bidi characters escaped for a terminal.
-    fn json(&mut self, text: &str) -> Result<()> {
-        if self.terminal { self.line(&inert::json(text)) } else { self.line(text) }
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        match self.writer.flush() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.context("cannot write to standard output"),
-        }
-    }
 }
 
 /// Where things are, for an operator finding their way around a box.

@@ -46,12 +46,12 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     // The exact order, never the key table: a script's `list` or `export` must not miss a
     // user Logto created a moment ago.
     let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT, false)?;
-    let mut out = Output::stdout();
+    let mut out = Output::stdout_for(command, cli.read_only);
     let result = match command {
         Command::Info => info(&store, &mut out),
         other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
     };
-    let result = result.and_then(|()| out.flush());
+    let result = out.finish(result);
     super::say_if_the_signal_came_too_late(&result);
     result
 }

@@ -1,0 +1,174 @@
+//! Standard output for the subcommands: listings that stop when their reader goes, JSON
+//! made inert for a terminal, and a write's report that is never lost with its write.
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::{Context, Result};
+
+use super::{Command, SchemaAction};
+use crate::inert;
+
+/// Standard output, knowing whether a person is reading it.
+pub(super) struct Output {
+    writer: io::BufWriter<Box<dyn Write>>,
+    terminal: bool,
+    /// The reader of standard output went away (`custodian list | head`).
+    closed: bool,
+    /// A write's report, kept as written: said on stderr if standard output fails, so a
+    /// write that landed is not taken for one that failed ([`Output::finish`]).
+    report: Option<Report>,
+}
+
+/// What a write's report keeps ([`Output::reporting_a_write`]).
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+    /// Bytes kept: a report past [`REPORT_KEPT`] keeps its first lines and counts the rest.
+    bytes: usize,
+    left_out: usize,
+    /// Why standard output failed, once it did: nothing more is written to it.
+    failed: Option<io::Error>,
+}
+
+/// The most bytes of a write's report kept for stderr.
+const REPORT_KEPT: usize = 1024 * 1024;
+
+/// What a streamed command (`list`, `changes`, `export`) stops with once the reader of its
+/// output has gone: it reads no further, and ends successfully ([`unless_closed`]).
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub(super) struct StdoutClosed;
+
+/// A streamed command's outcome: stopping because no one reads the output any more is success.
+pub(super) fn unless_closed(result: Result<()>) -> Result<()> {
+    match result {
+        Err(e) if e.is::<StdoutClosed>() => Ok(()),
+        other => other,
+    }
+}
+
+impl Output {
+    pub(super) fn stdout() -> Self {
+        Self::to(Box::new(io::stdout()), io::stdout().is_terminal())
+    }
+
+    /// Standard output for `command`: a write's report is kept ([`Output::finish`]).
+    pub(super) fn stdout_for(command: &Command, read_only: bool) -> Self {
+        let out = Self::stdout();
+        if writes(command) && !read_only { out.reporting_a_write() } else { out }
+    }
+
+    pub(super) fn to(writer: Box<dyn Write>, terminal: bool) -> Self {
+        Self { terminal, writer: io::BufWriter::new(writer), closed: false, report: None }
+    }
+
+    /// What is written from now on is a write's report: standard output failing (a full
+    /// disk, `> /dev/full`) does not make the command fail after its write landed; the report
+    /// goes to stderr instead (bb18 L01: exit 1, the batch id `undo` needs lost, and a
+    /// retry applied the patch twice).
+    pub(super) fn reporting_a_write(mut self) -> Self {
+        self.report = Some(Report::default());
+        self
+    }
+
+    /// Writes a line; a closed pipe (`custodian list | head`) is not an error.
+    pub(super) fn line(&mut self, text: &str) -> Result<()> {
+        if let Some(report) = &mut self.report {
+            if report.bytes + text.len() <= REPORT_KEPT {
+                report.bytes += text.len();
+                report.lines.push(text.to_owned());
+            } else {
+                report.left_out += 1;
+            }
+            if report.failed.is_some() {
+                return Ok(());
+            }
+            return match writeln!(self.writer, "{text}") {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.closed = true;
+                    Ok(())
+                }
+                Err(e) => {
+                    report.failed = Some(e);
+                    Ok(())
+                }
+                Ok(()) => Ok(()),
+            };
+        }
+        match writeln!(self.writer, "{text}") {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other.context("cannot write to standard output"),
+        }
+    }
+
+    /// A line of a streamed listing: once the pipe is closed, [`StdoutClosed`] stops the
+    /// listing (a million users are not read for no one).
+    pub(super) fn streamed_line(&mut self, text: &str) -> Result<()> {
+        self.line(text)?;
+        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
+    }
+
+    /// [`Output::json`] of a streamed listing (see [`Output::streamed_line`]).
+    pub(super) fn streamed_json(&mut self, text: &str) -> Result<()> {
+        self.json(text)?;
+        if self.closed { Err(StdoutClosed.into()) } else { Ok(()) }
+    }
+
+    /// JSON text: exact for a pipe, with C1 and bidi characters escaped for a terminal.
+    pub(super) fn json(&mut self, text: &str) -> Result<()> {
+        if self.terminal { self.line(&inert::json(text)) } else { self.line(text) }
+    }
+
+    pub(super) fn flush(&mut self) -> Result<()> {
+        match self.writer.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) if let Some(report) = &mut self.report => {
+                report.failed.get_or_insert(e);
+                Ok(())
+            }
+            other => other.context("cannot write to standard output"),
+        }
+    }
+
+    /// The command's `result` once its output is flushed: a write whose report standard
+    /// output did not take says so on stderr, with the report, and still succeeds — its
+    /// write landed; one that failed after saying something says that too, then fails.
+    pub(super) fn finish(mut self, result: Result<()>) -> Result<()> {
+        let flushed = self.flush();
+        let result = result.and(flushed);
+        if let Some(Report { lines, left_out, failed: Some(cause), .. }) = self.report.take()
+            && (result.is_ok() || !lines.is_empty())
+        {
+            // The buffer's lines cannot be taken back: dropped unwritten, not retried.
+            let _ = self.writer.into_parts();
+            // A write that ends in an error may have written some (`undo` restores the users
+            // not saved since, then says who it left alone, exit 5): its report is said too.
+            let landed = if result.is_ok() { "the write landed, but " } else { "" };
+            eprintln!("custodian: {landed}standard output failed ({cause}): what it said is here instead");
+            for line in lines {
+                eprintln!("{}", inert::line(&line));
+            }
+            if left_out > 0 {
+                eprintln!("custodian: and {left_out} more lines of it, not kept");
+            }
+        }
+        result
+    }
+}
+
+/// Whether `command` writes the database (its output is then the report of a write).
+pub(super) fn writes(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Import { .. }
+            | Command::Seed { .. }
+            | Command::Patch { yes: true, dry_run: false, .. }
+            | Command::Undo { .. }
+            | Command::Set { .. }
+            | Command::Restore { .. }
+            | Command::Schema { action: SchemaAction::Set { .. } | SchemaAction::Clear }
+    )
+}
