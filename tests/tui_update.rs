@@ -168,7 +168,11 @@ fn a_stale_filter_answer_is_ignored() {
     act(&store, &mut state, Action::FilterChar('d'));
     let before: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
     let stale = store.page_after(None, 5).unwrap();
-    act(&store, &mut state, Action::SearchHits { generation, hits: stale, scanned: 5, done: true });
+    act(
+        &store,
+        &mut state,
+        Action::SearchHits { generation, hits: stale, scanned: 5, reached: None, done: true },
+    );
     let after: Vec<_> = state.list.rows.iter().map(|e| e.user.id.clone()).collect();
     assert_eq!(before, after);
 }
@@ -202,11 +206,20 @@ fn filter_hits_arrive_in_list_order_and_keep_the_selection() {
     // The second step comes backwards and repeats a few hits of the first.
     let mut second: Vec<_> = second.into_iter().map(|(_, e)| e).rev().collect();
     second.extend(first.iter().take(3).cloned());
-    act(&store, &mut state, Action::SearchHits { generation, hits: first, scanned: 100, done: false });
+    // Index hits (nothing settled yet): `j` means the second match, wherever the matches the
+    // scan brings later sort (bb18 L02: the same keys selected different users run to run).
+    act(
+        &store,
+        &mut state,
+        Action::SearchHits { generation, hits: first, scanned: 100, reached: None, done: false },
+    );
     act(&store, &mut state, Action::Down);
-    let chosen = state.list.selected_entry().unwrap().key.clone();
-    act(&store, &mut state, Action::SearchHits { generation, hits: second, scanned: 100, done: true });
-    assert_eq!(state.list.selected_entry().unwrap().key, chosen);
+    act(
+        &store,
+        &mut state,
+        Action::SearchHits { generation, hits: second, scanned: 100, reached: None, done: true },
+    );
+    assert_eq!(state.list.selected_entry().unwrap().key, all[1].key);
     let keys: Vec<_> = state.list.rows.iter().map(|e| e.key.clone()).collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -3378,6 +3391,9 @@ fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_ro
 }
 
 /// bb17 L02: `/emma⏎G` typed at once selected the 102nd of 506 matches, and stayed there.
+/// bb18 L02: with prefix hits that sort after matches the scan had not reached yet, the same
+/// keys selected different users run to run. The scan's steps come in list order, each
+/// settling the rows up to where it reached; a key's row is kept by its place until settled.
 #[test]
 fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_brings_them() {
     let (_dir, store) = demo_store();
@@ -3391,66 +3407,105 @@ fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_br
         act(&store, state, Action::FilterAccept);
         state.list.search.generation
     };
-    let hits = |range: std::ops::Range<usize>| all[range].to_vec();
+    // A scan step: the matches in `range`, the scan having reached the last of them.
+    let step = |generation: u64, range: std::ops::Range<usize>, done: bool| Action::SearchHits {
+        generation,
+        hits: all[range.clone()].to_vec(),
+        scanned: range.len() as u64,
+        reached: Some(all[range.end - 1].key.clone()),
+        done,
+    };
+    let selected = |state: &custodian::tui::app::State| selected_handle(state);
 
     // `End` with 10 of the matches found: the last found for now, the very last at the end.
     let mut state = started(&store, 120, 20);
     let generation = filtered(&mut state);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    act(&store, &mut state, step(generation, 0..10, false));
     act(&store, &mut state, Action::End);
-    assert_eq!(selected_handle(&state), handles[9]);
+    assert_eq!(selected(&state), handles[9]);
     act(&store, &mut state, Action::Up);
     act(&store, &mut state, Action::Up);
-    assert_eq!(selected_handle(&state), handles[7], "two above the last found so far");
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(10..25), scanned: 15, done: false });
-    assert_eq!(selected_handle(&state), handles[22], "two above the last found, as more come");
+    assert_eq!(selected(&state), handles[7], "two above the last found so far");
+    act(&store, &mut state, step(generation, 10..25, false));
+    assert_eq!(selected(&state), handles[22], "two above the last found, as more come");
     act(&store, &mut state, Action::Down);
-    act(
-        &store,
-        &mut state,
-        Action::SearchHits { generation, hits: hits(25..all.len()), scanned: 99, done: true },
-    );
-    assert_eq!(selected_handle(&state), handles[all.len() - 2], "`End`, `k`, `k`, `j`: one above the last");
+    act(&store, &mut state, step(generation, 25..all.len(), true));
+    assert_eq!(selected(&state), handles[all.len() - 2], "`End`, `k`, `k`, `j`: one above the last");
     assert_eq!(state.user.as_ref().map(|u| u.user.handle().to_owned()), Some(handles[all.len() - 2].clone()));
 
     // `j` thirty times with 10 found: the 31st match once it is found, not the 10th.
     let mut state = started(&store, 120, 20);
     let generation = filtered(&mut state);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    act(&store, &mut state, step(generation, 0..10, false));
     for _ in 0..30 {
         act(&store, &mut state, Action::Down);
     }
-    assert_eq!(selected_handle(&state), handles[9]);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(10..20), scanned: 10, done: false });
-    assert_eq!(selected_handle(&state), handles[19]);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(20..35), scanned: 10, done: false });
-    assert_eq!(selected_handle(&state), handles[30]);
-    // Once the row is there the owed move is spent: more matches keep that user selected.
+    assert_eq!(selected(&state), handles[9]);
+    act(&store, &mut state, step(generation, 10..20, false));
+    assert_eq!(selected(&state), handles[19]);
+    act(&store, &mut state, step(generation, 20..35, false));
+    assert_eq!(selected(&state), handles[30]);
+    // Settled, the owed move is spent: that user stays selected.
     assert_eq!(state.list.search.owed, None);
-    let before_them = all[35..].to_vec();
-    act(&store, &mut state, Action::SearchHits { generation, hits: before_them, scanned: 99, done: true });
-    assert_eq!(selected_handle(&state), handles[30]);
+    act(&store, &mut state, step(generation, 35..all.len(), true));
+    assert_eq!(selected(&state), handles[30]);
 
-    // A row chosen meanwhile (`Home`) drops what was owed.
+    // A row chosen meanwhile (a click on a settled row) drops what was owed; `g` owes the first.
     let mut state = started(&store, 120, 20);
     let generation = filtered(&mut state);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..10), scanned: 10, done: false });
+    act(&store, &mut state, step(generation, 0..10, false));
     act(&store, &mut state, Action::End);
-    act(&store, &mut state, Action::Home);
-    act(
-        &store,
-        &mut state,
-        Action::SearchHits { generation, hits: hits(10..all.len()), scanned: 99, done: true },
-    );
-    assert_eq!(selected_handle(&state), handles[0]);
+    act(&store, &mut state, Action::SelectRow(3));
+    act(&store, &mut state, step(generation, 10..all.len(), true));
+    assert_eq!(selected(&state), handles[3]);
 
     // The scan ends short of the row: the last match.
     let mut state = started(&store, 120, 20);
     let generation = filtered(&mut state);
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(0..5), scanned: 5, done: false });
+    act(&store, &mut state, step(generation, 0..5, false));
     for _ in 0..30 {
         act(&store, &mut state, Action::Down);
     }
-    act(&store, &mut state, Action::SearchHits { generation, hits: hits(5..12), scanned: 99, done: true });
-    assert_eq!(selected_handle(&state), handles[11]);
+    act(&store, &mut state, step(generation, 5..12, true));
+    assert_eq!(selected(&state), handles[11]);
+
+    // Prefix hits first, all sorting late (rows 30..38 of the final list), then the scan's
+    // steps: whenever the keys come, `j`×12 is the 13th match and `g` the first.
+    let prefix = || Action::SearchHits {
+        generation: 0,
+        hits: all[30..38].to_vec(),
+        scanned: 0,
+        reached: None,
+        done: false,
+    };
+    for keys_after_steps in 0..4 {
+        for (keys, expected) in
+            [(vec![Action::Down; 12], 12), (vec![Action::End, Action::Home, Action::Down], 1)]
+        {
+            let mut state = started(&store, 120, 20);
+            let generation = filtered(&mut state);
+            let mut prefix = prefix();
+            if let Action::SearchHits { generation: g, .. } = &mut prefix {
+                *g = generation;
+            }
+            act(&store, &mut state, prefix);
+            let steps = [
+                step(generation, 0..4, false),
+                step(generation, 4..9, false),
+                step(generation, 9..20, false),
+            ];
+            let mut steps = steps.into_iter();
+            for step in steps.by_ref().take(keys_after_steps) {
+                act(&store, &mut state, step);
+            }
+            for key in keys.clone() {
+                act(&store, &mut state, key);
+            }
+            for step in steps {
+                act(&store, &mut state, step);
+            }
+            act(&store, &mut state, step(generation, 20..all.len(), true));
+            assert_eq!(selected(&state), handles[expected], "{keys:?} after {keys_after_steps} steps");
+        }
+    }
 }

@@ -362,7 +362,9 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         FilterErase => state.filter_erase(),
         FilterAccept => state.filter_accept(),
         ClearFilter => state.clear_filter(),
-        SearchHits { generation, hits, scanned, done } => state.search_hits(generation, hits, scanned, done),
+        SearchHits { generation, hits, scanned, reached, done } => {
+            state.search_hits(generation, hits, scanned, reached, done)
+        }
 
         // The command line (command.rs)
         StartCommand => state.start_command(),

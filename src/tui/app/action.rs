@@ -1,6 +1,7 @@
 //! What the operator asks for and what the store answers: every input `update` takes.
 
 use super::*;
+use crate::store::ListKey;
 
 /// What the operator asked for, or what the store answered.
 #[derive(Debug, Clone)]
@@ -188,6 +189,9 @@ pub enum Action {
         hits: Vec<ListEntry>,
         /// Users the scan went through in this step (0 for the index lookup).
         scanned: u64,
+        /// The scan has looked at every user up to this list key, inclusive (`None` for the
+        /// index lookup): no match can come before it any more.
+        reached: Option<ListKey>,
         done: bool,
     },
     /// The save was refused because someone else saved first; `theirs` is what they saved.

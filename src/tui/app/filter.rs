@@ -23,10 +23,15 @@ pub struct Search {
     /// The user selected when the filter was first typed: selected again if the filter is
     /// cleared while it selects nobody (it matched no one).
     pub before: Option<ListKey>,
-    /// Where a move that ran past the matches found so far lands, kept while the scan
-    /// finds more: `/emma⏎G` typed at once selected the 102nd of 506 matches and stayed
-    /// there (bb17 L02).
+    /// The row the keys chose while it is not settled ([`Search::reached`]), kept by its
+    /// place while the scan finds more: `/emma⏎G` typed at once selected the 102nd of 506
+    /// matches and stayed there (bb17 L02). From the first keystroke it is the first row: a
+    /// prefix hit found at once may sort after matches the scan has not reached yet, and the
+    /// same keys selected different users run to run (bb18 L02).
     pub owed: Option<Owed>,
+    /// The scan has looked at every user up to this list key: the rows up to it are settled,
+    /// no match can come before them.
+    pub reached: Option<ListKey>,
 }
 
 /// A selection owed by keys that ran past the matches found so far.
@@ -76,6 +81,20 @@ pub(super) fn merge_sorted(rows: Vec<ListEntry>, mut hits: Vec<ListEntry>) -> Ve
         };
         let Some(entry) = next else { return merged };
         merged.push(entry);
+    }
+}
+
+impl UserList {
+    /// How many of the rows are settled: all once the scan ended, else those up to where it
+    /// reached (the rows are sorted; prefix hits beyond it may still get matches before them).
+    pub(super) fn settled_rows(&self) -> usize {
+        if !self.search.scanning {
+            return self.rows.len();
+        }
+        match &self.search.reached {
+            Some(reached) => self.rows.partition_point(|entry| &entry.key <= reached),
+            None => 0,
+        }
     }
 }
 
@@ -188,7 +207,8 @@ impl State {
             capped: false,
             reselect: None,
             before,
-            owed: None,
+            owed: Some(Owed::Row(0)),
+            reached: None,
         };
         self.user = None;
         self.document = None;
@@ -207,6 +227,7 @@ impl State {
         generation: u64,
         hits: Vec<ListEntry>,
         scanned: u64,
+        reached: Option<ListKey>,
         done: bool,
     ) -> Vec<Effect> {
         let list = &mut self.list;
@@ -226,14 +247,19 @@ impl State {
             list.search.capped = true;
         }
         list.search.scanned += scanned;
+        if reached.is_some() {
+            list.search.reached = reached;
+        }
         if done {
             list.search.scanning = false;
         }
-        if let Some(owed) = list.search.owed {
+        let settled = list.settled_rows();
+        if list.search.reselect.is_none()
+            && let Some(owed) = list.search.owed
+        {
             list.selected = owed.index(list.rows.len());
-            list.search.reselect = None;
-            // The row is there: from now on the user on it stays selected, as after any move.
-            if matches!(owed, Owed::Row(row) if row < list.rows.len()) {
+            // The row is settled: from now on the user on it stays selected, as after any move.
+            if matches!(owed, Owed::Row(row) if row < settled) {
                 list.search.owed = None;
             }
         } else if let Some(key) = selected
@@ -251,13 +277,14 @@ impl State {
         self.load_selected_user()
     }
 
-    /// A move while the scan still finds matches: within the rows found it selects the row;
-    /// past them (or after such a move) the row is owed, selected as near as the rows found
-    /// allow, and where the keys said once the scan brings it or ends.
+    /// A move while the scan still finds matches: onto a settled row it selects that user;
+    /// onto any other (a prefix hit the scan has not reached, past the rows found) the row is
+    /// owed by its place, selected as near as the rows found allow, and where the keys said
+    /// once the scan settles it or ends.
     pub(super) fn move_through_matches_found(&mut self, owed: Owed) -> Vec<Effect> {
         let rows = self.list.rows.len();
         if let Owed::Row(row) = owed
-            && row < rows
+            && row < self.list.settled_rows()
         {
             return self.select_index(row);
         }

@@ -125,8 +125,8 @@ impl UserList {
 impl State {
     /// `Home`/`End`: the first or last user; of the matches, while filtering.
     pub(super) fn select_edge(&mut self, last: bool) -> Vec<Effect> {
-        if last && self.matches_still_coming() {
-            return self.move_through_matches_found(Owed::End { above: 0 });
+        if self.matches_still_coming() {
+            return self.move_through_matches_found(if last { Owed::End { above: 0 } } else { Owed::Row(0) });
         }
         if self.list.active_filter().is_some() {
             let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
@@ -516,6 +516,10 @@ impl State {
         if self.list.active_filter().is_some() {
             let keep = self.wanted_user();
             let effects = self.filter_changed();
+            // That user is wanted again, not the first row's place.
+            if keep.is_some() {
+                self.list.search.owed = None;
+            }
             self.list.search.reselect = keep;
             return effects;
         }

@@ -374,7 +374,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::LoadDraft(found) => open_found_draft(runtime, found),
         Effect::PrefixSearch { generation, query, limit } => match store.prefix_matches(&query, limit) {
-            Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, done: false },
+            Ok(hits) => Action::SearchHits { generation, hits, scanned: 0, reached: None, done: false },
             Err(e) => failed(e),
         },
         Effect::Scan { generation, query } => {
@@ -395,7 +395,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     false
                 }
             });
-            failure.unwrap_or(Action::SearchHits { generation, hits, scanned, done: true })
+            failure.unwrap_or(Action::SearchHits { generation, hits, scanned, reached: None, done: true })
         }
         Effect::FindUser { query } => match store.resolve(&query).and_then(|id| store.entry(&id)) {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },

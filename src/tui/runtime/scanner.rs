@@ -84,9 +84,10 @@ pub(super) fn scan(
         let (step, last) = match step {
             Ok(step) => {
                 wanted = wanted.saturating_sub(step.hits.len());
+                let reached = step.next.clone();
                 after = step.next.filter(|_| wanted > 0);
                 let (scanned, done) = (step.scanned as u64, after.is_none());
-                (Action::SearchHits { generation, hits: step.hits, scanned, done }, done)
+                (Action::SearchHits { generation, hits: step.hits, scanned, reached, done }, done)
             }
             Err(e) => (store_failed(e), true),
         };
