@@ -239,22 +239,25 @@ pub fn editor_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(json(&text).into_owned())
 }
 
-/// Text pasted into the editor where the line before the cursor is `before`: a tab inside a
-/// string (one opened before the cursor or in the paste) becomes `\t`, the same value JSON
-/// allows there; raw, it was an invisible syntax error. Tabs between tokens stay layout. A
-/// line break ends a string (none spans lines in JSON), so a wrong guess stops at the line.
-pub fn tabs_in_strings_escaped<'a>(text: &'a str, before: &str) -> Cow<'a, str> {
-    if !text.contains('\t') {
+/// Text pasted into the editor where the line before the cursor is `before`, after
+/// [`editor_text`] (which leaves only tabs and line breaks raw): inside a string (one opened
+/// before the cursor or in the paste) a tab becomes `\t` and a line break `\n`, the value
+/// JSON allows there, so a note of several lines is one string; raw, each was an invisible
+/// syntax error (bb17 L07: the later lines' tabs stayed raw). Between tokens both stay layout.
+pub fn tabs_and_line_breaks_in_strings_escaped<'a>(text: &'a str, before: &str) -> Cow<'a, str> {
+    if !text.contains(['\t', '\n']) {
         return Cow::Borrowed(text);
     }
     let mut state = StringState::default().after(before);
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c == '\t' && state.in_string() {
-            out.push_str("\\t");
-        } else {
-            out.push(c);
-            state.step(c);
+        match c {
+            '\t' if state.in_string() => out.push_str("\\t"),
+            '\n' if state.in_string() => out.push_str("\\n"),
+            _ => {
+                out.push(c);
+                state.step(c);
+            }
         }
     }
     Cow::Owned(out)
@@ -318,15 +321,29 @@ mod tests {
     #[test]
     fn a_tab_pasted_inside_a_string_becomes_its_escape_and_one_between_tokens_stays() {
         // Inside a string opened before the cursor, and one opened in the paste.
-        assert_eq!(tabs_in_strings_escaped("a\tb", r#"  "p": "x"#), "a\\tb");
-        assert_eq!(tabs_in_strings_escaped("\"a\tb\",\t\"c\"", r#"  "p": "#), "\"a\\tb\",\t\"c\"");
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("a\tb", r#"  "p": "x"#), "a\\tb");
+        assert_eq!(
+            tabs_and_line_breaks_in_strings_escaped("\"a\tb\",\t\"c\"", r#"  "p": "#),
+            "\"a\\tb\",\t\"c\""
+        );
         // An escaped quote does not end the string; an escaped backslash before a quote does.
-        assert_eq!(tabs_in_strings_escaped("\t", r#""a\""#), "\\t");
-        assert_eq!(tabs_in_strings_escaped("\t", r#""a\\""#), "\t");
-        // A line break ends any string; indentation after it is layout.
-        assert_eq!(tabs_in_strings_escaped("\n\t\"k\": 1", r#"  "open"#), "\n\t\"k\": 1");
-        assert_eq!(tabs_in_strings_escaped("\t", ""), "\t");
-        assert!(matches!(tabs_in_strings_escaped("plain", "\""), Cow::Borrowed(_)));
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("\t", r#""a\""#), "\\t");
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("\t", r#""a\\""#), "\t");
+        // Between tokens a line break and the indentation after it are layout.
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("\n\t\"k\": 1", r#"  "k": 0,"#), "\n\t\"k\": 1");
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("\t", ""), "\t");
+        assert!(matches!(tabs_and_line_breaks_in_strings_escaped("plain", "\""), Cow::Borrowed(_)));
+    }
+
+    /// bb17 L07: a note of several lines pasted into a string stays one string: its line
+    /// breaks are `\n`, and the tabs of every line `\t`. A quote of the paste that closes the
+    /// string ends that: a line break after it is a new line.
+    #[test]
+    fn a_line_break_pasted_inside_a_string_becomes_its_escape_and_the_tabs_after_it_too() {
+        let escaped = |text, before| tabs_and_line_breaks_in_strings_escaped(text, before).into_owned();
+        assert_eq!(escaped("a\tb\nc\td\n\te", r#"  "note": ""#), "a\\tb\\nc\\td\\n\\te");
+        assert_eq!(escaped("\n\t\"k\": 1", r#"  "open"#), "\\n\\t\"k\": 1");
+        assert_eq!(escaped("a\",\n\t\"b\": \"c\nd\"", r#"  "x": ""#), "a\",\n\t\"b\": \"c\\nd\"");
     }
 
     #[test]
@@ -455,7 +472,7 @@ mod tests {
 
     #[test]
     fn a_backslash_outside_a_string_escapes_nothing_for_a_pasted_tab() {
-        assert_eq!(tabs_in_strings_escaped("\t", "\\\""), "\\t", "the quote opens a string");
+        assert_eq!(tabs_and_line_breaks_in_strings_escaped("\t", "\\\""), "\\t", "the quote opens a string");
     }
 
     #[test]

@@ -128,6 +128,36 @@ fn a_tab_pasted_inside_a_string_arrives_as_its_escape_and_the_document_stays_val
     assert!(lines(&state)[row + 1].ends_with("\"x\": \"c\\td\""), "{}", lines(&state)[row + 1]);
 }
 
+/// A note of several lines pasted between the quotes of a value: its line breaks and the tabs
+/// of every line arrive as `\n` and `\t`, so the value is the note and the document valid.
+/// The first line's tab was escaped, the later lines' stayed raw, and the break split the
+/// string over two lines: two invisible syntax errors (bb17 L07).
+#[test]
+fn a_note_of_several_lines_pasted_inside_a_string_is_one_valid_value_with_its_breaks_and_tabs() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    key(&store, &mut state, Key::Enter);
+    for c in "\"note\": \"\",".chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    key(&store, &mut state, Key::Left);
+    key(&store, &mut state, Key::Left);
+    act(&store, &mut state, Action::Paste("line1\tone\nline2\ttab\u{7}bell\r\n\tline3".into()));
+    assert_eq!(lines(&state)[row + 1], r#"    "note": "line1\tone\nline2\ttab\u0007bell\n\tline3","#);
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(valid, "{summary}");
+    let text = state.editor.as_ref().unwrap().text();
+    let document: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(document["adminConsolePreferences"]["note"], "line1\tone\nline2\ttab\u{7}bell\n\tline3");
+    // A paste that closes the string first: its line break is between tokens, a new line.
+    key(&store, &mut state, Key::End);
+    act(&store, &mut state, Action::Paste("\n\t\"k\": \"a\",\n\t\"m\": \"b\tc\",".into()));
+    assert_eq!(lines(&state)[row + 2..row + 4], ["\t\"k\": \"a\",", "\t\"m\": \"b\\tc\","]);
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(valid, "{summary}");
+}
+
 #[test]
 fn a_tab_typed_inside_a_string_is_its_escape_and_one_between_tokens_indents() {
     // The keys X, Tab, Y (typed, or a paste without bracketed paste): inside a string the

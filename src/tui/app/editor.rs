@@ -399,9 +399,10 @@ impl State {
     pub(super) fn paste(&mut self, text: &str) -> Vec<Effect> {
         if let Some(editor) = &mut self.editor {
             // Pasted controls, bidi and other invisible characters arrive as JSON escapes, and
-            // tabs inside strings as `\t`.
+            // tabs and line breaks inside strings as `\t` and `\n`.
             let text = inert::editor_text(text);
-            let text = inert::tabs_in_strings_escaped(&text, editor.before_cursor()).into_owned();
+            let text =
+                inert::tabs_and_line_breaks_in_strings_escaped(&text, editor.before_cursor()).into_owned();
             editor.textarea.insert_str(text);
             return vec![editor.changed(&self.limits)];
         }
