@@ -136,3 +136,71 @@ fn a_line_of_emoji_zwj_sequences_wider_than_the_pane_shows_its_end_and_what_is_t
     let shown = screen(&state);
     assert!(shown.iter().any(|row| row.contains("FIN\",Z")), "the typed Z on screen: {shown:#?}");
 }
+
+/// The cells of the frame, with whether each is drawn reversed (the cursor, an error's mark).
+fn cells(state: &State) -> Vec<Vec<(String, ratatui::style::Modifier)>> {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
+    terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..HEIGHT)
+        .map(|y| (0..WIDTH).map(|x| (buffer[(x, y)].symbol().to_owned(), buffer[(x, y)].modifier)).collect())
+        .collect()
+}
+
+/// The column of the first cell after `text` on `row`, when `text` is drawn there.
+fn after(row: &[(String, ratatui::style::Modifier)], text: &str) -> Option<usize> {
+    let symbols: Vec<&str> = row.iter().map(|(s, _)| s.as_str()).collect();
+    let wanted: Vec<String> = text.chars().map(String::from).collect();
+    symbols.windows(wanted.len()).position(|w| w == wanted).map(|at| at + wanted.len())
+}
+
+/// A line wider than the pane scrolls sideways under the line numbers, which stay at the left
+/// edge: they scrolled away with the text, exactly when the cursor or an error was far right
+/// (bb17 L10). The cursor and the error's mark are drawn on the cell of their character.
+#[test]
+fn the_line_numbers_stay_at_the_left_edge_while_a_long_line_scrolls_under_them() {
+    use ratatui::style::Modifier;
+    let (_dir, store) = demo_store();
+    let wide = format!("{}END", "x".repeat(200));
+    let mut state = editor_on_admin_with(&store, &format!("{{\"a\":\"{wide}\",\"b\":1}}"));
+    let gutters = |shown: &[String]| -> Vec<String> {
+        ["│ 1 ", "│ 2 ", "│ 3 ", "│ 4 "]
+            .into_iter()
+            .filter(|number| !shown.iter().any(|row| row.contains(number)))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        gutters(&screen(&state)),
+        Vec::<String>::new(),
+        "numbered at the start: {:#?}",
+        screen(&state)
+    );
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.move_cursor(CursorMove::End);
+    let shown = screen(&state);
+    let row = shown.iter().position(|row| row.contains("xxEND\",")).expect("the line's end on screen");
+    assert!(shown[row].contains("│ 2 xxx"), "the text scrolls under the number: {:?}", shown[row]);
+    assert_eq!(gutters(&shown), Vec::<String>::new(), "every line keeps its number: {shown:#?}");
+    // The cursor, after the comma, is the reversed cell there.
+    let drawn = cells(&state);
+    let x = after(&drawn[row], "END\",").expect("the end drawn");
+    assert!(drawn[row][x].1.contains(Modifier::REVERSED), "the cursor after the comma: {:?}", drawn[row][x]);
+    // An error at the far right: `Ctrl-G` from the top goes there, shown under the numbers.
+    key(&store, &mut state, Key::Char('!'));
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 0));
+    let shown = screen(&state);
+    assert!(shown.iter().any(|row| row.contains("│ 2   \"a\": \"xxx")), "back at the left: {shown:#?}");
+    act(&store, &mut state, Action::JumpToError);
+    assert_eq!(cursor(&state), (1, 213), "on the `!`");
+    let shown = screen(&state);
+    assert_eq!(gutters(&shown), Vec::<String>::new(), "numbered at the error: {shown:#?}");
+    let drawn = cells(&state);
+    let x = after(&drawn[row], "END\",").expect("the end drawn");
+    assert_eq!(drawn[row][x].0, "!");
+    let marked: Vec<usize> = (0..WIDTH as usize)
+        .filter(|&x| drawn[row][x].1.contains(Modifier::UNDERLINED | Modifier::REVERSED))
+        .collect();
+    assert_eq!(marked, vec![x], "the error's mark on the `!` alone: {:?}", shown[row]);
+}

@@ -151,6 +151,8 @@ fn to_u32(n: usize) -> u32 {
 impl<'a> TextArea<'a> {
     fn text_widget(&'a self, top_row: usize, height: usize, top_col: u32, width: u16) -> Text<'a> {
         let lnum_len = num_digits(self.lines().len());
+        let numbered = self.line_number_style().is_some();
+        let text_width = self.text_width(width);
         let screen_lines = self.screen_lines.borrow();
         let bottom_row = cmp::min(top_row + height, screen_lines.len());
         let mut lines = Vec::with_capacity(bottom_row - top_row);
@@ -161,29 +163,35 @@ impl<'a> TextArea<'a> {
             // edge whole and drops one cut by the right edge. Like that scroll, only left-aligned
             // text is scrolled.
             if self.alignment() == Alignment::Left {
-                spans = clip_line(spans, top_col as usize, width.into());
+                // custodian's patch: the line number (the first span) stays at the left edge
+                // and only the text scrolls, under it; they scrolled away together.
+                let number = (numbered && !spans.spans.is_empty()).then(|| spans.spans.remove(0));
+                spans = clip_line(spans, top_col as usize, text_width.into());
+                if let Some(number) = number {
+                    spans.spans.insert(0, number);
+                }
             }
             lines.push(spans);
         }
         Text::from(lines)
     }
 
+    // The columns left for the text beside the line numbers: the width the sideways scroll
+    // keeps the cursor in (at least one, so a pane narrower than the numbers still scrolls).
+    fn text_width(&self, width: u16) -> u16 {
+        width.saturating_sub(self.line_number_width()).max(1)
+    }
+
     fn scroll_top_row(&self, prev_top: u32, height: u16) -> u32 {
         next_scroll_top(prev_top, to_u32(self.screen_cursor().row), height)
     }
 
+    // The first column of the text shown (custodian's patch: in the text's columns, beside the
+    // line numbers, which no longer scroll with it).
     fn scroll_top_col(&self, prev_top: u32, width: u16) -> u32 {
         let screen = self.screen_cursor();
-        let mut cursor = to_u32(screen.col);
-        // Adjust the cursor position due to the width of line number.
-        if self.line_number_style().is_some() {
-            let lnum = u32::from(self.line_number_width());
-            if cursor <= lnum {
-                cursor *= 2; // Smoothly slide the line number into the screen on scrolling left
-            } else {
-                cursor += lnum; // The cursor position is shifted by the line number part
-            };
-        }
+        let cursor = to_u32(screen.col);
+        let width = self.text_width(width);
         // Scrolling right brings the whole char under the cursor into view, not just its
         // first column. A char wider than the viewport keeps its first column in view.
         // A masked line draws the mask char, so that is the char whose width counts.
@@ -246,8 +254,9 @@ impl Widget for &TextArea<'_> {
             b.render(area, buf)
         }
 
-        // Store scroll top position for rendering on the next tick
-        self.viewport.store(top_row, top_col, width, height);
+        // Store scroll top position for rendering on the next tick (custodian's patch: with
+        // the text's width, the columns `CursorMove::InViewport` keeps the cursor in).
+        self.viewport.store(top_row, top_col, self.text_width(width), height);
 
         inner.render(text_area, buf);
     }
