@@ -306,3 +306,89 @@ fn the_editor_opens_at_the_top_with_the_stored_text_and_undo_never_takes_it_out(
     assert_eq!(lines(&state).join("\n"), opened);
     assert!(!state.editor.as_ref().unwrap().is_modified());
 }
+
+/// The keys a burst without bracketed paste brings: characters (brackets, quotes, a backslash,
+/// wide and invisible ones, CR, LF), `Enter`, `Tab` and `Ctrl-J`.
+fn typing_key() -> impl proptest::strategy::Strategy<Value = Input> {
+    use proptest::prelude::*;
+    let chars = proptest::sample::select(vec![
+        'a', 'b', ' ', ' ', '"', '"', '{', '}', '[', ']', '\\', ':', ',', 'é', '日', '\u{7}', '\u{202e}',
+        '\r', '\n', '\t',
+    ]);
+    prop_oneof![
+        6 => chars.prop_map(|c| Input { key: Key::Char(c), ..Input::default() }),
+        1 => Just(Input { key: Key::Enter, ..Input::default() }),
+        1 => Just(Input { key: Key::Tab, ..Input::default() }),
+        1 => Just(Input { key: Key::Char('j'), ctrl: true, ..Input::default() }),
+    ]
+}
+
+/// A run of typed keys taken at once (`Action::Type`, what the event loop makes of keys waiting
+/// together) leaves the text and the cursor where the same keys one by one leave them: `Enter`
+/// indents, `}` takes a level off, a `Tab` in a string is `\t` and elsewhere spaces, an
+/// invisible character its escape — from any place, with or without a selection (bb17 L03).
+#[test]
+fn a_run_of_typed_keys_does_what_its_keys_do_one_by_one() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let (_dir, store) = demo_store();
+    let opened = editor_on_admin(&store);
+    let mut runner = TestRunner::new(Config { cases: 200, ..Config::default() });
+    let cases = (proptest::collection::vec(typing_key(), 1..40), 0usize..12, 0usize..30, 0usize..4);
+    runner
+        .run(&cases, |(keys, row, col, selected)| {
+            let start = |state: &mut State| {
+                let textarea = &mut state.editor.as_mut().unwrap().textarea;
+                textarea.move_cursor(CursorMove::Jump(row, col));
+                if selected > 0 {
+                    textarea.start_selection();
+                    (0..selected).for_each(|_| textarea.move_cursor(CursorMove::Forward));
+                }
+            };
+            let mut one_by_one = editor_on_admin(&store);
+            start(&mut one_by_one);
+            for input in &keys {
+                act(&store, &mut one_by_one, Action::Edit(input.clone()));
+            }
+            let mut at_once = editor_on_admin(&store);
+            start(&mut at_once);
+            act(&store, &mut at_once, Action::Type(keys.clone()));
+            prop_assert_eq!(lines(&at_once), lines(&one_by_one), "keys {:?}", keys);
+            let cursor = |state: &State| state.editor.as_ref().unwrap().textarea.cursor();
+            prop_assert_eq!(cursor(&at_once), cursor(&one_by_one), "keys {:?}", keys);
+            Ok(())
+        })
+        .unwrap();
+    drop(opened);
+}
+
+/// 20,000 keys typed together, two lines' worth, are one change of the text: one check asked
+/// for, one undo takes them all out. Each key was a change of its own, and each change read
+/// the line to the cursor again, so a burst onto one line took time with the square of its
+/// length (bb17 L03).
+#[test]
+fn a_run_of_typed_keys_is_one_change_of_the_text() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    let before = lines(&state);
+    let generation = state.editor.as_ref().unwrap().generation;
+    let mut keys: Vec<Input> =
+        "\"a\": \"".chars().map(|c| Input { key: Key::Char(c), ..Input::default() }).collect();
+    keys.extend(
+        (0..10_000).map(|i| Input { key: Key::Char(char::from(b'a' + (i % 26) as u8)), ..Input::default() }),
+    );
+    keys.push(Input { key: Key::Tab, ..Input::default() });
+    keys.extend("\",".chars().map(|c| Input { key: Key::Char(c), ..Input::default() }));
+    keys.push(Input { key: Key::Enter, ..Input::default() });
+    keys.extend((0..10_000).map(|_| Input { key: Key::Char('b'), ..Input::default() }));
+    act(&store, &mut state, Action::Type(keys));
+    let after = lines(&state);
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(after[row].contains("{\"a\": \"abc") && after[row].ends_with("op\\t\","), "{:.40}", after[row]);
+    let new_line = format!("  {}", "b".repeat(10_000));
+    assert!(after[row + 1] == new_line, "Enter: the line's indentation: {:.40}", after[row + 1]);
+    assert_eq!(state.editor.as_ref().unwrap().generation, generation + 1, "one change, one check");
+    state.editor.as_mut().unwrap().textarea.undo();
+    assert_eq!(lines(&state), before, "one undo takes the run out");
+}

@@ -23,6 +23,7 @@ mod patch;
 mod save;
 mod sealing;
 mod tree;
+mod typing;
 mod whole_user;
 
 pub use action::Action;
@@ -43,6 +44,7 @@ pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
+pub use typing::types_text;
 pub use whole_user::WholeUserView;
 
 use std::collections::VecDeque;
@@ -407,6 +409,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
 
         // The editor (editor.rs, find.rs, save.rs, seal.rs)
         Edit(input) => state.edit(input),
+        Type(keys) => state.type_keys(&keys),
         Paste(text) => state.paste(&text),
         Checked { generation, result, schema_errors } => state.checked(generation, result, schema_errors),
         JumpToError => {

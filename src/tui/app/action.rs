@@ -40,6 +40,9 @@ pub enum Action {
     // Editing
     OpenEditor,
     Edit(Input),
+    /// Keys that only type (`typing::types_text`), waiting together: a paste without bracketed
+    /// paste, keys typed ahead. Each does what it does alone; the run is one change.
+    Type(Vec<Input>),
     Paste(String),
     /// A paste into a one-line input (the filter, the command line, the find line): its first
     /// line, without control characters, typed at once.

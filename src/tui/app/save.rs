@@ -24,6 +24,7 @@ pub(super) fn touches_the_edit_being_saved(action: &Action) -> bool {
     matches!(
         action,
         Edit(_)
+            | Type(_)
             | Paste(_)
             | SealValue
             | Save

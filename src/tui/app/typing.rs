@@ -1,0 +1,177 @@
+//! A run of keys that only type, waiting together (a paste without bracketed paste, keys typed
+//! ahead over SSH): each does what it does alone, and the run goes into the text at once.
+
+use super::*;
+
+use ratatui_textarea::{Input, Key};
+
+use crate::domain::json_string::StringState;
+use crate::inert;
+
+/// Whether `input` only types into the editor's text (a character, `Enter`, `Tab`, `Ctrl-J`):
+/// such keys, waiting together, are taken as one [`Action::Type`].
+pub fn types_text(input: &Input) -> bool {
+    match input.key {
+        _ if input.alt => false,
+        Key::Char('j') if input.ctrl => true,
+        Key::Char(_) | Key::Enter | Key::Tab => !input.ctrl,
+        _ => false,
+    }
+}
+
+/// What the line holds before the cursor, as far as the keys of a run need it: kept as the
+/// run goes, so no key reads the line again (in a line of 300 KB each did, twice).
+struct LineBefore {
+    /// Leading spaces: the indentation `Enter` repeats.
+    indent: usize,
+    /// Nothing but spaces so far (or nothing): where a `}` takes a level off.
+    only_spaces: bool,
+    /// Its length in bytes.
+    len: usize,
+    /// The last character that is not white space: `{` or `[` indents the next line deeper.
+    last_visible: Option<char>,
+    /// Its width in cells while it is all printable ASCII (one cell each): where a `Tab`
+    /// outside a string stops.
+    ascii_width: Option<usize>,
+    /// Inside a string or not: a `Tab` there is `\t`.
+    string: StringState,
+}
+
+impl LineBefore {
+    fn new(before: &str) -> Self {
+        let mut line = Self {
+            indent: 0,
+            only_spaces: true,
+            len: 0,
+            last_visible: None,
+            ascii_width: Some(0),
+            string: StringState::default(),
+        };
+        before.chars().for_each(|c| line.step(c));
+        line
+    }
+
+    fn step(&mut self, c: char) {
+        if c == '\n' {
+            *self = Self::new("");
+            return;
+        }
+        if c == ' ' && self.only_spaces {
+            self.indent += 1;
+        } else if c != ' ' {
+            self.only_spaces = false;
+        }
+        if !c.is_whitespace() {
+            self.last_visible = Some(c);
+        }
+        if !matches!(c, ' '..='~') {
+            self.ascii_width = None;
+        }
+        self.len += c.len_utf8();
+        self.ascii_width = self.ascii_width.map(|w| w + 1);
+        self.string.step(c);
+    }
+}
+
+/// The text a run types, not yet in the text area, and the line it ends on.
+struct Pending {
+    text: String,
+    /// The bytes of `text` after its last line break (all of it without one).
+    on_this_line: usize,
+    line: LineBefore,
+}
+
+impl Pending {
+    fn push(&mut self, typed: &str) {
+        for c in typed.chars() {
+            self.text.push(c);
+            self.on_this_line = if c == '\n' { 0 } else { self.on_this_line + c.len_utf8() };
+            self.line.step(c);
+        }
+    }
+
+    /// Appends what `input` types, as [`Editor::input`] would type it; `false` when only the
+    /// editor itself can tell (the caller inserts what is pending and hands it the key).
+    fn take(&mut self, input: &Input, tab_length: u8, hard_tab: bool) -> bool {
+        match input.key {
+            Key::Char('j') if input.ctrl => self.push("\n"),
+            Key::Char(c) => match inert::editor_char(c) {
+                Some(escape) => self.push(&escape),
+                None if matches!(c, '}' | ']') && self.line.only_spaces && self.line.len > 0 => {
+                    // A closing bracket on a line of indentation takes a level (two spaces) off;
+                    // those spaces must be pending ones to be taken off here.
+                    let off = self.line.len.min(2);
+                    if self.on_this_line < off {
+                        return false;
+                    }
+                    self.text.truncate(self.text.len() - off);
+                    self.on_this_line -= off;
+                    let kept = self.line.len - off;
+                    self.line = LineBefore::new(&" ".repeat(kept));
+                    self.push(&c.to_string());
+                }
+                None => self.push(c.encode_utf8(&mut [0; 4])),
+            },
+            Key::Enter => {
+                let deeper = matches!(self.line.last_visible, Some('{' | '['));
+                let indent = " ".repeat(self.line.indent + if deeper { 2 } else { 0 });
+                self.push("\n");
+                self.push(&indent);
+            }
+            Key::Tab if self.line.string.in_string() => self.push("\\t"),
+            Key::Tab => match self.line.ascii_width {
+                Some(width) if !hard_tab && tab_length > 0 => {
+                    let tab = usize::from(tab_length);
+                    self.push(&" ".repeat(tab - width % tab));
+                }
+                _ => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl Editor {
+    /// Keys that only type ([`types_text`]), each doing what it does alone (`Enter` indents,
+    /// a `}` takes a level off, a `Tab` in a string is `\t`, an invisible character arrives
+    /// as its escape), inserted at once: one edit (one undo) for the run, not one a key.
+    /// Returns whether the text changed.
+    pub(super) fn type_keys(&mut self, keys: &[Input]) -> bool {
+        let (tab_length, hard_tab) = (self.textarea.tab_length(), self.textarea.hard_tab_indent());
+        let mut changed = false;
+        let mut pending: Option<Pending> = None;
+        for input in keys {
+            if !self.textarea.is_selecting() || pending.is_some() {
+                let run = pending.get_or_insert_with(|| Pending {
+                    text: String::new(),
+                    on_this_line: 0,
+                    line: LineBefore::new(self.before_cursor()),
+                });
+                if run.take(input, tab_length, hard_tab) {
+                    continue;
+                }
+            }
+            if let Some(run) = pending.take() {
+                changed |= self.textarea.insert_str(run.text);
+            }
+            changed |= self.input(input.clone());
+        }
+        if let Some(run) = pending {
+            changed |= self.textarea.insert_str(run.text);
+        }
+        changed
+    }
+}
+
+impl State {
+    /// A run of keys that only type: one change of the text, one check.
+    pub(super) fn type_keys(&mut self, keys: &[Input]) -> Vec<Effect> {
+        if let Some(editor) = &mut self.editor
+            && editor.type_keys(keys)
+        {
+            return vec![editor.changed(&self.limits)];
+        }
+        Vec::new()
+    }
+}
