@@ -8,6 +8,7 @@ mod event_loop;
 mod external_editor;
 mod scanner;
 mod session;
+mod terminal_events;
 mod workers;
 
 pub use effects::*;

@@ -175,3 +175,16 @@ impl State {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+impl State {
+    /// A screen editing `text` (alice's customData), for tests of what keys do there.
+    pub(crate) fn editing(text: &str) -> Self {
+        let mut state = State::new(120, 40, false);
+        let base = crate::store::StoredDocument { text: text.to_owned(), revision: 1, updated_micros: None };
+        let area = state.editor_area();
+        let limits = state.limits;
+        state.editor = Some(Editor::new("u1".into(), "alice".into(), base, &limits, None, area));
+        state
+    }
+}

@@ -6,16 +6,14 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use crossterm::event::{
-    self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
-};
+use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 
 use crate::draft::Draft;
 use crate::inert;
-use crate::tui::app::{Action, Mode, State, types_text, update};
-use crate::tui::escape_rejoin::{AfterEsc, after_esc, after_the_second_esc, esc_read_as_alt};
+use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
-use ratatui_textarea::Input;
+
+use super::terminal_events::{Crossterm, TerminalEvents};
 
 /// How long an edit may go unsaved before its draft is written to disk.
 pub(super) const DRAFT_EVERY: Duration = Duration::from_secs(2);
@@ -104,7 +102,7 @@ pub(super) fn event_loop(
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
     let mut save_watch = SaveWatch::default();
-    let mut keys = TerminalEvents::default();
+    let mut keys = TerminalEvents::<Crossterm>::default();
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
@@ -190,14 +188,7 @@ pub(super) fn event_loop(
         let settle_by = Instant::now() + SETTLE;
         let mut frame_due = Instant::now() + BURST_FRAME_EVERY;
         loop {
-            let event = keys.read(state.mode())?;
-            #[cfg(debug_assertions)]
-            crate::crash::panic_on_test_key(&event);
-            let action = match action_for_event(state, event) {
-                Some(Action::Edit(input)) if types_text(&input) => Some(keys.typing_from(input, state)?),
-                other => other,
-            };
-            if let Some(action) = action {
+            if let Some(action) = keys.next_action(state)? {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
@@ -223,107 +214,6 @@ pub(super) fn event_loop(
         let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
     }
     Ok(())
-}
-
-/// The terminal's events as crossterm reads them, but for an `Esc` followed at once by a
-/// sequence whose ESC crossterm swallowed ([`crate::tui::escape_rejoin`]): that sequence comes
-/// back as its key, never as typed text.
-#[derive(Default)]
-struct TerminalEvents {
-    /// Events read ahead after an `Esc`, to be handed out before any new one.
-    queued: std::collections::VecDeque<Event>,
-}
-
-impl TerminalEvents {
-    /// The next event for a screen in `mode`: an Alt-key that was an `Esc` and a key typed
-    /// together there ([`esc_read_as_alt`]) comes as the `Esc`, the key next.
-    fn read(&mut self, mode: Mode) -> std::io::Result<Event> {
-        let event = match self.queued.pop_front() {
-            Some(event) => event,
-            None => {
-                let event = event::read()?;
-                if matches!(&event, Event::Key(key) if key.code == KeyCode::Esc && key.modifiers == KeyModifiers::NONE)
-                {
-                    self.read_after_esc()?;
-                }
-                event
-            }
-        };
-        if let Event::Key(key) = &event
-            && key.kind != KeyEventKind::Release
-            && let Some(then) = esc_read_as_alt(mode, *key)
-        {
-            self.queued.push_front(Event::Key(then));
-            return Ok(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-        }
-        Ok(event)
-    }
-
-    /// Whether an event is waiting (read ahead, or in crossterm's queue).
-    fn waiting(&self) -> std::io::Result<bool> {
-        Ok(!self.queued.is_empty() || event::poll(Duration::ZERO)?)
-    }
-
-    /// The editor keys that only type ([`types_text`]) already waiting after `first`, taken
-    /// with it as one [`Action::Type`]; the first other event is kept for the next read. A
-    /// paste without bracketed paste comes a key a character, and each key's own update read
-    /// the whole line (twice): 100 KB on one line took 7 s, the screen frozen (bb17 L03).
-    fn typing_from(&mut self, first: Input, state: &State) -> std::io::Result<Action> {
-        let mut keys = vec![first];
-        while self.waiting()? {
-            let event = self.read(state.mode())?;
-            match action_for_event(state, event.clone()) {
-                Some(Action::Edit(input)) if types_text(&input) => keys.push(input),
-                // What stands for nothing here (a key's release) is passed over, as it would be.
-                None => {}
-                Some(_) => {
-                    self.queued.push_front(event);
-                    break;
-                }
-            }
-        }
-        Ok(match <[Input; 1]>::try_from(keys) {
-            Ok([key]) => Action::Edit(key),
-            Err(keys) => Action::Type(keys),
-        })
-    }
-
-    /// Takes the keys already waiting after an `Esc` for as long as they may be a sequence; the
-    /// first of them that is none was sent after the swallowed ESC ([`after_the_second_esc`]).
-    /// Only keys that came with it are looked at (no wait): an operator who types `Esc`, then
-    /// `[`, gets both.
-    fn read_after_esc(&mut self) -> std::io::Result<()> {
-        let mut taken = Vec::new();
-        let mut keys = Vec::new();
-        while event::poll(Duration::ZERO)? {
-            let event = event::read()?;
-            let key = match &event {
-                Event::Key(key) if key.kind != KeyEventKind::Release => Some(*key),
-                _ => None,
-            };
-            taken.push(event);
-            let Some(key) = key else { break };
-            keys.push(key);
-            match after_esc(&keys) {
-                AfterEsc::NeedMore => continue,
-                AfterEsc::Key(key) => {
-                    tracing::debug!(?key, "a key whose ESC crossterm swallowed after an Esc");
-                    self.queued.push_back(Event::Key(key));
-                    return Ok(());
-                }
-                AfterEsc::Dropped => {
-                    tracing::debug!(keys = taken.len(), "an unknown sequence after an Esc dropped");
-                    return Ok(());
-                }
-                AfterEsc::Keys => break,
-            }
-        }
-        if let Some(Event::Key(first)) = taken.first_mut() {
-            *first = after_the_second_esc(*first);
-        }
-        self.queued.extend(taken);
-        Ok(())
-    }
 }
 
 /// When the save now pending began, and whether its silence was said.

@@ -1,0 +1,244 @@
+//! The terminal's events as the event loop takes them: a sequence whose ESC crossterm
+//! swallowed after an `Esc` comes back as its key, and the keys that only type, waiting
+//! together, come as one action.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui_textarea::Input;
+
+use super::action_for_event;
+use crate::tui::app::{Action, Mode, State, types_text};
+use crate::tui::escape_rejoin::{AfterEsc, after_esc, after_the_second_esc, esc_read_as_alt};
+
+/// Where the events come from: the terminal, read by crossterm (a list of them in tests).
+pub(super) trait EventSource {
+    /// The next event, waiting for one.
+    fn read(&mut self) -> io::Result<Event>;
+    /// Whether an event is waiting, without waiting.
+    fn ready(&self) -> io::Result<bool>;
+}
+
+/// The terminal, read by crossterm.
+#[derive(Default)]
+pub(super) struct Crossterm;
+
+impl EventSource for Crossterm {
+    fn read(&mut self) -> io::Result<Event> {
+        event::read()
+    }
+
+    fn ready(&self) -> io::Result<bool> {
+        event::poll(Duration::ZERO)
+    }
+}
+
+/// The terminal's events as crossterm reads them, but for an `Esc` followed at once by a
+/// sequence whose ESC crossterm swallowed ([`crate::tui::escape_rejoin`]): that sequence comes
+/// back as its key, never as typed text.
+#[derive(Default)]
+pub(super) struct TerminalEvents<S = Crossterm> {
+    source: S,
+    /// Events read ahead (after an `Esc`, after a run of typing), to be handed out before any
+    /// new one.
+    queued: VecDeque<Event>,
+}
+
+impl<S: EventSource> TerminalEvents<S> {
+    /// The action the next event stands for in `state`, if any; the keys that only type
+    /// waiting after one such key come with it, as one [`Action::Type`].
+    pub(super) fn next_action(&mut self, state: &State) -> io::Result<Option<Action>> {
+        let event = self.read(state.mode())?;
+        #[cfg(debug_assertions)]
+        crate::crash::panic_on_test_key(&event);
+        Ok(match action_for_event(state, event) {
+            Some(Action::Edit(input)) if types_text(&input) => Some(self.typing_from(input, state)?),
+            other => other,
+        })
+    }
+
+    /// The next event for a screen in `mode`: an Alt-key that was an `Esc` and a key typed
+    /// together there ([`esc_read_as_alt`]) comes as the `Esc`, the key next.
+    fn read(&mut self, mode: Mode) -> io::Result<Event> {
+        let event = match self.queued.pop_front() {
+            Some(event) => event,
+            None => {
+                let event = self.source.read()?;
+                if matches!(&event, Event::Key(key) if key.code == KeyCode::Esc && key.modifiers == KeyModifiers::NONE)
+                {
+                    self.read_after_esc()?;
+                }
+                event
+            }
+        };
+        if let Event::Key(key) = &event
+            && key.kind != KeyEventKind::Release
+            && let Some(then) = esc_read_as_alt(mode, *key)
+        {
+            self.queued.push_front(Event::Key(then));
+            return Ok(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        }
+        Ok(event)
+    }
+
+    /// Whether an event is waiting (read ahead, or in crossterm's queue).
+    pub(super) fn waiting(&self) -> io::Result<bool> {
+        Ok(!self.queued.is_empty() || self.source.ready()?)
+    }
+
+    /// The editor keys that only type ([`types_text`]) already waiting after `first`, taken
+    /// with it as one [`Action::Type`]; the first other event is kept for the next read. A
+    /// paste without bracketed paste comes a key a character, and each key's own update read
+    /// the whole line (twice): 100 KB on one line took 7 s, the screen frozen (bb17 L03).
+    fn typing_from(&mut self, first: Input, state: &State) -> io::Result<Action> {
+        let mut keys = vec![first];
+        while self.waiting()? {
+            let event = self.read(state.mode())?;
+            match action_for_event(state, event.clone()) {
+                Some(Action::Edit(input)) if types_text(&input) => keys.push(input),
+                // What stands for nothing here (a key's release) is passed over, as it would be.
+                None => {}
+                Some(_) => {
+                    self.queued.push_front(event);
+                    break;
+                }
+            }
+        }
+        Ok(match <[Input; 1]>::try_from(keys) {
+            Ok([key]) => Action::Edit(key),
+            Err(keys) => Action::Type(keys),
+        })
+    }
+
+    /// Takes the keys already waiting after an `Esc` for as long as they may be a sequence; the
+    /// first of them that is none was sent after the swallowed ESC ([`after_the_second_esc`]).
+    /// Only keys that came with it are looked at (no wait): an operator who types `Esc`, then
+    /// `[`, gets both.
+    fn read_after_esc(&mut self) -> io::Result<()> {
+        let mut taken = Vec::new();
+        let mut keys = Vec::new();
+        while self.source.ready()? {
+            let event = self.source.read()?;
+            let key = match &event {
+                Event::Key(key) if key.kind != KeyEventKind::Release => Some(*key),
+                _ => None,
+            };
+            taken.push(event);
+            let Some(key) = key else { break };
+            keys.push(key);
+            match after_esc(&keys) {
+                AfterEsc::NeedMore => continue,
+                AfterEsc::Key(key) => {
+                    tracing::debug!(?key, "a key whose ESC crossterm swallowed after an Esc");
+                    self.queued.push_back(Event::Key(key));
+                    return Ok(());
+                }
+                AfterEsc::Dropped => {
+                    tracing::debug!(keys = taken.len(), "an unknown sequence after an Esc dropped");
+                    return Ok(());
+                }
+                AfterEsc::Keys => break,
+            }
+        }
+        if let Some(Event::Key(first)) = taken.first_mut() {
+            *first = after_the_second_esc(*first);
+        }
+        self.queued.extend(taken);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui_textarea::Key;
+
+    /// Events already waiting, as a burst leaves them.
+    #[derive(Default)]
+    struct Waiting(VecDeque<Event>);
+
+    impl EventSource for Waiting {
+        fn read(&mut self) -> io::Result<Event> {
+            self.0.pop_front().ok_or_else(|| io::ErrorKind::WouldBlock.into())
+        }
+
+        fn ready(&self) -> io::Result<bool> {
+            Ok(!self.0.is_empty())
+        }
+    }
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> Event {
+        Event::Key(KeyEvent::new(code, modifiers))
+    }
+
+    fn typed(text: &str) -> impl Iterator<Item = Event> + '_ {
+        text.chars().map(|c| match c {
+            '\n' => key(KeyCode::Enter, KeyModifiers::NONE),
+            c if c.is_uppercase() => key(KeyCode::Char(c), KeyModifiers::SHIFT),
+            c => key(KeyCode::Char(c), KeyModifiers::NONE),
+        })
+    }
+
+    /// Every action the waiting `events` stand for in `state`, in order, as the loop takes them.
+    fn actions(state: &State, events: impl IntoIterator<Item = Event>) -> Vec<Action> {
+        let mut keys =
+            TerminalEvents { source: Waiting(events.into_iter().collect()), queued: VecDeque::new() };
+        let mut actions = Vec::new();
+        while keys.waiting().unwrap() {
+            actions.extend(keys.next_action(state).unwrap());
+        }
+        actions
+    }
+
+    fn chars(keys: &[Input]) -> String {
+        keys.iter()
+            .map(|input| match input.key {
+                Key::Char(c) => c,
+                Key::Enter => '\n',
+                Key::Tab => '\t',
+                _ => '?',
+            })
+            .collect()
+    }
+
+    /// bb17 L03: a burst of 10,000 characters, its `Enter`s and `Tab`s among them, is one action
+    /// (each key was one, and each read the line again); the `Ctrl-S` after it is the next one,
+    /// and the keys after that are a run of their own.
+    #[test]
+    fn the_keys_that_only_type_waiting_together_are_one_action_and_the_next_key_keeps_its_place() {
+        let state = State::editing("{}");
+        let burst: String = (0..1_000).map(|i| format!("Word{i:04}\n")).collect::<String>() + "\t";
+        let mut events: Vec<Event> = typed(&burst).collect();
+        events.push(key(KeyCode::Char('s'), KeyModifiers::CONTROL));
+        events.extend(typed("ab"));
+        events.push(key(KeyCode::Esc, KeyModifiers::NONE));
+        let actions = actions(&state, events);
+        let [Action::Type(run), Action::Save, Action::Type(after), Action::LeaveEditor] = &actions[..] else {
+            panic!("{actions:?}");
+        };
+        assert_eq!(chars(run), burst);
+        assert_eq!(chars(after), "ab");
+    }
+
+    /// A key alone is the key it always was; a key's release (a terminal that reports them)
+    /// does not end a run; outside the editor each character is its own action, as before.
+    #[test]
+    fn a_lone_key_a_release_and_keys_outside_the_editor_are_taken_as_before() {
+        let state = State::editing("{}");
+        let [Action::Edit(input)] = &actions(&state, typed("x"))[..] else { panic!() };
+        assert_eq!(input.key, Key::Char('x'));
+        let release = Event::Key(KeyEvent::new_with_kind(
+            KeyCode::Char('a'),
+            KeyModifiers::NONE,
+            KeyEventKind::Release,
+        ));
+        let events = [typed("a").next().unwrap(), release, typed("b").next().unwrap()];
+        let [Action::Type(run)] = &actions(&state, events)[..] else { panic!() };
+        assert_eq!(chars(run), "ab");
+        let browsing = State::new(120, 40, false);
+        let actions = actions(&browsing, typed("jjk"));
+        assert!(matches!(&actions[..], [Action::Down, Action::Down, Action::Up]), "{actions:?}");
+    }
+}
