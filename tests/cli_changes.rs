@@ -84,8 +84,17 @@ fn changes_as_json_lines_narrowed_by_user_since_and_author() {
     assert!(future.is_empty());
     let nobody = sandbox.json(&db, &["--by", "someone else"]);
     assert!(nobody.is_empty());
-    let batch = sandbox.json(&db, &["--batch", "b20261202T012233Z-3f9a1c"]);
-    assert!(batch.is_empty(), "no batch was saved");
+    // A batch id that names no batch is said, as `undo` says it (an empty list read as "that
+    // batch changed nobody": bb18 L04).
+    let unknown = sandbox.on(&db, &["changes", "--batch", "b20261202T012233Z-3f9a1c"]).fails(3);
+    assert_eq!(
+        unknown,
+        "custodian: no batch \"b20261202T012233Z-3f9a1c\" (see `custodian changes` for the batches there are)"
+    );
+    // A real one narrowed to nothing is an empty list, as before.
+    let load = all[2]["batch"].as_str().expect("the load's id");
+    assert!(sandbox.json(&db, &["--batch", load, "--since", "2099-01-01T00:00:00Z"]).is_empty());
+    assert!(sandbox.json(&db, &["--batch", load, "--by", "someone else"]).is_empty());
 }
 
 #[test]

@@ -742,8 +742,11 @@ fn conflict_back_to_editing_keeps_my_edit_and_writes_nothing() {
 fn conflict_overwrite_asks_about_the_keys_theirs_has_that_mine_drops_before_writing() {
     let (_dir, store) = demo_store();
     let (mut state, id) = conflicted(&store);
+    // What is stored is read again before the question (bb18 L06); nothing is written.
     let effects = update(&mut state, Action::OverwriteTheirs);
-    assert!(effects.is_empty(), "nothing is written before the answer: {effects:?}");
+    assert!(matches!(effects.as_slice(), [Effect::ReadCurrent { .. }]), "{effects:?}");
+    run_effects(&support::runtime(&store), &mut state, effects);
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
     match &state.dialog {
         Some(Dialog::ConfirmDrop { dropped, diff, .. }) => {
             assert_eq!(dropped, &["theirs"], "the key only theirs has");
@@ -764,6 +767,36 @@ fn conflict_overwrite_asks_about_the_keys_theirs_has_that_mine_drops_before_writ
     act(&store, &mut state, Action::OverwriteTheirs);
     act(&store, &mut state, Action::Confirm);
     assert_eq!(store.custom_data(&id).unwrap().revision, 3);
+}
+
+/// bb18 L06: `o` asked "remove theirs1?" against the revision the conflict showed, though
+/// another save had come since (theirs2): the question named a key no longer there. What is
+/// stored is read again first; moved, it is a new conflict.
+#[test]
+fn conflict_overwrite_after_another_save_shows_the_new_conflict_not_a_question_about_the_old_one() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    let again = CustomData::parse(r#"{"theirs2": 1}"#).unwrap();
+    store.replace_custom_data(&id, &again, Some(2), &Author("third".into())).unwrap();
+    act(&store, &mut state, Action::OverwriteTheirs);
+    match &state.dialog {
+        Some(Dialog::Conflict { theirs, diff, .. }) => {
+            assert_eq!(theirs.revision, 3);
+            assert!(diff.iter().any(|l| l.text.contains("\"theirs2\": 1")), "{diff:?}");
+        }
+        other => panic!("expected the new conflict, got {other:?}"),
+    }
+    assert_eq!(store.custom_data(&id).unwrap().revision, 3, "nothing written");
+    // Overwriting that one asks about the key it really removes, and writes over revision 3.
+    act(&store, &mut state, Action::OverwriteTheirs);
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, .. }) => assert_eq!(dropped, &["theirs2"]),
+        other => panic!("expected the removed-keys question, got {other:?}"),
+    }
+    act(&store, &mut state, Action::Confirm);
+    let stored = store.custom_data(&id).unwrap();
+    assert_eq!(stored.revision, 4);
+    assert!(stored.text.contains("\"mine\": 1") && !stored.text.contains("theirs2"), "{}", stored.text);
 }
 
 #[test]

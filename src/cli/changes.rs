@@ -12,7 +12,7 @@ use super::list::{LineSink, PagedTable, in_pages_up_to};
 use super::{Output, UsageError};
 use crate::domain::human_bytes;
 use crate::domain::time::{TIME_BOUND_FORMS, format_utc, now_ms, parse_time_bound};
-use crate::store::{BatchId, JournalEntry, JournalQuery, UserStore};
+use crate::store::{BatchId, JournalEntry, JournalQuery, StoreError, UserStore};
 
 /// What `changes` was asked for, as typed.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +78,7 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
     // not one a line); only the table shows them.
     let names = RefCell::new(HashMap::new());
     let mut rows = ChangeRows::new(&names);
+    let listed = std::cell::Cell::new(0_u64);
     let more = in_pages_up_to(
         request.limit,
         |before: Option<&(i64, u64)>, wanted| {
@@ -103,6 +104,7 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         },
         JournalEntry::position,
         |entry| {
+            listed.set(listed.get() + 1);
             if request.json {
                 out.streamed_json(&entry_json(entry).to_string())
             } else {
@@ -110,6 +112,14 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
             }
         },
     )?;
+    // A batch id that names no batch (mistyped, pasted from another database) is said, as
+    // `undo` says it: an empty list read as "that batch changed nobody" (bb18 L04).
+    if listed.get() == 0
+        && let Some(batch) = &query.batch
+        && !batch_exists(store, batch)?
+    {
+        return Err(StoreError::BatchNotFound(batch.0.clone()).into());
+    }
     if !request.json {
         rows.finish(&mut |line| out.line(line))?;
     }
@@ -120,6 +130,17 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         );
     }
     Ok(())
+}
+
+/// Whether the journal holds any entry of `batch`, whenever and whoever saved it.
+fn batch_exists(store: &dyn UserStore, batch: &BatchId) -> Result<bool> {
+    let query = JournalQuery { batch: Some(batch.clone()), ..JournalQuery::default() };
+    let mut found = false;
+    store.journal(&query, &mut |_| {
+        found = true;
+        Ok(false)
+    })?;
+    Ok(found)
 }
 
 /// One entry as a JSON Lines record; a bulk load's has no user (`userId` null) and says how

@@ -171,6 +171,10 @@ pub struct State {
     /// Ctrl-S read what is stored before asking its question: the editing session (user id,
     /// draft session) the answer is for. Until it comes the edit stays as it was read for.
     pub reviewing: Option<(String, String)>,
+    /// `o` in the conflict view read what is stored before asking: the document it chose to
+    /// overwrite. Moved since, it is a new conflict, not a question about keys no longer
+    /// there (bb18 L06).
+    pub overwriting: Option<StoredDocument>,
     pub read_only: bool,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -224,6 +228,7 @@ impl State {
             status: None,
             pending: None,
             reviewing: None,
+            overwriting: None,
             read_only,
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -318,6 +323,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
         state.reviewing = None;
+        state.overwriting = None;
     }
     if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
         // The answer ends the wait at once (the runtime sets it again if other work is out).

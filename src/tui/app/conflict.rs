@@ -6,6 +6,8 @@ use crate::domain::CustomData;
 use crate::inert;
 use crate::store::StoredDocument;
 
+use super::save::question_of;
+
 impl State {
     /// Keeping the edit in a recovery file failed: theirs is not loaded.
     pub(super) fn recovery_failed(&mut self, message: &str) -> Vec<Effect> {
@@ -101,6 +103,14 @@ impl State {
         }
         // The editor keeps its own base: "no" goes back to editing, and the next save meets
         // theirs as a conflict again instead of writing over it unseen.
-        self.review_and_save(mine, &theirs)
+        let Some(editor) = &self.editor else { return Vec::new() };
+        if question_of(&mine, &theirs.text).is_none() {
+            return self.save_effect(mine, theirs);
+        }
+        // A question names what is stored now: read again, as Ctrl-S reads it.
+        self.reviewing = Some((editor.user_id.clone(), editor.draft_session.clone()));
+        let id = editor.user_id.clone();
+        self.overwriting = Some(theirs);
+        vec![Effect::ReadCurrent { id, purpose: Purpose::ReviewSave }]
     }
 }

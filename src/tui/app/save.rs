@@ -61,7 +61,7 @@ enum StoredLook {
 
 /// What saving `data` over `stored_text` asks about first: the top-level keys it removes and
 /// what looks like a secret in it; `None` when it asks nothing (emptying a document asks too).
-fn question_of(data: &CustomData, stored_text: &str) -> Option<(Vec<String>, Vec<String>)> {
+pub(super) fn question_of(data: &CustomData, stored_text: &str) -> Option<(Vec<String>, Vec<String>)> {
     // A stored text that is no object (written outside custodian) has no keys to lose.
     let old: Map<String, Value> = serde_json::from_str(stored_text).unwrap_or_default();
     let dropped = dropped_keys(&old, data.as_object());
@@ -99,6 +99,7 @@ impl State {
         // Only the editing session that asked (edits were held meanwhile): another one, opened
         // since from a draft of the same user, asks for itself.
         let Some((asked_for, session)) = self.reviewing.take() else { return Vec::new() };
+        let overwriting = self.overwriting.take();
         let Some(editor) =
             self.editor.as_ref().filter(|e| e.user_id == id && asked_for == id && e.draft_session == session)
         else {
@@ -112,13 +113,19 @@ impl State {
             );
             return Vec::new();
         }
-        let base = &editor.base;
+        // What the question would be asked against: the edit's base, or what `o` in the
+        // conflict view chose to overwrite.
+        let base = overwriting.as_ref().unwrap_or(&editor.base);
         let same_text = stored.text == base.text
             || matches!((parse_object(&stored.text), parse_object(&base.text)), (Ok(a), Ok(b)) if a == b);
         let row_moved =
             matches!((stored.updated_micros, base.updated_micros), (Some(now), Some(then)) if now != then);
         if stored.revision != base.revision || !same_text || row_moved {
             return self.conflict(id.to_owned(), stored);
+        }
+        if overwriting.is_some() {
+            let Ok(mine) = editor.validation.clone() else { return Vec::new() };
+            return self.review_and_save(mine, &stored);
         }
         self.save_after(StoredLook::Done)
     }
