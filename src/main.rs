@@ -22,8 +22,21 @@ fn main() -> ExitCode {
         .and_then(|matches| Cli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
-        // `--help` and `--version` are answers, not mistakes: clap prints them (stdout, 0).
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        // `--help` and `--version` are answers, not mistakes: clap prints them (stdout, 0), and
+        // a standard output that does not take them fails as every command's does (exit 1:
+        // `custodian --help > doc.txt` on a full disk made an empty file, exit 0; bb18 L07).
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            use std::io::Write;
+            return match e.print().and_then(|()| std::io::stdout().flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(error) => {
+                    let _ =
+                        writeln!(std::io::stderr(), "custodian: cannot write to standard output: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(e) => {
             eprintln!("custodian: {}", variable_problem(&e).unwrap_or_else(|| usage_error_line(&e)));
             return ExitCode::from(cli::exit::USAGE);

@@ -1648,6 +1648,31 @@ fn a_write_whose_report_standard_output_refuses_says_it_landed_and_its_report_on
     );
 }
 
+/// bb18 L07: `--help` and `--version` into a full disk exited 0 with nothing written (clap
+/// ignores the error): a packaging script's `custodian --help > doc.txt` made an empty file.
+#[test]
+fn help_and_version_into_a_full_disk_fail_in_one_line_and_into_a_closed_pipe_end_quietly() {
+    let sandbox = Sandbox::new();
+    for args in [&["--help"][..], &["help"], &["list", "--help"], &["--version"], &["-V"]] {
+        let mut command = sandbox.command();
+        command.args(args).stdout(fs::File::create("/dev/full").expect("/dev/full"));
+        let output = command.output().expect("run custodian");
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "custodian: cannot write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+        let mut command = sandbox.command();
+        command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run custodian");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(sandbox.command().arg("--version").output().expect("run").stdout.starts_with(b"custodian "));
+}
+
 #[test]
 fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
     use std::io::{Seek, SeekFrom, Write};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use custodian::domain::CustomData;
 use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, StoreError, UserStore};
 use support::home::PrivateHome;
-use support::postgres::{ALICE_AND_BOB, LogtoDb};
+use support::postgres::{ALICE_AND_BOB, LogtoDb, LogtoUser};
 use support::proxy::Proxy;
 use support::pty::Tui;
 use support::run::Run;
@@ -452,6 +452,36 @@ fn a_role_without_rights_on_users_fails_in_one_line_naming_the_table() {
     assert!(error.contains("may not do this: permission denied for table users"), "{error}");
     assert!(!error.contains("refused role"), "{error}");
     assert!(error.contains("logto_tenant_logto_default") && !error.contains(&password), "{error}");
+}
+
+/// bb18 L05: a right the tenant's role lacks was blamed on the URL's login role, even on the
+/// superuser `postgres`, and "this" said nothing of what was refused or whether anything was
+/// written. The role the statement ran as is named, switched to from the login role.
+#[test]
+fn a_right_the_tenant_role_lacks_is_named_as_that_roles_with_nothing_written() {
+    let db = logto();
+    db.init_custodian();
+    db.insert("default", &LogtoUser::new("carol").custom_data(r#"{"keep":1,"drop":2}"#));
+    db.superuser()
+        .batch_execute(
+            "revoke insert on custodian.history from logto_tenant_logto, logto_tenant_logto_default",
+        )
+        .expect("revoke");
+    let home = PrivateHome::new(&[]);
+    let set = custodian(&home, &["--db", &db.superuser_url(), "set", "id:carol", "-"]);
+    let error = Run::of(set, Some(br#"{"keep":1}"#)).fails(1);
+    assert!(
+        error.contains(
+            r#"role "logto_tenant_logto_default" (tenant "default"'s, which custodian works as, switched to from "postgres") may not do this: permission denied for table history; nothing was written"#
+        ),
+        "{error}"
+    );
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'carol'", &[])
+        .expect("read")
+        .get(0);
+    assert!(stored.contains("drop"), "nothing written: {stored}");
 }
 
 #[test]

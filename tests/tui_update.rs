@@ -3542,3 +3542,67 @@ fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_br
         }
     }
 }
+
+/// bb18 L08: `/9999⏎Ge` with the scan still running opened the editor on whoever was the last
+/// match found when `e` came; the owed `G` then moved the list, and the profile with it, to
+/// the last match, while the editor kept the other user (a save went to the editor's). A key
+/// that acts on the selected user waits until the keys' row is settled, then acts on it.
+#[test]
+fn a_key_acting_on_the_user_waits_for_the_row_the_keys_went_to() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    let step = |generation: u64, range: std::ops::Range<usize>, done: bool| Action::SearchHits {
+        generation,
+        hits: all[range.clone()].to_vec(),
+        scanned: range.len() as u64,
+        reached: Some(all[range.end - 1].key.clone()),
+        done,
+    };
+    let filtered = |state: &mut custodian::tui::app::State| {
+        act(&store, state, Action::StartFilter);
+        let _ = update(state, Action::FilterChar('a'));
+        act(&store, state, Action::FilterAccept);
+        state.list.search.generation
+    };
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, step(generation, 0..10, false));
+    act(&store, &mut state, Action::End);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none(), "not on the last match found so far");
+    assert!(status_text(&state).contains("finding the matches your keys went to"), "{}", status_text(&state));
+    act(&store, &mut state, step(generation, 10..20, false));
+    assert!(state.editor.is_none());
+    act(&store, &mut state, step(generation, 20..all.len(), true));
+    let last = all.last().unwrap().user.id.clone();
+    assert_eq!(
+        state.editor.as_ref().map(|e| e.user_id.clone()),
+        Some(last.clone()),
+        "the last match, once found"
+    );
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(last.clone()), "the list agrees");
+    assert_eq!(state.user.as_ref().map(|u| u.user.id.clone()), Some(last), "the profile agrees");
+
+    // Before any match came, `Enter` waits too (it said "no user selected" and was dropped).
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none());
+    act(&store, &mut state, step(generation, 0..5, false));
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(all[0].user.id.clone()));
+
+    // A move before the matches come drops the waiting key, and says so.
+    let mut state = started(&store, 120, 20);
+    let generation = filtered(&mut state);
+    act(&store, &mut state, step(generation, 0..10, false));
+    act(&store, &mut state, Action::End);
+    act(&store, &mut state, Action::OpenHistory);
+    act(&store, &mut state, Action::Up);
+    assert!(status_text(&state).contains("you moved before the matches came"), "{}", status_text(&state));
+    act(&store, &mut state, step(generation, 10..all.len(), true));
+    assert!(state.history.is_none(), "dropped, not done later");
+    assert_eq!(
+        state.list.selected_entry().map(|e| e.user.id.clone()),
+        Some(all[all.len() - 2].user.id.clone())
+    );
+}

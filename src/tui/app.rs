@@ -175,6 +175,11 @@ pub struct State {
     /// overwrite. Moved since, it is a new conflict, not a question about keys no longer
     /// there (bb18 L06).
     pub overwriting: Option<StoredDocument>,
+    /// A key that acts on the selected user (`e`, `E`, `y`, `h`, `i`) pressed while the
+    /// selection is still a place the scan has not settled: done once it is (bb18 L08:
+    /// `/9999⏎Ge` edited whoever was last found when `e` came, and the list then moved on
+    /// to the last match, the profile with it, while the editor kept the other).
+    pub after_the_matches: Option<Action>,
     pub read_only: bool,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -229,6 +234,7 @@ impl State {
             pending: None,
             reviewing: None,
             overwriting: None,
+            after_the_matches: None,
             read_only,
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -324,6 +330,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.overwriting = None;
+        state.after_the_matches = None;
+    }
+    if matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser)
+        && state.selection_still_a_place()
+    {
+        state.after_the_matches = Some(action);
+        return state.tell(StatusKind::Info, "finding the matches your keys went to…");
     }
     if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
         // The answer ends the wait at once (the runtime sets it again if other work is out).

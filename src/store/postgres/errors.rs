@@ -45,6 +45,33 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
     StoreError::Connection(format!("{spec}: {message}"))
 }
 
+/// A statement the role the session works as may not run: named is that role (the tenant's,
+/// switched to), not the login role of the URL — a superuser was said to lack a privilege
+/// (bb18 L05) — with what was refused and that nothing was written.
+pub(super) fn privilege_refused(
+    spec: &ConnectionSpec,
+    tenant: &str,
+    role: &str,
+    error: &postgres::Error,
+) -> Option<StoreError> {
+    let db = error.as_db_error()?;
+    if *db.code() != postgres::error::SqlState::INSUFFICIENT_PRIVILEGE {
+        return None;
+    }
+    let working_as = if role == spec.user {
+        format!("role {role:?}")
+    } else {
+        format!(
+            "role {role:?} (tenant {tenant:?}'s, which custodian works as, switched to from {:?})",
+            spec.user
+        )
+    };
+    Some(StoreError::Connection(format!(
+        "{spec}: {working_as} may not do this: {}; nothing was written (grant it to {role:?}, or run `custodian --db URL init` again as the database's owner)",
+        db.message()
+    )))
+}
+
 /// Why no password came from the password file, when it was left unread; else nothing.
 fn pgpass_unread(spec: &ConnectionSpec) -> String {
     spec.pgpass_ignored.as_ref().map_or_else(String::new, |path| {

@@ -309,7 +309,7 @@ struct OpenScan {
     next: ListKey,
 }
 
-use errors::{describe, session_error};
+use errors::{describe, privilege_refused, session_error};
 use rows::{
     UserRow, canonical_from_jsonb, compact_from_jsonb, filter_rows, key_parts, like_prefix, object_or_empty,
     seek_bound, walked_text,

@@ -332,6 +332,9 @@ impl PostgresStore {
     }
 
     pub(super) fn fail(&self, error: postgres::Error) -> StoreError {
+        if let Some(refused) = privilege_refused(&self.spec, &self.tenant, &self.role, &error) {
+            return refused;
+        }
         session_error(&self.spec, self.statement_timeout, &error)
     }
 

@@ -176,6 +176,7 @@ impl State {
     }
 
     pub(super) fn filter_changed(&mut self) -> Vec<Effect> {
+        self.drop_the_key_waiting_for_the_matches();
         let list = &mut self.list;
         list.search.generation += 1;
         let generation = list.search.generation;
@@ -274,7 +275,20 @@ impl State {
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
-        self.load_selected_user()
+        let mut effects = self.load_selected_user();
+        // The row the keys went to is settled: the key that waited for it acts on it now.
+        if !self.selection_still_a_place()
+            && let Some(action) = self.after_the_matches.take()
+        {
+            effects.extend(super::update_state(self, action));
+        }
+        effects
+    }
+
+    /// Whether the selection is a place among matches still coming, not yet a user: a key
+    /// acting on the selected user waits ([`State::after_the_matches`]).
+    pub(super) fn selection_still_a_place(&self) -> bool {
+        self.list.search.owed.is_some() && self.matches_still_coming()
     }
 
     /// A move while the scan still finds matches: onto a settled row it selects that user;
@@ -282,6 +296,7 @@ impl State {
     /// owed by its place, selected as near as the rows found allow, and where the keys said
     /// once the scan settles it or ends.
     pub(super) fn move_through_matches_found(&mut self, owed: Owed) -> Vec<Effect> {
+        self.drop_the_key_waiting_for_the_matches();
         let rows = self.list.rows.len();
         if let Owed::Row(row) = owed
             && row < self.list.settled_rows()
@@ -294,6 +309,15 @@ impl State {
         self.list.selected = owed.index(rows);
         self.list.keep_selection_visible();
         self.load_selected_user()
+    }
+
+    /// A key that waited for the matches, dropped because the operator moved on (or changed
+    /// the filter) before they came: said, so it is not taken for done.
+    pub(super) fn drop_the_key_waiting_for_the_matches(&mut self) {
+        if let Some(action) = self.after_the_matches.take() {
+            tracing::debug!(?action, "a key waiting for the matches dropped");
+            self.say(StatusKind::Info, "not done: you moved before the matches came; press it again");
+        }
     }
 
     /// Whether moves go through [`State::move_through_matches_found`].

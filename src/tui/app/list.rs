@@ -307,6 +307,7 @@ impl State {
         self.list.following = None;
         self.list.moving = None;
         self.list.search.owed = None;
+        self.drop_the_key_waiting_for_the_matches();
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()

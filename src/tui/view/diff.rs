@@ -25,8 +25,9 @@ pub fn lines(diff: &[DiffLine], theme: &Theme, width: usize) -> Vec<Line<'static
             let Shown::Line { line, partner } = row else {
                 return Line::from(Span::styled("  ⋯", theme.dim));
             };
-            let text = shown_text(line);
-            let from = partner.map_or(0, |partner| start_for(&text, &shown_text(partner), room));
+            let text = shallow(shown_text(line), room);
+            let from =
+                partner.map_or(0, |partner| start_for(&text, &shallow(shown_text(partner), room), room));
             let text = window(&text, from, room);
             match line.change {
                 LineChange::Same => Line::from(format!("  {text}")),
@@ -44,6 +45,18 @@ pub fn lines(diff: &[DiffLine], theme: &Theme, width: usize) -> Vec<Line<'static
 /// A diff line as the screen shows it: JSON escapes for invisible characters, controls inert.
 fn shown_text(line: &DiffLine) -> String {
     inert::line(&inert::json(&line.text)).into_owned()
+}
+
+/// `text` with its indentation cut to a third of the `room`: a line nested 60 deep was all
+/// spaces to the pane's edge, a changed one shown without its key and its context as a lone
+/// `…` (bb18 L03). Deeper lines keep their depth among themselves no longer, their keys do.
+fn shallow(text: String, room: usize) -> String {
+    let indent = text.len() - text.trim_start_matches(' ').len();
+    let most = room / 3;
+    if indent <= most {
+        return text;
+    }
+    format!("{}{}", " ".repeat(most), &text[indent..])
 }
 
 /// The grapheme cluster `text` is shown from in `room` columns: 0 when its first difference
@@ -134,6 +147,28 @@ mod tests {
         );
         let same = shown.iter().find(|r| r.contains("\"same\"")).expect("context");
         assert!(same.starts_with("    \"same\": \"xxx") && same.ends_with('…'), "{same}");
+    }
+
+    /// bb18 L03: a value changed 60 levels deep showed `- …xxxy"` without its key, and its
+    /// context rows as a lone `…`: the indentation took the whole pane.
+    #[test]
+    fn a_line_nested_deeper_than_the_pane_keeps_its_key_and_its_context_shows_theirs() {
+        let open: String = (0..60).map(|depth| format!("{}\"k\": {{\n", "  ".repeat(depth + 1))).collect();
+        let close: String = (0..60).rev().map(|depth| format!("{}}}\n", "  ".repeat(depth + 1))).collect();
+        let leaf = |end: &str| format!("{}\"leaf\": \"{}{end}\"\n", "  ".repeat(61), "x".repeat(300));
+        let old = format!("{{\n{open}{}{close}}}\n", leaf("y"));
+        let new = format!("{{\n{open}{}{close}}}\n", leaf("x"));
+        let shown = rows(&old, &new, 78);
+        let removed = shown.iter().find(|r| r.starts_with('-')).expect("the removed row");
+        assert!(removed.contains("\"leaf\": …") && removed.ends_with("xy\""), "{shown:#?}");
+        let added = shown.iter().find(|r| r.starts_with('+')).expect("the added row");
+        assert!(added.contains("\"leaf\": …") && added.ends_with("xx\""), "{shown:#?}");
+        let context: Vec<&String> = shown.iter().filter(|r| r.starts_with("  ") && r.trim() != "⋯").collect();
+        assert!(
+            !context.is_empty() && context.iter().all(|r| r.contains("\"k\": {") || r.trim() == "}"),
+            "{shown:#?}"
+        );
+        assert!(shown.iter().all(|r| inert::columns(r) <= 78), "{shown:#?}");
     }
 
     #[test]
