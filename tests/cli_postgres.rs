@@ -656,7 +656,12 @@ fn undo_on_postgres_of_a_batch_whose_user_was_deleted_says_deleted_not_saved() {
     assert!(undo.stdout.contains("left alone (saved again or deleted since the batch): 1 user"), "{undo:?}");
     assert!(undo.stdout.contains("  u2 deleted since"), "{undo:?}");
     assert!(!undo.stdout.contains("revision 0"), "{undo:?}");
-    undo.fails(5);
+    // The line a script logs says so too (it said "saved again since": bb18 L10).
+    let said = undo.fails(5);
+    assert!(
+        said.contains("1 user of batch") && said.contains("left alone: deleted since (listed above)"),
+        "{said}"
+    );
 }
 
 #[test]

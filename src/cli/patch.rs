@@ -21,13 +21,21 @@ const DIFFS_SHOWN: usize = 3;
 /// `undo` restored what it could and left users saved since alone (exit code 5).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{} of batch {batch} left alone: saved again since (listed above); {}",
+    "{} of batch {batch} left alone: {} since (listed above); {}",
     users(*.left),
+    match (*.deleted, *.left) {
+        (0, _) => "saved again",
+        (deleted, left) if deleted == left => "deleted",
+        _ => "saved again or deleted",
+    },
     if *.restored > 0 { "the rest were restored" } else { "nothing was restored" }
 )]
 pub struct LeftAlone {
     pub batch: String,
     pub left: u64,
+    /// Of them, those deleted since (outside custodian, on PostgreSQL): said as such, not as
+    /// saved again (bb18 L10).
+    pub deleted: u64,
     pub restored: u64,
 }
 
@@ -427,8 +435,14 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
             if *revision == 0 { "deleted since".to_owned() } else { format!("now at revision {revision}") };
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    Err(LeftAlone { batch: undone.0, left: summary.changed_since.len() as u64, restored: summary.undo.saved }
-        .into())
+    let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;
+    Err(LeftAlone {
+        batch: undone.0,
+        left: summary.changed_since.len() as u64,
+        deleted,
+        restored: summary.undo.saved,
+    }
+    .into())
 }
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the

@@ -35,7 +35,8 @@ pub enum Dialog {
     /// Throwing away a found draft (the [`Dialog::DraftFound`] it came from, asked again on no).
     ConfirmDiscardDraft(Box<Dialog>),
     /// Applying `:patch`'s file: this many users would change.
-    ConfirmPatch { users: u64, file: String },
+    /// `over`: the users the dry run went over (`users matching "x"`, `every user`).
+    ConfirmPatch { users: u64, file: String, over: String },
 }
 
 impl Dialog {

@@ -132,6 +132,13 @@ impl State {
             }
         };
         let (selection, over) = match self.list.active_filter() {
+            // A filter the list holds only the first matches of patches every match: said, in
+            // the title and the question (bb18 L09: 3,864 written under `first 2,000`).
+            Some(filter) if self.list.search.capped => {
+                let shown = crate::domain::group_digits(self.list.rows.len() as u64);
+                let over = format!("every user matching {filter:?}, more than the {shown} the list shows");
+                (Selection::Search(filter), over)
+            }
             Some(filter) => {
                 let over = format!("users matching {filter:?}");
                 (Selection::Search(filter), over)
@@ -220,8 +227,8 @@ impl State {
             self.say(StatusKind::Info, "nothing to apply: the patch changes no user");
             return;
         }
-        let (users, file) = (report.changed, view.file.clone());
-        self.dialog = Some(Dialog::ConfirmPatch { users, file });
+        let (users, file, over) = (report.changed, view.file.clone(), view.over.clone());
+        self.dialog = Some(Dialog::ConfirmPatch { users, file, over });
     }
 
     /// The question was answered yes: the patch is written on the store's thread.

@@ -178,12 +178,13 @@ fn question(
                 Mode::Dialog,
             )
         }
-        Dialog::ConfirmPatch { users, file } => (
+        Dialog::ConfirmPatch { users, file, over } => (
             " Apply the patch? ",
             vec![Line::from(format!(
-                "Write {} to the customData of {}, in one transaction, as one batch? `custodian undo BATCH` takes it back.",
+                "Write {} to the customData of {} ({}), in one transaction, as one batch? `custodian undo BATCH` takes it back.",
                 inert::line(file),
-                crate::domain::patch::users(*users)
+                crate::domain::patch::users(*users),
+                inert::line(over)
             ))],
             Mode::Dialog,
         ),
