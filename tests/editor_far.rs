@@ -204,3 +204,25 @@ fn the_line_numbers_stay_at_the_left_edge_while_a_long_line_scrolls_under_them()
         .collect();
     assert_eq!(marked, vec![x], "the error's mark on the `!` alone: {:?}", shown[row]);
 }
+
+/// The error's mark is drawn on the error's own cell after clusters of several chars (a skin
+/// tone, a variation selector, a ZWJ family, a combining accent): each is measured as the text
+/// area draws it, not char by char (`👍🏽` is two cells, where its chars' widths add to four).
+#[test]
+fn the_error_mark_lands_on_its_cell_after_clusters_of_several_chars() {
+    use ratatui::style::Modifier;
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin_with(&store, "{\"a\":\"👍🏽❤️👨‍👩‍👧e\u{301}\",\"b\":1}");
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.move_cursor(CursorMove::End);
+    key(&store, &mut state, Key::Char('!'));
+    act(&store, &mut state, Action::JumpToError);
+    let drawn = cells(&state);
+    let row = drawn.iter().position(|row| row.iter().any(|(s, _)| s == "!")).expect("the `!` drawn");
+    let bang = drawn[row].iter().position(|(s, _)| s == "!").expect("its cell");
+    let marked: Vec<usize> = (0..WIDTH as usize)
+        .filter(|&x| drawn[row][x].1.contains(Modifier::UNDERLINED | Modifier::REVERSED))
+        .collect();
+    assert_eq!(marked, vec![bang], "the mark on the `!` alone");
+}
