@@ -79,6 +79,26 @@ fn set_refuses_customdata_that_breaks_the_schema_naming_every_error_with_its_pos
     assert_eq!(sandbox.revisions("alice"), 2);
 }
 
+/// bb18 L11: a pattern the regex engine gives up on refused the value in the engine's words
+/// ("Error executing regex: Max limit for backtracking count exceeded"), which said neither
+/// that the value was refused nor that the schema's pattern is the cause.
+#[test]
+fn a_pattern_that_backtracks_too_much_is_named_as_the_schemas_in_custodians_words() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file(
+        "rx.json",
+        r#"{"type":"object","properties":{"s":{"type":"string","pattern":"^(a|a?)+(?!x)$"}}}"#,
+    );
+    sandbox.on(&["schema", "set", &schema]).ok();
+    let doc = format!("{{\"s\":\"{}!\"}}", "a".repeat(5000));
+    let error = one_line(&sandbox.run(&["set", "alice", "-"], Some(&doc)), 4);
+    assert_eq!(
+        error,
+        "custodian: customData does not satisfy the schema (1 error): line 1, col 6: s: the schema's pattern at /properties/s/pattern could not be checked against this value: it backtracks too much (simplify that pattern in the schema)"
+    );
+    assert_eq!(sandbox.revisions("alice"), 1, "nothing written");
+}
+
 /// A schema given with its own line breaks came back with one more (bb14 L18).
 #[test]
 fn schema_get_prints_the_schema_as_it_was_given() {

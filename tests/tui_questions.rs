@@ -61,6 +61,10 @@ fn the_saves_question_scrolls_to_every_removed_key_and_the_diffs_last_line_and_n
     assert!(first.contains("removes 30 top-level keys"), "{first}");
     assert!(first.contains("lines below (↓/PgDn)"), "{first}");
     assert!(first.contains("y save it"), "the answers stay on screen:\n{first}");
+    // One line down: "1 line above", not "1 lines" (bb18 L12).
+    press(&store, &mut state, KeyCode::Down);
+    assert!(screen(&state).contains("⋯ 1 line above (↑/PgUp)"), "{}", screen(&state));
+    press(&store, &mut state, KeyCode::Up);
     let mut seen = first.clone();
     let mut last = first;
     for _ in 0..100 {
@@ -133,11 +137,11 @@ fn text_lines(screen: &str) -> Vec<String> {
     // Scrolled to the end, the text ends above the blank line before the answers.
     let below = rows
         .iter()
-        .position(|r| r.contains("lines below (↓/PgDn)"))
+        .position(|r| r.contains("below (↓/PgDn)"))
         .unwrap_or_else(|| rows.iter().position(|r| r.contains("y save it")).expect("the answers") - 1);
     let top = rows
         .iter()
-        .position(|r| r.contains("lines above (↑/PgUp)"))
+        .position(|r| r.contains("above (↑/PgUp)"))
         .unwrap_or_else(|| rows.iter().position(|r| r.contains('┌')).expect("a box"));
     rows[top + 1..below].iter().map(|r| r.to_string()).collect()
 }

@@ -168,6 +168,15 @@ fn message(error: &jsonschema::ValidationError<'_>) -> String {
     let instance = error.instance().to_string();
     let options = match error.kind() {
         jsonschema::error::ValidationErrorKind::Enum { options } => options.as_array(),
+        // The regex engine's words ("Error executing regex: Max limit for backtracking count
+        // exceeded") said neither that the value was refused nor that the pattern is at fault
+        // (bb18 L11).
+        jsonschema::error::ValidationErrorKind::BacktrackLimitExceeded { .. } => {
+            return format!(
+                "the schema's pattern at {} could not be checked against this value: it backtracks too much (simplify that pattern in the schema)",
+                error.schema_path()
+            );
+        }
         _ => None,
     };
     let full = match options {

@@ -314,6 +314,14 @@ fn an_export_names_the_names_users_share_that_an_import_would_refuse() {
     assert!(said.contains("(u4a, u4b) and 2 more names; fix them"), "{said}");
     assert!(!said.contains('\u{1b}'), "inert: {said:?}");
 
+    // The store lists at most COLLISIONS_LISTED names: past that, how many more is not known.
+    let mut tally = tally_reading_lines_as_an_import();
+    tally.collisions = (0..crate::store::COLLISIONS_LISTED)
+        .map(|i| ("primaryEmail", format!("e{i}@x"), vec!["a".to_owned(), "b".to_owned()]))
+        .collect();
+    let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();
+    assert!(said.contains(&format!("and {} or more names;", crate::store::COLLISIONS_LISTED - 5)), "{said}");
+
     let mut tally = tally_reading_lines_as_an_import();
     tally.collisions_unchecked = Some("connection lost".into());
     let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();

@@ -309,12 +309,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
     let (start, end) = window(&body_rows, room, scroll);
     let mut lines = Vec::with_capacity(end - start + tail.len() + 2);
     if start > 0 {
-        lines.push(Line::from(Span::styled(format!("  ⋯ {start} lines above (↑/PgUp)"), theme.dim)));
+        let lines_above = if start == 1 { "line" } else { "lines" };
+        lines.push(Line::from(Span::styled(format!("  ⋯ {start} {lines_above} above (↑/PgUp)"), theme.dim)));
     }
     let below = body.len() - end;
     lines.extend(body.into_iter().skip(start).take(end - start));
     if below > 0 {
-        lines.push(Line::from(Span::styled(format!("  ⋯ {below} lines below (↓/PgDn)"), theme.dim)));
+        let lines_below = if below == 1 { "line" } else { "lines" };
+        lines.push(Line::from(Span::styled(format!("  ⋯ {below} {lines_below} below (↓/PgDn)"), theme.dim)));
     }
     lines.extend(tail);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
