@@ -3423,6 +3423,31 @@ fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_ro
     assert_eq!(state.list.selected, at + page - 1, "a page down and one up");
 }
 
+/// The filter `a` typed and accepted, its own reads not run: its matches come in steps the
+/// test hands over ([`scan_step`]). Returns the filter's generation.
+fn filtered_by_a(store: &RedbStore, state: &mut custodian::tui::app::State) -> u64 {
+    act(store, state, Action::StartFilter);
+    let _ = update(state, Action::FilterChar('a'));
+    act(store, state, Action::FilterAccept);
+    state.list.search.generation
+}
+
+/// A scan step: the matches `all[range]`, the scan having reached the last of them.
+fn scan_step(
+    all: &[custodian::store::ListEntry],
+    generation: u64,
+    range: std::ops::Range<usize>,
+    done: bool,
+) -> Action {
+    Action::SearchHits {
+        generation,
+        hits: all[range.clone()].to_vec(),
+        scanned: range.len() as u64,
+        reached: Some(all[range.end - 1].key.clone()),
+        done,
+    }
+}
+
 /// bb17 L02: `/emma⏎G` typed at once selected the 102nd of 506 matches, and stayed there.
 /// bb18 L02: with prefix hits that sort after matches the scan had not reached yet, the same
 /// keys selected different users run to run. The scan's steps come in list order, each
@@ -3433,21 +3458,9 @@ fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_br
     let all = store.page_after(None, 1000).unwrap();
     assert!(all.len() >= 40, "{} users", all.len());
     let handles: Vec<String> = all.iter().map(|e| e.user.handle().to_owned()).collect();
-    let filtered = |state: &mut custodian::tui::app::State| {
-        act(&store, state, Action::StartFilter);
-        // The filter's own reads are not run: its matches come below, in steps.
-        let _ = update(state, Action::FilterChar('a'));
-        act(&store, state, Action::FilterAccept);
-        state.list.search.generation
-    };
-    // A scan step: the matches in `range`, the scan having reached the last of them.
-    let step = |generation: u64, range: std::ops::Range<usize>, done: bool| Action::SearchHits {
-        generation,
-        hits: all[range.clone()].to_vec(),
-        scanned: range.len() as u64,
-        reached: Some(all[range.end - 1].key.clone()),
-        done,
-    };
+    let filtered = |state: &mut custodian::tui::app::State| filtered_by_a(&store, state);
+    let step =
+        |generation: u64, range: std::ops::Range<usize>, done: bool| scan_step(&all, generation, range, done);
     let selected = |state: &custodian::tui::app::State| selected_handle(state);
 
     // `End` with 10 of the matches found: the last found for now, the very last at the end.
@@ -3551,19 +3564,9 @@ fn moves_past_the_matches_found_so_far_land_where_the_keys_said_once_the_scan_br
 fn a_key_acting_on_the_user_waits_for_the_row_the_keys_went_to() {
     let (_dir, store) = demo_store();
     let all = store.page_after(None, 1000).unwrap();
-    let step = |generation: u64, range: std::ops::Range<usize>, done: bool| Action::SearchHits {
-        generation,
-        hits: all[range.clone()].to_vec(),
-        scanned: range.len() as u64,
-        reached: Some(all[range.end - 1].key.clone()),
-        done,
-    };
-    let filtered = |state: &mut custodian::tui::app::State| {
-        act(&store, state, Action::StartFilter);
-        let _ = update(state, Action::FilterChar('a'));
-        act(&store, state, Action::FilterAccept);
-        state.list.search.generation
-    };
+    let step =
+        |generation: u64, range: std::ops::Range<usize>, done: bool| scan_step(&all, generation, range, done);
+    let filtered = |state: &mut custodian::tui::app::State| filtered_by_a(&store, state);
     let mut state = started(&store, 120, 20);
     let generation = filtered(&mut state);
     act(&store, &mut state, step(generation, 0..10, false));
