@@ -1648,6 +1648,31 @@ fn a_write_whose_report_standard_output_refuses_says_it_landed_and_its_report_on
     );
 }
 
+/// bb19 L03: `keygen` and `init` into a full disk panicked ("nothing unsaved was written",
+/// exit 101) with the key file or the database made; `compact` exited 1 after compacting.
+#[test]
+fn keygen_init_and_compact_into_a_full_disk_say_what_they_made_on_stderr() {
+    let sandbox = Sandbox::new();
+    let into_full_disk = |args: &[&std::ffi::OsStr]| {
+        let mut command = sandbox.command();
+        command.args(args).stdout(fs::File::create("/dev/full").expect("/dev/full"));
+        let output = command.output().expect("run custodian");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let landed = "custodian: the write landed, but standard output failed (No space left on device (os error 28)): what it said is here instead\n";
+    let key = sandbox.path("k.jwk");
+    let (code, stderr) = into_full_disk(&["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.starts_with(landed) && stderr.contains("wrote key "), "{stderr}");
+    assert!(key.exists());
+    let db = sandbox.path("new.redb");
+    let (code, stderr) = into_full_disk(&["--db".as_ref(), db.as_os_str(), "init".as_ref()]);
+    assert_eq!((code, stderr), (Some(0), format!("{landed}created {}\n", db.display())));
+    let (code, stderr) = into_full_disk(&["--db".as_ref(), db.as_os_str(), "compact".as_ref()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.starts_with(landed) && stderr.contains("compacted "), "{stderr}");
+}
+
 /// bb18 L07: `--help` and `--version` into a full disk exited 0 with nothing written (clap
 /// ignores the error): a packaging script's `custodian --help > doc.txt` made an empty file.
 #[test]

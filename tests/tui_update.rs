@@ -3609,3 +3609,43 @@ fn a_key_acting_on_the_user_waits_for_the_row_the_keys_went_to() {
         Some(all[all.len() - 2].user.id.clone())
     );
 }
+
+/// bb19 L01: `h` and `i` (which show the profile) pressed before the keys' row was found
+/// waited, then said "no user selected": the profile of the row is read only after it is
+/// selected. They now act once it is read, as `e` and `y` do.
+#[test]
+fn h_and_i_that_waited_for_the_matches_act_once_the_profile_is_read() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    for key in [Action::OpenHistory, Action::OpenWholeUser] {
+        let mut state = started(&store, 120, 20);
+        let generation = filtered_by_a(&store, &mut state);
+        act(&store, &mut state, key.clone());
+        assert!(state.history.is_none() && state.whole_user.is_none(), "nothing found yet");
+        act(&store, &mut state, scan_step(&all, generation, 0..5, false));
+        let shown = match &key {
+            Action::OpenHistory => state.history.as_ref().map(|h| h.user_id.clone()),
+            _ => state.whole_user.as_ref().map(|w| w.handle.clone()),
+        };
+        let first = &all[0].user;
+        let expected =
+            if matches!(key, Action::OpenHistory) { first.id.clone() } else { first.handle().to_owned() };
+        assert_eq!(shown, Some(expected), "{key:?}: {}", status_text(&state));
+    }
+}
+
+/// bb19 L02: `r` while a `G` typed into the filter was still owed left the selection on
+/// whichever match was last found when `r` came. The place survives the refresh's new scan.
+#[test]
+fn a_refresh_while_the_keys_row_is_still_a_place_keeps_the_place() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(&store, 120, 20);
+    let generation = filtered_by_a(&store, &mut state);
+    act(&store, &mut state, scan_step(&all, generation, 0..10, false));
+    act(&store, &mut state, Action::End);
+    // The refresh's own reads run here, its scan to the end.
+    act(&store, &mut state, Action::Refresh);
+    assert!(state.list.rows.len() > 10, "{}", state.list.rows.len());
+    assert_eq!(state.list.selected, state.list.rows.len() - 1, "the last match, as `G` said");
+}

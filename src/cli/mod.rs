@@ -219,12 +219,11 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     }
     if let Command::Keygen { out } = command {
         let kid = key_file::generate(out)?;
-        println!(
+        return report_written(&format!(
             "wrote key {} to {} (mode 0600)",
             inert::line(&kid),
             inert::line(&out.display().to_string())
-        );
-        return Ok(());
+        ));
     }
     if let Some(url) = database::postgres_url(db)
         && !matches!(command, Command::Completions { .. })
@@ -237,8 +236,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             return Err(StoreError::ReadOnly.into());
         }
         RedbStore::create(path, OpenOptions::default())?;
-        println!("created {}", inert::line(&path.display().to_string()));
-        return Ok(());
+        return report_written(&format!("created {}", inert::line(&path.display().to_string())));
     }
     if let Command::Compact = command {
         return whole_database::compact(db, cli.read_only);
@@ -356,6 +354,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         whole_database::say_if_grown(&path, before);
     }
     result
+}
+
+/// Says `line` of a write that landed (`init`, `keygen`): a standard output that fails does
+/// not make it fail (it panicked: "nothing unsaved was written", exit 101, with the key or the
+/// database made; bb19 L03); the line goes to stderr instead ([`Output::finish`]).
+fn report_written(line: &str) -> Result<()> {
+    let mut out = Output::stdout().reporting_a_write();
+    let said = out.line(line);
+    out.finish(said)
 }
 
 /// Runs `work` on the database file at `path`, writing to standard output. redb may panic on

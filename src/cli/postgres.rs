@@ -20,8 +20,10 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
                 return Err(StoreError::ReadOnly.into());
             }
             let described = PostgresStore::init(url)?;
-            println!("custodian's schema is ready in {}", inert::line(&described));
-            return Ok(());
+            return super::report_written(&format!(
+                "custodian's schema is ready in {}",
+                inert::line(&described)
+            ));
         }
         Command::Import { .. } | Command::Seed { .. } => {
             let name = if matches!(command, Command::Import { .. }) { "import" } else { "seed" };

@@ -92,7 +92,7 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
     // of a minute's compaction) it left the file needing a repair that every `--read-only`
     // open refused to make: the first signal is noted, said at once, and the compaction ends.
     let _interrupts = crate::interrupt::arm().saying_when_noted(COMPACT_GOES_ON);
-    super::contained_on(&path, super::Output::stdout(), |out| compact_file(&path, out))
+    super::contained_on(&path, super::Output::stdout().reporting_a_write(), |out| compact_file(&path, out))
 }
 
 /// What a signal during `compact` is told.

@@ -276,13 +276,32 @@ impl State {
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
         let mut effects = self.load_selected_user();
-        // The row the keys went to is settled: the key that waited for it acts on it now.
-        if !self.selection_still_a_place()
-            && let Some(action) = self.after_the_matches.take()
-        {
-            effects.extend(super::update_state(self, action));
-        }
+        effects.extend(self.run_the_key_that_waited());
         effects
+    }
+
+    /// The key that waited for the matches ([`State::after_the_matches`]), done once the row
+    /// the keys went to is settled — and, for `h` and `i`, which show the profile, once that
+    /// user's profile is read (done at once, they said "no user selected": bb19 L01).
+    pub(super) fn run_the_key_that_waited(&mut self) -> Vec<Effect> {
+        let Some(action) = &self.after_the_matches else { return Vec::new() };
+        if self.selection_still_a_place() {
+            return Vec::new();
+        }
+        let shows_the_profile = matches!(action, Action::OpenHistory | Action::OpenWholeUser);
+        let profile_read = match (self.list.selected_entry(), &self.user) {
+            (Some(entry), Some(user)) => user.user.id == entry.user.id,
+            (Some(_), None) => false,
+            // No match at all: the key says so itself.
+            (None, _) => true,
+        };
+        if shows_the_profile && !profile_read {
+            return Vec::new();
+        }
+        match self.after_the_matches.take() {
+            Some(action) => super::update_state(self, action),
+            None => Vec::new(),
+        }
     }
 
     /// Whether the selection is a place among matches still coming, not yet a user: a key

@@ -221,7 +221,10 @@ impl State {
             }
             self.user = Some(record);
             self.document = Some(document);
-            return self.changes_user_loaded(&id);
+            let mut effects = self.changes_user_loaded(&id);
+            // `h`, `i` that waited for the matches act on the profile, read only now.
+            effects.extend(self.run_the_key_that_waited());
+            return effects;
         }
         Vec::new()
     }
@@ -515,11 +518,14 @@ impl State {
     /// same user stays selected.
     pub(super) fn refresh(&mut self) -> Vec<Effect> {
         if self.list.active_filter().is_some() {
-            let keep = self.wanted_user();
+            // A selection that is still a place (`G` typed while the scan ran) stays that
+            // place over the new scan; one that is a user stays that user (the place was lost
+            // to whichever match was last found when `r` came: bb19 L02).
+            let place = if self.selection_still_a_place() { self.list.search.owed } else { None };
+            let keep = if place.is_some() { None } else { self.wanted_user() };
             let effects = self.filter_changed();
-            // That user is wanted again, not the first row's place.
-            if keep.is_some() {
-                self.list.search.owed = None;
+            if place.is_some() || keep.is_some() {
+                self.list.search.owed = place;
             }
             self.list.search.reselect = keep;
             return effects;
