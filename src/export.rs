@@ -133,8 +133,8 @@ impl Tally {
     }
 
     /// Names shared by users an import would refuse, or why they were not checked. Found by
-    /// the store (PostgreSQL groups them by `lower`): the export itself would have to hold
-    /// every name of the tenant (bb16 L16).
+    /// the store, by custodian's fold: the export itself would have to hold every name of the
+    /// tenant (bb16 L16).
     fn names_shared(&self) -> Option<String> {
         if let Some(why) = &self.collisions_unchecked {
             return Some(format!(
@@ -158,7 +158,7 @@ impl Tally {
             n => format!(" and {n} more names"),
         };
         Some(format!(
-            "an import of it would refuse users who share a name custodian keeps unique (Logto keeps names apart that differ in case or white space): {}{more}",
+            "an import of it would refuse users who share a name custodian keeps unique (Logto keeps apart names that differ in case, width or white space): {}{more}",
             named.join(", ")
         ))
     }

@@ -884,8 +884,9 @@ fn all_ids(store: &dyn UserStore) -> BTreeSet<String> {
 
 /// A save on a schema of this build's layout writes the journal's size and keys in its
 /// history row (an older layout's row leaves them to be worked out when read).
-/// Logto keeps `Bob` and `bob ` apart (its unique indexes compare as written); custodian's
-/// import refuses the second, so the store names them (bb16 L16), in this tenant only.
+/// Logto keeps `Bob` and `bob `, `Straße` and `strasse` apart (its unique indexes compare as
+/// written); custodian's import refuses the second, so the store names them, by custodian's
+/// fold (bb16 L16, bb19 L04), in this tenant only.
 #[test]
 fn users_logto_keeps_apart_by_case_or_white_space_are_named_as_sharing_a_name() {
     let db = logto_with_people();
@@ -893,6 +894,11 @@ fn users_logto_keeps_apart_by_case_or_white_space_are_named_as_sharing_a_name() 
         ("default", "c1", "Mallory", "Eve@Example.com", "+1 555"),
         ("default", "c2", "zara", "eve@example.com ", "+1 555 "),
         ("admin", "c3", "MALLORY", "EVE@EXAMPLE.COM", "+1 555"),
+        // Custodian's fold, not only `lower` (bb19 L04): NFKC and full case folding.
+        ("default", "c4", "Straße", "ｆｕｌｌ@example.com", "１２３"),
+        ("default", "c5", "strasse", "full@example.com", "123"),
+        ("default", "c6", "ÉMILE", "c6@example.com", "+44"),
+        ("default", "c7", "e\u{301}mile", "c7@example.com", "+45"),
     ] {
         db.insert(
             tenant,
@@ -916,8 +922,13 @@ fn users_logto_keeps_apart_by_case_or_white_space_are_named_as_sharing_a_name() 
         [
             // PEOPLE's `mallory` (uc) and c1's `Mallory`; c3 is another tenant's.
             shared("username", "mallory", &["c1", "uc"]),
+            shared("username", "strasse", &["c4", "c5"]),
+            // PEOPLE's `Émile` (u9) too.
+            shared("username", "émile", &["c6", "c7", "u9"]),
             shared("primaryEmail", "eve@example.com", &["c1", "c2"]),
+            shared("primaryEmail", "full@example.com", &["c4", "c5"]),
             shared("primaryPhone", "+1 555", &["c1", "c2"]),
+            shared("primaryPhone", "123", &["c4", "c5"]),
         ]
     );
 }

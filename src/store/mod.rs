@@ -106,9 +106,9 @@ pub trait UserStore: Send + Sync {
     }
     /// Users whose username, primary email or primary phone is another's under the rule that
     /// keeps them unique (an import refuses the second): on a file, only users an upgrade from
-    /// an older layout found so (both kept); on PostgreSQL, names Logto keeps apart that
-    /// differ only in case or surrounding white space (`Bob`, `bob`), as its `lower` sees
-    /// them. Each: the field, the shared value, the ids; at most [`COLLISIONS_LISTED`] groups.
+    /// an older layout found so (both kept); on PostgreSQL, names Logto keeps apart that are
+    /// one under custodian's fold (`Bob`, `bob `, `Straße`, `strasse`). Each: the field, the
+    /// folded value, the ids; at most [`COLLISIONS_LISTED`] groups.
     fn name_collisions(&self) -> Result<Vec<NameCollision>, StoreError>;
     /// Whether reads go over a link (PostgreSQL), where one may wait on a stalled server: the
     /// screen's way out gives reads only a moment then. A file's reads are the disk's, waited
