@@ -30,6 +30,27 @@ struct Report {
     failed: Option<io::Error>,
 }
 
+impl Report {
+    /// What stderr says instead of a report standard output did not take, when it did not:
+    /// after a write that `landed`, or before the error of one that wrote some and then failed
+    /// (`undo` restores the users not saved since, then says who it left alone, exit 5).
+    fn said_instead(self, landed: bool) -> Option<Vec<String>> {
+        let cause = self.failed?;
+        if !landed && self.lines.is_empty() {
+            return None;
+        }
+        let landed = if landed { "the write landed, but " } else { "" };
+        let mut said = vec![format!(
+            "custodian: {landed}standard output failed ({cause}): what it said is here instead"
+        )];
+        said.extend(self.lines.iter().map(|line| inert::line(line).into_owned()));
+        if self.left_out > 0 {
+            said.push(format!("custodian: and {} more lines of it, not kept", self.left_out));
+        }
+        Some(said)
+    }
+}
+
 /// The most bytes of a write's report kept for stderr.
 const REPORT_KEPT: usize = 1024 * 1024;
 
@@ -139,20 +160,11 @@ impl Output {
     pub(super) fn finish(mut self, result: Result<()>) -> Result<()> {
         let flushed = self.flush();
         let result = result.and(flushed);
-        if let Some(Report { lines, left_out, failed: Some(cause), .. }) = self.report.take()
-            && (result.is_ok() || !lines.is_empty())
-        {
+        if let Some(instead) = self.report.take().and_then(|report| report.said_instead(result.is_ok())) {
             // The buffer's lines cannot be taken back: dropped unwritten, not retried.
             let _ = self.writer.into_parts();
-            // A write that ends in an error may have written some (`undo` restores the users
-            // not saved since, then says who it left alone, exit 5): its report is said too.
-            let landed = if result.is_ok() { "the write landed, but " } else { "" };
-            eprintln!("custodian: {landed}standard output failed ({cause}): what it said is here instead");
-            for line in lines {
-                eprintln!("{}", inert::line(&line));
-            }
-            if left_out > 0 {
-                eprintln!("custodian: and {left_out} more lines of it, not kept");
+            for line in instead {
+                eprintln!("{line}");
             }
         }
         result
@@ -171,4 +183,70 @@ pub(super) fn writes(command: &Command) -> bool {
             | Command::Restore { .. }
             | Command::Schema { action: SchemaAction::Set { .. } | SchemaAction::Clear }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standard output on a full disk, or one whose reader has gone.
+    struct Refusing(io::ErrorKind);
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(self.0))
+        }
+    }
+
+    fn report_of(out: Output) -> Report {
+        out.report.expect("a write's report")
+    }
+
+    #[test]
+    fn a_report_standard_output_refuses_is_kept_to_its_limit_and_said_instead() {
+        let mut out = Output::to(Box::new(Refusing(io::ErrorKind::StorageFull)), false).reporting_a_write();
+        let line = "x".repeat(1000);
+        // The limit holds whole lines: the last that fits, and none after.
+        for _ in 0..REPORT_KEPT / 1000 + 3 {
+            out.line(&line).expect("kept, not failed");
+        }
+        out.flush().expect("kept, not failed");
+        let report = report_of(out);
+        assert_eq!(report.lines.len(), REPORT_KEPT / 1000);
+        assert_eq!(report.bytes, REPORT_KEPT / 1000 * 1000);
+        assert_eq!(report.left_out, 3);
+        let said = report.said_instead(true).expect("said");
+        assert!(
+            said[0].starts_with("custodian: the write landed, but standard output failed ("),
+            "{}",
+            said[0]
+        );
+        assert_eq!(said.len(), 1 + REPORT_KEPT / 1000 + 1);
+        assert_eq!(said.last().map(String::as_str), Some("custodian: and 3 more lines of it, not kept"));
+    }
+
+    #[test]
+    fn a_failed_write_says_its_report_only_when_it_had_one_and_a_closed_pipe_nothing() {
+        let mut out = Output::to(Box::new(Refusing(io::ErrorKind::StorageFull)), false).reporting_a_write();
+        out.flush().expect("kept");
+        assert_eq!(report_of(out).said_instead(false), None, "nothing to say before the error");
+        let mut out = Output::to(Box::new(Refusing(io::ErrorKind::StorageFull)), false).reporting_a_write();
+        out.line("left alone: 1 user").expect("kept");
+        out.flush().expect("kept");
+        let said = report_of(out).said_instead(false).expect("said");
+        assert!(said[0].starts_with("custodian: standard output failed ("), "{}", said[0]);
+        assert_eq!(said[1..], ["left alone: 1 user".to_owned()]);
+        // The reader went away (`set … | head -0`): that is its choice, nothing is said.
+        let mut out = Output::to(Box::new(Refusing(io::ErrorKind::BrokenPipe)), false).reporting_a_write();
+        // Past the buffer, so the writes themselves meet the closed pipe.
+        for _ in 0..20 {
+            out.line(&"x".repeat(1000)).expect("kept");
+        }
+        out.flush().expect("kept");
+        assert!(out.closed);
+        assert_eq!(report_of(out).said_instead(true), None);
+    }
 }
