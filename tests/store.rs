@@ -1287,6 +1287,8 @@ fn upgrading_a_file_whose_users_collide_under_the_fold_keeps_everyone_and_names_
     assert!(error.to_string().ends_with("say which with id:c1 or id:c2"), "{error}");
     assert_eq!(store.resolve("id:c2").expect("explicit id"), "c2");
     let collisions = store.name_collisions().expect("collisions");
+    // The store's answer through the trait (what an export asks) is the same.
+    assert_eq!(UserStore::name_collisions(&store).expect("collisions"), collisions);
     let named: Vec<(&str, Vec<String>)> = collisions.iter().map(|(f, _, ids)| (*f, ids.clone())).collect();
     assert_eq!(
         named,
