@@ -3649,3 +3649,47 @@ fn a_refresh_while_the_keys_row_is_still_a_place_keeps_the_place() {
     assert!(state.list.rows.len() > 10, "{}", state.list.rows.len());
     assert_eq!(state.list.selected, state.list.rows.len() - 1, "the last match, as `G` said");
 }
+
+/// bb19 L06: right after a save under a filter, the filter runs again and its first match sat
+/// in the saved user's place until the scan found them; `e` then edited that first match (a
+/// second save went into it) while the list and the profile named the saved user. A key acting
+/// on the user waits for the user a refresh wants again, as for a place.
+#[test]
+fn a_key_right_after_a_refresh_under_a_filter_waits_for_the_user_it_keeps() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(&store, 120, 20);
+    let generation = filtered_by_a(&store, &mut state);
+    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
+    for _ in 0..5 {
+        act(&store, &mut state, Action::Down);
+    }
+    let kept = all[5].user.id.clone();
+    // The refresh a save asks for, its reads not run yet.
+    let _ = update(&mut state, Action::Refresh);
+    let generation = state.list.search.generation;
+    let first = Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
+    act(&store, &mut state, first);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none(), "not on {:?}", state.editor.as_ref().map(|e| e.user_id.clone()));
+    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(kept.clone()));
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(kept));
+}
+
+/// bb19 L05: `Esc` typed while the keys' row was still a place cleared the filter and selected
+/// the whole list's first user. It waits for the place, then keeps that user.
+#[test]
+fn esc_while_the_keys_row_is_still_a_place_keeps_that_user_over_the_whole_list() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(&store, 120, 20);
+    let generation = filtered_by_a(&store, &mut state);
+    act(&store, &mut state, scan_step(&all, generation, 0..10, false));
+    act(&store, &mut state, Action::End);
+    act(&store, &mut state, Action::ClearFilter);
+    assert_eq!(state.list.filter, "a", "not cleared before the place is a user");
+    act(&store, &mut state, scan_step(&all, generation, 10..all.len(), true));
+    assert_eq!(state.list.filter, "");
+    assert_eq!(selected_handle(&state), all.last().unwrap().user.handle(), "the last match, over the whole list");
+}

@@ -269,12 +269,18 @@ impl State {
             list.selected = at;
             list.search.reselect = None;
         }
+        // The scan ended without the user a refresh or a save wanted again (no longer a match):
+        // a key that waited for them is not done on whoever is in their place.
+        let lost = !list.search.scanning && list.search.reselect.is_some();
         if !list.search.scanning {
             list.search.reselect = None;
             list.search.owed = None;
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
+        if lost && self.after_the_matches.take().is_some() {
+            self.say(StatusKind::Info, "not done: the user selected before is no longer among the matches");
+        }
         let mut effects = self.load_selected_user();
         effects.extend(self.run_the_key_that_waited());
         effects
@@ -305,9 +311,12 @@ impl State {
     }
 
     /// Whether the selection is a place among matches still coming, not yet a user: a key
-    /// acting on the selected user waits ([`State::after_the_matches`]).
+    /// acting on the selected user, and `Esc` once the filter is applied, wait
+    /// ([`State::after_the_matches`]).
     pub(super) fn selection_still_a_place(&self) -> bool {
-        self.list.search.owed.is_some() && self.matches_still_coming()
+        // A user a refresh or a save wants again, not found yet, is as much a place: the row
+        // there is the first match's (bb19 L06: `e` right after a save edited it).
+        (self.list.search.owed.is_some() || self.list.search.reselect.is_some()) && self.matches_still_coming()
     }
 
     /// A move while the scan still finds matches: onto a settled row it selects that user;
