@@ -3668,7 +3668,8 @@ fn a_key_right_after_a_refresh_under_a_filter_waits_for_the_user_it_keeps() {
     // The refresh a save asks for, its reads not run yet.
     let _ = update(&mut state, Action::Refresh);
     let generation = state.list.search.generation;
-    let first = Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
+    let first =
+        Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
     act(&store, &mut state, first);
     act(&store, &mut state, Action::OpenEditor);
     assert!(state.editor.is_none(), "not on {:?}", state.editor.as_ref().map(|e| e.user_id.clone()));
@@ -3691,5 +3692,27 @@ fn esc_while_the_keys_row_is_still_a_place_keeps_that_user_over_the_whole_list()
     assert_eq!(state.list.filter, "a", "not cleared before the place is a user");
     act(&store, &mut state, scan_step(&all, generation, 10..all.len(), true));
     assert_eq!(state.list.filter, "");
-    assert_eq!(selected_handle(&state), all.last().unwrap().user.handle(), "the last match, over the whole list");
+    assert_eq!(
+        selected_handle(&state),
+        all.last().unwrap().user.handle(),
+        "the last match, over the whole list"
+    );
+}
+
+/// bb19 L02: `/9999⏎jjer` dropped the waiting `e` as if `r` were a move. The place and the key
+/// waiting for it both survive the refresh.
+#[test]
+fn a_key_waiting_for_the_matches_waits_on_over_a_refresh() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 20);
+    let _ = filtered_by_a(&store, &mut state);
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none());
+    // The refresh's own reads run here, its scan to the end.
+    act(&store, &mut state, Action::Refresh);
+    let third = state.list.rows.get(2).map(|e| e.user.id.clone());
+    assert!(third.is_some(), "{} rows", state.list.rows.len());
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), third, "{}", status_text(&state));
 }

@@ -316,7 +316,8 @@ impl State {
     pub(super) fn selection_still_a_place(&self) -> bool {
         // A user a refresh or a save wants again, not found yet, is as much a place: the row
         // there is the first match's (bb19 L06: `e` right after a save edited it).
-        (self.list.search.owed.is_some() || self.list.search.reselect.is_some()) && self.matches_still_coming()
+        (self.list.search.owed.is_some() || self.list.search.reselect.is_some())
+            && self.matches_still_coming()
     }
 
     /// A move while the scan still finds matches: onto a settled row it selects that user;

@@ -523,7 +523,10 @@ impl State {
             // to whichever match was last found when `r` came: bb19 L02).
             let place = if self.selection_still_a_place() { self.list.search.owed } else { None };
             let keep = if place.is_some() { None } else { self.wanted_user() };
+            // A key waiting for that place or user waits on over the new scan (`r` is no move).
+            let waiting = self.after_the_matches.take();
             let effects = self.filter_changed();
+            self.after_the_matches = waiting;
             if place.is_some() || keep.is_some() {
                 self.list.search.owed = place;
             }
