@@ -3716,3 +3716,27 @@ fn a_key_waiting_for_the_matches_waits_on_over_a_refresh() {
     assert!(third.is_some(), "{} rows", state.list.rows.len());
     assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), third, "{}", status_text(&state));
 }
+
+/// bb19 L06, its last part: a `j` typed right after a save under a filter, while the filter ran
+/// again and the saved user was not found yet, moved from the first match sitting in their
+/// place. It now counts from the saved user once they are found.
+#[test]
+fn a_move_right_after_a_refresh_under_a_filter_counts_from_the_user_it_keeps() {
+    let (_dir, store) = demo_store();
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(&store, 120, 20);
+    let generation = filtered_by_a(&store, &mut state);
+    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
+    for _ in 0..5 {
+        act(&store, &mut state, Action::Down);
+    }
+    let _ = update(&mut state, Action::Refresh);
+    let generation = state.list.search.generation;
+    let first =
+        Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
+    act(&store, &mut state, first);
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
+    assert_eq!(selected_handle(&state), all[7].user.handle(), "two below the user kept");
+}

@@ -32,6 +32,10 @@ pub struct Search {
     /// The scan has looked at every user up to this list key: the rows up to it are settled,
     /// no match can come before them.
     pub reached: Option<ListKey>,
+    /// Rows moved (`j`, `k`, pages) while [`Search::reselect`] was still being found: from
+    /// that user once found (from the first match in their place, a `j` right after a save
+    /// went elsewhere: bb19 L06).
+    pub after_reselect: isize,
 }
 
 /// A selection owed by keys that ran past the matches found so far.
@@ -210,6 +214,7 @@ impl State {
             before,
             owed: Some(Owed::Row(0)),
             reached: None,
+            after_reselect: 0,
         };
         self.user = None;
         self.document = None;
@@ -267,7 +272,15 @@ impl State {
             && let Some(at) = list.rows.iter().position(|e| e.key == key)
         {
             list.selected = at;
-            list.search.reselect = None;
+            if list.search.reselect.take().is_some() && list.search.after_reselect != 0 {
+                // Moves made while they were found count from them: a place until settled.
+                let owed =
+                    Owed::Row(at.saturating_add_signed(std::mem::take(&mut list.search.after_reselect)));
+                list.selected = owed.index(list.rows.len());
+                if !matches!(owed, Owed::Row(row) if row < settled) {
+                    list.search.owed = Some(owed);
+                }
+            }
         }
         // The scan ended without the user a refresh or a save wanted again (no longer a match):
         // a key that waited for them is not done on whoever is in their place.
@@ -275,6 +288,7 @@ impl State {
         if !list.search.scanning {
             list.search.reselect = None;
             list.search.owed = None;
+            list.search.after_reselect = 0;
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
@@ -334,6 +348,7 @@ impl State {
         }
         self.list.search.owed = Some(owed);
         self.list.search.reselect = None;
+        self.list.search.after_reselect = 0;
         self.list.following = None;
         self.list.selected = owed.index(rows);
         self.list.keep_selection_visible();

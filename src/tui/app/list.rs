@@ -277,6 +277,11 @@ impl State {
 
     /// Moves the selection by `delta` rows, loading more rows when it runs past them.
     pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Effect> {
+        if self.matches_still_coming() && self.list.search.reselect.is_some() {
+            self.drop_the_key_waiting_for_the_matches();
+            self.list.search.after_reselect += delta;
+            return Vec::new();
+        }
         if self.matches_still_coming() {
             return self.move_through_matches_found(self.owed_after(delta));
         }
@@ -310,6 +315,7 @@ impl State {
         self.list.following = None;
         self.list.moving = None;
         self.list.search.owed = None;
+        self.list.search.after_reselect = 0;
         self.drop_the_key_waiting_for_the_matches();
         self.list.selected = index;
         self.list.keep_selection_visible();
