@@ -3448,6 +3448,40 @@ fn scan_step(
     }
 }
 
+/// The filter `a` with its first 10 matches found and `End` pressed: the state, every user in
+/// list order, the filter's generation.
+fn at_the_end_of_ten_matches_found(
+    store: &RedbStore,
+) -> (custodian::tui::app::State, Vec<custodian::store::ListEntry>, u64) {
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(store, 120, 20);
+    let generation = filtered_by_a(store, &mut state);
+    act(store, &mut state, scan_step(&all, generation, 0..10, false));
+    act(store, &mut state, Action::End);
+    (state, all, generation)
+}
+
+/// The filter `a` with every match found, the sixth selected, then the refresh a save asks for
+/// with its reads not run and only the first three matches back (the sixth not found yet):
+/// the state, every user in list order, the refresh's generation.
+fn refreshing_with_the_sixth_match_wanted(
+    store: &RedbStore,
+) -> (custodian::tui::app::State, Vec<custodian::store::ListEntry>, u64) {
+    let all = store.page_after(None, 1000).unwrap();
+    let mut state = started(store, 120, 20);
+    let generation = filtered_by_a(store, &mut state);
+    act(store, &mut state, scan_step(&all, generation, 0..all.len(), true));
+    for _ in 0..5 {
+        act(store, &mut state, Action::Down);
+    }
+    let _ = update(&mut state, Action::Refresh);
+    let generation = state.list.search.generation;
+    let first =
+        Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
+    act(store, &mut state, first);
+    (state, all, generation)
+}
+
 /// bb17 L02: `/emma⏎G` typed at once selected the 102nd of 506 matches, and stayed there.
 /// bb18 L02: with prefix hits that sort after matches the scan had not reached yet, the same
 /// keys selected different users run to run. The scan's steps come in list order, each
@@ -3639,11 +3673,7 @@ fn h_and_i_that_waited_for_the_matches_act_once_the_profile_is_read() {
 #[test]
 fn a_refresh_while_the_keys_row_is_still_a_place_keeps_the_place() {
     let (_dir, store) = demo_store();
-    let all = store.page_after(None, 1000).unwrap();
-    let mut state = started(&store, 120, 20);
-    let generation = filtered_by_a(&store, &mut state);
-    act(&store, &mut state, scan_step(&all, generation, 0..10, false));
-    act(&store, &mut state, Action::End);
+    let (mut state, _, _) = at_the_end_of_ten_matches_found(&store);
     // The refresh's own reads run here, its scan to the end.
     act(&store, &mut state, Action::Refresh);
     assert!(state.list.rows.len() > 10, "{}", state.list.rows.len());
@@ -3657,20 +3687,8 @@ fn a_refresh_while_the_keys_row_is_still_a_place_keeps_the_place() {
 #[test]
 fn a_key_right_after_a_refresh_under_a_filter_waits_for_the_user_it_keeps() {
     let (_dir, store) = demo_store();
-    let all = store.page_after(None, 1000).unwrap();
-    let mut state = started(&store, 120, 20);
-    let generation = filtered_by_a(&store, &mut state);
-    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
-    for _ in 0..5 {
-        act(&store, &mut state, Action::Down);
-    }
+    let (mut state, all, generation) = refreshing_with_the_sixth_match_wanted(&store);
     let kept = all[5].user.id.clone();
-    // The refresh a save asks for, its reads not run yet.
-    let _ = update(&mut state, Action::Refresh);
-    let generation = state.list.search.generation;
-    let first =
-        Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
-    act(&store, &mut state, first);
     act(&store, &mut state, Action::OpenEditor);
     assert!(state.editor.is_none(), "not on {:?}", state.editor.as_ref().map(|e| e.user_id.clone()));
     act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
@@ -3683,11 +3701,7 @@ fn a_key_right_after_a_refresh_under_a_filter_waits_for_the_user_it_keeps() {
 #[test]
 fn esc_while_the_keys_row_is_still_a_place_keeps_that_user_over_the_whole_list() {
     let (_dir, store) = demo_store();
-    let all = store.page_after(None, 1000).unwrap();
-    let mut state = started(&store, 120, 20);
-    let generation = filtered_by_a(&store, &mut state);
-    act(&store, &mut state, scan_step(&all, generation, 0..10, false));
-    act(&store, &mut state, Action::End);
+    let (mut state, all, generation) = at_the_end_of_ten_matches_found(&store);
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(state.list.filter, "a", "not cleared before the place is a user");
     act(&store, &mut state, scan_step(&all, generation, 10..all.len(), true));
@@ -3723,18 +3737,7 @@ fn a_key_waiting_for_the_matches_waits_on_over_a_refresh() {
 #[test]
 fn a_move_right_after_a_refresh_under_a_filter_counts_from_the_user_it_keeps() {
     let (_dir, store) = demo_store();
-    let all = store.page_after(None, 1000).unwrap();
-    let mut state = started(&store, 120, 20);
-    let generation = filtered_by_a(&store, &mut state);
-    act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
-    for _ in 0..5 {
-        act(&store, &mut state, Action::Down);
-    }
-    let _ = update(&mut state, Action::Refresh);
-    let generation = state.list.search.generation;
-    let first =
-        Action::SearchHits { generation, hits: all[0..3].to_vec(), scanned: 0, reached: None, done: false };
-    act(&store, &mut state, first);
+    let (mut state, all, generation) = refreshing_with_the_sixth_match_wanted(&store);
     act(&store, &mut state, Action::Down);
     act(&store, &mut state, Action::Down);
     act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
