@@ -332,20 +332,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         state.overwriting = None;
         state.after_the_matches = None;
     }
-    if matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser)
-        && state.selection_still_a_place()
-    {
-        state.after_the_matches = Some(action);
-        return state.tell(StatusKind::Info, "finding the matches your keys went to…");
-    }
-    // `Esc` keeps the selected user over the whole list: while that is a place, once it is a
-    // user (bb19 L05: it landed on the list's first user). While the filter is typed, it goes
-    // at once, as ever.
-    if matches!(action, ClearFilter) && !state.filtering && state.selection_still_a_place() {
-        state.drop_the_key_waiting_for_the_matches();
-        state.after_the_matches = Some(action);
-        return state.tell(StatusKind::Info, "finding the matches your keys went to…");
-    }
+    let action = match state.wait_for_the_matches(action) {
+        Ok(action) => action,
+        Err(told) => return told,
+    };
     if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
         // The answer ends the wait at once (the runtime sets it again if other work is out).
         state.pending = None;

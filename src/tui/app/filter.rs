@@ -259,28 +259,30 @@ impl State {
         if done {
             list.search.scanning = false;
         }
-        let settled = list.settled_rows();
+        // The user a refresh or a save wants again, once found, is selected; moves made while
+        // they were found count from them, a place like any other until settled.
+        if let Some(key) = &list.search.reselect
+            && let Some(at) = list.rows.iter().position(|e| &e.key == key)
+        {
+            list.search.reselect = None;
+            list.selected = at;
+            let moved = std::mem::take(&mut list.search.after_reselect);
+            if moved != 0 {
+                list.search.owed = Some(Owed::Row(at.saturating_add_signed(moved)));
+            }
+        }
         if list.search.reselect.is_none()
             && let Some(owed) = list.search.owed
         {
             list.selected = owed.index(list.rows.len());
             // The row is settled: from now on the user on it stays selected, as after any move.
-            if matches!(owed, Owed::Row(row) if row < settled) {
+            if matches!(owed, Owed::Row(row) if row < list.settled_rows()) {
                 list.search.owed = None;
             }
         } else if let Some(key) = selected
             && let Some(at) = list.rows.iter().position(|e| e.key == key)
         {
             list.selected = at;
-            if list.search.reselect.take().is_some() && list.search.after_reselect != 0 {
-                // Moves made while they were found count from them: a place until settled.
-                let owed =
-                    Owed::Row(at.saturating_add_signed(std::mem::take(&mut list.search.after_reselect)));
-                list.selected = owed.index(list.rows.len());
-                if !matches!(owed, Owed::Row(row) if row < settled) {
-                    list.search.owed = Some(owed);
-                }
-            }
         }
         // The scan ended without the user a refresh or a save wanted again (no longer a match):
         // a key that waited for them is not done on whoever is in their place.
@@ -298,6 +300,26 @@ impl State {
         let mut effects = self.load_selected_user();
         effects.extend(self.run_the_key_that_waited());
         effects
+    }
+
+    /// `action` itself, or, when it acts on the selected user while that is still a place, kept
+    /// for later ([`State::after_the_matches`]) with what the status line says meanwhile.
+    pub(super) fn wait_for_the_matches(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
+        use Action::*;
+        // `Esc` keeps the selected user over the whole list: while that is a place, once it is
+        // a user (bb19 L05: it landed on the list's first user). While the filter is typed it
+        // goes at once, as ever.
+        let waits = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser)
+            || matches!(action, ClearFilter) && !self.filtering;
+        if !waits || !self.selection_still_a_place() {
+            return Ok(action);
+        }
+        // `Esc` replaces a key waiting, which is said; another such key replaces it quietly.
+        if matches!(action, ClearFilter) {
+            self.drop_the_key_waiting_for_the_matches();
+        }
+        self.after_the_matches = Some(action);
+        Err(self.tell(StatusKind::Info, "finding the matches your keys went to…"))
     }
 
     /// The key that waited for the matches ([`State::after_the_matches`]), done once the row
