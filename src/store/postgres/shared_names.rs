@@ -16,14 +16,15 @@ const FIELDS: [&str; 3] = ["username", "primaryEmail", "primaryPhone"];
 /// Each field's column on `users` as `u`.
 const COLUMNS: [&str; 3] = ["u.username", "u.primary_email", "u.primary_phone"];
 
-/// Each field's fold in SQL where the value is plain ASCII: there `lower(btrim(…))` is
-/// custodian's fold exactly (a phone is not case-folded; the fold trims every white space,
-/// of which ASCII has these six).
-const ASCII_FOLD: [&str; 3] = [
-    "lower(btrim(u.username, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))",
-    "lower(btrim(u.primary_email, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))",
-    "btrim(u.primary_phone, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))",
-];
+/// The white space the fold trims that ASCII has, as SQL: `btrim`'s characters.
+const ASCII_WHITE_SPACE: &str = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)";
+
+/// Field `field`'s fold in SQL where the value is plain ASCII: there `lower(btrim(…))` is
+/// custodian's fold exactly (a phone is not case-folded).
+fn ascii_fold(field: usize) -> String {
+    let trimmed = format!("btrim({}, {ASCII_WHITE_SPACE})", COLUMNS[field]);
+    if field == 2 { trimmed } else { format!("lower({trimmed})") }
+}
 
 /// A value outside plain ASCII, whose fold SQL cannot compute (NFKC, full case folding).
 const NOT_ASCII: &str = "'[^\\x01-\\x7f]'";
@@ -32,11 +33,10 @@ const NOT_ASCII: &str = "'[^\\x01-\\x7f]'";
 type Shared = BTreeMap<(usize, String), BTreeSet<String>>;
 
 impl PostgresStore {
-    /// Three reads: the shared values among plain ASCII ones, grouped in memory over an
-    /// index-only read of each field (1.2 s at a million users; one grouping that also
-    /// gathered the ids sorted on disk: 3.9 s); the values that are not plain ASCII, folded
-    /// here; and the users whose ASCII value folds as one of those. Only then are the ids of
-    /// the ASCII groups read.
+    /// Three reads: the values that are not plain ASCII, folded here; the folds shared among
+    /// plain ASCII values, grouped in memory over an index-only read of each field (1.2 s at a
+    /// million users; one grouping that also gathered the ids sorted on disk: 3.9 s); then,
+    /// once a field, the ASCII users holding any of those folds.
     pub(super) fn shared_names(&self) -> Result<Vec<NameCollision>, StoreError> {
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
@@ -44,15 +44,16 @@ impl PostgresStore {
         // A million names grouped in memory rather than sorted on disk.
         tx.batch_execute("set local work_mem = '64MB'").map_err(fail)?;
         let mut shared = Shared::new();
-        self.fold_the_unusual(&mut tx, &mut shared)?;
-        let arms: Vec<String> = ASCII_FOLD
-            .iter()
-            .enumerate()
-            .map(|(field, fold)| {
+        // Each field's folded values to read the ASCII holders of: those of the values that
+        // are not plain ASCII, then those shared among ASCII ones; read once a field.
+        let mut wanted = self.fold_the_unusual(&mut tx, &mut shared)?;
+        let arms: Vec<String> = (0..FIELDS.len())
+            .map(|field| {
                 format!(
                     "select {field}::int2 field, {fold} shared from public.users u \
                      where u.tenant_id = $1 and {fold} is not null and {column} !~ {NOT_ASCII} \
                      group by 2 having count(*) > 1",
+                    fold = ascii_fold(field),
                     column = COLUMNS[field]
                 )
             })
@@ -66,14 +67,13 @@ impl PostgresStore {
                 &[&self.tenant, &(COLLISIONS_LISTED as i64)],
             )
             .map_err(fail)?;
-        for (field, fold) in ASCII_FOLD.iter().enumerate() {
-            let values: Vec<String> = groups
-                .iter()
-                .filter(|row| row.get::<_, i16>(0) == field as i16)
-                .map(|row| row.get(1))
-                .collect();
+        for row in groups {
+            wanted[row.get::<_, i16>(0) as usize].insert(row.get(1));
+        }
+        for (field, values) in wanted.into_iter().enumerate() {
             if !values.is_empty() {
-                self.add_holders(&mut tx, field, fold, &values, &mut shared)?;
+                let values: Vec<String> = values.into_iter().collect();
+                self.add_holders(&mut tx, field, &values, &mut shared)?;
             }
         }
         Ok(shared
@@ -84,13 +84,13 @@ impl PostgresStore {
             .collect())
     }
 
-    /// The users whose value is not plain ASCII, each under its fold, and the users whose
-    /// ASCII value folds the same (`ｆｕｌｌ` and `full`).
+    /// The users whose value is not plain ASCII, each under its fold; returns each field's
+    /// folds, whose ASCII holders share them too (`ｆｕｌｌ` and `full`).
     fn fold_the_unusual(
         &self,
         tx: &mut postgres::Transaction<'_>,
         shared: &mut Shared,
-    ) -> Result<(), StoreError> {
+    ) -> Result<[BTreeSet<String>; 3], StoreError> {
         let fail = |e: postgres::Error| self.fail(e);
         let unusual =
             COLUMNS.iter().map(|column| format!("{column} ~ {NOT_ASCII}")).collect::<Vec<_>>().join(" or ");
@@ -115,22 +115,15 @@ impl PostgresStore {
                 shared.entry((field, key)).or_default().insert(id.clone());
             }
         }
-        for (field, folded) in folds.into_iter().enumerate() {
-            let folded: Vec<String> = folded.into_iter().collect();
-            if !folded.is_empty() {
-                self.add_holders(tx, field, ASCII_FOLD[field], &folded, shared)?;
-            }
-        }
-        Ok(())
+        Ok(folds)
     }
 
-    /// The users whose plain ASCII value of `field` folds (`fold`, in SQL) to one of `values`,
+    /// The users whose plain ASCII value of `field` folds to one of `values`,
     /// added under it.
     fn add_holders(
         &self,
         tx: &mut postgres::Transaction<'_>,
         field: usize,
-        fold: &str,
         values: &[String],
         shared: &mut Shared,
     ) -> Result<(), StoreError> {
@@ -139,6 +132,7 @@ impl PostgresStore {
                 &format!(
                     "select {fold}, u.id::text from public.users u \
                      where u.tenant_id = $1 and {fold} = any($2) and {column} !~ {NOT_ASCII}",
+                    fold = ascii_fold(field),
                     column = COLUMNS[field]
                 ),
                 &[&self.tenant, &values],
