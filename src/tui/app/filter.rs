@@ -179,8 +179,15 @@ impl State {
         self.filter_changed()
     }
 
+    /// The operator changed the filter: a key waiting for the old one's matches is dropped
+    /// (and said), and the filter runs.
     pub(super) fn filter_changed(&mut self) -> Vec<Effect> {
         self.drop_the_key_waiting_for_the_matches();
+        self.run_the_filter()
+    }
+
+    /// The filter's search from the start: the index lookup and the scan.
+    pub(super) fn run_the_filter(&mut self) -> Vec<Effect> {
         let list = &mut self.list;
         list.search.generation += 1;
         let generation = list.search.generation;

@@ -530,9 +530,7 @@ impl State {
             let place = if self.selection_still_a_place() { self.list.search.owed } else { None };
             let keep = if place.is_some() { None } else { self.wanted_user() };
             // A key waiting for that place or user waits on over the new scan (`r` is no move).
-            let waiting = self.after_the_matches.take();
-            let effects = self.filter_changed();
-            self.after_the_matches = waiting;
+            let effects = self.run_the_filter();
             if place.is_some() || keep.is_some() {
                 self.list.search.owed = place;
             }
