@@ -104,24 +104,18 @@ impl Output {
             if report.failed.is_some() {
                 return Ok(());
             }
-            return match writeln!(self.writer, "{text}") {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                    self.closed = true;
-                    Ok(())
-                }
-                Err(e) => {
-                    report.failed = Some(e);
-                    Ok(())
-                }
-                Ok(()) => Ok(()),
-            };
         }
-        match writeln!(self.writer, "{text}") {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+        match (writeln!(self.writer, "{text}"), &mut self.report) {
+            (Err(e), _) if e.kind() == io::ErrorKind::BrokenPipe => {
                 self.closed = true;
                 Ok(())
             }
-            other => other.context("cannot write to standard output"),
+            // A write's report goes to stderr instead, once the command is done.
+            (Err(e), Some(report)) => {
+                report.failed = Some(e);
+                Ok(())
+            }
+            (other, _) => other.context("cannot write to standard output"),
         }
     }
 

@@ -40,6 +40,23 @@ pub enum Dialog {
 }
 
 impl Dialog {
+    /// How far the question's text is scrolled (0 for a question whose text does not scroll).
+    pub fn scroll(&self) -> usize {
+        match self {
+            Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. } => *scroll,
+            _ => 0,
+        }
+    }
+
+    /// How far the question's text is scrolled, for the questions whose text scrolls (the
+    /// save's and the conflict's).
+    pub fn scroll_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. } => Some(scroll),
+            _ => None,
+        }
+    }
+
     /// What yes (`y`) and what no (Enter, `n`, Esc) do, in words, for the yes/no questions:
     /// the dialog shows them beside the keys.
     pub fn answers(&self) -> Option<(&'static str, &'static str)> {
@@ -59,19 +76,16 @@ impl State {
     /// last line at the box's bottom and no further.
     pub(super) fn scroll_question(&mut self, delta: isize) {
         let most = crate::tui::view::dialog::most_scroll(self);
-        if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) = &mut self.dialog {
+        if let Some(scroll) = self.dialog.as_mut().and_then(Dialog::scroll_mut) {
             *scroll = scroll.saturating_add_signed(delta).min(most);
         }
     }
 
     pub(super) fn page_question(&mut self, pages: isize) {
-        if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) = &self.dialog {
-            let paged = crate::tui::view::dialog::question_paged(self, *scroll, pages);
-            if let Some(Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. }) =
-                &mut self.dialog
-            {
-                *scroll = paged;
-            }
+        let from = self.dialog.as_ref().map_or(0, Dialog::scroll);
+        let paged = crate::tui::view::dialog::question_paged(self, from, pages);
+        if let Some(scroll) = self.dialog.as_mut().and_then(Dialog::scroll_mut) {
+            *scroll = paged;
         }
     }
 

@@ -302,11 +302,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
         .border_style(theme.error);
-    let scroll = match dialog {
-        Dialog::ConfirmDrop { scroll, .. } | Dialog::Conflict { scroll, .. } => *scroll,
-        _ => 0,
-    };
-    let (start, end) = window(&body_rows, room, scroll);
+    let (start, end) = window(&body_rows, room, dialog.scroll());
     let mut lines = Vec::with_capacity(end - start + tail.len() + 2);
     if start > 0 {
         let lines_above = if start == 1 { "line" } else { "lines" };
