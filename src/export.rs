@@ -53,10 +53,9 @@ pub(crate) struct Tally {
     /// The first users an import would refuse, with why.
     unimportable_named: Vec<(String, String)>,
     /// Where others write: users sharing a name an import keeps unique (`Bob` and `bob`: Logto
-    /// keeps them apart), which an import refuses as the second of two.
-    collisions: Vec<NameCollision>,
-    /// Why the names could not be checked, when they could not.
-    collisions_unchecked: Option<String>,
+    /// keeps them apart), which an import refuses as the second of two; or why the names could
+    /// not be checked. `None`: not looked for.
+    collisions: Option<Result<Vec<NameCollision>, String>>,
 }
 
 impl Tally {
@@ -92,10 +91,7 @@ impl Tally {
         if self.import_rules.is_none() {
             return;
         }
-        match store.name_collisions() {
-            Ok(collisions) => self.collisions = collisions,
-            Err(e) => self.collisions_unchecked = Some(e.to_string()),
-        }
+        self.collisions = Some(store.name_collisions().map_err(|e| e.to_string()));
     }
 
     /// Notes `id` as left out: its stored customData is `found`, not an object.
@@ -136,12 +132,15 @@ impl Tally {
     /// the store, by custodian's fold: the export itself would have to hold every name of the
     /// tenant (bb16 L16).
     fn names_shared(&self) -> Option<String> {
-        if let Some(why) = &self.collisions_unchecked {
-            return Some(format!(
-                "whether two users share a name (which an import refuses) was not checked: {why}"
-            ));
-        }
-        let (first, rest) = self.collisions.split_at(self.collisions.len().min(LEFT_OUT_NAMED));
+        let collisions = match self.collisions.as_ref()? {
+            Ok(collisions) => collisions,
+            Err(why) => {
+                return Some(format!(
+                    "whether two users share a name (which an import refuses) was not checked: {why}"
+                ));
+            }
+        };
+        let (first, rest) = collisions.split_at(collisions.len().min(LEFT_OUT_NAMED));
         if first.is_empty() {
             return None;
         }
@@ -154,7 +153,7 @@ impl Tally {
             .collect();
         let more = match rest.len() {
             0 => String::new(),
-            n if self.collisions.len() >= COLLISIONS_LISTED => format!(" and {n} or more names"),
+            n if collisions.len() >= COLLISIONS_LISTED => format!(" and {n} or more names"),
             n => format!(" and {n} more names"),
         };
         Some(format!(

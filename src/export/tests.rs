@@ -300,9 +300,9 @@ fn an_export_names_the_first_five_users_left_out_counts_the_others_and_adds_what
 fn an_export_names_the_names_users_share_that_an_import_would_refuse() {
     let mut tally = tally_reading_lines_as_an_import();
     assert_eq!(export_through(&mut tally, &[("u1", "{}")]), [true]);
-    tally.collisions = (0..7)
+    tally.collisions = Some(Ok((0..7)
         .map(|i| ("username", format!("bob{i}\u{1b}[2J"), vec![format!("u{i}a"), format!("u{i}b")]))
-        .collect();
+        .collect()));
     let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();
     assert!(
         said.starts_with(
@@ -316,14 +316,14 @@ fn an_export_names_the_names_users_share_that_an_import_would_refuse() {
 
     // The store lists at most COLLISIONS_LISTED names: past that, how many more is not known.
     let mut tally = tally_reading_lines_as_an_import();
-    tally.collisions = (0..crate::store::COLLISIONS_LISTED)
+    tally.collisions = Some(Ok((0..crate::store::COLLISIONS_LISTED)
         .map(|i| ("primaryEmail", format!("e{i}@x"), vec!["a".to_owned(), "b".to_owned()]))
-        .collect();
+        .collect()));
     let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();
     assert!(said.contains(&format!("and {} or more names;", crate::store::COLLISIONS_LISTED - 5)), "{said}");
 
     let mut tally = tally_reading_lines_as_an_import();
-    tally.collisions_unchecked = Some("connection lost".into());
+    tally.collisions = Some(Err("connection lost".into()));
     let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();
     assert!(
         said.contains(
