@@ -42,6 +42,7 @@ use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
 pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
+pub use save::Review;
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
 pub use typing::types_text;
@@ -168,13 +169,9 @@ pub struct State {
     pub status: Option<Status>,
     /// What the store is working on for us (the runtime says), shown on the status line.
     pub pending: Option<Pending>,
-    /// Ctrl-S read what is stored before asking its question: the editing session (user id,
-    /// draft session) the answer is for. Until it comes the edit stays as it was read for.
-    pub reviewing: Option<(String, String)>,
-    /// `o` in the conflict view read what is stored before asking: the document it chose to
-    /// overwrite. Moved since, it is a new conflict, not a question about keys no longer
-    /// there (bb18 L06).
-    pub overwriting: Option<StoredDocument>,
+    /// Ctrl-S (or `o` in the conflict view) read what is stored before asking its question.
+    /// Until the answer comes the edit stays as it was read for.
+    pub reviewing: Option<Review>,
     /// A key that acts on the selected user (`e`, `E`, `y`, `h`, `i`) pressed while the
     /// selection is still a place the scan has not settled: done once it is (bb18 L08:
     /// `/9999⏎Ge` edited whoever was last found when `e` came, and the list then moved on
@@ -233,7 +230,6 @@ impl State {
             status: None,
             pending: None,
             reviewing: None,
-            overwriting: None,
             after_the_matches: None,
             read_only,
             key_order: KeyOrder::AsWritten,
@@ -329,7 +325,6 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
         state.reviewing = None;
-        state.overwriting = None;
         state.after_the_matches = None;
     }
     let action = match state.wait_for_the_matches(action) {

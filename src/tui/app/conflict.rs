@@ -103,14 +103,10 @@ impl State {
         }
         // The editor keeps its own base: "no" goes back to editing, and the next save meets
         // theirs as a conflict again instead of writing over it unseen.
-        let Some(editor) = &self.editor else { return Vec::new() };
         if question_of(&mine, &theirs.text).is_none() {
             return self.save_effect(mine, theirs);
         }
         // A question names what is stored now: read again, as Ctrl-S reads it.
-        self.reviewing = Some((editor.user_id.clone(), editor.draft_session.clone()));
-        let id = editor.user_id.clone();
-        self.overwriting = Some(theirs);
-        vec![Effect::ReadCurrent { id, purpose: Purpose::ReviewSave }]
+        self.read_stored_before_asking(Some((mine, theirs)))
     }
 }

@@ -53,6 +53,17 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
 }
 
 /// Whether the stored document was read again for this save's question.
+/// What is stored being read before a save's question: for the editing session (`user_id`,
+/// its draft `session`) that asked, and, after `o` in the conflict view, the edit (`mine`)
+/// and what it chose to overwrite (`theirs`): moved since, that is a new conflict, not a
+/// question about keys no longer there (bb18 L06). `None`: asked against the edit's base.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub user_id: String,
+    pub session: String,
+    pub overwriting: Option<(CustomData, StoredDocument)>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StoredLook {
     NotYet,
@@ -95,13 +106,26 @@ impl State {
     /// (someone saved, or a write outside custodian), it is the conflict view at once — the
     /// save would be refused, and the question would name keys that are not the ones it
     /// removes; else the save goes on and asks against it (the same as the base).
+    /// Asks for what is stored now, for the question a save asks ([`Review`]).
+    pub(super) fn read_stored_before_asking(
+        &mut self,
+        overwriting: Option<(CustomData, StoredDocument)>,
+    ) -> Vec<Effect> {
+        let Some(editor) = &self.editor else { return Vec::new() };
+        let id = editor.user_id.clone();
+        self.reviewing =
+            Some(Review { user_id: id.clone(), session: editor.draft_session.clone(), overwriting });
+        vec![Effect::ReadCurrent { id, purpose: Purpose::ReviewSave }]
+    }
+
     pub(super) fn stored_read_before_asking(&mut self, id: &str, stored: StoredDocument) -> Vec<Effect> {
         // Only the editing session that asked (edits were held meanwhile): another one, opened
         // since from a draft of the same user, asks for itself.
-        let Some((asked_for, session)) = self.reviewing.take() else { return Vec::new() };
-        let overwriting = self.overwriting.take();
-        let Some(editor) =
-            self.editor.as_ref().filter(|e| e.user_id == id && asked_for == id && e.draft_session == session)
+        let Some(review) = self.reviewing.take() else { return Vec::new() };
+        let Some(editor) = self
+            .editor
+            .as_ref()
+            .filter(|e| e.user_id == id && review.user_id == id && e.draft_session == review.session)
         else {
             return Vec::new();
         };
@@ -115,7 +139,7 @@ impl State {
         }
         // What the question would be asked against: the edit's base, or what `o` in the
         // conflict view chose to overwrite.
-        let base = overwriting.as_ref().unwrap_or(&editor.base);
+        let base = review.overwriting.as_ref().map_or(&editor.base, |(_, theirs)| theirs);
         let same_text = stored.text == base.text
             || matches!((parse_object(&stored.text), parse_object(&base.text)), (Ok(a), Ok(b)) if a == b);
         let row_moved =
@@ -123,8 +147,7 @@ impl State {
         if stored.revision != base.revision || !same_text || row_moved {
             return self.conflict(id.to_owned(), stored);
         }
-        if overwriting.is_some() {
-            let Ok(mine) = editor.validation.clone() else { return Vec::new() };
+        if let Some((mine, _)) = review.overwriting {
             return self.review_and_save(mine, &stored);
         }
         self.save_after(StoredLook::Done)
@@ -195,8 +218,7 @@ impl State {
         }
         let base = editor.base.clone();
         if look == StoredLook::NotYet && question_of(&data, &base.text).is_some() {
-            self.reviewing = Some((editor.user_id.clone(), editor.draft_session.clone()));
-            return vec![Effect::ReadCurrent { id: editor.user_id.clone(), purpose: Purpose::ReviewSave }];
+            return self.read_stored_before_asking(None);
         }
         self.review_and_save(data, &base)
     }
