@@ -1570,6 +1570,38 @@ fn a_seed_into_a_database_with_users_counts_what_it_wrote_and_refuses_a_name_a_s
 }
 
 #[test]
+fn a_seed_into_an_empty_database_writes_none_of_its_users_when_one_cannot_be_made_or_stored() {
+    // Into an empty file the users are made and prepared on a thread of their own while the
+    // load writes them: whatever stops either side, the transaction holds all or none.
+    let (_dir, _path, store) = empty_db();
+    let synthetic = || custodian::domain::synthetic::SyntheticUsers::new(9, 0).take(3000);
+    let huge = format!("{{\"id\":\"zzhuge\",\"profile\":{{\"x\":\"{}\"}}}}", "a".repeat(15 << 20));
+    let huge = new_users(&huge).remove(0);
+    let mut users = synthetic().take(2500).chain(std::iter::once(huge)).chain(synthetic().skip(2500));
+    let error = store.bulk_insert(&mut users, &importer()).expect_err("too large to store");
+    assert!(matches!(error, StoreError::UserTooLarge { ref user, .. } if user == "zzhuge"), "{error}");
+    assert_eq!(store.count().expect("count"), 0);
+    // The last user repeats the first's id.
+    let mut users = synthetic().chain(synthetic().take(1));
+    let error = store.bulk_insert(&mut users, &importer()).expect_err("an id given twice");
+    assert!(error.to_string().contains("is also given by an earlier record"), "{error}");
+    assert_eq!(store.count().expect("count"), 0);
+    // The thread making the users dies after 2,000 of them: the load is not committed, and
+    // the panic is the caller's (the command's crash handler says it).
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut users = synthetic().take(2000).chain(std::iter::from_fn(|| panic!("the maker fails")));
+        store.bulk_insert(&mut users, &importer())
+    }));
+    assert!(died.is_err(), "the maker's panic reaches the caller");
+    assert_eq!(store.count().expect("count"), 0);
+    // The same database then takes the whole seed, every user readable.
+    assert_eq!(store.bulk_insert(&mut synthetic(), &importer()).expect("seed"), 3000);
+    assert_eq!(store.count().expect("count"), 3000);
+    let last = synthetic().last().expect("a user");
+    assert_eq!(store.resolve(&last.user.id).expect("found"), last.user.id);
+}
+
+#[test]
 fn an_upsert_says_a_name_a_stored_user_had_already_belongs_to_them_even_when_it_updated_them() {
     let (_dir, _path, store) = db_with_people();
     let before = snapshot(&store);

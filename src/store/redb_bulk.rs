@@ -3,6 +3,7 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::mpsc;
 
 use serde_json::Map;
 
@@ -95,6 +96,149 @@ pub(super) fn load_into_empty(
     now: i64,
     dir: &Path,
 ) -> Result<u64, StoreError> {
+    load_prepared(tables, &mut PreparedHere { users, author, now }, author, now, dir)
+}
+
+/// [`load_into_empty`] of users made on the fly (`seed`): they are made, and their rows
+/// prepared, on a thread of their own while this one places them (a seed was one core's
+/// work: making and preparing the users took a third of it).
+pub(super) fn load_made_into_empty(
+    tables: &mut WriteTables<'_>,
+    users: &mut (dyn Iterator<Item = NewUser> + Send),
+    author: &Author,
+    now: i64,
+    dir: &Path,
+) -> Result<u64, StoreError> {
+    std::thread::scope(|scope| {
+        let (send, receive) = mpsc::sync_channel(PREPARED_IN_FLIGHT);
+        let (give_back, to_free) = mpsc::channel();
+        scope.spawn(move || prepare_on_this_thread(users, author, now, &send, &to_free));
+        // The receiver goes when this returns, before the scope waits for the thread: a load
+        // that stopped early stops the thread at its next batch.
+        let mut prepared = PreparedElsewhere {
+            batches: receive,
+            batch: Vec::new().into_iter(),
+            written: Vec::with_capacity(PREPARED_BATCH),
+            give_back,
+        };
+        load_prepared(tables, &mut prepared, author, now, dir)
+    })
+}
+
+/// Prepared users per batch sent from the preparing thread, and batches in flight.
+const PREPARED_BATCH: usize = 256;
+const PREPARED_IN_FLIGHT: usize = 4;
+
+/// A batch of prepared users, or `None` for the end (a thread that stops without sending it,
+/// a panic, must not look like the end of the users, or a part of them would be committed).
+type PreparedBatch = Option<Vec<Result<PreparedUser, StoreError>>>;
+
+/// The preparing side of [`load_made_into_empty`]: stops at the first user that cannot be
+/// prepared (sent, so the load fails with it) or when the load hangs up. Placed users come
+/// back in `to_free`, freed here where they were made: freed on the loading thread, glibc's
+/// arenas made the seed twice as slow.
+fn prepare_on_this_thread(
+    users: &mut (dyn Iterator<Item = NewUser> + Send),
+    author: &Author,
+    now: i64,
+    send: &mpsc::SyncSender<PreparedBatch>,
+    to_free: &mpsc::Receiver<Vec<PreparedUser>>,
+) {
+    let mut batch = Vec::with_capacity(PREPARED_BATCH);
+    for new in users {
+        if batch.is_empty() {
+            to_free.try_iter().for_each(drop);
+        }
+        let prepared = PreparedUser::of(new, author, now);
+        let failed = prepared.is_err();
+        batch.push(prepared);
+        if batch.len() == PREPARED_BATCH || failed {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(PREPARED_BATCH));
+            if send.send(Some(full)).is_err() || failed {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() && send.send(Some(batch)).is_err() {
+        return;
+    }
+    let _ = send.send(None);
+}
+
+/// Where a load takes its prepared users from, and gives them back once placed.
+trait PreparedSource {
+    fn next_prepared(&mut self) -> Option<Result<PreparedUser, StoreError>>;
+    /// Takes back a user once placed.
+    fn written(&mut self, user: PreparedUser);
+}
+
+/// Users read from an import, prepared on the loading thread as they come (the import's
+/// reading thread is as busy as this one).
+struct PreparedHere<'a> {
+    users: &'a mut dyn ImportSource,
+    author: &'a Author,
+    now: i64,
+}
+
+impl PreparedSource for PreparedHere<'_> {
+    fn next_prepared(&mut self) -> Option<Result<PreparedUser, StoreError>> {
+        let item = self.users.next_user()?;
+        Some(
+            item.map_err(StoreError::InvalidRecord)
+                .and_then(|new| PreparedUser::of(new, self.author, self.now)),
+        )
+    }
+
+    fn written(&mut self, user: PreparedUser) {
+        self.users.written(user.new);
+    }
+}
+
+/// Users prepared by [`prepare_on_this_thread`].
+struct PreparedElsewhere {
+    batches: mpsc::Receiver<PreparedBatch>,
+    batch: std::vec::IntoIter<Result<PreparedUser, StoreError>>,
+    /// Placed users, given back to be freed by the thread that made them.
+    written: Vec<PreparedUser>,
+    give_back: mpsc::Sender<Vec<PreparedUser>>,
+}
+
+impl PreparedSource for PreparedElsewhere {
+    fn next_prepared(&mut self) -> Option<Result<PreparedUser, StoreError>> {
+        loop {
+            if let Some(prepared) = self.batch.next() {
+                return Some(prepared);
+            }
+            match self.batches.recv() {
+                Ok(Some(batch)) => self.batch = batch.into_iter(),
+                Ok(None) => return None,
+                Err(mpsc::RecvError) => {
+                    return Some(Err(StoreError::Database(
+                        "the thread making the users stopped before the end; nothing was written".into(),
+                    )));
+                }
+            }
+        }
+    }
+
+    fn written(&mut self, user: PreparedUser) {
+        self.written.push(user);
+        if self.written.len() == PREPARED_BATCH {
+            let done = std::mem::replace(&mut self.written, Vec::with_capacity(PREPARED_BATCH));
+            // A thread that has stopped takes none back: they are freed here.
+            let _ = self.give_back.send(done);
+        }
+    }
+}
+
+/// The load itself, from users prepared by `users`.
+fn load_prepared(
+    tables: &mut WriteTables<'_>,
+    users: &mut dyn PreparedSource,
+    author: &Author,
+    now: i64,
+    dir: &Path,
+) -> Result<u64, StoreError> {
     let spill_failed = |e: io::Error| StoreError::Io {
         context: format!("{}: cannot keep the import's sorted runs", dir.display()),
         error: e,
@@ -113,12 +257,12 @@ pub(super) fn load_into_empty(
     let (mut count, mut size) = (0, 0);
     let started = std::time::Instant::now();
     let placed = (|| -> Result<(), Stop> {
-        while let Some(item) = users.next_user() {
+        while let Some(item) = users.next_prepared() {
             // Returning early drops the transaction uncommitted: nothing is written.
             crate::interrupt::check()?;
-            let new = item.map_err(StoreError::InvalidRecord)?;
-            size += place_user(tables, &mut runs, &mut spill, &new, author, now)?;
-            users.written(new);
+            let prepared = item?;
+            size += place_user(tables, &mut runs, &mut spill, &prepared)?;
+            users.written(prepared);
             count += 1;
         }
         let placed_in = started.elapsed();
@@ -157,21 +301,18 @@ fn place_user(
     tables: &mut WriteTables<'_>,
     runs: &mut TableRuns,
     spill: &mut Spill,
-    new: &NewUser,
-    author: &Author,
-    now: i64,
+    prepared: &PreparedUser,
 ) -> Result<u64, Stop> {
+    let new = &prepared.new;
     let id = new.user.id.as_str();
     let origin = new.origin.as_str();
     if runs.users.repeats_last(id.as_bytes()) {
         return Err(conflict(origin.to_owned(), StoreError::IdRepeatedInImport(id.to_owned())).into());
     }
-    let stored =
-        crate::store::error::held_to_the_user_limit(id, stored_user_json(&new.user, now, &author.0)?)?;
     runs.users.place::<Stop>(
         spill,
         id.as_bytes(),
-        &stored,
+        &prepared.stored,
         origin.as_bytes(),
         &mut |key, value, note, _| {
             if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
@@ -195,9 +336,7 @@ fn place_user(
             Ok(())
         },
     )?;
-    // The search text's format is the `search` branch's: built by its function, as every
-    // write does, from the parsed document where that reads the same as the stored text.
-    let (list_key, search) = search_entry_of(new)?;
+    let (list_key, search) = (&prepared.list_key, &prepared.search);
     runs.order.place::<Stop>(spill, list_key.as_bytes(), b"", b"", &mut |key, _, _, _| {
         tables.order.insert(text(key).as_ref(), ())?;
         Ok(())
@@ -212,10 +351,9 @@ fn place_user(
             Ok(())
         },
     )?;
-    for (slot, (field, folded)) in unique_fields(&new.user).into_iter().enumerate() {
-        let Some(folded) = folded else { continue };
-        let key = index_key(&folded, id);
-        let typed = typed_value(&new.user, field);
+    for (slot, unique) in prepared.unique.iter().enumerate() {
+        let Some((key, typed)) = unique else { continue };
+        let field = UNIQUE_FIELDS[slot];
         let table = match slot {
             0 => &mut tables.username_keys,
             1 => &mut tables.email_keys,
@@ -225,7 +363,7 @@ fn place_user(
             spill,
             key.as_bytes(),
             b"",
-            &note(origin, &typed),
+            &note(origin, typed),
             &mut |key, _, note, previous| {
                 // In key order, a repeated name is the key just before.
                 if let Some(previous) = previous.filter(|p| folded_part(p) == folded_part(key)) {
@@ -242,13 +380,46 @@ fn place_user(
             },
         )?;
     }
-    if let Some(key) = name_key(&new.user) {
+    if let Some(key) = &prepared.name_key {
         runs.by_name.place::<Stop>(spill, key.as_bytes(), b"", b"", &mut |key, _, _, _| {
             tables.by_name.insert(text(key).as_ref(), ())?;
             Ok(())
         })?;
     }
     Ok(document.len() as u64)
+}
+
+/// The fields of [`PreparedUser::unique`], in its order.
+const UNIQUE_FIELDS: [&str; 3] = ["username", "primaryEmail", "primaryPhone"];
+
+/// A new user with the rows a load writes for them, made before any table is touched (so
+/// they can be made on another thread).
+pub(super) struct PreparedUser {
+    new: NewUser,
+    /// The users-table record.
+    stored: Vec<u8>,
+    list_key: String,
+    search: String,
+    /// Username, email, phone: the index key (folded value + NUL + id) and the value as typed
+    /// (for a repeated name's message).
+    unique: [Option<(String, String)>; 3],
+    name_key: Option<String>,
+}
+
+impl PreparedUser {
+    fn of(new: NewUser, author: &Author, now: i64) -> Result<Self, StoreError> {
+        let user = &new.user;
+        let stored =
+            crate::store::error::held_to_the_user_limit(&user.id, stored_user_json(user, now, &author.0)?)?;
+        // The search text's format is the `search` branch's: built by its function, as every
+        // write does, from the parsed document where that reads the same as the stored text.
+        let (list_key, search) = search_entry_of(&new)?;
+        let unique = unique_fields(user).map(|(field, folded)| {
+            folded.map(|folded| (index_key(&folded, &user.id), typed_value(user, field)))
+        });
+        let name_key = name_key(user);
+        Ok(Self { new, stored, list_key, search, unique, name_key })
+    }
 }
 
 /// `StoredUser::new(user, 1, at, by).to_json()`, written without building the user's map.
@@ -305,7 +476,7 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
         Ok(())
     })?;
     for (slot, runs) in unique.into_iter().enumerate() {
-        let field = ["username", "primaryEmail", "primaryPhone"][slot];
+        let field = UNIQUE_FIELDS[slot];
         let table = match slot {
             0 => &mut tables.username_keys,
             1 => &mut tables.email_keys,

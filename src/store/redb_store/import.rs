@@ -10,7 +10,7 @@ impl RedbStore {
     /// meanwhile, are written sorted at the end — a bulk load that never revisits a page.
     pub fn bulk_insert(
         &self,
-        users: &mut dyn Iterator<Item = NewUser>,
+        users: &mut (dyn Iterator<Item = NewUser> + Send),
         author: &Author,
     ) -> Result<u64, StoreError> {
         let tx = self.write()?;
@@ -22,7 +22,7 @@ impl RedbStore {
             // bounded memory (the key lists and maps below held ~1 GB at 1M users).
             if tables.users.is_empty()? {
                 let dir = self.dir();
-                let count = bulk::load_into_empty(&mut tables, &mut users.map(Ok), author, now, &dir)?;
+                let count = bulk::load_made_into_empty(&mut tables, users, author, now, &dir)?;
                 drop(tables);
                 tx.commit()?;
                 return Ok(count);
