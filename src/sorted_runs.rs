@@ -15,9 +15,11 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 /// An entry of a run: key, value, and a note (the record's origin and what an error about it
 /// must say) that the table does not store.
@@ -64,12 +66,124 @@ pub struct Runs {
 }
 
 /// The spill file shared by every table's runs: unnamed, private, gone with the process.
+/// Runs are sorted and written by a thread of its own ([`Writer`]) while the caller fills
+/// the next one: sorting and writing were a sixth of a seed on the loading thread.
 pub struct Spill {
-    file: BufWriter<File>,
+    file: File,
+    /// Bytes taken by the runs handed over so far (written or being written).
     length: u64,
     /// Where the file was made (for what an error about it says).
     dir: PathBuf,
+    writer: Box<Writer>,
 }
+
+/// A run to sort and write at `at`: the arena of its entries and where each starts.
+struct Job {
+    arena: Vec<u8>,
+    starts: Vec<u32>,
+    at: u64,
+}
+
+/// The memory a run is filled in: its entries' arena, and where each starts.
+type RunMemory = (Vec<u8>, Vec<u32>);
+
+/// A job done: its memory back (to fill again) and how the write went.
+type Done = (Vec<u8>, Vec<u32>, io::Result<()>);
+
+/// The thread that sorts and writes runs, one at a time: a run handed over waits until it is
+/// free, so at most one run is written while the next one fills (memory: one run more).
+struct Writer {
+    jobs: Option<mpsc::SyncSender<Job>>,
+    done: mpsc::Receiver<Done>,
+    /// Runs handed over and not yet seen done.
+    in_flight: usize,
+    /// The memory of written runs, to fill again.
+    spare: Vec<RunMemory>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Spare run memories kept at most (more would only hold memory nobody fills).
+const SPARE: usize = 1;
+
+impl Writer {
+    fn start(file: File) -> io::Result<Self> {
+        let (jobs, take) = mpsc::sync_channel::<Job>(0);
+        let (tell, done) = mpsc::channel::<Done>();
+        let thread = std::thread::Builder::new().name("custodian-spill".into()).spawn(move || {
+            for Job { arena, mut starts, at } in take {
+                let written = write_run(&file, &arena, &mut starts, at);
+                if tell.send((arena, starts, written)).is_err() {
+                    return;
+                }
+            }
+        })?;
+        Ok(Self { jobs: Some(jobs), done, in_flight: 0, spare: Vec::new(), thread: Some(thread) })
+    }
+
+    fn finished(&mut self, (mut arena, mut starts, written): Done) -> io::Result<()> {
+        self.in_flight -= 1;
+        if self.spare.len() < SPARE {
+            arena.clear();
+            starts.clear();
+            self.spare.push((arena, starts));
+        }
+        written
+    }
+
+    /// Takes in the runs written since, failing with the first that could not be.
+    fn collect(&mut self) -> io::Result<()> {
+        while let Ok(done) = self.done.try_recv() {
+            self.finished(done)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every run handed over is written.
+    fn settle(&mut self) -> io::Result<()> {
+        while self.in_flight > 0 {
+            let done = self.done.recv().map_err(|_| stopped())?;
+            self.finished(done)?;
+        }
+        Ok(())
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::other("the thread writing the sorted runs stopped")
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Its runs are of no use now: it ends after the one it is writing.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Sorts a run's entries (by key, then arrival: a repeat comes after its first) and writes
+/// them at `at`, in writes of about a megabyte.
+fn write_run(file: &File, arena: &[u8], starts: &mut [u32], at: u64) -> io::Result<()> {
+    let key_at = |start: u32| decode(&arena[start as usize..]).0;
+    // Arrival order is start order: a stable sort keeps repeats in it.
+    starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
+    let mut buffer = Vec::with_capacity(WRITE_SIZE);
+    let mut at = at;
+    for &start in starts.iter() {
+        let (.., length) = decode(&arena[start as usize..]);
+        buffer.extend_from_slice(&arena[start as usize..start as usize + length]);
+        if buffer.len() >= WRITE_SIZE {
+            file.write_all_at(&buffer, at)?;
+            at += buffer.len() as u64;
+            buffer.clear();
+        }
+    }
+    file.write_all_at(&buffer, at)
+}
+
+/// About how many bytes of a run go to the file in one write.
+const WRITE_SIZE: usize = 1024 * 1024;
 
 impl Spill {
     /// An unnamed file in `dir` (the database's directory: the space an import needs is
@@ -89,13 +203,34 @@ impl Spill {
                 fs::remove_file(&path)?;
                 Ok::<_, io::Error>(file)
             })?;
-        Ok(Self { file: BufWriter::with_capacity(1024 * 1024, file), length: 0, dir: dir.to_path_buf() })
+        let writer = Box::new(Writer::start(file.try_clone()?)?);
+        Ok(Self { file, length: 0, dir: dir.to_path_buf(), writer })
     }
 
-    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all(bytes)?;
-        self.length += bytes.len() as u64;
-        Ok(())
+    /// Hands a run over to be sorted and written; returns where it will be in the file and
+    /// memory to fill the next run in (empty; of `budget` bytes when a spare one fits).
+    fn hand_over(
+        &mut self,
+        arena: Vec<u8>,
+        starts: Vec<u32>,
+        budget: usize,
+    ) -> io::Result<((u64, u64), RunMemory)> {
+        self.writer.collect()?;
+        let begin = self.length;
+        self.length += arena.len() as u64;
+        let jobs = self.writer.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send(Job { arena, starts, at: begin }).map_err(|_| stopped())?;
+        self.writer.in_flight += 1;
+        let memory = match self.writer.spare.iter().position(|(arena, _)| arena.capacity() == budget) {
+            Some(at) => self.writer.spare.swap_remove(at),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(((begin, self.length), memory))
+    }
+
+    /// Waits until every run handed over is in the file: before the file is read.
+    fn settle(&mut self) -> io::Result<()> {
+        self.writer.settle()
     }
 
     /// The directory the file was made in.
@@ -110,10 +245,21 @@ impl Spill {
 
     /// Cuts the file short (what a damaged disk or a full one mid-write leaves), for tests of
     /// what a reader of the runs does then.
+    /// A spill file whose runs cannot be written (its writer holds it read-only): what a
+    /// full disk does to a run written on the writer's thread, for tests.
+    #[cfg(test)]
+    pub(crate) fn with_unwritable_runs(dir: &Path) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let mut spill = Self::new(dir)?;
+        let read_only = File::open(format!("/proc/self/fd/{}", spill.file.as_raw_fd()))?;
+        spill.writer = Box::new(Writer::start(read_only)?);
+        Ok(spill)
+    }
+
     #[cfg(test)]
     pub(crate) fn cut_to(&mut self, length: u64) -> io::Result<()> {
-        self.file.flush()?;
-        self.file.get_ref().set_len(length)
+        self.settle()?;
+        self.file.set_len(length)
     }
 }
 
@@ -239,29 +385,16 @@ impl Runs {
         Ok(())
     }
 
-    /// Sorts what is in memory (by key, then arrival: a repeat comes after its first) and
-    /// writes it to the spill file as one run.
+    /// Hands what is in memory over to be sorted and written to the spill file as one run
+    /// ([`write_run`]), and goes on with memory of its own.
     fn spill_run(&mut self, spill: &mut Spill) -> io::Result<()> {
         if self.starts.is_empty() {
             return Ok(());
         }
-        let arena = &self.arena;
-        let key_at = |start: u32| {
-            let (key, ..) = decode(&arena[start as usize..]);
-            key
-        };
-        // Arrival order is start order: a stable sort keeps repeats in it.
-        self.starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-        spill.file.flush()?;
-        let begin = spill.len();
-        for &start in &self.starts {
-            let (.., length) = decode(&arena[start as usize..]);
-            spill.append(&arena[start as usize..start as usize + length])?;
-        }
-        spill.file.flush()?;
-        self.runs.push((begin, spill.len()));
-        self.arena.clear();
-        self.starts.clear();
+        let (arena, starts) = (std::mem::take(&mut self.arena), std::mem::take(&mut self.starts));
+        let (run, memory) = spill.hand_over(arena, starts, self.budget)?;
+        self.runs.push(run);
+        (self.arena, self.starts) = memory;
         Ok(())
     }
 
@@ -270,7 +403,11 @@ impl Runs {
     /// learns here that it cannot be written. Nothing is written when everything fits in
     /// memory.
     pub fn spill_rest(&mut self, spill: &mut Spill) -> io::Result<()> {
-        if self.runs.is_empty() { Ok(()) } else { self.spill_run(spill) }
+        if self.runs.is_empty() {
+            return Ok(());
+        }
+        self.spill_run(spill)?;
+        spill.settle()
     }
 
     /// Every deferred entry in key order (entries of equal keys in arrival order), handed to
@@ -300,8 +437,8 @@ impl Runs {
         }
         self.spill_run(spill)?;
         self.arena = Vec::new();
-        spill.file.flush()?;
-        let file = spill.file.get_ref();
+        spill.settle()?;
+        let file = &spill.file;
         // The read buffer of each run: many runs share the memory a single one would have.
         let buffer = (4 * 1024 * 1024 / self.runs.len()).clamp(16 * 1024, 256 * 1024);
         let mut readers: Vec<RunReader> =

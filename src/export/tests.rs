@@ -103,6 +103,23 @@ fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines(
 }
 
 #[test]
+fn where_the_spill_file_cannot_be_written_nothing_is_emitted_by_the_sort() {
+    // Runs are written on a thread of their own: a write that fails there (a full disk) must
+    // still be known before the first line goes out, so that the list-order read can do it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 300);
+    let spill_dir = tempfile::tempdir().expect("spill dir");
+    let spill = Spill::with_unwritable_runs(spill_dir.path()).expect("spill file");
+    let mut emitted = 0;
+    let sorted = sorted_lines(&store, spill, 8 * 1024, &|_| {}, &mut |_| {
+        emitted += 1;
+        Ok(())
+    })
+    .expect("no error: the caller reads in list order instead");
+    assert!(sorted.is_none() && emitted == 0, "{emitted} lines emitted");
+}
+
+#[test]
 fn where_no_spill_file_can_be_made_the_users_are_read_in_list_order_with_the_same_lines() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_of_many_handles(dir.path(), 200);

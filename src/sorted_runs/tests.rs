@@ -233,3 +233,39 @@ fn input_in_key_order_goes_straight_in_and_input_out_of_it_waits_whole() {
     }
     assert_eq!(merged(runs, &mut spill).len(), keys.len() + 4);
 }
+
+#[test]
+fn a_run_its_thread_cannot_write_fails_the_merge_and_the_next_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::with_unwritable_runs(dir.path()).expect("spill file");
+    let mut runs = Runs::new(64);
+    // Each run is written on the writer's thread: its failure comes back at a later hand-over
+    // or, at the latest, before the merge reads a byte.
+    let mut failed = None;
+    for n in 0..200 {
+        if let Err(e) = runs.defer(&mut spill, format!("k{n:03}").as_bytes(), b"value", b"") {
+            failed = Some(e);
+            break;
+        }
+    }
+    let error = match failed {
+        Some(e) => e,
+        None => {
+            runs.merge::<io::Error>(&mut spill, &mut |_| Ok(())).expect_err("the runs were never written")
+        }
+    };
+    assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
+}
+
+#[test]
+fn spill_rest_reports_a_run_its_thread_could_not_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::with_unwritable_runs(dir.path()).expect("spill file");
+    // A budget of one entry: the second hands the first over as a run.
+    let mut runs = Runs::new(20);
+    runs.defer(&mut spill, b"a", b"value", b"").expect("held in memory");
+    runs.defer(&mut spill, b"b", b"value", b"").expect("the first run handed over");
+    assert_eq!(runs.runs.len(), 1);
+    let error = runs.spill_rest(&mut spill).expect_err("known before anything is merged");
+    assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
+}
