@@ -66,15 +66,16 @@ pub struct Runs {
 }
 
 /// The spill file shared by every table's runs: unnamed, private, gone with the process.
-/// Runs are sorted and written by a thread of its own ([`Writer`]) while the caller fills
-/// the next one: sorting and writing were a sixth of a seed on the loading thread.
 pub struct Spill {
     file: File,
     /// Bytes taken by the runs handed over so far (written or being written).
     length: u64,
     /// Where the file was made (for what an error about it says).
     dir: PathBuf,
-    writer: Box<Writer>,
+    /// The thread that sorts and writes runs while the caller fills the next one, when the
+    /// caller has a core to spare for it (a bulk load: sorting and writing were a sixth of a
+    /// seed on the loading thread); else runs are sorted and written by the caller.
+    writer: Option<Box<Writer>>,
 }
 
 /// A run to sort and write at `at`: the arena of its entries and where each starts.
@@ -190,7 +191,19 @@ impl Spill {
     /// there; `/tmp` may be memory). Created with `O_TMPFILE`, or created and unlinked at
     /// once where the file system has no such thing; readable by the owner only.
     pub fn new(dir: &Path) -> io::Result<Self> {
-        let file = fs::OpenOptions::new()
+        Ok(Self { file: Self::unnamed_file(dir)?, length: 0, dir: dir.to_path_buf(), writer: None })
+    }
+
+    /// [`Spill::new`], its runs sorted and written by a thread of its own: a run more in
+    /// memory (the one being written while the next fills).
+    pub fn with_writer_thread(dir: &Path) -> io::Result<Self> {
+        let mut spill = Self::new(dir)?;
+        spill.writer = Some(Box::new(Writer::start(spill.file.try_clone()?)?));
+        Ok(spill)
+    }
+
+    fn unnamed_file(dir: &Path) -> io::Result<File> {
+        fs::OpenOptions::new()
             .read(true)
             .write(true)
             .mode(0o600)
@@ -202,9 +215,7 @@ impl Spill {
                 let file = crate::location::new_private_file(&path)?;
                 fs::remove_file(&path)?;
                 Ok::<_, io::Error>(file)
-            })?;
-        let writer = Box::new(Writer::start(file.try_clone()?)?);
-        Ok(Self { file, length: 0, dir: dir.to_path_buf(), writer })
+            })
     }
 
     /// Hands a run over to be sorted and written; returns where it will be in the file and
@@ -215,22 +226,31 @@ impl Spill {
         starts: Vec<u32>,
         budget: usize,
     ) -> io::Result<((u64, u64), RunMemory)> {
-        self.writer.collect()?;
         let begin = self.length;
-        self.length += arena.len() as u64;
-        let jobs = self.writer.jobs.as_ref().ok_or_else(stopped)?;
+        let run = (begin, begin + arena.len() as u64);
+        let Some(writer) = &mut self.writer else {
+            let (mut arena, mut starts) = (arena, starts);
+            write_run(&self.file, &arena, &mut starts, begin)?;
+            self.length = run.1;
+            arena.clear();
+            starts.clear();
+            return Ok((run, (arena, starts)));
+        };
+        writer.collect()?;
+        let jobs = writer.jobs.as_ref().ok_or_else(stopped)?;
         jobs.send(Job { arena, starts, at: begin }).map_err(|_| stopped())?;
-        self.writer.in_flight += 1;
-        let memory = match self.writer.spare.iter().position(|(arena, _)| arena.capacity() == budget) {
-            Some(at) => self.writer.spare.swap_remove(at),
+        writer.in_flight += 1;
+        self.length = run.1;
+        let memory = match writer.spare.iter().position(|(arena, _)| arena.capacity() == budget) {
+            Some(at) => writer.spare.swap_remove(at),
             None => (Vec::new(), Vec::new()),
         };
-        Ok(((begin, self.length), memory))
+        Ok((run, memory))
     }
 
     /// Waits until every run handed over is in the file: before the file is read.
     fn settle(&mut self) -> io::Result<()> {
-        self.writer.settle()
+        self.writer.as_mut().map_or(Ok(()), |writer| writer.settle())
     }
 
     /// The directory the file was made in.
@@ -243,19 +263,19 @@ impl Spill {
         self.length
     }
 
-    /// Cuts the file short (what a damaged disk or a full one mid-write leaves), for tests of
-    /// what a reader of the runs does then.
-    /// A spill file whose runs cannot be written (its writer holds it read-only): what a
-    /// full disk does to a run written on the writer's thread, for tests.
+    /// A spill file whose runs cannot be written (its writer thread holds it read-only): what
+    /// a full disk does to a run written on that thread, for tests.
     #[cfg(test)]
     pub(crate) fn with_unwritable_runs(dir: &Path) -> io::Result<Self> {
         use std::os::fd::AsRawFd;
         let mut spill = Self::new(dir)?;
         let read_only = File::open(format!("/proc/self/fd/{}", spill.file.as_raw_fd()))?;
-        spill.writer = Box::new(Writer::start(read_only)?);
+        spill.writer = Some(Box::new(Writer::start(read_only)?));
         Ok(spill)
     }
 
+    /// Cuts the file short (what a damaged disk or a full one mid-write leaves), for tests of
+    /// what a reader of the runs does then.
     #[cfg(test)]
     pub(crate) fn cut_to(&mut self, length: u64) -> io::Result<()> {
         self.settle()?;

@@ -104,8 +104,8 @@ fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines(
 
 #[test]
 fn where_the_spill_file_cannot_be_written_nothing_is_emitted_by_the_sort() {
-    // Runs are written on a thread of their own: a write that fails there (a full disk) must
-    // still be known before the first line goes out, so that the list-order read can do it.
+    // A run whose write fails (a full disk; here on the writer thread a bulk load's spill
+    // file has) must be known before the first line goes out, so the list-order read does it.
     let dir = tempfile::tempdir().expect("temp dir");
     let store = store_of_many_handles(dir.path(), 300);
     let spill_dir = tempfile::tempdir().expect("spill dir");

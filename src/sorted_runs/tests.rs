@@ -14,8 +14,10 @@ fn merged(runs: Runs, spill: &mut Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn entries_come_back_in_key_order_whatever_the_budget_with_repeats_in_arrival_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keys: Vec<u32> = (0..5000u32).map(|n| n.wrapping_mul(2_654_435_761) % 1000).collect();
-    for budget in [64, 1000, 1 << 20] {
-        let mut spill = Spill::new(dir.path()).expect("spill file");
+    // Runs written by the caller, and by a thread of their own.
+    let spills = [Spill::new, Spill::with_writer_thread];
+    for (budget, new_spill) in [64, 1000, 1 << 20].into_iter().flat_map(|b| spills.map(|s| (b, s))) {
+        let mut spill = new_spill(dir.path()).expect("spill file");
         let mut runs = Runs::new(budget);
         for (arrival, key) in keys.iter().enumerate() {
             let key = format!("{key:04}");

@@ -243,7 +243,7 @@ fn load_prepared(
         context: format!("{}: cannot keep the import's sorted runs", dir.display()),
         error: e,
     };
-    let mut spill = Spill::new(dir).map_err(spill_failed)?;
+    let mut spill = Spill::with_writer_thread(dir).map_err(spill_failed)?;
     let mut runs = TableRuns {
         users: Runs::new(BIG_RUNS),
         custom_data: Runs::new(BIG_RUNS),
