@@ -148,3 +148,15 @@ fn a_layout_6_block_reads_back_its_entries_and_a_damaged_one_is_refused() {
     *bad.last_mut().expect("a byte") = b'x';
     assert!(layout6::entries(&bad).is_err(), "a last text not ended by NUL");
 }
+
+/// The parts a block stores of a search text are those `str::split` gives, whatever the
+/// separators' places and the characters around them.
+#[test]
+fn a_search_text_is_split_into_the_parts_str_split_gives() {
+    for text in ["", "\0", "\0\0", "a", "a\0", "\0a", "a\0b", "ünï\0\0日本\0", "x\0y\0z\0\0w", "👍🏽\0é"]
+    {
+        let ours: Vec<&str> = super::block::parts(text).collect();
+        let theirs: Vec<&str> = text.split('\0').collect();
+        assert_eq!(ours, theirs, "{text:?}");
+    }
+}
