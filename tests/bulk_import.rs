@@ -347,3 +347,38 @@ fn names_in_key_order_go_straight_into_their_own_index_and_a_repeat_there_names_
         assert_eq!(sandbox.export(&db), "");
     }
 }
+
+#[test]
+fn an_import_into_an_empty_database_in_list_order_but_for_a_few_records_takes_them_all() {
+    // An export (list order) with a user moved to the end, one appended, and one moved up: the
+    // search texts that came in order go in as they come, the others must be merged in among
+    // them (they were appended out of order: "database error: search texts appended out of
+    // order", exit 1, for a file nothing was wrong with).
+    let sandbox = Sandbox::new();
+    let general = sandbox.init("general.redb");
+    let file = sandbox.file("users.jsonl", &(shuffled_users(3000).join("\n") + "\n"));
+    sandbox.on(&general, &["import", &file]).ok();
+    let exported = sandbox.export(&general);
+    let mut lines: Vec<&str> = exported.lines().collect();
+    let moved = lines.remove(9);
+    lines.push(moved);
+    let raised = lines.remove(2500);
+    lines.insert(1500, raised);
+    let appended = r#"{"id":"zz-new","username":"aaa-first-in-the-list","createdAt":1700000000000,"customData":{"note":"appended"}}"#;
+    lines.push(appended);
+    let edited = sandbox.file("edited.jsonl", &(lines.join("\n") + "\n"));
+    let fresh = sandbox.init("fresh.redb");
+    assert_eq!(
+        sandbox.on(&fresh, &["import", &edited]).ok().stdout,
+        "imported: 3001 new, 0 updated, 0 unchanged\n"
+    );
+    sandbox.on(&general, &["import", "--upsert", &edited]).ok();
+    assert_eq!(sandbox.export(&fresh), sandbox.export(&general));
+    // Each is found by the search, the moved and the appended ones too.
+    for (query, id) in
+        [("aaa-first", "zz-new"), (&moved[7..13], &moved[7..13]), (&raised[7..13], &raised[7..13])]
+    {
+        let found = sandbox.on(&fresh, &["list", "--search", query, "--limit", "0"]).ok().stdout;
+        assert!(found.lines().any(|line| line.starts_with(id)), "{query}: {found}");
+    }
+}

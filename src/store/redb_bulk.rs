@@ -516,16 +516,43 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
         tables.order.insert(text(&entry.key).as_ref(), ())?;
         Ok(())
     })?;
-    merge_each(search_text, spill, &mut |entry| {
-        tables.search_text.append(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
-        Ok(())
-    })?;
-    tables.search_text.finish_appends()?;
+    merge_search_texts(tables, search_text, spill)?;
     merge_each(by_name, spill, &mut |entry| {
         tables.by_name.insert(text(&entry.key).as_ref(), ())?;
         Ok(())
     })?;
     Ok(())
+}
+
+/// The search texts' deferred entries: appended when none went in as they came (each block
+/// written once, when full); else merged in among those that did, each block they fall in
+/// rewritten once (an input in list order but for a few records: appended, those few came
+/// out of order, and the load failed).
+fn merge_search_texts(tables: &mut WriteTables<'_>, runs: Runs, spill: &mut Spill) -> Result<(), Stop> {
+    if !runs.placed_directly() {
+        merge_each(runs, spill, &mut |entry| {
+            tables.search_text.append(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
+            Ok(())
+        })?;
+        tables.search_text.finish_appends()?;
+        return Ok(());
+    }
+    tables.search_text.finish_appends()?;
+    let mut merged = runs.into_merged(spill)?;
+    let mut stopped: Option<Stop> = None;
+    let entries = std::iter::from_fn(|| {
+        let next = crate::interrupt::check().map_err(Stop::from).and_then(|()| Ok(merged.next_entry()?));
+        match next {
+            Ok(entry) => entry.map(|e| (text(&e.key).into_owned(), text(&e.value).into_owned())),
+            Err(e) => {
+                stopped = Some(e);
+                None
+            }
+        }
+    });
+    tables.search_text.insert_sorted(entries)?;
+    // Ended early by a signal or the spill file: the load fails, nothing is committed.
+    stopped.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
