@@ -3743,3 +3743,26 @@ fn a_move_right_after_a_refresh_under_a_filter_counts_from_the_user_it_keeps() {
     act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
     assert_eq!(selected_handle(&state), all[7].user.handle(), "two below the user kept");
 }
+
+#[test]
+fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() {
+    // bb20 L02: after Ctrl-U took every change back, the draft on disk kept the undone text,
+    // and a kill -9 then offered it as an unsaved edit.
+    let (dir, store) = demo_store();
+    let runtime = support::runtime(&store);
+    let drafts = drafts_of(&dir);
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let mut last = None;
+    type_text(&store, &mut state, " ");
+    custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("written");
+    assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1, "the unsaved edit is on disk");
+    press_bound(&store, &mut state, ctrl('u'));
+    assert!(!state.editor.as_ref().expect("editing").is_modified(), "every change undone");
+    assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none(), "nothing to say");
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "no draft left to offer");
+    // Typed again: written again (at the next autosave after the usual wait).
+    type_text(&store, &mut state, "x");
+    custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("written");
+    assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
+}

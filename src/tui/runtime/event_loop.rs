@@ -305,10 +305,26 @@ impl LastDraft {
 /// for as long as the session holds it. Answers with what happened when it tried (a failure
 /// goes on the status line at once).
 pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDraft>) -> Option<Action> {
-    let Some(editor) = state.editor.as_ref().filter(|e| e.is_modified()) else {
+    let Some(editor) = state.editor.as_ref() else {
         *last = None;
         return None;
     };
+    if !editor.is_modified() {
+        // Every change undone: nothing is unsaved, so a crash must not offer the undone text
+        // (bb20 L02); the way out removes it too. Once per session or after a draft written.
+        let removed = last.as_ref().is_some_and(|w| w.session == editor.draft_session && w.path.is_none());
+        if !removed {
+            runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
+            *last = Some(LastDraft {
+                at: Instant::now(),
+                session: editor.draft_session.clone(),
+                generation: editor.generation,
+                path: None,
+                looked_at: Instant::now(),
+            });
+        }
+        return None;
+    }
     // Another editing session (a new editor) writes at once, whatever the last one wrote.
     if let Some(written) = last.as_mut().filter(|w| w.session == editor.draft_session) {
         if written.at.elapsed() < DRAFT_EVERY {
