@@ -1416,6 +1416,89 @@ fn sigterm_to_custodian_alone_during_e_is_passed_to_the_editor_and_keeps_what_it
     a_signal_during_e_keeps_what_the_editor_wrote(libc::SIGTERM, false);
 }
 
+/// `E` with the editor `body` (a shell script; `$1` is the file), which has written once
+/// `written` exists, then TERM to custodian alone: the session's end, its output and what
+/// is left in `$TMPDIR`.
+fn term_to_custodian_alone_during_e(body: &str) -> (Fixture, String, Vec<std::path::PathBuf>, Duration) {
+    let fixture = Fixture::new();
+    let dir = fixture.dir.path();
+    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
+    std::fs::create_dir(&tmp).expect("mkdir tmp");
+    std::fs::write(&script, body.replace("WRITTEN", &written.display().to_string()))
+        .expect("write the editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
+    tui.send("E");
+    let since = Instant::now();
+    while !written.exists() {
+        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
+        thread::sleep(POLL);
+    }
+    let signalled = Instant::now();
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    let status = tui.wait_exit();
+    let took = signalled.elapsed();
+    assert!(status.signal().is_none() && status.exit_code() == 0, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let left = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    (fixture, said, left, took)
+}
+
+/// bb20 L06: the shell that ran the editor ended on the TERM custodian passed on, the editor
+/// (ignoring it) went on: custodian read the file back and removed it at once, and the
+/// editor's later save went to a file nobody named. Now the editor is waited for, then its
+/// file is left in place and named; the draft holds what it had written.
+#[test]
+fn term_during_e_with_an_editor_that_goes_on_leaves_its_file_in_place_and_names_it() {
+    let (fixture, said, left, took) = term_to_custodian_alone_during_e(
+        "#!/bin/sh\ntrap '' TERM HUP\nsed -i '1s/^{$/{ \"first\": true,/' \"$1\"\ntouch WRITTEN\nsleep 9\nprintf '{\"second\": true}' > \"$1\"\n",
+    );
+    assert!(took >= Duration::from_secs(4), "the editor was not waited for: {took:?}");
+    assert_eq!(left.len(), 1, "the editor's file stays: {left:?}");
+    let collapsed_said = collapsed(&said);
+    assert!(collapsed_said.contains("is left in place"), "{said}");
+    assert!(
+        collapsed_said.contains(&left[0].file_name().expect("a name").to_string_lossy().into_owned()),
+        "{said}"
+    );
+    // The editor's later save lands in that same file, which was never removed under it.
+    let since = Instant::now();
+    while !std::fs::read_to_string(&left[0]).unwrap_or_default().contains("second") {
+        assert!(since.elapsed() < TIMEOUT, "the editor's second write never came");
+        thread::sleep(POLL);
+    }
+    assert_draft_kept_and_reopened(&fixture, "first");
+}
+
+/// An editor that writes its file as it ends on the TERM (1 s later): waited for, and what it
+/// wrote then is the draft's; its file goes.
+#[test]
+fn term_during_e_waits_for_an_editor_that_writes_its_file_as_it_ends() {
+    let (fixture, said, left, _) = term_to_custodian_alone_during_e(
+        "#!/bin/sh\ntrap 'sleep 1; sed -i \"1s/^{$/{ \\\"onExit\\\": true,/\" \"$1\"; exit 0' TERM HUP\ntouch WRITTEN\nwhile :; do sleep 0.1; done\n",
+    );
+    assert!(left.is_empty(), "the file is in the draft, not left behind: {left:?}");
+    assert!(said.contains("your unsaved edit is kept in"), "{said}");
+    assert_draft_kept_and_reopened(&fixture, "onExit");
+}
+
+/// bb20 L07: vi ends on a TERM without writing its file, keeping what was typed in its swap
+/// file: custodian removed the file, said nothing and logged a draft it never wrote. Now it
+/// names the recovery file and keeps the file beside it for `vim -r`.
+#[test]
+fn term_during_e_with_an_editor_that_keeps_a_recovery_file_names_it() {
+    let (fixture, said, left, _) = term_to_custodian_alone_during_e(
+        "#!/bin/sh\nf=\"$1\"\ntrap 'touch \"$(dirname \"$f\")/.$(basename \"$f\").swp\"; exit 1' TERM HUP\ntouch WRITTEN\nwhile :; do sleep 0.1; done\n",
+    );
+    assert_eq!(left.len(), 2, "the file and its recovery file: {left:?}");
+    let collapsed_said = collapsed(&said);
+    assert!(collapsed_said.contains("without writing its file"), "{said}");
+    assert!(collapsed_said.contains("vim -r"), "{said}");
+    assert!(!said.contains("your unsaved edit is kept in"), "no draft was written: {said}");
+    assert!(draft_files(&fixture).is_empty());
+}
+
 #[test]
 fn e_with_an_editor_that_does_not_exist_says_it_was_not_found() {
     let fixture = Fixture::new();

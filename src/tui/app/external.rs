@@ -161,7 +161,14 @@ impl State {
         session_ending: bool,
     ) -> Vec<Effect> {
         let (text, damaged) = match result {
-            Ok(ExternalText { text, damaged }) => (text, damaged),
+            Ok(ExternalText { text, damaged }) => {
+                // Said on the way out whatever the text: a file left to an editor still
+                // running is named even when it holds no change yet.
+                if session_ending {
+                    self.said_at_exit.extend(damaged.clone());
+                }
+                (text, damaged)
+            }
             Err(message) => {
                 if session_ending {
                     self.said_at_exit.push(message.clone());
@@ -201,7 +208,6 @@ impl State {
             // Nobody is left to answer the save's questions: the edit stays unsaved, and the
             // way out keeps it as a draft, with the revision it started from.
             self.editor = Some(editor);
-            self.said_at_exit.extend(damaged);
             self.say(
                 StatusKind::Info,
                 "the session is ending: what the editor wrote is kept as a draft, not saved",

@@ -85,7 +85,8 @@ pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect)
             let result = edit_externally(terminal, &text, max_bytes);
             let session_ending = HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
             if session_ending {
-                tracing::warn!(user = %user_id, "hang-up or TERM while $EDITOR ran: its text is kept as a draft, not saved");
+                // What became of the text (a draft, a file left, nothing) the way out says.
+                tracing::warn!(user = %user_id, "hang-up or TERM while $EDITOR ran: nothing of it is saved");
             }
             Action::EditedExternally { user_id, user_handle, base, result, session_ending }
         }

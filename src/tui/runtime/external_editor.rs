@@ -68,21 +68,31 @@ pub(super) fn edit_externally(
             terminal::resume(terminal)
         }
     };
+    let sent = format!("{text}\n");
     let result = match ran {
+        // The session is ending and the editor goes on: what its file holds now is read, and
+        // the file stays where the editor writes, named.
+        Ok(end) if !end.left_running.is_empty() => {
+            left_to_a_running_editor(&path, max_bytes, &end.left_running)
+        }
         // The file's fate is read_back's: a file it could not take whole stays.
-        Ok(status) if status.success() => read_back(&path, max_bytes),
+        Ok(end) if end.status.success() => read_back(&path, max_bytes),
         // A hang-up or TERM ended the editor too (it hits the whole foreground group): what
-        // it had written is read back, to be kept as a draft; a file it left as it was goes.
-        Ok(_) if HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) => read_back(&path, max_bytes),
+        // it had written is read back, to be kept as a draft; a file it left as it was is
+        // said, with the recovery file the editor kept of what was typed (bb20 L07).
+        Ok(_) if HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) => match std::fs::read(&path) {
+            Ok(left) if left == sent.as_bytes() => Err(nothing_written(&path)),
+            _ => read_back(&path, max_bytes),
+        },
         ran => {
             let failed = match ran {
-                Ok(status) => editor_failed(&editor, status.code()),
+                Ok(end) => editor_failed(&editor, end.status.code()),
                 Err(e) => format!("cannot run {}: {e}; nothing was saved", inert::line(&editor)),
             };
             // An editor that was killed or crashed after writing: what it wrote is the
             // operator's, so a file that changed stays, named. One left as it was goes.
             match std::fs::read(&path) {
-                Ok(left) if left != format!("{text}\n").as_bytes() => {
+                Ok(left) if left != sent.as_bytes() => {
                     let kept = inert::line(&path.display().to_string()).into_owned();
                     tracing::warn!(file = %kept, "the external editor failed after writing: its file is kept");
                     Err(format!("{failed}; what it wrote is kept in {kept}"))
@@ -107,40 +117,98 @@ pub(super) fn edit_externally(
 /// How long an editor told to end (a hang-up or TERM came to custodian alone) is waited for.
 const EDITOR_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often the editor's processes are looked up while it runs.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How the editor ended: its status, and the processes of it still running when custodian
+/// stopped waiting for them (the session ending, [`EDITOR_GRACE`] after telling them to end).
+struct EditorEnd {
+    status: std::process::ExitStatus,
+    left_running: Vec<i32>,
+}
+
 /// Waits for the editor. A hang-up or TERM sent to custodian alone (a shutdown, an admin's
 /// `kill PID`) left it waiting on an editor that got nothing, until the watch ended custodian
 /// 10 s later with no draft and the file unclosed (bb11): it is passed on to the editor and
 /// what runs under it (vi keeps its recovery file and ends), and the way out then reads back
-/// what the file holds. An editor still running after [`EDITOR_GRACE`] is left to itself.
-fn wait_for_editor(child: &mut std::process::Child) -> std::io::Result<std::process::ExitStatus> {
+/// what the file holds. The shell that started the editor may end at once while the editor
+/// goes on (one busy, or writing its file as it ends): the session's way out waits for every
+/// process of it, up to [`EDITOR_GRACE`] (it read the file back and removed it while the
+/// editor ran on: the editor's later save went to a file nobody named, bb20 L06). Those still
+/// running then are left to themselves, and named.
+fn wait_for_editor(child: &mut std::process::Child) -> std::io::Result<EditorEnd> {
     use std::os::unix::process::ExitStatusExt;
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let mut told: Option<std::time::Instant> = None;
+    let mut ended: Option<std::process::ExitStatus> = None;
+    // The editor's processes, as last looked up while it ran: a hang-up of the whole group
+    // may end the shell before custodian looks again.
+    let mut known: Vec<i32> = Vec::new();
+    let mut looked: Option<std::time::Instant> = None;
     loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
+        if ended.is_none() {
+            ended = child.try_wait()?;
         }
-        if HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed) {
+        let ending = HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
+        if ended.is_none()
+            && ((ending && told.is_none()) || looked.is_none_or(|at| at.elapsed() > LOOK_EVERY))
+        {
+            // Looked up afresh each time: a process that ended long ago may have given its
+            // number to another.
+            known = descendants_of(pid);
+            looked = Some(std::time::Instant::now());
+        }
+        if let Some(status) = ended {
+            if !ending {
+                return Ok(EditorEnd { status, left_running: Vec::new() });
+            }
+            known.retain(|process| still_ours(*process));
+            if known.is_empty() {
+                return Ok(EditorEnd { status, left_running: Vec::new() });
+            }
+        }
+        if ending {
             match told {
                 None => {
-                    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-                    for process in std::iter::once(pid).chain(descendants_of(pid)) {
+                    let shell = ended.is_none().then_some(pid);
+                    for process in shell.into_iter().chain(known.iter().copied()) {
                         // SAFETY: kill has no memory-safety preconditions.
                         unsafe { libc::kill(process, libc::SIGTERM) };
                     }
                     told = Some(std::time::Instant::now());
                 }
                 Some(at) if at.elapsed() > EDITOR_GRACE => {
+                    known.retain(|process| still_ours(*process));
                     tracing::warn!(
                         pid = child.id(),
+                        left = ?known,
                         "the external editor did not end after TERM: left running"
                     );
-                    return Ok(std::process::ExitStatus::from_raw(libc::SIGTERM));
+                    let status = ended.unwrap_or_else(|| std::process::ExitStatus::from_raw(libc::SIGTERM));
+                    if ended.is_none() {
+                        known.insert(0, pid);
+                    }
+                    return Ok(EditorEnd { status, left_running: known });
                 }
                 Some(_) => {}
             }
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` still runs in custodian's own process group (where the editor's
+/// processes stay when the shell that started them ends): not a zombie (an orphan the init
+/// process has yet to reap is done), not another program that took the number since.
+fn still_ours(pid: i32) -> bool {
+    // SAFETY: a plain query of our process group; it takes no pointer.
+    let own_group = unsafe { libc::getpgrp() };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // `pid (comm) state ppid pgrp …`.
+    let Some((_, rest)) = stat.rsplit_once(") ") else { return false };
+    let mut fields = rest.split_whitespace();
+    let running = fields.next().is_some_and(|state| !matches!(state, "Z" | "X"));
+    running && fields.nth(1).and_then(|group| group.parse::<i32>().ok()) == Some(own_group)
 }
 
 /// Every process under `pid` (Linux's /proc) in custodian's own process group, children
@@ -178,6 +246,62 @@ fn descendants_of(pid: i32) -> Vec<i32> {
 /// read through a link, or from anything but a plain file (`/dev/zero`, a FIFO), and never
 /// more than a bound: an editor or a hostile user who swapped the file cannot hang custodian.
 pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> {
+    read_file(path, max_bytes, true)
+}
+
+/// What the file of an editor still running as the session ends holds now; the file is left
+/// for the editor, and named beside the text (the session's way out says it).
+fn left_to_a_running_editor(path: &Path, max_bytes: usize, running: &[i32]) -> Result<ExternalText, String> {
+    let shown = inert::line(&path.display().to_string()).into_owned();
+    let processes = running.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let note = format!(
+        "the editor was still running {} s after the hang-up or TERM (process {processes}): its file {shown} is left in place, and what it writes there from now on is not in the draft",
+        EDITOR_GRACE.as_secs()
+    );
+    tracing::warn!(file = %shown, "the external editor outlived the session: its file is left in place");
+    let mut read = read_file(path, max_bytes, false)?;
+    read.damaged = Some(match read.damaged.take() {
+        Some(damaged) => format!("{note}; {damaged}"),
+        None => note,
+    });
+    Ok(read)
+}
+
+/// What is said when the editor ended on a hang-up or TERM leaving its file as it was: where
+/// the recovery file it kept of what was typed is (the file stays beside it for `vim -r`),
+/// or that nothing of the edit is left.
+fn nothing_written(path: &Path) -> String {
+    let shown = inert::line(&path.display().to_string()).into_owned();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let recovery = [
+        format!(".{name}.swp"),
+        format!(".{name}.swo"),
+        format!(".{name}.swn"),
+        format!("#{name}#"),
+        format!("{name}.save"),
+    ]
+    .into_iter()
+    .map(|candidate| path.with_file_name(candidate))
+    .find(|candidate| candidate.exists());
+    match recovery {
+        Some(recovery) => {
+            let recovery = inert::line(&recovery.display().to_string()).into_owned();
+            tracing::warn!(file = %shown, %recovery, "the external editor ended on the signal without writing: its recovery file is kept");
+            format!(
+                "the editor ended on the hang-up or TERM without writing its file: what was typed is in its recovery file {recovery} (vim: `vim -r {shown}`; the file is kept for that)"
+            )
+        }
+        None => {
+            let _ = std::fs::remove_file(path);
+            tracing::warn!(file = %shown, "the external editor ended on the signal without writing: nothing to keep");
+            "the editor ended on the hang-up or TERM without writing its file: nothing of that edit was kept"
+                .to_owned()
+        }
+    }
+}
+
+/// Reads the editor's file (see [`read_back`]); `remove`: the file goes once taken whole.
+fn read_file(path: &Path, max_bytes: usize, remove: bool) -> Result<ExternalText, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let shown = inert::line(&path.display().to_string()).into_owned();
@@ -187,7 +311,9 @@ pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> 
     let opened =
         std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path);
     let gone = |why: String| {
-        let _ = std::fs::remove_file(path);
+        if remove {
+            let _ = std::fs::remove_file(path);
+        }
         Err(why)
     };
     let file = match opened {
@@ -214,7 +340,9 @@ pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> 
     }
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let _ = std::fs::remove_file(path);
+            if remove {
+                let _ = std::fs::remove_file(path);
+            }
             Ok(ExternalText::from(text))
         }
         Err(not_utf8) => {
