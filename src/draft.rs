@@ -66,6 +66,10 @@ pub struct Draft {
     /// When the draft was written (epoch ms).
     pub saved_at: i64,
     pub text: String,
+    /// The file `E`'s editor edits, for a draft written as it started: if custodian ended
+    /// without reading it back (a kill -9), what the editor left there is the edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_file: Option<String>,
 }
 
 impl Draft {
@@ -82,6 +86,7 @@ impl Draft {
             base_digest: edit.base_digest,
             saved_at,
             text: edit.text,
+            external_file: None,
         }
     }
 
@@ -433,6 +438,11 @@ impl Drafts {
                 Ok(draft) if draft.kind == DraftKind::Draft && self.session_is_running(&draft.session) => {
                     found.in_use.push(draft)
                 }
+                Ok(draft) if draft.external_file.is_some() => match self.external_edit(draft) {
+                    external::Edit::Offered(draft) => found.drafts.push(draft),
+                    external::Edit::Nothing => {}
+                    external::Edit::NotRead(why) => found.ignored.push(Ignored { name, why }),
+                },
                 Ok(draft) => found.drafts.push(draft),
                 Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
             }
@@ -481,52 +491,6 @@ impl Drafts {
             return Err(refuse("its content names another database, user or session than its file name"));
         }
         Ok(draft)
-    }
-
-    /// Takes a found draft over for a new editing session (`session`): the file is renamed
-    /// to the session's draft name, so its autosave continues it and its save or discard
-    /// removes it, and a second custodian opening the same draft at the same moment gets
-    /// [`DraftError::Gone`] instead of a copy.
-    pub fn claim(&self, draft: &Draft, session: &str) -> Result<Draft, DraftError> {
-        self.check()?;
-        let from = draft.file_name();
-        let current = self.read(&from).map_err(|e| match e {
-            DraftError::Io { path, source } if source.kind() == io::ErrorKind::NotFound => {
-                DraftError::Gone { path }
-            }
-            other => other,
-        })?;
-        if current.kind == DraftKind::Draft && self.session_is_running(&current.session) {
-            return Err(DraftError::InUse { path: self.dir.join(&from) });
-        }
-        let claimed = Draft { kind: DraftKind::Draft, session: session.to_owned(), ..current };
-        let to = self.dir.join(claimed.file_name());
-        // The content names the session too: write it under the new name, then drop the old.
-        self.save(&claimed)?;
-        match fs::remove_file(self.dir.join(&from)) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let _ = fs::remove_file(&to);
-                Err(DraftError::Gone { path: self.dir.join(&from) })
-            }
-            _ => Ok(claimed),
-        }
-    }
-
-    /// Discards a draft or recovery file found at start-up, unless it is a draft of a session
-    /// still running in another custodian (then it is left alone).
-    pub fn discard_found(&self, draft: &Draft) -> Result<(), DraftError> {
-        let path = self.dir.join(draft.file_name());
-        if draft.kind == DraftKind::Draft && self.session_is_running(&draft.session) {
-            return Err(DraftError::InUse { path });
-        }
-        self.check()?;
-        // Gone already: another custodian took it over (renamed it to its session) or
-        // discarded it since the list was read; nothing was discarded here.
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(DraftError::Gone { path }),
-            Err(e) => Err(io_error(&path)(e)),
-        }
     }
 
     /// Forgets a draft or recovery file (this session's own, after a save or a discard).
@@ -588,5 +552,7 @@ fn sync_dir(dir: &Path) {
 }
 
 mod elsewhere;
+mod external;
+mod taken;
 #[cfg(test)]
 mod tests;

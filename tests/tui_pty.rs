@@ -1499,6 +1499,48 @@ fn term_during_e_with_an_editor_that_keeps_a_recovery_file_names_it() {
     assert!(draft_files(&fixture).is_empty());
 }
 
+/// bb20 L01: custodian killed (kill -9) while `E`'s editor ran left the edit only in the
+/// editor's file in `$TMPDIR`; the next start neither offered nor named it. The draft written
+/// as the editor started names the file: the next start offers what the editor wrote there,
+/// and taking it over removes the file.
+#[test]
+fn a_kill_during_e_leaves_what_the_editor_wrote_to_be_offered_at_the_next_start() {
+    let fixture = Fixture::new();
+    let dir = fixture.dir.path();
+    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
+    std::fs::create_dir(&tmp).expect("mkdir tmp");
+    let body = format!(
+        "#!/bin/sh\nsed -i '1s/^{{$/{{ \"killed\": true,/' \"$1\"\ntouch {}\nexec sleep 40\n",
+        written.display()
+    );
+    std::fs::write(&script, body).expect("write the editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
+    tui.send("E");
+    let since = Instant::now();
+    while !written.exists() {
+        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
+        thread::sleep(POLL);
+    }
+    // SAFETY: signals to our own child, then to what is left of its process group.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGKILL) }, 0);
+    tui.wait_exit();
+    unsafe { libc::kill(-tui.pid(), libc::SIGKILL) };
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    assert_eq!(left.len(), 1, "the editor's file: {left:?}");
+    assert_eq!(draft_files(&fixture).len(), 1, "the draft naming it");
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved draft");
+    tui.send("o");
+    tui.wait_text("\"killed\": true,");
+    tui.send(CTRL_S);
+    tui.wait_text("saved revision 2");
+    quit(&mut tui);
+    assert_eq!(fixture.custom_data("admin")["killed"], Value::Bool(true));
+    assert!(draft_files(&fixture).is_empty(), "a saved draft is removed");
+    assert!(!left[0].exists(), "the editor's file went with the draft that took it over");
+}
+
 #[test]
 fn e_with_an_editor_that_does_not_exist_says_it_was_not_found() {
     let fixture = Fixture::new();

@@ -507,3 +507,41 @@ fn drafts_of_the_same_database_elsewhere_are_named_and_not_those_of_this_one_or_
     let named = drafts.of_the_same_database_elsewhere(HERE, same);
     assert_eq!(named.iter().map(|(_, db)| db.as_str()).collect::<Vec<_>>(), [THERE], "{named:?}");
 }
+
+#[test]
+fn an_e_sessions_draft_offers_what_its_editor_left_and_nothing_when_it_changed_nothing() {
+    let (dir, drafts) = drafts();
+    let stub = |user: &str, file: &Path| Draft {
+        text: BASE.into(),
+        external_file: Some(file.display().to_string()),
+        ..draft(user, "s9", 1)
+    };
+    let file = |name: &str, text: &[u8]| {
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        path
+    };
+    // Changed by the editor: offered with its text; unchanged (a newline more): not offered,
+    // the draft and the file removed; gone (a cleaned /tmp): the draft removed; not UTF-8:
+    // named, not offered, the file kept.
+    let changed = file("changed.json", b"{\n  \"a\": 2\n}\n");
+    let unchanged = file("unchanged.json", format!("{BASE}\n").as_bytes());
+    let damaged = file("damaged.json", b"{\"a\": \xff}");
+    for (user, path) in [("u1", &changed), ("u2", &unchanged), ("u4", &damaged)] {
+        drafts.save(&stub(user, path)).unwrap();
+    }
+    drafts.save(&stub("u3", &dir.path().join("gone.json"))).unwrap();
+    let found = drafts.for_database(DB);
+    assert_eq!(users(&found), [("u1".to_owned(), "s9".to_owned())]);
+    assert_eq!(found.drafts[0].text, "{\n  \"a\": 2\n}");
+    assert_eq!(found.ignored.len(), 1, "{:?}", found.ignored);
+    assert!(found.ignored[0].why.contains("damaged.json: not UTF-8"), "{}", found.ignored[0].why);
+    assert!(!unchanged.exists() && damaged.exists() && changed.exists());
+    let left: Vec<String> = drafts.for_database(DB).ignored.iter().map(|i| i.name.clone()).collect();
+    assert_eq!(left.len(), 1, "only the damaged one's draft is left beside u1's: {left:?}");
+    // Taken over: the claimed draft holds the editor's text and names no file; the file goes.
+    let claimed = drafts.claim(&found.drafts[0], "s10").unwrap();
+    assert_eq!((claimed.text.as_str(), claimed.external_file.as_deref()), ("{\n  \"a\": 2\n}", None));
+    assert!(!changed.exists());
+    assert_eq!(drafts.read(&claimed.file_name()).unwrap(), claimed);
+}

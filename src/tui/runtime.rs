@@ -8,6 +8,7 @@ mod event_loop;
 mod external_editor;
 mod scanner;
 mod session;
+mod store_answers;
 mod terminal_events;
 mod workers;
 
@@ -16,6 +17,7 @@ pub use event_loop::*;
 pub use external_editor::*;
 pub use scanner::*;
 pub use session::*;
+use store_answers::*;
 pub use workers::*;
 
 use super::{app, check, keymap, terminal, view};

@@ -41,7 +41,7 @@ pub(super) fn run_effects_on(
                 if matches!(effect, Effect::Suspend) {
                     keep_before_stopping(runtime, state);
                 }
-                perform_on_terminal(terminal, effect)
+                perform_on_terminal(runtime, terminal, effect)
             }
             (_, effect) => match (&runtime.workers, Work::of(&effect)) {
                 // Store work goes to the workers; its answer comes back through the loop.
@@ -63,7 +63,11 @@ pub(super) fn run_effects_on(
 }
 
 /// Work on the terminal itself, answered as an action.
-pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect) -> Option<Action> {
+pub(super) fn perform_on_terminal(
+    runtime: &Runtime,
+    terminal: &mut terminal::Term,
+    effect: Effect,
+) -> Option<Action> {
     let failed = |what: &str, e: std::io::Error| Action::StoreFailed { message: format!("{what}: {e}") };
     Some(match effect {
         Effect::Suspend => match terminal::shell_to_return_to() {
@@ -82,7 +86,15 @@ pub(super) fn perform_on_terminal(terminal: &mut terminal::Term, effect: Effect)
             Err(e) => failed("could not copy", e),
         },
         Effect::EditExternally { user_id, user_handle, base, text, max_bytes } => {
-            let result = edit_externally(terminal, &text, max_bytes);
+            let result = edit_externally_named_in_a_draft(
+                runtime,
+                terminal,
+                &user_id,
+                &user_handle,
+                &base,
+                &text,
+                max_bytes,
+            );
             let session_ending = HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
             if session_ending {
                 // What became of the text (a draft, a file left, nothing) the way out says.
@@ -103,45 +115,6 @@ pub fn osc52(text: &str) -> Vec<u8> {
     out.extend(base64::engine::general_purpose::STANDARD.encode(text).into_bytes());
     out.push(0x07);
     out
-}
-
-/// A store error as the screen's answer: a lost connection is its own (the screen keeps
-/// saying so until a reconnect), anything else a message.
-pub(super) fn store_failed(error: StoreError) -> Action {
-    if error.is_connection_lost() {
-        // The whole of it (the server) goes to the log; the status line, which also says
-        // "connection lost", keeps to what it means here.
-        tracing::warn!(%error, "connection lost");
-        let message = match error {
-            StoreError::ConnectionLost { detail, .. } if !detail.is_empty() => "the save did not happen",
-            _ => "the server ended the session or the network dropped",
-        };
-        Action::ConnectionLost { message: message.to_owned() }
-    } else if let StoreError::TimedOut { seconds, .. } = error {
-        // The status line has no room for the server's URL (the log has it).
-        tracing::warn!(%error, "statement timeout");
-        Action::StoreFailed {
-            message: format!(
-                "the server did not answer within {seconds} s (statement_timeout); nothing was changed, try again"
-            ),
-        }
-    } else {
-        Action::StoreFailed { message: error.to_string() }
-    }
-}
-
-/// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
-/// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
-fn deleted_outside(id: &str, saving: bool) -> Action {
-    let user = inert::line(id);
-    let message = if saving {
-        format!(
-            "not saved: user {user} no longer exists (deleted outside custodian); the edit stays here and in its draft"
-        )
-    } else {
-        format!("user {user} no longer exists (deleted outside custodian): press r to read the list again")
-    };
-    Action::StoreFailed { message }
 }
 
 /// Up to `limit` journal entries older than `before`, newest first, each with its user's

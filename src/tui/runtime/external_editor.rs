@@ -23,10 +23,11 @@ pub(super) fn editor_failed(editor: &str, code: Option<i32>) -> String {
 
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi` on a private temporary file holding `text`, with
 /// the terminal given back meanwhile; returns what the file holds afterwards.
-pub(super) fn edit_externally(
+fn edit_externally(
     terminal: &mut terminal::Term,
     text: &str,
     max_bytes: usize,
+    started: &dyn Fn(&Path),
 ) -> Result<ExternalText, String> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -46,6 +47,7 @@ pub(super) fn edit_externally(
     if let Err(e) = written {
         return Err(format!("cannot write {}: {e}", path.display()));
     }
+    started(&path);
     let ran = terminal::leave().and_then(|()| {
         // As git does: the variable may hold arguments (`code --wait`), so a shell reads it.
         std::process::Command::new("sh")
@@ -112,6 +114,39 @@ pub(super) fn edit_externally(
         (Err(e), Err(failed)) => Err(format!("cannot take the terminal back: {e}; {failed}")),
         (_, result) => result,
     }
+}
+
+/// [`edit_externally`] with a draft naming the editor's file, written as the editor starts and
+/// removed once the file is read back: a custodian killed meanwhile (kill -9) leaves what the
+/// editor wrote to be offered at the next start (bb20 L01).
+pub(super) fn edit_externally_named_in_a_draft(
+    runtime: &Runtime,
+    terminal: &mut terminal::Term,
+    user_id: &str,
+    user_handle: &str,
+    base: &crate::store::StoredDocument,
+    text: &str,
+    max_bytes: usize,
+) -> Result<ExternalText, String> {
+    use crate::draft::{Draft, DraftKind, EditSnapshot};
+    let edit = EditSnapshot {
+        user_id: user_id.to_owned(),
+        user_handle: user_handle.to_owned(),
+        session: crate::draft::new_session(),
+        base_revision: base.revision,
+        base_digest: crate::draft::digest(&base.text),
+        text: text.to_owned(),
+    };
+    let stub = Draft::new(DraftKind::Draft, &runtime.database, edit, crate::domain::time::now_ms());
+    let started = |file: &Path| {
+        let named = Draft { external_file: Some(file.display().to_string()), ..stub.clone() };
+        if let Err(e) = runtime.drafts.save(&named) {
+            tracing::warn!(user = %named.user_id, error = %e, "the external edit is not named in a draft");
+        }
+    };
+    let result = edit_externally(terminal, text, max_bytes, &started);
+    runtime.drafts.remove(&stub);
+    result
 }
 
 /// How long an editor told to end (a hang-up or TERM came to custodian alone) is waited for.

@@ -1,0 +1,82 @@
+//! The draft `E` writes as its editor starts: custodian killed while the editor ran (kill -9,
+//! an OOM kill) never read the editor's file back, and the next start neither offered nor
+//! named it (bb20 L01). Such a draft names the file; what the editor left there is its edit.
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
+use super::{Draft, Drafts};
+use crate::location;
+
+/// The most an editor's file may hold to be offered (the editor's text is laid out, several
+/// times its compact form; `E` reads back up to eight times the customData limit).
+const MAX_EDITOR_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What an `E` session's draft offers.
+pub(super) enum Edit {
+    /// The editor changed the text: the draft, holding what it left.
+    Offered(Draft),
+    /// Nothing to offer: the file is gone (a cleaned `/tmp`) or holds the text it was given.
+    Nothing,
+    /// The file could not be taken (too large, not UTF-8, not a plain file of ours): not
+    /// offered, named, and left where it is.
+    NotRead(String),
+}
+
+impl Drafts {
+    /// The edit of an `E` session's draft (see [`Edit`]). A draft with nothing to offer is
+    /// removed, and the file with it when it holds the text it was given.
+    pub(super) fn external_edit(&self, draft: Draft) -> Edit {
+        let Some(file) = draft.external_file.clone() else { return Edit::Offered(draft) };
+        let shown = crate::inert::line(&file).into_owned();
+        let text = match read_editor_file(&file) {
+            Ok(Some(text)) => text,
+            Ok(None) => {
+                self.remove(&draft);
+                return Edit::Nothing;
+            }
+            Err(why) => {
+                return Edit::NotRead(format!(
+                    "the file of an `E` edit cut short, {shown}: {why}; not offered, the file is kept there"
+                ));
+            }
+        };
+        if text.trim_end() == draft.text.trim_end() {
+            self.remove(&draft);
+            let _ = fs::remove_file(&file);
+            return Edit::Nothing;
+        }
+        Edit::Offered(Draft { text: text.trim_end().to_owned(), ..draft })
+    }
+}
+
+/// The editor's file: `None` when it is gone; never read through a link, from anything but a
+/// plain file of ours, or past [`MAX_EDITOR_FILE_BYTES`].
+fn read_editor_file(file: &str) -> Result<Option<String>, String> {
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(file);
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err("a symbolic link".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let meta = opened.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("not a plain file".into());
+    }
+    if meta.uid() != location::my_uid() {
+        return Err(format!("belongs to uid {}, not to you", meta.uid()));
+    }
+    let mut bytes = Vec::new();
+    opened.take(MAX_EDITOR_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_EDITOR_FILE_BYTES {
+        return Err(format!("more than {}", crate::domain::human_bytes(MAX_EDITOR_FILE_BYTES as usize)));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| format!("not UTF-8 (first bad byte at offset {})", e.utf8_error().valid_up_to()))
+}
