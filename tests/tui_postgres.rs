@@ -170,6 +170,49 @@ fn the_history_of_a_user_deleted_outside_says_so() {
     assert!(screen.state.history.is_none());
 }
 
+/// bb20 L04: moving in the history of a user deleted since it was read, and opening a draft
+/// of such a user, said `no user "u1" (looked for an id, a username, …)`, a lookup nobody typed.
+#[test]
+fn the_history_and_a_draft_of_a_user_deleted_outside_say_so() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    let saved = custodian::domain::CustomData::parse(r#"{"theme": "light"}"#).expect("valid");
+    let author = custodian::store::Author("tester".into());
+    screen.store.replace_custom_data("u1", &saved, None, &author).expect("a second revision");
+    screen.act(Action::OpenHistory);
+    assert!(screen.state.history.is_some());
+    db.superuser().execute("delete from users where id = 'u1'", &[]).expect("outside delete");
+    screen.act(Action::HistoryUp);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "user u1 no longer exists (deleted outside custodian): press r to read the list again"
+    );
+    // A draft of bob, whose row goes: not opened, kept, and said as what happened.
+    let edit = custodian::draft::EditSnapshot {
+        user_id: "u2".into(),
+        user_handle: "bob".into(),
+        session: "1-0000aaaa-1".into(),
+        base_revision: 1,
+        base_digest: custodian::draft::digest("{}"),
+        text: "{\"mine\": 1}".into(),
+    };
+    let draft = custodian::draft::Draft::new(
+        custodian::draft::DraftKind::Draft,
+        &screen.store.draft_identity(),
+        edit,
+        1_764_000_000_000,
+    );
+    db.superuser().execute("delete from users where id = 'u2'", &[]).expect("outside delete");
+    screen.act(Action::DraftsFound { drafts: vec![draft], not_offered: Vec::new(), in_use: Vec::new() });
+    screen.act(Action::OpenDraft);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert_eq!(
+        status,
+        "draft of bob not opened (it is kept): user u2 no longer exists (deleted outside custodian)"
+    );
+}
+
 /// bb16 L05: the tree (`Tab`) of a customData jsonb holds nested deeper than serde_json reads
 /// said serde's "recursion limit exceeded at line 1 column 763"; now what every view says.
 #[test]

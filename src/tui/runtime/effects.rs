@@ -546,6 +546,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         }
         Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
             Ok(text) => Action::RevisionLoaded { id, revision, text },
+            // Gone since its history was read (bb20 L04).
+            Err(StoreError::UserNotFound(_)) => deleted_outside(&id, false),
             Err(e) => failed(e),
         },
     })

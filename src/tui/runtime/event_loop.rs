@@ -360,6 +360,15 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     let not_opened = |message: String| Action::DraftNotOpened { message };
     let record = match store.user(&found.user_id) {
         Ok(record) => record,
+        // Not "no user … (looked for an id, a username, …)": nobody typed a lookup, and a
+        // user who has this id for a username is not this draft's (bb20 L04).
+        Err(crate::store::StoreError::UserNotFound(_)) => {
+            return not_opened(format!(
+                "draft of {} not opened (it is kept): user {} no longer exists (deleted outside custodian)",
+                inert::line(&found.user_handle),
+                inert::line(&found.user_id)
+            ));
+        }
         Err(e) => {
             return not_opened(format!(
                 "draft of {} not opened (it is kept): {e}",
