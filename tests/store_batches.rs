@@ -227,6 +227,41 @@ fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fi
     assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
 }
 
+/// Two batches undone last first: the undo of B brings each user back to the document A
+/// wrote, so A's undo finds them as A left them and restores them (it left every user alone,
+/// "saved again since", exit 5: bb20 L03). A user saved with another document since is still
+/// left alone, and a second undo of A finds its first.
+fn batches_undone_last_first_each_go_back(f: &Fixture) {
+    let store = f.store();
+    let users: Vec<String> =
+        store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
+    let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
+    let (a, b) = (BatchId::new(), BatchId::new());
+    store.edit_batch(&a, &Selection::Ids(users.clone()), &mut add_n, &author()).expect("A written");
+    let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
+        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
+        object.insert("fromB".into(), true.into());
+        Ok(BatchEdit::Replace(CustomData::from_object(object)))
+    };
+    store.edit_batch(&b, &Selection::Ids(users.clone()), &mut { mark }, &author()).expect("B written");
+    let undone_b = store.undo_batch(&b, &BatchId::new(), &author()).expect("B undone");
+    assert_eq!((undone_b.undo.saved, undone_b.changed_since.len()), (3, 0));
+    let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
+    store.replace_custom_data(&users[2], &later, None, &author()).expect("saved");
+    let undone_a = store.undo_batch(&a, &BatchId::new(), &author()).expect("A undone");
+    assert_eq!((undone_a.undo.matched, undone_a.undo.saved), (3, 2));
+    assert_eq!(
+        undone_a.changed_since.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        [users[2].clone()]
+    );
+    for (id, original) in users.iter().zip(&originals).take(2) {
+        assert_eq!(&store.custom_data(id).expect("doc").text, original);
+    }
+    assert!(store.custom_data(&users[2]).expect("doc").text.contains("later"));
+    let again = store.undo_batch(&a, &BatchId::new(), &author()).expect("answered");
+    assert_eq!((again.undo.saved, again.changed_since.len()), (0, 3), "its first undo counts");
+}
+
 fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(f: &Fixture) {
     let store = f.store();
     let batch = BatchId::new();
@@ -283,6 +318,7 @@ both_backends!(
     a_batch_that_changes_nobody_writes_nothing,
     a_search_edits_the_users_the_filter_matches_and_no_one_else,
     undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone,
+    batches_undone_last_first_each_go_back,
     the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
 );
 
@@ -371,6 +407,28 @@ fn a_document_written_outside_custodian_before_a_batch_is_kept_and_the_undo_retu
     let restored: serde_json::Value =
         serde_json::from_str(&store.custom_data("u1").expect("doc").text).expect("JSON");
     assert_eq!(restored, serde_json::json!({"plan": "team", "seats": 5}), "back to what Logto wrote");
+}
+
+/// SQL put back the document the batch wrote after a later save: the user is as the batch
+/// left them, so the undo restores them, keeping the outside write as a revision of its own.
+#[test]
+fn undo_restores_a_user_an_outside_write_put_back_to_what_the_batch_wrote() {
+    let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
+    let batch = BatchId::new();
+    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    let written = store.custom_data("u1").expect("doc").text;
+    let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
+    store.replace_custom_data("u1", &later, None, &author()).expect("saved");
+    update_outside(&db, "u1", r#"{"plan":"free","n":1}"#);
+    assert_eq!(store.custom_data("u1").expect("doc").text, written);
+    let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
+    assert_eq!((undone.undo.saved, undone.changed_since.len()), (1, 0));
+    let restored: serde_json::Value =
+        serde_json::from_str(&store.custom_data("u1").expect("doc").text).expect("JSON");
+    assert_eq!(restored, serde_json::json!({"plan": "free"}));
+    let by: Vec<String> = store.history("u1").expect("history").iter().map(|r| r.saved_by.clone()).collect();
+    assert_eq!(by.len(), 5, "{by:?}");
+    assert_eq!(by[3], "outside custodian", "the outside write kept as a revision: {by:?}");
 }
 
 #[test]

@@ -419,7 +419,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     } else {
         // An undo of this batch is such a save too (it may have been undone already).
         out.line(&inert::line(&format!(
-            "nothing restored: every user of batch {undone} was saved again or deleted since (an undo of it counts; `custodian changes --user ID` says who saved each)"
+            "nothing restored: every user of batch {undone} was saved again with another document, or deleted, since (an undo of it counts; `custodian changes --user ID` says who saved each)"
         )))?;
     }
     if summary.changed_since.is_empty() {

@@ -379,12 +379,14 @@ impl PostgresStore {
         self.lock_users(tx, &ids)?;
         let rows = tx
             .query(
-                "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text \
+                "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
+                     coalesce(w.custom_data::text = u.custom_data::text, false) \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
                  left join lateral (select h.revision, h.custom_data::text = u.custom_data::text as same from custodian.history h \
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
-                 left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1",
+                 left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
+                 left join custodian.history w on w.tenant_id = $1 and w.user_id = n.id and w.revision = n.rev",
                 &[&self.tenant, &ids, &revisions],
             )
             .map_err(|e| self.fail(e))?;
@@ -400,8 +402,12 @@ impl PostgresStore {
             let latest: Option<i64> = row.get(3);
             let same: bool = row.get(4);
             let latest = latest.unwrap_or(0);
-            if latest != *revision || !same {
-                let now = if same { latest } else { latest + 1 };
+            // The revision it is at now (a document written outside custodian becomes one).
+            let now = if same { latest } else { latest + 1 };
+            // Saved since with the very document the batch wrote (the undo of a later batch
+            // brought it back: bb20 L03) is as the batch left it.
+            let as_written: bool = row.get(6);
+            if (latest != *revision || !same) && !as_written {
                 changed_since.push((id.clone(), now.max(1) as Revision));
                 continue;
             }
@@ -414,8 +420,8 @@ impl PostgresStore {
             let stored: String = row.get(2);
             pending.push(Pending {
                 id: id.clone(),
-                current: *revision as Revision,
-                recorded: true,
+                current: now as Revision,
+                recorded: same,
                 old: object_or_empty(id, "customData", Some(stored)),
                 new_text: compact_from_jsonb(id, &before)?,
             });

@@ -66,6 +66,17 @@ impl RedbStore {
     }
 
     /// [`UserStore::undo_batch`].
+    /// Whether user `id`'s stored document is the one revision `revision` holds.
+    fn still_as_written(
+        &self,
+        tables: &WriteTables<'_>,
+        id: &str,
+        revision: Revision,
+    ) -> Result<bool, StoreError> {
+        let Some(written) = tables.history.get((id, revision))? else { return Ok(false) };
+        Ok(stored_document(&tables.custom_data, id)? == written.value().2)
+    }
+
     pub(super) fn undo_saves_of_batch(
         &self,
         batch: &BatchId,
@@ -112,7 +123,9 @@ impl RedbStore {
                         summary.changed_since.push((id, 0));
                         continue;
                     };
-                    if current.rev != revision {
+                    // Saved since with the very document the batch wrote (the undo of a later
+                    // batch brought it back: bb20 L03) is as the batch left it.
+                    if current.rev != revision && !self.still_as_written(&tables, &id, revision)? {
                         summary.changed_since.push((id, current.rev));
                         continue;
                     }
