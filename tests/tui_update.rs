@@ -3766,3 +3766,33 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("written");
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
 }
+
+#[test]
+fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
+    // bb20 L05: a save whose answer was lost had committed, custodian was then killed: its
+    // draft was reopened, and Ctrl-S showed the operator's own save as someone's, with no
+    // difference. Now the draft is recognised as stored.
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    let mine = CustomData::parse(r#"{"doubt": 1, "theme": "dark"}"#).unwrap();
+    store.replace_custom_data(&id, &mine, Some(1), &Author("tester".into())).unwrap();
+    let stored = store.custom_data(&id).unwrap().text;
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, &stored)).unwrap();
+    // Another draft, of another user, is offered after it.
+    let other = store.resolve("anil_d").unwrap();
+    let other_base = store.custom_data(&other).unwrap().text;
+    drafts.save(&earlier_draft(&store, &other, "1-0000aaaa-2", 1, &other_base, "{}")).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    act(&store, &mut state, Action::OpenDraft);
+    assert!(state.editor.is_none(), "nothing to edit");
+    let status = state.status.as_ref().unwrap();
+    assert!(status.text.contains("is stored already, as revision 2"), "{}", status.text);
+    let left: Vec<String> =
+        drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
+    assert_eq!(left, [other.clone()], "its file is gone, the other kept");
+    assert!(matches!(state.dialog, Some(Dialog::DraftFound { .. })), "the other is offered");
+    assert_eq!(store.history(&id).unwrap().len(), 2, "nothing saved again");
+}

@@ -472,6 +472,9 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         DraftReady { record, base, draft, doubt } => state.draft_ready(*record, base, draft, doubt),
         DraftNotOpened { message } => state.draft_not_opened(message),
+        DraftAlreadyStored { user_id, user_handle, session, revision } => {
+            state.draft_already_stored(user_id, &user_handle, session, revision)
+        }
         DraftNotDiscarded { message } => state.tell(StatusKind::Error, message),
         Autosaved(result) => state.autosaved(result),
 

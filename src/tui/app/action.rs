@@ -218,13 +218,21 @@ pub enum Action {
         draft: Draft,
         doubt: Option<String>,
     },
-    /// Opening a draft failed; it stays on disk.
     /// A found draft was left in place: it is being edited in another running custodian.
     DraftNotDiscarded {
         message: String,
     },
+    /// Opening a draft failed; it stays on disk.
     DraftNotOpened {
         message: String,
+    },
+    /// The draft taken over holds what is stored now (its save did commit, though the answer
+    /// was lost): nothing to open, and its file (of `session`) goes.
+    DraftAlreadyStored {
+        user_id: String,
+        user_handle: String,
+        session: String,
+        revision: Revision,
     },
     /// The autosave wrote the editor's draft (its path), or could not (why).
     Autosaved(Result<String, String>),

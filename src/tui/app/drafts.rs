@@ -20,6 +20,28 @@ impl State {
         self.tell(StatusKind::Error, message)
     }
 
+    /// A draft whose edit is what is stored now: said, removed, and the other drafts offered
+    /// (bb20 L05: a save whose answer was lost had committed; the draft it left was reopened,
+    /// and its save showed the operator's own save as "someone"'s, with no difference).
+    pub(super) fn draft_already_stored(
+        &mut self,
+        user_id: String,
+        handle: &str,
+        session: String,
+        revision: Revision,
+    ) -> Vec<Effect> {
+        self.opening_draft = false;
+        self.say(
+            StatusKind::Success,
+            format!(
+                "the edit in the draft of {} is stored already, as revision {revision} (its save did commit, or someone saved the same): nothing left to save, the draft is removed",
+                inert::line(handle)
+            ),
+        );
+        self.offer_pending_drafts();
+        vec![Effect::DiscardDraft { user_id, session }]
+    }
+
     /// The autosave's answer: a failure is said once, and so is its end.
     pub(super) fn autosaved(&mut self, result: Result<String, String>) -> Vec<Effect> {
         match result {

@@ -380,6 +380,15 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
         Ok(draft) => draft,
         Err(e) => return not_opened(format!("draft not opened: {e}")),
     };
+    if record.revision != draft.base_revision && holds_what_is_stored(store, &draft) {
+        tracing::info!(user = %draft.user_id, revision = record.revision, "draft already stored");
+        return Action::DraftAlreadyStored {
+            user_id: draft.user_id,
+            user_handle: draft.user_handle,
+            session: draft.session,
+            revision: record.revision,
+        };
+    }
     let base_text = store.revision_text(&draft.user_id, draft.base_revision);
     let (base, doubt) = match base_text {
         Ok(text) if draft.started_from(&text) => {
@@ -404,6 +413,15 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     };
     tracing::info!(user = %draft.user_id, doubtful = doubt.is_some(), "draft reopened");
     Action::DraftReady { record: Box::new(record), base, draft, doubt }
+}
+
+/// Whether `draft`'s text is the document stored now (as JSON: the layout may differ).
+fn holds_what_is_stored(store: &dyn UserStore, draft: &Draft) -> bool {
+    let parsed = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match (store.custom_data(&draft.user_id), parsed(&draft.text)) {
+        (Ok(stored), Some(mine)) => parsed(&stored.text) == Some(mine),
+        _ => false,
+    }
 }
 
 /// The action an input event stands for in the current state, if any.
