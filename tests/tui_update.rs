@@ -3792,7 +3792,7 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     assert!(status.text.contains("is stored already, as revision 2"), "{}", status.text);
     let left: Vec<String> =
         drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
-    assert_eq!(left, [other.clone()], "its file is gone, the other kept");
+    assert_eq!(left, [other], "its file is gone, the other kept");
     assert!(matches!(state.dialog, Some(Dialog::DraftFound { .. })), "the other is offered");
     assert_eq!(store.history(&id).unwrap().len(), 2, "nothing saved again");
 }
