@@ -1356,6 +1356,25 @@ fn admin_selected_with_editor(fixture: &Fixture, script: &std::path::Path, tmp: 
     tui
 }
 
+/// admin's `E` with the editor `body` (a shell script: `$1` is its file, and it touches
+/// `WRITTEN` once it wrote), after it did: the screen, and the `$TMPDIR` the file is in.
+fn e_under_way(fixture: &Fixture, body: &str) -> (Tui, PathBuf) {
+    let dir = fixture.dir.path();
+    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
+    std::fs::create_dir(&tmp).expect("mkdir tmp");
+    std::fs::write(&script, body.replace("WRITTEN", &written.display().to_string()))
+        .expect("write the editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut tui = admin_selected_with_editor(fixture, &script, &tmp);
+    tui.send("E");
+    let since = Instant::now();
+    while !written.exists() {
+        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
+        thread::sleep(POLL);
+    }
+    (tui, tmp)
+}
+
 /// A hang-up (or TERM) to custodian's whole process group while `E` runs, as an SSH drop
 /// sends it: the editor dies too, after writing. What it wrote ends up in a draft with the
 /// revision it started from (never saved unasked), the temporary file is gone, custodian says
@@ -1370,22 +1389,10 @@ fn a_signal_during_e_keeps_what_the_editor_wrote(signal: libc::c_int, to_group: 
     // Black-box run: exit 0, nothing on stderr nor in the log, no draft; the changed file
     // stayed in $TMPDIR, named nowhere.
     let fixture = Fixture::new();
-    let dir = fixture.dir.path();
-    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
-    std::fs::create_dir(&tmp).expect("mkdir tmp");
-    let body = format!(
-        "#!/bin/sh\nsed -i '1s/^{{$/{{ \"hungUp\": true,/' \"$1\"\ntouch {}\nexec sleep 40\n",
-        written.display()
+    let (mut tui, tmp) = e_under_way(
+        &fixture,
+        "#!/bin/sh\nsed -i '1s/^{$/{ \"hungUp\": true,/' \"$1\"\ntouch WRITTEN\nexec sleep 40\n",
     );
-    std::fs::write(&script, body).expect("write the editor script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
-    tui.send("E");
-    let since = Instant::now();
-    while !written.exists() {
-        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
-        thread::sleep(POLL);
-    }
     let target = if to_group { -tui.pid() } else { tui.pid() };
     // SAFETY: a signal to our own child, or its process group (the pty made it a group leader).
     assert_eq!(unsafe { libc::kill(target, signal) }, 0);
@@ -1421,19 +1428,7 @@ fn sigterm_to_custodian_alone_during_e_is_passed_to_the_editor_and_keeps_what_it
 /// is left in `$TMPDIR`.
 fn term_to_custodian_alone_during_e(body: &str) -> (Fixture, String, Vec<std::path::PathBuf>, Duration) {
     let fixture = Fixture::new();
-    let dir = fixture.dir.path();
-    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
-    std::fs::create_dir(&tmp).expect("mkdir tmp");
-    std::fs::write(&script, body.replace("WRITTEN", &written.display().to_string()))
-        .expect("write the editor script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
-    tui.send("E");
-    let since = Instant::now();
-    while !written.exists() {
-        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
-        thread::sleep(POLL);
-    }
+    let (mut tui, tmp) = e_under_way(&fixture, body);
     let signalled = Instant::now();
     // SAFETY: a signal to our own child.
     assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
@@ -1506,22 +1501,10 @@ fn term_during_e_with_an_editor_that_keeps_a_recovery_file_names_it() {
 #[test]
 fn a_kill_during_e_leaves_what_the_editor_wrote_to_be_offered_at_the_next_start() {
     let fixture = Fixture::new();
-    let dir = fixture.dir.path();
-    let (script, tmp, written) = (dir.join("editor.sh"), dir.join("tmp"), dir.join("written"));
-    std::fs::create_dir(&tmp).expect("mkdir tmp");
-    let body = format!(
-        "#!/bin/sh\nsed -i '1s/^{{$/{{ \"killed\": true,/' \"$1\"\ntouch {}\nexec sleep 40\n",
-        written.display()
+    let (mut tui, tmp) = e_under_way(
+        &fixture,
+        "#!/bin/sh\nsed -i '1s/^{$/{ \"killed\": true,/' \"$1\"\ntouch WRITTEN\nexec sleep 40\n",
     );
-    std::fs::write(&script, body).expect("write the editor script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let mut tui = admin_selected_with_editor(&fixture, &script, &tmp);
-    tui.send("E");
-    let since = Instant::now();
-    while !written.exists() {
-        assert!(since.elapsed() < TIMEOUT, "the editor did not write");
-        thread::sleep(POLL);
-    }
     // SAFETY: signals to our own child, then to what is left of its process group.
     assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGKILL) }, 0);
     tui.wait_exit();
