@@ -3784,6 +3784,13 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     let other = store.resolve("anil_d").unwrap();
     let other_base = store.custom_data(&other).unwrap().text;
     drafts.save(&earlier_draft(&store, &other, "1-0000aaaa-2", 1, &other_base, "{}")).unwrap();
+    // A draft of the same keys in another order is an edit (a save stores the order).
+    let reordered = "{\n  \"theme\": \"dark\",\n  \"doubt\": 1\n}";
+    let user = store.resolve("lwisniewski").unwrap();
+    let user_base = store.custom_data(&user).unwrap().text;
+    let theirs = CustomData::parse(r#"{"doubt": 1, "theme": "dark"}"#).unwrap();
+    store.replace_custom_data(&user, &theirs, Some(1), &Author("tester".into())).unwrap();
+    drafts.save(&earlier_draft(&store, &user, "1-0000aaaa-3", 1, &user_base, reordered)).unwrap();
     let mut state = started(&store, 120, 40);
     act(&store, &mut state, found(&store, &drafts));
     act(&store, &mut state, Action::OpenDraft);
@@ -3792,7 +3799,17 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     assert!(status.text.contains("is stored already, as revision 2"), "{}", status.text);
     let left: Vec<String> =
         drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
-    assert_eq!(left, [other], "its file is gone, the other kept");
-    assert!(matches!(state.dialog, Some(Dialog::DraftFound { .. })), "the other is offered");
+    assert_eq!(left.len(), 2, "its file is gone, the others kept: {left:?}");
+    assert!(left.contains(&other) && left.contains(&user), "{left:?}");
+    assert!(matches!(state.dialog, Some(Dialog::DraftFound { .. })), "the others are offered");
     assert_eq!(store.history(&id).unwrap().len(), 2, "nothing saved again");
+    // The reordered one opens as an edit (the user is at revision 2 now: the conflict view).
+    let position = |state: &State| match &state.dialog {
+        Some(Dialog::DraftFound { drafts, .. }) => drafts.iter().position(|d| d.user_id == user),
+        _ => None,
+    };
+    let at = position(&state).expect("offered");
+    act(&store, &mut state, Action::SelectDraft(isize::try_from(at).unwrap()));
+    act(&store, &mut state, Action::OpenDraft);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(user.clone()), "reopened");
 }

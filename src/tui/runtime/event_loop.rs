@@ -415,11 +415,13 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     Action::DraftReady { record: Box::new(record), base, draft, doubt }
 }
 
-/// Whether `draft`'s text is the document stored now (as JSON: the layout may differ).
+/// Whether `draft`'s text is the document stored now: the same compact text, as a save
+/// compares them (white space aside; key order and a number's spelling count, which JSON
+/// values compared as maps ignored: bb21 L01).
 fn holds_what_is_stored(store: &dyn UserStore, draft: &Draft) -> bool {
-    let parsed = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-    match (store.custom_data(&draft.user_id), parsed(&draft.text)) {
-        (Ok(stored), Some(mine)) => parsed(&stored.text) == Some(mine),
+    let compact = |text: &str| crate::domain::CustomData::parse(text).ok().map(|d| d.compact());
+    match (store.custom_data(&draft.user_id), compact(&draft.text)) {
+        (Ok(stored), Some(mine)) => compact(&stored.text) == Some(mine),
         _ => false,
     }
 }
