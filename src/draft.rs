@@ -553,6 +553,7 @@ fn sync_dir(dir: &Path) {
 
 mod elsewhere;
 mod external;
+pub(crate) use external::recovery_file_of;
 mod taken;
 #[cfg(test)]
 mod tests;

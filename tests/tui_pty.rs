@@ -1447,7 +1447,7 @@ fn term_to_custodian_alone_during_e(body: &str) -> (Fixture, String, Vec<std::pa
 #[test]
 fn term_during_e_with_an_editor_that_goes_on_leaves_its_file_in_place_and_names_it() {
     let (fixture, said, left, took) = term_to_custodian_alone_during_e(
-        "#!/bin/sh\ntrap '' TERM HUP\nsed -i '1s/^{$/{ \"first\": true,/' \"$1\"\ntouch WRITTEN\nsleep 9\nprintf '{\"second\": true}' > \"$1\"\n",
+        "#!/bin/sh\ntrap '' TERM HUP\nsed -i '1s/^{$/{ \"first\": true,/' \"$1\"\ntouch WRITTEN\nsleep 9\nprintf '{\\n  \"second\": true,\\n  \"x\": 1\\n}' > \"$1\"\n",
     );
     assert!(took >= Duration::from_secs(4), "the editor was not waited for: {took:?}");
     assert_eq!(left.len(), 1, "the editor's file stays: {left:?}");
@@ -1457,13 +1457,30 @@ fn term_during_e_with_an_editor_that_goes_on_leaves_its_file_in_place_and_names_
         collapsed_said.contains(&left[0].file_name().expect("a name").to_string_lossy().into_owned()),
         "{said}"
     );
-    // The editor's later save lands in that same file, which was never removed under it.
+    assert!(!said.contains("your unsaved edit is kept in"), "no draft of what it held then: {said}");
+    // The editor's later save lands in that same file, never removed under it; the draft
+    // naming the file stays (stderr goes with an SSH drop: bb21 L03), and the next start,
+    // once the editor has ended, offers what it wrote last.
+    assert_eq!(draft_files(&fixture).len(), 1, "the draft naming the file");
     let since = Instant::now();
     while !std::fs::read_to_string(&left[0]).unwrap_or_default().contains("second") {
         assert!(since.elapsed() < TIMEOUT, "the editor's second write never came");
         thread::sleep(POLL);
     }
-    assert_draft_kept_and_reopened(&fixture, "first");
+    thread::sleep(Duration::from_millis(500));
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved draft");
+    tui.send("o");
+    tui.wait_text("\"second\": true,");
+    tui.send(CTRL_S);
+    // It drops admin's other keys: asked first.
+    tui.wait_text("y save it");
+    tui.send("y");
+    tui.wait_text("saved revision 2");
+    quit(&mut tui);
+    assert_eq!(fixture.custom_data("admin")["second"], Value::Bool(true));
+    assert!(draft_files(&fixture).is_empty(), "a saved draft is removed");
+    assert!(!left[0].exists(), "the editor's file went with the draft that took it over");
 }
 
 /// An editor that writes its file as it ends on the TERM (1 s later): waited for, and what it
@@ -1491,7 +1508,16 @@ fn term_during_e_with_an_editor_that_keeps_a_recovery_file_names_it() {
     assert!(collapsed_said.contains("without writing its file"), "{said}");
     assert!(collapsed_said.contains("vim -r"), "{said}");
     assert!(!said.contains("your unsaved edit is kept in"), "no draft was written: {said}");
-    assert!(draft_files(&fixture).is_empty());
+    // The draft naming the file stays, so the next start names the recovery file too (stderr
+    // goes with an SSH drop: bb21 L04); nothing is offered to open.
+    assert_eq!(draft_files(&fixture).len(), 1);
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send("\u{1b}OQ");
+    tui.wait_text("vim -r");
+    // The first `q` closes the messages.
+    tui.send("q");
+    quit(&mut tui);
 }
 
 /// bb20 L01: custodian killed (kill -9) while `E`'s editor ran left the edit only in the

@@ -30,25 +30,65 @@ impl Drafts {
     pub(super) fn external_edit(&self, draft: Draft) -> Edit {
         let Some(file) = draft.external_file.clone() else { return Edit::Offered(draft) };
         let shown = crate::inert::line(&file).into_owned();
+        // An editor that outlived custodian (a kill -9, an SSH drop it ignored) may still
+        // write: its file is neither taken nor removed under it (bb21 L02).
+        if let Some(process) = process_editing(&file) {
+            return Edit::NotRead(format!(
+                "the file of an `E` edit, {shown}: its editor (process {process}) is still running; offered once it has ended"
+            ));
+        }
         let text = match read_editor_file(&file) {
-            Ok(Some(text)) => text,
-            Ok(None) => {
-                self.remove(&draft);
-                return Edit::Nothing;
-            }
+            Ok(text) => text,
             Err(why) => {
                 return Edit::NotRead(format!(
                     "the file of an `E` edit cut short, {shown}: {why}; not offered, the file is kept there"
                 ));
             }
         };
-        if text.trim_end() == draft.text.trim_end() {
-            self.remove(&draft);
-            let _ = fs::remove_file(&file);
-            return Edit::Nothing;
+        if let Some(text) = text.filter(|text| text.trim_end() != draft.text.trim_end()) {
+            return Edit::Offered(Draft { text: text.trim_end().to_owned(), ..draft });
         }
-        Edit::Offered(Draft { text: text.trim_end().to_owned(), ..draft })
+        // Left as it was: what was typed may be in the editor's recovery file (vim's swap
+        // file, after an SSH drop whose stderr nobody read: bb21 L04).
+        if let Some(recovery) = recovery_file_of(std::path::Path::new(&file)) {
+            let recovery = crate::inert::line(&recovery.display().to_string()).into_owned();
+            return Edit::NotRead(format!(
+                "an `E` edit cut short: its editor wrote nothing to {shown}, but what was typed is in its recovery file {recovery} (vim: `vim -r {shown}`); not offered, both files are kept there"
+            ));
+        }
+        self.remove(&draft);
+        let _ = fs::remove_file(&file);
+        Edit::Nothing
     }
+}
+
+/// The recovery file an editor keeps beside `file` of what was typed and not written: vim's
+/// `.NAME.swp` (`.swo`, `.swn` when taken), emacs's `#NAME#`, nano's `NAME.save`.
+pub(crate) fn recovery_file_of(file: &std::path::Path) -> Option<std::path::PathBuf> {
+    let name = file.file_name()?.to_string_lossy().into_owned();
+    [
+        format!(".{name}.swp"),
+        format!(".{name}.swo"),
+        format!(".{name}.swn"),
+        format!("#{name}#"),
+        format!("{name}.save"),
+    ]
+    .into_iter()
+    .map(|candidate| file.with_file_name(candidate))
+    .find(|candidate| candidate.exists())
+}
+
+/// A process (not this one) whose command line names `file`: the editor started on it.
+fn process_editing(file: &str) -> Option<i32> {
+    let own = std::process::id();
+    fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        if pid == own {
+            return None;
+        }
+        let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+        cmdline.split(|b| *b == 0).any(|arg| arg == file.as_bytes()).then(|| i32::try_from(pid).ok())?
+    })
 }
 
 /// The editor's file: `None` when it is gone; never read through a link, from anything but a

@@ -28,7 +28,10 @@ impl Drafts {
             None => (current, None),
             Some(file) => match self.external_edit(current) {
                 external::Edit::Offered(draft) => (Draft { external_file: None, ..draft }, Some(file)),
-                _ => return Err(DraftError::Gone { path: PathBuf::from(file) }),
+                external::Edit::NotRead(why) => {
+                    return Err(DraftError::NotOffered { path: PathBuf::from(file), why });
+                }
+                external::Edit::Nothing => return Err(DraftError::Gone { path: PathBuf::from(file) }),
             },
         };
         let claimed = Draft { kind: DraftKind::Draft, session: session.to_owned(), ..current };

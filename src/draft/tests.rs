@@ -545,3 +545,37 @@ fn an_e_sessions_draft_offers_what_its_editor_left_and_nothing_when_it_changed_n
     assert!(!changed.exists());
     assert_eq!(drafts.read(&claimed.file_name()).unwrap(), claimed);
 }
+
+#[test]
+fn an_e_sessions_draft_whose_editor_still_runs_is_named_not_offered_and_its_file_left_alone() {
+    // bb21 L02: custodian killed, its editor ran on; the next start took the file over (and
+    // removed it) while the editor still wrote to it.
+    let (dir, drafts) = drafts();
+    let file = dir.path().join("custodian-1-abc.json");
+    fs::write(&file, "{\"a\": 2}\n").unwrap();
+    let stub =
+        Draft { text: BASE.into(), external_file: Some(file.display().to_string()), ..draft("u1", "s9", 1) };
+    drafts.save(&stub).unwrap();
+    let mut editor = std::process::Command::new("sh")
+        .args(["-c", "sleep 30", "sh"])
+        .arg(&file)
+        .spawn()
+        .expect("an editor stand-in");
+    // Until it has exec'd, its command line is this test's.
+    let cmdline = format!("/proc/{}/cmdline", editor.id());
+    let named = file.display().to_string();
+    while !fs::read(&cmdline).unwrap_or_default().split(|b| *b == 0).any(|a| a == named.as_bytes()) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let found = drafts.for_database(DB);
+    assert!(found.drafts.is_empty());
+    assert_eq!(found.ignored.len(), 1);
+    assert!(found.ignored[0].why.contains("is still running"), "{}", found.ignored[0].why);
+    assert!(matches!(drafts.claim(&stub, "s10"), Err(DraftError::NotOffered { .. })));
+    assert!(file.exists(), "left to the editor");
+    editor.kill().unwrap();
+    editor.wait().unwrap();
+    let found = drafts.for_database(DB);
+    assert_eq!(found.drafts.len(), 1, "offered once it has ended");
+    assert_eq!(found.drafts[0].text, "{\"a\": 2}");
+}

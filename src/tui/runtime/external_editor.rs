@@ -74,9 +74,7 @@ fn edit_externally(
     let result = match ran {
         // The session is ending and the editor goes on: what its file holds now is read, and
         // the file stays where the editor writes, named.
-        Ok(end) if !end.left_running.is_empty() => {
-            left_to_a_running_editor(&path, max_bytes, &end.left_running)
-        }
+        Ok(end) if !end.left_running.is_empty() => left_to_a_running_editor(&path, &end.left_running),
         // The file's fate is read_back's: a file it could not take whole stays.
         Ok(end) if end.status.success() => read_back(&path, max_bytes),
         // A hang-up or TERM ended the editor too (it hits the whole foreground group): what
@@ -138,14 +136,25 @@ pub(super) fn edit_externally_named_in_a_draft(
         text: text.to_owned(),
     };
     let stub = Draft::new(DraftKind::Draft, &runtime.database, edit, crate::domain::time::now_ms());
+    let stub_file = std::cell::Cell::new(None);
     let started = |file: &Path| {
+        stub_file.set(Some(file.to_path_buf()));
         let named = Draft { external_file: Some(file.display().to_string()), ..stub.clone() };
         if let Err(e) = runtime.drafts.save(&named) {
             tracing::warn!(user = %named.user_id, error = %e, "the external edit is not named in a draft");
         }
     };
     let result = edit_externally(terminal, text, max_bytes, &started);
-    runtime.drafts.remove(&stub);
+    // The draft lives as long as the file the session ends without taking: an editor still
+    // running, a recovery file beside it, a file that could not be read. The next start
+    // names it or offers what it holds then (stderr went with an SSH drop: bb21 L03, L04).
+    let ending = HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
+    let file_left = stub_file.take().is_some_and(|file| std::fs::symlink_metadata(file).is_ok());
+    if file_left && (ending || result.is_err()) {
+        tracing::warn!(user = %user_id, "the external editor's file is left: the draft naming it stays");
+    } else {
+        runtime.drafts.remove(&stub);
+    }
     result
 }
 
@@ -275,31 +284,16 @@ fn descendants_of(pid: i32) -> Vec<i32> {
     found
 }
 
-/// Reads back what the external editor left at `path`, then removes the file — unless it
-/// cannot be taken whole (more than the editor takes, bytes that are not UTF-8): then it
-/// stays, untouched, and the answer names it, so nothing the operator wrote is lost. Never
-/// read through a link, or from anything but a plain file (`/dev/zero`, a FIFO), and never
-/// more than a bound: an editor or a hostile user who swapped the file cannot hang custodian.
-pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> {
-    read_file(path, max_bytes, true)
-}
-
-/// What the file of an editor still running as the session ends holds now; the file is left
-/// for the editor, and named beside the text (the session's way out says it).
-fn left_to_a_running_editor(path: &Path, max_bytes: usize, running: &[i32]) -> Result<ExternalText, String> {
+/// What is said of an editor still running as the session ends: its file is left to it, and
+/// the draft naming the file stays, so the next start offers what it holds once it has ended.
+fn left_to_a_running_editor(path: &Path, running: &[i32]) -> Result<ExternalText, String> {
     let shown = inert::line(&path.display().to_string()).into_owned();
     let processes = running.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    let note = format!(
-        "the editor was still running {} s after the hang-up or TERM (process {processes}): its file {shown} is left in place, and what it writes there from now on is not in the draft",
-        EDITOR_GRACE.as_secs()
-    );
     tracing::warn!(file = %shown, "the external editor outlived the session: its file is left in place");
-    let mut read = read_file(path, max_bytes, false)?;
-    read.damaged = Some(match read.damaged.take() {
-        Some(damaged) => format!("{note}; {damaged}"),
-        None => note,
-    });
-    Ok(read)
+    Err(format!(
+        "the editor was still running {} s after the hang-up or TERM (process {processes}): its file {shown} is left in place, and the next start offers what it holds once the editor has ended",
+        EDITOR_GRACE.as_secs()
+    ))
 }
 
 /// What is said when the editor ended on a hang-up or TERM leaving its file as it was: where
@@ -307,17 +301,7 @@ fn left_to_a_running_editor(path: &Path, max_bytes: usize, running: &[i32]) -> R
 /// or that nothing of the edit is left.
 fn nothing_written(path: &Path) -> String {
     let shown = inert::line(&path.display().to_string()).into_owned();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let recovery = [
-        format!(".{name}.swp"),
-        format!(".{name}.swo"),
-        format!(".{name}.swn"),
-        format!("#{name}#"),
-        format!("{name}.save"),
-    ]
-    .into_iter()
-    .map(|candidate| path.with_file_name(candidate))
-    .find(|candidate| candidate.exists());
+    let recovery = crate::draft::recovery_file_of(path);
     match recovery {
         Some(recovery) => {
             let recovery = inert::line(&recovery.display().to_string()).into_owned();
@@ -335,8 +319,12 @@ fn nothing_written(path: &Path) -> String {
     }
 }
 
-/// Reads the editor's file (see [`read_back`]); `remove`: the file goes once taken whole.
-fn read_file(path: &Path, max_bytes: usize, remove: bool) -> Result<ExternalText, String> {
+/// Reads back what the external editor left at `path`, then removes the file — unless it
+/// cannot be taken whole (more than the editor takes, bytes that are not UTF-8): then it
+/// stays, untouched, and the answer names it, so nothing the operator wrote is lost. Never
+/// read through a link, or from anything but a plain file (`/dev/zero`, a FIFO), and never
+/// more than a bound: an editor or a hostile user who swapped the file cannot hang custodian.
+pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let shown = inert::line(&path.display().to_string()).into_owned();
@@ -346,9 +334,7 @@ fn read_file(path: &Path, max_bytes: usize, remove: bool) -> Result<ExternalText
     let opened =
         std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path);
     let gone = |why: String| {
-        if remove {
-            let _ = std::fs::remove_file(path);
-        }
+        let _ = std::fs::remove_file(path);
         Err(why)
     };
     let file = match opened {
@@ -375,9 +361,7 @@ fn read_file(path: &Path, max_bytes: usize, remove: bool) -> Result<ExternalText
     }
     match String::from_utf8(bytes) {
         Ok(text) => {
-            if remove {
-                let _ = std::fs::remove_file(path);
-            }
+            let _ = std::fs::remove_file(path);
             Ok(ExternalText::from(text))
         }
         Err(not_utf8) => {
