@@ -144,12 +144,43 @@ fn undo_leaves_users_saved_since_alone_lists_them_and_exits_5_after_restoring_th
     // and the last line says so instead of "the rest were restored".
     let again = sandbox.on(&["undo", &batch]);
     assert!(
-        again.stdout.contains("nothing restored") && again.stdout.contains("an undo of it counts"),
+        again.stdout.contains("nothing restored") && again.stdout.contains("an earlier undo of this one"),
         "{}",
         again.stdout
     );
+    assert!(!again.stdout.contains("undone last first"), "an undo of it is not a batch to undo first");
     let line = again.fails(5);
     assert!(line.contains("2 users of batch") && line.contains("nothing was restored"), "{line}");
+}
+
+/// bb21 L05: `undo A` under a later batch B refused everyone blaming "an undo of it"; it now
+/// names B on each line and says to undo B first.
+#[test]
+fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
+    let sandbox = Sandbox::new();
+    let a = Sandbox::batch_of(
+        &sandbox.on(&["patch", &sandbox.file("a.json", FREE_TO_TEAM), "--all", "--yes"]).ok(),
+    );
+    let add = sandbox.file("b.json", r#"[{"op":"add","path":"/later","value":1}]"#);
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add, "--all", "--yes"]).ok());
+    let refused = sandbox.on(&["undo", &a]);
+    assert!(refused.stdout.contains(&format!("now at revision 3 (batch {b})")), "{}", refused.stdout);
+    assert!(
+        refused
+            .stdout
+            .contains(&format!("batches are undone last first — `custodian undo {b}`, then this one")),
+        "{}",
+        refused.stdout
+    );
+    refused.fails(5);
+    sandbox.on(&["undo", &b]).ok();
+    assert!(sandbox.on(&["undo", &a]).ok().stdout.contains("restored"));
+    assert!(sandbox.get("alice").contains(r#""plan": "free""#));
+    // Undone twice: the batch on top is the undo of it, not one to undo first.
+    let again = sandbox.on(&["undo", &a]);
+    assert!(again.stdout.contains("is an undo of this one: it restored them already"), "{}", again.stdout);
+    assert!(!again.stdout.contains("undone last first"), "{}", again.stdout);
+    again.fails(5);
 }
 
 #[test]

@@ -419,7 +419,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     } else {
         // An undo of this batch is such a save too (it may have been undone already).
         out.line(&inert::line(&format!(
-            "nothing restored: every user of batch {undone} was saved again with another document, or deleted, since (an undo of it counts; `custodian changes --user ID` says who saved each)"
+            "nothing restored: every user of batch {undone} was saved again with another document, or deleted, since (by a later batch, an earlier undo of this one, or a save; `custodian changes --user ID` says who saved each)"
         )))?;
     }
     if summary.changed_since.is_empty() {
@@ -429,11 +429,41 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
         "left alone (saved again or deleted since the batch): {}",
         users(summary.changed_since.len() as u64)
     ))?;
-    for (id, revision) in &summary.changed_since {
+    // The batch each listed user's current revision came from, looked up for the first few:
+    // a later batch on top is what an operator must undo first (bb21 L05).
+    let mut later: Vec<Option<BatchId>> = Vec::new();
+    for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let now =
-            if *revision == 0 { "deleted since".to_owned() } else { format!("now at revision {revision}") };
+        let by = (*revision > 0 && at < BATCHES_LOOKED_UP)
+            .then(|| store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == *revision)))
+            .flatten()
+            .and_then(|r| r.batch);
+        let now = match (&by, *revision) {
+            (_, 0) => "deleted since".to_owned(),
+            (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
+            (None, _) => format!("now at revision {revision}"),
+        };
+        if at < BATCHES_LOOKED_UP {
+            later.push(by);
+        }
         out.line(&inert::line(&format!("  {id} {now}")))?;
+    }
+    if let Some(Some(on_top)) = later.first().filter(|first| later.iter().all(|b| b == *first))
+        && *on_top != undone
+    {
+        let whom = if summary.changed_since.len() > BATCHES_LOOKED_UP {
+            format!("the first {BATCHES_LOOKED_UP} listed")
+        } else {
+            "them".to_owned()
+        };
+        let note = if undid(store, &summary.changed_since[0].0, &undone, summary.changed_since[0].1) {
+            format!("batch {on_top} is an undo of this one: it restored {whom} already")
+        } else {
+            format!(
+                "batch {on_top} saved {whom} since: batches are undone last first — `custodian undo {on_top}`, then this one"
+            )
+        };
+        out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;
     Err(LeftAlone {
@@ -444,6 +474,21 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     }
     .into())
 }
+
+/// Whether user `id`'s revision `now` holds the document from before `batch`'s revision of
+/// them: the batch on top of it is an undo of it (for this user).
+fn undid(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
+    let Ok(history) = store.history(id) else { return false };
+    let Some(of_batch) = history.iter().find(|r| r.batch.as_ref() == Some(batch)) else { return false };
+    let (Some(before), Ok(current)) = (of_batch.revision.checked_sub(1), store.revision_text(id, now)) else {
+        return false;
+    };
+    store.revision_text(id, before).is_ok_and(|text| text == current)
+}
+
+/// Users left alone by an undo whose current revision's batch is looked up (one history read
+/// each) for the list's note of a later batch to undo first.
+const BATCHES_LOOKED_UP: usize = 20;
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
 /// batch is there (written); an error saying it was not, or that it cannot be told.
