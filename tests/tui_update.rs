@@ -3791,6 +3791,14 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     let theirs = CustomData::parse(r#"{"doubt": 1, "theme": "dark"}"#).unwrap();
     store.replace_custom_data(&user, &theirs, Some(1), &Author("tester".into())).unwrap();
     drafts.save(&earlier_draft(&store, &user, "1-0000aaaa-3", 1, &user_base, reordered)).unwrap();
+    // One whose key is given twice, the last value as stored: no document a save takes, so not
+    // what is stored (bb21 L06); it is offered, to be mended.
+    let twice = "{\"doubt\": 2, \"doubt\": 1, \"theme\": \"dark\"}";
+    let third = store.resolve("josealvarez41").unwrap();
+    let third_base = store.custom_data(&third).unwrap().text;
+    let same = CustomData::parse(r#"{"doubt": 1, "theme": "dark"}"#).unwrap();
+    store.replace_custom_data(&third, &same, Some(1), &Author("tester".into())).unwrap();
+    drafts.save(&earlier_draft(&store, &third, "1-0000aaaa-4", 1, &third_base, twice)).unwrap();
     let mut state = started(&store, 120, 40);
     act(&store, &mut state, found(&store, &drafts));
     act(&store, &mut state, Action::OpenDraft);
@@ -3799,8 +3807,8 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     assert!(status.text.contains("is stored already, as revision 2"), "{}", status.text);
     let left: Vec<String> =
         drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
-    assert_eq!(left.len(), 2, "its file is gone, the others kept: {left:?}");
-    assert!(left.contains(&other) && left.contains(&user), "{left:?}");
+    assert_eq!(left.len(), 3, "its file is gone, the others kept: {left:?}");
+    assert!(left.contains(&other) && left.contains(&user) && left.contains(&third), "{left:?}");
     assert!(matches!(state.dialog, Some(Dialog::DraftFound { .. })), "the others are offered");
     assert_eq!(store.history(&id).unwrap().len(), 2, "nothing saved again");
     // The reordered one opens as an edit (the user is at revision 2 now: the conflict view).

@@ -45,6 +45,9 @@ impl Drafts {
                 ));
             }
         };
+        // A byte-order mark some editors write first is no part of the document (the `E`
+        // that reads its file back takes it off too: bb21 L07).
+        let text = text.map(|text| text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text));
         if let Some(text) = text.filter(|text| text.trim_end() != draft.text.trim_end()) {
             return Edit::Offered(Draft { text: text.trim_end().to_owned(), ..draft });
         }

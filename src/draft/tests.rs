@@ -524,7 +524,7 @@ fn an_e_sessions_draft_offers_what_its_editor_left_and_nothing_when_it_changed_n
     // Changed by the editor: offered with its text; unchanged (a newline more): not offered,
     // the draft and the file removed; gone (a cleaned /tmp): the draft removed; not UTF-8:
     // named, not offered, the file kept.
-    let changed = file("changed.json", b"{\n  \"a\": 2\n}\n");
+    let changed = file("changed.json", "\u{feff}{\n  \"a\": 2\n}\n".as_bytes());
     let unchanged = file("unchanged.json", format!("{BASE}\n").as_bytes());
     let damaged = file("damaged.json", b"{\"a\": \xff}");
     for (user, path) in [("u1", &changed), ("u2", &unchanged), ("u4", &damaged)] {
