@@ -579,3 +579,47 @@ fn an_e_sessions_draft_whose_editor_still_runs_is_named_not_offered_and_its_file
     assert_eq!(found.drafts.len(), 1, "offered once it has ended");
     assert_eq!(found.drafts[0].text, "{\"a\": 2}");
 }
+
+#[test]
+fn an_e_sessions_file_is_read_only_as_a_plain_file_of_ours_up_to_eight_mib() {
+    let (dir, drafts) = drafts();
+    let offered = |user: &str, path: &Path| {
+        let stub = Draft {
+            text: BASE.into(),
+            external_file: Some(path.display().to_string()),
+            ..draft(user, "s9", 1)
+        };
+        drafts.save(&stub).unwrap();
+        let found = drafts.for_database(DB);
+        drafts.remove(&stub);
+        let why: Vec<String> = found.ignored.iter().map(|i| i.why.clone()).collect();
+        (found.drafts.iter().any(|d| d.user_id == user), why)
+    };
+    // Exactly 8 MiB is taken, a byte more is not; 2 MiB is.
+    let sized = |name: &str, size: usize| {
+        let path = dir.path().join(name);
+        let mut text = String::from("{\"a\": \"");
+        text.push_str(&"x".repeat(size - text.len() - 2));
+        text.push_str("\"}");
+        fs::write(&path, &text).unwrap();
+        path
+    };
+    assert!(offered("u1", &sized("two.json", 2 << 20)).0);
+    assert!(offered("u2", &sized("eight.json", 8 << 20)).0);
+    let (taken, why) = offered("u3", &sized("over.json", (8 << 20) + 1));
+    assert!(!taken && why.iter().any(|w| w.contains("more than 8 MiB")), "{why:?}");
+    // A symbolic link swapped in is never followed; a path under a file is not "gone".
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(dir.path().join("two.json"), &link).unwrap();
+    let (taken, why) = offered("u4", &link);
+    assert!(!taken && why.iter().any(|w| w.contains("a symbolic link")), "{why:?}");
+    let (taken, why) = offered("u5", &dir.path().join("two.json").join("x"));
+    assert!(!taken && why.len() == 1 && !why[0].contains("symbolic link"), "{why:?}");
+    // Left as it was, with vim's recovery file beside it: named with `vim -r`, both kept.
+    let left = dir.path().join("left.json");
+    fs::write(&left, format!("{BASE}\n")).unwrap();
+    fs::write(dir.path().join(".left.json.swp"), "swap").unwrap();
+    let (taken, why) = offered("u6", &left);
+    assert!(!taken && why.iter().any(|w| w.contains("recovery file") && w.contains("vim -r")), "{why:?}");
+    assert!(left.exists());
+}

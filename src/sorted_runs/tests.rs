@@ -250,13 +250,35 @@ fn a_run_its_thread_cannot_write_fails_the_merge_and_the_next_runs() {
             break;
         }
     }
-    let error = match failed {
-        Some(e) => e,
-        None => {
-            runs.merge::<io::Error>(&mut spill, &mut |_| Ok(())).expect_err("the runs were never written")
-        }
-    };
+    // A run handed over waits until the thread has taken it, after it told how the one
+    // before went: by the third hand-over the first's failure is known, long before a merge.
+    let error = failed.expect("a later hand-over reports it");
     assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
+}
+
+#[test]
+fn runs_larger_than_one_write_come_back_whole_through_the_writer_thread() {
+    // 3 MiB runs of 10 KiB entries: each run is written in several writes, each at its place.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::with_writer_thread(dir.path()).expect("spill file");
+    let mut runs = Runs::new(3 * 1024 * 1024);
+    let keys: Vec<u32> = (0..1000u32).map(|n| n.wrapping_mul(2_654_435_761) % 1000).collect();
+    let value_of = |key: u32| vec![u8::try_from(key % 251).expect("a byte"); 10 * 1024];
+    for key in &keys {
+        runs.defer(&mut spill, format!("{key:04}").as_bytes(), &value_of(*key), b"").expect("defer");
+    }
+    assert!(runs.runs.len() >= 3, "{} runs", runs.runs.len());
+    let mut seen = Vec::new();
+    runs.merge::<io::Error>(&mut spill, &mut |entry| {
+        let key: u32 = String::from_utf8_lossy(&entry.key).parse().expect("a number");
+        assert!(entry.value == value_of(key), "{key}");
+        seen.push(key);
+        Ok(())
+    })
+    .expect("merged");
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(seen, sorted);
 }
 
 #[test]
