@@ -205,11 +205,25 @@ pub(crate) fn parent_of(pid: i32) -> Option<i32> {
 
 /// The parent and the process group of `pid`, where the system says (Linux's /proc).
 pub(crate) fn parent_and_group_of(pid: i32) -> Option<(i32, i32)> {
+    process_stat(pid).map(|stat| (stat.parent, stat.group))
+}
+
+/// What Linux's /proc says of a process: its state (`R`, `S`, `Z` for a zombie, …), parent
+/// and process group.
+pub(crate) struct ProcessStat {
+    pub(crate) state: String,
+    pub(crate) parent: i32,
+    pub(crate) group: i32,
+}
+
+/// [`ProcessStat`] of `pid`, where the system says.
+pub(crate) fn process_stat(pid: i32) -> Option<ProcessStat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // `pid (comm) state ppid pgrp …`: the command name may hold spaces and parentheses.
     let (_, rest) = stat.rsplit_once(") ")?;
-    let mut fields = rest.split_whitespace().skip(1);
-    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.to_owned();
+    Some(ProcessStat { state, parent: fields.next()?.parse().ok()?, group: fields.next()?.parse().ok()? })
 }
 
 /// Ctrl-Z: gives the terminal back, stops the whole process group as the shell's job control

@@ -247,12 +247,8 @@ fn wait_for_editor(child: &mut std::process::Child) -> std::io::Result<EditorEnd
 fn still_ours(pid: i32) -> bool {
     // SAFETY: a plain query of our process group; it takes no pointer.
     let own_group = unsafe { libc::getpgrp() };
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    // `pid (comm) state ppid pgrp …`.
-    let Some((_, rest)) = stat.rsplit_once(") ") else { return false };
-    let mut fields = rest.split_whitespace();
-    let running = fields.next().is_some_and(|state| !matches!(state, "Z" | "X"));
-    running && fields.nth(1).and_then(|group| group.parse::<i32>().ok()) == Some(own_group)
+    terminal::process_stat(pid)
+        .is_some_and(|stat| stat.group == own_group && !matches!(stat.state.as_str(), "Z" | "X"))
 }
 
 /// Every process under `pid` (Linux's /proc) in custodian's own process group, children
