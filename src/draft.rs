@@ -37,6 +37,47 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// What the file says it is.
 const FORMAT: &str = "custodian-draft-1";
 
+/// Why [`read_own_file`] did not read a file.
+enum NotRead {
+    /// It could not be opened or read (`NotFound` when there is none).
+    Io(io::Error),
+    Link,
+    NotRegular,
+    /// Another user's (their uid).
+    NotOurs(u32),
+    /// Larger than allowed (its size).
+    TooLarge(u64),
+    /// It grew past what is allowed while it was read.
+    Grew,
+}
+
+/// The bytes of a regular file of ours at `path`, at most `limit`: never read through a
+/// symbolic link, from a FIFO or a device (opened without waiting for a writer), or another
+/// user's file.
+fn read_own_file(path: &Path, limit: u64) -> Result<Vec<u8>, NotRead> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| if e.raw_os_error() == Some(libc::ELOOP) { NotRead::Link } else { NotRead::Io(e) })?;
+    let meta = file.metadata().map_err(NotRead::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(NotRead::NotRegular);
+    }
+    if meta.uid() != location::my_uid() {
+        return Err(NotRead::NotOurs(meta.uid()));
+    }
+    if meta.len() > limit {
+        return Err(NotRead::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(NotRead::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(NotRead::Grew);
+    }
+    Ok(bytes)
+}
+
 /// A draft written by autosave, or a recovery file kept by "reload theirs".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -458,30 +499,14 @@ impl Drafts {
     pub fn read(&self, name: &str) -> Result<Draft, DraftError> {
         let path = self.dir.join(name);
         let refuse = |why: &str| DraftError::NotOffered { path: path.clone(), why: why.to_owned() };
-        // O_NONBLOCK: opening a FIFO must not wait for a writer.
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ELOOP) => refuse("a symbolic link, not a draft"),
-                _ => DraftError::Io { path: path.clone(), source: e },
-            })?;
-        let meta = file.metadata().map_err(io_error(&path))?;
-        if !meta.file_type().is_file() {
-            return Err(refuse("not a regular file"));
-        }
-        if meta.uid() != location::my_uid() {
-            return Err(refuse(&format!("belongs to uid {}, not to you", meta.uid())));
-        }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(refuse(&format!("{} bytes, more than a draft may hold", meta.len())));
-        }
-        let mut bytes = Vec::new();
-        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_error(&path))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(refuse("grew beyond what a draft may hold while read"));
-        }
+        let bytes = read_own_file(&path, MAX_FILE_BYTES).map_err(|not_read| match not_read {
+            NotRead::Io(e) => DraftError::Io { path: path.clone(), source: e },
+            NotRead::Link => refuse("a symbolic link, not a draft"),
+            NotRead::NotRegular => refuse("not a regular file"),
+            NotRead::NotOurs(uid) => refuse(&format!("belongs to uid {uid}, not to you")),
+            NotRead::TooLarge(size) => refuse(&format!("{size} bytes, more than a draft may hold")),
+            NotRead::Grew => refuse("grew beyond what a draft may hold while read"),
+        })?;
         let draft: Draft =
             serde_json::from_slice(&bytes).map_err(|e| refuse(&format!("not a custodian draft ({e})")))?;
         if draft.format != FORMAT {

@@ -3,11 +3,8 @@
 //! named it (bb20 L01). Such a draft names the file; what the editor left there is its edit.
 
 use std::fs;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
-use super::{Draft, Drafts};
-use crate::location;
+use super::{Draft, Drafts, NotRead, read_own_file};
 
 /// The most an editor's file may hold to be offered (the editor's text is laid out, several
 /// times its compact form; `E` reads back up to eight times the customData limit).
@@ -97,28 +94,17 @@ fn process_editing(file: &str) -> Option<i32> {
 /// The editor's file: `None` when it is gone; never read through a link, from anything but a
 /// plain file of ours, or past [`MAX_EDITOR_FILE_BYTES`].
 fn read_editor_file(file: &str) -> Result<Option<String>, String> {
-    let opened = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(file);
-    let opened = match opened {
-        Ok(opened) => opened,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err("a symbolic link".into()),
-        Err(e) => return Err(e.to_string()),
+    let bytes = match read_own_file(std::path::Path::new(file), MAX_EDITOR_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(NotRead::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(NotRead::Io(e)) => return Err(e.to_string()),
+        Err(NotRead::Link) => return Err("a symbolic link".into()),
+        Err(NotRead::NotRegular) => return Err("not a plain file".into()),
+        Err(NotRead::NotOurs(uid)) => return Err(format!("belongs to uid {uid}, not to you")),
+        Err(NotRead::TooLarge(_) | NotRead::Grew) => {
+            return Err(format!("more than {}", crate::domain::human_bytes(MAX_EDITOR_FILE_BYTES as usize)));
+        }
     };
-    let meta = opened.metadata().map_err(|e| e.to_string())?;
-    if !meta.file_type().is_file() {
-        return Err("not a plain file".into());
-    }
-    if meta.uid() != location::my_uid() {
-        return Err(format!("belongs to uid {}, not to you", meta.uid()));
-    }
-    let mut bytes = Vec::new();
-    opened.take(MAX_EDITOR_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_EDITOR_FILE_BYTES {
-        return Err(format!("more than {}", crate::domain::human_bytes(MAX_EDITOR_FILE_BYTES as usize)));
-    }
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|e| format!("not UTF-8 (first bad byte at offset {})", e.utf8_error().valid_up_to()))
