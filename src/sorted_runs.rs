@@ -307,6 +307,54 @@ fn decode(bytes: &[u8]) -> (&[u8], &[u8], &[u8], usize) {
     (key, value, note, HEADER + k + v + n)
 }
 
+/// Appends the entry encoded as runs hold it (`Runs::arena`).
+fn encode_into(bytes: &mut Vec<u8>, key: &[u8], value: &[u8], note: &[u8]) -> io::Result<()> {
+    for length in [key.len(), value.len(), note.len()] {
+        let length = u32::try_from(length).map_err(io::Error::other)?;
+        bytes.extend_from_slice(&length.to_le_bytes());
+    }
+    bytes.extend_from_slice(key);
+    bytes.extend_from_slice(value);
+    bytes.extend_from_slice(note);
+    Ok(())
+}
+
+/// Entries in key order handed from the thread that merges them to the one that stores them,
+/// encoded one after another in one allocation (an allocation per entry, made on one thread
+/// and freed on the other, is what glibc's arenas are slowest at).
+#[derive(Default)]
+pub struct EntryBatch {
+    bytes: Vec<u8>,
+}
+
+impl EntryBatch {
+    pub fn push(&mut self, entry: &Entry) -> io::Result<()> {
+        encode_into(&mut self.bytes, &entry.key, &entry.value, &entry.note)
+    }
+
+    /// The bytes the entries take.
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+
+    /// Each entry as (key, value, note), in the order pushed.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8], &[u8])> {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (key, value, note, length) = decode(rest);
+            rest = &rest[length..];
+            Some((key, value, note))
+        })
+    }
+}
+
 impl Runs {
     pub fn new(budget: usize) -> Self {
         Self {
@@ -395,14 +443,7 @@ impl Runs {
         }
         let start = u32::try_from(self.arena.len()).map_err(io::Error::other)?;
         self.starts.push(start);
-        for length in [key.len(), value.len(), note.len()] {
-            let length = u32::try_from(length).map_err(io::Error::other)?;
-            self.arena.extend_from_slice(&length.to_le_bytes());
-        }
-        self.arena.extend_from_slice(key);
-        self.arena.extend_from_slice(value);
-        self.arena.extend_from_slice(note);
-        Ok(())
+        encode_into(&mut self.arena, key, value, note)
     }
 
     /// Hands what is in memory over to be sorted and written to the spill file as one run
@@ -446,26 +487,52 @@ impl Runs {
 
     /// Every deferred entry in key order, one at a time ([`Merged::next_entry`]), for a
     /// consumer that pulls (a merge of its own that looks ahead) rather than is called.
-    pub fn into_merged(mut self, spill: &mut Spill) -> io::Result<Merged<'_>> {
+    pub fn into_merged(self, spill: &mut Spill) -> io::Result<Merged> {
+        self.ready_to_merge(spill)?.start()
+    }
+
+    /// The runs made ready to be merged by another thread: what is in memory spilled as the
+    /// last run (when runs were spilled), every run in the file, and a handle to the file of
+    /// their own. No read buffer is made until [`MergeReady::start`].
+    pub fn ready_to_merge(mut self, spill: &mut Spill) -> io::Result<MergeReady> {
         if self.runs.is_empty() {
-            // Everything deferred fits in memory: sorted here, never written.
-            let arena = &self.arena;
-            let key_at = |start: u32| decode(&arena[start as usize..]).0;
-            self.starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-            let starts = std::mem::take(&mut self.starts).into_iter();
-            return Ok(Merged(Source::Memory { arena: std::mem::take(&mut self.arena), starts }));
+            // Everything deferred fits in memory: sorted when the merge starts, never written.
+            return Ok(MergeReady(Ready::Memory { arena: self.arena, starts: self.starts }));
         }
         self.spill_run(spill)?;
-        self.arena = Vec::new();
         spill.settle()?;
-        let file = &spill.file;
+        Ok(MergeReady(Ready::Runs { file: spill.file.try_clone()?, runs: self.runs }))
+    }
+}
+
+/// The deferred entries of one table, ready to be merged wherever [`MergeReady::start`] is
+/// called (it may be sent to another thread).
+pub struct MergeReady(Ready);
+
+enum Ready {
+    Memory { arena: Vec<u8>, starts: Vec<u32> },
+    Runs { file: File, runs: Vec<(u64, u64)> },
+}
+
+impl MergeReady {
+    /// The merge begun: the entries sorted when they are in memory, else a read buffer per run
+    /// and the first entry of each read.
+    pub fn start(self) -> io::Result<Merged> {
+        let (file, runs) = match self.0 {
+            Ready::Memory { arena, mut starts } => {
+                let key_at = |start: u32| decode(&arena[start as usize..]).0;
+                starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
+                return Ok(Merged(Source::Memory { arena, starts: starts.into_iter() }));
+            }
+            Ready::Runs { file, runs } => (file, runs),
+        };
         // The read buffer of each run: many runs share the memory a single one would have.
-        let buffer = (4 * 1024 * 1024 / self.runs.len()).clamp(16 * 1024, 256 * 1024);
+        let buffer = (4 * 1024 * 1024 / runs.len()).clamp(16 * 1024, 256 * 1024);
         let mut readers: Vec<RunReader> =
-            self.runs.iter().map(|&(start, end)| RunReader::new(start, end, buffer)).collect();
+            runs.iter().map(|&(start, end)| RunReader::new(start, end, buffer)).collect();
         let mut heap = BinaryHeap::new();
         for (run, reader) in readers.iter_mut().enumerate() {
-            if let Some(entry) = reader.next(file)? {
+            if let Some(entry) = reader.next(&file)? {
                 heap.push(Head { entry, run });
             }
         }
@@ -474,16 +541,16 @@ impl Runs {
 }
 
 /// The entries of [`Runs`] in key order (of equal keys, in arrival order), pulled one at a time.
-pub struct Merged<'s>(Source<'s>);
+pub struct Merged(Source);
 
-enum Source<'s> {
+enum Source {
     /// Nothing was spilled: the arena, and its entries' starts in key order.
     Memory { arena: Vec<u8>, starts: std::vec::IntoIter<u32> },
     /// The spilled runs, each read through a buffer, and the next entry of each in a heap.
-    Runs { file: &'s File, readers: Vec<RunReader>, heap: BinaryHeap<Head> },
+    Runs { file: File, readers: Vec<RunReader>, heap: BinaryHeap<Head> },
 }
 
-impl Merged<'_> {
+impl Merged {
     /// The next entry in key order; `None` after the last.
     pub fn next_entry(&mut self) -> io::Result<Option<Entry>> {
         match &mut self.0 {

@@ -17,6 +17,7 @@ use crate::domain::{CustomData, User};
 use crate::store::{Author, BatchId, ImportSource, NewUser, StoreError};
 
 use crate::sorted_runs::{Runs, Spill};
+use merging::Merging;
 
 /// What may stop a bulk load: the spill file, or the store (a repeated id or name, redb).
 pub(super) enum Stop {
@@ -446,99 +447,98 @@ fn search_entry_of(new: &NewUser) -> Result<(String, String), StoreError> {
     }
 }
 
-/// Every deferred entry of `runs` handed to `take` in key order, a signal looked at before
-/// each: the merge is a third of a load's time, and a signal that comes then still stops the
-/// load with nothing written (it was answered only after the commit).
-fn merge_each(
-    runs: Runs,
-    spill: &mut Spill,
-    take: &mut dyn FnMut(crate::sorted_runs::Entry) -> Result<(), Stop>,
-) -> Result<(), Stop> {
-    runs.merge::<Stop>(spill, &mut |entry| {
-        crate::interrupt::check()?;
-        take(entry)
-    })
-}
-
 fn id_of_list_key_bytes(key: &[u8]) -> &[u8] {
     key.iter().rposition(|b| *b == 0).map_or(key, |at| &key[at + 1..])
 }
 
-/// Merges every table's deferred entries into it, in key order: the users first (a repeated
-/// id is the likeliest mistake), then the names (repeats), then the rest.
+/// Merges every table's deferred entries into it, in key order, read and merged on a thread
+/// of their own ([`merging`]): the users first (a repeated id is the likeliest mistake), then
+/// the names (repeats), then the rest.
 fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -> Result<(), Stop> {
     let TableRuns { users, custom_data, order, search_text, unique, by_name } = runs;
-    merge_each(users, spill, &mut |entry| {
-        let id = text(&entry.key);
-        let json = text(&entry.value);
-        if tables.users.insert(id.as_ref(), json.as_ref())?.is_some() {
-            let origin = text(&entry.note).into_owned();
-            return Err(conflict(origin, StoreError::IdRepeatedInImport(id.into_owned())).into());
-        }
-        Ok(())
-    })?;
-    for (slot, runs) in unique.into_iter().enumerate() {
-        let field = UNIQUE_FIELDS[slot];
-        let table = match slot {
-            0 => &mut tables.username_keys,
-            1 => &mut tables.email_keys,
-            _ => &mut tables.phone_keys,
-        };
-        // Where the merge gives the table every entry, in key order, a repeated name is the
-        // entry just before; else one put in directly is looked up (a range read per entry,
-        // 5 % of a seed).
-        let looked_up = runs.placed_directly();
-        let mut previous: Vec<u8> = Vec::new();
-        merge_each(runs, spill, &mut |entry| {
-            let key = text(&entry.key);
-            let folded = text(folded_part(&entry.key));
-            let existing = if looked_up {
-                ids_with_key(&*table, &folded)?.into_iter().next()
-            } else {
-                (!previous.is_empty() && folded_part(&previous) == folded_part(&entry.key))
-                    .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
-            };
-            previous.clear();
-            previous.extend_from_slice(&entry.key);
-            if let Some(existing) = existing {
-                let (origin, value) = from_note(&entry.note);
-                return Err(
-                    conflict(origin, StoreError::RepeatedInImport { field, value, other: existing }).into()
-                );
+    let [username, email, phone] = unique;
+    let looked_up = [username.placed_directly(), email.placed_directly(), phone.placed_directly()];
+    let mut ready = Vec::new();
+    for runs in [users, username, email, phone, custom_data, order, by_name] {
+        ready.push(runs.ready_to_merge(spill)?);
+    }
+    // Packed into blocks beside the other tables when none went in as they came; else merged
+    // in among those that did, at the end.
+    let (search_text, packed) = if search_text.placed_directly() {
+        (Some(search_text), None)
+    } else {
+        (None, Some((search_text.ready_to_merge(spill)?, tables.search_text.block_bytes())))
+    };
+    std::thread::scope(|scope| {
+        let mut merging = Merging::start(scope, ready, packed);
+        merging.table(&mut tables.search_text, &mut |key, value, note| {
+            if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
+                let origin = text(note).into_owned();
+                return Err(conflict(origin, StoreError::IdRepeatedInImport(text(key).into_owned())).into());
             }
-            table.insert(key.as_ref(), ())?;
             Ok(())
         })?;
+        for (slot, looked_up) in looked_up.into_iter().enumerate() {
+            let field = UNIQUE_FIELDS[slot];
+            let table = match slot {
+                0 => &mut tables.username_keys,
+                1 => &mut tables.email_keys,
+                _ => &mut tables.phone_keys,
+            };
+            // Where the merge gives the table every entry, in key order, a repeated name is the
+            // entry just before; else one put in directly is looked up (a range read per entry,
+            // 5 % of a seed).
+            let mut previous: Vec<u8> = Vec::new();
+            merging.table(&mut tables.search_text, &mut |key, _, note| {
+                let folded = text(folded_part(key));
+                let existing = if looked_up {
+                    ids_with_key(&*table, &folded)?.into_iter().next()
+                } else {
+                    (!previous.is_empty() && folded_part(&previous) == folded_part(key))
+                        .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
+                };
+                previous.clear();
+                previous.extend_from_slice(key);
+                if let Some(existing) = existing {
+                    let (origin, value) = from_note(note);
+                    return Err(conflict(
+                        origin,
+                        StoreError::RepeatedInImport { field, value, other: existing },
+                    )
+                    .into());
+                }
+                table.insert(text(key).as_ref(), ())?;
+                Ok(())
+            })?;
+        }
+        merging.table(&mut tables.search_text, &mut |key, value, _| {
+            tables.custom_data.insert(text(key).as_ref(), text(value).as_ref())?;
+            Ok(())
+        })?;
+        merging.table(&mut tables.search_text, &mut |key, _, _| {
+            tables.order.insert(text(key).as_ref(), ())?;
+            Ok(())
+        })?;
+        merging.table(&mut tables.search_text, &mut |key, _, _| {
+            tables.by_name.insert(text(key).as_ref(), ())?;
+            Ok(())
+        })?;
+        merging.put_blocks(&mut tables.search_text, true)
+    })?;
+    match search_text {
+        Some(runs) => merge_search_texts_among_placed(tables, runs, spill),
+        None => Ok(()),
     }
-    merge_each(custom_data, spill, &mut |entry| {
-        tables.custom_data.insert(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
-        Ok(())
-    })?;
-    merge_each(order, spill, &mut |entry| {
-        tables.order.insert(text(&entry.key).as_ref(), ())?;
-        Ok(())
-    })?;
-    merge_search_texts(tables, search_text, spill)?;
-    merge_each(by_name, spill, &mut |entry| {
-        tables.by_name.insert(text(&entry.key).as_ref(), ())?;
-        Ok(())
-    })?;
-    Ok(())
 }
 
-/// The search texts' deferred entries: appended when none went in as they came (each block
-/// written once, when full); else merged in among those that did, each block they fall in
-/// rewritten once (an input in list order but for a few records: appended, those few came
-/// out of order, and the load failed).
-fn merge_search_texts(tables: &mut WriteTables<'_>, runs: Runs, spill: &mut Spill) -> Result<(), Stop> {
-    if !runs.placed_directly() {
-        merge_each(runs, spill, &mut |entry| {
-            tables.search_text.append(text(&entry.key).as_ref(), text(&entry.value).as_ref())?;
-            Ok(())
-        })?;
-        tables.search_text.finish_appends()?;
-        return Ok(());
-    }
+/// The search texts' deferred entries when some went in as they came: merged in among them,
+/// each block they fall in rewritten once (an input in list order but for a few records:
+/// appended, those few came out of order, and the load failed).
+fn merge_search_texts_among_placed(
+    tables: &mut WriteTables<'_>,
+    runs: Runs,
+    spill: &mut Spill,
+) -> Result<(), Stop> {
     tables.search_text.finish_appends()?;
     let mut merged = runs.into_merged(spill)?;
     let mut stopped: Option<Stop> = None;
@@ -556,6 +556,9 @@ fn merge_search_texts(tables: &mut WriteTables<'_>, runs: Runs, spill: &mut Spil
     // Ended early by a signal or the spill file: the load fails, nothing is committed.
     stopped.map_or(Ok(()), Err)
 }
+
+#[path = "redb_bulk/merging.rs"]
+mod merging;
 
 #[cfg(test)]
 #[path = "redb_bulk/tests.rs"]

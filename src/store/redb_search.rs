@@ -66,7 +66,7 @@ pub(super) struct SearchTexts<'tx> {
     block_bytes: usize,
     /// Texts appended after every stored key (a bulk load's, in key order) and not written
     /// yet: the block being filled (see [`SearchTexts::append`]).
-    appending: BlockBuilder,
+    appending: BlockFiller,
     /// A batch's changes, kept to be merged in key order (see [`SearchTexts::defer`]);
     /// `None` while every change is merged at once.
     deferred: Option<Deferred>,
@@ -102,7 +102,7 @@ impl<'tx> SearchTexts<'tx> {
         Ok(Self {
             table: tx.open_table(SEARCH_BLOCKS)?,
             block_bytes: BLOCK_BYTES,
-            appending: BlockBuilder::default(),
+            appending: BlockFiller::default(),
             deferred: None,
             deferred_run_bytes: DEFERRED_RUN_BYTES,
             deferred_chunk: DEFERRED_CHUNK,
@@ -115,22 +115,14 @@ impl<'tx> SearchTexts<'tx> {
     /// million `insert`s would copy 32 GB). [`SearchTexts::finish_appends`] writes the last
     /// block; every other call here does it first.
     pub(super) fn append(&mut self, key: &str, text: &str) -> Result<(), StoreError> {
-        let in_order = match self.appending.last_key() {
-            Some(last) => key > last,
-            None => self.last_stored_key()?.is_none_or(|after| key > after.as_str()),
-        };
-        if !in_order {
-            let after = match self.appending.last_key() {
-                Some(last) => Some(last.to_owned()),
-                None => self.last_stored_key()?,
-            };
-            return Err(StoreError::Database(format!(
-                "search texts appended out of order: {key:?} after {after:?}"
-            )));
+        if self.appending.is_empty()
+            && let Some(after) = self.last_stored_key()?
+            && key <= after.as_str()
+        {
+            return Err(out_of_order(key, &after));
         }
-        if !self.appending.push_within(key, text, self.block_bytes) {
-            self.finish_appends()?;
-            self.appending.push(key, text);
+        if let Some((first, block)) = self.appending.push(key, text, self.block_bytes)? {
+            self.put_block(&first, &block)?;
         }
         Ok(())
     }
@@ -148,10 +140,26 @@ impl<'tx> SearchTexts<'tx> {
 
     /// Writes the block [`SearchTexts::append`] was filling, if any.
     pub(super) fn finish_appends(&mut self) -> Result<(), StoreError> {
-        if let Some(first) = self.appending.first_key() {
-            self.table.insert(first, self.appending.encode().as_slice())?;
+        if let Some((first, block)) = self.appending.take() {
+            self.put_block(&first, &block)?;
         }
-        self.appending.clear();
+        Ok(())
+    }
+
+    /// The most bytes a block is filled to (for a [`BlockFiller`] of a bulk load).
+    pub(super) fn block_bytes(&self) -> usize {
+        self.block_bytes
+    }
+
+    /// Blocks of at most `bytes` (small, so that a few users make many blocks), for tests.
+    #[cfg(test)]
+    pub(super) fn set_block_bytes(&mut self, bytes: usize) {
+        self.block_bytes = bytes;
+    }
+
+    /// Puts a block a [`BlockFiller`] filled, after every block stored: a bulk load's.
+    pub(super) fn put_block(&mut self, first: &str, block: &[u8]) -> Result<(), StoreError> {
+        self.table.insert(first, block)?;
         Ok(())
     }
 
@@ -315,6 +323,53 @@ impl<'tx> SearchTexts<'tx> {
     }
 }
 
+/// Texts given in ascending key order packed into blocks, away from the table: each full
+/// block is handed out as (first key, encoded block) to be put in with
+/// [`SearchTexts::put_block`] (a bulk load packs them on a thread of its own while its other
+/// tables are merged: a third of the merge's time).
+#[derive(Default)]
+pub(super) struct BlockFiller {
+    block: BlockBuilder,
+}
+
+fn out_of_order(key: &str, after: &str) -> StoreError {
+    StoreError::Database(format!("search texts appended out of order: {key:?} after {after:?}"))
+}
+
+impl BlockFiller {
+    pub(super) fn is_empty(&self) -> bool {
+        self.block.is_empty()
+    }
+
+    /// Adds the text of `key`, which must come after every key added so far, to a block of
+    /// at most `limit` bytes; gives the block it filled, if any.
+    pub(super) fn push(
+        &mut self,
+        key: &str,
+        text: &str,
+        limit: usize,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        if let Some(last) = self.block.last_key()
+            && key <= last
+        {
+            return Err(out_of_order(key, last));
+        }
+        if self.block.push_within(key, text, limit) {
+            return Ok(None);
+        }
+        let full = self.take();
+        self.block.push(key, text);
+        Ok(full)
+    }
+
+    /// The block being filled, if it holds any text; the filler is empty afterwards.
+    pub(super) fn take(&mut self) -> Option<(String, Vec<u8>)> {
+        let full = self.block.first_key().map(|first| (first.to_owned(), self.block.encode()));
+        self.block.clear();
+        full
+    }
+}
+
 /// Writes entries given in key order as blocks filled up to `limit` bytes.
 struct Packer<'t, 'tx> {
     table: &'t mut Table<'tx, &'static str, &'static [u8]>,
@@ -371,12 +426,12 @@ impl<I: Iterator<Item = (String, Option<String>)>> Iterator for LastOfEachKey<I>
 
 /// The changes of merged runs as (key, text; `None`: removed); a read error, or a text that
 /// is not UTF-8, ends them early and is kept in `failed`.
-struct SpilledChanges<'m, 's> {
-    merged: &'m mut Merged<'s>,
+struct SpilledChanges<'m> {
+    merged: &'m mut Merged,
     failed: Option<io::Error>,
 }
 
-impl Iterator for SpilledChanges<'_, '_> {
+impl Iterator for SpilledChanges<'_> {
     type Item = (String, Option<String>);
 
     fn next(&mut self) -> Option<Self::Item> {
