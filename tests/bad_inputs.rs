@@ -252,7 +252,18 @@ fn import_refuses_each_bad_file_with_its_record_and_imports_nothing() {
     let db = sandbox.demo();
     let before = sandbox.snapshot(&db);
     let deep = format!("{{\"id\":\"n1\",\"customData\":{}{}}}\n", "[".repeat(10_000), "]".repeat(10_000));
+    // customData 65 levels deep (its object and 64 arrays): one over the limit, found by the
+    // record's scan (the parsed document is not walked again for it).
+    let one_too_deep =
+        format!("{{\"id\":\"n1\",\"customData\":{{\"a\":{}{}}}}}\n", "[".repeat(64), "]".repeat(64));
     let rows: &[(&str, &[u8], i32, &str)] = &[
+        ("customData one level too deep", one_too_deep.as_bytes(), 4, "line 1: nested deeper than 64 levels"),
+        (
+            "NUL in a key of customData",
+            b"{\"id\":\"n1\",\"customData\":{\"ok\":{\"k\\u0000\":1}}}\n",
+            4,
+            "line 1: \\u0000 in customData.ok; PostgreSQL's jsonb refuses NUL characters",
+        ),
         (
             "id twice in one file",
             b"{\"id\":\"n1\"}\n{\"id\":\"n1\",\"name\":\"Other\"}\n",

@@ -382,3 +382,22 @@ fn an_import_into_an_empty_database_in_list_order_but_for_a_few_records_takes_th
         assert!(found.lines().any(|line| line.starts_with(id)), "{query}: {found}");
     }
 }
+
+/// The record's scan is the one depth check of an imported customData: exactly the limit is
+/// taken, as a document, into an empty database and into one that holds users.
+#[test]
+fn an_imported_customdata_exactly_at_the_depth_limit_is_taken() {
+    let sandbox = Sandbox::new();
+    // Its object and 63 arrays: 64 levels.
+    let deepest = format!("{}{}", "[".repeat(63), "]".repeat(63));
+    let line = format!("{{\"id\":\"n1\",\"createdAt\":1,\"customData\":{{\"a\":{deepest}}}}}");
+    let file = sandbox.file("deep.jsonl", &format!("{line}\n"));
+    let db = sandbox.init("users.redb");
+    sandbox.on(&db, &["import", &file]).ok();
+    let document = format!("\"customData\":{{\"a\":{deepest}}}");
+    assert!(sandbox.export(&db).contains(&document), "{}", sandbox.export(&db));
+    let other = sandbox.file("other.jsonl", &line.replace("n1", "n2"));
+    sandbox.on(&db, &["import", &other]).ok();
+    let both = sandbox.export(&db);
+    assert_eq!(both.lines().filter(|line| line.contains(&document)).count(), 2, "{both}");
+}

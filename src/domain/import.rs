@@ -280,7 +280,9 @@ impl RecordRules {
         let custom_data = match custom_data {
             None => None,
             Some(value) => Some(
-                CustomData::from_value(value, &self.limits).map_err(|e| fail(format!("customData: {e}")))?,
+                // Scanned above, as part of the record: no NUL, and within the depth limit.
+                CustomData::from_scanned_value(value, &self.limits)
+                    .map_err(|e| fail(format!("customData: {e}")))?,
             ),
         };
         Ok((NewUser { origin, user, custom_data, fields }, taken))
