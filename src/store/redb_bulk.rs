@@ -370,17 +370,10 @@ fn place_user(
             &note(origin, typed),
             &mut |key, _, note, previous| {
                 // In key order, a repeated name is the key just before.
-                if let Some(previous) = previous.filter(|p| folded_part(p) == folded_part(key)) {
-                    let existing = text(id_of_list_key_bytes(previous)).into_owned();
-                    let (origin, value) = from_note(note);
-                    return Err(conflict(
-                        origin,
-                        StoreError::RepeatedInImport { field, value, other: existing },
-                    )
-                    .into());
-                }
-                table.insert(text(key).as_ref(), ())?;
-                Ok(())
+                let existing = previous
+                    .filter(|p| folded_part(p) == folded_part(key))
+                    .map(|previous| text(id_of_list_key_bytes(previous)).into_owned());
+                put_name(table, key, note, field, existing)
             },
         )?;
     }
@@ -391,6 +384,23 @@ fn place_user(
         })?;
     }
     Ok(document.len() as u64)
+}
+
+/// Puts a name's index key in, unless `existing` (the id of another user) has the name: then
+/// the load fails naming the record (its note) and the name as it typed it.
+fn put_name(
+    table: &mut redb::Table<'_, &'static str, ()>,
+    key: &[u8],
+    note: &[u8],
+    field: &'static str,
+    existing: Option<String>,
+) -> Result<(), Stop> {
+    if let Some(existing) = existing {
+        let (origin, value) = from_note(note);
+        return Err(conflict(origin, StoreError::RepeatedInImport { field, value, other: existing }).into());
+    }
+    table.insert(text(key).as_ref(), ())?;
+    Ok(())
 }
 
 /// The fields of [`PreparedUser::unique`], in its order.
@@ -510,16 +520,7 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
                     };
                     previous.clear();
                     previous.extend_from_slice(key);
-                    if let Some(existing) = existing {
-                        let (origin, value) = from_note(note);
-                        return Err(conflict(
-                            origin,
-                            StoreError::RepeatedInImport { field, value, other: existing },
-                        )
-                        .into());
-                    }
-                    table.insert(text(key).as_ref(), ())?;
-                    Ok(())
+                    put_name(table, key, note, field, existing)
                 })?;
             }
             merging.table(&mut tables.search_text, &mut |key, _, _| {
