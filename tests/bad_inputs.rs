@@ -536,6 +536,42 @@ fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     assert!(sandbox.ok(&db, &["set", "admin", path_str(&small)]).starts_with("saved: "));
 }
 
+/// A write that fails on a full disk leaves the file closed cleanly, as a signal or a bad
+/// record does: a `--read-only` reader (a backup, a second operator) reads it at once. It was
+/// left "not closed cleanly (a process using it was killed …)" until a read-write open
+/// repaired it (bb22 L01: an import of 300,000 users into a full disk).
+#[test]
+fn a_write_refused_by_a_full_disk_leaves_the_file_closed_cleanly_for_readers() {
+    let sandbox = Sandbox::new();
+    let mount = Tmpfs::mount(sandbox.path("full-clean"), "8m", "full disk, closed cleanly");
+    // More than the file system holds: the import itself fills it (a disk filled by someone
+    // else leaves redb no room to close the file cleanly; the next read-write open repairs it).
+    let pad = "x".repeat(200);
+    let users: String = (0..60_000)
+        .map(|n| {
+            format!("{{\"id\":\"u{n:05}\",\"username\":\"user{n}\",\"customData\":{{\"pad\":\"{pad}\"}}}}\n")
+        })
+        .collect();
+    let file = sandbox.file("users.jsonl", users.as_bytes());
+    // Into an empty database (the bulk load) and into one that holds users.
+    for demo in [false, true] {
+        let db = mount.dir.join("users.redb");
+        let _ = fs::remove_file(&db);
+        if demo {
+            sandbox.demo_at(&db);
+        } else {
+            sandbox.ok(&db, &["init"]);
+        }
+        let refused = sandbox.on(&db, &["import", path_str(&file)]);
+        assert_eq!(refused.code, 1, "demo {demo}: {refused:?}");
+        assert!(refused.stderr.contains("No space left on device"), "demo {demo}: {}", refused.stderr);
+        let read = sandbox.on(&db, &["--read-only", "list"]);
+        assert_eq!(read.code, 0, "demo {demo}: {read:?}");
+        assert_eq!(read.stdout.contains("admin"), demo, "demo {demo}: {}", read.stdout);
+        assert!(!read.stdout.contains("user1"), "demo {demo}: {}", read.stdout);
+    }
+}
+
 /// A store kept open (the editor's) across a full disk: redb refuses every call after the
 /// failed commit ("previous I/O error") until the file is opened again; the store does that
 /// itself, so once space is freed the next save is made, as the CLI's is.

@@ -465,6 +465,24 @@ impl RedbStore {
     }
 }
 
+/// A handle that met an I/O error (a full disk during a write) leaves the file "not closed
+/// cleanly": every `--read-only` open refuses it until a read-write open repairs it (bb22
+/// L01). The file is opened again once as the store goes, which repairs it (the failed
+/// transaction's room given back) and closes it cleanly, so readers and backups read it at
+/// once. When that fails too (the disk still full), the next read-write open repairs it.
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let failed = match &*handle {
+            Handle::ReadWrite(db) => db.begin_read().is_err_and(|e| met_an_io_error(&e)),
+            Handle::ReadOnly(_) | Handle::Closed => false,
+        };
+        if failed && let Err(e) = self.reopen() {
+            tracing::warn!(path = %self.path.display(), error = %e, "left for the next open to repair");
+        }
+    }
+}
+
 /// The handle met an I/O error before and must be opened again ([`RedbStore::reopen`]).
 struct Reopen;
 
