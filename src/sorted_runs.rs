@@ -12,8 +12,6 @@
 //! size of what is spilled, in a file that is never linked into the directory (or unlinked at
 //! once) and that goes when the work ends, whichever way.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -63,6 +61,8 @@ pub struct Runs {
     last_direct: Option<Vec<u8>>,
     /// The key placed last, either way.
     last_placed: Option<Vec<u8>>,
+    /// The longest entry deferred (encoded): what a merge holds of each run at least.
+    largest: usize,
 }
 
 /// The spill file shared by every table's runs: unnamed, private, gone with the process.
@@ -319,42 +319,6 @@ fn encode_into(bytes: &mut Vec<u8>, key: &[u8], value: &[u8], note: &[u8]) -> io
     Ok(())
 }
 
-/// Entries in key order handed from the thread that merges them to the one that stores them,
-/// encoded one after another in one allocation (an allocation per entry, made on one thread
-/// and freed on the other, is what glibc's arenas are slowest at).
-#[derive(Default)]
-pub struct EntryBatch {
-    bytes: Vec<u8>,
-}
-
-impl EntryBatch {
-    pub fn push(&mut self, entry: &Entry) -> io::Result<()> {
-        encode_into(&mut self.bytes, &entry.key, &entry.value, &entry.note)
-    }
-
-    /// The bytes the entries take.
-    pub fn size(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-    }
-
-    /// Each entry as (key, value, note), in the order pushed.
-    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8], &[u8])> {
-        let mut rest = self.bytes.as_slice();
-        std::iter::from_fn(move || {
-            if rest.is_empty() {
-                return None;
-            }
-            let (key, value, note, length) = decode(rest);
-            rest = &rest[length..];
-            Some((key, value, note))
-        })
-    }
-}
-
 impl Runs {
     pub fn new(budget: usize) -> Self {
         Self {
@@ -365,6 +329,7 @@ impl Runs {
             mode: Mode::Probation { sorted: true },
             last_direct: None,
             last_placed: None,
+            largest: 0,
         }
     }
 
@@ -434,6 +399,7 @@ impl Runs {
     /// Appends an entry to the current run, spilling it first when the budget is reached.
     pub fn defer(&mut self, spill: &mut Spill, key: &[u8], value: &[u8], note: &[u8]) -> io::Result<()> {
         let size = HEADER + key.len() + value.len() + note.len();
+        self.largest = self.largest.max(size);
         if !self.starts.is_empty() && self.arena.len() + size > self.budget {
             self.spill_run(spill)?;
         }
@@ -497,156 +463,16 @@ impl Runs {
     pub fn ready_to_merge(mut self, spill: &mut Spill) -> io::Result<MergeReady> {
         if self.runs.is_empty() {
             // Everything deferred fits in memory: sorted when the merge starts, never written.
-            return Ok(MergeReady(Ready::Memory { arena: self.arena, starts: self.starts }));
+            return Ok(MergeReady::in_memory(self.arena, self.starts));
         }
         self.spill_run(spill)?;
         spill.settle()?;
-        Ok(MergeReady(Ready::Runs { file: spill.file.try_clone()?, runs: self.runs }))
+        MergeReady::spilled(spill, std::mem::take(&mut self.runs), self.largest)
     }
 }
 
-/// The deferred entries of one table, ready to be merged wherever [`MergeReady::start`] is
-/// called (it may be sent to another thread).
-pub struct MergeReady(Ready);
-
-enum Ready {
-    Memory { arena: Vec<u8>, starts: Vec<u32> },
-    Runs { file: File, runs: Vec<(u64, u64)> },
-}
-
-impl MergeReady {
-    /// The merge begun: the entries sorted when they are in memory, else a read buffer per run
-    /// and the first entry of each read.
-    pub fn start(self) -> io::Result<Merged> {
-        let (file, runs) = match self.0 {
-            Ready::Memory { arena, mut starts } => {
-                let key_at = |start: u32| decode(&arena[start as usize..]).0;
-                starts.sort_by(|a, b| key_at(*a).cmp(key_at(*b)));
-                return Ok(Merged(Source::Memory { arena, starts: starts.into_iter() }));
-            }
-            Ready::Runs { file, runs } => (file, runs),
-        };
-        // The read buffer of each run: many runs share the memory a single one would have.
-        let buffer = (4 * 1024 * 1024 / runs.len()).clamp(16 * 1024, 256 * 1024);
-        let mut readers: Vec<RunReader> =
-            runs.iter().map(|&(start, end)| RunReader::new(start, end, buffer)).collect();
-        let mut heap = BinaryHeap::new();
-        for (run, reader) in readers.iter_mut().enumerate() {
-            if let Some(entry) = reader.next(&file)? {
-                heap.push(Head { entry, run });
-            }
-        }
-        Ok(Merged(Source::Runs { file, readers, heap }))
-    }
-}
-
-/// The entries of [`Runs`] in key order (of equal keys, in arrival order), pulled one at a time.
-pub struct Merged(Source);
-
-enum Source {
-    /// Nothing was spilled: the arena, and its entries' starts in key order.
-    Memory { arena: Vec<u8>, starts: std::vec::IntoIter<u32> },
-    /// The spilled runs, each read through a buffer, and the next entry of each in a heap.
-    Runs { file: File, readers: Vec<RunReader>, heap: BinaryHeap<Head> },
-}
-
-impl Merged {
-    /// The next entry in key order; `None` after the last.
-    pub fn next_entry(&mut self) -> io::Result<Option<Entry>> {
-        match &mut self.0 {
-            Source::Memory { arena, starts } => Ok(starts.next().map(|start| {
-                let (key, value, note, _) = decode(&arena[start as usize..]);
-                Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() }
-            })),
-            Source::Runs { file, readers, heap } => {
-                let Some(Head { entry, run }) = heap.pop() else { return Ok(None) };
-                if let Some(next) = readers[run].next(file)? {
-                    heap.push(Head { entry: next, run });
-                }
-                Ok(Some(entry))
-            }
-        }
-    }
-}
-
-/// The next entry of one run, in the merge's heap (the least key first; of equal keys, the
-/// earlier run, which arrived first).
-struct Head {
-    entry: Entry,
-    run: usize,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: `BinaryHeap` pops the greatest.
-        (other.entry.key.as_slice(), other.run).cmp(&(self.entry.key.as_slice(), self.run))
-    }
-}
-
-/// Reads one run of the spill file through a buffer of its own.
-struct RunReader {
-    next: u64,
-    end: u64,
-    buffer: Vec<u8>,
-    at: usize,
-    capacity: usize,
-}
-
-impl RunReader {
-    fn new(start: u64, end: u64, capacity: usize) -> Self {
-        Self { next: start, end, buffer: Vec::new(), at: 0, capacity }
-    }
-
-    fn next(&mut self, file: &File) -> io::Result<Option<Entry>> {
-        if !self.holds_an_entry() && !self.refill(file)? {
-            return Ok(None);
-        }
-        let (key, value, note, length) = decode(&self.buffer[self.at..]);
-        let entry = Entry { key: key.to_vec(), value: value.to_vec(), note: note.to_vec() };
-        self.at += length;
-        Ok(Some(entry))
-    }
-
-    /// Whether a whole entry is buffered from `at` on.
-    fn holds_an_entry(&self) -> bool {
-        starts_with_whole_entry(&self.buffer[self.at..])
-    }
-
-    /// Keeps the unread part and reads on until a whole entry is buffered; false at the end.
-    fn refill(&mut self, file: &File) -> io::Result<bool> {
-        self.buffer.drain(..self.at);
-        self.at = 0;
-        loop {
-            let have = self.buffer.len();
-            if starts_with_whole_entry(&self.buffer) {
-                return Ok(true);
-            }
-            let left = self.end - self.next;
-            if left == 0 {
-                return if have == 0 {
-                    Ok(false)
-                } else {
-                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "a spilled run ends inside an entry"))
-                };
-            }
-            let wanted = (self.capacity.max(HEADER)).min(usize::try_from(left).unwrap_or(usize::MAX));
-            self.buffer.resize(have + wanted, 0);
-            file.read_exact_at(&mut self.buffer[have..], self.next)?;
-            self.next += wanted as u64;
-        }
-    }
-}
+mod merge;
+pub use merge::{EntryBatch, MergeReady, Merged};
 
 #[cfg(test)]
 mod tests;

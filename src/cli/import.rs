@@ -191,6 +191,14 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
 
 /// Records a batch holds on their way to the writer, and back.
 const BATCH: usize = 256;
+/// ... or fewer, once their text is this long: a batch of 256 records of 1 MiB documents
+/// each (with their parsed trees) held 800 MB in flight (bb22 L02).
+const BATCH_TEXT: usize = 512 * 1024;
+
+/// About the bytes a read user holds: its document's text (the rest is a few fields).
+fn user_bytes(new: &NewUser) -> usize {
+    256 + new.custom_data.as_ref().map_or(0, |data| data.compact_text().len())
+}
 /// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -201,6 +209,8 @@ struct StreamedRecords<'a> {
     batch: std::vec::IntoIter<Result<NewUser, RecordError>>,
     ended: bool,
     written: Vec<NewUser>,
+    /// [`user_bytes`] of those written and not given back yet.
+    written_bytes: usize,
     to_free: std::sync::mpsc::Sender<Vec<NewUser>>,
     count: u64,
     /// The secrets lint runs here: the reading thread is the busier one.
@@ -248,8 +258,10 @@ impl ImportSource for StreamedRecords<'_> {
     }
 
     fn written(&mut self, user: NewUser) {
+        self.written_bytes += user_bytes(&user);
         self.written.push(user);
-        if self.written.len() == BATCH {
+        if self.written.len() == BATCH || self.written_bytes >= BATCH_TEXT {
+            self.written_bytes = 0;
             let done = std::mem::replace(&mut self.written, Vec::with_capacity(BATCH));
             // A reader that has stopped takes none back: they are freed here.
             let _ = self.to_free.send(done);
@@ -306,6 +318,7 @@ fn import_stream(
     let reader = std::thread::spawn(move || {
         let mut lines = lines;
         let mut batch = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0;
         while let Some(item) = lines.next() {
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
             let record = match item {
@@ -323,8 +336,10 @@ fn import_stream(
                 }
             };
             let failed = record.is_err();
+            batch_bytes += record.as_ref().map_or(0, user_bytes);
             batch.push(record);
-            if batch.len() == BATCH || failed {
+            if batch.len() == BATCH || batch_bytes >= BATCH_TEXT || failed {
+                batch_bytes = 0;
                 // Freed here, where they were made.
                 to_free.try_iter().for_each(drop);
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -345,6 +360,7 @@ fn import_stream(
         batch: Vec::new().into_iter(),
         ended: false,
         written: Vec::with_capacity(BATCH),
+        written_bytes: 0,
         to_free: written,
         count: 0,
         flagged: Flagged::default(),

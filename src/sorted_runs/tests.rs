@@ -1,3 +1,4 @@
+use super::merge::MERGE_MEMORY;
 use super::*;
 
 fn merged(runs: Runs, spill: &mut Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -292,4 +293,55 @@ fn spill_rest_reports_a_run_its_thread_could_not_write() {
     assert_eq!(runs.runs.len(), 1);
     let error = runs.spill_rest(&mut spill).expect_err("known before anything is merged");
     assert_eq!(error.raw_os_error(), Some(libc::EBADF), "{error}");
+}
+
+/// Entries near a document's limit: one of each run, buffered and copied into the heap, would
+/// hold 2 × 60 × 600 KiB; runs are merged in groups first (appended to the spill file) until
+/// one of each fits in `MERGE_MEMORY`, and the entries still come back in key order, equal keys
+/// in arrival order (bb22 L02: 400 documents of 1 MiB held 805 MB).
+#[test]
+fn runs_of_large_entries_are_merged_in_groups_first_and_come_back_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(1024 * 1024);
+    let value = vec![b'v'; 600 * 1024];
+    let mut expected = Vec::new();
+    for n in 0..60u32 {
+        // Twelve keys, each given five times: arrival order among equals must survive.
+        let key = format!("k{:02}", (n * 7) % 12);
+        let note = format!("{n:02}");
+        runs.defer(&mut spill, key.as_bytes(), &value, note.as_bytes()).expect("defer");
+        expected.push((key.into_bytes(), note.into_bytes()));
+    }
+    assert!(runs.runs.len() >= 50, "a run of one or two entries each: {}", runs.runs.len());
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let ready = runs.ready_to_merge(&mut spill).expect("ready");
+    let fan_in = MERGE_MEMORY / (2 * (HEADER + 3 + value.len() + 2));
+    assert!(ready.runs_at_once() <= fan_in, "{} runs at once, {fan_in} fit", ready.runs_at_once());
+    assert!(ready.runs_at_once() >= 2);
+    let mut merged = ready.start().expect("start");
+    let mut out = Vec::new();
+    while let Some(entry) = merged.next_entry().expect("entry") {
+        assert_eq!(entry.value.len(), value.len());
+        out.push((entry.key, entry.note));
+    }
+    assert_eq!(out, expected);
+}
+
+/// Entries of a few KiB (a user's rows) are merged as they were spilled, in one pass.
+#[test]
+fn runs_of_small_entries_are_merged_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(16 * 1024);
+    for n in 0..20_000u32 {
+        let key = format!("{:08}", n.wrapping_mul(2_654_435_761) % 1_000_000);
+        runs.defer(&mut spill, key.as_bytes(), &[b'v'; 300], b"").expect("defer");
+    }
+    let spilled = runs.runs.len();
+    assert!(spilled > 300, "{spilled}");
+    let length = spill.len();
+    let ready = runs.ready_to_merge(&mut spill).expect("ready");
+    assert_eq!(ready.runs_at_once(), spilled + 1, "the rest in memory is the last run");
+    assert!(spill.len() > length && spill.len() < length + 20 * 1024, "only the rest written");
 }
