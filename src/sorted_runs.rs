@@ -188,10 +188,13 @@ const WRITE_SIZE: usize = 1024 * 1024;
 
 impl Spill {
     /// An unnamed file in `dir` (the database's directory: the space an import needs is
-    /// there; `/tmp` may be memory). Created with `O_TMPFILE`, or created and unlinked at
-    /// once where the file system has no such thing; readable by the owner only.
+    /// there; `/tmp` may be memory), else in the system's temporary directory (`$TMPDIR`: a
+    /// database in a directory its operator may not write, as a service's often is, refused
+    /// even a two-user import: bb22 L04). Created with `O_TMPFILE`, or created and unlinked
+    /// at once where the file system has no such thing; readable by the owner only.
     pub fn new(dir: &Path) -> io::Result<Self> {
-        Ok(Self { file: Self::unnamed_file(dir)?, length: 0, dir: dir.to_path_buf(), writer: None })
+        let (file, dir) = Self::unnamed_file_in_either(dir, &std::env::temp_dir())?;
+        Ok(Self { file, length: 0, dir, writer: None })
     }
 
     /// [`Spill::new`], its runs sorted and written by a thread of its own: a run more in
@@ -200,6 +203,28 @@ impl Spill {
         let mut spill = Self::new(dir)?;
         spill.writer = Some(Box::new(Writer::start(spill.file.try_clone()?)?));
         Ok(spill)
+    }
+
+    /// The file in `dir`, else in `fallback`, and where it was made; when neither takes one,
+    /// an error naming both and what to do.
+    fn unnamed_file_in_either(dir: &Path, fallback: &Path) -> io::Result<(File, PathBuf)> {
+        let beside = match Self::unnamed_file(dir) {
+            Ok(file) => return Ok((file, dir.to_path_buf())),
+            Err(e) => e,
+        };
+        match Self::unnamed_file(fallback) {
+            Ok(file) => {
+                tracing::info!(dir = %dir.display(), error = %beside, fallback = %fallback.display(), "temporary file made in the fallback");
+                Ok((file, fallback.to_path_buf()))
+            }
+            Err(e) => Err(io::Error::new(
+                beside.kind(),
+                format!(
+                    "no temporary file can be made beside the database ({beside}) nor in {} ({e}); make the database's directory writable for you, or set TMPDIR to a directory you can write that has room",
+                    fallback.display()
+                ),
+            )),
+        }
     }
 
     fn unnamed_file(dir: &Path) -> io::Result<File> {

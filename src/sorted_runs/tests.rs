@@ -345,3 +345,28 @@ fn runs_of_small_entries_are_merged_at_once() {
     assert_eq!(ready.runs_at_once(), spilled + 1, "the rest in memory is the last run");
     assert!(spill.len() > length && spill.len() < length + 20 * 1024, "only the rest written");
 }
+
+/// A directory that takes no file (one the operator may not write; here a path through a
+/// file): the spill file is made in the fallback; where neither takes one, the error names
+/// both and what to do (bb22 L04).
+#[test]
+fn a_spill_file_is_made_in_the_fallback_when_the_database_s_directory_takes_none() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let not_a_dir = dir.path().join("a file");
+    fs::write(&not_a_dir, b"x").expect("write");
+    let fallback = dir.path().join("fallback");
+    fs::create_dir(&fallback).expect("mkdir");
+    let (file, made_in) = Spill::unnamed_file_in_either(&not_a_dir, &fallback).expect("in the fallback");
+    assert_eq!(made_in, fallback);
+    file.write_all_at(b"runs", 0).expect("writable");
+    assert_eq!(fs::read_dir(&fallback).expect("list").count(), 0, "unnamed: nothing left in the directory");
+    let (_, made_in) = Spill::unnamed_file_in_either(dir.path(), &fallback).expect("beside");
+    assert_eq!(made_in, dir.path());
+    let neither = Spill::unnamed_file_in_either(&not_a_dir, &not_a_dir.join("x")).expect_err("neither");
+    let said = neither.to_string();
+    assert!(
+        said.starts_with("no temporary file can be made beside the database (")
+            && said.contains("set TMPDIR to a directory you can write"),
+        "{said}"
+    );
+}

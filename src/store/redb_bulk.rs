@@ -244,7 +244,7 @@ fn load_prepared(
     dir: &Path,
 ) -> Result<u64, StoreError> {
     let spill_failed = |e: io::Error| StoreError::Io {
-        context: format!("{}: cannot keep the import's sorted runs", dir.display()),
+        context: format!("{}: cannot keep the load's sorted runs", dir.display()),
         error: e,
     };
     let mut spill = Spill::with_writer_thread(dir).map_err(spill_failed)?;
