@@ -188,19 +188,24 @@ const WRITE_SIZE: usize = 1024 * 1024;
 
 impl Spill {
     /// An unnamed file in `dir` (the database's directory: the space an import needs is
-    /// there; `/tmp` may be memory), else in the system's temporary directory (`$TMPDIR`: a
-    /// database in a directory its operator may not write, as a service's often is, refused
-    /// even a two-user import: bb22 L04). Created with `O_TMPFILE`, or created and unlinked
-    /// at once where the file system has no such thing; readable by the owner only.
+    /// there; `/tmp` may be memory). Created with `O_TMPFILE`, or created and unlinked at
+    /// once where the file system has no such thing; readable by the owner only.
     pub fn new(dir: &Path) -> io::Result<Self> {
+        Ok(Self { file: Self::unnamed_file(dir)?, length: 0, dir: dir.to_path_buf(), writer: None })
+    }
+
+    /// [`Spill::new`], else in the system's temporary directory (`$TMPDIR`): for an import,
+    /// which cannot do without one, of a database in a directory its operator may not write,
+    /// as a service's often is (it refused even a two-user import: bb22 L04).
+    pub fn beside_or_in_tmpdir(dir: &Path) -> io::Result<Self> {
         let (file, dir) = Self::unnamed_file_in_either(dir, &std::env::temp_dir())?;
         Ok(Self { file, length: 0, dir, writer: None })
     }
 
-    /// [`Spill::new`], its runs sorted and written by a thread of its own: a run more in
-    /// memory (the one being written while the next fills).
+    /// [`Spill::beside_or_in_tmpdir`], its runs sorted and written by a thread of its own: a
+    /// run more in memory (the one being written while the next fills).
     pub fn with_writer_thread(dir: &Path) -> io::Result<Self> {
-        let mut spill = Self::new(dir)?;
+        let mut spill = Self::beside_or_in_tmpdir(dir)?;
         spill.writer = Some(Box::new(Writer::start(spill.file.try_clone()?)?));
         Ok(spill)
     }

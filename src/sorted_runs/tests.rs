@@ -370,3 +370,24 @@ fn a_spill_file_is_made_in_the_fallback_when_the_database_s_directory_takes_none
         "{said}"
     );
 }
+
+/// A batch is its entries' encoded bytes, read back in the order pushed: its size is what
+/// the merging thread bounds a batch by.
+#[test]
+fn an_entry_batch_holds_its_entries_encoded_and_gives_them_back_in_order() {
+    let mut batch = EntryBatch::default();
+    assert_eq!(batch.size(), 0);
+    let entries = [("b", "value", ""), ("a", "", "note"), ("c", "v", "n")];
+    for (key, value, note) in entries {
+        let entry = Entry { key: key.into(), value: value.into(), note: note.into() };
+        batch.push(&entry).expect("pushed");
+    }
+    let expected: usize = entries.iter().map(|(k, v, n)| HEADER + k.len() + v.len() + n.len()).sum();
+    assert_eq!(batch.size(), expected);
+    let back: Vec<(&[u8], &[u8], &[u8])> = batch.entries().collect();
+    let wanted: Vec<(&[u8], &[u8], &[u8])> =
+        entries.iter().map(|(k, v, n)| (k.as_bytes(), v.as_bytes(), n.as_bytes())).collect();
+    assert_eq!(back, wanted);
+    batch.clear();
+    assert_eq!((batch.size(), batch.entries().count()), (0, 0));
+}

@@ -405,5 +405,16 @@ fn a_spill_file_cut_short_fails_the_flush_and_the_write_commits_nothing() {
     assert_eq!(entries, model.into_iter().collect::<Vec<_>>(), "the blocks as they were");
 }
 
+/// A bulk load's packing thread fills blocks to the size every write does.
+#[test]
+fn the_blocks_a_load_packs_are_filled_to_the_size_every_write_fills() {
+    let (_dir, db) = database();
+    let tx = db.begin_write().expect("write");
+    let mut texts = SearchTexts::open(&tx).expect("open");
+    assert_eq!(texts.block_bytes(), BLOCK_BYTES);
+    texts.set_block_bytes(1000);
+    assert_eq!(texts.block_bytes(), 1000);
+}
+
 mod bytes;
 mod edges;

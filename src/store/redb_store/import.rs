@@ -222,7 +222,7 @@ const GIVEN_IDS_BUDGET: usize = 2 * 1024 * 1024;
 
 impl GivenIds {
     fn new(dir: &Path) -> Result<Self, StoreError> {
-        let spill = Spill::new(dir).map_err(|e| Self::failed(dir, e))?;
+        let spill = Spill::beside_or_in_tmpdir(dir).map_err(|e| Self::failed(dir, e))?;
         Ok(Self { runs: Runs::new(GIVEN_IDS_BUDGET), spill })
     }
 
