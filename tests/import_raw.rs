@@ -382,6 +382,13 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     };
     let shown = run_in_pty(&["seed", "--users", USERS]);
     assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
+    // Then the last phase, said as such (it froze at "ETA 0s" short of the count: bb22 L05).
+    assert!(
+        String::from_utf8_lossy(&shown)
+            .contains("all 12,000 users made; putting them in their tables, then committing"),
+        "{}",
+        String::from_utf8_lossy(&shown)
+    );
     let quiet = run_in_pty(&["--quiet", "seed", "--users", USERS]);
     assert!(!String::from_utf8_lossy(&quiet).contains("ETA"), "{}", String::from_utf8_lossy(&quiet));
     // export, and import of an array (streamed like JSON Lines), the same way.
@@ -414,6 +421,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     assert!(tui.wait_exit_within(std::time::Duration::from_secs(120)).success(), "{}", tui.text());
     let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
+    assert!(shown.contains("all 3,000 users read; putting them in their tables"), "{shown}");
     assert_eq!(sandbox.export(&into), lines);
     // Not on a terminal, and not asked to be quiet: export says only what it did.
     let run = sandbox.on(&db, &["export", "--out", &sandbox.home.path("again.jsonl").display().to_string()]);

@@ -217,6 +217,8 @@ struct StreamedRecords<'a> {
     flagged: Flagged,
     /// Told the count of records every 4,096 (progress).
     tell: &'a dyn Fn(u64),
+    /// Told the count once every record is read (the merge and the commit follow).
+    read_all: &'a dyn Fn(u64),
     shape: Option<&'a RecordSchema<'a>>,
 }
 
@@ -237,7 +239,10 @@ impl ImportSource for StreamedRecords<'_> {
             // A source that goes quiet (a FIFO whose writer waits) must not hide a signal.
             match self.batches.recv_timeout(std::time::Duration::from_millis(50)) {
                 Ok(Some(batch)) => self.batch = batch.into_iter(),
-                Ok(None) => self.ended = true,
+                Ok(None) => {
+                    self.ended = true;
+                    (self.read_all)(self.count);
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) if crate::interrupt::requested() => {
                     self.ended = true;
                     return Some(Err(RecordError {
@@ -368,6 +373,7 @@ fn import_stream(
             bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
             bar.set_message(count.to_string());
         },
+        read_all: &|count| super::progress::writing_phase(&bar, count, "read"),
         shape,
     };
     let imported = store.import_from(&mut records, mode, &Author::from_environment());

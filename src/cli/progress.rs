@@ -29,6 +29,24 @@ pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::P
     bar
 }
 
+/// The last phase of a bulk load, once every user is read or made: the count complete, and
+/// what goes on meanwhile with the time it has taken, instead of an "ETA 0s" that stays
+/// up while the rate falls (it read as a hang at 99.9 %: bb22 L05). Drawn at once.
+pub fn writing_phase(bar: &indicatif::ProgressBar, users: u64, read: &str) {
+    if bar.is_hidden() {
+        return;
+    }
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.reset_elapsed();
+    bar.set_message(format!(
+        "all {} users {read}; putting them in their tables, then committing",
+        group_digits(users)
+    ));
+    bar.force_draw();
+}
+
 /// `212,099/s`: a count a second as an operator reads it.
 fn rate(per_second: f64) -> String {
     let whole = if per_second.is_finite() && per_second > 0.0 { per_second.round() as u64 } else { 0 };

@@ -163,7 +163,9 @@ pub(super) fn seed_users(
     let mut made: u64 = 0;
     let mut generated = generator.take(users as usize).inspect(|_| {
         made += 1;
-        if made.is_multiple_of(4096) {
+        if made == users {
+            super::progress::writing_phase(&bar, users, "made");
+        } else if made.is_multiple_of(4096) {
             bar.set_position(made);
         }
     });
