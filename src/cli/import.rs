@@ -26,7 +26,9 @@ pub(super) fn import(
 ) -> Result<Option<u64>> {
     let (tenant, quiet) = (cli.tenant.clone(), cli.quiet);
     let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
-    let rules = RecordRules::new(Limits::default(), now_ms()).only_tenant(tenant.clone());
+    let rules = RecordRules::new(Limits::default(), now_ms())
+        .only_tenant(tenant.clone())
+        .keeping_fields(mode == ImportMode::Upsert);
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
     let held =
         shape.as_ref().map(|shape| RecordSchema::new(shape, (mode == ImportMode::Upsert).then_some(&*store)));

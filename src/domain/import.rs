@@ -86,6 +86,8 @@ pub struct RecordRules {
     /// Records read of that tenant, and whether the end of the input was seen.
     of_tenant: usize,
     ended: bool,
+    /// See [`RecordRules::keeping_fields`].
+    keep_fields: bool,
 }
 
 /// What the reader took out of the records it read, for the one line each that says so.
@@ -170,7 +172,23 @@ impl<'a> ImportReader<'a> {
 
 impl RecordRules {
     pub fn new(limits: Limits, now_ms: i64) -> Self {
-        Self { limits, now_ms, tenant: None, taken: TakenOut::default(), of_tenant: 0, ended: false }
+        Self {
+            limits,
+            now_ms,
+            tenant: None,
+            taken: TakenOut::default(),
+            of_tenant: 0,
+            ended: false,
+            keep_fields: true,
+        }
+    }
+
+    /// Whether each record keeps the names of the fields it gave ([`NewUser::fields`]): only
+    /// an upsert reads them, and copying every key of every record was a reading thread's
+    /// work an import into an empty database does not need.
+    pub fn keeping_fields(mut self, keep: bool) -> Self {
+        self.keep_fields = keep;
+        self
     }
 
     /// Told once that the input has ended: an error when `--tenant` named a tenant no record
@@ -267,7 +285,7 @@ impl RecordRules {
         }
         // The fields an upsert takes from the record. A timestamp given as null cannot clear
         // anything (a user always has one), so it counts as left out: what is stored stays.
-        let fields = value.as_object().map(|record| {
+        let fields = value.as_object().filter(|_| self.keep_fields).map(|record| {
             record
                 .iter()
                 .filter(|(k, v)| {
@@ -351,6 +369,10 @@ mod tests {
         let new = rules.read_record(raw, "record 1".into()).expect("read").expect("a user");
         let fields: Vec<&str> = new.fields.iter().flatten().map(String::as_str).collect();
         assert_eq!(fields, ["id", "name", "updatedAt", "lastSignInAt"]);
+        // An import that is no upsert keeps none (nothing reads them).
+        let mut inserting = RecordRules::new(Limits::default(), 0).keeping_fields(false);
+        let new = inserting.read_record(raw, "record 1".into()).expect("read").expect("a user");
+        assert_eq!(new.fields, None);
     }
 
     /// A JSON Lines record (named by its line) that ends before its object says what JSON
