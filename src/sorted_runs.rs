@@ -61,8 +61,10 @@ pub struct Runs {
     last_direct: Option<Vec<u8>>,
     /// The key placed last, either way.
     last_placed: Option<Vec<u8>>,
-    /// The longest entry deferred (encoded): what a merge holds of each run at least.
+    /// The longest entry deferred (encoded), and how many were at least
+    /// [`merge::LARGE_ENTRY`] long: what the merge's heads may hold.
     largest: usize,
+    large: usize,
 }
 
 /// The spill file shared by every table's runs: unnamed, private, gone with the process.
@@ -360,6 +362,7 @@ impl Runs {
             last_direct: None,
             last_placed: None,
             largest: 0,
+            large: 0,
         }
     }
 
@@ -430,6 +433,7 @@ impl Runs {
     pub fn defer(&mut self, spill: &mut Spill, key: &[u8], value: &[u8], note: &[u8]) -> io::Result<()> {
         let size = HEADER + key.len() + value.len() + note.len();
         self.largest = self.largest.max(size);
+        self.large += usize::from(size >= merge::LARGE_ENTRY);
         if !self.starts.is_empty() && self.arena.len() + size > self.budget {
             self.spill_run(spill)?;
         }
@@ -497,7 +501,7 @@ impl Runs {
         }
         self.spill_run(spill)?;
         spill.settle()?;
-        MergeReady::spilled(spill, std::mem::take(&mut self.runs), self.largest)
+        MergeReady::spilled(spill, std::mem::take(&mut self.runs), self.large, self.largest)
     }
 }
 

@@ -48,14 +48,30 @@ impl EntryBatch {
 /// What a merge may hold of whole entries: each run's next entry, buffered and copied into
 /// the heap. With entries of a MiB (documents near the limit) 100 runs held 200 MB, and a
 /// bulk load merges three tables at once (bb22 L02): runs are first merged in groups into
-/// longer ones until their entries fit. Entries of a few KiB never come near it.
+/// longer ones until their large entries fit. Entries of a few KiB never come near it.
 pub(super) const MERGE_MEMORY: usize = 8 * 1024 * 1024;
 
+/// An entry this long counts as large: at most as many runs as there are large entries can
+/// hold one at their head at once (one 800 KB document among a million users must not make
+/// the whole table go through the file again).
+pub(super) const LARGE_ENTRY: usize = 64 * 1024;
+
+/// What the heads of the merge of `runs` may hold at once: `large` entries of up to
+/// `largest` bytes, each buffered and copied.
+fn heads_bytes(runs: usize, large: usize, largest: usize) -> usize {
+    runs.min(large).saturating_mul(2 * largest)
+}
+
 /// `runs` merged in groups, pass after pass, into runs appended to the spill file, until
-/// one of each entry of at most `largest` bytes twice over fits in [`MERGE_MEMORY`].
-fn fewer_runs(spill: &mut Spill, mut runs: Vec<(u64, u64)>, largest: usize) -> io::Result<Vec<(u64, u64)>> {
+/// their large entries (`large` of them, of at most `largest` bytes) fit in [`MERGE_MEMORY`].
+fn fewer_runs(
+    spill: &mut Spill,
+    mut runs: Vec<(u64, u64)>,
+    large: usize,
+    largest: usize,
+) -> io::Result<Vec<(u64, u64)>> {
     let fan_in = (MERGE_MEMORY / (2 * largest.max(1))).max(2);
-    while runs.len() > fan_in {
+    while heads_bytes(runs.len(), large, largest) > MERGE_MEMORY && runs.len() > fan_in {
         let mut longer = Vec::with_capacity(runs.len() / fan_in + 1);
         for group in runs.chunks(fan_in) {
             longer.push(match group {
@@ -102,10 +118,15 @@ impl MergeReady {
         Self(Ready::Memory { arena, starts })
     }
 
-    /// Runs in the spill file, of entries of at most `largest` bytes: merged in groups first
-    /// when one entry of each would not fit in [`MERGE_MEMORY`].
-    pub(super) fn spilled(spill: &mut Spill, runs: Vec<(u64, u64)>, largest: usize) -> io::Result<Self> {
-        let runs = fewer_runs(spill, runs, largest)?;
+    /// Runs in the spill file, holding `large` entries of at most `largest` bytes: merged in
+    /// groups first when those would not fit in [`MERGE_MEMORY`] at the merge's heads.
+    pub(super) fn spilled(
+        spill: &mut Spill,
+        runs: Vec<(u64, u64)>,
+        large: usize,
+        largest: usize,
+    ) -> io::Result<Self> {
+        let runs = fewer_runs(spill, runs, large, largest)?;
         Ok(Self(Ready::Runs { file: spill.file.try_clone()?, runs }))
     }
 

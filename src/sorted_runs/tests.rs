@@ -391,3 +391,30 @@ fn an_entry_batch_holds_its_entries_encoded_and_gives_them_back_in_order() {
     batch.clear();
     assert_eq!((batch.size(), batch.entries().count()), (0, 0));
 }
+
+/// One large entry among many small ones (one document near the limit among a million
+/// users): at most one head holds it, so the runs are merged as they were spilled — the whole
+/// table is not written through the file again for it.
+#[test]
+fn one_large_entry_among_small_ones_is_merged_with_them_in_one_pass() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(64 * 1024);
+    for n in 0..3_000u32 {
+        let key = format!("{:08}", n.wrapping_mul(2_654_435_761) % 1_000_000);
+        let size = if n == 1_500 { 900 * 1024 } else { 300 };
+        runs.defer(&mut spill, key.as_bytes(), &vec![b'v'; size], b"").expect("defer");
+    }
+    let spilled = runs.runs.len();
+    assert!(spilled > 10, "{spilled}");
+    let length = spill.len();
+    let ready = runs.ready_to_merge(&mut spill).expect("ready");
+    assert_eq!(ready.runs_at_once(), spilled + 1, "the rest in memory is the last run");
+    assert!(spill.len() < length + 64 * 1024, "only the rest written");
+    let mut merged = ready.start().expect("start");
+    let mut count = 0;
+    while merged.next_entry().expect("entry").is_some() {
+        count += 1;
+    }
+    assert_eq!(count, 3_000);
+}

@@ -189,8 +189,10 @@ impl RedbStore {
 
     /// The directory the file is in (`.` for a bare name): where work files that must not
     /// fill memory (sorted runs) are made, on the file system that has room for the database.
+    /// The file's own, when `--db` names a symbolic link to it: beside the link the spill
+    /// filled the link's small file system (bb22 L06).
     pub(super) fn dir(&self) -> PathBuf {
-        directory_of(&self.path)
+        directory_of(&std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone()))
     }
 
     /// The schema version recorded in the file.
@@ -529,6 +531,18 @@ mod tests {
         let store =
             RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
         assert_eq!(store.dir(), dir.path());
+    }
+
+    #[test]
+    fn a_store_opened_through_a_link_keeps_its_work_files_beside_the_file_it_names() {
+        let (data, links) =
+            (tempfile::TempDir::new().expect("temp dir"), tempfile::TempDir::new().expect("temp dir"));
+        let file = data.path().join("users.redb");
+        drop(RedbStore::create(&file, OpenOptions::default()).expect("create"));
+        let link = links.path().join("link.redb");
+        std::os::unix::fs::symlink(&file, &link).expect("link");
+        let store = RedbStore::open(&link, OpenOptions::default()).expect("open through the link");
+        assert_eq!(store.dir(), std::fs::canonicalize(data.path()).expect("canonical"));
     }
 
     #[test]
