@@ -3,7 +3,6 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use serde_json::Map;
@@ -470,10 +469,9 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
     let [username, email, phone] = unique;
     let looked_up = [username.placed_directly(), email.placed_directly(), phone.placed_directly()];
     let mut ready = Vec::new();
-    for runs in [users, username, email, phone, order, by_name] {
+    for runs in [users, username, email, phone, custom_data, order, by_name] {
         ready.push(runs.ready_to_merge(spill)?);
     }
-    let documents = custom_data.ready_to_merge(spill)?;
     // Packed into blocks beside the other tables when none went in as they came; else merged
     // in among those that did, at the end.
     let (search_text, packed) = if search_text.placed_directly() {
@@ -481,65 +479,52 @@ fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -
     } else {
         (None, Some((search_text.ready_to_merge(spill)?, tables.search_text.block_bytes())))
     };
-    let given_up = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        // The documents, the largest table, merged and put in on a thread of their own while
-        // this one puts in the rest (redb's tables of one transaction each take writes from
-        // a thread of their own).
-        let (custom_data, given_up_here) = (&mut tables.custom_data, &given_up);
-        let documents = scope.spawn(move || merging::put_documents(documents, custom_data, given_up_here));
-        let merge_here = || -> Result<(), Stop> {
-            let mut merging = Merging::start(scope, ready, packed);
-            merging.table(&mut tables.search_text, &mut |key, value, note| {
-                if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
-                    let origin = text(note).into_owned();
-                    return Err(
-                        conflict(origin, StoreError::IdRepeatedInImport(text(key).into_owned())).into()
-                    );
-                }
-                Ok(())
-            })?;
-            for (slot, looked_up) in looked_up.into_iter().enumerate() {
-                let field = UNIQUE_FIELDS[slot];
-                let table = match slot {
-                    0 => &mut tables.username_keys,
-                    1 => &mut tables.email_keys,
-                    _ => &mut tables.phone_keys,
-                };
-                // Where the merge gives the table every entry, in key order, a repeated name is the
-                // entry just before; else one put in directly is looked up (a range read per entry,
-                // 5 % of a seed).
-                let mut previous: Vec<u8> = Vec::new();
-                merging.table(&mut tables.search_text, &mut |key, _, note| {
-                    let folded = text(folded_part(key));
-                    let existing = if looked_up {
-                        ids_with_key(&*table, &folded)?.into_iter().next()
-                    } else {
-                        (!previous.is_empty() && folded_part(&previous) == folded_part(key))
-                            .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
-                    };
-                    previous.clear();
-                    previous.extend_from_slice(key);
-                    put_name(table, key, note, field, existing)
-                })?;
+        let mut merging = Merging::start(scope, ready, packed);
+        merging.table(&mut tables.search_text, &mut |key, value, note| {
+            if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
+                let origin = text(note).into_owned();
+                return Err(conflict(origin, StoreError::IdRepeatedInImport(text(key).into_owned())).into());
             }
-            merging.table(&mut tables.search_text, &mut |key, _, _| {
-                tables.order.insert(text(key).as_ref(), ())?;
-                Ok(())
+            Ok(())
+        })?;
+        for (slot, looked_up) in looked_up.into_iter().enumerate() {
+            let field = UNIQUE_FIELDS[slot];
+            let table = match slot {
+                0 => &mut tables.username_keys,
+                1 => &mut tables.email_keys,
+                _ => &mut tables.phone_keys,
+            };
+            // Where the merge gives the table every entry, in key order, a repeated name is the
+            // entry just before; else one put in directly is looked up (a range read per entry,
+            // 5 % of a seed).
+            let mut previous: Vec<u8> = Vec::new();
+            merging.table(&mut tables.search_text, &mut |key, _, note| {
+                let folded = text(folded_part(key));
+                let existing = if looked_up {
+                    ids_with_key(&*table, &folded)?.into_iter().next()
+                } else {
+                    (!previous.is_empty() && folded_part(&previous) == folded_part(key))
+                        .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
+                };
+                previous.clear();
+                previous.extend_from_slice(key);
+                put_name(table, key, note, field, existing)
             })?;
-            merging.table(&mut tables.search_text, &mut |key, _, _| {
-                tables.by_name.insert(text(key).as_ref(), ())?;
-                Ok(())
-            })?;
-            merging.put_blocks(&mut tables.search_text, true)
-        };
-        let merged = merge_here();
-        if merged.is_err() {
-            given_up.store(true, Ordering::Relaxed);
         }
-        // This thread's failure first: it merges the users, whose repeats are the likeliest.
-        let documents = documents.join().unwrap_or_else(|_| Err(merging::stopped()));
-        merged.and(documents)
+        merging.table(&mut tables.search_text, &mut |key, value, _| {
+            tables.custom_data.insert(text(key).as_ref(), text(value).as_ref())?;
+            Ok(())
+        })?;
+        merging.table(&mut tables.search_text, &mut |key, _, _| {
+            tables.order.insert(text(key).as_ref(), ())?;
+            Ok(())
+        })?;
+        merging.table(&mut tables.search_text, &mut |key, _, _| {
+            tables.by_name.insert(text(key).as_ref(), ())?;
+            Ok(())
+        })?;
+        merging.put_blocks(&mut tables.search_text, true)
     })?;
     match search_text {
         Some(runs) => merge_search_texts_among_placed(tables, runs, spill),

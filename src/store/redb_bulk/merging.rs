@@ -4,7 +4,6 @@
 //! transaction is its alone). The merge was one thread's work, a third of a 1M seed, while
 //! the other core had nothing to do.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::Scope;
 
@@ -53,7 +52,7 @@ pub(super) struct Merging {
 
 /// A thread of the merge that stopped without saying so (a panic): the load must fail, not
 /// commit what came before.
-pub(super) fn stopped() -> Stop {
+fn stopped() -> Stop {
     Stop::Store(StoreError::Database(
         "a thread merging the load stopped before the end; nothing was written".into(),
     ))
@@ -135,25 +134,6 @@ impl Merging {
             }
         }
     }
-}
-
-/// The documents' thread: their entries merged in key order and put into `table`; stops at
-/// a signal, or quietly once the loading thread has `given_up` (it failed: the load is
-/// dropped whatever this does).
-pub(super) fn put_documents(
-    ready: MergeReady,
-    table: &mut redb::Table<'_, &'static str, &'static str>,
-    given_up: &AtomicBool,
-) -> Result<(), Stop> {
-    let mut merged = ready.start()?;
-    while let Some(entry) = merged.next_entry()? {
-        if given_up.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        crate::interrupt::check()?;
-        table.insert(super::text(&entry.key).as_ref(), super::text(&entry.value).as_ref())?;
-    }
-    Ok(())
 }
 
 /// The merging thread: each table's entries in key order, in batches; stops at the first
@@ -335,46 +315,6 @@ mod tests {
             let said = message(said.expect_err("a failure"));
             let expected = if table_fails { "the table's own" } else { "search texts appended out of order" };
             assert!(said.contains(expected), "{said}");
-        }
-    }
-
-    /// The documents' thread puts every entry in, in key order; gives up at once when told
-    /// the load failed; and fails with a run cut short.
-    #[test]
-    fn the_documents_are_put_in_whole_or_given_up_or_fail_with_their_run() {
-        const DOCUMENTS: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("documents");
-        for case in ["whole", "given up", "cut short"] {
-            let dir = tempfile::tempdir().expect("temporary directory");
-            let mut spill = Spill::new(dir.path()).expect("spill");
-            let ready = shuffled(&mut spill, "a", 5000, 64 * 1024).ready_to_merge(&mut spill).expect("ready");
-            if case == "cut short" {
-                spill.cut_to(spill.len() / 2).expect("cut");
-            }
-            let db = Database::create(dir.path().join("documents.redb")).expect("create");
-            let tx = db.begin_write().expect("write");
-            let mut table = tx.open_table(DOCUMENTS).expect("table");
-            let given_up = AtomicBool::new(case == "given up");
-            let put = std::thread::scope(|scope| {
-                scope.spawn(|| put_documents(ready, &mut table, &given_up)).join().expect("no panic")
-            });
-            let stored: Vec<(String, String)> = table
-                .iter()
-                .expect("iterate")
-                .map(|row| {
-                    let (key, value) = row.expect("row");
-                    (key.value().to_owned(), value.value().to_owned())
-                })
-                .collect();
-            match (case, put) {
-                ("whole", Ok(())) => {
-                    assert_eq!(stored.len(), 5000);
-                    assert!(stored.windows(2).all(|pair| pair[0].0 < pair[1].0));
-                    assert!(stored.iter().all(|(key, value)| value.ends_with(key.as_str())));
-                }
-                ("given up", Ok(())) => assert!(stored.is_empty(), "{} put in", stored.len()),
-                ("cut short", Err(Stop::Spill(e))) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
-                (case, put) => panic!("{case}: {:?}", put.map_err(message)),
-            }
         }
     }
 
