@@ -193,13 +193,21 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
 
 /// Records a batch holds on their way to the writer, and back.
 const BATCH: usize = 256;
-/// ... or fewer, once their text is this long: a batch of 256 records of 1 MiB documents
-/// each (with their parsed trees) held 800 MB in flight (bb22 L02).
+/// ... or fewer, once they hold this much ([`user_bytes`]): a batch of 256 records of 1 MiB
+/// documents each (with their parsed trees) held 800 MB in flight (bb22 L02).
 const BATCH_TEXT: usize = 512 * 1024;
+/// What the records read and not freed yet may hold in all ([`user_bytes`]): the reading
+/// thread waits for written ones to come back beyond it. Batches alone bounded it in
+/// records: 4 in flight of one large document each, a document of 90,000 short values
+/// parsed into ~6 MB, kept 400 such users at 120 MB (bb23 L02).
+const IN_FLIGHT: usize = 8 * 1024 * 1024;
 
-/// About the bytes a read user holds: its document's text (the rest is a few fields).
+/// About the bytes a read user holds: its document's text, and its parsed tree — a value per
+/// comma, ~64 bytes each, which a document of many short values holds several times its
+/// text in (the rest of the user is a few fields).
 fn user_bytes(new: &NewUser) -> usize {
-    256 + new.custom_data.as_ref().map_or(0, |data| data.compact_text().len())
+    let text = new.custom_data.as_ref().map_or("", |data| data.compact_text());
+    256 + text.len() + 64 * memchr::memchr_iter(b',', text.as_bytes()).count()
 }
 /// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -326,6 +334,8 @@ fn import_stream(
         let mut lines = lines;
         let mut batch = Vec::with_capacity(BATCH);
         let mut batch_bytes = 0;
+        // user_bytes of the records sent and not come back to be freed.
+        let mut in_flight = 0;
         while let Some(item) = lines.next() {
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
             let record = match item {
@@ -346,9 +356,19 @@ fn import_stream(
             batch_bytes += record.as_ref().map_or(0, user_bytes);
             batch.push(record);
             if batch.len() == BATCH || batch_bytes >= BATCH_TEXT || failed {
-                batch_bytes = 0;
-                // Freed here, where they were made.
-                to_free.try_iter().for_each(drop);
+                in_flight += std::mem::take(&mut batch_bytes);
+                // Freed here, where they were made; waited for beyond the bound (the writer
+                // gives written ones back by BATCH_TEXT at most, so some always come).
+                let freed = |back: Vec<NewUser>| back.iter().map(user_bytes).sum::<usize>();
+                in_flight -= to_free.try_iter().map(freed).sum::<usize>().min(in_flight);
+                while in_flight > IN_FLIGHT {
+                    match to_free.recv_timeout(std::time::Duration::from_millis(50)) {
+                        Ok(back) => in_flight -= freed(back).min(in_flight),
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        // The writer has stopped: the send below says so.
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                }
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if send.send(Some(full)).is_err() || failed {
                     return rules.taken_out().clone();
@@ -405,6 +425,25 @@ mod tests {
 
     fn findings(document: serde_json::Value) -> Vec<SecretFinding> {
         find_secrets(document.as_object().expect("an object"))
+    }
+
+    /// What a read user holds is counted with its parsed tree: a document of many short
+    /// values holds several times its text (bb23 L02), a long string about its text.
+    #[test]
+    fn a_user_of_many_short_values_counts_more_than_its_text() {
+        let user = |document: serde_json::Value| {
+            let line = json!({"id": "u1", "customData": document}).to_string();
+            RecordRules::new(Limits::default(), 0)
+                .read_record(&line, "line 1".into())
+                .expect("read")
+                .expect("user")
+        };
+        let values: Vec<String> = (0..10_000).map(|n| format!("v{n}")).collect();
+        let many = user(json!({"many": values}));
+        let text = many.custom_data.as_ref().expect("document").compact_text().len();
+        assert!(user_bytes(&many) > 5 * text, "{} for {text} B of text", user_bytes(&many));
+        let long = user(json!({"long": "y".repeat(100_000)}));
+        assert!(user_bytes(&long) < 100_000 + 1024, "{}", user_bytes(&long));
     }
 
     #[test]

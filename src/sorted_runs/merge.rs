@@ -100,6 +100,13 @@ fn merge_into_a_run(spill: &mut Spill, group: &[(u64, u64)]) -> io::Result<(u64,
     }
     spill.file.write_all_at(&buffer, spill.length)?;
     spill.length += buffer.len() as u64;
+    // The group's runs are in the new one: their room goes back to the file system (each
+    // pass appended a copy of the table, and 400 MB of documents spilled 3.2 GB: bb23 L04).
+    // Where holes cannot be punched the room stays taken until the file goes.
+    for &(from, to) in group {
+        let flags = rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE;
+        let _ = rustix::fs::fallocate(&spill.file, flags, from, to - from);
+    }
     Ok((start, spill.length))
 }
 

@@ -422,3 +422,22 @@ fn one_large_entry_among_small_ones_is_merged_with_them_in_one_pass() {
     }
     assert_eq!(count, 3_000);
 }
+
+/// Runs merged into a longer one give their room back (the spill file's blocks), so passes
+/// over a table of large entries do not take the disk a copy of the table each (bb23 L04).
+#[test]
+fn runs_merged_in_groups_give_their_room_back() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spill = Spill::new(dir.path()).expect("spill file");
+    let mut runs = Runs::new(1024 * 1024);
+    for n in 0..60u32 {
+        runs.defer(&mut spill, format!("k{:02}", (n * 7) % 60).as_bytes(), &vec![b'v'; 600 * 1024], b"")
+            .expect("defer");
+    }
+    let spilled = spill.len();
+    let _ready = runs.ready_to_merge(&mut spill).expect("ready");
+    assert!(spill.len() > 2 * spilled, "at least two passes appended: {} of {spilled}", spill.len());
+    let taken = spill.file.metadata().expect("metadata").blocks() * 512;
+    assert!(taken < spilled + spilled / 2, "{taken} B taken for {spilled} B of runs");
+}

@@ -127,7 +127,7 @@ pub enum StoreError {
     /// redb cannot read such a file read-only at all (it refuses rather than read the last
     /// committed state), so the message names the command that repairs it.
     #[error(
-        "{path}: was not closed cleanly (a process using it was killed or the machine stopped) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: `custodian --db {quoted} info`",
+        "{path}: was not closed cleanly (a process using it was killed, the machine stopped, or a write ran out of room on a full disk) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: `custodian --db {quoted} info`",
         quoted = crate::inert::shell_word(path)
     )]
     NeedsRepair { path: String },

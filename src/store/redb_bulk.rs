@@ -242,11 +242,15 @@ fn load_prepared(
     now: i64,
     dir: &Path,
 ) -> Result<u64, StoreError> {
-    let spill_failed = |e: io::Error| StoreError::Io {
+    let failed_in = |dir: &Path, e: io::Error| StoreError::Io {
         context: format!("{}: cannot keep the load's sorted runs", dir.display()),
         error: e,
     };
-    let mut spill = Spill::with_writer_thread(dir).map_err(spill_failed)?;
+    let mut spill = Spill::with_writer_thread(dir).map_err(|e| failed_in(dir, e))?;
+    // Where it was made ($TMPDIR when the database's directory took none): a disk that
+    // fills later is that one (bb23 L03).
+    let made_in = spill.dir().to_path_buf();
+    let spill_failed = |e: io::Error| failed_in(&made_in, e);
     let mut runs = TableRuns {
         users: Runs::new(BIG_RUNS),
         custom_data: Runs::new(BIG_RUNS),
