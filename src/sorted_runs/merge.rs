@@ -49,7 +49,7 @@ impl EntryBatch {
 /// the heap. With entries of a MiB (documents near the limit) 100 runs held 200 MB, and a
 /// bulk load merges three tables at once (bb22 L02): runs are first merged in groups into
 /// longer ones until their large entries fit. Entries of a few KiB never come near it.
-pub(super) const MERGE_MEMORY: usize = 8 * 1024 * 1024;
+pub(super) const MERGE_MEMORY: usize = 4 * 1024 * 1024;
 
 /// An entry this long counts as large: at most as many runs as there are large entries can
 /// hold one at their head at once (one 800 KB document among a million users must not make

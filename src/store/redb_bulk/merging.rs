@@ -16,7 +16,7 @@ use crate::store::redb_search::{BlockFiller, SearchTexts};
 const BATCH_BYTES: usize = 64 * 1024;
 const BATCHES_IN_FLIGHT: usize = 4;
 /// Packed blocks (~32 KiB each) waiting for the loading thread.
-const BLOCKS_IN_FLIGHT: usize = 8;
+const BLOCKS_IN_FLIGHT: usize = 2;
 
 /// Puts one merged entry (key, value, note) into its table.
 pub(super) type Take<'a> = dyn FnMut(&[u8], &[u8], &[u8]) -> Result<(), Stop> + 'a;
