@@ -200,7 +200,9 @@ impl Spill {
     /// which cannot do without one, of a database in a directory its operator may not write,
     /// as a service's often is (it refused even a two-user import: bb22 L04).
     pub fn beside_or_in_tmpdir(dir: &Path) -> io::Result<Self> {
-        let (file, dir) = Self::unnamed_file_in_either(dir, &std::env::temp_dir())?;
+        // `TMPDIR=` (set, empty) is no directory: the system's default then.
+        let temp = Some(std::env::temp_dir()).filter(|t| !t.as_os_str().is_empty());
+        let (file, dir) = Self::unnamed_file_in_either(dir, &temp.unwrap_or_else(|| PathBuf::from("/tmp")))?;
         Ok(Self { file, length: 0, dir, writer: None })
     }
 

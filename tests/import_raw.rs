@@ -423,6 +423,27 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
     assert!(shown.contains("all 3,000 users read; putting them in their tables"), "{shown}");
     assert_eq!(sandbox.export(&into), lines);
+    // From a pipe the size is not known: bytes and rate, no total and no ETA (it showed the
+    // bytes read so far as the total, with "ETA 0s": bb23 L05).
+    let piped = sandbox.home.path("piped.redb");
+    sandbox.on(&piped, &["init"]).ok();
+    let mut command = portable_pty::CommandBuilder::new("sh");
+    command.arg("-c");
+    command.arg(format!(
+        "cat '{}' | '{}' --db '{}' import -",
+        array,
+        env!("CARGO_BIN_EXE_custodian"),
+        piped.display()
+    ));
+    for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
+        command.env(key, &home);
+    }
+    command.env("TERM", "xterm-256color");
+    let mut tui = Tui::spawn(command, 100, 10);
+    assert!(tui.wait_exit_within(std::time::Duration::from_secs(120)).success(), "{}", tui.text());
+    let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(shown.contains("all 3,000 users read") && !shown.contains("ETA"), "{shown}");
+    assert_eq!(sandbox.export(&piped), lines);
     // Not on a terminal, and not asked to be quiet: export says only what it did.
     let run = sandbox.on(&db, &["export", "--out", &sandbox.home.path("again.jsonl").display().to_string()]);
     assert_eq!(

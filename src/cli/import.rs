@@ -316,11 +316,15 @@ fn import_stream(
     quiet: bool,
     shape: Option<&RecordSchema>,
 ) -> Result<(ImportSummary, TakenOut, Flagged)> {
-    let bar = progress(
-        lines.total_bytes(),
-        quiet,
-        "{spinner} {msg} users · {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · ETA {eta}",
-    );
+    // From a pipe the size is not known: no total and no ETA (it read "49 MiB/49 MiB · ETA 0s"
+    // from the first moment to the last: bb23 L05).
+    let template = match lines.total_bytes() {
+        Some(_) => {
+            "{spinner} {msg} users · {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · ETA {eta}"
+        }
+        None => "{spinner} {msg} users · {binary_bytes} · {binary_bytes_per_sec}",
+    };
+    let bar = progress(lines.total_bytes(), quiet, template);
     let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let reader_bytes = bytes_read.clone();
     // `None` marks the end: a reader that stops without sending it (a panic) must not look
@@ -393,7 +397,7 @@ fn import_stream(
         flagged: Flagged::default(),
         tell: &|count| {
             bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
-            bar.set_message(count.to_string());
+            bar.set_message(crate::domain::custom_data::group_digits(count));
         },
         read_all: &|count| super::progress::writing_phase(&bar, count, "read"),
         shape,
