@@ -221,7 +221,9 @@ struct StreamedRecords<'a> {
     written: Vec<NewUser>,
     /// [`user_bytes`] of those written and not given back yet.
     written_bytes: usize,
-    to_free: std::sync::mpsc::Sender<Vec<NewUser>>,
+    /// Written users going back to be freed, with their [`user_bytes`] (counted here: the
+    /// reading thread, the busier one, does not count them again).
+    to_free: std::sync::mpsc::Sender<(Vec<NewUser>, usize)>,
     count: u64,
     /// The secrets lint runs here: the reading thread is the busier one.
     flagged: Flagged,
@@ -276,10 +278,9 @@ impl ImportSource for StreamedRecords<'_> {
         self.written_bytes += user_bytes(&user);
         self.written.push(user);
         if self.written.len() == BATCH || self.written_bytes >= BATCH_TEXT {
-            self.written_bytes = 0;
             let done = std::mem::replace(&mut self.written, Vec::with_capacity(BATCH));
             // A reader that has stopped takes none back: they are freed here.
-            let _ = self.to_free.send(done);
+            let _ = self.to_free.send((done, std::mem::take(&mut self.written_bytes)));
         }
     }
 }
@@ -331,7 +332,7 @@ fn import_stream(
     // like the end of the input, or the transaction would commit a part of it.
     let (send, receive) =
         std::sync::mpsc::sync_channel::<Option<Vec<Result<NewUser, RecordError>>>>(BATCHES_IN_FLIGHT);
-    let (written, to_free) = std::sync::mpsc::channel::<Vec<NewUser>>();
+    let (written, to_free) = std::sync::mpsc::channel::<(Vec<NewUser>, usize)>();
     let unreadable: std::sync::Arc<std::sync::Mutex<Option<anyhow::Error>>> = Default::default();
     let reader_unreadable = unreadable.clone();
     let reader = std::thread::spawn(move || {
@@ -363,7 +364,10 @@ fn import_stream(
                 in_flight += std::mem::take(&mut batch_bytes);
                 // Freed here, where they were made; waited for beyond the bound (the writer
                 // gives written ones back by BATCH_TEXT at most, so some always come).
-                let freed = |back: Vec<NewUser>| back.iter().map(user_bytes).sum::<usize>();
+                let freed = |(back, bytes): (Vec<NewUser>, usize)| {
+                    drop(back);
+                    bytes
+                };
                 in_flight -= to_free.try_iter().map(freed).sum::<usize>().min(in_flight);
                 while in_flight > IN_FLIGHT {
                     match to_free.recv_timeout(std::time::Duration::from_millis(50)) {
