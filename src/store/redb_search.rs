@@ -285,7 +285,7 @@ impl<'tx> SearchTexts<'tx> {
             }
             old.reverse();
             let mut packer =
-                Packer { table: &mut self.table, block: BlockBuilder::default(), limit: self.block_bytes };
+                Packer { table: &mut self.table, filler: BlockFiller::default(), limit: self.block_bytes };
             loop {
                 let change_key = match changes.peek() {
                     Some((key, _)) if limit.as_ref().is_none_or(|limit| key < limit) => Some(key),
@@ -370,33 +370,28 @@ impl BlockFiller {
     }
 }
 
-/// Writes entries given in key order as blocks filled up to `limit` bytes.
+/// Writes entries given in key order as blocks filled up to `limit` bytes (a [`BlockFiller`]
+/// writing each block it fills into the table).
 struct Packer<'t, 'tx> {
     table: &'t mut Table<'tx, &'static str, &'static [u8]>,
-    block: BlockBuilder,
+    filler: BlockFiller,
     limit: usize,
 }
 
 impl Packer<'_, '_> {
     fn push(&mut self, entry: (String, String)) -> Result<(), StoreError> {
         let (key, text) = entry;
-        if !self.block.push_within(&key, &text, self.limit) {
-            self.write()?;
-            self.block.push(&key, &text);
+        if let Some((first, block)) = self.filler.push(&key, &text, self.limit)? {
+            self.table.insert(first.as_str(), block.as_slice())?;
         }
-        Ok(())
-    }
-
-    fn write(&mut self) -> Result<(), StoreError> {
-        if let Some(first) = self.block.first_key() {
-            self.table.insert(first, self.block.encode().as_slice())?;
-        }
-        self.block.clear();
         Ok(())
     }
 
     fn finish(mut self) -> Result<(), StoreError> {
-        self.write()
+        if let Some((first, block)) = self.filler.take() {
+            self.table.insert(first.as_str(), block.as_slice())?;
+        }
+        Ok(())
     }
 }
 
