@@ -158,11 +158,11 @@ impl CustomData {
             }
             _ => {}
         }
-        Self::from_checked_value(value, limits)
+        Self::from_scanned_value(value, limits)
     }
 
-    /// Builds from an already-parsed value whose text went through [`scan::scan`] (the import
-    /// reader scans a whole record at once). Checks type, NUL characters, depth and size.
+    /// Builds from a value no scan of its text vouches for (a patch's result, a document
+    /// changed in code). Checks type, NUL characters, depth and size.
     pub fn from_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
         // The path is made only for a document that has a NUL: building one for every node
         // of every record was 3 % of an import.
@@ -174,7 +174,7 @@ impl CustomData {
         if depth_of(&value) > limits.max_depth {
             return Err(ValidationError::TooDeep { limit: limits.max_depth, line: 1, column: 1 });
         }
-        Self::from_checked_value(value, limits)
+        Self::from_scanned_value(value, limits)
     }
 
     /// [`CustomData::from_value`] of a value parsed from text that [`super::scan::scan`] found
@@ -182,10 +182,6 @@ impl CustomData {
     /// walked again for them (two walks of every record's document, 4 % of an import's reading
     /// thread, which is the one that bounds it).
     pub fn from_scanned_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
-        Self::from_checked_value(value, limits)
-    }
-
-    fn from_checked_value(value: Value, limits: &Limits) -> Result<Self, ValidationError> {
         let object = match value {
             Value::Object(object) => object,
             other => return Err(ValidationError::NotAnObject { found: json_type_name(&other) }),
