@@ -23,14 +23,14 @@ pub(super) type Take<'a> = dyn FnMut(&[u8], &[u8], &[u8]) -> Result<(), Stop> + 
 
 /// What the merging thread sends: a table's entries in key order, batch after batch, then
 /// its end.
-enum Merged {
+enum FromMerge {
     Entries(EntryBatch),
     TableEnd,
     Failed(Stop),
 }
 
 /// What the packing thread sends: each block in key order, then the end.
-enum Packed {
+enum FromPacking {
     Block(String, Vec<u8>),
     End,
     Failed(Stop),
@@ -39,13 +39,13 @@ enum Packed {
 /// The loading thread's side of the merge: tables handed over in the order they were given
 /// to [`Merging::start`].
 pub(super) struct Merging {
-    merged: mpsc::Receiver<Merged>,
+    merged: mpsc::Receiver<FromMerge>,
     /// Batches given back, to be filled again on the merging thread (no allocation crosses
     /// threads).
     give_back: mpsc::Sender<EntryBatch>,
     /// The search texts' blocks, when they are packed on a thread of their own (`None` once
     /// every block is in).
-    packed: Option<mpsc::Receiver<Packed>>,
+    packed: Option<mpsc::Receiver<FromPacking>>,
     /// Why the packing thread stopped, said once every table is merged.
     packing_failed: Option<Stop>,
 }
@@ -60,8 +60,8 @@ fn stopped() -> Stop {
 
 impl Merging {
     /// Starts merging `tables` one after another, and packing `search_texts` into blocks (of
-    /// at most the bytes given with them) beside them when given. The threads stop at their next hand-over
-    /// once this is dropped.
+    /// at most the bytes given with them) beside them when given. The threads stop at their
+    /// next hand-over once this is dropped.
     pub(super) fn start<'scope>(
         scope: &'scope Scope<'scope, '_>,
         tables: Vec<MergeReady>,
@@ -84,7 +84,7 @@ impl Merging {
     pub(super) fn table(&mut self, search: &mut SearchTexts<'_>, take: &mut Take<'_>) -> Result<(), Stop> {
         loop {
             match self.merged.recv().map_err(|_| stopped())? {
-                Merged::Entries(batch) => {
+                FromMerge::Entries(batch) => {
                     for (key, value, note) in batch.entries() {
                         crate::interrupt::check()?;
                         take(key, value, note)?;
@@ -93,8 +93,8 @@ impl Merging {
                     let _ = self.give_back.send(batch);
                     self.put_blocks(search, false)?;
                 }
-                Merged::TableEnd => return Ok(()),
-                Merged::Failed(stop) => return Err(stop),
+                FromMerge::TableEnd => return Ok(()),
+                FromMerge::Failed(stop) => return Err(stop),
             }
         }
     }
@@ -106,33 +106,30 @@ impl Merging {
     pub(super) fn put_blocks(&mut self, search: &mut SearchTexts<'_>, to_the_end: bool) -> Result<(), Stop> {
         while let Some(packed) = &self.packed {
             let next = if to_the_end {
-                packed.recv().unwrap_or(Packed::Failed(stopped()))
+                packed.recv().unwrap_or(FromPacking::Failed(stopped()))
             } else {
                 match packed.try_recv() {
                     Ok(next) => next,
                     Err(mpsc::TryRecvError::Empty) => return Ok(()),
-                    Err(mpsc::TryRecvError::Disconnected) => Packed::Failed(stopped()),
+                    Err(mpsc::TryRecvError::Disconnected) => FromPacking::Failed(stopped()),
                 }
             };
             match next {
-                Packed::Block(first, block) => {
+                FromPacking::Block(first, block) => {
                     crate::interrupt::check()?;
                     search.put_block(&first, &block)?;
                 }
-                Packed::End => self.packed = None,
-                Packed::Failed(stop) => {
+                FromPacking::End => self.packed = None,
+                FromPacking::Failed(stop) => {
                     self.packed = None;
                     self.packing_failed = Some(stop);
                 }
             }
         }
-        match self.packing_failed.take() {
-            Some(stop) if to_the_end => Err(stop),
-            kept => {
-                self.packing_failed = kept;
-                Ok(())
-            }
+        if to_the_end && let Some(stop) = self.packing_failed.take() {
+            return Err(stop);
         }
+        Ok(())
     }
 }
 
@@ -140,7 +137,7 @@ impl Merging {
 /// error (sent) or when the loading thread hangs up.
 fn merge_tables(
     tables: Vec<MergeReady>,
-    send: &mpsc::SyncSender<Merged>,
+    send: &mpsc::SyncSender<FromMerge>,
     to_fill: &mpsc::Receiver<EntryBatch>,
 ) {
     for ready in tables {
@@ -153,17 +150,17 @@ fn merge_tables(
                     let mut next = to_fill.try_recv().unwrap_or_default();
                     next.clear();
                     let full = std::mem::replace(&mut batch, next);
-                    send.send(Merged::Entries(full)).map_err(|_| stopped())?;
+                    send.send(FromMerge::Entries(full)).map_err(|_| stopped())?;
                 }
             }
             if batch.size() > 0 {
-                send.send(Merged::Entries(batch)).map_err(|_| stopped())?;
+                send.send(FromMerge::Entries(batch)).map_err(|_| stopped())?;
             }
-            send.send(Merged::TableEnd).map_err(|_| stopped())?;
+            send.send(FromMerge::TableEnd).map_err(|_| stopped())?;
             Ok(())
         })();
         if let Err(stop) = merged {
-            let _ = send.send(Merged::Failed(stop));
+            let _ = send.send(FromMerge::Failed(stop));
             return;
         }
     }
@@ -171,24 +168,24 @@ fn merge_tables(
 
 /// The packing thread: the search texts in key order, packed into blocks as
 /// [`SearchTexts::append`] packs them.
-fn pack_blocks(ready: MergeReady, limit: usize, send: &mpsc::SyncSender<Packed>) {
+fn pack_blocks(ready: MergeReady, limit: usize, send: &mpsc::SyncSender<FromPacking>) {
     let packed = (|| -> Result<(), Stop> {
         let mut merged = ready.start()?;
         let mut filler = BlockFiller::default();
         while let Some(entry) = merged.next_entry()? {
             let (key, text) = (super::text(&entry.key), super::text(&entry.value));
             if let Some((first, block)) = filler.push(&key, &text, limit)? {
-                send.send(Packed::Block(first, block)).map_err(|_| stopped())?;
+                send.send(FromPacking::Block(first, block)).map_err(|_| stopped())?;
             }
         }
         if let Some((first, block)) = filler.take() {
-            send.send(Packed::Block(first, block)).map_err(|_| stopped())?;
+            send.send(FromPacking::Block(first, block)).map_err(|_| stopped())?;
         }
-        send.send(Packed::End).map_err(|_| stopped())?;
+        send.send(FromPacking::End).map_err(|_| stopped())?;
         Ok(())
     })();
     if let Err(stop) = packed {
-        let _ = send.send(Packed::Failed(stop));
+        let _ = send.send(FromPacking::Failed(stop));
     }
 }
 
