@@ -360,10 +360,9 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     const USERS: &str = "12000";
     let sandbox = Sandbox::new();
     let db = sandbox.init();
-    let run_in_pty = |args: &[&str]| -> Vec<u8> {
-        let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
-        command.arg("--db");
-        command.arg(&db);
+    // `program ARGS` run to its end in a terminal of this home; what it drew.
+    let drawn_in_pty = |program: &str, args: &[&str]| -> Vec<u8> {
+        let mut command = portable_pty::CommandBuilder::new(program);
         for arg in args {
             command.arg(arg);
         }
@@ -380,6 +379,10 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
         assert!(status.success(), "{status:?}: {}", tui.text());
         tui.raw()
     };
+    let custodian = env!("CARGO_BIN_EXE_custodian");
+    let db_arg = db.display().to_string();
+    let run_in_pty =
+        |args: &[&str]| -> Vec<u8> { drawn_in_pty(custodian, &[&["--db", &db_arg], args].concat()) };
     let shown = run_in_pty(&["seed", "--users", USERS]);
     assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
     // Then the last phase, said as such (it froze at "ETA 0s" short of the count: bb22 L05).
@@ -407,19 +410,8 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     let array = sandbox.file("users.json", &array);
     let into = sandbox.home.path("from-array.redb");
     sandbox.on(&into, &["init"]).ok();
-    let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_custodian"));
-    command.arg("--db");
-    command.arg(&into);
-    command.arg("import");
-    command.arg(&array);
-    let home = sandbox.home.path("");
-    for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
-        command.env(key, &home);
-    }
-    command.env("TERM", "xterm-256color");
-    let mut tui = Tui::spawn(command, 100, 10);
-    assert!(tui.wait_exit_within(std::time::Duration::from_secs(120)).success(), "{}", tui.text());
-    let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let shown = drawn_in_pty(custodian, &["--db", &into.display().to_string(), "import", &array]);
+    let shown = String::from_utf8_lossy(&shown).into_owned();
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
     assert!(shown.contains("all 3,000 users read; putting them in their tables"), "{shown}");
     assert_eq!(sandbox.export(&into), lines);
@@ -427,21 +419,8 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     // bytes read so far as the total, with "ETA 0s": bb23 L05).
     let piped = sandbox.home.path("piped.redb");
     sandbox.on(&piped, &["init"]).ok();
-    let mut command = portable_pty::CommandBuilder::new("sh");
-    command.arg("-c");
-    command.arg(format!(
-        "cat '{}' | '{}' --db '{}' import -",
-        array,
-        env!("CARGO_BIN_EXE_custodian"),
-        piped.display()
-    ));
-    for key in ["HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"] {
-        command.env(key, &home);
-    }
-    command.env("TERM", "xterm-256color");
-    let mut tui = Tui::spawn(command, 100, 10);
-    assert!(tui.wait_exit_within(std::time::Duration::from_secs(120)).success(), "{}", tui.text());
-    let shown = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let pipe = format!("cat '{array}' | '{custodian}' --db '{}' import -", piped.display());
+    let shown = String::from_utf8_lossy(&drawn_in_pty("sh", &["-c", &pipe])).into_owned();
     assert!(shown.contains("all 3,000 users read") && !shown.contains("ETA"), "{shown}");
     assert_eq!(sandbox.export(&piped), lines);
     // Not on a terminal, and not asked to be quiet: export says only what it did.
