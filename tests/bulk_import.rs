@@ -440,6 +440,34 @@ fn an_import_of_documents_near_the_limit_stays_within_its_memory_bound() {
     assert_eq!(sandbox.export(&db).lines().filter(|line| line.contains(&blob)).count(), 60);
 }
 
+/// A document of many short values weighs more parsed than the import lets be in flight (a
+/// 400 KB array of 200,000 zeros is ~28 MB counted against 12 MiB): it goes alone. The reading
+/// thread waited for written users to come back before sending it, when none were out: the
+/// import hung forever, a bulk load and an upsert alike. After small users too, and before.
+#[test]
+fn a_document_that_weighs_more_than_the_import_may_hold_in_flight_goes_alone() {
+    let sandbox = Sandbox::new();
+    let zeros = vec!["0"; 200_000].join(",");
+    let heavy =
+        |id: &str| format!("{{\"id\":\"{id}\",\"username\":\"{id}\",\"customData\":{{\"a\":[{zeros}]}}}}\n");
+    let small = |prefix: &str| -> String {
+        (0..300).map(|n| format!("{{\"id\":\"{prefix}{n:03}\",\"username\":\"{prefix}{n:03}\"}}\n")).collect()
+    };
+    let alone = sandbox.file("alone.jsonl", &heavy("h1"));
+    let among =
+        sandbox.file("among.jsonl", &format!("{}{}{}{}", small("s"), heavy("h2"), heavy("h3"), small("t")));
+    let db = sandbox.init("users.redb");
+    let limit = std::time::Duration::from_secs(120);
+    for args in [&["import", &alone][..], &["import", "--upsert", &among][..]] {
+        let mut command = sandbox.home.custodian();
+        command.arg("--db").arg(&db).args(args);
+        Run::within(command, limit).ok();
+    }
+    let exported = sandbox.export(&db);
+    assert_eq!(exported.lines().count(), 3 + 600, "{}", exported.len());
+    assert_eq!(exported.lines().filter(|line| line.contains(&zeros)).count(), 3);
+}
+
 /// The same record twice, far apart: the two users' search texts are the same entry too, and
 /// the thread packing them into blocks may meet it before the users' merge meets the id. The
 /// id is what is named, with its line, exit 5 — every time (it was "database error: search

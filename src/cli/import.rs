@@ -15,6 +15,9 @@ use crate::domain::time::now_ms;
 use crate::inert;
 use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
+mod flow;
+use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, InFlight, user_bytes};
+
 /// `custodian import`; the file's size before it when its growth is to be said (the caller
 /// says it once the file is closed).
 pub(super) fn import(
@@ -191,27 +194,6 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
     }
 }
 
-/// Records a batch holds on their way to the writer, and back.
-const BATCH: usize = 256;
-/// ... or fewer, once they hold this much ([`user_bytes`]): a batch of 256 records of 1 MiB
-/// documents each (with their parsed trees) held 800 MB in flight (bb22 L02).
-const BATCH_TEXT: usize = 512 * 1024;
-/// What the records read and not freed yet may hold in all ([`user_bytes`]): the reading
-/// thread waits for written ones to come back beyond it. Batches alone bounded it in
-/// records: 4 in flight of one large document each, a document of 90,000 short values
-/// parsed into ~6 MB, kept 400 such users at 120 MB (bb23 L02).
-const IN_FLIGHT: usize = 8 * 1024 * 1024;
-
-/// About the bytes a read user holds: its document's text, and its parsed tree — a value per
-/// comma, ~64 bytes each, which a document of many short values holds several times its
-/// text in (the rest of the user is a few fields).
-fn user_bytes(new: &NewUser) -> usize {
-    let text = new.custom_data.as_ref().map_or("", |data| data.compact_text());
-    256 + text.len() + 64 * memchr::memchr_iter(b',', text.as_bytes()).count()
-}
-/// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
-const BATCHES_IN_FLIGHT: usize = 4;
-
 /// The writing side of [`import_stream`]: records as the reading thread sends them, each
 /// held to the schema; written users go back to that thread in batches.
 struct StreamedRecords<'a> {
@@ -339,8 +321,22 @@ fn import_stream(
         let mut lines = lines;
         let mut batch = Vec::with_capacity(BATCH);
         let mut batch_bytes = 0;
-        // user_bytes of the records sent and not come back to be freed.
-        let mut in_flight = 0;
+        let mut in_flight = InFlight::default();
+        // Written users are freed here, where they were made.
+        let freed = |(back, bytes): (Vec<NewUser>, usize)| {
+            drop(back);
+            bytes
+        };
+        let wait_for_room = |in_flight: &mut InFlight, batch: usize| {
+            while in_flight.must_wait(batch) {
+                match to_free.recv_timeout(std::time::Duration::from_millis(50)) {
+                    Ok(back) => in_flight.back(freed(back)),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    // The writer has stopped: the next send says so.
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
         while let Some(item) = lines.next() {
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
             let record = match item {
@@ -361,26 +357,16 @@ fn import_stream(
             batch_bytes += record.as_ref().map_or(0, user_bytes);
             batch.push(record);
             if batch.len() == BATCH || batch_bytes >= BATCH_TEXT || failed {
-                in_flight += std::mem::take(&mut batch_bytes);
-                // Freed here, where they were made; waited for beyond the bound (the writer
-                // gives written ones back by BATCH_TEXT at most, so some always come).
-                let freed = |(back, bytes): (Vec<NewUser>, usize)| {
-                    drop(back);
-                    bytes
-                };
-                in_flight -= to_free.try_iter().map(freed).sum::<usize>().min(in_flight);
-                while in_flight > IN_FLIGHT {
-                    match to_free.recv_timeout(std::time::Duration::from_millis(50)) {
-                        Ok(back) => in_flight -= freed(back).min(in_flight),
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                        // The writer has stopped: the send below says so.
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                    }
-                }
+                to_free.try_iter().for_each(|back| in_flight.back(freed(back)));
+                wait_for_room(&mut in_flight, batch_bytes);
+                in_flight.sent(std::mem::take(&mut batch_bytes));
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if send.send(Some(full)).is_err() || failed {
                     return rules.taken_out().clone();
                 }
+                // Nothing more is read (and parsed) while what is out is beyond the bound: a
+                // document of 60,000 keys is 17 MB parsed.
+                wait_for_room(&mut in_flight, 0);
             }
         }
         batch.extend(rules.after_last().map(Err));
@@ -433,25 +419,6 @@ mod tests {
 
     fn findings(document: serde_json::Value) -> Vec<SecretFinding> {
         find_secrets(document.as_object().expect("an object"))
-    }
-
-    /// What a read user holds is counted with its parsed tree: a document of many short
-    /// values holds several times its text (bb23 L02), a long string about its text.
-    #[test]
-    fn a_user_of_many_short_values_counts_more_than_its_text() {
-        let user = |document: serde_json::Value| {
-            let line = json!({"id": "u1", "customData": document}).to_string();
-            RecordRules::new(Limits::default(), 0)
-                .read_record(&line, "line 1".into())
-                .expect("read")
-                .expect("user")
-        };
-        let values: Vec<String> = (0..10_000).map(|n| format!("v{n}")).collect();
-        let many = user(json!({"many": values}));
-        let text = many.custom_data.as_ref().expect("document").compact_text().len();
-        assert!(user_bytes(&many) > 5 * text, "{} for {text} B of text", user_bytes(&many));
-        let long = user(json!({"long": "y".repeat(100_000)}));
-        assert!(user_bytes(&long) < 100_000 + 1024, "{}", user_bytes(&long));
     }
 
     #[test]

@@ -45,6 +45,37 @@ impl Run {
         Self::from_output(child.wait_with_output().expect("wait custodian"))
     }
 
+    /// Runs `command` to its end, failing the test (and killing it) when it is still running
+    /// after `limit`: for what once hung instead of answering.
+    #[allow(dead_code)]
+    pub fn within(mut command: Command, limit: std::time::Duration) -> Self {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn custodian");
+        let read_all = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                pipe.read_to_end(&mut bytes).expect("read the output");
+                bytes
+            })
+        };
+        let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("still running after {limit:?}: it hung");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let (stdout, stderr) = (stdout.join().expect("stdout"), stderr.join().expect("stderr"));
+        Self::from_output(std::process::Output { status, stdout, stderr })
+    }
+
     /// What a run the test started and waited for itself did.
     pub fn from_output(output: std::process::Output) -> Self {
         Self {

@@ -1,0 +1,133 @@
+//! How much of an import is between its two threads: records go to the writer in batches and
+//! come back to the reading thread once written, to be freed where they were made; the reading
+//! thread waits once too much of what it sent has not come back.
+
+use crate::domain::import::NewUser;
+
+/// Records a batch holds on their way to the writer, and back.
+pub(super) const BATCH: usize = 256;
+/// ... or fewer, once they hold this much ([`user_bytes`]): a batch of 256 records of 1 MiB
+/// documents each (with their parsed trees) held 800 MB in flight (bb22 L02). A synthetic
+/// user counts ~6 KB: 256 of them fit (batches of ~80 made a 1M import's placing 5–25 % slower).
+pub(super) const BATCH_TEXT: usize = 2 * 1024 * 1024;
+/// What the records sent and not freed yet may hold in all ([`user_bytes`]): the reading
+/// thread waits for written ones to come back beyond it. Batches alone bounded it in
+/// records: 4 in flight of one large document each, a document of 90,000 short values
+/// parsed into ~12 MB, kept 400 such users at 120 MB (bb23 L02). Room for the batches in
+/// flight of small users: the writer's, the [`BATCHES_IN_FLIGHT`] queued, the written ones.
+pub(super) const IN_FLIGHT: usize = 12 * 1024 * 1024;
+/// Batches read ahead of the writer: enough to keep both threads busy, few enough to stay small.
+pub(super) const BATCHES_IN_FLIGHT: usize = 4;
+
+/// What a parsed tree holds beyond its text, measured (serde_json with `preserve_order` and
+/// `arbitrary_precision`, glibc): an array's item ~111–137 bytes, an object's member ~150 more
+/// (its key, its slot and hash in the map), an object ~280 more (its map's two allocations).
+/// A document of 60,000 keys holds 17 MB parsed for 0.9 MB of text.
+const PER_VALUE: usize = 140;
+const PER_MEMBER: usize = 150;
+const PER_OBJECT: usize = 280;
+
+/// About the bytes a read user holds: its document's text twice (the compact text it keeps,
+/// and the strings of its parsed tree) and the rest of that tree, counted by the commas,
+/// colons and braces of the text (those in strings too: counted more, never less); the rest
+/// of the user is a few fields.
+pub(super) fn user_bytes(new: &NewUser) -> usize {
+    256 + new.custom_data.as_ref().map_or(0, |data| parsed_bytes(data.compact_text()))
+}
+
+fn parsed_bytes(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let tree: usize = memchr::memchr3_iter(b',', b':', b'{', bytes)
+        .map(|at| match bytes[at] {
+            b',' => PER_VALUE,
+            b':' => PER_MEMBER,
+            _ => PER_OBJECT,
+        })
+        .sum();
+    2 * text.len() + tree
+}
+
+/// The reading thread's count of the [`user_bytes`] it sent and has not had back.
+#[derive(Debug, Default)]
+pub(super) struct InFlight {
+    bytes: usize,
+}
+
+impl InFlight {
+    /// Whether a batch of `batch` bytes waits for written users to come back before it goes.
+    /// Only while more is out than the writer may keep back unreturned (it gives written
+    /// users back once they hold [`BATCH_TEXT`]): else nothing would come back to wait for. A
+    /// single record beyond the bound goes alone (waiting for itself hung an import of one
+    /// document of 200,000 short values forever).
+    pub(super) fn must_wait(&self, batch: usize) -> bool {
+        self.bytes > BATCH_TEXT && self.bytes + batch > IN_FLIGHT
+    }
+
+    pub(super) fn sent(&mut self, batch: usize) {
+        self.bytes += batch;
+    }
+
+    pub(super) fn back(&mut self, bytes: usize) {
+        self.bytes -= bytes.min(self.bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Limits;
+    use crate::domain::import::RecordRules;
+    use serde_json::json;
+
+    fn user(document: serde_json::Value) -> NewUser {
+        let line = json!({"id": "u1", "customData": document}).to_string();
+        RecordRules::new(Limits::default(), 0)
+            .read_record(&line, "line 1".into())
+            .expect("read")
+            .expect("user")
+    }
+
+    /// What a read user holds is counted with its parsed tree: a document of many short
+    /// values holds several times its text (bb23 L02), an object's members more than an
+    /// array's items, a long string about its text.
+    #[test]
+    fn a_user_is_counted_with_what_its_parsed_tree_holds() {
+        let text_of = |new: &NewUser| new.custom_data.as_ref().expect("document").compact_text().len();
+        let values: Vec<String> = (0..10_000).map(|n| format!("v{n}")).collect();
+        let many = user(json!({"many": values}));
+        assert!(
+            user_bytes(&many) > 10 * text_of(&many),
+            "{} for {} B of text",
+            user_bytes(&many),
+            text_of(&many)
+        );
+        let keys: serde_json::Map<String, serde_json::Value> =
+            (0..10_000).map(|n| (format!("v{n}"), json!(1))).collect();
+        let members = user(serde_json::Value::Object(keys));
+        assert!(
+            user_bytes(&members) >= 256 + text_of(&members) + 10_000 * (PER_VALUE + PER_MEMBER) - PER_VALUE
+        );
+        let objects: Vec<serde_json::Value> = (0..1_000).map(|n| json!({"n": n})).collect();
+        let nested = user(json!({"objects": objects}));
+        assert!(user_bytes(&nested) >= 1_000 * (PER_VALUE + PER_MEMBER + PER_OBJECT));
+        let long = user(json!({"long": "y".repeat(100_000)}));
+        assert!((200_000..200_000 + 1024).contains(&user_bytes(&long)), "{}", user_bytes(&long));
+    }
+
+    #[test]
+    fn a_batch_waits_only_while_more_is_out_than_the_writer_keeps_back() {
+        let mut in_flight = InFlight::default();
+        // Nothing out: even a batch far beyond the bound goes (else it waits for itself).
+        assert!(!in_flight.must_wait(10 * IN_FLIGHT));
+        // Out, but no more than the writer may hold unreturned: nothing would come back.
+        in_flight.sent(BATCH_TEXT);
+        assert!(!in_flight.must_wait(IN_FLIGHT));
+        in_flight.sent(1);
+        assert!(in_flight.must_wait(IN_FLIGHT - BATCH_TEXT));
+        assert!(!in_flight.must_wait(IN_FLIGHT - BATCH_TEXT - 1), "at the bound exactly it goes");
+        in_flight.back(BATCH_TEXT);
+        assert!(!in_flight.must_wait(IN_FLIGHT));
+        in_flight.back(5);
+        assert_eq!(in_flight.bytes, 0, "what comes back never takes the count below nothing");
+    }
+}
