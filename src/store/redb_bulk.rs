@@ -279,6 +279,7 @@ fn load_prepared(
             // SAFETY: raise has no memory-safety preconditions.
             unsafe { libc::raise(libc::SIGINT) };
         }
+        give_freed_memory_back();
         merge_all(tables, runs, &mut spill)?;
         tracing::info!(
             users = count,
@@ -468,6 +469,17 @@ fn id_of_list_key_bytes(key: &[u8]) -> &[u8] {
 /// Merges every table's deferred entries into it, in key order, read and merged on a thread
 /// of their own ([`merging`]): the users first (a repeated id is the likeliest mistake), then
 /// the names (repeats), then the rest.
+/// The records placed were parsed and freed on an import's reading thread, whose glibc arena
+/// keeps the freed pages; the merge's threads allocate in arenas of their own, so the merge's
+/// peak stacked on what the placing left (400 documents of 60,000 keys: 71 MB; 65 with this).
+fn give_freed_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only hands free pages of the allocator's arenas back to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -> Result<(), Stop> {
     let TableRuns { users, custom_data, order, search_text, unique, by_name } = runs;
     let [username, email, phone] = unique;
