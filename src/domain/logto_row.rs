@@ -71,10 +71,21 @@ fn holds_something(value: &Value) -> bool {
     }
 }
 
+/// Whether [`take_shape`] acts on a field named `key`: a raw row's column (each holds a `_`:
+/// no lookup in the lists for most keys), a credential, the tenant.
+fn is_shaped(key: &str) -> bool {
+    key.as_bytes().contains(&b'_') || is_credential(key) || key == "tenantId"
+}
+
 /// Renames a raw row's columns to the API's fields, converts its timestamps, and takes out
 /// credentials and the tenant. Refuses a record that spells one field both ways (which of the
 /// two is meant cannot be known) and a `custom_data` that is not an object.
 pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
+    // Most records (every line of an export) hold none of the fields shaped: one pass over
+    // their keys instead of 41 lookups by hash (SipHash: ~10 % of an import's reading thread).
+    if !map.keys().any(|key| is_shaped(key)) {
+        return Ok(Taken::default());
+    }
     for (column, field) in RENAMED_COLUMNS {
         if map.contains_key(column) && map.contains_key(field) {
             return Err(format!(
@@ -123,6 +134,31 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The pass that spares most records the lookups must see every field shaping acts on.
+    #[test]
+    fn every_field_shaped_is_seen_by_the_first_pass() {
+        for (column, field) in RENAMED_COLUMNS {
+            assert!(is_shaped(column), "{column}");
+            let (taken, shaped) = shape(json!({"id": "u1", column: null}));
+            assert!(taken.is_ok(), "{column}");
+            // Renamed, unless taken out after (a credential, the tenant).
+            let taken_out = is_credential(field) || field == "tenantId";
+            assert!(shaped.get(column).is_none(), "{column}: {shaped}");
+            assert_eq!(shaped.get(field).is_some(), !taken_out, "{column}: {shaped}");
+        }
+        for (api, column) in CREDENTIAL_FIELDS {
+            assert!(is_shaped(api) && is_shaped(column), "{api}");
+        }
+        assert!(is_shaped("tenantId"));
+        let (taken, shaped) = shape(json!({"id": "u1", "passwordEncrypted": "hash", "tenantId": "t"}));
+        let taken = taken.expect("taken");
+        assert_eq!((taken.credentials, taken.tenant.as_deref()), (vec!["passwordEncrypted"], Some("t")));
+        assert_eq!(shaped, json!({"id": "u1"}));
+        for key in ["id", "customData", "primaryEmail", "isSuspended", "hasPassword"] {
+            assert!(!is_shaped(key), "{key}");
+        }
+    }
 
     fn shape(value: Value) -> (Result<Taken, String>, Value) {
         let Value::Object(mut map) = value else { panic!("an object") };
