@@ -1065,32 +1065,56 @@ fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
     Run::of(command, None).ok();
 }
 
+/// A record of more values than a user can hold (1 MiB of fields and 1 MiB of customData) is
+/// refused before it is parsed: a `profile` of 3.4 million `[0]` took 1.4 GB parsed before its
+/// size was refused (bb24 L04). A JSON array's record too.
 #[test]
-fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
-    // A 15 MiB profile imported (its export line then grew past the 16 MiB an import reads),
-    // or two 10 MiB upserts adding up: export wrote a file that import refused whole.
+fn a_record_of_more_values_than_a_user_can_hold_is_refused_before_it_is_parsed() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
     let before = sandbox.snapshot(&db);
-    let big = |id: &str, field: &str, mib: usize| {
-        format!("{{\"id\":\"{id}\",\"{field}\":{{\"blob\":\"{}\"}}}}\n", "x".repeat(mib * 1024 * 1024))
+    let many = vec!["[0]"; 1_200_000].join(",");
+    let record = format!("{{\"id\":\"heavy1\",\"profile\":{{\"a\":[{many}]}}}}");
+    for (name, text) in [("lines.jsonl", format!("{record}\n")), ("array.json", format!("[{record}]"))] {
+        let file = sandbox.file(name, text.as_bytes());
+        let mut command = sandbox.command(&db, &["import", "--upsert", path_str(&file)]);
+        command.stdout(std::process::Stdio::null());
+        let run = Run::within(command, std::time::Duration::from_secs(120));
+        let error = run.fails(4);
+        assert!(error.contains("holds more than 1,100,000 values (commas and brackets)"), "{error}");
+        assert_eq!(sandbox.snapshot(&db), before, "nothing imported");
+    }
+}
+
+#[test]
+fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
+    // A 15 MiB profile imported (its export line then grew past the 16 MiB an import reads),
+    // or two 10 MiB upserts adding up: export wrote a file that import refused whole. The
+    // bound is 1 MiB since a profile of many short values took 1.4 GB parsed (bb24 L04).
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let big = |id: &str, field: &str, kib: usize| {
+        format!("{{\"id\":\"{id}\",\"{field}\":{{\"blob\":\"{}\"}}}}\n", "x".repeat(kib * 1024))
     };
-    let whole = sandbox.file("whole.jsonl", big("huge1", "profile", 15).as_bytes());
+    let whole = sandbox.file("whole.jsonl", big("huge1", "profile", 15 * 1024).as_bytes());
     let run = sandbox.on(&db, &["import", path_str(&whole)]);
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
-        run.stderr.contains("user huge1: not saved: its fields besides customData would take 15 MiB"),
+        run.stderr.contains(
+            "user huge1: not saved: its fields besides customData would take 15 MiB, over the 1 MiB a user may take"
+        ),
         "{run:?}"
     );
     assert_eq!(sandbox.snapshot(&db), before, "nothing imported");
     // In halves, by upsert: the first lands, the second would make the user too large.
-    let first = sandbox.file("first.jsonl", big("huge2", "profile", 8).as_bytes());
+    let first = sandbox.file("first.jsonl", big("huge2", "profile", 600).as_bytes());
     sandbox.ok(&db, &["import", path_str(&first)]);
-    let second = sandbox.file("second.jsonl", big("huge2", "notes", 8).as_bytes());
+    let second = sandbox.file("second.jsonl", big("huge2", "notes", 600).as_bytes());
     let run = sandbox.on(&db, &["import", "--upsert", path_str(&second)]);
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
-        run.stderr.contains("user huge2: not saved: its fields besides customData would take 16 MiB"),
+        run.stderr.contains("user huge2: not saved: its fields besides customData would take 1.2 MiB"),
         "{run:?}"
     );
     // What is stored exports to a file that imports again.

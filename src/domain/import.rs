@@ -24,6 +24,37 @@ pub struct NewUser {
     /// The top-level fields the record had (`customData` aside), `None` when every field is
     /// meant (a synthetic user). An upsert keeps what is stored for every field not named.
     pub fields: Option<Vec<String>>,
+    /// About the bytes the record holds parsed ([`parsed_bytes`] of its text; 0 for a user
+    /// made in code): what an import's threads count what is in flight by.
+    pub parsed_bytes: usize,
+}
+
+/// The most values (commas and opening brackets outside strings) a record may hold: a user's
+/// fields and customData, 1 MiB each compact, hold at most ~1,048,600 (a value and its comma
+/// take two bytes at least). Refused before the parse: a `profile` of 3.4 million `[0]` took
+/// 1.4 GB parsed before its size was refused (bb24 L04).
+pub const MAX_RECORD_VALUES: usize = 1_100_000;
+
+/// What a parsed tree holds beyond its text, measured (serde_json with `preserve_order` and
+/// `arbitrary_precision`, glibc): an array's item ~111–137 bytes, an object's member ~150 more
+/// (its key, its slot and hash in the map), an object ~280 more (its map's two allocations).
+/// A document of 60,000 keys holds 17 MB parsed for 0.9 MB of text.
+pub const PER_VALUE: usize = 140;
+pub const PER_MEMBER: usize = 150;
+pub const PER_OBJECT: usize = 280;
+
+/// About the bytes JSON `text` holds once parsed: its text, and its tree counted by its commas,
+/// colons and braces (those in strings too: counted more, never less).
+pub fn parsed_bytes(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let tree: usize = memchr::memchr3_iter(b',', b':', b'{', bytes)
+        .map(|at| match bytes[at] {
+            b',' => PER_VALUE,
+            b':' => PER_MEMBER,
+            _ => PER_OBJECT,
+        })
+        .sum();
+    text.len() + tree
 }
 
 impl NewUser {
@@ -250,7 +281,13 @@ impl RecordRules {
     ) -> Result<(NewUser, logto_row::Taken), RecordError> {
         let fail = |reason: String| RecordError { origin: origin.clone(), reason };
         // The user object wraps customData one level deeper than the customData limit counts.
-        match scan::scan(raw, self.limits.max_depth + 1) {
+        match scan::scan_within(raw, self.limits.max_depth + 1, MAX_RECORD_VALUES) {
+            Some(ScanFinding::TooManyValues { limit }) => {
+                return Err(fail(format!(
+                    "holds more than {} values (commas and brackets): more than a user's fields and customData, 1 MiB each, can hold; it was not read further",
+                    super::custom_data::group_digits(limit as u64)
+                )));
+            }
             Some(ScanFinding::TooDeep { limit, .. }) => {
                 return Err(fail(format!("nested deeper than {} levels", limit - 1)));
             }
@@ -303,7 +340,7 @@ impl RecordRules {
                     .map_err(|e| fail(format!("customData: {e}")))?,
             ),
         };
-        Ok((NewUser { origin, user, custom_data, fields }, taken))
+        Ok((NewUser { origin, user, custom_data, fields, parsed_bytes: parsed_bytes(raw) }, taken))
     }
 }
 

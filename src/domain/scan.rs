@@ -9,9 +9,24 @@ use std::collections::HashSet;
 /// What the scan found wrong, with where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanFinding {
-    TooDeep { limit: usize, at: Position },
-    DuplicateKey { key: String, path: String, at: Position },
-    NulCharacter { path: String, at: Position },
+    TooDeep {
+        limit: usize,
+        at: Position,
+    },
+    DuplicateKey {
+        key: String,
+        path: String,
+        at: Position,
+    },
+    NulCharacter {
+        path: String,
+        at: Position,
+    },
+    /// More commas and opening brackets (outside strings) than `limit`: found before anything
+    /// is parsed (see [`scan_within`]).
+    TooManyValues {
+        limit: usize,
+    },
 }
 
 /// A 1-based line and a 1-based column counted in characters (not bytes).
@@ -77,7 +92,15 @@ pub fn refused_before_parse(text: &str) -> Option<String> {
 /// parse); otherwise the first duplicate key or NUL found is reported. Malformed text simply
 /// ends the scan: reporting syntax errors is serde_json's job.
 pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
+    scan_within(text, max_depth, usize::MAX)
+}
+
+/// [`scan`], also ending as soon as the text holds more than `max_values` commas and opening
+/// brackets outside its strings: about its values, each of which its parsed tree holds in an
+/// allocation or more (~100 bytes for a 2-byte `0,`).
+pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<ScanFinding> {
     let bytes = text.as_bytes();
+    let mut values: usize = 0;
     let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut line = 1;
     let mut line_start = 0;
@@ -93,6 +116,10 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
                 line_start = i + 1;
             }
             b'{' | b'[' => {
+                values += 1;
+                if values > max_values {
+                    return Some(ScanFinding::TooManyValues { limit: max_values });
+                }
                 if stack.len() >= max_depth {
                     return Some(ScanFinding::TooDeep {
                         limit: max_depth,
@@ -108,11 +135,17 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
             b'}' | b']' => {
                 stack.pop();
             }
-            b',' => match stack.last_mut() {
-                Some(Frame::Object { expecting_key, .. }) => *expecting_key = true,
-                Some(Frame::Array { index }) => *index += 1,
-                None => {}
-            },
+            b',' => {
+                values += 1;
+                if values > max_values {
+                    return Some(ScanFinding::TooManyValues { limit: max_values });
+                }
+                match stack.last_mut() {
+                    Some(Frame::Object { expecting_key, .. }) => *expecting_key = true,
+                    Some(Frame::Array { index }) => *index += 1,
+                    None => {}
+                }
+            }
             b'"' => {
                 let start = i;
                 let end = string_end(bytes, i)?;
@@ -405,6 +438,17 @@ mod tests {
         assert_eq!(super::path_at(&lines, 99, 0), "(top level)", "past the end: the document is closed");
     }
     use super::*;
+
+    /// Commas and opening brackets outside strings count; those in strings do not; at the
+    /// limit exactly the text is let through.
+    #[test]
+    fn values_past_a_limit_end_the_scan_and_those_in_strings_do_not_count() {
+        let text = r#"{"a":[0,[1],{"b":2}],"s":"[{,,,,,,,,}]"}"#;
+        // `{`, `[`, `,`, `[`, `,`, `{`, `,`: seven.
+        assert_eq!(scan_within(text, 64, 7), None);
+        assert_eq!(scan_within(text, 64, 6), Some(ScanFinding::TooManyValues { limit: 6 }));
+        assert_eq!(scan(text, 64), None);
+    }
 
     #[test]
     fn finds_duplicate_key_with_path_and_position() {

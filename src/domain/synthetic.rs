@@ -204,6 +204,7 @@ impl Iterator for SyntheticUsers {
             user,
             custom_data: Some(custom_data),
             fields: None,
+            parsed_bytes: 0,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `i`'s overlay of the selected user: open, lay out again at a resize, scroll, close (Esc:
 //! [`State::cancel`]). The rows are laid out by [`whole_user::rows`] when it opens and at a
-//! resize, not at every frame: a user's fields may take 14 MiB.
+//! resize, not at every frame: a user's fields may take 1 MiB (older
+//! databases: 14 MiB).
 
 use super::*;
 
