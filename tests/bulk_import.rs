@@ -468,6 +468,48 @@ fn a_document_that_weighs_more_than_the_import_may_hold_in_flight_goes_alone() {
     assert_eq!(exported.lines().filter(|line| line.contains(&zeros)).count(), 3);
 }
 
+/// A refusal the writer finds (a repeated id) is said at once, while the source stays open
+/// and quiet (a pipe whose writer waits, `tail -f`): the records read were held back until the
+/// source ended (bb24 L06). JSON Lines and an array.
+#[test]
+fn a_refused_record_is_said_while_the_source_stays_open() {
+    use std::io::Write;
+    let sandbox = Sandbox::new();
+    for (shape, input) in
+        [("lines", "{\"id\":\"x\"}\n{\"id\":\"x\"}\n"), ("array", "[{\"id\":\"x\"},\n{\"id\":\"x\"},\n")]
+    {
+        let db = sandbox.init(&format!("{shape}.redb"));
+        let mut command = sandbox.home.custodian();
+        command.arg("--db").arg(&db).args(["import", "-"]);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write");
+        stdin.flush().expect("flush");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{shape}: still waiting on the open source after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        drop(stdin);
+        let mut error = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut error).expect("stderr");
+        assert_eq!(status.code(), Some(5), "{shape}: {error}");
+        assert!(error.contains("user id \"x\" is also given by an earlier record"), "{shape}: {error}");
+        assert_eq!(sandbox.export(&db), "", "{shape}");
+    }
+}
+
 /// The same record twice, far apart: the two users' search texts are the same entry too, and
 /// the thread packing them into blocks may meet it before the users' merge meets the id. The
 /// id is what is named, with its line, exit 5 — every time (it was "database error: search

@@ -16,7 +16,7 @@ use crate::inert;
 use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
 mod flow;
-use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, InFlight, user_bytes};
+use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, Shipper, user_bytes};
 
 /// `custodian import`; the file's size before it when its growth is to be said (the caller
 /// says it once the file is closed).
@@ -319,25 +319,15 @@ fn import_stream(
     let reader_unreadable = unreadable.clone();
     let reader = std::thread::spawn(move || {
         let mut lines = lines;
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut batch_bytes = 0;
-        let mut in_flight = InFlight::default();
-        // Written users are freed here, where they were made.
-        let freed = |(back, bytes): (Vec<NewUser>, usize)| {
-            drop(back);
-            bytes
-        };
-        let wait_for_room = |in_flight: &mut InFlight, batch: usize| {
-            while in_flight.must_wait(batch) {
-                match to_free.recv_timeout(std::time::Duration::from_millis(50)) {
-                    Ok(back) => in_flight.back(freed(back)),
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    // The writer has stopped: the next send says so.
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                }
+        let mut shipper = Shipper::new(send, to_free);
+        loop {
+            // A source that keeps quiet (a pipe whose writer waits, `tail -f`) must not hold
+            // back records read: a refusal the writer finds in them is said at once (it came
+            // only when the source ended: bb24 L06).
+            if !lines.next_is_ready() && !shipper.ship() {
+                return rules.taken_out().clone();
             }
-        };
-        while let Some(item) = lines.next() {
+            let Some(item) = lines.next() else { break };
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
             let record = match item {
                 Ok((origin, text)) => match rules.read_record(&text, origin) {
@@ -354,21 +344,17 @@ fn import_stream(
                 }
             };
             let failed = record.is_err();
-            batch_bytes += record.as_ref().map_or(0, user_bytes);
-            batch.push(record);
-            if batch.len() == BATCH || batch_bytes >= BATCH_TEXT || failed {
-                to_free.try_iter().for_each(|back| in_flight.back(freed(back)));
-                wait_for_room(&mut in_flight, batch_bytes);
-                in_flight.sent(std::mem::take(&mut batch_bytes));
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if send.send(Some(full)).is_err() || failed {
-                    return rules.taken_out().clone();
-                }
-                // Nothing more is read (and parsed) while what is out is beyond the bound: a
-                // document of 60,000 keys is 17 MB parsed.
-                wait_for_room(&mut in_flight, 0);
+            let full = shipper.add(record);
+            if failed {
+                // The writer reports it; nothing more is read.
+                shipper.ship();
+                return rules.taken_out().clone();
+            }
+            if full && !shipper.ship() {
+                return rules.taken_out().clone();
             }
         }
+        let (mut batch, send) = shipper.into_rest();
         batch.extend(rules.after_last().map(Err));
         if !batch.is_empty() && send.send(Some(batch)).is_err() {
             return rules.taken_out().clone();

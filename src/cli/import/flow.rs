@@ -2,7 +2,9 @@
 //! come back to the reading thread once written, to be freed where they were made; the reading
 //! thread waits once too much of what it sent has not come back.
 
-use crate::domain::import::NewUser;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+
+use crate::domain::import::{NewUser, RecordError};
 #[cfg(test)]
 use crate::domain::import::{PER_MEMBER, PER_OBJECT, PER_VALUE};
 
@@ -50,6 +52,83 @@ impl InFlight {
 
     pub(super) fn back(&mut self, bytes: usize) {
         self.bytes -= bytes.min(self.bytes);
+    }
+}
+
+/// What the reading thread sends the writer, and what comes back.
+pub(super) type Batch = Vec<Result<NewUser, RecordError>>;
+
+/// The reading thread's side of the hand-over: the batch being filled, what is out, the
+/// channels.
+pub(super) struct Shipper {
+    batch: Batch,
+    batch_bytes: usize,
+    in_flight: InFlight,
+    send: SyncSender<Option<Batch>>,
+    to_free: Receiver<(Vec<NewUser>, usize)>,
+}
+
+impl Shipper {
+    pub(super) fn new(send: SyncSender<Option<Batch>>, to_free: Receiver<(Vec<NewUser>, usize)>) -> Self {
+        Self {
+            batch: Vec::with_capacity(BATCH),
+            batch_bytes: 0,
+            in_flight: InFlight::default(),
+            send,
+            to_free,
+        }
+    }
+
+    /// Adds a record; true when the batch is full.
+    pub(super) fn add(&mut self, record: Result<NewUser, RecordError>) -> bool {
+        self.batch_bytes += record.as_ref().map_or(0, user_bytes);
+        self.batch.push(record);
+        self.batch.len() == BATCH || self.batch_bytes >= BATCH_TEXT
+    }
+
+    /// Sends the batch (if it holds any record) once there is room for it, and waits after it
+    /// while what is out is beyond the bound: nothing more is read and parsed meanwhile (a
+    /// document of 60,000 keys is 17 MB parsed). False when the writer has stopped.
+    pub(super) fn ship(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        self.take_back_written();
+        self.wait_for_room(self.batch_bytes);
+        self.in_flight.sent(std::mem::take(&mut self.batch_bytes));
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if self.send.send(Some(full)).is_err() {
+            return false;
+        }
+        self.wait_for_room(0);
+        true
+    }
+
+    /// The batch not sent, and the channel to send it and the end on.
+    pub(super) fn into_rest(self) -> (Batch, SyncSender<Option<Batch>>) {
+        (self.batch, self.send)
+    }
+
+    /// Written users are freed here, where they were made.
+    fn take_back_written(&mut self) {
+        for (back, bytes) in self.to_free.try_iter() {
+            drop(back);
+            self.in_flight.back(bytes);
+        }
+    }
+
+    fn wait_for_room(&mut self, batch: usize) {
+        while self.in_flight.must_wait(batch) {
+            match self.to_free.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok((back, bytes)) => {
+                    drop(back);
+                    self.in_flight.back(bytes);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                // The writer has stopped: the next send says so.
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
     }
 }
 

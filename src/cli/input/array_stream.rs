@@ -41,9 +41,20 @@ pub struct ArrayStream {
     records: usize,
     limit: usize,
     ended: bool,
+    /// A regular file: a read never waits for a writer.
+    never_waits: bool,
 }
 
 impl ArrayStream {
+    /// See [`super::RecordStream::next_is_ready`].
+    pub fn next_is_ready(&self) -> bool {
+        self.never_waits
+            || self.ended
+            || self.buffer[self.at.min(self.buffer.len())..]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace() && *b != b',')
+    }
+
     pub(super) fn new(source: Source, prefix: Vec<u8>, first: usize, limit: usize) -> Self {
         let mut stream = Self {
             source,
@@ -57,7 +68,9 @@ impl ArrayStream {
             records: 0,
             limit,
             ended: false,
+            never_waits: false,
         };
+        stream.never_waits = stream.source.regular_size().is_some();
         stream.advance_to(first);
         stream
     }

@@ -35,11 +35,29 @@ pub struct LineStream {
     ended: bool,
     /// Bytes handed out so far (lines with their newlines), for progress.
     consumed: u64,
+    /// A regular file: a read never waits for a writer.
+    never_waits: bool,
 }
 
 impl LineStream {
     pub(super) fn new(source: Source, prefix: Vec<u8>, limit: usize) -> Self {
-        Self { source, buffer: prefix, start: 0, line: 1, blank: (0, 1), limit, ended: false, consumed: 0 }
+        let never_waits = source.regular_size().is_some();
+        Self {
+            source,
+            buffer: prefix,
+            start: 0,
+            line: 1,
+            blank: (0, 1),
+            limit,
+            ended: false,
+            consumed: 0,
+            never_waits,
+        }
+    }
+
+    /// See [`super::RecordStream::next_is_ready`].
+    pub fn next_is_ready(&self) -> bool {
+        self.never_waits || self.ended || memchr::memchr(b'\n', &self.buffer[self.start..]).is_some()
     }
 
     /// The size of the input when it is a regular file (for progress).

@@ -345,6 +345,16 @@ pub enum RecordStream {
 }
 
 impl RecordStream {
+    /// Whether the next record can be had without waiting on the source: a regular file never
+    /// keeps one waiting; from a pipe, a whole line is buffered (an array's next element: any
+    /// byte of it past blank space and commas, which may still wait for the rest).
+    pub fn next_is_ready(&self) -> bool {
+        match self {
+            Self::Lines(lines) => lines.next_is_ready(),
+            Self::Array(array) => array.next_is_ready(),
+        }
+    }
+
     /// The size of the input when it is a regular file (for progress).
     pub fn total_bytes(&self) -> Option<u64> {
         match self {
