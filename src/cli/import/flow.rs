@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 
 use crate::domain::import::{NewUser, RecordError};
 #[cfg(test)]
-use crate::domain::import::{PER_MEMBER, PER_OBJECT, PER_VALUE};
+use crate::domain::import::{PER_ARRAY, PER_MEMBER, PER_OBJECT, PER_VALUE};
 
 /// Records a batch holds on their way to the writer, and back.
 pub(super) const BATCH: usize = 256;
@@ -162,10 +162,13 @@ mod tests {
             text_of(&many)
         );
         // Exactly: the record's text and its tree (a value a comma, a member a colon, an object
-        // a brace), and the document's compact text beside it.
+        // a brace, an array a bracket), and the document's compact text beside it.
         let exact = user(json!({"a": [1, 2, {"b": 3}]}));
         let line = r#"{"id":"u1","customData":{"a":[1,2,{"b":3}]}}"#;
-        assert_eq!(exact.parsed_bytes, line.len() + 3 * PER_VALUE + 4 * PER_MEMBER + 3 * PER_OBJECT);
+        assert_eq!(
+            exact.parsed_bytes,
+            line.len() + 3 * PER_VALUE + 4 * PER_MEMBER + 3 * PER_OBJECT + PER_ARRAY
+        );
         assert_eq!(user_bytes(&exact), 256 + exact.parsed_bytes + r#"{"a":[1,2,{"b":3}]}"#.len());
         // Every field counts, not only customData (bb24 L05).
         let line = json!({"id": "u2", "profile": {"bio": "x".repeat(100_000)}}).to_string();
