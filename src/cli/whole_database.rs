@@ -72,11 +72,19 @@ fn growth_line(before: u64, after: u64) -> Option<String> {
     let grown = after.saturating_sub(before);
     (before > 0 && grown >= GROWTH_WORTH_SAYING && grown >= before / 4).then(|| {
         format!(
-            "the file grew from {} MB to {} MB, much of it room later writes reuse; `custodian compact` gives it back before a copy or an archive (it needs the file to itself, 5–10 s a GB; the next write that needs room doubles a file under 4 GiB again)",
-            before / 1_000_000,
-            after / 1_000_000
+            "the file grew from {} to {}, much of it room later writes reuse; `custodian compact` gives it back before a copy or an archive (it needs the file to itself, 5–10 s a GB; the next write that needs room doubles a file under 4 GiB again)",
+            decimal_size(before),
+            decimal_size(after)
         )
     })
+}
+
+/// A file's size in MB, or in kB under one (a 143 KB file read "0 MB": bb24 L07).
+fn decimal_size(bytes: u64) -> String {
+    match bytes {
+        0..1_000_000 => format!("{} kB", bytes.div_ceil(1000)),
+        _ => format!("{} MB", bytes / 1_000_000),
+    }
 }
 
 /// `custodian compact`: the room large writes left unused, given back. The file is looked
@@ -190,6 +198,8 @@ mod tests {
         let line = growth_line(929_000_000, 3_716_000_000).expect("a 1M-user batch");
         assert!(line.starts_with("the file grew from 929 MB to 3716 MB,"), "{line}");
         assert!(line.contains("`custodian compact` gives it back"), "{line}");
+        let line = growth_line(143_360, 554_000_000).expect("a small file grown");
+        assert!(line.starts_with("the file grew from 144 kB to 554 MB,"), "{line}");
         // Both bounds exactly, and one short of each.
         assert!(growth_line(100 * MIB, 164 * MIB).is_some());
         assert!(growth_line(100 * MIB, 164 * MIB - 1).is_none(), "under 64 MiB");
