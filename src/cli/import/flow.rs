@@ -190,6 +190,40 @@ mod tests {
         assert!((200_000..200_000 + 2048).contains(&user_bytes(&long)), "{}", user_bytes(&long));
     }
 
+    /// A batch goes when it holds [`BATCH`] records or [`BATCH_TEXT`] bytes, whichever comes
+    /// first; an empty one is never sent; a writer gone is a failed shipment.
+    #[test]
+    fn a_shipper_fills_batches_by_records_or_bytes_and_sends_them_whole() {
+        let (send, batches) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let (_give_back, to_free) = std::sync::mpsc::channel();
+        let mut shipper = Shipper::new(send, to_free);
+        assert!(shipper.ship(), "nothing to send is no failure");
+        assert!(batches.try_recv().is_err(), "an empty batch is not sent");
+        for n in 1..BATCH {
+            assert!(!shipper.add(Ok(user(json!({})))), "record {n} of {BATCH}");
+        }
+        assert!(shipper.add(Ok(user(json!({})))), "the last record fills it");
+        assert!(shipper.ship());
+        assert_eq!(batches.try_recv().expect("sent").expect("a batch").len(), BATCH);
+        let heavy = user(json!({"zeros": vec![0; 20_000]}));
+        assert!(user_bytes(&heavy) >= BATCH_TEXT, "{}", user_bytes(&heavy));
+        assert!(!shipper.add(Ok(user(json!({})))));
+        assert!(shipper.add(Ok(heavy)), "bytes fill it too");
+        assert!(shipper.ship());
+        assert_eq!(batches.try_recv().expect("sent").expect("a batch").len(), 2);
+        let (rest, _send) = {
+            assert!(!shipper.add(Ok(user(json!({})))));
+            shipper.into_rest()
+        };
+        assert_eq!(rest.len(), 1, "what is not sent is handed back");
+        let (send, batches) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let (_give_back, to_free) = std::sync::mpsc::channel();
+        let mut shipper = Shipper::new(send, to_free);
+        drop(batches);
+        shipper.add(Ok(user(json!({}))));
+        assert!(!shipper.ship(), "the writer has stopped");
+    }
+
     #[test]
     fn a_batch_waits_only_while_more_is_out_than_the_writer_keeps_back() {
         let mut in_flight = InFlight::default();
