@@ -1065,6 +1065,48 @@ fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
     Run::of(command, None).ok();
 }
 
+/// `--schema` naming a FIFO no one writes: a signal ends the wait, exit 130, nothing written
+/// (SIGTERM and Ctrl-C were ignored while it waited to open it; SIGKILL alone ended it: bb24
+/// L12). For `import`, `schema check` and `set`.
+#[test]
+fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let fifo = sandbox.home.path("schema.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let users = sandbox.file("users.jsonl", b"{\"id\":\"fifo1\"}\n");
+    let document = sandbox.file("doc.json", b"{}");
+    for args in
+        [vec!["import", path_str(&users)], vec!["schema", "check"], vec!["set", "admin", path_str(&document)]]
+    {
+        let mut command = sandbox.command(&db, &args);
+        command.arg("--schema").arg(&fifo).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let sent = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if sent.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?}: still waiting on the FIFO 20 s after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // A command that writes notes the signal and says so (130); a read-only one may just end.
+        use std::os::unix::process::ExitStatusExt;
+        let ended =
+            status.code() == Some(130) || (args[0] == "schema" && status.signal() == Some(libc::SIGTERM));
+        assert!(ended, "{args:?}: {status:?}");
+        assert_eq!(sandbox.snapshot(&db), before, "{args:?}: nothing written");
+    }
+}
+
 /// A record of more values than a user can hold (1 MiB of fields and 1 MiB of customData) is
 /// refused before it is parsed: a `profile` of 3.4 million `[0]` took 1.4 GB parsed before its
 /// size was refused (bb24 L04). A JSON array's record too.

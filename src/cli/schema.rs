@@ -74,11 +74,16 @@ pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<S
 }
 
 /// The schema `--schema FILE` names, read as `schema set` reads it: to the document limit and
-/// one byte more, never further (`--schema /dev/zero` read until memory ran out).
+/// one byte more, never further (`--schema /dev/zero` read until memory ran out); a signal
+/// ends the wait on a FIFO no one writes (it was ignored, SIGKILL alone ended it: bb24 L12).
 pub fn shape_from_file(file: &Path) -> Result<Shape> {
     let shown = || inert::line(&file.display().to_string()).into_owned();
-    let bytes = input::read_document(Some(file), input::MAX_DOCUMENT_TEXT, Limits::default().max_bytes)
-        .with_context(|| format!("cannot read the schema {}", shown()))?;
+    let bytes = input::read_document_or_interrupted(
+        Some(file),
+        input::MAX_DOCUMENT_TEXT,
+        Limits::default().max_bytes,
+    )
+    .with_context(|| format!("cannot read the schema {}", shown()))?;
     Ok(schema_of_bytes(bytes, file.display().to_string())?.1)
 }
 
