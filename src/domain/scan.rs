@@ -448,6 +448,9 @@ mod tests {
         assert_eq!(scan_within(text, 64, 7), None);
         assert_eq!(scan_within(text, 64, 6), Some(ScanFinding::TooManyValues { limit: 6 }));
         assert_eq!(scan(text, 64), None);
+        // The last one counted a bracket.
+        assert_eq!(scan_within("[[[]]]", 64, 3), None);
+        assert_eq!(scan_within("[[[]]]", 64, 2), Some(ScanFinding::TooManyValues { limit: 2 }));
     }
 
     #[test]
