@@ -16,7 +16,7 @@ use crate::inert;
 use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
 mod flow;
-use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, Shipper, user_bytes};
+use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, Batch, Shipper, user_bytes};
 
 /// `custodian import`; the file's size before it when its growth is to be said (the caller
 /// says it once the file is closed).
@@ -197,7 +197,7 @@ fn flag_secrets(record: &Result<NewUser, RecordError>, flagged: &mut Flagged) {
 /// The writing side of [`import_stream`]: records as the reading thread sends them, each
 /// held to the schema; written users go back to that thread in batches.
 struct StreamedRecords<'a> {
-    batches: std::sync::mpsc::Receiver<Option<Vec<Result<NewUser, RecordError>>>>,
+    batches: std::sync::mpsc::Receiver<Option<Batch>>,
     batch: std::vec::IntoIter<Result<NewUser, RecordError>>,
     ended: bool,
     written: Vec<NewUser>,
@@ -312,8 +312,7 @@ fn import_stream(
     let reader_bytes = bytes_read.clone();
     // `None` marks the end: a reader that stops without sending it (a panic) must not look
     // like the end of the input, or the transaction would commit a part of it.
-    let (send, receive) =
-        std::sync::mpsc::sync_channel::<Option<Vec<Result<NewUser, RecordError>>>>(BATCHES_IN_FLIGHT);
+    let (send, receive) = std::sync::mpsc::sync_channel::<Option<Batch>>(BATCHES_IN_FLIGHT);
     let (written, to_free) = std::sync::mpsc::channel::<(Vec<NewUser>, usize)>();
     let unreadable: std::sync::Arc<std::sync::Mutex<Option<anyhow::Error>>> = Default::default();
     let reader_unreadable = unreadable.clone();

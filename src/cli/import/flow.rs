@@ -109,21 +109,22 @@ impl Shipper {
         (self.batch, self.send)
     }
 
-    /// Written users are freed here, where they were made.
     fn take_back_written(&mut self) {
-        for (back, bytes) in self.to_free.try_iter() {
-            drop(back);
-            self.in_flight.back(bytes);
+        while let Ok(back) = self.to_free.try_recv() {
+            self.free(back);
         }
+    }
+
+    /// Written users are freed here, where they were made.
+    fn free(&mut self, (back, bytes): (Vec<NewUser>, usize)) {
+        drop(back);
+        self.in_flight.back(bytes);
     }
 
     fn wait_for_room(&mut self, batch: usize) {
         while self.in_flight.must_wait(batch) {
             match self.to_free.recv_timeout(std::time::Duration::from_millis(50)) {
-                Ok((back, bytes)) => {
-                    drop(back);
-                    self.in_flight.back(bytes);
-                }
+                Ok(back) => self.free(back),
                 Err(RecvTimeoutError::Timeout) => {}
                 // The writer has stopped: the next send says so.
                 Err(RecvTimeoutError::Disconnected) => break,
