@@ -1086,18 +1086,8 @@ fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
         std::thread::sleep(Duration::from_millis(500));
         // SAFETY: a signal to our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let sent = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if sent.elapsed() > Duration::from_secs(20) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{args:?}: still waiting on the FIFO 20 s after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = support::run::ended_within(&mut child, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{args:?}: still waiting on the FIFO 20 s after SIGTERM"));
         // A command that writes notes the signal and says so (130); a read-only one may just end.
         use std::os::unix::process::ExitStatusExt;
         let ended =

@@ -489,18 +489,8 @@ fn a_refused_record_is_said_while_the_source_stays_open() {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(input.as_bytes()).expect("write");
         stdin.flush().expect("flush");
-        let started = std::time::Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if started.elapsed() > std::time::Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{shape}: still waiting on the open source after 60 s");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let status = support::run::ended_within(&mut child, std::time::Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("{shape}: still waiting on the open source after 60 s"));
         drop(stdin);
         let mut error = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut error).expect("stderr");

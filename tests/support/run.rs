@@ -60,18 +60,8 @@ impl Run {
         };
         let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
         let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
-        let started = std::time::Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("still running after {limit:?}: it hung");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
+        let status = ended_within(&mut child, limit)
+            .unwrap_or_else(|| panic!("still running after {limit:?}: it hung"));
         let (stdout, stderr) = (stdout.join().expect("stdout"), stderr.join().expect("stderr"));
         Self::from_output(std::process::Output { status, stdout, stderr })
     }
@@ -122,5 +112,25 @@ impl Run {
             }
         }
         problems
+    }
+}
+
+/// How `child` ended, if it did within `limit`; else it is killed (and reaped) and `None`.
+#[allow(dead_code)]
+pub fn ended_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
