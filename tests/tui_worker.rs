@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -101,6 +102,8 @@ struct SlowStore {
     slow_walk: std::sync::atomic::AtomicBool,
     /// Said to read over a link, as PostgreSQL does (the way out's wait for reads).
     over_a_link: std::sync::atomic::AtomicBool,
+    /// The next this many scan steps are cancelled, as a cancel request landing on them does.
+    cancelled_steps: std::sync::atomic::AtomicUsize,
 }
 
 /// 200 users: ten seconds for a whole walk, twice what a test allows one that was stopped.
@@ -130,6 +133,10 @@ impl UserStore for SlowStore {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
+        let cancelled = &self.cancelled_steps;
+        if cancelled.fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)).is_ok() {
+            return Err(StoreError::Cancelled);
+        }
         self.inner.scan_matches(query, after, batch, max_hits)
     }
     fn lookup(&self, reference: &UserRef) -> Result<Vec<UserMatch>, StoreError> {
@@ -252,6 +259,7 @@ impl Session {
             saves_busy: std::sync::atomic::AtomicBool::new(false),
             slow_walk: std::sync::atomic::AtomicBool::new(false),
             over_a_link: std::sync::atomic::AtomicBool::new(false),
+            cancelled_steps: std::sync::atomic::AtomicUsize::new(0),
         });
         let database = store.inner.path().display().to_string();
         let workers = StoreWorkers::new(Arc::clone(&store) as Arc<dyn UserStore>, database.clone()).unwrap();
@@ -703,4 +711,38 @@ fn a_schema_set_while_a_save_waits_for_the_writer_stops_it_and_the_edit_is_check
     let editor = session.state.editor.as_ref().expect("the edit stays open");
     assert!(editor.is_modified() && editor.text().contains("\"plan\": \"gold\""));
     assert_eq!(session.state.pending, None);
+}
+
+/// The answers a scan for `query` gives when the store cancels its first `cancelled` steps
+/// and the scanner had sent `sent` cancel requests.
+fn scan_with_cancels(cancelled: usize, sent: usize, query: &str) -> Vec<Action> {
+    let session = Session::new();
+    session.store.cancelled_steps.store(cancelled, SeqCst);
+    let cancels = custodian::tui::Cancels::default();
+    (0..sent).for_each(|_| cancels.sent_one());
+    let mut answers = Vec::new();
+    custodian::tui::scan(&*session.store, (7, query), &|| true, &cancels, |answer| {
+        answers.push(answer);
+        true
+    });
+    answers
+}
+
+/// Five keystrokes while a slow server works send four cancel requests; each may land on the
+/// step of the query typed last. That query is still answered in full (three retries were
+/// allowed: it failed with "the query was cancelled"), while a cancel no one here asked for
+/// (an administrator's) is said, not retried forever.
+#[test]
+fn a_scan_takes_again_every_step_a_late_cancel_of_an_earlier_query_stopped() {
+    let answers = scan_with_cancels(4, 4, "a");
+    let Some(Action::SearchHits { generation: 7, hits, done: true, .. }) = answers.last() else {
+        panic!("the scan did not end with its hits: {answers:?}");
+    };
+    assert!(!hits.is_empty(), "{answers:?}");
+    assert!(answers.iter().all(|a| matches!(a, Action::SearchHits { .. })), "{answers:?}");
+    let answers = scan_with_cancels(2, 1, "a");
+    assert!(
+        matches!(answers.as_slice(), [Action::StoreFailed { message }] if message.contains("cancelled")),
+        "{answers:?}"
+    );
 }

@@ -358,7 +358,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             }
             // No scanner thread (tests): the whole scan, answered at once.
             let (mut hits, mut scanned, mut failure) = (Vec::new(), 0, None);
-            scan(store, generation, &query, &|| true, |answer| match answer {
+            let no_cancels = Cancels::default();
+            scan(store, (generation, &query), &|| true, &no_cancels, |answer| match answer {
                 Action::SearchHits { hits: step, scanned: count, .. } => {
                     hits.extend(step);
                     scanned += count;

@@ -34,6 +34,7 @@ pub struct Scanner {
     store: Option<Arc<dyn UserStore>>,
     /// Whether a scan is under way (a cancel request is sent only then).
     busy: Arc<AtomicBool>,
+    cancels: Arc<Cancels>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -46,19 +47,21 @@ pub struct Scanner {
 ///
 /// A step cancelled on the server ([`UserStore::cancel_running`], asked for when the next
 /// keystroke replaced this scan) ends the scan without a word once `current` says it was
-/// replaced; a cancel that was meant for the scan before and hit this one's step instead is
-/// taken again, a few times at most. A scan on a connection that was lost reconnects once
-/// first (the screen's own connection is reconnected by `r`; this is the scanner's).
-pub(super) fn scan(
+/// replaced. A cancel request lands whenever the server gets it: one meant for a scan before
+/// that reaches this one's step instead (typing fast on a slow link sends one a keystroke) is
+/// taken again, as often as [`Cancels`] says requests are still on their way; a cancel no one
+/// here asked for is said. A scan on a connection that was lost reconnects once first (the
+/// screen's own connection is reconnected by `r`; this is the scanner's).
+pub fn scan(
     store: &dyn UserStore,
-    generation: u64,
-    query: &str,
+    (generation, query): (u64, &str),
     current: &dyn Fn() -> bool,
+    cancels: &Cancels,
     mut answer: impl FnMut(Action) -> bool,
 ) {
     let mut after: Option<ListKey> = None;
     let mut wanted = app::MAX_MATCHES + 1;
-    let (mut cancels, mut reconnected) = (0, false);
+    let mut reconnected = false;
     loop {
         let step = crate::crash::catch(|| {
             #[cfg(debug_assertions)]
@@ -67,10 +70,15 @@ pub(super) fn scan(
         })
         .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
         let step = match step {
-            Err(StoreError::Cancelled) if !current() => return,
-            Err(StoreError::Cancelled) if cancels < 3 => {
-                cancels += 1;
-                continue;
+            Err(StoreError::Cancelled) => {
+                let ours = cancels.met_one();
+                if !current() {
+                    return;
+                }
+                if ours {
+                    continue;
+                }
+                Err(StoreError::Cancelled)
             }
             Err(e) if e.is_connection_lost() && !reconnected => {
                 reconnected = true;
@@ -94,6 +102,29 @@ pub(super) fn scan(
         if !answer(step) || last {
             return;
         }
+    }
+}
+
+/// The cancel requests the scanner sent and the cancelled steps its scans met. Each request
+/// stops at most one step (or none, when it lands between two), so a cancelled step is one of
+/// ours while fewer were met than sent. Three retries were allowed before: five keystrokes
+/// while a slow server was busy sent four, and the last query failed with "the query was
+/// cancelled" and no hit.
+#[derive(Debug, Default)]
+pub struct Cancels {
+    sent: AtomicU64,
+    met: AtomicU64,
+}
+
+impl Cancels {
+    /// Counts a cancel request about to be sent.
+    pub fn sent_one(&self) {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts a step the server cancelled; whether a request of ours was still on its way.
+    pub fn met_one(&self) -> bool {
+        self.met.fetch_add(1, Ordering::SeqCst) < self.sent.load(Ordering::SeqCst)
     }
 }
 
@@ -167,6 +198,8 @@ impl Scanner {
         let running = Arc::clone(&current);
         let busy = Arc::new(AtomicBool::new(false));
         let scanning = Arc::clone(&busy);
+        let cancels = Arc::new(Cancels::default());
+        let met = Arc::clone(&cancels);
         let held = Arc::clone(&store);
         let thread = std::thread::Builder::new().name("scanner".into()).spawn(move || {
             let busy = scanning;
@@ -199,13 +232,16 @@ impl Scanner {
                     let current = || running.load(Ordering::SeqCst) == generation;
                     if current() {
                         busy.store(true, Ordering::SeqCst);
-                        scan(&*store, generation, &query, &current, |answer| send(answer) && current());
+                        scan(&*store, (generation, &query), &current, &met, |answer| {
+                            send(answer) && current()
+                        });
                         busy.store(false, Ordering::SeqCst);
                     }
                 }
             }
         })?;
-        let scanner = Self { queries: Some(queries), current, store: Some(held), busy, thread: Some(thread) };
+        let scanner =
+            Self { queries: Some(queries), current, store: Some(held), busy, cancels, thread: Some(thread) };
         Ok((scanner, ScanAnswers { receiver, wake }))
     }
 
@@ -236,6 +272,7 @@ impl Scanner {
         if self.busy.load(Ordering::SeqCst)
             && let Some(store) = &self.store
         {
+            self.cancels.sent_one();
             store.cancel_running();
         }
     }
