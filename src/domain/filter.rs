@@ -9,7 +9,7 @@ use memchr::memmem::Finder;
 use serde_json::{Map, Value};
 
 use super::User;
-use super::fold::fold;
+use super::fold::{fold, fold_into};
 
 /// A query ready to be matched against many users.
 pub struct Filter {
@@ -123,7 +123,7 @@ pub fn search_text(user: &User, document: &Map<String, Value>) -> String {
         if !text.is_empty() {
             text.push(char::from(SEARCH_TEXT_SEPARATOR));
         }
-        text.push_str(&fold(part));
+        fold_into(&mut text, part);
     };
     for field in [
         Some(&user.id),
@@ -152,7 +152,7 @@ fn value_texts(value: &Value, push: &mut impl FnMut(&str)) {
     match value {
         Value::Null => push("null"),
         Value::Bool(b) => push(if *b { "true" } else { "false" }),
-        Value::Number(n) => push(&n.to_string()),
+        Value::Number(n) => push(n.as_str()),
         Value::String(s) => push(s),
         Value::Array(items) => items.iter().for_each(|item| value_texts(item, push)),
         Value::Object(object) => document_texts(object, push),

@@ -30,6 +30,18 @@ pub fn fold(text: &str) -> Cow<'_, str> {
     Cow::Owned(normaliser.normalize(&folded).into_owned())
 }
 
+/// Appends [`fold`] of `text` to `out`: ASCII straight in, lower-cased, with no string of its
+/// own (a search text is made of dozens of folded parts per user).
+pub fn fold_into(out: &mut String, text: &str) {
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.push_str(&fold(text));
+    }
+}
+
 /// The key a unique, case-insensitive field (username, primary email) is indexed and looked
 /// up by: [`fold`], without surrounding white space.
 pub fn name_key(text: &str) -> String {
@@ -49,6 +61,15 @@ pub fn phone_key(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_into_a_text_appends_what_fold_gives() {
+        for part in ["", "plain", "CamelCase", "Straße", "ＡＤＭＩＮ", "\u{212A}elvin", "1E5", "a\0B"] {
+            let mut out = String::from("Kept·");
+            fold_into(&mut out, part);
+            assert_eq!(out, format!("Kept·{}", fold(part)), "{part:?}");
+        }
+    }
 
     #[test]
     fn names_an_operator_cannot_tell_apart_fold_to_one_key() {

@@ -36,38 +36,49 @@ pub struct Position {
     pub column: usize,
 }
 
+/// One open object or array of the scan. An object's keys are kept in one vector shared by
+/// all open objects (`keys_from` on): no allocation per object, most of which have a handful.
 enum Frame<'a> {
-    Object { keys: Keys<'a>, key: Option<Cow<'a, str>>, expecting_key: bool },
-    Array { index: usize },
+    Object {
+        keys_from: usize,
+        /// The object's keys once it has more than [`FEW_KEYS`]: then looked up by hash.
+        many: Option<HashSet<Cow<'a, str>>>,
+        /// Where the key of the member being read is in the shared keys.
+        key: Option<usize>,
+        expecting_key: bool,
+    },
+    Array {
+        index: usize,
+    },
 }
 
-/// The keys of one object seen so far: a few in a vector searched from end to end (no
-/// copy of a key without escapes and no hashing: most objects have a handful), many in a
-/// set.
-#[derive(Default)]
-struct Keys<'a> {
-    few: Vec<Cow<'a, str>>,
-    many: Option<HashSet<Cow<'a, str>>>,
-}
-
-/// Beyond this many keys an object's keys move into a set.
+/// Beyond this many keys an object's keys are also kept in a set.
 const FEW_KEYS: usize = 16;
 
-impl<'a> Keys<'a> {
-    /// Adds `key`; false when the object already had it.
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
-        if let Some(many) = &mut self.many {
-            return many.insert(key);
+/// Adds `key` to the object whose keys start at `from` in `keys`; false when it had it.
+fn insert_key<'a>(
+    keys: &mut Vec<Cow<'a, str>>,
+    from: usize,
+    many: &mut Option<HashSet<Cow<'a, str>>>,
+    key: Cow<'a, str>,
+) -> bool {
+    match many {
+        Some(set) => {
+            if !set.insert(key.clone()) {
+                return false;
+            }
         }
-        if self.few.contains(&key) {
-            return false;
+        None => {
+            if keys[from..].contains(&key) {
+                return false;
+            }
+            if keys.len() - from >= FEW_KEYS {
+                *many = Some(keys[from..].iter().cloned().chain([key.clone()]).collect());
+            }
         }
-        self.few.push(key);
-        if self.few.len() > FEW_KEYS {
-            self.many = Some(self.few.drain(..).collect());
-        }
-        true
     }
+    keys.push(key);
+    true
 }
 
 /// What custodian refuses in any JSON file it reads before the parse, in a document's words:
@@ -102,6 +113,7 @@ pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<Sc
     let bytes = text.as_bytes();
     let mut values: usize = 0;
     let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut keys: Vec<Cow<'_, str>> = Vec::new();
     let mut line = 1;
     let mut line_start = 0;
     let mut i = 0;
@@ -127,13 +139,15 @@ pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<Sc
                     });
                 }
                 stack.push(if bytes[i] == b'{' {
-                    Frame::Object { keys: Keys::default(), key: None, expecting_key: true }
+                    Frame::Object { keys_from: keys.len(), many: None, key: None, expecting_key: true }
                 } else {
                     Frame::Array { index: 0 }
                 });
             }
             b'}' | b']' => {
-                stack.pop();
+                if let Some(Frame::Object { keys_from, .. }) = stack.pop() {
+                    keys.truncate(keys_from);
+                }
             }
             b',' => {
                 values += 1;
@@ -148,31 +162,31 @@ pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<Sc
             }
             b'"' => {
                 let start = i;
-                let end = string_end(bytes, i)?;
+                let (end, escaped) = string_close(bytes, i)?;
                 let raw = &text[start + 1..end];
                 // Counted only when reported: counting the characters of a long line for every
                 // string made a one-line (compact) document quadratic to scan.
                 let at = || position(start, line, line_start);
-                let decoded = decode_string(&text[start..=end]);
+                let decoded = if escaped { decode_string(&text[start..=end]) } else { None };
                 let is_key = matches!(stack.last(), Some(Frame::Object { expecting_key: true, .. }));
                 if is_key {
                     let key: Cow<'_, str> = decoded.map_or(Cow::Borrowed(raw), Cow::Owned);
                     if key.contains('\0') {
-                        return Some(ScanFinding::NulCharacter { path: path_of(&stack), at: at() });
+                        return Some(ScanFinding::NulCharacter { path: path_of(&stack, &keys), at: at() });
                     }
-                    if let Some(Frame::Object { keys, key: current, expecting_key }) = stack.last_mut() {
-                        if !keys.insert(key.clone()) {
-                            let path = {
-                                *current = None;
-                                path_of(&stack)
-                            };
+                    if let Some(Frame::Object { keys_from, many, key: current, expecting_key }) =
+                        stack.last_mut()
+                    {
+                        if !insert_key(&mut keys, *keys_from, many, key.clone()) {
+                            *current = None;
+                            let path = path_of(&stack, &keys);
                             return Some(ScanFinding::DuplicateKey { key: key.into_owned(), path, at: at() });
                         }
-                        *current = Some(key);
+                        *current = Some(keys.len() - 1);
                         *expecting_key = false;
                     }
                 } else if decoded.is_some_and(|s| s.contains('\0')) {
-                    return Some(ScanFinding::NulCharacter { path: path_of(&stack), at: at() });
+                    return Some(ScanFinding::NulCharacter { path: path_of(&stack, &keys), at: at() });
                 }
                 i = end;
             }
@@ -363,13 +377,22 @@ fn escaped_char_len(unit: u32) -> usize {
 
 /// The index of the closing quote of the string that opens at `open`, if the text has one.
 fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    string_close(bytes, open).map(|(close, _)| close)
+}
+
+/// [`string_end`], and whether the string has an escape: found a run of plain bytes at a time.
+fn string_close(bytes: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut j = open + 1;
+    let mut escaped = false;
     while j < bytes.len() {
+        j += memchr::memchr3(b'"', b'\\', b'\n', &bytes[j..])?;
         match bytes[j] {
-            b'\\' => j += 2,
-            b'"' => return Some(j),
-            b'\n' => return None,
-            _ => j += 1,
+            b'\\' => {
+                escaped = true;
+                j += 2;
+            }
+            b'"' => return Some((j, escaped)),
+            _ => return None,
         }
     }
     None
@@ -389,7 +412,7 @@ fn char_count(bytes: &[u8]) -> usize {
 }
 
 /// The path of the value being scanned, like `prefs.themes[2].name`; `(top level)` at the root.
-fn path_of(stack: &[Frame<'_>]) -> String {
+fn path_of(stack: &[Frame<'_>], keys: &[Cow<'_, str>]) -> String {
     let mut path = String::new();
     for frame in stack {
         match frame {
@@ -397,7 +420,7 @@ fn path_of(stack: &[Frame<'_>]) -> String {
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(key);
+                path.push_str(&keys[*key]);
             }
             Frame::Object { key: None, .. } => {}
             Frame::Array { index } => path.push_str(&format!("[{index}]")),

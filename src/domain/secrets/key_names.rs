@@ -169,15 +169,36 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
     }
     let normal = &tail[LONGEST_KEY_WORD - len..];
     let last = normal.last()?;
-    KEY_PATTERNS
-        .iter()
-        .filter(|(word, _, _)| word.as_bytes().last() == Some(last))
-        .find(|(word, how, _)| match how {
+    // In KEY_PATTERNS' order, only the words that end as the key does.
+    let mut candidates = PATTERNS_BY_LAST_BYTE[usize::from(*last)];
+    while candidates != 0 {
+        let index = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        let (word, how, kind) = KEY_PATTERNS[index];
+        let matched = match how {
             KeyMatch::Whole => whole && normal == word.as_bytes(),
             KeyMatch::Suffix => normal.ends_with(word.as_bytes()),
-        })
-        .map(|(_, _, kind)| *kind)
+        };
+        if matched {
+            return Some(kind);
+        }
+    }
+    None
 }
+
+/// For each byte, the [`KEY_PATTERNS`] (bit `i` for the `i`th) whose word ends with it: a key
+/// is compared with a few words, not all forty (every key of every document is looked up).
+const PATTERNS_BY_LAST_BYTE: [u64; 256] = {
+    assert!(KEY_PATTERNS.len() <= 64, "one bit a pattern");
+    let mut table = [0u64; 256];
+    let mut index = 0;
+    while index < KEY_PATTERNS.len() {
+        let word = KEY_PATTERNS[index].0.as_bytes();
+        table[word[word.len() - 1] as usize] |= 1 << index;
+        index += 1;
+    }
+    table
+};
 
 /// `""`, `"****"`, `"••••"`, `"xxxx"`: a placeholder shows there is a secret elsewhere.
 pub(super) fn is_masked(text: &str) -> bool {
