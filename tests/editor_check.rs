@@ -145,7 +145,7 @@ fn an_edit_of_the_same_length_is_a_change_and_undoing_it_is_none() {
     update(&mut state, key(Key::Backspace));
     type_char(&mut state, 'Z');
     let editor = state.editor.as_ref().unwrap();
-    assert_eq!(editor.text().len(), editor.opened_text.len());
+    assert_eq!(editor.text().len(), editor.opened_text().len());
     assert!(editor.is_modified(), "same length, other text");
 }
 

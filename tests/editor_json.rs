@@ -290,7 +290,7 @@ fn json_tokens_are_coloured_from_the_theme_and_not_at_all_without_colour() {
 fn the_editor_opens_at_the_top_with_the_stored_text_and_undo_never_takes_it_out() {
     let (_dir, store) = demo_store();
     let mut state = editor_on_admin(&store);
-    let opened = state.editor.as_ref().unwrap().opened_text.clone();
+    let opened = state.editor.as_ref().unwrap().opened_text().to_owned();
     let cursor = state.editor.as_ref().unwrap().textarea.cursor();
     assert_eq!((cursor.0, cursor.1), (0, 0));
     assert_eq!(lines(&state).join("\n"), opened);

@@ -81,10 +81,13 @@ pub fn pretty_from_compact(compact: &str) -> Option<String> {
 }
 
 /// The laid-out text, when the object was all there was.
-fn finished(out: Vec<u8>, at_the_end: bool) -> Option<String> {
+fn finished(mut out: Vec<u8>, at_the_end: bool) -> Option<String> {
     if !at_the_end {
         return None;
     }
+    // The guess above is short for deep documents (indents grow with depth), and the vector
+    // doubled: 100 MB held for a 71 MB pretty form.
+    out.shrink_to_fit();
     String::from_utf8(out).ok()
 }
 
@@ -117,6 +120,17 @@ mod tests {
                 "{compact}"
             );
         }
+    }
+
+    /// Deep documents outgrow the first guess at the pretty size (indents grow with depth):
+    /// what is handed back holds no room beyond its text (it is kept while an editor is open).
+    #[test]
+    fn the_pretty_form_of_a_deep_document_holds_no_spare_room() {
+        let compact = format!("{{\"a\":{}0{}}}", "[".repeat(60), "]".repeat(60));
+        let pretty = pretty_from_compact(&compact).expect("serde's compact form");
+        assert_eq!(pretty, parsed_and_printed(&compact));
+        assert!(pretty.len() > 2 * compact.len(), "outgrew the guess: {}", pretty.len());
+        assert_eq!(pretty.capacity(), pretty.len());
     }
 
     #[test]

@@ -25,8 +25,10 @@ pub struct Editor {
     pub user_handle: String,
     /// The stored document and revision this edit started from.
     pub base: StoredDocument,
-    /// The text the editor opened with (the base, made inert), to tell whether anything changed.
-    pub opened_text: String,
+    /// The text the editor opened with, to tell whether anything changed: the base made inert
+    /// when that changed it, else `None` (the base's text itself: a second copy of a
+    /// document whose pretty form is 71 MB was 71 MB more).
+    opened_inert: Option<String>,
     pub textarea: TextArea<'static>,
     /// The result of the last check of the text: of the text as it is when `checked` equals
     /// `generation`, of an older text otherwise (then it is not shown, and a save checks the
@@ -152,7 +154,11 @@ impl Editor {
     ) -> Self {
         // Controls, bidi and every other invisible character are shown as \u escapes: the
         // same JSON, made inert.
-        let opened_text = inert::editor_text(&base.text).into_owned();
+        let opened_inert = match inert::editor_text(&base.text) {
+            Cow::Owned(inert) => Some(inert),
+            Cow::Borrowed(_) => None,
+        };
+        let opened_text = opened_inert.as_deref().unwrap_or(&base.text);
         let (textarea, checked_text) = match text {
             // A draft or an external editor's file is as untrusted as the store: nothing
             // invisible goes into the text area raw; what is checked is what it holds.
@@ -161,7 +167,7 @@ impl Editor {
                 let held = textarea.lines().join("\n");
                 (textarea, Cow::Owned(held))
             }
-            None => (Self::textarea(&opened_text, area), Cow::Borrowed(opened_text.as_str())),
+            None => (Self::textarea(opened_text, area), Cow::Borrowed(opened_text)),
         };
         let validation = CustomData::parse_with(&checked_text, limits);
         let schema_errors = schema_errors(shape.as_deref(), &checked_text, &validation);
@@ -170,7 +176,7 @@ impl Editor {
             user_id,
             user_handle,
             base,
-            opened_text,
+            opened_inert,
             textarea,
             validation,
             generation: 0,
@@ -305,13 +311,19 @@ impl Editor {
         self.textarea.lines().join("\n")
     }
 
+    /// The text the editor opened with (the base, made inert).
+    pub fn opened_text(&self) -> &str {
+        self.opened_inert.as_deref().unwrap_or(&self.base.text)
+    }
+
     pub fn is_modified(&self) -> bool {
         // Asked several times a frame: a text of another length differs (typing changes the
         // length, and summing 40,000 line lengths is ~100 times cheaper than comparing 1 MiB);
         // only a text of the same length is compared line by line, without joining it.
         let lines = self.textarea.lines();
         let length = lines.iter().map(String::len).sum::<usize>() + lines.len() - 1;
-        length != self.opened_text.len() || !lines.iter().map(String::as_str).eq(self.opened_text.split('\n'))
+        let opened = self.opened_text();
+        length != opened.len() || !lines.iter().map(String::as_str).eq(opened.split('\n'))
     }
 
     /// Removing this editing session's draft (and no other).
