@@ -1072,7 +1072,6 @@ fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
 fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
-    let before = sandbox.snapshot(&db);
     let fifo = sandbox.home.path("schema.fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
     let users = sandbox.file("users.jsonl", b"{\"id\":\"fifo1\"}\n");
@@ -1080,21 +1079,46 @@ fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
     for args in
         [vec!["import", path_str(&users)], vec!["schema", "check"], vec!["set", "admin", path_str(&document)]]
     {
-        let mut command = sandbox.command(&db, &args);
-        command.arg("--schema").arg(&fifo).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn");
-        std::thread::sleep(Duration::from_millis(500));
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = support::run::ended_within(&mut child, Duration::from_secs(20))
-            .unwrap_or_else(|| panic!("{args:?}: still waiting on the FIFO 20 s after SIGTERM"));
-        // A command that writes notes the signal and says so (130); a read-only one may just end.
-        use std::os::unix::process::ExitStatusExt;
-        let ended =
-            status.code() == Some(130) || (args[0] == "schema" && status.signal() == Some(libc::SIGTERM));
-        assert!(ended, "{args:?}: {status:?}");
-        assert_eq!(sandbox.snapshot(&db), before, "{args:?}: nothing written");
+        let args = [args, vec!["--schema", path_str(&fifo)]].concat();
+        ends_on_sigterm_while_it_waits(&sandbox, &db, &args);
     }
+}
+
+/// `patch` whose patch file or `--users` file is a FIFO no one writes: the same (bb25 P01;
+/// `timeout` never ended it, a first Ctrl-C did nothing).
+#[test]
+fn a_patch_or_users_fifo_no_one_writes_gives_way_to_a_signal() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let fifo = sandbox.home.path("patch.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let patch = sandbox.file("patch.json", br#"[{"op":"add","path":"/fifo","value":1}]"#);
+    for args in [
+        vec!["patch", path_str(&fifo), "--all", "--yes"],
+        vec!["patch", path_str(&patch), "--users", path_str(&fifo), "--yes"],
+    ] {
+        ends_on_sigterm_while_it_waits(&sandbox, &db, &args);
+    }
+}
+
+/// Runs `args`, which wait on a FIFO, sends SIGTERM after half a second, and wants the command
+/// ended within 20 s: exit 130 (a read-only `schema check` may end by the signal itself), and
+/// the database as it was.
+fn ends_on_sigterm_while_it_waits(sandbox: &Sandbox, db: &Path, args: &[&str]) {
+    let before = sandbox.snapshot(db);
+    let mut command = sandbox.command(db, args);
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = support::run::ended_within(&mut child, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("{args:?}: still waiting on the FIFO 20 s after SIGTERM"));
+    // A command that writes notes the signal and says so (130); a read-only one may just end.
+    use std::os::unix::process::ExitStatusExt;
+    let ended = status.code() == Some(130) || (args[0] == "schema" && status.signal() == Some(libc::SIGTERM));
+    assert!(ended, "{args:?}: {status:?}");
+    assert_eq!(sandbox.snapshot(db), before, "{args:?}: nothing written");
 }
 
 /// A record of more values than a user can hold (1 MiB of fields and 1 MiB of customData) is

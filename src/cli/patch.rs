@@ -39,9 +39,11 @@ pub struct LeftAlone {
     pub restored: u64,
 }
 
-/// Reads and parses the patch file (at most as large as a document may be).
+/// Reads and parses the patch file (at most as large as a document may be). A FIFO no one
+/// writes gives way to a signal (exit 130), as every file read before a write does (bb25 P01).
 pub fn read_patch(path: &Path) -> Result<JsonPatch> {
-    let read = input::read_document(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
+    let read =
+        input::read_document_or_interrupted(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
     parse_patch(path, read)
 }
 
@@ -73,13 +75,13 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     use std::io::Read;
     let name = inert::line(&path.display().to_string()).into_owned();
     let cannot_read = || format!("cannot read {name}");
-    // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
-    let file: Box<dyn Read + Send> = if super::input::is_stdin(Some(path)) {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).with_context(cannot_read)?)
-    };
-    let lines = lines_on_a_thread(file);
+    // `-` is stdin, as for `patch -`, `set USER -` and `import -`. Opened on the reading
+    // thread: opening a FIFO waits for a writer, and a signal must end that wait (bb25 P01).
+    let stdin = super::input::is_stdin(Some(path));
+    let file = path.to_owned();
+    let lines = lines_on_a_thread(move || -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(if stdin { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file)?) })
+    });
     let (mut seen, mut ids, mut chunk) = (HashSet::new(), Vec::new(), Vec::new());
     for number in 1.. {
         // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait
@@ -119,16 +121,23 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// The lines of `file`, read on a thread of its own that the caller does not wait for; the
-/// channel ends with the input. A line is read to its limit and one byte more, never further
+/// The lines of the file `open` gives, opened and read on a thread of its own that the caller
+/// does not wait for; the channel ends with the input. A line is read to its limit and one byte more, never further
 /// (`/dev/zero` has no line break, and was read until memory ran out); the reading stops after
 /// such a line, or an error.
 fn lines_on_a_thread(
-    file: Box<dyn std::io::Read + Send>,
+    open: impl FnOnce() -> std::io::Result<Box<dyn std::io::Read + Send>> + Send + 'static,
 ) -> std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
     use std::io::{BufRead, Read};
     let (send, receive) = std::sync::mpsc::sync_channel(RESOLVED_AT_ONCE);
     std::thread::spawn(move || {
+        let file = match open() {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = send.send(Err(e));
+                return;
+            }
+        };
         let mut reader = std::io::BufReader::new(file);
         loop {
             let mut line = Vec::new();
