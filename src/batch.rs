@@ -6,7 +6,9 @@ use anyhow::Result;
 
 use crate::domain::Limits;
 use crate::domain::import::RecordError;
-use crate::domain::patch::{JsonPatch, PatchOutcome, PatchReport, PatchRules, changed_fingerprint};
+use crate::domain::patch::{
+    JsonPatch, PatchOutcome, PatchReport, PatchRules, changed_fingerprint, reviewed_user_fingerprint,
+};
 use crate::store::{Author, BatchEdit, BatchId, BatchSummary, Selection, StoreError, UserRecord, UserStore};
 
 /// One batch edit as asked: the patch, the users, the rules, and whether any failure aborts it.
@@ -50,14 +52,34 @@ pub fn walk(
         }
         let outcome = run.patch.apply(text, &run.rules);
         // A batch held to what a dry run showed changes no one else, and no document written
-        // since (its diff would not be the one confirmed).
-        if let (Some(reviewed), PatchOutcome::Changed { .. }) = (run.reviewed, &outcome)
-            && reviewed.binary_search(&changed_fingerprint(&record.user.id, text)).is_err()
-        {
-            return Err(StoreError::InvalidRecord(RecordError {
-                origin: format!("user {}", record.user.id),
-                reason: "changed, or came into the selection, after the dry run that was confirmed; nothing was written: run the dry run again to see the users as they are now".to_owned(),
-            }));
+        // since (its diff would not be the one confirmed); nor does it leave out a user it
+        // showed changing whose document the patch no longer changes (it was dropped from the
+        // confirmed batch without a word: bb26 T02).
+        if let Some(reviewed) = run.reviewed {
+            let shown = |fingerprint: u64| reviewed.binary_search(&fingerprint).is_ok();
+            let now = match &outcome {
+                PatchOutcome::Changed { .. } if !shown(changed_fingerprint(&record.user.id, text)) => Some(
+                    "changed, or came into the selection, after the dry run that was confirmed".to_owned(),
+                ),
+                PatchOutcome::Failed(reason) if shown(reviewed_user_fingerprint(&record.user.id)) => {
+                    Some(format!(
+                        "changed after the dry run that was confirmed, and the patch no longer applies ({reason})"
+                    ))
+                }
+                PatchOutcome::Unchanged if shown(reviewed_user_fingerprint(&record.user.id)) => Some(
+                    "changed after the dry run that was confirmed, and the patch no longer changes it"
+                        .to_owned(),
+                ),
+                _ => None,
+            };
+            if let Some(now) = now {
+                return Err(StoreError::InvalidRecord(RecordError {
+                    origin: format!("user {}", record.user.id),
+                    reason: format!(
+                        "{now}; nothing was written: run the dry run again to see the users as they are now"
+                    ),
+                }));
+            }
         }
         report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
         if report.matched.is_multiple_of(4096) {

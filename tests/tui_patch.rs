@@ -237,6 +237,48 @@ fn the_apply_writes_no_user_the_dry_run_did_not_show_changing_nor_a_document_wri
     assert!(status.contains("saved 32 users"), "{status}");
 }
 
+/// A user the dry run showed changing whose document someone changed so that the patch fails
+/// on it, or changes nothing: the apply writes nothing and names them (they were left out of
+/// the confirmed batch without a word: "saved 3 users, 1 user left as they are": bb26 T02).
+#[test]
+fn the_apply_leaves_out_no_user_the_dry_run_showed_changing() {
+    let (_dir, store) = demo_store();
+    let billed = store
+        .page_after(None, 1000)
+        .expect("users")
+        .into_iter()
+        .map(|entry| entry.user.id)
+        .find(|id| store.custom_data(id).expect("document").text.contains("\"billing\""))
+        .expect("a demo user with billing");
+    for (now, says) in [
+        (r#"{"x":1}"#, "the patch no longer applies ("),
+        (r#"{"reviewed":true}"#, "the patch no longer changes it"),
+    ] {
+        let mut state = started(&store, 120, 40);
+        let patch = if says.contains("applies") {
+            PATCH
+        } else {
+            r#"[{"op":"add","path":"/reviewed","value":true}]"#
+        };
+        command(&store, &mut state, &format!("patch {}", patch_file(&store, patch)));
+        // Someone writes the user while the operator reads the dry run.
+        let data = custodian::domain::CustomData::parse(now).expect("a document");
+        store
+            .replace_custom_data(&billed, &data, None, &custodian::store::Author("other".into()))
+            .expect("saved");
+        let before = revisions(&store);
+        press(&store, &mut state, KeyCode::Enter);
+        press(&store, &mut state, KeyCode::Char('y'));
+        let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(
+            status.contains(&format!("user {billed}: changed after the dry run that was confirmed")),
+            "{status}"
+        );
+        assert!(status.contains(says) && status.contains("nothing was written"), "{status}");
+        assert_eq!(revisions(&store), before, "nothing written");
+    }
+}
+
 #[test]
 fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to_stop() {
     let (_dir, store) = demo_store();

@@ -374,8 +374,9 @@ pub struct PatchReport {
     pub flagged: Vec<(String, Vec<SecretFinding>)>,
     pub flagged_users: u64,
     /// When asked for ([`PatchReport::noting_what_changes`]): a fingerprint of each changed
-    /// user with the document the patch was applied to ([`changed_fingerprint`]), sorted once
-    /// the walk is over. What a screen's dry run showed, so its apply writes nothing else.
+    /// user with the document the patch was applied to ([`changed_fingerprint`]), and one of
+    /// the user alone ([`reviewed_user_fingerprint`]), sorted once the walk is over. What a
+    /// screen's dry run showed, so its apply writes nothing else and leaves no one out.
     pub reviewed: Option<Vec<u64>>,
 }
 
@@ -401,13 +402,19 @@ pub fn changed_fingerprint(id: &str, stored: &str) -> u64 {
     hasher.finish()
 }
 
+/// A user a dry run showed changing, whatever their document: [`changed_fingerprint`] of an
+/// empty text, which no stored document is (the least is `{}`).
+pub fn reviewed_user_fingerprint(id: &str) -> u64 {
+    changed_fingerprint(id, "")
+}
+
 impl PatchReport {
     /// A report keeping the documents of the first `sample_size` changed users.
     pub fn new(sample_size: usize) -> Self {
         Self { sample_size, ..Self::default() }
     }
 
-    /// The same report, also noting which users change ([`PatchReport::reviewed`]): 8 bytes
+    /// The same report, also noting which users change ([`PatchReport::reviewed`]): 16 bytes
     /// a changed user.
     pub fn noting_what_changes(mut self) -> Self {
         self.reviewed = Some(Vec::new());
@@ -422,7 +429,7 @@ impl PatchReport {
             PatchOutcome::Changed { data, flagged } => {
                 self.changed += 1;
                 if let Some(reviewed) = &mut self.reviewed {
-                    reviewed.push(changed_fingerprint(id, stored));
+                    reviewed.extend([changed_fingerprint(id, stored), reviewed_user_fingerprint(id)]);
                 }
                 if self.samples.len() < self.sample_size {
                     let old = parse_object(stored).map_or_else(|_| stored.to_owned(), |o| canonical_text(&o));

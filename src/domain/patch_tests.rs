@@ -350,4 +350,7 @@ fn a_fingerprint_is_the_user_and_the_document_whatever_the_layout_of_its_text() 
     assert_ne!(of(compact), of(&compact.replace("a b", "ab")));
     assert_ne!(of(compact), of(&compact.replace("c\\\"d", "c\\\" d")));
     assert_ne!(of(compact), of(jsonb));
+    // The user alone is no user with a document, not even the least one.
+    assert_ne!(reviewed_user_fingerprint("u1"), of("{}"));
+    assert_eq!(reviewed_user_fingerprint("u1"), of(""));
 }
