@@ -302,6 +302,27 @@ fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to
     assert_eq!(update(&mut state, esc), vec![]);
 }
 
+/// `Enter` before the dry run has answered says it is still under way, and that goes once it
+/// has answered (it stayed through `j`, `↓` and the report: bb26 T03).
+#[test]
+fn still_under_way_goes_once_the_dry_run_has_answered() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    update(&mut state, Action::StartCommand);
+    for c in format!("patch {file}").chars() {
+        update(&mut state, Action::CommandChar(c));
+    }
+    let dry_run = update(&mut state, Action::RunCommand);
+    let enter = key(&state, KeyCode::Enter);
+    assert_eq!(update(&mut state, enter), vec![]);
+    let status = |state: &State| state.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(status(&state).as_deref(), Some("the dry run is still under way"));
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, dry_run);
+    assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()), "answered");
+    assert_eq!(status(&state), None, "{:?}", state.status);
+}
+
 #[test]
 fn an_apply_whose_commit_got_no_answer_is_said_written_or_in_doubt_never_not_applied() {
     // The screen said "the patch was not applied" when the COMMIT's answer was lost, and the

@@ -394,6 +394,11 @@ fn saving_an_unchanged_document_says_no_changes() {
     let effects = update(&mut state, Action::Save);
     assert!(effects.is_empty());
     assert_eq!(state.status.as_ref().unwrap().text, "no changes");
+    // It goes with the first change to the text, which the title calls modified (it stayed,
+    // saying the opposite: bb26 T05).
+    type_text(&store, &mut state, "x");
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()));
+    assert_ne!(state.status.as_ref().map(|s| s.text.as_str()), Some("no changes"));
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
-pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind};
+pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind, Until};
 pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
 pub use save::Review;
 use save::{answers_a_save, touches_the_edit_being_saved};

@@ -19,6 +19,18 @@ pub struct Status {
     pub shown_in: Option<Mode>,
     /// It is about the edited text being invalid, and goes once the text is valid.
     pub while_invalid: bool,
+    /// It is about a moment that passes on the same screen, and goes with it.
+    pub until: Option<Until>,
+}
+
+/// What ends a message before its screen does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// A change of the edited text after this generation: "no changes" of a text the operator
+    /// then changed said the opposite of the title's `modified` (bb26 T05).
+    Edited { generation: u64 },
+    /// The dry run's report: "still under way" stayed after it came (bb26 T03).
+    DryRunDone,
 }
 
 /// How many messages `:messages` keeps.
@@ -73,7 +85,15 @@ impl State {
             self.said.pop_front();
         }
         self.said.push_back(text.clone());
-        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false });
+        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false, until: None });
+    }
+
+    /// [`State::say`] a message that goes, on the same screen, when `until` has come.
+    pub(super) fn say_until(&mut self, kind: StatusKind, text: impl Into<String>, until: Until) {
+        self.say(kind, text);
+        if let Some(status) = &mut self.status {
+            status.until = Some(until);
+        }
     }
 
     /// Clears the message when what it describes is gone: its screen was left, or the text
@@ -81,11 +101,19 @@ impl State {
     pub(super) fn expire_status(&mut self) {
         let mode = self.mode();
         let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.is_savable());
+        let come = match self.status.as_ref().and_then(|s| s.until) {
+            Some(Until::Edited { generation }) => {
+                self.editor.as_ref().is_none_or(|e| e.generation != generation)
+            }
+            Some(Until::DryRunDone) => self.patch.as_ref().is_none_or(|view| view.report.is_some()),
+            None => false,
+        };
         let Some(status) = &mut self.status else { return };
         match status.shown_in {
             None => status.shown_in = Some(mode),
             Some(shown_in) if shown_in != mode => self.status = None,
             Some(_) if status.while_invalid && valid_now => self.status = None,
+            Some(_) if come => self.status = None,
             Some(_) => {}
         }
     }

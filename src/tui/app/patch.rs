@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Dialog, DiffMemo, Effect, State, StatusKind};
+use super::{Dialog, DiffMemo, Effect, State, StatusKind, Until};
 use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
@@ -213,7 +213,7 @@ impl State {
     pub(super) fn patch_ask(&mut self) {
         let Some(view) = &self.patch else { return };
         let Some(report) = &view.report else {
-            self.say(StatusKind::Info, "the dry run is still under way");
+            self.say_until(StatusKind::Info, "the dry run is still under way", Until::DryRunDone);
             return;
         };
         if view.applying {

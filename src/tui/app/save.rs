@@ -201,12 +201,18 @@ impl State {
         // says "no changes" only if no one saved since, else the conflict view shows theirs.
         if editor.restored.is_none() {
             if data.canonical() == editor.base.text {
-                self.say(StatusKind::Info, "no changes");
+                let generation = editor.generation;
+                self.say_until(StatusKind::Info, "no changes", Until::Edited { generation });
                 return Vec::new();
             }
             // (Whose key order it is, the status line says all through the edit.)
             if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
-                self.say(StatusKind::Info, "no changes: only the key order differs");
+                let generation = editor.generation;
+                self.say_until(
+                    StatusKind::Info,
+                    "no changes: only the key order differs",
+                    Until::Edited { generation },
+                );
                 return Vec::new();
             }
         }
