@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::CommandBuilder;
 use serde_json::Value;
-use support::pty::{POLL, TIMEOUT, Tui, collapsed, contains, count, find_last, framed};
+use support::pty::{POLL, TIMEOUT, Tui, collapsed, contains, count, find_first, find_last, framed};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_custodian");
@@ -396,6 +396,11 @@ fn terminal_is_restored_on_quit() {
     let tail = &raw[last_frame..];
     assert!(contains(tail, b"\x1b[?2004l"), "bracketed paste not disabled at exit: {shown:?}");
     assert!(contains(tail, b"\x1b[?1049l"), "alternate screen not left at exit: {shown:?}");
+    // Auto-wrap is off from before the first frame (a cluster drawn wider than counted at the
+    // right edge wrapped onto the next row: bb26 T01), and back on at the way out.
+    let first_frame = find_first(&raw, b"\x1b[?2026h").expect("a frame began");
+    assert!(contains(&raw[..first_frame], b"\x1b[?7l"), "auto-wrap not turned off before drawing");
+    assert!(contains(tail, b"\x1b[?7h"), "auto-wrap not turned back on at exit: {shown:?}");
     // (ratatui's own drop shows the cursor once more, after `leave`.)
     let mut tail = tail;
     while let Some(rest) = tail.strip_suffix(b"\x1b[?25h") {

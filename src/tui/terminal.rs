@@ -13,7 +13,8 @@ use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use crossterm::terminal::{
-    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, DisableLineWrap, EnableLineWrap, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
@@ -75,7 +76,10 @@ fn take_over() -> io::Result<()> {
     ENTERED.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     let mut stdout = io::stdout();
-    let mut entered = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste);
+    // Auto-wrap off: a cluster a terminal draws wider than counted in the last columns (a skin
+    // tone after an emoji) was wrapped onto the next row's first cell, where nothing drew over
+    // it again (bb26 T01); without it the terminal clips at the edge.
+    let mut entered = execute!(stdout, EnterAlternateScreen, DisableLineWrap, EnableBracketedPaste);
     if entered.is_ok() && MOUSE.load(Ordering::Relaxed) {
         entered = execute!(stdout, EnableMouseCapture);
     }
@@ -95,7 +99,7 @@ pub fn leave() -> io::Result<()> {
     if MOUSE.load(Ordering::Relaxed) {
         let _ = execute!(stdout, DisableMouseCapture);
     }
-    let screen = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let screen = execute!(stdout, DisableBracketedPaste, EnableLineWrap, LeaveAlternateScreen, cursor::Show);
     let raw = disable_raw_mode();
     screen.and(raw)
 }
