@@ -108,8 +108,70 @@ fn flag_tag_run(after: &[char]) -> usize {
     if closed && FLAG_TAGS.contains(&letters.as_str()) { length + 1 } else { 0 }
 }
 
-fn has_hidden(text: &str) -> bool {
-    text.chars().any(is_hidden)
+/// Whether [`marked`] would change `text`.
+fn needs_marking(text: &str, keep_line_breaks: bool) -> bool {
+    text.chars().any(|c| (is_hidden(c) && !(keep_line_breaks && c == '\n')) || is_control_picture(c))
+}
+
+/// Whether `c` is one of the Control Pictures [`line`] shows for a control (`␛` for ESC, `␡`
+/// for DEL). Text that holds one itself shows it marked (`\u{241b}`): a username `evil␛[2J`
+/// looked exactly like the user whose name holds the real ESC (bb26 T07).
+fn is_control_picture(c: char) -> bool {
+    matches!(c, '\u{2400}'..='\u{241F}' | '\u{2421}')
+}
+
+/// `text` with every character [`classify`] calls hidden and every Control Picture marked;
+/// line breaks kept when `keep_line_breaks`.
+fn marked(text: &str, keep_line_breaks: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    classify(text, |c, hidden| {
+        if (hidden && !(keep_line_breaks && c == '\n')) || is_control_picture(c) {
+            push_marker(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    });
+    out
+}
+
+/// The text [`line`] (or [`lines`]) shows as `shown`, read back: each Control Picture its
+/// control, each `\u{…}` of a character `line` marks so that character, the rest as it is.
+/// A text that holds `\u{202e}` itself shows as the one that holds U+202E: a reference typed
+/// from the screen is looked up both ways, and names no one when they are two users.
+pub fn from_shown(shown: &str) -> Cow<'_, str> {
+    if !shown.contains("\\u{") && !shown.chars().any(is_control_picture) {
+        return Cow::Borrowed(shown);
+    }
+    let mut out = String::with_capacity(shown.len());
+    let mut rest = shown;
+    while let Some(c) = rest.chars().next() {
+        if let Some((marked, after)) = marker_at(rest) {
+            out.push(marked);
+            rest = after;
+            continue;
+        }
+        out.push(match c {
+            '\u{2421}' => '\u{7f}',
+            c if is_control_picture(c) => char::from_u32(c as u32 - 0x2400).unwrap_or(c),
+            c => c,
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// The character of the `\u{…}` marker `text` starts with, and the text after it: only a
+/// character [`line`] writes so (a hidden one that is no C0 control or DEL, a Control
+/// Picture); `\u{41}` is nobody's marker and stays text.
+fn marker_at(text: &str) -> Option<(char, &str)> {
+    let after = text.strip_prefix("\\u{")?;
+    let (hex, rest) = after.split_once('}')?;
+    if hex.is_empty() || hex.len() > 6 {
+        return None;
+    }
+    let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+    let written_so = is_control_picture(c) || (is_hidden(c) && !matches!(c, '\0'..='\u{1f}' | '\u{7f}'));
+    written_so.then_some((c, rest))
 }
 
 /// The columns `text` takes on the screen: its grapheme clusters' widths, as ratatui counts.
@@ -158,22 +220,18 @@ pub fn fit_to_width(text: &str, width: usize) -> String {
 /// One line of untrusted text for display: C0 controls become their Control Pictures
 /// (`␛`, `␊`, `␉`), DEL becomes `␡`, every other hidden character `\u{…}`.
 pub fn line(text: &str) -> Cow<'_, str> {
-    if !has_hidden(text) {
+    if !needs_marking(text, false) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    classify(text, |c, hidden| if hidden { push_marker(&mut out, c) } else { out.push(c) });
-    Cow::Owned(out)
+    Cow::Owned(marked(text, false))
 }
 
 /// Multi-line untrusted text: like [`line`], but line breaks stay line breaks.
 pub fn lines(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && is_hidden(c)) {
+    if !needs_marking(text, true) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    classify(text, |c, hidden| if hidden && c != '\n' { push_marker(&mut out, c) } else { out.push(c) });
-    Cow::Owned(out)
+    Cow::Owned(marked(text, true))
 }
 
 fn push_marker(out: &mut String, c: char) {
@@ -303,6 +361,33 @@ mod tests {
             proptest::prop_assert!(text.starts_with(kept));
             proptest::prop_assert_eq!(cut == text, columns(&text) <= width);
         }
+
+        /// What [`line`] and [`lines`] show of a text without a backslash names that text:
+        /// [`from_shown`] gives it back, markers, Control Pictures and emoji sequences alike.
+        #[test]
+        fn what_is_shown_gives_back_the_text_it_shows(
+            text in "([a-z{}u2]|\u{202e}|\u{1b}|\u{9b}|␛|␡|␀|\n|\u{200d}|👍|\u{fe0f}|\u{241b}){0,12}"
+        ) {
+            let (one, many) = (line(&text), lines(&text));
+            proptest::prop_assert_eq!(from_shown(&one), text.as_str());
+            proptest::prop_assert_eq!(from_shown(&many), text.as_str());
+        }
+    }
+
+    /// A Control Picture in the text shows marked: a username `evil␛[2J` no longer looks like
+    /// the user whose name holds the real ESC (bb26 T07); a typed-out `\u{202e}` still reads as
+    /// the real one, and is read back both ways.
+    #[test]
+    fn a_control_picture_is_marked_and_what_is_shown_reads_back() {
+        assert_eq!(line("evil\u{1b}[2J"), "evil␛[2J");
+        assert_eq!(line("evil␛[2J"), r"evil\u{241b}[2J");
+        assert_eq!(from_shown("evil␛[2J"), "evil\u{1b}[2J");
+        assert_eq!(from_shown(r"evil\u{241b}[2J"), "evil␛[2J");
+        assert_eq!(line("bidi\u{202e}resu"), r"bidi\u{202e}resu");
+        assert_eq!(from_shown(r"bidi\u{202e}resu"), "bidi\u{202e}resu");
+        // Nobody's marker stays text: `\u{41}` (line shows `A` as itself), a C0 control (a picture).
+        assert_eq!(from_shown(r"x\u{41}y\u{1b}\u{}"), r"x\u{41}y\u{1b}\u{}");
+        assert!(matches!(from_shown(r"C:\Users\u"), Cow::Borrowed(_)));
     }
 
     /// bb15 L10: `👍🏽` (a hand and a skin tone) is one cell two columns wide; cut char by

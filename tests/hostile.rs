@@ -370,6 +370,48 @@ fn look_alike_names_are_told_apart_by_custodian_list() {
     }
 }
 
+/// A name that holds a Control Picture (`␛`) shows it marked, so it no longer looks like the
+/// name that holds the real ESC; one that holds `\u{202e}` written out still shows as the one
+/// that holds U+202E. Typing what the screen shows names the user it showed, or, where two
+/// users show alike, refuses with both (`get` of the real one's shown name gave the other's
+/// document, and `set` would have written there: bb26 T07).
+#[test]
+fn a_name_that_reads_like_a_marker_never_lets_what_is_shown_name_another_user() {
+    let fixture = Fixture::with_users(&[
+        json!({"id": "real1", "username": "bidi\u{202e}resu", "customData": {"who": "real"}}),
+        json!({"id": "text1", "username": "bidi\\u{202e}resu", "customData": {"who": "text"}}),
+        json!({"id": "real2", "username": "evil\u{1b}[2J", "customData": {"who": "esc"}}),
+        json!({"id": "text2", "username": "evil␛[2J", "customData": {"who": "picture"}}),
+        json!({"id": "real3", "username": "only\u{202e}one", "customData": {"who": "alone"}}),
+    ]);
+    let listed = String::from_utf8(fixture.cli_ok(&["list"], "tester")).expect("utf-8");
+    let row = |id: &str| {
+        listed.lines().find(|row| row.starts_with(id)).unwrap_or_else(|| panic!("{id}:\n{listed}"))
+    };
+    assert!(row("text2").contains(r" evil\u{241b}[2J "), "{listed}");
+    assert!(row("real2").contains(" evil␛[2J "), "{listed}");
+    let get = |reference: &str| fixture.command(&["get", reference], "tester").output().expect("run");
+    let document = |reference: &str| -> Value {
+        let output = get(reference);
+        assert!(output.status.success(), "{reference}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("json")
+    };
+    // Shown alike: both named, neither chosen.
+    for (shown, ids) in [(r"bidi\u{202e}resu", "id:real1 or id:text1"), ("evil␛[2J", "id:real2 or id:text2")]
+    {
+        let output = get(shown);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && output.stdout.is_empty(), "{shown}: {output:?}");
+        assert!(said.contains("names more than one user"), "{shown}: {said}");
+        for id in ids.split(" or ") {
+            assert!(said.contains(id), "{shown} names {id}: {said}");
+        }
+    }
+    // Shown alone: that user.
+    assert_eq!(document(r"evil\u{241b}[2J"), json!({"who": "picture"}));
+    assert_eq!(document(r"only\u{202e}one"), json!({"who": "alone"}));
+}
+
 #[test]
 fn emoji_sequences_and_flags_keep_rendering() {
     let family = "👩\u{200D}💻 🏳\u{FE0F}\u{200D}🌈 ❤\u{FE0F} 🇫🇷 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";

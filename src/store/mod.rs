@@ -188,17 +188,34 @@ pub trait UserStore: Send + Sync {
         let references: Vec<UserRef> = user_refs.iter().map(|text| UserRef::parse(text)).collect();
         // Blank text names no one, whatever a name made of white space folds to; a reference
         // that only looks explicit is refused before any lookup.
-        let wanted: Vec<UserRef> =
-            references.iter().filter(|r| !r.is_blank() && r.looks_explicit().is_none()).cloned().collect();
+        let looked_up = |r: &&UserRef| !r.is_blank() && r.looks_explicit().is_none();
+        let wanted: Vec<UserRef> = references.iter().filter(looked_up).cloned().collect();
         let mut found = self.lookup_many(&wanted)?.into_iter();
+        // A reference typed from the screen may hold its markers (`␛`, `\u{202e}`): it is also
+        // looked up as the text they stand for. A name that holds `\u{202e}` written out shows
+        // as the one that holds U+202E, and typing what was shown named the written-out one
+        // (bb26 T07): the two are one match each, so such a reference names both, not one.
+        let shown: Vec<Option<UserRef>> = user_refs
+            .iter()
+            .map(|text| match crate::inert::from_shown(text) {
+                std::borrow::Cow::Owned(read) => Some(UserRef::parse(&read)),
+                std::borrow::Cow::Borrowed(_) => None,
+            })
+            .collect();
+        let shown_wanted: Vec<UserRef> = shown.iter().flatten().filter(looked_up).cloned().collect();
+        let mut shown_found = self.lookup_many(&shown_wanted)?.into_iter();
         let mut resolved = Vec::with_capacity(user_refs.len());
-        for (user_ref, reference) in user_refs.iter().zip(&references) {
+        for ((user_ref, reference), shown) in user_refs.iter().zip(&references).zip(&shown) {
             if let Some(field) = reference.looks_explicit() {
                 let reference = user_ref.trim().to_owned();
                 resolved.push(Err(StoreError::LooksExplicit { reference, field }));
                 continue;
             }
-            let matches = if reference.is_blank() { Vec::new() } else { found.next().unwrap_or_default() };
+            let mut matches =
+                if reference.is_blank() { Vec::new() } else { found.next().unwrap_or_default() };
+            if shown.as_ref().is_some_and(|r| looked_up(&r)) {
+                matches.extend(shown_found.next().unwrap_or_default());
+            }
             resolved.push(one_user_of(self, user_ref, reference, matches)?);
         }
         Ok(resolved)
