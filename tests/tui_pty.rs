@@ -925,6 +925,23 @@ fn an_import_waiting_on_the_terminal_says_so_and_a_signal_stops_it_with_the_file
     }
 }
 
+/// `patch -` on a terminal says it waits for the patch, and Ctrl-C stops it (nothing was said,
+/// Ctrl-C was ignored, and Ctrl-D then parsed what had been typed: bb25 P04).
+#[test]
+fn a_patch_waiting_on_the_terminal_says_so_and_ctrl_c_stops_it() {
+    let fixture = Fixture::new();
+    let before = fixture.cli_ok(&["export"]);
+    let mut tui = fixture.spawn_tui_with(120, 20, &["patch", "-", "--all", "--yes"], &[]);
+    tui.wait_text("reading the patch from the terminal");
+    tui.send("[{\"op\":\"add\",\"path\":\"/typed\",\"value\":1}]\r");
+    tui.wait_text("/typed");
+    tui.send("\x03");
+    let status = tui.wait_exit();
+    assert_eq!(status.exit_code(), 130, "{status:?}\n{}", framed(&tui.text()));
+    assert!(tui.text().contains("interrupted: nothing was written"), "{}", framed(&tui.text()));
+    assert_eq!(fixture.cli_ok(&["export"]), before, "nothing patched");
+}
+
 /// A database file its group or anyone may write: the warning was printed on stderr before the
 /// alternate screen, so the operator saw it only after quitting (bb14 L10). The screen says it.
 #[test]

@@ -42,8 +42,12 @@ pub struct LeftAlone {
 /// Reads and parses the patch file (at most as large as a document may be). A FIFO no one
 /// writes gives way to a signal (exit 130), as every file read before a write does (bb25 P01).
 pub fn read_patch(path: &Path) -> Result<JsonPatch> {
-    let read =
-        input::read_document_or_interrupted(Some(path), input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
+    let read = input::read_document_or_interrupted(
+        "the patch",
+        Some(path),
+        input::MAX_DOCUMENT_TEXT,
+        input::MAX_DOCUMENT_TEXT,
+    );
     parse_patch(path, read)
 }
 

@@ -79,6 +79,7 @@ pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<S
 pub fn shape_from_file(file: &Path) -> Result<Shape> {
     let shown = || inert::line(&file.display().to_string()).into_owned();
     let bytes = input::read_document_or_interrupted(
+        "the schema",
         Some(file),
         input::MAX_DOCUMENT_TEXT,
         Limits::default().max_bytes,
@@ -192,8 +193,9 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
     }
     let limits = Limits::default();
     let origin = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
-    let bytes = input::read_document_or_interrupted(file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)
-        .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
+    let bytes =
+        input::read_document_or_interrupted("the schema", file, input::MAX_DOCUMENT_TEXT, limits.max_bytes)
+            .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
     let (text, _) = schema_of_bytes(bytes, origin)?;
     // Whether this call wrote: another operator's equal schema landing first is no save of ours.
     let (revision, saved) = store.set_schema(Some(&text), &Author::from_environment())?;

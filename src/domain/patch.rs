@@ -30,6 +30,10 @@ pub enum PatchFileError {
     BadOperation { index: usize, reason: String },
     #[error("line {line}, col {column}: duplicate key \"{key}\" in {path}; JSON keeps only one of them")]
     DuplicateKey { key: String, path: String, line: usize, column: usize },
+    #[error(
+        "operation {index} ({op} {path:?}): its value is {size} compact, more than the {limit} a whole customData may hold: no user could take it"
+    )]
+    ValueTooLarge { index: usize, op: &'static str, path: String, size: String, limit: String },
 }
 
 /// A parsed JSON Patch.
@@ -88,6 +92,17 @@ impl JsonPatch {
                 let value = fields.get_mut("value").map(std::mem::take);
                 let mut operation = serde_json::from_value::<PatchOperation>(Value::Object(fields))
                     .map_err(|e| PatchFileError::BadOperation { index, reason: e.to_string() })?;
+                if let Some(value) = &value {
+                    // Refused once here, not after trying every user (a 15 MB value over a
+                    // million users took hours to say each one was over the limit: bb25 P03).
+                    let size = serde_json::to_string(value).map_or(0, |text| text.len());
+                    let limit = Limits::default().max_bytes;
+                    if size > limit {
+                        let (size, limit) = super::custom_data::human_bytes_apart(size, limit);
+                        let (op, path) = (op_name(&operation), op_path(&operation).to_owned());
+                        return Err(PatchFileError::ValueTooLarge { index, op, path, size, limit });
+                    }
+                }
                 if let Some(value) = value {
                     match &mut operation {
                         PatchOperation::Add(op) => op.value = value,
@@ -133,6 +148,18 @@ fn op_name(operation: &PatchOperation) -> &'static str {
         PatchOperation::Move(_) => "move",
         PatchOperation::Copy(_) => "copy",
         PatchOperation::Test(_) => "test",
+    }
+}
+
+/// The path an operation writes (or tests) at.
+fn op_path(operation: &PatchOperation) -> &str {
+    match operation {
+        PatchOperation::Add(op) => op.path.as_str(),
+        PatchOperation::Remove(op) => op.path.as_str(),
+        PatchOperation::Replace(op) => op.path.as_str(),
+        PatchOperation::Move(op) => op.path.as_str(),
+        PatchOperation::Copy(op) => op.path.as_str(),
+        PatchOperation::Test(op) => op.path.as_str(),
     }
 }
 

@@ -117,11 +117,17 @@ pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Resu
 /// [`read_document`] that a noted signal ([`crate::interrupt`]) ends while it waits on
 /// standard input or a FIFO: the read goes on in a thread of its own, and the command returns
 /// `Interrupted` (closing the database cleanly) instead of waiting for input that may never
-/// come.
-pub fn read_document_or_interrupted(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    say_when_typed(file, "the document");
+/// come. `what` (`the document`, `the patch`, `the schema`) is what a terminal is told it
+/// waits for.
+pub fn read_document_or_interrupted(
+    what: &'static str,
+    file: Option<&Path>,
+    text_cap: usize,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    say_when_typed(file, what);
     let file = file.map(Path::to_owned);
-    or_interrupted("the document", move || read_document(file.as_deref(), text_cap, limit))
+    or_interrupted(what, move || read_document(file.as_deref(), text_cap, limit))
 }
 
 /// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
