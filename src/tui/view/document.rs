@@ -22,21 +22,12 @@ const HANDLE_AT_LEAST: usize = 16;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if let Some(editor) = &state.editor {
-        let modified = if editor.is_modified() { " · modified" } else { "" };
         // Where the cursor is, as the lint and the tree write paths.
         let at = match editor.path_at_cursor() {
             path if path == "(top level)" => String::new(),
             path => format!(" · at {}", inert::line(&path)),
         };
-        // The handle gives way first: a 128-character username pushed the revision, `modified`
-        // and the cursor's path out of the title (bb11).
-        const LEAD: &str = " Editing customData of ";
-        let state_part = format!(" · from revision {}{modified}{at} ", editor.base.revision);
-        let room = usize::from(area.width.saturating_sub(2));
-        let handle_room = room.saturating_sub(LEAD.width() + state_part.width()).max(HANDLE_AT_LEAST);
-        let handle = inert::line(&editor.user_handle);
-        let title = format!("{LEAD}{}{state_part}", inert::cut_to_width(&handle, handle_room));
-        let title = inert::cut_to_width(&title, room).into_owned();
+        let title = editor_title(editor, &at, usize::from(area.width.saturating_sub(2)));
         let block = Block::default()
             .borders(Borders::ALL)
             .title(Span::styled(title, theme.title))
@@ -78,6 +69,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         None => Vec::new(),
     };
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The editor's title in `room` columns. The handle gives way first: a 128-character username
+/// pushed the revision, `modified` and the cursor's path out of the title (bb11). Where even a
+/// short handle leaves no room (80 columns: the pane is ~50), the cursor's path goes, then the
+/// words: `· modified` is never cut (it was, and nothing else said the edit was unsaved: bb26
+/// T10).
+fn editor_title(editor: &Editor, at: &str, room: usize) -> String {
+    let modified = if editor.is_modified() { " · modified" } else { "" };
+    let revision = editor.base.revision;
+    let handle = inert::line(&editor.user_handle);
+    let (from, short) = (format!(" · from revision {revision}"), format!(" · rev {revision}"));
+    // (lead, the handle's least room, what follows it, and what may be cut at the end), the
+    // fullest first.
+    let layouts = [
+        (" Editing customData of ", HANDLE_AT_LEAST, format!("{from}{modified}"), format!("{at} ")),
+        (" Editing ", 4, format!("{from}{modified}"), " ".to_owned()),
+        (" Editing ", 4, format!("{short}{modified}"), " ".to_owned()),
+    ];
+    for (lead, least, kept, tail) in &layouts {
+        // A cut tail ends with `…`: a column more than what is kept.
+        let fixed = lead.width() + kept.width();
+        if fixed + least < room || modified.is_empty() {
+            let handle_room = room.saturating_sub(fixed + tail.width()).max(*least);
+            let title = format!("{lead}{}{kept}{tail}", inert::cut_to_width(&handle, handle_room));
+            return inert::cut_to_width(&title, room).into_owned();
+        }
+    }
+    inert::cut_to_width(&format!(" Editing{modified} "), room).into_owned()
 }
 
 /// The first `count` lines of `text` (without the line break after the last of them). Making
