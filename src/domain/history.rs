@@ -32,16 +32,32 @@ impl RevisionChanges {
         if let Some(revision) = self.same_as {
             parts.push(format!("= revision {revision}"));
         }
-        if !self.added.is_empty() {
-            parts.push(format!("+{}: {}", self.added.len(), self.added.join(", ")));
-        }
-        if !self.removed.is_empty() {
-            parts.push(format!("−{}: {}", self.removed.len(), self.removed.join(", ")));
-        }
-        if !self.changed.is_empty() {
-            parts.push(format!("~{}: {}", self.changed.len(), self.changed.join(", ")));
+        for (mark, keys) in [("+", &self.added), ("−", &self.removed), ("~", &self.changed)] {
+            if !keys.is_empty() {
+                parts.push(format!("{mark}{}: {}", keys.len(), listed_keys(keys, ", ")));
+            }
         }
         parts.join("  ")
+    }
+}
+
+/// `keys` joined by `separator` as a list of changed keys shows them: each as it is, or as a
+/// JSON string when it holds what the list is written with (white space, `,` `:` `+` `−` `~`
+/// `=`, a quote, a backslash) or is empty. customData's keys come from end users too: a key
+/// `theme −plan ~flags` read as `plan` removed and `flags` changed (bb25 P02).
+pub fn listed_keys(keys: &[String], separator: &str) -> String {
+    keys.iter().map(|key| listed_key(key)).collect::<Vec<_>>().join(separator)
+}
+
+fn listed_key(key: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !key.is_empty()
+        && !key
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, ',' | ':' | '+' | '−' | '~' | '=' | '"' | '\\'));
+    if plain {
+        std::borrow::Cow::Borrowed(key)
+    } else {
+        std::borrow::Cow::Owned(serde_json::Value::from(key).to_string())
     }
 }
 
@@ -174,5 +190,16 @@ mod tests {
         };
         assert_eq!(changes.summary(), "= revision 3  +2: theme, lang  −1: beta  ~2: plan, flags");
         assert_eq!(RevisionChanges::default().summary(), "");
+    }
+
+    /// A key that holds what the list is written with is quoted: `theme −plan ~flags` read as
+    /// `plan` removed and `flags` changed (bb25 P02).
+    #[test]
+    fn a_key_that_holds_the_lists_marks_is_quoted() {
+        let added = vec!["theme −plan ~flags".into(), "x,y".into(), "".into(), "a:b".into(), "ok_key".into()];
+        let changes = RevisionChanges { added, ..RevisionChanges::default() };
+        assert_eq!(changes.summary(), r#"+5: "theme −plan ~flags", "x,y", "", "a:b", ok_key"#);
+        let keys = ["q\"uote".to_owned(), "back\\slash".to_owned(), "é".to_owned()];
+        assert_eq!(super::listed_keys(&keys, ","), r#""q\"uote","back\\slash",é"#);
     }
 }

@@ -132,7 +132,7 @@ impl JournalEntry {
         [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]
             .iter()
             .filter(|(_, keys)| !keys.is_empty())
-            .map(|(mark, keys)| format!("{mark}{}", keys.join(",")))
+            .map(|(mark, keys)| format!("{mark}{}", crate::domain::history::listed_keys(keys, ",")))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -232,5 +232,8 @@ mod tests {
         assert_eq!(loaded_user.key_summary(), "+plan");
         assert_eq!(entry("", Some(1_000_000)).key_summary(), "load of 1000000 new users");
         assert_eq!(entry("", Some(1)).key_summary(), "load of 1 new user");
+        // Keys that hold the marks are quoted (bb25 P02).
+        save.changed = vec!["theme −plan ~featureFlags".into(), "x,y".into()];
+        assert_eq!(save.key_summary(), r#"~"theme −plan ~featureFlags","x,y""#);
     }
 }
