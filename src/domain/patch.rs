@@ -140,6 +140,9 @@ fn pointer_problem(pointer: &str) -> Option<String> {
     None
 }
 
+/// How many times the document limit a document may take between two operations of a patch.
+const INTERIM_ROOM: usize = 4;
+
 fn op_name(operation: &PatchOperation) -> &'static str {
     match operation {
         PatchOperation::Add(_) => "add",
@@ -166,7 +169,11 @@ fn op_path(operation: &PatchOperation) -> &str {
 /// Applies the operations in order, or says which one failed and why. No undo is kept: the
 /// caller drops a document the patch failed on. `test` compares as RFC 6902 says, numbers by
 /// value (`2`, `2.0` and `20e-1` are equal), which json-patch's text comparison does not.
-fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<(), String> {
+///
+/// A `copy` can double the document (`copy` of `""` into it, twenty times: 600 bytes of patch
+/// took 4 GB and aborted: bb25 P06), so after each one the document must still
+/// fit in `room` bytes compact — counted only up to there.
+fn apply_operations(value: &mut Value, operations: &[PatchOperation], room: usize) -> Result<(), String> {
     for (index, operation) in operations.iter().enumerate() {
         let failed = |path: &str, kind: PatchErrorKind| {
             format!("operation {index} ({} {path:?}): {kind}", op_name(operation))
@@ -203,8 +210,35 @@ fn apply_operations(value: &mut Value, operations: &[PatchOperation]) -> Result<
             _ => json_patch::patch_unsafe(value, std::slice::from_ref(operation))
                 .map_err(|e| failed(e.path.as_str(), e.kind))?,
         }
+        if let PatchOperation::Copy(copy) = operation
+            && !fits_compact(value, room)
+        {
+            let limit = super::custom_data::human_bytes(room);
+            return Err(format!(
+                "operation {index} (copy {:?}): the document grew past {limit} compact; no document this large can be saved",
+                copy.path.as_str()
+            ));
+        }
     }
     Ok(())
+}
+
+/// Whether `value` written compact takes at most `room` bytes: written into a counter that
+/// stops at `room`, so a huge value costs no more than that.
+fn fits_compact(value: &Value, room: usize) -> bool {
+    struct Counter {
+        left: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.left = self.left.checked_sub(bytes.len()).ok_or_else(|| std::io::Error::other("over"))?;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Counter { left: room }, value).is_ok()
 }
 
 /// The value at `pointer` taken out of `doc` (RFC 6902 `remove`): an object keeps its other
@@ -312,7 +346,10 @@ impl JsonPatch {
         let old_text = serde_json::to_string(&old).ok();
         let stored_order = (!rules.key_order_kept).then(|| old.clone());
         let mut value = Value::Object(old);
-        if let Err(reason) = apply_operations(&mut value, &self.operations) {
+        // Room for a document on its way through the patch: some over the limit (a copy
+        // before a remove), never without bound.
+        let room = rules.limits.max_bytes.saturating_mul(INTERIM_ROOM);
+        if let Err(reason) = apply_operations(&mut value, &self.operations, room) {
             return PatchOutcome::Failed(reason);
         }
         let value = match (value, stored_order) {

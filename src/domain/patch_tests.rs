@@ -354,3 +354,24 @@ fn a_fingerprint_is_the_user_and_the_document_whatever_the_layout_of_its_text() 
     assert_ne!(reviewed_user_fingerprint("u1"), of("{}"));
     assert_eq!(reviewed_user_fingerprint("u1"), of(""));
 }
+
+/// Copies that double the document stop once it grows past four times the limit, at the copy
+/// that did it (twenty copies of `""` took 4 GB and aborted: bb25 P06); a copy that goes over
+/// the limit on the way, and back under it by the end, is a patch like any other.
+#[test]
+fn copies_that_keep_doubling_the_document_stop_at_the_copy_that_grows_it_past_four_times_the_limit() {
+    let doubling: Vec<String> =
+        (0..20).map(|i| format!(r#"{{"op":"copy","from":"","path":"/c{i}"}}"#)).collect();
+    let patch = JsonPatch::parse(&format!("[{}]", doubling.join(","))).expect("a patch");
+    let PatchOutcome::Failed(reason) = patch.apply(r#"{"seed":"0123456789"}"#, &rules()) else {
+        panic!("it cannot apply")
+    };
+    assert_eq!(
+        reason,
+        r#"operation 17 (copy "/c17"): the document grew past 4 MiB compact; no document this large can be saved"#
+    );
+    let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(600 * 1024));
+    let moved = JsonPatch::parse(r#"[{"op":"copy","from":"/a","path":"/b"},{"op":"remove","path":"/a"}]"#)
+        .expect("a patch");
+    assert!(matches!(moved.apply(&big, &rules()), PatchOutcome::Changed { .. }));
+}
