@@ -135,6 +135,11 @@ fn wait_for_list(tui: &mut Tui) {
 
 /// From the list: filters down to `admin`, opens the editor on it and waits until it shows.
 fn open_admin_editor(tui: &mut Tui) {
+    open_admin_editor_at(tui, 1);
+}
+
+/// [`open_admin_editor`] on admin at `revision`.
+fn open_admin_editor_at(tui: &mut Tui, revision: u64) {
     wait_for_list(tui);
     tui.send("/");
     tui.wait_text(" /▏ · ");
@@ -144,7 +149,7 @@ fn open_admin_editor(tui: &mut Tui) {
     tui.send(ENTER);
     tui.wait_text(" /admin · ");
     tui.send(ENTER);
-    tui.wait_text("Editing customData of admin · from revision 1");
+    tui.wait_text(&format!("Editing customData of admin · from revision {revision}"));
     tui.wait_text("valid object");
 }
 
@@ -657,6 +662,64 @@ fn a_signal_keeps_the_edit_typed_after_the_last_autosave(signal: libc::c_int) {
     let said = String::from_utf8_lossy(&tui.raw()).into_owned();
     assert!(said.contains("your unsaved edit is kept in"), "{said}");
     assert_draft_kept_and_reopened(&fixture, &key);
+}
+
+/// Keys typed while custodian starts (over SSH, ahead of the first frame) are not answers to
+/// the drafts dialog the start opens: `/andy⏎` was `d` (throw away?), `y` (yes) and the draft
+/// of a crashed session was gone for good, unseen (bb26 T15). Keys typed once it shows answer.
+#[test]
+fn keys_typed_before_the_drafts_dialog_showed_are_not_its_answers() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_after_the_last_autosave(&fixture, &mut tui);
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    assert!(tui.wait_exit().success());
+    let kept = draft_files(&fixture);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.send("/andy\r");
+    tui.wait_text("Unsaved draft");
+    thread::sleep(Duration::from_millis(500));
+    let screen = tui.text();
+    assert!(!screen.contains("Throw away the draft?"), "{}", framed(&screen));
+    assert!(screen.contains("Unsaved draft"), "{}", framed(&screen));
+    assert_eq!(draft_files(&fixture), kept, "the draft is still there");
+    // A key typed now is the operator's answer: `o` opens the draft.
+    tui.send("o");
+    tui.wait_text("reopened: Ctrl-S saves it");
+    tui.send(CTRL_C);
+    tui.wait_text("Quit and discard the reopened edit?");
+    tui.send("y");
+    assert!(tui.wait_exit().success());
+}
+
+/// Keys typed right after `Ctrl-S` are not answers to the question the save asks once it has
+/// read what is stored: the `y` of `hey` removed keys (and stored a live secret) with the
+/// question never seen (bb26 T17).
+#[test]
+fn keys_typed_before_the_saves_question_showed_are_not_its_answers() {
+    let fixture = Fixture::new();
+    let document = fixture.dir.path().join("ab.json");
+    std::fs::write(&document, r#"{"a":1,"b":2}"#).expect("write");
+    fixture.cli_ok(&["set", "admin", document.to_str().expect("utf-8")]);
+    let mut tui = fixture.spawn_tui(120, 40);
+    open_admin_editor_at(&mut tui, 2);
+    tui.wait_text("\"a\": 1,");
+    // `"a": 1,` emptied: the edit drops the key `a`, which the save asks about.
+    tui.send([DOWN, HOME, CTRL_K].concat());
+    tui.wait_gone("\"a\": 1,");
+    tui.wait_text("valid object");
+    tui.send([CTRL_S, b"hey".as_slice()].concat());
+    tui.wait_text("y save it");
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(fixture.revisions("admin"), 2, "nothing saved unseen:\n{}", framed(&tui.text()));
+    assert!(tui.text().contains("y save it"), "the question is still asked:\n{}", framed(&tui.text()));
+    // Answered once seen: `y` saves.
+    tui.send("y");
+    tui.wait_text("saved revision 3");
+    quit(&mut tui);
+    assert_eq!(fixture.custom_data("admin"), serde_json::json!({"b": 2}));
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod scanner;
 mod session;
 mod store_answers;
 mod terminal_events;
+mod typed_ahead;
 mod workers;
 
 pub use effects::*;

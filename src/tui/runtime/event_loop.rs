@@ -14,6 +14,7 @@ use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
 use super::terminal_events::{Crossterm, TerminalEvents};
+use super::typed_ahead::QuestionOnScreen;
 
 /// How long an edit may go unsaved before its draft is written to disk.
 pub(super) const DRAFT_EVERY: Duration = Duration::from_secs(2);
@@ -103,10 +104,14 @@ pub(super) fn event_loop(
     let mut keys_sync_asked = false;
     let mut save_watch = SaveWatch::default();
     let mut keys = TerminalEvents::<Crossterm>::default();
+    let mut question = QuestionOnScreen::default();
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
+            if question.frame_drawn(state) {
+                drop_typed_ahead(terminal, &mut keys, state)?;
+            }
             if !keys_sync_asked {
                 // After the first frame, so the sync's work on the server never delays it;
                 // the list is read again when it changed anything.
@@ -188,7 +193,14 @@ pub(super) fn event_loop(
         let settle_by = Instant::now() + SETTLE;
         let mut frame_due = Instant::now() + BURST_FRAME_EVERY;
         loop {
-            if let Some(action) = keys.next_action(state)? {
+            let action = keys.next_action(state)?;
+            if let Some(action) = action.filter(|action| {
+                let dropped = question.unseen(state) && QuestionOnScreen::drops(action);
+                if dropped {
+                    tracing::info!("a key typed before the question was on the screen was dropped");
+                }
+                !dropped
+            }) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
@@ -198,10 +210,13 @@ pub(super) fn event_loop(
                 settle(runtime, terminal, state, since, settle_by);
                 dirty = true;
             }
-            if dirty && Instant::now() >= frame_due {
+            if dirty && (Instant::now() >= frame_due || question.unseen(state)) {
                 terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
                 (drawn_at, dirty) = (Instant::now(), false);
                 frame_due = drawn_at + BURST_FRAME_EVERY;
+                if question.frame_drawn(state) {
+                    drop_typed_ahead(terminal, &mut keys, state)?;
+                }
             }
             if state.quit || terminal_input(0, [None, None]) == TerminalInput::HungUp || !keys.waiting()? {
                 break;
@@ -212,6 +227,26 @@ pub(super) fn event_loop(
         // The way out waits for work already sent (a save): the last frame says so. A
         // terminal that is gone by now is no reason to report the session as failed.
         let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
+    }
+    Ok(())
+}
+
+/// Drops the keys waiting when a dialog was first drawn: typed before it could be seen
+/// ([`QuestionOnScreen`]). A resize among them still resizes.
+fn drop_typed_ahead(
+    terminal: &mut terminal::Term,
+    keys: &mut TerminalEvents<Crossterm>,
+    state: &mut State,
+) -> Result<()> {
+    while keys.waiting()? {
+        match keys.next_action(state)? {
+            Some(action) if !QuestionOnScreen::drops(&action) => {
+                terminal.autoresize()?;
+                update(state, action);
+            }
+            Some(_) => tracing::info!("a key typed before the question was on the screen was dropped"),
+            None => {}
+        }
     }
     Ok(())
 }
