@@ -52,6 +52,9 @@ fn main() -> ExitCode {
     tracing::info!(pid = std::process::id(), %db, "start");
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
+        None if cli.tenant.is_some() && custodian::database::postgres_url(cli.db.as_deref()).is_none() => {
+            cli::no_tenant_on_a_file(&cli)
+        }
         None => {
             let options = custodian::tui::Options {
                 read_only: cli.read_only,

@@ -379,6 +379,34 @@ fn patch_without_a_selection_is_a_usage_error() {
     assert_eq!(sandbox.everything(), before);
 }
 
+/// `--tenant` names a tenant of Logto's database; on a database file it was ignored, and
+/// `patch --tenant acme --all --yes` patched every user (bb25 P09). Refused, by the flag or
+/// the variable, for every command but `import` (which keeps only that tenant's records).
+#[test]
+fn a_tenant_on_a_database_file_is_a_usage_error_and_nothing_is_written() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let before = sandbox.everything();
+    // The screen too (no command).
+    for args in [
+        vec!["patch", &patch, "--all", "--yes", "--tenant", "acme"],
+        vec!["--tenant", "acme", "list"],
+        vec!["--tenant", "acme"],
+    ] {
+        let line = sandbox.on(&args).fails(2);
+        assert!(line.contains("--tenant acme (or $CUSTODIAN_TENANT) names a tenant of Logto's PostgreSQL database; a database file has no tenants"), "{line}");
+    }
+    let mut command = sandbox.home.custodian();
+    command
+        .arg("--db")
+        .arg(&sandbox.db)
+        .args(["patch", &patch, "--all", "--yes"])
+        .env("CUSTODIAN_TENANT", "acme");
+    let line = Run::of(command, None).fails(2);
+    assert!(line.contains("--tenant acme"), "{line}");
+    assert_eq!(sandbox.everything(), before);
+}
+
 #[test]
 fn a_users_file_of_dash_is_stdin_as_elsewhere_and_export_refuses_a_file_named_dash() {
     // `--users -` read a leftover file named `-`; `export --out -` made one.

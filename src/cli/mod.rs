@@ -211,6 +211,18 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
 }
 
 /// Runs one subcommand.
+/// `--tenant` (or `$CUSTODIAN_TENANT`) names a tenant of Logto's PostgreSQL database; a database
+/// file has none, and every command but `import` (which keeps only that tenant's records) went
+/// on to work on all its users: `patch --tenant acme --all --yes` patched everyone (bb25 P09).
+pub fn no_tenant_on_a_file(cli: &Cli) -> Result<()> {
+    let Some(tenant) = &cli.tenant else { return Ok(()) };
+    Err(UsageError(format!(
+        "--tenant {} (or $CUSTODIAN_TENANT) names a tenant of Logto's PostgreSQL database; a database file has no tenants: leave it out to work on every user of the file (`import --tenant ID` keeps only that tenant's records)",
+        inert::line(tenant)
+    ))
+    .into())
+}
+
 pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let db = cli.db.as_deref();
     if let Some(request) = changes_request(command) {
@@ -229,6 +241,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         && !matches!(command, Command::Completions { .. })
     {
         return postgres::run(cli, command, url);
+    }
+    if !matches!(command, Command::Import { .. } | Command::Completions { .. }) {
+        no_tenant_on_a_file(cli)?;
     }
     if let Command::Init = command {
         let path = db.ok_or_else(|| UsageError("init needs --db PATH (or $CUSTODIAN_DB)".into()))?;
