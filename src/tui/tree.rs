@@ -83,7 +83,7 @@ impl std::fmt::Debug for Tree {
 impl Tree {
     /// The tree of `document`'s text; `None` when it is not JSON.
     pub fn of_text(document: &str) -> Option<Self> {
-        serde_json::from_str::<Value>(document).ok().map(|value| Tree::new(&value))
+        crate::domain::custom_data::parse_value(document).ok().map(|value| Tree::new(&value))
     }
 
     /// The tree of `value`, everything unfolded, the cursor on the first line.
@@ -479,6 +479,28 @@ mod tests {
         assert_eq!(text(&tree).len(), 5);
         tree.move_by(1);
         assert_eq!(tree.path(tree.cursor.node), "empty");
+    }
+
+    /// A number reads as it is stored (`1E5`, `-0`, `1e400`): the tree was the one view that
+    /// respelled it (`1e+5`), where a find for `1E5` landed on a line reading otherwise (bb26 T12).
+    #[test]
+    fn numbers_read_as_they_are_written() {
+        let tree =
+            Tree::of_text(r#"{"b":[1E5,-0,1e400,0.10,123456789012345678901234567890]}"#).expect("JSON");
+        assert_eq!(
+            text(&tree),
+            [
+                "{",
+                "  \"b\": [",
+                "    1E5,",
+                "    -0,",
+                "    1e400,",
+                "    0.10,",
+                "    123456789012345678901234567890",
+                "  ]",
+                "}"
+            ]
+        );
     }
 
     #[test]

@@ -4,8 +4,6 @@ use super::*;
 
 use crate::tui::layout::document_rows;
 
-use serde_json::Value;
-
 use crate::inert;
 use crate::tui::tree::Tree;
 
@@ -77,7 +75,7 @@ impl State {
             self.tree = Some(tree);
             return Vec::new();
         }
-        match serde_json::from_str::<Value>(&document.text) {
+        match crate::domain::custom_data::parse_value(&document.text) {
             Ok(value) => self.tree = Some(Tree::new(&value)),
             // Said as every other view says it (an object jsonb holds deeper than serde_json
             // reads): serde's "recursion limit exceeded at line 1 column 763" was shown (bb16 L05).
