@@ -1513,8 +1513,9 @@ fn compact_gives_back_the_room_a_batch_left_and_keeps_every_user_and_revision() 
     sandbox.on(&db, &["seed", "--users", "3000"]).ok();
     let patch = sandbox.file("flag.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
     let applied = sandbox.on(&db, &["patch", &patch, "--all", "--yes"]).ok().stdout;
-    let batch =
-        applied.lines().find_map(|l| l.strip_prefix("take it back with: custodian undo ")).expect("batch");
+    // Said with the database given, to be pasted as it is (bb25 P12).
+    let undo = format!("take it back with: custodian --db {} undo ", db.display());
+    let batch = applied.lines().find_map(|l| l.strip_prefix(undo.as_str())).expect("batch");
     sandbox.on(&db, &["undo", batch]).ok();
     let grown = fs::metadata(&db).expect("stat").len();
     let (export, changes) =
@@ -1620,7 +1621,8 @@ fn a_write_whose_report_standard_output_refuses_says_it_landed_and_its_report_on
     assert!(stderr.starts_with(landed), "{stderr}");
     let batch = stderr
         .lines()
-        .find_map(|line| line.strip_prefix("take it back with: custodian undo "))
+        .find_map(|line| line.strip_prefix("take it back with: custodian --db ")?.split_once(" undo "))
+        .map(|(_, batch)| batch)
         .unwrap_or_else(|| panic!("the batch id said: {stderr}"));
     assert_eq!(
         sandbox.on(&db, &["get", "bob"]).ok().stdout,

@@ -365,6 +365,28 @@ fn undo_of_an_unknown_batch_exits_3() {
     assert!(line.contains("no batch \"\" (see"), "{line}");
 }
 
+/// The way back is said to be pasted as it is: with the database given (it looked for the
+/// batch in the default one: bb25 P12), and a batch id pasted with a space around it is the
+/// batch (it was "no batch": P08).
+#[test]
+fn the_undo_said_after_a_patch_undoes_it_as_pasted_with_spaces_around_the_id() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", FREE_TO_TEAM);
+    let before = sandbox.everything();
+    let said = sandbox.on(&["patch", &patch, "--all", "--yes"]).ok().stdout;
+    let undo = said.lines().find_map(|l| l.strip_prefix("take it back with: custodian ")).expect("the undo");
+    let (db, batch) =
+        undo.strip_prefix("--db ").and_then(|rest| rest.split_once(" undo ")).expect("--db given");
+    assert_eq!(db, sandbox.db.display().to_string());
+    let line = sandbox.on(&["changes", "--batch", &format!(" {batch} ")]).ok().stdout;
+    assert!(line.contains(batch), "{line}");
+    sandbox.on(&["undo", &format!("{batch} ")]).ok();
+    let documents = |all: Vec<String>| -> Vec<String> {
+        all.into_iter().map(|line| line.split_once(' ').expect("revisions, document").1.to_owned()).collect()
+    };
+    assert_eq!(documents(sandbox.everything()), documents(before), "every document as before");
+}
+
 #[test]
 fn patch_without_a_selection_is_a_usage_error() {
     let sandbox = Sandbox::new();

@@ -68,7 +68,7 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         until,
         user_id,
         saved_by: request.by.map(str::to_owned),
-        batch: request.batch.map(|b| BatchId(b.to_owned())),
+        batch: request.batch.map(|b| BatchId(b.trim().to_owned())),
         before: None,
     };
     // A page of entries at a time (a million saves are never held), up to the limit; one entry

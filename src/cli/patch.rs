@@ -271,7 +271,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             out.line(&format!(
                 "batch {batch}: written — the connection was lost while it was committing, and after reconnecting the journal has it (`custodian changes --batch {batch}` lists its saves)"
             ))?;
-            out.line(&format!("take it back with: custodian undo {batch}"))?;
+            out.line(&format!("take it back with: {}", undo_command(cli, &batch)))?;
             return Ok(());
         }
         other => other,
@@ -302,9 +302,25 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         out.line(&inert::line(line))?;
     }
     if summary.saved > 0 {
-        out.line(&format!("take it back with: custodian undo {batch}"))?;
+        out.line(&format!("take it back with: {}", undo_command(cli, &batch)))?;
     }
     Ok(())
+}
+
+/// `custodian --db PATH undo BATCH`, to be pasted as it is: with the database file this
+/// command was given, so that it undoes this batch and does not look for it in the default
+/// database ("no batch", exit 3: bb25 P12). A PostgreSQL URL may hold a password and TLS
+/// settings: that one is said to need the same `--db` and `--tenant`.
+fn undo_command(cli: &Cli, batch: &BatchId) -> String {
+    match &cli.db {
+        Some(db) if crate::database::postgres_url(Some(db)).is_some() => {
+            format!("custodian undo {batch} (with the same --db and --tenant as this patch)")
+        }
+        Some(db) => {
+            format!("custodian --db {} undo {batch}", inert::shell_word(&db.display().to_string()))
+        }
+        None => format!("custodian undo {batch}"),
+    }
 }
 
 /// The dry run's report: counts, failures grouped, the first diffs, and how to apply.
@@ -406,7 +422,8 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Resu
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
-    let undone = BatchId(batch.to_owned());
+    // Trimmed as user references are: `undo "B "` pasted with a space said "no batch" (bb25 P08).
+    let undone = BatchId(batch.trim().to_owned());
     let undo = BatchId::new();
     let summary = match store.undo_batch(&undone, &undo, &Author::from_environment()) {
         Err(StoreError::BatchOutcomeUnknown { server, .. }) => {
