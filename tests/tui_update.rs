@@ -3772,6 +3772,27 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
 }
 
+/// A draft that changed only white space, at the revision it started from, holds what is
+/// stored: said and removed, not reopened as an unsaved edit (bb26 T08).
+#[test]
+fn a_draft_of_white_space_alone_is_said_stored_and_removed() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    let spaced = base.replacen('{', "{ ", 1);
+    assert_ne!(spaced, base);
+    drafts.save(&earlier_draft(&store, &id, "1-0000bbbb-1", 1, &base, &spaced)).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    act(&store, &mut state, Action::OpenDraft);
+    assert!(state.editor.is_none(), "nothing to edit");
+    let status = state.status.as_ref().unwrap();
+    assert!(status.text.contains("is stored already, as revision 1"), "{}", status.text);
+    assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "its file is gone");
+    assert_eq!(store.history(&id).unwrap().len(), 1, "nothing saved");
+}
+
 #[test]
 fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     // bb20 L05: a save whose answer was lost had committed, custodian was then killed: its

@@ -34,7 +34,7 @@ impl State {
         self.say(
             StatusKind::Success,
             format!(
-                "the edit in the draft of {} is stored already, as revision {revision} (its save did commit, or someone saved the same): nothing left to save, the draft is removed",
+                "the edit in the draft of {} is stored already, as revision {revision} (its save did commit, someone saved the same, or it changed only white space): nothing left to save, the draft is removed",
                 inert::line(handle)
             ),
         );

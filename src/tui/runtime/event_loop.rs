@@ -415,7 +415,9 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
         Ok(draft) => draft,
         Err(e) => return not_opened(format!("draft not opened: {e}")),
     };
-    if record.revision != draft.base_revision && holds_what_is_stored(store, &draft) {
+    // Also at the revision it started from: an edit of white space alone saves nothing, and
+    // was offered and reopened as an unsaved edit ("Ctrl-S saves it", then "no changes": bb26 T08).
+    if holds_what_is_stored(store, &draft) {
         tracing::info!(user = %draft.user_id, revision = record.revision, "draft already stored");
         return Action::DraftAlreadyStored {
             user_id: draft.user_id,
