@@ -552,3 +552,43 @@ fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list
         state.dialog
     );
 }
+
+/// The words for whom the patch goes over follow the list and the dry run: a `:patch` typed
+/// before the filter's scan reached the cap asked "users matching …" while the list already
+/// said `first 2,000`, and 900 more were written (bb26 T11).
+#[test]
+fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_has() {
+    use custodian::domain::synthetic::SyntheticUsers;
+    use custodian::store::{Author, OpenOptions};
+    use custodian::tui::app::MAX_MATCHES;
+    let dir = tempfile::tempdir().expect("a directory");
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
+    let users: Vec<_> = SyntheticUsers::new(11, 0).take(MAX_MATCHES + 300).collect();
+    store.insert_batch(&users, &Author("tester".into())).expect("insert");
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "example".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    // As if the scan had not reached the cap yet when `:patch` was typed.
+    state.list.search.capped = false;
+    state.list.rows.truncate(500);
+    update(&mut state, Action::StartCommand);
+    for c in format!("patch {}", patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#)).chars() {
+        update(&mut state, Action::CommandChar(c));
+    }
+    let dry_run = update(&mut state, Action::RunCommand);
+    assert_eq!(state.patch.as_ref().map(|v| v.over.as_str()), Some("users matching \"example\""));
+    // The scan caps the list meanwhile; the dry run answers.
+    state.list.search.capped = true;
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, dry_run);
+    let over = "every user matching \"example\", more than the 500 the list shows";
+    assert!(screen(&state, 160, 40).contains(over), "{}", screen(&state, 160, 40));
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(
+        matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 2300, over: said, .. }) if said == over),
+        "{:?}",
+        state.dialog
+    );
+}

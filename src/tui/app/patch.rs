@@ -132,15 +132,8 @@ impl State {
             }
         };
         let (selection, over) = match self.list.active_filter() {
-            // A filter the list holds only the first matches of patches every match: said, in
-            // the title and the question (bb18 L09: 3,864 written under `first 2,000`).
-            Some(filter) if self.list.search.capped => {
-                let shown = crate::domain::group_digits(self.list.rows.len() as u64);
-                let over = format!("every user matching {filter:?}, more than the {shown} the list shows");
-                (Selection::Search(filter), over)
-            }
             Some(filter) => {
-                let over = format!("users matching {filter:?}");
+                let over = self.users_matching(&filter, 0);
                 (Selection::Search(filter), over)
             }
             None => (Selection::All, "every user".to_owned()),
@@ -166,6 +159,32 @@ impl State {
         }]
     }
 
+    /// The users a filter's patch goes over, in words. A filter the list holds only the first
+    /// matches of patches every match: said, in the title and the question (bb18 L09: 3,864
+    /// written under `first 2,000`), also when the list was capped, or the dry run had matched
+    /// more, only after the dry run began (bb26 T11).
+    fn users_matching(&self, filter: &str, matched: u64) -> String {
+        let shown = self.list.rows.len() as u64;
+        if self.list.search.capped || matched > shown {
+            let shown = crate::domain::group_digits(shown);
+            format!("every user matching {filter:?}, more than the {shown} the list shows")
+        } else {
+            format!("users matching {filter:?}")
+        }
+    }
+
+    /// The overlay's words for whom a filter's patch goes over, as the list and the dry run's
+    /// `matched` users stand now.
+    fn say_over_of_the_dry_run(&mut self, matched: u64) {
+        let Some(Selection::Search(filter)) = self.patch.as_ref().map(|v| v.selection.clone()) else {
+            return;
+        };
+        let over = self.users_matching(&filter, matched);
+        if let Some(view) = &mut self.patch {
+            view.over = over;
+        }
+    }
+
     /// The dry run's answer: the report in the overlay, or why there is none.
     pub(super) fn patch_ready(
         &mut self,
@@ -177,8 +196,10 @@ impl State {
         };
         match result {
             Ok((report, patch)) => {
+                let matched = report.matched;
                 view.report = Some(*report);
                 view.patch = Some(patch);
+                self.say_over_of_the_dry_run(matched);
             }
             Err(why) => {
                 self.patch = None;
@@ -227,6 +248,10 @@ impl State {
             self.say(StatusKind::Info, "nothing to apply: the patch changes no user");
             return;
         }
+        let matched = report.matched;
+        self.say_over_of_the_dry_run(matched);
+        let Some(view) = &self.patch else { return };
+        let Some(report) = &view.report else { return };
         let (users, file, over) = (report.changed, view.file.clone(), view.over.clone());
         self.dialog = Some(Dialog::ConfirmPatch { users, file, over });
     }
