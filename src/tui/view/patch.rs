@@ -38,12 +38,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
         report.failed,
         if view.applying { " · applying…" } else { "" }
     ))];
+    let width = usize::from(inner.width);
     for group in report.groups.iter().take(PATCH_GROUPS_SHOWN) {
         let more = group.users.saturating_sub(group.first.len() as u64);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        // The count first, then why, then who: cut at the pane's edge, the ids go first, and a
+        // cut ends with `…` (an id or a reason was cut off without a mark: bb26 T06). A reason
+        // quotes values and ids a user or SQL wrote: made inert.
+        let line = format!("  {}: {} ({}{more})", users(group.users), group.reason, group.first.join(", "));
         summary.push(Line::from(Span::styled(
-            // The count first, then why, then who: cut at the pane's edge, the ids go first.
-            format!("  {}: {} ({}{more})", users(group.users), group.reason, group.first.join(", ")),
+            inert::cut_to_width(&inert::line(&line), width).into_owned(),
             theme.warning,
         )));
     }
