@@ -300,3 +300,26 @@ proptest! {
         }
     }
 }
+
+/// Deleting from the second line to the end of a long text leaves a text that fits the view:
+/// it is shown from its first line (the view stayed scrolled, `{` above it, a nearly empty
+/// pane: bb26 T09).
+#[test]
+fn a_text_cut_short_is_shown_from_its_first_line_once_it_fits() {
+    let mut textarea: TextArea = (0..60).map(|i| format!("line {i}")).collect();
+    let area = Rect::new(0, 0, 30, 10);
+    textarea.move_cursor(CursorMove::Bottom);
+    (&textarea).render(area, &mut Buffer::empty(area));
+    assert_eq!(textarea.scroll_offset().0, 50, "the last ten lines on screen");
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.start_selection();
+    textarea.move_cursor(CursorMove::Bottom);
+    textarea.move_cursor(CursorMove::End);
+    textarea.cut();
+    assert_eq!(textarea.lines().len(), 2);
+    let mut buffer = Buffer::empty(area);
+    (&textarea).render(area, &mut buffer);
+    assert_eq!(textarea.scroll_offset().0, 0, "from the first line");
+    let first_row: String = (0..area.width).map(|x| buffer[(x, 0)].symbol().to_owned()).collect();
+    assert!(first_row.contains("line 0"), "{first_row:?}");
+}

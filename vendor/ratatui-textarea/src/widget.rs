@@ -183,7 +183,14 @@ impl<'a> TextArea<'a> {
     }
 
     fn scroll_top_row(&self, prev_top: u32, height: u16) -> u32 {
-        next_scroll_top(prev_top, to_u32(self.screen_cursor().row), height)
+        let top = next_scroll_top(prev_top, to_u32(self.screen_cursor().row), height);
+        // custodian's patch: never scrolled past the view's worth of rows above the end: after
+        // the end of the text was deleted, the lines before the cursor stayed above the view,
+        // a nearly empty pane where the whole text fits (bb26 T09).
+        let last = self.lines().len().saturating_sub(1);
+        let end_col = self.lines().get(last).map_or(0, |line| line.chars().count());
+        let end = to_u32(self.array_to_screen(crate::cursor::DataCursor(last, end_col)).row);
+        top.min((end + 1).saturating_sub(u32::from(height)))
     }
 
     // The first column of the text shown (custodian's patch: in the text's columns, beside the
