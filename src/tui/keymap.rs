@@ -683,7 +683,9 @@ pub const EDITOR_KEYS: &[(&str, &str)] = &[
     ("Ctrl-V / Alt-V", "a page down / up"),
     ("Home/End, Ctrl-A/E", "the start / end of the line"),
     ("Ctrl-←/→, Alt-B/F", "a word back / forward"),
-    ("Ctrl-↑/↓, Alt-[/]", "the previous / next paragraph"),
+    // Not `Alt-[`: a terminal sends it as ESC [, the start of a sequence, which took the next
+    // key typed with it, and both were lost (bb26 T13); `Alt-]` alone would read as a pair.
+    ("Ctrl-↑/↓", "the previous / next paragraph"),
     ("Ctrl-Home / Ctrl-End", "the top / the end of the document"),
     ("Shift+arrows", "select"),
     ("Ctrl-U / Ctrl-R", "undo / redo"),
