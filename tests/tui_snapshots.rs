@@ -674,6 +674,33 @@ fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
     assert!(!state.messages_open);
 }
 
+/// `:messages` shows the newest message on its last row, whatever the older ones hold: a long
+/// word pushed to a row of its own was not counted, and the newest fell below the box, which
+/// does not scroll (bb26 T14).
+#[test]
+fn messages_show_the_newest_last_even_after_a_long_word_wrapped() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let mut command = |state: &mut State, line: &str| {
+        act(&store, state, Action::StartCommand);
+        for c in line.chars() {
+            act(&store, state, Action::CommandChar(c));
+        }
+        act(&store, state, Action::RunCommand);
+    };
+    for n in 1..=50 {
+        command(&mut state, &format!("u nosuch{n}"));
+    }
+    command(&mut state, &format!("u {}", "x".repeat(110)));
+    command(&mut state, "u lastone");
+    command(&mut state, "messages");
+    let rows = screen_rows(&state, 120, 40);
+    let last =
+        rows.iter().rposition(|row| row.contains("nosuch") || row.contains("lastone") || row.contains('x'));
+    let last = last.map(|at| rows[at].clone()).unwrap_or_default();
+    assert!(last.contains("no user \"lastone\""), "the newest on the last row:\n{}", rows.join("\n"));
+}
+
 /// On a store that keeps keys in its own order and estimates a large count (PostgreSQL):
 /// the list says `~` before the figure, the editor's status line whose key order it is.
 #[test]

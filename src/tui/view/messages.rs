@@ -22,16 +22,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     } else {
         state.said.iter().map(|text| Line::from(inert::line(text).into_owned())).collect()
     };
-    // The newest at the bottom: scroll so the last wrapped line is on the last row.
-    let wrapped: usize = state
-        .said
-        .iter()
-        .map(|text| inert::line(text).chars().count().div_ceil(inner_width as usize).max(1))
-        .sum();
+    // The newest at the bottom: scroll so the last wrapped row is on the last row. The rows
+    // are counted by the paragraph's own word wrapping: counted by characters, a long word (a
+    // path, a quoted reference) pushed to a row of its own was missed, and as many of the
+    // newest rows fell below the box, which does not scroll (bb26 T14).
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let rows = paragraph.line_count(inner_width);
     let inner_height = usize::from(rect.height.saturating_sub(2));
-    let scroll = u16::try_from(wrapped.saturating_sub(inner_height)).unwrap_or(u16::MAX);
-    frame.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)),
-        rect,
-    );
+    let scroll = u16::try_from(rows.saturating_sub(inner_height)).unwrap_or(u16::MAX);
+    frame.render_widget(paragraph.block(block).scroll((scroll, 0)), rect);
 }
