@@ -681,7 +681,7 @@ fn a_long_message_is_cut_saying_where_and_messages_shows_it_whole() {
 fn messages_show_the_newest_last_even_after_a_long_word_wrapped() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    let mut command = |state: &mut State, line: &str| {
+    let command = |state: &mut State, line: &str| {
         act(&store, state, Action::StartCommand);
         for c in line.chars() {
             act(&store, state, Action::CommandChar(c));
