@@ -1101,6 +1101,30 @@ fn a_patch_or_users_fifo_no_one_writes_gives_way_to_a_signal() {
     }
 }
 
+/// A `--users` file of a million names is resolved ten thousand at a time, and a signal is
+/// looked at between them: it was acted on once the whole list was resolved, seconds later
+/// (bb25 P10). A file is always ready to read, so no wait ever looked.
+#[test]
+fn a_signal_while_a_long_users_file_is_resolved_ends_the_patch_at_once() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let before = sandbox.snapshot(&db);
+    let users = sandbox.file("users.txt", "admin\n".repeat(1_000_000).as_bytes());
+    let patch = sandbox.file("patch.json", br#"[{"op":"add","path":"/late","value":1}]"#);
+    let mut command =
+        sandbox.command(&db, &["patch", path_str(&patch), "--users", path_str(&users), "--yes"]);
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = support::run::ended_within(&mut child, Duration::from_secs(60)).expect("it ends");
+    assert!(signalled.elapsed() < Duration::from_secs(3), "ended {:?} after the signal", signalled.elapsed());
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(sandbox.snapshot(&db), before, "nothing written");
+}
+
 /// Runs `args`, which wait on a FIFO, sends SIGTERM after half a second, and wants the command
 /// ended within 20 s: exit 130 (a read-only `schema check` may end by the signal itself), and
 /// the database as it was.

@@ -176,6 +176,9 @@ fn resolve_chunk(
     seen: &mut HashSet<String>,
     ids: &mut Vec<String>,
 ) -> Result<()> {
+    // A list that is always ready (a file of a million names) never waits, where a noted
+    // signal is looked at: it was acted on only once the whole list was resolved (bb25 P10).
+    crate::interrupt::check()?;
     let references: Vec<&str> = chunk.iter().map(|(_, reference)| reference.as_str()).collect();
     let resolved = store.resolve_many(&references).with_context(|| format!("{name}: resolving its users"))?;
     for ((number, _), answer) in chunk.iter().zip(resolved) {
