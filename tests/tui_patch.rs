@@ -521,11 +521,9 @@ fn a_diff_longer_than_65535_rows_scrolls_to_its_last_row() {
     assert!(bottom.contains("\"f69999\": 69999"), "{bottom}");
 }
 
-/// bb18 L09: under a filter the list holds only the first 2,000 matches of (`first 2,000`),
-/// `:patch` went over every match (3,864) while the overlay and the question said "users
-/// matching" as if the list's. Both now say it is every match, more than the list shows.
-#[test]
-fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list() {
+/// 300 users more than a filter's list holds, all filtered by "example" (every synthetic email
+/// has it): the list holds the first 2,000, capped.
+fn a_capped_filter() -> (tempfile::TempDir, RedbStore, State) {
     use custodian::domain::synthetic::SyntheticUsers;
     use custodian::store::{Author, OpenOptions};
     use custodian::tui::app::MAX_MATCHES;
@@ -535,12 +533,20 @@ fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list
     store.insert_batch(&users, &Author("tester".into())).expect("insert");
     let mut state = started(&store, 120, 40);
     act(&store, &mut state, Action::StartFilter);
-    // Every synthetic email has "example" in it: everyone matches.
     for c in "example".chars() {
         act(&store, &mut state, Action::FilterChar(c));
     }
     act(&store, &mut state, Action::FilterAccept);
     assert!(state.list.search.capped);
+    (dir, store, state)
+}
+
+/// bb18 L09: under a filter the list holds only the first 2,000 matches of (`first 2,000`),
+/// `:patch` went over every match (3,864) while the overlay and the question said "users
+/// matching" as if the list's. Both now say it is every match, more than the list shows.
+#[test]
+fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list() {
+    let (_dir, store, mut state) = a_capped_filter();
     let file = patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#);
     command(&store, &mut state, &format!("patch {file}"));
     let over = "every user matching \"example\", more than the 2,000 the list shows";
@@ -558,19 +564,7 @@ fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list
 /// said `first 2,000`, and 900 more were written (bb26 T11).
 #[test]
 fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_has() {
-    use custodian::domain::synthetic::SyntheticUsers;
-    use custodian::store::{Author, OpenOptions};
-    use custodian::tui::app::MAX_MATCHES;
-    let dir = tempfile::tempdir().expect("a directory");
-    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).expect("create");
-    let users: Vec<_> = SyntheticUsers::new(11, 0).take(MAX_MATCHES + 300).collect();
-    store.insert_batch(&users, &Author("tester".into())).expect("insert");
-    let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "example".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    let (_dir, store, mut state) = a_capped_filter();
     // As if the scan had not reached the cap yet when `:patch` was typed.
     state.list.search.capped = false;
     state.list.rows.truncate(500);
