@@ -521,7 +521,8 @@ fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     // An upsert of records identical to what is stored writes nothing (and succeeds): the
     // import that must write is one of a new user.
     let newcomer = sandbox.file("newcomer.jsonl", b"{\"id\":\"n1\",\"username\":\"newcomer\"}\n");
-    let message = "database error: I/O error: No space left on device (os error 28)";
+    // Said with what it means: nothing written, and why a write needs room (bb25 P05).
+    let message = "database error: no room left on the disk (I/O error: No space left on device (os error 28)): nothing was written, the database is as it was; a write needs room for a new copy of every page it changes (a batch: of the tables it touches), and a file under 4 GiB grows by doubling — free some room, and `custodian compact` gives back what the failed write left unused";
     for args in [
         vec!["set", "admin", path_str(&doc)],
         vec!["set", "admin", path_str(&small)],

@@ -7,14 +7,14 @@ fn database_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(error: $t) -> Self { database_error(error) }
+impl From<redb::CommitError> for StoreError {
+    fn from(error: redb::CommitError) -> Self {
+        match error {
+            redb::CommitError::Storage(e) => e.into(),
+            other => database_error(other),
         }
-    )*};
+    }
 }
-from_redb!(redb::CommitError);
 
 impl From<redb::TransactionError> for StoreError {
     fn from(error: redb::TransactionError) -> Self {
@@ -45,6 +45,11 @@ impl From<redb::StorageError> for StoreError {
                 format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"),
             ),
             redb::StorageError::Corrupted(detail) => StoreError::Database(format!("{DAMAGED}: {detail}")),
+            // A write's own words said only "I/O error: No space left on device", not that
+            // nothing was written nor why a batch needs so much room (bb25 P05).
+            redb::StorageError::Io(e) if e.kind() == ErrorKind::StorageFull => StoreError::Database(format!(
+                "no room left on the disk (I/O error: {e}): nothing was written, the database is as it was; a write needs room for a new copy of every page it changes (a batch: of the tables it touches), and a file under 4 GiB grows by doubling — free some room, and `custodian compact` gives back what the failed write left unused"
+            )),
             other => database_error(other),
         }
     }
