@@ -109,9 +109,8 @@ pub(super) fn event_loop(
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
-            if question.frame_drawn(state) {
-                drop_typed_ahead(terminal, &mut keys, state)?;
-            }
+            let resized =
+                question.frame_drawn(state) && drop_typed_ahead(runtime, terminal, &mut keys, state)?;
             if !keys_sync_asked {
                 // After the first frame, so the sync's work on the server never delays it;
                 // the list is read again when it changed anything.
@@ -120,7 +119,7 @@ pub(super) fn event_loop(
                     scanner.sync_keys();
                 }
             }
-            (dirty, scan_news) = (false, false);
+            (dirty, scan_news) = (resized, false);
             panic_if_asked_in_a_test();
         }
         // The check a key asked for starts once that key's frame is out.
@@ -212,11 +211,10 @@ pub(super) fn event_loop(
             }
             if dirty && (Instant::now() >= frame_due || question.unseen(state)) {
                 terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
-                (drawn_at, dirty) = (Instant::now(), false);
+                drawn_at = Instant::now();
                 frame_due = drawn_at + BURST_FRAME_EVERY;
-                if question.frame_drawn(state) {
-                    drop_typed_ahead(terminal, &mut keys, state)?;
-                }
+                // Drawn again when a resize came among the keys dropped.
+                dirty = question.frame_drawn(state) && drop_typed_ahead(runtime, terminal, &mut keys, state)?;
             }
             if state.quit || terminal_input(0, [None, None]) == TerminalInput::HungUp || !keys.waiting()? {
                 break;
@@ -232,23 +230,28 @@ pub(super) fn event_loop(
 }
 
 /// Drops the keys waiting when a dialog was first drawn: typed before it could be seen
-/// ([`QuestionOnScreen`]). A resize among them still resizes.
+/// ([`QuestionOnScreen`]). A resize among them still resizes; whether one did (the frame is
+/// drawn again).
 fn drop_typed_ahead(
+    runtime: &Runtime,
     terminal: &mut terminal::Term,
     keys: &mut TerminalEvents<Crossterm>,
     state: &mut State,
-) -> Result<()> {
+) -> Result<bool> {
+    let mut resized = false;
     while keys.waiting()? {
         match keys.next_action(state)? {
             Some(action) if !QuestionOnScreen::drops(&action) => {
                 terminal.autoresize()?;
-                update(state, action);
+                let effects = update(state, action);
+                run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                resized = true;
             }
             Some(_) => tracing::info!("a key typed before the question was on the screen was dropped"),
             None => {}
         }
     }
-    Ok(())
+    Ok(resized)
 }
 
 /// When the save now pending began, and whether its silence was said.
