@@ -161,17 +161,15 @@ pub fn from_shown(shown: &str) -> Cow<'_, str> {
 }
 
 /// The character of the `\u{…}` marker `text` starts with, and the text after it: only a
-/// character [`line`] writes so (a hidden one that is no C0 control or DEL, a Control
-/// Picture); `\u{41}` is nobody's marker and stays text.
+/// marker exactly as [`line`] writes it (lower-case hex, no leading zero) of a character it
+/// writes so (a hidden one that is no C0 control or DEL, a Control Picture); `\u{41}`,
+/// `\u{202E}` and `\u{0202e}` are nobody's marker and stay text.
 fn marker_at(text: &str) -> Option<(char, &str)> {
     let after = text.strip_prefix("\\u{")?;
     let (hex, rest) = after.split_once('}')?;
-    if hex.is_empty() || hex.len() > 6 {
-        return None;
-    }
     let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
     let written_so = is_control_picture(c) || (is_hidden(c) && !matches!(c, '\0'..='\u{1f}' | '\u{7f}'));
-    written_so.then_some((c, rest))
+    (written_so && format!("{:x}", c as u32) == hex).then_some((c, rest))
 }
 
 /// The columns `text` takes on the screen: its grapheme clusters' widths, as ratatui counts.

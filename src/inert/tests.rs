@@ -38,6 +38,10 @@ fn a_control_picture_is_marked_and_what_is_shown_reads_back() {
     assert_eq!(from_shown(r"bidi\u{202e}resu"), "bidi\u{202e}resu");
     // Nobody's marker stays text: `\u{41}` (line shows `A` as itself), a C0 control (a picture).
     assert_eq!(from_shown(r"x\u{41}y\u{1b}\u{}"), r"x\u{41}y\u{1b}\u{}");
+    // Nor is one written otherwise than `line` writes it.
+    for other in [r"\u{202E}", r"\u{0202e}", r"\u{0000202e}", r"\u{+202e}"] {
+        assert_eq!(from_shown(other), other);
+    }
     assert!(matches!(from_shown(r"C:\Users\u"), Cow::Borrowed(_)));
 }
 
