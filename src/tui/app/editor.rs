@@ -474,10 +474,7 @@ impl State {
             let (row, col) = (error.line.saturating_sub(1), error.column.saturating_sub(1));
             editor.textarea.move_cursor(CursorMove::Jump(row, col));
             let message = format!("schema error {} of {count}: {}", index + 1, error.short());
-            self.say(StatusKind::Error, message);
-            if let Some(status) = &mut self.status {
-                status.while_invalid = true;
-            }
+            self.say_until(StatusKind::Error, message, Until::Valid);
             return;
         }
         match editor.validation.as_ref().err().and_then(ValidationError::position) {

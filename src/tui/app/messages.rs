@@ -17,8 +17,6 @@ pub struct Status {
     /// describes that screen and goes when another one takes its place — an `$EDITOR` failure
     /// does not stay under the next question.
     pub shown_in: Option<Mode>,
-    /// It is about the edited text being invalid, and goes once the text is valid.
-    pub while_invalid: bool,
     /// It is about a moment that passes on the same screen, and goes with it.
     pub until: Option<Until>,
 }
@@ -26,6 +24,8 @@ pub struct Status {
 /// What ends a message before its screen does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Until {
+    /// The edited text being valid (and within the schema): the message called it invalid.
+    Valid,
     /// A change of the edited text after this generation: "no changes" of a text the operator
     /// then changed said the opposite of the title's `modified` (bb26 T05).
     Edited { generation: u64 },
@@ -85,7 +85,7 @@ impl State {
             self.said.pop_front();
         }
         self.said.push_back(text.clone());
-        self.status = Some(Status { kind, text, shown_in: None, while_invalid: false, until: None });
+        self.status = Some(Status { kind, text, shown_in: None, until: None });
     }
 
     /// [`State::say`] a message that goes, on the same screen, when `until` has come.
@@ -100,8 +100,8 @@ impl State {
     /// it called invalid is valid now. A new message is tied to the screen it appears on.
     pub(super) fn expire_status(&mut self) {
         let mode = self.mode();
-        let valid_now = self.editor.as_ref().is_none_or(|e| e.is_checked() && e.is_savable());
         let come = match self.status.as_ref().and_then(|s| s.until) {
+            Some(Until::Valid) => self.editor.as_ref().is_none_or(|e| e.is_checked() && e.is_savable()),
             Some(Until::Edited { generation }) => {
                 self.editor.as_ref().is_none_or(|e| e.generation != generation)
             }
@@ -112,7 +112,6 @@ impl State {
         match status.shown_in {
             None => status.shown_in = Some(mode),
             Some(shown_in) if shown_in != mode => self.status = None,
-            Some(_) if status.while_invalid && valid_now => self.status = None,
             Some(_) if come => self.status = None,
             Some(_) => {}
         }

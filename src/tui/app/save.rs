@@ -171,10 +171,11 @@ impl State {
         let data = match &editor.validation {
             Ok(_) if !editor.schema_errors.is_empty() => {
                 let summary = schema_summary(&editor.schema_errors).unwrap_or_default();
-                self.say(StatusKind::Error, format!("not saved: {summary} (Ctrl-G walks them)"));
-                if let Some(status) = &mut self.status {
-                    status.while_invalid = true;
-                }
+                self.say_until(
+                    StatusKind::Error,
+                    format!("not saved: {summary} (Ctrl-G walks them)"),
+                    Until::Valid,
+                );
                 // The stored schema may have been changed or cleared since it was read: read
                 // again, the editor is held to the one there now.
                 if let SchemaSource::Stored(seen) = self.schema_source {
@@ -190,10 +191,7 @@ impl State {
                     Some(_) => "not saved: fix the error first (Ctrl-G jumps to it)".to_owned(),
                     None => format!("not saved: fix the error first: {error}"),
                 };
-                self.say(StatusKind::Error, text);
-                if let Some(status) = &mut self.status {
-                    status.while_invalid = true;
-                }
+                self.say_until(StatusKind::Error, text, Until::Valid);
                 return Vec::new();
             }
         };
