@@ -573,7 +573,7 @@ fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_
         update(&mut state, Action::CommandChar(c));
     }
     let dry_run = update(&mut state, Action::RunCommand);
-    assert_eq!(state.patch.as_ref().map(|v| v.over.as_str()), Some("users matching \"example\""));
+    assert_eq!(state.patch_over(), "users matching \"example\"");
     // The scan caps the list meanwhile; the dry run answers.
     state.list.search.capped = true;
     custodian::tui::run_effects(&support::runtime(&store), &mut state, dry_run);

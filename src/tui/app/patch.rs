@@ -75,8 +75,6 @@ pub struct PatchView {
     /// The file as given to `:patch`.
     pub file: String,
     pub selection: Selection,
-    /// The users it goes over, in words (`every user`, `users matching "x"`).
-    pub over: String,
     /// `None` while the dry run is under way.
     pub report: Option<PatchReport>,
     /// The patch as the dry run read it: what `Enter` applies, whatever the file says by then.
@@ -131,17 +129,10 @@ impl State {
                 return Vec::new();
             }
         };
-        let (selection, over) = match self.list.active_filter() {
-            Some(filter) => {
-                let over = self.users_matching(&filter, 0);
-                (Selection::Search(filter), over)
-            }
-            None => (Selection::All, "every user".to_owned()),
-        };
+        let selection = self.list.active_filter().map_or(Selection::All, Selection::Search);
         self.patch = Some(PatchView {
             file: file.clone(),
             selection: selection.clone(),
-            over,
             report: None,
             patch: None,
             selected: 0,
@@ -159,29 +150,20 @@ impl State {
         }]
     }
 
-    /// The users a filter's patch goes over, in words. A filter the list holds only the first
-    /// matches of patches every match: said, in the title and the question (bb18 L09: 3,864
-    /// written under `first 2,000`), also when the list was capped, or the dry run had matched
-    /// more, only after the dry run began (bb26 T11).
-    fn users_matching(&self, filter: &str, matched: u64) -> String {
+    /// Whom the open patch goes over, in words, as the list and the dry run stand now (the
+    /// overlay's title and the question). A filter the list holds only the first matches of
+    /// patches every match: said (bb18 L09: 3,864 written under `first 2,000`), also when the
+    /// list capped, or the dry run matched more, only after the dry run began (bb26 T11).
+    pub fn patch_over(&self) -> String {
+        let Some(view) = &self.patch else { return String::new() };
+        let Selection::Search(filter) = &view.selection else { return "every user".to_owned() };
         let shown = self.list.rows.len() as u64;
+        let matched = view.report.as_ref().map_or(0, |report| report.matched);
         if self.list.search.capped || matched > shown {
             let shown = crate::domain::group_digits(shown);
             format!("every user matching {filter:?}, more than the {shown} the list shows")
         } else {
             format!("users matching {filter:?}")
-        }
-    }
-
-    /// The overlay's words for whom a filter's patch goes over, as the list and the dry run's
-    /// `matched` users stand now.
-    fn say_over_of_the_dry_run(&mut self, matched: u64) {
-        let Some(Selection::Search(filter)) = self.patch.as_ref().map(|v| v.selection.clone()) else {
-            return;
-        };
-        let over = self.users_matching(&filter, matched);
-        if let Some(view) = &mut self.patch {
-            view.over = over;
         }
     }
 
@@ -196,10 +178,8 @@ impl State {
         };
         match result {
             Ok((report, patch)) => {
-                let matched = report.matched;
                 view.report = Some(*report);
                 view.patch = Some(patch);
-                self.say_over_of_the_dry_run(matched);
             }
             Err(why) => {
                 self.patch = None;
@@ -248,11 +228,7 @@ impl State {
             self.say(StatusKind::Info, "nothing to apply: the patch changes no user");
             return;
         }
-        let matched = report.matched;
-        self.say_over_of_the_dry_run(matched);
-        let Some(view) = &self.patch else { return };
-        let Some(report) = &view.report else { return };
-        let (users, file, over) = (report.changed, view.file.clone(), view.over.clone());
+        let (users, file, over) = (report.changed, view.file.clone(), self.patch_over());
         self.dialog = Some(Dialog::ConfirmPatch { users, file, over });
     }
 

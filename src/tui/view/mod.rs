@@ -96,7 +96,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
     }
     if let Some(view) = &state.patch {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
-        patch::render(frame, above_status, view, theme);
+        patch::render(frame, above_status, view, &state.patch_over(), theme);
     }
     if let Some(view) = &state.whole_user {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };

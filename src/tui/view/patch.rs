@@ -12,13 +12,14 @@ use crate::tui::app::PATCH_GROUPS_SHOWN;
 use crate::tui::app::PatchView;
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, theme: &Theme) {
+/// `over`: whom it goes over, in words ([`crate::tui::app::State::patch_over`]).
+pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme: &Theme) {
     let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
     // The file's name: the whole path is in the question that applies it.
     let name = std::path::Path::new(&view.file)
         .file_name()
         .map_or(view.file.clone(), |n| n.to_string_lossy().into_owned());
-    let title = format!(" Patch {} over {}: dry run ", inert::line(&name), inert::line(&view.over));
+    let title = format!(" Patch {} over {}: dry run ", inert::line(&name), inert::line(over));
     let block = Block::default()
         .borders(Borders::ALL)
         .title(Span::styled(title, theme.title))
