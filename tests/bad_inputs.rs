@@ -1073,8 +1073,7 @@ fn a_dumb_terminal_is_refused_by_the_editor_without_touching_it() {
 fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
-    let fifo = sandbox.home.path("schema.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let fifo = a_fifo(&sandbox, "schema.fifo");
     let users = sandbox.file("users.jsonl", b"{\"id\":\"fifo1\"}\n");
     let document = sandbox.file("doc.json", b"{}");
     for args in
@@ -1091,8 +1090,7 @@ fn a_schema_fifo_no_one_writes_gives_way_to_a_signal() {
 fn a_patch_or_users_fifo_no_one_writes_gives_way_to_a_signal() {
     let sandbox = Sandbox::new();
     let db = sandbox.demo();
-    let fifo = sandbox.home.path("patch.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let fifo = a_fifo(&sandbox, "patch.fifo");
     let patch = sandbox.file("patch.json", br#"[{"op":"add","path":"/fifo","value":1}]"#);
     for args in [
         vec!["patch", path_str(&fifo), "--all", "--yes"],
@@ -1124,6 +1122,13 @@ fn a_signal_while_a_long_users_file_is_resolved_ends_the_patch_at_once() {
     assert!(signalled.elapsed() < Duration::from_secs(3), "ended {:?} after the signal", signalled.elapsed());
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(sandbox.snapshot(&db), before, "nothing written");
+}
+
+/// A FIFO named `name` in the sandbox, which no one writes.
+fn a_fifo(sandbox: &Sandbox, name: &str) -> PathBuf {
+    let fifo = sandbox.home.path(name);
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    fifo
 }
 
 /// Runs `args`, which wait on a FIFO, sends SIGTERM after half a second, and wants the command

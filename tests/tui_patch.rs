@@ -27,6 +27,16 @@ fn command(store: &RedbStore, state: &mut State, line: &str) {
     act(store, state, Action::RunCommand);
 }
 
+/// Types `line` on the command line and runs it, its effects left undone (the dry run it asks
+/// for has not answered): they are given back.
+fn command_asked(state: &mut State, line: &str) -> Vec<Effect> {
+    update(state, Action::StartCommand);
+    for c in line.chars() {
+        update(state, Action::CommandChar(c));
+    }
+    update(state, Action::RunCommand)
+}
+
 fn patch_file(store: &RedbStore, text: &str) -> String {
     let path = store.path().parent().expect("a directory").join("patch.json");
     std::fs::write(&path, text).expect("write the patch");
@@ -284,11 +294,7 @@ fn esc_while_the_dry_run_is_under_way_stops_it_and_a_finished_one_has_nothing_to
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     let file = patch_file(&store, PATCH);
-    update(&mut state, Action::StartCommand);
-    for c in format!("patch {file}").chars() {
-        update(&mut state, Action::CommandChar(c));
-    }
-    let effects = update(&mut state, Action::RunCommand);
+    let effects = command_asked(&mut state, &format!("patch {file}"));
     let Some(Effect::PatchDryRun { stop, .. }) = effects.first() else { panic!("a dry run: {effects:?}") };
     assert!(!stop.stopped());
     // The dry run has not answered: Esc stops that very run (the effect carries its flag).
@@ -309,11 +315,7 @@ fn still_under_way_goes_once_the_dry_run_has_answered() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     let file = patch_file(&store, PATCH);
-    update(&mut state, Action::StartCommand);
-    for c in format!("patch {file}").chars() {
-        update(&mut state, Action::CommandChar(c));
-    }
-    let dry_run = update(&mut state, Action::RunCommand);
+    let dry_run = command_asked(&mut state, &format!("patch {file}"));
     let enter = key(&state, KeyCode::Enter);
     assert_eq!(update(&mut state, enter), vec![]);
     let status = |state: &State| state.status.as_ref().map(|s| s.text.clone());
@@ -568,11 +570,8 @@ fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_
     // As if the scan had not reached the cap yet when `:patch` was typed.
     state.list.search.capped = false;
     state.list.rows.truncate(500);
-    update(&mut state, Action::StartCommand);
-    for c in format!("patch {}", patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#)).chars() {
-        update(&mut state, Action::CommandChar(c));
-    }
-    let dry_run = update(&mut state, Action::RunCommand);
+    let file = patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#);
+    let dry_run = command_asked(&mut state, &format!("patch {file}"));
     assert_eq!(state.patch_over(), "users matching \"example\"");
     // The scan caps the list meanwhile; the dry run answers.
     state.list.search.capped = true;
