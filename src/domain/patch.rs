@@ -95,7 +95,7 @@ impl JsonPatch {
                 if let Some(value) = &value {
                     // Refused once here, not after trying every user (a 15 MB value over a
                     // million users took hours to say each one was over the limit: bb25 P03).
-                    let size = serde_json::to_string(value).map_or(0, |text| text.len());
+                    let size = compact_size(value, usize::MAX).unwrap_or(usize::MAX);
                     let limit = Limits::default().max_bytes;
                     if size > limit {
                         let (size, limit) = super::custom_data::human_bytes_apart(size, limit);
@@ -223,22 +223,32 @@ fn apply_operations(value: &mut Value, operations: &[PatchOperation], room: usiz
     Ok(())
 }
 
-/// Whether `value` written compact takes at most `room` bytes: written into a counter that
-/// stops at `room`, so a huge value costs no more than that.
+/// Whether `value` written compact takes at most `room` bytes.
 fn fits_compact(value: &Value, room: usize) -> bool {
+    compact_size(value, room).is_some()
+}
+
+/// The bytes `value` takes written compact, `None` past `room`: counted as it is written, never
+/// held, and no further than `room` (a value doubled by twenty copies costs no more than that).
+fn compact_size(value: &Value, room: usize) -> Option<usize> {
     struct Counter {
-        left: usize,
+        written: usize,
+        room: usize,
     }
     impl std::io::Write for Counter {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.left = self.left.checked_sub(bytes.len()).ok_or_else(|| std::io::Error::other("over"))?;
+            self.written = self.written.saturating_add(bytes.len());
+            if self.written > self.room {
+                return Err(std::io::Error::other("over the room"));
+            }
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    serde_json::to_writer(Counter { left: room }, value).is_ok()
+    let mut counter = Counter { written: 0, room };
+    serde_json::to_writer(&mut counter, value).ok().map(|()| counter.written)
 }
 
 /// The value at `pointer` taken out of `doc` (RFC 6902 `remove`): an object keeps its other
