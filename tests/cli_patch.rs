@@ -273,6 +273,36 @@ fn results_that_break_the_schema_or_hold_secrets_are_left_alone() {
     assert_eq!(sandbox.revisions("carol"), 2);
 }
 
+/// Twenty-five users breaking one schema rule, each with a value of their own, are one line of
+/// the dry run, said by the first one's reason (bb25 P07: they were twenty lines, and the rest
+/// "other reasons").
+#[test]
+fn a_dry_run_groups_users_breaking_one_rule_with_values_of_their_own() {
+    let sandbox = Sandbox::new();
+    let kids: String = (0..25)
+        .map(|age| {
+            format!(
+                "{{\"id\":\"kid{age:02}\",\"username\":\"kid{age:02}\",\"customData\":{{\"age\":{age}}}}}\n"
+            )
+        })
+        .collect();
+    sandbox.on(&["import", &sandbox.file("kids.jsonl", &kids)]).ok();
+    sandbox
+        .on(&["schema", "set", &sandbox.file("schema.json", r#"{"properties":{"age":{"minimum":30}}}"#)])
+        .ok();
+    let patch = sandbox.file("seen.json", r#"[{"op":"add","path":"/seen","value":true}]"#);
+    let run = sandbox.on(&["patch", &patch, "--search", "kid", "--dry-run"]).ok();
+    let failures: Vec<&str> = run.stdout.lines().filter(|line| line.starts_with("    ")).collect();
+    assert_eq!(
+        failures,
+        [
+            "    the result does not satisfy the schema: age: 0 is less than the minimum of 30 (so for kid00; the others alike): 25 users (kid00, kid01, kid02 and 22 more)"
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn read_only_refuses_patch_yes_and_undo_but_runs_the_dry_run() {
     let sandbox = Sandbox::new();

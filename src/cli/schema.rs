@@ -234,7 +234,7 @@ fn check(
             // No document to hold to the schema: this user fails, the others are checked.
             _ => {
                 let message = NotAnObject::in_text(compact).to_string();
-                vec![Violation { path: String::new(), line: 1, column: 1, message }]
+                vec![Violation { path: String::new(), line: 1, column: 1, message, rule: String::new() }]
             }
         };
         offending += 1;

@@ -4,18 +4,22 @@
 //! changed and could not change (grouped by why), with the first changed users' documents
 //! kept for a diff.
 
-use std::collections::HashMap;
+use std::fmt;
 
 use json_patch::{AddOperation, PatchErrorKind, PatchOperation};
 use serde_json::{Number, Value};
 
-use super::custom_data::{CustomData, Limits, NotAnObject, canonical_text, parse_object, parse_value};
+use super::custom_data::{CustomData, Limits, NotAnObject, ValidationError, parse_object, parse_value};
 use super::diff::in_key_order_of;
-use super::json_string::StringState;
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
 use super::shape::Shape;
 use super::user::json_type_name;
+
+mod report;
+pub use report::{
+    ChangedUser, FailureGroup, PatchReport, changed_fingerprint, reviewed_user_fingerprint, users,
+};
 
 /// Why a patch file is refused before any user is read (exit code 4).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -340,16 +344,50 @@ pub enum PatchOutcome {
     Unchanged,
     /// The new document, and what the secrets lint flagged in it (only with `allow_sensitive`).
     Changed { data: CustomData, flagged: Vec<SecretFinding> },
-    /// It cannot apply, or its result breaks a rule: the user is left as is. The reason is
-    /// the same text for every user it holds for, so failures group by it.
-    Failed(String),
+    /// It cannot apply, or its result breaks a rule: the user is left as is.
+    Failed(Failure),
+}
+
+/// Why a patch leaves a user as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The whole reason, with this user's own values in it (a size, the value a schema
+    /// refuses, the keys that look like secrets).
+    pub reason: String,
+    /// The rule broken, the same for every user breaking it: failures group by it (grouped
+    /// by their reasons, one schema rule broken with twenty values made twenty groups and
+    /// pushed the rest into "other reasons": bb25 P07).
+    pub rule: String,
+}
+
+impl Failure {
+    /// A failure whose reason holds no value of the user's own: it is its rule.
+    fn plain(reason: String) -> Self {
+        Self { rule: reason.clone(), reason }
+    }
+
+    fn of_rule(rule: impl Into<String>, reason: String) -> Self {
+        Self { rule: rule.into(), reason }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(reason: &str) -> Self {
+        Self::plain(reason.to_owned())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 
 impl JsonPatch {
     /// Applies the patch to a stored document (compact or canonical text).
     pub fn apply(&self, stored: &str, rules: &PatchRules) -> PatchOutcome {
         let Ok(old) = parse_object(stored) else {
-            return PatchOutcome::Failed(NotAnObject::in_text(stored).to_string());
+            return PatchOutcome::Failed(Failure::plain(NotAnObject::in_text(stored).to_string()));
         };
         // Made before the patch takes the document (no copy of it is kept but the one the
         // stored key order needs).
@@ -360,16 +398,16 @@ impl JsonPatch {
         // before a remove), never without bound.
         let room = rules.limits.max_bytes.saturating_mul(INTERIM_ROOM);
         if let Err(reason) = apply_operations(&mut value, &self.operations, room) {
-            return PatchOutcome::Failed(reason);
+            return PatchOutcome::Failed(Failure::plain(reason));
         }
         let value = match (value, stored_order) {
             (Value::Object(new), Some(stored)) => Value::Object(in_key_order_of(&stored, &new)),
             (Value::Object(new), None) => Value::Object(new),
             (other, _) => {
-                return PatchOutcome::Failed(format!(
+                return PatchOutcome::Failed(Failure::plain(format!(
                     "the result is {}; customData must be a JSON object",
                     json_type_name(&other)
-                ));
+                )));
             }
         };
         // The store keeps the compact text and compares it: so does this (a reordering is a
@@ -380,7 +418,17 @@ impl JsonPatch {
         let data = match CustomData::from_value(value, &rules.limits) {
             Ok(data) => data,
             Err(e) => {
-                return PatchOutcome::Failed(format!("the result is not valid customData: {}", e.reason()));
+                let reason = format!("the result is not valid customData: {}", e.reason());
+                // A size and where a NUL is are the user's own; the rest is the rule.
+                return PatchOutcome::Failed(match e {
+                    ValidationError::TooLarge { limit, .. } => {
+                        Failure::of_rule(format!("the result is over the {limit}-byte limit"), reason)
+                    }
+                    ValidationError::NulCharacter { .. } => {
+                        Failure::of_rule("the result holds \\u0000", reason)
+                    }
+                    _ => Failure::plain(reason),
+                });
             }
         };
         if let Some(shape) = rules.shape {
@@ -388,210 +436,25 @@ impl JsonPatch {
             if !shape.is_valid(&document)
                 && let Some(first) = shape.violations(data.canonical(), &document).first()
             {
-                return PatchOutcome::Failed(format!(
-                    "the result does not satisfy the schema: {}",
-                    first.short()
+                return PatchOutcome::Failed(Failure::of_rule(
+                    format!("the schema's rule at {}", first.rule),
+                    format!("the result does not satisfy the schema: {}", first.short()),
                 ));
             }
         }
         let flagged = find_secrets(data.as_object());
         if !flagged.is_empty() && !rules.allow_sensitive {
             let places: Vec<&str> = flagged.iter().map(|f| f.path.as_str()).collect();
-            return PatchOutcome::Failed(format!(
-                "the result looks like it holds secrets at {} (customData reaches front ends; --allow-sensitive stores it)",
-                secrets::summary(&places, 3)
+            return PatchOutcome::Failed(Failure::of_rule(
+                "the secrets lint",
+                format!(
+                    "the result looks like it holds secrets at {} (customData reaches front ends; --allow-sensitive stores it)",
+                    secrets::summary(&places, 3)
+                ),
             ));
         }
         PatchOutcome::Changed { data, flagged }
     }
-}
-
-/// One reason users could not be patched: how many, and the first few of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailureGroup {
-    pub reason: String,
-    pub users: u64,
-    pub first: Vec<String>,
-}
-
-/// A changed user kept for the diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangedUser {
-    pub id: String,
-    pub handle: String,
-    /// The revision the user is at (before the patch).
-    pub revision: u64,
-    pub old: String,
-    pub new: String,
-}
-
-/// User ids a failure group names.
-const FIRST_IN_GROUP: usize = 3;
-/// Distinct reasons kept; a patch failing a million ways is still a short report.
-const MAX_GROUPS: usize = 20;
-const OTHER_REASONS: &str = "other reasons";
-
-/// What a batch found, user by user: what the dry run prints and the overlay shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PatchReport {
-    pub matched: u64,
-    pub changed: u64,
-    pub unchanged: u64,
-    pub failed: u64,
-    /// In the order the reasons were first met.
-    pub groups: Vec<FailureGroup>,
-    /// The first changed users, up to the report's sample size.
-    pub samples: Vec<ChangedUser>,
-    pub sample_size: usize,
-    /// Users whose stored document the secrets lint flags (with `allow_sensitive`): id and
-    /// where, the first few.
-    pub flagged: Vec<(String, Vec<SecretFinding>)>,
-    pub flagged_users: u64,
-    /// When asked for ([`PatchReport::noting_what_changes`]): a fingerprint of each changed
-    /// user with the document the patch was applied to ([`changed_fingerprint`]), and one of
-    /// the user alone ([`reviewed_user_fingerprint`]), sorted once the walk is over. What a
-    /// screen's dry run showed, so its apply writes nothing else and leaves no one out.
-    pub reviewed: Option<Vec<u64>>,
-}
-
-/// A user and the stored document a patch changed, as one number: the same user with the
-/// same document gives the same number, however the document's text is laid out (a dry run
-/// may read it indented, the batch compact); another user, or the document written since, not
-/// (but by a 1 in 2^64 chance).
-pub fn changed_fingerprint(id: &str, stored: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut hasher);
-    // The text without the whitespace between its tokens, fed in runs.
-    let mut state = StringState::default();
-    let mut run = 0;
-    for (at, c) in stored.char_indices() {
-        if !state.in_string() && matches!(c, ' ' | '\n' | '\r' | '\t') {
-            hasher.write(&stored.as_bytes()[run..at]);
-            run = at + 1;
-        }
-        state.step(c);
-    }
-    hasher.write(&stored.as_bytes()[run..]);
-    hasher.finish()
-}
-
-/// A user a dry run showed changing, whatever their document: [`changed_fingerprint`] of an
-/// empty text, which no stored document is (the least is `{}`).
-pub fn reviewed_user_fingerprint(id: &str) -> u64 {
-    changed_fingerprint(id, "")
-}
-
-impl PatchReport {
-    /// A report keeping the documents of the first `sample_size` changed users.
-    pub fn new(sample_size: usize) -> Self {
-        Self { sample_size, ..Self::default() }
-    }
-
-    /// The same report, also noting which users change ([`PatchReport::reviewed`]): 16 bytes
-    /// a changed user.
-    pub fn noting_what_changes(mut self) -> Self {
-        self.reviewed = Some(Vec::new());
-        self
-    }
-
-    /// Counts one user's outcome. `stored` is the document it was applied to.
-    pub fn record(&mut self, id: &str, handle: &str, revision: u64, stored: &str, outcome: &PatchOutcome) {
-        self.matched += 1;
-        match outcome {
-            PatchOutcome::Unchanged => self.unchanged += 1,
-            PatchOutcome::Changed { data, flagged } => {
-                self.changed += 1;
-                if let Some(reviewed) = &mut self.reviewed {
-                    reviewed.extend([changed_fingerprint(id, stored), reviewed_user_fingerprint(id)]);
-                }
-                if self.samples.len() < self.sample_size {
-                    let old = parse_object(stored).map_or_else(|_| stored.to_owned(), |o| canonical_text(&o));
-                    self.samples.push(ChangedUser {
-                        id: id.to_owned(),
-                        handle: handle.to_owned(),
-                        revision,
-                        old,
-                        new: data.canonical().to_owned(),
-                    });
-                }
-                if !flagged.is_empty() {
-                    self.flagged_users += 1;
-                    if self.flagged.len() < FIRST_IN_GROUP {
-                        self.flagged.push((id.to_owned(), flagged.clone()));
-                    }
-                }
-            }
-            PatchOutcome::Failed(reason) => {
-                self.failed += 1;
-                self.fail(id, reason);
-            }
-        }
-    }
-
-    fn fail(&mut self, id: &str, reason: &str) {
-        let index = match self.groups.iter().position(|g| g.reason == reason) {
-            Some(index) => index,
-            None if self.groups.len() < MAX_GROUPS => {
-                self.groups.push(FailureGroup { reason: reason.to_owned(), users: 0, first: Vec::new() });
-                self.groups.len() - 1
-            }
-            None => match self.groups.iter().position(|g| g.reason == OTHER_REASONS) {
-                Some(index) => index,
-                None => {
-                    self.groups.push(FailureGroup {
-                        reason: OTHER_REASONS.to_owned(),
-                        users: 0,
-                        first: Vec::new(),
-                    });
-                    self.groups.len() - 1
-                }
-            },
-        };
-        let group = &mut self.groups[index];
-        group.users += 1;
-        if group.first.len() < FIRST_IN_GROUP {
-            group.first.push(id.to_owned());
-        }
-    }
-
-    /// The first failure, for `--strict`'s refusal.
-    pub fn first_failure(&self) -> Option<(&str, &str)> {
-        self.groups.first().and_then(|g| g.first.first().map(|id| (id.as_str(), g.reason.as_str())))
-    }
-
-    /// The report as lines: counts, then failures grouped (a few ids each); `written` says
-    /// whether the changes were saved or would be.
-    pub fn summary_lines(&self, written: bool) -> Vec<String> {
-        let change = if written { "changed" } else { "would change" };
-        let mut lines = vec![
-            format!("{} matched", users(self.matched)),
-            format!("  {} {change}", users(self.changed)),
-            format!("  {} unchanged (the patch applies and changes nothing)", users(self.unchanged)),
-            format!("  {} cannot be patched (left as they are)", users(self.failed)),
-        ];
-        for group in &self.groups {
-            let more = group.users.saturating_sub(group.first.len() as u64);
-            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-            lines.push(format!(
-                "    {}: {} ({}{more})",
-                group.reason,
-                users(group.users),
-                group.first.join(", ")
-            ));
-        }
-        lines
-    }
-
-    /// Counts of the failure reasons, for a test or a log.
-    pub fn reasons(&self) -> HashMap<&str, u64> {
-        self.groups.iter().map(|g| (g.reason.as_str(), g.users)).collect()
-    }
-}
-
-/// `1 user`, `3 users`.
-pub fn users(n: u64) -> String {
-    if n == 1 { "1 user".to_owned() } else { format!("{n} users") }
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ fn test_compares_numbers_by_value_and_objects_whatever_their_key_order() {
             JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
         let outcome = patch.apply(stored, &rules());
         assert!(
-            matches!(&outcome, PatchOutcome::Failed(r) if r.ends_with("value did not match")),
+            matches!(&outcome, PatchOutcome::Failed(r) if r.reason.ends_with("value did not match")),
             "{path} = {value}: {outcome:?}"
         );
     }
@@ -102,7 +102,7 @@ fn remove_and_move_keep_the_order_of_the_keys_they_leave() {
         r#"{"a":1,"b":2,"c":3,"d":4,"e":5,"o":{"x":1,"y":2,"z":3},"l":[2,1]}"#
     );
     let failed = |ops: &str| match JsonPatch::parse(ops).unwrap().apply(stored, &rules()) {
-        PatchOutcome::Failed(reason) => reason,
+        PatchOutcome::Failed(failure) => failure.reason,
         other => panic!("{ops}: {other:?}"),
     };
     // RFC 6901: `-` names no element, an index has no leading zero, and must be there.
@@ -171,10 +171,12 @@ fn an_operation_with_a_key_twice_is_refused_with_its_position() {
 #[test]
 fn a_result_that_is_not_an_object_or_holds_secrets_is_left_alone() {
     let whole = JsonPatch::parse(r#"[{"op":"replace","path":"","value":[1]}]"#).expect("a patch");
-    assert!(matches!(whole.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("JSON object")));
+    assert!(
+        matches!(whole.apply("{}", &rules()), PatchOutcome::Failed(r) if r.reason.contains("JSON object"))
+    );
     let secret =
         JsonPatch::parse(r#"[{"op":"add","path":"/password","value":"hunter2hunter2"}]"#).expect("a patch");
-    assert!(matches!(secret.apply("{}", &rules()), PatchOutcome::Failed(r) if r.contains("secrets")));
+    assert!(matches!(secret.apply("{}", &rules()), PatchOutcome::Failed(r) if r.reason.contains("secrets")));
     let allowed = PatchRules { allow_sensitive: true, ..rules() };
     assert!(
         matches!(secret.apply("{}", &allowed), PatchOutcome::Changed { flagged, .. } if !flagged.is_empty())
@@ -196,12 +198,10 @@ fn failures_group_by_reason_with_the_first_few_users() {
 #[test]
 fn a_result_that_breaks_a_rule_says_why_without_a_position_it_does_not_have() {
     let nul = JsonPatch::parse(r#"[{"op":"add","path":"/x","value":"a\u0000b"}]"#).unwrap();
+    let PatchOutcome::Failed(failure) = nul.apply("{}", &rules()) else { panic!("a NUL is refused") };
     assert_eq!(
-        nul.apply("{}", &rules()),
-        PatchOutcome::Failed(
-            "the result is not valid customData: \\u0000 in x; PostgreSQL's jsonb refuses NUL characters"
-                .into()
-        )
+        failure.reason,
+        "the result is not valid customData: \\u0000 in x; PostgreSQL's jsonb refuses NUL characters"
     );
     let shallow = PatchRules { limits: Limits::new(DEFAULT_MAX_BYTES, 2), ..rules() };
     let deep = JsonPatch::parse(r#"[{"op":"add","path":"/x","value":{"y":{"z":1}}}]"#).unwrap();
@@ -257,7 +257,7 @@ fn a_result_that_breaks_the_schema_is_left_alone_and_one_that_keeps_it_is_change
         JsonPatch::parse(&format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#)).unwrap()
     };
     assert!(
-        matches!(to("gold").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Failed(r) if r.starts_with("the result does not satisfy the schema: plan: \"gold\" is not one of")),
+        matches!(to("gold").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Failed(r) if r.reason.starts_with("the result does not satisfy the schema: plan: \"gold\" is not one of")),
     );
     assert!(matches!(to("team").apply(r#"{"plan":"free"}"#, &rules), PatchOutcome::Changed { .. }));
 }
@@ -288,7 +288,13 @@ fn reasons_past_the_twentieth_share_one_group_and_the_first_failure_is_the_first
     let mut report = PatchReport::new(0);
     assert_eq!(report.first_failure(), None);
     for i in 0..25 {
-        report.record(&format!("u{i}"), "h", 1, "{}", &PatchOutcome::Failed(format!("reason {i}")));
+        report.record(
+            &format!("u{i}"),
+            "h",
+            1,
+            "{}",
+            &PatchOutcome::Failed(format!("reason {i}").as_str().into()),
+        );
     }
     // The same reason again joins its group, wherever it is.
     report.record("again", "h", 1, "{}", &PatchOutcome::Failed("reason 3".into()));
@@ -367,11 +373,71 @@ fn copies_that_keep_doubling_the_document_stop_at_the_copy_that_grows_it_past_fo
         panic!("it cannot apply")
     };
     assert_eq!(
-        reason,
+        reason.reason,
         r#"operation 17 (copy "/c17"): the document grew past 4 MiB compact; no document this large can be saved"#
     );
     let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(600 * 1024));
     let moved = JsonPatch::parse(r#"[{"op":"copy","from":"/a","path":"/b"},{"op":"remove","path":"/a"}]"#)
         .expect("a patch");
     assert!(matches!(moved.apply(&big, &rules()), PatchOutcome::Changed { .. }));
+}
+
+/// Users breaking one rule with values of their own (the schema's minimum, the size limit,
+/// the secrets lint) are one group, said by the first user's reason; reasons that are rules
+/// of their own stay apart (bb25 P07: one schema rule made twenty groups and "other reasons").
+#[test]
+fn failures_of_one_rule_with_values_of_their_own_are_one_group() {
+    let shape = Shape::compile(r#"{"properties": {"age": {"minimum": 18}}}"#).unwrap();
+    let small = Limits::new(64, 8);
+    let rules = PatchRules { shape: Some(&shape), limits: small, ..rules() };
+    let mark = JsonPatch::parse(r#"[{"op":"add","path":"/seen","value":true}]"#).unwrap();
+    let mut report = PatchReport::new(0);
+    let mut apply = |id: String, stored: String| {
+        let outcome = mark.apply(&stored, &rules);
+        report.record(&id, "h", 1, &stored, &outcome);
+    };
+    for age in 0..18 {
+        apply(format!("young{age}"), format!(r#"{{"age":{age}}}"#));
+    }
+    for length in 50..80 {
+        apply(format!("long{length}"), format!(r#"{{"note":"{}"}}"#, "x".repeat(length)));
+    }
+    for key in ["password", "clientSecret"] {
+        apply(format!("secret-{key}"), format!(r#"{{"{key}":"hunter2hunter2"}}"#));
+    }
+    let said: Vec<(String, u64)> = report.groups.iter().map(|g| (g.said(), g.users)).collect();
+    assert_eq!(
+        said,
+        [
+            (
+                "the result does not satisfy the schema: age: 0 is less than the minimum of 18 (so for young0; the others alike)"
+                    .to_owned(),
+                18
+            ),
+            (
+                "the result is not valid customData: the document is 73 B but the limit is 64 B (so for long50; the others alike)"
+                    .to_owned(),
+                30
+            ),
+            (
+                "the result looks like it holds secrets at password (customData reaches front ends; --allow-sensitive stores it) (so for secret-password; the others alike)"
+                    .to_owned(),
+                2
+            ),
+        ]
+    );
+    // Reasons with nothing of the user's own in them: one group each, said as they are.
+    let mut report = PatchReport::new(0);
+    let test =
+        |value: u32| JsonPatch::parse(&format!(r#"[{{"op":"test","path":"/n","value":{value}}}]"#)).unwrap();
+    for (id, patch) in [("a", test(1)), ("b", test(1)), ("c", test(2))] {
+        let outcome = patch.apply(r#"{"n":0}"#, &rules);
+        report.record(id, "h", 1, r#"{"n":0}"#, &outcome);
+    }
+    let said: Vec<(String, u64)> = report.groups.iter().map(|g| (g.said(), g.users)).collect();
+    assert_eq!(
+        said,
+        [("operation 0 (test \"/n\"): value did not match".to_owned(), 3),],
+        "one patch, one failing operation: the value tested is the patch's, not the user's"
+    );
 }

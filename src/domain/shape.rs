@@ -72,6 +72,9 @@ pub struct Violation {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// Where in the schema the rule it breaks is (`/properties/plan/enum`): the same for every
+    /// document breaking that rule, whatever value each holds there.
+    pub rule: String,
 }
 
 impl Violation {
@@ -132,23 +135,30 @@ impl Shape {
         if self.validator.is_valid(document) {
             return Vec::new();
         }
-        let found: Vec<(Vec<String>, String)> = self
+        let found: Vec<(Vec<String>, String, String)> = self
             .validator
             .iter_errors(document)
-            .map(|error| (pointer_segments(&error.instance_path().to_string()), message(&error)))
+            .map(|error| {
+                (
+                    pointer_segments(&error.instance_path().to_string()),
+                    message(&error),
+                    error.schema_path().to_string(),
+                )
+            })
             .collect();
         // One walk of the text finds every offending value (a walk per error made a document
         // with thousands of errors take a second).
-        let offsets = locate_all(text, found.iter().map(|(segments, _)| segments.as_slice()));
+        let offsets = locate_all(text, found.iter().map(|(segments, ..)| segments.as_slice()));
         let positions = lines_and_columns(text, &offsets);
         found
             .into_iter()
             .zip(positions)
-            .map(|((segments, message), (line, column))| Violation {
+            .map(|((segments, message, rule), (line, column))| Violation {
                 path: lint_path(document, &segments),
                 line,
                 column,
                 message,
+                rule,
             })
             .collect()
     }

@@ -46,7 +46,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
         // The count first, then why, then who: cut at the pane's edge, the ids go first, and a
         // cut ends with `…` (an id or a reason was cut off without a mark: bb26 T06). A reason
         // quotes values and ids a user or SQL wrote: made inert.
-        let line = format!("  {}: {} ({}{more})", users(group.users), group.reason, group.first.join(", "));
+        let line = format!("  {}: {} ({}{more})", users(group.users), group.said(), group.first.join(", "));
         summary.push(Line::from(Span::styled(
             inert::cut_to_width(&inert::line(&line), width).into_owned(),
             theme.warning,
