@@ -303,6 +303,27 @@ fn a_dry_run_groups_users_breaking_one_rule_with_values_of_their_own() {
     );
 }
 
+/// A dry run's lines are cut, each saying how long it was: a changed value of 500 KB, or a key
+/// of 100 KB a failure names, was one line that long on the operator's terminal (bb25 P04).
+#[test]
+fn a_dry_runs_lines_are_cut_and_say_how_long_they_were() {
+    let sandbox = Sandbox::new();
+    let longest = |stdout: &str| stdout.lines().map(|line| line.chars().count()).max().unwrap_or(0);
+    let note = format!(r#"[{{"op":"add","path":"/note","value":"{}"}}]"#, "x".repeat(500_000));
+    let run =
+        sandbox.on(&["patch", &sandbox.file("note.json", &note), "--search", "alice", "--dry-run"]).ok();
+    assert!(longest(&run.stdout) < 500, "{}", &run.stdout[..2000.min(run.stdout.len())]);
+    assert!(run.stdout.contains(r#"+   "note": "xxx"#), "the diff is there, cut: {}", run.stdout);
+    assert!(run.stdout.contains("characters in all)"), "{}", run.stdout);
+
+    let key = "y".repeat(100_000);
+    let secret = format!(r#"[{{"op":"add","path":"/{key}","value":{{"password":"hunter2hunter2"}}}}]"#);
+    let run =
+        sandbox.on(&["patch", &sandbox.file("secret.json", &secret), "--search", "alice", "--dry-run"]).ok();
+    assert!(run.stdout.contains("looks like it holds secrets at yyy"), "{}", run.stdout);
+    assert!(longest(&run.stdout) < 500, "{}", &run.stdout[..2000.min(run.stdout.len())]);
+}
+
 #[test]
 fn read_only_refuses_patch_yes_and_undo_but_runs_the_dry_run() {
     let sandbox = Sandbox::new();

@@ -1,6 +1,7 @@
 //! `custodian patch` and `custodian undo`: a JSON Patch over many users as one batch, shown
 //! first (the dry run) and written only with `--yes`; and the batch taken back.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use super::{Output, input, progress, schema};
 use crate::batch::{PatchRun, rules_on, walk};
 use crate::domain::diff::{LineChange, Shown, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
-use crate::domain::secrets;
+use crate::domain::{group_digits, secrets};
 use crate::inert;
 use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 
@@ -302,7 +303,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         ))?;
     }
     for line in report.summary_lines(true).iter().skip(1) {
-        out.line(&inert::line(line))?;
+        out.line(&report_line(line))?;
     }
     if summary.saved > 0 {
         out.line(&format!("take it back with: {}", undo_command(cli, &batch)))?;
@@ -342,14 +343,14 @@ fn dry_run_report(
     };
     out.line(&inert::line(&format!("patch {patch} ({ops}) over {described}: dry run, nothing written")))?;
     for line in report.summary_lines(false) {
-        out.line(&inert::line(&line))?;
+        out.line(&report_line(&line))?;
     }
     if report.flagged_users > 0 {
-        out.line(&format!(
+        out.line(&report_line(&format!(
             "  {} would store what looks like secrets (--allow-sensitive): {}",
             users(report.flagged_users),
-            inert::line(&report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", "))
-        ))?;
+            report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+        )))?;
     }
     if !report.samples.is_empty() {
         out.line(&format!(
@@ -359,7 +360,7 @@ fn dry_run_report(
         ))?;
     }
     for sample in &report.samples {
-        out.line(&inert::line(&format!(
+        out.line(&report_line(&format!(
             "--- user {} ({}), revision {} → {}",
             sample.id,
             sample.handle,
@@ -385,8 +386,25 @@ fn dry_run_report(
     out.line(&next)
 }
 
+/// The most columns a line of a patch's report takes: a changed value of 500 KB was one line
+/// of 500 KB on the operator's terminal, and so was a failure naming a long key (bb25 P04).
+/// `custodian get` prints a document whole.
+const REPORT_LINE_COLUMNS: usize = 400;
+
+/// A line of a patch's report: made inert, and cut at [`REPORT_LINE_COLUMNS`] saying how
+/// long it was.
+fn report_line(text: &str) -> String {
+    let shown = inert::line(text);
+    match inert::cut_to_width(&shown, REPORT_LINE_COLUMNS) {
+        Cow::Borrowed(whole) => whole.to_owned(),
+        Cow::Owned(cut) => {
+            format!("{cut} ({} characters in all)", group_digits(shown.chars().count() as u64))
+        }
+    }
+}
+
 /// A line diff with a little context, `⋯` between hunks ([`compact`], as the screen's), each
-/// line made inert.
+/// line made inert and cut ([`report_line`]).
 fn diff_lines(old: &str, new: &str) -> Vec<String> {
     let diff = line_diff(old, new);
     compact(&diff)
@@ -398,7 +416,7 @@ fn diff_lines(old: &str, new: &str) -> Vec<String> {
                 LineChange::Removed => '-',
                 LineChange::Added => '+',
             };
-            format!("{mark} {}", inert::line(&inert::json(&line.text)))
+            report_line(&format!("{mark} {}", inert::json(&line.text)))
         })
         .collect()
 }
