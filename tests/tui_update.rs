@@ -1527,6 +1527,23 @@ fn copy_sends_the_canonical_custom_data_and_says_how_much() {
     assert_eq!(state.status.as_ref().unwrap().kind, StatusKind::Success);
 }
 
+/// A bidi override or an escape in a value is put on the clipboard as its JSON escape (the
+/// same value): pasted raw into a terminal or a chat it reordered or ran what followed (bb26).
+#[test]
+fn copy_sends_hidden_characters_as_their_escapes() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let id = store.resolve("admin").unwrap();
+    let data = CustomData::parse(r#"{"note": "abc\u202edef\u001b[31m"}"#).unwrap();
+    store.replace_custom_data(&id, &data, None, &Author("t".into())).unwrap();
+    run_command(&store, &mut state, "user admin");
+    let effects = terminal_work(&store, &mut state, Action::Copy);
+    let [Effect::CopyToClipboard { text }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(text, "{\n  \"note\": \"abc\\u202edef\\u001b[31m\"\n}");
+    let copied: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(copied["note"], "abc\u{202e}def\u{1b}[31m", "the same value");
+}
+
 #[test]
 fn copy_refuses_a_document_above_the_clipboard_limit() {
     let (_dir, store) = demo_store();

@@ -111,18 +111,24 @@ impl State {
     /// compact form when the indented one is over the clipboard's limit and that fits (a
     /// 66.9 KiB document was refused as "155.9 KiB", its indented size, a number no other view
     /// shows: bb15 L09). A refusal says the compact size, as every other view, and the indented.
+    ///
+    /// Hidden characters go as their JSON escapes ([`inert::json`]): the same value, and a
+    /// bidi override is never pasted raw into the next terminal or chat (bb26: `y` copied
+    /// U+202E as it is).
     pub(super) fn copy(&mut self, document: &StoredDocument) -> Vec<Effect> {
-        let indented = document.text.len();
+        let shown = inert::json(&document.text);
+        let indented = shown.len();
         let compact = crate::domain::scan::compact_len(document.text.as_bytes());
         let limit = human_bytes(CLIPBOARD_LIMIT);
         let compact_text = || {
             serde_json::from_str::<serde_json::Value>(&document.text)
                 .ok()
                 .and_then(|v| serde_json::to_string(&v).ok())
+                .map(|text| inert::json(&text).into_owned())
         };
         let (text, said) = if indented <= CLIPBOARD_LIMIT {
             (
-                document.text.clone(),
+                shown.into_owned(),
                 format!("sent {} to the terminal's clipboard (OSC 52)", human_bytes(indented)),
             )
         } else if let Some(text) = compact_text().filter(|text| text.len() <= CLIPBOARD_LIMIT) {
