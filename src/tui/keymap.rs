@@ -207,8 +207,9 @@ pub const BINDINGS: &[Binding] = &[
         Some("cmd"),
         || { Action::StartCommand }
     ),
+    // Wherever Ctrl-C quits: typing a filter or a command, it did nothing (bb26).
     bind!(
-        BROWSE_AND_EDIT,
+        EVERYWHERE_BUT_DIALOG,
         [(KeyCode::Char('z'), CTRL)],
         "suspend (fg resumes, the edit kept; needs a shell)",
         None,
@@ -836,6 +837,21 @@ pub fn help_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ctrl-Z suspends wherever Ctrl-C quits: typing a filter or a command it did nothing
+    /// (bb26); a yes/no question keeps the key for itself.
+    #[test]
+    fn ctrl_z_suspends_wherever_ctrl_c_quits() {
+        let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        for &mode in EVERYWHERE_BUT_DIALOG {
+            assert!(matches!(action_for(mode, ctrl('z')), Some(Action::Suspend)), "{mode:?}");
+            assert!(action_for(mode, ctrl('c')).is_some(), "{mode:?}");
+        }
+        assert!(
+            EVERYWHERE_BUT_DIALOG.contains(&Mode::Filter) && EVERYWHERE_BUT_DIALOG.contains(&Mode::Command)
+        );
+        assert!(action_for(Mode::Dialog, ctrl('z')).is_none());
+    }
 
     #[test]
     fn every_key_a_row_binds_is_in_its_label() {
