@@ -20,7 +20,7 @@ pub mod time;
 pub mod user;
 pub mod user_json;
 pub mod user_ref;
-mod value_path;
+pub(crate) mod value_path;
 
 pub use custom_data::{CustomData, Limits, ValidationError, group_digits, human_bytes, human_bytes_apart};
 pub use user::{LogtoFields, User, UserFieldError};

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use crate::domain::value_path::{push_index, push_key};
+
 /// What the scan found wrong, with where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanFinding {
@@ -417,13 +419,12 @@ fn path_of(stack: &[Frame<'_>], keys: &[Cow<'_, str>]) -> String {
     for frame in stack {
         match frame {
             Frame::Object { key: Some(key), .. } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(&keys[*key]);
+                push_key(&mut path, &keys[*key]);
             }
             Frame::Object { key: None, .. } => {}
-            Frame::Array { index } => path.push_str(&format!("[{index}]")),
+            Frame::Array { index } => {
+                push_index(&mut path, *index);
+            }
         }
     }
     if path.is_empty() { "(top level)".to_owned() } else { path }

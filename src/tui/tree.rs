@@ -6,6 +6,7 @@
 //! ends, its parent, its last child and the sibling before it, so moving one row, drawing a
 //! screen of rows and folding are all independent of the document's size.
 
+use crate::domain::value_path::{push_index, push_key};
 use serde_json::Value;
 
 /// How a node is reached from its parent.
@@ -200,12 +201,11 @@ impl Tree {
             match label {
                 Label::Root => {}
                 Label::Key(key) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(key);
+                    push_key(&mut path, key);
                 }
-                Label::Index(index) => path.push_str(&format!("[{index}]")),
+                Label::Index(index) => {
+                    push_index(&mut path, *index);
+                }
             }
         }
         if path.is_empty() { "(top level)".to_owned() } else { path }

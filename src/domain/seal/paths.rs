@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::{IV_BYTES, Key, KeySet, OpenError, is_sealed, open_if_sealed, seal};
-use crate::domain::value_path::{push_index, push_key};
+use crate::domain::value_path::{push_index, push_key, quoted_key};
 
 /// One step of a path in the lint's style: `.key` or `[index]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum SealPathError {
     /// `{"billing": {"taxId": …}, "billing.taxId": …}`: sealing the one the longest key gives
     /// would leave the other in clear while the command said it was sealed.
     #[error(
-        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value); nothing was sealed"
+        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value: write such a key quoted, as the lint does, `[\"a.b\"].c`); nothing was sealed"
     )]
     Ambiguous(String),
     /// `--seal a a`: the second was told "already sealed", of a value the input has in clear
@@ -40,8 +40,9 @@ pub enum SealPathError {
     Inside(String, String),
 }
 
-/// The value at `path` (`billing.taxId`, `apps[2].token`, the lint's format). A key holding a
-/// dot or a bracket is found too: at each object the longest key that fits is taken.
+/// The value at `path` (`billing.taxId`, `apps[2].token`, `["a.b"].c`: the lint's format). A
+/// key holding a dot or a bracket written plain is found too: at each object the longest key
+/// that fits is taken.
 pub fn value_at_mut<'a>(object: &'a mut Map<String, Value>, path: &str) -> Option<&'a mut Value> {
     let steps = readings(object, path, 1).pop()?;
     value_by_steps(object, &steps)
@@ -82,6 +83,15 @@ fn resolve(
     found: &mut Vec<Vec<Step>>,
     most: usize,
 ) {
+    // A quoted key is that key exactly.
+    if let Some((key, after)) = quoted_key(rest) {
+        if let Some(value) = object.get(&key) {
+            steps.push(Step::Key(key));
+            resolve_value(value, after, steps, found, most);
+            steps.pop();
+        }
+        return;
+    }
     let mut fitting: Vec<&String> = object.keys().filter(|key| fits(key, rest)).collect();
     fitting.sort_by_key(|key| std::cmp::Reverse(key.len()));
     for key in fitting {
@@ -97,6 +107,10 @@ fn resolve(
 fn resolve_value(value: &Value, rest: &str, steps: &mut Vec<Step>, found: &mut Vec<Vec<Step>>, most: usize) {
     if rest.is_empty() {
         found.push(steps.clone());
+        return;
+    }
+    if let (Some(object), true) = (value.as_object(), rest.starts_with("[\"")) {
+        resolve(object, rest, steps, found, most);
         return;
     }
     if let Some(after) = rest.strip_prefix('[') {

@@ -263,6 +263,33 @@ fn a_path_that_names_two_values_is_refused_and_nothing_is_sealed() {
     assert_eq!(object["billing.taxIdOld"], json!("x"));
 }
 
+/// A path the lint writes names one value, whatever the keys hold: a key that would read as
+/// something else is quoted (`["billing.taxId"]`), and `--seal` given it seals that value
+/// alone where the plain spelling names two (bb26 T04).
+#[test]
+fn a_quoted_key_names_that_key_alone_and_is_the_way_past_an_ambiguous_path() {
+    let keys = set(vec![key("k", 1)]);
+    let document = json!({"billing": {"taxId": "DE1"}, "billing.taxId": "DE2", "x": {"": {"a]b": 3}}});
+    let mut object = document.as_object().unwrap().clone();
+    assert_eq!(value_at_mut(&mut object, r#"["billing.taxId"]"#), Some(&mut json!("DE2")));
+    assert_eq!(value_at_mut(&mut object, r#"x[""]["a]b"]"#), Some(&mut json!(3)));
+    assert_eq!(value_at_mut(&mut object, r#"["billing"].taxId"#), Some(&mut json!("DE1")));
+    assert_eq!(value_at_mut(&mut object, r#"["nope"]"#), None);
+    // The lint's own path for each value reads back to it.
+    let lint: Vec<String> = crate::domain::secrets::find_secrets(
+        &json!({"a.b": {"password": "hunter2hunter2"}}).as_object().unwrap().clone(),
+    )
+    .into_iter()
+    .map(|finding| finding.path)
+    .collect();
+    assert_eq!(lint, [r#"["a.b"].password"#]);
+    let paths = [r#"["billing.taxId"]"#.to_owned(), r#"x[""]["a]b"]"#.to_owned()];
+    seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap().unwrap();
+    assert!(object["billing.taxId"].as_str().is_some_and(is_sealed));
+    assert!(object["x"][""]["a]b"].as_str().is_some_and(is_sealed));
+    assert_eq!(object["billing"]["taxId"], json!("DE1"), "the other value stays as it is");
+}
+
 #[test]
 fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
     let keys = set(vec![key("k", 1)]);
@@ -465,9 +492,9 @@ fn value_under_steps_over_escapes_in_strings_keys_included() {
     let span = value_under(text, at("y\"")).unwrap();
     assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""x\"y""#, "a"));
     let span = value_under(text, at("1,")).unwrap();
-    assert_eq!((&text[span.start..span.end], span.path.as_str()), ("1", r"b\[0]"));
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), ("1", r#"["b\\"][0]"#));
     let span = value_under(text, text.len() - 4).unwrap();
-    assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""\\""#, r"b\[1]"));
+    assert_eq!((&text[span.start..span.end], span.path.as_str()), (r#""\\""#, r#"["b\\"][1]"#));
 }
 
 #[test]
