@@ -854,6 +854,41 @@ fn a_user_whose_custom_data_sql_made_no_object_is_shown_as_its_text_and_mended_f
     assert!(screen.store.custom_data("u2").expect("an object now").text.contains("mended"));
 }
 
+/// An outside write that makes the customData no object while the operator edits is a conflict
+/// like any other: the conflict view (theirs → mine, `o` to overwrite on purpose), nothing
+/// written. It said "database error: … `custodian set` replaces it" at every Ctrl-S (bb27 Q04).
+#[test]
+fn an_outside_write_that_makes_the_custom_data_no_object_while_editing_is_a_conflict() {
+    for written in ["null", "[\"arr\"]", "\"other string\""] {
+        let db = logto();
+        let mut screen = Screen::open(&db);
+        screen.command("user bob");
+        screen.act(Action::OpenEditor);
+        assert_eq!(screen.state.mode(), Mode::Edit);
+        db.superuser()
+            .execute(&format!("update users set custom_data = '{written}' where id = 'u2'"), &[])
+            .expect("SQL");
+        mend_and_save(&mut screen);
+        let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert_eq!(screen.state.mode(), Mode::Conflict, "{written}: {status}");
+        assert!(status.starts_with("conflict:"), "{written}: {status}");
+        let stored: String = db
+            .superuser()
+            .query_one("select custom_data::text from users where id = 'u2'", &[])
+            .expect("read")
+            .get(0);
+        assert_eq!(stored, written.replace(',', ", "), "nothing written");
+        // Overwriting theirs on purpose mends it.
+        screen.act(Action::OverwriteTheirs);
+        if screen.state.dialog.is_some() {
+            screen.act(Action::Confirm);
+        }
+        let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(status.starts_with("saved revision"), "{written}: {status}");
+        assert_eq!(stored_custom_data(&db, "u2"), serde_json::json!({"mended": true}));
+    }
+}
+
 #[test]
 fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outside_write() {
     let db = logto();
@@ -865,6 +900,8 @@ fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outsid
     mend_and_save(&mut screen);
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(!status.starts_with("saved"), "{status}");
+    // The conflict view, as over any outside write: it was "database error" (bb27 Q04).
+    assert_eq!(screen.state.mode(), Mode::Conflict, "{status}");
     let stored: String = db
         .superuser()
         .query_one("select custom_data::text from users where id = 'u2'", &[])

@@ -236,8 +236,13 @@ impl UserStore for PostgresStore {
         self.hold_to(id, document);
     }
 
+    /// A document SQL made no object (`null`, an array) is theirs too, as its text: a conflict
+    /// over such a write said "database error: … is null" at every Ctrl-S instead of showing
+    /// it (bb27 Q04).
     fn theirs(&self, id: &str) -> Result<StoredDocument, StoreError> {
-        Ok(self.current_document(id)?.0)
+        let (text, revision, updated_micros) = self.current_row(id)?;
+        let text = canonical_from_jsonb(id, &text).unwrap_or(text);
+        Ok(StoredDocument { text, revision, updated_micros: Some(updated_micros) })
     }
 
     fn custom_data(&self, id: &str) -> Result<StoredDocument, StoreError> {
