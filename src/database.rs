@@ -98,10 +98,41 @@ fn refuse_if_not_a_file(path: &Path) -> Result<()> {
     }
 }
 
+/// A `--db` that reads as a URL of a scheme custodian does not speak (`postgresq://…`,
+/// `PostgreSQL://…`, `mysql://…`): taken for a file name it was "no such database file
+/// (create one with `custodian init --db postgresq://…`)", and that `init` failed (bb27 Q06).
+/// Only the scheme is said: what follows it may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--db: a {scheme}:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs{hint})"
+)]
+pub struct OtherUrl {
+    scheme: String,
+    hint: &'static str,
+}
+
+/// Refuses a `--db` that begins like a URL (`scheme://`) of another scheme than PostgreSQL's.
+/// A file whose path truly begins so can be named `./scheme://…`.
+pub fn refuse_other_url(path: &Path) -> Result<(), OtherUrl> {
+    let Some((scheme, _)) = path.to_str().and_then(|text| text.split_once("://")) else { return Ok(()) };
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    if !is_scheme || matches!(scheme, "postgres" | "postgresql") {
+        return Ok(());
+    }
+    let hint = if matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql") {
+        ", in lower case"
+    } else {
+        ""
+    };
+    Err(OtherUrl { scheme: crate::inert::line(scheme).into_owned(), hint })
+}
+
 /// [`open`] without its warnings and upgrade notes (a look before the open proper).
 pub fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let read_only = options.read_only;
     if let Some(path) = db {
+        refuse_other_url(path)?;
         refuse_if_not_a_file(path)?;
         return Ok(RedbStore::open(path, options)?);
     }

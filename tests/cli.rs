@@ -1447,6 +1447,41 @@ fn info_says_where_everything_is() {
     );
 }
 
+/// A `--db` of another scheme than PostgreSQL's (a typo, capitals, another database) is said
+/// as such, its password never shown, and nothing is made: it was "no such database file
+/// (create one with `custodian init --db postgresq://…`)", and that init failed or, where the
+/// directories existed, made a file of that name (bb27 Q06).
+#[test]
+fn a_db_url_of_another_scheme_is_said_as_such_and_nothing_is_made() {
+    let sandbox = Sandbox::new();
+    let here = sandbox.path("work");
+    fs::create_dir_all(here.join("postgresq:").join("me:hunter2@host")).expect("dirs");
+    for (url, said) in [
+        (
+            "postgresq://me:hunter2@host/logto",
+            "--db: a postgresq:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs)",
+        ),
+        (
+            "PostgreSQL://me@host/logto",
+            "--db: a PostgreSQL:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs, in lower case)",
+        ),
+        (
+            "mysql://me@host/db",
+            "--db: a mysql:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs)",
+        ),
+    ] {
+        for args in [&["list"][..], &["init"], &["set", "alice", "-"]] {
+            let mut command = sandbox.command();
+            command.current_dir(&here).arg("--db").arg(url).args(args);
+            let run = Run::of(command, Some(b"{}"));
+            let line = run.fails(1);
+            assert_eq!(line.trim_end(), format!("custodian: {said}"), "{url} {args:?}");
+            assert!(!line.contains("hunter2"), "{line}");
+        }
+    }
+    assert!(!here.join("postgresq:/me:hunter2@host/logto").exists(), "init made no file of the URL's name");
+}
+
 #[test]
 fn no_color_is_a_global_flag() {
     let sandbox = Sandbox::new();

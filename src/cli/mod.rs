@@ -247,6 +247,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     }
     if let Command::Init = command {
         let path = db.ok_or_else(|| UsageError("init needs --db PATH (or $CUSTODIAN_DB)".into()))?;
+        database::refuse_other_url(path)?;
         if cli.read_only {
             return Err(StoreError::ReadOnly.into());
         }
