@@ -25,6 +25,9 @@ pub struct Armed {
     ids: Vec<signal_hook::SigId>,
     /// Set when the guard goes: a [`Armed::ending_within`] watch stops looking.
     disarmed: Arc<AtomicBool>,
+    /// Set once the store is connected ([`Armed::connected`]): before, nothing can have been
+    /// written.
+    connected: Arc<AtomicBool>,
 }
 
 /// Notes Ctrl-C, Ctrl-\, SIGTERM and SIGHUP from now until the returned guard is dropped. Where a
@@ -40,7 +43,7 @@ pub fn arm() -> Armed {
             ids.push(id);
         }
     }
-    Armed { ids, disarmed: Arc::default() }
+    Armed { ids, disarmed: Arc::default(), connected: Arc::default() }
 }
 
 impl Armed {
@@ -50,6 +53,7 @@ impl Armed {
     /// saying that whether its last write was made is not known. A database file is never
     /// watched so: a long commit there must not be cut short.
     pub fn ending_within(self, grace: std::time::Duration) -> Self {
+        let connected = Arc::clone(&self.connected);
         self.watching(move |disarmed| {
             let noted = std::time::Instant::now();
             while noted.elapsed() < grace {
@@ -59,12 +63,28 @@ impl Armed {
                 std::thread::sleep(POLL);
             }
             tracing::warn!(seconds = grace.as_secs(), "stopped by a signal while the server did not answer");
-            eprintln!(
-                "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
-                grace.as_secs()
-            );
+            // Still connecting, no write can have been made: it said "whether the last write
+            // was made is not known", sending the operator to look for one (bb27 Q05).
+            let _ = if connected.load(Ordering::Relaxed) {
+                writeln!(
+                    std::io::stderr(),
+                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
+                    grace.as_secs()
+                )
+            } else {
+                writeln!(
+                    std::io::stderr(),
+                    "custodian: stopped by a signal: the server did not answer the connection within {} s; nothing was written",
+                    grace.as_secs()
+                )
+            };
             std::process::exit(130);
         })
+    }
+
+    /// The store is connected: from now on a write may be under way when a signal comes.
+    pub fn connected(&self) {
+        self.connected.store(true, Ordering::Relaxed);
     }
 
     /// For work that cannot stop halfway (a compaction): once a signal is noted, `message`

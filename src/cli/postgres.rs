@@ -43,11 +43,14 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     // A signal is noted as on a file (the command stops at its next look, exit 130); a server
     // whose answer never comes (a COMMIT's, lost behind a pooler) would then hold it for good,
     // so after a grace the process ends, saying what is not known.
-    let _interrupts = super::stops_on_signals(command, cli.read_only)
+    let interrupts = super::stops_on_signals(command, cli.read_only)
         .then(|| crate::interrupt::arm().ending_within(SIGNAL_GRACE));
     // The exact order, never the key table: a script's `list` or `export` must not miss a
     // user Logto created a moment ago.
     let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT, false)?;
+    if let Some(armed) = &interrupts {
+        armed.connected();
+    }
     let mut out = Output::stdout_for(command, cli.read_only);
     let result = match command {
         Command::Info => info(&store, &mut out),
