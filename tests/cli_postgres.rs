@@ -178,6 +178,30 @@ fn bad_connections_fail_in_one_line_within_connect_timeout() {
     assert!(error.contains("not a Logto database"), "{error}");
 }
 
+/// A port where something else than PostgreSQL answers (a web server) says so: it was the
+/// client's "error communicating with the server: bytes remaining on stream" (bb27 Q01).
+#[test]
+fn a_port_where_no_postgresql_answers_says_what_answered_does_not_speak_its_protocol() {
+    use std::io::{Read, Write};
+    let home = PrivateHome::new(&[]);
+    let web = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = web.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in web.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 512];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    for mode in ["disable", "prefer"] {
+        let url = format!("postgres://u:secretpw@127.0.0.1:{port}/db?sslmode={mode}");
+        let error = run(&home, &["--db", &url, "list"], None).fails(1);
+        assert!(error.contains("does not speak PostgreSQL's protocol"), "{mode}: {error}");
+        assert!(!error.contains("secretpw"), "{error}");
+    }
+}
+
 #[test]
 fn a_signal_while_the_server_never_answers_ends_the_command_within_seconds_saying_so() {
     // A server whose answer never comes (here: a connect; in the field, a COMMIT's answer

@@ -22,6 +22,18 @@ pub fn is_postgres_url(text: &str) -> bool {
     text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
+/// A port as the URL writes it; else why not: `99999` is a number, out of range (it was "is
+/// not a number": bb27 Q02).
+fn port_number(text: &str) -> Result<u16, &'static str> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("is not a number");
+    }
+    match text.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err("is not a port: ports are 1 to 65535"),
+    }
+}
+
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -183,9 +195,7 @@ impl ConnectionSpec {
         };
         let mut host = if host_text.is_empty() { None } else { Some(host_text) };
         let mut port = match port_text.filter(|p| !p.is_empty()) {
-            Some(port) => {
-                Some(port.parse::<u16>().map_err(|_| bad_url(format!("port {port:?} is not a number")))?)
-            }
+            Some(port) => Some(port_number(&port).map_err(|why| bad_url(format!("port {port:?} {why}")))?),
             None => None,
         };
         let mut dbname = if path.is_empty() { None } else { Some(percent_decode(path)?) };
@@ -226,7 +236,7 @@ impl ConnectionSpec {
                 "application_name" => application_name = value,
                 "host" => host = Some(value),
                 "port" => {
-                    port = Some(value.parse().map_err(|_| bad_url(format!("port={value} is not a number")))?)
+                    port = Some(port_number(&value).map_err(|why| bad_url(format!("port={value} {why}")))?)
                 }
                 "user" => user = Some(value),
                 "password" => password = Some(value),

@@ -42,6 +42,14 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
     if message.contains("password missing") {
         message.push_str(&pgpass_unread(spec));
     }
+    // The client's words when what answered is no PostgreSQL server (a web server, another
+    // service on that port) point nowhere (bb27 Q01).
+    if ["bytes remaining on stream", "unexpected message from server", "invalid message length"]
+        .iter()
+        .any(|words| message.contains(words))
+    {
+        message.push_str(" (what answered does not speak PostgreSQL's protocol: another service on that port, or a proxy?)");
+    }
     StoreError::Connection(format!("{spec}: {message}"))
 }
 

@@ -152,3 +152,19 @@ fn a_spec_has_a_password_only_when_the_url_or_the_environment_gave_one() {
 fn a_redacted_url_without_a_user_is_still_shown() {
     assert_eq!(ConnectionSpec::redacted("postgres://h:6000/logto"), "postgres://-@h:6000/logto");
 }
+
+/// A port out of range is said to be one, not "not a number" (bb27 Q02).
+#[test]
+fn a_port_out_of_range_is_said_to_be_out_of_range() {
+    for (url, said) in [
+        ("postgres://u@h:99999/db", r#"port "99999" is not a port: ports are 1 to 65535"#),
+        ("postgres://u@h:0/db", r#"port "0" is not a port: ports are 1 to 65535"#),
+        ("postgres://u@h:5x/db", r#"port "5x" is not a number"#),
+        ("postgres://u@h/db?port=70000", "port=70000 is not a port: ports are 1 to 65535"),
+        ("postgres://u@h/db?port=-1", "port=-1 is not a number"),
+    ] {
+        let error = ConnectionSpec::parse(url, &env()).unwrap_err().to_string();
+        assert_eq!(error, format!("bad database URL: {said}"), "{url}");
+    }
+    assert_eq!(ConnectionSpec::parse("postgres://u@h:65535/db", &env()).unwrap().port, 65535);
+}
