@@ -178,6 +178,20 @@ fn bad_connections_fail_in_one_line_within_connect_timeout() {
     assert!(error.contains("not a Logto database"), "{error}");
 }
 
+/// An unknown `--tenant` names the tenants the role can see: a typo reads as one (it said "a
+/// tenant's own role sees only its tenant" to a superuser that sees them all: bb27 Q03).
+#[test]
+fn an_unknown_tenant_names_the_tenants_the_role_can_see() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let error = run(&home, &["--db", &db.superuser_url(), "--tenant", "defualt", "list"], None).fails(1);
+    assert!(error.contains(r#"no tenant "defualt" that role "postgres" can see (it sees "#), "{error}");
+    assert!(error.contains(r#""default""#) && !error.contains("own role"), "{error}");
+    let error =
+        run(&home, &["--db", &db.tenant_url("default"), "--tenant", "defualt", "list"], None).fails(1);
+    assert!(error.contains(r#"no tenant "defualt""#), "{error}");
+}
+
 /// A port where something else than PostgreSQL answers (a web server) says so: it was the
 /// client's "error communicating with the server: bytes remaining on stream" (bb27 Q01).
 #[test]

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Tenants an unknown `--tenant` names as the ones the role can see.
+const TENANTS_NAMED: usize = 5;
+
 impl PostgresStore {
     /// Connects to a Logto database and settles on one tenant: checks that the database is
     /// Logto's, finds the tenant's role and works as it.
@@ -97,10 +100,28 @@ impl PostgresStore {
         };
         match tenant_role {
             None => {
-                return Err(StoreError::Connection(format!(
-                    "{spec}: no tenant {:?} that role {role:?} can see (a tenant's own role sees only its tenant)",
-                    options.tenant
-                )));
+                // The tenants it can see, when it sees any: a typo in the id reads as one, where
+                // "a tenant's own role sees only its tenant" sent a superuser to look at rights
+                // (bb27 Q03).
+                let seen: Vec<String> = client
+                    .query(
+                        &format!("select id from public.tenants order by id limit {}", TENANTS_NAMED + 1),
+                        &[],
+                    )
+                    .map(|rows| rows.iter().map(|r| format!("{:?}", r.get::<_, String>(0))).collect())
+                    .unwrap_or_default();
+                let why = match seen.len() {
+                    0 => "a tenant's own role sees only its tenant".to_owned(),
+                    n if n > TENANTS_NAMED => format!("it sees {}, …", seen[..TENANTS_NAMED].join(", ")),
+                    _ => format!("it sees {}", seen.join(", ")),
+                };
+                return Err(StoreError::Connection(
+                    crate::inert::line(&format!(
+                        "{spec}: no tenant {:?} that role {role:?} can see ({why})",
+                        options.tenant
+                    ))
+                    .into_owned(),
+                ));
             }
             Some(Some(tenant_role)) if tenant_role != role => {
                 let member = client
