@@ -815,6 +815,31 @@ fn a_jump_to_a_user_logto_created_after_the_last_key_sync_selects_that_user() {
     assert_eq!(status, "user bobby");
 }
 
+/// An outside write that only writes a number another way (`1.5` → `1.5000`) is a revision of
+/// its own as the user is read, where the list's cheaper compare (jsonb's `=`) counts one
+/// fewer: `r` said "bob: revision 3 → 2", a revert no one made (bb27 Q07).
+#[test]
+fn a_refresh_never_says_a_revision_went_back() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    let author = custodian::store::Author("tester".into());
+    let data = custodian::domain::CustomData::parse(r#"{"p": 1.5}"#).expect("a document");
+    screen.store.replace_custom_data("u2", &data, None, &author).expect("saved");
+    db.superuser()
+        .execute(
+            "update users set custom_data = jsonb_set(custom_data, '{p}', '1.5000'::jsonb) where id = 'u2'",
+            &[],
+        )
+        .expect("SQL");
+    screen.command("user bob");
+    let read = screen.state.user.as_ref().expect("bob").revision;
+    screen.act(Action::Refresh);
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("refreshed"), "{status}");
+    assert!(!status.contains('→'), "read at revision {read}: {status}");
+    assert_eq!(screen.state.user.as_ref().expect("bob").revision, read, "the profile keeps what was read");
+}
+
 /// The screen on bob, whose customData SQL made the string `"oops"`.
 fn on_bob_whose_custom_data_sql_made_a_string(db: &LogtoDb) -> Screen {
     db.superuser().execute("update users set custom_data = '\"oops\"' where id = 'u2'", &[]).expect("SQL");

@@ -473,8 +473,11 @@ impl State {
             text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
         }
         if let Some((id, revision)) = &before.selected {
+            // Revisions only grow: a lower one is the list's cheaper count on PostgreSQL (jsonb's
+            // `=` holds `1.5` and `1.5000` the same), which reading the user corrects; said, it
+            // read as a revert no one made (bb27 Q07).
             match self.list.selected_entry() {
-                Some(entry) if &entry.user.id == id && entry.revision != *revision => {
+                Some(entry) if &entry.user.id == id && entry.revision > *revision => {
                     let handle = inert::line(entry.user.handle()).into_owned();
                     text.push_str(&format!(" · {handle}: revision {revision} → {}", entry.revision));
                 }
