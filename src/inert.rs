@@ -116,7 +116,7 @@ fn needs_marking(text: &str, keep_line_breaks: bool) -> bool {
 /// Whether `c` is one of the Control Pictures [`line`] shows for a control (`␛` for ESC, `␡`
 /// for DEL). Text that holds one itself shows it marked (`\u{241b}`): a username `evil␛[2J`
 /// looked exactly like the user whose name holds the real ESC (bb26 T07).
-fn is_control_picture(c: char) -> bool {
+pub fn is_control_picture(c: char) -> bool {
     matches!(c, '\u{2400}'..='\u{241F}' | '\u{2421}')
 }
 

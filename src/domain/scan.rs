@@ -251,15 +251,13 @@ pub fn path_at<'a, S: AsRef<str>>(lines: &'a [S], row: usize, column: usize) -> 
     for level in &stack {
         match level {
             Level::Object { key: Some(quoted), .. } => {
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(
-                    &decode_string(quoted).unwrap_or_else(|| quoted[1..quoted.len() - 1].to_owned()),
-                );
+                let key = decode_string(quoted).unwrap_or_else(|| quoted[1..quoted.len() - 1].to_owned());
+                push_key(&mut path, &key);
             }
             Level::Object { key: None, .. } => {}
-            Level::Array { index } => path.push_str(&format!("[{index}]")),
+            Level::Array { index } => {
+                push_index(&mut path, *index);
+            }
         }
     }
     if path.is_empty() { "(top level)".to_owned() } else { path }

@@ -1,18 +1,36 @@
-//! Paths to a value in a document, in the one style the lint, the schema check, the tree and
-//! sealing share: `prefs.api[2].token`. A key that would read as something else — holding a
-//! dot or a bracket, a quote or a backslash, empty, or with white space at an end — is written
-//! quoted, as jq writes it: `prefs["a.b"].c`, `[""]` (written plain, `["a.b"].c` and
-//! `a.b.c` both read `a.b.c`: bb26 T04). Built by pushing a step and truncating back to the
-//! length the push returns, so a walk keeps one string however deep it goes.
+//! Paths to a value in a document, in the one style the lint, the schema check, the tree, the
+//! editor's title and sealing share: `prefs.api[2].token`. A key that would read as something
+//! else — holding a dot or a bracket, a quote or a backslash, empty, with white space at an
+//! end, or holding a character a terminal would not show as itself (a control, a bidi or
+//! zero-width character, a Control Picture) — is written quoted, as jq writes it, those
+//! characters as JSON escapes: `prefs["a.b"].c`, `[""]`, `["zw\u200bk"]`. So a printed path
+//! holds nothing hidden and reads back, given to `--seal`, to that key alone (written plain,
+//! `["a.b"].c` and `a.b.c` both read `a.b.c`: bb26 T04; `zw\u{200b}k` as the screen marks it
+//! named the key that spells those characters: bb28 R01). Built by pushing a step and
+//! truncating back to the length the push returns, so a walk keeps one string however deep
+//! it goes.
 
 use std::fmt::Write as _;
 
 /// Whether `key` is written as it is: it reads back as one key and nothing else.
 pub(crate) fn is_plain_key(key: &str) -> bool {
-    !key.is_empty()
-        && !key.contains(['.', '[', ']', '"', '\\'])
-        && !key.starts_with(char::is_whitespace)
-        && !key.ends_with(char::is_whitespace)
+    // Bytes, not chars: the lint pushes every key of every document an import reads.
+    let (Some(&first), Some(&last)) = (key.as_bytes().first(), key.as_bytes().last()) else { return false };
+    let space_at_an_end = |byte: u8, end: fn(&str) -> Option<char>| match byte {
+        b' ' | b'\t'..=b'\r' => true,
+        0..=0x7f => false,
+        _ => end(key).is_some_and(char::is_whitespace),
+    };
+    !key.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'\\' | 0..=0x1f | 0x7f))
+        && !space_at_an_end(first, |k| k.chars().next())
+        && !space_at_an_end(last, |k| k.chars().next_back())
+        && (key.is_ascii() || !key.chars().any(shown_otherwise))
+}
+
+/// A character the screen would not show as itself: hidden (marked `\u{…}` or as a Control
+/// Picture), or a Control Picture itself (marked too).
+fn shown_otherwise(c: char) -> bool {
+    crate::inert::is_hidden(c) || crate::inert::is_control_picture(c)
 }
 
 /// Adds `.key` (just `key` at the top), or `["key"]` when it is not plain; returns the length
@@ -26,8 +44,18 @@ pub(crate) fn push_key(path: &mut String, key: &str) -> usize {
         path.push_str(key);
     } else {
         path.push('[');
-        // A JSON string: escapes as JSON writes them, read back by the same parser.
-        path.push_str(&serde_json::Value::from(key).to_string());
+        // A JSON string: escapes as JSON writes them (C0 controls included), then every other
+        // character shown otherwise as its `\uXXXX` escape; read back by the same parser.
+        for c in serde_json::Value::from(key).to_string().chars() {
+            if shown_otherwise(c) {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(path, "\\u{unit:04x}");
+                }
+            } else {
+                path.push(c);
+            }
+        }
         path.push(']');
     }
     len
@@ -76,6 +104,13 @@ mod tests {
             (vec![" pad", "k[0]"], "[\" pad\"][\"k[0]\"]"),
             (vec!["back\\slash"], "[\"back\\\\slash\"]"),
             (vec!["ünï code", "日本"], "ünï code.日本"),
+            (vec!["\u{3000}wide", "tab\t", "nbsp\u{a0}"], "[\"\u{3000}wide\"][\"tab\\t\"][\"nbsp\u{a0}\"]"),
+            (vec!["zw\u{200b}k", "password"], "[\"zw\\u200bk\"].password"),
+            (
+                vec!["uni\u{202e}evil", "tab\tk", "pic\u{2409}k"],
+                "[\"uni\\u202eevil\"][\"tab\\tk\"][\"pic\\u2409k\"]",
+            ),
+            (vec!["del\u{7f}", "emoji👍🏽"], "[\"del\\u007f\"].emoji👍🏽"),
         ];
         for (keys, written) in cases {
             let mut path = String::new();

@@ -15,6 +15,18 @@ fn the_path_at_a_cursor_follows_keys_and_indexes_up_to_it() {
     assert_eq!(super::path_at(&lines, 99, 0), "(top level)", "past the end: the document is closed");
 }
 
+/// The editor's title names the value as the lint does: a key that would read as something
+/// else quoted (it said `at a.b.password` for both of two values, and `at x..token`: bb28 R03).
+#[test]
+fn the_path_at_a_cursor_quotes_keys_as_the_lint_does() {
+    let text = "{\n  \"a.b\": {\"password\": 1},\n  \"x\": {\"\": {\"token\": 2}},\n  \"zw\\u200bk\": 3\n}";
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |row: usize, needle: &str| super::path_at(&lines, row, lines[row].find(needle).unwrap());
+    assert_eq!(at(1, "1"), r#"["a.b"].password"#);
+    assert_eq!(at(2, "2"), r#"x[""].token"#);
+    assert_eq!(at(3, "3"), r#"["zw\u200bk"]"#);
+}
+
 /// Commas and opening brackets outside strings count; those in strings do not; at the
 /// limit exactly the text is let through.
 #[test]

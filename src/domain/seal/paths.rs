@@ -28,7 +28,7 @@ pub enum SealPathError {
     /// `{"billing": {"taxId": …}, "billing.taxId": …}`: sealing the one the longest key gives
     /// would leave the other in clear while the command said it was sealed.
     #[error(
-        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value: write such a key quoted, as the lint does, `[\"a.b\"].c`); nothing was sealed"
+        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value): quote a key to name one of them — `[\"a.b\"].c` the key with the dot, `a[\"b\"].c` the nested value; nothing was sealed"
     )]
     Ambiguous(String),
     /// `--seal a a`: the second was told "already sealed", of a value the input has in clear
@@ -142,6 +142,17 @@ pub fn seal_paths<E>(
     let mut named: Vec<(&String, Vec<Step>)> = Vec::new();
     for path in paths {
         let mut found = readings(object, path, 2);
+        // A path copied from a screen that marks hidden characters (`zw\u{200b}k`, `tab␉k`)
+        // is read as what it shows too: it named the key that spells the marker, and sealed
+        // that one while the real secret stayed in clear (bb28 R01). Both found: ambiguous.
+        let shown = crate::inert::from_shown(path);
+        if shown != path.as_str() {
+            for reading in readings(object, &shown, 2) {
+                if !found.contains(&reading) {
+                    found.push(reading);
+                }
+            }
+        }
         if found.len() > 1 {
             return Ok(Err(SealPathError::Ambiguous(path.clone())));
         }

@@ -290,6 +290,39 @@ fn a_quoted_key_names_that_key_alone_and_is_the_way_past_an_ambiguous_path() {
     assert_eq!(object["billing"]["taxId"], json!("DE1"), "the other value stays as it is");
 }
 
+/// A key holding a hidden character is printed quoted, that character as a JSON escape, and
+/// that path seals it alone; a path as a screen marks it (`zw\u{200b}k`) reads as the key it
+/// shows too, and where a key spells the marker itself it names both: refused. It sealed the
+/// key spelling the marker, the real secret left in clear (bb28 R01).
+#[test]
+fn a_key_holding_a_hidden_character_is_sealed_by_the_lints_path_and_never_its_look_alike() {
+    let keys = set(vec![key("k", 1)]);
+    let document = json!({"zw\u{200b}k": {"password": "REAL"}, "zw\\u{200b}k": {"password": "decoy"}, "tab\tk": {"password": "T"}});
+    let lint: Vec<String> = crate::domain::secrets::find_secrets(document.as_object().unwrap())
+        .into_iter()
+        .map(|finding| finding.path)
+        .collect();
+    assert_eq!(lint, [r#"["zw\u200bk"].password"#, r#"["zw\\u{200b}k"].password"#, r#"["tab\tk"].password"#]);
+    let mut object = document.as_object().unwrap().clone();
+    let paths = [r#"["zw\u200bk"].password"#.to_owned(), r#"["tab\tk"].password"#.to_owned()];
+    seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap().unwrap();
+    assert!(object["zw\u{200b}k"]["password"].as_str().is_some_and(is_sealed));
+    assert!(object["tab\tk"]["password"].as_str().is_some_and(is_sealed));
+    assert_eq!(object["zw\\u{200b}k"]["password"], json!("decoy"));
+    // The marked form names both keys: nothing sealed.
+    let marked = r"zw\u{200b}k.password";
+    let mut object = document.as_object().unwrap().clone();
+    let sealed = seal_paths::<()>(&mut object, &[marked.to_owned()], keys.sealing_key(), || Ok(IV));
+    assert_eq!(sealed, Ok(Err(SealPathError::Ambiguous(marked.into()))));
+    assert_eq!(Value::Object(object), document);
+    // Without the look-alike, the marked form reaches the key it shows.
+    let mut object = json!({"tab\tk": {"password": "T"}}).as_object().unwrap().clone();
+    seal_paths::<()>(&mut object, &["tab␉k.password".to_owned()], keys.sealing_key(), || Ok(IV))
+        .unwrap()
+        .unwrap();
+    assert!(object["tab\tk"]["password"].as_str().is_some_and(is_sealed));
+}
+
 #[test]
 fn seal_paths_then_open_all_round_trips_and_keeps_foreign_values_sealed() {
     let keys = set(vec![key("k", 1)]);
