@@ -899,6 +899,12 @@ fn set_that_drops_keys_names_them_on_stderr() {
     assert!(line.starts_with(&format!("{}…, k00001, k00002,", "k".repeat(59))), "{line}");
     assert!(line.ends_with(", k00019 and 19980 more\n"), "{line}");
     assert!(run.stderr.len() < 500, "{} bytes", run.stderr.len());
+    // Keys holding what the list is written with are quoted, as `history` lists them: an
+    // empty key, `a, b` and ` ` read as `a` and `b` (bb28 R04).
+    let odd = sandbox.file("odd.json", r#"{"": 1, "a, b": 2, " ": 3, "plain": 4}"#);
+    sandbox.on(&db, &["set", "alice", &odd]).ok();
+    let run = sandbox.on(&db, &["set", "alice", &empty]).ok();
+    assert_eq!(run.stderr, "custodian: user u1: removed keys: \"\", \"a, b\", \" \", plain\n");
 }
 
 #[test]

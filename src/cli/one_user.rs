@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use super::list::table;
 use super::{Output, SECRETS_NAMED, SecretsRefused, UsageError, input, schema};
 use crate::domain::custom_data::{canonical_text, parse_object};
-use crate::domain::history::HistoryReader;
+use crate::domain::history::{HistoryReader, listed_key};
 use crate::domain::seal::{self, KeySet};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::time::format_utc;
@@ -209,7 +209,9 @@ pub(super) fn removed_keys(keys: &[String]) -> String {
     let names: Vec<String> = keys
         .iter()
         .take(KEYS_NAMED)
-        .map(|k| inert::cut_to_width(&inert::line(k), KEY_COLUMNS).into_owned())
+        // Quoted where a key holds what the list is written with: an empty key, `a, b` and
+        // ` ` read as other keys (bb28 R04), as `history` and `changes` list them.
+        .map(|k| inert::cut_to_width(&inert::line(&listed_key(k)), KEY_COLUMNS).into_owned())
         .collect();
     let more = keys.len().saturating_sub(KEYS_NAMED);
     if more == 0 { names.join(", ") } else { format!("{} and {more} more", names.join(", ")) }

@@ -49,7 +49,8 @@ pub fn listed_keys(keys: &[String], separator: &str) -> String {
     keys.iter().map(|key| listed_key(key)).collect::<Vec<_>>().join(separator)
 }
 
-fn listed_key(key: &str) -> std::borrow::Cow<'_, str> {
+/// One key as [`listed_keys`] shows it.
+pub fn listed_key(key: &str) -> std::borrow::Cow<'_, str> {
     let plain = !key.is_empty()
         && !key
             .chars()
