@@ -441,3 +441,19 @@ fn failures_of_one_rule_with_values_of_their_own_are_one_group() {
         "one patch, one failing operation: the value tested is the patch's, not the user's"
     );
 }
+
+/// A long reason (a schema error at a 1,000-character key) is cut, and its line keeps the
+/// count and the ids: cutting the whole line lost them (bb28 R02).
+#[test]
+fn a_long_reason_is_cut_and_its_count_and_ids_stay() {
+    let mut report = PatchReport::new(0);
+    let reason =
+        format!("the result does not satisfy the schema: K{}: 5 is not of type \"string\"", "z".repeat(1000));
+    for id in ["v05", "v35"] {
+        report.record(id, "h", 1, "{}", &PatchOutcome::Failed(reason.as_str().into()));
+    }
+    let lines = report.summary_lines(false);
+    let line = lines.last().expect("the group's line");
+    assert!(line.ends_with("…: 2 users (v05, v35)"), "{line}");
+    assert!(line.chars().count() < 400, "{} columns", line.chars().count());
+}

@@ -42,6 +42,9 @@ pub struct ChangedUser {
     pub new: String,
 }
 
+/// The most columns of a failure group's reason a report line takes.
+const REASON_COLUMNS: usize = 300;
+
 /// User ids a failure group names.
 const FIRST_IN_GROUP: usize = 3;
 /// Distinct reasons kept; a patch failing a million ways is still a short report.
@@ -197,9 +200,11 @@ impl PatchReport {
         for group in &self.groups {
             let more = group.users.saturating_sub(group.first.len() as u64);
             let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            // The reason is cut, not the line: its count and ids stay (a long key cut the
+            // line before them: bb28 R02).
             lines.push(format!(
                 "    {}: {} ({}{more})",
-                group.said(),
+                crate::inert::cut_to_width(&group.said(), REASON_COLUMNS),
                 users(group.users),
                 group.first.join(", ")
             ));
