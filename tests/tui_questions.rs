@@ -153,3 +153,26 @@ fn first_text_line(screen: &str) -> String {
 fn last_text_line(screen: &str) -> String {
     text_lines(screen).last().cloned().expect("a line")
 }
+
+/// Removed keys that are empty or white space are quoted in the question, as the CLI and
+/// `history` list them: a blank row named no key (bb28 R04).
+#[test]
+fn the_saves_question_quotes_an_empty_or_blank_removed_key() {
+    let (_dir, store) = demo_store();
+    support::import_records(
+        &store,
+        r#"{"id":"w1","username":"wide","customData":{"":1," ":2,"a, b":3,"kept":4}}"#,
+    );
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "wide");
+    act(&store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_mut().expect("the editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    act(&store, &mut state, Action::Paste(r#"{"kept":4}"#.into()));
+    act(&store, &mut state, Action::Save);
+    let shown = screen(&state);
+    for row in [r#"− """#, r#"− " ""#, r#"− "a, b""#] {
+        assert!(shown.contains(row), "{row}:\n{shown}");
+    }
+}

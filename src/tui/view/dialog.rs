@@ -83,9 +83,11 @@ fn question(
                     if dropped.len() == 1 { "" } else { "s" }
                 )));
             }
-            // One row each, however long the key.
+            // One row each, however long the key; an empty key or one of spaces quoted, as the
+            // CLI and `history` list them (a blank row named no key: bb28 R04).
             for key in dropped {
-                let key = inert::cut_to_width(&inert::line(key), 68).into_owned();
+                let key = crate::domain::history::listed_key(key);
+                let key = inert::cut_to_width(&inert::line(&key), 68).into_owned();
                 lines.push(Line::from(Span::styled(format!("  − {key}"), theme.removed)));
             }
             if data.as_object().is_empty() {
