@@ -79,6 +79,29 @@ fn set_refuses_customdata_that_breaks_the_schema_naming_every_error_with_its_pos
     assert_eq!(sandbox.revisions("alice"), 2);
 }
 
+/// A value at a 5,000-character key: the schema's errors and the lint's refusal cut its path,
+/// saying how long it was (each was a 10 KB line: bb28 R07).
+#[test]
+fn errors_at_a_very_long_key_cut_its_path() {
+    let sandbox = Sandbox::new();
+    let key = "K".repeat(5000);
+    let schema = sandbox.file(
+        "strings.json",
+        r#"{"type":"object","additionalProperties":{"type":"object","additionalProperties":{"type":"string"}}}"#,
+    );
+    let doc = format!(r#"{{"{key}": {{"p": 1, "q": 2}}}}"#);
+    let run = sandbox.run(&["--schema", &schema, "set", "alice", "-"], Some(&doc));
+    let error = one_line(&run, 4);
+    assert!(error.len() < 1000, "{} bytes", error.len());
+    assert!(error.contains("… (a path of 5002 characters): 1 is not of type"), "{error}");
+    let secret = format!(r#"{{"{key}": {{"password": "hunter2hunter2"}}}}"#);
+    let run = sandbox.run(&["set", "alice", "-"], Some(&secret));
+    let error = one_line(&run, 4);
+    assert!(error.len() < 1000, "{} bytes", error.len());
+    assert!(error.contains("… (a path of 5009 characters) (key looks like a password)"), "{error}");
+    assert_eq!(sandbox.revisions("alice"), 1, "nothing written");
+}
+
 /// bb18 L11: a pattern the regex engine gives up on refused the value in the engine's words
 /// ("Error executing regex: Max limit for backtracking count exceeded"), which said neither
 /// that the value was refused nor that the schema's pattern is the cause.

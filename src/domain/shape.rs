@@ -81,7 +81,7 @@ impl Violation {
     /// `billing.plan: "enterprize" is not one of "free", "pro", "team"`, without the position.
     pub fn short(&self) -> String {
         let path = if self.path.is_empty() { "the document" } else { self.path.as_str() };
-        format!("{path}: {}", self.message)
+        format!("{}: {}", crate::domain::value_path::shown_path(path), self.message)
     }
 }
 

@@ -69,6 +69,20 @@ pub(crate) fn push_index(path: &mut String, index: usize) -> usize {
     len
 }
 
+/// The most characters of a path a message shows.
+const PATH_SHOWN_CHARS: usize = 200;
+
+/// A path as a message shows it: cut at [`PATH_SHOWN_CHARS`], saying how long it was (a
+/// 5,000-character key made every schema error and lint refusal at it a 10 KB line: bb28 R07).
+pub(crate) fn shown_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let length = path.chars().count();
+    if length <= PATH_SHOWN_CHARS {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let cut: String = path.chars().take(PATH_SHOWN_CHARS).collect();
+    std::borrow::Cow::Owned(format!("{cut}… (a path of {length} characters)"))
+}
+
 /// The quoted key `["…"]` that `rest` begins with, and what follows it; `None` when `rest`
 /// does not begin with one.
 pub(crate) fn quoted_key(rest: &str) -> Option<(String, &str)> {

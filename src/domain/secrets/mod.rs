@@ -68,7 +68,7 @@ pub struct SecretFinding {
 
 impl fmt::Display for SecretFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.path, self.reason)
+        write!(f, "{} ({})", crate::domain::value_path::shown_path(&self.path), self.reason)
     }
 }
 
