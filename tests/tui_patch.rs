@@ -585,3 +585,30 @@ fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_
         state.dialog
     );
 }
+
+/// A dry run no user would pass lists every failure group (at most 21): it listed 4 and
+/// "… 17 more reasons" above 30 empty rows, the rest out of reach (bb28 R08).
+#[test]
+fn a_dry_run_that_changes_no_one_lists_every_reason() {
+    let (_dir, store) = demo_store();
+    let records: Vec<String> = (0..12)
+        .map(|n| format!(r#"{{"id":"k{n:02}","username":"zqk{n:02}","customData":{{"K{n:02}":{n}}}}}"#))
+        .collect();
+    support::import_records(&store, &records.join("\n"));
+    let rules: Vec<String> = (0..12).map(|n| format!(r#""K{n:02}":{{"type":"string"}}"#)).collect();
+    let schema = format!(r#"{{"type":"object","properties":{{{}}}}}"#, rules.join(","));
+    let mut state = started(&store, 120, 40);
+    // The session's schema, as `--schema FILE` gives it.
+    state.shape =
+        Some(std::sync::Arc::new(custodian::domain::shape::Shape::compile(&schema).expect("a schema")));
+    support::filtered_to(&store, &mut state, "zqk");
+    let file = patch_file(&store, r#"[{"op":"add","path":"/touched","value":true}]"#);
+    command(&store, &mut state, &format!("patch {file}"));
+    let report = state.patch.as_ref().and_then(|view| view.report.as_ref()).expect("the dry run ran");
+    assert_eq!((report.changed, report.failed, report.groups.len()), (0, 12, 12));
+    let shown = screen(&state, 120, 40);
+    for n in 0..12 {
+        assert!(shown.contains(&format!("K{n:02}: {n} is not of type")), "K{n:02}:\n{shown}");
+    }
+    assert!(!shown.contains("more reasons"), "{shown}");
+}

@@ -8,7 +8,6 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::domain::patch::users;
 use crate::inert;
-use crate::tui::app::PATCH_GROUPS_SHOWN;
 use crate::tui::app::PatchView;
 use crate::tui::theme::Theme;
 
@@ -40,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
         if view.applying { " · applying…" } else { "" }
     ))];
     let width = usize::from(inner.width);
-    for group in report.groups.iter().take(PATCH_GROUPS_SHOWN) {
+    for group in report.groups.iter().take(view.groups_shown()) {
         let more = group.users.saturating_sub(group.first.len() as u64);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         // The count first, then why, then who: cut at the pane's edge, the ids go first, and a
@@ -52,8 +51,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
             theme.warning,
         )));
     }
-    if report.groups.len() > PATCH_GROUPS_SHOWN {
-        summary.push(Line::from(format!("  … {} more reasons", report.groups.len() - PATCH_GROUPS_SHOWN)));
+    if report.groups.len() > view.groups_shown() {
+        summary.push(Line::from(format!(
+            "  … {} more reasons (the CLI's `custodian patch FILE --dry-run` lists them all)",
+            report.groups.len() - view.groups_shown()
+        )));
     }
     debug_assert_eq!(summary.len(), usize::from(view.summary_rows()), "the rows scrolling counts");
     let [summary_area, diff_area] =
