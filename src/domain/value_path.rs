@@ -14,18 +14,40 @@ use std::fmt::Write as _;
 
 /// Whether `key` is written as it is: it reads back as one key and nothing else.
 pub(crate) fn is_plain_key(key: &str) -> bool {
-    // Bytes, not chars: the lint pushes every key of every document an import reads.
-    let (Some(&first), Some(&last)) = (key.as_bytes().first(), key.as_bytes().last()) else { return false };
-    let space_at_an_end = |byte: u8, end: fn(&str) -> Option<char>| match byte {
-        b' ' | b'\t'..=b'\r' => true,
-        0..=0x7f => false,
-        _ => end(key).is_some_and(char::is_whitespace),
-    };
-    !key.bytes().any(|b| matches!(b, b'.' | b'[' | b']' | b'"' | b'\\' | 0..=0x1f | 0x7f))
-        && !space_at_an_end(first, |k| k.chars().next())
-        && !space_at_an_end(last, |k| k.chars().next_back())
-        && (key.is_ascii() || !key.chars().any(shown_otherwise))
+    // One branch-free pass over the bytes: the lint pushes every key of every document an
+    // import reads (a pass per test made a 30k import 1 % slower).
+    let bytes = key.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return false };
+    if first == b' ' || last == b' ' {
+        return false;
+    }
+    let seen = bytes.iter().fold(0, |seen, &byte| seen | BYTE_CLASS[usize::from(byte)]);
+    if seen & QUOTED != 0 {
+        return false;
+    }
+    seen & NON_ASCII == 0
+        || (!key.starts_with(char::is_whitespace)
+            && !key.ends_with(char::is_whitespace)
+            && !key.chars().any(shown_otherwise))
 }
+
+/// A byte that makes a key quoted: `.`, `[`, `]`, `"`, `\`, a C0 control or DEL.
+const QUOTED: u8 = 1;
+/// A byte of a character beyond ASCII, which the screen may mark.
+const NON_ASCII: u8 = 2;
+const BYTE_CLASS: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        classes[byte] = match byte as u8 {
+            b'.' | b'[' | b']' | b'"' | b'\\' | 0..=0x1f | 0x7f => QUOTED,
+            0x80..=0xff => NON_ASCII,
+            _ => 0,
+        };
+        byte += 1;
+    }
+    classes
+};
 
 /// A character the screen would not show as itself: hidden (marked `\u{…}` or as a Control
 /// Picture), or a Control Picture itself (marked too).
