@@ -3789,6 +3789,26 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
 }
 
+/// The first change after the editor opens is written at once: the autosave's 2 s counted from
+/// the opening (which removes the session's draft), and a change typed in them was on no disk
+/// when custodian was killed (bb29 S01).
+#[test]
+fn the_first_change_after_the_editor_opens_is_written_at_once() {
+    let (dir, store) = demo_store();
+    let runtime = support::runtime(&store);
+    let drafts = drafts_of(&dir);
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let mut last = None;
+    assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none(), "unmodified: nothing");
+    type_text(&store, &mut state, " ");
+    custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("written at once");
+    assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1, "the first change is on disk");
+    // The next change waits for the 2 s as before.
+    type_text(&store, &mut state, "x");
+    assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none(), "within 2 s");
+}
+
 /// A draft that changed only white space, at the revision it started from, holds what is
 /// stored: said and removed, not reopened as an unsaved edit (bb26 T08).
 #[test]

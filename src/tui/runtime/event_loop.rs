@@ -314,7 +314,10 @@ pub(super) fn terminal_input(timeout_ms: i32, wake: [Option<std::os::fd::RawFd>;
 
 /// What the autosave last tried to write: when, for which editing session, which text.
 pub struct LastDraft {
-    at: Instant,
+    /// When a draft was last written; `None` after the session's draft was removed (the text
+    /// unmodified), so the first change is written at once: the editor's opening started the
+    /// 2 s and a change in them was on no disk (bb29 S01).
+    at: Option<Instant>,
     session: String,
     /// The editor's text generation it wrote (a 1 MiB text is not copied to tell).
     generation: u64,
@@ -354,7 +357,7 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
         if !removed {
             runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
             *last = Some(LastDraft {
-                at: Instant::now(),
+                at: None,
                 session: editor.draft_session.clone(),
                 generation: editor.generation,
                 path: None,
@@ -365,7 +368,7 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
     }
     // Another editing session (a new editor) writes at once, whatever the last one wrote.
     if let Some(written) = last.as_mut().filter(|w| w.session == editor.draft_session) {
-        if written.at.elapsed() < DRAFT_EVERY {
+        if written.at.is_some_and(|at| at.elapsed() < DRAFT_EVERY) {
             return None;
         }
         if written.generation == editor.generation {
@@ -380,7 +383,7 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
         tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
     }
     *last = Some(LastDraft {
-        at: Instant::now(),
+        at: Some(Instant::now()),
         session: editor.draft_session.clone(),
         generation: editor.generation,
         path: result.as_ref().ok().cloned(),
