@@ -695,6 +695,46 @@ fn conflicted(store: &RedbStore) -> (custodian::tui::app::State, String) {
     (state, id)
 }
 
+/// `o` over a colleague's save that only changed a value asks first, showing theirs → mine:
+/// the help said it asks "as every save does", and a save asks only when it removes keys or
+/// holds a secret, so one key replaced their value (bb29 S04).
+#[test]
+fn overwriting_theirs_always_asks_first_even_when_no_key_is_removed() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let stored = store.custom_data(&id).unwrap();
+    // Theirs: a value changed, no key added: mine removes none of theirs.
+    let mut theirs: serde_json::Value = serde_json::from_str(&stored.text).unwrap();
+    let first_key = theirs.as_object().unwrap().keys().next().unwrap().clone();
+    theirs[&first_key] = serde_json::json!("changed by a colleague");
+    let theirs = CustomData::parse(&theirs.to_string()).unwrap();
+    store.replace_custom_data(&id, &theirs, Some(stored.revision), &Author("colleague".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.mode(), Mode::Conflict);
+    act(&store, &mut state, Action::OverwriteTheirs);
+    match &state.dialog {
+        Some(Dialog::ConfirmDrop { dropped, overwriting: true, .. }) => {
+            assert!(dropped.is_empty(), "{dropped:?}")
+        }
+        other => panic!("expected the overwrite's question, got {other:?}"),
+    }
+    let shown = {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        let theme = custodian::tui::theme::Theme::plain();
+        terminal.draw(|frame| custodian::tui::view::render(frame, &state, &theme)).unwrap();
+        terminal.backend().to_string()
+    };
+    assert!(shown.contains("This overwrites revision"), "{shown}");
+    assert!(store.custom_data(&id).unwrap().text.contains("changed by a colleague"), "nothing written yet");
+    act(&store, &mut state, Action::Confirm);
+    let now = store.custom_data(&id).unwrap();
+    assert!(now.text.contains("\"mine\": 1") && !now.text.contains("changed by a colleague"), "{}", now.text);
+}
+
 #[test]
 fn a_conflict_shows_theirs_against_mine() {
     let (_dir, store) = demo_store();
@@ -1068,11 +1108,14 @@ fn assert_never_saved_silently(store: &RedbStore, state: &mut custodian::tui::ap
     assert_eq!(state.mode(), Mode::Conflict, "a save goes through the conflict view again");
     assert_eq!(store.custom_data(id).unwrap(), before, "nothing written");
     act(store, state, Action::OverwriteTheirs);
-    // The overwrite asks the question every save asks when it drops theirs' keys; yes saves.
-    if matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })) {
-        assert_eq!(store.custom_data(id).unwrap(), before, "nothing written before the answer");
-        act(store, state, Action::Confirm);
-    }
+    // The overwrite always asks (bb29 S04); yes saves.
+    assert!(
+        matches!(state.dialog, Some(Dialog::ConfirmDrop { overwriting: true, .. })),
+        "{:?}",
+        state.dialog
+    );
+    assert_eq!(store.custom_data(id).unwrap(), before, "nothing written before the answer");
+    act(store, state, Action::Confirm);
     assert!(store.custom_data(id).unwrap().text.contains("fromDraft"), "an explicit overwrite saves it");
 }
 

@@ -410,7 +410,7 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         CONFLICT,
         [(KeyCode::Char('o'), NONE)],
-        "overwrite theirs (asks first, as every save does)",
+        "overwrite theirs (asks first, showing theirs → yours)",
         Some("overwrite"),
         || Action::OverwriteTheirs
     ),

@@ -6,8 +6,6 @@ use crate::domain::CustomData;
 use crate::inert;
 use crate::store::StoredDocument;
 
-use super::save::question_of;
-
 impl State {
     /// Keeping the edit in a recovery file failed: theirs is not loaded.
     pub(super) fn recovery_failed(&mut self, message: &str) -> Vec<Effect> {
@@ -102,11 +100,9 @@ impl State {
             return Vec::new();
         }
         // The editor keeps its own base: "no" goes back to editing, and the next save meets
-        // theirs as a conflict again instead of writing over it unseen.
-        if question_of(&mine, &theirs.text).is_none() {
-            return self.save_effect(mine, theirs);
-        }
-        // A question names what is stored now: read again, as Ctrl-S reads it.
+        // theirs as a conflict again instead of writing over it unseen. Always asked, showing
+        // theirs → mine (one key replaced a colleague's value unasked: bb29 S04); the question
+        // names what is stored now: read again, as Ctrl-S reads it.
         self.read_stored_before_asking(Some((mine, theirs)))
     }
 }

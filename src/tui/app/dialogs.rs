@@ -20,6 +20,9 @@ pub enum Dialog {
         diff: Vec<DiffLine>,
         secrets: Vec<String>,
         held_to: StoredDocument,
+        /// Whether it overwrites theirs after a conflict: then it is asked whatever it
+        /// removes (`o` replaced a colleague's value with one key: bb29 S04).
+        overwriting: bool,
         /// Lines of the question scrolled past (`↓`/`PgDn`): every removed key and the whole
         /// diff can be read before `y` (they were cut at the box's edge: bb16 L04).
         scroll: usize,

@@ -148,7 +148,7 @@ impl State {
             return self.conflict(id.to_owned(), stored);
         }
         if let Some((mine, _)) = review.overwriting {
-            return self.review_and_save(mine, &stored);
+            return self.review_and_save(mine, &stored, true);
         }
         self.save_after(StoredLook::Done)
     }
@@ -224,13 +224,21 @@ impl State {
         if look == StoredLook::NotYet && question_of(&data, &base.text).is_some() {
             return self.read_stored_before_asking(None);
         }
-        self.review_and_save(data, &base)
+        self.review_and_save(data, &base, false)
     }
 
     /// Saves `data` over `stored`, first asking when it removes top-level keys that `stored`
     /// has (or empties it) or holds what looks like a secret: the one question every save asks.
-    pub(super) fn review_and_save(&mut self, data: CustomData, stored: &StoredDocument) -> Vec<Effect> {
-        if let Some((dropped, secrets)) = question_of(&data, &stored.text) {
+    /// Overwriting theirs after a conflict is always asked, with the diff of theirs → mine.
+    pub(super) fn review_and_save(
+        &mut self,
+        data: CustomData,
+        stored: &StoredDocument,
+        overwriting: bool,
+    ) -> Vec<Effect> {
+        let question =
+            question_of(&data, &stored.text).or_else(|| overwriting.then(|| (Vec::new(), Vec::new())));
+        if let Some((dropped, secrets)) = question {
             let diff = self.diff_against(&stored.text, &data);
             self.dialog = Some(Dialog::ConfirmDrop {
                 dropped,
@@ -238,6 +246,7 @@ impl State {
                 diff,
                 secrets,
                 held_to: stored.clone(),
+                overwriting,
                 scroll: 0,
             });
             return Vec::new();

@@ -62,8 +62,17 @@ fn question(
     // its width tells, and pushed the answers out).
     let diff_lines = |diff| super::diff::lines(diff, theme, inner_width);
     match dialog {
-        Dialog::ConfirmDrop { dropped, data, diff, secrets, .. } => {
+        Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to, overwriting, .. } => {
             let mut lines = Vec::new();
+            if *overwriting {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "This overwrites revision {}, saved since you opened this edit: what it holds (−) is replaced by yours (+); it stays in the history.",
+                        held_to.revision
+                    ),
+                    theme.warning,
+                )));
+            }
             if !secrets.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "This looks like it stores secrets; customData reaches front ends:",
