@@ -927,6 +927,36 @@ fn a_vanished_terminal_keeps_the_unsaved_edit_and_the_program_exits() {
     assert_draft_kept_and_reopened(&fixture, "dropped");
 }
 
+/// A custodian killed with -9 leaves its frame on the alternate screen, and the terminal in it;
+/// the next one started there drew over it without clearing, and stale rows mixed into its
+/// profile, list and drafts dialog (bb29 S02). Under tmux, as the operator met it (an emulator
+/// that clears the alternate screen on every switch would not show it).
+#[test]
+fn a_screen_left_by_a_killed_custodian_is_cleared_when_the_next_one_starts() {
+    let fixture = Fixture::new();
+    let socket = fixture.dir.path().join("tmux.sock");
+    let mut env = String::from("env -u CUSTODIAN_DB -u CUSTODIAN_READ_ONLY -u NO_COLOR TERM=xterm-256color");
+    for (key, value) in fixture.environment() {
+        env.push_str(&format!(" {key}={}", value.display()));
+    }
+    let mut stale = String::from("\\033[?1049h");
+    for row in [5, 12, 20, 30, 38] {
+        stale.push_str(&format!("\\033[{row};90HSTALE-{row}"));
+    }
+    let command = format!("printf '{stale}'; exec {env} {BIN} --db {}", fixture.db.display());
+    let started = tmux(&socket, &["new-session", "-d", "-x", "120", "-y", "40", "bash", "-c", &command]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let screen = || String::from_utf8_lossy(&tmux(&socket, &["capture-pane", "-p"]).stdout).into_owned();
+    let since = Instant::now();
+    while !screen().contains("customData · revision 1") {
+        assert!(since.elapsed() < TIMEOUT, "timed out waiting for the list:\n{}", screen());
+        std::thread::sleep(POLL);
+    }
+    let shown = screen();
+    tmux(&socket, &["kill-server"]);
+    assert!(!shown.contains("STALE"), "{shown}");
+}
+
 /// `--read-only` through `main` and `tui::run`: `e`, typing and `Ctrl-S` write nothing — the
 /// database file keeps its bytes and no draft appears.
 #[test]

@@ -79,7 +79,11 @@ fn take_over() -> io::Result<()> {
     // Auto-wrap off: a cluster a terminal draws wider than counted in the last columns (a skin
     // tone after an emoji) was wrapped onto the next row's first cell, where nothing drew over
     // it again (bb26 T01); without it the terminal clips at the edge.
-    let mut entered = execute!(stdout, EnterAlternateScreen, DisableLineWrap, EnableBracketedPaste);
+    // Cleared: a terminal still in the alternate screen (a custodian killed with -9 left it
+    // there) does not clear it on entering, and the first frame, drawn against a blank
+    // screen, left the dead one's rows among its own (bb29 S02).
+    let mut entered =
+        execute!(stdout, EnterAlternateScreen, Clear(ClearType::All), DisableLineWrap, EnableBracketedPaste);
     if entered.is_ok() && MOUSE.load(Ordering::Relaxed) {
         entered = execute!(stdout, EnableMouseCapture);
     }
@@ -114,8 +118,8 @@ pub fn forget(terminal: Term) {
 /// Takes the terminal back after [`leave`] (a suspend, an external editor) and has the next
 /// frame drawn whole: what was on the screen meanwhile is unknown.
 pub fn resume(terminal: &mut Term) -> io::Result<()> {
+    // Cleared as it is taken (what was on the screen meanwhile is unknown).
     take_over()?;
-    execute!(io::stdout(), Clear(ClearType::All))?;
     // A new Terminal knows nothing of the screen, so its first frame is drawn whole.
     // (`Terminal::clear` would do the same but asks the terminal where the cursor is and
     // waits for the answer: a round trip over SSH, and seconds where nothing answers.)
