@@ -107,10 +107,10 @@ pub(super) fn event_loop(
     let mut question = QuestionOnScreen::default();
     while !state.quit && !ended.now() {
         if dirty || scan_news && drawn_at.elapsed() >= SCAN_FRAME_EVERY {
+            drop_typed_ahead(runtime, terminal, &mut keys, state, &question)?;
             terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
             drawn_at = Instant::now();
-            let resized =
-                question.frame_drawn(state) && drop_typed_ahead(runtime, terminal, &mut keys, state)?;
+            question.frame_drawn(state);
             if !keys_sync_asked {
                 // After the first frame, so the sync's work on the server never delays it;
                 // the list is read again when it changed anything.
@@ -119,7 +119,7 @@ pub(super) fn event_loop(
                     scanner.sync_keys();
                 }
             }
-            (dirty, scan_news) = (resized, false);
+            (dirty, scan_news) = (false, false);
             panic_if_asked_in_a_test();
         }
         // The check a key asked for starts once that key's frame is out.
@@ -210,11 +210,12 @@ pub(super) fn event_loop(
                 dirty = true;
             }
             if dirty && (Instant::now() >= frame_due || question.unseen(state)) {
+                drop_typed_ahead(runtime, terminal, &mut keys, state, &question)?;
                 terminal::draw(terminal, |frame| view::render(frame, state, theme))?;
                 drawn_at = Instant::now();
                 frame_due = drawn_at + BURST_FRAME_EVERY;
-                // Drawn again when a resize came among the keys dropped.
-                dirty = question.frame_drawn(state) && drop_typed_ahead(runtime, terminal, &mut keys, state)?;
+                question.frame_drawn(state);
+                dirty = false;
             }
             if state.quit || terminal_input(0, [None, None]) == TerminalInput::HungUp || !keys.waiting()? {
                 break;
@@ -229,29 +230,32 @@ pub(super) fn event_loop(
     Ok(())
 }
 
-/// Drops the keys waiting when a dialog was first drawn: typed before it could be seen
-/// ([`QuestionOnScreen`]). A resize among them still resizes; whether one did (the frame is
-/// drawn again).
+/// Before the frame that first shows a dialog: drops the keys waiting, typed before it could be
+/// seen ([`QuestionOnScreen`]); a resize among them still resizes. Before the frame, not after:
+/// a key sent the moment the dialog showed was read with them and dropped, and an operator's
+/// quick answer was lost (a pty test's `r` to the conflict view timed out under load).
 fn drop_typed_ahead(
     runtime: &Runtime,
     terminal: &mut terminal::Term,
     keys: &mut TerminalEvents<Crossterm>,
     state: &mut State,
-) -> Result<bool> {
-    let mut resized = false;
+    question: &QuestionOnScreen,
+) -> Result<()> {
+    if !question.unseen(state) {
+        return Ok(());
+    }
     while keys.waiting()? {
         match keys.next_action(state)? {
             Some(action) if !QuestionOnScreen::drops(&action) => {
                 terminal.autoresize()?;
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
-                resized = true;
             }
             Some(_) => tracing::info!("a key typed before the question was on the screen was dropped"),
             None => {}
         }
     }
-    Ok(resized)
+    Ok(())
 }
 
 /// When the save now pending began, and whether its silence was said.

@@ -3,8 +3,8 @@
 //! drafts found at start-up — took the keys already on their way: the `o` of `foo` typed after
 //! `Ctrl-S` overwrote a colleague's newer save, the `y` of `hey` removed keys, and `/andy`
 //! typed while custodian started threw a crashed session's draft away (bb26 T15–T17). So a
-//! dialog answers only keys read once it has been drawn; those waiting when it first is are
-//! dropped.
+//! dialog answers only keys read once it has been drawn; those waiting just before it first is
+//! are dropped.
 
 use std::mem::Discriminant;
 
@@ -22,17 +22,13 @@ impl QuestionOnScreen {
         state.dialog.as_ref().is_some_and(|dialog| Some(std::mem::discriminant(dialog)) != self.drawn)
     }
 
-    /// Notes the frame just drawn; whether it showed a dialog the one before did not (the keys
-    /// waiting then were typed before it could be seen).
-    pub(super) fn frame_drawn(&mut self, state: &State) -> bool {
-        let now = state.dialog.as_ref().map(std::mem::discriminant);
-        let new = now.is_some() && now != self.drawn;
-        self.drawn = now;
-        new
+    /// Notes the frame just drawn: the dialog it showed, if any, is seen.
+    pub(super) fn frame_drawn(&mut self, state: &State) {
+        self.drawn = state.dialog.as_ref().map(std::mem::discriminant);
     }
 
-    /// Whether `action`, read while [`QuestionOnScreen::unseen`] or waiting when a dialog was
-    /// first drawn, is dropped: every key, paste and click; a resize still counts.
+    /// Whether `action`, read while [`QuestionOnScreen::unseen`], is dropped: every key, paste
+    /// and click; a resize still counts.
     pub(super) fn drops(action: &Action) -> bool {
         !matches!(action, Action::Resize { .. })
     }
