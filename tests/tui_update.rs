@@ -729,6 +729,7 @@ fn overwriting_theirs_always_asks_first_even_when_no_key_is_removed() {
         terminal.backend().to_string()
     };
     assert!(shown.contains("This overwrites revision"), "{shown}");
+    assert!(shown.contains(" Overwrite theirs? ") && !shown.contains("Remove keys"), "{shown}");
     assert!(store.custom_data(&id).unwrap().text.contains("changed by a colleague"), "nothing written yet");
     act(&store, &mut state, Action::Confirm);
     let now = store.custom_data(&id).unwrap();

@@ -105,6 +105,9 @@ fn question(
             lines.push(Line::from(Span::styled("Stored → new:", theme.title)));
             lines.extend(diff_lines(diff));
             let title = match (dropped.is_empty(), secrets.is_empty()) {
+                // Overwriting theirs with no key removed and no secret: it asks for that alone
+                // (titled "Remove keys?", it named nothing it asked about).
+                (true, true) if *overwriting => " Overwrite theirs? ",
                 (false, true) | (true, true) => " Remove keys? ",
                 (true, false) => " Save what looks like secrets? ",
                 (false, false) => " Remove keys and save secrets? ",
