@@ -543,6 +543,18 @@ fn a_capped_filter() -> (tempfile::TempDir, RedbStore, State) {
     (dir, store, state)
 }
 
+/// The overlay says whom the patch goes over, and `Enter`'s question says it again with the
+/// count of every match.
+fn overlay_and_question_say_they_go_over(store: &RedbStore, state: &mut State, over: &str) {
+    assert!(screen(state, 160, 40).contains(over), "{}", screen(state, 160, 40));
+    press(store, state, KeyCode::Enter);
+    assert!(
+        matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 2300, over: said, .. }) if said == over),
+        "{:?}",
+        state.dialog
+    );
+}
+
 /// bb18 L09: under a filter the list holds only the first 2,000 matches of (`first 2,000`),
 /// `:patch` went over every match (3,864) while the overlay and the question said "users
 /// matching" as if the list's. Both now say it is every match, more than the list shows.
@@ -552,13 +564,7 @@ fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list
     let file = patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#);
     command(&store, &mut state, &format!("patch {file}"));
     let over = "every user matching \"example\", more than the 2,000 the list shows";
-    assert!(screen(&state, 160, 40).contains(over), "{}", screen(&state, 160, 40));
-    press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 2300, over: said, .. }) if said == over),
-        "{:?}",
-        state.dialog
-    );
+    overlay_and_question_say_they_go_over(&store, &mut state, over);
 }
 
 /// The words for whom the patch goes over follow the list and the dry run: a `:patch` typed
@@ -577,13 +583,7 @@ fn a_patch_typed_before_the_filter_capped_says_it_goes_over_every_match_once_it_
     state.list.search.capped = true;
     custodian::tui::run_effects(&support::runtime(&store), &mut state, dry_run);
     let over = "every user matching \"example\", more than the 500 the list shows";
-    assert!(screen(&state, 160, 40).contains(over), "{}", screen(&state, 160, 40));
-    press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 2300, over: said, .. }) if said == over),
-        "{:?}",
-        state.dialog
-    );
+    overlay_and_question_say_they_go_over(&store, &mut state, over);
 }
 
 /// A dry run no user would pass lists every failure group (at most 21): it listed 4 and

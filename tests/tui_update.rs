@@ -3827,7 +3827,7 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     assert!(!state.editor.as_ref().expect("editing").is_modified(), "every change undone");
     assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none(), "nothing to say");
     assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "no draft left to offer");
-    // Typed again: written again (at the next autosave after the usual wait).
+    // Typed again: written again.
     type_text(&store, &mut state, "x");
     custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("written");
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
