@@ -1200,6 +1200,15 @@ fn child_of(parent: i32) -> Option<i32> {
     })
 }
 
+/// Waits until `pid` has ended (a zombie not yet reaped, or gone).
+fn wait_ended(pid: i32, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    while !matches!(process_state(pid), 'Z' | '?') {
+        assert!(Instant::now() < deadline, "{what} within {within:?} (state {})", process_state(pid));
+        thread::sleep(POLL);
+    }
+}
+
 fn wait_state(pid: i32, state: char, what: &str) {
     let deadline = Instant::now() + TIMEOUT;
     while process_state(pid) != state {
@@ -1268,15 +1277,7 @@ fn kill_of_a_job_stopped_with_ctrl_z_ends_it_cleanly_with_every_keystroke_kept()
 /// returned) and a file closed cleanly (a read-only open needs no repair); the shell exits.
 fn killed_leaving_one_draft(tui: &mut Tui, fixture: &Fixture, custodian: i32, within: Duration) -> String {
     tui.send("kill %1\r");
-    let deadline = Instant::now() + within;
-    while !matches!(process_state(custodian), 'Z' | '?') {
-        assert!(
-            Instant::now() < deadline,
-            "custodian did not end within {within:?} of kill %1 (state {})",
-            process_state(custodian)
-        );
-        thread::sleep(POLL);
-    }
+    wait_ended(custodian, within, "custodian did not end after kill %1");
     let drafts = draft_files(fixture);
     assert_eq!(drafts.len(), 1, "{drafts:?}");
     let draft = std::fs::read_to_string(&drafts[0]).expect("read the draft");
@@ -1333,7 +1334,14 @@ fn ctrl_z_under_a_job_control_shell_gives_the_terminal_back_and_fg_redraws_every
     tui.send("j");
     wait_selected(&mut tui, 2);
     tui.send("q");
-    tui.wait_text("shell-prompt$ ");
+    // The prompt from before `fg` is still on the screen: wait for custodian itself to end,
+    // or `exit` is typed into it while it quits (seen in CI).
+    wait_ended(custodian, TIMEOUT, "custodian did not end on q");
+    let deadline = Instant::now() + TIMEOUT;
+    while tui.lock().parser.screen().alternate_screen() {
+        assert!(Instant::now() < deadline, "custodian ended and left the alternate screen on");
+        thread::sleep(POLL);
+    }
     tui.send("exit\r");
     tui.wait_exit();
 }
