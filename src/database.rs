@@ -38,19 +38,27 @@ pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
 /// open's upgrade did. A command prints them on stderr; the screen, under which stderr is not
 /// seen, says them itself (they showed only after quitting: bb14 L10).
 pub fn opening_notes(store: &RedbStore) -> Vec<String> {
-    others_can_write(store.path()).into_iter().chain(store.upgrade_notes().iter().cloned()).collect()
+    others_may_reach(store.path()).into_iter().chain(store.upgrade_notes().iter().cloned()).collect()
 }
 
 /// The warning when group or others may write the database file: anyone who can write it can
-/// rewrite every user's customData, and history with it.
-fn others_can_write(path: &Path) -> Option<String> {
+/// rewrite every user's customData, and history with it. Else when anyone may read it: it holds
+/// every user's email, phone and customData (a `chmod 644` or a copy made under a loose umask
+/// leaked it without a word: bb31 U04); a file its group may read is a team's shared file.
+fn others_may_reach(path: &Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(path).ok()?.permissions().mode() & 0o777;
-    (mode & 0o022 != 0).then(|| {
-        format!(
+    if mode & 0o022 != 0 {
+        return Some(format!(
             "warning: {} can be written by {} (mode {mode:04o}); anyone who can write it can change every user's customData: chmod 600 it",
             path.display(),
             if mode & 0o002 != 0 { "anyone" } else { "its group" }
+        ));
+    }
+    (mode & 0o004 != 0).then(|| {
+        format!(
+            "warning: {} can be read by anyone (mode {mode:04o}); it holds every user's profile and customData: chmod 600 it",
+            path.display()
         )
     })
 }

@@ -414,10 +414,12 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
     };
     let mut temporary_name = OsString::from(".");
     temporary_name.push(name);
-    temporary_name.push(format!(".custodian-export-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+    temporary_name.push(format!("{}{}-{:08x}", leftovers::MARK, std::process::id(), fastrand::u32(..)));
+    leftovers::remove_dead_exports(&dir, name);
     let temporary = Unpublished { path: dir.join(temporary_name) };
     let file = crate::location::new_private_file(&temporary.path)
         .with_context(|| format!("cannot create {shown}: no new file can be made in {}", dir.display()))?;
+    leftovers::hold(&file);
     // The umask may only take bits away; the export is the owner's alone either way.
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot create {shown}"))?;
@@ -591,5 +593,6 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     if result == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
+mod leftovers;
 #[cfg(test)]
 mod tests;

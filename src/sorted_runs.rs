@@ -188,6 +188,11 @@ fn write_run(file: &File, arena: &[u8], starts: &mut [u32], at: u64) -> io::Resu
 /// About how many bytes of a run go to the file in one write.
 const WRITE_SIZE: usize = 1024 * 1024;
 
+/// `$TMPDIR`, else `/tmp`: `TMPDIR=` (set, empty) is no directory.
+fn system_temp_dir() -> PathBuf {
+    Some(std::env::temp_dir()).filter(|t| !t.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
 impl Spill {
     /// An unnamed file in `dir` (the database's directory: the space an import needs is
     /// there; `/tmp` may be memory). Created with `O_TMPFILE`, or created and unlinked at
@@ -200,9 +205,7 @@ impl Spill {
     /// which cannot do without one, of a database in a directory its operator may not write,
     /// as a service's often is (it refused even a two-user import: bb22 L04).
     pub fn beside_or_in_tmpdir(dir: &Path) -> io::Result<Self> {
-        // `TMPDIR=` (set, empty) is no directory: the system's default then.
-        let temp = Some(std::env::temp_dir()).filter(|t| !t.as_os_str().is_empty());
-        let (file, dir) = Self::unnamed_file_in_either(dir, &temp.unwrap_or_else(|| PathBuf::from("/tmp")))?;
+        let (file, dir) = Self::unnamed_file_in_either(dir, &system_temp_dir())?;
         Ok(Self { file, length: 0, dir, writer: None })
     }
 
@@ -212,6 +215,12 @@ impl Spill {
         let mut spill = Self::beside_or_in_tmpdir(dir)?;
         spill.writer = Some(Box::new(Writer::start(spill.file.try_clone()?)?));
         Ok(spill)
+    }
+
+    /// An unnamed file (0600) in `dir`, else in the system's temporary directory, as
+    /// [`Spill::beside_or_in_tmpdir`] makes one: for a copy of an import's input.
+    pub fn unnamed_file_beside_or_in_tmpdir(dir: &Path) -> io::Result<File> {
+        Self::unnamed_file_in_either(dir, &system_temp_dir()).map(|(file, _)| file)
     }
 
     /// The file in `dir`, else in `fallback`, and where it was made; when neither takes one,

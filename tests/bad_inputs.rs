@@ -310,6 +310,8 @@ fn import_refuses_each_bad_file_with_its_record_and_imports_nothing() {
             "line 1: customData: the top level is a string; customData must be a JSON object ({ ... })",
         ),
         ("an empty array", b"[]", 4, "the import is empty: expected a JSON array of users or JSON Lines"),
+        // It said "the import is empty" too (bb32 V06).
+        ("an empty array, then more", b"[]\n{\"id\":\"n1\"}\n", 4, "line 2, col 1: trailing characters"),
         (
             "a duplicate key",
             b"{\"id\":\"n1\",\"id\":\"n2\"}\n",
@@ -604,6 +606,46 @@ fn a_store_kept_open_saves_again_once_a_full_disk_has_room() {
     assert_eq!(sandbox.ok(&db, &["history", "admin"]).lines().filter(|l| l.contains("operator")).count(), 1);
 }
 
+/// A symbolic link to nothing: `init` said "already exists" and the other commands "no such
+/// database file (create one with `custodian init …`)", a loop (bb31 U05). Both now name the
+/// link and its target; nothing is made through it.
+#[test]
+fn a_symbolic_link_to_nothing_is_named_as_one_by_init_and_every_other_command() {
+    let sandbox = Sandbox::new();
+    let link = sandbox.path("dangling.redb");
+    std::os::unix::fs::symlink("nowhere.redb", &link).expect("link");
+    let target = sandbox.path("nowhere.redb");
+    let said = format!(
+        "{}: is a symbolic link to {}, which does not exist; custodian never makes a database through a link: give the file's own path (`custodian init --db {}` makes it there)",
+        path_str(&link),
+        path_str(&target),
+        path_str(&target)
+    );
+    for args in [&["init"][..], &["list"], &["get", "admin"]] {
+        assert_refused(&sandbox.on(&link, args), 1, &said, "dangling link");
+    }
+    assert!(!target.exists(), "nothing made through the link");
+    // A chain of links is followed to the name that is missing, so what it suggests works
+    // (bb32 V07: the first hop was named, and init on it refused in turn); a loop is a loop.
+    let chain = sandbox.path("chain.redb");
+    std::os::unix::fs::symlink("dangling.redb", &chain).expect("link");
+    let said_of_chain = said.replacen(path_str(&link), path_str(&chain), 1);
+    assert_refused(&sandbox.on(&chain, &["init"]), 1, &said_of_chain, "a chain of links");
+    let looped = sandbox.path("loop.redb");
+    std::os::unix::fs::symlink("loop.redb", &looped).expect("link");
+    let loop_said = format!(
+        "{}: is a loop of symbolic links (it leads back to itself); give the database file's own path",
+        path_str(&looped)
+    );
+    for args in [&["init"][..], &["list"]] {
+        assert_refused(&sandbox.on(&looped, args), 1, &loop_said, "a loop of links");
+    }
+    // As it says: init at the target, then the link works.
+    sandbox.ok(&target, &["init"]);
+    assert_eq!(sandbox.ok(&link, &["list"]).lines().count(), 1, "the header only");
+    assert_eq!(sandbox.ok(&chain, &["list"]).lines().count(), 1, "the header only");
+}
+
 // ---------------------------------------------------------------------------------------------
 // File permissions
 
@@ -617,10 +659,17 @@ fn a_database_others_can_write_is_opened_with_one_warning() {
             path_str(&db)
         )
     };
+    let read_by_anyone = |mode: &str| {
+        format!(
+            "custodian: warning: {} can be read by anyone (mode {mode}); it holds every user's profile and customData: chmod 600 it\n",
+            path_str(&db)
+        )
+    };
     for (mode, warning) in [
         (0o600, String::new()),
         (0o640, String::new()),
-        (0o644, String::new()),
+        (0o644, read_by_anyone("0644")),
+        (0o604, read_by_anyone("0604")),
         (0o660, expected("its group", "0660")),
         (0o620, expected("its group", "0620")),
         (0o666, expected("anyone", "0666")),
@@ -898,6 +947,8 @@ fn damaged_pages_fail_every_read_with_one_line_naming_the_file() {
         let db = sandbox.path(&format!("damaged-{seed}.redb"));
         let damaged = with_damaged_pages(&good, seed, 4);
         fs::write(&db, &damaged).expect("write");
+        // Private, as custodian makes its files (one anyone may read gets a warning line).
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o600)).expect("chmod");
         let out = out_dir.join(format!("export-{seed}.jsonl"));
         let commands: [&[&str]; 7] = [
             &["export"],

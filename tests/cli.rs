@@ -703,6 +703,128 @@ fn export_to_a_file_writes_the_same_lines_privately() {
     assert_eq!(fs::read_to_string(&out).expect("read"), sandbox.export(&db));
 }
 
+/// An export killed outright (SIGKILL) left its hidden temporary file, part of every user,
+/// for good (bb31 U07): the next export to that name removes those whose process is gone,
+/// and leaves a running export's and another name's alone.
+#[test]
+fn an_export_removes_the_temporary_files_of_killed_exports_to_the_same_name() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let out = sandbox.path("out.jsonl");
+    let dir = out.parent().expect("a directory").to_owned();
+    let mut gone = std::process::Command::new("true").spawn().expect("a process");
+    let gone_pid = gone.id();
+    gone.wait().expect("ended");
+    let dead = dir.join(format!(".out.jsonl.custodian-export-{gone_pid}-0000abcd"));
+    let running = dir.join(format!(".out.jsonl.custodian-export-{}-0000abcd", std::process::id()));
+    let other_name = dir.join(format!(".other.jsonl.custodian-export-{gone_pid}-0000abcd"));
+    // A live export whose process number names no process here (another PID namespace: a
+    // container, a host over NFS) holds its file's lock (bb32 V05); names custodian never
+    // writes; a file of another mode, or with another link (someone's data).
+    let locked = dir.join(format!(".out.jsonl.custodian-export-{gone_pid}-0000abce"));
+    let odd_names = ["+{p}-0000abcd", "0{p}-0000abcd", "{p}-0000ABCD"].map(|form| {
+        dir.join(format!(".out.jsonl.custodian-export-{}", form.replace("{p}", &gone_pid.to_string())))
+    });
+    let readable = dir.join(format!(".out.jsonl.custodian-export-{gone_pid}-0000abcf"));
+    let linked = dir.join(format!(".out.jsonl.custodian-export-{gone_pid}-0000abc0"));
+    let kept: Vec<&PathBuf> =
+        [&running, &other_name, &locked, &readable, &linked].into_iter().chain(odd_names.iter()).collect();
+    for file in kept.iter().copied().chain([&dead]) {
+        fs::write(file, "{\"id\":\"part\"}\n").expect("a leftover");
+        fs::set_permissions(file, fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    fs::set_permissions(&readable, fs::Permissions::from_mode(0o644)).expect("chmod");
+    fs::hard_link(&linked, dir.join("precious.txt")).expect("a second link");
+    let held = fs::File::open(&locked).expect("open");
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_EX) }, 0);
+    sandbox.on(&db, &["export", "--out", out.to_str().expect("utf-8")]).ok();
+    assert!(!dead.exists(), "the killed export's file is gone");
+    for file in kept {
+        assert!(file.exists(), "{} left alone", file.display());
+    }
+    drop(held);
+    assert_eq!(fs::read_to_string(&out).expect("read"), sandbox.export(&db));
+}
+
+/// Export, edit the file, `import --upsert` it: a colleague's save made in between was taken
+/// back without a word ("1 updated", exit 0: bb31 U11). The record's updatedAt is before the
+/// stored user's: refused as a conflict, nothing imported; `--overwrite-newer` says it is meant.
+#[test]
+fn an_upsert_of_a_record_taken_before_a_later_save_is_refused_unless_said_on_purpose() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    // Export, edit, import with no one saving between: the record's updatedAt is the stored
+    // one, and the edit goes in.
+    let edited: Vec<String> = sandbox
+        .export(&db)
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).expect("a record");
+            if record["username"] == "alice" {
+                record["customData"]["offline"] = serde_json::json!("edited in the file");
+            }
+            record.to_string()
+        })
+        .collect();
+    let file = sandbox.path("snapshot.jsonl");
+    fs::write(&file, edited.join("\n")).expect("write");
+    let taken = sandbox.on(&db, &["import", "--upsert", file.to_str().expect("utf-8")]).ok();
+    assert!(taken.stdout.contains("1 updated"), "{taken:?}");
+    assert!(sandbox.get(&db, "alice").contains("edited in the file"));
+    // The same file again after a colleague's save: it was taken before that save.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    sandbox.on_with_stdin(&db, &["set", "alice", "-"], br#"{"late": "by a colleague"}"#).ok();
+    let after_their_save = sandbox.export(&db);
+    let error = sandbox.on(&db, &["import", "--upsert", file.to_str().expect("utf-8")]).fails(5);
+    let alice = sandbox.get(&db, "alice");
+    assert!(alice.contains("by a colleague"), "their save stays: {alice}");
+    assert!(
+        error.contains("was saved after this record was taken")
+            && error.contains("importing it would take that save back; nothing was imported")
+            && error.contains("--overwrite-newer"),
+        "{error}"
+    );
+    assert_eq!(sandbox.export(&db), after_their_save, "nothing imported");
+    // Without --upsert the flag means nothing: a usage error.
+    sandbox.on(&db, &["import", "--overwrite-newer", file.to_str().expect("utf-8")]).fails(2);
+    // On purpose: the snapshot is restored, their save kept in the history.
+    sandbox.on(&db, &["import", "--upsert", "--overwrite-newer", file.to_str().expect("utf-8")]).ok();
+    assert!(!sandbox.get(&db, "alice").contains("by a colleague"));
+    assert!(sandbox.get(&db, "alice").contains("edited in the file"));
+    assert!(
+        sandbox.on(&db, &["history", "alice"]).ok().stdout.lines().count() >= 3,
+        "their save in the history"
+    );
+}
+
+/// An import from a pipe into a database that holds users took the write lock at its first
+/// record and kept it while the producer stalled: every other save was "busy, try again" for
+/// as long (bb31 U12). The pipe is read whole first: a save meanwhile goes through.
+#[test]
+fn an_import_from_a_stalled_pipe_holds_no_one_elses_save() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let mut import = sandbox.command();
+    import.arg("--db").arg(&db).args(["import", "--upsert", "-"]);
+    let mut import =
+        import.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut producer = import.stdin.take().expect("stdin");
+    producer.write_all(b"{\"id\":\"u1\",\"name\":\"from the pipe\"}\n").expect("a record");
+    producer.flush().expect("sent");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Held, the save would wait 3 s and fail "busy" (exit 1); no time is asserted (a loaded
+    // machine is slow, not busy).
+    sandbox.on_with_stdin(&db, &["set", "bob", "-"], br#"{"meanwhile": 1}"#).ok();
+    drop(producer);
+    let ended = import.wait_with_output().expect("the import ends");
+    assert!(ended.status.success(), "{}", String::from_utf8_lossy(&ended.stderr));
+    assert!(sandbox.get(&db, "bob").contains("meanwhile"));
+    assert!(sandbox.export(&db).contains("from the pipe"));
+}
+
 /// The names in a directory, to see that nothing (a temporary file) was left behind.
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)

@@ -158,6 +158,9 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
     // The form is right, only its size is not.
     let stderr = sandbox.on(&missing, &["changes", "--since", "99999999999999w"]).fails(2);
     assert!(stderr.contains("\"99999999999999w\" is too long ago to be a time"), "{stderr}");
+    // Before year 0, though its milliseconds fit: a typo for `10d` (bb30 T03).
+    let stderr = sandbox.on(&missing, &["changes", "--since", "100000000d"]).fails(2);
+    assert!(stderr.contains("\"100000000d\" is too long ago to be a time"), "{stderr}");
     // An offset out of range is no time.
     let stderr = sandbox.on(&missing, &["changes", "--since", "2026-12-01T09:30:00+99:99"]).fails(2);
     assert!(stderr.contains("is not a time"), "{stderr}");

@@ -111,6 +111,13 @@ fn yes_writes_one_batch_that_history_tags_and_undo_takes_back() {
     let history = sandbox.on(&["history", "alice"]).ok().stdout;
     assert!(history.lines().last().is_some_and(|l| l.contains(&format!("batch {batch}"))), "{history}");
 
+    // An undo is held to no schema: a `--schema` file (missing, or one) is refused, not
+    // taken without a word, and nothing is written (bb30 T02).
+    for schema in ["/nonexistent/schema.json", &patch] {
+        let refused = sandbox.on(&["--schema", schema, "undo", &batch]).fails(2);
+        assert!(refused.contains("undo is held to no schema") && refused.contains(schema), "{refused}");
+        assert!(sandbox.get("alice").contains(r#""plan": "team""#), "nothing written");
+    }
     let undo = sandbox.on(&["undo", &batch]).ok();
     assert!(undo.stdout.contains(&format!("restored 2 users of batch {batch}")), "{}", undo.stdout);
     let undo_batch = Sandbox::batch_of(&undo);

@@ -108,6 +108,7 @@ const INVISIBLE: &[char] = &[
     '\u{1D17A}', // musical symbol end phrase
     '\u{E0061}', // tag latin small letter a
     '\u{200D}',  // zero width joiner
+    '\u{2800}',  // Braille pattern blank (a blank cell, neither default-ignorable nor Cf)
 ];
 
 /// `admin`, and `admin` with each invisible character inside: one user each.
@@ -572,4 +573,86 @@ fn the_tree_view_marks_hidden_characters_as_the_pane_does() {
     assert!(shown.contains(r#""k\u009b": "\u009b2J""#), "{shown}");
     assert!(shown.contains(r#""b": "\u202eX\u2028Y""#), "{shown}");
     assert!(!shown.contains("\\u{"), "{shown}");
+}
+
+/// The status line and `:messages` show a name as every other view does: made inert once,
+/// when drawn. They marked it twice (`␛` then `\u{241b}`), so a name holding ESC read on the
+/// status line as another user's name holding the Control Picture itself (bb31 U02).
+#[test]
+fn the_status_line_names_a_user_as_the_list_does_never_as_the_look_alike() {
+    let (_dir, store) = demo_store();
+    support::import_records(
+        &store,
+        concat!(
+            r#"{"id":"esc","username":"osc52\u001b]52;c;cHduZWQ=\u0007x","customData":{}}"#,
+            "\n",
+            r#"{"id":"pict","username":"osc52\u241b]52;c;cHduZWQ=\u2407x","customData":{}}"#,
+            "\n"
+        ),
+    );
+    let drawn = |state: &State| {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+        let theme = custodian::tui::theme::Theme::plain();
+        terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).expect("drawn");
+        terminal.backend().to_string()
+    };
+    let bottom_lines = |state: &State| drawn(state).lines().rev().take(3).collect::<Vec<_>>().join("\n");
+    for (id, shown) in [("esc", "osc52␛]52;c;cHduZWQ=␇x"), ("pict", r"osc52\u{241b}]52;c;cHduZWQ=\u{2407}x")]
+    {
+        let mut state = started(&store, 160, 40);
+        act(&store, &mut state, Action::StartCommand);
+        for c in format!("user id:{id}").chars() {
+            act(&store, &mut state, Action::CommandChar(c));
+        }
+        act(&store, &mut state, Action::RunCommand);
+        assert!(bottom_lines(&state).contains(&format!("user {shown}")), "{id}:\n{}", bottom_lines(&state));
+        act(&store, &mut state, Action::OpenEditor);
+        assert_eq!(state.mode(), Mode::Edit);
+        let status = bottom_lines(&state);
+        assert!(status.contains(&format!("editing customData of {shown}")), "{id}:\n{status}");
+        // `:messages` keeps what was said, shown the same way.
+        act(&store, &mut state, Action::LeaveEditor);
+        act(&store, &mut state, Action::OpenMessages);
+        let screen = drawn(&state);
+        assert!(screen.contains(&format!("editing customData of {shown}")), "{id}:\n{screen}");
+    }
+}
+
+/// `admin` and `аdmin` (a Cyrillic а) read alike: the list marks the one whose handle mixes
+/// look-alike scripts in a word with `≈`, and the profile says which scripts (bb31 U01).
+#[test]
+fn a_handle_mixing_look_alike_scripts_is_marked_in_the_list_and_named_in_the_profile() {
+    let (_dir, store) = demo_store();
+    support::import_records(
+        &store,
+        concat!(
+            r#"{"id":"cyr","username":"\u0430dmin","customData":{}}"#,
+            "\n",
+            r#"{"id":"mixname","username":"ivan_admin","name":"Ivan \u0418\u0432a\u043d\u043e\u0432","customData":{}}"#,
+            "\n"
+        ),
+    );
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "dmin");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::plain();
+    let mut drawn = |state: &State| {
+        terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).expect("drawn");
+        terminal.backend().to_string()
+    };
+    let screen = drawn(&state);
+    assert!(screen.contains("│≈ \u{430}dmin"), "{screen}");
+    assert!(screen.contains("│  admin"), "the real one unmarked: {screen}");
+    // The name shown beside the handle is looked at too (bb32 V03).
+    assert!(screen.contains("│≈ ivan_admin  Ivan \u{418}\u{432}a\u{43d}\u{43e}\u{432}"), "{screen}");
+    act(&store, &mut state, Action::StartCommand);
+    for c in "user id:cyr".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let screen = drawn(&state);
+    assert!(
+        screen.contains("username      ≈ \u{430}dmin (Cyrillic and Latin letters in one word)"),
+        "{screen}"
+    );
 }

@@ -614,19 +614,22 @@ fn upsert_of_a_record_without_customdata_or_timestamps_keeps_what_is_stored() {
     assert_eq!(after.name.as_deref(), Some("Alice L."));
     assert_eq!(after.username.as_deref(), Some("alice"));
     assert_eq!(after.avatar, before.user.avatar);
-    assert_eq!((after.created_at, after.updated_at), (1000, 5000));
+    // A field changed: updatedAt moves past the stored one, as a save moves it (bb32 V08).
+    assert_eq!(after.created_at, 1000);
+    assert!(after.updated_at > 5000, "{}", after.updated_at);
     assert_eq!(after.extra.get("ssoTenant"), Some(&Value::from("t1")));
     assert_eq!(store.resolve("alice").expect("still found by username"), "u1");
 
     // An explicit null clears a field.
     import_text(&store, r#"{"id":"u1","avatar":null}"#, ImportMode::Upsert).expect("upsert");
     assert_eq!(store.user("u1").expect("user").user.avatar, None);
+    let bumped = store.user("u1").expect("user").user.updated_at;
 
     // A timestamp cannot be cleared: null leaves it as stored (it used to become "now").
     import_text(&store, r#"{"id":"u1","createdAt":null,"updatedAt":null}"#, ImportMode::Upsert)
         .expect("upsert");
     let after = store.user("u1").expect("user").user;
-    assert_eq!((after.created_at, after.updated_at), (1000, 5000));
+    assert_eq!((after.created_at, after.updated_at), (1000, bumped));
 }
 
 #[test]
@@ -638,25 +641,84 @@ fn upsert_never_moves_updated_at_backwards_and_a_customdata_change_bumps_it() {
         ImportMode::InsertOnly,
     )
     .expect("import");
-    import_text(&store, r#"{"id":"u1","username":"alice","name":"A","updatedAt":10}"#, ImportMode::Upsert)
-        .expect("upsert");
-    assert_eq!(store.user("u1").expect("user").user.updated_at, 5000, "an older updatedAt is not taken");
-    import_text(&store, r#"{"id":"u1","updatedAt":7000}"#, ImportMode::Upsert).expect("upsert");
-    assert_eq!(store.user("u1").expect("user").user.updated_at, 7000, "a later one is");
-
+    // A record older than the stored user that would change it: saved since it was taken,
+    // refused (bb31 U11), nothing written; taken when the operator says so.
+    let older = r#"{"id":"u1","username":"alice","name":"A","updatedAt":10}"#;
+    let refused = import_text(&store, older, ImportMode::Upsert).expect_err("saved since the record");
+    assert!(
+        matches!(&refused, StoreError::RecordConflict { reason, .. }
+            if matches!(**reason, StoreError::ChangedSinceRecord { given: 10, stored: 5000, .. })),
+        "{refused:?}"
+    );
+    assert!(refused.is_conflict());
+    // Times a second apart or less read alike to the second: the gap is said (bb32 V02).
+    assert!(refused.to_string().contains("UTC is 4 s before the stored 1970-01-01"), "{refused}");
+    assert_eq!(store.user("u1").expect("user").user.name, None, "nothing written");
     let from = now_ms();
-    import_text(&store, r#"{"id":"u1","updatedAt":10,"customData":{"a":2}}"#, ImportMode::Upsert)
+    import_text(&store, older, ImportMode::UpsertOverNewer).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.name.as_deref(), Some("A"));
+    let moved = store.user("u1").expect("user").user.updated_at;
+    assert!(moved >= from, "an older updatedAt is not taken; a field change moves it as a save does");
+    // An older record that changes nothing is no conflict: unchanged.
+    import_text(&store, older, ImportMode::Upsert).expect("nothing to change");
+    let later = moved + 2_000;
+    import_text(&store, &format!(r#"{{"id":"u1","updatedAt":{later}}}"#), ImportMode::Upsert)
+        .expect("upsert");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, later, "a later one is");
+
+    import_text(&store, r#"{"id":"u1","updatedAt":10,"customData":{"a":2}}"#, ImportMode::UpsertOverNewer)
         .expect("upsert");
     let after = store.user("u1").expect("user");
     assert_eq!(after.revision, 2);
     assert!(after.user.updated_at >= from, "a customData change bumps updatedAt as a save does");
-    // A save keeps an updatedAt in the future (a clock ahead elsewhere) as an upsert does.
+    // A save moves an updatedAt in the future (a clock ahead elsewhere) just past it: an export
+    // taken before the save must read as taken before it (bb32 V01).
     let future = from + 10 * 365 * 24 * 3_600_000;
     import_text(&store, &format!(r#"{{"id":"u1","updatedAt":{future}}}"#), ImportMode::Upsert)
         .expect("upsert");
     let data = CustomData::parse(r#"{"a":3}"#).expect("valid");
     store.replace_custom_data("u1", &data, None, &Author("t".into())).expect("save");
-    assert_eq!(store.user("u1").expect("user").user.updated_at, future, "never moved backwards");
+    assert_eq!(store.user("u1").expect("user").user.updated_at, future + 1, "never backwards, always past");
+    // A record that gives no updatedAt says nothing of when it was taken: never refused.
+    import_text(&store, r#"{"id":"u1","customData":{"a":4}}"#, ImportMode::Upsert).expect("upsert");
+    assert_eq!(store.user("u1").expect("user").revision, 4);
+}
+
+/// A user whose updatedAt is in the future (a clock ahead elsewhere): a save left it as it was,
+/// so an export taken before a colleague's save held the same updatedAt, and its upsert took
+/// that save back (bb32 V01). A save now moves it just past, and the export reads as stale.
+#[test]
+fn an_export_taken_before_a_save_is_stale_even_when_updated_at_was_in_the_future() {
+    let (_dir, _path, store) = empty_db();
+    let future = now_ms() + 10 * 365 * 24 * 3_600_000;
+    let record = format!(r#"{{"id":"u1","username":"alice","updatedAt":{future},"customData":{{"a":1}}}}"#);
+    import_text(&store, &record, ImportMode::InsertOnly).expect("import");
+    let taken = export_lines(&store).join("\n");
+    let theirs = CustomData::parse(r#"{"colleague":1}"#).expect("valid");
+    store.replace_custom_data("u1", &theirs, None, &Author("b".into())).expect("their save");
+    let refused = import_text(&store, &taken, ImportMode::Upsert).expect_err("taken before their save");
+    assert!(refused.is_conflict(), "{refused:?}");
+    assert!(store.custom_data("u1").expect("document").text.contains("colleague"));
+}
+
+/// Two operators import their edits of the same export, profile fields only: the second took
+/// the first one's change back without a word, as an upsert of profile fields left updatedAt
+/// where it was (bb32 V08). The first one's moves it, and the second reads as stale.
+#[test]
+fn a_second_import_of_the_same_export_is_stale_after_a_profile_only_upsert() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, r#"{"id":"u1","username":"alice","updatedAt":5000}"#, ImportMode::InsertOnly)
+        .expect("import");
+    let taken: Value = serde_json::from_str(&export_lines(&store)[0]).expect("a record");
+    let edit = |name: &str| {
+        let mut record = taken.clone();
+        record["name"] = Value::from(name);
+        record.to_string()
+    };
+    import_text(&store, &edit("by operator A"), ImportMode::Upsert).expect("the first edit goes in");
+    let refused = import_text(&store, &edit("by operator B"), ImportMode::Upsert).expect_err("stale");
+    assert!(refused.is_conflict(), "{refused:?}");
+    assert_eq!(store.user("u1").expect("user").user.name.as_deref(), Some("by operator A"));
 }
 
 #[test]

@@ -121,8 +121,14 @@ pub enum Command {
         /// The file to read; `-` or nothing for standard input.
         file: Option<PathBuf>,
         /// Replace users whose id already exists (their customData change is kept in history).
+        /// A record whose updatedAt is before the stored user's (saved since the record was
+        /// taken) is refused, nothing imported, unless --overwrite-newer.
         #[arg(long)]
         upsert: bool,
+        /// With --upsert: also replace users saved after their record's updatedAt (a backup
+        /// restored on purpose).
+        #[arg(long, requires = "upsert")]
+        overwrite_newer: bool,
     },
     /// Export every user as JSON Lines, in list order.
     Export {

@@ -23,23 +23,25 @@ use flow::{BATCH, BATCH_TEXT, BATCHES_IN_FLIGHT, Batch, Shipper, user_bytes};
 pub(super) fn import(
     store: &mut RedbStore,
     file: Option<&Path>,
-    upsert: bool,
+    mode: ImportMode,
     cli: &Cli,
     out: &mut Output,
 ) -> Result<Option<u64>> {
     let (tenant, quiet) = (cli.tenant.clone(), cli.quiet);
-    let mode = if upsert { ImportMode::Upsert } else { ImportMode::InsertOnly };
     let rules = RecordRules::new(Limits::default(), now_ms())
         .only_tenant(tenant.clone())
-        .keeping_fields(mode == ImportMode::Upsert);
+        .keeping_fields(mode.is_upsert());
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
-    let held =
-        shape.as_ref().map(|shape| RecordSchema::new(shape, (mode == ImportMode::Upsert).then_some(&*store)));
+    let held = shape.as_ref().map(|shape| RecordSchema::new(shape, mode.is_upsert().then_some(&*store)));
     let shape = held.as_ref();
     // Into an empty database, an insert is the sorted bulk load, as `seed`'s.
     let bulk_load = mode == ImportMode::InsertOnly && store.count()? == 0;
     let before = whole_database::file_size(store);
-    let (summary, taken, flagged) = match input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES)? {
+    // Into a database that holds users the import takes the write lock at its first record:
+    // a pipe is read ahead first, so a producer that stalls holds no one's saves.
+    let read_ahead_in = (!bulk_load).then(|| store.dir());
+    let opened = input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES, read_ahead_in.as_deref())?;
+    let (summary, taken, flagged) = match opened {
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
         input::ImportInput::Records(records) => import_stream(store, records, rules, mode, quiet, shape)?,
     };

@@ -350,8 +350,13 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let result = contained_on(&path, out, |out| match command {
         Command::Init | Command::Completions { .. } => Ok(()),
         Command::Info => info(&store, out),
-        Command::Import { file, upsert } => {
-            import(&mut store, file.as_deref(), *upsert, cli, out).map(|said_from| grown_from = said_from)
+        Command::Import { file, upsert, overwrite_newer } => {
+            let mode = match (*upsert, *overwrite_newer) {
+                (false, _) => crate::store::ImportMode::InsertOnly,
+                (true, false) => crate::store::ImportMode::Upsert,
+                (true, true) => crate::store::ImportMode::UpsertOverNewer,
+            };
+            import(&mut store, file.as_deref(), mode, cli, out).map(|said_from| grown_from = said_from)
         }
         Command::Seed { users, seed } => {
             let shape = schema::load_shape(&store, cli.schema_file.as_deref())?;
@@ -445,7 +450,16 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
         }
         Command::Schema { action } => schema::run(store, action, schema_file, cli.quiet, out),
         Command::Patch { .. } => patch::run(cli, store, command, out),
-        Command::Undo { batch } => patch::undo(store, batch, out),
+        Command::Undo { batch } => match &cli.schema_file {
+            // Taken without a word, a schema file the operator meant to hold the undo to (or
+            // a mistyped one) looked used (bb30 T02).
+            Some(file) => Err(UsageError(format!(
+                "undo is held to no schema (it brings back documents stored before): leave out --schema {}",
+                crate::inert::line(&file.display().to_string())
+            ))
+            .into()),
+            None => patch::undo(store, batch, out),
+        },
         _ => return None,
     })
 }

@@ -19,6 +19,20 @@ pub fn format_utc(ms: i64) -> String {
         .unwrap_or_else(|| format!("{ms} ms"))
 }
 
+/// How far apart two times `ms` milliseconds apart are, in words: `250 ms`, `42 s`, `17 min`,
+/// `5 h`, `3 days` (whole units, rounded down; at least 1 ms).
+pub fn span_words(ms: i64) -> String {
+    let ms = ms.unsigned_abs().max(1);
+    let (s, min, h, day) = (1_000, 60_000, 3_600_000, 86_400_000);
+    match ms {
+        ms if ms < s => format!("{ms} ms"),
+        ms if ms < 2 * min => format!("{} s", ms / s),
+        ms if ms < 2 * h => format!("{} min", ms / min),
+        ms if ms < 2 * day => format!("{} h", ms / h),
+        ms => format!("{} days", ms / day),
+    }
+}
+
 /// Reads a PostgreSQL `timestamptz` as text (`2024-01-01T00:00:00.123+00:00`, `row_to_json`'s
 /// form, or `2024-01-01 00:00:00+00`, psql's) as epoch milliseconds; a fraction finer than a
 /// millisecond is cut off, as Logto's API does. `None` for anything else (`infinity`, years
@@ -99,6 +113,9 @@ pub const TIME_BOUND_FORMS: &str = "30m, 1h, 2d or 1w (that long ago), an RFC 33
 /// ago (`30m`, `1h`, `2d`, `1w`, counted back from `now`), an RFC 3339 time with its offset
 /// (`2026-12-01T09:30:00Z`, `…+01:00`), or a date (`2026-12-01`: midnight UTC). `None` for
 /// anything else.
+/// 0000-01-01T00:00:00Z, the earliest time a bound may name.
+const EARLIEST_BOUND: i64 = -62_167_219_200_000;
+
 pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
     let text = text.trim();
     if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
@@ -112,7 +129,9 @@ pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
                 _ => return None,
             };
             let count: i64 = digits.parse().ok()?;
-            return now.checked_sub(count.checked_mul(per_unit)?);
+            // No earlier than the written forms reach (year 0): `100000000d`, a typo for
+            // `10d`, was 273,000 years back and listed the whole journal (bb30 T03).
+            return now.checked_sub(count.checked_mul(per_unit)?).filter(|at| *at >= EARLIEST_BOUND);
         }
     }
     if text.len() == 10 {
@@ -126,6 +145,17 @@ pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_is_said_in_its_largest_whole_unit_and_never_as_nothing() {
+        assert_eq!(span_words(0), "1 ms");
+        assert_eq!(span_words(250), "250 ms");
+        assert_eq!(span_words(-250), "250 ms");
+        assert_eq!(span_words(42_000), "42 s");
+        assert_eq!(span_words(17 * 60_000), "17 min");
+        assert_eq!(span_words(5 * 3_600_000), "5 h");
+        assert_eq!(span_words(3 * 86_400_000 + 5), "3 days");
+    }
 
     #[test]
     fn now_is_the_system_clock_in_epoch_milliseconds() {
@@ -162,9 +192,17 @@ mod tests {
             "12/01/2026",
             "99999999999999999999w",
             "1 h",
+            // Before year 0 (bb30 T03), though its milliseconds fit.
+            "100000000d",
+            "9999999999999m",
         ] {
             assert_eq!(parse_time_bound(bad, now), None, "{bad:?}");
         }
+        // Year 0 is the earliest a bound names, relative as written.
+        assert_eq!(parse_time_bound("0000-01-01", now), Some(EARLIEST_BOUND));
+        let to_year_0 = (now - EARLIEST_BOUND) / 60_000;
+        assert_eq!(parse_time_bound(&format!("{to_year_0}m"), now), Some(now - to_year_0 * 60_000));
+        assert_eq!(parse_time_bound(&format!("{}m", to_year_0 + 1), now), None);
     }
 
     #[test]

@@ -212,11 +212,13 @@ fn take_string(
             }
             // A name that is only white space is looked up by an empty key, so an empty
             // reference (`set "" -`) would find it: refused as an empty one is.
-            let blank = match field {
-                "username" | "primaryEmail" => crate::domain::fold::name_key(&s).is_empty(),
-                "primaryPhone" => crate::domain::fold::phone_key(&s).is_empty(),
-                _ => false,
-            };
+            // A visible ASCII character is never folded away: most names are spared the fold.
+            let blank = !s.bytes().any(|b| b.is_ascii_graphic())
+                && match field {
+                    "username" | "primaryEmail" => crate::domain::fold::name_key(&s).is_empty(),
+                    "primaryPhone" => crate::domain::fold::phone_key(&s).is_empty(),
+                    _ => false,
+                };
             if blank {
                 return Err(UserFieldError::EmptyString { field });
             }
@@ -269,7 +271,39 @@ pub struct LogtoFields {
     extra: Map<String, Value>,
 }
 
+/// Whether `key` is one of [`KNOWN_FIELDS`].
+pub fn is_known_field(key: &str) -> bool {
+    KNOWN_FIELDS.contains(&key)
+}
+
 impl LogtoFields {
+    /// Whether every field of the object was a known one (none kept as written).
+    pub fn all_known(&self) -> bool {
+        self.extra.is_empty()
+    }
+
+    /// The value of a known field as it came, `None` when the object did not have it.
+    pub fn known(&self, key: &str) -> Option<&Value> {
+        match key {
+            "id" => &self.id,
+            "username" => &self.username,
+            "primaryEmail" => &self.primary_email,
+            "primaryPhone" => &self.primary_phone,
+            "name" => &self.name,
+            "avatar" => &self.avatar,
+            "customData" => &self.custom_data,
+            "identities" => &self.identities,
+            "lastSignInAt" => &self.last_sign_in_at,
+            "createdAt" => &self.created_at,
+            "updatedAt" => &self.updated_at,
+            "profile" => &self.profile,
+            "applicationId" => &self.application_id,
+            "isSuspended" => &self.is_suspended,
+            _ => &None,
+        }
+        .as_ref()
+    }
+
     /// The slot of a known field, `None` for any other key.
     fn slot(&mut self, key: &str) -> Option<&mut Option<Value>> {
         Some(match key {

@@ -127,6 +127,18 @@ pub enum StoreError {
     Missing { path: String },
     #[error("{path}: already exists; not overwriting it")]
     AlreadyExists { path: String },
+    /// A symbolic link to nothing: `init` said "already exists" and every other command "no
+    /// such database file (create one with `custodian init`)", sending the operator in a
+    /// loop (bb31 U05).
+    #[error(
+        "{path}: is a symbolic link to {target}, which does not exist; custodian never makes a database through a link: give the file's own path (`custodian init --db {quoted}` makes it there)",
+        quoted = crate::inert::shell_word(target)
+    )]
+    DanglingLink { path: String, target: String },
+    #[error(
+        "{path}: is a loop of symbolic links (it leads back to itself); give the database file's own path"
+    )]
+    LinkLoop { path: String },
     /// redb cannot read such a file read-only at all (it refuses rather than read the last
     /// committed state), so the message names the command that repairs it.
     #[error(
@@ -170,6 +182,14 @@ pub enum StoreError {
         "conflict: user {user} was changed outside custodian (by Logto or SQL) since it was read; nothing was written. Reload, then apply your change again"
     )]
     ChangedOutside { user: String },
+    /// An upsert's record older than the user it would change (see [`super::ImportMode`]).
+    #[error(
+        "user {user} was saved after this record was taken (its updatedAt {given_at} is {gap} before the stored {stored_at}): importing it would take that save back; nothing was imported. Export again and redo the edit there, or give --overwrite-newer to replace such users on purpose",
+        given_at = crate::domain::time::format_utc(*given),
+        stored_at = crate::domain::time::format_utc(*stored),
+        gap = crate::domain::time::span_words(*stored - *given)
+    )]
+    ChangedSinceRecord { user: String, given: i64, stored: i64 },
     #[error(
         "{url}: custodian's schema is not in this database yet: no saves, journal or batches until it is; run `custodian --db {url} init` once as a role allowed to create it"
     )]
@@ -210,7 +230,8 @@ pub enum StoreError {
     BatchNotFound(String),
     /// `undo` of a bulk load's id (`changes` shows it where a batch's goes).
     #[error(
-        "{load} is a bulk load of {users} users (a seed, or an import into an empty database), not a batch of saves: it cannot be undone (its users have no revision before it)"
+        "{load} is a bulk load of {} (a seed, or an import into an empty database), not a batch of saves: it cannot be undone (its users have no revision before it)",
+        crate::domain::patch::users(*users)
     )]
     LoadNotUndoable { load: String, users: u64 },
     /// The statement was cancelled on purpose (a filter scan the next keystroke replaced).
@@ -263,6 +284,7 @@ impl StoreError {
                 self,
                 StoreError::Conflict { .. }
                     | StoreError::ChangedOutside { .. }
+                    | StoreError::ChangedSinceRecord { .. }
                     | StoreError::Duplicate { .. }
                     | StoreError::RepeatedInImport { .. }
                     | StoreError::IdExists(_)
@@ -309,6 +331,14 @@ mod tests {
 
     fn found(id: &str, field: UserField) -> UserMatch {
         UserMatch { id: id.to_owned(), field }
+    }
+
+    /// "a bulk load of 1 users" (bb30 T04).
+    #[test]
+    fn a_load_that_cannot_be_undone_counts_its_users_in_words() {
+        let said = |users| StoreError::LoadNotUndoable { load: "l1".into(), users }.to_string();
+        assert!(said(1).starts_with("l1 is a bulk load of 1 user ("), "{}", said(1));
+        assert!(said(2).starts_with("l1 is a bulk load of 2 users ("), "{}", said(2));
     }
 
     #[test]

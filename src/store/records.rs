@@ -137,8 +137,21 @@ pub enum ImportMode {
     /// An existing id gets the fields the record gives; a field the record does not have
     /// (customData, createdAt, any profile field) keeps what is stored. customData changes
     /// as a save does (a new revision, the old one in the history, `updatedAt` bumped);
-    /// `updatedAt` never goes backwards.
+    /// `updatedAt` never goes backwards. A record that gives an `updatedAt` earlier than the
+    /// stored user's, and would change the user, is refused
+    /// ([`StoreError::ChangedSinceRecord`]): the user was saved after the record was taken
+    /// (an export edited and imported again while a colleague saved), and the import would
+    /// take that save back without a word (bb31 U11).
     Upsert,
+    /// [`ImportMode::Upsert`] that replaces users changed after their record was taken too:
+    /// the operator says so (a backup restored on purpose).
+    UpsertOverNewer,
+}
+
+impl ImportMode {
+    pub fn is_upsert(self) -> bool {
+        matches!(self, ImportMode::Upsert | ImportMode::UpsertOverNewer)
+    }
 }
 
 /// What an import did. `unchanged` counts records identical to what was stored (nothing

@@ -17,7 +17,6 @@ use crate::domain::{CustomData, User};
 use crate::store::{Author, BatchId, ImportSource, NewUser, StoreError};
 
 use crate::sorted_runs::{Runs, Spill};
-use merging::Merging;
 
 /// What may stop a bulk load: the spill file, or the store (a repeated id or name, redb).
 pub(super) enum Stop {
@@ -280,7 +279,7 @@ fn load_prepared(
             unsafe { libc::raise(libc::SIGINT) };
         }
         give_freed_memory_back();
-        merge_all(tables, runs, &mut spill)?;
+        merging::merge_all(tables, runs, &mut spill)?;
         tracing::info!(
             users = count,
             placed_ms = placed_in.as_millis() as u64,
@@ -466,9 +465,6 @@ fn id_of_list_key_bytes(key: &[u8]) -> &[u8] {
     key.iter().rposition(|b| *b == 0).map_or(key, |at| &key[at + 1..])
 }
 
-/// Merges every table's deferred entries into it, in key order, read and merged on a thread
-/// of their own ([`merging`]): the users first (a repeated id is the likeliest mistake), then
-/// the names (repeats), then the rest.
 /// The records placed were parsed and freed on an import's reading thread, whose glibc arena
 /// keeps the freed pages; the merge's threads allocate in arenas of their own, so the merge's
 /// peak stacked on what the placing left (400 documents of 60,000 keys: 71 MB; 65 with this).
@@ -478,100 +474,6 @@ fn give_freed_memory_back() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-fn merge_all(tables: &mut WriteTables<'_>, runs: TableRuns, spill: &mut Spill) -> Result<(), Stop> {
-    let TableRuns { users, custom_data, order, search_text, unique, by_name } = runs;
-    let [username, email, phone] = unique;
-    let looked_up = [username.placed_directly(), email.placed_directly(), phone.placed_directly()];
-    let mut ready = Vec::new();
-    for runs in [users, username, email, phone, custom_data, order, by_name] {
-        ready.push(runs.ready_to_merge(spill)?);
-    }
-    // Packed into blocks beside the other tables when none went in as they came; else merged
-    // in among those that did, at the end.
-    let (search_text, packed) = if search_text.placed_directly() {
-        (Some(search_text), None)
-    } else {
-        (None, Some((search_text.ready_to_merge(spill)?, tables.search_text.block_bytes())))
-    };
-    std::thread::scope(|scope| {
-        let mut merging = Merging::start(scope, ready, packed);
-        merging.table(&mut tables.search_text, &mut |key, value, note| {
-            if tables.users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
-                let origin = text(note).into_owned();
-                return Err(conflict(origin, StoreError::IdRepeatedInImport(text(key).into_owned())).into());
-            }
-            Ok(())
-        })?;
-        for (slot, looked_up) in looked_up.into_iter().enumerate() {
-            let field = UNIQUE_FIELDS[slot];
-            let table = match slot {
-                0 => &mut tables.username_keys,
-                1 => &mut tables.email_keys,
-                _ => &mut tables.phone_keys,
-            };
-            // Where the merge gives the table every entry, in key order, a repeated name is the
-            // entry just before; else one put in directly is looked up (a range read per entry,
-            // 5 % of a seed).
-            let mut previous: Vec<u8> = Vec::new();
-            merging.table(&mut tables.search_text, &mut |key, _, note| {
-                let folded = text(folded_part(key));
-                let existing = if looked_up {
-                    ids_with_key(&*table, &folded)?.into_iter().next()
-                } else {
-                    (!previous.is_empty() && folded_part(&previous) == folded_part(key))
-                        .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
-                };
-                previous.clear();
-                previous.extend_from_slice(key);
-                put_name(table, key, note, field, existing)
-            })?;
-        }
-        merging.table(&mut tables.search_text, &mut |key, value, _| {
-            tables.custom_data.insert(text(key).as_ref(), text(value).as_ref())?;
-            Ok(())
-        })?;
-        merging.table(&mut tables.search_text, &mut |key, _, _| {
-            tables.order.insert(text(key).as_ref(), ())?;
-            Ok(())
-        })?;
-        merging.table(&mut tables.search_text, &mut |key, _, _| {
-            tables.by_name.insert(text(key).as_ref(), ())?;
-            Ok(())
-        })?;
-        merging.put_blocks(&mut tables.search_text, true)
-    })?;
-    match search_text {
-        Some(runs) => merge_search_texts_among_placed(tables, runs, spill),
-        None => Ok(()),
-    }
-}
-
-/// The search texts' deferred entries when some went in as they came: merged in among them,
-/// each block they fall in rewritten once (an input in list order but for a few records:
-/// appended, those few came out of order, and the load failed).
-fn merge_search_texts_among_placed(
-    tables: &mut WriteTables<'_>,
-    runs: Runs,
-    spill: &mut Spill,
-) -> Result<(), Stop> {
-    tables.search_text.finish_appends()?;
-    let mut merged = runs.into_merged(spill)?;
-    let mut stopped: Option<Stop> = None;
-    let entries = std::iter::from_fn(|| {
-        let next = crate::interrupt::check().map_err(Stop::from).and_then(|()| Ok(merged.next_entry()?));
-        match next {
-            Ok(entry) => entry.map(|e| (text(&e.key).into_owned(), text(&e.value).into_owned())),
-            Err(e) => {
-                stopped = Some(e);
-                None
-            }
-        }
-    });
-    tables.search_text.insert_sorted(entries)?;
-    // Ended early by a signal or the spill file: the load fails, nothing is committed.
-    stopped.map_or(Ok(()), Err)
 }
 
 #[path = "redb_bulk/merging.rs"]

@@ -232,6 +232,11 @@ impl ArrayStream {
             };
             let Some(position) = next else {
                 return match self.place {
+                    // `[]` and nothing after it: the import is empty.
+                    ArrayPlace::After if self.records == 0 => {
+                        self.ended = true;
+                        Some(Err(LineError::Io(crate::domain::import::ImportFileError::Empty.into())))
+                    }
                     ArrayPlace::After => None,
                     _ => {
                         let end = self.buffer.len();
@@ -246,9 +251,11 @@ impl ArrayStream {
                     self.place = ArrayPlace::BeforeElement { comma: false };
                 }
                 (ArrayPlace::Start, _) => return self.syntax(position, "expected `[`"),
+                // `[]`: empty, unless more follows it (`[]` then records was "the import is
+                // empty", where `[…]` then more is trailing characters: bb32 V06).
                 (ArrayPlace::BeforeElement { comma: false }, b']') if self.records == 0 => {
-                    self.ended = true;
-                    return Some(Err(LineError::Io(crate::domain::import::ImportFileError::Empty.into())));
+                    self.advance_to(position + 1);
+                    self.place = ArrayPlace::After;
                 }
                 (ArrayPlace::BeforeElement { comma: true }, b']') => {
                     return self.syntax(position, "trailing comma");

@@ -54,6 +54,8 @@ pub struct DocumentTooLarge {
 enum Source {
     File(fs::File, String),
     Stdin(io::Stdin),
+    /// What was read of `rest` ahead, in a file (from its start), then the rest of it.
+    ReadAhead(fs::File, Box<Source>),
 }
 
 /// Whether `file` names standard input: nothing, or `-`.
@@ -77,6 +79,7 @@ impl Source {
         match self {
             Self::File(_, shown) => shown,
             Self::Stdin(_) => "standard input",
+            Self::ReadAhead(_, rest) => rest.name(),
         }
     }
 
@@ -86,8 +89,33 @@ impl Source {
         let meta = match self {
             Self::File(f, _) => f.metadata().ok()?,
             Self::Stdin(stdin) => fs::File::from(stdin.as_fd().try_clone_to_owned().ok()?).metadata().ok()?,
+            Self::ReadAhead(..) => return None,
         };
         meta.is_file().then_some(meta.len())
+    }
+
+    /// The source read ahead, to its end or [`READ_AHEAD`] bytes, into an unnamed file in
+    /// `dir` (else in `$TMPDIR`), to be read from its start, then from where the source is.
+    fn read_ahead(mut self, dir: &Path) -> Result<Self> {
+        use std::io::{Seek, Write};
+        let failed = |name: &str| format!("cannot keep {name} before the import");
+        let mut ahead = crate::sorted_runs::Spill::unnamed_file_beside_or_in_tmpdir(dir)
+            .with_context(|| failed(self.name()))?;
+        let mut buffer = vec![0; CHUNK];
+        let mut kept = 0;
+        while kept < READ_AHEAD {
+            match self.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => {
+                    ahead.write_all(&buffer[..read]).with_context(|| failed(self.name()))?;
+                    kept += read;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => crate::interrupt::check()?,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.name())),
+            }
+        }
+        ahead.rewind().with_context(|| failed(self.name()))?;
+        Ok(Self::ReadAhead(ahead, Box::new(self)))
     }
 
     /// Reads up to `chunk` more bytes onto the end of `buffer`, which keeps only what was read.
@@ -103,6 +131,10 @@ impl Source {
         match self {
             Self::File(f, _) => f.read(buffer),
             Self::Stdin(stdin) => stdin.lock().read(buffer),
+            Self::ReadAhead(ahead, rest) => match ahead.read(buffer)? {
+                0 => rest.read(buffer),
+                read => Ok(read),
+            },
         }
     }
 }
@@ -132,11 +164,33 @@ pub fn read_document_or_interrupted(
 
 /// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
 /// its first read for the first bytes, where no signal noted meanwhile is looked at.
-pub fn open_import_or_interrupted(file: Option<&Path>, record_limit: usize) -> Result<ImportInput> {
+///
+/// With `read_ahead_in`, input that is no regular file (a pipe, a terminal, a FIFO) is read
+/// ahead into an unnamed file there, to its end or [`READ_AHEAD`] bytes: an import into a
+/// database that holds users takes the write lock at its first record, and a producer that
+/// stalled after it (a script still running, a line pasted at a terminal) held every other
+/// save of every operator "busy" for as long (bb31 U12). Not without bound: endless input
+/// would fill the disk, where the records' checks stop it.
+pub fn open_import_or_interrupted(
+    file: Option<&Path>,
+    record_limit: usize,
+    read_ahead_in: Option<&Path>,
+) -> Result<ImportInput> {
     say_when_typed(file, "users as JSON Lines or one JSON array");
     let file = file.map(Path::to_owned);
-    or_interrupted("the import", move || open_import(file.as_deref(), record_limit))
+    let read_ahead_in = read_ahead_in.map(Path::to_owned);
+    or_interrupted("the import", move || {
+        let mut source = Source::open(file.as_deref())?;
+        if let Some(dir) = read_ahead_in.filter(|_| source.regular_size().is_none()) {
+            source = source.read_ahead(&dir)?;
+        }
+        open_import_from(source, record_limit)
+    })
 }
+
+/// How much of a pipe an import into a database that holds users reads before the first
+/// record (see [`open_import_or_interrupted`]): ~100,000 users of `export`'s.
+pub const READ_AHEAD: usize = 64 * 1024 * 1024;
 
 /// Standard input on a terminal: a command that would sit silent (the file name forgotten)
 /// says on stderr what it waits for and how to end or stop it (bb14 L14).
@@ -393,7 +447,10 @@ impl Iterator for RecordStream {
 
 /// Opens an import and looks at its first byte that is not blank space to know its shape.
 pub fn open_import(file: Option<&Path>, record_limit: usize) -> Result<ImportInput> {
-    let mut source = Source::open(file)?;
+    open_import_from(Source::open(file)?, record_limit)
+}
+
+fn open_import_from(mut source: Source, record_limit: usize) -> Result<ImportInput> {
     let mut prefix: Vec<u8> = Vec::new();
     loop {
         if let Some(first) = prefix.iter().position(|b| !b.is_ascii_whitespace()) {

@@ -34,11 +34,7 @@ pub fn problem(record: &Map<String, Value>) -> Option<String> {
             ));
         }
     }
-    // A blank name names no one either (`{"name": "  "}` made a user each time: bb17 L06).
-    let names_someone =
-        |value: &Value| !value.is_null() && value.as_str().is_none_or(|text| !text.trim().is_empty());
-    let named = NAMING_FIELDS.iter().any(|field| record.get(*field).is_some_and(names_someone));
-    if named {
+    if names_someone(|field| record.get(field)) {
         return None;
     }
     let mut reason =
@@ -54,6 +50,13 @@ pub fn problem(record: &Map<String, Value>) -> Option<String> {
         ));
     }
     Some(reason)
+}
+
+/// Whether a record whose fields `field` gives names a user: one of the naming fields holds
+/// something besides `null` and blank text (`{"name": "  "}` made a user each time: bb17 L06).
+pub fn names_someone<'a>(field: impl Fn(&str) -> Option<&'a Value>) -> bool {
+    let names = |value: &Value| !value.is_null() && value.as_str().is_none_or(|text| !text.trim().is_empty());
+    NAMING_FIELDS.iter().any(|name| field(name).is_some_and(names))
 }
 
 /// A field name as a typo might have it: lower case, without `_` and `-` (compared char by

@@ -47,6 +47,10 @@ fn names_are_up_to_128_characters_and_a_blank_name_email_or_phone_is_refused() {
         let refused = user(serde_json::json!({ "id": "u1", field: blank }));
         assert!(matches!(refused, Err(UserFieldError::EmptyString { field: f }) if f == field), "{field}");
     }
+    // One visible character among blanks is a name (and spares the fold).
+    for field in ["username", "primaryEmail", "primaryPhone"] {
+        assert!(user(serde_json::json!({ "id": "u1", field: " \u{3000}a\t" })).is_ok(), "{field}");
+    }
     // A blank display name names nobody's lookup key: kept as given.
     assert_eq!(
         user(serde_json::json!({ "id": "u1", "name": " " })).expect("kept").name.as_deref(),
@@ -192,5 +196,16 @@ fn fields_read_from_the_text_fail_with_the_error_the_parsed_object_gives() {
     for text in objects {
         let (parsed, read) = both_ways(text);
         assert_eq!(read.expect_err("refused"), parsed.expect_err("refused"), "{text}");
+    }
+}
+
+/// The known fields' quick test and their list are the same fields.
+#[test]
+fn the_known_fields_test_takes_the_known_fields_alone() {
+    for field in KNOWN_FIELDS {
+        assert!(is_known_field(field), "{field}");
+    }
+    for other in ["", "ID", "custom_data", "hasPassword", "tenantId", "customData "] {
+        assert!(!is_known_field(other), "{other}");
     }
 }

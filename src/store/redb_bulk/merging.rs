@@ -1,16 +1,21 @@
-//! A bulk load's merge on threads of its own: one reads every table's spilled runs and merges
-//! them into key order, handing the entries over in batches; another packs the search texts
-//! into blocks. The loading thread only puts what they hand over into the tables (redb's
-//! transaction is its alone). The merge was one thread's work, a third of a 1M seed, while
-//! the other core had nothing to do.
+//! A bulk load's merge on threads of its own: one reads a lane of tables' spilled runs and
+//! merges them into key order, handing the entries over in batches; another packs the search
+//! texts into blocks. The thread that takes a lane's entries only puts them into its tables
+//! (the users and documents on the loading thread, the index keys on another: a redb
+//! transaction's tables take writes from two threads). The merge was one thread's work, a
+//! third of a 1M seed, while the other core had nothing to do.
 
 use std::sync::mpsc;
 use std::thread::Scope;
 
-use super::Stop;
+use super::{
+    Stop, TableRuns, UNIQUE_FIELDS, conflict, folded_part, id_of_list_key_bytes, ids_with_key, put_name, text,
+};
 use crate::sorted_runs::{EntryBatch, MergeReady};
+use crate::sorted_runs::{Runs, Spill};
 use crate::store::StoreError;
 use crate::store::redb_search::{BlockFiller, SearchTexts};
+use crate::store::redb_store::write_tables::WriteTables;
 
 /// About how many bytes of entries a batch holds, and batches read ahead of the loading thread.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -80,8 +85,12 @@ impl Merging {
 
     /// Hands the next table's entries to `take` in key order, a signal looked at before each
     /// (a signal during the merge still stops the load with nothing written); the blocks
-    /// packed meanwhile are put into `search` as they come.
-    pub(super) fn table(&mut self, search: &mut SearchTexts<'_>, take: &mut Take<'_>) -> Result<(), Stop> {
+    /// packed meanwhile are put into `search` as they come (given where they are packed).
+    pub(super) fn table(
+        &mut self,
+        mut search: Option<&mut SearchTexts<'_>>,
+        take: &mut Take<'_>,
+    ) -> Result<(), Stop> {
         loop {
             match self.merged.recv().map_err(|_| stopped())? {
                 FromMerge::Entries(batch) => {
@@ -91,7 +100,9 @@ impl Merging {
                     }
                     // A thread that has stopped takes none back.
                     let _ = self.give_back.send(batch);
-                    self.put_blocks(search, false)?;
+                    if let Some(search) = search.as_deref_mut() {
+                        self.put_blocks(search, false)?;
+                    }
                 }
                 FromMerge::TableEnd => return Ok(()),
                 FromMerge::Failed(stop) => return Err(stop),
@@ -189,6 +200,140 @@ fn pack_blocks(ready: MergeReady, limit: usize, send: &mpsc::SyncSender<FromPack
     }
 }
 
+/// Merges every table's deferred entries into it, in key order, in two lanes (see below): the
+/// users' and names' failures said before any other.
+pub(super) fn merge_all(
+    tables: &mut WriteTables<'_>,
+    runs: TableRuns,
+    spill: &mut Spill,
+) -> Result<(), Stop> {
+    let TableRuns { users, custom_data, order, search_text, unique, by_name } = runs;
+    let [username, email, phone] = unique;
+    let looked_up = [username.placed_directly(), email.placed_directly(), phone.placed_directly()];
+    let documents = [users.ready_to_merge(spill)?, custom_data.ready_to_merge(spill)?];
+    let mut keys = Vec::new();
+    for runs in [username, email, phone, order, by_name] {
+        keys.push(runs.ready_to_merge(spill)?);
+    }
+    // Packed into blocks beside the other tables when none went in as they came; else merged
+    // in among those that did, at the end.
+    let (search_text, packed) = if search_text.placed_directly() {
+        (Some(search_text), None)
+    } else {
+        (None, Some((search_text.ready_to_merge(spill)?, tables.search_text.block_bytes())))
+    };
+    // Two lanes, each merged on a thread of its own and put into its tables by another (a
+    // redb transaction's tables can be written from two threads): the users and their
+    // documents, and the index keys. The merge was the loading thread's alone, 4 s of a 1M
+    // import with the other core idle.
+    let (users, custom_data) = (&mut tables.users, &mut tables.custom_data);
+    let (username_keys, email_keys, phone_keys) =
+        (&mut tables.username_keys, &mut tables.email_keys, &mut tables.phone_keys);
+    let (order, by_name, search) = (&mut tables.order, &mut tables.by_name, &mut tables.search_text);
+    std::thread::scope(|scope| {
+        let keys =
+            std::thread::Builder::new().name("custodian-merge".into()).spawn_scoped(scope, move || {
+                let mut merging = Merging::start(scope, keys, packed);
+                for (slot, looked_up) in looked_up.into_iter().enumerate() {
+                    let field = UNIQUE_FIELDS[slot];
+                    let table = match slot {
+                        0 => &mut *username_keys,
+                        1 => &mut *email_keys,
+                        _ => &mut *phone_keys,
+                    };
+                    // Where the merge gives the table every entry, in key order, a repeated name is
+                    // the entry just before; else one put in directly is looked up (a range read per
+                    // entry, 5 % of a seed).
+                    let mut previous: Vec<u8> = Vec::new();
+                    merging.table(Some(&mut *search), &mut |key, _, note| {
+                        let folded = text(folded_part(key));
+                        let existing = if looked_up {
+                            ids_with_key(&*table, &folded)?.into_iter().next()
+                        } else {
+                            (!previous.is_empty() && folded_part(&previous) == folded_part(key))
+                                .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
+                        };
+                        previous.clear();
+                        previous.extend_from_slice(key);
+                        put_name(table, key, note, field, existing)
+                    })?;
+                }
+                merging.table(Some(&mut *search), &mut |key, _, _| {
+                    order.insert(text(key).as_ref(), ())?;
+                    Ok(())
+                })?;
+                merging.table(Some(&mut *search), &mut |key, _, _| {
+                    by_name.insert(text(key).as_ref(), ())?;
+                    Ok(())
+                })?;
+                merging.put_blocks(search, true)
+            });
+        // The documents stay on this thread: its allocator's arena was given back after the
+        // placing (a documents' merge on a new thread took 400 documents of 60,000 keys from
+        // 74 to 91 MB).
+        let documents = merge_documents(scope, documents, users, custom_data);
+        // The users' failure first, whichever lane met its own first: a record given twice is
+        // named by its id, as when the users were merged before the names.
+        let keys = match keys {
+            Ok(lane) => lane.join().unwrap_or_else(|_| Err(stopped())),
+            Err(e) => Err(Stop::Store(StoreError::Database(format!("cannot start the merge's thread: {e}")))),
+        };
+        documents.and(keys)
+    })?;
+    match search_text {
+        Some(runs) => merge_search_texts_among_placed(tables, runs, spill),
+        None => Ok(()),
+    }
+}
+
+/// The users and their documents, merged and put into their tables: a repeated id is the
+/// likeliest mistake, and named with its record.
+fn merge_documents<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    ready: [MergeReady; 2],
+    users: &mut redb::Table<'_, &'static str, &'static str>,
+    custom_data: &mut redb::Table<'_, &'static str, &'static str>,
+) -> Result<(), Stop> {
+    let mut merging = Merging::start(scope, ready.into(), None);
+    merging.table(None, &mut |key, value, note| {
+        if users.insert(text(key).as_ref(), text(value).as_ref())?.is_some() {
+            let origin = text(note).into_owned();
+            return Err(conflict(origin, StoreError::IdRepeatedInImport(text(key).into_owned())).into());
+        }
+        Ok(())
+    })?;
+    merging.table(None, &mut |key, value, _| {
+        custom_data.insert(text(key).as_ref(), text(value).as_ref())?;
+        Ok(())
+    })
+}
+
+/// The search texts' deferred entries when some went in as they came: merged in among them,
+/// each block they fall in rewritten once (an input in list order but for a few records:
+/// appended, those few came out of order, and the load failed).
+fn merge_search_texts_among_placed(
+    tables: &mut WriteTables<'_>,
+    runs: Runs,
+    spill: &mut Spill,
+) -> Result<(), Stop> {
+    tables.search_text.finish_appends()?;
+    let mut merged = runs.into_merged(spill)?;
+    let mut stopped: Option<Stop> = None;
+    let entries = std::iter::from_fn(|| {
+        let next = crate::interrupt::check().map_err(Stop::from).and_then(|()| Ok(merged.next_entry()?));
+        match next {
+            Ok(entry) => entry.map(|e| (text(&e.key).into_owned(), text(&e.value).into_owned())),
+            Err(e) => {
+                stopped = Some(e);
+                None
+            }
+        }
+    });
+    tables.search_text.insert_sorted(entries)?;
+    // Ended early by a signal or the spill file: the load fails, nothing is committed.
+    stopped.map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod tests {
     use redb::{Database, ReadableDatabase, ReadableTable};
@@ -253,7 +398,7 @@ mod tests {
                         keys.push(key);
                         Ok(())
                     };
-                    assert!(merging.table(&mut search, &mut take).is_ok());
+                    assert!(merging.table(Some(&mut search), &mut take).is_ok());
                     got.push(keys);
                 }
                 assert!(merging.put_blocks(&mut search, true).is_ok());
@@ -306,7 +451,7 @@ mod tests {
                     }
                     _ => Ok(()),
                 };
-                merging.table(&mut search, &mut take)?;
+                merging.table(Some(&mut search), &mut take)?;
                 merging.put_blocks(&mut search, true)
             });
             let said = message(said.expect_err("a failure"));
@@ -321,12 +466,9 @@ mod tests {
         let mut spill = Spill::new(dir.path()).expect("spill");
         let table = shuffled(&mut spill, "a", 5000, 64 * 1024).ready_to_merge(&mut spill).expect("ready");
         spill.cut_to(spill.len() / 2).expect("cut");
-        let db = Database::create(dir.path().join("packed.redb")).expect("create");
-        let tx = db.begin_write().expect("write");
-        let mut search = SearchTexts::open(&tx).expect("open");
         let said = std::thread::scope(|scope| {
             let mut merging = Merging::start(scope, vec![table], None);
-            merging.table(&mut search, &mut |_, _, _| Ok(()))
+            merging.table(None, &mut |_, _, _| Ok(()))
         });
         match said {
             Err(Stop::Spill(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}"),

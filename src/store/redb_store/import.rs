@@ -121,7 +121,7 @@ impl RedbStore {
             tables.search_text.defer(&dir);
             // Only an upsert can leave a repeat unseen record by record: an insert's second
             // record of an id always meets the user the first one wrote.
-            let mut given = (mode == ImportMode::Upsert).then(|| GivenIds::new(&dir)).transpose()?;
+            let mut given = mode.is_upsert().then(|| GivenIds::new(&dir)).transpose()?;
             while let Some(item) = users.next_user() {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 crate::interrupt::check()?;
@@ -138,12 +138,15 @@ impl RedbStore {
                         Err(StoreError::IdRepeatedInImport(new.user.id.clone()))
                     }
                     (Some(_), ImportMode::InsertOnly) => Err(StoreError::IdExists(new.user.id.clone())),
-                    (Some(old), ImportMode::Upsert) => {
-                        tables.replace_existing(old, &new, author, now).map(|upserted| match upserted {
-                            Upserted::Unchanged => summary.unchanged += 1,
-                            Upserted::Updated { removed } => {
-                                summary.updated += 1;
-                                summary.note_removed_keys(&new.user.id, removed);
+                    (Some(old), ImportMode::Upsert | ImportMode::UpsertOverNewer) => {
+                        let over_newer = mode == ImportMode::UpsertOverNewer;
+                        tables.replace_existing(old, &new, author, now, over_newer).map(|upserted| {
+                            match upserted {
+                                Upserted::Unchanged => summary.unchanged += 1,
+                                Upserted::Updated { removed } => {
+                                    summary.updated += 1;
+                                    summary.note_removed_keys(&new.user.id, removed);
+                                }
                             }
                         })
                     }

@@ -43,13 +43,42 @@ fn remove_credentials(tx: &WriteTransaction) -> Result<Option<String>, StoreErro
     }))
 }
 
+/// The error for `path` when it is a symbolic link that leads nowhere: the chain of links
+/// followed to the name that is missing (the first hop alone was named, and the `init` it
+/// suggested was refused in turn: bb32 V07), or a loop of links (said "already exists").
+fn dangling_link(path: &Path) -> Option<StoreError> {
+    fs::symlink_metadata(path).ok().filter(|meta| meta.file_type().is_symlink())?;
+    let shown = path.display().to_string();
+    let mut at = path.to_path_buf();
+    // Linux follows at most 40 links.
+    for _ in 0..40 {
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&at).ok()?;
+                at = match (target.is_relative(), at.parent()) {
+                    (true, Some(dir)) if !dir.as_os_str().is_empty() => dir.join(&target),
+                    _ => target,
+                };
+            }
+            Ok(_) => return None,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Some(StoreError::DanglingLink { path: shown, target: at.display().to_string() });
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(StoreError::LinkLoop { path: shown })
+}
+
 impl RedbStore {
     /// Creates a new, empty database file, private to its owner (0600). Fails if it exists.
     pub fn create(path: &Path, options: OpenOptions) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
             match e.kind() {
-                ErrorKind::AlreadyExists => StoreError::AlreadyExists { path: display.clone() },
+                ErrorKind::AlreadyExists => {
+                    dangling_link(path).unwrap_or_else(|| StoreError::AlreadyExists { path: display.clone() })
+                }
                 _ => StoreError::Io { context: format!("{display}: cannot create"), error: e },
             }
         })?;
@@ -87,8 +116,8 @@ impl RedbStore {
         let opened_at = Instant::now();
         let display = path.display().to_string();
         match fs::metadata(path) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(StoreError::Missing { path: display });
+            Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(dangling_link(path).unwrap_or(StoreError::Missing { path: display }));
             }
             Err(e) => return Err(StoreError::Io { context: display, error: e }),
             Ok(meta) if meta.is_dir() => {
@@ -191,7 +220,7 @@ impl RedbStore {
     /// fill memory (sorted runs) are made, on the file system that has room for the database.
     /// The file's own, when `--db` names a symbolic link to it: beside the link the spill
     /// filled the link's small file system (bb22 L06).
-    pub(super) fn dir(&self) -> PathBuf {
+    pub fn dir(&self) -> PathBuf {
         directory_of(&std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone()))
     }
 

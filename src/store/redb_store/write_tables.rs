@@ -214,20 +214,48 @@ impl<'tx> WriteTables<'tx> {
 
     /// Upserts a record over an existing user: the fields it gives replace the stored ones,
     /// the others stay (see [`NewUser::profile_over`]). Writes nothing when that leaves the
-    /// user as stored.
+    /// user as stored. A record that gives an `updatedAt` before the stored one and would
+    /// change the user is refused, unless `over_newer` (see [`ImportMode::Upsert`]).
     pub(super) fn replace_existing(
         &mut self,
         old: StoredUser,
         new: &NewUser,
         author: &Author,
         now: i64,
+        over_newer: bool,
     ) -> Result<Upserted, StoreError> {
         let old_record = old.record()?;
         let id = new.user.id.as_str();
+        let gives_updated_at =
+            new.fields.as_ref().is_none_or(|fields| fields.iter().any(|f| f == "updatedAt"));
+        let older = gives_updated_at && new.user.updated_at < old_record.user.updated_at;
+        let refuse_if_changing = (older && !over_newer).then(|| StoreError::ChangedSinceRecord {
+            user: id.to_owned(),
+            given: new.user.updated_at,
+            stored: old_record.user.updated_at,
+        });
         let mut merged = new
             .profile_over(&old_record.user)
             .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
-        let profile_changed = merged != old_record.user;
+        // A field besides updatedAt changed: moved past the stored updatedAt as a save moves it,
+        // so an export taken before this upsert reads as stale (bb32 V08: a second operator's
+        // import of the same export took the first one's profile change back without a word).
+        // Compared at the stored time: `profile_over` never takes an earlier one.
+        let given_at = std::mem::replace(&mut merged.updated_at, old_record.user.updated_at);
+        let fields_changed = merged != old_record.user;
+        merged.updated_at = given_at;
+        let profile_changed = fields_changed || given_at != old_record.user.updated_at;
+        // Read only for a record older than the user (the upsert's common case never is).
+        let document_changed = || {
+            new.custom_data.as_ref().is_some_and(|data| {
+                stored_document(&self.custom_data, id).ok().as_deref() != Some(data.compact_text())
+            })
+        };
+        if let Some(refusal) = refuse_if_changing
+            && (profile_changed || document_changed())
+        {
+            return Err(refusal);
+        }
         if profile_changed {
             self.check_unique(&merged, Some(&old_record.user))?;
         }
@@ -235,10 +263,11 @@ impl<'tx> WriteTables<'tx> {
             Some(data) => self.replace_document(id, &old, data, author, now, None)?,
             None => None,
         };
-        if removed.is_some() {
-            // As a save does; the later of the two, so it never goes backwards.
-            merged.updated_at = merged.updated_at.max(now);
-        } else if !profile_changed {
+        if removed.is_some() || fields_changed {
+            // As a save does: past the stored one, so it never goes backwards.
+            merged.updated_at = merged.updated_at.max(advanced(old_record.user.updated_at, now));
+        }
+        if removed.is_none() && !profile_changed {
             return Ok(Upserted::Unchanged);
         }
         self.unindex(&old_record.user)?;
@@ -287,8 +316,7 @@ impl<'tx> WriteTables<'tx> {
             rev_by: author.0.clone(),
             user: current.user.clone(),
         };
-        // The later of the two, as an upsert keeps it: a save never moves it backwards.
-        next.user.insert("updatedAt".to_owned(), Value::from(now.max(user.updated_at)));
+        next.user.insert("updatedAt".to_owned(), Value::from(advanced(user.updated_at, now)));
         self.users.insert(id, next.to_json().as_str())?;
         let revision = next.rev;
         self.journal.record(&Save { at: now, by: &author.0, id, revision, size: text.len(), keys, batch })?;
@@ -299,4 +327,13 @@ impl<'tx> WriteTables<'tx> {
         }
         Ok(Some(removed))
     }
+}
+
+/// A saved document's `updatedAt`: now, or just past the stored one when that is not before
+/// now (a clock ahead elsewhere, two saves in one millisecond). Never backwards, and always
+/// past what an export taken before the save holds: an upsert of that export is then told
+/// stale ([`StoreError::ChangedSinceRecord`]); it took a colleague's save back when the stored
+/// one was in the future and a save left it as it was (bb32 V01).
+fn advanced(stored: i64, now: i64) -> i64 {
+    now.max(stored.saturating_add(1))
 }

@@ -1,0 +1,84 @@
+//! Temporary files of exports that were killed outright (SIGKILL, the OOM killer, a stop
+//! timeout): a signal the process can see removes its own, but after `kill -9` a hidden copy
+//! of part of the users (profiles and customData, 0600) stayed beside the target for good
+//! (bb31 U07). The next export to the same name removes those whose process is gone.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// What follows the target's name in a temporary file's: `.custodian-export-PID-RANDOM`.
+pub(super) const MARK: &str = ".custodian-export-";
+
+/// Removes from `dir` the temporary files of earlier exports to `name` left by a process
+/// that no longer runs; returns how many went. Only a file custodian would have made (its name
+/// exactly as [`MARK`] writes it, a plain file of yours, mode 0600, one link) whose process
+/// number names no process here and that no process holds locked ([`hold`]): a running
+/// export's in another PID namespace (a container, another host over NFS) has a number that
+/// names no process here, and was removed under it (bb32 V05).
+pub(super) fn remove_dead_exports(dir: &Path, name: &OsStr) -> usize {
+    let mut prefix = Vec::from(b".".as_slice());
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(MARK.as_bytes());
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.as_bytes().strip_prefix(prefix.as_slice()) else { continue };
+        let Some(pid) = dead_exporter(rest) else { continue };
+        let path = entry.path();
+        if unheld_leftover(&path) && fs::remove_file(&path).is_ok() {
+            tracing::warn!(file = %path.display(), pid, "removed the temporary file of an export whose process is gone");
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Takes the lock that tells a running export's temporary file from a leftover: held for the
+/// file's life (it goes with the process, however it ends).
+pub(super) fn hold(file: &fs::File) {
+    // SAFETY: flock on a file descriptor we own; it fails or locks, nothing else.
+    let _ = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+}
+
+/// Whether `path` is a file an export of yours left: a plain file, 0600, one link, and no
+/// process holds its lock (the lock taken here goes when the file is closed).
+fn unheld_leftover(path: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else { return false };
+    let ours = meta.file_type().is_file()
+        && meta.uid() == crate::location::my_uid()
+        && meta.nlink() == 1
+        && meta.mode() & 0o7777 == 0o600;
+    // SAFETY: flock on the descriptor just opened.
+    ours && unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0
+}
+
+/// The process number of `PID-RANDOM` (the number in decimal without a sign or a leading
+/// zero, 8 lower-case hex digits) when no process has it.
+fn dead_exporter(rest: &[u8]) -> Option<i32> {
+    let text = std::str::from_utf8(rest).ok()?;
+    let (pid, random) = text.split_once('-')?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if random.len() != 8 || !random.bytes().all(hex) {
+        return None;
+    }
+    if pid.is_empty() || pid.starts_with('0') || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let pid: i32 = pid.parse().ok().filter(|pid| *pid > 1)?;
+    // SAFETY: kill with signal 0 only asks whether the process exists.
+    let gone = unsafe { libc::kill(pid, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    gone.then_some(pid)
+}
