@@ -370,6 +370,13 @@ impl Drafts {
 
     /// The session lock taken again when its file is gone; the old one's file (unlinked) is
     /// let go. Nothing when no lock was taken.
+    /// Whether this process holds a session lock whose file is gone (removed alone, by hand
+    /// or by a cleaner of empty files): its drafts are offered to other custodians until the
+    /// next draft written makes it again.
+    pub fn session_lock_is_gone(&self) -> bool {
+        self.session_slot().as_ref().is_some_and(|held| !held.still_named())
+    }
+
     fn keep_session_lock(&self) -> Result<(), DraftError> {
         let mut slot = self.session_slot();
         match slot.as_mut() {

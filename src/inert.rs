@@ -38,8 +38,10 @@ pub fn is_hidden(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_control();
     }
+    // U+2800 (Braille pattern blank) draws as an empty cell and is neither: `admin` + it read
+    // as `admin` (bb31 U01).
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{2800}')
         || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
         || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
 }
@@ -170,6 +172,48 @@ fn marker_at(text: &str) -> Option<(char, &str)> {
     let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
     let written_so = is_control_picture(c) || (is_hidden(c) && !matches!(c, '\0'..='\u{1f}' | '\u{7f}'));
     (written_so && format!("{:x}", c as u32) == hex).then_some((c, rest))
+}
+
+/// Whether a word of `text` mixes letters of scripts that hold look-alikes of one another —
+/// Latin, Cyrillic, Greek — as `аdmin` with a Cyrillic `а` does, which reads as `admin`: the
+/// two scripts, in the order the word meets them. Words are split at every character that is
+/// no letter or digit, so a name in one script beside another (`Dmitry Дмитрий`) or an email
+/// of a Cyrillic domain (`user@пример.рф`) is no such word (bb31 U01: nothing told the two
+/// `admin`s apart).
+pub fn mixed_script_word(text: &str) -> Option<(&'static str, &'static str)> {
+    use icu_properties::props::Script;
+    if text.is_ascii() {
+        return None;
+    }
+    let scripts = CodePointMapData::<Script>::new();
+    let name = |c: char| match scripts.get(c) {
+        Script::Latin => Some("Latin"),
+        Script::Cyrillic => Some("Cyrillic"),
+        Script::Greek => Some("Greek"),
+        _ => None,
+    };
+    // A combining mark belongs to the letter before it: `а́dmin` (Cyrillic а + U+0301) split
+    // there read as two words of one script each, and looked as `ádmin` does (bb32 V04).
+    let categories = CodePointMapData::<GeneralCategory>::new();
+    let is_mark = |c: char| {
+        matches!(
+            categories.get(c),
+            GeneralCategory::NonspacingMark | GeneralCategory::SpacingMark | GeneralCategory::EnclosingMark
+        )
+    };
+    let mut first: Option<&'static str> = None;
+    for c in text.chars() {
+        if !c.is_alphanumeric() && !is_mark(c) {
+            first = None;
+            continue;
+        }
+        match (first, name(c)) {
+            (None, script) => first = script,
+            (Some(seen), Some(script)) if script != seen => return Some((seen, script)),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The columns `text` takes on the screen: its grapheme clusters' widths, as ratatui counts.

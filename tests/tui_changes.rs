@@ -103,6 +103,24 @@ fn enter_on_a_bulk_load_says_it_has_no_one_users_history_and_stays() {
     assert!(shown.contains("a bulk load of 200 users has no one user's history"), "{shown}");
 }
 
+/// A load of one user is said of one ("a bulk load of 1 users … one of them": bb30 T04).
+#[test]
+fn enter_on_a_load_of_one_user_says_it_of_one() {
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    use custodian::store::{ImportMode, OpenOptions, RedbStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::create(&dir.path().join("users.redb"), OpenOptions::default()).unwrap();
+    let one = r#"{"id":"only1","username":"only1","customData":{"k":1}}"#;
+    let mut reader = ImportReader::new(one.as_bytes(), Limits::default(), 1_700_000_000_000).unwrap();
+    store.import(&mut reader, ImportMode::InsertOnly, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenChanges);
+    act(&store, &mut state, Action::JumpToChange);
+    let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.starts_with("a bulk load of 1 user has no one user's history: `:user` its user,"), "{said}");
+}
+
 #[test]
 fn c_in_the_list_opens_the_changes_and_escape_closes_them() {
     let (_dir, store) = store_of_202_entries();

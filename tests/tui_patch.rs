@@ -43,6 +43,16 @@ fn patch_file(store: &RedbStore, text: &str) -> String {
     path.to_str().expect("a UTF-8 path").to_owned()
 }
 
+/// Writes `text` to a patch file and runs `:patch` on it.
+fn open_patch(store: &RedbStore, state: &mut State, text: &str) {
+    let file = patch_file(store, text);
+    command(store, state, &format!("patch {file}"));
+}
+
+fn status_text(state: &State) -> String {
+    state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default()
+}
+
 fn key(state: &State, code: KeyCode) -> Action {
     keymap::action_for(state.mode(), KeyEvent::new(code, KeyModifiers::NONE)).expect("a bound key")
 }
@@ -67,8 +77,7 @@ fn the_dry_run_opens_in_an_overlay_and_j_k_walk_the_changed_users_writing_nothin
     let (_dir, store) = demo_store();
     let before = revisions(&store);
     let mut state = started(&store, 120, 40);
-    let file = patch_file(&store, PATCH);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, PATCH);
     assert_eq!(state.mode(), Mode::Patch);
     let view = state.patch.as_ref().expect("the overlay");
     let report = view.report.as_ref().expect("the dry run ran");
@@ -120,8 +129,7 @@ fn the_diff_shown_is_the_selected_users_made_again_when_the_selection_or_the_rep
 fn enter_asks_with_the_count_and_yes_applies_one_batch_named_on_the_status_line() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    let file = patch_file(&store, PATCH);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, PATCH);
     let changed = state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.samples[0].id.clone());
     press(&store, &mut state, KeyCode::Enter);
     assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 31, .. })), "{:?}", state.dialog);
@@ -132,13 +140,45 @@ fn enter_asks_with_the_count_and_yes_applies_one_batch_named_on_the_status_line(
     press(&store, &mut state, KeyCode::Enter);
     press(&store, &mut state, KeyCode::Char('y'));
     assert!(state.patch.is_none(), "the overlay closes once applied");
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.starts_with("batch b") && status.contains("saved 31 users"), "{status}");
     let id = changed.expect("a changed user");
     let history = store.history(&id).expect("history");
     let batch = history.last().and_then(|r| r.batch.clone()).expect("the revision is tagged");
     assert!(status.contains(&batch.0), "{status}");
     assert!(store.custom_data(&id).expect("document").text.contains("\"reviewed\": true"));
+}
+
+/// Ctrl-C or Ctrl-Q while a confirmed batch is written: the screen stays until it answers
+/// and says how to stop it (the way out stopped it, writing nothing and saying so only after
+/// the screen had gone: bb30 T01); `q` says to wait too, and the answer lands as ever.
+#[test]
+fn a_quit_key_while_a_confirmed_batch_is_written_waits_for_it_and_says_so() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_patch(&store, &mut state, PATCH);
+    press(&store, &mut state, KeyCode::Enter);
+    let yes = key(&state, KeyCode::Char('y'));
+    let asked = update(&mut state, yes);
+    assert!(asked.iter().any(|e| matches!(e, Effect::ApplyPatch { .. })), "the batch is on its way");
+    for quit in [KeyCode::Char('c'), KeyCode::Char('q')] {
+        let action =
+            keymap::action_for(state.mode(), KeyEvent::new(quit, KeyModifiers::CONTROL)).expect("bound");
+        assert!(update(&mut state, action).is_empty());
+        assert!(!state.quit, "{quit:?}");
+        let said = status_text(&state);
+        assert!(said.starts_with("applying the patch to 31 users… quit once it answers"), "{said}");
+        assert!(said.contains("a signal"), "{said}");
+    }
+    let close = key(&state, KeyCode::Char('q'));
+    update(&mut state, close);
+    assert!(!state.quit);
+    assert!(state.patch.as_ref().is_some_and(|v| v.applying), "the overlay stays until the answer");
+    // Once it answers, a quit key quits.
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, asked);
+    assert!(state.patch.is_none(), "applied");
+    update(&mut state, Action::Quit);
+    assert!(state.quit);
 }
 
 #[test]
@@ -154,7 +194,7 @@ fn read_only_shows_the_dry_run_and_refuses_to_apply() {
     assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()));
     press(&store, &mut state, KeyCode::Enter);
     assert!(state.dialog.is_none());
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.contains("read-only"), "{status}");
     drop(dir);
 }
@@ -163,10 +203,9 @@ fn read_only_shows_the_dry_run_and_refuses_to_apply() {
 fn a_patch_that_is_not_an_array_is_said_on_the_status_line_and_opens_nothing() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    let file = patch_file(&store, r#"{"op":"add","path":"/a","value":1}"#);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, r#"{"op":"add","path":"/a","value":1}"#);
     assert!(state.patch.is_none());
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.contains("must be a JSON array"), "{status}");
 }
 
@@ -184,7 +223,7 @@ fn a_fifo_or_a_directory_is_refused_at_once_and_never_waited_on() {
         command(&store, &mut state, &format!("patch {path}"));
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "it waited on {path}");
         assert!(state.patch.is_none());
-        let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        let status = status_text(&state);
         assert!(status.contains("not a regular file"), "{path}: {status}");
     }
 }
@@ -193,8 +232,7 @@ fn a_fifo_or_a_directory_is_refused_at_once_and_never_waited_on() {
 fn the_patch_overlay_at_80x24() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 80, 24);
-    let file = patch_file(&store, PATCH);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, PATCH);
     insta::assert_snapshot!("patch_overlay_80x24", screen(&state, 80, 24));
 }
 
@@ -202,12 +240,11 @@ fn the_patch_overlay_at_80x24() {
 fn enter_applies_the_patch_the_dry_run_showed_even_if_the_file_changed_since() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    let file = patch_file(&store, PATCH);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, PATCH);
     patch_file(&store, r#"[{"op":"add","path":"/other","value":1}]"#);
     press(&store, &mut state, KeyCode::Enter);
     press(&store, &mut state, KeyCode::Char('y'));
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.contains("saved 31 users"), "{status}");
     let everyone = store.page_after(None, 1000).expect("users");
     assert!(everyone.iter().all(|e| !store.custom_data(&e.user.id).expect("doc").text.contains("\"other\"")));
@@ -230,7 +267,7 @@ fn the_apply_writes_no_user_the_dry_run_did_not_show_changing_nor_a_document_wri
     press(&store, &mut state, KeyCode::Enter);
     assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 31, .. })), "{:?}", state.dialog);
     press(&store, &mut state, KeyCode::Char('y'));
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(
         status.contains("user latecomer1: changed, or came into the selection, after the dry run"),
         "{status}"
@@ -243,7 +280,7 @@ fn the_apply_writes_no_user_the_dry_run_did_not_show_changing_nor_a_document_wri
     assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(32));
     press(&store, &mut state, KeyCode::Enter);
     press(&store, &mut state, KeyCode::Char('y'));
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.contains("saved 32 users"), "{status}");
 }
 
@@ -279,7 +316,7 @@ fn the_apply_leaves_out_no_user_the_dry_run_showed_changing() {
         let before = revisions(&store);
         press(&store, &mut state, KeyCode::Enter);
         press(&store, &mut state, KeyCode::Char('y'));
-        let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        let status = status_text(&state);
         assert!(
             status.contains(&format!("user {billed}: changed after the dry run that was confirmed")),
             "{status}"
@@ -318,11 +355,10 @@ fn still_under_way_goes_once_the_dry_run_has_answered() {
     let dry_run = command_asked(&mut state, &format!("patch {file}"));
     let enter = key(&state, KeyCode::Enter);
     assert_eq!(update(&mut state, enter), vec![]);
-    let status = |state: &State| state.status.as_ref().map(|s| s.text.clone());
-    assert_eq!(status(&state).as_deref(), Some("the dry run is still under way"));
+    assert_eq!(status_text(&state), "the dry run is still under way");
     custodian::tui::run_effects(&support::runtime(&store), &mut state, dry_run);
     assert!(state.patch.as_ref().is_some_and(|v| v.report.is_some()), "answered");
-    assert_eq!(status(&state), None, "{:?}", state.status);
+    assert!(state.status.is_none(), "{:?}", state.status);
 }
 
 #[test]
@@ -381,10 +417,8 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
         act(&store, &mut state, Action::FilterChar(c));
     }
     act(&store, &mut state, Action::FilterAccept);
-    let status = |state: &State| state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     for (plan, renamed) in [("team", false), ("pro", true)] {
-        let file = patch_file(&store, &format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#));
-        command(&store, &mut state, &format!("patch {file}"));
+        open_patch(&store, &mut state, &format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#));
         assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(1));
         if renamed {
             // z9 is renamed into the filter while the operator reads the dry run.
@@ -394,12 +428,12 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
         press(&store, &mut state, KeyCode::Char('y'));
         if renamed {
             assert!(
-                status(&state).contains("user z9: changed, or came into the selection"),
+                status_text(&state).contains("user z9: changed, or came into the selection"),
                 "{}",
-                status(&state)
+                status_text(&state)
             );
         } else {
-            assert!(status(&state).contains("saved 1 user"), "{}", status(&state));
+            assert!(status_text(&state).contains("saved 1 user"), "{}", status_text(&state));
             assert!(store.custom_data("p1").expect("p1").text.contains("team"));
         }
     }
@@ -412,8 +446,7 @@ fn a_schema_set_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
     use custodian::store::Author;
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    let file = patch_file(&store, PATCH);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, PATCH);
     assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(31));
     store
         .set_schema(Some(r#"{"type": "object", "required": ["plan"]}"#), &Author("other".into()))
@@ -421,7 +454,7 @@ fn a_schema_set_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
     let before = revisions(&store);
     press(&store, &mut state, KeyCode::Enter);
     press(&store, &mut state, KeyCode::Char('y'));
-    let status = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    let status = status_text(&state);
     assert!(status.contains("the schema changed since the dry run"), "{status}");
     assert_eq!(revisions(&store), before, "nothing written");
 }
@@ -435,8 +468,7 @@ fn the_diff_scrolls_to_its_last_row_and_no_further() {
     let mut state = started(&store, 80, 24);
     let fields: Vec<String> = (0..40).map(|i| format!(r#""field{i:02}":{i}"#)).collect();
     let patch = format!(r#"[{{"op":"add","path":"/bulk","value":{{{}}}}}]"#, fields.join(","));
-    let file = patch_file(&store, &patch);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, &patch);
     let first_screen = screen(&state, 80, 24);
     assert!(first_screen.contains("\"field00\"") && !first_screen.contains("\"field39\""), "{first_screen}");
     for _ in 0..20 {
@@ -476,8 +508,7 @@ fn a_long_value_changed_past_the_edge_shows_the_change() {
     let before = custodian::domain::CustomData::parse(&format!(r#"{{"note":"{long}-old"}}"#)).expect("json");
     store.replace_custom_data(&id, &before, None, &custodian::store::Author("other".into())).expect("saved");
     let mut state = started(&store, 80, 24);
-    let file = patch_file(&store, &format!(r#"[{{"op":"replace","path":"/note","value":"{long}-new"}}]"#));
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, &format!(r#"[{{"op":"replace","path":"/note","value":"{long}-new"}}]"#));
     let shown = screen(&state, 80, 24);
     assert!(shown.contains("xxx-old\"") && shown.contains("xxx-new\""), "{shown}");
 }
@@ -498,8 +529,7 @@ fn long_values_changed_past_the_edge_after_a_removed_key_show_their_changes() {
     let patch = format!(
         r#"[{{"op":"remove","path":"/k05"}},{{"op":"replace","path":"/k06","value":"{long}Q"}},{{"op":"replace","path":"/k07","value":"{long}Q"}}]"#
     );
-    let file = patch_file(&store, &patch);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, &patch);
     let shown = screen(&state, 120, 40);
     let changed_rows = shown.lines().filter(|row| row.contains("xxQ\"")).count();
     assert_eq!(changed_rows, 2, "k06 and k07 each shown at their change:\n{shown}");
@@ -561,8 +591,7 @@ fn overlay_and_question_say_they_go_over(store: &RedbStore, state: &mut State, o
 #[test]
 fn a_patch_under_a_capped_filter_says_it_goes_over_every_match_not_only_the_list() {
     let (_dir, store, mut state) = a_capped_filter();
-    let file = patch_file(&store, r#"[{"op":"add","path":"/sig","value":1}]"#);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, r#"[{"op":"add","path":"/sig","value":1}]"#);
     let over = "every user matching \"example\", more than the 2,000 the list shows";
     overlay_and_question_say_they_go_over(&store, &mut state, over);
 }
@@ -602,8 +631,7 @@ fn a_dry_run_that_changes_no_one_lists_every_reason() {
     state.shape =
         Some(std::sync::Arc::new(custodian::domain::shape::Shape::compile(&schema).expect("a schema")));
     support::filtered_to(&store, &mut state, "zqk");
-    let file = patch_file(&store, r#"[{"op":"add","path":"/touched","value":true}]"#);
-    command(&store, &mut state, &format!("patch {file}"));
+    open_patch(&store, &mut state, r#"[{"op":"add","path":"/touched","value":true}]"#);
     let report = state.patch.as_ref().and_then(|view| view.report.as_ref()).expect("the dry run ran");
     assert_eq!((report.changed, report.failed, report.groups.len()), (0, 12, 12));
     let shown = screen(&state, 120, 40);

@@ -1794,7 +1794,8 @@ fn command_export_reads_its_file_name_as_a_shell_would() {
     // Quotes group and are not part of the name; spaces inside them are.
     let path = dir.path().join("my users.jsonl");
     run_command(&store, &mut state, &format!("export \"{}\"", path.display()));
-    assert_eq!(status_text(&state), format!("exported 200 users to {}", path.display()));
+    // Said as it is typed: quoted (`to …/my users.jsonl` read as two words).
+    assert_eq!(status_text(&state), format!("exported 200 users to \"{}\"", path.display()));
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 200);
     let quoted = dir.path().join("\"x.jsonl\"");
     run_command(&store, &mut state, &format!("export '{}'", dir.path().join("x.jsonl").display()));
@@ -3290,6 +3291,28 @@ fn tab_reads_customdata_as_a_tree_that_folds_and_finds_the_filter_and_tab_goes_b
     assert_ne!(selected_id(&state), user);
 }
 
+/// A document of many small values (520,000 zeros: 1 MiB compact) comes without its tree:
+/// the tree held ~100 MB while its user was only shown (bb31 U13). `Tab` builds it.
+#[test]
+fn a_document_of_very_many_lines_gets_its_tree_on_tab_not_with_every_load() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let zeros = vec!["0"; 130_000].join(",");
+    let data = CustomData::parse(&format!(r#"{{"d":[{zeros}]}}"#)).unwrap();
+    store.replace_custom_data(&id, &data, None, &Author("tester".into())).unwrap();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    assert_eq!(selected_id(&state), id);
+    assert!(state.document.as_ref().is_some_and(|d| d.text.lines().count() > 100_000));
+    assert!(state.prepared_tree.is_none(), "no tree with the load");
+    press_bound(&store, &mut state, key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(state.mode(), Mode::Tree);
+    press_bound(&store, &mut state, char_key('j'));
+    let tree = state.tree.as_ref().expect("built on Tab");
+    assert_eq!((tree.path(tree.cursor.node).as_str(), tree.line(tree.cursor).value.as_str()), ("d", "["));
+}
+
 /// The tree is built with the user's load on the store worker (a 1 MiB document takes
 /// ~20 ms: not on `Tab`'s key path), and going back to the list keeps it, folds and all.
 #[test]
@@ -3810,6 +3833,19 @@ fn a_move_right_after_a_refresh_under_a_filter_counts_from_the_user_it_keeps() {
     assert_eq!(selected_handle(&state), all[7].user.handle(), "two below the user kept");
 }
 
+/// The screen editing admin's customData, one space typed, and the draft autosaved.
+fn admin_edited_and_autosaved(
+    store: &RedbStore,
+    runtime: &custodian::tui::Runtime,
+) -> (State, Option<custodian::tui::LastDraft>) {
+    let mut state = started(store, 120, 40);
+    open_editor_on(store, &mut state, "admin");
+    let mut last = None;
+    type_text(store, &mut state, " ");
+    custodian::tui::autosave_draft(runtime, &state, &mut last).expect("written");
+    (state, last)
+}
+
 #[test]
 fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() {
     // bb20 L02: after Ctrl-U took every change back, the draft on disk kept the undone text,
@@ -3817,11 +3853,7 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     let (dir, store) = demo_store();
     let runtime = support::runtime(&store);
     let drafts = drafts_of(&dir);
-    let mut state = started(&store, 120, 40);
-    open_editor_on(&store, &mut state, "admin");
-    let mut last = None;
-    type_text(&store, &mut state, " ");
-    custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("written");
+    let (mut state, mut last) = admin_edited_and_autosaved(&store, &runtime);
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1, "the unsaved edit is on disk");
     press_bound(&store, &mut state, ctrl('u'));
     assert!(!state.editor.as_ref().expect("editing").is_modified(), "every change undone");
@@ -3831,6 +3863,167 @@ fn an_edit_undone_back_to_the_stored_text_leaves_no_draft_a_crash_would_offer() 
     type_text(&store, &mut state, "x");
     custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("written");
     assert_eq!(drafts.for_database(&database(&store)).drafts.len(), 1);
+}
+
+/// A draft whose save committed before custodian was killed, the user saved again by someone
+/// since: its text is a revision after its base, not the current one. It was offered and
+/// opened as an unsaved edit, and Ctrl-S showed a conflict whose "keep mine" took the
+/// colleague's change back (bb31 U10). Now it is said saved, and removed.
+#[test]
+fn a_draft_saved_before_a_crash_and_saved_over_since_is_said_saved_not_reopened() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    let mine = r#"{"mine": 1, "theme": "dark"}"#;
+    let author = Author("tester".into());
+    store.replace_custom_data(&id, &CustomData::parse(mine).unwrap(), Some(1), &author).unwrap();
+    let theirs = CustomData::parse(r#"{"mine": 1, "theme": "dark", "theirs": 1}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, Some(2), &Author("colleague".into())).unwrap();
+    let laid_out = "{\n  \"mine\": 1,\n  \"theme\": \"dark\"\n}";
+    drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, laid_out)).unwrap();
+    // One whose text no revision holds is an edit, as ever.
+    let other = store.resolve("anil_d").unwrap();
+    let other_base = store.custom_data(&other).unwrap().text;
+    store.replace_custom_data(&other, &CustomData::parse("{}").unwrap(), Some(1), &author).unwrap();
+    drafts.save(&earlier_draft(&store, &other, "1-0000aaaa-2", 1, &other_base, r#"{"never": 1}"#)).unwrap();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, found(&store, &drafts));
+    let at = |state: &State, user: &str| match &state.dialog {
+        Some(Dialog::DraftFound { drafts, .. }) => drafts.iter().position(|d| d.user_id == user),
+        _ => None,
+    };
+    let first = at(&state, &id).expect("offered");
+    act(&store, &mut state, Action::SelectDraft(isize::try_from(first).unwrap()));
+    act(&store, &mut state, Action::OpenDraft);
+    assert!(state.editor.is_none(), "nothing to edit");
+    let said = state.status.as_ref().unwrap().text.clone();
+    assert!(
+        said.contains("was saved as revision 2 (its save did commit, or someone saved the same), and revision 3 was saved since"),
+        "{said}"
+    );
+    let left: Vec<String> =
+        drafts.for_database(&database(&store)).drafts.into_iter().map(|d| d.user_id).collect();
+    assert_eq!(left, vec![other.clone()], "its file is gone, the other kept");
+    assert_eq!(store.history(&id).unwrap().len(), 3, "nothing saved again");
+    let second = at(&state, &other).expect("the other is offered");
+    act(&store, &mut state, Action::SelectDraft(isize::try_from(second).unwrap()));
+    act(&store, &mut state, Action::OpenDraft);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(other), "an edit: reopened");
+}
+
+/// Admin's id and a draft of `text` for them, started from revision 1 in an earlier run.
+fn admins_draft(store: &RedbStore, text: &str) -> (String, Draft) {
+    let id = store.resolve("admin").unwrap();
+    let base = store.custom_data(&id).unwrap().text;
+    let draft = earlier_draft(store, &id, "1-0000aaaa-1", 1, &base, text);
+    (id, draft)
+}
+
+/// The screen started with `draft` on disk, found and opened.
+fn opened_with(store: &RedbStore, drafts: &Drafts, draft: &Draft) -> State {
+    drafts.save(draft).unwrap();
+    let mut state = started(store, 120, 40);
+    act(store, &mut state, found(store, drafts));
+    act(store, &mut state, Action::OpenDraft);
+    state
+}
+
+/// A draft of a user no longer in the file (restored from a backup made before the user was
+/// added) names where its edit is kept: offered at every start and refused, it could only be
+/// discarded (bb31 U08).
+#[test]
+fn a_draft_of_a_user_no_longer_there_names_the_file_its_edit_is_kept_in() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let (_, mut draft) = admins_draft(&store, r#"{"kept": 1}"#);
+    draft.user_id = "gone".into();
+    draft.user_handle = "newguy".into();
+    let state = opened_with(&store, &drafts, &draft);
+    let said = state.status.as_ref().unwrap().text.clone();
+    let file = drafts.dir().join(draft.file_name());
+    assert!(file.exists(), "kept");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("kept"), "the edit is in it");
+    assert_eq!(
+        said,
+        format!(
+            "draft of newguy not opened: user gone no longer exists (deleted outside custodian, or the file restored from before it); its edit is kept in {} (copy it from there; d in the drafts list discards it)",
+            file.display()
+        )
+    );
+}
+
+/// The user being edited renamed from outside (an import, Logto) before the save: the save
+/// goes to the same user, by id, and the status line says who that is now. The title and
+/// the "saved" line named only the old handle, perhaps someone else's by then (bb31 U06).
+#[test]
+fn a_save_of_a_user_renamed_while_edited_says_who_it_went_to() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    let old = state.editor.as_ref().unwrap().user_handle.clone();
+    let rename = format!(r#"{{"id":"{id}","username":"renamed_admin"}}"#);
+    let mut reader = ImportReader::new(rename.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("other".into())).unwrap();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"mine\": 1,");
+    act(&store, &mut state, Action::Save);
+    let status = state.status.as_ref().unwrap();
+    assert_eq!(
+        status.text,
+        format!(
+            "saved revision 2 of renamed_admin: renamed while you edited (the edit began as {old}'s); the save went to that same user, id {id}"
+        )
+    );
+    assert_eq!(status.kind, StatusKind::Error, "drawn to the eye");
+    assert!(store.custom_data(&id).unwrap().text.contains("\"mine\": 1"));
+}
+
+/// A draft reopened for a user renamed since it was written says the handle it was written
+/// for (bb31 U06: it named only the new one).
+#[test]
+fn a_draft_of_a_user_renamed_since_names_the_handle_it_was_written_for() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let (id, mut draft) = admins_draft(&store, r#"{"mine": 1}"#);
+    draft.user_handle = "agnieszka.popescu44".into();
+    let state = opened_with(&store, &drafts, &draft);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(id));
+    assert_eq!(
+        state.status.as_ref().unwrap().text,
+        "draft of admin (written as agnieszka.popescu44's: renamed since) reopened: Ctrl-S saves it"
+    );
+}
+
+/// A session lock removed alone (a cleaner of empty files) let another custodian offer the
+/// running session's draft, and discard it, until the text next changed: the autosave makes
+/// it again, with the draft, within its 2 s (bb29 S03).
+#[test]
+fn a_session_lock_removed_alone_is_made_again_with_the_draft() {
+    let (dir, store) = demo_store();
+    let runtime = support::runtime(&store);
+    runtime.drafts.lock_session().expect("the session's lock");
+    let another = drafts_of(&dir);
+    let (state, mut last) = admin_edited_and_autosaved(&store, &runtime);
+    assert_eq!(another.for_database(&database(&store)).in_use.len(), 1, "this session's own");
+    let lock = std::fs::read_dir(another.dir())
+        .expect("the drafts")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "lock"))
+        .expect("a lock file");
+    std::fs::remove_file(&lock).expect("removed");
+    assert_eq!(
+        another.for_database(&database(&store)).drafts.len(),
+        1,
+        "offered to another while it is gone"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("written again, the text unchanged");
+    assert!(lock.exists(), "the lock is made again");
+    let found = another.for_database(&database(&store));
+    assert!(found.drafts.is_empty() && found.in_use.len() == 1, "{found:?}");
 }
 
 /// The first change after the editor opens is written at once: the autosave's 2 s counted from

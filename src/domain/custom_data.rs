@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
 
+use super::layout_compact::laid_out;
 use super::scan::{self, Position, ScanFinding};
 use super::user::json_type_name;
 
@@ -205,7 +206,7 @@ impl CustomData {
     /// The form shown and edited: pretty-printed with 2-space indentation, as Logto's
     /// console shows it.
     pub fn canonical(&self) -> &str {
-        self.canonical.get_or_init(|| canonical_text(&self.object))
+        self.canonical.get_or_init(|| laid_out(&self.compact))
     }
 
     pub fn as_object(&self) -> &Map<String, Value> {
@@ -372,11 +373,11 @@ fn serde_spelling(text: &str) -> Cow<'_, str> {
     if spelled == text { Cow::Borrowed(text) } else { Cow::Owned(spelled) }
 }
 
-/// The canonical text of an object: serde_json's pretty printer (2 spaces), which with
-/// `preserve_order` and `arbitrary_precision` keeps key order and number text.
+/// The canonical text of an object: its compact form (which with `preserve_order` and
+/// `arbitrary_precision` keeps key order and number text) laid out as serde_json's pretty
+/// printer does, at most 16 levels deep ([`super::layout_compact`]).
 pub fn canonical_text(object: &Map<String, Value>) -> String {
-    // Serialising a Map of Values cannot fail: every key is a string.
-    serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".to_owned())
+    laid_out(&compact_text(object))
 }
 
 /// serde_json's compact form (numbers keep their text, as in [`canonical_text`]).

@@ -1,11 +1,27 @@
-//! The pretty text of a stored document without parsing it. The store keeps serde_json's
-//! compact form; making a value tree of 1 MiB of it and printing it again took ~10 ms of every
-//! opening of the editor. The compact form has no layout outside strings, so its pretty form
-//! is the same tokens with the line breaks and two-space indents serde_json's pretty printer
-//! puts between them — which is all this adds.
+//! The pretty text of a document, the canonical form shown and edited: serde_json's pretty
+//! layout (two spaces a level), its indentation capped at [`INDENTED_LEVELS`] levels.
+//! Uncapped, a document within every limit (1 MiB compact, 61 levels of arrays around 520,000
+//! zeros) was 66 MB indented, and the screen took ~690 MB to open its editor (bb31 U13);
+//! levels deeper than the cap are laid out at its indentation, as the diff view already cut
+//! them.
+//!
+//! Made from serde_json's compact form, the one a document is kept in, without parsing it:
+//! making a value tree of 1 MiB of it and printing it again took ~10 ms of every opening of
+//! the editor. The compact form has no layout outside strings, so its pretty form is the same
+//! tokens with the line breaks and indents the pretty printer puts between them — which is
+//! all this adds.
 
-/// The pretty text of `compact`, serde_json's compact form of an object, exactly as
-/// `serde_json::to_string_pretty` prints its value. `None` for any other text (layout outside
+/// The levels of nesting that indent further; deeper ones keep this indentation (32 spaces).
+pub const INDENTED_LEVELS: usize = 16;
+
+/// The canonical text of `compact`, serde_json's compact form of an object (so the layout
+/// takes it whole; were it not, it would be shown as it is, unindented).
+pub fn laid_out(compact: &str) -> String {
+    pretty_from_compact(compact).unwrap_or_else(|| compact.to_owned())
+}
+
+/// The pretty text of `compact`, serde_json's compact form of an object: serde_json's pretty
+/// printer's to [`INDENTED_LEVELS`] levels. `None` for any other text (layout outside
 /// a string, brackets that do not pair, not one object, a cut string or escape): the caller
 /// parses that instead. Tokens between the brackets are copied, not checked: callers first
 /// prove the text is that form (`user_json::is_serde_compact_object`).
@@ -93,7 +109,7 @@ fn finished(mut out: Vec<u8>, at_the_end: bool) -> Option<String> {
 
 fn line_break(out: &mut Vec<u8>, depth: usize) {
     out.push(b'\n');
-    out.resize(out.len() + 2 * depth, b' ');
+    out.resize(out.len() + 2 * depth.min(INDENTED_LEVELS), b' ');
 }
 
 #[cfg(test)]
@@ -103,6 +119,11 @@ mod tests {
 
     fn parsed_and_printed(compact: &str) -> String {
         canonical_text(&parse_object(compact).expect("an object"))
+    }
+
+    /// serde_json's own pretty printer: the layout to match up to 16 levels.
+    fn printed_by_serde(compact: &str) -> String {
+        serde_json::to_string_pretty(&parse_object(compact).expect("an object")).expect("printed")
     }
 
     #[test]
@@ -116,9 +137,10 @@ mod tests {
         ] {
             assert_eq!(
                 pretty_from_compact(compact).as_deref(),
-                Some(parsed_and_printed(compact).as_str()),
+                Some(printed_by_serde(compact).as_str()),
                 "{compact}"
             );
+            assert_eq!(parsed_and_printed(compact), printed_by_serde(compact), "{compact}");
         }
     }
 
@@ -131,6 +153,27 @@ mod tests {
         assert_eq!(pretty, parsed_and_printed(&compact));
         assert!(pretty.len() > 2 * compact.len(), "outgrew the guess: {}", pretty.len());
         assert_eq!(pretty.capacity(), pretty.len());
+    }
+
+    /// Up to 16 levels the layout is serde_json's pretty printer's, byte for byte; deeper
+    /// levels keep 32 spaces (a deep document within every limit was 66 MB indented: bb31 U13).
+    #[test]
+    fn indentation_is_serde_jsons_to_sixteen_levels_and_stays_there_deeper() {
+        for depth in [1, 15, 16] {
+            let compact = format!("{{\"a\":{}0{}}}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+            let object = parse_object(&compact).expect("an object");
+            let serde = serde_json::to_string_pretty(&object).expect("printed");
+            assert_eq!(canonical_text(&object), serde, "depth {depth}");
+            assert_eq!(pretty_from_compact(&compact).as_deref(), Some(serde.as_str()), "depth {depth}");
+        }
+        let compact = format!("{{\"a\":{}0,1{}}}", "[".repeat(60), "]".repeat(60));
+        let pretty = pretty_from_compact(&compact).expect("serde's compact form");
+        assert_eq!(pretty, parsed_and_printed(&compact));
+        let deepest = pretty.lines().map(|line| line.len() - line.trim_start().len()).max();
+        assert_eq!(deepest, Some(32));
+        assert!(pretty.contains(&format!("\n{}0,\n{}1\n", " ".repeat(32), " ".repeat(32))), "{pretty}");
+        // The same document, read back.
+        assert_eq!(parse_object(&pretty).expect("valid"), parse_object(&compact).expect("valid"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::custom_data::{CustomData, Limits, NotAnObject, ValidationError, parse
 use super::diff::in_key_order_of;
 use super::scan::{self, ScanFinding};
 use super::secrets::{self, SecretFinding, find_secrets};
-use super::shape::Shape;
+use super::shape::{Shape, Violation};
 use super::user::json_type_name;
 
 mod report;
@@ -383,6 +383,27 @@ impl fmt::Display for Failure {
     }
 }
 
+/// The error a patched document is named by: the first one the stored document did not have
+/// already (the patch's own), else the first. A dry run over users who already broke the
+/// schema named their old error alone, and read as "the data is bad, the patch is fine"
+/// (bb28 R06).
+fn patchs_own_violation<'a>(
+    shape: &Shape,
+    stored: &str,
+    violations: &'a [Violation],
+) -> Option<&'a Violation> {
+    let first = violations.first()?;
+    if violations.len() == 1 {
+        return Some(first);
+    }
+    let before = match parse_object(stored) {
+        Ok(old) => shape.violations(stored, &Value::Object(old)),
+        Err(_) => Vec::new(),
+    };
+    let had = |v: &Violation| before.iter().any(|b| b.path == v.path && b.rule == v.rule);
+    Some(violations.iter().find(|v| !had(v)).unwrap_or(first))
+}
+
 impl JsonPatch {
     /// Applies the patch to a stored document (compact or canonical text).
     pub fn apply(&self, stored: &str, rules: &PatchRules) -> PatchOutcome {
@@ -433,13 +454,19 @@ impl JsonPatch {
         };
         if let Some(shape) = rules.shape {
             let document = Value::Object(data.as_object().clone());
-            if !shape.is_valid(&document)
-                && let Some(first) = shape.violations(data.canonical(), &document).first()
-            {
-                return PatchOutcome::Failed(Failure::of_rule(
-                    format!("the schema's rule at {}", first.rule),
-                    format!("the result does not satisfy the schema: {}", first.short()),
-                ));
+            if !shape.is_valid(&document) {
+                let violations = shape.violations(data.canonical(), &document);
+                if let Some(shown) = patchs_own_violation(shape, stored, &violations) {
+                    let more = match violations.len() - 1 {
+                        0 => String::new(),
+                        1 => " (and 1 more error)".to_owned(),
+                        n => format!(" (and {n} more errors)"),
+                    };
+                    return PatchOutcome::Failed(Failure::of_rule(
+                        format!("the schema's rule at {}", shown.rule),
+                        format!("the result does not satisfy the schema: {}{more}", shown.short()),
+                    ));
+                }
             }
         }
         let flagged = find_secrets(data.as_object());

@@ -457,3 +457,49 @@ fn a_long_reason_is_cut_and_its_count_and_ids_stay() {
     assert!(line.ends_with("…: 2 users (v05, v35)"), "{line}");
     assert!(line.chars().count() < 400, "{} columns", line.chars().count());
 }
+
+/// A user who already broke the schema is named by the error the patch makes, with a count of
+/// the others: the old error alone read as "the data is bad, the patch is fine" (bb28 R06).
+#[test]
+fn a_result_is_named_by_the_schema_error_the_patch_makes_and_the_count_of_the_rest() {
+    let shape = Shape::compile(
+        r#"{"additionalProperties": {"type": "string"}, "properties": {"touched": {"const": false}}}"#,
+    )
+    .unwrap();
+    let rules = PatchRules { shape: Some(&shape), ..rules() };
+    let touch = JsonPatch::parse(r#"[{"op":"add","path":"/touched","value":true}]"#).unwrap();
+    let reason = |stored: &str| match touch.apply(stored, &rules) {
+        PatchOutcome::Failed(failure) => (failure.rule, failure.reason),
+        other => panic!("{stored}: {other:?}"),
+    };
+    // Broke it before (K00, K01): named by `touched`, the patch's own.
+    let (rule, said) = reason(r#"{"K00":0,"K01":1}"#);
+    assert_eq!(rule, "the schema's rule at /properties/touched/const");
+    assert!(said.starts_with("the result does not satisfy the schema: touched: "), "{said}");
+    assert!(said.ends_with(" (and 2 more errors)"), "{said}");
+    // A new error of a rule the user already broke elsewhere is the patch's own too.
+    let same_rule = JsonPatch::parse(r#"[{"op":"add","path":"/K09","value":9}]"#).unwrap();
+    match same_rule.apply(r#"{"K00":0}"#, &rules) {
+        PatchOutcome::Failed(failure) => {
+            assert!(failure.reason.contains("K09: 9 is not of type"), "{}", failure.reason);
+            assert!(failure.reason.ends_with("(and 1 more error)"), "{}", failure.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Satisfied it before: its one error, as ever.
+    let (_, said) = reason(r#"{"name":"x"}"#);
+    assert!(
+        said.starts_with("the result does not satisfy the schema: touched: ") && !said.contains("more error")
+    );
+    // Every error old (the patch adds none): the first, counted.
+    let keep = JsonPatch::parse(r#"[{"op":"add","path":"/note","value":"x"}]"#).unwrap();
+    match keep.apply(r#"{"K00":0,"K01":1}"#, &rules) {
+        PatchOutcome::Failed(failure) => {
+            assert!(
+                failure.reason.contains("K00: 0 is not of type")
+                    && failure.reason.ends_with("(and 1 more error)")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -112,6 +112,29 @@ pub fn scan(text: &str, max_depth: usize) -> Option<ScanFinding> {
 /// brackets outside its strings: about its values, each of which its parsed tree holds in an
 /// allocation or more (~100 bytes for a 2-byte `0,`).
 pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<ScanFinding> {
+    scan_noting(text, max_depth, max_values, |_| true, &mut ScanNotes::default())
+}
+
+/// What [`scan_noting`] notes of a text besides its findings, at no pass of its own.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanNotes {
+    /// A number outside the strings has an exponent (an `e` or `E` after a digit or a point:
+    /// outside strings the only other `e` is in `true` and `false`). Exact, where
+    /// [`super::custom_data::may_have_an_exponent`] looks at every `e` of the text, most of
+    /// them in its strings.
+    pub exponent: bool,
+    /// The top-level object has a key the `known` given does not take.
+    pub unknown_top_key: bool,
+}
+
+/// [`scan_within`], also noting what [`ScanNotes`] says.
+pub fn scan_noting(
+    text: &str,
+    max_depth: usize,
+    max_values: usize,
+    known: impl Fn(&str) -> bool,
+    notes: &mut ScanNotes,
+) -> Option<ScanFinding> {
     let bytes = text.as_bytes();
     let mut values: usize = 0;
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -187,11 +210,15 @@ pub fn scan_within(text: &str, max_depth: usize, max_values: usize) -> Option<Sc
                         *current = Some(keys.len() - 1);
                         *expecting_key = false;
                     }
+                    if stack.len() == 1 && !known(&keys[keys.len() - 1]) {
+                        notes.unknown_top_key = true;
+                    }
                 } else if decoded.is_some_and(|s| s.contains('\0')) {
                     return Some(ScanFinding::NulCharacter { path: path_of(&stack, &keys), at: at() });
                 }
                 i = end;
             }
+            b'e' | b'E' if i > 0 && matches!(bytes[i - 1], b'0'..=b'9' | b'.') => notes.exponent = true,
             _ => {}
         }
         i += 1;

@@ -127,6 +127,7 @@ const INVISIBLE: &[char] = &[
     '\u{E007F}', // cancel tag
     '\u{200B}',  // zero width space
     '\u{200D}',  // zero width joiner (between letters)
+    '\u{2800}',  // Braille pattern blank (a blank cell, neither default-ignorable nor Cf)
     '\u{2060}',  // word joiner
     '\u{2066}',  // left-to-right isolate
     '\u{FEFF}',  // zero width no-break space
@@ -265,4 +266,27 @@ fn a_cut_ends_with_an_ellipsis_in_the_last_column_and_a_fit_pads() {
     assert_eq!(fit_to_width("ab", 4), "ab  ");
     assert_eq!(fit_to_width("abcdef", 4), "abc…");
     assert_eq!(cut_to_width("abc", 0), "");
+}
+
+#[test]
+fn a_word_mixing_latin_cyrillic_or_greek_letters_is_told_and_one_script_a_word_is_not() {
+    // Cyrillic а (U+0430), Greek ο (U+03BF), Cyrillic о (U+043E).
+    assert_eq!(mixed_script_word("\u{430}dmin"), Some(("Cyrillic", "Latin")));
+    assert_eq!(mixed_script_word("jane.d\u{3bf}e@example.com"), Some(("Latin", "Greek")));
+    assert_eq!(mixed_script_word("John J\u{43e}hnson"), Some(("Latin", "Cyrillic")));
+    assert_eq!(mixed_script_word("\u{432}\u{430}\u{441}\u{44f}2"), None, "one script, a digit");
+    // A combining mark is part of its letter's word (bb32 V04).
+    assert_eq!(mixed_script_word("\u{430}\u{301}dmin"), Some(("Cyrillic", "Latin")));
+    assert_eq!(mixed_script_word("a\u{301}dmin"), None);
+    for one_script_a_word in [
+        "admin",
+        "Dmitry \u{414}\u{43c}\u{438}\u{442}\u{440}\u{438}\u{439}",
+        "user@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.\u{440}\u{444}",
+        "Jos\u{e9} \u{395}\u{3bb}\u{3ad}\u{3bd}\u{3b7}",
+        "\u{5c2}\u{5d0}\u{5d1}",
+        "\u{65e5}\u{672c}\u{8a9e}abc",
+        "",
+    ] {
+        assert_eq!(mixed_script_word(one_script_a_word), None, "{one_script_a_word}");
+    }
 }

@@ -436,7 +436,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         FindCancel => state.find_cancel(),
         FindAgain { forward } => state.find_again(forward),
         Save => state.save(),
-        Saved { id, outcome } => state.saved(id, outcome),
+        Saved { id, outcome, handle_now } => state.saved(id, outcome, handle_now),
         SealValue => state.seal_value(),
         OpenSealed => {
             state.open_sealed();
@@ -472,8 +472,8 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         DraftReady { record, base, draft, doubt } => state.draft_ready(*record, base, draft, doubt),
         DraftNotOpened { message } => state.draft_not_opened(message),
-        DraftAlreadyStored { user_id, user_handle, session, revision } => {
-            state.draft_already_stored(user_id, &user_handle, session, revision)
+        DraftAlreadyStored { user_id, user_handle, session, revision, current } => {
+            state.draft_already_stored(user_id, &user_handle, session, (revision, current))
         }
         DraftNotDiscarded { message } => state.tell(StatusKind::Error, message),
         Autosaved(result) => state.autosaved(result),

@@ -181,3 +181,37 @@ fn invalid_utf_8_is_placed_at_its_line_and_character_column() {
     // `é` is two bytes and one character; the bad byte follows it on the third line.
     assert_eq!(at(b"{\n\"a\":\n \"\xc3\xa9\xff\"}"), Position { line: 3, column: 4 });
 }
+
+/// Only a number's exponent is noted: an `e` after a digit inside a string, or in `true` and
+/// `false`, is none.
+#[test]
+fn exponents_are_noted_only_in_numbers() {
+    let noted = |text: &str| {
+        let mut notes = ScanNotes::default();
+        assert_eq!(scan_noting(text, 64, usize::MAX, |_| true, &mut notes), None, "{text}");
+        notes.exponent
+    };
+    for text in ["[1e5]", r#"{"a":-2.5E-3}"#, "[1.0e+2]", "[0E0]", r#"{"a":[true,3e1]}"#] {
+        assert!(noted(text), "{text}");
+    }
+    // Text that starts with an `e` (no JSON) has nothing before it to look at.
+    for text in ["e", "E1", r#"{"a":"1e5"}"#, r#"{"1e5":[true,false]}"#, "[10,2.5,-3]", r#"["x\"1e5"]"#, "{}"]
+    {
+        assert!(!noted(text), "{text}");
+    }
+}
+
+/// Only the top-level object's keys are held to `known`, escaped or not.
+#[test]
+fn unknown_keys_are_noted_at_the_top_level_only() {
+    let unknown = |text: &str| {
+        let mut notes = ScanNotes::default();
+        assert_eq!(scan_noting(text, 64, usize::MAX, |key| key == "id" || key == "data", &mut notes), None);
+        notes.unknown_top_key
+    };
+    assert!(!unknown(r#"{"id":"a","data":{"other":[{"more":1}]}}"#));
+    assert!(!unknown(r#"{"\u0069d":"a"}"#), "an escaped known key is known");
+    assert!(unknown(r#"{"id":"a","extra":true}"#));
+    assert!(unknown(r#"{"data":{},"ID":1}"#));
+    assert!(!unknown(r#"[{"extra":1}]"#), "no top-level object");
+}

@@ -185,6 +185,9 @@ pub enum Action {
     Saved {
         id: String,
         outcome: SaveOutcome,
+        /// The user's handle as stored after the save (`None`: it could not be read): the
+        /// user may have been renamed while the edit was under way.
+        handle_now: Option<String>,
     },
     /// Users matching the filter, from the indexes (at once) or the background scan (in steps).
     SearchHits {
@@ -226,13 +229,17 @@ pub enum Action {
     DraftNotOpened {
         message: String,
     },
-    /// The draft taken over holds what is stored now (its save did commit, though the answer
-    /// was lost): nothing to open, and its file (of `session`) goes.
+    /// The draft taken over holds what is stored now, or what a revision saved after the one
+    /// it started from holds (its save did commit, though the answer was lost; others may have
+    /// saved since): nothing to open, and its file (of `session`) goes.
     DraftAlreadyStored {
         user_id: String,
         user_handle: String,
         session: String,
+        /// The revision that holds the draft's edit.
         revision: Revision,
+        /// The user's revision now: `revision`, or a later one someone saved since.
+        current: Revision,
     },
     /// The autosave wrote the editor's draft (its path), or could not (why).
     Autosaved(Result<String, String>),

@@ -121,8 +121,11 @@ impl State {
         };
         if let (true, Some(users)) = (row.entry.is_load(), row.entry.load) {
             let batch = row.entry.batch.as_ref().map(ToString::to_string).unwrap_or_default();
+            // One user's load is still one entry for all its users ("1 users" was said: bb30 T04).
+            let which = if users == 1 { "its user" } else { "one of them" };
             let note = format!(
-                "a bulk load of {users} users has no one user's history: `:user` one of them, or `custodian changes --batch {batch}`"
+                "a bulk load of {} has no one user's history: `:user` {which}, or `custodian changes --batch {batch}`",
+                crate::domain::patch::users(users)
             );
             self.say(StatusKind::Info, note);
             return Vec::new();

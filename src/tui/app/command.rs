@@ -2,7 +2,6 @@
 
 use super::*;
 
-use crate::inert;
 use crate::tui::words;
 
 /// One command of the `:` command line.
@@ -94,9 +93,15 @@ impl State {
         Vec::new()
     }
 
-    /// `:export` is done.
+    /// `:export` is done. A name holding white space or quotes is said quoted, as it would be
+    /// typed: `to my users.jsonl` read as the file `my` (bb26).
     pub(super) fn exported(&mut self, path: &str, count: u64) -> Vec<Effect> {
-        self.tell(StatusKind::Success, format!("exported {count} users to {}", inert::line(path)))
+        let named = if path.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
+            format!("{path:?}")
+        } else {
+            path.to_owned()
+        };
+        self.tell(StatusKind::Success, format!("exported {count} users to {named}"))
     }
 
     pub(super) fn command_complete(&mut self) {
@@ -146,10 +151,7 @@ impl State {
         // A command that takes nothing refuses words after it: `:q` followed by what was meant
         // for another command quit at once (bb11).
         if spec.is_some_and(|command| command.args.is_empty()) && !argument.is_empty() {
-            self.say(
-                StatusKind::Error,
-                format!(":{name} takes nothing after it (not run): {}", inert::line(argument)),
-            );
+            self.say(StatusKind::Error, format!(":{name} takes nothing after it (not run): {argument}"));
             return Vec::new();
         }
         match (name, argument) {
@@ -196,7 +198,7 @@ impl State {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
                 self.say(
                     StatusKind::Error,
-                    format!("unknown command :{} (commands: {})", inert::line(other), names.join(", ")),
+                    format!("unknown command :{} (commands: {})", other, names.join(", ")),
                 );
                 Vec::new()
             }

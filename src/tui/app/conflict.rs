@@ -3,7 +3,6 @@
 use super::*;
 
 use crate::domain::CustomData;
-use crate::inert;
 use crate::store::StoredDocument;
 
 impl State {
@@ -86,7 +85,7 @@ impl State {
             self.editor_area(),
         ));
         self.draft_failure = None;
-        self.say(StatusKind::Info, format!("your edit is kept in {}", inert::line(&path)));
+        self.say(StatusKind::Info, format!("your edit is kept in {path}"));
         vec![reload]
     }
 

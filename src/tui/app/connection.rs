@@ -101,7 +101,7 @@ impl State {
         if landed {
             // The size as sent: the screen shows none, the history has the stored one.
             let size = unresolved.data.size();
-            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new(), size });
+            let effects = self.saved(id, SaveOutcome::Saved { revision, removed: Vec::new(), size }, None);
             self.say(StatusKind::Success, format!("the save did commit as revision {revision}"));
             effects
         } else {

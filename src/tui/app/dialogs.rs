@@ -112,6 +112,17 @@ impl State {
     }
 
     pub(super) fn quit(&mut self) {
+        if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
+            // A batch the operator confirmed is not thrown away by a key (the way out stops
+            // it, as a signal does): the screen stays until it answers, as `q` does (bb30 T01).
+            self.say(
+                StatusKind::Info,
+                format!(
+                    "applying the patch to {users}… quit once it answers (a signal stops it, writing nothing)"
+                ),
+            );
+            return;
+        }
         if self.pending == Some(Pending::Saving) {
             // "Throw your changes away" is not offered while a save is on its way: the way out
             // waits for its answer, and an edit the save did not write is kept as a draft.

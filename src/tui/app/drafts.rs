@@ -3,7 +3,6 @@
 use super::*;
 
 use crate::draft::Draft;
-use crate::inert;
 use crate::store::{StoredDocument, UserRecord};
 
 impl State {
@@ -20,24 +19,30 @@ impl State {
         self.tell(StatusKind::Error, message)
     }
 
-    /// A draft whose edit is what is stored now: said, removed, and the other drafts offered
-    /// (bb20 L05: a save whose answer was lost had committed; the draft it left was reopened,
-    /// and its save showed the operator's own save as "someone"'s, with no difference).
+    /// A draft whose edit is what is stored now, or what a later revision holds: said,
+    /// removed, and the other drafts offered (bb20 L05: a save whose answer was lost had
+    /// committed; the draft it left was reopened, and its save showed the operator's own save
+    /// as "someone"'s, with no difference). Once someone had saved after that commit, the
+    /// draft was reopened as an unsaved edit, and its conflict view offered to take their
+    /// change back (bb31 U10).
     pub(super) fn draft_already_stored(
         &mut self,
         user_id: String,
         handle: &str,
         session: String,
-        revision: Revision,
+        (revision, current): (Revision, Revision),
     ) -> Vec<Effect> {
         self.opening_draft = false;
-        self.say(
-            StatusKind::Success,
+        let text = if current == revision {
             format!(
-                "the edit in the draft of {} is stored already, as revision {revision} (its save did commit, someone saved the same, or it changed only white space): nothing left to save, the draft is removed",
-                inert::line(handle)
-            ),
-        );
+                "the edit in the draft of {handle} is stored already, as revision {revision} (its save did commit, someone saved the same, or it changed only white space): nothing left to save, the draft is removed"
+            )
+        } else {
+            format!(
+                "the edit in the draft of {handle} was saved as revision {revision} (its save did commit, or someone saved the same), and revision {current} was saved since: nothing left to save, the draft is removed (`h` shows both)"
+            )
+        };
+        self.say(StatusKind::Success, text);
         self.offer_pending_drafts();
         vec![Effect::DiscardDraft { user_id, session }]
     }
@@ -69,7 +74,7 @@ impl State {
         // Said for the operator who knows of an edit under way elsewhere; nothing to do here.
         if let Some(first) = in_use.first() {
             let whose = match in_use.len() {
-                1 => format!("a draft of {}", inert::line(first)),
+                1 => format!("a draft of {first}"),
                 n => format!("{n} drafts"),
             };
             self.say(
@@ -83,7 +88,7 @@ impl State {
                 1 => String::new(),
                 n => format!(" (and {} more; the log names them)", n - 1),
             };
-            self.say(StatusKind::Error, format!("not offered as a draft: {}{more}", inert::line(first)));
+            self.say(StatusKind::Error, format!("not offered as a draft: {first}{more}"));
         }
         if !drafts.is_empty() {
             self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });
@@ -138,7 +143,7 @@ impl State {
 
     pub(super) fn discard_draft(&mut self) -> Vec<Effect> {
         let Some(draft) = self.take_selected_draft() else { return Vec::new() };
-        self.say(StatusKind::Info, format!("draft of {} discarded", inert::line(&draft.user_handle)));
+        self.say(StatusKind::Info, format!("draft of {} discarded", draft.user_handle));
         // The others stay in the list.
         self.offer_pending_drafts();
         vec![Effect::RemoveFoundDraft(draft)]
@@ -165,7 +170,13 @@ impl State {
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();
         editor.reopened = true;
-        let who = inert::line(&handle).into_owned();
+        // Renamed since the draft was written (an import, Logto): said, so an operator
+        // following a ticket that names the old handle knows (bb31 U06).
+        let who = if draft.user_handle == handle {
+            handle.clone()
+        } else {
+            format!("{handle} (written as {}'s: renamed since)", draft.user_handle)
+        };
         let note = match &doubt {
             Some(reason) => format!(
                 "draft of {who}: {reason}; it is shown against what is stored now and is never saved without that view"

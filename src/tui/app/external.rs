@@ -86,7 +86,7 @@ impl State {
         self.document = Some(document.clone());
         match purpose {
             Purpose::Edit => {
-                self.say(StatusKind::Info, format!("editing customData of {}", inert::line(&handle)));
+                self.say(StatusKind::Info, format!("editing customData of {handle}"));
                 self.editor = Some(Editor::new(
                     user_id,
                     handle,

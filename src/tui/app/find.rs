@@ -4,8 +4,6 @@ use super::*;
 
 use ratatui_textarea::CursorMove;
 
-use crate::inert;
-
 /// What is being looked for in the editor, and where the look started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindLine {
@@ -103,7 +101,7 @@ impl State {
         if let Some(find) = self.editor.as_mut().and_then(|e| e.find.as_mut()) {
             find.typing = false;
             if !find.found {
-                let query = inert::line(&find.query).into_owned();
+                let query = find.query.to_string();
                 self.say(StatusKind::Info, format!("not found: {query}"));
             }
         }
@@ -127,11 +125,7 @@ impl State {
         let found = self.editor.as_mut().map(|editor| editor.find_again(forward));
         match found {
             Some(Some(false)) => {
-                let query = self
-                    .editor
-                    .as_ref()
-                    .and_then(|e| e.find.as_ref())
-                    .map(|f| inert::line(&f.query).into_owned());
+                let query = self.editor.as_ref().and_then(|e| e.find.as_ref()).map(|f| f.query.to_string());
                 self.say(StatusKind::Info, format!("not found: {}", query.unwrap_or_default()));
             }
             Some(None) => self.say(StatusKind::Info, "nothing to find yet: Ctrl-F"),

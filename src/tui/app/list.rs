@@ -3,7 +3,6 @@
 
 use super::*;
 
-use crate::inert;
 use crate::store::{ListEntry, ListKey, Revision, Seek, StoredDocument, UserCount, UserRecord};
 
 /// The list before a refresh: its user count and the selected user's id and revision.
@@ -436,7 +435,7 @@ impl State {
             self.changes.jump = None;
             let note = format!(
                 "user {} is not in the list where it looks yet (created or renamed outside custodian since it was last refreshed): press r, then try again",
-                inert::line(&handle)
+                handle
             );
             self.say(StatusKind::Error, note);
             return Vec::new();
@@ -478,7 +477,7 @@ impl State {
             // read as a revert no one made (bb27 Q07).
             match self.list.selected_entry() {
                 Some(entry) if &entry.user.id == id && entry.revision > *revision => {
-                    let handle = inert::line(entry.user.handle()).into_owned();
+                    let handle = entry.user.handle().to_string();
                     text.push_str(&format!(" · {handle}: revision {revision} → {}", entry.revision));
                 }
                 Some(entry) if &entry.user.id == id => {}
@@ -566,7 +565,7 @@ impl State {
 
     /// `:user` found someone: the list (unfiltered) is read from that user on.
     pub(super) fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
-        self.say(StatusKind::Info, format!("user {}", inert::line(entry.user.handle())));
+        self.say(StatusKind::Info, format!("user {}", entry.user.handle()));
         self.select_user(entry)
     }
 }

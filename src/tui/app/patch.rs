@@ -9,7 +9,6 @@ use super::{Dialog, DiffMemo, Effect, State, StatusKind, Until};
 use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
-use crate::inert;
 use crate::store::{BatchId, BatchSummary, Selection};
 use crate::tui::{layout, words};
 use std::rc::Rc;
@@ -92,6 +91,11 @@ pub struct PatchView {
 }
 
 impl PatchView {
+    /// `N users`: how many users the apply under way writes (those the dry run saw change).
+    pub fn applying_to(&self) -> String {
+        crate::domain::patch::users(self.report.as_ref().map_or(0, |report| report.changed))
+    }
+
     /// The diff of the changed user shown.
     pub fn selected_diff(&self) -> Rc<Vec<DiffLine>> {
         self.diff_memo.get((self.selected, self.report.is_some()), || {
@@ -194,7 +198,7 @@ impl State {
             }
             Err(why) => {
                 self.patch = None;
-                self.say(StatusKind::Error, format!(":patch: {}", inert::line(&why)));
+                self.say(StatusKind::Error, format!(":patch: {why}"));
             }
         }
     }
@@ -277,10 +281,7 @@ impl State {
             PatchAnswer::InDoubt(why) => {
                 // Not "not applied": applying it again could apply it twice.
                 self.patch = None;
-                self.say(
-                    StatusKind::Error,
-                    format!("the patch may have been applied: {}", inert::line(&why)),
-                );
+                self.say(StatusKind::Error, format!("the patch may have been applied: {why}"));
                 self.refresh()
             }
             PatchAnswer::Applied(summary, failed) => {
@@ -304,14 +305,14 @@ impl State {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }
-                self.connection_lost(format!("the patch was not applied: {}", inert::line(&why)));
+                self.connection_lost(format!("the patch was not applied: {why}"));
                 Vec::new()
             }
             PatchAnswer::NotApplied(why) => {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }
-                self.say(StatusKind::Error, format!("the patch was not applied: {}", inert::line(&why)));
+                self.say(StatusKind::Error, format!("the patch was not applied: {why}"));
                 Vec::new()
             }
         }

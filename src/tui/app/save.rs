@@ -306,20 +306,36 @@ impl State {
         vec![effect]
     }
 
-    pub(super) fn saved(&mut self, id: String, outcome: SaveOutcome) -> Vec<Effect> {
+    pub(super) fn saved(
+        &mut self,
+        id: String,
+        outcome: SaveOutcome,
+        handle_now: Option<String>,
+    ) -> Vec<Effect> {
         // Only the saving session's draft goes; other sessions' drafts of this user stay.
         let mut effects: Vec<Effect> = match &self.editor {
             Some(editor) if editor.user_id == id => vec![editor.discard_draft()],
             _ => Vec::new(),
         };
+        // A save goes by id; the user's username or email may have changed hands while the
+        // edit was under way (an import, Logto), and the title still named the old handle,
+        // now perhaps someone else's: said (bb31 U06).
+        let renamed = match (&self.editor, handle_now) {
+            (Some(editor), Some(now)) if editor.user_id == id && editor.user_handle != now => format!(
+                " of {now}: renamed while you edited (the edit began as {}'s); the save went to that same user, id {id}",
+                editor.user_handle
+            ),
+            _ => String::new(),
+        };
         match outcome {
             SaveOutcome::Saved { revision, .. } => {
                 self.editor = None;
-                self.say(StatusKind::Success, format!("saved revision {revision}"));
+                let kind = if renamed.is_empty() { StatusKind::Success } else { StatusKind::Error };
+                self.say(kind, format!("saved revision {revision}{renamed}"));
             }
             SaveOutcome::Unchanged { .. } => {
                 self.editor = None;
-                self.say(StatusKind::Info, "no changes");
+                self.say(StatusKind::Info, format!("no changes{renamed}"));
             }
         }
         // Show what the store now holds: the canonical form, the new revision, others' saves.

@@ -8,7 +8,6 @@ use zeroize::Zeroize;
 
 use crate::domain::human_bytes;
 use crate::domain::seal;
-use crate::inert;
 
 /// Where sealing takes an IV (96 bits, never used twice with a key), or why there is none.
 pub type IvSource = fn() -> Result<[u8; seal::IV_BYTES], String>;
@@ -113,14 +112,13 @@ impl State {
             return Vec::new();
         };
         if value.as_str().is_some_and(seal::is_sealed) {
-            self.say(StatusKind::Info, format!("{} is already sealed", inert::line(&span.path)));
+            self.say(StatusKind::Info, format!("{} is already sealed", span.path));
             return Vec::new();
         }
         if let Some(inner) = seal::sealed_inside(&value, &span.path) {
             let message = format!(
                 "not sealed: {} holds the sealed value {}; seal the values beside it one by one instead",
-                inert::line(&span.path),
-                inert::line(&inner)
+                span.path, inner
             );
             self.say(StatusKind::Info, message);
             return Vec::new();
@@ -146,8 +144,8 @@ impl State {
         let size = human_bytes(serde_json::to_string(&value).map_or(0, |plaintext| plaintext.len()));
         let message = format!(
             "sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U twice undoes",
-            inert::line(&span.path),
-            inert::line(key.kid())
+            span.path,
+            key.kid()
         );
         let effect = editor.changed(&self.limits);
         self.say(StatusKind::Success, message);
@@ -167,7 +165,7 @@ impl State {
         let token = match crate::domain::custom_data::parse_value(&text[span.start..span.end]) {
             Ok(Value::String(token)) if seal::is_sealed(&token) => token,
             _ => {
-                self.say(StatusKind::Info, format!("{} is not sealed", inert::line(&span.path)));
+                self.say(StatusKind::Info, format!("{} is not sealed", span.path));
                 return;
             }
         };
@@ -180,7 +178,7 @@ impl State {
             }
             Err(error) => {
                 let error = seal::CannotOpen { path: span.path, error };
-                self.say(StatusKind::Error, inert::line(&error.to_string()).into_owned());
+                self.say(StatusKind::Error, error.to_string());
             }
         }
     }

@@ -4,7 +4,6 @@ use super::*;
 
 use crate::tui::layout::document_rows;
 
-use crate::inert;
 use crate::tui::tree::Tree;
 
 impl State {
@@ -53,7 +52,7 @@ impl State {
             found
         });
         if !found {
-            self.say(StatusKind::Info, format!("{} is not in this document", inert::line(&needle)));
+            self.say(StatusKind::Info, format!("{needle} is not in this document"));
         }
         Vec::new()
     }

@@ -11,7 +11,6 @@ use anyhow::Result;
 use crate::domain::history::HistoryReader;
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, EditSnapshot};
-use crate::inert;
 use crate::store::{Author, StoreError};
 use crate::tui::app::{Action, Effect, State, update};
 use crate::tui::tree::Tree;
@@ -183,6 +182,12 @@ fn shown_document(store: &dyn UserStore, id: &str) -> Result<crate::store::Store
     }
 }
 
+/// Documents of this many lines or more get their folding tree when `Tab` asks for it, not
+/// with every load of the user: a node takes ~180 bytes, and a document of 520,000 small values
+/// held ~100 MB while its user was only shown, and took 200–280 ms a move onto it (bb31 U13).
+/// The README's 1 MiB document of events (~50,000 lines) still comes with its tree.
+pub const PREPARED_TREE_LINES: usize = 100_000;
+
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     let store = runtime.store;
@@ -229,7 +234,11 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
         },
         Effect::LoadUser { id } => match store.user(&id).and_then(|r| Ok((r, shown_document(store, &id)?))) {
             Ok((record, document)) => {
-                let tree = Tree::of_text(&document.text).map(Arc::new);
+                let lines = memchr::memchr_iter(b'\n', document.text.as_bytes()).count();
+                let tree = (lines < PREPARED_TREE_LINES)
+                    .then(|| Tree::of_text(&document.text))
+                    .flatten()
+                    .map(Arc::new);
                 Action::UserLoaded { record: Box::new(record), document, tree }
             }
             Err(e) => failed(e),
@@ -264,7 +273,8 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 Ok(outcome) => {
                     // Ids and revisions only: the removed keys are the operator's data.
                     tracing::info!(user = %id, revision = outcome.revision(), "save from the editor");
-                    Action::Saved { id, outcome }
+                    let handle_now = store.user(&id).ok().map(|record| record.user.handle().to_owned());
+                    Action::Saved { id, outcome, handle_now }
                 }
                 // The COMMIT went and no answer came: neither saved nor not saved until the
                 // store, reconnected, is asked.
@@ -339,7 +349,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                 let message = match e {
                     crate::draft::DraftError::InUse { .. } => format!(
                         "draft of {} not discarded: it is being edited in another running custodian",
-                        inert::line(&draft.user_handle)
+                        draft.user_handle
                     ),
                     other => format!("draft not discarded: {other}"),
                 };

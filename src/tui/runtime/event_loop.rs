@@ -9,7 +9,7 @@ use anyhow::Result;
 use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 
 use crate::draft::Draft;
-use crate::inert;
+use crate::store::Revision;
 use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
@@ -332,15 +332,18 @@ pub struct LastDraft {
 }
 
 impl LastDraft {
-    /// Whether the draft written is gone from disk (removed by hand, or by another program):
-    /// looked at once every [`DRAFT_EVERY`] at most.
-    fn file_is_gone(&mut self) -> bool {
+    /// Whether the draft written, or the session lock that keeps it this session's, is gone
+    /// from disk (removed by hand, or by another program): looked at once every
+    /// [`DRAFT_EVERY`] at most. The lock removed alone let another custodian offer the draft
+    /// and discard it while this one still edited (bb29 S03).
+    fn draft_is_gone(&mut self, drafts: &crate::draft::Drafts) -> bool {
         let Some(path) = &self.path else { return false };
         if self.looked_at.elapsed() < DRAFT_EVERY {
             return false;
         }
         self.looked_at = Instant::now();
         matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+            || drafts.session_lock_is_gone()
     }
 }
 
@@ -376,10 +379,10 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
             return None;
         }
         if written.generation == editor.generation {
-            if !written.file_is_gone() {
+            if !written.draft_is_gone(&runtime.drafts) {
                 return None;
             }
-            tracing::warn!(user = %editor.user_id, "the session's draft was removed while it was being edited: written again");
+            tracing::warn!(user = %editor.user_id, "the session's draft or its lock was removed while it was being edited: written again");
         }
     }
     let result = keep_unsaved_edit(runtime, editor.snapshot());
@@ -407,18 +410,20 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
         Ok(record) => record,
         // Not "no user … (looked for an id, a username, …)": nobody typed a lookup, and a
         // user who has this id for a username is not this draft's (bb20 L04).
+        // The file is named: the dialog offers it at every start and refuses it, so its
+        // text can only be copied from there (bb31 U08).
         Err(crate::store::StoreError::UserNotFound(_)) => {
+            let file = runtime.drafts.dir().join(found.file_name());
+            tracing::warn!(user = %found.user_id, file = %file.display(), "draft of a user no longer in the database kept");
             return not_opened(format!(
-                "draft of {} not opened (it is kept): user {} no longer exists (deleted outside custodian)",
-                inert::line(&found.user_handle),
-                inert::line(&found.user_id)
+                "draft of {} not opened: user {} no longer exists (deleted outside custodian, or the file restored from before it); its edit is kept in {} (copy it from there; d in the drafts list discards it)",
+                found.user_handle,
+                found.user_id,
+                file.display()
             ));
         }
         Err(e) => {
-            return not_opened(format!(
-                "draft of {} not opened (it is kept): {e}",
-                inert::line(&found.user_handle)
-            ));
+            return not_opened(format!("draft of {} not opened (it is kept): {e}", found.user_handle));
         }
     };
     let draft = match runtime.drafts.claim(&found, &crate::draft::new_session()) {
@@ -427,13 +432,14 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     };
     // Also at the revision it started from: an edit of white space alone saves nothing, and
     // was offered and reopened as an unsaved edit ("Ctrl-S saves it", then "no changes": bb26 T08).
-    if holds_what_is_stored(store, &draft) {
-        tracing::info!(user = %draft.user_id, revision = record.revision, "draft already stored");
+    if let Some(revision) = revision_holding(store, &draft, record.revision) {
+        tracing::info!(user = %draft.user_id, revision, current = record.revision, "draft already stored");
         return Action::DraftAlreadyStored {
             user_id: draft.user_id,
             user_handle: draft.user_handle,
             session: draft.session,
-            revision: record.revision,
+            revision,
+            current: record.revision,
         };
     }
     let base_text = store.revision_text(&draft.user_id, draft.base_revision);
@@ -462,16 +468,28 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     Action::DraftReady { record: Box::new(record), base, draft, doubt }
 }
 
-/// Whether `draft`'s text is the document stored now: the same compact text, as a save
-/// compares them (white space aside; key order and a number's spelling count, which JSON
-/// values compared as maps ignored: bb21 L01).
-fn holds_what_is_stored(store: &dyn UserStore, draft: &Draft) -> bool {
+/// The revision that holds `draft`'s text, if any: the one stored now (`current`), else one
+/// saved after the revision the draft started from (its save committed, then someone saved
+/// again). Compared as a save compares documents: the same compact text, white space aside
+/// (key order and a number's spelling count, which JSON values compared as maps ignored:
+/// bb21 L01). At most [`REVISIONS_LOOKED_AT`] revisions back from `current` are read.
+fn revision_holding(store: &dyn UserStore, draft: &Draft, current: Revision) -> Option<Revision> {
     let compact = |text: &str| crate::domain::CustomData::parse(text).ok().map(|d| d.compact());
-    match (store.custom_data(&draft.user_id), compact(&draft.text)) {
-        (Ok(stored), Some(mine)) => compact(&stored.text) == Some(mine),
-        _ => false,
+    let mine = compact(&draft.text)?;
+    let stored = store.custom_data(&draft.user_id).ok()?;
+    if compact(&stored.text).as_ref() == Some(&mine) {
+        return Some(stored.revision);
     }
+    let after_base = draft.base_revision.saturating_add(1);
+    let oldest = after_base.max(current.saturating_sub(REVISIONS_LOOKED_AT));
+    (oldest..current).rev().find(|&revision| {
+        store.revision_text(&draft.user_id, revision).is_ok_and(|text| compact(&text).as_ref() == Some(&mine))
+    })
 }
+
+/// How many revisions before the current one a reopened draft is compared with: a crash
+/// between a save's commit and its draft's removal, then a few saves by others.
+const REVISIONS_LOOKED_AT: Revision = 16;
 
 /// The action an input event stands for in the current state, if any.
 pub fn action_for_event(state: &State, event: Event) -> Option<Action> {

@@ -12,7 +12,6 @@ use crate::tui::app::ExternalText;
 /// What the status line says when the external editor did not end well: the shell's 127 and
 /// 126 mean it never ran, which "exited with exit status: 127" does not tell an operator.
 pub(super) fn editor_failed(editor: &str, code: Option<i32>) -> String {
-    let editor = inert::line(editor);
     match code {
         Some(127) => format!("editor `{editor}` was not found (set $VISUAL or $EDITOR); nothing was saved"),
         Some(126) => format!("editor `{editor}` cannot be run (not executable); nothing was saved"),
@@ -87,14 +86,14 @@ fn edit_externally(
         ran => {
             let failed = match ran {
                 Ok(end) => editor_failed(&editor, end.status.code()),
-                Err(e) => format!("cannot run {}: {e}; nothing was saved", inert::line(&editor)),
+                Err(e) => format!("cannot run {editor}: {e}; nothing was saved"),
             };
             // An editor that was killed or crashed after writing: what it wrote is the
             // operator's, so a file that changed stays, named. One left as it was goes.
             match std::fs::read(&path) {
                 Ok(left) if left != sent.as_bytes() => {
-                    let kept = inert::line(&path.display().to_string()).into_owned();
-                    tracing::warn!(file = %kept, "the external editor failed after writing: its file is kept");
+                    let kept = path.display();
+                    tracing::warn!(file = %inert::line(&kept.to_string()), "the external editor failed after writing: its file is kept");
                     Err(format!("{failed}; what it wrote is kept in {kept}"))
                 }
                 _ => {
@@ -283,9 +282,9 @@ fn descendants_of(pid: i32) -> Vec<i32> {
 /// What is said of an editor still running as the session ends: its file is left to it, and
 /// the draft naming the file stays, so the next start offers what it holds once it has ended.
 fn left_to_a_running_editor(path: &Path, running: &[i32]) -> Result<ExternalText, String> {
-    let shown = inert::line(&path.display().to_string()).into_owned();
+    let shown = path.display();
     let processes = running.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-    tracing::warn!(file = %shown, "the external editor outlived the session: its file is left in place");
+    tracing::warn!(file = %inert::line(&shown.to_string()), "the external editor outlived the session: its file is left in place");
     Err(format!(
         "the editor was still running {} s after the hang-up or TERM (process {processes}): its file {shown} is left in place, and the next start offers what it holds once the editor has ended",
         EDITOR_GRACE.as_secs()
@@ -296,19 +295,20 @@ fn left_to_a_running_editor(path: &Path, running: &[i32]) -> Result<ExternalText
 /// the recovery file it kept of what was typed is (the file stays beside it for `vim -r`),
 /// or that nothing of the edit is left.
 fn nothing_written(path: &Path) -> String {
-    let shown = inert::line(&path.display().to_string()).into_owned();
+    let shown = path.display().to_string();
+    let logged = inert::line(&shown);
     let recovery = crate::draft::recovery_file_of(path);
     match recovery {
         Some(recovery) => {
-            let recovery = inert::line(&recovery.display().to_string()).into_owned();
-            tracing::warn!(file = %shown, %recovery, "the external editor ended on the signal without writing: its recovery file is kept");
+            let recovery = recovery.display().to_string();
+            tracing::warn!(file = %logged, recovery = %inert::line(&recovery), "the external editor ended on the signal without writing: its recovery file is kept");
             format!(
                 "the editor ended on the hang-up or TERM without writing its file: what was typed is in its recovery file {recovery} (vim: `vim -r {shown}`; the file is kept for that)"
             )
         }
         None => {
             let _ = std::fs::remove_file(path);
-            tracing::warn!(file = %shown, "the external editor ended on the signal without writing: nothing to keep");
+            tracing::warn!(file = %logged, "the external editor ended on the signal without writing: nothing to keep");
             "the editor ended on the hang-up or TERM without writing its file: nothing of that edit was kept"
                 .to_owned()
         }
@@ -323,7 +323,7 @@ fn nothing_written(path: &Path) -> String {
 pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let shown = inert::line(&path.display().to_string()).into_owned();
+    let shown = path.display();
     // The limit is on the compact form; the editor's text is laid out (indentation, one
     // value per line), which deep documents make several times longer.
     let bound = max_bytes.saturating_mul(8);

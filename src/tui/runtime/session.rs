@@ -274,7 +274,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     state.shape = shape;
     state.schema_source = schema_source;
     for note in notes {
-        state.say_at_start(inert::line(&note));
+        state.say_at_start(note);
     }
     let loop_left = ended.watch_for_a_stuck_loop();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -412,7 +412,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
                 let shown = std::fs::canonicalize(&path).unwrap_or(path);
                 return Err(format!(
                     "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision}` saves it)",
-                    inert::line(&user),
+                    user,
                     shown.display(),
                     database_arguments(&runtime.database),
                     inert::shell_word(&crate::domain::user_ref::UserRef::id_form(&user)),
@@ -424,7 +424,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
     }
     Err(format!(
         "your unsaved edit of user {} could not be written anywhere and is lost ({why}; {})",
-        inert::line(&user),
+        user,
         tried.join("; ")
     ))
 }
@@ -458,7 +458,10 @@ fn cannot_open_for_writing(e: anyhow::Error) -> anyhow::Error {
         Some(crate::store::StoreError::Busy) => e.context(
             "the screen cannot open the file for writing (`custodian --read-only` browses it meanwhile)",
         ),
-        Some(crate::store::StoreError::Io { error, .. }) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+        // A read-only file system (a snapshot, a backup mount) too: bb31 U03.
+        Some(crate::store::StoreError::Io { error, .. })
+            if matches!(error.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem) =>
+        {
             e.context("the screen cannot open the file for writing (`custodian --read-only` browses it if you may read it)")
         }
         _ => e,
@@ -480,6 +483,10 @@ mod tests {
             "the screen cannot open the file for writing (`custodian --read-only` browses it if you may read it): ro.redb: permission denied"
         );
         assert!(said(StoreError::Busy).contains("`custodian --read-only` browses it meanwhile"));
+        let read_only_fs = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        assert!(
+            said(StoreError::Io { context: "ro.redb".into(), error: read_only_fs }).contains("--read-only")
+        );
         let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
         assert!(!said(StoreError::Io { context: "x".into(), error: missing }).contains("--read-only"));
     }

@@ -2,7 +2,6 @@
 
 use crate::tui::app::Action;
 
-use crate::inert;
 use crate::store::StoreError;
 
 /// A store error as the screen's answer: a lost connection is its own (the screen keeps
@@ -33,7 +32,7 @@ pub(super) fn store_failed(error: StoreError) -> Action {
 /// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
 /// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
 pub(super) fn deleted_outside(id: &str, saving: bool) -> Action {
-    let user = inert::line(id);
+    let user = id;
     let message = if saving {
         format!(
             "not saved: user {user} no longer exists (deleted outside custodian); the edit stays here and in its draft"

@@ -20,39 +20,47 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         return;
     };
     let user = &record.user;
-    // `-` for a value the user does not have, as the CLI's tables write it.
-    let text = |value: &Option<String>| {
-        value.as_deref().map_or_else(|| "-".to_owned(), |v| inert::line(v).into_owned())
+    // `-` for a value the user does not have, as the CLI's tables write it. A value mixing
+    // look-alike scripts in a word is marked and says which, first (a cut keeps the mark), in
+    // the warning colour: each row is (label, value, warned).
+    let text = |value: &Option<String>| match value.as_deref() {
+        None => ("-".to_owned(), false),
+        Some(v) => match inert::mixed_script_word(v) {
+            Some((one, other)) => {
+                (format!("≈ {} ({one} and {other} letters in one word)", inert::line(v)), true)
+            }
+            None => (inert::line(v).into_owned(), false),
+        },
     };
-    let rows: [(&str, String); 11] = [
-        ("id", inert::line(&user.id).into_owned()),
+    let plain = |value: String| (value, false);
+    let rows: [(&str, (String, bool)); 11] = [
+        ("id", plain(inert::line(&user.id).into_owned())),
         ("username", text(&user.username)),
         ("primaryEmail", text(&user.primary_email)),
         ("primaryPhone", text(&user.primary_phone)),
         ("name", text(&user.name)),
         ("avatar", text(&user.avatar)),
-        ("isSuspended", if user.is_suspended { "yes".into() } else { "no".into() }),
-        ("createdAt", format_utc(user.created_at)),
-        ("updatedAt", format_utc(user.updated_at)),
-        ("lastSignInAt", user.last_sign_in_at.map_or_else(|| "never".to_owned(), format_utc)),
+        ("isSuspended", (if user.is_suspended { "yes" } else { "no" }.into(), user.is_suspended)),
+        ("createdAt", plain(format_utc(user.created_at))),
+        ("updatedAt", plain(format_utc(user.updated_at))),
+        ("lastSignInAt", plain(user.last_sign_in_at.map_or_else(|| "never".to_owned(), format_utc))),
         (
             "revision",
-            format!(
+            plain(format!(
                 "{} · {} by {}",
                 record.revision,
                 minutes(record.revised_at),
                 inert::line(&record.revised_by)
-            ),
+            )),
         ),
     ];
     // Inside the borders, after the 14 columns of the label: a longer value is cut with `…`.
     let value_width = usize::from(area.width.saturating_sub(2)).saturating_sub(14);
     let lines: Vec<Line> = rows
         .into_iter()
-        .map(|(label, value)| {
+        .map(|(label, (value, warned))| {
             let value = inert::cut_to_width(&value, value_width).into_owned();
-            let style =
-                if label == "isSuspended" && user.is_suspended { theme.warning } else { Default::default() };
+            let style = if warned { theme.warning } else { Default::default() };
             Line::from(vec![Span::styled(format!("{label:<13} "), theme.label), Span::styled(value, style)])
         })
         .collect();

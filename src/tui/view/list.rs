@@ -46,14 +46,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .enumerate()
         .map(|(i, entry)| {
             let user = &entry.user;
-            let mark = if user.is_suspended { "⊘ " } else { "  " };
-            let handle = inert::line(user.handle()).into_owned();
-            let secondary = user
+            let shown_beside = user
                 .name
                 .as_deref()
-                .or(user.primary_email.as_deref().filter(|e| Some(*e) != Some(user.handle())))
-                .map(|s| inert::line(s).into_owned())
-                .unwrap_or_default();
+                .or(user.primary_email.as_deref().filter(|e| Some(*e) != Some(user.handle())));
+            // Suspended first; else a handle, or the name or email beside it, that mixes
+            // look-alike scripts in a word (the profile says which: bb31 U01, bb32 V03).
+            let mixed = [Some(user.handle()), shown_beside]
+                .into_iter()
+                .flatten()
+                .any(|text| inert::mixed_script_word(text).is_some());
+            let mark = match (user.is_suspended, mixed) {
+                (true, _) => "⊘ ",
+                (false, true) => "≈ ",
+                (false, false) => "  ",
+            };
+            let handle = inert::line(user.handle()).into_owned();
+            let secondary = shown_beside.map(|s| inert::line(s).into_owned()).unwrap_or_default();
             let text = inert::fit_to_width(&format!("{mark}{handle}  {secondary}"), inner_width);
             // The padding stays unstyled on every row: the selection's bar covers the text only
             // (reverse-video blanks are drawn cell by cell, ~20 B a move to draw and take
