@@ -491,7 +491,7 @@ fn a_file_left_unclean_on_a_read_only_filesystem_says_to_repair_a_copy_elsewhere
     // `set admin -` opens the file for writing, then waits for its document on stdin.
     let mut writer =
         sandbox.command(&db, &["set", "admin", "-"]).stdin(Stdio::piped()).spawn().expect("spawn");
-    std::thread::sleep(Duration::from_millis(1500));
+    support::run::wait_until_reading_stdin(writer.id());
     writer.kill().expect("kill -9 the writer");
     let _ = writer.wait();
     let unclean = sandbox.on(&db, &["--read-only", "get", "admin"]);
@@ -1165,6 +1165,7 @@ fn a_signal_while_a_long_users_file_is_resolved_ends_the_patch_at_once() {
         sandbox.command(&db, &["patch", path_str(&patch), "--users", path_str(&users), "--yes"]);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("spawn");
+    support::run::wait_until_catching(child.id(), libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     // SAFETY: a signal to our own child.
@@ -1190,6 +1191,10 @@ fn ends_on_sigterm_while_it_waits(sandbox: &Sandbox, db: &Path, args: &[&str]) {
     let mut command = sandbox.command(db, args);
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("spawn");
+    // A command that writes catches the signal (a read-only `schema check` never does).
+    if args[0] != "schema" {
+        support::run::wait_until_catching(child.id(), libc::SIGTERM);
+    }
     std::thread::sleep(Duration::from_millis(500));
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

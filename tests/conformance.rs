@@ -1049,7 +1049,15 @@ fn until_a_session_waits_for_a_lock(db: &LogtoDb) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let waiting: i64 =
-            admin.query_one("select count(*) from pg_locks where not granted", &[]).expect("locks").get(0);
+            // Only this test's database: the cluster is shared by tests that run side by side.
+            admin
+                .query_one(
+                    "select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid \
+                     where not l.granted and a.datname = current_database()",
+                    &[],
+                )
+                .expect("locks")
+                .get(0);
         if waiting > 0 {
             return;
         }

@@ -29,8 +29,13 @@ use support::demo_store;
 
 /// How long a test waits for something that should take milliseconds.
 const PATIENCE: Duration = Duration::from_secs(10);
-/// A key is answered within a frame at 60 Hz.
-const KEY_BUDGET: Duration = Duration::from_millis(16);
+/// A key answered without waiting for a held call (which [`Gate::pass`] holds up to
+/// [`GATE_LIMIT`]). Not a frame's 16 ms: that is for the benches; here a test thread shares
+/// two loaded cores, and one preemption made a key "take" 16 ms.
+const KEY_BUDGET: Duration = Duration::from_millis(1500);
+/// The longest a call is held at an armed gate: a key that waited for it fails its budget
+/// instead of hanging the run.
+const GATE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Holds the calls that reach it while armed, until released.
 #[derive(Default)]
@@ -62,8 +67,13 @@ impl Gate {
         }
         state.held += 1;
         self.changed.notify_all();
+        let deadline = Instant::now() + GATE_LIMIT;
         while state.armed {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = self.changed.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
         }
         state.held -= 1;
     }

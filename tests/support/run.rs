@@ -134,3 +134,43 @@ pub fn ended_within(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Waits (up to 20 s) until process `pid` catches `signal`, as `SigCgt` in
+/// `/proc/PID/status` says: one sent before its handler is in ends it by the default action,
+/// which a loaded machine's slow start made a test's fixed sleep too short for.
+#[allow(dead_code)]
+pub fn wait_until_catching(pid: u32, signal: i32) {
+    let caught = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let mask = status.lines().find_map(|line| line.strip_prefix("SigCgt:")).unwrap_or("0");
+        u64::from_str_radix(mask.trim(), 16).is_ok_and(|mask| mask & (1 << (signal - 1)) != 0)
+    };
+    let started = std::time::Instant::now();
+    while !caught() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{pid} never caught signal {signal}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Waits (up to 20 s) until a thread of process `pid` is blocked reading its standard input
+/// (`read(0, …)` in `/proc/PID/task/*/syscall`): past whatever it does before it reads.
+#[allow(dead_code)]
+pub fn wait_until_reading_stdin(pid: u32) {
+    // x86-64's read is 0, aarch64's 63; the first argument is the descriptor.
+    let read = if cfg!(target_arch = "aarch64") { "63" } else { "0" };
+    let reads_stdin = |call: String| {
+        let mut fields = call.split_whitespace();
+        fields.next() == Some(read) && fields.next() == Some("0x0")
+    };
+    let reading = || {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        tasks
+            .flatten()
+            .any(|task| std::fs::read_to_string(task.path().join("syscall")).is_ok_and(reads_stdin))
+    };
+    let started = std::time::Instant::now();
+    while !reading() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{pid} never read its stdin");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
