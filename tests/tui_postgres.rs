@@ -117,17 +117,32 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
         "conflict: the user was changed outside custodian since you opened revision 1 (not their customData: a sign-in or a profile edit); nothing was written"
     );
     // The dialog says so too: it said "Someone saved revision 1 while you were editing".
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    terminal.draw(|frame| view::render(frame, &screen.state, &Theme::plain())).expect("draw");
-    let drawn: String =
-        format!("{}", terminal.backend()).chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
-    let drawn = drawn.split_whitespace().collect::<Vec<_>>().join(" ");
+    let drawn = drawn_words(&screen);
     assert!(
         drawn.contains("The user was changed outside custodian meanwhile a signin or a profile edit"),
         "{drawn}"
     );
     assert!(drawn.contains("customData is as you read it"), "{drawn}");
     assert!(!drawn.contains("Someone saved"), "{drawn}");
+    // The overwrite's question says the same: it named "revision 1, saved since you opened
+    // this edit", the edit's own revision (bb33 F2).
+    screen.act(Action::OverwriteTheirs);
+    let drawn = drawn_words(&screen);
+    assert!(
+        drawn.contains("The user was changed outside custodian since you opened this edit a signin or a profile edit customData is revision 1 as you read it"),
+        "{drawn}"
+    );
+    assert!(!drawn.contains("saved since you opened"), "{drawn}");
+}
+
+/// The screen drawn at 120×40, letters, digits and spaces only, words joined by one space
+/// (a dialog's text wraps over its rows and borders).
+fn drawn_words(screen: &Screen) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &screen.state, &Theme::plain())).expect("draw");
+    let drawn: String =
+        format!("{}", terminal.backend()).chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+    drawn.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Logto (the console, a script) deletes the user while the operator edits them. The save said
@@ -792,11 +807,15 @@ fn an_outside_custom_data_write_to_a_user_custodian_never_saved_is_said_as_such(
     assert_eq!(screen.state.mode(), Mode::Conflict, "{:?}", screen.state.status);
     let stored = screen.store.theirs(&id).expect("read").text;
     assert!(stored.contains("logto") && !stored.contains("mine"), "theirs kept: {stored}");
-    // Overwriting on purpose writes mine (after the question about the key theirs has).
+    // Overwriting on purpose writes mine, after a question that says what it replaces: it
+    // named "revision 1, saved since you opened this edit", the edit's own (bb33 F2).
     screen.act(Action::OverwriteTheirs);
-    if screen.state.dialog.is_some() {
-        screen.act(Action::Confirm);
-    }
+    let drawn = drawn_words(&screen);
+    // (Words at a row's end may meet the pane behind the dialog: checked in two pieces.)
+    assert!(drawn.contains("customData was written outside custodian since you opened this edit"), "{drawn}");
+    assert!(drawn.contains("called revision 1 what it holds now is replaced by yours"), "{drawn}");
+    assert!(!drawn.contains("saved since you opened"), "{drawn}");
+    screen.act(Action::Confirm);
     let stored = screen.store.theirs(&id).expect("read").text;
     assert!(stored.contains("mine") && !stored.contains("logto"), "{stored} {:?}", screen.state.status);
 }
@@ -936,4 +955,57 @@ fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outsid
         .expect("read")
         .get(0);
     assert_eq!(stored, "[1, 2]", "the later outside write is not overwritten");
+}
+
+/// bb33 F1: a draft whose edit PostgreSQL already stores — its save committed and the answer
+/// was lost, then custodian was killed — in the operator's key order and number spelling,
+/// which jsonb keeps its own way (shorter keys first, `1e2` as `100`). It was reopened as an
+/// unsaved edit whose save showed the operator's own revision as someone's, "(no
+/// difference)"; now it is said stored and removed, as on a file.
+#[test]
+fn a_draft_that_jsonb_stores_in_its_own_key_order_and_spelling_is_said_stored() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    let base = screen.store.custom_data("u3").expect("carol's document");
+    let mine = "{\n  \"a\": 1,\n  \"zzz_new\": 2,\n  \"c\": 3,\n  \"n\": 1e2\n}";
+    let saved = custodian::domain::CustomData::parse(mine).expect("valid");
+    let author = custodian::store::Author("tester".into());
+    screen
+        .store
+        .replace_custom_data("u3", &saved, Some(base.revision), &author)
+        .expect("the save that committed");
+    let stored = screen.store.custom_data("u3").expect("read back").text;
+    assert!(!stored.contains("1e2") && stored.find("\"c\"") < stored.find("\"zzz_new\""), "{stored}");
+    let edit = custodian::draft::EditSnapshot {
+        user_id: "u3".into(),
+        user_handle: "carol@example.net".into(),
+        session: "1-0000aaaa-1".into(),
+        base_revision: base.revision,
+        base_digest: custodian::draft::digest(&base.text),
+        text: mine.into(),
+    };
+    let draft = custodian::draft::Draft::new(
+        custodian::draft::DraftKind::Draft,
+        &screen.store.draft_identity(),
+        edit,
+        1_764_000_000_000,
+    );
+    let drafts = Drafts::at(screen.drafts.path().join("drafts"));
+    drafts.save(&draft).expect("the draft on disk");
+    screen.act(Action::DraftsFound { drafts: vec![draft], not_offered: Vec::new(), in_use: Vec::new() });
+    screen.act(Action::OpenDraft);
+    assert!(screen.state.editor.is_none(), "reopened as an unsaved edit");
+    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(
+        status.starts_with("the edit in the draft of carol@example.net is stored already, as revision 2"),
+        "{status}"
+    );
+    assert!(drafts.for_database(&screen.store.draft_identity()).drafts.is_empty(), "the draft is removed");
+    // Another order of the same keys is no edit on PostgreSQL, but another value is.
+    let changed = mine.replace("\"c\": 3", "\"c\": 4");
+    let doc = custodian::domain::CustomData::parse(&changed).expect("valid");
+    assert_ne!(
+        screen.store.as_stored(&doc).expect("jsonb's form"),
+        screen.store.as_stored(&saved).expect("jsonb's form")
+    );
 }

@@ -276,6 +276,13 @@ pub trait UserStore: Send + Sync {
     }
     /// The text of one revision.
     fn revision_text(&self, id: &str, revision: Revision) -> Result<String, StoreError>;
+    /// `document` as this store gives it back once saved, in compact form: what a save
+    /// compares with the stored document. A file keeps the text's key order and each
+    /// number's spelling; PostgreSQL's jsonb orders keys its own way (shorter first) and
+    /// writes `1e2` as `100`, so a draft already saved there looked unsaved (bb33 F1).
+    fn as_stored(&self, document: &CustomData) -> Result<String, StoreError> {
+        Ok(document.compact())
+    }
     /// Imports users all or nothing: any bad record, and nothing is written.
     fn import(
         &self,

@@ -273,6 +273,18 @@ impl UserStore for PostgresStore {
         self.text_of_revision(id, revision)
     }
 
+    fn as_stored(&self, document: &CustomData) -> Result<String, StoreError> {
+        // jsonb's own text of it, as a save stores it and compares it (`::jsonb::text`).
+        let row = self
+            .lock()
+            .query_one("select $1::text::jsonb::text", &[&document.compact()])
+            .map_err(|e| self.fail(e))?;
+        let text: String = row.get(0);
+        CustomData::parse(&text)
+            .map(|stored| stored.compact())
+            .map_err(|e| StoreError::Database(format!("jsonb's text of a document cannot be read back: {e}")))
+    }
+
     fn search(
         &self,
         query: &str,

@@ -470,12 +470,14 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
 
 /// The revision that holds `draft`'s text, if any: the one stored now (`current`), else one
 /// saved after the revision the draft started from (its save committed, then someone saved
-/// again). Compared as a save compares documents: the same compact text, white space aside
-/// (key order and a number's spelling count, which JSON values compared as maps ignored:
-/// bb21 L01). At most [`REVISIONS_LOOKED_AT`] revisions back from `current` are read.
+/// again). Compared as a save on this store compares documents: the same compact text of
+/// what the store keeps, white space aside (on a file, key order and a number's spelling
+/// count, which JSON values compared as maps ignored: bb21 L01; on PostgreSQL, jsonb's
+/// order and spelling: bb33 F1). At most [`REVISIONS_LOOKED_AT`] revisions back from
+/// `current` are read.
 fn revision_holding(store: &dyn UserStore, draft: &Draft, current: Revision) -> Option<Revision> {
     let compact = |text: &str| crate::domain::CustomData::parse(text).ok().map(|d| d.compact());
-    let mine = compact(&draft.text)?;
+    let mine = store.as_stored(&crate::domain::CustomData::parse(&draft.text).ok()?).ok()?;
     let stored = store.custom_data(&draft.user_id).ok()?;
     if compact(&stored.text).as_ref() == Some(&mine) {
         return Some(stored.revision);

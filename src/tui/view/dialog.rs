@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use crate::domain::time::format_utc;
 use crate::draft::{Draft, DraftKind};
 use crate::inert;
+use crate::store::StoredDocument;
 use crate::tui::app::{Dialog, Mode, State};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
@@ -44,6 +45,26 @@ fn reopened_question(leave: &str) -> Vec<Line<'static>> {
     ]
 }
 
+/// What an overwrite after a conflict replaces, said as the conflict view said it. On Logto's
+/// database an outside write keeps the revision's number until custodian keeps it: the
+/// question named the edit's own revision as one "saved since you opened this edit" (bb33 F2).
+fn overwrite_warning(theirs: &StoredDocument, base: Option<&StoredDocument>) -> String {
+    match base {
+        Some(base) if base.revision == theirs.revision && base.text == theirs.text => format!(
+            "The user was changed outside custodian since you opened this edit (a sign-in or a profile edit); customData is revision {} as you read it: what it holds (−) is replaced by yours (+).",
+            theirs.revision
+        ),
+        Some(base) if base.revision == theirs.revision => format!(
+            "customData was written outside custodian since you opened this edit (still called revision {}): what it holds now (−) is replaced by yours (+); it is kept in the history.",
+            theirs.revision
+        ),
+        _ => format!(
+            "This overwrites revision {}, saved since you opened this edit: what it holds (−) is replaced by yours (+); it stays in the history.",
+            theirs.revision
+        ),
+    }
+}
+
 /// Drafts listed at once; more scroll with the selection.
 const DRAFT_ROWS: usize = 8;
 
@@ -65,13 +86,8 @@ fn question(
         Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to, overwriting, .. } => {
             let mut lines = Vec::new();
             if *overwriting {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "This overwrites revision {}, saved since you opened this edit: what it holds (−) is replaced by yours (+); it stays in the history.",
-                        held_to.revision
-                    ),
-                    theme.warning,
-                )));
+                let base = state.editor.as_ref().map(|e| &e.base);
+                lines.push(Line::from(Span::styled(overwrite_warning(held_to, base), theme.warning)));
             }
             if !secrets.is_empty() {
                 lines.push(Line::from(Span::styled(
