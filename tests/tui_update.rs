@@ -391,14 +391,44 @@ fn saving_an_unchanged_document_says_no_changes() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    // What is stored is looked at first (someone may have saved since: bb34 #3) ...
     let effects = update(&mut state, Action::Save);
-    assert!(effects.is_empty());
+    assert!(
+        matches!(effects.as_slice(), [Effect::ReadCurrent { purpose: Purpose::ReviewSave, .. }]),
+        "{effects:?}"
+    );
+    let runtime = support::runtime(&store);
+    run_effects(&runtime, &mut state, effects);
+    // ... and nothing is saved.
     assert_eq!(state.status.as_ref().unwrap().text, "no changes");
+    assert_eq!(state.mode(), Mode::Edit, "the editor stays open");
+    assert_eq!(store.history(&id).unwrap().len(), 1, "nothing written");
     // It goes with the first change to the text, which the title calls modified (it stayed,
     // saying the opposite: bb26 T05).
     type_text(&store, &mut state, "x");
     assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()));
     assert_ne!(state.status.as_ref().map(|s| s.text.as_str()), Some("no changes"));
+}
+
+/// bb34 #3: an edit of white space alone, while someone saved another document since it
+/// opened: Ctrl-S said "no changes", and the editor went on showing a document no longer
+/// stored. Now it is the conflict view, theirs against mine, as a restore's is.
+#[test]
+fn saving_no_change_after_someone_saved_since_shows_the_conflict_not_no_changes() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(1, 0));
+    type_text(&store, &mut state, " ");
+    let theirs = CustomData::parse(r#"{"colleague": "changed everything"}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, Some(1), &Author("colleague".into())).unwrap();
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.mode(), Mode::Conflict, "{:?}", state.status);
+    assert_ne!(state.status.as_ref().map(|s| s.text.as_str()), Some("no changes"));
+    assert!(matches!(&state.dialog, Some(Dialog::Conflict { theirs, .. }) if theirs.revision == 2));
+    assert_eq!(store.history(&id).unwrap().len(), 2, "nothing written");
 }
 
 #[test]
@@ -3031,9 +3061,9 @@ fn a_mere_reordering_is_no_change_where_the_store_keeps_its_own_key_order() {
     state.key_order = KeyOrder::Backend("PostgreSQL");
     open_editor_on(&store, &mut state, "admin");
     replace_editor_text(&store, &mut state, ADMIN_REORDERED);
-    let effects = update(&mut state, Action::Save);
-    assert!(effects.is_empty(), "nothing to save: {effects:?}");
+    act(&store, &mut state, Action::Save);
     assert!(state.dialog.is_none(), "{:?}", state.dialog);
+    assert_eq!(state.pending, None, "nothing to save");
     let status = state.status.as_ref().unwrap();
     assert_eq!(status.text, "no changes: only the key order differs");
     // A value changed as well: that is a save.

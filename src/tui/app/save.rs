@@ -142,8 +142,13 @@ impl State {
         let base = review.overwriting.as_ref().map_or(&editor.base, |(_, theirs)| theirs);
         let same_text = stored.text == base.text
             || matches!((parse_object(&stored.text), parse_object(&base.text)), (Ok(a), Ok(b)) if a == b);
-        let row_moved =
-            matches!((stored.updated_micros, base.updated_micros), (Some(now), Some(then)) if now != then);
+        // A sign-in that moved the row is no conflict for an edit that saves nothing.
+        let saves_something = match &editor.validation {
+            Ok(data) => Self::nothing_to_save(&self.key_order, editor, data).is_none(),
+            Err(_) => true,
+        };
+        let row_moved = saves_something
+            && matches!((stored.updated_micros, base.updated_micros), (Some(now), Some(then)) if now != then);
         if stored.revision != base.revision || !same_text || row_moved {
             return self.conflict(id.to_owned(), stored);
         }
@@ -197,22 +202,16 @@ impl State {
         };
         // A restored revision goes to the store even when it is the base's text: the store
         // says "no changes" only if no one saved since, else the conflict view shows theirs.
-        if editor.restored.is_none() {
-            if data.canonical() == editor.base.text {
-                let generation = editor.generation;
-                self.say_until(StatusKind::Info, "no changes", Until::Edited { generation });
-                return Vec::new();
+        if let Some(unchanged) = Self::nothing_to_save(&self.key_order, editor, &data) {
+            // Said once what is stored is known to be the base still: someone's save since
+            // left the editor showing a document no longer stored, and "no changes" said it
+            // was (bb34 #3); the look finds it and shows the conflict view.
+            if look == StoredLook::NotYet {
+                return self.read_stored_before_asking(None);
             }
-            // (Whose key order it is, the status line says all through the edit.)
-            if matches!(self.key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, &data) {
-                let generation = editor.generation;
-                self.say_until(
-                    StatusKind::Info,
-                    "no changes: only the key order differs",
-                    Until::Edited { generation },
-                );
-                return Vec::new();
-            }
+            let generation = editor.generation;
+            self.say_until(StatusKind::Info, unchanged, Until::Edited { generation });
+            return Vec::new();
         }
         if editor.doubt.is_some() {
             // A draft whose base is in doubt is never saved without the conflict view.
@@ -225,6 +224,21 @@ impl State {
             return self.read_stored_before_asking(None);
         }
         self.review_and_save(data, &base, false)
+    }
+
+    /// What Ctrl-S says when `data`, the edit's text, saves nothing over the edit's base:
+    /// the same text, or (where the store keeps its own key order) the same values. `None`
+    /// for an edit to save, and for a restored revision, which the store always answers.
+    fn nothing_to_save(key_order: &KeyOrder, editor: &Editor, data: &CustomData) -> Option<&'static str> {
+        if editor.restored.is_some() {
+            return None;
+        }
+        if data.canonical() == editor.base.text {
+            return Some("no changes");
+        }
+        // (Whose key order it is, the status line says all through the edit.)
+        (matches!(key_order, KeyOrder::Backend(_)) && same_values(&editor.base.text, data))
+            .then_some("no changes: only the key order differs")
     }
 
     /// Saves `data` over `stored`, first asking when it removes top-level keys that `stored`
