@@ -82,6 +82,15 @@ fn an_empty_filter_counts_the_whole_list_not_what_a_search_found() {
     }
     assert!(title(&state).contains(" /▏ · all 200 "), "{}", title(&state));
     assert!(!title(&state).contains("found"), "{}", title(&state));
+    // Spaces alone filter nothing: the whole list, said so, also once Enter leaves the
+    // filter (it said "72 found", the rows loaded so far, and `:patch` then went over every
+    // user: bb34 #1).
+    for _ in 0..3 {
+        act(&store, &mut state, Action::FilterChar(' '));
+    }
+    assert!(title(&state).contains(" /   ▏ · all 200 "), "{}", title(&state));
+    act(&store, &mut state, Action::FilterAccept);
+    assert!(title(&state).contains(" Users · 200 "), "{}", title(&state));
 }
 
 #[test]

@@ -15,12 +15,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let focused = matches!(state.mode(), Mode::Browse | Mode::Filter);
     // An estimate (a store that does not count many users on every refresh) says so.
     let about = if list.total_estimated { "~" } else { "" };
-    let title = if list.filter.is_empty() && !state.filtering {
+    // A filter of white space alone filters nothing (as the CLI's `--search`): said as the
+    // whole list, not as the rows loaded so far "found" (bb34 #1).
+    let filtered = list.active_filter().is_some();
+    let title = if !filtered && !state.filtering {
         format!(" Users · {about}{} ", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
         let search = &list.search;
-        let matches = if list.filter.is_empty() {
+        let matches = if !filtered {
             // Nothing typed yet: the whole list is shown, not what a search found.
             format!("all {about}{}", group_digits(list.total))
         } else if search.capped {
