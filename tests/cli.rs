@@ -443,6 +443,10 @@ fn a_file_that_is_not_a_database_exits_1_and_is_left_intact() {
         }
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    // A name with a space at its end is said quoted: it was said bare, `x : not a …` (bb34 #5).
+    let spaced = sandbox.file("empty ", "");
+    let run = sandbox.on(Path::new(&spaced), &["list"]);
+    assert!(run.stderr.contains(&format!("'{spaced}': not a custodian database")), "{}", run.stderr);
     assert_eq!(fs::read_to_string(&text).expect("read"), "[{\"id\": \"abc\"}]\n".repeat(100));
     assert_eq!(fs::metadata(&empty).expect("metadata").len(), 0);
 }
@@ -701,6 +705,10 @@ fn export_to_a_file_writes_the_same_lines_privately() {
     assert!(run.stderr.contains("exported 5 users"), "{run:?}");
     assert_eq!(mode_of(&out), 0o600);
     assert_eq!(fs::read_to_string(&out).expect("read"), sandbox.export(&db));
+    // A name ending in a space is said as a shell word: it was invisible (bb34 #5).
+    let spaced = sandbox.path("out ");
+    let run = sandbox.on(&db, &["export", "--out", spaced.to_str().expect("utf-8")]).ok();
+    assert!(run.stderr.contains(&format!("exported 5 users to '{}'", spaced.display())), "{run:?}");
 }
 
 /// An export killed outright (SIGKILL) left its hidden temporary file, part of every user,

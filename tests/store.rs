@@ -363,8 +363,13 @@ fn open_of_a_truncated_database_is_refused_or_fails_cleanly_on_read() {
     drop(store);
     let bytes = fs::read(&path).expect("read");
     fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
-    // Opening for writing checks the layout and refuses.
-    assert!(matches!(RedbStore::open(&path, OpenOptions::default()), Err(StoreError::NotADatabase { .. })));
+    // Opening for writing checks the layout and refuses: a damaged file, cut short.
+    match RedbStore::open(&path, OpenOptions::default()) {
+        Err(StoreError::Database(message)) => {
+            assert!(message.contains("it ends early (truncated?)"), "{message}")
+        }
+        other => panic!("expected the file said cut short, got {:?}", other.map(|_| "a store")),
+    }
     // A read-only open does not read the whole file, so it may succeed; then reading every
     // user reaches the missing half and must fail saying the file is damaged — a file cut in
     // half never reads as a whole one.

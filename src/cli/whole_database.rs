@@ -37,7 +37,12 @@ pub(super) fn export(
         }
         Some(path) => export::to_file_telling(store, path, &told).map(|count| {
             bar.finish_and_clear();
-            eprintln!("exported {count} users to {}", inert::line(&path.display().to_string()));
+            // Quoted as a shell word: a blank name, or one ending in a space, was invisible
+            // (bb34 #5).
+            eprintln!(
+                "exported {count} users to {}",
+                inert::line(&inert::shell_word(&path.display().to_string()))
+            );
         }),
     };
     bar.finish_and_clear();

@@ -35,6 +35,15 @@ impl From<redb::TableError> for StoreError {
     }
 }
 
+/// How redb's checks of a file's length against its layout start their messages: on an open
+/// (a write's, or a repair's) and under a running screen.
+const CUT_SHORT: [&str; 2] =
+    ["File truncated below stored layout", "File length does not correspond to a valid region layout"];
+
+fn cut_short(detail: &str) -> bool {
+    CUT_SHORT.iter().any(|start| detail.starts_with(start))
+}
+
 /// How every message about a damaged file starts.
 pub(super) const DAMAGED: &str = "the database file is damaged";
 
@@ -44,6 +53,11 @@ impl From<redb::StorageError> for StoreError {
             redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => StoreError::Database(
                 format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"),
             ),
+            // A file cut short while it was open (truncated under a running screen) is found
+            // by its length: said as the same early end (it was redb's own words: bb34 #2).
+            redb::StorageError::Corrupted(detail) if cut_short(&detail) => StoreError::Database(format!(
+                "{DAMAGED}: it ends early (truncated?); restore it from a backup"
+            )),
             redb::StorageError::Corrupted(detail) => StoreError::Database(format!("{DAMAGED}: {detail}")),
             // A write's own words said only "I/O error: No space left on device", not that
             // nothing was written nor why a batch needs so much room (bb25 P05).
@@ -70,6 +84,11 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
             _ => StoreError::Io { context: display, error: e },
         },
         redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
+        // An open (or its repair) that finds the file cut short: a custodian database that
+        // is damaged, not "not a custodian database" (bb34 #2).
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) if cut_short(&detail) => {
+            redb::StorageError::Corrupted(detail).into()
+        }
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
 }
@@ -94,5 +113,11 @@ mod tests {
         assert!(message.contains("input/output error") && !message.contains("truncated"), "{message}");
         let short = StoreError::from(redb::StorageError::Io(ErrorKind::UnexpectedEof.into()));
         assert!(short.to_string().contains(&format!("{DAMAGED}: it ends early (truncated?)")), "{short}");
+        for start in CUT_SHORT {
+            let cut = StoreError::from(redb::StorageError::Corrupted(format!("{start}: file_len=1000000")));
+            assert!(cut.to_string().contains(&format!("{DAMAGED}: it ends early (truncated?)")), "{cut}");
+        }
+        let other = StoreError::from(redb::StorageError::Corrupted("Invalid checksum".into()));
+        assert!(!other.to_string().contains("truncated"), "{other}");
     }
 }
