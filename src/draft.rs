@@ -111,6 +111,9 @@ pub struct Draft {
     /// without reading it back (a kill -9), what the editor left there is the edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_file: Option<String>,
+    /// The user's handle now, when another than the one written (read at start-up, not kept).
+    #[serde(skip)]
+    pub handle_now: Option<String>,
 }
 
 impl Draft {
@@ -128,6 +131,7 @@ impl Draft {
             saved_at,
             text: edit.text,
             external_file: None,
+            handle_now: None,
         }
     }
 

@@ -1825,3 +1825,35 @@ fn patch_dry_run_then_enter_and_yes_write_one_batch_from_the_terminal() {
     let history = fixture.cli_ok(&["history", "admin"]);
     assert!(history.lines().last().is_some_and(|l| l.contains("batch b")), "{history}");
 }
+
+/// bb34 #4: the drafts list named a draft by the handle it was written with, which an import
+/// had since given to another user (only the id on the row told them apart); now by the
+/// handle the user has now, marked renamed, and `d`'s question names them so too.
+#[test]
+fn the_drafts_list_names_a_renamed_user_by_the_handle_they_have_now() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_after_the_last_autosave(&fixture, &mut tui);
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    assert!(tui.wait_exit().success());
+    let renames = fixture.dir.path().join("renames.jsonl");
+    std::fs::write(&renames, format!("{{\"id\":\"{ADMIN_ID}\",\"username\":\"admin-old\"}}\n"))
+        .expect("write the renames");
+    fixture.cli_ok(&["import", "--upsert", renames.to_str().expect("utf-8")]);
+    let mut tui = fixture.spawn_tui(120, 40);
+    tui.wait_text("Unsaved draft");
+    tui.wait_for_rows("the draft's row", |rows| {
+        rows.iter()
+            .any(|row| row.contains(&format!("admin-old        {ADMIN_ID}")) && row.contains("· renamed"))
+    });
+    tui.send("d");
+    tui.wait_text(&format!("of admin-old ({ADMIN_ID})"));
+    tui.send(ENTER);
+    tui.wait_text("Unsaved draft");
+    tui.send(ESC);
+    tui.wait_gone("Unsaved draft");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    assert_eq!(draft_files(&fixture).len(), 1, "the draft is kept");
+}

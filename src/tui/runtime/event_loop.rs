@@ -67,6 +67,16 @@ fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         .collect()
 }
 
+/// `drafts` with the handle each user has now where it is another than the one written: the
+/// list named a draft by a username that had gone to someone else since (bb34 #4).
+fn with_handles_now(runtime: &Runtime, mut drafts: Vec<Draft>) -> Vec<Draft> {
+    for draft in &mut drafts {
+        let now = runtime.store.entry(&draft.user_id).map(|entry| entry.user.handle().to_owned());
+        draft.handle_now = now.ok().filter(|now| *now != draft.user_handle);
+    }
+    drafts
+}
+
 pub(super) fn event_loop(
     terminal: &mut terminal::Term,
     runtime: &Runtime,
@@ -90,7 +100,10 @@ pub(super) fn event_loop(
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
     }
     let in_use = found.in_use.iter().map(|d| d.user_handle.clone()).collect();
-    let effects = update(state, Action::DraftsFound { drafts: found.drafts, not_offered, in_use });
+    let effects = update(
+        state,
+        Action::DraftsFound { drafts: with_handles_now(runtime, found.drafts), not_offered, in_use },
+    );
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
     settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
     // crossterm starts watching for resizes on its first poll: start it before the first frame

@@ -196,7 +196,7 @@ fn question(
             let whose = match found.as_ref() {
                 Dialog::DraftFound { drafts, selected } => drafts
                     .get(*selected)
-                    .map(|d| format!(" of {} ({})", inert::line(&d.user_handle), inert::line(&d.user_id)))
+                    .map(|d| format!(" of {} ({})", inert::line(handle_shown(d)), inert::line(&d.user_id)))
                     .unwrap_or_default(),
                 _ => String::new(),
             };
@@ -350,15 +350,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
 
 /// One draft in the list: handle, id, when, from which revision, and whether it is a
 /// recovery file; within the dialog's width at 80 columns.
+/// The handle a draft is listed by: the user's now, else the one it was written with.
+fn handle_shown(draft: &Draft) -> &str {
+    draft.handle_now.as_deref().unwrap_or(&draft.user_handle)
+}
+
 fn draft_row(draft: &Draft, selected: bool) -> String {
     let kind = match draft.kind {
         DraftKind::Draft => "",
         DraftKind::Recovery => " recovery",
     };
+    let renamed = if draft.handle_now.is_some() { " · renamed" } else { "" };
     format!(
-        "{} {} {} {} rev {}{kind}",
+        "{} {} {} {} rev {}{kind}{renamed}",
         if selected { "▸" } else { " " },
-        inert::fit_to_width(&inert::line(&draft.user_handle), 16),
+        inert::fit_to_width(&inert::line(handle_shown(draft)), 16),
         inert::fit_to_width(&inert::line(&draft.user_id), 12),
         format_utc(draft.saved_at),
         draft.base_revision
