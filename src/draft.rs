@@ -491,7 +491,7 @@ impl Drafts {
                     found.in_use.push(draft)
                 }
                 Ok(draft) if draft.external_file.is_some() => match self.external_edit(draft) {
-                    external::Edit::Offered(draft) => found.drafts.push(draft),
+                    external::Edit::Offered(draft) => found.drafts.push(*draft),
                     external::Edit::Nothing => {}
                     external::Edit::NotRead(why) => found.ignored.push(Ignored { name, why }),
                 },

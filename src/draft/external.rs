@@ -13,7 +13,7 @@ const MAX_EDITOR_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// What an `E` session's draft offers.
 pub(super) enum Edit {
     /// The editor changed the text: the draft, holding what it left.
-    Offered(Draft),
+    Offered(Box<Draft>),
     /// Nothing to offer: the file is gone (a cleaned `/tmp`) or holds the text it was given.
     Nothing,
     /// The file could not be taken (too large, not UTF-8, not a plain file of ours): not
@@ -25,7 +25,7 @@ impl Drafts {
     /// The edit of an `E` session's draft (see [`Edit`]). A draft with nothing to offer is
     /// removed, and the file with it when it holds the text it was given.
     pub(super) fn external_edit(&self, draft: Draft) -> Edit {
-        let Some(file) = draft.external_file.clone() else { return Edit::Offered(draft) };
+        let Some(file) = draft.external_file.clone() else { return Edit::Offered(Box::new(draft)) };
         let shown = crate::inert::line(&file).into_owned();
         // An editor that outlived custodian (a kill -9, an SSH drop it ignored) may still
         // write: its file is neither taken nor removed under it (bb21 L02).
@@ -46,7 +46,7 @@ impl Drafts {
         // that reads its file back takes it off too: bb21 L07).
         let text = text.map(|text| text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text));
         if let Some(text) = text.filter(|text| text.trim_end() != draft.text.trim_end()) {
-            return Edit::Offered(Draft { text: text.trim_end().to_owned(), ..draft });
+            return Edit::Offered(Box::new(Draft { text: text.trim_end().to_owned(), ..draft }));
         }
         // Left as it was: what was typed may be in the editor's recovery file (vim's swap
         // file, after an SSH drop whose stderr nobody read: bb21 L04).

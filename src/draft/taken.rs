@@ -27,7 +27,7 @@ impl Drafts {
         let (current, external) = match current.external_file.clone() {
             None => (current, None),
             Some(file) => match self.external_edit(current) {
-                external::Edit::Offered(draft) => (Draft { external_file: None, ..draft }, Some(file)),
+                external::Edit::Offered(draft) => (Draft { external_file: None, ..*draft }, Some(file)),
                 external::Edit::NotRead(why) => {
                     return Err(DraftError::NotOffered { path: PathBuf::from(file), why });
                 }
