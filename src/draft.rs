@@ -251,56 +251,11 @@ pub struct Found {
     pub in_use: Vec<Draft>,
 }
 
-/// This process's hold on its drafts: an exclusive `flock` on `PROCESS.lock` in the drafts
-/// directory (PROCESS as in the session names, `PID-TOKEN`). Dropping it removes the file.
-#[derive(Debug)]
-pub struct SessionLock {
-    /// The lock file's name; `None` once another file took its place (then not removed).
-    path: Option<PathBuf>,
-    // Held open: closing it (or the process ending in any way) lets the lock go.
-    file: fs::File,
-}
-
-impl SessionLock {
-    /// Whether its name still names the file locked (a cleaner may have removed the
-    /// directory, which the next draft makes again without it).
-    fn still_named(&self) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        let (Some(path), Ok(held)) = (&self.path, self.file.metadata()) else { return false };
-        fs::symlink_metadata(path).is_ok_and(|named| (named.dev(), named.ino()) == (held.dev(), held.ino()))
-    }
-}
-
-impl Drop for SessionLock {
-    fn drop(&mut self) {
-        if let Some(path) = &self.path {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// The process part (`PID-TOKEN`) of a session name `PID-TOKEN-N`, when it is one that
-/// custodian made; older or foreign names have none, and so no lock.
-fn process_of(session: &str) -> Option<&str> {
-    let (process, number) = session.rsplit_once('-')?;
-    let (pid, token) = process.split_once('-')?;
-    let digits = |s: &str, hex: bool| {
-        !s.is_empty()
-            && s.len() <= 20
-            && s.bytes().all(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
-    };
-    (digits(pid, false) && digits(token, true) && digits(number, false)).then_some(process)
-}
-
-fn lock_file_name(process: &str) -> String {
-    format!("{process}.lock")
-}
-
 /// Where drafts live.
 pub struct Drafts {
     dir: PathBuf,
     /// This process's session lock once taken ([`Drafts::lock_session`]).
-    session: std::sync::Mutex<Option<SessionLock>>,
+    session: std::sync::Mutex<SessionHold>,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> DraftError + '_ {
@@ -313,7 +268,7 @@ impl Drafts {
     }
 
     pub fn at(dir: PathBuf) -> Self {
-        Self { dir, session: std::sync::Mutex::new(None) }
+        Self { dir, session: std::sync::Mutex::new(SessionHold::default()) }
     }
 
     pub fn dir(&self) -> &Path {
@@ -339,78 +294,6 @@ impl Drafts {
             location::ensure_private_dir(parent)?;
         }
         location::ensure_private_dir(&self.dir)
-    }
-
-    /// Takes this process's [`SessionLock`], to be held for the whole session: from then on
-    /// its drafts are never offered to, taken over or discarded by another custodian while
-    /// it runs. The lock file is new (exclusive create, 0600, never through a link).
-    /// Held by this `Drafts` until [`Drafts::unlock_session`] or its drop, and made again by
-    /// the next draft written when its file was removed (a cleaner emptied the state
-    /// directory: without it, the running session's drafts were offered to others).
-    pub fn lock_session(&self) -> Result<(), DraftError> {
-        self.ensure_dir()?;
-        let lock = self.new_session_lock()?;
-        *self.session_slot() = Some(lock);
-        Ok(())
-    }
-
-    /// Lets the session lock go (its file removed).
-    pub fn unlock_session(&self) {
-        self.session_slot().take();
-    }
-
-    fn session_slot(&self) -> std::sync::MutexGuard<'_, Option<SessionLock>> {
-        self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn new_session_lock(&self) -> Result<SessionLock, DraftError> {
-        let path = self.dir.join(lock_file_name(process_token()));
-        let file = location::new_private_file(&path).map_err(io_error(&path))?;
-        // Made before it is locked, so a failure removes the file again.
-        let lock = SessionLock { path: Some(path.clone()), file };
-        lock.file.try_lock().map_err(|e| DraftError::Io { path, source: e.into() })?;
-        Ok(lock)
-    }
-
-    /// The session lock taken again when its file is gone; the old one's file (unlinked) is
-    /// let go. Nothing when no lock was taken.
-    /// Whether this process holds a session lock whose file is gone (removed alone, by hand
-    /// or by a cleaner of empty files): its drafts are offered to other custodians until the
-    /// next draft written makes it again.
-    pub fn session_lock_is_gone(&self) -> bool {
-        self.session_slot().as_ref().is_some_and(|held| !held.still_named())
-    }
-
-    fn keep_session_lock(&self) -> Result<(), DraftError> {
-        let mut slot = self.session_slot();
-        match slot.as_mut() {
-            Some(held) if !held.still_named() => {
-                // Its name is no longer its file: dropping it must not remove the new one.
-                held.path = None;
-                let lock = self.new_session_lock()?;
-                *slot = Some(lock);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether the editing session `session` is part of a custodian still running: the lock
-    /// its process took is held. No lock file (a session that ended, a draft written before
-    /// sessions took locks) is no running session.
-    pub fn session_is_running(&self, session: &str) -> bool {
-        let Some(process) = process_of(session) else { return false };
-        // O_NONBLOCK: a FIFO in its place must not hang the look.
-        let Ok(file) = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(self.dir.join(lock_file_name(process)))
-        else {
-            return false;
-        };
-        // A shared lock is refused only while the session holds its exclusive one; it goes
-        // again when `file` is closed.
-        matches!(file.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
     }
 
     /// Writes a draft (replacing its own session's earlier one) or keeps a recovery file
@@ -589,7 +472,9 @@ fn sync_dir(dir: &Path) {
 
 mod elsewhere;
 mod external;
+mod session_lock;
 pub(crate) use external::recovery_file_of;
+use session_lock::{SessionHold, lock_file_name};
 mod taken;
 #[cfg(test)]
 mod tests;

@@ -289,6 +289,32 @@ fn a_removed_drafts_directory_gets_the_session_lock_back_with_the_next_draft() {
     assert_eq!(locks.count(), 0);
 }
 
+/// A session that could not take its lock at start (a drafts directory it could not make or
+/// write) takes it with the first draft written once it can: it never did, and another
+/// custodian offered its drafts as kept from an earlier session and discarded one (bb36 #2).
+#[test]
+fn a_session_lock_not_taken_at_start_is_taken_by_the_first_draft_written() {
+    let (_dir, drafts) = drafts();
+    fs::create_dir_all(drafts.dir().parent().unwrap()).unwrap();
+    fs::write(drafts.dir(), "in the way").unwrap();
+    assert!(drafts.lock_session().is_err(), "no directory, no lock");
+    let running = draft("u1", &new_session(), 1);
+    assert!(drafts.save(&running).is_err());
+    assert!(drafts.session_lock_is_gone(), "wanted and not held");
+    fs::remove_file(drafts.dir()).unwrap();
+    drafts.save(&running).unwrap();
+    assert!(!drafts.session_lock_is_gone());
+    let found = drafts.for_database(DB);
+    assert_eq!(found.in_use, vec![running.clone()], "this session's");
+    assert!(found.drafts.is_empty(), "offered to another custodian: {:?}", found.drafts);
+    assert!(matches!(drafts.discard_found(&running), Err(DraftError::InUse { .. })));
+    // Let go, it is not taken again by a later draft.
+    drafts.unlock_session();
+    drafts.save(&running).unwrap();
+    assert_eq!(drafts.for_database(DB).drafts, vec![running]);
+    assert!(!drafts.session_lock_is_gone());
+}
+
 /// The kernel lets go of a lock when its process dies, kill -9 included, and the file stays:
 /// a lock file nobody holds is no running session. One of a process that is gone is removed
 /// by the next look; one of a process still running (not yet locked, say) is left alone.
