@@ -114,6 +114,9 @@ pub struct Draft {
     /// The user's handle now, when another than the one written (read at start-up, not kept).
     #[serde(skip)]
     pub handle_now: Option<String>,
+    /// The file in `$TMPDIR` whose later text this draft took ([`later_copy`]), not kept.
+    #[serde(skip)]
+    pub later_copy: Option<String>,
 }
 
 impl Draft {
@@ -132,6 +135,7 @@ impl Draft {
             text: edit.text,
             external_file: None,
             handle_now: None,
+            later_copy: None,
         }
     }
 
@@ -378,7 +382,7 @@ impl Drafts {
                     external::Edit::Nothing => {}
                     external::Edit::NotRead(why) => found.ignored.push(Ignored { name, why }),
                 },
-                Ok(draft) => found.drafts.push(draft),
+                Ok(draft) => found.drafts.push(draft.with_later_copy_in(&later_copy::later_copies_dir())),
                 Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
             }
         }
@@ -474,7 +478,8 @@ mod elsewhere;
 mod external;
 mod session_lock;
 pub(crate) use external::recovery_file_of;
-use session_lock::{SessionHold, lock_file_name};
+use session_lock::{SessionHold, lock_file_name, process_of};
+pub mod later_copy;
 mod taken;
 #[cfg(test)]
 mod tests;

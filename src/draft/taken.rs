@@ -25,7 +25,8 @@ impl Drafts {
         }
         // An `E` session's: its text is the editor's file's, which the claimed draft holds.
         let (current, external) = match current.external_file.clone() {
-            None => (current, None),
+            // A later copy its session's end kept in `$TMPDIR` is the edit (bb36 #1).
+            None => (current.with_later_copy_in(&super::later_copy::later_copies_dir()), None),
             Some(file) => match self.external_edit(current) {
                 external::Edit::Offered(draft) => (Draft { external_file: None, ..*draft }, Some(file)),
                 external::Edit::NotRead(why) => {

@@ -181,9 +181,12 @@ impl State {
             Some(reason) => format!(
                 "draft of {who}: {reason}; it is shown against what is stored now and is never saved without that view"
             ),
-            None if record.revision == draft.base_revision => {
-                format!("draft of {who} reopened: Ctrl-S saves it")
-            }
+            None if record.revision == draft.base_revision => match &draft.later_copy {
+                Some(file) => format!(
+                    "draft of {who} reopened with what was typed after it, from {file} (where custodian kept the edit when it could not write drafts): Ctrl-S saves it"
+                ),
+                None => format!("draft of {who} reopened: Ctrl-S saves it"),
+            },
             None => format!(
                 "draft of {who} reopened; it started from revision {}, the user is now at {}: saving will show the conflict",
                 draft.base_revision, record.revision

@@ -398,12 +398,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
         Ok(path) => return Ok(path),
         Err(why) => why,
     };
-    let name = format!(
-        "custodian-unsaved-{}-{}-{:08x}.json",
-        crate::draft::name_part(&user),
-        std::process::id(),
-        fastrand::u32(..)
-    );
+    let name = crate::draft::later_copy::unsaved_file_name(&user);
     let mut tried = Vec::new();
     for dir in [std::env::temp_dir(), std::path::PathBuf::from(".")] {
         let path = dir.join(&name);

@@ -1,0 +1,57 @@
+//! The edit a session wrote to `$TMPDIR` at its end because its draft could not be written
+//! (a drafts directory full, read-only or made immutable): its draft, written before, lacks
+//! what was typed after it. The next start reopened that older draft as "the" edit, and the
+//! later keystrokes were gone from it unsaid (bb36 #1); now the draft takes the later text.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::{Draft, MAX_FILE_BYTES, name_part, process_of, read_own_file};
+
+/// The name of the file a session of this process keeps an unsaved edit of `user_id` in,
+/// when it cannot write a draft: `custodian-unsaved-USER-PID-RANDOM.json`.
+pub fn unsaved_file_name(user_id: &str) -> String {
+    format!("{}{:08x}.json", prefix(user_id, &std::process::id().to_string()), fastrand::u32(..))
+}
+
+fn prefix(user_id: &str, pid: &str) -> String {
+    format!("custodian-unsaved-{}-{pid}-", name_part(user_id))
+}
+
+impl Draft {
+    /// `self` with the text of the newest edit its session kept in `dir` (`$TMPDIR`) after
+    /// it was written, named in [`Draft::later_copy`]; else `self` as it is. A file that is
+    /// not a regular file of ours, is larger than a draft may be or is not UTF-8 is not taken.
+    pub(super) fn with_later_copy_in(self, dir: &Path) -> Self {
+        let Some(pid) = process_of(&self.session).and_then(|process| process.split('-').next()) else {
+            return self;
+        };
+        let prefix = prefix(&self.user_id, pid);
+        let Ok(entries) = std::fs::read_dir(dir) else { return self };
+        let newest = entries
+            .flatten()
+            .filter(|entry| {
+                entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
+            })
+            .filter_map(|entry| {
+                // Not following links: a link planted beside it is not the newest copy.
+                let modified = entry.metadata().ok().filter(std::fs::Metadata::is_file)?;
+                let at = modified.mtime() * 1000 + modified.mtime_nsec() / 1_000_000;
+                (at >= self.saved_at).then(|| (at, entry.path()))
+            })
+            .max();
+        let Some((at, path)) = newest else { return self };
+        let Some(text) =
+            read_own_file(&path, MAX_FILE_BYTES).ok().and_then(|bytes| String::from_utf8(bytes).ok())
+        else {
+            return self;
+        };
+        let later_copy = Some(path.display().to_string());
+        Self { text, saved_at: at, later_copy, ..self }
+    }
+}
+
+/// Where a later copy is looked for: `$TMPDIR`, where the session's end writes it first.
+pub(super) fn later_copies_dir() -> PathBuf {
+    std::env::temp_dir()
+}
