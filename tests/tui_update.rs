@@ -948,6 +948,22 @@ fn conflict_reload_theirs_keeps_my_edit_in_a_recovery_file() {
     assert!(state.status.as_ref().unwrap().text.contains("kept in"));
 }
 
+/// bb36 #3: `r` loaded the revision the conflict view showed, though someone had saved
+/// again while it was open; the editor then built on a stale text, and its next save was
+/// another conflict. Now it loads what is stored when `r` is pressed.
+#[test]
+fn conflict_reload_theirs_loads_what_is_stored_when_pressed() {
+    let (_dir, store) = demo_store();
+    let (mut state, id) = conflicted(&store);
+    let later = CustomData::parse(r#"{"theirs": 2}"#).unwrap();
+    store.replace_custom_data(&id, &later, Some(2), &Author("colleague".into())).unwrap();
+    act(&store, &mut state, Action::ReloadTheirs);
+    let editor = state.editor.as_ref().unwrap();
+    assert_eq!(editor.base.revision, 3);
+    assert!(editor.text().contains("\"theirs\": 2"), "{}", editor.text());
+    assert!(state.status.as_ref().unwrap().text.ends_with("the editor holds theirs, revision 3"));
+}
+
 #[test]
 fn autosave_after_reload_theirs_and_the_save_leave_the_recovery_file_alone() {
     // Issue 14, item 1: typing one character after "reload theirs" overwrote the recovery

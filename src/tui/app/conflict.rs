@@ -75,6 +75,7 @@ impl State {
         let Some(editor) = self.editor.take() else { return Vec::new() };
         // The panes show what is stored now: their revision, in the profile as in the editor.
         let reload = Effect::LoadUser { id: editor.user_id.clone() };
+        let revision = theirs.revision;
         self.document = Some(theirs.clone());
         self.editor = Some(Editor::new(
             editor.user_id,
@@ -85,7 +86,10 @@ impl State {
             self.editor_area(),
         ));
         self.draft_failure = None;
-        self.say(StatusKind::Info, format!("your edit is kept in {path}"));
+        self.say(
+            StatusKind::Info,
+            format!("your edit is kept in {path}; the editor holds theirs, revision {revision}"),
+        );
         vec![reload]
     }
 

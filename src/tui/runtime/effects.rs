@@ -330,7 +330,12 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
                     tracing::info!(path = %path.display(), user = %user_id, "edit kept in a recovery file");
                     // The edit is in the recovery file: the session's own draft is no longer needed.
                     runtime.drafts.remove_session(&runtime.database, &user_id, &session);
-                    Action::RecoveryKept { path: path.display().to_string(), theirs }
+                    // What is stored now goes in the editor, not what the conflict view
+                    // showed: a save since then was reloaded stale, and the next save was
+                    // another conflict (bb36 #3). Unreadable now: the view's.
+                    let now =
+                        runtime.store.theirs(&user_id).ok().filter(|now| now.revision >= theirs.revision);
+                    Action::RecoveryKept { path: path.display().to_string(), theirs: now.unwrap_or(theirs) }
                 }
                 Err(e) => Action::RecoveryFailed { message: e.to_string() },
             }
