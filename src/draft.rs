@@ -228,9 +228,10 @@ pub enum DraftError {
     Io { path: PathBuf, source: io::Error },
     #[error("the edit is {size} bytes as a draft, more than the {MAX_FILE_BYTES} a draft may hold")]
     TooLarge { size: usize },
-    #[error("{}: this draft was just opened by another custodian", path.display())]
+    // The reason first: a status line cut at its width kept the path and lost why (bb36 #4).
+    #[error("this draft was just opened by another custodian ({})", path.display())]
     Gone { path: PathBuf },
-    #[error("{}: this draft is being edited in another running custodian", path.display())]
+    #[error("this draft is being edited in another running custodian ({})", path.display())]
     InUse { path: PathBuf },
     #[error("{}: {why}", path.display())]
     NotOffered { path: PathBuf, why: String },

@@ -592,3 +592,14 @@ fn found_and_claimed_drafts_take_the_later_copy_from_tmpdir() {
     // The draft on disk holds it now: the next start needs no copy in `$TMPDIR`.
     assert_eq!(drafts.for_database(DB).drafts[0].text, "{\"v1\": 1, \"v2\": 2}");
 }
+
+/// Why a draft was not opened comes before its (long) path: a status line cut at its width
+/// said only the path (bb36 #4).
+#[test]
+fn a_draft_not_opened_says_why_before_its_path() {
+    let path = PathBuf::from("/state/custodian/drafts/c0a10fc50c95371e.btrf5r6c0mch.23511-8e26a8e1-1.draft.json");
+    let gone = DraftError::Gone { path: path.clone() }.to_string();
+    assert!(gone.starts_with("this draft was just opened by another custodian ("), "{gone}");
+    let in_use = DraftError::InUse { path }.to_string();
+    assert!(in_use.starts_with("this draft is being edited in another running custodian ("), "{in_use}");
+}
