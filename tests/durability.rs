@@ -992,6 +992,32 @@ fn a_save_long_after_the_open_waits_three_seconds_for_another_writer_then_says_b
     assert_eq!(store.custom_data("u1").expect("read").revision, 1, "nothing written");
 }
 
+/// A save 2 s after an open that did not wait (the screen's first save, a `set` whose
+/// document came slowly) has its own 3 s: it had what was left of the open's, and said busy
+/// after 0.4 s (bb36 #4).
+#[test]
+fn a_save_soon_after_an_open_that_did_not_wait_has_its_own_three_seconds() {
+    use custodian::domain::CustomData;
+    use custodian::store::{Author, OpenOptions, RedbStore, StoreError, UserStore};
+    const NOT_BEFORE: Duration = Duration::from_millis(2500);
+    const NOT_AFTER: Duration = Duration::from_secs(5);
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("held-soon.redb", &[person("u1", "alice")]);
+    let store = RedbStore::open(&db, OpenOptions::default()).expect("open");
+    thread::sleep(Duration::from_millis(2000));
+    let holder = another_writer(&db);
+    let held = holder.begin_write().expect("take the write lock");
+    let document = CustomData::parse(r#"{"held": true}"#).expect("document");
+    let started = Instant::now();
+    let refused = store.replace_custom_data("u1", &document, None, &Author("editor".into()));
+    let waited = started.elapsed();
+    held.abort().expect("let go of the write lock");
+    drop(holder);
+    assert!(matches!(refused, Err(StoreError::Busy)), "{refused:?}");
+    assert!((NOT_BEFORE..NOT_AFTER).contains(&waited), "the save said busy after {waited:?}");
+}
+
 /// The 3 s are for the whole command: an open that waited for one writer's transaction and
 /// the write after it that waits for the next one together give up after about 3 s, not 3 s
 /// each (they used to: 5–6 s).

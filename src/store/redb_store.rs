@@ -107,9 +107,12 @@ pub struct RedbStore {
     layout: u64,
     /// What opening it changed in the file (an upgrade that removed data), for the caller to say.
     upgrade_notes: Vec<String>,
-    /// When opening began: a write that starts within [`WRITE_WAIT`] of it waits only until
-    /// then, so an open that waited for another writer and the write after it wait 3 s in all.
+    /// When opening began, and how long the open took (its wait for another writer): a write
+    /// that starts within [`WRITE_WAIT`] of the open waits what the open left of the 3 s, so
+    /// an open that waited and the write after it wait 3 s in all. One whose open did not
+    /// wait has its 3 s (a screen's save 2.6 s after its start was busy after 0.4 s: bb36 #4).
     opened_at: Instant,
+    open_waited: Duration,
     /// The file opened (device and inode, read just after opening): a write first checks
     /// that the path still names it. A file replaced under a running editor (a restore with
     /// `cp` and `mv`) would otherwise take saves into a deleted file that nobody reads.

@@ -106,6 +106,7 @@ impl RedbStore {
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
             opened_at: Instant::now(),
+            open_waited: Duration::ZERO,
             opened_file: file_identity(path),
             schema_hold: Default::default(),
         })
@@ -176,6 +177,7 @@ impl RedbStore {
             }
         };
         let handle = opened.unwrap_or_else(|| Err(damaged()))?;
+        let open_waited = opened_at.elapsed();
         let mut store = Self {
             handle: std::sync::RwLock::new(handle),
             cache_bytes: options.cache_bytes,
@@ -183,6 +185,7 @@ impl RedbStore {
             layout: SCHEMA_VERSION,
             upgrade_notes: Vec::new(),
             opened_at,
+            open_waited,
             opened_file: file_identity(path),
             schema_hold: Default::default(),
         };
@@ -459,10 +462,11 @@ impl RedbStore {
             Handle::ReadOnly(_) => return Ok(Err(StoreError::ReadOnly)),
             Handle::Closed => return Err(Reopen),
         };
-        // One wait per command: what the open already waited counts (README: a writer waits
-        // up to 3 s in all); a write long after the open (a save in the screen) has its own.
-        let now = Instant::now();
-        let deadline = Some(self.opened_at + WRITE_WAIT).filter(|d| *d > now).unwrap_or(now + WRITE_WAIT);
+        // One wait per command: what the open waited counts (README: 3 s in all); a write
+        // long after the open (a save in the screen) has its own.
+        let soon = Instant::now() < self.opened_at + WRITE_WAIT;
+        let deadline =
+            Instant::now() + if soon { WRITE_WAIT.saturating_sub(self.open_waited) } else { WRITE_WAIT };
         let mut pause = Duration::from_millis(1);
         loop {
             match db.try_begin_write() {
