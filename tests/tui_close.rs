@@ -8,7 +8,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use portable_pty::CommandBuilder;
 use support::home::PrivateHome;
@@ -312,17 +312,12 @@ fn hold_the_write_lock(db: &std::path::Path) -> (redb::Database, redb::WriteTran
 /// The screen in the editor on the first user, with one key added, not saved yet.
 fn editing_with_a_change(fixture: &Fixture) -> Tui {
     let mut tui = fixture.screen(&[]);
-    // The store was opened before the list showed. A write within 3 s of the open waits only
-    // what is left of them: these tests' saves need the whole 3 s of their own to look at
-    // the screen while the lock is held.
-    let opened_before = Instant::now();
     tui.send("\r");
     tui.wait_text("Editing customData");
     tui.send("\x1b[C");
     tui.send("\"waited\": 1,");
     tui.wait_text("\"waited\": 1,");
     tui.wait_text("valid object");
-    thread::sleep(Duration::from_millis(3200).saturating_sub(opened_before.elapsed()));
     tui
 }
 
