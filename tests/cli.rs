@@ -1903,3 +1903,43 @@ fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
         "{error}"
     );
 }
+
+/// bb35 #1: `isSuspended: null` in an upsert (a raw row's NULL too) un-suspended a suspended
+/// user, said only as "1 updated". A user always has the flag, so null counts as left out.
+#[test]
+fn an_upsert_with_a_null_is_suspended_keeps_the_suspension() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("suspended.redb");
+    sandbox.on(&db, &["init"]).ok();
+    sandbox
+        .on_with_stdin(&db, &["import", "-"], br#"{"id":"u1","username":"mallory","isSuspended":true}"#)
+        .ok();
+    for record in
+        [&br#"{"id":"u1","isSuspended":null}"#[..], br#"{"id":"u1","is_suspended":null,"custom_data":{}}"#]
+    {
+        sandbox.on_with_stdin(&db, &["import", "--upsert", "-"], record).ok();
+        let exported = sandbox.export(&db);
+        assert!(exported.contains("\"isSuspended\":true"), "{exported}");
+    }
+}
+
+/// bb35 #2: an `updatedAt` of i64::MAX left a save no room to move it past the stored one,
+/// and an export taken before later saves then came back over them, unrefused. Times after
+/// the year 9999 are refused; 9999-12-31 23:59:59.999 itself (PostgreSQL's `infinity`) is not.
+#[test]
+fn an_import_of_a_time_after_the_year_9999_is_refused() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("far.redb");
+    sandbox.on(&db, &["init"]).ok();
+    let error = sandbox
+        .on_with_stdin(&db, &["import", "-"], br#"{"id":"a","updatedAt":9223372036854775807}"#)
+        .fails(4);
+    assert!(error.contains("`updatedAt` 9223372036854775807 is after the year 9999"), "{error}");
+    assert!(sandbox.export(&db).is_empty(), "nothing imported");
+    let taken = br#"{"id":"a","updatedAt":253402300799999,"customData":{"v":0}}"#;
+    sandbox.on_with_stdin(&db, &["import", "-"], taken).ok();
+    sandbox.on_with_stdin(&db, &["set", "a", "-"], br#"{"v": 1}"#).ok();
+    // The record taken before that save would take it back: refused, as for any time.
+    let error = sandbox.on_with_stdin(&db, &["import", "--upsert", "-"], taken).fails(5);
+    assert!(error.contains("was saved after this record was taken"), "{error}");
+}

@@ -328,18 +328,23 @@ impl RecordRules {
         if let Some(reason) = value.as_object().and_then(names::problem) {
             return Err(fail(reason));
         }
-        // The fields an upsert takes from the record. A timestamp given as null cannot clear
-        // anything (a user always has one), so it counts as left out: what is stored stays.
+        // The fields an upsert takes from the record. A timestamp or `isSuspended` given as
+        // null cannot clear anything (a user always has one), so it counts as left out: what
+        // is stored stays (a null `isSuspended` un-suspended a suspended user: bb35 #1).
         let fields = value.as_object().filter(|_| self.keep_fields).map(|record| {
             record
                 .iter()
                 .filter(|(k, v)| {
-                    *k != "customData" && !(v.is_null() && matches!(k.as_str(), "createdAt" | "updatedAt"))
+                    *k != "customData"
+                        && !(v.is_null() && matches!(k.as_str(), "createdAt" | "updatedAt" | "isSuspended"))
                 })
                 .map(|(k, _)| k.clone())
                 .collect()
         });
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
+        if let Some(reason) = user.time_past_the_year_9999() {
+            return Err(fail(reason));
+        }
         let custom_data = self.checked_custom_data(custom_data, &origin)?;
         Ok((NewUser { origin, user, custom_data, fields, parsed_bytes: parsed_bytes(raw) }, taken))
     }
@@ -368,6 +373,9 @@ impl RecordRules {
         let fail = |reason: String| RecordError { origin: origin.to_owned(), reason };
         Some(User::from_fields(fields, self.now_ms).map_err(|e| fail(e.to_string())).and_then(
             |(user, custom_data)| {
+                if let Some(reason) = user.time_past_the_year_9999() {
+                    return Err(fail(reason));
+                }
                 let custom_data = self.checked_custom_data(custom_data, origin)?;
                 let origin = origin.to_owned();
                 Ok(NewUser { origin, user, custom_data, fields: None, parsed_bytes: parsed_bytes(raw) })

@@ -236,6 +236,27 @@ fn take_object(value: Option<Value>, field: &'static str) -> Result<Map<String, 
     }
 }
 
+/// 9999-12-31 23:59:59.999 UTC, the latest time an import takes (and the one PostgreSQL's
+/// `infinity` reads as): a save moves `updatedAt` past the stored one, which `i64::MAX` left no
+/// room for, and an older export then came back over later saves unrefused (bb35 #2).
+pub const LATEST_MILLIS: i64 = 253_402_300_799_999;
+
+impl User {
+    /// Why a record's times cannot be imported: one after [`LATEST_MILLIS`].
+    pub fn time_past_the_year_9999(&self) -> Option<String> {
+        let times = [
+            ("createdAt", Some(self.created_at)),
+            ("updatedAt", Some(self.updated_at)),
+            ("lastSignInAt", self.last_sign_in_at),
+        ];
+        times.into_iter().find_map(|(field, ms)| {
+            ms.filter(|ms| *ms > LATEST_MILLIS).map(|ms| {
+                format!("`{field}` {ms} is after the year 9999 (at most {LATEST_MILLIS}, 9999-12-31 23:59:59.999 UTC)")
+            })
+        })
+    }
+}
+
 fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>, UserFieldError> {
     match value {
         None | Some(Value::Null) => Ok(None),
