@@ -399,6 +399,10 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     let exported = exported.to_str().expect("utf-8 path");
     let shown = run_in_pty(&["export", "--out", exported]);
     assert!(String::from_utf8_lossy(&shown).contains("ETA"), "{}", String::from_utf8_lossy(&shown));
+    // Printed on that same terminal, the users are not drawn over: no progress (its redraws
+    // erased parts of the lines on screen: bb35, second pass, #3).
+    let printed = String::from_utf8_lossy(&run_in_pty(&["export"])).into_owned();
+    assert!(!printed.contains("ETA") && printed.matches("\"id\"").count() >= 12_000, "{}", &printed[..400]);
     // A part of them as an array (a debug build imports a few thousand users a second here).
     let lines: String = fs::read_to_string(exported)
         .expect("read the export")

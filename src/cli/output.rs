@@ -79,6 +79,12 @@ impl Output {
         if writes(command) && !read_only { out.reporting_a_write() } else { out }
     }
 
+    /// Whether it writes to a terminal (where a progress line on stderr would be drawn into
+    /// the data).
+    pub(super) fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
     pub(super) fn to(writer: Box<dyn Write>, terminal: bool) -> Self {
         Self { terminal, writer: io::BufWriter::new(writer), closed: false, report: None }
     }

@@ -19,6 +19,9 @@ pub(super) fn export(
     quiet: bool,
     out: &mut Output,
 ) -> Result<()> {
+    // Users printed on the terminal that would show the progress: its redraws were drawn
+    // into the lines, erasing parts of them (bb35 #3 of the second pass).
+    let quiet = quiet || (file.is_none() && out.is_terminal());
     let bar =
         progress(Some(store.count()?), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
     // Users read while they are sorted, then lines written: the bar never goes back.

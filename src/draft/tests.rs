@@ -537,62 +537,6 @@ fn drafts_of_the_same_database_elsewhere_are_named_and_not_those_of_this_one_or_
 /// Drafts of `E` sessions (the editor's file named in them).
 mod external;
 
-/// bb36 #1: a session whose drafts could no longer be written kept its edit in `$TMPDIR` at
-/// its end; its older draft is offered with that later text, and says where it came from.
-/// Only a later file of the same user and process counts, and only a regular file of ours.
-#[test]
-fn a_draft_takes_the_later_text_its_session_kept_in_tmpdir() {
-    let tmp = tempfile::tempdir().unwrap();
-    let session = new_session();
-    let written = crate::domain::time::now_ms() - 10_000;
-    let older = Draft { text: "{\"v1\": 1}".into(), ..draft("u1", &session, written) };
-    assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "nothing there");
-    // Another user's file, and one of this user from before the draft: not taken.
-    fs::write(tmp.path().join(later_copy::unsaved_file_name("u2")), "{\"other\": 1}").unwrap();
-    let stale = tmp.path().join(later_copy::unsaved_file_name("u1"));
-    fs::write(&stale, "{\"stale\": 1}").unwrap();
-    let before = fs::File::options().write(true).open(&stale).unwrap();
-    before.set_modified(std::time::UNIX_EPOCH + Duration::from_millis((written - 5_000) as u64)).unwrap();
-    assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "older or another's");
-    // A symbolic link in its place is never read.
-    let elsewhere = tmp.path().join("elsewhere.json");
-    fs::write(&elsewhere, "{\"linked\": 1}").unwrap();
-    std::os::unix::fs::symlink(&elsewhere, tmp.path().join(later_copy::unsaved_file_name("u1"))).unwrap();
-    assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "through a link");
-    let later = tmp.path().join(later_copy::unsaved_file_name("u1"));
-    fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
-    let taken = older.with_later_copy_in(tmp.path());
-    assert_eq!(taken.text, "{\"v1\": 1, \"v2\": 2}");
-    assert_eq!(taken.later_copy.as_deref(), Some(later.display().to_string().as_str()));
-    assert!(taken.saved_at >= written);
-}
-
-/// The same through what the screen calls: the drafts found at start-up, and the one taken
-/// over, hold the later text from `$TMPDIR` (the real one: a user id of this test's own).
-#[test]
-fn found_and_claimed_drafts_take_the_later_copy_from_tmpdir() {
-    let (_dir, drafts) = drafts();
-    let user = format!("later{:08x}", fastrand::u32(..));
-    let session = new_session();
-    let older = Draft {
-        text: "{\"v1\": 1}".into(),
-        ..draft(&user, &session, crate::domain::time::now_ms() - 10_000)
-    };
-    drafts.save(&older).unwrap();
-    let later = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user));
-    fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
-    let found = drafts.for_database(DB);
-    let offered = found.drafts.iter().find(|d| d.user_id == user).cloned().expect("offered");
-    let claimed = drafts.claim(&older, &new_session());
-    let _ = fs::remove_file(&later);
-    assert_eq!(offered.text, "{\"v1\": 1, \"v2\": 2}");
-    let claimed = claimed.unwrap();
-    assert_eq!(claimed.text, "{\"v1\": 1, \"v2\": 2}");
-    assert_eq!(claimed.later_copy.as_deref(), Some(later.display().to_string().as_str()));
-    // The draft on disk holds it now: the next start needs no copy in `$TMPDIR`.
-    assert_eq!(drafts.for_database(DB).drafts[0].text, "{\"v1\": 1, \"v2\": 2}");
-}
-
 /// Why a draft was not opened comes before its (long) path: a status line cut at its width
 /// said only the path (bb36 #4).
 #[test]
@@ -604,3 +548,6 @@ fn a_draft_not_opened_says_why_before_its_path() {
     let in_use = DraftError::InUse { path }.to_string();
     assert!(in_use.starts_with("this draft is being edited in another running custodian ("), "{in_use}");
 }
+
+#[path = "tests/later_copy.rs"]
+mod later_copy_tests;
