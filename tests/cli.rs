@@ -260,6 +260,13 @@ fn import_of_a_malformed_file_exits_4_and_imports_nothing() {
         ),
         ("bad-id.jsonl", "{\"id\":\"not a valid id!\"}\n", "line 1"),
         ("bom.json", "\u{feff}[{\"id\":\"n1\"}]", "byte-order mark"),
+        // Files joined with `cat`: the second one's mark starts line 2 (it said "expected
+        // value": bb35 #12).
+        (
+            "joined.jsonl",
+            "{\"id\":\"n1\"}\n\u{feff}{\"id\":\"n2\"}\n",
+            "line 2: col 1: a byte-order mark (U+FEFF)",
+        ),
         ("deep.jsonl", &deep, "nested deeper than 64"),
     ] {
         let file = sandbox.file(name, text);

@@ -499,6 +499,12 @@ fn a_users_file_of_dash_is_stdin_as_elsewhere_and_export_refuses_a_file_named_da
     let run = Run::of(command, Some(b"alice\n")).ok();
     assert!(run.stdout.contains("saved 1 user of 1 user"), "{}", run.stdout);
     assert!(sandbox.get("alice").contains("flag") && !sandbox.get("carol").contains("flag"));
+    // Said as stdin, as elsewhere: it said "named in -" (bb35 #13).
+    let mut command = sandbox.home.custodian();
+    command.current_dir(sandbox.home.path("")).arg("--db").arg(&sandbox.db);
+    command.args(["patch", &patch, "--users", "-"]);
+    let dry = Run::of(command, Some(b"bob\n")).ok();
+    assert!(dry.stdout.contains("over 1 user named on stdin: dry run"), "{}", dry.stdout);
     let both = sandbox.on(&["patch", "-", "--users", "-", "--yes"]).fails(2);
     assert!(both.contains("cannot both come from stdin"), "{both}");
     let mut command = sandbox.home.custodian();

@@ -237,7 +237,12 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         }
         (_, Some(file), _) => {
             let ids = read_users(store, file)?;
-            let described = format!("{} named in {}", users(ids.len() as u64), file.display());
+            let named = if file.as_os_str() == "-" {
+                "on stdin".to_owned()
+            } else {
+                format!("in {}", inert::shell_word(&file.display().to_string()))
+            };
+            let described = format!("{} named {named}", users(ids.len() as u64));
             (Selection::Ids(ids), described)
         }
         (_, _, true) => (Selection::All, "every user".to_owned()),
