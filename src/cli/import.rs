@@ -310,6 +310,8 @@ fn import_stream(
         None => "{spinner} {msg} users · {binary_bytes} · {binary_bytes_per_sec}",
     };
     let bar = progress(lines.total_bytes(), quiet, template);
+    // The count from the first frame: it drew `  users · 0 B` until the first batch (bb35 #11).
+    bar.set_message("0");
     let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let reader_bytes = bytes_read.clone();
     // `None` marks the end: a reader that stops without sending it (a panic) must not look
