@@ -403,6 +403,18 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     // erased parts of the lines on screen: bb35, second pass, #3).
     let printed = String::from_utf8_lossy(&run_in_pty(&["export"])).into_owned();
     assert!(!printed.contains("ETA") && printed.matches("\"id\"").count() >= 12_000, "{}", &printed[..400]);
+    // An undo, which counts nothing as it goes, says what it does and for how long (it was
+    // silent for the 44 s of a 1M undo: bb35 #10).
+    let patch = sandbox.file("flag.json", r#"[{"op":"add","path":"/undoMe","value":true}]"#);
+    let patched = sandbox.on(&db, &["patch", &patch, "--all", "--yes"]).ok();
+    let batch = patched
+        .stdout
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|word| word.starts_with('b') && word.contains('T') && word.contains('-'))
+        .expect("the batch id")
+        .to_owned();
+    let shown = String::from_utf8_lossy(&run_in_pty(&["undo", &batch])).into_owned();
+    assert!(shown.contains(&format!("taking back batch {batch}")), "{shown}");
     // A part of them as an array (a debug build imports a few thousand users a second here).
     let lines: String = fs::read_to_string(exported)
         .expect("read the export")

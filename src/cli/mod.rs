@@ -458,7 +458,7 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
                 crate::inert::line(&file.display().to_string())
             ))
             .into()),
-            None => patch::undo(store, batch, out),
+            None => patch::undo(store, batch, cli.quiet, out),
         },
         _ => return None,
     })

@@ -444,14 +444,20 @@ fn warn_flagged(report: &PatchReport) {
 }
 
 /// Runs `custodian undo BATCH`.
-pub(super) fn undo(store: &dyn UserStore, batch: &str, out: &mut Output) -> Result<()> {
+pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Output) -> Result<()> {
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
     // Trimmed as user references are: `undo "B "` pasted with a space said "no batch" (bb25 P08).
     let undone = BatchId(batch.trim().to_owned());
     let undo = BatchId::new();
-    let summary = match store.undo_batch(&undone, &undo, &Author::from_environment()) {
+    // The store counts nothing as it goes: the time taken, so a long undo (44 s at 1M) is
+    // not silence on a terminal (bb35 #10).
+    let bar = progress(None, quiet, "{spinner} {msg} · {elapsed}");
+    bar.set_message(format!("taking back batch {}", inert::line(&undone.0)));
+    let undone_now = store.undo_batch(&undone, &undo, &Author::from_environment());
+    bar.finish_and_clear();
+    let summary = match undone_now {
         Err(StoreError::BatchOutcomeUnknown { server, .. }) => {
             committed_after_reconnecting(store, &server, &undo)?;
             out.line(&format!(
