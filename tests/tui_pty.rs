@@ -665,17 +665,23 @@ fn a_signal_keeps_the_edit_typed_after_the_last_autosave(signal: libc::c_int) {
     assert_draft_kept_and_reopened(&fixture, &key);
 }
 
+/// A session of `fixture` that typed into admin's editor past its last autosave, then was
+/// ended by TERM (its draft kept).
+fn ended_by_term_after_the_last_autosave(fixture: &Fixture) {
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_after_the_last_autosave(fixture, &mut tui);
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    assert!(tui.wait_exit().success());
+}
+
 /// Keys typed while custodian starts (over SSH, ahead of the first frame) are not answers to
 /// the drafts dialog the start opens: `/andy⏎` was `d` (throw away?), `y` (yes) and the draft
 /// of a crashed session was gone for good, unseen (bb26 T15). Keys typed once it shows answer.
 #[test]
 fn keys_typed_before_the_drafts_dialog_showed_are_not_its_answers() {
     let fixture = Fixture::new();
-    let mut tui = fixture.spawn_tui(120, 40);
-    type_after_the_last_autosave(&fixture, &mut tui);
-    // SAFETY: sending a signal to our own child.
-    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
-    assert!(tui.wait_exit().success());
+    ended_by_term_after_the_last_autosave(&fixture);
     let kept = draft_files(&fixture);
     assert_eq!(kept.len(), 1, "{kept:?}");
     let mut tui = fixture.spawn_tui(120, 40);
@@ -1832,11 +1838,7 @@ fn patch_dry_run_then_enter_and_yes_write_one_batch_from_the_terminal() {
 #[test]
 fn the_drafts_list_names_a_renamed_user_by_the_handle_they_have_now() {
     let fixture = Fixture::new();
-    let mut tui = fixture.spawn_tui(120, 40);
-    type_after_the_last_autosave(&fixture, &mut tui);
-    // SAFETY: sending a signal to our own child.
-    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
-    assert!(tui.wait_exit().success());
+    ended_by_term_after_the_last_autosave(&fixture);
     let renames = fixture.dir.path().join("renames.jsonl");
     std::fs::write(&renames, format!("{{\"id\":\"{ADMIN_ID}\",\"username\":\"admin-old\"}}\n"))
         .expect("write the renames");
