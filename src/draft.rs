@@ -351,6 +351,8 @@ impl Drafts {
         let Ok(entries) = fs::read_dir(&self.dir) else { return found };
         let tag = format!("{}.", database_tag(database));
         let older_tag = format!("{}-", older_database_tag(database));
+        // Listed once, and only when a draft is found.
+        let mut later_copies = None;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.ends_with(".tmp") {
@@ -383,7 +385,12 @@ impl Drafts {
                     external::Edit::Nothing => {}
                     external::Edit::NotRead(why) => found.ignored.push(Ignored { name, why }),
                 },
-                Ok(draft) => found.drafts.push(draft.with_later_copy_in(&later_copy::later_copies_dir())),
+                Ok(draft) => {
+                    let copies = later_copies.get_or_insert_with(|| {
+                        later_copy::LaterCopies::in_dir(&later_copy::later_copies_dir())
+                    });
+                    found.drafts.push(draft.with_later_copy(copies));
+                }
                 Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
             }
         }
@@ -463,9 +470,7 @@ fn process_is_gone(process: &str) -> bool {
     else {
         return false;
     };
-    // SAFETY: signal 0 only asks whether the process exists.
-    let asked = unsafe { libc::kill(pid, 0) };
-    asked != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    location::pid_is_gone(pid)
 }
 
 /// Makes a rename in `dir` durable (best effort: some file systems refuse fsync on a directory).

@@ -14,35 +14,58 @@ pub fn unsaved_file_name(user_id: &str) -> String {
     format!("{}{:08x}.json", prefix(user_id, &std::process::id().to_string()), fastrand::u32(..))
 }
 
+/// How every such file's name starts.
+const PREFIX: &str = "custodian-unsaved-";
+
 fn prefix(user_id: &str, pid: &str) -> String {
-    format!("custodian-unsaved-{}-{pid}-", name_part(user_id))
+    format!("{PREFIX}{}-{pid}-", name_part(user_id))
+}
+
+/// The edits sessions kept in one directory: regular files (never through a link) named as
+/// [`unsaved_file_name`] names them, with when each was last written (epoch ms). Listed once
+/// for all the drafts found at start-up (each draft listed the directory again).
+pub(super) struct LaterCopies(Vec<(String, i64, PathBuf)>);
+
+impl LaterCopies {
+    pub(super) fn in_dir(dir: &Path) -> Self {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Self(Vec::new()) };
+        let copies = entries.flatten().filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            if !name.starts_with(PREFIX) || !name.ends_with(".json") {
+                return None;
+            }
+            // Not following links: a link planted beside it is not the newest copy.
+            let modified = entry.metadata().ok().filter(std::fs::Metadata::is_file)?;
+            let at = modified.mtime() * 1000 + modified.mtime_nsec() / 1_000_000;
+            Some((name, at, entry.path()))
+        });
+        Self(copies.collect())
+    }
 }
 
 impl Draft {
-    /// `self` with the text of the newest edit its session kept in `dir` (`$TMPDIR`) after
-    /// it was written, named in [`Draft::later_copy`]; else `self` as it is. A file that is
-    /// not a regular file of ours, is larger than a draft may be or is not UTF-8 is not taken.
+    /// [`Draft::with_later_copy`] from the copies in `dir` (`$TMPDIR`).
     pub(super) fn with_later_copy_in(self, dir: &Path) -> Self {
+        self.with_later_copy(&LaterCopies::in_dir(dir))
+    }
+
+    /// `self` with the text of the newest edit its session kept after it was written, named
+    /// in [`Draft::later_copy`]; else `self` as it is. A file that is not a regular file of
+    /// ours, is larger than a draft may be or is not UTF-8 is not taken.
+    pub(super) fn with_later_copy(self, copies: &LaterCopies) -> Self {
         let Some(pid) = process_of(&self.session).and_then(|process| process.split('-').next()) else {
             return self;
         };
         let prefix = prefix(&self.user_id, pid);
-        let Ok(entries) = std::fs::read_dir(dir) else { return self };
-        let newest = entries
-            .flatten()
-            .filter(|entry| {
-                entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
-            })
-            .filter_map(|entry| {
-                // Not following links: a link planted beside it is not the newest copy.
-                let modified = entry.metadata().ok().filter(std::fs::Metadata::is_file)?;
-                let at = modified.mtime() * 1000 + modified.mtime_nsec() / 1_000_000;
-                (at >= self.saved_at).then(|| (at, entry.path()))
-            })
+        let newest = copies
+            .0
+            .iter()
+            .filter(|(name, at, _)| name.starts_with(&prefix) && *at >= self.saved_at)
+            .map(|(_, at, path)| (*at, path))
             .max();
         let Some((at, path)) = newest else { return self };
         let Some(text) =
-            read_own_file(&path, MAX_FILE_BYTES).ok().and_then(|bytes| String::from_utf8(bytes).ok())
+            read_own_file(path, MAX_FILE_BYTES).ok().and_then(|bytes| String::from_utf8(bytes).ok())
         else {
             return self;
         };
