@@ -747,7 +747,7 @@ fn overwriting_theirs_always_asks_first_even_when_no_key_is_removed() {
     assert_eq!(state.mode(), Mode::Conflict);
     act(&store, &mut state, Action::OverwriteTheirs);
     match &state.dialog {
-        Some(Dialog::ConfirmDrop { dropped, overwriting: true, .. }) => {
+        Some(Dialog::ConfirmDrop { dropped, overwriting: Some(_), .. }) => {
             assert!(dropped.is_empty(), "{dropped:?}")
         }
         other => panic!("expected the overwrite's question, got {other:?}"),
@@ -1157,7 +1157,7 @@ fn assert_never_saved_silently(store: &RedbStore, state: &mut custodian::tui::ap
     act(store, state, Action::OverwriteTheirs);
     // The overwrite always asks (bb29 S04); yes saves.
     assert!(
-        matches!(state.dialog, Some(Dialog::ConfirmDrop { overwriting: true, .. })),
+        matches!(state.dialog, Some(Dialog::ConfirmDrop { overwriting: Some(_), .. })),
         "{:?}",
         state.dialog
     );

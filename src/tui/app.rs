@@ -30,7 +30,7 @@ pub use action::Action;
 pub use changes::{CHANGES_PAGE, Changes, ChangesRow, ChangesView};
 pub use command::{COMMANDS, CommandLine, CommandSpec};
 pub use connection::UnresolvedSave;
-pub use dialogs::Dialog;
+pub use dialogs::{Dialog, Overwrites};
 pub use diff_memo::DiffMemo;
 pub use editor::{CursorPath, Doubt, Editor, schema_errors, schema_summary};
 pub use effect::Effect;

@@ -7,6 +7,31 @@ use crate::domain::diff::DiffLine;
 use crate::draft::Draft;
 use crate::store::StoredDocument;
 
+/// What an overwrite after a conflict replaces, decided when it is asked (the question said
+/// "saved since you opened this edit" of the edit's own revision: bb33 F2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrites {
+    /// A revision saved since the edit opened.
+    SavedSince,
+    /// The revision the edit opened, its customData as read: the user's row moved (a
+    /// sign-in, a profile edit on Logto's database).
+    ProfileChanged,
+    /// The revision the edit opened, its customData written outside custodian since
+    /// (Logto's database keeps the number until custodian keeps such a write).
+    WrittenOutside,
+}
+
+impl Overwrites {
+    /// What overwriting `theirs` replaces, for an edit that opened `base`.
+    pub fn of(theirs: &StoredDocument, base: &StoredDocument) -> Self {
+        match (theirs.revision == base.revision, theirs.text == base.text) {
+            (false, _) => Self::SavedSince,
+            (true, true) => Self::ProfileChanged,
+            (true, false) => Self::WrittenOutside,
+        }
+    }
+}
+
 /// A question the operator must answer before anything else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
@@ -20,9 +45,9 @@ pub enum Dialog {
         diff: Vec<DiffLine>,
         secrets: Vec<String>,
         held_to: StoredDocument,
-        /// Whether it overwrites theirs after a conflict: then it is asked whatever it
-        /// removes (`o` replaced a colleague's value with one key: bb29 S04).
-        overwriting: bool,
+        /// What it overwrites when it overwrites theirs after a conflict: then it is asked
+        /// whatever it removes (`o` replaced a colleague's value with one key: bb29 S04).
+        overwriting: Option<Overwrites>,
         /// Lines of the question scrolled past (`↓`/`PgDn`): every removed key and the whole
         /// diff can be read before `y` (they were cut at the box's edge: bb16 L04).
         scroll: usize,

@@ -153,7 +153,8 @@ impl State {
             return self.conflict(id.to_owned(), stored);
         }
         if let Some((mine, _)) = review.overwriting {
-            return self.review_and_save(mine, &stored, true);
+            let overwrites = Overwrites::of(&stored, &editor.base);
+            return self.review_and_save(mine, &stored, Some(overwrites));
         }
         self.save_after(StoredLook::Done)
     }
@@ -223,7 +224,7 @@ impl State {
         if look == StoredLook::NotYet && question_of(&data, &base.text).is_some() {
             return self.read_stored_before_asking(None);
         }
-        self.review_and_save(data, &base, false)
+        self.review_and_save(data, &base, None)
     }
 
     /// What Ctrl-S says when `data`, the edit's text, saves nothing over the edit's base:
@@ -248,10 +249,10 @@ impl State {
         &mut self,
         data: CustomData,
         stored: &StoredDocument,
-        overwriting: bool,
+        overwriting: Option<Overwrites>,
     ) -> Vec<Effect> {
         let question =
-            question_of(&data, &stored.text).or_else(|| overwriting.then(|| (Vec::new(), Vec::new())));
+            question_of(&data, &stored.text).or_else(|| overwriting.map(|_| (Vec::new(), Vec::new())));
         if let Some((dropped, secrets)) = question {
             let diff = self.diff_against(&stored.text, &data);
             self.dialog = Some(Dialog::ConfirmDrop {

@@ -9,7 +9,7 @@ use crate::domain::time::format_utc;
 use crate::draft::{Draft, DraftKind};
 use crate::inert;
 use crate::store::StoredDocument;
-use crate::tui::app::{Dialog, Mode, State};
+use crate::tui::app::{Dialog, Mode, Overwrites, State};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
@@ -45,20 +45,18 @@ fn reopened_question(leave: &str) -> Vec<Line<'static>> {
     ]
 }
 
-/// What an overwrite after a conflict replaces, said as the conflict view said it. On Logto's
-/// database an outside write keeps the revision's number until custodian keeps it: the
-/// question named the edit's own revision as one "saved since you opened this edit" (bb33 F2).
-fn overwrite_warning(theirs: &StoredDocument, base: Option<&StoredDocument>) -> String {
-    match base {
-        Some(base) if base.revision == theirs.revision && base.text == theirs.text => format!(
+/// What an overwrite after a conflict replaces, said as the conflict view said it.
+fn overwrite_warning(overwrites: Overwrites, theirs: &StoredDocument) -> String {
+    match overwrites {
+        Overwrites::ProfileChanged => format!(
             "The user was changed outside custodian since you opened this edit (a sign-in or a profile edit); customData is revision {} as you read it: what it holds (−) is replaced by yours (+).",
             theirs.revision
         ),
-        Some(base) if base.revision == theirs.revision => format!(
+        Overwrites::WrittenOutside => format!(
             "customData was written outside custodian since you opened this edit (still called revision {}): what it holds now (−) is replaced by yours (+); it is kept in the history.",
             theirs.revision
         ),
-        _ => format!(
+        Overwrites::SavedSince => format!(
             "This overwrites revision {}, saved since you opened this edit: what it holds (−) is replaced by yours (+); it stays in the history.",
             theirs.revision
         ),
@@ -85,9 +83,8 @@ fn question(
     match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to, overwriting, .. } => {
             let mut lines = Vec::new();
-            if *overwriting {
-                let base = state.editor.as_ref().map(|e| &e.base);
-                lines.push(Line::from(Span::styled(overwrite_warning(held_to, base), theme.warning)));
+            if let Some(overwrites) = overwriting {
+                lines.push(Line::from(Span::styled(overwrite_warning(*overwrites, held_to), theme.warning)));
             }
             if !secrets.is_empty() {
                 lines.push(Line::from(Span::styled(
@@ -123,7 +120,7 @@ fn question(
             let title = match (dropped.is_empty(), secrets.is_empty()) {
                 // Overwriting theirs with no key removed and no secret: it asks for that alone
                 // (titled "Remove keys?", it named nothing it asked about).
-                (true, true) if *overwriting => " Overwrite theirs? ",
+                (true, true) if overwriting.is_some() => " Overwrite theirs? ",
                 (false, true) | (true, true) => " Remove keys? ",
                 (true, false) => " Save what looks like secrets? ",
                 (false, false) => " Remove keys and save secrets? ",
@@ -348,13 +345,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, dialog: &Dialog, the
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }
 
-/// One draft in the list: handle, id, when, from which revision, and whether it is a
-/// recovery file; within the dialog's width at 80 columns.
 /// The handle a draft is listed by: the user's now, else the one it was written with.
 fn handle_shown(draft: &Draft) -> &str {
     draft.handle_now.as_deref().unwrap_or(&draft.user_handle)
 }
 
+/// One draft in the list: handle, id, when, from which revision, and whether it is a
+/// recovery file; within the dialog's width at 80 columns.
 fn draft_row(draft: &Draft, selected: bool) -> String {
     let kind = match draft.kind {
         DraftKind::Draft => "",
