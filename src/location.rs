@@ -65,6 +65,14 @@ impl DirError {
     }
 }
 
+/// Whether no process has the number `pid` (one that exists but is another user's is not
+/// gone): what tells a leftover of a killed process from a running one's.
+pub fn pid_is_gone(pid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process exists.
+    let asked = unsafe { libc::kill(pid, 0) };
+    asked != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
 /// The user custodian runs as.
 pub fn my_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.

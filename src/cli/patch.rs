@@ -237,7 +237,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         }
         (_, Some(file), _) => {
             let ids = read_users(store, file)?;
-            let named = if file.as_os_str() == "-" {
+            let named = if input::is_stdin(Some(file)) {
                 "on stdin".to_owned()
             } else {
                 format!("in {}", inert::shell_word(&file.display().to_string()))

@@ -346,11 +346,23 @@ impl RecordRules {
                 .collect()
         });
         let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
+        Ok((self.new_user(user, custom_data, fields, &origin, raw)?, taken))
+    }
+
+    /// A record's user once read, either way: its times and customData checked.
+    fn new_user(
+        &self,
+        user: User,
+        custom_data: Option<serde_json::Value>,
+        fields: Option<Vec<String>>,
+        origin: &str,
+        raw: &str,
+    ) -> Result<NewUser, RecordError> {
         if let Some(reason) = user.time_past_the_year_9999() {
-            return Err(fail(reason));
+            return Err(RecordError { origin: origin.to_owned(), reason });
         }
-        let custom_data = self.checked_custom_data(custom_data, &origin)?;
-        Ok((NewUser { origin, user, custom_data, fields, parsed_bytes: parsed_bytes(raw) }, taken))
+        let custom_data = self.checked_custom_data(custom_data, origin)?;
+        Ok(NewUser { origin: origin.to_owned(), user, custom_data, fields, parsed_bytes: parsed_bytes(raw) })
     }
 
     /// The common record read without building it as a map first: Logto's API object of
@@ -375,16 +387,11 @@ impl RecordRules {
             return None;
         }
         let fail = |reason: String| RecordError { origin: origin.to_owned(), reason };
-        Some(User::from_fields(fields, self.now_ms).map_err(|e| fail(e.to_string())).and_then(
-            |(user, custom_data)| {
-                if let Some(reason) = user.time_past_the_year_9999() {
-                    return Err(fail(reason));
-                }
-                let custom_data = self.checked_custom_data(custom_data, origin)?;
-                let origin = origin.to_owned();
-                Ok(NewUser { origin, user, custom_data, fields: None, parsed_bytes: parsed_bytes(raw) })
-            },
-        ))
+        Some(
+            User::from_fields(fields, self.now_ms)
+                .map_err(|e| fail(e.to_string()))
+                .and_then(|(user, custom_data)| self.new_user(user, custom_data, None, origin, raw)),
+        )
     }
 
     /// The record's scan: what it refuses, and what it notes for [`RecordRules::read_plain_record`].

@@ -109,13 +109,13 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
 /// The forms [`parse_time_bound`] reads, for the message that refuses anything else.
 pub const TIME_BOUND_FORMS: &str = "30m, 1h, 2d or 1w (that long ago), an RFC 3339 time (2026-12-01T09:30:00Z) or a date (2026-12-01, midnight UTC)";
 
+/// 0000-01-01T00:00:00Z, the earliest time a bound may name.
+const EARLIEST_BOUND: i64 = -62_167_219_200_000;
+
 /// A bound of a time range as an operator types it (`changes --since`), as epoch ms: a time
 /// ago (`30m`, `1h`, `2d`, `1w`, counted back from `now`), an RFC 3339 time with its offset
 /// (`2026-12-01T09:30:00Z`, `…+01:00`), or a date (`2026-12-01`: midnight UTC). `None` for
 /// anything else.
-/// 0000-01-01T00:00:00Z, the earliest time a bound may name.
-const EARLIEST_BOUND: i64 = -62_167_219_200_000;
-
 pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
     let text = text.trim();
     if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {

@@ -97,8 +97,6 @@ impl Drafts {
         Ok(lock)
     }
 
-    /// The session lock taken again when its file is gone; the old one's file (unlinked) is
-    /// let go. Nothing when no lock was taken.
     /// Whether this process holds a session lock whose file is gone (removed alone, by hand
     /// or by a cleaner of empty files): its drafts are offered to other custodians until the
     /// next draft written makes it again.
@@ -110,6 +108,8 @@ impl Drafts {
         }
     }
 
+    /// The session lock taken again when its file is gone (the old one's file, unlinked, is
+    /// let go), or when it is wanted and was never taken. Nothing when it is not wanted.
     pub(super) fn keep_session_lock(&self) -> Result<(), DraftError> {
         let mut hold = self.session_slot();
         let wanted = hold.wanted;

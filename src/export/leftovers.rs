@@ -5,7 +5,6 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -41,8 +40,8 @@ pub(super) fn remove_dead_exports(dir: &Path, name: &OsStr) -> usize {
 /// Takes the lock that tells a running export's temporary file from a leftover: held for the
 /// file's life (it goes with the process, however it ends).
 pub(super) fn hold(file: &fs::File) {
-    // SAFETY: flock on a file descriptor we own; it fails or locks, nothing else.
-    let _ = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    // An exclusive `flock`, as the standard library takes it on Unix.
+    let _ = file.try_lock();
 }
 
 /// Whether `path` is a file an export of yours left: a plain file, 0600, one link, and no
@@ -60,8 +59,7 @@ fn unheld_leftover(path: &Path) -> bool {
         && meta.uid() == crate::location::my_uid()
         && meta.nlink() == 1
         && meta.mode() & 0o7777 == 0o600;
-    // SAFETY: flock on the descriptor just opened.
-    ours && unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0
+    ours && file.try_lock().is_ok()
 }
 
 /// The process number of `PID-RANDOM` (the number in decimal without a sign or a leading
@@ -77,8 +75,5 @@ fn dead_exporter(rest: &[u8]) -> Option<i32> {
         return None;
     }
     let pid: i32 = pid.parse().ok().filter(|pid| *pid > 1)?;
-    // SAFETY: kill with signal 0 only asks whether the process exists.
-    let gone = unsafe { libc::kill(pid, 0) } != 0
-        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-    gone.then_some(pid)
+    crate::location::pid_is_gone(pid).then_some(pid)
 }
