@@ -486,28 +486,28 @@ fn outcome_removed(outcome: &SaveOutcome) -> Vec<String> {
     }
 }
 
-fn visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one(f: &mut Fixture) {
+fn visits_the_users_of_many_ids_in_id_order_once_each_and_refuses_an_unknown_one(f: &mut Fixture) {
     let store = f.store();
     let mut visited = Vec::new();
     let ids = vec!["u6".to_owned(), "u1".into(), "u6".into(), "u3".into()];
     store
-        .for_each_selected(&Selection::Ids(ids), &mut |record, text| {
+        .for_each_selected(&Selection::Ids(ids.into()), &mut |record, text| {
             let document: Value = serde_json::from_str(text).expect("JSON");
             visited.push((record.user.id.clone(), document));
             Ok(())
         })
         .expect("visit");
     let expected: Vec<(String, Value)> = [
-        ("u6", r#"{"plan":"gold","note":"needle-in-data"}"#),
         ("u1", r#"{"theme":"dark","lang":"en"}"#),
         ("u3", r#"{"a":1}"#),
+        ("u6", r#"{"plan":"gold","note":"needle-in-data"}"#),
     ]
     .iter()
     .map(|(id, text)| (id.to_string(), serde_json::from_str(text).expect("JSON")))
     .collect();
     assert_eq!(visited, expected);
-    let unknown =
-        store.for_each_selected(&Selection::Ids(vec!["u1".into(), "nobody".into()]), &mut |_, _| Ok(()));
+    let unknown = store
+        .for_each_selected(&Selection::Ids(vec!["u1".into(), "nobody".into()].into()), &mut |_, _| Ok(()));
     assert!(matches!(unknown, Err(StoreError::UserNotFound(ref id)) if id == "nobody"), "{unknown:?}");
 }
 
@@ -832,7 +832,7 @@ conformance!(
     a_save_reports_the_keys_it_removed_from_the_document_it_replaced,
     saves_a_new_revision_and_keeps_the_old_one_in_history,
     a_users_fields_and_revision_read_back_alone_in_a_page_and_in_a_walk,
-    visits_the_users_of_many_ids_in_their_order_once_each_and_refuses_an_unknown_one,
+    visits_the_users_of_many_ids_in_id_order_once_each_and_refuses_an_unknown_one,
     a_save_reports_the_size_the_history_gives_its_revision,
     history_and_the_journal_give_each_revisions_compact_size,
     a_document_of_exactly_the_limit_is_saved,

@@ -256,7 +256,12 @@ fn a_save_a_restore_and_a_batch_each_leave_one_entry_with_their_keys(f: &Fixture
         Ok(BatchEdit::Replace(custodian::domain::CustomData::from_object(object)))
     };
     store
-        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_flag, &Author("patcher".into()))
+        .edit_batch(
+            &batch,
+            &Selection::Ids(vec!["u1".into()].into()),
+            &mut add_flag,
+            &Author("patcher".into()),
+        )
         .expect("batch");
 
     let entries = journal(store, &JournalQuery { user_id: Some("u1".into()), ..JournalQuery::default() });

@@ -140,7 +140,7 @@ fn an_id_that_names_no_user_is_not_found_and_nothing_is_written(f: &Fixture) {
     let store = f.store();
     let before = revisions(store);
     let first = store.page_after(None, 1).expect("a user")[0].user.id.clone();
-    let selection = Selection::Ids(vec![first, "nobody".into()]);
+    let selection = Selection::Ids(vec![first, "nobody".into()].into());
     let result = store.edit_batch(&BatchId::new(), &selection, &mut add_n, &author());
     assert!(matches!(result, Err(StoreError::UserNotFound(ref id)) if id == "nobody"), "{result:?}");
     assert_eq!(revisions(store), before);
@@ -206,7 +206,7 @@ fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fi
         store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
     let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
     let batch = BatchId::new();
-    store.edit_batch(&batch, &Selection::Ids(users.clone()), &mut add_n, &author()).expect("written");
+    store.edit_batch(&batch, &Selection::Ids(users.clone().into()), &mut add_n, &author()).expect("written");
     let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
     store.replace_custom_data(&users[2], &later, None, &author()).expect("saved");
 
@@ -237,13 +237,13 @@ fn batches_undone_last_first_each_go_back(f: &Fixture) {
         store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
     let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
     let (a, b) = (BatchId::new(), BatchId::new());
-    store.edit_batch(&a, &Selection::Ids(users.clone()), &mut add_n, &author()).expect("A written");
+    store.edit_batch(&a, &Selection::Ids(users.clone().into()), &mut add_n, &author()).expect("A written");
     let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
         let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
         object.insert("fromB".into(), true.into());
         Ok(BatchEdit::Replace(CustomData::from_object(object)))
     };
-    store.edit_batch(&b, &Selection::Ids(users.clone()), &mut { mark }, &author()).expect("B written");
+    store.edit_batch(&b, &Selection::Ids(users.clone().into()), &mut { mark }, &author()).expect("B written");
     let undone_b = store.undo_batch(&b, &BatchId::new(), &author()).expect("B undone");
     assert_eq!((undone_b.undo.saved, undone_b.changed_since.len()), (3, 0));
     let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
@@ -380,8 +380,9 @@ fn a_document_written_outside_custodian_before_a_batch_is_kept_and_the_undo_retu
     update_outside(&db, "u1", r#"{"plan":"team","seats":5}"#);
 
     let batch = BatchId::new();
-    let summary =
-        store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    let summary = store
+        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()].into()), &mut add_n, &author())
+        .expect("written");
     assert_eq!(summary.saved, 1);
     let history = store.history("u1").expect("history");
     let found: Vec<(u64, &str, bool)> =
@@ -415,7 +416,9 @@ fn a_document_written_outside_custodian_before_a_batch_is_kept_and_the_undo_retu
 fn undo_restores_a_user_an_outside_write_put_back_to_what_the_batch_wrote() {
     let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
     let batch = BatchId::new();
-    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    store
+        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()].into()), &mut add_n, &author())
+        .expect("written");
     let written = store.custom_data("u1").expect("doc").text;
     let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
     store.replace_custom_data("u1", &later, None, &author()).expect("saved");
@@ -436,7 +439,7 @@ fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
     let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
     db.insert_json("default", r#"[{"id":"u2","username":"bob","customData":{"plan":"free"}}]"#);
     let batch = BatchId::new();
-    let selection = Selection::Ids(vec!["u1".into(), "u2".into()]);
+    let selection = Selection::Ids(vec!["u1".into(), "u2".into()].into());
     store.edit_batch(&batch, &selection, &mut add_n, &author()).expect("written");
     // Logto writes u2's customData after the batch: the batch's revision is no longer stored.
     update_outside(&db, "u2", r#"{"plan":"free","n":1,"logto":true}"#);
@@ -459,7 +462,9 @@ fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
 fn undo_leaves_alone_an_outside_write_that_only_wrote_a_number_another_way() {
     let (db, store) = postgres_with_user(r#"{"price":1.50}"#);
     let batch = BatchId::new();
-    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    store
+        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()].into()), &mut add_n, &author())
+        .expect("written");
     update_outside(&db, "u1", r#"{"price":1.5000,"n":1}"#);
 
     let history = store.history("u1").expect("history");
@@ -558,7 +563,9 @@ fn an_undo_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing()
     let (_dir, store) = support::demo_store();
     let id = store.page_after(None, 1).expect("a user")[0].user.id.clone();
     let batch = BatchId::new();
-    store.edit_batch(&batch, &Selection::Ids(vec![id.clone()]), &mut add_n, &author()).expect("written");
+    store
+        .edit_batch(&batch, &Selection::Ids(vec![id.clone()].into()), &mut add_n, &author())
+        .expect("written");
     assert_eq!(store.custom_data(&id).expect("doc").revision, 2);
     let path = store.path().to_owned();
     drop(store);
@@ -592,7 +599,7 @@ fn an_undo_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing()
 fn a_batch_on_postgres_saves_a_document_of_exactly_the_limit_and_writes_nothing_for_one_stored_over_it() {
     let (db, store) = postgres_with_user("{}");
     db.insert_json("default", r#"[{"id":"u2","username":"bob","customData":{}}]"#);
-    let both = Selection::Ids(vec!["u1".into(), "u2".into()]);
+    let both = Selection::Ids(vec!["u1".into(), "u2".into()].into());
     let limit = custodian::domain::Limits::default().max_bytes;
     let at_limit = CustomData::parse(&format!(r#"{{"a":"{}"}}"#, "x".repeat(limit - r#"{"a":""}"#.len())))
         .expect("a document of the limit");
@@ -622,7 +629,9 @@ fn a_batch_on_postgres_saves_a_document_of_exactly_the_limit_and_writes_nothing_
 fn an_undo_on_postgres_whose_revision_before_the_batch_is_gone_names_it_and_writes_nothing() {
     let (db, store) = postgres_with_user(r#"{"plan":"free"}"#);
     let batch = BatchId::new();
-    store.edit_batch(&batch, &Selection::Ids(vec!["u1".into()]), &mut add_n, &author()).expect("written");
+    store
+        .edit_batch(&batch, &Selection::Ids(vec!["u1".into()].into()), &mut add_n, &author())
+        .expect("written");
     assert_eq!(store.custom_data("u1").expect("doc").revision, 2);
     // Revision 1, the document Logto wrote and the batch kept before its own, deleted with SQL.
     let deleted = db

@@ -183,7 +183,12 @@ fn the_selected_entry_is_shown_whole_with_its_batch_at_80_columns() {
         Ok(BatchEdit::Replace(CustomData::parse(r#"{"reviewed":true}"#).unwrap()))
     };
     store
-        .edit_batch(&batch, &Selection::Ids(vec![admin.clone()]), &mut add_flag, &Author("patcher".into()))
+        .edit_batch(
+            &batch,
+            &Selection::Ids(vec![admin.clone()].into()),
+            &mut add_flag,
+            &Author("patcher".into()),
+        )
         .unwrap();
     let mut state = started(&store, 80, 24);
     act(&store, &mut state, Action::OpenChanges);

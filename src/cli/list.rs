@@ -85,7 +85,7 @@ pub(super) fn list(
 fn page_documents(store: &dyn UserStore, page: &[ListEntry]) -> std::collections::HashMap<String, String> {
     let ids: Vec<String> = page.iter().map(|entry| entry.user.id.clone()).collect();
     let mut documents = std::collections::HashMap::with_capacity(ids.len());
-    let _ = store.for_each_selected(&Selection::Ids(ids), &mut |record, text| {
+    let _ = store.for_each_selected(&Selection::Ids(ids.into()), &mut |record, text| {
         documents.insert(record.user.id.clone(), text.to_owned());
         Ok(())
     });

@@ -2,7 +2,6 @@
 //! first (the dry run) and written only with `--yes`; and the batch taken back.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -14,7 +13,7 @@ use crate::domain::diff::{LineChange, Shown, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::{group_digits, secrets};
 use crate::inert;
-use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
+use crate::store::{Author, BatchId, Selection, StoreError, UserIds, UserIdsGathered, UserStore};
 
 /// Changed users whose diff the dry run prints.
 const DIFFS_SHOWN: usize = 3;
@@ -75,8 +74,9 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 
 /// The ids named in a `--users` file, one reference per line, resolved as `get` resolves
 /// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
-/// reference is an error naming its line.
-pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
+/// reference is an error naming its line. The ids are gathered in sorted runs in `$TMPDIR`,
+/// so a file of a million names holds a few MiB.
+pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
     use std::io::Read;
     let name = inert::line(&path.display().to_string()).into_owned();
     let cannot_read = || format!("cannot read {name}");
@@ -87,7 +87,10 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
     let lines = lines_on_a_thread(move || -> std::io::Result<Box<dyn Read + Send>> {
         Ok(if stdin { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file)?) })
     });
-    let (mut seen, mut ids, mut chunk) = (HashSet::new(), Vec::new(), Vec::new());
+    let kept_in = std::env::temp_dir();
+    let cannot_keep = || format!("cannot keep the users {name} names (in {})", kept_in.display());
+    let mut ids = UserIdsGathered::new(&kept_in).with_context(cannot_keep)?;
+    let mut chunk = Vec::new();
     for number in 1.. {
         // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait
         // (nothing written, exit 130); it was looked at only once the list had ended (bb14 L04).
@@ -119,11 +122,11 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<Vec<String>> {
         }
         chunk.push((number, reference.to_owned()));
         if chunk.len() == RESOLVED_AT_ONCE {
-            resolve_chunk(store, &name, &mut chunk, &mut seen, &mut ids)?;
+            resolve_chunk(store, &name, &mut chunk, &mut ids)?;
         }
     }
-    resolve_chunk(store, &name, &mut chunk, &mut seen, &mut ids)?;
-    Ok(ids)
+    resolve_chunk(store, &name, &mut chunk, &mut ids)?;
+    ids.finish().with_context(cannot_keep)
 }
 
 /// The lines of the file `open` gives, opened and read on a thread of its own that the caller
@@ -168,14 +171,13 @@ fn lines_on_a_thread(
 /// the tenant's users, so one read serves this many (5,000 names took a minute one by one).
 const RESOLVED_AT_ONCE: usize = 10_000;
 
-/// Resolves the `(line number, reference)` pairs of `chunk` and empties it: the ids, each
-/// kept once, in the file's order; the first reference that names no one user stops it.
+/// Resolves the `(line number, reference)` pairs of `chunk` into `ids` and empties it; the
+/// first reference that names no one user stops it.
 fn resolve_chunk(
     store: &dyn UserStore,
     name: &str,
     chunk: &mut Vec<(usize, String)>,
-    seen: &mut HashSet<String>,
-    ids: &mut Vec<String>,
+    ids: &mut UserIdsGathered,
 ) -> Result<()> {
     // A list that is always ready (a file of a million names) never waits, where a noted
     // signal is looked at: it was acted on only once the whole list was resolved (bb25 P10).
@@ -184,9 +186,7 @@ fn resolve_chunk(
     let resolved = store.resolve_many(&references).with_context(|| format!("{name}: resolving its users"))?;
     for ((number, _), answer) in chunk.iter().zip(resolved) {
         let id = answer.with_context(|| format!("{name} line {number}"))?;
-        if seen.insert(id.clone()) {
-            ids.push(id);
-        }
+        ids.add(&id).with_context(|| format!("cannot keep the users {name} names"))?;
     }
     chunk.clear();
     Ok(())
@@ -242,7 +242,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             } else {
                 format!("in {}", inert::shell_word(&file.display().to_string()))
             };
-            let described = format!("{} named {named}", users(ids.len() as u64));
+            let described = format!("{} named {named}", users(ids.len()));
             (Selection::Ids(ids), described)
         }
         (_, _, true) => (Selection::All, "every user".to_owned()),

@@ -53,8 +53,8 @@ pub enum Selection {
     /// The users the list filter's rule matches ([`crate::domain::filter::Filter`], as
     /// `list --search` and [`UserStore::scan_matches`]), in list order.
     Search(String),
-    /// These user ids, in this order (references already resolved by the caller).
-    Ids(Vec<String>),
+    /// These user ids, in id order (references already resolved by the caller).
+    Ids(super::UserIds),
 }
 
 /// What the edit of one user in a batch decided.

@@ -15,6 +15,7 @@ mod schema_hold;
 mod search_steps;
 #[cfg(test)]
 mod tests;
+mod user_ids;
 
 pub use author::Author;
 pub use batch_journal::{
@@ -34,6 +35,7 @@ pub use records::{
 pub(crate) use redb_store::test_store;
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 pub(crate) use search_steps::{SEARCH_STEP, search_by_steps};
+pub use user_ids::{UserIds, UserIdsGathered};
 
 use std::path::PathBuf;
 
@@ -505,14 +507,15 @@ pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
                 }
             }
         }
-        Selection::Ids(ids) => {
-            let mut seen = std::collections::HashSet::new();
-            for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-                let record = store.user(id)?;
-                let document = store.custom_data(id)?;
-                visit(&record, &document.text)?;
-            }
-            Ok(())
-        }
+        Selection::Ids(ids) => ids.for_each(ids_unread, &mut |id| {
+            let record = store.user(id)?;
+            let document = store.custom_data(id)?;
+            visit(&record, &document.text)
+        }),
     }
+}
+
+/// What a batch says when the file that holds its named users cannot be read back.
+pub(crate) fn ids_unread(error: std::io::Error) -> StoreError {
+    StoreError::Io { context: "cannot read back the users named for this batch".into(), error }
 }

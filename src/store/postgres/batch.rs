@@ -9,7 +9,7 @@
 //! revision of its own (as a single save keeps it), so nothing anyone wrote is lost and the
 //! undo has it to go back to.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use postgres::Transaction;
 
@@ -56,12 +56,7 @@ impl PostgresStore {
         let fail = |e: postgres::Error| self.fail(e);
         match selection {
             Selection::Ids(ids) => {
-                let mut seen = HashSet::new();
-                let unique: Vec<String> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();
-                for ids in unique.chunks(CHUNK) {
-                    chunk(tx, ids)?;
-                }
-                Ok(())
+                ids.for_each_chunk(CHUNK, crate::store::ids_unread, &mut |ids| chunk(tx, ids))
             }
             Selection::All | Selection::Search(_) => {
                 // The sort of (handle, id) pairs in memory: a million of them fit in this.

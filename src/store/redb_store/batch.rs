@@ -31,15 +31,10 @@ impl RedbStore {
                 Ok(())
             };
             match selection {
+                // In id order, each once (see `selected_step` for why id order). Returning early
+                // drops the transaction uncommitted: nothing is written.
                 Selection::Ids(ids) => {
-                    // In id order, each once (see `selected_step` for why id order).
-                    let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                    ids.sort_unstable();
-                    ids.dedup();
-                    for id in ids {
-                        // Returning early drops the transaction uncommitted: nothing is written.
-                        edit_one(&mut tables, id)?;
-                    }
+                    ids.for_each(crate::store::ids_unread, &mut |id| edit_one(&mut tables, id))?
                 }
                 Selection::All | Selection::Search(_) => {
                     let mut filter = match selection {

@@ -181,13 +181,11 @@ impl UserStore for RedbStore {
         let tx = self.read()?;
         let users = tx.open_table(USERS)?;
         let custom_data = tx.open_table(CUSTOM_DATA)?;
-        let mut seen = std::collections::HashSet::new();
-        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-            let json = users.get(id.as_str())?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
+        ids.for_each(crate::store::ids_unread, &mut |id| {
+            let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
             let record = StoredUser::read_record(id, json.value())?;
-            visit(&record, &stored_document(&custom_data, id)?)?;
-        }
-        Ok(())
+            visit(&record, &stored_document(&custom_data, id)?)
+        })
     }
 
     fn entry(&self, id: &str) -> Result<ListEntry, StoreError> {

@@ -1,0 +1,263 @@
+//! The users a batch names one by one (`patch --users FILE`): each id once, in id order, in
+//! memory while they are few and in an unnamed temporary file past that, so a file naming a
+//! million users holds a few MiB, not the 179 MB a set and a list of them took (bb35 #5).
+//! Id order is also the order both stores edit in fastest.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::sorted_runs::{Runs, Spill};
+
+/// User ids, each once, in id order.
+#[derive(Debug, Clone)]
+pub struct UserIds {
+    held: Held,
+    count: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Held {
+    Memory(Vec<String>),
+    /// Each id as `[length u32 LE][bytes]`, shared by the clones of one list.
+    File(Arc<File>),
+}
+
+/// How many ids are kept in memory; more go to a file.
+const IN_MEMORY: usize = 65_536;
+
+/// What the sorted runs of ids being gathered hold in memory before one is spilled.
+const RUNS_BUDGET: usize = 2 * 1024 * 1024;
+
+impl UserIds {
+    /// How many users: each counted once.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Hands each id to `each`, in id order, until it returns an error; `failed` says what a
+    /// read of the file that holds them failed with.
+    pub fn for_each<E>(
+        &self,
+        failed: impl Fn(io::Error) -> E,
+        each: &mut dyn FnMut(&str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match &self.held {
+            Held::Memory(ids) => ids.iter().try_for_each(|id| each(id)),
+            Held::File(file) => {
+                let mut reader = BufReader::with_capacity(64 * 1024, FileFrom { file, at: 0 });
+                let mut id = Vec::new();
+                while !reader.fill_buf().map_err(&failed)?.is_empty() {
+                    let mut length = [0u8; 4];
+                    reader.read_exact(&mut length).map_err(&failed)?;
+                    id.resize(u32::from_le_bytes(length) as usize, 0);
+                    reader.read_exact(&mut id).map_err(&failed)?;
+                    let text = std::str::from_utf8(&id).map_err(|e| failed(io::Error::other(e)))?;
+                    each(text)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The ids `chunk` long at a time (the last chunk shorter), in id order.
+    pub fn for_each_chunk<E>(
+        &self,
+        chunk: usize,
+        failed: impl Fn(io::Error) -> E,
+        each: &mut dyn FnMut(&[String]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut ids = Vec::with_capacity(chunk.min(self.count as usize));
+        self.for_each(failed, &mut |id| {
+            ids.push(id.to_owned());
+            if ids.len() == chunk {
+                each(&ids)?;
+                ids.clear();
+            }
+            Ok(())
+        })?;
+        if ids.is_empty() { Ok(()) } else { each(&ids) }
+    }
+}
+
+/// Two lists are equal when they hold the same ids (a file is read to tell).
+impl PartialEq for UserIds {
+    fn eq(&self, other: &Self) -> bool {
+        if self.count != other.count {
+            return false;
+        }
+        let mut mine = Vec::with_capacity(self.count.min(IN_MEMORY as u64) as usize);
+        let mut theirs = Vec::with_capacity(mine.capacity());
+        let all = |ids: &Self, into: &mut Vec<String>| {
+            ids.for_each(|_| (), &mut |id| {
+                into.push(id.to_owned());
+                Ok(())
+            })
+        };
+        all(self, &mut mine).is_ok() && all(other, &mut theirs).is_ok() && mine == theirs
+    }
+}
+
+impl Eq for UserIds {}
+
+/// A list given whole (a page of the screen, a test): sorted and each kept once.
+impl From<Vec<String>> for UserIds {
+    fn from(mut ids: Vec<String>) -> Self {
+        ids.sort_unstable();
+        ids.dedup();
+        Self { count: ids.len() as u64, held: Held::Memory(ids) }
+    }
+}
+
+/// Ids gathered one at a time in any order, repeats included: sorted runs, spilled to an
+/// unnamed temporary file beside `dir` (or in `$TMPDIR`) past a few MiB.
+pub struct UserIdsGathered {
+    runs: Runs,
+    spill: Spill,
+}
+
+impl UserIdsGathered {
+    pub fn new(dir: &Path) -> io::Result<Self> {
+        Ok(Self { runs: Runs::new(RUNS_BUDGET), spill: Spill::beside_or_in_tmpdir(dir)? })
+    }
+
+    pub fn add(&mut self, id: &str) -> io::Result<()> {
+        self.runs.defer(&mut self.spill, id.as_bytes(), b"", b"")
+    }
+
+    /// The ids gathered, each once, in id order.
+    pub fn finish(self) -> io::Result<UserIds> {
+        let Self { runs, mut spill } = self;
+        let dir = spill.dir().to_owned();
+        let mut merged = runs.into_merged(&mut spill)?;
+        let (mut memory, mut file): (Vec<String>, _) = (Vec::new(), None::<io::BufWriter<File>>);
+        let mut count = 0u64;
+        let mut previous: Option<Vec<u8>> = None;
+        while let Some(entry) = merged.next_entry()? {
+            if previous.as_deref() == Some(entry.key.as_slice()) {
+                continue;
+            }
+            count += 1;
+            let id = String::from_utf8(entry.key).map_err(io::Error::other)?;
+            if file.is_none() && memory.len() == IN_MEMORY {
+                let mut writer =
+                    io::BufWriter::with_capacity(64 * 1024, Spill::unnamed_file_beside_or_in_tmpdir(&dir)?);
+                for id in memory.drain(..) {
+                    write_id(&mut writer, &id)?;
+                }
+                file = Some(writer);
+            }
+            match &mut file {
+                Some(writer) => write_id(writer, &id)?,
+                None => memory.push(id.clone()),
+            }
+            previous = Some(id.into_bytes());
+        }
+        let held = match file {
+            Some(writer) => {
+                Held::File(Arc::new(writer.into_inner().map_err(io::IntoInnerError::into_error)?))
+            }
+            None => Held::Memory(memory),
+        };
+        Ok(UserIds { held, count })
+    }
+}
+
+fn write_id(writer: &mut impl Write, id: &str) -> io::Result<()> {
+    let length = u32::try_from(id.len()).map_err(io::Error::other)?;
+    writer.write_all(&length.to_le_bytes())?;
+    writer.write_all(id.as_bytes())
+}
+
+/// A file read from `at` on with `pread`, so the clones of one list each read from the start.
+struct FileFrom<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for FileFrom<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buf, self.at)?;
+        self.at += read as u64;
+        Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(ids: &UserIds) -> Vec<String> {
+        let mut all = Vec::new();
+        ids.for_each(|e| e, &mut |id| {
+            all.push(id.to_owned());
+            Ok(())
+        })
+        .expect("read");
+        all
+    }
+
+    #[test]
+    fn a_few_ids_are_sorted_and_kept_once_in_memory() {
+        let mut gathered = UserIdsGathered::new(&std::env::temp_dir()).expect("runs");
+        for id in ["u3", "u1", "u3", "u2", "u1"] {
+            gathered.add(id).expect("add");
+        }
+        let ids = gathered.finish().expect("finish");
+        assert!(matches!(ids.held, Held::Memory(_)));
+        assert_eq!(ids.len(), 3);
+        assert_eq!(listed(&ids), ["u1", "u2", "u3"]);
+        assert_eq!(ids, UserIds::from(vec!["u2".to_owned(), "u3".into(), "u1".into()]));
+    }
+
+    #[test]
+    fn many_ids_go_to_a_file_and_come_back_once_each_in_order_and_in_chunks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut gathered = UserIdsGathered::new(dir.path()).expect("runs");
+        // Enough to spill several runs (2 MiB each) and to pass the in-memory limit, each
+        // named twice, the second time in the reverse order.
+        let total = 200_000u32;
+        let id = |n: u32| format!("user-{:08}", n.wrapping_mul(2_654_435_761) % 1_000_000_007);
+        for n in (0..total).chain((0..total).rev()) {
+            gathered.add(&id(n)).expect("add");
+        }
+        let ids = gathered.finish().expect("finish");
+        assert!(matches!(ids.held, Held::File(_)));
+        assert_eq!(ids.len(), u64::from(total));
+        let all = listed(&ids);
+        let mut expected: Vec<String> = (0..total).map(id).collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(all, expected);
+        // A clone reads from the start, and chunks cover every id once.
+        let mut chunked = Vec::new();
+        ids.clone()
+            .for_each_chunk(7_000, |e| e, &mut |chunk| {
+                assert!(chunk.len() <= 7_000);
+                chunked.extend_from_slice(chunk);
+                Ok(())
+            })
+            .expect("chunks");
+        assert_eq!(chunked, expected);
+        // Nothing named in the directory: the files are unnamed.
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+    }
+
+    #[test]
+    fn an_error_of_the_caller_stops_the_walk() {
+        let ids = UserIds::from(vec!["a".to_owned(), "b".into(), "c".into()]);
+        let mut seen = Vec::new();
+        let stopped = ids.for_each(|_| "io", &mut |id| {
+            seen.push(id.to_owned());
+            if id == "b" { Err("stop") } else { Ok(()) }
+        });
+        assert_eq!(stopped, Err("stop"));
+        assert_eq!(seen, ["a", "b"]);
+    }
+}
