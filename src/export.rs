@@ -243,9 +243,18 @@ impl std::fmt::Display for LeftOut {
     }
 }
 
-/// Told how many users an export has done so far: read and sorted, or written, whichever is
-/// further (from either of its threads).
-pub type Told<'a> = dyn Fn(u64) + Sync + 'a;
+/// How far an export has come, as its threads tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Users read in the store's own order and set aside to be sorted into list order; no
+    /// line is written before the last one is read.
+    Read(u64),
+    /// Lines in the output so far.
+    Written(u64),
+}
+
+/// Told how far an export has come (from either of its threads).
+pub type Told<'a> = dyn Fn(Progress) + Sync + 'a;
 
 /// How many users are read between two reports of a sort's progress.
 const TELL_EVERY: u64 = 4096;
@@ -333,7 +342,7 @@ fn sorted_lines(
         crate::interrupt::check()?;
         read_so_far += 1;
         if read_so_far.is_multiple_of(TELL_EVERY) {
-            told(read_so_far);
+            told(Progress::Read(read_so_far));
         }
         if !tally.line_of(&mut line, record, text) {
             return Ok(());
@@ -356,6 +365,8 @@ fn sorted_lines(
         tracing::warn!(error = %e, "the export's spill file failed; reading in list order");
         return Ok(None);
     }
+    // All read: the count complete before the lines, which start again from none.
+    told(Progress::Read(read_so_far));
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
         crate::interrupt::check()?;
         tally.wrote_one();
@@ -478,7 +489,7 @@ fn write_chunks(
             if wrote.is_err() {
                 break;
             }
-            told(lines);
+            told(Progress::Written(lines));
             chunk.clear();
             let _ = spent.send(chunk);
         }

@@ -8,6 +8,34 @@ use crate::domain::custom_data::group_digits;
 /// `--quiet` was not given; hidden (drawing nothing) otherwise. `{rate}` in `template` is the
 /// count a second in whole units (`212,099/s`; indicatif's `{per_sec}` showed four decimals).
 pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::ProgressBar {
+    styled_progress(total, quiet, template, |style| style)
+}
+
+/// [`progress`] of a command counted in two phases (an export: users read to be sorted, then
+/// lines written): `{phase}` in `template` is `first` until `second_started` is set, then
+/// `second`. Read as the frame is drawn, so no frame says one phase's words with the other's
+/// count (a message set beside the position did: `read 0/1,000,000`).
+pub fn two_phase_progress(
+    total: Option<u64>,
+    quiet: bool,
+    template: &str,
+    (first, second): (&'static str, &'static str),
+    second_started: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> indicatif::ProgressBar {
+    styled_progress(total, quiet, template, move |style| {
+        style.with_key("phase", move |_: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let started = second_started.load(std::sync::atomic::Ordering::Relaxed);
+            let _ = out.write_str(if started { second } else { first });
+        })
+    })
+}
+
+fn styled_progress(
+    total: Option<u64>,
+    quiet: bool,
+    template: &str,
+    keys: impl FnOnce(indicatif::ProgressStyle) -> indicatif::ProgressStyle,
+) -> indicatif::ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -16,12 +44,12 @@ pub fn progress(total: Option<u64>, quiet: bool, template: &str) -> indicatif::P
         None => indicatif::ProgressBar::new_spinner(),
     };
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style.with_key(
+        bar.set_style(keys(style.with_key(
             "rate",
             |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
                 let _ = out.write_str(&rate(state.per_sec()));
             },
-        ));
+        )));
     }
     // Drawn on its own clock too, so a phase without new counts (the sorted merge at the
     // end of an import, a compaction) still shows time passing.

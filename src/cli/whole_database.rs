@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{Output, progress};
+use super::{Output, progress, two_phase_progress};
 use crate::domain::import::RecordError;
 use crate::domain::shape::Shape;
 use crate::domain::synthetic::SyntheticUsers;
@@ -22,17 +22,33 @@ pub(super) fn export(
     // Users printed on the terminal that would show the progress: its redraws were drawn
     // into the lines, erasing parts of them (bb35 #3 of the second pass).
     let quiet = quiet || (file.is_none() && out.is_terminal());
-    let bar =
-        progress(Some(store.count()?), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
-    // Users read while they are sorted, then lines written: the bar never goes back.
-    let told = |done: u64| bar.set_position(done.max(bar.position()));
+    // Users read (in the store's order, to be sorted), then lines written: each phase counts
+    // and times its own, so the bar never stands at the read's count with "ETA 0s" while the
+    // lines are written (bb35 #9).
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bar = two_phase_progress(
+        Some(store.count()?),
+        quiet,
+        "{spinner} {phase} {human_pos}/{human_len} users · {rate} · ETA {eta}",
+        ("read", "written"),
+        writing.clone(),
+    );
+    let told = |progress: export::Progress| match progress {
+        export::Progress::Read(read) => bar.set_position(read),
+        export::Progress::Written(lines) => {
+            if !writing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                bar.reset();
+            }
+            bar.set_position(lines);
+        }
+    };
     let exported = match file {
         None => {
             let mut lines: u64 = 0;
             export::each_line(store, &told, &mut |line| {
                 lines += 1;
                 if lines.is_multiple_of(4096) {
-                    told(lines);
+                    told(export::Progress::Written(lines));
                 }
                 out.streamed_json(line)
             })
