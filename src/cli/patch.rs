@@ -74,8 +74,8 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 
 /// The ids named in a `--users` file, one reference per line, resolved as `get` resolves
 /// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
-/// reference is an error naming its line. The ids are gathered in sorted runs in `$TMPDIR`,
-/// so a file of a million names holds a few MiB.
+/// reference is an error naming its line. The ids are gathered in sorted runs in a temporary
+/// file (beside the database, else in `$TMPDIR`), so a file of a million names holds a few MiB.
 pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
     use std::io::Read;
     let name = inert::line(&path.display().to_string()).into_owned();
@@ -87,9 +87,10 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
     let lines = lines_on_a_thread(move || -> std::io::Result<Box<dyn Read + Send>> {
         Ok(if stdin { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file)?) })
     });
-    let kept_in = std::env::temp_dir();
-    let cannot_keep = || format!("cannot keep the users {name} names (in {})", kept_in.display());
-    let mut ids = UserIdsGathered::new(&kept_in).with_context(cannot_keep)?;
+    // Beside the database (a database file's directory has room for its work), else in $TMPDIR.
+    let kept_in = store.any_order_sort_room().map_or_else(std::env::temp_dir, |room| room.dir);
+    let cannot_keep = || format!("cannot keep the users {name} names");
+    let mut ids = UserIdsGathered::new(&kept_in);
     let mut chunk = Vec::new();
     for number in 1.. {
         // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::sorted_runs::{Runs, Spill};
@@ -115,43 +115,91 @@ impl From<Vec<String>> for UserIds {
     }
 }
 
-/// Ids gathered one at a time in any order, repeats included: sorted runs, spilled to an
-/// unnamed temporary file beside `dir` (or in `$TMPDIR`) past a few MiB.
+/// Ids gathered one at a time in any order, repeats included: in memory while they are few,
+/// then in sorted runs spilled to an unnamed temporary file beside `dir` (or in `$TMPDIR`)
+/// past a few MiB. Where no such file can be made (`dir` and `$TMPDIR` both read-only) they
+/// stay in memory: a long list then costs memory, never a refusal.
 pub struct UserIdsGathered {
-    runs: Runs,
-    spill: Spill,
+    dir: PathBuf,
+    gathered: Gathered,
+}
+
+enum Gathered {
+    Memory(Vec<String>),
+    Runs { runs: Runs, spill: Spill },
 }
 
 impl UserIdsGathered {
-    pub fn new(dir: &Path) -> io::Result<Self> {
-        Ok(Self { runs: Runs::new(RUNS_BUDGET), spill: Spill::beside_or_in_tmpdir(dir)? })
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_owned(), gathered: Gathered::Memory(Vec::new()) }
     }
 
+    /// Adds an id; an error is the temporary file's (a full disk).
     pub fn add(&mut self, id: &str) -> io::Result<()> {
-        self.runs.defer(&mut self.spill, id.as_bytes(), b"", b"")
+        match &mut self.gathered {
+            Gathered::Memory(ids) => {
+                ids.push(id.to_owned());
+                // Once: a list that stays in memory does not try for a file at every id.
+                if ids.len() == IN_MEMORY + 1 {
+                    self.move_to_runs();
+                }
+                Ok(())
+            }
+            Gathered::Runs { runs, spill } => runs.defer(spill, id.as_bytes(), b"", b""),
+        }
+    }
+
+    /// Moves the ids held in memory into sorted runs, when a file for them can be made.
+    fn move_to_runs(&mut self) {
+        let mut spill = match temporary(|| Spill::beside_or_in_tmpdir(&self.dir)) {
+            Ok(spill) => spill,
+            Err(error) => {
+                tracing::warn!(%error, "no temporary file for the named users: they are held in memory");
+                return;
+            }
+        };
+        let Gathered::Memory(ids) = &mut self.gathered else { return };
+        let mut runs = Runs::new(RUNS_BUDGET);
+        for id in ids.drain(..) {
+            if let Err(error) = runs.defer(&mut spill, id.as_bytes(), b"", b"") {
+                tracing::warn!(%error, "the named users' temporary file failed: they are held in memory");
+                return;
+            }
+        }
+        self.gathered = Gathered::Runs { runs, spill };
     }
 
     /// The ids gathered, each once, in id order.
     pub fn finish(self) -> io::Result<UserIds> {
-        let Self { runs, mut spill } = self;
-        let dir = spill.dir().to_owned();
+        let (runs, mut spill) = match self.gathered {
+            Gathered::Memory(ids) => return Ok(UserIds::from(ids)),
+            Gathered::Runs { runs, spill } => (runs, spill),
+        };
         let mut merged = runs.into_merged(&mut spill)?;
         let (mut memory, mut file): (Vec<String>, _) = (Vec::new(), None::<io::BufWriter<File>>);
         let mut count = 0u64;
         let mut previous: Option<Vec<u8>> = None;
+        let mut file_failed = false;
         while let Some(entry) = merged.next_entry()? {
             if previous.as_deref() == Some(entry.key.as_slice()) {
                 continue;
             }
             count += 1;
             let id = String::from_utf8(entry.key).map_err(io::Error::other)?;
-            if file.is_none() && memory.len() == IN_MEMORY {
-                let mut writer =
-                    io::BufWriter::with_capacity(64 * 1024, Spill::unnamed_file_beside_or_in_tmpdir(&dir)?);
-                for id in memory.drain(..) {
-                    write_id(&mut writer, &id)?;
+            if file.is_none() && !file_failed && memory.len() == IN_MEMORY {
+                match temporary(|| Spill::unnamed_file_beside_or_in_tmpdir(&self.dir)) {
+                    Ok(made) => {
+                        let mut writer = io::BufWriter::with_capacity(64 * 1024, made);
+                        for id in memory.drain(..) {
+                            write_id(&mut writer, &id)?;
+                        }
+                        file = Some(writer);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "no temporary file for the named users: they are held in memory");
+                        file_failed = true;
+                    }
                 }
-                file = Some(writer);
             }
             match &mut file {
                 Some(writer) => write_id(writer, &id)?,
@@ -167,6 +215,16 @@ impl UserIdsGathered {
         };
         Ok(UserIds { held, count })
     }
+}
+
+/// A temporary file made by `make`; in tests, refused when [`tests::NO_TEMPORARY_FILES`] says so
+/// (as a read-only directory and `$TMPDIR` would: root writes them all).
+fn temporary<T>(make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    #[cfg(test)]
+    if tests::NO_TEMPORARY_FILES.get() {
+        return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem));
+    }
+    make()
 }
 
 fn write_id(writer: &mut impl Write, id: &str) -> io::Result<()> {
@@ -205,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_few_ids_are_sorted_and_kept_once_in_memory() {
-        let mut gathered = UserIdsGathered::new(&std::env::temp_dir()).expect("runs");
+        let mut gathered = UserIdsGathered::new(&std::env::temp_dir());
         for id in ["u3", "u1", "u3", "u2", "u1"] {
             gathered.add(id).expect("add");
         }
@@ -219,7 +277,7 @@ mod tests {
     #[test]
     fn many_ids_go_to_a_file_and_come_back_once_each_in_order_and_in_chunks() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut gathered = UserIdsGathered::new(dir.path()).expect("runs");
+        let mut gathered = UserIdsGathered::new(dir.path());
         // Enough to spill several runs (2 MiB each) and to pass the in-memory limit, each
         // named twice, the second time in the reverse order.
         let total = 200_000u32;
@@ -247,6 +305,38 @@ mod tests {
         assert_eq!(chunked, expected);
         // Nothing named in the directory: the files are unnamed.
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+    }
+
+    thread_local! {
+        pub(super) static NO_TEMPORARY_FILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    #[test]
+    fn where_no_temporary_file_can_be_made_many_ids_are_held_in_memory_the_same() {
+        NO_TEMPORARY_FILES.set(true);
+        let mut gathered = UserIdsGathered::new(std::path::Path::new("/nonexistent"));
+        let total = (IN_MEMORY as u32) * 2;
+        for n in (0..total).rev().chain(0..10) {
+            gathered.add(&format!("u{n:07}")).expect("add");
+        }
+        let ids = gathered.finish().expect("finish");
+        NO_TEMPORARY_FILES.set(false);
+        assert!(matches!(ids.held, Held::Memory(_)));
+        assert_eq!(ids.len(), u64::from(total));
+        let expected: Vec<String> = (0..total).map(|n| format!("u{n:07}")).collect();
+        assert_eq!(listed(&ids), expected);
+        // Runs made, and then the file of the merged ids refused: in memory too.
+        let dir = tempfile::tempdir().expect("dir");
+        let mut gathered = UserIdsGathered::new(dir.path());
+        for n in (0..total).rev() {
+            gathered.add(&format!("u{n:07}")).expect("add");
+        }
+        assert!(matches!(gathered.gathered, Gathered::Runs { .. }));
+        NO_TEMPORARY_FILES.set(true);
+        let ids = gathered.finish().expect("finish");
+        NO_TEMPORARY_FILES.set(false);
+        assert!(matches!(ids.held, Held::Memory(_)));
+        assert_eq!(listed(&ids), expected);
     }
 
     #[test]
