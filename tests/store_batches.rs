@@ -300,6 +300,41 @@ fn the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back(f: 
     assert_eq!(found(store), 0, "the undo's documents no longer hold it");
 }
 
+/// Users named one by one past what is held in memory (a `--users` file of a million names:
+/// the ids go to a temporary file) are visited and edited once each, in id order.
+fn named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order(f: &Fixture) {
+    let store = f.store();
+    let mut named: Vec<String> =
+        store.page_after(None, 150).expect("users").iter().map(|e| e.user.id.clone()).collect();
+    let mut expected = named.clone();
+    expected.sort();
+    // Named twice, the second time backwards, past a memory limit of 10 ids.
+    named.extend(named.clone().into_iter().rev());
+    let dir = tempfile::tempdir().expect("a directory");
+    let mut gathered = custodian::store::UserIdsGathered::with_memory_limit(dir.path(), 10);
+    for id in &named {
+        gathered.add(id).expect("kept");
+    }
+    let selection = Selection::Ids(gathered.finish().expect("gathered"));
+    let mut visited = Vec::new();
+    store
+        .for_each_selected(&selection, &mut |record, _| {
+            visited.push(record.user.id.clone());
+            Ok(())
+        })
+        .expect("visited");
+    assert_eq!(visited, expected);
+    let mut edited = Vec::new();
+    let mut edit = |record: &UserRecord, text: &str| {
+        edited.push(record.user.id.clone());
+        add_n(record, text)
+    };
+    let summary = store.edit_batch(&BatchId::new(), &selection, &mut edit, &author()).expect("written");
+    assert_eq!((summary.matched, summary.saved), (150, 150));
+    edited.sort();
+    assert_eq!(edited, expected, "each named user edited once");
+}
+
 macro_rules! both_backends {
     ($($body:ident),* $(,)?) => {
         mod redb {
@@ -320,6 +355,7 @@ both_backends!(
     undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone,
     batches_undone_last_first_each_go_back,
     the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
+    named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order,
 );
 
 mod many {

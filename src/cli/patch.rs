@@ -73,9 +73,10 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 }
 
 /// The ids named in a `--users` file, one reference per line, resolved as `get` resolves
-/// them; blank lines are skipped, a user named twice is kept once. An unknown or ambiguous
-/// reference is an error naming its line. The ids are gathered in sorted runs in a temporary
-/// file (beside the database, else in `$TMPDIR`), so a file of a million names holds a few MiB.
+/// them; blank lines are skipped, a user named twice is kept once, and they come back in id
+/// order, not the file's. An unknown or ambiguous reference is an error naming its line. The
+/// ids are gathered in sorted runs in a temporary file (beside the database, else in
+/// `$TMPDIR`, else in memory), so a file of a million names holds a few MiB.
 pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
     use std::io::Read;
     let name = inert::line(&path.display().to_string()).into_owned();
@@ -87,7 +88,8 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
     let lines = lines_on_a_thread(move || -> std::io::Result<Box<dyn Read + Send>> {
         Ok(if stdin { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file)?) })
     });
-    // Beside the database (a database file's directory has room for its work), else in $TMPDIR.
+    // Beside the database (a database file's directory has room for its work: the same place
+    // its own sorts spill to), else in $TMPDIR.
     let kept_in = store.any_order_sort_room().map_or_else(std::env::temp_dir, |room| room.dir);
     let cannot_keep = || format!("cannot keep the users {name} names");
     let mut ids = UserIdsGathered::new(&kept_in);
@@ -123,10 +125,10 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
         }
         chunk.push((number, reference.to_owned()));
         if chunk.len() == RESOLVED_AT_ONCE {
-            resolve_chunk(store, &name, &mut chunk, &mut ids)?;
+            resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
         }
     }
-    resolve_chunk(store, &name, &mut chunk, &mut ids)?;
+    resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
     ids.finish().with_context(cannot_keep)
 }
 
@@ -179,6 +181,7 @@ fn resolve_chunk(
     name: &str,
     chunk: &mut Vec<(usize, String)>,
     ids: &mut UserIdsGathered,
+    cannot_keep: &dyn Fn() -> String,
 ) -> Result<()> {
     // A list that is always ready (a file of a million names) never waits, where a noted
     // signal is looked at: it was acted on only once the whole list was resolved (bb25 P10).
@@ -187,7 +190,7 @@ fn resolve_chunk(
     let resolved = store.resolve_many(&references).with_context(|| format!("{name}: resolving its users"))?;
     for ((number, _), answer) in chunk.iter().zip(resolved) {
         let id = answer.with_context(|| format!("{name} line {number}"))?;
-        ids.add(&id).with_context(|| format!("cannot keep the users {name} names"))?;
+        ids.add(&id).with_context(cannot_keep)?;
     }
     chunk.clear();
     Ok(())

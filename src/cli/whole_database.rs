@@ -25,17 +25,17 @@ pub(super) fn export(
     // Users read (in the store's order, to be sorted), then lines written: each phase counts
     // and times its own, so the bar never stands at the read's count with "ETA 0s" while the
     // lines are written (bb35 #9).
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let bar = two_phase_progress(
         Some(store.count()?),
         quiet,
         "{spinner} {phase} {human_pos}/{human_len} users · {rate} · ETA {eta}",
         ("read", "written"),
-        writing.clone(),
     );
+    let writing = std::sync::atomic::AtomicBool::new(false);
     let told = |progress: export::Progress| match progress {
         export::Progress::Read(read) => bar.set_position(read),
         export::Progress::Written(lines) => {
+            // The reset starts the second phase: its word, count, rate and time together.
             if !writing.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 bar.reset();
             }

@@ -371,7 +371,7 @@ pub trait UserStore: Send + Sync {
     /// a new revision tagged with `batch` (in the history and the journal); when `edit` returns
     /// an error, nothing at all is written and that error is returned. Users are read one at
     /// a time, so memory does not grow with the selection, each once, in the order the store
-    /// writes fastest: redb by id; PostgreSQL in list order (`Ids` as given). So a report of
+    /// writes fastest: redb by id; PostgreSQL in list order (`Ids` in id order on both). So a report of
     /// the first users of each kind may name others than the dry run's
     /// ([`UserStore::for_each_selected`], which goes in the selection's order). An id of [`Selection::Ids`] that
     /// names no user is [`StoreError::UserNotFound`]. Provided: not on this backend.
@@ -507,15 +507,10 @@ pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
                 }
             }
         }
-        Selection::Ids(ids) => ids.for_each(ids_unread, &mut |id| {
+        Selection::Ids(ids) => ids.for_each(user_ids::ids_unread, &mut |id| {
             let record = store.user(id)?;
             let document = store.custom_data(id)?;
             visit(&record, &document.text)
         }),
     }
-}
-
-/// What a batch says when the file that holds its named users cannot be read back.
-pub(crate) fn ids_unread(error: std::io::Error) -> StoreError {
-    StoreError::Io { context: "cannot read back the users named for this batch".into(), error }
 }

@@ -28,6 +28,10 @@ enum Held {
 /// How many ids are kept in memory; more go to a file.
 const IN_MEMORY: usize = 65_536;
 
+/// The longest id read back from the file: ids are references a line of at most 4 KiB named,
+/// so a longer length is a damaged file, not an id.
+const MAX_ID_BYTES: usize = 64 * 1024;
+
 /// What the sorted runs of ids being gathered hold in memory before one is spilled.
 const RUNS_BUDGET: usize = 2 * 1024 * 1024;
 
@@ -56,7 +60,14 @@ impl UserIds {
                 while !reader.fill_buf().map_err(&failed)?.is_empty() {
                     let mut length = [0u8; 4];
                     reader.read_exact(&mut length).map_err(&failed)?;
-                    id.resize(u32::from_le_bytes(length) as usize, 0);
+                    let length = u32::from_le_bytes(length) as usize;
+                    if length > MAX_ID_BYTES {
+                        return Err(failed(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "an id longer than 64 KiB",
+                        )));
+                    }
+                    id.resize(length, 0);
                     reader.read_exact(&mut id).map_err(&failed)?;
                     let text = std::str::from_utf8(&id).map_err(|e| failed(io::Error::other(e)))?;
                     each(text)?;
@@ -86,21 +97,16 @@ impl UserIds {
     }
 }
 
-/// Two lists are equal when they hold the same ids (a file is read to tell).
+/// Lists in memory are equal when they hold the same ids; a list in a file only equals
+/// itself and its clones (reading two files to compare them would cost what keeping them in
+/// files saves).
 impl PartialEq for UserIds {
     fn eq(&self, other: &Self) -> bool {
-        if self.count != other.count {
-            return false;
+        match (&self.held, &other.held) {
+            (Held::Memory(mine), Held::Memory(theirs)) => mine == theirs,
+            (Held::File(mine), Held::File(theirs)) => Arc::ptr_eq(mine, theirs),
+            _ => false,
         }
-        let mut mine = Vec::with_capacity(self.count.min(IN_MEMORY as u64) as usize);
-        let mut theirs = Vec::with_capacity(mine.capacity());
-        let all = |ids: &Self, into: &mut Vec<String>| {
-            ids.for_each(|_| (), &mut |id| {
-                into.push(id.to_owned());
-                Ok(())
-            })
-        };
-        all(self, &mut mine).is_ok() && all(other, &mut theirs).is_ok() && mine == theirs
     }
 }
 
@@ -117,11 +123,14 @@ impl From<Vec<String>> for UserIds {
 
 /// Ids gathered one at a time in any order, repeats included: in memory while they are few,
 /// then in sorted runs spilled to an unnamed temporary file beside `dir` (or in `$TMPDIR`)
-/// past a few MiB. Where no such file can be made (`dir` and `$TMPDIR` both read-only) they
-/// stay in memory: a long list then costs memory, never a refusal.
+/// past a few MiB. Where no such file can be made or first written (`dir` and `$TMPDIR` both
+/// read-only) they stay in memory: a long list then costs memory, not a refusal. A file that
+/// fails later (a disk that fills) is an error of [`UserIdsGathered::add`] or `finish`.
 pub struct UserIdsGathered {
     dir: PathBuf,
     gathered: Gathered,
+    /// How many ids are held in memory before they go to a file.
+    in_memory: usize,
 }
 
 enum Gathered {
@@ -131,7 +140,14 @@ enum Gathered {
 
 impl UserIdsGathered {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_owned(), gathered: Gathered::Memory(Vec::new()) }
+        Self::with_memory_limit(dir, IN_MEMORY)
+    }
+
+    /// [`UserIdsGathered::new`] holding at most `in_memory` ids in memory (tests take a few
+    /// through the file).
+    #[doc(hidden)]
+    pub fn with_memory_limit(dir: &Path, in_memory: usize) -> Self {
+        Self { dir: dir.to_owned(), gathered: Gathered::Memory(Vec::new()), in_memory }
     }
 
     /// Adds an id; an error is the temporary file's (a full disk).
@@ -140,7 +156,7 @@ impl UserIdsGathered {
             Gathered::Memory(ids) => {
                 ids.push(id.to_owned());
                 // Once: a list that stays in memory does not try for a file at every id.
-                if ids.len() == IN_MEMORY + 1 {
+                if ids.len() == self.in_memory + 1 {
                     self.move_to_runs();
                 }
                 Ok(())
@@ -149,24 +165,21 @@ impl UserIdsGathered {
         }
     }
 
-    /// Moves the ids held in memory into sorted runs, when a file for them can be made.
+    /// Moves the ids held in memory into sorted runs, when a file for them can be made and
+    /// written; else they stay where they are, every one of them.
     fn move_to_runs(&mut self) {
-        let mut spill = match temporary(|| Spill::beside_or_in_tmpdir(&self.dir)) {
-            Ok(spill) => spill,
-            Err(error) => {
-                tracing::warn!(%error, "no temporary file for the named users: they are held in memory");
-                return;
+        let Gathered::Memory(ids) = &self.gathered else { return };
+        let moved = spill_for_ids(&self.dir).and_then(|mut spill| {
+            let mut runs = Runs::new(RUNS_BUDGET);
+            for id in ids {
+                runs.defer(&mut spill, id.as_bytes(), b"", b"")?;
             }
-        };
-        let Gathered::Memory(ids) = &mut self.gathered else { return };
-        let mut runs = Runs::new(RUNS_BUDGET);
-        for id in ids.drain(..) {
-            if let Err(error) = runs.defer(&mut spill, id.as_bytes(), b"", b"") {
-                tracing::warn!(%error, "the named users' temporary file failed: they are held in memory");
-                return;
-            }
+            Ok((runs, spill))
+        });
+        match moved {
+            Ok((runs, spill)) => self.gathered = Gathered::Runs { runs, spill },
+            Err(error) => held_in_memory(&error),
         }
-        self.gathered = Gathered::Runs { runs, spill };
     }
 
     /// The ids gathered, each once, in id order.
@@ -186,8 +199,8 @@ impl UserIdsGathered {
             }
             count += 1;
             let id = String::from_utf8(entry.key).map_err(io::Error::other)?;
-            if file.is_none() && !file_failed && memory.len() == IN_MEMORY {
-                match temporary(|| Spill::unnamed_file_beside_or_in_tmpdir(&self.dir)) {
+            if file.is_none() && !file_failed && memory.len() == self.in_memory {
+                match file_for_ids(&self.dir) {
                     Ok(made) => {
                         let mut writer = io::BufWriter::with_capacity(64 * 1024, made);
                         for id in memory.drain(..) {
@@ -196,7 +209,7 @@ impl UserIdsGathered {
                         file = Some(writer);
                     }
                     Err(error) => {
-                        tracing::warn!(%error, "no temporary file for the named users: they are held in memory");
+                        held_in_memory(&error);
                         file_failed = true;
                     }
                 }
@@ -217,14 +230,35 @@ impl UserIdsGathered {
     }
 }
 
-/// A temporary file made by `make`; in tests, refused when [`tests::NO_TEMPORARY_FILES`] says so
-/// (as a read-only directory and `$TMPDIR` would: root writes them all).
-fn temporary<T>(make: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+fn held_in_memory(error: &io::Error) {
+    tracing::warn!(%error, "no temporary file for the named users: they are held in memory");
+}
+
+/// What a batch says when the file that holds its named users cannot be read back.
+pub(crate) fn ids_unread(error: io::Error) -> super::StoreError {
+    super::StoreError::Io { context: "cannot read back the users named for this batch".into(), error }
+}
+
+/// The sorted runs' spill file for ids gathered in `dir`. In tests, as
+/// [`tests::TEMPORARY_FILES`] says: refused (as a read-only directory and `$TMPDIR` would
+/// refuse one: root writes them all), or made but failing its writes (a full disk).
+fn spill_for_ids(dir: &Path) -> io::Result<Spill> {
     #[cfg(test)]
-    if tests::NO_TEMPORARY_FILES.get() {
+    match tests::TEMPORARY_FILES.get() {
+        tests::TemporaryFiles::Made => {}
+        tests::TemporaryFiles::Refused => return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem)),
+        tests::TemporaryFiles::Unwritable => return Spill::with_unwritable_runs(dir),
+    }
+    Spill::beside_or_in_tmpdir(dir)
+}
+
+/// The file the merged ids go to ([`spill_for_ids`] for tests).
+fn file_for_ids(dir: &Path) -> io::Result<File> {
+    #[cfg(test)]
+    if tests::TEMPORARY_FILES.get() != tests::TemporaryFiles::Made {
         return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem));
     }
-    make()
+    Spill::unnamed_file_beside_or_in_tmpdir(dir)
 }
 
 fn write_id(writer: &mut impl Write, id: &str) -> io::Result<()> {
@@ -307,20 +341,48 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
     }
 
+    /// What the temporary files of ids gathered on this thread do.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum TemporaryFiles {
+        Made,
+        Refused,
+        Unwritable,
+    }
+
     thread_local! {
-        pub(super) static NO_TEMPORARY_FILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        pub(super) static TEMPORARY_FILES: std::cell::Cell<TemporaryFiles> =
+            const { std::cell::Cell::new(TemporaryFiles::Made) };
+    }
+
+    #[test]
+    fn a_spill_file_that_fails_while_the_ids_move_out_of_memory_keeps_every_one_of_them() {
+        // The first run is written when the second is handed over: ids of 100 bytes pass the
+        // runs' 2 MiB budget twice over before the memory limit (a failed move dropped every
+        // id held so far, and the batch went over the rest: the review of stop 50).
+        TEMPORARY_FILES.set(TemporaryFiles::Unwritable);
+        let dir = tempfile::tempdir().expect("dir");
+        let mut gathered = UserIdsGathered::with_memory_limit(dir.path(), 60_000);
+        let id = |n: u32| format!("{n:0100}");
+        for n in 0..60_010 {
+            gathered.add(&id(n)).expect("add");
+        }
+        TEMPORARY_FILES.set(TemporaryFiles::Made);
+        assert!(matches!(gathered.gathered, Gathered::Memory(_)), "the move failed: the ids stay in memory");
+        let ids = gathered.finish().expect("finish");
+        assert_eq!(ids.len(), 60_010);
+        assert_eq!(listed(&ids), (0..60_010).map(id).collect::<Vec<_>>());
     }
 
     #[test]
     fn where_no_temporary_file_can_be_made_many_ids_are_held_in_memory_the_same() {
-        NO_TEMPORARY_FILES.set(true);
+        TEMPORARY_FILES.set(TemporaryFiles::Refused);
         let mut gathered = UserIdsGathered::new(std::path::Path::new("/nonexistent"));
         let total = (IN_MEMORY as u32) * 2;
         for n in (0..total).rev().chain(0..10) {
             gathered.add(&format!("u{n:07}")).expect("add");
         }
         let ids = gathered.finish().expect("finish");
-        NO_TEMPORARY_FILES.set(false);
+        TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(ids.held, Held::Memory(_)));
         assert_eq!(ids.len(), u64::from(total));
         let expected: Vec<String> = (0..total).map(|n| format!("u{n:07}")).collect();
@@ -332,9 +394,9 @@ mod tests {
             gathered.add(&format!("u{n:07}")).expect("add");
         }
         assert!(matches!(gathered.gathered, Gathered::Runs { .. }));
-        NO_TEMPORARY_FILES.set(true);
+        TEMPORARY_FILES.set(TemporaryFiles::Refused);
         let ids = gathered.finish().expect("finish");
-        NO_TEMPORARY_FILES.set(false);
+        TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(ids.held, Held::Memory(_)));
         assert_eq!(listed(&ids), expected);
     }

@@ -56,7 +56,7 @@ impl PostgresStore {
         let fail = |e: postgres::Error| self.fail(e);
         match selection {
             Selection::Ids(ids) => {
-                ids.for_each_chunk(CHUNK, crate::store::ids_unread, &mut |ids| chunk(tx, ids))
+                ids.for_each_chunk(CHUNK, crate::store::user_ids::ids_unread, &mut |ids| chunk(tx, ids))
             }
             Selection::All | Selection::Search(_) => {
                 // The sort of (handle, id) pairs in memory: a million of them fit in this.

@@ -34,7 +34,7 @@ impl RedbStore {
                 // In id order, each once (see `selected_step` for why id order). Returning early
                 // drops the transaction uncommitted: nothing is written.
                 Selection::Ids(ids) => {
-                    ids.for_each(crate::store::ids_unread, &mut |id| edit_one(&mut tables, id))?
+                    ids.for_each(crate::store::user_ids::ids_unread, &mut |id| edit_one(&mut tables, id))?
                 }
                 Selection::All | Selection::Search(_) => {
                     let mut filter = match selection {

@@ -181,7 +181,7 @@ impl UserStore for RedbStore {
         let tx = self.read()?;
         let users = tx.open_table(USERS)?;
         let custom_data = tx.open_table(CUSTOM_DATA)?;
-        ids.for_each(crate::store::ids_unread, &mut |id| {
+        ids.for_each(crate::store::user_ids::ids_unread, &mut |id| {
             let json = users.get(id)?.ok_or_else(|| StoreError::UserNotFound(id.to_owned()))?;
             let record = StoredUser::read_record(id, json.value())?;
             visit(&record, &stored_document(&custom_data, id)?)
