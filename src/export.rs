@@ -294,7 +294,7 @@ fn lines_in_list_order(
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<Tally> {
     if let Some(room) = store.any_order_sort_room()
-        && let Some(spill) = spill_dirs.iter().find_map(|dir| spill_with_room(dir, room.bytes))
+        && let Some(spill) = spill_dirs.iter().find_map(|dir| Spill::with_room(dir, room.bytes))
         && let Some(tally) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
     {
         return Ok(tally);
@@ -309,19 +309,6 @@ fn lines_in_list_order(
         emit(&line)
     })?;
     Ok(tally)
-}
-
-/// A spill file in `dir` when its file system has room for twice `bytes` (the lines spilled,
-/// and the export or the database's next writes beside them): a read command must not fill
-/// the disk a database saves to.
-fn spill_with_room(dir: &Path, bytes: u64) -> Option<Spill> {
-    let space = rustix::fs::statvfs(dir).ok()?;
-    let free = space.f_bavail.saturating_mul(space.f_frsize);
-    if free / 2 < bytes {
-        tracing::info!(dir = %dir.display(), free, bytes, "no room to sort the export here");
-        return None;
-    }
-    Spill::new(dir).map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "no spill file")).ok()
 }
 
 /// [`lines_in_list_order`] through a sort: `None` when the spill file failed before anything

@@ -189,7 +189,7 @@ fn write_run(file: &File, arena: &[u8], starts: &mut [u32], at: u64) -> io::Resu
 const WRITE_SIZE: usize = 1024 * 1024;
 
 /// `$TMPDIR`, else `/tmp`: `TMPDIR=` (set, empty) is no directory.
-fn system_temp_dir() -> PathBuf {
+pub(crate) fn system_temp_dir() -> PathBuf {
     Some(std::env::temp_dir()).filter(|t| !t.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
@@ -199,6 +199,20 @@ impl Spill {
     /// once where the file system has no such thing; readable by the owner only.
     pub fn new(dir: &Path) -> io::Result<Self> {
         Ok(Self { file: Self::unnamed_file(dir)?, length: 0, dir: dir.to_path_buf(), writer: None })
+    }
+
+    /// [`Spill::new`] when `dir`'s file system has room for twice `bytes` (what is spilled, and
+    /// the database's next writes beside it: work that only reads must not fill the disk a
+    /// database saves to, and a file made on a full one fails at its first run); `None` when
+    /// it has not, or takes no file.
+    pub fn with_room(dir: &Path, bytes: u64) -> Option<Self> {
+        let space = rustix::fs::statvfs(dir).ok()?;
+        let free = space.f_bavail.saturating_mul(space.f_frsize);
+        if free / 2 < bytes {
+            tracing::info!(dir = %dir.display(), free, bytes, "no room to spill here");
+            return None;
+        }
+        Self::new(dir).map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "no spill file")).ok()
     }
 
     /// [`Spill::new`], else in the system's temporary directory (`$TMPDIR`): for an import,

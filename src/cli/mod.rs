@@ -415,7 +415,10 @@ fn stops_on_signals(command: &Command, read_only: bool) -> bool {
     // read on a thread of its own too (`input::open_import_or_interrupted`, then the
     // stream's reader): Ctrl-C there stops it with the file closed cleanly (it was killed,
     // leaving a repair: bb14 L01).
-    (writes(command) && !read_only) || matches!(command, Command::Export { out: Some(_) })
+    // A patch's dry run too: it may wait on a FIFO or go over a million users, and a signal
+    // killed it with no word and exit 143 where the README says 130 (bb37 #3).
+    (writes(command) && !read_only)
+        || matches!(command, Command::Export { out: Some(_) } | Command::Patch { .. })
 }
 
 /// The subcommands that read and edit users: the same on every store. `None` for the

@@ -129,7 +129,14 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
         }
     }
     resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
-    ids.finish().with_context(cannot_keep)
+    let ids = ids.finish().with_context(cannot_keep)?;
+    if ids.held_in_memory_for_want_of_a_file() {
+        eprintln!(
+            "custodian: no room for a temporary file beside the database nor in $TMPDIR (or none could be made): the {} users {name} names are held in memory",
+            group_digits(ids.len())
+        );
+    }
+    Ok(ids)
 }
 
 /// The lines of the file `open` gives, opened and read on a thread of its own that the caller

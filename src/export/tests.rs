@@ -97,14 +97,14 @@ fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
 #[test]
 fn a_spill_file_is_made_only_where_the_file_system_has_room_for_twice_the_lines() {
     let dir = tempfile::tempdir().expect("temp dir");
-    assert!(spill_with_room(dir.path(), 1024).is_some());
+    assert!(Spill::with_room(dir.path(), 1024).is_some());
     let free = {
         let space = rustix::fs::statvfs(dir.path()).expect("statvfs");
         space.f_bavail * space.f_frsize
     };
     // More than half of what is free: the export reads in list order instead.
-    assert!(spill_with_room(dir.path(), free / 2 + 1024 * 1024).is_none());
-    assert!(spill_with_room(dir.path(), u64::MAX).is_none());
+    assert!(Spill::with_room(dir.path(), free / 2 + 1024 * 1024).is_none());
+    assert!(Spill::with_room(dir.path(), u64::MAX).is_none());
 }
 
 #[test]

@@ -16,6 +16,8 @@ use crate::sorted_runs::{Runs, Spill};
 pub struct UserIds {
     held: Held,
     count: u64,
+    /// More ids than memory was meant for, held there because no temporary file was made.
+    for_want_of_a_file: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +45,12 @@ impl UserIds {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// Whether more ids than memory was meant for are held there, for want of a temporary
+    /// file (no room beside the database nor in `$TMPDIR`): slower and larger, so said.
+    pub fn held_in_memory_for_want_of_a_file(&self) -> bool {
+        self.for_want_of_a_file
     }
 
     /// Hands each id to `each`, in id order, until it returns an error; `failed` says what a
@@ -117,7 +125,7 @@ impl From<Vec<String>> for UserIds {
     fn from(mut ids: Vec<String>) -> Self {
         ids.sort_unstable();
         ids.dedup();
-        Self { count: ids.len() as u64, held: Held::Memory(ids) }
+        Self { count: ids.len() as u64, held: Held::Memory(ids), for_want_of_a_file: false }
     }
 }
 
@@ -131,6 +139,8 @@ pub struct UserIdsGathered {
     gathered: Gathered,
     /// How many ids are held in memory before they go to a file.
     in_memory: usize,
+    /// A file was wanted and none could be made or written.
+    for_want_of_a_file: bool,
 }
 
 enum Gathered {
@@ -147,7 +157,12 @@ impl UserIdsGathered {
     /// through the file).
     #[doc(hidden)]
     pub fn with_memory_limit(dir: &Path, in_memory: usize) -> Self {
-        Self { dir: dir.to_owned(), gathered: Gathered::Memory(Vec::new()), in_memory }
+        Self {
+            dir: dir.to_owned(),
+            gathered: Gathered::Memory(Vec::new()),
+            in_memory,
+            for_want_of_a_file: false,
+        }
     }
 
     /// Adds an id; an error is the temporary file's (a full disk).
@@ -178,14 +193,21 @@ impl UserIdsGathered {
         });
         match moved {
             Ok((runs, spill)) => self.gathered = Gathered::Runs { runs, spill },
-            Err(error) => held_in_memory(&error),
+            Err(error) => {
+                held_in_memory(&error);
+                self.for_want_of_a_file = true;
+            }
         }
     }
 
     /// The ids gathered, each once, in id order.
     pub fn finish(self) -> io::Result<UserIds> {
         let (runs, mut spill) = match self.gathered {
-            Gathered::Memory(ids) => return Ok(UserIds::from(ids)),
+            Gathered::Memory(ids) => {
+                let mut ids = UserIds::from(ids);
+                ids.for_want_of_a_file = self.for_want_of_a_file;
+                return Ok(ids);
+            }
             Gathered::Runs { runs, spill } => (runs, spill),
         };
         let mut merged = runs.into_merged(&mut spill)?;
@@ -200,7 +222,7 @@ impl UserIdsGathered {
             count += 1;
             let id = String::from_utf8(entry.key).map_err(io::Error::other)?;
             if file.is_none() && !file_failed && memory.len() == self.in_memory {
-                match file_for_ids(&self.dir) {
+                match file_for_ids(spill.dir()) {
                     Ok(made) => {
                         let mut writer = io::BufWriter::with_capacity(64 * 1024, made);
                         for id in memory.drain(..) {
@@ -226,7 +248,7 @@ impl UserIdsGathered {
             }
             None => Held::Memory(memory),
         };
-        Ok(UserIds { held, count })
+        Ok(UserIds { held, count, for_want_of_a_file: file_failed })
     }
 }
 
@@ -249,8 +271,22 @@ fn spill_for_ids(dir: &Path) -> io::Result<Spill> {
         tests::TemporaryFiles::Refused => return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem)),
         tests::TemporaryFiles::Unwritable => return Spill::with_unwritable_runs(dir),
     }
-    Spill::beside_or_in_tmpdir(dir)
+    // Where there is room for a few million ids (two files of ~20 bytes an id), beside the
+    // database first: a spill file made on a full disk failed at its first run, and refused the
+    // list though $TMPDIR had room (bb37 #2).
+    [dir.to_owned(), crate::sorted_runs::system_temp_dir()]
+        .iter()
+        .find_map(|dir| Spill::with_room(dir, ROOM_FOR_IDS))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no room for a temporary file beside the database nor in $TMPDIR",
+            )
+        })
 }
+
+/// The room a temporary file of ids is made in only when it has twice over.
+const ROOM_FOR_IDS: u64 = 64 * 1024 * 1024;
 
 /// The file the merged ids go to ([`spill_for_ids`] for tests).
 fn file_for_ids(dir: &Path) -> io::Result<File> {
@@ -303,6 +339,7 @@ mod tests {
         }
         let ids = gathered.finish().expect("finish");
         assert!(matches!(ids.held, Held::Memory(_)));
+        assert!(!ids.held_in_memory_for_want_of_a_file(), "few ids are meant for memory");
         assert_eq!(ids.len(), 3);
         assert_eq!(listed(&ids), ["u1", "u2", "u3"]);
         assert_eq!(ids, UserIds::from(vec!["u2".to_owned(), "u3".into(), "u1".into()]));
@@ -321,6 +358,7 @@ mod tests {
         }
         let ids = gathered.finish().expect("finish");
         assert!(matches!(ids.held, Held::File(_)));
+        assert!(!ids.held_in_memory_for_want_of_a_file());
         assert_eq!(ids.len(), u64::from(total));
         let all = listed(&ids);
         let mut expected: Vec<String> = (0..total).map(id).collect();
@@ -384,6 +422,7 @@ mod tests {
         let ids = gathered.finish().expect("finish");
         TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(ids.held, Held::Memory(_)));
+        assert!(ids.held_in_memory_for_want_of_a_file(), "said, for the command to tell");
         assert_eq!(ids.len(), u64::from(total));
         let expected: Vec<String> = (0..total).map(|n| format!("u{n:07}")).collect();
         assert_eq!(listed(&ids), expected);
