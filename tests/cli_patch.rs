@@ -505,6 +505,20 @@ fn a_users_file_of_dash_is_stdin_as_elsewhere_and_export_refuses_a_file_named_da
     command.args(["patch", &patch, "--users", "-"]);
     let dry = Run::of(command, Some(b"bob\n")).ok();
     assert!(dry.stdout.contains("over 1 user named on stdin: dry run"), "{}", dry.stdout);
+    // And an unknown name there is on stdin's line, not a file called `-` (bb37 #8).
+    let mut command = sandbox.home.custodian();
+    command.current_dir(sandbox.home.path("")).arg("--db").arg(&sandbox.db);
+    command.args(["patch", &patch, "--users", "-"]);
+    let unknown = Run::of(
+        command,
+        Some(
+            b"bob
+nobody-here
+",
+        ),
+    )
+    .fails(3);
+    assert!(unknown.contains("stdin line 2"), "{unknown}");
     let both = sandbox.on(&["patch", "-", "--users", "-", "--yes"]).fails(2);
     assert!(both.contains("cannot both come from stdin"), "{both}");
     let mut command = sandbox.home.custodian();

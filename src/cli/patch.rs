@@ -77,9 +77,14 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 /// order, not the file's. An unknown or ambiguous reference is an error naming its line. The
 /// ids are gathered in sorted runs in a temporary file (beside the database, else in
 /// `$TMPDIR`, else in memory), so a file of a million names holds a few MiB.
-pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
+pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressBar) -> Result<UserIds> {
     use std::io::Read;
-    let name = inert::line(&path.display().to_string()).into_owned();
+    // As the report names it: `- line 3` read as a file called `-` (bb37 #8).
+    let name = if super::input::is_stdin(Some(path)) {
+        "stdin".to_owned()
+    } else {
+        inert::line(&path.display().to_string()).into_owned()
+    };
     let cannot_read = || format!("cannot read {name}");
     // `-` is stdin, as for `patch -`, `set USER -` and `import -`. Opened on the reading
     // thread: opening a FIFO waits for a writer, and a signal must end that wait (bb25 P01).
@@ -126,6 +131,7 @@ pub fn read_users(store: &dyn UserStore, path: &Path) -> Result<UserIds> {
         chunk.push((number, reference.to_owned()));
         if chunk.len() == RESOLVED_AT_ONCE {
             resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
+            bar.set_position(number as u64);
         }
     }
     resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
@@ -247,7 +253,11 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             (Selection::Search(query.to_owned()), format!("users matching {query:?}"))
         }
         (_, Some(file), _) => {
-            let ids = read_users(store, file)?;
+            // A million names take seconds to resolve: counted, not silent (bb37 #7).
+            let resolving = progress(None, cli.quiet, "{spinner} names resolved: {human_pos} lines · {rate}");
+            let ids = read_users(store, file, &resolving);
+            resolving.finish_and_clear();
+            let ids = ids?;
             let named = if input::is_stdin(Some(file)) {
                 "on stdin".to_owned()
             } else {
@@ -268,8 +278,11 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     // The schema is compiled once for the whole batch, never per user.
     let shape = schema::load_shape(store, cli.schema_file.as_deref())?;
     let rules = rules_on(store, shape.as_ref(), *allow_sensitive);
-    let total =
-        matches!(selection, Selection::All).then(|| store.user_count().ok().map(|c| c.users)).flatten();
+    let total = match &selection {
+        Selection::All => store.user_count().ok().map(|c| c.users),
+        Selection::Ids(ids) => Some(ids.len()),
+        Selection::Search(_) => None,
+    };
     let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {rate} · ETA {eta}");
     let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
     let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict, reviewed: None };
