@@ -69,10 +69,19 @@ fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
 
 /// `drafts` with the handle each user has now where it is another than the one written: the
 /// list named a draft by a username that had gone to someone else since (bb34 #4).
+/// One read for all of them (a round trip each on PostgreSQL, before the first frame); a user
+/// gone, or a read that fails, leaves the handle written.
 fn with_handles_now(runtime: &Runtime, mut drafts: Vec<Draft>) -> Vec<Draft> {
+    let ids: Vec<String> = drafts.iter().map(|draft| draft.user_id.clone()).collect();
+    let handles: std::collections::HashMap<String, String> = runtime
+        .store
+        .users_by_id(&ids)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|record| (record.user.id.clone(), record.user.handle().to_owned()))
+        .collect();
     for draft in &mut drafts {
-        let now = runtime.store.entry(&draft.user_id).map(|entry| entry.user.handle().to_owned());
-        draft.handle_now = now.ok().filter(|now| *now != draft.user_handle);
+        draft.handle_now = handles.get(&draft.user_id).filter(|now| **now != draft.user_handle).cloned();
     }
     drafts
 }
