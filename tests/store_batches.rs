@@ -190,14 +190,19 @@ fn a_search_edits_the_users_the_filter_matches_and_no_one_else(f: &Fixture) {
     edited.sort();
     assert_eq!(edited, matched);
     // The dry run goes over the same users in list order, reading only.
+    assert_eq!(visited(store, &selection), expected);
+}
+
+/// The ids of the users a dry run over `selection` visits, in its order.
+fn visited(store: &dyn UserStore, selection: &Selection) -> Vec<String> {
     let mut visited = Vec::new();
     store
-        .for_each_selected(&selection, &mut |record, _| {
+        .for_each_selected(selection, &mut |record, _| {
             visited.push(record.user.id.clone());
             Ok(())
         })
         .expect("visited");
-    assert_eq!(visited, expected);
+    visited
 }
 
 fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fixture) {
@@ -315,15 +320,8 @@ fn named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order(f: &F
     for id in &named {
         gathered.add(id).expect("kept");
     }
-    let selection = Selection::Ids(gathered.finish().expect("gathered"));
-    let mut visited = Vec::new();
-    store
-        .for_each_selected(&selection, &mut |record, _| {
-            visited.push(record.user.id.clone());
-            Ok(())
-        })
-        .expect("visited");
-    assert_eq!(visited, expected);
+    let selection = Selection::Ids(gathered.finish().expect("gathered").0);
+    assert_eq!(visited(store, &selection), expected);
     let mut edited = Vec::new();
     let mut edit = |record: &UserRecord, text: &str| {
         edited.push(record.user.id.clone());

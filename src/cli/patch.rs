@@ -79,16 +79,13 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 /// `$TMPDIR`, else in memory), so a file of a million names holds a few MiB.
 pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressBar) -> Result<UserIds> {
     use std::io::Read;
-    // As the report names it: `- line 3` read as a file called `-` (bb37 #8).
-    let name = if super::input::is_stdin(Some(path)) {
-        "stdin".to_owned()
-    } else {
-        inert::line(&path.display().to_string()).into_owned()
-    };
-    let cannot_read = || format!("cannot read {name}");
-    // `-` is stdin, as for `patch -`, `set USER -` and `import -`. Opened on the reading
-    // thread: opening a FIFO waits for a writer, and a signal must end that wait (bb25 P01).
+    // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
     let stdin = super::input::is_stdin(Some(path));
+    // As the report names it: `- line 3` read as a file called `-` (bb37 #8).
+    let name = if stdin { "stdin".to_owned() } else { inert::line(&path.display().to_string()).into_owned() };
+    let cannot_read = || format!("cannot read {name}");
+    // Opened on the reading thread: opening a FIFO waits for a writer, and a signal must end
+    // that wait (bb25 P01).
     let file = path.to_owned();
     let lines = lines_on_a_thread(move || -> std::io::Result<Box<dyn Read + Send>> {
         Ok(if stdin { Box::new(std::io::stdin()) } else { Box::new(std::fs::File::open(file)?) })
@@ -135,8 +132,8 @@ pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressB
         }
     }
     resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
-    let ids = ids.finish().with_context(cannot_keep)?;
-    if ids.held_in_memory_for_want_of_a_file() {
+    let (ids, for_want_of_a_file) = ids.finish().with_context(cannot_keep)?;
+    if for_want_of_a_file {
         eprintln!(
             "custodian: no room for a temporary file beside the database nor in $TMPDIR (or none could be made): the {} users {name} names are held in memory",
             group_digits(ids.len())

@@ -16,8 +16,6 @@ use crate::sorted_runs::{Runs, Spill};
 pub struct UserIds {
     held: Held,
     count: u64,
-    /// More ids than memory was meant for, held there because no temporary file was made.
-    for_want_of_a_file: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -45,12 +43,6 @@ impl UserIds {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
-    }
-
-    /// Whether more ids than memory was meant for are held there, for want of a temporary
-    /// file (no room beside the database nor in `$TMPDIR`): slower and larger, so said.
-    pub fn held_in_memory_for_want_of_a_file(&self) -> bool {
-        self.for_want_of_a_file
     }
 
     /// Hands each id to `each`, in id order, until it returns an error; `failed` says what a
@@ -92,6 +84,9 @@ impl UserIds {
         failed: impl Fn(io::Error) -> E,
         each: &mut dyn FnMut(&[String]) -> Result<(), E>,
     ) -> Result<(), E> {
+        if let Held::Memory(ids) = &self.held {
+            return ids.chunks(chunk.max(1)).try_for_each(each);
+        }
         let mut ids = Vec::with_capacity(chunk.min(self.count as usize));
         self.for_each(failed, &mut |id| {
             ids.push(id.to_owned());
@@ -125,7 +120,7 @@ impl From<Vec<String>> for UserIds {
     fn from(mut ids: Vec<String>) -> Self {
         ids.sort_unstable();
         ids.dedup();
-        Self { count: ids.len() as u64, held: Held::Memory(ids), for_want_of_a_file: false }
+        Self { count: ids.len() as u64, held: Held::Memory(ids) }
     }
 }
 
@@ -200,47 +195,37 @@ impl UserIdsGathered {
         }
     }
 
-    /// The ids gathered, each once, in id order.
-    pub fn finish(self) -> io::Result<UserIds> {
+    /// The ids gathered, each once, in id order, and whether more than memory is meant for
+    /// are held there for want of a temporary file (no room beside the database nor in
+    /// `$TMPDIR`: slower and larger, so the command says it).
+    pub fn finish(self) -> io::Result<(UserIds, bool)> {
         let (runs, mut spill) = match self.gathered {
-            Gathered::Memory(ids) => {
-                let mut ids = UserIds::from(ids);
-                ids.for_want_of_a_file = self.for_want_of_a_file;
-                return Ok(ids);
-            }
+            Gathered::Memory(ids) => return Ok((UserIds::from(ids), self.for_want_of_a_file)),
             Gathered::Runs { runs, spill } => (runs, spill),
         };
         let mut merged = runs.into_merged(&mut spill)?;
-        let (mut memory, mut file): (Vec<String>, _) = (Vec::new(), None::<io::BufWriter<File>>);
-        let mut count = 0u64;
-        let mut previous: Option<Vec<u8>> = None;
-        let mut file_failed = false;
+        // More were given than memory is meant for: they go to a file, unless none is made.
+        let mut file = match file_for_ids(spill.dir()) {
+            Ok(made) => Some(io::BufWriter::with_capacity(64 * 1024, made)),
+            Err(error) => {
+                held_in_memory(&error);
+                None
+            }
+        };
+        let for_want_of_a_file = file.is_none();
+        let (mut memory, mut count) = (Vec::new(), 0u64);
+        let mut last: Option<Vec<u8>> = None;
         while let Some(entry) = merged.next_entry()? {
-            if previous.as_deref() == Some(entry.key.as_slice()) {
+            if last.as_deref() == Some(entry.key.as_slice()) {
                 continue;
             }
             count += 1;
-            let id = String::from_utf8(entry.key).map_err(io::Error::other)?;
-            if file.is_none() && !file_failed && memory.len() == self.in_memory {
-                match file_for_ids(spill.dir()) {
-                    Ok(made) => {
-                        let mut writer = io::BufWriter::with_capacity(64 * 1024, made);
-                        for id in memory.drain(..) {
-                            write_id(&mut writer, &id)?;
-                        }
-                        file = Some(writer);
-                    }
-                    Err(error) => {
-                        held_in_memory(&error);
-                        file_failed = true;
-                    }
-                }
-            }
+            let id = std::str::from_utf8(&entry.key).map_err(io::Error::other)?;
             match &mut file {
-                Some(writer) => write_id(writer, &id)?,
-                None => memory.push(id.clone()),
+                Some(writer) => write_id(writer, id)?,
+                None => memory.push(id.to_owned()),
             }
-            previous = Some(id.into_bytes());
+            last = Some(entry.key);
         }
         let held = match file {
             Some(writer) => {
@@ -248,7 +233,7 @@ impl UserIdsGathered {
             }
             None => Held::Memory(memory),
         };
-        Ok(UserIds { held, count, for_want_of_a_file: file_failed })
+        Ok((UserIds { held, count }, for_want_of_a_file))
     }
 }
 
@@ -274,15 +259,15 @@ fn spill_for_ids(dir: &Path) -> io::Result<Spill> {
     // Where there is room for a few million ids (two files of ~20 bytes an id), beside the
     // database first: a spill file made on a full disk failed at its first run, and refused the
     // list though $TMPDIR had room (bb37 #2).
-    [dir.to_owned(), crate::sorted_runs::system_temp_dir()]
-        .iter()
-        .find_map(|dir| Spill::with_room(dir, ROOM_FOR_IDS))
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::StorageFull,
-                "no room for a temporary file beside the database nor in $TMPDIR",
-            )
-        })
+    let mut dirs = vec![dir.to_owned(), crate::sorted_runs::system_temp_dir()];
+    // One look where the caller had no directory but $TMPDIR's.
+    dirs.dedup();
+    dirs.iter().find_map(|dir| Spill::with_room(dir, ROOM_FOR_IDS)).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::StorageFull,
+            "no room for a temporary file beside the database nor in $TMPDIR",
+        )
+    })
 }
 
 /// The room a temporary file of ids is made in only when it has twice over.
@@ -337,9 +322,9 @@ mod tests {
         for id in ["u3", "u1", "u3", "u2", "u1"] {
             gathered.add(id).expect("add");
         }
-        let ids = gathered.finish().expect("finish");
+        let (ids, for_want_of_a_file) = gathered.finish().expect("finish");
         assert!(matches!(ids.held, Held::Memory(_)));
-        assert!(!ids.held_in_memory_for_want_of_a_file(), "few ids are meant for memory");
+        assert!(!for_want_of_a_file, "few ids are meant for memory");
         assert_eq!(ids.len(), 3);
         assert_eq!(listed(&ids), ["u1", "u2", "u3"]);
         assert_eq!(ids, UserIds::from(vec!["u2".to_owned(), "u3".into(), "u1".into()]));
@@ -356,9 +341,9 @@ mod tests {
         for n in (0..total).chain((0..total).rev()) {
             gathered.add(&id(n)).expect("add");
         }
-        let ids = gathered.finish().expect("finish");
+        let (ids, for_want_of_a_file) = gathered.finish().expect("finish");
         assert!(matches!(ids.held, Held::File(_)));
-        assert!(!ids.held_in_memory_for_want_of_a_file());
+        assert!(!for_want_of_a_file);
         assert_eq!(ids.len(), u64::from(total));
         let all = listed(&ids);
         let mut expected: Vec<String> = (0..total).map(id).collect();
@@ -406,7 +391,7 @@ mod tests {
         }
         TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(gathered.gathered, Gathered::Memory(_)), "the move failed: the ids stay in memory");
-        let ids = gathered.finish().expect("finish");
+        let (ids, _) = gathered.finish().expect("finish");
         assert_eq!(ids.len(), 60_010);
         assert_eq!(listed(&ids), (0..60_010).map(id).collect::<Vec<_>>());
     }
@@ -419,10 +404,10 @@ mod tests {
         for n in (0..total).rev().chain(0..10) {
             gathered.add(&format!("u{n:07}")).expect("add");
         }
-        let ids = gathered.finish().expect("finish");
+        let (ids, for_want_of_a_file) = gathered.finish().expect("finish");
         TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(ids.held, Held::Memory(_)));
-        assert!(ids.held_in_memory_for_want_of_a_file(), "said, for the command to tell");
+        assert!(for_want_of_a_file, "said, for the command to tell");
         assert_eq!(ids.len(), u64::from(total));
         let expected: Vec<String> = (0..total).map(|n| format!("u{n:07}")).collect();
         assert_eq!(listed(&ids), expected);
@@ -434,7 +419,7 @@ mod tests {
         }
         assert!(matches!(gathered.gathered, Gathered::Runs { .. }));
         TEMPORARY_FILES.set(TemporaryFiles::Refused);
-        let ids = gathered.finish().expect("finish");
+        let (ids, _) = gathered.finish().expect("finish");
         TEMPORARY_FILES.set(TemporaryFiles::Made);
         assert!(matches!(ids.held, Held::Memory(_)));
         assert_eq!(listed(&ids), expected);
