@@ -75,6 +75,6 @@ impl Draft {
 }
 
 /// Where a later copy is looked for: `$TMPDIR`, where the session's end writes it first.
-pub(super) fn later_copies_dir() -> PathBuf {
+pub(crate) fn later_copies_dir() -> PathBuf {
     std::env::temp_dir()
 }

@@ -47,17 +47,18 @@ fn cut_short(detail: &str) -> bool {
 /// How every message about a damaged file starts.
 pub(super) const DAMAGED: &str = "the database file is damaged";
 
+/// A file that ends before redb's layout of it does: however redb found it.
+fn ends_early() -> StoreError {
+    StoreError::Database(format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"))
+}
+
 impl From<redb::StorageError> for StoreError {
     fn from(error: redb::StorageError) -> Self {
         match error {
-            redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => StoreError::Database(
-                format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"),
-            ),
+            redb::StorageError::Io(e) if e.kind() == ErrorKind::UnexpectedEof => ends_early(),
             // A file cut short while it was open (truncated under a running screen) is found
             // by its length: said as the same early end (it was redb's own words: bb34 #2).
-            redb::StorageError::Corrupted(detail) if cut_short(&detail) => StoreError::Database(format!(
-                "{DAMAGED}: it ends early (truncated?); restore it from a backup"
-            )),
+            redb::StorageError::Corrupted(detail) if cut_short(&detail) => ends_early(),
             redb::StorageError::Corrupted(detail) => StoreError::Database(format!("{DAMAGED}: {detail}")),
             // A write's own words said only "I/O error: No space left on device", not that
             // nothing was written nor why a batch needs so much room (bb25 P05).
@@ -87,7 +88,7 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
         // An open (or its repair) that finds the file cut short: a custodian database that
         // is damaged, not "not a custodian database" (bb34 #2).
         redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) if cut_short(&detail) => {
-            redb::StorageError::Corrupted(detail).into()
+            ends_early()
         }
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }

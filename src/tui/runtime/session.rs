@@ -403,7 +403,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
     };
     let name = crate::draft::later_copy::unsaved_file_name(&user);
     let mut tried = Vec::new();
-    for dir in [std::env::temp_dir(), std::path::PathBuf::from(".")] {
+    for dir in [crate::draft::later_copy::later_copies_dir(), std::path::PathBuf::from(".")] {
         let path = dir.join(&name);
         match write_private_new(&path, &text) {
             Ok(()) => {
