@@ -243,32 +243,19 @@ impl std::fmt::Display for LeftOut {
     }
 }
 
-/// How far an export has come, as its threads tell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// Users read in the store's own order and set aside to be sorted into list order; no
-    /// line is written before the last one is read.
-    Read(u64),
-    /// Lines in the output so far.
-    Written(u64),
-}
-
-/// Told how far an export has come (from either of its threads).
-pub type Told<'a> = dyn Fn(Progress) + Sync + 'a;
-
 /// How many users are read between two reports of a sort's progress.
 const TELL_EVERY: u64 = 4096;
 
 /// Every user as a JSON line, in list order, handed to `sink`; returns how many ([`LeftOut`]
-/// after the others when some could not be). `told` hears of the users read while they are
+/// after the others when some could not be). `watch` hears of the users read while they are
 /// sorted, before the first line (the sink counts lines).
 pub fn each_line(
     store: &dyn UserStore,
-    told: &Told,
+    watch: &Watch,
     sink: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<u64> {
     let spill_dirs: Vec<PathBuf> = store.any_order_sort_room().map(|room| room.dir).into_iter().collect();
-    lines_in_list_order(store, &spill_dirs, told, &mut |line| {
+    lines_in_list_order(store, &spill_dirs, watch, &mut |line| {
         sink(std::str::from_utf8(line).context("an export line is not UTF-8")?)
     })?
     .finish(store, "standard output")
@@ -290,18 +277,18 @@ const SORT_BUDGET: usize = 16 * 1024 * 1024;
 fn lines_in_list_order(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
-    told: &Told,
+    watch: &Watch,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<Tally> {
     if let Some(room) = store.any_order_sort_room()
         && let Some(spill) = spill_dirs.iter().find_map(|dir| Spill::with_room(dir, room.bytes))
-        && let Some(tally) = sorted_lines(store, spill, SORT_BUDGET, told, emit)?
+        && let Some(tally) = sorted_lines(store, spill, SORT_BUDGET, watch, emit)?
     {
         return Ok(tally);
     }
     let mut tally = Tally::of_export(store);
     let mut line = Vec::with_capacity(4096);
-    each_user(store, &mut |record, text| {
+    each_user(store, watch, &mut |record, text| {
         if !tally.line_of(&mut line, record, text) {
             return Ok(());
         }
@@ -317,7 +304,7 @@ fn sorted_lines(
     store: &dyn UserStore,
     mut spill: Spill,
     budget: usize,
-    told: &Told,
+    watch: &Watch,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<Option<Tally>> {
     let mut runs = Runs::new(budget);
@@ -326,10 +313,10 @@ fn sorted_lines(
     let mut spill_failed = None;
     let mut read_so_far: u64 = 0;
     let read = store.for_each_user_in_any_order(&mut |key, record, text| {
-        crate::interrupt::check()?;
+        watch.check()?;
         read_so_far += 1;
         if read_so_far.is_multiple_of(TELL_EVERY) {
-            told(Progress::Read(read_so_far));
+            watch.tell(Progress::Read(read_so_far));
         }
         if !tally.line_of(&mut line, record, text) {
             return Ok(());
@@ -353,9 +340,9 @@ fn sorted_lines(
         return Ok(None);
     }
     // All read: the count complete before the lines, which start again from none.
-    told(Progress::Read(read_so_far));
+    watch.tell(Progress::Read(read_so_far));
     runs.merge::<anyhow::Error>(&mut spill, &mut |entry| {
-        crate::interrupt::check()?;
+        watch.check()?;
         tally.wrote_one();
         emit(&entry.value)
     })?;
@@ -364,10 +351,14 @@ fn sorted_lines(
 
 /// Calls `visit` for every user in list order. The store stops at the first error a visitor
 /// returns; the real cause is kept aside and returned.
-fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>) -> Result<()> {
+fn each_user(
+    store: &dyn UserStore,
+    watch: &Watch,
+    visit: &mut dyn FnMut(&UserRecord, &str) -> Result<()>,
+) -> Result<()> {
     let mut failure = None;
     let visited = store.for_each_user(&mut |record, text| {
-        crate::interrupt::check().map_err(Into::into).and_then(|()| visit(record, text)).map_err(|e| {
+        watch.check().map_err(Into::into).and_then(|()| visit(record, text)).map_err(|e| {
             failure = Some(e);
             StoreError::Database("export stopped".into())
         })
@@ -387,16 +378,17 @@ fn each_user(store: &dyn UserStore, visit: &mut dyn FnMut(&UserRecord, &str) -> 
 /// FIFO, a directory or a device is refused. The users go to a temporary file beside the
 /// target (0600, created exclusively), which is synced and only then published under the
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
-/// meanwhile is not replaced and a failed export leaves nothing behind.
-pub fn to_file(store: &dyn UserStore, path: &Path) -> Result<u64> {
+/// meanwhile is not replaced and a failed export leaves nothing behind; one `stopped` ends
+/// ([`StoreError::Interrupted`]) leaves nothing behind either.
+pub fn to_file(store: &dyn UserStore, path: &Path, stopped: &(dyn Fn() -> bool + Sync)) -> Result<u64> {
     // The screen's `:export` of a file replaced under it would write the old file's users.
     store.still_at_its_path()?;
-    to_file_telling(store, path, &|_| {})
+    to_file_watched(store, path, &Watch { told: &|_| {}, stopped })
 }
 
-/// [`to_file`], telling `told` how many users are in the file so far, or (while the users are
+/// [`to_file`], telling `watch` how many users are in the file so far, or (while the users are
 /// read and sorted, before the first line) how many are read (for progress).
-pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Result<u64> {
+pub fn to_file_watched(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64> {
     let shown = path.display().to_string();
     // Elsewhere `-` is stdin or stdout: never a file of that name made here by accident.
     if path == Path::new("-") {
@@ -433,7 +425,7 @@ pub fn to_file_telling(store: &dyn UserStore, path: &Path, told: &Told) -> Resul
             store,
             &spill_dirs,
             &mut |chunk| writer.write_all(chunk).with_context(|| format!("cannot write {shown}")),
-            told,
+            watch,
         )
     })??;
     writer.flush().with_context(|| format!("cannot write {shown}"))?;
@@ -459,7 +451,7 @@ fn write_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
     write: &mut dyn FnMut(&[u8]) -> Result<()>,
-    told: &Told,
+    watch: &Watch,
 ) -> Result<Tally> {
     let (full, filled) = mpsc::sync_channel::<(Vec<u8>, u64)>(4);
     let (spent, empty) = mpsc::channel::<Vec<u8>>();
@@ -467,7 +459,7 @@ fn write_chunks(
         // redb may panic on a damaged file: contained on that thread too, so it reads as the
         // one-line "damaged" error, not as a crash.
         let reader = scope.spawn(move || {
-            crash::catch(move || read_into_chunks(store, spill_dirs, told, &full, &empty))
+            crash::catch(move || read_into_chunks(store, spill_dirs, watch, &full, &empty))
                 .map_err(anyhow::Error::from)?
         });
         let mut wrote = Ok(());
@@ -476,7 +468,7 @@ fn write_chunks(
             if wrote.is_err() {
                 break;
             }
-            told(Progress::Written(lines));
+            watch.tell(Progress::Written(lines));
             chunk.clear();
             let _ = spent.send(chunk);
         }
@@ -493,14 +485,14 @@ fn write_chunks(
 fn read_into_chunks(
     store: &dyn UserStore,
     spill_dirs: &[PathBuf],
-    told: &Told,
+    watch: &Watch,
     full: &mpsc::SyncSender<(Vec<u8>, u64)>,
     empty: &mpsc::Receiver<Vec<u8>>,
 ) -> Result<Tally> {
     let stopped = |_| anyhow::anyhow!("the export's writer stopped");
     let mut chunk = Vec::with_capacity(CHUNK + 64 * 1024);
     let mut lines: u64 = 0;
-    let tally = lines_in_list_order(store, spill_dirs, told, &mut |line| {
+    let tally = lines_in_list_order(store, spill_dirs, watch, &mut |line| {
         chunk.extend_from_slice(line);
         chunk.push(b'\n');
         lines += 1;
@@ -592,5 +584,8 @@ fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 mod leftovers;
+mod watch;
+
+pub use watch::{Progress, Watch};
 #[cfg(test)]
 mod tests;

@@ -28,11 +28,13 @@ fn export_expands_the_tilde_to_the_home_the_state_holds_not_the_environment() {
     let mut state = State::new(120, 40, false);
     state.home = Some("/home/operator".to_owned());
     let effects = run_command(&mut state, "export ~/users.jsonl");
-    assert_eq!(effects, vec![Effect::Export { path: "/home/operator/users.jsonl".into() }]);
+    let stop = state.exports_stop.clone();
+    assert_eq!(effects, vec![Effect::Export { path: "/home/operator/users.jsonl".into(), stop }]);
     // Without a home (none given at start) the tilde is a name like any other.
     let mut state = State::new(120, 40, false);
     let effects = run_command(&mut state, "export ~/users.jsonl");
-    assert_eq!(effects, vec![Effect::Export { path: "~/users.jsonl".into() }]);
+    let stop = state.exports_stop.clone();
+    assert_eq!(effects, vec![Effect::Export { path: "~/users.jsonl".into(), stop }]);
 }
 
 fn keys() -> KeySet {

@@ -20,7 +20,7 @@ use custodian::tui::app::{Action, Effect, Mode, Pending, State, update};
 use custodian::tui::theme::Theme;
 use custodian::tui::{
     READS_AT_THE_END, Runtime, StoreWorkers, WRITES_AT_THE_END, run_effects, take_answers, view,
-    wait_at_the_end, wait_for_answers,
+    wait_at_the_end, wait_at_the_end_within, wait_for_answers,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -354,6 +354,19 @@ impl Session {
             self.key(Action::CommandChar(c));
         }
         self.key(Action::RunCommand);
+    }
+
+    /// `:export` into a new directory `exports` of the test's, typed; the file's path.
+    fn start_export(&mut self) -> std::path::PathBuf {
+        let dir = self._dir.path().join("exports");
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("users.jsonl");
+        self.key(Action::StartCommand);
+        for c in format!("export {}", file.display()).chars() {
+            self.key(Action::CommandChar(c));
+        }
+        self.key(Action::RunCommand);
+        file
     }
 
     /// The editor open on the first user with `typed` added after its `{`, not saved yet;
@@ -755,4 +768,54 @@ fn a_scan_takes_again_every_step_a_late_cancel_of_an_earlier_query_stopped() {
         matches!(answers.as_slice(), [Action::StoreFailed { message }] if message.contains("cancelled")),
         "{answers:?}"
     );
+}
+
+#[test]
+fn the_way_out_stops_an_export_still_under_way_past_the_wait_and_leaves_no_file() {
+    // bb37 #1: `q` during a `:export` that ran past the wait (a starved box, ten million users)
+    // left custodian while the export still held the store: the database was left needing a
+    // repair, and the export's temporary file behind.
+    let mut session = Session::new();
+    session.store.slow_walk.store(true, SeqCst);
+    let file = session.start_export();
+    assert_eq!(session.state.pending, Some(Pending::Exporting));
+    session.key(Action::Quit);
+    assert!(session.state.quit);
+    let said = session.status_line();
+    assert!(
+        said.contains("quitting once the export on its way ends (past 30 s it stops unfinished"),
+        "{said}"
+    );
+    let writes = Duration::from_millis(300);
+    let started = Instant::now();
+    let runtime = session.runtime.take().unwrap();
+    let answered = wait_at_the_end_within(&runtime, &mut session.state, writes);
+    session.runtime = Some(runtime);
+    // 200 users at 50 ms: ten seconds of reading were left; stopped, it ends at the next user.
+    assert!(answered, "the export was given up on, still holding the store");
+    let waited = started.elapsed();
+    assert!(waited >= writes && waited < writes + Duration::from_secs(5), "{waited:?}");
+    assert_eq!(
+        session.status(),
+        format!(
+            "the export to {} was stopped unfinished at the way out; that file was not made",
+            file.display()
+        )
+    );
+    let left: Vec<_> =
+        std::fs::read_dir(file.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "neither the file nor its temporary one stays: {left:?}");
+}
+
+#[test]
+fn the_way_out_lets_an_export_that_ends_within_the_wait_end() {
+    let mut session = Session::new();
+    let file = session.start_export();
+    session.key(Action::Quit);
+    let runtime = session.runtime.take().unwrap();
+    let answered = wait_at_the_end_within(&runtime, &mut session.state, PATIENCE);
+    session.runtime = Some(runtime);
+    assert!(answered);
+    assert_eq!(session.status(), format!("exported 200 users to {}", file.display()));
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 200);
 }

@@ -42,10 +42,12 @@ pub(super) fn export(
             bar.set_position(lines);
         }
     };
+    // A signal stops the export at its next user (the database closed cleanly, no file made).
+    let watch = export::Watch { told: &told, stopped: &crate::interrupt::requested };
     let exported = match file {
         None => {
             let mut lines: u64 = 0;
-            export::each_line(store, &told, &mut |line| {
+            export::each_line(store, &watch, &mut |line| {
                 lines += 1;
                 if lines.is_multiple_of(4096) {
                     told(export::Progress::Written(lines));
@@ -54,7 +56,7 @@ pub(super) fn export(
             })
             .map(|_| ())
         }
-        Some(path) => export::to_file_telling(store, path, &told).map(|count| {
+        Some(path) => export::to_file_watched(store, path, &watch).map(|count| {
             bar.finish_and_clear();
             // Quoted as a shell word: a blank name, or one ending in a space, was invisible
             // (bb34 #5).

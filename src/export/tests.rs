@@ -43,7 +43,7 @@ fn store_of_many_handles(dir: &Path, users: usize) -> crate::store::RedbStore {
 /// Every line as the list-order walk makes them, each with its newline.
 fn lines_read_in_list_order(store: &dyn UserStore) -> Vec<u8> {
     let mut out = Vec::new();
-    each_user(store, &mut |record, text| {
+    each_user(store, &Watch::UNWATCHED, &mut |record, text| {
         push_line(&mut out, record, text)?;
         out.push(b'\n');
         Ok(())
@@ -62,7 +62,7 @@ fn lines_sorted_through_many_spilled_runs_are_the_list_orders_byte_for_byte() {
     for budget in [8 * 1024, SORT_BUDGET] {
         let mut out = Vec::new();
         let spill = Spill::new(spill_dir.path()).expect("spill file");
-        let count = sorted_lines(&store, spill, budget, &|_| {}, &mut |line| {
+        let count = sorted_lines(&store, spill, budget, &Watch::UNWATCHED, &mut |line| {
             out.extend_from_slice(line);
             out.push(b'\n');
             Ok(())
@@ -82,7 +82,12 @@ fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
     let store = store_of_many_handles(dir.path(), 9000);
     let told = std::sync::Mutex::new(Vec::new());
     let path = dir.path().join("out.jsonl");
-    to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+    to_file_watched(
+        &store,
+        &path,
+        &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false },
+    )
+    .expect("export");
     let told = told.into_inner().expect("lock");
     // Read (before the first line is written, so first) up to all of them, then written up
     // to all of them: the count of each phase its own (the read's last step was told only
@@ -116,7 +121,7 @@ fn where_the_spill_file_cannot_be_written_nothing_is_emitted_by_the_sort() {
     let spill_dir = tempfile::tempdir().expect("spill dir");
     let spill = Spill::with_unwritable_runs(spill_dir.path()).expect("spill file");
     let mut emitted = 0;
-    let sorted = sorted_lines(&store, spill, 8 * 1024, &|_| {}, &mut |_| {
+    let sorted = sorted_lines(&store, spill, 8 * 1024, &Watch::UNWATCHED, &mut |_| {
         emitted += 1;
         Ok(())
     })
@@ -132,7 +137,7 @@ fn where_no_spill_file_can_be_made_the_users_are_read_in_list_order_with_the_sam
     // `/proc` takes no file, not even root's; the second directory does not exist.
     let nowhere = [PathBuf::from("/proc"), dir.path().join("gone")];
     let mut out = Vec::new();
-    let count = lines_in_list_order(&store, &nowhere, &|_| {}, &mut |line| {
+    let count = lines_in_list_order(&store, &nowhere, &Watch::UNWATCHED, &mut |line| {
         out.extend_from_slice(line);
         out.push(b'\n');
         Ok(())
@@ -150,7 +155,12 @@ fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_coun
     let store = crate::store::test_store(dir.path(), &lines);
     let told = std::sync::Mutex::new(Vec::new());
     let path = dir.path().join("out.jsonl");
-    let written = to_file_telling(&store, &path, &|n| told.lock().expect("lock").push(n)).expect("export");
+    let written = to_file_watched(
+        &store,
+        &path,
+        &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false },
+    )
+    .expect("export");
     let told = told.into_inner().expect("lock");
     assert_eq!(written, 3);
     // All three read, then three short lines are one chunk: one write, after which the file
@@ -190,7 +200,7 @@ fn a_user_read_back() -> UserRecord {
     let store =
         crate::store::test_store(dir.path(), "{\"id\":\"u1\",\"username\":\"ann\",\"customData\":{}}\n");
     let mut read = None;
-    each_user(&store, &mut |record, _| {
+    each_user(&store, &Watch::UNWATCHED, &mut |record, _| {
         read = Some(record.clone());
         Ok(())
     })

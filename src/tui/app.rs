@@ -131,6 +131,9 @@ pub struct State {
     pub history: Option<HistoryView>,
     /// `:patch`'s overlay, while open.
     pub patch: Option<PatchView>,
+    /// Held by every `:export`: set at the way out once an export has been waited for as long
+    /// as a write is, so it stops at its next user and the store closes cleanly (bb37 #1).
+    pub exports_stop: StopFlag,
     /// The journal overlay (`:changes`) and a jump from it.
     pub changes: Changes,
     pub dialog: Option<Dialog>,
@@ -210,6 +213,7 @@ impl State {
             editor: None,
             history: None,
             patch: None,
+            exports_stop: StopFlag::default(),
             changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),

@@ -183,7 +183,10 @@ impl State {
             ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
                 Ok([file]) if !file.is_empty() => {
                     self.say(StatusKind::Info, "exporting…");
-                    vec![Effect::Export { path: std::path::PathBuf::from(file) }]
+                    vec![Effect::Export {
+                        path: std::path::PathBuf::from(file),
+                        stop: self.exports_stop.clone(),
+                    }]
                 }
                 Ok(_) => {
                     self.say(StatusKind::Error, ":export takes one file name (quote it if it has spaces)");

@@ -174,7 +174,10 @@ impl State {
                     "quitting once the store answers the read on its way (nothing is being written; at most 2 s)",
                 ),
                 Some(Pending::Exporting) => {
-                    self.say(StatusKind::Info, "quitting once the export on its way ends (at most 30 s)")
+                    self.say(
+                    StatusKind::Info,
+                    "quitting once the export on its way ends (past 30 s it stops unfinished, its file not made)",
+                )
                 }
                 Some(Pending::Saving) | None => {}
             }

@@ -120,6 +120,8 @@ pub enum Effect {
     /// Every user as JSON Lines into a new file (0600), as `custodian export --out`.
     Export {
         path: std::path::PathBuf,
+        /// Set at the way out when the export has run past the wait: it ends at the next user.
+        stop: StopFlag,
     },
     /// The dry run of a patch file over `selection` (read only); answered with
     /// [`Action::PatchReady`].

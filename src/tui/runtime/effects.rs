@@ -391,12 +391,18 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },
             Err(e) => failed(e),
         },
-        Effect::Export { path } => match crate::export::to_file(store, &path) {
+        Effect::Export { path, stop } => match crate::export::to_file(store, &path, &|| stop.stopped()) {
             Ok(count) => Action::Exported { path: path.display().to_string(), count },
             Err(e) => match e.downcast_ref::<StoreError>() {
                 Some(lost) if lost.is_connection_lost() => {
                     Action::ConnectionLost { message: format!("{e:#}") }
                 }
+                Some(StoreError::Interrupted) => Action::StoreFailed {
+                    message: format!(
+                        "the export to {} was stopped unfinished at the way out; that file was not made",
+                        path.display()
+                    ),
+                },
                 _ => Action::StoreFailed { message: format!("{e:#}") },
             },
         },

@@ -358,7 +358,7 @@ fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static 
             "custodian: the store did not answer the read on its way within 2 s; nothing was being written"
         }
         Some(Pending::Exporting) => {
-            "custodian: the export on its way did not end within 30 s; its file may not have been written"
+            "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file was not made"
         }
         Some(Pending::Saving) | None => {
             "custodian: the store did not answer in time; what was asked last may not have been done"

@@ -254,6 +254,11 @@ impl StoreWorkers {
         self.in_flight().iter().any(|(_, work)| work.writes())
     }
 
+    /// Whether an export is still out.
+    fn exporting(&self) -> bool {
+        self.in_flight().iter().any(|(_, work)| *work == Work::Export)
+    }
+
     /// Whether anything at all is still out.
     pub fn busy(&self) -> bool {
         !self.in_flight().is_empty()
@@ -345,6 +350,8 @@ fn wait_for_answers_while(runtime: &Runtime, state: &mut State, timeout: Duratio
 /// How long the way out waits for a write on its way (a save, a batch, an export): its
 /// outcome is said before custodian leaves.
 pub const WRITES_AT_THE_END: Duration = Duration::from_secs(30);
+/// How long an export stopped at the way out is given to end: it looks at every user.
+pub const EXPORT_STOPS_WITHIN: Duration = Duration::from_secs(5);
 /// How long it waits when only reads are out: one leaves nothing in doubt, and an operator
 /// who quits while a slow link holds a page or a profile was kept 30 s for nothing.
 pub const READS_AT_THE_END: Duration = Duration::from_secs(2);
@@ -352,20 +359,38 @@ pub const READS_AT_THE_END: Duration = Duration::from_secs(2);
 /// [`wait_for_answers`] on the way out: up to [`WRITES_AT_THE_END`] while a write is out,
 /// then for the reads (those the write's answer asked for too) [`READS_AT_THE_END`] on a link,
 /// and on a file what is left of [`WRITES_AT_THE_END`] (at least the reads' time); whether all
-/// answered.
+/// answered. An export still out then is stopped and given [`EXPORT_STOPS_WITHIN`] more.
 pub fn wait_at_the_end(runtime: &Runtime, state: &mut State) -> bool {
+    wait_at_the_end_within(runtime, state, WRITES_AT_THE_END)
+}
+
+/// [`wait_at_the_end`] with `writes` for [`WRITES_AT_THE_END`] (tests wait less).
+#[doc(hidden)]
+pub fn wait_at_the_end_within(runtime: &Runtime, state: &mut State, writes: Duration) -> bool {
     let started = Instant::now();
+    let mut writes_at_the_end = writes;
+    let mut exports_stopped = false;
     loop {
         let writing = runtime.workers.as_ref().is_some_and(StoreWorkers::writing);
         if !writing {
             let reads = if runtime.store.reads_over_a_link() {
                 READS_AT_THE_END
             } else {
-                WRITES_AT_THE_END.saturating_sub(started.elapsed()).max(READS_AT_THE_END)
+                writes_at_the_end.saturating_sub(started.elapsed()).max(READS_AT_THE_END)
             };
             return wait_for_answers(runtime, state, reads);
         }
-        let left = WRITES_AT_THE_END.saturating_sub(started.elapsed());
+        let mut left = writes_at_the_end.saturating_sub(started.elapsed());
+        if left.is_zero() && !exports_stopped && runtime.workers.as_ref().is_some_and(StoreWorkers::exporting)
+        {
+            // An export still under way (ten million users, a starved box) is asked to stop at
+            // its next user: left running, it held the store, and the file was left needing a
+            // repair (bb37 #1). A write queued behind it is not stopped.
+            state.exports_stop.stop();
+            exports_stopped = true;
+            writes_at_the_end += EXPORT_STOPS_WITHIN;
+            left = EXPORT_STOPS_WITHIN;
+        }
         if left.is_zero() {
             return false;
         }
