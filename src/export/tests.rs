@@ -365,3 +365,23 @@ fn an_export_names_the_names_users_share_that_an_import_would_refuse() {
         "{said}"
     );
 }
+
+#[test]
+fn an_export_asked_to_stop_ends_at_the_next_user_and_leaves_no_file() {
+    // `export --out` on a signal, the screen's `:export` at the way out (bb37 #1): stopped
+    // while the users are read, or while the sorted lines are written.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 300);
+    for looks in [1, 150, 450] {
+        let out = dir.path().join(format!("out{looks}"));
+        fs::create_dir(&out).expect("dir");
+        let looked = std::sync::atomic::AtomicUsize::new(0);
+        let stopped = || looked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= looks;
+        let error = to_file(&store, &out.join("users.jsonl"), &stopped).expect_err("stopped");
+        assert!(matches!(error.downcast_ref::<StoreError>(), Some(StoreError::Interrupted)), "{error:#}");
+        assert_eq!(looked.load(std::sync::atomic::Ordering::Relaxed), looks, "it went on after the stop");
+        let left: Vec<_> =
+            fs::read_dir(&out).expect("read dir").map(|e| e.expect("entry").file_name()).collect();
+        assert!(left.is_empty(), "stopped after {looks} looks, it left {left:?}");
+    }
+}
