@@ -378,12 +378,12 @@ fn each_user(
 /// FIFO, a directory or a device is refused. The users go to a temporary file beside the
 /// target (0600, created exclusively), which is synced and only then published under the
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
-/// meanwhile is not replaced and a failed export leaves nothing behind; one `stopped` ends
+/// meanwhile is not replaced and a failed export leaves nothing behind; one the `watch` stops
 /// ([`StoreError::Interrupted`]) leaves nothing behind either.
-pub fn to_file(store: &dyn UserStore, path: &Path, stopped: &(dyn Fn() -> bool + Sync)) -> Result<u64> {
+pub fn to_file(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64> {
     // The screen's `:export` of a file replaced under it would write the old file's users.
     store.still_at_its_path()?;
-    to_file_watched(store, path, &Watch { told: &|_| {}, stopped })
+    to_file_watched(store, path, watch)
 }
 
 /// [`to_file`], telling `watch` how many users are in the file so far, or (while the users are

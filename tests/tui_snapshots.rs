@@ -4,8 +4,9 @@
 mod support;
 
 use crossterm::event::{KeyCode, KeyModifiers};
+use custodian::export::Progress;
 use custodian::store::{RedbStore, UserStore};
-use custodian::tui::app::{Action, State};
+use custodian::tui::app::{Action, Effect, Pending, State, update};
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
 use ratatui::Terminal;
@@ -934,4 +935,27 @@ fn the_history_at_80_columns_shows_a_restores_mark_whole() {
     let restore = rows.iter().find(|row| row.contains("   3* ")).expect("revision 3's row");
     assert!(restore.contains("= revision 1  +"), "{restore}");
     assert!(restore.contains("an-operator-wi…"), "{restore}");
+}
+
+#[test]
+fn an_export_under_way_shows_how_far_it_has_come() {
+    // `exporting…` alone for the minutes ten million users take looked stuck.
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    // The update alone: the export itself is the runtime's, and its word comes from its worker.
+    update(&mut state, Action::StartCommand);
+    for c in "export /srv/backups/users.jsonl".chars() {
+        update(&mut state, Action::CommandChar(c));
+    }
+    let effects = update(&mut state, Action::RunCommand);
+    assert!(matches!(effects.as_slice(), [Effect::Export { .. }]), "{effects:?}");
+    update(&mut state, Action::StoreBusy(Some(Pending::Exporting)));
+    update(&mut state, Action::ExportProgress(Progress::Read(150)));
+    assert_screen!("export_read_80x24", screen(&state, 80, 24));
+    update(&mut state, Action::ExportProgress(Progress::Written(42)));
+    let written = screen(&state, 80, 24);
+    assert!(
+        written.contains("exporting to /srv/backups/users.jsonl  ·  exporting… 42/200 written"),
+        "{written}"
+    );
 }

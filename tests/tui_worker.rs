@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use custodian::domain::CustomData;
 use custodian::draft::Drafts;
+use custodian::export::Progress;
 use custodian::store::{
     Author, ImportMode, ImportSummary, ListEntry, ListKey, NewUser, RecordError, RedbStore, Revision,
     RevisionInfo, SaveOutcome, ScanStep, Seek, StoreError, StoredDocument, UserMatch, UserRecord, UserRef,
@@ -222,6 +223,20 @@ impl UserStore for SlowStore {
                 std::thread::sleep(SLOW_WALK_STEP);
             }
             visit(record, text)
+        })
+    }
+    fn any_order_sort_room(&self) -> Option<custodian::store::SortRoom> {
+        self.inner.any_order_sort_room()
+    }
+    fn for_each_user_in_any_order(
+        &self,
+        visit: &mut custodian::store::KeyedVisit<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_user_in_any_order(&mut |key, record, text| {
+            if self.slow_walk.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(SLOW_WALK_STEP);
+            }
+            visit(key, record, text)
         })
     }
     fn schema(&self) -> Result<Option<custodian::store::StoredSchema>, StoreError> {
@@ -818,4 +833,24 @@ fn the_way_out_lets_an_export_that_ends_within_the_wait_end() {
     assert!(answered);
     assert_eq!(session.status(), format!("exported 200 users to {}", file.display()));
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 200);
+}
+
+#[test]
+fn an_export_under_way_tells_the_screen_how_far_it_has_come_and_still_answers_once() {
+    // Ten million users take minutes to export, and the status line said only `exporting…`.
+    let mut session = Session::new();
+    let mut more = custodian::domain::synthetic::SyntheticUsers::new(11, 0).take(9_000).map(Ok);
+    session.store.inner.import(&mut more, ImportMode::InsertOnly, &Author("seeder".into())).unwrap();
+    let file = session.start_export();
+    assert_eq!(session.status(), format!("exporting to {}", file.display()));
+    session.settle();
+    // The first word comes at once (after 4,096 users read); the rest at most every 250 ms.
+    assert!(
+        matches!(session.state.export_progress, Some(Progress::Read(n) | Progress::Written(n)) if n >= 4_096),
+        "{:?}",
+        session.state.export_progress
+    );
+    assert_eq!(session.status(), format!("exported 9200 users to {}", file.display()));
+    assert_eq!(session.state.pending, None, "the word before the answer left the export pending");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 9_200);
 }

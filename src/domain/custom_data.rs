@@ -580,16 +580,7 @@ fn with_decimals(value: f64, decimals: usize) -> String {
 
 /// `1,048,577 B`.
 fn exact_bytes(bytes: usize) -> String {
-    let digits = bytes.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 2);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out.push_str(" B");
-    out
+    format!("{} B", group_digits(bytes as u64))
 }
 
 #[cfg(test)]

@@ -377,7 +377,8 @@ fn an_export_asked_to_stop_ends_at_the_next_user_and_leaves_no_file() {
         fs::create_dir(&out).expect("dir");
         let looked = std::sync::atomic::AtomicUsize::new(0);
         let stopped = || looked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 >= looks;
-        let error = to_file(&store, &out.join("users.jsonl"), &stopped).expect_err("stopped");
+        let watch = Watch { told: &|_| {}, stopped: &stopped };
+        let error = to_file(&store, &out.join("users.jsonl"), &watch).expect_err("stopped");
         assert!(matches!(error.downcast_ref::<StoreError>(), Some(StoreError::Interrupted)), "{error:#}");
         assert_eq!(looked.load(std::sync::atomic::Ordering::Relaxed), looks, "it went on after the stop");
         let left: Vec<_> =

@@ -134,6 +134,8 @@ pub struct State {
     /// Held by every `:export`: set at the way out once an export has been waited for as long
     /// as a write is, so it stops at its next user and the store closes cleanly (bb37 #1).
     pub exports_stop: StopFlag,
+    /// How far the `:export` under way has come, as last told (shown while one is pending).
+    pub export_progress: Option<crate::export::Progress>,
     /// The journal overlay (`:changes`) and a jump from it.
     pub changes: Changes,
     pub dialog: Option<Dialog>,
@@ -214,6 +216,7 @@ impl State {
             history: None,
             patch: None,
             exports_stop: StopFlag::default(),
+            export_progress: None,
             changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),
@@ -412,6 +415,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ClosePatch => state.close_patch(),
         CancelCommand => state.cancel_command(),
+        ExportProgress(progress) => {
+            state.export_progress = Some(progress);
+            Vec::new()
+        }
         Exported { path, count } => state.exported(&path, count),
 
         // A fresh read for the editor, `$EDITOR` or the clipboard (external.rs)

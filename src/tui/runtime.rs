@@ -5,6 +5,7 @@
 
 mod effects;
 mod event_loop;
+mod exporting;
 mod external_editor;
 mod scanner;
 mod session;

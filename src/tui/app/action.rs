@@ -333,6 +333,8 @@ pub enum Action {
     },
     /// What the store's workers are busy with now (from the runtime, whenever it changes).
     StoreBusy(Option<Pending>),
+    /// How far the `:export` under way has come (from the store's worker, a few times a second).
+    ExportProgress(crate::export::Progress),
     /// `:export` wrote this many users.
     Exported {
         path: String,

@@ -93,15 +93,9 @@ impl State {
         Vec::new()
     }
 
-    /// `:export` is done. A name holding white space or quotes is said quoted, as it would be
-    /// typed: `to my users.jsonl` read as the file `my` (bb26).
+    /// `:export` is done.
     pub(super) fn exported(&mut self, path: &str, count: u64) -> Vec<Effect> {
-        let named = if path.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
-            format!("{path:?}")
-        } else {
-            path.to_owned()
-        };
-        self.tell(StatusKind::Success, format!("exported {count} users to {named}"))
+        self.tell(StatusKind::Success, format!("exported {count} users to {}", export_named(path)))
     }
 
     pub(super) fn command_complete(&mut self) {
@@ -182,7 +176,8 @@ impl State {
             }
             ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
                 Ok([file]) if !file.is_empty() => {
-                    self.say(StatusKind::Info, "exporting…");
+                    self.export_progress = None;
+                    self.say(StatusKind::Info, format!("exporting to {}", export_named(file)));
                     vec![Effect::Export {
                         path: std::path::PathBuf::from(file),
                         stop: self.exports_stop.clone(),
@@ -206,5 +201,15 @@ impl State {
                 Vec::new()
             }
         }
+    }
+}
+
+/// An export's file as said on the status line. A name holding white space or quotes is said
+/// quoted, as it would be typed: `to my users.jsonl` read as the file `my` (bb26).
+fn export_named(path: &str) -> String {
+    if path.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
+        format!("{path:?}")
+    } else {
+        path.to_owned()
     }
 }

@@ -190,6 +190,16 @@ pub const PREPARED_TREE_LINES: usize = 100_000;
 
 /// One piece of work, answered as an action (or silently done).
 pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
+    perform_telling(runtime, effect, &|_| {})
+}
+
+/// [`perform`], telling `tell` how work under way is going (an export's progress) before its
+/// answer.
+pub(super) fn perform_telling(
+    runtime: &Runtime,
+    effect: Effect,
+    tell: &(dyn Fn(Action) + Sync),
+) -> Option<Action> {
     let store = runtime.store;
     let failed = store_failed;
     Some(match effect {
@@ -391,21 +401,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
             Ok(entry) => Action::UserFound { entry: Box::new(entry) },
             Err(e) => failed(e),
         },
-        Effect::Export { path, stop } => match crate::export::to_file(store, &path, &|| stop.stopped()) {
-            Ok(count) => Action::Exported { path: path.display().to_string(), count },
-            Err(e) => match e.downcast_ref::<StoreError>() {
-                Some(lost) if lost.is_connection_lost() => {
-                    Action::ConnectionLost { message: format!("{e:#}") }
-                }
-                Some(StoreError::Interrupted) => Action::StoreFailed {
-                    message: format!(
-                        "the export to {} was stopped unfinished at the way out; that file was not made",
-                        path.display()
-                    ),
-                },
-                _ => Action::StoreFailed { message: format!("{e:#}") },
-            },
-        },
+        Effect::Export { path, stop } => exporting::export(store, &path, &stop, tell),
         // The terminal's work, without a terminal (in tests): nothing to do.
         Effect::Suspend | Effect::CopyToClipboard { .. } | Effect::EditExternally { .. } => return None,
         Effect::StopDryRun(stop) => {

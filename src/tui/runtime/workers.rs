@@ -100,6 +100,8 @@ pub(super) struct Job {
 pub(super) struct Done {
     ticket: u64,
     answer: Option<Action>,
+    /// `false` for word of work still under way (an export's progress): the job stays out.
+    last: bool,
 }
 
 /// The newest ticket of each kind where only the newest answer counts (see [`Work::newest_slot`]).
@@ -155,17 +157,21 @@ impl Lane {
                     work.newest_slot().is_some_and(|slot| newest[slot].load(Ordering::SeqCst) != ticket);
                 // redb can panic on a damaged file wherever it reads: the answer is then that
                 // error, and the thread lives on to answer the next job.
+                let send = |answer, last| {
+                    let _ = answers.send(Done { ticket, answer, last });
+                    // SAFETY: writes one byte from a local to our own pipe; a full pipe already
+                    // wakes the loop, so a failed write loses nothing.
+                    unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+                };
                 let answer = if superseded {
                     None
                 } else {
-                    crate::crash::catch(|| perform(&runtime, effect)).unwrap_or_else(|panicked| {
-                        Some(Action::StoreFailed { message: panicked.to_string() })
-                    })
+                    let tell = |action| send(Some(action), false);
+                    crate::crash::catch(|| perform_telling(&runtime, effect, &tell)).unwrap_or_else(
+                        |panicked| Some(Action::StoreFailed { message: panicked.to_string() }),
+                    )
                 };
-                let _ = answers.send(Done { ticket, answer });
-                // SAFETY: writes one byte from a local to our own pipe; a full pipe already
-                // wakes the loop, so a failed write loses nothing.
-                unsafe { libc::write(waker.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+                send(answer, true);
             }
         })?;
         Ok(Self { jobs: Some(jobs), thread: Some(thread) })
@@ -229,7 +235,10 @@ impl StoreWorkers {
     /// request that a newer one of its kind replaced is dropped (as the scan's generations
     /// drop a scan's late hits).
     pub(super) fn try_answer(&self) -> Option<Option<Action>> {
-        let Done { ticket, answer } = self.answers.try_recv().ok()?;
+        let Done { ticket, answer, last } = self.answers.try_recv().ok()?;
+        if !last {
+            return Some(answer);
+        }
         let mut in_flight = self.in_flight();
         let work = in_flight.iter().position(|(t, _)| *t == ticket).map(|i| in_flight.remove(i).1);
         drop(in_flight);

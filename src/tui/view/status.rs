@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
+use crate::domain::group_digits;
 use crate::inert;
 use crate::store::KeyOrder;
-use crate::tui::app::{State, StatusKind};
+use crate::tui::app::{Pending, State, StatusKind};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
@@ -91,7 +92,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         && state.status.as_ref().is_none_or(|s| !s.text.starts_with(pending.label()))
     {
         separate(&mut spans, "  ·  ");
-        spans.push(Span::styled(pending.label(), theme.warning));
+        let said = match (pending, state.export_progress) {
+            (Pending::Exporting, Some(progress)) => export_progress(progress, &state.list).into(),
+            _ => std::borrow::Cow::Borrowed(pending.label()),
+        };
+        spans.push(Span::styled(said, theme.warning));
     }
     if state.read_only && state.editor.is_none() {
         spans.push(Span::styled("  [read-only]", theme.warning));
@@ -165,4 +170,15 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         spans.push(Span::raw(format!(" {}", binding.hint.unwrap_or(binding.description))));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// How far an `:export` has come: the users read (and sorted), then the lines written, each
+/// out of all the users (ten million take minutes; `exporting…` alone looked stuck).
+fn export_progress(progress: crate::export::Progress, list: &crate::tui::app::UserList) -> String {
+    let (done, phase) = match progress {
+        crate::export::Progress::Read(n) => (n, "read"),
+        crate::export::Progress::Written(n) => (n, "written"),
+    };
+    let about = if list.total_estimated { "~" } else { "" };
+    format!("exporting… {}/{about}{} {phase}", group_digits(done), group_digits(list.total))
 }

@@ -1,0 +1,44 @@
+//! The screen's `:export` on the store's write worker: the export's progress told to the
+//! screen as it goes (ten million users take minutes), its stop at the way out, and its answer.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::export::{Progress, Watch};
+use crate::store::{StoreError, UserStore};
+use crate::tui::app::{Action, StopFlag};
+
+/// How often the screen hears of the export's progress at most: a frame each time.
+const TELL_EVERY: Duration = Duration::from_millis(250);
+
+/// Exports every user into the new file `path`, telling `tell` how far it has come; ends
+/// early, writing no file, once `stop` is set.
+pub(super) fn export(
+    store: &dyn UserStore,
+    path: &Path,
+    stop: &StopFlag,
+    tell: &(dyn Fn(Action) + Sync),
+) -> Action {
+    let last_told: Mutex<Option<Instant>> = Mutex::new(None);
+    let told = |progress: Progress| {
+        let mut last = last_told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= TELL_EVERY) {
+            *last = Some(Instant::now());
+            tell(Action::ExportProgress(progress));
+        }
+    };
+    match crate::export::to_file(store, path, &Watch { told: &told, stopped: &|| stop.stopped() }) {
+        Ok(count) => Action::Exported { path: path.display().to_string(), count },
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(lost) if lost.is_connection_lost() => Action::ConnectionLost { message: format!("{e:#}") },
+            Some(StoreError::Interrupted) => Action::StoreFailed {
+                message: format!(
+                    "the export to {} was stopped unfinished at the way out; that file was not made",
+                    path.display()
+                ),
+            },
+            _ => Action::StoreFailed { message: format!("{e:#}") },
+        },
+    }
+}
