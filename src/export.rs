@@ -379,16 +379,12 @@ fn each_user(
 /// target (0600, created exclusively), which is synced and only then published under the
 /// final name with a hard link (or `renameat2(RENAME_NOREPLACE)`), so a file created there
 /// meanwhile is not replaced and a failed export leaves nothing behind; one the `watch` stops
-/// ([`StoreError::Interrupted`]) leaves nothing behind either.
+/// ([`StoreError::Interrupted`]) leaves nothing behind either. The `watch` is told how many
+/// users are read (while they are sorted, before the first line), then how many lines are in
+/// the file so far.
 pub fn to_file(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64> {
     // The screen's `:export` of a file replaced under it would write the old file's users.
     store.still_at_its_path()?;
-    to_file_watched(store, path, watch)
-}
-
-/// [`to_file`], telling `watch` how many users are in the file so far, or (while the users are
-/// read and sorted, before the first line) how many are read (for progress).
-pub fn to_file_watched(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64> {
     let shown = path.display().to_string();
     // Elsewhere `-` is stdin or stdout: never a file of that name made here by accident.
     if path == Path::new("-") {

@@ -1093,6 +1093,35 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
     }
 }
 
+/// `export --out` stops at its next user on Ctrl-C or SIGTERM: no file, no temporary file,
+/// exit 130, the database closed cleanly. The process is stopped (SIGSTOP) as soon as it has the
+/// database open, signalled, and continued, so the signal comes while it reads, however fast.
+#[test]
+fn a_signal_during_export_out_makes_no_file_and_closes_the_database_cleanly() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("exported.redb", &[person("u1", "alice")]);
+    sandbox.run(&db, &["seed", "--users", "10000", "--quiet"]).ok();
+    let out = sandbox.path("exports");
+    std::fs::create_dir(&out).expect("exports dir");
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let target = out.join(format!("users-{signal}.jsonl"));
+        let running = sandbox.spawn(&db, &["export", "--out", &target.display().to_string(), "--quiet"]);
+        running.wait_until_open(&db);
+        running.signal(libc::SIGSTOP);
+        running.signal(signal);
+        running.signal(libc::SIGCONT);
+        let run = running.wait(CHILD_TIMEOUT);
+        assert_eq!(run.code(), Some(130), "signal {signal}: {run:#?}");
+        assert!(run.stderr.contains("interrupted: nothing was written"), "{}", run.stderr);
+        let left: Vec<_> =
+            std::fs::read_dir(&out).expect("read dir").map(|e| e.expect("entry").file_name()).collect();
+        assert!(left.is_empty(), "signal {signal}: the export left {left:?}");
+        let read_only = sandbox.run(&db, &["--read-only", "list", "--limit", "1"]);
+        assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
+    }
+}
+
 /// An import into an empty database merges its sorted runs after the input has ended (a
 /// third of its time at 1M users). A signal that came then was answered only after the commit:
 /// "the signal came too late to stop anything", exit 0, every user written. Now the merge

@@ -150,3 +150,15 @@ fn the_editor_title_reads_the_kept_path_instead_of_reading_the_text_each_frame()
     let screen = terminal.backend().to_string();
     assert!(screen.contains("at kept.path"), "{screen}");
 }
+
+#[test]
+fn the_way_out_stops_an_export_at_once_only_when_a_signal_ended_the_session() {
+    for ended_by_a_signal in [false, true] {
+        let mut state = State::new(120, 40, false);
+        let effects = run_command(&mut state, "export /srv/users.jsonl");
+        let [Effect::Export { stop, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        state.stop_work_at_the_way_out(ended_by_a_signal);
+        // After `q` the export is waited for (up to 30 s) before it is stopped.
+        assert_eq!(stop.stopped(), ended_by_a_signal);
+    }
+}

@@ -944,18 +944,41 @@ fn an_export_under_way_shows_how_far_it_has_come() {
     let mut state = started(&store, 80, 24);
     // The update alone: the export itself is the runtime's, and its word comes from its worker.
     update(&mut state, Action::StartCommand);
-    for c in "export /srv/backups/users.jsonl".chars() {
+    let path = "/srv/backups/users.jsonl".to_owned();
+    for c in format!("export {path}").chars() {
         update(&mut state, Action::CommandChar(c));
     }
     let effects = update(&mut state, Action::RunCommand);
     assert!(matches!(effects.as_slice(), [Effect::Export { .. }]), "{effects:?}");
     update(&mut state, Action::StoreBusy(Some(Pending::Exporting)));
-    update(&mut state, Action::ExportProgress(Progress::Read(150)));
+    update(
+        &mut state,
+        Action::ExportProgress { path: path.clone(), progress: Progress::Read(150), total: None },
+    );
     assert_screen!("export_read_80x24", screen(&state, 80, 24));
-    update(&mut state, Action::ExportProgress(Progress::Written(42)));
+    update(
+        &mut state,
+        Action::ExportProgress { path: path.clone(), progress: Progress::Written(42), total: Some(1_200) },
+    );
+    // Out of the users the store held as the export began: the list counted 200 at its start.
     let written = screen(&state, 80, 24);
     assert!(
-        written.contains("exporting to /srv/backups/users.jsonl  ·  exporting… 42/200 written"),
+        written.contains("exporting to /srv/backups/users.jsonl  ·  exporting… 42/1,200 written"),
         "{written}"
+    );
+    // Word of another export (one queued behind) is not shown as this one's.
+    let other = "/srv/backups/older.jsonl".to_owned();
+    update(
+        &mut state,
+        Action::ExportProgress { path: other, progress: Progress::Written(7), total: Some(9) },
+    );
+    assert!(screen(&state, 80, 24).contains("exporting… 42/1,200 written"));
+    // Answered, its count goes with it.
+    update(&mut state, Action::Exported { path, count: 1_200 });
+    update(&mut state, Action::StoreBusy(None));
+    let done = screen(&state, 80, 24);
+    assert!(
+        done.contains("exported 1200 users to /srv/backups/users.jsonl") && !done.contains("written"),
+        "{done}"
     );
 }

@@ -1841,7 +1841,7 @@ fn command_export_reads_its_file_name_as_a_shell_would() {
     let path = dir.path().join("my users.jsonl");
     run_command(&store, &mut state, &format!("export \"{}\"", path.display()));
     // Said as it is typed: quoted (`to …/my users.jsonl` read as two words).
-    assert_eq!(status_text(&state), format!("exported 200 users to \"{}\"", path.display()));
+    assert_eq!(status_text(&state), format!("exported 200 users to '{}'", path.display()));
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 200);
     let quoted = dir.path().join("\"x.jsonl\"");
     run_command(&store, &mut state, &format!("export '{}'", dir.path().join("x.jsonl").display()));

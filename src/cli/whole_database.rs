@@ -42,7 +42,8 @@ pub(super) fn export(
             bar.set_position(lines);
         }
     };
-    // A signal stops the export at its next user (the database closed cleanly, no file made).
+    // With --out a signal is noted, and stops the export at its next user (the database closed
+    // cleanly, no file made); to stdout it ends the process as ever.
     let watch = export::Watch { told: &told, stopped: &crate::interrupt::requested };
     let exported = match file {
         None => {
@@ -56,7 +57,7 @@ pub(super) fn export(
             })
             .map(|_| ())
         }
-        Some(path) => export::to_file_watched(store, path, &watch).map(|count| {
+        Some(path) => export::to_file(store, path, &watch).map(|count| {
             bar.finish_and_clear();
             // Quoted as a shell word: a blank name, or one ending in a space, was invisible
             // (bb34 #5).

@@ -82,12 +82,8 @@ fn while_the_users_are_read_and_sorted_progress_is_told_how_many_are_read() {
     let store = store_of_many_handles(dir.path(), 9000);
     let told = std::sync::Mutex::new(Vec::new());
     let path = dir.path().join("out.jsonl");
-    to_file_watched(
-        &store,
-        &path,
-        &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false },
-    )
-    .expect("export");
+    to_file(&store, &path, &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false })
+        .expect("export");
     let told = told.into_inner().expect("lock");
     // Read (before the first line is written, so first) up to all of them, then written up
     // to all of them: the count of each phase its own (the read's last step was told only
@@ -155,12 +151,9 @@ fn progress_is_told_the_users_in_the_file_so_far_once_a_chunk_ending_at_the_coun
     let store = crate::store::test_store(dir.path(), &lines);
     let told = std::sync::Mutex::new(Vec::new());
     let path = dir.path().join("out.jsonl");
-    let written = to_file_watched(
-        &store,
-        &path,
-        &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false },
-    )
-    .expect("export");
+    let written =
+        to_file(&store, &path, &Watch { told: &|n| told.lock().expect("lock").push(n), stopped: &|| false })
+            .expect("export");
     let told = told.into_inner().expect("lock");
     assert_eq!(written, 3);
     // All three read, then three short lines are one chunk: one write, after which the file

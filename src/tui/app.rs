@@ -113,6 +113,15 @@ pub enum SchemaSource {
     Stored(Option<Revision>),
 }
 
+/// The last `:export` asked for: its file (as the answers name it), how far it has come and
+/// out of how many users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportUnderWay {
+    pub path: String,
+    pub progress: Option<crate::export::Progress>,
+    pub total: Option<u64>,
+}
+
 /// Everything the screen shows.
 pub struct State {
     /// The deployment's JSON Schema every editor holds its text to (none: no schema).
@@ -134,8 +143,9 @@ pub struct State {
     /// Held by every `:export`: set at the way out once an export has been waited for as long
     /// as a write is, so it stops at its next user and the store closes cleanly (bb37 #1).
     pub exports_stop: StopFlag,
-    /// How far the `:export` under way has come, as last told (shown while one is pending).
-    pub export_progress: Option<crate::export::Progress>,
+    /// The last `:export` asked for, until it answers: how far it has come, as last told
+    /// (shown while an export is pending).
+    pub export_under_way: Option<ExportUnderWay>,
     /// The journal overlay (`:changes`) and a jump from it.
     pub changes: Changes,
     pub dialog: Option<Dialog>,
@@ -216,7 +226,7 @@ impl State {
             history: None,
             patch: None,
             exports_stop: StopFlag::default(),
-            export_progress: None,
+            export_under_way: None,
             changes: Changes::default(),
             dialog: None,
             pending_drafts: Vec::new(),
@@ -415,8 +425,12 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ClosePatch => state.close_patch(),
         CancelCommand => state.cancel_command(),
-        ExportProgress(progress) => {
-            state.export_progress = Some(progress);
+        ExportProgress { path, progress, total } => {
+            // Only the last `:export`'s: one queued behind another must not show the other's.
+            if let Some(latest) = state.export_under_way.as_mut().filter(|latest| latest.path == path) {
+                latest.progress = Some(progress);
+                latest.total = total;
+            }
             Vec::new()
         }
         Exported { path, count } => state.exported(&path, count),

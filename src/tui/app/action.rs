@@ -333,8 +333,13 @@ pub enum Action {
     },
     /// What the store's workers are busy with now (from the runtime, whenever it changes).
     StoreBusy(Option<Pending>),
-    /// How far the `:export` under way has come (from the store's worker, a few times a second).
-    ExportProgress(crate::export::Progress),
+    /// How far the `:export` to `path` has come (from the store's worker, a few times a second),
+    /// out of how many users the store held as it began (the list's count may be older).
+    ExportProgress {
+        path: String,
+        progress: crate::export::Progress,
+        total: Option<u64>,
+    },
     /// `:export` wrote this many users.
     Exported {
         path: String,

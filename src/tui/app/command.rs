@@ -95,6 +95,9 @@ impl State {
 
     /// `:export` is done.
     pub(super) fn exported(&mut self, path: &str, count: u64) -> Vec<Effect> {
+        if self.export_under_way.as_ref().is_some_and(|latest| latest.path == path) {
+            self.export_under_way = None;
+        }
         self.tell(StatusKind::Success, format!("exported {count} users to {}", export_named(path)))
     }
 
@@ -176,12 +179,14 @@ impl State {
             }
             ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
                 Ok([file]) if !file.is_empty() => {
-                    self.export_progress = None;
+                    let path = std::path::PathBuf::from(file);
+                    self.export_under_way = Some(ExportUnderWay {
+                        path: path.display().to_string(),
+                        progress: None,
+                        total: None,
+                    });
                     self.say(StatusKind::Info, format!("exporting to {}", export_named(file)));
-                    vec![Effect::Export {
-                        path: std::path::PathBuf::from(file),
-                        stop: self.exports_stop.clone(),
-                    }]
+                    vec![Effect::Export { path, stop: self.exports_stop.clone() }]
                 }
                 Ok(_) => {
                     self.say(StatusKind::Error, ":export takes one file name (quote it if it has spaces)");
@@ -204,12 +209,8 @@ impl State {
     }
 }
 
-/// An export's file as said on the status line. A name holding white space or quotes is said
-/// quoted, as it would be typed: `to my users.jsonl` read as the file `my` (bb26).
+/// An export's file as said on the status line: as a shell word, the way `:export` reads it
+/// and `export --out` says it (`to my users.jsonl` read as the file `my`: bb26).
 fn export_named(path: &str) -> String {
-    if path.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\')) {
-        format!("{path:?}")
-    } else {
-        path.to_owned()
-    }
+    crate::inert::shell_word(path).into_owned()
 }

@@ -136,6 +136,17 @@ impl State {
         Vec::new()
     }
 
+    /// The way out: a patch's dry run or batch stops at once ([`State::stop_patch_work`]); an
+    /// export too when a signal ended the session — a hang-up or TERM leaves no 30 s to wait
+    /// in (`docker stop` kills after 10), and stopped it makes no file and lets the database
+    /// close cleanly. After `q` an export is waited for first ([`crate::tui::wait_at_the_end`]).
+    pub fn stop_work_at_the_way_out(&self, ended_by_a_signal: bool) {
+        self.stop_patch_work();
+        if ended_by_a_signal {
+            self.exports_stop.stop();
+        }
+    }
+
     pub(super) fn quit(&mut self) {
         if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
             // A batch the operator confirmed is not thrown away by a key (the way out stops
@@ -173,12 +184,10 @@ impl State {
                     StatusKind::Info,
                     "quitting once the store answers the read on its way (nothing is being written; at most 2 s)",
                 ),
-                Some(Pending::Exporting) => {
-                    self.say(
+                Some(Pending::Exporting) => self.say(
                     StatusKind::Info,
-                    "quitting once the export on its way ends (past 30 s it stops unfinished, its file not made)",
-                )
-                }
+                    "quitting once the export on its way ends (past 30 s it stops, its file not made)",
+                ),
                 Some(Pending::Saving) | None => {}
             }
             self.quit = true;

@@ -10,7 +10,7 @@ use crate::store::{StoreError, UserStore};
 use crate::tui::app::{Action, StopFlag};
 
 /// How often the screen hears of the export's progress at most: a frame each time.
-const TELL_EVERY: Duration = Duration::from_millis(250);
+const PROGRESS_AT_MOST_EVERY: Duration = Duration::from_millis(250);
 
 /// Exports every user into the new file `path`, telling `tell` how far it has come; ends
 /// early, writing no file, once `stop` is set.
@@ -20,12 +20,15 @@ pub(super) fn export(
     stop: &StopFlag,
     tell: &(dyn Fn(Action) + Sync),
 ) -> Action {
+    // Counted as it begins: the list's count is as old as the last refresh (on PostgreSQL an
+    // estimate).
+    let total = store.count().ok();
     let last_told: Mutex<Option<Instant>> = Mutex::new(None);
     let told = |progress: Progress| {
         let mut last = last_told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last.is_none_or(|at| at.elapsed() >= TELL_EVERY) {
+        if last.is_none_or(|at| at.elapsed() >= PROGRESS_AT_MOST_EVERY) {
             *last = Some(Instant::now());
-            tell(Action::ExportProgress(progress));
+            tell(Action::ExportProgress { path: path.display().to_string(), progress, total });
         }
     };
     match crate::export::to_file(store, path, &Watch { told: &told, stopped: &|| stop.stopped() }) {

@@ -287,7 +287,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // Work already sent is answered before leaving: a save asked for is either done and said
     // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
     let status_before = state.status.clone();
-    state.stop_patch_work();
+    state.stop_work_at_the_way_out(ended.now());
     let answered =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wait_at_the_end(&runtime, &mut state)))
             .unwrap_or(false);
@@ -358,7 +358,7 @@ fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static 
             "custodian: the store did not answer the read on its way within 2 s; nothing was being written"
         }
         Some(Pending::Exporting) => {
-            "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file was not made"
+            "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file exists only if it was finished (an export is published whole)"
         }
         Some(Pending::Saving) | None => {
             "custodian: the store did not answer in time; what was asked last may not have been done"

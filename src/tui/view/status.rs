@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::domain::group_digits;
 use crate::inert;
 use crate::store::KeyOrder;
-use crate::tui::app::{Pending, State, StatusKind};
+use crate::tui::app::{ExportUnderWay, Pending, State, StatusKind};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
@@ -92,8 +92,10 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         && state.status.as_ref().is_none_or(|s| !s.text.starts_with(pending.label()))
     {
         separate(&mut spans, "  ·  ");
-        let said = match (pending, state.export_progress) {
-            (Pending::Exporting, Some(progress)) => export_progress(progress, &state.list).into(),
+        let said = match (pending, state.export_under_way.as_ref()) {
+            (Pending::Exporting, Some(ExportUnderWay { progress: Some(progress), total, .. })) => {
+                export_progress(*progress, *total, &state.list).into()
+            }
             _ => std::borrow::Cow::Borrowed(pending.label()),
         };
         spans.push(Span::styled(said, theme.warning));
@@ -174,11 +176,19 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
 
 /// How far an `:export` has come: the users read (and sorted), then the lines written, each
 /// out of all the users (ten million take minutes; `exporting…` alone looked stuck).
-fn export_progress(progress: crate::export::Progress, list: &crate::tui::app::UserList) -> String {
+/// Out of the users the store held as the export began, else the list's count.
+fn export_progress(
+    progress: crate::export::Progress,
+    total: Option<u64>,
+    list: &crate::tui::app::UserList,
+) -> String {
     let (done, phase) = match progress {
         crate::export::Progress::Read(n) => (n, "read"),
         crate::export::Progress::Written(n) => (n, "written"),
     };
-    let about = if list.total_estimated { "~" } else { "" };
-    format!("exporting… {}/{about}{} {phase}", group_digits(done), group_digits(list.total))
+    let (about, total) = match total {
+        Some(total) => ("", total),
+        None => (if list.total_estimated { "~" } else { "" }, list.total),
+    };
+    format!("exporting… {}/{about}{} {phase}", group_digits(done), group_digits(total))
 }
