@@ -526,3 +526,21 @@ nobody-here
     let refused = Run::of(command, None).fails(1);
     assert!(refused.contains("`-` is not a file name for an export"), "{refused}");
 }
+
+#[test]
+fn a_users_list_that_names_someone_again_says_how_many_names_it_had() {
+    // 5 names, 2 users: the report said only "over 2 users", the repeats unsaid (bb37 #8).
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let list = sandbox.file("list.txt", "alice\nbob\n\nalice\nid:u1\n bob@example.com \n");
+    let dry = sandbox.on(&["patch", &patch, "--users", &list]).ok();
+    assert!(
+        dry.stdout
+            .contains(&format!("over 2 users named in {list} (5 names: 3 named a user again): dry run")),
+        "{}",
+        dry.stdout
+    );
+    let once = sandbox.file("once.txt", "alice\nbob\n");
+    let dry = sandbox.on(&["patch", &patch, "--users", &once]).ok();
+    assert!(dry.stdout.contains(&format!("over 2 users named in {once}: dry run")), "{}", dry.stdout);
+}

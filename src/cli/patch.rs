@@ -76,8 +76,13 @@ fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
 /// them; blank lines are skipped, a user named twice is kept once, and they come back in id
 /// order, not the file's. An unknown or ambiguous reference is an error naming its line. The
 /// ids are gathered in sorted runs in a temporary file (beside the database, else in
-/// `$TMPDIR`, else in memory), so a file of a million names holds a few MiB.
-pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressBar) -> Result<UserIds> {
+/// `$TMPDIR`, else in memory), so a file of a million names holds a few MiB. Returned with
+/// how many names (lines not blank) there were.
+pub fn read_users(
+    store: &dyn UserStore,
+    path: &Path,
+    bar: &indicatif::ProgressBar,
+) -> Result<(UserIds, u64)> {
     use std::io::Read;
     // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
     let stdin = super::input::is_stdin(Some(path));
@@ -96,6 +101,7 @@ pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressB
     let cannot_keep = || format!("cannot keep the users {name} names");
     let mut ids = UserIdsGathered::new(&kept_in);
     let mut chunk = Vec::new();
+    let mut names: u64 = 0;
     for number in 1.. {
         // A terminal or a pipe may keep the list coming for ever: a noted signal ends the wait
         // (nothing written, exit 130); it was looked at only once the list had ended (bb14 L04).
@@ -125,6 +131,7 @@ pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressB
         if reference.is_empty() {
             continue;
         }
+        names += 1;
         chunk.push((number, reference.to_owned()));
         if chunk.len() == RESOLVED_AT_ONCE {
             resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
@@ -139,7 +146,7 @@ pub fn read_users(store: &dyn UserStore, path: &Path, bar: &indicatif::ProgressB
             group_digits(ids.len())
         );
     }
-    Ok(ids)
+    Ok((ids, names))
 }
 
 /// The lines of the file `open` gives, opened and read on a thread of its own that the caller
@@ -254,13 +261,20 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             let resolving = progress(None, cli.quiet, "{spinner} names resolved: {human_pos} lines · {rate}");
             let ids = read_users(store, file, &resolving);
             resolving.finish_and_clear();
-            let ids = ids?;
+            let (ids, names) = ids?;
             let named = if input::is_stdin(Some(file)) {
                 "on stdin".to_owned()
             } else {
                 format!("in {}", inert::shell_word(&file.display().to_string()))
             };
-            let described = format!("{} named {named}", users(ids.len()));
+            // A list with repeats patched fewer users than its lines, unsaid (bb37 #8).
+            let repeats = names.saturating_sub(ids.len());
+            let repeated = if repeats == 0 {
+                String::new()
+            } else {
+                format!(" ({} names: {} named a user again)", group_digits(names), group_digits(repeats))
+            };
+            let described = format!("{} named {named}{repeated}", users(ids.len()));
             (Selection::Ids(ids), described)
         }
         (_, _, true) => (Selection::All, "every user".to_owned()),
