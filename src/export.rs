@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -398,9 +399,8 @@ pub fn to_file(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64>
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
     };
-    let mut temporary_name = OsString::from(".");
-    temporary_name.push(name);
-    temporary_name.push(format!("{}{}-{:08x}", leftovers::MARK, std::process::id(), fastrand::u32(..)));
+    let mut temporary_name = OsString::from_vec(leftovers::temporary_prefix(name));
+    temporary_name.push(format!("{}-{:08x}", std::process::id(), fastrand::u32(..)));
     leftovers::remove_dead_exports(&dir, name);
     let temporary = Unpublished { path: dir.join(temporary_name) };
     let file = crate::location::new_private_file(&temporary.path)

@@ -1192,29 +1192,36 @@ fn list_cut_at_its_limit_says_on_a_terminal_how_many_more_there_are() {
     assert_eq!(piped.stderr, "");
     // stderr on a terminal, stdout into a pipe: `custodian list | grep …`.
     let rows = sandbox.path("rows.txt");
-    let line = format!(
-        "{} --db {} list --limit 2 > {}",
-        env!("CARGO_BIN_EXE_custodian"),
-        db.display(),
-        rows.display()
-    );
-    let mut command = Command::new("script");
-    command.args(["-q", "-e", "-c", &line, "/dev/null"]);
-    for (key, value) in sandbox.command().get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    let output = command.output().expect("run script (util-linux)");
-    let terminal = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{terminal}");
+    // On a terminal (stderr), the rows into a file.
+    let on_a_terminal = |args: &str| {
+        let line =
+            format!("{} --db {} {args} > {}", env!("CARGO_BIN_EXE_custodian"), db.display(), rows.display());
+        let mut command = Command::new("script");
+        command.args(["-q", "-e", "-c", &line, "/dev/null"]);
+        for (key, value) in sandbox.command().get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let output = command.output().expect("run script (util-linux)");
+        let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{terminal}");
+        terminal
+    };
+    let terminal = on_a_terminal("list --limit 2");
     assert!(
         terminal
             .contains("custodian: showing the first 2 users; 3 more — --limit N shows more, --limit 0 all"),
         "{terminal:?}"
     );
     assert_eq!(fs::read_to_string(&rows).expect("rows").lines().count(), 3);
+    // One: `the first 1 users` (bb38 F2); so was `changes`.
+    let terminal = on_a_terminal("list --limit 1");
+    assert!(terminal.contains("custodian: showing the first user; 4 more"), "{terminal:?}");
+    sandbox.on_with_stdin(&db, &["set", "alice", "-"], br#"{"saved":1}"#).ok();
+    let terminal = on_a_terminal("changes --limit 1");
+    assert!(terminal.contains("custodian: showing the newest change; there are more"), "{terminal:?}");
     // Every user fits: nothing is said.
     let all = sandbox.on(&db, &["list", "--limit", "5"]).ok();
     assert_eq!((all.stdout.lines().count(), all.stderr.as_str()), (6, ""));

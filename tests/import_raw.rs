@@ -443,7 +443,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     let run = sandbox.on(&db, &["export", "--out", &sandbox.home.path("again.jsonl").display().to_string()]);
     assert_eq!(
         run.stderr,
-        format!("exported 24000 users to {}\n", sandbox.home.path("again.jsonl").display())
+        format!("exported 24,000 users to {}\n", sandbox.home.path("again.jsonl").display())
     );
 }
 

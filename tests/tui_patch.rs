@@ -170,6 +170,13 @@ fn a_quit_key_while_a_confirmed_batch_is_written_waits_for_it_and_says_so() {
         assert!(said.starts_with("applying the patch to 31 users… quit once it answers"), "{said}");
         assert!(said.contains("a signal"), "{said}");
     }
+    // A batch long on its way (a million users take a minute) is not a save that may be
+    // stuck: the save's words offered a quit key and a draft that do not exist (bb38 F6).
+    update(&mut state, Action::StoreBusy(Some(custodian::tui::app::Pending::Saving)));
+    update(&mut state, Action::SaveUnanswered { seconds: 15 });
+    let said = status_text(&state);
+    assert!(said.starts_with("applying the patch to 31 users… 15 s so far"), "{said}");
+    assert!(!said.contains("draft") && !said.contains("Ctrl-Q"), "{said}");
     let close = key(&state, KeyCode::Char('q'));
     update(&mut state, close);
     assert!(!state.quit);

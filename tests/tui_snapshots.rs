@@ -978,7 +978,7 @@ fn an_export_under_way_shows_how_far_it_has_come() {
     update(&mut state, Action::StoreBusy(None));
     let done = screen(&state, 80, 24);
     assert!(
-        done.contains("exported 1200 users to /srv/backups/users.jsonl") && !done.contains("written"),
+        done.contains("exported 1,200 users to /srv/backups/users.jsonl") && !done.contains("written"),
         "{done}"
     );
 }

@@ -874,7 +874,7 @@ fn an_export_under_way_tells_the_screen_how_far_it_has_come_and_still_answers_on
     assert!(session.status_line().contains("exporting… 4,096/9,200 read"), "{}", session.status_line());
     session.store.walk.release();
     session.settle();
-    assert_eq!(session.status(), format!("exported 9200 users to {}", file.display()));
+    assert_eq!(session.status(), format!("exported 9,200 users to {}", file.display()));
     assert_eq!(session.state.pending, None, "the word before the answer left the export pending");
     assert_eq!(session.state.export_under_way, None);
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 9_200);

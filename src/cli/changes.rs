@@ -124,10 +124,12 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
         rows.finish(&mut |line| out.line(line))?;
     }
     if more && io::stderr().is_terminal() {
-        eprintln!(
-            "custodian: showing the newest {} changes; there are more — --limit N shows more, --limit 0 all",
-            request.limit
-        );
+        // `the newest 1 changes` (bb38 F2).
+        let newest = match request.limit {
+            1 => "the newest change".to_owned(),
+            n => format!("the newest {} changes", crate::domain::group_digits(n as u64)),
+        };
+        eprintln!("custodian: showing {newest}; there are more — --limit N shows more, --limit 0 all");
     }
     Ok(())
 }

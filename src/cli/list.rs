@@ -7,6 +7,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Output;
 use crate::domain::custom_data::NotAnObject;
+use crate::domain::group_digits;
 use crate::export;
 use crate::inert;
 use crate::store::{ListEntry, ListKey, Selection, StoreError, UserRecord, UserStore};
@@ -153,7 +154,13 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
         }
         None => {
             let more = store.count()?.saturating_sub(limit as u64);
-            format!("showing the first {limit} users; {more} more — --limit N shows more, --limit 0 all")
+            // `the first 1 users` (bb38 F2).
+            let first = if limit == 1 {
+                "the first user".to_owned()
+            } else {
+                format!("the first {} users", group_digits(limit as u64))
+            };
+            format!("showing {first}; {} more — --limit N shows more, --limit 0 all", group_digits(more))
         }
     };
     eprintln!("custodian: {message}");

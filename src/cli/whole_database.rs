@@ -62,7 +62,8 @@ pub(super) fn export(
             // Quoted as a shell word: a blank name, or one ending in a space, was invisible
             // (bb34 #5).
             eprintln!(
-                "exported {count} users to {}",
+                "exported {} to {}",
+                crate::domain::patch::users(count),
                 inert::line(&inert::shell_word(&path.display().to_string()))
             );
         }),

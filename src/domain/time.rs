@@ -107,15 +107,16 @@ pub fn parse_timestamptz(text: &str) -> Option<i64> {
 }
 
 /// The forms [`parse_time_bound`] reads, for the message that refuses anything else.
-pub const TIME_BOUND_FORMS: &str = "30m, 1h, 2d or 1w (that long ago), an RFC 3339 time (2026-12-01T09:30:00Z) or a date (2026-12-01, midnight UTC)";
+pub const TIME_BOUND_FORMS: &str = "30m, 1h, 2d or 1w (that long ago), an RFC 3339 time (2026-12-01T09:30:00Z), a time as custodian shows one (2026-12-01 09:30:00 UTC) or a date (2026-12-01, midnight UTC)";
 
 /// 0000-01-01T00:00:00Z, the earliest time a bound may name.
 const EARLIEST_BOUND: i64 = -62_167_219_200_000;
 
 /// A bound of a time range as an operator types it (`changes --since`), as epoch ms: a time
 /// ago (`30m`, `1h`, `2d`, `1w`, counted back from `now`), an RFC 3339 time with its offset
-/// (`2026-12-01T09:30:00Z`, `…+01:00`), or a date (`2026-12-01`: midnight UTC). `None` for
-/// anything else.
+/// (`2026-12-01T09:30:00Z`, `…+01:00`), a time as custodian shows one (`2026-12-01 09:30:00
+/// UTC`, `2026-12-01 09:30 UTC`), or a date (`2026-12-01`: midnight UTC). `None` for anything
+/// else.
 pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
     let text = text.trim();
     if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
@@ -136,6 +137,13 @@ pub fn parse_time_bound(text: &str, now: i64) -> Option<i64> {
     }
     if text.len() == 10 {
         return parse_timestamptz(&format!("{text}T00:00:00Z"));
+    }
+    // As `changes`, `history` and the screen show a time (`2026-12-01 09:30:00 UTC`, or to the
+    // minute): copied from there into `--since`, it was refused (bb38 F1).
+    if let Some(shown) = text.strip_suffix(" UTC") {
+        let seconds = if shown.len() == 16 { ":00" } else { "" };
+        return parse_timestamptz(&format!("{shown}{seconds}Z"))
+            .filter(|_| shown.len() >= 16 && shown.as_bytes()[10] == b' ');
     }
     // RFC 3339 needs the `T` (or a space, which it allows) and an offset.
     parse_timestamptz(text)
@@ -180,7 +188,16 @@ mod tests {
         assert_eq!(parse_time_bound("2026-12-01", now), Some(1_796_083_200_000));
         assert_eq!(parse_time_bound("2026-12-01T09:30:00Z", now), Some(1_796_083_200_000 + 34_200_000));
         assert_eq!(parse_time_bound("2026-12-01T10:30:00+01:00", now), Some(1_796_083_200_000 + 34_200_000));
+        // As custodian shows a time, to the second or the minute: copied into `--since` (bb38 F1).
+        let shown = format_utc(1_796_083_200_000 + 34_200_000);
+        assert_eq!(parse_time_bound(&shown, now), Some(1_796_083_200_000 + 34_200_000), "{shown}");
+        assert_eq!(parse_time_bound("2026-12-01 09:30:07 UTC", now), Some(1_796_083_200_000 + 34_207_000));
+        assert_eq!(parse_time_bound("2026-12-01 09:30 UTC", now), Some(1_796_083_200_000 + 34_200_000));
         for bad in [
+            "2026-12-01 UTC",
+            "2026-12-01T09:30:00 UTC",
+            "2026-12-01 09:30:00+01:00 UTC",
+            "2026-12-01 9:30 UTC",
             "",
             "yesterday",
             "1y",

@@ -12,6 +12,29 @@ use std::path::Path;
 /// What follows the target's name in a temporary file's: `.custodian-export-PID-RANDOM`.
 pub(super) const MARK: &str = ".custodian-export-";
 
+/// How long a file name may be (Linux's `NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// The start of the temporary file's name of an export to `name`: `.NAME.custodian-export-`,
+/// the name cut (at a character) so that the whole, with the process number and the random
+/// part, fits in [`NAME_MAX`]: a name the file system takes, of 223–255 bytes, was refused for
+/// its temporary file's (bb38 F8).
+pub(super) fn temporary_prefix(name: &OsStr) -> Vec<u8> {
+    // `.`, the mark, a process number of up to 10 digits, `-` and 8 hex digits.
+    let room = NAME_MAX - 1 - MARK.len() - 10 - 1 - 8;
+    let bytes = name.as_bytes();
+    let mut kept = bytes.len().min(room);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        while !text.is_char_boundary(kept) {
+            kept -= 1;
+        }
+    }
+    let mut prefix = Vec::from(b".".as_slice());
+    prefix.extend_from_slice(&bytes[..kept]);
+    prefix.extend_from_slice(MARK.as_bytes());
+    prefix
+}
+
 /// Removes from `dir` the temporary files of earlier exports to `name` left by a process
 /// that no longer runs; returns how many went. Only a file custodian would have made (its name
 /// exactly as [`MARK`] writes it, a plain file of yours, mode 0600, one link) whose process
@@ -19,9 +42,7 @@ pub(super) const MARK: &str = ".custodian-export-";
 /// export's in another PID namespace (a container, another host over NFS) has a number that
 /// names no process here, and was removed under it (bb32 V05).
 pub(super) fn remove_dead_exports(dir: &Path, name: &OsStr) -> usize {
-    let mut prefix = Vec::from(b".".as_slice());
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(MARK.as_bytes());
+    let prefix = temporary_prefix(name);
     let Ok(entries) = fs::read_dir(dir) else { return 0 };
     let mut removed = 0;
     for entry in entries.flatten() {

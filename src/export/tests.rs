@@ -379,3 +379,26 @@ fn an_export_asked_to_stop_ends_at_the_next_user_and_leaves_no_file() {
         assert!(left.is_empty(), "stopped after {looks} looks, it left {left:?}");
     }
 }
+
+#[test]
+fn a_name_as_long_as_the_file_system_takes_is_exported_its_temporary_name_cut_to_fit() {
+    // 223–255 bytes were refused: the temporary file's name is longer (bb38 F8).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = store_of_many_handles(dir.path(), 20);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).expect("dir");
+    for name in ["b".repeat(249) + ".jsonl", "é".repeat(127) + "x"] {
+        assert!(name.len() <= 255 && name.len() >= 250, "{}", name.len());
+        let path = out.join(&name);
+        let watch = Watch::UNWATCHED;
+        assert_eq!(to_file(&store, &path, &watch).expect("a name the file system takes"), 20);
+        let left: Vec<_> =
+            fs::read_dir(&out).expect("read dir").map(|e| e.expect("entry").file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(&name)], "only the export is left");
+        fs::remove_file(&path).expect("remove");
+        // With the longest process number and its random part it still fits, cut at a character.
+        let prefix = leftovers::temporary_prefix(std::ffi::OsStr::new(&name));
+        assert!(prefix.len() + 10 + 1 + 8 <= 255, "{}", prefix.len());
+        assert!(std::str::from_utf8(&prefix).is_ok());
+    }
+}

@@ -220,5 +220,6 @@ impl PatchReport {
 
 /// `1 user`, `3 users`.
 pub fn users(n: u64) -> String {
-    if n == 1 { "1 user".to_owned() } else { format!("{n} users") }
+    // Grouped as the list's title counts (`1000000 users matched` under `Users · 1,000,000`).
+    if n == 1 { "1 user".to_owned() } else { format!("{} users", crate::domain::group_digits(n)) }
 }

@@ -98,7 +98,10 @@ impl State {
         if self.export_under_way.as_ref().is_some_and(|latest| latest.path == path) {
             self.export_under_way = None;
         }
-        self.tell(StatusKind::Success, format!("exported {count} users to {}", export_named(path)))
+        self.tell(
+            StatusKind::Success,
+            format!("exported {} to {}", crate::domain::patch::users(count), export_named(path)),
+        )
     }
 
     pub(super) fn command_complete(&mut self) {

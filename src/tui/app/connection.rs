@@ -39,6 +39,17 @@ impl State {
     /// A save still unanswered after `seconds`: said, with what it may mean and the way out
     /// (the save stays pending: its answer, whenever it comes, is still taken).
     pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
+        if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
+            // A batch, not an edit: a million users take a minute, no draft is at stake and
+            // no key ends the screen meanwhile (the save's words alarmed: bb38 F6).
+            self.say(
+                StatusKind::Info,
+                format!(
+                    "applying the patch to {users}… {seconds} s so far (a million users take about a minute); all or nothing — quit once it answers (a signal stops it, writing nothing)"
+                ),
+            );
+            return Vec::new();
+        }
         if self.pending == Some(Pending::Saving) {
             // What may hold it, in the store's terms: a file has no server to blame.
             let why = match self.key_order {

@@ -469,7 +469,9 @@ impl State {
             crate::domain::group_digits(total)
         );
         if total != before.total && !estimated {
-            text.push_str(&format!(" ({:+})", total as i128 - before.total as i128));
+            let (sign, change) =
+                if total >= before.total { ('+', total - before.total) } else { ('-', before.total - total) };
+            text.push_str(&format!(" ({sign}{})", crate::domain::group_digits(change)));
         }
         if let Some((id, revision)) = &before.selected {
             // Revisions only grow: a lower one is the list's cheaper count on PostgreSQL (jsonb's

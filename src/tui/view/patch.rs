@@ -67,7 +67,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
             view.selected + 1,
             report.samples.len(),
             if report.changed > report.samples.len() as u64 {
-                format!(" shown ({} change)", report.changed)
+                format!(" shown ({} change)", crate::domain::group_digits(report.changed))
             } else {
                 String::new()
             },
