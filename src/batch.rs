@@ -105,6 +105,14 @@ pub fn walk(
     }
 }
 
+/// What the screen hears of a walk under way, and how it stops it.
+pub struct Walking<'a> {
+    /// How many users the walk has gone over.
+    pub seen: &'a mut dyn FnMut(u64),
+    /// Whether to stop at the next user (nothing written).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
 /// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
 /// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
 /// its dry run read, never the file read again (it may have changed since), held to the users
@@ -118,8 +126,9 @@ pub fn run_for_screen(
     shape: Option<&crate::domain::shape::Shape>,
     samples: usize,
     apply: Option<(&BatchId, &[u64])>,
-    stop: &dyn Fn() -> bool,
+    walking: Walking,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
+    let Walking { seen, stop } = walking;
     let rules = rules_on(store, shape, false);
     let reviewed = apply.map(|(_, reviewed)| reviewed);
     let run = PatchRun { patch: operations, selection, rules, strict: false, reviewed };
@@ -127,7 +136,7 @@ pub fn run_for_screen(
     if apply.is_none() {
         report = report.noting_what_changes();
     }
-    let summary = walk(store, &run, &mut report, apply.map(|(batch, _)| batch), &mut |_| {}, stop)?;
+    let summary = walk(store, &run, &mut report, apply.map(|(batch, _)| batch), seen, stop)?;
     if let Some(reviewed) = &mut report.reviewed {
         reviewed.sort_unstable();
     }

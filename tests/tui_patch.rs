@@ -7,7 +7,7 @@ mod support;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::domain::diff::line_diff;
 use custodian::store::{RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, PatchAnswer, State, update};
+use custodian::tui::app::{Action, Dialog, Effect, Mode, PatchAnswer, State, StopFlag, update};
 use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -646,4 +646,39 @@ fn a_dry_run_that_changes_no_one_lists_every_reason() {
         assert!(shown.contains(&format!("K{n:02}: {n} is not of type")), "K{n:02}:\n{shown}");
     }
     assert!(!shown.contains("more reasons"), "{shown}");
+}
+
+#[test]
+fn a_patch_under_way_counts_the_users_it_has_gone_over() {
+    // ~20 s of a still "running the dry run…" over a million users (bb38 F4).
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let file = patch_file(&store, PATCH);
+    let asked = command_asked(&mut state, &format!("patch {file}"));
+    let Some(Effect::PatchDryRun { stop, .. }) =
+        asked.iter().find(|e| matches!(e, Effect::PatchDryRun { .. }))
+    else {
+        panic!("{asked:?}")
+    };
+    update(&mut state, Action::PatchProgress { stop: stop.clone(), seen: 123_456 });
+    let shown = screen(&state, 120, 40);
+    assert!(shown.contains("running the dry run: 123,456 users so far, nothing is written…"), "{shown}");
+    // A word from another (a dry run closed and stopped) is not this one's.
+    update(&mut state, Action::PatchProgress { stop: StopFlag::default(), seen: 7 });
+    assert_eq!(state.patch.as_ref().and_then(|v| v.seen), Some(123_456));
+    // Its answer, then the batch: counted out of the users it matched.
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, asked);
+    press(&store, &mut state, KeyCode::Enter);
+    let yes = key(&state, KeyCode::Char('y'));
+    let applying = update(&mut state, yes);
+    let Some(Effect::ApplyPatch { stop, .. }) =
+        applying.iter().find(|e| matches!(e, Effect::ApplyPatch { .. }))
+    else {
+        panic!("{applying:?}")
+    };
+    assert_eq!(state.patch.as_ref().and_then(|v| v.seen), None, "the dry run's count is not the batch's");
+    update(&mut state, Action::PatchProgress { stop: stop.clone(), seen: 12 });
+    let shown = screen(&state, 120, 40);
+    let matched = state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.matched).unwrap();
+    assert!(shown.contains(&format!(" · applying… 12/{matched}")), "{shown}");
 }

@@ -425,6 +425,13 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ClosePatch => state.close_patch(),
         CancelCommand => state.cancel_command(),
+        PatchProgress { stop, seen } => {
+            // Only the overlay's own: a dry run closed and stopped may still say a last word.
+            if let Some(view) = state.patch.as_mut().filter(|view| view.stop == stop) {
+                view.seen = Some(seen);
+            }
+            Vec::new()
+        }
         ExportProgress { path, progress, total } => {
             // Only the last `:export`'s: one queued behind another must not show the other's.
             if let Some(latest) = state.export_under_way.as_mut().filter(|latest| latest.path == path) {

@@ -7,6 +7,7 @@ mod effects;
 mod event_loop;
 mod exporting;
 mod external_editor;
+mod progress;
 mod scanner;
 mod session;
 mod store_answers;

@@ -50,9 +50,13 @@ fn an_e_sessions_draft_whose_editor_still_runs_is_named_not_offered_and_its_file
     let stub =
         Draft { text: BASE.into(), external_file: Some(file.display().to_string()), ..draft("u1", "s9", 1) };
     drafts.save(&stub).unwrap();
-    let mut editor = std::process::Command::new("sh")
-        .args(["-c", "sleep 30", "sh"])
+    // One process holding the file's name, never forking: a shell's child, killed with it
+    // before its exec, still had the name for a moment, and the draft read as still edited.
+    let mut editor = std::process::Command::new("tail")
+        .arg("-f")
         .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("an editor stand-in");
     // Until it has exec'd, its command line is this test's.

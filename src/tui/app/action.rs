@@ -333,6 +333,12 @@ pub enum Action {
     },
     /// What the store's workers are busy with now (from the runtime, whenever it changes).
     StoreBusy(Option<Pending>),
+    /// How many users the patch whose overlay holds `stop` has gone over (its dry run, or the
+    /// batch being written), a few times a second.
+    PatchProgress {
+        stop: StopFlag,
+        seen: u64,
+    },
     /// How far the `:export` to `path` has come (from the store's worker, a few times a second),
     /// out of how many users the store held as it began (the list's count may be older).
     ExportProgress {

@@ -84,6 +84,8 @@ pub struct PatchView {
     pub scroll: usize,
     /// The apply is under way: the overlay stays until its answer.
     pub applying: bool,
+    /// How many users the dry run, or the batch being written, has gone over so far.
+    pub seen: Option<u64>,
     /// Stops the dry run while it runs.
     pub stop: StopFlag,
     /// The shown user's diff, by the selection and whether the report had come.
@@ -153,6 +155,7 @@ impl State {
             selected: 0,
             scroll: 0,
             applying: false,
+            seen: None,
             stop: StopFlag::default(),
             diff_memo: DiffMemo::default(),
         });
@@ -253,6 +256,7 @@ impl State {
         let Some(patch) = view.patch.clone() else { return Vec::new() };
         let Some(reviewed) = view.report.as_ref().and_then(|r| r.reviewed.clone()) else { return Vec::new() };
         view.applying = true;
+        view.seen = None;
         let effect = Effect::ApplyPatch {
             patch,
             selection: view.selection.clone(),

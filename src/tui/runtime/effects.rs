@@ -497,7 +497,10 @@ pub(super) fn perform_telling(
                     shape,
                     app::PATCH_SAMPLES,
                     None,
-                    &stopped,
+                    crate::batch::Walking {
+                        seen: &mut super::progress::patch_progress(&stop, tell),
+                        stop: &stopped,
+                    },
                 )?;
                 Ok((Box::new(report), patch))
             });
@@ -518,7 +521,10 @@ pub(super) fn perform_telling(
                 shape.0.as_deref(),
                 0,
                 Some((&batch, &reviewed)),
-                &|| stop.stopped(),
+                crate::batch::Walking {
+                    seen: &mut super::progress::patch_progress(&stop, tell),
+                    stop: &|| stop.stopped(),
+                },
             );
             // The screen's batches are logged as the command line's are.
             let result = match result {

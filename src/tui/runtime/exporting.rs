@@ -2,15 +2,11 @@
 //! screen as it goes (ten million users take minutes), its stop at the way out, and its answer.
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
+use super::progress::Throttle;
 use crate::export::{Progress, Watch};
 use crate::store::{StoreError, UserStore};
 use crate::tui::app::{Action, StopFlag};
-
-/// How often the screen hears of the export's progress at most: a frame each time.
-const PROGRESS_AT_MOST_EVERY: Duration = Duration::from_millis(250);
 
 /// Exports every user into the new file `path`, telling `tell` how far it has come; ends
 /// early, writing no file, once `stop` is set.
@@ -23,11 +19,9 @@ pub(super) fn export(
     // Counted as it begins: the list's count is as old as the last refresh (on PostgreSQL an
     // estimate).
     let total = store.count().ok();
-    let last_told: Mutex<Option<Instant>> = Mutex::new(None);
+    let throttle = Throttle::default();
     let told = |progress: Progress| {
-        let mut last = last_told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last.is_none_or(|at| at.elapsed() >= PROGRESS_AT_MOST_EVERY) {
-            *last = Some(Instant::now());
+        if throttle.due() {
             tell(Action::ExportProgress { path: path.display().to_string(), progress, total });
         }
     };

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use crate::domain::group_digits;
 use crate::domain::patch::users;
 use crate::inert;
 use crate::tui::app::PatchView;
@@ -26,17 +27,25 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let Some(report) = &view.report else {
-        let text = if view.applying { "applying…" } else { "running the dry run: nothing is written…" };
+        // A million users take 20 s: counted, not a still line (bb38 F4).
+        let text = match view.seen {
+            Some(seen) => format!("running the dry run: {} so far, nothing is written…", users(seen)),
+            None => "running the dry run: nothing is written…".to_owned(),
+        };
         frame.render_widget(Paragraph::new(Span::styled(text, theme.dim)), inner);
         return;
     };
+    let applying = match (view.applying, view.seen) {
+        (true, Some(seen)) => format!(" · applying… {}/{}", group_digits(seen), group_digits(report.matched)),
+        (true, None) => " · applying…".to_owned(),
+        (false, _) => String::new(),
+    };
     let mut summary = vec![Line::from(format!(
-        "{} matched · {} would change · {} unchanged · {} cannot be patched{}",
+        "{} matched · {} would change · {} unchanged · {} cannot be patched{applying}",
         users(report.matched),
-        report.changed,
-        report.unchanged,
-        report.failed,
-        if view.applying { " · applying…" } else { "" }
+        group_digits(report.changed),
+        group_digits(report.unchanged),
+        group_digits(report.failed),
     ))];
     let width = usize::from(inner.width);
     for group in report.groups.iter().take(view.groups_shown()) {
