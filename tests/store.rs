@@ -1691,6 +1691,62 @@ fn an_upsert_says_a_name_a_stored_user_had_already_belongs_to_them_even_when_it_
 }
 
 #[test]
+fn an_upsert_that_hands_a_name_from_one_user_to_another_is_checked_at_its_end_not_at_its_line() {
+    // bb38 F3: the name's new holder came first (as `export`'s list order puts them), and the
+    // import was refused though the old holder took another name two lines later; no order
+    // of the lines served a swap.
+    let (_dir, _path, store) = db_with_people();
+    let upsert = |text: &str| import_text(&store, text, ImportMode::Upsert);
+    let holder = |name: &str| store.resolve(name).expect(name);
+    // Handed on: u2 takes Alice's name (any case) before u1's record gives u1 another.
+    upsert("{\"id\":\"u2\",\"username\":\"ALICE\"}\n{\"id\":\"u1\",\"username\":\"carol\"}")
+        .expect("handed on");
+    assert_eq!((holder("alice"), holder("carol")), ("u2".to_owned(), "u1".to_owned()));
+    // A swap, of emails this time.
+    upsert(
+        "{\"id\":\"u2\",\"primaryEmail\":\"alice@example.com\"}\n{\"id\":\"u1\",\"primaryEmail\":\"bob@example.org\"}",
+    )
+    .expect("swapped");
+    assert_eq!((holder("alice@example.com"), holder("bob@example.org")), ("u2".to_owned(), "u1".to_owned()));
+    // A rotation: u1 takes alice back from u2, who takes carol from u1, and a new user.
+    upsert(
+        "{\"id\":\"u1\",\"username\":\"alice\"}\n{\"id\":\"n9\",\"username\":\"carol2\"}\n{\"id\":\"u2\",\"username\":\"carol\"}",
+    )
+    .expect("rotated");
+    assert_eq!(
+        (holder("alice"), holder("carol"), holder("carol2")),
+        ("u1".to_owned(), "u2".to_owned(), "n9".to_owned())
+    );
+    let before = snapshot(&store);
+    // The old holder keeps the name in the end (its record gives it no other, or gives no
+    // name at all): refused at the line that gave it, nothing written.
+    let kept = upsert("{\"id\":\"u3\",\"username\":\"Alice\"}\n{\"id\":\"u1\",\"customData\":{\"b\":2}}")
+        .expect_err("u1 still holds it")
+        .to_string();
+    assert!(kept.contains("line 1: username \"Alice\" already belongs to user u1"), "{kept}");
+    let never = upsert("{\"id\":\"u3\",\"username\":\"carol\"}\n{\"id\":\"n7\",\"name\":\"N\"}")
+        .expect_err("u2 never lets it go")
+        .to_string();
+    assert!(never.contains("line 1: username \"carol\" already belongs to user u2"), "{never}");
+    // Given to two users by the file: a repeat within it, at the second one's line.
+    let twice = upsert("{\"id\":\"u3\",\"username\":\"zed\"}\n{\"id\":\"n8\",\"username\":\"ZED\"}")
+        .expect_err("given twice")
+        .to_string();
+    assert!(
+        twice.contains("line 2: username \"ZED\" is also given by another record of this import (user u3's"),
+        "{twice}"
+    );
+    // Given twice while a stored user holds it and keeps it: that user is named, at the first.
+    let both = upsert(
+        "{\"id\":\"u3\",\"username\":\"alice\"}\n{\"id\":\"n8\",\"username\":\"ALICE\"}\n{\"id\":\"u2\",\"username\":\"dora\"}",
+    )
+    .expect_err("u1 keeps it")
+    .to_string();
+    assert!(both.contains("line 1: username \"alice\" already belongs to user u1"), "{both}");
+    assert_eq!(snapshot(&store), before, "nothing of any refused import written");
+}
+
+#[test]
 fn compacting_after_a_bulk_load_keeps_every_user_and_history_and_never_grows_the_file() {
     let (_dir, path, mut store) = db_with_people();
     let users: Vec<_> = custodian::domain::synthetic::SyntheticUsers::new(5, 0).take(3_000).collect();

@@ -26,6 +26,7 @@ mod errors;
 mod import;
 mod journal;
 mod json_schema;
+mod name_claims;
 mod older_layouts;
 mod open;
 mod tables;

@@ -1,6 +1,7 @@
 //! Bringing users in: `seed`'s appending bulk insert and `import` (a sorted bulk load into
 //! an empty file, record by record otherwise).
 
+use super::name_claims::NameClaims;
 use super::*;
 use crate::sorted_runs::{Runs, Spill};
 
@@ -122,10 +123,16 @@ impl RedbStore {
             // Only an upsert can leave a repeat unseen record by record: an insert's second
             // record of an id always meets the user the first one wrote.
             let mut given = mode.is_upsert().then(|| GivenIds::new(&dir)).transpose()?;
+            if mode.is_upsert() {
+                tables.name_claims = Some(NameClaims::default());
+            }
             while let Some(item) = users.next_user() {
                 // Returning early drops the transaction uncommitted: nothing is written.
                 crate::interrupt::check()?;
                 let new = item.map_err(StoreError::InvalidRecord)?;
+                if let Some(claims) = &mut tables.name_claims {
+                    claims.origin.clone_from(&new.origin);
+                }
                 if let Some(given) = &mut given {
                     given.note(&new.user.id, &new.origin)?;
                 }
@@ -173,6 +180,24 @@ impl RedbStore {
             if let Some((id, origin)) = given.map(GivenIds::first_repeat).transpose()?.flatten() {
                 let reason = Box::new(StoreError::IdRepeatedInImport(id));
                 return Err(StoreError::RecordConflict { origin, reason });
+            }
+            // A name given while another user held it, who still does now that every record
+            // is in: refused at the line that gave it; as a user's who had it before this
+            // import, else as a repeat within the file.
+            if let Some(clash) = tables.settle_name_claims()? {
+                let had_it = |holder: &String| {
+                    self.user(holder).is_ok_and(|before| {
+                        unique_fields(&before.user).into_iter().any(|(field, key)| {
+                            field == clash.field && key.as_deref() == Some(clash.key.as_str())
+                        })
+                    })
+                };
+                let (field, value) = (clash.field, clash.value.clone());
+                let reason = match clash.holders.iter().find(|holder| had_it(holder)) {
+                    Some(existing) => StoreError::Duplicate { field, value, existing: existing.clone() },
+                    None => StoreError::RepeatedInImport { field, value, other: clash.holders[0].clone() },
+                };
+                return Err(StoreError::RecordConflict { origin: clash.origin, reason: Box::new(reason) });
             }
             tables.search_text.flush_deferred()?;
         }

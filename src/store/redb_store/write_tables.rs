@@ -1,6 +1,7 @@
 //! The tables of one write transaction, and the rules that keep them consistent: unique
 //! names, indexes, history, journal and batch tags written together.
 
+use super::name_claims::NameClaims;
 use super::*;
 
 /// What an upsert of one record did.
@@ -24,6 +25,8 @@ pub(super) struct WriteTables<'tx> {
     /// The batch tables, opened (so made, in a file without them) by the first batch write
     /// only: an ordinary save leaves a file without batches as it was.
     batches: Option<BatchTables<'tx>>,
+    /// In an upsert: the names given while another stored user held them.
+    pub(super) name_claims: Option<NameClaims>,
     tx: &'tx WriteTransaction,
 }
 
@@ -47,6 +50,7 @@ impl<'tx> WriteTables<'tx> {
             search_text: SearchTexts::open(tx)?,
             journal: JournalWriter::open(tx)?,
             batches: None,
+            name_claims: None,
             tx,
         })
     }
@@ -114,17 +118,22 @@ impl<'tx> WriteTables<'tx> {
     /// Refuses a username, email or phone that another user already has (by the fold).
     /// With `old` (the user as stored), a field whose key does not change is not checked: a
     /// collision an upgrade kept is not this write's doing, and must not block every edit of
-    /// those users.
-    pub(super) fn check_unique(&self, user: &User, old: Option<&User>) -> Result<(), StoreError> {
-        let indexes = [&self.username_keys, &self.email_keys, &self.phone_keys];
+    /// those users. In an upsert the clash is kept as a claim instead, checked once every
+    /// record is in ([`NameClaims`]): the holder's record may come later and free the name.
+    pub(super) fn check_unique(&mut self, user: &User, old: Option<&User>) -> Result<(), StoreError> {
         let old_keys = old.map(unique_fields);
-        for (slot, ((field, key), index)) in unique_fields(user).into_iter().zip(indexes).enumerate() {
+        for (slot, (field, key)) in unique_fields(user).into_iter().enumerate() {
             let Some(key) = key else { continue };
             if old_keys.as_ref().is_some_and(|old| old[slot].1.as_deref() == Some(key.as_str())) {
                 continue;
             }
-            if let Some(existing) = ids_with_key(index, &key)?.into_iter().find(|id| *id != user.id) {
-                return Err(StoreError::Duplicate { field, value: typed_value(user, field), existing });
+            let index = [&self.username_keys, &self.email_keys, &self.phone_keys][slot];
+            let Some(existing) = ids_with_key(index, &key)?.into_iter().find(|id| *id != user.id) else {
+                continue;
+            };
+            let value = typed_value(user, field);
+            if !self.claim_held_name(field, &key, &value, &user.id) {
+                return Err(StoreError::Duplicate { field, value, existing });
             }
         }
         Ok(())
