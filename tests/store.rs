@@ -1743,7 +1743,42 @@ fn an_upsert_that_hands_a_name_from_one_user_to_another_is_checked_at_its_end_no
     .expect_err("u1 keeps it")
     .to_string();
     assert!(both.contains("line 1: username \"alice\" already belongs to user u1"), "{both}");
+    // Given twice while its holder gives it up: a repeat, at the second record's line.
+    let handed_twice = upsert(
+        "{\"id\":\"u3\",\"username\":\"alice\"}\n{\"id\":\"n8\",\"username\":\"ALICE\"}\n{\"id\":\"u1\",\"username\":\"alys\"}",
+    )
+    .expect_err("given twice")
+    .to_string();
+    assert!(
+        handed_twice
+            .contains("line 2: username \"ALICE\" is also given by another record of this import (user u3's"),
+        "{handed_twice}"
+    );
     assert_eq!(snapshot(&store), before, "nothing of any refused import written");
+}
+
+#[test]
+fn more_hand_overs_than_the_claims_kept_pass_when_each_is_settled_by_the_next_line() {
+    // 25,000 swaps were refused at the 20,001st, though one waited at a time (bb39).
+    let (_dir, _path, store) = empty_db();
+    const PAIRS: usize = 20_050;
+    let users: String =
+        (0..2 * PAIRS).map(|n| format!("{{\"id\":\"s{n:06}\",\"username\":\"name{n}\"}}\n")).collect();
+    import_text(&store, &users, ImportMode::InsertOnly).expect("the users");
+    let swaps: String = (0..PAIRS)
+        .map(|p| {
+            let (a, b) = (2 * p, 2 * p + 1);
+            format!("{{\"id\":\"s{a:06}\",\"username\":\"name{b}\"}}\n{{\"id\":\"s{b:06}\",\"username\":\"name{a}\"}}\n")
+        })
+        .collect();
+    let summary =
+        import_text(&store, &swaps, ImportMode::Upsert).expect("every swap settles on its next line");
+    assert_eq!(summary.updated, 2 * PAIRS as u64);
+    assert_eq!(store.resolve("name0").expect("name0"), "s000001");
+    assert_eq!(
+        store.resolve(&format!("name{}", 2 * PAIRS - 1)).expect("the last"),
+        format!("s{:06}", 2 * PAIRS - 2)
+    );
 }
 
 #[test]

@@ -192,12 +192,24 @@ impl RedbStore {
                         })
                     })
                 };
-                let (field, value) = (clash.field, clash.value.clone());
-                let reason = match clash.holders.iter().find(|holder| had_it(holder)) {
-                    Some(existing) => StoreError::Duplicate { field, value, existing: existing.clone() },
-                    None => StoreError::RepeatedInImport { field, value, other: clash.holders[0].clone() },
+                let field = clash.field;
+                // A user who had it before keeps it: the first record to take it is refused.
+                // Else the file gave it twice: the later record is, as without a hand-over.
+                let (origin, reason) = match clash.holders.iter().find(|holder| had_it(holder)) {
+                    Some(existing) => (
+                        clash.first.origin,
+                        StoreError::Duplicate { field, value: clash.first.value, existing: existing.clone() },
+                    ),
+                    None => {
+                        let other = clash.holders.iter().find(|holder| **holder != clash.last.id);
+                        let other = other.cloned().unwrap_or(clash.first.id);
+                        (
+                            clash.last.origin,
+                            StoreError::RepeatedInImport { field, value: clash.last.value, other },
+                        )
+                    }
                 };
-                return Err(StoreError::RecordConflict { origin: clash.origin, reason: Box::new(reason) });
+                return Err(StoreError::RecordConflict { origin, reason: Box::new(reason) });
             }
             tables.search_text.flush_deferred()?;
         }

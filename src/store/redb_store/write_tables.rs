@@ -132,7 +132,7 @@ impl<'tx> WriteTables<'tx> {
                 continue;
             };
             let value = typed_value(user, field);
-            if !self.claim_held_name(field, &key, &value, &user.id) {
+            if !self.claim_held_name(field, &key, &value, &user.id)? {
                 return Err(StoreError::Duplicate { field, value, existing });
             }
         }

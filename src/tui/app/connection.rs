@@ -41,11 +41,12 @@ impl State {
     pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
         if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
             // A batch, not an edit: a million users take a minute, no draft is at stake and
-            // no key ends the screen meanwhile (the save's words alarmed: bb38 F6).
+            // no key ends the screen meanwhile (the save's words alarmed: bb38 F6). No
+            // seconds: said once, a count of them stood still (bb39); the overlay counts users.
             self.say(
                 StatusKind::Info,
                 format!(
-                    "applying the patch to {users}… {seconds} s so far (a million users take about a minute); all or nothing — quit once it answers (a signal stops it, writing nothing)"
+                    "applying the patch to {users}… (a million users take about a minute; the overlay counts them) all or nothing — quit once it answers (a signal stops it, writing nothing)"
                 ),
             );
             return Vec::new();
