@@ -93,14 +93,15 @@ impl State {
         Vec::new()
     }
 
-    /// `:export` is done.
+    /// `:export` is done. The file is said as a shell word, the way `:export` reads it and
+    /// `export --out` says it (`to my users.jsonl` read as the file `my`: bb26).
     pub(super) fn exported(&mut self, path: &str, count: u64) -> Vec<Effect> {
         if self.export_under_way.as_ref().is_some_and(|latest| latest.path == path) {
             self.export_under_way = None;
         }
         self.tell(
             StatusKind::Success,
-            format!("exported {} to {}", crate::domain::patch::users(count), export_named(path)),
+            format!("exported {} to {}", crate::domain::patch::users(count), crate::inert::shell_word(path)),
         )
     }
 
@@ -188,7 +189,7 @@ impl State {
                         progress: None,
                         total: None,
                     });
-                    self.say(StatusKind::Info, format!("exporting to {}", export_named(file)));
+                    self.say(StatusKind::Info, format!("exporting to {}", crate::inert::shell_word(file)));
                     vec![Effect::Export { path, stop: self.exports_stop.clone() }]
                 }
                 Ok(_) => {
@@ -210,10 +211,4 @@ impl State {
             }
         }
     }
-}
-
-/// An export's file as said on the status line: as a shell word, the way `:export` reads it
-/// and `export --out` says it (`to my users.jsonl` read as the file `my`: bb26).
-fn export_named(path: &str) -> String {
-    crate::inert::shell_word(path).into_owned()
 }

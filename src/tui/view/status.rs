@@ -175,8 +175,8 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
 }
 
 /// How far an `:export` has come: the users read (and sorted), then the lines written, each
-/// out of all the users (ten million take minutes; `exporting…` alone looked stuck).
-/// Out of the users the store held as the export began, else the list's count.
+/// out of the users the store held as it began, else the list's count (ten million take
+/// minutes; `exporting…` alone looked stuck).
 fn export_progress(
     progress: crate::export::Progress,
     total: Option<u64>,
