@@ -21,6 +21,9 @@ pub struct PatchRun<'a> {
     /// The users (with their documents) a dry run showed as changing, sorted
     /// ([`PatchReport::reviewed`]): a batch that would change anyone else writes nothing.
     pub reviewed: Option<&'a [u64]>,
+    /// Users the patch would leave holding something that looks like a secret (flagged, under
+    /// rules that allow them) are left as they are: the screen asks about them apart.
+    pub leave_flagged: bool,
 }
 
 /// The rules every save holds a patched document to, on `store` (whose key order decides
@@ -86,6 +89,9 @@ pub fn walk(
             seen(report.matched);
         }
         match outcome {
+            PatchOutcome::Changed { flagged, .. } if run.leave_flagged && !flagged.is_empty() => {
+                Ok(BatchEdit::Keep)
+            }
             PatchOutcome::Changed { data, .. } => Ok(BatchEdit::Replace(data)),
             PatchOutcome::Failed(reason) if run.strict => Err(StoreError::InvalidRecord(RecordError {
                 origin: format!("user {}", record.user.id),
@@ -113,30 +119,48 @@ pub struct Walking<'a> {
     pub stop: &'a dyn Fn() -> bool,
 }
 
+/// What the screen's `:patch` writes once its dry run was confirmed.
+pub struct Apply<'a> {
+    pub batch: &'a BatchId,
+    /// What the dry run showed changing ([`PatchReport::reviewed`]).
+    pub reviewed: &'a [u64],
+    /// Whether the users the patch leaves holding something that looks like a secret are
+    /// written too (the operator said so), or left as they are.
+    pub write_flagged: bool,
+}
+
 /// The screen's `:patch`: [`walk`] over `selection` with the rules of every save (`shape`
 /// compiled once by the screen), keeping `samples` changed users. The screen applies the patch
 /// its dry run read, never the file read again (it may have changed since), held to the users
-/// and documents that dry run showed changing (`reviewed`, its report's
-/// [`PatchReport::reviewed`]): the count the operator confirmed is the most it writes. The dry
-/// run ends early once `stop` says so: the operator closed its overlay, or left.
+/// and documents that dry run showed changing (`reviewed`): the count the operator confirmed
+/// is the most it writes. Users the result would leave holding something that looks like a
+/// secret count as changes, flagged (the screen asks about them: the CLI's `--allow-sensitive`
+/// is the operator's answer there), and are written only with `write_flagged`. The dry run
+/// ends early once `stop` says so: the operator closed its overlay, or left.
 pub fn run_for_screen(
     store: &dyn UserStore,
     operations: &JsonPatch,
     selection: &Selection,
     shape: Option<&crate::domain::shape::Shape>,
     samples: usize,
-    apply: Option<(&BatchId, &[u64])>,
+    apply: Option<Apply>,
     walking: Walking,
 ) -> Result<(PatchReport, Option<BatchSummary>)> {
     let Walking { seen, stop } = walking;
-    let rules = rules_on(store, shape, false);
-    let reviewed = apply.map(|(_, reviewed)| reviewed);
-    let run = PatchRun { patch: operations, selection, rules, strict: false, reviewed };
+    let rules = rules_on(store, shape, true);
+    let run = PatchRun {
+        patch: operations,
+        selection,
+        rules,
+        strict: false,
+        reviewed: apply.as_ref().map(|apply| apply.reviewed),
+        leave_flagged: apply.as_ref().is_some_and(|apply| !apply.write_flagged),
+    };
     let mut report = PatchReport::new(samples);
     if apply.is_none() {
         report = report.noting_what_changes();
     }
-    let summary = walk(store, &run, &mut report, apply.map(|(batch, _)| batch), seen, stop)?;
+    let summary = walk(store, &run, &mut report, apply.map(|apply| apply.batch), seen, stop)?;
     if let Some(reviewed) = &mut report.reviewed {
         reviewed.sort_unstable();
     }

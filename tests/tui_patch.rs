@@ -7,7 +7,9 @@ mod support;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::domain::diff::line_diff;
 use custodian::store::{RedbStore, UserStore};
-use custodian::tui::app::{Action, Dialog, Effect, Mode, PatchAnswer, State, StopFlag, update};
+use custodian::tui::app::{
+    Action, Dialog, Effect, Mode, PatchAnswer, SecretsInPatch, State, StopFlag, update,
+};
 use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -684,4 +686,170 @@ fn a_patch_under_way_counts_the_users_it_has_gone_over() {
     let shown = screen(&state, 120, 40);
     let matched = state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.matched).unwrap();
     assert!(shown.contains(&format!(" · applying… 12/{matched}")), "{shown}");
+}
+
+/// Two users who already hold something the secrets lint flags, imported beside the demo's
+/// 200: any patch that changes them leaves them holding it.
+fn two_users_holding_secrets(store: &RedbStore) {
+    support::import_records(
+        store,
+        concat!(
+            r#"{"id":"keyholder1","username":"keyholder1","customData":{"stripe":"sk_live_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js2"}}"#,
+            "\n",
+            r#"{"id":"keyholder2","username":"keyholder2","customData":{"nested":{"stripe":"sk_live_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js3"}}}"#,
+        ),
+    );
+}
+
+const REVIEWED: &str = r#"[{"op":"add","path":"/reviewed","value":true}]"#;
+
+fn reviewed(store: &RedbStore, id: &str) -> bool {
+    store.custom_data(id).expect("document").text.contains("\"reviewed\": true")
+}
+
+/// The screen's `:patch` over users already holding something that looks like a secret: they
+/// were failures naming the CLI's `--allow-sensitive`, and could not be written from the
+/// screen at all (bb38 F7). Now they are counted and named, left as they are by default, and
+/// `s` writes them too; the question says which, and the batch does what it said.
+#[test]
+fn s_in_the_dry_run_writes_the_users_left_holding_secrets_too_and_the_question_names_them() {
+    let (_dir, store) = demo_store();
+    two_users_holding_secrets(&store);
+    let mut state = started(&store, 160, 40);
+    open_patch(&store, &mut state, REVIEWED);
+    let report = state.patch.as_ref().and_then(|v| v.report.clone()).expect("the dry run answered");
+    assert_eq!((report.changed, report.failed, report.flagged_users), (202, 0, 2));
+    let shown = screen(&state, 160, 40);
+    assert!(
+        shown.contains("2 users would hold a likely secret: left as they are (s writes them) — keyholder1 at stripe; keyholder2 at nested.stripe"),
+        "{shown}"
+    );
+    // Left as they are by default: the question counts the others and names the two.
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(
+        matches!(
+            &state.dialog,
+            Some(Dialog::ConfirmPatch { users: 200, secrets: SecretsInPatch::Left(2), .. })
+        ),
+        "{:?}",
+        state.dialog
+    );
+    let asked = screen(&state, 160, 40);
+    assert!(asked.contains("200 users"), "{asked}");
+    assert!(asked.contains("Left as they are: 2 users the patch would leave holding"), "{asked}");
+    press(&store, &mut state, KeyCode::Char('n'));
+    // `s`: written too; the overlay and the question say so.
+    press(&store, &mut state, KeyCode::Char('s'));
+    assert!(
+        status_text(&state)
+            .contains("the 2 users left holding something that looks like a secret are written too")
+    );
+    assert!(
+        screen(&state, 160, 40)
+            .contains("2 users would hold a likely secret: written too (s leaves them) — keyholder1")
+    );
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(
+        matches!(
+            &state.dialog,
+            Some(Dialog::ConfirmPatch { users: 202, secrets: SecretsInPatch::Written(2), .. })
+        ),
+        "{:?}",
+        state.dialog
+    );
+    assert!(
+        screen(&state, 160, 40).contains("Of these, 2 users would hold something that looks like a secret")
+    );
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = status_text(&state);
+    assert!(status.contains("saved 202 users"), "{status}");
+    assert!(reviewed(&store, "keyholder1") && reviewed(&store, "keyholder2"));
+}
+
+#[test]
+fn the_users_left_holding_secrets_are_left_as_they_are_and_counted_so() {
+    let (_dir, store) = demo_store();
+    two_users_holding_secrets(&store);
+    let mut state = started(&store, 160, 40);
+    open_patch(&store, &mut state, REVIEWED);
+    // `s` twice is the default again.
+    press(&store, &mut state, KeyCode::Char('s'));
+    press(&store, &mut state, KeyCode::Char('s'));
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(
+        matches!(
+            &state.dialog,
+            Some(Dialog::ConfirmPatch { users: 200, secrets: SecretsInPatch::Left(2), .. })
+        ),
+        "{:?}",
+        state.dialog
+    );
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = status_text(&state);
+    assert!(status.contains("saved 200 users, 2 users left as they are"), "{status}");
+    assert!(!reviewed(&store, "keyholder1") && !reviewed(&store, "keyholder2"));
+    assert_eq!(store.history("keyholder1").expect("history").len(), 1, "no revision made");
+    let someone = store.page_after(None, 1).expect("users")[0].user.id.clone();
+    assert!(reviewed(&store, &someone));
+}
+
+/// Every user the patch changes would hold a secret: with them left, there is nothing to
+/// apply, and the status line says how to write them.
+#[test]
+fn a_patch_that_changes_only_users_left_holding_secrets_has_nothing_to_apply_until_s() {
+    let (_dir, store) = demo_store();
+    two_users_holding_secrets(&store);
+    let mut state = started(&store, 160, 40);
+    let only_theirs = r#"[{"op":"test","path":"/stripe","value":"sk_live_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js2"},{"op":"add","path":"/reviewed","value":true}]"#;
+    open_patch(&store, &mut state, only_theirs);
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(state.dialog.is_none());
+    let said = status_text(&state);
+    assert!(said.starts_with("nothing to apply: every user the patch changes would hold something that looks like a secret (1 user)"), "{said}");
+    assert!(said.ends_with("s writes them too"), "{said}");
+    // The heading of its diff says where, and what becomes of it.
+    let shown = screen(&state, 160, 40);
+    assert!(
+        shown.contains(
+            "keyholder1 (keyholder1), revision 1 → 2 · looks like a secret at stripe: left as it is"
+        ),
+        "{shown}"
+    );
+    press(&store, &mut state, KeyCode::Char('s'));
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(
+        matches!(
+            &state.dialog,
+            Some(Dialog::ConfirmPatch { users: 1, secrets: SecretsInPatch::Written(1), .. })
+        ),
+        "{:?}",
+        state.dialog
+    );
+}
+
+/// A patch whose users hold no secret has nothing for `s` to choose: said, and the overlay
+/// shows no such line.
+#[test]
+fn s_says_so_when_no_user_would_hold_a_secret() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_patch(&store, &mut state, PATCH);
+    let rows = state.patch.as_ref().map(|v| v.summary_rows());
+    press(&store, &mut state, KeyCode::Char('s'));
+    let said = status_text(&state);
+    assert!(said.starts_with("no user would hold something that looks like a secret"), "{said}");
+    assert_eq!(
+        state.patch.as_ref().map(|v| (v.write_flagged, v.summary_rows())),
+        Some((false, rows.expect("rows")))
+    );
+    assert!(!screen(&state, 120, 40).contains("likely secret"));
+}
+
+#[test]
+fn the_patch_overlay_with_users_holding_secrets_at_80x24() {
+    let (_dir, store) = demo_store();
+    two_users_holding_secrets(&store);
+    let mut state = started(&store, 80, 24);
+    open_patch(&store, &mut state, REVIEWED);
+    insta::assert_snapshot!("patch_overlay_with_secrets_80x24", screen(&state, 80, 24));
 }

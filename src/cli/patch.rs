@@ -146,7 +146,14 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     };
     let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {rate} · ETA {eta}");
     let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
-    let run = PatchRun { patch: &operations, selection: &selection, rules, strict: *strict, reviewed: None };
+    let run = PatchRun {
+        patch: &operations,
+        selection: &selection,
+        rules,
+        strict: *strict,
+        reviewed: None,
+        leave_flagged: false,
+    };
     let patch_name = patch.display().to_string();
     let batch = apply.then(BatchId::new);
     let walked = walk(

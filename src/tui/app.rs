@@ -41,7 +41,9 @@ pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind, Until};
-pub use patch::{PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SharedShape, StopFlag};
+pub use patch::{
+    PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SecretsInPatch, SharedShape, StopFlag,
+};
 pub use save::Review;
 use save::{answers_a_save, touches_the_edit_being_saved};
 pub use sealing::{IvSource, Plaintext, system_iv};
@@ -421,6 +423,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         }
         PatchAsk => {
             state.patch_ask();
+            Vec::new()
+        }
+        PatchWriteFlagged => {
+            state.patch_write_flagged();
             Vec::new()
         }
         ClosePatch => state.close_patch(),

@@ -568,6 +568,13 @@ pub const BINDINGS: &[Binding] = &[
     )),
     bind!(
         PATCH,
+        [(KeyCode::Char('s'), NONE)],
+        "write too, or leave as they are (the default), the users the patch would leave holding something that looks like a secret",
+        None,
+        || Action::PatchWriteFlagged
+    ),
+    bind!(
+        PATCH,
         [(KeyCode::Enter, NONE)],
         "apply the patch (asks first, naming how many users change)",
         Some("apply"),

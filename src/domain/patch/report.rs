@@ -40,6 +40,8 @@ pub struct ChangedUser {
     pub revision: u64,
     pub old: String,
     pub new: String,
+    /// Where the secrets lint flags the new document (with `allow_sensitive`), as shown.
+    pub secrets: Vec<String>,
 }
 
 /// The most columns of a failure group's reason a report line takes.
@@ -133,6 +135,10 @@ impl PatchReport {
                         revision,
                         old,
                         new: data.canonical().to_owned(),
+                        secrets: flagged
+                            .iter()
+                            .map(|f| crate::domain::value_path::shown_path(&f.path).into_owned())
+                            .collect(),
                     });
                 }
                 if !flagged.is_empty() {

@@ -104,6 +104,9 @@ pub enum Action {
     PatchScroll(i16),
     /// Ask before applying the patch.
     PatchAsk,
+    /// Whether the users the patch would leave holding something that looks like a secret
+    /// are written too, or left as they are (the default).
+    PatchWriteFlagged,
     ClosePatch,
     // The journal overlay (`:changes`, `c`): see `app/changes.rs`
     OpenChanges,

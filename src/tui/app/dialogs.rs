@@ -64,7 +64,8 @@ pub enum Dialog {
     ConfirmDiscardDraft(Box<Dialog>),
     /// Applying `:patch`'s file: this many users would change.
     /// `over`: the users the dry run went over (`users matching "x"`, `every user`).
-    ConfirmPatch { users: u64, file: String, over: String },
+    /// `secrets`: the users it would leave holding something that looks like a secret.
+    ConfirmPatch { users: u64, file: String, over: String, secrets: super::SecretsInPatch },
 }
 
 impl Dialog {

@@ -145,6 +145,9 @@ pub enum Effect {
         /// Where `shape` came from: a stored schema changed since is not the one the dry run
         /// held the documents to, and the batch writes nothing.
         schema: super::SchemaSource,
+        /// Users the patch leaves holding something that looks like a secret are written too
+        /// (the operator said so in the overlay); else they are left as they are.
+        write_flagged: bool,
         stop: StopFlag,
     },
     /// Run `$VISUAL`/`$EDITOR`/`vi` on `text`, with the terminal given back meanwhile.

@@ -84,6 +84,10 @@ pub struct PatchView {
     pub scroll: usize,
     /// The apply is under way: the overlay stays until its answer.
     pub applying: bool,
+    /// The users the patch would leave holding something that looks like a secret are
+    /// written too (`s`); by default they are left as they are, as `custodian patch` leaves
+    /// them without `--allow-sensitive`.
+    pub write_flagged: bool,
     /// How many users the dry run, or the batch being written, has gone over so far.
     pub seen: Option<u64>,
     /// Stops the dry run while it runs.
@@ -95,7 +99,20 @@ pub struct PatchView {
 impl PatchView {
     /// `N users`: how many users the apply under way writes (those the dry run saw change).
     pub fn applying_to(&self) -> String {
-        crate::domain::patch::users(self.report.as_ref().map_or(0, |report| report.changed))
+        users(self.writes())
+    }
+
+    /// How many users the dry run saw the patch leave holding something that looks like a
+    /// secret.
+    pub fn flagged(&self) -> u64 {
+        self.report.as_ref().map_or(0, |report| report.flagged_users)
+    }
+
+    /// How many users `Enter` writes: those the dry run saw change, less those left holding
+    /// something that looks like a secret unless they are written too.
+    pub fn writes(&self) -> u64 {
+        let changed = self.report.as_ref().map_or(0, |report| report.changed);
+        if self.write_flagged { changed } else { changed.saturating_sub(self.flagged()) }
     }
 
     /// The diff of the changed user shown.
@@ -113,7 +130,9 @@ impl PatchView {
     /// counting the rest.
     pub fn summary_rows(&self) -> u16 {
         let groups = self.report.as_ref().map_or(0, |r| r.groups.len());
-        1 + self.groups_shown() as u16 + u16::from(groups > self.groups_shown())
+        1 + u16::from(self.flagged() > 0)
+            + self.groups_shown() as u16
+            + u16::from(groups > self.groups_shown())
     }
 
     /// Failure groups the summary lists: a few above the diffs, every one (at most 21) when no
@@ -126,6 +145,14 @@ impl PatchView {
             None => 0,
         }
     }
+}
+
+/// What the question before a batch says of the users it would leave holding something that
+/// looks like a secret: how many, and whether they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsInPatch {
+    Written(u64),
+    Left(u64),
 }
 
 /// Failure groups the dry run lists before it counts the rest.
@@ -155,6 +182,7 @@ impl State {
             selected: 0,
             scroll: 0,
             applying: false,
+            write_flagged: false,
             seen: None,
             stop: StopFlag::default(),
             diff_memo: DiffMemo::default(),
@@ -246,8 +274,56 @@ impl State {
             self.say(StatusKind::Info, "nothing to apply: the patch changes no user");
             return;
         }
-        let (users, file, over) = (report.changed, view.file.clone(), self.patch_over());
-        self.dialog = Some(Dialog::ConfirmPatch { users, file, over });
+        let (writes, flagged) = (view.writes(), view.flagged());
+        if writes == 0 {
+            self.say(
+                StatusKind::Info,
+                format!(
+                    "nothing to apply: every user the patch changes would hold something that looks like a secret ({}), and those are left as they are; s writes them too",
+                    users(flagged)
+                ),
+            );
+            return;
+        }
+        let secrets = match view.write_flagged {
+            true => SecretsInPatch::Written(flagged),
+            false => SecretsInPatch::Left(flagged),
+        };
+        let (file, over) = (view.file.clone(), self.patch_over());
+        self.dialog = Some(Dialog::ConfirmPatch { users: writes, file, over, secrets });
+    }
+
+    /// `s`: the users the patch would leave holding something that looks like a secret are
+    /// written too, or left as they are again.
+    pub(super) fn patch_write_flagged(&mut self) {
+        let Some(view) = self.patch.as_mut() else { return };
+        if view.applying {
+            return;
+        }
+        if view.report.is_none() {
+            self.say_until(StatusKind::Info, "the dry run is still under way", Until::DryRunDone);
+            return;
+        }
+        let flagged = view.flagged();
+        if flagged == 0 {
+            self.say(
+                StatusKind::Info,
+                "no user would hold something that looks like a secret: nothing to choose",
+            );
+            return;
+        }
+        view.write_flagged = !view.write_flagged;
+        let text = match view.write_flagged {
+            true => format!(
+                "the {} left holding something that looks like a secret are written too (customData reaches front ends); s leaves them as they are",
+                users(flagged)
+            ),
+            false => format!(
+                "the {} left holding something that looks like a secret are left as they are",
+                users(flagged)
+            ),
+        };
+        self.say(StatusKind::Info, text);
     }
 
     /// The question was answered yes: the patch is written on the store's thread.
@@ -263,6 +339,7 @@ impl State {
             reviewed: reviewed.into(),
             shape: SharedShape(self.shape.clone()),
             schema: self.schema_source,
+            write_flagged: view.write_flagged,
             stop: view.stop.clone(),
         };
         self.say(StatusKind::Info, "applying the patch…");

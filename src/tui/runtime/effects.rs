@@ -507,7 +507,7 @@ pub(super) fn perform_telling(
             let result = result.map_err(|e| format!("{e:#}"));
             Action::PatchReady { file: file.display().to_string(), result }
         }
-        Effect::ApplyPatch { patch, selection, reviewed, shape, schema, stop } => {
+        Effect::ApplyPatch { patch, selection, reviewed, shape, schema, write_flagged, stop } => {
             // Held to the schema the dry run checked against: the store refuses the batch
             // inside its transaction when another was set or it was cleared since.
             if let app::SchemaSource::Stored(seen) = schema {
@@ -520,7 +520,7 @@ pub(super) fn perform_telling(
                 &selection,
                 shape.0.as_deref(),
                 0,
-                Some((&batch, &reviewed)),
+                Some(crate::batch::Apply { batch: &batch, reviewed: &reviewed, write_flagged }),
                 crate::batch::Walking {
                     seen: &mut super::progress::patch_progress(&stop, tell),
                     stop: &|| stop.stopped(),
@@ -530,7 +530,8 @@ pub(super) fn perform_telling(
             let result = match result {
                 Ok((report, Some(summary))) => {
                     tracing::info!(batch = %summary.batch, matched = summary.matched, saved = summary.saved, "patch written from the screen");
-                    app::PatchAnswer::Applied(summary, report.failed)
+                    let left_flagged = if write_flagged { 0 } else { report.flagged_users };
+                    app::PatchAnswer::Applied(summary, report.failed + left_flagged)
                 }
                 Ok((_, None)) => app::PatchAnswer::NotApplied("nothing was written".to_owned()),
                 // The COMMIT went unanswered: reconnected, the journal says whether it landed.

@@ -9,7 +9,7 @@ use crate::domain::time::format_utc;
 use crate::draft::{Draft, DraftKind};
 use crate::inert;
 use crate::store::StoredDocument;
-use crate::tui::app::{Dialog, Mode, Overwrites, State};
+use crate::tui::app::{Dialog, Mode, Overwrites, SecretsInPatch, State};
 use crate::tui::keymap;
 use crate::tui::theme::Theme;
 
@@ -205,16 +205,30 @@ fn question(
                 Mode::Dialog,
             )
         }
-        Dialog::ConfirmPatch { users, file, over } => (
-            " Apply the patch? ",
-            vec![Line::from(format!(
+        Dialog::ConfirmPatch { users, file, over, secrets } => {
+            let mut lines = vec![Line::from(format!(
                 "Write {} to the customData of {} ({}), in one transaction, as one batch? `custodian undo BATCH` takes it back.",
                 inert::line(file),
                 crate::domain::patch::users(*users),
                 inert::line(over)
-            ))],
-            Mode::Dialog,
-        ),
+            ))];
+            let said = |n: u64| crate::domain::patch::users(n);
+            match *secrets {
+                SecretsInPatch::Written(0) | SecretsInPatch::Left(0) => {}
+                SecretsInPatch::Written(flagged) => lines.push(Line::from(Span::styled(
+                    format!(
+                        "Of these, {} would hold something that looks like a secret, and customData reaches front ends: written too, as chosen with s.",
+                        said(flagged)
+                    ),
+                    theme.warning,
+                ))),
+                SecretsInPatch::Left(flagged) => lines.push(Line::from(format!(
+                    "Left as they are: {} the patch would leave holding something that looks like a secret (s in the dry run writes them too).",
+                    said(flagged)
+                ))),
+            }
+            (" Apply the patch? ", lines, Mode::Dialog)
+        }
         Dialog::ConfirmQuit if reopened(state) => {
             (" Quit and discard the reopened edit? ", reopened_question("Quit custodian"), Mode::Dialog)
         }

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::domain::group_digits;
 use crate::domain::patch::users;
+use crate::domain::value_path::shown_path;
 use crate::inert;
 use crate::tui::app::PatchView;
 use crate::tui::theme::Theme;
@@ -48,6 +49,32 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
         group_digits(report.failed),
     ))];
     let width = usize::from(inner.width);
+    if view.flagged() > 0 {
+        let first: Vec<String> = report
+            .flagged
+            .iter()
+            .map(|(id, findings)| {
+                let places: Vec<_> = findings.iter().map(|f| shown_path(&f.path)).collect();
+                format!("{id} at {}", places.join(", "))
+            })
+            .collect();
+        let more = report.flagged_users.saturating_sub(first.len() as u64);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        // What becomes of them before who they are: the edge cuts the names first.
+        let choice = match view.write_flagged {
+            true => "written too (s leaves them)",
+            false => "left as they are (s writes them)",
+        };
+        let line = format!(
+            "  {} would hold a likely secret: {choice} — {}{more}",
+            users(report.flagged_users),
+            first.join("; ")
+        );
+        summary.push(Line::from(Span::styled(
+            inert::cut_to_width(&inert::line(&line), width).into_owned(),
+            theme.warning,
+        )));
+    }
     for group in report.groups.iter().take(view.groups_shown()) {
         let more = group.users.saturating_sub(group.first.len() as u64);
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
@@ -72,7 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
     frame.render_widget(Paragraph::new(summary), summary_area);
     let heading = match report.samples.get(view.selected) {
         Some(user) => format!(
-            " {} of {}{}: {} ({}), revision {} → {} ",
+            " {} of {}{}: {} ({}), revision {} → {}{} ",
             view.selected + 1,
             report.samples.len(),
             if report.changed > report.samples.len() as u64 {
@@ -83,7 +110,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
             user.id,
             user.handle,
             user.revision,
-            user.revision + 1
+            user.revision + 1,
+            flagged_mark(&user.secrets, view.write_flagged),
         ),
         None => " No user would change ".to_owned(),
     };
@@ -95,4 +123,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
     // Skipped here, not by the paragraph's scroll, which stops at 65,535 rows.
     let lines: Vec<Line> = lines.into_iter().skip(view.scroll).collect();
     frame.render_widget(Paragraph::new(lines).block(diff_block), diff_area);
+}
+
+/// What a shown user's heading adds when the patch would leave them holding something that
+/// looks like a secret: where, and whether they are written.
+fn flagged_mark(secrets: &[String], written: bool) -> String {
+    if secrets.is_empty() {
+        return String::new();
+    }
+    let fate = if written { "written too" } else { "left as it is" };
+    format!(" · looks like a secret at {}: {fate}", secrets.join(", "))
 }
