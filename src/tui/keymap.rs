@@ -569,7 +569,7 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         PATCH,
         [(KeyCode::Char('s'), NONE)],
-        "write too, or leave as they are (the default), the users the patch would leave holding something that looks like a secret",
+        "write too, or leave (default), users holding a likely secret",
         None,
         || Action::PatchWriteFlagged
     ),
