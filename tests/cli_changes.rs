@@ -155,6 +155,10 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
     }
     let stderr = sandbox.on(&missing, &["changes", "--until", "soon"]).fails(2);
     assert!(stderr.contains("--until"), "{stderr}");
+    // A tab or a control character reads as its escape, inert (a tab read `\u{2409}`, the
+    // control picture quoted again: bb39 #4).
+    let stderr = sandbox.on(&missing, &["changes", "--since", "2026-12-01\t10:00\u{1b}[31m"]).fails(2);
+    assert!(stderr.contains(r#"--since "2026-12-01\t10:00\u{1b}[31m" is not a time"#), "{stderr}");
     // The form is right, only its size is not.
     let stderr = sandbox.on(&missing, &["changes", "--since", "99999999999999w"]).fails(2);
     assert!(stderr.contains("\"99999999999999w\" is too long ago to be a time"), "{stderr}");

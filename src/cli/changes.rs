@@ -31,16 +31,19 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
     let read = |flag: &str, text: Option<&str>| -> Result<Option<i64>> {
         text.map(|text| {
             parse_time_bound(text, now).ok_or_else(|| {
-                let shown = crate::inert::cut_to_width(&crate::inert::line(text), 40).into_owned();
+                // Quoted first, so a tab or a control reads as its escape (`\t`; inert then was
+                // quoted, a tab read `\u{2409}`: bb39 #4), then made inert for what quoting leaves.
+                let quoted = format!("{text:?}");
+                let shown = crate::inert::cut_to_width(&crate::inert::line(&quoted), 42).into_owned();
                 // `99999999999w` has the form, and only its size is wrong.
                 let (count, unit) = text.trim().split_at(text.trim().len().saturating_sub(1));
                 if !count.is_empty()
                     && count.bytes().all(|d| d.is_ascii_digit())
                     && matches!(unit, "m" | "h" | "d" | "w")
                 {
-                    return UsageError(format!("{flag} {shown:?} is too long ago to be a time")).into();
+                    return UsageError(format!("{flag} {shown} is too long ago to be a time")).into();
                 }
-                UsageError(format!("{flag} {shown:?} is not a time: give {TIME_BOUND_FORMS}")).into()
+                UsageError(format!("{flag} {shown} is not a time: give {TIME_BOUND_FORMS}")).into()
             })
         })
         .transpose()
