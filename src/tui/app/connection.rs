@@ -39,18 +39,8 @@ impl State {
     /// A save still unanswered after `seconds`: said, with what it may mean and the way out
     /// (the save stays pending: its answer, whenever it comes, is still taken).
     pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
-        if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
-            // A batch, not an edit: a million users take a minute, no draft is at stake and
-            // no key ends the screen meanwhile (the save's words alarmed: bb38 F6). No
-            // seconds: said once, a count of them stood still (bb39); the overlay counts users.
-            self.say(
-                StatusKind::Info,
-                format!(
-                    "applying the patch to {users}… (a million users take about a minute; the overlay counts them) all or nothing — quit once it answers (a signal stops it, writing nothing)"
-                ),
-            );
-            return Vec::new();
-        }
+        // Only an edit's save: a batch is `Pending::Applying`, counted in its overlay (the
+        // save's words, a draft and a quit key, alarmed over a batch: bb38 F6).
         if self.pending == Some(Pending::Saving) {
             // What may hold it, in the store's terms: a file has no server to blame.
             let why = match self.key_order {

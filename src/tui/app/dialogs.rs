@@ -189,7 +189,8 @@ impl State {
                     StatusKind::Info,
                     "quitting once the export on its way ends (past 30 s it stops, its file not made)",
                 ),
-                Some(Pending::Saving) | None => {}
+                // A batch being written is answered above, from the overlay.
+                Some(Pending::Saving | Pending::Applying) | None => {}
             }
             self.quit = true;
         }

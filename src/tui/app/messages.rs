@@ -45,6 +45,8 @@ pub enum Pending {
     /// A save is on its way: the editor waits for its answer (typing into it now would be
     /// lost or saved unseen), and quitting waits for it too.
     Saving,
+    /// A confirmed `:patch` is being written: the overlay counts it and stays until it answers.
+    Applying,
 }
 
 impl Pending {
@@ -53,6 +55,7 @@ impl Pending {
             Pending::Loading => "loading…",
             Pending::Exporting => "exporting…",
             Pending::Saving => "saving…",
+            Pending::Applying => "applying…",
         }
     }
 }

@@ -557,6 +557,11 @@ mod tests {
         assert!(watch.look(&state).is_none(), "told once a save");
         state.pending = Some(Pending::Loading);
         assert!(watch.look(&state).is_none());
+        // A batch takes a minute at a million users, and its overlay counts it: not watched.
+        state.pending = Some(Pending::Applying);
+        assert!(watch.look(&state).is_none());
+        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER, false));
+        assert!(watch.look(&state).is_none(), "a batch past the limit");
         state.pending = Some(Pending::Saving);
         assert!(watch.look(&state).is_none(), "the next save starts its own watch");
         assert!(watch.since.is_some_and(|(since, told)| !told && since.elapsed() < Duration::from_secs(1)));

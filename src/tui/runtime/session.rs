@@ -360,6 +360,9 @@ fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static 
         Some(Pending::Exporting) => {
             "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file exists only if it was finished (an export is published whole)"
         }
+        Some(Pending::Applying) => {
+            "custodian: the patch being written did not stop in time when asked; a batch is written whole or not at all: `custodian changes` lists it if it was"
+        }
         Some(Pending::Saving) | None => {
             "custodian: the store did not answer in time; what was asked last may not have been done"
         }
@@ -497,6 +500,11 @@ mod tests {
             "{read}"
         );
         assert!(unanswered_at_the_end(Some(Pending::Exporting)).contains("the export on its way"));
+        let batch = unanswered_at_the_end(Some(Pending::Applying));
+        assert!(
+            batch.contains("the patch being written") && batch.contains("`custodian changes`"),
+            "{batch}"
+        );
         for write in [Some(Pending::Saving), None] {
             assert!(unanswered_at_the_end(write).ends_with("what was asked last may not have been done"));
         }

@@ -30,6 +30,8 @@ pub(super) enum Work {
     /// The filter's index lookup: only the newest keystroke's answer is applied.
     Prefix,
     Save,
+    /// A confirmed `:patch`, written as one batch.
+    Batch,
     Export,
     /// Anything else the operator asked for (history, `:user`, a draft, a fresh read).
     Read,
@@ -42,7 +44,8 @@ impl Work {
             Effect::LoadRows(_) => Work::Rows,
             Effect::LoadUser { .. } => Work::User,
             Effect::PrefixSearch { .. } => Work::Prefix,
-            Effect::Save { .. } | Effect::ApplyPatch { .. } => Work::Save,
+            Effect::Save { .. } => Work::Save,
+            Effect::ApplyPatch { .. } => Work::Batch,
             Effect::Export { .. } => Work::Export,
             Effect::PatchDryRun { .. } => Work::Read,
             // Opening a draft stays on the screen's thread: it takes the draft file over in the
@@ -65,7 +68,7 @@ impl Work {
     /// Writes get a thread of their own: a save waiting up to 3 s for another writer's lock
     /// must not hold up the reads that browsing needs meanwhile.
     pub(super) fn writes(self) -> bool {
-        matches!(self, Work::Save | Work::Export)
+        matches!(self, Work::Save | Work::Batch | Work::Export)
     }
 
     /// The slot that says which request of this kind is the newest, for kinds where only
@@ -82,6 +85,7 @@ impl Work {
     pub(super) fn pending(self) -> Pending {
         match self {
             Work::Save => Pending::Saving,
+            Work::Batch => Pending::Applying,
             Work::Export => Pending::Exporting,
             _ => Pending::Loading,
         }
@@ -435,4 +439,32 @@ pub(super) fn settle(
 /// The ticket the next piece of store work will get (0 without workers).
 pub(super) fn next_ticket(runtime: &Runtime) -> u64 {
     runtime.workers.as_ref().map_or(0, |w| w.next_ticket.load(Ordering::SeqCst))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::{SchemaSource, SharedShape, StopFlag};
+
+    /// A confirmed `:patch` goes on the write lane as a batch: the status line says
+    /// `applying…` and the save's watchdog leaves it alone (it was a save: `saving…`, and at
+    /// 15 s the words of a save that may be stuck: bb38 F6).
+    #[test]
+    fn a_batch_is_written_on_the_write_lane_and_pending_as_applying_not_as_a_save() {
+        let patch = crate::domain::patch::JsonPatch::parse(r#"[{"op":"add","path":"/a","value":1}]"#)
+            .expect("a patch");
+        let apply = Effect::ApplyPatch {
+            patch,
+            selection: crate::store::Selection::All,
+            reviewed: Arc::from(Vec::new()),
+            shape: SharedShape(None),
+            schema: SchemaSource::File,
+            write_flagged: false,
+            stop: StopFlag::default(),
+        };
+        let work = Work::of(&apply).expect("store work");
+        assert!(work.writes());
+        assert_eq!(work.pending(), Pending::Applying);
+        assert_eq!(Work::Save.pending(), Pending::Saving);
+    }
 }
