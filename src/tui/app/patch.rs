@@ -314,14 +314,8 @@ impl State {
         }
         view.write_flagged = !view.write_flagged;
         let text = match view.write_flagged {
-            true => format!(
-                "the {} left holding something that looks like a secret are written too (customData reaches front ends); s leaves them as they are",
-                users(flagged)
-            ),
-            false => format!(
-                "the {} left holding something that looks like a secret are left as they are",
-                users(flagged)
-            ),
+            true => format!("the {} holding a likely secret are written too; s leaves them", users(flagged)),
+            false => format!("the {} holding a likely secret are left as they are", users(flagged)),
         };
         self.say(StatusKind::Info, text);
     }

@@ -66,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
             false => "left as they are (s writes them)",
         };
         let line = format!(
-            "  {} would hold a likely secret: {choice} — {}{more}",
+            "  of these, {} hold a likely secret: {choice} — {}{more}",
             users(report.flagged_users),
             first.join("; ")
         );
