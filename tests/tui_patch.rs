@@ -176,7 +176,7 @@ fn a_quit_key_while_a_confirmed_batch_is_written_waits_for_it_and_says_so() {
     // save: the status line said `saving…` (bb38 F6).
     update(&mut state, Action::StoreBusy(Some(custodian::tui::app::Pending::Applying)));
     let shown = screen(&state, 120, 40);
-    assert!(shown.contains("applying…") && !shown.contains("saving…"), "{shown}");
+    assert!(shown.contains("·  applying the patch…") && !shown.contains("saving…"), "{shown}");
     let close = key(&state, KeyCode::Char('q'));
     update(&mut state, close);
     assert!(!state.quit);

@@ -55,7 +55,7 @@ impl Pending {
             Pending::Loading => "loading…",
             Pending::Exporting => "exporting…",
             Pending::Saving => "saving…",
-            Pending::Applying => "applying…",
+            Pending::Applying => "applying the patch…",
         }
     }
 }
