@@ -20,6 +20,9 @@ use support::run::Run;
 #[path = "postgres_connection/reconnect.rs"]
 mod reconnect;
 
+#[path = "postgres_connection/left_behind.rs"]
+mod left_behind;
+
 fn logto() -> LogtoDb {
     LogtoDb::initialised_with(ALICE_AND_BOB)
 }
@@ -228,7 +231,7 @@ fn a_batch_or_undo_cut_off_before_its_commit_says_it_did_not_happen_and_nothing_
         let what = if undo { "the undo did not happen" } else { "the batch did not happen" };
         assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
         assert!(
-            error.to_string().contains(&format!("; {what}: nothing was written (the server rolls back")),
+            error.to_string().contains(&format!("; {what}: nothing was written (the server rolled it back)")),
             "{error}"
         );
         store.reconnect().expect("reconnect");

@@ -22,6 +22,10 @@ struct ProxyState {
     resetting: bool,
     open: Vec<TcpStream>,
     hold_commit: bool,
+    /// Set by [`Proxy::sever`]: a connection that ends keeps its server's side open.
+    severing: bool,
+    /// The server's sides kept open by [`Proxy::sever`].
+    kept: Vec<TcpStream>,
     /// The server's side of the connection whose COMMIT is held, and the bytes held.
     held: Option<(TcpStream, Vec<u8>)>,
 }
@@ -106,6 +110,23 @@ impl Proxy {
         }
     }
 
+    /// Drops every link without a word to the server: the clients' sides are closed, the
+    /// server's sides stay open, as a NAT, a VPN or a pooler that loses a connection leaves
+    /// them (the server sees nothing until its keepalive gives up). New connections are
+    /// never answered while `silent`.
+    pub fn sever(&self, silent: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.severing = true;
+        state.silent = silent;
+        for stream in std::mem::take(&mut state.open) {
+            if stream.local_addr().is_ok_and(|at| at.port() == self.port) {
+                let _ = stream.shutdown(Shutdown::Both);
+            } else {
+                state.kept.push(stream);
+            }
+        }
+    }
+
     /// The next COMMIT any client sends is held (see the module's comment).
     pub fn hold_next_commit(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).hold_commit = true;
@@ -156,7 +177,12 @@ fn forward_to_server(mut client: TcpStream, mut server: TcpStream, state: &Mutex
             break;
         }
     }
-    let _ = server.shutdown(Shutdown::Both);
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    if state.severing {
+        state.kept.push(server);
+    } else {
+        let _ = server.shutdown(Shutdown::Both);
+    }
 }
 
 /// SO_LINGER with a zero timeout: closing the socket resets the connection.

@@ -258,7 +258,7 @@ impl PostgresStore {
         }
         self.require_journal_layout()?;
         let mut client = self.lock();
-        let mut tx = client.transaction().map_err(|e| self.fail(e))?;
+        let mut tx = Self::write_transaction(&mut client).map_err(|e| self.fail(e))?;
         self.check_schema_hold(&mut tx, &|e| self.fail(e))?;
         let mut summary = BatchSummary { batch: batch.clone(), matched: 0, saved: 0 };
         let named = matches!(selection, Selection::Ids(_));
@@ -323,7 +323,7 @@ impl PostgresStore {
         self.require_journal_layout()?;
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
-        let mut tx = client.transaction().map_err(fail)?;
+        let mut tx = Self::write_transaction(&mut client).map_err(fail)?;
         let known = tx
             .query_opt(
                 "select 1 from custodian.batches b where b.tenant_id = $1 and b.id = $2",

@@ -134,18 +134,6 @@ pub(super) fn session_error(
     if error.is_closed() || io { lost(spec) } else { describe(spec, error) }
 }
 
-/// A connection lost before a transaction's COMMIT: the server rolled it back, and the error
-/// says that `what` did not happen (the operator may run it again as it is).
-pub(super) fn rolled_back(error: StoreError, what: &str) -> StoreError {
-    match error {
-        StoreError::ConnectionLost { server, detail } if detail.is_empty() => StoreError::ConnectionLost {
-            server,
-            detail: format!("; {what} (the server rolls back a transaction whose connection goes)"),
-        },
-        other => other,
-    }
-}
-
 fn lost(spec: &ConnectionSpec) -> StoreError {
     StoreError::ConnectionLost { server: spec.to_string(), detail: String::new() }
 }

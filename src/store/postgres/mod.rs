@@ -111,6 +111,12 @@ fn kept_outside_at(updated_at: &str) -> String {
 }
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
 const LOCK_TIMEOUT: &str = "3s";
+/// How long a write transaction (a save, a batch, an undo) may sit waiting on custodian
+/// before the server ends its session: a link that drops without a word leaves the server's
+/// side open, and the rows the write locked (Logto's sign-ins of those users wait on them)
+/// stayed locked until the server's TCP keepalive gave up, two hours by default (bb41 F1).
+/// A batch works a chunk of users between two statements: seconds even for large documents.
+const WRITE_IDLE_TIMEOUT: &str = "60s";
 /// A timestamptz column in epoch milliseconds. SQL allows `infinity` (Logto never writes
 /// it), which no bigint holds: read as 9999-12-31 23:59:59.999 UTC (`-infinity` as
 /// 0001-01-01), so one such row does not stop the list with "cannot convert infinity". NULL

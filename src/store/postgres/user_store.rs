@@ -331,7 +331,7 @@ impl UserStore for PostgresStore {
     ) -> Result<BatchSummary, StoreError> {
         // A commit cut off is `BatchOutcomeUnknown`: a connection lost here came before it.
         self.write_batch(batch, selection, edit, author)
-            .map_err(|e| errors::rolled_back(e, "the batch did not happen: nothing was written"))
+            .map_err(|e| self.rolled_back(e, "the batch did not happen: nothing was written"))
     }
 
     fn for_each_selected(
@@ -349,7 +349,7 @@ impl UserStore for PostgresStore {
         author: &Author,
     ) -> Result<UndoSummary, StoreError> {
         self.undo_written_batch(batch, undo, author)
-            .map_err(|e| errors::rolled_back(e, "the undo did not happen: nothing was written"))
+            .map_err(|e| self.rolled_back(e, "the undo did not happen: nothing was written"))
     }
 
     fn journal(

@@ -1,0 +1,121 @@
+//! A link that drops without a word in the middle of a write (a NAT, a VPN or a pooler that
+//! loses the connection): custodian's side sees it closed, while the server's session stays
+//! open with the write's transaction holding the rows it locked — a Logto sign-in of those
+//! users waited on them until the server's keepalive gave up, two hours by default, and
+//! custodian's own next save said "busy" (bb41 F1). Custodian ends that session at once.
+
+use super::*;
+
+/// A store connected through `proxy`, named `name` on the server; `connect_timeout` in seconds.
+fn connect_through(db: &LogtoDb, proxy: &Proxy, name: &str, connect_timeout: u64) -> PostgresStore {
+    let (role, password) = db.tenant_role("default");
+    let url = format!(
+        "postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable&application_name={name}&connect_timeout={connect_timeout}",
+        proxy.port, db.name
+    );
+    PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect through the proxy")
+}
+
+/// Runs `write` while another session holds u2's row, and drops the link without a word to
+/// the server once the write waits for that row; then lets the row go. The write's error.
+fn cut_off_while_waiting_for_u2(
+    db: &LogtoDb,
+    proxy: &Proxy,
+    name: &str,
+    silent: bool,
+    write: impl FnOnce() -> Result<(), StoreError> + Send,
+) -> StoreError {
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where id = 'u2' for update", &[]).expect("lock the row");
+    let error = std::thread::scope(|scope| {
+        let writing = scope.spawn(write);
+        wait_until("the write to wait for the row", || !sessions(db, name, Some("transactionid")).is_empty());
+        proxy.sever(silent);
+        writing.join().expect("the writing thread").expect_err("the link went")
+    });
+    holding.rollback().expect("let the row go");
+    error
+}
+
+/// Whether a sign-in's write to u2 goes through within 2 s (not held by a session left behind).
+fn sign_in_goes_through(db: &LogtoDb) -> Result<u64, postgres::Error> {
+    let mut signing_in = db.superuser();
+    signing_in.batch_execute("set lock_timeout = '2s'")?;
+    signing_in.execute("update users set last_sign_in_at = now() where id = 'u2'", &[])
+}
+
+#[test]
+fn a_save_cut_off_by_a_silent_drop_ends_the_session_left_on_the_server_and_the_row_is_free() {
+    let db = logto();
+    let proxy = Proxy::to(db.server.port);
+    let name = application(&db, "severed-save");
+    let store = connect_through(&db, &proxy, &name, 5);
+    let before =
+        db.superuser().query_one("select custom_data::text from users where id = 'u2'", &[]).expect("read");
+    let error = cut_off_while_waiting_for_u2(&db, &proxy, &name, false, || {
+        store.replace_custom_data("u2", &data(r#"{"cut":true}"#), None, &author()).map(|_| ())
+    });
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::ConnectionLost { .. }), "{error:?}");
+    assert!(
+        message.contains("the save did not happen (its session was still open on the server, holding what it had locked: custodian ended it, and the server rolled it back)"),
+        "{message}"
+    );
+    assert_eq!(sign_in_goes_through(&db).expect("the row is free"), 1);
+    wait_until("no session of custodian's left", || sessions(&db, &name, None).is_empty());
+    let after =
+        db.superuser().query_one("select custom_data::text from users where id = 'u2'", &[]).expect("read");
+    assert_eq!(after.get::<_, String>(0), before.get::<_, String>(0), "nothing written");
+}
+
+#[test]
+fn a_batch_cut_off_by_a_silent_drop_ends_the_session_left_on_the_server_and_its_rows_are_free() {
+    use custodian::store::{BatchEdit, BatchId, Selection};
+    let db = logto();
+    let proxy = Proxy::to(db.server.port);
+    let name = application(&db, "severed-batch");
+    let store = connect_through(&db, &proxy, &name, 5);
+    let flag = |_: &custodian::store::UserRecord, _: &str| Ok(BatchEdit::Replace(data(r#"{"flag":true}"#)));
+    let error = cut_off_while_waiting_for_u2(&db, &proxy, &name, false, || {
+        store.edit_batch(&BatchId::new(), &Selection::All, &mut flag.clone(), &author()).map(|_| ())
+    });
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "the batch did not happen: nothing was written (its session was still open on the server"
+        ),
+        "{message}"
+    );
+    assert_eq!(sign_in_goes_through(&db).expect("the rows are free"), 1);
+    let flagged: i64 = db
+        .superuser()
+        .query_one("select count(*) from users where custom_data ? 'flag'", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(flagged, 0, "nothing written");
+}
+
+/// When custodian cannot reach the server to end it, it says what holds the rows and for
+/// how long at most; the next connection of the same store (F5 on the screen) ends it.
+#[test]
+fn a_session_left_behind_that_cannot_be_reached_is_said_and_the_reconnect_ends_it() {
+    let db = logto();
+    let proxy = Proxy::to(db.server.port);
+    let name = application(&db, "severed-silent");
+    let store = connect_through(&db, &proxy, &name, 1);
+    let error = cut_off_while_waiting_for_u2(&db, &proxy, &name, true, || {
+        store.replace_custom_data("u2", &data(r#"{"cut":true}"#), None, &author()).map(|_| ())
+    });
+    let message = error.to_string();
+    assert!(
+        message.contains("the save did not happen (the server rolls it back once it notices the connection gone, within 60s when the session waits on custodian; until then the users' rows it locked stay locked)"),
+        "{message}"
+    );
+    // Left behind, it holds the row.
+    assert!(sign_in_goes_through(&db).is_err(), "the session left behind holds the row");
+    proxy.open();
+    store.reconnect().expect("reconnect");
+    assert_eq!(sign_in_goes_through(&db).expect("the reconnect ended it"), 1);
+    assert_eq!(store.custom_data("u2").expect("read").revision, 1, "nothing written");
+}
