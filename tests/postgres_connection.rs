@@ -485,6 +485,19 @@ fn a_right_the_tenant_role_lacks_is_named_as_that_roles_with_nothing_written() {
         .expect("read")
         .get(0);
     assert!(stored.contains("drop"), "nothing written: {stored}");
+    // On Logto's own table `init` cannot help (it never alters Logto's tables): the grant is
+    // named, not `init` (it sent the operator round in a loop: bb41 F4).
+    db.superuser()
+        .batch_execute("revoke update on users from logto_tenant_logto, logto_tenant_logto_default")
+        .expect("revoke");
+    let set = custodian(&home, &["--db", &db.superuser_url(), "set", "id:carol", "-"]);
+    let error = Run::of(set, Some(br#"{"keep":1}"#)).fails(1);
+    assert!(
+        error.contains(
+            r#"permission denied for table users; nothing was written (custodian needs SELECT and UPDATE on Logto's table users: the database's owner grants them to "logto_tenant_logto_default"; `custodian init` leaves Logto's tables as they are)"#
+        ),
+        "{error}"
+    );
 }
 
 #[test]

@@ -74,11 +74,28 @@ pub(super) fn privilege_refused(
             spec.user
         )
     };
+    // `init` grants the rights on custodian's own tables; Logto's it never alters, so naming
+    // it for one of those sent the operator round in a loop (bb41 F4).
+    let logtos = db
+        .message()
+        .strip_prefix("permission denied for table ")
+        .filter(|table| LOGTO_TABLES.contains(&table.trim()));
+    let remedy = match logtos {
+        Some(table) => format!(
+            "custodian needs SELECT and UPDATE on Logto's table {table}: the database's owner grants them to {role:?}; `custodian init` leaves Logto's tables as they are"
+        ),
+        None => {
+            format!("grant it to {role:?}, or run `custodian --db URL init` again as the database's owner")
+        }
+    };
     Some(StoreError::Connection(format!(
-        "{spec}: {working_as} may not do this: {}; nothing was written (grant it to {role:?}, or run `custodian --db URL init` again as the database's owner)",
+        "{spec}: {working_as} may not do this: {}; nothing was written ({remedy})",
         db.message()
     )))
 }
+
+/// Logto's tables custodian reads or writes (custodian's own are in schema `custodian`).
+const LOGTO_TABLES: [&str; 2] = ["users", "tenants"];
 
 /// Why no password came from the password file, when it was left unread; else nothing.
 fn pgpass_unread(spec: &ConnectionSpec) -> String {
