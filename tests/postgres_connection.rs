@@ -775,6 +775,12 @@ fn set_that_cannot_reconnect_after_its_commit_says_it_cannot_tell_and_how_to_che
     let error = run.fails(1);
     assert!(error.contains("cannot tell whether it happened"), "{error}");
     assert!(error.contains("custodian history id:u1") && error.contains("--revision 2"), "{error}");
+    // "Not there" is not "did not happen" while the server may still hold that COMMIT (a
+    // synchronous standby it waits for): the check it advised read so (bb41 F5).
+    assert!(
+        error.contains("its absence is final only once the server holds no session of custodian's open"),
+        "{error}"
+    );
     assert!(!error.contains(&password), "{error}");
     // What the command says to look at: the save did commit on the server.
     let revision: i64 = db

@@ -175,7 +175,7 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
             let form = UserRef::id_form(id);
             let named = crate::inert::shell_word(&form);
             anyhow::bail!(
-                "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history {named}` and `custodian get {named} --revision {revision}` against this database: revision {revision} is this save if it is there"
+                "the connection was lost while the save was committing, and custodian cannot tell whether it happened ({e}); check with `custodian history {named}` and `custodian get {named} --revision {revision}` against this database: revision {revision} is this save if it is there, and its absence is final only once the server holds no session of custodian's open (`pg_stat_activity`, application_name custodian): a COMMIT the server still holds (a synchronous standby it waits for, a pooler) may land later"
             )
         }
     }
