@@ -63,18 +63,25 @@ impl Armed {
                 std::thread::sleep(POLL);
             }
             tracing::warn!(seconds = grace.as_secs(), "stopped by a signal while the server did not answer");
-            // Still connecting, no write can have been made: it said "whether the last write
-            // was made is not known", sending the operator to look for one (bb27 Q05).
-            let _ = if connected.load(Ordering::Relaxed) {
+            // Still connecting, or inside a write whose COMMIT was not sent: no write can have
+            // been made. It said "whether the last write was made is not known", sending the
+            // operator to look for one (bb27 Q05; before the COMMIT: bb41 F2).
+            let _ = if !connected.load(Ordering::Relaxed) {
                 writeln!(
                     std::io::stderr(),
-                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
+                    "custodian: stopped by a signal: the server did not answer the connection within {} s; nothing was written",
+                    grace.as_secs()
+                )
+            } else if writing_before_commit() {
+                writeln!(
+                    std::io::stderr(),
+                    "custodian: stopped by a signal: the server did not answer within {} s, before the write's COMMIT was sent; nothing was written (the server rolls its transaction back when the session ends)",
                     grace.as_secs()
                 )
             } else {
                 writeln!(
                     std::io::stderr(),
-                    "custodian: stopped by a signal: the server did not answer the connection within {} s; nothing was written",
+                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
                     grace.as_secs()
                 )
             };
@@ -122,6 +129,32 @@ impl Drop for Armed {
             signal_hook::low_level::unregister(id);
         }
     }
+}
+
+/// Write transactions open on a server whose COMMIT has not been sent: while one is, no
+/// write of this process can land, whatever the server does.
+static WRITES_BEFORE_COMMIT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A write transaction open, its COMMIT not sent: counted while alive (see
+/// [`Armed::ending_within`]).
+pub struct UncommittedWrite(());
+
+impl UncommittedWrite {
+    pub fn begin() -> Self {
+        WRITES_BEFORE_COMMIT.fetch_add(1, Ordering::SeqCst);
+        Self(())
+    }
+}
+
+impl Drop for UncommittedWrite {
+    fn drop(&mut self) {
+        WRITES_BEFORE_COMMIT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether this process has a write transaction open with its COMMIT not sent.
+pub fn writing_before_commit() -> bool {
+    WRITES_BEFORE_COMMIT.load(Ordering::SeqCst) > 0
 }
 
 /// Whether a signal asked the running command to stop.

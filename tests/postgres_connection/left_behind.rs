@@ -119,3 +119,45 @@ fn a_session_left_behind_that_cannot_be_reached_is_said_and_the_reconnect_ends_i
     assert_eq!(sign_in_goes_through(&db).expect("the reconnect ended it"), 1);
     assert_eq!(store.custom_data("u2").expect("read").revision, 1, "nothing written");
 }
+
+/// A signal while the server stops answering a write before its COMMIT was sent: nothing can
+/// have been written, and the last word says so. It said "whether the last write was made is
+/// not known (`custodian history USER` tells)", sending the operator to look for a write that
+/// cannot have been made (bb41 F2).
+#[test]
+fn a_signal_while_the_server_stalls_a_write_before_its_commit_says_nothing_was_written() {
+    let db = logto();
+    let proxy = Proxy::to(db.server.port);
+    let home = PrivateHome::new(&[]);
+    let (role, password) = db.tenant_role("default");
+    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    Run::of(custodian(&home, &["--db", &url, "set", "id:u1", "-"]), Some(br#"{"v":1}"#)).ok();
+    proxy.stall_at_next_begin();
+    let document = home.path("doc.json");
+    std::fs::write(&document, r#"{"v":2}"#).expect("document");
+    let mut command = custodian(&home, &["--db", &url, "set", "id:u1", document.to_str().expect("utf-8")]);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    support::run::wait_until_catching(child.id(), libc::SIGTERM);
+    wait_until("the save's BEGIN to get no answer", || proxy.stalled());
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the server did not answer within 5 s, before the write's COMMIT was sent; nothing was written"
+        ),
+        "{stderr}"
+    );
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("read")
+        .get(0);
+    assert_eq!(stored, r#"{"v": 1}"#, "nothing written");
+}

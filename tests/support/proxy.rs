@@ -26,6 +26,10 @@ struct ProxyState {
     severing: bool,
     /// The server's sides kept open by [`Proxy::sever`].
     kept: Vec<TcpStream>,
+    /// Set by [`Proxy::stall_at_next_begin`]: the next `START TRANSACTION` and all after it are never
+    /// delivered, the connection left open (a server that stopped answering).
+    stall_at_begin: bool,
+    stalled: bool,
     /// The server's side of the connection whose COMMIT is held, and the bytes held.
     held: Option<(TcpStream, Vec<u8>)>,
 }
@@ -33,6 +37,9 @@ struct ProxyState {
 /// A simple-protocol query message `COMMIT` ('Q', its length, the text, NUL), as
 /// `postgres::Transaction::commit` sends it.
 const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+/// A plain `START TRANSACTION`, as `postgres::Client::transaction` sends it (a read-only
+/// snapshot's names its isolation level, and is not this message).
+const BEGIN: &[u8] = b"Q\0\0\0\x16START TRANSACTION\0";
 
 impl Proxy {
     pub fn to(upstream: u16) -> Self {
@@ -127,6 +134,17 @@ impl Proxy {
         }
     }
 
+    /// From the next `START TRANSACTION` any client sends, nothing more reaches the server and no answer
+    /// comes back; every connection stays open (a server process stopped mid-session).
+    pub fn stall_at_next_begin(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall_at_begin = true;
+    }
+
+    /// Whether a `START TRANSACTION` has been stalled.
+    pub fn stalled(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stalled
+    }
+
     /// The next COMMIT any client sends is held (see the module's comment).
     pub fn hold_next_commit(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).hold_commit = true;
@@ -162,6 +180,18 @@ fn forward_to_server(mut client: TcpStream, mut server: TcpStream, state: &Mutex
         };
         let chunk = &buffer[..read];
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.stalled {
+            continue;
+        }
+        let begin = chunk.windows(BEGIN.len()).position(|w| w == BEGIN);
+        if let (true, Some(at)) = (state.stall_at_begin, begin) {
+            state.stall_at_begin = false;
+            state.stalled = true;
+            if server.write_all(&chunk[..at]).is_err() {
+                break;
+            }
+            continue;
+        }
         let at = chunk.windows(COMMIT.len()).position(|w| w == COMMIT);
         if let (true, Some(at)) = (state.hold_commit, at) {
             state.hold_commit = false;

@@ -186,7 +186,7 @@ impl PostgresStore {
             if unlocked.is_none_or(|row| row.get::<_, Option<bool>>(0) == Some(true)) {
                 return Ok(());
             }
-            let mut tx = client.transaction()?;
+            let mut tx = Self::write_transaction(&mut client)?;
             // Locked as a save locks it, then read in a statement of its own (see
             // `lock_users`); a row someone holds is left to the next read or save to keep.
             tx.execute(

@@ -6,6 +6,40 @@ use super::*;
 /// Tenants an unknown `--tenant` names as the ones the role can see.
 const TENANTS_NAMED: usize = 5;
 
+/// A write transaction ([`PostgresStore::write_transaction`]): while it is open and its COMMIT
+/// not sent, the process knows that no write of it can land (a signal's last word says so).
+pub(super) struct WriteTransaction<'a> {
+    tx: postgres::Transaction<'a>,
+    uncommitted: crate::interrupt::UncommittedWrite,
+}
+
+impl<'a> std::ops::Deref for WriteTransaction<'a> {
+    type Target = postgres::Transaction<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTransaction<'_> {
+    /// Rolled back: nothing written.
+    pub(super) fn rollback(self) -> Result<(), postgres::Error> {
+        self.tx.rollback()
+    }
+
+    /// Committed: from the moment the COMMIT is sent, the write may land.
+    pub(super) fn commit(self) -> Result<(), postgres::Error> {
+        let Self { tx, uncommitted } = self;
+        drop(uncommitted);
+        tx.commit()
+    }
+}
+
 /// What became of the server's side of a lost connection.
 enum LeftBehind {
     /// The server had already ended it.
@@ -236,12 +270,11 @@ impl PostgresStore {
 
     /// A write transaction: the server ends its session if it waits on custodian longer than
     /// [`WRITE_IDLE_TIMEOUT`] (for a read it may: an export whose output is read slowly).
-    pub(super) fn write_transaction(
-        client: &mut Client,
-    ) -> Result<postgres::Transaction<'_>, postgres::Error> {
+    pub(super) fn write_transaction(client: &mut Client) -> Result<WriteTransaction<'_>, postgres::Error> {
+        let uncommitted = crate::interrupt::UncommittedWrite::begin();
         let mut tx = client.transaction()?;
         tx.batch_execute(&format!("set local idle_in_transaction_session_timeout = '{WRITE_IDLE_TIMEOUT}'"))?;
-        Ok(tx)
+        Ok(WriteTransaction { tx, uncommitted })
     }
 
     /// A write cut off before its COMMIT: `what` did not happen, and the error says so, with
@@ -305,11 +338,7 @@ impl PostgresStore {
     /// Commits a write whose outcome a lost answer would leave open (a save, a batch),
     /// remembering its transaction (`xid`, from `pg_current_xact_id()`) until the answer
     /// comes, for [`PostgresStore::settle_commit`].
-    pub(super) fn commit_write(
-        &self,
-        tx: postgres::Transaction<'_>,
-        xid: String,
-    ) -> Result<(), postgres::Error> {
+    pub(super) fn commit_write(&self, tx: WriteTransaction<'_>, xid: String) -> Result<(), postgres::Error> {
         self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = Some(xid);
         tx.commit()?;
         self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = None;
