@@ -635,6 +635,52 @@ fn quit_asks_only_when_there_are_unsaved_changes() {
     assert!(state.quit);
 }
 
+/// A save whose COMMIT got no answer may not have happened: the edit may be its only copy.
+/// Ctrl-Q asked "throw away your unsaved changes?" and `y` deleted the draft (bb41 F6); now
+/// the quit keeps it, no question asked, and the way out says how to find out. Leaving the
+/// editor still asks, saying that the save is in doubt.
+#[test]
+fn quitting_with_a_save_in_doubt_keeps_the_edit_and_says_how_to_find_out() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    let editor = state.editor.as_ref().expect("editor");
+    let (id, revision) = (editor.user_id.clone(), editor.base.revision + 1);
+    let data = CustomData::parse(r#"{"sent":1}"#).expect("a document");
+    let message = "the connection was lost while the save was committing".to_owned();
+    act(&store, &mut state, Action::SaveOutcomeUnknown { id: id.clone(), data, revision, message });
+    // Leaving the editor asks, and says the edit may be the only copy.
+    act(&store, &mut state, Action::LeaveEditor);
+    assert_eq!(state.dialog, Some(Dialog::ConfirmDiscard));
+    let asked = whole_screen(&state);
+    assert!(asked.contains("Your save may not have happened"), "{asked}");
+    act(&store, &mut state, Action::Cancel);
+    // A question to quit already open is answered the same way: nothing thrown away.
+    for asked_first in [false, true] {
+        state.quit = false;
+        state.said_at_exit.clear();
+        if asked_first {
+            state.dialog = Some(Dialog::ConfirmQuit);
+            act(&store, &mut state, Action::Confirm);
+        } else {
+            act(&store, &mut state, Action::Quit);
+        }
+        assert!(state.quit, "quits");
+        assert!(state.dialog.is_none(), "{:?}", state.dialog);
+        assert!(
+            state.editor.as_ref().is_some_and(|e| e.is_modified()),
+            "the edit stays, kept as a draft at the way out"
+        );
+        assert_eq!(
+            state.said_at_exit,
+            [format!(
+                "your save of user {id} may or may not have become revision {revision} (its COMMIT got no answer): `custodian history id:{id}` tells; your edit is kept as a draft either way"
+            )]
+        );
+    }
+}
+
 #[test]
 fn help_toggles() {
     let (_dir, store) = demo_store();

@@ -170,6 +170,18 @@ impl State {
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;
+        } else if let Some(doubt) = &self.unresolved_save {
+            // A save in doubt may not have happened: the edit may be its only copy, so no key
+            // throws it away (`y` to "throw your changes away?" deleted the draft: bb41 F6).
+            // The way out keeps it as a draft and says how to find out.
+            let user = crate::inert::shell_word(&format!("id:{}", doubt.id)).into_owned();
+            self.said_at_exit.push(format!(
+                "your save of user {} may or may not have become revision {} (its COMMIT got no answer): `custodian history {user}` tells; your edit is kept as a draft either way",
+                doubt.id, doubt.revision
+            ));
+            self.dialog = None;
+            self.set_aside = None;
+            self.quit = true;
         } else if self.editor.as_ref().is_some_and(Editor::is_modified) {
             // On the too-small screen a question already open is invisible: it is put aside
             // for the quit question and comes back if the answer is no.
@@ -208,7 +220,9 @@ impl State {
                 effects.extend(self.refresh());
                 effects
             }
-            Some(Dialog::ConfirmQuit) if self.pending == Some(Pending::Saving) => {
+            Some(Dialog::ConfirmQuit)
+                if self.pending == Some(Pending::Saving) || self.unresolved_save.is_some() =>
+            {
                 // A save started after the question was asked: its answer decides what stays.
                 self.quit();
                 Vec::new()

@@ -332,7 +332,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         None => {}
     }
     for line in &state.said_at_exit {
-        tracing::warn!(%line, "external edit cut short by a hang-up or TERM");
+        tracing::warn!(%line, "said at the way out");
         say(&format!("custodian: {}", inert::line(line)));
     }
     match (outcome, kept) {

@@ -184,11 +184,20 @@ fn question(
         Dialog::ConfirmDiscard if reopened(state) => {
             (" Discard the reopened edit? ", reopened_question("Leave the editor"), Mode::Dialog)
         }
-        Dialog::ConfirmDiscard => (
-            " Discard changes? ",
-            vec![Line::from("Leave the editor and throw away your unsaved changes?")],
-            Mode::Dialog,
-        ),
+        Dialog::ConfirmDiscard => {
+            let mut lines = vec![Line::from("Leave the editor and throw away your unsaved changes?")];
+            if let Some(doubt) = &state.unresolved_save {
+                // It may be the only copy: the save in doubt may not have happened (bb41 F6).
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "Your save may not have happened (in doubt: it may have become revision {}): this edit may be its only copy. r or F5 reconnects and finds out.",
+                        doubt.revision
+                    ),
+                    theme.warning,
+                )));
+            }
+            (" Discard changes? ", lines, Mode::Dialog)
+        }
         Dialog::ConfirmDiscardDraft(found) => {
             let whose = match found.as_ref() {
                 Dialog::DraftFound { drafts, selected } => drafts
