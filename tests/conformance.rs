@@ -1543,6 +1543,25 @@ fn init_is_idempotent_and_leaves_logtos_tables_alone() {
     assert_eq!(users_table_fingerprint(&mut client), users_before, "Logto's users table untouched");
 }
 
+/// `init` run from several places at once (every replica's start-up script): each waits
+/// for the one before and says ready; their DDL deadlocked, and all but one failed with a
+/// bare `deadlock detected` (bb41 F7).
+#[test]
+fn inits_run_at_once_wait_for_each_other_and_all_succeed() {
+    let db = LogtoDb::new();
+    let url = db.superuser_url();
+    for round in 0..2 {
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let runs: Vec<_> =
+                (0..4).map(|_| scope.spawn(|| custodian::store::PostgresStore::init(&url))).collect();
+            runs.into_iter().map(|run| run.join().expect("an init thread")).collect()
+        });
+        for result in results {
+            assert!(result.is_ok(), "round {round}: {result:?}");
+        }
+    }
+}
+
 #[test]
 fn without_custodian_schema_there_is_no_json_schema_and_setting_one_names_init() {
     let db = LogtoDb::new();

@@ -40,6 +40,9 @@ impl WriteTransaction<'_> {
     }
 }
 
+/// The advisory lock `init` holds while it runs (any number: custodian's own), "cust" in ASCII.
+const INIT_LOCK: i64 = 0x6375_7374;
+
 /// What became of the server's side of a lost connection.
 enum LeftBehind {
     /// The server had already ended it.
@@ -382,6 +385,10 @@ impl PostgresStore {
                 "{spec}: not a Logto database (no `users` and `tenants` tables)"
             )));
         }
+        // One `init` at a time (a replica's start-up script, two operators): run together,
+        // their DDL took the same tables' locks in another order and all but one failed with
+        // a bare `deadlock detected` (bb41 F7). The lock is the session's: it goes with it.
+        client.execute("select pg_advisory_lock($1)", &[&INIT_LOCK]).map_err(fail)?;
         let mut tx = client.transaction().map_err(fail)?;
         schema::create(&mut tx).map_err(fail)?;
         tx.commit().map_err(fail)?;
