@@ -68,6 +68,31 @@ fn init_then_set_get_history_and_restore_work_on_the_tenants_users() {
     assert_eq!(exported.stdout.lines().count(), 2);
 }
 
+/// A user deleted outside custodian (Logto's console) after custodian saved them: their
+/// saves stay in the journal, and `changes --user id:ID` lists them, saying the user is gone
+/// (it said only "no user", exit 3: bb41 F9). A name, or an id the journal does not hold, is
+/// still "no user".
+#[test]
+fn changes_of_a_user_deleted_since_lists_their_saves_by_explicit_id() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "set", "alice"], Some(br#"{"theme":"light"}"#)).ok();
+    db.superuser().execute("delete from users where username = 'alice'", &[]).expect("delete");
+    let listed = run(&home, &["--db", &url, "changes", "--user", "id:u1", "--json"], None).ok();
+    assert_eq!(listed.stdout.lines().count(), 2, "the outside revision and the save: {listed:?}");
+    assert!(listed.stdout.lines().all(|line| line.contains(r#""userId":"u1""#)), "{listed:?}");
+    assert!(
+        listed.stderr.contains("no user has the id u1 now (deleted since?): its saves in the journal"),
+        "{listed:?}"
+    );
+    for gone in ["username:alice", "alice", "id:nobody"] {
+        let stderr = run(&home, &["--db", &url, "changes", "--user", gone], None).fails(3);
+        assert!(stderr.contains("no user"), "{gone}: {stderr}");
+    }
+}
+
 #[test]
 fn the_tenant_flag_and_variable_choose_whose_users_are_shown() {
     let db = logto();
