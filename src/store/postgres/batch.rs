@@ -212,7 +212,7 @@ impl PostgresStore {
     /// changed nobody leaves no trace, as on redb).
     fn finish_batch(
         &self,
-        mut tx: super::session::WriteTransaction<'_>,
+        mut tx: super::writes::WriteTransaction<'_>,
         summary: &BatchSummary,
         undoes: Option<&BatchId>,
         author: &Author,

@@ -30,6 +30,7 @@ mod schema;
 mod session;
 mod shared_names;
 mod user_store;
+mod writes;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
