@@ -1731,6 +1731,26 @@ fn listed(store: &dyn UserStore) -> Vec<(String, ListKey)> {
     store.rows(&Seek::First, 100_000).expect("rows").into_iter().map(|e| (e.user.id.clone(), e.key)).collect()
 }
 
+/// A sync is not bound by the session's statement timeout (the screen's is 10 s): many users
+/// created since the last sync took longer, the sync was cut off every time, and they were
+/// never listed (bb41 F10). Here a timeout far shorter than the sync stands for it.
+#[test]
+fn a_key_sync_longer_than_the_sessions_statement_timeout_still_completes() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    insert_many_shapes(&db, "default", 20_000);
+    let url = db.tenant_url("default");
+    let options = PostgresOptions {
+        statement_timeout: std::time::Duration::from_millis(100),
+        ..key_table_options("default")
+    };
+    let keyed = PostgresStore::connect(&url, &options).expect("keyed");
+    assert!(keyed.sync_keys().expect("the sync completes"));
+    assert_eq!(keyed.count().expect("count"), 20_002);
+    let first = keyed.rows(&Seek::First, 5).expect("rows");
+    assert_eq!(first.len(), 5);
+}
+
 #[test]
 fn the_key_table_gives_the_exact_paths_order_prefixes_and_substring_hits() {
     let db = LogtoDb::new();

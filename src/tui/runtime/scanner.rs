@@ -184,7 +184,12 @@ pub(super) fn keys_synced(result: Result<bool, StoreError>) -> Option<Action> {
         Ok(true) => Some(Action::KeysChanged),
         Ok(false) => None,
         Err(e) => {
-            Some(Action::StoreFailed { message: format!("the list's keys were not brought up to date: {e}") })
+            // Said with what it means and what mends it: "try again" met the same wall each time.
+            Some(Action::StoreFailed {
+                message: format!(
+                    "the list's keys were not brought up to date, so users created or renamed outside custodian since the last sync may be missing from the list and the filter (`custodian --db URL init` brings them up to date): {e}"
+                ),
+            })
         }
     }
 }
