@@ -93,6 +93,47 @@ fn changes_of_a_user_deleted_since_lists_their_saves_by_explicit_id() {
     }
 }
 
+/// A user Logto deletes while `set` waits for their row: said as gone, not as a lookup the
+/// operator never typed (`no user "u1" (looked for an id, a username, …)`: bb41 F11).
+#[test]
+fn a_user_deleted_while_set_waits_for_the_row_is_said_gone() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    let mut deleting = db.superuser();
+    let mut deletion = deleting.transaction().expect("begin");
+    deletion.execute("delete from users where username = 'alice'", &[]).expect("delete");
+    let stderr = std::thread::scope(|scope| {
+        let set = scope.spawn(|| run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(3));
+        let mut watching = db.superuser();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting: i64 = watching
+                .query_one(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+                    &[],
+                )
+                .expect("pg_stat_activity")
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "set never waited for the row");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        deletion.commit().expect("the deletion lands");
+        set.join().expect("the set thread")
+    });
+    assert!(
+        stderr.contains(
+            "user u1 no longer exists (deleted outside custodian while the save waited): nothing was written"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("looked for"), "{stderr}");
+}
+
 #[test]
 fn the_tenant_flag_and_variable_choose_whose_users_are_shown() {
     let db = logto();

@@ -125,6 +125,7 @@ fn repair_cannot_write_here(path: &str, writing: anyhow::Error) -> anyhow::Error
 fn store_exit_code(e: &StoreError) -> u8 {
     match e {
         StoreError::UserNotFound(_)
+        | StoreError::UserGone(_)
         | StoreError::OnlyALiteralName { .. }
         | StoreError::RevisionNotFound { .. }
         | StoreError::SchemaRevisionNotFound(_)

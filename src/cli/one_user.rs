@@ -151,6 +151,10 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
     crate::interrupt::check()?;
     let revision = match store.replace_custom_data(id, data, expect, &Author::from_environment()) {
         Err(StoreError::SaveOutcomeUnknown { revision, .. }) => revision,
+        // The user was found a moment ago: gone since, not a reference that names no one.
+        Err(StoreError::UserNotFound(_)) => {
+            return Err(StoreError::UserGone(crate::inert::line(id).into_owned()).into());
+        }
         other => return Ok(other?),
     };
     tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");

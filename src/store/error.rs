@@ -31,6 +31,12 @@ pub(crate) fn held_to_the_user_limit<T: AsRef<[u8]>>(id: &str, json: T) -> Resul
 pub enum StoreError {
     #[error("no user {reference:?} ({looked})", reference = .0, looked = looked_in(.0))]
     UserNotFound(String),
+    /// The user a save found is gone by the time it writes (deleted outside custodian): said
+    /// as that, not as a lookup the operator never typed (bb41 F11).
+    #[error(
+        "user {0} no longer exists (deleted outside custodian while the save waited): nothing was written"
+    )]
+    UserGone(String),
     /// The path no longer names the file opened: replaced (a restore) or removed meanwhile.
     #[error(
         "{path} is no longer the file custodian opened (it was replaced or removed meanwhile): nothing was written; start custodian again to work on the file there now"
