@@ -282,6 +282,50 @@ fn a_port_where_no_postgresql_answers_says_what_answered_does_not_speak_its_prot
     }
 }
 
+/// A web server that keeps the connection after its answer, and an SSH server (`:22` typed
+/// for `:5432`: it speaks first), under the default `sslmode=prefer` too: what answered is
+/// named. They failed as "no answer within 5 s (connect_timeout)" and as a TLS error,
+/// sending the operator to a firewall or to TLS (bb41 F3).
+#[test]
+fn a_web_server_that_keeps_the_connection_or_an_ssh_server_is_named_as_not_postgresql() {
+    use std::io::{Read, Write};
+    let home = PrivateHome::new(&[]);
+    let serve = |first: &'static [u8], answers_first: bool| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                if !answers_first {
+                    let mut request = [0u8; 512];
+                    let _ = stream.read(&mut request);
+                }
+                let _ = stream.write_all(first);
+                kept.push(stream);
+            }
+        });
+        port
+    };
+    let web = serve(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", false);
+    let ssh = serve(b"SSH-2.0-OpenSSH_9.6\r\n", true);
+    for (port, began) in
+        [(web, r#"it began "HTTP/1.1 400 Bad Request"#), (ssh, r#"it began "SSH-2.0-OpenSSH_9.6"#)]
+    {
+        for mode in ["prefer", "disable", "require"] {
+            let url = format!("postgres://u:secretpw@127.0.0.1:{port}/db?sslmode={mode}&connect_timeout=2");
+            let error = run(&home, &["--db", &url, "list"], None).fails(1);
+            assert!(
+                error.contains(&format!(
+                    "what answered at 127.0.0.1:{port} does not speak PostgreSQL's protocol: {began}"
+                )),
+                "{mode}: {error}"
+            );
+            assert_eq!(error.lines().count(), 1, "{error}");
+        }
+    }
+}
+
 #[test]
 fn a_signal_while_the_server_never_answers_ends_the_command_within_seconds_saying_so() {
     // A server whose answer never comes (here: a connect; in the field, a COMMIT's answer

@@ -48,9 +48,85 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
         .iter()
         .any(|words| message.contains(words))
     {
-        message.push_str(" (what answered does not speak PostgreSQL's protocol: another service on that port, or a proxy?)");
+        message
+            .push_str(&format!(" (what answered {NOT_POSTGRES}: another service on that port, or a proxy?)"));
     }
     StoreError::Connection(format!("{spec}: {message}"))
+}
+
+/// A connection that failed, with what answered at the server's address when that is not
+/// PostgreSQL: with the default `sslmode=prefer`, a web server that keeps the connection, or
+/// an SSH server (`:22` typed for `:5432`), failed as "no answer within 5 s", a reset or a
+/// TLS error, sending the operator to a firewall or to TLS (bb41 F3).
+pub(super) fn said_with_what_answered(spec: &ConnectionSpec, failed: StoreError) -> StoreError {
+    let StoreError::Connection(message) = &failed else { return failed };
+    if message.contains(NOT_POSTGRES) {
+        return failed;
+    }
+    match what_answered(spec) {
+        Some(what) => StoreError::Connection(format!("{message} ({what})")),
+        None => failed,
+    }
+}
+
+/// The words for what answered and is no PostgreSQL server.
+const NOT_POSTGRES: &str = "does not speak PostgreSQL's protocol";
+
+/// What answered at the server's TCP address when it is not PostgreSQL, which answers an
+/// SSLRequest with one byte, `S` or `N`, at once and then waits; `None` for a PostgreSQL
+/// server, nothing there, or a unix socket.
+fn what_answered(spec: &ConnectionSpec) -> Option<String> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let super::connect::Host::Tcp(host) = &spec.host else { return None };
+    let address = (host.as_str(), spec.port).to_socket_addrs().ok()?.next()?;
+    let wait = Duration::from_secs(1).min(spec.connect_timeout);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, wait).ok()?;
+    stream.set_write_timeout(Some(wait)).ok()?;
+    // An SSLRequest: its length, 8, and the code 80877103. A server that speaks first (SSH)
+    // may have sent its banner already.
+    let _ = stream.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 64];
+    let started = std::time::Instant::now();
+    // Everything that comes within the wait, or within 200 ms of a first byte: PostgreSQL
+    // sends that one byte and nothing more.
+    loop {
+        let left = if answer.is_empty() { wait } else { Duration::from_millis(200) };
+        let left = left.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        stream.set_read_timeout(Some(left)).ok()?;
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => answer.extend_from_slice(&buffer[..read]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                break;
+            }
+            Err(_) => break,
+        }
+        if answer.len() >= buffer.len() || started.elapsed() >= wait {
+            break;
+        }
+    }
+    let at = format!("what answered at {host}:{}", spec.port);
+    match answer.as_slice() {
+        [b'S' | b'N'] => None,
+        [] if started.elapsed() >= wait => Some(format!(
+            "{at} accepted the connection and did not answer PostgreSQL's first message within {} s: another service on that port, or a server that hangs?",
+            wait.as_secs().max(1)
+        )),
+        [] => Some(format!(
+            "{at} closed the connection when spoken to as PostgreSQL, so it {NOT_POSTGRES}: another service on that port, or a proxy?"
+        )),
+        // An error message: a server that speaks the protocol (an old one, or one refusing).
+        [b'E', ..] => None,
+        began => {
+            let shown: String = String::from_utf8_lossy(began).chars().take(24).collect();
+            Some(format!(
+                "{at} {NOT_POSTGRES}: it began {:?}; another service on that port, or a proxy?",
+                crate::inert::line(shown.trim_end())
+            ))
+        }
+    }
 }
 
 /// A statement the role the session works as may not run: named is that role (the tenant's,

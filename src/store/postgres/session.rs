@@ -190,14 +190,16 @@ impl PostgresStore {
                 let _ = answer.send(config.connect(tls).map_err(|e| describe(&thread_spec, &e)));
             })
             .map_err(|e| StoreError::Connection(format!("{spec}: cannot start connecting: {e}")))?;
-        match connected.recv_timeout(spec.connect_timeout) {
-            Ok(result) => result,
+        let failed = match connected.recv_timeout(spec.connect_timeout) {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(e)) => e,
             // The thread is left to the OS's own timeout; nothing waits for it.
-            Err(_) => Err(StoreError::Connection(format!(
+            Err(_) => StoreError::Connection(format!(
                 "{spec}: no answer within {} s (connect_timeout)",
                 spec.connect_timeout.as_secs()
-            ))),
-        }
+            )),
+        };
+        Err(errors::said_with_what_answered(spec, failed))
     }
 
     /// Creates custodian's schema in the database at `url` (history, its row-level security
