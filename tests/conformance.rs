@@ -1562,6 +1562,26 @@ fn inits_run_at_once_wait_for_each_other_and_all_succeed() {
     }
 }
 
+/// A tenant whose row names a role that does not exist: `init` grants it nothing, syncs and
+/// readies the others, and names it. It stopped at `role "…" does not exist` without naming
+/// the tenant, and no tenant was ready (bb41 F7).
+#[test]
+fn init_readies_every_other_tenant_and_names_one_whose_role_does_not_exist() {
+    let db = LogtoDb::new();
+    db.insert_json("default", PEOPLE);
+    db.superuser()
+        .execute(
+            "insert into tenants (id, db_user, db_user_password) values ('ghost', 'logto_tenant_no_such_role', 'x')",
+            &[],
+        )
+        .expect("a tenant row naming no role");
+    let done = custodian::store::PostgresStore::init(&db.superuser_url()).expect("init");
+    assert_eq!(done.roleless, [("ghost".to_owned(), "logto_tenant_no_such_role".to_owned())]);
+    let store = connect(&db.tenant_url("default"), "default").expect("the default tenant's role");
+    assert!(store.is_initialised());
+    store.replace_custom_data("u1", &data(r#"{"ready":true}"#), None, &author()).expect("a save");
+}
+
 #[test]
 fn without_custodian_schema_there_is_no_json_schema_and_setting_one_names_init() {
     let db = LogtoDb::new();

@@ -19,10 +19,17 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
             if cli.read_only {
                 return Err(StoreError::ReadOnly.into());
             }
-            let described = PostgresStore::init(url)?;
+            let done = PostgresStore::init(url)?;
+            for (tenant, role) in &done.roleless {
+                eprintln!(
+                    "custodian: warning: tenant {:?} names role {:?}, which does not exist: nothing was granted to it (the other tenants are ready; run init again once it exists)",
+                    inert::line(tenant),
+                    inert::line(role)
+                );
+            }
             return super::report_written(&format!(
                 "custodian's schema is ready in {}",
-                inert::line(&described)
+                inert::line(&done.described)
             ));
         }
         Command::Import { .. } | Command::Seed { .. } => {

@@ -24,7 +24,7 @@ pub use batch_journal::{
 pub use error::StoreError;
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
-    CLI_STATEMENT_TIMEOUT, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
+    CLI_STATEMENT_TIMEOUT, InitDone, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
     SCREEN_STATEMENT_TIMEOUT, same_database_name_and_tenant,
 };
 pub use records::{

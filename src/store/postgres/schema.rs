@@ -130,7 +130,10 @@ declare
     grantee text;
 begin
     for grantee in
-        select db_user from public.tenants where db_user is not null
+        -- A tenant whose role does not exist gets nothing (init says so): one such row
+        -- stopped init for every tenant (bb41 F7).
+        select t.db_user from public.tenants t where t.db_user is not null
+            and exists (select 1 from pg_roles r where r.rolname = t.db_user)
         union
         select parent.rolname from pg_auth_members m
             join pg_roles parent on parent.oid = m.roleid

@@ -6,6 +6,14 @@ use super::*;
 /// Tenants an unknown `--tenant` names as the ones the role can see.
 const TENANTS_NAMED: usize = 5;
 
+/// What `init` did: the database, as messages name it, and the tenants whose role does not
+/// exist (id, role), which got no grants.
+#[derive(Debug)]
+pub struct InitDone {
+    pub described: String,
+    pub roleless: Vec<(String, String)>,
+}
+
 /// The advisory lock `init` holds while it runs (any number: custodian's own), "cust" in ASCII.
 const INIT_LOCK: i64 = 0x6375_7374;
 
@@ -204,7 +212,7 @@ impl PostgresStore {
 
     /// Creates custodian's schema in the database at `url` (history, its row-level security
     /// and grants for every tenant role). Idempotent. Returns the connection's description.
-    pub fn init(url: &str) -> Result<String, StoreError> {
+    pub fn init(url: &str) -> Result<InitDone, StoreError> {
         let spec = ConnectionSpec::parse(url, &Environment::current())?;
         let mut client = Self::client(&spec)?;
         let fail = |e: postgres::Error| describe(&spec, &e);
@@ -235,7 +243,17 @@ impl PostgresStore {
         for tenant in &tenants {
             keys::sync(&mut client, tenant).map_err(fail)?;
         }
-        Ok(spec.to_string())
+        let roleless = client
+            .query(
+                "select t.id, t.db_user from public.tenants t where t.db_user is not null \
+                 and not exists (select 1 from pg_roles r where r.rolname = t.db_user) order by t.id",
+                &[],
+            )
+            .map_err(fail)?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        Ok(InitDone { described: spec.to_string(), roleless })
     }
 
     /// The server and role, without the password: for `info` and messages.
