@@ -2795,6 +2795,29 @@ fn r_says_it_refreshed_how_many_users_there_are_and_what_changed_for_the_selecte
     assert_eq!(status_text(&state), "refreshed · 201 users (+1) · admin: revision 1 → 2");
 }
 
+/// An `r` whose reads failed (the connection lost) says nothing later: its selection was
+/// kept, and the answer to a later read was measured against it — "the selected user is no
+/// longer there" of the user selected and shown (bb41 F8).
+#[test]
+fn an_r_whose_reads_failed_is_not_answered_by_a_later_read() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    // `r`, and its reads fail: the connection went.
+    let asked = update(&mut state, Action::Refresh);
+    assert!(!asked.is_empty());
+    update(&mut state, Action::ConnectionLost { message: "connection lost".into() });
+    // Another user chosen meanwhile; `r` reconnects and the list is read again.
+    act(&store, &mut state, Action::Down);
+    let chosen = selected_handle(&state);
+    act(&store, &mut state, Action::Refresh);
+    assert!(state.connection_lost.is_none(), "reconnected");
+    assert_eq!(selected_handle(&state), chosen);
+    assert_eq!(status_text(&state), "reconnected");
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(status_text(&state), "refreshed · 200 users");
+}
+
 /// Another operator's import renames user `id` (their row moves in the list).
 fn rename_outside(store: &RedbStore, id: &str, username: &str) {
     let line = format!(r#"{{"id":"{id}","username":"{username}"}}"#);

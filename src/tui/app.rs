@@ -345,6 +345,10 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.after_the_matches = None;
+        // A refresh that failed says nothing later: kept, a later answer was measured against
+        // the selection of that `r`, and said "the selected user is no longer there" of the
+        // user selected and shown (bb41 F8).
+        state.refreshing = None;
     }
     let action = match state.wait_for_the_matches(action) {
         Ok(action) => action,
