@@ -130,20 +130,30 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
 /// swapped by someone else.
 fn check_parent(dir: &Path) -> Result<(), DirError> {
     let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
-    let Ok(meta) = fs::metadata(parent) else { return Ok(()) };
+    match shared_dir_problem(parent) {
+        Some(problem) => {
+            Err(DirError::Unsafe { path: dir.to_owned(), problem: format!("lies in {problem}") })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Why others could rename or replace a file custodian makes in `dir` (its `$TMPDIR`, a
+/// directory of its own's parent), if they could: `dir` writable by others without the
+/// sticky bit (`/tmp` has it), or owned by another account than yours or root's.
+pub fn shared_dir_problem(dir: &Path) -> Option<String> {
+    let meta = fs::metadata(dir).ok()?;
     let mode = meta.mode() & 0o7777;
     let others_write = mode & 0o022 != 0;
     let sticky = mode & 0o1000 != 0;
     let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
-    if !sticky && (others_write || !owners_ok) {
-        let problem = format!(
-            "lies in {}, which others can change (mode {mode:04o}, uid {}): they could replace it",
-            parent.display(),
+    (!sticky && (others_write || !owners_ok)).then(|| {
+        format!(
+            "{}, which others can change (mode {mode:04o}, uid {}): they could replace it",
+            dir.display(),
             meta.uid()
-        );
-        return Err(DirError::Unsafe { path: dir.to_owned(), problem });
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Makes `dir` (and its missing parents) if needed — a directory custodian creates is 0700

@@ -232,3 +232,42 @@ fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_
     tui.send("q");
     assert!(tui.wait_exit().success());
 }
+
+/// A directory others can change: `E`'s file and the last-chance copy of an unsaved edit are
+/// never made there, where another account could put its text in their place (bb40 F2).
+#[test]
+fn a_temporary_directory_others_can_change_is_named_and_a_sticky_one_is_fine() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let shared = dir.path().join("shared");
+    fs::create_dir(&shared).expect("mkdir");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let problem = custodian::location::shared_dir_problem(&shared).expect("others can change it");
+    assert!(problem.contains("which others can change (mode 0777"), "{problem}");
+    // The sticky bit (as /tmp has): others cannot rename or replace a file of yours there.
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    assert_eq!(custodian::location::shared_dir_problem(&shared), None);
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o700)).expect("chmod");
+    assert_eq!(custodian::location::shared_dir_problem(&shared), None);
+}
+
+/// `E`'s file replaced by another account's while the editor ran: never read back as the
+/// operator's edit, which was then saved as theirs (bb40 F2).
+#[test]
+fn an_editors_file_replaced_by_another_accounts_is_not_read_back() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: only root can give a file to another user (the directory rows run everywhere)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("custodian-1-0.json");
+    fs::write(&file, r#"{"ctl":"ATTACKER"}"#).expect("write");
+    std::os::unix::fs::chown(&file, Some(12345), Some(12345)).expect("chown");
+    let Err(said) = custodian::tui::read_back(&file, 1 << 20) else {
+        panic!("read back another account's file")
+    };
+    assert!(said.contains("was replaced by a file of uid 12345, not yours; nothing was saved"), "{said}");
+    // One of yours is read back as before.
+    std::os::unix::fs::chown(&file, Some(0), Some(0)).expect("chown");
+    assert!(custodian::tui::read_back(&file, 1 << 20).is_ok());
+}

@@ -35,8 +35,15 @@ fn edit_externally(
         .filter_map(|v| std::env::var(v).ok())
         .find(|e| !e.trim().is_empty())
         .unwrap_or_else(|| "vi".to_owned());
-    let path =
-        std::env::temp_dir().join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
+    // A `$TMPDIR` others can change would let them put their text in place of the file the
+    // editor writes, read back as the operator's edit (bb40 F2).
+    let dir = std::env::temp_dir();
+    if let Some(problem) = crate::location::shared_dir_problem(&dir) {
+        return Err(format!(
+            "not opened: the editor's file would go in $TMPDIR, {problem}; set TMPDIR to a directory of your own; nothing was saved"
+        ));
+    }
+    let path = dir.join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -341,6 +348,14 @@ pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> 
         Err(e) => return gone(format!("cannot read {shown}: {e}; nothing was saved")),
     };
     match file.metadata() {
+        // Another account's file put in its place (an editor run as you writes files of
+        // yours): never read back as your edit (bb40 F2).
+        Ok(meta) if std::os::unix::fs::MetadataExt::uid(&meta) != crate::location::my_uid() => {
+            return Err(format!(
+                "not read: {shown} was replaced by a file of uid {}, not yours; nothing was saved, the file is left there",
+                std::os::unix::fs::MetadataExt::uid(&meta)
+            ));
+        }
         Ok(meta) if meta.is_file() => {}
         Ok(_) => return gone(format!("not read: {shown} is no longer a plain file; nothing was saved")),
         Err(e) => return gone(format!("cannot read {shown}: {e}; nothing was saved")),

@@ -407,6 +407,11 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
     let name = crate::draft::later_copy::unsaved_file_name(&user);
     let mut tried = Vec::new();
     for dir in [crate::draft::later_copy::later_copies_dir(), std::path::PathBuf::from(".")] {
+        // Not where others could put their text in its place before it is read (bb40 F2).
+        if let Some(problem) = crate::location::shared_dir_problem(&dir) {
+            tried.push(format!("not in {problem}"));
+            continue;
+        }
         let path = dir.join(&name);
         match write_private_new(&path, &text) {
             Ok(()) => {
