@@ -263,7 +263,9 @@ fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>,
         Some(Value::Number(n)) if n.as_i64().is_some_and(|ms| ms >= 0) => Ok(n.as_i64()),
         Some(_) => Err(UserFieldError::WrongType {
             field,
-            expected: "a whole number of milliseconds since 1970, from 0 to 9223372036854775807, or null",
+            // The range enforced (a time after 9999 is refused next): the type's whole range
+            // was said, and a value chosen inside it refused again (bb40 F3).
+            expected: "a whole number of milliseconds since 1970, from 0 to 253402300799999 (9999-12-31 23:59:59.999 UTC), or null",
         }),
     }
 }
