@@ -224,6 +224,21 @@ fn import_warns_with_the_users_and_first_five_places_and_imports() {
          n3: apiKey (key looks like an API key), and 2 more\n"
     );
     assert!(sandbox.get(&db, "erin").contains("078-05-1120"));
+    // The same file again as an upsert writes no one: no warning (it warned of secrets it
+    // did not import, on every nightly re-sync: bb40 F4).
+    let again = sandbox.on(&db, &["import", "--upsert", &file]).ok();
+    assert_eq!(again.stdout, "imported: 0 new, 0 updated, 3 unchanged\n");
+    assert_eq!(again.stderr, "");
+    // One user changed beside them: the warning says it counts the records read.
+    let changed = users.replace(r#""theme":"dark""#, r#""theme":"light""#);
+    let file = sandbox.file("changed.jsonl", &changed);
+    let run = sandbox.on(&db, &["import", "--upsert", &file]).ok();
+    assert_eq!(run.stdout, "imported: 0 new, 1 updated, 2 unchanged\n");
+    assert!(
+        run.stderr.contains("looks like it holds secrets (it reaches front ends) (of the records read, 2 of them unchanged and stored as they were), 7 in all"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -85,10 +85,18 @@ pub(super) fn import(
             "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
         );
     }
-    if flagged.users > 0 {
+    // Only when something was written: an upsert that changed no one (a nightly re-sync of
+    // the same export) imported no secret, and its warning drowned a new one (bb40 F4). When
+    // some records were unchanged, the warning says it counts the records read.
+    if flagged.users > 0 && summary.inserted + summary.updated > 0 {
         let users = if flagged.users == 1 { "1 user".to_owned() } else { format!("{} users", flagged.users) };
+        let read = if summary.unchanged > 0 {
+            format!(" (of the records read, {} of them unchanged and stored as they were)", summary.unchanged)
+        } else {
+            String::new()
+        };
         let message = format!(
-            "warning: customData of {users} looks like it holds secrets (it reaches front ends), {} in all: {}",
+            "warning: customData of {users} looks like it holds secrets (it reaches front ends){read}, {} in all: {}",
             flagged.places,
             secrets::summary_of_first(&flagged.first, flagged.places, ", ")
         );
