@@ -17,7 +17,8 @@ fn connect_through(db: &LogtoDb, proxy: &Proxy, name: &str, connect_timeout: u64
 }
 
 /// Runs `write` while another session holds u2's row, and drops the link without a word to
-/// the server once the write waits for that row; then lets the row go. The write's error.
+/// the server once the write waits for that row, then lets the row go: the server's session
+/// takes it. The write's error.
 fn cut_off_while_waiting_for_u2(
     db: &LogtoDb,
     proxy: &Proxy,
@@ -28,14 +29,15 @@ fn cut_off_while_waiting_for_u2(
     let mut holder = db.superuser();
     let mut holding = holder.transaction().expect("begin");
     holding.execute("select 1 from users where id = 'u2' for update", &[]).expect("lock the row");
-    let error = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let writing = scope.spawn(write);
         wait_until("the write to wait for the row", || !sessions(db, name, Some("transactionid")).is_empty());
         proxy.sever(silent);
+        // Let go at once: the session left behind takes the row well within its 3 s lock
+        // timeout, however long custodian then takes to find out what became of it.
+        holding.rollback().expect("let the row go");
         writing.join().expect("the writing thread").expect_err("the link went")
-    });
-    holding.rollback().expect("let the row go");
-    error
+    })
 }
 
 /// Whether a sign-in's write to u2 goes through within 2 s (not held by a session left behind).
