@@ -25,6 +25,10 @@ pub struct ChangesView {
     pub loading: bool,
     /// The oldest entry is among `rows`.
     pub at_end: bool,
+    /// `End` was the last move: the page that reads the oldest entry takes the selection to
+    /// it (it stayed on the last row read before, under a footer saying "the start of the
+    /// journal": bb40 F5).
+    pub to_oldest: bool,
 }
 
 impl ChangesView {
@@ -80,6 +84,9 @@ impl State {
             Ok(rows) => {
                 view.at_end = rows.len() < CHANGES_PAGE;
                 view.rows.extend(rows);
+                if view.to_oldest && view.at_end {
+                    view.selected = view.rows.len().saturating_sub(1);
+                }
                 if view.rows.is_empty() {
                     self.say(StatusKind::Info, "no changes yet: the journal is empty");
                 }
@@ -100,6 +107,7 @@ impl State {
         let Some(view) = &mut self.changes.view else { return Vec::new() };
         let last = view.rows.len().saturating_sub(1);
         view.selected = view.selected.saturating_add_signed(by).min(last);
+        view.to_oldest = by == isize::MAX;
         if !view.at_end && !view.loading && view.selected + 2 * page >= view.rows.len() {
             view.loading = true;
             return vec![Effect::LoadChanges { before: view.next_page(), limit: CHANGES_PAGE }];
@@ -221,6 +229,29 @@ mod tests {
         assert_eq!(state.changes.view.as_ref().map(|v| v.selected), Some(CHANGES_PAGE + 2));
         update(&mut state, Action::CloseChanges);
         assert_eq!(state.mode(), Mode::Browse);
+    }
+
+    /// `End` before the oldest page is read: the page that reads it takes the selection to the
+    /// oldest entry (it stayed on the last row read before, under a footer saying "the start
+    /// of the journal": bb40 F5); a move meanwhile keeps its own place.
+    #[test]
+    fn end_goes_to_the_oldest_entry_once_the_page_that_holds_it_is_read() {
+        for moved_meanwhile in [false, true] {
+            let mut state = State::new(100, 30, false);
+            update(&mut state, Action::OpenChanges);
+            let first = page(10_000, CHANGES_PAGE);
+            let oldest = first.last().map(|r| r.entry.position());
+            update(&mut state, Action::ChangesLoaded { before: None, rows: Ok(first) });
+            let asked = update(&mut state, Action::ChangesEdge(true));
+            assert_eq!(asked, [Effect::LoadChanges { before: oldest, limit: CHANGES_PAGE }]);
+            if moved_meanwhile {
+                update(&mut state, Action::ChangesMove(-1));
+            }
+            update(&mut state, Action::ChangesLoaded { before: oldest, rows: Ok(page(9_000, 63)) });
+            let view = state.changes.view.as_ref().expect("open");
+            let expected = if moved_meanwhile { CHANGES_PAGE - 2 } else { CHANGES_PAGE + 62 };
+            assert_eq!(view.selected, expected, "moved meanwhile: {moved_meanwhile}");
+        }
     }
 
     #[test]
