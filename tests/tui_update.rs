@@ -4236,3 +4236,26 @@ fn a_draft_holding_what_is_stored_now_is_said_and_removed_not_opened() {
     act(&store, &mut state, Action::OpenDraft);
     assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(user.clone()), "reopened");
 }
+
+/// The editor's colours after an emoji with a skin tone (`👍🏽`: two chars, one cell two
+/// columns wide) stay on their tokens: each one drifted two cells to the right, painting a
+/// `,` as nothing and a number in alternating colours (bb40 F1).
+#[test]
+fn the_editors_colours_stay_on_their_tokens_after_a_skin_toned_emoji() {
+    use ratatui::style::Color;
+    let (_dir, store) = demo_store();
+    support::import_records(&store, r#"{"id":"emoji1","username":"thumbs","customData":{"n":"👍🏽👍🏽","k":1}}"#);
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "thumbs");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::colour();
+    terminal.draw(|frame| custodian::tui::view::render(frame, &state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let row = (0..40)
+        .find(|&y| (0..118).any(|x| buffer[(x, y)].symbol() == "n" && buffer[(x + 1, y)].symbol() == "\""))
+        .expect("the line of \"n\"");
+    let comma = (0..120).rev().find(|&x| buffer[(x, row)].symbol() == ",").expect("its comma");
+    assert_eq!(buffer[(comma, row)].fg, Color::DarkGray, "the comma is punctuation");
+    assert_eq!(buffer[(comma - 1, row)].symbol(), "\"");
+    assert_eq!(buffer[(comma - 1, row)].fg, Color::Green, "the string's closing quote");
+}

@@ -313,8 +313,10 @@ fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonCo
             }
         }
         let y = inner.y + screen_row as u16;
-        let mut col = 0usize;
-        for (k, c) in chars.iter().enumerate() {
+        // Placed by grapheme cluster, as the text is drawn: `👍🏽` is one cell two columns
+        // wide, where its two chars counted four and every colour after it drifted (bb40 F1).
+        let (mut col, mut k) = (0usize, 0usize);
+        for cluster in unicode_segmentation::UnicodeSegmentation::graphemes(line.as_str(), true) {
             if col >= last_col {
                 break;
             }
@@ -325,7 +327,8 @@ fn colour_json(frame: &mut Frame, inner: Rect, editor: &Editor, colours: &JsonCo
             {
                 cell.set_fg(fg);
             }
-            col += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            col += unicode_width::UnicodeWidthStr::width(cluster);
+            k += cluster.chars().count();
         }
     }
 }
