@@ -87,21 +87,34 @@ pub(super) struct JournalWriter<'tx> {
     next: u64,
     /// Numbers below this are taken in [`JOURNAL_SEQUENCE`] by this transaction.
     reserved: u64,
+    /// The time of the newest entry: no save is journaled before it.
+    newest_at: i64,
 }
 
 impl<'tx> JournalWriter<'tx> {
     pub(super) fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
         let sequence = tx.open_table(JOURNAL_SEQUENCE)?;
         let next = sequence.get(())?.map_or(0, |g| g.value());
+        let rows = tx.open_table(JOURNAL)?;
+        let newest_at = rows.last()?.map_or(i64::MIN, |(key, _)| key.value().0);
         Ok(Self {
-            rows: tx.open_table(JOURNAL)?,
+            rows,
             by_user: tx.open_table(JOURNAL_BY_USER)?,
             by_batch: tx.open_table(JOURNAL_BY_BATCH)?,
             sequence,
             loads: tx.open_table(JOURNAL_LOADS)?,
             next,
             reserved: next,
+            newest_at,
         })
+    }
+
+    /// The time a save made `now` is journaled (and kept in the history) at: never before the
+    /// newest entry. A clock stepped back (a VM restored from a snapshot, an NTP correction)
+    /// journaled a save in the past, listed out of order and missed by `--since 1h` (bb40
+    /// F6); as a user's `updatedAt`, it is the newest entry's time then.
+    pub(super) fn time_of_save(&self, now: i64) -> i64 {
+        now.max(self.newest_at)
     }
 
     /// The next row's key for a save at `at`.
@@ -112,6 +125,7 @@ impl<'tx> JournalWriter<'tx> {
         }
         let key = (at, self.next);
         self.next += 1;
+        self.newest_at = self.newest_at.max(at);
         Ok(key)
     }
 
@@ -403,6 +417,44 @@ mod tests {
     use super::super::WriteTables;
     use crate::domain::CustomData;
     use crate::store::{Author, BatchId, JournalQuery, UserStore};
+
+    /// A save made while the clock is behind the journal's newest entry (stepped back: a VM
+    /// restored from a snapshot, an NTP correction) is journaled, and kept in the history, at
+    /// that entry's time: in save order, and found by `--since` (it was journaled two days in
+    /// the past, listed below older saves and missed by `changes --since 1h`: bb40 F6).
+    #[test]
+    fn a_save_made_while_the_clock_is_behind_is_journaled_in_save_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::test_store(dir.path(), "{\"id\":\"u1\"}\n{\"id\":\"u2\"}");
+        let document = |n: u32| CustomData::parse(&format!(r#"{{"n":{n}}}"#)).expect("document");
+        let ahead = crate::domain::time::now_ms() + 2 * 86_400_000;
+        let tx = store.write().expect("write");
+        {
+            let mut tables = WriteTables::open(&tx).expect("tables");
+            let current = tables.stored("u1").expect("read").expect("user");
+            tables
+                .replace_document("u1", &current, &document(1), &Author("then".into()), ahead, None)
+                .expect("save");
+        }
+        tx.commit().expect("commit");
+        // Now, by the clock: two days before the entry above.
+        store.replace_custom_data("u2", &document(2), None, &Author("now".into())).expect("save");
+        let mut newest = Vec::new();
+        let since = JournalQuery { since: Some(ahead - 3_600_000), ..JournalQuery::default() };
+        store
+            .journal(&since, &mut |entry| {
+                newest.push((entry.user_id.clone(), entry.saved_at));
+                Ok(true)
+            })
+            .expect("journal");
+        assert_eq!(
+            newest,
+            [("u2".to_owned(), ahead), ("u1".to_owned(), ahead)],
+            "newest first, in save order"
+        );
+        let history = store.history("u2").expect("history");
+        assert_eq!(history.last().map(|r| r.saved_at), Some(ahead), "the history says the same time");
+    }
 
     #[test]
     fn a_save_made_in_a_batch_is_journaled_with_its_batch_and_found_by_it() {
