@@ -131,9 +131,10 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
 fn check_parent(dir: &Path) -> Result<(), DirError> {
     let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
     match shared_dir_problem(parent) {
-        Some(problem) => {
-            Err(DirError::Unsafe { path: dir.to_owned(), problem: format!("lies in {problem}") })
-        }
+        Some(problem) => Err(DirError::Unsafe {
+            path: dir.to_owned(),
+            problem: format!("lies in {problem}: they could replace it"),
+        }),
         None => Ok(()),
     }
 }
@@ -147,13 +148,8 @@ pub fn shared_dir_problem(dir: &Path) -> Option<String> {
     let others_write = mode & 0o022 != 0;
     let sticky = mode & 0o1000 != 0;
     let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
-    (!sticky && (others_write || !owners_ok)).then(|| {
-        format!(
-            "{}, which others can change (mode {mode:04o}, uid {}): they could replace it",
-            dir.display(),
-            meta.uid()
-        )
-    })
+    (!sticky && (others_write || !owners_ok))
+        .then(|| format!("{}, which others can change (mode {mode:04o}, uid {})", dir.display(), meta.uid()))
 }
 
 /// Makes `dir` (and its missing parents) if needed — a directory custodian creates is 0700

@@ -40,7 +40,7 @@ fn edit_externally(
     let dir = std::env::temp_dir();
     if let Some(problem) = crate::location::shared_dir_problem(&dir) {
         return Err(format!(
-            "not opened: the editor's file would go in $TMPDIR, {problem}; set TMPDIR to a directory of your own; nothing was saved"
+            "not opened: set TMPDIR to a directory of your own (others could replace the editor's file in {problem})"
         ));
     }
     let path = dir.join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
