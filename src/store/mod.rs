@@ -25,7 +25,7 @@ pub use error::StoreError;
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
     CLI_STATEMENT_TIMEOUT, InitDone, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
-    SCREEN_STATEMENT_TIMEOUT, same_database_name_and_tenant,
+    SCREEN_STATEMENT_TIMEOUT, another_tenant_of, same_database_name_and_tenant,
 };
 pub use records::{
     ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, RevisionInfo, SaveOutcome, ScanStep, Seek,

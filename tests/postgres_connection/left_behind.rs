@@ -163,3 +163,56 @@ fn a_signal_while_the_server_stalls_a_write_before_its_commit_says_nothing_was_w
         .get(0);
     assert_eq!(stored, r#"{"v": 1}"#, "nothing written");
 }
+
+/// A draft kept under `--tenant acme` (a hang-up while editing there) is named when the
+/// screen opens this database without `--tenant`: an operator who forgot the flag after a
+/// crash did not learn that an edit waited (bb41). Named, not offered: it is another
+/// tenant's user.
+#[test]
+fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
+    use custodian::draft::{Draft, DraftKind, EditSnapshot, digest};
+    use std::os::unix::fs::PermissionsExt;
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let here = PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect").draft_identity();
+    let acme = here.replace("#tenant=default", "#tenant=acme");
+    assert_ne!(acme, here);
+    let edit = EditSnapshot {
+        user_id: "a1".to_owned(),
+        user_handle: "acme-admin".to_owned(),
+        session: "1-0000aaaa-1".to_owned(),
+        base_revision: 1,
+        base_digest: digest("{}"),
+        text: "{\"kept\": true}".to_owned(),
+    };
+    let draft = Draft::new(DraftKind::Draft, &acme, edit, 1_764_000_000_000);
+    let dir = home.path("state").join("custodian").join("drafts");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for private in [dir.parent().expect("state"), &dir] {
+        std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let path = dir.join(draft.file_name());
+    std::fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("not offered as a draft: kept for");
+    tui.send("\x1bOQ");
+    tui.wait_text("to reopen it");
+    // Wrapped in the messages' pane (where a row breaks depends on the database's name):
+    // compared as one text, the pane's borders and padding left out.
+    let said: String = tui
+        .rows()
+        .iter()
+        .map(|row| {
+            row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘').to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        said.contains(
+            "tenant \"acme\" of a database of this name (start custodian with --tenant acme to reopen it)"
+        ),
+        "{said}"
+    );
+}

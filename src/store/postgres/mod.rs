@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 
 pub use keys::KeySync;
 pub use schema::POSTGRES_SCHEMA_VERSION;
-pub use session::{InitDone, same_database_name_and_tenant};
+pub use session::{InitDone, another_tenant_of, same_database_name_and_tenant};
 
 use self::connect::{ConnectionSpec, Environment};
 use self::session::read_only_snapshot;

@@ -455,6 +455,16 @@ pub fn same_database_name_and_tenant(a: &str, b: &str) -> bool {
     matches!((database_and_tenant(a), database_and_tenant(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// The tenant of `b` when it names a database of the same name as `a` for another tenant: a
+/// draft kept under `--tenant acme` was neither offered nor named on the default tenant's
+/// screen, and an operator who forgot `--tenant` after a crash did not learn an edit waited
+/// (bb41).
+pub fn another_tenant_of<'b>(a: &str, b: &'b str) -> Option<&'b str> {
+    let ((database, tenant), (other_database, other_tenant)) =
+        (database_and_tenant(a)?, database_and_tenant(b)?);
+    (database == other_database && tenant != other_tenant).then_some(other_tenant)
+}
+
 /// `postgres://user@host:port/DB#tenant=T` or `postgres://user@/DB?host=…&port=…#tenant=T`.
 fn database_and_tenant(identity: &str) -> Option<(&str, &str)> {
     let (place, tenant) = identity.strip_prefix("postgres://")?.rsplit_once("#tenant=")?;
@@ -483,6 +493,20 @@ mod identity_tests {
             "postgres://postgres@127.0.0.1:5432/logto",
         ] {
             assert!(!same(tcp, other), "{other}");
+        }
+    }
+
+    #[test]
+    fn another_tenant_of_a_database_of_the_same_name_is_named_and_nothing_else() {
+        let here = "postgres://postgres@127.0.0.1:5432/logto#tenant=default";
+        let acme = "postgres://postgres@localhost:5432/logto#tenant=acme";
+        assert_eq!(super::another_tenant_of(here, acme), Some("acme"));
+        for other in [
+            "postgres://postgres@127.0.0.1:5432/logto#tenant=default",
+            "postgres://postgres@127.0.0.1:5432/logto2#tenant=acme",
+            "/home/op/.local/share/custodian/users.redb",
+        ] {
+            assert_eq!(super::another_tenant_of(here, other), None, "{other}");
         }
     }
 }

@@ -58,13 +58,25 @@ fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         ),
     };
     let found = runtime.drafts.of_the_same_database_elsewhere(database, same);
-    found
+    let mut said: Vec<String> = found
         .into_iter()
         .map(|(name, kept_for)| {
             tracing::info!(file = %name, "a draft kept for {what}");
             format!("kept for {kept_for}, {what} ({to_reopen}): {name}")
         })
-        .collect()
+        .collect();
+    if postgres {
+        let other_tenant = |other: &str| crate::store::another_tenant_of(database, other).is_some();
+        for (name, kept_for) in runtime.drafts.of_the_same_database_elsewhere(database, other_tenant) {
+            let tenant = crate::store::another_tenant_of(database, &kept_for).unwrap_or_default();
+            tracing::info!(file = %name, tenant, "a draft kept for another tenant");
+            said.push(format!(
+                "kept for {kept_for}, tenant {tenant:?} of a database of this name (start custodian with --tenant {} to reopen it): {name}",
+                crate::inert::shell_word(tenant)
+            ));
+        }
+    }
+    said
 }
 
 /// `drafts` with the handle each user has now where it is another than the one written: the
