@@ -93,6 +93,25 @@ fn changes_of_a_user_deleted_since_lists_their_saves_by_explicit_id() {
     }
 }
 
+/// A save that waits for one user's row past the lock timeout names that user: it said "the
+/// database is busy: someone else is writing", while one row was held (by Logto, a script).
+#[test]
+fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where username = 'alice' for update", &[]).expect("hold the row");
+    let stderr = run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(1);
+    holding.rollback().expect("let go");
+    assert!(
+        stderr.contains("user u1 is being written by another session (Logto, a script, another custodian): its row stayed locked for 3 s; nothing was written; try again"),
+        "{stderr}"
+    );
+}
+
 /// A user Logto deletes while `set` waits for their row: said as gone, not as a lookup the
 /// operator never typed (`no user "u1" (looked for an id, a username, …)`: bb41 F11).
 #[test]

@@ -121,6 +121,12 @@ pub enum StoreError {
     Invalid(#[from] ValidationError),
     #[error("the database is busy: someone else is writing; try again")]
     Busy,
+    /// On PostgreSQL a save waits for one user's row, not the database: said so, naming them
+    /// (bb41: "the database is busy" while one row was held, by Logto or a script).
+    #[error(
+        "user {user} is being written by another session (Logto, a script, another custodian): its row stayed locked for 3 s; nothing was written; try again"
+    )]
+    RowHeld { user: String },
     #[error("read-only: the database was opened with --read-only; nothing was written")]
     ReadOnly,
     /// The path quoted as a shell word where it has a space (` ` was shown bare, and the

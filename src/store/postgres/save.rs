@@ -21,7 +21,10 @@ impl PostgresStore {
         let mut client = self.lock();
         // Before the COMMIT, a lost connection means the server rolls the transaction back:
         // the save did not happen, and the error says so.
-        let fail = |e: postgres::Error| self.rolled_back(self.fail(e), "the save did not happen");
+        let fail = |e: postgres::Error| match self.rolled_back(self.fail(e), "the save did not happen") {
+            StoreError::Busy => StoreError::RowHeld { user: crate::inert::line(id).into_owned() },
+            other => other,
+        };
         let mut tx = Self::write_transaction(&mut client).map_err(fail)?;
         // The row stays locked until the commit: no other writer can slip in between. The same
         // document is the same jsonb text: jsonb's `=` holds `2` and `2.0` equal, and a save
