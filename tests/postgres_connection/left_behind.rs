@@ -186,33 +186,49 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         base_digest: digest("{}"),
         text: "{\"kept\": true}".to_owned(),
     };
-    let draft = Draft::new(DraftKind::Draft, &acme, edit, 1_764_000_000_000);
+    // And one of this tenant kept under another login role, at the same address: it was
+    // said to be "at another address" (bb41).
+    let (role, _) = db.tenant_role("default");
+    let as_postgres = here.replacen(&format!("//{role}@"), "//postgres@", 1);
+    assert_ne!(as_postgres, here);
     let dir = home.path("state").join("custodian").join("drafts");
     std::fs::create_dir_all(&dir).expect("mkdir");
     for private in [dir.parent().expect("state"), &dir] {
         std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     }
-    let path = dir.join(draft.file_name());
-    std::fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let mut tui = spawn_screen(&home, &url);
-    tui.wait_text("not offered as a draft: kept for");
-    tui.send("\x1bOQ");
-    tui.wait_text("to reopen it");
-    // Wrapped in the messages' pane (where a row breaks depends on the database's name):
-    // compared as one text, the pane's borders and padding left out.
-    let said: String = tui
-        .rows()
-        .iter()
-        .map(|row| {
-            row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘').to_owned()
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert!(
-        said.contains(
-            "tenant \"acme\" of a database of this name (start custodian with --tenant acme to reopen it)"
+    // One at a time: the status line names the first draft not offered, the log the rest.
+    for (database, said_so) in [
+        (
+            &acme,
+            "tenant \"acme\" of a database of this name (start custodian with --tenant acme to reopen it)",
         ),
-        "{said}"
-    );
+        (
+            &as_postgres,
+            "a database of this name and tenant reached another way (another host, port or login role)",
+        ),
+    ] {
+        for old in std::fs::read_dir(&dir).expect("drafts").flatten() {
+            std::fs::remove_file(old.path()).expect("remove the draft before");
+        }
+        let draft = Draft::new(DraftKind::Draft, database, edit.clone(), 1_764_000_000_000);
+        let path = dir.join(draft.file_name());
+        std::fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let mut tui = spawn_screen(&home, &url);
+        tui.wait_text("not offered as a draft: kept for");
+        tui.send("\x1bOQ");
+        tui.wait_text("to reopen it");
+        // Wrapped in the messages' pane (where a row breaks depends on the database's name):
+        // compared as one text, the pane's borders and padding left out.
+        let said: String = tui
+            .rows()
+            .iter()
+            .map(|row| {
+                row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘')
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(said.contains(said_so), "{said_so}: {said}");
+    }
 }

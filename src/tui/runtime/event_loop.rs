@@ -49,7 +49,9 @@ fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
     };
     let (what, to_reopen) = match postgres {
         true => (
-            "a database of this name and tenant at another address",
+            // The login role is part of the URL too: "at another address" was said of the
+            // same address reached as another role (bb41).
+            "a database of this name and tenant reached another way (another host, port or login role)",
             "start custodian with that URL to reopen it",
         ),
         false => (
