@@ -49,6 +49,14 @@ fn connect(db: &LogtoDb, application_name: &str, statement_timeout: Option<Durat
     PostgresStore::connect(&url, &options).expect("connect as the tenant role")
 }
 
+/// User `id`'s customData as the database holds it (jsonb's text).
+fn stored(db: &LogtoDb, id: &str) -> String {
+    db.superuser()
+        .query_one("select custom_data::text from users where id = $1", &[&id])
+        .expect("read")
+        .get(0)
+}
+
 /// Waits until `check` holds, up to 20 s; fails naming `what`.
 fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -479,11 +487,7 @@ fn a_right_the_tenant_role_lacks_is_named_as_that_roles_with_nothing_written() {
         ),
         "{error}"
     );
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'carol'", &[])
-        .expect("read")
-        .get(0);
+    let stored = stored(&db, "carol");
     assert!(stored.contains("drop"), "nothing written: {stored}");
     // On Logto's own table `init` cannot help (it never alters Logto's tables): the grant is
     // named, not `init` (it sent the operator round in a loop: bb41 F4).
@@ -669,11 +673,7 @@ fn the_screen_says_connection_lost_keeps_the_edit_as_a_draft_and_saves_after_f5(
     tui.send("q");
     let status = tui.wait_exit();
     assert!(status.success(), "custodian exited with {status:?}");
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'u1'", &[])
-        .expect("read")
-        .get(0);
+    let stored = stored(&db, "u1");
     assert!(stored.contains("\"mine\": 1") && stored.contains("\"more\": 2"), "{stored}");
     assert!(the_draft(&home).is_none(), "the saved edit's draft is gone");
 }
@@ -869,11 +869,7 @@ fn keys_are_answered_while_a_reconnect_waits_for_a_silent_server() {
     tui.send("q");
     let status = tui.wait_exit();
     assert!(status.success(), "custodian exited with {status:?}");
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'u1'", &[])
-        .expect("read")
-        .get(0);
+    let stored = stored(&db, "u1");
     assert!(stored.contains("\"first\": 1") && stored.contains("\"typed\": 2"), "{stored}");
 }
 

@@ -696,6 +696,16 @@ fn two_users_holding_secrets(store: &RedbStore) {
     );
 }
 
+/// The question before the batch is open: `users` to write, and what it says of those the
+/// patch would leave holding something that looks like a secret.
+fn asked_to_write(state: &State, users: u64, secrets: SecretsInPatch) {
+    let asked = matches!(
+        &state.dialog,
+        Some(Dialog::ConfirmPatch { users: asked, secrets: said, .. }) if *asked == users && *said == secrets
+    );
+    assert!(asked, "{:?}", state.dialog);
+}
+
 const REVIEWED: &str = r#"[{"op":"add","path":"/reviewed","value":true}]"#;
 
 fn reviewed(store: &RedbStore, id: &str) -> bool {
@@ -721,14 +731,7 @@ fn s_in_the_dry_run_writes_the_users_left_holding_secrets_too_and_the_question_n
     );
     // Left as they are by default: the question counts the others and names the two.
     press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(
-            &state.dialog,
-            Some(Dialog::ConfirmPatch { users: 200, secrets: SecretsInPatch::Left(2), .. })
-        ),
-        "{:?}",
-        state.dialog
-    );
+    asked_to_write(&state, 200, SecretsInPatch::Left(2));
     let asked = screen(&state, 160, 40);
     assert!(asked.contains("200 users"), "{asked}");
     assert!(asked.contains("Left as they are: 2 users the patch would leave holding"), "{asked}");
@@ -741,14 +744,7 @@ fn s_in_the_dry_run_writes_the_users_left_holding_secrets_too_and_the_question_n
             .contains("of these, 2 users hold a likely secret: written too (s leaves them) — keyholder1")
     );
     press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(
-            &state.dialog,
-            Some(Dialog::ConfirmPatch { users: 202, secrets: SecretsInPatch::Written(2), .. })
-        ),
-        "{:?}",
-        state.dialog
-    );
+    asked_to_write(&state, 202, SecretsInPatch::Written(2));
     assert!(
         screen(&state, 160, 40).contains("Of these, 2 users would hold something that looks like a secret")
     );
@@ -768,14 +764,7 @@ fn the_users_left_holding_secrets_are_left_as_they_are_and_counted_so() {
     press(&store, &mut state, KeyCode::Char('s'));
     press(&store, &mut state, KeyCode::Char('s'));
     press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(
-            &state.dialog,
-            Some(Dialog::ConfirmPatch { users: 200, secrets: SecretsInPatch::Left(2), .. })
-        ),
-        "{:?}",
-        state.dialog
-    );
+    asked_to_write(&state, 200, SecretsInPatch::Left(2));
     press(&store, &mut state, KeyCode::Char('y'));
     let status = status_text(&state);
     assert!(status.contains("saved 200 users, 2 users left as they are"), "{status}");
@@ -809,14 +798,7 @@ fn a_patch_that_changes_only_users_left_holding_secrets_has_nothing_to_apply_unt
     );
     press(&store, &mut state, KeyCode::Char('s'));
     press(&store, &mut state, KeyCode::Enter);
-    assert!(
-        matches!(
-            &state.dialog,
-            Some(Dialog::ConfirmPatch { users: 1, secrets: SecretsInPatch::Written(1), .. })
-        ),
-        "{:?}",
-        state.dialog
-    );
+    asked_to_write(&state, 1, SecretsInPatch::Written(1));
 }
 
 /// A patch whose users hold no secret has nothing for `s` to choose: said, and the overlay

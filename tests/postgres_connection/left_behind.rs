@@ -53,8 +53,7 @@ fn a_save_cut_off_by_a_silent_drop_ends_the_session_left_on_the_server_and_the_r
     let proxy = Proxy::to(db.server.port);
     let name = application(&db, "severed-save");
     let store = connect_through(&db, &proxy, &name, 5);
-    let before =
-        db.superuser().query_one("select custom_data::text from users where id = 'u2'", &[]).expect("read");
+    let before = stored(&db, "u2");
     let error = cut_off_while_waiting_for_u2(&db, &proxy, &name, false, || {
         store.replace_custom_data("u2", &data(r#"{"cut":true}"#), None, &author()).map(|_| ())
     });
@@ -66,9 +65,7 @@ fn a_save_cut_off_by_a_silent_drop_ends_the_session_left_on_the_server_and_the_r
     );
     assert_eq!(sign_in_goes_through(&db).expect("the row is free"), 1);
     wait_until("no session of custodian's left", || sessions(&db, &name, None).is_empty());
-    let after =
-        db.superuser().query_one("select custom_data::text from users where id = 'u2'", &[]).expect("read");
-    assert_eq!(after.get::<_, String>(0), before.get::<_, String>(0), "nothing written");
+    assert_eq!(stored(&db, "u2"), before, "nothing written");
 }
 
 #[test]
@@ -156,11 +153,7 @@ fn a_signal_while_the_server_stalls_a_write_before_its_commit_says_nothing_was_w
         ),
         "{stderr}"
     );
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'u1'", &[])
-        .expect("read")
-        .get(0);
+    let stored = stored(&db, "u1");
     assert_eq!(stored, r#"{"v": 1}"#, "nothing written");
 }
 

@@ -38,6 +38,11 @@ impl WriteTransaction<'_> {
     }
 }
 
+/// Ends server process `$1` if it is still the session that started at `$2` (a pid alone may
+/// be a later session's once the first one ended).
+const END_THAT_SESSION: &str = "select pg_terminate_backend(a.pid) from pg_stat_activity a \
+     where a.pid = $1 and a.backend_start::text = $2";
+
 /// What became of the server's side of a lost connection.
 enum LeftBehind {
     /// The server had already ended it.
@@ -82,8 +87,6 @@ impl PostgresStore {
         let Some(xid) = &previous.committing else { return Ok(()) };
         let fail = |e: postgres::Error| describe(spec, &e);
         let in_progress = "select pg_xact_status($1::text::xid8) = 'in progress'";
-        let end = "select pg_terminate_backend(a.pid) from pg_stat_activity a \
-             where a.pid = $1 and a.backend_start::text = $2";
         let deadline = std::time::Instant::now() + spec.connect_timeout;
         let mut ended = false;
         loop {
@@ -94,7 +97,7 @@ impl PostgresStore {
             // Without its start time (not shown to this role) it is only waited for.
             if let (false, Some(started)) = (ended, &previous.started) {
                 tracing::info!(pid = previous.pid, %xid, "ending the session whose COMMIT got no answer");
-                client.query(end, &[&previous.pid, started]).map_err(fail)?;
+                client.query(END_THAT_SESSION, &[&previous.pid, started]).map_err(fail)?;
                 ended = true;
             }
             if std::time::Instant::now() >= deadline {
@@ -162,9 +165,7 @@ impl PostgresStore {
             return Ok(LeftBehind::Gone);
         }
         tracing::info!(pid = previous.pid, "ending the session a lost connection left open on the server");
-        let end = "select pg_terminate_backend(a.pid) from pg_stat_activity a \
-             where a.pid = $1 and a.backend_start::text = $2";
-        client.query(end, &[&previous.pid, started]).map_err(fail)?;
+        client.query(END_THAT_SESSION, &[&previous.pid, started]).map_err(fail)?;
         let deadline = std::time::Instant::now() + spec.connect_timeout;
         while !client.query(still, &[&previous.pid, started]).map_err(fail)?.is_empty() {
             if std::time::Instant::now() >= deadline {
