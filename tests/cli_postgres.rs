@@ -112,6 +112,27 @@ fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
     );
 }
 
+/// A batch that waits past the lock timeout for a row another session holds names that user
+/// and says nothing of the batch was written: it said "the database is busy" (bb41).
+#[test]
+fn a_batch_held_up_by_a_row_another_session_holds_names_the_user_and_writes_nothing() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where username = 'bob' for update", &[]).expect("hold the row");
+    let stderr = run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).fails(1);
+    holding.rollback().expect("let go");
+    assert!(
+        stderr.contains("the batch waited 3 s for users another session (Logto, a script, another custodian) is writing: u2; nothing of the batch was written; try again"),
+        "{stderr}"
+    );
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(!alice.stdout.contains("flag"), "nothing of the batch written: {alice:?}");
+    let yes = run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    assert!(yes.stdout.contains("saved 2 users of 2"), "once the row is free: {yes:?}");
+}
+
 /// A user Logto deletes while `set` waits for their row: said as gone, not as a lookup the
 /// operator never typed (`no user "u1" (looked for an id, a username, …)`: bb41 F11).
 #[test]

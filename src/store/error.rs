@@ -127,6 +127,12 @@ pub enum StoreError {
         "user {user} is being written by another session (Logto, a script, another custodian): its row stayed locked for 3 s; nothing was written; try again"
     )]
     RowHeld { user: String },
+    /// The same for a batch (`patch --yes`, `undo`, an upsert), naming the users whose rows
+    /// stayed held: the whole batch is one transaction, so nothing of it was written.
+    #[error(
+        "the batch waited 3 s for users another session (Logto, a script, another custodian) is writing: {users}; nothing of the batch was written; try again"
+    )]
+    RowsHeld { users: String },
     #[error("read-only: the database was opened with --read-only; nothing was written")]
     ReadOnly,
     /// The path quoted as a shell word where it has a space (` ` was shown bare, and the

@@ -105,12 +105,29 @@ impl PostgresStore {
         tx: &mut Transaction<'_>,
         ids: &[T],
     ) -> Result<(), StoreError> {
+        // The free rows first, without waiting: those it did not lock are held by another
+        // session (or gone), and a wait for them that times out can name them (it said "the
+        // database is busy" of one held row: bb41).
+        let locked = tx
+            .query(
+                "select u.id from public.users u where u.tenant_id = $1 and u.id = any($2) for update of u skip locked",
+                &[&self.tenant, &ids],
+            )
+            .map_err(|e| self.fail(e))?;
+        if locked.len() == ids.len() {
+            return Ok(());
+        }
+        let locked: std::collections::HashSet<String> = locked.iter().map(|row| row.get(0)).collect();
+        let held: Vec<&str> = ids.iter().map(AsRef::as_ref).filter(|id| !locked.contains(*id)).collect();
         tx.execute(
             "select 1 from public.users u where u.tenant_id = $1 and u.id = any($2) for update of u",
-            &[&self.tenant, &ids],
+            &[&self.tenant, &held],
         )
-        .map_err(|e| self.fail(e))?;
-        Ok(())
+        .map(|_| ())
+        .map_err(|e| match self.fail(e) {
+            StoreError::Busy => StoreError::RowsHeld { users: held_users(&held) },
+            other => other,
+        })
     }
 
     /// The users `ids` names, with their stored document and whether custodian's history
@@ -455,4 +472,14 @@ fn edit_chunk(
         }
     }
     Ok(pending)
+}
+
+/// The users of a batch whose rows another session held, as the error names them: the first
+/// three, and how many more (a held id may be one deleted meanwhile: it is not told apart).
+fn held_users(held: &[&str]) -> String {
+    let shown: Vec<String> = held.iter().take(3).map(|id| crate::inert::line(id).into_owned()).collect();
+    match held.len() {
+        0..=3 => shown.join(", "),
+        n => format!("{} and {} more", shown.join(", "), n - 3),
+    }
 }
