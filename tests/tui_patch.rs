@@ -487,7 +487,7 @@ fn the_diff_scrolls_to_its_last_row_and_no_further() {
     // holds the document's end, nothing blank below the diff.
     let rows: Vec<&str> = bottom.lines().collect();
     let at = rows.iter().position(|row| row.contains("\"field39\"")).expect("the row");
-    assert!(rows[at + 1].contains("    }") && rows[at + 2].contains("  }"), "{bottom}");
+    assert!(rows[at + 1].contains("   }") && rows[at + 2].contains("│ │  }"), "{bottom}");
     assert!(rows[at + 3].contains("└─"), "the pane's bottom border right after:\n{bottom}");
     let scrolled = state.patch.as_ref().expect("the overlay").scroll;
     press(&store, &mut state, KeyCode::Down);

@@ -2,7 +2,6 @@
 //! stored text against the new text.
 
 use serde_json::{Map, Value};
-use similar::{ChangeTag, TextDiff};
 
 /// Top-level keys of `old` that `new` no longer has, in `old`'s order.
 pub fn dropped_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
@@ -69,19 +68,31 @@ pub enum LineChange {
     Added,
 }
 
-/// A line diff of `old` against `new`.
+/// A line diff of `old` against `new`. Lines are matched without their trailing `,`: a key
+/// added after the last one gives the line before it a comma, and that line showed as removed
+/// and added again though its value was the same (bb41). A matched line is shown as `new`
+/// writes it.
 pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
-    TextDiff::from_lines(old, new)
-        .iter_all_changes()
-        .map(|change| DiffLine {
-            change: match change.tag() {
-                ChangeTag::Equal => LineChange::Same,
-                ChangeTag::Delete => LineChange::Removed,
-                ChangeTag::Insert => LineChange::Added,
-            },
-            text: change.value().trim_end_matches('\n').to_owned(),
-        })
-        .collect()
+    let old: Vec<&str> = old.lines().collect();
+    let new: Vec<&str> = new.lines().collect();
+    let ops = similar::capture_diff_slices_by_key(similar::Algorithm::Myers, &old, &new, |line| {
+        line.strip_suffix(',').unwrap_or(line)
+    });
+    let mut diff = Vec::with_capacity(old.len().max(new.len()));
+    let mut push = |lines: &[&str], change| {
+        diff.extend(lines.iter().map(|text| DiffLine { change, text: (*text).to_owned() }))
+    };
+    for op in ops {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => push(&new[new_range], LineChange::Same),
+            _ => {
+                push(&old[old_range], LineChange::Removed);
+                push(&new[new_range], LineChange::Added);
+            }
+        }
+    }
+    diff
 }
 
 /// Unchanged lines a compact diff shows around each change.
@@ -253,6 +264,30 @@ mod tests {
             [" a", "-b ~ B", "+B ~ b", " c", " d", "⋯", " g", " h", "-i ~ I", "+I ~ i", "+I2", " j"]
         );
         assert!(compact(&line_diff(old, old)).is_empty(), "no change, no rows");
+    }
+
+    /// bb41: a key added after the last one gives the line before it a comma; that line is
+    /// the same line (shown as the new text writes it), not removed and added again.
+    #[test]
+    fn a_comma_that_only_follows_from_an_added_key_is_no_change() {
+        let old = "{\n  \"a\": 1,\n  \"c\": 3\n}\n";
+        let new = "{\n  \"a\": 1,\n  \"c\": 3,\n  \"b\": 2\n}\n";
+        assert_eq!(
+            texts(&compact(&line_diff(old, new))),
+            [r#"   "a": 1,"#, r#"   "c": 3,"#, r#"+  "b": 2"#, " }"]
+        );
+        let removed_last = line_diff(new, old);
+        assert_eq!(
+            removed_last.iter().filter(|l| l.change != LineChange::Same).count(),
+            1,
+            "{removed_last:?}"
+        );
+        let value_changed = line_diff(old, "{\n  \"a\": 1,\n  \"c\": 4\n}\n");
+        assert_eq!(
+            value_changed.iter().filter(|l| l.change != LineChange::Same).count(),
+            2,
+            "{value_changed:?}"
+        );
     }
 
     /// bb16 L03: a run that removes one key before changed ones pairs each changed line with
