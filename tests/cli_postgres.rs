@@ -112,6 +112,42 @@ fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
     );
 }
 
+/// A login role that is a member of two tenants' roles without their rights, asked for a
+/// tenant it may not become, is told the tenants it may: it said "a tenant's own role sees
+/// only its tenant", of a role that is no tenant's own and may become two (bb41).
+#[test]
+fn an_unknown_tenant_names_the_tenants_a_member_role_may_become() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let pid = std::process::id();
+    let (default_role, _) = db.tenant_role("default");
+    // Logto's tenant roles take their rights from one role of the database's (its `tenants`
+    // columns among them).
+    let parent = default_role.strip_suffix("_default").expect("Logto's name for a tenant's role");
+    let (tenant, tenant_role, member) =
+        (format!("acme{pid}"), format!("logto_tenant_acme{pid}"), format!("ops{pid}"));
+    db.superuser()
+        .batch_execute(&format!(
+            "create role {tenant_role} nologin in role {parent}; \
+             insert into tenants (id, db_user, db_user_password) values ('{tenant}', '{tenant_role}', 'x'); \
+             create role {member} login password 'pw' noinherit in role {default_role}, {tenant_role}"
+        ))
+        .expect("a second tenant and a member of both tenants' roles");
+    let url = db.superuser_url().replacen("postgres@", &format!("{member}:pw@"), 1);
+    let error = run(&home, &["--db", &url, "--tenant", "admin", "list"], None).fails(1);
+    let reached = run(&home, &["--db", &url, "--tenant", &tenant, "list"], None);
+    db.superuser()
+        .batch_execute(&format!(
+            "delete from tenants where id = '{tenant}'; drop role {member}; drop owned by {tenant_role}; drop role {tenant_role}"
+        ))
+        .expect("clean up");
+    assert!(
+        error.contains(&format!(r#"no tenant "admin" that role "{member}" can see (it may become the roles of "{tenant}", "default")"#)),
+        "{error}"
+    );
+    reached.ok();
+}
+
 /// A batch that waits past the lock timeout for a row another session holds names that user
 /// and says nothing of the batch was written: it said "the database is busy" (bb41).
 #[test]

@@ -99,13 +99,18 @@ impl PostgresStore {
         };
         // Logto's policy on `tenants` shows a tenant's row to its own role only: a login role
         // that is a member of it sees the row once it has become that role.
+        // The tenants of the roles it may become, named when none is the one asked for.
+        let mut member_of = Vec::new();
         let tenant_role = match tenant_role {
             None => match become_a_tenant_role(&mut client, &options.tenant).map_err(fail)? {
-                Some(tenant_role) => {
+                Becoming::Tenant(tenant_role) => {
                     role = tenant_role;
                     Some(None)
                 }
-                None => None,
+                Becoming::Others(tenants) => {
+                    member_of = tenants;
+                    None
+                }
             },
             found => found,
         };
@@ -122,6 +127,12 @@ impl PostgresStore {
                     .map(|rows| rows.iter().map(|r| format!("{:?}", r.get::<_, String>(0))).collect())
                     .unwrap_or_default();
                 let why = match seen.len() {
+                    // A member of tenants' roles that does not inherit their rights reads no
+                    // `tenants` as itself: the tenants of the roles it may become (bb41).
+                    0 if !member_of.is_empty() => format!(
+                        "it may become the roles of {}",
+                        member_of.iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ")
+                    ),
                     0 => "a tenant's own role sees only its tenant".to_owned(),
                     n if n > TENANTS_NAMED => format!("it sees {}, …", seen[..TENANTS_NAMED].join(", ")),
                     _ => format!("it sees {}", seen.join(", ")),
@@ -422,8 +433,8 @@ pub(super) fn read_only_snapshot(
 
 /// For a login role that is a member of tenant roles: becomes, in turn, each role it may
 /// become, until one sees `tenant`'s row in `tenants` as its own (`db_user`); stays that role
-/// and names it, or goes back to its own and says `None`.
-fn become_a_tenant_role(client: &mut Client, tenant: &str) -> Result<Option<String>, postgres::Error> {
+/// and names it, or goes back to its own and names the tenants those roles own.
+fn become_a_tenant_role(client: &mut Client, tenant: &str) -> Result<Becoming, postgres::Error> {
     let roles: Vec<String> = client
         .query(
             "select r.rolname::text from pg_roles r where r.rolname <> current_user \
@@ -433,19 +444,29 @@ fn become_a_tenant_role(client: &mut Client, tenant: &str) -> Result<Option<Stri
         .iter()
         .map(|row| row.get(0))
         .collect();
+    let mut others = Vec::new();
     for candidate in roles {
         client.execute("select set_config('role', $1, false)", &[&candidate])?;
-        let own = client
-            .query_opt("select db_user::text from public.tenants where id = $1", &[&tenant])
-            .ok()
-            .flatten()
-            .and_then(|row| row.get::<_, Option<String>>(0));
-        if own.as_deref() == Some(candidate.as_str()) {
-            return Ok(Some(candidate));
+        // Logto's policy shows a tenant's row to its own role only.
+        let owned: Vec<String> = client
+            .query("select id from public.tenants where db_user = $1 order by id", &[&candidate])
+            .map(|rows| rows.iter().map(|row| row.get(0)).collect())
+            .unwrap_or_default();
+        if owned.iter().any(|id| id == tenant) {
+            return Ok(Becoming::Tenant(candidate));
         }
+        others.extend(owned);
         client.batch_execute("reset role")?;
     }
-    Ok(None)
+    others.sort();
+    Ok(Becoming::Others(others))
+}
+
+/// What a login role may become for a tenant: its role, or else the tenants of the roles it
+/// is a member of (none, perhaps).
+enum Becoming {
+    Tenant(String),
+    Others(Vec<String>),
 }
 
 /// Whether two drafts' identities ([`PostgresStore::draft_identity`]) name a database of the
