@@ -1486,10 +1486,20 @@ fn a_save_unanswered_for_long_says_what_it_may_mean_and_the_way_out_and_its_late
         status_text(&state)
     );
     assert_eq!(state.pending, Some(Pending::Saving), "still waiting");
+    // The help and the messages come and go; the status line still says the save is
+    // unanswered, with the way out (it said a bare `saving…`: bb43 F1).
+    for overlay in [Action::ToggleHelp, Action::OpenMessages] {
+        update(&mut state, Action::SaveUnanswered { seconds: 15 });
+        update(&mut state, overlay);
+        update(&mut state, Action::Cancel);
+        let status_line = whole_screen(&state).lines().nth(38).unwrap_or_default().to_owned();
+        assert!(status_line.contains("saving… no answer for 15 s, it may still land"), "{status_line}");
+    }
     // The answer, late, is taken as any answer.
     run_effects(&support::runtime(&store), &mut state, sent);
     assert_eq!(status_text(&state), "saved revision 2");
     assert_eq!(state.pending, None);
+    assert!(!whole_screen(&state).contains("no answer"), "the warning goes with the wait");
     // Told after the answer came, it says nothing.
     act(&store, &mut state, Action::SaveUnanswered { seconds: 15 });
     assert_eq!(status_text(&state), "saved revision 2");

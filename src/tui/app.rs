@@ -186,6 +186,10 @@ pub struct State {
     pub status: Option<Status>,
     /// What the store is working on for us (the runtime says), shown on the status line.
     pub pending: Option<Pending>,
+    /// The warning of a save that has had no answer for long, while it still waits: the
+    /// status line keeps it when its message goes with the screen (it fell back to a bare
+    /// `saving…` once F1 or F2 had been open: bb43 F1).
+    pub save_unanswered: Option<String>,
     /// Ctrl-S (or `o` in the conflict view) read what is stored before asking its question.
     /// Until the answer comes the edit stays as it was read for.
     pub reviewing: Option<Review>,
@@ -248,6 +252,7 @@ impl State {
             command: None,
             status: None,
             pending: None,
+            save_unanswered: None,
             reviewing: None,
             after_the_matches: None,
             read_only,
@@ -357,6 +362,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
     if answers_a_save(&action) && state.pending == Some(Pending::Saving) {
         // The answer ends the wait at once (the runtime sets it again if other work is out).
         state.pending = None;
+        state.save_unanswered = None;
     }
     match action {
         StoreBusy(pending) => {

@@ -51,10 +51,9 @@ impl State {
                     "the disk may be stuck, or another program holds the file"
                 }
             };
-            self.say(
-                StatusKind::Error,
-                format!("saving… no answer for {seconds} s, it may still land — {WAY_OUT} ({why})"),
-            );
+            let warning = format!("saving… no answer for {seconds} s, it may still land — {WAY_OUT} ({why})");
+            self.save_unanswered = Some(warning.clone());
+            self.say(StatusKind::Error, warning);
         }
         Vec::new()
     }

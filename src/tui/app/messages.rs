@@ -82,6 +82,18 @@ impl State {
         self.say(StatusKind::Error, text);
     }
 
+    /// The status line's message: the last one said, or while a save waits past its limit
+    /// and nothing else is said, its warning.
+    pub fn shown_status(&self) -> Option<(StatusKind, &str)> {
+        let unanswered = || {
+            self.save_unanswered
+                .as_deref()
+                .filter(|_| self.pending == Some(Pending::Saving))
+                .map(|text| (StatusKind::Error, text))
+        };
+        self.status.as_ref().map(|s| (s.kind, s.text.as_str())).or_else(unanswered)
+    }
+
     pub(super) fn say(&mut self, kind: StatusKind, text: impl Into<String>) {
         let text = text.into();
         if self.said.len() == MESSAGES_KEPT {

@@ -317,6 +317,7 @@ impl State {
         // Pending from this moment, not from the runtime's next look at its workers: a quit
         // that follows at once must already know a save is on its way.
         self.pending = Some(Pending::Saving);
+        self.save_unanswered = None;
         self.say(StatusKind::Info, "saving…");
         vec![effect]
     }

@@ -53,9 +53,8 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         // after it: the answer to a save comes there.
         let used: usize = spans.iter().map(|span| span.content.width()).sum();
         let message_room = state
-            .status
-            .as_ref()
-            .map_or(0, |s| (inert::line(&s.text).width() + 5).min(usize::from(area.width) * 2 / 5));
+            .shown_status()
+            .map_or(0, |(_, text)| (inert::line(text).width() + 5).min(usize::from(area.width) * 2 / 5));
         let room = usize::from(area.width).saturating_sub(used + message_room);
         let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
         spans.push(Span::styled(shown, style));
@@ -67,9 +66,9 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         separate(&mut spans, " · ");
         spans.push(Span::styled(format!("key order is {backend}'s"), theme.dim));
     }
-    if let Some(status) = &state.status {
+    if let Some((kind, text)) = state.shown_status() {
         separate(&mut spans, "  ·  ");
-        let style = match status.kind {
+        let style = match kind {
             StatusKind::Info => Default::default(),
             StatusKind::Success => theme.success,
             StatusKind::Error => theme.error,
@@ -77,7 +76,7 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         // A message longer than the room left is cut, saying where to read it whole.
         let used: usize = spans.iter().map(|span| span.content.width()).sum();
         let room = usize::from(area.width).saturating_sub(used);
-        let text = inert::line(&status.text);
+        let text = inert::line(text);
         let shown = if text.width() > room {
             // F2 works in the editor too, where `:` types a colon (bb11).
             const WHOLE: &str = " (F2: whole)";
@@ -89,7 +88,7 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     }
     // What the store is still working on: the screen answers keys meanwhile.
     if let Some(pending) = state.pending
-        && state.status.as_ref().is_none_or(|s| !s.text.starts_with(pending.label()))
+        && state.shown_status().is_none_or(|(_, text)| !text.starts_with(pending.label()))
     {
         separate(&mut spans, "  ·  ");
         let said = match (pending, state.export_under_way.as_ref()) {
