@@ -233,8 +233,17 @@ impl Spill {
 
     /// An unnamed file (0600) in `dir`, else in the system's temporary directory, as
     /// [`Spill::beside_or_in_tmpdir`] makes one: for a copy of an import's input.
-    pub fn unnamed_file_beside_or_in_tmpdir(dir: &Path) -> io::Result<File> {
-        Self::unnamed_file_in_either(dir, &system_temp_dir()).map(|(file, _)| file)
+    /// Where `dir`'s file system has no room for `bytes`, the temporary directory is tried
+    /// first when it has: a few records piped into a database on a full disk were refused for
+    /// want of room to hold them (bb42 F2).
+    pub fn unnamed_file_beside_or_in_tmpdir(dir: &Path, bytes: u64) -> io::Result<File> {
+        let temp = system_temp_dir();
+        let room = |dir: &Path| {
+            rustix::fs::statvfs(dir).is_ok_and(|space| space.f_bavail.saturating_mul(space.f_frsize) >= bytes)
+        };
+        let (first, then) =
+            if !room(dir) && room(&temp) { (temp.as_path(), dir) } else { (dir, temp.as_path()) };
+        Self::unnamed_file_in_either(first, then).map(|(file, _)| file)
     }
 
     /// The file in `dir`, else in `fallback`, and where it was made; when neither takes one,

@@ -534,6 +534,21 @@ fn a_full_disk_fails_the_write_and_keeps_the_last_good_state() {
     assert!(sandbox.ok(&db, &["set", "admin", path_str(&small)]).starts_with("saved: "));
 }
 
+/// Records piped into a database on a full disk are read ahead where there is room (the
+/// temporary directory), not refused for want of room to hold them: an upsert of what is
+/// stored writes nothing and succeeds from a pipe as from a file (bb42 F2).
+#[test]
+fn records_piped_into_a_database_on_a_full_disk_are_read_ahead_where_there_is_room() {
+    let sandbox = Sandbox::new();
+    let mount = Tmpfs::mount(sandbox.path("full-pipe"), "2m", "full disk, piped import");
+    let db = sandbox.demo_at(&mount.dir.join("users.redb"));
+    let stored = sandbox.ok(&db, &["export"]);
+    let _filler = mount.fill();
+    let piped = Run::of(sandbox.command(&db, &["import", "--upsert", "-"]), Some(stored.as_bytes()));
+    assert_eq!(piped.code, 0, "{piped:?}");
+    assert!(piped.stdout.contains("0 updated, 200 unchanged"), "{piped:?}");
+}
+
 /// A write that fails on a full disk leaves the file closed cleanly, as a signal or a bad
 /// record does: a `--read-only` reader (a backup, a second operator) reads it at once. It was
 /// left "not closed cleanly (a process using it was killed …)" until a read-write open

@@ -395,11 +395,19 @@ impl Packer<'_, '_> {
     }
 }
 
-/// What a failure to spill or read back deferred search texts says.
+/// What a failure to spill or read back deferred search texts says: a full disk as the
+/// write's own full disk is said (it named "sorted runs", and not that nothing was written:
+/// bb42 F1).
 fn spill_failed(dir: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
-    move |error| StoreError::Io {
-        context: format!("{}: cannot keep the search texts of this write in sorted runs", dir.display()),
-        error,
+    move |error| match error.kind() {
+        io::ErrorKind::StorageFull => StoreError::Database(format!(
+            "no room left on the disk (I/O error: {error}) for the search texts this write sorts in a temporary file in {}: nothing was written, the database is as it was; a batch needs room for them and for a new copy of the tables it touches — free some room, and `custodian compact` gives back what the failed write left unused",
+            dir.display()
+        )),
+        _ => StoreError::Io {
+            context: format!("{}: cannot keep the search texts of this write in sorted runs", dir.display()),
+            error,
+        },
     }
 }
 

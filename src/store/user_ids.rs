@@ -279,7 +279,7 @@ fn file_for_ids(dir: &Path) -> io::Result<File> {
     if tests::TEMPORARY_FILES.get() != tests::TemporaryFiles::Made {
         return Err(io::Error::from(io::ErrorKind::ReadOnlyFilesystem));
     }
-    Spill::unnamed_file_beside_or_in_tmpdir(dir)
+    Spill::unnamed_file_beside_or_in_tmpdir(dir, ROOM_FOR_IDS)
 }
 
 fn write_id(writer: &mut impl Write, id: &str) -> io::Result<()> {

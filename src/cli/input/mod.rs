@@ -95,11 +95,17 @@ impl Source {
     }
 
     /// The source read ahead, to its end or [`READ_AHEAD`] bytes, into an unnamed file in
-    /// `dir` (else in `$TMPDIR`), to be read from its start, then from where the source is.
+    /// `dir` (else in `$TMPDIR`; there first when only it has room for [`READ_AHEAD`]), to be
+    /// read from its start, then from where the source is.
     fn read_ahead(mut self, dir: &Path) -> Result<Self> {
         use std::io::{Seek, Write};
-        let failed = |name: &str| format!("cannot keep {name} before the import");
-        let mut ahead = crate::sorted_runs::Spill::unnamed_file_beside_or_in_tmpdir(dir)
+        let failed = |name: &str| {
+            format!(
+                "cannot keep {name} before the import (read ahead into a file, up to {} MiB; nothing was imported: free some room, set TMPDIR to a directory with room, or import from a file)",
+                READ_AHEAD >> 20
+            )
+        };
+        let mut ahead = crate::sorted_runs::Spill::unnamed_file_beside_or_in_tmpdir(dir, READ_AHEAD as u64)
             .with_context(|| failed(self.name()))?;
         let mut buffer = vec![0; CHUNK];
         let mut kept = 0;

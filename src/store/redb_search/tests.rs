@@ -418,3 +418,15 @@ fn the_blocks_a_load_packs_are_filled_to_the_size_every_write_fills() {
 
 mod bytes;
 mod edges;
+
+/// A full disk met by the search texts' runs is said as the write's own full disk is: what
+/// happened to the database, and what to do (it named "sorted runs": bb42 F1).
+#[test]
+fn a_full_disk_under_the_search_texts_runs_says_nothing_was_written() {
+    let said = spill_failed(Path::new("/srv/db"))(io::Error::from(io::ErrorKind::StorageFull)).to_string();
+    assert!(said.starts_with("database error: no room left on the disk (I/O error: "), "{said}");
+    assert!(said.contains("in /srv/db: nothing was written, the database is as it was;"), "{said}");
+    let other =
+        spill_failed(Path::new("/srv/db"))(io::Error::from(io::ErrorKind::PermissionDenied)).to_string();
+    assert!(other.contains("/srv/db: cannot keep the search texts of this write in sorted runs"), "{other}");
+}
