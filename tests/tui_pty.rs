@@ -739,6 +739,15 @@ fn sigterm_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
     a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGTERM);
 }
 
+/// The other signals whose default ends a process end the screen as TERM does: USR1 and ALRM
+/// left the terminal raw in the alternate screen and the last keystrokes out of the draft
+/// (bb43 F2).
+#[test]
+fn sigusr1_and_sigalrm_end_the_screen_cleanly_and_keep_the_unsaved_edit() {
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGUSR1);
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGALRM);
+}
+
 /// A panic contained inside a read (redb on a damaged page, here the filter's scan under
 /// `CUSTODIAN_TEST_PANIC_IN_SCAN`, debug builds only) is an error on the status line: the
 /// screen stays, and so do raw mode and the keys. The terminal's panic hook gave the terminal

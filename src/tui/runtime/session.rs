@@ -77,6 +77,13 @@ impl Ended {
         ] {
             signal_hook::flag::register(signal, Arc::clone(flag)).context("cannot watch for hang-ups")?;
         }
+        // The other signals whose default ends the process end the screen as TERM does: they
+        // left the terminal raw in the alternate screen, the last keystrokes out of the draft
+        // and the file to be repaired (bb43 F2).
+        for signal in ENDING_AS_TERM {
+            signal_hook::flag::register(signal, Arc::clone(&*HUNG_UP_OR_TERMINATED))
+                .context("cannot watch for signals")?;
+        }
         Ok(Self)
     }
 
@@ -84,6 +91,19 @@ impl Ended {
         signalled()
     }
 }
+
+/// Signals besides HUP, TERM, INT and QUIT whose default action ends the process.
+pub(super) const ENDING_AS_TERM: [libc::c_int; 9] = [
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+];
 
 /// Whether one of the signals [`Ended`] watches has come.
 fn signalled() -> bool {
