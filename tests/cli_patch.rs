@@ -544,3 +544,20 @@ fn a_users_list_that_names_someone_again_says_how_many_names_it_had() {
     let dry = sandbox.on(&["patch", &patch, "--users", &once]).ok();
     assert!(dry.stdout.contains(&format!("over 2 users named in {once}: dry run")), "{}", dry.stdout);
 }
+
+/// A file name holding ESC is marked once in `patch`'s errors, as every other message marks
+/// it (`f␛[31m.json`): marked twice it read `f\u{241b}[31m.json`, as a name holding the
+/// look-alike `␛` itself does (bb42 F3).
+#[test]
+fn a_file_name_holding_an_escape_is_marked_once_in_patch_errors() {
+    let sandbox = Sandbox::new();
+    let patch = sandbox.file("f\u{1b}[31m.json", "{}");
+    let said = sandbox.on(&["patch", &patch, "--all"]).fails(4);
+    assert!(said.contains("f\u{241b}[31m.json: the patch must be a JSON array"), "{said}");
+    assert!(!said.contains("\\u{241b}") && !said.contains('\u{1b}'), "{said}");
+    let users = sandbox.file("u\u{1b}[31m.txt", "nobody\n");
+    let good = sandbox.file("p.json", FREE_TO_TEAM);
+    let said = sandbox.on(&["patch", &good, "--users", &users]).fails(3);
+    assert!(said.contains("u\u{241b}[31m.txt line 1: no user \"nobody\""), "{said}");
+    assert!(!said.contains("\\u{241b}"), "{said}");
+}

@@ -459,7 +459,7 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
             // a mistyped one) looked used (bb30 T02).
             Some(file) => Err(UsageError(format!(
                 "undo is held to no schema (it brings back documents stored before): leave out --schema {}",
-                crate::inert::line(&file.display().to_string())
+                file.display()
             ))
             .into()),
             None => patch::undo(store, batch, cli.quiet, out),

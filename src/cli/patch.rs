@@ -62,7 +62,9 @@ pub fn read_patch_file(path: &Path) -> Result<JsonPatch> {
 }
 
 fn parse_patch(path: &Path, read: Result<Vec<u8>>) -> Result<JsonPatch> {
-    let shown = || inert::line(&path.display().to_string()).into_owned();
+    // Raw: the error is made inert once, where it is shown (marked twice, a name holding ESC
+    // read as one holding the look-alike `␛`: bb42 F3).
+    let shown = || path.display().to_string();
     // A file that cannot be opened says its name already; one too large is named here.
     let bytes = match read {
         Err(e) if e.is::<input::DocumentTooLarge>() || e.is::<crate::domain::ValidationError>() => {

@@ -77,7 +77,7 @@ pub fn load_shape(store: &dyn UserStore, file: Option<&Path>) -> Result<Option<S
 /// one byte more, never further (`--schema /dev/zero` read until memory ran out); a signal
 /// ends the wait on a FIFO no one writes (it was ignored, SIGKILL alone ended it: bb24 L12).
 pub fn shape_from_file(file: &Path) -> Result<Shape> {
-    let shown = || inert::line(&file.display().to_string()).into_owned();
+    let shown = || file.display().to_string();
     let bytes = input::read_document_or_interrupted(
         "the schema",
         Some(file),

@@ -26,7 +26,8 @@ impl Drafts {
     /// removed, and the file with it when it holds the text it was given.
     pub(super) fn external_edit(&self, draft: Draft) -> Edit {
         let Some(file) = draft.external_file.clone() else { return Edit::Offered(Box::new(draft)) };
-        let shown = crate::inert::line(&file).into_owned();
+        // Raw: the screen makes what it shows inert once (marked twice, ESC read as `\u{241b}`).
+        let shown = file.clone();
         // An editor that outlived custodian (a kill -9, an SSH drop it ignored) may still
         // write: its file is neither taken nor removed under it (bb21 L02).
         if let Some(process) = process_editing(&file) {
@@ -51,7 +52,7 @@ impl Drafts {
         // Left as it was: what was typed may be in the editor's recovery file (vim's swap
         // file, after an SSH drop whose stderr nobody read: bb21 L04).
         if let Some(recovery) = recovery_file_of(std::path::Path::new(&file)) {
-            let recovery = crate::inert::line(&recovery.display().to_string()).into_owned();
+            let recovery = recovery.display().to_string();
             return Edit::NotRead(format!(
                 "an `E` edit cut short: its editor wrote nothing to {shown}, but what was typed is in its recovery file {recovery} (vim: `vim -r {shown}`); not offered, both files are kept there"
             ));

@@ -24,7 +24,8 @@ pub fn read_users(
     // `-` is stdin, as for `patch -`, `set USER -` and `import -`.
     let stdin = super::input::is_stdin(Some(path));
     // As the report names it: `- line 3` read as a file called `-` (bb37 #8).
-    let name = if stdin { "stdin".to_owned() } else { inert::line(&path.display().to_string()).into_owned() };
+    // Raw: errors are made inert once, where they are shown (bb42 F3).
+    let name = if stdin { "stdin".to_owned() } else { path.display().to_string() };
     let cannot_read = || format!("cannot read {name}");
     // Opened on the reading thread: opening a FIFO waits for a writer, and a signal must end
     // that wait (bb25 P01).
@@ -79,8 +80,11 @@ pub fn read_users(
     let (ids, for_want_of_a_file) = ids.finish().with_context(cannot_keep)?;
     if for_want_of_a_file {
         eprintln!(
-            "custodian: no room for a temporary file beside the database nor in $TMPDIR (or none could be made): the {} users {name} names are held in memory",
-            group_digits(ids.len())
+            "custodian: {}",
+            inert::line(&format!(
+                "no room for a temporary file beside the database nor in $TMPDIR (or none could be made): the {} users {name} names are held in memory",
+                group_digits(ids.len())
+            ))
         );
     }
     Ok((ids, names))
