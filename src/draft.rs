@@ -347,6 +347,14 @@ impl Drafts {
     /// Every draft and recovery file for `database`, oldest first, and what was not offered.
     /// Temporary files left by processes that no longer run are removed on the way.
     pub fn for_database(&self, database: &str) -> Found {
+        let mut found = self.drafts_for(database);
+        let unoffered = later_copy::left_unoffered(database, &found.drafts);
+        found.ignored.extend(unoffered);
+        found
+    }
+
+    /// [`Drafts::for_database`] without the edits kept in `$TMPDIR` that no draft took.
+    fn drafts_for(&self, database: &str) -> Found {
         let mut found = Found::default();
         let Ok(entries) = fs::read_dir(&self.dir) else { return found };
         let tag = format!("{}.", database_tag(database));

@@ -30,6 +30,7 @@ const END: &[u8] = b"\x1b[F";
 const CTRL_C: &[u8] = b"\x03";
 const CTRL_K: &[u8] = b"\x0b";
 const CTRL_S: &[u8] = b"\x13";
+const F2: &[u8] = b"\x1bOQ";
 
 // ----------------------------------------------------------------------------------------
 // Harness
@@ -894,6 +895,14 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     // The command it gives saves into this database, not the default one.
     let db = std::fs::canonicalize(&fixture.db).expect("canonical path");
     assert!(said.contains(&format!("`custodian --db {} set id:{ADMIN_ID} ", db.display())), "{said}");
+    // The stderr that said so may have gone with the SSH session: the next start on this
+    // database names the file (it said nothing: bb43 F3).
+    let mut next = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
+    next.wait_text("not offered as a draft:");
+    next.send(F2);
+    next.wait_text(&format!("edit of user {ADMIN_ID} that a session kept at its end"));
+    next.send(ESC);
+    quit(&mut next);
 }
 
 /// tmux, on a socket of the test's own: its server owns the terminal, so killing the server

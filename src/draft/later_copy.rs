@@ -6,12 +6,18 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::{Draft, MAX_FILE_BYTES, name_part, process_of, read_own_file};
+use super::{Draft, Ignored, MAX_FILE_BYTES, database_tag, name_part, process_of, read_own_file};
 
 /// The name of the file a session of this process keeps an unsaved edit of `user_id` in,
-/// when it cannot write a draft: `custodian-unsaved-USER-PID-RANDOM.json`.
-pub fn unsaved_file_name(user_id: &str) -> String {
-    format!("{}{:08x}.json", prefix(user_id, &std::process::id().to_string()), fastrand::u32(..))
+/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-RANDOM.json`, the
+/// database as drafts tag it, so the next start on that database can name it.
+pub fn unsaved_file_name(user_id: &str, database: &str) -> String {
+    format!(
+        "{}{}-{:08x}.json",
+        prefix(user_id, &std::process::id().to_string()),
+        database_tag(database),
+        fastrand::u32(..)
+    )
 }
 
 /// How every such file's name starts.
@@ -72,6 +78,33 @@ impl Draft {
         let later_copy = Some(path.display().to_string());
         Self { text, saved_at: at, later_copy, ..self }
     }
+}
+
+/// The edits sessions on `database` kept in `$TMPDIR` at their end that no draft took: no
+/// draft was ever written (an edit too large for one, a drafts directory never writable).
+/// The next start names each one, since the stderr that named it went with the SSH session
+/// (bb43 F3). Only regular files of this account that no one else may write.
+pub(super) fn left_unoffered(database: &str, drafts: &[Draft]) -> Vec<Ignored> {
+    let marker = format!("-{}-", database_tag(database));
+    let me = crate::location::my_uid();
+    let taken =
+        |path: &Path| drafts.iter().any(|d| d.later_copy.as_deref() == Some(&*path.display().to_string()));
+    LaterCopies::in_dir(&later_copies_dir())
+        .0
+        .into_iter()
+        .filter_map(|(name, _, path)| {
+            let at = name.find(&marker)?;
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            if meta.uid() != me || meta.mode() & 0o022 != 0 || taken(&path) {
+                return None;
+            }
+            let user = name[PREFIX.len()..at].rsplit_once('-').map_or("", |(user, _pid)| user);
+            let why = format!(
+                "an unsaved edit of user {user} that a session kept at its end, when it could not be kept as a draft (too large for one, or the drafts directory could not be written); it is the document's text alone: check it, then `custodian set id:{user} FILE` saves it; remove the file once done"
+            );
+            Some(Ignored { name: path.display().to_string(), why })
+        })
+        .collect()
 }
 
 /// Where a later copy is looked for: `$TMPDIR`, where the session's end writes it first.

@@ -45,8 +45,9 @@ impl Drafts {
                 Err(DraftError::Gone { path: self.dir.join(&from) })
             }
             _ => {
-                // The edit is in the claimed draft now.
-                if let Some(file) = external {
+                // The edit is in the claimed draft now: the files that held it go (a later
+                // copy left in `$TMPDIR` would be named at every start as an edit no draft took).
+                for file in external.iter().chain(&claimed.later_copy) {
                     let _ = fs::remove_file(file);
                 }
                 Ok(claimed)
@@ -66,8 +67,9 @@ impl Drafts {
         // discarded it since the list was read; nothing was discarded here.
         match fs::remove_file(&path) {
             Ok(()) => {
-                // Discarded with the draft: the file `E`'s editor left (its only other copy).
-                if let Some(file) = &draft.external_file {
+                // Discarded with the draft: the file `E`'s editor left (its only other copy),
+                // and the later copy it took from `$TMPDIR`.
+                for file in draft.external_file.iter().chain(&draft.later_copy) {
                     let _ = fs::remove_file(file);
                 }
                 Ok(())

@@ -13,8 +13,8 @@ fn a_draft_takes_the_later_text_its_session_kept_in_tmpdir() {
     let older = Draft { text: "{\"v1\": 1}".into(), ..draft("u1", &session, written) };
     assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "nothing there");
     // Another user's file, and one of this user from before the draft: not taken.
-    fs::write(tmp.path().join(later_copy::unsaved_file_name("u2")), "{\"other\": 1}").unwrap();
-    let stale = tmp.path().join(later_copy::unsaved_file_name("u1"));
+    fs::write(tmp.path().join(later_copy::unsaved_file_name("u2", DB)), "{\"other\": 1}").unwrap();
+    let stale = tmp.path().join(later_copy::unsaved_file_name("u1", DB));
     fs::write(&stale, "{\"stale\": 1}").unwrap();
     let before = fs::File::options().write(true).open(&stale).unwrap();
     before.set_modified(std::time::UNIX_EPOCH + Duration::from_millis((written - 5_000) as u64)).unwrap();
@@ -22,9 +22,9 @@ fn a_draft_takes_the_later_text_its_session_kept_in_tmpdir() {
     // A symbolic link in its place is never read.
     let elsewhere = tmp.path().join("elsewhere.json");
     fs::write(&elsewhere, "{\"linked\": 1}").unwrap();
-    std::os::unix::fs::symlink(&elsewhere, tmp.path().join(later_copy::unsaved_file_name("u1"))).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, tmp.path().join(later_copy::unsaved_file_name("u1", DB))).unwrap();
     assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "through a link");
-    let later = tmp.path().join(later_copy::unsaved_file_name("u1"));
+    let later = tmp.path().join(later_copy::unsaved_file_name("u1", DB));
     fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
     let taken = older.with_later_copy_in(tmp.path());
     assert_eq!(taken.text, "{\"v1\": 1, \"v2\": 2}");
@@ -44,16 +44,47 @@ fn found_and_claimed_drafts_take_the_later_copy_from_tmpdir() {
         ..draft(&user, &session, crate::domain::time::now_ms() - 10_000)
     };
     drafts.save(&older).unwrap();
-    let later = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user));
+    let later = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB));
     fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
     let found = drafts.for_database(DB);
     let offered = found.drafts.iter().find(|d| d.user_id == user).cloned().expect("offered");
     let claimed = drafts.claim(&older, &new_session());
-    let _ = fs::remove_file(&later);
     assert_eq!(offered.text, "{\"v1\": 1, \"v2\": 2}");
     let claimed = claimed.unwrap();
+    assert!(!later.exists(), "the copy in $TMPDIR goes once the claimed draft holds it");
     assert_eq!(claimed.text, "{\"v1\": 1, \"v2\": 2}");
     assert_eq!(claimed.later_copy.as_deref(), Some(later.display().to_string().as_str()));
     // The draft on disk holds it now: the next start needs no copy in `$TMPDIR`.
     assert_eq!(drafts.for_database(DB).drafts[0].text, "{\"v1\": 1, \"v2\": 2}");
+}
+
+/// bb43 F3: an edit too large for a draft, kept in `$TMPDIR` at the session's end (a hang-up,
+/// whose stderr went with the SSH session), was never mentioned again. The next start on that
+/// database names it, with its user; one of another database, or one others may write, is not.
+#[test]
+fn an_edit_kept_in_tmpdir_without_a_draft_is_named_at_the_next_start_on_its_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, drafts) = drafts();
+    let user = format!("nodraft{:08x}", fastrand::u32(..));
+    let kept = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB));
+    let elsewhere =
+        later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, "/another.redb"));
+    let writable = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB));
+    for file in [&kept, &elsewhere, &writable] {
+        fs::write(file, "{\"big\": 1}").unwrap();
+    }
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o666)).unwrap();
+    let found = drafts.for_database(DB);
+    for file in [&kept, &elsewhere, &writable] {
+        let _ = fs::remove_file(file);
+    }
+    let named: Vec<&Ignored> = found.ignored.iter().filter(|i| i.why.contains(&user)).collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(named[0].name, kept.display().to_string());
+    assert!(
+        named[0].why.contains(&format!("an unsaved edit of user {user} that a session kept at its end")),
+        "{named:?}"
+    );
+    assert!(named[0].why.contains(&format!("`custodian set id:{user} FILE` saves it")), "{named:?}");
+    assert!(found.drafts.iter().all(|d| d.user_id != user), "not offered as a draft");
 }
