@@ -389,10 +389,22 @@ fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static 
     }
 }
 
-pub(super) fn close<S: ?Sized>(store: Arc<S>) {
+/// What a store call still under way at exit leaves: a file open, for redb to repair; a
+/// server's session, which ends with the process.
+fn left_under_way(over_a_link: bool) -> &'static str {
+    if over_a_link {
+        "a store call was still under way at exit: its session ends with the process, and the server rolls back what it had not committed (a save whose COMMIT had gone may have landed: `custodian history USER` tells)"
+    } else {
+        "the store is still shared at exit: the database will need a repair"
+    }
+}
+
+pub(super) fn close(store: Arc<dyn UserStore>) {
     let holders = Arc::strong_count(&store);
     if holders > 1 {
-        tracing::error!(holders, "the store is still shared at exit: the database will need a repair");
+        // A file is left open, for redb to repair; a server's session ends with the process,
+        // and rolls back what it had not committed (it logged a repair there too: bb43 F4).
+        tracing::error!(holders, "{}", left_under_way(store.reads_over_a_link()));
     }
     drop(store);
 }
@@ -496,7 +508,15 @@ fn cannot_open_for_writing(e: anyhow::Error) -> anyhow::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{cannot_open_for_writing, unanswered_at_the_end};
+    use super::{cannot_open_for_writing, left_under_way, unanswered_at_the_end};
+
+    /// A PostgreSQL session left under way at exit is not a file to repair (bb43 F4).
+    #[test]
+    fn a_store_call_left_under_way_at_exit_is_a_repair_only_for_a_file() {
+        assert!(left_under_way(false).contains("will need a repair"));
+        let server = left_under_way(true);
+        assert!(!server.contains("repair") && server.contains("the server rolls back"), "{server}");
+    }
     use crate::store::StoreError;
     use crate::tui::app::Pending;
 
