@@ -4268,3 +4268,84 @@ fn the_editors_colours_stay_on_their_tokens_after_a_skin_toned_emoji() {
     assert_eq!(buffer[(comma - 1, row)].symbol(), "\"");
     assert_eq!(buffer[(comma - 1, row)].fg, Color::Green, "the string's closing quote");
 }
+
+/// Under a filter, `r` finds the selected user again by id after a rename from outside moved
+/// their row: the first match was selected instead, and `e` edited them (bb43 F6).
+#[test]
+fn r_under_a_filter_keeps_a_user_renamed_from_outside_selected() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "am");
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::Down);
+    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
+    rename_outside(&store, &chosen, "amzz-renamed");
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen.clone()));
+    assert_eq!(support::selected_handle(&state), "amzz-renamed");
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(chosen));
+}
+
+/// `Esc` after a rename from outside follows the selected user to their new row: the user who
+/// sorts in their old place was selected, and `e` edited them (bb43 F7).
+#[test]
+fn clearing_the_filter_follows_a_user_renamed_from_outside() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "am");
+    act(&store, &mut state, Action::Down);
+    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
+    rename_outside(&store, &chosen, "zz-renamed");
+    act(&store, &mut state, Action::ClearFilter);
+    assert!(state.list.active_filter().is_none());
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen.clone()));
+    assert_eq!(support::selected_handle(&state), "zz-renamed");
+}
+
+/// A save that takes the user out of the filter's matches: the row selected in their place
+/// is said, and no key acts on it until the operator chooses a row; `Esc` goes back to the
+/// user saved. The first match was selected without a word, and `E` wrote into it (bb43 F5).
+#[test]
+fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_unchosen() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let marked = CustomData::parse(r#"{"ticket": "zzmark"}"#).unwrap();
+    for id in state.list.visible().iter().take(3).map(|e| e.user.id.clone()).collect::<Vec<_>>() {
+        store.replace_custom_data(&id, &marked, None, &Author("t".into())).unwrap();
+    }
+    support::filtered_to(&store, &mut state, "zzmark");
+    assert_eq!(state.list.rows.len(), 3);
+    act(&store, &mut state, Action::Down);
+    let saved = state.list.selected_entry().expect("a match").clone();
+    act(&store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_mut().expect("the editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, r#"{"ticket": "done"}"#);
+    act(&store, &mut state, Action::Save);
+    act(&store, &mut state, Action::LeaveEditor);
+    assert!(state.editor.is_none());
+    let said = status_text(&state);
+    assert!(said.contains(&format!("{} no longer matches the filter:", saved.user.handle())), "{said}");
+    assert!(said.contains("is selected in their place; choose a row (j/k) before e, E, y, h or i"), "{said}");
+    let other = state.list.selected_entry().expect("a row").user.id.clone();
+    assert_ne!(other, saved.user.id);
+    for key in [Action::OpenEditor, Action::EditExternally, Action::Copy, Action::OpenHistory] {
+        assert!(update(&mut state, key).is_empty(), "nothing acts on the row in their place");
+        assert!(state.editor.is_none());
+        assert!(
+            status_text(&state).starts_with("not done: the row selected is not a user you chose"),
+            "{}",
+            status_text(&state)
+        );
+    }
+    // `Esc` goes back to the user saved, over the whole list.
+    act(&store, &mut state, Action::ClearFilter);
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(saved.user.id.clone()));
+    // Under the filter again, a row chosen is acted on.
+    support::filtered_to(&store, &mut state, "zzmark");
+    act(&store, &mut state, Action::Down);
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.as_ref().is_some_and(|e| e.user_id != saved.user.id));
+}

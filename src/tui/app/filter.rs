@@ -18,11 +18,18 @@ pub struct Search {
     /// More than [`MAX_MATCHES`] users match: the list shows the first ones.
     pub capped: bool,
     /// The user to select again once the matches bring it (a refresh or a save while
-    /// filtering), until the operator moves or the search ends.
-    pub reselect: Option<ListKey>,
+    /// filtering), until the operator moves or the search ends. Found by id: a user renamed
+    /// from outside has another list key (the first match was selected instead: bb43 F6).
+    pub reselect: Option<Wanted>,
     /// The user selected when the filter was first typed: selected again if the filter is
     /// cleared while it selects nobody (it matched no one).
-    pub before: Option<ListKey>,
+    pub before: Option<Wanted>,
+    /// The user [`Search::reselect`] wanted when the search ended without them (a save or a
+    /// rename took them out of the matches): the row selected in their place is no one the
+    /// operator chose, so the keys that act on a user wait for a move, and `Esc` goes back to
+    /// them (a save left the first match selected without a word, and `E` then wrote into
+    /// that user: bb43 F5).
+    pub lost: Option<Wanted>,
     /// The row the keys chose while it is not settled ([`Search::reached`]), kept by its
     /// place while the scan finds more: `/emma⏎G` typed at once selected the 102nd of 506
     /// matches and stayed there (bb17 L02). From the first keystroke it is the first row: a
@@ -36,6 +43,20 @@ pub struct Search {
     /// that user once found (from the first match in their place, a `j` right after a save
     /// went elsewhere: bb19 L06).
     pub after_reselect: isize,
+}
+
+/// A user the list is to select again: where their row was, and who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    pub key: ListKey,
+    pub id: String,
+    pub handle: String,
+}
+
+impl Wanted {
+    pub fn of(entry: &ListEntry) -> Self {
+        Self { key: entry.key.clone(), id: entry.user.id.clone(), handle: entry.user.handle().to_owned() }
+    }
 }
 
 /// A selection owed by keys that ran past the matches found so far.
@@ -198,8 +219,15 @@ impl State {
             let keep = self.wanted_user().or_else(|| self.list.search.before.take());
             self.list.search.reselect = None;
             self.list.search.before = None;
+            self.list.search.lost = None;
+            // Found by id where their key no longer is: renamed from outside, the user who
+            // sorts in their old place was selected, and `e` edited them (bb43 F7).
             let load = match keep {
-                Some(key) => self.load(Seek::From(key), 0, Then::Edge),
+                Some(Wanted { key, id, .. }) => self.load(
+                    Seek::From(key.clone()),
+                    0,
+                    Then::Reselect { key: Some(key), id: Some(id), offset: 0 },
+                ),
                 None => self.load(Seek::First, 0, Then::Edge),
             };
             return vec![Effect::StopScan, load];
@@ -219,6 +247,7 @@ impl State {
             capped: false,
             reselect: None,
             before,
+            lost: None,
             owed: Some(Owed::Row(0)),
             reached: None,
             after_reselect: 0,
@@ -247,7 +276,7 @@ impl State {
         if generation != list.search.generation || list.active_filter().is_none() {
             return Vec::new();
         }
-        let selected = list.search.reselect.clone().or_else(|| list.selected_entry().map(|e| e.key.clone()));
+        let selected = list.search.reselect.clone().or_else(|| list.selected_entry().map(Wanted::of));
         if !hits.is_empty() {
             list.rows = merge_sorted(std::mem::take(&mut list.rows), hits);
         }
@@ -268,8 +297,8 @@ impl State {
         }
         // The user a refresh or a save wants again, once found, is selected; moves made while
         // they were found count from them, a place like any other until settled.
-        if let Some(key) = &list.search.reselect
-            && let Some(at) = list.rows.iter().position(|e| &e.key == key)
+        if let Some(wanted) = &list.search.reselect
+            && let Some(at) = list.rows.iter().position(|e| e.user.id == wanted.id)
         {
             list.search.reselect = None;
             list.selected = at;
@@ -286,14 +315,14 @@ impl State {
             if matches!(owed, Owed::Row(row) if row < list.settled_rows()) {
                 list.search.owed = None;
             }
-        } else if let Some(key) = selected
-            && let Some(at) = list.rows.iter().position(|e| e.key == key)
+        } else if let Some(wanted) = selected
+            && let Some(at) = list.rows.iter().position(|e| e.user.id == wanted.id)
         {
             list.selected = at;
         }
         // The scan ended without the user a refresh or a save wanted again (no longer a match):
         // a key that waited for them is not done on whoever is in their place.
-        let lost = !list.search.scanning && list.search.reselect.is_some();
+        let lost = if list.search.scanning { None } else { list.search.reselect.clone() };
         if !list.search.scanning {
             list.search.reselect = None;
             list.search.owed = None;
@@ -301,8 +330,18 @@ impl State {
         }
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
-        if lost && self.after_the_matches.take().is_some() {
-            self.say(StatusKind::Info, "not done: the user selected before is no longer among the matches");
+        if let Some(wanted) = lost {
+            let instead = match list.selected_entry() {
+                Some(entry) => format!("{} is selected in their place", entry.user.handle()),
+                None => "no one is selected".to_owned(),
+            };
+            let waited = if self.after_the_matches.take().is_some() { "not done: " } else { "" };
+            let note = format!(
+                "{waited}{} no longer matches the filter: {instead}; choose a row (j/k) before e, E, y, h or i, or Esc to go back to them",
+                wanted.handle
+            );
+            self.list.search.lost = Some(wanted);
+            self.say(StatusKind::Error, note);
         }
         let mut effects = self.load_selected_user();
         effects.extend(self.run_the_key_that_waited());
@@ -316,8 +355,16 @@ impl State {
         // `Esc` keeps the selected user over the whole list: while that is a place, once it is
         // a user (bb19 L05: it landed on the list's first user). While the filter is typed it
         // goes at once, as ever.
-        let waits = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser)
-            || matches!(action, ClearFilter) && !self.filtering;
+        let acts_on_the_user =
+            matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
+        if acts_on_the_user && let Some(lost) = &self.list.search.lost {
+            let note = format!(
+                "not done: the row selected is not a user you chose ({} no longer matches the filter); choose a row (j/k) first, or Esc to go back to them",
+                lost.handle
+            );
+            return Err(self.tell(StatusKind::Error, note));
+        }
+        let waits = acts_on_the_user || matches!(action, ClearFilter) && !self.filtering;
         if !waits || !self.selection_still_a_place() {
             return Ok(action);
         }
@@ -377,6 +424,7 @@ impl State {
         }
         self.list.search.owed = Some(owed);
         self.list.search.reselect = None;
+        self.list.search.lost = None;
         self.list.search.after_reselect = 0;
         self.list.following = None;
         self.list.selected = owed.index(rows);

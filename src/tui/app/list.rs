@@ -3,6 +3,7 @@
 
 use super::*;
 
+use super::filter::Wanted;
 use crate::store::{ListEntry, ListKey, Revision, Seek, StoredDocument, UserCount, UserRecord};
 
 /// The list before a refresh: its user count and the selected user's id and revision.
@@ -309,8 +310,9 @@ impl State {
 
     pub(super) fn select_index(&mut self, index: usize) -> Vec<Effect> {
         // The operator chose a row: a user waited for by a refresh is no longer wanted, nor a
-        // move whose rows are on their way.
+        // move whose rows are on their way, nor one a search lost.
         self.list.search.reselect = None;
+        self.list.search.lost = None;
         self.list.following = None;
         self.list.moving = None;
         self.list.search.owed = None;
@@ -561,8 +563,13 @@ impl State {
 
     /// The user the list should keep selected: the one selected, or the one a refresh still
     /// waits for.
-    pub(super) fn wanted_user(&self) -> Option<ListKey> {
-        self.list.search.reselect.clone().or_else(|| self.list.selected_entry().map(|e| e.key.clone()))
+    pub(super) fn wanted_user(&self) -> Option<Wanted> {
+        let search = &self.list.search;
+        search
+            .reselect
+            .clone()
+            .or_else(|| search.lost.clone())
+            .or_else(|| self.list.selected_entry().map(Wanted::of))
     }
 
     /// `:user` found someone: the list (unfiltered) is read from that user on.
