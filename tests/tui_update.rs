@@ -4343,6 +4343,7 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     // `Esc` goes back to the user saved, over the whole list.
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(saved.user.id.clone()));
+    assert_eq!(status_text(&state), format!("{} selected again, over the whole list", saved.user.handle()));
     // Under the filter again, a row chosen is acted on.
     support::filtered_to(&store, &mut state, "zzmark");
     act(&store, &mut state, Action::Down);

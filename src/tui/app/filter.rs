@@ -219,7 +219,10 @@ impl State {
             let keep = self.wanted_user().or_else(|| self.list.search.before.take());
             self.list.search.reselect = None;
             self.list.search.before = None;
-            self.list.search.lost = None;
+            // The line that said they were lost, and to press Esc, is answered.
+            if let Some(lost) = self.list.search.lost.take() {
+                self.say(StatusKind::Info, format!("{} selected again, over the whole list", lost.handle));
+            }
             // Found by id where their key no longer is: renamed from outside, the user who
             // sorts in their old place was selected, and `e` edited them (bb43 F7).
             let load = match keep {
