@@ -2384,6 +2384,53 @@ fn an_upgrade_that_rewrote_the_search_texts_gives_their_room_back_and_one_that_a
     }
 }
 
+/// A long write (an import, a batch) during which a restore replaces the file is refused at
+/// its commit: it was committed into the unlinked file and said done (bb42 F8).
+#[test]
+fn a_long_write_during_which_the_file_is_replaced_is_refused_at_its_commit() {
+    use custodian::store::{BatchEdit, BatchId, Selection};
+    let (dir, path, store) = empty_db();
+    import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import");
+    let restore = || {
+        let copy = dir.path().join("restored.redb");
+        std::fs::copy(&path, &copy).expect("copy");
+        std::fs::rename(&copy, &path).expect("replace");
+    };
+    let upsert = r#"{"id":"u1","customData":{"lost":1}}
+{"id":"u2","customData":{"lost":2}}
+{"id":"u9","customData":{"lost":9}}
+"#;
+    let mut reader = ImportReader::new(upsert.as_bytes(), Limits::default(), IMPORT_NOW).expect("readable");
+    let mut first = true;
+    // The restore lands while the import's records are still coming.
+    let mut records = std::iter::from_fn(|| {
+        let next = reader.next();
+        if std::mem::take(&mut first) {
+            restore();
+        }
+        next
+    });
+    let error = store.import(&mut records, ImportMode::Upsert, &importer()).expect_err("refused");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+    drop(store);
+    let store = RedbStore::open(&path, OpenOptions::default()).expect("the file there now");
+    let mut edited = 0;
+    let mut edit = |_: &custodian::store::UserRecord, _: &str| {
+        edited += 1;
+        if edited == 2 {
+            restore();
+        }
+        Ok(BatchEdit::Replace(CustomData::parse(r#"{"lost": "batch"}"#).expect("document")))
+    };
+    let error =
+        store.edit_batch(&BatchId::new(), &Selection::All, &mut edit, &importer()).expect_err("refused");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+    drop(store);
+    let there = RedbStore::open(&path, OpenOptions::default()).expect("the file there now");
+    assert!(!there.custom_data("u1").expect("read").text.contains("lost"), "neither write is in it");
+    assert!(there.resolve("u9").is_err(), "nor the new user");
+}
+
 #[test]
 fn a_write_after_the_file_was_replaced_under_the_open_store_is_refused_and_writes_nowhere() {
     // A restore the usual way (`cp backup new && mv new users.redb`) while a store is open:

@@ -53,7 +53,7 @@ impl RedbStore {
         }
         // A batch that changed nobody leaves no trace (and so cannot be undone: there is nothing to undo).
         if summary.saved > 0 {
-            tx.commit()?
+            self.commit(tx)?
         } else {
             tx.abort()?
         }
@@ -152,7 +152,7 @@ impl RedbStore {
             return Err(StoreError::BatchNotFound(batch.0.clone()));
         }
         if summary.undo.saved > 0 {
-            tx.commit()?
+            self.commit(tx)?
         } else {
             tx.abort()?
         }

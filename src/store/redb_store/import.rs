@@ -25,7 +25,7 @@ impl RedbStore {
                 let dir = self.dir();
                 let count = bulk::load_made_into_empty(&mut tables, users, author, now, &dir)?;
                 drop(tables);
-                tx.commit()?;
+                self.commit(tx)?;
                 return Ok(count);
             }
             let into_empty = false;
@@ -87,7 +87,7 @@ impl RedbStore {
                 }
             }
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(count)
     }
 
@@ -115,7 +115,7 @@ impl RedbStore {
                 let dir = self.dir();
                 summary.inserted = bulk::load_into_empty(&mut tables, users, author, now, &dir)?;
                 drop(tables);
-                tx.commit()?;
+                self.commit(tx)?;
                 return Ok(summary);
             }
             let dir = self.dir();
@@ -213,7 +213,7 @@ impl RedbStore {
             }
             tables.search_text.flush_deferred()?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(summary)
     }
 

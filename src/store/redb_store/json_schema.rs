@@ -39,7 +39,7 @@ impl RedbStore {
         };
         match revision {
             Ok(revision) => {
-                tx.commit()?;
+                self.commit(tx)?;
                 Ok((revision, true))
             }
             Err(current) => {

@@ -490,6 +490,16 @@ impl RedbStore {
 }
 
 impl RedbStore {
+    /// Commits `tx` unless the path names another file by now: a write that took seconds (an
+    /// import, a batch) while a restore replaced the file was committed into the unlinked one
+    /// and said done (bb42 F8). Checked under the write lock, so nothing of custodian's can
+    /// come between; dropped uncommitted, the write leaves nothing anywhere.
+    pub(super) fn commit(&self, tx: WriteTransaction) -> Result<(), StoreError> {
+        self.not_replaced()?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// [`StoreError::FileReplaced`] when the path no longer names the file opened (replaced by
     /// a restore, or removed, meanwhile).
     pub(super) fn not_replaced(&self) -> Result<(), StoreError> {

@@ -230,7 +230,7 @@ impl UserStore for RedbStore {
             }
         };
         match outcome {
-            SaveOutcome::Saved { .. } => tx.commit()?,
+            SaveOutcome::Saved { .. } => self.commit(tx)?,
             SaveOutcome::Unchanged { .. } => tx.abort()?,
         }
         Ok(outcome)
