@@ -30,6 +30,7 @@ mod name_claims;
 mod older_layouts;
 mod open;
 mod tables;
+mod transactions;
 mod user_store;
 mod write_tables;
 
