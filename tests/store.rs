@@ -2455,3 +2455,27 @@ fn a_write_after_the_file_was_replaced_under_the_open_store_is_refused_and_write
     let error = reopened.replace_custom_data("u1", &data, None, &importer()).expect_err("refused");
     assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
 }
+
+/// Reads pinned to one snapshot: a listing read a page at a time gives every user once, as
+/// they were when it began, whatever is committed meanwhile (a rename moved a user from a page
+/// not yet read to one already read: listed twice or not at all, bb42 F4).
+#[test]
+fn pinned_reads_list_every_user_once_as_they_were_whatever_is_committed_meanwhile() {
+    let (_dir, _path, store) = empty_db();
+    import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import");
+    let before: Vec<String> =
+        store.page_after(None, 10).expect("page").into_iter().map(|e| e.user.id).collect();
+    store.pin_reads().expect("pin");
+    let first = store.page_after(None, 2).expect("the first page");
+    // The last user is renamed to sort first, and the first to sort last.
+    let renames = r#"{"id":"u5","name":"000 first now"}
+{"id":"u1","username":"zzz-last-now","name":"zzz last now"}
+"#;
+    import_text(&store, renames, ImportMode::Upsert).expect("renamed meanwhile");
+    let rest = store.page_after(first.last().map(|e| &e.key), 10).expect("the rest");
+    let listed: Vec<String> = first.iter().chain(&rest).map(|e| e.user.id.clone()).collect();
+    assert_eq!(listed, before, "every user once, in the order they had");
+    store.unpin_reads();
+    let now: Vec<String> = store.page_after(None, 10).expect("page").into_iter().map(|e| e.user.id).collect();
+    assert_ne!(now, before, "unpinned, reads see the renames");
+}

@@ -19,6 +19,10 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
+    // Every page from one snapshot: read each in its own, a listing taken while another
+    // process committed listed some users twice and others not at all (bb42 F4).
+    store.pin_reads()?;
+    let _unpin = Unpin(store);
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
     // `--json` lines, and the users left out of them (as an export leaves them out).
     let mut tally = export::Tally::default();
@@ -77,6 +81,15 @@ pub(super) fn list(
         tally.finish_of("the list", "standard output").map(drop)
     } else {
         table.finish(&mut |line| out.line(line))
+    }
+}
+
+/// Ends [`UserStore::pin_reads`] however the listing ends.
+struct Unpin<'s>(&'s dyn UserStore);
+
+impl Drop for Unpin<'_> {
+    fn drop(&mut self) {
+        self.0.unpin_reads();
     }
 }
 

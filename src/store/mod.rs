@@ -125,6 +125,17 @@ pub trait UserStore: Send + Sync {
     fn still_at_its_path(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// From now until [`UserStore::unpin_reads`], reads come from one snapshot of the store:
+    /// a listing read a page at a time (`list --limit 0`) while another process committed
+    /// listed some users twice and others not at all (bb42 F4). A file's pinned snapshot
+    /// keeps the pages it reads from being reused meanwhile, so writes made then grow the
+    /// file; only a command that reads a whole listing pins. Provided: nothing (PostgreSQL
+    /// reads each page in a statement of its own).
+    fn pin_reads(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Ends [`UserStore::pin_reads`]: each read takes the store as it is then again.
+    fn unpin_reads(&self) {}
     /// Up to `limit` users in list order from `seek`. Always returned in list order, also
     /// when reading backwards.
     fn rows(&self, seek: &Seek, limit: usize) -> Result<Vec<ListEntry>, StoreError>;

@@ -121,6 +121,8 @@ pub struct RedbStore {
     opened_file: Option<(u64, u64)>,
     /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
     schema_hold: super::schema_hold::SchemaHold,
+    /// [`UserStore::pin_reads`]: the snapshot every read takes while set.
+    pinned: std::sync::Mutex<Option<std::sync::Arc<ReadTransaction>>>,
 }
 
 /// A new database `users.redb` in `dir` holding the users of `lines` (JSON Lines, imported by

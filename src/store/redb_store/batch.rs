@@ -146,7 +146,7 @@ impl RedbStore {
         if summary.undo.matched == 0 {
             tx.abort()?;
             // `changes` shows a bulk load's id where a batch's goes: say what it is.
-            if let Some(users) = journal::load_users(&self.read()?, batch)? {
+            if let Some(users) = journal::load_users(&*self.read()?, batch)? {
                 return Err(StoreError::LoadNotUndoable { load: batch.0.clone(), users });
             }
             return Err(StoreError::BatchNotFound(batch.0.clone()));

@@ -109,6 +109,7 @@ impl RedbStore {
             opened_at: Instant::now(),
             open_waited: Duration::ZERO,
             opened_file: file_identity(path),
+            pinned: Default::default(),
             schema_hold: Default::default(),
         })
     }
@@ -188,6 +189,7 @@ impl RedbStore {
             opened_at,
             open_waited,
             opened_file: file_identity(path),
+            pinned: Default::default(),
             schema_hold: Default::default(),
         };
         match crash::contain(|| store.check_schema()) {

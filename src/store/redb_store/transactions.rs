@@ -11,7 +11,17 @@ impl RedbStore {
         self.handle.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn read(&self) -> Result<ReadTransaction, StoreError> {
+    /// A read transaction: the pinned one while reads are pinned ([`UserStore::pin_reads`]),
+    /// else a new one.
+    pub(super) fn read(&self) -> Result<Snapshot, StoreError> {
+        if let Some(pinned) = self.pinned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+            return Ok(Snapshot(std::sync::Arc::clone(pinned)));
+        }
+        self.read_now().map(|tx| Snapshot(std::sync::Arc::new(tx)))
+    }
+
+    /// A new read transaction: the store as it is now.
+    pub(super) fn read_now(&self) -> Result<ReadTransaction, StoreError> {
         let begin = |handle: &Handle| match handle {
             Handle::ReadWrite(db) => db.begin_read(),
             Handle::ReadOnly(db) => db.begin_read(),
@@ -131,4 +141,15 @@ pub(super) fn met_an_io_error(error: &redb::TransactionError) -> bool {
         error,
         redb::TransactionError::Storage(redb::StorageError::PreviousIo | redb::StorageError::DatabaseClosed)
     )
+}
+
+/// A read transaction as [`RedbStore::read`] gives it: shared while reads are pinned.
+pub(super) struct Snapshot(std::sync::Arc<ReadTransaction>);
+
+impl std::ops::Deref for Snapshot {
+    type Target = ReadTransaction;
+
+    fn deref(&self) -> &ReadTransaction {
+        &self.0
+    }
 }

@@ -15,6 +15,16 @@ impl UserStore for RedbStore {
         self.not_replaced()
     }
 
+    fn pin_reads(&self) -> Result<(), StoreError> {
+        let snapshot = std::sync::Arc::new(self.read_now()?);
+        *self.pinned.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot);
+        Ok(())
+    }
+
+    fn unpin_reads(&self) {
+        *self.pinned.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     fn count(&self) -> Result<u64, StoreError> {
         let tx = self.read()?;
         Ok(tx.open_table(USERS)?.len()?)
