@@ -1953,7 +1953,19 @@ fn an_import_of_a_time_after_the_year_9999_is_refused() {
     let taken = br#"{"id":"a","updatedAt":253402300799999,"customData":{"v":0}}"#;
     sandbox.on_with_stdin(&db, &["import", "-"], taken).ok();
     sandbox.on_with_stdin(&db, &["set", "a", "-"], br#"{"v": 1}"#).ok();
-    // The record taken before that save would take it back: refused, as for any time.
+    // The save leaves updatedAt at the last time an import takes: it went 1 ms past, and every
+    // later export was a file import refused whole (bb42 F7).
+    let exported = sandbox.export(&db);
+    assert!(exported.contains(r#""updatedAt":253402300799999"#), "{exported}");
+    let again = sandbox.path("again.redb");
+    sandbox.on(&again, &["init"]).ok();
+    sandbox.on_with_stdin(&again, &["import", "-"], exported.as_bytes()).ok();
+    assert_eq!(sandbox.export(&again), exported, "the export imports, byte for byte");
+    // The record taken before that save would take it back: refused, though its time is the
+    // stored one (the save could not move it).
     let error = sandbox.on_with_stdin(&db, &["import", "--upsert", "-"], taken).fails(5);
-    assert!(error.contains("was saved after this record was taken"), "{error}");
+    assert!(error.contains("user a has the last updatedAt custodian keeps"), "{error}");
+    assert!(sandbox.export(&db).contains(r#""v":1"#), "the save kept");
+    // Its own export upserted back changes nothing, and is taken.
+    sandbox.on_with_stdin(&db, &["import", "--upsert", "-"], exported.as_bytes()).ok();
 }

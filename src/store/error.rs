@@ -210,6 +210,12 @@ pub enum StoreError {
         gap = crate::domain::time::span_words(*stored - *given)
     )]
     ChangedSinceRecord { user: String, given: i64, stored: i64 },
+    /// The same, for a user whose updatedAt is the last time custodian keeps: a save leaves it
+    /// there, so a record of that time may be older than the user (bb42 F7).
+    #[error(
+        "user {user} has the last updatedAt custodian keeps (9999-12-31 23:59:59.999 UTC), which a save leaves as it is: whether it was saved after this record was taken cannot be told, and importing it could take that save back; nothing was imported. Give --overwrite-newer to replace it on purpose"
+    )]
+    AtTheLastTime { user: String },
     #[error(
         "{url}: custodian's schema is not in this database yet: no saves, journal or batches until it is; run `custodian --db {url} init` once as a role allowed to create it"
     )]
@@ -305,6 +311,7 @@ impl StoreError {
                 StoreError::Conflict { .. }
                     | StoreError::ChangedOutside { .. }
                     | StoreError::ChangedSinceRecord { .. }
+                    | StoreError::AtTheLastTime { .. }
                     | StoreError::Duplicate { .. }
                     | StoreError::RepeatedInImport { .. }
                     | StoreError::IdExists(_)

@@ -239,11 +239,21 @@ impl<'tx> WriteTables<'tx> {
         let gives_updated_at =
             new.fields.as_ref().is_none_or(|fields| fields.iter().any(|f| f == "updatedAt"));
         let older = gives_updated_at && new.user.updated_at < old_record.user.updated_at;
-        let refuse_if_changing = (older && !over_newer).then(|| StoreError::ChangedSinceRecord {
-            user: id.to_owned(),
-            given: new.user.updated_at,
-            stored: old_record.user.updated_at,
-        });
+        // At the last time custodian keeps, a save leaves updatedAt as it was ([`advanced`]):
+        // a record of that time may be older than the user.
+        let at_the_last_time = gives_updated_at
+            && new.user.updated_at == old_record.user.updated_at
+            && old_record.user.updated_at >= crate::domain::user::LATEST_MILLIS;
+        let refuse_if_changing = match (older, at_the_last_time) {
+            _ if over_newer => None,
+            (true, _) => Some(StoreError::ChangedSinceRecord {
+                user: id.to_owned(),
+                given: new.user.updated_at,
+                stored: old_record.user.updated_at,
+            }),
+            (false, true) => Some(StoreError::AtTheLastTime { user: id.to_owned() }),
+            (false, false) => None,
+        };
         let mut merged = new
             .profile_over(&old_record.user)
             .map_err(|e| StoreError::Database(format!("user {id}: damaged record: {e}")))?;
@@ -344,7 +354,9 @@ impl<'tx> WriteTables<'tx> {
 /// now (a clock ahead elsewhere, two saves in one millisecond). Never backwards, and always
 /// past what an export taken before the save holds: an upsert of that export is then told
 /// stale ([`StoreError::ChangedSinceRecord`]); it took a colleague's save back when the stored
-/// one was in the future and a save left it as it was (bb32 V01).
+/// one was in the future and a save left it as it was (bb32 V01). Never past the last time
+/// an import takes ([`crate::domain::user::LATEST_MILLIS`]): a save over a user at it made every later export a
+/// file import refused whole (bb42 F7); there it stays, the one case a save cannot move it.
 fn advanced(stored: i64, now: i64) -> i64 {
-    now.max(stored.saturating_add(1))
+    now.max(stored.saturating_add(1)).min(crate::domain::user::LATEST_MILLIS).max(stored)
 }
