@@ -561,3 +561,21 @@ fn a_file_name_holding_an_escape_is_marked_once_in_patch_errors() {
     assert!(said.contains("u\u{241b}[31m.txt line 1: no user \"nobody\""), "{said}");
     assert!(!said.contains("\\u{241b}"), "{said}");
 }
+
+/// The lines after a batch name the database and the users file as the operator gave them,
+/// marked: the hint `take it back with: custodian --db '…' undo B` wrote an ESC in the path
+/// raw, and the terminal turned red (bb42 F11).
+#[test]
+fn the_lines_after_a_batch_show_an_escape_in_the_database_path_inert() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.home.path("e\u{1b}[31mw.redb");
+    std::fs::copy(&sandbox.db, &db).expect("copy the database");
+    let users = sandbox.file("u\u{1b}[31m.txt", "alice\n");
+    let patch = sandbox.file("p.json", FREE_TO_TEAM);
+    let run = sandbox.home.run_on(&db, &["patch", &patch, "--users", &users, "--yes"], Some(b""));
+    let said = run.ok().stdout;
+    assert!(said.contains("take it back with: custodian --db '"), "{said}");
+    assert!(said.contains("e\u{241b}[31mw.redb' undo b"), "{said}");
+    assert!(said.contains("u\u{241b}[31m.txt')"), "{said}");
+    assert!(!said.contains('\u{1b}'), "no escape reaches the terminal: {said:?}");
+}

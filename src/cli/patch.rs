@@ -174,7 +174,7 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             out.line(&format!(
                 "batch {batch}: written — the connection was lost while it was committing, and after reconnecting the journal has it (`custodian changes --batch {batch}` lists its saves)"
             ))?;
-            out.line(&format!("take it back with: {}", undo_command(cli, &batch)))?;
+            out.line(&inert::line(&format!("take it back with: {}", undo_command(cli, &batch))))?;
             return Ok(());
         }
         other => other,
@@ -195,17 +195,17 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             users(summary.matched)
         ))?;
     } else {
-        out.line(&format!(
+        out.line(&inert::line(&format!(
             "batch {batch}: saved {} of {} ({described})",
             users(summary.saved),
             users(summary.matched)
-        ))?;
+        )))?;
     }
     for line in report.summary_lines(true).iter().skip(1) {
         out.line(&report_line(line))?;
     }
     if summary.saved > 0 {
-        out.line(&format!("take it back with: {}", undo_command(cli, &batch)))?;
+        out.line(&inert::line(&format!("take it back with: {}", undo_command(cli, &batch))))?;
     }
     Ok(())
 }
