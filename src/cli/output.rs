@@ -112,13 +112,16 @@ impl Output {
             }
         }
         match (writeln!(self.writer, "{text}"), &mut self.report) {
-            (Err(e), _) if e.kind() == io::ErrorKind::BrokenPipe => {
-                self.closed = true;
+            // A write's report goes to stderr instead, once the command is done: also when the
+            // reader went away (`patch --yes | grep -q …`), or the batch id `undo` needs was
+            // said nowhere (bb42 F6).
+            (Err(e), Some(report)) => {
+                self.closed |= e.kind() == io::ErrorKind::BrokenPipe;
+                report.failed = Some(e);
                 Ok(())
             }
-            // A write's report goes to stderr instead, once the command is done.
-            (Err(e), Some(report)) => {
-                report.failed = Some(e);
+            (Err(e), None) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
                 Ok(())
             }
             (other, _) => other.context("cannot write to standard output"),
@@ -145,11 +148,11 @@ impl Output {
 
     pub(super) fn flush(&mut self) -> Result<()> {
         match self.writer.flush() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             Err(e) if let Some(report) = &mut self.report => {
                 report.failed.get_or_insert(e);
                 Ok(())
             }
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             other => other.context("cannot write to standard output"),
         }
     }
@@ -229,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_says_its_report_only_when_it_had_one_and_a_closed_pipe_nothing() {
+    fn a_failed_write_says_its_report_only_when_it_had_one_also_to_a_closed_pipe() {
         let mut out = Output::to(Box::new(Refusing(io::ErrorKind::StorageFull)), false).reporting_a_write();
         out.flush().expect("kept");
         assert_eq!(report_of(out).said_instead(false), None, "nothing to say before the error");
@@ -239,7 +242,8 @@ mod tests {
         let said = report_of(out).said_instead(false).expect("said");
         assert!(said[0].starts_with("custodian: standard output failed ("), "{}", said[0]);
         assert_eq!(said[1..], ["left alone: 1 user".to_owned()]);
-        // The reader went away (`set … | head -0`): that is its choice, nothing is said.
+        // The reader went away (`patch --yes | grep -q …`): the report is said on stderr all
+        // the same, the batch id `undo` needs with it (it was said nowhere: bb42 F6).
         let mut out = Output::to(Box::new(Refusing(io::ErrorKind::BrokenPipe)), false).reporting_a_write();
         // Past the buffer, so the writes themselves meet the closed pipe.
         for _ in 0..20 {
@@ -247,6 +251,19 @@ mod tests {
         }
         out.flush().expect("kept");
         assert!(out.closed);
-        assert_eq!(report_of(out).said_instead(true), None);
+        let said = report_of(out).said_instead(true).expect("said");
+        assert!(
+            said[0].starts_with("custodian: the write landed, but standard output failed ("),
+            "{}",
+            said[0]
+        );
+        assert_eq!(said.len(), 21);
+        // A listing's reader going away is its choice: nothing is said.
+        let mut out = Output::to(Box::new(Refusing(io::ErrorKind::BrokenPipe)), false);
+        for _ in 0..20 {
+            out.line(&"x".repeat(1000)).expect("no error");
+        }
+        out.flush().expect("no error");
+        assert!(out.closed);
     }
 }
