@@ -1454,6 +1454,10 @@ fn an_empty_environment_variable_is_named_not_blamed_on_its_flag() {
         ("CUSTODIAN_DB", "--db", &["list"][..]),
         ("CUSTODIAN_READ_ONLY", "--read-only", &["--db", db, "list"][..]),
         ("CUSTODIAN_KEY_FILE", "--key-file", &["--db", db, "get", "alice", "--unseal"][..]),
+        // It was taken as the tenant "": `--tenant  (or …)` blamed on a database file, and an
+        // import looked for records of tenant "" (bb42 F5).
+        ("CUSTODIAN_TENANT", "--tenant", &["--db", db, "list"][..]),
+        ("CUSTODIAN_TENANT", "--tenant", &["--db", db, "import", "-"][..]),
     ] {
         let mut command = sandbox.command();
         command.env_remove("CUSTODIAN_DB").env(variable, "").args(args);

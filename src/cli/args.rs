@@ -50,7 +50,7 @@ pub struct Cli {
     /// On PostgreSQL: the Logto tenant whose users are shown and edited (its id in `tenants`;
     /// `default` when not given). For `import`: only that tenant's rows are imported (without
     /// it the tenant is dropped from every record).
-    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID")]
+    #[arg(long, global = true, env = "CUSTODIAN_TENANT", value_name = "ID", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub tenant: Option<String>,
 
     /// Open the database read-only: every write is refused (also CUSTODIAN_READ_ONLY=1).
