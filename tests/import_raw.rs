@@ -431,6 +431,16 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
     assert!(shown.contains("all 3,000 users read; putting them in their tables"), "{shown}");
     assert_eq!(sandbox.export(&into), lines);
+    // One record: not `all 1 users read` (bb42 F9).
+    let one = sandbox.file("one.jsonl", &format!("{}\n", lines.lines().next().expect("a line")));
+    let into_one = sandbox.home.path("one.redb");
+    sandbox.on(&into_one, &["init"]).ok();
+    let shown = drawn_in_pty(custodian, &["--db", &into_one.display().to_string(), "import", &one]);
+    let shown = String::from_utf8_lossy(&shown).into_owned();
+    assert!(
+        shown.contains("the 1 user read; putting it in its tables") && !shown.contains("1 users"),
+        "{shown}"
+    );
     // From a pipe the size is not known: bytes and rate, no total and no ETA (it showed the
     // bytes read so far as the total, with "ETA 0s": bb23 L05).
     let piped = sandbox.home.path("piped.redb");

@@ -103,10 +103,12 @@ pub fn writing_phase(bar: &indicatif::ProgressBar, users: u64, read: &str) {
         bar.set_style(style);
     }
     bar.reset_elapsed();
-    bar.set_message(format!(
-        "all {} users {read}; putting them in their tables, then committing",
-        group_digits(users)
-    ));
+    // `all 1 users read` (bb42 F9).
+    let (all, them) = match users {
+        1 => ("the 1 user".to_owned(), "it in its"),
+        _ => (format!("all {} users", group_digits(users)), "them in their"),
+    };
+    bar.set_message(format!("{all} {read}; putting {them} tables, then committing"));
     bar.force_draw();
 }
 
