@@ -36,7 +36,7 @@ pub(super) fn list(
             // `--json`: each page's documents come with it, read in one go (a read per user
             // took 50 s at 1M).
             let mut documents = if json { page_documents(store, &page) } else { Default::default() };
-            Ok(page.into_iter().map(|entry| (documents.remove(&entry.user.id), entry)).collect())
+            Ok((page.into_iter().map(|entry| (documents.remove(&entry.user.id), entry)).collect(), false))
         },
         |(_, entry): &(Option<String>, ListEntry)| entry.key.clone(),
         |(document, entry)| {
@@ -109,9 +109,11 @@ fn page_documents(store: &dyn UserStore, page: &[ListEntry]) -> std::collections
 /// Hands `emit` the items `fetch` reads, [`PagedTable::PAGE`] at a time after the cursor the
 /// last one gives (`cursor`), up to `limit` (`0`: all), so a listing of a million holds one
 /// page. One item past the limit is read to tell whether there are more: the answer.
+/// A page `fetch` may end early, holding fewer than asked for, when it is `cut_short` (the
+/// items it read had reached what a page may hold): more may follow.
 pub(super) fn in_pages_up_to<T, K>(
     limit: usize,
-    mut fetch: impl FnMut(Option<&K>, usize) -> Result<Vec<T>>,
+    mut fetch: impl FnMut(Option<&K>, usize) -> Result<(Vec<T>, bool)>,
     cursor: impl Fn(&T) -> K,
     mut emit: impl FnMut(&T) -> Result<()>,
 ) -> Result<bool> {
@@ -119,7 +121,7 @@ pub(super) fn in_pages_up_to<T, K>(
     let (mut shown, mut after) = (0usize, None);
     loop {
         let wanted = (limit - shown).saturating_add(1).min(PagedTable::PAGE);
-        let page = fetch(after.as_ref(), wanted)?;
+        let (page, cut_short) = fetch(after.as_ref(), wanted)?;
         let Some(last) = page.last() else { return Ok(false) };
         after = Some(cursor(last));
         for item in &page {
@@ -129,7 +131,7 @@ pub(super) fn in_pages_up_to<T, K>(
             emit(item)?;
             shown += 1;
         }
-        if page.len() < wanted {
+        if page.len() < wanted && !cut_short {
             return Ok(false);
         }
     }
@@ -255,7 +257,37 @@ mod tests {
     use std::io::{self, Write};
     use std::sync::{Arc, Mutex};
 
-    use super::PagedTable;
+    use super::{PagedTable, in_pages_up_to};
+
+    /// A page a fetch cut short (it held what a page may) is not the end: the items after it
+    /// are read too, and the limit still counts every one (bb42 F10: `changes --json` pages
+    /// end early on entries of many keys).
+    #[test]
+    fn a_page_cut_short_is_not_the_end_of_the_items() {
+        let items: Vec<u32> = (0..2500).collect();
+        for (limit, wanted_more) in [(0, false), (1200, true)] {
+            let mut got = Vec::new();
+            let more = in_pages_up_to(
+                limit,
+                |after: Option<&u32>, wanted| {
+                    let from = after.map_or(0, |a| *a as usize + 1);
+                    // Never more than 7 at a time, said cut short while more are left.
+                    let page: Vec<u32> = items[from..].iter().take(wanted.min(7)).copied().collect();
+                    let cut_short = page.len() < wanted && from + page.len() < items.len();
+                    Ok((page, cut_short))
+                },
+                |item| *item,
+                |item| {
+                    got.push(*item);
+                    Ok(())
+                },
+            )
+            .expect("pages");
+            let expected = if limit == 0 { items.len() } else { limit };
+            assert_eq!(got, items[..expected], "limit {limit}");
+            assert_eq!(more, wanted_more, "limit {limit}");
+        }
+    }
     use crate::cli::Output;
 
     /// Standard output whose reader went away after `open_for` bytes: it counts the writes

@@ -124,6 +124,24 @@ impl JournalEntry {
     /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
     /// and the screen's overlay show them (not yet made inert); for a bulk load's own entry,
     /// `load of 1000000 new users` (each with every key added).
+    /// How many keys it names (added, removed and changed).
+    pub fn key_count(&self) -> usize {
+        self.added.len() + self.removed.len() + self.changed.len()
+    }
+
+    /// A copy naming at most `keep` keys of each kind, for a reader that shows them on one
+    /// line cut at the screen's edge: a page of entries of documents of 60,000 keys held 400
+    /// MB to show 40 columns of each (bb42 F10).
+    pub fn keys_cut_to(&self, keep: usize) -> Self {
+        let cut = |keys: &Vec<String>| keys.iter().take(keep).cloned().collect();
+        Self {
+            added: cut(&self.added),
+            removed: cut(&self.removed),
+            changed: cut(&self.changed),
+            ..self.clone()
+        }
+    }
+
     pub fn key_summary(&self) -> String {
         if let (true, Some(users)) = (self.is_load(), self.load) {
             let users = if users == 1 { "1 new user".to_owned() } else { format!("{users} new users") };
@@ -170,6 +188,25 @@ pub fn batch_landed(store: &dyn UserStore, batch: &BatchId) -> Result<bool, supe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry cut for a one-line view keeps the first keys of each kind, and the rest of it.
+    #[test]
+    fn an_entry_cut_to_a_few_keys_keeps_the_first_of_each_kind() {
+        let keys = |prefix: &str| (0..100).map(|n| format!("{prefix}{n}")).collect::<Vec<_>>();
+        let whole = JournalEntry {
+            added: keys("a"),
+            removed: keys("r"),
+            changed: vec!["c".into()],
+            ..entry("u1", None)
+        };
+        assert_eq!(whole.key_count(), 201);
+        let cut = whole.keys_cut_to(2);
+        assert_eq!(cut.added, keys("a")[..2]);
+        assert_eq!(cut.removed, keys("r")[..2]);
+        assert_eq!(cut.changed, ["c"]);
+        assert_eq!(cut.key_summary(), "+a0,a1 −r0,r1 ~c");
+        assert_eq!((cut.user_id.as_str(), cut.sequence), ("u1", 7));
+    }
 
     fn entry(user_id: &str, load: Option<u64>) -> JournalEntry {
         JournalEntry {

@@ -125,8 +125,10 @@ fn journal_page(
 ) -> Result<Vec<app::ChangesRow>, StoreError> {
     let mut entries = Vec::new();
     let query = crate::store::JournalQuery { before, ..Default::default() };
+    // Shown on a line cut at the screen's edge: the first keys of each kind are enough (all
+    // of them held 674 MB for entries of documents of 60,000 keys: bb42 F10).
     store.journal(&query, &mut |entry| {
-        entries.push(entry.clone());
+        entries.push(entry.keys_cut_to(512));
         Ok(entries.len() < limit)
     })?;
     let mut ids: Vec<String> = entries.iter().map(|e| e.user_id.clone()).collect();
