@@ -581,7 +581,7 @@ fn upsert_replaces_customdata_and_keeps_the_old_document_in_history() {
     let old_text = store.custom_data("u1").expect("doc").text;
     let update = r#"{"id":"u1","username":"Alice","primaryEmail":"alice@example.com","name":"Alice L.","customData":{"theme":"light"}}"#;
     let summary = import_text(&store, update, ImportMode::Upsert).expect("upsert");
-    let removed_keys = vec![("u1".to_owned(), vec!["lang".to_owned()])];
+    let removed_keys = vec![("u1".to_owned(), vec!["lang".to_owned()], 1)];
     assert_eq!(
         summary,
         ImportSummary { inserted: 0, updated: 1, unchanged: 0, removed_keys, users_with_removed_keys: 1 }
@@ -785,7 +785,7 @@ fn upsert_that_drops_top_level_keys_names_them() {
     let summary =
         import_text(&store, r#"{"id":"u1","customData":{"lang":"en","new":1}}"#, ImportMode::Upsert)
             .expect("upsert");
-    assert_eq!(summary.removed_keys, vec![("u1".to_owned(), vec!["theme".to_owned()])]);
+    assert_eq!(summary.removed_keys, vec![("u1".to_owned(), vec!["theme".to_owned()], 1)]);
     assert_eq!(summary.updated, 1);
 }
 
@@ -802,10 +802,19 @@ fn an_upsert_keeps_the_removed_keys_of_the_first_twenty_users_and_counts_every_o
     let summary = import_text(&store, &second, ImportMode::Upsert).expect("upsert");
     assert_eq!(summary.updated, 25);
     assert_eq!(summary.users_with_removed_keys, 25);
-    let named: Vec<&str> = summary.removed_keys.iter().map(|(id, _)| id.as_str()).collect();
+    let named: Vec<&str> = summary.removed_keys.iter().map(|(id, ..)| id.as_str()).collect();
     let expected: Vec<String> = (0..20).map(|n| format!("r{n:02}")).collect();
     assert_eq!(named, expected);
-    assert!(summary.removed_keys.iter().all(|(_, keys)| keys == &["b"]));
+    assert!(summary.removed_keys.iter().all(|(_, keys, count)| keys == &["b"] && *count == 1));
+    // Of each user, the first keys and how many (all of them were held: bb42 F10).
+    let many: String = (0..30).map(|n| format!("\"k{n:02}\":{n},")).collect();
+    let with_many = format!("{{\"id\":\"r00\",\"customData\":{{{many}\"a\":3}}}}");
+    import_text(&store, &with_many, ImportMode::Upsert).expect("keys added");
+    let summary =
+        import_text(&store, r#"{"id":"r00","customData":{"a":4}}"#, ImportMode::Upsert).expect("removed");
+    let (_, first, count) = &summary.removed_keys[0];
+    assert_eq!((first.len(), *count), (ImportSummary::KEYS_NAMED, 30));
+    assert_eq!(first[0], "k00");
 }
 
 #[test]

@@ -72,11 +72,11 @@ pub(super) fn import(
         summary.inserted, summary.updated, summary.unchanged
     ))?;
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
-    for (id, keys) in &summary.removed_keys {
+    for (id, keys, count) in &summary.removed_keys {
         eprintln!(
             "custodian: warning: user {}: removed keys: {}",
             inert::line(id),
-            super::one_user::removed_keys(keys)
+            super::one_user::removed_keys_of(keys, *count)
         );
     }
     let named = summary.removed_keys.len() as u64;

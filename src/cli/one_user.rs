@@ -210,6 +210,11 @@ fn warn_secrets_allowed(findings: &[SecretFinding]) {
 /// [`KEY_COLUMNS`] columns, then how many more (emptying a document of 20,000 keys printed a
 /// line of 149 KB).
 pub(super) fn removed_keys(keys: &[String]) -> String {
+    removed_keys_of(keys, keys.len())
+}
+
+/// [`removed_keys`] of the first of `count` keys.
+pub(super) fn removed_keys_of(keys: &[String], count: usize) -> String {
     let names: Vec<String> = keys
         .iter()
         .take(KEYS_NAMED)
@@ -217,7 +222,7 @@ pub(super) fn removed_keys(keys: &[String]) -> String {
         // ` ` read as other keys (bb28 R04), as `history` and `changes` list them.
         .map(|k| inert::cut_to_width(&inert::line(&listed_key(k)), KEY_COLUMNS).into_owned())
         .collect();
-    let more = keys.len().saturating_sub(KEYS_NAMED);
+    let more = count.saturating_sub(KEYS_NAMED.min(keys.len()));
     if more == 0 { names.join(", ") } else { format!("{} and {more} more", names.join(", ")) }
 }
 

@@ -163,8 +163,10 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// The first [`ImportSummary::USERS_NAMED`] upserts that replaced a document with one
     /// lacking some of its top-level keys: the user id and those keys, in the old document's
-    /// order. Only the first are kept, so an import of a million such users stays small.
-    pub removed_keys: Vec<(String, Vec<String>)>,
+    /// order (the first [`ImportSummary::KEYS_NAMED`] of them), and how many there were. Only
+    /// the first are kept, so an import of a million such users stays small, and so does one
+    /// of documents of 60,000 keys (it held all of them: 107 MB, bb42 F10).
+    pub removed_keys: Vec<(String, Vec<String>, usize)>,
     /// How many users lost keys that way, named or not.
     pub users_with_removed_keys: u64,
 }
@@ -172,6 +174,8 @@ pub struct ImportSummary {
 impl ImportSummary {
     /// Users whose removed keys a summary keeps (and `import` names).
     pub const USERS_NAMED: usize = 20;
+    /// Removed keys a summary keeps of each user it names (`import` names as many).
+    pub const KEYS_NAMED: usize = 20;
 
     /// Counts an upsert that removed `keys` from `id`'s document, keeping the first ones.
     pub fn note_removed_keys(&mut self, id: &str, keys: Vec<String>) {
@@ -180,7 +184,10 @@ impl ImportSummary {
         }
         self.users_with_removed_keys += 1;
         if self.removed_keys.len() < Self::USERS_NAMED {
-            self.removed_keys.push((id.to_owned(), keys));
+            let count = keys.len();
+            let mut keys = keys;
+            keys.truncate(Self::KEYS_NAMED);
+            self.removed_keys.push((id.to_owned(), keys, count));
         }
     }
 }
