@@ -164,5 +164,26 @@ fn usage_error_line(error: &clap::Error) -> String {
             .find_map(|arg| subcommands.iter().find(|name| arg.to_str() == Some(name.as_str())).cloned())
             .map_or_else(|| "custodian".to_owned(), |name| format!("custodian {name}"))
     };
-    format!("{}; see `{command} --help`", inert::line(body.trim()))
+    format!("{}; see `{command} --help`", inert::line(&format!("{}{}", body.trim(), hyphen_value_tip(error))))
+}
+
+/// A value that starts with `-` after a flag that takes one (`--search -01-0`, part of a date
+/// or a phone) reads as flags: clap named `-0`, never typed, and gave no tip (bb42 F9).
+fn hyphen_value_tip(error: &clap::Error) -> String {
+    if error.kind() != ErrorKind::UnknownArgument {
+        return String::new();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let takes_a_value = |flag: &str| {
+        Cli::command().get_subcommands().chain(std::iter::once(&Cli::command())).any(|command| {
+            command.get_arguments().any(|arg| {
+                arg.get_action().takes_values()
+                    && arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long))
+            })
+        })
+    };
+    args.windows(2)
+        .find(|pair| pair[1].starts_with('-') && pair[1].len() > 1 && takes_a_value(&pair[0]))
+        .map(|pair| format!("; tip: a value that starts with `-` is given as `{}={}`", pair[0], pair[1]))
+        .unwrap_or_default()
 }

@@ -135,6 +135,15 @@ fn an_unknown_flag_is_a_usage_error() {
     assert!(!sandbox.default_db().exists(), "a usage error must not create the default database");
     let run = sandbox.run(&["frobnicate"]);
     assert_eq!(run.code, 2, "{run:?}");
+    // A search text that starts with `-` (part of a date or a phone) reads as flags: the line
+    // says how to give it, and holds what was typed inert (it named `-0`, no tip: bb42 F9).
+    let run = sandbox.run(&["list", "--search", "-01-0\u{1b}[31m"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("tip: a value that starts with `-` is given as `--search=-01-0\u{241b}[31m`"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
 }
 
 #[test]
