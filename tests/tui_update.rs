@@ -4340,6 +4340,11 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
             status_text(&state)
         );
     }
+    // Nor `:history`, the same key by another path (it opened theirs: bb44 F1).
+    run_command(&store, &mut state, "history");
+    assert!(state.history.is_none(), "no history opened");
+    let said = status_text(&state);
+    assert!(said.starts_with("not done: the row selected is not a user you chose"), "{said}");
     // `Esc` goes back to the user saved, over the whole list.
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(saved.user.id.clone()));

@@ -162,7 +162,9 @@ impl State {
                 Vec::new()
             }
             ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
-            ("history", _) => self.open_history(),
+            // As `h`, with `h`'s checks: the row put in place of a user the matches lost is no
+            // one chosen, and `:history` opened theirs, a restore away (bb44 F1).
+            ("history", _) => super::update_state(self, Action::OpenHistory),
             ("patch", "") => {
                 self.say(StatusKind::Error, ":patch needs a file: a JSON Patch (RFC 6902)");
                 Vec::new()
