@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use super::{Draft, Ignored, MAX_FILE_BYTES, database_tag, name_part, process_of, read_own_file};
 
 /// The name of the file a session of this process keeps an unsaved edit of `user_id` in,
-/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-RANDOM.json`, the
-/// database as drafts tag it, so the next start on that database can name it.
-pub fn unsaved_file_name(user_id: &str, database: &str) -> String {
+/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-rREVISION-RANDOM.json`,
+/// the database as drafts tag it and the revision the edit started from, so the next start on
+/// that database can name it with the save that is refused over a later one.
+pub fn unsaved_file_name(user_id: &str, database: &str, revision: u64) -> String {
     format!(
-        "{}{}-{:08x}.json",
+        "{}{}-r{revision}-{:08x}.json",
         prefix(user_id, &std::process::id().to_string()),
         database_tag(database),
         fastrand::u32(..)
@@ -99,8 +100,11 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft]) -> Vec<Ignored> {
                 return None;
             }
             let user = name[PREFIX.len()..at].rsplit_once('-').map_or("", |(user, _pid)| user);
+            // The revision it started from: the save it names is refused over a later one (a
+            // plain `set` overwrote a colleague's save made since: bb44 F2).
+            let revision = name[at + marker.len()..].strip_prefix('r')?.split_once('-')?.0.parse::<u64>().ok()?;
             let why = format!(
-                "an unsaved edit of user {user} that a session kept at its end, when it could not be kept as a draft (too large for one, or the drafts directory could not be written); it is the document's text alone: check it, then `custodian set id:{user} FILE` saves it; remove the file once done"
+                "an unsaved edit of user {user} that a session kept at its end, when it could not be kept as a draft (too large for one, or the drafts directory could not be written); it is the document's text alone, begun from revision {revision}: check it, then `custodian set id:{user} FILE --expect-revision {revision}` saves it (refused if the user was saved since); remove the file once done"
             );
             Some(Ignored { name: path.display().to_string(), why })
         })

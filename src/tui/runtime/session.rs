@@ -436,7 +436,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
         Ok(path) => return Ok(path),
         Err(why) => why,
     };
-    let name = crate::draft::later_copy::unsaved_file_name(&user, &runtime.database);
+    let name = crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision);
     let mut tried = Vec::new();
     for dir in [crate::draft::later_copy::later_copies_dir(), std::path::PathBuf::from(".")] {
         // Not where others could put their text in its place before it is read (bb40 F2).
