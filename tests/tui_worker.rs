@@ -503,6 +503,8 @@ fn quitting_while_a_read_is_on_its_way_says_it_waits_for_the_read_and_that_nothi
         said.contains("quitting once the store answers the read on its way (nothing is being written"),
         "{said}"
     );
+    // A file's read is waited for as a write is: up to 30 s (it said 2, and waited 30: bb44 F4).
+    assert!(said.contains("at most 30 s"), "{said}");
     session.store.rows.release();
     session.settle();
     assert_eq!(session.state.pending, None);

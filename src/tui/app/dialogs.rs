@@ -193,9 +193,15 @@ impl State {
             // The way out waits for work already sent (up to 30 s for a write, 2 s for a read): said, where the screen
             // otherwise showed only `loading…` while a stopped server kept it (bb9).
             match self.pending {
+                // A file's read is waited for as a write is (it said "at most 2 s", and waited
+                // 30: bb44 F4).
                 Some(Pending::Loading) => self.say(
                     StatusKind::Info,
-                    "quitting once the store answers the read on its way (nothing is being written; at most 2 s)",
+                    if self.outside_writes() {
+                        "quitting once the store answers the read on its way (nothing is being written; at most 2 s)"
+                    } else {
+                        "quitting once the store answers the read on its way (nothing is being written; at most 30 s)"
+                    },
                 ),
                 Some(Pending::Exporting) => self.say(
                     StatusKind::Info,

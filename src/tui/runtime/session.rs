@@ -330,13 +330,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     }
     // The session lock goes with the drafts, after the last draft was written.
     drop(runtime);
+    let reads_over_a_link = store.reads_over_a_link();
     close(store);
     // What the last answers said, where the operator can still read it.
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
         say(&format!("custodian: {}", inert::line(&status.text)));
     }
     if !answered {
-        say(unanswered_at_the_end(state.pending));
+        say(unanswered_at_the_end(state.pending, reads_over_a_link));
     }
     match &kept {
         Some(Ok(path)) => {
@@ -371,11 +372,15 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
 /// repair, which the log says.
 /// The last line when the store had not answered by the end of the wait: what may not have
 /// been done depends on what was on its way (a read leaves nothing in doubt).
-fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>) -> &'static str {
+fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>, over_a_link: bool) -> &'static str {
     use crate::tui::app::Pending;
     match pending {
-        Some(Pending::Loading) => {
+        // On a file a read is waited for as a write is: it said "within 2 s" after 30 (bb44 F4).
+        Some(Pending::Loading) if over_a_link => {
             "custodian: the store did not answer the read on its way within 2 s; nothing was being written"
+        }
+        Some(Pending::Loading) => {
+            "custodian: the store did not answer the read on its way within 30 s; nothing was being written"
         }
         Some(Pending::Exporting) => {
             "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file exists only if it was finished (an export is published whole)"
@@ -539,19 +544,23 @@ mod tests {
 
     #[test]
     fn the_last_line_of_an_unanswered_session_leaves_in_doubt_only_what_could_write() {
-        let read = unanswered_at_the_end(Some(Pending::Loading));
+        let read = unanswered_at_the_end(Some(Pending::Loading), true);
         assert!(
-            read.contains("the read on its way") && read.ends_with("nothing was being written"),
+            read.contains("the read on its way within 2 s") && read.ends_with("nothing was being written"),
             "{read}"
         );
-        assert!(unanswered_at_the_end(Some(Pending::Exporting)).contains("the export on its way"));
-        let batch = unanswered_at_the_end(Some(Pending::Applying));
+        let on_a_file = unanswered_at_the_end(Some(Pending::Loading), false);
+        assert!(on_a_file.contains("the read on its way within 30 s"), "{on_a_file}");
+        assert!(unanswered_at_the_end(Some(Pending::Exporting), false).contains("the export on its way"));
+        let batch = unanswered_at_the_end(Some(Pending::Applying), false);
         assert!(
             batch.contains("the patch being written") && batch.contains("`custodian changes`"),
             "{batch}"
         );
         for write in [Some(Pending::Saving), None] {
-            assert!(unanswered_at_the_end(write).ends_with("what was asked last may not have been done"));
+            assert!(
+                unanswered_at_the_end(write, true).ends_with("what was asked last may not have been done")
+            );
         }
     }
 }
