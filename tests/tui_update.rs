@@ -4355,3 +4355,25 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     act(&store, &mut state, Action::OpenEditor);
     assert!(state.editor.as_ref().is_some_and(|e| e.user_id != saved.user.id));
 }
+
+/// `Ctrl-U` in the filter line after a rename from outside: the user is followed to their new
+/// row and the line stays open, so the next keys are still the filter's. It closed, and the
+/// keys typed next ran as list keys: `e` opened the editor, the rest went into it (bb44 F5).
+#[test]
+fn erasing_the_filter_after_a_rename_from_outside_keeps_the_filter_line_open() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "am");
+    act(&store, &mut state, Action::Down);
+    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
+    rename_outside(&store, &chosen, "zz-renamed");
+    act(&store, &mut state, Action::StartFilter);
+    act(&store, &mut state, Action::FilterErase);
+    assert!(state.filtering, "the filter line is open");
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen));
+    for c in "sore".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    assert!(state.editor.is_none(), "no key reached the list");
+    assert_eq!(state.list.active_filter().as_deref(), Some("sore"));
+}

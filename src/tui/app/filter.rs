@@ -241,6 +241,9 @@ impl State {
             None => self.wanted_user(),
         };
         let list = &mut self.list;
+        // A user followed to their new row is no longer wanted: its answer, late, would clear
+        // the filter typed since.
+        list.following = None;
         // Every match is held (up to MAX_MATCHES), so the list's edges are known.
         list.clear(true);
         list.search = Search {

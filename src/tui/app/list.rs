@@ -238,7 +238,15 @@ impl State {
             return Vec::new();
         }
         match entry {
-            Some(entry) => self.select_user(entry),
+            // The filter line stays open when it was (`Ctrl-U` emptied it: the user is followed
+            // to their new row, and the next keys typed are still the filter's, not list keys
+            // that opened the editor: bb44 F5).
+            Some(entry) => {
+                let typing = self.filtering;
+                let effects = self.select_user(entry);
+                self.filtering = typing;
+                effects
+            }
             None => {
                 if let Some(before) = self.refreshing.take() {
                     self.say_what_the_refresh_changed(&before);
