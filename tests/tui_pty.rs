@@ -897,7 +897,8 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     assert!(said.contains(&format!("`custodian --db {} set id:{ADMIN_ID} ", db.display())), "{said}");
     // The stderr that said so may have gone with the SSH session: the next start on this
     // database names the file (it said nothing: bb43 F3).
-    let mut next = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
+    // Wide, so that the line's words do not wrap wherever the temporary path ends.
+    let mut next = fixture.spawn_tui_with(300, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
     next.wait_text("not offered as a draft:");
     next.send(F2);
     next.wait_text(&format!("edit of user {ADMIN_ID} that a session kept at its end"));
