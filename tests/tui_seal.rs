@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use custodian::domain::CustomData;
 use custodian::domain::seal::{self, Key, KeySet};
 use custodian::store::{Author, RedbStore, UserStore};
-use custodian::tui::app::{Action, Mode, State, StatusKind};
+use custodian::tui::app::{Action, Mode, Plaintext, PlaintextScroll, State, StatusKind};
 use custodian::tui::keymap;
 use custodian::tui::theme::Theme;
 use custodian::tui::view;
@@ -285,4 +285,35 @@ fn the_plaintext_overlay() {
         })
         .collect();
     assert_screen!("plaintext_overlay_100x30", overlay.join("\n"));
+}
+
+/// A plaintext longer than the overlay: each line in rows of its width (a token has no spaces
+/// to break at), and as many rows as fit, scrolled to the last by `End`, the title saying
+/// which. It was the first 69 characters, then the screen's bottom, with nothing saying so
+/// (bb44 F6).
+#[test]
+fn a_plaintext_longer_than_the_overlay_is_wrapped_and_scrolled_to_its_end() {
+    let (_dir, store) = demo_store();
+    let mut state = editing(&store, true);
+    let long = format!("\"{}END\"", "A".repeat(300));
+    state.plaintext = Some(Plaintext { path: "long".into(), kid: None, text: long, scroll: 0 });
+    let shown = screen(&state, 100, 30, &Theme::plain());
+    assert!(shown.contains("AEND\""), "the whole value, in rows:\n{shown}");
+    assert!(!shown.contains(" · rows "), "all of it fits:\n{shown}");
+    let lines: Vec<String> = (0..100).map(|n| format!("line {n}")).collect();
+    let text = serde_json::to_string_pretty(&lines).expect("text");
+    state.plaintext = Some(Plaintext { path: "notes".into(), kid: None, text, scroll: 0 });
+    let shown = screen(&state, 100, 30, &Theme::plain());
+    // 30 rows: 29 above the hint bar, 27 inside the border; the text is 102 lines.
+    assert!(shown.contains("Plaintext of notes · rows 1–27 of 102 (j/k, PgDn, End) · Esc closes"), "{shown}");
+    let end =
+        keymap::action_for(Mode::Plaintext, KeyEvent::new(KeyCode::End, KeyModifiers::NONE)).expect("End");
+    act(&store, &mut state, end);
+    let shown = screen(&state, 100, 30, &Theme::plain());
+    assert!(shown.contains("rows 76–102 of 102") && shown.contains("\"line 99\""), "{shown}");
+    act(&store, &mut state, Action::ScrollPlaintext(PlaintextScroll::Rows(1)));
+    assert_eq!(state.plaintext.as_ref().map(|p| p.scroll), Some(75), "no further than its last row");
+    let page_up = keymap::action_for(Mode::Plaintext, KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    act(&store, &mut state, page_up.expect("PgUp"));
+    assert_eq!(state.plaintext.as_ref().map(|p| p.scroll), Some(49), "a page less a row");
 }

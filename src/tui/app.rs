@@ -46,7 +46,7 @@ pub use patch::{
 };
 pub use save::Review;
 use save::{answers_a_save, touches_the_edit_being_saved};
-pub use sealing::{IvSource, Plaintext, system_iv};
+pub use sealing::{IvSource, Plaintext, PlaintextScroll, system_iv};
 pub use typing::types_text;
 pub use whole_user::WholeUserView;
 
@@ -569,6 +569,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         OpenWholeUser => state.open_whole_user(),
         ScrollWholeUser(rows) => state.scroll_whole_user(rows),
         WholeUserPage(direction) => state.whole_user_page(direction),
+        ScrollPlaintext(to) => state.scroll_plaintext(to),
         WholeUserEdge(bottom) => state.whole_user_edge(bottom),
 
         // The store's connection (connection.rs)

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{Input, Key};
 
-use super::app::{Action, Mode};
+use super::app::{Action, Mode, PlaintextScroll};
 
 /// One row of the key table.
 pub struct Binding {
@@ -638,6 +638,28 @@ pub const BINDINGS: &[Binding] = &[
         "every property of the user (profile, identities), whole",
         None,
         || Action::OpenWholeUser
+    ),
+    bind!(PLAINTEXT, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "scroll down", None, || {
+        Action::ScrollPlaintext(PlaintextScroll::Rows(1))
+    }),
+    bind!(PLAINTEXT, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "scroll up", None, || {
+        Action::ScrollPlaintext(PlaintextScroll::Rows(-1))
+    }),
+    bind!(PLAINTEXT, [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)], "a page down", None, || {
+        Action::ScrollPlaintext(PlaintextScroll::Page(1))
+    }),
+    bind!(PLAINTEXT, [(KeyCode::PageUp, NONE)], "a page up", None, || {
+        Action::ScrollPlaintext(PlaintextScroll::Page(-1))
+    }),
+    bind!(PLAINTEXT, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the top", None, || {
+        Action::ScrollPlaintext(PlaintextScroll::Edge(false))
+    }),
+    bind!(
+        PLAINTEXT,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the bottom",
+        None,
+        || Action::ScrollPlaintext(PlaintextScroll::Edge(true))
     ),
     bind!(WHOLE_USER, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "scroll down", None, || {
         Action::ScrollWholeUser(1)

@@ -55,6 +55,12 @@ pub fn help_max_scroll(screen_height: u16, help_lines: u16) -> u16 {
 /// The columns and rows inside the borders of an overlay (the history, `:patch`, `i`) on a
 /// screen `width` × `height`: it sits above the status line and hint bar, two columns in from
 /// each side and a row free above and below it.
+/// The plaintext overlay's inside on a screen `width`×`height`: its width, and the most rows
+/// it shows (it stands above the hint bar, 72 columns wide at most, with a border).
+pub fn plaintext_inner(width: u16, height: u16) -> (u16, u16) {
+    (width.min(72).saturating_sub(2), height.saturating_sub(1).saturating_sub(2))
+}
+
 pub fn overlay_inner(width: u16, height: u16) -> (u16, u16) {
     (width.saturating_sub(6), height.saturating_sub(6))
 }

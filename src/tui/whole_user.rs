@@ -84,7 +84,7 @@ pub fn rows(record: &UserRecord, width: u16) -> Vec<Row> {
 
 /// `text` in pieces of at most `room` columns (a wide character or a grapheme cluster is
 /// never split).
-fn pieces_of(text: &str, room: usize) -> Vec<String> {
+pub(crate) fn pieces_of(text: &str, room: usize) -> Vec<String> {
     let mut pieces = vec![String::new()];
     let mut used = 0;
     for cluster in text.graphemes(true) {

@@ -136,6 +136,8 @@ pub enum Action {
     /// `i`: the selected user whole, in an overlay; scroll it by rows or by a page.
     OpenWholeUser,
     ScrollWholeUser(i16),
+    /// The plaintext of a sealed value, scrolled.
+    ScrollPlaintext(PlaintextScroll),
     WholeUserPage(i8),
     /// The overlay's top (`false`) or bottom (`true`).
     WholeUserEdge(bool),

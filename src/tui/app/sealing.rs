@@ -25,6 +25,33 @@ pub struct Plaintext {
     pub kid: Option<String>,
     /// The opened value, pretty-printed.
     pub text: String,
+    /// The first row shown ([`Plaintext::rows`]): a value longer than the overlay scrolls.
+    pub scroll: usize,
+}
+
+impl Plaintext {
+    /// The text as the overlay shows it on a screen `width` columns wide: inert, each line cut
+    /// into rows of the overlay's width (a token or an IBAN has no spaces to break at). It was
+    /// one row cut at the edge, and at the screen's bottom, with nothing saying so (bb44 F6).
+    pub fn rows(&self, width: u16) -> Vec<String> {
+        let room = usize::from(crate::tui::layout::plaintext_inner(width, 0).0).max(1);
+        let shown = crate::inert::lines(&crate::inert::json(&self.text)).into_owned();
+        shown.lines().flat_map(|line| crate::tui::whole_user::pieces_of(line, room)).collect()
+    }
+
+    /// How far it scrolls on a screen `width`×`height`: its last row at the bottom, no further.
+    pub fn max_scroll(&self, width: u16, height: u16) -> usize {
+        let shown = usize::from(crate::tui::layout::plaintext_inner(width, height).1);
+        self.rows(width).len().saturating_sub(shown)
+    }
+}
+
+/// Where `j`/`k`, `PgDn`/`PgUp` and `Home`/`End` take the plaintext overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaintextScroll {
+    Rows(isize),
+    Page(isize),
+    Edge(bool),
 }
 
 impl Drop for Plaintext {
@@ -61,6 +88,28 @@ impl State {
     /// The plaintext overlay closes (and its text is wiped).
     pub(super) fn close_plaintext(&mut self) -> Vec<Effect> {
         self.plaintext = None;
+        Vec::new()
+    }
+
+    /// Scrolls the plaintext by `rows`, a page (`page`: its direction), or to an edge.
+    pub(super) fn scroll_plaintext(&mut self, to: PlaintextScroll) -> Vec<Effect> {
+        let (width, height) = (self.width, self.height);
+        if let Some(plaintext) = &mut self.plaintext {
+            let most = plaintext.max_scroll(width, height);
+            let page = crate::tui::layout::plaintext_inner(width, height).1.saturating_sub(1).max(1) as isize;
+            plaintext.scroll = match to {
+                PlaintextScroll::Rows(rows) => plaintext.scroll.saturating_add_signed(rows),
+                PlaintextScroll::Page(direction) => plaintext.scroll.saturating_add_signed(page * direction),
+                PlaintextScroll::Edge(bottom) => {
+                    if bottom {
+                        most
+                    } else {
+                        0
+                    }
+                }
+            }
+            .min(most);
+        }
         Vec::new()
     }
 
@@ -174,7 +223,7 @@ impl State {
                 let kid = seal::summary(&token).and_then(|s| s.kid);
                 // Serialising a Value cannot fail.
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-                self.plaintext = Some(Plaintext { path: span.path, kid, text });
+                self.plaintext = Some(Plaintext { path: span.path, kid, text, scroll: 0 });
             }
             Err(error) => {
                 let error = seal::CannotOpen { path: span.path, error };
