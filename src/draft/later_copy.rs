@@ -90,13 +90,21 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft]) -> Vec<Ignored> {
     let me = crate::location::my_uid();
     let taken =
         |path: &Path| drafts.iter().any(|d| d.later_copy.as_deref() == Some(&*path.display().to_string()));
-    LaterCopies::in_dir(&later_copies_dir())
-        .0
-        .into_iter()
+    // Where the session's end writes it: `$TMPDIR`, else the current directory (a full
+    // `$TMPDIR` sent it there, and no start named it: bb44 F7).
+    let mut dirs = vec![later_copies_dir()];
+    if let Ok(here) = std::env::current_dir()
+        && std::fs::canonicalize(&here).ok() != std::fs::canonicalize(&dirs[0]).ok()
+    {
+        dirs.push(here);
+    }
+    dirs.iter()
+        .flat_map(|dir| LaterCopies::in_dir(dir).0)
         .filter_map(|(name, _, path)| {
             let at = name.find(&marker)?;
             let meta = std::fs::symlink_metadata(&path).ok()?;
-            if meta.uid() != me || meta.mode() & 0o022 != 0 || taken(&path) {
+            // An empty file is no edit (one a write that failed left).
+            if meta.uid() != me || meta.mode() & 0o022 != 0 || meta.len() == 0 || taken(&path) {
                 return None;
             }
             let user = name[PREFIX.len()..at].rsplit_once('-').map_or("", |(user, _pid)| user);

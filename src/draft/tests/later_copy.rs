@@ -71,12 +71,15 @@ fn an_edit_kept_in_tmpdir_without_a_draft_is_named_at_the_next_start_on_its_data
     let elsewhere =
         later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, "/another.redb", 3));
     let writable = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
+    // Empty: left by a write that failed (a full `$TMPDIR`), the edit gone elsewhere (bb44 F7).
+    let empty = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
     for file in [&kept, &elsewhere, &writable] {
         fs::write(file, "{\"big\": 1}").unwrap();
     }
+    fs::write(&empty, "").unwrap();
     fs::set_permissions(&writable, fs::Permissions::from_mode(0o666)).unwrap();
     let found = drafts.for_database(DB);
-    for file in [&kept, &elsewhere, &writable] {
+    for file in [&kept, &elsewhere, &writable, &empty] {
         let _ = fs::remove_file(file);
     }
     let named: Vec<&Ignored> = found.ignored.iter().filter(|i| i.why.contains(&user)).collect();

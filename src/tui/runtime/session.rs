@@ -487,9 +487,14 @@ pub(super) fn database_arguments(database: &str) -> String {
 pub(super) fn write_private_new(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = crate::location::new_private_file(path)?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
+    let written =
+        file.write_all(text.as_bytes()).and_then(|()| file.write_all(b"\n")).and_then(|()| file.sync_all());
+    // A file left half written (a full `$TMPDIR`) was named at the next start as the edit,
+    // while the edit went on to the next place (bb44 F7).
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// A file the screen cannot open for writing, where it could still be read: the way to look
