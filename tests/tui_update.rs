@@ -4377,3 +4377,24 @@ fn erasing_the_filter_after_a_rename_from_outside_keeps_the_filter_line_open() {
     assert!(state.editor.is_none(), "no key reached the list");
     assert_eq!(state.list.active_filter().as_deref(), Some("sore"));
 }
+
+/// `:user`'s answer that comes once an editor opened (an `e` pressed first, answered first by
+/// a busy store) leaves the list on the user being edited and says so: it moved the list and
+/// the profile to the other user, while `Ctrl-S` saved into the first (bb44 F8).
+#[test]
+fn a_user_found_after_an_editor_opened_leaves_the_list_on_the_user_being_edited() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let edited = state.editor.as_ref().expect("the editor").user_id.clone();
+    let other =
+        store.page_after(None, 10).expect("page").into_iter().find(|e| e.user.id != edited).expect("another");
+    update(&mut state, Action::UserFound { entry: Box::new(other.clone()) });
+    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(edited.clone()));
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(edited));
+    let said = status_text(&state);
+    assert!(
+        said.starts_with(&format!("not moved to {}: the editor opened on admin first", other.user.handle())),
+        "{said}"
+    );
+}

@@ -582,6 +582,17 @@ impl State {
 
     /// `:user` found someone: the list (unfiltered) is read from that user on.
     pub(super) fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
+        // An editor opened meanwhile (an `e` pressed before `:user`, answered first by a busy
+        // store) keeps the list on its user: moved, the list and the profile named another user
+        // than the one `Ctrl-S` saves into (bb44 F8).
+        if let Some(editor) = self.editor.as_ref().filter(|editor| editor.user_id != entry.user.id) {
+            let note = format!(
+                "not moved to {}: the editor opened on {} first; Esc leaves it, then :user again",
+                entry.user.handle(),
+                editor.user_handle
+            );
+            return self.tell(StatusKind::Error, note);
+        }
         self.say(StatusKind::Info, format!("user {}", entry.user.handle()));
         self.select_user(entry)
     }
