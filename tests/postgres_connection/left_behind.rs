@@ -210,18 +210,24 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         let mut tui = spawn_screen(&home, &url);
         tui.wait_text("not offered as a draft: kept for");
         tui.send("\x1bOQ");
-        tui.wait_text("to reopen it");
-        // Wrapped in the messages' pane (where a row breaks depends on the database's name):
-        // compared as one text, the pane's borders and padding left out.
-        let said: String = tui
-            .rows()
-            .iter()
-            .map(|row| {
-                row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘')
-                    .to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        // Wrapped in the messages' pane (where a row breaks depends on the database's name,
+        // so no phrase is waited for as it is: `to reopen it` broke after `to`): compared as
+        // one text, the pane's borders and padding left out.
+        let joined = |tui: &support::pty::Tui| {
+            tui.rows()
+                .iter()
+                .map(|row| {
+                    row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘')
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let since = std::time::Instant::now();
+        while !joined(&tui).contains(said_so) && since.elapsed() < support::pty::TIMEOUT {
+            std::thread::sleep(support::pty::POLL);
+        }
+        let said = joined(&tui);
         assert!(said.contains(said_so), "{said_so}: {said}");
     }
 }
