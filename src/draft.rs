@@ -347,20 +347,20 @@ impl Drafts {
     /// Every draft and recovery file for `database`, oldest first, and what was not offered.
     /// Temporary files left by processes that no longer run are removed on the way.
     pub fn for_database(&self, database: &str) -> Found {
-        let mut found = self.drafts_for(database);
-        let unoffered = later_copy::left_unoffered(database, &found.drafts);
+        // `$TMPDIR` listed once: for the later copies drafts take, and those none took.
+        let in_tmpdir = later_copy::LaterCopies::in_dir(&later_copy::later_copies_dir());
+        let mut found = self.drafts_for(database, &in_tmpdir);
+        let unoffered = later_copy::left_unoffered(database, &found.drafts, in_tmpdir);
         found.ignored.extend(unoffered);
         found
     }
 
     /// [`Drafts::for_database`] without the edits kept in `$TMPDIR` that no draft took.
-    fn drafts_for(&self, database: &str) -> Found {
+    fn drafts_for(&self, database: &str, later_copies: &later_copy::LaterCopies) -> Found {
         let mut found = Found::default();
         let Ok(entries) = fs::read_dir(&self.dir) else { return found };
         let tag = format!("{}.", database_tag(database));
         let older_tag = format!("{}-", older_database_tag(database));
-        // Listed once, and only when a draft is found.
-        let mut later_copies = None;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') && name.ends_with(".tmp") {
@@ -393,12 +393,7 @@ impl Drafts {
                     external::Edit::Nothing => {}
                     external::Edit::NotRead(why) => found.ignored.push(Ignored { name, why }),
                 },
-                Ok(draft) => {
-                    let copies = later_copies.get_or_insert_with(|| {
-                        later_copy::LaterCopies::in_dir(&later_copy::later_copies_dir())
-                    });
-                    found.drafts.push(draft.with_later_copy(copies));
-                }
+                Ok(draft) => found.drafts.push(draft.with_later_copy(later_copies)),
                 Err(error) => found.ignored.push(Ignored { name, why: error.to_string() }),
             }
         }

@@ -85,21 +85,21 @@ impl Draft {
 /// draft was ever written (an edit too large for one, a drafts directory never writable).
 /// The next start names each one, since the stderr that named it went with the SSH session
 /// (bb43 F3). Only regular files of this account that no one else may write.
-pub(super) fn left_unoffered(database: &str, drafts: &[Draft]) -> Vec<Ignored> {
+pub(super) fn left_unoffered(database: &str, drafts: &[Draft], in_tmpdir: LaterCopies) -> Vec<Ignored> {
     let marker = format!("-{}-", database_tag(database));
     let me = crate::location::my_uid();
     let taken =
         |path: &Path| drafts.iter().any(|d| d.later_copy.as_deref() == Some(&*path.display().to_string()));
     // Where the session's end writes it: `$TMPDIR`, else the current directory (a full
     // `$TMPDIR` sent it there, and no start named it: bb44 F7).
-    let mut dirs = vec![later_copies_dir()];
+    let mut copies = in_tmpdir.0;
     if let Ok(here) = std::env::current_dir()
-        && std::fs::canonicalize(&here).ok() != std::fs::canonicalize(&dirs[0]).ok()
+        && std::fs::canonicalize(&here).ok() != std::fs::canonicalize(later_copies_dir()).ok()
     {
-        dirs.push(here);
+        copies.extend(LaterCopies::in_dir(&here).0);
     }
-    dirs.iter()
-        .flat_map(|dir| LaterCopies::in_dir(dir).0)
+    copies
+        .into_iter()
         .filter_map(|(name, _, path)| {
             let at = name.find(&marker)?;
             let meta = std::fs::symlink_metadata(&path).ok()?;

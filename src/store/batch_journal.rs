@@ -133,12 +133,20 @@ impl JournalEntry {
     /// line cut at the screen's edge: a page of entries of documents of 60,000 keys held 400
     /// MB to show 40 columns of each (bb42 F10).
     pub fn keys_cut_to(&self, keep: usize) -> Self {
+        // Field by field: `..self.clone()` copied every key first, only to drop most of them.
         let cut = |keys: &Vec<String>| keys.iter().take(keep).cloned().collect();
         Self {
+            saved_at: self.saved_at,
+            saved_by: self.saved_by.clone(),
+            user_id: self.user_id.clone(),
+            revision: self.revision,
+            size: self.size,
             added: cut(&self.added),
             removed: cut(&self.removed),
             changed: cut(&self.changed),
-            ..self.clone()
+            batch: self.batch.clone(),
+            load: self.load,
+            sequence: self.sequence,
         }
     }
 

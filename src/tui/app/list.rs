@@ -238,15 +238,7 @@ impl State {
             return Vec::new();
         }
         match entry {
-            // The filter line stays open when it was (`Ctrl-U` emptied it: the user is followed
-            // to their new row, and the next keys typed are still the filter's, not list keys
-            // that opened the editor: bb44 F5).
-            Some(entry) => {
-                let typing = self.filtering;
-                let effects = self.select_user(entry);
-                self.filtering = typing;
-                effects
-            }
+            Some(entry) => self.select_user(entry),
             None => {
                 if let Some(before) = self.refreshing.take() {
                     self.say_what_the_refresh_changed(&before);
@@ -520,7 +512,11 @@ impl State {
     pub(super) fn select_user(&mut self, entry: ListEntry) -> Vec<Effect> {
         let mut effects = Vec::new();
         if !self.list.filter.is_empty() || self.filtering {
-            self.filtering = false;
+            // A filter line open with nothing typed stays open (`Ctrl-U` emptied it, and the
+            // user is followed to their new row): the next keys typed are still the filter's,
+            // not list keys (`e` opened the editor: bb44 F5). One with text is the filter
+            // the jump replaces.
+            self.filtering = self.filtering && self.list.filter.is_empty();
             self.list.filter.clear();
             self.list.search.generation += 1;
             self.list.search.scanning = false;
