@@ -471,8 +471,7 @@ fn set_with_the_same_values_in_another_key_order_is_no_change() {
         run(&home, &["--db", &url, "set", "u1"], Some(br#"{"a":{"x":2,"y":1},"lang":"en","theme":"dark"}"#))
             .ok();
     assert_eq!(set.stdout.trim(), "no changes: user u1 stays at revision 1", "{set:?}");
-    let rows: i64 =
-        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    let rows: i64 = db.count("select count(*) from custodian.history");
     assert_eq!(rows, 0, "nothing written");
 }
 
@@ -495,8 +494,7 @@ fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() 
         .expect("the row")
         .get(0);
     assert_eq!(stored, r#"{"kept": true}"#, "nothing written");
-    let rows: i64 =
-        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    let rows: i64 = db.count("select count(*) from custodian.history");
     assert_eq!(rows, 0, "no history row either");
     // A number no jsonb holds at all: said as such, exit 4 (it was the server's raw words, exit 1).
     for number in ["1e200000", "1e-20000"] {
@@ -827,8 +825,7 @@ fn a_patch_whose_documents_jsonb_would_store_over_the_limit_writes_nothing() {
     let error =
         run(&home, &["--db", &url, "patch", patch.to_str().expect("utf-8"), "--all", "--yes"], None).fails(4);
     assert!(error.contains("not saved: PostgreSQL stores this customData as 1.2 MiB"), "{error}");
-    let rows: i64 =
-        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("history rows").get(0);
+    let rows: i64 = db.count("select count(*) from custodian.history");
     assert_eq!(rows, 0, "nothing written");
     let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
     assert!(!alice.stdout.contains("k0"), "{alice:?}");
@@ -978,11 +975,7 @@ fn an_expected_revision_read_after_an_outside_write_is_refused_after_another_one
     outside(r#"{"theme": "logto-3"}"#);
     run(&home, &["--db", &url, "--read-only", "history", "alice"], None).ok();
     run(&home, &["--db", &url, "--read-only", "get", "alice"], None).ok();
-    let rows: i64 = db
-        .superuser()
-        .query_one("select count(*) from custodian.history where user_id = 'u1'", &[])
-        .expect("history rows")
-        .get(0);
+    let rows: i64 = db.count("select count(*) from custodian.history where user_id = 'u1'");
     assert_eq!(rows, 5, "read-only kept nothing");
 }
 

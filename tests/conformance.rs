@@ -1099,11 +1099,7 @@ fn another_connection_works_as_the_same_tenant_role_on_a_session_of_its_own() {
     let scanner = store.another_connection().expect("a second connection");
     assert_eq!(scanner.role(), store.role());
     assert_eq!(all_ids(&scanner), all_ids(&store));
-    let sessions: i64 = db
-        .superuser()
-        .query_one("select count(*) from pg_stat_activity where datname = current_database() and application_name = 'custodian'", &[])
-        .expect("sessions")
-        .get(0);
+    let sessions: i64 = db.count("select count(*) from pg_stat_activity where datname = current_database() and application_name = 'custodian'");
     assert_eq!(sessions, 2);
 }
 
@@ -1162,8 +1158,7 @@ fn an_outside_custom_data_update_between_read_and_save_is_a_conflict_and_writes_
     assert!(error.is_conflict());
     let after = store.custom_data("u1").expect("read");
     assert_eq!(after.text, data(r#"{"by":"psql"}"#).canonical());
-    let count: i64 =
-        db.superuser().query_one("select count(*) from custodian.history", &[]).expect("count").get(0);
+    let count: i64 = db.count("select count(*) from custodian.history");
     assert_eq!(count, 0, "nothing written");
 }
 
@@ -1323,12 +1318,7 @@ fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
 fn an_outside_document_that_cannot_be_kept_now_lets_the_read_go_on_and_other_failures_are_said() {
     let db = logto_with_people();
     let store = connect(&db.tenant_url("default"), "default").expect("connect");
-    let kept_rows = || -> i64 {
-        db.superuser()
-            .query_one("select count(*) from custodian.history where user_id = 'u3'", &[])
-            .expect("count")
-            .get(0)
-    };
+    let kept_rows = || -> i64 { db.count("select count(*) from custodian.history where user_id = 'u3'") };
     db.superuser()
         .execute("update users set custom_data = '{\"a\":\"outside\"}' where id = 'u3'", &[])
         .expect("outside update");
@@ -1603,8 +1593,7 @@ fn each_tenant_has_its_own_json_schema() {
     assert_eq!(admin_role.schema().expect("read"), None, "another tenant's schema is not seen");
     assert_eq!(admin_role.set_schema(Some(SCHEMA_V2), &author()).expect("set"), (1, true));
     assert_eq!(default_role.schema().expect("read").map(|s| s.text), Some(SCHEMA_V1.to_owned()));
-    let rows: i64 =
-        db.superuser().query_one("select count(*) from custodian.schema_history", &[]).expect("count").get(0);
+    let rows: i64 = db.count("select count(*) from custodian.schema_history");
     assert_eq!(rows, 2);
 }
 

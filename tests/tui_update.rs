@@ -2275,7 +2275,7 @@ fn press(store: &RedbStore, state: &mut State, event: crossterm::event::Event) -
 }
 
 fn selected_id(state: &State) -> String {
-    state.list.selected_entry().map(|e| e.user.id.clone()).unwrap_or_default()
+    support::selected_id(state).unwrap_or_default()
 }
 
 #[test]
@@ -3830,7 +3830,7 @@ fn a_key_acting_on_the_user_waits_for_the_row_the_keys_went_to() {
         Some(last.clone()),
         "the last match, once found"
     );
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(last.clone()), "the list agrees");
+    assert_eq!(support::selected_id(&state), Some(last.clone()), "the list agrees");
     assert_eq!(state.user.as_ref().map(|u| u.user.id.clone()), Some(last), "the profile agrees");
 
     // Before any match came, `Enter` waits too (it said "no user selected" and was dropped).
@@ -3851,10 +3851,7 @@ fn a_key_acting_on_the_user_waits_for_the_row_the_keys_went_to() {
     assert!(status_text(&state).contains("you moved before the matches came"), "{}", status_text(&state));
     act(&store, &mut state, step(generation, 10..all.len(), true));
     assert!(state.history.is_none(), "dropped, not done later");
-    assert_eq!(
-        state.list.selected_entry().map(|e| e.user.id.clone()),
-        Some(all[all.len() - 2].user.id.clone())
-    );
+    assert_eq!(support::selected_id(&state), Some(all[all.len() - 2].user.id.clone()));
 }
 
 /// bb19 L01: `h` and `i` (which show the profile) pressed before the keys' row was found
@@ -3906,7 +3903,7 @@ fn a_key_right_after_a_refresh_under_a_filter_waits_for_the_user_it_keeps() {
     assert!(state.editor.is_none(), "not on {:?}", state.editor.as_ref().map(|e| e.user_id.clone()));
     act(&store, &mut state, scan_step(&all, generation, 0..all.len(), true));
     assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(kept.clone()));
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(kept));
+    assert_eq!(support::selected_id(&state), Some(kept));
 }
 
 /// bb19 L05: `Esc` typed while the keys' row was still a place cleared the filter and selected
@@ -4269,19 +4266,32 @@ fn the_editors_colours_stay_on_their_tokens_after_a_skin_toned_emoji() {
     assert_eq!(buffer[(comma - 1, row)].fg, Color::Green, "the string's closing quote");
 }
 
+/// Filtered to "am", the match `downs` rows below the first selected and renamed from outside
+/// to `username`; their id.
+fn a_match_renamed_outside(
+    store: &RedbStore,
+    state: &mut custodian::tui::app::State,
+    downs: usize,
+    username: &str,
+) -> String {
+    support::filtered_to(store, state, "am");
+    for _ in 0..downs {
+        act(store, state, Action::Down);
+    }
+    let chosen = support::selected_id(state).expect("a match");
+    rename_outside(store, &chosen, username);
+    chosen
+}
+
 /// Under a filter, `r` finds the selected user again by id after a rename from outside moved
 /// their row: the first match was selected instead, and `e` edited them (bb43 F6).
 #[test]
 fn r_under_a_filter_keeps_a_user_renamed_from_outside_selected() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    support::filtered_to(&store, &mut state, "am");
-    act(&store, &mut state, Action::Down);
-    act(&store, &mut state, Action::Down);
-    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
-    rename_outside(&store, &chosen, "amzz-renamed");
+    let chosen = a_match_renamed_outside(&store, &mut state, 2, "amzz-renamed");
     act(&store, &mut state, Action::Refresh);
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen.clone()));
+    assert_eq!(support::selected_id(&state), Some(chosen.clone()));
     assert_eq!(support::selected_handle(&state), "amzz-renamed");
     act(&store, &mut state, Action::OpenEditor);
     assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(chosen));
@@ -4293,13 +4303,10 @@ fn r_under_a_filter_keeps_a_user_renamed_from_outside_selected() {
 fn clearing_the_filter_follows_a_user_renamed_from_outside() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    support::filtered_to(&store, &mut state, "am");
-    act(&store, &mut state, Action::Down);
-    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
-    rename_outside(&store, &chosen, "zz-renamed");
+    let chosen = a_match_renamed_outside(&store, &mut state, 1, "zz-renamed");
     act(&store, &mut state, Action::ClearFilter);
     assert!(state.list.active_filter().is_none());
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen.clone()));
+    assert_eq!(support::selected_id(&state), Some(chosen.clone()));
     assert_eq!(support::selected_handle(&state), "zz-renamed");
 }
 
@@ -4347,7 +4354,7 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     assert!(said.starts_with("not done: the row selected is not a user you chose"), "{said}");
     // `Esc` goes back to the user saved, over the whole list.
     act(&store, &mut state, Action::ClearFilter);
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(saved.user.id.clone()));
+    assert_eq!(support::selected_id(&state), Some(saved.user.id.clone()));
     assert_eq!(status_text(&state), format!("{} selected again, over the whole list", saved.user.handle()));
     // Under the filter again, a row chosen is acted on.
     support::filtered_to(&store, &mut state, "zzmark");
@@ -4363,14 +4370,11 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
 fn erasing_the_filter_after_a_rename_from_outside_keeps_the_filter_line_open() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    support::filtered_to(&store, &mut state, "am");
-    act(&store, &mut state, Action::Down);
-    let chosen = state.list.selected_entry().expect("a match").user.id.clone();
-    rename_outside(&store, &chosen, "zz-renamed");
+    let chosen = a_match_renamed_outside(&store, &mut state, 1, "zz-renamed");
     act(&store, &mut state, Action::StartFilter);
     act(&store, &mut state, Action::FilterErase);
     assert!(state.filtering, "the filter line is open");
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(chosen));
+    assert_eq!(support::selected_id(&state), Some(chosen));
     for c in "sore".chars() {
         act(&store, &mut state, Action::FilterChar(c));
     }
@@ -4390,7 +4394,7 @@ fn a_user_found_after_an_editor_opened_leaves_the_list_on_the_user_being_edited(
     let other =
         store.page_after(None, 10).expect("page").into_iter().find(|e| e.user.id != edited).expect("another");
     update(&mut state, Action::UserFound { entry: Box::new(other.clone()) });
-    assert_eq!(state.list.selected_entry().map(|e| e.user.id.clone()), Some(edited.clone()));
+    assert_eq!(support::selected_id(&state), Some(edited.clone()));
     assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(edited));
     let said = status_text(&state);
     assert!(

@@ -87,11 +87,7 @@ fn a_batch_cut_off_by_a_silent_drop_ends_the_session_left_on_the_server_and_its_
         "{message}"
     );
     assert_eq!(sign_in_goes_through(&db).expect("the rows are free"), 1);
-    let flagged: i64 = db
-        .superuser()
-        .query_one("select count(*) from users where custom_data ? 'flag'", &[])
-        .expect("count")
-        .get(0);
+    let flagged: i64 = db.count("select count(*) from users where custom_data ? 'flag'");
     assert_eq!(flagged, 0, "nothing written");
 }
 

@@ -82,6 +82,11 @@ pub fn filtered_to(store: &RedbStore, state: &mut State, text: &str) {
     act(store, state, Action::FilterAccept);
 }
 
+/// The id of the user selected in the list, if any.
+pub fn selected_id(state: &State) -> Option<String> {
+    state.list.selected_entry().map(|e| e.user.id.clone())
+}
+
 pub fn selected_handle(state: &State) -> String {
     state.list.selected_entry().map(|e| e.user.handle().to_owned()).unwrap_or_default()
 }

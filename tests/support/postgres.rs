@@ -114,6 +114,11 @@ impl LogtoDb {
         self.server.superuser(&self.name)
     }
 
+    /// The number a `select count(*) …` of no parameters gives, read as the superuser.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.superuser().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
     pub fn superuser_url(&self) -> String {
         self.server.superuser_url(&self.name)
     }
