@@ -635,6 +635,47 @@ fn visits_every_user_in_list_order_with_their_custom_data(f: &mut Fixture) {
     assert_eq!(u6.1["note"], "needle-in-data");
 }
 
+/// The list's walk (what `list` reads) gives the list, or the filter's matches in list order,
+/// the first N of them, each with the document a read of it gives, and stops when told;
+/// on PostgreSQL past one page (one portal) and within one (pages) alike.
+fn walks_the_list_and_its_matches_with_their_documents_and_stops_when_told(f: &mut Fixture) {
+    let walk = |search: Option<&str>, first: usize, documents: bool| {
+        let mut walked = Vec::new();
+        f.store()
+            .walk_list(search, first, documents, &mut |entry, document| {
+                walked.push((entry.user.id.clone(), entry.revision, document));
+                Ok(true)
+            })
+            .expect("walk");
+        walked
+    };
+    for first in [usize::MAX, 1_000] {
+        let walked = walk(None, first, true);
+        assert_eq!(walked.iter().map(|(id, ..)| id.clone()).collect::<Vec<_>>(), expected_order());
+        for (id, revision, document) in &walked {
+            let stored = f.store().custom_data(id).expect("read alone");
+            let compact = data(&stored.text).compact();
+            assert_eq!(document.as_deref(), Some(compact.as_str()), "{id}: the stored text, compact");
+            assert_eq!(*revision, stored.revision, "{id}");
+        }
+        assert!(walk(None, first, false).iter().all(|(_, _, document)| document.is_none()));
+        let matches = walk(Some("alice"), first, false);
+        let searched = f.store().search("alice", None, 100).expect("search");
+        assert_eq!(matches.iter().map(|(id, ..)| id.clone()).collect::<Vec<_>>(), ids(&searched));
+        assert_eq!(matches.len(), 3, "Alice, alice2 and ALICE3: {matches:?}");
+    }
+    assert_eq!(walk(None, 3, false).len(), 3);
+    assert_eq!(walk(Some("alice"), 2, false).len(), 2);
+    let mut visited = 0;
+    f.store()
+        .walk_list(None, usize::MAX, false, &mut |_, _| {
+            visited += 1;
+            Ok(visited < 5)
+        })
+        .expect("walk");
+    assert_eq!(visited, 5, "false stops the walk");
+}
+
 /// The any-order read gives the same users, records and documents as the list-order walk,
 /// and its keys, sorted byte by byte, are that walk's order (what an export relies on when it
 /// sorts them itself); every key differs.
@@ -842,6 +883,7 @@ conformance!(
     a_read_only_store_reads_and_refuses_every_write,
     visits_every_user_in_list_order_with_their_custom_data,
     visits_every_user_in_any_order_with_keys_that_sort_into_list_order,
+    walks_the_list_and_its_matches_with_their_documents_and_stops_when_told,
     counts_few_users_exactly,
     a_reordering_is_a_change_exactly_where_the_store_keeps_the_order_written,
     the_schema_is_stored_with_every_change_kept_in_its_history,

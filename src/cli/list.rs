@@ -10,7 +10,7 @@ use crate::domain::custom_data::NotAnObject;
 use crate::domain::group_digits;
 use crate::export;
 use crate::inert;
-use crate::store::{ListEntry, ListKey, Selection, StoreError, UserRecord, UserStore};
+use crate::store::{ListEntry, StoreError, UserRecord, UserStore};
 
 pub(super) fn list(
     store: &dyn UserStore,
@@ -19,61 +19,33 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
-    // Every page from one snapshot: read each in its own, a listing taken while another
-    // process committed listed some users twice and others not at all (bb42 F4).
-    store.pin_reads()?;
-    let _unpin = Unpin(store);
+    // Every user from one snapshot: read a page at a time, each in its own, a listing taken
+    // while another process committed listed some users twice and others not at all (bb42 F4).
+    let limit = if limit == 0 { usize::MAX } else { limit };
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
     // `--json` lines, and the users left out of them (as an export leaves them out).
     let mut tally = export::Tally::default();
-    let more = in_pages_up_to(
-        limit,
-        |after: Option<&ListKey>, wanted| {
-            let page = match search {
-                Some(query) => store.search(query, after, wanted)?,
-                None => store.page_after(after, wanted)?,
-            };
-            // `--json`: each page's documents come with it, read in one go (a read per user
-            // took 50 s at 1M).
-            let mut documents = if json { page_documents(store, &page) } else { Default::default() };
-            Ok((page.into_iter().map(|entry| (documents.remove(&entry.user.id), entry)).collect(), false))
-        },
-        |(_, entry): &(Option<String>, ListEntry)| entry.key.clone(),
-        |(document, entry)| {
-            if !json {
-                return table.push(list_row(entry), &mut |line| out.streamed_line(line));
+    let (mut shown, mut more) = (0usize, false);
+    // What stopped the walk on this side (standard output closed, a read of one user).
+    let mut stopped: Option<anyhow::Error> = None;
+    // One user past the limit is read to tell whether there are more.
+    store.walk_list(search, limit.saturating_add(1), json, &mut |entry, document| {
+        if shown == limit {
+            more = true;
+            return Ok(false);
+        }
+        shown += 1;
+        match list_one(store, entry, document, json, &mut table, &mut tally, out) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                stopped = Some(e);
+                Ok(false)
             }
-            let text: std::borrow::Cow<str> = match document {
-                Some(text) => text.into(),
-                // Not in the page's read (saved or gone since): read on its own.
-                None => match store.custom_data(&entry.user.id) {
-                    Ok(document) => document.text.into(),
-                    Err(StoreError::StoredNotAnObject { user, found, .. }) => {
-                        tally.leave_out(&user, found);
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                },
-            };
-            let record = UserRecord {
-                user: (*entry.user).clone(),
-                revision: entry.revision,
-                revised_at: 0,
-                revised_by: String::new(),
-            };
-            match export::user_line(&record, &text) {
-                Ok(line) => {
-                    tally.wrote_one();
-                    out.streamed_json(&line)
-                }
-                // No JSON object (SQL wrote one into Logto's database): left out, as by export.
-                Err(_) => {
-                    tally.leave_out(&entry.user.id, NotAnObject::in_text(&text).found);
-                    Ok(())
-                }
-            }
-        },
-    )?;
+        }
+    })?;
+    if let Some(e) = stopped {
+        return Err(e);
+    }
     if more {
         say_more_follow(store, search, limit)?;
     }
@@ -84,26 +56,44 @@ pub(super) fn list(
     }
 }
 
-/// Ends [`UserStore::pin_reads`] however the listing ends.
-struct Unpin<'s>(&'s dyn UserStore);
-
-impl Drop for Unpin<'_> {
-    fn drop(&mut self) {
-        self.0.unpin_reads();
+/// One user of the listing: a row of the table, or a JSON line (its document read on its own
+/// when the walk did not give it: a redb page's read that failed).
+fn list_one(
+    store: &dyn UserStore,
+    entry: ListEntry,
+    document: Option<String>,
+    json: bool,
+    table: &mut PagedTable<'_>,
+    tally: &mut export::Tally,
+    out: &mut Output,
+) -> Result<()> {
+    if !json {
+        return table.push(list_row(&entry), &mut |line| out.streamed_line(line));
     }
-}
-
-/// The customData text of a page's users, by id, from one read. What that read could not give
-/// (a user gone since the page was read, a PostgreSQL database without custodian's schema,
-/// which the read needs) is left out, for each user's own read to give or to say why not.
-fn page_documents(store: &dyn UserStore, page: &[ListEntry]) -> std::collections::HashMap<String, String> {
-    let ids: Vec<String> = page.iter().map(|entry| entry.user.id.clone()).collect();
-    let mut documents = std::collections::HashMap::with_capacity(ids.len());
-    let _ = store.for_each_selected(&Selection::Ids(ids.into()), &mut |record, text| {
-        documents.insert(record.user.id.clone(), text.to_owned());
-        Ok(())
-    });
-    documents
+    let text = match document {
+        Some(text) => text,
+        None => match store.custom_data(&entry.user.id) {
+            Ok(document) => document.text,
+            Err(StoreError::StoredNotAnObject { user, found, .. }) => {
+                tally.leave_out(&user, found);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let record =
+        UserRecord { user: *entry.user, revision: entry.revision, revised_at: 0, revised_by: String::new() };
+    match export::user_line(&record, &text) {
+        Ok(line) => {
+            tally.wrote_one();
+            out.streamed_json(&line)
+        }
+        // No JSON object (SQL wrote one into Logto's database): left out, as by export.
+        Err(_) => {
+            tally.leave_out(&record.user.id, NotAnObject::in_text(&text).found);
+            Ok(())
+        }
+    }
 }
 
 /// Hands `emit` the items `fetch` reads, [`PagedTable::PAGE`] at a time after the cursor the

@@ -70,6 +70,13 @@ pub struct SortRoom {
     pub bytes: u64,
 }
 
+/// What [`UserStore::walk_list`] hands each user to: the user's list entry and stored
+/// customData (when asked for); `false` stops the walk.
+pub type ListVisit<'v> = dyn FnMut(ListEntry, Option<String>) -> Result<bool, StoreError> + 'v;
+
+/// Users a page of [`UserStore::walk_list`] reads at a time.
+pub const LIST_PAGE: usize = 1_000;
+
 /// What [`UserStore::for_each_user_in_any_order`] calls with each user: their key in list
 /// order, record and stored (compact) customData.
 pub type KeyedVisit<'a> = dyn FnMut(&[u8], &UserRecord, &str) -> Result<(), StoreError> + 'a;
@@ -308,6 +315,20 @@ pub trait UserStore: Send + Sync {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// The users `list` shows: every user in list order (those `search` keeps, by the filter's
+    /// rule, when given), from one snapshot, at most `first` of them, with the text of their
+    /// stored customData when `documents` (`None` for a user that read did not give: gone
+    /// since), until `visit` answers `false`. Provided: a page at a time ([`UserStore::page_after`],
+    /// [`UserStore::search`]) under [`UserStore::pin_reads`], each page's documents in one read.
+    fn walk_list(
+        &self,
+        search: Option<&str>,
+        first: usize,
+        documents: bool,
+        visit: &mut ListVisit<'_>,
+    ) -> Result<(), StoreError> {
+        walk_list_in_pages(self, search, first, documents, visit)
+    }
     /// `Some` when [`UserStore::for_each_user_in_any_order`] reads the users faster than
     /// [`UserStore::for_each_user`] does in list order, enough to pay for sorting them
     /// afterwards (an export at a million users): where that sort may spill, and how much.
@@ -524,4 +545,51 @@ pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
             visit(&record, &document.text)
         }),
     }
+}
+
+/// [`UserStore::walk_list`] a page at a time under [`UserStore::pin_reads`]: what it does
+/// unless a store reads its list better (also the way for a few users where one statement
+/// serves them).
+pub fn walk_list_in_pages<S: UserStore + ?Sized>(
+    store: &S,
+    search: Option<&str>,
+    first: usize,
+    documents: bool,
+    visit: &mut ListVisit<'_>,
+) -> Result<(), StoreError> {
+    store.pin_reads()?;
+    let walked = (|| {
+        let (mut after, mut left) = (None::<ListKey>, first);
+        while left > 0 {
+            let wanted = left.min(LIST_PAGE);
+            let page = match search {
+                Some(query) => store.search(query, after.as_ref(), wanted)?,
+                None => store.page_after(after.as_ref(), wanted)?,
+            };
+            let mut texts = std::collections::HashMap::new();
+            if documents && !page.is_empty() {
+                let ids: Vec<String> = page.iter().map(|entry| entry.user.id.clone()).collect();
+                // What this read cannot give (a user gone since the page) is `None`.
+                let _ = store.for_each_selected(&Selection::Ids(ids.into()), &mut |record, text| {
+                    texts.insert(record.user.id.clone(), text.to_owned());
+                    Ok(())
+                });
+            }
+            let full = page.len() == wanted;
+            after = page.last().map(|entry| entry.key.clone());
+            for entry in page {
+                let text = texts.remove(&entry.user.id);
+                if !visit(entry, text)? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                break;
+            }
+            left -= wanted;
+        }
+        Ok(())
+    })();
+    store.unpin_reads();
+    walked
 }

@@ -1,6 +1,6 @@
 //! A tenant of many users on PostgreSQL: the count past the exact one (the planner's figure
 //! scaled by the table's statistics, or the planner's own where a statistic is zero), and the
-//! walk over every user past its first slice of 500.
+//! walk over every user past its first slice of 500, and `list`'s walk in one snapshot.
 
 use super::*;
 
@@ -48,4 +48,36 @@ fn a_walk_over_every_user_goes_on_past_its_first_slice_of_500() {
         .expect("walk");
     assert_eq!(walked.len(), 1_000);
     assert_eq!(walked, ids(&store.rows(&Seek::First, 2_000).expect("the list")));
+}
+
+/// `list`'s walk past one page reads one snapshot: a user renamed from the end of the list to
+/// its front, and one from the front to the end, while it reads are each listed once, where
+/// they were when it began (read a page of 1,000 at a time, each page its own statement, the
+/// first was missed and the second listed twice: bb42 F4 on PostgreSQL).
+#[test]
+fn the_list_walk_reads_one_snapshot_whatever_is_committed_meanwhile() {
+    let db = logto_with_people();
+    insert_many(&db, "default", 1_500);
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let before = ids(&store.rows(&Seek::First, 2_000).expect("the list"));
+    let (first, last) = (before[0].clone(), before[before.len() - 1].clone());
+    let mut superuser = db.superuser();
+    let mut walked = Vec::new();
+    store
+        .walk_list(None, usize::MAX, false, &mut |entry, _| {
+            if walked.is_empty() {
+                superuser
+                    .execute("update users set username = '000 front now' where id = $1", &[&last])
+                    .expect("renamed to the front");
+                superuser
+                    .execute("update users set username = 'zzz end now' where id = $1", &[&first])
+                    .expect("renamed to the end");
+            }
+            walked.push(entry.user.id.clone());
+            Ok(true)
+        })
+        .expect("walk");
+    assert_eq!(walked, before, "every user once, in the order they had");
+    let now = ids(&store.rows(&Seek::First, 2_000).expect("the list"));
+    assert_eq!((now[0].as_str(), now[now.len() - 1].as_str()), (last.as_str(), first.as_str()));
 }

@@ -319,5 +319,5 @@ struct OpenScan {
 use errors::{describe, privilege_refused, session_error};
 use rows::{
     UserRow, canonical_from_jsonb, compact_from_jsonb, filter_rows, key_parts, like_prefix, object_or_empty,
-    seek_bound, walked_text,
+    seek_bound, user_matches, walked_text,
 };

@@ -33,6 +33,25 @@ pub(super) fn like_prefix(text: &str) -> String {
     pattern
 }
 
+/// Whether the filter keeps a user of Logto's table by its own rule, as on redb: the id and a
+/// profile field (username, email, phone, name) first, then customData (each user is a hit
+/// once).
+pub(super) fn user_matches(
+    filter: &mut Filter,
+    id: &str,
+    profile: [Option<&str>; 4],
+    document: Option<&str>,
+) -> bool {
+    filter.in_text(id)
+        || profile.iter().flatten().any(|field| filter.in_text(field))
+        || match document {
+            Some(text) if filter.may_occur_in_json(text) => {
+                filter.in_document(&object_or_empty(id, "customData", Some(text.to_owned())))
+            }
+            _ => false,
+        }
+}
+
 /// The filter's rule over scan rows (id, username, email, phone, name, customData text and
 /// the lower-cased handle, in list order), up to `max_hits` hits: the hits' ids, how many
 /// rows were read, and the list key of the last one read.
@@ -57,16 +76,7 @@ pub(super) fn filter_rows(
         let document: Option<String> = row.try_get(5).map_err(bad)?;
         let lower_handle: String = row.try_get(6).map_err(bad)?;
         scanned += 1;
-        // The filter's own rule, as on redb: a profile field first, then customData (each
-        // user is a hit once).
-        let hit = filter.in_text(&id)
-            || profile.iter().flatten().any(|field| filter.in_text(field))
-            || match &document {
-                Some(text) if filter.may_occur_in_json(text) => {
-                    filter.in_document(&object_or_empty(&id, "customData", Some(text.clone())))
-                }
-                _ => false,
-            };
+        let hit = user_matches(filter, &id, profile.each_ref().map(Option::as_deref), document.as_deref());
         last = Some(ListKey(format!("{lower_handle}\0{id}")));
         if hit {
             hit_ids.push(id);

@@ -375,31 +375,85 @@ impl UserStore for PostgresStore {
         &self,
         visit: &mut dyn FnMut(&UserRecord, &str) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.walk_in_list_order(&mut |user, text| {
+            visit(&user.record, &walked_text(&user.record.user.id, text))?;
+            Ok(true)
+        })
+    }
+
+    /// One portal in one snapshot, as [`UserStore::for_each_user`] reads: a page at a time,
+    /// each page sorted the whole tenant again (`list --limit 0` of 200,000 users: 67 s, and
+    /// pages were not one snapshot). Every document is given when asked for past one page.
+    fn walk_list(
+        &self,
+        search: Option<&str>,
+        first: usize,
+        documents: bool,
+        visit: &mut crate::store::ListVisit<'_>,
+    ) -> Result<(), StoreError> {
+        // A few users in one statement: its sort keeps only them (the whole tenant in order
+        // took 0.74 s against 0.31 s for `list` of 200,000).
+        if search.is_none() && first <= crate::store::LIST_PAGE {
+            return crate::store::walk_list_in_pages(self, search, first, documents, visit);
+        }
+        let mut filter = search.map(Filter::new);
+        let mut left = first;
+        self.walk_in_list_order(&mut |user, text| {
+            if left == 0 {
+                return Ok(false);
+            }
+            let u = &user.record.user;
+            let profile = [
+                u.username.as_deref(),
+                u.primary_email.as_deref(),
+                u.primary_phone.as_deref(),
+                u.name.as_deref(),
+            ];
+            if let Some(filter) = filter.as_mut()
+                && !user_matches(filter, &u.id, profile, Some(text))
+            {
+                return Ok(true);
+            }
+            left -= 1;
+            let document = documents.then(|| walked_text(&u.id, text));
+            visit(user.entry(), document)
+        })
+    }
+}
+
+impl PostgresStore {
+    /// Every user of the tenant in list order with the text of their customData (as jsonb
+    /// writes it), from one snapshot, read in slices from a server-side portal, until `visit`
+    /// answers `false`.
+    fn walk_in_list_order(
+        &self,
+        visit: &mut dyn FnMut(UserRow, &str) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
         const FETCH: i32 = 500;
         let mut client = self.lock();
         let fail = |e: postgres::Error| session_error(&self.spec, CLI_STATEMENT_TIMEOUT, &e);
-        // One snapshot for the whole walk, read in slices from a server-side portal.
         let mut tx = read_only_snapshot(&mut client).map_err(fail)?;
         // An export sorts the whole tenant before its first row: the longer limit, whoever asks.
         tx.batch_execute(&format!("set local statement_timeout = {}", CLI_STATEMENT_TIMEOUT.as_millis()))
             .map_err(fail)?;
-        let sql = if self.initialised {
-            format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS} from public.users u {LATEST_HISTORY} \
-                 where u.tenant_id = $1 order by {ORDER_KEY}"
-            )
+        let revision = if self.initialised {
+            format!("{REVISION_COLUMNS} from public.users u {LATEST_HISTORY}")
         } else {
-            format!(
-                "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {NO_HISTORY_COLUMNS} from public.users u \
-                 where u.tenant_id = $1 order by {ORDER_KEY}"
-            )
+            format!("{NO_HISTORY_COLUMNS} from public.users u")
         };
+        let sql = format!(
+            "select u.custom_data::text, {USER_COLUMNS}, {EXACT_HANDLE}, {revision} \
+             where u.tenant_id = $1 order by {ORDER_KEY}"
+        );
         let portal = tx.bind(sql.as_str(), &[&self.tenant]).map_err(fail)?;
         loop {
             let rows = tx.query_portal(&portal, FETCH).map_err(fail)?;
             for row in &rows {
-                let user = UserRow::read(row, 1)?;
-                visit(&user.record, &walked_text(&user.record.user.id, &row.get::<_, String>(0)))?;
+                let text: String = row.get(0);
+                if !visit(UserRow::read(row, 1)?, &text)? {
+                    // Only read: ended as a commit would.
+                    return tx.commit().map_err(fail);
+                }
             }
             if rows.len() < FETCH as usize {
                 break;
