@@ -742,11 +742,18 @@ fn sigterm_keeps_the_unsaved_edit_and_the_next_start_offers_it() {
 
 /// The other signals whose default ends a process end the screen as TERM does: USR1 and ALRM
 /// left the terminal raw in the alternate screen and the last keystrokes out of the draft
-/// (bb43 F2).
+/// (bb43 F2), and so did STKFLT and the real-time signals (bb45 F1).
 #[test]
 fn sigusr1_and_sigalrm_end_the_screen_cleanly_and_keep_the_unsaved_edit() {
     a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGUSR1);
     a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGALRM);
+}
+
+#[test]
+fn sigstkflt_and_the_real_time_signals_end_the_screen_cleanly_and_keep_the_unsaved_edit() {
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGSTKFLT);
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGRTMIN());
+    a_signal_keeps_the_edit_typed_after_the_last_autosave(libc::SIGRTMAX() - 1);
 }
 
 /// A panic contained inside a read (redb on a damaged page, here the filter's scan under
