@@ -1,4 +1,5 @@
-//! Ctrl-C, Ctrl-\ (SIGQUIT), SIGTERM and SIGHUP during a command that writes many users (`import`, `seed`,
+//! Ctrl-C, Ctrl-\ (SIGQUIT), SIGTERM, SIGHUP (and the [other signals](other_ending_signals)
+//! whose default ends a process) during a command that writes many users (`import`, `seed`,
 //! `patch --yes`, `undo`). Killed by the signal's default action, the process would leave the
 //! database file open — marked for a repair that a `--read-only` open cannot do. While such a
 //! command runs, the first signal is only noted: the loop over the users stops at the next
@@ -34,7 +35,7 @@ pub struct Armed {
 /// handler cannot be installed the signal keeps its default action.
 pub fn arm() -> Armed {
     let mut ids = Vec::new();
-    for signal in [SIGINT, SIGQUIT, SIGTERM, SIGHUP] {
+    for signal in [SIGINT, SIGQUIT, SIGTERM, SIGHUP].into_iter().chain(other_ending_signals()) {
         // The second signal (the flag already set) takes the default action: the order matters.
         if let Ok(id) = signal_hook::flag::register_conditional_default(signal, Arc::clone(flag())) {
             ids.push(id);
@@ -44,6 +45,27 @@ pub fn arm() -> Armed {
         }
     }
     Armed { ids, disarmed: Arc::default(), connected: Arc::default() }
+}
+
+/// Signals besides HUP, TERM, INT and QUIT whose default action ends the process: the named
+/// ones, STKFLT and every real-time signal glibc leaves to programs (STKFLT and `RTMIN`…`RTMAX`
+/// still killed the screen on the spot: bb45 F1). Not SYS and TRAP: the kernel sends them for
+/// a refused system call and a breakpoint, where going on as if nothing came is wrong.
+pub fn other_ending_signals() -> impl Iterator<Item = libc::c_int> {
+    [
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGXCPU,
+        libc::SIGXFSZ,
+        libc::SIGSTKFLT,
+    ]
+    .into_iter()
+    .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
 }
 
 impl Armed {

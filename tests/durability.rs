@@ -1068,7 +1068,7 @@ fn ended_cleanly_on(sandbox: &Sandbox, db: &Path, running: Running, signal: libc
 }
 
 /// The README: a file is left for a repair only by `kill -9` or a power cut. Ctrl-C or
-/// SIGTERM (SIGHUP, Ctrl-\) in the middle of a long write (a patch of every user, a seed) stops it at the next
+/// SIGTERM (SIGHUP, Ctrl-\, USR1, a real-time signal) in the middle of a long write (a patch of every user, a seed) stops it at the next
 /// user: nothing written, the file closed cleanly (a `--read-only` open works at once), exit 130.
 #[test]
 fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_cleanly() {
@@ -1086,6 +1086,9 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
         (libc::SIGTERM, seed_more),
         (libc::SIGHUP, patch_all),
         (libc::SIGQUIT, patch_all),
+        // The other signals whose default ends a process, as the screen takes them (bb45 F1).
+        (libc::SIGUSR1, patch_all),
+        (libc::SIGRTMIN(), seed_more),
     ];
     for (signal, args) in signals {
         // Well inside the loop over the users (the whole takes seconds in a debug build).

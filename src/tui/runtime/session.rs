@@ -80,7 +80,7 @@ impl Ended {
         // The other signals whose default ends the process end the screen as TERM does: they
         // left the terminal raw in the alternate screen, the last keystrokes out of the draft
         // and the file to be repaired (bb43 F2).
-        for signal in ending_as_term() {
+        for signal in crate::interrupt::other_ending_signals() {
             signal_hook::flag::register(signal, Arc::clone(&*HUNG_UP_OR_TERMINATED))
                 .context("cannot watch for signals")?;
         }
@@ -90,27 +90,6 @@ impl Ended {
     pub(super) fn now(&self) -> bool {
         signalled()
     }
-}
-
-/// Signals besides HUP, TERM, INT and QUIT whose default action ends the process: the named
-/// ones, STKFLT and every real-time signal glibc leaves to programs (STKFLT and `RTMIN`…`RTMAX`
-/// still killed the screen on the spot: bb45 F1). Not SYS and TRAP: the kernel sends them for
-/// a refused system call and a breakpoint, where going on as if nothing came is wrong.
-pub(super) fn ending_as_term() -> impl Iterator<Item = libc::c_int> {
-    [
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGALRM,
-        libc::SIGVTALRM,
-        libc::SIGPROF,
-        libc::SIGIO,
-        libc::SIGPWR,
-        libc::SIGXCPU,
-        libc::SIGXFSZ,
-        libc::SIGSTKFLT,
-    ]
-    .into_iter()
-    .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
 }
 
 /// Whether one of the signals [`Ended`] watches has come.
