@@ -184,3 +184,25 @@ fn changes_of_an_unknown_user_is_not_found_and_read_only_works() {
     let run = sandbox.on(&db, &["--read-only", "changes", "--user", "username:admin", "--json"]).ok();
     assert_eq!(run.stdout.lines().count(), 3);
 }
+
+/// A save that only reorders the keys inside a top-level value is a change on a file, and the
+/// journal names that key as `history` does (it listed no key while `history` said `~1: prefs`:
+/// bb45 F2); a number respelled too.
+#[test]
+fn the_journal_names_a_value_whose_keys_were_only_reordered_as_history_does() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.edited_db();
+    sandbox
+        .on_with_input(&db, &["set", "tyamada", "-"], r#"{"prefs":{"theme":"dark","lang":"en"},"n":1}"#)
+        .ok();
+    sandbox
+        .on_with_input(&db, &["set", "tyamada", "-"], r#"{"prefs":{"lang":"en","theme":"dark"},"n":1}"#)
+        .ok();
+    sandbox
+        .on_with_input(&db, &["set", "tyamada", "-"], r#"{"prefs":{"lang":"en","theme":"dark"},"n":1.0}"#)
+        .ok();
+    let entries = sandbox.json(&db, &["--user", "tyamada", "--limit", "2"]);
+    assert_eq!(field(&entries, "changed"), [&serde_json::json!(["n"]), &serde_json::json!(["prefs"])]);
+    let history = sandbox.on(&db, &["history", "tyamada"]).ok().stdout;
+    assert!(history.contains("~1: prefs") && history.contains("~1: n"), "{history}");
+}

@@ -19,6 +19,32 @@ pub fn changed_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<S
     new.iter().filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v)).map(|(k, _)| k.clone()).collect()
 }
 
+/// [`changed_keys`] where the text counts (a file, which keeps each document as written): a
+/// value whose object keys were only reordered, or a number respelled, has changed, as
+/// `history` compares the values' texts (the journal said such a save changed no key while
+/// `history` named it: bb45 F2).
+pub fn changed_keys_as_written(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    new.iter()
+        .filter(|(k, v)| old.get(*k).is_some_and(|o| !written_alike(o, v)))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Whether two values serialise to the same text: objects' keys in the same order, numbers
+/// spelled alike (serde_json's `==` takes objects' keys in any order).
+fn written_alike(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && written_alike(va, vb))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| written_alike(a, b))
+        }
+        _ => a == b,
+    }
+}
+
 /// `new` with its keys put in `reference`'s order, at every depth (objects in the same place
 /// of both, array items by position): the keys `reference` has first, in its order, then the
 /// new ones in `new`'s order. For a store that keeps keys in its own order (PostgreSQL's
@@ -205,6 +231,18 @@ mod tests {
 
     /// What the journal records of a save: keys whose values differ, in the new document's
     /// order; a key only added or removed, or only reordered inside, is not "changed".
+    #[test]
+    fn as_written_a_reordered_or_respelled_value_has_changed_and_an_equal_one_has_not() {
+        let old = object(r#"{"prefs":{"theme":"dark","lang":"en"},"n":[1,{"p":1,"q":2}],"same":{"a":[1]}}"#);
+        let new =
+            object(r#"{"prefs":{"lang":"en","theme":"dark"},"n":[1.0,{"p":1,"q":2}],"same":{"a":[1]}}"#);
+        assert_eq!(changed_keys_as_written(&old, &new), ["prefs", "n"]);
+        assert_eq!(changed_keys(&old, &new), ["n"], "in any key order, only the number");
+        let nested = object(r#"{"n":[1,{"q":2,"p":1}]}"#);
+        assert_eq!(changed_keys_as_written(&object(r#"{"n":[1,{"p":1,"q":2}]}"#), &nested), ["n"]);
+        assert!(changed_keys_as_written(&old, &old).is_empty());
+    }
+
     #[test]
     fn changed_keys_are_the_shared_keys_whose_values_differ_in_the_new_order() {
         let old = object(r#"{"theme":"dark","lang":"en","beta":true,"nested":{"a":1,"b":2},"gone":0}"#);

@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransact
 use serde_json::{Map, Value};
 
 use super::{CUSTOM_DATA, EMPTY_DOCUMENT, HISTORY, StoredUser, USERS, stored_document};
-use crate::domain::diff::{added_keys, changed_keys, dropped_keys};
+use crate::domain::diff::{added_keys, changed_keys_as_written, dropped_keys};
 use crate::store::{BatchId, JournalEntry, JournalQuery, Revision, StoreError};
 
 /// The journal's row: what [`JournalEntry`] holds, as stored.
@@ -46,8 +46,14 @@ pub(super) struct KeyChanges {
 }
 
 impl KeyChanges {
+    /// A file keeps each document as written: a value whose keys were only reordered has
+    /// changed, as `history` says.
     pub(super) fn between(old: &Map<String, Value>, new: &Map<String, Value>) -> Self {
-        Self { added: added_keys(old, new), removed: dropped_keys(old, new), changed: changed_keys(old, new) }
+        Self {
+            added: added_keys(old, new),
+            removed: dropped_keys(old, new),
+            changed: changed_keys_as_written(old, new),
+        }
     }
 
     /// A first revision: every key is new.
