@@ -913,6 +913,40 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     quit(&mut next);
 }
 
+/// With `$TMPDIR` not writable either, the edit goes to the current directory, and the next
+/// start finds it there (a full `$TMPDIR` sent it there, and no start named it: bb44 F7).
+#[test]
+fn an_edit_kept_in_the_current_directory_at_a_hang_up_is_named_at_the_next_start() {
+    let fixture = Fixture::new();
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    let state = blocker.display().to_string();
+    let tmp = blocker.join("tmp").display().to_string();
+    let env = [("XDG_STATE_HOME", state.as_str()), ("TMPDIR", tmp.as_str())];
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &env);
+    type_unsaved_edit(&mut tui, "stranded");
+    tui.wait_text("edit NOT kept on disk");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    assert!(!tui.wait_exit().success());
+    let kept: Vec<PathBuf> = std::fs::read_dir(fixture.dir.path())
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| {
+            path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("custodian-unsaved-"))
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "in the current directory: {kept:?}");
+    assert!(std::fs::read_to_string(&kept[0]).expect("read").contains("\"stranded\": true"));
+    let mut next = fixture.spawn_tui_with(300, 40, &[], &env);
+    next.wait_text("not offered as a draft:");
+    next.send(F2);
+    next.wait_text(&format!("edit of user {ADMIN_ID} that a session kept at its end"));
+    next.send(ESC);
+    quit(&mut next);
+}
+
 /// tmux, on a socket of the test's own: its server owns the terminal, so killing the server
 /// makes the terminal vanish under custodian exactly as an SSH drop does (no signal of ours).
 fn tmux(socket: &std::path::Path, args: &[&str]) -> Output {
