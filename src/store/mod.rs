@@ -318,8 +318,10 @@ pub trait UserStore: Send + Sync {
     /// The users `list` shows: every user in list order (those `search` keeps, by the filter's
     /// rule, when given), from one snapshot, at most `first` of them, with the text of their
     /// stored customData when `documents` (`None` for a user that read did not give: gone
-    /// since), until `visit` answers `false`. Provided: a page at a time ([`UserStore::page_after`],
-    /// [`UserStore::search`]) under [`UserStore::pin_reads`], each page's documents in one read.
+    /// since), until `visit` answers `false`. PostgreSQL holds its session through a walk past
+    /// one page: `visit` calls nothing of the store there (it is given every document).
+    /// Provided: a page at a time ([`UserStore::page_after`], [`UserStore::search`]) under
+    /// [`UserStore::pin_reads`], each page's documents in one read.
     fn walk_list(
         &self,
         search: Option<&str>,
