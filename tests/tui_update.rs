@@ -4363,6 +4363,54 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     assert!(state.editor.as_ref().is_some_and(|e| e.user_id != saved.user.id));
 }
 
+/// `:user X⏎` and the keys after it typed at once, against a store that answers the jump later
+/// (Logto's database of 200,000 users: 0.3 s): the key acting on the user waits for X, and a
+/// move is not done. Both acted on the user selected before: `:u agarcia⏎E` saved admin's
+/// document while agarcia was shown, `:u bence⏎je` edited the row after admin (bb45 F4).
+fn jumped_with_keys_typed_meanwhile(keys: &[Action]) -> (tempfile::TempDir, RedbStore, State, String) {
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    run_command(&store, &mut state, "user admin");
+    let wanted = store.page_after(None, 5).expect("page").remove(3);
+    assert_ne!(support::selected_id(&state).as_deref(), Some(wanted.user.id.as_str()));
+    update(&mut state, Action::StartCommand);
+    for c in format!("user id:{}", wanted.user.id).chars() {
+        update(&mut state, Action::CommandChar(c));
+    }
+    // The jump's lookup is left unanswered while the keys come.
+    let lookup = update(&mut state, Action::RunCommand);
+    assert!(matches!(lookup.as_slice(), [Effect::FindUser { .. }]), "{lookup:?}");
+    for key in keys {
+        act(&store, &mut state, key.clone());
+    }
+    assert!(state.editor.is_none(), "no editor opened on the user selected before");
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    assert_eq!(
+        support::selected_id(&state),
+        Some(wanted.user.id.clone()),
+        "the list went to the user asked for"
+    );
+    (dir, store, state, wanted.user.id.clone())
+}
+
+#[test]
+fn a_key_typed_while_user_jumps_acts_on_the_user_jumped_to() {
+    let (_dir, _store, state, wanted) = jumped_with_keys_typed_meanwhile(&[Action::OpenEditor]);
+    assert_eq!(
+        state.editor.as_ref().map(|e| e.user_id.clone()),
+        Some(wanted),
+        "the editor is the jump's user's"
+    );
+}
+
+#[test]
+fn a_move_typed_while_user_jumps_is_not_done_nor_the_key_after_it() {
+    let (_dir, _store, state, _) = jumped_with_keys_typed_meanwhile(&[Action::Down, Action::OpenEditor]);
+    assert!(state.editor.is_none(), "the e after the move meant another row: not done");
+    let said = status_text(&state);
+    assert!(said.ends_with("· the keys typed on the way were not done: type them again"), "{said}");
+}
+
 /// `Ctrl-U` in the filter line after a rename from outside: the user is followed to their new
 /// row and the line stays open, so the next keys are still the filter's. It closed, and the
 /// keys typed next ran as list keys: `e` opened the editor, the rest went into it (bb44 F5).

@@ -17,6 +17,7 @@ mod filter;
 mod find;
 mod help;
 mod history;
+mod jump;
 mod list;
 mod messages;
 mod patch;
@@ -198,6 +199,8 @@ pub struct State {
     /// `/9999⏎Ge` edited whoever was last found when `e` came, and the list then moved on
     /// to the last match, the profile with it, while the editor kept the other).
     pub after_the_matches: Option<Action>,
+    /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
+    pub jumping: Option<jump::Jumping>,
     pub read_only: bool,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -255,6 +258,7 @@ impl State {
             save_unanswered: None,
             reviewing: None,
             after_the_matches: None,
+            jumping: None,
             read_only,
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -350,6 +354,7 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.after_the_matches = None;
+        state.jumping = None;
         // A refresh that failed says nothing later: kept, a later answer was measured against
         // the selection of that `r`, and said "the selected user is no longer there" of the
         // user selected and shown (bb41 F8).

@@ -142,7 +142,7 @@ impl State {
         self.changes.view = None;
         self.changes.jump = Some((id.clone(), revision));
         // As `:user id:…` selects a user (the filter cleared).
-        vec![Effect::FindUser { query: crate::domain::user_ref::UserRef::id_form(&id) }]
+        self.jump_to(crate::domain::user_ref::UserRef::id_form(&id))
     }
 
     /// The selected user was loaded: the history a jump waits for is read now.

@@ -161,7 +161,7 @@ impl State {
                 self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
                 Vec::new()
             }
-            ("user", query) => vec![Effect::FindUser { query: query.to_owned() }],
+            ("user", query) => self.jump_to(query.to_owned()),
             // As `h`, with `h`'s checks: the row put in place of a user the matches lost is no
             // one chosen, and `:history` opened theirs, a restore away (bb44 F1).
             ("history", _) => super::update_state(self, Action::OpenHistory),

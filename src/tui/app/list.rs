@@ -355,9 +355,10 @@ impl State {
         // Rows asked for by a move move the selection by the moves asked since, unless a row
         // was chosen since (`g`, a click, a jump).
         let moving = self.list.moving.take();
+        let jumped = matches!(request.then, Then::Jump { .. });
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
-            return Vec::new();
+            return if jumped { self.jump_landed(false) } else { Vec::new() };
         }
         let short = rows.len() < request.limit;
         let previous = self.list.selected_entry().map(|e| e.key.clone());
@@ -431,6 +432,7 @@ impl State {
         // The row there is someone else's: no key may act on them as the user asked for, so
         // no row is left to select until `r` reads the list (and its keys) again.
         if let Some(handle) = missing {
+            self.jumping = None;
             self.list.clear(false);
             self.user = None;
             self.document = None;
@@ -446,6 +448,9 @@ impl State {
             self.say_what_the_refresh_changed(&before);
         }
         let mut effects = self.load_selected_user();
+        if jumped {
+            effects.extend(self.jump_landed(true));
+        }
         // Read from a user near the end (`:user`, a refresh after deletions), the window
         // would show empty rows below them: the users above fill it, the selection stays.
         let list = &self.list;
@@ -574,22 +579,5 @@ impl State {
             .clone()
             .or_else(|| search.lost.clone())
             .or_else(|| self.list.selected_entry().map(Wanted::of))
-    }
-
-    /// `:user` found someone: the list (unfiltered) is read from that user on.
-    pub(super) fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
-        // An editor opened meanwhile (an `e` pressed before `:user`, answered first by a busy
-        // store) keeps the list on its user: moved, the list and the profile named another user
-        // than the one `Ctrl-S` saves into (bb44 F8).
-        if let Some(editor) = self.editor.as_ref().filter(|editor| editor.user_id != entry.user.id) {
-            let note = format!(
-                "not moved to {}: the editor opened on {} first; Esc leaves it, then :user again",
-                entry.user.handle(),
-                editor.user_handle
-            );
-            return self.tell(StatusKind::Error, note);
-        }
-        self.say(StatusKind::Info, format!("user {}", entry.user.handle()));
-        self.select_user(entry)
     }
 }

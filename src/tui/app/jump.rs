@@ -1,0 +1,95 @@
+//! A jump to a user (`:user`, the journal's `Enter`) on its way: from the command until the
+//! list shows that user, a key that acts on the selected user waits for them, and a move is
+//! not done. Both acted on the user selected before the jump: `:u agarcia⏎E` typed at once
+//! against a store that takes a moment saved admin's document while agarcia was shown, and
+//! `:u bence⏎je` edited the row after the old selection (bb45 F4).
+
+use super::{Action, Effect, State, StatusKind};
+use crate::store::ListEntry;
+
+/// The jump under way.
+#[derive(Debug, Clone)]
+pub struct Jumping {
+    /// What was asked for (`:user`'s query, `id:…` for the journal), for the status line.
+    asked: String,
+    /// The key that acts on the user (`e`, `E`, `y`, `h`, `i`), done once they are selected.
+    waiting: Option<Action>,
+    /// A move typed meanwhile, not done: a key after it meant the row the move went to, so it
+    /// is not done either.
+    moved: bool,
+}
+
+impl State {
+    /// Starts the jump: the store looks the user up ([`Action::UserFound`]), then the list is
+    /// read from them ([`super::list::Then::Jump`]).
+    pub(super) fn jump_to(&mut self, query: String) -> Vec<Effect> {
+        self.jumping = Some(Jumping { asked: query.clone(), waiting: None, moved: false });
+        vec![Effect::FindUser { query }]
+    }
+
+    /// `action` itself, unless a jump is on its way and it would act on the user selected
+    /// before: then a move is not done, and a key acting on the user waits for the jump.
+    pub(super) fn wait_for_the_jump(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
+        use Action::*;
+        let Some(jumping) = self.jumping.as_mut() else { return Ok(action) };
+        let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
+        let acts = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
+        if !moves && !acts {
+            return Ok(action);
+        }
+        let asked = jumping.asked.clone();
+        if moves || jumping.moved {
+            jumping.moved = true;
+            jumping.waiting = None;
+            let note = format!(
+                "not done: still going to {asked} (:user); the keys typed meanwhile would have moved from the user selected before — type them again once {asked} is selected"
+            );
+            return Err(self.tell(StatusKind::Error, note));
+        }
+        jumping.waiting = Some(action);
+        Err(self.tell(StatusKind::Info, format!("going to {asked}… the key waits for them")))
+    }
+
+    /// `:user` found someone: the list (unfiltered) is read from that user on.
+    pub(super) fn user_found(&mut self, entry: ListEntry) -> Vec<Effect> {
+        // An editor opened meanwhile (an `e` pressed before `:user`, answered first by a busy
+        // store) keeps the list on its user: moved, the list and the profile named another user
+        // than the one `Ctrl-S` saves into (bb44 F8).
+        if let Some(editor) = self.editor.as_ref().filter(|editor| editor.user_id != entry.user.id) {
+            self.jumping = None;
+            let note = format!(
+                "not moved to {}: the editor opened on {} first; Esc leaves it, then :user again",
+                entry.user.handle(),
+                editor.user_handle
+            );
+            return self.tell(StatusKind::Error, note);
+        }
+        // Keys typed on the way and not done are said once the jump lands too: "user X" alone
+        // hid the note that said so.
+        match self.jumping.as_ref().filter(|jumping| jumping.moved) {
+            Some(_) => self.say(
+                StatusKind::Error,
+                format!(
+                    "user {} · the keys typed on the way were not done: type them again",
+                    entry.user.handle()
+                ),
+            ),
+            None => self.say(StatusKind::Info, format!("user {}", entry.user.handle())),
+        }
+        self.select_user(entry)
+    }
+
+    /// The list was read for the jump: the key that waited acts on the user now selected, once
+    /// their profile is read for `h` and `i` (as a key waits for the filter's matches); none
+    /// does when the user was not found where the list looked (`selected` false).
+    pub(super) fn jump_landed(&mut self, selected: bool) -> Vec<Effect> {
+        let Some(jumping) = self.jumping.take() else { return Vec::new() };
+        match jumping.waiting {
+            Some(action) if selected => {
+                self.after_the_matches = Some(action);
+                self.run_the_key_that_waited()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
