@@ -142,7 +142,7 @@ pub fn generate(out: &Path) -> Result<String, KeyFileProblem> {
     }
     let mut bytes = [0u8; KEY_BYTES + 2];
     getrandom::fill(&mut bytes).map_err(|e| KeyFileProblem::NoRandomness(e.to_string()))?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::domain::time::now();
     let kid = new_kid(now.year(), u8::from(now.month()), [bytes[KEY_BYTES], bytes[KEY_BYTES + 1]]);
     let mut key_bytes = [0u8; KEY_BYTES];
     key_bytes.copy_from_slice(&bytes[..KEY_BYTES]);

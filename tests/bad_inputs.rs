@@ -1279,3 +1279,40 @@ fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
     sandbox.ok(&copy, &["init"]);
     sandbox.ok(&copy, &["import", path_str(&exported)]);
 }
+
+/// A clock set wrong stamps users with times the store keeps: before 1970 an import gave a
+/// user a negative `createdAt` that no read took back, and `list` and `export` of the whole
+/// database failed from then on; past the year 9999 `set` panicked (bb45 F3). Both are held to
+/// the times a user may carry (`CUSTODIAN_TEST_CLOCK_MS` stands for the clock in debug builds).
+#[test]
+fn a_clock_set_before_1970_or_after_9999_stamps_times_every_read_takes_back() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let with_clock = |ms: &str, args: &[&str], input: &str| {
+        let mut command = sandbox.command(&db, args);
+        command.env("CUSTODIAN_TEST_CLOCK_MS", ms);
+        let run = Run::of(command, Some(input.as_bytes()));
+        assert_eq!(run.code, 0, "{args:?} with the clock at {ms}: {run:?}");
+    };
+    with_clock("-60000", &["import", "-"], r#"{"id":"late1","username":"late1","customData":{}}"#);
+    with_clock("-60000", &["set", "admin", "-"], r#"{"before":1970}"#);
+    // After 9999: 300,000,000,000,000 ms is in the year 11476.
+    with_clock("300000000000000", &["import", "-"], r#"{"id":"late2","username":"late2","customData":{}}"#);
+    with_clock("300000000000000", &["set", "late1", "-"], r#"{"after":9999}"#);
+    let exported = sandbox.ok(&db, &["export"]);
+    assert_eq!(exported.lines().count(), 202, "every user exported");
+    let user = |id: &str| -> serde_json::Value {
+        let line = exported.lines().find(|line| line.contains(&format!("\"id\":\"{id}\""))).expect(id);
+        serde_json::from_str(line).expect("a JSON line")
+    };
+    assert_eq!(user("late1")["createdAt"], 0, "1970-01-01, not before");
+    assert_eq!(user("late1")["updatedAt"], 253_402_300_799_999_i64, "the last time a user may carry");
+    assert_eq!(user("late2")["createdAt"], 253_402_300_799_999_i64);
+    assert_eq!(sandbox.ok(&db, &["list", "--limit", "0"]).lines().count(), 203);
+    sandbox.ok(&db, &["changes", "--limit", "0"]);
+    // The export is an import's: every time in it is one an import takes.
+    let again = sandbox.path("again.redb");
+    sandbox.ok(&again, &["init"]);
+    let file = sandbox.file("all.jsonl", exported.as_bytes());
+    sandbox.ok(&again, &["import", path_str(&file)]);
+}

@@ -5,10 +5,33 @@ use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::forma
 const READABLE: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
 
-/// Now, in epoch milliseconds.
+/// Now, in epoch milliseconds, held to the times a user may carry (0 to
+/// [`crate::domain::user::LATEST_MILLIS`]): a clock set before 1970 stamped an imported user
+/// with a time no read takes back, and every `list` and `export` failed from then on; one past
+/// the year 9999 panicked in `time` (bb45 F3). Read from the system clock itself, which has no
+/// such bound.
 pub fn now_ms() -> i64 {
-    let now = OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
+    clock_ms().clamp(0, crate::domain::user::LATEST_MILLIS)
+}
+
+/// The system clock in epoch milliseconds, negative before 1970; in debug builds
+/// `CUSTODIAN_TEST_CLOCK_MS` stands for it (a clock set wrong, for the tests).
+fn clock_ms() -> i64 {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("CUSTODIAN_TEST_CLOCK_MS").ok().and_then(|ms| ms.parse().ok()) {
+        return ms;
+    }
+    let since_1970 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    match since_1970 {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+/// Now, as [`now_ms`] holds it: what names a batch or a key by its time.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// `2024-03-01 12:34:56 UTC`; a value out of range is shown as the raw number.

@@ -12,7 +12,7 @@ pub struct BatchId(pub String);
 impl BatchId {
     /// A new batch id from the current UTC time and 24 random bits.
     pub fn new() -> Self {
-        let now = time::OffsetDateTime::now_utc();
+        let now = crate::domain::time::now();
         let stamp = now
             .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
             .unwrap_or_else(|_| now.unix_timestamp().to_string());
