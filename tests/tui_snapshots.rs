@@ -462,6 +462,43 @@ fn draft_found_dialog() {
     assert_screen!("discard_draft_question_80x24", screen(&state, 80, 24));
 }
 
+/// Throwing away a draft that took the later text a session's end wrote to a file removes that
+/// file too, which that session's stderr told the operator to save: the question names it
+/// (bb45 M1).
+#[test]
+fn the_discard_question_names_the_file_of_later_text_the_draft_took() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 200, 24);
+    let edit = custodian::draft::EditSnapshot {
+        user_id: "2ihchzsjd6sk".into(),
+        user_handle: "admin".into(),
+        session: "1-0000aaaa-0".into(),
+        base_revision: 1,
+        base_digest: custodian::draft::digest("{}"),
+        text: "{}".into(),
+    };
+    let mut draft = custodian::draft::Draft::new(
+        custodian::draft::DraftKind::Draft,
+        &store.path().display().to_string(),
+        edit,
+        1_764_000_000_000,
+    );
+    draft.later_copy = Some("/tmp/custodian-unsaved-2ihchzsjd6sk-1-x.json".into());
+    act(
+        &store,
+        &mut state,
+        Action::DraftsFound { drafts: vec![draft], not_offered: Vec::new(), in_use: Vec::new() },
+    );
+    act(&store, &mut state, Action::AskDiscardDraft);
+    // The question wraps in its box: its rows, each as it shows there.
+    let shown = screen_rows(&state, 200, 24).join("\n");
+    assert!(shown.contains("kept in the draft and"), "{shown}");
+    assert!(
+        shown.contains("in /tmp/custodian-unsaved-2ihchzsjd6sk-1-x.json? It cannot be brought"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn command_line() {
     let (_dir, store) = demo_store();

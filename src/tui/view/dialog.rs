@@ -199,17 +199,23 @@ fn question(
             (" Discard changes? ", lines, Mode::Dialog)
         }
         Dialog::ConfirmDiscardDraft(found) => {
-            let whose = match found.as_ref() {
-                Dialog::DraftFound { drafts, selected } => drafts
-                    .get(*selected)
-                    .map(|d| format!(" of {} ({})", inert::line(handle_shown(d)), inert::line(&d.user_id)))
-                    .unwrap_or_default(),
-                _ => String::new(),
+            let draft = match found.as_ref() {
+                Dialog::DraftFound { drafts, selected } => drafts.get(*selected),
+                _ => None,
+            };
+            let whose = draft
+                .map(|d| format!(" of {} ({})", inert::line(handle_shown(d)), inert::line(&d.user_id)))
+                .unwrap_or_default();
+            // The later text a session's end wrote to a file goes too: its stderr told the
+            // operator to save that file (bb45 M1).
+            let kept = match draft.and_then(|d| d.later_copy.as_deref()) {
+                Some(file) => format!("kept in the draft and in {}", inert::line(file)),
+                None => "kept in the draft".to_owned(),
             };
             (
                 " Throw away the draft? ",
                 vec![Line::from(format!(
-                    "Throw away the unsaved edit{whose} kept in the draft? It cannot be brought back."
+                    "Throw away the unsaved edit{whose} {kept}? It cannot be brought back."
                 ))],
                 Mode::Dialog,
             )
