@@ -238,7 +238,15 @@ pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
     for (at, cluster) in text.grapheme_indices(true) {
         used += cluster.width();
         if used > width {
-            let mut out = text[..cut_at].to_owned();
+            let mut kept = &text[..cut_at];
+            // A marker (`\u{200b}`) is not cut in two: `\u{200…` read as another character
+            // (bb45 M3).
+            if let Some(open) = kept.rfind("\\u{")
+                && !kept[open..].contains('}')
+            {
+                kept = &kept[..open];
+            }
+            let mut out = kept.to_owned();
             if width > 0 {
                 out.push('…');
             }

@@ -290,3 +290,14 @@ fn a_word_mixing_latin_cyrillic_or_greek_letters_is_told_and_one_script_a_word_i
         assert_eq!(mixed_script_word(one_script_a_word), None, "{one_script_a_word}");
     }
 }
+
+/// A marker is cut whole or not at all: `z\u{200…` read as another code point (bb45 M3).
+#[test]
+fn a_cut_never_splits_a_marker() {
+    let marked = line("ab\u{202e}cd, z\u{200b}");
+    assert_eq!(marked, "ab\\u{202e}cd, z\\u{200b}");
+    assert_eq!(cut_to_width(&marked, 20), "ab\\u{202e}cd, z…");
+    assert_eq!(cut_to_width(&marked, 8), "ab…");
+    assert_eq!(cut_to_width(&marked, 12), "ab\\u{202e}c…");
+    assert_eq!(cut_to_width(&marked, 24), marked);
+}
