@@ -68,6 +68,32 @@ fn raw_row(tenant: &str, id: &str, username: &str) -> Value {
     })
 }
 
+/// The hash and its algorithm as Logto's API carries them (`passwordDigest`,
+/// `passwordAlgorithm`: `POST /api/users`, `GET /api/users?includePasswordHash=true`) and the
+/// plaintext `password` are credentials too: stored and exported as unknown fields, with no
+/// word (bb46 F1).
+#[test]
+fn the_apis_password_digest_and_plaintext_password_are_never_imported() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let digest = json!({"id": "u1", "username": "alice", "customData": {},
+        "passwordDigest": "$2b$10$abcdefghijklmnopqrstuuYQ3C1wEqE5M3gQbq9u0mFzqJ7rXz0xK",
+        "passwordAlgorithm": "Bcrypt"});
+    let plain = json!({"id": "u2", "username": "bob", "customData": {}, "password": "hunter2-plaintext"});
+    let file = sandbox.file("api.jsonl", &lines(&[digest, plain]));
+    let run = sandbox.on(&db, &["import", &file]).ok();
+    assert_eq!(
+        run.stderr,
+        "custodian: credentials are never imported: dropped passwordDigest, passwordAlgorithm, password from 2 users\n"
+    );
+    let exported = sandbox.export(&db);
+    for marker in ["$2b$10$", "Bcrypt", "hunter2", "password"] {
+        assert!(!exported.contains(marker), "{marker} exported: {exported}");
+    }
+    let bytes = fs::read(&db).expect("read db");
+    assert!(!bytes.windows(7).any(|w| w == b"hunter2"), "a password is in the database file");
+}
+
 fn lines(rows: &[Value]) -> String {
     rows.iter().map(|row| format!("{row}\n")).collect()
 }

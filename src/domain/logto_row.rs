@@ -13,12 +13,19 @@ use serde_json::{Map, Value};
 use super::time::parse_timestamptz;
 use super::user::json_type_name;
 
-/// The fields that hold credentials, as (API field, table column).
-pub const CREDENTIAL_FIELDS: [(&str, &str); 4] = [
+/// The fields that hold credentials, as (API field, table column). Besides the table's own:
+/// the hash and its algorithm as Logto's API carries them (`POST /api/users` takes them to
+/// migrate hashed passwords, and `GET /api/users?includePasswordHash=true` gives them), and the
+/// plaintext `password` that `POST /api/users` takes; each was kept as an unknown field and
+/// exported (bb46 F1).
+pub const CREDENTIAL_FIELDS: [(&str, &str); 7] = [
     ("passwordEncrypted", "password_encrypted"),
     ("passwordEncryptionMethod", "password_encryption_method"),
     ("mfaVerifications", "mfa_verifications"),
     ("logtoConfig", "logto_config"),
+    ("passwordDigest", "password_digest"),
+    ("passwordAlgorithm", "password_algorithm"),
+    ("password", "password"),
 ];
 
 /// Whether `key` names a credential field, in either shape.
