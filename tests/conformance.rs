@@ -1307,6 +1307,43 @@ fn the_save_over_an_outside_write_comes_after_it_in_the_journal_whatever_its_upd
     assert!(newest_first[0].2 >= newest_first[1].2, "{newest_first:?}");
 }
 
+/// An outside write that lands after a save with an `updated_at` before it (Logto's trigger
+/// stamps the time its transaction began: one that waited for the save's lock) is kept dated
+/// no earlier than that save: dated by its `updated_at`, it came before the save in the
+/// journal, which showed the overwritten save as the newest (bb46 F2).
+#[test]
+fn an_outside_write_dated_before_the_save_it_replaced_comes_after_it_in_the_journal() {
+    let db = logto_with_people();
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    let mut superuser = db.superuser();
+    // Begun before the save: the trigger stamps this transaction's start.
+    let mut tx = superuser.transaction().expect("transaction");
+    tx.query_one("select now()", &[]).expect("the transaction's time is taken");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    store.replace_custom_data("u3", &data(r#"{"a":2}"#), Some(1), &author()).expect("save");
+    tx.execute("update users set custom_data = '{\"a\":\"late\"}' where id = 'u3'", &[])
+        .expect("outside update");
+    tx.commit().expect("commit");
+    store.keep_outside_write("u3").expect("kept, as a read of the user keeps it");
+    let history = store.history("u3").expect("history");
+    let last_two: Vec<(u64, &str)> =
+        history.iter().rev().take(2).map(|r| (r.revision, r.saved_by.as_str())).collect();
+    assert_eq!(last_two, [(3, "outside custodian"), (2, "editor")]);
+    let query = JournalQuery { user_id: Some("u3".into()), ..JournalQuery::default() };
+    let mut newest_first = Vec::new();
+    store
+        .journal(&query, &mut |entry| {
+            newest_first.push((entry.revision, entry.saved_at));
+            Ok(true)
+        })
+        .expect("journal");
+    assert_eq!(newest_first.iter().map(|(r, _)| *r).take(2).collect::<Vec<_>>(), [3, 2], "{newest_first:?}");
+    assert!(
+        newest_first[0].1 >= newest_first[1].1,
+        "the outside write no earlier than the save: {newest_first:?}"
+    );
+}
+
 #[test]
 fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     let db = logto_with_people();

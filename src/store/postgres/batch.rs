@@ -187,7 +187,7 @@ impl PostgresStore {
                      select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \
                  where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
-                kept_outside_at("old.updated_at")),
+                kept_outside_at("old.updated_at", "$1", "old.id")),
                 &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
             )
             .map_err(fail)?;

@@ -104,10 +104,15 @@ const OUTSIDE: &str = "outside custodian";
 /// own saves are dated by the clock as they are written, after the rows they replace are
 /// locked, so the save that replaced an outside write comes after it in the journal even
 /// when that write's `updated_at` is later than the save's transaction began (a write that
-/// committed meanwhile, or a time set with SQL).
-fn kept_outside_at(updated_at: &str) -> String {
+/// committed meanwhile, or a time set with SQL). Never earlier than the user's revision
+/// before it either: Logto's trigger stamps `updated_at` with the time its transaction
+/// began, so a write that waited for a save's lock came after that save but was dated before
+/// it, and `changes` showed the overwritten save as the newest (bb46 F2). `tenant` and `id`
+/// name the user.
+fn kept_outside_at(updated_at: &str, tenant: &str, id: &str) -> String {
     format!(
-        "case when isfinite({updated_at}) then least({updated_at}, clock_timestamp()) else clock_timestamp() end"
+        "greatest(case when isfinite({updated_at}) then least({updated_at}, clock_timestamp()) else clock_timestamp() end, \
+         (select max(p.saved_at) from custodian.history p where p.tenant_id = {tenant} and p.user_id = {id}))"
     )
 }
 /// How long a save waits for a row another session holds before saying "busy" (as redb).

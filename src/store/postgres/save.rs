@@ -161,7 +161,7 @@ impl PostgresStore {
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
                  select u.tenant_id, u.id, $3, {}, $4, u.custom_data, u.updated_at \
                  from public.users u where u.tenant_id = $1 and u.id = $2",
-                kept_outside_at("u.updated_at")
+                kept_outside_at("u.updated_at", "u.tenant_id", "u.id")
             ),
             &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
         )
