@@ -59,6 +59,32 @@ pub(crate) struct Tally {
     collisions: Option<Result<Vec<NameCollision>, String>>,
 }
 
+/// Why an import would refuse `line`, the export's line of a user whose stored customData is
+/// `text`: a record it reads and refuses, one longer than it reads, or fields besides
+/// customData over what the store takes (a `profile` of 2 MiB Logto or SQL wrote was written
+/// and not named, and the import of the file was refused on it: bb46 F5).
+fn refused_by_an_import(rules: &mut RecordRules, line: &str, text: &str) -> Option<String> {
+    use crate::domain::custom_data::human_bytes;
+    if line.len() > crate::cli::input::MAX_RECORD_BYTES {
+        return Some(format!(
+            "its line is longer than {}, the most one user may take",
+            human_bytes(crate::cli::input::MAX_RECORD_BYTES)
+        ));
+    }
+    if let Some(Err(refused)) = rules.read_record(line, String::new()) {
+        return Some(refused.reason);
+    }
+    // The line less its document: near enough what the store keeps besides it.
+    let fields = line.len().saturating_sub(text.len());
+    (fields > crate::store::MAX_USER_FIELDS_BYTES).then(|| {
+        format!(
+            "its fields besides customData would take {}, over the {} a user may take",
+            human_bytes(fields),
+            human_bytes(crate::store::MAX_USER_FIELDS_BYTES)
+        )
+    })
+}
+
 impl Tally {
     /// The tally of an export of `store`'s users.
     fn of_export(store: &dyn UserStore) -> Self {
@@ -73,11 +99,11 @@ impl Tally {
         if push_line(line, record, text).is_ok() {
             if let Some(rules) = &mut self.import_rules
                 && let Ok(line) = std::str::from_utf8(line)
-                && let Some(Err(refused)) = rules.read_record(line, String::new())
+                && let Some(reason) = refused_by_an_import(rules, line, text)
             {
                 self.unimportable += 1;
                 if self.unimportable_named.len() < LEFT_OUT_NAMED {
-                    self.unimportable_named.push((record.user.id.clone(), refused.reason));
+                    self.unimportable_named.push((record.user.id.clone(), reason));
                 }
             }
             return true;

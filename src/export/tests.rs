@@ -402,3 +402,27 @@ fn a_name_as_long_as_the_file_system_takes_is_exported_its_temporary_name_cut_to
         assert!(std::str::from_utf8(&prefix).is_ok());
     }
 }
+
+/// Users whose fields besides customData an import's store refuses (over 1 MiB), or whose
+/// line is longer than an import reads (16 MiB), are named too: a `profile` of 2 MiB was
+/// written and not named, and the import of the file was refused on it (bb46 F5).
+#[test]
+fn an_export_names_users_whose_fields_or_line_an_import_would_refuse_for_their_size() {
+    let mut tally = tally_reading_lines_as_an_import();
+    let mut line = Vec::new();
+    for (id, bytes) in [("p2", 2 * 1024 * 1024), ("p20", 20 * 1024 * 1024), ("small", 1000)] {
+        let mut record = a_user_read_back();
+        record.user.id = id.to_owned();
+        record.user.profile.insert("nickname".into(), serde_json::Value::String("n".repeat(bytes)));
+        assert!(tally.line_of(&mut line, &record, "{}"));
+        tally.wrote_one();
+    }
+    let said = tally.finish_of("the export", "out.jsonl").expect_err("said").to_string();
+    assert!(said.contains("would refuse 2 of them"), "{said}");
+    assert!(
+        said.contains("p2 (its fields besides customData would take 2 MiB, over the 1 MiB a user may take)"),
+        "{said}"
+    );
+    assert!(said.contains("p20 (its line is longer than 16 MiB, the most one user may take)"), "{said}");
+    assert!(!said.contains("small"), "{said}");
+}

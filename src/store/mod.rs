@@ -21,7 +21,7 @@ pub use author::Author;
 pub use batch_journal::{
     BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, Selection, UndoSummary, batch_landed,
 };
-pub use error::StoreError;
+pub use error::{MAX_USER_FIELDS_BYTES, StoreError};
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
     CLI_STATEMENT_TIMEOUT, InitDone, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
