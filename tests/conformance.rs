@@ -2117,6 +2117,35 @@ fn rows_sql_wrote_with_values_logto_never_writes_do_not_hide_the_tenant_and_can_
     assert_eq!(store.history("arr1").expect("history").len(), 2);
 }
 
+/// Times SQL may write near the end of `timestamptz` (the year 294276): past 294247 the
+/// microseconds of `updated_at` overflowed bigint, and every read of that user, and every
+/// `list` and `export` of the tenant, failed with "jsonb cannot hold a number" (bb46 F3).
+#[test]
+fn a_time_near_the_end_of_timestamptz_does_not_stop_the_tenants_reads() {
+    let db = logto_with_people();
+    db.superuser()
+        .batch_execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at, last_sign_in_at, custom_data) values \
+             ('default', 'far1', 'zz-far', '294276-01-01', '294276-01-01', '294276-01-01', '{\"a\":1}')",
+        )
+        .expect("the far row");
+    let store = connect(&db.tenant_url("default"), "default").expect("connect");
+    assert!(ids(&store.page_after(None, 100).expect("the list")).contains(&"far1".to_owned()));
+    let far = store.user("far1").expect("read").user;
+    assert!(far.updated_at > 253_402_300_799_999, "{}", far.updated_at);
+    store.custom_data("far1").expect("its document reads");
+    let mut walked = 0;
+    store
+        .for_each_user(&mut |_, _| {
+            walked += 1;
+            Ok(())
+        })
+        .expect("the walk an export reads");
+    assert_eq!(walked, 13);
+    let saved = store.replace_custom_data("far1", &data(r#"{"a":2}"#), Some(1), &author()).expect("saved");
+    assert!(matches!(saved, SaveOutcome::Saved { .. }), "{saved:?}");
+}
+
 #[test]
 fn a_login_role_that_is_a_member_of_the_tenants_role_works_as_that_tenant() {
     // Logto's policy shows a tenant's row in `tenants` to its own role only: a member was

@@ -132,9 +132,9 @@ macro_rules! epoch_ms {
         concat!(
             "case when isfinite(",
             $column,
-            ") then floor(extract(epoch from ",
+            ") then least(floor(extract(epoch from ",
             $column,
-            ") * 1000)::int8 \
+            ") * 1000), 9223372036854775807)::int8 \
              when ",
             $column,
             " = 'infinity' then 253402300799999 when ",
@@ -148,9 +148,16 @@ macro_rules! epoch_ms {
 const SAVED_AT_MS: &str = epoch_ms!("h.saved_at");
 
 /// `updated_at` in microseconds, as the conflict check compares it (the same expression in
-/// the read and in the `UPDATE`'s `WHERE`); an infinite one as the ends of bigint.
-const UPDATED_MICROS: &str = "case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
-    when u.updated_at = 'infinity' then 9223372036854775807 when u.updated_at = '-infinity' then -9223372036854775808 end";
+/// the read and in the `UPDATE`'s `WHERE`); an infinite one as the ends of bigint, and so a
+/// finite one past them (SQL may write up to the year 294276; past 294247 the cast overflowed,
+/// and every read of the tenant said "jsonb cannot hold a number": bb46 F3).
+macro_rules! updated_micros {
+    () => {
+        "case when isfinite(u.updated_at) then least(extract(epoch from u.updated_at) * 1000000, 9223372036854775807)::int8 \
+    when u.updated_at = 'infinity' then 9223372036854775807 when u.updated_at = '-infinity' then -9223372036854775808 end"
+    };
+}
+const UPDATED_MICROS: &str = updated_micros!();
 
 /// The columns of a user that custodian reads: the Management API's, nothing more. The
 /// last is the `updated_at` in microseconds (the conflict check); the lower-cased handle
@@ -163,8 +170,8 @@ const USER_COLUMNS: &str = concat!(
     epoch_ms!("u.created_at"),
     ", ",
     epoch_ms!("u.updated_at"),
-    ", case when isfinite(u.updated_at) then (extract(epoch from u.updated_at) * 1000000)::int8 \
-    when u.updated_at = 'infinity' then 9223372036854775807 when u.updated_at = '-infinity' then -9223372036854775808 end"
+    ", ",
+    updated_micros!()
 );
 /// The lower-cased handle: the list order's first part, the column after [`USER_COLUMNS`].
 const EXACT_HANDLE: &str = "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id))";
