@@ -463,6 +463,13 @@ fn a_role_without_rights_on_users_fails_in_one_line_naming_the_table() {
     assert!(error.contains("may not do this: permission denied for table users"), "{error}");
     assert!(!error.contains("refused role"), "{error}");
     assert!(error.contains("logto_tenant_logto_default") && !error.contains(&password), "{error}");
+    // Through the superuser, which works as the tenant's role: that role is named, not the
+    // superuser (bb46 F4: `role "postgres" may not do this`).
+    let error = Run::of(custodian(&home, &["--db", &db.superuser_url(), "list"]), None).fails(1);
+    assert!(
+        error.contains(r#"role "logto_tenant_logto_default" (tenant "default"'s, which custodian works as, switched to from "postgres") may not do this: permission denied for table users"#),
+        "{error}"
+    );
 }
 
 /// bb18 L05: a right the tenant's role lacks was blamed on the URL's login role, even on the

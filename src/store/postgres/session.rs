@@ -166,10 +166,11 @@ impl PostgresStore {
             settings.push_str("set default_transaction_read_only = on;");
         }
         client.batch_execute(&settings).map_err(fail)?;
-        // A role without rights on `users` is told so now, not on the first page.
+        // A role without rights on `users` is told so now, not on the first page, naming the
+        // role the statement ran as (the login role was named for the tenant's: bb46 F4).
         client
             .query("select u.id from public.users u where u.tenant_id = $1 limit 1", &[&options.tenant])
-            .map_err(fail)?;
+            .map_err(|e| privilege_refused(spec, &options.tenant, &role, &e).unwrap_or_else(|| fail(e)))?;
         let initialised = client
             .query_one(
                 "select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
