@@ -2,6 +2,8 @@
 //! what an export says of the users it left out and of those an import would refuse.
 
 use super::*;
+use crate::domain::custom_data::Limits;
+use crate::domain::import::RecordRules;
 
 #[test]
 fn publishing_never_replaces_a_file_that_appeared_meanwhile() {
