@@ -4411,6 +4411,36 @@ fn a_move_typed_while_user_jumps_is_not_done_nor_the_key_after_it() {
     assert!(said.ends_with("· the keys typed on the way were not done: type them again"), "{said}");
 }
 
+/// Two `:user` on their way and a key after them: the key acts on the last user asked for,
+/// once the list shows them (it ran as the first one landed: `:u A⏎:u B⏎e` edited A).
+#[test]
+fn a_key_typed_after_two_user_jumps_acts_on_the_last_user_asked_for() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let page = store.page_after(None, 6).expect("page");
+    let (first, last) = (page[3].user.id.clone(), page[5].user.id.clone());
+    let mut lookups = Vec::new();
+    for id in [&first, &last] {
+        update(&mut state, Action::StartCommand);
+        for c in format!("user id:{id}").chars() {
+            update(&mut state, Action::CommandChar(c));
+        }
+        lookups.push(update(&mut state, Action::RunCommand));
+    }
+    act(&store, &mut state, Action::OpenEditor);
+    let second = lookups.pop().expect("the second lookup");
+    run_effects(&support::runtime(&store), &mut state, lookups.pop().expect("the first lookup"));
+    assert_eq!(support::selected_id(&state), Some(first), "the first jump landed");
+    assert!(state.editor.is_none(), "the key still waits for the last jump");
+    run_effects(&support::runtime(&store), &mut state, second);
+    assert_eq!(support::selected_id(&state), Some(last.clone()));
+    assert_eq!(
+        state.editor.as_ref().map(|e| e.user_id.clone()),
+        Some(last),
+        "the editor is the last jump's user's"
+    );
+}
+
 /// `Ctrl-U` in the filter line after a rename from outside: the user is followed to their new
 /// row and the line stays open, so the next keys are still the filter's. It closed, and the
 /// keys typed next ran as list keys: `e` opened the editor, the rest went into it (bb44 F5).

@@ -17,14 +17,35 @@ pub struct Jumping {
     /// A move typed meanwhile, not done: a key after it meant the row the move went to, so it
     /// is not done either.
     moved: bool,
+    /// The store's answers still to come: a lookup, then the list read from the user found.
+    /// A second `:user` before the first has landed adds its own, and the key waits for the
+    /// last (it ran on the first user's landing: `:u A⏎:u B⏎e` edited A).
+    outstanding: u32,
+    /// The user the last lookup found: only the list read from them lands the jump (a
+    /// refresh's follow of a renamed user reads the list from its user too).
+    to: Option<String>,
 }
 
 impl State {
     /// Starts the jump: the store looks the user up ([`Action::UserFound`]), then the list is
     /// read from them ([`super::list::Then::Jump`]).
     pub(super) fn jump_to(&mut self, query: String) -> Vec<Effect> {
-        self.jumping = Some(Jumping { asked: query.clone(), waiting: None, moved: false });
+        let outstanding = self.jumping.as_ref().map_or(0, |jumping| jumping.outstanding) + 1;
+        self.jumping =
+            Some(Jumping { asked: query.clone(), waiting: None, moved: false, outstanding, to: None });
         vec![Effect::FindUser { query }]
+    }
+
+    /// Whether the list read from the user `id` is one of the jump's answers.
+    pub(super) fn jumps_to(&self, id: &str) -> bool {
+        self.jumping.as_ref().is_some_and(|jumping| jumping.to.as_deref() == Some(id))
+    }
+
+    /// One of the jump's answers came: the jump, when it was the last one it waited for.
+    pub(super) fn jump_answered(&mut self) -> Option<Jumping> {
+        let jumping = self.jumping.as_mut()?;
+        jumping.outstanding = jumping.outstanding.saturating_sub(1);
+        if jumping.outstanding == 0 { self.jumping.take() } else { None }
     }
 
     /// `action` itself, unless a jump is on its way and it would act on the user selected
@@ -56,12 +77,13 @@ impl State {
         // store) keeps the list on its user: moved, the list and the profile named another user
         // than the one `Ctrl-S` saves into (bb44 F8).
         if let Some(editor) = self.editor.as_ref().filter(|editor| editor.user_id != entry.user.id) {
-            self.jumping = None;
             let note = format!(
                 "not moved to {}: the editor opened on {} first; Esc leaves it, then :user again",
                 entry.user.handle(),
                 editor.user_handle
             );
+            // This jump's answers end here.
+            let _ = self.jump_answered();
             return self.tell(StatusKind::Error, note);
         }
         // Keys typed on the way and not done are said once the jump lands too: "user X" alone
@@ -76,6 +98,11 @@ impl State {
             ),
             None => self.say(StatusKind::Info, format!("user {}", entry.user.handle())),
         }
+        // The lookup is answered, and the list read from the user found is the answer in its
+        // place: as many still to come.
+        if let Some(jumping) = self.jumping.as_mut() {
+            jumping.to = Some(entry.user.id.clone());
+        }
         self.select_user(entry)
     }
 
@@ -83,7 +110,7 @@ impl State {
     /// their profile is read for `h` and `i` (as a key waits for the filter's matches); none
     /// does when the user was not found where the list looked (`selected` false).
     pub(super) fn jump_landed(&mut self, selected: bool) -> Vec<Effect> {
-        let Some(jumping) = self.jumping.take() else { return Vec::new() };
+        let Some(jumping) = self.jump_answered() else { return Vec::new() };
         match jumping.waiting {
             Some(action) if selected => {
                 self.after_the_matches = Some(action);

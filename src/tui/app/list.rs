@@ -355,7 +355,7 @@ impl State {
         // Rows asked for by a move move the selection by the moves asked since, unless a row
         // was chosen since (`g`, a click, a jump).
         let moving = self.list.moving.take();
-        let jumped = matches!(request.then, Then::Jump { .. });
+        let jumped = matches!(&request.then, Then::Jump { id, .. } if self.jumps_to(id));
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
             return if jumped { self.jump_landed(false) } else { Vec::new() };
@@ -432,7 +432,9 @@ impl State {
         // The row there is someone else's: no key may act on them as the user asked for, so
         // no row is left to select until `r` reads the list (and its keys) again.
         if let Some(handle) = missing {
-            self.jumping = None;
+            if jumped {
+                let _ = self.jump_answered();
+            }
             self.list.clear(false);
             self.user = None;
             self.document = None;
