@@ -4441,6 +4441,56 @@ fn a_key_typed_after_two_user_jumps_acts_on_the_last_user_asked_for() {
     );
 }
 
+/// `:user X⏎` left unanswered while the keys after it come: the lookup, to run later.
+fn user_jump_unanswered(state: &mut State, query: &str) -> Vec<Effect> {
+    update(state, Action::StartCommand);
+    for c in format!("user {query}").chars() {
+        update(state, Action::CommandChar(c));
+    }
+    update(state, Action::RunCommand)
+}
+
+/// A filter typed after `:user X⏎`, before the list shows X, is the operator's newer wish:
+/// the jump gives way (its answer cleared the filter, and `e` edited X: bb47 F1); a refresh
+/// then is not done (it said the user selected before was gone while X was shown: bb47 F2).
+#[test]
+fn a_filter_typed_while_user_jumps_stays_and_a_refresh_waits_for_the_jump() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let lookup = user_jump_unanswered(&mut state, "admin");
+    act(&store, &mut state, Action::Refresh);
+    assert!(
+        status_text(&state).starts_with("not done: still going to admin (:user)"),
+        "{}",
+        status_text(&state)
+    );
+    support::filtered_to(&store, &mut state, "garcia");
+    let matched = support::selected_id(&state);
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    assert_eq!(state.list.active_filter().as_deref(), Some("garcia"), "the filter stays");
+    assert_eq!(support::selected_id(&state), matched, "the list did not move");
+    assert_eq!(status_text(&state), "not moved to admin: a filter was typed after :user");
+}
+
+/// A key that waited for a `:user` whose lookup failed, or that a second `:user` replaced, is
+/// not done, and said so (it was dropped without a word: bb47 F3).
+#[test]
+fn a_key_waiting_for_a_user_jump_that_fails_or_is_replaced_is_said_not_done() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let lookup = user_jump_unanswered(&mut state, "nosuchuser");
+    act(&store, &mut state, Action::OpenEditor);
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    let said = status_text(&state);
+    assert!(said.starts_with("no user \"nosuchuser\""), "{said}");
+    assert!(said.ends_with(" · the key typed after :user nosuchuser was not done"), "{said}");
+    assert!(state.editor.is_none());
+    let _first = user_jump_unanswered(&mut state, "admin");
+    act(&store, &mut state, Action::OpenEditor);
+    let _second = user_jump_unanswered(&mut state, "agarcia");
+    assert_eq!(status_text(&state), "not done: the key that waited for admin (a :user came after it)");
+}
+
 /// `Ctrl-U` in the filter line after a rename from outside: the user is followed to their new
 /// row and the line stays open, so the next keys are still the filter's. It closed, and the
 /// keys typed next ran as list keys: `e` opened the editor, the rest went into it (bb44 F5).

@@ -341,7 +341,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Hands the action to the mode it belongs to. Every arm is one call, so what each key does
 /// is read in that mode's file; the match stays exhaustive, so a new action cannot go unhandled.
-fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
+fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
     use Action::*;
     if state.pending == Some(Pending::Saving) && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "saving… wait for the answer");
@@ -354,7 +354,11 @@ fn update_state(state: &mut State, action: Action) -> Vec<Effect> {
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.after_the_matches = None;
-        state.jumping = None;
+        if let (Some(note), StoreFailed { message } | ConnectionLost { message }) =
+            (state.jump_failed(), &mut action)
+        {
+            message.push_str(&format!(" · {note}"));
+        }
         // A refresh that failed says nothing later: kept, a later answer was measured against
         // the selection of that `r`, and said "the selected user is no longer there" of the
         // user selected and shown (bb41 F8).

@@ -24,16 +24,40 @@ pub struct Jumping {
     /// The user the last lookup found: only the list read from them lands the jump (a
     /// refresh's follow of a renamed user reads the list from its user too).
     to: Option<String>,
+    /// A filter was started on the way: the jump is let go, and its answer moves nothing (it
+    /// cleared the filter typed after `:user`, and `e` edited the user jumped to: bb47 F1).
+    let_go: bool,
 }
 
 impl State {
     /// Starts the jump: the store looks the user up ([`Action::UserFound`]), then the list is
     /// read from them ([`super::list::Then::Jump`]).
     pub(super) fn jump_to(&mut self, query: String) -> Vec<Effect> {
-        let outstanding = self.jumping.as_ref().map_or(0, |jumping| jumping.outstanding) + 1;
-        self.jumping =
-            Some(Jumping { asked: query.clone(), waiting: None, moved: false, outstanding, to: None });
+        let before = self.jumping.take();
+        let outstanding = before.as_ref().map_or(0, |jumping| jumping.outstanding) + 1;
+        // A key that waited for the jump before is let go, and said (bb47 F3: dropped unsaid).
+        if let Some(before) = before.filter(|before| before.waiting.is_some()) {
+            self.say(
+                StatusKind::Error,
+                format!("not done: the key that waited for {} (a :user came after it)", before.asked),
+            );
+        }
+        self.jumping = Some(Jumping {
+            asked: query.clone(),
+            waiting: None,
+            moved: false,
+            outstanding,
+            to: None,
+            let_go: false,
+        });
         vec![Effect::FindUser { query }]
+    }
+
+    /// The jump's lookup failed (`no user X`, a lost connection): the key that waited is not
+    /// done, and said so after the failure (bb47 F3: dropped unsaid).
+    pub(super) fn jump_failed(&mut self) -> Option<String> {
+        let jumping = self.jumping.take()?;
+        jumping.waiting.map(|_| format!("the key typed after :user {} was not done", jumping.asked))
     }
 
     /// Whether the list read from the user `id` is one of the jump's answers.
@@ -52,7 +76,22 @@ impl State {
     /// before: then a move is not done, and a key acting on the user waits for the jump.
     pub(super) fn wait_for_the_jump(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
         use Action::*;
-        let Some(jumping) = self.jumping.as_mut() else { return Ok(action) };
+        let Some(jumping) = self.jumping.as_mut().filter(|jumping| !jumping.let_go) else {
+            return Ok(action);
+        };
+        // A filter typed after `:user` is the operator's newer wish: the jump gives way.
+        if matches!(action, StartFilter) {
+            jumping.let_go = true;
+            jumping.waiting = None;
+            return Ok(action);
+        }
+        // A refresh now would measure the list against the user selected before, and say that
+        // user is gone while the jump's user is shown (bb47 F2).
+        if matches!(action, Refresh) {
+            let note =
+                format!("not done: still going to {} (:user); press r once they are selected", jumping.asked);
+            return Err(self.tell(StatusKind::Error, note));
+        }
         let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
         let acts = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
         if !moves && !acts {
@@ -85,6 +124,12 @@ impl State {
             // This jump's answers end here.
             let _ = self.jump_answered();
             return self.tell(StatusKind::Error, note);
+        }
+        // Let go for a filter typed after it: the filter stays, the list does not move.
+        if self.jumping.as_ref().is_some_and(|jumping| jumping.let_go) {
+            let _ = self.jump_answered();
+            let note = format!("not moved to {}: a filter was typed after :user", entry.user.handle());
+            return self.tell(StatusKind::Info, note);
         }
         // Keys typed on the way and not done are said once the jump lands too: "user X" alone
         // hid the note that said so.
