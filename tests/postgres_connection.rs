@@ -290,14 +290,14 @@ impl<'a> CommitWithoutAnswer<'a> {
         );
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect the probe");
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        for attempt in 0.. {
             let waited = std::thread::scope(|scope| {
-                // Any write waits: a temporary table of the probe's own session.
-                let insert = scope.spawn(|| {
-                    client.batch_execute(
-                        "create temp table if not exists probe (n int); insert into probe values (1)",
-                    )
-                });
+                // A write to the catalog waits: a new temporary table of the probe's own session
+                // each time. Rows of a temporary table write no WAL, so once the first attempt
+                // had made its table before the reload was applied, the next never waited, and
+                // the loop ran out its 20 s.
+                let insert = scope
+                    .spawn(|| client.batch_execute(&format!("create temp table probe_{attempt} (n int)")));
                 let mut waiting = false;
                 wait_until("the probe to commit or wait", || {
                     waiting = !sessions(db, &probe, Some("SyncRep")).is_empty();
