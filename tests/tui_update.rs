@@ -4373,12 +4373,8 @@ fn jumped_with_keys_typed_meanwhile(keys: &[Action]) -> (tempfile::TempDir, Redb
     run_command(&store, &mut state, "user admin");
     let wanted = store.page_after(None, 5).expect("page").remove(3);
     assert_ne!(support::selected_id(&state).as_deref(), Some(wanted.user.id.as_str()));
-    update(&mut state, Action::StartCommand);
-    for c in format!("user id:{}", wanted.user.id).chars() {
-        update(&mut state, Action::CommandChar(c));
-    }
     // The jump's lookup is left unanswered while the keys come.
-    let lookup = update(&mut state, Action::RunCommand);
+    let lookup = user_jump_unanswered(&mut state, &format!("id:{}", wanted.user.id));
     assert!(matches!(lookup.as_slice(), [Effect::FindUser { .. }]), "{lookup:?}");
     for key in keys {
         act(&store, &mut state, key.clone());
@@ -4419,14 +4415,8 @@ fn a_key_typed_after_two_user_jumps_acts_on_the_last_user_asked_for() {
     let mut state = started(&store, 120, 40);
     let page = store.page_after(None, 6).expect("page");
     let (first, last) = (page[3].user.id.clone(), page[5].user.id.clone());
-    let mut lookups = Vec::new();
-    for id in [&first, &last] {
-        update(&mut state, Action::StartCommand);
-        for c in format!("user id:{id}").chars() {
-            update(&mut state, Action::CommandChar(c));
-        }
-        lookups.push(update(&mut state, Action::RunCommand));
-    }
+    let mut lookups: Vec<_> =
+        [&first, &last].iter().map(|id| user_jump_unanswered(&mut state, &format!("id:{id}"))).collect();
     act(&store, &mut state, Action::OpenEditor);
     let second = lookups.pop().expect("the second lookup");
     run_effects(&support::runtime(&store), &mut state, lookups.pop().expect("the first lookup"));

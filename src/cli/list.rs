@@ -19,8 +19,8 @@ pub(super) fn list(
     json: bool,
     out: &mut Output,
 ) -> Result<()> {
-    // Every user from one snapshot: read a page at a time, each in its own, a listing taken
-    // while another process committed listed some users twice and others not at all (bb42 F4).
+    // Every user from one snapshot ([`UserStore::walk_list`]): pages each read in their own
+    // listed some users twice and others not at all while another process committed (bb42 F4).
     let limit = if limit == 0 { usize::MAX } else { limit };
     let mut table = PagedTable::new(&["ID", "USERNAME", "EMAIL", "PHONE", "NAME", "REV"]);
     // `--json` lines, and the users left out of them (as an export leaves them out).

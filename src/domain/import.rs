@@ -30,6 +30,10 @@ pub struct NewUser {
     pub parsed_bytes: usize,
 }
 
+/// The most bytes one import record (one user, as written, whitespace included) may take:
+/// customData is at most 1 MiB stored compactly, and an indented file spells it out larger.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
 /// The most values (commas and opening brackets outside strings) a record may hold: a user's
 /// fields and customData, 1 MiB each compact, hold at most ~1,048,600 (a value and its comma
 /// take two bytes at least). Refused before the parse: a `profile` of 3.4 million `[0]` took

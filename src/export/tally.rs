@@ -41,10 +41,10 @@ pub(crate) struct Tally {
 /// and not named, and the import of the file was refused on it: bb46 F5).
 fn why_an_import_would_refuse(rules: &mut RecordRules, line: &str, text: &str) -> Option<String> {
     use crate::domain::custom_data::human_bytes;
-    if line.len() > crate::cli::input::MAX_RECORD_BYTES {
+    if line.len() > crate::domain::import::MAX_RECORD_BYTES {
         return Some(format!(
             "its line is longer than {}, the most one user may take",
-            human_bytes(crate::cli::input::MAX_RECORD_BYTES)
+            human_bytes(crate::domain::import::MAX_RECORD_BYTES)
         ));
     }
     if let Some(Err(refused)) = rules.read_record(line, String::new()) {

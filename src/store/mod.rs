@@ -75,7 +75,7 @@ pub struct SortRoom {
 pub type ListVisit<'v> = dyn FnMut(ListEntry, Option<String>) -> Result<bool, StoreError> + 'v;
 
 /// Users a page of [`UserStore::walk_list`] reads at a time.
-pub const LIST_PAGE: usize = 1_000;
+pub(crate) const LIST_PAGE: usize = 1_000;
 
 /// What [`UserStore::for_each_user_in_any_order`] calls with each user: their key in list
 /// order, record and stored (compact) customData.
@@ -552,7 +552,7 @@ pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
 /// [`UserStore::walk_list`] a page at a time under [`UserStore::pin_reads`]: what it does
 /// unless a store reads its list better (also the way for a few users where one statement
 /// serves them).
-pub fn walk_list_in_pages<S: UserStore + ?Sized>(
+pub(crate) fn walk_list_in_pages<S: UserStore + ?Sized>(
     store: &S,
     search: Option<&str>,
     first: usize,

@@ -21,9 +21,7 @@ pub use array_stream::ArrayStream;
 pub use line_stream::{LineError, LineStream};
 pub use record_finder::{Reading, RecordFinder};
 
-/// The most bytes one import record (one user, as written, whitespace included) may take:
-/// customData is at most 1 MiB stored compactly, and an indented file spells it out larger.
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub use crate::domain::import::MAX_RECORD_BYTES;
 
 /// How much is asked of the source at a time.
 const CHUNK: usize = 64 * 1024;

@@ -358,6 +358,7 @@ impl State {
     /// for later ([`State::after_the_matches`]) with what the status line says meanwhile.
     pub(super) fn wait_for_the_matches(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
         use Action::*;
+        // A `:user` on its way is a place the keys wait for too (jump.rs).
         let action = self.wait_for_the_jump(action)?;
         // `Esc` keeps the selected user over the whole list: while that is a place, once it is
         // a user (bb19 L05: it landed on the list's first user). While the filter is typed it
