@@ -269,9 +269,54 @@ fn without_tenant_the_tenant_is_dropped_from_every_record() {
     let db = sandbox.init();
     let api = json!({"id": "u2", "tenantId": "default"});
     let file = sandbox.file("rows.jsonl", &lines(&[raw_row("admin", "u1", "ann"), api]));
-    sandbox.on(&db, &["import", &file]).ok();
+    let run = sandbox.on(&db, &["import", &file]).ok();
+    assert!(
+        run.stderr.contains("are of 2 tenants, imported together: \"admin\" (1), \"default\" (1)"),
+        "{}",
+        run.stderr
+    );
     let exported = sandbox.export(&db);
     assert!(!exported.contains("tenant") && !exported.contains("admin"), "{exported}");
+}
+
+#[test]
+fn records_of_several_tenants_imported_together_are_named_on_stderr() {
+    let sandbox = Sandbox::new();
+    // What `select row_to_json(u) from users u` gives on any Logto: the console's accounts
+    // (tenant admin) with the tenant's users (bb46: merged without a word).
+    let rows = [
+        raw_row("admin", "a1", "console"),
+        raw_row("default", "u1", "ann"),
+        raw_row("default", "u2", "bo"),
+        json!({"id": "u3", "tenantId": "evil\u{1b}]0;x\u{7}"}),
+    ];
+    let file = sandbox.file("rows.jsonl", &lines(&rows));
+    let run = sandbox.on(&sandbox.init(), &["import", &file]).ok();
+    assert_eq!(run.stdout, "imported: 4 new, 0 updated, 0 unchanged\n");
+    // One tenant and records that name none: nothing merged, nothing said.
+    let one = sandbox.file("one.jsonl", &lines(&[raw_row("default", "o1", "olga"), json!({"id": "o2"})]));
+    let one_db = sandbox.home.path("one.redb");
+    sandbox.on(&one_db, &["init"]).ok();
+    let run_one = sandbox.on(&one_db, &["import", &one]).ok();
+    assert!(!run_one.stderr.contains("tenant"), "{}", run_one.stderr);
+    assert_eq!(
+        run.stderr.lines().next().unwrap_or_default(),
+        "custodian: warning: the records are of 3 tenants, imported together: \"admin\" (1), \"default\" (2), \"evil\\u{1b}]0;x\\u{7}\" (1) (`--tenant ID` imports one tenant's records; Logto keeps its console's own accounts in tenant \"admin\")"
+    );
+    // Past eight tenants, the rest are counted by their records.
+    let many: Vec<Value> =
+        (0..11).map(|n| raw_row(&format!("t{n}"), &format!("m{n}"), &format!("n{n}"))).collect();
+    let file = sandbox.file("many.jsonl", &lines(&many));
+    let many_db = sandbox.home.path("many.redb");
+    sandbox.on(&many_db, &["init"]).ok();
+    let run = sandbox.on(&many_db, &["import", &file]).ok();
+    assert!(
+        run.stderr.starts_with(
+            "custodian: warning: the records are of more than 8 tenants, imported together: \"t0\" (1), \"t1\" (1),"
+        ) && run.stderr.contains("\"t7\" (1), and 3 records of other tenants (`--tenant ID`"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A database written by an older build that kept a raw dump's credentials as unknown fields.

@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::whole_database;
 use super::{Cli, IMPORT_SECRETS_NAMED, Output, input, progress, schema};
 use crate::domain::Limits;
-use crate::domain::import::{ImportReader, NewUser, RecordError, RecordRules, TakenOut};
+use crate::domain::import::{ImportReader, NewUser, RecordError, RecordRules, TENANTS_NAMED, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::shape::Shape;
 use crate::domain::time::now_ms;
@@ -49,6 +49,9 @@ pub(super) fn import(
         let skipped = taken.other_tenants;
         let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
         let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");
+        eprintln!("custodian: {}", inert::line(&message));
+    }
+    if let Some(message) = tenants_merged(&taken) {
         eprintln!("custodian: {}", inert::line(&message));
     }
     if taken.users_with_credentials > 0 {
@@ -105,6 +108,28 @@ pub(super) fn import(
     // The size before, for the growth to be said once the file is closed; a bulk load is not
     // compacted, as a seed is not (`seed_users` says why), and its growth is not said.
     Ok((!bulk_load).then_some(before))
+}
+
+/// The line that says the records of several tenants were imported together.
+fn tenants_merged(taken: &TakenOut) -> Option<String> {
+    if taken.tenants.len() < 2 {
+        return None;
+    }
+    let mut named: Vec<String> = taken
+        .tenants
+        .iter()
+        .map(|(tenant, count)| format!("{:?} ({count})", inert::cut_to_width(tenant, 40)))
+        .collect();
+    let count = if taken.later_tenants > 0 {
+        named.push(format!("and {} records of other tenants", taken.later_tenants));
+        format!("more than {TENANTS_NAMED}")
+    } else {
+        taken.tenants.len().to_string()
+    };
+    Some(format!(
+        "warning: the records are of {count} tenants, imported together: {} (`--tenant ID` imports one tenant's records; Logto keeps its console's own accounts in tenant \"admin\")",
+        named.join(", ")
+    ))
 }
 
 /// What the secrets lint found in an import's users: counted in full, with only the first

@@ -139,6 +139,27 @@ pub struct TakenOut {
     pub credential_fields: Vec<&'static str>,
     /// Records of another tenant (or of none) skipped because `--tenant` named one.
     pub other_tenants: usize,
+    /// Without `--tenant`: the tenants the records named, in first-seen order, each with its
+    /// count (the first [`TENANTS_NAMED`] of them; the records of the rest in `later_tenants`).
+    /// A raw dump of Logto's `users` holds every tenant's users, its console's own accounts
+    /// (tenant `admin`) among them: they were merged unsaid (bb46).
+    pub tenants: Vec<(String, usize)>,
+    pub later_tenants: usize,
+}
+
+/// How many tenants an import's line names; the records of any more are counted.
+pub const TENANTS_NAMED: usize = 8;
+
+impl TakenOut {
+    fn count_tenant(&mut self, tenant: String) {
+        if let Some((_, count)) = self.tenants.iter_mut().find(|(name, _)| *name == tenant) {
+            *count += 1;
+        } else if self.tenants.len() < TENANTS_NAMED {
+            self.tenants.push((tenant, 1));
+        } else {
+            self.later_tenants += 1;
+        }
+    }
 }
 
 enum Records<'a> {
@@ -268,6 +289,9 @@ impl RecordRules {
                 if self.tenant.is_some() && taken.tenant != self.tenant {
                     self.taken.other_tenants += 1;
                     return None;
+                }
+                if let (None, Some(tenant)) = (&self.tenant, taken.tenant) {
+                    self.taken.count_tenant(tenant);
                 }
                 self.of_tenant += 1;
                 if !taken.credentials.is_empty() {
