@@ -1646,6 +1646,38 @@ fn a_seed_into_a_database_with_users_counts_what_it_wrote_and_refuses_a_name_a_s
 }
 
 #[test]
+fn users_seed_makes_as_text_are_stored_and_found_as_the_same_users_given_as_values() {
+    // `seed` writes each document and search text as it picks the values, without a tree
+    // (`MadeUser`): the store must hold and find them as it does the users a file gives.
+    use custodian::domain::synthetic::SyntheticUsers;
+    let (_dir_made, _, made) = empty_db();
+    let mut maker = SyntheticUsers::new(21, 0);
+    let mut users = std::iter::from_fn(|| Some(maker.next_made())).take(2000);
+    assert_eq!(made.insert_made(&mut users, &importer()).expect("seed"), 2000);
+    let (_dir_given, _, given) = empty_db();
+    let mut users = SyntheticUsers::new(21, 0).take(2000);
+    assert_eq!(given.bulk_insert(&mut users, &importer()).expect("load"), 2000);
+    assert_eq!(snapshot(&made), snapshot(&given));
+    let found = |store: &RedbStore, query: &str| -> Vec<String> {
+        store.search(query, None, 3000).expect("search").into_iter().map(|e| e.user.id).collect()
+    };
+    // A profile field, customData keys and values (folded, as a query is), a number.
+    for query in ["kovács", "appearancemode", "ENTERPRISE", "beta-search", "\"seats\":19", "weekly", "o'connor"] {
+        let ids = found(&made, query);
+        assert_eq!(ids, found(&given, query), "{query}");
+        if !query.contains('"') {
+            assert!(!ids.is_empty(), "{query} found no one");
+        }
+    }
+    assert_eq!(found(&made, "weekly").len(), 2000);
+    // Into a database that holds users, the same users by the general path.
+    let mut maker = SyntheticUsers::new(22, 2000);
+    let mut more = std::iter::from_fn(|| Some(maker.next_made())).take(10);
+    assert_eq!(made.insert_made(&mut more, &importer()).expect("seed again"), 10);
+    assert_eq!(made.count().expect("count"), 2010);
+}
+
+#[test]
 fn a_seed_into_an_empty_database_writes_none_of_its_users_when_one_cannot_be_made_or_stored() {
     // Into an empty file the users are made and prepared on a thread of their own while the
     // load writes them: whatever stops either side, the transaction holds all or none.

@@ -193,19 +193,20 @@ pub(super) fn seed_users(
             }
         }
     }
-    let generator = generator();
+    let mut generator = generator();
     // One transaction: all of the users or none, written as one sorted bulk load.
     let bar = progress(Some(users), quiet, "{spinner} {human_pos}/{human_len} users · {rate} · ETA {eta}");
     let mut made: u64 = 0;
-    let mut generated = generator.take(users as usize).inspect(|_| {
-        made += 1;
-        if made == users {
-            super::progress::writing_phase(&bar, users, "made");
-        } else if made.is_multiple_of(4096) {
-            bar.set_position(made);
-        }
-    });
-    let loaded = store.bulk_insert(&mut generated, &author);
+    let mut generated =
+        std::iter::from_fn(|| Some(generator.next_made())).take(users as usize).inspect(|_| {
+            made += 1;
+            if made == users {
+                super::progress::writing_phase(&bar, users, "made");
+            } else if made.is_multiple_of(4096) {
+                bar.set_position(made);
+            }
+        });
+    let loaded = store.insert_made(&mut generated, &author);
     bar.finish_and_clear();
     loaded?;
     let seeded = started.elapsed();

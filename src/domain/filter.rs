@@ -118,7 +118,16 @@ pub const SEARCH_TEXT_SEPARATOR: u8 = 0;
 /// scalars of [`Filter::in_document`]. The store keeps it so that a scan reads one compact
 /// record per user instead of parsing the user and its document.
 pub fn search_text(user: &User, document: &Map<String, Value>) -> String {
-    let mut text = String::new();
+    search_text_with(user, String::new(), |mut push| document_texts(document, &mut push))
+}
+
+/// [`search_text`] of a user whose document's keys and scalars, in the order [`search_text`]
+/// walks them, are `document_texts` (a document made in code, never built as a tree).
+pub fn search_text_of_texts<'a>(user: &User, document_texts: impl IntoIterator<Item = &'a str>) -> String {
+    search_text_with(user, String::with_capacity(256), |push| document_texts.into_iter().for_each(push))
+}
+
+fn search_text_with(user: &User, mut text: String, document: impl FnOnce(&mut dyn FnMut(&str))) -> String {
     let mut push = |part: &str| {
         if !text.is_empty() {
             text.push(char::from(SEARCH_TEXT_SEPARATOR));
@@ -137,7 +146,7 @@ pub fn search_text(user: &User, document: &Map<String, Value>) -> String {
     {
         push(field);
     }
-    document_texts(document, &mut push);
+    document(&mut push);
     text
 }
 

@@ -2,8 +2,7 @@
 //! usernames and emails, and about 300 bytes of customData shaped like Logto's
 //! `adminConsolePreferences` example. The same seed always gives the same users.
 
-use serde_json::json;
-
+use super::filter::search_text_of_texts;
 use super::import::NewUser;
 use super::{CustomData, User};
 
@@ -147,10 +146,39 @@ fn capitalise(word: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-impl Iterator for SyntheticUsers {
-    type Item = NewUser;
+/// A synthetic user as `seed`'s bulk load takes them: the document already written as compact
+/// text and the search text made from the values as they were picked. Building a serde_json
+/// tree for each user, walking it and freeing it was half of the seed's making thread.
+#[derive(Debug, Clone)]
+pub struct MadeUser {
+    /// Its `custom_data` is `None`: the document is [`MadeUser::document`].
+    pub new: NewUser,
+    pub document: String,
+    /// [`search_text`] of the user and the document.
+    pub search: String,
+}
 
-    fn next(&mut self) -> Option<NewUser> {
+impl MadeUser {
+    /// The user with its document parsed, as any other new user.
+    pub fn into_new_user(self) -> NewUser {
+        let mut new = self.new;
+        // Our own text of plain values: it parses, and the parse writes it back the same.
+        let parsed = CustomData::parse(&self.document);
+        debug_assert!(parsed.is_ok(), "{}", self.document);
+        new.custom_data = Some(parsed.unwrap_or_else(|_| CustomData::empty()));
+        new
+    }
+}
+
+impl From<MadeUser> for NewUser {
+    fn from(made: MadeUser) -> Self {
+        made.into_new_user()
+    }
+}
+
+impl SyntheticUsers {
+    /// The next user, made for a bulk load (see [`MadeUser`]).
+    pub fn next_made(&mut self) -> MadeUser {
         self.number += 1;
         let n = self.number;
         let first = self.pick(FIRST);
@@ -168,21 +196,24 @@ impl Iterator for SyntheticUsers {
         let created_at = self.base_ms + self.rng.i64(0..100_000_000_000);
         let updated_at = created_at + self.rng.i64(0..10_000_000_000);
         let signed_in = self.rng.u8(..10) < 8;
-        let data = json!({
-            "adminConsolePreferences": {
-                "language": self.pick(LANGUAGES),
-                "appearanceMode": self.pick(MODES),
-                "experienceNoticeConfirmed": self.rng.bool(),
-            },
-            "plan": { "tier": self.pick(PLANS), "seats": self.rng.u32(1..50), "renewsOn": "2027-01-01" },
-            "notifications": { "email": self.rng.bool(), "push": self.rng.bool(), "digest": "weekly" },
-            "onboarding": { "completed": self.rng.bool(), "step": self.rng.u8(1..6) },
-            "featureFlags": ["new-editor", "beta-search"],
-        });
-        let custom_data = match data {
-            serde_json::Value::Object(object) => CustomData::from_object(object),
-            _ => CustomData::empty(),
-        };
+        // Picked in the order the document lists them (the order the generator has always
+        // drawn them in: the same seed gives the same users in every build).
+        let (language, mode, notice) = (self.pick(LANGUAGES), self.pick(MODES), self.rng.bool());
+        let (tier, seats) = (self.pick(PLANS), self.rng.u32(1..50).to_string());
+        let (email, push) = (self.rng.bool(), self.rng.bool());
+        let (completed, step) = (self.rng.bool(), self.rng.u8(1..6).to_string());
+        let [notice, email, push, completed] =
+            [notice, email, push, completed].map(|b| if b { "true" } else { "false" });
+        let document = format!(
+            concat!(
+                r#"{{"adminConsolePreferences":{{"language":"{}","appearanceMode":"{}","#,
+                r#""experienceNoticeConfirmed":{}}},"plan":{{"tier":"{}","seats":{},"#,
+                r#""renewsOn":"2027-01-01"}},"notifications":{{"email":{},"push":{},"#,
+                r#""digest":"weekly"}},"onboarding":{{"completed":{},"step":{}}},"#,
+                r#""featureFlags":["new-editor","beta-search"]}}"#
+            ),
+            language, mode, notice, tier, seats, email, push, completed, step
+        );
         let user = User {
             id: self.id(),
             username: Some(username),
@@ -199,13 +230,56 @@ impl Iterator for SyntheticUsers {
             is_suspended: self.rng.u8(..50) == 0,
             extra: Default::default(),
         };
-        Some(NewUser {
+        let search = search_text_of_texts(
+            &user,
+            [
+                "adminConsolePreferences",
+                "language",
+                language,
+                "appearanceMode",
+                mode,
+                "experienceNoticeConfirmed",
+                notice,
+                "plan",
+                "tier",
+                tier,
+                "seats",
+                &seats,
+                "renewsOn",
+                "2027-01-01",
+                "notifications",
+                "email",
+                email,
+                "push",
+                push,
+                "digest",
+                "weekly",
+                "onboarding",
+                "completed",
+                completed,
+                "step",
+                &step,
+                "featureFlags",
+                "new-editor",
+                "beta-search",
+            ],
+        );
+        let new = NewUser {
             origin: format!("synthetic user {n}"),
             user,
-            custom_data: Some(custom_data),
+            custom_data: None,
             fields: None,
             parsed_bytes: 0,
-        })
+        };
+        MadeUser { new, document, search }
+    }
+}
+
+impl Iterator for SyntheticUsers {
+    type Item = NewUser;
+
+    fn next(&mut self) -> Option<NewUser> {
+        Some(self.next_made().into_new_user())
     }
 }
 
@@ -256,6 +330,19 @@ mod tests {
                 r#""featureFlags":["new-editor","beta-search"]}"#
             ))
         );
+    }
+
+    #[test]
+    fn a_made_user_holds_the_document_and_search_text_its_parsed_document_gives() {
+        let mut users = SyntheticUsers::new(17, 0);
+        for _ in 0..2_000 {
+            let made = users.next_made();
+            let (document, search) = (made.document.clone(), made.search.clone());
+            let new = made.into_new_user();
+            let data = new.custom_data.as_ref().expect("customData");
+            assert_eq!(data.compact_text(), document);
+            assert_eq!(search, crate::domain::filter::search_text(&new.user, data.as_object()));
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{
     typed_value, unique_fields,
 };
 use crate::domain::filter::search_text;
+use crate::domain::synthetic::MadeUser;
 use crate::domain::user_json::write_sparse;
 use crate::domain::{CustomData, User};
 use crate::store::{Author, BatchId, ImportSource, NewUser, StoreError};
@@ -104,9 +105,9 @@ pub(super) fn load_into_empty(
 /// [`load_into_empty`] of users made on the fly (`seed`): they are made, and their rows
 /// prepared, on a thread of their own while this one places them (a seed was one core's
 /// work: making and preparing the users took a third of it).
-pub(super) fn load_made_into_empty(
+pub(super) fn load_made_into_empty<U: Preparable>(
     tables: &mut WriteTables<'_>,
-    users: &mut (dyn Iterator<Item = NewUser> + Send),
+    users: &mut (dyn Iterator<Item = U> + Send),
     author: &Author,
     now: i64,
     dir: &Path,
@@ -139,8 +140,8 @@ type PreparedBatch = Option<Vec<Result<PreparedUser, StoreError>>>;
 /// prepared (sent, so the load fails with it) or when the load hangs up. Placed users come
 /// back in `to_free`, freed here where they were made: freed on the loading thread, glibc's
 /// arenas made the seed twice as slow.
-fn prepare_on_this_thread(
-    users: &mut (dyn Iterator<Item = NewUser> + Send),
+fn prepare_on_this_thread<U: Preparable>(
+    users: &mut (dyn Iterator<Item = U> + Send),
     author: &Author,
     now: i64,
     send: &mpsc::SyncSender<PreparedBatch>,
@@ -151,7 +152,7 @@ fn prepare_on_this_thread(
         if batch.is_empty() {
             to_free.try_iter().for_each(drop);
         }
-        let prepared = PreparedUser::of(new, author, now);
+        let prepared = new.prepared(author, now);
         let failed = prepared.is_err();
         batch.push(prepared);
         if batch.len() == PREPARED_BATCH || failed {
@@ -332,7 +333,10 @@ fn place_user(
             Ok(())
         },
     )?;
-    let document = new.custom_data.as_ref().map_or(EMPTY_DOCUMENT, CustomData::compact_text);
+    let document = match &prepared.document {
+        Some(document) => document.as_str(),
+        None => new.custom_data.as_ref().map_or(EMPTY_DOCUMENT, CustomData::compact_text),
+    };
     runs.custom_data.place::<Stop>(
         spill,
         id.as_bytes(),
@@ -409,10 +413,34 @@ fn put_name(
 /// The fields of [`PreparedUser::unique`], in its order.
 const UNIQUE_FIELDS: [&str; 3] = ["username", "primaryEmail", "primaryPhone"];
 
+/// A new user [`load_made_into_empty`] takes: one read from a file, or one `seed` made.
+pub(super) trait Preparable: Send {
+    fn prepared(self, author: &Author, now: i64) -> Result<PreparedUser, StoreError>;
+}
+
+impl Preparable for NewUser {
+    fn prepared(self, author: &Author, now: i64) -> Result<PreparedUser, StoreError> {
+        PreparedUser::of(self, author, now)
+    }
+}
+
+impl Preparable for MadeUser {
+    /// Its document and search text as made: nothing to parse, walk or write again.
+    fn prepared(self, author: &Author, now: i64) -> Result<PreparedUser, StoreError> {
+        let MadeUser { new, document, search } = self;
+        let list_key = list_key(&new.user);
+        let mut prepared = PreparedUser::with_search(new, list_key, search, author, now)?;
+        prepared.document = Some(document);
+        Ok(prepared)
+    }
+}
+
 /// A new user with the rows a load writes for them, made before any table is touched (so
 /// they can be made on another thread).
 pub(super) struct PreparedUser {
     new: NewUser,
+    /// Its document as written, when it came so (else `new`'s customData, or `{}`).
+    document: Option<String>,
     /// The users-table record.
     stored: Vec<u8>,
     list_key: String,
@@ -425,17 +453,27 @@ pub(super) struct PreparedUser {
 
 impl PreparedUser {
     fn of(new: NewUser, author: &Author, now: i64) -> Result<Self, StoreError> {
-        let user = &new.user;
-        let stored =
-            crate::store::error::held_to_the_user_limit(&user.id, stored_user_json(user, now, &author.0)?)?;
         // The search text's format is the `search` branch's: built by its function, as every
         // write does, from the parsed document where that reads the same as the stored text.
         let (list_key, search) = search_entry_of(&new)?;
+        Self::with_search(new, list_key, search, author, now)
+    }
+
+    fn with_search(
+        new: NewUser,
+        list_key: String,
+        search: String,
+        author: &Author,
+        now: i64,
+    ) -> Result<Self, StoreError> {
+        let user = &new.user;
+        let stored =
+            crate::store::error::held_to_the_user_limit(&user.id, stored_user_json(user, now, &author.0)?)?;
         let unique = unique_fields(user).map(|(field, folded)| {
             folded.map(|folded| (index_key(&folded, &user.id), typed_value(user, field)))
         });
         let name_key = name_key(user);
-        Ok(Self { new, stored, list_key, search, unique, name_key })
+        Ok(Self { new, document: None, stored, list_key, search, unique, name_key })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::name_claims::NameClaims;
 use super::*;
+use crate::domain::synthetic::MadeUser;
 use crate::sorted_runs::{Runs, Spill};
 
 impl RedbStore {
@@ -12,6 +13,24 @@ impl RedbStore {
     pub fn bulk_insert(
         &self,
         users: &mut (dyn Iterator<Item = NewUser> + Send),
+        author: &Author,
+    ) -> Result<u64, StoreError> {
+        self.insert_new(users, author)
+    }
+
+    /// [`RedbStore::bulk_insert`] of users `seed` made, their documents and search texts
+    /// already written.
+    pub fn insert_made(
+        &self,
+        users: &mut (dyn Iterator<Item = MadeUser> + Send),
+        author: &Author,
+    ) -> Result<u64, StoreError> {
+        self.insert_new(users, author)
+    }
+
+    fn insert_new<U: bulk::Preparable + Into<NewUser>>(
+        &self,
+        users: &mut (dyn Iterator<Item = U> + Send),
         author: &Author,
     ) -> Result<u64, StoreError> {
         let tx = self.write()?;
@@ -31,7 +50,7 @@ impl RedbStore {
             let into_empty = false;
             let mut unique: [HashMap<String, String>; 3] = Default::default();
             let (mut order, mut names, mut texts) = (Vec::new(), Vec::new(), Vec::new());
-            for new in users {
+            for new in users.map(Into::<NewUser>::into) {
                 crate::interrupt::check()?;
                 let conflict =
                     |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
