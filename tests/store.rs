@@ -1662,7 +1662,9 @@ fn users_seed_makes_as_text_are_stored_and_found_as_the_same_users_given_as_valu
         store.search(query, None, 3000).expect("search").into_iter().map(|e| e.user.id).collect()
     };
     // A profile field, customData keys and values (folded, as a query is), a number.
-    for query in ["kovács", "appearancemode", "ENTERPRISE", "beta-search", "\"seats\":19", "weekly", "o'connor"] {
+    for query in
+        ["kovács", "appearancemode", "ENTERPRISE", "beta-search", "\"seats\":19", "weekly", "o'connor"]
+    {
         let ids = found(&made, query);
         assert_eq!(ids, found(&given, query), "{query}");
         if !query.contains('"') {

@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 use super::{IV_BYTES, MAX_HEADER_CHARS, OpenError, TAG_BYTES};
@@ -84,12 +85,22 @@ struct HeaderFields<'a> {
     alg: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
     enc: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kid: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    zip: Option<serde::de::IgnoredAny>,
+    /// A string when present: `"kid": null` is refused, as JOSE libraries refuse it (bb48 F2).
+    #[serde(default, deserialize_with = "string_when_present")]
+    kid: Option<String>,
+    /// Present at all, `null` too: `"zip": null` was opened, which a JOSE library refuses.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+    #[serde(default, deserialize_with = "present")]
+    zip: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(member: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(member).map(|_| true)
+}
+
+fn string_when_present<'de, D: serde::Deserializer<'de>>(member: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(member).map(Some)
 }
 
 impl Header {
@@ -100,15 +111,20 @@ impl Header {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        // A JSON object, as RFC 7515 says: serde reads a struct from an array too, and
+        // `["dir","A256GCM"]` was opened, which no JOSE library does (bb48 F2).
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
         // Typed first: no map is built for the headers custodian and JOSE libraries write. A
         // header whose `alg` or `enc` is not a string is read again as a map, to show it.
         if let Ok(fields) = serde_json::from_slice::<HeaderFields<'_>>(&bytes) {
             return Some(Header {
                 alg: fields.alg.map(|a| json_string(&a)),
                 enc: fields.enc.map(|e| json_string(&e)),
-                kid: fields.kid.map(std::borrow::Cow::into_owned),
-                crit: fields.crit.is_some(),
-                zip: fields.zip.is_some(),
+                kid: fields.kid,
+                crit: fields.crit,
+                zip: fields.zip,
             });
         }
         let map: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
@@ -154,21 +170,63 @@ pub fn is_sealed(text: &str) -> bool {
     sealed_parts(text).is_some()
 }
 
-/// Whether `text` is a JWE compact value whose parts could be ciphertext: an IV of 12 bytes or
-/// more and a tag of 16 or more (every JWE content encryption has at least these), and a
-/// ciphertext of whole base64url. The secrets lint passes only these: a header and dots
-/// around `hunter2` with a one-character IV and tag encrypt nothing (bb12). Nor does a
-/// ciphertext part of [`READABLE_AT_LEAST`] bytes or more that decodes to printable text: a
-/// secret base64url-encoded between a full-length IV and tag of `AAAA…` (bb14).
+/// Whether `text` is a JWE compact value whose parts could be ciphertext: a registered
+/// content encryption (`enc`) with the IV and tag it makes, exactly (GCM: 12 and 16 bytes;
+/// CBC-HMAC: 16 and 16, 24 or 32), and a ciphertext of whole base64url. The secrets lint
+/// passes only these: a header and dots around `hunter2` with a one-character IV and tag
+/// encrypt nothing (bb12). Nor does any part of [`READABLE_AT_LEAST`] bytes or more that
+/// decodes to printable text: a secret base64url-encoded between a full-length IV and tag of
+/// `AAAA…` (bb14), or in the tag, a CBC IV or the encrypted key beside real ciphertext (an IV
+/// of any length of 12 or more passed, and only the ciphertext was read: bb48 F1).
 pub fn could_be_ciphertext(text: &str) -> bool {
-    let Some((parts, _)) = sealed_parts(text) else { return false };
+    let Some((parts, header)) = sealed_parts(text) else { return false };
+    let Some((iv_bytes, tag_bytes)) = header.enc.as_deref().and_then(content_encryption_sizes) else {
+        return false;
+    };
     let bytes_of = |part: &str| URL_SAFE_NO_PAD.decode(part).map_or(0, |bytes| bytes.len());
     // Unpadded base64url of n characters holds whole bytes unless n leaves 1 over 4.
     let whole = |part: &str| part.len() % 4 != 1;
-    bytes_of(parts[2]) >= IV_BYTES
-        && bytes_of(parts[4]) >= TAG_BYTES
+    bytes_of(parts[2]) == iv_bytes
+        && bytes_of(parts[4]) == tag_bytes
         && whole(parts[3])
-        && !readable(parts[3])
+        && !parts[1..].iter().any(|part| readable(part))
+}
+
+/// The IV and tag sizes of a registered JWE content encryption (RFC 7518 §5.1), its JSON text
+/// as [`Header`] keeps it.
+fn content_encryption_sizes(enc: &str) -> Option<(usize, usize)> {
+    match enc {
+        "\"A128GCM\"" | "\"A192GCM\"" | "\"A256GCM\"" => Some((12, 16)),
+        "\"A128CBC-HS256\"" => Some((16, 16)),
+        "\"A192CBC-HS384\"" => Some((16, 24)),
+        "\"A256CBC-HS512\"" => Some((16, 32)),
+        _ => None,
+    }
+}
+
+/// The strings of a sealed value's protected header besides `alg` and `enc` (a `kid`, a `cty`,
+/// any other member): not encrypted, so the lint reads them as any other text (bb48 F1: a
+/// GitHub token as the `kid`).
+pub fn header_texts(text: &str) -> Vec<String> {
+    let Some(header) = text.split('.').next() else { return Vec::new() };
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(header) else { return Vec::new() };
+    let Ok(members) = serde_json::from_slice::<Map<String, Value>>(&bytes) else { return Vec::new() };
+    let mut texts = Vec::new();
+    for (name, value) in members {
+        if name != "alg" && name != "enc" {
+            strings_in(value, &mut texts);
+        }
+    }
+    texts
+}
+
+fn strings_in(value: Value, texts: &mut Vec<String>) {
+    match value {
+        Value::String(text) => texts.push(text),
+        Value::Array(items) => items.into_iter().for_each(|item| strings_in(item, texts)),
+        Value::Object(members) => members.into_iter().for_each(|(_, item)| strings_in(item, texts)),
+        _ => {}
+    }
 }
 
 /// Ciphertext this long is never all printable text by chance: (95/256)^16, about one in
@@ -221,7 +279,9 @@ pub struct SealedSummary {
 
 /// The kid and size of a sealed value, or `None` when `text` is not one.
 pub fn summary(text: &str) -> Option<SealedSummary> {
-    if !is_sealed(text) {
+    // Only what could be ciphertext is shown as sealed: a fake's readable parts were hidden
+    // behind `🔒 sealed` on the screen (bb48 F1).
+    if !could_be_ciphertext(text) {
         return None;
     }
     let mut parts = text.split('.');

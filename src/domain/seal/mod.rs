@@ -50,7 +50,9 @@ pub const TAG_BYTES: usize = 16;
 /// it early keeps a hostile value from costing more than its length.
 const MAX_HEADER_CHARS: usize = 4096;
 
-pub use compact::{Compact, SealedSummary, could_be_ciphertext, is_sealed, parse_compact, summary};
+pub use compact::{
+    Compact, SealedSummary, could_be_ciphertext, header_texts, is_sealed, parse_compact, summary,
+};
 pub use keys::{Key, KeyFileError, KeySet};
 pub use paths::{CannotOpen, SealPathError, open_all, seal_paths, sealed_inside, value_at_mut};
 pub use value_span::{ValueSpan, value_under};
@@ -87,6 +89,9 @@ pub enum OpenError {
     PlaintextDuplicateKey { line: usize, column: usize },
     #[error("the plaintext is nested deeper than {0} levels")]
     PlaintextTooDeep(usize),
+    /// No save takes it: `get --unseal > f; set USER f` failed on what opened (bb48 F4).
+    #[error("the plaintext holds \\u0000, which no document may (PostgreSQL's jsonb refuses NUL characters)")]
+    PlaintextNul,
 }
 
 impl OpenError {
@@ -169,6 +174,7 @@ fn decrypt(compact: Compact<'_>, keys: &KeySet) -> Result<Value, OpenError> {
                 Err(OpenError::PlaintextDuplicateKey { line: at.line, column: at.column })
             }
             Some(ScanFinding::TooDeep { limit, .. }) => Err(OpenError::PlaintextTooDeep(limit)),
+            Some(ScanFinding::NulCharacter { .. }) => Err(OpenError::PlaintextNul),
             _ => parse_value(text).map_err(|_| OpenError::PlaintextNotJson),
         }
     });

@@ -132,7 +132,12 @@ fn a_value_without_a_kid_is_tried_with_every_key() {
 
 /// A value sealed by a backend with key 2 and no kid, holding `plaintext` as it is.
 fn sealed_by_a_backend(plaintext: &[u8]) -> String {
-    let header_b64 = URL_SAFE_NO_PAD.encode(r#"{"alg":"dir","enc":"A256GCM"}"#);
+    sealed_under_header(r#"{"alg":"dir","enc":"A256GCM"}"#, plaintext)
+}
+
+/// A value sealed with key 2 under the protected header `header`, as written.
+fn sealed_under_header(header: &str, plaintext: &[u8]) -> String {
+    let header_b64 = URL_SAFE_NO_PAD.encode(header);
     let cipher = Aes256Gcm::new(&[2u8; KEY_BYTES].into());
     let sealed = cipher
         .encrypt(Nonce::from_slice(&IV), Payload { msg: plaintext, aad: header_b64.as_bytes() })
@@ -159,6 +164,9 @@ fn a_plaintext_with_a_key_twice_or_nested_too_deep_is_refused_as_every_document_
         Err(OpenError::PlaintextTooDeep(crate::domain::Limits::default().max_depth))
     );
     assert_eq!(open(&sealed_by_a_backend(b"{\"a\":"), &keys), Err(OpenError::PlaintextNotJson));
+    // A NUL no save takes: `get --unseal > f; set USER f` failed on what opened (bb48 F4).
+    let nul = sealed_by_a_backend(br#"{"v":"a\u0000b"}"#);
+    assert_eq!(open(&nul, &keys), Err(OpenError::PlaintextNul));
     let fine = sealed_by_a_backend(br#"{"role":"user","x":{"role":1}}"#);
     assert_eq!(open(&fine, &keys), Ok(json!({"role": "user", "x": {"role": 1}})));
 }
@@ -175,6 +183,30 @@ fn a_jwt_is_not_sealed_and_any_jwe_is() {
     let foreign = forge(header, &token).replacen("..", ".ZW5jcnlwdGVka2V5.", 1);
     assert!(is_sealed(&foreign));
     assert!(!is_sealed("a.b.c.d.e"));
+}
+
+/// bb48 F2: headers JOSE libraries refuse (joserfc, node jose) were opened: an array, whose
+/// members serde read as the struct's fields, `zip` or `crit` of `null`, a `kid` of `null`.
+#[test]
+fn a_header_that_is_no_object_or_names_zip_or_a_kid_of_null_is_refused_before_any_key_is_tried() {
+    let keys = set(vec![key("k2", 2)]);
+    let card = br#""4111111111111111""#;
+    let fine = sealed_under_header(r#"{"alg":"dir","enc":"A256GCM","kid":"k2"}"#, card);
+    assert_eq!(open(&fine, &keys), Ok(json!("4111111111111111")));
+    for header in
+        [r#"["dir","A256GCM"]"#, r#"["dir","A256GCM","k2"]"#, r#"{"alg":"dir","enc":"A256GCM","kid":null}"#]
+    {
+        let token = sealed_under_header(header, card);
+        assert_eq!(open(&token, &keys), Err(OpenError::BadHeader), "{header}");
+        assert!(!is_sealed(&token) && summary(&token).is_none(), "{header}");
+    }
+    for (header, member) in [
+        (r#"{"alg":"dir","enc":"A256GCM","zip":null}"#, "\"zip\" (compression)"),
+        (r#"{"alg":"dir","enc":"A256GCM","crit":null}"#, "\"crit\""),
+    ] {
+        let token = sealed_under_header(header, card);
+        assert_eq!(open(&token, &keys), Err(OpenError::Unsupported(member)), "{header}");
+    }
 }
 
 #[test]

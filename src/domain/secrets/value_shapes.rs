@@ -140,7 +140,11 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
     // unless a part of it is a known token in the clear: a header and dots around `ghp_…`
     // encrypt nothing (bb10). Ciphertext is random base64url, which no known format matches.
     if seal::could_be_ciphertext(text) {
-        return text.split('.').skip(1).find_map(known_format);
+        return text
+            .split('.')
+            .skip(1)
+            .find_map(known_format)
+            .or_else(|| seal::header_texts(text).iter().find_map(|member| value_kind(member)));
     }
     known_format(text).or_else(|| chunks_kind(text)).or_else(|| connection_string_kind(text))
 }

@@ -7,11 +7,15 @@ use super::*;
 fn a_sealed_value_is_not_a_finding_even_under_a_secret_key_or_with_another_teams_kid() {
     let ours = seal::seal(&json!("DE123456789"), &seal::Key::new("2026-12", [1; 32]), [2; 12]);
     let theirs = seal::seal(&json!({"pin": 1234}), &seal::Key::new("other-team", [9; 32]), [3; 12]);
-    // A JWE made with a key-wrapping algorithm by someone else: five parts, alg and enc.
+    // A JWE made with a key-wrapping algorithm by someone else: five parts, alg and enc, and
+    // an encrypted key of random-looking bytes.
+    use base64::Engine;
+    let encrypted_key: Vec<u8> = (0u32..256).map(|i| (i * 167 + 89) as u8).collect();
+    let encrypted_key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(encrypted_key);
     let wrapped = format!(
         "{}.{}",
         "eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2R0NNIn0",
-        ours.split_once('.').unwrap().1.replacen('.', "ZW5jcnlwdGVkLWtleS1ieXRlcw.", 1)
+        ours.split_once('.').unwrap().1.replacen('.', &format!("{encrypted_key}."), 1)
     );
     assert!(seal::is_sealed(&wrapped), "{wrapped}");
     let document = json!({
@@ -91,4 +95,55 @@ fn a_jwt_stays_a_finding_next_to_sealed_values() {
         findings(json!({"sealed": ours, "session": jwt()})),
         vec!["session (value looks like a JWT)".to_owned()]
     );
+}
+
+/// bb48 F1: only the ciphertext part was read for printable text, and any IV of 12 bytes or
+/// more and tag of 16 or more passed: a password in the IV, a GitHub token in the tag, a
+/// Stripe key in the encrypted key part or in the header's `kid`, beside real ciphertext,
+/// were stored as sealed and shown as `🔒 sealed`.
+#[test]
+fn a_secret_in_the_iv_tag_encrypted_key_or_header_of_a_sealed_value_is_still_a_finding() {
+    use base64::Engine;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let sealed = seal::seal(&json!("DE123456789"), &seal::Key::new("k", [1; 32]), [2; 12]);
+    let parts: Vec<&str> = sealed.split('.').collect();
+    let kw_header = encode(br#"{"alg":"A256KW","enc":"A256GCM"}"#);
+    let kid_header =
+        encode(br#"{"alg":"dir","enc":"A256GCM","kid":"ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}"#);
+    let fakes = [
+        // An IV of 52 bytes of text (GCM's is 12).
+        [parts[0], "", &encode(b"db password: hunter2, AWS key AKIAIOSFODNN7EXAMPLE"), parts[3], parts[4]]
+            .join("."),
+        // A tag of the right length, all text.
+        [parts[0], "", parts[2], parts[3], &encode(b"sk_live_abcdefgh")].join("."),
+        // A tag longer than GCM's.
+        [parts[0], "", parts[2], parts[3], &encode(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789")].join("."),
+        // Text as a key-wrapping algorithm's encrypted key.
+        [
+            &kw_header,
+            &encode(b"sk_live_abcdefghijklmnop1234 is the stripe key"),
+            parts[2],
+            parts[3],
+            parts[4],
+        ]
+        .join("."),
+    ];
+    for fake in &fakes {
+        assert!(seal::is_sealed(fake) && !seal::could_be_ciphertext(fake), "{fake}");
+        assert!(seal::summary(fake).is_none(), "shown as sealed: {fake}");
+        assert_eq!(findings(json!({"password": fake})).len(), 1, "{fake}");
+    }
+    // A known token as the kid: the header is not encrypted.
+    let kid = [&kid_header, "", parts[2], parts[3], parts[4]].join(".");
+    assert!(seal::could_be_ciphertext(&kid), "{kid}");
+    assert_eq!(findings(json!({"note": kid})), vec!["note (value looks like a GitHub token)".to_owned()]);
+    // CBC-HMAC's sizes: a 16-byte IV and a 32-byte tag (A256CBC-HS512), random, are ciphertext.
+    let cbc = encode(br#"{"alg":"dir","enc":"A256CBC-HS512"}"#);
+    let random = |n: u32| -> Vec<u8> { (0..n).map(|i| (i * 151 + 7) as u8 | 0x80).collect() };
+    let real_cbc = [&cbc, "", &encode(&random(16)), &encode(&random(48)), &encode(&random(32))].join(".");
+    assert!(seal::could_be_ciphertext(&real_cbc), "{real_cbc}");
+    assert_eq!(findings(json!({"password": real_cbc})), Vec::<String>::new());
+    // An `enc` no JOSE registry names is no ciphertext.
+    let odd = encode(br#"{"alg":"dir","enc":"X"}"#);
+    assert!(!seal::could_be_ciphertext(&[&odd, "", parts[2], parts[3], parts[4]].join(".")));
 }
