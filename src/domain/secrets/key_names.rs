@@ -156,7 +156,20 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
     let mut tail = [0u8; LONGEST_KEY_WORD];
     let mut len = 0;
     let mut whole = true;
-    for &b in key.as_bytes().iter().rev() {
+    // What ends a key after its word is passed over: digits (`password2`, `clientSecret2`),
+    // punctuation, white space and control characters (`password:`, a tab) — they passed
+    // as harmless keys (bb48 F3). Not a key of nothing else: `2` is no word.
+    let tail_end = key
+        .as_bytes()
+        .iter()
+        .rposition(|b| {
+            !(b.is_ascii_digit()
+                || b.is_ascii_punctuation()
+                || b.is_ascii_whitespace()
+                || b.is_ascii_control())
+        })
+        .map_or(key.len(), |at| at + 1);
+    for &b in key.as_bytes()[..tail_end].iter().rev() {
         if matches!(b, b'_' | b'-' | b'.' | b' ') {
             continue;
         }

@@ -119,14 +119,49 @@ pub fn summary_of_first<T: fmt::Display>(first: &[T], total: u64, separator: &st
 }
 
 fn walk_object(object: &Map<String, Value>, path: &mut String, findings: &mut Vec<SecretFinding>) {
+    walk_members(object, None, path, findings);
+}
+
+/// The members of an object; under a sensitive key (`under`), a member named only as the
+/// value it holds (`value`, `current`, `number`) stands for that key: `{"password":
+/// {"value": "hunter2"}}` and `{"creditCard": {"number": "4242…"}}` passed (bb48 F3), while
+/// `creditCard: {brand, last4}` and `password: {minLength}` are judged by their own keys.
+fn walk_members(
+    object: &Map<String, Value>,
+    under: Option<KeyKind>,
+    path: &mut String,
+    findings: &mut Vec<SecretFinding>,
+) {
     for (key, value) in object {
         let len = push_key(path, key);
-        match key_kind(key) {
+        match key_kind(key).or_else(|| under.filter(|_| names_only_the_value(key))) {
             Some(kind) => judge_under_key(kind, value, path, findings),
             None => walk_value(value, path, findings),
         }
         path.truncate(len);
     }
+}
+
+/// A member name that says nothing but "the value" (ASCII case ignored).
+fn names_only_the_value(key: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "value",
+        "v",
+        "val",
+        "current",
+        "previous",
+        "old",
+        "new",
+        "plain",
+        "plaintext",
+        "raw",
+        "text",
+        "number",
+        "num",
+        "pan",
+        "data",
+    ];
+    WORDS.iter().any(|word| key.eq_ignore_ascii_case(word))
 }
 
 fn walk_value(value: &Value, path: &mut String, findings: &mut Vec<SecretFinding>) {
@@ -152,7 +187,7 @@ fn walk_value(value: &Value, path: &mut String, findings: &mut Vec<SecretFinding
 /// included); objects and arrays of objects are looked into as the module docs describe.
 fn judge_under_key(kind: KeyKind, value: &Value, path: &mut String, findings: &mut Vec<SecretFinding>) {
     match value {
-        Value::Object(object) if !kind.covers_contents() => walk_object(object, path, findings),
+        Value::Object(object) if !kind.covers_contents() => walk_members(object, Some(kind), path, findings),
         Value::Array(items) if !kind.covers_contents() => {
             let mut reason = None;
             for (index, item) in items.iter().enumerate() {
