@@ -115,7 +115,10 @@ fn resolve_value(value: &Value, rest: &str, steps: &mut Vec<Step>, found: &mut V
     }
     if let Some(after) = rest.strip_prefix('[') {
         let item = after.split_once(']').and_then(|(digits, after)| {
-            let index: usize = digits.parse().ok()?;
+            // As the lint writes an index: `[01]` and `[+1]` name no element (they were `[1]`).
+            let written =
+                digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0'));
+            let index: usize = digits.parse().ok().filter(|_| written)?;
             Some((index, value.as_array()?.get(index)?, after))
         });
         if let Some((index, item, after)) = item {

@@ -268,6 +268,11 @@ fn paths_in_the_lint_style_find_values_keys_with_dots_included() {
     assert_eq!(value_at_mut(&mut object, "a.b.c"), Some(&mut json!(1)));
     assert_eq!(value_at_mut(&mut object, "apps[3]"), None);
     assert_eq!(value_at_mut(&mut object, "billing.nope"), None);
+    // An index as the lint writes it, or none (bb48: `apps[02]` was `apps[2]`).
+    for other in ["apps[02].token", "apps[+2].token", "apps[ 2].token", "apps[].token"] {
+        assert_eq!(value_at_mut(&mut object, other), None, "{other}");
+    }
+    assert_eq!(value_at_mut(&mut object, "apps[0]"), Some(&mut json!({})));
 }
 
 #[test]
