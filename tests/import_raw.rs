@@ -303,6 +303,16 @@ fn records_of_several_tenants_imported_together_are_named_on_stderr() {
         run.stderr.lines().next().unwrap_or_default(),
         "custodian: warning: the records are of 3 tenants, imported together: \"admin\" (1), \"default\" (2), \"evil\\u{1b}]0;x\\u{7}\" (1) (`--tenant ID` imports one tenant's records; Logto keeps its console's own accounts in tenant \"admin\")"
     );
+    // A tenant is named by its first 64 characters, escaped, then cut to the line's width: a
+    // tenant of a million combining accents (no width) made a line of megabytes.
+    let long = format!("a{}", "\u{301}".repeat(1_000_000));
+    let rows = [json!({"id": "l1", "tenantId": long}), json!({"id": "l2", "tenantId": "default"})];
+    let file = sandbox.file("long.jsonl", &lines(&rows));
+    let long_db = sandbox.home.path("long.redb");
+    sandbox.on(&long_db, &["init"]).ok();
+    let run = sandbox.on(&long_db, &["import", &file]).ok();
+    assert!(run.stderr.len() < 600, "{} bytes: {}", run.stderr.len(), &run.stderr[..600.min(run.stderr.len())]);
+    assert!(run.stderr.contains("are of 2 tenants, imported together: \"a\\u{301}"), "{}", run.stderr);
     // Past eight tenants, the rest are counted by their records.
     let many: Vec<Value> =
         (0..11).map(|n| raw_row(&format!("t{n}"), &format!("m{n}"), &format!("n{n}"))).collect();

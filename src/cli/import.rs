@@ -118,7 +118,7 @@ fn tenants_merged(taken: &TakenOut) -> Option<String> {
     let mut named: Vec<String> = taken
         .tenants
         .iter()
-        .map(|(tenant, count)| format!("{:?} ({count})", inert::cut_to_width(tenant, 40)))
+        .map(|(tenant, count)| format!("{} ({count})", inert::cut_to_width(&format!("{tenant:?}"), 42)))
         .collect();
     let count = if taken.later_tenants > 0 {
         named.push(format!("and {} records of other tenants", taken.later_tenants));

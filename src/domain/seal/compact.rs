@@ -183,6 +183,11 @@ pub fn could_be_ciphertext(text: &str) -> bool {
     let Some((iv_bytes, tag_bytes)) = header.enc.as_deref().and_then(content_encryption_sizes) else {
         return false;
     };
+    // A registered key management algorithm, and a header whose members are each there once
+    // (a JSON reader keeps one of two: a token as the first `cty` hid behind the second).
+    if !header.alg.as_deref().is_some_and(is_key_management) || header_repeats_a_member(parts[0]) {
+        return false;
+    }
     let bytes_of = |part: &str| URL_SAFE_NO_PAD.decode(part).map_or(0, |bytes| bytes.len());
     // Unpadded base64url of n characters holds whole bytes unless n leaves 1 over 4.
     let whole = |part: &str| part.len() % 4 != 1;
@@ -202,6 +207,42 @@ fn content_encryption_sizes(enc: &str) -> Option<(usize, usize)> {
         "\"A256CBC-HS512\"" => Some((16, 32)),
         _ => None,
     }
+}
+
+/// Whether `alg` (its JSON text) is a JWE key management algorithm of RFC 7518 §4.1 or
+/// RFC 8230's RSA-OAEP variants.
+fn is_key_management(alg: &str) -> bool {
+    const ALGORITHMS: &[&str] = &[
+        "RSA1_5",
+        "RSA-OAEP",
+        "RSA-OAEP-256",
+        "RSA-OAEP-384",
+        "RSA-OAEP-512",
+        "A128KW",
+        "A192KW",
+        "A256KW",
+        "dir",
+        "ECDH-ES",
+        "ECDH-ES+A128KW",
+        "ECDH-ES+A192KW",
+        "ECDH-ES+A256KW",
+        "A128GCMKW",
+        "A192GCMKW",
+        "A256GCMKW",
+        "PBES2-HS256+A128KW",
+        "PBES2-HS384+A192KW",
+        "PBES2-HS512+A256KW",
+    ];
+    alg.strip_prefix('"').and_then(|a| a.strip_suffix('"')).is_some_and(|a| ALGORITHMS.contains(&a))
+}
+
+fn header_repeats_a_member(header_b64: &str) -> bool {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(header_b64) else { return true };
+    let Ok(text) = std::str::from_utf8(&bytes) else { return true };
+    matches!(
+        crate::domain::scan::scan(text, crate::domain::Limits::default().max_depth),
+        Some(crate::domain::scan::ScanFinding::DuplicateKey { .. })
+    )
 }
 
 /// The strings of a sealed value's protected header besides `alg` and `enc` (a `kid`, a `cty`,
@@ -279,9 +320,7 @@ pub struct SealedSummary {
 
 /// The kid and size of a sealed value, or `None` when `text` is not one.
 pub fn summary(text: &str) -> Option<SealedSummary> {
-    // Only what could be ciphertext is shown as sealed: a fake's readable parts were hidden
-    // behind `🔒 sealed` on the screen (bb48 F1).
-    if !could_be_ciphertext(text) {
+    if !is_sealed(text) {
         return None;
     }
     let mut parts = text.split('.');

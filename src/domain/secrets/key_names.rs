@@ -127,10 +127,9 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("privatekeys", Suffix, PrivateKey),
         ("creditcard", Suffix, CardNumber),
         ("cardnumber", Suffix, CardNumber),
+        // Also cvv2, cvc2: a key's trailing digits are passed over.
         ("cvv", Suffix, CardCode),
-        ("cvv2", Suffix, CardCode),
         ("cvc", Suffix, CardCode),
-        ("cvc2", Suffix, CardCode),
         ("pin", Whole, Pin),
         ("ssn", Suffix, SocialSecurityNumber),
         ("socialsecuritynumber", Suffix, SocialSecurityNumber),

@@ -134,7 +134,8 @@ fn walk_members(
 ) {
     for (key, value) in object {
         let len = push_key(path, key);
-        match key_kind(key).or_else(|| under.filter(|_| names_only_the_value(key))) {
+        let inherited = under.filter(|kind| names_only_the_value(key) && holds_as_written(*kind, value));
+        match key_kind(key).or(inherited) {
             Some(kind) => judge_under_key(kind, value, path, findings),
             None => walk_value(value, path, findings),
         }
@@ -142,7 +143,8 @@ fn walk_members(
     }
 }
 
-/// A member name that says nothing but "the value" (ASCII case ignored).
+/// A member name that says nothing but "the value" (ASCII case ignored). Not `data`, `text`
+/// or `type`: `{"password": {"text": "Password"}}` is a form's label.
 fn names_only_the_value(key: &str) -> bool {
     const WORDS: &[&str] = &[
         "value",
@@ -155,13 +157,21 @@ fn names_only_the_value(key: &str) -> bool {
         "plain",
         "plaintext",
         "raw",
-        "text",
         "number",
         "num",
         "pan",
-        "data",
     ];
     WORDS.iter().any(|word| key.eq_ignore_ascii_case(word))
+}
+
+/// Whether a value under such a member can be what the key above names: a string, or a
+/// number where the key names digits (`{"password": {"v": 2}}` is a version).
+fn holds_as_written(kind: KeyKind, value: &Value) -> bool {
+    match value {
+        Value::String(_) | Value::Array(_) => true,
+        Value::Number(_) => matches!(kind, KeyKind::Pin | KeyKind::CardNumber | KeyKind::CardCode),
+        _ => false,
+    }
 }
 
 fn walk_value(value: &Value, path: &mut String, findings: &mut Vec<SecretFinding>) {

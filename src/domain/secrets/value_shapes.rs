@@ -144,7 +144,9 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
             .split('.')
             .skip(1)
             .find_map(known_format)
-            .or_else(|| seal::header_texts(text).iter().find_map(|member| value_kind(member)));
+            // Known formats only: a header's public members are random-looking by nature (an
+            // ECDH-ES `epk`'s coordinates, a thumbprint as the `kid`).
+            .or_else(|| seal::header_texts(text).iter().find_map(|member| known_format(member)));
     }
     known_format(text).or_else(|| chunks_kind(text)).or_else(|| connection_string_kind(text))
 }
