@@ -29,7 +29,7 @@ pub const DEMO_SCHEMA: &str = include_str!("../assets/demo-schema.json");
 pub fn open(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let store = open_quietly(db, options)?;
     for note in opening_notes(&store) {
-        eprintln!("custodian: {}", inert::line(&note));
+        crate::stderr_line!("custodian: {}", inert::line(&note));
     }
     Ok(store)
 }

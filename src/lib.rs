@@ -3,6 +3,17 @@
 //! `domain` holds the rules (pure), `store` keeps users in redb, `cli` and `tui` are the two
 //! faces an operator uses. `main.rs` only parses arguments and hands over.
 
+/// `eprintln!` that never panics: a committed write whose stderr went to a closed pipe
+/// (`2>&1 | head -1`) panicked on its last line and exited 101, and a script retried the batch
+/// (bb49 F1). What cannot be said is left unsaid; the exit code still tells.
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod batch;
 pub mod cli;
 pub mod crash;

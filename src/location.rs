@@ -221,7 +221,7 @@ mod tests {
     fn a_directory_of_another_user_is_refused() {
         if my_uid() != 0 {
             // Only root can give a directory away; the mode tests above run everywhere.
-            eprintln!("not run: only root can give a directory to another user");
+            crate::stderr_line!("not run: only root can give a directory to another user");
             return;
         }
         let base = tempfile::tempdir().unwrap();

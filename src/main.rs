@@ -38,13 +38,16 @@ fn main() -> ExitCode {
             };
         }
         Err(e) => {
-            eprintln!("custodian: {}", variable_problem(&e).unwrap_or_else(|| usage_error_line(&e)));
+            custodian::stderr_line!(
+                "custodian: {}",
+                variable_problem(&e).unwrap_or_else(|| usage_error_line(&e))
+            );
             return ExitCode::from(cli::exit::USAGE);
         }
     };
     // A state directory someone else could write is refused before anything is done.
     if let Err(error) = custodian::log::start() {
-        eprintln!("custodian: {}", inert::line(&error.to_string()));
+        custodian::stderr_line!("custodian: {}", inert::line(&error.to_string()));
         return ExitCode::FAILURE;
     }
     // Never the URL as given: it may hold a password.

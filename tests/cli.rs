@@ -973,6 +973,33 @@ fn export_into_a_pipe_closed_early_is_not_an_error() {
     }
 }
 
+/// bb49 F1: a write whose stderr (and stdout) went to a reader that left (`2>&1 | head -1`)
+/// committed, then panicked on its last line and exited 101: a script retrying on failure
+/// applied the batch twice. The write landed, so the exit code says so.
+#[test]
+fn a_write_whose_output_and_stderr_readers_left_exits_as_it_landed() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    // Drops alice's `lang`: a line on stderr.
+    let doc = sandbox.file("doc.json", r#"{"theme":"light","saved":"by a script"}"#);
+    let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let closed = |args: &[&str]| {
+        let mut command = sandbox.command();
+        command.arg("--db").arg(&db).args(args);
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("spawn");
+        // Both readers leave before the command says anything.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        child.wait().expect("wait").code()
+    };
+    assert_eq!(closed(&["set", "alice", &doc]), Some(0));
+    assert!(sandbox.get(&db, "alice").contains("by a script"), "the save landed");
+    assert_eq!(closed(&["patch", &patch, "--all", "--yes"]), Some(0));
+    let exported = sandbox.export(&db);
+    assert_eq!(exported.matches("\"flag\":true").count(), 5, "{exported}");
+}
+
 #[test]
 fn import_reads_standard_input() {
     let sandbox = Sandbox::new();

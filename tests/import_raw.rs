@@ -311,7 +311,12 @@ fn records_of_several_tenants_imported_together_are_named_on_stderr() {
     let long_db = sandbox.home.path("long.redb");
     sandbox.on(&long_db, &["init"]).ok();
     let run = sandbox.on(&long_db, &["import", &file]).ok();
-    assert!(run.stderr.len() < 600, "{} bytes: {}", run.stderr.len(), &run.stderr[..600.min(run.stderr.len())]);
+    assert!(
+        run.stderr.len() < 600,
+        "{} bytes: {}",
+        run.stderr.len(),
+        &run.stderr[..600.min(run.stderr.len())]
+    );
     assert!(run.stderr.contains("are of 2 tenants, imported together: \"a\\u{301}"), "{}", run.stderr);
     // Past eight tenants, the rest are counted by their records.
     let many: Vec<Value> =

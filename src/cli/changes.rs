@@ -83,7 +83,7 @@ fn resolve_or_gone(store: &dyn UserStore, user: &str) -> Result<String> {
     if !journaled {
         return Err(missing.into());
     }
-    eprintln!(
+    crate::stderr_line!(
         "custodian: no user has the id {} now (deleted since?): its saves in the journal",
         crate::inert::line(&parsed.text)
     );
@@ -166,7 +166,9 @@ pub(super) fn run(store: &dyn UserStore, request: &ChangesRequest, out: &mut Out
             1 => "the newest change".to_owned(),
             n => format!("the newest {} changes", crate::domain::group_digits(n as u64)),
         };
-        eprintln!("custodian: showing {newest}; there are more — --limit N shows more, --limit 0 all");
+        crate::stderr_line!(
+            "custodian: showing {newest}; there are more — --limit N shows more, --limit 0 all"
+        );
     }
     Ok(())
 }

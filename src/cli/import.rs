@@ -49,10 +49,10 @@ pub(super) fn import(
         let skipped = taken.other_tenants;
         let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
         let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");
-        eprintln!("custodian: {}", inert::line(&message));
+        crate::stderr_line!("custodian: {}", inert::line(&message));
     }
     if let Some(message) = tenants_merged(&taken) {
-        eprintln!("custodian: {}", inert::line(&message));
+        crate::stderr_line!("custodian: {}", inert::line(&message));
     }
     if taken.users_with_credentials > 0 {
         let count = taken.users_with_credentials;
@@ -61,7 +61,7 @@ pub(super) fn import(
             "credentials are never imported: dropped {} from {users}",
             taken.credential_fields.join(", ")
         );
-        eprintln!("custodian: {}", inert::line(&message));
+        crate::stderr_line!("custodian: {}", inert::line(&message));
     }
     // Counts only: the records are the operator's data.
     tracing::info!(
@@ -76,7 +76,7 @@ pub(super) fn import(
     ))?;
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
     for (id, keys, count) in &summary.removed_keys {
-        eprintln!(
+        crate::stderr_line!(
             "custodian: warning: user {}: removed keys: {}",
             inert::line(id),
             super::one_user::removed_keys_of(keys, *count)
@@ -84,7 +84,7 @@ pub(super) fn import(
     }
     let named = summary.removed_keys.len() as u64;
     if let Some(more) = summary.users_with_removed_keys.checked_sub(named).filter(|more| *more > 0) {
-        eprintln!(
+        crate::stderr_line!(
             "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
         );
     }
@@ -103,7 +103,7 @@ pub(super) fn import(
             flagged.places,
             secrets::summary_of_first(&flagged.first, flagged.places, ", ")
         );
-        eprintln!("custodian: {}", inert::line(&message));
+        crate::stderr_line!("custodian: {}", inert::line(&message));
     }
     // The size before, for the growth to be said once the file is closed; a bulk load is not
     // compacted, as a seed is not (`seed_users` says why), and its growth is not said.

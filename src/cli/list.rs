@@ -168,7 +168,7 @@ fn say_more_follow(store: &dyn UserStore, search: Option<&str>, limit: usize) ->
             format!("showing {first}; {} more — --limit N shows more, --limit 0 all", group_digits(more))
         }
     };
-    eprintln!("custodian: {message}");
+    crate::stderr_line!("custodian: {message}");
     Ok(())
 }
 

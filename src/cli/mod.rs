@@ -334,7 +334,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
     if first_run {
-        eprintln!(
+        crate::stderr_line!(
             "custodian: {}",
             inert::line(&format!(
                 "made the demo database at {} (200 demo users): name yours with --db PATH or $CUSTODIAN_DB",
@@ -401,7 +401,7 @@ fn contained_on(path: &Path, mut out: Output, work: impl FnOnce(&mut Output) -> 
 /// (during the commit, or after the document was read), and stopped nothing.
 fn say_if_the_signal_came_too_late(result: &Result<()>) {
     if result.is_ok() && crate::interrupt::requested() {
-        eprintln!("custodian: the signal came too late to stop anything: everything was written");
+        crate::stderr_line!("custodian: the signal came too late to stop anything: everything was written");
     }
 }
 

@@ -49,7 +49,10 @@ pub(super) fn get(
     // Nothing is printed unless every value this key file can open opened.
     let left_sealed = seal::open_all(&mut object, keys)?;
     for left in &left_sealed {
-        eprintln!("custodian: left sealed: {}", inert::line(&format!("{} ({})", left.path, left.error)));
+        crate::stderr_line!(
+            "custodian: left sealed: {}",
+            inert::line(&format!("{} ({})", left.path, left.error))
+        );
     }
     out.json(&canonical_text(&object))
 }
@@ -161,7 +164,7 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
     let landed = store.reconnect().and_then(|()| store.save_landed(id, data, revision));
     match landed {
         Ok(true) => {
-            eprintln!(
+            crate::stderr_line!(
                 "custodian: the connection was lost while the save was committing; after reconnecting: the save did commit as revision {revision}"
             );
             // The stored size, as the history gives it (the sent one if it cannot be read).
@@ -203,7 +206,7 @@ fn warn_secrets_allowed(findings: &[SecretFinding]) {
         "warning: stored what looks like secrets in customData (it reaches front ends), as --allow-sensitive asked: {}",
         secrets::summary(findings, SECRETS_NAMED)
     );
-    eprintln!("custodian: {}", inert::line(&message));
+    crate::stderr_line!("custodian: {}", inert::line(&message));
 }
 
 /// Keys a save removed, for one line: the first [`KEYS_NAMED`], each cut to
@@ -238,7 +241,11 @@ fn report_outcome(id: &str, outcome: SaveOutcome, out: &mut Output) -> Result<()
         SaveOutcome::Saved { revision, removed, size } => {
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
-                eprintln!("custodian: user {}: removed keys: {}", inert::line(id), removed_keys(&removed));
+                crate::stderr_line!(
+                    "custodian: user {}: removed keys: {}",
+                    inert::line(id),
+                    removed_keys(&removed)
+                );
             }
             let id = inert::line(id);
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(size)))

@@ -167,7 +167,7 @@ impl Output {
             // The buffer's lines cannot be taken back: dropped unwritten, not retried.
             let _ = self.writer.into_parts();
             for line in instead {
-                eprintln!("{line}");
+                crate::stderr_line!("{line}");
             }
         }
         result

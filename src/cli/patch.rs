@@ -334,7 +334,7 @@ fn warn_flagged(report: &PatchReport) {
         users(report.flagged_users),
         secrets::summary(&places, 5)
     );
-    eprintln!("custodian: {}", inert::line(&message));
+    crate::stderr_line!("custodian: {}", inert::line(&message));
 }
 
 /// Runs `custodian undo BATCH`.

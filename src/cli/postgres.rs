@@ -21,7 +21,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
             }
             let done = PostgresStore::init(url)?;
             for (tenant, role) in &done.roleless {
-                eprintln!(
+                crate::stderr_line!(
                     "custodian: warning: tenant {:?} names role {:?}, which does not exist: nothing was granted to it (the other tenants are ready; run init again once it exists)",
                     inert::line(tenant),
                     inert::line(role)

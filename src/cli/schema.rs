@@ -277,7 +277,7 @@ fn check(
         return Err(CheckFailed { offending, checked, stopped: false }.into());
     }
     if !quiet && !json {
-        eprintln!("custodian: all {checked} users satisfy the schema");
+        crate::stderr_line!("custodian: all {checked} users satisfy the schema");
     }
     Ok(())
 }

@@ -61,7 +61,7 @@ pub(super) fn export(
             bar.finish_and_clear();
             // Quoted as a shell word: a blank name, or one ending in a space, was invisible
             // (bb34 #5).
-            eprintln!(
+            crate::stderr_line!(
                 "exported {} to {}",
                 crate::domain::patch::users(count),
                 inert::line(&inert::shell_word(&path.display().to_string()))
@@ -92,7 +92,7 @@ fn size_of(path: &Path) -> u64 {
 /// past [`GROWTH_WORTH_SAYING`] and a quarter.
 pub(super) fn say_if_grown(path: &Path, before: u64) {
     if let Some(line) = growth_line(before, size_of(path)) {
-        eprintln!("custodian: {line}");
+        crate::stderr_line!("custodian: {line}");
     }
 }
 

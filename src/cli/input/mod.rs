@@ -200,7 +200,7 @@ pub const READ_AHEAD: usize = 64 * 1024 * 1024;
 /// says on stderr what it waits for and how to end or stop it (bb14 L14).
 fn say_when_typed(file: Option<&Path>, what: &str) {
     if is_stdin(file) && io::stdin().is_terminal() {
-        eprintln!(
+        crate::stderr_line!(
             "custodian: reading {what} from the terminal: Ctrl-D on a line of its own ends it, Ctrl-C stops with nothing written"
         );
     }

@@ -79,7 +79,7 @@ pub fn read_users(
     resolve_chunk(store, &name, &mut chunk, &mut ids, &cannot_keep)?;
     let (ids, for_want_of_a_file) = ids.finish().with_context(cannot_keep)?;
     if for_want_of_a_file {
-        eprintln!(
+        crate::stderr_line!(
             "custodian: {}",
             inert::line(&format!(
                 "no room for a temporary file beside the database nor in $TMPDIR (or none could be made): the {} users {name} names are held in memory",

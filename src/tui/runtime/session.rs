@@ -149,8 +149,7 @@ impl Ended {
 /// A line on stderr that never panics: after the terminal vanished, `eprintln!` would panic
 /// on the failed write, and a panic then could end the process before the database is closed.
 pub(super) fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    crate::stderr_line!("{line}");
 }
 
 /// Test hook (debug builds only): `CUSTODIAN_TEST_PANIC=1` panics in the event loop after the
