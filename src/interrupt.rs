@@ -50,7 +50,8 @@ pub fn arm() -> Armed {
 /// Signals besides HUP, TERM, INT and QUIT whose default action ends the process: the named
 /// ones, STKFLT and every real-time signal glibc leaves to programs (STKFLT and `RTMIN`…`RTMAX`
 /// still killed the screen on the spot: bb45 F1). Not SYS and TRAP: the kernel sends them for
-/// a refused system call and a breakpoint, where going on as if nothing came is wrong.
+/// a refused system call and a breakpoint, where going on as if nothing came is wrong. Nor
+/// XFSZ: [`ignore_file_size_signal`].
 pub fn other_ending_signals() -> impl Iterator<Item = libc::c_int> {
     [
         libc::SIGUSR1,
@@ -61,11 +62,20 @@ pub fn other_ending_signals() -> impl Iterator<Item = libc::c_int> {
         libc::SIGIO,
         libc::SIGPWR,
         libc::SIGXCPU,
-        libc::SIGXFSZ,
         libc::SIGSTKFLT,
     ]
     .into_iter()
     .chain(libc::SIGRTMIN()..=libc::SIGRTMAX())
+}
+
+/// The kernel sends XFSZ to a write past the file-size limit (`ulimit -f`); ignored, the write
+/// fails with "File too large" and is said as the failed write it is. Noted as a signal, an
+/// import at the limit said it was interrupted (bb49 F4); by default it ends the process.
+pub fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 impl Armed {

@@ -11,6 +11,7 @@ use custodian::inert;
 
 fn main() -> ExitCode {
     custodian::crash::install_hook();
+    custodian::interrupt::ignore_file_size_signal();
     // `--help` ends with every key of the editor, from the same table as its `?` help.
     let parsed = Cli::command()
         .after_long_help(format!(

@@ -737,6 +737,55 @@ fn child_process_writes_a_draft_with_umask_000() {
     drafts.save(&draft).expect("save the draft");
 }
 
+/// bb49 F4: under a file-size limit (`ulimit -f`) the kernel's SIGXFSZ was taken for a Ctrl-C
+/// (`interrupted`, exit 130) by an import, and a patch said only `File too large`. The write
+/// fails as a write: nothing written, and said so.
+#[test]
+fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
+    use std::os::unix::process::CommandExt;
+    let sandbox = Sandbox::new();
+    let pad = "x".repeat(200);
+    let users: String = (0..20_000)
+        .map(|n| {
+            format!("{{\"id\":\"u{n:05}\",\"username\":\"user{n}\",\"customData\":{{\"pad\":\"{pad}\"}}}}\n")
+        })
+        .collect();
+    let file = sandbox.file("users.jsonl", users.as_bytes());
+    let limited = |db: &Path, args: &[&str]| {
+        let mut command = sandbox.command(db, args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit { rlim_cur: 2 << 20, rlim_max: libc::RLIM_INFINITY };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let output = command.output().expect("run custodian");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let said = "the file may not grow past the size limit this process runs under (`ulimit -f`; I/O error: File too large (os error 27)): nothing was written, the database is as it was";
+    // Into an empty database (the bulk load), and a patch that grows every user's document.
+    let db = sandbox.path("limited.redb");
+    sandbox.ok(&db, &["init"]);
+    let (code, stderr) = limited(&db, &["import", path_str(&file)]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(said) && !stderr.contains("interrupted"), "{stderr}");
+    assert!(sandbox.ok(&db, &["list"]).lines().count() <= 1, "nothing imported");
+    let few: String = users.lines().take(2_000).map(|l| format!("{l}\n")).collect();
+    sandbox.ok(&db, &["import", path_str(&sandbox.file("few.jsonl", few.as_bytes()))]);
+    let before = sandbox.ok(&db, &["export"]);
+    let patch = format!(r#"[{{"op":"add","path":"/more","value":"{}"}}]"#, "y".repeat(2_000));
+    let patch = sandbox.file("patch.json", patch.as_bytes());
+    let (code, stderr) = limited(&db, &["patch", path_str(&patch), "--all", "--yes"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(said), "{stderr}");
+    assert_eq!(sandbox.ok(&db, &["export"]), before);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Endless and enormous input, damaged pages: run with a memory ceiling and a deadline, so a
 // build that reads without bound fails the test instead of the machine.

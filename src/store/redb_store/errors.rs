@@ -65,6 +65,13 @@ impl From<redb::StorageError> for StoreError {
             redb::StorageError::Io(e) if e.kind() == ErrorKind::StorageFull => StoreError::Database(format!(
                 "no room left on the disk (I/O error: {e}): nothing was written, the database is as it was; a write needs room for a new copy of every page it changes (a batch: of the tables it touches), and a file under 4 GiB grows by doubling — free some room, and `custodian compact` gives back what the failed write left unused"
             )),
+            // The limit `ulimit -f` sets: it was said as an interruption (the kernel's SIGXFSZ,
+            // now ignored) or as a bare I/O error (bb49 F4).
+            redb::StorageError::Io(e) if e.kind() == ErrorKind::FileTooLarge => {
+                StoreError::Database(format!(
+                    "the file may not grow past the size limit this process runs under (`ulimit -f`; I/O error: {e}): nothing was written, the database is as it was"
+                ))
+            }
             other => database_error(other),
         }
     }
