@@ -204,7 +204,8 @@ pub enum Command {
         #[arg(long, value_name = "USER")]
         user: Option<String>,
         /// Only saves whose author (OS account, SSH client) contains this.
-        #[arg(long, value_name = "WHO")]
+        // Not empty: `--by "$WHO"` with WHO unset listed every save (bb49).
+        #[arg(long, value_name = "WHO", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         by: Option<String>,
         /// Only the saves of this batch (a bulk patch or an undo).
         #[arg(long, value_name = "ID")]
