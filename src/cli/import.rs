@@ -242,6 +242,8 @@ struct StreamedRecords<'a> {
     /// reading thread, the busier one, does not count them again).
     to_free: std::sync::mpsc::Sender<(Vec<NewUser>, usize)>,
     count: u64,
+    /// The secrets lint runs here: the reading thread is the busier one.
+    flagged: Flagged,
     /// Told the count of records every 4,096 (progress).
     tell: &'a dyn Fn(u64),
     /// Told the count once every record is read (the merge and the commit follow).
@@ -257,6 +259,7 @@ impl ImportSource for StreamedRecords<'_> {
                 if self.count.is_multiple_of(4096) {
                     (self.tell)(self.count);
                 }
+                flag_secrets(&record, &mut self.flagged);
                 return Some(hold_to_schema(record, self.shape));
             }
             if self.ended {
@@ -353,16 +356,12 @@ fn import_stream(
     let reader = std::thread::spawn(move || {
         let mut lines = lines;
         let mut shipper = Shipper::new(send, to_free);
-        // The secrets lint runs here: the writing thread, with redb's work, is the busier one
-        // (a tenth of its time went to the lint; the reader had a third of its own to spare).
-        let mut flagged = Flagged::default();
-        let ended = |rules: &RecordRules, flagged: Flagged| (rules.taken_out().clone(), flagged);
         loop {
             // A source that keeps quiet (a pipe whose writer waits, `tail -f`) must not hold
             // back records read: a refusal the writer finds in them is said at once (it came
             // only when the source ended: bb24 L06).
             if !lines.next_is_ready() && !shipper.ship() {
-                return ended(&rules, flagged);
+                return rules.taken_out().clone();
             }
             let Some(item) = lines.next() else { break };
             reader_bytes.store(lines.consumed(), std::sync::atomic::Ordering::Relaxed);
@@ -380,25 +379,24 @@ fn import_stream(
                     Err(RecordError { origin: "the import".into(), reason })
                 }
             };
-            flag_secrets(&record, &mut flagged);
             let failed = record.is_err();
             let full = shipper.add(record);
             if failed {
                 // The writer reports it; nothing more is read.
                 shipper.ship();
-                return ended(&rules, flagged);
+                return rules.taken_out().clone();
             }
             if full && !shipper.ship() {
-                return ended(&rules, flagged);
+                return rules.taken_out().clone();
             }
         }
         let (mut batch, send) = shipper.into_rest();
         batch.extend(rules.after_last().map(Err));
         if !batch.is_empty() && send.send(Some(batch)).is_err() {
-            return ended(&rules, flagged);
+            return rules.taken_out().clone();
         }
         let _ = send.send(None);
-        ended(&rules, flagged)
+        rules.taken_out().clone()
     });
     let mut records = StreamedRecords {
         batches: receive,
@@ -408,6 +406,7 @@ fn import_stream(
         written_bytes: 0,
         to_free: written,
         count: 0,
+        flagged: Flagged::default(),
         tell: &|count| {
             bar.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
             bar.set_message(crate::domain::custom_data::group_digits(count));
@@ -416,6 +415,7 @@ fn import_stream(
         shape,
     };
     let imported = store.import_from(&mut records, mode, &Author::from_environment());
+    let flagged = std::mem::take(&mut records.flagged);
     drop(records);
     bar.finish_and_clear();
     let summary = match imported {
@@ -430,7 +430,7 @@ fn import_stream(
             return Err(e.into());
         }
     };
-    let (taken, flagged) = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
+    let taken = reader.join().map_err(|_| anyhow::anyhow!("the import's reader failed"))?;
     Ok((summary, taken, flagged))
 }
 
