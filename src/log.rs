@@ -34,6 +34,7 @@ fn writing_to(file: fs::File) -> impl tracing::Subscriber + Send + Sync {
         .with_ansi(false)
         .with_target(false)
         .with_max_level(tracing::Level::INFO)
+        .log_internal_errors(false)
         .finish()
 }
 
@@ -46,7 +47,10 @@ struct InertLog(fs::File);
 impl io::Write for InertLog {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        self.0.write_all(inert::lines(&text).as_bytes())?;
+        // The log is best effort: an event it cannot take (a full disk, `ulimit -f`) is
+        // dropped. Refused, tracing said so on stderr — on the screen, scrolling the frame
+        // (`[tracing-subscriber] Unable to write an event…`: bb50 F2).
+        let _ = self.0.write_all(inert::lines(&text).as_bytes());
         Ok(buf.len())
     }
 

@@ -737,12 +737,54 @@ fn child_process_writes_a_draft_with_umask_000() {
     drafts.save(&draft).expect("save the draft");
 }
 
+/// Runs `command` with files limited to `bytes` (`ulimit -f`): its exit code and stderr.
+fn under_file_size_limit(mut command: Command, bytes: u64) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: libc::RLIM_INFINITY };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = command.output().expect("run custodian");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// bb50 F2: a log that could not take an event (a full disk, `ulimit -f`) had tracing say so
+/// on stderr, which on the screen scrolled the frame. The log is best effort: nothing is said.
+#[test]
+fn a_log_that_cannot_grow_says_nothing_and_the_command_goes_on() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("logged.redb");
+    sandbox.ok(&db, &["init"]);
+    let log = sandbox.path("state").join("custodian").join("custodian.log");
+    let grown = fs::metadata(&log).expect("the log").len();
+    // The log is already past the limit: every event it is given fails.
+    std::io::Write::write_all(
+        &mut fs::OpenOptions::new().append(true).open(&log).expect("log"),
+        &vec![b'.'; 2 << 20],
+    )
+    .expect("grow");
+    let doc = sandbox.file("doc.json", br#"{"logged": false}"#);
+    sandbox.ok(&db, &["import", DEMO_USERS]);
+    let (code, stderr) =
+        under_file_size_limit(sandbox.command(&db, &["set", "admin", path_str(&doc)]), 1 << 20);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("tracing") && !stderr.contains("Unable to write"), "{stderr}");
+    assert!(sandbox.ok(&db, &["get", "admin"]).contains("logged"));
+    assert!(grown > 0);
+}
+
 /// bb49 F4: under a file-size limit (`ulimit -f`) the kernel's SIGXFSZ was taken for a Ctrl-C
 /// (`interrupted`, exit 130) by an import, and a patch said only `File too large`. The write
 /// fails as a write: nothing written, and said so.
 #[test]
 fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
-    use std::os::unix::process::CommandExt;
     let sandbox = Sandbox::new();
     let pad = "x".repeat(200);
     let users: String = (0..20_000)
@@ -751,22 +793,7 @@ fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
         })
         .collect();
     let file = sandbox.file("users.jsonl", users.as_bytes());
-    let limited = |db: &Path, args: &[&str]| {
-        let mut command = sandbox.command(db, args);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        // SAFETY: setrlimit is async-signal-safe and touches nothing of the parent's.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit { rlim_cur: 2 << 20, rlim_max: libc::RLIM_INFINITY };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let output = command.output().expect("run custodian");
-        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
-    };
+    let limited = |db: &Path, args: &[&str]| under_file_size_limit(sandbox.command(db, args), 2 << 20);
     let said = "the file may not grow past the size limit this process runs under (`ulimit -f`; I/O error: File too large (os error 27)): nothing was written, the database is as it was";
     // Into an empty database (the bulk load), and a patch that grows every user's document.
     let db = sandbox.path("limited.redb");
