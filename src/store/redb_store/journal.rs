@@ -98,6 +98,9 @@ pub(super) struct JournalWriter<'tx> {
     reserved: u64,
     /// The time of the newest entry: no save is journaled before it.
     newest_at: i64,
+    /// When that entry is more than a day ahead of the clock: the clock's time asked with,
+    /// and the newest entry at most a day ahead of it.
+    believable: Option<(i64, i64)>,
 }
 
 impl<'tx> JournalWriter<'tx> {
@@ -115,6 +118,7 @@ impl<'tx> JournalWriter<'tx> {
             next,
             reserved: next,
             newest_at,
+            believable: None,
         })
     }
 
@@ -125,12 +129,28 @@ impl<'tx> JournalWriter<'tx> {
     /// is the newest entry's time then. An entry further ahead was written under a clock set
     /// wrong: held to it, every later save of every user took its time, for good (bb47 F4,
     /// bb49 F3: one `set` under a clock a year ahead dated every save after it a year ahead).
-    pub(super) fn time_of_save(&self, now: i64) -> i64 {
-        if self.newest_at.saturating_sub(now) > HELD_BEHIND_AT_MOST_MS {
-            now
-        } else {
-            now.max(self.newest_at)
+    ///
+    /// So the time is held to the newest entry at most a day ahead of the clock: after an
+    /// entry a year ahead, a save under a clock twenty hours behind was dated by that clock,
+    /// before the saves made just earlier (bb50 F1).
+    pub(super) fn time_of_save(&mut self, now: i64) -> Result<i64, StoreError> {
+        if self.newest_at.saturating_sub(now) <= HELD_BEHIND_AT_MOST_MS {
+            return Ok(now.max(self.newest_at));
         }
+        // A batch asks once for each of its users (one `now`): the entries it adds are
+        // counted in by `next_key`.
+        if let Some((_, newest)) = self.believable.filter(|(asked, _)| *asked == now) {
+            return Ok(now.max(newest));
+        }
+        let latest = now.saturating_add(HELD_BEHIND_AT_MOST_MS);
+        let newest = self
+            .rows
+            .range(..=(latest, u64::MAX))?
+            .next_back()
+            .transpose()?
+            .map_or(now, |(key, _)| key.value().0);
+        self.believable = Some((now, newest));
+        Ok(now.max(newest))
     }
 
     /// The next row's key for a save at `at`.
@@ -142,6 +162,11 @@ impl<'tx> JournalWriter<'tx> {
         let key = (at, self.next);
         self.next += 1;
         self.newest_at = self.newest_at.max(at);
+        if let Some((asked, newest)) = &mut self.believable
+            && at <= asked.saturating_add(HELD_BEHIND_AT_MOST_MS)
+        {
+            *newest = (*newest).max(at);
+        }
         Ok(key)
     }
 
@@ -515,7 +540,20 @@ mod tests {
         // The test store's load of its two users is an entry of its own (no user id).
         found.retain(|id| !id.is_empty());
         assert_eq!(found, ["u2"], "the save of the last hour, found by its time");
-        // Within a day ahead, the journal's order holds (a clock stepped back: bb40 F6).
+        // Then a clock twenty hours behind: held to the save just made, not to the entry a year
+        // ahead, nor dated by itself in the past (bb50 F1).
+        let behind = now - 20 * 3_600_000;
+        let tx = store.write().expect("write");
+        {
+            let mut tables = WriteTables::open(&tx).expect("tables");
+            let current = tables.stored("u1").expect("read").expect("user");
+            tables
+                .replace_document("u1", &current, &document(3), &Author("behind".into()), behind, None)
+                .expect("save");
+        }
+        tx.commit().expect("commit");
+        let held = store.history("u1").expect("history").last().map(|r| r.saved_at).expect("a revision");
+        assert_eq!(held, saved_at, "held to the newest believable entry");
         assert_eq!(super::HELD_BEHIND_AT_MOST_MS, 86_400_000);
     }
 

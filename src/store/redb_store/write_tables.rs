@@ -182,7 +182,7 @@ impl<'tx> WriteTables<'tx> {
             return Err(StoreError::IdExists(new.user.id.clone()));
         }
         self.check_unique(&new.user, None)?;
-        let now = self.journal.time_of_save(now);
+        let now = self.journal.time_of_save(now)?;
         let stored = crate::store::error::held_to_the_user_limit(
             &new.user.id,
             StoredUser::new(&new.user, 1, now, &author.0).to_json(),
@@ -320,7 +320,7 @@ impl<'tx> WriteTables<'tx> {
         if old_text == text {
             return Ok(None);
         }
-        let now = self.journal.time_of_save(now);
+        let now = self.journal.time_of_save(now)?;
         // A stored document that is not an object (never written by custodian) has no keys.
         let old = crate::domain::custom_data::parse_object(&old_text).unwrap_or_default();
         let keys = KeyChanges::between(&old, data.as_object());
