@@ -161,14 +161,25 @@ fn names_only_the_value(key: &str) -> bool {
         "num",
         "pan",
     ];
-    WORDS.iter().any(|word| key.eq_ignore_ascii_case(word))
+    // Normalised as a key is (`plain_text`, `Value1`: bb50 F4); a long key is no such word.
+    if key.len() > 16 {
+        return false;
+    }
+    let word: String = key
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    WORDS.contains(&word.as_str())
 }
 
 /// Whether a value under such a member can be what the key above names: a string, or a
 /// number where the key names digits (`{"password": {"v": 2}}` is a version).
 fn holds_as_written(kind: KeyKind, value: &Value) -> bool {
     match value {
-        Value::String(_) | Value::Array(_) => true,
+        // An object is looked into the same way (`{"value": {"value": …}}`: bb50 F4).
+        Value::String(_) | Value::Array(_) | Value::Object(_) => true,
         Value::Number(_) => matches!(kind, KeyKind::Pin | KeyKind::CardNumber | KeyKind::CardCode),
         _ => false,
     }

@@ -16,6 +16,10 @@ fn a_value_named_only_as_the_value_under_a_secret_key_and_keys_ending_in_digits_
         json!({"password:": "hunter2"}),
         json!({"password\t": "hunter2"}),
         json!({"apiKey_1": "abcdefgh12345678"}),
+        // Spelled as keys are, and nested (bb50 F4).
+        json!({"password": {"plain_text": "hunter2"}}),
+        json!({"password": {"Value1": "hunter2"}}),
+        json!({"password": {"value": {"value": "hunter2"}}}),
     ] {
         assert_eq!(findings(document.clone()).len(), 1, "{document}");
     }
