@@ -810,7 +810,23 @@ fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
     let (code, stderr) = limited(&db, &["patch", path_str(&patch), "--all", "--yes"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains(said), "{stderr}");
-    assert_eq!(sandbox.ok(&db, &["export"]), before);
+    assert!(sandbox.ok(&db, &["export"]) == before, "the patch wrote");
+    // A compaction stopped by the limit says so in its own words (it said "nothing was
+    // written, the database is as it was; the file may have changed"), and leaves a file a
+    // `--read-only` open reads (it refused it, "not closed cleanly": bb50 F3).
+    sandbox.ok(&db, &["patch", path_str(&patch), "--all", "--yes"]);
+    let removal = sandbox.file("removal.json", br#"[{"op":"remove","path":"/more"}]"#);
+    sandbox.ok(&db, &["patch", path_str(&removal), "--all", "--yes"]);
+    let before = sandbox.ok(&db, &["export"]);
+    let size = fs::metadata(&db).expect("the file").len();
+    let (code, stderr) = under_file_size_limit(sandbox.command(&db, &["compact"]), size / 2);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("compact stopped: the file may not grow past the size limit this process runs under")
+            && !stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert!(sandbox.ok(&db, &["--read-only", "export"]) == before, "the users changed");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,11 +139,15 @@ fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     let started = Instant::now();
     let before = size_of(path);
     RedbStore::compact_file(path).map_err(|e| match e {
-        // Found partway: what was compacted before it is written.
-        StoreError::Database(detail) => StoreError::Database(format!(
-            "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
-            path.display()
-        )),
+        // Found partway: what was compacted before it is written. Said in compact's own
+        // words: a write's "nothing was written" contradicted them (bb50 F3).
+        StoreError::Database(detail) => {
+            let detail = detail.split(": nothing was written").next().unwrap_or(&detail).to_owned();
+            StoreError::Database(format!(
+                "{}: compact stopped: {detail}; the file may have changed: `custodian export` tells whether it still reads every user (restore it from a backup if not)",
+                path.display()
+            ))
+        }
         other => other,
     })?;
     let after = size_of(path);

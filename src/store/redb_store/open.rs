@@ -391,11 +391,20 @@ impl RedbStore {
             }
             other => open_error(path, other),
         })?;
-        match db.compact() {
-            Ok(_) => Ok(()),
-            Err(redb::CompactionError::Storage(e)) => Err(e.into()),
-            Err(e) => Err(StoreError::Database(format!("cannot compact: {e}"))),
+        let compacted = match db.compact() {
+            Ok(_) => return Ok(()),
+            Err(redb::CompactionError::Storage(e)) => e.into(),
+            Err(e) => StoreError::Database(format!("cannot compact: {e}")),
+        };
+        // A compaction stopped by an I/O error (a full disk, `ulimit -f`) leaves the file "not
+        // closed cleanly", and every `--read-only` open refuses it (bb50 F3): opened again
+        // once, as a store that met one is, which repairs it where there is room to (under
+        // `ulimit -f` the clean close needs to grow the file: the next open repairs it then).
+        drop(db);
+        if let Err(e) = Builder::new().set_cache_size(COMPACTION_CACHE_BYTES).open(path) {
+            tracing::warn!(path = %path.display(), error = %e, "left for the next open to repair");
         }
+        Err(compacted)
     }
 }
 
