@@ -136,6 +136,21 @@ pub fn refuse_other_url(path: &Path) -> Result<(), OtherUrl> {
     Err(OtherUrl { scheme: crate::inert::line(scheme).into_owned(), hint })
 }
 
+/// What the operator is told when the database is the default one (no `--db`, no
+/// `$CUSTODIAN_DB`): made now with the demo's users, or there already. Once a read or the
+/// editor had made it, `set admin …` without `--db` saved into the demo's admin, exit 0,
+/// without a word, and the screen never said which database it showed (bb51 F1, F2).
+pub fn default_database_note(path: &Path, made_now: bool) -> String {
+    if made_now {
+        format!(
+            "made the demo database at {} (200 demo users): name yours with --db PATH or $CUSTODIAN_DB",
+            path.display()
+        )
+    } else {
+        format!("the default database {} (no --db PATH or $CUSTODIAN_DB named another)", path.display())
+    }
+}
+
 /// [`open`] without its warnings and upgrade notes (a look before the open proper).
 pub fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore> {
     let read_only = options.read_only;

@@ -612,9 +612,26 @@ fn a_write_without_db_never_makes_the_default_database_and_lands_nowhere() {
         );
         assert!(!sandbox.default_db().exists(), "{args:?} made the default database");
     }
-    // A read makes it, as before, and says so; a write after that is the operator's choice.
-    sandbox.run(&["list", "--limit", "1"]).ok();
+    // A read makes it, as before, and says so; a write after that is the operator's choice,
+    // said before it is made (it saved into the demo's admin without a word: bb51 F1).
+    let read = sandbox.run(&["list", "--limit", "1"]).ok();
     assert!(sandbox.default_db().exists());
+    let path = sandbox.default_db().display().to_string();
+    assert!(
+        read.stderr.contains(&format!("made the demo database at {path} (200 demo users)")),
+        "{}",
+        read.stderr
+    );
+    let written = sandbox.run(&["set", "admin", doc]).ok();
+    assert!(
+        written.stderr.starts_with(&format!(
+            "custodian: writing to the default database {path} (no --db PATH or $CUSTODIAN_DB named another)\n"
+        )),
+        "{}",
+        written.stderr
+    );
+    // A read of it says nothing more.
+    assert!(sandbox.run(&["get", "admin"]).ok().stderr.is_empty());
 }
 
 #[test]

@@ -371,6 +371,34 @@ fn dropping_keys_asks_first() {
     assert_eq!(fixture.revisions("admin"), 2);
 }
 
+/// bb51 F2: the screen made the demo database without a word and never said which database it
+/// showed; an operator without $CUSTODIAN_DB edited the demo thinking it was theirs.
+#[test]
+fn the_screen_on_the_default_database_says_it_made_it_and_then_which_it_is() {
+    let fixture = Fixture::new();
+    let start = || {
+        let mut command = CommandBuilder::new(BIN);
+        command.cwd(fixture.dir.path());
+        for key in Fixture::REMOVED_ENV {
+            command.env_remove(key);
+        }
+        for (key, value) in fixture.environment() {
+            command.env(key, value);
+        }
+        command.env("TERM", "xterm-256color");
+        Tui::spawn(command, 220, 30)
+    };
+    let mut tui = start();
+    tui.wait_text("made the demo database at ");
+    tui.wait_text("(200 demo users): name yours with --db PATH or $CUSTODIAN_DB");
+    quit(&mut tui);
+    let mut tui = start();
+    tui.wait_text("the default database ");
+    tui.wait_text("(no --db PATH or $CUSTODIAN_DB named another)");
+    assert!(!tui.text().contains("made the demo database"), "{}", tui.text());
+    quit(&mut tui);
+}
+
 #[test]
 fn terminal_is_restored_on_quit() {
     let fixture = Fixture::new();

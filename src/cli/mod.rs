@@ -333,14 +333,14 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     } else {
         database::open(db, OpenOptions { read_only: cli.read_only, ..options })?
     };
-    if first_run {
-        crate::stderr_line!(
-            "custodian: {}",
-            inert::line(&format!(
-                "made the demo database at {} (200 demo users): name yours with --db PATH or $CUSTODIAN_DB",
-                store.path().display()
-            ))
-        );
+    // Made now (by a read), or written to: a write into the default database is said before
+    // it is made.
+    let writes =
+        !reads_only && !cli.read_only && !matches!(command, Command::Init | Command::Completions { .. });
+    if db.is_none() && (first_run || writes) {
+        let note = database::default_database_note(store.path(), first_run);
+        let note = if first_run { note } else { format!("writing to {note}") };
+        crate::stderr_line!("custodian: {}", inert::line(&note));
     }
     let path = store.path().to_owned();
     // The file's size before a write over many users, when its growth is to be said: measured
