@@ -16,11 +16,40 @@ fn xdg_dir(variable: &str, fallback: &str) -> PathBuf {
     match std::env::var_os(variable) {
         // The spec says relative paths are invalid and must be ignored.
         Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
-        _ => {
-            let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
-            PathBuf::from(home).join(fallback)
-        }
+        _ => home_dir().join(fallback),
     }
+}
+
+/// `$HOME` when it is an absolute path; else (unset, empty, relative) the account's home
+/// directory from the user database. An unset `HOME` put the default database at
+/// `/.local/share`, and an empty or relative one made it follow the current directory: two
+/// directories, two databases (bb51 F3).
+fn home_dir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) if Path::new(&home).is_absolute() => PathBuf::from(home),
+        _ => account_home().unwrap_or_else(|| PathBuf::from("/")),
+    }
+}
+
+/// The home directory the user database gives the account custodian runs as.
+fn account_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
+    let failed = unsafe {
+        libc::getpwuid_r(libc::geteuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
+    };
+    if failed != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded: pw_dir points to a NUL-terminated string in `buffer`.
+    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
+    let dir = PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes()));
+    dir.is_absolute().then_some(dir)
 }
 
 /// `$XDG_DATA_HOME/custodian` (default `~/.local/share/custodian`).

@@ -634,6 +634,39 @@ fn a_write_without_db_never_makes_the_default_database_and_lands_nowhere() {
     assert!(sandbox.run(&["get", "admin"]).ok().stderr.is_empty());
 }
 
+/// bb51 F3: `HOME` unset put the default database at `/.local/share/…`; empty or relative, it
+/// followed the current directory. The account's own home is taken then.
+#[test]
+fn a_home_that_is_unset_empty_or_relative_is_not_where_the_default_database_goes() {
+    let sandbox = Sandbox::new();
+    let mut looked = Vec::new();
+    for home in [None, Some(""), Some("relative/home")] {
+        let mut command = sandbox.command();
+        command.env_remove("XDG_DATA_HOME").env_remove("XDG_STATE_HOME").env_remove("CUSTODIAN_DB");
+        match home {
+            None => command.env_remove("HOME"),
+            Some(home) => command.env("HOME", home),
+        };
+        // Read-only: nothing is made wherever it looks.
+        command.args(["--read-only", "info"]);
+        let said = Run::of(command, None).fails(1);
+        let path = said
+            .strip_prefix("custodian: ")
+            .and_then(|rest| rest.split_once(": "))
+            .map(|(path, _)| path.to_owned())
+            .unwrap_or_else(|| panic!("{home:?}: {said}"));
+        looked.push(path);
+    }
+    // SAFETY: getpwuid's answer is read at once, on this thread, before any other call.
+    let account_home = unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        assert!(!entry.is_null(), "this account has no entry in the user database");
+        std::ffi::CStr::from_ptr((*entry).pw_dir).to_string_lossy().into_owned()
+    };
+    let expected = Path::new(&account_home).join(".local/share/custodian/users.redb").display().to_string();
+    assert_eq!(looked, [expected.clone(), expected.clone(), expected], "the account's home whatever HOME is");
+}
+
 #[test]
 fn read_only_without_a_default_database_creates_nothing() {
     let sandbox = Sandbox::new();
