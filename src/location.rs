@@ -77,8 +77,10 @@ pub fn log_file() -> PathBuf {
 pub enum DirError {
     /// It does not exist and cannot be made (a read-only or missing parent): custodian can
     /// run without it, but has nowhere to keep drafts or its log.
-    #[error("cannot create {}: {source}", path.display())]
-    Create { path: PathBuf, source: io::Error },
+    // Not a field named `source`: thiserror makes it the error's source, and the chain said
+    // the OS error twice (`… Not a directory (os error 20): Not a directory …`: bb51 F7).
+    #[error("cannot create {}: {cause}", path.display())]
+    Create { path: PathBuf, cause: io::Error },
     /// It exists but someone else could plant or change files in it: custodian refuses to
     /// use it at all.
     #[error(
@@ -150,7 +152,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
             None => check_parent(dir),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(DirError::Create { path: dir.to_owned(), source }),
+        Err(cause) => Err(DirError::Create { path: dir.to_owned(), cause }),
     }
 }
 
@@ -187,7 +189,7 @@ pub fn shared_dir_problem(dir: &Path) -> Option<String> {
 pub fn ensure_private_dir(dir: &Path) -> Result<(), DirError> {
     check_private_dir(dir)?;
     if fs::symlink_metadata(dir).is_err() {
-        let create = |source| DirError::Create { path: dir.to_owned(), source };
+        let create = |cause| DirError::Create { path: dir.to_owned(), cause };
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty())
             && !parent.is_dir()
         {

@@ -667,6 +667,24 @@ fn a_home_that_is_unset_empty_or_relative_is_not_where_the_default_database_goes
     assert_eq!(looked, [expected.clone(), expected.clone(), expected], "the account's home whatever HOME is");
 }
 
+/// bb51 F7: a data directory that cannot be made said its OS error twice.
+#[test]
+fn a_data_directory_that_cannot_be_made_is_said_once() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path("a-file");
+    fs::write(&file, "").expect("a file where a directory should be");
+    let mut command = sandbox.command();
+    command.env("XDG_DATA_HOME", file.join("x")).env_remove("CUSTODIAN_DB").args(["list"]);
+    let said = Run::of(command, None).fails(1);
+    assert_eq!(
+        said,
+        format!(
+            "custodian: cannot create {}: Not a directory (os error 20)",
+            file.join("x/custodian").display()
+        )
+    );
+}
+
 #[test]
 fn read_only_without_a_default_database_creates_nothing() {
     let sandbox = Sandbox::new();

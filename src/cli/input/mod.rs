@@ -38,14 +38,26 @@ pub const MAX_WHOLE_IMPORT_BYTES: usize = 2 * 1024 * 1024 * 1024;
 /// A document given to `set` is more text than [`MAX_DOCUMENT_TEXT`]; what came from a pipe
 /// or a device has no size of its own, so reading stopped one byte past that.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "the document is more than {} of text (reading stopped there); the limit is {} (compact)",
-    human_bytes(*.text_cap),
-    human_bytes(*.limit)
-)]
+#[error("{}", self.said())]
 pub struct DocumentTooLarge {
     pub text_cap: usize,
     pub limit: usize,
+}
+
+impl DocumentTooLarge {
+    fn said(&self) -> String {
+        let read = format!(
+            "the document is more than {} of text (reading stopped there)",
+            human_bytes(self.text_cap)
+        );
+        // A patch file's limit is the text itself: "the limit is 16 MiB (compact)" after
+        // "more than 16 MiB" read as two sizes of one thing (bb51 F9).
+        if self.text_cap > self.limit {
+            format!("{read}; the limit is {} (compact)", human_bytes(self.limit))
+        } else {
+            format!("{read}, the most it may be")
+        }
+    }
 }
 
 /// The source: a file, or standard input for nothing or `-`.
