@@ -193,8 +193,8 @@ pub enum Command {
     /// user, revision, size, keys added/removed/changed, batch). On PostgreSQL, the saves
     /// custodian made (not Logto's own writes).
     Changes {
-        /// Saves at or after TIME: 30m, 1h, 2d, 1w (ago), an RFC 3339 time, or a date
-        /// (2026-12-01, midnight UTC).
+        /// Saves at or after TIME: 30m, 1h, 2d, 1w (ago), an RFC 3339 time, a time as
+        /// custodian shows one (2026-12-01 09:30:00 UTC), or a date (2026-12-01, midnight UTC).
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
         /// Saves before TIME (the same forms as --since).
@@ -207,7 +207,8 @@ pub enum Command {
         // Not empty: `--by "$WHO"` with WHO unset listed every save (bb49).
         #[arg(long, value_name = "WHO", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         by: Option<String>,
-        /// Only the saves of this batch (a bulk patch or an undo).
+        /// Only the saves of this batch (a bulk patch, an undo, or a load: `seed` or an
+        /// import into an empty database), as `changes` shows its id.
         #[arg(long, value_name = "ID")]
         batch: Option<String>,
         /// JSON Lines of the entries instead of a table.
@@ -288,7 +289,7 @@ pub enum Command {
     /// the revision before it, as a new batch; users saved again since with another document
     /// than the batch wrote are left alone and listed (exit 5 after restoring the rest).
     Undo {
-        /// The batch id `patch --yes` printed (also shown by `history`).
+        /// The batch id `patch --yes` printed (also shown by `changes` and `history`).
         batch: String,
     },
     /// Give the room a large write left unused back to the file system (database files only;

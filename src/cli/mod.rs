@@ -256,6 +256,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         return report_written(&format!("created {}", inert::line(&path.display().to_string())));
     }
     if let Command::Compact = command {
+        // As every write: it named `init` with the default path, which `init` refuses (bb51).
+        if db.is_none() && !cli.read_only && !location::default_database().exists() {
+            return Err(no_default_database_for_a_write());
+        }
         return whole_database::compact(db, cli.read_only);
     }
     if let Command::Completions { shell } = command {
@@ -310,10 +314,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     // a write there would be a false success for an operator whose $CUSTODIAN_DB is not set
     // in this shell. A read may make it, and says so.
     if first_run && !reads_only && !cli.read_only {
-        anyhow::bail!(
-            "no database at {} (the default) yet, and a write never makes it: name yours with --db PATH or $CUSTODIAN_DB (`custodian init --db PATH` makes an empty one; the editor or a read makes the default with 200 demo users)",
-            location::default_database().display()
-        );
+        return Err(no_default_database_for_a_write());
     }
     // Before the open, which may wait for another writer: a signal there is noted too.
     let _interrupts = stops_on_signals(command, cli.read_only).then(crate::interrupt::arm);
@@ -537,6 +538,15 @@ const EXPORT_CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 mod progress;
 pub use progress::{progress, two_phase_progress};
+
+/// A write without `--db` or `$CUSTODIAN_DB` while no default database exists: it never makes
+/// one (see [`run`]).
+fn no_default_database_for_a_write() -> anyhow::Error {
+    anyhow::anyhow!(
+        "no database at {} (the default) yet, and a write never makes it: name yours with --db PATH or $CUSTODIAN_DB (`custodian init --db PATH` makes an empty one; the editor or a read makes the default with 200 demo users)",
+        location::default_database().display()
+    )
+}
 
 #[cfg(test)]
 mod tests {
