@@ -1,7 +1,23 @@
 //! The journal's own tests: times held in save order, batches found by their id.
 use super::super::WriteTables;
 use crate::domain::CustomData;
-use crate::store::{Author, BatchId, JournalQuery, UserStore};
+use crate::store::{Author, BatchId, JournalQuery, RedbStore, UserStore};
+
+/// `{"n": n}`.
+fn document(n: u32) -> CustomData {
+    CustomData::parse(&format!(r#"{{"n":{n}}}"#)).expect("document")
+}
+
+/// Saves `{"n": n}` as `id`'s document as if the clock read `at`.
+fn save_as_if_at(store: &RedbStore, id: &str, n: u32, by: &str, at: i64) {
+    let tx = store.write().expect("write");
+    {
+        let mut tables = WriteTables::open(&tx).expect("tables");
+        let current = tables.stored(id).expect("read").expect("user");
+        tables.replace_document(id, &current, &document(n), &Author(by.into()), at, None).expect("save");
+    }
+    tx.commit().expect("commit");
+}
 
 /// A save made while the clock is behind the journal's newest entry (stepped back: a VM
 /// restored from a snapshot, an NTP correction) is journaled, and kept in the history, at
@@ -11,17 +27,8 @@ use crate::store::{Author, BatchId, JournalQuery, UserStore};
 fn a_save_made_while_the_clock_is_behind_is_journaled_in_save_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = crate::store::test_store(dir.path(), "{\"id\":\"u1\"}\n{\"id\":\"u2\"}");
-    let document = |n: u32| CustomData::parse(&format!(r#"{{"n":{n}}}"#)).expect("document");
     let ahead = crate::domain::time::now_ms() + 2 * 3_600_000;
-    let tx = store.write().expect("write");
-    {
-        let mut tables = WriteTables::open(&tx).expect("tables");
-        let current = tables.stored("u1").expect("read").expect("user");
-        tables
-            .replace_document("u1", &current, &document(1), &Author("then".into()), ahead, None)
-            .expect("save");
-    }
-    tx.commit().expect("commit");
+    save_as_if_at(&store, "u1", 1, "then", ahead);
     // Now, by the clock: two days before the entry above.
     store.replace_custom_data("u2", &document(2), None, &Author("now".into())).expect("save");
     let mut newest = Vec::new();
@@ -43,18 +50,9 @@ fn a_save_made_while_the_clock_is_behind_is_journaled_in_save_order() {
 fn an_entry_far_ahead_of_the_clock_does_not_date_the_saves_after_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = crate::store::test_store(dir.path(), "{\"id\":\"u1\"}\n{\"id\":\"u2\"}");
-    let document = |n: u32| CustomData::parse(&format!(r#"{{"n":{n}}}"#)).expect("document");
     let now = crate::domain::time::now_ms();
     let year_ahead = now + 365 * 86_400_000;
-    let tx = store.write().expect("write");
-    {
-        let mut tables = WriteTables::open(&tx).expect("tables");
-        let current = tables.stored("u1").expect("read").expect("user");
-        tables
-            .replace_document("u1", &current, &document(1), &Author("wrong clock".into()), year_ahead, None)
-            .expect("save");
-    }
-    tx.commit().expect("commit");
+    save_as_if_at(&store, "u1", 1, "wrong clock", year_ahead);
     store.replace_custom_data("u2", &document(2), None, &Author("now".into())).expect("save");
     let saved_at = store.history("u2").expect("history").last().map(|r| r.saved_at).expect("a revision");
     assert!((now..now + 60_000).contains(&saved_at), "{saved_at} is not now ({now})");
@@ -76,15 +74,7 @@ fn an_entry_far_ahead_of_the_clock_does_not_date_the_saves_after_it() {
     // Then a clock twenty hours behind: held to the save just made, not to the entry a year
     // ahead, nor dated by itself in the past (bb50 F1).
     let behind = now - 20 * 3_600_000;
-    let tx = store.write().expect("write");
-    {
-        let mut tables = WriteTables::open(&tx).expect("tables");
-        let current = tables.stored("u1").expect("read").expect("user");
-        tables
-            .replace_document("u1", &current, &document(3), &Author("behind".into()), behind, None)
-            .expect("save");
-    }
-    tx.commit().expect("commit");
+    save_as_if_at(&store, "u1", 3, "behind", behind);
     let held = store.history("u1").expect("history").last().map(|r| r.saved_at).expect("a revision");
     assert_eq!(held, saved_at, "held to the newest believable entry");
     assert_eq!(super::HELD_BEHIND_AT_MOST_MS, 86_400_000);
