@@ -593,9 +593,12 @@ fn a_save_after_someone_elses_is_a_conflict_and_overwrite_is_explicit() {
     tui.wait_text("− theirs");
     tui.send(ENTER);
     tui.wait_gone("Remove keys?");
-    tui.wait_text("Editing customData of admin · from revision 1 · modified");
+    // Back to the conflict view the question came from (bb51 F4: it went to the editor).
+    tui.wait_text("Theirs → mine");
     assert_eq!(fixture.revisions("admin"), 2, "Enter wrote nothing");
-    // Saving again meets theirs again; overwriting asks again; only y writes.
+    // Back to editing; saving again meets theirs again; overwriting asks again; only y writes.
+    tui.send(ESC);
+    tui.wait_text("Editing customData of admin · from revision 1 · modified");
     tui.send(CTRL_S);
     tui.wait_text("Theirs → mine");
     tui.send("o");

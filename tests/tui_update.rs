@@ -876,12 +876,24 @@ fn conflict_overwrite_asks_about_the_keys_theirs_has_that_mine_drops_before_writ
         }
         other => panic!("expected the removed-keys question, got {other:?}"),
     }
-    // No (also Enter) goes back to the editor with my edit; nothing was written.
+    // No (also Enter) goes back to the conflict view it came from, theirs against mine (it
+    // went to the editor, and an `r` typed next went into the JSON: bb51 F4); nothing written.
+    act(&store, &mut state, Action::Cancel);
+    assert_eq!(state.mode(), Mode::Conflict);
+    match &state.dialog {
+        Some(Dialog::Conflict { theirs, mine, diff, .. }) => {
+            assert_eq!(theirs.revision, 2);
+            assert!(mine.as_object().contains_key("mine"));
+            assert!(diff.iter().any(|l| l.text.contains("\"theirs\": 1")), "theirs → mine");
+        }
+        other => panic!("expected the conflict view again, got {other:?}"),
+    }
+    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
+    // `e` from there: the edit, which still starts from my revision, so the next save meets
+    // theirs as a conflict again.
     act(&store, &mut state, Action::Cancel);
     assert_eq!(state.mode(), Mode::Edit);
     assert!(state.editor.as_ref().unwrap().text().contains("\"mine\": 1"));
-    assert_eq!(store.custom_data(&id).unwrap().revision, 2);
-    // The edit still starts from my revision: the next save meets theirs as a conflict again.
     assert_eq!(state.editor.as_ref().unwrap().base.revision, 1);
     act(&store, &mut state, Action::Save);
     assert_eq!(state.mode(), Mode::Conflict);

@@ -90,6 +90,7 @@ impl Dialog {
     /// the dialog shows them beside the keys.
     pub fn answers(&self) -> Option<(&'static str, &'static str)> {
         match self {
+            Dialog::ConfirmDrop { overwriting: Some(_), .. } => Some(("save it", "no, back to the conflict")),
             Dialog::ConfirmDrop { .. } => Some(("save it", "no, back to the editor")),
             Dialog::ConfirmDiscard => Some(("throw your changes away", "no, back to the editor")),
             Dialog::ConfirmQuit => Some(("quit and throw your changes away", "no, back")),
@@ -127,7 +128,13 @@ impl State {
             Some(Dialog::ConfirmQuit) => self.dialog = self.set_aside.take(),
             // The draft is kept: back to the question about it.
             Some(Dialog::ConfirmDiscardDraft(found)) => self.dialog = Some(*found),
-            // Any other question: no, go back (from a conflict: back to editing).
+            // No to overwriting theirs: back to the conflict view it came from (it went to the
+            // editor, and an `r` typed next went into the JSON: bb51 F4).
+            Some(Dialog::ConfirmDrop { overwriting: Some(_), data, held_to, .. }) => {
+                let diff = self.diff_against(&held_to.text, &data);
+                self.dialog = Some(Dialog::Conflict { theirs: held_to, mine: data, diff, scroll: 0 });
+            }
+            // Any other question: no, go back.
             Some(_) => {}
             None if self.help => self.help = false,
             None if self.messages_open => self.messages_open = false,
