@@ -78,6 +78,19 @@ pub fn ignore_file_size_signal() {
     }
 }
 
+/// The editor custodian starts keeps XFSZ's default action, as it had it from the shell (an
+/// ignored signal stays ignored across `exec`).
+pub fn give_the_file_size_signal_back(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal() is async-signal-safe and touches only the child's dispositions.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+}
+
 impl Armed {
     /// For a store that may never answer (a PostgreSQL server whose answer to a COMMIT or a
     /// connect is lost on the way): once a signal is noted, the command has `grace` to stop at

@@ -39,12 +39,20 @@ fn account_home() -> Option<PathBuf> {
     // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
     let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
     let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
-    let failed = unsafe {
-        libc::getpwuid_r(libc::geteuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
-    };
-    if failed != 0 || found.is_null() || entry.pw_dir.is_null() {
-        return None;
+    loop {
+        // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
+        let failed = unsafe {
+            libc::getpwuid_r(libc::geteuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
+        };
+        // An entry larger than the buffer: asked again with more room (up to 1 MiB).
+        if failed == libc::ERANGE && buffer.len() < 1 << 20 {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if failed != 0 || found.is_null() || entry.pw_dir.is_null() {
+            return None;
+        }
+        break;
     }
     // SAFETY: getpwuid_r succeeded: pw_dir points to a NUL-terminated string in `buffer`.
     let dir = unsafe { CStr::from_ptr(entry.pw_dir) };

@@ -632,6 +632,13 @@ fn a_write_without_db_never_makes_the_default_database_and_lands_nowhere() {
         "{}",
         written.stderr
     );
+    // `compact` too, which rewrites the whole file (the review of bb51's fix).
+    let compacted = sandbox.run(&["compact"]).ok();
+    assert!(
+        compacted.stderr.starts_with("custodian: writing to the default database "),
+        "{}",
+        compacted.stderr
+    );
     // A read of it says nothing more.
     assert!(sandbox.run(&["get", "admin"]).ok().stderr.is_empty());
 }

@@ -257,8 +257,12 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     }
     if let Command::Compact = command {
         // As every write: it named `init` with the default path, which `init` refuses (bb51).
-        if db.is_none() && !cli.read_only && !location::default_database().exists() {
-            return Err(no_default_database_for_a_write());
+        if db.is_none() && !cli.read_only {
+            if !location::default_database().exists() {
+                return Err(no_default_database_for_a_write());
+            }
+            let note = database::default_database_note(&location::default_database(), false);
+            crate::stderr_line!("custodian: {}", inert::line(&format!("writing to {note}")));
         }
         return whole_database::compact(db, cli.read_only);
     }

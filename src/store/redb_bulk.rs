@@ -242,9 +242,16 @@ fn load_prepared(
     now: i64,
     dir: &Path,
 ) -> Result<u64, StoreError> {
-    let failed_in = |dir: &Path, e: io::Error| StoreError::Io {
-        context: format!("{}: cannot keep the load's sorted runs", dir.display()),
-        error: e,
+    let failed_in = |dir: &Path, e: io::Error| match e.kind() {
+        // As the database file's own limit is said (bb49 F4).
+        io::ErrorKind::FileTooLarge => StoreError::Database(format!(
+            "the load's sorted runs in {} may not grow past the size limit this process runs under (`ulimit -f`; I/O error: {e}): nothing was written, the database is as it was",
+            dir.display()
+        )),
+        _ => StoreError::Io {
+            context: format!("{}: cannot keep the load's sorted runs", dir.display()),
+            error: e,
+        },
     };
     let mut spill = Spill::with_writer_thread(dir).map_err(|e| failed_in(dir, e))?;
     // Where it was made ($TMPDIR when the database's directory took none): a disk that

@@ -404,6 +404,10 @@ fn spill_failed(dir: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
             "no room left on the disk (I/O error: {error}) for the search texts this write sorts in a temporary file in {}: nothing was written, the database is as it was; a batch needs room for them and for a new copy of the tables it touches — free some room, and `custodian compact` gives back what the failed write left unused",
             dir.display()
         )),
+        io::ErrorKind::FileTooLarge => StoreError::Database(format!(
+            "the search texts this write sorts in a temporary file in {} may not grow past the size limit this process runs under (`ulimit -f`; I/O error: {error}): nothing was written, the database is as it was",
+            dir.display()
+        )),
         _ => StoreError::Io {
             context: format!("{}: cannot keep the search texts of this write in sorted runs", dir.display()),
             error,

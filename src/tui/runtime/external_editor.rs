@@ -56,13 +56,10 @@ fn edit_externally(
     started(&path);
     let ran = terminal::leave().and_then(|()| {
         // As git does: the variable may hold arguments (`code --wait`), so a shell reads it.
-        std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{editor} \"$@\""))
-            .arg(&editor)
-            .arg(&path)
-            .spawn()
-            .and_then(|mut child| wait_for_editor(&mut child))
+        let mut command = std::process::Command::new("sh");
+        command.arg("-c").arg(format!("{editor} \"$@\"")).arg(&editor).arg(&path);
+        crate::interrupt::give_the_file_size_signal_back(&mut command);
+        command.spawn().and_then(|mut child| wait_for_editor(&mut child))
     });
     // The editor's own Ctrl-C reached custodian too: it was not meant for custodian.
     INTERRUPTED.store(false, Ordering::Relaxed);
