@@ -559,12 +559,7 @@ fn a_write_refused_by_a_full_disk_leaves_the_file_closed_cleanly_for_readers() {
     let mount = Tmpfs::mount(sandbox.path("full-clean"), "8m", "full disk, closed cleanly");
     // More than the file system holds: the import itself fills it (a disk filled by someone
     // else leaves redb no room to close the file cleanly; the next read-write open repairs it).
-    let pad = "x".repeat(200);
-    let users: String = (0..60_000)
-        .map(|n| {
-            format!("{{\"id\":\"u{n:05}\",\"username\":\"user{n}\",\"customData\":{{\"pad\":\"{pad}\"}}}}\n")
-        })
-        .collect();
+    let users = padded_users(60_000);
     let file = sandbox.file("users.jsonl", users.as_bytes());
     // Into an empty database (the bulk load) and into one that holds users.
     for demo in [false, true] {
@@ -737,6 +732,16 @@ fn child_process_writes_a_draft_with_umask_000() {
     drafts.save(&draft).expect("save the draft");
 }
 
+/// `count` users as JSON Lines, each with 200 bytes of customData.
+fn padded_users(count: usize) -> String {
+    let pad = "x".repeat(200);
+    (0..count)
+        .map(|n| {
+            format!("{{\"id\":\"u{n:05}\",\"username\":\"user{n}\",\"customData\":{{\"pad\":\"{pad}\"}}}}\n")
+        })
+        .collect()
+}
+
 /// Runs `command` with files limited to `bytes` (`ulimit -f`): its exit code and stderr.
 fn under_file_size_limit(mut command: Command, bytes: u64) -> (Option<i32>, String) {
     use std::os::unix::process::CommandExt;
@@ -786,12 +791,7 @@ fn a_log_that_cannot_grow_says_nothing_and_the_command_goes_on() {
 #[test]
 fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
     let sandbox = Sandbox::new();
-    let pad = "x".repeat(200);
-    let users: String = (0..20_000)
-        .map(|n| {
-            format!("{{\"id\":\"u{n:05}\",\"username\":\"user{n}\",\"customData\":{{\"pad\":\"{pad}\"}}}}\n")
-        })
-        .collect();
+    let users = padded_users(20_000);
     let file = sandbox.file("users.jsonl", users.as_bytes());
     let limited = |db: &Path, args: &[&str]| under_file_size_limit(sandbox.command(db, args), 2 << 20);
     let said = "the file may not grow past the size limit this process runs under (`ulimit -f`; I/O error: File too large (os error 27)): nothing was written, the database is as it was";

@@ -108,10 +108,19 @@ impl Fixture {
 
     /// Opens the TUI with extra arguments and environment variables.
     fn spawn_tui_with(&self, cols: u16, rows: u16, args: &[&str], env: &[(&str, &str)]) -> Tui {
-        let mut command = CommandBuilder::new(BIN);
+        let mut command = self.screen_command();
         command.args(args);
         command.arg("--db");
         command.arg(&self.db);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Tui::spawn(command, cols, rows)
+    }
+
+    /// The screen's command in the fixture's home, naming no database.
+    fn screen_command(&self) -> CommandBuilder {
+        let mut command = CommandBuilder::new(BIN);
         command.cwd(self.dir.path());
         for key in Self::REMOVED_ENV {
             command.env_remove(key);
@@ -120,10 +129,7 @@ impl Fixture {
             command.env(key, value);
         }
         command.env("TERM", "xterm-256color");
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        Tui::spawn(command, cols, rows)
+        command
     }
 }
 
@@ -376,18 +382,7 @@ fn dropping_keys_asks_first() {
 #[test]
 fn the_screen_on_the_default_database_says_it_made_it_and_then_which_it_is() {
     let fixture = Fixture::new();
-    let start = || {
-        let mut command = CommandBuilder::new(BIN);
-        command.cwd(fixture.dir.path());
-        for key in Fixture::REMOVED_ENV {
-            command.env_remove(key);
-        }
-        for (key, value) in fixture.environment() {
-            command.env(key, value);
-        }
-        command.env("TERM", "xterm-256color");
-        Tui::spawn(command, 220, 30)
-    };
+    let start = || Tui::spawn(fixture.screen_command(), 220, 30);
     let mut tui = start();
     tui.wait_text("made the demo database at ");
     tui.wait_text("(200 demo users): name yours with --db PATH or $CUSTODIAN_DB");

@@ -261,8 +261,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             if !location::default_database().exists() {
                 return Err(no_default_database_for_a_write());
             }
-            let note = database::default_database_note(&location::default_database(), false);
-            crate::stderr_line!("custodian: {}", inert::line(&format!("writing to {note}")));
+            say_default_database(&location::default_database(), false);
         }
         return whole_database::compact(db, cli.read_only);
     }
@@ -343,9 +342,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let writes =
         !reads_only && !cli.read_only && !matches!(command, Command::Init | Command::Completions { .. });
     if db.is_none() && (first_run || writes) {
-        let note = database::default_database_note(store.path(), first_run);
-        let note = if first_run { note } else { format!("writing to {note}") };
-        crate::stderr_line!("custodian: {}", inert::line(&note));
+        say_default_database(store.path(), first_run);
     }
     let path = store.path().to_owned();
     // The file's size before a write over many users, when its growth is to be said: measured
@@ -542,6 +539,13 @@ const EXPORT_CACHE_BYTES: usize = 2 * 1024 * 1024;
 
 mod progress;
 pub use progress::{progress, two_phase_progress};
+
+/// Says on stderr that the default database was made now (by a read), or is written to.
+fn say_default_database(path: &Path, made_now: bool) {
+    let note = database::default_database_note(path, made_now);
+    let note = if made_now { note } else { format!("writing to {note}") };
+    crate::stderr_line!("custodian: {}", inert::line(&note));
+}
 
 /// A write without `--db` or `$CUSTODIAN_DB` while no default database exists: it never makes
 /// one (see [`run`]).
