@@ -1,6 +1,7 @@
 //! custodian's entry point: parse the arguments, hand over to the CLI or the TUI, and turn
 //! an error into one line on stderr and an exit code.
 
+use std::any::TypeId;
 use std::process::ExitCode;
 
 use clap::builder::Styles;
@@ -168,7 +169,40 @@ fn usage_error_line(error: &clap::Error) -> String {
             .find_map(|arg| subcommands.iter().find(|name| arg.to_str() == Some(name.as_str())).cloned())
             .map_or_else(|| "custodian".to_owned(), |name| format!("custodian {name}"))
     };
+    if let Some(said) = negative_count(error) {
+        return format!("{}; see `{command} --help`", inert::line(&said));
+    }
     format!("{}; see `{command} --help`", inert::line(&format!("{}{}", body.trim(), hyphen_value_tip(error))))
+}
+
+/// A number below 0 given to a flag that counts (`--revision -1`, `--limit=-1`): clap said
+/// "unexpected argument" with two tips that contradict each other, or "invalid digit found in
+/// string", each pointing at a way that is refused too (bb51 F8).
+fn negative_count(error: &clap::Error) -> Option<String> {
+    if !matches!(error.kind(), ErrorKind::UnknownArgument | ErrorKind::ValueValidation) {
+        return None;
+    }
+    let counts = |flag: &str| {
+        let counting = [TypeId::of::<u64>(), TypeId::of::<usize>(), TypeId::of::<u32>()];
+        Cli::command().get_subcommands().chain(std::iter::once(&Cli::command())).any(|command| {
+            command.get_arguments().any(|arg| {
+                arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long))
+                    && counting.iter().any(|id| arg.get_value_parser().type_id() == *id)
+            })
+        })
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let given = args.iter().enumerate().find_map(|(at, arg)| {
+        let (flag, value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, value),
+            _ => (arg.as_str(), args.get(at + 1)?.as_str()),
+        };
+        let negative =
+            value.starts_with('-') && value.len() > 1 && value[1..].bytes().all(|b| b.is_ascii_digit());
+        (negative && counts(flag)).then(|| (flag.to_owned(), value.to_owned()))
+    })?;
+    let (flag, value) = given;
+    Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below"))
 }
 
 /// A value that starts with `-` after a flag that takes one (`--search -01-0`, part of a date

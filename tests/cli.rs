@@ -147,6 +147,28 @@ fn an_unknown_flag_is_a_usage_error() {
 }
 
 #[test]
+fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    // clap said "unexpected argument" with two tips that contradict each other, or "invalid
+    // digit found in string" (bb51 F8).
+    for (args, flag) in [
+        (&["get", "u1", "--revision", "-1"][..], "--revision"),
+        (&["get", "u1", "--revision=-1"][..], "--revision"),
+        (&["list", "--limit", "-5"][..], "--limit"),
+        (&["list", "--limit=-5"][..], "--limit"),
+    ] {
+        let error = sandbox.on(&db, args).fails(2);
+        let value = if flag == "--limit" { "-5" } else { "-1" };
+        assert!(
+            error.contains(&format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below")),
+            "{args:?}: {error}"
+        );
+        assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
+    }
+}
+
+#[test]
 fn init_without_db_is_a_usage_error() {
     let sandbox = Sandbox::new();
     let error = sandbox.run(&["init"]).fails(2);
