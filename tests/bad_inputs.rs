@@ -805,6 +805,13 @@ fn a_write_past_the_file_size_limit_fails_as_a_write_and_writes_nothing() {
     let few: String = users.lines().take(2_000).map(|l| format!("{l}\n")).collect();
     sandbox.ok(&db, &["import", path_str(&sandbox.file("few.jsonl", few.as_bytes()))]);
     let before = sandbox.ok(&db, &["export"]);
+    // Into a database that holds users (the general way): the limit is the process's, said
+    // without a record's line (`line 54: database error: …`: bb50 F6).
+    let rest: String = users.lines().skip(2_000).map(|l| format!("{l}\n")).collect();
+    let (code, stderr) = limited(&db, &["import", path_str(&sandbox.file("rest.jsonl", rest.as_bytes()))]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(said) && !stderr.contains("line "), "{stderr}");
+    assert!(sandbox.ok(&db, &["export"]) == before, "the import wrote");
     let patch = format!(r#"[{{"op":"add","path":"/more","value":"{}"}}]"#, "y".repeat(2_000));
     let patch = sandbox.file("patch.json", patch.as_bytes());
     let (code, stderr) = limited(&db, &["patch", path_str(&patch), "--all", "--yes"]);

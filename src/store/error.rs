@@ -301,6 +301,21 @@ fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
 }
 
 impl StoreError {
+    /// A record's failure, said with the record's line — unless it is the store's own (the
+    /// disk, the file-size limit, a signal, the server): `line 54: database error: the file may
+    /// not grow …` blamed a record for the process's limit (bb50 F6).
+    pub fn of_record(origin: String, reason: StoreError) -> StoreError {
+        match reason {
+            StoreError::Io { .. }
+            | StoreError::Database(_)
+            | StoreError::Interrupted
+            | StoreError::Cancelled
+            | StoreError::ConnectionLost { .. }
+            | StoreError::TimedOut { .. } => reason,
+            reason => StoreError::RecordConflict { origin, reason: Box::new(reason) },
+        }
+    }
+
     /// Whether the error is a refusal because of someone else's data (exit code 5).
     pub fn is_conflict(&self) -> bool {
         match self {

@@ -73,7 +73,7 @@ fn from_note(note: &[u8]) -> (String, String) {
 }
 
 fn conflict(origin: String, reason: StoreError) -> StoreError {
-    StoreError::RecordConflict { origin, reason: Box::new(reason) }
+    StoreError::of_record(origin, reason)
 }
 
 /// Every key and value here was made from a `&str`: checked the quick way (the lossy one

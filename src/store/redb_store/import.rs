@@ -52,8 +52,7 @@ impl RedbStore {
             let (mut order, mut names, mut texts) = (Vec::new(), Vec::new(), Vec::new());
             for new in users.map(Into::<NewUser>::into) {
                 crate::interrupt::check()?;
-                let conflict =
-                    |e| StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) };
+                let conflict = |e| StoreError::of_record(new.origin.clone(), e);
                 let id = new.user.id.as_str();
                 if !into_empty {
                     tables.check_unique(&new.user, None).map_err(conflict)?;
@@ -178,8 +177,6 @@ impl RedbStore {
                     }
                 };
                 result.map_err(|e| match e {
-                    // The disk, not this record (the search texts' sorted runs).
-                    e @ StoreError::Io { .. } => e,
                     // The name's owner got it from this import (a user it made, or one it
                     // updated who did not have it: neither exists so once the import is
                     // refused): said as a repeat within the file. A stored user who had the name
@@ -192,7 +189,8 @@ impl RedbStore {
                             reason: Box::new(StoreError::RepeatedInImport { field, value, other: existing }),
                         }
                     }
-                    e => StoreError::RecordConflict { origin: new.origin.clone(), reason: Box::new(e) },
+                    // The disk, not this record, is said without its line.
+                    e => StoreError::of_record(new.origin.clone(), e),
                 })?;
                 users.written(new);
             }
