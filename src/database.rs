@@ -111,17 +111,25 @@ fn refuse_if_not_a_file(path: &Path) -> Result<()> {
 /// (create one with `custodian init --db postgresq://…`)", and that `init` failed (bb27 Q06).
 /// Only the scheme is said: what follows it may hold a password.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "--db: a {scheme}:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs{hint})"
-)]
+#[error("{}", if scheme.is_empty() {
+    "--db begins like a PostgreSQL URL but is not one (postgres://USER@HOST:PORT/DATABASE or postgresql://…; \
+     a slash or a colon left out, white space before it, a byte that is not UTF-8): it is not shown, as \
+     it may hold a password (a file whose name begins so can be named ./…)".to_owned()
+} else {
+    format!("--db: a {scheme}:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs{hint})")
+})]
 pub struct OtherUrl {
     scheme: String,
     hint: &'static str,
 }
 
-/// Refuses a `--db` that begins like a URL (`scheme://`) of another scheme than PostgreSQL's.
-/// A file whose path truly begins so can be named `./scheme://…`.
+/// Refuses a `--db` that begins like a URL (`scheme://`) of another scheme than PostgreSQL's,
+/// or like a PostgreSQL URL that is not one ([`is_mangled_postgres_url`]). A file whose path
+/// truly begins so can be named `./scheme://…`.
 pub fn refuse_other_url(path: &Path) -> Result<(), OtherUrl> {
+    if is_mangled_postgres_url(path) {
+        return Err(OtherUrl { scheme: String::new(), hint: "" });
+    }
     let Some((scheme, _)) = path.to_str().and_then(|text| text.split_once("://")) else { return Ok(()) };
     let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
@@ -134,6 +142,23 @@ pub fn refuse_other_url(path: &Path) -> Result<(), OtherUrl> {
         ""
     };
     Err(OtherUrl { scheme: crate::inert::line(scheme).into_owned(), hint })
+}
+
+/// A `--db` meant as a PostgreSQL URL and mistyped (`postgres:/…`, `postgres//…`,
+/// `postgres:user:…`, ` postgres://…`, a byte that is not UTF-8 in it): taken for a file name,
+/// its password was said on stderr, in a suggested `init`, and in the log (bb52 F2).
+/// `postgres-backup.redb` and `postgres/users.redb` are file names as before.
+pub fn is_mangled_postgres_url(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let given = path.as_os_str().as_bytes();
+    let text = given.trim_ascii_start();
+    let lower = text.to_ascii_lowercase();
+    let Some(after) = lower.strip_prefix(b"postgresql").or_else(|| lower.strip_prefix(b"postgres")) else {
+        return false;
+    };
+    let well_formed = (given.starts_with(b"postgres://") || given.starts_with(b"postgresql://"))
+        && std::str::from_utf8(given).is_ok();
+    !well_formed && (after.starts_with(b":") || after.starts_with(b"//") || text.len() != given.len())
 }
 
 /// What the operator is told when the database is the default one (no `--db`, no
@@ -216,6 +241,9 @@ pub fn open_postgres(
 pub fn for_the_log(db: Option<&Path>) -> String {
     match (postgres_url(db), db) {
         (Some(url), _) => ConnectionSpec::redacted(url),
+        (None, Some(path)) if is_mangled_postgres_url(path) => {
+            "postgres://(a URL custodian cannot read)".to_owned()
+        }
         (None, Some(path)) => path.display().to_string(),
         (None, None) => "(the default database)".to_owned(),
     }

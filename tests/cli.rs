@@ -1771,6 +1771,50 @@ fn a_db_url_of_another_scheme_is_said_as_such_and_nothing_is_made() {
     assert!(!here.join("postgresq:/me:hunter2@host/logto").exists(), "init made no file of the URL's name");
 }
 
+/// A PostgreSQL URL mistyped (a slash or a colon left out, a space pasted before it, a byte
+/// that is not UTF-8) was taken for a file name: its password was said on stderr, in a
+/// suggested `init`, and in the log's `start` line (bb52 F2). File names that merely begin
+/// with `postgres` are file names as before.
+#[test]
+fn a_mistyped_postgres_url_is_refused_without_showing_it_or_logging_it() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = Sandbox::new();
+    let here = sandbox.path("work");
+    fs::create_dir_all(here.join("postgres")).expect("dirs");
+    let said = "custodian: --db begins like a PostgreSQL URL but is not one";
+    let mut given: Vec<std::ffi::OsString> = [
+        "postgres:/logto:S3cret@db.internal/logto",
+        "postgres//logto:S3cret@db.internal/logto",
+        " postgres://logto:S3cret@db.internal/logto",
+        "postgres:logto:S3cret@db.internal/logto",
+        "\tPOSTGRESQL://logto:S3cret@db.internal/logto",
+        "postgresql:/logto:S3cret@db.internal/logto",
+    ]
+    .iter()
+    .map(std::ffi::OsString::from)
+    .collect();
+    given.push(std::ffi::OsStr::from_bytes(b"postgres://logto:S3cr\xffet@db.internal/logto").to_owned());
+    for url in &given {
+        for args in [&["list"][..], &["init"], &["set", "alice", "-"]] {
+            let mut command = sandbox.command();
+            command.current_dir(&here).arg("--db").arg(url).args(args);
+            let run = Run::of(command, Some(b"{}"));
+            let line = run.fails(1);
+            assert!(line.starts_with(said) && !line.contains("S3c"), "{url:?} {args:?}: {line}");
+        }
+    }
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    assert!(!log.contains("S3c") && log.contains("postgres://(a URL custodian cannot read)"), "{log}");
+    // A file whose name begins with `postgres`, in a directory named so: read as files.
+    for file in ["postgres-backup.redb", "postgres/users.redb"] {
+        let mut command = sandbox.command();
+        command.current_dir(&here).arg("--db").arg(file).arg("init");
+        Run::of(command, None).ok();
+        assert!(here.join(file).is_file(), "{file}");
+    }
+}
+
 #[test]
 fn no_color_is_a_global_flag() {
     let sandbox = Sandbox::new();
