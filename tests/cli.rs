@@ -414,12 +414,26 @@ fn a_reference_with_spaces_around_it_or_only_someones_literal_name_writes_to_nob
     assert_eq!(sandbox.get(&db, "username:id:zzz"), "{\n  \"m3\": 1\n}\n");
     // The prefix in another case or width is no explicit form, and not m3's name either:
     // `Id:zzz` folded to m3's username and wrote there.
-    for reference in ["Id:zzz", "ID:zzz", "\u{ff49}\u{ff44}:zzz"] {
+    // So is its colon in another width, as an IME in full-width mode types it, or a look-alike
+    // (`ｉｄ：zzz` folded to m3's username and wrote there: bb52 F1); also in `--users` files.
+    for reference in [
+        "Id:zzz",
+        "ID:zzz",
+        "\u{ff49}\u{ff44}:zzz",
+        "\u{ff49}\u{ff44}\u{ff1a}zzz",
+        "id\u{fe55}zzz",
+        "id\u{2236}zzz",
+    ] {
         let error = sandbox.on_with_stdin(&db, &["set", reference, "-"], b"{\"who\":1}").fails(2);
         assert!(
-            error.contains("is not the explicit form id:… (its prefix is lower case): say id:zzz for the id"),
+            error.contains(
+                "is not the explicit form id:… (its prefix is lower case, then an ASCII colon): say id:zzz for the id"
+            ),
             "{error}"
         );
+        let listed = sandbox.file("listed.txt", &format!("{reference}\n"));
+        let patch = sandbox.file("patch.json", r#"[{"op":"add","path":"/x","value":1}]"#);
+        sandbox.on(&db, &["patch", &patch, "--users", &listed, "--yes"]).fails(2);
     }
     assert_eq!(sandbox.export(&db), before, "nothing written");
 }

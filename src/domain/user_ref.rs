@@ -131,7 +131,7 @@ impl UserRef {
         if self.field.is_some() {
             return None;
         }
-        let (prefix, _) = self.text.split_once(':')?;
+        let (prefix, _) = split_at_a_colon(&self.text)?;
         let folded = crate::domain::fold::name_key(prefix);
         UserField::ALL.into_iter().find(|field| folded == field.prefix())
     }
@@ -146,6 +146,21 @@ impl UserRef {
             Some(UserField::Phone) => &[UserField::Phone],
         }
     }
+}
+
+/// Characters that read as a colon: `:` itself, its full-width and compatibility forms (NFKC
+/// makes them `:`, as an IME in full-width mode types them) and look-alikes (ratio, modifier
+/// letter colons, …). `ｉｄ：bob` folded to the username `id:bob` and saved into its holder
+/// (bb52 F1).
+const COLONS: [char; 14] = [
+    ':', '\u{ff1a}', '\u{fe55}', '\u{fe13}', '\u{2236}', '\u{a789}', '\u{02f8}', '\u{0589}', '\u{05c3}',
+    '\u{205a}', '\u{1804}', '\u{16ec}', '\u{0703}', '\u{0704}',
+];
+
+/// The text before and after its first colon of any of [`COLONS`].
+pub fn split_at_a_colon(text: &str) -> Option<(&str, &str)> {
+    let (at, colon) = text.char_indices().find(|(_, c)| COLONS.contains(c))?;
+    Some((&text[..at], &text[at + colon.len_utf8()..]))
 }
 
 /// One user a reference matched, and by which field.
@@ -223,7 +238,13 @@ mod tests {
         assert_eq!(looks("EMAIL:a@b.c"), Some(UserField::Email));
         assert_eq!(looks("Username:x"), Some(UserField::Username));
         assert_eq!(looks("Phone:+1"), Some(UserField::Phone));
-        for not in ["id:zzz", "zzz", "mailto:a@b.c", "idx:1", "d:1"] {
+        // The colon in another width, or one that reads as a colon (bb52 F1).
+        for colon in ["\u{ff1a}", "\u{fe55}", "\u{fe13}", "\u{2236}", "\u{a789}"] {
+            assert_eq!(looks(&format!("id{colon}bob")), Some(UserField::Id), "{colon:?}");
+            assert_eq!(looks(&format!("\u{ff49}\u{ff44}{colon}bob")), Some(UserField::Id), "{colon:?}");
+            assert_eq!(looks(&format!("username{colon}x")), Some(UserField::Username), "{colon:?}");
+        }
+        for not in ["id:zzz", "zzz", "mailto:a@b.c", "idx:1", "d:1", "id;bob", "id.bob"] {
             assert_eq!(looks(not), None, "{not:?}");
         }
     }

@@ -64,7 +64,7 @@ pub enum StoreError {
     NumberOutOfRange { server: String },
     /// `Id:zzz`: a bare reference whose prefix folds to an explicit form's but is not it.
     #[error(
-        "{reference:?} is not the explicit form {}:… (its prefix is lower case): say {}:{} for the {}, or username:{reference} for a name written so",
+        "{reference:?} is not the explicit form {}:… (its prefix is lower case, then an ASCII colon): say {}:{} for the {}, or username:{reference} for a name written so",
         .field.prefix(), .field.prefix(), explicit_text(.reference), .field.describe()
     )]
     LooksExplicit { reference: String, field: UserField },
@@ -282,7 +282,7 @@ fn looked_in(reference: &str) -> String {
 }
 
 fn explicit_text(reference: &str) -> &str {
-    reference.split_once(':').map_or(reference, |(_, text)| text)
+    crate::domain::user_ref::split_at_a_colon(reference).map_or(reference, |(_, text)| text)
 }
 
 fn explicit_forms(reference: &str, matches: &[UserMatch]) -> String {
@@ -406,7 +406,7 @@ mod tests {
         let error = StoreError::LooksExplicit { reference: "Id:zzz".into(), field: UserField::Id };
         assert_eq!(
             error.to_string(),
-            "\"Id:zzz\" is not the explicit form id:… (its prefix is lower case): say id:zzz for the id, or username:Id:zzz for a name written so"
+            "\"Id:zzz\" is not the explicit form id:… (its prefix is lower case, then an ASCII colon): say id:zzz for the id, or username:Id:zzz for a name written so"
         );
     }
 
