@@ -1387,17 +1387,35 @@ fn get_and_history_answer_at_once_while_someone_holds_the_users_row() {
     let started = Instant::now();
     run(&home, &["--db", &url, "history", "alice"], None).ok();
     assert!(started.elapsed() < Duration::from_millis(2900), "history took {:?}", started.elapsed());
-    // An outside write under someone's lock is left to keep later: still read, not refused.
+    // An outside write not kept yet, under someone's lock: left unkept, it was given as
+    // revision N+1, a number the next document kept then took, so a `set --expect-revision`
+    // made from that reading overwrote a later outside write (bb53 F1). The read waits for the
+    // row as a save does; held past the 3 s, it gives no revision at all.
     tx.execute("update users set custom_data = '{\"outside\": 2}' where id = 'u1'", &[]).expect("write");
     tx.commit().expect("commit");
     let mut tx = holder.transaction().expect("a transaction");
-    tx.execute("select 1 from users where id = 'u1' for update", &[]).expect("the row lock");
-    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
-    assert!(got.stdout.contains("\"outside\": 2"), "{got:?}");
-    tx.commit().expect("commit");
-    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
-    assert!(
-        history.stdout.lines().last().is_some_and(|l| l.contains("outside custodian")),
-        "kept by the next read: {history:?}"
-    );
+    tx.execute("update users set custom_data = '{\"held\": 3}' where id = 'u1'", &[])
+        .expect("the held write");
+    for args in [&["get", "alice"][..], &["history", "alice"]] {
+        let refused = run(&home, &[&["--db", url.as_str()][..], args].concat(), None);
+        assert!(refused.stdout.is_empty(), "{refused:?}");
+        let error = refused.fails(1);
+        assert!(
+            error.contains("was written outside custodian and another session (Logto, a script, another custodian) holds its row")
+                && error.contains("no revision of it is given; try again"),
+            "{args:?}: {error}"
+        );
+    }
+    // A holder that lets go within the 3 s: the read keeps what it committed, and names it.
+    let history = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| run(&home, &["--db", &url, "history", "alice"], None).ok());
+        std::thread::sleep(Duration::from_millis(800));
+        tx.commit().expect("commit");
+        reading.join().expect("the reading")
+    });
+    let current = history.stdout.lines().last().expect("a current revision").to_owned();
+    assert!(current.starts_with("3 (current)") && current.contains("outside custodian"), "{history:?}");
+    let kept = run(&home, &["--db", &url, "get", "alice", "--revision", "3"], None).ok();
+    assert!(kept.stdout.contains("\"held\": 3"), "revision 3 is the document committed: {kept:?}");
+    run(&home, &["--db", &url, "set", "alice", "-", "--expect-revision", "3"], Some(br#"{"mine":4}"#)).ok();
 }

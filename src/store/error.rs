@@ -127,6 +127,12 @@ pub enum StoreError {
         "user {user} is being written by another session (Logto, a script, another custodian): its row stayed locked for 3 s; nothing was written; try again"
     )]
     RowHeld { user: String },
+    /// On PostgreSQL, `get` or `history` of a user whose document was written outside custodian
+    /// and not kept yet, while another session holds the row: no revision can name it.
+    #[error(
+        "user {user}'s customData was written outside custodian and another session (Logto, a script, another custodian) holds its row: it stayed locked for 3 s, so that document could not be kept as a revision of its own and no revision of it is given; try again"
+    )]
+    HeldWhileRead { user: String },
     /// The same for a batch (`patch --yes`, `undo`, an upsert), naming the users whose rows
     /// stayed held: the whole batch is one transaction, so nothing of it was written.
     #[error(

@@ -172,7 +172,8 @@ impl PostgresStore {
     /// and another outside write moves it on: a `set --expect-revision` made from that
     /// reading is refused after one. Without it, every outside document since custodian's last
     /// save is the same "one more" revision. Nothing is kept read-only, before `init`, or for
-    /// a role not allowed to (the reading goes on without it).
+    /// a role not allowed to (the reading goes on without it); a row held past the lock timeout
+    /// fails the read ([`StoreError::HeldWhileRead`]).
     pub(super) fn keep_outside_document(&self, id: &str) -> Result<(), StoreError> {
         if self.read_only || !self.initialised {
             return Ok(());
@@ -190,10 +191,10 @@ impl PostgresStore {
                 return Ok(());
             }
             let mut tx = Self::write_transaction(&mut client)?;
-            // Locked as a save locks it, then read in a statement of its own (see
-            // `lock_users`); a row someone holds is left to the next read or save to keep.
+            // Locked as a save locks it (waiting the session's lock timeout for a writer that
+            // holds it), then read in a statement of its own (see `lock_users`).
             tx.execute(
-                "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update nowait",
+                "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
                 &[&self.tenant, &id],
             )?;
             let found = tx.query_opt(LATEST, &[&self.tenant, &id])?;
@@ -214,9 +215,12 @@ impl PostgresStore {
                 tracing::info!(user = %id, "not allowed to keep a document written outside custodian: {e}");
                 Ok(())
             }
+            // Left unkept, the document would be reported as revision N+1, a number the next
+            // document kept takes: a `set --expect-revision N+1` made from this reading then
+            // overwrote a later outside write (bb53 F1). No revision is given instead.
             Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
-                tracing::info!(user = %id, "a document written outside custodian is left to keep later: the row is held");
-                Ok(())
+                tracing::info!(user = %id, "a document written outside custodian could not be kept: the row is held");
+                Err(StoreError::HeldWhileRead { user: crate::inert::line(id).into_owned() })
             }
             Err(e) => Err(self.fail(e)),
         }
