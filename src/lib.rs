@@ -21,6 +21,7 @@ pub mod database;
 pub mod domain;
 pub mod draft;
 pub mod export;
+pub mod hidden_password;
 pub mod inert;
 pub mod interrupt;
 pub mod key_file;

@@ -47,6 +47,9 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::exit::USAGE);
         }
     };
+    // Parsed: the arguments' copy in the process's memory, which `ps` shows others, loses
+    // the password of a `--db` URL.
+    custodian::hidden_password::hide_in_arguments();
     // A state directory someone else could write is refused before anything is done.
     if let Err(error) = custodian::log::start() {
         custodian::stderr_line!("custodian: {}", inert::line(&error.to_string()));

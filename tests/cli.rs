@@ -1785,6 +1785,41 @@ fn a_db_url_of_another_scheme_is_said_as_such_and_nothing_is_made() {
     assert!(!here.join("postgresq:/me:hunter2@host/logto").exists(), "init made no file of the URL's name");
 }
 
+/// `ps` shows every process's arguments to every local account: a `--db` URL's password
+/// stood there for a whole session (bb52 F3). Once parsed, it is overwritten in the process's
+/// own argument memory; the URL still connects with it (here, to a server that never answers).
+#[test]
+fn a_password_in_a_db_url_is_not_left_in_the_arguments_others_can_read() {
+    let sandbox = Sandbox::new();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!(
+        "postgres://logto:S3cretPw@127.0.0.1:{}/logto?connect_timeout=4",
+        silent.local_addr().expect("its address").port()
+    );
+    for args in [
+        vec!["--db".to_owned(), url.clone(), "list".to_owned()],
+        vec![format!("--db={url}"), "list".to_owned()],
+    ] {
+        let mut command = sandbox.command();
+        command.args(&args).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("custodian");
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let started = std::time::Instant::now();
+        let mut shown = String::new();
+        // Until it has parsed its arguments (a moment), then while it waits for the server.
+        while started.elapsed() < std::time::Duration::from_secs(3) {
+            shown = String::from_utf8_lossy(&fs::read(&cmdline).unwrap_or_default()).replace('\0', " ");
+            if shown.contains("xxxxxxxx") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(shown.contains("logto:xxxxxxxx@127.0.0.1") && !shown.contains("S3cret"), "{args:?}: {shown}");
+    }
+}
+
 /// A PostgreSQL URL mistyped (a slash or a colon left out, a space pasted before it, a byte
 /// that is not UTF-8) was taken for a file name: its password was said on stderr, in a
 /// suggested `init`, and in the log's `start` line (bb52 F2). File names that merely begin

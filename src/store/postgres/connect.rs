@@ -100,6 +100,28 @@ impl fmt::Display for ConnectionSpec {
     }
 }
 
+/// An `sslmode` as libpq names it, from the URL (`sslmode=`) or the environment (`$PGSSLMODE`).
+fn ssl_mode_named(value: &str, given_as: &str) -> Result<SslMode, StoreError> {
+    Ok(match value {
+        "disable" => SslMode::Disable,
+        // libpq's `allow` tries without TLS first; custodian prefers TLS.
+        "allow" | "prefer" => SslMode::Prefer,
+        "require" => SslMode::Require,
+        "verify-ca" => SslMode::VerifyCa,
+        "verify-full" => SslMode::VerifyFull,
+        other => {
+            let given = if given_as.ends_with('=') {
+                format!("{given_as}{other}")
+            } else {
+                format!("{given_as} {other:?}")
+            };
+            return Err(bad_url(format!(
+                "{given} is not one of disable, prefer, require, verify-ca, verify-full"
+            )));
+        }
+    })
+}
+
 fn bad_url(reason: impl fmt::Display) -> StoreError {
     StoreError::Connection(format!("bad database URL: {reason}"))
 }
@@ -131,6 +153,10 @@ pub struct Environment {
     pub pgpassfile: Option<PathBuf>,
     pub os_user: Option<String>,
     pub home: Option<PathBuf>,
+    /// libpq's defaults for a URL without `sslmode=` / `sslrootcert=`: a profile's
+    /// `PGSSLMODE=verify-full` was ignored, and the server's certificate went unchecked (bb53 F5).
+    pub pgsslmode: Option<String>,
+    pub pgsslrootcert: Option<PathBuf>,
 }
 
 impl Environment {
@@ -141,6 +167,8 @@ impl Environment {
             pgpassfile: var("PGPASSFILE").map(PathBuf::from),
             os_user: var("PGUSER").or_else(|| var("USER")).or_else(|| var("LOGNAME")),
             home: var("HOME").map(PathBuf::from),
+            pgsslmode: var("PGSSLMODE"),
+            pgsslrootcert: var("PGSSLROOTCERT").map(PathBuf::from),
         }
     }
 }
@@ -199,29 +227,18 @@ impl ConnectionSpec {
             None => None,
         };
         let mut dbname = if path.is_empty() { None } else { Some(percent_decode(path)?) };
-        let mut ssl_mode = SslMode::Prefer;
-        let mut ssl_root_cert = None;
+        let mut ssl_mode = match &env.pgsslmode {
+            Some(mode) => ssl_mode_named(mode, "$PGSSLMODE")?,
+            None => SslMode::Prefer,
+        };
+        let mut ssl_root_cert = env.pgsslrootcert.clone();
         let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
         let mut application_name = "custodian".to_owned();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value)?;
             match key {
-                "sslmode" => {
-                    ssl_mode = match value.as_str() {
-                        "disable" => SslMode::Disable,
-                        // libpq's `allow` tries without TLS first; custodian prefers TLS.
-                        "allow" | "prefer" => SslMode::Prefer,
-                        "require" => SslMode::Require,
-                        "verify-ca" => SslMode::VerifyCa,
-                        "verify-full" => SslMode::VerifyFull,
-                        other => {
-                            return Err(bad_url(format!(
-                                "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                            )));
-                        }
-                    }
-                }
+                "sslmode" => ssl_mode = ssl_mode_named(&value, "sslmode=")?,
                 "sslrootcert" => ssl_root_cert = Some(PathBuf::from(value)),
                 "connect_timeout" => {
                     let seconds: u64 = value

@@ -90,6 +90,29 @@ fn an_unknown_parameter_or_sslmode_is_refused_by_name() {
     assert!(error.to_string().contains("sslmode=always"), "{error}");
 }
 
+/// `$PGSSLMODE` and `$PGSSLROOTCERT` are libpq's defaults for a URL that does not name them: a
+/// profile's `PGSSLMODE=verify-full` was ignored, and the certificate went unchecked (bb53 F5).
+#[test]
+fn pgsslmode_and_pgsslrootcert_stand_where_the_url_says_nothing() {
+    let environment = Environment {
+        pgsslmode: Some("verify-full".into()),
+        pgsslrootcert: Some("/etc/ops-ca.pem".into()),
+        ..env()
+    };
+    let spec = ConnectionSpec::parse("postgres://u@h/db", &environment).unwrap();
+    assert_eq!(
+        (spec.ssl_mode, spec.ssl_root_cert),
+        (SslMode::VerifyFull, Some(PathBuf::from("/etc/ops-ca.pem")))
+    );
+    let spec =
+        ConnectionSpec::parse("postgres://u@h/db?sslmode=disable&sslrootcert=/x.pem", &environment).unwrap();
+    assert_eq!((spec.ssl_mode, spec.ssl_root_cert), (SslMode::Disable, Some(PathBuf::from("/x.pem"))));
+    assert_eq!(ConnectionSpec::parse("postgres://u@h/db", &env()).unwrap().ssl_mode, SslMode::Prefer);
+    let environment = Environment { pgsslmode: Some("always".into()), ..env() };
+    let error = ConnectionSpec::parse("postgres://u@h/db", &environment).unwrap_err();
+    assert!(error.to_string().contains("$PGSSLMODE \"always\" is not one of disable"), "{error}");
+}
+
 #[test]
 fn the_password_comes_from_pgpassword_then_pgpass() {
     use std::os::unix::fs::PermissionsExt;
