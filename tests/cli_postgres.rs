@@ -1366,6 +1366,30 @@ fn the_history_of_a_user_whose_custom_data_sql_made_no_object_is_read_and_restor
     assert!(now.stdout.contains("\"good\": 1"), "{now:?}");
 }
 
+/// A server that takes no writes (a hot standby, `default_transaction_read_only`): `get` and
+/// `history` of a user written outside custodian tried to keep that document, and failed with
+/// "cannot execute SELECT FOR UPDATE in a read-only transaction" (bb53 F4). They read as
+/// `--read-only` reads.
+#[test]
+fn get_and_history_answer_on_a_server_that_takes_no_writes() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    run(&home, &["--db", &url, "set", "alice", "-"], Some(br#"{"kept":1}"#)).ok();
+    db.superuser()
+        .batch_execute(&format!(
+            "update users set custom_data = '{{\"outside\": 2}}' where id = 'u1'; \
+             alter database {} set default_transaction_read_only = on",
+            db.name
+        ))
+        .expect("an outside write, then a server that takes none");
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(got.stdout.contains("\"outside\": 2"), "{got:?}");
+    let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
+    assert!(history.stdout.lines().last().is_some_and(|l| l.starts_with("3 (current)")), "{history:?}");
+}
+
 #[test]
 fn get_and_history_answer_at_once_while_someone_holds_the_users_row() {
     // They took the row lock to keep an outside write even when there was none, so a batch or

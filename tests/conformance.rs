@@ -1839,6 +1839,27 @@ fn a_key_sync_longer_than_the_sessions_statement_timeout_still_completes() {
     assert_eq!(first.len(), 5);
 }
 
+/// On a server that takes no writes (a hot standby, `default_transaction_read_only`) the keys
+/// cannot be synced: the screen read them as they were and said "`init` brings them up to date"
+/// (bb53 F4). Such a session reads the users themselves, as a read-only one does.
+#[test]
+fn a_server_that_takes_no_writes_is_read_without_the_key_table() {
+    let db = LogtoDb::new();
+    db.init_custodian();
+    db.insert_json("default", PEOPLE);
+    let url = db.tenant_url("default");
+    let keyed = PostgresStore::connect(&url, &key_table_options("default")).expect("keyed");
+    assert!(keyed.uses_key_table());
+    drop(keyed);
+    db.superuser()
+        .batch_execute(&format!("alter database {} set default_transaction_read_only = on", db.name))
+        .expect("a server that takes no writes");
+    let store = PostgresStore::connect(&url, &key_table_options("default")).expect("connect");
+    assert!(!store.uses_key_table());
+    assert!(!store.sync_keys().expect("nothing to sync"));
+    assert_eq!(all_ids(&store).len(), 12, "every user listed");
+}
+
 #[test]
 fn the_key_table_gives_the_exact_paths_order_prefixes_and_substring_hits() {
     let db = LogtoDb::new();

@@ -211,8 +211,14 @@ impl PostgresStore {
         drop(client);
         match kept {
             Ok(()) => Ok(()),
-            Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
-                tracing::info!(user = %id, "not allowed to keep a document written outside custodian: {e}");
+            // A role not allowed to, or a server that takes no writes (a hot standby,
+            // `default_transaction_read_only`: `get` failed there, bb53 F4): read as
+            // `--read-only` reads.
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+                    || e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) =>
+            {
+                tracing::info!(user = %id, "cannot keep a document written outside custodian: {e}");
                 Ok(())
             }
             // Left unkept, the document would be reported as revision N+1, a number the next

@@ -191,9 +191,13 @@ impl PostgresStore {
         } else {
             0
         };
+        // A server that takes no writes (a hot standby, `default_transaction_read_only`)
+        // cannot sync the keys: its screen said "`init` brings them up to date", which cannot
+        // there (bb53 F4). It reads as a `--read-only` session does.
         let keyed = options.use_key_table
             && !options.read_only
             && initialised
+            && takes_writes(&mut client).map_err(fail)?
             && keys::usable(&mut client).map_err(fail)?;
         Ok(Session { client, role, initialised, layout, keyed, backend })
     }
@@ -531,4 +535,10 @@ mod identity_tests {
             assert_eq!(super::another_tenant_of(here, other), None, "{other}");
         }
     }
+}
+
+/// Whether a transaction on this connection may write: not on a standby, nor where
+/// `default_transaction_read_only` is on.
+fn takes_writes(client: &mut Client) -> Result<bool, postgres::Error> {
+    Ok(client.query_one("select current_setting('transaction_read_only') = 'off'", &[])?.get(0))
 }
