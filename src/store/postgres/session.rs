@@ -498,6 +498,12 @@ fn database_and_tenant(identity: &str) -> Option<(&str, &str)> {
     Some((before_query.rsplit_once('/')?.1, tenant))
 }
 
+/// Whether a transaction on this connection may write: not on a standby, nor where
+/// `default_transaction_read_only` is on.
+fn takes_writes(client: &mut Client) -> Result<bool, postgres::Error> {
+    Ok(client.query_one("select current_setting('transaction_read_only') = 'off'", &[])?.get(0))
+}
+
 #[cfg(test)]
 mod identity_tests {
     use super::same_database_name_and_tenant as same;
@@ -535,10 +541,4 @@ mod identity_tests {
             assert_eq!(super::another_tenant_of(here, other), None, "{other}");
         }
     }
-}
-
-/// Whether a transaction on this connection may write: not on a standby, nor where
-/// `default_transaction_read_only` is on.
-fn takes_writes(client: &mut Client) -> Result<bool, postgres::Error> {
-    Ok(client.query_one("select current_setting('transaction_read_only') = 'off'", &[])?.get(0))
 }
