@@ -681,6 +681,40 @@ fn quitting_with_a_save_in_doubt_keeps_the_edit_and_says_how_to_find_out() {
     }
 }
 
+/// The connection lost (a server away, a password rotated that the server now refuses), the
+/// edit cannot be saved from this screen, and the quit question's only answer deleted its
+/// draft (bb53 F2): the quit keeps it, no question asked, and the way out says so.
+#[test]
+fn quitting_while_the_connection_is_lost_keeps_the_edit_as_a_draft() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, "x");
+    let id = state.editor.as_ref().expect("editor").user_id.clone();
+    update(&mut state, Action::ConnectionLost { message: "connection lost".into() });
+    for asked_first in [false, true] {
+        state.quit = false;
+        state.said_at_exit.clear();
+        if asked_first {
+            state.dialog = Some(Dialog::ConfirmQuit);
+            act(&store, &mut state, Action::Confirm);
+        } else {
+            act(&store, &mut state, Action::Quit);
+        }
+        assert!(state.quit && state.dialog.is_none(), "{:?}", state.dialog);
+        assert!(
+            state.editor.as_ref().is_some_and(|e| e.is_modified()),
+            "the edit stays, kept at the way out"
+        );
+        assert_eq!(
+            state.said_at_exit,
+            [format!(
+                "the connection to the database was lost, so your edit of user {id} was not saved; it is kept as a draft, offered when custodian starts again on this database"
+            )]
+        );
+    }
+}
+
 #[test]
 fn help_toggles() {
     let (_dir, store) = demo_store();

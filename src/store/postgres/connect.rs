@@ -70,6 +70,10 @@ pub struct ConnectionSpec {
     /// A password file left unread because group or others may read it (as libpq leaves
     /// it): named when the server then refuses the role, since nothing else would say why.
     pub pgpass_ignored: Option<PathBuf>,
+    /// Neither the URL nor `$PGPASSWORD` gave a password: the password file is read again at
+    /// every connection, as libpq reads it, so a reconnect after a rotation written there
+    /// connects (it kept the password read at start and was refused, bb53 F2).
+    password_from_file: bool,
 }
 
 impl fmt::Debug for ConnectionSpec {
@@ -288,8 +292,10 @@ impl ConnectionSpec {
             connect_timeout,
             application_name,
             pgpass_ignored: None,
+            password_from_file: false,
         };
         if spec.password.is_none() {
+            spec.password_from_file = env.pgpassword.is_none();
             spec.password = match &env.pgpassword {
                 Some(password) => Some(password.clone()),
                 None => spec.password_from_pgpass(env),
@@ -344,6 +350,16 @@ impl ConnectionSpec {
         })
     }
 
+    /// The password a connection made now sends: the one given, or the password file's as it
+    /// reads now ([`ConnectionSpec::password_from_file`]).
+    fn password_for_a_connection(&self, env: &Environment) -> Option<String> {
+        if self.password_from_file {
+            self.clone().password_from_pgpass(env).or_else(|| self.password.clone())
+        } else {
+            self.password.clone()
+        }
+    }
+
     /// The client configuration: the server, the role, and the TLS the URL asks for.
     pub fn client_config(
         &self,
@@ -367,8 +383,8 @@ impl ConnectionSpec {
             .keepalives_idle(Duration::from_secs(30))
             .keepalives_interval(Duration::from_secs(10))
             .keepalives_retries(3);
-        if let Some(password) = &self.password {
-            config.password(password);
+        if let Some(password) = self.password_for_a_connection(&Environment::current()) {
+            config.password(&password);
         }
         config.ssl_mode(match self.ssl_mode {
             SslMode::Disable => postgres::config::SslMode::Disable,

@@ -189,6 +189,19 @@ impl State {
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;
+        } else if let Some(editor) =
+            self.editor.as_ref().filter(|e| e.is_modified() && self.connection_lost.is_some())
+        {
+            // The connection is lost: the edit cannot be saved from here now (a rotated
+            // password the server refuses, a server away), and the only answer to "throw your
+            // changes away?" deleted its draft too (bb53 F2). Kept, as a save in doubt is.
+            self.said_at_exit.push(format!(
+                "the connection to the database was lost, so your edit of user {} was not saved; it is kept as a draft, offered when custodian starts again on this database",
+                editor.user_id
+            ));
+            self.dialog = None;
+            self.set_aside = None;
+            self.quit = true;
         } else if self.editor.as_ref().is_some_and(Editor::is_modified) {
             // On the too-small screen a question already open is invisible: it is put aside
             // for the quit question and comes back if the answer is no.
@@ -234,7 +247,9 @@ impl State {
                 effects
             }
             Some(Dialog::ConfirmQuit)
-                if self.pending == Some(Pending::Saving) || self.unresolved_save.is_some() =>
+                if self.pending == Some(Pending::Saving)
+                    || self.unresolved_save.is_some()
+                    || self.connection_lost.is_some() =>
             {
                 // A save started after the question was asked: its answer decides what stays.
                 self.quit();

@@ -135,6 +135,16 @@ fn the_password_comes_from_pgpassword_then_pgpass() {
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     let spec = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
     assert_eq!(spec.pgpass_ignored, None);
+    // The file is read again for each connection, as libpq reads it: a reconnect after a
+    // rotation written there sent the password read at start, refused (bb53 F2).
+    std::fs::write(&pgpass, "h:5432:db:me:rotated\n").unwrap();
+    assert_eq!(spec.password_for_a_connection(&environment).as_deref(), Some("rotated"));
+    let given = ConnectionSpec::parse("postgres://me:inurl@h/db", &environment).unwrap();
+    std::fs::write(&pgpass, "h:5432:db:me:again\n").unwrap();
+    assert_eq!(given.password_for_a_connection(&environment).as_deref(), Some("inurl"), "the URL's stands");
+    environment.pgpassword = Some("fromenv".into());
+    let from_env = ConnectionSpec::parse("postgres://me@h/db", &environment).unwrap();
+    assert_eq!(from_env.password_for_a_connection(&environment).as_deref(), Some("fromenv"));
 }
 
 #[test]
