@@ -357,7 +357,9 @@ fn spawn_on(home: &PrivateHome, url: &str, args: &[&str]) -> Tui {
 
 /// Waits for the first screen: three users, alice selected and her customData shown.
 fn wait_for_list(tui: &mut Tui) {
-    tui.wait_text("Users · 3 ");
+    // The tenant named, on the title (two windows on two tenants looked the same: bb53 F3).
+    tui.wait_text("Users · 3 · tenant default ─");
+    tui.wait_text("tenant \"default\" · role \"logto_tenant_logto_default\" · Logto's database postgres://");
     tui.wait_text("customData · revision 1");
 }
 
@@ -453,7 +455,7 @@ fn the_binary_filters_by_prefix_and_by_a_substring_of_custom_data_within_the_ten
 fn filters_within_the_default_tenant(tui: &mut Tui) {
     wait_for_list(tui);
     tui.send("/bo");
-    tui.wait_text(" /bo▏ · 1 found ─");
+    tui.wait_text(" /bo▏ · 1 found · tenant default ─");
     // The title comes first in a frame: the rows below it may still be on their way (bob's
     // row was there before the filter, so the wait is for alice's to go).
     tui.wait_for("bob's row alone", |s| s.contains("│  bob") && !s.contains("│  alice"));
@@ -461,7 +463,7 @@ fn filters_within_the_default_tenant(tui: &mut Tui) {
     // amy's "darkest" is another tenant's).
     tui.send([BACKSPACE, BACKSPACE].concat());
     tui.send("ark");
-    tui.wait_text(" /ark▏ · 1 found ─");
+    tui.wait_text(" /ark▏ · 1 found · tenant default ─");
     tui.wait_text("│  alice");
     let screen = tui.text();
     assert!(!screen.contains("amy"), "{}", framed(&screen));

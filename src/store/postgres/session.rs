@@ -277,6 +277,11 @@ impl PostgresStore {
         format!("{} (tenant {:?}, working as role {:?})", self.spec, self.tenant, self.role)
     }
 
+    /// The server and database as messages show them: the URL without its password.
+    pub fn shown_url(&self) -> String {
+        self.spec.to_string()
+    }
+
     /// Which database and tenant this is, for the drafts' bookkeeping: no password in it.
     pub fn draft_identity(&self) -> String {
         format!("{}#tenant={}", self.spec, self.tenant)

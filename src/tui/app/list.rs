@@ -58,6 +58,9 @@ pub struct UserList {
     pub total: u64,
     /// Whether `total` is the store's estimate rather than a count (shown as `~N`).
     pub total_estimated: bool,
+    /// On Logto's PostgreSQL database, the tenant whose users these are, named in the title
+    /// (two windows on two tenants, whose usernames repeat, looked the same: bb53 F3).
+    pub tenant: Option<String>,
     /// The filter being typed or applied.
     pub filter: String,
     pub search: Search,

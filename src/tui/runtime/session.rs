@@ -223,7 +223,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // without the password, and the tenant.
     // On PostgreSQL the scanner has a connection of its own (one client serves one query at
     // a time); redb's threads share the file.
-    let mut notes = Vec::new();
+    let (mut notes, mut shown_tenant) = (Vec::new(), None);
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
             Some(url) => {
@@ -238,6 +238,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                 )?;
                 let scan_store = Arc::new(store.another_connection()?);
                 let database = store.draft_identity();
+                // The tenant first: a long URL is cut at the status line's end.
+                notes.push(format!(
+                    "tenant {:?} · role {:?} · Logto's database {}",
+                    store.tenant(),
+                    store.role(),
+                    store.shown_url()
+                ));
+                shown_tenant = Some(store.tenant().to_owned());
                 (Arc::new(store), scan_store, database)
             }
             None => {
@@ -282,6 +290,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
     state.key_order = store.key_order();
+    state.list.tenant = shown_tenant;
     state.keys = keys;
     state.home = std::env::var("HOME").ok();
     state.shape = shape;

@@ -18,8 +18,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // A filter of white space alone filters nothing (as the CLI's `--search`): said as the
     // whole list, not as the rows loaded so far "found" (bb34 #1).
     let filtered = list.active_filter().is_some();
+    let tenant = list.tenant.as_deref().map(|t| format!("· tenant {} ", inert::line(t))).unwrap_or_default();
     let title = if !filtered && !state.filtering {
-        format!(" Users · {about}{} ", group_digits(list.total))
+        format!(" Users · {about}{} {tenant}", group_digits(list.total))
     } else {
         let cursor = if state.filtering { "▏" } else { "" };
         let search = &list.search;
@@ -36,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             String::new()
         };
-        format!(" /{}{cursor} · {matches}{progress} ", inert::line(&list.filter))
+        format!(" /{}{cursor} · {matches}{progress} {tenant}", inert::line(&list.filter))
     };
     let block = Block::default()
         .borders(Borders::ALL)

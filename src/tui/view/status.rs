@@ -73,9 +73,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             StatusKind::Success => theme.success,
             StatusKind::Error => theme.error,
         };
-        // A message longer than the room left is cut, saying where to read it whole.
+        // A message longer than the room left is cut, saying where to read it whole; the
+        // read-only mark after it keeps its room (a long note at start pushed it off).
         let used: usize = spans.iter().map(|span| span.content.width()).sum();
-        let room = usize::from(area.width).saturating_sub(used);
+        let marked = if state.read_only && state.editor.is_none() { READ_ONLY.width() } else { 0 };
+        let room = usize::from(area.width).saturating_sub(used + marked);
         let text = inert::line(text);
         let shown = if text.width() > room {
             // F2 works in the editor too, where `:` types a colon (bb11).
@@ -100,10 +102,13 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         spans.push(Span::styled(said, theme.warning));
     }
     if state.read_only && state.editor.is_none() {
-        spans.push(Span::styled("  [read-only]", theme.warning));
+        spans.push(Span::styled(READ_ONLY, theme.warning));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+/// The mark of a screen opened `--read-only`, at the status line's end.
+const READ_ONLY: &str = "  [read-only]";
 
 /// Puts `separator` after what the line says so far, unless it says nothing yet or already
 /// ends with one (`connection lost · `: an empty part between two dots, bb11).
