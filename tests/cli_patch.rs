@@ -487,6 +487,9 @@ fn a_tenant_on_a_database_file_is_a_usage_error_and_nothing_is_written() {
         .env("CUSTODIAN_TENANT", "acme");
     let line = Run::of(command, None).fails(2);
     assert!(line.contains("--tenant acme"), "{line}");
+    // An escape in it is marked once, as every message marks it (`\u{241b}`: bb52 F4).
+    let line = sandbox.on(&["--tenant", "t\u{1b}]0;PWN\u{7}", "list"]).fails(2);
+    assert!(line.contains("--tenant t␛]0;PWN␇ (or $CUSTODIAN_TENANT)"), "{line}");
     assert_eq!(sandbox.everything(), before);
 }
 

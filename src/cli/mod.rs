@@ -218,8 +218,9 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
 pub fn no_tenant_on_a_file(cli: &Cli) -> Result<()> {
     let Some(tenant) = &cli.tenant else { return Ok(()) };
     Err(UsageError(format!(
-        "--tenant {} (or $CUSTODIAN_TENANT) names a tenant of Logto's PostgreSQL database; a database file has no tenants: leave it out to work on every user of the file (`import --tenant ID` keeps only that tenant's records)",
-        inert::line(tenant)
+        // Raw: the way out makes the whole line inert, once (marked here too, `␛` became
+        // `\u{241b}`: bb52 F4).
+        "--tenant {tenant} (or $CUSTODIAN_TENANT) names a tenant of Logto's PostgreSQL database; a database file has no tenants: leave it out to work on every user of the file (`import --tenant ID` keeps only that tenant's records)",
     ))
     .into())
 }
