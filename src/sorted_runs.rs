@@ -261,14 +261,19 @@ impl Spill {
             Err(e) => Err(io::Error::new(
                 beside.kind(),
                 format!(
-                    "no temporary file can be made beside the database ({beside}) nor in {} ({e}); make the database's directory writable for you, or set TMPDIR to a directory you can write that has room",
+                    "no temporary file can be made beside the database ({beside}) nor in {} ({e}); make the database's directory writable for you, or set TMPDIR to a directory of your own that has room",
                     fallback.display()
                 ),
             )),
         }
     }
 
+    /// Not in a directory another account owns or may change (a `$TMPDIR` of theirs: an
+    /// import spilled its records there without a word, where `E` refuses it, bb52 F6).
     fn unnamed_file(dir: &Path) -> io::Result<File> {
+        if let Some(problem) = crate::location::shared_dir_problem(dir) {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("not in {problem}")));
+        }
         fs::OpenOptions::new()
             .read(true)
             .write(true)

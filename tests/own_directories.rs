@@ -271,3 +271,41 @@ fn an_editors_file_replaced_by_another_accounts_is_not_read_back() {
     std::os::unix::fs::chown(&file, Some(0), Some(0)).expect("chown");
     assert!(custodian::tui::read_back(&file, 1 << 20).is_ok());
 }
+
+/// An import's spill (a piped input read ahead, the sorted runs) goes beside the database,
+/// else in `$TMPDIR`: never into a directory others can change (a `$TMPDIR` another account
+/// owns took the records without a word, where `E` refuses it: bb52 F6).
+#[test]
+fn an_import_spills_into_no_directory_others_can_change() {
+    let home = PrivateHome::new(&[]);
+    let shared = home.path("shared");
+    fs::create_dir_all(shared.join("db")).expect("dirs");
+    let db = shared.join("db").join("users.redb");
+    let mut command = home.custodian();
+    command.arg("--db").arg(&db).arg("init");
+    Run::of(command, None).ok();
+    // Both the database's directory and `$TMPDIR` writable by anyone, without the sticky bit.
+    let tmp = home.path("tmp-of-others");
+    fs::create_dir_all(&tmp).expect("tmp");
+    chmod(&tmp, 0o777);
+    chmod(&shared.join("db"), 0o777);
+    let records = b"{\"id\":\"s1\",\"username\":\"spilled\",\"customData\":{\"plan\":\"pro\"}}\n";
+    let import = |tmpdir: &Path| {
+        let mut command = home.custodian();
+        command.env("TMPDIR", tmpdir).arg("--db").arg(&db).args(["import", "-"]);
+        Run::of(command, Some(records))
+    };
+    let line = import(&tmp).fails(1);
+    assert!(
+        line.contains(&format!("not in {}, which others can change (mode 0777", tmp.display()))
+            && line.contains("set TMPDIR to a directory of your own"),
+        "{line}"
+    );
+    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0, "nothing named there");
+    // A `$TMPDIR` of one's own takes it.
+    let own = home.path("tmp-of-mine");
+    fs::create_dir_all(&own).expect("tmp");
+    chmod(&own, 0o700);
+    import(&own).ok();
+    chmod(&shared.join("db"), 0o700);
+}

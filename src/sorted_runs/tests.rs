@@ -370,7 +370,7 @@ fn a_spill_file_is_made_in_the_fallback_when_the_database_s_directory_takes_none
     let said = neither.to_string();
     assert!(
         said.starts_with("no temporary file can be made beside the database (")
-            && said.contains("set TMPDIR to a directory you can write"),
+            && said.contains("set TMPDIR to a directory of your own that has room"),
         "{said}"
     );
 }
