@@ -939,6 +939,36 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     quit(&mut next);
 }
 
+/// A `$TMPDIR` others can change is skipped for `/tmp` (sticky, root's): with the current
+/// directory unsafe too, the edit was lost where `/tmp` would have kept it (bb52 F5).
+#[test]
+fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
+    let fixture = Fixture::new();
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    let shared = fixture.dir.path().join("shared-tmp");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (state, tmp) = (blocker.display().to_string(), shared.display().to_string());
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
+    type_unsaved_edit(&mut tui, "kept_in_tmp");
+    tui.wait_text("edit NOT kept on disk");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    assert!(!tui.wait_exit().success());
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let kept = said
+        .split("it was written to ")
+        .nth(1)
+        .and_then(|rest| rest.split(" instead").next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("not said where: {said}"));
+    let text = std::fs::read_to_string(&kept).unwrap_or_default();
+    let _ = std::fs::remove_file(&kept);
+    assert!(kept.starts_with("/tmp") && text.contains("\"kept_in_tmp\": true"), "{kept:?}: {said}");
+    assert_eq!(std::fs::read_dir(&shared).expect("read dir").count(), 0, "nothing in the shared TMPDIR");
+}
+
 /// With `$TMPDIR` not writable either, the edit goes to the current directory, and the next
 /// start finds it there (a full `$TMPDIR` sent it there, and no start named it: bb44 F7).
 #[test]

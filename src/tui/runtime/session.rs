@@ -430,8 +430,8 @@ pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result
 }
 
 /// The last chance for an unsaved edit (a hang-up, a TERM, a vanished terminal, a crash):
-/// the drafts directory, else a new private file (0600, exclusive) in `$TMPDIR` or the
-/// current directory holding the text alone. `Ok` only when it is a draft custodian offers
+/// the drafts directory, else a new private file (0600, exclusive) in `$TMPDIR` (`/tmp` when
+/// others can change it) or the current directory holding the text alone. `Ok` only when it is a draft custodian offers
 /// again; `Err` says where the edit is, or that it is nowhere, in one line.
 pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
     let (user, revision) = (edit.user_id.clone(), edit.base_revision);
@@ -442,7 +442,17 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
     };
     let name = crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision);
     let mut tried = Vec::new();
-    for dir in [crate::draft::later_copy::later_copies_dir(), std::path::PathBuf::from(".")] {
+    // `/tmp` (sticky, root's) after a `$TMPDIR` others can change: with the current directory
+    // unsafe too, the edit was lost where `/tmp` would have kept it (bb52 F5).
+    let temp = crate::draft::later_copy::later_copies_dir();
+    let others_temp = crate::location::shared_dir_problem(&temp).is_some();
+    let mut places = vec![temp];
+    if others_temp {
+        places.push("/tmp".into());
+    }
+    places.push(".".into());
+    places.dedup();
+    for dir in places {
         // Not where others could put their text in its place before it is read (bb40 F2).
         if let Some(problem) = crate::location::shared_dir_problem(&dir) {
             tried.push(format!("not in {problem}"));
