@@ -950,6 +950,8 @@ fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
     std::fs::create_dir(&shared).expect("mkdir");
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let (state, tmp) = (blocker.display().to_string(), shared.display().to_string());
+    // The current directory (the fixture's) others can change too.
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
     type_unsaved_edit(&mut tui, "kept_in_tmp");
     tui.wait_text("edit NOT kept on disk");
@@ -965,7 +967,11 @@ fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
         .unwrap_or_else(|| panic!("not said where: {said}"));
     let text = std::fs::read_to_string(&kept).unwrap_or_default();
     let _ = std::fs::remove_file(&kept);
-    assert!(kept.starts_with("/tmp") && text.contains("\"kept_in_tmp\": true"), "{kept:?}: {said}");
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    assert!(
+        kept.parent() == Some(std::path::Path::new("/tmp")) && text.contains("\"kept_in_tmp\": true"),
+        "{kept:?}: {said}"
+    );
     assert_eq!(std::fs::read_dir(&shared).expect("read dir").count(), 0, "nothing in the shared TMPDIR");
 }
 
