@@ -276,6 +276,29 @@ fn info_names_server_tenant_and_role_but_never_the_password() {
     let line = synced(&after_init.stdout).expect("a keys synced line");
     assert!(line.ends_with(" UTC") && line.contains(" 20"), "{after_init:?}");
     assert!(!info.stdout.contains(&password));
+    // A tenant made since `init`: the key table is there, its keys never synced (it said
+    // "until `init` makes the key table": bb53 F6).
+    let (default_role, _) = db.tenant_role("default");
+    let parent = default_role.strip_suffix("_default").expect("Logto's name for a tenant's role");
+    let (tenant, tenant_role) =
+        (format!("late{}", std::process::id()), format!("logto_tenant_late{}", std::process::id()));
+    db.superuser()
+        .batch_execute(&format!(
+            "create role {tenant_role} nologin in role {parent}; \
+             insert into tenants (id, db_user, db_user_password) values ('{tenant}', '{tenant_role}', 'x')"
+        ))
+        .expect("a tenant made after init");
+    let late = run(&home, &["--db", &db.superuser_url(), "--tenant", &tenant, "info"], None);
+    db.superuser()
+        .batch_execute(&format!(
+            "delete from tenants where id = '{tenant}'; drop owned by {tenant_role}; drop role {tenant_role}"
+        ))
+        .expect("clean up");
+    let line = synced(&late.ok().stdout).expect("a keys synced line");
+    assert!(
+        line.contains("never for this tenant yet (the screen syncs its keys when it starts on it)"),
+        "{line}"
+    );
     // Nor in the log, nor anywhere else custodian writes in its home.
     let logged = std::fs::read_to_string(home.path("state").join("custodian/custodian.log")).expect("a log");
     assert!(logged.contains(&format!("postgres://{role}@127.0.0.1")), "{logged}");

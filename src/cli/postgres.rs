@@ -93,6 +93,10 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     };
     // When the screen's key table last took in what Logto changed (see the README).
     let keys = match store.last_key_sync()? {
+        // A tenant made since `init`: said as if the key table were missing (bb53 F6).
+        Some(when) if when.is_empty() => {
+            "never for this tenant yet (the screen syncs its keys when it starts on it)".to_owned()
+        }
         Some(when) => when,
         None => {
             "never (the screen computes the list order afresh until `init` makes the key table)".to_owned()

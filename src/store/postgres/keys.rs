@@ -231,7 +231,8 @@ impl PostgresStore {
         sync(&mut self.lock(), &self.tenant).map_err(|e| self.fail(e))
     }
 
-    /// When this tenant's keys were last synced (UTC), if ever: for `info`.
+    /// When this tenant's keys were last synced (UTC), if ever: for `info`. `Some("")`: the
+    /// key table is there, and this tenant's keys were never synced (a tenant made since `init`).
     pub fn last_key_sync(&self) -> Result<Option<String>, StoreError> {
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
@@ -249,7 +250,7 @@ impl PostgresStore {
                 &[&self.tenant],
             )
             .map_err(fail)?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(Some(row.map_or_else(String::new, |r| r.get(0))))
     }
 
     /// [`UserStore::rows`] from the key table: an index range of kind 0.
