@@ -158,7 +158,12 @@ pub fn is_mangled_postgres_url(path: &Path) -> bool {
     };
     let well_formed = (given.starts_with(b"postgres://") || given.starts_with(b"postgresql://"))
         && std::str::from_utf8(given).is_ok();
-    !well_formed && (after.starts_with(b":") || after.starts_with(b"//") || text.len() != given.len())
+    // `PostgreSQL://…` is said as a URL of another scheme ("in lower case").
+    let other_case =
+        text.len() == given.len() && after.starts_with(b"://") && std::str::from_utf8(given).is_ok();
+    !well_formed
+        && !other_case
+        && (after.starts_with(b":") || after.starts_with(b"//") || text.len() != given.len())
 }
 
 /// What the operator is told when the database is the default one (no `--db`, no

@@ -1390,9 +1390,11 @@ fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
     );
 }
 
-/// A read keeps a document written outside custodian as a revision when it can; when it
-/// cannot now (the row held by another session, a role not allowed to write the history) the
-/// read goes on and the next read or save keeps it. Any other failure is said.
+/// A read keeps a document written outside custodian as a revision when it can; a role not
+/// allowed to write the history lets the read go on, and the next read or save keeps it. A row
+/// held by another session past the lock timeout fails the read: left unkept, the document was
+/// given as revision N+1, a number the next document kept then took (bb53 F1). Any other
+/// failure is said.
 #[test]
 fn an_outside_document_that_cannot_be_kept_now_lets_the_read_go_on_and_other_failures_are_said() {
     let db = logto_with_people();
@@ -1401,11 +1403,14 @@ fn an_outside_document_that_cannot_be_kept_now_lets_the_read_go_on_and_other_fai
     db.superuser()
         .execute("update users set custom_data = '{\"a\":\"outside\"}' where id = 'u3'", &[])
         .expect("outside update");
-    // The row held by another session: nothing kept, no error.
+    // The row held by another session past the lock timeout: nothing kept, the read refused.
     let mut holder = db.superuser();
     let mut holding = holder.transaction().expect("begin");
     holding.execute("select 1 from users where id = 'u3' for update", &[]).expect("hold the row");
-    store.keep_outside_write("u3").expect("the read goes on while the row is held");
+    match store.keep_outside_write("u3") {
+        Err(StoreError::HeldWhileRead { user }) => assert_eq!(user, "u3"),
+        other => panic!("{other:?}"),
+    }
     holding.rollback().expect("release the row");
     assert_eq!(kept_rows(), 0);
     // A role not allowed to write the history: nothing kept, no error.
