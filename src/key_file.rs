@@ -36,6 +36,12 @@ pub enum KeyFileProblem {
     TooLarge { path: String },
     #[error("key file {path}: {reason}")]
     Malformed { path: String, reason: KeyFileError },
+    /// In a directory others can change, they could put their key in its place (values
+    /// sealed with it are theirs to open) or an older one of yours (bb48).
+    #[error(
+        "key file {path} is in {problem}: they could put another key in its place; keep it in a directory of your own"
+    )]
+    InOthersDirectory { path: String, problem: String },
     #[error(
         "{path} already exists; keygen never overwrites a key (values sealed with it could not be opened again)"
     )]
@@ -60,6 +66,7 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     let you = crate::location::my_uid();
     let meta = fs::metadata(path).map_err(unreadable)?;
     judge(&meta, you, &shown)?;
+    refuse_others_directory(path, &shown)?;
     let file = open(path, meta.file_type().is_fifo(), FIFO_WAIT).map_err(unreadable)?;
     judge(&file.metadata().map_err(unreadable)?, you, &shown)?;
     let mut text = String::new();
@@ -127,6 +134,16 @@ fn judge(meta: &fs::Metadata, you: u32, shown: &str) -> Result<(), KeyFileProble
     Ok(())
 }
 
+/// Refuses a key file whose directory others can change ([`KeyFileProblem::InOthersDirectory`]);
+/// `/tmp` and its like (the sticky bit) are fine, as for every file custodian makes.
+fn refuse_others_directory(path: &Path, shown: &str) -> Result<(), KeyFileProblem> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    match crate::location::shared_dir_problem(dir) {
+        Some(problem) => Err(KeyFileProblem::InOthersDirectory { path: shown.to_owned(), problem }),
+        None => Ok(()),
+    }
+}
+
 /// A new key's id: the month it was made and 4 random hex digits (`2026-12-3f9a`), so an
 /// operator sees at a glance which key of a rotation sealed a value, and two keys made the
 /// same month differ.
@@ -140,6 +157,7 @@ pub fn generate(out: &Path) -> Result<String, KeyFileProblem> {
     if out.as_os_str() == "-" {
         return Err(KeyFileProblem::DashOut);
     }
+    refuse_others_directory(out, &out.display().to_string())?;
     let mut bytes = [0u8; KEY_BYTES + 2];
     getrandom::fill(&mut bytes).map_err(|e| KeyFileProblem::NoRandomness(e.to_string()))?;
     let now = crate::domain::time::now();
@@ -219,6 +237,30 @@ mod tests {
         let message = load(&out).unwrap_err().to_string();
         assert!(message.contains(&format!("chmod 600 {}", out.display())), "{message}");
         assert!(!message.contains('\n'));
+    }
+
+    /// A key file in a directory others can change (writable by them without the sticky bit)
+    /// was read without a word: they could put their own key in its place (bb48).
+    #[test]
+    fn a_key_file_in_a_directory_others_can_change_is_refused_and_not_made_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.jwk");
+        generate(&out).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let message = load(&out).unwrap_err().to_string();
+        assert!(
+            message.contains("which others can change (mode 0777")
+                && message
+                    .ends_with("they could put another key in its place; keep it in a directory of your own"),
+            "{message}"
+        );
+        let message = generate(&dir.path().join("new.jwk")).unwrap_err().to_string();
+        assert!(message.contains("which others can change"), "{message}");
+        assert!(!dir.path().join("new.jwk").exists());
+        // The sticky bit, as /tmp has: others cannot rename or replace a file of yours there.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        load(&out).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
     }
 
     /// A FIFO `key.fifo` in `dir`, mode 0600.
