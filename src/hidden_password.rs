@@ -6,23 +6,48 @@
 //! in the process's own argument memory, which is what those show. From the start of the
 //! process to that moment it can still be seen; `$PGPASSWORD` or `~/.pgpass` never show it.
 
-/// Where the password is in one argument: `--db=` and white space before the URL allowed, and
-/// the URL mistyped as [`crate::database::is_mangled_postgres_url`] takes it (`postgres:/`,
-/// `postgres//`, `postgres:role:…`).
-pub fn password_span(argument: &[u8]) -> Option<std::ops::Range<usize>> {
+/// Where passwords are in one argument: the URL's user information (`role:PASSWORD@`, also
+/// with an empty role) and every `password=` of its query. `--db=` and white space before the
+/// URL allowed, and the URL mistyped as [`crate::database::is_mangled_postgres_url`] takes it
+/// (`postgres:/`, `postgres//`, `postgres:role:…`).
+pub fn password_spans(argument: &[u8]) -> Vec<std::ops::Range<usize>> {
     let url_start = argument.strip_prefix(b"--db=").map_or(0, |_| 5);
     let url = &argument[url_start..];
     let text_start = url_start + (url.len() - url.trim_ascii_start().len());
     let lower = argument[text_start..].to_ascii_lowercase();
-    let scheme = [b"postgresql".as_slice(), b"postgres"].into_iter().find(|s| lower.starts_with(s))?;
+    let Some(scheme) = [b"postgresql".as_slice(), b"postgres"].into_iter().find(|s| lower.starts_with(s))
+    else {
+        return Vec::new();
+    };
     let after_scheme = text_start + scheme.len();
     let rest = &argument[after_scheme..];
-    let userinfo_start = after_scheme + rest.iter().take_while(|b| matches!(b, b':' | b'/')).count();
+    let trimmed = rest.trim_ascii_start();
+    let separator = [b"://".as_slice(), b":/", b"//", b":"].into_iter().find(|sep| trimmed.starts_with(sep));
+    let userinfo_start = after_scheme + (rest.len() - trimmed.len()) + separator.map_or(0, <[u8]>::len);
     let ends = argument[userinfo_start..].iter().position(|b| matches!(b, b'?' | b'#' | b'/'));
     let authority = &argument[userinfo_start..ends.map_or(argument.len(), |e| userinfo_start + e)];
-    let at = userinfo_start + authority.iter().rposition(|b| *b == b'@')?;
-    let colon = userinfo_start + argument[userinfo_start..at].iter().position(|b| *b == b':')?;
-    (colon + 1 < at).then_some(colon + 1..at)
+    let mut spans = Vec::new();
+    if let Some(at) = authority.iter().rposition(|b| *b == b'@')
+        && let Some(colon) = authority[..at].iter().position(|b| *b == b':')
+        && colon + 1 < at
+    {
+        spans.push(userinfo_start + colon + 1..userinfo_start + at);
+    }
+    // `?…&password=…` (the parser reads it as the password too).
+    if let Some(query) = argument[userinfo_start..].iter().position(|b| *b == b'?') {
+        let mut at = userinfo_start + query + 1;
+        let end = argument[at..].iter().position(|b| *b == b'#').map_or(argument.len(), |e| at + e);
+        while at < end {
+            let pair_end = argument[at..end].iter().position(|b| *b == b'&').map_or(end, |e| at + e);
+            if let Some(value) = argument[at..pair_end].strip_prefix(b"password=")
+                && !value.is_empty()
+            {
+                spans.push(pair_end - value.len()..pair_end);
+            }
+            at = pair_end + 1;
+        }
+    }
+    spans
 }
 
 /// Overwrites the password of every argument that holds one (see the module's comment).
@@ -35,8 +60,15 @@ pub fn hide_in_arguments() {
         // placed on its stack at exec; they stay mapped and writable for the process's life, and
         // nothing reads them while the one thread running at this point writes.
         let arguments = unsafe { std::slice::from_raw_parts_mut(start as *mut u8, end - start) };
+        // Only where this memory holds the arguments as parsed: a `/proc` laid out otherwise
+        // (another kernel, an emulation) gives other addresses, and nothing is written there.
+        let parsed: Vec<u8> =
+            std::env::args_os().flat_map(|arg| [arg.as_encoded_bytes(), b"\0"].concat()).collect();
+        if !arguments.starts_with(&parsed) {
+            return;
+        }
         for argument in arguments.split_mut(|b| *b == 0) {
-            if let Some(span) = password_span(argument) {
+            for span in password_spans(argument) {
                 argument[span].fill(b'x');
             }
         }
@@ -60,7 +92,8 @@ mod tests {
     use super::*;
 
     fn hidden(argument: &str) -> Option<&str> {
-        password_span(argument.as_bytes()).map(|span| &argument[span])
+        let spans = password_spans(argument.as_bytes());
+        spans.first().map(|span| &argument[span.clone()])
     }
 
     #[test]
@@ -75,11 +108,17 @@ mod tests {
             ("postgres:logto:S3cret@db.internal/logto", "S3cret"),
             ("POSTGRESQL://logto:pa:ss@db/logto", "pa:ss"),
             ("postgres://logto:S3cret@/logto?host=/run/postgresql", "S3cret"),
+            ("postgres://:S3cret@db/logto", "S3cret"),
+            ("postgres://logto@db/logto?sslmode=require&password=S3cret", "S3cret"),
+            ("postgres:///logto?user=logto&password=S3cret#x", "S3cret"),
         ] {
             assert_eq!(hidden(argument), Some(password), "{argument}");
         }
+        let both = "postgres://a:One@db/x?password=Two";
+        let spans: Vec<&str> = password_spans(both.as_bytes()).into_iter().map(|span| &both[span]).collect();
+        assert_eq!(spans, ["One", "Two"]);
         for argument in [
-            "postgres://logto@db/logto",
+            "postgres://logto@db/logto?passwordx=1&password=",
             "postgres://db/logto?user=a@b",
             "postgres://logto:@db/logto",
             "list",

@@ -169,7 +169,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
 /// swapped by someone else.
 fn check_parent(dir: &Path) -> Result<(), DirError> {
     let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
-    match shared_dir_problem(parent) {
+    match one_dir_problem(parent) {
         Some(problem) => Err(DirError::Unsafe {
             path: dir.to_owned(),
             problem: format!("lies in {problem}: they could replace it"),
@@ -178,16 +178,34 @@ fn check_parent(dir: &Path) -> Result<(), DirError> {
     }
 }
 
-/// Why others could rename or replace a file custodian makes in `dir` (its `$TMPDIR`, a
-/// directory of its own's parent), if they could: `dir` writable by others without the
-/// sticky bit (`/tmp` has it), or owned by another account than yours or root's.
+/// Why others could rename or replace a file custodian makes in `dir` (its `$TMPDIR`, the
+/// key file's directory, a spill's), if they could: `dir` or a directory it lies in owned by
+/// another account than yours or root's (the sticky bit does not hold its owner back), or
+/// writable by others without the sticky bit (`/tmp` has it). A directory of yours inside one
+/// others can write they rename away and put theirs in its place, and a sticky one of theirs
+/// is theirs to empty (bb54 F1: both took the last-chance copy, which was then swapped).
 pub fn shared_dir_problem(dir: &Path) -> Option<String> {
+    if let Some(problem) = one_dir_problem(dir) {
+        return Some(problem);
+    }
+    let as_given = std::path::absolute(dir).ok();
+    let resolved = fs::canonicalize(dir).ok();
+    [as_given, resolved].into_iter().flatten().find_map(|path| {
+        path.ancestors()
+            .skip(1)
+            .find_map(one_dir_problem)
+            .map(|problem| format!("{}, inside {problem}", dir.display()))
+    })
+}
+
+/// [`shared_dir_problem`] of `dir` alone.
+fn one_dir_problem(dir: &Path) -> Option<String> {
     let meta = fs::metadata(dir).ok()?;
     let mode = meta.mode() & 0o7777;
     let others_write = mode & 0o022 != 0;
     let sticky = mode & 0o1000 != 0;
     let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
-    (!sticky && (others_write || !owners_ok))
+    (!owners_ok || (others_write && !sticky))
         .then(|| format!("{}, which others can change (mode {mode:04o}, uid {})", dir.display(), meta.uid()))
 }
 

@@ -241,39 +241,48 @@ impl Spill {
         let room = |dir: &Path| {
             rustix::fs::statvfs(dir).is_ok_and(|space| space.f_bavail.saturating_mul(space.f_frsize) >= bytes)
         };
+        let safe = crate::location::shared_dir_problem(&temp).is_none();
         let (first, then) =
-            if !room(dir) && room(&temp) { (temp.as_path(), dir) } else { (dir, temp.as_path()) };
+            if !room(dir) && safe && room(&temp) { (temp.as_path(), dir) } else { (dir, temp.as_path()) };
         Self::unnamed_file_in_either(first, then).map(|(file, _)| file)
     }
 
-    /// The file in `dir`, else in `fallback`, and where it was made; when neither takes one,
-    /// an error naming both and what to do.
+    /// The file in `dir`, else in `fallback` (the temporary directory), else in `/tmp`, and
+    /// where it was made; when none takes one, an error naming each and what to do. A
+    /// temporary directory others can change is passed over (a `$TMPDIR` of another
+    /// account's took an import's records without a word: bb52 F6, bb54 F1); `dir`, the
+    /// database's own, is the operator's choice.
     fn unnamed_file_in_either(dir: &Path, fallback: &Path) -> io::Result<(File, PathBuf)> {
         let beside = match Self::unnamed_file(dir) {
             Ok(file) => return Ok((file, dir.to_path_buf())),
             Err(e) => e,
         };
-        match Self::unnamed_file(fallback) {
-            Ok(file) => {
-                tracing::info!(dir = %dir.display(), error = %beside, fallback = %fallback.display(), "temporary file made in the fallback");
-                Ok((file, fallback.to_path_buf()))
+        let mut places = vec![fallback, Path::new("/tmp")];
+        places.dedup();
+        let mut tried = Vec::new();
+        for place in places {
+            if let Some(problem) = crate::location::shared_dir_problem(place) {
+                tried.push(format!("not in {problem}"));
+                continue;
             }
-            Err(e) => Err(io::Error::new(
-                beside.kind(),
-                format!(
-                    "no temporary file can be made beside the database ({beside}) nor in {} ({e}); make the database's directory writable for you, or set TMPDIR to a directory of your own that has room",
-                    fallback.display()
-                ),
-            )),
+            match Self::unnamed_file(place) {
+                Ok(file) => {
+                    tracing::info!(dir = %dir.display(), error = %beside, fallback = %place.display(), "temporary file made in the fallback");
+                    return Ok((file, place.to_path_buf()));
+                }
+                Err(e) => tried.push(format!("{}: {e}", place.display())),
+            }
         }
+        Err(io::Error::new(
+            beside.kind(),
+            format!(
+                "no temporary file can be made beside the database ({beside}) nor elsewhere ({}); make room beside the database, or set TMPDIR to a directory of your own that has room",
+                tried.join("; ")
+            ),
+        ))
     }
 
-    /// Not in a directory another account owns or may change (a `$TMPDIR` of theirs: an
-    /// import spilled its records there without a word, where `E` refuses it, bb52 F6).
     fn unnamed_file(dir: &Path) -> io::Result<File> {
-        if let Some(problem) = crate::location::shared_dir_problem(dir) {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("not in {problem}")));
-        }
         fs::OpenOptions::new()
             .read(true)
             .write(true)

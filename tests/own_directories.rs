@@ -248,6 +248,35 @@ fn a_temporary_directory_others_can_change_is_named_and_a_sticky_one_is_fine() {
     assert_eq!(custodian::location::shared_dir_problem(&shared), None);
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o700)).expect("chmod");
     assert_eq!(custodian::location::shared_dir_problem(&shared), None);
+    // A directory of yours inside one others can write: they rename it away and put theirs in
+    // its place (bb54 F1), named as the directory asked about, by way of a link too.
+    let mine = shared.join("mine");
+    fs::create_dir(&mine).expect("mkdir");
+    fs::set_permissions(&mine, fs::Permissions::from_mode(0o700)).expect("chmod");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let problem = custodian::location::shared_dir_problem(&mine).expect("inside one others can change");
+    assert!(
+        problem.starts_with(&format!(
+            "{}, inside {}, which others can change (mode 0777",
+            mine.display(),
+            shared.display()
+        )),
+        "{problem}"
+    );
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&mine, &link).expect("symlink");
+    assert!(custodian::location::shared_dir_problem(&link).is_some(), "resolved, its real place is judged");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    assert_eq!(custodian::location::shared_dir_problem(&mine), None, "a sticky directory of root's or yours");
+    // A sticky directory of another account's is theirs to empty (root alone can make one here).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&shared, Some(12345), None).expect("chown");
+        let problem = custodian::location::shared_dir_problem(&shared).expect("another account's");
+        assert!(problem.contains("(mode 1777, uid 12345)"), "{problem}");
+        assert!(custodian::location::shared_dir_problem(&mine).is_some());
+        std::os::unix::fs::chown(&shared, Some(0), None).expect("chown");
+    }
 }
 
 /// `E`'s file replaced by another account's while the editor ran: never read back as the
@@ -273,39 +302,26 @@ fn an_editors_file_replaced_by_another_accounts_is_not_read_back() {
 }
 
 /// An import's spill (a piped input read ahead, the sorted runs) goes beside the database,
-/// else in `$TMPDIR`: never into a directory others can change (a `$TMPDIR` another account
-/// owns took the records without a word, where `E` refuses it: bb52 F6).
+/// else in `$TMPDIR`, else in `/tmp`: never into a `$TMPDIR` others can change (one another
+/// account owned took the records without a word, where `E` refuses it: bb52 F6, bb54 F1).
+/// The database's own directory is the operator's choice: a team's 0775 one takes it.
 #[test]
 fn an_import_spills_into_no_directory_others_can_change() {
     let home = PrivateHome::new(&[]);
-    let shared = home.path("shared");
-    fs::create_dir_all(shared.join("db")).expect("dirs");
-    let db = shared.join("db").join("users.redb");
+    let team = home.path("team");
+    fs::create_dir_all(&team).expect("dirs");
+    chmod(&team, 0o775);
+    let db = team.join("users.redb");
     let mut command = home.custodian();
     command.arg("--db").arg(&db).arg("init");
     Run::of(command, None).ok();
-    // Both the database's directory and `$TMPDIR` writable by anyone, without the sticky bit.
     let tmp = home.path("tmp-of-others");
     fs::create_dir_all(&tmp).expect("tmp");
     chmod(&tmp, 0o777);
-    chmod(&shared.join("db"), 0o777);
     let records = b"{\"id\":\"s1\",\"username\":\"spilled\",\"customData\":{\"plan\":\"pro\"}}\n";
-    let import = |tmpdir: &Path| {
-        let mut command = home.custodian();
-        command.env("TMPDIR", tmpdir).arg("--db").arg(&db).args(["import", "-"]);
-        Run::of(command, Some(records))
-    };
-    let line = import(&tmp).fails(1);
-    assert!(
-        line.contains(&format!("not in {}, which others can change (mode 0777", tmp.display()))
-            && line.contains("set TMPDIR to a directory of your own"),
-        "{line}"
-    );
-    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0, "nothing named there");
-    // A `$TMPDIR` of one's own takes it.
-    let own = home.path("tmp-of-mine");
-    fs::create_dir_all(&own).expect("tmp");
-    chmod(&own, 0o700);
-    import(&own).ok();
-    chmod(&shared.join("db"), 0o700);
+    let mut command = home.custodian();
+    command.env("TMPDIR", &tmp).arg("--db").arg(&db).args(["import", "-"]);
+    Run::of(command, Some(records)).ok();
+    assert_eq!(fs::read_dir(&tmp).expect("tmp").count(), 0, "nothing there");
+    assert_eq!(fs::read_dir(&team).expect("team").count(), 1, "nothing left beside the database: {team:?}");
 }
