@@ -965,14 +965,29 @@ fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
         .and_then(|rest| rest.split(" instead").next())
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("not said where: {said}"));
+    // Removed however the test ends: it is in the machine's /tmp.
+    struct Removed(PathBuf);
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _removed = Removed(kept.clone());
     let text = std::fs::read_to_string(&kept).unwrap_or_default();
-    let _ = std::fs::remove_file(&kept);
     std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
     assert!(
         kept.parent() == Some(std::path::Path::new("/tmp")) && text.contains("\"kept_in_tmp\": true"),
         "{kept:?}: {said}"
     );
     assert_eq!(std::fs::read_dir(&shared).expect("read dir").count(), 0, "nothing in the shared TMPDIR");
+    // The next start, with the same `$TMPDIR`, names it there (review: it looked only in
+    // `$TMPDIR` and the current directory).
+    let mut next = fixture.spawn_tui_with(300, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
+    next.wait_text("not offered as a draft:");
+    next.send(F2);
+    next.wait_text(&kept.display().to_string());
+    next.send(ESC);
+    quit(&mut next);
 }
 
 /// With `$TMPDIR` not writable either, the edit goes to the current directory, and the next

@@ -90,13 +90,15 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft], in_tmpdir: LaterC
     let me = crate::location::my_uid();
     let taken =
         |path: &Path| drafts.iter().any(|d| d.later_copy.as_deref() == Some(&*path.display().to_string()));
-    // Where the session's end writes it: `$TMPDIR`, else the current directory (a full
-    // `$TMPDIR` sent it there, and no start named it: bb44 F7).
+    // Where the session's end writes it: `$TMPDIR`, else `/tmp` or the current directory (a
+    // full `$TMPDIR` sent it there, and no start named it: bb44 F7; nor one in `/tmp`).
     let mut copies = in_tmpdir.0;
-    if let Ok(here) = std::env::current_dir()
-        && std::fs::canonicalize(&here).ok() != std::fs::canonicalize(later_copies_dir()).ok()
-    {
-        copies.extend(LaterCopies::in_dir(&here).0);
+    let temp = std::fs::canonicalize(later_copies_dir()).ok();
+    for place in last_chance_places().into_iter().skip(1) {
+        let real = std::fs::canonicalize(&place).ok();
+        if real.is_some() && real != temp {
+            copies.extend(LaterCopies::in_dir(&place).0);
+        }
     }
     copies
         .into_iter()
@@ -122,4 +124,20 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft], in_tmpdir: LaterC
 /// Where a later copy is looked for: `$TMPDIR`, where the session's end writes it first.
 pub(crate) fn later_copies_dir() -> PathBuf {
     std::env::temp_dir()
+}
+
+/// Where the session's end writes an edit no draft could take, in order: `$TMPDIR`, `/tmp`
+/// when others can change `$TMPDIR` (with the current directory unsafe too, the edit was lost
+/// where `/tmp` would have kept it: bb52 F5), the current directory. The next start looks
+/// in the same places.
+pub(crate) fn last_chance_places() -> Vec<PathBuf> {
+    let temp = later_copies_dir();
+    let others_temp = crate::location::shared_dir_problem(&temp).is_some();
+    let mut places = vec![temp];
+    if others_temp {
+        places.push("/tmp".into());
+    }
+    places.push(std::env::current_dir().unwrap_or_else(|_| ".".into()));
+    places.dedup();
+    places
 }

@@ -442,17 +442,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
     };
     let name = crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision);
     let mut tried = Vec::new();
-    // `/tmp` (sticky, root's) after a `$TMPDIR` others can change: with the current directory
-    // unsafe too, the edit was lost where `/tmp` would have kept it (bb52 F5).
-    let temp = crate::draft::later_copy::later_copies_dir();
-    let others_temp = crate::location::shared_dir_problem(&temp).is_some();
-    let mut places = vec![temp];
-    if others_temp {
-        places.push("/tmp".into());
-    }
-    places.push(".".into());
-    places.dedup();
-    for dir in places {
+    for dir in crate::draft::later_copy::last_chance_places() {
         // Not where others could put their text in its place before it is read (bb40 F2).
         if let Some(problem) = crate::location::shared_dir_problem(&dir) {
             tried.push(format!("not in {problem}"));
