@@ -112,9 +112,9 @@ fn refuse_if_not_a_file(path: &Path) -> Result<()> {
 /// Only the scheme is said: what follows it may hold a password.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", if scheme.is_empty() {
-    "--db begins like a PostgreSQL URL but is not one (postgres://USER@HOST:PORT/DATABASE or postgresql://…; \
-     a slash or a colon left out, white space before it, a byte that is not UTF-8): it is not shown, as \
-     it may hold a password (a file whose name begins so can be named ./…)".to_owned()
+    "--db names no file and reads as a PostgreSQL URL mistyped, or as a password (a well-formed one is \
+     postgres://USER@HOST:PORT/DATABASE or postgresql://…; the password better in $PGPASSWORD or ~/.pgpass): \
+     it is not shown".to_owned()
 } else {
     format!("--db: a {scheme}:// URL is neither a database file nor a PostgreSQL URL (custodian connects to postgres:// or postgresql:// URLs{hint})")
 })]
@@ -127,43 +127,53 @@ pub struct OtherUrl {
 /// or like a PostgreSQL URL that is not one ([`is_mangled_postgres_url`]). A file whose path
 /// truly begins so can be named `./scheme://…`.
 pub fn refuse_other_url(path: &Path) -> Result<(), OtherUrl> {
+    if let Some((scheme, _)) = path.to_str().and_then(|text| text.split_once("://")) {
+        let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+        if is_scheme && !matches!(scheme, "postgres" | "postgresql") {
+            let hint = if matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql") {
+                ", in lower case"
+            } else {
+                ""
+            };
+            return Err(OtherUrl { scheme: crate::inert::line(scheme).into_owned(), hint });
+        }
+    }
     if is_mangled_postgres_url(path) {
         return Err(OtherUrl { scheme: String::new(), hint: "" });
     }
-    let Some((scheme, _)) = path.to_str().and_then(|text| text.split_once("://")) else { return Ok(()) };
-    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
-    if !is_scheme || matches!(scheme, "postgres" | "postgresql") {
-        return Ok(());
-    }
-    let hint = if matches!(scheme.to_ascii_lowercase().as_str(), "postgres" | "postgresql") {
-        ", in lower case"
-    } else {
-        ""
-    };
-    Err(OtherUrl { scheme: crate::inert::line(scheme).into_owned(), hint })
+    Ok(())
 }
 
-/// A `--db` meant as a PostgreSQL URL and mistyped (`postgres:/…`, `postgres//…`,
-/// `postgres:user:…`, ` postgres://…`, a byte that is not UTF-8 in it): taken for a file name,
-/// its password was said on stderr, in a suggested `init`, and in the log (bb52 F2).
-/// `postgres-backup.redb` and `postgres/users.redb` are file names as before.
+/// A `--db` that names no file and reads as a PostgreSQL URL mistyped, or as credentials
+/// (`postgres:/…`, `postgres;//…`, `postgres ://…`, a space, a no-break or zero-width space,
+/// a byte-order mark or quotes before it, a byte that is not UTF-8, `role:PASSWORD@host/db`,
+/// `host=… password=…`): taken for a file name, its password was said on stderr, in a
+/// suggested `init`, and in the log (bb52 F2, bb54 F3). A file that is there is a file, and
+/// `postgres-backup.redb`, `postgres/users.redb`, `postgres//users.redb` name files as before.
 pub fn is_mangled_postgres_url(path: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let given = path.as_os_str().as_bytes();
-    let text = given.trim_ascii_start();
-    let lower = text.to_ascii_lowercase();
-    let Some(after) = lower.strip_prefix(b"postgresql").or_else(|| lower.strip_prefix(b"postgres")) else {
+    if fs::symlink_metadata(path).is_ok() {
         return false;
-    };
+    }
+    let given = path.as_os_str().as_bytes();
     let well_formed = (given.starts_with(b"postgres://") || given.starts_with(b"postgresql://"))
         && std::str::from_utf8(given).is_ok();
-    // `PostgreSQL://…` is said as a URL of another scheme ("in lower case").
-    let other_case =
-        text.len() == given.len() && after.starts_with(b"://") && std::str::from_utf8(given).is_ok();
-    !well_formed
-        && !other_case
-        && (after.starts_with(b":") || after.starts_with(b"//") || text.len() != given.len())
+    if well_formed {
+        return false;
+    }
+    let lossy = String::from_utf8_lossy(given);
+    let text = lossy.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '"' | '\'' | '\u{fffd}')
+    });
+    let lower = text.to_lowercase();
+    // Credentials whatever the shape: a password parameter, or `role:…@` in a part of the path.
+    let credentials = lower.contains("password=")
+        || text.split('/').any(|part| part.split_once(':').is_some_and(|(_, after)| after.contains('@')));
+    let url_like = lower.starts_with("postgres")
+        && (text.contains('@') || text.len() != lossy.len() || lossy.contains('\u{fffd}'));
+    credentials || url_like
 }
 
 /// What the operator is told when the database is the default one (no `--db`, no
@@ -246,7 +256,9 @@ pub fn open_postgres(
 pub fn for_the_log(db: Option<&Path>) -> String {
     match (postgres_url(db), db) {
         (Some(url), _) => ConnectionSpec::redacted(url),
-        (None, Some(path)) if is_mangled_postgres_url(path) => {
+        // Neither a mistyped URL nor one of another scheme (`mysql://role:PASSWORD@…`) is
+        // logged: either may hold a password (bb54 F4).
+        (None, Some(path)) if refuse_other_url(path).is_err() => {
             "postgres://(a URL custodian cannot read)".to_owned()
         }
         (None, Some(path)) => path.display().to_string(),

@@ -1830,7 +1830,7 @@ fn a_mistyped_postgres_url_is_refused_without_showing_it_or_logging_it() {
     let sandbox = Sandbox::new();
     let here = sandbox.path("work");
     fs::create_dir_all(here.join("postgres")).expect("dirs");
-    let said = "custodian: --db begins like a PostgreSQL URL but is not one";
+    let said = "custodian: --db names no file and reads as a PostgreSQL URL mistyped, or as a password";
     let mut given: Vec<std::ffi::OsString> = [
         "postgres:/logto:S3cret@db.internal/logto",
         "postgres//logto:S3cret@db.internal/logto",
@@ -1838,6 +1838,17 @@ fn a_mistyped_postgres_url_is_refused_without_showing_it_or_logging_it() {
         "postgres:logto:S3cret@db.internal/logto",
         "\tPOSTGRESQL://logto:S3cret@db.internal/logto",
         "postgresql:/logto:S3cret@db.internal/logto",
+        // bb54 F3: a semicolon for the colon, a space around it, a no-break or zero-width space
+        // or quotes before it, a full-width colon, no scheme at all, libpq's key=value form.
+        "postgres;//logto:S3cret@db/logto",
+        "postgres ://logto:S3cret@db/logto",
+        "\u{a0}postgres://logto:S3cret@db/logto",
+        "\u{200b}postgres://logto:S3cret@db/logto",
+        "\"postgres://logto:S3cret@db/logto\"",
+        "postgres\u{ff1a}//logto:S3cret@db/logto",
+        "logto:S3cret@db:5432/logto",
+        "//logto:S3cret@db/logto",
+        "host=db user=logto password=S3cret dbname=logto",
     ]
     .iter()
     .map(std::ffi::OsString::from)
@@ -1855,8 +1866,19 @@ fn a_mistyped_postgres_url_is_refused_without_showing_it_or_logging_it() {
     let log =
         fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
     assert!(!log.contains("S3c") && log.contains("postgres://(a URL custodian cannot read)"), "{log}");
+    // Another scheme's URL is not logged whole either (bb54 F4).
+    let mut command = sandbox.command();
+    command.current_dir(&here).args(["--db", "mysql://op:S3cretMy@h/db", "list"]);
+    Run::of(command, None).fails(1);
+    let log =
+        fs::read_to_string(sandbox.path("state").join("custodian").join("custodian.log")).expect("the log");
+    assert!(!log.contains("S3cretMy"), "{log}");
+    // With --tenant, the URL is what is said (it said "a database file has no tenants").
+    let mut command = sandbox.command();
+    command.current_dir(&here).args(["--db", "postgres:/logto:S3cret@db/logto", "--tenant", "acme", "list"]);
+    assert!(Run::of(command, None).fails(1).starts_with(said));
     // A file whose name begins with `postgres`, in a directory named so: read as files.
-    for file in ["postgres-backup.redb", "postgres/users.redb"] {
+    for file in ["postgres-backup.redb", "postgres/users.redb", "postgres//users2.redb"] {
         let mut command = sandbox.command();
         command.current_dir(&here).arg("--db").arg(file).arg("init");
         Run::of(command, None).ok();

@@ -217,6 +217,10 @@ pub fn log_refusal(command: &Command, error: &anyhow::Error) {
 /// on to work on all its users: `patch --tenant acme --all --yes` patched everyone (bb25 P09).
 pub fn no_tenant_on_a_file(cli: &Cli) -> Result<()> {
     let Some(tenant) = &cli.tenant else { return Ok(()) };
+    // A mistyped URL is said as one, not as a file with no tenants.
+    if let Some(db) = cli.db.as_deref() {
+        database::refuse_other_url(db)?;
+    }
     Err(UsageError(format!(
         // Raw: the way out makes the whole line inert, once (marked here too, `␛` became
         // `\u{241b}`: bb52 F4).
