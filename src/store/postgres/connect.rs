@@ -231,10 +231,7 @@ impl ConnectionSpec {
             None => None,
         };
         let mut dbname = if path.is_empty() { None } else { Some(percent_decode(path)?) };
-        let mut ssl_mode = match &env.pgsslmode {
-            Some(mode) => ssl_mode_named(mode, "$PGSSLMODE")?,
-            None => SslMode::Prefer,
-        };
+        let mut ssl_mode = None;
         let mut ssl_root_cert = env.pgsslrootcert.clone();
         let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
         let mut application_name = "custodian".to_owned();
@@ -242,7 +239,7 @@ impl ConnectionSpec {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value)?;
             match key {
-                "sslmode" => ssl_mode = ssl_mode_named(&value, "sslmode=")?,
+                "sslmode" => ssl_mode = Some(ssl_mode_named(&value, "sslmode=")?),
                 "sslrootcert" => ssl_root_cert = Some(PathBuf::from(value)),
                 "connect_timeout" => {
                     let seconds: u64 = value
@@ -274,6 +271,13 @@ impl ConnectionSpec {
             Some(h) => Host::Tcp(h),
             None if Path::new("/var/run/postgresql").is_dir() => Host::Socket("/var/run/postgresql".into()),
             None => Host::Tcp("localhost".into()),
+        };
+        // `$PGSSLMODE` only where the URL names none, and not on a unix socket, where libpq
+        // ignores it (a profile's `PGSSLMODE=require` would refuse every socket URL: review).
+        let ssl_mode = match (ssl_mode, &env.pgsslmode, &host) {
+            (Some(mode), _, _) => mode,
+            (None, Some(mode), Host::Tcp(_)) => ssl_mode_named(mode, "$PGSSLMODE")?,
+            (None, _, _) => SslMode::Prefer,
         };
         let user = user
             .filter(|u| !u.is_empty())
@@ -353,10 +357,18 @@ impl ConnectionSpec {
     /// The password a connection made now sends: the one given, or the password file's as it
     /// reads now ([`ConnectionSpec::password_from_file`]).
     fn password_for_a_connection(&self, env: &Environment) -> Option<String> {
-        if self.password_from_file {
-            self.clone().password_from_pgpass(env).or_else(|| self.password.clone())
-        } else {
-            self.password.clone()
+        if !self.password_from_file {
+            return self.password.clone();
+        }
+        let mut again = self.clone();
+        match again.password_from_pgpass(env) {
+            Some(password) => Some(password),
+            None => {
+                // The file gone, unreadable, or now open to others (a rotation that wrote it
+                // 0644): the password read at start is sent, and the log says why.
+                tracing::warn!(ignored = ?again.pgpass_ignored, "the password file gave no password this time: the one read at start is sent");
+                self.password.clone()
+            }
         }
     }
 
@@ -394,7 +406,9 @@ impl ConnectionSpec {
         Ok((config, self.tls()?))
     }
 
-    fn tls(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    /// The TLS the URL asks for (a cancel request needs it alone: no password file read on
+    /// the screen's thread for it).
+    pub fn tls(&self) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()

@@ -32,7 +32,7 @@ impl UserStore for PostgresStore {
 
     fn cancel_running(&self) {
         let token = self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        let Ok((_, tls)) = self.spec.client_config() else { return };
+        let Ok(tls) = self.spec.tls() else { return };
         // The cancel request is a connection of its own: never on the caller's thread (the
         // screen's), and a failure only means the statement runs to its end.
         let _ = std::thread::Builder::new().name("custodian-cancel".into()).spawn(move || {

@@ -111,6 +111,12 @@ fn pgsslmode_and_pgsslrootcert_stand_where_the_url_says_nothing() {
     let environment = Environment { pgsslmode: Some("always".into()), ..env() };
     let error = ConnectionSpec::parse("postgres://u@h/db", &environment).unwrap_err();
     assert!(error.to_string().contains("$PGSSLMODE \"always\" is not one of disable"), "{error}");
+    // Only where the URL names none, and not on a unix socket, where libpq ignores it.
+    let spec = ConnectionSpec::parse("postgres://u@h/db?sslmode=require", &environment).unwrap();
+    assert_eq!(spec.ssl_mode, SslMode::Require);
+    let environment = Environment { pgsslmode: Some("verify-full".into()), ..env() };
+    let spec = ConnectionSpec::parse("postgres://u@/db?host=/run/postgresql", &environment).unwrap();
+    assert_eq!(spec.ssl_mode, SslMode::Prefer);
 }
 
 #[test]
