@@ -38,7 +38,7 @@ fn writing_to(file: fs::File) -> impl tracing::Subscriber + Send + Sync {
         .finish()
 }
 
-/// The log file, written through [`inert::lines`]: an id, a name or a path holding ESC or a
+/// The log file, written through [`inert::line`]: an id, a name or a path holding ESC or a
 /// C1 control goes in as its visible marker, so `cat` or `tail -f` of the log cannot drive
 /// the reader's terminal (they went in raw: bb14 L05). The formatter hands over each event
 /// whole, in one write.
@@ -50,7 +50,10 @@ impl io::Write for InertLog {
         // The log is best effort: an event it cannot take (a full disk, `ulimit -f`) is
         // dropped. Refused, tracing said so on stderr — on the screen, scrolling the frame
         // (`[tracing-subscriber] Unable to write an event…`: bb50 F2).
-        let _ = self.0.write_all(inert::lines(&text).as_bytes());
+        // One line per event: a line feed in an id SQL wrote, or in a `--db` path, went in raw
+        // and could forge a line of its own (bb54 F5).
+        let (event, end) = text.strip_suffix('\n').map_or((&*text, ""), |event| (event, "\n"));
+        let _ = self.0.write_all(format!("{}{end}", inert::line(event)).as_bytes());
         Ok(buf.len())
     }
 
@@ -132,13 +135,19 @@ mod tests {
         tracing::subscriber::with_default(writing_to(file), || {
             // As custodian logs them: displayed (`%`), not debug-quoted.
             tracing::info!(user = %"h\u{1b}[2J\u{9b}1m", db = %"/tmp/x\u{1b}]0;owned\u{7}.redb", "saved");
+            // A line feed in an id SQL wrote forged a line of its own (bb54 F5).
+            tracing::info!(user = %"n\n2026-01-01T00:00:00Z  INFO forged", "saved");
             tracing::warn!(user = %"plain", "refused");
         });
         let text = fs::read_to_string(&log).unwrap();
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
         assert!(text.contains("user=h␛[2J\\u{9b}1m") && text.contains("x␛]0;owned␇.redb"), "{text:?}");
-        assert_eq!(text.lines().count(), 2, "one line an event: {text:?}");
-        assert!(text.lines().nth(1).unwrap().ends_with("WARN refused user=plain"), "{text:?}");
+        assert_eq!(text.lines().count(), 3, "one line an event: {text:?}");
+        assert!(
+            text.lines().nth(1).unwrap().contains("user=n␊2026-01-01T00:00:00Z  INFO forged"),
+            "{text:?}"
+        );
+        assert!(text.lines().nth(2).unwrap().ends_with("WARN refused user=plain"), "{text:?}");
     }
 
     #[test]
