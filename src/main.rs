@@ -185,24 +185,21 @@ fn negative_count(error: &clap::Error) -> Option<String> {
     if !matches!(error.kind(), ErrorKind::UnknownArgument | ErrorKind::ValueValidation) {
         return None;
     }
-    let counts = |flag: &str| {
-        let counting = [TypeId::of::<u64>(), TypeId::of::<usize>(), TypeId::of::<u32>()];
-        Cli::command().get_subcommands().chain(std::iter::once(&Cli::command())).any(|command| {
-            command.get_arguments().any(|arg| {
-                arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long))
-                    && counting.iter().any(|id| arg.get_value_parser().type_id() == *id)
-            })
-        })
-    };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let counting = [TypeId::of::<u64>(), TypeId::of::<usize>(), TypeId::of::<u32>()];
+    let args = arguments();
     let given = args.iter().enumerate().find_map(|(at, arg)| {
         let (flag, value) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => (flag, value),
             _ => (arg.as_str(), args.get(at + 1)?.as_str()),
         };
-        let negative =
-            value.starts_with('-') && value.len() > 1 && value[1..].bytes().all(|b| b.is_ascii_digit());
-        (negative && counts(flag)).then(|| (flag.to_owned(), value.to_owned()))
+        // `-0` is 0, no number below it.
+        let negative = value.parse::<i64>().is_ok_and(|n| n < 0);
+        let counts = || {
+            flag_of_the_command(&args, flag, |arg| {
+                counting.iter().any(|id| arg.get_value_parser().type_id() == *id)
+            })
+        };
+        (negative && counts()).then(|| (flag.to_owned(), value.to_owned()))
     })?;
     let (flag, value) = given;
     Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below"))
@@ -214,17 +211,31 @@ fn hyphen_value_tip(error: &clap::Error) -> String {
     if error.kind() != ErrorKind::UnknownArgument {
         return String::new();
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let takes_a_value = |flag: &str| {
-        Cli::command().get_subcommands().chain(std::iter::once(&Cli::command())).any(|command| {
-            command.get_arguments().any(|arg| {
-                arg.get_action().takes_values()
-                    && arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long))
-            })
-        })
-    };
+    let args = arguments();
     args.windows(2)
-        .find(|pair| pair[1].starts_with('-') && pair[1].len() > 1 && takes_a_value(&pair[0]))
+        .find(|pair| {
+            pair[1].starts_with('-')
+                && pair[1].len() > 1
+                && flag_of_the_command(&args, &pair[0], |arg| arg.get_action().takes_values())
+        })
         .map(|pair| format!("; tip: a value that starts with `-` is given as `{}={}`", pair[0], pair[1]))
         .unwrap_or_default()
+}
+
+/// The arguments as given, each read lossily: `std::env::args` panics on one that is not
+/// UTF-8 (a `--db` path), and a usage error became exit 101 (review).
+fn arguments() -> Vec<String> {
+    std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect()
+}
+
+/// Whether `flag` (`--limit`) is one of the subcommand used (the first argument naming one),
+/// or a global one, and `is` holds of it: `list --revision -1` was told what `--revision`
+/// takes, though `list` has none (bb54 F7).
+fn flag_of_the_command(args: &[String], flag: &str, is: impl Fn(&clap::Arg) -> bool) -> bool {
+    let cli = Cli::command();
+    let used = args.iter().find_map(|arg| cli.get_subcommands().find(|sub| sub.get_name() == arg));
+    let long = |arg: &clap::Arg| arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long));
+    used.into_iter()
+        .chain(std::iter::once(&cli))
+        .any(|command| command.get_arguments().any(|arg| long(arg) && is(arg)))
 }

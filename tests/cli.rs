@@ -5,6 +5,7 @@
 mod support;
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -166,6 +167,17 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
         );
         assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
     }
+    // Only for a flag the command has (`list` has no `--revision`), and `-0` is no number
+    // below 0 (bb54 F7).
+    for args in [&["list", "--revision", "-1"][..], &["info", "--limit", "-1"], &["list", "--limit", "-0"]] {
+        let run = sandbox.on(&db, args);
+        assert!(!run.stderr.contains("none below"), "{args:?}: {run:?}");
+    }
+    // An argument that is not UTF-8 beside a usage mistake: one line, exit 2 (it panicked).
+    let mut command = sandbox.command();
+    command.arg("--db").arg(std::ffi::OsStr::from_bytes(b"caf\xe9.redb")).args(["list", "--limit", "abc"]);
+    let line = Run::of(command, None).fails(2);
+    assert!(line.contains("invalid value 'abc' for '--limit <LIMIT>'"), "{line}");
 }
 
 #[test]
