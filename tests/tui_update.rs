@@ -708,9 +708,7 @@ fn quitting_while_the_connection_is_lost_keeps_the_edit_as_a_draft() {
         );
         assert_eq!(
             state.said_at_exit,
-            [format!(
-                "the connection to the database was lost, so your edit of user {id} was not saved; it is kept as a draft, offered when custodian starts again on this database"
-            )]
+            [format!("the connection to the database was lost, so your edit of user {id} was not saved")]
         );
     }
 }

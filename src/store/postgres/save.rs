@@ -22,7 +22,8 @@ impl PostgresStore {
         // Before the COMMIT, a lost connection means the server rolls the transaction back:
         // the save did not happen, and the error says so.
         let fail = |e: postgres::Error| match self.rolled_back(self.fail(e), "the save did not happen") {
-            StoreError::Busy => StoreError::RowHeld { user: crate::inert::line(id).into_owned() },
+            // Raw: the way out marks the whole line once (bb52 F4's kind).
+            StoreError::Busy => StoreError::RowHeld { user: id.to_owned() },
             other => other,
         };
         let mut tx = Self::write_transaction(&mut client).map_err(fail)?;
@@ -226,7 +227,7 @@ impl PostgresStore {
             // overwrote a later outside write (bb53 F1). No revision is given instead.
             Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
                 tracing::info!(user = %id, "a document written outside custodian could not be kept: the row is held");
-                Err(StoreError::HeldWhileRead { user: crate::inert::line(id).into_owned() })
+                Err(StoreError::HeldWhileRead { user: id.to_owned() })
             }
             Err(e) => Err(self.fail(e)),
         }

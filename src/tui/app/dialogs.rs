@@ -194,9 +194,10 @@ impl State {
         {
             // The connection is lost: the edit cannot be saved from here now (a rotated
             // password the server refuses, a server away), and the only answer to "throw your
-            // changes away?" deleted its draft too (bb53 F2). Kept, as a save in doubt is.
+            // changes away?" deleted its draft too (bb53 F2). Kept, as a save in doubt is; the
+            // way out says where it went (a draft, or the last-chance copy).
             self.said_at_exit.push(format!(
-                "the connection to the database was lost, so your edit of user {} was not saved; it is kept as a draft, offered when custodian starts again on this database",
+                "the connection to the database was lost, so your edit of user {} was not saved",
                 editor.user_id
             ));
             self.dialog = None;
