@@ -1456,7 +1456,22 @@ fn get_and_history_answer_at_once_while_someone_holds_the_users_row() {
     // A holder that lets go within the 3 s: the read keeps what it committed, and names it.
     let history = std::thread::scope(|scope| {
         let reading = scope.spawn(|| run(&home, &["--db", &url, "history", "alice"], None).ok());
-        std::thread::sleep(Duration::from_millis(800));
+        // Let go only once the reading waits on the row (a slow start would not wait at all,
+        // and the test would pass without the wait: review).
+        let started = Instant::now();
+        let mut watcher = db.superuser();
+        while watcher
+            .query_one(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+                &[],
+            )
+            .expect("pg_locks")
+            .get::<_, i64>(0)
+            == 0
+        {
+            assert!(started.elapsed() < Duration::from_secs(2), "the reading never waited on the row");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         tx.commit().expect("commit");
         reading.join().expect("the reading")
     });

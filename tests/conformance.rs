@@ -1396,7 +1396,7 @@ fn a_document_changed_outside_custodian_becomes_a_revision_of_its_own() {
 /// given as revision N+1, a number the next document kept then took (bb53 F1). Any other
 /// failure is said.
 #[test]
-fn an_outside_document_that_cannot_be_kept_now_lets_the_read_go_on_and_other_failures_are_said() {
+fn an_outside_document_a_role_may_not_keep_lets_the_read_go_on_and_a_held_row_or_other_failures_are_said() {
     let db = logto_with_people();
     let store = connect(&db.tenant_url("default"), "default").expect("connect");
     let kept_rows = || -> i64 { db.count("select count(*) from custodian.history where user_id = 'u3'") };
