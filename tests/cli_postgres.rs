@@ -1411,6 +1411,15 @@ fn get_and_history_answer_on_a_server_that_takes_no_writes() {
     assert!(got.stdout.contains("\"outside\": 2"), "{got:?}");
     let history = run(&home, &["--db", &url, "history", "alice"], None).ok();
     assert!(history.stdout.lines().last().is_some_and(|l| l.starts_with("3 (current)")), "{history:?}");
+    // A write is refused in custodian's words, not SQL's (bb54 F6).
+    for (args, stdin) in [(&["set", "alice", "-"][..], Some(&br#"{"x":1}"#[..])), (&["init"], None)] {
+        let line = run(&home, &[&["--db", url.as_str()][..], args].concat(), stdin).fails(1);
+        assert!(
+            line.contains("the server takes no writes (a hot standby, or default_transaction_read_only is on): nothing was written")
+                && !line.contains("read-only transaction"),
+            "{args:?}: {line}"
+        );
+    }
 }
 
 #[test]

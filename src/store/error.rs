@@ -133,6 +133,12 @@ pub enum StoreError {
         "user {user}'s customData was written outside custodian and another session (Logto, a script, another custodian) holds its row: it stayed locked for 3 s, so that document could not be kept as a revision of its own and no revision of it is given; try again"
     )]
     HeldWhileRead { user: String },
+    /// A write on a PostgreSQL server that takes none (a hot standby, or
+    /// `default_transaction_read_only` on for the database or the role).
+    #[error(
+        "{server}: the server takes no writes (a hot standby, or default_transaction_read_only is on): nothing was written; write through the primary, or with a role or database that may write"
+    )]
+    ServerTakesNoWrites { server: String },
     /// The same for a batch (`patch --yes`, `undo`, an upsert), naming the users whose rows
     /// stayed held: the whole batch is one transaction, so nothing of it was written.
     #[error(

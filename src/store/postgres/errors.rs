@@ -11,6 +11,11 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
         if *code == SqlState::LOCK_NOT_AVAILABLE {
             return StoreError::Busy;
         }
+        // A write on a server that takes none: said in custodian's words, not SQL's
+        // ("cannot execute SELECT FOR UPDATE in a read-only transaction": bb54 F6).
+        if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            return StoreError::ServerTakesNoWrites { server: spec.to_string() };
+        }
         let what = if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {

@@ -277,6 +277,12 @@ impl PostgresStore {
         format!("{} (tenant {:?}, working as role {:?})", self.spec, self.tenant, self.role)
     }
 
+    /// Whether this server takes writes (not a hot standby, nor `default_transaction_read_only`):
+    /// the screen says at start when it does not.
+    pub fn server_takes_writes(&self) -> Result<bool, StoreError> {
+        takes_writes(&mut self.lock()).map_err(|e| self.fail(e))
+    }
+
     /// The server and database as messages show them: the URL without its password.
     pub fn shown_url(&self) -> String {
         self.spec.to_string()

@@ -246,6 +246,11 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                     store.shown_url()
                 ));
                 shown_tenant = Some(store.tenant().to_owned());
+                if !read_only && !store.server_takes_writes()? {
+                    notes.push(
+                        "the server takes no writes (a hot standby, or default_transaction_read_only is on): you can read, and a save is refused".to_owned(),
+                    );
+                }
                 (Arc::new(store), scan_store, database)
             }
             None => {
