@@ -279,6 +279,13 @@ impl ConnectionSpec {
             (None, Some(mode), Host::Tcp(_)) => ssl_mode_named(mode, "$PGSSLMODE")?,
             (None, _, _) => SslMode::Prefer,
         };
+        // libpq 16 reads `system` as the system's certificate store, which custodian does not:
+        // said, not looked for as a file named `system` (bb54 F9).
+        if ssl_root_cert.as_deref() == Some(Path::new("system")) {
+            return Err(bad_url(
+                "sslrootcert=system (the system's certificate store) is not read by custodian: name the file of the server's certificate authority",
+            ));
+        }
         let user = user
             .filter(|u| !u.is_empty())
             .or_else(|| env.os_user.clone())

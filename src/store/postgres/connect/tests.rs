@@ -117,6 +117,12 @@ fn pgsslmode_and_pgsslrootcert_stand_where_the_url_says_nothing() {
     let environment = Environment { pgsslmode: Some("verify-full".into()), ..env() };
     let spec = ConnectionSpec::parse("postgres://u@/db?host=/run/postgresql", &environment).unwrap();
     assert_eq!(spec.ssl_mode, SslMode::Prefer);
+    // libpq's `system` is said, not looked for as a file (bb54 F9).
+    let error = ConnectionSpec::parse("postgres://u@h/db?sslrootcert=system", &env()).unwrap_err();
+    assert!(
+        error.to_string().contains("sslrootcert=system (the system's certificate store) is not read"),
+        "{error}"
+    );
 }
 
 #[test]
