@@ -296,7 +296,7 @@ fn info_names_server_tenant_and_role_but_never_the_password() {
         .expect("clean up");
     let line = synced(&late.ok().stdout).expect("a keys synced line");
     assert!(
-        line.contains("never for this tenant yet (the screen syncs its keys when it starts on it)"),
+        line.contains("never for this tenant yet (a screen that may write syncs them when it starts on it)"),
         "{line}"
     );
     // Nor in the log, nor anywhere else custodian writes in its home.

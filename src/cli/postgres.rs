@@ -95,7 +95,7 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     let keys = match store.last_key_sync()? {
         // A tenant made since `init`: said as if the key table were missing (bb53 F6).
         Some(when) if when.is_empty() => {
-            "never for this tenant yet (the screen syncs its keys when it starts on it)".to_owned()
+            "never for this tenant yet (a screen that may write syncs them when it starts on it)".to_owned()
         }
         Some(when) => when,
         None => {
