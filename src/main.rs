@@ -200,9 +200,23 @@ fn negative_count(error: &clap::Error) -> Option<String> {
             })
         };
         (negative && counts()).then(|| (flag.to_owned(), value.to_owned()))
-    })?;
-    let (flag, value) = given;
-    Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below"))
+    });
+    if let Some((flag, value)) = given {
+        return Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below"));
+    }
+    // A positional that counts (`restore USER -1`): clap's tip, then "invalid digit" after
+    // `-- -1` (bb54 F7).
+    let cli = Cli::command();
+    let used = args.iter().find_map(|arg| cli.get_subcommands().find(|sub| sub.get_name() == arg))?;
+    let positional = used
+        .get_positionals()
+        .find(|arg| counting.iter().any(|id| arg.get_value_parser().type_id() == *id))?;
+    let value = args.iter().find(|arg| arg.parse::<i64>().is_ok_and(|n| n < 0))?;
+    let name = positional
+        .get_value_names()
+        .and_then(|names| names.first())
+        .map_or_else(|| positional.get_id().as_str().to_uppercase(), |name| name.as_str().to_owned());
+    Some(format!("{name} {value}: {name} is a whole number of 0 or more, none below"))
 }
 
 /// A value that starts with `-` after a flag that takes one (`--search -01-0`, part of a date

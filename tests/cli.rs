@@ -173,6 +173,15 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
         let run = sandbox.on(&db, args);
         assert!(!run.stderr.contains("none below"), "{args:?}: {run:?}");
     }
+    // A positional that counts, as typed and after `--` (bb54 F7).
+    for args in [&["restore", "u1", "-1"][..], &["restore", "u1", "--", "-1"]] {
+        let error = sandbox.on(&db, args).fails(2);
+        assert!(
+            error.contains("REVISION -1: REVISION is a whole number of 0 or more, none below"),
+            "{args:?}: {error}"
+        );
+        assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
+    }
     // An argument that is not UTF-8 beside a usage mistake: one line, exit 2 (it panicked).
     let mut command = sandbox.command();
     command.arg("--db").arg(std::ffi::OsStr::from_bytes(b"caf\xe9.redb")).args(["list", "--limit", "abc"]);
