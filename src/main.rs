@@ -211,7 +211,11 @@ fn negative_count(error: &clap::Error) -> Option<String> {
     let positional = used
         .get_positionals()
         .find(|arg| counting.iter().any(|id| arg.get_value_parser().type_id() == *id))?;
-    let value = args.iter().find(|arg| arg.parse::<i64>().is_ok_and(|n| n < 0))?;
+    // Not a flag's value (`--limit -1` on a command without `--limit` is clap's to answer).
+    let value = args.iter().enumerate().find_map(|(at, arg)| {
+        let after_a_flag = at > 0 && args[at - 1].starts_with('-') && args[at - 1] != "--";
+        (arg.parse::<i64>().is_ok_and(|n| n < 0) && !after_a_flag).then_some(arg)
+    })?;
     let name = positional
         .get_value_names()
         .and_then(|names| names.first())
