@@ -713,6 +713,30 @@ fn quitting_while_the_connection_is_lost_keeps_the_edit_as_a_draft() {
     }
 }
 
+/// `e` pressed for the user selected, whose document came after the selection moved (`:u
+/// name⏎e` before the jump landed, on a cold file): it opened nothing and said nothing (bb45 M6).
+#[test]
+fn an_edit_asked_for_a_user_no_longer_selected_says_so() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let asked = update(&mut state, Action::OpenEditor);
+    let [Effect::ReadCurrent { id, purpose: Purpose::Edit }] = asked.as_slice() else { panic!("{asked:?}") };
+    let id = id.clone();
+    act(&store, &mut state, Action::Down);
+    let record = store.user(&id).expect("the record");
+    let document = store.custom_data(&id).expect("the document");
+    act(
+        &store,
+        &mut state,
+        Action::CurrentRead { purpose: Purpose::Edit, record: Box::new(record), document },
+    );
+    assert!(state.editor.is_none(), "not the user selected now");
+    assert_eq!(
+        status_text(&state),
+        "the selection moved before e was answered: nothing was opened; press e again for the user selected"
+    );
+}
+
 #[test]
 fn help_toggles() {
     let (_dir, store) = demo_store();

@@ -75,6 +75,23 @@ impl State {
         }
         let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
         if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {
+            // The key was for the user selected when it was pressed (`:u name⏎e` before the
+            // jump landed): it opened nothing and said nothing (bb45 M6).
+            if selected.is_some_and(|id| id != record.user.id)
+                && self.editor.is_none()
+                && self.dialog.is_none()
+            {
+                let what = match purpose {
+                    Purpose::Edit => "e",
+                    Purpose::EditExternally => "E",
+                    Purpose::Copy => "y",
+                    Purpose::ReviewSave => return Vec::new(),
+                };
+                self.say(
+                    StatusKind::Info,
+                    &format!("the selection moved before {what} was answered: nothing was opened; press {what} again for the user selected"),
+                );
+            }
             return Vec::new();
         }
         if let Some(entry) = self.list.rows.get_mut(self.list.selected) {
