@@ -89,7 +89,7 @@ impl State {
                 };
                 self.say(
                     StatusKind::Info,
-                    &format!("the selection moved before {what} was answered: nothing was opened; press {what} again for the user selected"),
+                    format!("the selection moved before {what} was answered: nothing was opened; press {what} again for the user selected"),
                 );
             }
             return Vec::new();
