@@ -137,8 +137,15 @@ fn judge(meta: &fs::Metadata, you: u32, shown: &str) -> Result<(), KeyFileProble
 /// Refuses a key file whose directory others can change ([`KeyFileProblem::InOthersDirectory`]);
 /// `/tmp` and its like (the sticky bit) are fine, as for every file custodian makes.
 fn refuse_others_directory(path: &Path, shown: &str) -> Result<(), KeyFileProblem> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    match crate::location::shared_dir_problem(dir) {
+    let dir = |path: &Path| {
+        path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+    };
+    // The directory named, and the one a link there leads to: a link of the operator's to a
+    // key in a directory others can change let them switch the key (bb55 F4).
+    let resolved = std::fs::canonicalize(path).ok().map(|real| dir(&real));
+    let problem =
+        std::iter::once(dir(path)).chain(resolved).find_map(|dir| crate::location::shared_dir_problem(&dir));
+    match problem {
         Some(problem) => Err(KeyFileProblem::InOthersDirectory { path: shown.to_owned(), problem }),
         None => Ok(()),
     }
@@ -257,9 +264,16 @@ mod tests {
         let message = generate(&dir.path().join("new.jwk")).unwrap_err().to_string();
         assert!(message.contains("which others can change"), "{message}");
         assert!(!dir.path().join("new.jwk").exists());
+        // A link of yours to a key in such a directory: the key is judged where it is (bb55 F4).
+        let mine = tempfile::tempdir().unwrap();
+        let link = mine.path().join("key.jwk");
+        std::os::unix::fs::symlink(&out, &link).unwrap();
+        let message = load(&link).unwrap_err().to_string();
+        assert!(message.contains("which others can change (mode 0777"), "{message}");
         // The sticky bit, as /tmp has: others cannot rename or replace a file of yours there.
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777)).unwrap();
         load(&out).unwrap();
+        load(&link).unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
     }
 

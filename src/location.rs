@@ -7,6 +7,10 @@
 //! (writable by others only with the sticky bit, as `/tmp`). A directory custodian creates is
 //! made 0700 whatever the umask.
 
+mod account;
+
+pub use account::is_private_group;
+
 use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -27,37 +31,8 @@ fn xdg_dir(variable: &str, fallback: &str) -> PathBuf {
 fn home_dir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(home) if Path::new(&home).is_absolute() => PathBuf::from(home),
-        _ => account_home().unwrap_or_else(|| PathBuf::from("/")),
+        _ => account::home().unwrap_or_else(|| PathBuf::from("/")),
     }
-}
-
-/// The home directory the user database gives the account custodian runs as.
-fn account_home() -> Option<PathBuf> {
-    use std::ffi::CStr;
-    use std::os::unix::ffi::OsStrExt;
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    loop {
-        // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
-        let failed = unsafe {
-            libc::getpwuid_r(libc::geteuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
-        };
-        // An entry larger than the buffer: asked again with more room (up to 1 MiB).
-        if failed == libc::ERANGE && buffer.len() < 1 << 20 {
-            buffer.resize(buffer.len() * 2, 0);
-            continue;
-        }
-        if failed != 0 || found.is_null() || entry.pw_dir.is_null() {
-            return None;
-        }
-        break;
-    }
-    // SAFETY: getpwuid_r succeeded: pw_dir points to a NUL-terminated string in `buffer`.
-    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
-    let dir = PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes()));
-    dir.is_absolute().then_some(dir)
 }
 
 /// `$XDG_DATA_HOME/custodian` (default `~/.local/share/custodian`).
@@ -130,7 +105,7 @@ fn private_dir_problem(meta: &fs::Metadata) -> Option<String> {
         Some(format!("belongs to uid {}, not to you (uid {})", meta.uid(), my_uid()))
     } else if mode & 0o002 != 0 {
         Some(format!("can be written by anyone (mode {mode:04o})"))
-    } else if mode & 0o020 != 0 {
+    } else if mode & 0o020 != 0 && !account::is_private_group(meta.gid()) {
         Some(format!("can be written by its group (mode {mode:04o})"))
     } else {
         None
@@ -185,10 +160,17 @@ fn check_parent(dir: &Path) -> Result<(), DirError> {
 /// others can write they rename away and put theirs in its place, and a sticky one of theirs
 /// is theirs to empty (bb54 F1: both took the last-chance copy, which was then swapped).
 pub fn shared_dir_problem(dir: &Path) -> Option<String> {
+    // An empty path is the current directory: judged as `.` (it was passed as no place at all).
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     if let Some(problem) = one_dir_problem(dir) {
         return Some(problem);
     }
     let as_given = std::path::absolute(dir).ok();
+    // A link on the way that another account owns is theirs to point elsewhere (a
+    // `TMPDIR=/tmp/ops` they planted in sticky `/tmp`: bb55 F3).
+    if let Some(link) = as_given.as_deref().and_then(|path| path.ancestors().find_map(others_link)) {
+        return Some(format!("{}, by way of {link}", dir.display()));
+    }
     let resolved = fs::canonicalize(dir).ok();
     [as_given, resolved].into_iter().flatten().find_map(|path| {
         path.ancestors()
@@ -198,11 +180,19 @@ pub fn shared_dir_problem(dir: &Path) -> Option<String> {
     })
 }
 
+/// `path` when it is a symbolic link another account than yours or root's owns, said so.
+fn others_link(path: &Path) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
+    (meta.file_type().is_symlink() && !owners_ok)
+        .then(|| format!("{}, a link of uid {}, who can point it elsewhere", path.display(), meta.uid()))
+}
+
 /// [`shared_dir_problem`] of `dir` alone.
 fn one_dir_problem(dir: &Path) -> Option<String> {
     let meta = fs::metadata(dir).ok()?;
     let mode = meta.mode() & 0o7777;
-    let others_write = mode & 0o022 != 0;
+    let others_write = mode & 0o002 != 0 || (mode & 0o020 != 0 && !account::is_private_group(meta.gid()));
     let sticky = mode & 0o1000 != 0;
     let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
     (!owners_ok || (others_write && !sticky))

@@ -7,7 +7,7 @@
 mod support;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use custodian::draft::{Draft, DraftKind, EditSnapshot, digest};
@@ -268,6 +268,20 @@ fn a_temporary_directory_others_can_change_is_named_and_a_sticky_one_is_fine() {
     assert!(custodian::location::shared_dir_problem(&link).is_some(), "resolved, its real place is judged");
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
     assert_eq!(custodian::location::shared_dir_problem(&mine), None, "a sticky directory of root's or yours");
+    // Group-writable, its group the operator's private one (RHEL's `umask 002` with user
+    // private groups): nobody else writes there (each such directory was refused: bb55 F2).
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o775)).expect("chmod");
+    let gid = fs::metadata(&shared).expect("metadata").gid();
+    assert_eq!(
+        custodian::location::shared_dir_problem(&mine).is_none(),
+        custodian::location::is_private_group(gid),
+        "gid {gid}"
+    );
+    // SAFETY: getegid has no preconditions.
+    if unsafe { libc::getegid() } == 0 {
+        assert!(custodian::location::is_private_group(0), "root's group: named root, no other member");
+    }
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
     // A sticky directory of another account's is theirs to empty (root alone can make one here).
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
@@ -276,6 +290,13 @@ fn a_temporary_directory_others_can_change_is_named_and_a_sticky_one_is_fine() {
         assert!(problem.contains("(mode 1777, uid 12345)"), "{problem}");
         assert!(custodian::location::shared_dir_problem(&mine).is_some());
         std::os::unix::fs::chown(&shared, Some(0), None).expect("chown");
+        // A link of another account's on the way, in a sticky directory: theirs to point
+        // elsewhere (`TMPDIR=/tmp/ops` planted in /tmp: bb55 F3).
+        let planted = shared.join("planted");
+        std::os::unix::fs::symlink(&mine, &planted).expect("symlink");
+        std::os::unix::fs::lchown(&planted, Some(12345), None).expect("lchown");
+        let problem = custodian::location::shared_dir_problem(&planted).expect("another account's link");
+        assert!(problem.contains("a link of uid 12345, who can point it elsewhere"), "{problem}");
     }
 }
 

@@ -944,41 +944,12 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
 #[test]
 fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
     let fixture = Fixture::new();
-    let blocker = fixture.dir.path().join("not-a-directory");
-    std::fs::write(&blocker, "").expect("write");
     let shared = fixture.dir.path().join("shared-tmp");
     std::fs::create_dir(&shared).expect("mkdir");
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    let (state, tmp) = (blocker.display().to_string(), shared.display().to_string());
-    // The current directory (the fixture's) others can change too.
-    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
-    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", &tmp)]);
-    type_unsaved_edit(&mut tui, "kept_in_tmp");
-    tui.wait_text("edit NOT kept on disk");
-    // SAFETY: sending a signal to our own child.
-    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
-    assert!(!tui.wait_exit().success());
-    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
-    let kept = said
-        .split("it was written to ")
-        .nth(1)
-        .and_then(|rest| rest.split(" instead").next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("not said where: {said}"));
-    // Removed however the test ends: it is in the machine's /tmp.
-    struct Removed(PathBuf);
-    impl Drop for Removed {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
+    let tmp = shared.display().to_string();
+    let (kept, state) = hang_up_with_the_current_directory_unsafe(&fixture, &tmp, "kept_in_tmp");
     let _removed = Removed(kept.clone());
-    let text = std::fs::read_to_string(&kept).unwrap_or_default();
-    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    assert!(
-        kept.parent() == Some(std::path::Path::new("/tmp")) && text.contains("\"kept_in_tmp\": true"),
-        "{kept:?}: {said}"
-    );
     assert_eq!(std::fs::read_dir(&shared).expect("read dir").count(), 0, "nothing in the shared TMPDIR");
     // The next start, with the same `$TMPDIR`, names it there (review: it looked only in
     // `$TMPDIR` and the current directory).
@@ -988,6 +959,57 @@ fn a_hang_up_keeps_the_edit_in_tmp_when_tmpdir_is_others() {
     next.wait_text(&kept.display().to_string());
     next.send(ESC);
     quit(&mut next);
+}
+
+/// `TMPDIR=` (set, empty) is `/tmp`, as libc reads it: it was the current directory, never
+/// judged, and another account swapped the copy there (bb55 F1).
+#[test]
+fn an_empty_tmpdir_is_tmp_for_the_last_chance_copy() {
+    let fixture = Fixture::new();
+    let (kept, _) = hang_up_with_the_current_directory_unsafe(&fixture, "", "empty_tmpdir");
+    let _removed = Removed(kept);
+}
+
+/// A file in the machine's `/tmp`, removed however the test ends.
+struct Removed(PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// An unsaved edit (`"KEY": true`) ended by a hang-up where no draft can be written and the
+/// current directory (the fixture's) is one others can change, with `TMPDIR` as given: the
+/// copy it was written to, which must be in `/tmp` and hold the edit, and the state directory.
+fn hang_up_with_the_current_directory_unsafe(fixture: &Fixture, tmp: &str, key: &str) -> (PathBuf, String) {
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    let state = blocker.display().to_string();
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &[("XDG_STATE_HOME", &state), ("TMPDIR", tmp)]);
+    type_unsaved_edit(&mut tui, key);
+    tui.wait_text("edit NOT kept on disk");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    assert!(!tui.wait_exit().success());
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    let kept = said
+        .split("it was written to ")
+        .nth(1)
+        .and_then(|rest| rest.split(" instead").next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("not said where: {said}"));
+    let text = std::fs::read_to_string(&kept).unwrap_or_default();
+    // Removed if the checks fail; the caller removes it once done.
+    let removed = Removed(kept.clone());
+    assert!(
+        kept.parent() == Some(std::path::Path::new("/tmp")) && text.contains(&format!("\"{key}\": true")),
+        "{kept:?}: {said}"
+    );
+    std::mem::forget(removed);
+    (kept, state)
 }
 
 /// With `$TMPDIR` not writable either, the edit goes to the current directory, and the next

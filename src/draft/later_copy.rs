@@ -123,7 +123,8 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft], in_tmpdir: LaterC
 
 /// Where a later copy is looked for: `$TMPDIR`, where the session's end writes it first.
 pub(crate) fn later_copies_dir() -> PathBuf {
-    std::env::temp_dir()
+    // `TMPDIR=` (set, empty) is `/tmp`: it was the current directory, never judged (bb55 F1).
+    crate::sorted_runs::system_temp_dir()
 }
 
 /// Where the session's end writes an edit no draft could take, in order: `$TMPDIR`, `/tmp`

@@ -37,7 +37,9 @@ fn edit_externally(
         .unwrap_or_else(|| "vi".to_owned());
     // A `$TMPDIR` others can change would let them put their text in place of the file the
     // editor writes, read back as the operator's edit (bb40 F2).
-    let dir = std::env::temp_dir();
+    // `TMPDIR=` (set, empty) is `/tmp`, as libc reads it: it was the current directory,
+    // never judged (bb55 F1).
+    let dir = crate::sorted_runs::system_temp_dir();
     if let Some(problem) = crate::location::shared_dir_problem(&dir) {
         return Err(format!(
             "not opened: set TMPDIR to a directory of your own (others could replace the editor's file in {problem})"

@@ -1,0 +1,100 @@
+//! What the user database says of the account custodian runs as: its home directory, and
+//! whether a group is its own private one (a user private group: named as the account, with
+//! no other member), which a directory made under `umask 002` gives write access to.
+
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The home directory the user database gives the account custodian runs as.
+pub(super) fn home() -> Option<PathBuf> {
+    let dir = PathBuf::from(OsStr::from_bytes(&entry()?.home));
+    dir.is_absolute().then_some(dir)
+}
+
+/// Whether `gid` is the account's private group: its primary group, named as the account,
+/// with no member but the account. A 0775 directory of the account's in it is written by
+/// nobody else: RHEL and Fedora make every directory so (`umask 002` with user private
+/// groups), and each was refused as one "others can change" (bb55 F2).
+pub fn is_private_group(gid: u32) -> bool {
+    static PRIVATE: OnceLock<Option<u32>> = OnceLock::new();
+    *PRIVATE.get_or_init(|| {
+        let account = entry()?;
+        let group = group(account.gid)?;
+        (group.name == account.name && group.members.iter().all(|member| *member == account.name))
+            .then_some(account.gid)
+    }) == Some(gid)
+}
+
+struct Account {
+    name: Vec<u8>,
+    gid: u32,
+    home: Vec<u8>,
+}
+
+struct Group {
+    name: Vec<u8>,
+    members: Vec<Vec<u8>>,
+}
+
+/// The account's entry (`getpwuid_r`), asked again with more room when it is larger than the
+/// buffer (up to 1 MiB: a home past 4 KiB fell back to `/`).
+fn entry() -> Option<Account> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    loop {
+        // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
+        let failed = unsafe {
+            libc::getpwuid_r(libc::geteuid(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found)
+        };
+        if failed == libc::ERANGE && buffer.len() < 1 << 20 {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if failed != 0 || found.is_null() || entry.pw_name.is_null() || entry.pw_dir.is_null() {
+            return None;
+        }
+        break;
+    }
+    // SAFETY: getpwuid_r succeeded: pw_name and pw_dir point to NUL-terminated strings in
+    // `buffer`, alive here.
+    let (name, home) = unsafe { (CStr::from_ptr(entry.pw_name), CStr::from_ptr(entry.pw_dir)) };
+    Some(Account { name: name.to_bytes().to_vec(), gid: entry.pw_gid, home: home.to_bytes().to_vec() })
+}
+
+/// The group `gid` (`getgrgid_r`), asked again with more room as [`entry`] is.
+fn group(gid: u32) -> Option<Group> {
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero group is a valid value for getgrgid_r to fill in.
+    let mut entry: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    loop {
+        // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
+        let failed =
+            unsafe { libc::getgrgid_r(gid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
+        if failed == libc::ERANGE && buffer.len() < 1 << 20 {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if failed != 0 || found.is_null() || entry.gr_name.is_null() {
+            return None;
+        }
+        break;
+    }
+    // SAFETY: getgrgid_r succeeded: gr_name is a NUL-terminated string and gr_mem a
+    // NULL-terminated array of them, all in `buffer`, alive here.
+    let name = unsafe { CStr::from_ptr(entry.gr_name) }.to_bytes().to_vec();
+    let mut members = Vec::new();
+    let mut at = entry.gr_mem;
+    // SAFETY: as above; the walk stops at the array's NULL.
+    unsafe {
+        while !at.is_null() && !(*at).is_null() {
+            members.push(CStr::from_ptr(*at).to_bytes().to_vec());
+            at = at.add(1);
+        }
+    }
+    Some(Group { name, members })
+}
