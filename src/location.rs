@@ -67,7 +67,7 @@ pub enum DirError {
     /// It exists but someone else could plant or change files in it: custodian refuses to
     /// use it at all.
     #[error(
-        "{}: {problem}; custodian keeps its files only in a directory of your own that nobody else can write (remove it, or point XDG_STATE_HOME / XDG_DATA_HOME elsewhere)",
+        "{}: {problem}; custodian keeps its files only in a directory of your own that nobody else can write (if it is yours, make it so: `chmod 700` it, or `chmod go-w` the one it lies in; else point XDG_STATE_HOME / XDG_DATA_HOME at a directory of your own)",
         path.display()
     )]
     Unsafe { path: PathBuf, problem: String },
