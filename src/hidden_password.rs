@@ -50,6 +50,30 @@ pub fn password_spans(argument: &[u8]) -> Vec<std::ops::Range<usize>> {
     spans
 }
 
+/// `text` (a message) with the password of every PostgreSQL URL in it overwritten with `x`: a
+/// URL given where `--db` was forgotten (`custodian postgres://…`, as a user, as a tenant) was
+/// said whole in the usage or lookup error (bb55 F5).
+pub fn masked(text: &str) -> std::borrow::Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let mut bytes = text.as_bytes().to_vec();
+    let mut changed = false;
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("postgres").map(|at| from + at) {
+        let end = text[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ';' | ','))
+            .map_or(text.len(), |end| at + end);
+        for span in password_spans(&text.as_bytes()[at..end]) {
+            bytes[at + span.start..at + span.end].fill(b'x');
+            changed = true;
+        }
+        from = end.max(at + 1);
+    }
+    match String::from_utf8(bytes) {
+        Ok(masked) if changed => std::borrow::Cow::Owned(masked),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// Overwrites the password of every argument that holds one (see the module's comment).
 /// Call it once the arguments are parsed: `std::env::args` reads this memory again.
 pub fn hide_in_arguments() {
@@ -114,6 +138,13 @@ mod tests {
         ] {
             assert_eq!(hidden(argument), Some(password), "{argument}");
         }
+        assert_eq!(
+            masked(
+                "unrecognized subcommand 'postgres://op:Yy7secret@h:5432/db'; no user \"postgresql://x:Pw@h\""
+            ),
+            "unrecognized subcommand 'postgres://op:xxxxxxxxx@h:5432/db'; no user \"postgresql://x:xx@h\""
+        );
+        assert_eq!(masked("postgres-backup.redb: no such file"), "postgres-backup.redb: no such file");
         let both = "postgres://a:One@db/x?password=Two";
         let spans: Vec<&str> = password_spans(both.as_bytes()).into_iter().map(|span| &both[span]).collect();
         assert_eq!(spans, ["One", "Two"]);

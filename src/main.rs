@@ -40,10 +40,8 @@ fn main() -> ExitCode {
             };
         }
         Err(e) => {
-            custodian::stderr_line!(
-                "custodian: {}",
-                variable_problem(&e).unwrap_or_else(|| usage_error_line(&e))
-            );
+            let line = variable_problem(&e).unwrap_or_else(|| usage_error_line(&e));
+            custodian::stderr_line!("custodian: {}", custodian::hidden_password::masked(&line));
             return ExitCode::from(cli::exit::USAGE);
         }
     };
@@ -83,7 +81,8 @@ fn main() -> ExitCode {
             }
             // Not eprintln!, which panics when stderr has gone away with the terminal.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "custodian: {}", inert::line(&format!("{error:#}")));
+            let said = inert::line(&format!("{error:#}")).into_owned();
+            let _ = writeln!(std::io::stderr(), "custodian: {}", custodian::hidden_password::masked(&said));
             ExitCode::from(exit_code(&error))
         }
     }

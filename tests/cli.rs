@@ -1903,6 +1903,24 @@ fn a_mistyped_postgres_url_is_refused_without_showing_it_or_logging_it() {
     let mut command = sandbox.command();
     command.current_dir(&here).args(["--db", "postgres:/logto:S3cret@db/logto", "--tenant", "acme", "list"]);
     assert!(Run::of(command, None).fails(1).starts_with(said));
+    // Given where `--db` was forgotten, as a user, as a tenant: masked in the error (bb55 F5).
+    let db = sandbox.path("work").join("masked.redb");
+    let mut command = sandbox.command();
+    command.args(["--db"]).arg(&db).arg("init");
+    Run::of(command, None).ok();
+    for args in [
+        vec!["postgres://op:S3cretSub@h/db"],
+        vec!["--db", db.to_str().expect("UTF-8"), "get", "postgres://op:S3cretSub@h/db"],
+        vec!["--db", db.to_str().expect("UTF-8"), "--tenant", "postgres://op:S3cretSub@h/db", "list"],
+    ] {
+        let mut command = sandbox.command();
+        command.args(&args);
+        let run = Run::of(command, None);
+        assert!(
+            run.code != 0 && run.stderr.contains("op:xxxxxxxxx@h") && !run.stderr.contains("S3cretSub"),
+            "{args:?}: {run:?}"
+        );
+    }
     // A file whose name begins with `postgres`, in a directory named so: read as files.
     for file in ["postgres-backup.redb", "postgres/users.redb", "postgres//users2.redb"] {
         let mut command = sandbox.command();
