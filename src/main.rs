@@ -187,21 +187,37 @@ fn negative_count(error: &clap::Error) -> Option<String> {
     let counting = [TypeId::of::<u64>(), TypeId::of::<usize>(), TypeId::of::<u32>()];
     let args = arguments();
     let given = args.iter().enumerate().find_map(|(at, arg)| {
+        // `--limit=-5`, `--limit -5`, and the short forms `-l -5`, `-l-5`, `-l=-5`.
         let (flag, value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, value),
+            Some((flag, value)) if flag.starts_with("--") || (flag.len() == 2 && flag.starts_with('-')) => {
+                (flag, value)
+            }
+            _ if arg.len() > 2
+                && !arg.starts_with("--")
+                && arg.starts_with('-')
+                && arg[2..].starts_with('-') =>
+            {
+                (&arg[..2], &arg[2..])
+            }
             _ => (arg.as_str(), args.get(at + 1)?.as_str()),
         };
-        // `-0` is 0, no number below it.
-        let negative = value.parse::<i64>().is_ok_and(|n| n < 0);
+        let signed =
+            value.len() > 1 && value.starts_with('-') && value[1..].bytes().all(|b| b.is_ascii_digit());
         let counts = || {
             flag_of_the_command(&args, flag, |arg| {
                 counting.iter().any(|id| arg.get_value_parser().type_id() == *id)
             })
         };
-        (negative && counts()).then(|| (flag.to_owned(), value.to_owned()))
+        (signed && counts()).then(|| (flag.to_owned(), value.to_owned()))
     });
     if let Some((flag, value)) = given {
-        return Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, none below"));
+        // `-0` is 0, no number below it: only its sign is wrong (bb54 F7).
+        let why = if value.trim_start_matches(['-', '0']).is_empty() {
+            "written without a sign"
+        } else {
+            "none below"
+        };
+        return Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, {why}"));
     }
     // A positional that counts (`restore USER -1`): clap's tip, then "invalid digit" after
     // `-- -1` (bb54 F7).
@@ -251,8 +267,13 @@ fn arguments() -> Vec<String> {
 fn flag_of_the_command(args: &[String], flag: &str, is: impl Fn(&clap::Arg) -> bool) -> bool {
     let cli = Cli::command();
     let used = args.iter().find_map(|arg| cli.get_subcommands().find(|sub| sub.get_name() == arg));
-    let long = |arg: &clap::Arg| arg.get_long().is_some_and(|long| flag.strip_prefix("--") == Some(long));
+    let named = |arg: &clap::Arg| match flag.strip_prefix("--") {
+        Some(long) => arg.get_long() == Some(long),
+        None => flag
+            .strip_prefix('-')
+            .is_some_and(|short| arg.get_short().is_some_and(|s| short == s.to_string())),
+    };
     used.into_iter()
         .chain(std::iter::once(&cli))
-        .any(|command| command.get_arguments().any(|arg| long(arg) && is(arg)))
+        .any(|command| command.get_arguments().any(|arg| named(arg) && is(arg)))
 }

@@ -167,11 +167,26 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
         );
         assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
     }
-    // Only for a flag the command has (`list` has no `--revision`), and `-0` is no number
-    // below 0 (bb54 F7).
-    for args in [&["list", "--revision", "-1"][..], &["info", "--limit", "-1"], &["list", "--limit", "-0"]] {
+    // Only for a flag the command has (`list` has no `--revision`) (bb54 F7).
+    for args in [&["list", "--revision", "-1"][..], &["info", "--limit", "-1"]] {
         let run = sandbox.on(&db, args);
         assert!(!run.stderr.contains("none below"), "{args:?}: {run:?}");
+    }
+    // The short forms, and `-0`, whose sign alone is wrong (bb55 F6).
+    for (args, said) in [
+        (&["list", "-l", "-5"][..], "-l -5: -l takes a whole number of 0 or more, none below"),
+        (&["list", "-l-5"], "-l -5: -l takes a whole number of 0 or more, none below"),
+        (
+            &["list", "--limit", "-0"],
+            "--limit -0: --limit takes a whole number of 0 or more, written without a sign",
+        ),
+        (
+            &["list", "--limit=-0"],
+            "--limit -0: --limit takes a whole number of 0 or more, written without a sign",
+        ),
+    ] {
+        let error = sandbox.on(&db, args).fails(2);
+        assert!(error.contains(said) && !error.contains("tip:"), "{args:?}: {error}");
     }
     // A positional that counts, as typed and after `--` (bb54 F7).
     for args in [&["restore", "u1", "-1"][..], &["restore", "u1", "--", "-1"]] {
