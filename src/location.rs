@@ -180,10 +180,34 @@ pub fn shared_dir_problem(dir: &Path) -> Option<String> {
     })
 }
 
+/// Whether a directory or link of `uid` is one others cannot change through its owner: yours
+/// or root's.
+fn owner_is_trusted(uid: u32) -> bool {
+    uid == my_uid() || uid == 0
+}
+
+/// In a user namespace (a rootless container, `unshare -U`) the host's accounts it does not map
+/// show as the overflow id: the host's root and any other account alike, so such a place stays
+/// refused, said so (bb55 F8: "which others can change" of a 0755 `/home` read as a lie).
+fn unmapped_note(uid: u32) -> &'static str {
+    static UNMAPPED: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    let unmapped = *UNMAPPED.get_or_init(|| {
+        let map = fs::read_to_string("/proc/self/uid_map").ok()?;
+        let whole = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+        let overflow = fs::read_to_string("/proc/sys/kernel/overflowuid").ok()?.trim().parse().ok()?;
+        (!whole).then_some(overflow)
+    });
+    if Some(uid) == unmapped {
+        ": an account this user namespace does not map, the host's root or anyone's; set TMPDIR, or keep the file, in a directory of an account mapped here"
+    } else {
+        ""
+    }
+}
+
 /// `path` when it is a symbolic link another account than yours or root's owns, said so.
 fn others_link(path: &Path) -> Option<String> {
     let meta = fs::symlink_metadata(path).ok()?;
-    let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
+    let owners_ok = owner_is_trusted(meta.uid());
     (meta.file_type().is_symlink() && !owners_ok)
         .then(|| format!("{}, a link of uid {}, who can point it elsewhere", path.display(), meta.uid()))
 }
@@ -194,9 +218,15 @@ fn one_dir_problem(dir: &Path) -> Option<String> {
     let mode = meta.mode() & 0o7777;
     let others_write = mode & 0o002 != 0 || (mode & 0o020 != 0 && !account::is_private_group(meta.gid()));
     let sticky = mode & 0o1000 != 0;
-    let owners_ok = meta.uid() == my_uid() || meta.uid() == 0;
-    (!owners_ok || (others_write && !sticky))
-        .then(|| format!("{}, which others can change (mode {mode:04o}, uid {})", dir.display(), meta.uid()))
+    let owners_ok = owner_is_trusted(meta.uid());
+    (!owners_ok || (others_write && !sticky)).then(|| {
+        format!(
+            "{}, which others can change (mode {mode:04o}, uid {}{})",
+            dir.display(),
+            meta.uid(),
+            unmapped_note(meta.uid())
+        )
+    })
 }
 
 /// Makes `dir` (and its missing parents) if needed — a directory custodian creates is 0700
