@@ -14,7 +14,7 @@ pub(super) fn home() -> Option<PathBuf> {
 }
 
 /// Whether `gid` is the account's private group: its primary group, named as the account,
-/// with no member but the account. A 0775 directory of the account's in it is written by
+/// with no member but the account, listed or by primary group. A 0775 directory of the account's in it is written by
 /// nobody else: RHEL and Fedora make every directory so (`umask 002` with user private
 /// groups), and each was refused as one "others can change" (bb55 F2).
 pub fn is_private_group(gid: u32) -> bool {
@@ -22,9 +22,39 @@ pub fn is_private_group(gid: u32) -> bool {
     *PRIVATE.get_or_init(|| {
         let account = entry()?;
         let group = group(account.gid)?;
-        (group.name == account.name && group.members.iter().all(|member| *member == account.name))
-            .then_some(account.gid)
+        let alone = group.members.iter().all(|member| *member == account.name)
+            && !another_account_has_primary_group(account.gid, libc_uid());
+        (group.name == account.name && alone).then_some(account.gid)
     }) == Some(gid)
+}
+
+fn libc_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether an account other than `me` has `gid` as its primary group: a member the group's
+/// own list does not name. The user database is read entry by entry (`getpwent`), once, at
+/// the first judgement, before any other thread could read it.
+fn another_account_has_primary_group(gid: u32, me: u32) -> bool {
+    let mut found = false;
+    // SAFETY: setpwent/getpwent/endpwent walk the database's static entry; the pointer each
+    // returns is read before the next call, and nothing else in custodian walks it.
+    unsafe {
+        libc::setpwent();
+        loop {
+            let entry = libc::getpwent();
+            if entry.is_null() {
+                break;
+            }
+            if (*entry).pw_gid == gid && (*entry).pw_uid != me {
+                found = true;
+                break;
+            }
+        }
+        libc::endpwent();
+    }
+    found
 }
 
 struct Account {
@@ -97,4 +127,26 @@ fn group(gid: u32) -> Option<Group> {
         }
     }
     Some(Group { name, members })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An account's primary group counts it as a member, listed or not: one whose group list
+    /// names no one was taken for the operator's alone.
+    #[test]
+    fn a_primary_group_of_another_account_is_found_and_one_of_no_account_is_not() {
+        let passwd = std::fs::read_to_string("/etc/passwd").expect("the user database's file");
+        let (uid, gid): (u32, u32) = passwd
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?))
+            })
+            .find(|(uid, _)| *uid != 0)
+            .expect("an account besides root");
+        assert!(another_account_has_primary_group(gid, uid.wrapping_add(1)), "gid {gid} of uid {uid}");
+        assert!(!another_account_has_primary_group(4_000_000, 0));
+    }
 }
