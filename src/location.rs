@@ -95,7 +95,7 @@ pub fn my_uid() -> u32 {
 
 /// What makes an existing file-system entry unsafe to use as one of custodian's own
 /// directories, if anything (looked at without following a symbolic link).
-fn private_dir_problem(meta: &fs::Metadata) -> Option<String> {
+fn private_dir_problem(dir: &Path, meta: &fs::Metadata) -> Option<String> {
     let mode = meta.mode() & 0o7777;
     if meta.file_type().is_symlink() {
         Some("is a symbolic link, not a directory of custodian's own".to_owned())
@@ -105,7 +105,7 @@ fn private_dir_problem(meta: &fs::Metadata) -> Option<String> {
         Some(format!("belongs to uid {}, not to you (uid {})", meta.uid(), my_uid()))
     } else if mode & 0o002 != 0 {
         Some(format!("can be written by anyone (mode {mode:04o})"))
-    } else if mode & 0o020 != 0 && !account::is_private_group(meta.gid()) {
+    } else if mode & 0o020 != 0 && !group_is_yours_alone(dir, meta) {
         Some(format!("can be written by its group (mode {mode:04o})"))
     } else {
         None
@@ -130,7 +130,7 @@ pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
 /// needed, by [`ensure_private_dir`]).
 pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
     match fs::symlink_metadata(dir) {
-        Ok(meta) => match private_dir_problem(&meta) {
+        Ok(meta) => match private_dir_problem(dir, &meta) {
             Some(problem) => Err(DirError::Unsafe { path: dir.to_owned(), problem }),
             None => check_parent(dir),
         },
@@ -180,6 +180,26 @@ pub fn shared_dir_problem(dir: &Path) -> Option<String> {
     })
 }
 
+/// Whether the group that may write `dir` is the operator's alone: their private group
+/// ([`is_private_group`]), and no access list on `dir` (its group bits are then the list's
+/// mask: `setfacl -m u:mallory:rwx` showed as 0775 and was taken for the private group's,
+/// bb56 F2).
+fn group_is_yours_alone(dir: &Path, meta: &fs::Metadata) -> bool {
+    account::is_private_group(meta.gid()) && !has_access_list(dir)
+}
+
+/// Whether `path` carries a POSIX access list beyond its mode.
+fn has_access_list(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(name) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return true };
+    // SAFETY: both strings are NUL-terminated and alive for the call; a null buffer of size
+    // 0 asks only for the attribute's size.
+    let size = unsafe {
+        libc::getxattr(name.as_ptr(), c"system.posix_acl_access".as_ptr(), std::ptr::null_mut(), 0)
+    };
+    size > 0
+}
+
 /// Whether a directory or link of `uid` is one others cannot change through its owner: yours
 /// or root's.
 fn owner_is_trusted(uid: u32) -> bool {
@@ -216,16 +236,18 @@ fn others_link(path: &Path) -> Option<String> {
 fn one_dir_problem(dir: &Path) -> Option<String> {
     let meta = fs::metadata(dir).ok()?;
     let mode = meta.mode() & 0o7777;
-    let others_write = mode & 0o002 != 0 || (mode & 0o020 != 0 && !account::is_private_group(meta.gid()));
+    let others_write = mode & 0o002 != 0 || (mode & 0o020 != 0 && !group_is_yours_alone(dir, &meta));
     let sticky = mode & 0o1000 != 0;
     let owners_ok = owner_is_trusted(meta.uid());
     (!owners_ok || (others_write && !sticky)).then(|| {
-        format!(
-            "{}, which others can change (mode {mode:04o}, uid {}{})",
-            dir.display(),
-            meta.uid(),
-            unmapped_note(meta.uid())
-        )
+        // Yours, and only its group's write is the matter: said so (it gave your own uid, as if
+        // the owner were the trouble: bb56 F6).
+        let whose = if owners_ok && mode & 0o002 == 0 {
+            format!("gid {}, a group not yours alone: `chmod g-w` it if it should be", meta.gid())
+        } else {
+            format!("uid {}{}", meta.uid(), unmapped_note(meta.uid()))
+        };
+        format!("{}, which others can change (mode {mode:04o}, {whose})", dir.display())
     })
 }
 

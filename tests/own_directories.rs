@@ -293,6 +293,20 @@ fn a_temporary_directory_others_can_change_is_named_and_a_sticky_one_is_fine() {
             "root's group: named root, no other member"
         );
     }
+    // An access list on it: its group bits are the list's mask, not the group's (a user given
+    // rwx showed as 0775 and was taken for the private group's: bb56 F2).
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).expect("chmod");
+    match std::process::Command::new("setfacl").args(["-m", "u:12345:rwx"]).arg(&shared).status() {
+        Ok(status) if status.success() => {
+            assert_eq!(fs::metadata(&shared).expect("metadata").mode() & 0o777, 0o775);
+            assert!(
+                custodian::location::shared_dir_problem(&mine).is_some(),
+                "another account may write there"
+            );
+            let _ = std::process::Command::new("setfacl").arg("-b").arg(&shared).status();
+        }
+        _ => eprintln!("not run: setfacl is not installed or the file system takes no access lists"),
+    }
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).expect("chmod");
     // A sticky directory of another account's is theirs to empty (root alone can make one here).
     // SAFETY: geteuid has no preconditions.

@@ -21,10 +21,17 @@ pub fn is_private_group(gid: u32) -> bool {
     static PRIVATE: OnceLock<Option<u32>> = OnceLock::new();
     *PRIVATE.get_or_init(|| {
         let account = entry()?;
-        let group = group(account.gid)?;
-        let alone = group.members.iter().all(|member| *member == account.name)
-            && !another_account_has_primary_group(account.gid, libc_uid());
-        (group.name == account.name && alone).then_some(account.gid)
+        // Every entry of that gid (a second `/etc/group` line of it gave another account the
+        // group: bb56 F3), and the shadow file's members and password where it can be read
+        // (`sg` joins with either: bb56 F4).
+        let entries = groups_of(account.gid);
+        let alone = !entries.is_empty()
+            && entries.iter().all(|group| {
+                group.name == account.name && group.members.iter().all(|member| *member == account.name)
+            })
+            && !another_account_has_primary_group(account.gid, libc_uid())
+            && !shadow_lets_others_in(&account.name);
+        alone.then_some(account.gid)
     }) == Some(gid)
 }
 
@@ -95,38 +102,49 @@ fn entry() -> Option<Account> {
     Some(Account { name: name.to_bytes().to_vec(), gid: entry.pw_gid, home: home.to_bytes().to_vec() })
 }
 
-/// The group `gid` (`getgrgid_r`), asked again with more room as [`entry`] is.
-fn group(gid: u32) -> Option<Group> {
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    // SAFETY: an all-zero group is a valid value for getgrgid_r to fill in.
-    let mut entry: libc::group = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::group = std::ptr::null_mut();
-    loop {
-        // SAFETY: every pointer is to memory of ours of the size given, alive for the call.
-        let failed =
-            unsafe { libc::getgrgid_r(gid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
-        if failed == libc::ERANGE && buffer.len() < 1 << 20 {
-            buffer.resize(buffer.len() * 2, 0);
-            continue;
-        }
-        if failed != 0 || found.is_null() || entry.gr_name.is_null() {
-            return None;
-        }
-        break;
-    }
-    // SAFETY: getgrgid_r succeeded: gr_name is a NUL-terminated string and gr_mem a
-    // NULL-terminated array of them, all in `buffer`, alive here.
-    let name = unsafe { CStr::from_ptr(entry.gr_name) }.to_bytes().to_vec();
-    let mut members = Vec::new();
-    let mut at = entry.gr_mem;
-    // SAFETY: as above; the walk stops at the array's NULL.
+/// Every entry of the group database with `gid` (`getgrent`, read once, at the first
+/// judgement, before any other thread could read it).
+fn groups_of(gid: u32) -> Vec<Group> {
+    let mut found = Vec::new();
+    // SAFETY: setgrent/getgrent/endgrent walk the database's static entry; each entry's
+    // strings are copied before the next call, and nothing else in custodian walks it.
     unsafe {
-        while !at.is_null() && !(*at).is_null() {
-            members.push(CStr::from_ptr(*at).to_bytes().to_vec());
-            at = at.add(1);
+        libc::setgrent();
+        loop {
+            let entry = libc::getgrent();
+            if entry.is_null() {
+                break;
+            }
+            if (*entry).gr_gid != gid || (*entry).gr_name.is_null() {
+                continue;
+            }
+            let name = CStr::from_ptr((*entry).gr_name).to_bytes().to_vec();
+            let mut members = Vec::new();
+            let mut at = (*entry).gr_mem;
+            while !at.is_null() && !(*at).is_null() {
+                members.push(CStr::from_ptr(*at).to_bytes().to_vec());
+                at = at.add(1);
+            }
+            found.push(Group { name, members });
         }
+        libc::endgrent();
     }
-    Some(Group { name, members })
+    found
+}
+
+/// Whether `/etc/gshadow` (readable by root alone) lets another account into the group named
+/// `name`: a member it lists, or a group password anyone who knows it joins with.
+fn shadow_lets_others_in(name: &[u8]) -> bool {
+    let Ok(shadow) = std::fs::read("/etc/gshadow") else { return false };
+    shadow.split(|b| *b == b'\n').any(|line| {
+        let fields: Vec<&[u8]> = line.split(|b| *b == b':').collect();
+        fields.first() == Some(&name)
+            && (fields.get(1).is_some_and(|password| {
+                !password.is_empty() && !password.starts_with(b"!") && *password != b"*"
+            }) || fields
+                .get(3)
+                .is_some_and(|members| members.split(|b| *b == b',').any(|m| !m.is_empty() && m != name)))
+    })
 }
 
 #[cfg(test)]
