@@ -348,6 +348,29 @@ fn an_editors_file_replaced_by_another_accounts_is_not_read_back() {
     assert!(custodian::tui::read_back(&file, 1 << 20).is_ok());
 }
 
+/// `E`'s directory judged again when the file is read back: others who came to be able to
+/// change it while the editor ran (a member added to its group, an access list) could have put
+/// their text in (bb56 F5).
+#[test]
+fn an_editors_file_in_a_directory_others_came_to_change_is_not_read_back() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("custodian-1-0.json");
+    fs::write(&file, r#"{"edited":true}"#).expect("write");
+    assert!(custodian::tui::read_back(&file, 1 << 20).is_ok(), "a private directory");
+    fs::write(&file, r#"{"edited":true}"#).expect("write");
+    chmod(dir.path(), 0o777);
+    let Err(said) = custodian::tui::read_back(&file, 1 << 20) else {
+        panic!("read back from a directory others can change")
+    };
+    assert!(
+        said.contains("which others can change (mode 0777")
+            && said.contains("since the editor started; nothing was saved"),
+        "{said}"
+    );
+    assert!(file.exists(), "left there");
+    chmod(dir.path(), 0o700);
+}
+
 /// An import's spill (a piped input read ahead, the sorted runs) goes beside the database,
 /// else in `$TMPDIR`, else in `/tmp`: never into a `$TMPDIR` others can change (one another
 /// account owned took the records without a word, where `E` refuses it: bb52 F6, bb54 F1).

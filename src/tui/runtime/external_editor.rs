@@ -346,6 +346,13 @@ pub fn read_back(path: &Path, max_bytes: usize) -> Result<ExternalText, String> 
         }
         Err(e) => return gone(format!("cannot read {shown}: {e}; nothing was saved")),
     };
+    // Judged again: a directory others came to be able to change while the editor ran (a
+    // member added to its group, an access list) let them put their text in (bb56 F5).
+    if let Some(problem) = path.parent().and_then(crate::location::shared_dir_problem) {
+        return Err(format!(
+            "not read: {shown} lies in {problem} since the editor started; nothing was saved, the file is left there"
+        ));
+    }
     match file.metadata() {
         // Another account's file put in its place (an editor run as you writes files of
         // yours): never read back as your edit (bb40 F2).
