@@ -657,14 +657,26 @@ fn quitting_with_a_save_in_doubt_keeps_the_edit_and_says_how_to_find_out() {
     assert!(asked.contains("Your save may not have happened"), "{asked}");
     act(&store, &mut state, Action::Cancel);
     // A question to quit already open is answered the same way: nothing thrown away.
+    quit_keeps_the_edit_either_way(
+        &store,
+        &mut state,
+        &format!(
+            "your save of user {id} may or may not have become revision {revision} (its COMMIT got no answer): `custodian history id:{id}` tells; your edit is kept as a draft either way"
+        ),
+    );
+}
+
+/// Ctrl-Q, and yes to a quit question already open: each quits with no question asked, the
+/// edit kept (a draft at the way out), and `said` the one line at the way out.
+fn quit_keeps_the_edit_either_way(store: &RedbStore, state: &mut State, said: &str) {
     for asked_first in [false, true] {
         state.quit = false;
         state.said_at_exit.clear();
         if asked_first {
             state.dialog = Some(Dialog::ConfirmQuit);
-            act(&store, &mut state, Action::Confirm);
+            act(store, state, Action::Confirm);
         } else {
-            act(&store, &mut state, Action::Quit);
+            act(store, state, Action::Quit);
         }
         assert!(state.quit, "quits");
         assert!(state.dialog.is_none(), "{:?}", state.dialog);
@@ -672,12 +684,7 @@ fn quitting_with_a_save_in_doubt_keeps_the_edit_and_says_how_to_find_out() {
             state.editor.as_ref().is_some_and(|e| e.is_modified()),
             "the edit stays, kept as a draft at the way out"
         );
-        assert_eq!(
-            state.said_at_exit,
-            [format!(
-                "your save of user {id} may or may not have become revision {revision} (its COMMIT got no answer): `custodian history id:{id}` tells; your edit is kept as a draft either way"
-            )]
-        );
+        assert_eq!(state.said_at_exit, [said.to_owned()]);
     }
 }
 
@@ -692,25 +699,11 @@ fn quitting_while_the_connection_is_lost_keeps_the_edit_as_a_draft() {
     type_text(&store, &mut state, "x");
     let id = state.editor.as_ref().expect("editor").user_id.clone();
     update(&mut state, Action::ConnectionLost { message: "connection lost".into() });
-    for asked_first in [false, true] {
-        state.quit = false;
-        state.said_at_exit.clear();
-        if asked_first {
-            state.dialog = Some(Dialog::ConfirmQuit);
-            act(&store, &mut state, Action::Confirm);
-        } else {
-            act(&store, &mut state, Action::Quit);
-        }
-        assert!(state.quit && state.dialog.is_none(), "{:?}", state.dialog);
-        assert!(
-            state.editor.as_ref().is_some_and(|e| e.is_modified()),
-            "the edit stays, kept at the way out"
-        );
-        assert_eq!(
-            state.said_at_exit,
-            [format!("the connection to the database was lost, so your edit of user {id} was not saved")]
-        );
-    }
+    quit_keeps_the_edit_either_way(
+        &store,
+        &mut state,
+        &format!("the connection to the database was lost, so your edit of user {id} was not saved"),
+    );
 }
 
 /// `e` pressed for the user selected, whose document came after the selection moved (`:u

@@ -29,15 +29,10 @@ pub fn is_private_group(gid: u32) -> bool {
             && entries.iter().all(|group| {
                 group.name == account.name && group.members.iter().all(|member| *member == account.name)
             })
-            && !another_account_has_primary_group(account.gid, libc_uid())
+            && !another_account_has_primary_group(account.gid, super::my_uid())
             && !shadow_lets_others_in(&account.name);
         alone.then_some(account.gid)
     }) == Some(gid)
-}
-
-fn libc_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
 }
 
 /// Whether an account other than `me` has `gid` as its primary group: a member the group's
