@@ -565,6 +565,38 @@ fn the_binary_with_read_only_refuses_to_edit_or_restore_and_writes_nothing() {
     assert!(history_rows(&db, "u1").is_empty());
 }
 
+/// A server that takes no writes (a hot standby, `default_transaction_read_only`) is a
+/// read-only screen, as `--read-only` is: the editor opened there, took the operator's typing
+/// and then refused the save (bb53 F4 left it so).
+#[test]
+fn the_binary_on_a_server_that_takes_no_writes_opens_no_editor_and_says_why() {
+    let db = logto_for_the_terminal();
+    db.superuser()
+        .batch_execute(&format!("alter database {} set default_transaction_read_only = on", db.name))
+        .expect("a server that takes no writes");
+    let home = PrivateHome::new(&[]);
+    let mut tui = spawn(&home, &db, &[]);
+    tui.wait_text("Users · 3 · tenant default ─");
+    tui.wait_text("[read-only]");
+    let why = "read-only: the server takes no writes (a hot standby, or default_transaction_read_only is on)";
+    for key in [ENTER, b"e", b"E"] {
+        tui.send(key);
+        tui.wait_text(why);
+        // What would be typed and saved, had an editor opened; then the help opened and
+        // closed shows every key was read (and took the message away).
+        tui.send("x");
+        tui.send(CTRL_S);
+        tui.send("\x1bOP");
+        tui.wait_text("Keys · ");
+        tui.send("\x1bOP");
+        tui.wait_gone("Keys · ");
+        tui.wait_gone(why);
+        assert!(!tui.text().contains("Editing customData"), "{key:?}: {}", framed(&tui.text()));
+    }
+    quit(&mut tui);
+    assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"theme": "dark", "lang": "en"}));
+}
+
 #[test]
 fn the_binary_refuses_a_save_over_an_outside_update_and_keeps_the_edit() {
     let db = logto_for_the_terminal();

@@ -162,3 +162,28 @@ fn the_way_out_stops_an_export_at_once_only_when_a_signal_ended_the_session() {
         assert_eq!(stop.stopped(), ended_by_a_signal);
     }
 }
+
+/// Why the screen writes nothing is in the state, and each refusal says it: a server that
+/// takes no writes is not told to drop `--read-only`, which was never given.
+#[test]
+fn a_screen_on_a_server_that_takes_no_writes_refuses_each_write_naming_the_server() {
+    use custodian::tui::app::ReadOnly;
+    let (_dir, store) = demo_store();
+    for (read_only, why) in [
+        (ReadOnly::Asked, "read-only: the database was opened with --read-only"),
+        (
+            ReadOnly::Server,
+            "read-only: the server takes no writes (a hot standby, or default_transaction_read_only is on)",
+        ),
+    ] {
+        let mut state = started(&store, 100, 30);
+        state.read_only = Some(read_only);
+        for action in [Action::OpenEditor, Action::EditExternally] {
+            let effects = update(&mut state, action.clone());
+            assert!(effects.is_empty(), "{read_only:?} {action:?}: {effects:?}");
+            let status = state.status.as_ref().expect("a status line");
+            assert_eq!((status.kind, status.text.as_str()), (StatusKind::Error, why), "{action:?}");
+            assert!(state.editor.is_none());
+        }
+    }
+}

@@ -41,7 +41,7 @@ pub use find::FindLine;
 pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
-pub use messages::{MESSAGES_KEPT, Pending, Status, StatusKind, Until};
+pub use messages::{MESSAGES_KEPT, Pending, ReadOnly, Status, StatusKind, Until};
 pub use patch::{
     PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SecretsInPatch, SharedShape, StopFlag,
 };
@@ -201,7 +201,7 @@ pub struct State {
     pub after_the_matches: Option<Action>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
-    pub read_only: bool,
+    pub read_only: Option<ReadOnly>,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
     pub key_order: KeyOrder,
@@ -259,7 +259,7 @@ impl State {
             reviewing: None,
             after_the_matches: None,
             jumping: None,
-            read_only,
+            read_only: read_only.then_some(ReadOnly::Asked),
             key_order: KeyOrder::AsWritten,
             keys: None,
             iv_source: system_iv,

@@ -129,11 +129,12 @@ impl State {
     }
 
     pub(super) fn open_draft(&mut self) -> Vec<Effect> {
-        if self.read_only {
-            self.say(
-                StatusKind::Error,
-                "read-only: the draft is kept; open it without --read-only to save it",
-            );
+        if let Some(read_only) = self.read_only {
+            let then = match read_only {
+                ReadOnly::Asked => "open it without --read-only to save it",
+                ReadOnly::Server => "open it on a server that takes writes (the primary) to save it",
+            };
+            self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
             return Vec::new();
         }
         let Some(draft) = self.take_selected_draft() else { return Vec::new() };

@@ -60,13 +60,35 @@ impl Pending {
     }
 }
 
-impl State {
-    /// Says why nothing may be edited (a read-only store), if so.
-    pub(super) fn refused_read_only(&mut self) -> bool {
-        if self.read_only {
-            self.say(StatusKind::Error, "read-only: the database was opened with --read-only");
+/// Why the screen writes nothing, when it does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnly {
+    /// `--read-only`.
+    Asked,
+    /// A PostgreSQL server that takes no writes (a hot standby, `default_transaction_read_only`):
+    /// an editor opened there only ended in a refused save (bb53 F4).
+    Server,
+}
+
+impl ReadOnly {
+    /// Why, in the words the refusals use.
+    pub fn why(self) -> &'static str {
+        match self {
+            Self::Asked => "the database was opened with --read-only",
+            Self::Server => {
+                "the server takes no writes (a hot standby, or default_transaction_read_only is on)"
+            }
         }
-        self.read_only
+    }
+}
+
+impl State {
+    /// Says why nothing may be edited (a read-only store or server), if so.
+    pub(super) fn refused_read_only(&mut self) -> bool {
+        if let Some(read_only) = self.read_only {
+            self.say(StatusKind::Error, format!("read-only: {}", read_only.why()));
+        }
+        self.read_only.is_some()
     }
 
     /// Says `text` and asks for nothing more: an answer whose only work is the message.

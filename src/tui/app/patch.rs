@@ -266,8 +266,12 @@ impl State {
         if view.applying {
             return;
         }
-        if self.read_only {
-            self.say(StatusKind::Error, "read-only: the patch cannot be applied (the dry run is all)");
+        if let Some(read_only) = self.read_only {
+            let why = read_only.why();
+            self.say(
+                StatusKind::Error,
+                format!("read-only: {why}: the patch cannot be applied (the dry run is all)"),
+            );
             return;
         }
         if report.changed == 0 {

@@ -223,7 +223,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // without the password, and the tenant.
     // On PostgreSQL the scanner has a connection of its own (one client serves one query at
     // a time); redb's threads share the file.
-    let (mut notes, mut shown_tenant) = (Vec::new(), None);
+    let (mut notes, mut shown_tenant, mut server_takes_no_writes) = (Vec::new(), None, false);
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
             Some(url) => {
@@ -246,9 +246,12 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                     store.shown_url()
                 ));
                 shown_tenant = Some(store.tenant().to_owned());
+                // Read-only as `--read-only` is: an editor opened there only ended in a
+                // refused save.
                 if !read_only && !store.server_takes_writes()? {
+                    server_takes_no_writes = true;
                     notes.push(
-                        "the server takes no writes (a hot standby, or default_transaction_read_only is on): you can read, and a save is refused".to_owned(),
+                        "the server takes no writes (a hot standby, or default_transaction_read_only is on): this screen only reads".to_owned(),
                     );
                 }
                 (Arc::new(store), scan_store, database)
@@ -294,6 +297,9 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
     let size = terminal.size()?;
     let mut state = State::new(size.width, size.height, store.is_read_only());
+    if server_takes_no_writes {
+        state.read_only = Some(app::ReadOnly::Server);
+    }
     state.key_order = store.key_order();
     state.list.tenant = shown_tenant;
     state.keys = keys;

@@ -76,7 +76,7 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         // A message longer than the room left is cut, saying where to read it whole; the
         // read-only mark after it keeps its room (a long note at start pushed it off).
         let used: usize = spans.iter().map(|span| span.content.width()).sum();
-        let marked = if state.read_only && state.editor.is_none() { READ_ONLY.width() } else { 0 };
+        let marked = if state.read_only.is_some() && state.editor.is_none() { READ_ONLY.width() } else { 0 };
         let room = usize::from(area.width).saturating_sub(used + marked);
         let text = inert::line(text);
         let shown = if text.width() > room {
@@ -101,7 +101,7 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         };
         spans.push(Span::styled(said, theme.warning));
     }
-    if state.read_only && state.editor.is_none() {
+    if state.read_only.is_some() && state.editor.is_none() {
         spans.push(Span::styled(READ_ONLY, theme.warning));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -124,7 +124,7 @@ fn separate(spans: &mut Vec<Span<'_>>, separator: &'static str) {
 fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
     use crate::tui::app::Action;
     let action = (binding.action)();
-    (state.read_only
+    (state.read_only.is_some()
         && matches!(
             action,
             Action::OpenEditor | Action::EditExternally | Action::RestoreRevision | Action::PatchAsk
