@@ -970,6 +970,46 @@ fn an_empty_tmpdir_is_tmp_for_the_last_chance_copy() {
     let _removed = Removed(kept);
 }
 
+/// With `$TMPDIR` missing and the current directory one others can change, the edit goes to
+/// a private `$HOME`, the message says why the others were passed over, and the next start
+/// names it (it was lost with a safe home there: bb56 F7).
+#[test]
+fn a_hang_up_keeps_the_edit_in_a_private_home_when_tmpdir_and_the_current_directory_will_not_do() {
+    let fixture = Fixture::new();
+    // Not in the fixture's directory, which others may change for this test.
+    let private = tempfile::tempdir().expect("a private home");
+    let home = private.path().to_path_buf();
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    // Where others could not make it: only missing.
+    let missing = home.join("missing-tmp");
+    let (state, tmp, home_dir) =
+        (blocker.display().to_string(), missing.display().to_string(), home.display().to_string());
+    let env = [("XDG_STATE_HOME", state.as_str()), ("TMPDIR", tmp.as_str()), ("HOME", home_dir.as_str())];
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &env);
+    type_unsaved_edit(&mut tui, "kept_at_home");
+    tui.wait_text("edit NOT kept on disk");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    assert!(!tui.wait_exit().success());
+    std::fs::set_permissions(fixture.dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let kept: Vec<PathBuf> =
+        std::fs::read_dir(&home).expect("read dir").flatten().map(|e| e.path()).collect();
+    assert_eq!(kept.len(), 1, "in the home: {kept:?}");
+    assert!(std::fs::read_to_string(&kept[0]).expect("read").contains("\"kept_at_home\": true"));
+    let said = collapsed(&String::from_utf8_lossy(&tui.raw()));
+    assert!(said.contains(&format!("it was written to {} instead", kept[0].display())), "{said}");
+    assert!(said.contains(&format!("not in {}: No such file or directory", missing.display())), "{said}");
+    assert!(said.contains("which others can change"), "{said}");
+    let mut next = fixture.spawn_tui_with(300, 40, &[], &env);
+    next.wait_text("not offered as a draft:");
+    next.send(F2);
+    next.wait_text(&kept[0].display().to_string());
+    next.send(ESC);
+    quit(&mut next);
+}
+
 /// A file in the machine's `/tmp`, removed however the test ends.
 struct Removed(PathBuf);
 
@@ -1635,6 +1675,22 @@ fn e_edits_in_the_external_editor_and_saves_like_ctrl_s() {
     assert_eq!(modes.lines().collect::<Vec<_>>(), ["600", "600", "600", "600", "600"]);
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+/// `E` with a `$TMPDIR` that does not exist says so and what to do (it said only "No such
+/// file or directory": bb56 F7); nothing is opened.
+#[test]
+fn e_with_a_tmpdir_that_does_not_exist_says_so_and_opens_nothing() {
+    let fixture = Fixture::new();
+    let missing = fixture.dir.path().join("missing-tmp");
+    let mut tui = admin_selected_with_editor(&fixture, std::path::Path::new("/bin/false"), &missing);
+    tui.send("E");
+    tui.wait_text(&format!(
+        "not opened: {} (TMPDIR) does not exist; set TMPDIR to a directory of your own",
+        missing.display()
+    ));
+    assert!(!missing.exists());
+    quit(&mut tui);
 }
 
 /// The screen at 120×40 with `script` as `$VISUAL` (and `$EDITOR`) and `tmp` as `$TMPDIR`,

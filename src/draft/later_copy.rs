@@ -129,7 +129,9 @@ pub(crate) fn later_copies_dir() -> PathBuf {
 
 /// Where the session's end writes an edit no draft could take, in order: `$TMPDIR`, `/tmp`
 /// when others can change `$TMPDIR` (with the current directory unsafe too, the edit was lost
-/// where `/tmp` would have kept it: bb52 F5), the current directory. The next start looks
+/// where `/tmp` would have kept it: bb52 F5), the current directory, `$HOME` (the edit was
+/// lost with a private home there: bb56 F7). Each directory once, however it is named (one
+/// refused was said twice, as `$TMPDIR` and as the current directory). The next start looks
 /// in the same places.
 pub(crate) fn last_chance_places() -> Vec<PathBuf> {
     let temp = later_copies_dir();
@@ -139,6 +141,15 @@ pub(crate) fn last_chance_places() -> Vec<PathBuf> {
         places.push("/tmp".into());
     }
     places.push(std::env::current_dir().unwrap_or_else(|_| ".".into()));
-    places.dedup();
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).filter(|home| home.is_absolute()) {
+        places.push(home);
+    }
+    let mut seen = Vec::new();
+    places.retain(|place| {
+        let real = std::fs::canonicalize(place).unwrap_or_else(|_| place.clone());
+        let new = !seen.contains(&real);
+        seen.push(real);
+        new
+    });
     places
 }

@@ -53,7 +53,19 @@ fn edit_externally(
         .open(&path)
         .and_then(|mut file| file.write_all(format!("{text}\n").as_bytes()));
     if let Err(e) = written {
-        return Err(format!("cannot write {}: {e}", path.display()));
+        // The directory is the operator's choice, and the fix is theirs (bb56 F7: it said
+        // only "No such file or directory").
+        return Err(match e.kind() {
+            std::io::ErrorKind::NotFound if !dir.exists() => format!(
+                "not opened: {} (TMPDIR) does not exist; set TMPDIR to a directory of your own",
+                dir.display()
+            ),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => format!(
+                "not opened: cannot write {}: {e}; set TMPDIR to a directory of your own",
+                path.display()
+            ),
+            _ => format!("cannot write {}: {e}", path.display()),
+        });
     }
     started(&path);
     let ran = terminal::leave().and_then(|()| {

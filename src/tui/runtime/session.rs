@@ -463,8 +463,11 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
         match write_private_new(&path, &text) {
             Ok(()) => {
                 let shown = std::fs::canonicalize(&path).unwrap_or(path);
+                // Why a place the operator chose was passed over (it said only where it went).
+                let passed_over =
+                    if tried.is_empty() { String::new() } else { format!("; {}", tried.join("; ")) };
                 return Err(format!(
-                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision}` saves it)",
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision}` saves it{passed_over})",
                     user,
                     shown.display(),
                     database_arguments(&runtime.database),
@@ -472,7 +475,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
                     inert::shell_word(&shown.display().to_string())
                 ));
             }
-            Err(e) => tried.push(format!("{}: {e}", dir.display())),
+            Err(e) => tried.push(format!("not in {}: {e}", dir.display())),
         }
     }
     Err(format!(
