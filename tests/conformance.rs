@@ -2095,7 +2095,7 @@ fn a_schema_an_older_init_made_without_the_key_table_is_read_in_the_exact_order(
     assert!(!store.uses_key_table());
     assert_eq!(ids(&store.rows(&Seek::First, 100).expect("rows")), expected_order());
     assert!(!store.sync_keys().expect("nothing to sync"));
-    assert_eq!(store.last_key_sync().expect("info's line"), None);
+    assert_eq!(store.last_key_sync().expect("info's line"), custodian::store::LastKeySync::NoKeyTable);
 }
 
 #[test]

@@ -6,7 +6,9 @@ use anyhow::Result;
 
 use super::Output;
 use super::args::{Cli, Command};
-use crate::store::{CLI_STATEMENT_TIMEOUT, POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore};
+use crate::store::{
+    CLI_STATEMENT_TIMEOUT, LastKeySync, POSTGRES_SCHEMA_VERSION, PostgresStore, StoreError, UserStore,
+};
 use crate::{database, inert, location};
 
 /// Runs one subcommand against the PostgreSQL database at `url`.
@@ -94,11 +96,11 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
     // When the screen's key table last took in what Logto changed (see the README).
     let keys = match store.last_key_sync()? {
         // A tenant made since `init`: said as if the key table were missing (bb53 F6).
-        Some(when) if when.is_empty() => {
+        LastKeySync::NeverForThisTenant => {
             "never for this tenant yet (a screen that may write syncs them when it starts on it)".to_owned()
         }
-        Some(when) => when,
-        None => {
+        LastKeySync::At(when) => when,
+        LastKeySync::NoKeyTable => {
             "never (the screen computes the list order afresh until `init` makes the key table)".to_owned()
         }
     };

@@ -24,8 +24,8 @@ pub use batch_journal::{
 pub use error::{MAX_USER_FIELDS_BYTES, StoreError};
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
-    CLI_STATEMENT_TIMEOUT, InitDone, KeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions, PostgresStore,
-    SCREEN_STATEMENT_TIMEOUT, another_tenant_of, same_database_name_and_tenant,
+    CLI_STATEMENT_TIMEOUT, InitDone, KeySync, LastKeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions,
+    PostgresStore, SCREEN_STATEMENT_TIMEOUT, another_tenant_of, same_database_name_and_tenant,
 };
 pub use records::{
     ImportMode, ImportSummary, KeyOrder, ListEntry, ListKey, RevisionInfo, SaveOutcome, ScanStep, Seek,

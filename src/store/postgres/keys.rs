@@ -231,9 +231,8 @@ impl PostgresStore {
         sync(&mut self.lock(), &self.tenant).map_err(|e| self.fail(e))
     }
 
-    /// When this tenant's keys were last synced (UTC), if ever: for `info`. `Some("")`: the
-    /// key table is there, and this tenant's keys were never synced (a tenant made since `init`).
-    pub fn last_key_sync(&self) -> Result<Option<String>, StoreError> {
+    /// When this tenant's keys were last synced, if ever: for `info`.
+    pub fn last_key_sync(&self) -> Result<LastKeySync, StoreError> {
         let mut client = self.lock();
         let fail = |e: postgres::Error| self.fail(e);
         let there: bool = client
@@ -241,7 +240,7 @@ impl PostgresStore {
             .map_err(fail)?
             .get(0);
         if !there {
-            return Ok(None);
+            return Ok(LastKeySync::NoKeyTable);
         }
         let row = client
             .query_opt(
@@ -250,7 +249,7 @@ impl PostgresStore {
                 &[&self.tenant],
             )
             .map_err(fail)?;
-        Ok(Some(row.map_or_else(String::new, |r| r.get(0))))
+        Ok(row.map_or(LastKeySync::NeverForThisTenant, |r| LastKeySync::At(r.get(0))))
     }
 
     /// [`UserStore::rows`] from the key table: an index range of kind 0.
@@ -358,6 +357,18 @@ impl PostgresStore {
         };
         self.scan_step(filter, &rows, batch, max_hits)
     }
+}
+
+/// When a tenant's keys were last synced, for `info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastKeySync {
+    /// No key table: `init` has not made it.
+    NoKeyTable,
+    /// The key table is there and this tenant's keys were never synced (a tenant made since
+    /// `init`: bb53 F6).
+    NeverForThisTenant,
+    /// When, in UTC (`YYYY-MM-DD HH:MM:SS UTC`).
+    At(String),
 }
 
 #[cfg(test)]

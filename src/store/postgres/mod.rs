@@ -40,7 +40,7 @@ use postgres::types::ToSql;
 use postgres::{CancelToken, Client, Row};
 use serde_json::{Map, Value};
 
-pub use keys::KeySync;
+pub use keys::{KeySync, LastKeySync};
 pub use schema::POSTGRES_SCHEMA_VERSION;
 pub use session::{InitDone, another_tenant_of, same_database_name_and_tenant};
 
