@@ -90,7 +90,14 @@ fn an_e_sessions_file_is_read_only_as_a_plain_file_of_ours_up_to_eight_mib() {
         drafts.save(&stub).unwrap();
         let found = drafts.for_database(DB);
         drafts.remove(&stub);
-        let why: Vec<String> = found.ignored.iter().map(|i| i.why.clone()).collect();
+        // Not the copies sessions kept at their end: a test beside this one writes one into
+        // the real `$TMPDIR` for this database, and the listing may find it there.
+        let why: Vec<String> = found
+            .ignored
+            .iter()
+            .filter(|i| !i.why.contains("that a session kept at its end"))
+            .map(|i| i.why.clone())
+            .collect();
         (found.drafts.iter().any(|d| d.user_id == user), why)
     };
     // Exactly 8 MiB is taken, a byte more is not; 2 MiB is.
