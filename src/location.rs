@@ -28,7 +28,7 @@ fn xdg_dir(variable: &str, fallback: &str) -> PathBuf {
 /// directory from the user database. An unset `HOME` put the default database at
 /// `/.local/share`, and an empty or relative one made it follow the current directory: two
 /// directories, two databases (bb51 F3).
-fn home_dir() -> PathBuf {
+pub(crate) fn home_dir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(home) if Path::new(&home).is_absolute() => PathBuf::from(home),
         _ => account::home().unwrap_or_else(|| PathBuf::from("/")),

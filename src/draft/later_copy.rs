@@ -127,23 +127,22 @@ pub(crate) fn later_copies_dir() -> PathBuf {
     crate::sorted_runs::system_temp_dir()
 }
 
-/// Where the session's end writes an edit no draft could take, in order: `$TMPDIR`, `/tmp`
-/// when others can change `$TMPDIR` (with the current directory unsafe too, the edit was lost
-/// where `/tmp` would have kept it: bb52 F5), the current directory, `$HOME` (the edit was
-/// lost with a private home there: bb56 F7). Each directory once, however it is named (one
-/// refused was said twice, as `$TMPDIR` and as the current directory). The next start looks
-/// in the same places.
+/// Where the session's end writes an edit no draft could take, in order: `$TMPDIR`; the home
+/// directory (`$HOME`, or the account's when that is unset or relative: the edit was lost with
+/// a private home there, bb56 F7, bb57 F1); `/tmp` (with `$TMPDIR` others could change and the
+/// current directory unsafe too, the edit was lost where `/tmp` would have kept it: bb52 F5;
+/// with `$TMPDIR` full, too: bb57 F3); last the current directory, the one place the next
+/// start may not look in (it looks in its own: bb57 F2). Each directory once, however it is
+/// named (one refused was said twice, as `$TMPDIR` and as the current directory). The next
+/// start looks in the same places.
 pub(crate) fn last_chance_places() -> Vec<PathBuf> {
-    let temp = later_copies_dir();
-    let others_temp = crate::location::shared_dir_problem(&temp).is_some();
-    let mut places = vec![temp];
-    if others_temp {
-        places.push("/tmp".into());
-    }
-    places.push(std::env::current_dir().unwrap_or_else(|_| ".".into()));
-    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).filter(|home| home.is_absolute()) {
+    let mut places = vec![later_copies_dir()];
+    let home = crate::location::home_dir();
+    if home != Path::new("/") {
         places.push(home);
     }
+    places.push(PathBuf::from("/tmp"));
+    places.push(std::env::current_dir().unwrap_or_else(|_| ".".into()));
     let mut seen = Vec::new();
     places.retain(|place| {
         let real = std::fs::canonicalize(place).unwrap_or_else(|_| place.clone());
