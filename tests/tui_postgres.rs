@@ -699,14 +699,21 @@ fn terminate(db: &LogtoDb, application_name: &str) {
     }
 }
 
-#[test]
-fn a_lost_connection_is_said_until_reconnect_keeps_the_edit_and_the_save_works_after() {
-    let db = logto();
+/// A screen whose session is named (for [`terminate`]), with `"mine": 1` typed into alice's
+/// customData; the session's name and the screen.
+fn alice_edited_by_a_named_session(db: &LogtoDb) -> (String, Screen) {
     let name = format!("screen-{}", db.name);
     let mut screen = Screen::open_url(&format!("{}&application_name={name}", db.tenant_url("default")));
     screen.act(Action::OpenEditor);
     screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
     type_into_editor(&mut screen, "\"mine\": 1,");
+    (name, screen)
+}
+
+#[test]
+fn a_lost_connection_is_said_until_reconnect_keeps_the_edit_and_the_save_works_after() {
+    let db = logto();
+    let (name, mut screen) = alice_edited_by_a_named_session(&db);
     terminate(&db, &name);
     screen.act(Action::Save);
     assert!(screen.state.connection_lost.is_some(), "{}", status(&screen));
@@ -726,6 +733,49 @@ fn a_lost_connection_is_said_until_reconnect_keeps_the_edit_and_the_save_works_a
     let stored = screen.store.custom_data("u1").expect("read");
     assert_eq!(stored.revision, 2);
     assert!(stored.text.contains("\"mine\"") && stored.text.contains("\"more\""), "{}", stored.text);
+}
+
+/// The server stops taking writes while an edit is open (here `default_transaction_read_only`
+/// set for the database and the session ended, as a failover to a standby ends it): the
+/// reconnect finds it read-only and the screen is, the edit stays, a save is refused before it
+/// is sent, and once the server takes writes again `r` turns editing back on and the edit saves
+/// (bb57 F4: `e` went on opening editors, the refusals advised `init`).
+#[test]
+fn a_server_that_stops_taking_writes_mid_edit_makes_the_screen_read_only_until_it_takes_them_again() {
+    use custodian::tui::app::ReadOnly;
+    let db = logto();
+    let (name, mut screen) = alice_edited_by_a_named_session(&db);
+    let read_only = |on: &str| format!("alter database {} set default_transaction_read_only = {on}", db.name);
+    db.superuser().batch_execute(&read_only("on")).expect("a server that takes no writes");
+    terminate(&db, &name);
+    screen.act(Action::Save);
+    assert!(screen.state.connection_lost.is_some(), "{}", status(&screen));
+    screen.act(Action::Reconnect);
+    assert_eq!(screen.state.read_only, Some(ReadOnly::Server), "{}", status(&screen));
+    assert!(
+        status(&screen).starts_with("reconnected, to a server that takes no writes"),
+        "{}",
+        status(&screen)
+    );
+    screen.act(Action::Save);
+    assert!(
+        status(&screen).starts_with("not saved: read-only: the server takes no writes"),
+        "{}",
+        status(&screen)
+    );
+    assert!(editor_text(&screen).contains("\"mine\": 1"), "the edit stays");
+    // Still read-only: looked again, and said so.
+    screen.act(Action::Reconnect);
+    assert!(status(&screen).starts_with("still read-only"), "{}", status(&screen));
+    // From another database: a session on this one takes no writes, ALTER DATABASE included.
+    db.server.superuser("postgres").batch_execute(&read_only("off")).expect("writes again");
+    screen.act(Action::Reconnect);
+    assert_eq!(screen.state.read_only, None, "{}", status(&screen));
+    assert!(status(&screen).contains("editing is on"), "{}", status(&screen));
+    screen.act(Action::Save);
+    assert!(screen.state.editor.is_none(), "saved: {}", status(&screen));
+    let stored = screen.store.custom_data("u1").expect("read");
+    assert!(stored.text.contains("\"mine\""), "{}", stored.text);
 }
 
 #[test]

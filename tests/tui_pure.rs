@@ -187,3 +187,75 @@ fn a_screen_on_a_server_that_takes_no_writes_refuses_each_write_naming_the_serve
         }
     }
 }
+
+/// A server that stops taking writes mid-session (a failover to a standby,
+/// `default_transaction_read_only` set): the refusal turns the screen read-only, the edit open
+/// stays and the way out keeps it as a draft without asking to throw it away, and a look that
+/// finds the server taking writes again turns editing back on (bb57 F4: `e` went on opening
+/// editors whose saves were refused, and the only way out threw the edit away).
+#[test]
+fn a_server_that_stops_taking_writes_makes_the_screen_read_only_and_the_edit_is_kept_on_the_way_out() {
+    use custodian::tui::app::ReadOnly;
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 100, 30);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.mode(), Mode::Edit);
+    act(&store, &mut state, Action::Edit(Input { key: TextKey::Char('x'), ..Input::default() }));
+    let user = state.editor.as_ref().map(|e| e.user_id.clone()).expect("an editor");
+    let refused = "db: the server takes no writes (a hot standby, or default_transaction_read_only is on): nothing was written; write through the primary, or with a role or database that may write";
+    assert!(update(&mut state, Action::ServerTakesNoWrites { message: refused.to_owned() }).is_empty());
+    assert_eq!(state.read_only, Some(ReadOnly::Server));
+    let status = state.status.clone().expect("a status line");
+    assert_eq!(status.kind, StatusKind::Error);
+    assert!(
+        status.text.starts_with(refused) && status.text.contains("your edit stays here"),
+        "{}",
+        status.text
+    );
+    // `r`/F5 looks again: a look, not a sync the server would refuse again.
+    let looked = update(&mut state, Action::Reconnect);
+    assert!(matches!(looked.as_slice(), [Effect::Reconnect]), "{looked:?}");
+    assert!(update(&mut state, Action::Reconnected { takes_writes: false }).is_empty());
+    assert_eq!(state.read_only, Some(ReadOnly::Server));
+    assert!(
+        state.status.as_ref().is_some_and(|s| s.text.starts_with("still read-only")),
+        "{:?}",
+        state.status
+    );
+    // The way out asks nothing and keeps the edit (the runtime writes its draft).
+    assert!(update(&mut state, Action::Quit).is_empty());
+    assert!(state.quit && state.dialog.is_none(), "{:?}", state.dialog);
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "the edit is still there to be kept");
+    assert_eq!(
+        state.said_at_exit,
+        vec![format!("the server stopped taking writes, so your edit of user {user} was not saved")]
+    );
+    // Taking writes again: editing is on, and `r` syncs the keys again.
+    let mut state = started(&store, 100, 30);
+    state.read_only = Some(ReadOnly::Server);
+    assert!(update(&mut state, Action::Reconnected { takes_writes: true }).is_empty());
+    assert_eq!(state.read_only, None);
+    assert!(state.status.as_ref().is_some_and(|s| s.text.contains("editing is on")), "{:?}", state.status);
+    // A reconnect after a lost connection that finds a standby says so.
+    state.read_only = None;
+    update(&mut state, Action::ConnectionLost { message: "the server ended the session".into() });
+    update(&mut state, Action::Reconnected { takes_writes: false });
+    assert_eq!(state.read_only, Some(ReadOnly::Server));
+    let said = state.status.clone().expect("a status line").text;
+    assert!(said.starts_with("reconnected, to a server that takes no writes"), "{said}");
+}
+
+/// `r` on a screen read-only for its server looks whether the server takes writes again and
+/// syncs no keys (the sync is a write, refused there); elsewhere it syncs them.
+#[test]
+fn refresh_on_a_server_read_only_screen_looks_again_instead_of_syncing_the_keys() {
+    use custodian::tui::app::ReadOnly;
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 100, 30);
+    let effects = update(&mut state, Action::Refresh);
+    assert!(effects.iter().any(|e| matches!(e, Effect::SyncKeys)), "{effects:?}");
+    state.read_only = Some(ReadOnly::Server);
+    let effects = update(&mut state, Action::Refresh);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Reconnect)), "{effects:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::SyncKeys)), "{effects:?}");
+}

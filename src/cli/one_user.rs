@@ -161,7 +161,7 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
         other => return Ok(other?),
     };
     tracing::warn!(user = %id, revision, "save outcome unknown: the connection went during its commit");
-    let landed = store.reconnect().and_then(|()| store.save_landed(id, data, revision));
+    let landed = store.reconnect().and_then(|_| store.save_landed(id, data, revision));
     match landed {
         Ok(true) => {
             crate::stderr_line!(

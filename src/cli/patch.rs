@@ -450,7 +450,7 @@ const BATCHES_LOOKED_UP: usize = 20;
 /// batch is there (written); an error saying it was not, or that it cannot be told.
 fn committed_after_reconnecting(store: &dyn UserStore, server: &str, batch: &BatchId) -> Result<()> {
     tracing::warn!(%batch, "batch outcome unknown: the connection went during its commit");
-    match store.reconnect().and_then(|()| crate::store::batch_landed(store, batch)) {
+    match store.reconnect().and_then(|_| crate::store::batch_landed(store, batch)) {
         Ok(true) => Ok(()),
         Ok(false) => Err(anyhow::anyhow!(
             "{server}: the connection was lost while batch {batch} was committing; after reconnecting: it was not written (the journal has no save of it); nothing was written"

@@ -352,9 +352,10 @@ pub trait UserStore: Send + Sync {
 
     /// Connects again after the connection was lost ([`StoreError::ConnectionLost`]), with
     /// the same server, role, tenant and settings; a store whose connection is fine is left as
-    /// it is. Provided: an embedded store (redb) has no connection to lose.
-    fn reconnect(&self) -> Result<(), StoreError> {
-        Ok(())
+    /// it is. Answers whether the server takes writes now (a failover may have put a standby in
+    /// its place). Provided: an embedded store (redb) has no connection to lose.
+    fn reconnect(&self) -> Result<bool, StoreError> {
+        Ok(!self.is_read_only())
     }
 
     /// Asks the store to stop the statement it is running now, from another thread (the

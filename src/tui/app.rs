@@ -349,7 +349,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
     if state.reviewing.is_some() && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "reading what is stored before saving… wait for the answer");
     }
-    if matches!(action, StoreFailed { .. } | ConnectionLost { .. }) {
+    if matches!(action, StoreFailed { .. } | ConnectionLost { .. } | ServerTakesNoWrites { .. }) {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
         state.reviewing = None;
@@ -584,7 +584,8 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         // The store's connection (connection.rs)
         Reconnect => state.reconnect(),
         SaveUnanswered { seconds } => state.save_unanswered(seconds),
-        Reconnected => state.reconnected(),
+        Reconnected { takes_writes } => state.reconnected(takes_writes),
+        ServerTakesNoWrites { message } => state.server_takes_no_writes(message),
         ConnectionLost { message } => {
             state.connection_lost(message);
             Vec::new()

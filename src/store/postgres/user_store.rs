@@ -11,12 +11,15 @@ impl UserStore for PostgresStore {
         self.read_only
     }
 
-    fn reconnect(&self) -> Result<(), StoreError> {
-        {
+    fn reconnect(&self) -> Result<bool, StoreError> {
+        let fine = {
             let mut client = self.lock();
-            if !client.is_closed() && client.is_valid(self.spec.connect_timeout).is_ok() {
-                return Ok(());
-            }
+            !client.is_closed() && client.is_valid(self.spec.connect_timeout).is_ok()
+        };
+        // A session that takes no writes is replaced too: `default_transaction_read_only`
+        // set or reset for the database or the role reaches only sessions begun after it.
+        if fine && self.server_takes_writes()? {
+            return Ok(true);
         }
         // Connected without holding the client: a call on the other lane fails at once on the
         // dead one meanwhile instead of waiting here.
@@ -27,7 +30,7 @@ impl UserStore for PostgresStore {
         *self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = session.backend;
         *self.cancel.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = token;
         tracing::info!(server = %self.spec, "reconnected");
-        Ok(())
+        self.server_takes_writes()
     }
 
     fn cancel_running(&self) {

@@ -285,8 +285,16 @@ pub enum Action {
     },
     /// Reconnect to the server (`r` in the list, F5 in the editor, after a lost connection).
     Reconnect,
-    /// The store is connected again.
-    Reconnected,
+    /// The store is connected again (or its connection was fine), to a server that takes
+    /// writes or not.
+    Reconnected {
+        takes_writes: bool,
+    },
+    /// A write, or the key table's sync, was refused by a server that takes no writes (a hot
+    /// standby, `default_transaction_read_only`): the screen is read-only from then on.
+    ServerTakesNoWrites {
+        message: String,
+    },
     /// The connection went while this save was committing: it may have been saved as
     /// `revision`, or not. Resolved after reconnecting ([`Action::SaveResolved`]).
     SaveOutcomeUnknown {

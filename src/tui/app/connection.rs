@@ -28,6 +28,10 @@ impl State {
             );
             return Vec::new();
         }
+        if self.connection_lost.is_none() && self.read_only == Some(ReadOnly::Server) {
+            self.say(StatusKind::Info, "looking whether the server takes writes again…");
+            return vec![Effect::Reconnect];
+        }
         if self.connection_lost.is_none() {
             self.say(StatusKind::Info, "the connection is fine: nothing to reconnect");
             return Vec::new();
@@ -67,8 +71,24 @@ impl State {
 
     /// Connected again: a save in doubt is looked up first; otherwise the screen reloads what
     /// it shows.
-    pub(super) fn reconnected(&mut self) -> Vec<Effect> {
-        self.connection_lost = None;
+    pub(super) fn reconnected(&mut self, takes_writes: bool) -> Vec<Effect> {
+        let was_lost = self.connection_lost.take().is_some();
+        // A failover may have put a standby in the server's place, or the primary back.
+        match (takes_writes, self.read_only) {
+            (false, None) => self.read_only = Some(ReadOnly::Server),
+            (true, Some(ReadOnly::Server)) => self.read_only = None,
+            _ => {}
+        }
+        if !was_lost && self.unresolved_save.is_none() {
+            // Asked of a connection that was fine (`r` or F5 on a read-only server).
+            match self.read_only {
+                Some(ReadOnly::Server) => {
+                    self.say(StatusKind::Info, format!("still read-only: {}", ReadOnly::Server.why()))
+                }
+                _ => self.say(StatusKind::Success, "the server takes writes again: editing is on"),
+            }
+            return Vec::new();
+        }
         if let Some(UnresolvedSave { id, data, revision }) = self.unresolved_save.clone() {
             self.say(
                 StatusKind::Info,
@@ -76,8 +96,34 @@ impl State {
             );
             return vec![Effect::ResolveSave { id, data, revision }];
         }
-        self.say(StatusKind::Success, "reconnected");
+        match self.read_only {
+            Some(ReadOnly::Server) => self.say(
+                StatusKind::Error,
+                format!(
+                    "reconnected, to a server that takes no writes: read-only: {}",
+                    ReadOnly::Server.why()
+                ),
+            ),
+            _ => self.say(StatusKind::Success, "reconnected"),
+        }
         self.refresh()
+    }
+
+    /// A write or the keys' sync was refused by a server that takes no writes (it stopped
+    /// taking them since the start: a failover, `default_transaction_read_only` set): the
+    /// screen is read-only from here, as it is when it starts on one, and an edit open stays,
+    /// kept as a draft on the way out (bb57 F4: the sync's failure advised `init`, itself a
+    /// write, and `e` went on opening editors whose saves were refused).
+    pub(super) fn server_takes_no_writes(&mut self, message: String) -> Vec<Effect> {
+        if self.read_only.is_none() {
+            self.read_only = Some(ReadOnly::Server);
+        }
+        let then = if self.editor.as_ref().is_some_and(Editor::is_modified) {
+            "; your edit stays here and is kept as a draft when you leave (r or F5 looks again)"
+        } else {
+            "; read-only until it takes them again (r looks again)"
+        };
+        self.tell(StatusKind::Error, format!("{message}{then}"))
     }
 
     pub(super) fn save_outcome_unknown(

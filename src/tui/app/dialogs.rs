@@ -189,17 +189,20 @@ impl State {
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;
-        } else if let Some(editor) =
-            self.editor.as_ref().filter(|e| e.is_modified() && self.connection_lost.is_some())
-        {
-            // The connection is lost: the edit cannot be saved from here now (a rotated
-            // password the server refuses, a server away), and the only answer to "throw your
-            // changes away?" deleted its draft too (bb53 F2). Kept, as a save in doubt is; the
-            // way out says where it went (a draft, or the last-chance copy).
-            self.said_at_exit.push(format!(
-                "the connection to the database was lost, so your edit of user {} was not saved",
-                editor.user_id
-            ));
+        } else if let Some((editor, why)) = self.editor.as_ref().filter(|e| e.is_modified()).and_then(|e| {
+            let why = match (&self.connection_lost, self.read_only) {
+                (Some(_), _) => "the connection to the database was lost",
+                (None, Some(ReadOnly::Server)) => "the server stopped taking writes",
+                _ => return None,
+            };
+            Some((e, why))
+        }) {
+            // The connection is lost, or the server takes no writes now (bb57 F4): the edit
+            // cannot be saved from here (a rotated password the server refuses, a server
+            // away, a failover to a standby), and the only answer to "throw your changes
+            // away?" deleted its draft too (bb53 F2). Kept, as a save in doubt is; the way out
+            // says where it went (a draft, or the last-chance copy).
+            self.said_at_exit.push(format!("{why}, so your edit of user {} was not saved", editor.user_id));
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;
@@ -250,7 +253,8 @@ impl State {
             Some(Dialog::ConfirmQuit)
                 if self.pending == Some(Pending::Saving)
                     || self.unresolved_save.is_some()
-                    || self.connection_lost.is_some() =>
+                    || self.connection_lost.is_some()
+                    || self.read_only == Some(ReadOnly::Server) =>
             {
                 // A save started after the question was asked: its answer decides what stays.
                 self.quit();

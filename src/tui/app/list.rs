@@ -169,7 +169,13 @@ impl State {
         }
         // The list as it is now at once, and again if the sync finds writes from outside.
         let mut effects = self.refresh();
-        effects.push(Effect::SyncKeys);
+        // Read-only for a server that stopped taking writes, the keys cannot be synced
+        // there: `r` looks whether it takes writes again (a failover back) instead.
+        effects.push(if self.read_only == Some(ReadOnly::Server) {
+            Effect::Reconnect
+        } else {
+            Effect::SyncKeys
+        });
         if let SchemaSource::Stored(seen) = self.schema_source {
             effects.push(Effect::ReadSchema { seen });
         }

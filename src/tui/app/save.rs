@@ -48,6 +48,7 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
             | SaveConflict { .. }
             | SaveOutcomeUnknown { .. }
             | StoreFailed { .. }
+            | ServerTakesNoWrites { .. }
             | ConnectionLost { .. }
     )
 }
@@ -99,6 +100,15 @@ impl State {
     }
 
     pub(super) fn save(&mut self) -> Vec<Effect> {
+        // An editor left open when the server stopped taking writes: refused here, the edit
+        // kept, rather than sent to be refused again.
+        if self.read_only == Some(ReadOnly::Server) && self.editor.is_some() {
+            let why = ReadOnly::Server.why();
+            return self.tell(
+                StatusKind::Error,
+                format!("not saved: read-only: {why}; your edit stays (r or F5 looks whether it takes writes again)"),
+            );
+        }
         self.save_after(StoredLook::NotYet)
     }
 

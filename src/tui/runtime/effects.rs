@@ -417,7 +417,7 @@ pub(super) fn perform_telling(
             return None;
         }
         Effect::Reconnect => match store.reconnect() {
-            Ok(()) => Action::Reconnected,
+            Ok(takes_writes) => Action::Reconnected { takes_writes },
             Err(e) => match e {
                 // Still unreachable: the screen keeps saying the connection is lost. The server's
                 // URL (already in the log) is left out of the status line, which has no room.
@@ -539,7 +539,7 @@ pub(super) fn perform_telling(
                 // The COMMIT went unanswered: reconnected, the journal says whether it landed.
                 Err(e) if matches!(e.downcast_ref(), Some(StoreError::BatchOutcomeUnknown { .. })) => {
                     tracing::warn!(%batch, "patch from the screen: outcome unknown, the connection went during its commit");
-                    match store.reconnect().and_then(|()| crate::store::batch_landed(store, &batch)) {
+                    match store.reconnect().and_then(|_| crate::store::batch_landed(store, &batch)) {
                         Ok(true) => app::PatchAnswer::CommittedUnanswered(batch),
                         Ok(false) => app::PatchAnswer::NotApplied(format!(
                             "the connection was lost while batch {batch} was committing; after reconnecting: it was not written"

@@ -83,7 +83,7 @@ pub fn scan(
             Err(e) if e.is_connection_lost() && !reconnected => {
                 reconnected = true;
                 match store.reconnect() {
-                    Ok(()) => continue,
+                    Ok(_) => continue,
                     Err(_) => Err(e),
                 }
             }
@@ -183,6 +183,8 @@ pub(super) fn keys_synced(result: Result<bool, StoreError>) -> Option<Action> {
     match result {
         Ok(true) => Some(Action::KeysChanged),
         Ok(false) => None,
+        // Not a sync `init` would mend: `init` is a write too (bb57 F4).
+        Err(e @ StoreError::ServerTakesNoWrites { .. }) => Some(store_failed(e)),
         Err(e) => {
             // Said with what it means and what mends it: "try again" met the same wall each time.
             Some(Action::StoreFailed {

@@ -16,6 +16,9 @@ pub(super) fn store_failed(error: StoreError) -> Action {
             _ => "the server ended the session or the network dropped",
         };
         Action::ConnectionLost { message: message.to_owned() }
+    } else if matches!(error, StoreError::ServerTakesNoWrites { .. }) {
+        // The screen turns read-only (it stopped taking writes since the start).
+        Action::ServerTakesNoWrites { message: error.to_string() }
     } else if let StoreError::TimedOut { seconds, .. } = error {
         // The status line has no room for the server's URL (the log has it).
         tracing::warn!(%error, "statement timeout");
@@ -41,4 +44,26 @@ pub(super) fn deleted_outside(id: &str, saving: bool) -> Action {
         format!("user {user} no longer exists (deleted outside custodian): press r to read the list again")
     };
     Action::StoreFailed { message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write or a key sync a server refuses for taking no writes turns the screen read-only,
+    /// and the sync's refusal no longer advises `init`, a write itself (bb57 F4).
+    #[test]
+    fn a_server_that_takes_no_writes_is_its_own_answer_also_for_the_keys_sync() {
+        let refused = || StoreError::ServerTakesNoWrites { server: "postgres://h/db".into() };
+        let said = refused().to_string();
+        assert!(
+            matches!(store_failed(refused()), Action::ServerTakesNoWrites { message } if message == said)
+        );
+        match super::super::scanner::keys_synced(Err(refused())) {
+            Some(Action::ServerTakesNoWrites { message }) => assert!(!message.contains("init"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let other = StoreError::Database("disk".into());
+        assert!(matches!(store_failed(other), Action::StoreFailed { .. }));
+    }
 }
