@@ -135,6 +135,36 @@ fn an_outside_write_while_editing_is_a_conflict_and_keeps_the_edit() {
     assert!(!drawn.contains("saved since you opened"), "{drawn}");
 }
 
+/// The user renamed outside while the operator edits them (here: another name and email, as
+/// an account re-created under the same id): the conflict view and the overwrite question say
+/// who the user is now before `y` writes (bb57 F5: only the answer after the write said it).
+#[test]
+fn a_conflict_over_a_user_renamed_outside_names_who_the_user_is_now_before_the_overwrite() {
+    let db = logto();
+    let mut screen = Screen::open(&db);
+    screen.act(Action::OpenEditor);
+    db.superuser()
+        .execute(
+            "update users set username = 'someoneelse', primary_email = 'else@example.org' where id = 'u1'",
+            &[],
+        )
+        .expect("outside rename");
+    screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_into_editor(&mut screen, "\"mine\": 1,");
+    screen.act(Action::Save);
+    assert_eq!(screen.state.mode(), Mode::Conflict);
+    assert!(status(&screen).ends_with(" · the user is now someoneelse, not alice"), "{}", status(&screen));
+    let drawn = drawn_words(&screen);
+    assert!(drawn.contains("The user is now someoneelse not alice as when you opened this edit"), "{drawn}");
+    screen.act(Action::OverwriteTheirs);
+    let drawn = drawn_words(&screen);
+    assert!(
+        drawn.contains("The user is now someoneelse not alice as when you opened this edit renamed or another account under this id The user was changed outside custodian"),
+        "{drawn}"
+    );
+    assert!(!screen.store.custom_data("u1").expect("read").text.contains("mine"), "nothing written yet");
+}
+
 /// The screen drawn at 120×40, letters, digits and spaces only, words joined by one space
 /// (a dialog's text wraps over its rows and borders).
 fn drawn_words(screen: &Screen) -> String {

@@ -512,7 +512,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             state.page_question(pages);
             Vec::new()
         }
-        SaveConflict { id, theirs } => state.conflict(id, theirs),
+        SaveConflict { id, theirs, handle_now } => state.conflict(id, theirs, handle_now),
         ReloadTheirs => state.reload_theirs(),
         OverwriteTheirs => state.overwrite_theirs(),
         RecoveryKept { path, theirs } => state.recovery_kept(path, theirs),

@@ -209,6 +209,8 @@ pub enum Action {
     SaveConflict {
         id: String,
         theirs: StoredDocument,
+        /// The user's handle now, when it could be read.
+        handle_now: Option<String>,
     },
     /// The drafts and recovery files kept for this database, the files in the drafts
     /// directory that are not offered (why, one line each), and the handles of the users

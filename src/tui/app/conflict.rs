@@ -14,8 +14,24 @@ impl State {
         )
     }
 
-    pub(super) fn conflict(&mut self, id: String, theirs: StoredDocument) -> Vec<Effect> {
-        let Some(editor) = self.editor.as_ref().filter(|e| e.user_id == id) else { return Vec::new() };
+    pub(super) fn conflict(
+        &mut self,
+        id: String,
+        theirs: StoredDocument,
+        handle_now: Option<String>,
+    ) -> Vec<Effect> {
+        let Some(editor) = self.editor.as_mut().filter(|e| e.user_id == id) else { return Vec::new() };
+        if let Some(now) = handle_now.filter(|now| *now != editor.user_handle) {
+            editor.handle_now = Some(now);
+        }
+        let renamed = editor.handle_now.as_ref().map(|now| {
+            format!(
+                " · the user is now {}, not {}",
+                crate::inert::line(now),
+                crate::inert::line(&editor.user_handle)
+            )
+        });
+        let Some(editor) = self.editor.as_ref() else { return Vec::new() };
         let Ok(mine) = editor.validation.clone() else { return Vec::new() };
         let diff = self.diff_against(&theirs.text, &mine);
         let opened = editor.base.revision;
@@ -43,7 +59,7 @@ impl State {
                 "conflict: customData was changed outside custodian since you opened revision {opened}; nothing was written"
             )
         };
-        self.say(StatusKind::Error, text);
+        self.say(StatusKind::Error, format!("{text}{}", renamed.unwrap_or_default()));
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff, scroll: 0 });
         Vec::new()
     }

@@ -64,6 +64,10 @@ pub struct Editor {
     /// and text generation it was worked out for: found again only when either moved, not on
     /// every frame (at 1 MiB that is a read of the text up to the cursor).
     pub cursor_path: Option<CursorPath>,
+    /// The user's handle as a refused save found it, when it is not the one the edit began
+    /// with (renamed, or another account under this id): the conflict view and the overwrite
+    /// question say so before `y` writes (bb57 F5: only the answer after it did).
+    pub handle_now: Option<String>,
 }
 
 /// Why an editor's base is not trusted, and the base its draft recorded.
@@ -190,6 +194,7 @@ impl Editor {
             doubt: None,
             find: None,
             cursor_path: None,
+            handle_now: None,
         }
     }
 

@@ -71,7 +71,7 @@ impl State {
         document: StoredDocument,
     ) -> Vec<Effect> {
         if purpose == Purpose::ReviewSave {
-            return self.stored_read_before_asking(&record.user.id, document);
+            return self.stored_read_before_asking(&record.user.id, record.user.handle(), document);
         }
         let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
         if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {

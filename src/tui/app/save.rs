@@ -128,7 +128,12 @@ impl State {
         vec![Effect::ReadCurrent { id, purpose: Purpose::ReviewSave }]
     }
 
-    pub(super) fn stored_read_before_asking(&mut self, id: &str, stored: StoredDocument) -> Vec<Effect> {
+    pub(super) fn stored_read_before_asking(
+        &mut self,
+        id: &str,
+        handle_now: &str,
+        stored: StoredDocument,
+    ) -> Vec<Effect> {
         // Only the editing session that asked (edits were held meanwhile): another one, opened
         // since from a draft of the same user, asks for itself.
         let Some(review) = self.reviewing.take() else { return Vec::new() };
@@ -160,7 +165,7 @@ impl State {
         let row_moved = saves_something
             && matches!((stored.updated_micros, base.updated_micros), (Some(now), Some(then)) if now != then);
         if stored.revision != base.revision || !same_text || row_moved {
-            return self.conflict(id.to_owned(), stored);
+            return self.conflict(id.to_owned(), stored, Some(handle_now.to_owned()));
         }
         if let Some((mine, _)) = review.overwriting {
             let overwrites = Overwrites::of(&stored, &editor.base);

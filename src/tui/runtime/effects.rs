@@ -319,7 +319,9 @@ pub(super) fn perform_telling(
                     match store.theirs(&id) {
                         Ok(theirs) => {
                             tracing::warn!(user = %id, %refusal, "save refused: changed since it was read");
-                            Action::SaveConflict { id, theirs }
+                            let handle_now =
+                                store.user(&id).ok().map(|record| record.user.handle().to_owned());
+                            Action::SaveConflict { id, theirs, handle_now }
                         }
                         Err(e) => failed(e),
                     }

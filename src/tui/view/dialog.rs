@@ -45,6 +45,18 @@ fn reopened_question(leave: &str) -> Vec<Line<'static>> {
     ]
 }
 
+/// The user's handle changed since the edit began (renamed, or another account under this id),
+/// said before what a save over it replaces; empty otherwise.
+fn renamed_note(state: &State) -> String {
+    let Some(editor) = state.editor.as_ref() else { return String::new() };
+    let Some(now) = editor.handle_now.as_ref() else { return String::new() };
+    format!(
+        "The user is now {}, not {} as when you opened this edit (renamed, or another account under this id). ",
+        inert::line(now),
+        inert::line(&editor.user_handle)
+    )
+}
+
 /// What an overwrite after a conflict replaces, said as the conflict view said it.
 fn overwrite_warning(overwrites: Overwrites, theirs: &StoredDocument) -> String {
     match overwrites {
@@ -84,7 +96,8 @@ fn question(
         Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to, overwriting, .. } => {
             let mut lines = Vec::new();
             if let Some(overwrites) = overwriting {
-                lines.push(Line::from(Span::styled(overwrite_warning(*overwrites, held_to), theme.warning)));
+                let warning = format!("{}{}", renamed_note(state), overwrite_warning(*overwrites, held_to));
+                lines.push(Line::from(Span::styled(warning, theme.warning)));
             }
             if !secrets.is_empty() {
                 lines.push(Line::from(Span::styled(
@@ -152,6 +165,7 @@ fn question(
                     theirs.revision
                 ),
             };
+            let heading = format!("{}{heading}", renamed_note(state));
             let mut lines =
                 vec![Line::from(heading), Line::from(Span::styled("Theirs → mine:", theme.title))];
             lines.extend(diff_lines(diff));
