@@ -384,7 +384,14 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
 
     let run = sandbox.on(&db, &["import", "--upsert", &file]).ok();
     assert_eq!(run.stdout, "imported: 1 new, 1 updated, 0 unchanged\n");
-    assert_eq!(run.stderr, "custodian: warning: user u1: removed keys: lang\n", "{run:?}");
+    // The record gives no updatedAt: said too (bb57 F6).
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:?}");
+    assert_eq!(lines[0], "custodian: warning: user u1: removed keys: lang", "{run:?}");
+    assert!(
+        lines[1].starts_with("custodian: warning: 1 user updated by records that give no updatedAt"),
+        "{run:?}"
+    );
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
     assert_eq!(sandbox.on(&db, &["get", "alice", "--revision", "1"]).ok().stdout, ALICE_DOC);
     // An upsert that removes keys from many users names the first 20 and counts the rest
@@ -395,9 +402,13 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
     let emptied: String = (0..25).map(|n| format!("{{\"id\":\"m{n:02}\",\"customData\":{{}}}}\n")).collect();
     let run = sandbox.on(&db, &["import", "--upsert", &sandbox.file("emptied.jsonl", &emptied)]).ok();
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 21, "{run:?}");
+    assert_eq!(lines.len(), 22, "{run:?}");
     assert_eq!(lines[0], "custodian: warning: user m00: removed keys: old");
     assert!(lines[20].starts_with("custodian: warning: and 5 more users had keys removed"), "{run:?}");
+    assert!(
+        lines[21].starts_with("custodian: warning: 25 users updated by records that give no updatedAt"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -968,6 +979,34 @@ fn an_upsert_of_a_record_taken_before_a_later_save_is_refused_unless_said_on_pur
     assert!(
         sandbox.on(&db, &["history", "alice"]).ok().stdout.lines().count() >= 3,
         "their save in the history"
+    );
+}
+
+/// A record that gives no `updatedAt` (a file made by hand) cannot be held against a save made
+/// since: it goes in, and a warning says so, naming how many users (bb57 F6: a colleague's save
+/// was replaced with only "removed keys" said). Records that give it say nothing of the kind.
+#[test]
+fn an_upsert_of_records_without_updated_at_warns_that_later_saves_could_not_be_checked() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let snapshot = sandbox.path("snapshot.jsonl");
+    fs::write(&snapshot, sandbox.export(&db)).expect("write");
+    let quiet = sandbox.on(&db, &["import", "--upsert", snapshot.to_str().expect("utf-8")]).ok();
+    assert!(!quiet.stderr.contains("give no updatedAt"), "{quiet:?}");
+    sandbox.on_with_stdin(&db, &["set", "alice", "-"], br#"{"late": "by a colleague"}"#).ok();
+    let by_hand = sandbox.path("by-hand.jsonl");
+    fs::write(
+        &by_hand,
+        "{\"id\":\"u1\",\"customData\":{\"mine\":1}}\n{\"id\":\"u2\",\"customData\":{\"b\":2}}\n",
+    )
+    .expect("write");
+    let warned = sandbox.on(&db, &["import", "--upsert", by_hand.to_str().expect("utf-8")]).ok();
+    assert!(warned.stdout.contains("2 updated"), "{warned:?}");
+    assert!(
+        warned.stderr.contains(
+            "custodian: warning: 2 users updated by records that give no updatedAt: whether they were saved after the records were made could not be checked"
+        ),
+        "{warned:?}"
     );
 }
 

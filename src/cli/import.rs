@@ -88,6 +88,15 @@ pub(super) fn import(
             "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
         );
     }
+    // A record without `updatedAt` (a file made by hand) cannot be held against a save made
+    // since: said, as the refusal of an older one is (bb57 F6).
+    if summary.unchecked > 0 {
+        let users =
+            if summary.unchecked == 1 { "1 user".to_owned() } else { format!("{} users", summary.unchecked) };
+        crate::stderr_line!(
+            "custodian: warning: {users} updated by records that give no updatedAt: whether they were saved after the records were made could not be checked, so any such save was replaced (it is kept in the history; records with their updatedAt, as export writes them, are refused over a later save)"
+        );
+    }
     // Only when something was written: an upsert that changed no one (a nightly re-sync of
     // the same export) imported no secret, and its warning drowned a new one (bb40 F4). When
     // some records were unchanged, the warning says it counts the records read.

@@ -168,8 +168,9 @@ impl RedbStore {
                         tables.replace_existing(old, &new, author, now, over_newer).map(|upserted| {
                             match upserted {
                                 Upserted::Unchanged => summary.unchanged += 1,
-                                Upserted::Updated { removed } => {
+                                Upserted::Updated { removed, unchecked } => {
                                     summary.updated += 1;
+                                    summary.unchecked += u64::from(unchecked);
                                     summary.note_removed_keys(&new.user.id, removed);
                                 }
                             }

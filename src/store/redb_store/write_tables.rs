@@ -7,7 +7,12 @@ use super::*;
 /// What an upsert of one record did.
 pub(super) enum Upserted {
     Unchanged,
-    Updated { removed: Vec<String> },
+    /// `unchecked`: the record gave no `updatedAt`, so a save made after the record was
+    /// written could not be told from it (and was replaced).
+    Updated {
+        removed: Vec<String>,
+        unchecked: bool,
+    },
 }
 
 /// The tables of one write transaction, and the rules that keep them consistent.
@@ -297,7 +302,10 @@ impl<'tx> WriteTables<'tx> {
         // An upsert adds fields to what is stored: the sum is held to the limit too.
         let stored = crate::store::error::held_to_the_user_limit(id, stored.to_json())?;
         self.users.insert(id, stored.as_str())?;
-        Ok(Upserted::Updated { removed: removed.unwrap_or_default() })
+        Ok(Upserted::Updated {
+            removed: removed.unwrap_or_default(),
+            unchecked: !gives_updated_at && !over_newer,
+        })
     }
 
     /// Moves the current document into the history and stores `data` as the next revision.
