@@ -347,10 +347,10 @@ impl Drafts {
     /// Every draft and recovery file for `database`, oldest first, and what was not offered.
     /// Temporary files left by processes that no longer run are removed on the way.
     pub fn for_database(&self, database: &str) -> Found {
-        // `$TMPDIR` listed once: for the later copies drafts take, and those none took.
-        let in_tmpdir = later_copy::LaterCopies::in_dir(&later_copy::later_copies_dir());
-        let mut found = self.drafts_for(database, &in_tmpdir);
-        let unoffered = later_copy::left_unoffered(database, &found.drafts, in_tmpdir);
+        // Their places listed once: for the later copies drafts take, and those none took.
+        let copies = later_copy::LaterCopies::in_every_place();
+        let mut found = self.drafts_for(database, &copies);
+        let unoffered = later_copy::left_unoffered(database, &found.drafts, copies);
         found.ignored.extend(unoffered);
         found
     }

@@ -1,4 +1,4 @@
-//! The edit a session wrote to `$TMPDIR` at its end because its draft could not be written
+//! The edit a session wrote at its end (to `$TMPDIR`, or the next place that took it) because its draft could not be written
 //! (a drafts directory full, read-only or made immutable): its draft, written before, lacks
 //! what was typed after it. The next start reopened that older draft as "the" edit, and the
 //! later keystrokes were gone from it unsaid (bb36 #1); now the draft takes the later text.
@@ -34,6 +34,17 @@ fn prefix(user_id: &str, pid: &str) -> String {
 pub(super) struct LaterCopies(Vec<(String, i64, PathBuf)>);
 
 impl LaterCopies {
+    /// In every place the session's end may write one ([`last_chance_places`]): a draft
+    /// looked for its later text in `$TMPDIR` alone, and one kept in the home directory or
+    /// `/tmp` left it offered with the older text (review57).
+    pub(super) fn in_every_place() -> Self {
+        Self::in_places(&last_chance_places())
+    }
+
+    pub(super) fn in_places(places: &[PathBuf]) -> Self {
+        Self(places.iter().flat_map(|place| Self::in_dir(place).0).collect())
+    }
+
     pub(super) fn in_dir(dir: &Path) -> Self {
         let Ok(entries) = std::fs::read_dir(dir) else { return Self(Vec::new()) };
         let copies = entries.flatten().filter_map(|entry| {
@@ -51,7 +62,8 @@ impl LaterCopies {
 }
 
 impl Draft {
-    /// [`Draft::with_later_copy`] from the copies in `dir` (`$TMPDIR`).
+    /// [`Draft::with_later_copy`] from the copies in `dir` alone.
+    #[cfg(test)]
     pub(super) fn with_later_copy_in(self, dir: &Path) -> Self {
         self.with_later_copy(&LaterCopies::in_dir(dir))
     }
@@ -81,26 +93,20 @@ impl Draft {
     }
 }
 
-/// The edits sessions on `database` kept in `$TMPDIR` at their end that no draft took: no
-/// draft was ever written (an edit too large for one, a drafts directory never writable).
+/// The edits sessions on `database` kept at their end (in `copies`, listed from the places the
+/// end writes them) that no draft took: no draft was ever written (an edit too large for one,
+/// a drafts directory never writable).
 /// The next start names each one, since the stderr that named it went with the SSH session
 /// (bb43 F3). Only regular files of this account that no one else may write.
-pub(super) fn left_unoffered(database: &str, drafts: &[Draft], in_tmpdir: LaterCopies) -> Vec<Ignored> {
+pub(super) fn left_unoffered(database: &str, drafts: &[Draft], copies: LaterCopies) -> Vec<Ignored> {
     let marker = format!("-{}-", database_tag(database));
     let me = crate::location::my_uid();
     let taken =
         |path: &Path| drafts.iter().any(|d| d.later_copy.as_deref() == Some(&*path.display().to_string()));
-    // Where the session's end writes it: `$TMPDIR`, else `/tmp` or the current directory (a
-    // full `$TMPDIR` sent it there, and no start named it: bb44 F7; nor one in `/tmp`).
-    let mut copies = in_tmpdir.0;
-    let temp = std::fs::canonicalize(later_copies_dir()).ok();
-    for place in last_chance_places().into_iter().skip(1) {
-        let real = std::fs::canonicalize(&place).ok();
-        if real.is_some() && real != temp {
-            copies.extend(LaterCopies::in_dir(&place).0);
-        }
-    }
+    // Wherever the session's end wrote it (a full `$TMPDIR` sent it to the current
+    // directory, and no start named it: bb44 F7; nor one in `/tmp`).
     copies
+        .0
         .into_iter()
         .filter_map(|(name, _, path)| {
             let at = name.find(&marker)?;

@@ -25,8 +25,8 @@ impl Drafts {
         }
         // An `E` session's: its text is the editor's file's, which the claimed draft holds.
         let (current, external) = match current.external_file.clone() {
-            // A later copy its session's end kept in `$TMPDIR` is the edit (bb36 #1).
-            None => (current.with_later_copy_in(&super::later_copy::later_copies_dir()), None),
+            // A later copy its session's end kept is the edit (bb36 #1), wherever it went.
+            None => (current.with_later_copy(&super::later_copy::LaterCopies::in_every_place()), None),
             Some(file) => match self.external_edit(current) {
                 external::Edit::Offered(draft) => (Draft { external_file: None, ..*draft }, Some(file)),
                 external::Edit::NotRead(why) => {

@@ -95,3 +95,21 @@ fn an_edit_kept_in_tmpdir_without_a_draft_is_named_at_the_next_start_on_its_data
     );
     assert!(found.drafts.iter().all(|d| d.user_id != user), "not offered as a draft");
 }
+
+/// A later copy kept in a place after `$TMPDIR` (the home directory, `/tmp`, the current
+/// directory) is taken too: looked for in `$TMPDIR` alone, the draft was offered with its
+/// older text (review57).
+#[test]
+fn a_draft_takes_the_later_text_from_whichever_place_it_was_kept_in() {
+    let (tmpdir, home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let session = new_session();
+    let written = crate::domain::time::now_ms() - 10_000;
+    let older = Draft { text: "{\"v1\": 1}".into(), ..draft("u1", &session, written) };
+    let later = home.path().join(later_copy::unsaved_file_name("u1", DB, 1));
+    fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
+    assert!(older.clone().with_later_copy_in(tmpdir.path()).later_copy.is_none(), "not in $TMPDIR");
+    let places = [tmpdir.path().to_path_buf(), home.path().to_path_buf()];
+    let taken = older.with_later_copy(&later_copy::LaterCopies::in_places(&places));
+    assert_eq!(taken.text, "{\"v1\": 1, \"v2\": 2}");
+    assert_eq!(taken.later_copy.as_deref(), Some(later.display().to_string().as_str()));
+}
