@@ -389,7 +389,9 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
     assert_eq!(lines.len(), 2, "{run:?}");
     assert_eq!(lines[0], "custodian: warning: user u1: removed keys: lang", "{run:?}");
     assert!(
-        lines[1].starts_with("custodian: warning: 1 user updated by records that give no updatedAt"),
+        lines[1].starts_with(
+            "custodian: warning: customData of 1 user replaced by records that give no updatedAt"
+        ),
         "{run:?}"
     );
     assert_eq!(sandbox.get(&db, "alice"), "{\n  \"theme\": \"light\"\n}\n");
@@ -406,7 +408,9 @@ fn import_of_an_existing_id_without_upsert_exits_5_and_with_upsert_replaces() {
     assert_eq!(lines[0], "custodian: warning: user m00: removed keys: old");
     assert!(lines[20].starts_with("custodian: warning: and 5 more users had keys removed"), "{run:?}");
     assert!(
-        lines[21].starts_with("custodian: warning: 25 users updated by records that give no updatedAt"),
+        lines[21].starts_with(
+            "custodian: warning: customData of 25 users replaced by records that give no updatedAt"
+        ),
         "{run:?}"
     );
 }
@@ -1004,10 +1008,14 @@ fn an_upsert_of_records_without_updated_at_warns_that_later_saves_could_not_be_c
     assert!(warned.stdout.contains("2 updated"), "{warned:?}");
     assert!(
         warned.stderr.contains(
-            "custodian: warning: 2 users updated by records that give no updatedAt: whether they were saved after the records were made could not be checked"
+            "custodian: warning: customData of 2 users replaced by records that give no updatedAt: whether they were saved after the records were made could not be checked"
         ),
         "{warned:?}"
     );
+    // A record of profile fields alone leaves a later customData save as it is: nothing said.
+    let profile = sandbox.file("profile.jsonl", "{\"id\":\"u1\",\"name\":\"Alice Renamed\"}\n");
+    let quiet = sandbox.on(&db, &["import", "--upsert", &profile]).ok();
+    assert!(quiet.stdout.contains("1 updated") && !quiet.stderr.contains("give no updatedAt"), "{quiet:?}");
 }
 
 /// An import from a pipe into a database that holds users took the write lock at its first

@@ -94,7 +94,7 @@ pub(super) fn import(
         let users =
             if summary.unchecked == 1 { "1 user".to_owned() } else { format!("{} users", summary.unchecked) };
         crate::stderr_line!(
-            "custodian: warning: {users} updated by records that give no updatedAt: whether they were saved after the records were made could not be checked, so any such save was replaced (it is kept in the history; records with their updatedAt, as export writes them, are refused over a later save)"
+            "custodian: warning: customData of {users} replaced by records that give no updatedAt: whether they were saved after the records were made could not be checked, so any such save was replaced (it is kept in the history; records with their updatedAt, as export writes them, are refused over a later save)"
         );
     }
     // Only when something was written: an upsert that changed no one (a nightly re-sync of

@@ -169,8 +169,9 @@ pub struct ImportSummary {
     pub removed_keys: Vec<(String, Vec<String>, usize)>,
     /// How many users lost keys that way, named or not.
     pub users_with_removed_keys: u64,
-    /// Users updated by a record that gave no `updatedAt`: whether they were saved after the
-    /// record was made could not be checked (bb57 F6: a newer save replaced without a word).
+    /// Users whose customData a record that gave no `updatedAt` replaced: whether they were
+    /// saved after the record was made could not be checked (bb57 F6: a newer save replaced
+    /// without a word).
     pub unchecked: u64,
 }
 

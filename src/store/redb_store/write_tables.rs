@@ -7,8 +7,8 @@ use super::*;
 /// What an upsert of one record did.
 pub(super) enum Upserted {
     Unchanged,
-    /// `unchecked`: the record gave no `updatedAt`, so a save made after the record was
-    /// written could not be told from it (and was replaced).
+    /// `unchecked`: the record replaced customData and gave no `updatedAt`, so a save made
+    /// after the record was written could not be told from it (and was replaced).
     Updated {
         removed: Vec<String>,
         unchecked: bool,
@@ -302,10 +302,10 @@ impl<'tx> WriteTables<'tx> {
         // An upsert adds fields to what is stored: the sum is held to the limit too.
         let stored = crate::store::error::held_to_the_user_limit(id, stored.to_json())?;
         self.users.insert(id, stored.as_str())?;
-        Ok(Upserted::Updated {
-            removed: removed.unwrap_or_default(),
-            unchecked: !gives_updated_at && !over_newer,
-        })
+        // Only a replaced document counts: a profile-only record leaves a later save of
+        // customData as it is (review57).
+        let unchecked = removed.is_some() && !gives_updated_at && !over_newer;
+        Ok(Upserted::Updated { removed: removed.unwrap_or_default(), unchecked })
     }
 
     /// Moves the current document into the history and stores `data` as the next revision.

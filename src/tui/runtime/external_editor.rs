@@ -46,18 +46,21 @@ fn edit_externally(
         ));
     }
     let path = dir.join(format!("custodian-{}-{:08x}.json", std::process::id(), fastrand::u32(..)));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut file| file.write_all(format!("{text}\n").as_bytes()));
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path);
+    let written = created.and_then(|mut file| {
+        // A file made but not filled (a full disk) is not left behind.
+        file.write_all(format!("{text}\n").as_bytes()).inspect_err(|_| {
+            let _ = std::fs::remove_file(&path);
+        })
+    });
     if let Err(e) = written {
         // The directory is the operator's choice, and the fix is theirs (bb56 F7: it said
         // only "No such file or directory").
+        let named =
+            if std::env::var_os("TMPDIR").is_some_and(|dir| !dir.is_empty()) { " (TMPDIR)" } else { "" };
         return Err(match e.kind() {
             std::io::ErrorKind::NotFound if !dir.exists() => format!(
-                "not opened: {} (TMPDIR) does not exist; set TMPDIR to a directory of your own",
+                "not opened: {}{named} does not exist; set TMPDIR to a directory of your own",
                 dir.display()
             ),
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => format!(
