@@ -1056,7 +1056,7 @@ fn hang_up_with_the_current_directory_unsafe(fixture: &Fixture, tmp: &str, key: 
 /// the current directory too), and the next start finds it there (a full `$TMPDIR` sent it
 /// to the current directory, and no start named it: bb44 F7).
 #[test]
-fn an_edit_kept_in_the_current_directory_at_a_hang_up_is_named_at_the_next_start() {
+fn an_edit_kept_outside_tmpdir_at_a_hang_up_is_named_at_the_next_start() {
     let fixture = Fixture::new();
     let blocker = fixture.dir.path().join("not-a-directory");
     std::fs::write(&blocker, "").expect("write");

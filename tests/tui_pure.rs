@@ -236,6 +236,8 @@ fn a_server_that_stops_taking_writes_makes_the_screen_read_only_and_the_edit_is_
     assert!(update(&mut state, Action::Reconnected { takes_writes: true }).is_empty());
     assert_eq!(state.read_only, None);
     assert!(state.status.as_ref().is_some_and(|s| s.text.contains("editing is on")), "{:?}", state.status);
+    let effects = update(&mut state, Action::Refresh);
+    assert!(effects.iter().any(|e| matches!(e, Effect::SyncKeys)), "{effects:?}");
     // A reconnect after a lost connection that finds a standby says so.
     state.read_only = None;
     update(&mut state, Action::ConnectionLost { message: "the server ended the session".into() });
@@ -258,4 +260,20 @@ fn refresh_on_a_server_read_only_screen_looks_again_instead_of_syncing_the_keys(
     let effects = update(&mut state, Action::Refresh);
     assert!(effects.iter().any(|e| matches!(e, Effect::Reconnect)), "{effects:?}");
     assert!(!effects.iter().any(|e| matches!(e, Effect::SyncKeys)), "{effects:?}");
+}
+
+/// A patch's apply the server refuses for taking no writes turns the screen read-only too, as
+/// a refused save does: the next `e` is refused before an editor opens (review57).
+#[test]
+fn a_patch_the_server_refuses_for_taking_no_writes_makes_the_screen_read_only() {
+    use custodian::tui::app::{PatchAnswer, ReadOnly};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 100, 30);
+    let refused = "postgres://h/db: the server takes no writes (a hot standby, or default_transaction_read_only is on): nothing was written";
+    update(&mut state, Action::PatchApplied { result: PatchAnswer::ServerTakesNoWrites(refused.to_owned()) });
+    assert_eq!(state.read_only, Some(ReadOnly::Server));
+    let said = state.status.clone().expect("a status line").text;
+    assert!(said.starts_with(&format!("the patch was not applied: {refused}")), "{said}");
+    assert!(update(&mut state, Action::OpenEditor).is_empty());
+    assert!(state.editor.is_none());
 }

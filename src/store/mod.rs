@@ -350,10 +350,10 @@ pub trait UserStore: Send + Sync {
         })
     }
 
-    /// Connects again after the connection was lost ([`StoreError::ConnectionLost`]), with
-    /// the same server, role, tenant and settings; a store whose connection is fine is left as
-    /// it is. Answers whether the server takes writes now (a failover may have put a standby in
-    /// its place). Provided: an embedded store (redb) has no connection to lose.
+    /// Connects again after the connection was lost ([`StoreError::ConnectionLost`]), with the
+    /// same server, role, tenant and settings; a connection that is fine is kept unless it takes
+    /// no writes (then a new session looks again). Answers whether writes are taken now (false
+    /// for a read-only store). Provided: an embedded store (redb) has no connection to lose.
     fn reconnect(&self) -> Result<bool, StoreError> {
         Ok(!self.is_read_only())
     }

@@ -349,14 +349,12 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
     if state.reviewing.is_some() && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "reading what is stored before saving… wait for the answer");
     }
-    if matches!(action, StoreFailed { .. } | ConnectionLost { .. } | ServerTakesNoWrites { .. }) {
+    if let Some(message) = action.store_failure_mut() {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.after_the_matches = None;
-        if let (Some(note), StoreFailed { message } | ConnectionLost { message }) =
-            (state.jump_failed(), &mut action)
-        {
+        if let Some(note) = state.jump_failed() {
             message.push_str(&format!(" · {note}"));
         }
         // A refresh that failed says nothing later: kept, a later answer was measured against

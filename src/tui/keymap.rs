@@ -360,7 +360,7 @@ pub const BINDINGS: &[Binding] = &[
     bind!(
         RECONNECT_WITH_F5,
         [(KeyCode::F(5), NONE)],
-        "reconnect after a lost connection (the edit stays)",
+        "reconnect, or look whether writes are taken again",
         None,
         || Action::Reconnect
     ),

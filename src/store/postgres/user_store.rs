@@ -16,15 +16,27 @@ impl UserStore for PostgresStore {
             let mut client = self.lock();
             !client.is_closed() && client.is_valid(self.spec.connect_timeout).is_ok()
         };
+        // `--read-only` sets its own sessions so: nothing to look for.
+        if fine && self.read_only {
+            return Ok(false);
+        }
         // A session that takes no writes is replaced too: `default_transaction_read_only`
         // set or reset for the database or the role reaches only sessions begun after it.
-        if fine && self.server_takes_writes()? {
+        if fine && self.server_takes_writes().unwrap_or(false) {
             return Ok(true);
         }
         // Connected without holding the client: a call on the other lane fails at once on the
-        // dead one meanwhile instead of waiting here.
+        // dead one meanwhile instead of waiting here. A session still fine is let go as any
+        // is (dropped once no call holds it), not ended on the server under a call of the
+        // other lane (review57).
         let previous = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        let session = Self::open_session(&self.spec, &self.options(), Some(&previous))?;
+        let session = match Self::open_session(&self.spec, &self.options(), (!fine).then_some(&previous)) {
+            Ok(session) => session,
+            // Only a look that found no new session: the one kept still reads (it was said as
+            // a lost connection: review57).
+            Err(_) if fine => return Ok(false),
+            Err(e) => return Err(e),
+        };
         let token = session.client.cancel_token();
         *self.lock() = let_go::LetGo::new(session.client);
         *self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = session.backend;

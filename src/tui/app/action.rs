@@ -376,3 +376,16 @@ pub enum Action {
         session_ending: bool,
     },
 }
+
+impl Action {
+    /// The message of a store's failure (a failure, a lost connection, a server that takes no
+    /// writes), which a jump on its way adds its note to (bb47 F3; review57: one kind lost it).
+    pub(super) fn store_failure_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Action::StoreFailed { message }
+            | Action::ConnectionLost { message }
+            | Action::ServerTakesNoWrites { message } => Some(message),
+            _ => None,
+        }
+    }
+}

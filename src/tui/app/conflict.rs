@@ -21,8 +21,10 @@ impl State {
         handle_now: Option<String>,
     ) -> Vec<Effect> {
         let Some(editor) = self.editor.as_mut().filter(|e| e.user_id == id) else { return Vec::new() };
-        if let Some(now) = handle_now.filter(|now| *now != editor.user_handle) {
-            editor.handle_now = Some(now);
+        // As the conflict found it now: a reload since may have made the edit's handle the
+        // new one (review57: "the user is now X, not X").
+        if let Some(now) = handle_now {
+            editor.handle_now = Some(now).filter(|now| *now != editor.user_handle);
         }
         let renamed = editor.handle_now.as_ref().map(|now| {
             format!(

@@ -73,6 +73,7 @@ impl State {
     /// it shows.
     pub(super) fn reconnected(&mut self, takes_writes: bool) -> Vec<Effect> {
         let was_lost = self.connection_lost.take().is_some();
+        let was_server_read_only = self.read_only == Some(ReadOnly::Server);
         // A failover may have put a standby in the server's place, or the primary back.
         match (takes_writes, self.read_only) {
             (false, None) => self.read_only = Some(ReadOnly::Server),
@@ -85,6 +86,8 @@ impl State {
                 Some(ReadOnly::Server) => {
                     self.say(StatusKind::Info, format!("still read-only: {}", ReadOnly::Server.why()))
                 }
+                // A second `r` while reconnecting: writes were never off (review57).
+                _ if !was_server_read_only => {}
                 _ => self.say(StatusKind::Success, "the server takes writes again: editing is on"),
             }
             return Vec::new();
@@ -119,7 +122,8 @@ impl State {
             self.read_only = Some(ReadOnly::Server);
         }
         let then = if self.editor.as_ref().is_some_and(Editor::is_modified) {
-            "; your edit stays here and is kept as a draft when you leave (r or F5 looks again)"
+            // In the editor `r` is typed into the edit: F5 there.
+            "; your edit stays here and is kept as a draft when you leave (F5 looks again)"
         } else {
             "; read-only until it takes them again (r looks again)"
         };
@@ -152,10 +156,17 @@ impl State {
             self.say(StatusKind::Success, format!("the save did commit as revision {revision}"));
             effects
         } else {
-            let text = if self.editor.as_ref().is_some_and(|e| e.user_id == id) {
-                "the save did not happen — your edit is still here (Ctrl-S saves it)"
-            } else {
-                "the save did not happen"
+            let editing = self.editor.as_ref().is_some_and(|e| e.user_id == id);
+            let text = match self.read_only {
+                // Reconnected to a server that takes no writes: Ctrl-S would be refused (review57).
+                Some(ReadOnly::Server) if editing => format!(
+                    "the save did not happen — your edit is still here; read-only now: {} (F5 looks again)",
+                    ReadOnly::Server.why()
+                ),
+                _ if editing => {
+                    "the save did not happen — your edit is still here (Ctrl-S saves it)".to_owned()
+                }
+                _ => "the save did not happen".to_owned(),
             };
             self.say(StatusKind::Error, text);
             self.refresh()

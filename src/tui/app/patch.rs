@@ -66,6 +66,9 @@ pub enum PatchAnswer {
     ConnectionLost(String),
     /// Its COMMIT got no answer, and whether it was written cannot be told: how to check.
     InDoubt(String),
+    /// Nothing was written: the server takes no writes (the screen is read-only from then on,
+    /// as after any write it refuses so: review57).
+    ServerTakesNoWrites(String),
 }
 
 /// The overlay of one patch file's dry run.
@@ -393,6 +396,12 @@ impl State {
                 }
                 self.say(StatusKind::Error, format!("the patch was not applied: {why}"));
                 Vec::new()
+            }
+            PatchAnswer::ServerTakesNoWrites(why) => {
+                if let Some(view) = &mut self.patch {
+                    view.applying = false;
+                }
+                self.server_takes_no_writes(format!("the patch was not applied: {why}"))
             }
         }
     }

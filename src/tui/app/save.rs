@@ -106,7 +106,9 @@ impl State {
             let why = ReadOnly::Server.why();
             return self.tell(
                 StatusKind::Error,
-                format!("not saved: read-only: {why}; your edit stays (r or F5 looks whether it takes writes again)"),
+                format!(
+                    "not saved: read-only: {why}; your edit stays (F5 looks whether it takes writes again)"
+                ),
             );
         }
         self.save_after(StoredLook::NotYet)

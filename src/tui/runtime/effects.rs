@@ -565,6 +565,10 @@ pub(super) fn perform_telling(
                             "the schema changed since the dry run (now {now}): nothing was written; press r, then run the dry run again"
                         ))
                     }
+                    Some(StoreError::ServerTakesNoWrites { .. }) => {
+                        tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
+                        app::PatchAnswer::ServerTakesNoWrites(format!("{e:#}"))
+                    }
                     _ => {
                         tracing::warn!(error = %format!("{e:#}"), "patch from the screen refused");
                         app::PatchAnswer::NotApplied(format!("{e:#}"))

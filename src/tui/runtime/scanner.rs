@@ -179,6 +179,26 @@ pub(super) enum ScannerJob {
 }
 
 /// The store's answer to a key sync, as the loop takes it: nothing when nothing changed.
+/// The keys' sync on the scanner's own session, which no `r` replaces: one lost, or left on a
+/// server that takes no writes (a failover and back), is replaced once and the sync tried
+/// again (review57: each `r` after a failback turned the screen read-only again, and a lost
+/// session was said as something `init` would mend).
+fn synced_once_more(
+    sync: impl Fn() -> Result<bool, StoreError>,
+    reconnect: impl Fn() -> Result<bool, StoreError>,
+) -> Result<bool, StoreError> {
+    match sync() {
+        Err(e) if e.is_connection_lost() || matches!(e, StoreError::ServerTakesNoWrites { .. }) => {
+            match reconnect() {
+                Ok(true) => sync(),
+                // Still no writes there (or no server): the first answer stands.
+                Ok(false) | Err(_) => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
 pub(super) fn keys_synced(result: Result<bool, StoreError>) -> Option<Action> {
     match result {
         Ok(true) => Some(Action::KeysChanged),
@@ -229,8 +249,9 @@ impl Scanner {
                     }
                 }
                 if sync {
-                    let result = crate::crash::catch(|| store.sync_keys())
-                        .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
+                    let result =
+                        crate::crash::catch(|| synced_once_more(|| store.sync_keys(), || store.reconnect()))
+                            .unwrap_or_else(|panicked| Err(StoreError::Database(panicked.to_string())));
                     if let Some(answer) = keys_synced(result) {
                         send(answer);
                     }
@@ -311,5 +332,42 @@ pub(super) fn yield_to_the_operator() {
     // SAFETY: plain syscalls on this thread's own id.
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_sync_refused_for_its_session_is_tried_once_more_on_a_new_one_that_takes_writes() {
+        let no_writes = || StoreError::ServerTakesNoWrites { server: "postgres://h/db".into() };
+        // Refused, then the new session takes writes: synced.
+        let calls = Cell::new(0);
+        let sync = || {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 { Err(no_writes()) } else { Ok(true) }
+        };
+        assert!(matches!(synced_once_more(sync, || Ok(true)), Ok(true)));
+        assert_eq!(calls.get(), 2);
+        // The new session takes none either: the refusal stands, tried once.
+        let calls = Cell::new(0);
+        let sync = || {
+            calls.set(calls.get() + 1);
+            Err(no_writes())
+        };
+        assert!(matches!(synced_once_more(sync, || Ok(false)), Err(StoreError::ServerTakesNoWrites { .. })));
+        assert_eq!(calls.get(), 1);
+        // Another failure is not retried.
+        let reconnected = Cell::new(false);
+        let failed = synced_once_more(
+            || Err(StoreError::Database("disk".into())),
+            || {
+                reconnected.set(true);
+                Ok(true)
+            },
+        );
+        assert!(matches!(failed, Err(StoreError::Database(_))) && !reconnected.get());
     }
 }

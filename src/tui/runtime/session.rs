@@ -441,8 +441,9 @@ pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result
 }
 
 /// The last chance for an unsaved edit (a hang-up, a TERM, a vanished terminal, a crash):
-/// the drafts directory, else a new private file (0600, exclusive) in `$TMPDIR` (`/tmp` when
-/// others can change it) or the current directory holding the text alone. `Ok` only when it is a draft custodian offers
+/// the drafts directory, else a new private file (0600, exclusive) holding the text alone in
+/// the first of [`crate::draft::later_copy::last_chance_places`] that others cannot change and
+/// that takes it. `Ok` only when it is a draft custodian offers
 /// again; `Err` says where the edit is, or that it is nowhere, in one line.
 pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
     let (user, revision) = (edit.user_id.clone(), edit.base_revision);

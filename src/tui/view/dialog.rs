@@ -49,7 +49,9 @@ fn reopened_question(leave: &str) -> Vec<Line<'static>> {
 /// said before what a save over it replaces; empty otherwise.
 fn renamed_note(state: &State) -> String {
     let Some(editor) = state.editor.as_ref() else { return String::new() };
-    let Some(now) = editor.handle_now.as_ref() else { return String::new() };
+    let Some(now) = editor.handle_now.as_ref().filter(|now| **now != editor.user_handle) else {
+        return String::new();
+    };
     format!(
         "The user is now {}, not {} as when you opened this edit (renamed, or another account under this id). ",
         inert::line(now),

@@ -132,14 +132,19 @@ fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
         || (state.keys.is_none() && matches!(action, Action::OpenSealed | Action::SealValue))
 }
 
-/// The key that reconnects where the operator is, while the connection is lost (`r` in the
-/// list; F5 where `r` is typed or means something else; none in questions and the help).
-fn reconnect_key(state: &State) -> Option<&'static str> {
-    use crate::tui::app::Mode;
-    state.connection_lost.as_ref()?;
+/// The key that reconnects where the operator is, while the connection is lost, or looks
+/// whether a server that stopped taking writes takes them again (`r` in the list; F5 where `r`
+/// is typed or means something else; none in questions and the help), and what it does.
+fn reconnect_key(state: &State) -> Option<(&'static str, &'static str)> {
+    use crate::tui::app::{Mode, ReadOnly};
+    let does = match (&state.connection_lost, state.read_only) {
+        (Some(_), _) => " reconnect",
+        (None, Some(ReadOnly::Server)) => " look for writes",
+        _ => return None,
+    };
     match state.mode() {
-        Mode::Browse => Some("r"),
-        Mode::Edit | Mode::History | Mode::Conflict => Some("F5"),
+        Mode::Browse => Some(("r", does)),
+        Mode::Edit | Mode::History | Mode::Conflict => Some(("F5", does)),
         _ => None,
     }
 }
@@ -148,12 +153,12 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
     let mut spans = Vec::new();
     let mut area_width = area.width as usize;
     // First, while the connection is lost: how to get it back.
-    if let Some(key) = reconnect_key(state) {
+    let reconnect = reconnect_key(state).map(|(key, does)| {
         spans.push(Span::styled(key, theme.error));
-        spans.push(Span::styled(" reconnect", theme.error));
-        area_width = area_width.saturating_sub(key.width() + " reconnect".width() + 3);
-    }
-    let reconnect = reconnect_key(state);
+        spans.push(Span::styled(does, theme.error));
+        area_width = area_width.saturating_sub(key.width() + does.width() + 3);
+        key
+    });
     let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode())
         // The key that reconnects is named once, for that (`r` also refreshes the list).
         .filter(|binding| reconnect.is_none_or(|key| binding.label() != key))
