@@ -1389,6 +1389,67 @@ fn the_history_of_a_user_whose_custom_data_sql_made_no_object_is_read_and_restor
     assert!(now.stdout.contains("\"good\": 1"), "{now:?}");
 }
 
+/// bb58 F1: a kept edit's command (`set id:U FILE --expect-revision 1`) overwrote what Logto
+/// wrote since to a user custodian never saved: the revision stays 1 there. With the digest of
+/// the document the edit began from, that write is refused (exit 5) and nothing is written;
+/// without one since, the same command saves.
+#[test]
+fn set_with_the_digest_of_the_base_refuses_an_outside_write_the_revision_cannot_tell() {
+    use custodian::store::{PostgresOptions, PostgresStore, UserStore};
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    let store = PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect");
+    let base = store.custom_data("u1").expect("alice's document");
+    assert_eq!(base.revision, 1);
+    let digest = custodian::draft::digest(&base.text);
+    let short = &digest[..23];
+    db.superuser()
+        .execute(r#"update users set custom_data = '{"logto_wrote":1}' where id = 'u1'"#, &[])
+        .expect("an outside write");
+    let args =
+        ["--db", url.as_str(), "set", "id:u1", "-", "--expect-revision", "1", "--expect-digest", short];
+    let refused = run(&home, &args, Some(br#"{"mine":1}"#)).fails(5);
+    assert!(refused.contains("was changed outside custodian"), "{refused}");
+    let stored: String = db
+        .superuser()
+        .query_one("select custom_data::text from users where id = 'u1'", &[])
+        .expect("row")
+        .get(0);
+    assert!(stored.contains("logto_wrote") && !stored.contains("mine"), "{stored}");
+    // With no write since, the same command saves.
+    let u2 = store.custom_data("u2").expect("bob's document");
+    let digest = custodian::draft::digest(&u2.text);
+    let args = [
+        "--db",
+        url.as_str(),
+        "set",
+        "id:u2",
+        "-",
+        "--expect-revision",
+        "1",
+        "--expect-digest",
+        &digest[..23],
+    ];
+    run(&home, &args, Some(br#"{"mine":2}"#)).ok();
+    // A digest that is none, or given without --expect-revision: usage errors.
+    let bad = [
+        "--db",
+        url.as_str(),
+        "set",
+        "id:u2",
+        "-",
+        "--expect-revision",
+        "2",
+        "--expect-digest",
+        "sha256:xyz",
+    ];
+    run(&home, &bad, Some(b"{}")).fails(2);
+    run(&home, &["--db", url.as_str(), "set", "id:u2", "-", "--expect-digest", &digest[..23]], Some(b"{}"))
+        .fails(2);
+}
+
 /// A server that takes no writes (a hot standby, `default_transaction_read_only`): `get` and
 /// `history` of a user written outside custodian tried to keep that document, and failed with
 /// "cannot execute SELECT FOR UPDATE in a read-only transaction" (bb53 F4). They read as

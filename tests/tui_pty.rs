@@ -937,6 +937,23 @@ fn a_draft_that_cannot_be_written_is_said_at_once_and_a_hang_up_says_where_the_e
     next.wait_text(&format!("edit of user {ADMIN_ID} that a session kept at its end"));
     next.send(ESC);
     quit(&mut next);
+    // The command it named saves the copy: its digest is the one of the document the edit
+    // began from, as `set` reads it (bb58 F1: the revision alone let an outside write be
+    // overwritten on Logto's database).
+    let digest = said
+        .split("--expect-digest ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no digest named: {said}"));
+    assert!(digest.starts_with("sha256:") && digest.len() == 23, "{digest}");
+    let kept_file = kept[0].to_str().expect("utf-8");
+    let args =
+        ["set", &format!("id:{ADMIN_ID}"), kept_file, "--expect-revision", "1", "--expect-digest", digest];
+    let saved = fixture.cli(&args);
+    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
+    // Once saved, the same command is refused: the user is at another revision.
+    let again = fixture.cli(&args);
+    assert_eq!(again.status.code(), Some(5), "{}", String::from_utf8_lossy(&again.stderr));
 }
 
 /// A `$TMPDIR` others can change is skipped for `/tmp` (sticky, root's): with the current

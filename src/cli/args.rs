@@ -173,6 +173,12 @@ pub enum Command {
         /// Refuse (exit 5) unless the user is at this revision.
         #[arg(long, value_name = "N")]
         expect_revision: Option<u64>,
+        /// With --expect-revision: refuse (exit 5) unless the stored customData is also the
+        /// document of this digest (`sha256:` and at least 16 hex digits of its canonical text,
+        /// as a kept edit names it): on Logto's database a write by Logto or SQL to a user
+        /// custodian never saved leaves the revision as it was.
+        #[arg(long, value_name = "DIGEST", requires = "expect_revision")]
+        expect_digest: Option<String>,
         /// Store customData that looks like it holds secrets (passwords, tokens, keys) with a
         /// warning, instead of refusing (exit 4): customData reaches front ends.
         #[arg(long)]

@@ -445,10 +445,12 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
             .then(|| keys_for("get --unseal", key_file))
             .transpose()
             .and_then(|keys| get(store, user, *revision, keys.as_ref(), out)),
-        Command::Set { user, file, expect_revision, allow_sensitive, seal } => {
+        Command::Set { user, file, expect_revision, expect_digest, allow_sensitive, seal } => {
             (!seal.is_empty()).then(|| keys_for("set --seal", key_file)).transpose().and_then(|keys| {
                 let sealing = keys.as_ref().map(|keys| (keys, seal.as_slice()));
-                let checks = SetChecks { allow_sensitive: *allow_sensitive, sealing, schema_file };
+                let expect_digest = expect_digest.as_deref();
+                let checks =
+                    SetChecks { allow_sensitive: *allow_sensitive, sealing, schema_file, expect_digest };
                 set(store, user, file.as_deref(), *expect_revision, checks, out)
             })
         }

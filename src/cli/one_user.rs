@@ -64,6 +64,35 @@ pub(super) struct SetChecks<'a> {
     pub(super) sealing: Option<(&'a KeySet, &'a [String])>,
     /// `--schema FILE`, else the stored schema.
     pub(super) schema_file: Option<&'a Path>,
+    /// `--expect-digest`: the document the edit began from, as well as its revision.
+    pub(super) expect_digest: Option<&'a str>,
+}
+
+/// `--expect-digest`: the stored document must be at `expected` (its revision) and have this
+/// digest, and the save is then held to it. On Logto's database a write outside custodian to
+/// a user it never saved leaves revision 1 as it was, and the `set … --expect-revision 1` a kept
+/// edit named overwrote it, exit 0 (bb58 F1).
+fn hold_to_digest(store: &dyn UserStore, id: &str, expected: Option<u64>, digest: &str) -> Result<()> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() < 16
+        || hex.len() > 64
+        || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(UsageError(format!(
+            "--expect-digest {}: not a digest (`sha256:` and 16 to 64 lower-case hex digits, as a kept edit names it)",
+            inert::line(digest)
+        ))
+        .into());
+    }
+    let current = store.custom_data(id)?;
+    if let Some(expected) = expected.filter(|expected| *expected != current.revision) {
+        return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.revision }.into());
+    }
+    if !crate::draft::digest(&current.text).starts_with(digest) {
+        return Err(StoreError::ChangedOutside { user: id.to_owned() }.into());
+    }
+    store.hold_save_to(id, &current);
+    Ok(())
 }
 
 pub(super) fn set(
@@ -77,6 +106,9 @@ pub(super) fn set(
     let id = store.resolve(user)?;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
+    }
+    if let Some(digest) = checks.expect_digest {
+        hold_to_digest(store, &id, expect, digest)?;
     }
     let shape = schema::load_shape(store, checks.schema_file)?;
     let limits = Limits::default();

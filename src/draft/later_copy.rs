@@ -9,16 +9,26 @@ use std::path::{Path, PathBuf};
 use super::{Draft, Ignored, MAX_FILE_BYTES, database_tag, name_part, process_of, read_own_file};
 
 /// The name of the file a session of this process keeps an unsaved edit of `user_id` in,
-/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-rREVISION-RANDOM.json`,
-/// the database as drafts tag it and the revision the edit started from, so the next start on
-/// that database can name it with the save that is refused over a later one.
-pub fn unsaved_file_name(user_id: &str, database: &str, revision: u64) -> String {
+/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-rREVISION-dDIGEST-RANDOM.json`,
+/// the database as drafts tag it, the revision the edit started from and the first 16 hex
+/// digits of that document's digest, so the next start on that database can name it with the
+/// save that is refused over a later one (on Logto's database the revision alone does not
+/// tell an outside write: bb58 F1).
+pub fn unsaved_file_name(user_id: &str, database: &str, revision: u64, base_digest: Option<&str>) -> String {
+    let digest = base_digest.map(|digest| format!("-d{}", short_digest(digest))).unwrap_or_default();
     format!(
-        "{}{}-r{revision}-{:08x}.json",
+        "{}{}-r{revision}{digest}-{:08x}.json",
         prefix(user_id, &std::process::id().to_string()),
         database_tag(database),
         fastrand::u32(..)
     )
+}
+
+/// The 16 hex digits of a `sha256:` digest that a kept edit's name and its `set
+/// --expect-digest` give.
+pub fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(16)]
 }
 
 /// How every such file's name starts.
@@ -118,9 +128,17 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft], copies: LaterCopi
             let user = name[PREFIX.len()..at].rsplit_once('-').map_or("", |(user, _pid)| user);
             // The revision it started from: the save it names is refused over a later one (a
             // plain `set` overwrote a colleague's save made since: bb44 F2).
-            let revision = name[at + marker.len()..].strip_prefix('r')?.split_once('-')?.0.parse::<u64>().ok()?;
+            let (revision, rest) = name[at + marker.len()..].strip_prefix('r')?.split_once('-')?;
+            let revision = revision.parse::<u64>().ok()?;
+            // The base's digest, in names since bb58 F1.
+            let digest = rest
+                .strip_prefix('d')
+                .and_then(|rest| rest.split_once('-'))
+                .filter(|(hex, _)| hex.len() == 16)
+                .map(|(hex, _)| format!(" --expect-digest sha256:{hex}"))
+                .unwrap_or_default();
             let why = format!(
-                "an unsaved edit of user {user} that a session kept at its end, when it could not be kept as a draft (too large for one, or the drafts directory could not be written); it is the document's text alone, begun from revision {revision}: check it, then `custodian set id:{user} FILE --expect-revision {revision}` saves it (refused if the user was saved since); remove the file once done"
+                "an unsaved edit of user {user} that a session kept at its end, when it could not be kept as a draft (too large for one, or the drafts directory could not be written); it is the document's text alone, begun from revision {revision}: check it, then `custodian set id:{user} FILE --expect-revision {revision}{digest}` saves it (refused if the user was saved, or written outside custodian, since); remove the file once done"
             );
             Some(Ignored { name: path.display().to_string(), why })
         })

@@ -13,8 +13,8 @@ fn a_draft_takes_the_later_text_its_session_kept_in_tmpdir() {
     let older = Draft { text: "{\"v1\": 1}".into(), ..draft("u1", &session, written) };
     assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "nothing there");
     // Another user's file, and one of this user from before the draft: not taken.
-    fs::write(tmp.path().join(later_copy::unsaved_file_name("u2", DB, 1)), "{\"other\": 1}").unwrap();
-    let stale = tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1));
+    fs::write(tmp.path().join(later_copy::unsaved_file_name("u2", DB, 1, None)), "{\"other\": 1}").unwrap();
+    let stale = tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1, None));
     fs::write(&stale, "{\"stale\": 1}").unwrap();
     let before = fs::File::options().write(true).open(&stale).unwrap();
     before.set_modified(std::time::UNIX_EPOCH + Duration::from_millis((written - 5_000) as u64)).unwrap();
@@ -22,10 +22,10 @@ fn a_draft_takes_the_later_text_its_session_kept_in_tmpdir() {
     // A symbolic link in its place is never read.
     let elsewhere = tmp.path().join("elsewhere.json");
     fs::write(&elsewhere, "{\"linked\": 1}").unwrap();
-    std::os::unix::fs::symlink(&elsewhere, tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1)))
+    std::os::unix::fs::symlink(&elsewhere, tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1, None)))
         .unwrap();
     assert!(older.clone().with_later_copy_in(tmp.path()).later_copy.is_none(), "through a link");
-    let later = tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1));
+    let later = tmp.path().join(later_copy::unsaved_file_name("u1", DB, 1, None));
     fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
     let taken = older.with_later_copy_in(tmp.path());
     assert_eq!(taken.text, "{\"v1\": 1, \"v2\": 2}");
@@ -45,7 +45,7 @@ fn found_and_claimed_drafts_take_the_later_copy_from_tmpdir() {
         ..draft(&user, &session, crate::domain::time::now_ms() - 10_000)
     };
     drafts.save(&older).unwrap();
-    let later = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
+    let later = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3, None));
     fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
     let found = drafts.for_database(DB);
     let offered = found.drafts.iter().find(|d| d.user_id == user).cloned().expect("offered");
@@ -67,12 +67,12 @@ fn an_edit_kept_in_tmpdir_without_a_draft_is_named_at_the_next_start_on_its_data
     use std::os::unix::fs::PermissionsExt;
     let (_dir, drafts) = drafts();
     let user = format!("nodraft{:08x}", fastrand::u32(..));
-    let kept = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
+    let kept = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3, None));
     let elsewhere =
-        later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, "/another.redb", 3));
-    let writable = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
+        later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, "/another.redb", 3, None));
+    let writable = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3, None));
     // Empty: left by a write that failed (a full `$TMPDIR`), the edit gone elsewhere (bb44 F7).
-    let empty = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3));
+    let empty = later_copy::later_copies_dir().join(later_copy::unsaved_file_name(&user, DB, 3, None));
     for file in [&kept, &elsewhere, &writable] {
         fs::write(file, "{\"big\": 1}").unwrap();
     }
@@ -105,7 +105,7 @@ fn a_draft_takes_the_later_text_from_whichever_place_it_was_kept_in() {
     let session = new_session();
     let written = crate::domain::time::now_ms() - 10_000;
     let older = Draft { text: "{\"v1\": 1}".into(), ..draft("u1", &session, written) };
-    let later = home.path().join(later_copy::unsaved_file_name("u1", DB, 1));
+    let later = home.path().join(later_copy::unsaved_file_name("u1", DB, 1, None));
     fs::write(&later, "{\"v1\": 1, \"v2\": 2}").unwrap();
     assert!(older.clone().with_later_copy_in(tmpdir.path()).later_copy.is_none(), "not in $TMPDIR");
     let places = [tmpdir.path().to_path_buf(), home.path().to_path_buf()];

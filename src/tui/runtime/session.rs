@@ -446,13 +446,15 @@ pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result
 /// that takes it. `Ok` only when it is a draft custodian offers
 /// again; `Err` says where the edit is, or that it is nowhere, in one line.
 pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
-    let (user, revision) = (edit.user_id.clone(), edit.base_revision);
+    let (user, revision, base_digest) = (edit.user_id.clone(), edit.base_revision, edit.base_digest.clone());
     let text = edit.text.clone();
     let why = match keep_unsaved_edit(runtime, edit) {
         Ok(path) => return Ok(path),
         Err(why) => why,
     };
-    let name = crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision);
+    let name =
+        crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision, Some(&base_digest));
+    let short = crate::draft::later_copy::short_digest(&base_digest);
     let mut tried = Vec::new();
     for dir in crate::draft::later_copy::last_chance_places() {
         // Not where others could put their text in its place before it is read (bb40 F2).
@@ -468,7 +470,7 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
                 let passed_over =
                     if tried.is_empty() { String::new() } else { format!("; {}", tried.join("; ")) };
                 return Err(format!(
-                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision}` saves it{passed_over})",
+                    "your unsaved edit of user {} could not be kept as a draft ({why}); it was written to {} instead (it started from revision {revision}: `custodian {} set {} {} --expect-revision {revision} --expect-digest sha256:{short}` saves it{passed_over})",
                     user,
                     shown.display(),
                     database_arguments(&runtime.database),
