@@ -1027,6 +1027,32 @@ fn a_hang_up_keeps_the_edit_in_a_private_home_when_tmpdir_will_not_do() {
     quit(&mut next);
 }
 
+/// A relative `$TMPDIR` is a place under the current directory that a start elsewhere would
+/// not look in: passed over for the home directory, and said (bb58 F4).
+#[test]
+fn a_hang_up_passes_over_a_relative_tmpdir_for_the_home_directory() {
+    let fixture = Fixture::new();
+    let private = tempfile::tempdir().expect("a private home");
+    let home = private.path().to_path_buf();
+    std::fs::create_dir(fixture.dir.path().join("rel-tmp")).expect("mkdir");
+    let blocker = fixture.dir.path().join("not-a-directory");
+    std::fs::write(&blocker, "").expect("write");
+    let (state, home_dir) = (blocker.display().to_string(), home.display().to_string());
+    let env = [("XDG_STATE_HOME", state.as_str()), ("TMPDIR", "rel-tmp"), ("HOME", home_dir.as_str())];
+    let mut tui = fixture.spawn_tui_with(120, 40, &[], &env);
+    type_unsaved_edit(&mut tui, "not_relative");
+    tui.wait_text("edit NOT kept on disk");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    assert!(!tui.wait_exit().success());
+    assert_eq!(std::fs::read_dir(fixture.dir.path().join("rel-tmp")).expect("read dir").count(), 0);
+    let kept: Vec<PathBuf> =
+        std::fs::read_dir(&home).expect("read dir").flatten().map(|e| e.path()).collect();
+    assert_eq!(kept.len(), 1, "in the home: {kept:?}");
+    let said = collapsed(&String::from_utf8_lossy(&tui.raw()));
+    assert!(said.contains("not in TMPDIR rel-tmp: a relative path"), "{said}");
+}
+
 /// A file in the machine's `/tmp`, removed however the test ends.
 struct Removed(PathBuf);
 

@@ -277,3 +277,22 @@ fn a_patch_the_server_refuses_for_taking_no_writes_makes_the_screen_read_only() 
     assert!(update(&mut state, Action::OpenEditor).is_empty());
     assert!(state.editor.is_none());
 }
+
+/// F5 on a server's connection not known lost checks it (the server may have ended the session
+/// since the last call: "the connection is fine" was said over a dead one, bb58 F3); on a file
+/// there is nothing to reconnect.
+#[test]
+fn f5_on_a_connection_not_known_lost_checks_it_and_on_a_file_says_there_is_none() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 100, 30);
+    assert!(update(&mut state, Action::Reconnect).is_empty());
+    let said = state.status.clone().expect("a status line").text;
+    assert_eq!(said, "nothing to reconnect: the database is a file");
+    state.key_order = custodian::store::KeyOrder::Backend("PostgreSQL");
+    let effects = update(&mut state, Action::Reconnect);
+    assert!(matches!(effects.as_slice(), [Effect::Reconnect]), "{effects:?}");
+    assert!(update(&mut state, Action::Reconnected { takes_writes: true }).is_empty());
+    let said = state.status.clone().expect("a status line").text;
+    assert!(said.starts_with("the connection works"), "{said}");
+    assert_eq!(state.read_only, None);
+}

@@ -160,7 +160,10 @@ pub(crate) fn later_copies_dir() -> PathBuf {
 /// named (one refused was said twice, as `$TMPDIR` and as the current directory). The next
 /// start looks in the same places.
 pub(crate) fn last_chance_places() -> Vec<PathBuf> {
-    let mut places = vec![later_copies_dir()];
+    // A relative `$TMPDIR` is a place under the current directory, found again only from
+    // there (bb58 F4): passed over.
+    let mut places: Vec<PathBuf> =
+        Some(later_copies_dir()).filter(|dir| dir.is_absolute()).into_iter().collect();
     let home = crate::location::home_dir();
     if home != Path::new("/") {
         places.push(home);

@@ -32,9 +32,15 @@ impl State {
             self.say(StatusKind::Info, "looking whether the server takes writes again…");
             return vec![Effect::Reconnect];
         }
-        if self.connection_lost.is_none() {
-            self.say(StatusKind::Info, "the connection is fine: nothing to reconnect");
+        if self.connection_lost.is_none() && !self.outside_writes() {
+            self.say(StatusKind::Info, "nothing to reconnect: the database is a file");
             return Vec::new();
+        }
+        if self.connection_lost.is_none() {
+            // Not known lost is not known fine: the server may have ended the session since
+            // the last call (a failover), and "fine" was said over a dead one (bb58 F3).
+            self.say(StatusKind::Info, "checking the connection…");
+            return vec![Effect::Reconnect];
         }
         self.say(StatusKind::Info, "reconnecting…");
         vec![Effect::Reconnect]
@@ -86,8 +92,11 @@ impl State {
                 Some(ReadOnly::Server) => {
                     self.say(StatusKind::Info, format!("still read-only: {}", ReadOnly::Server.why()))
                 }
-                // A second `r` while reconnecting: writes were never off (review57).
-                _ if !was_server_read_only => {}
+                // F5 on a connection not known lost, or a second `r` while reconnecting:
+                // writes were never off (review57).
+                _ if !was_server_read_only => {
+                    self.say(StatusKind::Success, "the connection works (made again if it had dropped)")
+                }
                 _ => self.say(StatusKind::Success, "the server takes writes again: editing is on"),
             }
             return Vec::new();

@@ -456,6 +456,13 @@ pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<s
         crate::draft::later_copy::unsaved_file_name(&user, &runtime.database, revision, Some(&base_digest));
     let short = crate::draft::later_copy::short_digest(&base_digest);
     let mut tried = Vec::new();
+    let temp = crate::draft::later_copy::later_copies_dir();
+    if temp.is_relative() {
+        tried.push(format!(
+            "not in TMPDIR {}: a relative path, which a start elsewhere would not find",
+            temp.display()
+        ));
+    }
     for dir in crate::draft::later_copy::last_chance_places() {
         // Not where others could put their text in its place before it is read (bb40 F2).
         if let Some(problem) = crate::location::shared_dir_problem(&dir) {
