@@ -986,6 +986,31 @@ fn an_upsert_of_a_record_taken_before_a_later_save_is_refused_unless_said_on_pur
     );
 }
 
+/// `--expect-digest` on a file: the revision given, another document than the digest names, is
+/// a conflict said as such (not "by Logto or SQL": bb59 F4); a digest that is none is a usage
+/// error, for a user that does not exist too (bb59 F5: it said "no user", exit 3).
+#[test]
+fn set_with_a_digest_of_another_document_is_a_conflict_and_a_malformed_one_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.people();
+    let before = sandbox.export(&db);
+    let other = "sha256:0123456789abcdef";
+    let refused = sandbox
+        .on_with_stdin(&db, &["set", "alice", "-", "--expect-revision", "1", "--expect-digest", other], b"{}")
+        .fails(5);
+    assert!(
+        refused.contains("is at the revision given, but its document is not the one of digest"),
+        "{refused}"
+    );
+    assert!(!refused.contains("Logto"), "{refused}");
+    assert_eq!(sandbox.export(&db), before, "nothing written");
+    for user in ["alice", "nobody-at-all"] {
+        let args = ["set", user, "-", "--expect-revision", "1", "--expect-digest", "sha256:XYZ"];
+        let usage = sandbox.on_with_stdin(&db, &args, b"{}").fails(2);
+        assert!(usage.contains("not a digest"), "{user}: {usage}");
+    }
+}
+
 /// A record that gives no `updatedAt` (a file made by hand) cannot be held against a save made
 /// since: it goes in, and a warning says so, naming how many users (bb57 F6: a colleague's save
 /// was replaced with only "removed keys" said). Records that give it say nothing of the kind.

@@ -295,4 +295,9 @@ fn f5_on_a_connection_not_known_lost_checks_it_and_on_a_file_says_there_is_none(
     let said = state.status.clone().expect("a status line").text;
     assert!(said.starts_with("the connection works"), "{said}");
     assert_eq!(state.read_only, None);
+    // A look that finds the server taking no writes says so as news, not "still" (bb59 F3).
+    update(&mut state, Action::Reconnect);
+    update(&mut state, Action::Reconnected { takes_writes: false });
+    let said = state.status.clone().expect("a status line").text;
+    assert!(said.starts_with("the connection works, and the server takes no writes now"), "{said}");
 }

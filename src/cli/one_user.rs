@@ -73,23 +73,18 @@ pub(super) struct SetChecks<'a> {
 /// a user it never saved leaves revision 1 as it was, and the `set … --expect-revision 1` a kept
 /// edit named overwrote it, exit 0 (bb58 F1).
 fn hold_to_digest(store: &dyn UserStore, id: &str, expected: Option<u64>, digest: &str) -> Result<()> {
-    let hex = digest.strip_prefix("sha256:").unwrap_or("");
-    if hex.len() < 16
-        || hex.len() > 64
-        || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(UsageError(format!(
-            "--expect-digest {}: not a digest (`sha256:` and 16 to 64 lower-case hex digits, as a kept edit names it)",
-            inert::line(digest)
-        ))
-        .into());
-    }
     let current = store.custom_data(id)?;
     if let Some(expected) = expected.filter(|expected| *expected != current.revision) {
         return Err(StoreError::Conflict { user: id.to_owned(), expected, found: current.revision }.into());
     }
     if !crate::draft::digest(&current.text).starts_with(digest) {
-        return Err(StoreError::ChangedOutside { user: id.to_owned() }.into());
+        return Err(match store.key_order() {
+            crate::store::KeyOrder::Backend(_) => StoreError::ChangedOutside { user: id.to_owned() },
+            crate::store::KeyOrder::AsWritten => {
+                StoreError::DigestMismatch { user: id.to_owned(), digest: digest.to_owned() }
+            }
+        }
+        .into());
     }
     store.hold_save_to(id, &current);
     Ok(())
@@ -103,6 +98,19 @@ pub(super) fn set(
     checks: SetChecks,
     out: &mut Output,
 ) -> Result<()> {
+    // A digest that is none is a usage error, whoever the user is (bb59 F5).
+    if let Some(digest) = checks.expect_digest {
+        let hex = digest.strip_prefix("sha256:").unwrap_or("");
+        if !(16..=64).contains(&hex.len())
+            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(UsageError(format!(
+                "--expect-digest {}: not a digest (`sha256:` and 16 to 64 lower-case hex digits, as a kept edit names it)",
+                inert::line(digest)
+            ))
+            .into());
+        }
+    }
     let id = store.resolve(user)?;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::{Draft, Ignored, MAX_FILE_BYTES, database_tag, name_part, process_of, read_own_file};
 
 /// The name of the file a session of this process keeps an unsaved edit of `user_id` in,
-/// when it cannot write a draft: `custodian-unsaved-USER-PID-DATABASE-rREVISION-dDIGEST-RANDOM.json`,
+/// when it cannot write a draft: `custodian-unsaved-USER-PID-TOKEN-DATABASE-rREVISION-dDIGEST-RANDOM.json`,
 /// the database as drafts tag it, the revision the edit started from and the first 16 hex
 /// digits of that document's digest, so the next start on that database can name it with the
 /// save that is refused over a later one (on Logto's database the revision alone does not
@@ -18,7 +18,7 @@ pub fn unsaved_file_name(user_id: &str, database: &str, revision: u64, base_dige
     let digest = base_digest.map(|digest| format!("-d{}", short_digest(digest))).unwrap_or_default();
     format!(
         "{}{}-r{revision}{digest}-{:08x}.json",
-        prefix(user_id, &std::process::id().to_string()),
+        prefix(user_id, super::process_token()),
         database_tag(database),
         fastrand::u32(..)
     )
@@ -34,8 +34,18 @@ pub fn short_digest(digest: &str) -> &str {
 /// How every such file's name starts.
 const PREFIX: &str = "custodian-unsaved-";
 
-fn prefix(user_id: &str, pid: &str) -> String {
-    format!("{PREFIX}{}-{pid}-", name_part(user_id))
+fn prefix(user_id: &str, process: &str) -> String {
+    format!("{PREFIX}{}-{process}-", name_part(user_id))
+}
+
+/// The user of a copy's name part `USER-PID-TOKEN` (`USER-PID` in names before bb59 F1).
+fn user_of(part: &str) -> &str {
+    let hex = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match part.rsplitn(3, '-').collect::<Vec<_>>().as_slice() {
+        [token, pid, user] if hex(token) && digits(pid) => user,
+        _ => part.rsplit_once('-').map_or("", |(user, _pid)| user),
+    }
 }
 
 /// The edits sessions kept in one directory: regular files (never through a link) named as
@@ -82,10 +92,11 @@ impl Draft {
     /// in [`Draft::later_copy`]; else `self` as it is. A file that is not a regular file of
     /// ours, is larger than a draft may be or is not UTF-8 is not taken.
     pub(super) fn with_later_copy(self, copies: &LaterCopies) -> Self {
-        let Some(pid) = process_of(&self.session).and_then(|process| process.split('-').next()) else {
-            return self;
-        };
-        let prefix = prefix(&self.user_id, pid);
+        // The process by its id and its token: ids repeat (a container's first process is
+        // always 1, and a reboot starts over), and another session's copy replaced this
+        // draft's text (bb59 F1).
+        let Some(process) = process_of(&self.session) else { return self };
+        let prefix = prefix(&self.user_id, process);
         let newest = copies
             .0
             .iter()
@@ -125,7 +136,7 @@ pub(super) fn left_unoffered(database: &str, drafts: &[Draft], copies: LaterCopi
             if meta.uid() != me || meta.mode() & 0o022 != 0 || meta.len() == 0 || taken(&path) {
                 return None;
             }
-            let user = name[PREFIX.len()..at].rsplit_once('-').map_or("", |(user, _pid)| user);
+            let user = user_of(&name[PREFIX.len()..at]);
             // The revision it started from: the save it names is refused over a later one (a
             // plain `set` overwrote a colleague's save made since: bb44 F2).
             let (revision, rest) = name[at + marker.len()..].strip_prefix('r')?.split_once('-')?;

@@ -214,6 +214,12 @@ pub enum StoreError {
         "conflict: user {user} was changed outside custodian (by Logto or SQL) since it was read; nothing was written. Reload, then apply your change again"
     )]
     ChangedOutside { user: String },
+    /// `set --expect-digest` on a store only custodian writes: the revision is the one given,
+    /// its document is not the one of the digest (bb59 F4: it blamed Logto or SQL).
+    #[error(
+        "conflict: user {user} is at the revision given, but its document is not the one of digest {digest}; nothing was written. Give the digest of the document you began from"
+    )]
+    DigestMismatch { user: String, digest: String },
     /// An upsert's record older than the user it would change (see [`super::ImportMode`]).
     #[error(
         "user {user} was saved after this record was taken (its updatedAt {given_at} is {gap} before the stored {stored_at}): importing it would take that save back; nothing was imported. Export again and redo the edit there, or give --overwrite-newer to replace such users on purpose",
@@ -338,6 +344,7 @@ impl StoreError {
                 StoreError::Conflict { .. }
                     | StoreError::ChangedOutside { .. }
                     | StoreError::ChangedSinceRecord { .. }
+                    | StoreError::DigestMismatch { .. }
                     | StoreError::AtTheLastTime { .. }
                     | StoreError::Duplicate { .. }
                     | StoreError::RepeatedInImport { .. }

@@ -113,3 +113,26 @@ fn a_draft_takes_the_later_text_from_whichever_place_it_was_kept_in() {
     assert_eq!(taken.text, "{\"v1\": 1, \"v2\": 2}");
     assert_eq!(taken.later_copy.as_deref(), Some(later.display().to_string().as_str()));
 }
+
+/// A copy of another process that had the same id (a container's first process is always 1;
+/// ids repeat after a reboot) is not this draft's later text: its name carries the process's
+/// token too, and another session's copy replaced the draft's text (bb59 F1).
+#[test]
+fn a_copy_of_another_process_with_the_same_id_is_not_taken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = new_session();
+    let written = crate::domain::time::now_ms() - 10_000;
+    let draft = Draft { text: "{\"mine\": 1}".into(), ..draft("u1", &session, written) };
+    let ours = later_copy::unsaved_file_name("u1", DB, 1, None);
+    let token = super::process_token();
+    let other_token = if token.ends_with("00000000") { "11111111" } else { "00000000" };
+    let (pid, _) = token.split_once('-').unwrap();
+    let theirs = ours.replacen(token, &format!("{pid}-{other_token}"), 1);
+    assert_ne!(theirs, ours);
+    fs::write(tmp.path().join(&theirs), "{\"theirs\": 1}").unwrap();
+    let kept = draft.clone().with_later_copy_in(tmp.path());
+    assert_eq!((kept.text.as_str(), kept.later_copy), ("{\"mine\": 1}", None));
+    // Its own process's copy is.
+    fs::write(tmp.path().join(&ours), "{\"mine\": 2}").unwrap();
+    assert_eq!(draft.with_later_copy_in(tmp.path()).text, "{\"mine\": 2}");
+}

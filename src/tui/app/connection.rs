@@ -89,9 +89,17 @@ impl State {
         if !was_lost && self.unresolved_save.is_none() {
             // Asked of a connection that was fine (`r` or F5 on a read-only server).
             match self.read_only {
-                Some(ReadOnly::Server) => {
+                Some(ReadOnly::Server) if was_server_read_only => {
                     self.say(StatusKind::Info, format!("still read-only: {}", ReadOnly::Server.why()))
                 }
+                // Found so by this look (bb59 F3: "still", of a screen never read-only).
+                Some(ReadOnly::Server) => self.say(
+                    StatusKind::Error,
+                    format!(
+                        "the connection works, and the server takes no writes now: read-only: {}",
+                        ReadOnly::Server.why()
+                    ),
+                ),
                 // F5 on a connection not known lost, or a second `r` while reconnecting:
                 // writes were never off (review57).
                 _ if !was_server_read_only => {

@@ -112,7 +112,7 @@ pub(super) fn event_loop(
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
     let found = runtime.drafts.for_database(&runtime.database);
     for ignored in &found.ignored {
-        tracing::warn!(file = %ignored.name, why = %ignored.why, "a file in the drafts directory is not offered");
+        tracing::warn!(file = %ignored.name, why = %ignored.why, "a draft, or an edit a session kept, is not offered");
     }
     let mut not_offered: Vec<String> =
         found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
