@@ -190,6 +190,24 @@ fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
     again.fails(5);
 }
 
+/// bb60 F2: `undo U` of an undo already undone by V, over more users than are looked up, said
+/// V "restored the first 20 listed already", as though it restored only those.
+#[test]
+fn undo_of_an_undone_undo_of_many_users_says_only_the_first_were_looked_up() {
+    let sandbox = Sandbox::new();
+    sandbox.on(&["seed", "--users", "30"]).ok();
+    let add = sandbox.file("many.json", r#"[{"op":"add","path":"/many","value":1}]"#);
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add, "--all", "--yes"]).ok());
+    let u = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
+    let v = Sandbox::batch_of(&sandbox.on(&["undo", &u]).ok());
+    let again = sandbox.on(&["undo", &u]);
+    let said = format!(
+        "batch {v} is an undo of this one: it restored the first 20 listed already (only those were looked up; `custodian changes --batch {v}` lists every user it saved)"
+    );
+    assert!(again.stdout.contains(&said), "{}", again.stdout);
+    again.fails(5);
+}
+
 #[test]
 fn strict_writes_nothing_when_any_user_cannot_be_patched() {
     let sandbox = Sandbox::new();

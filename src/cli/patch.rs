@@ -407,16 +407,23 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     if let Some(Some(on_top)) = later.first().filter(|first| later.iter().all(|b| b == *first))
         && *on_top != undone
     {
-        let whom = if summary.changed_since.len() > BATCHES_LOOKED_UP {
-            format!("the first {BATCHES_LOOKED_UP} listed")
+        // Only the first were looked up: said as that, not as all the batch did (bb60 F2: it
+        // read as though the later batch restored only twenty).
+        let (whom, rest) = if summary.changed_since.len() > BATCHES_LOOKED_UP {
+            (
+                format!("the first {BATCHES_LOOKED_UP} listed"),
+                format!(
+                    " (only those were looked up; `custodian changes --batch {on_top}` lists every user it saved)"
+                ),
+            )
         } else {
-            "them".to_owned()
+            ("them".to_owned(), String::new())
         };
         let note = if undid(store, &summary.changed_since[0].0, &undone, summary.changed_since[0].1) {
-            format!("batch {on_top} is an undo of this one: it restored {whom} already")
+            format!("batch {on_top} is an undo of this one: it restored {whom} already{rest}")
         } else {
             format!(
-                "batch {on_top} saved {whom} since: batches are undone last first — `custodian undo {on_top}`, then this one"
+                "batch {on_top} saved {whom} since{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
             )
         };
         out.line(&inert::line(&note))?;
