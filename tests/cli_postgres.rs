@@ -511,12 +511,7 @@ fn a_document_jsonb_would_store_over_the_limit_is_refused_and_nothing_written() 
     let document = format!("{{{}}}", keys.join(", "));
     let error = run(&home, &["--db", &url, "set", "u1", "-"], Some(document.as_bytes())).fails(4);
     assert!(error.contains("user u1: not saved: PostgreSQL stores this customData as 1.2 MiB"), "{error}");
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from public.users where id = 'u1'", &[])
-        .expect("the row")
-        .get(0);
-    assert_eq!(stored, r#"{"kept": true}"#, "nothing written");
+    assert_eq!(db.stored_text("u1"), r#"{"kept": true}"#, "nothing written");
     let rows: i64 = db.count("select count(*) from custodian.history");
     assert_eq!(rows, 0, "no history row either");
     // A number no jsonb holds at all: said as such, exit 4 (it was the server's raw words, exit 1).
@@ -1412,11 +1407,7 @@ fn set_with_the_digest_of_the_base_refuses_an_outside_write_the_revision_cannot_
         ["--db", url.as_str(), "set", "id:u1", "-", "--expect-revision", "1", "--expect-digest", short];
     let refused = run(&home, &args, Some(br#"{"mine":1}"#)).fails(5);
     assert!(refused.contains("was changed outside custodian"), "{refused}");
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'u1'", &[])
-        .expect("row")
-        .get(0);
+    let stored = db.stored_text("u1");
     assert!(stored.contains("logto_wrote") && !stored.contains("mine"), "{stored}");
     // With no write since, the same command saves.
     let u2 = store.custom_data("u2").expect("bob's document");

@@ -28,10 +28,7 @@ fn url_through(db: &LogtoDb, proxy: &Proxy) -> String {
 }
 
 fn stored(db: &LogtoDb, id: &str) -> String {
-    db.superuser()
-        .query_one("select custom_data::text from users where id = $1", &[&id])
-        .expect("read")
-        .get(0)
+    db.stored_text(id)
 }
 
 /// Runs custodian with `args` (and `stdin`) while the proxy holds its COMMIT; once custodian

@@ -51,10 +51,7 @@ fn connect(db: &LogtoDb, application_name: &str, statement_timeout: Option<Durat
 
 /// User `id`'s customData as the database holds it (jsonb's text).
 fn stored(db: &LogtoDb, id: &str) -> String {
-    db.superuser()
-        .query_one("select custom_data::text from users where id = $1", &[&id])
-        .expect("read")
-        .get(0)
+    db.stored_text(id)
 }
 
 /// Waits until `check` holds, up to 20 s; fails naming `what`.

@@ -409,12 +409,7 @@ fn quit(tui: &mut Tui) {
 }
 
 fn stored_custom_data(db: &LogtoDb, id: &str) -> serde_json::Value {
-    let text: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = $1", &[&id])
-        .expect("the user's row")
-        .get(0);
-    serde_json::from_str(&text).expect("jsonb text")
+    serde_json::from_str(&db.stored_text(id)).expect("jsonb text")
 }
 
 /// custodian's history rows of a user: (revision, saved_by), oldest first.
@@ -852,13 +847,7 @@ fn a_save_of_unknown_outcome_keeps_the_edit_and_reconnecting_says_whether_it_did
             assert!(screen.state.editor.is_none(), "{}", status(&screen));
         }
     }
-    assert!(
-        db.superuser()
-            .query_one("select custom_data::text from users where id = 'u1'", &[])
-            .expect("read")
-            .get::<_, String>(0)
-            .contains("\"committed_true\": 1")
-    );
+    assert!(db.stored_text("u1").contains("\"committed_true\": 1"));
 }
 
 #[test]
@@ -1033,12 +1022,7 @@ fn an_outside_write_that_makes_the_custom_data_no_object_while_editing_is_a_conf
         let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
         assert_eq!(screen.state.mode(), Mode::Conflict, "{written}: {status}");
         assert!(status.starts_with("conflict:"), "{written}: {status}");
-        let stored: String = db
-            .superuser()
-            .query_one("select custom_data::text from users where id = 'u2'", &[])
-            .expect("read")
-            .get(0);
-        assert_eq!(stored, written.replace(',', ", "), "nothing written");
+        assert_eq!(db.stored_text("u2"), written.replace(',', ", "), "nothing written");
         // Overwriting theirs on purpose mends it.
         screen.act(Action::OverwriteTheirs);
         if screen.state.dialog.is_some() {
@@ -1063,12 +1047,7 @@ fn mending_a_custom_data_sql_made_no_object_is_still_refused_over_a_later_outsid
     assert!(!status.starts_with("saved"), "{status}");
     // The conflict view, as over any outside write: it was "database error" (bb27 Q04).
     assert_eq!(screen.state.mode(), Mode::Conflict, "{status}");
-    let stored: String = db
-        .superuser()
-        .query_one("select custom_data::text from users where id = 'u2'", &[])
-        .expect("read")
-        .get(0);
-    assert_eq!(stored, "[1, 2]", "the later outside write is not overwritten");
+    assert_eq!(db.stored_text("u2"), "[1, 2]", "the later outside write is not overwritten");
 }
 
 /// bb33 F1: a draft whose edit PostgreSQL already stores — its save committed and the answer

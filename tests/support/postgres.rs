@@ -114,6 +114,14 @@ impl LogtoDb {
         self.server.superuser(&self.name)
     }
 
+    /// User `id`'s customData as the database holds it (jsonb's text), read as the superuser.
+    pub fn stored_text(&self, id: &str) -> String {
+        self.superuser()
+            .query_one("select custom_data::text from public.users where id = $1", &[&id])
+            .unwrap_or_else(|e| panic!("user {id}'s row: {e}"))
+            .get(0)
+    }
+
     /// The number a `select count(*) …` of no parameters gives, read as the superuser.
     pub fn count(&self, sql: &str) -> i64 {
         self.superuser().query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
