@@ -68,6 +68,20 @@ pub(super) struct SetChecks<'a> {
     pub(super) expect_digest: Option<&'a str>,
 }
 
+/// An `--expect-digest` as a kept edit names one: `sha256:` and 16 to 64 lower-case hex digits.
+fn digest_form(digest: &str) -> Result<()> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or("");
+    if (16..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "--expect-digest {}: not a digest (`sha256:` and 16 to 64 lower-case hex digits, as a kept edit names it)",
+        inert::line(digest)
+    ))
+    .into())
+}
+
 /// `--expect-digest`: the stored document must be at `expected` (its revision) and have this
 /// digest, and the save is then held to it. On Logto's database a write outside custodian to
 /// a user it never saved leaves revision 1 as it was, and the `set … --expect-revision 1` a kept
@@ -99,18 +113,7 @@ pub(super) fn set(
     out: &mut Output,
 ) -> Result<()> {
     // A digest that is none is a usage error, whoever the user is (bb59 F5).
-    if let Some(digest) = checks.expect_digest {
-        let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        if !(16..=64).contains(&hex.len())
-            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(UsageError(format!(
-                "--expect-digest {}: not a digest (`sha256:` and 16 to 64 lower-case hex digits, as a kept edit names it)",
-                inert::line(digest)
-            ))
-            .into());
-        }
-    }
+    checks.expect_digest.map(digest_form).transpose()?;
     let id = store.resolve(user)?;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());

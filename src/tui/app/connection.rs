@@ -87,25 +87,24 @@ impl State {
             _ => {}
         }
         if !was_lost && self.unresolved_save.is_none() {
-            // Asked of a connection that was fine (`r` or F5 on a read-only server).
-            match self.read_only {
-                Some(ReadOnly::Server) if was_server_read_only => {
-                    self.say(StatusKind::Info, format!("still read-only: {}", ReadOnly::Server.why()))
-                }
+            // Asked of a connection that was fine (`r` or F5): said by what changed.
+            let server_read_only = self.read_only == Some(ReadOnly::Server);
+            let why = ReadOnly::Server.why();
+            match (was_server_read_only, server_read_only) {
+                (true, true) => self.say(StatusKind::Info, format!("still read-only: {why}")),
                 // Found so by this look (bb59 F3: "still", of a screen never read-only).
-                Some(ReadOnly::Server) => self.say(
+                (false, true) => self.say(
                     StatusKind::Error,
-                    format!(
-                        "the connection works, and the server takes no writes now: read-only: {}",
-                        ReadOnly::Server.why()
-                    ),
+                    format!("the connection works, and the server takes no writes now: read-only: {why}"),
                 ),
+                (true, false) => {
+                    self.say(StatusKind::Success, "the server takes writes again: editing is on")
+                }
                 // F5 on a connection not known lost, or a second `r` while reconnecting:
                 // writes were never off (review57).
-                _ if !was_server_read_only => {
+                (false, false) => {
                     self.say(StatusKind::Success, "the connection works (made again if it had dropped)")
                 }
-                _ => self.say(StatusKind::Success, "the server takes writes again: editing is on"),
             }
             return Vec::new();
         }
