@@ -293,34 +293,72 @@ pub fn equal_values(a: &Value, b: &Value) -> bool {
 }
 
 fn equal_numbers(a: &Number, b: &Number) -> bool {
-    let (a, b) = (a.to_string(), b.to_string());
-    match (decimal(&a), decimal(&b)) {
-        (Some(a), Some(b)) => a == b,
-        // An exponent beyond i64: only the same text is surely the same number.
-        _ => a == b,
-    }
+    decimal(&a.to_string()) == decimal(&b.to_string())
 }
 
-/// A JSON number's value as (negative, significant digits, power of ten): `-12.30e1` is
-/// (true, "123", 0). Zero is one value whatever its sign or spelling.
-fn decimal(text: &str) -> Option<(bool, String, i64)> {
+/// A JSON number's value as (negative, significant digits, power of ten written as canonical
+/// decimal text): `-12.30e1` is (true, "123", "0"). Zero is one value whatever its sign or
+/// spelling. The power is exact however long the exponent: `1e99999999999999999999` and
+/// `10e99999999999999999998` are one number (bb60 F3: compared as text past 64 bits).
+fn decimal(text: &str) -> (bool, String, String) {
     let (negative, unsigned) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
-        None => (unsigned, 0),
-    };
+    let (mantissa, exponent) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: String = whole.chars().chain(fraction.chars()).collect();
-    let mut power = exponent.checked_sub(i64::try_from(fraction.len()).ok()?)?;
-    while digits.ends_with('0') {
-        digits.pop();
-        power = power.checked_add(1)?;
+    let digits: String = whole.chars().chain(fraction.chars()).collect();
+    let significant = digits.trim_end_matches('0');
+    let trailing_zeros = digits.len() - significant.len();
+    let significant = significant.trim_start_matches('0');
+    if significant.is_empty() {
+        return (false, String::new(), "0".to_owned());
     }
+    // Lengths of one number's text: far inside i128.
+    let shift = trailing_zeros as i128 - fraction.len() as i128;
+    (negative, significant.to_owned(), shifted_exponent(exponent, shift))
+}
+
+/// `exponent` (JSON's: a sign, then digits) plus `shift`, as canonical decimal text.
+fn shifted_exponent(exponent: &str, shift: i128) -> String {
+    let (negative, digits) = match exponent.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, exponent.strip_prefix('+').unwrap_or(exponent)),
+    };
     let digits = digits.trim_start_matches('0');
-    if digits.is_empty() {
-        return Some((false, String::new(), 0));
+    if digits.len() <= 36 {
+        let magnitude: i128 = if digits.is_empty() { 0 } else { digits.parse().unwrap_or(i128::MAX) };
+        let value = if negative { -magnitude } else { magnitude };
+        return (value + shift).to_string();
     }
-    Some((negative, digits.to_owned(), power))
+    // At least 10^36: a shift (no longer than a number's text) cannot reach its sign; its
+    // magnitude moves by the shift's, up when the two have the same sign, else down.
+    let mut reversed: Vec<u8> = digits.bytes().rev().map(|b| b - b'0').collect();
+    let mut rest = shift.unsigned_abs();
+    let down = negative != (shift < 0);
+    let mut carry = 0_i16;
+    for digit in &mut reversed {
+        if rest == 0 && carry == 0 {
+            break;
+        }
+        let part = (rest % 10) as i16;
+        rest /= 10;
+        let mut sum = i16::from(*digit) + carry + if down { -part } else { part };
+        carry = 0;
+        if sum < 0 {
+            sum += 10;
+            carry = -1;
+        } else if sum > 9 {
+            sum -= 10;
+            carry = 1;
+        }
+        *digit = sum as u8;
+    }
+    if carry == 1 {
+        reversed.push(1);
+    }
+    while reversed.last() == Some(&0) {
+        reversed.pop();
+    }
+    let sign = if negative { "-" } else { "" };
+    sign.chars().chain(reversed.iter().rev().map(|d| char::from(b'0' + d))).collect()
 }
 
 /// What a batch holds each patched document to, besides the JSON rules.

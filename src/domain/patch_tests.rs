@@ -213,16 +213,25 @@ fn a_result_that_breaks_a_rule_says_why_without_a_position_it_does_not_have() {
 
 #[test]
 fn test_needs_the_same_length_and_the_same_keys_both_ways() {
-    let stored = r#"{"list":[1,2],"o":{"a":1},"big":1e99999999999999999999}"#;
+    let stored = r#"{"list":[1,2],"o":{"a":1},"big":1e99999999999999999999,"huge":1e1000000000000000000000000000000000000000000000000,"tiny":-1e-1000000000000000000000000000000000000000000000000}"#;
     for (path, value, equal) in [
         ("/list", "[1,2,3]", false),
         ("/list", "[1]", false),
         ("/list", "[1.0,2e0]", true),
         ("/o", r#"{"a":1,"b":2}"#, false),
         ("/o", "{}", false),
-        // An exponent past 64 bits: the same text is the same number, another is not.
+        // An exponent past 64 bits is exact: the same number however written (bb60 F3).
         ("/big", "1e99999999999999999999", true),
         ("/big", "2e99999999999999999999", false),
+        ("/big", "10e99999999999999999998", true),
+        ("/big", "0.1e+100000000000000000000", true),
+        ("/big", "1e099999999999999999999", true),
+        ("/big", "1e100000000000000000000", false),
+        ("/huge", "1000e999999999999999999999999999999999999999999999997", true),
+        ("/huge", "1e999999999999999999999999999999999999999999999999", false),
+        ("/tiny", "-0.01e-999999999999999999999999999999999999999999999998", true),
+        ("/tiny", "-1e-999999999999999999999999999999999999999999999999", false),
+        ("/tiny", "1e-1000000000000000000000000000000000000000000000000", false),
     ] {
         let patch =
             JsonPatch::parse(&format!(r#"[{{"op":"test","path":"{path}","value":{value}}}]"#)).unwrap();
