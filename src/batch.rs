@@ -49,6 +49,9 @@ pub fn walk(
     seen: &mut dyn FnMut(u64),
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<BatchSummary>, StoreError> {
+    // Users the dry run showed changing that the patch still changes, as shown: fewer than it
+    // showed once the walk is over, and some left the selection since.
+    let still_shown = std::cell::Cell::new(0_usize);
     let mut edit = |record: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
         if stop() {
             return Err(StoreError::Interrupted);
@@ -78,10 +81,11 @@ pub fn walk(
             if let Some(now) = now {
                 return Err(StoreError::InvalidRecord(RecordError {
                     origin: format!("user {}", record.user.id),
-                    reason: format!(
-                        "{now}; nothing was written: run the dry run again to see the users as they are now"
-                    ),
+                    reason: format!("{now}; {NOTHING_WRITTEN}"),
                 }));
+            }
+            if matches!(outcome, PatchOutcome::Changed { .. }) {
+                still_shown.set(still_shown.get() + 1);
             }
         }
         report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
@@ -106,10 +110,32 @@ pub fn walk(
             Ok(None)
         }
         Some(batch) => {
-            Ok(Some(store.edit_batch(batch, run.selection, &mut edit, &Author::from_environment())?))
+            // Each user shown changing left two fingerprints ([`PatchReport::reviewed`]).
+            let shown = run.reviewed.map_or(0, |reviewed| reviewed.len() / 2);
+            let mut walked = || match shown.saturating_sub(still_shown.get()) {
+                0 => Ok(()),
+                left => {
+                    let (users, are) = if left == 1 {
+                        ("1 user".to_owned(), "is")
+                    } else {
+                        (format!("{left} users"), "are")
+                    };
+                    Err(StoreError::InvalidRecord(RecordError {
+                        origin: "the selection".to_owned(),
+                        reason: format!(
+                            "{users} the dry run that was confirmed showed changing {are} no longer in it (renamed or deleted since); {NOTHING_WRITTEN}"
+                        ),
+                    }))
+                }
+            };
+            let author = Author::from_environment();
+            Ok(Some(store.edit_batch_held(batch, run.selection, &mut edit, &mut walked, &author)?))
         }
     }
 }
+
+/// How a batch held to a dry run ends when the users are no longer as that dry run showed.
+const NOTHING_WRITTEN: &str = "nothing was written: run the dry run again to see the users as they are now";
 
 /// What the screen hears of a walk under way, and how it stops it.
 pub struct Walking<'a> {

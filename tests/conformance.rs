@@ -808,6 +808,37 @@ fn writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared(f:
     store.replace_custom_data("u1", &data(r#"{"plan":"pro"}"#), None, &author()).expect("saved");
 }
 
+/// `walked` runs once every selected user was edited, before the commit: its error writes
+/// nothing, not even the edits made before it (a batch held to a dry run learns there that a
+/// user it showed left the selection: bb60 F1).
+fn a_batch_is_checked_once_it_has_walked_every_user_and_a_refusal_there_writes_nothing(f: &mut Fixture) {
+    let store = f.store();
+    let before: Vec<String> =
+        ["u1", "u2", "u3"].iter().map(|id| store.custom_data(id).expect("read").text).collect();
+    let edited = std::cell::Cell::new(0_u64);
+    let mut flag = |_: &UserRecord, _: &str| {
+        edited.set(edited.get() + 1);
+        Ok(BatchEdit::Replace(data(r#"{"flag":true}"#)))
+    };
+    let mut edited_when_walked = None;
+    let mut refuse = || {
+        edited_when_walked = Some(edited.get());
+        Err(StoreError::Interrupted)
+    };
+    let selection = Selection::Ids(vec!["u1".into(), "u2".into(), "u3".into()].into());
+    let refused = store.edit_batch_held(&BatchId::new(), &selection, &mut flag, &mut refuse, &author());
+    assert!(matches!(refused, Err(StoreError::Interrupted)), "{refused:?}");
+    assert_eq!(edited_when_walked, Some(3), "checked after every user, once");
+    let after: Vec<String> =
+        ["u1", "u2", "u3"].iter().map(|id| store.custom_data(id).expect("read").text).collect();
+    assert_eq!(after, before, "nothing written");
+    // The same batch let through writes all three.
+    let summary = store
+        .edit_batch_held(&BatchId::new(), &selection, &mut flag, &mut || Ok(()), &author())
+        .expect("written");
+    assert_eq!((summary.matched, summary.saved), (3, 3));
+}
+
 /// A user's profile fields and the facts of their current revision (when, by whom) read back
 /// as stored by each way a store reads users: one alone, a page of the list, a walk over all.
 fn a_users_fields_and_revision_read_back_alone_in_a_page_and_in_a_walk(f: &mut Fixture) {
@@ -890,6 +921,7 @@ conformance!(
     a_read_only_store_reads_the_schema_and_refuses_to_set_it,
     writes_held_to_a_schema_write_nothing_once_another_is_set_or_it_is_cleared,
     no_user_shares_a_name_custodian_keeps_unique_among_different_names,
+    a_batch_is_checked_once_it_has_walked_every_user_and_a_refusal_there_writes_nothing,
 );
 
 // ---- PostgreSQL only ----

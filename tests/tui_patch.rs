@@ -446,6 +446,61 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
     }
 }
 
+/// bb60 F1: a user the dry run showed changing, renamed out of the filter before `y`: the
+/// apply wrote one user fewer than the count confirmed, without a word. Nothing is written
+/// now, and the status says how many left the selection.
+#[test]
+fn a_user_renamed_out_of_the_filter_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    use custodian::store::{Author, ImportMode};
+    let import = |store: &RedbStore, text: &str, mode| {
+        let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("records");
+        store.import(&mut reader, mode, &Author("other".into())).expect("import");
+    };
+    let (_dir, store) = demo_store();
+    import(
+        &store,
+        "{\"id\":\"q1\",\"username\":\"qux-one\",\"customData\":{\"plan\":\"free\"}}\n\
+         {\"id\":\"q2\",\"username\":\"qux-two\",\"customData\":{\"plan\":\"free\"}}\n\
+         {\"id\":\"q3\",\"username\":\"qux-three\",\"customData\":{\"plan\":\"free\"}}\n",
+        ImportMode::InsertOnly,
+    );
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "qux-");
+    open_patch(&store, &mut state, r#"[{"op":"replace","path":"/plan","value":"team"}]"#);
+    assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(3));
+    // q2 and q3 are renamed out of the filter while the operator reads the dry run.
+    import(
+        &store,
+        "{\"id\":\"q2\",\"username\":\"gone-two\"}\n{\"id\":\"q3\",\"username\":\"gone-3\"}",
+        ImportMode::Upsert,
+    );
+    let before = revisions(&store);
+    press(&store, &mut state, KeyCode::Enter);
+    assert!(matches!(&state.dialog, Some(Dialog::ConfirmPatch { users: 3, .. })), "{:?}", state.dialog);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let status = status_text(&state);
+    assert!(
+        status.contains("2 users the dry run that was confirmed showed changing are no longer in it (renamed or deleted since)"),
+        "{status}"
+    );
+    assert!(status.contains("nothing was written"), "{status}");
+    assert_eq!(revisions(&store), before, "nothing written");
+    assert!(
+        store.custom_data("q1").expect("q1").text.contains("free"),
+        "not even the user still in the filter"
+    );
+    // The dry run again shows the one user left, and the apply writes it.
+    press(&store, &mut state, KeyCode::Esc);
+    open_patch(&store, &mut state, r#"[{"op":"replace","path":"/plan","value":"team"}]"#);
+    assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(1));
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    assert!(status_text(&state).contains("saved 1 user"), "{}", status_text(&state));
+    assert!(store.custom_data("q1").expect("q1").text.contains("team"));
+}
+
 #[test]
 fn a_schema_set_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
     // The batch held the documents to the schema the dry run read: users the new schema

@@ -200,14 +200,15 @@ impl UserStore for SlowStore {
     ) -> Result<ImportSummary, StoreError> {
         self.inner.import(users, mode, author)
     }
-    fn edit_batch(
+    fn edit_batch_held(
         &self,
         batch: &custodian::store::BatchId,
         selection: &custodian::store::Selection,
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<custodian::store::BatchEdit, StoreError>,
+        walked: &mut dyn FnMut() -> Result<(), StoreError>,
         author: &custodian::store::Author,
     ) -> Result<custodian::store::BatchSummary, StoreError> {
-        self.inner.edit_batch(
+        self.inner.edit_batch_held(
             batch,
             selection,
             &mut |record, text| {
@@ -216,6 +217,7 @@ impl UserStore for SlowStore {
                 }
                 edit(record, text)
             },
+            walked,
             author,
         )
     }

@@ -268,6 +268,7 @@ impl PostgresStore {
         batch: &BatchId,
         selection: &Selection,
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        walked: &mut dyn FnMut() -> Result<(), StoreError>,
         author: &Author,
     ) -> Result<BatchSummary, StoreError> {
         if self.read_only {
@@ -298,6 +299,7 @@ impl PostgresStore {
             summary.saved += written?;
             Ok(())
         })?;
+        walked()?;
         summary.saved += self.write_chunk(&mut tx, &unwritten, author, batch)?;
         self.finish_batch(tx, &summary, None, author)?;
         Ok(summary)

@@ -337,15 +337,16 @@ impl UserStore for PostgresStore {
         self.schema_text_of(revision)
     }
 
-    fn edit_batch(
+    fn edit_batch_held(
         &self,
         batch: &BatchId,
         selection: &Selection,
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        walked: &mut dyn FnMut() -> Result<(), StoreError>,
         author: &Author,
     ) -> Result<BatchSummary, StoreError> {
         // A commit cut off is `BatchOutcomeUnknown`: a connection lost here came before it.
-        self.write_batch(batch, selection, edit, author)
+        self.write_batch(batch, selection, edit, walked, author)
             .map_err(|e| self.rolled_back(e, "the batch did not happen: nothing was written"))
     }
 

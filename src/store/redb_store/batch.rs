@@ -9,6 +9,7 @@ impl RedbStore {
         batch: &BatchId,
         selection: &Selection,
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        walked: &mut dyn FnMut() -> Result<(), StoreError>,
         author: &Author,
     ) -> Result<BatchSummary, StoreError> {
         let tx = self.write_documents()?;
@@ -49,6 +50,7 @@ impl RedbStore {
                     }
                 }
             }
+            walked()?;
             tables.search_text.flush_deferred()?;
         }
         // A batch that changed nobody leaves no trace (and so cannot be undone: there is nothing to undo).

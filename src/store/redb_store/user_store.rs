@@ -336,14 +336,15 @@ impl UserStore for RedbStore {
         self.schema_text_at(revision)
     }
 
-    fn edit_batch(
+    fn edit_batch_held(
         &self,
         batch: &BatchId,
         selection: &Selection,
         edit: &mut dyn FnMut(&UserRecord, &str) -> Result<BatchEdit, StoreError>,
+        walked: &mut dyn FnMut() -> Result<(), StoreError>,
         author: &Author,
     ) -> Result<BatchSummary, StoreError> {
-        self.edit_users_in_batch(batch, selection, edit, author)
+        self.edit_users_in_batch(batch, selection, edit, walked, author)
     }
 
     fn undo_batch(
