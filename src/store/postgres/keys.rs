@@ -20,12 +20,15 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::{ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts, seek_bound};
+use super::{
+    ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts, privilege_refused,
+    seek_bound, session_error,
+};
 use crate::domain::filter::Filter;
 
 /// How long one statement of a sync may take: a whole tenant's keys made afresh (a million
 /// users, about a minute on a small server).
-const SYNC_STATEMENT_TIMEOUT: &str = "600s";
+pub(super) const SYNC_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Kinds of key, as stored in `user_keys.kind`.
 const HANDLE: i16 = 0;
@@ -108,8 +111,9 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
     // statement: 300,000 users Logto created since the last sync took 15 s, and were never
     // listed, every sync cut off at 10 s (bb41 F10); it runs on the scanner's connection.
     tx.batch_execute(&format!(
-        "set local lock_timeout = '120s'; set local statement_timeout = '{SYNC_STATEMENT_TIMEOUT}'; \
-         set local work_mem = '64MB'; set local synchronous_commit = off"
+        "set local lock_timeout = '120s'; set local statement_timeout = '{}s'; \
+         set local work_mem = '64MB'; set local synchronous_commit = off",
+        SYNC_STATEMENT_TIMEOUT.as_secs()
     ))?;
     tx.execute("select pg_advisory_xact_lock(hashtext('custodian.user_keys'), hashtext($1))", &[&tenant])?;
     // The users whose keys are out of date: those whose sources changed or who have none
@@ -126,7 +130,11 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
         ),
         &[&tenant],
     )?;
-    // ... then every user without a digest gets all of theirs, made afresh.
+    // ... then every user without a digest gets all of theirs, made afresh. Never by a nested
+    // loop: with statistics taken while the tenant was empty (200,000 users created by SQL
+    // since), the planner looked for each user's digest in the key table with one, and the
+    // statement ran past the 10-minute timeout; a hash anti join takes 10 s (bb58 F2).
+    tx.batch_execute("set local enable_nestloop = off")?;
     let added = tx.execute(
         &format!(
             "insert into custodian.user_keys (tenant_id, kind, key, user_id) \
@@ -138,6 +146,7 @@ pub(super) fn sync(client: &mut Client, tenant: &str) -> Result<KeySync, postgre
         ),
         &[&tenant],
     )?;
+    tx.batch_execute("set local enable_nestloop = on")?;
     let done = KeySync { added, removed };
     tx.execute(
         "insert into custodian.key_syncs (tenant_id, synced_at) values ($1, now()) \
@@ -228,7 +237,10 @@ impl PostgresStore {
         if !self.keyed {
             return Ok(KeySync::default());
         }
-        sync(&mut self.lock(), &self.tenant).map_err(|e| self.fail(e))
+        sync(&mut self.lock(), &self.tenant).map_err(|e| {
+            privilege_refused(&self.spec, &self.tenant, &self.role, &e)
+                .unwrap_or_else(|| session_error(&self.spec, SYNC_STATEMENT_TIMEOUT, &e))
+        })
     }
 
     /// When this tenant's keys were last synced, if ever: for `info`.

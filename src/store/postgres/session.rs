@@ -257,7 +257,8 @@ impl PostgresStore {
             .map(|r| r.get(0))
             .collect();
         for tenant in &tenants {
-            keys::sync(&mut client, tenant).map_err(fail)?;
+            keys::sync(&mut client, tenant)
+                .map_err(|e| errors::session_error(&spec, keys::SYNC_STATEMENT_TIMEOUT, &e))?;
         }
         let roleless = client
             .query(
