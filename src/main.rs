@@ -251,7 +251,13 @@ fn hyphen_value_tip(error: &clap::Error) -> String {
                 && pair[1].len() > 1
                 && flag_of_the_command(&args, &pair[0], |arg| arg.get_action().takes_values())
         })
-        .map(|pair| format!("; tip: a value that starts with `-` is given as `{}={}`", pair[0], pair[1]))
+        .map(|pair| match pair[0].as_str() {
+            // A time ago has no sign: `--since=-1h` was refused next as "not a time" (bb61 F4).
+            "--since" | "--until" => {
+                format!("; tip: a time ago is given without a sign: `{} {}`", pair[0], &pair[1][1..])
+            }
+            _ => format!("; tip: a value that starts with `-` is given as `{}={}`", pair[0], pair[1]),
+        })
         .unwrap_or_default()
 }
 

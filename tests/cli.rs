@@ -332,7 +332,7 @@ fn import_of_a_malformed_file_exits_4_and_imports_nothing() {
         (
             "joined.jsonl",
             "{\"id\":\"n1\"}\n\u{feff}{\"id\":\"n2\"}\n",
-            "line 2: col 1: a byte-order mark (U+FEFF)",
+            "line 2: a byte-order mark (U+FEFF) starts this record (col 1)",
         ),
         ("deep.jsonl", &deep, "nested deeper than 64"),
     ] {
@@ -1747,6 +1747,31 @@ fn an_empty_environment_variable_is_named_not_blamed_on_its_flag() {
 
 // ---------------------------------------------------------------------------------------------
 // seed
+
+/// bb61 F2, F4, F5, F6: a JSON Lines record after blank lines is named by its line and its
+/// record number; `--since -1h`'s tip is a form that is read; `--search` of spaces says so;
+/// one seeded user is "1 user".
+#[test]
+fn messages_of_whole_database_work_name_the_record_the_time_and_the_count_as_they_are() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("m.redb");
+    let file = sandbox.path("gaps.jsonl");
+    fs::write(&file, "{\"id\":\"a1\"}\n\n\n{\"id\":\"a2\",\"customData\":[1]}\n").expect("write");
+    let said = sandbox.on(&db, &["import", file.to_str().expect("utf-8")]).fails(4);
+    assert!(
+        said.starts_with("custodian: line 4 (record 2): customData: the top level is an array"),
+        "{said}"
+    );
+    let said = sandbox.on(&db, &["changes", "--since", "-1h"]).fails(2);
+    assert!(said.contains("tip: a time ago is given without a sign: `--since 1h`"), "{said}");
+    assert!(sandbox.on(&db, &["changes", "--since", "1h"]).ok().stderr.is_empty());
+    let patch = sandbox.path("p.json");
+    fs::write(&patch, r#"[{"op":"add","path":"/x","value":1}]"#).expect("write");
+    let said = sandbox.on(&db, &["patch", patch.to_str().expect("utf-8"), "--search", "   "]).fails(2);
+    assert!(said.contains("--search needs text (it was only spaces)"), "{said}");
+    let run = sandbox.on(&db, &["seed", "--users", "1"]).ok();
+    assert!(run.stdout.starts_with("seeded 1 user in "), "{run:?}");
+}
 
 #[test]
 fn seed_adds_the_same_users_for_the_same_seed() {

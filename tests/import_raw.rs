@@ -192,6 +192,26 @@ fn custom_data_that_is_not_an_object_is_refused() {
     assert_eq!(sandbox.export(&db), "");
 }
 
+/// bb61 F1: null is read as absent, in either shape: a new user gets `{}`, an upsert keeps the
+/// stored document (it was not said anywhere; the README's bad-input table says it now).
+#[test]
+fn a_null_custom_data_is_read_as_absent_new_users_get_an_empty_object_and_an_upsert_keeps_theirs() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let mut row = raw_row("default", "u1", "ann");
+    row["custom_data"] = serde_json::Value::Null;
+    let file =
+        sandbox.file("rows.jsonl", &format!("{}{}", lines(&[row]), "{\"id\":\"u2\",\"customData\":null}\n"));
+    sandbox.on(&db, &["import", &file]).ok();
+    let exported = sandbox.export(&db);
+    assert_eq!(exported.matches("\"customData\":{}").count(), 2, "{exported}");
+    let kept = sandbox.file("kept.jsonl", "{\"id\":\"u3\",\"customData\":{\"keep\":\"me\"}}\n");
+    sandbox.on(&db, &["import", &kept]).ok();
+    let upsert = sandbox.file("upsert.jsonl", "{\"id\":\"u3\",\"customData\":null}\n");
+    sandbox.on(&db, &["import", "--upsert", &upsert]).ok();
+    assert!(sandbox.export(&db).contains("\"customData\":{\"keep\":\"me\"}"), "the stored document is kept");
+}
+
 #[test]
 fn a_timestamp_that_is_not_a_timestamptz_is_refused() {
     let sandbox = Sandbox::new();

@@ -98,9 +98,10 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
     let (selection, described) = match (search, users_file, all) {
         // An empty search matches everyone: an unset shell variable must not mean `--all`.
         (Some(query), _, _) if query.trim().is_empty() => {
-            return Err(super::UsageError(
-                "--search needs text (it was empty); to patch every user say --all".into(),
-            )
+            return Err(super::UsageError(format!(
+                "--search needs text (it was {}); to patch every user say --all",
+                if query.is_empty() { "empty" } else { "only spaces" }
+            ))
             .into());
         }
         // Trimmed as the screen's filter is: `:patch` and `patch --search` go over the same users.

@@ -218,7 +218,7 @@ pub(super) fn seed_users(
     // Not compacted: redb doubles a file under 4 GiB at the first write that needs room, so a
     // compacted load grew past its uncompacted size at the next save (100k: 142 MB loaded,
     // 92 MB compacted, 184 MB after one `set`); the room a load leaves is what later saves use.
-    out.line(&format!("seeded {users} users in {:.1} s", seeded.as_secs_f64()))
+    out.line(&format!("seeded {} in {:.1} s", crate::domain::patch::users(users), seeded.as_secs_f64()))
 }
 
 #[cfg(test)]

@@ -321,7 +321,7 @@ impl RecordRules {
         let fail = |reason: String| RecordError { origin: origin.clone(), reason };
         // A later line's mark (files joined with `cat`) read as "expected value" (bb35 #12).
         if raw.starts_with('\u{feff}') {
-            return Err(fail("col 1: a byte-order mark (U+FEFF) starts this record; remove it".into()));
+            return Err(fail("a byte-order mark (U+FEFF) starts this record (col 1); remove it".into()));
         }
         let mut notes = ScanNotes::default();
         match self.scan_record(raw, &mut notes) {

@@ -320,6 +320,15 @@ fn reasons_past_the_twentieth_share_one_group_and_the_first_failure_is_the_first
     assert_eq!(lines[1], "  0 users changed");
     assert_eq!(lines[3], "  27 users cannot be patched (left as they are)");
     assert!(lines.contains(&"    other reasons: 6 users (u20, u21, u22 and 3 more)".to_owned()), "{lines:?}");
+    // The users left over are counted as every other count is (bb61 F6: `and 114284 more`).
+    for n in 0..1_234 {
+        report.record(&format!("m{n}"), "h", 1, "{}", &PatchOutcome::Failed("many".into()));
+    }
+    let lines = report.summary_lines(true);
+    assert!(
+        lines.iter().any(|l| l.ends_with("other reasons: 1,240 users (u20, u21, u22 and 1,237 more)")),
+        "{lines:?}"
+    );
     assert!(lines.contains(&"    reason 0: 1 user (u0)".to_owned()), "{lines:?}");
     assert_eq!(report.summary_lines(false)[1], "  0 users would change");
 }

@@ -152,7 +152,11 @@ impl JournalEntry {
 
     pub fn key_summary(&self) -> String {
         if let (true, Some(users)) = (self.is_load(), self.load) {
-            let users = if users == 1 { "1 new user".to_owned() } else { format!("{users} new users") };
+            let users = if users == 1 {
+                "1 new user".to_owned()
+            } else {
+                format!("{} new users", crate::domain::group_digits(users))
+            };
             return format!("load of {users}");
         }
         [("+", &self.added), ("−", &self.removed), ("~", &self.changed)]

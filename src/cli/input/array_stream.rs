@@ -286,8 +286,7 @@ impl ArrayStream {
             Ok(None) => {
                 let end = self.buffer.len();
                 self.advance_to(end);
-                return self
-                    .syntax(end, "EOF while parsing a list: the input ends inside a record (truncated?)");
+                return self.syntax(end, "the input ends inside a record (truncated?)");
             }
             Err(e) => {
                 self.ended = true;

@@ -35,6 +35,9 @@ pub struct LineStream {
     ended: bool,
     /// Bytes handed out so far (lines with their newlines), for progress.
     consumed: u64,
+    /// Records handed out so far (blank lines are none): a record's number, said beside its
+    /// line where the two differ.
+    pub(super) records: usize,
     /// A regular file: a read never waits for a writer.
     never_waits: bool,
 }
@@ -51,6 +54,7 @@ impl LineStream {
             limit,
             ended: false,
             consumed: 0,
+            records: 0,
             never_waits,
         }
     }

@@ -454,7 +454,17 @@ impl Iterator for RecordStream {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Self::Lines(lines) => {
-                lines.next().map(|item| item.map(|(number, text)| (format!("line {number}"), text)))
+                let item = lines.next()?;
+                Some(item.map(|(number, text)| {
+                    lines.records += 1;
+                    // Blank lines are skipped: the brief asks for the record's number too (bb61 F2).
+                    let origin = if lines.records == number {
+                        format!("line {number}")
+                    } else {
+                        format!("line {number} (record {})", lines.records)
+                    };
+                    (origin, text)
+                }))
             }
             Self::Array(array) => array.next(),
         }

@@ -205,7 +205,11 @@ impl PatchReport {
         ];
         for group in &self.groups {
             let more = group.users.saturating_sub(group.first.len() as u64);
-            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            let more = if more > 0 {
+                format!(" and {} more", crate::domain::group_digits(more))
+            } else {
+                String::new()
+            };
             // The reason is cut, not the line: its count and ids stay (a long key cut the
             // line before them: bb28 R02).
             lines.push(format!(
