@@ -67,7 +67,7 @@ fn an_import_into_an_empty_database_reads_back_as_the_general_path_writes_it() {
     let general = sandbox.init("general.redb");
     assert_eq!(
         sandbox.on(&bulk, &["import", &file]).ok().stdout,
-        "imported: 3000 new, 0 updated, 0 unchanged\n"
+        "imported: 3,000 new, 0 updated, 0 unchanged\n"
     );
     sandbox.on(&general, &["import", "--upsert", &file]).ok();
     let exported = sandbox.export(&bulk);
@@ -370,7 +370,7 @@ fn an_import_into_an_empty_database_in_list_order_but_for_a_few_records_takes_th
     let fresh = sandbox.init("fresh.redb");
     assert_eq!(
         sandbox.on(&fresh, &["import", &edited]).ok().stdout,
-        "imported: 3001 new, 0 updated, 0 unchanged\n"
+        "imported: 3,001 new, 0 updated, 0 unchanged\n"
     );
     sandbox.on(&general, &["import", "--upsert", &edited]).ok();
     assert_eq!(sandbox.export(&fresh), sandbox.export(&general));

@@ -7,11 +7,11 @@ use anyhow::Result;
 
 use super::whole_database;
 use super::{Cli, IMPORT_SECRETS_NAMED, Output, input, progress, schema};
-use crate::domain::Limits;
 use crate::domain::import::{ImportReader, NewUser, RecordError, RecordRules, TENANTS_NAMED, TakenOut};
 use crate::domain::secrets::{self, SecretFinding, find_secrets};
 use crate::domain::shape::Shape;
 use crate::domain::time::now_ms;
+use crate::domain::{Limits, group_digits};
 use crate::inert;
 use crate::store::{Author, ImportMode, ImportSource, ImportSummary, RedbStore, UserStore};
 
@@ -72,7 +72,9 @@ pub(super) fn import(
     );
     out.line(&format!(
         "imported: {} new, {} updated, {} unchanged",
-        summary.inserted, summary.updated, summary.unchanged
+        group_digits(summary.inserted),
+        group_digits(summary.updated),
+        group_digits(summary.unchanged)
     ))?;
     // An upsert is a full replacement of customData: say what it removed, as `set` does.
     for (id, keys, count) in &summary.removed_keys {
