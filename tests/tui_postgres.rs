@@ -760,6 +760,35 @@ fn a_lost_connection_is_said_until_reconnect_keeps_the_edit_and_the_save_works_a
     assert!(stored.text.contains("\"mine\"") && stored.text.contains("\"more\""), "{}", stored.text);
 }
 
+/// bb59 F2: after the server ended the screen's session (a restart, a failover), the first `r`
+/// in the list only found the connection lost and a second one reconnected: one `r` does both
+/// now, and the list is read again.
+#[test]
+fn one_r_in_the_list_after_the_server_ended_the_session_reconnects_and_reads_the_list() {
+    let db = logto();
+    let name = format!("list-{}", db.name);
+    let mut screen = Screen::open_url(&format!("{}&application_name={name}", db.tenant_url("default")));
+    let rows = screen.state.list.rows.len();
+    assert!(rows > 0);
+    terminate(&db, &name);
+    screen.act(Action::Refresh);
+    assert!(screen.state.connection_lost.is_none(), "one r: {}", status(&screen));
+    assert!(status(&screen).contains("reconnected"), "{}", status(&screen));
+    assert_eq!(screen.state.list.rows.len(), rows, "the list read again");
+    // A server still gone: the reconnect's failure is said, and `r` waits for the operator.
+    terminate(&db, &name);
+    let connections = |allowed: bool| {
+        let sql = format!("alter database {} with allow_connections {allowed}", db.name);
+        db.server.superuser("postgres").batch_execute(&sql).expect("alter database");
+    };
+    connections(false);
+    screen.act(Action::Refresh);
+    assert!(screen.state.connection_lost.is_some(), "{}", status(&screen));
+    connections(true);
+    screen.act(Action::Refresh);
+    assert!(screen.state.connection_lost.is_none(), "{}", status(&screen));
+}
+
 /// The server stops taking writes while an edit is open (here `default_transaction_read_only`
 /// set for the database and the session ended, as a failover to a standby ends it): the
 /// reconnect finds it read-only and the screen is, the edit stays, a save is refused before it

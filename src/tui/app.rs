@@ -349,6 +349,9 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
     if state.reviewing.is_some() && touches_the_edit_being_saved(&action) {
         return state.tell(StatusKind::Info, "reading what is stored before saving… wait for the answer");
     }
+    if let Some(effects) = state.reconnect_for_r(&action) {
+        return effects;
+    }
     if let Some(message) = action.store_failure_mut() {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
@@ -584,10 +587,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         SaveUnanswered { seconds } => state.save_unanswered(seconds),
         Reconnected { takes_writes } => state.reconnected(takes_writes),
         ServerTakesNoWrites { message } => state.server_takes_no_writes(message),
-        ConnectionLost { message } => {
-            state.connection_lost(message);
-            Vec::new()
-        }
+        ConnectionLost { message } => state.connection_lost(message),
         SaveOutcomeUnknown { id, data, revision, message } => {
             state.save_outcome_unknown(id, data, revision, message);
             Vec::new()

@@ -68,11 +68,29 @@ impl State {
         Vec::new()
     }
 
-    pub(super) fn connection_lost(&mut self, message: String) {
+    pub(super) fn connection_lost(&mut self, message: String) -> Vec<Effect> {
         // The status line's own prefix says "connection lost" and the hint bar the key that
         // reconnects; the editor (and its draft) keep the edit.
         self.say(StatusKind::Error, message.clone());
         self.connection_lost = Some(message);
+        Vec::new()
+    }
+
+    /// The operator's `r` in the list found the connection lost (the server ended the session
+    /// since the last read): made again at once, and the list read then, as F5 does, not left
+    /// for a second `r` (bb59 F2). Once: a reconnect that fails is said and waits for a key.
+    pub(super) fn reconnect_for_r(&mut self, action: &Action) -> Option<Vec<Effect>> {
+        let Action::ConnectionLost { message } = action else { return None };
+        if self.refreshing.is_none()
+            || self.connection_lost.is_some()
+            || self.pending == Some(Pending::Saving)
+        {
+            return None;
+        }
+        self.refreshing = None;
+        self.connection_lost = Some(message.clone());
+        self.say(StatusKind::Info, format!("{message}; reconnecting…"));
+        Some(vec![Effect::Reconnect])
     }
 
     /// Connected again: a save in doubt is looked up first; otherwise the screen reloads what

@@ -387,8 +387,7 @@ impl State {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }
-                self.connection_lost(format!("the patch was not applied: {why}"));
-                Vec::new()
+                self.connection_lost(format!("the patch was not applied: {why}"))
             }
             PatchAnswer::NotApplied(why) => {
                 if let Some(view) = &mut self.patch {
