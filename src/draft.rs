@@ -229,7 +229,9 @@ pub enum DraftError {
     #[error("the edit is {size} bytes as a draft, more than the {MAX_FILE_BYTES} a draft may hold")]
     TooLarge { size: usize },
     // The reason first: a status line cut at its width kept the path and lost why (bb36 #4).
-    #[error("this draft was just opened by another custodian ({})", path.display())]
+    // Opened or discarded: the file is gone either way, and which one is not known (bb58 F6:
+    // a draft discarded elsewhere was said as opened).
+    #[error("this draft was just opened or discarded by another custodian ({})", path.display())]
     Gone { path: PathBuf },
     #[error("this draft is being edited in another running custodian ({})", path.display())]
     InUse { path: PathBuf },

@@ -246,7 +246,7 @@ fn the_history_and_a_draft_of_a_user_deleted_outside_say_so() {
         custodian::draft::DraftKind::Draft,
         &screen.store.draft_identity(),
         edit,
-        1_764_000_000_000,
+        custodian::domain::time::now_ms(),
     );
     db.superuser().execute("delete from users where id = 'u2'", &[]).expect("outside delete");
     let file = draft.file_name();
@@ -583,7 +583,7 @@ fn the_binary_with_read_only_refuses_to_edit_or_restore_and_writes_nothing() {
     wait_for_list(&mut tui);
     tui.wait_text("[read-only]");
     tui.send(ENTER);
-    tui.wait_text("read-only: the database was opened with --read-only");
+    tui.wait_text("read-only: the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)");
     assert!(!tui.text().contains("Editing customData"), "{}", framed(&tui.text()));
     quit(&mut tui);
     assert_eq!(stored_custom_data(&db, "u1"), serde_json::json!({"theme": "dark", "lang": "en"}));
@@ -1110,7 +1110,7 @@ fn a_draft_that_jsonb_stores_in_its_own_key_order_and_spelling_is_said_stored() 
         custodian::draft::DraftKind::Draft,
         &screen.store.draft_identity(),
         edit,
-        1_764_000_000_000,
+        custodian::domain::time::now_ms(),
     );
     let drafts = Drafts::at(screen.drafts.path().join("drafts"));
     drafts.save(&draft).expect("the draft on disk");

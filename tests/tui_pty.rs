@@ -1222,7 +1222,7 @@ fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
     tui.send(ENTER);
     tui.wait_text(" /admin · ");
     tui.send("e");
-    tui.wait_text("read-only: the database was opened with --read-only");
+    tui.wait_text("read-only: the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)");
     // What would be typed into an editor and saved, had one opened.
     tui.send("x");
     tui.send(CTRL_S);
@@ -1233,7 +1233,7 @@ fn read_only_from_the_command_line_opens_no_editor_and_writes_nothing() {
     tui.wait_text("Keys · ");
     tui.send("\x1bOP");
     tui.wait_gone("Keys · ");
-    tui.wait_gone("read-only: the database was opened with --read-only");
+    tui.wait_gone("read-only: the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)");
     assert!(!tui.text().contains("Editing customData"), "an editor opened:\n{}", framed(&tui.text()));
     quit(&mut tui);
     assert!(draft_files(&fixture).is_empty(), "a draft was written: {:?}", draft_files(&fixture));

@@ -170,7 +170,10 @@ fn a_screen_on_a_server_that_takes_no_writes_refuses_each_write_naming_the_serve
     use custodian::tui::app::ReadOnly;
     let (_dir, store) = demo_store();
     for (read_only, why) in [
-        (ReadOnly::Asked, "read-only: the database was opened with --read-only"),
+        (
+            ReadOnly::Asked,
+            "read-only: the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)",
+        ),
         (
             ReadOnly::Server,
             "read-only: the server takes no writes (a hot standby, or default_transaction_read_only is on)",

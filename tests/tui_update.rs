@@ -3631,7 +3631,7 @@ fn reload_theirs_after_a_rename_names_the_user_as_read_now_in_the_editor() {
     let (mut state, id) = conflicted(&store);
     rename_outside(&store, &id, "renamed-meanwhile");
     act(&store, &mut state, Action::ReloadTheirs);
-    assert_eq!(state.editor.as_ref().unwrap().user_handle, "renamed-meanwhile");
+    assert_eq!(state.editor.as_ref().unwrap().handle_shown(), "renamed-meanwhile");
 }
 
 #[test]
@@ -4135,6 +4135,29 @@ fn a_draft_of_a_user_no_longer_there_names_the_file_its_edit_is_kept_in() {
     );
 }
 
+/// bb62 F4: a draft of a user deleted since, whose id another account was given after the draft
+/// was written (a new user starts at revision 1 holding `{}`, as the draft's did): it opened
+/// on that account as "renamed since" and Ctrl-S saved into it. Not opened now, kept, and said.
+#[test]
+fn a_draft_of_a_user_whose_id_another_account_has_now_is_not_opened_and_is_kept() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let mut draft = earlier_draft(&store, "zz1", "1-0000aaaa-1", 1, "{}", r#"{"zzdraft": 1}"#);
+    draft.user_handle = "zz1-owner".into();
+    // Given to someone else after the draft was written (its createdAt is now).
+    support::import_records(&store, r#"{"id":"zz1","username":"mallory","createdAt":1800000000000}"#);
+    let state = opened_with(&store, &drafts, &draft);
+    let said = state.status.as_ref().unwrap().text.clone();
+    let file = drafts.dir().join(draft.file_name());
+    assert!(state.editor.is_none(), "not opened: {said}");
+    assert!(file.exists(), "kept");
+    assert!(
+        said.starts_with("draft of zz1-owner not opened: user zz1 is another account now (mallory, created after the draft was written"),
+        "{said}"
+    );
+    assert_eq!(store.custom_data("zz1").unwrap().text, "{}", "nothing saved into the new account");
+}
+
 /// The user being edited renamed from outside (an import, Logto) before the save: the save
 /// goes to the same user, by id, and the status line says who that is now. The title and
 /// the "saved" line named only the old handle, perhaps someone else's by then (bb31 U06).
@@ -4170,12 +4193,18 @@ fn a_draft_of_a_user_renamed_since_names_the_handle_it_was_written_for() {
     let drafts = drafts_of(&dir);
     let (id, mut draft) = admins_draft(&store, r#"{"mine": 1}"#);
     draft.user_handle = "agnieszka.popescu44".into();
-    let state = opened_with(&store, &drafts, &draft);
-    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(id));
+    let mut state = opened_with(&store, &drafts, &draft);
+    assert_eq!(state.editor.as_ref().map(|e| e.user_id.clone()), Some(id.clone()));
     assert_eq!(
         state.status.as_ref().unwrap().text,
         "draft of admin (written as agnieszka.popescu44's: renamed since) reopened: Ctrl-S saves it"
     );
+    // bb58 F5: a conflict over it names the rename too (it compared with the new handle).
+    let theirs = custodian::domain::CustomData::parse(r#"{"theirs":1}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    act(&store, &mut state, Action::Save);
+    let status = state.status.as_ref().unwrap().text.clone();
+    assert!(status.contains("the user is now admin, not agnieszka.popescu44"), "{status}");
 }
 
 /// A session lock removed alone (a cleaner of empty files) let another custodian offer the

@@ -544,7 +544,7 @@ fn a_draft_not_opened_says_why_before_its_path() {
     let path =
         PathBuf::from("/state/custodian/drafts/c0a10fc50c95371e.btrf5r6c0mch.23511-8e26a8e1-1.draft.json");
     let gone = DraftError::Gone { path: path.clone() }.to_string();
-    assert!(gone.starts_with("this draft was just opened by another custodian ("), "{gone}");
+    assert!(gone.starts_with("this draft was just opened or discarded by another custodian ("), "{gone}");
     let in_use = DraftError::InUse { path }.to_string();
     assert!(in_use.starts_with("this draft is being edited in another running custodian ("), "{in_use}");
 }

@@ -123,7 +123,7 @@ impl JournalEntry {
 
     /// `+plan,beta −lang ~theme`: the keys the save added, removed and changed, as `changes`
     /// and the screen's overlay show them (not yet made inert); for a bulk load's own entry,
-    /// `load of 1000000 new users` (each with every key added).
+    /// `load of 1,000,000 new users` (each with every key added).
     /// How many keys it names (added, removed and changed).
     pub fn key_count(&self) -> usize {
         self.added.len() + self.removed.len() + self.changed.len()
@@ -279,7 +279,7 @@ mod tests {
         let mut loaded_user = entry("u1", Some(1_000));
         loaded_user.added = vec!["plan".into()];
         assert_eq!(loaded_user.key_summary(), "+plan");
-        assert_eq!(entry("", Some(1_000_000)).key_summary(), "load of 1000000 new users");
+        assert_eq!(entry("", Some(1_000_000)).key_summary(), "load of 1,000,000 new users");
         assert_eq!(entry("", Some(1)).key_summary(), "load of 1 new user");
         // Keys that hold the marks are quoted (bb25 P02).
         save.changed = vec!["theme −plan ~featureFlags".into(), "x,y".into()];

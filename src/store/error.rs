@@ -145,7 +145,9 @@ pub enum StoreError {
         "the batch waited 3 s for users another session (Logto, a script, another custodian) is writing: {users}; nothing of the batch was written; try again"
     )]
     RowsHeld { users: String },
-    #[error("read-only: the database was opened with --read-only; nothing was written")]
+    #[error(
+        "read-only: the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY); nothing was written"
+    )]
     ReadOnly,
     /// The path quoted as a shell word where it has a space (` ` was shown bare, and the
     /// command to copy made another file).

@@ -199,7 +199,7 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         for old in std::fs::read_dir(&dir).expect("drafts").flatten() {
             std::fs::remove_file(old.path()).expect("remove the draft before");
         }
-        let draft = Draft::new(DraftKind::Draft, database, edit.clone(), 1_764_000_000_000);
+        let draft = Draft::new(DraftKind::Draft, database, edit.clone(), custodian::domain::time::now_ms());
         let path = dir.join(draft.file_name());
         std::fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");

@@ -95,9 +95,10 @@ impl State {
         let reload = Effect::LoadUser { id: editor.user_id.clone() };
         let revision = theirs.revision;
         self.document = Some(theirs.clone());
+        // A new edit, begun under the user's handle as last read.
         self.editor = Some(Editor::new(
             editor.user_id,
-            editor.user_handle,
+            editor.handle_now.unwrap_or(editor.user_handle),
             theirs,
             &self.limits,
             self.shape.clone(),

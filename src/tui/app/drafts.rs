@@ -159,9 +159,12 @@ impl State {
     ) -> Vec<Effect> {
         self.opening_draft = false;
         let handle = record.user.handle().to_owned();
+        // The edit began under the handle the draft was written with: a rename since is the
+        // one the conflict view and the save's answer name (bb58 F5: compared with the new
+        // handle, the conflict view said nothing of it).
         let mut editor = Editor::with_text(
             record.user.id.clone(),
-            handle.clone(),
+            draft.user_handle.clone(),
             base.clone(),
             &draft.text,
             &self.limits,
@@ -171,6 +174,7 @@ impl State {
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();
         editor.reopened = true;
+        editor.handle_now = Some(handle.clone()).filter(|now| *now != draft.user_handle);
         // Renamed since the draft was written (an import, Logto): said, so an operator
         // following a ticket that names the old handle knows (bb31 U06).
         let who = if draft.user_handle == handle {

@@ -64,9 +64,10 @@ pub struct Editor {
     /// and text generation it was worked out for: found again only when either moved, not on
     /// every frame (at 1 MiB that is a read of the text up to the cursor).
     pub cursor_path: Option<CursorPath>,
-    /// The user's handle as a refused save found it, when it is not the one the edit began
-    /// with (renamed, or another account under this id): the conflict view and the overwrite
-    /// question say so before `y` writes (bb57 F5: only the answer after it did).
+    /// The user's handle as last read (the user loaded again, a refused save, a draft
+    /// reopened), when it is not the one the edit began with (renamed, or another account
+    /// under this id): the title shows it, and the conflict view and the overwrite question
+    /// say the rename before `y` writes (bb57 F5: only the answer after it did).
     pub handle_now: Option<String>,
 }
 
@@ -319,6 +320,11 @@ impl Editor {
     /// The text the editor opened with (the base, made inert).
     pub fn opened_text(&self) -> &str {
         self.opened_inert.as_deref().unwrap_or(&self.base.text)
+    }
+
+    /// The user's handle as last read: what the title shows.
+    pub fn handle_shown(&self) -> &str {
+        self.handle_now.as_deref().unwrap_or(&self.user_handle)
     }
 
     pub fn is_modified(&self) -> bool {

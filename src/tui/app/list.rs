@@ -224,9 +224,11 @@ impl State {
             });
             let id = record.user.id.clone();
             // The editor's title names the user as read now (renamed outside, then "reload
-            // theirs", it named them as before).
+            // theirs", it named them as before); the handle the edit began under stays, for the
+            // conflict view and the save to say the rename (bb58 F5: a reopened draft's was lost).
             if let Some(editor) = self.editor.as_mut().filter(|e| e.user_id == id) {
-                editor.user_handle = record.user.handle().to_owned();
+                let now = record.user.handle().to_owned();
+                editor.handle_now = Some(now).filter(|now| *now != editor.user_handle);
             }
             self.user = Some(record);
             self.document = Some(document);

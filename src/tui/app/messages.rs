@@ -74,7 +74,7 @@ impl ReadOnly {
     /// Why, in the words the refusals use.
     pub fn why(self) -> &'static str {
         match self {
-            Self::Asked => "the database was opened with --read-only",
+            Self::Asked => "the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)",
             Self::Server => {
                 "the server takes no writes (a hot standby, or default_transaction_read_only is on)"
             }

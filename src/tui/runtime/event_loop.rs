@@ -462,6 +462,21 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
             return not_opened(format!("draft of {} not opened (it is kept): {e}", found.user_handle));
         }
     };
+    // Created after the draft was last written: another account under the id (the user the
+    // draft was for deleted, or the file restored from before it, and the id given again). A
+    // new user starts at revision 1 holding `{}`, as the draft's did: the draft's checks
+    // passed, and it saved into someone else (bb62 F4).
+    if record.user.created_at > found.saved_at {
+        let file = runtime.drafts.dir().join(found.file_name());
+        tracing::warn!(user = %found.user_id, file = %file.display(), "draft of a user whose id another account has now kept");
+        return not_opened(format!(
+            "draft of {} not opened: user {} is another account now ({}, created after the draft was written: the user it was for was deleted, or the file restored from before it); its edit is kept in {} (copy it from there; d in the drafts list discards it)",
+            found.user_handle,
+            found.user_id,
+            record.user.handle(),
+            file.display()
+        ));
+    }
     let draft = match runtime.drafts.claim(&found, &crate::draft::new_session()) {
         Ok(draft) => draft,
         Err(e) => return not_opened(format!("draft not opened: {e}")),

@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn editor_title(editor: &Editor, at: &str, room: usize) -> String {
     let modified = if editor.is_modified() { " · modified" } else { "" };
     let revision = editor.base.revision;
-    let handle = inert::line(&editor.user_handle);
+    let handle = inert::line(editor.handle_shown());
     let (from, short) = (format!(" · from revision {revision}"), format!(" · rev {revision}"));
     // (lead, the handle's least room, what follows it, and what may be cut at the end), the
     // fullest first.
