@@ -1269,8 +1269,41 @@ fn assert_never_saved_silently(store: &RedbStore, state: &mut custodian::tui::ap
         state.dialog
     );
     assert_eq!(store.custom_data(id).unwrap(), before, "nothing written before the answer");
+    // Said as what it is: no one changed anything since it was read (bb62 F1: it said a
+    // sign-in or a profile edit, "revision N as you read it", of a file from a backup).
+    let asked: String = whole_screen(state).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(asked.contains("This draft began from revision"), "{asked}");
+    assert!(!asked.contains("sign-in"), "{asked}");
     act(store, state, Action::Confirm);
     assert!(store.custom_data(id).unwrap().text.contains("fromDraft"), "an explicit overwrite saves it");
+}
+
+/// bb62 F3: a message cut on the status line while the drafts list is open said `(F2: whole)`,
+/// and F2 does nothing there; it says the way now. In the list, F2 as before.
+#[test]
+fn a_cut_message_under_the_drafts_list_says_how_to_read_it_whole() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let (_, draft) = admins_draft(&store, r#"{"mine": 1}"#);
+    drafts.save(&draft).unwrap();
+    let mut state = started(&store, 120, 40);
+    let long = format!("not offered as a draft: {}", "x".repeat(200));
+    let not_offered = drafts.for_database(&database(&store));
+    act(
+        &store,
+        &mut state,
+        Action::DraftsFound {
+            drafts: not_offered.drafts,
+            not_offered: vec![long.clone()],
+            in_use: Vec::new(),
+        },
+    );
+    assert_eq!(state.mode(), Mode::DraftFound);
+    let screen = whole_screen(&state);
+    assert!(screen.contains("(Esc, then F2: whole)"), "{screen}");
+    act(&store, &mut state, Action::Cancel);
+    act(&store, &mut state, Action::DraftNotOpened { message: long });
+    assert!(whole_screen(&state).contains("(F2: whole)") && !whole_screen(&state).contains("Esc, then"));
 }
 
 #[test]

@@ -19,6 +19,10 @@ pub enum Overwrites {
     /// The revision the edit opened, its customData written outside custodian since
     /// (Logto's database keeps the number until custodian keeps such a write).
     WrittenOutside,
+    /// A draft reopened in doubt: it began from revision `started_from` as another text, or
+    /// one this database does not hold (a file restored from a backup) — no one changed
+    /// anything since it was read here (bb62 F1: said as a sign-in or a profile edit).
+    DraftInDoubt { started_from: u64 },
 }
 
 impl Overwrites {

@@ -170,7 +170,10 @@ impl State {
             return self.conflict(id.to_owned(), stored, Some(handle_now.to_owned()));
         }
         if let Some((mine, _)) = review.overwriting {
-            let overwrites = Overwrites::of(&stored, &editor.base);
+            let overwrites = match &editor.doubt {
+                Some(doubt) => Overwrites::DraftInDoubt { started_from: doubt.base_revision },
+                None => Overwrites::of(&stored, &editor.base),
+            };
             return self.review_and_save(mine, &stored, Some(overwrites));
         }
         self.save_after(StoredLook::Done)

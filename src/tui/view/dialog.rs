@@ -70,6 +70,10 @@ fn overwrite_warning(overwrites: Overwrites, theirs: &StoredDocument) -> String 
             "customData was written outside custodian since you opened this edit (still called revision {}): what it holds now (−) is replaced by yours (+); it is kept in the history.",
             theirs.revision
         ),
+        Overwrites::DraftInDoubt { started_from } => format!(
+            "This draft began from revision {started_from} as a text this database does not hold (restored from a backup, or re-imported?): what revision {} holds now (−) is replaced by yours (+); it stays in the history.",
+            theirs.revision
+        ),
         Overwrites::SavedSince => format!(
             "This overwrites revision {}, saved since you opened this edit: what it holds (−) is replaced by yours (+); it stays in the history.",
             theirs.revision

@@ -80,9 +80,14 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         let room = usize::from(area.width).saturating_sub(used + marked);
         let text = inert::line(text);
         let shown = if text.width() > room {
-            // F2 works in the editor too, where `:` types a colon (bb11).
-            const WHOLE: &str = " (F2: whole)";
-            format!("{}{WHOLE}", inert::cut_to_width(&text, room.saturating_sub(WHOLE.len())))
+            // F2 works in the editor too, where `:` types a colon (bb11); where it does nothing
+            // (a dialog: the drafts list), the way there is said (bb62 F3).
+            let f2 = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::F(2));
+            let whole = match crate::tui::keymap::action_for(state.mode(), f2) {
+                Some(_) => " (F2: whole)",
+                None => " (Esc, then F2: whole)",
+            };
+            format!("{}{whole}", inert::cut_to_width(&text, room.saturating_sub(whole.len())))
         } else {
             text.into_owned()
         };
