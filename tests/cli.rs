@@ -636,6 +636,17 @@ fn init_creates_an_empty_database() {
     assert_eq!(sandbox.on(&db, &["list"]).ok().stdout, "ID  USERNAME  EMAIL  PHONE  NAME  REV\n");
     assert!(sandbox.export(&db).is_empty());
     sandbox.on(&db, &["--read-only", "init"]).fails(1);
+    // Under the variable, of a file that is not there: said as what init is, nothing made
+    // (bb62 F2: "the database was opened with --read-only").
+    let new = sandbox.path("new.redb");
+    let mut command = sandbox.command();
+    command.env("CUSTODIAN_READ_ONLY", "1").arg("--db").arg(&new).arg("init");
+    let said = Run::of(command, None).fails(1);
+    assert_eq!(
+        said,
+        "custodian: read-only (--read-only or CUSTODIAN_READ_ONLY): init creates a database; nothing was created"
+    );
+    assert!(!new.exists());
 }
 
 #[test]

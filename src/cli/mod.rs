@@ -255,7 +255,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
         let path = db.ok_or_else(|| UsageError("init needs --db PATH (or $CUSTODIAN_DB)".into()))?;
         database::refuse_other_url(path)?;
         if cli.read_only {
-            return Err(StoreError::ReadOnly.into());
+            // No database was opened: said as what init is (bb62 F2).
+            return Err(anyhow::anyhow!(
+                "read-only (--read-only or CUSTODIAN_READ_ONLY): init creates a database; nothing was created"
+            ));
         }
         RedbStore::create(path, OpenOptions::default())?;
         return report_written(&format!("created {}", inert::line(&path.display().to_string())));
