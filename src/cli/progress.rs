@@ -81,15 +81,26 @@ fn styled_progress(
     bar
 }
 
-/// `template` with `{rate}` and the keys `keys` adds; `None` for a template indicatif refuses.
+/// `template` with `{rate}`, an `{eta}` that is `…` until a rate is known, and the keys
+/// `keys` adds; `None` for a template indicatif refuses.
 fn style_with(
     template: &str,
     keys: impl FnOnce(indicatif::ProgressStyle) -> indicatif::ProgressStyle,
 ) -> Option<indicatif::ProgressStyle> {
     let style = indicatif::ProgressStyle::with_template(template).ok()?;
-    Some(keys(style.with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+    let style = style.with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
         let _ = out.write_str(&rate(state.per_sec()));
-    })))
+    });
+    // indicatif's says `0s` while no rate is known (an export's second phase began `0/s ·
+    // ETA 0s` for half a second: bb61).
+    let style = style.with_key("eta", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+        let known = state.pos() > 0 && state.per_sec().is_finite() && state.per_sec() > 0.0;
+        let _ = match known {
+            true => write!(out, "{:#}", indicatif::HumanDuration(state.eta())),
+            false => out.write_str("…"),
+        };
+    });
+    Some(keys(style))
 }
 
 /// The last phase of a bulk load, once every user is read or made: the count complete, and
@@ -181,6 +192,17 @@ mod tests {
         // under the second word or the first word with none.
         assert!(frames.iter().all(|f| f != "written 999/1000" && f != "read 0/1000"), "{frames:?}");
         assert!(frames.iter().any(|f| f == "written 0/1000"), "{frames:?}");
+    }
+
+    #[test]
+    fn the_time_left_is_not_said_before_a_rate_is_known() {
+        let drawn = Drawn::default();
+        let target = indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(drawn.clone()), 200);
+        let bar = indicatif::ProgressBar::with_draw_target(Some(1_000), target);
+        bar.set_style(style_with("{pos}/{len} · ETA {eta}", |style| style).expect("template"));
+        bar.force_draw();
+        let frames = drawn.0.lock().expect("lock").clone();
+        assert_eq!(frames.last().map(String::as_str), Some("0/1000 · ETA …"), "{frames:?}");
     }
 
     #[test]
