@@ -1347,6 +1347,13 @@ fn set_and_restore_show_an_id_sql_gave_escape_sequences_inert() {
         assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{9b}'), "{run:?}");
         assert!(run.stdout.contains("user h␛[2J"), "{run:?}");
     }
+    // The export's closing line names it as it is, escaped once: marked first, its ESC came
+    // out as `\u{241b}`, the id of another user (bb63 F1).
+    let out = home.path("out.jsonl");
+    let exported = run(&home, &["--db", &url, "export", "--out", out.to_str().expect("utf-8")], None);
+    assert!(exported.stderr.contains("would refuse 1 of them"), "{exported:?}");
+    assert!(exported.stderr.contains("h\\u{1b}[2J"), "{exported:?}");
+    assert!(!exported.stderr.contains("241b") && !exported.stderr.contains('\u{1b}'), "{exported:?}");
 }
 
 #[test]

@@ -508,7 +508,7 @@ fn info(store: &RedbStore, out: &mut Output) -> Result<()> {
     let rows = [
         ("database", database.display().to_string()),
         ("schema version", store.schema_version()?.to_string()),
-        ("users", store.count()?.to_string()),
+        ("users", crate::domain::group_digits(store.count()?)),
         ("drafts", drafts.display().to_string()),
         ("log", location::log_file().display().to_string()),
     ];

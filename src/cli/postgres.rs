@@ -74,10 +74,11 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
 /// (counting a million users reads the whole index), and then said to be one.
 fn users(store: &PostgresStore) -> Result<String> {
     let count = store.user_count()?;
+    let users = crate::domain::group_digits(count.users);
     Ok(if count.exact {
-        count.users.to_string()
+        users
     } else {
-        format!("~{} (estimated from PostgreSQL's statistics; not counted one by one)", count.users)
+        format!("~{users} (estimated from PostgreSQL's statistics; not counted one by one)")
     })
 }
 

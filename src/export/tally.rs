@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::push_line;
-use crate::domain::custom_data::{Limits, NotAnObject};
+use crate::domain::custom_data::{Limits, NotAnObject, group_digits};
 use crate::domain::import::RecordRules;
 use crate::domain::user_ref::UserRef;
 use crate::store::{COLLISIONS_LISTED, NameCollision, UserRecord, UserStore};
@@ -172,13 +172,15 @@ impl Tally {
         let named: Vec<String> = self
             .unimportable_named
             .iter()
-            .map(|(id, why)| format!("{} ({why})", crate::inert::line(&UserRef::shown_id(id))))
+            // Made inert where it is shown (stderr, the status line): marked here too, an ESC
+            // came out as `\u{241b}`, another character (bb63 F1).
+            .map(|(id, why)| format!("{} ({why})", UserRef::shown_id(id)))
             .collect();
         let more = self.unimportable - named.len() as u64;
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 { format!(" and {} more", group_digits(more)) } else { String::new() };
         Some(format!(
             "an import of it would refuse {} of them, which break custodian's rules for a user (Logto or SQL wrote them): {}{more}",
-            self.unimportable,
+            group_digits(self.unimportable),
             named.join(", ")
         ))
     }
@@ -221,22 +223,22 @@ pub struct Unimportable {
 }
 
 fn users_were(n: u64) -> String {
-    if n == 1 { "1 user was".to_owned() } else { format!("{n} users were") }
+    if n == 1 { "1 user was".to_owned() } else { format!("{} users were", group_digits(n)) }
 }
 
 impl std::fmt::Display for LeftOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let users = |n: u64| if n == 1 { "1 user".to_owned() } else { format!("{n} users") };
+        let users = |n: u64| if n == 1 { "1 user".to_owned() } else { format!("{} users", group_digits(n)) };
         let named: Vec<String> = self.named.iter().map(|(id, found)| format!("{id} ({found})")).collect();
         let more = self.users - self.named.len() as u64;
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 { format!(" and {} more", group_digits(more)) } else { String::new() };
         write!(
             f,
             "{} left out of {}, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
             users(self.users),
             self.of,
             named.join(", "),
-            if self.written == 1 { "user was".to_owned() } else { format!("{} users were", self.written) },
+            if self.written == 1 { "user was".to_owned() } else { format!("{} users were", group_digits(self.written)) },
             self.to,
         )?;
         match &self.refused {
