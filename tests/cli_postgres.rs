@@ -577,6 +577,19 @@ fn info_says_whether_the_user_count_is_estimated() {
     let info = run(&home, &["--db", &url, "info"], None).ok();
     let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
     assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "2"], "{info:?}");
+    // Statistics taken while the table was empty, and 20,000 users since: counted, not
+    // `~10,001` (bb63 F2: read as "about ten thousand").
+    db.superuser().batch_execute("delete from users; analyze users").expect("an empty table analyzed");
+    db.superuser()
+        .execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select 'default', 'e' || lpad(i::text, 9, '0'), 'early' || i, now(), now() from generate_series(1, 20000) i",
+            &[],
+        )
+        .expect("bulk insert");
+    let info = run(&home, &["--db", &url, "info"], None).ok();
+    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
+    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "20,000"], "{info:?}");
     db.superuser()
         .execute(
             "insert into users (tenant_id, id, username, created_at, updated_at) \

@@ -238,7 +238,11 @@ impl std::fmt::Display for LeftOut {
             users(self.users),
             self.of,
             named.join(", "),
-            if self.written == 1 { "user was".to_owned() } else { format!("{} users were", group_digits(self.written)) },
+            if self.written == 1 {
+                "user was".to_owned()
+            } else {
+                format!("{} users were", group_digits(self.written))
+            },
             self.to,
         )?;
         match &self.refused {
