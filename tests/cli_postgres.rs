@@ -905,6 +905,32 @@ fn undo_on_postgres_leaves_a_user_logto_changed_since_alone_lists_it_and_exits_5
     assert!(unknown.contains("no batch \"b20990101T000000Z-000000\""), "{unknown}");
 }
 
+/// bb63 F4: a user deleted after the batch and another account created under the same id with
+/// the very document the batch wrote: the undo took it for the batch's user and would have
+/// written the first account's earlier document into it. It is left alone and listed.
+#[test]
+fn undo_on_postgres_leaves_another_account_created_under_a_batch_users_id_alone() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let written = db.stored_text("u2");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    db.superuser()
+        .batch_execute(&format!(
+            "delete from users where id = 'u2'; \
+             insert into users (tenant_id, id, username, custom_data, created_at, updated_at) \
+             values ('default', 'u2', 'bob', '{}'::jsonb, now(), now())",
+            written.replace('\'', "''")
+        ))
+        .expect("another account under u2");
+    let undo = run(&home, &["--db", &url, "undo", &batch], None);
+    assert!(undo.stdout.contains("left alone"), "{undo:?}");
+    undo.fails(5);
+    assert_eq!(db.stored_text("u2"), written, "the new account's document untouched");
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(!alice.stdout.contains("flag"), "the batch's own user restored: {alice:?}");
+}
+
 #[test]
 fn undo_on_postgres_of_a_batch_whose_user_was_deleted_says_deleted_not_saved() {
     // It said "u2 now at revision 0" under "saved again since the batch".

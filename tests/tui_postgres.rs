@@ -156,6 +156,13 @@ fn a_conflict_over_a_user_renamed_outside_names_who_the_user_is_now_before_the_o
     assert!(status(&screen).ends_with(" · the user is now someoneelse, not alice"), "{}", status(&screen));
     let drawn = drawn_words(&screen);
     assert!(drawn.contains("The user is now someoneelse not alice as when you opened this edit"), "{drawn}");
+    // The profile and the list row show who the user is now too (bb63 F3: alice's name and
+    // email stayed there until `r`).
+    let profile = screen.state.user.as_ref().expect("the profile").user.clone();
+    assert_eq!(profile.username.as_deref(), Some("someoneelse"));
+    assert_eq!(profile.primary_email.as_deref(), Some("else@example.org"));
+    let row = screen.state.list.selected_entry().expect("the row").user.clone();
+    assert_eq!(row.username.as_deref(), Some("someoneelse"));
     screen.act(Action::OverwriteTheirs);
     let drawn = drawn_words(&screen);
     assert!(

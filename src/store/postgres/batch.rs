@@ -394,7 +394,7 @@ impl PostgresStore {
         let rows = tx
             .query(
                 "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
-                     coalesce(w.custom_data::text = u.custom_data::text, false) \
+                     coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false) \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
                  left join lateral (select h.revision, h.custom_data::text = u.custom_data::text as same from custodian.history h \
@@ -421,7 +421,11 @@ impl PostgresStore {
             // Saved since with the very document the batch wrote (the undo of a later batch
             // brought it back: bb20 L03) is as the batch left it.
             let as_written: bool = row.get(6);
-            if (latest != *revision || !same) && !as_written {
+            // Created after the batch wrote the user: another account under the id (the user
+            // deleted and the id given again by SQL, a restore), which the revisions kept under
+            // the id are not of: its document is never taken back to the other's (bb63 F4).
+            let born_since: bool = row.get(7);
+            if born_since || ((latest != *revision || !same) && !as_written) {
                 changed_since.push((id.clone(), now.max(1) as Revision));
                 continue;
             }

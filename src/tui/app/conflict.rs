@@ -61,9 +61,12 @@ impl State {
                 "conflict: customData was changed outside custodian since you opened revision {opened}; nothing was written"
             )
         };
+        let read_again = renamed.is_some();
         self.say(StatusKind::Error, format!("{text}{}", renamed.unwrap_or_default()));
         self.dialog = Some(Dialog::Conflict { theirs, mine, diff, scroll: 0 });
-        Vec::new()
+        // The profile and the list row show who the user is now, as the conflict says (bb63
+        // F3: the old name and email stayed there until `r`).
+        if read_again { vec![Effect::LoadUser { id }] } else { Vec::new() }
     }
 
     /// Whether the store's documents can be written outside custodian (Logto's database,
