@@ -114,19 +114,14 @@ pub fn walk(
             let shown = run.reviewed.map_or(0, |reviewed| reviewed.len() / 2);
             let mut walked = || match shown.saturating_sub(still_shown.get()) {
                 0 => Ok(()),
-                left => {
-                    let (users, are) = if left == 1 {
-                        ("1 user".to_owned(), "is")
-                    } else {
-                        (format!("{left} users"), "are")
-                    };
-                    Err(StoreError::InvalidRecord(RecordError {
-                        origin: "the selection".to_owned(),
-                        reason: format!(
-                            "{users} the dry run that was confirmed showed changing {are} no longer in it (renamed or deleted since); {NOTHING_WRITTEN}"
-                        ),
-                    }))
-                }
+                left => Err(StoreError::InvalidRecord(RecordError {
+                    origin: "the selection".to_owned(),
+                    reason: format!(
+                        "{} the dry run that was confirmed showed changing {} no longer in it (renamed or deleted since); {NOTHING_WRITTEN}",
+                        crate::domain::patch::users(left as u64),
+                        if left == 1 { "is" } else { "are" },
+                    ),
+                })),
             };
             let author = Author::from_environment();
             Ok(Some(store.edit_batch_held(batch, run.selection, &mut edit, &mut walked, &author)?))

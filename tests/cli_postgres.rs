@@ -574,32 +574,29 @@ fn info_says_whether_the_user_count_is_estimated() {
     let db = logto();
     let home = PrivateHome::new(&[]);
     let url = db.tenant_url("default");
-    let info = run(&home, &["--db", &url, "info"], None).ok();
-    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
-    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "2"], "{info:?}");
+    let users_line = || {
+        let info = run(&home, &["--db", &url, "info"], None).ok();
+        info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned()
+    };
+    let users = users_line();
+    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "2"], "{users}");
     // Statistics taken while the table was empty, and 20,000 users since: counted, not
     // `~10,001` (bb63 F2: read as "about ten thousand").
     db.superuser().batch_execute("delete from users; analyze users").expect("an empty table analyzed");
-    db.superuser()
-        .execute(
+    let twenty_thousand = |prefix: &str| {
+        let sql = format!(
             "insert into users (tenant_id, id, username, created_at, updated_at) \
-             select 'default', 'e' || lpad(i::text, 9, '0'), 'early' || i, now(), now() from generate_series(1, 20000) i",
-            &[],
-        )
-        .expect("bulk insert");
-    let info = run(&home, &["--db", &url, "info"], None).ok();
-    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
-    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "20,000"], "{info:?}");
-    db.superuser()
-        .execute(
-            "insert into users (tenant_id, id, username, created_at, updated_at) \
-             select 'default', 'g' || lpad(i::text, 9, '0'), 'gen' || i, now(), now() from generate_series(1, 20000) i",
-            &[],
-        )
-        .expect("bulk insert");
+             select 'default', '{prefix}' || lpad(i::text, 9, '0'), '{prefix}user' || i, now(), now() \
+             from generate_series(1, 20000) i"
+        );
+        db.superuser().batch_execute(&sql).expect("bulk insert");
+    };
+    twenty_thousand("e");
+    let users = users_line();
+    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["users", "20,000"], "{users}");
+    twenty_thousand("g");
     db.superuser().batch_execute("analyze users").expect("analyze");
-    let info = run(&home, &["--db", &url, "info"], None).ok();
-    let users = info.stdout.lines().find(|l| l.starts_with("users")).expect("a users line").to_owned();
+    let users = users_line();
     assert!(users.contains("~") && users.contains("estimated"), "{users}");
 }
 

@@ -69,6 +69,14 @@ fn screen(state: &State, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
+/// `text`'s records imported by someone else (`mode`: new users, or changes to existing ones).
+fn import(store: &RedbStore, text: &str, mode: custodian::store::ImportMode) {
+    use custodian::domain::Limits;
+    use custodian::domain::import::ImportReader;
+    let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("records");
+    store.import(&mut reader, mode, &custodian::store::Author("other".into())).expect("import");
+}
+
 /// Every user's revision, to show nothing was written.
 fn revisions(store: &RedbStore) -> Vec<u64> {
     store.page_after(None, 1000).expect("users").iter().map(|e| e.revision).collect()
@@ -404,13 +412,7 @@ fn an_apply_whose_commit_got_no_answer_is_said_written_or_in_doubt_never_not_app
 fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run_is_the_one_named() {
     // The dry run of a filter read each document indented and the batch read it compact: the
     // two never matched, so every filtered apply was refused, naming the first user.
-    use custodian::domain::Limits;
-    use custodian::domain::import::ImportReader;
-    use custodian::store::{Author, ImportMode};
-    let import = |store: &RedbStore, text: &str, mode| {
-        let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("records");
-        store.import(&mut reader, mode, &Author("other".into())).expect("import");
-    };
+    use custodian::store::ImportMode;
     let (_dir, store) = demo_store();
     import(
         &store,
@@ -451,13 +453,7 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
 /// now, and the status says how many left the selection.
 #[test]
 fn a_user_renamed_out_of_the_filter_after_the_dry_run_stops_the_apply_and_nothing_is_written() {
-    use custodian::domain::Limits;
-    use custodian::domain::import::ImportReader;
-    use custodian::store::{Author, ImportMode};
-    let import = |store: &RedbStore, text: &str, mode| {
-        let mut reader = ImportReader::new(text.as_bytes(), Limits::default(), 0).expect("records");
-        store.import(&mut reader, mode, &Author("other".into())).expect("import");
-    };
+    use custodian::store::ImportMode;
     let (_dir, store) = demo_store();
     import(
         &store,

@@ -228,7 +228,7 @@ fn users_were(n: u64) -> String {
 
 impl std::fmt::Display for LeftOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let users = |n: u64| if n == 1 { "1 user".to_owned() } else { format!("{} users", group_digits(n)) };
+        let users = crate::domain::patch::users;
         let named: Vec<String> = self.named.iter().map(|(id, found)| format!("{id} ({found})")).collect();
         let more = self.users - self.named.len() as u64;
         let more = if more > 0 { format!(" and {} more", group_digits(more)) } else { String::new() };

@@ -587,7 +587,10 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         SaveUnanswered { seconds } => state.save_unanswered(seconds),
         Reconnected { takes_writes } => state.reconnected(takes_writes),
         ServerTakesNoWrites { message } => state.server_takes_no_writes(message),
-        ConnectionLost { message } => state.connection_lost(message),
+        ConnectionLost { message } => {
+            state.connection_lost(message);
+            Vec::new()
+        }
         SaveOutcomeUnknown { id, data, revision, message } => {
             state.save_outcome_unknown(id, data, revision, message);
             Vec::new()

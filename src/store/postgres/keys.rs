@@ -20,10 +20,7 @@
 use postgres::types::ToSql;
 use postgres::{Client, Row};
 
-use super::{
-    ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts, privilege_refused,
-    seek_bound, session_error,
-};
+use super::{ListEntry, ListKey, PostgresStore, ScanStep, Seek, StoreError, UserRow, key_parts, seek_bound};
 use crate::domain::filter::Filter;
 
 /// How long one statement of a sync may take: a whole tenant's keys made afresh (a million
@@ -237,10 +234,7 @@ impl PostgresStore {
         if !self.keyed {
             return Ok(KeySync::default());
         }
-        sync(&mut self.lock(), &self.tenant).map_err(|e| {
-            privilege_refused(&self.spec, &self.tenant, &self.role, &e)
-                .unwrap_or_else(|| session_error(&self.spec, SYNC_STATEMENT_TIMEOUT, &e))
-        })
+        sync(&mut self.lock(), &self.tenant).map_err(|e| self.fail_within(SYNC_STATEMENT_TIMEOUT, e))
     }
 
     /// When this tenant's keys were last synced, if ever: for `info`.

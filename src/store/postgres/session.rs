@@ -353,10 +353,16 @@ impl PostgresStore {
     }
 
     pub(super) fn fail(&self, error: postgres::Error) -> StoreError {
+        self.fail_within(self.statement_timeout, error)
+    }
+
+    /// [`Self::fail`] of a statement allowed `timeout` (a key sync's own), which a timeout
+    /// names.
+    pub(super) fn fail_within(&self, timeout: std::time::Duration, error: postgres::Error) -> StoreError {
         if let Some(refused) = privilege_refused(&self.spec, &self.tenant, &self.role, &error) {
             return refused;
         }
-        session_error(&self.spec, self.statement_timeout, &error)
+        session_error(&self.spec, timeout, &error)
     }
 
     /// `select <user columns> <handle> <revision columns> from users u <history join>` + `tail`.

@@ -68,12 +68,11 @@ impl State {
         Vec::new()
     }
 
-    pub(super) fn connection_lost(&mut self, message: String) -> Vec<Effect> {
+    pub(super) fn connection_lost(&mut self, message: String) {
         // The status line's own prefix says "connection lost" and the hint bar the key that
         // reconnects; the editor (and its draft) keep the edit.
         self.say(StatusKind::Error, message.clone());
         self.connection_lost = Some(message);
-        Vec::new()
     }
 
     /// The operator's `r` in the list found the connection lost (the server ended the session

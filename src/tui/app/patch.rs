@@ -387,7 +387,8 @@ impl State {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }
-                self.connection_lost(format!("the patch was not applied: {why}"))
+                self.connection_lost(format!("the patch was not applied: {why}"));
+                Vec::new()
             }
             PatchAnswer::NotApplied(why) => {
                 if let Some(view) = &mut self.patch {

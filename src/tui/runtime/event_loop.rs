@@ -442,6 +442,17 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
 pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     let store = runtime.store;
     let not_opened = |message: String| Action::DraftNotOpened { message };
+    // Why a draft is not this user's now, with the file its edit stays in.
+    let kept = |why: String| {
+        let file = runtime.drafts.dir().join(found.file_name());
+        tracing::warn!(user = %found.user_id, file = %file.display(), %why, "draft not opened, kept");
+        not_opened(format!(
+            "draft of {} not opened: user {} {why}; its edit is kept in {} (copy it from there; d in the drafts list discards it)",
+            found.user_handle,
+            found.user_id,
+            file.display()
+        ))
+    };
     let record = match store.user(&found.user_id) {
         Ok(record) => record,
         // Not "no user … (looked for an id, a username, …)": nobody typed a lookup, and a
@@ -449,14 +460,10 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
         // The file is named: the dialog offers it at every start and refuses it, so its
         // text can only be copied from there (bb31 U08).
         Err(crate::store::StoreError::UserNotFound(_)) => {
-            let file = runtime.drafts.dir().join(found.file_name());
-            tracing::warn!(user = %found.user_id, file = %file.display(), "draft of a user no longer in the database kept");
-            return not_opened(format!(
-                "draft of {} not opened: user {} no longer exists (deleted outside custodian, or the file restored from before it); its edit is kept in {} (copy it from there; d in the drafts list discards it)",
-                found.user_handle,
-                found.user_id,
-                file.display()
-            ));
+            return kept(
+                "no longer exists (deleted outside custodian, or the file restored from before it)"
+                    .to_owned(),
+            );
         }
         Err(e) => {
             return not_opened(format!("draft of {} not opened (it is kept): {e}", found.user_handle));
@@ -467,14 +474,9 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     // new user starts at revision 1 holding `{}`, as the draft's did: the draft's checks
     // passed, and it saved into someone else (bb62 F4).
     if record.user.created_at > found.saved_at {
-        let file = runtime.drafts.dir().join(found.file_name());
-        tracing::warn!(user = %found.user_id, file = %file.display(), "draft of a user whose id another account has now kept");
-        return not_opened(format!(
-            "draft of {} not opened: user {} is another account now ({}, created after the draft was written: the user it was for was deleted, or the file restored from before it); its edit is kept in {} (copy it from there; d in the drafts list discards it)",
-            found.user_handle,
-            found.user_id,
-            record.user.handle(),
-            file.display()
+        return kept(format!(
+            "is another account now ({}, created after the draft was written: the user it was for was deleted, or the file restored from before it)",
+            record.user.handle()
         ));
     }
     let draft = match runtime.drafts.claim(&found, &crate::draft::new_session()) {
