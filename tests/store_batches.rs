@@ -218,7 +218,7 @@ fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fi
     let undo = BatchId::new();
     let summary = store.undo_batch(&batch, &undo, &author()).expect("undone");
     assert_eq!((summary.undo.matched, summary.undo.saved), (3, 2));
-    assert_eq!(summary.changed_since, vec![(users[2].clone(), 3)]);
+    assert_eq!(summary.changed_since.to_vec(), vec![(users[2].clone(), 3)]);
     for (id, original) in users.iter().zip(&originals).take(2) {
         assert_eq!(&store.custom_data(id).expect("doc").text, original);
         assert_eq!(
@@ -256,7 +256,7 @@ fn batches_undone_last_first_each_go_back(f: &Fixture) {
     let undone_a = store.undo_batch(&a, &BatchId::new(), &author()).expect("A undone");
     assert_eq!((undone_a.undo.matched, undone_a.undo.saved), (3, 2));
     assert_eq!(
-        undone_a.changed_since.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+        undone_a.changed_since.iter().map(|(id, _)| id.to_owned()).collect::<Vec<_>>(),
         [users[2].clone()]
     );
     for (id, original) in users.iter().zip(&originals).take(2) {
@@ -481,7 +481,7 @@ fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
     let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
     assert_eq!(undone.undo.saved, 1);
     assert_eq!(
-        undone.changed_since,
+        undone.changed_since.to_vec(),
         vec![("u2".to_owned(), 3)],
         "listed at the revision the outside write made"
     );
@@ -506,7 +506,7 @@ fn undo_leaves_alone_an_outside_write_that_only_wrote_a_number_another_way() {
     assert_eq!(found, [(1, "outside custodian"), (2, "tester"), (3, "outside custodian")], "kept as its own");
     let undone = store.undo_batch(&batch, &BatchId::new(), &author()).expect("undone");
     assert_eq!(undone.undo.saved, 0);
-    assert_eq!(undone.changed_since, vec![("u1".to_owned(), 3)]);
+    assert_eq!(undone.changed_since.to_vec(), vec![("u1".to_owned(), 3)]);
     assert!(store.custom_data("u1").expect("doc").text.contains("1.5000"), "left as written outside");
 }
 

@@ -391,11 +391,11 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     let mut later: Vec<Option<BatchId>> = Vec::new();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let by = (*revision > 0 && at < BATCHES_LOOKED_UP)
-            .then(|| store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == *revision)))
+        let by = (revision > 0 && at < BATCHES_LOOKED_UP)
+            .then(|| store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == revision)))
             .flatten()
             .and_then(|r| r.batch);
-        let now = match (&by, *revision) {
+        let now = match (&by, revision) {
             (_, 0) => "deleted since".to_owned(),
             (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
@@ -420,7 +420,8 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         } else {
             ("them".to_owned(), String::new())
         };
-        let note = if undid(store, &summary.changed_since[0].0, &undone, summary.changed_since[0].1) {
+        let (first, its_revision) = summary.changed_since.get(0).unwrap_or_default();
+        let note = if undid(store, first, &undone, its_revision) {
             format!("batch {on_top} is an undo of this one: it restored {whom} already{rest}")
         } else {
             format!(

@@ -355,7 +355,7 @@ impl PostgresStore {
         }
         let mut summary = UndoSummary {
             undo: BatchSummary { batch: undo.clone(), matched: 0, saved: 0 },
-            changed_since: Vec::new(),
+            changed_since: Default::default(),
         };
         let portal = tx
             .bind(
@@ -386,7 +386,7 @@ impl PostgresStore {
         &self,
         tx: &mut Transaction<'_>,
         step: &[(String, i64)],
-        changed_since: &mut Vec<(String, Revision)>,
+        changed_since: &mut crate::store::LeftAlone,
     ) -> Result<Vec<Pending>, StoreError> {
         let ids: Vec<&str> = step.iter().map(|(id, _)| id.as_str()).collect();
         let revisions: Vec<i64> = step.iter().map(|(_, revision)| *revision).collect();
@@ -410,7 +410,7 @@ impl PostgresStore {
         for (id, revision) in step {
             let Some(row) = found.remove(id) else {
                 // Deleted since (by Logto): left alone, as redb leaves a user gone.
-                changed_since.push((id.clone(), 0));
+                changed_since.push(id, 0);
                 continue;
             };
             let latest: Option<i64> = row.get(3);
@@ -426,7 +426,7 @@ impl PostgresStore {
             // the id are not of: its document is never taken back to the other's (bb63 F4).
             let born_since: bool = row.get(7);
             if born_since || ((latest != *revision || !same) && !as_written) {
-                changed_since.push((id.clone(), now.max(1) as Revision));
+                changed_since.push(id, now.max(1) as Revision);
                 continue;
             }
             let before: String = row.try_get::<_, Option<String>>(5).ok().flatten().ok_or_else(|| {

@@ -85,7 +85,7 @@ impl RedbStore {
         let now = now_ms();
         let mut summary = UndoSummary {
             undo: BatchSummary { batch: undo.clone(), matched: 0, saved: 0 },
-            changed_since: Vec::new(),
+            changed_since: Default::default(),
         };
         {
             let mut tables = WriteTables::open(&tx)?;
@@ -117,13 +117,13 @@ impl RedbStore {
                     summary.undo.matched += 1;
                     let Some(current) = tables.stored(&id)? else {
                         // No store deletes users today; one gone is left alone all the same.
-                        summary.changed_since.push((id, 0));
+                        summary.changed_since.push(&id, 0);
                         continue;
                     };
                     // Saved since with the very document the batch wrote (the undo of a later
                     // batch brought it back: bb20 L03) is as the batch left it.
                     if current.rev != revision && !self.still_as_written(&tables, &id, revision)? {
-                        summary.changed_since.push((id, current.rev));
+                        summary.changed_since.push(&id, current.rev);
                         continue;
                     }
                     let before = tables
