@@ -2715,6 +2715,36 @@ fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     assert_eq!(state.mode(), Mode::Browse);
 }
 
+/// A read-only screen throws no draft away: it may be the only copy of another operator's
+/// unsaved edit (bb65 F2: `o` was refused, `d` then `y` deleted it).
+#[test]
+fn a_read_only_screen_refuses_to_throw_a_draft_away() {
+    use custodian::tui::app::ReadOnly;
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let database = database(&store);
+    let draft = earlier_draft(&store, &id, "1-0000aaaa-0", 1, "{}", "{\"kept\": true}");
+    drafts.save(&draft).unwrap();
+    for (read_only, why) in [
+        (ReadOnly::Asked, "start custodian without --read-only to discard it"),
+        (ReadOnly::Server, "discard it on a server that takes writes (the primary)"),
+    ] {
+        let mut state = started(&store, 120, 40);
+        state.read_only = Some(read_only);
+        act(&store, &mut state, found(&store, &drafts));
+        press(&store, &mut state, char_key('d'));
+        assert_eq!(state.mode(), Mode::DraftFound, "{read_only:?}: no question asked");
+        let status = state.status.clone().expect("said");
+        assert_eq!(status.kind, StatusKind::Error);
+        assert!(status.text.starts_with("read-only: ") && status.text.ends_with(why), "{}", status.text);
+        // Were the question open all the same, its yes throws nothing away.
+        act(&store, &mut state, Action::DiscardDraft);
+        press(&store, &mut state, char_key('y'));
+        assert_eq!(drafts.for_database(&database).drafts.len(), 1, "{read_only:?}: the draft is kept");
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // Moving as in less and vim (issue 16)
 // ----------------------------------------------------------------------------------------

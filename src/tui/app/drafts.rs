@@ -8,6 +8,16 @@ use crate::store::{StoredDocument, UserRecord};
 impl State {
     /// `d` on a found draft: asked first.
     pub(super) fn ask_discard_draft(&mut self) -> Vec<Effect> {
+        // A read-only screen changes nothing, and a draft may be the only copy of another
+        // operator's unsaved edit: opening it was refused, throwing it away was not (bb65 F2).
+        if let Some(read_only) = self.read_only {
+            let then = match read_only {
+                ReadOnly::Asked => "start custodian without --read-only to discard it",
+                ReadOnly::Server => "discard it on a server that takes writes (the primary)",
+            };
+            self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
+            return Vec::new();
+        }
         if let Some(found @ Dialog::DraftFound { .. }) = self.dialog.take() {
             self.dialog = Some(Dialog::ConfirmDiscardDraft(Box::new(found)));
         }
@@ -143,6 +153,9 @@ impl State {
     }
 
     pub(super) fn discard_draft(&mut self) -> Vec<Effect> {
+        if self.read_only.is_some() {
+            return Vec::new();
+        }
         let Some(draft) = self.take_selected_draft() else { return Vec::new() };
         self.say(StatusKind::Info, format!("draft of {} discarded", draft.user_handle));
         // The others stay in the list.
