@@ -624,6 +624,28 @@ fn a_conflict_reload_keeps_my_edit_in_a_recovery_file() {
     assert_eq!(fixture.custom_data("admin"), serde_json::json!({"theirs": true}));
 }
 
+/// A backup restored under the running screen (`cp` and `mv` over the file): the save is
+/// refused, and Ctrl-C leaves at once with the edit in its draft, which the next start offers
+/// on the file there now (bb65 F5: Ctrl-C's and Esc's only answer threw the edit away).
+#[test]
+fn a_file_replaced_under_the_screen_keeps_the_edit_as_a_draft_on_the_way_out() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "keptacrossrestore");
+    let copy = fixture.dir.path().join("restored.redb");
+    std::fs::copy(&fixture.db, &copy).expect("copy");
+    std::fs::rename(&copy, &fixture.db).expect("rename over the file");
+    tui.send(CTRL_S);
+    tui.wait_text("not saved (file replaced): Ctrl-C leaves, keeping your edit as a draft");
+    tui.send(CTRL_C);
+    let status = tui.wait_exit();
+    assert!(status.exit_code() == 0, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(said.contains("the database file was replaced or removed, so your edit of user"), "{said}");
+    assert!(said.contains("your unsaved edit is kept in"), "{said}");
+    assert_draft_kept_and_reopened(&fixture, "keptacrossrestore");
+}
+
 fn assert_draft_kept_and_reopened(fixture: &Fixture, key: &str) {
     let files = draft_files(fixture);
     assert_eq!(files.len(), 1, "one draft: {files:?}");

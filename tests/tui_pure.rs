@@ -206,7 +206,10 @@ fn a_server_that_stops_taking_writes_makes_the_screen_read_only_and_the_edit_is_
     act(&store, &mut state, Action::Edit(Input { key: TextKey::Char('x'), ..Input::default() }));
     let user = state.editor.as_ref().map(|e| e.user_id.clone()).expect("an editor");
     let refused = "db: the server takes no writes (a hot standby, or default_transaction_read_only is on): nothing was written; write through the primary, or with a role or database that may write";
-    assert!(update(&mut state, Action::ServerTakesNoWrites { message: refused.to_owned() }).is_empty());
+    assert!(
+        update(&mut state, Action::WritesRefused { why: ReadOnly::Server, message: refused.to_owned() })
+            .is_empty()
+    );
     assert_eq!(state.read_only, Some(ReadOnly::Server));
     let status = state.status.clone().expect("a status line");
     assert_eq!(status.kind, StatusKind::Error);

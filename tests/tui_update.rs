@@ -449,6 +449,47 @@ fn saving_stores_the_canonical_form_and_shows_the_new_revision() {
     assert_eq!(state.user.as_ref().unwrap().revision, 2);
 }
 
+/// The database file replaced under the screen (a backup restored with `cp` and `mv`): the
+/// save is refused and says so, the screen turns read-only, a second Ctrl-S is refused before
+/// it is sent, and the way out asks nothing and keeps the edit (bb65 F5: every answer to
+/// Ctrl-C's and Esc's questions threw it away, its draft too).
+#[test]
+fn a_file_replaced_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_edit() {
+    use custodian::tui::app::ReadOnly;
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"added\": 1,");
+    let path = dir.path().join("users.redb");
+    let restored = dir.path().join("users.new");
+    std::fs::copy(&path, &restored).unwrap();
+    std::fs::rename(&restored, &path).unwrap();
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.read_only, Some(ReadOnly::FileReplaced));
+    let said = state.status.clone().expect("said").text;
+    assert!(
+        said.starts_with("not saved (file replaced): Ctrl-C leaves, keeping your edit as a draft ("),
+        "{said}"
+    );
+    assert!(said.contains("is no longer the file custodian opened"), "the store's words, for F2: {said}");
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "the edit stays");
+    assert!(update(&mut state, Action::Save).is_empty(), "refused before it is sent");
+    let said = state.status.clone().expect("said").text;
+    assert!(said.starts_with("not saved: read-only: the database file was replaced or removed"), "{said}");
+    // Another user's editor is not opened on it either.
+    assert!(update(&mut state, Action::OpenEditor).is_empty());
+    assert!(update(&mut state, Action::Quit).is_empty(), "no question, no draft thrown away");
+    assert!(state.quit && state.dialog.is_none(), "{:?}", state.dialog);
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "the edit is there to be kept");
+    assert_eq!(
+        state.said_at_exit,
+        vec![format!("the database file was replaced or removed, so your edit of user {id} was not saved")]
+    );
+    assert_eq!(store.custom_data(&id).unwrap().revision, 1, "nothing was written to the file opened");
+}
+
 /// Ctrl-S on an edit that asks first: only what is stored now is read (nothing written), and
 /// the answer to that read comes in.
 fn save_read_before_asking(store: &RedbStore, state: &mut State) {

@@ -20,7 +20,8 @@ mod user_ids;
 
 pub use author::Author;
 pub use batch_journal::{
-    BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, LeftAlone, Selection, UndoSummary, batch_landed,
+    BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, LeftAlone, Selection, UndoSummary,
+    batch_landed,
 };
 pub use error::{MAX_USER_FIELDS_BYTES, StoreError};
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};

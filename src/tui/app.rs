@@ -586,7 +586,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         Reconnect => state.reconnect(),
         SaveUnanswered { seconds } => state.save_unanswered(seconds),
         Reconnected { takes_writes } => state.reconnected(takes_writes),
-        ServerTakesNoWrites { message } => state.server_takes_no_writes(message),
+        WritesRefused { why, message } => state.writes_refused(why, message),
         ConnectionLost { message } => {
             state.connection_lost(message);
             Vec::new()

@@ -292,9 +292,11 @@ pub enum Action {
     Reconnected {
         takes_writes: bool,
     },
-    /// A write, or the key table's sync, was refused by a server that takes no writes (a hot
-    /// standby, `default_transaction_read_only`): the screen is read-only from then on.
-    ServerTakesNoWrites {
+    /// A write, or the key table's sync, was refused for good: by a server that takes no
+    /// writes (a hot standby, `default_transaction_read_only`), or because the database file
+    /// was replaced under the screen (a restore). The screen is read-only from then on (`why`).
+    WritesRefused {
+        why: ReadOnly,
         message: String,
     },
     /// The connection went while this save was committing: it may have been saved as
@@ -384,7 +386,7 @@ impl Action {
         match self {
             Action::StoreFailed { message }
             | Action::ConnectionLost { message }
-            | Action::ServerTakesNoWrites { message } => Some(message),
+            | Action::WritesRefused { message, .. } => Some(message),
             _ => None,
         }
     }

@@ -150,17 +150,30 @@ impl State {
     /// screen is read-only from here, as it is when it starts on one, and an edit open stays,
     /// kept as a draft on the way out (bb57 F4: the sync's failure advised `init`, itself a
     /// write, and `e` went on opening editors whose saves were refused).
-    pub(super) fn server_takes_no_writes(&mut self, message: String) -> Vec<Effect> {
+    /// The same for a database file replaced under the screen (a backup restored with `cp` and
+    /// `mv`): nothing this screen writes can reach the file there now, and the way out keeps
+    /// the edit as a draft without asking (bb65 F5: Ctrl-C's and Esc's only answer threw it away).
+    pub(super) fn writes_refused(&mut self, why: ReadOnly, message: String) -> Vec<Effect> {
         if self.read_only.is_none() {
-            self.read_only = Some(ReadOnly::Server);
+            self.read_only = Some(why);
         }
-        let then = if self.editor.as_ref().is_some_and(Editor::is_modified) {
+        let editing = self.editor.as_ref().is_some_and(Editor::is_modified);
+        let text = match why {
             // In the editor `r` is typed into the edit: F5 there.
-            "; your edit stays here and is kept as a draft when you leave (F5 looks again)"
-        } else {
-            "; read-only until it takes them again (r looks again)"
+            ReadOnly::Server if editing => {
+                format!(
+                    "{message}; your edit stays here and is kept as a draft when you leave (F5 looks again)"
+                )
+            }
+            ReadOnly::Server => format!("{message}; read-only until it takes them again (r looks again)"),
+            // What to do first, where the status line shows it; the store's words (the path)
+            // after it, for F2.
+            _ if editing => {
+                format!("not saved (file replaced): Ctrl-C leaves, keeping your edit as a draft ({message})")
+            }
+            _ => format!("read-only now: {message}"),
         };
-        self.tell(StatusKind::Error, format!("{message}{then}"))
+        self.tell(StatusKind::Error, text)
     }
 
     pub(super) fn save_outcome_unknown(

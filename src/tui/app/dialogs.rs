@@ -197,6 +197,7 @@ impl State {
             let why = match (&self.connection_lost, self.read_only) {
                 (Some(_), _) => "the connection to the database was lost",
                 (None, Some(ReadOnly::Server)) => "the server stopped taking writes",
+                (None, Some(ReadOnly::FileReplaced)) => "the database file was replaced or removed",
                 _ => return None,
             };
             Some((e, why))
@@ -258,7 +259,7 @@ impl State {
                 if self.pending == Some(Pending::Saving)
                     || self.unresolved_save.is_some()
                     || self.connection_lost.is_some()
-                    || self.read_only == Some(ReadOnly::Server) =>
+                    || matches!(self.read_only, Some(ReadOnly::Server | ReadOnly::FileReplaced)) =>
             {
                 // A save started after the question was asked: its answer decides what stays.
                 self.quit();

@@ -14,6 +14,7 @@ impl State {
             let then = match read_only {
                 ReadOnly::Asked => "start custodian without --read-only to discard it",
                 ReadOnly::Server => "discard it on a server that takes writes (the primary)",
+                ReadOnly::FileReplaced => "start custodian again to discard it",
             };
             self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
             return Vec::new();
@@ -143,6 +144,7 @@ impl State {
             let then = match read_only {
                 ReadOnly::Asked => "open it without --read-only to save it",
                 ReadOnly::Server => "open it on a server that takes writes (the primary) to save it",
+                ReadOnly::FileReplaced => "start custodian again to save it on the file there now",
             };
             self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
             return Vec::new();

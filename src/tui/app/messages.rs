@@ -68,6 +68,9 @@ pub enum ReadOnly {
     /// A PostgreSQL server that takes no writes (a hot standby, `default_transaction_read_only`):
     /// an editor opened there only ended in a refused save (bb53 F4).
     Server,
+    /// The database file was replaced or removed under the screen: its writes would go to a
+    /// file no one will read again.
+    FileReplaced,
 }
 
 impl ReadOnly {
@@ -77,6 +80,9 @@ impl ReadOnly {
             Self::Asked => "the database was opened read-only (--read-only or CUSTODIAN_READ_ONLY)",
             Self::Server => {
                 "the server takes no writes (a hot standby, or default_transaction_read_only is on)"
+            }
+            Self::FileReplaced => {
+                "the database file was replaced or removed since custodian opened it (start custodian again to work on the file there now)"
             }
         }
     }

@@ -401,7 +401,7 @@ impl State {
                 if let Some(view) = &mut self.patch {
                     view.applying = false;
                 }
-                self.server_takes_no_writes(format!("the patch was not applied: {why}"))
+                self.writes_refused(super::ReadOnly::Server, format!("the patch was not applied: {why}"))
             }
         }
     }

@@ -48,7 +48,7 @@ pub(super) fn answers_a_save(action: &Action) -> bool {
             | SaveConflict { .. }
             | SaveOutcomeUnknown { .. }
             | StoreFailed { .. }
-            | ServerTakesNoWrites { .. }
+            | WritesRefused { .. }
             | ConnectionLost { .. }
     )
 }
@@ -102,13 +102,16 @@ impl State {
     pub(super) fn save(&mut self) -> Vec<Effect> {
         // An editor left open when the server stopped taking writes: refused here, the edit
         // kept, rather than sent to be refused again.
-        if self.read_only == Some(ReadOnly::Server) && self.editor.is_some() {
-            let why = ReadOnly::Server.why();
+        if let Some(why @ (ReadOnly::Server | ReadOnly::FileReplaced)) = self.read_only
+            && self.editor.is_some()
+        {
+            let then = match why {
+                ReadOnly::FileReplaced => "Ctrl-C leaves custodian with it kept as a draft",
+                _ => "F5 looks whether it takes writes again",
+            };
             return self.tell(
                 StatusKind::Error,
-                format!(
-                    "not saved: read-only: {why}; your edit stays (F5 looks whether it takes writes again)"
-                ),
+                format!("not saved: read-only: {}; your edit stays ({then})", why.why()),
             );
         }
         self.save_after(StoredLook::NotYet)

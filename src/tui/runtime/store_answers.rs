@@ -1,6 +1,6 @@
 //! A store's errors as the screen's answers.
 
-use crate::tui::app::Action;
+use crate::tui::app::{Action, ReadOnly};
 
 use crate::store::StoreError;
 
@@ -18,7 +18,9 @@ pub(super) fn store_failed(error: StoreError) -> Action {
         Action::ConnectionLost { message: message.to_owned() }
     } else if matches!(error, StoreError::ServerTakesNoWrites { .. }) {
         // The screen turns read-only (it stopped taking writes since the start).
-        Action::ServerTakesNoWrites { message: error.to_string() }
+        Action::WritesRefused { why: ReadOnly::Server, message: error.to_string() }
+    } else if matches!(error, StoreError::FileReplaced { .. }) {
+        Action::WritesRefused { why: ReadOnly::FileReplaced, message: error.to_string() }
     } else if let StoreError::TimedOut { seconds, .. } = error {
         // The status line has no room for the server's URL (the log has it).
         tracing::warn!(%error, "statement timeout");
@@ -57,10 +59,10 @@ mod tests {
         let refused = || StoreError::ServerTakesNoWrites { server: "postgres://h/db".into() };
         let said = refused().to_string();
         assert!(
-            matches!(store_failed(refused()), Action::ServerTakesNoWrites { message } if message == said)
+            matches!(store_failed(refused()), Action::WritesRefused { why: ReadOnly::Server, message } if message == said)
         );
         match super::super::scanner::keys_synced(Err(refused())) {
-            Some(Action::ServerTakesNoWrites { message }) => assert!(!message.contains("init"), "{message}"),
+            Some(Action::WritesRefused { message, .. }) => assert!(!message.contains("init"), "{message}"),
             other => panic!("{other:?}"),
         }
         let other = StoreError::Database("disk".into());
