@@ -170,6 +170,11 @@ pub struct EditSnapshot {
     /// [`digest`] of the base revision's text.
     pub base_digest: String,
     pub text: String,
+    /// When the text was last changed, when that was before this session: a draft reopened
+    /// and written again before anything was typed into it keeps its time (a hang-up right
+    /// after `o` stamped an older edit as the newest of its user's drafts: bb65 F4). `None`:
+    /// now.
+    pub written_at: Option<i64>,
 }
 
 /// `sha256:` and the hex digest of `text`.
@@ -445,6 +450,7 @@ impl Drafts {
             base_revision: 0,
             base_digest: String::new(),
             text: String::new(),
+            written_at: None,
         };
         self.remove(&Draft::new(DraftKind::Draft, database, edit, 0));
     }

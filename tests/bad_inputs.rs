@@ -727,6 +727,7 @@ fn child_process_writes_a_draft_with_umask_000() {
         base_revision: 1,
         base_digest: custodian::draft::digest("{}"),
         text: "{\"secret-ish\": 1".into(),
+        written_at: None,
     };
     let draft = custodian::draft::Draft::new(custodian::draft::DraftKind::Draft, "/db/users.redb", edit, 1);
     drafts.save(&draft).expect("save the draft");

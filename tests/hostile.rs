@@ -518,6 +518,7 @@ fn text_back_from_the_external_editor_or_a_draft_holds_no_invisible_character() 
         base_revision: record.revision,
         base_digest: custodian::draft::digest(&base.text),
         text: "{\"note\": \"\u{2067}\u{E007F}\"}".into(),
+        written_at: None,
     };
     let draft = custodian::draft::Draft::new(
         custodian::draft::DraftKind::Draft,

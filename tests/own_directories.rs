@@ -125,6 +125,7 @@ fn draft_for(database: &Path, user: &str, session: &str) -> Draft {
         base_revision: 1,
         base_digest: digest("{}"),
         text: "{\"planted\": true}".to_owned(),
+        written_at: None,
     };
     Draft::new(DraftKind::Draft, &database.display().to_string(), edit, 1_764_000_000_000)
 }

@@ -248,6 +248,7 @@ fn the_history_and_a_draft_of_a_user_deleted_outside_say_so() {
         base_revision: 1,
         base_digest: custodian::draft::digest("{}"),
         text: "{\"mine\": 1}".into(),
+        written_at: None,
     };
     let draft = custodian::draft::Draft::new(
         custodian::draft::DraftKind::Draft,
@@ -1112,6 +1113,7 @@ fn a_draft_that_jsonb_stores_in_its_own_key_order_and_spelling_is_said_stored() 
         base_revision: base.revision,
         base_digest: custodian::draft::digest(&base.text),
         text: mine.into(),
+        written_at: None,
     };
     let draft = custodian::draft::Draft::new(
         custodian::draft::DraftKind::Draft,

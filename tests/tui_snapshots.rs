@@ -443,6 +443,7 @@ fn draft_found_dialog() {
                 base_revision: 1 + n as u64,
                 base_digest: custodian::draft::digest("{}"),
                 text: "{}".into(),
+                written_at: None,
             };
             let kind = if n == 1 {
                 custodian::draft::DraftKind::Recovery
@@ -476,6 +477,7 @@ fn the_discard_question_names_the_file_of_later_text_the_draft_took() {
         base_revision: 1,
         base_digest: custodian::draft::digest("{}"),
         text: "{}".into(),
+        written_at: None,
     };
     let mut draft = custodian::draft::Draft::new(
         custodian::draft::DraftKind::Draft,

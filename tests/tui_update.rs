@@ -1062,6 +1062,7 @@ fn earlier_draft(
         base_revision,
         base_digest: digest(base_text),
         text: text.to_owned(),
+        written_at: None,
     };
     Draft::new(DraftKind::Draft, &database(store), edit, 1_764_000_000_000)
 }
@@ -1216,6 +1217,33 @@ fn a_found_draft_reopens_in_the_editor_against_its_base_revision() {
     assert!(drafts.for_database(&database(&store)).drafts.is_empty(), "a saved draft is removed");
 }
 
+/// A draft reopened and written again before anything is typed into it (the autosave, a
+/// hang-up right after `o`) keeps the time it was written: stamped now, an older edit was
+/// listed as the newest of its user's drafts (bb65 F4). Typed into, it is new.
+#[test]
+fn a_reopened_draft_written_again_untouched_keeps_its_time() {
+    let (dir, store) = demo_store();
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(&dir);
+    let base = store.custom_data(&id).unwrap().text;
+    let written = earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{\"older\": true}");
+    drafts.save(&written).unwrap();
+    let mut state = open_the_draft(&store, &drafts);
+    assert_eq!(state.editor.as_ref().unwrap().snapshot().written_at, Some(written.saved_at));
+    autosave(&store, &mut state);
+    let kept = drafts.for_database(&database(&store)).drafts;
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].text.contains("older"));
+    assert_eq!(kept[0].saved_at, written.saved_at, "untouched: as old as it was");
+    type_text(&store, &mut state, " ");
+    assert_eq!(state.editor.as_ref().unwrap().snapshot().written_at, None);
+    let mut last = None;
+    custodian::tui::autosave_draft(&support::runtime(&store), &state, &mut last);
+    let kept = drafts.for_database(&database(&store)).drafts;
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].saved_at > written.saved_at, "typed into: written now");
+}
+
 #[test]
 fn throwing_away_a_reopened_edit_says_its_file_goes_with_it() {
     let (dir, store) = demo_store();
@@ -1224,7 +1252,7 @@ fn throwing_away_a_reopened_edit_says_its_file_goes_with_it() {
     let base = store.custom_data(&id).unwrap().text;
     drafts.save(&earlier_draft(&store, &id, "1-0000aaaa-1", 1, &base, "{\"fromDraft\": true}")).unwrap();
     let mut state = open_the_draft(&store, &drafts);
-    assert!(state.editor.as_ref().unwrap().reopened);
+    assert!(state.editor.as_ref().unwrap().reopened.is_some());
     type_text(&store, &mut state, " ");
     act(&store, &mut state, Action::LeaveEditor);
     let screen = whole_screen(&state);

@@ -13,6 +13,7 @@ fn draft(user: &str, session: &str, at: i64) -> Draft {
         base_revision: 3,
         base_digest: digest(BASE),
         text: "{\"a\": 1".into(),
+        written_at: None,
     };
     Draft::new(DraftKind::Draft, DB, edit, at)
 }

@@ -174,6 +174,7 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         base_revision: 1,
         base_digest: digest("{}"),
         text: "{\"kept\": true}".to_owned(),
+        written_at: None,
     };
     // And one of this tenant kept under another login role, at the same address: it was
     // said to be "at another address" (bb41).

@@ -188,7 +188,7 @@ impl State {
         );
         // The draft now belongs to this editing session (the runtime renamed it).
         editor.draft_session = draft.session.clone();
-        editor.reopened = true;
+        editor.reopened = Some(draft.saved_at);
         editor.handle_now = Some(handle.clone()).filter(|now| *now != draft.user_handle);
         // Renamed since the draft was written (an import, Logto): said, so an operator
         // following a ticket that names the old handle knows (bb31 U06).

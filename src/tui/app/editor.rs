@@ -47,9 +47,11 @@ pub struct Editor {
     /// The editing session: names this editor's draft file, so its autosave, save and discard
     /// touch only its own.
     pub draft_session: String,
-    /// The edit was reopened from a draft or recovery file found at start: its file is this
-    /// session's draft now, so throwing the edit away deletes it (the question says so).
-    pub reopened: bool,
+    /// The edit was reopened from a draft or recovery file found at start, last written at
+    /// this time: its file is this session's draft now, so throwing the edit away deletes it
+    /// (the question says so); written again before anything is typed into it, it keeps that
+    /// time (see [`EditSnapshot::written_at`]).
+    pub reopened: Option<i64>,
     /// The revision the history put in the editor: its save is asked of the store even when
     /// the text is the base's, so a save made since the history was read is a conflict, not
     /// "no changes" (the operator asked for that revision to be current).
@@ -190,7 +192,7 @@ impl Editor {
             schema_walk: 0,
             shape,
             draft_session: crate::draft::new_session(),
-            reopened: false,
+            reopened: None,
             restored: None,
             doubt: None,
             find: None,
@@ -355,6 +357,8 @@ impl Editor {
             base_revision,
             base_digest,
             text: self.text(),
+            // Nothing typed since it was reopened: the same edit, as old as it was.
+            written_at: self.reopened.filter(|_| self.generation == 0),
         }
     }
 

@@ -154,6 +154,7 @@ pub(super) fn edit_externally_named_in_a_draft(
         base_revision: base.revision,
         base_digest: crate::draft::digest(&base.text),
         text: text.to_owned(),
+        written_at: None,
     };
     let stub = Draft::new(DraftKind::Draft, &runtime.database, edit, crate::domain::time::now_ms());
     let stub_file = std::cell::Cell::new(None);

@@ -436,7 +436,8 @@ pub(super) fn keep_before_stopping(runtime: &Runtime, state: &State) {
 }
 
 pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
-    let draft = Draft::new(DraftKind::Draft, &runtime.database, edit, now_ms());
+    let at = edit.written_at.unwrap_or_else(now_ms);
+    let draft = Draft::new(DraftKind::Draft, &runtime.database, edit, at);
     runtime.drafts.save(&draft).map_err(|e| e.to_string())
 }
 

@@ -33,7 +33,7 @@ pub fn choices(dialog: &Dialog, mode: Mode, theme: &Theme) -> Line<'static> {
 /// Whether the edit came from a draft or recovery file found at start: throwing it away
 /// deletes that file, which the questions say.
 pub fn reopened(state: &State) -> bool {
-    state.editor.as_ref().is_some_and(|e| e.reopened)
+    state.editor.as_ref().is_some_and(|e| e.reopened.is_some())
 }
 
 /// "`leave` and throw away this edit?", saying that the reopened file goes with it.
