@@ -58,19 +58,27 @@ pub(crate) fn visit_selected_one_by_one<S: UserStore + ?Sized>(
     match selection {
         Selection::All => store.for_each_user(visit),
         Selection::Search(query) => {
-            let mut after: Option<ListKey> = None;
-            loop {
-                let step = store.scan_matches(query, after.as_ref(), SEARCH_STEP, SEARCH_STEP)?;
-                for hit in &step.hits {
-                    let record = store.user(&hit.user.id)?;
-                    let document = store.custom_data(&hit.user.id)?;
-                    visit(&record, &document.text)?;
+            // One snapshot for every step, as a listing reads (bb42 F4): a user renamed while
+            // the steps went on moved past the step being read and was visited twice (a dry
+            // run counted 62,500 matches of 50,000 users: bb64 F2).
+            store.pin_reads()?;
+            let visited = (|| {
+                let mut after: Option<ListKey> = None;
+                loop {
+                    let step = store.scan_matches(query, after.as_ref(), SEARCH_STEP, SEARCH_STEP)?;
+                    for hit in &step.hits {
+                        let record = store.user(&hit.user.id)?;
+                        let document = store.custom_data(&hit.user.id)?;
+                        visit(&record, &document.text)?;
+                    }
+                    match step.next {
+                        Some(next) => after = Some(next),
+                        None => return Ok(()),
+                    }
                 }
-                match step.next {
-                    Some(next) => after = Some(next),
-                    None => return Ok(()),
-                }
-            }
+            })();
+            store.unpin_reads();
+            visited
         }
         Selection::Ids(ids) => ids.for_each(user_ids::ids_unread, &mut |id| {
             let record = store.user(id)?;
