@@ -4339,6 +4339,31 @@ fn a_draft_of_a_user_renamed_since_names_the_handle_it_was_written_for() {
     assert!(status.contains("the user is now admin, not agnieszka.popescu44"), "{status}");
 }
 
+/// The conflict's "the user is now X, not Y" is made inert once, where the status line is
+/// drawn: marked before too, an ESC in the handle was shown as `\u{241b}`, the text of a name
+/// that holds the Control Picture itself (bb63 F1's double marking).
+#[test]
+fn a_conflict_naming_a_rename_shows_a_handle_with_an_escape_marked_once() {
+    let (dir, store) = demo_store();
+    let drafts = drafts_of(&dir);
+    let (id, mut draft) = admins_draft(&store, r#"{"mine": 1}"#);
+    draft.user_handle = "evil\u{1b}[2J".into();
+    let mut state = opened_with(&store, &drafts, &draft);
+    let theirs = custodian::domain::CustomData::parse(r#"{"theirs":1}"#).unwrap();
+    store.replace_custom_data(&id, &theirs, None, &Author("other".into())).unwrap();
+    act(&store, &mut state, Action::Save);
+    let status = state.status.as_ref().unwrap().text.clone();
+    assert!(status.contains("the user is now admin, not evil\u{1b}[2J"), "kept as it is: {status}");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(400, 40)).unwrap();
+    let theme = custodian::tui::theme::Theme::colour();
+    terminal.draw(|frame| custodian::tui::view::render(frame, &state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let screen: String =
+        (0..40).map(|y| (0..400).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>()).collect();
+    assert!(screen.contains("not evil␛[2J"), "{screen}");
+    assert!(!screen.contains("241b"), "marked twice: {screen}");
+}
+
 /// A session lock removed alone (a cleaner of empty files) let another custodian offer the
 /// running session's draft, and discard it, until the text next changed: the autosave makes
 /// it again, with the draft, within its 2 s (bb29 S03).
@@ -4532,6 +4557,61 @@ fn clearing_the_filter_follows_a_user_renamed_from_outside() {
     assert_eq!(support::selected_handle(&state), "zz-renamed");
 }
 
+/// Renamed from outside out of the filter, while another user took their name: the lost user
+/// is named by id beside the name they had, and so is the user who has that name now and is
+/// selected in their place (bb65 F1: "frank no longer matches the filter: frank is selected
+/// in their place", then "frank selected again" over the renamed user).
+#[test]
+fn a_user_renamed_out_of_the_filter_is_named_by_id_beside_the_user_who_took_their_name() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let rows: Vec<_> = state.list.visible().iter().take(20).map(|e| e.user.clone()).collect();
+    // A user whose username the filter finds alone, and someone else.
+    let mut alone = None;
+    let named_elsewhere = |user: &custodian::domain::User| {
+        store.custom_data(&user.id).expect("document").text.contains(user.handle())
+    };
+    for user in
+        rows.iter().filter(|user| user.username.as_deref() == Some(user.handle()) && !named_elsewhere(user))
+    {
+        support::filtered_to(&store, &mut state, user.handle());
+        if state.list.rows.len() == 1 {
+            alone = Some(user.clone());
+            break;
+        }
+        act(&store, &mut state, Action::ClearFilter);
+    }
+    let x = alone.expect("a username only one user matches");
+    let other = rows.iter().find(|user| user.id != x.id).expect("another").id.clone();
+    let name = x.handle().to_owned();
+    assert_eq!(support::selected_id(&state), Some(x.id.clone()));
+    // Every field that held the name goes.
+    let away = format!(
+        r#"{{"id":"{}","username":"zz-renamed-away","primaryEmail":"zz@away.example","name":"Zz"}}"#,
+        x.id
+    );
+    let mut reader = ImportReader::new(away.as_bytes(), Limits::default(), 0).unwrap();
+    store.import(&mut reader, ImportMode::Upsert, &Author("tester".into())).unwrap();
+    rename_outside(&store, &other, &name);
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(support::selected_id(&state), Some(other.clone()), "the one match now");
+    let said = status_text(&state);
+    assert!(
+        said.starts_with(&format!(
+            "{name} (id {}, as last read) no longer matches the filter: another user named {name} (id {other}) is selected in their place;",
+            x.id
+        )),
+        "{said}"
+    );
+    act(&store, &mut state, Action::ClearFilter);
+    assert_eq!(support::selected_id(&state), Some(x.id.clone()));
+    assert_eq!(support::selected_handle(&state), "zz-renamed-away");
+    assert_eq!(
+        status_text(&state),
+        format!("user {} ({name} as last read) selected again, over the whole list", x.id)
+    );
+}
+
 /// A save that takes the user out of the filter's matches: the row selected in their place
 /// is said, and no key acts on it until the operator chooses a row; `Esc` goes back to the
 /// user saved. The first match was selected without a word, and `E` wrote into it (bb43 F5).
@@ -4556,7 +4636,14 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     act(&store, &mut state, Action::LeaveEditor);
     assert!(state.editor.is_none());
     let said = status_text(&state);
-    assert!(said.contains(&format!("{} no longer matches the filter:", saved.user.handle())), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} (id {}, as last read) no longer matches the filter:",
+            saved.user.handle(),
+            saved.user.id
+        )),
+        "{said}"
+    );
     assert!(said.contains("is selected in their place; choose a row (j/k) before e, E, y, h or i"), "{said}");
     let other = state.list.selected_entry().expect("a row").user.id.clone();
     assert_ne!(other, saved.user.id);
@@ -4577,7 +4664,14 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     // `Esc` goes back to the user saved, over the whole list.
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(support::selected_id(&state), Some(saved.user.id.clone()));
-    assert_eq!(status_text(&state), format!("{} selected again, over the whole list", saved.user.handle()));
+    assert_eq!(
+        status_text(&state),
+        format!(
+            "user {} ({} as last read) selected again, over the whole list",
+            saved.user.id,
+            saved.user.handle()
+        )
+    );
     // Under the filter again, a row chosen is acted on.
     support::filtered_to(&store, &mut state, "zzmark");
     act(&store, &mut state, Action::Down);

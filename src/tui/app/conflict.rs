@@ -27,11 +27,9 @@ impl State {
             editor.handle_now = Some(now).filter(|now| *now != editor.user_handle);
         }
         let renamed = editor.handle_now.as_ref().map(|now| {
-            format!(
-                " · the user is now {}, not {}",
-                crate::inert::line(now),
-                crate::inert::line(&editor.user_handle)
-            )
+            // Made inert where the status line is drawn: marked here too, an ESC in a handle
+            // was shown as `\u{241b}`, another text (bb63 F1's double marking).
+            format!(" · the user is now {now}, not {}", editor.user_handle)
         });
         let Some(editor) = self.editor.as_ref() else { return Vec::new() };
         let Ok(mine) = editor.validation.clone() else { return Vec::new() };

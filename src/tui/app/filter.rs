@@ -221,7 +221,14 @@ impl State {
             self.list.search.before = None;
             // The line that said they were lost, and to press Esc, is answered.
             if let Some(lost) = self.list.search.lost.take() {
-                self.say(StatusKind::Info, format!("{} selected again, over the whole list", lost.handle));
+                // By id: the handle they had may be another user's now (bb65 F1).
+                self.say(
+                    StatusKind::Info,
+                    format!(
+                        "user {} ({} as last read) selected again, over the whole list",
+                        lost.id, lost.handle
+                    ),
+                );
             }
             // Found by id where their key no longer is: renamed from outside, the user who
             // sorts in their old place was selected, and `e` edited them (bb43 F7).
@@ -337,14 +344,22 @@ impl State {
         list.selected = list.selected.min(list.rows.len().saturating_sub(1));
         list.keep_selection_visible();
         if let Some(wanted) = lost {
+            // A user renamed from outside left the filter, and the name they had may be
+            // another user's by now, maybe the one in their place: both said with their ids
+            // then (bb65 F1: "frank no longer matches the filter: frank is selected").
             let instead = match list.selected_entry() {
+                Some(entry) if entry.user.handle() == wanted.handle => format!(
+                    "another user named {} (id {}) is selected in their place",
+                    entry.user.handle(),
+                    entry.user.id
+                ),
                 Some(entry) => format!("{} is selected in their place", entry.user.handle()),
                 None => "no one is selected".to_owned(),
             };
             let waited = if self.after_the_matches.take().is_some() { "not done: " } else { "" };
             let note = format!(
-                "{waited}{} no longer matches the filter: {instead}; choose a row (j/k) before e, E, y, h or i, or Esc to go back to them",
-                wanted.handle
+                "{waited}{} (id {}, as last read) no longer matches the filter: {instead}; choose a row (j/k) before e, E, y, h or i, or Esc to go back to them",
+                wanted.handle, wanted.id
             );
             self.list.search.lost = Some(wanted);
             self.say(StatusKind::Error, note);
