@@ -423,6 +423,23 @@ fn write_sgr(out: &mut Vec<u8>, from: Option<Pen>, to: Pen) {
     let _ = write!(out, "\x1b[{}m", params.join(";"));
 }
 
+/// The most of one cell's cluster sent to the terminal: the longest emoji sequences are
+/// about 35 bytes, and terminals keep a few combining marks a cell.
+const CELL_BYTES: usize = 64;
+
+/// What is sent of a cell's cluster: cut after [`CELL_BYTES`] at a character's end. A letter
+/// with 400,000 combining marks (800 KB, under the document limit) went whole with every
+/// frame that drew its row: 0.8–1.6 MB a keystroke while editing its user (bb65 F3). What
+/// is cut is the marks a terminal would not draw anyway; the cell's width is its first
+/// characters'.
+fn sent_of(symbol: &str) -> &str {
+    if symbol.len() <= CELL_BYTES {
+        return symbol;
+    }
+    let end = (0..=CELL_BYTES).rev().find(|at| symbol.is_char_boundary(*at)).unwrap_or(0);
+    &symbol[..end]
+}
+
 impl<W: Write> Backend for LeanBackend<W> {
     type Error = io::Error;
 
@@ -466,9 +483,10 @@ impl<W: Write> Backend for LeanBackend<W> {
                 continue;
             }
             self.move_to(Position::new(x, y));
-            self.set_pen_for(Pen::of(cell), cell.symbol());
-            self.out.extend_from_slice(cell.symbol().as_bytes());
-            self.advance(Position::new(x, y), cell.symbol());
+            let symbol = sent_of(cell.symbol());
+            self.set_pen_for(Pen::of(cell), symbol);
+            self.out.extend_from_slice(symbol.as_bytes());
+            self.advance(Position::new(x, y), symbol);
             i += 1;
         }
         Ok(())

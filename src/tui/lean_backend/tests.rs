@@ -98,3 +98,18 @@ fn colours_take_their_short_codes_and_one_sequence_holds_every_change() {
     assert_eq!(sgr(Some(Pen::DEFAULT), warm), "\x1b[38;5;208;48;2;1;2;3m");
     assert_eq!(sgr(Some(grey), Pen { fg: Color::Yellow, ..Pen::DEFAULT }), "\x1b[33m");
 }
+
+/// A cluster of a letter and 400,000 combining marks is sent as its first 64 bytes, cut at a
+/// character's end (bb65 F3: 800 KB a frame).
+#[test]
+fn a_cluster_of_many_combining_marks_is_sent_cut_to_its_first_bytes() {
+    let zalgo = format!("Z{}", "\u{301}".repeat(400_000));
+    let out = drawn(&[(0, 0, zalgo.as_str()), (1, 0, "x")]);
+    assert!(out.len() < 200, "{} bytes", out.len());
+    let sent = format!("Z{}", "\u{301}".repeat(31));
+    // After a cluster the cursor is placed absolutely again (its drawn width is not sure).
+    assert!(out.contains(&format!("{sent}\x1b[1;2Hx")), "{out:?}");
+    assert_eq!(sent_of(&zalgo).len(), 63, "cut at a character's end");
+    let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}";
+    assert_eq!(sent_of(family), family, "an emoji sequence goes whole");
+}
