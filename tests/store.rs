@@ -2533,7 +2533,11 @@ fn a_search_selection_visits_every_user_once_whatever_is_committed_meanwhile() {
         .expect("visited");
     assert_eq!(visited.len(), users, "every user once");
     assert_eq!(visited.iter().collect::<std::collections::HashSet<_>>().len(), users);
-    assert_eq!(store.user("p00000").expect("there").user.username.as_deref(), Some("zzzz"), "the rename is in");
+    assert_eq!(
+        store.user("p00000").expect("there").user.username.as_deref(),
+        Some("zzzz"),
+        "the rename is in"
+    );
 }
 
 /// Reads pinned to one snapshot: a listing read a page at a time gives every user once, as

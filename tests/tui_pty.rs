@@ -1296,6 +1296,29 @@ fn an_import_waiting_on_the_terminal_says_so_and_a_signal_stops_it_with_the_file
     }
 }
 
+/// `import` typed at the terminal into a database that holds users ends at the one Ctrl-D its
+/// line names: its input is read ahead to that end before the write lock is taken, and was
+/// then read again, waiting for a second Ctrl-D with every other save refused as busy (bb64
+/// F1). An array typed the same way too.
+#[test]
+fn an_import_typed_at_the_terminal_ends_at_one_ctrl_d() {
+    let fixture = Fixture::new();
+    for (args, typed, id) in [
+        (&["import"][..], "{\"id\":\"typed1\",\"customData\":{}}\r", "typed1"),
+        (&["import", "--upsert"][..], "[{\"id\":\"typed2\",\"name\":\"A\"}]\r", "typed2"),
+    ] {
+        let mut tui = fixture.spawn_tui_with(120, 20, args, &[]);
+        tui.wait_text("reading users as JSON Lines or one JSON array from the terminal");
+        tui.send(typed);
+        tui.wait_text(id);
+        tui.send("\x04");
+        let status = tui.wait_exit_within(Duration::from_secs(20));
+        assert_eq!(status.exit_code(), 0, "{id}: {status:?}\n{}", framed(&tui.text()));
+        assert!(tui.text().contains("imported: 1 new"), "{id}:\n{}", framed(&tui.text()));
+        assert!(fixture.cli_ok(&["get", id]).contains('{'), "{id} was imported");
+    }
+}
+
 /// `patch -` on a terminal says it waits for the patch, and Ctrl-C stops it (nothing was said,
 /// Ctrl-C was ignored, and Ctrl-D then parsed what had been typed: bb25 P04).
 #[test]

@@ -64,8 +64,10 @@ impl DocumentTooLarge {
 enum Source {
     File(fs::File, String),
     Stdin(io::Stdin),
-    /// What was read of `rest` ahead, in a file (from its start), then the rest of it.
-    ReadAhead(fs::File, Box<Source>),
+    /// What was read of `rest` ahead, in a file (from its start), then the rest of it — none
+    /// when the read ahead met its end (`true`): a terminal's Ctrl-D ends the input once, and
+    /// a second read waited for a second Ctrl-D with the write lock held (bb64 F1).
+    ReadAhead(fs::File, Box<Source>, bool),
 }
 
 /// Whether `file` names standard input: nothing, or `-`.
@@ -89,7 +91,7 @@ impl Source {
         match self {
             Self::File(_, shown) => shown,
             Self::Stdin(_) => "standard input",
-            Self::ReadAhead(_, rest) => rest.name(),
+            Self::ReadAhead(_, rest, _) => rest.name(),
         }
     }
 
@@ -118,10 +120,13 @@ impl Source {
         let mut ahead = crate::sorted_runs::Spill::unnamed_file_beside_or_in_tmpdir(dir, READ_AHEAD as u64)
             .with_context(|| failed(self.name()))?;
         let mut buffer = vec![0; CHUNK];
-        let mut kept = 0;
+        let (mut kept, mut ended) = (0, false);
         while kept < READ_AHEAD {
             match self.read(&mut buffer) {
-                Ok(0) => break,
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
                 Ok(read) => {
                     ahead.write_all(&buffer[..read]).with_context(|| failed(self.name()))?;
                     kept += read;
@@ -131,7 +136,7 @@ impl Source {
             }
         }
         ahead.rewind().with_context(|| failed(self.name()))?;
-        Ok(Self::ReadAhead(ahead, Box::new(self)))
+        Ok(Self::ReadAhead(ahead, Box::new(self), ended))
     }
 
     /// Reads up to `chunk` more bytes onto the end of `buffer`, which keeps only what was read.
@@ -147,7 +152,8 @@ impl Source {
         match self {
             Self::File(f, _) => f.read(buffer),
             Self::Stdin(stdin) => stdin.lock().read(buffer),
-            Self::ReadAhead(ahead, rest) => match ahead.read(buffer)? {
+            Self::ReadAhead(ahead, rest, ended) => match ahead.read(buffer)? {
+                0 if *ended => Ok(0),
                 0 => rest.read(buffer),
                 read => Ok(read),
             },
