@@ -234,6 +234,27 @@ impl PreparedSource for PreparedElsewhere {
     }
 }
 
+/// What a failure to keep the load's sorted runs in `dir` says.
+fn runs_failed(dir: &Path, e: io::Error) -> StoreError {
+    match e.kind() {
+        // As the database file's own limit is said (bb49 F4).
+        io::ErrorKind::FileTooLarge => StoreError::Database(format!(
+            "the load's sorted runs in {} may not grow past the size limit this process runs under (`ulimit -f`; I/O error: {e}): nothing was written, the database is as it was",
+            dir.display()
+        )),
+        // As a write that fills the disk itself says it (bb64 F3: the raw error said neither
+        // that nothing was written nor what to do).
+        io::ErrorKind::StorageFull => StoreError::Database(format!(
+            "no room left on the disk (I/O error: {e}) for the load's sorted runs in {}: nothing was written, the database is as it was; a load into an empty database needs room for them beside it (about as much again as the records) and for its tables — free some room",
+            dir.display()
+        )),
+        _ => StoreError::Io {
+            context: format!("{}: cannot keep the load's sorted runs", dir.display()),
+            error: e,
+        },
+    }
+}
+
 /// The load itself, from users prepared by `users`.
 fn load_prepared(
     tables: &mut WriteTables<'_>,
@@ -242,22 +263,11 @@ fn load_prepared(
     now: i64,
     dir: &Path,
 ) -> Result<u64, StoreError> {
-    let failed_in = |dir: &Path, e: io::Error| match e.kind() {
-        // As the database file's own limit is said (bb49 F4).
-        io::ErrorKind::FileTooLarge => StoreError::Database(format!(
-            "the load's sorted runs in {} may not grow past the size limit this process runs under (`ulimit -f`; I/O error: {e}): nothing was written, the database is as it was",
-            dir.display()
-        )),
-        _ => StoreError::Io {
-            context: format!("{}: cannot keep the load's sorted runs", dir.display()),
-            error: e,
-        },
-    };
-    let mut spill = Spill::with_writer_thread(dir).map_err(|e| failed_in(dir, e))?;
+    let mut spill = Spill::with_writer_thread(dir).map_err(|e| runs_failed(dir, e))?;
     // Where it was made ($TMPDIR when the database's directory took none): a disk that
     // fills later is that one (bb23 L03).
     let made_in = spill.dir().to_path_buf();
-    let spill_failed = |e: io::Error| failed_in(&made_in, e);
+    let spill_failed = |e: io::Error| runs_failed(&made_in, e);
     let mut runs = TableRuns {
         users: Runs::new(BIG_RUNS),
         custom_data: Runs::new(BIG_RUNS),

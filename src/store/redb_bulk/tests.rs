@@ -18,3 +18,22 @@ fn the_stored_user_written_directly_is_the_one_the_general_path_serialises() {
         assert_eq!(String::from_utf8(direct).expect("UTF-8"), general, "{profile}");
     }
 }
+
+/// A full disk met by the load's sorted runs is said as a write's own full disk is: that
+/// nothing was written, where, and what to do (it said only `cannot keep the load's sorted
+/// runs: No space left on device`: bb64 F3); a file-size limit in its own words; anything else
+/// with the directory.
+#[test]
+fn a_full_disk_under_the_loads_runs_says_nothing_was_written() {
+    let said = runs_failed(Path::new("/srv/db"), io::Error::from(io::ErrorKind::StorageFull)).to_string();
+    assert!(said.starts_with("database error: no room left on the disk (I/O error: "), "{said}");
+    assert!(
+        said.contains("sorted runs in /srv/db: nothing was written, the database is as it was;"),
+        "{said}"
+    );
+    let limit = runs_failed(Path::new("/srv/db"), io::Error::from(io::ErrorKind::FileTooLarge)).to_string();
+    assert!(limit.contains("may not grow past the size limit"), "{limit}");
+    let other =
+        runs_failed(Path::new("/srv/db"), io::Error::from(io::ErrorKind::PermissionDenied)).to_string();
+    assert!(other.contains("/srv/db: cannot keep the load's sorted runs"), "{other}");
+}
