@@ -284,6 +284,24 @@ fn schema_check_prints_one_line_per_offending_user_and_exits_4() {
     assert!(ok.stdout.is_empty(), "{ok:?}");
 }
 
+/// `schema check` quotes a value with its numbers as the document writes them, as `set`'s
+/// refusal does: `1E5`, not serde_json's `1e+5`, text the document does not hold (bb64 F4).
+#[test]
+fn schema_check_quotes_numbers_as_written() {
+    let sandbox = Sandbox::new();
+    let schema = sandbox.file("few.json", r#"{"type":"object","properties":{"n":{"maxItems":2}}}"#);
+    let document = r#"{"n":[1E5,-0.0e0,1.50]}"#;
+    let refused = one_line(&sandbox.run(&["--schema", &schema, "set", "bob", "-"], Some(document)), 4);
+    assert!(refused.contains("[1E5,-0.0e0,1.50] has more than 2 items"), "{refused}");
+    sandbox.run(&["set", "bob", "-"], Some(document)).ok();
+    let table = sandbox.on(&["--schema", &schema, "schema", "check"]);
+    assert_eq!(table.code, 4, "{table:?}");
+    assert!(table.stdout.contains("n: [1E5,-0.0e0,1.50] has more than 2 items"), "{table:?}");
+    let json = sandbox.on(&["--schema", &schema, "schema", "check", "--json"]);
+    let line: serde_json::Value = serde_json::from_str(json.stdout.trim()).expect("JSON line");
+    assert_eq!(line["first"]["message"], "[1E5,-0.0e0,1.50] has more than 2 items", "{json:?}");
+}
+
 #[test]
 fn import_and_restore_are_held_to_the_schema_all_or_nothing() {
     let sandbox = Sandbox::new();
