@@ -922,10 +922,42 @@ fn undo_on_postgres_leaves_another_account_created_under_a_batch_users_id_alone(
         .expect("another account under u2");
     let undo = run(&home, &["--db", &url, "undo", &batch], None);
     assert!(undo.stdout.contains("left alone"), "{undo:?}");
+    // Not "now at revision 2 (batch B)", the batch's own revision (bb66 F5).
+    assert!(undo.stdout.contains("  u2 deleted since (or another account is under its id now)"), "{undo:?}");
     undo.fails(5);
     assert_eq!(db.stored_text("u2"), written, "the new account's document untouched");
     let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
     assert!(!alice.stdout.contains("flag"), "the batch's own user restored: {alice:?}");
+}
+
+/// bb66 F1: another account created under a deleted user's id is not given the first one's
+/// history: `history` lists only what was kept since it was created, and `restore` of the first
+/// account's revision is refused (it wrote that document into the second account's profile).
+#[test]
+fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    let first = run(&home, &["--db", &url, "history", "u2"], None).ok().stdout;
+    assert!(first.lines().count() >= 3, "the first account's revisions 1 and 2: {first}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    db.superuser()
+        .batch_execute(
+            "delete from users where id = 'u2'; \
+             insert into users (tenant_id, id, username, custom_data) values ('default', 'u2', 'someone_else', '{\"mine\": 1}')",
+        )
+        .expect("another account under u2");
+    let history = run(&home, &["--db", &url, "history", "u2"], None).ok().stdout;
+    let revisions: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(revisions.len(), 1, "only the account's own (current) revision: {history}");
+    assert!(!history.contains("batch"), "{history}");
+    let refused = run(&home, &["--db", &url, "restore", "u2", "2"], None);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains("revision 2"), "{refused:?}");
+    let now = run(&home, &["--db", &url, "get", "u2"], None).ok().stdout;
+    assert!(now.contains("\"mine\": 1") && !now.contains("flag"), "untouched: {now}");
+    let old = run(&home, &["--db", &url, "get", "u2", "--revision", "1"], None);
+    assert_ne!(old.code, 0, "the first account's revision 1 is not this one's: {old:?}");
 }
 
 #[test]

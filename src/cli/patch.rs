@@ -396,7 +396,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             .flatten()
             .and_then(|r| r.batch);
         let now = match (&by, revision) {
-            (_, 0) => "deleted since".to_owned(),
+            (_, 0) => "deleted since (or another account is under its id now)".to_owned(),
             (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
         };

@@ -425,7 +425,13 @@ impl PostgresStore {
             // deleted and the id given again by SQL, a restore), which the revisions kept under
             // the id are not of: its document is never taken back to the other's (bb63 F4).
             let born_since: bool = row.get(7);
-            if born_since || ((latest != *revision || !same) && !as_written) {
+            if born_since {
+                // Said as a user gone: the one the batch wrote was deleted (bb66 F5: "now at
+                // revision 2 (batch B)", the batch's own revision, read as not undone).
+                changed_since.push(id, 0);
+                continue;
+            }
+            if (latest != *revision || !same) && !as_written {
                 changed_since.push(id, now.max(1) as Revision);
                 continue;
             }

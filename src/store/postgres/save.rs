@@ -5,6 +5,10 @@ use super::journal::Written;
 use super::*;
 use crate::store::BatchId;
 
+/// A history row `h` kept for the account `u` that is under its id now: saved since that
+/// account was created (both times are the server's).
+const OF_THIS_ACCOUNT: &str = "h.saved_at >= u.created_at";
+
 impl PostgresStore {
     pub(super) fn save_document(
         &self,
@@ -233,6 +237,10 @@ impl PostgresStore {
         }
     }
 
+    /// The user's history as this account's: revisions kept under the id before the account
+    /// there now was created are another account's (deleted, and the id given again by SQL or
+    /// a restore), and are neither listed nor restored as its own (bb66 F1: `restore u8 2` wrote
+    /// the first account's document into the second's profile).
     pub(super) fn revisions_of(&self, id: &str) -> Result<Vec<RevisionInfo>, StoreError> {
         let current = self.one_user(id)?;
         let (current_text, _, _) = self.current_row(id)?;
@@ -245,7 +253,8 @@ impl PostgresStore {
                 .query(
                     &format!(
                         "select h.revision, {SAVED_AT_MS}, h.saved_by, h.custom_data::text, {batch} \
-                         from custodian.history h where h.tenant_id = $1 and h.user_id = $2 order by h.revision"
+                         from custodian.history h join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
+                         where h.tenant_id = $1 and h.user_id = $2 and {OF_THIS_ACCOUNT} order by h.revision"
                     ),
                     &[&self.tenant, &id],
                 )
@@ -291,8 +300,11 @@ impl PostgresStore {
         let row = self
             .lock()
             .query_opt(
-                "select h.custom_data::text from custodian.history h \
-                 where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3",
+                &format!(
+                    "select h.custom_data::text from custodian.history h \
+                     join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
+                     where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3 and {OF_THIS_ACCOUNT}"
+                ),
                 &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64)],
             )
             .map_err(|e| self.fail(e))?;
