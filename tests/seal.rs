@@ -289,6 +289,27 @@ fn a_tampered_or_foreign_value_opens_nothing_and_says_so_on_one_line() {
     assert!(!run.stdout.contains("DE123456789"));
 }
 
+/// A sealed value whose tag was cut off (a bad copy) is refused where the document is opened,
+/// as the bad-input table says: it was printed as it was, exit 0, nothing said (bb67 F1).
+#[test]
+fn get_unseal_refuses_a_sealed_value_cut_to_four_parts() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.keygen("key.jwk");
+    sandbox.seal_billing(&key);
+    let mut stored = sandbox.stored("alice");
+    let token = stored["apps"][2]["token"].as_str().expect("sealed").to_owned();
+    let cut = token[..token.rfind('.').expect("dots")].to_owned();
+    stored["apps"][2]["token"] = Value::String(cut);
+    let file = sandbox.file("cut.json", &stored.to_string());
+    sandbox.run(&["set", "alice", &file, "--allow-sensitive"], None).ok();
+    let run = sandbox.run(&["get", "alice", "--unseal", "--key-file", &key], None);
+    assert!(run.stdout.is_empty(), "no partial document: {run:?}");
+    assert_eq!(
+        run.fails(4),
+        "custodian: cannot open apps[2].token: not a JWE compact value (4 parts separated by dots, 5 expected)"
+    );
+}
+
 #[test]
 fn a_document_sealing_grew_past_the_limit_is_refused_saying_sealing_did_it() {
     let sandbox = Sandbox::new();

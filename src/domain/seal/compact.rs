@@ -303,11 +303,31 @@ pub(super) fn sealed_parts(text: &str) -> Option<(Vec<&str>, Header)> {
         return None;
     }
     let parts: Vec<&str> = text.split('.').collect();
-    if parts[2..].iter().any(|part| part.is_empty()) {
+    // The IV and the tag are never empty; the ciphertext of an empty plaintext is (RFC 7516
+    // allows it, and joserfc makes one: it was read as plain text and never opened, bb67 F1).
+    if parts[2].is_empty() || parts[4].is_empty() {
         return None;
     }
     let header = Header::decode(parts[0]).filter(Header::says_encrypted)?;
     Some((parts, header))
+}
+
+/// How many dot-separated parts `text` has when it is a sealed value damaged to more or fewer
+/// than five (its tag cut off by a bad copy, a part added): a first part that decodes to a
+/// header saying how it is encrypted. `None` for anything else, a JWE of five parts included.
+/// Opening says what is wrong with it, where it was read as plain text (bb67 F1).
+pub fn damaged_seal_parts(text: &str) -> Option<usize> {
+    if text.len() < 20
+        || !text.bytes().all(|b| b == b'.' || b == b'-' || b == b'_' || b.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    let parts = text.split('.').count();
+    if parts == 5 || !(2..=8).contains(&parts) {
+        return None;
+    }
+    let first = text.split('.').next()?;
+    Header::decode(first).filter(Header::says_encrypted).map(|_| parts)
 }
 
 /// What can be said of a sealed value without its key: for the short form shown in place of it.

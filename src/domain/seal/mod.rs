@@ -51,7 +51,8 @@ pub const TAG_BYTES: usize = 16;
 const MAX_HEADER_CHARS: usize = 4096;
 
 pub use compact::{
-    Compact, SealedSummary, could_be_ciphertext, header_texts, is_sealed, parse_compact, summary,
+    Compact, SealedSummary, could_be_ciphertext, damaged_seal_parts, header_texts, is_sealed, parse_compact,
+    summary,
 };
 pub use keys::{Key, KeyFileError, KeySet};
 pub use paths::{CannotOpen, SealPathError, open_all, seal_paths, sealed_inside, value_at_mut};
@@ -138,7 +139,9 @@ pub fn open(token: &str, keys: &KeySet) -> Result<Value, OpenError> {
 /// [`open`] for a value that may not be sealed at all: `None` when it is not (any string that
 /// is not a JWE), its opening otherwise. Reads the header once.
 pub fn open_if_sealed(text: &str, keys: &KeySet) -> Option<Result<Value, OpenError>> {
-    let (parts, header) = sealed_parts(text)?;
+    let Some((parts, header)) = sealed_parts(text) else {
+        return damaged_seal_parts(text).map(|parts| Err(OpenError::NotCompact(parts)));
+    };
     Some(compact_from(&parts, header).and_then(|compact| decrypt(compact, keys)))
 }
 

@@ -212,7 +212,12 @@ impl State {
         };
         let Some((text, span)) = self.value_under_cursor("opening") else { return };
         let token = match crate::domain::custom_data::parse_value(&text[span.start..span.end]) {
-            Ok(Value::String(token)) if seal::is_sealed(&token) => token,
+            // A damaged one too: opening says what is wrong with it (it was "not sealed": bb67 F1).
+            Ok(Value::String(token))
+                if seal::is_sealed(&token) || seal::damaged_seal_parts(&token).is_some() =>
+            {
+                token
+            }
             _ => {
                 self.say(StatusKind::Info, format!("{} is not sealed", span.path));
                 return;
