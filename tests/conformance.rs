@@ -1440,7 +1440,9 @@ fn an_outside_document_a_role_may_not_keep_lets_the_read_go_on_and_a_held_row_or
     let mut holding = holder.transaction().expect("begin");
     holding.execute("select 1 from users where id = 'u3' for update", &[]).expect("hold the row");
     match store.keep_outside_write("u3") {
-        Err(StoreError::HeldWhileRead { user }) => assert_eq!(user, "u3"),
+        Err(StoreError::HeldWhileRead { user, never_kept }) => {
+            assert_eq!((user.as_str(), never_kept), ("u3", true))
+        }
         other => panic!("{other:?}"),
     }
     holding.rollback().expect("release the row");

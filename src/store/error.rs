@@ -129,10 +129,15 @@ pub enum StoreError {
     RowHeld { user: String },
     /// On PostgreSQL, `get` or `history` of a user whose document was written outside custodian
     /// and not kept yet, while another session holds the row: no revision can name it.
+    /// `never_kept`: custodian has kept nothing of this user yet (most of a deployment's
+    /// users): their document was not "written outside custodian", it is the one they have
+    /// (bb66 F3: a sign-in holding the row was said as an outside write).
     #[error(
-        "user {user}'s customData was written outside custodian and another session (Logto, a script, another custodian) holds its row: it stayed locked for 3 s, so that document could not be kept as a revision of its own and no revision of it is given; try again"
+        "user {user}'s customData {} and another session (Logto, a script, another custodian) holds its row: it stayed locked for 3 s, so that document could not be kept as {} and no revision of it is given; try again (`--read-only` reads it without keeping it)",
+        if *.never_kept { "was never kept by custodian yet" } else { "was written outside custodian" },
+        if *.never_kept { "revision 1" } else { "a revision of its own" }
     )]
-    HeldWhileRead { user: String },
+    HeldWhileRead { user: String, never_kept: bool },
     /// A write on a PostgreSQL server that takes none (a hot standby, or
     /// `default_transaction_read_only` on for the database or the role).
     #[error(

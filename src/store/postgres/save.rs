@@ -188,13 +188,16 @@ impl PostgresStore {
              where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
              (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
              from public.users u where u.tenant_id = $1 and u.id = $2";
+        // Whether nothing of the user is kept yet (said so when the row is held).
+        let mut never_kept = false;
         let kept = (|| -> Result<(), postgres::Error> {
             // Nothing to keep, the usual case: answered without the row lock, so a read never
             // waits on a writer holding it (Logto, a batch) nor is refused as busy.
             let unlocked = client.query_opt(LATEST, &[&self.tenant, &id])?;
-            if unlocked.is_none_or(|row| row.get::<_, Option<bool>>(0) == Some(true)) {
+            let Some(unlocked) = unlocked.filter(|row| row.get::<_, Option<bool>>(0) != Some(true)) else {
                 return Ok(());
-            }
+            };
+            never_kept = unlocked.get::<_, Option<i64>>(1).is_none();
             let mut tx = Self::write_transaction(&mut client)?;
             // Locked as a save locks it (waiting the session's lock timeout for a writer that
             // holds it), then read in a statement of its own (see `lock_users`).
@@ -231,7 +234,7 @@ impl PostgresStore {
             // overwrote a later outside write (bb53 F1). No revision is given instead.
             Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
                 tracing::info!(user = %id, "a document written outside custodian could not be kept: the row is held");
-                Err(StoreError::HeldWhileRead { user: id.to_owned() })
+                Err(StoreError::HeldWhileRead { user: id.to_owned(), never_kept })
             }
             Err(e) => Err(self.fail(e)),
         }
