@@ -930,6 +930,45 @@ fn undo_on_postgres_leaves_another_account_created_under_a_batch_users_id_alone(
     assert!(!alice.stdout.contains("flag"), "the batch's own user restored: {alice:?}");
 }
 
+/// bb66 F2: a batch the server stops to end a deadlock (another session holding bob and then
+/// asking for alice, whom the batch holds while it waits for bob) says what happened, that
+/// nothing of it was written and to try again; it said PostgreSQL's bare `deadlock detected`.
+#[test]
+fn a_batch_chosen_to_end_a_deadlock_says_nothing_was_written_on_postgres() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let before = (db.stored_text("u1"), db.stored_text("u2"));
+    let mut logto = db.superuser();
+    let mut holding = logto.transaction().expect("begin");
+    holding
+        .execute("select 1 from users where tenant_id = 'default' and id = 'u2' for update", &[])
+        .expect("bob");
+    let run = std::thread::scope(|scope| {
+        let running = scope.spawn(|| run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None));
+        let mut watcher = db.superuser();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while watcher
+            .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()", &[])
+            .expect("pg_stat_activity")
+            .get::<_, i64>(0)
+            == 0
+        {
+            assert!(Instant::now() < deadline && !running.is_finished(), "the batch never waited for bob");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The batch holds alice and waits for bob; asking for alice closes the cycle, and the
+        // batch, waiting longer, is the one the server stops.
+        holding
+            .execute("select 1 from users where tenant_id = 'default' and id = 'u1' for update", &[])
+            .expect("alice, once the batch is stopped");
+        holding.rollback().expect("let go");
+        running.join().expect("custodian ran")
+    });
+    let said = run.fails(1);
+    assert!(said.contains("(deadlock detected): nothing of it was written; try again"), "{said}");
+    assert_eq!((db.stored_text("u1"), db.stored_text("u2")), before, "nothing written");
+}
+
 /// bb66 F1: another account created under a deleted user's id is not given the first one's
 /// history: `history` lists only what was kept since it was created, and `restore` of the first
 /// account's revision is refused (it wrote that document into the second account's profile).

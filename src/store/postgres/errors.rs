@@ -16,6 +16,13 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
         if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
             return StoreError::ServerTakesNoWrites { server: spec.to_string() };
         }
+        // The server ended this transaction to let another go on: rolled back whole (bb66 F2:
+        // PostgreSQL's bare `deadlock detected` said neither that nor what to do).
+        if *code == SqlState::T_R_DEADLOCK_DETECTED {
+            return StoreError::Connection(format!(
+                "{spec}: another session (Logto, a script, another custodian) was writing some of the same users, and the server stopped this write so that one could go on (deadlock detected): nothing of it was written; try again"
+            ));
+        }
         let what = if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
