@@ -92,6 +92,16 @@ pub enum KeyFileError {
     WrongAlg { which: String, found: String },
     #[error("{which} has no \"kid\" (sealed values name their key by it)")]
     NoKid { which: String },
+    /// A key marked for signing: custodian would seal with it, and a backend's JOSE library
+    /// (joserfc) refuses to open what it sealed (bb67 F2).
+    #[error(
+        "{which} has use {found}; a key that seals and opens values must be for \"enc\" (or say no use): a backend's JOSE library refuses to decrypt with a key marked otherwise"
+    )]
+    WrongUse { which: String, found: String },
+    #[error(
+        "{which} has key_ops {found}; a key that seals and opens values needs \"encrypt\" and \"decrypt\" among them (or no key_ops): a backend's JOSE library refuses to decrypt with it otherwise"
+    )]
+    WrongKeyOps { which: String, found: String },
     #[error("two keys have kid \"{0}\"; a kid must pick one key")]
     DuplicateKid(String),
 }
@@ -157,6 +167,17 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
         None => {}
         Some(Value::String(alg)) if alg == "dir" => {}
         Some(other) => return Err(KeyFileError::WrongAlg { which: which.to_owned(), found: shown(other) }),
+    }
+    match jwk.get("use") {
+        None => {}
+        Some(Value::String(usage)) if usage == "enc" => {}
+        Some(other) => return Err(KeyFileError::WrongUse { which: which.to_owned(), found: shown(other) }),
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let has = |op: &str| ops.as_array().is_some_and(|ops| ops.iter().any(|o| o.as_str() == Some(op)));
+        if !(has("encrypt") && has("decrypt")) {
+            return Err(KeyFileError::WrongKeyOps { which: which.to_owned(), found: shown(ops) });
+        }
     }
     let Some(Value::String(k)) = jwk.get("k") else {
         return Err(KeyFileError::NoK { which: which.to_owned() });

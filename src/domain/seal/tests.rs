@@ -546,6 +546,39 @@ fn a_jwk_must_say_alg_dir_if_it_says_an_alg_and_have_a_kid_that_is_not_empty() {
     }
 }
 
+/// A key marked for signing, or whose key_ops leave out encrypting or decrypting, is refused:
+/// custodian sealed with one, and joserfc, as a backend uses it, refuses to open what it
+/// sealed (bb67 F2). `use: "enc"`, key_ops with both, and neither, are taken.
+#[test]
+fn a_jwk_for_signing_or_without_encrypt_and_decrypt_in_its_key_ops_is_refused() {
+    let k = URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES]);
+    let parse = |members: &str| KeySet::parse(&format!(r#"{{"kty":"oct","k":"{k}","kid":"a"{members}}}"#));
+    for taken in [
+        "",
+        r#","use":"enc""#,
+        r#","key_ops":["encrypt","decrypt"]"#,
+        r#","use":"enc","key_ops":["decrypt","encrypt","wrapKey"]"#,
+    ] {
+        assert!(parse(taken).is_ok(), "{taken}");
+    }
+    assert_eq!(
+        parse(r#","use":"sig""#).unwrap_err(),
+        KeyFileError::WrongUse { which: "the key".into(), found: "\"sig\"".into() }
+    );
+    for ops in [r#"["sign","verify"]"#, r#"["encrypt"]"#, r#""encrypt""#, "[]"] {
+        assert_eq!(
+            parse(&format!(r#","key_ops":{ops}"#)).unwrap_err(),
+            KeyFileError::WrongKeyOps { which: "the key".into(), found: ops.into() },
+            "{ops}"
+        );
+    }
+    let said = parse(r#","use":"sig""#).unwrap_err().to_string();
+    assert!(
+        said.starts_with("the key has use \"sig\"; a key that seals and opens values must be for \"enc\""),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_key_set_lists_its_keys_in_the_files_order_and_a_key_shows_only_its_kid() {
     let keys = set(vec![key("new", 2), key("old", 1)]);
