@@ -392,12 +392,14 @@ fn scheme_start(bytes: &[u8], at: usize) -> usize {
 
 /// Query parameters whose values are public ids, random-looking by design: the click ids ad
 /// platforms add to a landing URL (`fbclid`, `gclid`, …), a YouTube playlist (`list`), a
-/// share id (`si`), campaign tags (`utm_…`). A landing URL kept as where a user came from was
-/// refused as holding a token (bb17 L04). A parameter named like a secret is still one.
+/// share id (`si`), campaign tags (`utm_…`), the analytics id Unsplash puts in every image URL
+/// its API returns (`ixid`, with `ixlib`: a cover image refused `set` and held a user out of
+/// every patch, bb67 F3). A landing URL kept as where a user came from was refused as holding
+/// a token (bb17 L04). A parameter named like a secret is still one.
 fn is_public_parameter(name: &str) -> bool {
     const PUBLIC: &[&str] = &[
         "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
-        "mc_cid", "mc_eid", "list", "si", "v",
+        "mc_cid", "mc_eid", "list", "si", "v", "ixid", "ixlib",
     ];
     let name = name.to_ascii_lowercase();
     PUBLIC.contains(&name.as_str()) || name.starts_with("utm_")

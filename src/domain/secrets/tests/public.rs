@@ -47,6 +47,8 @@ fn a_landing_urls_click_ids_and_playlist_are_public_and_a_token_parameter_is_not
         "https://example.com/?gclid=EAIaIQobChMIv7ejw6eQ-wIVxAeICR0Y5wYlEAAYASAAEgJYdvD_BwE",
         "https://www.youtube.com/playlist?list=PLFgquLnL59alCl_2TQvOiD5Vgm1hCaGSI",
         "https://example.com/?UTM_CONTENT=q8ZrKx2mW9vTb4nPq7LsYd3Hf6Jc1Ng5Rk0Ua8",
+        // Every image URL Unsplash's API returns (bb67 F3).
+        "https://images.unsplash.com/photo-1417325384643-aac51acc9e5d?crop=entropy&cs=tinysrgb&fit=max&fm=jpg&ixid=M3w1NDI0NzR8MHwxfHNlYXJjaHwxfHxuYXR1cmV8ZW58MHx8fHwxNzE0NDA1OTM5fDA&ixlib=rb-4.0.3&q=80&w=1080",
     ] {
         assert_eq!(findings(json!({"landing": url})), [""; 0], "{url}");
     }
