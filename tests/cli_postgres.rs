@@ -112,6 +112,26 @@ fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
     );
 }
 
+/// A lock on custodian's own history table (a DBA's `LOCK TABLE`, what `CREATE INDEX` takes)
+/// is not said as the user's row held by Logto or a script: no one held the row (bb66 F4).
+#[test]
+fn a_set_held_up_by_a_lock_on_custodians_tables_says_so_not_the_users_row() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let url = db.tenant_url("default");
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("lock table custodian.history in share mode", &[]).expect("the table lock");
+    let stderr = run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(1);
+    holding.rollback().expect("let go");
+    assert!(stderr.contains("another session holds a lock on custodian's own tables"), "{stderr}");
+    assert!(stderr.contains("nothing was written; try again"), "{stderr}");
+    assert!(!stderr.contains("user u1 is being written"), "{stderr}");
+    let got = run(&home, &["--db", &url, "get", "alice"], None).ok().stdout;
+    assert!(!got.contains("\"a\": 1"), "nothing written: {got}");
+}
+
 /// A login role that is a member of two tenants' roles without their rights, asked for a
 /// tenant it may not become, is told the tenants it may: it said "a tenant's own role sees
 /// only its tenant", of a role that is no tenant's own and may become two (bb41).

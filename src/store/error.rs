@@ -121,6 +121,12 @@ pub enum StoreError {
     Invalid(#[from] ValidationError),
     #[error("the database is busy: someone else is writing; try again")]
     Busy,
+    /// On PostgreSQL, a write that waited past the lock timeout for one of custodian's own
+    /// tables (its history or journal), not for a user's row (bb66 F4).
+    #[error(
+        "another session holds a lock on custodian's own tables (a DBA's LOCK TABLE, CREATE INDEX or VACUUM FULL?): the write waited 3 s; nothing was written; try again"
+    )]
+    TablesHeld,
     /// On PostgreSQL a save waits for one user's row, not the database: said so, naming them
     /// (bb41: "the database is busy" while one row was held, by Logto or a script).
     #[error(

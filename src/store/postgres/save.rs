@@ -30,6 +30,13 @@ impl PostgresStore {
             StoreError::Busy => StoreError::RowHeld { user: id.to_owned() },
             other => other,
         };
+        // Once the user's row is locked, a lock timeout is another session holding one of
+        // custodian's own tables (a DBA's `LOCK TABLE`, `CREATE INDEX`, `VACUUM FULL`), not the
+        // row: it was said as the user's row held by Logto or a script (bb66 F4).
+        let past_the_row = |e: postgres::Error| match fail(e) {
+            StoreError::RowHeld { .. } => StoreError::TablesHeld,
+            other => other,
+        };
         let mut tx = Self::write_transaction(&mut client).map_err(fail)?;
         // The row stays locked until the commit: no other writer can slip in between. The same
         // document is the same jsonb text: jsonb's `=` holds `2` and `2.0` equal, and a save
@@ -59,7 +66,7 @@ impl PostgresStore {
                  where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1",
                 &[&self.tenant, &id],
             )
-            .map_err(fail)?
+            .map_err(past_the_row)?
             .map(|r| (r.get::<_, i64>(0).max(1) as Revision, r.get::<_, bool>(1)))
         } else {
             None
@@ -87,10 +94,10 @@ impl PostgresStore {
         if !self.initialised {
             return Err(StoreError::NotInitialised { url: self.spec.to_string() });
         }
-        self.check_schema_hold(&mut tx, &fail)?;
+        self.check_schema_hold(&mut tx, &past_the_row)?;
         if !recorded {
             // The document being replaced was written outside custodian: keep it first.
-            self.keep_as_outside_revision(&mut tx, id, current).map_err(fail)?;
+            self.keep_as_outside_revision(&mut tx, id, current).map_err(past_the_row)?;
         }
         // Logto's `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
@@ -102,7 +109,7 @@ impl PostgresStore {
                 ),
                 &[&self.tenant, &id, &new_text, &updated_micros],
             )
-            .map_err(fail)?
+            .map_err(past_the_row)?
             .ok_or_else(|| StoreError::ChangedOutside { user: id.to_owned() })?;
         let new_micros: i64 = updated.get(0);
         // What jsonb stores can be far larger than what was sent: it writes a number such as
@@ -123,7 +130,7 @@ impl PostgresStore {
                  from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
             )
-            .map_err(fail)?
+            .map_err(past_the_row)?
         } else {
             // A schema `init` has not upgraded yet: saved as before; the journal works the
             // keys and size out once it can be read.
@@ -133,7 +140,7 @@ impl PostgresStore {
                  from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
                 &[&self.tenant, &id, &(revision as i64), &author.0],
             )
-            .map_err(fail)?
+            .map_err(past_the_row)?
         };
         // The COMMIT went out and no answer came back: the server may have committed it or
         // not. Never reported as saved nor as not saved; the caller finds out after
