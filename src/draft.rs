@@ -441,6 +441,19 @@ impl Drafts {
         }
     }
 
+    /// When this session's draft of `edit` was written, if it holds that very edit already (the
+    /// same text and base): the way out writes it again and keeps that time, or a hang-up after
+    /// a pause stamped the older of two edits of one user as the newer (bb69 F2).
+    pub fn written_with(&self, database: &str, edit: &EditSnapshot) -> Option<i64> {
+        let name = Draft::new(DraftKind::Draft, database, edit.clone(), 0).file_name();
+        let kept = self.read(&name).ok()?;
+        let same = kept.text == edit.text
+            && kept.base_revision == edit.base_revision
+            && kept.base_digest == edit.base_digest
+            && kept.external_file.is_none();
+        same.then_some(kept.saved_at)
+    }
+
     /// Removes the draft of one editing session, if it wrote one.
     pub fn remove_session(&self, database: &str, user_id: &str, session: &str) {
         let edit = EditSnapshot {

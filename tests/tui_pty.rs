@@ -699,6 +699,33 @@ fn type_after_the_last_autosave(fixture: &Fixture, tui: &mut Tui) -> String {
     panic!("every key typed was autosaved before it could be checked");
 }
 
+/// An edit left untouched since its autosave and then hung up on keeps the autosave's time in
+/// its draft: stamped at the hang-up, the older of two edits of one user read as the newer
+/// (bb69 F2).
+#[test]
+fn a_hang_up_after_a_pause_keeps_the_time_the_edit_was_last_written() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "idlebeforehangup");
+    let since = Instant::now();
+    while !the_draft_text(&fixture).is_some_and(|t| t.contains("idlebeforehangup")) {
+        assert!(since.elapsed() < TIMEOUT, "never autosaved: {:?}", draft_files(&fixture));
+        thread::sleep(POLL);
+    }
+    let saved_at = |fixture: &Fixture| -> i64 {
+        let text = the_draft_text(fixture).expect("one draft");
+        serde_json::from_str::<Value>(&text).expect("a draft")["savedAt"].as_i64().expect("savedAt")
+    };
+    let autosaved = saved_at(&fixture);
+    thread::sleep(Duration::from_millis(1200));
+    // SAFETY: a signal to the child this test spawned.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    let status = tui.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert_eq!(saved_at(&fixture), autosaved, "the time its text was written, not the hang-up's");
+    assert!(the_draft_text(&fixture).is_some_and(|t| t.contains("idlebeforehangup")));
+}
+
 /// Sends `signal` to the TUI holding an edit typed after the last autosave: custodian must
 /// leave on its own (exit 0, not killed by the signal) with that edit in its draft.
 fn a_signal_keeps_the_edit_typed_after_the_last_autosave(signal: libc::c_int) {

@@ -478,6 +478,12 @@ fn a_file_replaced_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_e
     assert!(update(&mut state, Action::Save).is_empty(), "refused before it is sent");
     let said = state.status.clone().expect("said").text;
     assert!(said.starts_with("not saved: read-only: the database file was replaced or removed"), "{said}");
+    // Esc does not offer to throw it away (its `y` lost the edit and its draft: bb69 F5).
+    assert!(update(&mut state, Action::LeaveEditor).is_empty());
+    assert!(state.dialog.is_none(), "{:?}", state.dialog);
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "the edit stays");
+    let said = state.status.clone().expect("said").text;
+    assert!(said.ends_with("Ctrl-C leaves custodian keeping it as a draft"), "{said}");
     // Another user's editor is not opened on it either.
     assert!(update(&mut state, Action::OpenEditor).is_empty());
     assert!(update(&mut state, Action::Quit).is_empty(), "no question, no draft thrown away");
@@ -3100,6 +3106,35 @@ fn r_and_export_after_the_database_file_was_replaced_say_so_instead_of_giving_th
     assert!(!out.exists(), "the old file's users were exported");
 }
 
+/// The same under a filter, and for the history and the journal: `r` said "refreshed: the
+/// filter runs again over what is stored now" over the old file's matches, and `h` and `c`
+/// listed the old file's revisions and saves as current (bb69 F1, F3).
+#[test]
+fn r_under_a_filter_the_history_and_the_journal_after_the_file_was_replaced_say_so() {
+    use custodian::tui::app::ReadOnly;
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "admin");
+    let copy = dir.path().join("restored.redb");
+    std::fs::copy(store.path(), &copy).unwrap();
+    std::fs::rename(&copy, store.path()).unwrap();
+    act(&store, &mut state, Action::Refresh);
+    assert_eq!(state.read_only, Some(ReadOnly::FileReplaced));
+    assert!(status_text(&state).starts_with("read-only now: "), "{}", status_text(&state));
+    assert!(
+        status_text(&state).contains("is no longer the file custodian opened"),
+        "{}",
+        status_text(&state)
+    );
+    act(&store, &mut state, Action::OpenHistory);
+    assert!(state.history.is_none(), "no history of the old file");
+    assert!(
+        status_text(&state).contains("is no longer the file custodian opened"),
+        "{}",
+        status_text(&state)
+    );
+}
+
 #[test]
 fn r_with_a_filter_says_it_was_heard_and_finds_a_user_saved_since() {
     // `r` with a filter left the status line blank, though it found new matches (bb14 L12).
@@ -4606,10 +4641,7 @@ fn a_user_renamed_out_of_the_filter_is_named_by_id_beside_the_user_who_took_thei
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(support::selected_id(&state), Some(x.id.clone()));
     assert_eq!(support::selected_handle(&state), "zz-renamed-away");
-    assert_eq!(
-        status_text(&state),
-        format!("user {} ({name} as last read) selected again, over the whole list", x.id)
-    );
+    assert_eq!(status_text(&state), format!("user {} selected again, over the whole list", x.id));
 }
 
 /// A save that takes the user out of the filter's matches: the row selected in their place
@@ -4664,14 +4696,7 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     // `Esc` goes back to the user saved, over the whole list.
     act(&store, &mut state, Action::ClearFilter);
     assert_eq!(support::selected_id(&state), Some(saved.user.id.clone()));
-    assert_eq!(
-        status_text(&state),
-        format!(
-            "user {} ({} as last read) selected again, over the whole list",
-            saved.user.id,
-            saved.user.handle()
-        )
-    );
+    assert_eq!(status_text(&state), format!("user {} selected again, over the whole list", saved.user.id));
     // Under the filter again, a row chosen is acted on.
     support::filtered_to(&store, &mut state, "zzmark");
     act(&store, &mut state, Action::Down);

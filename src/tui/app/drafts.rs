@@ -159,7 +159,10 @@ impl State {
             return Vec::new();
         }
         let Some(draft) = self.take_selected_draft() else { return Vec::new() };
-        self.say(StatusKind::Info, format!("draft of {} discarded", draft.user_handle));
+        // Named as the question named them: the handle the draft was written with may be
+        // another user's by now (bb69 F4).
+        let handle = draft.handle_now.as_ref().unwrap_or(&draft.user_handle);
+        self.say(StatusKind::Info, format!("draft of {handle} ({}) discarded", draft.user_id));
         // The others stay in the list.
         self.offer_pending_drafts();
         vec![Effect::RemoveFoundDraft(draft)]

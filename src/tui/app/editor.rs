@@ -510,6 +510,19 @@ impl State {
 
     pub(super) fn leave_editor(&mut self) -> Vec<Effect> {
         match &self.editor {
+            // An edit that cannot be saved here (the file replaced, a server that takes no
+            // writes) is not offered to be thrown away: `y` to "throw your changes away?" was
+            // the answer that lost it, draft and all (bb69 F5). The way out keeps it.
+            Some(editor)
+                if editor.is_modified()
+                    && matches!(self.read_only, Some(ReadOnly::FileReplaced | ReadOnly::Server)) =>
+            {
+                let why = self.read_only.map(ReadOnly::why).unwrap_or_default();
+                self.say(
+                    StatusKind::Error,
+                    format!("this edit cannot be saved here ({why}): Ctrl-C leaves custodian keeping it as a draft"),
+                );
+            }
             Some(editor) if editor.is_modified() => self.dialog = Some(Dialog::ConfirmDiscard),
             Some(editor) => {
                 // The text is what it started from: nothing is unsaved. A draft of this edit

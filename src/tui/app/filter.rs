@@ -221,14 +221,9 @@ impl State {
             self.list.search.before = None;
             // The line that said they were lost, and to press Esc, is answered.
             if let Some(lost) = self.list.search.lost.take() {
-                // By id: the handle they had may be another user's now (bb65 F1).
-                self.say(
-                    StatusKind::Info,
-                    format!(
-                        "user {} ({} as last read) selected again, over the whole list",
-                        lost.id, lost.handle
-                    ),
-                );
+                // By id: the handle they had may be another user's now (bb65 F1), and the
+                // profile shows the one they have (bb69 F4).
+                self.say(StatusKind::Info, format!("user {} selected again, over the whole list", lost.id));
             }
             // Found by id where their key no longer is: renamed from outside, the user who
             // sorts in their old place was selected, and `e` edited them (bb43 F7).

@@ -195,8 +195,7 @@ pub fn perform(runtime: &Runtime, effect: Effect) -> Option<Action> {
     perform_telling(runtime, effect, &|_| {})
 }
 
-/// [`perform`], telling `tell` how work under way is going (an export's progress) before its
-/// answer.
+/// [`perform`], telling `tell` how work under way (an export) is going before its answer.
 pub(super) fn perform_telling(
     runtime: &Runtime,
     effect: Effect,
@@ -204,6 +203,9 @@ pub(super) fn perform_telling(
 ) -> Option<Action> {
     let store = runtime.store;
     let failed = store_failed;
+    if let Err(e) = super::store_answers::the_file_still_shown(store, &effect) {
+        return Some(failed(e));
+    }
     Some(match effect {
         Effect::Check { generation, text, limits, shape } => match &runtime.checker {
             Some(checker) => {

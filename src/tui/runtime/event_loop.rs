@@ -453,7 +453,7 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
             file.display()
         ))
     };
-    let record = match store.user(&found.user_id) {
+    let record = match store.still_at_its_path().and_then(|()| store.user(&found.user_id)) {
         Ok(record) => record,
         // Not "no user … (looked for an id, a username, …)": nobody typed a lookup, and a
         // user who has this id for a username is not this draft's (bb20 L04).

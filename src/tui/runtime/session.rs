@@ -447,6 +447,8 @@ pub(super) fn keep_unsaved_edit(runtime: &Runtime, edit: EditSnapshot) -> Result
 /// that takes it. `Ok` only when it is a draft custodian offers
 /// again; `Err` says where the edit is, or that it is nowhere, in one line.
 pub(super) fn keep_at_the_end(runtime: &Runtime, edit: EditSnapshot) -> Result<std::path::PathBuf, String> {
+    let written_at = edit.written_at.or_else(|| runtime.drafts.written_with(&runtime.database, &edit));
+    let edit = EditSnapshot { written_at, ..edit };
     let (user, revision, base_digest) = (edit.user_id.clone(), edit.base_revision, edit.base_digest.clone());
     let text = edit.text.clone();
     let why = match keep_unsaved_edit(runtime, edit) {

@@ -34,6 +34,24 @@ pub(super) fn store_failed(error: StoreError) -> Action {
     }
 }
 
+/// For an effect that shows the store as it is now, whether the file is still the one at the
+/// path: after a restore under the screen, `r` under a filter said "refreshed" over the old
+/// file's matches, and the history and the journal read the old file as current (bb69 F1, F3;
+/// a found draft is looked at where it is opened).
+pub(super) fn the_file_still_shown(
+    store: &dyn crate::store::UserStore,
+    effect: &crate::tui::app::Effect,
+) -> Result<(), StoreError> {
+    use crate::tui::app::Effect;
+    match effect {
+        Effect::SyncKeys
+        | Effect::LoadHistory { .. }
+        | Effect::LoadChanges { .. }
+        | Effect::LoadRevision { .. } => store.still_at_its_path(),
+        _ => Ok(()),
+    }
+}
+
 /// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
 /// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
 pub(super) fn deleted_outside(id: &str, saving: bool) -> Action {

@@ -106,7 +106,9 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         };
         spans.push(Span::styled(said, theme.warning));
     }
-    if state.read_only.is_some() && state.editor.is_none() {
+    // In an editor too: one kept open after the file was replaced or the server stopped
+    // taking writes showed no mark (bb69 F5).
+    if state.read_only.is_some() {
         spans.push(Span::styled(READ_ONLY, theme.warning));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
