@@ -103,8 +103,11 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
     };
     let first_id = |line: usize| users[line - 1][7..13].to_owned();
     let line_of = |field: &str| users.iter().position(|u| u.contains(field)).expect("in the file") + 1;
-    // Whichever of the two the load meets second is named, with its line and what it typed.
-    let either = |ours: String, theirs: String| vec![ours, theirs];
+    // The later of the two in the file is named, with its line and what it typed (the one
+    // whose id sorted second was, even the first line of the file: bb68 F1).
+    let later = |(ours_line, ours): (usize, String), (theirs_line, theirs): (usize, String)| {
+        vec![if ours_line > theirs_line { ours } else { theirs }]
+    };
     let cases = [
         (
             with(1900, &users[99].replace("User", "Other")),
@@ -117,17 +120,26 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
         (
             with(1500, "{\"id\":\"zz1\",\"username\":\"ＵＳＥＲ00500\"}"),
             5,
-            either(
-                "line 1500: username \"ＵＳＥＲ00500\" is also given".to_owned(),
-                format!("line {}: username \"User00500\" is also given", line_of("\"User00500\"")),
+            later(
+                (1500, "line 1500: username \"ＵＳＥＲ00500\" is also given".to_owned()),
+                (
+                    line_of("\"User00500\""),
+                    format!("line {}: username \"User00500\" is also given", line_of("\"User00500\"")),
+                ),
             ),
         ),
         (
             with(30, "{\"id\":\"zz2\",\"primaryEmail\":\"p.1987@EXAMPLE.com \"}"),
             5,
-            either(
-                "line 30: primaryEmail \"p.1987@EXAMPLE.com \" is also given".to_owned(),
-                format!("line {}: primaryEmail \"P.1987@Example.com\" is also given", line_of("\"P.1987@")),
+            later(
+                (30, "line 30: primaryEmail \"p.1987@EXAMPLE.com \" is also given".to_owned()),
+                (
+                    line_of("\"P.1987@"),
+                    format!(
+                        "line {}: primaryEmail \"P.1987@Example.com\" is also given",
+                        line_of("\"P.1987@")
+                    ),
+                ),
             ),
         ),
         (
@@ -153,6 +165,26 @@ fn an_import_into_an_empty_database_refuses_an_id_or_name_repeated_anywhere_and_
         drop(before);
         fs::remove_file(&db).expect("remove");
     }
+}
+
+/// A name given again on the last line by a user whose id sorts before the first line's is
+/// said on the last line, naming the first line's user: the first line was named for it (bb68 F1).
+#[test]
+fn a_name_repeated_later_in_the_file_is_named_on_the_later_line_whatever_the_ids_sort() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("users.redb");
+    let file = sandbox.file(
+        "users.jsonl",
+        "{\"id\":\"zzfirst\",\"username\":\"ann\",\"primaryEmail\":\"ann@example.com\"}\n\
+         {\"id\":\"mmiddle\",\"username\":\"bob\"}\n\
+         {\"id\":\"aalast\",\"username\":\"cat\",\"primaryEmail\":\"ANN@example.com\"}\n",
+    );
+    let error = sandbox.on(&db, &["import", &file]).fails(5);
+    assert!(
+        error.contains("line 3: primaryEmail \"ANN@example.com\" is also given by another record of this import (user zzfirst's"),
+        "{error}"
+    );
+    assert_eq!(sandbox.export(&db), "", "nothing written");
 }
 
 /// Enough users that every index's entries are spilled in several runs and merged: a name
@@ -334,13 +366,16 @@ fn names_in_key_order_go_straight_into_their_own_index_and_a_repeat_there_names_
     let in_order = users.join("\n") + "\n";
     users.reverse();
     let reversed = users.join("\n") + "\n";
-    // In key order the repeat is the later id: line 1100 as it comes, line 1 once reversed.
-    for (text, line) in [(in_order, 1100), (reversed, 1)] {
+    // The later record in the file repeats the name: line 1100 as it comes; once reversed,
+    // line 2, u1098's own (line 1 was named, the id sorting later: bb68 F1).
+    for (text, line, typed, other) in
+        [(in_order, 1100, "NAME1098", "u1098"), (reversed, 2, "name1098", "u1099")]
+    {
         let db = sandbox.init(&format!("repeated{line}.redb"));
         let error = sandbox.on(&db, &["import", &sandbox.file("users.jsonl", &text)]).fails(5);
         assert!(
             error.contains(&format!(
-                "line {line}: username \"NAME1098\" is also given by another record of this import (user u1098's,"
+                "line {line}: username \"{typed}\" is also given by another record of this import (user {other}'s,"
             )),
             "{error}"
         );

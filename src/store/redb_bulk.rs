@@ -61,13 +61,19 @@ struct TableRuns {
     by_name: Runs,
 }
 
-/// A note: the record's origin, NUL, the value as typed (for a repeated name's message).
-fn note(origin: &str, typed: &str) -> Vec<u8> {
-    [origin.as_bytes(), b"\0", typed.as_bytes()].concat()
+/// A note: the record's place in the input (8 bytes, big-endian), its origin, NUL, the value as
+/// typed (for a repeated name's message).
+fn note(arrived: u64, origin: &str, typed: &str) -> Vec<u8> {
+    [&arrived.to_be_bytes()[..], origin.as_bytes(), b"\0", typed.as_bytes()].concat()
+}
+
+/// A note's place in the input: of two records giving one name, the later one repeated it.
+fn arrived(note: &[u8]) -> u64 {
+    note.get(..8).and_then(|bytes| bytes.try_into().ok()).map_or(0, u64::from_be_bytes)
 }
 
 fn from_note(note: &[u8]) -> (String, String) {
-    let text = String::from_utf8_lossy(note);
+    let text = String::from_utf8_lossy(note.get(8..).unwrap_or_default());
     let (origin, typed) = text.split_once('\0').unwrap_or((&text, ""));
     (origin.to_owned(), typed.to_owned())
 }
@@ -285,7 +291,7 @@ fn load_prepared(
             // Returning early drops the transaction uncommitted: nothing is written.
             crate::interrupt::check()?;
             let prepared = item?;
-            size += place_user(tables, &mut runs, &mut spill, &prepared)?;
+            size += place_user(tables, &mut runs, &mut spill, &prepared, count)?;
             users.written(prepared);
             count += 1;
         }
@@ -327,6 +333,7 @@ fn place_user(
     runs: &mut TableRuns,
     spill: &mut Spill,
     prepared: &PreparedUser,
+    arrived_as: u64,
 ) -> Result<u64, Stop> {
     let new = &prepared.new;
     let id = new.user.id.as_str();
@@ -391,7 +398,7 @@ fn place_user(
             spill,
             key.as_bytes(),
             b"",
-            &note(origin, typed),
+            &note(arrived_as, origin, typed),
             &mut |key, _, note, previous| {
                 // In key order, a repeated name is the key just before.
                 let existing = previous

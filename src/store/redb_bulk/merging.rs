@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::thread::Scope;
 
 use super::{
-    Stop, TableRuns, UNIQUE_FIELDS, conflict, folded_part, id_of_list_key_bytes, ids_with_key, put_name, text,
+    Stop, TableRuns, UNIQUE_FIELDS, arrived, conflict, folded_part, id_of_list_key_bytes, ids_with_key,
+    put_name, text,
 };
 use crate::sorted_runs::{EntryBatch, MergeReady};
 use crate::sorted_runs::{Runs, Spill};
@@ -244,18 +245,31 @@ pub(super) fn merge_all(
                     // Where the merge gives the table every entry, in key order, a repeated name is
                     // the entry just before; else one put in directly is looked up (a range read per
                     // entry, 5 % of a seed).
-                    let mut previous: Vec<u8> = Vec::new();
+                    let (mut previous, mut previous_note): (Vec<u8>, Vec<u8>) = Default::default();
                     merging.table(Some(&mut *search), &mut |key, _, note| {
                         let folded = text(folded_part(key));
-                        let existing = if looked_up {
-                            ids_with_key(&*table, &folded)?.into_iter().next()
-                        } else {
-                            (!previous.is_empty() && folded_part(&previous) == folded_part(key))
-                                .then(|| text(id_of_list_key_bytes(&previous)).into_owned())
-                        };
+                        if looked_up {
+                            // Put in directly, so given before any record the merge brings.
+                            let existing = ids_with_key(&*table, &folded)?.into_iter().next();
+                            return put_name(table, key, note, field, existing);
+                        }
+                        if !previous.is_empty() && folded_part(&previous) == folded_part(key) {
+                            // The record that came later repeated the name: in key order the
+                            // one whose id sorts first comes first, and the first line of the
+                            // file was named for a repeat on its last (bb68 F1).
+                            let (later, earlier_key) = if arrived(&previous_note) > arrived(note) {
+                                (previous_note.as_slice(), key)
+                            } else {
+                                (note, previous.as_slice())
+                            };
+                            let other = text(id_of_list_key_bytes(earlier_key)).into_owned();
+                            return put_name(table, key, later, field, Some(other));
+                        }
                         previous.clear();
                         previous.extend_from_slice(key);
-                        put_name(table, key, note, field, existing)
+                        previous_note.clear();
+                        previous_note.extend_from_slice(note);
+                        put_name(table, key, note, field, None)
                     })?;
                 }
                 merging.table(Some(&mut *search), &mut |key, _, _| {
