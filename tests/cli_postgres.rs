@@ -25,6 +25,27 @@ fn run(home: &PrivateHome, args: &[&str], stdin: Option<&[u8]>) -> Run {
     Run::of(command, stdin)
 }
 
+/// Waits until `waiters` sessions of the database wait on a lock (custodian behind a row or a
+/// table another session holds), failing after 20 s or once `ended` says custodian ended first.
+fn wait_for_lock_waiters(db: &LogtoDb, waiters: i64, ended: impl Fn() -> bool, what: &str) {
+    let mut watcher = db.superuser();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+                &[],
+            )
+            .expect("pg_stat_activity")
+            .get(0);
+        if waiting >= waiters {
+            return;
+        }
+        assert!(Instant::now() < deadline && !ended(), "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn logto() -> LogtoDb {
     let db = LogtoDb::new();
     db.insert_json("default", PEOPLE);
@@ -202,22 +223,7 @@ fn a_user_deleted_while_set_waits_for_the_row_is_said_gone() {
     deletion.execute("delete from users where username = 'alice'", &[]).expect("delete");
     let stderr = std::thread::scope(|scope| {
         let set = scope.spawn(|| run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(3));
-        let mut watching = db.superuser();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let waiting: i64 = watching
-                .query_one(
-                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
-                    &[],
-                )
-                .expect("pg_stat_activity")
-                .get(0);
-            if waiting > 0 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "set never waited for the row");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_lock_waiters(&db, 1, || false, "set never waited for the row");
         deletion.commit().expect("the deletion lands");
         set.join().expect("the set thread")
     });
@@ -711,20 +717,7 @@ fn while_logto_holds_the_row<T: Send>(
         .expect("the row lock");
     std::thread::scope(|scope| {
         let running = scope.spawn(custodian);
-        let mut watcher = db.superuser();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while watcher
-            .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()", &[])
-            .expect("pg_stat_activity")
-            .get::<_, i64>(0)
-            == 0
-        {
-            assert!(
-                Instant::now() < deadline && !running.is_finished(),
-                "custodian never waited for the row"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_lock_waiters(db, 1, || running.is_finished(), "custodian never waited for the row");
         meanwhile();
         holding.rollback().expect("Logto lets go");
         running.join().expect("custodian ran")
@@ -965,17 +958,7 @@ fn a_batch_chosen_to_end_a_deadlock_says_nothing_was_written_on_postgres() {
         .expect("bob");
     let run = std::thread::scope(|scope| {
         let running = scope.spawn(|| run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None));
-        let mut watcher = db.superuser();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while watcher
-            .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()", &[])
-            .expect("pg_stat_activity")
-            .get::<_, i64>(0)
-            == 0
-        {
-            assert!(Instant::now() < deadline && !running.is_finished(), "the batch never waited for bob");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_lock_waiters(&db, 1, || running.is_finished(), "the batch never waited for bob");
         // The batch holds alice and waits for bob; asking for alice closes the cycle, and the
         // batch, waiting longer, is the one the server stops.
         holding
@@ -1146,22 +1129,7 @@ fn with_an_outside_write_landing_while_they_wait<T: Send>(
     tx.execute(update, &[]).expect("the outside write");
     std::thread::scope(|scope| {
         let running = scope.spawn(custodian);
-        let mut watcher = db.superuser();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let waiting: i64 = watcher
-                .query_one("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()", &[])
-                .expect("pg_stat_activity")
-                .get(0);
-            if waiting >= waiters {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline && !running.is_finished(),
-                "custodian never waited for the lock"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_lock_waiters(db, waiters, || running.is_finished(), "custodian never waited for the lock");
         tx.commit().expect("the outside commit");
         running.join().expect("custodian ran")
     })

@@ -2766,14 +2766,20 @@ fn a_refused_suspend_says_so_on_the_status_line() {
     assert_eq!(state.mode(), Mode::Browse);
 }
 
+/// The drafts of `dir` holding one draft of admin's from an earlier session, and the database's
+/// name they are kept under.
+fn an_earlier_draft_of_admin(store: &RedbStore, dir: &tempfile::TempDir) -> (Drafts, String) {
+    let id = store.resolve("admin").unwrap();
+    let drafts = drafts_of(dir);
+    let draft = earlier_draft(store, &id, "1-0000aaaa-0", 1, "{}", "{\"kept\": true}");
+    drafts.save(&draft).unwrap();
+    (drafts, database(store))
+}
+
 #[test]
 fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
     let (dir, store) = demo_store();
-    let id = store.resolve("admin").unwrap();
-    let drafts = drafts_of(&dir);
-    let database = database(&store);
-    let draft = earlier_draft(&store, &id, "1-0000aaaa-0", 1, "{}", "{\"kept\": true}");
-    drafts.save(&draft).unwrap();
+    let (drafts, database) = an_earlier_draft_of_admin(&store, &dir);
     let mut state = started(&store, 120, 40);
     act(&store, &mut state, found(&store, &drafts));
     assert!(matches!(press(&store, &mut state, char_key('d')), Some(Action::AskDiscardDraft)));
@@ -2796,11 +2802,7 @@ fn throwing_away_a_found_draft_asks_and_enter_keeps_it() {
 fn a_read_only_screen_refuses_to_throw_a_draft_away() {
     use custodian::tui::app::ReadOnly;
     let (dir, store) = demo_store();
-    let id = store.resolve("admin").unwrap();
-    let drafts = drafts_of(&dir);
-    let database = database(&store);
-    let draft = earlier_draft(&store, &id, "1-0000aaaa-0", 1, "{}", "{\"kept\": true}");
-    drafts.save(&draft).unwrap();
+    let (drafts, database) = an_earlier_draft_of_admin(&store, &dir);
     for (read_only, why) in [
         (ReadOnly::Asked, "start custodian without --read-only to discard it"),
         (ReadOnly::Server, "discard it on a server that takes writes (the primary)"),

@@ -326,7 +326,7 @@ pub fn damaged_seal_parts(text: &str) -> Option<usize> {
     if parts == 5 || !(2..=8).contains(&parts) {
         return None;
     }
-    let first = text.split('.').next()?;
+    let (first, _) = text.split_once('.')?;
     Header::decode(first).filter(Header::says_encrypted).map(|_| parts)
 }
 

@@ -259,7 +259,7 @@ impl State {
                 if self.pending == Some(Pending::Saving)
                     || self.unresolved_save.is_some()
                     || self.connection_lost.is_some()
-                    || matches!(self.read_only, Some(ReadOnly::Server | ReadOnly::FileReplaced)) =>
+                    || self.read_only.is_some_and(ReadOnly::refused_since_the_start) =>
             {
                 // A save started after the question was asked: its answer decides what stays.
                 self.quit();

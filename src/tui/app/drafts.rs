@@ -10,19 +10,26 @@ impl State {
     pub(super) fn ask_discard_draft(&mut self) -> Vec<Effect> {
         // A read-only screen changes nothing, and a draft may be the only copy of another
         // operator's unsaved edit: opening it was refused, throwing it away was not (bb65 F2).
-        if let Some(read_only) = self.read_only {
-            let then = match read_only {
-                ReadOnly::Asked => "start custodian without --read-only to discard it",
-                ReadOnly::Server => "discard it on a server that takes writes (the primary)",
-                ReadOnly::FileReplaced => "start custodian again to discard it",
-            };
-            self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
+        if self.draft_kept_read_only(|read_only| match read_only {
+            ReadOnly::Asked => "start custodian without --read-only to discard it",
+            ReadOnly::Server => "discard it on a server that takes writes (the primary)",
+            ReadOnly::FileReplaced => "start custodian again to discard it",
+        }) {
             return Vec::new();
         }
         if let Some(found @ Dialog::DraftFound { .. }) = self.dialog.take() {
             self.dialog = Some(Dialog::ConfirmDiscardDraft(Box::new(found)));
         }
         Vec::new()
+    }
+
+    /// On a read-only screen a found draft is neither opened nor thrown away: said, with what
+    /// would do it (`then`). False on a screen that writes.
+    fn draft_kept_read_only(&mut self, then: impl Fn(ReadOnly) -> &'static str) -> bool {
+        let Some(read_only) = self.read_only else { return false };
+        let message = format!("read-only: {}: the draft is kept; {}", read_only.why(), then(read_only));
+        self.say(StatusKind::Error, message);
+        true
     }
 
     pub(super) fn draft_not_opened(&mut self, message: String) -> Vec<Effect> {
@@ -140,13 +147,11 @@ impl State {
     }
 
     pub(super) fn open_draft(&mut self) -> Vec<Effect> {
-        if let Some(read_only) = self.read_only {
-            let then = match read_only {
-                ReadOnly::Asked => "open it without --read-only to save it",
-                ReadOnly::Server => "open it on a server that takes writes (the primary) to save it",
-                ReadOnly::FileReplaced => "start custodian again to save it on the file there now",
-            };
-            self.say(StatusKind::Error, format!("read-only: {}: the draft is kept; {then}", read_only.why()));
+        if self.draft_kept_read_only(|read_only| match read_only {
+            ReadOnly::Asked => "open it without --read-only to save it",
+            ReadOnly::Server => "open it on a server that takes writes (the primary) to save it",
+            ReadOnly::FileReplaced => "start custodian again to save it on the file there now",
+        }) {
             return Vec::new();
         }
         let Some(draft) = self.take_selected_draft() else { return Vec::new() };

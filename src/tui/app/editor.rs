@@ -514,8 +514,7 @@ impl State {
             // writes) is not offered to be thrown away: `y` to "throw your changes away?" was
             // the answer that lost it, draft and all (bb69 F5). The way out keeps it.
             Some(editor)
-                if editor.is_modified()
-                    && matches!(self.read_only, Some(ReadOnly::FileReplaced | ReadOnly::Server)) =>
+                if editor.is_modified() && self.read_only.is_some_and(ReadOnly::refused_since_the_start) =>
             {
                 let why = self.read_only.map(ReadOnly::why).unwrap_or_default();
                 self.say(

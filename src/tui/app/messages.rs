@@ -74,6 +74,13 @@ pub enum ReadOnly {
 }
 
 impl ReadOnly {
+    /// Whether the store refused writes since the screen began (not `--read-only`): an edit
+    /// open then cannot be saved here, and the way out keeps it rather than ask to throw it
+    /// away.
+    pub fn refused_since_the_start(self) -> bool {
+        matches!(self, Self::Server | Self::FileReplaced)
+    }
+
     /// Why, in the words the refusals use.
     pub fn why(self) -> &'static str {
         match self {

@@ -102,7 +102,7 @@ impl State {
     pub(super) fn save(&mut self) -> Vec<Effect> {
         // An editor left open when the server stopped taking writes: refused here, the edit
         // kept, rather than sent to be refused again.
-        if let Some(why @ (ReadOnly::Server | ReadOnly::FileReplaced)) = self.read_only
+        if let Some(why) = self.read_only.filter(|why| why.refused_since_the_start())
             && self.editor.is_some()
         {
             let then = match why {
