@@ -176,3 +176,35 @@ fn the_saves_question_quotes_an_empty_or_blank_removed_key() {
         assert!(shown.contains(row), "{row}:\n{shown}");
     }
 }
+
+/// A user renamed from outside while edited, and another user given the old name: the save's
+/// removed-keys question says who the user is now, as the conflict view's overwrite question
+/// does. It asked "Remove keys?" under the old handle alone, by then the other user's (bb69 F4).
+#[test]
+fn the_saves_question_names_a_rename_read_before_asking() {
+    let (_dir, store) = demo_store();
+    support::import_records(&store, r#"{"id":"w1","username":"wide","customData":{"gone":1,"kept":4}}"#);
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "wide");
+    act(&store, &mut state, Action::OpenEditor);
+    let renames = r#"{"id":"w1","username":"narrow"}
+{"id":"w2","username":"wide"}"#;
+    let mut reader = custodian::domain::import::ImportReader::new(
+        renames.as_bytes(),
+        custodian::domain::Limits::default(),
+        0,
+    )
+    .expect("readable");
+    store
+        .import(&mut reader, custodian::store::ImportMode::Upsert, &Author("other".into()))
+        .expect("renamed");
+    let editor = state.editor.as_mut().expect("the editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    act(&store, &mut state, Action::Paste(r#"{"kept":4}"#.into()));
+    act(&store, &mut state, Action::Save);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
+    let shown = screen(&state);
+    assert!(shown.contains("│The user is now narrow, not wide as when you opened this edit (renamed, or│"), "{shown}");
+    assert!(shown.contains("− gone"), "{shown}");
+}

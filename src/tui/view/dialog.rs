@@ -101,8 +101,13 @@ fn question(
     match dialog {
         Dialog::ConfirmDrop { dropped, data, diff, secrets, held_to, overwriting, .. } => {
             let mut lines = Vec::new();
-            if let Some(overwrites) = overwriting {
-                let warning = format!("{}{}", renamed_note(state), overwrite_warning(*overwrites, held_to));
+            let warning = match overwriting {
+                Some(overwrites) => {
+                    format!("{}{}", renamed_note(state), overwrite_warning(*overwrites, held_to))
+                }
+                None => renamed_note(state).trim_end().to_owned(),
+            };
+            if !warning.is_empty() {
                 lines.push(Line::from(Span::styled(warning, theme.warning)));
             }
             if !secrets.is_empty() {
