@@ -979,7 +979,7 @@ fn a_batch_chosen_to_end_a_deadlock_says_nothing_was_written_on_postgres() {
 fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres() {
     let home = PrivateHome::new(&[]);
     let (db, url, patch) = logto_ready_to_patch(&home);
-    run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
     let first = run(&home, &["--db", &url, "history", "u2"], None).ok().stdout;
     assert!(first.lines().count() >= 3, "the first account's revisions 1 and 2: {first}");
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -1000,6 +1000,16 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     assert!(now.contains("\"mine\": 1") && !now.contains("flag"), "untouched: {now}");
     let old = run(&home, &["--db", &url, "get", "u2", "--revision", "1"], None);
     assert_ne!(old.code, 0, "the first account's revision 1 is not this one's: {old:?}");
+    // The journal keeps the first account's saves (they happened) but names them by id alone,
+    // and `--user` lists the current account's only, as `history` does (bb66 F1).
+    let own = run(&home, &["--db", &url, "changes", "--user", "u2", "--json"], None).ok().stdout;
+    assert!(!own.contains(&batch), "the batch saved the first account: {own}");
+    let journal = run(&home, &["--db", &url, "changes", "--batch", &batch], None).ok().stdout;
+    let u2 =
+        journal.lines().find(|line| line.split_whitespace().any(|cell| cell == "u2")).expect("u2's save");
+    assert!(!u2.contains("someone_else"), "{journal}");
+    let alice = journal.lines().find(|line| line.contains("alice")).expect("alice's save, named");
+    assert!(alice.contains(&batch), "{journal}");
 }
 
 #[test]

@@ -205,6 +205,9 @@ fn the_saves_question_names_a_rename_read_before_asking() {
     act(&store, &mut state, Action::Save);
     assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
     let shown = screen(&state);
-    assert!(shown.contains("│The user is now narrow, not wide as when you opened this edit (renamed, or│"), "{shown}");
+    assert!(
+        shown.contains("│The user is now narrow, not wide as when you opened this edit (renamed, or│"),
+        "{shown}"
+    );
     assert!(shown.contains("− gone"), "{shown}");
 }

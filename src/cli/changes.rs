@@ -225,7 +225,11 @@ impl<'n> ChangeRows<'n> {
 
     fn push(&mut self, entry: &JournalEntry, out: &mut LineSink<'_>) -> Result<()> {
         let id = entry.user_id.as_str();
-        let name = self.names.borrow().get(id).cloned().unwrap_or_default();
+        // An earlier account's save under this id is not the current one's to name.
+        let name = match entry.of_an_earlier_account {
+            true => String::new(),
+            false => self.names.borrow().get(id).cloned().unwrap_or_default(),
+        };
         let row = vec![
             format_utc(entry.saved_at),
             entry.saved_by.clone(),

@@ -152,6 +152,10 @@ pub struct JournalEntry {
     /// The entry's place in the journal: with `saved_at`, what orders it (newest first) and
     /// what [`JournalQuery::before`] pages from. Unique per entry, rising with each save.
     pub sequence: u64,
+    /// The account under this id now was created after this save (PostgreSQL, where both
+    /// times are the server's): the save was of an earlier account, deleted since. Its
+    /// history is not this account's (`history` leaves it out), nor is its username.
+    pub of_an_earlier_account: bool,
 }
 
 impl JournalEntry {
@@ -191,6 +195,7 @@ impl JournalEntry {
             batch: self.batch.clone(),
             load: self.load,
             sequence: self.sequence,
+            of_an_earlier_account: self.of_an_earlier_account,
         }
     }
 
@@ -277,6 +282,7 @@ mod tests {
             batch: None,
             load,
             sequence: 7,
+            of_an_earlier_account: false,
         }
     }
 

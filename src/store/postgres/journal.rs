@@ -46,7 +46,9 @@ const JOURNAL_COLUMNS: &str = "h.saved_ms, h.sequence, h.saved_by, h.user_id, h.
     h.keys::text, h.batch_id, \
     case when h.keys is null or h.size is null then h.custom_data::text end, \
     case when h.keys is null then (select p.custom_data::text from custodian.history p \
-        where p.tenant_id = h.tenant_id and p.user_id = h.user_id and p.revision = h.revision - 1) end";
+        where p.tenant_id = h.tenant_id and p.user_id = h.user_id and p.revision = h.revision - 1) end, \
+    coalesce(h.saved_at < (select u.created_at from public.users u \
+        where u.tenant_id = h.tenant_id and u.id = h.user_id), false)";
 
 fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
     let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
@@ -88,6 +90,7 @@ fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
         // PostgreSQL's users are created by Logto: custodian makes no bulk load there.
         load: None,
         sequence: row.try_get::<_, i64>(1).map_err(bad)?.max(0) as u64,
+        of_an_earlier_account: row.try_get(10).map_err(bad)?,
     })
 }
 
@@ -136,7 +139,13 @@ impl PostgresStore {
         }
         if let Some(user) = &query.user_id {
             bounds.push(user);
+            // Only the saves of the account under the id now, as its `history` lists them (all
+            // of a user deleted since).
             add(&mut conditions, " and h.user_id = ?", bounds.len());
+            conditions.push_str(
+                " and h.saved_at >= coalesce((select u.created_at from public.users u \
+                 where u.tenant_id = h.tenant_id and u.id = h.user_id), '-infinity')",
+            );
         }
         if let Some(who) = &query.saved_by {
             bounds.push(who);

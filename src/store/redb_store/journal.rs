@@ -221,6 +221,8 @@ fn entry(
         batch: (!batch.is_empty()).then(|| BatchId(batch.to_owned())),
         load,
         sequence,
+        // redb deletes no user: an id is never another account's.
+        of_an_earlier_account: false,
     }
 }
 
@@ -313,6 +315,7 @@ fn loaded_first_revision(
             batch: Some(BatchId(load.to_owned())),
             load: Some(users.value()),
             sequence: key.1,
+            of_an_earlier_account: false,
         }));
     }
     Ok(None)

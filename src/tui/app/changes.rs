@@ -139,6 +139,13 @@ impl State {
             return Vec::new();
         }
         let (id, revision) = (row.entry.user_id.clone(), row.entry.revision);
+        if row.entry.of_an_earlier_account {
+            let note = format!(
+                "revision {revision} under id {id} was an earlier account's, deleted since: the user under that id now was created after it, and their history does not hold it"
+            );
+            self.say(StatusKind::Info, note);
+            return Vec::new();
+        }
         self.changes.view = None;
         self.changes.jump = Some((id.clone(), revision));
         // As `:user id:…` selects a user (the filter cleared).
@@ -194,6 +201,7 @@ mod tests {
                 batch: None,
                 load: None,
                 sequence,
+                of_an_earlier_account: false,
             },
             handle: id.into(),
         }
@@ -229,6 +237,26 @@ mod tests {
         assert_eq!(state.changes.view.as_ref().map(|v| v.selected), Some(CHANGES_PAGE + 2));
         update(&mut state, Action::CloseChanges);
         assert_eq!(state.mode(), Mode::Browse);
+    }
+
+    /// A save of an earlier account under an id (deleted since, the id given again) is not
+    /// opened in the current account's history, whose revisions are its own (bb66 F1).
+    #[test]
+    fn enter_on_an_earlier_accounts_save_says_so_and_opens_nothing() {
+        let mut state = State::new(100, 30, false);
+        update(&mut state, Action::OpenChanges);
+        let mut earlier = entry("u8", 2, 5);
+        earlier.entry.of_an_earlier_account = true;
+        earlier.handle = String::new();
+        update(
+            &mut state,
+            Action::ChangesLoaded { before: None, rows: Ok(vec![earlier, entry("u9", 1, 4)]) },
+        );
+        assert!(update(&mut state, Action::JumpToChange).is_empty());
+        assert_eq!(state.mode(), Mode::Changes, "still open");
+        assert!(state.changes.jump.is_none());
+        let said = state.status.as_ref().map(|s| s.text.as_str()).unwrap_or_default();
+        assert!(said.starts_with("revision 2 under id u8 was an earlier account's, deleted since"), "{said}");
     }
 
     /// `End` before the oldest page is read: the page that reads it takes the selection to the

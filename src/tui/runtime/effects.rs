@@ -117,7 +117,7 @@ pub fn osc52(text: &str) -> Vec<u8> {
 }
 
 /// Up to `limit` journal entries older than `before`, newest first, each with its user's
-/// handle (read once per user of the page).
+/// handle (read once per user of the page; none for an earlier account's save under the id).
 fn journal_page(
     store: &dyn UserStore,
     before: Option<(i64, u64)>,
@@ -143,8 +143,8 @@ fn journal_page(
     Ok(entries
         .into_iter()
         .map(|entry| {
-            let handle = handles.get(&entry.user_id).cloned().unwrap_or_default();
-            app::ChangesRow { entry, handle }
+            let handle = handles.get(&entry.user_id).filter(|_| !entry.of_an_earlier_account);
+            app::ChangesRow { handle: handle.cloned().unwrap_or_default(), entry }
         })
         .collect())
 }
