@@ -82,6 +82,14 @@ fn nul_character_is_refused_in_values_and_keys() {
         matches!(err(r#"{"a": "x\u0000y"}"#), ValidationError::NulCharacter { ref path, .. } if path == "a")
     );
     assert!(matches!(err(r#"{"k\u0000": 1}"#), ValidationError::NulCharacter { .. }));
+    // A key is in its object, not in the member before it (bb71 F2: `\u0000 in a`).
+    let in_key = |text: &str| match err(text) {
+        ValidationError::NulCharacter { path, .. } => path,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(in_key(r#"{"a": 1, "k\u0000": 1}"#), "(top level)");
+    assert_eq!(in_key(r#"{"o": {"a": [1], "k\u0000": 1}}"#), "o");
+    assert_eq!(in_key(r#"{"o": [{"a": 1, "k\u0000": 1}]}"#), "o[0]");
     // An escaped backslash followed by u0000 is just text.
     assert!(CustomData::parse(r#"{"a": "\\u0000"}"#).is_ok());
 }

@@ -197,7 +197,10 @@ pub fn scan_noting(
                 if is_key {
                     let key: Cow<'_, str> = decoded.map_or(Cow::Borrowed(raw), Cow::Owned);
                     if key.contains('\0') {
-                        return Some(ScanFinding::NulCharacter { path: path_of(&stack, &keys), at: at() });
+                        // The object the key is in: its last member's key is not this one's place
+                        // (a NUL in a key was said to be in the field before it: bb71 F2).
+                        let object = &stack[..stack.len() - 1];
+                        return Some(ScanFinding::NulCharacter { path: path_of(object, &keys), at: at() });
                     }
                     if let Some(Frame::Object { keys_from, many, key: current, expecting_key }) =
                         stack.last_mut()
