@@ -1356,13 +1356,22 @@ fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
     let whole = sandbox.file("whole.jsonl", big("huge1", "profile", 15 * 1024).as_bytes());
     let run = sandbox.on(&db, &["import", path_str(&whole)]);
     assert_eq!(run.code, 4, "{run:?}");
-    assert!(
-        run.stderr.contains(
-            "user huge1: not saved: its fields besides customData would take 15 MiB, over the 1 MiB a user may take"
-        ),
-        "{run:?}"
-    );
+    // In bytes: in MiB it read "would take 1 MiB, over the 1 MiB" just past the limit (bb71 F6).
+    let said = |run: &Run, line: &str| {
+        let at = run.stderr.find(line).unwrap_or_else(|| panic!("{line}: {run:?}"));
+        let rest = &run.stderr[at + line.len()..];
+        assert!(rest.starts_with("user huge1: not saved: its fields besides customData would take 15,7"), "{run:?}");
+        assert!(rest.contains(" B (15 MiB), over the 1,048,576 B a user may take"), "{run:?}");
+    };
+    said(&run, "line 1: ");
     assert_eq!(sandbox.snapshot(&db), before, "nothing imported");
+    // Into an empty database (the bulk load) the record is named by its line too, not by its
+    // id alone (bb71 F1).
+    let empty = sandbox.path("empty.redb");
+    sandbox.ok(&empty, &["init"]);
+    let run = sandbox.on(&empty, &["import", path_str(&whole)]);
+    assert_eq!(run.code, 4, "{run:?}");
+    said(&run, "custodian: line 1: ");
     // In halves, by upsert: the first lands, the second would make the user too large.
     let first = sandbox.file("first.jsonl", big("huge2", "profile", 600).as_bytes());
     sandbox.ok(&db, &["import", path_str(&first)]);
@@ -1370,7 +1379,7 @@ fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
     let run = sandbox.on(&db, &["import", "--upsert", path_str(&second)]);
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
-        run.stderr.contains("user huge2: not saved: its fields besides customData would take 1.2 MiB"),
+        run.stderr.contains("user huge2: not saved: its fields besides customData would take 1,2"),
         "{run:?}"
     );
     // What is stored exports to a file that imports again.

@@ -52,13 +52,7 @@ fn why_an_import_would_refuse(rules: &mut RecordRules, line: &str, text: &str) -
     }
     // The line less its document: near enough what the store keeps besides it.
     let fields = line.len().saturating_sub(text.len());
-    (fields > crate::store::MAX_USER_FIELDS_BYTES).then(|| {
-        format!(
-            "its fields besides customData would take {}, over the {} a user may take",
-            human_bytes(fields),
-            human_bytes(crate::store::MAX_USER_FIELDS_BYTES)
-        )
-    })
+    (fields > crate::store::MAX_USER_FIELDS_BYTES).then(|| crate::store::fields_over_the_limit(fields))
 }
 
 impl Tally {

@@ -27,6 +27,18 @@ pub(crate) fn held_to_the_user_limit<T: AsRef<[u8]>>(id: &str, json: T) -> Resul
     Ok(json)
 }
 
+/// What a user's fields of `size` bytes take past [`MAX_USER_FIELDS_BYTES`], in bytes: in MiB
+/// it read "would take 1 MiB, over the 1 MiB" just past the limit (bb71 F6).
+pub fn fields_over_the_limit(size: usize) -> String {
+    use crate::domain::custom_data::{group_digits, human_bytes};
+    format!(
+        "its fields besides customData would take {} B ({}), over the {} B a user may take",
+        group_digits(size as u64),
+        human_bytes(size),
+        group_digits(MAX_USER_FIELDS_BYTES as u64)
+    )
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("no user {reference:?} ({looked})", reference = .0, looked = looked_in(.0))]
@@ -52,8 +64,8 @@ pub enum StoreError {
     /// A user whose fields besides customData would take more than [`MAX_USER_FIELDS_BYTES`]:
     /// its export line could be longer than an import reads.
     #[error(
-        "user {user}: not saved: its fields besides customData would take {}, over the {} a user may take (so that `export` writes a line `import` reads back)",
-        crate::domain::custom_data::human_bytes(*size), crate::domain::custom_data::human_bytes(MAX_USER_FIELDS_BYTES)
+        "user {user}: not saved: {} (so that `export` writes a line `import` reads back)",
+        fields_over_the_limit(*size)
     )]
     UserTooLarge { user: String, size: usize },
     /// A number no jsonb holds (PostgreSQL's numeric: up to 131072 digits before the point,

@@ -480,7 +480,10 @@ impl PreparedUser {
         // The search text's format is the `search` branch's: built by its function, as every
         // write does, from the parsed document where that reads the same as the stored text.
         let (list_key, search) = search_entry_of(&new)?;
-        Self::with_search(new, list_key, search, author, now)
+        // Named by its place in the input, as every other path names a record (a user over
+        // the size limit was named by an id alone, made up for the run when it had none: bb71 F1).
+        let origin = new.origin.clone();
+        Self::with_search(new, list_key, search, author, now).map_err(|e| StoreError::of_record(origin, e))
     }
 
     fn with_search(
