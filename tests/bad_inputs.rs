@@ -1360,7 +1360,10 @@ fn a_user_whose_export_line_an_import_could_not_read_back_is_never_stored() {
     let said = |run: &Run, line: &str| {
         let at = run.stderr.find(line).unwrap_or_else(|| panic!("{line}: {run:?}"));
         let rest = &run.stderr[at + line.len()..];
-        assert!(rest.starts_with("user huge1: not saved: its fields besides customData would take 15,7"), "{run:?}");
+        assert!(
+            rest.starts_with("user huge1: not saved: its fields besides customData would take 15,7"),
+            "{run:?}"
+        );
         assert!(rest.contains(" B (15 MiB), over the 1,048,576 B a user may take"), "{run:?}");
     };
     said(&run, "line 1: ");

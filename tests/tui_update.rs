@@ -1674,6 +1674,43 @@ fn a_save_unanswered_for_long_says_what_it_may_mean_and_the_way_out_and_its_late
     assert_eq!(status_text(&state), "saved revision 2");
 }
 
+/// A save that removes a key first reads what is stored, for its question: a server that
+/// stopped held that read with `loading…` alone, and F5 waited behind it (bb74 F1). It is
+/// watched as the save is, and said with the way out.
+#[test]
+fn the_read_before_a_saves_question_unanswered_for_long_says_so_and_f5_waits_for_it() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    act(&store, &mut state, Action::Paste(r#"{"kept": 1}"#.into()));
+    assert!(!state.waits_on_the_store());
+    let sent = update(&mut state, Action::Save);
+    assert!(state.waits_on_the_store(), "the read is waited on as the save is: {sent:?}");
+    assert_eq!(state.pending, None, "nothing is being saved yet");
+    assert!(update(&mut state, Action::SaveUnanswered { seconds: 15 }).is_empty());
+    let said = status_text(&state);
+    assert!(
+        said.starts_with("reading what is stored before your save… no answer for 15 s; nothing was sent to be written — Ctrl-Q quits keeping any edit as a draft, or wait"),
+        "{said}"
+    );
+    assert!(said.ends_with("(the disk may be stuck, or another program holds the file)"), "{said}");
+    assert!(update(&mut state, Action::Reconnect).is_empty(), "no reconnect queued behind the read");
+    assert!(
+        status_text(&state).starts_with(
+            "reading what is stored before your save holds the connection until the server answers"
+        ),
+        "{}",
+        status_text(&state)
+    );
+    // The late answer asks the question as ever.
+    run_effects(&support::runtime(&store), &mut state, sent);
+    assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })), "{:?}", state.dialog);
+    assert!(!state.waits_on_the_store());
+}
+
 #[test]
 fn history_esc_closes_it() {
     let (_dir, store) = demo_store();

@@ -17,9 +17,20 @@ pub struct UnresolvedSave {
 /// status line shows the start of a message).
 const WAY_OUT: &str = "Ctrl-Q quits (within 30 s) keeping your edit as a draft, or wait; `custodian history USER` from another shell tells whether the save landed";
 
+/// The way out of a read that does not answer: nothing is being written.
+const READ_WAY_OUT: &str = "Ctrl-Q quits keeping any edit as a draft, or wait";
+
 impl State {
     /// Asks the store to connect again; says so meanwhile.
     pub(super) fn reconnect(&mut self) -> Vec<Effect> {
+        if let Some(read) = self.read_waited_on() {
+            // Behind that read on the one connection, a reconnect would wait as long unsaid.
+            self.say(
+                StatusKind::Info,
+                format!("{read} holds the connection until the server answers — {READ_WAY_OUT}"),
+            );
+            return Vec::new();
+        }
         if self.pending == Some(Pending::Saving) {
             // The save holds the connection until the server answers: nothing can replace it.
             self.say(
@@ -46,26 +57,52 @@ impl State {
         vec![Effect::Reconnect]
     }
 
-    /// A save still unanswered after `seconds`: said, with what it may mean and the way out
-    /// (the save stays pending: its answer, whenever it comes, is still taken).
+    /// Whether the operator waits on the store for a save, the read of what is stored a save's
+    /// question is asked against, or `r`'s read of the list: a server that stopped held those
+    /// reads with `loading…` alone, and `F5` behind them (bb74 F1).
+    pub fn waits_on_the_store(&self) -> bool {
+        self.pending == Some(Pending::Saving) || self.read_waited_on().is_some()
+    }
+
+    /// The read the operator waits on, if one (see [`State::waits_on_the_store`]).
+    fn read_waited_on(&self) -> Option<&'static str> {
+        match (&self.reviewing, &self.refreshing) {
+            (Some(_), _) => Some("reading what is stored before your save"),
+            (None, Some(_)) => Some("reading the list again (r)"),
+            (None, None) => None,
+        }
+    }
+
+    /// A save (or a read the operator waits on) still unanswered after `seconds`: said, with
+    /// what it may mean and the way out (it stays pending: its answer is still taken).
     pub(super) fn save_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
+        if let Some(read) = self.read_waited_on().filter(|_| self.pending != Some(Pending::Saving)) {
+            let why = self.what_may_hold_it();
+            let warning = format!(
+                "{read}… no answer for {seconds} s; nothing was sent to be written — {READ_WAY_OUT} ({why})"
+            );
+            self.say(StatusKind::Error, warning);
+            return Vec::new();
+        }
         // Only an edit's save: a batch is `Pending::Applying`, counted in its overlay (the
         // save's words, a draft and a quit key, alarmed over a batch: bb38 F6).
         if self.pending == Some(Pending::Saving) {
-            // What may hold it, in the store's terms: a file has no server to blame.
-            let why = match self.key_order {
-                crate::store::KeyOrder::Backend(_) => {
-                    "the server may have stopped, or something on the way holds its answer"
-                }
-                crate::store::KeyOrder::AsWritten => {
-                    "the disk may be stuck, or another program holds the file"
-                }
-            };
+            let why = self.what_may_hold_it();
             let warning = format!("saving… no answer for {seconds} s, it may still land — {WAY_OUT} ({why})");
             self.save_unanswered = Some(warning.clone());
             self.say(StatusKind::Error, warning);
         }
         Vec::new()
+    }
+
+    /// What may hold an answer, in the store's terms: a file has no server to blame.
+    fn what_may_hold_it(&self) -> &'static str {
+        match self.key_order {
+            crate::store::KeyOrder::Backend(_) => {
+                "the server may have stopped, or something on the way holds its answer"
+            }
+            crate::store::KeyOrder::AsWritten => "the disk may be stuck, or another program holds the file",
+        }
     }
 
     pub(super) fn connection_lost(&mut self, message: String) {

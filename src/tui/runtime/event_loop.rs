@@ -303,7 +303,7 @@ struct SaveWatch {
 impl SaveWatch {
     /// [`Action::SaveUnanswered`], once a save, when it has waited [`SAVE_UNANSWERED_AFTER`].
     fn look(&mut self, state: &State) -> Option<Action> {
-        if state.pending != Some(crate::tui::app::Pending::Saving) {
+        if !state.waits_on_the_store() {
             self.since = None;
             return None;
         }
