@@ -325,7 +325,7 @@ fn typing_key() -> impl proptest::strategy::Strategy<Value = Input> {
 
 /// A run of typed keys taken at once (`Action::Type`, what the event loop makes of keys waiting
 /// together) leaves the text and the cursor where the same keys one by one leave them: `Enter`
-/// indents, `}` takes a level off, a `Tab` in a string is `\t` and elsewhere spaces, an
+/// indents (but one the run's next space or tab indents after, a line break alone), `}` takes a level off, a `Tab` in a string is `\t` and elsewhere spaces, an
 /// invisible character its escape — from any place, with or without a selection (bb17 L03).
 #[test]
 fn a_run_of_typed_keys_does_what_its_keys_do_one_by_one() {
@@ -347,8 +347,16 @@ fn a_run_of_typed_keys_does_what_its_keys_do_one_by_one() {
             };
             let mut one_by_one = editor_on_admin(&store);
             start(&mut one_by_one);
-            for input in &keys {
-                act(&store, &mut one_by_one, Action::Edit(input.clone()));
+            for (at, input) in keys.iter().enumerate() {
+                // An `Enter` the run's next key indents after is a line break alone (bb70 F2).
+                let indents_itself = input.key == Key::Enter
+                    && keys.get(at + 1).is_some_and(|next| matches!(next.key, Key::Char(' ') | Key::Tab));
+                let input = if indents_itself {
+                    Input { key: Key::Char('j'), ctrl: true, ..Input::default() }
+                } else {
+                    input.clone()
+                };
+                act(&store, &mut one_by_one, Action::Edit(input));
             }
             let mut at_once = editor_on_admin(&store);
             start(&mut at_once);
@@ -391,4 +399,38 @@ fn a_run_of_typed_keys_is_one_change_of_the_text() {
     assert_eq!(state.editor.as_ref().unwrap().generation, generation + 1, "one change, one check");
     state.editor.as_mut().unwrap().textarea.undo();
     assert_eq!(lines(&state), before, "one undo takes the run out");
+}
+
+/// A paste of an indented document without bracketed paste (tmux's `paste-buffer`, xterm: each
+/// line break an `Enter`) keeps the document's own indentation: each `Enter` indented the next
+/// line too, so every line's spaces stacked on the last one's — 500 KB grew to 1.29 GB of text
+/// and 2.8 GB of memory (bb70 F2). The text pasted is the document, value for value.
+#[test]
+fn an_indented_document_pasted_as_keys_keeps_its_own_indentation() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    let document: serde_json::Value =
+        serde_json::json!({"a": {"b": [{"c": 0}, {"c": 1}, {"d": [1, 2]}]}, "e": "f"});
+    let pasted = serde_json::to_string_pretty(&document).unwrap();
+    let keys: Vec<Input> = pasted
+        .chars()
+        .map(|c| match c {
+            '\n' => Input { key: Key::Enter, ..Input::default() },
+            c => Input { key: Key::Char(c), ..Input::default() },
+        })
+        .collect();
+    act(&store, &mut state, Action::Type(keys));
+    let text = lines(&state).join("\n");
+    let widest = lines(&state).iter().map(|line| line.len() - line.trim_start().len()).max().unwrap_or(0);
+    assert!(widest <= 12, "no staircase: {text}");
+    let typed: serde_json::Value = serde_json::from_str(&text).expect("the same JSON");
+    assert_eq!(typed, document);
+    for (line, expected) in lines(&state).iter().zip(pasted.lines()) {
+        if !expected.trim_start().starts_with(['}', ']']) {
+            assert_eq!(line, expected, "{text}");
+        }
+    }
 }

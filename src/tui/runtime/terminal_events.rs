@@ -69,10 +69,18 @@ impl<S: EventSource> TerminalEvents<S> {
                 if matches!(&event, Event::Key(key) if key.code == KeyCode::Esc && key.modifiers == KeyModifiers::NONE)
                 {
                     self.read_after_esc()?;
+                    // A report's ESC read alone, its introducer after it: the ESC was no Esc.
+                    if self.queued.front().is_some_and(starts_a_report) {
+                        self.queued.pop_front();
+                        return self.drop_report();
+                    }
                 }
                 event
             }
         };
+        if starts_a_report(&event) && self.waiting()? {
+            return self.drop_report();
+        }
         if let Event::Key(key) = &event
             && key.kind != KeyEventKind::Release
             && let Some(then) = esc_read_as_alt(mode, *key)
@@ -81,6 +89,24 @@ impl<S: EventSource> TerminalEvents<S> {
             return Ok(Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
         }
         Ok(event)
+    }
+
+    /// Drops the rest of a report the terminal sent of its own (its introducer read), up to its
+    /// end or to the last event that came with it; stands for no action.
+    fn drop_report(&mut self) -> io::Result<Event> {
+        let mut dropped = 0_usize;
+        while dropped < LONGEST_REPORT && self.waiting()? {
+            let event = match self.queued.pop_front() {
+                Some(event) => event,
+                None => self.source.read()?,
+            };
+            dropped += 1;
+            if ends_a_report(&event) {
+                break;
+            }
+        }
+        tracing::debug!(dropped, "a report the terminal sent of its own dropped");
+        Ok(NO_ACTION)
     }
 
     /// Whether an event is waiting (read ahead, or in crossterm's queue).
@@ -148,6 +174,32 @@ impl<S: EventSource> TerminalEvents<S> {
         self.queued.extend(taken);
         Ok(())
     }
+}
+
+/// An event that stands for no action anywhere ([`action_for_event`]).
+const NO_ACTION: Event = Event::FocusLost;
+
+/// The most characters of a report dropped: colour and version reports are under a hundred.
+const LONGEST_REPORT: usize = 4096;
+
+/// The start of a report a terminal sends of its own, as crossterm reads it: OSC (`ESC ]`, a
+/// colour report), DCS (`ESC P`, a version report), APC, PM or SOS read as Alt and the
+/// introducer. Taken apart, a reply to a query of the program before custodian (vim, a shell)
+/// arriving late over SSH moved the selection, opened the `:` line and typed into the
+/// document (bb70 F1). Only with more of it waiting: a lone Alt-key is a key.
+fn starts_a_report(event: &Event) -> bool {
+    matches!(event, Event::Key(key)
+        if key.kind != KeyEventKind::Release
+            && key.modifiers.contains(KeyModifiers::ALT)
+            && !key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char(']' | 'P' | '_' | '^' | 'X')))
+}
+
+/// The end of a report: ST (`ESC \`, read as Alt-`\`) or BEL (read as Ctrl-G).
+fn ends_a_report(event: &Event) -> bool {
+    matches!(event, Event::Key(key)
+        if (key.code == KeyCode::Char('\\') && key.modifiers.contains(KeyModifiers::ALT))
+            || (key.code == KeyCode::Char('g') && key.modifiers.contains(KeyModifiers::CONTROL)))
 }
 
 #[cfg(test)]
@@ -220,6 +272,42 @@ mod tests {
         };
         assert_eq!(chars(run), burst);
         assert_eq!(chars(after), "ab");
+    }
+
+    /// A terminal's reports, arriving late (a reply to the query of the program before, over a
+    /// slow link), are dropped whole: the OSC 11 colour report moved the selection and opened
+    /// the `:` line, a DCS version report typed `>|tmux 3.3` into the document (bb70 F1). Also
+    /// when crossterm read the report's ESC alone (an `Esc`, then the rest); a lone Alt-] is a
+    /// key, and what comes after a report is taken as ever.
+    #[test]
+    fn reports_the_terminal_sends_of_its_own_are_dropped_whole_and_the_keys_after_them_kept() {
+        let alt = |c: char| key(KeyCode::Char(c), KeyModifiers::ALT);
+        let bel = key(KeyCode::Char('g'), KeyModifiers::CONTROL);
+        let esc = key(KeyCode::Esc, KeyModifiers::NONE);
+        let colour = || std::iter::once(alt(']')).chain(typed("11;rgb:0000/0000/0000")).chain([bel.clone()]);
+        let version = || {
+            std::iter::once(key(KeyCode::Char('P'), KeyModifiers::ALT | KeyModifiers::SHIFT))
+                .chain(typed(">|tmux 3.3"))
+                .chain([alt('\\')])
+        };
+        let browsing = State::new(120, 40, false);
+        for report in [colour().collect::<Vec<_>>(), version().collect()] {
+            let events = report.into_iter().chain(typed("j"));
+            let got = actions(&browsing, events);
+            assert!(matches!(&got[..], [Action::Down]), "{got:?}");
+        }
+        // The report's ESC read alone, as crossterm gives an ESC that ends its read.
+        let split =
+            std::iter::once(esc).chain(typed("]11;rgb:0000/0000/0000")).chain([bel]).chain(typed("k"));
+        let got = actions(&browsing, split);
+        assert!(matches!(&got[..], [Action::Up]), "{got:?}");
+        let editing = State::editing("{}");
+        let events = version().chain(typed("x"));
+        let [Action::Edit(input)] = &actions(&editing, events)[..] else { panic!() };
+        assert_eq!(input.key, Key::Char('x'), "nothing of the report typed");
+        // A lone Alt-] is the key it is (the editor's).
+        let lone = actions(&editing, [alt(']')]);
+        assert!(matches!(&lone[..], [Action::Edit(_)]), "{lone:?}");
     }
 
     /// A key alone is the key it always was; a key's release (a terminal that reports them)
