@@ -211,3 +211,27 @@ fn the_saves_question_names_a_rename_read_before_asking() {
     );
     assert!(shown.contains("− gone"), "{shown}");
 }
+
+/// At 100 columns a validation error beside a message is read whole; the message, kept whole
+/// in F2, is the one cut (the error was cut to "customData must be a JSON object, at…" with
+/// nothing saying where to read it: bb70 F3).
+#[test]
+fn a_validation_error_keeps_its_room_on_the_status_line_and_the_message_beside_it_is_cut() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 100, 30);
+    act(&store, &mut state, Action::OpenEditor);
+    let editor = state.editor.as_mut().expect("the editor");
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    act(&store, &mut state, Action::Paste(String::new()));
+    act(&store, &mut state, Action::Edit(ratatui_textarea::Input::default()));
+    let shown = screen(&state);
+    let status = shown.lines().nth(28).expect("the status line");
+    assert!(
+        status.contains("the document is empty: customData must be a JSON object, at least {}"),
+        "{shown}"
+    );
+    if state.shown_status().is_some_and(|(_, text)| text.len() > 20) {
+        assert!(status.contains("… (F2: whole)"), "{status}");
+    }
+}

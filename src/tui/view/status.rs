@@ -55,6 +55,10 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         let message_room = state
             .shown_status()
             .map_or(0, |(_, text)| (inert::line(text).width() + 5).min(usize::from(area.width) * 2 / 5));
+        // What is wrong with the text is read here alone; the message after it, kept whole in
+        // F2, is cut first (at 100 columns "customData must be a JSON object, at…" was cut
+        // for an "editing customData of …" beside it: bb70 F3).
+        let message_room = if valid { message_room } else { message_room.min(MESSAGE_STUB) };
         let room = usize::from(area.width).saturating_sub(used + message_room);
         let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
         spans.push(Span::styled(shown, style));
@@ -113,6 +117,9 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+/// The room a message keeps beside a validation error: `… (F2: whole)` and a word.
+const MESSAGE_STUB: usize = 20;
 
 /// The mark of a screen opened `--read-only`, at the status line's end.
 const READ_ONLY: &str = "  [read-only]";
