@@ -115,9 +115,25 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
         let value = match value {
             Value::String(text) if TIMESTAMP_COLUMNS.contains(&column) => match parse_timestamptz(&text) {
                 Some(ms) if ms >= 0 => Value::from(ms),
-                _ => {
+                // Said as what it is, as the camelCase field's are: a year 10000 read "not …
+                // from 1970 on", as if too early (bb71 F5).
+                Some(_) => {
                     return Err(format!(
-                        "`{column}` {text:?} is not a timestamp with a time zone from 1970 on (such as 2024-01-01T00:00:00.123+00:00)"
+                        "`{column}` {text:?} is before 1970 (times are kept from 1970-01-01 00:00:00 UTC on)"
+                    ));
+                }
+                None if text
+                    .split('-')
+                    .next()
+                    .is_some_and(|year| year.len() > 4 && year.bytes().all(|b| b.is_ascii_digit())) =>
+                {
+                    return Err(format!(
+                        "`{column}` {text:?} is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "`{column}` {text:?} is not a timestamp with a time zone (such as 2024-01-01T00:00:00.123+00:00)"
                     ));
                 }
             },
@@ -241,9 +257,22 @@ mod tests {
     #[test]
     fn a_timestamp_before_1970_is_refused_and_the_epoch_itself_is_read() {
         let (taken, _) = shape(json!({"created_at": "1969-12-31T23:59:59.999+00:00"}));
-        assert!(taken.expect_err("refused").ends_with(
-            "is not a timestamp with a time zone from 1970 on (such as 2024-01-01T00:00:00.123+00:00)"
-        ));
+        assert_eq!(
+            taken.expect_err("refused"),
+            "`created_at` \"1969-12-31T23:59:59.999+00:00\" is before 1970 (times are kept from 1970-01-01 00:00:00 UTC on)"
+        );
+        // After the year 9999, as the camelCase field says it (it read "not … from 1970 on": bb71 F5).
+        let (taken, _) = shape(json!({"created_at": "10000-01-01 00:00:00+00"}));
+        assert_eq!(
+            taken.expect_err("refused"),
+            "`created_at` \"10000-01-01 00:00:00+00\" is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
+        );
+        let (taken, _) = shape(json!({"created_at": "2016-12-31 23:59:60+00"}));
+        assert!(
+            taken
+                .expect_err("refused")
+                .ends_with("is not a timestamp with a time zone (such as 2024-01-01T00:00:00.123+00:00)")
+        );
         let (taken, _) = shape(json!({"updated_at": "1970-01-01T00:59:59+01:00"}));
         assert!(taken.is_err(), "a second before the epoch, written an hour east");
         let (taken, map) = shape(json!({"created_at": "1970-01-01T01:00:00+01:00"}));
