@@ -227,18 +227,27 @@ fn a_timestamp_that_is_not_a_timestamptz_is_refused() {
 fn tenant_imports_only_that_tenants_rows_and_counts_the_rest() {
     let sandbox = Sandbox::new();
     let db = sandbox.init();
+    // A row of another tenant custodian would refuse (SQL wrote it: a blank username, a
+    // customData that is no object) is skipped as its tenant's rows are: it blocked the import
+    // of the tenant asked for (bb71 F4).
+    let mut blank = raw_row("admin", "u5", "x");
+    blank["username"] = json!("   ");
+    let mut listed = raw_row("admin", "u6", "y");
+    listed["custom_data"] = json!([]);
     let rows = [
         raw_row("default", "u1", "ann"),
         raw_row("admin", "u2", "root"),
+        blank,
         raw_row("default", "u3", "cy"),
         json!({"id": "u4", "username": "api"}),
+        listed,
     ];
     let file = sandbox.file("rows.jsonl", &lines(&rows));
     let run = sandbox.on(&db, &["import", "--tenant", "default", &file]).ok();
     assert_eq!(run.stdout, "imported: 2 new, 0 updated, 0 unchanged\n");
     assert!(
         run.stderr
-            .starts_with("custodian: skipped 2 records of other tenants or of none (--tenant default)\n"),
+            .starts_with("custodian: skipped 4 records of other tenants or of none (--tenant default)\n"),
         "{}",
         run.stderr
     );
