@@ -451,6 +451,29 @@ fn a_web_server_that_keeps_the_connection_or_an_ssh_server_is_named_as_not_postg
     }
 }
 
+/// A server that accepts and never answers fails at its `connect_timeout`, and the look at what
+/// holds the port adds a quarter of a second, not a whole one (bb74 F3: 6.0 s for 5).
+#[test]
+fn a_server_that_never_answers_fails_at_its_connect_timeout_saying_what_holds_the_port() {
+    let home = PrivateHome::new(&[]);
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("postgres://u:secretpw@127.0.0.1:{port}/db?connect_timeout=2");
+    let started = Instant::now();
+    let error = run(&home, &["--db", &url, "list"], None).fails(1);
+    let took = started.elapsed();
+    assert!(error.contains("no answer within 2 s (connect_timeout)"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "what answered at 127.0.0.1:{port} accepted the connection and did not answer PostgreSQL's first message"
+        )),
+        "{error}"
+    );
+    assert!(took < Duration::from_millis(2_800), "{took:?}");
+    assert!(!error.contains("secretpw"), "{error}");
+    drop(silent);
+}
+
 #[test]
 fn a_signal_while_the_server_never_answers_ends_the_command_within_seconds_saying_so() {
     // A server whose answer never comes (here: a connect; in the field, a COMMIT's answer

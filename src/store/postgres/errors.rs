@@ -70,12 +70,16 @@ pub(super) fn describe(spec: &ConnectionSpec, error: &postgres::Error) -> StoreE
 /// PostgreSQL: with the default `sslmode=prefer`, a web server that keeps the connection, or
 /// an SSH server (`:22` typed for `:5432`), failed as "no answer within 5 s", a reset or a
 /// TLS error, sending the operator to a firewall or to TLS (bb41 F3).
-pub(super) fn said_with_what_answered(spec: &ConnectionSpec, failed: StoreError) -> StoreError {
+pub(super) fn said_with_what_answered(
+    spec: &ConnectionSpec,
+    failed: StoreError,
+    probe: Duration,
+) -> StoreError {
     let StoreError::Connection(message) = &failed else { return failed };
     if message.contains(NOT_POSTGRES) {
         return failed;
     }
-    match what_answered(spec) {
+    match what_answered(spec, probe) {
         Some(what) => StoreError::Connection(format!("{message} ({what})")),
         None => failed,
     }
@@ -86,13 +90,13 @@ const NOT_POSTGRES: &str = "does not speak PostgreSQL's protocol";
 
 /// What answered at the server's TCP address when it is not PostgreSQL, which answers an
 /// SSLRequest with one byte, `S` or `N`, at once and then waits; `None` for a PostgreSQL
-/// server, nothing there, or a unix socket.
-fn what_answered(spec: &ConnectionSpec) -> Option<String> {
+/// server, nothing there, or a unix socket. Waits at most `probe` for its answer.
+fn what_answered(spec: &ConnectionSpec, probe: Duration) -> Option<String> {
     use std::io::{Read, Write};
     use std::net::ToSocketAddrs;
     let super::connect::Host::Tcp(host) = &spec.host else { return None };
     let address = (host.as_str(), spec.port).to_socket_addrs().ok()?.next()?;
-    let wait = Duration::from_secs(1).min(spec.connect_timeout);
+    let wait = probe.min(spec.connect_timeout);
     let mut stream = std::net::TcpStream::connect_timeout(&address, wait).ok()?;
     stream.set_write_timeout(Some(wait)).ok()?;
     // An SSLRequest: its length, 8, and the code 80877103. A server that speaks first (SSH)
@@ -121,8 +125,7 @@ fn what_answered(spec: &ConnectionSpec) -> Option<String> {
     match answer.as_slice() {
         [b'S' | b'N'] => None,
         [] if started.elapsed() >= wait => Some(format!(
-            "{at} accepted the connection and did not answer PostgreSQL's first message within {} s: another service on that port, or a server that hangs?",
-            wait.as_secs().max(1)
+            "{at} accepted the connection and did not answer PostgreSQL's first message: another service on that port, or a server that hangs?"
         )),
         [] => Some(format!(
             "{at} closed the connection when spoken to as PostgreSQL, so it {NOT_POSTGRES}: another service on that port, or a proxy?"
