@@ -93,7 +93,7 @@ pub(super) fn import(
     // A record without `updatedAt` (a file made by hand) cannot be held against a save made
     // since: said, as the refusal of an older one is (bb57 F6).
     if summary.unchecked > 0 {
-        let users = crate::domain::patch::users(summary.unchecked as u64);
+        let users = crate::domain::patch::users(summary.unchecked);
         crate::stderr_line!(
             "custodian: warning: customData of {users} replaced by records that give no updatedAt: whether they were saved after the records were made could not be checked, so any such save was replaced (it is kept in the history; records with their updatedAt, as export writes them, are refused over a later save)"
         );
