@@ -185,26 +185,33 @@ fn drawn_words(screen: &Screen) -> String {
 /// Logto (the console, a script) deletes the user while the operator edits them. The save said
 /// `no user "u1" (looked for an id, a username, …)`, a lookup the operator never typed (bb14
 /// L11); now it says what happened, and the edit stays.
+/// A user moved to another tenant by SQL is gone from this one alike, and said so: it was
+/// said deleted, and the operator looked for a deletion (bb74 F2).
 #[test]
 fn a_save_of_a_user_deleted_outside_says_so_and_keeps_the_edit() {
-    let db = logto();
-    let mut screen = Screen::open(&db);
-    screen.act(Action::OpenEditor);
-    assert_eq!(screen.state.mode(), Mode::Edit);
-    screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
-    for c in "\"mine\": 1,".chars() {
-        screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+    for outside in
+        ["delete from users where id = 'u1'", "update users set tenant_id = 'admin' where id = 'u1'"]
+    {
+        let db = logto();
+        let mut screen = Screen::open(&db);
+        screen.act(Action::OpenEditor);
+        assert_eq!(screen.state.mode(), Mode::Edit);
+        screen.state.editor.as_mut().expect("editor").textarea.move_cursor(CursorMove::Jump(0, 1));
+        for c in "\"mine\": 1,".chars() {
+            screen.act(Action::Edit(Input { key: Key::Char(c), ..Input::default() }));
+        }
+        db.superuser().execute(outside, &[]).expect("written outside");
+        screen.act(Action::Save);
+        let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert_eq!(
+            status,
+            "not saved: user u1 no longer exists (deleted, or moved to another tenant, outside custodian); the edit stays here and in its draft",
+            "{outside}"
+        );
+        assert_eq!(screen.state.mode(), Mode::Edit);
+        let text = screen.state.editor.as_ref().expect("the edit is still open").textarea.lines().join("\n");
+        assert!(text.contains("\"mine\": 1,"), "{text}");
     }
-    db.superuser().execute("delete from users where id = 'u1'", &[]).expect("outside delete");
-    screen.act(Action::Save);
-    let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
-    assert_eq!(
-        status,
-        "not saved: user u1 no longer exists (deleted outside custodian); the edit stays here and in its draft"
-    );
-    assert_eq!(screen.state.mode(), Mode::Edit);
-    let text = screen.state.editor.as_ref().expect("the edit is still open").textarea.lines().join("\n");
-    assert!(text.contains("\"mine\": 1,"), "{text}");
 }
 
 /// The same for `h`: its history's read said `no user "u1" (looked for an id, …)` (bb16 L13).
@@ -217,7 +224,7 @@ fn the_history_of_a_user_deleted_outside_says_so() {
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert_eq!(
         status,
-        "user u1 no longer exists (deleted outside custodian): press r to read the list again"
+        "user u1 no longer exists (deleted, or moved to another tenant, outside custodian): press r to read the list again"
     );
     assert!(screen.state.history.is_none());
 }
@@ -238,7 +245,7 @@ fn the_history_and_a_draft_of_a_user_deleted_outside_say_so() {
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert_eq!(
         status,
-        "user u1 no longer exists (deleted outside custodian): press r to read the list again"
+        "user u1 no longer exists (deleted, or moved to another tenant, outside custodian): press r to read the list again"
     );
     // A draft of bob, whose row goes: not opened, kept, and said as what happened.
     let edit = custodian::draft::EditSnapshot {

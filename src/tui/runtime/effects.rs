@@ -95,8 +95,8 @@ pub(super) fn perform_on_terminal(
                 max_bytes,
             );
             let session_ending = HUNG_UP_OR_TERMINATED.load(Ordering::Relaxed);
+            // What became of the text (a draft, a file left, nothing) the way out says.
             if session_ending {
-                // What became of the text (a draft, a file left, nothing) the way out says.
                 tracing::warn!(user = %user_id, "hang-up or TERM while $EDITOR ran: nothing of it is saved");
             }
             Action::EditedExternally { user_id, user_handle, base, result, session_ending }
@@ -106,8 +106,7 @@ pub(super) fn perform_on_terminal(
     })
 }
 
-/// The OSC 52 request that puts `text` on the terminal's clipboard (`c`), as terminals and
-/// tmux (with `set-clipboard on`) understand it, also over SSH.
+/// The OSC 52 request that puts `text` on the terminal's clipboard (`c`), through tmux and SSH.
 pub fn osc52(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     let mut out = b"\x1b]52;c;".to_vec();
@@ -116,8 +115,7 @@ pub fn osc52(text: &str) -> Vec<u8> {
     out
 }
 
-/// Up to `limit` journal entries older than `before`, newest first, each with its user's
-/// handle (read once per user of the page; none for an earlier account's save under the id).
+/// Up to `limit` journal entries before `before`, newest first, with their users' handles.
 fn journal_page(
     store: &dyn UserStore,
     before: Option<(i64, u64)>,
@@ -134,7 +132,7 @@ fn journal_page(
     let mut ids: Vec<String> = entries.iter().map(|e| e.user_id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
-    // One read for the page's users; a user the store no longer has shows by id alone.
+    // One read for the page's users; one gone, or a save of an earlier account, by id alone.
     let handles: std::collections::HashMap<String, String> = store
         .users_by_id(&ids)?
         .into_iter()
@@ -233,7 +231,9 @@ pub(super) fn perform_telling(
             match store.still_at_its_path().and_then(|()| Ok((store.user(&id)?, shown_document(store, &id)?)))
             {
                 Ok((record, document)) => Action::CurrentRead { purpose, record: Box::new(record), document },
-                Err(StoreError::UserNotFound(_)) => deleted_outside(&id, purpose == app::Purpose::ReviewSave),
+                Err(StoreError::UserNotFound(_)) => {
+                    user_gone(store, &id, purpose == app::Purpose::ReviewSave)
+                }
                 Err(e) => failed(e),
             }
         }
@@ -308,7 +308,7 @@ pub(super) fn perform_telling(
                 }
                 Err(StoreError::UserNotFound(_)) => {
                     tracing::warn!(user = %id, "save from the editor refused: the user no longer exists");
-                    deleted_outside(&id, true)
+                    user_gone(store, &id, true)
                 }
                 // Busy, read-only, damaged: a refusal the log keeps as the CLI's are kept.
                 Err(refusal) if !refusal.is_conflict() && !refusal.is_connection_lost() => {
@@ -484,7 +484,7 @@ pub(super) fn perform_telling(
             match summed_up {
                 Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
                 // The selected user, gone since the list was read (bb16 L13).
-                Err(StoreError::UserNotFound(_)) => deleted_outside(&id, false),
+                Err(StoreError::UserNotFound(_)) => user_gone(store, &id, false),
                 Err(e) => failed(e),
             }
         }
@@ -582,7 +582,7 @@ pub(super) fn perform_telling(
         Effect::LoadRevision { id, revision } => match store.revision_text(&id, revision) {
             Ok(text) => Action::RevisionLoaded { id, revision, text },
             // Gone since its history was read (bb20 L04).
-            Err(StoreError::UserNotFound(_)) => deleted_outside(&id, false),
+            Err(StoreError::UserNotFound(_)) => user_gone(store, &id, false),
             Err(e) => failed(e),
         },
     })
