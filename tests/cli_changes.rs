@@ -176,6 +176,13 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
         let stderr = sandbox.on(&missing, &["changes", "--since", since, "--until", until]).fails(2);
         assert!(stderr.contains("--until (") && stderr.contains("is not after --since ("), "{stderr}");
     }
+    // Apart by less than a second: said to the millisecond (both read the same: bb72 F6).
+    let (since, until) = ("2026-12-01T09:30:00.500Z", "2026-12-01T09:30:00.200Z");
+    let stderr = sandbox.on(&missing, &["changes", "--since", since, "--until", until]).fails(2);
+    assert!(
+        stderr.contains("--until (2026-12-01 09:30:00 UTC + 200 ms) is not after --since (2026-12-01 09:30:00 UTC + 500 ms)"),
+        "{stderr}"
+    );
     assert!(!missing.exists());
 }
 

@@ -296,6 +296,21 @@ fn results_that_break_the_schema_or_hold_secrets_are_left_alone() {
     let run = sandbox.on(&["patch", &secret, "--search", "carol", "--yes", "--allow-sensitive"]).ok();
     assert!(run.stderr.contains("warning: stored what looks like secrets"), "{}", run.stderr);
     assert_eq!(sandbox.revisions("carol"), 2);
+    // Many users: the first are named, the rest counted (it named three and said no more: bb72 F4).
+    let more: String = (0..12).map(|n| format!("{{\"id\":\"s{n}\",\"username\":\"s{n}\"}}\n")).collect();
+    let more = sandbox.file("more.jsonl", &more);
+    sandbox.on(&["import", &more]).ok();
+    let run = sandbox.on(&["patch", &secret, "--all", "--yes", "--allow-sensitive"]).ok();
+    let said =
+        run.stderr.lines().find(|l| l.contains("stored what looks like secrets")).expect("the warning");
+    let all: u64 = said
+        .split("in the customData of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .expect("a count");
+    assert!(all > 3, "{said}");
+    assert!(said.ends_with(&format!("; and {} more users", all - 3)), "{said}");
 }
 
 /// Twenty-five users breaking one schema rule, each with a value of their own, are one line of

@@ -878,3 +878,48 @@ fn the_patch_overlay_with_users_holding_secrets_at_80x24() {
     open_patch(&store, &mut state, REVIEWED);
     insta::assert_snapshot!("patch_overlay_with_secrets_80x24", screen(&state, 80, 24));
 }
+
+/// One user holding a likely secret is said in the singular ("1 user hold": bb72 F1).
+#[test]
+fn one_user_holding_a_secret_is_said_in_the_singular() {
+    let (_dir, store) = demo_store();
+    support::import_records(
+        &store,
+        r#"{"id":"keyholder1","username":"keyholder1","customData":{"stripe":"sk_live_7Hq2xK9mPz4Lw8Rt3Vb6Nc1Yd5Gf0Js2"}}"#,
+    );
+    let mut state = started(&store, 160, 40);
+    open_patch(&store, &mut state, REVIEWED);
+    let shown = screen(&state, 160, 40);
+    assert!(
+        shown.contains(
+            "of these, 1 user holds a likely secret: left as they are (s writes them) — keyholder1 at stripe"
+        ),
+        "{shown}"
+    );
+}
+
+/// A patch that takes the filter's matches out of it: the status line keeps the batch's line
+/// (the id `undo` takes) before saying the selected user no longer matches; only F2 showed it
+/// (bb72 F3).
+#[test]
+fn a_patch_that_empties_the_filter_keeps_its_batch_on_the_status_line() {
+    use custodian::store::ImportMode;
+    let (_dir, store) = demo_store();
+    import(
+        &store,
+        "{\"id\":\"f1\",\"username\":\"freeuser\",\"customData\":{\"plan\":\"zzfreezz\"}}\n",
+        ImportMode::InsertOnly,
+    );
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "zzfreezz".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    open_patch(&store, &mut state, r#"[{"op":"replace","path":"/plan","value":"team"}]"#);
+    press(&store, &mut state, KeyCode::Enter);
+    press(&store, &mut state, KeyCode::Char('y'));
+    let said = status_text(&state);
+    assert!(said.starts_with("batch b") && said.contains("saved 1 user (custodian undo b"), "{said}");
+    assert!(said.contains(" · freeuser (id f1, as last read) no longer matches the filter"), "{said}");
+}

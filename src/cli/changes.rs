@@ -52,10 +52,15 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
     if let (Some(since), Some(until)) = (since, until)
         && until <= since
     {
+        // To the millisecond when the seconds alone read the same (bb72 F6: two equal-looking times).
+        let shown = |ms: i64| match format_utc(until) == format_utc(since) {
+            true => format!("{} + {} ms", format_utc(ms), ms.rem_euclid(1000)),
+            false => format_utc(ms),
+        };
         return Err(UsageError(format!(
             "--until ({}) is not after --since ({}): no save can be in that range",
-            format_utc(until),
-            format_utc(since)
+            shown(until),
+            shown(since)
         ))
         .into());
     }

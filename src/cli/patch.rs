@@ -330,8 +330,16 @@ fn warn_flagged(report: &PatchReport) {
         .iter()
         .flat_map(|(id, found)| found.iter().map(move |f| format!("{id}: {f}")))
         .collect();
+    // The report keeps the first users' findings only: the rest are counted (a warning of
+    // 20,000 users named three and said no more: bb72 F4).
+    let unnamed = report.flagged_users.saturating_sub(report.flagged.len() as u64);
+    let rest = match unnamed {
+        0 => String::new(),
+        1 => "; and 1 more user".to_owned(),
+        n => format!("; and {} more users", crate::domain::group_digits(n)),
+    };
     let message = format!(
-        "warning: stored what looks like secrets in the customData of {} (it reaches front ends), as --allow-sensitive asked: {}",
+        "warning: stored what looks like secrets in the customData of {} (it reaches front ends), as --allow-sensitive asked: {}{rest}",
         users(report.flagged_users),
         secrets::summary(&places, 5)
     );

@@ -352,8 +352,15 @@ impl State {
                 None => "no one is selected".to_owned(),
             };
             let waited = if self.after_the_matches.take().is_some() { "not done: " } else { "" };
+            // A batch just written (`:patch`) keeps its line first: it names the id `undo`
+            // takes, which only F2 showed once this replaced it (bb72 F3).
+            let batch = self
+                .status
+                .as_ref()
+                .filter(|s| s.kind == StatusKind::Success && s.text.starts_with("batch "));
+            let batch = batch.map(|s| format!("{} · ", s.text)).unwrap_or_default();
             let note = format!(
-                "{waited}{} (id {}, as last read) no longer matches the filter: {instead}; choose a row (j/k) before e, E, y, h or i, or Esc to go back to them",
+                "{batch}{waited}{} (id {}, as last read) no longer matches the filter: {instead}; choose a row (j/k) before e, E, y, h or i, or Esc to go back to them",
                 wanted.handle, wanted.id
             );
             self.list.search.lost = Some(wanted);

@@ -65,8 +65,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
             true => "written too (s leaves them)",
             false => "left as they are (s writes them)",
         };
+        let verb = if report.flagged_users == 1 { "holds" } else { "hold" };
         let line = format!(
-            "  of these, {} hold a likely secret: {choice} — {}{more}",
+            "  of these, {} {verb} a likely secret: {choice} — {}{more}",
             users(report.flagged_users),
             first.join("; ")
         );
