@@ -496,6 +496,39 @@ fn a_file_replaced_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_e
     assert_eq!(store.custom_data(&id).unwrap().revision, 1, "nothing was written to the file opened");
 }
 
+/// A file cut short under the screen (`: > users.redb`, a botched copy): the save is refused as
+/// for a damaged file, and, as for a replaced one, the screen turns read-only and its way out
+/// keeps the edit. Its `Esc` and `Ctrl-C` asked to throw the edit away, and `y` deleted its
+/// draft (bb73 F7).
+#[test]
+fn a_file_cut_short_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_edit() {
+    use custodian::tui::app::ReadOnly;
+    let (dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(&store, &mut state, "\"added\": 1,");
+    let path = dir.path().join("users.redb");
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    act(&store, &mut state, Action::Save);
+    assert_eq!(state.read_only, Some(ReadOnly::FileDamaged), "{:?}", state.status);
+    let said = state.status.clone().expect("said").text;
+    assert!(
+        said.starts_with("not saved (file damaged): Ctrl-C leaves, keeping your edit as a draft (database error: the database file is damaged: it ends early"),
+        "{said}"
+    );
+    assert!(update(&mut state, Action::LeaveEditor).is_empty());
+    assert!(state.dialog.is_none(), "{:?}", state.dialog);
+    assert!(update(&mut state, Action::Quit).is_empty(), "no question, no draft thrown away");
+    assert!(state.quit && state.dialog.is_none(), "{:?}", state.dialog);
+    assert!(state.editor.as_ref().is_some_and(|e| e.is_modified()), "the edit is there to be kept");
+    assert_eq!(
+        state.said_at_exit,
+        vec![format!("the database file is damaged, so your edit of user {id} was not saved")]
+    );
+}
+
 /// Ctrl-S on an edit that asks first: only what is stored now is read (nothing written), and
 /// the answer to that read comes in.
 fn save_read_before_asking(store: &RedbStore, state: &mut State) {

@@ -39,6 +39,9 @@ pub fn fields_over_the_limit(size: usize) -> String {
     )
 }
 
+/// How every message about a damaged database file starts.
+pub(crate) const DAMAGED_FILE: &str = "the database file is damaged";
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("no user {reference:?} ({looked})", reference = .0, looked = looked_in(.0))]
@@ -357,6 +360,12 @@ impl StoreError {
             | StoreError::TimedOut { .. } => reason,
             reason => StoreError::RecordConflict { origin, reason: Box::new(reason) },
         }
+    }
+
+    /// Whether the database file is damaged (cut short, a page unreadable): no write to it can
+    /// succeed until it is restored.
+    pub fn is_file_damaged(&self) -> bool {
+        matches!(self, StoreError::Database(message) if message.starts_with(DAMAGED_FILE))
     }
 
     /// Whether the error is a refusal because of someone else's data (exit code 5).

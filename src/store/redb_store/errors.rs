@@ -45,7 +45,7 @@ fn cut_short(detail: &str) -> bool {
 }
 
 /// How every message about a damaged file starts.
-pub(super) const DAMAGED: &str = "the database file is damaged";
+pub(super) const DAMAGED: &str = crate::store::error::DAMAGED_FILE;
 
 /// A file that ends before redb's layout of it does: however redb found it.
 fn ends_early() -> StoreError {

@@ -206,7 +206,8 @@ impl State {
             // What to do first, where the status line shows it; the store's words (the path)
             // after it, for F2.
             _ if editing => {
-                format!("not saved (file replaced): Ctrl-C leaves, keeping your edit as a draft ({message})")
+                let how = if why == ReadOnly::FileDamaged { "file damaged" } else { "file replaced" };
+                format!("not saved ({how}): Ctrl-C leaves, keeping your edit as a draft ({message})")
             }
             _ => format!("read-only now: {message}"),
         };

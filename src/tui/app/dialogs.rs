@@ -198,6 +198,7 @@ impl State {
                 (Some(_), _) => "the connection to the database was lost",
                 (None, Some(ReadOnly::Server)) => "the server stopped taking writes",
                 (None, Some(ReadOnly::FileReplaced)) => "the database file was replaced or removed",
+                (None, Some(ReadOnly::FileDamaged)) => "the database file is damaged",
                 _ => return None,
             };
             Some((e, why))

@@ -14,6 +14,7 @@ impl State {
             ReadOnly::Asked => "start custodian without --read-only to discard it",
             ReadOnly::Server => "discard it on a server that takes writes (the primary)",
             ReadOnly::FileReplaced => "start custodian again to discard it",
+            ReadOnly::FileDamaged => "restore the file, then start custodian again to discard it",
         }) {
             return Vec::new();
         }
@@ -151,6 +152,7 @@ impl State {
             ReadOnly::Asked => "open it without --read-only to save it",
             ReadOnly::Server => "open it on a server that takes writes (the primary) to save it",
             ReadOnly::FileReplaced => "start custodian again to save it on the file there now",
+            ReadOnly::FileDamaged => "restore the file, then start custodian again to save it",
         }) {
             return Vec::new();
         }

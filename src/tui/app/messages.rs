@@ -71,6 +71,9 @@ pub enum ReadOnly {
     /// The database file was replaced or removed under the screen: its writes would go to a
     /// file no one will read again.
     FileReplaced,
+    /// The database file was cut short or damaged under the screen: no write can succeed on
+    /// it until it is restored from a backup.
+    FileDamaged,
 }
 
 impl ReadOnly {
@@ -78,7 +81,7 @@ impl ReadOnly {
     /// open then cannot be saved here, and the way out keeps it rather than ask to throw it
     /// away.
     pub fn refused_since_the_start(self) -> bool {
-        matches!(self, Self::Server | Self::FileReplaced)
+        matches!(self, Self::Server | Self::FileReplaced | Self::FileDamaged)
     }
 
     /// Why, in the words the refusals use.
@@ -90,6 +93,9 @@ impl ReadOnly {
             }
             Self::FileReplaced => {
                 "the database file was replaced or removed since custodian opened it (start custodian again to work on the file there now)"
+            }
+            Self::FileDamaged => {
+                "the database file is damaged (restore it from a backup, then start custodian again)"
             }
         }
     }

@@ -106,7 +106,9 @@ impl State {
             && self.editor.is_some()
         {
             let then = match why {
-                ReadOnly::FileReplaced => "Ctrl-C leaves custodian with it kept as a draft",
+                ReadOnly::FileReplaced | ReadOnly::FileDamaged => {
+                    "Ctrl-C leaves custodian with it kept as a draft"
+                }
                 _ => "F5 looks whether it takes writes again",
             };
             return self.tell(

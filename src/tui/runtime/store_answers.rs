@@ -21,6 +21,10 @@ pub(super) fn store_failed(error: StoreError) -> Action {
         Action::WritesRefused { why: ReadOnly::Server, message: error.to_string() }
     } else if matches!(error, StoreError::FileReplaced { .. }) {
         Action::WritesRefused { why: ReadOnly::FileReplaced, message: error.to_string() }
+    } else if error.is_file_damaged() {
+        // Cut short or damaged under the screen: as a replaced file, the way out keeps the edit
+        // (its questions threw the edit and its draft away: bb73 F7).
+        Action::WritesRefused { why: ReadOnly::FileDamaged, message: error.to_string() }
     } else if let StoreError::TimedOut { seconds, .. } = error {
         // The status line has no room for the server's URL (the log has it).
         tracing::warn!(%error, "statement timeout");
