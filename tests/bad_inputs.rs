@@ -355,6 +355,29 @@ fn a_truncated_database_is_refused_and_left_byte_for_byte() {
     assert_eq!(fs::read(&half).expect("read"), whole[..whole.len() / 2], "the damaged file was changed");
 }
 
+/// A byte damaged in the page of custodian's own table of the layout: every command refuses the
+/// file, and a write's refusal leaves it byte for byte too — a writable open rewrote redb's
+/// allocator state as it closed and cut 8 KiB off the file it refused (bb73 F1).
+#[test]
+fn a_file_refused_as_no_custodian_database_is_left_byte_for_byte_by_a_write() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.demo();
+    let mut damaged = fs::read(&db).expect("read");
+    // The first page after redb's header: the layout table's, in a file made this way.
+    damaged[4100] ^= 0xff;
+    let file = sandbox.file("damaged.redb", &damaged);
+    let refused = sandbox.on(&file, &["export"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("not a custodian database"), "{refused:?}");
+    let doc = sandbox.file("doc.json", b"{\"a\": 1}");
+    for args in [vec!["set", "admin", path_str(&doc)], vec!["import", DEMO_USERS, "--upsert"], vec!["info"]] {
+        let run = sandbox.on(&file, &args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("not a custodian database"), "{args:?}: {run:?}");
+        assert!(fs::read(&file).expect("read") == damaged, "{args:?} changed the damaged file");
+    }
+}
+
 #[test]
 fn a_database_locked_by_another_program_is_refused_with_what_to_do() {
     let sandbox = Sandbox::new();

@@ -131,6 +131,17 @@ impl RedbStore {
             }
             Ok(_) => {}
         }
+        // A file that is no custodian database is refused before a writable open changes it:
+        // redb's writable open rewrites its allocator state and trims the file as it closes, so
+        // a refused `set` changed 4,786 bytes of a damaged file and cut 8 KiB off (bb73 F1).
+        // Only that answer is taken from the look: one not closed cleanly, or held by another
+        // process, is opened for writing as ever.
+        if !options.read_only {
+            let look = Self::open(path, OpenOptions { read_only: true, ..options });
+            if let Err(e @ (StoreError::NotADatabase { .. } | StoreError::NewerSchema { .. })) = look {
+                return Err(e);
+            }
+        }
         // redb may panic on a file it cannot make sense of: that is a damaged file, not a bug.
         let damaged = || StoreError::NotADatabase {
             path: display.clone(),
