@@ -436,8 +436,16 @@ impl Drafts {
 
     /// Forgets a draft or recovery file (this session's own, after a save or a discard).
     pub fn remove(&self, draft: &Draft) {
-        if self.check().is_ok() {
-            let _ = fs::remove_file(self.dir.join(draft.file_name()));
+        let _ = self.try_remove(draft);
+    }
+
+    /// [`Drafts::remove`], saying the file it could not remove (none there is no failure).
+    pub fn try_remove(&self, draft: &Draft) -> Result<(), String> {
+        let path = self.dir.join(draft.file_name());
+        self.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("{}: {e}", path.display())),
+            _ => Ok(()),
         }
     }
 
@@ -454,8 +462,8 @@ impl Drafts {
         same.then_some(kept.saved_at)
     }
 
-    /// Removes the draft of one editing session, if it wrote one.
-    pub fn remove_session(&self, database: &str, user_id: &str, session: &str) {
+    /// Removes the draft of one editing session, if it wrote one; an error names the file left.
+    pub fn remove_session(&self, database: &str, user_id: &str, session: &str) -> Result<(), String> {
         let edit = EditSnapshot {
             user_id: user_id.to_owned(),
             user_handle: String::new(),
@@ -465,7 +473,7 @@ impl Drafts {
             text: String::new(),
             written_at: None,
         };
-        self.remove(&Draft::new(DraftKind::Draft, database, edit, 0));
+        self.try_remove(&Draft::new(DraftKind::Draft, database, edit, 0))
     }
 
     /// A temporary file `.NAME.PID-TOKEN.tmp` whose process is gone is the remains of a

@@ -52,10 +52,25 @@ fn two_sessions_on_one_user_keep_two_drafts_and_remove_only_their_own() {
     drafts.save(&Draft { text: "{}".into(), ..draft("u1", "s1", 3) }).unwrap();
     let found = drafts.for_database(DB);
     assert_eq!(found.drafts.len(), 2);
-    drafts.remove_session(DB, "u1", "s2");
+    drafts.remove_session(DB, "u1", "s2").unwrap();
     let left = drafts.for_database(DB).drafts;
     assert_eq!(left.len(), 1);
     assert_eq!((left[0].session.as_str(), left[0].text.as_str()), ("s1", "{}"));
+}
+
+/// A draft that cannot be removed (here a directory in its place; in the field a drafts
+/// directory no longer writable) is said with its path; one never written is no failure
+/// (bb73 F5: the save removed nothing and said nothing).
+#[test]
+fn a_session_draft_that_cannot_be_removed_is_said_with_its_path() {
+    let (_dir, drafts) = drafts();
+    assert_eq!(drafts.remove_session(DB, "u1", "never"), Ok(()));
+    let path = drafts.save(&draft("u1", "s1", 1)).unwrap();
+    fs::remove_file(&path).unwrap();
+    fs::create_dir(&path).unwrap();
+    fs::write(path.join("inside"), "x").unwrap();
+    let left = drafts.remove_session(DB, "u1", "s1").unwrap_err();
+    assert!(left.starts_with(&format!("{}: ", path.display())), "{left}");
 }
 
 #[test]

@@ -345,7 +345,7 @@ pub(super) fn perform_telling(
                 Ok(path) => {
                     tracing::info!(path = %path.display(), user = %user_id, "edit kept in a recovery file");
                     // The edit is in the recovery file: the session's own draft is no longer needed.
-                    runtime.drafts.remove_session(&runtime.database, &user_id, &session);
+                    let _ = runtime.drafts.remove_session(&runtime.database, &user_id, &session);
                     // What is stored now goes in the editor, not what the conflict view
                     // showed: a save since then was reloaded stale, and the next save was
                     // another conflict (bb36 #3). Unreadable now: the view's.
@@ -357,8 +357,7 @@ pub(super) fn perform_telling(
             }
         }
         Effect::DiscardDraft { user_id, session } => {
-            runtime.drafts.remove_session(&runtime.database, &user_id, &session);
-            return None;
+            draft_left(runtime.drafts.remove_session(&runtime.database, &user_id, &session).err()?)
         }
         Effect::RemoveFoundDraft(draft) => match runtime.drafts.discard_found(&draft) {
             Ok(()) => {

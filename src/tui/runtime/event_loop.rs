@@ -398,7 +398,7 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
         // (bb20 L02); the way out removes it too. Once per session or after a draft written.
         let removed = last.as_ref().is_some_and(|w| w.session == editor.draft_session && w.path.is_none());
         if !removed {
-            runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
+            let _ = runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
             *last = Some(LastDraft {
                 at: None,
                 session: editor.draft_session.clone(),

@@ -331,7 +331,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         .filter(|e| e.is_modified())
         .map(|editor| keep_at_the_end(&runtime, editor.snapshot()));
     if let Some(editor) = state.editor.as_ref().filter(|e| !e.is_modified()) {
-        runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
+        let _ = runtime.drafts.remove_session(&runtime.database, &editor.user_id, &editor.draft_session);
     }
     if !answered {
         // A worker still inside a store call (a COMMIT the server never answers) would hold

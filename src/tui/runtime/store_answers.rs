@@ -56,6 +56,17 @@ pub(super) fn the_file_still_shown(
     }
 }
 
+/// This session's draft, left after a save or a discard (a drafts directory no longer
+/// writable): the next start offers it as an unsaved edit of the revision before, so it is said
+/// now (it went unsaid, and an overwrite from it lost what was typed after it: bb73 F5).
+pub(super) fn draft_left(left: String) -> Action {
+    Action::DraftNotDiscarded {
+        message: format!(
+            "this edit's draft could not be removed ({left}): remove it, or the next start offers it as an unsaved edit"
+        ),
+    }
+}
+
 /// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
 /// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
 /// On Logto's database a user moved to another tenant by SQL is gone from this one as well
