@@ -79,7 +79,7 @@ fn a_recovery_file_is_apart_from_the_sessions_draft() {
     let recovery = Draft { kind: DraftKind::Recovery, text: "mine".into(), ..draft("u1", "s1", 1) };
     drafts.save(&recovery).unwrap();
     drafts.save(&draft("u1", "s1", 2)).unwrap();
-    drafts.remove_session(DB, "u1", "s1");
+    drafts.remove_session(DB, "u1", "s1").unwrap();
     assert_eq!(drafts.for_database(DB).drafts, vec![recovery.clone()]);
     // A recovery file is never replaced.
     assert!(drafts.save(&recovery).is_err());
