@@ -297,7 +297,7 @@ impl RecordRules {
             // the tenant asked for (bb71 F4). Only a record whose tenant can be read at all.
             Err(_)
                 if self.tenant.is_some()
-                    && tenant_of(raw).is_some_and(|tenant| Some(tenant) != self.tenant) =>
+                    && logto_row::tenant_of(raw).is_some_and(|tenant| Some(tenant) != self.tenant) =>
             {
                 self.taken.other_tenants += 1;
                 None
@@ -468,20 +468,6 @@ impl RecordRules {
             })
             .transpose()
     }
-}
-
-/// The tenant a record names (`tenant_id` or `tenantId`, a string), read alone: for a record
-/// refused otherwise, to tell whether `--tenant` skips it anyway. `None` when it names none or
-/// is no JSON object.
-fn tenant_of(raw: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Tenant {
-        tenant_id: Option<String>,
-        #[serde(rename = "tenantId")]
-        tenant_api: Option<String>,
-    }
-    let read: Tenant = serde_json::from_str(raw).ok()?;
-    read.tenant_id.or(read.tenant_api)
 }
 
 impl Iterator for ImportReader<'_> {

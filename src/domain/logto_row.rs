@@ -153,6 +153,20 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
     Ok(taken)
 }
 
+/// The tenant a record names (`tenant_id` or `tenantId`, a string), read alone: for a record
+/// refused otherwise, to tell whether `--tenant` skips it anyway. `None` when it names none or
+/// is no JSON object.
+pub fn tenant_of(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        tenant_id: Option<String>,
+        #[serde(rename = "tenantId")]
+        tenant_api: Option<String>,
+    }
+    let read: Tenant = serde_json::from_str(raw).ok()?;
+    read.tenant_id.or(read.tenant_api)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

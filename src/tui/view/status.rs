@@ -55,10 +55,12 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         let message_room = state
             .shown_status()
             .map_or(0, |(_, text)| (inert::line(text).width() + 5).min(usize::from(area.width) * 2 / 5));
-        // What is wrong with the text is read here alone; the message after it, kept whole in
-        // F2, is cut first (at 100 columns "customData must be a JSON object, at…" was cut
-        // for an "editing customData of …" beside it: bb70 F3).
-        let message_room = if valid { message_room } else { message_room.min(MESSAGE_STUB) };
+        // What is wrong with the text is read here alone: when it fits whole, the message after
+        // it, kept whole in F2, is cut first (at 100 columns "customData must be a JSON
+        // object, at…" was cut for an "editing customData of …" beside it: bb70 F3). One longer
+        // than the line (a schema error quoting an enum) leaves the message its room.
+        let whole = used + inert::line(&summary).width() + MESSAGE_STUB <= usize::from(area.width);
+        let message_room = if !valid && whole { message_room.min(MESSAGE_STUB) } else { message_room };
         let room = usize::from(area.width).saturating_sub(used + message_room);
         let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
         spans.push(Span::styled(shown, style));
