@@ -116,6 +116,14 @@ fn repair_cannot_write_here(path: &str, writing: anyhow::Error) -> anyhow::Error
     if !cannot_write {
         return writing;
     }
+    // The file's own mode, not its file system, when that is what refuses (bb73 F2: it said
+    // to copy it to a file system you can write).
+    if let Some(mode) = crate::store::unwritable_mode(path) {
+        let quoted = crate::inert::shell_word(path);
+        return writing.context(format!(
+            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which may not be written (mode {mode:04o}): if it is yours, `chmod u+w {quoted}` and run `custodian --db {quoted} info`; else copy it where you can write and run `custodian --db COPY info` on the copy"
+        ));
+    }
     writing.context(format!(
         "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which cannot be done where it is: copy it to a file system you can write and run `custodian --db COPY info` there"
     ))

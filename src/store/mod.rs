@@ -23,7 +23,7 @@ pub use batch_journal::{
     BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, LeftAlone, Selection, UndoSummary,
     batch_landed,
 };
-pub use error::{MAX_USER_FIELDS_BYTES, StoreError, fields_over_the_limit};
+pub use error::{MAX_USER_FIELDS_BYTES, StoreError, fields_over_the_limit, unwritable_mode};
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
     CLI_STATEMENT_TIMEOUT, InitDone, KeySync, LastKeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions,

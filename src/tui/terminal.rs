@@ -99,6 +99,29 @@ pub fn leave() -> io::Result<()> {
     if !ENTERED.swap(false, Ordering::SeqCst) {
         return Ok(());
     }
+    let left = leave_entered();
+    // A terminal that is gone (an SSH session dropped: its pty answers EIO) has nothing left
+    // to restore; the session lost nothing, and exited 1 saying "cannot restore" (bb73 F4).
+    match left {
+        Err(e) if is_gone(&e) => {
+            tracing::info!(error = %e, "the terminal is gone: nothing to restore");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Whether a terminal's error says it has gone away (its other end closed).
+pub fn is_gone(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::EIO | libc::ENXIO))
+}
+
+/// [`is_gone`] of any error in `error`'s chain.
+pub fn gone_in(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(is_gone))
+}
+
+fn leave_entered() -> io::Result<()> {
     let mut stdout = io::stdout();
     if MOUSE.load(Ordering::Relaxed) {
         let _ = execute!(stdout, DisableMouseCapture);
@@ -422,7 +445,21 @@ fn strip_colour(params: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Colourless, NoShell, ProcessIds, shell_can_resume};
+    use super::{Colourless, NoShell, ProcessIds, gone_in, is_gone, shell_can_resume};
+    use std::io;
+
+    /// A terminal whose other end closed answers EIO (ENXIO once the pty is gone): that is the
+    /// hang-up, not a failure to restore it (bb73 F4: exit 1 after keeping the edit). Other
+    /// errors stay errors, also inside a chain.
+    #[test]
+    fn a_terminal_gone_is_told_from_a_failure_to_restore_it() {
+        assert!(is_gone(&io::Error::from_raw_os_error(libc::EIO)));
+        assert!(is_gone(&io::Error::from_raw_os_error(libc::ENXIO)));
+        assert!(!is_gone(&io::Error::from_raw_os_error(libc::ENOSPC)));
+        let chained = anyhow::Error::from(io::Error::from_raw_os_error(libc::EIO)).context("drawing");
+        assert!(gone_in(&chained));
+        assert!(!gone_in(&anyhow::anyhow!("Input/output error")), "words alone are no error kind");
+    }
 
     const fn ids(pid: i32, pgid: i32, sid: i32) -> ProcessIds {
         ProcessIds { pid, pgid, sid }

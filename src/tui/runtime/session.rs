@@ -339,6 +339,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         std::mem::forget(runtime.workers.take());
     }
     // The session lock goes with the drafts, after the last draft was written.
+    let database = std::mem::take(&mut runtime.database);
     drop(runtime);
     let reads_over_a_link = store.reads_over_a_link();
     close(store);
@@ -352,10 +353,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     match &kept {
         Some(Ok(path)) => {
             tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
-            say(&format!(
-                "custodian: your unsaved edit is kept in {}; start custodian again to reopen it",
-                inert::line(&path.display().to_string())
-            ));
+            say(&kept_at_the_way_out(path, db, &database));
         }
         Some(Err(message)) => {
             tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
@@ -369,6 +367,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     match (outcome, kept) {
         // The edit is not where custodian keeps drafts: that is the error, whatever else.
         (_, Some(Err(message))) => bail!("{message}"),
+        // A loop that ended on a terminal gone away (a hang-up): its edit is kept above.
+        (Ok(Err(e)), _) if terminal::gone_in(&e) && !std::io::stdout().is_terminal() => restored,
         (Ok(result), _) => result.and(restored),
         (Err(_), kept) => bail!(
             "internal error; the terminal was restored{}",

@@ -56,6 +56,30 @@ pub(super) fn the_file_still_shown(
     }
 }
 
+/// Where the way out says an unsaved edit is kept, and how to reopen it: by the file it was
+/// written for when the path given names another file now (a link re-pointed by a restore or a
+/// deploy). "Start custodian again" on that path found nothing and said nothing (bb73 F6).
+pub(super) fn kept_at_the_way_out(
+    draft: &std::path::Path,
+    db: Option<&std::path::Path>,
+    database: &str,
+) -> String {
+    let kept = crate::inert::line(&draft.display().to_string()).into_owned();
+    let given = db.map_or_else(crate::location::default_database, std::path::Path::to_path_buf);
+    let names_now = std::fs::canonicalize(&given).ok();
+    let elsewhere = crate::database::postgres_url(db).is_none()
+        && names_now.is_some_and(|now| now != std::path::Path::new(database));
+    if elsewhere {
+        let given = crate::inert::line(&given.display().to_string()).into_owned();
+        return format!(
+            "custodian: your unsaved edit is kept in {kept}; it was written for {}, the file custodian opened, and {given} names another file now: `custodian {}` reopens it",
+            crate::inert::line(database),
+            super::session::database_arguments(database)
+        );
+    }
+    format!("custodian: your unsaved edit is kept in {kept}; start custodian again to reopen it")
+}
+
 /// This session's draft, left after a save or a discard (a drafts directory no longer
 /// writable): the next start offers it as an unsaved edit of the revision before, so it is said
 /// now (it went unsaid, and an overwrite from it lost what was typed after it: bb73 F5).
@@ -88,6 +112,33 @@ pub(super) fn user_gone(store: &dyn crate::store::UserStore, id: &str, saving: b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database reached through a link re-pointed under the screen (a restore by `ln -sfn`):
+    /// the way out names the file the draft was written for, which the path no longer names
+    /// ("start custodian again" on that path found nothing and said nothing: bb73 F6).
+    #[test]
+    fn the_way_out_names_the_file_a_draft_was_written_for_when_the_path_names_another_now() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b, link) =
+            (dir.path().join("a.redb"), dir.path().join("b.redb"), dir.path().join("users.redb"));
+        std::fs::write(&a, "a").expect("a");
+        std::fs::write(&b, "b").expect("b");
+        std::os::unix::fs::symlink(&a, &link).expect("link");
+        let draft = dir.path().join("d.draft.json");
+        let opened = std::fs::canonicalize(&a).expect("a").display().to_string();
+        let said = kept_at_the_way_out(&draft, Some(&link), &opened);
+        assert!(said.ends_with("; start custodian again to reopen it"), "{said}");
+        std::fs::remove_file(&link).expect("unlink");
+        std::os::unix::fs::symlink(&b, &link).expect("re-pointed");
+        let said = kept_at_the_way_out(&draft, Some(&link), &opened);
+        assert!(
+            said.ends_with(&format!(
+                "; it was written for {opened}, the file custodian opened, and {} names another file now: `custodian --db {opened}` reopens it",
+                link.display()
+            )),
+            "{said}"
+        );
+    }
 
     /// A write or a key sync a server refuses for taking no writes turns the screen read-only,
     /// and the sync's refusal no longer advises `init`, a write itself (bb57 F4).
