@@ -177,7 +177,12 @@ fn a_quit_key_while_a_confirmed_batch_is_written_waits_for_it_and_says_so() {
         assert!(update(&mut state, action).is_empty());
         assert!(!state.quit, "{quit:?}");
         let said = status_text(&state);
-        assert!(said.starts_with("applying the patch to 31 users… quit once it answers"), "{said}");
+        assert!(
+            said.starts_with(
+                "applying the patch to 31 users… no key ends the screen until it answers; then Ctrl-C quits"
+            ),
+            "{said}"
+        );
         assert!(said.contains("a signal"), "{said}");
     }
     // A batch on its way is pending as what it is (the runtime's `Work::Batch`), not as a

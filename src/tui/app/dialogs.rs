@@ -166,7 +166,7 @@ impl State {
             self.say(
                 StatusKind::Info,
                 format!(
-                    "applying the patch to {users}… quit once it answers (a signal stops it, writing nothing)"
+                    "applying the patch to {users}… wait, then Ctrl-C (a signal stops it, writing nothing)"
                 ),
             );
             return;
