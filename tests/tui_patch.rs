@@ -178,9 +178,7 @@ fn a_quit_key_while_a_confirmed_batch_is_written_waits_for_it_and_says_so() {
         assert!(!state.quit, "{quit:?}");
         let said = status_text(&state);
         assert!(
-            said.starts_with(
-                "applying the patch to 31 users… no key ends the screen until it answers; then Ctrl-C quits"
-            ),
+            said.starts_with("applying the patch to 31 users… wait, then Ctrl-C (a signal stops it"),
             "{said}"
         );
         assert!(said.contains("a signal"), "{said}");
