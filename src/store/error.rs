@@ -43,9 +43,10 @@ pub fn fields_over_the_limit(size: usize) -> String {
 /// there to ask).
 pub fn unwritable_mode(path: &str) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    let writable = rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok();
+    // Refused for its permissions alone: a read-only file system is said as that.
+    let refused = rustix::fs::access(path, rustix::fs::Access::WRITE_OK) == Err(rustix::io::Errno::ACCESS);
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
-    (!writable).then_some(mode)
+    refused.then_some(mode)
 }
 
 /// What comes before the repair a read-only open names when the file may not be written: the
