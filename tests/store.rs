@@ -366,7 +366,7 @@ fn open_of_a_truncated_database_is_refused_or_fails_cleanly_on_read() {
     // Opening for writing checks the layout and refuses: a damaged file, cut short.
     match RedbStore::open(&path, OpenOptions::default()) {
         Err(StoreError::Database(message)) => {
-            assert!(message.contains("it ends early (truncated?)"), "{message}")
+            assert!(message.contains("it ends before the layout its header records (truncated"), "{message}")
         }
         other => panic!("expected the file said cut short, got {:?}", other.map(|_| "a store")),
     }

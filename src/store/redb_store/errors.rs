@@ -94,8 +94,12 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
         redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
         // An open (or its repair) that finds the file cut short: a custodian database that
         // is damaged, not "not a custodian database" (bb34 #2).
+        // Its header's layout is read then: one byte damaged there reads as a file cut short,
+        // and the file was not named (bb73 F3).
         redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) if cut_short(&detail) => {
-            ends_early()
+            StoreError::Database(format!(
+                "{display}: {DAMAGED}: it ends before the layout its header records (truncated, or its header damaged); restore it from a backup"
+            ))
         }
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
