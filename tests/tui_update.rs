@@ -513,6 +513,9 @@ fn a_file_cut_short_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_
     std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
     act(&store, &mut state, Action::Save);
     assert_eq!(state.read_only, Some(ReadOnly::FileDamaged), "{:?}", state.status);
+    // The mark shows in the editor too, beside a long message (bb75 F3: pushed off the line).
+    let status_line = whole_screen(&state).lines().nth(38).unwrap_or_default().to_owned();
+    assert!(status_line.trim_end().ends_with("[read-only]"), "{status_line}");
     let said = state.status.clone().expect("said").text;
     assert!(
         said.starts_with("not saved (file damaged): Ctrl-C leaves, keeping your edit as a draft (database error: the database file is damaged: it ends early"),

@@ -44,6 +44,9 @@ pub(super) struct TerminalEvents<S = Crossterm> {
     /// Events read ahead (after an `Esc`, after a run of typing), to be handed out before any
     /// new one.
     queued: VecDeque<Event>,
+    /// A report begun and not ended with what came with it: its rest, arriving in a later read
+    /// until then, is dropped too.
+    report_open_until: Option<std::time::Instant>,
 }
 
 impl<S: EventSource> TerminalEvents<S> {
@@ -78,6 +81,20 @@ impl<S: EventSource> TerminalEvents<S> {
                 event
             }
         };
+        // The rest of a report split across reads (a slow link): its tail was typed into the
+        // document and saved (bb75 F1).
+        if let Some(until) = self.report_open_until {
+            if std::time::Instant::now() < until {
+                if ends_a_report(&event) || !matches!(event, Event::Key(_)) {
+                    self.report_open_until = None;
+                }
+                if matches!(event, Event::Key(_)) {
+                    return Ok(NO_ACTION);
+                }
+            } else {
+                self.report_open_until = None;
+            }
+        }
         if starts_a_report(&event) && self.waiting()? {
             return self.drop_report();
         }
@@ -95,6 +112,7 @@ impl<S: EventSource> TerminalEvents<S> {
     /// end or to the last event that came with it; stands for no action.
     fn drop_report(&mut self) -> io::Result<Event> {
         let mut dropped = 0_usize;
+        let mut ended = false;
         while dropped < LONGEST_REPORT && self.waiting()? {
             let event = match self.queued.pop_front() {
                 Some(event) => event,
@@ -102,10 +120,14 @@ impl<S: EventSource> TerminalEvents<S> {
             };
             dropped += 1;
             if ends_a_report(&event) {
+                ended = true;
                 break;
             }
         }
-        tracing::debug!(dropped, "a report the terminal sent of its own dropped");
+        if !ended && dropped < LONGEST_REPORT {
+            self.report_open_until = Some(std::time::Instant::now() + REPORT_REST_WITHIN);
+        }
+        tracing::debug!(dropped, ended, "a report the terminal sent of its own dropped");
         Ok(NO_ACTION)
     }
 
@@ -179,6 +201,10 @@ impl<S: EventSource> TerminalEvents<S> {
 /// An event that stands for no action anywhere ([`action_for_event`]).
 const NO_ACTION: Event = Event::FocusLost;
 
+/// How long the rest of a report not ended in its first read is waited for (dropped as it
+/// comes): a link's packets a few tens of milliseconds apart.
+const REPORT_REST_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The most characters of a report dropped: colour and version reports are under a hundred.
 const LONGEST_REPORT: usize = 4096;
 
@@ -236,7 +262,7 @@ mod tests {
     /// Every action the waiting `events` stand for in `state`, in order, as the loop takes them.
     fn actions(state: &State, events: impl IntoIterator<Item = Event>) -> Vec<Action> {
         let mut keys =
-            TerminalEvents { source: Waiting(events.into_iter().collect()), queued: VecDeque::new() };
+            TerminalEvents { source: Waiting(events.into_iter().collect()), ..TerminalEvents::default() };
         let mut actions = Vec::new();
         while keys.waiting().unwrap() {
             actions.extend(keys.next_action(state).unwrap());
@@ -308,6 +334,44 @@ mod tests {
         // A lone Alt-] is the key it is (the editor's).
         let lone = actions(&editing, [alt(']')]);
         assert!(matches!(&lone[..], [Action::Edit(_)]), "{lone:?}");
+    }
+
+    /// A report split across two reads (a slow link): its rest, arriving later, is dropped
+    /// too, to its end; what comes after it is taken (its tail was typed into a document and
+    /// saved: bb75 F1).
+    #[test]
+    fn the_rest_of_a_report_split_across_reads_is_dropped_to_its_end() {
+        let alt = |c: char| key(KeyCode::Char(c), KeyModifiers::ALT);
+        let bel = key(KeyCode::Char('g'), KeyModifiers::CONTROL);
+        let editing = State::editing("{}");
+        let mut keys = TerminalEvents::<Waiting>::default();
+        keys.source.0.extend(std::iter::once(alt(']')).chain(typed("11;rgb:00")));
+        let mut actions = Vec::new();
+        while keys.waiting().unwrap() {
+            actions.extend(keys.next_action(&editing).unwrap());
+        }
+        keys.source.0.extend(typed("00/0000/0000").chain([bel]).chain(typed("x")));
+        while keys.waiting().unwrap() {
+            actions.extend(keys.next_action(&editing).unwrap());
+        }
+        let [Action::Edit(input)] = &actions[..] else { panic!("{actions:?}") };
+        assert_eq!(input.key, Key::Char('x'));
+        // A DCS whose `ESC \` comes in the next read.
+        let mut keys = TerminalEvents::<Waiting>::default();
+        keys.source.0.extend(
+            std::iter::once(key(KeyCode::Char('P'), KeyModifiers::ALT | KeyModifiers::SHIFT))
+                .chain(typed(">|tm")),
+        );
+        let mut actions = Vec::new();
+        while keys.waiting().unwrap() {
+            actions.extend(keys.next_action(&editing).unwrap());
+        }
+        keys.source.0.extend(typed("ux 3.3").chain([alt('\\')]).chain(typed("y")));
+        while keys.waiting().unwrap() {
+            actions.extend(keys.next_action(&editing).unwrap());
+        }
+        let [Action::Edit(input)] = &actions[..] else { panic!("{actions:?}") };
+        assert_eq!(input.key, Key::Char('y'));
     }
 
     /// A key alone is the key it always was; a key's release (a terminal that reports them)

@@ -56,12 +56,14 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
             .shown_status()
             .map_or(0, |(_, text)| (inert::line(text).width() + 5).min(usize::from(area.width) * 2 / 5));
         // What is wrong with the text is read here alone: when it fits whole, the message after
-        // it, kept whole in F2, is cut first (at 100 columns "customData must be a JSON
-        // object, at…" was cut for an "editing customData of …" beside it: bb70 F3). One longer
-        // than the line (a schema error quoting an enum) leaves the message its room.
-        let whole = used + inert::line(&summary).width() + MESSAGE_STUB <= usize::from(area.width);
-        let message_room = if !valid && whole { message_room.min(MESSAGE_STUB) } else { message_room };
-        let room = usize::from(area.width).saturating_sub(used + message_room);
+        // it, kept whole in F2, is cut first, to nothing if need be (at 100 and 80 columns
+        // "customData must be a JSON object, at…" was cut for an "editing customData of …"
+        // beside it: bb70 F3, bb75 F2). One longer than the line (a schema error quoting an
+        // enum) leaves the message its room.
+        let marked = if state.read_only.is_some() { READ_ONLY.width() } else { 0 };
+        let whole = used + marked + inert::line(&summary).width() <= usize::from(area.width);
+        let message_room = if !valid && whole { 0 } else { message_room };
+        let room = usize::from(area.width).saturating_sub(used + message_room + marked);
         let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
         spans.push(Span::styled(shown, style));
     }
@@ -82,7 +84,8 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         // A message longer than the room left is cut, saying where to read it whole; the
         // read-only mark after it keeps its room (a long note at start pushed it off).
         let used: usize = spans.iter().map(|span| span.content.width()).sum();
-        let marked = if state.read_only.is_some() && state.editor.is_none() { READ_ONLY.width() } else { 0 };
+        // In the editor too: a file replaced or cut short under it showed no mark (bb75 F3).
+        let marked = if state.read_only.is_some() { READ_ONLY.width() } else { 0 };
         let room = usize::from(area.width).saturating_sub(used + marked);
         let text = inert::line(text);
         let shown = if text.width() > room {
@@ -93,7 +96,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
                 Some(_) => " (F2: whole)",
                 None => " (Esc, then F2: whole)",
             };
-            format!("{}{whole}", inert::cut_to_width(&text, room.saturating_sub(whole.len())))
+            match room > whole.len() {
+                true => format!("{}{whole}", inert::cut_to_width(&text, room - whole.len())),
+                // Beside an error that takes the line, the pointer alone, as far as it fits.
+                false => inert::cut_to_width("… F2", room).into_owned(),
+            }
         } else {
             text.into_owned()
         };
@@ -119,9 +126,6 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
-
-/// The room a message keeps beside a validation error: `… (F2: whole)` and a word.
-const MESSAGE_STUB: usize = 20;
 
 /// The mark of a screen opened `--read-only`, at the status line's end.
 const READ_ONLY: &str = "  [read-only]";
