@@ -118,10 +118,12 @@ fn repair_cannot_write_here(path: &str, writing: anyhow::Error) -> anyhow::Error
     }
     // The file's own mode, not its file system, when that is what refuses (bb73 F2: it said
     // to copy it to a file system you can write).
-    if let Some(mode) = crate::store::unwritable_mode(path) {
-        let quoted = crate::inert::shell_word(path);
+    if let Some(why) = crate::store::unwritable_mode(path) {
+        let target =
+            if why.owner.is_some() { "COPY".to_owned() } else { crate::inert::shell_word(path).into_owned() };
         return writing.context(format!(
-            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which may not be written (mode {mode:04o}): if it is yours, `chmod u+w {quoted}` and run `custodian --db {quoted} info`; else copy it where you can write and run `custodian --db COPY info` on the copy"
+            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file: {} run `custodian --db {target} info`",
+            why.first_step(path)
         ));
     }
     writing.context(format!(

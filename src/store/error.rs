@@ -39,32 +39,6 @@ pub fn fields_over_the_limit(size: usize) -> String {
     )
 }
 
-/// The mode of a file its process may not write (`0444`), `None` when it may (or it is not
-/// there to ask).
-pub fn unwritable_mode(path: &str) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    // Refused for its permissions alone: a read-only file system is said as that.
-    let refused = rustix::fs::access(path, rustix::fs::Access::WRITE_OK) == Err(rustix::io::Errno::ACCESS);
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
-    refused.then_some(mode)
-}
-
-/// What comes before the repair a read-only open names when the file may not be written: the
-/// command it named failed for a file made read-only (`chmod 444`: bb73 F2).
-fn unwritable_first(path: &str) -> String {
-    repair_first(path, unwritable_mode(path))
-}
-
-fn repair_first(path: &str, unwritable: Option<u32>) -> String {
-    match unwritable {
-        Some(mode) => format!(
-            "the file may not be written (mode {mode:04o}): if it is yours, `chmod u+w {}`, then ",
-            crate::inert::shell_word(path)
-        ),
-        None => String::new(),
-    }
-}
-
 /// How every message about a damaged database file starts.
 pub(crate) const DAMAGED_FILE: &str = "the database file is damaged";
 
@@ -227,7 +201,7 @@ pub enum StoreError {
     /// committed state), so the message names the command that repairs it.
     #[error(
         "{path}: was not closed cleanly (a process using it was killed, the machine stopped, or a write ran out of room on a full disk) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: {}`custodian --db {quoted} info` (if that says the file is damaged, restore it from a backup)",
-        unwritable_first(path), quoted = crate::inert::shell_word(path)
+        super::unwritable::unwritable_first(path), quoted = crate::inert::shell_word(path)
     )]
     NeedsRepair { path: String },
     /// The path as a shell word: a blank name or one ending in a space was said bare, `:  :
@@ -478,23 +452,6 @@ mod tests {
         assert!(quoted.contains(r#"user "\"ab\"": its"#), "{quoted}");
         assert!(quoted.contains(r#"`custodian set 'id:"\"ab\""'`"#), "{quoted}");
         assert!(said(" f15a").contains(r#"`custodian set 'id:" f15a"'`"#));
-    }
-
-    #[test]
-    fn a_repair_of_a_file_its_process_may_not_write_says_the_mode_and_the_chmod_first() {
-        // The command a read-only open names failed for a file made read-only (bb73 F2).
-        let said = repair_first("/srv/a b.redb", Some(0o444));
-        assert_eq!(
-            said,
-            "the file may not be written (mode 0444): if it is yours, `chmod u+w '/srv/a b.redb'`, then "
-        );
-        assert_eq!(repair_first("/srv/a.redb", None), "");
-        assert_eq!(unwritable_mode("/no/such/file"), None, "nothing there to ask");
-        let error = StoreError::NeedsRepair { path: "/no/such/file".into() };
-        assert!(
-            error.to_string().contains("without --read-only: `custodian --db /no/such/file info`"),
-            "{error}"
-        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod schema_hold;
 mod search_steps;
 #[cfg(test)]
 mod tests;
+mod unwritable;
 mod user_ids;
 
 pub use author::Author;
@@ -23,7 +24,7 @@ pub use batch_journal::{
     BatchEdit, BatchId, BatchSummary, JournalEntry, JournalQuery, LeftAlone, Selection, UndoSummary,
     batch_landed,
 };
-pub use error::{MAX_USER_FIELDS_BYTES, StoreError, fields_over_the_limit, unwritable_mode};
+pub use error::{MAX_USER_FIELDS_BYTES, StoreError, fields_over_the_limit};
 pub use postgres::connect::{ConnectionSpec, is_postgres_url};
 pub use postgres::{
     CLI_STATEMENT_TIMEOUT, InitDone, KeySync, LastKeySync, POSTGRES_SCHEMA_VERSION, PostgresOptions,
@@ -39,6 +40,7 @@ pub use records::{
 pub(crate) use redb_store::test_store;
 pub use redb_store::{OpenOptions, RedbStore, SCHEMA_VERSION};
 pub(crate) use search_steps::{SEARCH_STEP, search_by_steps};
+pub use unwritable::{Unwritable, unwritable_mode};
 pub use user_ids::{UserIds, UserIdsGathered};
 
 use std::path::PathBuf;
