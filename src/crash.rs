@@ -80,12 +80,22 @@ pub fn install_hook() {
         // Not eprintln!: it panics when stderr is gone (a vanished terminal), and a panic
         // inside the hook aborts the process with the database still open.
         use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "custodian: internal error: {}{place}; nothing unsaved was written. Please report this.",
-            crate::inert::line(&message)
-        );
+        let said = uncontained_line(&Panicked::from_info(info), &message, &place);
+        let _ = writeln!(std::io::stderr(), "{said}");
     }));
+}
+
+/// The one line a panic no `catch` contained prints. redb's own, on a damaged file (in a
+/// repair, at a close), is the file's damage, not custodian's bug to report (bb76 F1: "internal
+/// error … Please report this" after the repair `info` ran).
+fn uncontained_line(panicked: &Panicked, message: &str, place: &str) -> String {
+    let message = crate::inert::line(message);
+    match panicked.in_database_library {
+        true => format!("custodian: {} (redb: {message}{place})", panicked.describe()),
+        false => format!(
+            "custodian: internal error: {message}{place}; nothing unsaved was written. Please report this."
+        ),
+    }
 }
 
 /// Whether a panic on this thread now would be contained ([`catch`], [`contain`]): the
@@ -139,5 +149,32 @@ pub fn panic_on_test_key(event: &crossterm::event::Event) {
         && std::env::var_os("CUSTODIAN_TEST_PANIC_ON_F12").is_some()
     {
         panic!("F12 with CUSTODIAN_TEST_PANIC_ON_F12 set (a test's crash)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic of redb's where nothing contained it says the file is damaged, redb's words
+    /// after; one of custodian's own is the internal error to report.
+    #[test]
+    fn an_uncontained_panic_of_redbs_says_the_file_is_damaged_and_custodians_own_asks_for_a_report() {
+        let redb = Panicked {
+            message: "25 must be less than 0".into(),
+            location: String::new(),
+            in_database_library: true,
+        };
+        let said = uncontained_line(&redb, "25 must be less than 0", " at redb-4.6.0/src/bitmap.rs:376");
+        assert_eq!(
+            said,
+            "custodian: the database file is damaged (redb could not read a page of it); restore it from a backup (redb: 25 must be less than 0 at redb-4.6.0/src/bitmap.rs:376)"
+        );
+        let own = Panicked { in_database_library: false, ..redb };
+        let said = uncontained_line(&own, "oops", " at src/x.rs:1");
+        assert_eq!(
+            said,
+            "custodian: internal error: oops at src/x.rs:1; nothing unsaved was written. Please report this."
+        );
     }
 }
