@@ -1027,6 +1027,14 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     // and `--user` lists the current account's only, as `history` does (bb66 F1).
     let own = run(&home, &["--db", &url, "changes", "--user", "u2", "--json"], None).ok().stdout;
     assert!(!own.contains(&batch), "the batch saved the first account: {own}");
+    // The new account's first revision kept (by `history` above) adds its own keys and removes
+    // none of the first account's (it read `+mine −…` of the other's document: bb76 F4).
+    let entries: Vec<serde_json::Value> = own.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert!(!entries.is_empty(), "{own}");
+    for entry in &entries {
+        assert_eq!(entry["removed"], serde_json::json!([]), "{own}");
+        assert_eq!(entry["added"], serde_json::json!(["mine"]), "{own}");
+    }
     let journal = run(&home, &["--db", &url, "changes", "--batch", &batch], None).ok().stdout;
     let u2 =
         journal.lines().find(|line| line.split_whitespace().any(|cell| cell == "u2")).expect("u2's save");

@@ -41,14 +41,21 @@ fn key_changes(old: &Map<String, Value>, new: &Map<String, Value>) -> String {
 
 /// The row of a journal read: the stored facts, and for a row written without them (by an
 /// older custodian, or a document found written outside custodian) its document and the one
-/// of the revision before, to work them out from.
+/// of the revision before, to work them out from — `{}` when that one was an earlier
+/// account's under the id (the new account's first revision read as removing the old
+/// account's keys: bb76 F4).
 const JOURNAL_COLUMNS: &str = "h.saved_ms, h.sequence, h.saved_by, h.user_id, h.revision, h.size, \
     h.keys::text, h.batch_id, \
     case when h.keys is null or h.size is null then h.custom_data::text end, \
-    case when h.keys is null then (select p.custom_data::text from custodian.history p \
+    case when h.keys is null then (select case when (p.saved_at >= c.at) = (h.saved_at >= c.at) \
+        then p.custom_data::text else '{}' end from custodian.history p \
         where p.tenant_id = h.tenant_id and p.user_id = h.user_id and p.revision = h.revision - 1) end, \
-    coalesce(h.saved_at < (select u.created_at from public.users u \
-        where u.tenant_id = h.tenant_id and u.id = h.user_id), false)";
+    h.saved_at < c.at";
+
+/// The `from` of a journal read: the history, and the time the account under each id now was
+/// created (`-infinity` for an id no account has now).
+const JOURNAL_FROM: &str = "custodian.history h cross join lateral (select coalesce((select u.created_at \
+    from public.users u where u.tenant_id = h.tenant_id and u.id = h.user_id), '-infinity'::timestamptz) as at) c";
 
 fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
     let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
@@ -142,10 +149,7 @@ impl PostgresStore {
             // Only the saves of the account under the id now, as its `history` lists them (all
             // of a user deleted since).
             add(&mut conditions, " and h.user_id = ?", bounds.len());
-            conditions.push_str(
-                " and h.saved_at >= coalesce((select u.created_at from public.users u \
-                 where u.tenant_id = h.tenant_id and u.id = h.user_id), '-infinity')",
-            );
+            conditions.push_str(" and h.saved_at >= c.at");
         }
         if let Some(who) = &query.saved_by {
             bounds.push(who);
@@ -156,7 +160,7 @@ impl PostgresStore {
             add(&mut conditions, " and h.batch_id = ?", bounds.len());
         }
         let sql = format!(
-            "select {JOURNAL_COLUMNS} from custodian.history h \
+            "select {JOURNAL_COLUMNS} from {JOURNAL_FROM} \
              where h.tenant_id = $1 and (h.saved_ms, h.sequence) < ($2, $3){conditions} \
              order by h.saved_ms desc, h.sequence desc limit $4"
         );
