@@ -1029,7 +1029,8 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     assert!(!own.contains(&batch), "the batch saved the first account: {own}");
     // The new account's first revision kept (by `history` above) adds its own keys and removes
     // none of the first account's (it read `+mine −…` of the other's document: bb76 F4).
-    let entries: Vec<serde_json::Value> = own.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let entries: Vec<serde_json::Value> =
+        own.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert!(!entries.is_empty(), "{own}");
     for entry in &entries {
         assert_eq!(entry["removed"], serde_json::json!([]), "{own}");

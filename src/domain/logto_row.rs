@@ -131,9 +131,11 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
                         "`{column}` {text:?} is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
                     ));
                 }
+                // A date or a time of day that does not exist (`2024-02-30`, `23:59:60`) too: it
+                // read as a missing time zone (bb76 F5).
                 None => {
                     return Err(format!(
-                        "`{column}` {text:?} is not a timestamp with a time zone (such as 2024-01-01T00:00:00.123+00:00)"
+                        "`{column}` {text:?} is not a timestamp with a time zone that custodian reads: a date and a time of day that exist, and an offset (such as 2024-01-01T00:00:00.123+00:00)"
                     ));
                 }
             },
@@ -285,7 +287,7 @@ mod tests {
         assert!(
             taken
                 .expect_err("refused")
-                .ends_with("is not a timestamp with a time zone (such as 2024-01-01T00:00:00.123+00:00)")
+                .ends_with("is not a timestamp with a time zone that custodian reads: a date and a time of day that exist, and an offset (such as 2024-01-01T00:00:00.123+00:00)")
         );
         let (taken, _) = shape(json!({"updated_at": "1970-01-01T00:59:59+01:00"}));
         assert!(taken.is_err(), "a second before the epoch, written an hour east");

@@ -22,7 +22,11 @@ use super::super::StoreError;
 use crate::domain::filter::{Filter, SEARCH_TEXT_SEPARATOR};
 
 pub(super) fn damaged(detail: &str) -> StoreError {
-    StoreError::Database(format!("the database file is damaged: search block {detail}"))
+    // With what to do, as every damaged file's message says it (bb76 F2).
+    StoreError::Database(format!(
+        "{}: search block {detail}; restore it from a backup",
+        crate::store::error::DAMAGED_FILE
+    ))
 }
 
 pub(super) fn u32_at(bytes: &[u8], index: usize) -> usize {

@@ -430,3 +430,14 @@ fn a_full_disk_under_the_search_texts_runs_says_nothing_was_written() {
         spill_failed(Path::new("/srv/db"))(io::Error::from(io::ErrorKind::PermissionDenied)).to_string();
     assert!(other.contains("/srv/db: cannot keep the search texts of this write in sorted runs"), "{other}");
 }
+
+/// A damaged search block is said as every damaged file is, with what to do (bb76 F2: it named
+/// no way forward).
+#[test]
+fn a_damaged_search_block_says_the_file_is_damaged_and_what_to_do() {
+    let said = block::damaged("is shorter than its header says").to_string();
+    assert_eq!(
+        said,
+        "database error: the database file is damaged: search block is shorter than its header says; restore it from a backup"
+    );
+}
