@@ -300,6 +300,11 @@ fn results_that_break_the_schema_or_hold_secrets_are_left_alone() {
     let more: String = (0..12).map(|n| format!("{{\"id\":\"s{n}\",\"username\":\"s{n}\"}}\n")).collect();
     let more = sandbox.file("more.jsonl", &more);
     sandbox.on(&["import", &more]).ok();
+    // The dry run counts them too (bb76 F7).
+    let dry = sandbox.on(&["patch", &secret, "--all", "--allow-sensitive"]).ok();
+    let line =
+        dry.stdout.lines().find(|l| l.contains("would store what looks like secrets")).expect("the group");
+    assert!(line.ends_with(" and 12 more"), "{line}");
     let run = sandbox.on(&["patch", &secret, "--all", "--yes", "--allow-sensitive"]).ok();
     let said =
         run.stderr.lines().find(|l| l.contains("stored what looks like secrets")).expect("the warning");

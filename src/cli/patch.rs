@@ -246,8 +246,15 @@ fn dry_run_report(
         out.line(&report_line(&line))?;
     }
     if report.flagged_users > 0 {
+        // The rest counted, as every group of the report is (bb76 F7: 2,000 named three).
+        let unnamed = report.flagged_users.saturating_sub(report.flagged.len() as u64);
+        let more = if unnamed > 0 {
+            format!(" and {} more", crate::domain::group_digits(unnamed))
+        } else {
+            String::new()
+        };
         out.line(&report_line(&format!(
-            "  {} would store what looks like secrets (--allow-sensitive): {}",
+            "  {} would store what looks like secrets (--allow-sensitive): {}{more}",
             users(report.flagged_users),
             report.flagged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
         )))?;
