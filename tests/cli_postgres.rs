@@ -118,15 +118,8 @@ fn changes_of_a_user_deleted_since_lists_their_saves_by_explicit_id() {
 /// database is busy: someone else is writing", while one row was held (by Logto, a script).
 #[test]
 fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
-    let db = logto();
-    let home = PrivateHome::new(&[]);
-    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
-    let url = db.tenant_url("default");
-    let mut holder = db.superuser();
-    let mut holding = holder.transaction().expect("begin");
-    holding.execute("select 1 from users where username = 'alice' for update", &[]).expect("hold the row");
-    let stderr = run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(1);
-    holding.rollback().expect("let go");
+    let (_db, _home, _url, stderr) =
+        a_set_of_alice_held_up_by("select 1 from users where username = 'alice' for update");
     assert!(
         stderr.contains("user u1 is being written by another session (Logto, a script, another custodian): its row stayed locked for 3 s; nothing was written; try again"),
         "{stderr}"
@@ -135,17 +128,25 @@ fn a_set_held_up_by_a_row_another_session_holds_names_the_user() {
 
 /// A lock on custodian's own history table (a DBA's `LOCK TABLE`, what `CREATE INDEX` takes)
 /// is not said as the user's row held by Logto or a script: no one held the row (bb66 F4).
-#[test]
-fn a_set_held_up_by_a_lock_on_custodians_tables_says_so_not_the_users_row() {
+/// What `set alice` says, refused (exit 1) while another session holds what `lock` takes; with
+/// the database, the home and the URL it ran with.
+fn a_set_of_alice_held_up_by(lock: &str) -> (LogtoDb, PrivateHome, String, String) {
     let db = logto();
     let home = PrivateHome::new(&[]);
     run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
     let url = db.tenant_url("default");
     let mut holder = db.superuser();
     let mut holding = holder.transaction().expect("begin");
-    holding.execute("lock table custodian.history in share mode", &[]).expect("the table lock");
+    holding.execute(lock, &[]).expect("the lock");
     let stderr = run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(1);
     holding.rollback().expect("let go");
+    drop(holder);
+    (db, home, url, stderr)
+}
+
+#[test]
+fn a_set_held_up_by_a_lock_on_custodians_tables_says_so_not_the_users_row() {
+    let (_db, home, url, stderr) = a_set_of_alice_held_up_by("lock table custodian.history in share mode");
     assert!(stderr.contains("another session holds a lock on custodian's own tables"), "{stderr}");
     assert!(stderr.contains("nothing was written; try again"), "{stderr}");
     assert!(!stderr.contains("user u1 is being written"), "{stderr}");

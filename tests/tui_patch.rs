@@ -424,11 +424,7 @@ fn a_filtered_patch_applies_and_a_user_renamed_into_the_filter_after_its_dry_run
         ImportMode::InsertOnly,
     );
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "pu1".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "pu1");
     for (plan, renamed) in [("team", false), ("pro", true)] {
         open_patch(&store, &mut state, &format!(r#"[{{"op":"replace","path":"/plan","value":"{plan}"}}]"#));
         assert_eq!(state.patch.as_ref().and_then(|v| v.report.as_ref()).map(|r| r.changed), Some(1));
@@ -625,11 +621,7 @@ fn a_capped_filter() -> (tempfile::TempDir, RedbStore, State) {
     let users: Vec<_> = SyntheticUsers::new(11, 0).take(MAX_MATCHES + 300).collect();
     store.insert_batch(&users, &Author("tester".into())).expect("insert");
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "example".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "example");
     assert!(state.list.search.capped);
     (dir, store, state)
 }
@@ -914,11 +906,7 @@ fn a_patch_that_empties_the_filter_keeps_its_batch_on_the_status_line() {
         ImportMode::InsertOnly,
     );
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "zzfreezz".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "zzfreezz");
     open_patch(&store, &mut state, r#"[{"op":"replace","path":"/plan","value":"team"}]"#);
     press(&store, &mut state, KeyCode::Enter);
     press(&store, &mut state, KeyCode::Char('y'));

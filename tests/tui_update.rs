@@ -453,15 +453,21 @@ fn saving_stores_the_canonical_form_and_shows_the_new_revision() {
 /// save is refused and says so, the screen turns read-only, a second Ctrl-S is refused before
 /// it is sent, and the way out asks nothing and keeps the edit (bb65 F5: every answer to
 /// Ctrl-C's and Esc's questions threw it away, its draft too).
+/// The screen editing admin, a key typed and not saved; and admin's id.
+fn an_unsaved_edit_of_admin(store: &RedbStore) -> (State, String) {
+    let mut state = started(store, 120, 40);
+    open_editor_on(store, &mut state, "admin");
+    let id = state.editor.as_ref().unwrap().user_id.clone();
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    type_text(store, &mut state, "\"added\": 1,");
+    (state, id)
+}
+
 #[test]
 fn a_file_replaced_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_edit() {
     use custodian::tui::app::ReadOnly;
     let (dir, store) = demo_store();
-    let mut state = started(&store, 120, 40);
-    open_editor_on(&store, &mut state, "admin");
-    let id = state.editor.as_ref().unwrap().user_id.clone();
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
-    type_text(&store, &mut state, "\"added\": 1,");
+    let (mut state, id) = an_unsaved_edit_of_admin(&store);
     let path = dir.path().join("users.redb");
     let restored = dir.path().join("users.new");
     std::fs::copy(&path, &restored).unwrap();
@@ -504,11 +510,7 @@ fn a_file_replaced_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_e
 fn a_file_cut_short_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_edit() {
     use custodian::tui::app::ReadOnly;
     let (dir, store) = demo_store();
-    let mut state = started(&store, 120, 40);
-    open_editor_on(&store, &mut state, "admin");
-    let id = state.editor.as_ref().unwrap().user_id.clone();
-    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
-    type_text(&store, &mut state, "\"added\": 1,");
+    let (mut state, id) = an_unsaved_edit_of_admin(&store);
     let path = dir.path().join("users.redb");
     std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
     act(&store, &mut state, Action::Save);

@@ -341,7 +341,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
     let _interrupts = stops_on_signals(command, cli.read_only).then(crate::interrupt::arm);
     let mut store = if reads_only && !cli.read_only && !first_run {
         match database::open(db, OpenOptions { read_only: true, ..options }) {
-            Err(ref e) if let Some(StoreError::NeedsRepair { path }) = e.downcast_ref::<StoreError>() => {
+            Err(ref e) if let Some(StoreError::NeedsRepair { path, .. }) = e.downcast_ref::<StoreError>() => {
                 database::open(db, options).map_err(|writing| repair_cannot_write_here(path, writing))?
             }
             // A file of an older layout is upgraded by its first read-write open; until then

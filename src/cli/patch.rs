@@ -247,7 +247,7 @@ fn dry_run_report(
     }
     if report.flagged_users > 0 {
         // The rest counted, as every group of the report is (bb76 F7: 2,000 named three).
-        let unnamed = report.flagged_users.saturating_sub(report.flagged.len() as u64);
+        let unnamed = report.flagged_unnamed();
         let more = if unnamed > 0 {
             format!(" and {} more", crate::domain::group_digits(unnamed))
         } else {
@@ -339,8 +339,7 @@ fn warn_flagged(report: &PatchReport) {
         .collect();
     // The report keeps the first users' findings only: the rest are counted (a warning of
     // 20,000 users named three and said no more: bb72 F4).
-    let unnamed = report.flagged_users.saturating_sub(report.flagged.len() as u64);
-    let rest = match unnamed {
+    let rest = match report.flagged_unnamed() {
         0 => String::new(),
         1 => "; and 1 more user".to_owned(),
         n => format!("; and {} more users", crate::domain::group_digits(n)),

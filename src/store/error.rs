@@ -198,12 +198,13 @@ pub enum StoreError {
     )]
     LinkLoop { path: String },
     /// redb cannot read such a file read-only at all (it refuses rather than read the last
-    /// committed state), so the message names the command that repairs it.
+    /// committed state), so the message names the command that repairs it, and what to do
+    /// first when this process may not write the file (looked at when the open failed).
     #[error(
         "{path}: was not closed cleanly (a process using it was killed, the machine stopped, or a write ran out of room on a full disk) and needs a repair, which a read-only open cannot do; repair it by opening it once without --read-only: {}`custodian --db {quoted} info` (if that says the file is damaged, restore it from a backup)",
-        super::unwritable::unwritable_first(path), quoted = crate::inert::shell_word(path)
+        super::unwritable::repair_first(path, *unwritable), quoted = crate::inert::shell_word(path)
     )]
-    NeedsRepair { path: String },
+    NeedsRepair { path: String, unwritable: Option<super::Unwritable> },
     /// The path as a shell word: a blank name or one ending in a space was said bare, `:  :
     /// not a custodian database` (bb34 #5).
     #[error("{quoted}: not a custodian database ({detail})", quoted = crate::inert::shell_word(path))]

@@ -39,11 +39,7 @@ impl Unwritable {
 
 /// What comes before the repair a read-only open names when the file may not be written: the
 /// command it named failed for a file made read-only (`chmod 444`: bb73 F2).
-pub(super) fn unwritable_first(path: &str) -> String {
-    repair_first(path, unwritable_mode(path))
-}
-
-fn repair_first(path: &str, unwritable: Option<Unwritable>) -> String {
+pub(super) fn repair_first(path: &str, unwritable: Option<Unwritable>) -> String {
     unwritable.map_or_else(String::new, |why| format!("{} ", why.first_step(path)))
 }
 
@@ -65,7 +61,7 @@ mod tests {
         );
         assert_eq!(repair_first("/srv/a.redb", None), "");
         assert_eq!(unwritable_mode("/no/such/file"), None, "nothing there to ask");
-        let error = StoreError::NeedsRepair { path: "/no/such/file".into() };
+        let error = StoreError::NeedsRepair { path: "/no/such/file".into(), unwritable: None };
         assert!(
             error.to_string().contains("without --read-only: `custodian --db /no/such/file info`"),
             "{error}"

@@ -105,6 +105,12 @@ pub fn reviewed_user_fingerprint(id: &str) -> u64 {
 }
 
 impl PatchReport {
+    /// The users holding a likely secret that [`PatchReport::flagged`] does not name (it keeps
+    /// the first few): counted wherever the named ones are listed.
+    pub fn flagged_unnamed(&self) -> u64 {
+        self.flagged_users.saturating_sub(self.flagged.len() as u64)
+    }
+
     /// A report keeping the documents of the first `sample_size` changed users.
     pub fn new(sample_size: usize) -> Self {
         Self { sample_size, ..Self::default() }

@@ -91,7 +91,9 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
             }
             _ => StoreError::Io { context: display, error: e },
         },
-        redb::DatabaseError::RepairAborted => StoreError::NeedsRepair { path: display },
+        redb::DatabaseError::RepairAborted => {
+            StoreError::NeedsRepair { unwritable: crate::store::unwritable_mode(&display), path: display }
+        }
         // An open (or its repair) that finds the file cut short: a custodian database that
         // is damaged, not "not a custodian database" (bb34 #2).
         // Its header's layout is read then: one byte damaged there reads as a file cut short,

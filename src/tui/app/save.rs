@@ -174,19 +174,20 @@ impl State {
         if stored.revision != base.revision || !same_text || row_moved {
             return self.conflict(id.to_owned(), stored, Some(handle_now.to_owned()));
         }
+        // Only when `o` chose to overwrite: what it overwrites, for the question.
+        let overwriting = review.overwriting.map(|(mine, _)| match &editor.doubt {
+            Some(doubt) => (mine, Overwrites::DraftInDoubt { started_from: doubt.base_revision }),
+            None => (mine, Overwrites::of(&stored, &editor.base)),
+        });
         // The question that follows names a rename read now, as the conflict view does (it
         // asked "Remove keys?" under the old handle, by then another user's: bb69 F4).
-        let overwrites = match &editor.doubt {
-            Some(doubt) => Overwrites::DraftInDoubt { started_from: doubt.base_revision },
-            None => Overwrites::of(&stored, &editor.base),
-        };
         if let Some(editor) = self.editor.as_mut() {
             editor.handle_now = Some(handle_now.to_owned()).filter(|now| *now != editor.user_handle);
         }
-        if let Some((mine, _)) = review.overwriting {
-            return self.review_and_save(mine, &stored, Some(overwrites));
+        match overwriting {
+            Some((mine, overwrites)) => self.review_and_save(mine, &stored, Some(overwrites)),
+            None => self.save_after(StoredLook::Done),
         }
-        self.save_after(StoredLook::Done)
     }
 
     fn save_after(&mut self, look: StoredLook) -> Vec<Effect> {

@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &PatchView, over: &str, theme
                 format!("{id} at {}", places.join(", "))
             })
             .collect();
-        let more = report.flagged_users.saturating_sub(first.len() as u64);
+        let more = report.flagged_unnamed();
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         // What becomes of them before who they are: the edge cuts the names first.
         let choice = match view.write_flagged {

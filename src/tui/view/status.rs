@@ -48,6 +48,7 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         spans.push(Span::raw("checking…"));
     }
     if let Some((valid, summary)) = state.validation_summary() {
+        let summary = inert::line(&summary);
         let style = if valid { theme.success } else { theme.error };
         // A long summary (a schema error quoting a long enum) leaves room for the message
         // after it: the answer to a save comes there.
@@ -61,10 +62,10 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         // beside it: bb70 F3, bb75 F2). One longer than the line (a schema error quoting an
         // enum) leaves the message its room.
         let marked = if state.read_only.is_some() { READ_ONLY.width() } else { 0 };
-        let whole = used + marked + inert::line(&summary).width() <= usize::from(area.width);
+        let whole = used + marked + summary.width() <= usize::from(area.width);
         let message_room = if !valid && whole { 0 } else { message_room };
         let room = usize::from(area.width).saturating_sub(used + message_room + marked);
-        let shown = inert::cut_to_width(&inert::line(&summary), room).into_owned();
+        let shown = inert::cut_to_width(&summary, room).into_owned();
         spans.push(Span::styled(shown, style));
     }
     // Saved keys come back in the backend's order, not as typed: said while editing.
