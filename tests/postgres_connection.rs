@@ -702,23 +702,28 @@ fn the_scanner_cancels_the_step_of_a_query_the_next_keystroke_replaced() {
     let mut holder = db.superuser();
     let mut holding = holder.transaction().expect("begin");
     holding.batch_execute("lock table users in access exclusive mode").expect("lock the table");
-    let waiting_since = || -> Option<std::time::SystemTime> {
-        db.server
-            .superuser("postgres")
-            .query_opt(
+    // One watching session, not one per look: a look that connects anew can take longer than
+    // the lock timeout on a loaded machine.
+    let mut watcher = db.server.superuser("postgres");
+    let mut waiting_since = || -> Option<std::time::SystemTime> {
+        watcher
+            .query(
                 "select query_start from pg_stat_activity where application_name = $1 and wait_event = 'relation'",
                 &[&name],
             )
             .expect("pg_stat_activity")
+            .into_iter()
             .map(|row| row.get(0))
+            .min()
     };
     assert!(perform(&runtime, Effect::Scan { generation: 1, query: "al".into() }).is_none());
     wait_until("the first query's step to wait", || waiting_since().is_some());
     let first = waiting_since();
     let replaced = Instant::now();
     assert!(perform(&runtime, Effect::Scan { generation: 2, query: "ali".into() }).is_none());
-    // Without the cancel, the first step would wait out the 3 s lock timeout first.
-    wait_until("the second query's step", || waiting_since().is_some_and(|since| Some(since) != first));
+    // Without the cancel, the first step would wait out the 3 s lock timeout first. What is
+    // waiting now (the second query's step, or nothing between two statements) is not it.
+    wait_until("the first query's step to end", || waiting_since() != first);
     assert!(replaced.elapsed() < Duration::from_secs(2), "{:?}", replaced.elapsed());
     holding.rollback().expect("release the table");
     // The second query is answered; the first one's cancelled step says nothing.
