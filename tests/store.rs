@@ -275,13 +275,49 @@ fn open_refuses_a_file_written_by_a_newer_schema() {
     }
     for read_only in [false, true] {
         match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
-            Err(StoreError::NewerSchema { found, supported, .. }) => {
+            Err(e @ StoreError::NewerSchema { found, supported, .. }) => {
                 assert_eq!((found, supported), (99, SCHEMA_VERSION));
+                assert!(
+                    e.to_string().ends_with(&format!("this one knows {SCHEMA_VERSION}); upgrade custodian")),
+                    "{e}"
+                );
             }
             Err(other) => panic!("expected NewerSchema, got {other:?}"),
             Ok(_) => panic!("opened a database of a newer schema"),
         }
     }
+}
+
+/// A layout version no custodian could have written is a damaged byte, not a reason to
+/// upgrade (bb76 F6: `schema 18374686479671623688; … upgrade custodian`).
+#[test]
+fn a_layout_version_no_custodian_wrote_is_said_as_damage() {
+    let (_dir, path, store) = db_with_people();
+    drop(store);
+    {
+        const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+        let db = redb::Builder::new()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .open(&path)
+            .expect("redb open");
+        let tx = db.begin_write().expect("write tx");
+        let damaged = SCHEMA_VERSION ^ 0xFF00_0000_0000_0000;
+        tx.open_table(META).expect("meta").insert("schema_version", damaged).expect("insert");
+        tx.commit().expect("commit");
+    }
+    let before = fs::read(&path).expect("read");
+    for read_only in [false, true] {
+        let Err(e) = RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) else {
+            panic!("opened a database whose layout version is damaged");
+        };
+        let said = e.to_string();
+        assert!(
+            said.contains("the database file is damaged: its layout version reads 18374686479671623688"),
+            "{said}"
+        );
+        assert!(said.ends_with("restore it from a backup") && !said.contains("upgrade"), "{said}");
+    }
+    assert!(fs::read(&path).expect("read") == before, "the file is left byte for byte");
 }
 
 /// Overwrites every byte of `path` from `from` on with deterministic noise.
@@ -346,7 +382,13 @@ fn a_read_only_open_of_a_file_cut_after_its_header_says_it_ends_early() {
     fs::write(&path, &bytes[..4096]).expect("truncate");
     match RedbStore::open(&path, OpenOptions { read_only: true, ..Default::default() }) {
         Err(StoreError::Database(message)) => {
-            assert!(message.starts_with("the database file is damaged: it ends early"), "{message}")
+            assert!(
+                message.starts_with(&format!(
+                    "{}: the database file is damaged: it ends before a page it refers to",
+                    path.display()
+                )),
+                "{message}"
+            )
         }
         Err(other) => panic!("expected the damage a read reports, got {other:?}"),
         Ok(_) => panic!("opened a file cut after its header"),

@@ -520,7 +520,7 @@ fn a_file_cut_short_under_the_screen_refuses_the_save_and_the_way_out_keeps_the_
     assert!(status_line.trim_end().ends_with("[read-only]"), "{status_line}");
     let said = state.status.clone().expect("said").text;
     assert!(
-        said.starts_with("not saved (file damaged): Ctrl-C leaves, keeping your edit as a draft (database error: the database file is damaged: it ends early"),
+        said.starts_with("not saved (file damaged): Ctrl-C leaves, keeping your edit as a draft (database error: the database file is damaged: it ends before a page it refers to"),
         "{said}"
     );
     assert!(update(&mut state, Action::LeaveEditor).is_empty());

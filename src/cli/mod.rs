@@ -506,9 +506,21 @@ fn changes_request(command: &Command) -> Option<changes::ChangesRequest<'_>> {
 
 /// A panic inside redb means the file is damaged: the error says which file.
 fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
-    let damaged =
+    let display = path.display().to_string();
+    let panicked =
         error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
-    if damaged { error.context(path.display().to_string()) } else { error }
+    // A read's damage has no path of its own (`it ends early` named no file: bb76 F2); a
+    // script going over several databases must know which one it is.
+    let unnamed_damage =
+        error.chain().filter_map(|c| c.downcast_ref::<StoreError>()).any(StoreError::is_file_damaged);
+    if !(panicked || unnamed_damage) {
+        return error;
+    }
+    match error.downcast::<StoreError>() {
+        Ok(e @ StoreError::Database(_)) => e.naming_the_damaged_file(&display).into(),
+        Ok(other) => anyhow::Error::from(other).context(display),
+        Err(error) => error.context(display),
+    }
 }
 
 /// Where things are, for an operator finding their way around a box.

@@ -39,6 +39,22 @@ pub fn fields_over_the_limit(size: usize) -> String {
     )
 }
 
+/// How far past this build's layout a file's may be and still be taken for a later
+/// custodian's: a layout comes with each change of the tables, a few a year.
+const LATER_LAYOUTS_BELIEVED: u64 = 1_000;
+
+fn newer_schema(path: &str, found: u64, supported: u64) -> String {
+    if found > supported.saturating_add(LATER_LAYOUTS_BELIEVED) {
+        format!(
+            "{path}: {DAMAGED_FILE}: its layout version reads {found}, which no custodian wrote (this one writes {supported}); restore it from a backup"
+        )
+    } else {
+        format!(
+            "{path}: written by a newer custodian (schema {found}; this one knows {supported}); upgrade custodian"
+        )
+    }
+}
+
 /// How every message about a damaged database file starts.
 pub(crate) const DAMAGED_FILE: &str = "the database file is damaged";
 
@@ -209,9 +225,8 @@ pub enum StoreError {
     /// not a custodian database` (bb34 #5).
     #[error("{quoted}: not a custodian database ({detail})", quoted = crate::inert::shell_word(path))]
     NotADatabase { path: String, detail: String },
-    #[error(
-        "{path}: written by a newer custodian (schema {found}; this one knows {supported}); upgrade custodian"
-    )]
+    /// A layout far past this build's is no custodian's: damage read as a version (bb76 F6).
+    #[error("{}", newer_schema(path, *found, *supported))]
     NewerSchema { path: String, found: u64, supported: u64 },
     #[error(
         "{path}: locked by another program that has it to itself (`custodian compact`, an older custodian or a redb tool); retry when it is done"
@@ -367,6 +382,17 @@ impl StoreError {
     /// succeed until it is restored.
     pub fn is_file_damaged(&self) -> bool {
         matches!(self, StoreError::Database(message) if message.starts_with(DAMAGED_FILE))
+    }
+
+    /// The damage said with the file it is in, once: a read's own words name no file, and a
+    /// script going over several databases must know which one it was (bb76 F2).
+    pub fn naming_the_damaged_file(self, path: &str) -> Self {
+        match self {
+            StoreError::Database(message) if message.starts_with(DAMAGED_FILE) => {
+                StoreError::Database(format!("{path}: {message}"))
+            }
+            other => other,
+        }
     }
 
     /// Whether the error is a refusal because of someone else's data (exit code 5).

@@ -47,9 +47,14 @@ fn cut_short(detail: &str) -> bool {
 /// How every message about a damaged file starts.
 pub(super) const DAMAGED: &str = crate::store::error::DAMAGED_FILE;
 
+/// A damaged page pointing past the file's end reads as a cut does, so the cut is not the
+/// only cause said (bb76 F2: page noise mid-file said `truncated?` of a whole file).
+const ENDS_EARLY: &str =
+    "it ends before a page it refers to (truncated, or a damaged page points past its end)";
+
 /// A file that ends before redb's layout of it does: however redb found it.
 fn ends_early() -> StoreError {
-    StoreError::Database(format!("{DAMAGED}: it ends early (truncated?); restore it from a backup"))
+    StoreError::Database(format!("{DAMAGED}: {ENDS_EARLY}; restore it from a backup"))
 }
 
 impl From<redb::StorageError> for StoreError {
@@ -126,10 +131,10 @@ mod tests {
         let message = disk.to_string();
         assert!(message.contains("input/output error") && !message.contains("truncated"), "{message}");
         let short = StoreError::from(redb::StorageError::Io(ErrorKind::UnexpectedEof.into()));
-        assert!(short.to_string().contains(&format!("{DAMAGED}: it ends early (truncated?)")), "{short}");
+        assert!(short.to_string().contains(&format!("{DAMAGED}: {ENDS_EARLY}")), "{short}");
         for start in CUT_SHORT {
             let cut = StoreError::from(redb::StorageError::Corrupted(format!("{start}: file_len=1000000")));
-            assert!(cut.to_string().contains(&format!("{DAMAGED}: it ends early (truncated?)")), "{cut}");
+            assert!(cut.to_string().contains(&format!("{DAMAGED}: {ENDS_EARLY}")), "{cut}");
         }
         let other = StoreError::from(redb::StorageError::Corrupted("Invalid checksum".into()));
         assert!(!other.to_string().contains("truncated"), "{other}");

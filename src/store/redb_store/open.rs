@@ -224,7 +224,9 @@ impl RedbStore {
             )) => Err(e),
             Some(Err(StoreError::Busy)) => Err(StoreError::Busy),
             // A page the file should have is missing: say so, as a read would.
-            Some(Err(e @ StoreError::Database(_))) if e.to_string().contains(DAMAGED) => Err(e),
+            Some(Err(e @ StoreError::Database(_))) if e.to_string().contains(DAMAGED) => {
+                Err(e.naming_the_damaged_file(&display))
+            }
             Some(Err(_)) | None => Err(damaged()),
         }
     }
