@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod changes;
+mod damaged_file;
 mod import;
 pub mod input;
 mod list;
@@ -15,12 +16,12 @@ pub mod schema;
 mod whole_database;
 
 use std::fs;
-use std::io;
 use std::path::Path;
 
 use anyhow::Result;
 
 pub use args::{Cli, Command, SchemaAction};
+use damaged_file::{name_the_damaged_file, repair_cannot_write_here};
 use import::import;
 use list::{list, table};
 use one_user::{SetChecks, get, history, keys_for, restore, set};
@@ -103,32 +104,6 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
     }
     exit::FAILURE
-}
-
-/// A file that needs a repair, opened for it where it cannot be written (a read-only file
-/// system, another's file): says where the repair can be done instead.
-fn repair_cannot_write_here(path: &str, writing: anyhow::Error) -> anyhow::Error {
-    let cannot_write = matches!(
-        writing.downcast_ref::<StoreError>(),
-        Some(StoreError::Io { error, .. })
-            if matches!(error.kind(), io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied)
-    );
-    if !cannot_write {
-        return writing;
-    }
-    // The file's own mode, not its file system, when that is what refuses (bb73 F2: it said
-    // to copy it to a file system you can write).
-    if let Some(why) = crate::store::unwritable_mode(path) {
-        let target =
-            if why.owner.is_some() { "COPY".to_owned() } else { crate::inert::shell_word(path).into_owned() };
-        return writing.context(format!(
-            "{path} was not closed cleanly (a process using it was killed) and its repair writes the file: {} run `custodian --db {target} info`",
-            why.first_step(path)
-        ));
-    }
-    writing.context(format!(
-        "{path} was not closed cleanly (a process using it was killed) and its repair writes the file, which cannot be done where it is: copy it to a file system you can write and run `custodian --db COPY info` there"
-    ))
 }
 
 /// The exit code a store error gives.
@@ -502,25 +477,6 @@ fn changes_request(command: &Command) -> Option<changes::ChangesRequest<'_>> {
         json: *json,
         limit: *limit,
     })
-}
-
-/// A panic inside redb means the file is damaged: the error says which file.
-fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow::Error {
-    let display = path.display().to_string();
-    let panicked =
-        error.chain().any(|c| c.downcast_ref::<crash::Panicked>().is_some_and(|p| p.in_database_library));
-    // A read's damage has no path of its own (`it ends early` named no file: bb76 F2); a
-    // script going over several databases must know which one it is.
-    let unnamed_damage =
-        error.chain().filter_map(|c| c.downcast_ref::<StoreError>()).any(StoreError::is_file_damaged);
-    if !(panicked || unnamed_damage) {
-        return error;
-    }
-    match error.downcast::<StoreError>() {
-        Ok(e @ StoreError::Database(_)) => e.naming_the_damaged_file(&display).into(),
-        Ok(other) => anyhow::Error::from(other).context(display),
-        Err(error) => error.context(display),
-    }
 }
 
 /// Where things are, for an operator finding their way around a box.
