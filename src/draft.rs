@@ -111,6 +111,11 @@ pub struct Draft {
     /// without reading it back (a kill -9), what the editor left there is the edit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_file: Option<String>,
+    /// The path the database file was opened by, when that is a symbolic link (or goes
+    /// through one): a later start on that path, the link re-pointed since (a restore), names
+    /// this draft, which it would not find under the file it names now (bb73 F6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_as: Option<String>,
     /// The user's handle now, when another than the one written (read at start-up, not kept).
     #[serde(skip)]
     pub handle_now: Option<String>,
@@ -134,6 +139,7 @@ impl Draft {
             saved_at,
             text: edit.text,
             external_file: None,
+            opened_as: None,
             handle_now: None,
             later_copy: None,
         }
@@ -266,6 +272,9 @@ pub struct Found {
 /// Where drafts live.
 pub struct Drafts {
     dir: PathBuf,
+    /// The path given for a database file reached through a symbolic link, written into
+    /// every draft ([`Draft::opened_as`]).
+    opened_as: Option<String>,
     /// This process's session lock once taken ([`Drafts::lock_session`]).
     session: std::sync::Mutex<SessionHold>,
 }
@@ -280,7 +289,23 @@ impl Drafts {
     }
 
     pub fn at(dir: PathBuf) -> Self {
-        Self { dir, session: std::sync::Mutex::new(SessionHold::default()) }
+        Self { dir, opened_as: None, session: std::sync::Mutex::new(SessionHold::default()) }
+    }
+
+    /// Drafts that record `given` as the path their database file was opened by, when it is
+    /// not the file's own (canonical) path: a link, or a path through one.
+    pub fn opened_as(mut self, given: &Path) -> Self {
+        let absolute = std::path::absolute(given).unwrap_or_else(|_| given.to_owned());
+        let canonical = fs::canonicalize(given).ok();
+        if canonical.is_some_and(|own| own != absolute) {
+            self.opened_as = Some(absolute.display().to_string());
+        }
+        self
+    }
+
+    /// The path the database was opened by, when it is a link ([`Drafts::opened_as`]).
+    pub fn given_path(&self) -> Option<&str> {
+        self.opened_as.as_deref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -316,8 +341,13 @@ impl Drafts {
         if let Err(e) = self.keep_session_lock() {
             tracing::warn!(%e, "the session lock could not be taken again");
         }
-        let json = serde_json::to_vec_pretty(draft)
-            .map_err(|e| DraftError::Io { path: self.dir.clone(), source: io::Error::other(e) })?;
+        let json = match (&self.opened_as, &draft.opened_as) {
+            (Some(given), None) => {
+                serde_json::to_vec_pretty(&Draft { opened_as: Some(given.clone()), ..draft.clone() })
+            }
+            _ => serde_json::to_vec_pretty(draft),
+        }
+        .map_err(|e| DraftError::Io { path: self.dir.clone(), source: io::Error::other(e) })?;
         if json.len() as u64 > MAX_FILE_BYTES {
             return Err(DraftError::TooLarge { size: json.len() });
         }

@@ -234,6 +234,66 @@ fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_
     assert!(tui.wait_exit().success());
 }
 
+/// A database opened through a link that is re-pointed after an edit was kept (a restore:
+/// `ln -sfn restored.redb current.redb`): the next start on the link finds no draft of the
+/// file it names now, and names the one kept for the file it named then (bb73 F6: it said
+/// nothing, and only the way out had named the file).
+#[test]
+fn a_draft_written_through_a_link_re_pointed_since_is_named_at_the_next_start_on_it() {
+    let (home, db) = home_with_database();
+    let restored = home.path("home").join("restored.redb");
+    fs::copy(&db, &restored).expect("copy");
+    let link = home.path("home").join("current.redb");
+    std::os::unix::fs::symlink(&db, &link).expect("link");
+    let mut tui = editor(&home, &link);
+    tui.wait_text("Users · 200");
+    tui.send("\r");
+    tui.wait_text("Editing customData of");
+    tui.send("\x1b[F");
+    tui.send("\r");
+    tui.send("  \"kept\": 1,");
+    tui.wait_text("\"kept\": 1,");
+    let drafts = drafts_dir(&home);
+    let started = std::time::Instant::now();
+    let written = || {
+        fs::read_dir(&drafts).into_iter().flatten().flatten().any(|entry| {
+            fs::read_to_string(entry.path())
+                .is_ok_and(|text| text.contains("kept") && text.contains("openedAs"))
+        })
+    };
+    while !written() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "no draft written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+    fs::remove_file(&link).expect("unlink");
+    std::os::unix::fs::symlink(&restored, &link).expect("re-point");
+    let mut tui = editor(&home, &link);
+    tui.wait_text("not offered as a draft: kept for");
+    tui.send("\x1bOQ");
+    tui.wait_text("reopens it");
+    // The overlay wraps the message at any space: compared without spaces and borders.
+    let bare = |text: &str| text.chars().filter(|c| !c.is_whitespace() && *c != '│').collect::<String>();
+    let said = bare(&tui.rows().join(""));
+    let kept_for = fs::canonicalize(&db).expect("db").display().to_string();
+    let expected = format!(
+        "kept for {kept_for}, the file {} named when it was written (`custodian --db {kept_for}` reopens it)",
+        link.display()
+    );
+    assert!(said.contains(&bare(&expected)), "{said}");
+    tui.send("\x1b");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    // Opened by its own path, the file offers its draft as ever.
+    let mut tui = editor(&home, &db);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 1");
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+}
+
 /// A directory others can change: `E`'s file and the last-chance copy of an unsaved edit are
 /// never made there, where another account could put its text in their place (bb40 F2).
 #[test]

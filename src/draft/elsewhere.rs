@@ -16,7 +16,7 @@ impl Drafts {
     pub fn of_the_same_database_elsewhere(
         &self,
         database: &str,
-        same: impl Fn(&str) -> bool,
+        same: impl Fn(&super::Draft) -> bool,
     ) -> Vec<(String, String)> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let this = format!("{}.", database_tag(database));
@@ -28,7 +28,7 @@ impl Drafts {
             .filter_map(|name| {
                 let draft = self.read(&name).ok()?;
                 let offered_elsewhere = draft.database != database
-                    && same(&draft.database)
+                    && same(&draft)
                     && !(draft.kind == super::DraftKind::Draft && self.session_is_running(&draft.session));
                 offered_elsewhere.then_some((name, draft.database))
             })

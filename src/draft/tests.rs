@@ -539,7 +539,7 @@ fn drafts_of_the_same_database_elsewhere_are_named_and_not_those_of_this_one_or_
     drafts.save(&there).unwrap();
     drafts.save(&Draft { database: HERE.into(), ..draft("u2", "s1", 2) }).unwrap();
     drafts.save(&Draft { database: "/db/other.redb".into(), ..draft("u3", "s1", 3) }).unwrap();
-    let same = |other: &str| crate::store::same_database_name_and_tenant(HERE, other);
+    let same = |other: &Draft| crate::store::same_database_name_and_tenant(HERE, &other.database);
     assert_eq!(drafts.of_the_same_database_elsewhere(HERE, same), vec![(there_name, THERE.to_owned())]);
     // Not the same by `same`: nothing named.
     assert!(drafts.of_the_same_database_elsewhere(HERE, |_| false).is_empty());
@@ -567,3 +567,23 @@ fn a_draft_not_opened_says_why_before_its_path() {
 
 #[path = "tests/later_copy.rs"]
 mod later_copy_tests;
+
+/// Drafts written through a link record the path given; those of a file opened by its own
+/// path record none, so older builds still read them (bb73 F6).
+#[test]
+fn drafts_through_a_link_record_the_path_given_and_others_none() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("users.redb");
+    std::fs::write(&file, b"").unwrap();
+    let link = dir.path().join("current.redb");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let through_link = Drafts::at(dir.path().join("a")).opened_as(&link);
+    assert_eq!(through_link.given_path(), Some(link.display().to_string().as_str()));
+    let written = through_link.save(&draft("u1", "s1", 1)).unwrap();
+    let read = through_link.read(&written.file_name().unwrap().to_string_lossy()).unwrap();
+    assert_eq!(read.opened_as.as_deref(), Some(link.display().to_string().as_str()));
+    let direct = Drafts::at(dir.path().join("b")).opened_as(&file);
+    assert_eq!(direct.given_path(), None);
+    let written = direct.save(&draft("u1", "s1", 1)).unwrap();
+    assert!(!std::fs::read_to_string(&written).unwrap().contains("openedAs"));
+}

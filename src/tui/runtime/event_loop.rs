@@ -34,53 +34,6 @@ pub(super) const BURST_FRAME_EVERY: Duration = Duration::from_millis(100);
 /// link that holds its answer keeps a save waiting.
 pub(super) const SAVE_UNANSWERED_AFTER: Duration = Duration::from_secs(15);
 
-/// Drafts of this database kept under another name, named on the status line and never
-/// offered: a PostgreSQL database reached at another address (another address may be another
-/// server: bb9), or a database file no longer at the path its drafts were kept for — moved,
-/// renamed or restored under a new name (bb14 L17). A file's path is made canonical, so the
-/// same file by another path finds its drafts by name; a draft of a file still at its path
-/// is that file's and not this one's.
-fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
-    let database = runtime.database.as_str();
-    let postgres = crate::store::is_postgres_url(database);
-    let same = |other: &str| match postgres {
-        true => crate::store::same_database_name_and_tenant(database, other),
-        false => !crate::store::is_postgres_url(other) && std::fs::symlink_metadata(other).is_err(),
-    };
-    let (what, to_reopen) = match postgres {
-        true => (
-            // The login role is part of the URL too: "at another address" was said of the
-            // same address reached as another role (bb41).
-            "a database of this name and tenant reached another way (another host, port or login role)",
-            "start custodian with that URL to reopen it",
-        ),
-        false => (
-            "a database file no longer at that path",
-            "moved or renamed? put it back there and start custodian on it to reopen the draft",
-        ),
-    };
-    let found = runtime.drafts.of_the_same_database_elsewhere(database, same);
-    let mut said: Vec<String> = found
-        .into_iter()
-        .map(|(name, kept_for)| {
-            tracing::info!(file = %name, "a draft kept for {what}");
-            format!("kept for {kept_for}, {what} ({to_reopen}): {name}")
-        })
-        .collect();
-    if postgres {
-        let other_tenant = |other: &str| crate::store::another_tenant_of(database, other).is_some();
-        for (name, kept_for) in runtime.drafts.of_the_same_database_elsewhere(database, other_tenant) {
-            let tenant = crate::store::another_tenant_of(database, &kept_for).unwrap_or_default();
-            tracing::info!(file = %name, tenant, "a draft kept for another tenant");
-            said.push(format!(
-                "kept for {kept_for}, tenant {tenant:?} of a database of this name (start custodian with --tenant {} to reopen it): {name}",
-                crate::inert::shell_word(tenant)
-            ));
-        }
-    }
-    said
-}
-
 /// `drafts` with the handle each user has now where it is another than the one written: the
 /// list named a draft by a username that had gone to someone else since (bb34 #4).
 /// One read for all of them (a round trip each on PostgreSQL, before the first frame); a user
@@ -117,7 +70,7 @@ pub(super) fn event_loop(
     let mut not_offered: Vec<String> =
         found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
     if found.drafts.is_empty() {
-        not_offered.extend(drafts_kept_elsewhere(runtime));
+        not_offered.extend(super::kept_elsewhere::drafts_kept_elsewhere(runtime));
     }
     for draft in &found.in_use {
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
