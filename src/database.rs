@@ -212,6 +212,15 @@ pub fn open_quietly(db: Option<&Path>, options: OpenOptions) -> Result<RedbStore
     Ok(RedbStore::open(&path, options)?)
 }
 
+/// Whether this process published the demo database: of several first runs at once each
+/// said it had made it (bb73 F8); the others found it made.
+static MADE_THE_DEMO_HERE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process made the default database, with the demo's users.
+pub fn made_the_demo_here() -> bool {
+    MADE_THE_DEMO_HERE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Builds the demo database under a temporary name and publishes it with a hard link, so a
 /// second custodian started at the same moment never opens a half-made file.
 fn create_demo_database(path: &Path) -> Result<()> {
@@ -226,6 +235,10 @@ fn create_demo_database(path: &Path) -> Result<()> {
         match fs::hard_link(&building, path) {
             // Another custodian published its copy first: use that one.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Ok(()) => {
+                MADE_THE_DEMO_HERE.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
             other => other.with_context(|| format!("cannot create {}", path.display())),
         }
     })();

@@ -649,6 +649,35 @@ fn init_creates_an_empty_database() {
     assert!(!new.exists());
 }
 
+/// Several first runs at once: one makes the demo database and says so; the others find it
+/// made and say nothing of making it (bb73 F8: each of four said it had made it).
+#[test]
+fn of_several_first_runs_at_once_only_the_one_that_made_the_demo_says_so() {
+    let sandbox = Sandbox::new();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut command = sandbox.command();
+            command.args(["list", "--limit", "0"]);
+            command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            command.spawn().expect("start custodian")
+        })
+        .collect();
+    let said: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("custodian ends");
+            assert!(output.status.success(), "{output:?}");
+            String::from_utf8_lossy(&output.stderr).into_owned()
+        })
+        .collect();
+    let made = said.iter().filter(|stderr| stderr.contains("made the demo database at")).count();
+    assert_eq!(made, 1, "{said:#?}");
+    assert!(
+        said.iter().all(|stderr| stderr.is_empty() || stderr.contains("made the demo database at")),
+        "{said:#?}"
+    );
+}
+
 #[test]
 fn without_db_the_default_database_is_created_private_and_seeded_with_demo_users() {
     let sandbox = Sandbox::new();

@@ -260,14 +260,16 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
                 (Arc::new(store), scan_store, database)
             }
             None => {
-                let made_now = db.is_none() && !crate::location::default_database().exists();
                 let store =
                     crate::database::open_quietly(db, OpenOptions { read_only, ..Default::default() })
                         .map_err(cannot_open_for_writing)?;
                 let path = std::fs::canonicalize(store.path()).unwrap_or_else(|_| store.path().to_owned());
                 notes = crate::database::opening_notes(&store);
                 if db.is_none() {
-                    notes.push(crate::database::default_database_note(store.path(), made_now));
+                    notes.push(crate::database::default_database_note(
+                        store.path(),
+                        crate::database::made_the_demo_here(),
+                    ));
                 }
                 let store: Arc<dyn UserStore> = Arc::new(store);
                 (Arc::clone(&store), store, path.display().to_string())
