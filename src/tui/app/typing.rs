@@ -79,6 +79,9 @@ struct Pending {
     /// The bytes of `text` after its last line break (all of it without one).
     on_this_line: usize,
     line: LineBefore,
+    /// The line was begun by a line break whose line brings its own indentation (a paste
+    /// without bracketed paste): a closing bracket there keeps the indentation it came with.
+    own_indentation: bool,
 }
 
 impl Pending {
@@ -97,7 +100,11 @@ impl Pending {
             Key::Char('j') if input.ctrl => self.push("\n"),
             Key::Char(c) => match inert::editor_char(c) {
                 Some(escape) => self.push(&escape),
-                None if matches!(c, '}' | ']') && self.line.only_spaces && self.line.len > 0 => {
+                None if matches!(c, '}' | ']')
+                    && self.line.only_spaces
+                    && self.line.len > 0
+                    && !self.own_indentation =>
+                {
                     // A closing bracket on a line of indentation takes a level (two spaces) off;
                     // those spaces must be pending ones to be taken off here.
                     let off = self.line.len.min(2);
@@ -145,7 +152,8 @@ fn own_indentation_follows(input: &Input, next: Option<&Input>) -> bool {
 
 impl Editor {
     /// Keys that only type ([`types_text`]), each doing what it does alone (`Enter` indents
-    /// unless the run indents the next line itself, a `}` takes a level off, a `Tab` in a
+    /// unless the run indents the next line itself, a `}` takes a level off unless it is on
+    /// such a line, a `Tab` in a
     /// string is `\t`, an invisible character arrives as its escape), inserted at once: one
     /// edit (one undo) for the run, not one a key.
     /// Returns whether the text changed.
@@ -153,15 +161,23 @@ impl Editor {
         let (tab_length, hard_tab) = (self.textarea.tab_length(), self.textarea.hard_tab_indent());
         let mut changed = false;
         let mut pending: Option<Pending> = None;
+        // Whether the line the cursor is on was begun by such a line break of this run.
+        let mut own_line = false;
         for (at, input) in keys.iter().enumerate() {
             let line_break = Input { key: Key::Char('j'), ctrl: true, ..Input::default() };
-            let input = if own_indentation_follows(input, keys.get(at + 1)) { &line_break } else { input };
+            let own_indentation = own_indentation_follows(input, keys.get(at + 1));
+            let input = if own_indentation { &line_break } else { input };
+            if matches!(input.key, Key::Enter) || matches!(input.key, Key::Char('j') if input.ctrl) {
+                own_line = own_indentation;
+            }
             if !self.textarea.is_selecting() || pending.is_some() {
                 let run = pending.get_or_insert_with(|| Pending {
                     text: String::new(),
                     on_this_line: 0,
                     line: LineBefore::new(self.before_cursor()),
+                    own_indentation: false,
                 });
+                run.own_indentation = own_line;
                 if run.take(input, tab_length, hard_tab) {
                     continue;
                 }
