@@ -359,11 +359,15 @@ fn a_run_of_typed_keys_does_what_its_keys_do_one_by_one() {
                     input.clone()
                 };
                 let breaks = input.key == Key::Enter || (input.key == Key::Char('j') && input.ctrl);
-                // A closing bracket there keeps the indentation the line brought (bb75 F4): as
-                // pasted, not as typed alone (which takes a level off).
                 match input.key {
+                    // A closing bracket there keeps the indentation the line brought (bb75 F4):
+                    // as pasted, not as typed alone (which takes a level off).
                     Key::Char(c @ ('}' | ']')) if own_indentation_only => {
                         act(&store, &mut one_by_one, Action::Paste(c.to_string()))
+                    }
+                    // A line break inside a string is the string's `\n`, as pasted (bb75 F5).
+                    _ if breaks && in_a_string(&one_by_one) && !selecting(&one_by_one) => {
+                        act(&store, &mut one_by_one, Action::Paste("\n".into()))
                     }
                     _ => act(&store, &mut one_by_one, Action::Edit(input.clone())),
                 }
@@ -383,6 +387,46 @@ fn a_run_of_typed_keys_does_what_its_keys_do_one_by_one() {
         })
         .unwrap();
     drop(opened);
+}
+
+/// Whether the editor has a selection (which a typed key replaces, as the editor types it).
+fn selecting(state: &State) -> bool {
+    state.editor.as_ref().unwrap().textarea.is_selecting()
+}
+
+/// Whether the editor's cursor is inside a JSON string.
+fn in_a_string(state: &State) -> bool {
+    let textarea = &state.editor.as_ref().unwrap().textarea;
+    let ratatui_textarea::DataCursor(row, col) = textarea.cursor();
+    let before: String = textarea.lines()[row].chars().take(col).collect();
+    custodian::domain::json_string::StringState::default().after(&before).in_string()
+}
+
+/// Several lines pasted into a string without bracketed paste come in as a bracketed paste
+/// brings them: `\n` and `\t`, no indentation added (bb75 F5: raw line breaks, the editor's
+/// indentation on the later lines, and a tab there turned into a space, which a join of the
+/// lines then saved).
+#[test]
+fn several_lines_pasted_as_keys_into_a_string_come_in_as_its_escapes() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    editor.textarea.insert_str("{\n  \"n\": {\n    \"s\": \"x y\"\n  }\n}");
+    editor.textarea.move_cursor(CursorMove::Jump(2, 13));
+    let keys: Vec<Input> = "aaa\nbbb\n  ccc\tddd"
+        .chars()
+        .map(|c| match c {
+            '\n' => Input { key: Key::Enter, ..Input::default() },
+            '\t' => Input { key: Key::Tab, ..Input::default() },
+            c => Input { key: Key::Char(c), ..Input::default() },
+        })
+        .collect();
+    act(&store, &mut state, Action::Type(keys));
+    assert_eq!(lines(&state)[2], "    \"s\": \"x yaaa\\nbbb\\n  ccc\\tddd\"", "{:?}", lines(&state));
+    let typed: serde_json::Value = serde_json::from_str(&lines(&state).join("\n")).expect("still JSON");
+    assert_eq!(typed["n"]["s"], "x yaaa\nbbb\n  ccc\tddd");
 }
 
 /// 20,000 keys typed together, two lines' worth, are one change of the text: one check asked

@@ -96,7 +96,12 @@ impl Pending {
     /// Appends what `input` types, as [`Editor::input`] would type it; `false` when only the
     /// editor itself can tell (the caller inserts what is pending and hands it the key).
     fn take(&mut self, input: &Input, tab_length: u8, hard_tab: bool) -> bool {
+        let line_break = matches!(input.key, Key::Enter) || matches!(input.key, Key::Char('j') if input.ctrl);
         match input.key {
+            // Inside a string a run's line break is the string's `\n`, as a bracketed paste's
+            // is: a raw one ended the string, the next lines took the editor's indentation and
+            // a tab on them became spaces (bb75 F5).
+            _ if line_break && self.line.string.in_string() => self.push("\\n"),
             Key::Char('j') if input.ctrl => self.push("\n"),
             Key::Char(c) => match inert::editor_char(c) {
                 Some(escape) => self.push(&escape),
@@ -153,23 +158,28 @@ fn own_indentation_follows(input: &Input, next: Option<&Input>) -> bool {
 impl Editor {
     /// Keys that only type ([`types_text`]), each doing what it does alone (`Enter` indents
     /// unless the run indents the next line itself, a `}` takes a level off unless it is on
-    /// such a line, a `Tab` in a
-    /// string is `\t`, an invisible character arrives as its escape), inserted at once: one
-    /// edit (one undo) for the run, not one a key.
+    /// such a line, a line break or a `Tab` in a string is `\n` or `\t`, an invisible
+    /// character arrives as its escape), inserted at once: one edit (one undo) for the run,
+    /// not one a key.
     /// Returns whether the text changed.
     pub(super) fn type_keys(&mut self, keys: &[Input]) -> bool {
         let (tab_length, hard_tab) = (self.textarea.tab_length(), self.textarea.hard_tab_indent());
         let mut changed = false;
         let mut pending: Option<Pending> = None;
-        // Whether the line the cursor is on was begun by such a line break of this run.
+        // Whether the line the cursor is on was begun by such a line break of this run, and
+        // only its indentation came since.
         let mut own_line = false;
         for (at, input) in keys.iter().enumerate() {
             let line_break = Input { key: Key::Char('j'), ctrl: true, ..Input::default() };
             let own_indentation = own_indentation_follows(input, keys.get(at + 1));
             let input = if own_indentation { &line_break } else { input };
-            if matches!(input.key, Key::Enter) || matches!(input.key, Key::Char('j') if input.ctrl) {
-                own_line = own_indentation;
-            }
+            let on_own_line = own_line;
+            own_line = if matches!(input.key, Key::Enter) || matches!(input.key, Key::Char('j') if input.ctrl)
+            {
+                own_indentation
+            } else {
+                own_line && matches!(input.key, Key::Char(' ') | Key::Tab)
+            };
             if !self.textarea.is_selecting() || pending.is_some() {
                 let run = pending.get_or_insert_with(|| Pending {
                     text: String::new(),
@@ -177,7 +187,7 @@ impl Editor {
                     line: LineBefore::new(self.before_cursor()),
                     own_indentation: false,
                 });
-                run.own_indentation = own_line;
+                run.own_indentation = on_own_line;
                 if run.take(input, tab_length, hard_tab) {
                     continue;
                 }
