@@ -206,10 +206,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
     two_heaps_for_all_threads();
-    let drafts = match db.filter(|path| crate::database::postgres_url(Some(path)).is_none()) {
-        Some(path) => Drafts::in_state_dir().opened_as(path),
-        None => Drafts::in_state_dir(),
-    };
+    // A URL names no file, so it records no path given.
+    let drafts = db.map_or_else(Drafts::in_state_dir, |path| Drafts::in_state_dir().opened_as(path));
     // A drafts directory someone else could write is refused before anything is read from it.
     drafts.check()?;
     // Held until the last draft is written: while it is, no other custodian offers, takes
