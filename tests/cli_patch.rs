@@ -190,6 +190,39 @@ fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
     again.fails(5);
 }
 
+/// bb72 F2: `undo A` with its users under two later batches and one saved by `set` said
+/// nothing of the batches to undo first: it did only when one batch held every user listed.
+#[test]
+fn undo_of_a_batch_under_several_later_ones_names_each_to_undo_last_first() {
+    let sandbox = Sandbox::new();
+    let add = |name: &str, path: &str| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
+    };
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
+    sandbox.on(&["set", "bob", &sandbox.file("bob.json", r#"{"plan":"mine"}"#)]).ok();
+    let alice = sandbox.file("alice.txt", "u1\n");
+    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--users", &alice, "--yes"]).ok());
+    let dave = sandbox.file("dave.txt", "u4\n");
+    let d = Sandbox::batch_of(&sandbox.on(&["patch", &add("d.json", "d"), "--users", &dave, "--yes"]).ok());
+    let refused = sandbox.on(&["undo", &a]);
+    let expected = format!(
+        "batches {d}, {c} saved 2 of the 3 listed since: batches are undone last first — `custodian undo {d}`, then `custodian undo {c}`, then this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
+    );
+    assert!(refused.stdout.contains(&expected), "{}", refused.stdout);
+    refused.fails(5);
+    // Undone as it says, the batches go back; bob's own save stays.
+    sandbox.on(&["undo", &d]).ok();
+    sandbox.on(&["undo", &c]).ok();
+    let again = sandbox.on(&["undo", &a]);
+    assert!(again.stdout.contains("u2 now at revision 3"), "{}", again.stdout);
+    assert!(
+        !again.stdout.contains("undone last first"),
+        "only a single save is left on top: {}",
+        again.stdout
+    );
+    again.fails(5);
+}
+
 /// bb60 F2: `undo U` of an undo already undone by V, over more users than are looked up, said
 /// V "restored the first 20 listed already", as though it restored only those.
 #[test]

@@ -402,16 +402,17 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     ))?;
     // The batch each listed user's current revision came from, looked up for the first few:
     // a later batch on top is what an operator must undo first (bb21 L05).
-    let mut later: Vec<Option<BatchId>> = Vec::new();
+    // With when it saved them: batches are undone last first.
+    let mut later: Vec<Option<(BatchId, i64)>> = Vec::new();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
         let by = (revision > 0 && at < BATCHES_LOOKED_UP)
             .then(|| store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == revision)))
             .flatten()
-            .and_then(|r| r.batch);
+            .and_then(|r| Some((r.batch?, r.saved_at)));
         let now = match (&by, revision) {
             (_, 0) => "deleted since (or another account is under its id now)".to_owned(),
-            (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
+            (Some((batch, _)), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
         };
         if at < BATCHES_LOOKED_UP {
@@ -419,8 +420,10 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    if let Some(Some(on_top)) = later.first().filter(|first| later.iter().all(|b| b == *first))
-        && *on_top != undone
+    let batch_of = |by: &Option<(BatchId, i64)>| by.as_ref().map(|(batch, _)| batch.clone());
+    if let Some(Some(on_top)) =
+        later.first().map(batch_of).filter(|first| later.iter().all(|b| batch_of(b) == *first))
+        && on_top != undone
     {
         // Only the first were looked up: said as that, not as all the batch did (bb60 F2: it
         // read as though the later batch restored only twenty).
@@ -443,6 +446,17 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             )
         };
         out.line(&inert::line(&note))?;
+    } else if let Some(note) = {
+        // A later batch that is an undo of this one (for that user) is no batch to undo first.
+        let looked_up = summary.changed_since.iter().zip(&later);
+        let undone_since: Vec<Option<(BatchId, i64)>> = looked_up
+            .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, &undone, revision)))
+            .collect();
+        let restored_already =
+            later.iter().zip(&undone_since).filter(|(was, is)| was.is_some() && is.is_none()).count();
+        later_batches_to_undo_first(&undone_since, restored_already, summary.changed_since.len(), &undone)
+    } {
+        out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;
     Err(LeftAlone {
@@ -452,6 +466,58 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         restored: summary.undo.saved,
     }
     .into())
+}
+
+/// The later batches some of the users looked up are under, when not all under one: each to
+/// undo first, the last one first (bb72 F2: the hint was said only when one batch held them
+/// all, and nothing when another held one, or a single save another).
+fn later_batches_to_undo_first(
+    later: &[Option<(BatchId, i64)>],
+    restored_already: usize,
+    listed: usize,
+    undone: &BatchId,
+) -> Option<String> {
+    let mut on_top: Vec<&(BatchId, i64)> =
+        later.iter().flatten().filter(|(batch, _)| batch != undone).collect();
+    if on_top.is_empty() {
+        return None;
+    }
+    let under = on_top.len();
+    // The last one first: two batches of one second are told apart by when each saved.
+    on_top.sort_by(|(a, a_at), (b, b_at)| (b_at, b).cmp(&(a_at, a)));
+    let mut named: Vec<&str> = Vec::new();
+    for (batch, _) in on_top {
+        if !named.contains(&batch.0.as_str()) {
+            named.push(&batch.0);
+        }
+    }
+    let undo_each = named.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>();
+    let others = later.iter().filter(|by| by.is_none()).count() - restored_already;
+    let mut rest = match others {
+        0 => String::new(),
+        1 => "; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
+            .into(),
+        n => format!(
+            "; the other {n} listed were saved outside a batch since (or deleted), which no undo takes back"
+        ),
+    };
+    if restored_already > 0 {
+        rest.push_str(&format!(
+            "; {} restored already by an undo of this one",
+            users(restored_already as u64)
+        ));
+    }
+    let of = if listed > later.len() {
+        format!("the first {} listed (only those were looked up)", later.len())
+    } else {
+        format!("the {listed} listed")
+    };
+    Some(format!(
+        "{} {} saved {under} of {of} since: batches are undone last first — {}, then this one{rest}",
+        if named.len() == 1 { "batch" } else { "batches" },
+        named.join(", "),
+        undo_each.join(", then ")
+    ))
 }
 
 /// Whether user `id`'s revision `now` holds the document from before `batch`'s revision of
