@@ -446,16 +446,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             )
         };
         out.line(&inert::line(&note))?;
-    } else if let Some(note) = {
-        // A later batch that is an undo of this one (for that user) is no batch to undo first.
-        let looked_up = summary.changed_since.iter().zip(&later);
-        let undone_since: Vec<Option<(BatchId, i64)>> = looked_up
-            .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, &undone, revision)))
-            .collect();
-        let restored_already =
-            later.iter().zip(&undone_since).filter(|(was, is)| was.is_some() && is.is_none()).count();
-        later_batches_to_undo_first(&undone_since, restored_already, summary.changed_since.len(), &undone)
-    } {
+    } else if let Some(note) = later_batches_to_undo_first(store, &summary.changed_since, &later, &undone) {
         out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;
@@ -472,11 +463,20 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
 /// undo first, the last one first (bb72 F2: the hint was said only when one batch held them
 /// all, and nothing when another held one, or a single save another).
 fn later_batches_to_undo_first(
-    later: &[Option<(BatchId, i64)>],
-    restored_already: usize,
-    listed: usize,
+    store: &dyn UserStore,
+    left_alone: &crate::store::LeftAlone,
+    looked_up: &[Option<(BatchId, i64)>],
     undone: &BatchId,
 ) -> Option<String> {
+    // A later batch that is an undo of this one (for that user) is no batch to undo first.
+    let later: Vec<Option<(BatchId, i64)>> = left_alone
+        .iter()
+        .zip(looked_up)
+        .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, undone, revision)))
+        .collect();
+    let restored_already =
+        looked_up.iter().zip(&later).filter(|(was, is)| was.is_some() && is.is_none()).count();
+    let listed = left_alone.len();
     let mut on_top: Vec<&(BatchId, i64)> =
         later.iter().flatten().filter(|(batch, _)| batch != undone).collect();
     if on_top.is_empty() {
