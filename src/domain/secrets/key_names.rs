@@ -102,6 +102,9 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("passwords", Suffix, Password),
         ("passwd", Suffix, Password),
         ("pwd", Suffix, Password),
+        // Everyday short names, as a whole key only (`bypass`, `compass`, `battlePass`: no).
+        ("pass", Whole, Password),
+        ("pw", Whole, Password),
         ("passphrase", Suffix, Password),
         ("passcode", Suffix, Password),
         // Also clientSecret, apiSecret, webhookSecret, mfaSecret, otpSecret, totpSecret.
@@ -114,6 +117,8 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("mfaseed", Suffix, Secret),
         // A wallet's recovery words: whoever has them has the wallet.
         ("seedphrase", Suffix, Secret),
+        ("recoveryphrase", Suffix, Secret),
+        ("mnemonic", Suffix, Secret),
         // Also accessToken, refreshToken, idToken, authToken, csrfToken, sessionToken.
         ("token", Suffix, Token),
         ("bearer", Whole, Token),
@@ -127,6 +132,9 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("privatekeys", Suffix, PrivateKey),
         ("creditcard", Suffix, CardNumber),
         ("cardnumber", Suffix, CardNumber),
+        // Only 12–19 digits are a card number: `card: "visa"`, `cc: "me@example.com"` are not.
+        ("card", Whole, CardNumber),
+        ("cc", Whole, CardNumber),
         // Also cvv2, cvc2: a key's trailing digits are passed over.
         ("cvv", Suffix, CardCode),
         ("cvc", Suffix, CardCode),
@@ -148,11 +156,52 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
 /// The longest word in [`KEY_PATTERNS`] fits in this many bytes (checked by a test).
 pub(super) const LONGEST_KEY_WORD: usize = 24;
 
+/// Words after a secret's name that say only the form its value is written in:
+/// `passwordValue`, `clientSecretPlain`, `apiKeyRaw`, `privateKeyHex` are the secret itself, as
+/// `{"password": {"value": …}}` is (bb77 F4: the nested form was found, the flat one passed).
+/// Not `text`, `label` or `hint`: those name words about the secret.
+const FORM_WORDS: [&str; 5] = ["value", "plaintext", "plain", "raw", "hex"];
+
+/// Form words that end in digits, which a key's end passes over (`password2`): looked for
+/// before that.
+const FORM_WORDS_WITH_DIGITS: [&str; 2] = ["base64", "b64"];
+
+/// The longest of [`FORM_WORDS`].
+const LONGEST_FORM_WORD: usize = 9;
+
 /// The kind of secret a key's name announces, if any.
 pub fn key_kind(key: &str) -> Option<KeyKind> {
+    if key.is_ascii() { key_kind_ascii(key) } else { key_kind_ascii(&ascii_spelling(key)) }
+}
+
+/// `key` as its ASCII look-alike: full-width letters as ASCII ones, and the characters that
+/// show nothing (a soft hyphen, a zero-width space, a joiner, a bidi mark) left out — `pass­word`
+/// with a soft hyphen read as no sensitive word (bb77 F4). Other letters stay as they are.
+fn ascii_spelling(key: &str) -> String {
+    key.chars()
+        .filter(|c| !crate::inert::is_hidden(*c) || c.is_ascii())
+        .map(|c| match u32::from(c) {
+            full_width @ 0xFF01..=0xFF5E => char::from_u32(full_width - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+fn key_kind_ascii(key: &str) -> Option<KeyKind> {
+    for form in FORM_WORDS_WITH_DIGITS {
+        let at = key.len().saturating_sub(form.len());
+        if at > 0
+            && key.is_char_boundary(at)
+            && key[at..].eq_ignore_ascii_case(form)
+            && let Some(kind) = key_kind_ascii(&key[..at])
+        {
+            return Some(kind);
+        }
+    }
     // Only the end of a key can match, so only its last bytes are normalised (on the stack:
     // this runs for every key of every document).
-    let mut tail = [0u8; LONGEST_KEY_WORD];
+    const KEPT: usize = LONGEST_KEY_WORD + LONGEST_FORM_WORD;
+    let mut tail = [0u8; KEPT];
     let mut len = 0;
     let mut whole = true;
     // What ends a key after its word is passed over: digits (`password2`, `clientSecret2`),
@@ -172,14 +221,24 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
         if matches!(b, b'_' | b'-' | b'.' | b' ') {
             continue;
         }
-        if len == LONGEST_KEY_WORD {
+        if len == KEPT {
             whole = false;
             break;
         }
         len += 1;
-        tail[LONGEST_KEY_WORD - len] = b.to_ascii_lowercase();
+        tail[KEPT - len] = b.to_ascii_lowercase();
     }
-    let normal = &tail[LONGEST_KEY_WORD - len..];
+    let normal = &tail[KEPT - len..];
+    matching_word(normal, whole).or_else(|| {
+        let form =
+            FORM_WORDS.iter().find(|form| normal.len() > form.len() && normal.ends_with(form.as_bytes()))?;
+        matching_word(&normal[..normal.len() - form.len()], whole)
+    })
+}
+
+/// The kind of the first of [`KEY_PATTERNS`] `normal` (a key's normalised end, the whole key
+/// when `whole`) matches.
+fn matching_word(normal: &[u8], whole: bool) -> Option<KeyKind> {
     let last = normal.last()?;
     // In KEY_PATTERNS' order, only the words that end as the key does.
     let mut candidates = PATTERNS_BY_LAST_BYTE[usize::from(*last)];

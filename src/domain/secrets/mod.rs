@@ -68,7 +68,11 @@ pub struct SecretFinding {
 
 impl fmt::Display for SecretFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", crate::domain::value_path::shown_path(&self.path), self.reason)
+        // The document itself (a JWK pasted as the whole customData) has no path to name.
+        match self.path.as_str() {
+            "" => write!(f, "the whole document ({})", self.reason),
+            path => write!(f, "{} ({})", crate::domain::value_path::shown_path(path), self.reason),
+        }
     }
 }
 
@@ -132,7 +136,17 @@ fn walk_members(
     path: &mut String,
     findings: &mut Vec<SecretFinding>,
 ) {
+    let jwk = matches!(object.get("kty"), Some(Value::String(_)));
+    if jwk && is_secret_jwk(object) {
+        findings
+            .push(SecretFinding { path: path.clone(), reason: SecretReason::Value(ValueKind::SecretJwk) });
+        return;
+    }
     for (key, value) in object {
+        // A public key's numbers look random and are meant to be read.
+        if jwk && PUBLIC_JWK_MEMBERS.contains(&key.as_str()) {
+            continue;
+        }
         let len = push_key(path, key);
         let inherited = under.filter(|kind| names_only_the_value(key) && holds_as_written(*kind, value));
         match key_kind(key).or(inherited) {
@@ -142,6 +156,21 @@ fn walk_members(
         path.truncate(len);
     }
 }
+
+/// A JSON Web Key (`kty`) holding its private or symmetric part: `k` of an `oct` key (what
+/// `custodian keygen` writes), `d` and the RSA primes of the others. Whoever has it opens
+/// every value sealed with it; its `k` passed as a random token about one time in eight
+/// (bb77 F1). A public key (`x`, `y`, `n`, `e` alone) is no secret.
+fn is_secret_jwk(object: &Map<String, Value>) -> bool {
+    const PRIVATE_MEMBERS: [&str; 7] = ["k", "d", "p", "q", "dp", "dq", "qi"];
+    PRIVATE_MEMBERS.iter().any(|member| {
+        matches!(object.get(*member), Some(Value::String(text))
+            if !key_names::is_masked(text) && !seal::could_be_ciphertext(text))
+    })
+}
+
+/// The members of a public JSON Web Key (RFC 7517, 7518): its numbers and what it is for.
+const PUBLIC_JWK_MEMBERS: [&str; 9] = ["kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"];
 
 /// A member name that says nothing but "the value" (ASCII case ignored). Not `data`, `text`
 /// or `type`: `{"password": {"text": "Password"}}` is a form's label.

@@ -564,6 +564,7 @@ fn pathological_strings_are_read_in_linear_time() {
 
 /// The lint's bounds, one mutant each (cargo-mutants): `scripts/mutants 'src/domain/secrets/*.rs'`.
 mod bounds;
+mod named_in_full;
 /// Sealed values (JWE) and the lint: ciphertext is no finding, what only dresses as it is.
 mod public;
 mod sealed;

@@ -25,6 +25,9 @@ pub enum ValueKind {
     UrlWithCredential,
     ConnectionStringWithPassword,
     RandomToken,
+    /// An object that is a JSON Web Key with its private or symmetric part: custodian's own
+    /// sealing key among them (bb77 F1).
+    SecretJwk,
 }
 
 impl ValueKind {
@@ -45,6 +48,7 @@ impl ValueKind {
             ValueKind::UrlWithCredential => "value is a URL with a token in it",
             ValueKind::ConnectionStringWithPassword => "value is a connection string with a password in it",
             ValueKind::RandomToken => "value looks like a random key or token",
+            ValueKind::SecretJwk => "value is a JSON Web Key with its private or secret part",
         }
     }
 }
