@@ -239,6 +239,51 @@ fn a_schema_whose_references_fan_out_is_refused_at_once_and_holds_no_write() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
+/// bb77 F2: a tree of two kinds of node, each with `children` referring back to the node,
+/// passed the fan-out guard; a 316-byte document nested 20 deep then took 10 s to check, and
+/// the editor froze on it. Refused when set or given, with the way to write it instead.
+#[test]
+fn a_schema_reaching_its_recursion_twice_for_the_same_value_is_refused_and_the_usual_tree_is_not() {
+    let sandbox = Sandbox::new();
+    let node = |kind: &str| {
+        format!(
+            r##"{{"type": "object", "properties": {{"kind": {{"const": "{kind}"}}, "children": {{"type": "array", "items": {{"$ref": "#/$defs/node"}}}}}}}}"##
+        )
+    };
+    let tree = sandbox.file(
+        "tree.json",
+        &format!(
+            r##"{{"$defs": {{"node": {{"oneOf": [{}, {}]}}}}, "type": "object", "properties": {{"bookmarks": {{"$ref": "#/$defs/node"}}}}}}"##,
+            node("folder"),
+            node("smart")
+        ),
+    );
+    let error = one_line(&sandbox.on(&["schema", "set", &tree]), 4);
+    assert!(
+        error.contains(
+            "the schema's `#/$defs/node` is reached again for the same value 2 ways at each level of nesting"
+        ),
+        "{error}"
+    );
+    assert!(sandbox.on(&["schema", "history"]).ok().stdout.lines().count() <= 1, "not stored");
+    let deep = format!("{{\"bookmarks\": {}{{}}{}}}", "{\"children\": [".repeat(20), "]}".repeat(20));
+    let started = std::time::Instant::now();
+    let error = one_line(&sandbox.run(&["--schema", &tree, "set", "alice", "-"], Some(&deep)), 4);
+    assert!(error.contains("is reached again for the same value"), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // The kinds told apart beside one `children`: taken, and the same document checked at once.
+    let usual = sandbox.file(
+        "usual.json",
+        r##"{"$defs": {"node": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+            "oneOf": [{"properties": {"kind": {"const": "folder"}}}, {"properties": {"kind": {"const": "smart"}}, "required": ["kind"]}]}},
+          "type": "object", "properties": {"bookmarks": {"$ref": "#/$defs/node"}}}"##,
+    );
+    sandbox.on(&["schema", "set", &usual]).ok();
+    let started = std::time::Instant::now();
+    sandbox.run(&["set", "alice", "-"], Some(&deep)).ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
 #[test]
 fn schema_check_into_a_pipe_its_reader_left_stops_there_and_says_so() {
     let sandbox = Sandbox::new();

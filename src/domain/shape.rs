@@ -13,6 +13,7 @@ use thiserror::Error;
 use crate::domain::secrets::{push_index, push_key};
 
 mod fan_out;
+mod recursion;
 mod refusal;
 
 /// A compiled schema: validating with it does no more compiling.
@@ -55,6 +56,12 @@ pub enum ShapeError {
         "the schema's top level refuses every object ({0}); customData is always an object, so no save could satisfy it"
     )]
     RefusesEveryObject(String),
+    /// A definition reached back for the same value by several ways: each level of a
+    /// document checked that many times over ([`recursion`]; bb77 F2: 10 s for 316 bytes).
+    #[error(
+        "the schema's `{reference}` is reached again for the same value {ways} ways at each level of nesting (through `oneOf`, `anyOf`, `allOf` or the like): a document nested 20 deep would be checked {ways}^20 times over; check what the ways share once (one `children` beside the `oneOf` of the kinds)"
+    )]
+    BranchingRecursion { reference: String, ways: usize },
 }
 
 /// Refuses a schema whose compact form is over `limit` bytes (a document's limit).
@@ -105,6 +112,12 @@ impl Shape {
     pub fn compile_new(text: &str) -> Result<Self, ShapeError> {
         let value = parse(text)?;
         let shape = Self::compile_value(&value)?;
+        if let Some(recursion::Branching { reference, ways }) = recursion::branching_recursion(&value) {
+            return Err(ShapeError::BranchingRecursion {
+                reference: crate::inert::line(&reference).into_owned(),
+                ways,
+            });
+        }
         // The validator has the last word: a refusal it does not make (`{}` passes) is not one.
         match refusal::refuses_every_object(&value) {
             Some(why) if !shape.is_valid(&Value::Object(serde_json::Map::new())) => {

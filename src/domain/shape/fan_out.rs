@@ -78,22 +78,30 @@ impl<'a> Walk<'a> {
         total
     }
 
-    /// The subschema a reference within this document names: `#`, `#/json/pointer` or
-    /// `#anchor`.
     fn target(&self, reference: &str) -> Option<&'a Value> {
-        let fragment = reference.strip_prefix('#')?;
-        if fragment.is_empty() {
-            return Some(self.root);
-        }
-        if !fragment.starts_with('/') {
-            return self.anchors.get(fragment).copied();
-        }
-        let decoded = percent_decoded(fragment)?;
-        self.root.pointer(&decoded)
+        target_in(self.root, &self.anchors, reference)
     }
 }
 
-fn collect_anchors<'a>(node: &'a Value, anchors: &mut HashMap<&'a str, &'a Value>) {
+/// The subschema a reference within the document `root` names: `#`, `#/json/pointer` or
+/// `#anchor` (`anchors` as [`collect_anchors`] finds them).
+pub(super) fn target_in<'a>(
+    root: &'a Value,
+    anchors: &HashMap<&'a str, &'a Value>,
+    reference: &str,
+) -> Option<&'a Value> {
+    let fragment = reference.strip_prefix('#')?;
+    if fragment.is_empty() {
+        return Some(root);
+    }
+    if !fragment.starts_with('/') {
+        return anchors.get(fragment).copied();
+    }
+    let decoded = percent_decoded(fragment)?;
+    root.pointer(&decoded)
+}
+
+pub(super) fn collect_anchors<'a>(node: &'a Value, anchors: &mut HashMap<&'a str, &'a Value>) {
     match node {
         Value::Object(map) => {
             for keyword in ["$anchor", "$dynamicAnchor"] {
