@@ -105,6 +105,8 @@ struct SlowStore {
     users: Gate,
     /// Holds a walk over every user in the store's order at its [`WALK_HELD_AT`]th user.
     walk: Gate,
+    /// Holds the steps of a substring scan (a search over a link gone silent).
+    scans: Gate,
     /// The ids whose profile was read, in order.
     users_read: Mutex<Vec<String>>,
     /// The next `user` read panics (once), as redb does on a damaged page.
@@ -149,6 +151,7 @@ impl UserStore for SlowStore {
         batch: usize,
         max_hits: usize,
     ) -> Result<ScanStep, StoreError> {
+        self.scans.pass();
         let cancelled = &self.cancelled_steps;
         if cancelled.fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)).is_ok() {
             return Err(StoreError::Cancelled);
@@ -292,6 +295,7 @@ impl Session {
             rows: Gate::default(),
             users: Gate::default(),
             walk: Gate::default(),
+            scans: Gate::default(),
             users_read: Mutex::default(),
             panic_on_user: std::sync::atomic::AtomicBool::new(false),
             saves_busy: std::sync::atomic::AtomicBool::new(false),
@@ -882,4 +886,34 @@ fn an_export_under_way_tells_the_screen_how_far_it_has_come_and_still_answers_on
     assert_eq!(session.state.pending, None, "the word before the answer left the export pending");
     assert_eq!(session.state.export_under_way, None);
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 9_200);
+}
+
+/// bb78 F1: `q` while a search step waited on a link gone silent: the way out joined the
+/// scanner for good, deaf to every signal, on a blank terminal. It waits as long as for a read
+/// on the way, then leaves the thread to end with the process.
+#[test]
+fn the_way_out_leaves_a_scanner_held_inside_a_step_once_its_wait_is_over() {
+    let session = Session::new();
+    session.store.scans.arm();
+    let (scanner, _answers) =
+        custodian::tui::Scanner::new(Arc::clone(&session.store) as Arc<dyn UserStore>).unwrap();
+    let mut runtime = Runtime {
+        store: &*session.store,
+        drafts: Drafts::at(session._dir.path().join("scan-drafts")),
+        database: String::new(),
+        scanner: Some(scanner),
+        workers: None,
+        checker: None,
+    };
+    assert!(custodian::tui::perform(&runtime, Effect::Scan { generation: 1, query: "al".into() }).is_none());
+    session.store.scans.wait_until_holding();
+    let asked = Instant::now();
+    let scanner = runtime.scanner.as_mut().expect("the scanner");
+    assert!(!scanner.shut_down_within(Duration::from_millis(300)), "the step is still held");
+    assert!(asked.elapsed() < Duration::from_secs(3), "{:?}", asked.elapsed());
+    // Once the step is let go, a scanner ends as it always did.
+    session.store.scans.release();
+    let (mut idle, _answers) =
+        custodian::tui::Scanner::new(Arc::clone(&session.store) as Arc<dyn UserStore>).unwrap();
+    assert!(idle.shut_down_within(Duration::from_secs(5)));
 }

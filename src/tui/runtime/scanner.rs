@@ -305,6 +305,27 @@ impl Scanner {
         }
     }
 
+    /// [`Scanner::shut_down`], waiting at most `limit` for the thread; whether it ended. One
+    /// inside a call the server never answers (a link gone silent under a search or the key
+    /// sync) is left to end with the process: the way out waited for it for good, deaf to
+    /// every signal (bb78 F1).
+    pub fn shut_down_within(&mut self, limit: std::time::Duration) -> bool {
+        self.stop();
+        self.store = None;
+        self.queries = None;
+        let Some(thread) = self.thread.take() else { return true };
+        let deadline = std::time::Instant::now() + limit;
+        while !thread.is_finished() {
+            if std::time::Instant::now() >= deadline {
+                // Dropped, the handle lets the thread go.
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = thread.join();
+        true
+    }
+
     /// Ends the thread and waits for it: a running scan stops after its current step (a few
     /// milliseconds), and the thread's hold on the store is gone when this returns.
     pub fn shut_down(&mut self) {
@@ -333,6 +354,20 @@ pub(super) fn yield_to_the_operator() {
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
     }
+}
+
+/// Stops the scanner at the way out, waiting for it as long as for a read on the way (2 s over
+/// a link); the line to say when it did not end then.
+pub(super) fn stopped_at_the_end(runtime: &mut super::Runtime) -> Option<&'static str> {
+    let limit = if runtime.store.reads_over_a_link() {
+        super::workers::READS_AT_THE_END
+    } else {
+        super::workers::WRITES_AT_THE_END
+    };
+    let ended = runtime.scanner.as_mut().is_none_or(|scanner| scanner.shut_down_within(limit));
+    (!ended).then_some(
+        "custodian: the search or key sync on its way got no answer within 2 s; nothing was being written",
+    )
 }
 
 #[cfg(test)]

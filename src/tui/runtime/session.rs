@@ -341,6 +341,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         // the way out for good: it is not joined, and ends with the process.
         std::mem::forget(runtime.workers.take());
     }
+    let scan_left = super::scanner::stopped_at_the_end(&mut runtime);
     // The session lock goes with the drafts, after the last draft was written.
     let database = std::mem::take(&mut runtime.database);
     drop(runtime);
@@ -353,6 +354,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     if !answered {
         say(unanswered_at_the_end(state.pending, reads_over_a_link));
     }
+    scan_left.into_iter().for_each(say);
     match &kept {
         Some(Ok(path)) => {
             tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
@@ -383,40 +385,6 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
 /// Drops the last handle of the store, which closes the database file cleanly. Every thread
 /// that shared it must have been joined by now; if one was not, the file is left for redb to
 /// repair, which the log says.
-/// The last line when the store had not answered by the end of the wait: what may not have
-/// been done depends on what was on its way (a read leaves nothing in doubt).
-fn unanswered_at_the_end(pending: Option<crate::tui::app::Pending>, over_a_link: bool) -> &'static str {
-    use crate::tui::app::Pending;
-    match pending {
-        // On a file a read is waited for as a write is: it said "within 2 s" after 30 (bb44 F4).
-        Some(Pending::Loading) if over_a_link => {
-            "custodian: the store did not answer the read on its way within 2 s; nothing was being written"
-        }
-        Some(Pending::Loading) => {
-            "custodian: the store did not answer the read on its way within 30 s; nothing was being written"
-        }
-        Some(Pending::Exporting) => {
-            "custodian: the export on its way did not end within 30 s, nor stop within 5 s when asked; its file exists only if it was finished (an export is published whole)"
-        }
-        Some(Pending::Applying) => {
-            "custodian: the patch being written did not stop in time when asked; a batch is written whole or not at all: `custodian changes` lists it if it was"
-        }
-        Some(Pending::Saving) | None => {
-            "custodian: the store did not answer in time; what was asked last may not have been done"
-        }
-    }
-}
-
-/// What a store call still under way at exit leaves: a file open, for redb to repair; a
-/// server's session, which ends with the process.
-fn left_under_way(over_a_link: bool) -> &'static str {
-    if over_a_link {
-        "a store call was still under way at exit: its session ends with the process, and the server rolls back what it had not committed (a save whose COMMIT had gone may have landed: `custodian history USER` tells)"
-    } else {
-        "the store is still shared at exit: the database will need a repair"
-    }
-}
-
 pub(super) fn close(store: Arc<dyn UserStore>) {
     let holders = Arc::strong_count(&store);
     if holders > 1 {
