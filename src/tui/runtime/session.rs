@@ -351,14 +351,15 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
         say(&format!("custodian: {}", inert::line(&status.text)));
     }
+    let save_in_doubt = if answered { None } else { save_in_doubt_at_the_end(&state) };
     if !answered {
-        say(unanswered_at_the_end(state.pending, reads_over_a_link));
+        say(save_in_doubt.as_deref().unwrap_or(unanswered_at_the_end(state.pending, reads_over_a_link)));
     }
     scan_left.into_iter().for_each(say);
     match &kept {
         Some(Ok(path)) => {
             tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
-            say(&kept_at_the_way_out(path, db, &database));
+            say(&kept_at_the_way_out(path, db, &database, save_in_doubt.is_some()));
         }
         Some(Err(message)) => {
             tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");

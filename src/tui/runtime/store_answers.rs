@@ -63,7 +63,10 @@ pub(super) fn kept_at_the_way_out(
     draft: &std::path::Path,
     db: Option<&std::path::Path>,
     database: &str,
+    save_in_doubt: bool,
 ) -> String {
+    // A save that got no answer may have landed: its edit is not called unsaved (bb78 F2).
+    let edit = if save_in_doubt { "your edit, saved or not," } else { "your unsaved edit" };
     let kept = crate::inert::line(&draft.display().to_string()).into_owned();
     let given = db.map_or_else(crate::location::default_database, std::path::Path::to_path_buf);
     let names_now = std::fs::canonicalize(&given).ok();
@@ -72,12 +75,29 @@ pub(super) fn kept_at_the_way_out(
     if elsewhere {
         let given = crate::inert::line(&given.display().to_string()).into_owned();
         return format!(
-            "custodian: your unsaved edit is kept in {kept}; it was written for {}, the file custodian opened, and {given} names another file now: `custodian {}` reopens it",
+            "custodian: {edit} is kept in {kept}; it was written for {}, the file custodian opened, and {given} names another file now: `custodian {}` reopens it",
             crate::inert::line(database),
             super::session::database_arguments(database)
         );
     }
-    format!("custodian: your unsaved edit is kept in {kept}; start custodian again to reopen it")
+    format!("custodian: {edit} is kept in {kept}; start custodian again to reopen it")
+}
+
+/// The last line for a save asked and not answered by the end of the wait: its COMMIT may have
+/// gone, so it may have landed. It said "what was asked last may not have been done", then
+/// called the edit unsaved, and the save had landed (bb78 F2, a link that kept the connection
+/// and dropped the COMMIT's answer); a reset connection said this already.
+pub(super) fn save_in_doubt_at_the_end(state: &crate::tui::app::State) -> Option<String> {
+    if state.pending != Some(crate::tui::app::Pending::Saving) {
+        return None;
+    }
+    let editor = state.editor.as_ref()?;
+    let user = crate::inert::shell_word(&format!("id:{}", editor.user_id)).into_owned();
+    Some(format!(
+        "custodian: your save of user {} got no answer in time: it may or may not have become revision {} (`custodian history {user}` tells)",
+        crate::inert::line(&editor.user_id),
+        editor.base.revision + 1
+    ))
 }
 
 /// This session's draft, left after a save or a discard (a drafts directory no longer
@@ -150,6 +170,40 @@ pub(super) fn left_under_way(over_a_link: bool) -> &'static str {
 mod tests {
     use super::*;
 
+    /// bb78 F2: a save whose COMMIT got no answer on a link that kept the connection was
+    /// said at the way out as "may not have been done" and "your unsaved edit", and it had
+    /// landed.
+    #[test]
+    fn a_save_unanswered_at_the_end_is_said_as_in_doubt_and_its_edit_not_as_unsaved() {
+        let mut state = crate::tui::app::State::editing("{\"a\": 1}");
+        assert_eq!(save_in_doubt_at_the_end(&state), None, "nothing asked");
+        state.pending = Some(crate::tui::app::Pending::Saving);
+        assert_eq!(
+            save_in_doubt_at_the_end(&state).as_deref(),
+            Some(
+                "custodian: your save of user u1 got no answer in time: it may or may not have become revision 2 (`custodian history id:u1` tells)"
+            )
+        );
+        let draft = std::path::Path::new("/state/drafts/d.json");
+        let said = kept_at_the_way_out(
+            draft,
+            Some(std::path::Path::new("postgres://h/db")),
+            "postgres://h/db",
+            true,
+        );
+        assert_eq!(
+            said,
+            "custodian: your edit, saved or not, is kept in /state/drafts/d.json; start custodian again to reopen it"
+        );
+        let said = kept_at_the_way_out(
+            draft,
+            Some(std::path::Path::new("postgres://h/db")),
+            "postgres://h/db",
+            false,
+        );
+        assert!(said.starts_with("custodian: your unsaved edit is kept in"), "{said}");
+    }
+
     /// A database reached through a link re-pointed under the screen (a restore by `ln -sfn`):
     /// the way out names the file the draft was written for, which the path no longer names
     /// ("start custodian again" on that path found nothing and said nothing: bb73 F6).
@@ -163,11 +217,11 @@ mod tests {
         std::os::unix::fs::symlink(&a, &link).expect("link");
         let draft = dir.path().join("d.draft.json");
         let opened = std::fs::canonicalize(&a).expect("a").display().to_string();
-        let said = kept_at_the_way_out(&draft, Some(&link), &opened);
+        let said = kept_at_the_way_out(&draft, Some(&link), &opened, false);
         assert!(said.ends_with("; start custodian again to reopen it"), "{said}");
         std::fs::remove_file(&link).expect("unlink");
         std::os::unix::fs::symlink(&b, &link).expect("re-pointed");
-        let said = kept_at_the_way_out(&draft, Some(&link), &opened);
+        let said = kept_at_the_way_out(&draft, Some(&link), &opened, false);
         assert!(
             said.ends_with(&format!(
                 "; it was written for {opened}, the file custodian opened, and {} names another file now: `custodian --db {opened}` reopens it",
