@@ -212,11 +212,23 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
             );
             // The stored size, as the history gives it (the sent one if it cannot be read).
             let stored = store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == revision));
-            Ok(SaveOutcome::Saved {
-                revision,
-                removed: Vec::new(),
-                size: stored.map_or(data.size(), |r| r.size),
-            })
+            // The keys it removed, from the revision it replaced: a save on a good link names
+            // them, this one said nothing of them (bb78 F3).
+            let removed = revision
+                .checked_sub(1)
+                .and_then(|before| store.revision_text(id, before).ok())
+                .and_then(|text| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text).ok()
+                })
+                .map(|before| {
+                    before
+                        .into_iter()
+                        .map(|(key, _)| key)
+                        .filter(|key| !data.as_object().contains_key(key))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(SaveOutcome::Saved { revision, removed, size: stored.map_or(data.size(), |r| r.size) })
         }
         Ok(false) => anyhow::bail!(
             "the connection was lost while the save was committing; after reconnecting: the save did not happen (user {id} has no revision {revision} holding this document); nothing was written"
