@@ -97,7 +97,9 @@ impl Armed {
     /// its next look; if it is still inside a store call then, the process ends (exit 130),
     /// saying that whether its last write was made is not known. A database file is never
     /// watched so: a long commit there must not be cut short.
-    pub fn ending_within(self, grace: std::time::Duration) -> Self {
+    /// A command that only `reads` says that nothing was written: an `export` sent the
+    /// operator to look for a write it cannot have made (bb78 F4).
+    pub fn ending_within(self, grace: std::time::Duration, reads: bool) -> Self {
         let connected = Arc::clone(&self.connected);
         self.watching(move |disarmed| {
             let noted = std::time::Instant::now();
@@ -111,7 +113,13 @@ impl Armed {
             // Still connecting, or inside a write whose COMMIT was not sent: no write can have
             // been made. It said "whether the last write was made is not known", sending the
             // operator to look for one (bb27 Q05; before the COMMIT: bb41 F2).
-            let _ = if !connected.load(Ordering::Relaxed) {
+            let _ = if reads {
+                writeln!(
+                    std::io::stderr(),
+                    "custodian: stopped by a signal: the server did not answer within {} s; this command changes no user (it only reads them)",
+                    grace.as_secs()
+                )
+            } else if !connected.load(Ordering::Relaxed) {
                 writeln!(
                     std::io::stderr(),
                     "custodian: stopped by a signal: the server did not answer the connection within {} s; nothing was written",

@@ -939,3 +939,59 @@ fn a_patch_whose_commit_got_no_answer_reconnects_and_says_it_was_written_and_how
     let got = custodian(&home, &["--db", &url, "get", "alice"]).output().expect("get");
     assert!(!String::from_utf8_lossy(&got.stdout).contains("flag"), "undone");
 }
+
+/// bb78 F1: `q` after a `/` search on a link that kept its connections and dropped the
+/// bytes: the way out waited for the scanner for good, on a blank terminal, deaf to every
+/// signal. It waits as for a read on the way, and says so.
+#[test]
+fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_so() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let proxy = Proxy::to(db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    proxy.stall_now();
+    tui.send("/zz");
+    tui.send("\x1b");
+    let asked = Instant::now();
+    tui.send("q");
+    let status = tui.wait_exit_within(Duration::from_secs(15));
+    assert!(status.success(), "custodian exited with {status:?}");
+    assert!(asked.elapsed() < Duration::from_secs(12), "{:?}", asked.elapsed());
+    let said = tui.text();
+    assert!(
+        said.contains(
+            "the search or key sync on its way got no answer within 2 s; nothing was being written"
+        ),
+        "{said}"
+    );
+}
+
+/// bb78 F4: `export` stopped by a signal while the server did not answer said "whether the
+/// last write was made is not known", sending the operator to look for a write an export
+/// cannot make.
+#[test]
+fn an_export_stopped_by_a_signal_on_a_silent_link_says_it_changes_no_user() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let proxy = Proxy::to(db.server.port);
+    let (role, password) = db.tenant_role("default");
+    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    proxy.stall_at_next_snapshot();
+    let out = home.path("home").join("users.jsonl");
+    let mut command = custodian(&home, &["--db", &url, "export", "--out", out.to_str().expect("utf-8")]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start custodian export");
+    wait_until("the export's snapshot to stall", || proxy.stalled());
+    support::run::wait_until_catching(child.id(), libc::SIGINT);
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().expect("custodian export ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("this command changes no user (it only reads them)"), "{stderr}");
+    assert!(!stderr.contains("whether the last write was made"), "{stderr}");
+    assert!(!out.exists(), "no file made");
+}

@@ -53,7 +53,7 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     // whose answer never comes (a COMMIT's, lost behind a pooler) would then hold it for good,
     // so after a grace the process ends, saying what is not known.
     let interrupts = super::stops_on_signals(command, cli.read_only)
-        .then(|| crate::interrupt::arm().ending_within(SIGNAL_GRACE));
+        .then(|| crate::interrupt::arm().ending_within(SIGNAL_GRACE, !super::writes(command)));
     // The exact order, never the key table: a script's `list` or `export` must not miss a
     // user Logto created a moment ago.
     let store = database::open_postgres(url, cli.tenant(), cli.read_only, CLI_STATEMENT_TIMEOUT, false)?;

@@ -26,9 +26,12 @@ struct ProxyState {
     severing: bool,
     /// The server's sides kept open by [`Proxy::sever`].
     kept: Vec<TcpStream>,
-    /// Set by [`Proxy::stall_at_next_begin`]: the next `START TRANSACTION` and all after it are never
-    /// delivered, the connection left open (a server that stopped answering).
-    stall_at_begin: bool,
+    /// Set by [`Proxy::stall_at_next_begin`] (and [`Proxy::stall_at_next_snapshot`]): the next
+    /// message holding these bytes and all after it are never delivered, the connection left
+    /// open (a server that stopped answering).
+    stall_at: Option<&'static [u8]>,
+    /// Set once stalled: nothing more goes either way ([`Proxy::stall_now`] too: a link that
+    /// keeps its connections open and drops the bytes).
     stalled: bool,
     /// The server's side of the connection whose COMMIT is held, and the bytes held.
     held: Option<(TcpStream, Vec<u8>)>,
@@ -40,6 +43,8 @@ const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 /// A plain `START TRANSACTION`, as `postgres::Client::transaction` sends it (a read-only
 /// snapshot's names its isolation level, and is not this message).
 const BEGIN: &[u8] = b"Q\0\0\0\x16START TRANSACTION\0";
+/// A read-only snapshot's start, as `build_transaction` sends it (an export's walk).
+const SNAPSHOT: &[u8] = b"START TRANSACTION ISOLATION LEVEL";
 
 impl Proxy {
     pub fn to(upstream: u16) -> Self {
@@ -73,7 +78,15 @@ impl Proxy {
                 let watch = Arc::clone(&shared);
                 std::thread::spawn(move || {
                     let (mut from, mut to) = (server, client);
-                    let _ = std::io::copy(&mut from, &mut to);
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(read @ 1..) = from.read(&mut buffer) {
+                        // Stalled, the answers go nowhere.
+                        if !watch.lock().unwrap_or_else(|e| e.into_inner()).stalled
+                            && to.write_all(&buffer[..read]).is_err()
+                        {
+                            break;
+                        }
+                    }
                     if !watch.lock().unwrap_or_else(|e| e.into_inner()).resetting {
                         let _ = to.shutdown(Shutdown::Both);
                     }
@@ -137,7 +150,18 @@ impl Proxy {
     /// From the next `START TRANSACTION` any client sends, nothing more reaches the server and no answer
     /// comes back; every connection stays open (a server process stopped mid-session).
     pub fn stall_at_next_begin(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall_at_begin = true;
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall_at = Some(BEGIN);
+    }
+
+    /// [`Proxy::stall_at_next_begin`] at the next read-only snapshot's start (an export's).
+    pub fn stall_at_next_snapshot(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stall_at = Some(SNAPSHOT);
+    }
+
+    /// From now on nothing more goes either way on any connection, and every one stays open:
+    /// a link that keeps its connections and drops the bytes.
+    pub fn stall_now(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stalled = true;
     }
 
     /// Whether a `START TRANSACTION` has been stalled.
@@ -183,9 +207,13 @@ fn forward_to_server(mut client: TcpStream, mut server: TcpStream, state: &Mutex
         if state.stalled {
             continue;
         }
-        let begin = chunk.windows(BEGIN.len()).position(|w| w == BEGIN);
-        if let (true, Some(at)) = (state.stall_at_begin, begin) {
-            state.stall_at_begin = false;
+        let begin = state.stall_at.and_then(|bytes| {
+            let at = chunk.windows(bytes.len()).position(|w| w == bytes)?;
+            // From the message's own start: its type byte and length come before its text.
+            Some(if bytes[0] == b'Q' { at } else { at.saturating_sub(5) })
+        });
+        if let Some(at) = begin {
+            state.stall_at = None;
             state.stalled = true;
             if server.write_all(&chunk[..at]).is_err() {
                 break;
