@@ -995,3 +995,16 @@ fn an_export_stopped_by_a_signal_on_a_silent_link_says_it_changes_no_user() {
     assert!(!stderr.contains("whether the last write was made"), "{stderr}");
     assert!(!out.exists(), "no file made");
 }
+
+/// bb78 F5: every connection of a role that needs no password (`trust`, no password file)
+/// logged a warning that the password file gave none "this time", sending an operator reading
+/// the log after a failed reconnect after a `.pgpass` problem there was not.
+#[test]
+fn a_role_that_needs_no_password_logs_no_warning_about_a_password_file() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    Run::of(custodian(&home, &["--db", &db.superuser_url(), "list", "--limit", "1"]), None).ok();
+    let log = std::fs::read_to_string(home.path("state").join("custodian/custodian.log")).expect("the log");
+    assert!(log.contains("start"), "{log}");
+    assert!(!log.contains("password file"), "{log}");
+}

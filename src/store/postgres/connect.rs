@@ -370,6 +370,9 @@ impl ConnectionSpec {
         let mut again = self.clone();
         match again.password_from_pgpass(env) {
             Some(password) => Some(password),
+            // None at start either: nothing to say (every connection over `trust` warned of a
+            // password file problem there was not: bb78 F5).
+            None if self.password.is_none() => None,
             None => {
                 // The file gone, unreadable, or now open to others (a rotation that wrote it
                 // 0644): the password read at start is sent, and the log says why.
