@@ -1507,6 +1507,19 @@ fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_t
     assert!(line.contains("its customData in the database is an object nested over 128 levels deep (written outside custodian)"), "{line}");
     let exported = run(&home, &["--db", &url, "export"], None);
     assert!(exported.stderr.contains("deep1 (an object nested over 128 levels deep)"), "{exported:?}");
+    // A search finds a value in it, and in an array as deep, which is said as an array
+    // (bb78 F6: both were searched as empty, and the array was called an object).
+    let deep_array = format!("{}\"needleY\"{}", "[".repeat(200), "]".repeat(200));
+    db.insert("default", &LogtoUser::new("deep2").custom_data(&deep_array));
+    let deep_needle = format!("{{\"a\":{}\"needleX\"{}}}", "{\"b\":".repeat(200), "}".repeat(200));
+    db.insert("default", &LogtoUser::new("deep3").custom_data(&deep_needle));
+    for (needle, id) in [("needleX", "deep3"), ("needley", "deep2")] {
+        let found = run(&home, &["--db", &url, "list", "--search", needle], None).ok();
+        assert!(found.stdout.lines().nth(1).is_some_and(|line| line.starts_with(id)), "{needle}: {found:?}");
+        assert_eq!(found.stdout.lines().count(), 2, "{needle}: {found:?}");
+    }
+    let line = run(&home, &["--db", &url, "get", "id:deep2"], None).fails(1);
+    assert!(line.contains("is an array nested over 128 levels deep, not a JSON object"), "{line}");
 }
 
 #[test]

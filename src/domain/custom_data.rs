@@ -279,7 +279,13 @@ impl NotAnObject {
     pub fn in_text(text: &str) -> Self {
         let found = match serde_json::from_str::<Value>(text) {
             Ok(value) => json_type_name(&value),
-            Err(e) if e.to_string().starts_with("recursion limit exceeded") => Self::NESTED_TOO_DEEP,
+            // An array so deep was called an object (bb78 F6).
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                match text.trim_start().as_bytes() {
+                    [b'[', ..] => "an array nested over 128 levels deep",
+                    _ => Self::NESTED_TOO_DEEP,
+                }
+            }
             Err(_) => "text that is not JSON",
         };
         Self { found }

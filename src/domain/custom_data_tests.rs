@@ -131,6 +131,12 @@ fn a_stored_object_nested_deeper_than_serde_json_reads_is_said_as_that_not_as_te
     let deep = format!("{{\"a\":{}1{}}}", "{\"b\":".repeat(200), "}".repeat(200));
     let found = NotAnObject::in_text(&deep);
     assert_eq!(found.found, NotAnObject::NESTED_TOO_DEEP);
+    // An array so deep is said as one, and as no object (bb78 F6: "an object nested …").
+    let array = NotAnObject::in_text(&format!("{}1{}", "[".repeat(200), "]".repeat(200)));
+    assert_eq!(
+        array.to_string(),
+        "the stored customData is an array nested over 128 levels deep, not a JSON object (`custodian set id:ID` replaces it)"
+    );
     assert_eq!(
         found.to_string(),
         "the stored customData is an object nested over 128 levels deep (`custodian set id:ID` replaces it)"

@@ -46,7 +46,13 @@ pub(super) fn user_matches(
         || profile.iter().flatten().any(|field| filter.in_text(field))
         || match document {
             Some(text) if filter.may_occur_in_json(text) => {
-                filter.in_document(&object_or_empty(id, "customData", Some(text.to_owned())))
+                match parse_object(id, "customData", Some(text.to_owned())) {
+                    Ok(object) => filter.in_document(&object),
+                    // One custodian cannot read (nested deeper than 128 levels, which jsonb holds)
+                    // is searched as written: it was searched as empty, and a value in it was
+                    // silently not found (bb78 F6).
+                    Err(_) => filter.in_text(text),
+                }
             }
             _ => false,
         }
