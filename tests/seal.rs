@@ -278,7 +278,7 @@ fn a_tampered_or_foreign_value_opens_nothing_and_says_so_on_one_line() {
     assert!(run.stdout.is_empty(), "no partial document: {run:?}");
     assert_eq!(
         run.fails(4),
-        "custodian: cannot open apps[2].token: the tag does not match — the value was changed or the key is wrong"
+        "custodian: cannot open apps[2].token: the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"
     );
     // Another key file: the kid is unknown, so the values stay sealed, named on stderr.
     let other = sandbox.keygen("other.jwk");

@@ -176,7 +176,7 @@ fn opening_a_value_sealed_with_another_key_or_changed_says_why_in_one_line() {
     assert!(state.plaintext.is_none());
     assert_eq!(
         status(&state).1,
-        "cannot open billing.taxId: the tag does not match — the value was changed or the key is wrong"
+        "cannot open billing.taxId: the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"
     );
     // A plain value is not sealed.
     cursor_on(&mut state, "tok-3f9a");

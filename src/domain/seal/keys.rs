@@ -88,6 +88,13 @@ pub enum KeyFileError {
     KNotBase64 { which: String },
     #[error("{which} is {bits} bits long; A256GCM needs a 256-bit key")]
     WrongLength { which: String, bits: usize },
+    /// A key of one byte repeated (32 zero bytes, a test fixture's): anyone opens what it
+    /// sealed without the key file (bb77 F6).
+    #[error(
+        "{which} {}: anyone could guess it, and open what it sealed; make a key with `custodian keygen`",
+        if *distinct == 1 { "is one byte repeated 32 times".to_owned() } else { format!("has only {distinct} distinct bytes among its 32") }
+    )]
+    NoSecret { which: String, distinct: usize },
     #[error("{which} has alg {found}; custodian seals with \"dir\" (or no alg)")]
     WrongAlg { which: String, found: String },
     #[error("{which} has no \"kid\" (sealed values name their key by it)")]
@@ -188,6 +195,11 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
         .as_slice()
         .try_into()
         .map_err(|_| KeyFileError::WrongLength { which: which.to_owned(), bits: bytes.len() * 8 })?;
+    // 32 random bytes hold 8 or more different values but once in 10^30 tries.
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+    if distinct < 8 {
+        return Err(KeyFileError::NoSecret { which: which.to_owned(), distinct });
+    }
     let kid = match jwk.get("kid") {
         Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
         _ => return Err(KeyFileError::NoKid { which: which.to_owned() }),

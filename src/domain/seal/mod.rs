@@ -79,7 +79,9 @@ pub enum OpenError {
     BadCiphertext,
     #[error("no key with kid \"{0}\" in the key file")]
     UnknownKid(String),
-    #[error("the tag does not match — the value was changed or the key is wrong")]
+    #[error(
+        "the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"
+    )]
     TagMismatch,
     #[error("the plaintext is not JSON text")]
     PlaintextNotJson,

@@ -4,8 +4,13 @@ use serde_json::json;
 
 use super::*;
 
+/// 32 bytes that differ, as a real key's do (one byte repeated is refused as no secret).
+fn key_bytes(byte: u8) -> [u8; KEY_BYTES] {
+    std::array::from_fn(|at| byte.wrapping_add((at as u8).wrapping_mul(37)))
+}
+
 fn key(kid: &str, byte: u8) -> Key {
-    Key::new(kid, [byte; KEY_BYTES])
+    Key::new(kid, key_bytes(byte))
 }
 
 fn set(keys: Vec<Key>) -> KeySet {
@@ -138,7 +143,7 @@ fn sealed_by_a_backend(plaintext: &[u8]) -> String {
 /// A value sealed with key 2 under the protected header `header`, as written.
 fn sealed_under_header(header: &str, plaintext: &[u8]) -> String {
     let header_b64 = URL_SAFE_NO_PAD.encode(header);
-    let cipher = Aes256Gcm::new(&[2u8; KEY_BYTES].into());
+    let cipher = Aes256Gcm::new(&key_bytes(2).into());
     let sealed = cipher
         .encrypt(Nonce::from_slice(&IV), Payload { msg: plaintext, aad: header_b64.as_bytes() })
         .unwrap();
@@ -254,7 +259,7 @@ fn key_files_say_what_is_wrong() {
         KeySet::parse(&format!(r#"{{"keys":[{jwk},{jwk}]}}"#)).unwrap_err(),
         KeyFileError::DuplicateKid("a".into())
     );
-    assert!(!format!("{:?}", keys).contains(&URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES])));
+    assert!(!format!("{:?}", keys).contains(&URL_SAFE_NO_PAD.encode(key_bytes(1))));
 }
 
 #[test]
@@ -441,7 +446,7 @@ fn open_all_names_the_path_of_a_value_that_fails() {
     let error = open_all(&mut object, &keys).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "cannot open apps[2].token: the tag does not match — the value was changed or the key is wrong"
+        "cannot open apps[2].token: the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"
     );
 }
 #[test]
@@ -528,9 +533,30 @@ fn a_value_with_a_character_outside_base64url_is_not_sealed_whichever_part_holds
     }
 }
 
+/// bb77 F6: a key of 32 zero bytes (copied from an example, a test fixture) was taken, and
+/// what it sealed anyone could open without the key file.
+#[test]
+fn a_key_of_one_byte_repeated_is_refused_as_no_secret() {
+    let parse = |bytes: [u8; KEY_BYTES]| {
+        KeySet::parse(&format!(r#"{{"kty":"oct","kid":"a","k":"{}"}}"#, URL_SAFE_NO_PAD.encode(bytes)))
+    };
+    assert_eq!(
+        parse([0; KEY_BYTES]).unwrap_err(),
+        KeyFileError::NoSecret { which: "the key".into(), distinct: 1 }
+    );
+    assert_eq!(
+        parse([0; KEY_BYTES]).unwrap_err().to_string(),
+        "the key is one byte repeated 32 times: anyone could guess it, and open what it sealed; make a key with `custodian keygen`"
+    );
+    let seven: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 7) as u8);
+    assert!(matches!(parse(seven), Err(KeyFileError::NoSecret { distinct: 7, .. })));
+    let eight: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 8) as u8);
+    assert!(parse(eight).is_ok());
+}
+
 #[test]
 fn a_jwk_must_say_alg_dir_if_it_says_an_alg_and_have_a_kid_that_is_not_empty() {
-    let k = URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES]);
+    let k = URL_SAFE_NO_PAD.encode(key_bytes(1));
     let parse = |members: &str| KeySet::parse(&format!(r#"{{"kty":"oct","k":"{k}"{members}}}"#));
     assert_eq!(
         parse(r#","kid":"a","alg":"dir""#).map(|keys| keys.sealing_key().kid().to_owned()),

@@ -36,7 +36,7 @@ fn a_sealed_empty_plaintext_is_sealed_and_refused_as_not_json() {
     let token = seal(&json!(1), keys.sealing_key(), IV);
     let header_b64 = token.split('.').next().unwrap();
     let mut nothing: Vec<u8> = Vec::new();
-    let cipher = Aes256Gcm::new_from_slice(&[1; KEY_BYTES]).unwrap();
+    let cipher = Aes256Gcm::new_from_slice(&key_bytes(1)).unwrap();
     let tag = cipher
         .encrypt_in_place_detached(aes_gcm::Nonce::from_slice(&IV), header_b64.as_bytes(), &mut nothing)
         .unwrap();
@@ -50,7 +50,7 @@ fn a_sealed_empty_plaintext_is_sealed_and_refused_as_not_json() {
 /// sealed (bb67 F2). `use: "enc"`, key_ops with both, and neither, are taken.
 #[test]
 fn a_jwk_for_signing_or_without_encrypt_and_decrypt_in_its_key_ops_is_refused() {
-    let k = URL_SAFE_NO_PAD.encode([1u8; KEY_BYTES]);
+    let k = URL_SAFE_NO_PAD.encode(key_bytes(1));
     let parse = |members: &str| KeySet::parse(&format!(r#"{{"kty":"oct","k":"{k}","kid":"a"{members}}}"#));
     for taken in [
         "",
