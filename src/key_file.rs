@@ -74,6 +74,59 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
 }
 
+/// A key file as the screen read it: a rotation (a new key written over it, the file moved
+/// away or removed) is found before the next seal or open, which used the key read at start
+/// and sealed values under a key withdrawn (bb77 F7).
+pub struct WatchedKeyFile {
+    path: std::path::PathBuf,
+    read_as: std::sync::Mutex<Option<FileStamp>>,
+}
+
+/// What tells a file's contents changed without reading it: its identity, size and times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = fs::metadata(path).ok()?;
+    Some(FileStamp {
+        device: meta.dev(),
+        inode: meta.ino(),
+        len: meta.len(),
+        modified: (meta.mtime(), meta.mtime_nsec()),
+        changed: (meta.ctime(), meta.ctime_nsec()),
+    })
+}
+
+impl WatchedKeyFile {
+    /// Reads the keys at `path` ([`load`]), remembering the file as read.
+    pub fn load(path: &Path) -> Result<(Self, KeySet), KeyFileProblem> {
+        let before = stamp(path);
+        let keys = load(path)?;
+        Ok((Self { path: path.to_owned(), read_as: std::sync::Mutex::new(before) }, keys))
+    }
+
+    /// The keys read again when the file is not as it was read (`None` when it is): a
+    /// problem when it cannot be read now (removed, opened to others, malformed).
+    pub fn changed(&self) -> Option<Result<KeySet, KeyFileProblem>> {
+        let now = stamp(&self.path);
+        let mut read_as = self.read_as.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if now.is_some() && now == *read_as {
+            return None;
+        }
+        let keys = load(&self.path);
+        if keys.is_ok() {
+            *read_as = now;
+        }
+        Some(keys)
+    }
+}
+
 /// How long a FIFO (or a pipe: `--key-file <(vault read …)`) may stay silent before the key
 /// file is said to be empty of a key, instead of waiting on it for ever without a word.
 const FIFO_WAIT: Duration = Duration::from_secs(10);
@@ -368,6 +421,24 @@ mod tests {
             // Without root no file can be given away: the same file judged for another account.
             assert_eq!(judge(&meta, mine + 1, &shown).unwrap_err().to_string(), refusal(mine, mine + 1));
         }
+    }
+
+    /// bb77 F7: a key file rotated (a new key moved over it) or removed under a running screen.
+    #[test]
+    fn a_watched_key_file_is_read_again_once_it_changed() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (key, new) = (dir.path().join("k.jwk"), dir.path().join("new.jwk"));
+        let first = generate(&key).unwrap();
+        let (watched, keys) = WatchedKeyFile::load(&key).unwrap();
+        assert_eq!(keys.sealing_key().kid(), first);
+        assert!(watched.changed().is_none(), "as it was read");
+        let second = generate(&new).unwrap();
+        std::fs::rename(&new, &key).unwrap();
+        let again = watched.changed().expect("changed").unwrap();
+        assert_eq!(again.sealing_key().kid(), second);
+        assert!(watched.changed().is_none(), "read again, as it is now");
+        std::fs::remove_file(&key).unwrap();
+        assert!(matches!(watched.changed(), Some(Err(_))));
     }
 
     #[test]

@@ -2121,6 +2121,50 @@ fn ctrl_l_seals_and_ctrl_o_shows_the_plaintext_in_the_terminal() {
     assert_eq!(opened, admin_original());
 }
 
+/// bb77 F7: a key file rotated under a running screen (a new key moved over it, then the file
+/// removed): `Ctrl-L` sealed with the key read at start, a key withdrawn. It seals with the key
+/// the file holds now, and refuses, saying why, when the file cannot be read.
+#[test]
+fn a_key_file_rotated_under_the_screen_is_read_again_before_a_seal() {
+    const CTRL_L: &[u8] = b"\x0c";
+    const LEFT: &[u8] = b"\x1b[D";
+    let fixture = Fixture::new();
+    let key = fixture.dir.path().join("key.jwk");
+    let key = key.to_str().expect("utf-8 path").to_owned();
+    let old_kid =
+        fixture.cli_ok(&["keygen", "--out", &key]).split_whitespace().nth(2).expect("the kid").to_owned();
+    let mut tui = fixture.spawn_tui_with(120, 40, &["--key-file", &key], &[("LC_ALL", "C.UTF-8")]);
+    open_admin_editor(&mut tui);
+    let new_key = fixture.dir.path().join("new.jwk");
+    let new_kid = fixture
+        .cli_ok(&["keygen", "--out", new_key.to_str().expect("utf-8 path")])
+        .split_whitespace()
+        .nth(2)
+        .expect("the kid")
+        .to_owned();
+    std::fs::rename(&new_key, &key).expect("rotate the key");
+    // Onto `"en"` of `"language": "en",` (line 3).
+    tui.send(DOWN);
+    tui.send(DOWN);
+    tui.send(END);
+    tui.send(LEFT);
+    tui.send(CTRL_L);
+    // The status line cuts the kid's last digits at 120 columns.
+    let (old_shown, new_shown) = (&old_kid[..old_kid.len() - 2], &new_kid[..new_kid.len() - 2]);
+    assert_ne!(old_shown, new_shown);
+    tui.wait_text(&format!("sealed adminConsolePreferences.language (4 B) with key {new_shown}"));
+    // The file gone: refused, and said so.
+    std::fs::remove_file(&key).expect("remove the key file");
+    tui.send(DOWN);
+    tui.send(END);
+    tui.send(LEFT);
+    tui.send(CTRL_L);
+    tui.wait_text("the key file changed since custodian started and cannot be read now");
+    // SAFETY: a signal to our own child; its edit is kept as a draft.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+}
+
 #[test]
 fn changes_in_the_terminal_list_a_save_made_with_the_cli_and_enter_opens_that_history() {
     let fixture = Fixture::new();

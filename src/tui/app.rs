@@ -386,7 +386,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Resize { width, height } => state.resize(width, height),
-        StoreFailed { message } | SuspendRefused { reason: message } => {
+        StoreFailed { message } | SuspendRefused { reason: message } | KeyFileUnreadable { message } => {
             state.tell(StatusKind::Error, message)
         }
 

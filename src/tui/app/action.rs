@@ -344,6 +344,11 @@ pub enum Action {
         record: Box<UserRecord>,
         document: StoredDocument,
     },
+    /// The key file changed since the screen read it (a rotation) and cannot be read now: the
+    /// seal or open asked for is not done (bb77 F7: it sealed with the key read at start).
+    KeyFileUnreadable {
+        message: String,
+    },
     /// Ctrl-Z was refused: no shell could bring custodian back (why, for the status line).
     SuspendRefused {
         reason: String,

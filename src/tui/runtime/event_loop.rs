@@ -60,6 +60,7 @@ pub(super) fn event_loop(
     theme: &Theme,
     ended: &Ended,
     scan_answers: &ScanAnswers,
+    key_file: Option<&crate::key_file::WatchedKeyFile>,
 ) -> Result<()> {
     let effects = state.start();
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
@@ -192,6 +193,7 @@ pub(super) fn event_loop(
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
+                let action = with_the_key_file_as_it_is(key_file, state, action);
                 let since = next_ticket(runtime);
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
@@ -217,6 +219,30 @@ pub(super) fn event_loop(
         let _ = terminal::draw(terminal, |frame| view::render(frame, state, theme));
     }
     Ok(())
+}
+
+/// A seal or an open with the keys the key file holds now: read again when it changed since
+/// it was read (a rotation); refused, saying why, when it cannot be read now.
+fn with_the_key_file_as_it_is(
+    key_file: Option<&crate::key_file::WatchedKeyFile>,
+    state: &mut State,
+    action: Action,
+) -> Action {
+    let Some(key_file) = key_file.filter(|_| matches!(action, Action::SealValue | Action::OpenSealed)) else {
+        return action;
+    };
+    match key_file.changed() {
+        None => action,
+        Some(Ok(keys)) => {
+            state.keys = Some(keys);
+            action
+        }
+        Some(Err(problem)) => Action::KeyFileUnreadable {
+            message: format!(
+                "the key file changed since custodian started and cannot be read now: {problem}; nothing was sealed or opened"
+            ),
+        },
+    }
 }
 
 /// Before the frame that first shows a dialog: drops the keys waiting, typed before it could be

@@ -201,7 +201,8 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     check_terminal_type(std::env::var_os("TERM").as_deref())?;
     // A key file that is named but unusable (others can read it, malformed) is refused before
     // the screen opens, as the CLI refuses it.
-    let keys = key_file.as_deref().map(crate::key_file::load).transpose()?;
+    let (key_file, keys) =
+        key_file.as_deref().map(crate::key_file::WatchedKeyFile::load).transpose()?.unzip();
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("the editor needs a terminal; for scripts use a subcommand (see `custodian --help`)");
     }
@@ -314,7 +315,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     }
     let loop_left = ended.watch_for_a_stuck_loop();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers)
+        event_loop(&mut terminal, &runtime, &mut state, &theme, &ended, &scan_answers, key_file.as_ref())
     }));
     loop_left.now();
     // Work already sent is answered before leaving: a save asked for is either done and said
