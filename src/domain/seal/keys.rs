@@ -88,6 +88,9 @@ pub enum KeyFileError {
     KNotBase64 { which: String },
     #[error("{which} is {bits} bits long; A256GCM needs a 256-bit key")]
     WrongLength { which: String, bits: usize },
+    /// `{"keys": {…}}`: a JWK Set's `keys` is an array (bb77 F8).
+    #[error("\"keys\" is {0}; a JWK Set holds its keys in an array: {{\"keys\": [{{…}}, …]}}")]
+    KeysNotAnArray(&'static str),
     /// A key of one byte repeated (32 zero bytes, a test fixture's): anyone opens what it
     /// sealed without the key file (bb77 F6).
     #[error(
@@ -144,7 +147,9 @@ impl KeySet {
                 }
                 keys
             }
-            _ => vec![key_from_jwk(&top, "the key")?],
+            // A set whose `keys` is no array was read as a bare JWK, and said "kty missing".
+            Some(other) => return Err(KeyFileError::KeysNotAnArray(json_type_name(other))),
+            None => vec![key_from_jwk(&top, "the key")?],
         };
         Self::new(keys).ok_or(KeyFileError::EmptySet)
     }

@@ -77,7 +77,8 @@ pub enum OpenError {
     BadPart { part: &'static str, expected: usize },
     #[error("the ciphertext is not base64url")]
     BadCiphertext,
-    #[error("no key with kid \"{0}\" in the key file")]
+    /// A kid of a thousand characters was printed whole (bb77 F8): cut, with its length.
+    #[error("no key with kid \"{}\" in the key file", crate::inert::cut_to_width(.0, 64))]
     UnknownKid(String),
     #[error(
         "the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"

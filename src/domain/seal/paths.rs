@@ -17,7 +17,8 @@ enum Step {
 /// Why a path of `--seal` cannot be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SealPathError {
-    #[error("{0}: no such value in the document")]
+    /// An empty path was said as nothing at all (`: no such value`: bb77 F8).
+    #[error("{}: no such value in the document", if .0.is_empty() { "the empty path \"\"" } else { .0.as_str() })]
     NotFound(String),
     #[error("{0}: already sealed")]
     AlreadySealed(String),

@@ -533,27 +533,6 @@ fn a_value_with_a_character_outside_base64url_is_not_sealed_whichever_part_holds
     }
 }
 
-/// bb77 F6: a key of 32 zero bytes (copied from an example, a test fixture) was taken, and
-/// what it sealed anyone could open without the key file.
-#[test]
-fn a_key_of_one_byte_repeated_is_refused_as_no_secret() {
-    let parse = |bytes: [u8; KEY_BYTES]| {
-        KeySet::parse(&format!(r#"{{"kty":"oct","kid":"a","k":"{}"}}"#, URL_SAFE_NO_PAD.encode(bytes)))
-    };
-    assert_eq!(
-        parse([0; KEY_BYTES]).unwrap_err(),
-        KeyFileError::NoSecret { which: "the key".into(), distinct: 1 }
-    );
-    assert_eq!(
-        parse([0; KEY_BYTES]).unwrap_err().to_string(),
-        "the key is one byte repeated 32 times: anyone could guess it, and open what it sealed; make a key with `custodian keygen`"
-    );
-    let seven: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 7) as u8);
-    assert!(matches!(parse(seven), Err(KeyFileError::NoSecret { distinct: 7, .. })));
-    let eight: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 8) as u8);
-    assert!(parse(eight).is_ok());
-}
-
 #[test]
 fn a_jwk_must_say_alg_dir_if_it_says_an_alg_and_have_a_kid_that_is_not_empty() {
     let k = URL_SAFE_NO_PAD.encode(key_bytes(1));
@@ -615,3 +594,4 @@ fn value_under_a_text_with_a_missing_value_is_none_as_for_any_text_that_is_not_j
 }
 
 mod damaged;
+mod key_files;

@@ -1,5 +1,6 @@
 //! Unit tests of the schema checks: messages, positions, cuts.
 
+use super::positions::{line_and_column, locate, walk_to};
 use super::*;
 
 const PLANS: &str = r#"{
@@ -354,4 +355,22 @@ fn a_schema_some_object_satisfies_is_taken_however_narrow() {
     // Not looked into: a refusal that takes reasoning about the values (it refuses every
     // object, and is taken, as before).
     assert!(Shape::compile_new(r#"{"required": ["a"], "properties": {"a": false}}"#).is_ok());
+}
+
+/// bb77 F8: refusals that named the wrong cause — a deep schema "not JSON", a Draft 3 one
+/// "true is not of type array", a pattern too large for the engine "not a regex".
+#[test]
+fn a_schema_refused_says_the_cause_it_has() {
+    let deep = format!("{}{{}}{}", r#"{"not": "#.repeat(200), "}".repeat(200));
+    assert_eq!(
+        Shape::compile(&deep).unwrap_err().to_string(),
+        "the schema is nested deeper than 128 levels, deeper than custodian reads"
+    );
+    let draft3 =
+        r#"{"$schema": "http://json-schema.org/draft-03/schema#", "properties": {"a": {"required": true}}}"#;
+    let error = Shape::compile(draft3).unwrap_err().to_string();
+    assert!(error.contains("names Draft 3") && error.contains("which custodian does not read"), "{error}");
+    let big = r#"{"properties": {"a": {"pattern": "^(a{1,1000}){1,1000}$"}}}"#;
+    let error = Shape::compile(big).unwrap_err().to_string();
+    assert!(error.contains("larger than the regex engine builds"), "{error}");
 }
