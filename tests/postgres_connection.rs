@@ -129,8 +129,8 @@ fn a_session_the_server_ends_is_connection_lost_until_reconnect_and_then_everyth
 fn a_session_whose_link_is_reset_is_connection_lost_until_reconnect() {
     let db = logto();
     let proxy = Proxy::to(db.server.port);
-    let (role, password) = db.tenant_role("default");
-    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    let url = default_tenant_through(&db, &proxy);
+    let (_, password) = db.tenant_role("default");
     let store = PostgresStore::connect(&url, &PostgresOptions::default()).expect("connect through the proxy");
     assert_eq!(store.count().expect("count"), 2);
     proxy.reset();
@@ -438,6 +438,12 @@ fn a_scan_step_the_next_keystroke_replaced_is_cancelled_on_the_server() {
 // ----------------------------------------------------------------------------------------
 // The real binary: bad connections in one line, and `set` when its COMMIT got no answer.
 // ----------------------------------------------------------------------------------------
+
+/// The tenant `default`'s URL through `proxy` (no TLS: the proxy reads the bytes).
+fn default_tenant_through(db: &LogtoDb, proxy: &Proxy) -> String {
+    let (role, password) = db.tenant_role("default");
+    format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name)
+}
 
 fn custodian(home: &PrivateHome, args: &[&str]) -> std::process::Command {
     let mut command = home.custodian();
@@ -948,8 +954,7 @@ fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_s
     let db = logto();
     let home = PrivateHome::new(&[]);
     let proxy = Proxy::to(db.server.port);
-    let (role, password) = db.tenant_role("default");
-    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    let url = default_tenant_through(&db, &proxy);
     let mut tui = spawn_screen(&home, &url);
     tui.wait_text("customData · revision 1");
     proxy.stall_now();
@@ -977,8 +982,7 @@ fn an_export_stopped_by_a_signal_on_a_silent_link_says_it_changes_no_user() {
     let db = logto();
     let home = PrivateHome::new(&[]);
     let proxy = Proxy::to(db.server.port);
-    let (role, password) = db.tenant_role("default");
-    let url = format!("postgres://{role}:{password}@127.0.0.1:{}/{}?sslmode=disable", proxy.port, db.name);
+    let url = default_tenant_through(&db, &proxy);
     proxy.stall_at_next_snapshot();
     let out = home.path("home").join("users.jsonl");
     let mut command = custodian(&home, &["--db", &url, "export", "--out", out.to_str().expect("utf-8")]);

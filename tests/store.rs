@@ -259,20 +259,23 @@ fn open_of_a_redb_file_without_custodians_tables_is_not_a_database() {
     assert_not_a_database(&with_one_table("named-alike.redb", "meta", "schema_version", "8"));
 }
 
+/// Writes `version` as the file's layout version, behind custodian's back.
+fn with_layout_version(path: &Path, version: u64) {
+    const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+    let db = redb::Builder::new()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .open(path)
+        .expect("redb open");
+    let tx = db.begin_write().expect("write tx");
+    tx.open_table(META).expect("meta").insert("schema_version", version).expect("insert");
+    tx.commit().expect("commit");
+}
+
 #[test]
 fn open_refuses_a_file_written_by_a_newer_schema() {
     let (_dir, path, store) = db_with_people();
     drop(store);
-    {
-        const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
-        let db = redb::Builder::new()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .open(&path)
-            .expect("redb open");
-        let tx = db.begin_write().expect("write tx");
-        tx.open_table(META).expect("meta").insert("schema_version", 99u64).expect("insert");
-        tx.commit().expect("commit");
-    }
+    with_layout_version(&path, 99);
     for read_only in [false, true] {
         match RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) {
             Err(e @ StoreError::NewerSchema { found, supported, .. }) => {
@@ -294,17 +297,7 @@ fn open_refuses_a_file_written_by_a_newer_schema() {
 fn a_layout_version_no_custodian_wrote_is_said_as_damage() {
     let (_dir, path, store) = db_with_people();
     drop(store);
-    {
-        const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
-        let db = redb::Builder::new()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .open(&path)
-            .expect("redb open");
-        let tx = db.begin_write().expect("write tx");
-        let damaged = SCHEMA_VERSION ^ 0xFF00_0000_0000_0000;
-        tx.open_table(META).expect("meta").insert("schema_version", damaged).expect("insert");
-        tx.commit().expect("commit");
-    }
+    with_layout_version(&path, SCHEMA_VERSION ^ 0xFF00_0000_0000_0000);
     let before = fs::read(&path).expect("read");
     for read_only in [false, true] {
         let Err(e) = RedbStore::open(&path, OpenOptions { read_only, ..Default::default() }) else {
