@@ -188,7 +188,8 @@ fn ascii_spelling(key: &str) -> String {
 }
 
 fn key_kind_ascii(key: &str) -> Option<KeyKind> {
-    for form in FORM_WORDS_WITH_DIGITS {
+    // Both end in `4`: one byte looked at for every other key (this runs for every key).
+    for form in FORM_WORDS_WITH_DIGITS.iter().filter(|_| key.ends_with('4')) {
         let at = key.len().saturating_sub(form.len());
         if at > 0
             && key.is_char_boundary(at)
@@ -230,6 +231,10 @@ fn key_kind_ascii(key: &str) -> Option<KeyKind> {
     }
     let normal = &tail[KEPT - len..];
     matching_word(normal, whole).or_else(|| {
+        // Only keys ending as a form word does are looked at again (`e`, `t`, `n`, `w`, `x`).
+        if !matches!(normal.last(), Some(b'e' | b't' | b'n' | b'w' | b'x')) {
+            return None;
+        }
         let form =
             FORM_WORDS.iter().find(|form| normal.len() > form.len() && normal.ends_with(form.as_bytes()))?;
         matching_word(&normal[..normal.len() - form.len()], whole)

@@ -136,7 +136,9 @@ fn walk_members(
     path: &mut String,
     findings: &mut Vec<SecretFinding>,
 ) {
-    let jwk = matches!(object.get("kty"), Some(Value::String(_)));
+    // Looked for among the keys, not hashed: an object of customData holds a few members, and
+    // this runs for every one.
+    let jwk = object.iter().any(|(key, value)| key == "kty" && value.is_string());
     if jwk && is_secret_jwk(object) {
         findings
             .push(SecretFinding { path: path.clone(), reason: SecretReason::Value(ValueKind::SecretJwk) });
