@@ -18,6 +18,12 @@ pub enum KeyKind {
     Authorization,
     Credentials,
     RecoveryCodes,
+    /// A wallet's recovery words (`mnemonic`, `recoveryPhrase`): 12 words or more; a menu's
+    /// `mnemonic: "F"` is an accelerator (bb79 F3).
+    SeedWords,
+    /// A card number under a short, everyday key (`card`, `cc`): its digits pass the Luhn
+    /// check, so `card: "123456789012"` or a phone number is none (bb79 F3).
+    CheckedCardNumber,
 }
 
 impl KeyKind {
@@ -37,6 +43,8 @@ impl KeyKind {
             KeyKind::Authorization => "an Authorization header",
             KeyKind::Credentials => "credentials",
             KeyKind::RecoveryCodes => "MFA recovery codes",
+            KeyKind::SeedWords => "a wallet's recovery words",
+            KeyKind::CheckedCardNumber => "a card number",
         }
     }
 
@@ -72,6 +80,11 @@ impl KeyKind {
             KeyKind::CardNumber => {
                 (12..=19).contains(&digits) && only(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
             }
+            KeyKind::CheckedCardNumber => KeyKind::CardNumber.holds(text) && passes_luhn(text),
+            KeyKind::SeedWords => {
+                text.split_whitespace().count() >= 12
+                    && text.split_whitespace().all(|word| word.chars().all(char::is_alphabetic))
+            }
             KeyKind::CardCode => (3..=4).contains(&digits) && only(|b| b.is_ascii_digit()),
             KeyKind::Pin => (4..=12).contains(&digits) && only(|b| b.is_ascii_digit()),
             KeyKind::Cookie => text.contains('='),
@@ -102,8 +115,8 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("passwords", Suffix, Password),
         ("passwd", Suffix, Password),
         ("pwd", Suffix, Password),
-        // Everyday short names, as a whole key only (`bypass`, `compass`, `battlePass`: no).
-        ("pass", Whole, Password),
+        // An everyday short name, as a whole key only. Not `pass`: a test's, a threshold's, a
+        // season's (`pass: 12`, `pass: "70%"`) far more often than a password (bb79 F3).
         ("pw", Whole, Password),
         ("passphrase", Suffix, Password),
         ("passcode", Suffix, Password),
@@ -117,8 +130,8 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("mfaseed", Suffix, Secret),
         // A wallet's recovery words: whoever has them has the wallet.
         ("seedphrase", Suffix, Secret),
-        ("recoveryphrase", Suffix, Secret),
-        ("mnemonic", Suffix, Secret),
+        ("recoveryphrase", Suffix, SeedWords),
+        ("mnemonic", Suffix, SeedWords),
         // Also accessToken, refreshToken, idToken, authToken, csrfToken, sessionToken.
         ("token", Suffix, Token),
         ("bearer", Whole, Token),
@@ -133,8 +146,8 @@ pub const KEY_PATTERNS: &[(&str, KeyMatch, KeyKind)] = {
         ("creditcard", Suffix, CardNumber),
         ("cardnumber", Suffix, CardNumber),
         // Only 12–19 digits are a card number: `card: "visa"`, `cc: "me@example.com"` are not.
-        ("card", Whole, CardNumber),
-        ("cc", Whole, CardNumber),
+        ("card", Whole, CheckedCardNumber),
+        ("cc", Whole, CheckedCardNumber),
         // Also cvv2, cvc2: a key's trailing digits are passed over.
         ("cvv", Suffix, CardCode),
         ("cvc", Suffix, CardCode),
@@ -275,6 +288,20 @@ const PATTERNS_BY_LAST_BYTE: [u64; 256] = {
     }
     table
 };
+
+/// Whether the digits of `text` pass the Luhn check every card number passes.
+fn passes_luhn(text: &str) -> bool {
+    let digits = text.bytes().rev().filter(u8::is_ascii_digit).map(|b| u32::from(b - b'0'));
+    let sum: u32 = digits
+        .enumerate()
+        .map(|(at, digit)| match at % 2 {
+            1 if digit * 2 > 9 => digit * 2 - 9,
+            1 => digit * 2,
+            _ => digit,
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
 
 /// `""`, `"****"`, `"••••"`, `"xxxx"`: a placeholder shows there is a secret elsewhere.
 pub(super) fn is_masked(text: &str) -> bool {

@@ -138,7 +138,10 @@ fn walk_members(
 ) {
     // Looked for among the keys, not hashed: an object of customData holds a few members, and
     // this runs for every one.
-    let jwk = object.iter().any(|(key, value)| key == "kty" && value.is_string());
+    // Only the registered key types: `{"kty": "svg", "d": "M10…"}` is an icon (bb79 F3).
+    let jwk = object.iter().any(|(key, value)| {
+        key == "kty" && matches!(value.as_str(), Some("oct" | "RSA" | "EC" | "OKP" | "AKP"))
+    });
     if jwk && is_secret_jwk(object) {
         findings
             .push(SecretFinding { path: path.clone(), reason: SecretReason::Value(ValueKind::SecretJwk) });
@@ -164,7 +167,8 @@ fn walk_members(
 /// every value sealed with it; its `k` passed as a random token about one time in eight
 /// (bb77 F1). A public key (`x`, `y`, `n`, `e` alone) is no secret.
 fn is_secret_jwk(object: &Map<String, Value>) -> bool {
-    const PRIVATE_MEMBERS: [&str; 7] = ["k", "d", "p", "q", "dp", "dq", "qi"];
+    // `priv`: an AKP (post-quantum) key's private part.
+    const PRIVATE_MEMBERS: [&str; 8] = ["k", "d", "p", "q", "dp", "dq", "qi", "priv"];
     PRIVATE_MEMBERS.iter().any(|member| {
         matches!(object.get(*member), Some(Value::String(text))
             if !key_names::is_masked(text) && !seal::could_be_ciphertext(text))
@@ -211,7 +215,12 @@ fn holds_as_written(kind: KeyKind, value: &Value) -> bool {
     match value {
         // An object is looked into the same way (`{"value": {"value": …}}`: bb50 F4).
         Value::String(_) | Value::Array(_) | Value::Object(_) => true,
-        Value::Number(_) => matches!(kind, KeyKind::Pin | KeyKind::CardNumber | KeyKind::CardCode),
+        Value::Number(_) => {
+            matches!(
+                kind,
+                KeyKind::Pin | KeyKind::CardNumber | KeyKind::CheckedCardNumber | KeyKind::CardCode
+            )
+        }
         _ => false,
     }
 }

@@ -22,6 +22,9 @@ fn a_json_web_key_with_its_private_or_secret_part_is_a_finding_and_a_public_one_
         findings(oct),
         ["the whole document (value is a JSON Web Key with its private or secret part)"]
     );
+    // A post-quantum key's private part (bb79 F4).
+    let akp = json!({"kty": "AKP", "alg": "ML-DSA-44", "pub": "aGVsbG8", "priv": "c2VjcmV0"});
+    assert_eq!(findings(json!({ "pq": akp })).len(), 1);
     let ec_private = json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": "jpsQnnGQmL-YBIffH1136cLNn7WEAx2vYdvXl1ZA5qE"});
     assert_eq!(findings(json!({"signing": ec_private})).len(), 1);
     assert_eq!(
@@ -70,13 +73,13 @@ fn a_secret_key_followed_by_the_form_its_value_is_written_in_is_a_finding() {
     }
 }
 
-/// bb77 F4: everyday names for a password, a wallet's recovery words and a card number.
+/// bb77 F4: everyday names for a password, a wallet's recovery words and a card number; each
+/// held to what such a value looks like (12 words, digits that pass the Luhn check).
 #[test]
 fn everyday_names_of_a_password_a_wallets_words_and_a_card_number_are_findings() {
     let words =
         "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
     for document in [
-        json!({"pass": "hunter2"}),
         json!({"pw": "hunter2"}),
         json!({"mnemonic": words}),
         json!({"walletMnemonic": words}),
@@ -86,13 +89,22 @@ fn everyday_names_of_a_password_a_wallets_words_and_a_card_number_are_findings()
     ] {
         assert_eq!(findings(document.clone()).len(), 1, "{document}");
     }
+    // bb79 F3: everyday data the first version of these rules refused.
     for document in [
         json!({"bypass": "cache"}),
         json!({"battlePass": "gold"}),
         json!({"pass": true}),
+        json!({"quiz": {"pass": 12, "fail": 3}}),
+        json!({"exam": {"pass": "70%"}}),
+        json!({"quiz": {"passValue": 60}}),
+        json!({"ui": {"menu": {"file": {"mnemonic": "F", "label": "File"}}}}),
+        json!({"asm": {"mnemonic": "MOV"}}),
         json!({"card": "visa"}),
         json!({"cc": "me@example.com"}),
+        json!({"card": "123456789012"}),
+        json!({"cc": "4242 4242 4242 4241"}),
         json!({"giftCard": "spring-sale"}),
+        json!({"icon": {"kty": "svg", "d": "M10 10 L20 20"}}),
     ] {
         assert!(findings(document.clone()).is_empty(), "{document}");
     }
