@@ -249,7 +249,7 @@ pub enum Command {
     Info,
     /// Make a new key for sealed values: a 256-bit JWK (`kty` oct, `alg` dir) from the
     /// operating system's generator, written with mode 0600; an existing file is never
-    /// overwritten. Its kid is the month and 4 random hex digits (`2026-12-3f9a`).
+    /// overwritten. Its kid is the month and 12 random hex digits (`2026-12-3f9a1c0e57d2`).
     Keygen {
         /// The file to create.
         #[arg(long, value_name = "FILE")]

@@ -95,7 +95,7 @@ pub enum KeyFileError {
     /// sealed without the key file (bb77 F6).
     #[error(
         "{which} {}: anyone could guess it, and open what it sealed; make a key with `custodian keygen`",
-        if *distinct == 1 { "is one byte repeated 32 times".to_owned() } else { format!("has only {distinct} distinct bytes among its 32") }
+        if *distinct == 1 { "is one byte repeated 32 times".to_owned() } else { format!("is no random key (its 32 bytes: {distinct} distinct values, printable text or counting up)") }
     )]
     NoSecret { which: String, distinct: usize },
     #[error("{which} has alg {found}; custodian seals with \"dir\" (or no alg)")]
@@ -200,9 +200,13 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
         .as_slice()
         .try_into()
         .map_err(|_| KeyFileError::WrongLength { which: which.to_owned(), bits: bytes.len() * 8 })?;
-    // 32 random bytes hold 8 or more different values but once in 10^30 tries.
+    // 32 random bytes hold 16 or more different values but once in 10^15 tries, are all
+    // printable ASCII once in 10^13, and count up by one never: a test vector (00 01 … 1f), an
+    // ASCII fixture (`0123456789abcdef` twice) or a key mostly zeros is no secret (bb79 F5).
     let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
-    if distinct < 8 {
+    let printable = bytes.iter().all(|b| (0x20..0x7f).contains(b));
+    let counting = bytes.windows(2).all(|pair| pair[1] == pair[0].wrapping_add(1));
+    if distinct < 16 || printable || counting {
         return Err(KeyFileError::NoSecret { which: which.to_owned(), distinct });
     }
     let kid = match jwk.get("kid") {

@@ -36,6 +36,12 @@ fn a_key_of_one_byte_repeated_is_refused_as_no_secret() {
     );
     let seven: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 7) as u8);
     assert!(matches!(parse(seven), Err(KeyFileError::NoSecret { distinct: 7, .. })));
-    let eight: [u8; KEY_BYTES] = std::array::from_fn(|at| (at % 8) as u8);
-    assert!(parse(eight).is_ok());
+    // bb79 F5: a test vector counting up, an ASCII fixture, a key mostly zeros.
+    let counting: [u8; KEY_BYTES] = std::array::from_fn(|at| at as u8);
+    let ascii: [u8; KEY_BYTES] = *b"0123456789abcdef0123456789abcdef";
+    let mostly_zeros: [u8; KEY_BYTES] = std::array::from_fn(|at| if at < 25 { 0 } else { at as u8 * 7 });
+    for weak in [counting, ascii, mostly_zeros] {
+        assert!(matches!(parse(weak), Err(KeyFileError::NoSecret { .. })), "{weak:?}");
+    }
+    assert!(parse(key_bytes(1)).is_ok());
 }
