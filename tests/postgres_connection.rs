@@ -1012,3 +1012,35 @@ fn a_role_that_needs_no_password_logs_no_warning_about_a_password_file() {
     assert!(log.contains("start"), "{log}");
     assert!(!log.contains("password file"), "{log}");
 }
+
+/// bb80 F1: a save whose connection went during its COMMIT, then a hang-up (what an SSH drop
+/// sends): the way out said only "your unsaved edit is kept", and the save had landed. It says
+/// the save is in doubt, how to tell, and keeps the edit "saved or not".
+#[test]
+fn a_hang_up_after_a_save_in_doubt_says_it_is_in_doubt_not_unsaved() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "tui-doubt-hup");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    tui.send(ENTER);
+    tui.wait_text("Editing customData of alice · from revision 1");
+    tui.send(END);
+    tui.send(ENTER);
+    tui.send("  \"doubt\": 1,");
+    tui.wait_text("\"doubt\": 1,");
+    tui.wait_text("valid object");
+    tui.send(CTRL_S);
+    wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
+    terminate(&db, &name);
+    tui.wait_text("save in doubt");
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
+    tui.wait_exit();
+    let said = tui.text();
+    assert!(said.contains("your save of user u1 may or may not have become revision 2"), "{said}");
+    assert!(said.contains("your edit, saved or not, is kept in"), "{said}");
+    assert!(!said.contains("your unsaved edit"), "{said}");
+}

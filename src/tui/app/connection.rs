@@ -13,6 +13,17 @@ pub struct UnresolvedSave {
     pub revision: Revision,
 }
 
+impl UnresolvedSave {
+    /// What the way out says of it, whatever ended the session (`Ctrl-Q`, a hang-up).
+    pub fn said_at_exit(&self) -> String {
+        let user = crate::inert::shell_word(&format!("id:{}", self.id)).into_owned();
+        format!(
+            "your save of user {} may or may not have become revision {} (its COMMIT got no answer): `custodian history {user}` tells; your edit is kept as a draft either way",
+            self.id, self.revision
+        )
+    }
+}
+
 /// What an operator can do while a save waits on a server that does not answer (first: a
 /// status line shows the start of a message).
 const WAY_OUT: &str = "Ctrl-Q quits (within 30 s) keeping your edit as a draft, or wait; `custodian history USER` from another shell tells whether the save landed";

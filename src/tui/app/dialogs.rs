@@ -185,11 +185,7 @@ impl State {
             // A save in doubt may not have happened: the edit may be its only copy, so no key
             // throws it away (`y` to "throw your changes away?" deleted the draft: bb41 F6).
             // The way out keeps it as a draft and says how to find out.
-            let user = crate::inert::shell_word(&format!("id:{}", doubt.id)).into_owned();
-            self.said_at_exit.push(format!(
-                "your save of user {} may or may not have become revision {} (its COMMIT got no answer): `custodian history {user}` tells; your edit is kept as a draft either way",
-                doubt.id, doubt.revision
-            ));
+            self.said_at_exit.push(doubt.said_at_exit());
             self.dialog = None;
             self.set_aside = None;
             self.quit = true;

@@ -353,6 +353,14 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         say(&format!("custodian: {}", inert::line(&status.text)));
     }
     let save_in_doubt = if answered { None } else { save_in_doubt_at_the_end(&state) };
+    // A save whose connection went during its COMMIT (a reset link), not resolved since: said
+    // whatever ended the session — a hang-up said only "your unsaved edit" (bb80 F1).
+    if let Some(line) = state.unresolved_save.as_ref().map(|doubt| doubt.said_at_exit())
+        && !state.said_at_exit.contains(&line)
+    {
+        state.said_at_exit.push(line);
+    }
+    let in_doubt = save_in_doubt.is_some() || state.unresolved_save.is_some();
     if !answered {
         say(save_in_doubt.as_deref().unwrap_or(unanswered_at_the_end(state.pending, reads_over_a_link)));
     }
@@ -360,7 +368,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     match &kept {
         Some(Ok(path)) => {
             tracing::warn!(path = %path.display(), "session ended with an unsaved edit: kept as a draft");
-            say(&kept_at_the_way_out(path, db, &database, save_in_doubt.is_some()));
+            say(&kept_at_the_way_out(path, db, &database, in_doubt));
         }
         Some(Err(message)) => {
             tracing::error!(%message, "session ended with an unsaved edit that was not kept as a draft");
