@@ -134,7 +134,7 @@ impl Armed {
             } else {
                 writeln!(
                     std::io::stderr(),
-                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian history USER` tells)",
+                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian changes --since 10m` lists what landed)",
                     grace.as_secs()
                 )
             };

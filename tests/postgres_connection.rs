@@ -1044,3 +1044,35 @@ fn a_hang_up_after_a_save_in_doubt_says_it_is_in_doubt_not_unsaved() {
     assert!(said.contains("your edit, saved or not, is kept in"), "{said}");
     assert!(!said.contains("your unsaved edit"), "{said}");
 }
+
+/// bb80 F3: `set` whose COMMIT had no answer (a pooler, a link holding it) said nothing for as
+/// long as it was left: after 15 s it says the write may still land and how to tell.
+#[test]
+fn set_whose_commit_waits_says_so_after_fifteen_seconds() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-set-waits");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(&home, &["--db", &url, "set", "alice", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    std::thread::sleep(Duration::from_secs(16));
+    assert!(child.try_wait().expect("the child").is_none(), "the save still waits");
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian set ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the server has not answered this write's COMMIT for 15 s (something on the way may hold its answer): it may still land"),
+        "{stderr}"
+    );
+}

@@ -61,10 +61,16 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         armed.connected();
     }
     let mut out = Output::stdout_for(command, cli.read_only);
-    let result = match command {
-        Command::Info => info(&store, &mut out),
-        other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
-    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| say_when_a_commit_waits(&store, &done));
+        let result = match command {
+            Command::Info => info(&store, &mut out),
+            other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
+        };
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
     let result = out.finish(result);
     super::say_if_the_signal_came_too_late(&result);
     result
@@ -117,4 +123,24 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
         out.line(&format!("{label:<15}{}", inert::line(&value)))?;
     }
     Ok(())
+}
+
+/// How long a write's COMMIT may go unanswered before the command says so: the screen says it
+/// after as long.
+const COMMIT_UNANSWERED_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Says once on stderr that a write's COMMIT has had no answer for a while: a link or a pooler
+/// that keeps the connection and drops its answer held `set` and `patch --yes` silent for good
+/// (bb80 F3), and the write may have landed.
+fn say_when_a_commit_waits(store: &PostgresStore, done: &std::sync::atomic::AtomicBool) {
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        if store.commit_waiting_for().is_some_and(|waited| waited >= COMMIT_UNANSWERED_AFTER) {
+            crate::stderr_line!(
+                "custodian: the server has not answered this write's COMMIT for {} s (something on the way may hold its answer): it may still land; Ctrl-C stops waiting, and `custodian changes --since 10m` then tells whether it did",
+                COMMIT_UNANSWERED_AFTER.as_secs()
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -252,6 +252,8 @@ struct Backend {
     started: Option<String>,
     /// `pg_current_xact_id()` of that transaction.
     committing: Option<String>,
+    /// When its COMMIT was sent.
+    committing_since: Option<std::time::Instant>,
 }
 
 /// A store on one tenant of a Logto database.

@@ -82,7 +82,7 @@ impl PostgresStore {
                 &[],
             )
             .map_err(fail)?;
-        let backend = Backend { pid: row.get(2), started: row.get(3), committing: None };
+        let backend = Backend { pid: row.get(2), started: row.get(3), ..Backend::default() };
         if !row.get::<_, bool>(0) {
             return Err(StoreError::Connection(format!(
                 "{spec}: not a Logto database (no `users` and `tenants` tables in schema public)"

@@ -180,9 +180,21 @@ impl PostgresStore {
     /// remembering its transaction (`xid`, from `pg_current_xact_id()`) until the answer
     /// comes, for [`PostgresStore::settle_commit`].
     pub(super) fn commit_write(&self, tx: WriteTransaction<'_>, xid: String) -> Result<(), postgres::Error> {
-        self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = Some(xid);
+        {
+            let mut backend = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            backend.committing = Some(xid);
+            backend.committing_since = Some(std::time::Instant::now());
+        }
         tx.commit()?;
-        self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).committing = None;
+        let mut backend = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        backend.committing = None;
+        backend.committing_since = None;
         Ok(())
+    }
+
+    /// How long the COMMIT of a write has waited for its answer, while it waits.
+    pub fn commit_waiting_for(&self) -> Option<std::time::Duration> {
+        let backend = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        backend.committing.as_ref().and(backend.committing_since).map(|since| since.elapsed())
     }
 }
