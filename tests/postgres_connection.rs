@@ -1076,3 +1076,33 @@ fn set_whose_commit_waits_says_so_after_fifteen_seconds() {
         "{stderr}"
     );
 }
+
+/// bb80 F6: `schema set` whose COMMIT got no answer said only "connection lost", exit 1, and the
+/// schema was stored: it reconnects and says whether the change did commit, as `set` does.
+#[test]
+fn schema_set_whose_commit_got_no_answer_reconnects_and_says_it_did_commit() {
+    let db = logto();
+    let _standby = CommitWithoutAnswer::new(&db);
+    let home = PrivateHome::new(&[]);
+    let name = application(&db, "cli-schema");
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(&home, &["--db", &url, "schema", "set", "-"]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian schema set");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(br#"{"type":"object"}"#).expect("write the schema");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    assert!(child.try_wait().expect("the child").is_none(), "the schema's COMMIT did not wait");
+    terminate(&db, &name);
+    let output = child.wait_with_output().expect("custodian schema set ends");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("after reconnecting: it did commit as revision 1"), "{stderr}");
+    assert!(stdout.starts_with("schema saved: revision 1"), "{stdout}");
+}

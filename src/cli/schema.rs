@@ -146,7 +146,7 @@ pub(super) fn run(
             if store.is_read_only() {
                 return Err(StoreError::ReadOnly.into());
             }
-            let (revision, cleared) = store.set_schema(None, &Author::from_environment())?;
+            let (revision, cleared) = store_schema(store, None)?;
             if cleared {
                 out.line(&format!("schema cleared: revision {revision}"))
             } else {
@@ -198,7 +198,7 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
             .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
     let (text, _) = schema_of_bytes(bytes, origin)?;
     // Whether this call wrote: another operator's equal schema landing first is no save of ours.
-    let (revision, saved) = store.set_schema(Some(&text), &Author::from_environment())?;
+    let (revision, saved) = store_schema(store, Some(&text))?;
     if !saved {
         out.line(&format!("no changes: the schema stays at revision {revision}"))
     } else {
@@ -207,6 +207,33 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
             "schema saved: revision {revision} (`custodian schema check` lists the users it rejects, if any)"
         ))
     }
+}
+
+/// Sets (or clears, `None`) the schema; a connection lost while its COMMIT was on its way is
+/// looked into after reconnecting, as a save's is: it said only "connection lost", exit 1, and
+/// the change had been stored (bb80 F6).
+fn store_schema(store: &dyn UserStore, text: Option<&str>) -> Result<(crate::store::Revision, bool)> {
+    let latest = |store: &dyn UserStore| -> Result<u64, StoreError> {
+        Ok(store.schema_history()?.iter().map(|r| r.revision).max().unwrap_or(0))
+    };
+    let before = if store.reads_over_a_link() { Some(latest(store)?) } else { None };
+    let lost = match store.set_schema(text, &Author::from_environment()) {
+        Err(e @ StoreError::ConnectionLost { .. }) => e,
+        other => return Ok(other?),
+    };
+    let Some(before) = before else { return Err(lost.into()) };
+    store.reconnect().map_err(|_| lost)?;
+    let now = latest(store)?;
+    let stored = store.schema()?.map(|schema| schema.text);
+    if now > before && stored.as_deref() == text {
+        crate::stderr_line!(
+            "custodian: the connection was lost while the schema change was committing; after reconnecting: it did commit as revision {now}"
+        );
+        return Ok((now, true));
+    }
+    anyhow::bail!(
+        "the connection was lost while the schema change was committing; after reconnecting: it did not happen (the schema's last revision is {now}); nothing was changed"
+    )
 }
 
 /// Every user against the schema, streaming: one line per offending user.

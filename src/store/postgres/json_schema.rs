@@ -67,8 +67,10 @@ impl PostgresStore {
             return Err(StoreError::NotInitialised { url: self.spec.to_string() });
         }
         let mut client = self.lock();
-        let fail = |e: postgres::Error| describe(&self.spec, &e);
-        let mut tx = client.transaction().map_err(fail)?;
+        let fail = |e: postgres::Error| self.fail(e);
+        // A write transaction as a save's: a connection lost with its COMMIT on the way is
+        // settled before the reconnect answers anything, so a look after it tells (bb80 F6).
+        let mut tx = Self::write_transaction(&mut client).map_err(fail)?;
         // Operators setting the schema at once take turns: each reads the latest revision
         // only once the one before it has committed, so both land, one after the other, as
         // two writers of a redb file do (without the lock the second insert collided on the
@@ -86,13 +88,15 @@ impl PostgresStore {
         if stored.as_deref() == text {
             return Ok((current, false));
         }
-        tx.execute(
-            "insert into custodian.schema_history (tenant_id, revision, saved_at, saved_by, schema_text) \
-             values ($1, $2, now(), $3, $4)",
-            &[&self.tenant, &((current + 1) as i64), &author.0, &text],
-        )
-        .map_err(fail)?;
-        tx.commit().map_err(fail)?;
+        let xid: String = tx
+            .query_one(
+                "insert into custodian.schema_history (tenant_id, revision, saved_at, saved_by, schema_text) \
+                 values ($1, $2, now(), $3, $4) returning pg_current_xact_id()::text",
+                &[&self.tenant, &((current + 1) as i64), &author.0, &text],
+            )
+            .map_err(fail)?
+            .get(0);
+        self.commit_write(tx, xid).map_err(fail)?;
         Ok((current + 1, true))
     }
 
