@@ -90,15 +90,33 @@ pub(super) fn target_in<'a>(
     anchors: &HashMap<&'a str, &'a Value>,
     reference: &str,
 ) -> Option<&'a Value> {
-    let fragment = reference.strip_prefix('#')?;
+    let (base, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+    // A subschema named by its `$id` (`urn:x:node`, `https://…/node.json`, `node.json`), as
+    // the validator resolves it within the document: the guards did not follow those, and a
+    // schema refused by its pointer was taken by its id (bb79 F1).
+    let document = if base.is_empty() { root } else { by_id(anchors, base)? };
     if fragment.is_empty() {
-        return Some(root);
+        return Some(document);
     }
     if !fragment.starts_with('/') {
         return anchors.get(fragment).copied();
     }
     let decoded = percent_decoded(fragment)?;
-    root.pointer(&decoded)
+    document.pointer(&decoded)
+}
+
+/// The subschema whose `$id` is `base`, written whole or relative to the same place
+/// (`https://x/node.json` and `node.json` name the same one).
+fn by_id<'a>(ids: &HashMap<&'a str, &'a Value>, base: &str) -> Option<&'a Value> {
+    if let Some(found) = ids.get(base) {
+        return Some(found);
+    }
+    let base = base.trim_end_matches('/');
+    ids.iter().find_map(|(id, node)| {
+        let id = id.trim_end_matches('#').trim_end_matches('/');
+        let same = !id.is_empty() && (base.ends_with(&format!("/{id}")) || id.ends_with(&format!("/{base}")));
+        same.then_some(*node)
+    })
 }
 
 pub(super) fn collect_anchors<'a>(node: &'a Value, anchors: &mut HashMap<&'a str, &'a Value>) {
@@ -108,6 +126,11 @@ pub(super) fn collect_anchors<'a>(node: &'a Value, anchors: &mut HashMap<&'a str
                 if let Some(Value::String(name)) = map.get(keyword) {
                     anchors.entry(name.as_str()).or_insert(node);
                 }
+            }
+            // An `$id` names its subschema too (without a trailing `#`, as references
+            // write it).
+            if let Some(Value::String(id)) = map.get("$id") {
+                anchors.entry(id.trim_end_matches('#')).or_insert(node);
             }
             map.values().for_each(|child| collect_anchors(child, anchors));
         }

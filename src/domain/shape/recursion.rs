@@ -79,8 +79,27 @@ impl<'a> Walk<'a> {
         }
         match node {
             Value::Object(map) => {
+                // `then` and `else`: one of the two applies to a value, never both (bb79 F8:
+                // a recursion under each was counted twice).
+                let mut then_ways = HashMap::new();
+                let mut else_ways = HashMap::new();
+                for (branch, into) in [("then", &mut then_ways), ("else", &mut else_ways)] {
+                    if let Some(child) = map.get(branch) {
+                        self.back_to(child, target, steps, on_the_way, into);
+                    }
+                }
+                for (path, then) in &then_ways {
+                    *ways.entry(path.clone()).or_default() +=
+                        (*then).max(else_ways.get(path).copied().unwrap_or(0));
+                }
+                for (path, only_else) in
+                    else_ways.into_iter().filter(|(path, _)| !then_ways.contains_key(path))
+                {
+                    *ways.entry(path).or_default() += only_else;
+                }
                 for (keyword, child) in map {
                     match (keyword.as_str(), child) {
+                        ("then" | "else", _) => {}
                         ("$ref" | "$dynamicRef" | "$recursiveRef", Value::String(reference)) => {
                             let Some(next) = self.target(reference) else { continue };
                             if std::ptr::eq(next, target) {
@@ -210,8 +229,29 @@ mod tests {
             json!({"$defs": {"n": {"properties": {"c": {"anyOf": [{"$ref": "#/$defs/n"}, {"type": "null"}]}}}, "s": {"type": "string"}},
                 "properties": {"a": {"$ref": "#/$defs/s"}, "b": {"$ref": "#/$defs/s"}, "n": {"$ref": "#/$defs/n"}}}),
             json!({"$ref": "#"}),
+            // One of `then` and `else` applies, never both (bb79 F8).
+            json!({"$defs": {"n": {"if": {"required": ["kind"]},
+                "then": {"properties": {"children": {"items": {"$ref": "#/$defs/n"}}}},
+                "else": {"properties": {"children": {"items": {"$ref": "#/$defs/n"}}}}}}, "$ref": "#/$defs/n"}),
         ] {
             assert_eq!(branching_recursion(&schema), None, "{schema}");
+        }
+    }
+
+    /// bb79 F1: the node named by its `$id` (a URN, an absolute URL, a relative one) passed.
+    #[test]
+    fn a_definition_named_by_its_id_is_followed() {
+        for (id, reference) in [
+            ("urn:x:node", "urn:x:node"),
+            ("https://example.com/node.json", "https://example.com/node.json"),
+            ("node.json", "node.json"),
+            ("node.json", "https://example.com/node.json"),
+        ] {
+            let schema = json!({"$id": "https://example.com/root.json", "$defs": {"node": {"$id": id, "oneOf": [
+                {"properties": {"children": {"items": {"$ref": reference}}}},
+                {"properties": {"k": {"const": 1}, "children": {"items": {"$ref": reference}}}}
+            ]}}, "properties": {"bookmarks": {"$ref": reference}}});
+            assert_eq!(branching_recursion(&schema).map(|b| b.ways), Some(2), "{id} {reference}");
         }
     }
 }
