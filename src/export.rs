@@ -191,7 +191,7 @@ pub fn to_file(store: &dyn UserStore, path: &Path, watch: &Watch) -> Result<u64>
     let mut temporary_name = OsString::from_vec(leftovers::temporary_prefix(name));
     temporary_name.push(format!("{}-{:08x}", std::process::id(), fastrand::u32(..)));
     leftovers::remove_dead_exports(&dir, name);
-    let temporary = Unpublished { path: dir.join(temporary_name) };
+    let temporary = Unpublished::new(dir.join(temporary_name));
     let file = crate::location::new_private_file(&temporary.path)
         .with_context(|| format!("cannot create {shown}: no new file can be made in {}", dir.display()))?;
     leftovers::hold(&file);
@@ -322,9 +322,15 @@ fn refuse_existing(path: &Path) -> Result<()> {
 /// database unwinding through here) unless it was published.
 struct Unpublished {
     path: PathBuf,
+    /// Gone too if the process is ended without unwinding here.
+    _forced_exit: crate::interrupt::ForcedExitRemoves,
 }
 
 impl Unpublished {
+    fn new(path: PathBuf) -> Self {
+        Self { _forced_exit: crate::interrupt::ForcedExitRemoves::new(&path), path }
+    }
+
     /// Gives the finished file its final name without replacing anything there.
     fn publish(self, target: &Path) -> Result<()> {
         let shown = target.display();

@@ -21,6 +21,39 @@ fn flag() -> &'static Arc<AtomicBool> {
     REQUESTED.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
+/// Files that go if the process is ended without unwinding (a signal's grace over, the way out
+/// giving up on a worker): an export's temporary file stayed, a hidden copy of the users
+/// (bb80 F4). Each is taken off again by its owner ([`ForcedExitRemoves`]).
+fn removed_on_forced_exit() -> &'static std::sync::Mutex<Vec<std::path::PathBuf>> {
+    static FILES: OnceLock<std::sync::Mutex<Vec<std::path::PathBuf>>> = OnceLock::new();
+    FILES.get_or_init(std::sync::Mutex::default)
+}
+
+/// While alive, `path` is removed by [`remove_before_a_forced_exit`].
+pub struct ForcedExitRemoves(std::path::PathBuf);
+
+impl ForcedExitRemoves {
+    pub fn new(path: &std::path::Path) -> Self {
+        removed_on_forced_exit().lock().unwrap_or_else(|e| e.into_inner()).push(path.to_owned());
+        Self(path.to_owned())
+    }
+}
+
+impl Drop for ForcedExitRemoves {
+    fn drop(&mut self) {
+        removed_on_forced_exit().lock().unwrap_or_else(|e| e.into_inner()).retain(|path| *path != self.0);
+    }
+}
+
+/// Removes the files registered with [`ForcedExitRemoves`]: the process is about to end without
+/// their owners' own clean-up.
+pub fn remove_before_a_forced_exit() {
+    let files = std::mem::take(&mut *removed_on_forced_exit().lock().unwrap_or_else(|e| e.into_inner()));
+    for path in files {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// While alive, the signals are noted instead of ending the process (until a second one).
 pub struct Armed {
     ids: Vec<signal_hook::SigId>,
@@ -138,6 +171,7 @@ impl Armed {
                     grace.as_secs()
                 )
             };
+            remove_before_a_forced_exit();
             std::process::exit(130);
         })
     }

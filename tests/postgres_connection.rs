@@ -998,6 +998,14 @@ fn an_export_stopped_by_a_signal_on_a_silent_link_says_it_changes_no_user() {
     assert!(stderr.contains("this command changes no user (it only reads them)"), "{stderr}");
     assert!(!stderr.contains("whether the last write was made"), "{stderr}");
     assert!(!out.exists(), "no file made");
+    // Nor its temporary file left beside it: the process ended without unwinding (bb80 F4).
+    let left: Vec<_> = std::fs::read_dir(home.path("home"))
+        .expect("the directory")
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".custodian-export-"))
+        .map(|entry| entry.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// bb78 F5: every connection of a role that needs no password (`trust`, no password file)

@@ -13,7 +13,7 @@ fn publishing_never_replaces_a_file_that_appeared_meanwhile() {
     fs::write(&temporary, "the export\n").expect("write");
     // Someone creates the target between the check and the publication.
     fs::write(&target, "theirs\n").expect("write");
-    let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+    let error = Unpublished::new(temporary.clone()).publish(&target).expect_err("refused");
     assert!(error.to_string().contains("appeared while exporting"), "{error}");
     assert_eq!(fs::read_to_string(&target).expect("read"), "theirs\n");
     assert!(!temporary.exists(), "the temporary file was left behind");
@@ -171,7 +171,7 @@ fn a_failure_to_publish_that_is_not_a_taken_name_says_what_it_is() {
     fs::write(&temporary, "the export\n").expect("write");
     // Neither a hard link nor a rename can make a name in a directory that is not there.
     let target = dir.path().join("gone").join("out.jsonl");
-    let error = Unpublished { path: temporary.clone() }.publish(&target).expect_err("refused");
+    let error = Unpublished::new(temporary.clone()).publish(&target).expect_err("refused");
     let said = format!("{error:#}");
     assert!(!said.contains("appeared"), "{said}");
     assert!(said.contains("No such file or directory"), "{said}");
@@ -184,7 +184,7 @@ fn a_published_export_keeps_only_its_final_name() {
     let temporary = dir.path().join(".out.jsonl.custodian-export-1-0");
     let target = dir.path().join("out.jsonl");
     fs::write(&temporary, "the export\n").expect("write");
-    Unpublished { path: temporary.clone() }.publish(&target).expect("published");
+    Unpublished::new(temporary.clone()).publish(&target).expect("published");
     assert_eq!(fs::read_to_string(&target).expect("read"), "the export\n");
     assert!(!temporary.exists());
 }

@@ -339,8 +339,10 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     }
     if !answered {
         // A worker still inside a store call (a COMMIT the server never answers) would hold
-        // the way out for good: it is not joined, and ends with the process.
+        // the way out for good: it is not joined, and ends with the process; an export's
+        // temporary file goes now (it stayed: bb80 F4).
         std::mem::forget(runtime.workers.take());
+        crate::interrupt::remove_before_a_forced_exit();
     }
     let scan_left = super::scanner::stopped_at_the_end(&mut runtime);
     // The session lock goes with the drafts, after the last draft was written.
