@@ -1513,7 +1513,10 @@ fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_t
     db.insert("default", &LogtoUser::new("deep2").custom_data(&deep_array));
     let deep_needle = format!("{{\"a\":{}\"needleX\"{}}}", "{\"b\":".repeat(200), "}".repeat(200));
     db.insert("default", &LogtoUser::new("deep3").custom_data(&deep_needle));
-    for (needle, id) in [("needleX", "deep3"), ("needley", "deep2")] {
+    // A value with a backslash and a quote, as jsonb writes them escaped (bb80 F5).
+    let deep_escaped = format!("{{\"a\":{}\"C:\\\\temp\\\"q\"{}}}", "{\"b\":".repeat(200), "}".repeat(200));
+    db.insert("default", &LogtoUser::new("deep4").custom_data(&deep_escaped));
+    for (needle, id) in [("needleX", "deep3"), ("needley", "deep2"), ("C:\\temp\"q", "deep4")] {
         let found = run(&home, &["--db", &url, "list", "--search", needle], None).ok();
         assert!(found.stdout.lines().nth(1).is_some_and(|line| line.starts_with(id)), "{needle}: {found:?}");
         assert_eq!(found.stdout.lines().count(), 2, "{needle}: {found:?}");

@@ -50,12 +50,34 @@ pub(super) fn user_matches(
                     Ok(object) => filter.in_document(&object),
                     // One custodian cannot read (nested deeper than 128 levels, which jsonb holds)
                     // is searched as written: it was searched as empty, and a value in it was
-                    // silently not found (bb78 F6).
-                    Err(_) => filter.in_text(text),
+                    // silently not found (bb78 F6). Its strings' escapes read as what they
+                    // stand for, so `C:\temp` and `a"q` are found too (bb80 F5).
+                    Err(_) => filter.in_text(text) || filter.in_text(&unescaped(text)),
                 }
             }
             _ => false,
         }
+}
+
+/// `text` with JSON's string escapes read as the characters they stand for (`\uXXXX` left as
+/// it is): a search over a document too deep to parse.
+fn unescaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 /// The filter's rule over scan rows (id, username, email, phone, name, customData text and
