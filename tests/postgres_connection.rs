@@ -808,14 +808,18 @@ fn set_that_cannot_reconnect_after_its_commit_says_it_cannot_tell_and_how_to_che
     assert_eq!(revision, 2);
 }
 
-#[test]
-fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit() {
-    let db = logto();
-    let _standby = CommitWithoutAnswer::new(&db);
-    let home = PrivateHome::new(&[]);
-    let name = application(&db, "tui-doubt");
+/// The screen's save of alice (`"doubt": 1` added) whose COMMIT waits for a standby that never
+/// answers, its session then ended by the server: the save is in doubt. The standby is held
+/// for as long as the first value lives.
+fn a_save_in_doubt_on_the_screen<'a>(
+    db: &'a LogtoDb,
+    home: &PrivateHome,
+    what: &str,
+) -> (CommitWithoutAnswer<'a>, Tui) {
+    let standby = CommitWithoutAnswer::new(db);
+    let name = application(db, what);
     let url = format!("{}&application_name={name}", db.tenant_url("default"));
-    let mut tui = spawn_screen(&home, &url);
+    let mut tui = spawn_screen(home, &url);
     tui.wait_text("customData · revision 1");
     tui.send(ENTER);
     tui.wait_text("Editing customData of alice · from revision 1");
@@ -825,9 +829,16 @@ fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit
     tui.wait_text("\"doubt\": 1,");
     tui.wait_text("valid object");
     tui.send(CTRL_S);
-    wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
-    terminate(&db, &name);
+    wait_until("the COMMIT to wait for the standby", || !sessions(db, &name, Some("SyncRep")).is_empty());
+    terminate(db, &name);
     tui.wait_text("save in doubt");
+    (standby, tui)
+}
+
+#[test]
+fn the_screen_never_reports_a_save_in_doubt_and_says_after_f5_that_it_did_commit() {
+    let (db, home) = (logto(), PrivateHome::new(&[]));
+    let (_standby, mut tui) = a_save_in_doubt_on_the_screen(&db, &home, "tui-doubt");
     tui.wait_text("connection lost · ");
     tui.wait_text("F5 reconnect · ");
     assert!(!tui.text().contains("saved revision"), "{}", tui.text());
@@ -1026,24 +1037,8 @@ fn a_role_that_needs_no_password_logs_no_warning_about_a_password_file() {
 /// the save is in doubt, how to tell, and keeps the edit "saved or not".
 #[test]
 fn a_hang_up_after_a_save_in_doubt_says_it_is_in_doubt_not_unsaved() {
-    let db = logto();
-    let _standby = CommitWithoutAnswer::new(&db);
-    let home = PrivateHome::new(&[]);
-    let name = application(&db, "tui-doubt-hup");
-    let url = format!("{}&application_name={name}", db.tenant_url("default"));
-    let mut tui = spawn_screen(&home, &url);
-    tui.wait_text("customData · revision 1");
-    tui.send(ENTER);
-    tui.wait_text("Editing customData of alice · from revision 1");
-    tui.send(END);
-    tui.send(ENTER);
-    tui.send("  \"doubt\": 1,");
-    tui.wait_text("\"doubt\": 1,");
-    tui.wait_text("valid object");
-    tui.send(CTRL_S);
-    wait_until("the COMMIT to wait for the standby", || !sessions(&db, &name, Some("SyncRep")).is_empty());
-    terminate(&db, &name);
-    tui.wait_text("save in doubt");
+    let (db, home) = (logto(), PrivateHome::new(&[]));
+    let (_standby, mut tui) = a_save_in_doubt_on_the_screen(&db, &home, "tui-doubt-hup");
     // SAFETY: a signal to our own child.
     assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGHUP) }, 0);
     tui.wait_exit();
