@@ -1048,27 +1048,47 @@ fn a_hang_up_after_a_save_in_doubt_says_it_is_in_doubt_not_unsaved() {
     assert!(!said.contains("your unsaved edit"), "{said}");
 }
 
+/// `args` run on tenant `default` with `document` on stdin, their COMMIT held by a standby that
+/// never answers (for as long as the first value lives): returned once it waits there, with
+/// the session's application name.
+fn a_cli_write_whose_commit_waits<'a>(
+    db: &'a LogtoDb,
+    home: &PrivateHome,
+    what: &str,
+    args: &[&str],
+    document: &[u8],
+) -> (CommitWithoutAnswer<'a>, String, std::process::Child) {
+    let standby = CommitWithoutAnswer::new(db);
+    let name = application(db, what);
+    let url = format!("{}&application_name={name}", db.tenant_url("default"));
+    let mut command = custodian(home, &[&["--db", url.as_str()], args].concat());
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start custodian");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(document).expect("write the document");
+    }
+    wait_until("the COMMIT to wait for the standby", || {
+        !sessions(db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
+    });
+    (standby, name, child)
+}
+
 /// bb80 F3: `set` whose COMMIT had no answer (a pooler, a link holding it) said nothing for as
 /// long as it was left: after 15 s it says the write may still land and how to tell.
 #[test]
 fn set_whose_commit_waits_says_so_after_fifteen_seconds() {
     let db = logto();
-    let _standby = CommitWithoutAnswer::new(&db);
     let home = PrivateHome::new(&[]);
-    let name = application(&db, "cli-set-waits");
-    let url = format!("{}&application_name={name}", db.tenant_url("default"));
-    let mut command = custodian(&home, &["--db", &url, "set", "alice", "-"]);
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
-    command.stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().expect("start custodian set");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(br#"{"theme":"light"}"#).expect("write the document");
-    }
-    wait_until("the COMMIT to wait for the standby", || {
-        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
-    });
+    let (_standby, name, mut child) = a_cli_write_whose_commit_waits(
+        &db,
+        &home,
+        "cli-set-waits",
+        &["set", "alice", "-"],
+        br#"{"theme":"light"}"#,
+    );
     std::thread::sleep(Duration::from_secs(16));
     assert!(child.try_wait().expect("the child").is_none(), "the save still waits");
     terminate(&db, &name);
@@ -1085,22 +1105,14 @@ fn set_whose_commit_waits_says_so_after_fifteen_seconds() {
 #[test]
 fn schema_set_whose_commit_got_no_answer_reconnects_and_says_it_did_commit() {
     let db = logto();
-    let _standby = CommitWithoutAnswer::new(&db);
     let home = PrivateHome::new(&[]);
-    let name = application(&db, "cli-schema");
-    let url = format!("{}&application_name={name}", db.tenant_url("default"));
-    let mut command = custodian(&home, &["--db", &url, "schema", "set", "-"]);
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
-    command.stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().expect("start custodian schema set");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(br#"{"type":"object"}"#).expect("write the schema");
-    }
-    wait_until("the COMMIT to wait for the standby", || {
-        !sessions(&db, &name, Some("SyncRep")).is_empty() || child.try_wait().expect("the child").is_some()
-    });
+    let (_standby, name, mut child) = a_cli_write_whose_commit_waits(
+        &db,
+        &home,
+        "cli-schema",
+        &["schema", "set", "-"],
+        br#"{"type":"object"}"#,
+    );
     assert!(child.try_wait().expect("the child").is_none(), "the schema's COMMIT did not wait");
     terminate(&db, &name);
     let output = child.wait_with_output().expect("custodian schema set ends");
