@@ -294,6 +294,32 @@ fn a_draft_written_through_a_link_re_pointed_since_is_named_at_the_next_start_on
     tui.wait_exit();
 }
 
+/// bb80 F2: a draft whose edit the store holds already (its save landed though the answer was
+/// lost) was offered at the next start as an unsaved edit, with "Throw away … It cannot be
+/// brought back". It is said stored, and its file goes; a draft that differs is offered.
+#[test]
+fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
+    let (home, db) = home_with_database();
+    let dir = drafts_dir(&home);
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o700);
+    let mut get = home.custodian();
+    get.arg("--db").arg(&db).args(["get", "admin"]);
+    let stored = Run::of(get, None).ok().stdout;
+    let database = fs::canonicalize(&db).expect("db");
+    let mut landed = draft_for(&database, ADMIN_ID, "1-0000aaaa-7");
+    landed.text = stored;
+    let path = dir.join(landed.file_name());
+    fs::write(&path, serde_json::to_vec(&landed).expect("json")).expect("write");
+    chmod(&path, 0o600);
+    let mut tui = editor(&home, &db);
+    tui.wait_text("the edit in the draft of admin is stored already, as revision 1");
+    assert!(!tui.text().contains("Unsaved edits kept"), "{}", tui.text());
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+    assert!(!path.exists(), "the draft is removed");
+}
+
 /// A directory others can change: `E`'s file and the last-chance copy of an unsaved edit are
 /// never made there, where another account could put its text in their place (bb40 F2).
 #[test]

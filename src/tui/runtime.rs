@@ -12,6 +12,7 @@ mod progress;
 mod scanner;
 mod session;
 mod store_answers;
+mod stored_already;
 mod terminal_events;
 mod typed_ahead;
 mod workers;

@@ -77,11 +77,16 @@ pub(super) fn event_loop(
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
     }
     let in_use = found.in_use.iter().map(|d| d.user_handle.clone()).collect();
-    let effects = update(
-        state,
-        Action::DraftsFound { drafts: with_handles_now(runtime, found.drafts), not_offered, in_use },
-    );
+    let (drafts, stored) = super::stored_already::split_stored_already(runtime, found.drafts);
+    let effects =
+        update(state, Action::DraftsFound { drafts: with_handles_now(runtime, drafts), not_offered, in_use });
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
+    for (draft, revision) in stored {
+        let (user_id, user_handle, session) = (draft.user_id, draft.user_handle, draft.session);
+        let told = Action::DraftAlreadyStored { user_id, user_handle, session, revision, current: revision };
+        let effects = update(state, told);
+        run_effects_on(runtime, Some(&mut *terminal), state, effects);
+    }
     settle(runtime, terminal, state, 0, Instant::now() + SETTLE);
     // crossterm starts watching for resizes on its first poll: start it before the first frame
     // so a resize right after start-up is not missed.
