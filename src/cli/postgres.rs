@@ -63,7 +63,10 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
     let mut out = Output::stdout_for(command, cli.read_only);
     let done = std::sync::atomic::AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| say_when_a_commit_waits(&store, &done));
+        // Only a write sends a COMMIT worth watching: a read spawns no watch.
+        if super::writes(command) {
+            scope.spawn(|| say_when_a_commit_waits(&store, &done));
+        }
         let result = match command {
             Command::Info => info(&store, &mut out),
             other => super::user_command(cli, &store, other, &mut out).unwrap_or(Ok(())),
