@@ -35,7 +35,7 @@ pub(super) struct Branching {
 /// The first definition of `schema` reached back for the same value by two ways or more.
 pub(super) fn branching_recursion(schema: &Value) -> Option<Branching> {
     let mut walk = Walk { root: schema, visited: 0, anchors: HashMap::new() };
-    collect_anchors(schema, &mut walk.anchors);
+    super::fan_out::collect_anchors(schema, &mut walk.anchors);
     let mut references = Vec::new();
     collect_references(schema, &mut references);
     let mut seen = HashSet::new();
@@ -182,10 +182,6 @@ fn collect_references<'a>(node: &'a Value, references: &mut Vec<&'a str>) {
         Value::Array(items) => items.iter().for_each(|item| collect_references(item, references)),
         _ => {}
     }
-}
-
-fn collect_anchors<'a>(node: &'a Value, anchors: &mut HashMap<&'a str, &'a Value>) {
-    super::fan_out::collect_anchors(node, anchors);
 }
 
 #[cfg(test)]

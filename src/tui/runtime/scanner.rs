@@ -310,10 +310,7 @@ impl Scanner {
     /// sync) is left to end with the process: the way out waited for it for good, deaf to
     /// every signal (bb78 F1).
     pub fn shut_down_within(&mut self, limit: std::time::Duration) -> bool {
-        self.stop();
-        self.store = None;
-        self.queries = None;
-        let Some(thread) = self.thread.take() else { return true };
+        let Some(thread) = self.let_go() else { return true };
         let deadline = std::time::Instant::now() + limit;
         while !thread.is_finished() {
             if std::time::Instant::now() >= deadline {
@@ -329,13 +326,19 @@ impl Scanner {
     /// Ends the thread and waits for it: a running scan stops after its current step (a few
     /// milliseconds), and the thread's hold on the store is gone when this returns.
     pub fn shut_down(&mut self) {
-        self.stop();
-        self.store = None;
-        self.queries = None;
-        if let Some(thread) = self.thread.take() {
+        if let Some(thread) = self.let_go() {
             // A scan that panicked has already let go of the store while unwinding.
             let _ = thread.join();
         }
+    }
+
+    /// Stops the scan, lets go of the store and of the queue (the thread ends at its next
+    /// look), and hands over the thread to wait for.
+    fn let_go(&mut self) -> Option<std::thread::JoinHandle<()>> {
+        self.stop();
+        self.store = None;
+        self.queries = None;
+        self.thread.take()
     }
 }
 
