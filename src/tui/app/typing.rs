@@ -79,9 +79,6 @@ struct Pending {
     /// The bytes of `text` after its last line break (all of it without one).
     on_this_line: usize,
     line: LineBefore,
-    /// The line was begun by a line break whose line brings its own indentation (a paste
-    /// without bracketed paste): a closing bracket there keeps the indentation it came with.
-    own_indentation: bool,
 }
 
 impl Pending {
@@ -95,7 +92,10 @@ impl Pending {
 
     /// Appends what `input` types, as [`Editor::input`] would type it; `false` when only the
     /// editor itself can tell (the caller inserts what is pending and hands it the key).
-    fn take(&mut self, input: &Input, tab_length: u8, hard_tab: bool) -> bool {
+    /// `own_line`: the line was begun by a line break whose line brings its own indentation
+    /// (a paste without bracketed paste), and only that came since: a closing bracket there
+    /// keeps the indentation it came with.
+    fn take(&mut self, input: &Input, tab_length: u8, hard_tab: bool, own_line: bool) -> bool {
         let line_break = matches!(input.key, Key::Enter) || matches!(input.key, Key::Char('j') if input.ctrl);
         match input.key {
             // Inside a string a run's line break is the string's `\n`, as a bracketed paste's
@@ -105,11 +105,7 @@ impl Pending {
             Key::Char('j') if input.ctrl => self.push("\n"),
             Key::Char(c) => match inert::editor_char(c) {
                 Some(escape) => self.push(&escape),
-                None if matches!(c, '}' | ']')
-                    && self.line.only_spaces
-                    && self.line.len > 0
-                    && !self.own_indentation =>
-                {
+                None if matches!(c, '}' | ']') && self.line.only_spaces && self.line.len > 0 && !own_line => {
                     // A closing bracket on a line of indentation takes a level (two spaces) off;
                     // those spaces must be pending ones to be taken off here.
                     let off = self.line.len.min(2);
@@ -185,10 +181,8 @@ impl Editor {
                     text: String::new(),
                     on_this_line: 0,
                     line: LineBefore::new(self.before_cursor()),
-                    own_indentation: false,
                 });
-                run.own_indentation = on_own_line;
-                if run.take(input, tab_length, hard_tab) {
+                if run.take(input, tab_length, hard_tab, on_own_line) {
                     continue;
                 }
             }
