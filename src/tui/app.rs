@@ -386,9 +386,10 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Resize { width, height } => state.resize(width, height),
-        StoreFailed { message } | SuspendRefused { reason: message } | KeyFileUnreadable { message } => {
+        StoreFailed { message } | SuspendRefused { reason: message } | DraftNotDiscarded { message } => {
             state.tell(StatusKind::Error, message)
         }
+        KeyFileReadAgain { keys, then } => state.key_file_read_again(keys, *then),
 
         // The list (list.rs)
         Up => state.move_selection(-1),
@@ -533,7 +534,6 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         DraftAlreadyStored { user_id, user_handle, session, revision, current } => {
             state.draft_already_stored(user_id, &user_handle, session, (revision, current))
         }
-        DraftNotDiscarded { message } => state.tell(StatusKind::Error, message),
         Autosaved(result) => state.autosaved(result),
 
         // History (history.rs)

@@ -344,10 +344,12 @@ pub enum Action {
         record: Box<UserRecord>,
         document: StoredDocument,
     },
-    /// The key file changed since the screen read it (a rotation) and cannot be read now: the
-    /// seal or open asked for is not done (bb77 F7: it sealed with the key read at start).
-    KeyFileUnreadable {
-        message: String,
+    /// The key file changed since the screen read it (a rotation), read again before the seal
+    /// or open `then`: its keys, or why it cannot be read now, and then `then` is not done
+    /// (bb77 F7: it sealed with the key read at start).
+    KeyFileReadAgain {
+        keys: Result<crate::domain::seal::KeySet, String>,
+        then: Box<Action>,
     },
     /// Ctrl-Z was refused: no shell could bring custodian back (why, for the status line).
     SuspendRefused {

@@ -139,6 +139,25 @@ impl State {
         }
     }
 
+    /// The key file read again before a seal or an open (`then`): that is done with the keys
+    /// it holds now, or not at all when it cannot be read.
+    pub(super) fn key_file_read_again(
+        &mut self,
+        keys: Result<crate::domain::seal::KeySet, String>,
+        then: Action,
+    ) -> Vec<Effect> {
+        match keys {
+            Ok(keys) => {
+                self.keys = Some(keys);
+                super::update(self, then)
+            }
+            Err(why) => self.tell(
+                StatusKind::Error,
+                format!("the key file changed since custodian started and cannot be read now: {why}; nothing was sealed or opened"),
+            ),
+        }
+    }
+
     pub(super) fn no_key_file(&mut self) {
         self.say(
             StatusKind::Error,

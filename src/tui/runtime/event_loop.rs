@@ -198,7 +198,7 @@ pub(super) fn event_loop(
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
                 }
-                let action = with_the_key_file_as_it_is(key_file, state, action);
+                let action = with_the_key_file_as_it_is(key_file, action);
                 let since = next_ticket(runtime);
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
@@ -226,26 +226,17 @@ pub(super) fn event_loop(
     Ok(())
 }
 
-/// A seal or an open with the keys the key file holds now: read again when it changed since
-/// it was read (a rotation); refused, saying why, when it cannot be read now.
-fn with_the_key_file_as_it_is(
-    key_file: Option<&crate::key_file::WatchedKeyFile>,
-    state: &mut State,
-    action: Action,
-) -> Action {
+/// A seal or an open with the keys the key file holds now: preceded by the file read again
+/// when it changed since it was read (a rotation), which `update` applies.
+fn with_the_key_file_as_it_is(key_file: Option<&crate::key_file::WatchedKeyFile>, action: Action) -> Action {
     let Some(key_file) = key_file.filter(|_| matches!(action, Action::SealValue | Action::OpenSealed)) else {
         return action;
     };
     match key_file.changed() {
         None => action,
-        Some(Ok(keys)) => {
-            state.keys = Some(keys);
-            action
-        }
-        Some(Err(problem)) => Action::KeyFileUnreadable {
-            message: format!(
-                "the key file changed since custodian started and cannot be read now: {problem}; nothing was sealed or opened"
-            ),
+        Some(keys) => Action::KeyFileReadAgain {
+            keys: keys.map_err(|problem| problem.to_string()),
+            then: Box::new(action),
         },
     }
 }
