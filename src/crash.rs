@@ -8,6 +8,10 @@ use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 thread_local! {
     static CONTAINED: Cell<bool> = const { Cell::new(false) };
     static CAUGHT: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+    /// Panics the hook saw inside the innermost [`catch`]: a second one came while the first
+    /// unwound (a destructor of redb's panicking again on the same damaged page), and Rust
+    /// aborts the process after it, whatever catches what.
+    static SEEN_IN_CATCH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// A panic that was contained: what it said and where, so the error can tell a damaged
@@ -71,7 +75,10 @@ pub fn resume(panicked: Panicked) -> ! {
 /// Replaces the default panic output (message, location, backtrace hint) with one line.
 pub fn install_hook() {
     panic::set_hook(Box::new(|info| {
-        if CONTAINED.with(Cell::get) {
+        let contained = CONTAINED.with(Cell::get);
+        let unwinding_already = contained && SEEN_IN_CATCH.with(Cell::get) > 0;
+        SEEN_IN_CATCH.with(|seen| seen.set(seen.get() + 1));
+        if contained && !unwinding_already {
             CAUGHT.with(|c| *c.borrow_mut() = Some(Panicked::from_info(info)));
             return;
         }
@@ -82,6 +89,15 @@ pub fn install_hook() {
         use std::io::Write;
         let said = uncontained_line(&Panicked::from_info(info), &message, &place);
         let _ = writeln!(std::io::stderr(), "{said}");
+        if unwinding_already {
+            // Rust aborts next (SIGABRT, "thread caused non-unwinding panic", exit 134: a
+            // `set` on a file whose freed-pages tree was damaged, bb76's page noise): the line
+            // above is the error, and the process ends as a refused command does. The write
+            // did not finish; the file is left as a killed process leaves it, for redb to
+            // repair at the next open.
+            crate::interrupt::remove_before_a_forced_exit();
+            std::process::exit(1);
+        }
     }));
 }
 
@@ -102,7 +118,7 @@ fn uncontained_line(panicked: &Panicked, message: &str, place: &str) -> String {
 /// terminal's hook then leaves the screen as it is (it gave the terminal back on every
 /// contained panic of redb's on a damaged page, and custodian ran on blind: bb16 L02).
 pub fn contained_here() -> bool {
-    CONTAINED.with(Cell::get)
+    CONTAINED.with(Cell::get) && SEEN_IN_CATCH.with(Cell::get) == 0
 }
 
 /// Runs `f`; a panic inside it comes back as `None` and prints nothing.
@@ -113,8 +129,10 @@ pub fn contain<T>(f: impl FnOnce() -> T) -> Option<T> {
 /// Runs `f`; a panic inside it comes back as what it said and where, and prints nothing.
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     let was = CONTAINED.with(|c| c.replace(true));
+    let seen_before = SEEN_IN_CATCH.with(|seen| seen.replace(0));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     CONTAINED.with(|c| c.set(was));
+    SEEN_IN_CATCH.with(|seen| seen.set(seen_before));
     result.map_err(|_| {
         // Without the hook (a test that did not install it) only the fact is known.
         let panicked = CAUGHT.with(|c| c.borrow_mut().take()).unwrap_or(Panicked {

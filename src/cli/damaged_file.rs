@@ -51,3 +51,14 @@ pub(super) fn name_the_damaged_file(error: anyhow::Error, path: &Path) -> anyhow
         Err(error) => error.context(display),
     }
 }
+
+/// Closes `store`, whose close writes the file (redb records its free pages there). redb
+/// panics there on a file whose record of free pages is damaged: after the repair `info`
+/// makes, the close panicked, exit 101 after the info was printed (bb76 F1). Contained, it is
+/// the file's damage, named, exit 1; the command's own error, when it had one, comes first.
+pub(super) fn closed_contained<S>(store: S, path: &Path, result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match (crash::catch(move || drop(store)), result) {
+        (Ok(()), result) | (Err(_), result @ Err(_)) => result,
+        (Err(panicked), Ok(())) => Err(name_the_damaged_file(panicked.into(), path)),
+    }
+}

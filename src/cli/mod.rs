@@ -21,7 +21,7 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use args::{Cli, Command, SchemaAction};
-use damaged_file::{name_the_damaged_file, repair_cannot_write_here};
+use damaged_file::{closed_contained, name_the_damaged_file, repair_cannot_write_here};
 use import::import;
 use list::{list, table};
 use one_user::{SetChecks, get, history, keys_for, restore, set};
@@ -368,7 +368,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             user_command(cli, &store, other, out).unwrap_or(Ok(()))
         }
     });
-    drop(store);
+    let result = closed_contained(store, &path, result);
     if let Some(before) = grown_from {
         whole_database::say_if_grown(&path, before);
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::{Output, progress, two_phase_progress};
 use crate::domain::import::RecordError;
@@ -123,7 +123,18 @@ pub(super) fn compact(db: Option<&Path>, read_only: bool) -> Result<()> {
         return Err(StoreError::ReadOnly.into());
     }
     let options = OpenOptions { read_only: true, cache_bytes: super::BULK_LOAD_CACHE_BYTES };
-    let path = crate::database::open_quietly(db, options)?.path().to_owned();
+    let path = match crate::database::open_quietly(db, options) {
+        Ok(store) => store.path().to_owned(),
+        // The look is read-only, not the operator's command: "opening it once without
+        // --read-only" told them to leave off an option never given (bb76 F1).
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(StoreError::NeedsRepair { path, .. }) => bail!(
+                "{path}: was not closed cleanly and needs a repair before it can be compacted (compact takes only a sound file); repair it with `custodian --db {} info`, then compact it",
+                crate::inert::shell_word(path)
+            ),
+            _ => return Err(e),
+        },
+    };
     // redb's compaction cannot stop halfway, and killed there (Ctrl-C, SIGTERM, an SSH drop
     // of a minute's compaction) it left the file needing a repair that every `--read-only`
     // open refused to make: the first signal is noted, said at once, and the compaction ends.

@@ -349,7 +349,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     let database = std::mem::take(&mut runtime.database);
     drop(runtime);
     let reads_over_a_link = store.reads_over_a_link();
-    close(store);
+    let closed = close(store);
     // What the last answers said, where the operator can still read it.
     if let Some(status) = state.status.as_ref().filter(|s| Some(*s) != status_before.as_ref()) {
         say(&format!("custodian: {}", inert::line(&status.text)));
@@ -386,7 +386,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         (_, Some(Err(message))) => bail!("{message}"),
         // A loop that ended on a terminal gone away (a hang-up): its edit is kept above.
         (Ok(Err(e)), _) if terminal::gone_in(&e) && !std::io::stdout().is_terminal() => restored,
-        (Ok(result), _) => result.and(restored),
+        (Ok(result), _) => result.and(restored).and(closed),
         (Err(_), kept) => bail!(
             "internal error; the terminal was restored{}",
             if kept.is_some() { " and your edit kept" } else { "" }
@@ -396,15 +396,17 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
 
 /// Drops the last handle of the store, which closes the database file cleanly. Every thread
 /// that shared it must have been joined by now; if one was not, the file is left for redb to
-/// repair, which the log says.
-pub(super) fn close(store: Arc<dyn UserStore>) {
+/// repair, which the log says. redb panics closing a file whose record of free pages is
+/// damaged: that is the file's damage, said after the screen (exit 101 with "internal error"
+/// was a bug of custodian's to report: bb76 F1).
+pub(super) fn close(store: Arc<dyn UserStore>) -> Result<()> {
     let holders = Arc::strong_count(&store);
     if holders > 1 {
         // A file is left open, for redb to repair; a server's session ends with the process,
         // and rolls back what it had not committed (it logged a repair there too: bb43 F4).
         tracing::error!(holders, "{}", left_under_way(store.reads_over_a_link()));
     }
-    drop(store);
+    crate::crash::catch(move || drop(store)).map_err(anyhow::Error::from)
 }
 
 /// Writes the editor's draft (autosave and the end of a session).
