@@ -222,3 +222,45 @@ fn a_schema_error_quoting_a_long_enum_leaves_room_for_the_answer_to_a_save() {
     assert!(line.contains("…  ·  not saved: "), "{line}");
     assert!(line.ends_with("… (F2: whole)"), "{line}");
 }
+
+/// bb79 F2: opening the editor checked the document against the schema on the screen's
+/// thread (a 528 KB document of values just under the pattern limit froze it 30 s, `Ctrl-C`
+/// unanswered). The opened editor is "checking…" and asks for the schema's check as a typed
+/// change does, off the screen's thread; its answer brings the errors.
+#[test]
+fn the_schema_check_of_an_opened_document_is_asked_for_off_the_screens_thread() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    state.shape = Some(Arc::new(Shape::compile(SCHEMA).expect("a schema")));
+    filtered_to(&store, &mut state, "admin");
+    let runtime = support::runtime(&store);
+    let mut opening = update(&mut state, Action::OpenEditor);
+    let mut check = None;
+    // The store's answers, performed here; the check is held back, as the checker's thread
+    // holds it while the screen draws.
+    while let Some(effect) = opening.pop() {
+        match effect {
+            Effect::Check { generation, text, limits, shape } => {
+                check = Some((generation, text, limits, shape))
+            }
+            other => {
+                if let Some(action) = custodian::tui::perform(&runtime, other) {
+                    opening.extend(update(&mut state, action));
+                }
+            }
+        }
+    }
+    let editor = state.editor.as_ref().expect("the editor is open");
+    assert!(!editor.is_checked(), "the opening checked the schema itself");
+    assert!(editor.schema_errors.is_empty());
+    assert_eq!(state.validation_summary(), None, "shown before its check: {:?}", state.validation_summary());
+    let (generation, text, limits, shape) = check.expect("the opening asked for the schema's check");
+    assert_eq!(generation, 0);
+    let answer = check::check(generation, &text, &limits, shape.0.as_deref());
+    update(&mut state, answer);
+    let (valid, summary) = state.validation_summary().expect("checked");
+    assert!(!valid);
+    assert!(summary.starts_with("2 schema errors"), "{summary}");
+    // Asked once: the next action asks nothing more.
+    assert!(!update(&mut state, Action::JumpToError).iter().any(|e| matches!(e, Effect::Check { .. })));
+}

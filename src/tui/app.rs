@@ -94,8 +94,7 @@ pub enum Mode {
     Patch,
     /// `i`: the selected user whole, every property, in an overlay.
     WholeUser,
-    /// The terminal is smaller than custodian draws in: nothing underneath is shown, so only
-    /// quitting (with its question) and resizing work.
+    /// Too small a terminal: nothing underneath is shown; only quitting and resizing work.
     TooSmall,
 }
 
@@ -331,11 +330,12 @@ impl State {
 
 /// Applies one action to the state and returns the store work it calls for.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
-    let effects = update_state(state, action);
+    let mut effects = update_state(state, action);
     // Found drafts left waiting while one of them was open come back once it is closed.
     state.offer_pending_drafts();
     state.expire_status();
     state.follow_cursor_path();
+    effects.extend(state.check_of_an_opened_editor());
     effects
 }
 
