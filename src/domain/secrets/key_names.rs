@@ -171,9 +171,12 @@ pub(super) const LONGEST_KEY_WORD: usize = 24;
 
 /// Words after a secret's name that say only the form its value is written in:
 /// `passwordValue`, `clientSecretPlain`, `apiKeyRaw`, `privateKeyHex` are the secret itself, as
-/// `{"password": {"value": …}}` is (bb77 F4: the nested form was found, the flat one passed).
-/// Not `text`, `label` or `hint`: those name words about the secret.
-const FORM_WORDS: [&str; 5] = ["value", "plaintext", "plain", "raw", "hex"];
+/// `{"password": {"value": …}}` is (bb77 F4: the nested form was found, the flat one passed);
+/// two of them too (`password_value_plain`, `passwordValueHex`: bb79 F4). A plain value under
+/// `…Encrypted` is one that was not. Not `text`, `label` or `hint`: those name words about
+/// the secret.
+const FORM_WORDS: [&str; 9] =
+    ["value", "plaintext", "plain", "raw", "hex", "cleartext", "clear", "string", "encrypted"];
 
 /// Form words that end in digits, which a key's end passes over (`password2`): looked for
 /// before that.
@@ -182,22 +185,107 @@ const FORM_WORDS_WITH_DIGITS: [&str; 2] = ["base64", "b64"];
 /// The longest of [`FORM_WORDS`].
 const LONGEST_FORM_WORD: usize = 9;
 
+/// How many form words in a row are passed over.
+const FORM_WORDS_IN_A_ROW: usize = 2;
+
 /// The kind of secret a key's name announces, if any.
 pub fn key_kind(key: &str) -> Option<KeyKind> {
     if key.is_ascii() { key_kind_ascii(key) } else { key_kind_ascii(&ascii_spelling(key)) }
 }
 
-/// `key` as its ASCII look-alike: full-width letters as ASCII ones, and the characters that
-/// show nothing (a soft hyphen, a zero-width space, a joiner, a bidi mark) left out — `pass­word`
-/// with a soft hyphen read as no sensitive word (bb77 F4). Other letters stay as they are.
+/// `key` as its ASCII look-alike: full-width, mathematical, circled and small-capital letters,
+/// and the Cyrillic and Greek letters drawn as Latin ones, as ASCII ones; a no-break or other
+/// wide space as a space and a dash as a hyphen; and the characters that show nothing (a soft
+/// hyphen, a zero-width space, a joiner, a bidi mark) left out — `pass­word` with a soft hyphen
+/// read as no sensitive word (bb77 F4), and `𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝`, `pass\u{a0}word`, Cyrillic `pаssword`
+/// too (bb79 F4). Other letters stay as they are.
 fn ascii_spelling(key: &str) -> String {
-    key.chars()
-        .filter(|c| !crate::inert::is_hidden(*c) || c.is_ascii())
-        .map(|c| match u32::from(c) {
-            full_width @ 0xFF01..=0xFF5E => char::from_u32(full_width - 0xFEE0).unwrap_or(c),
+    key.chars().filter(|c| !crate::inert::is_hidden(*c) || c.is_ascii()).map(look_alike).collect()
+}
+
+/// The ASCII character `c` is drawn as, or `c`.
+fn look_alike(c: char) -> char {
+    let code = u32::from(c);
+    let letter = |index: u32, upper: bool| {
+        char::from(if upper { b'A' } else { b'a' } + u8::try_from(index % 26).unwrap_or(0))
+    };
+    match code {
+        0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
+        // Mathematical bold, italic, script, fraktur, double-struck, sans-serif and monospace
+        // letters: runs of 26 capitals then 26 small ones; then digits in runs of ten.
+        0x1D400..=0x1D6A3 => {
+            let index = (code - 0x1D400) % 52;
+            letter(index, index < 26)
+        }
+        0x1D7CE..=0x1D7FF => char::from(b'0' + u8::try_from((code - 0x1D7CE) % 10).unwrap_or(0)),
+        0x24B6..=0x24CF => letter(code - 0x24B6, true),
+        0x24D0..=0x24E9 => letter(code - 0x24D0, false),
+        0x249C..=0x24B5 => letter(code - 0x249C, false),
+        0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F | 0x3000 => ' ',
+        0x2010..=0x2015 | 0x2212 | 0xFE58 | 0xFE63 => '-',
+        _ => match c {
+            // Small capitals.
+            'ᴀ' => 'a',
+            'ʙ' => 'b',
+            'ᴄ' => 'c',
+            'ᴅ' => 'd',
+            'ᴇ' => 'e',
+            'ꜰ' => 'f',
+            'ɢ' => 'g',
+            'ʜ' => 'h',
+            'ɪ' => 'i',
+            'ᴊ' => 'j',
+            'ᴋ' => 'k',
+            'ʟ' => 'l',
+            'ᴍ' => 'm',
+            'ɴ' => 'n',
+            'ᴏ' => 'o',
+            'ᴘ' => 'p',
+            'ʀ' => 'r',
+            'ꜱ' => 's',
+            'ᴛ' => 't',
+            'ᴜ' => 'u',
+            'ᴠ' => 'v',
+            'ᴡ' => 'w',
+            'ʏ' => 'y',
+            'ᴢ' => 'z',
+            // Cyrillic and Greek letters drawn as Latin ones.
+            'а' | 'α' => 'a',
+            'е' | 'ε' => 'e',
+            'о' | 'ο' => 'o',
+            'р' | 'ρ' => 'p',
+            'с' => 'c',
+            'у' => 'y',
+            'х' | 'χ' => 'x',
+            'ѕ' => 's',
+            'і' | 'ι' => 'i',
+            'ј' => 'j',
+            'ԁ' => 'd',
+            'ԝ' => 'w',
+            'һ' => 'h',
+            'к' | 'κ' => 'k',
+            'ν' => 'v',
+            'τ' => 't',
+            'υ' => 'u',
+            'А' | 'Α' => 'A',
+            'В' | 'Β' => 'B',
+            'Е' | 'Ε' => 'E',
+            'К' | 'Κ' => 'K',
+            'М' | 'Μ' => 'M',
+            'Н' | 'Η' => 'H',
+            'О' | 'Ο' => 'O',
+            'Р' | 'Ρ' => 'P',
+            'С' => 'C',
+            'Т' | 'Τ' => 'T',
+            'Х' | 'Χ' => 'X',
+            'Ѕ' => 'S',
+            'І' | 'Ι' => 'I',
+            'Ј' => 'J',
+            'Ζ' => 'Z',
+            'Ν' => 'N',
             _ => c,
-        })
-        .collect()
+        },
+    }
 }
 
 fn key_kind_ascii(key: &str) -> Option<KeyKind> {
@@ -214,7 +302,7 @@ fn key_kind_ascii(key: &str) -> Option<KeyKind> {
     }
     // Only the end of a key can match, so only its last bytes are normalised (on the stack:
     // this runs for every key of every document).
-    const KEPT: usize = LONGEST_KEY_WORD + LONGEST_FORM_WORD;
+    const KEPT: usize = LONGEST_KEY_WORD + FORM_WORDS_IN_A_ROW * LONGEST_FORM_WORD;
     let mut tail = [0u8; KEPT];
     let mut len = 0;
     let mut whole = true;
@@ -243,15 +331,23 @@ fn key_kind_ascii(key: &str) -> Option<KeyKind> {
         tail[KEPT - len] = b.to_ascii_lowercase();
     }
     let normal = &tail[KEPT - len..];
-    matching_word(normal, whole).or_else(|| {
-        // Only keys ending as a form word does are looked at again (`e`, `t`, `n`, `w`, `x`).
-        if !matches!(normal.last(), Some(b'e' | b't' | b'n' | b'w' | b'x')) {
+    if let Some(kind) = matching_word(normal, whole) {
+        return Some(kind);
+    }
+    let mut rest = normal;
+    for _ in 0..FORM_WORDS_IN_A_ROW {
+        // Only keys ending as a form word does are looked at again.
+        if !matches!(rest.last(), Some(b'e' | b't' | b'n' | b'w' | b'x' | b'r' | b'g' | b'd')) {
             return None;
         }
         let form =
-            FORM_WORDS.iter().find(|form| normal.len() > form.len() && normal.ends_with(form.as_bytes()))?;
-        matching_word(&normal[..normal.len() - form.len()], whole)
-    })
+            FORM_WORDS.iter().find(|form| rest.len() > form.len() && rest.ends_with(form.as_bytes()))?;
+        rest = &rest[..rest.len() - form.len()];
+        if let Some(kind) = matching_word(rest, whole) {
+            return Some(kind);
+        }
+    }
+    None
 }
 
 /// The kind of the first of [`KEY_PATTERNS`] `normal` (a key's normalised end, the whole key

@@ -122,7 +122,40 @@ fn a_sensitive_word_spelled_with_invisible_characters_or_full_width_letters_is_f
     ] {
         assert!(key_kind(key).is_some(), "{key:?}");
     }
-    // Other scripts stay as they are: a Cyrillic look-alike is no ASCII word.
+    // Other words of other scripts stay as they are.
     assert_eq!(key_kind("Пароль"), None);
     assert_eq!(key_kind("größe"), None);
+    assert_eq!(key_kind("καλημέρα"), None);
+}
+
+/// bb79 F4: misses right beside the fixed cases — two form words, other form words, and
+/// letters drawn as ASCII ones other than full-width; each is found, and everyday keys that
+/// end the same way are not.
+#[test]
+fn two_form_words_other_form_words_and_other_look_alike_letters_are_found() {
+    for key in [
+        "password_value_plain",
+        "passwordValueHex",
+        "passwordClear",
+        "passwordCleartext",
+        "passwordString",
+        "passwordEncrypted",
+        "clientSecretValueBase64",
+        // Mathematical bold, circled and small-capital letters.
+        "\u{1d429}\u{1d41a}\u{1d42c}\u{1d42c}\u{1d430}\u{1d428}\u{1d42b}\u{1d41d}",
+        "\u{24df}\u{24d0}\u{24e2}\u{24e2}\u{24e6}\u{24de}\u{24e1}\u{24d3}",
+        "\u{1d18}\u{1d00}\u{a731}\u{a731}\u{1d21}\u{1d0f}\u{280}\u{1d05}",
+        // A no-break space and an em dash where a space or a hyphen is passed over.
+        "pass\u{a0}word",
+        "pass\u{2014}word",
+        // Cyrillic `а` and `о` in a Latin word.
+        "p\u{430}ssw\u{43e}rd",
+        "api\u{41a}ey",
+    ] {
+        assert!(key_kind(key).is_some(), "{key:?}");
+        assert_eq!(findings(json!({ key: "hunter2hunter2" })).len(), 1, "{key:?}");
+    }
+    for key in ["queryString", "colorString", "autoClear", "cacheEncrypted", "orderValueHex", "diskEncrypted"] {
+        assert_eq!(key_kind(key), None, "{key}");
+    }
 }
