@@ -215,4 +215,10 @@ fn the_journal_names_a_value_whose_keys_were_only_reordered_as_history_does() {
     assert_eq!(field(&entries, "changed"), [&serde_json::json!(["n"]), &serde_json::json!(["prefs"])]);
     let history = sandbox.on(&db, &["history", "tyamada"]).ok().stdout;
     assert!(history.contains("~1: prefs") && history.contains("~1: n"), "{history}");
+    // Only the top-level keys reordered: the keys that moved (it named none: bb72 F5).
+    sandbox
+        .on_with_input(&db, &["set", "tyamada", "-"], r#"{"n":1.0,"prefs":{"lang":"en","theme":"dark"}}"#)
+        .ok();
+    let entries = sandbox.json(&db, &["--user", "tyamada", "--limit", "1"]);
+    assert_eq!(field(&entries, "changed"), [&serde_json::json!(["n", "prefs"])]);
 }

@@ -49,11 +49,18 @@ impl KeyChanges {
     /// A file keeps each document as written: a value whose keys were only reordered has
     /// changed, as `history` says.
     pub(super) fn between(old: &Map<String, Value>, new: &Map<String, Value>) -> Self {
-        Self {
+        let mut changes = Self {
             added: added_keys(old, new),
             removed: dropped_keys(old, new),
             changed: changed_keys_as_written(old, new),
+        };
+        // Only the top-level keys reordered: the keys that moved are named, or the entry read
+        // as a save that changed nothing while its text did (bb72 F5).
+        if changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty() {
+            changes.changed =
+                new.keys().zip(old.keys()).filter(|(new, old)| new != old).map(|(new, _)| new.clone()).collect();
         }
+        changes
     }
 
     /// A first revision: every key is new.
