@@ -303,6 +303,40 @@ fn a_schema_reaching_its_recursion_twice_for_the_same_value_is_refused_and_the_u
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
+/// bb79 F1's second half: a schema stored before the recursion check is read as it was (a
+/// deployment's schema is not dropped), and it was named nowhere, though a check against it
+/// may take tens of seconds. Each command that holds documents to it warns, naming it.
+#[test]
+fn a_stored_schema_the_recursion_check_would_refuse_is_read_as_it_was_with_a_warning() {
+    use custodian::store::{Author, OpenOptions, RedbStore, UserStore};
+    let sandbox = Sandbox::new();
+    let node = |kind: &str| {
+        format!(
+            r##"{{"type": "object", "properties": {{"kind": {{"const": "{kind}"}}, "children": {{"type": "array", "items": {{"$ref": "#/$defs/node"}}}}}}}}"##
+        )
+    };
+    let tree = format!(
+        r##"{{"$defs": {{"node": {{"oneOf": [{}, {}]}}}}, "type": "object", "properties": {{"bookmarks": {{"$ref": "#/$defs/node"}}}}}}"##,
+        node("folder"),
+        node("smart")
+    );
+    // Stored as an older custodian stored it, past the check `schema set` makes now.
+    let store = RedbStore::open(&sandbox.db, OpenOptions::default()).expect("open");
+    store.set_schema(Some(&tree), &Author("an older custodian".into())).expect("stored");
+    drop(store);
+    let warning = "custodian: warning: the stored schema (revision 1) would be refused if it were set now, and checking a nested document against it may take long: the schema's `#/$defs/node` is reached again for the same value 2 ways at each level of nesting";
+    let set = sandbox
+        .run(&["set", "alice", "-"], Some(r#"{"bookmarks": {"kind": "folder", "children": []}}"#))
+        .ok();
+    assert!(set.stderr.contains(warning), "{}", set.stderr);
+    let check = sandbox.on(&["schema", "check"]);
+    assert!(check.stderr.contains(warning), "{}", check.stderr);
+    // A schema without such a recursion: no warning.
+    sandbox.on(&["schema", "set", &sandbox.file("plain.json", r#"{"type": "object"}"#)]).ok();
+    let set = sandbox.run(&["set", "alice", "-"], Some(r#"{"n": 1}"#)).ok();
+    assert!(!set.stderr.contains("warning"), "{}", set.stderr);
+}
+
 #[test]
 fn schema_check_into_a_pipe_its_reader_left_stops_there_and_says_so() {
     let sandbox = Sandbox::new();

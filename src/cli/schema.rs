@@ -113,7 +113,21 @@ fn schema_of_bytes(bytes: Vec<u8>, origin: String) -> Result<(String, Shape), Sh
 pub fn stored_shape(store: &dyn UserStore) -> Result<Option<Shape>> {
     let stored = store.schema()?;
     store.hold_writes_to_schema(stored.as_ref().map(|s| s.revision));
-    Ok(stored.as_ref().map(shape_of_stored).transpose()?)
+    let shape = stored.as_ref().map(shape_of_stored).transpose()?;
+    if let Some(warning) = stored.as_ref().and_then(warning_of_stored) {
+        crate::stderr_line!("custodian: {}", crate::inert::line(&warning));
+    }
+    Ok(shape)
+}
+
+/// A warning for a stored schema that `schema set` would refuse now: stored before the
+/// recursion check, it is read as it was, and a check against it may take long.
+pub fn warning_of_stored(stored: &crate::store::StoredSchema) -> Option<String> {
+    let why = Shape::branching_recursion_in(&stored.text)?;
+    Some(format!(
+        "warning: the stored schema (revision {}) would be refused if it were set now, and checking a nested document against it may take long: {why}",
+        stored.revision
+    ))
 }
 
 /// A stored schema compiled; a failure names its revision.

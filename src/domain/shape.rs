@@ -130,6 +130,16 @@ impl Shape {
         }
     }
 
+    /// What [`Shape::compile_new`] would refuse a schema stored before it checked recursion
+    /// for ([`ShapeError::BranchingRecursion`]), for a warning: such a schema is still read as
+    /// it was, and a check against it may take long (bb79 F1).
+    pub fn branching_recursion_in(text: &str) -> Option<ShapeError> {
+        let value = parse(text).ok()?;
+        recursion::branching_recursion(&value).map(|recursion::Branching { reference, ways }| {
+            ShapeError::BranchingRecursion { reference: crate::inert::line(&reference).into_owned(), ways }
+        })
+    }
+
     fn compile_value(value: &Value) -> Result<Self, ShapeError> {
         if fan_out::expanded_size(value) > fan_out::MOST_EXPANDED {
             return Err(ShapeError::FansOut);

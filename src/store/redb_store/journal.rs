@@ -57,8 +57,12 @@ impl KeyChanges {
         // Only the top-level keys reordered: the keys that moved are named, or the entry read
         // as a save that changed nothing while its text did (bb72 F5).
         if changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty() {
-            changes.changed =
-                new.keys().zip(old.keys()).filter(|(new, old)| new != old).map(|(new, _)| new.clone()).collect();
+            changes.changed = new
+                .keys()
+                .zip(old.keys())
+                .filter(|(new, old)| new != old)
+                .map(|(new, _)| new.clone())
+                .collect();
         }
         changes
     }

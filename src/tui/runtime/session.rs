@@ -281,6 +281,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         None => {
             let stored = store.schema()?;
             let shape = stored.as_ref().map(crate::cli::schema::shape_of_stored).transpose()?;
+            notes.extend(stored.as_ref().and_then(crate::cli::schema::warning_of_stored));
             (shape, app::SchemaSource::Stored(stored.map(|stored| stored.revision)))
         }
     };

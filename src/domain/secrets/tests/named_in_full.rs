@@ -155,7 +155,8 @@ fn two_form_words_other_form_words_and_other_look_alike_letters_are_found() {
         assert!(key_kind(key).is_some(), "{key:?}");
         assert_eq!(findings(json!({ key: "hunter2hunter2" })).len(), 1, "{key:?}");
     }
-    for key in ["queryString", "colorString", "autoClear", "cacheEncrypted", "orderValueHex", "diskEncrypted"] {
+    for key in ["queryString", "colorString", "autoClear", "cacheEncrypted", "orderValueHex", "diskEncrypted"]
+    {
         assert_eq!(key_kind(key), None, "{key}");
     }
 }
