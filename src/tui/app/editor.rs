@@ -42,6 +42,8 @@ pub struct Editor {
     /// thread, as a typed change's does (opening a 528 KB document of values just under the
     /// pattern limit froze the screen 30 s, `Ctrl-C` unanswered: bb79 F2).
     pub opening_check_due: bool,
+    /// A save asked for before the text's check answered: it goes on with that answer.
+    pub(super) save_when_checked: Option<super::save::StoredLook>,
     /// How the checked text breaks the deployment's JSON Schema (when it is valid JSON).
     pub schema_errors: Vec<Violation>,
     /// Which schema error `Ctrl-G` goes to next.
@@ -197,6 +199,7 @@ impl Editor {
             // first, as after a typed change.
             checked: if opening_check_due { u64::MAX } else { 0 },
             opening_check_due,
+            save_when_checked: None,
             schema_errors: Vec::new(),
             schema_walk: 0,
             shape,
@@ -395,6 +398,12 @@ impl Editor {
     /// on every key made typing lag); until it answers, the status line says "checking…".
     pub(super) fn changed(&mut self, limits: &Limits) -> Effect {
         self.generation += 1;
+        self.save_when_checked = None;
+        self.check_again(limits)
+    }
+
+    /// The check of the text as it is now, asked for.
+    pub(super) fn check_again(&self, limits: &Limits) -> Effect {
         Effect::Check {
             generation: self.generation,
             text: self.text(),
@@ -436,10 +445,18 @@ impl State {
 
     /// A key in the editor; a changed text asks for its check.
     pub(super) fn edit(&mut self, input: Input) -> Vec<Effect> {
+        let waiting = self.editor.as_ref().is_some_and(|e| e.save_when_checked.is_some());
         if let Some(editor) = &mut self.editor
             && editor.input(input)
         {
-            return vec![editor.changed(&self.limits)];
+            let check = editor.changed(&self.limits);
+            if waiting {
+                self.say(
+                    StatusKind::Info,
+                    "not saved: you changed the text while it was checked; Ctrl-S saves it as it is now",
+                );
+            }
+            return vec![check];
         }
         Vec::new()
     }
@@ -466,16 +483,23 @@ impl State {
         schema_errors: Vec<Violation>,
     ) -> Vec<Effect> {
         // The result replaced, or one for an older text, is freed on the checker's thread.
+        let mut save = None;
         let let_go = match &mut self.editor {
             Some(editor) if editor.generation == generation => {
                 editor.schema_errors = schema_errors;
                 editor.schema_walk = 0;
                 editor.checked = generation;
+                save = editor.save_when_checked.take();
                 std::mem::replace(&mut editor.validation, result)
             }
             _ => result,
         };
-        let_go.ok().map(|data| Effect::Discard(Box::new(data))).into_iter().collect()
+        let mut effects: Vec<Effect> =
+            let_go.ok().map(|data| Effect::Discard(Box::new(data))).into_iter().collect();
+        if let Some(look) = save {
+            effects.extend(self.save_after(look));
+        }
+        effects
     }
 
     /// The validation summary for the status line while editing.

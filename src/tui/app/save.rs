@@ -65,8 +65,8 @@ pub struct Review {
     pub overwriting: Option<(CustomData, StoredDocument)>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum StoredLook {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StoredLook {
     NotYet,
     Done,
 }
@@ -190,7 +190,7 @@ impl State {
         }
     }
 
-    fn save_after(&mut self, look: StoredLook) -> Vec<Effect> {
+    pub(super) fn save_after(&mut self, look: StoredLook) -> Vec<Effect> {
         if let Some(unresolved) = &self.unresolved_save {
             let text = format!(
                 "not saved: custodian must first find out whether your last save became revision {} (r or F5 reconnects and looks)",
@@ -200,9 +200,15 @@ impl State {
             return Vec::new();
         }
         let Some(editor) = &mut self.editor else { return Vec::new() };
-        // Never saved on an older text's check: the final text is checked whole, now.
+        // Never saved on an older text's check: the save goes on once the final text's check
+        // answers, off the screen's thread (checked here, a document of values just under a
+        // schema pattern's limit froze the screen for as long as `set` takes: bb79 F2). A
+        // change typed meanwhile takes the save back. The check is asked for again, in case.
         if !editor.is_checked() {
-            editor.revalidate(&self.limits);
+            editor.save_when_checked = Some(look);
+            let check = editor.check_again(&self.limits);
+            self.say(StatusKind::Info, "checking the text before saving it…");
+            return vec![check];
         }
         let editor = &*editor;
         let data = match &editor.validation {
