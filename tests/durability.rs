@@ -1102,6 +1102,36 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
     }
 }
 
+/// `timeout` sends its signal to the command and again to the command's process group: the
+/// second came once the first was noted and took the default action, so a `patch --yes` at
+/// 1M users was killed on the spot, the file left for a repair, nothing said, exit 143 (bb81
+/// F1). The same signal twice back to back is one request: stopped at the next user, exit
+/// 130, the file closed cleanly.
+#[test]
+fn the_same_signal_twice_back_to_back_as_timeout_sends_it_is_one_request() {
+    let _serial = serial();
+    let sandbox = Sandbox::new();
+    let db = sandbox.database("twice.redb", &[person("u1", "alice")]);
+    sandbox.run(&db, &["seed", "--users", "10000", "--quiet"]).ok();
+    let before = sandbox.run(&db, &["export"]).ok().stdout;
+    let patch = sandbox.doc("twice.json", r#"[{"op":"add","path":"/twice","value":true}]"#);
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let running = sandbox.spawn(&db, &["patch", &patch, "--all", "--yes", "--quiet"]);
+        running.wait_until_open(&db);
+        thread::sleep(Duration::from_millis(400));
+        running.signal(signal);
+        // As `timeout` does: a moment later, the same signal to the process group.
+        thread::sleep(Duration::from_millis(2));
+        running.signal(signal);
+        ended_cleanly_on(&sandbox, &db, running, signal);
+        assert_eq!(
+            sandbox.run(&db, &["export"]).ok().stdout,
+            before,
+            "signal {signal}: something was written"
+        );
+    }
+}
+
 /// `export --out` stops at its next user on Ctrl-C or SIGTERM: no file, no temporary file,
 /// exit 130, the database closed cleanly. The process is stopped (SIGSTOP) as soon as it has the
 /// database open, signalled, and continued, so the signal comes while it reads, however fast.
