@@ -185,9 +185,43 @@ fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
     assert!(sandbox.get("alice").contains(r#""plan": "free""#));
     // Undone twice: the batch on top is the undo of it, not one to undo first.
     let again = sandbox.on(&["undo", &a]);
-    assert!(again.stdout.contains("is an undo of this one: it restored them already"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("put them back to the documents from before this one already"),
+        "{}",
+        again.stdout
+    );
     assert!(!again.stdout.contains("undone last first"), "{}", again.stdout);
     again.fails(5);
+}
+
+/// bb81 F2: patch A, undo A, patch B writing the same documents, then `undo A` retried: it
+/// took back B's saves under A's name, exit 0, and `undo B` then called A's second undo "an
+/// undo of this one". The retry restores no one and names B; B's own undo restores them.
+#[test]
+fn a_retried_undo_of_a_batch_written_again_since_names_the_later_batch_and_takes_nothing_back() {
+    let sandbox = Sandbox::new();
+    let flag = sandbox.file("flag.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &flag, "--all", "--yes"]).ok());
+    sandbox.on(&["undo", &a]).ok();
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &flag, "--all", "--yes"]).ok());
+    let retried = sandbox.on(&["undo", &a]);
+    assert!(
+        retried.stdout.contains(&format!(
+            "this batch was taken back already (an undo of it restored them), and batch {b} wrote its documents again since: `custodian undo {b}` takes those back"
+        )),
+        "{}",
+        retried.stdout
+    );
+    assert!(!retried.stdout.contains("restored 4 users"), "{}", retried.stdout);
+    retried.fails(5);
+    assert!(sandbox.get("alice").contains(r#""flag": true"#), "B's save stays");
+    let undone_b = sandbox.on(&["undo", &b]).ok();
+    assert!(
+        undone_b.stdout.contains(&format!("of batch {b} to the revision before it")),
+        "{}",
+        undone_b.stdout
+    );
+    assert!(!sandbox.get("alice").contains("flag"));
 }
 
 /// bb72 F2: `undo A` with its users under two later batches and one saved by `set` said
@@ -235,7 +269,7 @@ fn undo_of_an_undone_undo_of_many_users_says_only_the_first_were_looked_up() {
     let v = Sandbox::batch_of(&sandbox.on(&["undo", &u]).ok());
     let again = sandbox.on(&["undo", &u]);
     let said = format!(
-        "batch {v} is an undo of this one: it restored the first 20 listed already (only those were looked up; `custodian changes --batch {v}` lists every user it saved)"
+        "batch {v} put the first 20 listed back to the documents from before this one already (only those were looked up; `custodian changes --batch {v}` lists every user it saved)"
     );
     assert!(again.stdout.contains(&said), "{}", again.stdout);
     again.fails(5);

@@ -267,6 +267,33 @@ fn batches_undone_last_first_each_go_back(f: &Fixture) {
     assert_eq!((again.undo.saved, again.changed_since.len()), (0, 3), "its first undo counts");
 }
 
+/// bb81 F2: A, its undo, then B writing the same documents again: a retried undo of A found
+/// the users "as A left them" and took back B's saves under A's name. A batch taken back
+/// since is left alone; B's own undo restores them.
+fn a_batch_taken_back_since_is_not_undone_again_over_a_later_save_of_its_documents(f: &Fixture) {
+    let store = f.store();
+    let users: Vec<String> =
+        store.page_after(None, 2).expect("users").iter().map(|e| e.user.id.clone()).collect();
+    let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
+    let (a, b) = (BatchId::new(), BatchId::new());
+    let selection = Selection::Ids(users.clone().into());
+    store.edit_batch(&a, &selection, &mut add_n, &author()).expect("A written");
+    let undone = store.undo_batch(&a, &BatchId::new(), &author()).expect("A undone");
+    assert_eq!((undone.undo.saved, undone.changed_since.len()), (2, 0));
+    store.edit_batch(&b, &selection, &mut add_n, &author()).expect("B written");
+    let written_by_b: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
+    let again = store.undo_batch(&a, &BatchId::new(), &author()).expect("answered");
+    assert_eq!((again.undo.saved, again.changed_since.len()), (0, 2), "B's saves were taken back under A");
+    for (id, written) in users.iter().zip(&written_by_b) {
+        assert_eq!(&store.custom_data(id).expect("doc").text, written);
+    }
+    let undone_b = store.undo_batch(&b, &BatchId::new(), &author()).expect("B undone");
+    assert_eq!((undone_b.undo.saved, undone_b.changed_since.len()), (2, 0));
+    for (id, original) in users.iter().zip(&originals) {
+        assert_eq!(&store.custom_data(id).expect("doc").text, original);
+    }
+}
+
 fn batches_larger_than_a_step_edit_and_undo_every_user_exactly_once(f: &Fixture) {
     let store = f.store();
     let batch = BatchId::new();
@@ -352,6 +379,7 @@ both_backends!(
     a_search_edits_the_users_the_filter_matches_and_no_one_else,
     undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone,
     batches_undone_last_first_each_go_back,
+    a_batch_taken_back_since_is_not_undone_again_over_a_later_save_of_its_documents,
     the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
     named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order,
 );

@@ -438,8 +438,14 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             ("them".to_owned(), String::new())
         };
         let (first, its_revision) = summary.changed_since.get(0).unwrap_or_default();
+        // Said from the documents, not from which batch an undo undid (no store records
+        // that): "is an undo of this one" named the undo of another batch (bb81 F2).
         let note = if undid(store, first, &undone, its_revision) {
-            format!("batch {on_top} is an undo of this one: it restored {whom} already{rest}")
+            format!("batch {on_top} put {whom} back to the documents from before this one already{rest}")
+        } else if taken_back_then_written_again(store, first, &undone, its_revision) {
+            format!(
+                "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} wrote its documents again since{rest}: `custodian undo {on_top}` takes those back"
+            )
         } else {
             format!(
                 "batch {on_top} saved {whom} since{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
@@ -529,6 +535,20 @@ fn undid(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
         return false;
     };
     store.revision_text(id, before).is_ok_and(|text| text == current)
+}
+
+/// Whether user `id`'s history holds, between `batch`'s revision and `now`, the document from
+/// before the batch (an undo of it), and `now` is another: the batch was taken back, then its
+/// documents written again by a later save.
+fn taken_back_then_written_again(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
+    let Ok(history) = store.history(id) else { return false };
+    let Some(of_batch) = history.iter().find(|r| r.batch.as_ref() == Some(batch)) else { return false };
+    let Some(Ok(before)) = of_batch.revision.checked_sub(1).map(|before| store.revision_text(id, before))
+    else {
+        return false;
+    };
+    (of_batch.revision + 1..now)
+        .any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
 }
 
 /// Users left alone by an undo whose current revision's batch is looked up (one history read

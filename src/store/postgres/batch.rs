@@ -394,7 +394,9 @@ impl PostgresStore {
         let rows = tx
             .query(
                 "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
-                     coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false) \
+                     coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false), \
+                     exists (select 1 from custodian.history r where r.tenant_id = $1 and r.user_id = n.id \
+                         and r.revision > n.rev and r.custom_data = p.custom_data) \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
                  left join lateral (select h.revision, h.custom_data::text = u.custom_data::text as same from custodian.history h \
@@ -432,6 +434,14 @@ impl PostgresStore {
                 continue;
             }
             if (latest != *revision || !same) && !as_written {
+                changed_since.push(id, now.max(1) as Revision);
+                continue;
+            }
+            // Unless the batch was taken back since (an earlier undo of it) and a later save
+            // wrote its document again: undone again, that later save would go back under this
+            // batch's name (bb81 F2).
+            let taken_back_since: bool = row.get(8);
+            if latest != *revision && taken_back_since {
                 changed_since.push(id, now.max(1) as Revision);
                 continue;
             }

@@ -134,6 +134,15 @@ impl RedbStore {
                             user: id.clone(),
                             revision: revision - 1,
                         })?;
+                    // Unless the batch was taken back since (an earlier undo of it) and a later
+                    // save wrote its document again: undone again, that later save would go
+                    // back under this batch's name (bb81 F2).
+                    if current.rev != revision
+                        && taken_back_since(&tables, &id, revision, current.rev, &before)?
+                    {
+                        summary.changed_since.push(&id, current.rev);
+                        continue;
+                    }
                     let object = crate::domain::custom_data::parse_object(&before).map_err(|e| {
                         StoreError::Database(format!("user {id}: damaged revision {}: {e}", revision - 1))
                     })?;
@@ -160,4 +169,21 @@ impl RedbStore {
         }
         Ok(summary)
     }
+}
+
+/// Whether a revision of user `id` after `revision` (a batch's) and before `now` holds
+/// `before`, the document from before the batch: the batch was taken back since.
+fn taken_back_since(
+    tables: &WriteTables<'_>,
+    id: &str,
+    revision: Revision,
+    now: Revision,
+    before: &str,
+) -> Result<bool, StoreError> {
+    for item in tables.history.range((id, revision + 1)..(id, now))? {
+        if item?.1.value().2 == before {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
