@@ -86,7 +86,14 @@ fn changes_as_json_lines_narrowed_by_user_since_and_author() {
     assert!(nobody.is_empty());
     // `--by "$WHO"` with WHO unset: refused, not every save (bb49).
     let empty = sandbox.on(&db, &["changes", "--by", ""]).fails(2);
-    assert!(empty.starts_with("custodian: a value is required for '--by <WHO>'"), "{empty}");
+    assert!(empty.starts_with("custodian: invalid value '' for '--by <WHO>': it is empty"), "{empty}");
+    // Nor only spaces: `--by "$FIRST $LAST"` with both unset listed only authors with a space
+    // (bb81 F5).
+    let blank = sandbox.on(&db, &["changes", "--by", "  "]).fails(2);
+    assert!(
+        blank.starts_with("custodian: invalid value '  ' for '--by <WHO>': it is only white space"),
+        "{blank}"
+    );
     // A batch id that names no batch is said, as `undo` says it (an empty list read as "that
     // batch changed nobody": bb18 L04).
     let unknown = sandbox.on(&db, &["changes", "--batch", "b20261202T012233Z-3f9a1c"]).fails(3);

@@ -210,8 +210,9 @@ pub enum Command {
         #[arg(long, value_name = "USER")]
         user: Option<String>,
         /// Only saves whose author (OS account, SSH client) contains this.
-        // Not empty: `--by "$WHO"` with WHO unset listed every save (bb49).
-        #[arg(long, value_name = "WHO", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        // Not empty: `--by "$WHO"` with WHO unset listed every save (bb49); nor only white
+        // space: `--by "$FIRST $LAST"` with both unset listed only authors with a space (bb81 F5).
+        #[arg(long, value_name = "WHO", value_parser = not_blank)]
         by: Option<String>,
         /// Only the saves of this batch (a bulk patch, an undo, or a load: `seed` or an
         /// import into an empty database), as `changes` shows its id.
@@ -336,4 +337,13 @@ impl Command {
             Command::Undo { .. } => "undo",
         }
     }
+}
+
+/// A value that is not empty nor only white space, as given.
+fn not_blank(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        let what = if value.is_empty() { "empty" } else { "only white space" };
+        return Err(format!("it is {what}: give a part of an author's name, or leave the option out"));
+    }
+    Ok(value.to_owned())
 }
