@@ -224,6 +224,21 @@ fn a_retried_undo_of_a_batch_written_again_since_names_the_later_batch_and_takes
     assert!(!sandbox.get("alice").contains("flag"));
 }
 
+/// bb81 F7: a `--users` list that names no one (an empty file, blank lines) said "no changes",
+/// exit 0, as if the patch had changed nobody: the selection went wrong, and is refused so.
+#[test]
+fn a_users_list_that_names_no_one_is_refused_as_no_selection() {
+    let sandbox = Sandbox::new();
+    let flag = sandbox.file("flag.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
+    let empty = sandbox.file("empty.txt", "");
+    let blank = sandbox.file("blank.txt", "\n  \n");
+    for list in [&empty, &blank] {
+        let refused = sandbox.on(&["patch", &flag, "--users", list, "--yes"]).fails(2);
+        assert!(refused.starts_with("custodian: --users names no user: there is no name in "), "{refused}");
+    }
+    assert!(!sandbox.get("alice").contains("flag"));
+}
+
 /// bb72 F2: `undo A` with its users under two later batches and one saved by `set` said
 /// nothing of the batches to undo first: it did only when one batch held every user listed.
 #[test]

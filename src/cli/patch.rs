@@ -120,6 +120,15 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
             } else {
                 format!("in {}", inert::shell_word(&file.display().to_string()))
             };
+            // A list that names no one is a selection gone wrong (an empty query's export, a
+            // wrong path), not a patch that changed nothing: it said "no changes", exit 0
+            // (bb81 F7). Blank lines and comments alone name no one either.
+            if names == 0 {
+                return Err(super::UsageError(format!(
+                    "--users names no user: there is no name {named} (one id, username, email or phone a line); to patch every user say --all"
+                ))
+                .into());
+            }
             // A list with repeats patched fewer users than its lines, unsaid (bb37 #8).
             let repeats = names.saturating_sub(ids.len());
             let repeated = if repeats == 0 {
