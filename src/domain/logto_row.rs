@@ -122,10 +122,11 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
                         "`{column}` {text:?} is before 1970 (times are kept from 1970-01-01 00:00:00 UTC on)"
                     ));
                 }
+                // A year of five digits or more before the date's first dash; digits alone
+                // are no date (epoch seconds written as text read "after the year 9999": bb81 F4).
                 None if text
-                    .split('-')
-                    .next()
-                    .is_some_and(|year| year.len() > 4 && year.bytes().all(|b| b.is_ascii_digit())) =>
+                    .split_once('-')
+                    .is_some_and(|(year, _)| year.len() > 4 && year.bytes().all(|b| b.is_ascii_digit())) =>
                 {
                     return Err(format!(
                         "`{column}` {text:?} is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
@@ -283,6 +284,12 @@ mod tests {
             taken.expect_err("refused"),
             "`created_at` \"10000-01-01 00:00:00+00\" is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
         );
+        // Epoch seconds or milliseconds written as text are no date at all (bb81 F4).
+        for digits in ["1704164645", "1704164645123"] {
+            let (taken, _) = shape(json!({ "created_at": digits }));
+            let refused = taken.expect_err("refused");
+            assert!(refused.contains("is not a timestamp with a time zone"), "{refused}");
+        }
         let (taken, _) = shape(json!({"created_at": "2016-12-31 23:59:60+00"}));
         assert!(
             taken
