@@ -156,7 +156,13 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
         Selection::Ids(ids) => Some(ids.len()),
         Selection::Search(_) => None,
     };
-    let bar = progress(total, cli.quiet, "{spinner} {human_pos} users · {rate} · ETA {eta}");
+    // A search's users are counted as found: no total, so no ETA (it said `ETA 0s` all
+    // through, then stood still with a falling rate while the batch committed: bb81 F8).
+    let template = match total {
+        Some(_) => "{spinner} {human_pos} users · {rate} · ETA {eta}",
+        None => "{spinner} {human_pos} users matching, patched as found · {elapsed}",
+    };
+    let bar = progress(total, cli.quiet, template);
     let mut report = PatchReport::new(if apply { 0 } else { DIFFS_SHOWN });
     let run = PatchRun {
         patch: &operations,
