@@ -264,19 +264,7 @@ fn a_schema_whose_references_fan_out_is_refused_at_once_and_holds_no_write() {
 #[test]
 fn a_schema_reaching_its_recursion_twice_for_the_same_value_is_refused_and_the_usual_tree_is_not() {
     let sandbox = Sandbox::new();
-    let node = |kind: &str| {
-        format!(
-            r##"{{"type": "object", "properties": {{"kind": {{"const": "{kind}"}}, "children": {{"type": "array", "items": {{"$ref": "#/$defs/node"}}}}}}}}"##
-        )
-    };
-    let tree = sandbox.file(
-        "tree.json",
-        &format!(
-            r##"{{"$defs": {{"node": {{"oneOf": [{}, {}]}}}}, "type": "object", "properties": {{"bookmarks": {{"$ref": "#/$defs/node"}}}}}}"##,
-            node("folder"),
-            node("smart")
-        ),
-    );
+    let tree = sandbox.file("tree.json", &two_kinds_of_node_each_with_children());
     let error = one_line(&sandbox.on(&["schema", "set", &tree]), 4);
     assert!(
         error.contains(
@@ -303,6 +291,21 @@ fn a_schema_reaching_its_recursion_twice_for_the_same_value_is_refused_and_the_u
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
+/// A bookmarks tree whose node is `oneOf` two kinds, each with `children` referring back:
+/// reached again for the same value two ways at each level (bb77 F2).
+fn two_kinds_of_node_each_with_children() -> String {
+    let node = |kind: &str| {
+        format!(
+            r##"{{"type": "object", "properties": {{"kind": {{"const": "{kind}"}}, "children": {{"type": "array", "items": {{"$ref": "#/$defs/node"}}}}}}}}"##
+        )
+    };
+    format!(
+        r##"{{"$defs": {{"node": {{"oneOf": [{}, {}]}}}}, "type": "object", "properties": {{"bookmarks": {{"$ref": "#/$defs/node"}}}}}}"##,
+        node("folder"),
+        node("smart")
+    )
+}
+
 /// bb79 F1's second half: a schema stored before the recursion check is read as it was (a
 /// deployment's schema is not dropped), and it was named nowhere, though a check against it
 /// may take tens of seconds. Each command that holds documents to it warns, naming it.
@@ -310,16 +313,7 @@ fn a_schema_reaching_its_recursion_twice_for_the_same_value_is_refused_and_the_u
 fn a_stored_schema_the_recursion_check_would_refuse_is_read_as_it_was_with_a_warning() {
     use custodian::store::{Author, OpenOptions, RedbStore, UserStore};
     let sandbox = Sandbox::new();
-    let node = |kind: &str| {
-        format!(
-            r##"{{"type": "object", "properties": {{"kind": {{"const": "{kind}"}}, "children": {{"type": "array", "items": {{"$ref": "#/$defs/node"}}}}}}}}"##
-        )
-    };
-    let tree = format!(
-        r##"{{"$defs": {{"node": {{"oneOf": [{}, {}]}}}}, "type": "object", "properties": {{"bookmarks": {{"$ref": "#/$defs/node"}}}}}}"##,
-        node("folder"),
-        node("smart")
-    );
+    let tree = two_kinds_of_node_each_with_children();
     // Stored as an older custodian stored it, past the check `schema set` makes now.
     let store = RedbStore::open(&sandbox.db, OpenOptions::default()).expect("open");
     store.set_schema(Some(&tree), &Author("an older custodian".into())).expect("stored");
