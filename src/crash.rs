@@ -66,6 +66,9 @@ fn payload_text(info: &PanicHookInfo<'_>) -> String {
 pub fn resume(panicked: Panicked) -> ! {
     if CONTAINED.with(Cell::get) {
         CAUGHT.with(|c| *c.borrow_mut() = Some(panicked.clone()));
+        // Unwinding from here on, as after a panic the hook saw: one more while it unwinds
+        // cannot be contained.
+        SEEN_IN_CATCH.with(|seen| seen.set(seen.get() + 1));
         // Not `panic!`: the hook would take this line for the panic's place.
         panic::resume_unwind(Box::new(panicked.message))
     }
