@@ -276,3 +276,17 @@ fn the_schema_check_of_an_opened_document_is_asked_for_off_the_screens_thread() 
     // Asked once: the next action asks nothing more.
     assert!(!update(&mut state, Action::JumpToError).iter().any(|e| matches!(e, Effect::Check { .. })));
 }
+
+/// bb79 F2: `Ctrl-G` on a text whose schema check has not answered checked it on the screen's
+/// thread; it says the check is under way and moves nothing.
+#[test]
+fn ctrl_g_before_the_schemas_answer_says_so_and_checks_nothing_on_the_screens_thread() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store, SCHEMA);
+    update(&mut state, Action::Paste(" ".into()));
+    let before = cursor(&state);
+    update(&mut state, Action::JumpToError);
+    assert!(!state.editor.as_ref().expect("editing").is_checked(), "checked on the screen's thread");
+    assert_eq!(cursor(&state), before);
+    assert_eq!(status(&state), "checking the text against the schema… Ctrl-G again once it is checked");
+}

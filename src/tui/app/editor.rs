@@ -524,6 +524,15 @@ impl State {
     pub(super) fn jump_to_error(&mut self) {
         let Some(editor) = &mut self.editor else { return };
         if !editor.is_checked() {
+            // The schema's check may take long on a hostile document: not on the screen's
+            // thread (bb79 F2). Without a schema the JSON's own check is quick.
+            if editor.shape.is_some() {
+                self.say(
+                    StatusKind::Info,
+                    "checking the text against the schema… Ctrl-G again once it is checked",
+                );
+                return;
+            }
             editor.revalidate(&self.limits);
         }
         if editor.validation.is_ok() && !editor.schema_errors.is_empty() {

@@ -116,11 +116,14 @@ impl State {
     /// The valid text of the editor and the value under its cursor, or why not (on the
     /// status line).
     pub(super) fn value_under_cursor(&mut self, what: &str) -> Option<(String, seal::ValueSpan)> {
-        let editor = self.editor.as_mut()?;
-        if !editor.is_checked() {
-            editor.revalidate(&self.limits);
-        }
-        if editor.validation.is_err() {
+        let editor = self.editor.as_ref()?;
+        // Only the JSON's own check, which is quick: the schema's may take long on a hostile
+        // document, and a seal or an open does not need it (bb79 F2).
+        let valid = match editor.is_checked() {
+            true => editor.validation.is_ok(),
+            false => crate::domain::CustomData::parse_with(&editor.text(), &self.limits).is_ok(),
+        };
+        if !valid {
             self.say(
                 StatusKind::Error,
                 format!("the text is not valid yet: fix it before {what} (Ctrl-G shows where)"),
