@@ -61,7 +61,7 @@ pub use tables::SCHEMA_VERSION;
 use tables::{
     BATCH_STEP, BATCH_USERS, BY_NAME, CUSTOM_DATA, EMAIL_KEYS, EMPTY_DOCUMENT, HISTORY, LIST_ORDER, META,
     OLD_BY_EMAIL, OLD_BY_PHONE, OLD_BY_USERNAME, PHONE_KEYS, REDB_SEARCH_STEP, REVISION_BATCHES, SCHEMA_KEY,
-    SCHEMAS, SEARCH_BLOCKS_SINCE, StoredUser, USERNAME_KEYS, USERS, WRITE_WAIT, document_matches,
+    SCHEMAS, SEARCH_BLOCKS_SINCE, StoredUser, UNDOES, USERNAME_KEYS, USERS, WRITE_WAIT, document_matches,
     id_of_list_key, ids_with_key, index_key, list_key, name_key, open_revision_batches, open_schemas,
     search_entry, search_entry_of_data, stored_document, typed_value, unique_fields,
 };

@@ -368,7 +368,7 @@ impl PostgresStore {
             let rows = tx.query_portal(&portal, CHUNK as i32).map_err(fail)?;
             let step: Vec<(String, i64)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
             summary.undo.matched += step.len() as u64;
-            let pending = self.undo_chunk(&mut tx, &step, &mut summary.changed_since)?;
+            let pending = self.undo_chunk(&mut tx, batch, &step, &mut summary.changed_since)?;
             summary.undo.saved += self.write_chunk(&mut tx, &pending, author, undo)?;
             if rows.len() < CHUNK {
                 break;
@@ -385,6 +385,7 @@ impl PostgresStore {
     fn undo_chunk(
         &self,
         tx: &mut Transaction<'_>,
+        batch: &BatchId,
         step: &[(String, i64)],
         changed_since: &mut crate::store::LeftAlone,
     ) -> Result<Vec<Pending>, StoreError> {
@@ -395,15 +396,18 @@ impl PostgresStore {
             .query(
                 "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
                      coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false), \
-                     exists (select 1 from custodian.history r where r.tenant_id = $1 and r.user_id = n.id \
-                         and r.revision > n.rev and r.custom_data = p.custom_data) \
+                     exists (select 1 from custodian.history r join custodian.batches t \
+                         on t.tenant_id = r.tenant_id and t.id = r.batch_id \
+                         where r.tenant_id = $1 and r.user_id = n.id and r.revision > n.rev and t.undoes = $4), \
+                     exists (select 1 from custodian.batches b where b.tenant_id = $1 and b.id = h.batch_id \
+                         and b.undoes is not null and b.undoes <> $4) \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
-                 left join lateral (select h.revision, h.custom_data::text = u.custom_data::text as same from custodian.history h \
+                 left join lateral (select h.revision, h.batch_id, h.custom_data::text = u.custom_data::text as same from custodian.history h \
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
                  left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
                  left join custodian.history w on w.tenant_id = $1 and w.user_id = n.id and w.revision = n.rev",
-                &[&self.tenant, &ids, &revisions],
+                &[&self.tenant, &ids, &revisions, &batch.0],
             )
             .map_err(|e| self.fail(e))?;
         let mut found: HashMap<String, &Row> =
@@ -420,9 +424,11 @@ impl PostgresStore {
             let latest = latest.unwrap_or(0);
             // The revision it is at now (a document written outside custodian becomes one).
             let now = if same { latest } else { latest + 1 };
-            // Saved since with the very document the batch wrote (the undo of a later batch
-            // brought it back: bb20 L03) is as the batch left it.
-            let as_written: bool = row.get(6);
+            // Saved since with the very document the batch wrote by the undo of a later batch
+            // (bb20 L03) is as the batch left it; by anything else (a later patch writing that
+            // document again: bb82 F2) it is a change.
+            let put_back_by_an_undo: bool = row.get(9);
+            let as_written: bool = row.get::<_, bool>(6) && (same && put_back_by_an_undo);
             // Created after the batch wrote the user: another account under the id (the user
             // deleted and the id given again by SQL, a restore), which the revisions kept under
             // the id are not of: its document is never taken back to the other's (bb63 F4).

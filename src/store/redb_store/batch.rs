@@ -88,6 +88,7 @@ impl RedbStore {
             changed_since: Default::default(),
         };
         {
+            let undoes = tx.open_table(UNDOES)?;
             let mut tables = WriteTables::open(&tx)?;
             tables.search_text.defer(&self.dir());
             let name = batch.0.as_str();
@@ -120,9 +121,13 @@ impl RedbStore {
                         summary.changed_since.push(&id, 0);
                         continue;
                     };
-                    // Saved since with the very document the batch wrote (the undo of a later
-                    // batch brought it back: bb20 L03) is as the batch left it.
-                    if current.rev != revision && !self.still_as_written(&tables, &id, revision)? {
+                    // Saved since with the very document the batch wrote by the undo of a later
+                    // batch (bb20 L03) is as the batch left it; by anything else (a later patch
+                    // writing that document again: bb82 F2) it is a change.
+                    if current.rev != revision
+                        && !(self.still_as_written(&tables, &id, revision)?
+                            && put_back_by_an_undo_of_another(&undoes, &mut tables, &id, current.rev, batch)?)
+                    {
                         summary.changed_since.push(&id, current.rev);
                         continue;
                     }
@@ -138,7 +143,7 @@ impl RedbStore {
                     // save wrote its document again: undone again, that later save would go
                     // back under this batch's name (bb81 F2).
                     if current.rev != revision
-                        && taken_back_since(&tables, &id, revision, current.rev, &before)?
+                        && taken_back_since(&undoes, &mut tables, &id, revision, current.rev, batch)?
                     {
                         summary.changed_since.push(&id, current.rev);
                         continue;
@@ -163,6 +168,7 @@ impl RedbStore {
             return Err(StoreError::BatchNotFound(batch.0.clone()));
         }
         if summary.undo.saved > 0 {
+            tx.open_table(UNDOES)?.insert(undo.0.as_str(), batch.0.as_str())?;
             self.commit(tx)?
         } else {
             tx.abort()?
@@ -171,19 +177,41 @@ impl RedbStore {
     }
 }
 
-/// Whether a revision of user `id` after `revision` (a batch's) and before `now` holds
-/// `before`, the document from before the batch: the batch was taken back since.
+/// Whether a revision of user `id` after `revision` (a batch's) and before `now` was saved by
+/// an undo of `batch`: the batch was taken back since. (Told by the documents, a later patch
+/// writing the document from before the batch read as its undo: bb82 F2.)
 fn taken_back_since(
-    tables: &WriteTables<'_>,
+    undoes: &redb::Table<'_, &str, &str>,
+    tables: &mut WriteTables<'_>,
     id: &str,
     revision: Revision,
     now: Revision,
-    before: &str,
+    batch: &BatchId,
 ) -> Result<bool, StoreError> {
-    for item in tables.history.range((id, revision + 1)..(id, now))? {
-        if item?.1.value().2 == before {
+    let saved_by: Vec<String> = tables
+        .batches()?
+        .revisions
+        .range((id, revision + 1)..(id, now))?
+        .map(|item| item.map(|(_, by)| by.value().to_owned()))
+        .collect::<Result<_, _>>()?;
+    for by in saved_by {
+        if undoes.get(by.as_str())?.is_some_and(|undone| undone.value() == batch.0) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether user `id`'s revision `now` was saved by an undo of a batch other than `batch`.
+fn put_back_by_an_undo_of_another(
+    undoes: &redb::Table<'_, &str, &str>,
+    tables: &mut WriteTables<'_>,
+    id: &str,
+    now: Revision,
+    batch: &BatchId,
+) -> Result<bool, StoreError> {
+    let Some(by) = tables.batches()?.revisions.get((id, now))?.map(|b| b.value().to_owned()) else {
+        return Ok(false);
+    };
+    Ok(undoes.get(by.as_str())?.is_some_and(|undone| undone.value() != batch.0))
 }

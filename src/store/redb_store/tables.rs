@@ -62,6 +62,10 @@ pub(super) const SCHEMAS: TableDefinition<u64, (i64, &str, &str)> = TableDefinit
 /// Made by the first batch (`patch --yes`); like [`SCHEMAS`], a file without it simply has
 /// no batches, so no layout version is needed for it.
 pub(super) const BATCH_USERS: TableDefinition<(&str, &str), u64> = TableDefinition::new("batch_users");
+/// An undo's batch id → the batch it took back: a user put back to a batch's document by the
+/// undo of a later batch is as the batch left it; one a later patch wrote that document again
+/// is not (bb82 F2). Undos made before this table have no row, and count as plain batches.
+pub(super) const UNDOES: TableDefinition<&str, &str> = TableDefinition::new("undoes");
 /// (user id, revision) → the batch that saved that revision: the tag `history` shows.
 pub(super) const REVISION_BATCHES: TableDefinition<(&str, u64), &str> =
     TableDefinition::new("revision_batches");

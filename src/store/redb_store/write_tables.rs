@@ -38,7 +38,7 @@ pub(super) struct WriteTables<'tx> {
 /// [`BATCH_USERS`] and [`REVISION_BATCHES`] in a write transaction.
 pub(super) struct BatchTables<'tx> {
     pub(super) users: Table<'tx, (&'static str, &'static str), u64>,
-    revisions: Table<'tx, (&'static str, u64), &'static str>,
+    pub(super) revisions: Table<'tx, (&'static str, u64), &'static str>,
 }
 
 impl<'tx> WriteTables<'tx> {
