@@ -185,8 +185,9 @@ const FORM_WORDS_WITH_DIGITS: [&str; 2] = ["base64", "b64"];
 /// The longest of [`FORM_WORDS`].
 const LONGEST_FORM_WORD: usize = 9;
 
-/// How many form words in a row are passed over.
-const FORM_WORDS_IN_A_ROW: usize = 2;
+/// How many form words in a row are passed over (`passwordValueValueValue` passed with two:
+/// bb82 F6).
+const FORM_WORDS_IN_A_ROW: usize = 3;
 
 /// The kind of secret a key's name announces, if any.
 pub fn key_kind(key: &str) -> Option<KeyKind> {
@@ -200,7 +201,14 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
 /// read as no sensitive word (bb77 F4), and `𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝`, `pass\u{a0}word`, Cyrillic `pаssword`
 /// too (bb79 F4). Other letters stay as they are.
 fn ascii_spelling(key: &str) -> String {
-    key.chars().filter(|c| !crate::inert::is_hidden(*c) || c.is_ascii()).map(look_alike).collect()
+    key.chars()
+        // Combining marks too: a look-alike with an accent on it (`о\u{301}`) read as no letter
+        // (bb82 F6).
+        .filter(|c| {
+            (!crate::inert::is_hidden(*c) || c.is_ascii()) && !matches!(u32::from(*c), 0x0300..=0x036F)
+        })
+        .map(look_alike)
+        .collect()
 }
 
 /// The ASCII character `c` is drawn as, or `c`.
@@ -221,6 +229,10 @@ fn look_alike(c: char) -> char {
         0x24B6..=0x24CF => letter(code - 0x24B6, true),
         0x24D0..=0x24E9 => letter(code - 0x24D0, false),
         0x249C..=0x24B5 => letter(code - 0x249C, false),
+        // Squared, negative circled and negative squared capitals (bb82 F6).
+        0x1F130..=0x1F149 => letter(code - 0x1F130, true),
+        0x1F150..=0x1F169 => letter(code - 0x1F150, true),
+        0x1F170..=0x1F189 => letter(code - 0x1F170, true),
         0x00A0 | 0x2000..=0x200A | 0x202F | 0x205F | 0x3000 => ' ',
         0x2010..=0x2015 | 0x2212 | 0xFE58 | 0xFE63 => '-',
         _ => match c {

@@ -150,6 +150,10 @@ fn two_form_words_other_form_words_and_other_look_alike_letters_are_found() {
         "pass\u{2014}word",
         // Cyrillic `а` and `о` in a Latin word.
         "p\u{430}ssw\u{43e}rd",
+        // bb82 F6: squared letters, an accent on a look-alike, three form words in a row.
+        "\u{1f13f}\u{1f130}\u{1f142}\u{1f142}\u{1f146}\u{1f13e}\u{1f141}\u{1f133}",
+        "passw\u{43e}\u{301}rd",
+        "passwordValueValueValue",
         "api\u{41a}ey",
     ] {
         assert!(key_kind(key).is_some(), "{key:?}");
