@@ -239,6 +239,25 @@ fn a_users_list_that_names_no_one_is_refused_as_no_selection() {
     assert!(!sandbox.get("alice").contains("flag"));
 }
 
+/// bb82 F3: A on every user, its undo, then B writing A's documents again on two of them and
+/// one saved by hand: the advice said "`custodian undo B`, then this one", though an undo of A
+/// again restores none of those.
+#[test]
+fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
+    let sandbox = Sandbox::new();
+    let two = sandbox.file("two.json", r#"[{"op":"add","path":"/x","value":2}]"#);
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &two, "--all", "--yes"]).ok());
+    sandbox.on(&["undo", &a]).ok();
+    let some = sandbox.file("some.txt", "u1\nu2\n");
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &two, "--users", &some, "--yes"]).ok());
+    sandbox.on(&["set", "u3", &sandbox.file("mine.json", r#"{"mine": true}"#)]).ok();
+    let again = sandbox.on(&["undo", &a]);
+    assert!(again.stdout.contains(&format!("`custodian undo {b}`")), "{}", again.stdout);
+    assert!(!again.stdout.contains("then this one"), "{}", again.stdout);
+    assert!(again.stdout.contains("this batch was taken back already"), "{}", again.stdout);
+    again.fails(5);
+}
+
 /// bb72 F2: `undo A` with its users under two later batches and one saved by `set` said
 /// nothing of the batches to undo first: it did only when one batch held every user listed.
 #[test]

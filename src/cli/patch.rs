@@ -533,8 +533,20 @@ fn later_batches_to_undo_first(
     } else {
         format!("the {listed} listed")
     };
+    // "Then this one" is no advice for a batch taken back already and written again since: an
+    // undo of it again restores none of those (bb82 F3).
+    let taken_back = left_alone
+        .iter()
+        .take(looked_up.len())
+        .any(|(id, revision)| taken_back_then_written_again(store, id, undone, revision));
+    let then = if taken_back {
+        rest.push_str("; this batch was taken back already for some of them (an undo of it), so undoing it again restores none of those");
+        ""
+    } else {
+        ", then this one"
+    };
     Some(format!(
-        "{} {} saved {under} of {of} since: batches are undone last first — {}, then this one{rest}",
+        "{} {} saved {under} of {of} since: batches are undone last first — {}{then}{rest}",
         if named.len() == 1 { "batch" } else { "batches" },
         named.join(", "),
         undo_each.join(", then ")
