@@ -1068,6 +1068,17 @@ fn ended_cleanly_on(sandbox: &Sandbox, db: &Path, running: Running, signal: libc
     assert_eq!(read_only.code(), Some(0), "the file was not closed cleanly: {read_only:#?}");
 }
 
+/// A database of 10,001 users named `NAME.redb`, its export, and a patch of every user's
+/// document (`/NAME: true`): a write long enough to be signalled in its loop.
+fn a_long_write(sandbox: &Sandbox, name: &str) -> (PathBuf, String, String) {
+    let db = sandbox.database(&format!("{name}.redb"), &[person("u1", "alice")]);
+    sandbox.run(&db, &["seed", "--users", "10000", "--quiet"]).ok();
+    let before = sandbox.run(&db, &["export"]).ok().stdout;
+    let patch =
+        sandbox.doc(&format!("{name}.json"), &format!(r#"[{{"op":"add","path":"/{name}","value":true}}]"#));
+    (db, before, patch)
+}
+
 /// The README: a file is left for a repair only by `kill -9` or a power cut. Ctrl-C or
 /// SIGTERM (SIGHUP, Ctrl-\, USR1, a real-time signal) in the middle of a long write (a patch of every user, a seed) stops it at the next
 /// user: nothing written, the file closed cleanly (a `--read-only` open works at once), exit 130.
@@ -1075,10 +1086,7 @@ fn ended_cleanly_on(sandbox: &Sandbox, db: &Path, running: Running, signal: libc
 fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_cleanly() {
     let _serial = serial();
     let sandbox = Sandbox::new();
-    let db = sandbox.database("interrupted.redb", &[person("u1", "alice")]);
-    sandbox.run(&db, &["seed", "--users", "10000", "--quiet"]).ok();
-    let before = sandbox.run(&db, &["export"]).ok().stdout;
-    let patch = sandbox.doc("interrupt.json", r#"[{"op":"add","path":"/interrupted","value":true}]"#);
+    let (db, before, patch) = a_long_write(&sandbox, "interrupted");
     let patch_all: &[&str] = &["patch", &patch, "--all", "--yes", "--quiet"];
     let seed_more: &[&str] = &["seed", "--users", "20000", "--quiet"];
     // Ctrl-\ (SIGQUIT) too: it was swallowed, and the whole patch committed, exit 0.
@@ -1111,10 +1119,7 @@ fn ctrl_c_or_sigterm_during_a_long_write_writes_nothing_and_closes_the_file_clea
 fn the_same_signal_twice_back_to_back_as_timeout_sends_it_is_one_request() {
     let _serial = serial();
     let sandbox = Sandbox::new();
-    let db = sandbox.database("twice.redb", &[person("u1", "alice")]);
-    sandbox.run(&db, &["seed", "--users", "10000", "--quiet"]).ok();
-    let before = sandbox.run(&db, &["export"]).ok().stdout;
-    let patch = sandbox.doc("twice.json", r#"[{"op":"add","path":"/twice","value":true}]"#);
+    let (db, before, patch) = a_long_write(&sandbox, "twice");
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let running = sandbox.spawn(&db, &["patch", &patch, "--all", "--yes", "--quiet"]);
         running.wait_until_open(&db);

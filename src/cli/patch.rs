@@ -553,29 +553,27 @@ fn later_batches_to_undo_first(
     ))
 }
 
+/// `batch`'s revision of user `id`, and the document user `id` had before it.
+fn before_the_batch(store: &dyn UserStore, id: &str, batch: &BatchId) -> Option<(u64, String)> {
+    let history = store.history(id).ok()?;
+    let revision = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+    Some((revision, store.revision_text(id, revision.checked_sub(1)?).ok()?))
+}
+
 /// Whether user `id`'s revision `now` holds the document from before `batch`'s revision of
 /// them: the batch on top of it is an undo of it (for this user).
 fn undid(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    let Ok(history) = store.history(id) else { return false };
-    let Some(of_batch) = history.iter().find(|r| r.batch.as_ref() == Some(batch)) else { return false };
-    let (Some(before), Ok(current)) = (of_batch.revision.checked_sub(1), store.revision_text(id, now)) else {
-        return false;
-    };
-    store.revision_text(id, before).is_ok_and(|text| text == current)
+    before_the_batch(store, id, batch)
+        .is_some_and(|(_, before)| store.revision_text(id, now).is_ok_and(|current| current == before))
 }
 
 /// Whether user `id`'s history holds, between `batch`'s revision and `now`, the document from
 /// before the batch (an undo of it), and `now` is another: the batch was taken back, then its
 /// documents written again by a later save.
 fn taken_back_then_written_again(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    let Ok(history) = store.history(id) else { return false };
-    let Some(of_batch) = history.iter().find(|r| r.batch.as_ref() == Some(batch)) else { return false };
-    let Some(Ok(before)) = of_batch.revision.checked_sub(1).map(|before| store.revision_text(id, before))
-    else {
-        return false;
-    };
-    (of_batch.revision + 1..now)
-        .any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
+    before_the_batch(store, id, batch).is_some_and(|(revision, before)| {
+        (revision + 1..now).any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
+    })
 }
 
 /// Users left alone by an undo whose current revision's batch is looked up (one history read

@@ -113,29 +113,38 @@ fn schema_of_bytes(bytes: Vec<u8>, origin: String) -> Result<(String, Shape), Sh
 pub fn stored_shape(store: &dyn UserStore) -> Result<Option<Shape>> {
     let stored = store.schema()?;
     store.hold_writes_to_schema(stored.as_ref().map(|s| s.revision));
-    let shape = stored.as_ref().map(shape_of_stored).transpose()?;
-    if let Some(warning) = stored.as_ref().and_then(warning_of_stored) {
+    let Some((shape, warning)) = stored.as_ref().map(shape_and_warning_of_stored).transpose()? else {
+        return Ok(None);
+    };
+    if let Some(warning) = warning {
         crate::stderr_line!("custodian: {}", crate::inert::line(&warning));
     }
-    Ok(shape)
+    Ok(Some(shape))
 }
 
-/// A warning for a stored schema that `schema set` would refuse now: stored before the
-/// recursion check, it is read as it was, and a check against it may take long.
-pub fn warning_of_stored(stored: &crate::store::StoredSchema) -> Option<String> {
-    let why = Shape::branching_recursion_in(&stored.text)?;
-    Some(format!(
-        "warning: the stored schema (revision {}) would be refused if it were set now, and checking a nested document against it may take long: {why}",
-        stored.revision
-    ))
+/// A stored schema compiled, and a warning when `schema set` would refuse it now: stored
+/// before the recursion check, it is read as it was, and a check against it may take long.
+pub fn shape_and_warning_of_stored(
+    stored: &crate::store::StoredSchema,
+) -> Result<(Shape, Option<String>), ShapeRefused> {
+    let (shape, recursion) =
+        Shape::compile_stored(&stored.text).map_err(|reason| refused_stored(stored, reason))?;
+    let warning = recursion.map(|why| {
+        format!(
+            "warning: the stored schema (revision {}) would be refused if it were set now, and checking a nested document against it may take long: {why}",
+            stored.revision
+        )
+    });
+    Ok((shape, warning))
 }
 
 /// A stored schema compiled; a failure names its revision.
 pub fn shape_of_stored(stored: &crate::store::StoredSchema) -> Result<Shape, ShapeRefused> {
-    Shape::compile(&stored.text).map_err(|reason| ShapeRefused {
-        origin: format!("the stored schema (revision {})", stored.revision),
-        reason,
-    })
+    Shape::compile(&stored.text).map_err(|reason| refused_stored(stored, reason))
+}
+
+fn refused_stored(stored: &crate::store::StoredSchema, reason: ShapeError) -> ShapeRefused {
+    ShapeRefused { origin: format!("the stored schema (revision {})", stored.revision), reason }
 }
 
 /// Refuses `data` (whose text as written is `text`) when it breaks the schema.

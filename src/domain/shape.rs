@@ -115,11 +115,8 @@ impl Shape {
     pub fn compile_new(text: &str) -> Result<Self, ShapeError> {
         let value = parse(text)?;
         let shape = Self::compile_value(&value)?;
-        if let Some(recursion::Branching { reference, ways }) = recursion::branching_recursion(&value) {
-            return Err(ShapeError::BranchingRecursion {
-                reference: crate::inert::line(&reference).into_owned(),
-                ways,
-            });
+        if let Some(refused) = branching_recursion(&value) {
+            return Err(refused);
         }
         // The validator has the last word: a refusal it does not make (`{}` passes) is not one.
         match refusal::refuses_every_object(&value) {
@@ -130,14 +127,13 @@ impl Shape {
         }
     }
 
-    /// What [`Shape::compile_new`] would refuse a schema stored before it checked recursion
-    /// for ([`ShapeError::BranchingRecursion`]), for a warning: such a schema is still read as
-    /// it was, and a check against it may take long (bb79 F1).
-    pub fn branching_recursion_in(text: &str) -> Option<ShapeError> {
-        let value = parse(text).ok()?;
-        recursion::branching_recursion(&value).map(|recursion::Branching { reference, ways }| {
-            ShapeError::BranchingRecursion { reference: crate::inert::line(&reference).into_owned(), ways }
-        })
+    /// [`Shape::compile`] of a stored schema, parsed once, with the recursion
+    /// [`Shape::compile_new`] would refuse it for now ([`ShapeError::BranchingRecursion`]), for
+    /// a warning: such a schema is still read as it was, and a check against it may take long
+    /// (bb79 F1).
+    pub fn compile_stored(text: &str) -> Result<(Self, Option<ShapeError>), ShapeError> {
+        let value = parse(text)?;
+        Ok((Self::compile_value(&value)?, branching_recursion(&value)))
     }
 
     fn compile_value(value: &Value) -> Result<Self, ShapeError> {
@@ -320,6 +316,14 @@ fn cut_long_strings(message: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// [`ShapeError::BranchingRecursion`] for a schema whose recursion is reached again for the
+/// same value more than one way.
+fn branching_recursion(schema: &Value) -> Option<ShapeError> {
+    recursion::branching_recursion(schema).map(|recursion::Branching { reference, ways }| {
+        ShapeError::BranchingRecursion { reference: crate::inert::line(&reference).into_owned(), ways }
+    })
 }
 
 #[cfg(test)]

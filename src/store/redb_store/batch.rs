@@ -126,7 +126,8 @@ impl RedbStore {
                     // writing that document again: bb82 F2) it is a change.
                     if current.rev != revision
                         && !(self.still_as_written(&tables, &id, revision)?
-                            && put_back_by_an_undo_of_another(&undoes, &mut tables, &id, current.rev, batch)?)
+                            && undone_by_revision(&undoes, &mut tables, &id, current.rev)?
+                                .is_some_and(|undone| undone != batch.0))
                     {
                         summary.changed_since.push(&id, current.rev);
                         continue;
@@ -177,6 +178,20 @@ impl RedbStore {
     }
 }
 
+/// The batch the undo that saved user `id`'s revision `revision` took back; `None` when no
+/// undo saved it (a plain batch, a save, or an undo made before [`UNDOES`]).
+fn undone_by_revision(
+    undoes: &redb::Table<'_, &str, &str>,
+    tables: &mut WriteTables<'_>,
+    id: &str,
+    revision: Revision,
+) -> Result<Option<String>, StoreError> {
+    let Some(by) = tables.batches()?.revisions.get((id, revision))?.map(|b| b.value().to_owned()) else {
+        return Ok(None);
+    };
+    Ok(undoes.get(by.as_str())?.map(|undone| undone.value().to_owned()))
+}
+
 /// Whether a revision of user `id` after `revision` (a batch's) and before `now` was saved by
 /// an undo of `batch`: the batch was taken back since. (Told by the documents, a later patch
 /// writing the document from before the batch read as its undo: bb82 F2.)
@@ -188,30 +203,10 @@ fn taken_back_since(
     now: Revision,
     batch: &BatchId,
 ) -> Result<bool, StoreError> {
-    let saved_by: Vec<String> = tables
-        .batches()?
-        .revisions
-        .range((id, revision + 1)..(id, now))?
-        .map(|item| item.map(|(_, by)| by.value().to_owned()))
-        .collect::<Result<_, _>>()?;
-    for by in saved_by {
-        if undoes.get(by.as_str())?.is_some_and(|undone| undone.value() == batch.0) {
+    for between in revision + 1..now {
+        if undone_by_revision(undoes, tables, id, between)?.is_some_and(|undone| undone == batch.0) {
             return Ok(true);
         }
     }
     Ok(false)
-}
-
-/// Whether user `id`'s revision `now` was saved by an undo of a batch other than `batch`.
-fn put_back_by_an_undo_of_another(
-    undoes: &redb::Table<'_, &str, &str>,
-    tables: &mut WriteTables<'_>,
-    id: &str,
-    now: Revision,
-    batch: &BatchId,
-) -> Result<bool, StoreError> {
-    let Some(by) = tables.batches()?.revisions.get((id, now))?.map(|b| b.value().to_owned()) else {
-        return Ok(false);
-    };
-    Ok(undoes.get(by.as_str())?.is_some_and(|undone| undone.value() != batch.0))
 }

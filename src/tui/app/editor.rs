@@ -435,12 +435,7 @@ impl State {
     pub(super) fn check_of_an_opened_editor(&mut self) -> Option<Effect> {
         let editor = self.editor.as_mut().filter(|editor| editor.opening_check_due)?;
         editor.opening_check_due = false;
-        Some(Effect::Check {
-            generation: editor.generation,
-            text: editor.text(),
-            limits: self.limits,
-            shape: SharedShape(editor.shape.clone()),
-        })
+        Some(editor.check_again(&self.limits))
     }
 
     /// A key in the editor; a changed text asks for its check.

@@ -117,11 +117,12 @@ impl State {
     /// status line).
     pub(super) fn value_under_cursor(&mut self, what: &str) -> Option<(String, seal::ValueSpan)> {
         let editor = self.editor.as_ref()?;
+        let text = editor.text();
         // Only the JSON's own check, which is quick: the schema's may take long on a hostile
         // document, and a seal or an open does not need it (bb79 F2).
         let valid = match editor.is_checked() {
             true => editor.validation.is_ok(),
-            false => crate::domain::CustomData::parse_with(&editor.text(), &self.limits).is_ok(),
+            false => crate::domain::CustomData::parse_with(&text, &self.limits).is_ok(),
         };
         if !valid {
             self.say(
@@ -130,7 +131,6 @@ impl State {
             );
             return None;
         }
-        let text = editor.text();
         let cursor = editor.textarea.cursor();
         let offset = byte_offset(&text, cursor.0, cursor.1);
         match seal::value_under(&text, offset) {

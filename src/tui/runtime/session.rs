@@ -280,8 +280,10 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         // Read once: its revision is what a save checks the stored schema against.
         None => {
             let stored = store.schema()?;
-            let shape = stored.as_ref().map(crate::cli::schema::shape_of_stored).transpose()?;
-            notes.extend(stored.as_ref().and_then(crate::cli::schema::warning_of_stored));
+            let compiled =
+                stored.as_ref().map(crate::cli::schema::shape_and_warning_of_stored).transpose()?;
+            let (shape, warning) = compiled.map_or((None, None), |(shape, warning)| (Some(shape), warning));
+            notes.extend(warning);
             (shape, app::SchemaSource::Stored(stored.map(|stored| stored.revision)))
         }
     };
