@@ -2368,6 +2368,52 @@ fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
     );
 }
 
+/// bb82 F1: a page of a file's last commit failing its checksum (bytes 8–15 of page 10 of a
+/// 20-user file inverted) sent redb's compaction round for ever, every signal but a second one
+/// waited out, and the kill that ended it left a file no repair could open. The pages are
+/// verified first and the file is refused before one moves; the repair then reads every user.
+/// A file that verifies and still sends the compaction round (this one after that repair) is
+/// stopped past a bound, and repaired again by the next open.
+#[test]
+fn compact_refuses_a_file_that_fails_its_check_and_stops_one_that_goes_round_for_ever() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init("hang.redb");
+    sandbox.on(&db, &["seed", "--users", "20"]).ok();
+    let users = sandbox.export(&db);
+    let mut bytes = fs::read(&db).expect("read");
+    for byte in &mut bytes[10 * 4096 + 8..10 * 4096 + 16] {
+        *byte ^= 0xff;
+    }
+    fs::write(&db, &bytes).expect("damage");
+    let started = std::time::Instant::now();
+    let mut command = sandbox.command();
+    command.arg("--db").arg(&db).arg("compact");
+    let refused = Run::within(command, std::time::Duration::from_secs(60)).fails(1);
+    assert_eq!(
+        refused,
+        format!(
+            "custodian: {0}: the database file is damaged: it fails redb's check of every page (redb: Primary is corrupted despite 2-phase commit); compact refused before it moved a page. The check marks it for a repair: the next open without --read-only makes it, going back to the last commit that verifies where it can (`custodian --db {0} info`); keep a copy of the file first if its latest saves matter, then `custodian export` tells what the repaired file reads",
+            db.display()
+        )
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the check took {:?}", started.elapsed());
+    sandbox.on(&db, &["info"]).ok();
+    assert_eq!(sandbox.export(&db), users, "the repair lost a user");
+
+    let mut command = sandbox.command();
+    command.arg("--db").arg(&db).arg("compact");
+    let stopped = Run::within(command, std::time::Duration::from_secs(60)).fails(1);
+    assert_eq!(
+        stopped,
+        format!(
+            "custodian: {0}: compact did not end within 10 s, many times what a file of this size takes: redb's compaction goes round for ever on some damaged files; stopped, the file left as a kill leaves it: the next open without --read-only repairs it (`custodian --db {0} info`), and `custodian export` then tells whether it reads every user",
+            db.display()
+        )
+    );
+    sandbox.on(&db, &["info"]).ok();
+    assert_eq!(sandbox.export(&db), users, "the repair after the stopped compaction lost a user");
+}
+
 /// bb35 #1: `isSuspended: null` in an upsert (a raw row's NULL too) un-suspended a suspended
 /// user, said only as "1 updated". A user always has the flag, so null counts as left out.
 #[test]

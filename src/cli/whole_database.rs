@@ -149,6 +149,7 @@ const COMPACT_GOES_ON: &str = "compact goes on to its end: stopped halfway it wo
 fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     let started = Instant::now();
     let before = size_of(path);
+    let _watch = CompactionWatch::start(path, before);
     RedbStore::compact_file(path).map_err(|e| match e {
         // Found partway: what was compacted before it is written. Said in compact's own
         // words: a write's "nothing was written" contradicted them (bb50 F3).
@@ -171,6 +172,44 @@ fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
         size(after),
         started.elapsed().as_secs_f64()
     ))
+}
+
+/// redb's compaction goes round for ever on some damaged files (bb82 F1: a 143 KB file spun
+/// for 10 min of CPU, every signal but a second one said and waited out, so `timeout` and a
+/// service manager's stop never ended it), and nothing stops it from outside. Past many times
+/// what a file of its size takes (4 s a GB measured), the process ends as a kill would: the
+/// last commit stands and the next read-write open repairs the file.
+struct CompactionWatch {
+    /// Dropped when the compaction returns: the watch's wait ends at once.
+    _finished: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl CompactionWatch {
+    fn start(path: &Path, bytes: u64) -> Self {
+        let bound = compaction_bound(bytes);
+        let (finished, ended) = std::sync::mpsc::channel::<()>();
+        let path = inert::shell_word(&path.display().to_string()).into_owned();
+        let watching = std::thread::Builder::new().name("custodian-compact-watch".into()).spawn(move || {
+            if ended.recv_timeout(bound) != Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                return;
+            }
+            tracing::warn!(seconds = bound.as_secs(), "compaction stopped: it did not end");
+            crate::stderr_line!(
+                "custodian: {path}: compact did not end within {} s, many times what a file of this size takes: redb's compaction goes round for ever on some damaged files; stopped, the file left as a kill leaves it: the next open without --read-only repairs it (`custodian --db {path} info`), and `custodian export` then tells whether it reads every user",
+                bound.as_secs()
+            );
+            crate::interrupt::remove_before_a_forced_exit();
+            std::process::exit(1);
+        });
+        // Without a watch the compaction runs as it did: it is still the operator's command.
+        Self { _finished: watching.is_ok().then_some(finished) }
+    }
+}
+
+/// How long a compaction of a file of `bytes` may run: 10 s, and 60 s a GB (15 times the
+/// measured rate, so a slow disk is not taken for damage).
+fn compaction_bound(bytes: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(10) + std::time::Duration::from_secs_f64(bytes as f64 / 1e9 * 60.0)
 }
 
 pub(super) fn seed_users(

@@ -237,6 +237,12 @@ pub enum StoreError {
         "{path}: compact needs the file to itself, and another program has it open (a custodian screen or command); close them and run compact again; nothing was changed"
     )]
     InUse { path: String },
+    /// `compact` found a page that fails its checksum: refused before it moved one (bb82 F1).
+    #[error(
+        "{path}: {DAMAGED_FILE}: it fails redb's check of every page (redb: {detail}); compact refused before it moved a page. The check marks it for a repair: the next open without --read-only makes it, going back to the last commit that verifies where it can (`custodian --db {quoted} info`); keep a copy of the file first if its latest saves matter, then `custodian export` tells what the repaired file reads",
+        quoted = crate::inert::shell_word(path)
+    )]
+    FailsItsCheck { path: String, detail: String },
     #[error("{context}: {error}")]
     Io { context: String, error: std::io::Error },
     #[error("database error: {0}")]

@@ -108,6 +108,15 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
                 "{display}: {DAMAGED}: it ends before the layout its header records (truncated, or its header damaged); restore it from a backup"
             ))
         }
+        // A repair that meets a last commit which does not verify where redb may not go back
+        // past it (a compaction's): the file is damaged, not "not a custodian database".
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail))
+            if detail.starts_with("Primary is corrupted") =>
+        {
+            StoreError::Database(format!(
+                "{display}: {DAMAGED}: its last commit does not verify, and its repair cannot go back past it (redb: {detail}); restore it from a backup"
+            ))
+        }
         other => StoreError::NotADatabase { path: display, detail: other.to_string() },
     }
 }
@@ -115,6 +124,18 @@ pub(super) fn open_error(path: &Path, error: redb::DatabaseError) -> StoreError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_last_commit_the_repair_cannot_go_back_past_is_damage_not_another_kind_of_file() {
+        let refused = redb::DatabaseError::Storage(redb::StorageError::Corrupted(
+            "Primary is corrupted despite 2-phase commit".into(),
+        ));
+        let said = open_error(Path::new("/data/users.redb"), refused).to_string();
+        assert!(
+            said.contains("/data/users.redb: the database file is damaged: its last commit does not verify"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn a_file_gone_before_redb_opens_it_is_missing_not_an_io_error() {
