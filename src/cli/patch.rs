@@ -15,7 +15,10 @@ use crate::domain::{group_digits, secrets};
 use crate::inert;
 use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 
+mod left_alone;
 mod users_file;
+
+use left_alone::{later_batches_to_undo_first, taken_back_then_written_again, undid};
 
 pub use users_file::{UsersFileLine, read_users};
 
@@ -478,102 +481,6 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         restored: summary.undo.saved,
     }
     .into())
-}
-
-/// The later batches some of the users looked up are under, when not all under one: each to
-/// undo first, the last one first (bb72 F2: the hint was said only when one batch held them
-/// all, and nothing when another held one, or a single save another).
-fn later_batches_to_undo_first(
-    store: &dyn UserStore,
-    left_alone: &crate::store::LeftAlone,
-    looked_up: &[Option<(BatchId, i64)>],
-    undone: &BatchId,
-) -> Option<String> {
-    // A later batch that is an undo of this one (for that user) is no batch to undo first.
-    let later: Vec<Option<(BatchId, i64)>> = left_alone
-        .iter()
-        .zip(looked_up)
-        .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, undone, revision)))
-        .collect();
-    let restored_already =
-        looked_up.iter().zip(&later).filter(|(was, is)| was.is_some() && is.is_none()).count();
-    let listed = left_alone.len();
-    let mut on_top: Vec<&(BatchId, i64)> =
-        later.iter().flatten().filter(|(batch, _)| batch != undone).collect();
-    if on_top.is_empty() {
-        return None;
-    }
-    let under = on_top.len();
-    // The last one first: two batches of one second are told apart by when each saved.
-    on_top.sort_by(|(a, a_at), (b, b_at)| (b_at, b).cmp(&(a_at, a)));
-    let mut named: Vec<&str> = Vec::new();
-    for (batch, _) in on_top {
-        if !named.contains(&batch.0.as_str()) {
-            named.push(&batch.0);
-        }
-    }
-    let undo_each = named.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>();
-    let others = later.iter().filter(|by| by.is_none()).count() - restored_already;
-    let mut rest = match others {
-        0 => String::new(),
-        1 => "; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
-            .into(),
-        n => format!(
-            "; the other {n} listed were saved outside a batch since (or deleted), which no undo takes back"
-        ),
-    };
-    if restored_already > 0 {
-        rest.push_str(&format!(
-            "; {} restored already by an undo of this one",
-            users(restored_already as u64)
-        ));
-    }
-    let of = if listed > later.len() {
-        format!("the first {} listed (only those were looked up)", later.len())
-    } else {
-        format!("the {listed} listed")
-    };
-    // "Then this one" is no advice for a batch taken back already and written again since: an
-    // undo of it again restores none of those (bb82 F3).
-    let taken_back = left_alone
-        .iter()
-        .take(looked_up.len())
-        .any(|(id, revision)| taken_back_then_written_again(store, id, undone, revision));
-    let then = if taken_back {
-        rest.push_str("; this batch was taken back already for some of them (an undo of it), so undoing it again restores none of those");
-        ""
-    } else {
-        ", then this one"
-    };
-    Some(format!(
-        "{} {} saved {under} of {of} since: batches are undone last first — {}{then}{rest}",
-        if named.len() == 1 { "batch" } else { "batches" },
-        named.join(", "),
-        undo_each.join(", then ")
-    ))
-}
-
-/// `batch`'s revision of user `id`, and the document user `id` had before it.
-fn before_the_batch(store: &dyn UserStore, id: &str, batch: &BatchId) -> Option<(u64, String)> {
-    let history = store.history(id).ok()?;
-    let revision = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
-    Some((revision, store.revision_text(id, revision.checked_sub(1)?).ok()?))
-}
-
-/// Whether user `id`'s revision `now` holds the document from before `batch`'s revision of
-/// them: the batch on top of it is an undo of it (for this user).
-fn undid(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    before_the_batch(store, id, batch)
-        .is_some_and(|(_, before)| store.revision_text(id, now).is_ok_and(|current| current == before))
-}
-
-/// Whether user `id`'s history holds, between `batch`'s revision and `now`, the document from
-/// before the batch (an undo of it), and `now` is another: the batch was taken back, then its
-/// documents written again by a later save.
-fn taken_back_then_written_again(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    before_the_batch(store, id, batch).is_some_and(|(revision, before)| {
-        (revision + 1..now).any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
-    })
 }
 
 /// Users left alone by an undo whose current revision's batch is looked up (one history read
