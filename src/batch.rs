@@ -39,19 +39,22 @@ pub fn rules_on<'a>(
 
 /// Goes over the selected users, counting each outcome into `report`: reading only (the dry
 /// run) without `batch`, else writing the changes as `batch` in one transaction (`Some`
-/// summary). `seen` hears how many users were gone over, every few thousand; once `stop`
-/// says so the walk ends with [`StoreError::Interrupted`] (a batch then writes nothing).
+/// summary). `seen` hears how many users were gone over, every few thousand, and a batch's
+/// `writing` how many in all once the walk is over and its commit begins; once `stop` says so
+/// the walk ends with [`StoreError::Interrupted`] (a batch then writes nothing).
 pub fn walk(
     store: &dyn UserStore,
     run: &PatchRun,
     report: &mut PatchReport,
     batch: Option<&BatchId>,
     seen: &mut dyn FnMut(u64),
+    writing: &mut dyn FnMut(u64),
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<BatchSummary>, StoreError> {
     // Users the dry run showed changing that the patch still changes, as shown: fewer than it
     // showed once the walk is over, and some left the selection since.
     let still_shown = std::cell::Cell::new(0_usize);
+    let matched = std::cell::Cell::new(0_u64);
     let mut edit = |record: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
         if stop() {
             return Err(StoreError::Interrupted);
@@ -89,6 +92,7 @@ pub fn walk(
             }
         }
         report.record(&record.user.id, record.user.handle(), record.revision, text, &outcome);
+        matched.set(report.matched);
         if report.matched.is_multiple_of(4096) {
             seen(report.matched);
         }
@@ -113,7 +117,10 @@ pub fn walk(
             // Each user shown changing left two fingerprints ([`PatchReport::reviewed`]).
             let shown = run.reviewed.map_or(0, |reviewed| reviewed.len() / 2);
             let mut walked = || match shown.saturating_sub(still_shown.get()) {
-                0 => Ok(()),
+                0 => {
+                    writing(matched.get());
+                    Ok(())
+                }
                 left => Err(StoreError::InvalidRecord(RecordError {
                     origin: "the selection".to_owned(),
                     reason: format!(
@@ -181,7 +188,7 @@ pub fn run_for_screen(
     if apply.is_none() {
         report = report.noting_what_changes();
     }
-    let summary = walk(store, &run, &mut report, apply.map(|apply| apply.batch), seen, stop)?;
+    let summary = walk(store, &run, &mut report, apply.map(|apply| apply.batch), seen, &mut |_| {}, stop)?;
     if let Some(reviewed) = &mut report.reviewed {
         reviewed.sort_unstable();
     }

@@ -530,6 +530,15 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
         .to_owned();
     let shown = String::from_utf8_lossy(&run_in_pty(&["undo", &batch])).into_owned();
     assert!(shown.contains(&format!("taking back batch {batch}")), "{shown}");
+    // A search's patch counts the users as found, with no ETA it cannot know (it said `ETA 0s`
+    // all through: bb81 F8), and says its commit with the final count (the count stood at its
+    // last step of 4,096 through it: bb82 F7).
+    let found = sandbox.file("found.json", r#"[{"op":"add","path":"/found","value":true}]"#);
+    let shown =
+        String::from_utf8_lossy(&run_in_pty(&["patch", "--search", "example", &found, "--yes"])).into_owned();
+    assert!(shown.contains("users matching, patched as found") && !shown.contains("ETA"), "{shown}");
+    // Both seeds' users (the quiet one's too), every one of them found.
+    assert!(shown.contains("24,000 users gone over; committing the batch"), "{shown}");
     // A part of them as an array (a debug build imports a few thousand users a second here).
     let lines: String = fs::read_to_string(exported)
         .expect("read the export")

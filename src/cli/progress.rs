@@ -107,6 +107,16 @@ fn style_with(
 /// what goes on meanwhile with the time it has taken, instead of an "ETA 0s" that stays
 /// up while the rate falls (it read as a hang at 99.9 %: bb22 L05). Drawn at once.
 pub fn writing_phase(bar: &indicatif::ProgressBar, users: u64, read: &str) {
+    // `all 1 users read` (bb42 F9).
+    let (all, them) = match users {
+        1 => ("the 1 user".to_owned(), "it in its"),
+        _ => (format!("all {} users", group_digits(users)), "them in their"),
+    };
+    last_phase(bar, format!("{all} {read}; putting {them} tables, then committing"));
+}
+
+/// The bar from now on says `message` and the time this phase has taken, drawn at once.
+pub fn last_phase(bar: &indicatif::ProgressBar, message: String) {
     if bar.is_hidden() {
         return;
     }
@@ -114,12 +124,7 @@ pub fn writing_phase(bar: &indicatif::ProgressBar, users: u64, read: &str) {
         bar.set_style(style);
     }
     bar.reset_elapsed();
-    // `all 1 users read` (bb42 F9).
-    let (all, them) = match users {
-        1 => ("the 1 user".to_owned(), "it in its"),
-        _ => (format!("all {} users", group_digits(users)), "them in their"),
-    };
-    bar.set_message(format!("{all} {read}; putting {them} tables, then committing"));
+    bar.set_message(message);
     bar.force_draw();
 }
 
