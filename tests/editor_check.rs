@@ -90,6 +90,34 @@ fn save_waits_for_the_final_texts_check_and_goes_on_with_its_answer() {
     assert!(status.starts_with("not saved: fix the error first"), "{status}");
 }
 
+/// bb82 F7: a save waiting for its check was said by a message alone, which the next one took
+/// (F1's help opened and closed): a bare `checking…` for the ~25 s of a hostile schema's check.
+#[test]
+fn a_save_waiting_for_its_check_is_said_on_the_status_line_for_as_long_as_it_waits() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let typed = type_char(&mut state, ' ');
+    drop(typed);
+    assert!(status_line(&state).contains("checking…"), "{}", status_line(&state));
+    let waiting = update(&mut state, Action::Save);
+    update(&mut state, Action::ToggleHelp);
+    update(&mut state, Action::ToggleHelp);
+    let line = status_line(&state);
+    assert!(line.contains("checking, then saving…"), "{line}");
+    update(&mut state, answer(waiting));
+    assert!(!status_line(&state).contains("checking"), "{}", status_line(&state));
+}
+
+/// The status line as a 120-column frame draws it.
+fn status_line(state: &State) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    terminal
+        .draw(|frame| custodian::tui::view::render(frame, state, &custodian::tui::theme::Theme::plain()))
+        .expect("draw");
+    let screen = terminal.backend().to_string();
+    screen.lines().rev().nth(1).unwrap_or_default().trim_matches(['"', ' ']).to_owned()
+}
+
 /// A valid text's save goes on to the store once its check answers; a change typed while it
 /// waits takes the save back (the text saved would not be the one Ctrl-S was pressed on).
 #[test]

@@ -394,6 +394,11 @@ impl Editor {
         self.checked == self.generation
     }
 
+    /// Whether a save waits for the text's check to answer.
+    pub fn saves_when_checked(&self) -> bool {
+        self.save_when_checked.is_some()
+    }
+
     /// The text changed: its check is asked for, to run off the key path (validating 1 MiB
     /// on every key made typing lag); until it answers, the status line says "checking…".
     pub(super) fn changed(&mut self, limits: &Limits) -> Effect {

@@ -43,9 +43,14 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     if state.draft_failure.is_some() && state.editor.as_ref().is_some_and(|e| e.is_modified()) {
         spans.push(Span::styled("edit NOT kept on disk · ", theme.error));
     }
-    if state.editor.as_ref().is_some_and(|editor| !editor.is_checked()) {
-        // A result for older text is never shown.
-        spans.push(Span::raw("checking…"));
+    if let Some(editor) = state.editor.as_ref().filter(|editor| !editor.is_checked()) {
+        // A result for older text is never shown. A save waiting for the check is said for as
+        // long as it waits: its message went with the next one (F1's help: bb82 F7).
+        spans.push(Span::raw(if editor.saves_when_checked() {
+            "checking, then saving…"
+        } else {
+            "checking…"
+        }));
     }
     if let Some((valid, summary)) = state.validation_summary() {
         let summary = inert::line(&summary);
