@@ -258,6 +258,35 @@ fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
     again.fails(5);
 }
 
+/// bb83 F1: batches A, B, C over the same users, then `undo C` (U, which put them back to B's
+/// documents): `undo A` said "`custodian undo U`, then this one", and following it wrote C's
+/// documents again as a new batch, which `undo A` then named, round and round; B was never
+/// named. The batch that wrote the documents the users hold is named, and its undo works.
+#[test]
+fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
+    let sandbox = Sandbox::new();
+    let add = |name: &str, path: &str| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
+    };
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "b"), "--all", "--yes"]).ok());
+    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--all", "--yes"]).ok());
+    let u = Sandbox::batch_of(&sandbox.on(&["undo", &c]).ok());
+    let refused = sandbox.on(&["undo", &a]);
+    let said = format!(
+        "batch {u} put them back to the documents batch {b} wrote: batches are undone last first — `custodian undo {b}`, then this one"
+    );
+    assert!(refused.stdout.contains(&said), "{}", refused.stdout);
+    refused.fails(5);
+    sandbox.on(&["undo", &b]).ok();
+    sandbox.on(&["undo", &a]).ok();
+    assert!(
+        sandbox.get("u2").contains(r#""plan": "pro""#) && !sandbox.get("u2").contains(r#""a""#),
+        "{}",
+        sandbox.get("u2")
+    );
+}
+
 /// bb82 F4: `undo A` again, its users left alone being those its own first undo put back and
 /// one saved by `set`: no note said why (each cause is named when a later batch is among them).
 #[test]

@@ -18,7 +18,7 @@ use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 mod left_alone;
 mod users_file;
 
-use left_alone::{later_batches_to_undo_first, taken_back_then_written_again, undid};
+use left_alone::{later_batches_to_undo_first, taken_back_then_written_again, undid, wrote_first};
 
 pub use users_file::{UsersFileLine, read_users};
 
@@ -427,6 +427,8 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     // a later batch on top is what an operator must undo first (bb21 L05).
     // With when it saved them: batches are undone last first.
     let mut later: Vec<Option<(BatchId, i64)>> = Vec::new();
+    // For each of `later`, the undo that put the user back to that batch's documents.
+    let mut put_back_by: Vec<Option<BatchId>> = Vec::new();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
         let by = (revision > 0 && at < BATCHES_LOOKED_UP)
@@ -439,7 +441,19 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             (None, _) => format!("now at revision {revision}"),
         };
         if at < BATCHES_LOOKED_UP {
-            later.push(by);
+            // An undo of a later batch that put the user back to another one's documents is
+            // no batch to undo first: the one that wrote them is (bb83 F1: the advice named
+            // the undo, whose undo wrote the later batch's documents again, round and round).
+            match wrote_first(store, id, &undone, revision) {
+                Some(wrote) if !undid(store, id, &undone, revision) => {
+                    put_back_by.push(by.map(|(undo, _)| undo));
+                    later.push(wrote);
+                }
+                _ => {
+                    put_back_by.push(None);
+                    later.push(by);
+                }
+            }
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
@@ -468,6 +482,10 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         } else if taken_back_then_written_again(store, first, &undone, its_revision) {
             format!(
                 "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} wrote its documents again since{rest}: `custodian undo {on_top}` takes those back"
+            )
+        } else if let Some(Some(undo)) = put_back_by.first() {
+            format!(
+                "batch {undo} put {whom} back to the documents batch {on_top} wrote{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
             )
         } else {
             format!(

@@ -126,3 +126,21 @@ pub(super) fn taken_back_then_written_again(
         (revision + 1..now).any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
     })
 }
+
+/// The batch that wrote user `id`'s document as it is at revision `now` first since `batch`'s
+/// revision, when that is an earlier revision than `now` (an undo of a later batch put the
+/// user back to it): `Some` of that revision's batch (`None` inside for a save outside a
+/// batch); `None` when revision `now` wrote it itself.
+pub(super) fn wrote_first(
+    store: &dyn UserStore,
+    id: &str,
+    batch: &BatchId,
+    now: u64,
+) -> Option<Option<(BatchId, i64)>> {
+    let history = store.history(id).ok()?;
+    let from = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+    let current = store.revision_text(id, now).ok()?;
+    let first = (from + 1..now).find(|&r| store.revision_text(id, r).is_ok_and(|text| text == current))?;
+    let record = history.iter().find(|r| r.revision == first)?;
+    Some(record.batch.clone().map(|by| (by, record.saved_at)))
+}
