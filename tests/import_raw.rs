@@ -259,6 +259,30 @@ fn tenant_imports_only_that_tenants_rows_and_counts_the_rest() {
     assert_eq!(ids, ["u1", "u3"]);
 }
 
+/// bb83 F5: the counts of the import's stderr lines are grouped as every other count is (`from
+/// 1500 users`, `skipped 1500 records`, `"default" (99999)`).
+#[test]
+fn the_counts_of_the_imports_notes_have_their_thousands_grouped() {
+    let sandbox = Sandbox::new();
+    let rows: Vec<Value> = (0..1500)
+        .map(|n| raw_row("admin", &format!("a{n}"), &format!("admin{n}")))
+        .chain((0..1200).map(|n| raw_row("default", &format!("d{n}"), &format!("user{n}"))))
+        .collect();
+    let file = sandbox.file("rows.jsonl", &lines(&rows));
+    let db = sandbox.init();
+    let run = sandbox.on(&db, &["import", "--tenant", "default", &file]).ok();
+    assert!(run.stderr.contains("skipped 1,500 records of other tenants or of none"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("password_encryption_method, mfa_verifications from 1,200 users"),
+        "{}",
+        run.stderr
+    );
+    let together = sandbox.home.path("together.redb");
+    sandbox.on(&together, &["init"]).ok();
+    let run = sandbox.on(&together, &["import", &file]).ok();
+    assert!(run.stderr.contains(r#""admin" (1,500), "default" (1,200)"#), "{}", run.stderr);
+}
+
 #[test]
 fn a_tenant_no_record_is_of_is_refused_and_nothing_is_imported() {
     let sandbox = Sandbox::new();

@@ -47,7 +47,11 @@ pub(super) fn import(
     };
     if let Some(tenant) = tenant.as_ref().filter(|_| taken.other_tenants > 0) {
         let skipped = taken.other_tenants;
-        let records = if skipped == 1 { "1 record".to_owned() } else { format!("{skipped} records") };
+        let records = if skipped == 1 {
+            "1 record".to_owned()
+        } else {
+            format!("{} records", group_digits(skipped as u64))
+        };
         let message = format!("skipped {records} of other tenants or of none (--tenant {tenant})");
         crate::stderr_line!("custodian: {}", inert::line(&message));
     }
@@ -55,8 +59,8 @@ pub(super) fn import(
         crate::stderr_line!("custodian: {}", inert::line(&message));
     }
     if taken.users_with_credentials > 0 {
-        let count = taken.users_with_credentials;
-        let users = if count == 1 { "1 user".to_owned() } else { format!("{count} users") };
+        // Grouped as every other count (`from 1500 users`: bb83 F5).
+        let users = crate::domain::patch::users(taken.users_with_credentials as u64);
         let message = format!(
             "credentials are never imported: dropped {} from {users}",
             taken.credential_fields.join(", ")
@@ -87,7 +91,8 @@ pub(super) fn import(
     let named = summary.removed_keys.len() as u64;
     if let Some(more) = summary.users_with_removed_keys.checked_sub(named).filter(|more| *more > 0) {
         crate::stderr_line!(
-            "custodian: warning: and {more} more users had keys removed (`custodian history USER` shows what each one held)"
+            "custodian: warning: and {} more users had keys removed (`custodian history USER` shows what each one held)",
+            group_digits(more)
         );
     }
     // A record without `updatedAt` (a file made by hand) cannot be held against a save made
@@ -102,9 +107,12 @@ pub(super) fn import(
     // the same export) imported no secret, and its warning drowned a new one (bb40 F4). When
     // some records were unchanged, the warning says it counts the records read.
     if flagged.users > 0 && summary.inserted + summary.updated > 0 {
-        let users = if flagged.users == 1 { "1 user".to_owned() } else { format!("{} users", flagged.users) };
+        let users = crate::domain::patch::users(flagged.users);
         let read = if summary.unchanged > 0 {
-            format!(" (of the records read, {} of them unchanged and stored as they were)", summary.unchanged)
+            format!(
+                " (of the records read, {} of them unchanged and stored as they were)",
+                group_digits(summary.unchanged)
+            )
         } else {
             String::new()
         };
@@ -128,10 +136,12 @@ fn tenants_merged(taken: &TakenOut) -> Option<String> {
     let mut named: Vec<String> = taken
         .tenants
         .iter()
-        .map(|(tenant, count)| format!("{} ({count})", inert::cut_to_width(&format!("{tenant:?}"), 42)))
+        .map(|(tenant, count)| {
+            format!("{} ({})", inert::cut_to_width(&format!("{tenant:?}"), 42), group_digits(*count as u64))
+        })
         .collect();
     let count = if taken.later_tenants > 0 {
-        named.push(format!("and {} records of other tenants", taken.later_tenants));
+        named.push(format!("and {} records of other tenants", group_digits(taken.later_tenants as u64)));
         format!("more than {TENANTS_NAMED}")
     } else {
         taken.tenants.len().to_string()
