@@ -228,4 +228,8 @@ fn the_journal_names_a_value_whose_keys_were_only_reordered_as_history_does() {
         .ok();
     let entries = sandbox.json(&db, &["--user", "tyamada", "--limit", "1"]);
     assert_eq!(field(&entries, "changed"), [&serde_json::json!(["n", "prefs"])]);
+    // And `history` names them the same way (it showed an empty CHANGES column: bb83 F2).
+    let history = sandbox.on(&db, &["history", "tyamada"]).ok().stdout;
+    let current = history.lines().find(|line| line.contains("(current)")).expect("the current revision");
+    assert!(current.contains("~2: n, prefs"), "{history}");
 }

@@ -101,12 +101,22 @@ impl HistoryReader {
             }
         }
         let now: std::collections::HashSet<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
-        let removed = self
+        let removed: Vec<String> = self
             .previous_keys
             .iter()
             .filter(|(k, _)| !now.contains(k.as_str()))
             .map(|(k, _)| k.clone())
             .collect();
+        // Only the top-level keys reordered: the keys that moved are named, as the journal
+        // names them, or the revision read as a save that changed nothing (bb83 F2).
+        if added.is_empty() && removed.is_empty() && changed.is_empty() && self.previous_revision.is_some() {
+            changed = keys
+                .iter()
+                .zip(&self.previous_keys)
+                .filter(|((now, _), (before, _))| now != before)
+                .map(|((now, _), _)| now.clone())
+                .collect();
+        }
         let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         let earlier = *self.first_with_digest.entry(digest).or_insert(revision);
         let same_as = (earlier != revision && Some(earlier) != self.previous_revision).then_some(earlier);
@@ -170,6 +180,18 @@ mod tests {
                 .changed,
             ["same"]
         );
+    }
+
+    #[test]
+    fn a_revision_that_only_reorders_the_keys_names_those_that_moved() {
+        let mut reader = HistoryReader::new();
+        reader.next(1, r#"{"a": 1, "b": 2, "c": 3}"#);
+        let moved = reader.next(2, r#"{"c": 3, "a": 1, "b": 2}"#);
+        assert_eq!(
+            moved,
+            RevisionChanges { changed: vec!["c".into(), "a".into(), "b".into()], ..Default::default() }
+        );
+        assert_eq!(reader.next(3, r#"{"c": 3, "b": 2, "a": 1}"#).changed, ["b", "a"]);
     }
 
     #[test]
