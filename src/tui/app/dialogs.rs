@@ -160,13 +160,16 @@ impl State {
     }
 
     pub(super) fn quit(&mut self) {
-        if let Some(users) = self.patch.as_ref().filter(|view| view.applying).map(|view| view.applying_to()) {
+        if let Some(view) = self.patch.as_mut().filter(|view| view.applying) {
             // A batch the operator confirmed is not thrown away by a key (the way out stops
-            // it, as a signal does): the screen stays until it answers, as `q` does (bb30 T01).
+            // it, as a signal does): the screen stays until it answers, as `q` does (bb30 T01),
+            // then ends (the key was dropped: bb83 F6).
+            view.quit_when_answered = true;
+            let users = view.applying_to();
             self.say(
                 StatusKind::Info,
                 format!(
-                    "applying the patch to {users}… wait, then Ctrl-C (a signal stops it, writing nothing)"
+                    "applying the patch to {users}… quitting once it is written (a signal stops it, writing nothing)"
                 ),
             );
             return;

@@ -87,6 +87,9 @@ pub struct PatchView {
     pub scroll: usize,
     /// The apply is under way: the overlay stays until its answer.
     pub applying: bool,
+    /// The operator asked to quit while the apply was under way: the screen ends with its
+    /// answer, said after the screen.
+    pub quit_when_answered: bool,
     /// The users the patch would leave holding something that looks like a secret are
     /// written too (`s`); by default they are left as they are, as `custodian patch` leaves
     /// them without `--allow-sensitive`.
@@ -185,6 +188,7 @@ impl State {
             selected: 0,
             scroll: 0,
             applying: false,
+            quit_when_answered: false,
             write_flagged: false,
             seen: None,
             stop: StopFlag::default(),
@@ -348,7 +352,22 @@ impl State {
     }
 
     /// The apply's answer: the batch on the status line and the list read again, or why not.
+    /// A quit asked for while it was written is made now, the answer said after the screen
+    /// (the key was dropped, and the screen stayed after the batch: bb83 F6).
     pub(super) fn patch_applied(&mut self, result: PatchAnswer) -> Vec<Effect> {
+        let quit_when_answered = self.patch.as_ref().is_some_and(|view| view.quit_when_answered);
+        let effects = self.patch_answered(result);
+        if !quit_when_answered {
+            return effects;
+        }
+        if let Some(status) = &self.status {
+            self.said_at_exit.push(status.text.clone());
+        }
+        self.quit();
+        if self.quit { Vec::new() } else { effects }
+    }
+
+    fn patch_answered(&mut self, result: PatchAnswer) -> Vec<Effect> {
         match result {
             PatchAnswer::CommittedUnanswered(batch) => {
                 self.patch = None;
