@@ -259,6 +259,37 @@ fn tenant_imports_only_that_tenants_rows_and_counts_the_rest() {
     assert_eq!(ids, ["u1", "u3"]);
 }
 
+/// bb83 F3: a raw row's values were refused by their API names (`primaryEmail`, `isSuspended`,
+/// `applicationId`) where the file has its columns; the API's records keep theirs.
+#[test]
+fn a_raw_rows_refusals_name_its_columns_as_the_file_has_them() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.init();
+    let long = "x".repeat(200);
+    for (record, said) in [
+        (
+            json!({"id": "a", "custom_data": {}, "primary_email": "  "}),
+            "line 1: `primary_email` must not be empty",
+        ),
+        (
+            json!({"id": "a", "custom_data": {}, "is_suspended": "t"}),
+            "line 1: `is_suspended` must be true or false",
+        ),
+        (
+            json!({"id": "a", "custom_data": {}, "application_id": long}),
+            "line 1: `application_id` is 200 characters",
+        ),
+        (
+            json!({"id": "a", "customData": {}, "primaryEmail": "  "}),
+            "line 1: `primaryEmail` must not be empty",
+        ),
+    ] {
+        let file = sandbox.file("row.jsonl", &lines(&[record]));
+        let error = sandbox.on(&db, &["import", &file]).fails(4);
+        assert!(error.starts_with(&format!("custodian: {said}")), "{error}");
+    }
+}
+
 /// bb83 F5: the counts of the import's stderr lines are grouped as every other count is (`from
 /// 1500 users`, `skipped 1500 records`, `"default" (99999)`).
 #[test]

@@ -376,7 +376,7 @@ impl RecordRules {
             _ => logto_row::Taken::default(),
         };
         if let Some(reason) = value.as_object().and_then(names::problem) {
-            return Err(fail(reason));
+            return Err(fail(taken.in_the_records_names(reason)));
         }
         // The fields an upsert takes from the record. A timestamp or `isSuspended` given as
         // null cannot clear anything (a user always has one), so it counts as left out: what
@@ -391,8 +391,12 @@ impl RecordRules {
                 .map(|(k, _)| k.clone())
                 .collect()
         });
-        let (user, custom_data) = User::from_logto(value, self.now_ms).map_err(|e| fail(e.to_string()))?;
-        Ok((self.new_user(user, custom_data, fields, &origin, raw)?, taken))
+        let (user, custom_data) = User::from_logto(value, self.now_ms)
+            .map_err(|e| fail(taken.in_the_records_names(e.to_string())))?;
+        let new = self
+            .new_user(user, custom_data, fields, &origin, raw)
+            .map_err(|e| RecordError { reason: taken.in_the_records_names(e.reason), ..e })?;
+        Ok((new, taken))
     }
 
     /// A record's user once read, either way: its times and customData checked.

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 use super::time::parse_timestamptz;
-use super::user::json_type_name;
+use super::user::{LATEST_MILLIS, json_type_name};
 
 /// The fields that hold credentials, as (API field, table column). Besides the table's own:
 /// the hash and its algorithm as Logto's API carries them (`POST /api/users` takes them to
@@ -65,6 +65,19 @@ pub struct Taken {
     pub credentials: Vec<&'static str>,
     /// Its tenant (`tenant_id` or `tenantId`), when it named one.
     pub tenant: Option<String>,
+    /// The raw row's columns renamed to the API's fields, as (column, field).
+    pub renamed: Vec<(&'static str, &'static str)>,
+}
+
+impl Taken {
+    /// `reason`, refusing one of the record's values by its API name, with the names the
+    /// record has: a raw row's refusals named `primaryEmail`, `isSuspended` where the file
+    /// says `primary_email`, `is_suspended` (bb83 F3).
+    pub fn in_the_records_names(&self, reason: String) -> String {
+        self.renamed.iter().fold(reason, |reason, (column, field)| {
+            reason.replace(&format!("`{field}`"), &format!("`{column}`"))
+        })
+    }
 }
 
 /// Whether a credential field holds anything: a hash, a method, an MFA factor, a setting.
@@ -114,7 +127,14 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
         let Some(value) = map.shift_remove(column) else { continue };
         let value = match value {
             Value::String(text) if TIMESTAMP_COLUMNS.contains(&column) => match parse_timestamptz(&text) {
-                Some(ms) if ms >= 0 => Value::from(ms),
+                Some(ms @ 0..=LATEST_MILLIS) => Value::from(ms),
+                // After the year 9999 in UTC only (`9999-12-31 23:59:59.999-01`): said as written,
+                // not as the milliseconds it reads as, which the file never held (bb83 F3).
+                Some(ms) if ms > LATEST_MILLIS => {
+                    return Err(format!(
+                        "`{column}` {text:?} is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
+                    ));
+                }
                 // Said as what it is, as the camelCase field's are: a year 10000 read "not …
                 // from 1970 on", as if too early (bb71 F5).
                 Some(_) => {
@@ -147,6 +167,7 @@ pub fn take_shape(map: &mut Map<String, Value>) -> Result<Taken, String> {
             other => other,
         };
         map.insert(field.to_owned(), value);
+        taken.renamed.push((column, field));
     }
     match map.shift_remove("tenantId") {
         None | Some(Value::Null) => {}
@@ -284,6 +305,14 @@ mod tests {
             taken.expect_err("refused"),
             "`created_at` \"10000-01-01 00:00:00+00\" is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
         );
+        // After it only in UTC: said as written, not as milliseconds the file never held (bb83 F3).
+        let (taken, _) = shape(json!({"updated_at": "9999-12-31 23:59:59.999999-01"}));
+        assert_eq!(
+            taken.expect_err("refused"),
+            "`updated_at` \"9999-12-31 23:59:59.999999-01\" is after the year 9999 (at most 9999-12-31 23:59:59.999+00)"
+        );
+        let (taken, _) = shape(json!({"updated_at": "9999-12-31 23:59:59.999+00"}));
+        assert!(taken.is_ok(), "the last millisecond is kept: {taken:?}");
         // Epoch seconds or milliseconds written as text are no date at all (bb81 F4).
         for digits in ["1704164645", "1704164645123"] {
             let (taken, _) = shape(json!({ "created_at": digits }));
