@@ -2371,9 +2371,11 @@ fn compact_of_a_damaged_file_stops_naming_the_file_and_what_to_check() {
 /// bb82 F1: a page of a file's last commit failing its checksum (bytes 8–15 of page 10 of a
 /// 20-user file inverted) sent redb's compaction round for ever, every signal but a second one
 /// waited out, and the kill that ended it left a file no repair could open. The pages are
-/// verified first and the file is refused before one moves; the repair then reads every user.
-/// A file that verifies and still sends the compaction round (this one after that repair) is
-/// stopped past a bound, and repaired again by the next open.
+/// verified first and the file is refused before one moves, written not at all: redb's own
+/// check marked it for a repair that failed on the same damage, and a file every read read
+/// became one no command opened (bb84 F1). A file that verifies and still sends the
+/// compaction round (this one once a repair went back past its damaged commit) is stopped
+/// past a bound, and repaired by the next open.
 #[test]
 fn compact_refuses_a_file_that_fails_its_check_and_stops_one_that_goes_round_for_ever() {
     let sandbox = Sandbox::new();
@@ -2385,24 +2387,33 @@ fn compact_refuses_a_file_that_fails_its_check_and_stops_one_that_goes_round_for
         *byte ^= 0xff;
     }
     fs::write(&db, &bytes).expect("damage");
+    let compact = || {
+        let mut command = sandbox.command();
+        command.arg("--db").arg(&db).arg("compact");
+        Run::within(command, std::time::Duration::from_secs(60))
+    };
     let started = std::time::Instant::now();
-    let mut command = sandbox.command();
-    command.arg("--db").arg(&db).arg("compact");
-    let refused = Run::within(command, std::time::Duration::from_secs(60)).fails(1);
+    let refused = compact().fails(1);
     assert_eq!(
         refused,
         format!(
-            "custodian: {0}: the database file is damaged: it fails redb's check of every page (redb: Primary is corrupted despite 2-phase commit); compact refused before it moved a page. The check marks it for a repair: the next open without --read-only makes it, going back to the last commit that verifies where it can (`custodian --db {0} info`); keep a copy of the file first if its latest saves matter, then `custodian export` tells what the repaired file reads",
+            "custodian: {0}: the database file is damaged: it fails redb's check of every page (redb: Primary is corrupted despite 2-phase commit); compact refused, nothing written (compacted, the damage would be in a file no open repairs). Reads that do not meet the damaged page still work: `custodian --db {0} export --out FILE` tells whether every user reads, and `import` of that file into a new database makes a sound one; else restore it from a backup",
             db.display()
         )
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "the check took {:?}", started.elapsed());
+    assert!(fs::read(&db).expect("read") == bytes, "the refused compaction wrote to the file");
+    assert_eq!(sandbox.export(&db), users, "the refused file no longer reads every user");
+    sandbox.on(&db, &["info"]).ok();
+    assert_eq!(compact().fails(1), refused, "refused the same way again");
+
+    // Marked as a killed writer leaves it, the next open's repair goes back past the damaged
+    // commit; what is left passes the check and still sends redb's compaction round.
+    bytes[9] |= 2;
+    fs::write(&db, &bytes).expect("mark for a repair");
     sandbox.on(&db, &["info"]).ok();
     assert_eq!(sandbox.export(&db), users, "the repair lost a user");
-
-    let mut command = sandbox.command();
-    command.arg("--db").arg(&db).arg("compact");
-    let stopped = Run::within(command, std::time::Duration::from_secs(60)).fails(1);
+    let stopped = compact().fails(1);
     assert_eq!(
         stopped,
         format!(

@@ -239,7 +239,7 @@ pub enum StoreError {
     InUse { path: String },
     /// `compact` found a page that fails its checksum: refused before it moved one (bb82 F1).
     #[error(
-        "{path}: {DAMAGED_FILE}: it fails redb's check of every page (redb: {detail}); compact refused before it moved a page. The check marks it for a repair: the next open without --read-only makes it, going back to the last commit that verifies where it can (`custodian --db {quoted} info`); keep a copy of the file first if its latest saves matter, then `custodian export` tells what the repaired file reads",
+        "{path}: {DAMAGED_FILE}: it fails redb's check of every page (redb: {detail}); compact refused, nothing written (compacted, the damage would be in a file no open repairs). Reads that do not meet the damaged page still work: `custodian --db {quoted} export --out FILE` tells whether every user reads, and `import` of that file into a new database makes a sound one; else restore it from a backup",
         quoted = crate::inert::shell_word(path)
     )]
     FailsItsCheck { path: String, detail: String },

@@ -32,6 +32,7 @@ mod open;
 mod tables;
 mod transactions;
 mod user_store;
+mod verify;
 mod write_tables;
 
 use journal::{JournalWriter, KeyChanges, Save};

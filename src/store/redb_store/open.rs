@@ -396,6 +396,23 @@ impl RedbStore {
     /// (see [`RedbStore::compact`]): refused at once, the file untouched, while any other
     /// process has it open.
     pub fn compact_file(path: &Path) -> Result<(), StoreError> {
+        // redb's compaction commits in two phases, after which its repair no longer goes back
+        // past a commit that does not verify: compacting a file whose trees fail their
+        // checksums went round for ever, and the kill that ended it left a file no open could
+        // repair (bb82 F1). Every page is verified first, writing nothing (a refused
+        // compaction left the file marked for a repair that failed: bb84 F1), and a damaged
+        // file is refused before any page moves.
+        if let Err(e) = verify::check_every_page(path) {
+            return Err(match e {
+                redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
+                    StoreError::FailsItsCheck { path: path.display().to_string(), detail }
+                }
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::InUse { path: path.display().to_string() }
+                }
+                other => open_error(path, other),
+            });
+        }
         let mut builder = Builder::new();
         builder.set_concurrency_mode(ConcurrencyMode::ExclusiveWriter).set_cache_size(COMPACTION_CACHE_BYTES);
         let mut db = builder.open(path).map_err(|e| match e {
@@ -404,21 +421,6 @@ impl RedbStore {
             }
             other => open_error(path, other),
         })?;
-        // redb's compaction commits in two phases, after which its repair no longer goes back
-        // past a commit that does not verify: compacting a file whose trees fail their
-        // checksums went round for ever, and the kill that ended it left a file no open could
-        // repair (bb82 F1). Every page is verified first (0.74 s at 1M users, beside the
-        // compaction's 4 s), and a damaged file is refused before any page moves.
-        if let Err(e) = db.check_integrity() {
-            drop(db);
-            return Err(match e {
-                redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
-                    StoreError::FailsItsCheck { path: path.display().to_string(), detail }
-                }
-                redb::DatabaseError::Storage(other) => other.into(),
-                other => StoreError::Database(format!("cannot check the file before compacting it: {other}")),
-            });
-        }
         let compacted = match db.compact() {
             Ok(_) => return Ok(()),
             Err(redb::CompactionError::Storage(e)) => e.into(),
