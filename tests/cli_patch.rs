@@ -287,6 +287,58 @@ fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
     );
 }
 
+/// bb84 F4: A, B, `undo B` (U1), `undo U1` (U2, B's documents again): `undo A` named B, whose
+/// undo is refused (taken back already); U2 is the batch on top, and following the advice to
+/// the end takes every user back.
+#[test]
+fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_taken_back() {
+    let sandbox = Sandbox::new();
+    let set = |name: &str, value: u8| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/a","value":{value}}}]"#))
+    };
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &set("one.json", 1), "--all", "--yes"]).ok());
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &set("two.json", 2), "--all", "--yes"]).ok());
+    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
+    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
+    let refused = sandbox.on(&["undo", &a]);
+    let said = format!(
+        "batch {u2} saved them since: batches are undone last first — `custodian undo {u2}`, then this one"
+    );
+    assert!(refused.stdout.contains(&said), "{}", refused.stdout);
+    refused.fails(5);
+    sandbox.on(&["undo", &u2]).ok();
+    sandbox.on(&["undo", &a]).ok();
+    assert!(!sandbox.get("u2").contains(r#""a""#), "{}", sandbox.get("u2"));
+}
+
+/// bb84 F5: A on all, B on some, `undo B`, C on others, then `undo A` (its undo UA restores
+/// B's users): `undo B` said UA "wrote its documents again" (UA wrote those from before A),
+/// and following it took back half of `undo A`. Nothing of B is on them: said so, no undo named.
+#[test]
+fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo() {
+    let sandbox = Sandbox::new();
+    let set = |name: &str, value: u8| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/a","value":{value}}}]"#))
+    };
+    let first_two = sandbox.file("first_two.txt", "u1\nu2\n");
+    let last_two = sandbox.file("last_two.txt", "u3\nu4\n");
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &set("one.json", 1), "--all", "--yes"]).ok());
+    let b =
+        Sandbox::batch_of(&sandbox.on(&["patch", &set("two.json", 2), "--users", &first_two, "--yes"]).ok());
+    sandbox.on(&["undo", &b]).ok();
+    sandbox.on(&["patch", &set("two.json", 2), "--users", &last_two, "--yes"]).ok();
+    let undo_of_a = sandbox.on(&["undo", &a]);
+    let ua = Sandbox::batch_of(&undo_of_a);
+    undo_of_a.fails(5);
+    let refused = sandbox.on(&["undo", &b]);
+    let said = format!(
+        "this batch was taken back already (an undo of it restored them), and batch {ua} saved other documents since: nothing of this batch is left on them to take back"
+    );
+    assert!(refused.stdout.contains(&said), "{}", refused.stdout);
+    assert!(!refused.stdout.contains(&format!("`custodian undo {ua}`")), "{}", refused.stdout);
+    refused.fails(5);
+}
+
 /// bb82 F4: `undo A` again, its users left alone being those its own first undo put back and
 /// one saved by `set`: no note said why (each cause is named when a later batch is among them).
 #[test]

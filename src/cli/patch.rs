@@ -18,7 +18,9 @@ use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 mod left_alone;
 mod users_file;
 
-use left_alone::{later_batches_to_undo_first, taken_back_then_written_again, undid, wrote_first};
+use left_alone::{
+    holds_the_batchs_document, later_batches_to_undo_first, taken_back_then_written_again, undid, wrote_first,
+};
 
 pub use users_file::{UsersFileLine, read_users};
 
@@ -444,8 +446,15 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             // An undo of a later batch that put the user back to another one's documents is
             // no batch to undo first: the one that wrote them is (bb83 F1: the advice named
             // the undo, whose undo wrote the later batch's documents again, round and round).
+            // That batch taken back since itself (an undo of its undo wrote its documents
+            // again) is no batch to undo first either: the one on top is (bb84 F4).
             match wrote_first(store, id, &undone, revision) {
-                Some(wrote) if !undid(store, id, &undone, revision) => {
+                Some(wrote)
+                    if !undid(store, id, &undone, revision)
+                        && !wrote.as_ref().is_some_and(|(first, _)| {
+                            taken_back_then_written_again(store, id, first, revision)
+                        }) =>
+                {
                     put_back_by.push(by.map(|(undo, _)| undo));
                     later.push(wrote);
                 }
@@ -479,9 +488,19 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         // that): "is an undo of this one" named the undo of another batch (bb81 F2).
         let note = if undid(store, first, &undone, its_revision) {
             format!("batch {on_top} put {whom} back to the documents from before this one already{rest}")
-        } else if taken_back_then_written_again(store, first, &undone, its_revision) {
+        } else if taken_back_then_written_again(store, first, &undone, its_revision)
+            && holds_the_batchs_document(store, first, &undone, its_revision)
+        {
             format!(
                 "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} wrote its documents again since{rest}: `custodian undo {on_top}` takes those back"
+            )
+        } else if taken_back_then_written_again(store, first, &undone, its_revision) {
+            // Saved since with other documents: nothing of this batch is on them, and undoing
+            // the later batch would take back what it did, not this one (it said the later
+            // batch "wrote its documents again", and following it took back half of an undo:
+            // bb84 F5).
+            format!(
+                "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} saved other documents since{rest}: nothing of this batch is left on them to take back"
             )
         } else if let Some(Some(undo)) = put_back_by.first() {
             format!(

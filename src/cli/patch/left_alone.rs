@@ -144,3 +144,16 @@ pub(super) fn wrote_first(
     let record = history.iter().find(|r| r.revision == first)?;
     Some(record.batch.clone().map(|by| (by, record.saved_at)))
 }
+
+/// Whether user `id`'s revision `now` holds the document `batch` wrote.
+pub(super) fn holds_the_batchs_document(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
+    let Some(written) =
+        store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.batch.as_ref() == Some(batch)))
+    else {
+        return false;
+    };
+    match (store.revision_text(id, written.revision), store.revision_text(id, now)) {
+        (Ok(written), Ok(current)) => written == current,
+        _ => false,
+    }
+}
