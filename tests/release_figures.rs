@@ -167,3 +167,35 @@ fn a_write_refused_on_a_damaged_page_and_the_repair_after_it_never_end_as_a_pani
         "no damage made redb's close fail after a repair: the test tests nothing"
     );
 }
+
+/// bb84 F3: a damaged page of redb's table definitions (byte 1000 of page 25 of a 20-user
+/// file) made `set` say redb's own words, `database error: Current definition of u64 does not
+/// match stored definition …`, naming no file and no damage. Release only: redb's debug
+/// assertions refuse such a file at its open.
+#[test]
+fn a_write_on_a_damaged_table_definition_names_the_file_and_the_damage() {
+    release_only();
+    let home = PrivateHome::new(&[]);
+    let on = |db: &std::path::Path, args: &[&str]| {
+        let mut command = home.custodian();
+        command.arg("--db").arg(db).args(args);
+        Run::within(command, Duration::from_secs(60))
+    };
+    let db = home.path("definitions.redb");
+    on(&db, &["init"]).ok();
+    on(&db, &["seed", "--users", "20"]).ok();
+    let user = on(&db, &["list", "--limit", "1", "--json"]).ok().stdout;
+    let user: serde_json::Value = serde_json::from_str(user.lines().next().expect("a user")).expect("json");
+    let user = user["id"].as_str().expect("an id").to_owned();
+    let mut bytes = fs::read(&db).expect("read");
+    bytes[25 * 4096 + 1000] ^= 0xff;
+    fs::write(&db, &bytes).expect("damage");
+    let doc = home.path("doc.json");
+    fs::write(&doc, b"{\"x\": 1}").expect("write the document");
+    let error = on(&db, &["set", &user, doc.to_str().expect("utf-8")]).fails(1);
+    let said = format!(
+        "{}: the database file is damaged: a table's stored definition is not the one custodian made it with (redb: ",
+        db.display()
+    );
+    assert!(error.contains(&said) && error.ends_with("; restore it from a backup"), "{error}");
+}
