@@ -339,6 +339,33 @@ fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo(
     refused.fails(5);
 }
 
+/// bb84 F6: A, B, C over the same users: `undo A` named C alone, "then this one", and B only
+/// after C's undo. Each batch between is named, the last first, and followed it works.
+#[test]
+fn undo_under_a_stack_of_batches_names_each_the_last_first() {
+    let sandbox = Sandbox::new();
+    let add = |name: &str, path: &str| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
+    };
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "b"), "--all", "--yes"]).ok());
+    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--all", "--yes"]).ok());
+    let refused = sandbox.on(&["undo", &a]);
+    let said = format!(
+        "batches {c}, {b} saved them since: batches are undone last first — `custodian undo {c}`, then `custodian undo {b}`, then this one"
+    );
+    assert!(refused.stdout.contains(&said), "{}", refused.stdout);
+    refused.fails(5);
+    for batch in [&c, &b, &a] {
+        sandbox.on(&["undo", batch]).ok();
+    }
+    assert!(
+        sandbox.get("u2").contains(r#""plan": "pro""#) && !sandbox.get("u2").contains(r#""a""#),
+        "{}",
+        sandbox.get("u2")
+    );
+}
+
 /// bb82 F4: `undo A` again, its users left alone being those its own first undo put back and
 /// one saved by `set`: no note said why (each cause is named when a later batch is among them).
 #[test]

@@ -19,7 +19,8 @@ mod left_alone;
 mod users_file;
 
 use left_alone::{
-    holds_the_batchs_document, later_batches_to_undo_first, taken_back_then_written_again, undid, wrote_first,
+    holds_the_batchs_document, later_batches_to_undo_first, stacked_under, taken_back_then_written_again,
+    undid, wrote_first,
 };
 
 pub use users_file::{UsersFileLine, read_users};
@@ -505,6 +506,20 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         } else if let Some(Some(undo)) = put_back_by.first() {
             format!(
                 "batch {undo} put {whom} back to the documents batch {on_top} wrote{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
+            )
+        } else if let Some(stack) =
+            stacked_under(store, &summary.changed_since, &undone).filter(|s| s.len() > 1)
+        {
+            // Each batch between, not the top one alone: after its undo the next one was named
+            // only then, with "then this one" broken once (bb84 F6).
+            let named = stack.iter().map(|batch| batch.0.as_str()).collect::<Vec<_>>().join(", ");
+            let undo_each = stack
+                .iter()
+                .map(|batch| format!("`custodian undo {batch}`"))
+                .collect::<Vec<_>>()
+                .join(", then ");
+            format!(
+                "batches {named} saved {whom} since{rest}: batches are undone last first — {undo_each}, then this one"
             )
         } else {
             format!(

@@ -157,3 +157,35 @@ pub(super) fn holds_the_batchs_document(store: &dyn UserStore, id: &str, batch: 
         _ => false,
     }
 }
+
+/// The batches that saved the users looked up since `batch`, newest first, when each of them
+/// has the same and each wrote a document of its own (no undo among them: none brought back an
+/// earlier document; no save outside a batch): each is undone before `batch`, the last first.
+pub(super) fn stacked_under(
+    store: &dyn UserStore,
+    left_alone: &crate::store::LeftAlone,
+    batch: &BatchId,
+) -> Option<Vec<BatchId>> {
+    let mut stacks = left_alone.iter().take(super::BATCHES_LOOKED_UP).map(|(id, now)| {
+        let history = store.history(id).ok()?;
+        let from = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+        let mut seen = Vec::new();
+        let mut stack: Vec<BatchId> = Vec::new();
+        for record in history.iter().filter(|r| r.revision <= now) {
+            let text = store.revision_text(id, record.revision).ok()?;
+            if record.revision > from {
+                if seen.contains(&text) {
+                    return None;
+                }
+                let by = record.batch.clone()?;
+                if !stack.contains(&by) {
+                    stack.insert(0, by);
+                }
+            }
+            seen.push(text);
+        }
+        Some(stack)
+    });
+    let first = stacks.next()??;
+    stacks.all(|stack| stack.as_ref() == Some(&first)).then_some(first)
+}
