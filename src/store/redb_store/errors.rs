@@ -30,13 +30,10 @@ impl From<redb::TableError> for StoreError {
         match error {
             // Opening a table reads its root page: a damaged file shows there first.
             redb::TableError::Storage(e) => e.into(),
-            // custodian opens each table with the types it made it with (a layout change is an
-            // upgrade): a stored definition that reads otherwise is a damaged page (redb's own
-            // words alone read as a version mismatch, no file named: bb84 F3).
-            other @ (redb::TableError::TypeDefinitionChanged { .. }
-            | redb::TableError::TableTypeMismatch { .. }
-            | redb::TableError::TableIsMultimap(_)
-            | redb::TableError::TableIsNotMultimap(_)) => StoreError::Database(format!(
+            // A type custodian stores with a fixed width and alignment that reads otherwise is
+            // a damaged page (redb's own words alone read as a version mismatch, no file named:
+            // bb84 F3). A table of other types is another program's file, as it was.
+            other @ redb::TableError::TypeDefinitionChanged { .. } => StoreError::Database(format!(
                 "{DAMAGED}: a table's stored definition is not the one custodian made it with (redb: {other}); restore it from a backup"
             )),
             other => database_error(other),
