@@ -366,6 +366,60 @@ fn undo_under_a_stack_of_batches_names_each_the_last_first() {
     );
 }
 
+/// bb85 F2: A, B, C on one user, then a `set` that writes B's document again: `undo A` named
+/// B ("then this one"), whose undo is refused (the `set` is a change), and then named B again.
+/// A save outside a batch puts nothing back: no batch is named for it.
+#[test]
+fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
+    let sandbox = Sandbox::new();
+    let add = |name: &str, path: &str| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
+    };
+    let one = sandbox.file("one.txt", "u2\n");
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "k1"), "--users", &one, "--yes"]).ok());
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "k2"), "--users", &one, "--yes"]).ok());
+    let written_by_b = sandbox.file("b-doc.json", &sandbox.get("u2"));
+    sandbox.on(&["patch", &add("c.json", "k3"), "--users", &one, "--yes"]).ok();
+    sandbox.on(&["set", "u2", &written_by_b]).ok();
+    let refused = sandbox.on(&["undo", &a]);
+    assert!(!refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
+    refused.fails(5);
+}
+
+/// bb85 F4: A on four users, B over one of them, `undo A` (U1, which leaves that one under B),
+/// `undo U1` (A's documents again on the other three): the advice named the batches on top
+/// without "then this one", as A were taken back from every user, and A's change stayed on the
+/// one under B, unsaid. Taken back from some only: "then this one" is kept, and said why.
+#[test]
+fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_from() {
+    let sandbox = Sandbox::new();
+    let add = |name: &str, path: &str| {
+        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
+    };
+    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "k1"), "--all", "--yes"]).ok());
+    let one = sandbox.file("one.txt", "u2\n");
+    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "k2"), "--users", &one, "--yes"]).ok());
+    let undo_of_a = sandbox.on(&["undo", &a]);
+    let u1 = Sandbox::batch_of(&undo_of_a);
+    undo_of_a.fails(5);
+    sandbox.on(&["undo", &u1]).ok();
+    let refused = sandbox.on(&["undo", &a]);
+    assert!(refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
+    assert!(refused.stdout.contains("then this one"), "{}", refused.stdout);
+    let advice = refused.stdout.clone();
+    refused.fails(5);
+    // Followed to the end, A's change is gone from every user.
+    for step in advice.split('`').filter(|part| part.starts_with("custodian undo ")) {
+        sandbox.on(&["undo", step.trim_start_matches("custodian undo ")]).ok();
+    }
+    // Exit 5 still: the users the first named undo put back are listed as put back already.
+    let last = sandbox.on(&["undo", &a]);
+    assert!(last.stdout.contains("restored 1 user of batch"), "{}", last.stdout);
+    for user in ["u1", "u2", "u3", "u4"] {
+        assert!(!sandbox.get(user).contains(r#""k1""#), "{user}: {}", sandbox.get(user));
+    }
+}
+
 /// bb82 F4: `undo A` again, its users left alone being those its own first undo put back and
 /// one saved by `set`: no note said why (each cause is named when a later batch is among them).
 #[test]

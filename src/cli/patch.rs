@@ -20,7 +20,7 @@ mod users_file;
 
 use left_alone::{
     holds_the_batchs_document, later_batches_to_undo_first, stacked_under, taken_back_then_written_again,
-    undid, wrote_first,
+    undid, undoing_it_leads_back, wrote_first,
 };
 
 pub use users_file::{UsersFileLine, read_users};
@@ -449,9 +449,12 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             // the undo, whose undo wrote the later batch's documents again, round and round).
             // That batch taken back since itself (an undo of its undo wrote its documents
             // again) is no batch to undo first either: the one on top is (bb84 F4).
-            match wrote_first(store, id, &undone, revision) {
+            // Only an undo puts documents back: a save outside a batch that wrote a batch's
+            // document again is a change, and that batch's undo is refused (bb85 F2).
+            match wrote_first(store, id, &undone, revision).filter(|_| by.is_some()) {
                 Some(wrote)
                     if !undid(store, id, &undone, revision)
+                        && !holds_the_batchs_document(store, id, &undone, revision)
                         && !wrote.as_ref().is_some_and(|(first, _)| {
                             taken_back_then_written_again(store, id, first, revision)
                         }) =>
@@ -502,6 +505,12 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             // bb84 F5).
             format!(
                 "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} saved other documents since{rest}: nothing of this batch is left on them to take back"
+            )
+        } else if !undoing_it_leads_back(store, first, &on_top, &undone, its_revision) {
+            // Its undo would bring back another document than this batch's, and the next
+            // advice would name that undo: round and round (bb85 F1).
+            format!(
+                "batch {on_top} brought back an earlier document of {whom}{rest}, not the one this batch wrote: undoing it would not lead back to this batch (`custodian history ID` shows each save since)"
             )
         } else if let Some(Some(undo)) = put_back_by.first() {
             format!(

@@ -19,13 +19,28 @@ pub(super) fn later_batches_to_undo_first(
         .zip(looked_up)
         .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, undone, revision)))
         .collect();
-    let restored_already =
-        looked_up.iter().zip(&later).filter(|(was, is)| was.is_some() && is.is_none()).count();
+    let restored: Vec<bool> =
+        looked_up.iter().zip(&later).map(|(was, is)| was.is_some() && is.is_none()).collect();
+    let restored_already = restored.iter().filter(|r| **r).count();
+    // A batch whose undo brings back another document than this batch's is named as no batch
+    // to undo first: the next advice named that undo, round and round (bb85 F1).
+    let circling: Vec<bool> = left_alone
+        .iter()
+        .zip(&later)
+        .map(|((id, revision), by)| {
+            by.as_ref().is_some_and(|(batch, _)| {
+                batch != undone && !undoing_it_leads_back(store, id, batch, undone, revision)
+            })
+        })
+        .collect();
+    let brought_back = circling.iter().filter(|c| **c).count();
+    let later: Vec<Option<(BatchId, i64)>> =
+        later.into_iter().zip(&circling).map(|(by, circles)| by.filter(|_| !*circles)).collect();
     let listed = left_alone.len();
     let mut on_top: Vec<&(BatchId, i64)> =
         later.iter().flatten().filter(|(batch, _)| batch != undone).collect();
-    let others = later.iter().filter(|by| by.is_none()).count() - restored_already;
-    let outside = match others {
+    let others = later.iter().filter(|by| by.is_none()).count() - restored_already - brought_back;
+    let mut outside = match others {
         0 => String::new(),
         1 => "the other user listed was saved outside a batch since (or deleted), which no undo takes back"
             .into(),
@@ -33,15 +48,25 @@ pub(super) fn later_batches_to_undo_first(
             "the other {n} listed were saved outside a batch since (or deleted), which no undo takes back"
         ),
     };
+    if brought_back > 0 {
+        let said = format!(
+            "{} brought back to an earlier document by a later batch, not to the one this batch wrote, which undoing that batch would not lead back to (`custodian history ID` shows each save since)",
+            users(brought_back as u64)
+        );
+        outside = if outside.is_empty() { said } else { format!("{outside}; {said}") };
+    }
     if on_top.is_empty() {
+        if brought_back > 0 && restored_already == 0 {
+            return Some(outside);
+        }
         // Put back by this batch's own undo, beside saves outside a batch: each cause said
         // all the same (bb82 F4: no note at all).
         if restored_already == 0 {
             return None;
         }
         let mut undos: Vec<&str> = Vec::new();
-        for ((was, is), _) in looked_up.iter().zip(&later).zip(left_alone.iter()) {
-            if let (Some((batch, _)), None) = (was, is)
+        for (was, _) in looked_up.iter().zip(&restored).filter(|(_, restored)| **restored) {
+            if let Some((batch, _)) = was
                 && !undos.contains(&batch.0.as_str())
             {
                 undos.push(&batch.0);
@@ -81,15 +106,29 @@ pub(super) fn later_batches_to_undo_first(
     };
     // "Then this one" is no advice for a batch taken back already and written again since: an
     // undo of it again restores none of those (bb82 F3).
+    // Only when it was taken back from every user under a later batch: from the others an
+    // undo of it still takes its change (without "then this one" it stayed on them, unsaid:
+    // bb85 F4).
     let taken_back = left_alone
         .iter()
-        .take(looked_up.len())
-        .any(|(id, revision)| taken_back_then_written_again(store, id, undone, revision));
-    let then = if taken_back {
-        rest.push_str("; this batch was taken back already for some of them (an undo of it), so undoing it again restores none of those");
-        ""
-    } else {
-        ", then this one"
+        .zip(&later)
+        .filter(|((id, revision), by)| {
+            by.is_some() && taken_back_then_written_again(store, id, undone, *revision)
+        })
+        .count();
+    let under_later = later.iter().filter(|by| by.as_ref().is_some_and(|(batch, _)| batch != undone)).count();
+    let then = match taken_back {
+        0 => ", then this one",
+        all if all >= under_later => {
+            rest.push_str(
+                "; this batch was taken back already from them (an undo of it), so undoing it again restores none of those",
+            );
+            ""
+        }
+        _ => {
+            rest.push_str("; this batch was taken back already from some of them (an undo of it): undoing it again takes its change from the others");
+            ", then this one"
+        }
     };
     Some(format!(
         "{} {} saved {under} of {of} since: batches are undone last first — {}{then}{rest}",
@@ -188,4 +227,29 @@ pub(super) fn stacked_under(
     });
     let first = stacks.next()??;
     stacks.all(|stack| stack.as_ref() == Some(&first)).then_some(first)
+}
+
+/// Whether undoing `candidate` leads user `id` back towards `batch`: `candidate`'s revision (the
+/// last at or before `now`) wrote a document of its own, or it brought back an earlier one
+/// (an undo) over `batch`'s own document or the one from before `batch`, which its undo
+/// restores.
+pub(super) fn undoing_it_leads_back(
+    store: &dyn UserStore,
+    id: &str,
+    candidate: &BatchId,
+    batch: &BatchId,
+    now: u64,
+) -> bool {
+    let Ok(history) = store.history(id) else { return true };
+    let revision_of = |of: &BatchId| {
+        history.iter().filter(|r| r.batch.as_ref() == Some(of) && r.revision <= now).map(|r| r.revision).max()
+    };
+    let (Some(its), Some(ours)) = (revision_of(candidate), revision_of(batch)) else { return true };
+    let Ok(written) = store.revision_text(id, its) else { return true };
+    let brought_back = (1..its).any(|r| store.revision_text(id, r).is_ok_and(|text| text == written));
+    let holds = |revision: u64, text: &str| store.revision_text(id, revision).is_ok_and(|t| t == text);
+    !brought_back
+        || store
+            .revision_text(id, its - 1)
+            .is_ok_and(|before| holds(ours, &before) || ours > 1 && holds(ours - 1, &before))
 }
