@@ -60,6 +60,18 @@ impl Sandbox {
     fn batch_of(run: &Run) -> String {
         run.stdout.split_whitespace().nth(1).map(|b| b.trim_end_matches(':').to_owned()).expect("a batch id")
     }
+
+    /// A patch file named `name` that sets `/key` to `value`.
+    fn setting(&self, name: &str, key: &str, value: u8) -> String {
+        self.file(name, &format!(r#"[{{"op":"add","path":"/{key}","value":{value}}}]"#))
+    }
+
+    /// The batch `patch FILE SELECTION --yes` wrote.
+    fn patched(&self, file: &str, selection: &[&str]) -> String {
+        let args: Vec<&str> =
+            ["patch", file].into_iter().chain(selection.iter().copied()).chain(["--yes"]).collect();
+        Self::batch_of(&self.on(&args).ok())
+    }
 }
 
 #[test]
@@ -265,12 +277,9 @@ fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
 #[test]
 fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
-    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "b"), "--all", "--yes"]).ok());
-    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
+    let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--all"]);
+    let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
     let u = Sandbox::batch_of(&sandbox.on(&["undo", &c]).ok());
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
@@ -293,11 +302,8 @@ fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
 #[test]
 fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_taken_back() {
     let sandbox = Sandbox::new();
-    let set = |name: &str, value: u8| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/a","value":{value}}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &set("one.json", 1), "--all", "--yes"]).ok());
-    let b = Sandbox::batch_of(&sandbox.on(&["patch", &set("two.json", 2), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("one.json", "a", 1), &["--all"]);
+    let b = sandbox.patched(&sandbox.setting("two.json", "a", 2), &["--all"]);
     let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
     let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
     let refused = sandbox.on(&["undo", &a]);
@@ -317,16 +323,12 @@ fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_t
 #[test]
 fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo() {
     let sandbox = Sandbox::new();
-    let set = |name: &str, value: u8| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/a","value":{value}}}]"#))
-    };
     let first_two = sandbox.file("first_two.txt", "u1\nu2\n");
     let last_two = sandbox.file("last_two.txt", "u3\nu4\n");
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &set("one.json", 1), "--all", "--yes"]).ok());
-    let b =
-        Sandbox::batch_of(&sandbox.on(&["patch", &set("two.json", 2), "--users", &first_two, "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("one.json", "a", 1), &["--all"]);
+    let b = sandbox.patched(&sandbox.setting("two.json", "a", 2), &["--users", &first_two]);
     sandbox.on(&["undo", &b]).ok();
-    sandbox.on(&["patch", &set("two.json", 2), "--users", &last_two, "--yes"]).ok();
+    sandbox.on(&["patch", &sandbox.setting("two.json", "a", 2), "--users", &last_two, "--yes"]).ok();
     let undo_of_a = sandbox.on(&["undo", &a]);
     let ua = Sandbox::batch_of(&undo_of_a);
     undo_of_a.fails(5);
@@ -344,12 +346,9 @@ fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo(
 #[test]
 fn undo_under_a_stack_of_batches_names_each_the_last_first() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
-    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "b"), "--all", "--yes"]).ok());
-    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
+    let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--all"]);
+    let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
         "batches {c}, {b} saved them since: batches are undone last first — `custodian undo {c}`, then `custodian undo {b}`, then this one"
@@ -372,14 +371,11 @@ fn undo_under_a_stack_of_batches_names_each_the_last_first() {
 #[test]
 fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
     let one = sandbox.file("one.txt", "u2\n");
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "k1"), "--users", &one, "--yes"]).ok());
-    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "k2"), "--users", &one, "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--users", &one]);
+    let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &one]);
     let written_by_b = sandbox.file("b-doc.json", &sandbox.get("u2"));
-    sandbox.on(&["patch", &add("c.json", "k3"), "--users", &one, "--yes"]).ok();
+    sandbox.on(&["patch", &sandbox.setting("c.json", "k3", 1), "--users", &one, "--yes"]).ok();
     sandbox.on(&["set", "u2", &written_by_b]).ok();
     let refused = sandbox.on(&["undo", &a]);
     assert!(!refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
@@ -393,12 +389,9 @@ fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
 #[test]
 fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_from() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "k1"), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
     let one = sandbox.file("one.txt", "u2\n");
-    let b = Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "k2"), "--users", &one, "--yes"]).ok());
+    let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &one]);
     let undo_of_a = sandbox.on(&["undo", &a]);
     let u1 = Sandbox::batch_of(&undo_of_a);
     undo_of_a.fails(5);
@@ -425,13 +418,9 @@ fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_fr
 #[test]
 fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "x"), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "x", 1), &["--all"]);
     let first_two = sandbox.file("first_two.txt", "u1\nu2\n");
-    let b =
-        Sandbox::batch_of(&sandbox.on(&["patch", &add("b.json", "y"), "--users", &first_two, "--yes"]).ok());
+    let b = sandbox.patched(&sandbox.setting("b.json", "y", 1), &["--users", &first_two]);
     sandbox.on(&["set", "u3", &sandbox.file("mine.json", r#"{"mine": true}"#)]).ok();
     let undo_of_a = sandbox.on(&["undo", &a]);
     let u = Sandbox::batch_of(&undo_of_a);
@@ -450,15 +439,12 @@ fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
 #[test]
 fn undo_of_a_batch_under_several_later_ones_names_each_to_undo_last_first() {
     let sandbox = Sandbox::new();
-    let add = |name: &str, path: &str| {
-        sandbox.file(name, &format!(r#"[{{"op":"add","path":"/{path}","value":1}}]"#))
-    };
-    let a = Sandbox::batch_of(&sandbox.on(&["patch", &add("a.json", "a"), "--all", "--yes"]).ok());
+    let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
     sandbox.on(&["set", "bob", &sandbox.file("bob.json", r#"{"plan":"mine"}"#)]).ok();
     let alice = sandbox.file("alice.txt", "u1\n");
-    let c = Sandbox::batch_of(&sandbox.on(&["patch", &add("c.json", "c"), "--users", &alice, "--yes"]).ok());
+    let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--users", &alice]);
     let dave = sandbox.file("dave.txt", "u4\n");
-    let d = Sandbox::batch_of(&sandbox.on(&["patch", &add("d.json", "d"), "--users", &dave, "--yes"]).ok());
+    let d = sandbox.patched(&sandbox.setting("d.json", "d", 1), &["--users", &dave]);
     let refused = sandbox.on(&["undo", &a]);
     let expected = format!(
         "batches {d}, {c} saved 2 of the 3 listed since: batches are undone last first — `custodian undo {d}`, then `custodian undo {c}`, then this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"

@@ -116,19 +116,9 @@ fn with_a_page_flipped(bytes: &[u8], page: usize, variant: u64) -> Vec<u8> {
 fn a_write_refused_on_a_damaged_page_and_the_repair_after_it_never_end_as_a_panic() {
     release_only();
     let home = PrivateHome::new(&[]);
-    let on = |db: &std::path::Path, args: &[&str]| {
-        let mut command = home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::within(command, Duration::from_secs(60))
-    };
+    let on = |db: &std::path::Path, args: &[&str]| on_file(&home, db, args);
     let base = home.path("base.redb");
-    on(&base, &["init"]).ok();
-    on(&base, &["seed", "--users", "20"]).ok();
-    let user = on(&base, &["list", "--limit", "1", "--json"]).ok().stdout;
-    let user: serde_json::Value = serde_json::from_str(user.lines().next().expect("a user")).expect("json");
-    let user = user["id"].as_str().expect("an id").to_owned();
-    let doc = home.path("doc.json");
-    fs::write(&doc, b"{\"x\": 1}").expect("write the document");
+    let (user, doc) = twenty_users_and_a_document(&home, &base);
     let good = fs::read(&base).expect("read the database");
     let db = home.path("damaged.redb");
     let mut problems = Vec::new();
@@ -176,26 +166,33 @@ fn a_write_refused_on_a_damaged_page_and_the_repair_after_it_never_end_as_a_pani
 fn a_write_on_a_damaged_table_definition_names_the_file_and_the_damage() {
     release_only();
     let home = PrivateHome::new(&[]);
-    let on = |db: &std::path::Path, args: &[&str]| {
-        let mut command = home.custodian();
-        command.arg("--db").arg(db).args(args);
-        Run::within(command, Duration::from_secs(60))
-    };
     let db = home.path("definitions.redb");
-    on(&db, &["init"]).ok();
-    on(&db, &["seed", "--users", "20"]).ok();
-    let user = on(&db, &["list", "--limit", "1", "--json"]).ok().stdout;
-    let user: serde_json::Value = serde_json::from_str(user.lines().next().expect("a user")).expect("json");
-    let user = user["id"].as_str().expect("an id").to_owned();
+    let (user, doc) = twenty_users_and_a_document(&home, &db);
     let mut bytes = fs::read(&db).expect("read");
     bytes[25 * 4096 + 1000] ^= 0xff;
     fs::write(&db, &bytes).expect("damage");
-    let doc = home.path("doc.json");
-    fs::write(&doc, b"{\"x\": 1}").expect("write the document");
-    let error = on(&db, &["set", &user, doc.to_str().expect("utf-8")]).fails(1);
+    let error = on_file(&home, &db, &["set", &user, doc.to_str().expect("utf-8")]).fails(1);
     let said = format!(
         "{}: the database file is damaged: a table's stored definition is not the one custodian made it with (redb: ",
         db.display()
     );
     assert!(error.contains(&said) && error.ends_with("; restore it from a backup"), "{error}");
+}
+
+/// `custodian --db DB ARGS`, failing the test past a minute.
+fn on_file(home: &PrivateHome, db: &std::path::Path, args: &[&str]) -> Run {
+    let mut command = home.custodian();
+    command.arg("--db").arg(db).args(args);
+    Run::within(command, Duration::from_secs(60))
+}
+
+/// A database of 20 seeded users at `db`, the id of its first, and a document to save.
+fn twenty_users_and_a_document(home: &PrivateHome, db: &std::path::Path) -> (String, std::path::PathBuf) {
+    on_file(home, db, &["init"]).ok();
+    on_file(home, db, &["seed", "--users", "20"]).ok();
+    let user = on_file(home, db, &["list", "--limit", "1", "--json"]).ok().stdout;
+    let user: serde_json::Value = serde_json::from_str(user.lines().next().expect("a user")).expect("json");
+    let doc = home.path("doc.json");
+    fs::write(&doc, b"{\"x\": 1}").expect("write the document");
+    (user["id"].as_str().expect("an id").to_owned(), doc)
 }
