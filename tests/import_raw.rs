@@ -259,6 +259,32 @@ fn tenant_imports_only_that_tenants_rows_and_counts_the_rest() {
     assert_eq!(ids, ["u1", "u3"]);
 }
 
+/// bb83 F4: with `--tenant`, one row of another tenant longer than the 16 MiB a record may
+/// take ended the whole import (every other row of another tenant custodian would refuse is
+/// skipped). Its tenant is read from its start, and it is skipped as its tenant's rows are;
+/// without `--tenant`, or of the tenant imported, it is refused as before.
+#[test]
+fn a_row_of_another_tenant_too_long_to_read_is_skipped_with_tenant() {
+    let sandbox = Sandbox::new();
+    let mut huge = raw_row("admin", "big1", "giant");
+    huge["custom_data"] = json!({"blob": "y".repeat(17 * 1024 * 1024)});
+    let file = sandbox.file("rows.jsonl", &lines(&[huge, raw_row("default", "u1", "ann")]));
+    let db = sandbox.init();
+    let run = sandbox.on(&db, &["import", "--tenant", "default", &file]).ok();
+    assert_eq!(run.stdout, "imported: 1 new, 0 updated, 0 unchanged\n");
+    assert!(
+        run.stderr.contains("skipped 1 record of other tenants or of none (--tenant default)"),
+        "{}",
+        run.stderr
+    );
+    let other = sandbox.home.path("other.redb");
+    sandbox.on(&other, &["init"]).ok();
+    for args in [vec!["import", &file], vec!["import", "--tenant", "admin", &file]] {
+        let error = sandbox.on(&other, &args).fails(4);
+        assert!(error.contains("line 1: longer than 16 MiB"), "{args:?}: {error}");
+    }
+}
+
 /// bb83 F3: a raw row's values were refused by their API names (`primaryEmail`, `isSuspended`,
 /// `applicationId`) where the file has its columns; the API's records keep theirs.
 #[test]

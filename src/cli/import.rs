@@ -40,7 +40,11 @@ pub(super) fn import(
     // Into a database that holds users the import takes the write lock at its first record:
     // a pipe is read ahead first, so a producer that stalls holds no one's saves.
     let read_ahead_in = (!bulk_load).then(|| store.dir());
-    let opened = input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES, read_ahead_in.as_deref())?;
+    let mut opened =
+        input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES, read_ahead_in.as_deref())?;
+    if let input::ImportInput::Records(input::RecordStream::Lines(lines)) = &mut opened {
+        lines.keeping_only_tenant(tenant.clone());
+    }
     let (summary, taken, flagged) = match opened {
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,
         input::ImportInput::Records(records) => import_stream(store, records, rules, mode, quiet, shape)?,

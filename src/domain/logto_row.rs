@@ -191,6 +191,36 @@ pub fn tenant_of(raw: &str) -> Option<String> {
     read.tenant_id.or(read.tenant_api)
 }
 
+/// The tenant a record names as its first field (`tenant_id` or `tenantId`, as
+/// `row_to_json` writes a row of Logto's `users`), read from the start of its text alone: for a
+/// record too long to be read whole. `None` when its first field is another.
+pub fn tenant_named_first(start: &[u8]) -> Option<String> {
+    struct FirstField<'a>(&'a std::cell::RefCell<Option<String>>);
+    impl<'de> serde::de::Visitor<'de> for FirstField<'_> {
+        type Value = ();
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            if let Some(key) = map.next_key::<String>()?
+                && (key == "tenant_id" || key == "tenantId")
+            {
+                *self.0.borrow_mut() = Some(map.next_value::<String>()?);
+            }
+            // The rest is not read: the text is cut short.
+            Err(serde::de::Error::custom("first field read"))
+        }
+    }
+    let tenant = std::cell::RefCell::new(None);
+    let _ = serde::Deserializer::deserialize_map(
+        &mut serde_json::Deserializer::from_slice(start),
+        FirstField(&tenant),
+    );
+    tenant.into_inner()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +320,18 @@ mod tests {
     fn a_timestamp_that_cannot_be_read_is_refused() {
         let (taken, _) = shape(json!({"created_at": "yesterday"}));
         assert!(taken.expect_err("refused").starts_with("`created_at` \"yesterday\" is not a timestamp"));
+    }
+
+    #[test]
+    fn the_tenant_named_first_is_read_from_a_records_start_alone() {
+        assert_eq!(
+            tenant_named_first(br#"{"tenant_id": "admin", "id": "x", "custom_data": {"blob": "yy"#),
+            Some("admin".into())
+        );
+        assert_eq!(tenant_named_first(br#" {"tenantId":"t1","id""#), Some("t1".into()));
+        assert_eq!(tenant_named_first(br#"{"id": "x", "tenant_id": "admin""#), None, "not its first field");
+        assert_eq!(tenant_named_first(br#"{"tenant_id": 7, "#), None);
+        assert_eq!(tenant_named_first(b"[1, 2"), None);
     }
 
     #[test]

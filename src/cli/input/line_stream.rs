@@ -40,6 +40,9 @@ pub struct LineStream {
     pub(super) records: usize,
     /// A regular file: a read never waits for a writer.
     never_waits: bool,
+    /// With `--tenant`: a line too long to be read whole that names another tenant first is
+    /// skipped as that tenant's rows are, not the end of the import (bb83 F4).
+    only_tenant: Option<String>,
 }
 
 impl LineStream {
@@ -56,6 +59,44 @@ impl LineStream {
             consumed: 0,
             records: 0,
             never_waits,
+            only_tenant: None,
+        }
+    }
+
+    /// Lines of other tenants are to be skipped ([`LineStream::only_tenant`]).
+    pub fn keeping_only_tenant(&mut self, tenant: Option<String>) {
+        self.only_tenant = tenant;
+    }
+
+    /// The tenant a line too long to be read names first, when it is another than the one
+    /// imported: the record the rest of the import sees instead, as short as it can be.
+    fn stands_for_another_tenant(&self, start: &[u8]) -> Option<String> {
+        let keep = self.only_tenant.as_deref()?;
+        let tenant = crate::domain::logto_row::tenant_named_first(start)?;
+        (tenant != keep).then(|| serde_json::json!({ "tenant_id": tenant }).to_string())
+    }
+
+    /// Reads past the rest of a line too long to be read (its start already dropped).
+    fn skip_rest_of_line(&mut self) -> Result<(), LineError> {
+        loop {
+            if let Some(at) = memchr::memchr(b'\n', &self.buffer[self.start..]) {
+                self.consumed += (at + 1) as u64;
+                self.start += at + 1;
+                return Ok(());
+            }
+            self.consumed += (self.buffer.len() - self.start) as u64;
+            self.buffer.clear();
+            self.start = 0;
+            match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(LineError::Io(
+                        anyhow::Error::new(e).context(format!("cannot read {}", self.source.name())),
+                    ));
+                }
+            }
         }
     }
 
@@ -94,6 +135,9 @@ impl LineStream {
         }
         self.blank.0 = 0;
         if length > self.limit {
+            if let Some(stand_in) = self.stands_for_another_tenant(bytes) {
+                return Some(Ok((number, stand_in)));
+            }
             self.ended = true;
             return Some(Err(too_long_line(self.limit, number, RECORD)));
         }
@@ -141,6 +185,15 @@ impl Iterator for LineStream {
                 return Some(Err(too_long_line(self.limit, line, BLANK)));
             }
             if !blank && partial > self.limit {
+                if let Some(stand_in) = self.stands_for_another_tenant(&self.buffer[self.start..]) {
+                    let number = self.line;
+                    self.line += 1;
+                    if let Err(e) = self.skip_rest_of_line() {
+                        self.ended = true;
+                        return Some(Err(e));
+                    }
+                    return Some(Ok((number, stand_in)));
+                }
                 self.ended = true;
                 return Some(Err(too_long_line(self.limit, self.line, RECORD)));
             }
