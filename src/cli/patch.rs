@@ -490,15 +490,14 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         let (first, its_revision) = summary.changed_since.get(0).unwrap_or_default();
         // Said from the documents, not from which batch an undo undid (no store records
         // that): "is an undo of this one" named the undo of another batch (bb81 F2).
+        let taken_back = taken_back_then_written_again(store, first, &undone, its_revision);
         let note = if undid(store, first, &undone, its_revision) {
             format!("batch {on_top} put {whom} back to the documents from before this one already{rest}")
-        } else if taken_back_then_written_again(store, first, &undone, its_revision)
-            && holds_the_batchs_document(store, first, &undone, its_revision)
-        {
+        } else if taken_back && holds_the_batchs_document(store, first, &undone, its_revision) {
             format!(
                 "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} wrote its documents again since{rest}: `custodian undo {on_top}` takes those back"
             )
-        } else if taken_back_then_written_again(store, first, &undone, its_revision) {
+        } else if taken_back {
             // Saved since with other documents: nothing of this batch is on them, and undoing
             // the later batch would take back what it did, not this one (it said the later
             // batch "wrote its documents again", and following it took back half of an undo:

@@ -181,7 +181,7 @@ fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
 /// last commit stands and the next read-write open repairs the file.
 struct CompactionWatch {
     /// Dropped when the compaction returns: the watch's wait ends at once.
-    _finished: Option<std::sync::mpsc::Sender<()>>,
+    _finished: std::sync::mpsc::Sender<()>,
 }
 
 impl CompactionWatch {
@@ -189,7 +189,9 @@ impl CompactionWatch {
         let bound = compaction_bound(bytes);
         let (finished, ended) = std::sync::mpsc::channel::<()>();
         let path = inert::shell_word(&path.display().to_string()).into_owned();
-        let watching = std::thread::Builder::new().name("custodian-compact-watch".into()).spawn(move || {
+        // Without a watch (no thread to be had) the compaction runs as it did: it is still the
+        // operator's command.
+        let _ = std::thread::Builder::new().name("custodian-compact-watch".into()).spawn(move || {
             if ended.recv_timeout(bound) != Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
                 return;
             }
@@ -201,8 +203,7 @@ impl CompactionWatch {
             crate::interrupt::remove_before_a_forced_exit();
             std::process::exit(1);
         });
-        // Without a watch the compaction runs as it did: it is still the operator's command.
-        Self { _finished: watching.is_ok().then_some(finished) }
+        Self { _finished: finished }
     }
 }
 

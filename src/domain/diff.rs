@@ -19,6 +19,16 @@ pub fn changed_keys(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<S
     new.iter().filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v)).map(|(k, _)| k.clone()).collect()
 }
 
+/// The keys of a document whose keys are those of the one before it, reordered, that now
+/// stand where another stood: what a save that only reorders the top-level keys changed, named
+/// the same way by the journal and by `history` (bb72 F5, bb83 F2).
+pub fn moved_keys<'a>(
+    now: impl Iterator<Item = &'a String>,
+    before: impl Iterator<Item = &'a String>,
+) -> Vec<String> {
+    now.zip(before).filter(|(now, before)| now != before).map(|(now, _)| now.clone()).collect()
+}
+
 /// [`changed_keys`] where the text counts (a file, which keeps each document as written): a
 /// value whose object keys were only reordered, or a number respelled, has changed, as
 /// `history` compares the values' texts (the journal said such a save changed no key while

@@ -110,12 +110,10 @@ impl HistoryReader {
         // Only the top-level keys reordered: the keys that moved are named, as the journal
         // names them, or the revision read as a save that changed nothing (bb83 F2).
         if added.is_empty() && removed.is_empty() && changed.is_empty() && self.previous_revision.is_some() {
-            changed = keys
-                .iter()
-                .zip(&self.previous_keys)
-                .filter(|((now, _), (before, _))| now != before)
-                .map(|((now, _), _)| now.clone())
-                .collect();
+            changed = super::diff::moved_keys(
+                keys.iter().map(|(key, _)| key),
+                self.previous_keys.iter().map(|(key, _)| key),
+            );
         }
         let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         let earlier = *self.first_with_digest.entry(digest).or_insert(revision);

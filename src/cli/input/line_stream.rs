@@ -87,15 +87,23 @@ impl LineStream {
             self.consumed += (self.buffer.len() - self.start) as u64;
             self.buffer.clear();
             self.start = 0;
+            if self.read_more()? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the next chunk onto the buffer: how many bytes came, 0 at the end (an interrupted
+    /// read is made again).
+    fn read_more(&mut self) -> Result<usize, LineError> {
+        loop {
             match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(LineError::Io(
-                        anyhow::Error::new(e).context(format!("cannot read {}", self.source.name())),
-                    ));
+                    let context = format!("cannot read {}", self.source.name());
+                    return Err(LineError::Io(anyhow::Error::new(e).context(context)));
                 }
+                Ok(read) => return Ok(read),
             }
         }
     }
@@ -200,7 +208,7 @@ impl Iterator for LineStream {
             // Keep only the unfinished line, then read more.
             self.buffer.drain(..self.start);
             self.start = 0;
-            match self.source.read_onto(&mut self.buffer, LINE_CHUNK) {
+            match self.read_more() {
                 Ok(0) => {
                     self.ended = true;
                     if self.buffer.is_empty() {
@@ -210,11 +218,9 @@ impl Iterator for LineStream {
                     return self.take_line(length, 0);
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.ended = true;
-                    let error = anyhow::Error::new(e).context(format!("cannot read {}", self.source.name()));
-                    return Some(Err(LineError::Io(error)));
+                    return Some(Err(e));
                 }
             }
         }

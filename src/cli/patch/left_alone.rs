@@ -138,10 +138,14 @@ pub(super) fn later_batches_to_undo_first(
     ))
 }
 
+/// The revision `batch` saved in `history` (a batch saves a user once).
+fn revision_of(history: &[crate::store::RevisionInfo], batch: &BatchId) -> Option<u64> {
+    history.iter().find(|r| r.batch.as_ref() == Some(batch)).map(|r| r.revision)
+}
+
 /// `batch`'s revision of user `id`, and the document user `id` had before it.
 fn before_the_batch(store: &dyn UserStore, id: &str, batch: &BatchId) -> Option<(u64, String)> {
-    let history = store.history(id).ok()?;
-    let revision = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+    let revision = revision_of(&store.history(id).ok()?, batch)?;
     Some((revision, store.revision_text(id, revision.checked_sub(1)?).ok()?))
 }
 
@@ -177,7 +181,7 @@ pub(super) fn wrote_first(
     now: u64,
 ) -> Option<Option<(BatchId, i64)>> {
     let history = store.history(id).ok()?;
-    let from = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+    let from = revision_of(&history, batch)?;
     let current = store.revision_text(id, now).ok()?;
     let first = (from + 1..now).find(|&r| store.revision_text(id, r).is_ok_and(|text| text == current))?;
     let record = history.iter().find(|r| r.revision == first)?;
@@ -186,12 +190,10 @@ pub(super) fn wrote_first(
 
 /// Whether user `id`'s revision `now` holds the document `batch` wrote.
 pub(super) fn holds_the_batchs_document(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    let Some(written) =
-        store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.batch.as_ref() == Some(batch)))
-    else {
+    let Some(written) = store.history(id).ok().and_then(|history| revision_of(&history, batch)) else {
         return false;
     };
-    match (store.revision_text(id, written.revision), store.revision_text(id, now)) {
+    match (store.revision_text(id, written), store.revision_text(id, now)) {
         (Ok(written), Ok(current)) => written == current,
         _ => false,
     }
@@ -207,7 +209,7 @@ pub(super) fn stacked_under(
 ) -> Option<Vec<BatchId>> {
     let mut stacks = left_alone.iter().take(super::BATCHES_LOOKED_UP).map(|(id, now)| {
         let history = store.history(id).ok()?;
-        let from = history.iter().find(|r| r.batch.as_ref() == Some(batch))?.revision;
+        let from = revision_of(&history, batch)?;
         let mut seen = Vec::new();
         let mut stack: Vec<BatchId> = Vec::new();
         for record in history.iter().filter(|r| r.revision <= now) {

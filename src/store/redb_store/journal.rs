@@ -7,7 +7,7 @@ use redb::{ReadTransaction, ReadableTable, Table, TableDefinition, WriteTransact
 use serde_json::{Map, Value};
 
 use super::{CUSTOM_DATA, EMPTY_DOCUMENT, HISTORY, StoredUser, USERS, stored_document};
-use crate::domain::diff::{added_keys, changed_keys_as_written, dropped_keys};
+use crate::domain::diff::{added_keys, changed_keys_as_written, dropped_keys, moved_keys};
 use crate::store::{BatchId, JournalEntry, JournalQuery, Revision, StoreError};
 
 /// The journal's row: what [`JournalEntry`] holds, as stored.
@@ -57,12 +57,7 @@ impl KeyChanges {
         // Only the top-level keys reordered: the keys that moved are named, or the entry read
         // as a save that changed nothing while its text did (bb72 F5).
         if changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty() {
-            changes.changed = new
-                .keys()
-                .zip(old.keys())
-                .filter(|(new, old)| new != old)
-                .map(|(new, _)| new.clone())
-                .collect();
+            changes.changed = moved_keys(new.keys(), old.keys());
         }
         changes
     }

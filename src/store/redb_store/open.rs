@@ -472,7 +472,7 @@ fn directory_of(path: &Path) -> PathBuf {
 
 /// redb's page cache while compacting: its memory follows the cache (with 24 MiB it peaked
 /// 30 MB higher at 1M users).
-const COMPACTION_CACHE_BYTES: usize = 4 * 1024 * 1024;
+pub(super) const COMPACTION_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 pub(super) fn builder(options: OpenOptions) -> Builder {
     let mut builder = Builder::new();

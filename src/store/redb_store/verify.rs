@@ -123,7 +123,9 @@ pub(super) fn check_every_page(path: &Path) -> Result<(), redb::DatabaseError> {
     let file_len = file.metadata().map_err(redb::StorageError::Io)?.len();
     let backend = WritesKeptAside { file: FileBackend::new(file)?, file_len, aside: Mutex::default() };
     let mut builder = redb::Builder::new();
-    builder.set_concurrency_mode(redb::ConcurrencyMode::ExclusiveWriter).set_cache_size(4 * 1024 * 1024);
+    builder
+        .set_concurrency_mode(redb::ConcurrencyMode::ExclusiveWriter)
+        .set_cache_size(super::open::COMPACTION_CACHE_BYTES);
     let mut db = builder.create_with_backend(backend)?;
     db.check_integrity().map(|_| ())
 }
