@@ -267,6 +267,28 @@ fn batches_undone_last_first_each_go_back(f: &Fixture) {
     assert_eq!((again.undo.saved, again.changed_since.len()), (0, 3), "its first undo counts");
 }
 
+/// Each undo says which batch it took back, an undo of an undo too; a batch that edited, an
+/// undo that restored no one (no batch written) and an unknown id say none: undo's advice
+/// follows these to tell which undos lead back to a batch.
+fn an_undo_names_the_batch_it_took_back(f: &Fixture) {
+    let store = f.store();
+    let users: Vec<String> =
+        store.page_after(None, 2).expect("users").iter().map(|e| e.user.id.clone()).collect();
+    let a = BatchId::new();
+    store.edit_batch(&a, &Selection::Ids(users.into()), &mut add_n, &author()).expect("A written");
+    let (u1, u2, none) = (BatchId::new(), BatchId::new(), BatchId::new());
+    store.undo_batch(&a, &u1, &author()).expect("A undone");
+    store.undo_batch(&u1, &u2, &author()).expect("its undo undone");
+    let again = store.undo_batch(&a, &none, &author()).expect("answered");
+    assert_eq!(again.undo.saved, 0, "taken back already");
+    let undone = |batch: &BatchId| store.batch_undone_by(batch).expect("read");
+    assert_eq!(undone(&u1), Some(a.clone()));
+    assert_eq!(undone(&u2), Some(u1.clone()));
+    assert_eq!(undone(&a), None, "an edit");
+    assert_eq!(undone(&none), None, "restored no one: no batch");
+    assert_eq!(undone(&BatchId("b-nothing".into())), None);
+}
+
 /// bb81 F2: A, its undo, then B writing the same documents again: a retried undo of A found
 /// the users "as A left them" and took back B's saves under A's name. A batch taken back
 /// since is left alone; B's own undo restores them.
@@ -421,6 +443,7 @@ both_backends!(
     a_later_patch_writing_a_batchs_documents_again_is_a_change_to_its_undo,
     the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
     named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order,
+    an_undo_names_the_batch_it_took_back,
 );
 
 mod many {

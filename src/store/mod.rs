@@ -473,6 +473,14 @@ pub trait UserStore: Send + Sync {
         Err(StoreError::NotOnThisBackend("batches are not kept on this backend yet".into()))
     }
 
+    /// The batch `undo` took back, when `undo` is an undo (`None` for a batch that edited,
+    /// an id no batch has, or an undo written before the store kept what it undid): what
+    /// `undo`'s advice follows to tell which batches lead back to another. Provided: none.
+    fn batch_undone_by(&self, undo: &BatchId) -> Result<Option<BatchId>, StoreError> {
+        let _ = undo;
+        Ok(None)
+    }
+
     /// The journal of every save, newest first, narrowed by `query`, from one snapshot;
     /// `visit` returns `false` to stop early. Read from indexes: a query for the last hour
     /// does not read all history. Provided: not on this backend.

@@ -44,6 +44,19 @@ struct Pending {
 }
 
 impl PostgresStore {
+    /// [`UserStore::batch_undone_by`]: `custodian.batches.undoes`.
+    pub(super) fn undone_by(&self, undo: &BatchId) -> Result<Option<BatchId>, StoreError> {
+        self.require_journal_layout()?;
+        let row = self
+            .lock()
+            .query_opt(
+                "select undoes from custodian.batches where tenant_id = $1 and id = $2",
+                &[&self.tenant, &undo.0],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(row.and_then(|row| row.get::<_, Option<String>>(0)).map(BatchId))
+    }
+
     /// Calls `chunk` with the ids `selection` names, in its order, [`CHUNK`] at a time: read
     /// from a portal inside `tx` (`All` and `Search` in list order, sorted once by the
     /// server), so the whole selection is never in memory. An id given twice comes once.

@@ -377,6 +377,10 @@ impl UserStore for PostgresStore {
             .map_err(|e| self.rolled_back(e, "the undo did not happen: nothing was written"))
     }
 
+    fn batch_undone_by(&self, undo: &BatchId) -> Result<Option<BatchId>, StoreError> {
+        self.undone_by(undo)
+    }
+
     fn journal(
         &self,
         query: &JournalQuery,

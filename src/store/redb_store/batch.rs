@@ -178,6 +178,19 @@ impl RedbStore {
     }
 }
 
+impl RedbStore {
+    /// [`UserStore::batch_undone_by`]: from the `undoes` table (none in a file older than it).
+    pub(super) fn undone_by(&self, undo: &BatchId) -> Result<Option<BatchId>, StoreError> {
+        let tx = self.read()?;
+        let undoes = match tx.open_table(UNDOES) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(undoes.get(undo.0.as_str())?.map(|undone| BatchId(undone.value().to_owned())))
+    }
+}
+
 /// The batch the undo that saved user `id`'s revision `revision` took back; `None` when no
 /// undo saved it (a plain batch, a save, or an undo made before [`UNDOES`]).
 fn undone_by_revision(
