@@ -17,6 +17,7 @@ pub mod secrets;
 pub mod shape;
 pub mod synthetic;
 pub mod time;
+pub mod undo_plan;
 pub mod user;
 pub mod user_json;
 pub mod user_ref;

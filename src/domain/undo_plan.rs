@@ -1,0 +1,218 @@
+//! What an undo can still do for a user it left alone: which later batches to undo first,
+//! the last first, so that the batch's own undo takes its change back. Found by replaying
+//! undos on the user's history with the rule both stores' undo follows, so the advice is
+//! what the undos will do (read from the documents alone, it named batches whose undo was
+//! refused, or went round and round: bb83 F1, bb85 F1–F5).
+
+use std::collections::{HashMap, VecDeque};
+
+/// One revision of a user's document, as an undo sees it; a history is oldest first and its
+/// last revision is the user's document now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub revision: u64,
+    pub document: String,
+    /// The batch that saved it; `None` for a save outside a batch (or outside custodian).
+    pub batch: Option<String>,
+    /// The batch that batch took back, when it is an undo.
+    pub undoes: Option<String>,
+    pub saved_at: i64,
+}
+
+/// What can be done for one user an undo of a batch left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Way {
+    /// Undo these batches, in this order, then the batch itself.
+    UndoFirst(Vec<String>),
+    /// An undo of the batch (`by`) took it back from the user already.
+    TakenBack { by: String, since: SinceTakenBack },
+    /// The user's document is the one from before the batch again: a later save wrote it.
+    BackBefore,
+    /// The user was saved outside a batch since, and no undo of a batch leads past that.
+    SavedOutside,
+    /// The undos of the batches in the user's history lead elsewhere (an earlier document
+    /// brought back by a later batch), or the batch is not in it.
+    NoWay,
+}
+
+/// What a user taken back from already holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinceTakenBack {
+    /// The document from before the batch, as the undo left it.
+    AsUndone,
+    /// The batch's own document, written again since by `by` (`None`: a save outside a
+    /// batch), and still held (`holds_it`) or saved over: undoing `way`, in this order, brings
+    /// back the document from before the batch (`None`: no undo does).
+    WrittenAgain { by: Option<String>, holds_it: bool, way: Option<Vec<String>> },
+    /// Another document.
+    Other,
+}
+
+/// The most undos a way may take: more is no advice an operator follows.
+const MOST_STEPS: usize = 8;
+/// The most histories tried in looking for a way.
+const MOST_TRIED: usize = 4_096;
+
+/// What can be done for a user with `history` left alone by an undo of `batch`.
+pub fn way_back(history: &[Saved], batch: &str) -> Way {
+    let Some(at) = history.iter().position(|saved| saved.batch.as_deref() == Some(batch)) else {
+        return Way::NoWay;
+    };
+    let Some(before) = document_before(history, at) else { return Way::NoWay };
+    let now = history.last().map(|saved| saved.document.as_str());
+    if let Some(taken) = history[at + 1..].iter().position(|saved| saved.undoes.as_deref() == Some(batch)) {
+        let undo = &history[at + 1 + taken];
+        let written = history[at].document.as_str();
+        let since = if now == Some(before) {
+            SinceTakenBack::AsUndone
+        } else if let Some(again) = history[at + 2 + taken..].iter().find(|saved| saved.document == written) {
+            // Written again (an undo of its undo, a later patch), perhaps saved over since:
+            // the undos back to the document from before it take it back.
+            SinceTakenBack::WrittenAgain {
+                by: again.batch.clone(),
+                holds_it: now == Some(written),
+                way: shortest_way(history, at, &|h| h.last().is_some_and(|saved| saved.document == before)),
+            }
+        } else {
+            SinceTakenBack::Other
+        };
+        return Way::TakenBack { by: undo.batch.clone().unwrap_or_default(), since };
+    }
+    if now == Some(before) {
+        return Way::BackBefore;
+    }
+    match shortest_way(history, at, &|h| takes_back(h, at)) {
+        Some(first) => Way::UndoFirst(first),
+        None if history.last().is_some_and(|saved| saved.batch.is_none()) => Way::SavedOutside,
+        None => Way::NoWay,
+    }
+}
+
+/// Whether `history` reaches a state where an undo of `batch` takes its change back after
+/// undoing `first`, in order: each undo as the store does it (one whose rule refuses the
+/// user leaves them alone). For a way found for one user, replayed on another.
+pub fn reached_after(history: &[Saved], batch: &str, first: &[String]) -> bool {
+    let Some(at) = history.iter().position(|saved| saved.batch.as_deref() == Some(batch)) else {
+        return false;
+    };
+    let real = history.len();
+    let mut now = history.to_vec();
+    for undone in first {
+        if let Some(of) = now[..real].iter().position(|saved| saved.batch.as_ref() == Some(undone))
+            && takes_back(&now, of)
+            && let Some(next) = undo(&now, of)
+        {
+            now = next;
+        }
+    }
+    takes_back(&now, at)
+}
+
+/// One order of every batch in `ways` that keeps each way's order; where they leave it open,
+/// the batch saved last first (batches are undone last first). `saved_at` gives when each
+/// batch saved.
+pub fn merged(ways: &[&[String]], saved_at: &HashMap<String, i64>) -> Vec<String> {
+    let mut all: Vec<&String> = Vec::new();
+    for batch in ways.iter().flat_map(|way| way.iter()) {
+        if !all.contains(&batch) {
+            all.push(batch);
+        }
+    }
+    let mut order = Vec::new();
+    while !all.is_empty() {
+        // A batch no remaining way puts after another remaining one.
+        let ready = |batch: &&String| {
+            !ways.iter().any(|way| {
+                way.iter()
+                    .position(|b| b == *batch)
+                    .is_some_and(|at| way[..at].iter().any(|earlier| all.contains(&earlier)))
+            })
+        };
+        let last_saved =
+            |batch: &&&String| (saved_at.get(**batch).copied().unwrap_or(i64::MIN), (**batch).clone());
+        // Ways that disagree (a cycle) leave none ready: then the last saved of all.
+        let next = all
+            .iter()
+            .filter(|b| ready(b))
+            .max_by_key(last_saved)
+            .or_else(|| all.iter().max_by_key(last_saved));
+        let Some(&next) = next else { break };
+        all.retain(|batch| *batch != next);
+        order.push(next.clone());
+    }
+    order
+}
+
+/// The fewest undos of the batches saved after revision index `after` that bring `history`
+/// to `done`, when some do within [`MOST_STEPS`].
+fn shortest_way(history: &[Saved], after: usize, done: &dyn Fn(&[Saved]) -> bool) -> Option<Vec<String>> {
+    let real = history.len();
+    let mut queue: VecDeque<(Vec<Saved>, Vec<String>)> = VecDeque::from([(history.to_vec(), Vec::new())]);
+    let mut tried = 0;
+    while let Some((now, undone)) = queue.pop_front() {
+        if done(&now) {
+            return Some(undone);
+        }
+        if undone.len() >= MOST_STEPS {
+            continue;
+        }
+        for of in after + 1..real {
+            let Some(batch) = &now[of].batch else { continue };
+            if undone.contains(batch) || !takes_back(&now, of) {
+                continue;
+            }
+            let Some(next) = undo(&now, of) else { continue };
+            tried += 1;
+            if tried > MOST_TRIED {
+                return None;
+            }
+            let mut way = undone.clone();
+            way.push(batch.clone());
+            queue.push_back((next, way));
+        }
+    }
+    None
+}
+
+/// The document of the revision before the one at index `at`.
+fn document_before(history: &[Saved], at: usize) -> Option<&str> {
+    let revision = history[at].revision.checked_sub(1)?;
+    history.iter().find(|saved| saved.revision == revision).map(|saved| saved.document.as_str())
+}
+
+/// Whether an undo of the batch that saved revision index `at` takes the user back now: they
+/// are still at that revision, or were put back to its very document by the undo of another
+/// batch, and no undo of this batch took it back since (the stores' rule).
+pub fn takes_back(history: &[Saved], at: usize) -> bool {
+    let Some(now) = history.last() else { return false };
+    let saved = &history[at];
+    if at + 1 == history.len() {
+        return true;
+    }
+    now.document == saved.document
+        && now.undoes.as_ref().is_some_and(|undone| Some(undone) != saved.batch.as_ref())
+        && !history[at + 1..history.len() - 1]
+            .iter()
+            .any(|between| between.undoes.is_some() && between.undoes == saved.batch)
+}
+
+/// `history` after an undo of the batch that saved revision index `at`: a revision of its own
+/// with the document from before it.
+fn undo(history: &[Saved], at: usize) -> Option<Vec<Saved>> {
+    let document = document_before(history, at)?.to_owned();
+    let last = history.last()?;
+    let mut next = history.to_vec();
+    next.push(Saved {
+        revision: last.revision + 1,
+        document,
+        // No batch of the history has this name: a way names only batches that exist.
+        batch: Some(format!("(an undo of {})", history[at].batch.as_deref().unwrap_or_default())),
+        undoes: history[at].batch.clone(),
+        saved_at: last.saved_at,
+    });
+    Some(next)
+}
+
+#[cfg(test)]
+#[path = "undo_plan_tests.rs"]
+mod tests;
