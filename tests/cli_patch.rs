@@ -399,15 +399,12 @@ fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_fr
     let refused = sandbox.on(&["undo", &a]);
     assert!(refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
     assert!(refused.stdout.contains("then this one"), "{}", refused.stdout);
-    let advice = refused.stdout.clone();
     refused.fails(5);
-    // Followed to the end, A's change is gone from every user.
-    for step in advice.split('`').filter(|part| part.starts_with("custodian undo ")) {
-        sandbox.on(&["undo", step.trim_start_matches("custodian undo ")]).ok();
-    }
-    // Exit 5 still: the users the first named undo put back are listed as put back already.
-    let last = sandbox.on(&["undo", &a]);
-    assert!(last.stdout.contains("restored 1 user of batch"), "{}", last.stdout);
+    // Followed to the end, A's change is gone from every user; the last undo of A (exit 5
+    // still: the users the first named undo put back are listed as put back already) restores
+    // the one under B.
+    let said = follow_undo_advice(&sandbox, &a);
+    assert!(said.last().is_some_and(|last| last.contains("restored 1 user of batch")), "{said:#?}");
     for user in ["u1", "u2", "u3", "u4"] {
         assert!(!sandbox.get(user).contains(r#""k1""#), "{user}: {}", sandbox.get(user));
     }
@@ -896,4 +893,77 @@ fn the_lines_after_a_batch_show_an_escape_in_the_database_path_inert() {
     assert!(said.contains("e\u{241b}[31mw.redb' undo b"), "{said}");
     assert!(said.contains("u\u{241b}[31m.txt')"), "{said}");
     assert!(!said.contains('\u{1b}'), "no escape reaches the terminal: {said:?}");
+}
+
+/// Follows what `undo BATCH` advises to its end: each named undo in turn (each must restore
+/// someone), then the batch again while it says "then this one". The outputs, in order.
+fn follow_undo_advice(sandbox: &Sandbox, batch: &str) -> Vec<String> {
+    let mut said = Vec::new();
+    for _ in 0..10 {
+        let run = sandbox.on(&["undo", batch]);
+        said.push(run.stdout.clone());
+        if run.code == 0 {
+            return said;
+        }
+        let advice = run.stdout.clone();
+        run.fails(5);
+        for step in advice.split('`').filter(|part| part.starts_with("custodian undo ")) {
+            let step = sandbox.on(&["undo", step.trim_start_matches("custodian undo ")]);
+            assert!(
+                step.stdout.contains("restored") && !step.stdout.contains("nothing restored"),
+                "{said:?}\n{}",
+                step.stdout
+            );
+            said.push(step.stdout);
+        }
+        if !advice.contains("then this one") {
+            return said;
+        }
+    }
+    panic!("advice followed ten times over: {said:?}");
+}
+
+/// A on all, B on three, `undo B` (U1), `undo A` (U2), `undo U2` (U3), `undo U3` (U4), then
+/// `undo U1` (the shape of bb85 F3, where the second undo named was refused once the first was
+/// done): every undo named restores someone, and at the end U1's change (A's documents over
+/// B's) is gone.
+#[test]
+fn undo_advice_followed_to_its_end_takes_the_batch_back_after_undos_of_undos() {
+    let sandbox = Sandbox::new();
+    let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
+    let three = sandbox.file("three.txt", "u1\nu2\nu4\n");
+    let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &three]);
+    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
+    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
+    let u3 = Sandbox::batch_of(&sandbox.on(&["undo", &u2]).ok());
+    sandbox.on(&["undo", &u3]).ok();
+    let said = follow_undo_advice(&sandbox, &u1);
+    for user in ["u1", "u2", "u4"] {
+        let now = sandbox.get(user);
+        assert!(now.contains(r#""k2""#), "{user} back to B's document: {now}\n{said:#?}");
+    }
+}
+
+/// bb85 seed 5229: A, `undo A` (U1), `undo U1` (U2: A's documents again), then C over them:
+/// `undo A` named C alone, whose undo brought A's documents back, and said nothing more. The
+/// undos back to the documents from before A are named, C then U2, and followed they leave
+/// nothing of A.
+#[test]
+fn undo_of_a_batch_written_again_by_an_undo_and_saved_over_names_each_undo_back() {
+    let sandbox = Sandbox::new();
+    let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
+    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
+    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
+    let c = sandbox.patched(&sandbox.setting("c.json", "k2", 1), &["--all"]);
+    let refused = sandbox.on(&["undo", &a]);
+    let said = format!(
+        "this batch was taken back already (an undo of it restored them), and its documents were written again since, and saved over: `custodian undo {c}`, then `custodian undo {u2}` take those back"
+    );
+    assert!(refused.stdout.contains(&said), "{}", refused.stdout);
+    refused.fails(5);
+    let followed = follow_undo_advice(&sandbox, &a);
+    for user in ["u1", "u2", "u3", "u4"] {
+        let now = sandbox.get(user);
+        assert!(!now.contains(r#""k1""#) && !now.contains(r#""k2""#), "{user}: {now}\n{followed:#?}");
+    }
 }

@@ -939,6 +939,39 @@ fn undo_on_postgres_leaves_a_user_logto_changed_since_alone_lists_it_and_exits_5
     assert!(unknown.contains("no batch \"b20990101T000000Z-000000\""), "{unknown}");
 }
 
+/// `undo A` under a later batch B on PostgreSQL, one user written by Logto since: B is named
+/// for the others (what each undo took back read from `custodian.batches`), the user Logto
+/// wrote as saved outside a batch; followed, the advice takes A back from every user but that
+/// one.
+#[test]
+fn undo_advice_on_postgres_names_the_later_batch_and_the_write_outside_custodian() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let a = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let later = home.path("later.json");
+    std::fs::write(&later, r#"[{"op":"add","path":"/later","value":1}]"#).expect("write the patch");
+    let later = later.to_str().expect("a UTF-8 path");
+    let b = batch_of(&run(&home, &["--db", &url, "patch", later, "--all", "--yes"], None).ok());
+    db.superuser()
+        .execute("update users set custom_data = '{\"logto\": 1}' where id = 'u2'", &[])
+        .expect("an outside write");
+    let refused = run(&home, &["--db", &url, "undo", &a], None);
+    assert!(refused.stdout.contains(&format!("u1 now at revision 3 (batch {b})")), "{refused:?}");
+    assert!(refused.stdout.contains("u2 now at revision 4\n"), "{refused:?}");
+    assert!(
+        refused.stdout.contains(&format!("`custodian undo {b}`, then this one"))
+            && refused.stdout.contains("the other user listed was saved outside a batch since"),
+        "{refused:?}"
+    );
+    refused.fails(5);
+    run(&home, &["--db", &url, "undo", &b], None).fails(5);
+    run(&home, &["--db", &url, "undo", &a], None).fails(5);
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok();
+    assert!(!alice.stdout.contains("flag") && !alice.stdout.contains("later"), "taken back: {alice:?}");
+    let bob = run(&home, &["--db", &url, "get", "bob"], None).ok();
+    assert!(bob.stdout.contains("\"logto\": 1"), "left as Logto wrote it: {bob:?}");
+}
+
 /// bb63 F4: a user deleted after the batch and another account created under the same id with
 /// the very document the batch wrote: the undo took it for the batch's user and would have
 /// written the first account's earlier document into it. It is left alone and listed.

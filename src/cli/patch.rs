@@ -18,10 +18,7 @@ use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 mod left_alone;
 mod users_file;
 
-use left_alone::{
-    holds_the_batchs_document, later_batches_to_undo_first, stacked_under, taken_back_then_written_again,
-    undid, undoing_it_leads_back, wrote_first,
-};
+use crate::domain::undo_plan::Saved;
 
 pub use users_file::{UsersFileLine, read_users};
 
@@ -426,116 +423,32 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         "left alone (saved again or deleted since the batch): {}",
         users(summary.changed_since.len() as u64)
     ))?;
-    // The batch each listed user's current revision came from, looked up for the first few:
-    // a later batch on top is what an operator must undo first (bb21 L05).
-    // With when it saved them: batches are undone last first.
-    let mut later: Vec<Option<(BatchId, i64)>> = Vec::new();
-    // For each of `later`, the undo that put the user back to that batch's documents.
-    let mut put_back_by: Vec<Option<BatchId>> = Vec::new();
+    // The first few listed are looked up (one history read each): the batch each is at now,
+    // and the later batches an operator must undo first (bb21 L05), with when each saved
+    // (batches are undone last first).
+    let mut undone_by = left_alone::UndoneBy::default();
+    let mut looked_up: Vec<Option<Vec<Saved>>> = Vec::new();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let by = (revision > 0 && at < BATCHES_LOOKED_UP)
-            .then(|| store.history(id).ok().and_then(|h| h.into_iter().find(|r| r.revision == revision)))
-            .flatten()
-            .and_then(|r| Some((r.batch?, r.saved_at)));
+        let history = (revision > 0 && at < BATCHES_LOOKED_UP)
+            .then(|| left_alone::history_of(store, id, &undone, revision, &mut undone_by))
+            .flatten();
+        let by = history
+            .as_ref()
+            .and_then(|h| h.last())
+            .filter(|top| top.revision == revision)
+            .and_then(|top| top.batch.clone());
         let now = match (&by, revision) {
             (_, 0) => "deleted since (or another account is under its id now)".to_owned(),
-            (Some((batch, _)), _) => format!("now at revision {revision} (batch {batch})"),
+            (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
         };
         if at < BATCHES_LOOKED_UP {
-            // An undo of a later batch that put the user back to another one's documents is
-            // no batch to undo first: the one that wrote them is (bb83 F1: the advice named
-            // the undo, whose undo wrote the later batch's documents again, round and round).
-            // That batch taken back since itself (an undo of its undo wrote its documents
-            // again) is no batch to undo first either: the one on top is (bb84 F4).
-            // Only an undo puts documents back: a save outside a batch that wrote a batch's
-            // document again is a change, and that batch's undo is refused (bb85 F2).
-            match wrote_first(store, id, &undone, revision).filter(|_| by.is_some()) {
-                Some(wrote)
-                    if !undid(store, id, &undone, revision)
-                        && !holds_the_batchs_document(store, id, &undone, revision)
-                        && !wrote.as_ref().is_some_and(|(first, _)| {
-                            taken_back_then_written_again(store, id, first, revision)
-                        }) =>
-                {
-                    put_back_by.push(by.map(|(undo, _)| undo));
-                    later.push(wrote);
-                }
-                _ => {
-                    put_back_by.push(None);
-                    later.push(by);
-                }
-            }
+            looked_up.push(history);
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    let batch_of = |by: &Option<(BatchId, i64)>| by.as_ref().map(|(batch, _)| batch.clone());
-    if let Some(Some(on_top)) =
-        later.first().map(batch_of).filter(|first| later.iter().all(|b| batch_of(b) == *first))
-        && on_top != undone
-    {
-        // Only the first were looked up: said as that, not as all the batch did (bb60 F2: it
-        // read as though the later batch restored only twenty).
-        let (whom, rest) = if summary.changed_since.len() > BATCHES_LOOKED_UP {
-            (
-                format!("the first {BATCHES_LOOKED_UP} listed"),
-                format!(
-                    " (only those were looked up; `custodian changes --batch {on_top}` lists every user it saved)"
-                ),
-            )
-        } else {
-            ("them".to_owned(), String::new())
-        };
-        let (first, its_revision) = summary.changed_since.get(0).unwrap_or_default();
-        // Said from the documents, not from which batch an undo undid (no store records
-        // that): "is an undo of this one" named the undo of another batch (bb81 F2).
-        let taken_back = taken_back_then_written_again(store, first, &undone, its_revision);
-        let note = if undid(store, first, &undone, its_revision) {
-            format!("batch {on_top} put {whom} back to the documents from before this one already{rest}")
-        } else if taken_back && holds_the_batchs_document(store, first, &undone, its_revision) {
-            format!(
-                "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} wrote its documents again since{rest}: `custodian undo {on_top}` takes those back"
-            )
-        } else if taken_back {
-            // Saved since with other documents: nothing of this batch is on them, and undoing
-            // the later batch would take back what it did, not this one (it said the later
-            // batch "wrote its documents again", and following it took back half of an undo:
-            // bb84 F5).
-            format!(
-                "this batch was taken back already (an undo of it restored {whom}), and batch {on_top} saved other documents since{rest}: nothing of this batch is left on them to take back"
-            )
-        } else if !undoing_it_leads_back(store, first, &on_top, &undone, its_revision) {
-            // Its undo would bring back another document than this batch's, and the next
-            // advice would name that undo: round and round (bb85 F1).
-            format!(
-                "batch {on_top} brought back an earlier document of {whom}{rest}, not the one this batch wrote: undoing it would not lead back to this batch (`custodian history ID` shows each save since)"
-            )
-        } else if let Some(Some(undo)) = put_back_by.first() {
-            format!(
-                "batch {undo} put {whom} back to the documents batch {on_top} wrote{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
-            )
-        } else if let Some(stack) =
-            stacked_under(store, &summary.changed_since, &undone).filter(|s| s.len() > 1)
-        {
-            // Each batch between, not the top one alone: after its undo the next one was named
-            // only then, with "then this one" broken once (bb84 F6).
-            let named = stack.iter().map(|batch| batch.0.as_str()).collect::<Vec<_>>().join(", ");
-            let undo_each = stack
-                .iter()
-                .map(|batch| format!("`custodian undo {batch}`"))
-                .collect::<Vec<_>>()
-                .join(", then ");
-            format!(
-                "batches {named} saved {whom} since{rest}: batches are undone last first — {undo_each}, then this one"
-            )
-        } else {
-            format!(
-                "batch {on_top} saved {whom} since{rest}: batches are undone last first — `custodian undo {on_top}`, then this one"
-            )
-        };
-        out.line(&inert::line(&note))?;
-    } else if let Some(note) = later_batches_to_undo_first(store, &summary.changed_since, &later, &undone) {
+    if let Some(note) = left_alone::advice(&looked_up, summary.changed_since.len(), &undone) {
         out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;

@@ -1,257 +1,326 @@
-//! What `undo` says of the users it left alone: the later batches to undo first, its own
-//! earlier undo, and saves outside a batch.
+//! What `undo` says of the users it left alone: the later batches to undo first, the last
+//! first, an undo of this batch that took it back already, saves outside a batch. Each user's
+//! way is found by replaying undos on their history with the stores' own rule
+//! ([`undo_plan`]), the batch each undo took back read from the store: read from the
+//! documents alone, the advice named batches whose undo was refused, or went round and round
+//! (bb83 F1, bb85).
 
-use crate::domain::patch::users;
-use crate::store::{BatchId, UserStore};
+use std::collections::HashMap;
 
-/// The later batches some of the users looked up are under, when not all under one: each to
-/// undo first, the last one first (bb72 F2: the hint was said only when one batch held them
-/// all, and nothing when another held one, or a single save another).
-pub(super) fn later_batches_to_undo_first(
+use crate::domain::undo_plan::{self, Saved, SinceTakenBack, Way};
+use crate::store::{BatchId, Revision, UserStore};
+
+/// The batches each undo took back, read once each.
+#[derive(Default)]
+pub(super) struct UndoneBy(HashMap<String, Option<String>>);
+
+impl UndoneBy {
+    fn of(&mut self, store: &dyn UserStore, batch: &str) -> Option<String> {
+        self.0
+            .entry(batch.to_owned())
+            .or_insert_with(|| store.batch_undone_by(&BatchId(batch.to_owned())).ok().flatten().map(|b| b.0))
+            .clone()
+    }
+}
+
+/// User `id`'s history up to revision `now` as an undo of `batch` sees it, from the revision
+/// before the batch's (an undo of a later batch brings back none older: on PostgreSQL each
+/// revision read is a round trip); `None` when it cannot be read (the user deleted since).
+pub(super) fn history_of(
     store: &dyn UserStore,
-    left_alone: &crate::store::LeftAlone,
-    looked_up: &[Option<(BatchId, i64)>],
-    undone: &BatchId,
-) -> Option<String> {
-    // A later batch that is an undo of this one (for that user) is no batch to undo first.
-    let later: Vec<Option<(BatchId, i64)>> = left_alone
+    id: &str,
+    batch: &BatchId,
+    now: Revision,
+    undone_by: &mut UndoneBy,
+) -> Option<Vec<Saved>> {
+    let revisions = store.history(id).ok()?;
+    let from = revisions.iter().find(|info| info.batch.as_ref() == Some(batch))?.revision.saturating_sub(1);
+    let mut history = Vec::new();
+    for info in revisions.into_iter().filter(|info| (from..=now).contains(&info.revision)) {
+        let Ok(document) = store.revision_text(id, info.revision) else { continue };
+        let batch = info.batch.map(|b| b.0);
+        let undoes = batch.as_deref().and_then(|b| undone_by.of(store, b));
+        history.push(Saved { revision: info.revision, document, batch, undoes, saved_at: info.saved_at });
+    }
+    // Written outside custodian since its last revision (on PostgreSQL): a save of its own.
+    if history.last().is_none_or(|last| last.revision < now) {
+        let document =
+            store.revision_text(id, now).or_else(|_| store.custom_data(id).map(|d| d.text)).ok()?;
+        history.push(Saved { revision: now, document, batch: None, undoes: None, saved_at: i64::MAX });
+    }
+    Some(history)
+}
+
+/// The note after the list of users an undo of `batch` left alone: `looked_up` are the first
+/// few listed with their histories (`None`: deleted), of `listed` in all.
+pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &BatchId) -> Option<String> {
+    let ways: Vec<Way> = looked_up
+        .iter()
+        .map(|history| history.as_ref().map_or(Way::SavedOutside, |h| undo_plan::way_back(h, &batch.0)))
+        .collect();
+    let looked = looked_up.len();
+    let said = Said { looked, listed };
+    let mut parts: Vec<String> = Vec::new();
+    let mut lost_ways = 0;
+
+    // Later batches to undo first: one order for every user, replayed on each.
+    let first: Vec<&[String]> = ways
+        .iter()
+        .filter_map(|way| if let Way::UndoFirst(first) = way { Some(first.as_slice()) } else { None })
+        .collect();
+    if !first.is_empty() {
+        let order = undo_plan::merged(&first, &saved_at(looked_up));
+        let reached: Vec<&Vec<Saved>> = ways
+            .iter()
+            .zip(looked_up)
+            .filter(|(way, _)| matches!(way, Way::UndoFirst(_)))
+            .filter_map(|(_, history)| history.as_ref())
+            .filter(|history| undo_plan::reached_after(history, &batch.0, &order))
+            .collect();
+        lost_ways = first.len() - reached.len();
+        if !reached.is_empty() {
+            parts.push(undo_first(&order, &reached, &said));
+        }
+    }
+
+    let taken_back: Vec<(&String, &SinceTakenBack, &Vec<Saved>)> = ways
         .iter()
         .zip(looked_up)
-        .map(|((id, revision), by)| by.clone().filter(|_| !undid(store, id, undone, revision)))
-        .collect();
-    let restored: Vec<bool> =
-        looked_up.iter().zip(&later).map(|(was, is)| was.is_some() && is.is_none()).collect();
-    let restored_already = restored.iter().filter(|r| **r).count();
-    // A batch whose undo brings back another document than this batch's is named as no batch
-    // to undo first: the next advice named that undo, round and round (bb85 F1).
-    let circling: Vec<bool> = left_alone
-        .iter()
-        .zip(&later)
-        .map(|((id, revision), by)| {
-            by.as_ref().is_some_and(|(batch, _)| {
-                batch != undone && !undoing_it_leads_back(store, id, batch, undone, revision)
-            })
+        .filter_map(|(way, history)| match (way, history) {
+            (Way::TakenBack { by, since }, Some(history)) => Some((by, since, history)),
+            _ => None,
         })
         .collect();
-    let brought_back = circling.iter().filter(|c| **c).count();
-    let later: Vec<Option<(BatchId, i64)>> =
-        later.into_iter().zip(&circling).map(|(by, circles)| by.filter(|_| !*circles)).collect();
-    let listed = left_alone.len();
-    let mut on_top: Vec<&(BatchId, i64)> =
-        later.iter().flatten().filter(|(batch, _)| batch != undone).collect();
-    let others = later.iter().filter(|by| by.is_none()).count() - restored_already - brought_back;
-    let mut outside = match others {
-        0 => String::new(),
-        1 => "the other user listed was saved outside a batch since (or deleted), which no undo takes back"
-            .into(),
-        n => format!(
-            "the other {n} listed were saved outside a batch since (or deleted), which no undo takes back"
-        ),
-    };
-    if brought_back > 0 {
-        let said = format!(
-            "{} brought back to an earlier document by a later batch, not to the one this batch wrote, which undoing that batch would not lead back to (`custodian history ID` shows each save since)",
-            users(brought_back as u64)
+    parts.extend(taken_back_already(&taken_back, &said));
+
+    let back_before = ways.iter().filter(|way| **way == Way::BackBefore).count();
+    if back_before > 0 {
+        parts.push(format!(
+            "{} brought back to the document from before this batch by a later save: nothing of this batch is left on them to take back",
+            said.were(back_before)
+        ));
+    }
+    let no_way = ways.iter().filter(|way| **way == Way::NoWay).count() + lost_ways;
+    if no_way > 0 {
+        parts.push(format!(
+            "{} saved since in a way no undo of a later batch leads back from (an earlier document brought back, a revision no longer kept; `custodian history ID` shows each save since)",
+            said.were(no_way)
+        ));
+    }
+    let outside = ways.iter().filter(|way| **way == Way::SavedOutside).count();
+    if outside > 0 {
+        let whom = match (outside, parts.is_empty()) {
+            (1, false) => "the other user listed was".to_owned(),
+            (n, false) => format!("the other {n} listed were"),
+            (n, true) => said.were(n),
+        };
+        parts.push(format!("{whom} saved outside a batch since (or deleted), which no undo takes back"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// When each batch in the histories saved, the last time it did.
+fn saved_at(looked_up: &[Option<Vec<Saved>>]) -> HashMap<String, i64> {
+    let mut at: HashMap<String, i64> = HashMap::new();
+    for saved in looked_up.iter().flatten().flatten() {
+        if let Some(batch) = &saved.batch {
+            let latest = at.entry(batch.clone()).or_insert(saved.saved_at);
+            *latest = (*latest).max(saved.saved_at);
+        }
+    }
+    at
+}
+
+/// How many of the users listed a part is about.
+struct Said {
+    /// The first users listed, looked up.
+    looked: usize,
+    listed: usize,
+}
+
+impl Said {
+    /// `n` of them, as a subject: "1 of the 3 listed", "the first 20 listed (only those were
+    /// looked up)".
+    fn some(&self, n: usize) -> String {
+        if self.listed > self.looked {
+            format!("{n} of the first {} listed (only those were looked up)", self.looked)
+        } else {
+            format!("{n} of the {} listed", self.listed)
+        }
+    }
+
+    /// `n` of them as the subject of "was" or "were", with it.
+    fn were(&self, n: usize) -> String {
+        format!("{} {}", self.whole_or_some(n), if n == 1 { "was" } else { "were" })
+    }
+
+    /// All of them when `n` is, else [`Said::some`].
+    fn whole_or_some(&self, n: usize) -> String {
+        match (n == self.looked, self.listed > self.looked) {
+            (true, true) => format!("the first {n} listed (only those were looked up)"),
+            (true, false) if n == 1 => "the user listed".to_owned(),
+            (true, false) => format!("the {n} listed"),
+            (false, _) => self.some(n),
+        }
+    }
+
+    /// Whom a part's batch saved, and what follows the part's first words: "them" when all,
+    /// the first looked up (then pointing to the journal for the rest), or some.
+    fn whom(&self, n: usize, journal_of: &str) -> (String, String) {
+        match (n == self.looked, self.listed > self.looked) {
+            (true, false) => ("them".to_owned(), String::new()),
+            (true, true) => (
+                format!("the first {n} listed"),
+                format!(
+                    " (only those were looked up; `custodian changes --batch {journal_of}` lists every user it saved)"
+                ),
+            ),
+            (false, _) => (self.some(n), String::new()),
+        }
+    }
+}
+
+/// `undo` of each of `order`, then this one, for the users `reached` by it.
+fn undo_first(order: &[String], reached: &[&Vec<Saved>], said: &Said) -> String {
+    let (whom, rest) = said.whom(reached.len(), &order[0]);
+    let undo_each =
+        order.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>().join(", then ");
+    // The users' documents put back by an undo of a later batch to those `order`'s one batch
+    // wrote: that undo is named as what happened, the batch as what to undo.
+    let tops: Vec<Option<&Saved>> = reached.iter().map(|history| history.last()).collect();
+    if let [only] = order
+        && let Some(Some(top)) = tops.first()
+        && top.undoes.is_some()
+        && top.batch.as_ref() != Some(only)
+        && tops.iter().all(|t| t.and_then(|t| t.batch.as_ref()) == top.batch.as_ref())
+    {
+        let undo = top.batch.as_deref().unwrap_or_default();
+        return format!(
+            "batch {undo} put {whom} back to the documents batch {only} wrote{rest}: batches are undone last first — {undo_each}, then this one"
         );
-        outside = if outside.is_empty() { said } else { format!("{outside}; {said}") };
     }
-    if on_top.is_empty() {
-        if brought_back > 0 && restored_already == 0 {
-            return Some(outside);
-        }
-        // Put back by this batch's own undo, beside saves outside a batch: each cause said
-        // all the same (bb82 F4: no note at all).
-        if restored_already == 0 {
-            return None;
-        }
-        let mut undos: Vec<&str> = Vec::new();
-        for (was, _) in looked_up.iter().zip(&restored).filter(|(_, restored)| **restored) {
-            if let Some((batch, _)) = was
-                && !undos.contains(&batch.0.as_str())
-            {
-                undos.push(&batch.0);
+    format!(
+        "{} {} saved {whom} since{rest}: batches are undone last first — {undo_each}, then this one",
+        if order.len() == 1 { "batch" } else { "batches" },
+        order.join(", ")
+    )
+}
+
+/// What is said of the users an undo of this batch took it back from already: put back by
+/// it, or saved since — with the batch's documents again (and which undos take those back),
+/// or with others.
+fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], said: &Said) -> Vec<String> {
+    let mut parts = Vec::new();
+    let of_kind = |kind: &dyn Fn(&SinceTakenBack) -> bool| {
+        taken_back.iter().filter(|(_, since, _)| kind(since)).collect::<Vec<_>>()
+    };
+    let as_undone = of_kind(&|since| *since == SinceTakenBack::AsUndone);
+    if !as_undone.is_empty() {
+        let mut named: Vec<&str> = Vec::new();
+        for (by, _, _) in &as_undone {
+            if !named.contains(&by.as_str()) {
+                named.push(by);
             }
         }
-        return Some(format!(
-            "{} of the {} listed {} put back already by {} {}, an undo of this one{}",
-            restored_already,
-            looked_up.len().min(listed),
-            if restored_already == 1 { "was" } else { "were" },
-            if undos.len() == 1 { "batch" } else { "batches" },
-            undos.join(", "),
-            if outside.is_empty() { String::new() } else { format!("; {outside}") }
-        ));
+        let n = as_undone.len();
+        parts.push(match (n == said.looked, named.as_slice()) {
+            (true, [undo]) => {
+                let (whom, rest) = said.whom(n, undo);
+                format!("batch {undo} put {whom} back to the documents from before this one already{rest}")
+            }
+            _ => format!(
+                "{} put back already by {} {}, an undo of this one",
+                said.were(n),
+                if named.len() == 1 { "batch" } else { "batches" },
+                named.join(", ")
+            ),
+        });
     }
-    let under = on_top.len();
-    // The last one first: two batches of one second are told apart by when each saved.
-    on_top.sort_by(|(a, a_at), (b, b_at)| (b_at, b).cmp(&(a_at, a)));
-    let mut named: Vec<&str> = Vec::new();
-    for (batch, _) in on_top {
-        if !named.contains(&batch.0.as_str()) {
-            named.push(&batch.0);
-        }
+
+    let saved_since = taken_back.len() - as_undone.len();
+    if saved_since == 0 {
+        return parts;
     }
-    let undo_each = named.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>();
-    let mut rest = if outside.is_empty() { outside } else { format!("; {outside}") };
-    if restored_already > 0 {
-        rest.push_str(&format!(
-            "; {} restored already by an undo of this one",
-            users(restored_already as u64)
-        ));
-    }
-    let of = if listed > later.len() {
-        format!("the first {} listed (only those were looked up)", later.len())
-    } else {
-        format!("the {listed} listed")
-    };
-    // "Then this one" is no advice for a batch taken back already and written again since: an
-    // undo of it again restores none of those (bb82 F3).
-    // Only when it was taken back from every user under a later batch: from the others an
-    // undo of it still takes its change (without "then this one" it stayed on them, unsaid:
-    // bb85 F4).
-    let taken_back = left_alone
+    // On how many of those saved since each clause is.
+    let on = |n: usize| if n == saved_since { String::new() } else { format!(" on {n} of them") };
+    let mut since: Vec<String> = Vec::new();
+    let again: Vec<&[String]> = taken_back
         .iter()
-        .zip(&later)
-        .filter(|((id, revision), by)| {
-            by.is_some() && taken_back_then_written_again(store, id, undone, *revision)
+        .filter_map(|(_, since, _)| match since {
+            SinceTakenBack::WrittenAgain { way: Some(way), .. } => Some(way.as_slice()),
+            _ => None,
         })
-        .count();
-    let under_later = later.iter().filter(|by| by.as_ref().is_some_and(|(batch, _)| batch != undone)).count();
-    let then = match taken_back {
-        0 => ", then this one",
-        all if all >= under_later => {
-            rest.push_str(
-                "; this batch was taken back already from them (an undo of it), so undoing it again restores none of those",
-            );
-            ""
-        }
-        _ => {
-            rest.push_str("; this batch was taken back already from some of them (an undo of it): undoing it again takes its change from the others");
-            ", then this one"
-        }
-    };
-    Some(format!(
-        "{} {} saved {under} of {of} since: batches are undone last first — {}{then}{rest}",
-        if named.len() == 1 { "batch" } else { "batches" },
-        named.join(", "),
-        undo_each.join(", then ")
-    ))
-}
-
-/// The revision `batch` saved in `history` (a batch saves a user once).
-fn revision_of(history: &[crate::store::RevisionInfo], batch: &BatchId) -> Option<u64> {
-    history.iter().find(|r| r.batch.as_ref() == Some(batch)).map(|r| r.revision)
-}
-
-/// `batch`'s revision of user `id`, and the document user `id` had before it.
-fn before_the_batch(store: &dyn UserStore, id: &str, batch: &BatchId) -> Option<(u64, String)> {
-    let revision = revision_of(&store.history(id).ok()?, batch)?;
-    Some((revision, store.revision_text(id, revision.checked_sub(1)?).ok()?))
-}
-
-/// Whether user `id`'s revision `now` holds the document from before `batch`'s revision of
-/// them: the batch on top of it is an undo of it (for this user).
-pub(super) fn undid(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    before_the_batch(store, id, batch)
-        .is_some_and(|(_, before)| store.revision_text(id, now).is_ok_and(|current| current == before))
-}
-
-/// Whether user `id`'s history holds, between `batch`'s revision and `now`, the document from
-/// before the batch (an undo of it), and `now` is another: the batch was taken back, then its
-/// documents written again by a later save.
-pub(super) fn taken_back_then_written_again(
-    store: &dyn UserStore,
-    id: &str,
-    batch: &BatchId,
-    now: u64,
-) -> bool {
-    before_the_batch(store, id, batch).is_some_and(|(revision, before)| {
-        (revision + 1..now).any(|between| store.revision_text(id, between).is_ok_and(|text| text == before))
-    })
-}
-
-/// The batch that wrote user `id`'s document as it is at revision `now` first since `batch`'s
-/// revision, when that is an earlier revision than `now` (an undo of a later batch put the
-/// user back to it): `Some` of that revision's batch (`None` inside for a save outside a
-/// batch); `None` when revision `now` wrote it itself.
-pub(super) fn wrote_first(
-    store: &dyn UserStore,
-    id: &str,
-    batch: &BatchId,
-    now: u64,
-) -> Option<Option<(BatchId, i64)>> {
-    let history = store.history(id).ok()?;
-    let from = revision_of(&history, batch)?;
-    let current = store.revision_text(id, now).ok()?;
-    let first = (from + 1..now).find(|&r| store.revision_text(id, r).is_ok_and(|text| text == current))?;
-    let record = history.iter().find(|r| r.revision == first)?;
-    Some(record.batch.clone().map(|by| (by, record.saved_at)))
-}
-
-/// Whether user `id`'s revision `now` holds the document `batch` wrote.
-pub(super) fn holds_the_batchs_document(store: &dyn UserStore, id: &str, batch: &BatchId, now: u64) -> bool {
-    let Some(written) = store.history(id).ok().and_then(|history| revision_of(&history, batch)) else {
-        return false;
-    };
-    match (store.revision_text(id, written), store.revision_text(id, now)) {
-        (Ok(written), Ok(current)) => written == current,
-        _ => false,
-    }
-}
-
-/// The batches that saved the users looked up since `batch`, newest first, when each of them
-/// has the same and each wrote a document of its own (no undo among them: none brought back an
-/// earlier document; no save outside a batch): each is undone before `batch`, the last first.
-pub(super) fn stacked_under(
-    store: &dyn UserStore,
-    left_alone: &crate::store::LeftAlone,
-    batch: &BatchId,
-) -> Option<Vec<BatchId>> {
-    let mut stacks = left_alone.iter().take(super::BATCHES_LOOKED_UP).map(|(id, now)| {
-        let history = store.history(id).ok()?;
-        let from = revision_of(&history, batch)?;
-        let mut seen = Vec::new();
-        let mut stack: Vec<BatchId> = Vec::new();
-        for record in history.iter().filter(|r| r.revision <= now) {
-            let text = store.revision_text(id, record.revision).ok()?;
-            if record.revision > from {
-                if seen.contains(&text) {
-                    return None;
-                }
-                let by = record.batch.clone()?;
-                if !stack.contains(&by) {
-                    stack.insert(0, by);
-                }
-            }
-            seen.push(text);
-        }
-        Some(stack)
+        .collect();
+    let saved_over = taken_back.iter().any(|(_, since, _)| {
+        matches!(since, SinceTakenBack::WrittenAgain { holds_it: false, way: Some(_), .. })
     });
-    let first = stacks.next()??;
-    stacks.all(|stack| stack.as_ref() == Some(&first)).then_some(first)
+    if !again.is_empty() {
+        let histories: Vec<Option<Vec<Saved>>> =
+            taken_back.iter().map(|(_, _, h)| Some((*h).clone())).collect();
+        let order = undo_plan::merged(&again, &saved_at(&histories));
+        let undo_each =
+            order.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>().join(", then ");
+        // Saved over since its documents were written again: the batches are not all ones
+        // that wrote them.
+        let written = if saved_over {
+            format!("its documents were written again since, and saved over{}", on(again.len()))
+        } else {
+            format!(
+                "{} {} wrote its documents again since{}",
+                if order.len() == 1 { "batch" } else { "batches" },
+                order.join(", "),
+                on(again.len())
+            )
+        };
+        since.push(format!(
+            "{written}: {undo_each} {} those back",
+            if order.len() == 1 { "takes" } else { "take" },
+        ));
+    }
+    let stuck = of_kind(&|since| matches!(since, SinceTakenBack::WrittenAgain { way: None, .. }));
+    if !stuck.is_empty() {
+        // Named by what wrote the batch's documents again (a `set` an undo of a later batch
+        // brought back is no batch's doing: bb85 seed 1110).
+        let by = if stuck
+            .iter()
+            .all(|(_, since, _)| matches!(since, SinceTakenBack::WrittenAgain { by: None, .. }))
+        {
+            OUTSIDE.to_owned()
+        } else {
+            saved_by(&stuck)
+        };
+        let why = if by == OUTSIDE {
+            "which no undo takes back"
+        } else {
+            "which no undo of a later batch leads back from (`custodian history ID` shows each save since)"
+        };
+        since.push(format!("{by} wrote its documents again since{}, {why}", on(stuck.len())));
+    }
+    let other = of_kind(&|since| *since == SinceTakenBack::Other);
+    if !other.is_empty() {
+        let by = saved_by(&other);
+        since.push(format!(
+            "{by} saved other documents since{}: nothing of this batch is left on them to take back",
+            on(other.len())
+        ));
+    }
+    let restored = if saved_since == said.looked { "them".to_owned() } else { said.some(saved_since) };
+    parts.push(format!(
+        "this batch was taken back already (an undo of it restored {restored}), and {}",
+        since.join("; and ")
+    ));
+    parts
 }
 
-/// Whether undoing `candidate` leads user `id` back towards `batch`: `candidate`'s revision (the
-/// last at or before `now`) wrote a document of its own, or it brought back an earlier one
-/// (an undo) over `batch`'s own document or the one from before `batch`, which its undo
-/// restores.
-pub(super) fn undoing_it_leads_back(
-    store: &dyn UserStore,
-    id: &str,
-    candidate: &BatchId,
-    batch: &BatchId,
-    now: u64,
-) -> bool {
-    let Ok(history) = store.history(id) else { return true };
-    let revision_of = |of: &BatchId| {
-        history.iter().filter(|r| r.batch.as_ref() == Some(of) && r.revision <= now).map(|r| r.revision).max()
-    };
-    let (Some(its), Some(ours)) = (revision_of(candidate), revision_of(batch)) else { return true };
-    let Ok(written) = store.revision_text(id, its) else { return true };
-    let brought_back = (1..its).any(|r| store.revision_text(id, r).is_ok_and(|text| text == written));
-    let holds = |revision: u64, text: &str| store.revision_text(id, revision).is_ok_and(|t| t == text);
-    !brought_back
-        || store
-            .revision_text(id, its - 1)
-            .is_ok_and(|before| holds(ours, &before) || ours > 1 && holds(ours - 1, &before))
+/// A save outside a batch, as [`saved_by`] names it.
+const OUTSIDE: &str = "a save outside a batch";
+
+/// What saved the users' documents now: one batch, a save outside a batch, or several.
+fn saved_by(users: &[&(&String, &SinceTakenBack, &Vec<Saved>)]) -> String {
+    let mut tops = users.iter().map(|(_, _, history)| history.last().and_then(|saved| saved.batch.as_ref()));
+    let first = tops.next().flatten();
+    if !tops.all(|other| other == first) {
+        return "later saves".to_owned();
+    }
+    first.map_or(OUTSIDE.to_owned(), |batch| format!("batch {batch}"))
 }
