@@ -69,7 +69,7 @@ pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &Ba
         .filter_map(|way| if let Way::UndoFirst(first) = way { Some(first.as_slice()) } else { None })
         .collect();
     if !first.is_empty() {
-        let order = undo_plan::merged(&first, &saved_at(looked_up));
+        let order = undo_plan::merged(&first, &saved_at(looked_up.iter().flatten()));
         let reached: Vec<&Vec<Saved>> = ways
             .iter()
             .zip(looked_up)
@@ -120,9 +120,9 @@ pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &Ba
 }
 
 /// When each batch in the histories saved, the last time it did.
-fn saved_at(looked_up: &[Option<Vec<Saved>>]) -> HashMap<String, i64> {
+fn saved_at<'h>(histories: impl IntoIterator<Item = &'h Vec<Saved>>) -> HashMap<String, i64> {
     let mut at: HashMap<String, i64> = HashMap::new();
-    for saved in looked_up.iter().flatten().flatten() {
+    for saved in histories.into_iter().flatten() {
         if let Some(batch) = &saved.batch {
             let latest = at.entry(batch.clone()).or_insert(saved.saved_at);
             *latest = (*latest).max(saved.saved_at);
@@ -255,9 +255,7 @@ fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], sa
         matches!(since, SinceTakenBack::WrittenAgain { holds_it: false, way: Some(_), .. })
     });
     if !again.is_empty() {
-        let histories: Vec<Option<Vec<Saved>>> =
-            taken_back.iter().map(|(_, _, h)| Some((*h).clone())).collect();
-        let order = undo_plan::merged(&again, &saved_at(&histories));
+        let order = undo_plan::merged(&again, &saved_at(taken_back.iter().map(|(_, _, history)| *history)));
         let undo_each =
             order.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>().join(", then ");
         // Saved over since its documents were written again: the batches are not all ones
