@@ -268,7 +268,7 @@ fn a_row_of_another_tenant_too_long_to_read_is_skipped_with_tenant() {
     let sandbox = Sandbox::new();
     let mut huge = raw_row("admin", "big1", "giant");
     huge["custom_data"] = json!({"blob": "y".repeat(17 * 1024 * 1024)});
-    let file = sandbox.file("rows.jsonl", &lines(&[huge, raw_row("default", "u1", "ann")]));
+    let file = sandbox.file("rows.jsonl", &lines(&[huge.clone(), raw_row("default", "u1", "ann")]));
     let db = sandbox.init();
     let run = sandbox.on(&db, &["import", "--tenant", "default", &file]).ok();
     assert_eq!(run.stdout, "imported: 1 new, 0 updated, 0 unchanged\n");
@@ -283,6 +283,17 @@ fn a_row_of_another_tenant_too_long_to_read_is_skipped_with_tenant() {
         let error = sandbox.on(&other, &args).fails(4);
         assert!(error.contains("line 1: longer than 16 MiB"), "{args:?}: {error}");
     }
+    // The same rows as a JSON array (psql's `json_agg`): its elements are skipped alike (it
+    // ended the import: §4 of stop 63's note).
+    let array = format!("[{},\n{}]\n", huge, raw_row("default", "u2", "bea"));
+    let array = sandbox.file("rows.json", &array);
+    let run = sandbox.on(&db, &["import", "--tenant", "default", &array]).ok();
+    assert_eq!(run.stdout, "imported: 1 new, 0 updated, 0 unchanged\n");
+    assert!(run.stderr.contains("skipped 1 record of other tenants"), "{}", run.stderr);
+    let third = sandbox.home.path("third.redb");
+    sandbox.on(&third, &["init"]).ok();
+    let error = sandbox.on(&third, &["import", "--tenant", "admin", &array]).fails(4);
+    assert!(error.contains("record 1 (line 1): longer than 16 MiB"), "{error}");
 }
 
 /// bb83 F3: a raw row's values were refused by their API names (`primaryEmail`, `isSuspended`,

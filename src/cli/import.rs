@@ -42,8 +42,8 @@ pub(super) fn import(
     let read_ahead_in = (!bulk_load).then(|| store.dir());
     let mut opened =
         input::open_import_or_interrupted(file, input::MAX_RECORD_BYTES, read_ahead_in.as_deref())?;
-    if let input::ImportInput::Records(input::RecordStream::Lines(lines)) = &mut opened {
-        lines.keeping_only_tenant(tenant.clone());
+    if let input::ImportInput::Records(records) = &mut opened {
+        records.keeping_only_tenant(tenant.clone());
     }
     let (summary, taken, flagged) = match opened {
         input::ImportInput::Whole(bytes) => import_whole(store, &bytes, rules, mode, shape)?,

@@ -43,9 +43,20 @@ pub struct ArrayStream {
     ended: bool,
     /// A regular file: a read never waits for a writer.
     never_waits: bool,
+    /// With `--tenant`: an element too long to be read whole that names another tenant first
+    /// is skipped as that tenant's rows are, not the end of the import (bb83 F4, as in JSON
+    /// Lines).
+    only_tenant: Option<String>,
+    /// The record the element being read past stands for, once it is one to skip.
+    stand_in: Option<String>,
 }
 
 impl ArrayStream {
+    /// Elements of other tenants are to be skipped ([`ArrayStream::only_tenant`]).
+    pub fn keeping_only_tenant(&mut self, tenant: Option<String>) {
+        self.only_tenant = tenant;
+    }
+
     /// See [`super::RecordStream::next_is_ready`].
     pub fn next_is_ready(&self) -> bool {
         self.never_waits
@@ -69,6 +80,8 @@ impl ArrayStream {
             limit,
             ended: false,
             never_waits: false,
+            only_tenant: None,
+            stand_in: None,
         };
         stream.never_waits = stream.source.regular_size().is_some();
         stream.advance_to(first);
@@ -203,7 +216,16 @@ impl ArrayStream {
                 }
                 scan += 1;
             }
-            if scan - self.at > self.limit {
+            if self.stand_in.is_none() && scan - self.at > self.limit {
+                self.stand_in = super::line_stream::stand_in_for_another_tenant(
+                    self.only_tenant.as_deref(),
+                    &self.buffer[self.at..scan],
+                );
+            }
+            if self.stand_in.is_some() {
+                // Read past, nothing of it kept.
+                self.advance_to(scan);
+            } else if scan - self.at > self.limit {
                 let origin = format!("record {} (line {record_line})", self.records + 1);
                 let reason = format!(
                     "{RECORD} {}, the most one user may take (reading stopped there)",
@@ -295,6 +317,11 @@ impl ArrayStream {
         };
         self.records += 1;
         let origin = format!("record {} (line {line})", self.records);
+        if let Some(stand_in) = self.stand_in.take() {
+            self.advance_to(end);
+            self.place = ArrayPlace::AfterElement;
+            return Some(Ok((origin, stand_in)));
+        }
         let start = self.at;
         let text = match std::str::from_utf8(&self.buffer[start..end]) {
             Ok(text) => text.to_owned(),

@@ -68,12 +68,9 @@ impl LineStream {
         self.only_tenant = tenant;
     }
 
-    /// The tenant a line too long to be read names first, when it is another than the one
-    /// imported: the record the rest of the import sees instead, as short as it can be.
+    /// The record a line too long to be read stands for: [`stand_in_for_another_tenant`].
     fn stands_for_another_tenant(&self, start: &[u8]) -> Option<String> {
-        let keep = self.only_tenant.as_deref()?;
-        let tenant = crate::domain::logto_row::tenant_named_first(start)?;
-        (tenant != keep).then(|| serde_json::json!({ "tenant_id": tenant }).to_string())
+        stand_in_for_another_tenant(self.only_tenant.as_deref(), start)
     }
 
     /// Reads past the rest of a line too long to be read (its start already dropped).
@@ -225,4 +222,12 @@ impl Iterator for LineStream {
             }
         }
     }
+}
+
+/// The tenant a record too long to be read names first, when it is another than `kept` (the
+/// one imported): the record the rest of the import sees instead, as short as it can be.
+pub(super) fn stand_in_for_another_tenant(kept: Option<&str>, start: &[u8]) -> Option<String> {
+    let kept = kept?;
+    let tenant = crate::domain::logto_row::tenant_named_first(start)?;
+    (tenant != kept).then(|| serde_json::json!({ "tenant_id": tenant }).to_string())
 }

@@ -427,6 +427,15 @@ pub enum RecordStream {
 }
 
 impl RecordStream {
+    /// Records of other tenants too long to be read whole are to be skipped, not the end of the
+    /// import: each stream's `keeping_only_tenant`.
+    pub fn keeping_only_tenant(&mut self, tenant: Option<String>) {
+        match self {
+            Self::Lines(lines) => lines.keeping_only_tenant(tenant),
+            Self::Array(array) => array.keeping_only_tenant(tenant),
+        }
+    }
+
     /// Whether the next record can be had without waiting on the source: a regular file never
     /// keeps one waiting; from a pipe, a whole line is buffered (an array's next element: any
     /// byte of it past blank space and commas, which may still wait for the rest).
