@@ -2275,7 +2275,12 @@ fn a_write_whose_report_standard_output_refuses_says_it_landed_and_its_report_on
         stderr.starts_with("custodian: standard output failed (No space left on device (os error 28)): what it said is here instead\nnothing restored"),
         "{stderr}"
     );
-    assert!(stderr.contains("  u2 now at revision 3\ncustodian: 1 user of batch"), "{stderr}");
+    assert!(stderr.contains("  u2 now at revision 3\n"), "{stderr}");
+    // The note on it, then the error, both said after the standard output failed.
+    let said = format!(
+        "which no undo takes back\ncustodian: 1 user of batch {batch} left alone: saved again since (listed above); nothing was restored\n"
+    );
+    assert!(stderr.ends_with(&said), "{stderr}");
 
     // A read into a full disk still fails: nothing was written, and nothing says otherwise.
     let (code, stderr) = into_full_disk(&["get", "bob"], None);

@@ -24,21 +24,19 @@ pub struct Saved {
 pub enum Way {
     /// Undo these batches, in this order, then the batch itself.
     UndoFirst(Vec<String>),
-    /// An undo of the batch (`by`) took it back from the user already.
-    TakenBack { by: String, since: SinceTakenBack },
-    /// The user's document is the one from before the batch again: a later save wrote it.
-    BackBefore,
+    /// The batch's change was taken back from the user since, by `by` the last time.
+    TakenBack { by: TakenBy, since: SinceTakenBack },
     /// The user was saved outside a batch since, and no undo of a batch leads past that.
     SavedOutside,
-    /// The undos of the batches in the user's history lead elsewhere (an earlier document
-    /// brought back by a later batch), or the batch is not in it.
+    /// The undos of the batches in the user's history lead elsewhere, or the batch (or the
+    /// revision before it) is not in it.
     NoWay,
 }
 
 /// What a user taken back from already holds now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SinceTakenBack {
-    /// The document from before the batch, as the undo left it.
+    /// The document from before the batch, as it was left then.
     AsUndone,
     /// The batch's own document, written again since by `by` (`None`: a save outside a
     /// batch), and still held (`holds_it`) or saved over: undoing `way`, in this order, brings
@@ -53,37 +51,60 @@ const MOST_STEPS: usize = 8;
 /// The most histories tried in looking for a way.
 const MOST_TRIED: usize = 4_096;
 
+/// Who took a batch's change back from a user: the last save since it that wrote the
+/// document from before it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakenBy {
+    /// An undo of the batch (this batch id).
+    ItsUndo(String),
+    /// Another batch (a later patch, an undo of another batch).
+    Batch(String),
+    /// A save outside a batch (`set`, `restore`, the editor, Logto).
+    Outside,
+}
+
 /// What can be done for a user with `history` left alone by an undo of `batch`.
 pub fn way_back(history: &[Saved], batch: &str) -> Way {
     let Some(at) = history.iter().position(|saved| saved.batch.as_deref() == Some(batch)) else {
         return Way::NoWay;
     };
     let Some(before) = document_before(history, at) else { return Way::NoWay };
+    let written = history[at].document.as_str();
     let now = history.last().map(|saved| saved.document.as_str());
-    if let Some(taken) = history[at + 1..].iter().position(|saved| saved.undoes.as_deref() == Some(batch)) {
-        let undo = &history[at + 1 + taken];
-        let written = history[at].document.as_str();
-        let since = if now == Some(before) {
-            SinceTakenBack::AsUndone
-        } else if let Some(again) = history[at + 2 + taken..].iter().find(|saved| saved.document == written) {
-            // Written again (an undo of its undo, a later patch), perhaps saved over since:
-            // the undos back to the document from before it take it back.
-            SinceTakenBack::WrittenAgain {
-                by: again.batch.clone(),
-                holds_it: now == Some(written),
-                way: shortest_way(history, at, &|h| h.last().is_some_and(|saved| saved.document == before)),
-            }
-        } else {
-            SinceTakenBack::Other
+    // The batch's change taken back since (its undo, a later patch, a save writing the document
+    // from before it): what came after is no change of this batch's, unless its document was
+    // written again since the last time (bb86 F1, F2: the way back went through unrelated
+    // undos to a document the user had held already).
+    if let Some(back) =
+        history[at + 1..].iter().rposition(|saved| saved.document == before).map(|i| at + 1 + i)
+    {
+        let taker = &history[back];
+        let by = match (&taker.batch, &taker.undoes) {
+            (Some(undo), Some(undone)) if undone == batch => TakenBy::ItsUndo(undo.clone()),
+            (Some(other), _) => TakenBy::Batch(other.clone()),
+            (None, _) => TakenBy::Outside,
         };
-        return Way::TakenBack { by: undo.batch.clone().unwrap_or_default(), since };
-    }
-    if now == Some(before) {
-        return Way::BackBefore;
+        let again =
+            history[back + 1..].iter().position(|saved| saved.document == written).map(|i| back + 1 + i);
+        let since = match again {
+            _ if now == Some(before) => SinceTakenBack::AsUndone,
+            // Only the saves from that one on are undone on the way back.
+            Some(again) => SinceTakenBack::WrittenAgain {
+                by: history[again].batch.clone(),
+                holds_it: now == Some(written),
+                way: shortest_way(history, again - 1, &|h| {
+                    h.last().is_some_and(|saved| saved.document == before)
+                }),
+            },
+            None => SinceTakenBack::Other,
+        };
+        return Way::TakenBack { by, since };
     }
     match shortest_way(history, at, &|h| takes_back(h, at)) {
         Some(first) => Way::UndoFirst(first),
-        None if history.last().is_some_and(|saved| saved.batch.is_none()) => Way::SavedOutside,
+        // A save outside a batch on the way: no undo goes past it (bb86 F5: said as a document
+        // brought back, or a revision no longer kept).
+        None if history[at + 1..].iter().any(|saved| saved.batch.is_none()) => Way::SavedOutside,
         None => Way::NoWay,
     }
 }

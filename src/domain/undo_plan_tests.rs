@@ -75,7 +75,7 @@ fn a_batch_taken_back_says_what_the_user_holds_since() {
     let undone = [("p", None, None), ("a", Some("A"), None), ("p", Some("U"), Some("A"))];
     assert_eq!(
         way_back(&history(&undone), "A"),
-        Way::TakenBack { by: "U".into(), since: SinceTakenBack::AsUndone }
+        Way::TakenBack { by: TakenBy::ItsUndo("U".into()), since: SinceTakenBack::AsUndone }
     );
 
     let mut again = undone.to_vec();
@@ -83,7 +83,7 @@ fn a_batch_taken_back_says_what_the_user_holds_since() {
     assert_eq!(
         way_back(&history(&again), "A"),
         Way::TakenBack {
-            by: "U".into(),
+            by: TakenBy::ItsUndo("U".into()),
             since: SinceTakenBack::WrittenAgain {
                 by: Some("B".into()),
                 holds_it: true,
@@ -98,7 +98,7 @@ fn a_batch_taken_back_says_what_the_user_holds_since() {
     assert_eq!(
         way_back(&history(&over), "A"),
         Way::TakenBack {
-            by: "U".into(),
+            by: TakenBy::ItsUndo("U".into()),
             since: SinceTakenBack::WrittenAgain {
                 by: Some("V".into()),
                 holds_it: false,
@@ -114,7 +114,7 @@ fn a_batch_taken_back_says_what_the_user_holds_since() {
     assert_eq!(
         way_back(&history(&outside), "A"),
         Way::TakenBack {
-            by: "U".into(),
+            by: TakenBy::ItsUndo("U".into()),
             since: SinceTakenBack::WrittenAgain { by: None, holds_it: true, way: None }
         }
     );
@@ -123,14 +123,61 @@ fn a_batch_taken_back_says_what_the_user_holds_since() {
     other.push(("o", Some("B"), None));
     assert_eq!(
         way_back(&history(&other), "A"),
-        Way::TakenBack { by: "U".into(), since: SinceTakenBack::Other }
+        Way::TakenBack { by: TakenBy::ItsUndo("U".into()), since: SinceTakenBack::Other }
     );
 }
 
 #[test]
-fn a_later_save_of_the_document_from_before_leaves_nothing_to_take_back() {
-    let h = history(&[("p", None, None), ("a", Some("A"), None), ("p", Some("B"), None)]);
-    assert_eq!(way_back(&h, "A"), Way::BackBefore);
+fn a_later_save_of_the_document_from_before_took_the_batch_back_and_what_came_after_is_not_its() {
+    let reverted = [("p", None, None), ("a", Some("A"), None), ("p", Some("B"), None)];
+    let by_b = |since| Way::TakenBack { by: TakenBy::Batch("B".into()), since };
+    assert_eq!(way_back(&history(&reverted), "A"), by_b(SinceTakenBack::AsUndone));
+    // bb86 F1: then C over it: "undo C, then B, then this one" took C back from every user it
+    // saved, and nothing of A was there.
+    let mut over = reverted.to_vec();
+    over.push(("c", Some("C"), None));
+    assert_eq!(way_back(&history(&over), "A"), by_b(SinceTakenBack::Other));
+    // Its document written again by D: D's undo takes it back, and nothing before D is undone.
+    let mut again = reverted.to_vec();
+    again.push(("a", Some("D"), None));
+    assert_eq!(
+        way_back(&history(&again), "A"),
+        by_b(SinceTakenBack::WrittenAgain { by: Some("D".into()), holds_it: true, way: Some(names(&["D"])) })
+    );
+    let by_hand = [("p", None, None), ("a", Some("A"), None), ("p", None, None)];
+    assert_eq!(
+        way_back(&history(&by_hand), "A"),
+        Way::TakenBack { by: TakenBy::Outside, since: SinceTakenBack::AsUndone }
+    );
+}
+
+/// bb86 F2: B2 taken back (U2), written again by an undo of that (V), taken back again by an
+/// undo of V (W), then an earlier batch B1 undone (X): "written again since, and saved over:
+/// `custodian undo X` takes those back" undid another operator's undo of B1. Taken back the last
+/// time after it was written again, nothing of B2 is left.
+#[test]
+fn a_batch_written_again_and_taken_back_again_has_nothing_left_whatever_came_after() {
+    let h = history(&[
+        ("p0", None, None),
+        ("p", Some("B1"), None),
+        ("pk", Some("B2"), None),
+        ("p", Some("U2"), Some("B2")),
+        ("pk", Some("V"), Some("U2")),
+        ("p", Some("W"), Some("V")),
+        ("p0", Some("X"), Some("B1")),
+    ]);
+    assert_eq!(
+        way_back(&h, "B2"),
+        Way::TakenBack { by: TakenBy::Batch("W".into()), since: SinceTakenBack::Other }
+    );
+}
+
+/// bb86 F5: a `set`, then a batch over it: said as a document brought back or a revision no
+/// longer kept; the `set` is what no undo goes past.
+#[test]
+fn a_save_outside_a_batch_under_a_later_batch_is_what_no_undo_goes_past() {
+    let h = history(&[("p", None, None), ("a", Some("A"), None), ("x", None, None), ("b", Some("B"), None)]);
+    assert_eq!(way_back(&h, "A"), Way::SavedOutside);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::undo_plan::{self, Saved, SinceTakenBack, Way};
+use crate::domain::undo_plan::{self, Saved, SinceTakenBack, TakenBy, Way};
 use crate::store::{BatchId, Revision, UserStore};
 
 /// The batches each undo took back, read once each.
@@ -83,7 +83,7 @@ pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &Ba
         }
     }
 
-    let taken_back: Vec<(&String, &SinceTakenBack, &Vec<Saved>)> = ways
+    let taken_back: Vec<TakenBack<'_>> = ways
         .iter()
         .zip(looked_up)
         .filter_map(|(way, history)| match (way, history) {
@@ -93,17 +93,10 @@ pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &Ba
         .collect();
     parts.extend(taken_back_already(&taken_back, &said));
 
-    let back_before = ways.iter().filter(|way| **way == Way::BackBefore).count();
-    if back_before > 0 {
-        parts.push(format!(
-            "{} brought back to the document from before this batch by a later save: nothing of this batch is left on them to take back",
-            said.were(back_before)
-        ));
-    }
     let no_way = ways.iter().filter(|way| **way == Way::NoWay).count() + lost_ways;
     if no_way > 0 {
         parts.push(format!(
-            "{} saved since in a way no undo of a later batch leads back from (an earlier document brought back, a revision no longer kept; `custodian history ID` shows each save since)",
+            "{} saved since in a way no undo of a later batch leads back from (`custodian history ID` shows each save since)",
             said.were(no_way)
         ));
     }
@@ -206,22 +199,22 @@ fn undo_first(order: &[String], reached: &[&Vec<Saved>], said: &Said) -> String 
     )
 }
 
-/// What is said of the users an undo of this batch took it back from already: put back by
-/// it, or saved since — with the batch's documents again (and which undos take those back),
-/// or with others.
-fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], said: &Said) -> Vec<String> {
+/// A user the batch's change was taken back from since: by what, what they hold since, and
+/// their history.
+type TakenBack<'h> = (&'h TakenBy, &'h SinceTakenBack, &'h Vec<Saved>);
+
+/// What is said of the users the batch's change was taken back from since: put back by an undo
+/// of it or brought back by a later save, or saved since — with the batch's documents again
+/// (and which undos take those back), or with others.
+fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> {
     let mut parts = Vec::new();
-    let of_kind = |kind: &dyn Fn(&SinceTakenBack) -> bool| {
-        taken_back.iter().filter(|(_, since, _)| kind(since)).collect::<Vec<_>>()
+    let of_kind = |kind: &dyn Fn(&TakenBy, &SinceTakenBack) -> bool| {
+        taken_back.iter().filter(|(by, since, _)| kind(by, since)).collect::<Vec<_>>()
     };
-    let as_undone = of_kind(&|since| *since == SinceTakenBack::AsUndone);
+    let as_undone =
+        of_kind(&|by, since| matches!(by, TakenBy::ItsUndo(_)) && *since == SinceTakenBack::AsUndone);
     if !as_undone.is_empty() {
-        let mut named: Vec<&str> = Vec::new();
-        for (by, _, _) in &as_undone {
-            if !named.contains(&by.as_str()) {
-                named.push(by);
-            }
-        }
+        let named = its_undos(&as_undone);
         let n = as_undone.len();
         parts.push(match (n == said.looked, named.as_slice()) {
             (true, [undo]) => {
@@ -229,20 +222,35 @@ fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], sa
                 format!("batch {undo} put {whom} back to the documents from before this one already{rest}")
             }
             _ => format!(
-                "{} put back already by {} {}, an undo of this one",
+                "{} put back already by {}, an undo of this one",
                 said.were(n),
-                if named.len() == 1 { "batch" } else { "batches" },
-                named.join(", ")
+                one_or_each("batch", "batches", &named)
             ),
         });
     }
+    // Brought back by a later patch, an undo of another batch or a save outside a batch.
+    let brought_back =
+        of_kind(&|by, since| !matches!(by, TakenBy::ItsUndo(_)) && *since == SinceTakenBack::AsUndone);
+    if !brought_back.is_empty() {
+        let by = match taken_by(&brought_back) {
+            Some(TakenBy::Batch(batch)) => format!(" (batch {batch})"),
+            Some(TakenBy::Outside) => " outside a batch".to_owned(),
+            _ => String::new(),
+        };
+        parts.push(format!(
+            "{} brought back to the document from before this batch by a later save{by}: nothing of this batch is left on {} to take back",
+            said.were(brought_back.len()),
+            them(brought_back.len())
+        ));
+    }
 
-    let saved_since = taken_back.len() - as_undone.len();
-    if saved_since == 0 {
+    let saved_since: Vec<&TakenBack<'_>> =
+        taken_back.iter().filter(|(_, since, _)| **since != SinceTakenBack::AsUndone).collect();
+    if saved_since.is_empty() {
         return parts;
     }
     // On how many of those saved since each clause is.
-    let on = |n: usize| if n == saved_since { String::new() } else { format!(" on {n} of them") };
+    let on = |n: usize| if n == saved_since.len() { String::new() } else { format!(" on {n} of them") };
     let mut since: Vec<String> = Vec::new();
     let again: Vec<&[String]> = taken_back
         .iter()
@@ -264,18 +272,17 @@ fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], sa
             format!("its documents were written again since, and saved over{}", on(again.len()))
         } else {
             format!(
-                "{} {} wrote its documents again since{}",
-                if order.len() == 1 { "batch" } else { "batches" },
-                order.join(", "),
+                "{} wrote its documents again since{}",
+                one_or_each("batch", "batches", &order),
                 on(again.len())
             )
         };
         since.push(format!(
             "{written}: {undo_each} {} those back",
-            if order.len() == 1 { "takes" } else { "take" },
+            if order.len() == 1 { "takes" } else { "take" }
         ));
     }
-    let stuck = of_kind(&|since| matches!(since, SinceTakenBack::WrittenAgain { way: None, .. }));
+    let stuck = of_kind(&|_, since| matches!(since, SinceTakenBack::WrittenAgain { way: None, .. }));
     if !stuck.is_empty() {
         // Named by what wrote the batch's documents again (a `set` an undo of a later batch
         // brought back is no batch's doing: bb85 seed 1110).
@@ -294,27 +301,70 @@ fn taken_back_already(taken_back: &[(&String, &SinceTakenBack, &Vec<Saved>)], sa
         };
         since.push(format!("{by} wrote its documents again since{}, {why}", on(stuck.len())));
     }
-    let other = of_kind(&|since| *since == SinceTakenBack::Other);
+    let other = of_kind(&|_, since| *since == SinceTakenBack::Other);
     if !other.is_empty() {
         let by = saved_by(&other);
         since.push(format!(
-            "{by} saved other documents since{}: nothing of this batch is left on them to take back",
-            on(other.len())
+            "{by} saved other documents since{}: nothing of this batch is left on {} to take back",
+            on(other.len()),
+            them(other.len())
         ));
     }
-    let restored = if saved_since == said.looked { "them".to_owned() } else { said.some(saved_since) };
+    let how = match (
+        saved_since.iter().all(|(by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
+        saved_since.iter().any(|(by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
+    ) {
+        (true, _) => "an undo of it",
+        (false, true) => "an undo of it or a later save",
+        (false, false) => "a later save",
+    };
+    let restored = if saved_since.len() == said.looked {
+        them(said.looked).to_owned()
+    } else {
+        said.some(saved_since.len())
+    };
     parts.push(format!(
-        "this batch was taken back already (an undo of it restored {restored}), and {}",
+        "this batch was taken back already ({how} restored {restored}), and {}",
         since.join("; and ")
     ));
     parts
+}
+
+/// The undos of this batch that took it back from the users, each once.
+fn its_undos<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
+    let mut named: Vec<&str> = Vec::new();
+    for (by, _, _) in users {
+        if let TakenBy::ItsUndo(undo) = by
+            && !named.contains(&undo.as_str())
+        {
+            named.push(undo);
+        }
+    }
+    named
+}
+
+/// What took the users' batch back, when one thing did for all of them.
+fn taken_by<'a>(users: &[&TakenBack<'a>]) -> Option<&'a TakenBy> {
+    let first = users.first()?.0;
+    users.iter().all(|(by, _, _)| *by == first).then_some(first)
+}
+
+/// "them", or "it" for one user.
+fn them(n: usize) -> &'static str {
+    if n == 1 { "it" } else { "them" }
+}
+
+/// `one NAME` or `each NAMES`, joined: "batch B", "batches B, C".
+fn one_or_each(one: &str, each: &str, names: &[impl AsRef<str>]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    format!("{} {}", if names.len() == 1 { one } else { each }, names.join(", "))
 }
 
 /// A save outside a batch, as [`saved_by`] names it.
 const OUTSIDE: &str = "a save outside a batch";
 
 /// What saved the users' documents now: one batch, a save outside a batch, or several.
-fn saved_by(users: &[&(&String, &SinceTakenBack, &Vec<Saved>)]) -> String {
+fn saved_by(users: &[&TakenBack<'_>]) -> String {
     let mut tops = users.iter().map(|(_, _, history)| history.last().and_then(|saved| saved.batch.as_ref()));
     let first = tops.next().flatten();
     if !tops.all(|other| other == first) {
