@@ -293,8 +293,9 @@ pub enum Command {
         allow_sensitive: bool,
     },
     /// Take back a batch (`patch --yes`, or an earlier `undo`): every user it saved goes back to
-    /// the revision before it, as a new batch; users saved again since with another document
-    /// than the batch wrote are left alone and listed (exit 5 after restoring the rest).
+    /// the revision before it, as a new batch; users saved again since (unless an undo of a
+    /// later batch put them back to what this one wrote) are left alone and listed, with what
+    /// to undo first (exit 5 after restoring the rest).
     Undo {
         /// The batch id `patch --yes` printed (also shown by `changes` and `history`).
         batch: String,

@@ -413,7 +413,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     } else {
         // An undo of this batch is such a save too (it may have been undone already).
         out.line(&inert::line(&format!(
-            "nothing restored: every user of batch {undone} was saved again with another document, or deleted, since (by a later batch, an earlier undo of this one, or a save; `custodian changes --user ID` says who saved each)"
+            "nothing restored: every user of batch {undone} was saved again since, or deleted (by a later batch, an earlier undo of this one, or a save; `custodian changes --user ID` says who saved each)"
         )))?;
     }
     if summary.changed_since.is_empty() {
@@ -426,11 +426,24 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     // The first few listed are looked up (one history read each): the batch each is at now,
     // and the later batches an operator must undo first (bb21 L05), with when each saved
     // (batches are undone last first).
+    // Past the first twenty, more while it takes under LOOKING_UP_PAST_THE_FIRST: the first
+    // twenty may all be put back already while a later one is under a batch, never named
+    // (bb86 F3).
     let mut undone_by = left_alone::UndoneBy::default();
     let mut looked_up: Vec<Option<Vec<Saved>>> = Vec::new();
+    let started = std::time::Instant::now();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
+        let looking = at == looked_up.len()
+            && (at < BATCHES_LOOKED_UP
+                || at < MOST_LOOKED_UP && started.elapsed() < LOOKING_UP_PAST_THE_FIRST);
+        if !looking && at == looked_up.len() {
+            // A line without a batch reads as a save outside one (bb86 F4).
+            out.line(
+                "  (the users below were not looked up: `custodian history ID` shows the batch each is at)",
+            )?;
+        }
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let history = (revision > 0 && at < BATCHES_LOOKED_UP)
+        let history = (revision > 0 && looking)
             .then(|| left_alone::history_of(store, id, &undone, revision, &mut undone_by))
             .flatten();
         let by = history
@@ -443,7 +456,7 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
             (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
         };
-        if at < BATCHES_LOOKED_UP {
+        if looking {
             looked_up.push(history);
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
@@ -461,9 +474,16 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
     .into())
 }
 
-/// Users left alone by an undo whose current revision's batch is looked up (one history read
-/// each) for the list's note of a later batch to undo first.
+/// Users left alone by an undo looked up (one history read each) for the list's note of a
+/// later batch to undo first, whatever it takes.
 const BATCHES_LOOKED_UP: usize = 20;
+
+/// How long users past the first [`BATCHES_LOOKED_UP`] are looked up for (on PostgreSQL each
+/// is a few round trips).
+const LOOKING_UP_PAST_THE_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The most users left alone looked up in all.
+const MOST_LOOKED_UP: usize = 100;
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
 /// batch is there (written); an error saying it was not, or that it cannot be told.
