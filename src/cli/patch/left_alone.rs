@@ -161,7 +161,7 @@ impl Said {
     /// the first looked up (then pointing to the journal for the rest), or some.
     fn whom(&self, n: usize, journal_of: &str) -> (String, String) {
         match (n == self.looked, self.listed > self.looked) {
-            (true, false) => ("them".to_owned(), String::new()),
+            (true, false) => (them(n).to_owned(), String::new()),
             (true, true) => (
                 format!("the first {n} listed"),
                 format!(
@@ -222,9 +222,10 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
                 format!("batch {undo} put {whom} back to the documents from before this one already{rest}")
             }
             _ => format!(
-                "{} put back already by {}, an undo of this one",
+                "{} put back already by {}, {} of this one",
                 said.were(n),
-                one_or_each("batch", "batches", &named)
+                one_or_each("batch", "batches", &named),
+                if named.len() == 1 { "an undo" } else { "undos" }
             ),
         });
     }
