@@ -177,6 +177,7 @@ fn undo_leaves_users_saved_since_alone_lists_them_and_exits_5_after_restoring_th
 #[test]
 fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = Sandbox::batch_of(
         &sandbox.on(&["patch", &sandbox.file("a.json", FREE_TO_TEAM), "--all", "--yes"]).ok(),
     );
@@ -185,9 +186,9 @@ fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
     let refused = sandbox.on(&["undo", &a]);
     assert!(refused.stdout.contains(&format!("now at revision 3 (batch {b})")), "{}", refused.stdout);
     assert!(
-        refused
-            .stdout
-            .contains(&format!("batches are undone last first — `custodian undo {b}`, then this one")),
+        refused.stdout.contains(&format!(
+            "batches are undone last first — `custodian --db {db} undo {b}`, then this one"
+        )),
         "{}",
         refused.stdout
     );
@@ -212,6 +213,7 @@ fn undo_of_a_batch_under_a_later_one_names_the_later_batch_to_undo_first() {
 #[test]
 fn a_retried_undo_of_a_batch_written_again_since_names_the_later_batch_and_takes_nothing_back() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let flag = sandbox.file("flag.json", r#"[{"op":"add","path":"/flag","value":true}]"#);
     let a = Sandbox::batch_of(&sandbox.on(&["patch", &flag, "--all", "--yes"]).ok());
     sandbox.on(&["undo", &a]).ok();
@@ -219,7 +221,7 @@ fn a_retried_undo_of_a_batch_written_again_since_names_the_later_batch_and_takes
     let retried = sandbox.on(&["undo", &a]);
     assert!(
         retried.stdout.contains(&format!(
-            "this batch was taken back already (an undo of it restored them), and batch {b} wrote its documents again since: `custodian undo {b}` takes those back"
+            "this batch was taken back already (an undo of it restored them), and batch {b} wrote its documents again since: `custodian --db {db} undo {b}` takes those back"
         )),
         "{}",
         retried.stdout
@@ -257,6 +259,7 @@ fn a_users_list_that_names_no_one_is_refused_as_no_selection() {
 #[test]
 fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let two = sandbox.file("two.json", r#"[{"op":"add","path":"/x","value":2}]"#);
     let a = Sandbox::batch_of(&sandbox.on(&["patch", &two, "--all", "--yes"]).ok());
     sandbox.on(&["undo", &a]).ok();
@@ -264,7 +267,7 @@ fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
     let b = Sandbox::batch_of(&sandbox.on(&["patch", &two, "--users", &some, "--yes"]).ok());
     sandbox.on(&["set", "u3", &sandbox.file("mine.json", r#"{"mine": true}"#)]).ok();
     let again = sandbox.on(&["undo", &a]);
-    assert!(again.stdout.contains(&format!("`custodian undo {b}`")), "{}", again.stdout);
+    assert!(again.stdout.contains(&format!("`custodian --db {db} undo {b}`")), "{}", again.stdout);
     assert!(!again.stdout.contains("then this one"), "{}", again.stdout);
     assert!(again.stdout.contains("this batch was taken back already"), "{}", again.stdout);
     again.fails(5);
@@ -277,13 +280,14 @@ fn undo_advice_never_says_then_this_one_for_a_batch_taken_back_already() {
 #[test]
 fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
     let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--all"]);
     let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
     let u = Sandbox::batch_of(&sandbox.on(&["undo", &c]).ok());
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
-        "batch {u} put them back to the documents batch {b} wrote: batches are undone last first — `custodian undo {b}`, then this one"
+        "batch {u} put them back to the documents batch {b} wrote: batches are undone last first — `custodian --db {db} undo {b}`, then this one"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
     refused.fails(5);
@@ -302,13 +306,14 @@ fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
 #[test]
 fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_taken_back() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("one.json", "a", 1), &["--all"]);
     let b = sandbox.patched(&sandbox.setting("two.json", "a", 2), &["--all"]);
     let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
     let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
-        "batch {u2} saved them since: batches are undone last first — `custodian undo {u2}`, then this one"
+        "batch {u2} saved them since: batches are undone last first — `custodian --db {db} undo {u2}`, then this one"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
     refused.fails(5);
@@ -323,6 +328,7 @@ fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_t
 #[test]
 fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let first_two = sandbox.file("first_two.txt", "u1\nu2\n");
     let last_two = sandbox.file("last_two.txt", "u3\nu4\n");
     let a = sandbox.patched(&sandbox.setting("one.json", "a", 1), &["--all"]);
@@ -337,7 +343,7 @@ fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo(
         "this batch was taken back already (an undo of it restored them), and batch {ua} saved other documents since: nothing of this batch is left on them to take back"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
-    assert!(!refused.stdout.contains(&format!("`custodian undo {ua}`")), "{}", refused.stdout);
+    assert!(!refused.stdout.contains(&format!("`custodian --db {db} undo {ua}`")), "{}", refused.stdout);
     refused.fails(5);
 }
 
@@ -346,12 +352,13 @@ fn undo_of_a_batch_taken_back_and_saved_over_with_other_documents_names_no_undo(
 #[test]
 fn undo_under_a_stack_of_batches_names_each_the_last_first() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
     let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--all"]);
     let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
-        "batches {c}, {b} saved them since: batches are undone last first — `custodian undo {c}`, then `custodian undo {b}`, then this one"
+        "batches {c}, {b} saved them since: batches are undone last first — `custodian --db {db} undo {c}`, then `custodian --db {db} undo {b}`, then this one"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
     refused.fails(5);
@@ -371,6 +378,7 @@ fn undo_under_a_stack_of_batches_names_each_the_last_first() {
 #[test]
 fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let one = sandbox.file("one.txt", "u2\n");
     let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--users", &one]);
     let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &one]);
@@ -378,7 +386,7 @@ fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
     sandbox.on(&["patch", &sandbox.setting("c.json", "k3", 1), "--users", &one, "--yes"]).ok();
     sandbox.on(&["set", "u2", &written_by_b]).ok();
     let refused = sandbox.on(&["undo", &a]);
-    assert!(!refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
+    assert!(!refused.stdout.contains(&format!("`custodian --db {db} undo {b}`")), "{}", refused.stdout);
     refused.fails(5);
 }
 
@@ -389,6 +397,7 @@ fn a_save_outside_a_batch_that_writes_a_batchs_document_again_names_no_batch() {
 #[test]
 fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_from() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
     let one = sandbox.file("one.txt", "u2\n");
     let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &one]);
@@ -397,7 +406,7 @@ fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_fr
     undo_of_a.fails(5);
     sandbox.on(&["undo", &u1]).ok();
     let refused = sandbox.on(&["undo", &a]);
-    assert!(refused.stdout.contains(&format!("`custodian undo {b}`")), "{}", refused.stdout);
+    assert!(refused.stdout.contains(&format!("`custodian --db {db} undo {b}`")), "{}", refused.stdout);
     assert!(refused.stdout.contains("then this one"), "{}", refused.stdout);
     refused.fails(5);
     // Followed to the end, A's change is gone from every user; the last undo of A (exit 5
@@ -436,6 +445,7 @@ fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
 #[test]
 fn undo_of_a_batch_under_several_later_ones_names_each_to_undo_last_first() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
     sandbox.on(&["set", "bob", &sandbox.file("bob.json", r#"{"plan":"mine"}"#)]).ok();
     let alice = sandbox.file("alice.txt", "u1\n");
@@ -444,7 +454,7 @@ fn undo_of_a_batch_under_several_later_ones_names_each_to_undo_last_first() {
     let d = sandbox.patched(&sandbox.setting("d.json", "d", 1), &["--users", &dave]);
     let refused = sandbox.on(&["undo", &a]);
     let expected = format!(
-        "batches {d}, {c} saved 2 of the 3 listed since: batches are undone last first — `custodian undo {d}`, then `custodian undo {c}`, then this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
+        "batches {d}, {c} saved 2 of the 3 listed since: batches are undone last first — `custodian --db {db} undo {d}`, then `custodian --db {db} undo {c}`, then this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
     );
     assert!(refused.stdout.contains(&expected), "{}", refused.stdout);
     refused.fails(5);
@@ -917,8 +927,11 @@ fn follow_undo_advice(sandbox: &Sandbox, batch: &str) -> Vec<String> {
         }
         let advice = run.stdout.clone();
         run.fails(5);
-        for step in advice.split('`').filter(|part| part.starts_with("custodian undo ")) {
-            let step = sandbox.on(&["undo", step.trim_start_matches("custodian undo ")]);
+        // Each `custodian --db PATH undo B` said, as pasted.
+        for step in
+            advice.split('`').filter(|part| part.starts_with("custodian --db ") && part.contains(" undo "))
+        {
+            let step = sandbox.on(&["undo", step.rsplit(' ').next().expect("a batch")]);
             assert!(
                 step.stdout.contains("restored") && !step.stdout.contains("nothing restored"),
                 "{said:?}\n{}",
@@ -961,13 +974,14 @@ fn undo_advice_followed_to_its_end_takes_the_batch_back_after_undos_of_undos() {
 #[test]
 fn undo_of_a_batch_written_again_by_an_undo_and_saved_over_names_each_undo_back() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
     let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
     let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
     let c = sandbox.patched(&sandbox.setting("c.json", "k2", 1), &["--all"]);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
-        "this batch was taken back already (an undo of it restored them), and its documents were written again since, and saved over: `custodian undo {c}`, then `custodian undo {u2}` take those back"
+        "this batch was taken back already (an undo of it restored them), and its documents were written again since, and saved over: `custodian --db {db} undo {c}`, then `custodian --db {db} undo {u2}` take those back"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
     refused.fails(5);
@@ -995,11 +1009,7 @@ fn undo_of_a_batch_a_later_patch_took_back_names_no_undo_of_what_came_after() {
         "this batch was taken back already (a later save restored it), and batch {c} saved other documents since: nothing of this batch is left on it to take back"
     );
     assert!(refused.stdout.contains(&said), "{}", refused.stdout);
-    assert!(
-        !refused.stdout.contains("`custodian undo"),
-        "no undo named, not {b}'s nor {c}'s: {}",
-        refused.stdout
-    );
+    assert!(!refused.stdout.contains(" undo b"), "no undo named, not {b}'s nor {c}'s: {}", refused.stdout);
     refused.fails(5);
 }
 
@@ -1020,7 +1030,7 @@ fn undo_of_a_batch_written_again_and_taken_back_again_names_no_unrelated_undo() 
         "this batch was taken back already (a later save restored them), and batch {x} saved other documents since: nothing of this batch is left on them to take back"
     );
     assert!(refused.stdout.contains(&said), "(W = {w}) {}", refused.stdout);
-    assert!(!refused.stdout.contains("`custodian undo"), "{}", refused.stdout);
+    assert!(!refused.stdout.contains(" undo b"), "{}", refused.stdout);
     refused.fails(5);
 }
 
@@ -1030,6 +1040,7 @@ fn undo_of_a_batch_written_again_and_taken_back_again_names_no_unrelated_undo() 
 #[test]
 fn undo_looks_past_the_first_twenty_left_alone_and_names_the_batch_the_25th_is_under() {
     let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
     let many: String = (1..=25)
         .map(|n| format!("{{\"id\":\"m{n:02}\",\"username\":\"m{n:02}\",\"customData\":{{}}}}\n"))
         .collect();
@@ -1044,8 +1055,8 @@ fn undo_looks_past_the_first_twenty_left_alone_and_names_the_batch_the_25th_is_u
     sandbox.on(&["undo", &c]).ok();
     let v = Sandbox::batch_of(&sandbox.on(&["undo", &ua]));
     let refused = sandbox.on(&["undo", &a]);
-    assert!(refused.stdout.contains(&format!("`custodian undo {v}`")), "{}", refused.stdout);
-    assert!(refused.stdout.contains(&format!("`custodian undo {uua}`")), "{}", refused.stdout);
+    assert!(refused.stdout.contains(&format!("`custodian --db {db} undo {v}`")), "{}", refused.stdout);
+    assert!(refused.stdout.contains(&format!("`custodian --db {db} undo {uua}`")), "{}", refused.stdout);
     refused.fails(5);
     follow_undo_advice(&sandbox, &a);
     assert!(!sandbox.get("m25").contains(r#""a""#), "{}", sandbox.get("m25"));

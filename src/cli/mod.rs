@@ -461,7 +461,7 @@ fn user_command(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut O
                 file.display()
             ))
             .into()),
-            None => patch::undo(store, batch, cli.quiet, out),
+            None => patch::undo(cli, store, batch, out),
         },
         _ => return None,
     })

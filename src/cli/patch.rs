@@ -239,13 +239,23 @@ pub(super) fn run(cli: &Cli, store: &dyn UserStore, command: &Command, out: &mut
 /// database ("no batch", exit 3: bb25 P12). A PostgreSQL URL may hold a password and TLS
 /// settings: that one is said to need the same `--db` and `--tenant`.
 fn undo_command(cli: &Cli, batch: &BatchId) -> String {
-    match &cli.db {
-        Some(db) if crate::database::postgres_url(Some(db)).is_some() => {
+    match database_file(cli) {
+        None if cli.db.is_some() => {
             format!("custodian undo {batch} (with the same --db and --tenant as this patch)")
         }
-        Some(db) => {
-            format!("custodian --db {} undo {batch}", inert::shell_word(&db.display().to_string()))
-        }
+        file => undo_as_pasted(file, &batch.0),
+    }
+}
+
+/// The database file `--db` names (`None`: the default one, or a PostgreSQL URL).
+fn database_file(cli: &Cli) -> Option<&Path> {
+    cli.db.as_deref().filter(|db| crate::database::postgres_url(Some(db)).is_none())
+}
+
+/// `custodian [--db PATH] undo BATCH` for the database file `database`.
+fn undo_as_pasted(database: Option<&Path>, batch: &str) -> String {
+    match database {
+        Some(db) => format!("custodian --db {} undo {batch}", inert::shell_word(&db.display().to_string())),
         None => format!("custodian undo {batch}"),
     }
 }
@@ -376,7 +386,8 @@ fn warn_flagged(report: &PatchReport) {
 }
 
 /// Runs `custodian undo BATCH`.
-pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Output) -> Result<()> {
+pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Output) -> Result<()> {
+    let quiet = cli.quiet;
     if store.is_read_only() {
         return Err(StoreError::ReadOnly.into());
     }
@@ -461,7 +472,9 @@ pub(super) fn undo(store: &dyn UserStore, batch: &str, quiet: bool, out: &mut Ou
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    if let Some(note) = left_alone::advice(&looked_up, summary.changed_since.len(), &undone) {
+    if let Some(note) =
+        left_alone::advice(&looked_up, summary.changed_since.len(), &undone, database_file(cli))
+    {
         out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;

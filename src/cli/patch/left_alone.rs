@@ -53,13 +53,18 @@ pub(super) fn history_of(
 
 /// The note after the list of users an undo of `batch` left alone: `looked_up` are the first
 /// few listed with their histories (`None`: deleted), of `listed` in all.
-pub(super) fn advice(looked_up: &[Option<Vec<Saved>>], listed: usize, batch: &BatchId) -> Option<String> {
+pub(super) fn advice(
+    looked_up: &[Option<Vec<Saved>>],
+    listed: usize,
+    batch: &BatchId,
+    database: Option<&std::path::Path>,
+) -> Option<String> {
     let ways: Vec<Way> = looked_up
         .iter()
         .map(|history| history.as_ref().map_or(Way::SavedOutside, |h| undo_plan::way_back(h, &batch.0)))
         .collect();
     let looked = looked_up.len();
-    let said = Said { looked, listed };
+    let said = Said { looked, listed, database };
     let mut parts: Vec<String> = Vec::new();
     let mut lost_ways = 0;
 
@@ -124,14 +129,21 @@ fn saved_at<'h>(histories: impl IntoIterator<Item = &'h Vec<Saved>>) -> HashMap<
     at
 }
 
-/// How many of the users listed a part is about.
-struct Said {
+/// How many of the users listed a part is about, and the database an undo it names is of.
+struct Said<'d> {
     /// The first users listed, looked up.
     looked: usize,
     listed: usize,
+    /// The database file the undo was given (`None` for the default one, or PostgreSQL's).
+    database: Option<&'d std::path::Path>,
 }
 
-impl Said {
+impl Said<'_> {
+    /// The undo of `batch`, to be pasted as it is (as `patch` says it: bb86 F6).
+    fn undo(&self, batch: &str) -> String {
+        format!("`{}`", super::undo_as_pasted(self.database, batch))
+    }
+
     /// `n` of them, as a subject: "1 of the 3 listed", "the first 20 listed (only those were
     /// looked up)".
     fn some(&self, n: usize) -> String {
@@ -176,8 +188,7 @@ impl Said {
 /// `undo` of each of `order`, then this one, for the users `reached` by it.
 fn undo_first(order: &[String], reached: &[&Vec<Saved>], said: &Said) -> String {
     let (whom, rest) = said.whom(reached.len(), &order[0]);
-    let undo_each =
-        order.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>().join(", then ");
+    let undo_each = order.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ");
     // The users' documents put back by an undo of a later batch to those `order`'s one batch
     // wrote: that undo is named as what happened, the batch as what to undo.
     let tops: Vec<Option<&Saved>> = reached.iter().map(|history| history.last()).collect();
@@ -265,8 +276,7 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
     });
     if !again.is_empty() {
         let order = undo_plan::merged(&again, &saved_at(taken_back.iter().map(|(_, _, history)| *history)));
-        let undo_each =
-            order.iter().map(|batch| format!("`custodian undo {batch}`")).collect::<Vec<_>>().join(", then ");
+        let undo_each = order.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ");
         // Saved over since its documents were written again: the batches are not all ones
         // that wrote them.
         let written = if saved_over {
