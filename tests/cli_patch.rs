@@ -421,6 +421,7 @@ fn undo_advice_keeps_then_this_one_for_the_users_the_batch_was_not_taken_back_fr
 
 /// bb82 F4: `undo A` again, its users left alone being those its own first undo put back and
 /// one saved by `set`: no note said why (each cause is named when a later batch is among them).
+/// Each part names its users when they are few (which users a count was about: bb86 F6).
 #[test]
 fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
     let sandbox = Sandbox::new();
@@ -434,7 +435,7 @@ fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
     sandbox.on(&["undo", &b]).ok();
     let again = sandbox.on(&["undo", &a]);
     let said = format!(
-        "1 of the 2 listed was put back already by batch {u}, an undo of this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
+        "1 of the 2 listed (u4) was put back already by batch {u}, an undo of this one; the other user listed (u3) was saved outside a batch since (or deleted), which no undo takes back"
     );
     assert!(again.stdout.contains(&said), "{}", again.stdout);
     again.fails(5);
@@ -454,7 +455,7 @@ fn undo_of_a_batch_under_several_later_ones_names_each_to_undo_last_first() {
     let d = sandbox.patched(&sandbox.setting("d.json", "d", 1), &["--users", &dave]);
     let refused = sandbox.on(&["undo", &a]);
     let expected = format!(
-        "batches {d}, {c} saved 2 of the 3 listed since: batches are undone last first — `custodian --db {db} undo {d}`, then `custodian --db {db} undo {c}`, then this one; the other user listed was saved outside a batch since (or deleted), which no undo takes back"
+        "batches {d}, {c} saved 2 of the 3 listed (u1, u4) since: batches are undone last first — `custodian --db {db} undo {d}`, then `custodian --db {db} undo {c}`, then this one; the other user listed (u2) was saved outside a batch since (or deleted), which no undo takes back"
     );
     assert!(refused.stdout.contains(&expected), "{}", refused.stdout);
     refused.fails(5);

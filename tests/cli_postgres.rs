@@ -960,7 +960,7 @@ fn undo_advice_on_postgres_names_the_later_batch_and_the_write_outside_custodian
     assert!(refused.stdout.contains("u2 now at revision 4\n"), "{refused:?}");
     assert!(
         refused.stdout.contains(&format!("`custodian undo {b}`, then this one"))
-            && refused.stdout.contains("the other user listed was saved outside a batch since"),
+            && refused.stdout.contains("the other user listed (u2) was saved outside a batch since"),
         "{refused:?}"
     );
     refused.fails(5);

@@ -18,8 +18,6 @@ use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 mod left_alone;
 mod users_file;
 
-use crate::domain::undo_plan::Saved;
-
 pub use users_file::{UsersFileLine, read_users};
 
 /// Changed users whose diff the dry run prints.
@@ -441,7 +439,7 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
     // twenty may all be put back already while a later one is under a batch, never named
     // (bb86 F3).
     let mut undone_by = left_alone::UndoneBy::default();
-    let mut looked_up: Vec<Option<Vec<Saved>>> = Vec::new();
+    let mut looked_up: Vec<left_alone::LookedUp> = Vec::new();
     let started = std::time::Instant::now();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         let looking = at == looked_up.len()
@@ -468,7 +466,7 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
             (None, _) => format!("now at revision {revision}"),
         };
         if looking {
-            looked_up.push(history);
+            looked_up.push((id.to_owned(), history));
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }

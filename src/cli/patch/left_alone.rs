@@ -51,38 +51,45 @@ pub(super) fn history_of(
     Some(history)
 }
 
+/// A user looked up: their id and history as an undo sees it (`None`: deleted since).
+pub(super) type LookedUp = (String, Option<Vec<Saved>>);
+
 /// The note after the list of users an undo of `batch` left alone: `looked_up` are the first
-/// few listed with their histories (`None`: deleted), of `listed` in all.
+/// few listed, of `listed` in all.
 pub(super) fn advice(
-    looked_up: &[Option<Vec<Saved>>],
+    looked_up: &[LookedUp],
     listed: usize,
     batch: &BatchId,
     database: Option<&std::path::Path>,
 ) -> Option<String> {
-    let ways: Vec<Way> = looked_up
+    let ways: Vec<(&str, Way)> = looked_up
         .iter()
-        .map(|history| history.as_ref().map_or(Way::SavedOutside, |h| undo_plan::way_back(h, &batch.0)))
+        .map(|(id, history)| {
+            (id.as_str(), history.as_ref().map_or(Way::SavedOutside, |h| undo_plan::way_back(h, &batch.0)))
+        })
         .collect();
-    let looked = looked_up.len();
-    let said = Said { looked, listed, database };
+    let histories = || looked_up.iter().filter_map(|(_, history)| history.as_ref());
+    let said = Said { looked: looked_up.len(), listed, database };
     let mut parts: Vec<String> = Vec::new();
-    let mut lost_ways = 0;
+    let mut lost_ways: Vec<&str> = Vec::new();
 
     // Later batches to undo first: one order for every user, replayed on each.
     let first: Vec<&[String]> = ways
         .iter()
-        .filter_map(|way| if let Way::UndoFirst(first) = way { Some(first.as_slice()) } else { None })
+        .filter_map(|(_, way)| if let Way::UndoFirst(first) = way { Some(first.as_slice()) } else { None })
         .collect();
     if !first.is_empty() {
-        let order = undo_plan::merged(&first, &saved_at(looked_up.iter().flatten()));
-        let reached: Vec<&Vec<Saved>> = ways
-            .iter()
-            .zip(looked_up)
-            .filter(|(way, _)| matches!(way, Way::UndoFirst(_)))
-            .filter_map(|(_, history)| history.as_ref())
-            .filter(|history| undo_plan::reached_after(history, &batch.0, &order))
-            .collect();
-        lost_ways = first.len() - reached.len();
+        let order = undo_plan::merged(&first, &saved_at(histories()));
+        let mut reached: Vec<(&str, &Vec<Saved>)> = Vec::new();
+        for ((id, way), (_, history)) in ways.iter().zip(looked_up) {
+            if let (Way::UndoFirst(_), Some(history)) = (way, history) {
+                if undo_plan::reached_after(history, &batch.0, &order) {
+                    reached.push((id, history));
+                } else {
+                    lost_ways.push(id);
+                }
+            }
+        }
         if !reached.is_empty() {
             parts.push(undo_first(&order, &reached, &said));
         }
@@ -91,26 +98,28 @@ pub(super) fn advice(
     let taken_back: Vec<TakenBack<'_>> = ways
         .iter()
         .zip(looked_up)
-        .filter_map(|(way, history)| match (way, history) {
-            (Way::TakenBack { by, since }, Some(history)) => Some((by, since, history)),
+        .filter_map(|((id, way), (_, history))| match (way, history) {
+            (Way::TakenBack { by, since }, Some(history)) => Some((*id, by, since, history)),
             _ => None,
         })
         .collect();
     parts.extend(taken_back_already(&taken_back, &said));
 
-    let no_way = ways.iter().filter(|way| **way == Way::NoWay).count() + lost_ways;
-    if no_way > 0 {
+    let ids_of =
+        |kind: &Way| ways.iter().filter(|(_, way)| way == kind).map(|(id, _)| *id).collect::<Vec<_>>();
+    let no_way = [ids_of(&Way::NoWay), lost_ways].concat();
+    if !no_way.is_empty() {
         parts.push(format!(
             "{} saved since in a way no undo of a later batch leads back from (`custodian history ID` shows each save since)",
-            said.were(no_way)
+            said.were(&no_way)
         ));
     }
-    let outside = ways.iter().filter(|way| **way == Way::SavedOutside).count();
-    if outside > 0 {
-        let whom = match (outside, parts.is_empty()) {
-            (1, false) => "the other user listed was".to_owned(),
-            (n, false) => format!("the other {n} listed were"),
-            (n, true) => said.were(n),
+    let outside = ids_of(&Way::SavedOutside);
+    if !outside.is_empty() {
+        let whom = match (outside.len(), parts.is_empty()) {
+            (1, false) => format!("the other user listed{} was", named(&outside)),
+            (n, false) => format!("the other {n} listed{} were", named(&outside)),
+            (_, true) => said.were(&outside),
         };
         parts.push(format!("{whom} saved outside a batch since (or deleted), which no undo takes back"));
     }
@@ -129,6 +138,18 @@ fn saved_at<'h>(histories: impl IntoIterator<Item = &'h Vec<Saved>>) -> HashMap<
     at
 }
 
+/// The users a part is about by their ids, when it is about a few (which users a count was
+/// about was not said: bb86 F6).
+fn named(ids: &[&str]) -> String {
+    if ids.is_empty() || ids.len() > NAMED {
+        return String::new();
+    }
+    format!(" ({})", ids.join(", "))
+}
+
+/// The most users a part names.
+const NAMED: usize = 3;
+
 /// How many of the users listed a part is about, and the database an undo it names is of.
 struct Said<'d> {
     /// The first users listed, looked up.
@@ -144,34 +165,37 @@ impl Said<'_> {
         format!("`{}`", super::undo_as_pasted(self.database, batch))
     }
 
-    /// `n` of them, as a subject: "1 of the 3 listed", "the first 20 listed (only those were
-    /// looked up)".
-    fn some(&self, n: usize) -> String {
+    /// Some of them, as a subject: "1 of the 3 listed (u2)", "25 of the first 100 listed (only
+    /// those were looked up)".
+    fn some(&self, ids: &[&str]) -> String {
+        let n = ids.len();
         if self.listed > self.looked {
-            format!("{n} of the first {} listed (only those were looked up)", self.looked)
+            format!("{n} of the first {} listed{} (only those were looked up)", self.looked, named(ids))
         } else {
-            format!("{n} of the {} listed", self.listed)
+            format!("{n} of the {} listed{}", self.listed, named(ids))
         }
     }
 
-    /// `n` of them as the subject of "was" or "were", with it.
-    fn were(&self, n: usize) -> String {
-        format!("{} {}", self.whole_or_some(n), if n == 1 { "was" } else { "were" })
+    /// Them as the subject of "was" or "were", with it.
+    fn were(&self, ids: &[&str]) -> String {
+        format!("{} {}", self.whole_or_some(ids), if ids.len() == 1 { "was" } else { "were" })
     }
 
-    /// All of them when `n` is, else [`Said::some`].
-    fn whole_or_some(&self, n: usize) -> String {
+    /// All of them when `ids` are, else [`Said::some`].
+    fn whole_or_some(&self, ids: &[&str]) -> String {
+        let n = ids.len();
         match (n == self.looked, self.listed > self.looked) {
             (true, true) => format!("the first {n} listed (only those were looked up)"),
             (true, false) if n == 1 => "the user listed".to_owned(),
             (true, false) => format!("the {n} listed"),
-            (false, _) => self.some(n),
+            (false, _) => self.some(ids),
         }
     }
 
     /// Whom a part's batch saved, and what follows the part's first words: "them" when all,
     /// the first looked up (then pointing to the journal for the rest), or some.
-    fn whom(&self, n: usize, journal_of: &str) -> (String, String) {
+    fn whom(&self, ids: &[&str], journal_of: &str) -> (String, String) {
+        let n = ids.len();
         match (n == self.looked, self.listed > self.looked) {
             (true, false) => (them(n).to_owned(), String::new()),
             (true, true) => (
@@ -180,18 +204,19 @@ impl Said<'_> {
                     " (only those were looked up; `custodian changes --batch {journal_of}` lists every user it saved)"
                 ),
             ),
-            (false, _) => (self.some(n), String::new()),
+            (false, _) => (self.some(ids), String::new()),
         }
     }
 }
 
 /// `undo` of each of `order`, then this one, for the users `reached` by it.
-fn undo_first(order: &[String], reached: &[&Vec<Saved>], said: &Said) -> String {
-    let (whom, rest) = said.whom(reached.len(), &order[0]);
+fn undo_first(order: &[String], reached: &[(&str, &Vec<Saved>)], said: &Said) -> String {
+    let ids: Vec<&str> = reached.iter().map(|(id, _)| *id).collect();
+    let (whom, rest) = said.whom(&ids, &order[0]);
     let undo_each = order.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ");
     // The users' documents put back by an undo of a later batch to those `order`'s one batch
     // wrote: that undo is named as what happened, the batch as what to undo.
-    let tops: Vec<Option<&Saved>> = reached.iter().map(|history| history.last()).collect();
+    let tops: Vec<Option<&Saved>> = reached.iter().map(|(_, history)| history.last()).collect();
     if let [only] = order
         && let Some(Some(top)) = tops.first()
         && top.undoes.is_some()
@@ -210,9 +235,14 @@ fn undo_first(order: &[String], reached: &[&Vec<Saved>], said: &Said) -> String 
     )
 }
 
-/// A user the batch's change was taken back from since: by what, what they hold since, and
-/// their history.
-type TakenBack<'h> = (&'h TakenBy, &'h SinceTakenBack, &'h Vec<Saved>);
+/// A user the batch's change was taken back from since: their id, by what, what they hold
+/// since, and their history.
+type TakenBack<'h> = (&'h str, &'h TakenBy, &'h SinceTakenBack, &'h Vec<Saved>);
+
+/// The ids of `users`.
+fn ids<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
+    users.iter().map(|(id, _, _, _)| *id).collect()
+}
 
 /// What is said of the users the batch's change was taken back from since: put back by an undo
 /// of it or brought back by a later save, or saved since — with the batch's documents again
@@ -220,23 +250,23 @@ type TakenBack<'h> = (&'h TakenBy, &'h SinceTakenBack, &'h Vec<Saved>);
 fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> {
     let mut parts = Vec::new();
     let of_kind = |kind: &dyn Fn(&TakenBy, &SinceTakenBack) -> bool| {
-        taken_back.iter().filter(|(by, since, _)| kind(by, since)).collect::<Vec<_>>()
+        taken_back.iter().filter(|(_, by, since, _)| kind(by, since)).collect::<Vec<_>>()
     };
     let as_undone =
         of_kind(&|by, since| matches!(by, TakenBy::ItsUndo(_)) && *since == SinceTakenBack::AsUndone);
     if !as_undone.is_empty() {
-        let named = its_undos(&as_undone);
-        let n = as_undone.len();
-        parts.push(match (n == said.looked, named.as_slice()) {
+        let undos = its_undos(&as_undone);
+        let whose = ids(&as_undone);
+        parts.push(match (whose.len() == said.looked, undos.as_slice()) {
             (true, [undo]) => {
-                let (whom, rest) = said.whom(n, undo);
+                let (whom, rest) = said.whom(&whose, undo);
                 format!("batch {undo} put {whom} back to the documents from before this one already{rest}")
             }
             _ => format!(
                 "{} put back already by {}, {} of this one",
-                said.were(n),
-                one_or_each("batch", "batches", &named),
-                if named.len() == 1 { "an undo" } else { "undos" }
+                said.were(&whose),
+                one_or_each("batch", "batches", &undos),
+                if undos.len() == 1 { "an undo" } else { "undos" }
             ),
         });
     }
@@ -251,41 +281,49 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
         };
         parts.push(format!(
             "{} brought back to the document from before this batch by a later save{by}: nothing of this batch is left on {} to take back",
-            said.were(brought_back.len()),
+            said.were(&ids(&brought_back)),
             them(brought_back.len())
         ));
     }
 
     let saved_since: Vec<&TakenBack<'_>> =
-        taken_back.iter().filter(|(_, since, _)| **since != SinceTakenBack::AsUndone).collect();
+        taken_back.iter().filter(|(_, _, since, _)| **since != SinceTakenBack::AsUndone).collect();
     if saved_since.is_empty() {
         return parts;
     }
-    // On how many of those saved since each clause is.
-    let on = |n: usize| if n == saved_since.len() { String::new() } else { format!(" on {n} of them") };
+    // On which of those saved since each clause is.
+    let on = |users: &[&str]| {
+        if users.len() == saved_since.len() {
+            String::new()
+        } else {
+            format!(" on {} of them{}", users.len(), named(users))
+        }
+    };
     let mut since: Vec<String> = Vec::new();
-    let again: Vec<&[String]> = taken_back
+    let again: Vec<(&str, &[String])> = taken_back
         .iter()
-        .filter_map(|(_, since, _)| match since {
-            SinceTakenBack::WrittenAgain { way: Some(way), .. } => Some(way.as_slice()),
+        .filter_map(|(id, _, since, _)| match since {
+            SinceTakenBack::WrittenAgain { way: Some(way), .. } => Some((*id, way.as_slice())),
             _ => None,
         })
         .collect();
-    let saved_over = taken_back.iter().any(|(_, since, _)| {
+    let saved_over = taken_back.iter().any(|(_, _, since, _)| {
         matches!(since, SinceTakenBack::WrittenAgain { holds_it: false, way: Some(_), .. })
     });
     if !again.is_empty() {
-        let order = undo_plan::merged(&again, &saved_at(taken_back.iter().map(|(_, _, history)| *history)));
+        let ways: Vec<&[String]> = again.iter().map(|(_, way)| *way).collect();
+        let whose: Vec<&str> = again.iter().map(|(id, _)| *id).collect();
+        let order = undo_plan::merged(&ways, &saved_at(taken_back.iter().map(|(_, _, _, history)| *history)));
         let undo_each = order.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ");
         // Saved over since its documents were written again: the batches are not all ones
         // that wrote them.
         let written = if saved_over {
-            format!("its documents were written again since, and saved over{}", on(again.len()))
+            format!("its documents were written again since, and saved over{}", on(&whose))
         } else {
             format!(
                 "{} wrote its documents again since{}",
                 one_or_each("batch", "batches", &order),
-                on(again.len())
+                on(&whose)
             )
         };
         since.push(format!(
@@ -299,7 +337,7 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
         // brought back is no batch's doing: bb85 seed 1110).
         let by = if stuck
             .iter()
-            .all(|(_, since, _)| matches!(since, SinceTakenBack::WrittenAgain { by: None, .. }))
+            .all(|(_, _, since, _)| matches!(since, SinceTakenBack::WrittenAgain { by: None, .. }))
         {
             OUTSIDE.to_owned()
         } else {
@@ -310,20 +348,20 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
         } else {
             "which no undo of a later batch leads back from (`custodian history ID` shows each save since)"
         };
-        since.push(format!("{by} wrote its documents again since{}, {why}", on(stuck.len())));
+        since.push(format!("{by} wrote its documents again since{}, {why}", on(&ids(&stuck))));
     }
     let other = of_kind(&|_, since| *since == SinceTakenBack::Other);
     if !other.is_empty() {
         let by = saved_by(&other);
         since.push(format!(
             "{by} saved other documents since{}: nothing of this batch is left on {} to take back",
-            on(other.len()),
+            on(&ids(&other)),
             them(other.len())
         ));
     }
     let how = match (
-        saved_since.iter().all(|(by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
-        saved_since.iter().any(|(by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
+        saved_since.iter().all(|(_, by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
+        saved_since.iter().any(|(_, by, _, _)| matches!(by, TakenBy::ItsUndo(_))),
     ) {
         (true, _) => "an undo of it",
         (false, true) => "an undo of it or a later save",
@@ -332,7 +370,7 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
     let restored = if saved_since.len() == said.looked {
         them(said.looked).to_owned()
     } else {
-        said.some(saved_since.len())
+        said.some(&ids(&saved_since))
     };
     parts.push(format!(
         "this batch was taken back already ({how} restored {restored}), and {}",
@@ -344,7 +382,7 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
 /// The undos of this batch that took it back from the users, each once.
 fn its_undos<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
     let mut named: Vec<&str> = Vec::new();
-    for (by, _, _) in users {
+    for (_, by, _, _) in users {
         if let TakenBy::ItsUndo(undo) = by
             && !named.contains(&undo.as_str())
         {
@@ -356,8 +394,8 @@ fn its_undos<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
 
 /// What took the users' batch back, when one thing did for all of them.
 fn taken_by<'a>(users: &[&TakenBack<'a>]) -> Option<&'a TakenBy> {
-    let first = users.first()?.0;
-    users.iter().all(|(by, _, _)| *by == first).then_some(first)
+    let first = users.first()?.1;
+    users.iter().all(|(_, by, _, _)| *by == first).then_some(first)
 }
 
 /// "them", or "it" for one user.
@@ -376,7 +414,8 @@ const OUTSIDE: &str = "a save outside a batch";
 
 /// What saved the users' documents now: one batch, a save outside a batch, or several.
 fn saved_by(users: &[&TakenBack<'_>]) -> String {
-    let mut tops = users.iter().map(|(_, _, history)| history.last().and_then(|saved| saved.batch.as_ref()));
+    let mut tops =
+        users.iter().map(|(_, _, _, history)| history.last().and_then(|saved| saved.batch.as_ref()));
     let first = tops.next().flatten();
     if !tops.all(|other| other == first) {
         return "later saves".to_owned();
