@@ -435,16 +435,19 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
     // The first few listed are looked up (one history read each): the batch each is at now,
     // and the later batches an operator must undo first (bb21 L05), with when each saved
     // (batches are undone last first).
-    // Past the first twenty, more while it takes under LOOKING_UP_PAST_THE_FIRST: the first
-    // twenty may all be put back already while a later one is under a batch, never named
-    // (bb86 F3).
+    // Past the first twenty, more while it takes under LOOKING_UP_PAST_THE_FIRST and their
+    // documents under 64 MiB: the first ones may all be put back already while a later one
+    // is under a batch, never named (bb86 F3 past 20, bb87 N1 past 100).
     let mut undone_by = left_alone::UndoneBy::default();
     let mut looked_up: Vec<left_alone::LookedUp> = Vec::new();
     let started = std::time::Instant::now();
+    let mut documents_read = 0;
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         let looking = at == looked_up.len()
             && (at < BATCHES_LOOKED_UP
-                || at < MOST_LOOKED_UP && started.elapsed() < LOOKING_UP_PAST_THE_FIRST);
+                || at < MOST_LOOKED_UP
+                    && started.elapsed() < LOOKING_UP_PAST_THE_FIRST
+                    && documents_read < MOST_DOCUMENT_BYTES_LOOKED_UP);
         if !looking && at == looked_up.len() {
             // A line without a batch reads as a save outside one (bb86 F4).
             out.line(
@@ -466,6 +469,7 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
             (None, _) => format!("now at revision {revision}"),
         };
         if looking {
+            documents_read += history.iter().flatten().map(|saved| saved.document.len()).sum::<usize>();
             looked_up.push((id.to_owned(), history));
         }
         out.line(&inert::line(&format!("  {id} {now}")))?;
@@ -493,8 +497,13 @@ const BATCHES_LOOKED_UP: usize = 20;
 /// is a few round trips).
 const LOOKING_UP_PAST_THE_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The most users left alone looked up in all.
-const MOST_LOOKED_UP: usize = 100;
+/// The most users left alone looked up in all: past 100, users an undo of this batch put back
+/// took every place, and one under a later batch was never named (bb87 N1).
+const MOST_LOOKED_UP: usize = 10_000;
+
+/// The most bytes of documents the users looked up past the first [`BATCHES_LOOKED_UP`] may
+/// hold in all (their histories are kept for the note).
+const MOST_DOCUMENT_BYTES_LOOKED_UP: usize = 64 << 20;
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
 /// batch is there (written); an error saying it was not, or that it cannot be told.

@@ -11,7 +11,8 @@ use std::collections::{HashMap, VecDeque};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
     pub revision: u64,
-    pub document: String,
+    /// Shared: a search for a way copies histories many times over.
+    pub document: std::sync::Arc<str>,
     /// The batch that saved it; `None` for a save outside a batch (or outside custodian).
     pub batch: Option<String>,
     /// The batch that batch took back, when it is an undo.
@@ -42,14 +43,18 @@ pub enum SinceTakenBack {
     /// batch), and still held (`holds_it`) or saved over: undoing `way`, in this order, brings
     /// back the document from before the batch (`None`: no undo does).
     WrittenAgain { by: Option<String>, holds_it: bool, way: Option<Vec<String>> },
+    /// The batch's document brought back by `by`, an undo of another batch (`undone`) whose
+    /// document it also was, and still held (`holds_it`) or saved over: undoing `by` would
+    /// undo that undo, not this batch's change.
+    SameDocument { by: String, undone: String, holds_it: bool },
     /// Another document.
     Other,
 }
 
-/// The most undos a way may take: more is no advice an operator follows.
-const MOST_STEPS: usize = 8;
+/// The most undos a way may take (nine batches on one user were said to have no way: bb87 N2).
+const MOST_STEPS: usize = 64;
 /// The most histories tried in looking for a way.
-const MOST_TRIED: usize = 4_096;
+const MOST_TRIED: usize = 20_000;
 
 /// Who took a batch's change back from a user: the last save since it that wrote the
 /// document from before it again.
@@ -69,14 +74,13 @@ pub fn way_back(history: &[Saved], batch: &str) -> Way {
         return Way::NoWay;
     };
     let Some(before) = document_before(history, at) else { return Way::NoWay };
-    let written = history[at].document.as_str();
-    let now = history.last().map(|saved| saved.document.as_str());
+    let now = history.last().map(|saved| &*saved.document);
     // The batch's change taken back since (its undo, a later patch, a save writing the document
     // from before it): what came after is no change of this batch's, unless its document was
     // written again since the last time (bb86 F1, F2: the way back went through unrelated
     // undos to a document the user had held already).
     if let Some(back) =
-        history[at + 1..].iter().rposition(|saved| saved.document == before).map(|i| at + 1 + i)
+        history[at + 1..].iter().rposition(|saved| &*saved.document == before).map(|i| at + 1 + i)
     {
         let taker = &history[back];
         let by = match (&taker.batch, &taker.undoes) {
@@ -84,19 +88,10 @@ pub fn way_back(history: &[Saved], batch: &str) -> Way {
             (Some(other), _) => TakenBy::Batch(other.clone()),
             (None, _) => TakenBy::Outside,
         };
-        let again =
-            history[back + 1..].iter().position(|saved| saved.document == written).map(|i| back + 1 + i);
-        let since = match again {
-            _ if now == Some(before) => SinceTakenBack::AsUndone,
-            // Only the saves from that one on are undone on the way back.
-            Some(again) => SinceTakenBack::WrittenAgain {
-                by: history[again].batch.clone(),
-                holds_it: now == Some(written),
-                way: shortest_way(history, again - 1, &|h| {
-                    h.last().is_some_and(|saved| saved.document == before)
-                }),
-            },
-            None => SinceTakenBack::Other,
+        let since = if now == Some(before) {
+            SinceTakenBack::AsUndone
+        } else {
+            written_again(history, at, back, batch)
         };
         return Way::TakenBack { by, since };
     }
@@ -107,6 +102,59 @@ pub fn way_back(history: &[Saved], batch: &str) -> Way {
         None if history[at + 1..].iter().any(|saved| saved.batch.is_none()) => Way::SavedOutside,
         None => Way::NoWay,
     }
+}
+
+/// What a user whose change from `batch` (revision index `at`) was taken back the last time at
+/// index `back` holds since: the batch's document written again by the first save since that
+/// wrote it and was not taken back (bb87 N4) — by a patch or an undo of an undo of
+/// the batch (the undos from it on lead back), by a save outside a batch (none does), or by the
+/// undo of another batch whose document it happened to be (bb87 N3, N4: its undo undid
+/// another operator's undo).
+fn written_again(history: &[Saved], at: usize, back: usize, batch: &str) -> SinceTakenBack {
+    let written = &*history[at].document;
+    let before = document_before(history, at).unwrap_or_default();
+    // The first save since that wrote it and was not taken back; an undo that brought back a
+    // document written since is not where it came from (a `set` under it is).
+    let taken_back_since = |at: usize| {
+        let by = &history[at].batch;
+        by.is_some() && history[at + 1..].iter().any(|saved| saved.undoes == *by)
+    };
+    let brings_back_a_later_save = |at: usize| {
+        let Some(undone) = &history[at].undoes else { return false };
+        let Some(of) = history.iter().position(|saved| saved.batch.as_ref() == Some(undone)) else {
+            return false;
+        };
+        history
+            .iter()
+            .position(|saved| saved.revision + 1 == history[of].revision)
+            .is_some_and(|put_back| put_back > back)
+    };
+    let Some(again) = (back + 1..history.len()).find(|&at| {
+        &*history[at].document == written && !taken_back_since(at) && !brings_back_a_later_save(at)
+    }) else {
+        return SinceTakenBack::Other;
+    };
+    let rewrite = &history[again];
+    let holds_it = history.last().is_some_and(|saved| &*saved.document == written);
+    let reapplies = match &rewrite.undoes {
+        None => true,
+        // An undo of an undo of this batch writes its documents back.
+        Some(undone) => history
+            .iter()
+            .any(|saved| saved.batch.as_ref() == Some(undone) && saved.undoes.as_deref() == Some(batch)),
+    };
+    if !reapplies {
+        let undone = rewrite.undoes.clone().unwrap_or_default();
+        return SinceTakenBack::SameDocument {
+            by: rewrite.batch.clone().unwrap_or_default(),
+            undone,
+            holds_it,
+        };
+    }
+    let way = rewrite.batch.as_ref().and_then(|_| {
+        shortest_way(history, again - 1, &|h| h.last().is_some_and(|saved| &*saved.document == before))
+    });
+    SinceTakenBack::WrittenAgain { by: rewrite.batch.clone(), holds_it, way }
 }
 
 /// Whether `history` reaches a state where an undo of `batch` takes its change back after
@@ -198,7 +246,7 @@ fn shortest_way(history: &[Saved], after: usize, done: &dyn Fn(&[Saved]) -> bool
 /// The document of the revision before the one at index `at`.
 fn document_before(history: &[Saved], at: usize) -> Option<&str> {
     let revision = history[at].revision.checked_sub(1)?;
-    history.iter().find(|saved| saved.revision == revision).map(|saved| saved.document.as_str())
+    history.iter().find(|saved| saved.revision == revision).map(|saved| &*saved.document)
 }
 
 /// Whether an undo of the batch that saved revision index `at` takes the user back now: they
@@ -220,7 +268,7 @@ pub fn takes_back(history: &[Saved], at: usize) -> bool {
 /// `history` after an undo of the batch that saved revision index `at`: a revision of its own
 /// with the document from before it.
 fn undo(history: &[Saved], at: usize) -> Option<Vec<Saved>> {
-    let document = document_before(history, at)?.to_owned();
+    let document = document_before(history, at)?.into();
     let last = history.last()?;
     let mut next = history.to_vec();
     next.push(Saved {

@@ -7,7 +7,7 @@ fn history(revisions: &[(&str, Option<&str>, Option<&str>)]) -> Vec<Saved> {
         .enumerate()
         .map(|(at, (document, batch, undoes))| Saved {
             revision: at as u64 + 1,
-            document: (*document).to_owned(),
+            document: (*document).into(),
             batch: batch.map(str::to_owned),
             undoes: undoes.map(str::to_owned),
             saved_at: at as i64,
@@ -220,5 +220,54 @@ fn ways_are_merged_keeping_each_order_and_the_last_saved_first_where_open() {
         merged(&[&cb, &bc], &saved_at),
         names(&["C", "B"]),
         "ways that disagree: the last saved first"
+    );
+}
+
+/// bb87 N2: nine batches on one user were said to have no way back (eight undos at most).
+#[test]
+fn a_long_stack_of_later_batches_is_undone_whole() {
+    let names_of: Vec<String> = (1..=30).map(|n| format!("K{n}")).collect();
+    let mut revisions = vec![("p".to_owned(), None, None), ("a".to_owned(), Some("A".to_owned()), None)];
+    revisions.extend(names_of.iter().map(|name| (name.to_lowercase(), Some(name.clone()), None)));
+    let h: Vec<Saved> = revisions
+        .into_iter()
+        .enumerate()
+        .map(|(at, (document, batch, undoes))| Saved {
+            revision: at as u64 + 1,
+            document: document.into(),
+            batch,
+            undoes,
+            saved_at: at as i64,
+        })
+        .collect();
+    let last_first: Vec<String> = names_of.iter().rev().cloned().collect();
+    assert_eq!(way_back(&h, "A"), Way::UndoFirst(last_first));
+}
+
+/// bb87 N4: A's document brought back by the undo of an earlier batch P2 (whose document it also
+/// was), then saved over by Z: "batch Z wrote its documents again" named Z; the undo that
+/// brought it back is named, as no way to take back A's change. Once that undo is taken back,
+/// nothing of A is left.
+#[test]
+fn the_same_document_brought_back_by_the_undo_of_another_batch_is_not_this_batchs() {
+    let mut revisions = vec![
+        ("px", None, None),
+        ("pxk", Some("P2"), None),
+        ("pxk2", Some("P3"), None),
+        ("px", Some("A"), None),
+        ("pxk2", Some("UA"), Some("A")),
+        ("pxk", Some("U3"), Some("P3")),
+        ("px", Some("U2"), Some("P2")),
+        ("pxz", Some("Z"), None),
+    ];
+    let same = Way::TakenBack {
+        by: TakenBy::ItsUndo("UA".into()),
+        since: SinceTakenBack::SameDocument { by: "U2".into(), undone: "P2".into(), holds_it: false },
+    };
+    assert_eq!(way_back(&history(&revisions), "A"), same);
+    revisions.extend([("px", Some("UZ"), Some("Z")), ("pxk", Some("R"), Some("U2"))]);
+    assert_eq!(
+        way_back(&history(&revisions), "A"),
+        Way::TakenBack { by: TakenBy::ItsUndo("UA".into()), since: SinceTakenBack::Other }
     );
 }

@@ -40,13 +40,25 @@ pub(super) fn history_of(
         let Ok(document) = store.revision_text(id, info.revision) else { continue };
         let batch = info.batch.map(|b| b.0);
         let undoes = batch.as_deref().and_then(|b| undone_by.of(store, b));
-        history.push(Saved { revision: info.revision, document, batch, undoes, saved_at: info.saved_at });
+        history.push(Saved {
+            revision: info.revision,
+            document: document.into(),
+            batch,
+            undoes,
+            saved_at: info.saved_at,
+        });
     }
     // Written outside custodian since its last revision (on PostgreSQL): a save of its own.
     if history.last().is_none_or(|last| last.revision < now) {
         let document =
             store.revision_text(id, now).or_else(|_| store.custom_data(id).map(|d| d.text)).ok()?;
-        history.push(Saved { revision: now, document, batch: None, undoes: None, saved_at: i64::MAX });
+        history.push(Saved {
+            revision: now,
+            document: document.into(),
+            batch: None,
+            undoes: None,
+            saved_at: i64::MAX,
+        });
     }
     Some(history)
 }
@@ -72,6 +84,7 @@ pub(super) fn advice(
     let said = Said { looked: looked_up.len(), listed, database };
     let mut parts: Vec<String> = Vec::new();
     let mut lost_ways: Vec<&str> = Vec::new();
+    let mut named_first: Vec<String> = Vec::new();
 
     // Later batches to undo first: one order for every user, replayed on each.
     let first: Vec<&[String]> = ways
@@ -92,6 +105,7 @@ pub(super) fn advice(
         }
         if !reached.is_empty() {
             parts.push(undo_first(&order, &reached, &said));
+            named_first = order;
         }
     }
 
@@ -103,14 +117,14 @@ pub(super) fn advice(
             _ => None,
         })
         .collect();
-    parts.extend(taken_back_already(&taken_back, &said));
+    parts.extend(taken_back_already(&taken_back, &said, &named_first));
 
     let ids_of =
         |kind: &Way| ways.iter().filter(|(_, way)| way == kind).map(|(id, _)| *id).collect::<Vec<_>>();
     let no_way = [ids_of(&Way::NoWay), lost_ways].concat();
     if !no_way.is_empty() {
         parts.push(format!(
-            "{} saved since in a way no undo of a later batch leads back from (`custodian history ID` shows each save since)",
+            "{} saved since where custodian finds no way back through undos of later batches (`custodian history ID` shows each save since)",
             said.were(&no_way)
         ));
     }
@@ -247,7 +261,9 @@ fn ids<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
 /// What is said of the users the batch's change was taken back from since: put back by an undo
 /// of it or brought back by a later save, or saved since — with the batch's documents again
 /// (and which undos take those back), or with others.
-fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> {
+/// `named_first`: the undos named already, to be run first (a batch was named twice in one
+/// line, the second undo of it restoring no one: bb87 N3).
+fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said, named_first: &[String]) -> Vec<String> {
     let mut parts = Vec::new();
     let of_kind = |kind: &dyn Fn(&TakenBy, &SinceTakenBack) -> bool| {
         taken_back.iter().filter(|(_, by, since, _)| kind(by, since)).collect::<Vec<_>>()
@@ -314,7 +330,12 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
         let ways: Vec<&[String]> = again.iter().map(|(_, way)| *way).collect();
         let whose: Vec<&str> = again.iter().map(|(id, _)| *id).collect();
         let order = undo_plan::merged(&ways, &saved_at(taken_back.iter().map(|(_, _, _, history)| *history)));
-        let undo_each = order.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ");
+        let not_named: Vec<&String> = order.iter().filter(|batch| !named_first.contains(batch)).collect();
+        let undo_each = if not_named.is_empty() {
+            format!("the {} named above", if order.len() == 1 { "undo" } else { "undos" })
+        } else {
+            not_named.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ")
+        };
         // Saved over since its documents were written again: the batches are not all ones
         // that wrote them.
         let written = if saved_over {
@@ -346,9 +367,27 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said) -> Vec<String> 
         let why = if by == OUTSIDE {
             "which no undo takes back"
         } else {
-            "which no undo of a later batch leads back from (`custodian history ID` shows each save since)"
+            "where custodian finds no way back through undos of later batches (`custodian history ID` shows each save since)"
         };
         since.push(format!("{by} wrote its documents again since{}, {why}", on(&ids(&stuck))));
+    }
+    // The same document brought back by the undo of another batch: its undo would undo that.
+    let same = of_kind(&|_, since| matches!(since, SinceTakenBack::SameDocument { .. }));
+    if !same.is_empty() {
+        let by = match same.first().map(|(_, _, since, _)| since) {
+            Some(SinceTakenBack::SameDocument { by, undone, .. })
+                if same.iter().all(
+                    |(_, _, other, _)| matches!(other, SinceTakenBack::SameDocument { by: b, .. } if b == by),
+                ) =>
+            {
+                format!("batch {by}, an undo of batch {undone},")
+            }
+            _ => "undos of other batches".to_owned(),
+        };
+        since.push(format!(
+            "{by} brought back the same document as this batch's since{}, which undoing would take back as that undo, not as this batch's change (`custodian history ID` shows each save since)",
+            on(&ids(&same))
+        ));
     }
     let other = of_kind(&|_, since| *since == SinceTakenBack::Other);
     if !other.is_empty() {
