@@ -436,7 +436,7 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
     // and the later batches an operator must undo first (bb21 L05), with when each saved
     // (batches are undone last first).
     // Past the first twenty, more while it takes under LOOKING_UP_PAST_THE_FIRST and their
-    // documents under 64 MiB: the first ones may all be put back already while a later one
+    // documents under 16 MiB: the first ones may all be put back already while a later one
     // is under a batch, never named (bb86 F3 past 20, bb87 N1 past 100).
     let mut undone_by = left_alone::UndoneBy::default();
     let mut looked_up: Vec<left_alone::LookedUp> = Vec::new();
@@ -498,12 +498,13 @@ const BATCHES_LOOKED_UP: usize = 20;
 const LOOKING_UP_PAST_THE_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The most users left alone looked up in all: past 100, users an undo of this batch put back
-/// took every place, and one under a later batch was never named (bb87 N1).
-const MOST_LOOKED_UP: usize = 10_000;
+/// took every place, and one under a later batch was never named (bb87 N1). Their histories
+/// are kept for the note: 10,000 took an undo of a million users past 64 MiB.
+const MOST_LOOKED_UP: usize = 1_000;
 
 /// The most bytes of documents the users looked up past the first [`BATCHES_LOOKED_UP`] may
 /// hold in all (their histories are kept for the note).
-const MOST_DOCUMENT_BYTES_LOOKED_UP: usize = 64 << 20;
+const MOST_DOCUMENT_BYTES_LOOKED_UP: usize = 16 << 20;
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
 /// batch is there (written); an error saying it was not, or that it cannot be told.
