@@ -66,6 +66,11 @@ impl Sandbox {
         self.file(name, &format!(r#"[{{"op":"add","path":"/{key}","value":{value}}}]"#))
     }
 
+    /// The undo batch `undo BATCH` wrote, every user of `batch` restored.
+    fn undone(&self, batch: &str) -> String {
+        Self::batch_of(&self.on(&["undo", batch]).ok())
+    }
+
     /// The batch `patch FILE SELECTION --yes` wrote.
     fn patched(&self, file: &str, selection: &[&str]) -> String {
         let args: Vec<&str> =
@@ -284,7 +289,7 @@ fn undo_names_the_batch_whose_documents_a_later_undo_put_back_not_the_undo() {
     let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--all"]);
     let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--all"]);
     let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
-    let u = Sandbox::batch_of(&sandbox.on(&["undo", &c]).ok());
+    let u = sandbox.undone(&c);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
         "batch {u} put them back to the documents batch {b} wrote: batches are undone last first — `custodian --db {db} undo {b}`, then this one"
@@ -309,8 +314,8 @@ fn undo_names_the_undo_that_wrote_a_batchs_documents_again_when_that_batch_was_t
     let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("one.json", "a", 1), &["--all"]);
     let b = sandbox.patched(&sandbox.setting("two.json", "a", 2), &["--all"]);
-    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
-    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
+    let u1 = sandbox.undone(&b);
+    let u2 = sandbox.undone(&u1);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
         "batch {u2} saved them since: batches are undone last first — `custodian --db {db} undo {u2}`, then this one"
@@ -480,8 +485,8 @@ fn undo_of_an_undone_undo_of_many_users_says_only_the_first_were_looked_up() {
     sandbox.on(&["seed", "--users", "1100"]).ok();
     let add = sandbox.file("many.json", r#"[{"op":"add","path":"/many","value":1}]"#);
     let b = Sandbox::batch_of(&sandbox.on(&["patch", &add, "--all", "--yes"]).ok());
-    let u = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
-    let v = Sandbox::batch_of(&sandbox.on(&["undo", &u]).ok());
+    let u = sandbox.undone(&b);
+    let v = sandbox.undone(&u);
     let again = sandbox.on(&["undo", &u]);
     // The first 20, and more while it takes under 2 s, up to 1,000 (bb86 F3, bb87 N1).
     let looked: usize = again
@@ -961,9 +966,9 @@ fn undo_advice_followed_to_its_end_takes_the_batch_back_after_undos_of_undos() {
     let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
     let three = sandbox.file("three.txt", "u1\nu2\nu4\n");
     let b = sandbox.patched(&sandbox.setting("b.json", "k2", 1), &["--users", &three]);
-    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &b]).ok());
-    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
-    let u3 = Sandbox::batch_of(&sandbox.on(&["undo", &u2]).ok());
+    let u1 = sandbox.undone(&b);
+    let u2 = sandbox.undone(&a);
+    let u3 = sandbox.undone(&u2);
     sandbox.on(&["undo", &u3]).ok();
     let said = follow_undo_advice(&sandbox, &u1);
     for user in ["u1", "u2", "u4"] {
@@ -981,8 +986,8 @@ fn undo_of_a_batch_written_again_by_an_undo_and_saved_over_names_each_undo_back(
     let sandbox = Sandbox::new();
     let db = sandbox.db.display();
     let a = sandbox.patched(&sandbox.setting("a.json", "k1", 1), &["--all"]);
-    let u1 = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
-    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &u1]).ok());
+    let u1 = sandbox.undone(&a);
+    let u2 = sandbox.undone(&u1);
     let c = sandbox.patched(&sandbox.setting("c.json", "k2", 1), &["--all"]);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
@@ -1026,10 +1031,10 @@ fn undo_of_a_batch_written_again_and_taken_back_again_names_no_unrelated_undo() 
     let sandbox = Sandbox::new();
     let b1 = sandbox.patched(&sandbox.setting("p.json", "p", 1), &["--all"]);
     let b2 = sandbox.patched(&sandbox.setting("k.json", "k", 1), &["--all"]);
-    let u2 = Sandbox::batch_of(&sandbox.on(&["undo", &b2]).ok());
-    let v = Sandbox::batch_of(&sandbox.on(&["undo", &u2]).ok());
-    let w = Sandbox::batch_of(&sandbox.on(&["undo", &v]).ok());
-    let x = Sandbox::batch_of(&sandbox.on(&["undo", &b1]).ok());
+    let u2 = sandbox.undone(&b2);
+    let v = sandbox.undone(&u2);
+    let w = sandbox.undone(&v);
+    let x = sandbox.undone(&b1);
     let refused = sandbox.on(&["undo", &b2]);
     let said = format!(
         "this batch was taken back already (a later save restored them), and batch {x} saved other documents since: nothing of this batch is left on them to take back"
@@ -1053,7 +1058,7 @@ fn undo_looks_past_the_first_twenty_left_alone_and_names_the_batch_the_25th_is_u
     let all: String = (1..=25).map(|n| format!("m{n:02}\n")).collect();
     let all = sandbox.file("all.txt", &all);
     let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--users", &all]);
-    let ua = Sandbox::batch_of(&sandbox.on(&["undo", &a]).ok());
+    let ua = sandbox.undone(&a);
     let last = sandbox.file("last.txt", "m25\n");
     let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--users", &last]);
     let uua = Sandbox::batch_of(&sandbox.on(&["undo", &ua]));
@@ -1127,11 +1132,10 @@ fn the_same_document_brought_back_by_the_undo_of_an_earlier_batch_names_that_und
     let p2 = on_u3("k.json", r#"[{"op":"add","path":"/k","value":"y"}]"#);
     let p3 = on_u3("k2.json", r#"[{"op":"replace","path":"/k","value":2}]"#);
     let a = on_u3("rm.json", r#"[{"op":"remove","path":"/k"}]"#);
-    let undo = |batch: &str| Sandbox::batch_of(&sandbox.on(&["undo", batch]).ok());
-    undo(&a);
-    undo(&p3);
-    let u2 = undo(&p2);
-    let u1 = undo(&p1);
+    sandbox.undone(&a);
+    sandbox.undone(&p3);
+    let u2 = sandbox.undone(&p2);
+    let u1 = sandbox.undone(&p1);
     let z = on_u3("z.json", r#"[{"op":"add","path":"/z","value":1}]"#);
     let refused = sandbox.on(&["undo", &a]);
     let said = format!(
@@ -1146,9 +1150,9 @@ fn the_same_document_brought_back_by_the_undo_of_an_earlier_batch_names_that_und
     refused.fails(5);
     // Z and U1 taken back (A's document again), then that undo of P2: the user holds neither
     // A's document nor the one before it.
-    undo(&z);
-    undo(&u1);
-    undo(&u2);
+    sandbox.undone(&z);
+    sandbox.undone(&u1);
+    sandbox.undone(&u2);
     let refused = sandbox.on(&["undo", &a]);
     assert!(
         refused.stdout.contains("nothing of this batch is left on it to take back"),

@@ -226,22 +226,11 @@ fn ways_are_merged_keeping_each_order_and_the_last_saved_first_where_open() {
 /// bb87 N2: nine batches on one user were said to have no way back (eight undos at most).
 #[test]
 fn a_long_stack_of_later_batches_is_undone_whole() {
-    let names_of: Vec<String> = (1..=30).map(|n| format!("K{n}")).collect();
-    let mut revisions = vec![("p".to_owned(), None, None), ("a".to_owned(), Some("A".to_owned()), None)];
-    revisions.extend(names_of.iter().map(|name| (name.to_lowercase(), Some(name.clone()), None)));
-    let h: Vec<Saved> = revisions
-        .into_iter()
-        .enumerate()
-        .map(|(at, (document, batch, undoes))| Saved {
-            revision: at as u64 + 1,
-            document: document.into(),
-            batch,
-            undoes,
-            saved_at: at as i64,
-        })
-        .collect();
-    let last_first: Vec<String> = names_of.iter().rev().cloned().collect();
-    assert_eq!(way_back(&h, "A"), Way::UndoFirst(last_first));
+    let later: Vec<(String, String)> = (1..=30).map(|n| (format!("k{n}"), format!("K{n}"))).collect();
+    let mut revisions = vec![("p", None, None), ("a", Some("A"), None)];
+    revisions.extend(later.iter().map(|(document, batch)| (document.as_str(), Some(batch.as_str()), None)));
+    let last_first: Vec<String> = later.iter().rev().map(|(_, batch)| batch.clone()).collect();
+    assert_eq!(way_back(&history(&revisions), "A"), Way::UndoFirst(last_first));
 }
 
 /// bb87 N4: A's document brought back by the undo of an earlier batch P2 (whose document it also
