@@ -70,9 +70,7 @@ pub enum TakenBy {
 
 /// What can be done for a user with `history` left alone by an undo of `batch`.
 pub fn way_back(history: &[Saved], batch: &str) -> Way {
-    let Some(at) = history.iter().position(|saved| saved.batch.as_deref() == Some(batch)) else {
-        return Way::NoWay;
-    };
+    let Some(at) = saved_by(history, batch) else { return Way::NoWay };
     let Some(before) = document_before(history, at) else { return Way::NoWay };
     let now = history.last().map(|saved| &*saved.document);
     // The batch's change taken back since (its undo, a later patch, a save writing the document
@@ -91,7 +89,7 @@ pub fn way_back(history: &[Saved], batch: &str) -> Way {
         let since = if now == Some(before) {
             SinceTakenBack::AsUndone
         } else {
-            written_again(history, at, back, batch)
+            written_again(history, at, before, back, batch)
         };
         return Way::TakenBack { by, since };
     }
@@ -110,9 +108,8 @@ pub fn way_back(history: &[Saved], batch: &str) -> Way {
 /// the batch (the undos from it on lead back), by a save outside a batch (none does), or by the
 /// undo of another batch whose document it happened to be (bb87 N3, N4: its undo undid
 /// another operator's undo).
-fn written_again(history: &[Saved], at: usize, back: usize, batch: &str) -> SinceTakenBack {
+fn written_again(history: &[Saved], at: usize, before: &str, back: usize, batch: &str) -> SinceTakenBack {
     let written = &*history[at].document;
-    let before = document_before(history, at).unwrap_or_default();
     // The first save since that wrote it and was not taken back; an undo that brought back a
     // document written since is not where it came from (a `set` under it is).
     let taken_back_since = |at: usize| {
@@ -121,9 +118,7 @@ fn written_again(history: &[Saved], at: usize, back: usize, batch: &str) -> Sinc
     };
     let brings_back_a_later_save = |at: usize| {
         let Some(undone) = &history[at].undoes else { return false };
-        let Some(of) = history.iter().position(|saved| saved.batch.as_ref() == Some(undone)) else {
-            return false;
-        };
+        let Some(of) = saved_by(history, undone) else { return false };
         history
             .iter()
             .position(|saved| saved.revision + 1 == history[of].revision)
@@ -139,9 +134,9 @@ fn written_again(history: &[Saved], at: usize, back: usize, batch: &str) -> Sinc
     let reapplies = match &rewrite.undoes {
         None => true,
         // An undo of an undo of this batch writes its documents back.
-        Some(undone) => history
-            .iter()
-            .any(|saved| saved.batch.as_ref() == Some(undone) && saved.undoes.as_deref() == Some(batch)),
+        Some(undone) => {
+            saved_by(history, undone).is_some_and(|of| history[of].undoes.as_deref() == Some(batch))
+        }
     };
     if !reapplies {
         let undone = rewrite.undoes.clone().unwrap_or_default();
@@ -161,13 +156,11 @@ fn written_again(history: &[Saved], at: usize, back: usize, batch: &str) -> Sinc
 /// undoing `first`, in order: each undo as the store does it (one whose rule refuses the
 /// user leaves them alone). For a way found for one user, replayed on another.
 pub fn reached_after(history: &[Saved], batch: &str, first: &[String]) -> bool {
-    let Some(at) = history.iter().position(|saved| saved.batch.as_deref() == Some(batch)) else {
-        return false;
-    };
-    let real = history.len();
+    let Some(at) = saved_by(history, batch) else { return false };
     let mut now = history.to_vec();
     for undone in first {
-        if let Some(of) = now[..real].iter().position(|saved| saved.batch.as_ref() == Some(undone))
+        // Found in the history as it was: a batch saves a user once.
+        if let Some(of) = saved_by(history, undone)
             && takes_back(&now, of)
             && let Some(next) = undo(&now, of)
         {
@@ -241,6 +234,11 @@ fn shortest_way(history: &[Saved], after: usize, done: &dyn Fn(&[Saved]) -> bool
         }
     }
     None
+}
+
+/// The index of the revision `batch` saved (a batch saves a user once).
+fn saved_by(history: &[Saved], batch: &str) -> Option<usize> {
+    history.iter().position(|saved| saved.batch.as_deref() == Some(batch))
 }
 
 /// The document of the revision before the one at index `at`.
