@@ -433,50 +433,26 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
         users(summary.changed_since.len() as u64)
     ))?;
     // The first few listed are looked up (one history read each): the batch each is at now,
-    // and the later batches an operator must undo first (bb21 L05), with when each saved
-    // (batches are undone last first).
-    // Past the first twenty, more while it takes under LOOKING_UP_PAST_THE_FIRST and their
-    // documents under 16 MiB: the first ones may all be put back already while a later one
-    // is under a batch, never named (bb86 F3 past 20, bb87 N1 past 100).
-    let mut undone_by = left_alone::UndoneBy::default();
-    let mut looked_up: Vec<left_alone::LookedUp> = Vec::new();
-    let started = std::time::Instant::now();
-    let mut documents_read = 0;
+    // and the later batches an operator must undo first (bb21 L05).
+    let mut looks = left_alone::LookUps::new();
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
-        let looking = at == looked_up.len()
-            && (at < BATCHES_LOOKED_UP
-                || at < MOST_LOOKED_UP
-                    && started.elapsed() < LOOKING_UP_PAST_THE_FIRST
-                    && documents_read < MOST_DOCUMENT_BYTES_LOOKED_UP);
-        if !looking && at == looked_up.len() {
+        let looking = looks.looks_up(at);
+        if !looking && at == looks.len() {
             // A line without a batch reads as a save outside one (bb86 F4).
             out.line(
                 "  (the users below were not looked up: `custodian history ID` shows the batch each is at)",
             )?;
         }
         // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let history = (revision > 0 && looking)
-            .then(|| left_alone::history_of(store, id, &undone, revision, &mut undone_by))
-            .flatten();
-        let by = history
-            .as_ref()
-            .and_then(|h| h.last())
-            .filter(|top| top.revision == revision)
-            .and_then(|top| top.batch.clone());
+        let by = if looking { looks.look_up(store, id, &undone, revision) } else { None };
         let now = match (&by, revision) {
             (_, 0) => "deleted since (or another account is under its id now)".to_owned(),
             (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),
             (None, _) => format!("now at revision {revision}"),
         };
-        if looking {
-            documents_read += history.iter().flatten().map(|saved| saved.document.len()).sum::<usize>();
-            looked_up.push((id.to_owned(), history));
-        }
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    if let Some(note) =
-        left_alone::advice(&looked_up, summary.changed_since.len(), &undone, database_file(cli))
-    {
+    if let Some(note) = looks.advice(summary.changed_since.len(), &undone, database_file(cli)) {
         out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;
@@ -488,23 +464,6 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
     }
     .into())
 }
-
-/// Users left alone by an undo looked up (one history read each) for the list's note of a
-/// later batch to undo first, whatever it takes.
-const BATCHES_LOOKED_UP: usize = 20;
-
-/// How long users past the first [`BATCHES_LOOKED_UP`] are looked up for (on PostgreSQL each
-/// is a few round trips).
-const LOOKING_UP_PAST_THE_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The most users left alone looked up in all: past 100, users an undo of this batch put back
-/// took every place, and one under a later batch was never named (bb87 N1). Their histories
-/// are kept for the note: 10,000 took an undo of a million users past 64 MiB.
-const MOST_LOOKED_UP: usize = 1_000;
-
-/// The most bytes of documents the users looked up past the first [`BATCHES_LOOKED_UP`] may
-/// hold in all (their histories are kept for the note).
-const MOST_DOCUMENT_BYTES_LOOKED_UP: usize = 16 << 20;
 
 /// After a batch's COMMIT went unanswered: reconnects and asks the journal. `Ok` when the
 /// batch is there (written); an error saying it was not, or that it cannot be told.

@@ -12,7 +12,7 @@ use crate::store::{BatchId, Revision, UserStore};
 
 /// The batches each undo took back, read once each.
 #[derive(Default)]
-pub(super) struct UndoneBy(HashMap<String, Option<String>>);
+struct UndoneBy(HashMap<String, Option<String>>);
 
 impl UndoneBy {
     fn of(&mut self, store: &dyn UserStore, batch: &str) -> Option<String> {
@@ -26,7 +26,7 @@ impl UndoneBy {
 /// User `id`'s history up to revision `now` as an undo of `batch` sees it, from the revision
 /// before the batch's (an undo of a later batch brings back none older: on PostgreSQL each
 /// revision read is a round trip); `None` when it cannot be read (the user deleted since).
-pub(super) fn history_of(
+fn history_of(
     store: &dyn UserStore,
     id: &str,
     batch: &BatchId,
@@ -64,11 +64,95 @@ pub(super) fn history_of(
 }
 
 /// A user looked up: their id and history as an undo sees it (`None`: deleted since).
-pub(super) type LookedUp = (String, Option<Vec<Saved>>);
+type LookedUp = (String, Option<Vec<Saved>>);
+
+/// The users left alone looked up so far, in the order listed, and what bounds how many more
+/// are: past the first twenty, more while it takes under [`LOOKING_UP_PAST_THE_FIRST`] and
+/// their documents under [`MOST_DOCUMENT_BYTES_LOOKED_UP`] (the first ones may all be put back
+/// already while a later one is under a batch, never named: bb86 F3 past 20, bb87 N1 past 100).
+pub(super) struct LookUps {
+    looked_up: Vec<LookedUp>,
+    undone_by: UndoneBy,
+    started: std::time::Instant,
+    documents_read: usize,
+}
+
+impl LookUps {
+    pub(super) fn new() -> Self {
+        Self {
+            looked_up: Vec::new(),
+            undone_by: UndoneBy::default(),
+            started: std::time::Instant::now(),
+            documents_read: 0,
+        }
+    }
+
+    /// How many were looked up.
+    pub(super) fn len(&self) -> usize {
+        self.looked_up.len()
+    }
+
+    /// Whether the `at`-th user listed is to be looked up: none once one was not (those looked
+    /// up are the first listed).
+    pub(super) fn looks_up(&self, at: usize) -> bool {
+        at == self.looked_up.len()
+            && (at < BATCHES_LOOKED_UP
+                || at < MOST_LOOKED_UP
+                    && self.started.elapsed() < LOOKING_UP_PAST_THE_FIRST
+                    && self.documents_read < MOST_DOCUMENT_BYTES_LOOKED_UP)
+    }
+
+    /// Looks up user `id`, left alone by an undo of `batch` at revision `now` (0: gone): the
+    /// batch that saved their revision `now`, when one did.
+    pub(super) fn look_up(
+        &mut self,
+        store: &dyn UserStore,
+        id: &str,
+        batch: &BatchId,
+        now: Revision,
+    ) -> Option<String> {
+        let history = (now > 0).then(|| history_of(store, id, batch, now, &mut self.undone_by)).flatten();
+        let by = history
+            .as_ref()
+            .and_then(|h| h.last())
+            .filter(|top| top.revision == now)
+            .and_then(|top| top.batch.clone());
+        self.documents_read += history.iter().flatten().map(|saved| saved.document.len()).sum::<usize>();
+        self.looked_up.push((id.to_owned(), history));
+        by
+    }
+
+    /// The note after the list of users an undo of `batch` left alone, of `listed` in all.
+    pub(super) fn advice(
+        &self,
+        listed: usize,
+        batch: &BatchId,
+        database: Option<&std::path::Path>,
+    ) -> Option<String> {
+        advice(&self.looked_up, listed, batch, database)
+    }
+}
+
+/// Users left alone by an undo looked up (one history read each) for the list's note of a
+/// later batch to undo first, whatever it takes.
+const BATCHES_LOOKED_UP: usize = 20;
+
+/// How long users past the first [`BATCHES_LOOKED_UP`] are looked up for (on PostgreSQL each
+/// is a few round trips).
+const LOOKING_UP_PAST_THE_FIRST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The most users left alone looked up in all: past 100, users an undo of this batch put back
+/// took every place, and one under a later batch was never named (bb87 N1). Their histories
+/// are kept for the note: 10,000 took an undo of a million users past 64 MiB.
+const MOST_LOOKED_UP: usize = 1_000;
+
+/// The most bytes of documents the users looked up past the first [`BATCHES_LOOKED_UP`] may
+/// hold in all (their histories are kept for the note).
+const MOST_DOCUMENT_BYTES_LOOKED_UP: usize = 16 << 20;
 
 /// The note after the list of users an undo of `batch` left alone: `looked_up` are the first
 /// few listed, of `listed` in all.
-pub(super) fn advice(
+fn advice(
     looked_up: &[LookedUp],
     listed: usize,
     batch: &BatchId,
