@@ -29,7 +29,12 @@ impl Sandbox {
     }
 
     fn init(&self) -> PathBuf {
-        let db = self.home.path("users.redb");
+        self.init_named("users.redb")
+    }
+
+    /// An empty database file `name` in the sandbox's home.
+    fn init_named(&self, name: &str) -> PathBuf {
+        let db = self.home.path(name);
         self.on(&db, &["init"]).ok();
         db
     }
@@ -277,8 +282,7 @@ fn a_row_of_another_tenant_too_long_to_read_is_skipped_with_tenant() {
         "{}",
         run.stderr
     );
-    let other = sandbox.home.path("other.redb");
-    sandbox.on(&other, &["init"]).ok();
+    let other = sandbox.init_named("other.redb");
     for args in [vec!["import", &file], vec!["import", "--tenant", "admin", &file]] {
         let error = sandbox.on(&other, &args).fails(4);
         assert!(error.contains("line 1: longer than 16 MiB"), "{args:?}: {error}");
@@ -290,8 +294,7 @@ fn a_row_of_another_tenant_too_long_to_read_is_skipped_with_tenant() {
     let run = sandbox.on(&db, &["import", "--tenant", "default", &array]).ok();
     assert_eq!(run.stdout, "imported: 1 new, 0 updated, 0 unchanged\n");
     assert!(run.stderr.contains("skipped 1 record of other tenants"), "{}", run.stderr);
-    let third = sandbox.home.path("third.redb");
-    sandbox.on(&third, &["init"]).ok();
+    let third = sandbox.init_named("third.redb");
     let error = sandbox.on(&third, &["import", "--tenant", "admin", &array]).fails(4);
     assert!(error.contains("record 1 (line 1): longer than 16 MiB"), "{error}");
 }
@@ -345,8 +348,7 @@ fn the_counts_of_the_imports_notes_have_their_thousands_grouped() {
         "{}",
         run.stderr
     );
-    let together = sandbox.home.path("together.redb");
-    sandbox.on(&together, &["init"]).ok();
+    let together = sandbox.init_named("together.redb");
     let run = sandbox.on(&together, &["import", &file]).ok();
     assert!(run.stderr.contains(r#""admin" (1,500), "default" (1,200)"#), "{}", run.stderr);
 }
@@ -356,8 +358,7 @@ fn a_tenant_no_record_is_of_is_refused_and_nothing_is_imported() {
     let sandbox = Sandbox::new();
     // Into an empty database (the bulk load) and into one with users (record by record).
     let empty = sandbox.init();
-    let with_users = sandbox.home.path("with-users.redb");
-    sandbox.on(&with_users, &["init"]).ok();
+    let with_users = sandbox.init_named("with-users.redb");
     let seeded = sandbox.file("seed.jsonl", &lines(&[json!({"id": "s1", "username": "seeded"})]));
     sandbox.on(&with_users, &["import", &seeded]).ok();
     let rows = [raw_row("default", "u1", "ann"), json!({"id": "u4", "username": "api"})];
@@ -416,8 +417,7 @@ fn records_of_several_tenants_imported_together_are_named_on_stderr() {
     assert_eq!(run.stdout, "imported: 4 new, 0 updated, 0 unchanged\n");
     // One tenant and records that name none: nothing merged, nothing said.
     let one = sandbox.file("one.jsonl", &lines(&[raw_row("default", "o1", "olga"), json!({"id": "o2"})]));
-    let one_db = sandbox.home.path("one.redb");
-    sandbox.on(&one_db, &["init"]).ok();
+    let one_db = sandbox.init_named("one.redb");
     let run_one = sandbox.on(&one_db, &["import", &one]).ok();
     assert!(!run_one.stderr.contains("tenant"), "{}", run_one.stderr);
     assert_eq!(
@@ -429,8 +429,7 @@ fn records_of_several_tenants_imported_together_are_named_on_stderr() {
     let long = format!("a{}", "\u{301}".repeat(1_000_000));
     let rows = [json!({"id": "l1", "tenantId": long}), json!({"id": "l2", "tenantId": "default"})];
     let file = sandbox.file("long.jsonl", &lines(&rows));
-    let long_db = sandbox.home.path("long.redb");
-    sandbox.on(&long_db, &["init"]).ok();
+    let long_db = sandbox.init_named("long.redb");
     let run = sandbox.on(&long_db, &["import", &file]).ok();
     assert!(
         run.stderr.len() < 600,
@@ -443,8 +442,7 @@ fn records_of_several_tenants_imported_together_are_named_on_stderr() {
     let many: Vec<Value> =
         (0..11).map(|n| raw_row(&format!("t{n}"), &format!("m{n}"), &format!("n{n}"))).collect();
     let file = sandbox.file("many.jsonl", &lines(&many));
-    let many_db = sandbox.home.path("many.redb");
-    sandbox.on(&many_db, &["init"]).ok();
+    let many_db = sandbox.init_named("many.redb");
     let run = sandbox.on(&many_db, &["import", &file]).ok();
     assert!(
         run.stderr.starts_with(
@@ -640,8 +638,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
         .collect();
     let array = format!("[\n{}\n]\n", lines.lines().collect::<Vec<_>>().join(",\n"));
     let array = sandbox.file("users.json", &array);
-    let into = sandbox.home.path("from-array.redb");
-    sandbox.on(&into, &["init"]).ok();
+    let into = sandbox.init_named("from-array.redb");
     let shown = drawn_in_pty(custodian, &["--db", &into.display().to_string(), "import", &array]);
     let shown = String::from_utf8_lossy(&shown).into_owned();
     assert!(shown.contains("ETA") && shown.contains("users"), "{shown}");
@@ -649,8 +646,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     assert_eq!(sandbox.export(&into), lines);
     // One record: not `all 1 users read` (bb42 F9).
     let one = sandbox.file("one.jsonl", &format!("{}\n", lines.lines().next().expect("a line")));
-    let into_one = sandbox.home.path("one.redb");
-    sandbox.on(&into_one, &["init"]).ok();
+    let into_one = sandbox.init_named("one.redb");
     let shown = drawn_in_pty(custodian, &["--db", &into_one.display().to_string(), "import", &one]);
     let shown = String::from_utf8_lossy(&shown).into_owned();
     assert!(
@@ -659,8 +655,7 @@ fn progress_is_shown_on_a_terminal_and_silenced_by_quiet() {
     );
     // From a pipe the size is not known: bytes and rate, no total and no ETA (it showed the
     // bytes read so far as the total, with "ETA 0s": bb23 L05).
-    let piped = sandbox.home.path("piped.redb");
-    sandbox.on(&piped, &["init"]).ok();
+    let piped = sandbox.init_named("piped.redb");
     let pipe = format!("cat '{array}' | '{custodian}' --db '{}' import -", piped.display());
     let shown = String::from_utf8_lossy(&drawn_in_pty("sh", &["-c", &pipe])).into_owned();
     assert!(shown.contains("all 3,000 users read") && !shown.contains("ETA"), "{shown}");
