@@ -500,12 +500,16 @@ fn undo_of_an_undone_undo_of_many_users_says_only_the_first_were_looked_up() {
         "batch {v} put the first {looked} listed back to the documents from before this one already (only those were looked up; `custodian changes --batch {v}` lists every user it saved)"
     );
     assert!(again.stdout.contains(&said), "{}", again.stdout);
-    // The lines of the users not looked up say so before them (bb86 F4: without a batch they
-    // read as saved outside one).
-    let note = "  (the users below were not looked up: `custodian history ID` shows the batch each is at)\n";
+    // The lines of the users not looked up say so before them (bb86 F4), and each still names
+    // the batch it is at, as the store found it (bb87 N5: without one they read as saved
+    // outside a batch).
+    let note = "  (the users below were not looked up for the note after this list: `custodian history ID` shows how each came to its revision)\n";
     assert_eq!(again.stdout.matches(note).count(), 1, "{}", again.stdout);
     let after_note = again.stdout.split(note).nth(1).expect("the note");
-    assert_eq!(after_note.lines().filter(|line| line.contains("now at revision")).count(), 1_104 - looked);
+    let at_v = format!("(batch {v})");
+    let lines: Vec<&str> = after_note.lines().filter(|line| line.contains("now at revision")).collect();
+    assert_eq!(lines.len(), 1_104 - looked);
+    assert!(lines.iter().all(|line| line.ends_with(&at_v)), "{}", again.stdout);
     again.fails(5);
 }
 

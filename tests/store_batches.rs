@@ -232,6 +232,34 @@ fn undo_restores_as_a_batch_of_its_own_and_leaves_users_saved_since_alone(f: &Fi
     assert!(matches!(unknown, Err(StoreError::BatchNotFound(_))), "{unknown:?}");
 }
 
+/// Each user an undo leaves alone comes with the batch that saved the revision it is at: a
+/// later batch's, none for a save outside a batch (bb87 N5: the lines `undo` prints of users
+/// it did not look up carried no batch and read as saves outside one).
+fn each_user_left_alone_names_the_batch_it_is_at(f: &Fixture) {
+    let store = f.store();
+    let users: Vec<String> =
+        store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
+    let (a, b) = (BatchId::new(), BatchId::new());
+    store.edit_batch(&a, &Selection::Ids(users.clone().into()), &mut add_n, &author()).expect("A written");
+    let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
+        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
+        object.insert("fromB".into(), true.into());
+        Ok(BatchEdit::Replace(CustomData::from_object(object)))
+    };
+    store
+        .edit_batch(&b, &Selection::Ids(vec![users[0].clone()].into()), &mut { mark }, &author())
+        .expect("B");
+    let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
+    store.replace_custom_data(&users[1], &later, None, &author()).expect("saved");
+
+    let undone = store.undo_batch(&a, &BatchId::new(), &author()).expect("undone");
+    assert_eq!(undone.undo.saved, 1, "only the third user is as A left it");
+    assert_eq!(undone.changed_since.to_vec(), [(users[0].clone(), 3), (users[1].clone(), 3)]);
+    assert_eq!(undone.changed_since.batch(0), Some(b.0.as_str()));
+    assert_eq!(undone.changed_since.batch(1), None, "saved outside a batch");
+    assert_eq!(undone.changed_since.batch(2), None, "no third user left alone");
+}
+
 /// Two batches undone last first: the undo of B brings each user back to the document A
 /// wrote, so A's undo finds them as A left them and restores them (it left every user alone,
 /// "saved again since", exit 5: bb20 L03). A user saved with another document since is still
@@ -444,6 +472,7 @@ both_backends!(
     the_filter_finds_what_a_batch_wrote_and_no_longer_what_its_undo_took_back,
     named_users_held_in_a_file_are_visited_and_edited_once_each_in_id_order,
     an_undo_names_the_batch_it_took_back,
+    each_user_left_alone_names_the_batch_it_is_at,
 );
 
 mod many {
@@ -572,6 +601,8 @@ fn undo_leaves_alone_a_user_changed_outside_custodian_since_the_batch() {
         vec![("u2".to_owned(), 3)],
         "listed at the revision the outside write made"
     );
+    // The last revision custodian kept is the batch's; the one it is at, no batch wrote.
+    assert_eq!(undone.changed_since.batch(0), None, "written outside custodian");
     assert!(store.custom_data("u2").expect("doc").text.contains("logto"), "left as Logto wrote it");
     assert!(!store.custom_data("u1").expect("doc").text.contains("\"n\""), "u1 restored");
 }

@@ -438,13 +438,15 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
     for (at, (id, revision)) in summary.changed_since.iter().enumerate() {
         let looking = looks.looks_up(at);
         if !looking && at == looks.len() {
-            // A line without a batch reads as a save outside one (bb86 F4).
+            // Their batch is the store's, but no history was read for the note below (bb86 F4).
             out.line(
-                "  (the users below were not looked up: `custodian history ID` shows the batch each is at)",
+                "  (the users below were not looked up for the note after this list: `custodian history ID` shows how each came to its revision)",
             )?;
         }
-        // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL).
-        let by = if looking { looks.look_up(store, id, &undone, revision) } else { None };
+        // Revision 0: the user is gone (deleted outside custodian, on PostgreSQL). The batch
+        // is the one the store found at the user's revision, looked up or not (bb87 N5).
+        let looked_up = if looking { looks.look_up(store, id, &undone, revision) } else { None };
+        let by = summary.changed_since.batch(at).map(str::to_owned).or(looked_up);
         let now = match (&by, revision) {
             (_, 0) => "deleted since (or another account is under its id now)".to_owned(),
             (Some(batch), _) => format!("now at revision {revision} (batch {batch})"),

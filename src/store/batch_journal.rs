@@ -95,13 +95,41 @@ pub struct LeftAlone {
     ids: String,
     ends: Vec<usize>,
     revisions: Vec<Revision>,
+    /// The batch that saved each one's revision, as an index into `batch_names` (`NO_BATCH`:
+    /// none, a save outside a batch or a user gone): the few batches named once, not per user.
+    batch_at: Vec<u32>,
+    batch_names: Vec<String>,
+    batch_index: std::collections::HashMap<String, u32>,
 }
 
+/// [`LeftAlone::batch_at`] of a user whose revision no batch saved.
+const NO_BATCH: u32 = u32::MAX;
+
 impl LeftAlone {
-    pub fn push(&mut self, id: &str, revision: Revision) {
+    /// User `id`, left alone at `revision` (0: gone), which `batch` saved (`None`: no batch did).
+    pub fn push(&mut self, id: &str, revision: Revision, batch: Option<&str>) {
         self.ids.push_str(id);
         self.ends.push(self.ids.len());
         self.revisions.push(revision);
+        let at = match batch {
+            None => NO_BATCH,
+            Some(name) => match self.batch_index.get(name) {
+                Some(&at) => at,
+                None => {
+                    let at = self.batch_names.len() as u32;
+                    self.batch_names.push(name.to_owned());
+                    self.batch_index.insert(name.to_owned(), at);
+                    at
+                }
+            },
+        };
+        self.batch_at.push(at);
+    }
+
+    /// The batch that saved the revision the n-th user left alone is at, when one did.
+    pub fn batch(&self, n: usize) -> Option<&str> {
+        let at = *self.batch_at.get(n)?;
+        self.batch_names.get(at as usize).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -346,7 +374,7 @@ mod tests {
         let long = "x".repeat(300);
         let ids = ["u1", long.as_str(), "", "ümlaut-ß", "u2"];
         for (n, id) in ids.iter().enumerate() {
-            left.push(id, n as Revision * 2);
+            left.push(id, n as Revision * 2, (n % 2 == 1).then_some(["b-1", "b-2"][n / 3]));
         }
         assert_eq!(left.len(), 5);
         let back: Vec<(&str, Revision)> = left.iter().collect();
@@ -354,5 +382,7 @@ mod tests {
         assert_eq!(left.get(3), Some(("ümlaut-ß", 6)));
         assert_eq!(left.get(5), None);
         assert_eq!(left.to_vec()[1], (long.clone(), 2));
+        let batches: Vec<Option<&str>> = (0..6).map(|n| left.batch(n)).collect();
+        assert_eq!(batches, [None, Some("b-1"), None, Some("b-2"), None, None]);
     }
 }

@@ -413,7 +413,8 @@ impl PostgresStore {
                          on t.tenant_id = r.tenant_id and t.id = r.batch_id \
                          where r.tenant_id = $1 and r.user_id = n.id and r.revision > n.rev and t.undoes = $4), \
                      exists (select 1 from custodian.batches b where b.tenant_id = $1 and b.id = h.batch_id \
-                         and b.undoes is not null and b.undoes <> $4) \
+                         and b.undoes is not null and b.undoes <> $4), \
+                     h.batch_id \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
                  left join lateral (select h.revision, h.batch_id, h.custom_data::text = u.custom_data::text as same from custodian.history h \
@@ -429,7 +430,7 @@ impl PostgresStore {
         for (id, revision) in step {
             let Some(row) = found.remove(id) else {
                 // Deleted since (by Logto): left alone, as redb leaves a user gone.
-                changed_since.push(id, 0);
+                changed_since.push(id, 0, None);
                 continue;
             };
             let latest: Option<i64> = row.get(3);
@@ -449,11 +450,13 @@ impl PostgresStore {
             if born_since {
                 // Said as a user gone: the one the batch wrote was deleted (bb66 F5: "now at
                 // revision 2 (batch B)", the batch's own revision, read as not undone).
-                changed_since.push(id, 0);
+                changed_since.push(id, 0, None);
                 continue;
             }
+            // The batch that saved the revision it is at (none: a write outside custodian).
+            let batch_now: Option<String> = if same { row.get(10) } else { None };
             if (latest != *revision || !same) && !as_written {
-                changed_since.push(id, now.max(1) as Revision);
+                changed_since.push(id, now.max(1) as Revision, batch_now.as_deref());
                 continue;
             }
             // Unless the batch was taken back since (an earlier undo of it) and a later save
@@ -461,7 +464,7 @@ impl PostgresStore {
             // batch's name (bb81 F2).
             let taken_back_since: bool = row.get(8);
             if latest != *revision && taken_back_since {
-                changed_since.push(id, now.max(1) as Revision);
+                changed_since.push(id, now.max(1) as Revision, batch_now.as_deref());
                 continue;
             }
             let before: String = row.try_get::<_, Option<String>>(5).ok().flatten().ok_or_else(|| {

@@ -118,7 +118,7 @@ impl RedbStore {
                     summary.undo.matched += 1;
                     let Some(current) = tables.stored(&id)? else {
                         // No store deletes users today; one gone is left alone all the same.
-                        summary.changed_since.push(&id, 0);
+                        summary.changed_since.push(&id, 0, None);
                         continue;
                     };
                     // Saved since with the very document the batch wrote by the undo of a later
@@ -129,7 +129,11 @@ impl RedbStore {
                             && undone_by_revision(&undoes, &mut tables, &id, current.rev)?
                                 .is_some_and(|undone| undone != batch.0))
                     {
-                        summary.changed_since.push(&id, current.rev);
+                        summary.changed_since.push(
+                            &id,
+                            current.rev,
+                            batch_of_revision(&mut tables, &id, current.rev)?.as_deref(),
+                        );
                         continue;
                     }
                     let before = tables
@@ -146,7 +150,11 @@ impl RedbStore {
                     if current.rev != revision
                         && taken_back_since(&undoes, &mut tables, &id, revision, current.rev, batch)?
                     {
-                        summary.changed_since.push(&id, current.rev);
+                        summary.changed_since.push(
+                            &id,
+                            current.rev,
+                            batch_of_revision(&mut tables, &id, current.rev)?.as_deref(),
+                        );
                         continue;
                     }
                     let object = crate::domain::custom_data::parse_object(&before).map_err(|e| {
@@ -199,10 +207,19 @@ fn undone_by_revision(
     id: &str,
     revision: Revision,
 ) -> Result<Option<String>, StoreError> {
-    let Some(by) = tables.batches()?.revisions.get((id, revision))?.map(|b| b.value().to_owned()) else {
+    let Some(by) = batch_of_revision(tables, id, revision)? else {
         return Ok(None);
     };
     Ok(undoes.get(by.as_str())?.map(|undone| undone.value().to_owned()))
+}
+
+/// The batch that saved revision `revision` of user `id`, when one did.
+fn batch_of_revision(
+    tables: &mut WriteTables<'_>,
+    id: &str,
+    revision: Revision,
+) -> Result<Option<String>, StoreError> {
+    Ok(tables.batches()?.revisions.get((id, revision))?.map(|b| b.value().to_owned()))
 }
 
 /// Whether a revision of user `id` after `revision` (a batch's) and before `now` was saved by
