@@ -446,6 +446,37 @@ fn undo_again_names_its_own_earlier_undo_and_the_save_outside_a_batch() {
     again.fails(5);
 }
 
+/// An undo named in the advice takes its batch back from every user it saved, not only from
+/// those listed: the note says how many the batch saved when it saved more than were listed
+/// (bb86's round trips: a later batch named for one user of A, undone, took back what it
+/// saved on users A never touched, unsaid).
+#[test]
+fn undo_advice_says_how_many_users_a_batch_it_names_saved_when_more_than_listed() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.db.display();
+    let alice = sandbox.file("alice.txt", "u1\n");
+    let a = sandbox.patched(&sandbox.setting("a.json", "a", 1), &["--users", &alice]);
+    let c = sandbox.patched(&sandbox.setting("c.json", "c", 1), &["--all"]);
+    let refused = sandbox.on(&["undo", &a]);
+    let expected = format!(
+        "batch {c} saved it since: batches are undone last first — `custodian --db {db} undo {c}`, then this one; an undo takes its batch back from every user of it that still holds it, not only from those listed here: batch {c} saved 4 users (`custodian changes --batch {c}` lists them)"
+    );
+    assert!(refused.stdout.contains(&expected), "{}", refused.stdout);
+    refused.fails(5);
+
+    // A batch that saved only the users listed: nothing more to say.
+    let b = sandbox.patched(&sandbox.setting("b.json", "b", 1), &["--users", &alice]);
+    let d = sandbox.patched(&sandbox.setting("d.json", "d", 1), &["--users", &alice]);
+    let refused = sandbox.on(&["undo", &b]);
+    assert!(
+        refused.stdout.contains(&format!("`custodian --db {db} undo {d}`, then this one")),
+        "{}",
+        refused.stdout
+    );
+    assert!(!refused.stdout.contains("not only from those listed"), "{}", refused.stdout);
+    refused.fails(5);
+}
+
 /// bb72 F2: `undo A` with its users under two later batches and one saved by `set` said
 /// nothing of the batches to undo first: it did only when one batch held every user listed.
 #[test]

@@ -972,6 +972,36 @@ fn undo_advice_on_postgres_names_the_later_batch_and_the_write_outside_custodian
     assert!(bob.stdout.contains("\"logto\": 1"), "left as Logto wrote it: {bob:?}");
 }
 
+/// The advice's note of how many users a batch it names saved, on PostgreSQL: counted from
+/// the tenant's journal (another tenant's users are not this batch's).
+#[test]
+fn undo_advice_on_postgres_says_how_many_users_the_later_batch_saved() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let alice = home.path("alice.txt");
+    std::fs::write(&alice, "u1\n").expect("write the users file");
+    let alice = alice.to_str().expect("a UTF-8 path");
+    let a = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--users", alice, "--yes"], None).ok());
+    let later = home.path("later.json");
+    std::fs::write(&later, r#"[{"op":"add","path":"/later","value":1}]"#).expect("write the patch");
+    let later = later.to_str().expect("a UTF-8 path");
+    let b = batch_of(&run(&home, &["--db", &url, "patch", later, "--all", "--yes"], None).ok());
+    let users: i64 = db
+        .superuser()
+        .query_one("select count(*) from users where tenant_id = 'default'", &[])
+        .expect("counted")
+        .get(0);
+    assert!(users > 1, "{users}");
+    let refused = run(&home, &["--db", &url, "undo", &a], None);
+    assert!(
+        refused.stdout.contains(&format!(
+            "not only from those listed here: batch {b} saved {users} users (`custodian changes --batch {b}` lists them)"
+        )),
+        "{refused:?}"
+    );
+    refused.fails(5);
+}
+
 /// bb63 F4: a user deleted after the batch and another account created under the same id with
 /// the very document the batch wrote: the undo took it for the batch's user and would have
 /// written the first account's earlier document into it. It is left alone and listed.

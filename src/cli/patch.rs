@@ -15,6 +15,7 @@ use crate::domain::{group_digits, secrets};
 use crate::inert;
 use crate::store::{Author, BatchId, Selection, StoreError, UserStore};
 
+mod batch_reach;
 mod left_alone;
 mod users_file;
 
@@ -454,7 +455,7 @@ pub(super) fn undo(cli: &Cli, store: &dyn UserStore, batch: &str, out: &mut Outp
         };
         out.line(&inert::line(&format!("  {id} {now}")))?;
     }
-    if let Some(note) = looks.advice(summary.changed_since.len(), &undone, database_file(cli)) {
+    if let Some(note) = looks.advice(store, summary.changed_since.len(), &undone, database_file(cli)) {
         out.line(&inert::line(&note))?;
     }
     let deleted = summary.changed_since.iter().filter(|(_, revision)| *revision == 0).count() as u64;

@@ -122,15 +122,32 @@ impl LookUps {
         by
     }
 
-    /// The note after the list of users an undo of `batch` left alone, of `listed` in all.
+    /// The note after the list of users an undo of `batch` left alone, of `listed` in all: what
+    /// can still be done, and how many users each batch it says to undo saved in all, when
+    /// more than were listed (its undo takes it back from them too).
     pub(super) fn advice(
         &self,
+        store: &dyn UserStore,
         listed: usize,
         batch: &BatchId,
         database: Option<&std::path::Path>,
     ) -> Option<String> {
-        advice(&self.looked_up, listed, batch, database)
+        let Advice { mut note, undos } = advice(&self.looked_up, listed, batch, database)?;
+        let wider = super::batch_reach::saved_past_those_listed(store, &undos, listed);
+        if !wider.is_empty() {
+            note.push_str(&format!(
+                "; an undo takes its batch back from every user of it that still holds it, not only from those listed here: {}",
+                wider.join(", ")
+            ));
+        }
+        Some(note)
     }
+}
+
+/// The note after the list of users left alone, and the batches it says to undo.
+struct Advice {
+    note: String,
+    undos: Vec<String>,
 }
 
 /// Users left alone by an undo looked up (one history read each) for the list's note of a
@@ -157,7 +174,7 @@ fn advice(
     listed: usize,
     batch: &BatchId,
     database: Option<&std::path::Path>,
-) -> Option<String> {
+) -> Option<Advice> {
     let ways: Vec<(&str, Way)> = looked_up
         .iter()
         .map(|(id, history)| {
@@ -201,7 +218,7 @@ fn advice(
             _ => None,
         })
         .collect();
-    parts.extend(taken_back_already(&taken_back, &said, &named_first));
+    parts.extend(taken_back_already(&taken_back, &said, &mut named_first));
 
     let ids_of =
         |kind: &Way| ways.iter().filter(|(_, way)| way == kind).map(|(id, _)| *id).collect::<Vec<_>>();
@@ -221,7 +238,7 @@ fn advice(
         };
         parts.push(format!("{whom} saved outside a batch since (or deleted), which no undo takes back"));
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    (!parts.is_empty()).then(|| Advice { note: parts.join("; "), undos: named_first })
 }
 
 /// When each batch in the histories saved, the last time it did.
@@ -345,9 +362,13 @@ fn ids<'a>(users: &[&TakenBack<'a>]) -> Vec<&'a str> {
 /// What is said of the users the batch's change was taken back from since: put back by an undo
 /// of it or brought back by a later save, or saved since — with the batch's documents again
 /// (and which undos take those back), or with others.
-/// `named_first`: the undos named already, to be run first (a batch was named twice in one
-/// line, the second undo of it restoring no one: bb87 N3).
-fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said, named_first: &[String]) -> Vec<String> {
+/// `undos_named`: the undos named already, to be run first (a batch was named twice in one line, the
+/// second undo of it restoring no one: bb87 N3); those named here are added.
+fn taken_back_already(
+    taken_back: &[TakenBack<'_>],
+    said: &Said,
+    undos_named: &mut Vec<String>,
+) -> Vec<String> {
     let mut parts = Vec::new();
     let of_kind = |kind: &dyn Fn(&TakenBy, &SinceTakenBack) -> bool| {
         taken_back.iter().filter(|(_, by, since, _)| kind(by, since)).collect::<Vec<_>>()
@@ -414,12 +435,13 @@ fn taken_back_already(taken_back: &[TakenBack<'_>], said: &Said, named_first: &[
         let ways: Vec<&[String]> = again.iter().map(|(_, way)| *way).collect();
         let whose: Vec<&str> = again.iter().map(|(id, _)| *id).collect();
         let order = undo_plan::merged(&ways, &saved_at(taken_back.iter().map(|(_, _, _, history)| *history)));
-        let not_named: Vec<&String> = order.iter().filter(|batch| !named_first.contains(batch)).collect();
+        let not_named: Vec<&String> = order.iter().filter(|batch| !undos_named.contains(batch)).collect();
         let undo_each = if not_named.is_empty() {
             format!("the {} named above", if order.len() == 1 { "undo" } else { "undos" })
         } else {
             not_named.iter().map(|batch| said.undo(batch)).collect::<Vec<_>>().join(", then ")
         };
+        undos_named.extend(not_named.into_iter().cloned());
         // Saved over since its documents were written again: the batches are not all ones
         // that wrote them.
         let written = if saved_over {
