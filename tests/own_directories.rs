@@ -320,6 +320,49 @@ fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
     assert!(!path.exists(), "the draft is removed");
 }
 
+/// bb88 F2: a draft that only moved a key, and one that typed a key again above its old line
+/// (a duplicate a save refuses), were "stored already" at the next start — compared as parsed
+/// values, where key order does not count and the later duplicate wins — and removed: the
+/// operator's edit lost. A save counts key order and refuses the duplicate: both are offered.
+#[test]
+fn a_draft_that_moved_a_key_or_typed_one_again_is_offered_not_removed() {
+    let (home, db) = home_with_database();
+    let dir = drafts_dir(&home);
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o700);
+    let mut get = home.custodian();
+    get.arg("--db").arg(&db).args(["get", "admin"]);
+    let stored = Run::of(get, None).ok().stdout;
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&stored).expect("an object");
+    let reordered: serde_json::Map<String, serde_json::Value> =
+        object.iter().rev().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let first = object.keys().next().expect("a key");
+    let typed_again =
+        format!("{{\"{first}\": \"typed above\", {}", stored.trim_start().trim_start_matches('{'));
+    let database = fs::canonicalize(&db).expect("db");
+    let mut paths = Vec::new();
+    for (session, text) in
+        [("1-0000aaaa-7", serde_json::to_string(&reordered).expect("json")), ("1-0000bbbb-8", typed_again)]
+    {
+        let mut draft = draft_for(&database, ADMIN_ID, session);
+        draft.text = text;
+        let path = dir.join(draft.file_name());
+        fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+        chmod(&path, 0o600);
+        paths.push(path);
+    }
+    let mut tui = editor(&home, &db);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database: 2");
+    assert!(!tui.text().contains("stored already"), "{}", tui.text());
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+    for path in &paths {
+        assert!(path.exists(), "kept: {}", path.display());
+    }
+}
+
 /// A directory others can change: `E`'s file and the last-chance copy of an unsaved edit are
 /// never made there, where another account could put its text in their place (bb40 F2).
 #[test]

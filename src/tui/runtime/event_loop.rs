@@ -504,17 +504,17 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
 /// order and spelling: bb33 F1). At most [`REVISIONS_LOOKED_AT`] revisions back from
 /// `current` are read.
 fn revision_holding(store: &dyn UserStore, draft: &Draft, current: Revision) -> Option<Revision> {
-    let compact = |text: &str| crate::domain::CustomData::parse(text).ok().map(|d| d.compact());
-    let mine = store.as_stored(&crate::domain::CustomData::parse(&draft.text).ok()?).ok()?;
+    use super::stored_already::{edit_as_stored, holds};
+    let mine = edit_as_stored(store, &draft.text)?;
     let stored = store.custom_data(&draft.user_id).ok()?;
-    if compact(&stored.text).as_ref() == Some(&mine) {
+    if holds(&stored.text, &mine) {
         return Some(stored.revision);
     }
     let after_base = draft.base_revision.saturating_add(1);
     let oldest = after_base.max(current.saturating_sub(REVISIONS_LOOKED_AT));
-    (oldest..current).rev().find(|&revision| {
-        store.revision_text(&draft.user_id, revision).is_ok_and(|text| compact(&text).as_ref() == Some(&mine))
-    })
+    (oldest..current)
+        .rev()
+        .find(|&revision| store.revision_text(&draft.user_id, revision).is_ok_and(|text| holds(&text, &mine)))
 }
 
 /// How many revisions before the current one a reopened draft is compared with: a crash

@@ -29,8 +29,21 @@ fn stored_as(runtime: &Runtime, draft: &Draft) -> Option<Revision> {
     if draft.kind != DraftKind::Draft {
         return None;
     }
-    let edit: serde_json::Value = serde_json::from_str(&draft.text).ok()?;
+    let as_stored = edit_as_stored(&*runtime.store, &draft.text)?;
     let now = runtime.store.custom_data(&draft.user_id).ok()?;
-    let stored: serde_json::Value = serde_json::from_str(&now.text).ok()?;
-    (edit == stored).then_some(now.revision)
+    holds(&now.text, &as_stored).then_some(now.revision)
+}
+
+/// A draft's edit as a save would store it, compared as a save compares (the compact text:
+/// key order and a number's spelling count on a file, PostgreSQL keeps no key order): `None`
+/// for an edit a save refuses (a duplicate key, a non-object), which no document holds. Compared
+/// as parsed values, an edit that only moved a key, or typed a key again above its old line,
+/// was "stored already" and its draft removed (bb88 F2).
+pub(super) fn edit_as_stored(store: &dyn crate::store::UserStore, edit: &str) -> Option<String> {
+    store.as_stored(&crate::domain::CustomData::parse(edit).ok()?).ok()
+}
+
+/// Whether a stored document's `text` is the edit `as_stored` (from [`edit_as_stored`]).
+pub(super) fn holds(text: &str, as_stored: &str) -> bool {
+    crate::domain::CustomData::parse(text).is_ok_and(|stored| stored.compact_text() == as_stored)
 }
