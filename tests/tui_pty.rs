@@ -241,6 +241,34 @@ fn a_burst_of_keys_longer_than_one_read_is_acted_on_whole_with_its_last_ctrl_s()
     assert_eq!(stored.as_object().map(|o| o.len()), admin_original().as_object().map(|o| o.len() + 150));
 }
 
+/// bb88 F1: `:u typo⏎` with an edit typed ahead in the same burst (over SSH, a paste): the
+/// lookup failed before `e` was read, `e` opened the editor on the user selected before, and
+/// the burst's `Ctrl-S` saved into them. The first key after the failure is not done.
+#[test]
+fn an_edit_typed_ahead_after_a_user_jump_that_fails_saves_into_no_one() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    wait_for_list(&mut tui);
+    tui.send(":user admin");
+    tui.send(ENTER);
+    tui.wait_text(ADMIN_ID);
+    let mut burst = b":user nosuchuser\re".to_vec();
+    for key in [DOWN, END, b" \"burst\": 1,", CTRL_S] {
+        burst.extend_from_slice(key);
+    }
+    tui.send(burst);
+    // The whole burst read: the `:` of the text typed opened the command line, where ` 1,` went
+    // (the status line's "not done" is under it; the pure test reads it).
+    tui.wait_text(": 1,▏");
+    assert!(!tui.text().contains("Editing customData"), "{}", tui.text());
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(tui.pid(), libc::SIGTERM) }, 0);
+    tui.wait_exit();
+    assert_eq!(fixture.revisions("admin"), 1, "nothing saved into admin");
+    let journal = fixture.cli_ok(&["changes", "--json"]);
+    assert!(!journal.contains("burst"), "nothing saved into anyone: {journal}");
+}
+
 /// 100 KB typed onto one line in one burst (a paste without bracketed paste: a key a
 /// character), then `Ctrl-S`: each key's own update read the whole line, twice, so the time
 /// grew with the square of the line (release: 100 KB 5.5 s, 300 KB a minute, the screen

@@ -4899,6 +4899,47 @@ fn a_key_waiting_for_a_user_jump_that_fails_or_is_replaced_is_said_not_done() {
     assert_eq!(status_text(&state), "not done: the key that waited for admin (a :user came after it)");
 }
 
+/// bb88 F1: `:u typo⏎e…⌃S` sent at once (typed ahead over SSH, a paste): the lookup failed
+/// before `e` was read, so `e` opened the editor on the user selected before and the rest of
+/// the burst saved into them. The first key that would move or act after a `:user` that found
+/// no one is not done, and said; the next one is; `:` or `/` is a new wish and ends it.
+#[test]
+fn a_key_typed_after_a_user_jump_that_found_no_one_is_not_done_on_the_user_selected_before() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let before = support::selected_id(&state);
+    let lookup = user_jump_unanswered(&mut state, "nosuchuser");
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    assert!(status_text(&state).starts_with("no user \"nosuchuser\""), "{}", status_text(&state));
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_none(), "not opened on the user selected before");
+    let said = status_text(&state);
+    assert!(
+        said.starts_with("not done: :user nosuchuser found no one, and this key, typed for the user it was to find, would have acted on ")
+            && said.ends_with(", selected before it; press it again to act here"),
+        "{said}"
+    );
+    act(&store, &mut state, Action::Down);
+    assert_ne!(support::selected_id(&state), before, "the next key is done");
+
+    // A move first is not done either; the key after it is.
+    let lookup = user_jump_unanswered(&mut state, "nosuchuser");
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    let at = support::selected_id(&state);
+    act(&store, &mut state, Action::Down);
+    assert_eq!(support::selected_id(&state), at, "not moved");
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_some(), "pressed again, it acts here");
+    act(&store, &mut state, Action::LeaveEditor);
+
+    // A filter started after the failure is the operator's new wish: the keys after it are done.
+    let lookup = user_jump_unanswered(&mut state, "nosuchuser");
+    run_effects(&support::runtime(&store), &mut state, lookup);
+    support::filtered_to(&store, &mut state, "garcia");
+    act(&store, &mut state, Action::OpenEditor);
+    assert!(state.editor.is_some(), "{}", status_text(&state));
+}
+
 /// `Ctrl-U` in the filter line after a rename from outside: the user is followed to their new
 /// row and the line stays open, so the next keys are still the filter's. It closed, and the
 /// keys typed next ran as list keys: `e` opened the editor, the rest went into it (bb44 F5).

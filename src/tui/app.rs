@@ -200,6 +200,9 @@ pub struct State {
     pub after_the_matches: Option<Action>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
+    /// A `:user` that found no one (what was asked): the next key that would move or act on
+    /// the user selected before it is not done, typed for the user it was to find (bb88 F1).
+    pub jump_missed: Option<String>,
     pub read_only: Option<ReadOnly>,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -258,6 +261,7 @@ impl State {
             reviewing: None,
             after_the_matches: None,
             jumping: None,
+            jump_missed: None,
             read_only: read_only.then_some(ReadOnly::Asked),
             key_order: KeyOrder::AsWritten,
             keys: None,

@@ -55,8 +55,12 @@ impl State {
 
     /// The jump's lookup failed (`no user X`, a lost connection): the key that waited is not
     /// done, and said so after the failure (bb47 F3: dropped unsaid).
+    /// The keys typed after it are not done either until one is refused: typed at once (a
+    /// burst over SSH, a paste), they came after the failure and acted on the user selected
+    /// before — `:u typo⏎e…⌃S` saved into them (bb88 F1).
     pub(super) fn jump_failed(&mut self) -> Option<String> {
         let jumping = self.jumping.take()?;
+        self.jump_missed = Some(jumping.asked.clone());
         jumping.waiting.map(|_| format!("the key typed after :user {} was not done", jumping.asked))
     }
 
@@ -76,6 +80,22 @@ impl State {
     /// before: then a move is not done, and a key acting on the user waits for the jump.
     pub(super) fn wait_for_the_jump(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
         use Action::*;
+        let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
+        let acts = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
+        if self.jump_missed.is_some() {
+            if matches!(action, StartFilter | StartCommand) {
+                self.jump_missed = None;
+            } else if (moves || acts)
+                && let Some(asked) = self.jump_missed.take()
+            {
+                let before = self.list.selected_entry().map(|entry| entry.user.handle());
+                let on = before.map(|handle| format!(" on {handle}, selected before it")).unwrap_or_default();
+                let note = format!(
+                    "not done: :user {asked} found no one, and this key, typed for the user it was to find, would have acted{on}; press it again to act here"
+                );
+                return Err(self.tell(StatusKind::Error, note));
+            }
+        }
         let Some(jumping) = self.jumping.as_mut().filter(|jumping| !jumping.let_go) else {
             return Ok(action);
         };
@@ -92,8 +112,6 @@ impl State {
                 format!("not done: still going to {} (:user); press r once they are selected", jumping.asked);
             return Err(self.tell(StatusKind::Error, note));
         }
-        let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
-        let acts = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
         if !moves && !acts {
             return Ok(action);
         }

@@ -82,6 +82,8 @@ pub(super) fn event_loop(
         update(state, Action::DraftsFound { drafts: with_handles_now(runtime, drafts), not_offered, in_use });
     run_effects_on(runtime, Some(&mut *terminal), state, effects);
     for (draft, revision) in stored {
+        // The log says which file went and why (it said nothing: bb88 F2).
+        tracing::info!(user = %draft.user_id, file = %draft.file_name(), revision, "draft already stored: removed at start");
         let (user_id, user_handle, session) = (draft.user_id, draft.user_handle, draft.session);
         let told = Action::DraftAlreadyStored { user_id, user_handle, session, revision, current: revision };
         let effects = update(state, told);
