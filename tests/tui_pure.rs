@@ -211,6 +211,11 @@ fn a_server_that_stops_taking_writes_makes_the_screen_read_only_and_the_edit_is_
             .is_empty()
     );
     assert_eq!(state.read_only, Some(ReadOnly::Server));
+    // The hint bar no longer offers the save the screen refuses (bb88 F4); it offers the look.
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    terminal.draw(|frame| view::render(frame, &state, &Theme::colour())).expect("draw");
+    let hints = terminal.backend().to_string().lines().last().unwrap_or_default().to_owned();
+    assert!(hints.contains("F5 look for writes") && !hints.contains("save"), "{hints}");
     let status = state.status.clone().expect("a status line");
     assert_eq!(status.kind, StatusKind::Error);
     assert!(

@@ -153,7 +153,13 @@ fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
     (state.read_only.is_some()
         && matches!(
             action,
-            Action::OpenEditor | Action::EditExternally | Action::RestoreRevision | Action::PatchAsk
+            Action::OpenEditor
+                | Action::EditExternally
+                | Action::RestoreRevision
+                | Action::PatchAsk
+                // The editor left open when the screen turned read-only (a file damaged or
+                // replaced under it) keeps the edit, not the save (bb88 F4).
+                | Action::Save
         ))
         || (state.keys.is_none() && matches!(action, Action::OpenSealed | Action::SealValue))
 }
