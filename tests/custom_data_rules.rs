@@ -143,11 +143,22 @@ fn size_limit_is_configurable_and_checked_before_parsing() {
         CustomData::parse_with(&big, &limits).unwrap_err(),
         ValidationError::TooLarge { size: big.len() - 1, limit: 10 }
     );
-    // Not JSON at all, but oversize: the size is what is reported (nothing was parsed).
-    let garbage = "[".repeat(2 * 1024 * 1024);
-    assert!(matches!(err(&garbage), ValidationError::TooLarge { size: 2_097_152, .. }));
+    // Nested past any limit and closed, and oversize: the size is what is reported.
+    let nested = format!("{}{}", "[".repeat(1024 * 1024), "]".repeat(1024 * 1024));
+    assert!(matches!(err(&nested), ValidationError::TooLarge { size: 2_097_152, .. }), "{:?}", err(&nested));
+    // Oversize and not JSON: the syntax error, with its place, is what to fix first (bb88 F3:
+    // a stray `z` after a document at the limit was said only as "1,048,577 B").
     let unterminated = format!("{{\"a\": \"{}", "x".repeat(2 * 1024 * 1024));
-    assert!(matches!(err(&unterminated), ValidationError::TooLarge { .. }));
+    assert!(
+        matches!(err(&unterminated), ValidationError::Syntax { line: 1, .. }),
+        "{:?}",
+        err(&unterminated)
+    );
+    let stray = format!("{}\nz", compact_document_of(1024 * 1024));
+    assert!(matches!(err(&stray), ValidationError::Syntax { line: 2, column: 1, .. }), "{:?}", err(&stray));
+    // More than 8 times the limit: the size alone, as before (its syntax is not read).
+    let far_over = format!("{{\"a\": \"{}", "x".repeat(9 * 1024 * 1024));
+    assert!(matches!(err(&far_over), ValidationError::TooLarge { .. }));
 }
 
 #[test]

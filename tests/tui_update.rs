@@ -372,6 +372,30 @@ fn jump_to_error_puts_the_cursor_on_it() {
     assert_eq!((cursor.0, cursor.1), (2, 4));
 }
 
+/// "this error has no position" is of the text it was said of: it stayed beside the next
+/// text's check, "valid object · … · this error has no position" (bb88 F3).
+#[test]
+fn no_position_to_jump_to_is_said_until_the_text_changes() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "[1]");
+    act(&store, &mut state, Action::JumpToError);
+    assert!(
+        state.status.as_ref().is_some_and(|s| s.text == "this error has no position"),
+        "{:?}",
+        state.status
+    );
+    let editor = state.editor.as_mut().unwrap();
+    editor.textarea.select_all();
+    editor.textarea.cut();
+    type_text(&store, &mut state, "{}");
+    assert!(state.status.as_ref().is_none_or(|s| !s.text.contains("no position")), "{:?}", state.status);
+}
+
 #[test]
 fn saving_invalid_json_is_refused_and_nothing_is_written() {
     let (_dir, store) = demo_store();

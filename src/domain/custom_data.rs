@@ -399,8 +399,24 @@ fn check_input_size(bytes: &[u8], limits: &Limits) -> Result<(), ValidationError
     if bytes.len() <= limits.max_bytes {
         return Ok(());
     }
-    check_size(scan::compact_len(bytes), limits)
+    let too_large = check_size(scan::compact_len(bytes), limits);
+    // Over the limit and not JSON either: the syntax error, with its place, is what to fix
+    // first (`}z` at the limit said only "1,048,577 B", its stray character unnamed: bb88
+    // F3). Read without building anything, and only for a text a few times the limit.
+    if too_large.is_err()
+        && bytes.len() <= SYNTAX_LOOKED_AT_UP_TO * limits.max_bytes
+        && let Ok(text) = std::str::from_utf8(bytes)
+        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text)
+        && !e.to_string().starts_with("recursion limit")
+    {
+        return Err(syntax_error(text, &e));
+    }
+    too_large
 }
+
+/// How many times the size limit a text over it may be for its syntax to be read (the editor
+/// holds up to 8 times the limit).
+const SYNTAX_LOOKED_AT_UP_TO: usize = 8;
 
 fn check_size(size: usize, limits: &Limits) -> Result<(), ValidationError> {
     if size > limits.max_bytes {

@@ -558,7 +558,9 @@ impl State {
                 } else {
                     "this error has no position"
                 };
-                self.say(StatusKind::Info, text);
+                // Of this text: it stayed beside the next one's check (bb88 F3).
+                let generation = editor.generation;
+                self.say_until(StatusKind::Info, text, Until::Edited { generation });
             }
         }
     }
