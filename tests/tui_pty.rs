@@ -241,6 +241,39 @@ fn a_burst_of_keys_longer_than_one_read_is_acted_on_whole_with_its_last_ctrl_s()
     assert_eq!(stored.as_object().map(|o| o.len()), admin_original().as_object().map(|o| o.len() + 150));
 }
 
+/// bb88 F5: `Shift-F3` as terminals send it finds the previous match: xterm's and tmux's
+/// `ESC [1;2R` read as a cursor position report and did nothing, `F15` (`ESC [28~`) read as
+/// F13, PuTTY's `F13` was bound to nothing, and `ESC O 2 R` typed its `R`. Each goes from the
+/// second match back to the first, where the `X` typed next replaces it.
+#[test]
+fn shift_f3_as_terminals_send_it_finds_the_previous_match() {
+    for shift_f3 in [&b"\x1b[1;2R"[..], b"\x1b[28~", b"\x1b[25~", b"\x1bO2R"] {
+        let fixture = Fixture::new();
+        let mut tui = fixture.spawn_tui(120, 40);
+        open_admin_editor(&mut tui);
+        tui.send(b"\x06customData");
+        tui.wait_text("find: customData");
+        tui.send(ENTER);
+        tui.wait_gone("find: customData");
+        // The first match is customDataFoo's; F3 the next, customDataBar's; Shift-F3 back.
+        tui.send(b"\x1bOR");
+        tui.send(shift_f3);
+        tui.send("X");
+        tui.wait_text("\"XFoo\"");
+        tui.send(CTRL_S);
+        tui.wait_text("customDataFoo");
+        tui.send("y");
+        tui.wait_text("saved revision 2");
+        quit(&mut tui);
+        let stored = fixture.custom_data("admin");
+        let keys: Vec<&String> = stored.as_object().expect("an object").keys().collect();
+        assert!(
+            keys.iter().any(|k| *k == "XFoo") && keys.iter().any(|k| *k == "customDataBar"),
+            "{shift_f3:?}: {keys:?}"
+        );
+    }
+}
+
 /// bb88 F1: `:u typo⏎` with an edit typed ahead in the same burst (over SSH, a paste): the
 /// lookup failed before `e` was read, `e` opened the editor on the user selected before, and
 /// the burst's `Ctrl-S` saved into them. The first key after the failure is not done.

@@ -318,9 +318,14 @@ pub const BINDINGS: &[Binding] = &[
         || { Action::StartFind }
     ),
     bind!(EDIT, [(KeyCode::F(3), NONE)], "find the next match", None, || Action::FindAgain { forward: true }),
-    bind!(EDIT, [(KeyCode::F(3), SHIFT), (KeyCode::F(15), NONE)], "find the previous match", None, || {
-        Action::FindAgain { forward: false }
-    }),
+    // Shift-F3 comes as F13 from PuTTY and the VT220's keys, and as F15 from others.
+    bind!(
+        EDIT,
+        [(KeyCode::F(3), SHIFT), (KeyCode::F(13), NONE), (KeyCode::F(15), NONE)],
+        "find the previous match",
+        None,
+        || { Action::FindAgain { forward: false } }
+    ),
     bind!(FIND, [(KeyCode::Enter, NONE)], "keep the match, back to editing", Some("done"), || {
         Action::FindAccept
     }),

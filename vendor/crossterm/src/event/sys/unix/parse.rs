@@ -69,6 +69,9 @@ pub(crate) fn parse_event(
                                 val @ b'P'..=b'S' => Ok(Some(InternalEvent::Event(Event::Key(
                                     KeyCode::F(1 + val - b'P').into(),
                                 )))),
+                                // custodian: SS3 with a modifier (`ESC O 2 R`, Shift-F3 in
+                                // some terminals): its last letter was typed (PATCHES.md).
+                                b'0'..=b'9' => parse_ss3_modified(buffer),
                                 _ => Err(could_not_parse_event_error()),
                             }
                         }
@@ -201,6 +204,12 @@ pub(crate) fn parse_csi(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
                         b'M' => return parse_csi_rxvt_mouse(buffer),
                         b'~' => return parse_csi_special_key_code(buffer),
                         b'u' => return parse_csi_u_encoded_key_code(buffer),
+                        // custodian: `CSI 1 ; m R` is F3 with modifiers (xterm's, tmux's
+                        // Shift-F3), which read as a cursor position report custodian never
+                        // asks for (PATCHES.md).
+                        b'R' if buffer.starts_with(b"\x1B[1;") => {
+                            return parse_csi_modifier_key_code(buffer)
+                        }
                         b'R' => return parse_csi_cursor_position(buffer),
                         _ => return parse_csi_modifier_key_code(buffer),
                     }
@@ -236,6 +245,30 @@ fn modifier_and_kind_parsed(iter: &mut dyn Iterator<Item = &str>) -> io::Result<
     } else {
         Ok((modifier_mask, 1))
     }
+}
+
+/// custodian: `ESC O m X`, an SS3 key with a modifier digit (or digits) before its letter.
+fn parse_ss3_modified(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
+    let last = buffer[buffer.len() - 1];
+    if last.is_ascii_digit() {
+        // The letter is still to come; a run of digits no modifier has is not a key.
+        return if buffer.len() < 6 { Ok(None) } else { Err(could_not_parse_event_error()) };
+    }
+    let mask = std::str::from_utf8(&buffer[2..buffer.len() - 1])
+        .ok()
+        .and_then(|digits| digits.parse::<u8>().ok())
+        .ok_or_else(could_not_parse_event_error)?;
+    let code = match last {
+        b'A' => KeyCode::Up,
+        b'B' => KeyCode::Down,
+        b'C' => KeyCode::Right,
+        b'D' => KeyCode::Left,
+        b'H' => KeyCode::Home,
+        b'F' => KeyCode::End,
+        val @ b'P'..=b'S' => KeyCode::F(1 + val - b'P'),
+        _ => return Err(could_not_parse_event_error()),
+    };
+    Ok(Some(InternalEvent::Event(Event::Key(KeyEvent::new(code, parse_modifiers(mask))))))
 }
 
 pub(crate) fn parse_csi_cursor_position(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
@@ -648,8 +681,9 @@ pub(crate) fn parse_csi_special_key_code(buffer: &[u8]) -> io::Result<Option<Int
         v @ 11..=15 => KeyCode::F(v - 10),
         v @ 17..=21 => KeyCode::F(v - 11),
         v @ 23..=26 => KeyCode::F(v - 12),
-        v @ 28..=29 => KeyCode::F(v - 15),
-        v @ 31..=34 => KeyCode::F(v - 17),
+        // custodian: F15-F16 and F17-F20 (they read as F13-F14 and F14-F17: PATCHES.md).
+        v @ 28..=29 => KeyCode::F(v - 13),
+        v @ 31..=34 => KeyCode::F(v - 14),
         _ => return Err(could_not_parse_event_error()),
     };
 
