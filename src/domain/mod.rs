@@ -1,6 +1,7 @@
 //! The rules of custodian's world: Logto's user object and customData. Pure: no storage, no
 //! screen, no I/O.
 
+pub mod counts;
 pub mod custom_data;
 pub mod diff;
 pub mod filter;

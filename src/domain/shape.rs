@@ -230,6 +230,11 @@ const VALUE_SHOWN_CHARS: usize = 60;
 /// The schema's message; an `enum` says its options the way an operator reads them, and a
 /// long offending value is cut, with its length.
 fn message(error: &jsonschema::ValidationError<'_>) -> String {
+    // A key's error is said as the key's: its instance is the whole object, written out for
+    // each key at fault — a 250 KB document with 20,000 keys took 36 s to check (bb89 F2).
+    if let jsonschema::error::ValidationErrorKind::PropertyNames { error } = error.kind() {
+        return message(error);
+    }
     let instance = error.instance().to_string();
     let options = match error.kind() {
         jsonschema::error::ValidationErrorKind::Enum { options } => options.as_array(),

@@ -20,6 +20,7 @@ mod history;
 mod jump;
 mod list;
 mod messages;
+mod mode;
 mod patch;
 mod save;
 mod sealing;
@@ -42,6 +43,7 @@ pub use history::{HistoryEntry, HistoryView};
 use list::RefreshedFrom;
 pub use list::{RowRequest, Then, UserList};
 pub use messages::{MESSAGES_KEPT, Pending, ReadOnly, Status, StatusKind, Until};
+pub use mode::Mode;
 pub use patch::{
     PATCH_GROUPS_SHOWN, PATCH_SAMPLES, PatchAnswer, PatchView, SecretsInPatch, SharedShape, StopFlag,
 };
@@ -65,38 +67,6 @@ use crate::store::{
     KeyOrder, ListEntry, Revision, RevisionInfo, SaveOutcome, Seek, StoredDocument, UserCount, UserRecord,
 };
 use crate::tui::tree::Tree;
-
-/// Which keys are live, derived from the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Browse,
-    Filter,
-    Edit,
-    History,
-    /// The journal overlay (`:changes`).
-    Changes,
-    /// A yes/no question.
-    Dialog,
-    Conflict,
-    DraftFound,
-    Help,
-    /// `:messages`: the last messages, whole (the status line cuts long ones).
-    Messages,
-    /// The `:` command line.
-    Command,
-    /// The editor's find line (`Ctrl-F`).
-    Find,
-    /// The customData pane has the focus, as a folding tree.
-    Tree,
-    /// The plaintext of a sealed value, in an overlay.
-    Plaintext,
-    /// `:patch`'s dry run, in an overlay.
-    Patch,
-    /// `i`: the selected user whole, every property, in an overlay.
-    WholeUser,
-    /// Too small a terminal: nothing underneath is shown; only quitting and resizing work.
-    TooSmall,
-}
 
 /// A folding tree built ahead of `Tab`, and the document it is of.
 pub struct PreparedTree {
