@@ -198,7 +198,7 @@ impl Armed {
             } else {
                 writeln!(
                     std::io::stderr(),
-                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian changes --since 10m` lists what landed)",
+                    "custodian: stopped by a signal: the server did not answer within {} s; whether the last write was made is not known (`custodian changes --since 10m` lists what landed; its absence there is final only once the server holds no session of custodian's open (`pg_stat_activity`, application_name custodian): a COMMIT the server still holds, for a synchronous standby it waits for, may land later)",
                     grace.as_secs()
                 )
             };

@@ -1100,6 +1100,36 @@ fn set_whose_commit_waits_says_so_after_fifteen_seconds() {
     );
 }
 
+/// bb89 F5: Ctrl-C while a synchronous standby holds a save's COMMIT: the journal custodian
+/// points to does not list the save yet, and it lands once the standby answers. The last word
+/// says that the save's absence there is final only once custodian's session is gone.
+#[test]
+fn a_signal_while_a_standby_holds_the_commit_says_the_write_may_still_land() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let (_standby, name, child) = a_cli_write_whose_commit_waits(
+        &db,
+        &home,
+        "cli-set-signal",
+        &["set", "alice", "-"],
+        br#"{"theme":"held"}"#,
+    );
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().expect("custodian set ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("whether the last write was made is not known")
+            && stderr.contains(
+                "its absence there is final only once the server holds no session of custodian's open"
+            )
+            && stderr.contains("may land later"),
+        "{stderr}"
+    );
+    terminate(&db, &name);
+}
+
 /// bb80 F6: `schema set` whose COMMIT got no answer said only "connection lost", exit 1, and the
 /// schema was stored: it reconnects and says whether the change did commit, as `set` does.
 #[test]
