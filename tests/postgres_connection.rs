@@ -1130,6 +1130,46 @@ fn a_signal_while_a_standby_holds_the_commit_says_the_write_may_still_land() {
     terminate(&db, &name);
 }
 
+/// bb89 F3: `patch --yes` stopped by Ctrl-C on PostgreSQL said "the database closed cleanly",
+/// the words of a file: nothing of it was committed on the server, which it now says.
+#[test]
+fn a_patch_stopped_by_a_signal_on_postgres_says_nothing_was_committed_on_the_server() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    db.superuser()
+        .batch_execute(
+            "insert into users (tenant_id, id, username, created_at, updated_at) \
+             select 'default', 'p' || lpad(i::text, 9, '0'), 'puser' || i, now(), now() \
+             from generate_series(1, 20000) i",
+        )
+        .expect("bulk insert");
+    let patch = home.path("home").join("flag.json");
+    std::fs::write(&patch, r#"[{"op":"add","path":"/flag","value":true}]"#).expect("the patch");
+    let url = db.tenant_url("default");
+    let mut command =
+        custodian(&home, &["--db", &url, "patch", patch.to_str().expect("utf-8"), "--all", "--yes"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start custodian patch");
+    support::run::wait_until_catching(child.id(), libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().expect("custodian patch ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: nothing was written (stopped before the end; nothing of it was committed on the server)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("closed cleanly"), "{stderr}");
+    let flagged: i64 = db
+        .superuser()
+        .query_one("select count(*) from users where custom_data ? 'flag'", &[])
+        .expect("counted")
+        .get(0);
+    assert_eq!(flagged, 0, "nothing written");
+}
+
 /// bb80 F6: `schema set` whose COMMIT got no answer said only "connection lost", exit 1, and the
 /// schema was stored: it reconnects and says whether the change did commit, as `set` does.
 #[test]

@@ -127,7 +127,7 @@ fn store_exit_code(e: &StoreError) -> u8 {
         // A record's error is its reason's: too large to keep is bad input, a full disk
         // a failure, not a collision with what is stored.
         StoreError::RecordConflict { reason, .. } => store_exit_code(reason),
-        StoreError::Interrupted => exit::INTERRUPTED,
+        StoreError::Interrupted | StoreError::InterruptedOnServer => exit::INTERRUPTED,
         // Another's write (of the schema) landed first, as a conflict's does.
         StoreError::SchemaChanged { .. } => exit::CONFLICT,
         e if e.is_conflict() => exit::CONFLICT,

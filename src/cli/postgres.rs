@@ -74,9 +74,18 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         result
     });
-    let result = out.finish(result);
+    let result = out.finish(result).map_err(said_of_the_server);
     super::say_if_the_signal_came_too_late(&result);
     result
+}
+
+/// An interruption as said of a server: nothing closes there, the transaction is never
+/// committed (bb89 F3). Other errors as they are.
+fn said_of_the_server(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast_ref::<StoreError>() {
+        Some(StoreError::Interrupted) if error.chain().count() == 1 => StoreError::InterruptedOnServer.into(),
+        _ => error,
+    }
 }
 
 /// The tenant's number of users: counted up to 10,000, PostgreSQL's estimate above that

@@ -119,6 +119,12 @@ pub enum StoreError {
     /// export to a file): stopped there, nothing written.
     #[error("interrupted: nothing was written (stopped before the end; the database closed cleanly)")]
     Interrupted,
+    /// [`StoreError::Interrupted`] as said of a PostgreSQL server, where nothing closes: the
+    /// transaction was never committed (it said "the database closed cleanly": bb89 F3).
+    #[error(
+        "interrupted: nothing was written (stopped before the end; nothing of it was committed on the server)"
+    )]
+    InterruptedOnServer,
     #[error("{}", conflict_text(user, *expected, *found))]
     Conflict { user: String, expected: Revision, found: Revision },
     /// The stored schema the documents were checked against is no longer the current one: a
