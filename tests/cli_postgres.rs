@@ -611,6 +611,15 @@ fn an_id_with_white_space_written_by_sql_is_never_taken_for_the_user_without_it(
     run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
     let saved = run(&home, &["--db", &url, "set", r#"id:" u1""#, "-"], Some(b"{\"mine\": 2}"));
     assert_eq!(saved.code, 0, "{saved:?}");
+    // Said quoted, as a reference takes it back: `saved: user  u1` read as the other user
+    // (bb89 F4); so in `changes`, `list` and a revision not found.
+    assert!(saved.stdout.starts_with(r#"saved: user " u1" revision 2"#), "{saved:?}");
+    let changes = run(&home, &["--db", &url, "changes", "--limit", "1"], None).ok().stdout;
+    assert!(changes.contains(r#"" u1""#), "{changes}");
+    let listed = run(&home, &["--db", &url, "list"], None).ok().stdout;
+    assert!(listed.lines().any(|line| line.starts_with(r#"" u1""#)), "{listed}");
+    let missing = run(&home, &["--db", &url, "get", r#"id:" u1""#, "--revision", "9"], None);
+    assert!(missing.stderr.contains(r#"user " u1" has no revision 9"#), "{missing:?}");
     assert!(run(&home, &["--db", &url, "get", r#"id:" u1""#], None).ok().stdout.contains("\"mine\": 2"));
     assert_eq!(run(&home, &["--db", &url, "get", "id:u1"], None).ok().stdout, before, "u1 untouched");
     // Alone, the id as typed names its user.

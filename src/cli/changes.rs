@@ -238,7 +238,7 @@ impl<'n> ChangeRows<'n> {
         let row = vec![
             format_utc(entry.saved_at),
             entry.saved_by.clone(),
-            id.to_owned(),
+            crate::domain::user_ref::UserRef::shown_id(id),
             name,
             entry.revision.to_string(),
             human_bytes(entry.size),

@@ -88,7 +88,7 @@ pub(super) fn import(
     for (id, keys, count) in &summary.removed_keys {
         crate::stderr_line!(
             "custodian: warning: user {}: removed keys: {}",
-            inert::line(id),
+            inert::line(&crate::domain::user_ref::UserRef::shown_id(id)),
             super::one_user::removed_keys_of(keys, *count)
         );
     }

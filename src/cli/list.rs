@@ -135,7 +135,8 @@ fn list_row(entry: &ListEntry) -> Vec<String> {
         name.push_str(" (suspended)");
     }
     vec![
-        user.id.clone(),
+        // Quoted when white space, a comma or a quote would read wrong (bb89 F4).
+        crate::domain::user_ref::UserRef::shown_id(&user.id),
         text(&user.username),
         text(&user.primary_email),
         text(&user.primary_phone),

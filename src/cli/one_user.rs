@@ -292,21 +292,24 @@ const KEY_COLUMNS: usize = 60;
 /// document its write transaction replaced, so another writer just before cannot make them
 /// wrong.
 fn report_outcome(id: &str, outcome: SaveOutcome, out: &mut Output) -> Result<()> {
+    // An id with white space (written by SQL) quoted, as a reference takes it back: bare, a
+    // script copying `saved: user  f15a` named the other user, `f15a` (bb89 F4).
+    let shown = UserRef::shown_id(id);
     match outcome {
         SaveOutcome::Saved { revision, removed, size } => {
             tracing::info!(user = %id, revision, "saved from the command line");
             if !removed.is_empty() {
                 crate::stderr_line!(
                     "custodian: user {}: removed keys: {}",
-                    inert::line(id),
+                    inert::line(&shown),
                     removed_keys(&removed)
                 );
             }
-            let id = inert::line(id);
+            let id = inert::line(&shown);
             out.line(&format!("saved: user {id} revision {revision} ({})", human_bytes(size)))
         }
         SaveOutcome::Unchanged { revision } => {
-            out.line(&format!("no changes: user {} stays at revision {revision}", inert::line(id)))
+            out.line(&format!("no changes: user {} stays at revision {revision}", inert::line(&shown)))
         }
     }
 }

@@ -113,7 +113,7 @@ pub enum StoreError {
     Ambiguous { reference: String, matches: Vec<UserMatch> },
     #[error("the schema has no revision {0} (see `custodian schema history`)")]
     SchemaRevisionNotFound(Revision),
-    #[error("user {user} has no revision {revision}")]
+    #[error("user {} has no revision {revision}", UserRef::shown_id(.user))]
     RevisionNotFound { user: String, revision: Revision },
     /// Ctrl-C, SIGTERM or SIGHUP during a command that goes over every user (a write, an
     /// export to a file): stopped there, nothing written.
