@@ -190,6 +190,13 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
         stderr.contains("--until (2026-12-01 09:30:00 UTC + 200 ms) is not after --since (2026-12-01 09:30:00 UTC + 500 ms)"),
         "{stderr}"
     );
+    // The same time twice: said once each, without a `+ 0 ms` (bb90 F2).
+    let same = "2026-12-07T18:04:05Z";
+    let stderr = sandbox.on(&missing, &["changes", "--since", same, "--until", same]).fails(2);
+    assert!(
+        stderr.contains("--until (2026-12-07 18:04:05 UTC) is not after --since (2026-12-07 18:04:05 UTC)"),
+        "{stderr}"
+    );
     assert!(!missing.exists());
 }
 

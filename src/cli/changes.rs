@@ -52,8 +52,10 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
     if let (Some(since), Some(until)) = (since, until)
         && until <= since
     {
-        // To the millisecond when the seconds alone read the same (bb72 F6: two equal-looking times).
-        let shown = |ms: i64| match format_utc(until) == format_utc(since) {
+        // To the millisecond when the seconds alone read the same and the times differ (bb72
+        // F6: two equal-looking times); the same time twice is said once each, without `+ 0 ms`
+        // (bb90 F2).
+        let shown = |ms: i64| match format_utc(until) == format_utc(since) && until != since {
             true => format!("{} + {} ms", format_utc(ms), ms.rem_euclid(1000)),
             false => format_utc(ms),
         };

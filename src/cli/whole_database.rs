@@ -101,18 +101,16 @@ fn growth_line(before: u64, after: u64) -> Option<String> {
     (before > 0 && grown >= GROWTH_WORTH_SAYING && grown >= before / 4).then(|| {
         format!(
             "the file grew from {} to {}, much of it room later writes reuse; `custodian compact` gives it back before a copy or an archive (it needs the file to itself, 5–10 s a GB; the next write that needs room doubles a file under 4 GiB again)",
-            decimal_size(before),
-            decimal_size(after)
+            file_size_said(before),
+            file_size_said(after)
         )
     })
 }
 
-/// A file's size in MB, or in kB under one (a 143 KB file read "0 MB": bb24 L07).
-fn decimal_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000_000 => format!("{} kB", bytes.div_ceil(1000)),
-        _ => format!("{} MB", bytes / 1_000_000),
-    }
+/// A file's size as `compact` says it too (a 143 KB file read "0 MB": bb24 L07; MB here and
+/// MiB there named one file two ways: bb90 F1).
+fn file_size_said(bytes: u64) -> String {
+    crate::domain::human_bytes(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 
 /// `custodian compact`: the room large writes left unused, given back. The file is looked
@@ -165,11 +163,10 @@ fn compact_file(path: &Path, out: &mut Output) -> Result<()> {
     let after = size_of(path);
     tracing::info!(before, after, "compacted");
     // In the unit that says it: a small file read "compacted 0 MB to 0 MB" (bb14 L18).
-    let size = |bytes: u64| crate::domain::human_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
     out.line(&format!(
         "compacted {} to {} in {:.1} s",
-        size(before),
-        size(after),
+        file_size_said(before),
+        file_size_said(after),
         started.elapsed().as_secs_f64()
     ))
 }
@@ -280,10 +277,13 @@ mod tests {
     fn a_write_that_grew_the_file_by_64_mib_and_a_quarter_says_so_and_names_compact() {
         const MIB: u64 = 1024 * 1024;
         let line = growth_line(929_000_000, 3_716_000_000).expect("a 1M-user batch");
-        assert!(line.starts_with("the file grew from 929 MB to 3716 MB,"), "{line}");
+        assert!(line.starts_with("the file grew from 886 MiB to 3.5 GiB,"), "{line}");
         assert!(line.contains("`custodian compact` gives it back"), "{line}");
         let line = growth_line(143_360, 554_000_000).expect("a small file grown");
-        assert!(line.starts_with("the file grew from 144 kB to 554 MB,"), "{line}");
+        assert!(line.starts_with("the file grew from 140 KiB to 528.3 MiB,"), "{line}");
+        // In the units `compact` says the same file in (bb90 F1): 6.1 GiB, not 6260.6 MiB.
+        let line = growth_line(3_282_000_000, 6_564_745_216).expect("an undo of 1M");
+        assert!(line.starts_with("the file grew from 3.1 GiB to 6.1 GiB,"), "{line}");
         // Both bounds exactly, and one short of each.
         assert!(growth_line(100 * MIB, 164 * MIB).is_some());
         assert!(growth_line(100 * MIB, 164 * MIB - 1).is_none(), "under 64 MiB");

@@ -22,6 +22,9 @@ pub fn human_bytes(bytes: usize) -> String {
     if text == "1024" && unit == "KiB" {
         return format!("{} MiB", with_decimals(value / 1024.0, 1));
     }
+    if text == "1024" && unit == "MiB" {
+        return format!("{} GiB", with_decimals(value / 1024.0, 1));
+    }
     format!("{text} {unit}")
 }
 
@@ -37,6 +40,7 @@ pub fn human_bytes_apart(a: usize, b: usize) -> (String, String) {
     }
     let (_, unit) = in_unit(a.max(b));
     let divisor = match unit {
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
         "MiB" => 1024.0 * 1024.0,
         "KiB" => 1024.0,
         _ => 1.0,
@@ -58,8 +62,11 @@ fn in_unit(bytes: usize) -> (f64, &'static str) {
         (b, "B")
     } else if b < KIB * KIB {
         (b / KIB, "KiB")
-    } else {
+    } else if b < KIB * KIB * KIB {
         (b / (KIB * KIB), "MiB")
+    } else {
+        // A database file: `6260.6 MiB` beside `3091 MiB` read as another count (bb90 F1).
+        (b / (KIB * KIB * KIB), "GiB")
     }
 }
 
