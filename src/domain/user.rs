@@ -261,6 +261,9 @@ fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>,
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.as_i64().is_some_and(|ms| ms >= 0) => Ok(n.as_i64()),
+        // A whole number written with an exponent or a fraction of zeros (`1E12`, as a tool
+        // that prints large numbers so wrote it): it was refused as no whole number (bb90 F3).
+        Some(Value::Number(n)) if whole_millis(&n.to_string()).is_some() => Ok(whole_millis(&n.to_string())),
         Some(_) => Err(UserFieldError::WrongType {
             field,
             // The range enforced (a time after 9999 is refused next): the type's whole range
@@ -268,6 +271,14 @@ fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>,
             expected: "a whole number of milliseconds since 1970, from 0 to 253402300799999 (9999-12-31 23:59:59.999 UTC), or null",
         }),
     }
+}
+
+/// The whole, non-negative number of milliseconds `text` spells in another way than digits
+/// alone, where every such number is exact (below 2^53).
+fn whole_millis(text: &str) -> Option<i64> {
+    let value: f64 = text.parse().ok()?;
+    (value.is_finite() && value.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&value))
+        .then_some(value as i64)
 }
 
 /// A Logto user object taken apart in one pass over its keys: each known field's value (as

@@ -10,6 +10,22 @@ fn a_time_past_the_largest_millisecond_count_is_refused_naming_the_range() {
     assert_eq!(take_millis(Some(Value::from(i64::MAX)), "createdAt").unwrap(), Some(i64::MAX));
 }
 
+/// bb90 F3: a whole number of milliseconds with an exponent (`1E12`) was refused as "must be
+/// a whole number"; it is that number. One that is not whole, or past 2^53, is still refused.
+#[test]
+fn a_time_written_with_an_exponent_is_the_whole_number_it_spells() {
+    let read = |text: &str| take_millis(Some(serde_json::from_str::<Value>(text).unwrap()), "createdAt");
+    assert_eq!(read("1E12").unwrap(), Some(1_000_000_000_000));
+    assert_eq!(read("1.7e12").unwrap(), Some(1_700_000_000_000));
+    assert_eq!(read("1000.0").unwrap(), Some(1_000));
+    for refused in ["1.5", "1e-3", "1e300", "-1e3"] {
+        assert!(read(refused).is_err(), "{refused}");
+    }
+    let (from_value, from_fields) = both_ways(r#"{"id":"n1","username":"n1","createdAt":1E12}"#);
+    assert_eq!(from_value.expect("read").0.created_at, 1_000_000_000_000);
+    assert_eq!(from_fields.expect("read").0.created_at, 1_000_000_000_000);
+}
+
 /// A user read through [`LogtoFields`] deserialised straight from the text (how the store
 /// reads its records) is the one read from the parsed object, errors included.
 type Read = Result<(User, Option<Value>), UserFieldError>;
