@@ -294,11 +294,9 @@ fn a_draft_written_through_a_link_re_pointed_since_is_named_at_the_next_start_on
     tui.wait_exit();
 }
 
-/// bb80 F2: a draft whose edit the store holds already (its save landed though the answer was
-/// lost) was offered at the next start as an unsaved edit, with "Throw away … It cannot be
-/// brought back". It is said stored, and its file goes; a draft that differs is offered.
-#[test]
-fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
+/// A database of the demo users, its (private, empty) drafts directory, and admin's customData
+/// as `get` prints it.
+fn admins_document_and_a_drafts_directory() -> (PrivateHome, PathBuf, PathBuf, String) {
     let (home, db) = home_with_database();
     let dir = drafts_dir(&home);
     fs::create_dir(&dir).expect("mkdir");
@@ -306,6 +304,15 @@ fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
     let mut get = home.custodian();
     get.arg("--db").arg(&db).args(["get", "admin"]);
     let stored = Run::of(get, None).ok().stdout;
+    (home, db, dir, stored)
+}
+
+/// bb80 F2: a draft whose edit the store holds already (its save landed though the answer was
+/// lost) was offered at the next start as an unsaved edit, with "Throw away … It cannot be
+/// brought back". It is said stored, and its file goes; a draft that differs is offered.
+#[test]
+fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
+    let (home, db, dir, stored) = admins_document_and_a_drafts_directory();
     let database = fs::canonicalize(&db).expect("db");
     let mut landed = draft_for(&database, ADMIN_ID, "1-0000aaaa-7");
     landed.text = stored;
@@ -326,13 +333,7 @@ fn a_draft_whose_edit_is_stored_already_is_said_so_at_start_and_not_offered() {
 /// operator's edit lost. A save counts key order and refuses the duplicate: both are offered.
 #[test]
 fn a_draft_that_moved_a_key_or_typed_one_again_is_offered_not_removed() {
-    let (home, db) = home_with_database();
-    let dir = drafts_dir(&home);
-    fs::create_dir(&dir).expect("mkdir");
-    chmod(&dir, 0o700);
-    let mut get = home.custodian();
-    get.arg("--db").arg(&db).args(["get", "admin"]);
-    let stored = Run::of(get, None).ok().stdout;
+    let (home, db, dir, stored) = admins_document_and_a_drafts_directory();
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&stored).expect("an object");
     let reordered: serde_json::Map<String, serde_json::Value> =

@@ -88,6 +88,13 @@ fn add_n(_: &UserRecord, text: &str) -> Result<BatchEdit, StoreError> {
     Ok(BatchEdit::Replace(CustomData::from_object(object)))
 }
 
+/// A second batch's edit: `fromB` added.
+fn mark_from_b(_: &UserRecord, text: &str) -> Result<BatchEdit, StoreError> {
+    let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
+    object.insert("fromB".into(), true.into());
+    Ok(BatchEdit::Replace(CustomData::from_object(object)))
+}
+
 fn revisions(store: &dyn UserStore) -> Vec<u64> {
     store.page_after(None, usize::MAX).expect("users").iter().map(|e| e.revision).collect()
 }
@@ -241,13 +248,8 @@ fn each_user_left_alone_names_the_batch_it_is_at(f: &Fixture) {
         store.page_after(None, 3).expect("users").iter().map(|e| e.user.id.clone()).collect();
     let (a, b) = (BatchId::new(), BatchId::new());
     store.edit_batch(&a, &Selection::Ids(users.clone().into()), &mut add_n, &author()).expect("A written");
-    let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
-        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
-        object.insert("fromB".into(), true.into());
-        Ok(BatchEdit::Replace(CustomData::from_object(object)))
-    };
     store
-        .edit_batch(&b, &Selection::Ids(vec![users[0].clone()].into()), &mut { mark }, &author())
+        .edit_batch(&b, &Selection::Ids(vec![users[0].clone()].into()), &mut mark_from_b, &author())
         .expect("B");
     let later = CustomData::parse(r#"{"later": true}"#).expect("a document");
     store.replace_custom_data(&users[1], &later, None, &author()).expect("saved");
@@ -271,12 +273,9 @@ fn batches_undone_last_first_each_go_back(f: &Fixture) {
     let originals: Vec<String> = users.iter().map(|id| store.custom_data(id).expect("doc").text).collect();
     let (a, b) = (BatchId::new(), BatchId::new());
     store.edit_batch(&a, &Selection::Ids(users.clone().into()), &mut add_n, &author()).expect("A written");
-    let mark = |_: &UserRecord, text: &str| -> Result<BatchEdit, StoreError> {
-        let mut object = custodian::domain::custom_data::parse_object(text).expect("stored JSON");
-        object.insert("fromB".into(), true.into());
-        Ok(BatchEdit::Replace(CustomData::from_object(object)))
-    };
-    store.edit_batch(&b, &Selection::Ids(users.clone().into()), &mut { mark }, &author()).expect("B written");
+    store
+        .edit_batch(&b, &Selection::Ids(users.clone().into()), &mut mark_from_b, &author())
+        .expect("B written");
     let undone_b = store.undo_batch(&b, &BatchId::new(), &author()).expect("B undone");
     assert_eq!((undone_b.undo.saved, undone_b.changed_since.len()), (3, 0));
     let later = CustomData::parse(r#"{"later": true}"#).expect("a document");

@@ -379,20 +379,14 @@ fn no_position_to_jump_to_is_said_until_the_text_changes() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "[1]");
+    replace_editor_text(&store, &mut state, "[1]");
     act(&store, &mut state, Action::JumpToError);
     assert!(
         state.status.as_ref().is_some_and(|s| s.text == "this error has no position"),
         "{:?}",
         state.status
     );
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "{}");
+    replace_editor_text(&store, &mut state, "{}");
     assert!(state.status.as_ref().is_none_or(|s| !s.text.contains("no position")), "{:?}", state.status);
 }
 
@@ -670,10 +664,7 @@ fn emptying_the_document_asks_first() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "{}");
+    replace_editor_text(&store, &mut state, "{}");
     act(&store, &mut state, Action::Save);
     assert!(matches!(&state.dialog, Some(Dialog::ConfirmDrop { data, .. }) if data.as_object().is_empty()));
 }
@@ -2599,10 +2590,7 @@ fn a_question_open_when_the_terminal_shrinks_comes_back_after_no_to_quit() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "{}");
+    replace_editor_text(&store, &mut state, "{}");
     act(&store, &mut state, Action::Save);
     assert!(matches!(state.dialog, Some(Dialog::ConfirmDrop { .. })));
     act(&store, &mut state, Action::Resize { width: 60, height: 20 });
@@ -2634,10 +2622,7 @@ fn enter_is_no_on_every_question_that_throws_work_away() {
     assert_eq!(state.mode(), Mode::Edit);
     // Remove keys? Enter writes nothing.
     let id = state.editor.as_ref().unwrap().user_id.clone();
-    let editor = state.editor.as_mut().unwrap();
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, "{}");
+    replace_editor_text(&store, &mut state, "{}");
     act(&store, &mut state, Action::Save);
     press(&store, &mut state, enter());
     assert_eq!(state.mode(), Mode::Edit);
@@ -4761,10 +4746,7 @@ fn a_save_that_takes_the_user_out_of_the_filter_says_so_and_acts_on_no_one_uncho
     act(&store, &mut state, Action::Down);
     let saved = state.list.selected_entry().expect("a match").clone();
     act(&store, &mut state, Action::OpenEditor);
-    let editor = state.editor.as_mut().expect("the editor");
-    editor.textarea.select_all();
-    editor.textarea.cut();
-    type_text(&store, &mut state, r#"{"ticket": "done"}"#);
+    replace_editor_text(&store, &mut state, r#"{"ticket": "done"}"#);
     act(&store, &mut state, Action::Save);
     act(&store, &mut state, Action::LeaveEditor);
     assert!(state.editor.is_none());
