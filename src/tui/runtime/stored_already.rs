@@ -29,7 +29,7 @@ fn stored_as(runtime: &Runtime, draft: &Draft) -> Option<Revision> {
     if draft.kind != DraftKind::Draft {
         return None;
     }
-    let as_stored = edit_as_stored(&*runtime.store, &draft.text)?;
+    let as_stored = edit_as_stored(runtime.store, &draft.text)?;
     let now = runtime.store.custom_data(&draft.user_id).ok()?;
     holds(&now.text, &as_stored).then_some(now.revision)
 }
