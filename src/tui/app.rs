@@ -170,9 +170,10 @@ pub struct State {
     pub after_the_matches: Option<Action>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
-    /// A `:user` that found no one (what was asked): the next key that would move or act on
-    /// the user selected before it is not done, typed for the user it was to find (bb88 F1).
-    pub jump_missed: Option<String>,
+    /// The last `:user` that found no one (or more than one), and how many are so far; the
+    /// runtime drops the keys typed ahead of it ([`jump::JumpMiss`]).
+    pub jump_missed: Option<jump::JumpMiss>,
+    pub jump_misses: u64,
     pub read_only: Option<ReadOnly>,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -232,6 +233,7 @@ impl State {
             after_the_matches: None,
             jumping: None,
             jump_missed: None,
+            jump_misses: 0,
             read_only: read_only.then_some(ReadOnly::Asked),
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -331,7 +333,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         // Ctrl-S asks anew.
         state.reviewing = None;
         state.after_the_matches = None;
-        if let Some(note) = state.jump_failed() {
+        if let Some(note) = state.jump_failed(message) {
             message.push_str(&format!(" · {note}"));
         }
         // A refresh that failed says nothing later: kept, a later answer was measured against
@@ -509,6 +511,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             state.draft_already_stored(user_id, &user_handle, session, (revision, current))
         }
         Autosaved(result) => state.autosaved(result),
+        TypedAheadOfAMiss => state.typed_ahead_of_a_miss(),
 
         // History (history.rs)
         OpenHistory => state.open_history(),

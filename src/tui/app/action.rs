@@ -384,9 +384,31 @@ pub enum Action {
         result: Result<ExternalText, String>,
         session_ending: bool,
     },
+    /// The runtime dropped a key typed ahead of a `:user` that found no one (bb91 F1).
+    TypedAheadOfAMiss,
 }
 
 impl Action {
+    /// A key that moves the selection or acts on the selected user: what a `:user` on its way
+    /// holds back, and what is dropped typed ahead of one that found no one.
+    pub fn moves_or_acts_on_the_user(&self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            Up | Down
+                | PageUp
+                | PageDown
+                | Home
+                | End
+                | SelectRow(_)
+                | OpenEditor
+                | EditExternally
+                | Copy
+                | OpenHistory
+                | OpenWholeUser
+        )
+    }
+
     /// The message of a store's failure (a failure, a lost connection, a server that takes no
     /// writes), which a jump on its way adds its note to (bb47 F3; review57: one kind lost it).
     pub(super) fn store_failure_mut(&mut self) -> Option<&mut String> {

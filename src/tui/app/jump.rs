@@ -7,6 +7,15 @@
 use super::{Action, Effect, State, StatusKind};
 use crate::store::ListEntry;
 
+/// A `:user` that found no one, or more than one: what was asked, what the status line said
+/// of it, and how many keys typed after it were not done.
+#[derive(Debug, Clone)]
+pub struct JumpMiss {
+    asked: String,
+    failure: String,
+    not_done: usize,
+}
+
 /// The jump under way.
 #[derive(Debug, Clone)]
 pub struct Jumping {
@@ -55,13 +64,34 @@ impl State {
 
     /// The jump's lookup failed (`no user X`, a lost connection): the key that waited is not
     /// done, and said so after the failure (bb47 F3: dropped unsaid).
-    /// The keys typed after it are not done either until one is refused: typed at once (a
-    /// burst over SSH, a paste), they came after the failure and acted on the user selected
-    /// before — `:u typo⏎e…⌃S` saved into them (bb88 F1).
-    pub(super) fn jump_failed(&mut self) -> Option<String> {
+    /// `failure` is what the status line says of it. The keys typed ahead of it are dropped by
+    /// the runtime ([`State::typed_ahead_of_a_miss`]): typed at once (a burst over SSH, a
+    /// paste), they came after the failure and acted on the user selected before — `:u
+    /// typo⏎e…⌃S` saved into them (bb88 F1, bb91 F1).
+    pub(super) fn jump_failed(&mut self, failure: &str) -> Option<String> {
         let jumping = self.jumping.take()?;
-        self.jump_missed = Some(jumping.asked.clone());
+        self.jump_misses += 1;
+        self.jump_missed = Some(JumpMiss {
+            asked: jumping.asked.clone(),
+            failure: failure.to_owned(),
+            not_done: usize::from(jumping.waiting.is_some()),
+        });
         jumping.waiting.map(|_| format!("the key typed after :user {} was not done", jumping.asked))
+    }
+
+    /// The runtime dropped a key typed ahead of a `:user` that found no one: said with the
+    /// failure, counted.
+    pub(super) fn typed_ahead_of_a_miss(&mut self) -> Vec<Effect> {
+        let Some(miss) = self.jump_missed.as_mut() else { return Vec::new() };
+        miss.not_done += 1;
+        let (n, asked) = (miss.not_done, miss.asked.clone());
+        // First, where a narrow status line still shows it; the failure after.
+        let keys = if n == 1 { "the key".to_owned() } else { format!("{n} keys") };
+        let text = format!(
+            "not done: {keys} typed after :user {asked}, which was to find their user · {}",
+            miss.failure
+        );
+        self.tell(StatusKind::Error, text)
     }
 
     /// Whether the list read from the user `id` is one of the jump's answers.
@@ -80,22 +110,6 @@ impl State {
     /// before: then a move is not done, and a key acting on the user waits for the jump.
     pub(super) fn wait_for_the_jump(&mut self, action: Action) -> Result<Action, Vec<Effect>> {
         use Action::*;
-        let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
-        let acts = matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
-        if self.jump_missed.is_some() {
-            if matches!(action, StartFilter | StartCommand) {
-                self.jump_missed = None;
-            } else if (moves || acts)
-                && let Some(asked) = self.jump_missed.take()
-            {
-                let before = self.list.selected_entry().map(|entry| entry.user.handle());
-                let on = before.map(|handle| format!(" on {handle}, selected before it")).unwrap_or_default();
-                let note = format!(
-                    "not done: :user {asked} found no one, and this key, typed for the user it was to find, would have acted{on}; press it again to act here"
-                );
-                return Err(self.tell(StatusKind::Error, note));
-            }
-        }
         let Some(jumping) = self.jumping.as_mut().filter(|jumping| !jumping.let_go) else {
             return Ok(action);
         };
@@ -112,7 +126,8 @@ impl State {
                 format!("not done: still going to {} (:user); press r once they are selected", jumping.asked);
             return Err(self.tell(StatusKind::Error, note));
         }
-        if !moves && !acts {
+        let moves = matches!(action, Up | Down | PageUp | PageDown | Home | End | SelectRow(_));
+        if !action.moves_or_acts_on_the_user() {
             return Ok(action);
         }
         let asked = jumping.asked.clone();

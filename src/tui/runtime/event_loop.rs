@@ -191,8 +191,15 @@ pub(super) fn event_loop(
         loop {
             let action = keys.next_action(state)?;
             if let Some(action) = action.filter(|action| {
-                let dropped = question.unseen(state) && QuestionOnScreen::drops(action);
-                if dropped {
+                let ahead_of_a_miss = question.miss_unseen(state) && QuestionOnScreen::drops(action)
+                    || question.drops_after_a_miss(action);
+                let dropped = ahead_of_a_miss || question.unseen(state) && QuestionOnScreen::drops(action);
+                if ahead_of_a_miss {
+                    tracing::info!("a key typed ahead of a :user that found no one was dropped");
+                    let effects = update(state, Action::TypedAheadOfAMiss);
+                    run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                    dirty = true;
+                } else if dropped {
                     tracing::info!("a key typed before the question was on the screen was dropped");
                 }
                 !dropped
@@ -262,6 +269,11 @@ fn drop_typed_ahead(
             Some(action) if !QuestionOnScreen::drops(&action) => {
                 terminal.autoresize()?;
                 let effects = update(state, action);
+                run_effects_on(runtime, Some(&mut *terminal), state, effects);
+            }
+            Some(_) if question.miss_unseen(state) => {
+                tracing::info!("a key typed ahead of a :user that found no one was dropped");
+                let effects = update(state, Action::TypedAheadOfAMiss);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
             }
             Some(_) => tracing::info!("a key typed before the question was on the screen was dropped"),

@@ -7,24 +7,52 @@
 //! are dropped.
 
 use std::mem::Discriminant;
+use std::time::{Duration, Instant};
 
 use crate::tui::app::{Action, Dialog, State};
 
-/// Which dialog the last frame showed.
+/// Which dialog the last frame showed, and the last `:user` that found no one it showed.
 #[derive(Default)]
 pub(super) struct QuestionOnScreen {
     drawn: Option<Discriminant<Dialog>>,
+    /// [`State::jump_misses`] as last drawn, and when it was first drawn.
+    miss_drawn: u64,
+    miss_drawn_at: Option<Instant>,
 }
 
+/// How long after a `:user` that found no one is drawn a key that moves or acts is still taken
+/// as typed ahead of it (over a slow link the rest of a burst comes in after the frame).
+const MISS_GRACE: Duration = Duration::from_millis(1_000);
+
 impl QuestionOnScreen {
-    /// Whether `state` holds a dialog the screen has not shown yet: a key now is not meant for it.
+    /// Whether `state` holds a dialog the screen has not shown yet, or a `:user` that found no
+    /// one: a key now is not meant for it (the burst `:u typo⏎e…⌃S` saved into the user
+    /// selected before: bb88 F1, bb91 F1).
     pub(super) fn unseen(&self, state: &State) -> bool {
         state.dialog.as_ref().is_some_and(|dialog| Some(std::mem::discriminant(dialog)) != self.drawn)
+            || self.miss_unseen(state)
     }
 
-    /// Notes the frame just drawn: the dialog it showed, if any, is seen.
+    /// Whether a `:user` that found no one is not drawn yet.
+    pub(super) fn miss_unseen(&self, state: &State) -> bool {
+        state.jump_misses != self.miss_drawn
+    }
+
+    /// Notes the frame just drawn: the dialog it showed, if any, is seen, and so is a `:user`
+    /// that found no one.
     pub(super) fn frame_drawn(&mut self, state: &State) {
         self.drawn = state.dialog.as_ref().map(std::mem::discriminant);
+        if self.miss_unseen(state) {
+            self.miss_drawn = state.jump_misses;
+            self.miss_drawn_at = Some(Instant::now());
+        }
+    }
+
+    /// Whether `action`, read once a `:user` that found no one was drawn, is still dropped as
+    /// typed ahead of it: one that moves or acts, within [`MISS_GRACE`]; later ones are the
+    /// operator's (every next key was refused, even seconds later: bb91 F5).
+    pub(super) fn drops_after_a_miss(&self, action: &Action) -> bool {
+        self.miss_drawn_at.is_some_and(|at| at.elapsed() < MISS_GRACE) && action.moves_or_acts_on_the_user()
     }
 
     /// Whether `action`, read while [`QuestionOnScreen::unseen`], is dropped: every key, paste
