@@ -243,11 +243,12 @@ fn a_burst_of_keys_longer_than_one_read_is_acted_on_whole_with_its_last_ctrl_s()
 
 /// bb88 F5: `Shift-F3` as terminals send it finds the previous match: xterm's and tmux's
 /// `ESC [1;2R` read as a cursor position report and did nothing, `F15` (`ESC [28~`) read as
-/// F13, PuTTY's `F13` was bound to nothing, and `ESC O 2 R` typed its `R`. Each goes from the
+/// F13, PuTTY's `F13` was bound to nothing, and `ESC O 2 R` typed its `R` (`ESC O 1;2R` its
+/// `2R`: bb91 F2). Each goes from the
 /// second match back to the first, where the `X` typed next replaces it.
 #[test]
 fn shift_f3_as_terminals_send_it_finds_the_previous_match() {
-    for shift_f3 in [&b"\x1b[1;2R"[..], b"\x1b[28~", b"\x1b[25~", b"\x1bO2R"] {
+    for shift_f3 in [&b"\x1b[1;2R"[..], b"\x1b[28~", b"\x1b[25~", b"\x1bO2R", b"\x1bO1;2R"] {
         let fixture = Fixture::new();
         let mut tui = fixture.spawn_tui(120, 40);
         open_admin_editor(&mut tui);

@@ -247,15 +247,16 @@ fn modifier_and_kind_parsed(iter: &mut dyn Iterator<Item = &str>) -> io::Result<
     }
 }
 
-/// custodian: `ESC O m X`, an SS3 key with a modifier digit (or digits) before its letter.
+/// custodian: `ESC O m X` or `ESC O 1 ; m X`, an SS3 key with a modifier before its letter.
 fn parse_ss3_modified(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
     let last = buffer[buffer.len() - 1];
-    if last.is_ascii_digit() {
-        // The letter is still to come; a run of digits no modifier has is not a key.
-        return if buffer.len() < 6 { Ok(None) } else { Err(could_not_parse_event_error()) };
+    if last.is_ascii_digit() || last == b';' {
+        // The letter is still to come; a run no modifier has is not a key.
+        return if buffer.len() < 8 { Ok(None) } else { Err(could_not_parse_event_error()) };
     }
     let mask = std::str::from_utf8(&buffer[2..buffer.len() - 1])
         .ok()
+        .map(|params| params.rsplit(';').next().unwrap_or(params))
         .and_then(|digits| digits.parse::<u8>().ok())
         .ok_or_else(could_not_parse_event_error)?;
     let code = match last {
