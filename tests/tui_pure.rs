@@ -216,6 +216,9 @@ fn a_server_that_stops_taking_writes_makes_the_screen_read_only_and_the_edit_is_
     terminal.draw(|frame| view::render(frame, &state, &Theme::colour())).expect("draw");
     let hints = terminal.backend().to_string().lines().last().unwrap_or_default().to_owned();
     assert!(hints.contains("F5 look for writes") && !hints.contains("save"), "{hints}");
+    // The edit is kept on the way out, which `Esc` refuses: the bar names `Ctrl-C`, not `Esc
+    // leave` (bb91 F3).
+    assert!(hints.contains("Ctrl-C leave, keeping the edit as a draft") && !hints.contains("Esc"), "{hints}");
     let status = state.status.clone().expect("a status line");
     assert_eq!(status.kind, StatusKind::Error);
     assert!(

@@ -150,18 +150,27 @@ fn separate(spans: &mut Vec<Span<'_>>, separator: &'static str) {
 fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
     use crate::tui::app::Action;
     let action = (binding.action)();
-    (state.read_only.is_some()
-        && matches!(
-            action,
-            Action::OpenEditor
+    (matches!(action, Action::LeaveEditor) && kept_on_the_way_out(state))
+        || (state.read_only.is_some()
+            && matches!(
+                action,
+                Action::OpenEditor
                 | Action::EditExternally
                 | Action::RestoreRevision
                 | Action::PatchAsk
                 // The editor left open when the screen turned read-only (a file damaged or
                 // replaced under it) keeps the edit, not the save (bb88 F4).
                 | Action::Save
-        ))
+            ))
         || (state.keys.is_none() && matches!(action, Action::OpenSealed | Action::SealValue))
+}
+
+/// Whether the edit open cannot be saved here and is kept as a draft on the way out: `Esc`
+/// refuses to leave it, `Ctrl-C` leaves custodian keeping it (the bar offered `Esc leave` and
+/// never the way out: bb91 F3).
+fn kept_on_the_way_out(state: &State) -> bool {
+    state.editor.as_ref().is_some_and(|editor| editor.is_modified())
+        && state.read_only.is_some_and(crate::tui::app::ReadOnly::refused_since_the_start)
 }
 
 /// The key that reconnects where the operator is, while the connection is lost, or looks
@@ -191,6 +200,15 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         area_width = area_width.saturating_sub(key.width() + does.width() + 3);
         key
     });
+    if kept_on_the_way_out(state) && state.mode() == crate::tui::app::Mode::Edit {
+        let (key, does) = ("Ctrl-C", " leave, keeping the edit as a draft");
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme.dim));
+        }
+        spans.push(Span::styled(key, theme.error));
+        spans.push(Span::styled(does, theme.error));
+        area_width = area_width.saturating_sub(key.width() + does.width() + 3);
+    }
     let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode())
         // The key that reconnects is named once, for that (`r` also refreshes the list).
         .filter(|binding| reconnect.is_none_or(|key| binding.label() != key))
