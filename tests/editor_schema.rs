@@ -186,9 +186,17 @@ fn a_schema_cleared_from_outside_no_longer_holds_the_edit_back() {
     state.editor.as_mut().expect("editing").textarea.move_cursor(CursorMove::Jump(0, 1));
     update(&mut state, Action::Paste("\"plan\": \"pro\",".into()));
     store.set_schema(None, &custodian::store::Author("other".into())).expect("schema cleared");
-    // Refused by the schema it held, which the store no longer has: read again, and said.
+    // Refused by the schema it held, which the store no longer has: read again, and said as a
+    // save not made, of a schema cleared (it read "set from outside", with no "not saved":
+    // bb91 F4).
     act(&store, &mut state, Action::Save);
-    assert!(status(&state).starts_with("the schema was cleared (set from outside)"), "{}", status(&state));
+    assert!(
+        status(&state).starts_with(
+            "not saved: the schema was cleared since this edit was checked; the edit is checked against none now — save again"
+        ),
+        "{}",
+        status(&state)
+    );
     assert!(state.editor.as_ref().expect("editing").schema_errors.is_empty());
     act(&store, &mut state, Action::Save);
     assert!(status(&state).starts_with("saved revision 2"), "{}", status(&state));

@@ -34,6 +34,8 @@ pub enum Effect {
     /// longer the revision `seen` (`None`: none was set).
     ReadSchema {
         seen: Option<Revision>,
+        /// Read again by a save that was refused (it is said `not saved`): bb91 F4.
+        for_save: bool,
     },
     /// Keep an unsaved edit in a recovery file of its own (autosave never writes it, a save
     /// never removes it); on success the editor's own draft is removed and theirs loaded.

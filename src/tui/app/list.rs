@@ -177,7 +177,7 @@ impl State {
             Effect::SyncKeys
         });
         if let SchemaSource::Stored(seen) = self.schema_source {
-            effects.push(Effect::ReadSchema { seen });
+            effects.push(Effect::ReadSchema { seen, for_save: false });
         }
         effects
     }

@@ -222,7 +222,7 @@ impl State {
                 // The stored schema may have been changed or cleared since it was read: read
                 // again, the editor is held to the one there now.
                 if let SchemaSource::Stored(seen) = self.schema_source {
-                    return vec![Effect::ReadSchema { seen }];
+                    return vec![Effect::ReadSchema { seen, for_save: true }];
                 }
                 return Vec::new();
             }
@@ -332,18 +332,33 @@ impl State {
             editor.shape = self.shape.clone();
             editor.revalidate(&self.limits);
         }
-        let now = match revision {
-            Some(revision) => format!("the schema is now revision {revision}"),
-            None => "the schema was cleared".to_owned(),
+        // A clear is said as one: it read "set from outside … checked against it" (bb91 F4).
+        let (now, since, outside, against) = match revision {
+            Some(revision) => (
+                format!("the schema is now revision {revision}"),
+                ", set since this edit was checked",
+                " (set from outside)",
+                "against it",
+            ),
+            None => (
+                "the schema was cleared".to_owned(),
+                " since this edit was checked",
+                " from outside",
+                "against none",
+            ),
         };
         if for_save {
             self.say(
                 StatusKind::Error,
-                format!("not saved: {now}, set since this edit was checked; the edit is checked against it now — save again"),
+                format!("not saved: {now}{since}; the edit is checked {against} now — save again"),
             );
         } else {
-            let checked = if self.editor.is_some() { "; the edit is checked against it now" } else { "" };
-            self.say(StatusKind::Info, format!("{now} (set from outside){checked}"));
+            let checked = if self.editor.is_some() {
+                format!("; the edit is checked {against} now")
+            } else {
+                String::new()
+            };
+            self.say(StatusKind::Info, format!("{now}{outside}{checked}"));
         }
         Vec::new()
     }

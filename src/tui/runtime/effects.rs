@@ -257,7 +257,7 @@ pub(super) fn perform_telling(
             }
             Err(e) => failed(e),
         },
-        Effect::ReadSchema { seen } => match schema_if_changed(store, seen, false) {
+        Effect::ReadSchema { seen, for_save } => match schema_if_changed(store, seen, for_save) {
             Ok(read) => return read,
             Err(e) => failed(e),
         },
