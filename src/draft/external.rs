@@ -38,8 +38,10 @@ impl Drafts {
         let text = match read_editor_file(&file) {
             Ok(text) => text,
             Err(why) => {
+                // Not "cut short": a file too large was refused when it was read, and said
+                // then; this says how to end the note (bb91 F7).
                 return Edit::NotRead(format!(
-                    "the file of an `E` edit cut short, {shown}: {why}; not offered, the file is kept there"
+                    "the file of an `E` edit not read back, {shown}: {why}; not offered, the file and the draft are kept (remove both once they are not needed, and this note goes)"
                 ));
             }
         };

@@ -113,6 +113,9 @@ fn an_e_sessions_file_is_read_only_as_a_plain_file_of_ours_up_to_eight_mib() {
     assert!(offered("u2", &sized("eight.json", 8 << 20)).0);
     let (taken, why) = offered("u3", &sized("over.json", (8 << 20) + 1));
     assert!(!taken && why.iter().any(|w| w.contains("more than 8 MiB")), "{why:?}");
+    // Said as a file not read back, with how the note ends (it said "an `E` edit cut short"
+    // of an edit refused as too large when it ended: bb91 F7).
+    assert!(why.iter().any(|w| w.contains("not read back") && w.contains("remove both")), "{why:?}");
     // A symbolic link swapped in is never followed; a path under a file is not "gone".
     let link = dir.path().join("link.json");
     std::os::unix::fs::symlink(dir.path().join("two.json"), &link).unwrap();
