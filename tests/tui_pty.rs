@@ -289,19 +289,36 @@ fn an_edit_typed_ahead_after_a_user_jump_that_fails_saves_into_no_one() {
     tui.send(":user admin");
     tui.send(ENTER);
     tui.wait_text(ADMIN_ID);
-    for keys in [
-        &[&b"e"[..], DOWN, END, b" \"burst\": 1,", CTRL_S][..],
-        &[b"e\r", b"\x1b[1;5F", b"\x1b[A", b"\x05,\"q\": 1", CTRL_S],
+    let edit: &[&[u8]] = &[b"e", DOWN, END, b" \"burst\": 1,", CTRL_S];
+    let other_edit: &[&[u8]] = &[b"e\r", b"\x1b[1;5F", b"\x1b[A", b"\x05,\"q\": 1", CTRL_S];
+    // A `:user` with no name, or a command mistyped, is refused as one that found no one
+    // (bb92 F1).
+    for (command, keys, said) in [
+        (":user nosuchuser\r", edit, ":user nosuchuser, which was to find their user"),
+        (":user nosuchuser\r", other_edit, ":user nosuchuser, which was to find their user"),
+        (":user\r", edit, ":user, which was not run"),
+        (":usre admin\r", edit, ":usre admin, which was not run"),
     ] {
-        let mut burst = b":user nosuchuser\r".to_vec();
+        let mut burst = command.as_bytes().to_vec();
         for key in keys {
             burst.extend_from_slice(key);
         }
         tui.send(burst);
-        tui.wait_text("keys typed after :user nosuchuser, which was to find their user");
+        tui.wait_text(&format!("keys typed after {said}"));
         assert!(!tui.text().contains("Editing customData"), "{}", tui.text());
-        tui.send(b"\x1b");
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
     }
+    // A burst split in two over a slow link: the rest, read after the failure was drawn, is
+    // dropped whole — its `q` quit the screen and its `:` took the command line (bb92 F7).
+    tui.send(":user nosuchuser\r");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    tui.send(b"\r\x1b[B q: \"q1\": 1\x13");
+    tui.wait_text("keys typed after :user nosuchuser, which was to find their user");
+    assert!(
+        !tui.text().contains("Editing customData") && !tui.text().contains("Enter run"),
+        "{}",
+        tui.text()
+    );
     // Once the failure has been on the screen a while, `e` is the operator's.
     std::thread::sleep(std::time::Duration::from_millis(1_500));
     tui.send("e");

@@ -390,7 +390,7 @@ pub enum Action {
 
 impl Action {
     /// A key that moves the selection or acts on the selected user: what a `:user` on its way
-    /// holds back, and what is dropped typed ahead of one that found no one.
+    /// holds back.
     pub fn moves_or_acts_on_the_user(&self) -> bool {
         use Action::*;
         matches!(

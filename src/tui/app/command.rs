@@ -152,22 +152,20 @@ impl State {
         // A command that takes nothing refuses words after it: `:q` followed by what was meant
         // for another command quit at once (bb11).
         if spec.is_some_and(|command| command.args.is_empty()) && !argument.is_empty() {
-            self.say(StatusKind::Error, format!(":{name} takes nothing after it (not run): {argument}"));
-            return Vec::new();
+            return self
+                .command_not_run(input, format!(":{name} takes nothing after it (not run): {argument}"));
         }
         match (name, argument) {
             ("", _) => Vec::new(),
             ("user", "") => {
-                self.say(StatusKind::Error, ":user needs an id, a username, an email or a phone");
-                Vec::new()
+                self.command_not_run(input, ":user needs an id, a username, an email or a phone".to_owned())
             }
             ("user", query) => self.jump_to(query.to_owned()),
             // As `h`, with `h`'s checks: the row put in place of a user the matches lost is no
             // one chosen, and `:history` opened theirs, a restore away (bb44 F1).
             ("history", _) => super::update_state(self, Action::OpenHistory),
             ("patch", "") => {
-                self.say(StatusKind::Error, ":patch needs a file: a JSON Patch (RFC 6902)");
-                Vec::new()
+                self.command_not_run(input, ":patch needs a file: a JSON Patch (RFC 6902)".to_owned())
             }
             ("patch", argument) => self.open_patch(argument),
             ("changes", _) => self.open_changes(),
@@ -179,10 +177,7 @@ impl State {
                 self.quit();
                 Vec::new()
             }
-            ("export", "") => {
-                self.say(StatusKind::Error, ":export needs a file name");
-                Vec::new()
-            }
+            ("export", "") => self.command_not_run(input, ":export needs a file name".to_owned()),
             ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
                 Ok([file]) if !file.is_empty() => {
                     let path = std::path::PathBuf::from(file);
@@ -194,22 +189,18 @@ impl State {
                     self.say(StatusKind::Info, format!("exporting to {}", crate::inert::shell_word(file)));
                     vec![Effect::Export { path, stop: self.exports_stop.clone() }]
                 }
-                Ok(_) => {
-                    self.say(StatusKind::Error, ":export takes one file name (quote it if it has spaces)");
-                    Vec::new()
-                }
-                Err(why) => {
-                    self.say(StatusKind::Error, format!(":export: {why}"));
-                    Vec::new()
-                }
+                Ok(_) => self.command_not_run(
+                    input,
+                    ":export takes one file name (quote it if it has spaces)".to_owned(),
+                ),
+                Err(why) => self.command_not_run(input, format!(":export: {why}")),
             },
             (other, _) => {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
-                self.say(
-                    StatusKind::Error,
+                self.command_not_run(
+                    input,
                     format!("unknown command :{} (commands: {})", other, names.join(", ")),
-                );
-                Vec::new()
+                )
             }
         }
     }

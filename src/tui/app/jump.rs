@@ -11,7 +11,8 @@ use crate::store::ListEntry;
 /// of it, and how many keys typed after it were not done.
 #[derive(Debug, Clone)]
 pub struct JumpMiss {
-    asked: String,
+    /// What the keys came after, as said: `:user x, which was to find their user`.
+    after: String,
     failure: String,
     not_done: usize,
 }
@@ -72,11 +73,25 @@ impl State {
         let jumping = self.jumping.take()?;
         self.jump_misses += 1;
         self.jump_missed = Some(JumpMiss {
-            asked: jumping.asked.clone(),
+            after: format!(":user {}, which was to find their user", jumping.asked),
             failure: failure.to_owned(),
             not_done: usize::from(jumping.waiting.is_some()),
         });
         jumping.waiting.map(|_| format!("the key typed after :user {} was not done", jumping.asked))
+    }
+
+    /// A command line refused (`:user` with no name, an unknown command): said, and the keys
+    /// typed ahead of it are dropped as after a `:user` that found no one — `:usre x⏎e…⌃S`
+    /// saved into the user selected before (bb92 F1).
+    pub(super) fn command_not_run(&mut self, line: &str, text: String) -> Vec<Effect> {
+        self.jump_misses += 1;
+        self.jump_missed = Some(JumpMiss {
+            after: format!(":{line}, which was not run"),
+            failure: text.clone(),
+            not_done: 0,
+        });
+        self.say(StatusKind::Error, text);
+        Vec::new()
     }
 
     /// The runtime dropped a key typed ahead of a `:user` that found no one: said with the
@@ -84,13 +99,10 @@ impl State {
     pub(super) fn typed_ahead_of_a_miss(&mut self) -> Vec<Effect> {
         let Some(miss) = self.jump_missed.as_mut() else { return Vec::new() };
         miss.not_done += 1;
-        let (n, asked) = (miss.not_done, miss.asked.clone());
+        let n = miss.not_done;
         // First, where a narrow status line still shows it; the failure after.
         let keys = if n == 1 { "the key".to_owned() } else { format!("{n} keys") };
-        let text = format!(
-            "not done: {keys} typed after :user {asked}, which was to find their user · {}",
-            miss.failure
-        );
+        let text = format!("not done: {keys} typed after {} · {}", miss.after, miss.failure);
         self.tell(StatusKind::Error, text)
     }
 

@@ -49,10 +49,12 @@ impl QuestionOnScreen {
     }
 
     /// Whether `action`, read once a `:user` that found no one was drawn, is still dropped as
-    /// typed ahead of it: one that moves or acts, within [`MISS_GRACE`]; later ones are the
-    /// operator's (every next key was refused, even seconds later: bb91 F5).
+    /// typed ahead of it: any key within [`MISS_GRACE`] (only those that moved or acted were, and
+    /// the `q` or `:` of the rest of a burst split in two quit or took the command line: bb92
+    /// F7); later ones are the operator's (every next key was refused, even seconds later: bb91
+    /// F5).
     pub(super) fn drops_after_a_miss(&self, action: &Action) -> bool {
-        self.miss_drawn_at.is_some_and(|at| at.elapsed() < MISS_GRACE) && action.moves_or_acts_on_the_user()
+        self.miss_drawn_at.is_some_and(|at| at.elapsed() < MISS_GRACE) && Self::drops(action)
     }
 
     /// Whether `action`, read while [`QuestionOnScreen::unseen`], is dropped: every key, paste
