@@ -726,7 +726,11 @@ fn a_file_replaced_under_the_screen_keeps_the_edit_as_a_draft_on_the_way_out() {
     std::fs::copy(&fixture.db, &copy).expect("copy");
     std::fs::rename(&copy, &fixture.db).expect("rename over the file");
     tui.send(CTRL_S);
-    tui.wait_text("not saved (file replaced): Ctrl-C leaves, keeping your edit");
+    // Refused by the save, or by the look at the file under the edit just before it (bb92 F8).
+    tui.wait_for("the save refused", |text| {
+        text.contains("not saved (file replaced): Ctrl-C leaves, keeping your edit")
+            || text.contains("not saved: read-only: the database file was replaced or removed")
+    });
     // The mark keeps its room at the line's end in the editor (bb75 F3: pushed off the line).
     tui.wait_text("[read-only]");
     tui.send(CTRL_C);
@@ -736,6 +740,28 @@ fn a_file_replaced_under_the_screen_keeps_the_edit_as_a_draft_on_the_way_out() {
     assert!(said.contains("the database file was replaced or removed, so your edit of user"), "{said}");
     assert!(said.contains("your unsaved edit is kept in"), "{said}");
     assert_draft_kept_and_reopened(&fixture, "keptacrossrestore");
+}
+
+/// bb92 F8: the file replaced under an unsaved edit before any `Ctrl-S`: `Ctrl-C` asked "throw
+/// away your unsaved changes?" and its `y` removed the draft, the only copy. The screen looks
+/// at the file under an unsaved edit and turns read-only at once; the way out keeps the edit.
+#[test]
+fn a_file_replaced_under_an_unsaved_edit_is_noticed_before_any_save() {
+    let fixture = Fixture::new();
+    let mut tui = fixture.spawn_tui(120, 40);
+    type_unsaved_edit(&mut tui, "keptbeforeanysave");
+    let copy = fixture.dir.path().join("restored.redb");
+    std::fs::copy(&fixture.db, &copy).expect("copy");
+    std::fs::rename(&copy, &fixture.db).expect("rename over the file");
+    tui.wait_text("[read-only]");
+    tui.wait_text("Ctrl-C leave, keeping the edit as a draft");
+    tui.send(CTRL_C);
+    let status = tui.wait_exit();
+    assert!(status.exit_code() == 0, "custodian ended with {status:?}");
+    let said = String::from_utf8_lossy(&tui.raw()).into_owned();
+    assert!(!said.contains("throw away"), "{said}");
+    assert!(said.contains("your unsaved edit is kept in"), "{said}");
+    assert_draft_kept_and_reopened(&fixture, "keptbeforeanysave");
 }
 
 fn assert_draft_kept_and_reopened(fixture: &Fixture, key: &str) {

@@ -100,6 +100,7 @@ pub(super) fn event_loop(
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
     let mut save_watch = SaveWatch::default();
+    let mut file_looked_at = Instant::now();
     let mut keys = TerminalEvents::<Crossterm>::default();
     let mut question = QuestionOnScreen::default();
     while !state.quit && !ended.now() {
@@ -127,6 +128,18 @@ pub(super) fn event_loop(
             let effects = update(state, told);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
             dirty = true;
+        }
+        // An unsaved edit over a database file replaced or removed since custodian opened it:
+        // the screen turns read-only now, not at the next Ctrl-S — until then its way out asked
+        // "throw your changes away?" and its `y` removed the only copy (bb92 F8).
+        let editing = state.editor.as_ref().is_some_and(|editor| editor.is_modified());
+        if editing && state.read_only.is_none() && file_looked_at.elapsed() >= FILE_LOOKED_AT_EVERY {
+            file_looked_at = Instant::now();
+            if let Err(gone) = runtime.store.still_at_its_path() {
+                let effects = update(state, super::store_answers::store_failed(gone));
+                run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                dirty = true;
+            }
         }
         if let Some(answer) = autosave_draft(runtime, state, &mut last_draft) {
             let effects = update(state, answer);
@@ -530,6 +543,9 @@ fn revision_holding(store: &dyn UserStore, draft: &Draft, current: Revision) -> 
         .rev()
         .find(|&revision| store.revision_text(&draft.user_id, revision).is_ok_and(|text| holds(&text, &mine)))
 }
+
+/// How often the database file under an unsaved edit is looked at (a `stat`).
+const FILE_LOOKED_AT_EVERY: Duration = Duration::from_secs(1);
 
 /// How many revisions before the current one a reopened draft is compared with: a crash
 /// between a save's commit and its draft's removal, then a few saves by others.
