@@ -406,12 +406,17 @@ fn esc_and_an_arrow_in_one_read_are_an_esc_and_an_arrow_never_text() {
     closes(&mut tui, b"\x1bOP", "Esc or ? closes", b"\x1b\x1b[<0;10;5M");
     // …and Esc then Alt-B (a word left: nowhere to go from column 1) is no typed `b` (bb13).
     closes(&mut tui, b"\x1bOP", "Esc or ? closes", b"\x1b\x1bb");
+    // rxvt's Shift-Insert (`ESC [2$`) then Up, in one read and in two: the `$` sequence is
+    // dropped, and the arrow is an arrow (its `A` was typed: bb92 F3).
+    tui.send(b"\x1b[2$\x1b[A");
+    tui.send(b"\x1b[7$");
+    tui.send(b"\x1b[A");
     // A marker where the cursor is: line 1, column 1.
     tui.send("Z");
     tui.wait_text("· modified");
     tui.wait_text("  1 Z{");
     let screen = tui.text();
-    for typed in ["[A", "OA", "<0;10"] {
+    for typed in ["[A", "OA", "<0;10", "$", "A{"] {
         assert!(!screen.contains(typed), "{typed:?} typed:\n{}", framed(&screen));
     }
     // One ESC and Enter in one read, crossterm's Alt-Enter, bound to nothing in the find

@@ -193,7 +193,11 @@ pub(crate) fn parse_csi(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
                 // The final byte of a CSI sequence can be in the range 64-126, so
                 // let's keep reading anything else.
                 let last_byte = buffer[buffer.len() - 1];
-                if !(64..=126).contains(&last_byte) {
+                if last_byte == b'$' {
+                    // custodian: rxvt's shifted keys end in `$` (`ESC [2$`, Shift-Insert); read
+                    // as unfinished, they ate the next key's `ESC [` (PATCHES.md).
+                    return Err(could_not_parse_event_error());
+                } else if !(64..=126).contains(&last_byte) {
                     None
                 } else {
                     #[cfg(feature = "bracketed-paste")]
