@@ -727,9 +727,7 @@ fn a_file_replaced_under_the_screen_keeps_the_edit_as_a_draft_on_the_way_out() {
     let fixture = Fixture::new();
     let mut tui = fixture.spawn_tui(120, 40);
     type_unsaved_edit(&mut tui, "keptacrossrestore");
-    let copy = fixture.dir.path().join("restored.redb");
-    std::fs::copy(&fixture.db, &copy).expect("copy");
-    std::fs::rename(&copy, &fixture.db).expect("rename over the file");
+    replace_the_database_file(&fixture);
     tui.send(CTRL_S);
     // Refused by the save, or by the look at the file under the edit just before it (bb92 F8).
     tui.wait_for("the save refused", |text| {
@@ -755,9 +753,7 @@ fn a_file_replaced_under_an_unsaved_edit_is_noticed_before_any_save() {
     let fixture = Fixture::new();
     let mut tui = fixture.spawn_tui(120, 40);
     type_unsaved_edit(&mut tui, "keptbeforeanysave");
-    let copy = fixture.dir.path().join("restored.redb");
-    std::fs::copy(&fixture.db, &copy).expect("copy");
-    std::fs::rename(&copy, &fixture.db).expect("rename over the file");
+    replace_the_database_file(&fixture);
     tui.wait_text("[read-only]");
     tui.wait_text("Ctrl-C leave, keeping the edit as a draft");
     tui.send(CTRL_C);
@@ -767,6 +763,13 @@ fn a_file_replaced_under_an_unsaved_edit_is_noticed_before_any_save() {
     assert!(!said.contains("throw away"), "{said}");
     assert!(said.contains("your unsaved edit is kept in"), "{said}");
     assert_draft_kept_and_reopened(&fixture, "keptbeforeanysave");
+}
+
+/// A copy of the database file put in its place (a backup restored with `cp` and `mv`).
+fn replace_the_database_file(fixture: &Fixture) {
+    let copy = fixture.dir.path().join("restored.redb");
+    std::fs::copy(&fixture.db, &copy).expect("copy");
+    std::fs::rename(&copy, &fixture.db).expect("rename over the file");
 }
 
 fn assert_draft_kept_and_reopened(fixture: &Fixture, key: &str) {
