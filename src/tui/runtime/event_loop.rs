@@ -9,7 +9,6 @@ use anyhow::Result;
 use crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 
 use crate::draft::Draft;
-use crate::store::Revision;
 use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
@@ -487,7 +486,7 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     };
     // Also at the revision it started from: an edit of white space alone saves nothing, and
     // was offered and reopened as an unsaved edit ("Ctrl-S saves it", then "no changes": bb26 T08).
-    if let Some(revision) = revision_holding(store, &draft, record.revision) {
+    if let Some(revision) = super::stored_already::revision_holding(store, &draft, record.revision) {
         tracing::info!(user = %draft.user_id, revision, current = record.revision, "draft already stored");
         return Action::DraftAlreadyStored {
             user_id: draft.user_id,
@@ -523,33 +522,8 @@ pub(super) fn open_found_draft(runtime: &Runtime, found: Draft) -> Action {
     Action::DraftReady { record: Box::new(record), base, draft, doubt }
 }
 
-/// The revision that holds `draft`'s text, if any: the one stored now (`current`), else one
-/// saved after the revision the draft started from (its save committed, then someone saved
-/// again). Compared as a save on this store compares documents: the same compact text of
-/// what the store keeps, white space aside (on a file, key order and a number's spelling
-/// count, which JSON values compared as maps ignored: bb21 L01; on PostgreSQL, jsonb's
-/// order and spelling: bb33 F1). At most [`REVISIONS_LOOKED_AT`] revisions back from
-/// `current` are read.
-fn revision_holding(store: &dyn UserStore, draft: &Draft, current: Revision) -> Option<Revision> {
-    use super::stored_already::{edit_as_stored, holds};
-    let mine = edit_as_stored(store, &draft.text)?;
-    let stored = store.custom_data(&draft.user_id).ok()?;
-    if holds(&stored.text, &mine) {
-        return Some(stored.revision);
-    }
-    let after_base = draft.base_revision.saturating_add(1);
-    let oldest = after_base.max(current.saturating_sub(REVISIONS_LOOKED_AT));
-    (oldest..current)
-        .rev()
-        .find(|&revision| store.revision_text(&draft.user_id, revision).is_ok_and(|text| holds(&text, &mine)))
-}
-
 /// How often the database file under an unsaved edit is looked at (a `stat`).
 const FILE_LOOKED_AT_EVERY: Duration = Duration::from_secs(1);
-
-/// How many revisions before the current one a reopened draft is compared with: a crash
-/// between a save's commit and its draft's removal, then a few saves by others.
-const REVISIONS_LOOKED_AT: Revision = 16;
 
 /// The action an input event stands for in the current state, if any.
 pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
