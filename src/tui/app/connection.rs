@@ -193,6 +193,13 @@ impl State {
         self.refresh()
     }
 
+    /// Whether the edit open cannot be saved here (the file replaced or damaged, a server that
+    /// takes no writes) and is kept as a draft on the way out, which asks nothing.
+    pub fn edit_kept_on_the_way_out(&self) -> bool {
+        self.editor.as_ref().is_some_and(Editor::is_modified)
+            && self.read_only.is_some_and(ReadOnly::refused_since_the_start)
+    }
+
     /// A write or the keys' sync was refused by a server that takes no writes (it stopped
     /// taking them since the start: a failover, `default_transaction_read_only` set): the
     /// screen is read-only from here, as it is when it starts on one, and an edit open stays,

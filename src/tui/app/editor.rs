@@ -570,9 +570,7 @@ impl State {
             // An edit that cannot be saved here (the file replaced, a server that takes no
             // writes) is not offered to be thrown away: `y` to "throw your changes away?" was
             // the answer that lost it, draft and all (bb69 F5). The way out keeps it.
-            Some(editor)
-                if editor.is_modified() && self.read_only.is_some_and(ReadOnly::refused_since_the_start) =>
-            {
+            Some(_) if self.edit_kept_on_the_way_out() => {
                 let why = self.read_only.map(ReadOnly::why).unwrap_or_default();
                 self.say(
                     StatusKind::Error,

@@ -150,7 +150,8 @@ fn separate(spans: &mut Vec<Span<'_>>, separator: &'static str) {
 fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
     use crate::tui::app::Action;
     let action = (binding.action)();
-    (matches!(action, Action::LeaveEditor) && kept_on_the_way_out(state))
+    // `Esc` refuses to leave an edit kept on the way out; `Ctrl-C` leads first (bb91 F3).
+    (matches!(action, Action::LeaveEditor) && state.edit_kept_on_the_way_out())
         || (state.read_only.is_some()
             && matches!(
                 action,
@@ -163,14 +164,6 @@ fn refused_here(state: &State, binding: &keymap::Binding) -> bool {
                 | Action::Save
             ))
         || (state.keys.is_none() && matches!(action, Action::OpenSealed | Action::SealValue))
-}
-
-/// Whether the edit open cannot be saved here and is kept as a draft on the way out: `Esc`
-/// refuses to leave it, `Ctrl-C` leaves custodian keeping it (the bar offered `Esc leave` and
-/// never the way out: bb91 F3).
-fn kept_on_the_way_out(state: &State) -> bool {
-    state.editor.as_ref().is_some_and(|editor| editor.is_modified())
-        && state.read_only.is_some_and(crate::tui::app::ReadOnly::refused_since_the_start)
 }
 
 /// The key that reconnects where the operator is, while the connection is lost, or looks
@@ -194,20 +187,23 @@ pub fn render_hints(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
     let mut spans = Vec::new();
     let mut area_width = area.width as usize;
     // First, while the connection is lost: how to get it back.
-    let reconnect = reconnect_key(state).map(|(key, does)| {
-        spans.push(Span::styled(key, theme.error));
-        spans.push(Span::styled(does, theme.error));
-        area_width = area_width.saturating_sub(key.width() + does.width() + 3);
-        key
-    });
-    if kept_on_the_way_out(state) && state.mode() == crate::tui::app::Mode::Edit {
-        let (key, does) = ("Ctrl-C", " leave, keeping the edit as a draft");
+    // The keys that lead, in the error colour: how to get a lost connection back, and the way
+    // out of an edit that cannot be saved here (the bar offered `Esc leave`, which refuses, and
+    // never the way out: bb91 F3).
+    let mut lead = |key: &'static str, does: &'static str| {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", theme.dim));
         }
         spans.push(Span::styled(key, theme.error));
         spans.push(Span::styled(does, theme.error));
         area_width = area_width.saturating_sub(key.width() + does.width() + 3);
+    };
+    let reconnect = reconnect_key(state).map(|(key, does)| {
+        lead(key, does);
+        key
+    });
+    if state.edit_kept_on_the_way_out() && state.mode() == crate::tui::app::Mode::Edit {
+        lead("Ctrl-C", " leave, keeping the edit as a draft");
     }
     let mut hints: Vec<&keymap::Binding> = keymap::hints(state.mode())
         // The key that reconnects is named once, for that (`r` also refreshes the list).
