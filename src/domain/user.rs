@@ -263,7 +263,7 @@ fn take_millis(value: Option<Value>, field: &'static str) -> Result<Option<i64>,
         Some(Value::Number(n)) if n.as_i64().is_some_and(|ms| ms >= 0) => Ok(n.as_i64()),
         // A whole number written with an exponent or a fraction of zeros (`1E12`, as a tool
         // that prints large numbers so wrote it): it was refused as no whole number (bb90 F3).
-        Some(Value::Number(n)) if whole_millis(&n.to_string()).is_some() => Ok(whole_millis(&n.to_string())),
+        Some(Value::Number(n)) if let Some(ms) = whole_millis(&n.to_string()) => Ok(Some(ms)),
         Some(_) => Err(UserFieldError::WrongType {
             field,
             // The range enforced (a time after 9999 is refused next): the type's whole range

@@ -121,19 +121,21 @@ impl RedbStore {
                         summary.changed_since.push(&id, 0, None);
                         continue;
                     };
+                    // The batch that saved the revision the user is at now, read once: what the
+                    // rules below ask, and what a user left alone is listed with.
+                    let batch_now = match current.rev != revision {
+                        true => batch_of_revision(&mut tables, &id, current.rev)?,
+                        false => None,
+                    };
                     // Saved since with the very document the batch wrote by the undo of a later
                     // batch (bb20 L03) is as the batch left it; by anything else (a later patch
                     // writing that document again: bb82 F2) it is a change.
                     if current.rev != revision
                         && !(self.still_as_written(&tables, &id, revision)?
-                            && undone_by_revision(&undoes, &mut tables, &id, current.rev)?
+                            && undone_by_batch(&undoes, batch_now.as_deref())?
                                 .is_some_and(|undone| undone != batch.0))
                     {
-                        summary.changed_since.push(
-                            &id,
-                            current.rev,
-                            batch_of_revision(&mut tables, &id, current.rev)?.as_deref(),
-                        );
+                        summary.changed_since.push(&id, current.rev, batch_now.as_deref());
                         continue;
                     }
                     let before = tables
@@ -150,11 +152,7 @@ impl RedbStore {
                     if current.rev != revision
                         && taken_back_since(&undoes, &mut tables, &id, revision, current.rev, batch)?
                     {
-                        summary.changed_since.push(
-                            &id,
-                            current.rev,
-                            batch_of_revision(&mut tables, &id, current.rev)?.as_deref(),
-                        );
+                        summary.changed_since.push(&id, current.rev, batch_now.as_deref());
                         continue;
                     }
                     let object = crate::domain::custom_data::parse_object(&before).map_err(|e| {
@@ -207,10 +205,16 @@ fn undone_by_revision(
     id: &str,
     revision: Revision,
 ) -> Result<Option<String>, StoreError> {
-    let Some(by) = batch_of_revision(tables, id, revision)? else {
-        return Ok(None);
-    };
-    Ok(undoes.get(by.as_str())?.map(|undone| undone.value().to_owned()))
+    undone_by_batch(undoes, batch_of_revision(tables, id, revision)?.as_deref())
+}
+
+/// The batch `batch` took back when it is an undo (`None` for no batch, or one that edited).
+fn undone_by_batch(
+    undoes: &redb::Table<'_, &str, &str>,
+    batch: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let Some(batch) = batch else { return Ok(None) };
+    Ok(undoes.get(batch)?.map(|undone| undone.value().to_owned()))
 }
 
 /// The batch that saved revision `revision` of user `id`, when one did.
