@@ -13,7 +13,7 @@ use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
 use super::terminal_events::{Crossterm, TerminalEvents};
-use super::typed_ahead::QuestionOnScreen;
+use super::typed_ahead::{Dropped, QuestionOnScreen};
 
 /// How long an edit may go unsaved before its draft is written to disk.
 pub(super) const DRAFT_EVERY: Duration = Duration::from_secs(2);
@@ -203,18 +203,12 @@ pub(super) fn event_loop(
         loop {
             let action = keys.next_action(state)?;
             if let Some(action) = action.filter(|action| {
-                let ahead_of_a_miss = question.miss_unseen(state) && QuestionOnScreen::drops(action)
-                    || question.drops_after_a_miss(action);
-                let dropped = ahead_of_a_miss || question.unseen(state) && QuestionOnScreen::drops(action);
-                if ahead_of_a_miss {
-                    tracing::info!("a key typed ahead of a :user that found no one was dropped");
-                    let effects = update(state, Action::TypedAheadOfAMiss);
-                    run_effects_on(runtime, Some(&mut *terminal), state, effects);
+                let dropped = question.dropped(state, action);
+                if let Some(why) = dropped {
+                    say_dropped(runtime, terminal, state, why);
                     dirty = true;
-                } else if dropped {
-                    tracing::info!("a key typed before the question was on the screen was dropped");
                 }
-                !dropped
+                dropped.is_none()
             }) {
                 if matches!(action, Action::Resize { .. }) {
                     terminal.autoresize()?;
@@ -277,22 +271,32 @@ fn drop_typed_ahead(
         return Ok(());
     }
     while keys.waiting()? {
-        match keys.next_action(state)? {
-            Some(action) if !QuestionOnScreen::drops(&action) => {
+        let Some(action) = keys.next_action(state)? else { continue };
+        match question.dropped(state, &action) {
+            Some(why) => say_dropped(runtime, terminal, state, why),
+            None => {
                 terminal.autoresize()?;
                 let effects = update(state, action);
                 run_effects_on(runtime, Some(&mut *terminal), state, effects);
             }
-            Some(_) if question.miss_unseen(state) => {
-                tracing::info!("a key typed ahead of a :user that found no one was dropped");
-                let effects = update(state, Action::TypedAheadOfAMiss);
-                run_effects_on(runtime, Some(&mut *terminal), state, effects);
-            }
-            Some(_) => tracing::info!("a key typed before the question was on the screen was dropped"),
-            None => {}
         }
     }
     Ok(())
+}
+
+/// A key dropped as typed ahead: logged, and one typed ahead of a failed command counted on
+/// the status line.
+fn say_dropped(runtime: &Runtime, terminal: &mut terminal::Term, state: &mut State, why: Dropped) {
+    match why {
+        Dropped::AheadOfAFailure => {
+            tracing::info!("a key typed ahead of a :user that found no one was dropped");
+            let effects = update(state, Action::TypedAheadOfAMiss);
+            run_effects_on(runtime, Some(&mut *terminal), state, effects);
+        }
+        Dropped::BeforeTheQuestion => {
+            tracing::info!("a key typed before the question was on the screen was dropped")
+        }
+    }
 }
 
 /// When the save now pending began, and whether its silence was said.

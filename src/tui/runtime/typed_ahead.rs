@@ -20,6 +20,15 @@ pub(super) struct QuestionOnScreen {
     miss_drawn_at: Option<Instant>,
 }
 
+/// Why a key was dropped ([`QuestionOnScreen::dropped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dropped {
+    /// Typed ahead of a `:user` that found no one, or a command line refused: counted there.
+    AheadOfAFailure,
+    /// Typed before a dialog was on the screen: not its answer.
+    BeforeTheQuestion,
+}
+
 /// How long after a `:user` that found no one is drawn a key that moves or acts is still taken
 /// as typed ahead of it (over a slow link the rest of a burst comes in after the frame).
 const MISS_GRACE: Duration = Duration::from_millis(1_000);
@@ -55,6 +64,18 @@ impl QuestionOnScreen {
     /// F5).
     pub(super) fn drops_after_a_miss(&self, action: &Action) -> bool {
         self.miss_drawn_at.is_some_and(|at| at.elapsed() < MISS_GRACE) && Self::drops(action)
+    }
+
+    /// Why `action`, read now, is dropped, if it is: typed ahead of a failed command (not drawn
+    /// yet, or drawn within [`MISS_GRACE`]), or before a dialog was on the screen.
+    pub(super) fn dropped(&self, state: &State, action: &Action) -> Option<Dropped> {
+        if self.miss_unseen(state) && Self::drops(action) || self.drops_after_a_miss(action) {
+            Some(Dropped::AheadOfAFailure)
+        } else if self.unseen(state) && Self::drops(action) {
+            Some(Dropped::BeforeTheQuestion)
+        } else {
+            None
+        }
     }
 
     /// Whether `action`, read while [`QuestionOnScreen::unseen`], is dropped: every key, paste
