@@ -184,6 +184,38 @@ fn a_tab_typed_inside_a_string_is_its_escape_and_one_between_tokens_indents() {
 }
 
 #[test]
+fn shift_tab_takes_a_level_of_indentation_off_the_line_or_the_selection() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    // Shift-Tab as a terminal sends it (crossterm's BackTab) indented the line like Tab.
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    let line = lines(&state)[row].clone();
+    assert!(line.starts_with("  \""), "{line:?}");
+    let cursor_before = state.editor.as_ref().unwrap().textarea.cursor();
+    support::press(&store, &mut state, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(lines(&state)[row], line[2..]);
+    // The cursor stays by the text it was at.
+    assert_eq!(state.editor.as_ref().unwrap().textarea.cursor(), (row, cursor_before.1 - 2));
+    // A line with no indentation is left as it is.
+    support::press(&store, &mut state, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(lines(&state)[row], line[2..]);
+    // One undo puts the level back.
+    support::press(&store, &mut state, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert_eq!(lines(&state)[row], line);
+    // A selection of two lines: each loses a level.
+    let (next, after) = (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone());
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(row + 1, 0));
+    textarea.start_selection();
+    textarea.move_cursor(CursorMove::Jump(row + 2, 3));
+    support::press(&store, &mut state, KeyCode::BackTab, KeyModifiers::SHIFT);
+    assert_eq!(lines(&state)[row + 1], next[2..]);
+    assert_eq!(lines(&state)[row + 2], after[2..]);
+    assert_eq!(lines(&state)[row], line, "the line before the selection is untouched");
+}
+
+#[test]
 fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_errors_do() {
     use custodian::tui::theme::Theme;
     use custodian::tui::view;

@@ -274,6 +274,9 @@ impl Editor {
         if !input.ctrl && !input.alt {
             match input.key {
                 Key::Enter => return self.new_line_indented(),
+                // Shift-Tab takes a level of indentation off the line, as editors do; the text
+                // area typed it as a Tab (bb92 F6).
+                Key::Tab if input.shift => return self.dedent_line(),
                 // Inside a string a tab is its escape, the value JSON allows there (the text
                 // area would put spaces, silently changing the value); elsewhere layout.
                 Key::Tab if StringState::default().after(self.before_cursor()).in_string() => {
@@ -316,6 +319,29 @@ impl Editor {
     }
 
     /// A closing `}`/`]` typed on a line holding only indentation takes one level off it.
+    /// Takes up to one level (two spaces) of indentation off the cursor's line, or off every
+    /// line of the selection, the cursor staying by the text it was at.
+    fn dedent_line(&mut self) -> bool {
+        let cursor = self.textarea.cursor();
+        let (row, column) = (cursor.0, cursor.1);
+        let rows = self.textarea.selection_range().map_or(row..=row, |(from, to)| from.0..=to.0);
+        self.textarea.cancel_selection();
+        let (mut off_cursor_line, mut changed) = (0, false);
+        for at in rows {
+            let Some(line) = self.textarea.lines().get(at) else { break };
+            let off = line.chars().take(2).take_while(|c| *c == ' ').count();
+            if off > 0 {
+                self.textarea.move_cursor(CursorMove::Jump(at, 0));
+                changed |= self.textarea.delete_str(off);
+            }
+            if at == row {
+                off_cursor_line = off;
+            }
+        }
+        self.textarea.move_cursor(CursorMove::Jump(row, column.saturating_sub(off_cursor_line)));
+        changed
+    }
+
     pub(super) fn close_dedented(&mut self, close: char) -> bool {
         let before = self.before_cursor();
         if !before.is_empty() && before.chars().all(|c| c == ' ') {

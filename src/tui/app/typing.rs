@@ -14,6 +14,8 @@ pub fn types_text(input: &Input) -> bool {
     match input.key {
         _ if input.alt => false,
         Key::Char('j') if input.ctrl => true,
+        // Shift-Tab takes indentation off: the editor does that, not a run.
+        Key::Tab if input.shift => false,
         Key::Char(_) | Key::Enter | Key::Tab => !input.ctrl,
         _ => false,
     }
