@@ -219,6 +219,30 @@ fn r_takes_in_a_schema_set_from_outside_before_the_next_edit_opens() {
 }
 
 #[test]
+fn a_schema_set_from_outside_holds_an_editor_opened_after_it_from_the_start() {
+    // Without `r`: the editor said `valid object` until the first Ctrl-S, which then called
+    // the schema set "since this edit was checked" (bb92 F4).
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    assert_eq!(state.schema_source, custodian::tui::app::SchemaSource::Stored(None));
+    store.set_schema(Some(SCHEMA), &custodian::store::Author("other".into())).expect("schema set");
+    act(&store, &mut state, Action::StartFilter);
+    for c in "admin".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    act(&store, &mut state, Action::FilterAccept);
+    act(&store, &mut state, Action::OpenEditor);
+    assert_eq!(state.editor.as_ref().expect("editing").schema_errors.len(), 2, "held to it from the start");
+    assert!(
+        status(&state).starts_with(
+            "the schema is now revision 1 (set from outside); the edit is checked against it now"
+        ),
+        "{}",
+        status(&state)
+    );
+}
+
+#[test]
 fn a_schema_error_quoting_a_long_enum_leaves_room_for_the_answer_to_a_save() {
     // The summary quoting 250 allowed values filled the status line: the save's refusal and
     // the `(:messages)` marker were cut off, so Ctrl-S seemed to do nothing.

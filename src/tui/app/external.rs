@@ -112,7 +112,12 @@ impl State {
                     self.shape.clone(),
                     self.editor_area(),
                 ));
-                Vec::new()
+                // A schema set or cleared from outside since it was read holds this edit from
+                // the start, not from its first save (bb92 F4): read it again now.
+                match self.schema_source {
+                    SchemaSource::Stored(seen) => vec![Effect::ReadSchema { seen, for_save: false }],
+                    _ => Vec::new(),
+                }
             }
             Purpose::EditExternally => {
                 let text = inert::editor_text(&document.text).into_owned();
