@@ -9,7 +9,7 @@ use std::fmt;
 use serde_json::Value;
 use thiserror::Error;
 
-use positions::{lines_and_columns, lint_path, locate_all, pointer_segments};
+use positions::{key_before, lines_and_columns, lint_path, locate_all, pointer_segments};
 
 mod fan_out;
 mod positions;
@@ -170,25 +170,39 @@ impl Shape {
         if self.validator.is_valid(document) {
             return Vec::new();
         }
-        let found: Vec<(Vec<String>, String, String)> = self
+        let found: Vec<(Vec<String>, bool, String, String)> = self
             .validator
             .iter_errors(document)
             .map(|error| {
-                (
-                    pointer_segments(&error.instance_path().to_string()),
-                    message(&error),
-                    error.schema_path().to_string(),
-                )
+                let mut segments = pointer_segments(&error.instance_path().to_string());
+                // A key's error points at the key, not at its object: Ctrl-G walked 20,000
+                // errors all on the object's first line (bb92 F5).
+                let key = match error.kind() {
+                    jsonschema::error::ValidationErrorKind::PropertyNames { error } => {
+                        match error.instance().as_ref() {
+                            Value::String(key) => Some(key.clone()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let at_key = key.map(|key| segments.push(key)).is_some();
+                (segments, at_key, message(&error), error.schema_path().to_string())
             })
             .collect();
         // One walk of the text finds every offending value (a walk per error made a document
         // with thousands of errors take a second).
-        let offsets = locate_all(text, found.iter().map(|(segments, ..)| segments.as_slice()));
+        let mut offsets = locate_all(text, found.iter().map(|(segments, ..)| segments.as_slice()));
+        for (offset, (_, at_key, ..)) in offsets.iter_mut().zip(&found) {
+            if *at_key {
+                *offset = key_before(text, *offset);
+            }
+        }
         let positions = lines_and_columns(text, &offsets);
         found
             .into_iter()
             .zip(positions)
-            .map(|((segments, message, rule), (line, column))| Violation {
+            .map(|((segments, _, message, rule), (line, column))| Violation {
                 path: lint_path(document, &segments),
                 line,
                 column,

@@ -177,6 +177,29 @@ pub(super) fn locate_all<'a>(text: &str, pointers: impl Iterator<Item = &'a [Str
         .collect()
 }
 
+/// The offset of the opening quote of the key whose value begins at `value_at` (`"key": value`);
+/// `value_at` when no key is there.
+pub(super) fn key_before(text: &str, value_at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = value_at.min(bytes.len());
+    while end > 0 && matches!(bytes[end - 1], b' ' | b'\t' | b'\n' | b'\r' | b':') {
+        end -= 1;
+    }
+    if end == 0 || bytes[end - 1] != b'"' {
+        return value_at;
+    }
+    // Back to the first quote no backslash escapes (each run of backslashes is counted once).
+    let mut at = end - 1;
+    while let Some(quote) = memchr::memrchr(b'"', &bytes[..at]) {
+        let backslashes = bytes[..quote].iter().rev().take_while(|b| **b == b'\\').count();
+        if backslashes % 2 == 0 {
+            return quote;
+        }
+        at = quote;
+    }
+    value_at
+}
+
 /// The one walk of [`locate_all`]: the byte offset of each value the pointers name, `None`
 /// for one it does not reach.
 pub(super) fn walk_to(text: &str, pointers: &[&[String]]) -> Vec<Option<usize>> {

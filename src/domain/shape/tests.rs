@@ -374,3 +374,18 @@ fn a_schema_refused_says_the_cause_it_has() {
     let error = Shape::compile(big).unwrap_err().to_string();
     assert!(error.contains("larger than the regex engine builds"), "{error}");
 }
+
+#[test]
+fn a_key_a_schema_refuses_is_pointed_at_where_it_is_written() {
+    // `propertyNames` errors pointed at the object: every one on its first line (bb92 F5).
+    let schema = r#"{"properties": {"prefs": {"propertyNames": {"maxLength": 3}}}}"#;
+    let text =
+        "{\n  \"prefs\": {\n    \"ok\": 1,\n    \"toolong\": [1],\n    \"a\\\"\\\\\\\"bc\" :\n {}\n  }\n}";
+    let found = check(schema, text);
+    let at: Vec<(usize, usize, &str)> = found.iter().map(|v| (v.line, v.column, v.path.as_str())).collect();
+    assert_eq!(at.len(), 2, "{found:?}");
+    assert!(at.contains(&(4, 5, "prefs.toolong")), "{at:?}");
+    // A key with escaped quotes and backslashes, its value on the next line.
+    assert!(at.iter().any(|&(line, column, _)| (line, column) == (5, 5)), "{at:?}");
+    assert_eq!(key_before("[1]", 0), 0, "no key before a value: the value's own place");
+}
