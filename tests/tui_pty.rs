@@ -411,12 +411,14 @@ fn esc_and_an_arrow_in_one_read_are_an_esc_and_an_arrow_never_text() {
     tui.send(b"\x1b[2$\x1b[A");
     tui.send(b"\x1b[7$");
     tui.send(b"\x1b[A");
+    // Ctrl-Up with an empty first parameter (`ESC [;5A`): the key, not `5A` typed (bb92 F9).
+    tui.send(b"\x1b[;5A");
     // A marker where the cursor is: line 1, column 1.
     tui.send("Z");
     tui.wait_text("· modified");
     tui.wait_text("  1 Z{");
     let screen = tui.text();
-    for typed in ["[A", "OA", "<0;10", "$", "A{"] {
+    for typed in ["[A", "OA", "<0;10", "$", "A{", "5A"] {
         assert!(!screen.contains(typed), "{typed:?} typed:\n{}", framed(&screen));
     }
     // One ESC and Enter in one read, crossterm's Alt-Enter, bound to nothing in the find

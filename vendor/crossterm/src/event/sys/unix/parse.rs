@@ -172,7 +172,15 @@ pub(crate) fn parse_csi(buffer: &[u8]) -> io::Result<Option<InternalEvent>> {
         b'<' => return parse_csi_sgr_mouse(buffer),
         b'I' => Some(Event::FocusGained),
         b'O' => Some(Event::FocusLost),
-        b';' => return parse_csi_modifier_key_code(buffer),
+        // custodian: an empty first parameter (`ESC [ ; 5 C`, Ctrl-Right from some terminals)
+        // was parsed at its `;`, and the rest typed `5C` (PATCHES.md): wait for the final byte.
+        b';' => {
+            if !(64..=126).contains(&buffer[buffer.len() - 1]) {
+                None
+            } else {
+                return parse_csi_modifier_key_code(buffer);
+            }
+        }
         // P, Q, and S for compatibility with Kitty keyboard protocol,
         // as the 1 in 'CSI 1 P' etc. must be omitted if there are no
         // modifiers pressed:
