@@ -4918,13 +4918,13 @@ fn keys_typed_ahead_of_a_user_jump_that_found_no_one_are_said_not_done_with_the_
     run_effects(&support::runtime(&store), &mut state, lookup);
     let failure = status_text(&state);
     assert!(failure.starts_with("no user \"nosuchuser\""), "{failure}");
-    assert_eq!(state.jump_misses, 1);
-    act(&store, &mut state, Action::TypedAheadOfAMiss);
+    assert_eq!(state.commands_failed, 1);
+    act(&store, &mut state, Action::TypedAheadOfAFailure);
     assert_eq!(
         status_text(&state),
         format!("not done: the key typed after :user nosuchuser, which was to find their user · {failure}")
     );
-    act(&store, &mut state, Action::TypedAheadOfAMiss);
+    act(&store, &mut state, Action::TypedAheadOfAFailure);
     assert_eq!(
         status_text(&state),
         format!("not done: 2 keys typed after :user nosuchuser, which was to find their user · {failure}")

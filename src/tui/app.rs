@@ -170,10 +170,11 @@ pub struct State {
     pub after_the_matches: Option<Action>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
-    /// The last `:user` that found no one (or more than one), and how many are so far; the
-    /// runtime drops the keys typed ahead of it ([`jump::JumpMiss`]).
-    pub jump_missed: Option<jump::JumpMiss>,
-    pub jump_misses: u64,
+    /// The last command that failed — a `:user` that found no one (or more than one), a
+    /// command line refused — and how many have so far; the runtime drops the keys typed ahead
+    /// of it ([`jump::FailedCommand`]).
+    pub command_failed: Option<jump::FailedCommand>,
+    pub commands_failed: u64,
     pub read_only: Option<ReadOnly>,
     /// Whether saved documents keep their key order, as the store says
     /// ([`crate::store::UserStore::key_order`]); `AsWritten` unless the runtime sets it.
@@ -232,8 +233,8 @@ impl State {
             reviewing: None,
             after_the_matches: None,
             jumping: None,
-            jump_missed: None,
-            jump_misses: 0,
+            command_failed: None,
+            commands_failed: 0,
             read_only: read_only.then_some(ReadOnly::Asked),
             key_order: KeyOrder::AsWritten,
             keys: None,
@@ -511,7 +512,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             state.draft_already_stored(user_id, &user_handle, session, (revision, current))
         }
         Autosaved(result) => state.autosaved(result),
-        TypedAheadOfAMiss => state.typed_ahead_of_a_miss(),
+        TypedAheadOfAFailure => state.typed_ahead_of_a_failure(),
 
         // History (history.rs)
         OpenHistory => state.open_history(),

@@ -385,7 +385,7 @@ pub enum Action {
         session_ending: bool,
     },
     /// The runtime dropped a key typed ahead of a `:user` that found no one (bb91 F1).
-    TypedAheadOfAMiss,
+    TypedAheadOfAFailure,
 }
 
 impl Action {

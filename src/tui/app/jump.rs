@@ -7,10 +7,11 @@
 use super::{Action, Effect, State, StatusKind};
 use crate::store::ListEntry;
 
-/// A `:user` that found no one, or more than one: what was asked, what the status line said
-/// of it, and how many keys typed after it were not done.
+/// A command that failed — a `:user` that found no one or more than one, a command line
+/// refused —: what was asked, what the status line said of it, and how many keys typed after
+/// it were not done.
 #[derive(Debug, Clone)]
-pub struct JumpMiss {
+pub struct FailedCommand {
     /// What the keys came after, as said: `:user x, which was to find their user`.
     after: String,
     failure: String,
@@ -66,13 +67,13 @@ impl State {
     /// The jump's lookup failed (`no user X`, a lost connection): the key that waited is not
     /// done, and said so after the failure (bb47 F3: dropped unsaid).
     /// `failure` is what the status line says of it. The keys typed ahead of it are dropped by
-    /// the runtime ([`State::typed_ahead_of_a_miss`]): typed at once (a burst over SSH, a
+    /// the runtime ([`State::typed_ahead_of_a_failure`]): typed at once (a burst over SSH, a
     /// paste), they came after the failure and acted on the user selected before — `:u
     /// typo⏎e…⌃S` saved into them (bb88 F1, bb91 F1).
     pub(super) fn jump_failed(&mut self, failure: &str) -> Option<String> {
         let jumping = self.jumping.take()?;
-        self.jump_misses += 1;
-        self.jump_missed = Some(JumpMiss {
+        self.commands_failed += 1;
+        self.command_failed = Some(FailedCommand {
             after: format!(":user {}, which was to find their user", jumping.asked),
             failure: failure.to_owned(),
             not_done: usize::from(jumping.waiting.is_some()),
@@ -84,8 +85,8 @@ impl State {
     /// typed ahead of it are dropped as after a `:user` that found no one — `:usre x⏎e…⌃S`
     /// saved into the user selected before (bb92 F1).
     pub(super) fn command_not_run(&mut self, line: &str, text: String) -> Vec<Effect> {
-        self.jump_misses += 1;
-        self.jump_missed = Some(JumpMiss {
+        self.commands_failed += 1;
+        self.command_failed = Some(FailedCommand {
             after: format!(":{line}, which was not run"),
             failure: text.clone(),
             not_done: 0,
@@ -94,15 +95,15 @@ impl State {
         Vec::new()
     }
 
-    /// The runtime dropped a key typed ahead of a `:user` that found no one: said with the
-    /// failure, counted.
-    pub(super) fn typed_ahead_of_a_miss(&mut self) -> Vec<Effect> {
-        let Some(miss) = self.jump_missed.as_mut() else { return Vec::new() };
-        miss.not_done += 1;
-        let n = miss.not_done;
+    /// The runtime dropped a key typed ahead of a failed command: said with the failure,
+    /// counted.
+    pub(super) fn typed_ahead_of_a_failure(&mut self) -> Vec<Effect> {
+        let Some(failed) = self.command_failed.as_mut() else { return Vec::new() };
+        failed.not_done += 1;
+        let n = failed.not_done;
         // First, where a narrow status line still shows it; the failure after.
         let keys = if n == 1 { "the key".to_owned() } else { format!("{n} keys") };
-        let text = format!("not done: {keys} typed after {} · {}", miss.after, miss.failure);
+        let text = format!("not done: {keys} typed after {} · {}", failed.after, failed.failure);
         self.tell(StatusKind::Error, text)
     }
 

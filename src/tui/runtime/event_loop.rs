@@ -289,8 +289,8 @@ fn drop_typed_ahead(
 fn say_dropped(runtime: &Runtime, terminal: &mut terminal::Term, state: &mut State, why: Dropped) {
     match why {
         Dropped::AheadOfAFailure => {
-            tracing::info!("a key typed ahead of a :user that found no one was dropped");
-            let effects = update(state, Action::TypedAheadOfAMiss);
+            tracing::info!("a key typed ahead of a failed command was dropped");
+            let effects = update(state, Action::TypedAheadOfAFailure);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
         }
         Dropped::BeforeTheQuestion => {

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::tui::app::{Action, Dialog, State};
 
-/// Which dialog the last frame showed, and the last `:user` that found no one it showed.
+/// Which dialog the last frame showed, and the last failed command it showed.
 #[derive(Default)]
 pub(super) struct QuestionOnScreen {
     drawn: Option<Discriminant<Dialog>>,
-    /// [`State::jump_misses`] as last drawn, and when it was first drawn.
-    miss_drawn: u64,
-    miss_drawn_at: Option<Instant>,
+    /// [`State::commands_failed`] as last drawn, and when it was first drawn.
+    failure_drawn: u64,
+    failure_drawn_at: Option<Instant>,
 }
 
 /// Why a key was dropped ([`QuestionOnScreen::dropped`]).
@@ -29,47 +29,47 @@ pub(super) enum Dropped {
     BeforeTheQuestion,
 }
 
-/// How long after a `:user` that found no one is drawn a key that moves or acts is still taken
-/// as typed ahead of it (over a slow link the rest of a burst comes in after the frame).
-const MISS_GRACE: Duration = Duration::from_millis(1_000);
+/// How long after a failed command is drawn a key is still taken as typed ahead of it (over a
+/// slow link the rest of a burst comes in after the frame).
+const FAILURE_GRACE: Duration = Duration::from_millis(1_000);
 
 impl QuestionOnScreen {
-    /// Whether `state` holds a dialog the screen has not shown yet, or a `:user` that found no
-    /// one: a key now is not meant for it (the burst `:u typo⏎e…⌃S` saved into the user
-    /// selected before: bb88 F1, bb91 F1).
+    /// Whether `state` holds a dialog the screen has not shown yet, or a failed command: a key
+    /// now is not meant for it (the burst `:u typo⏎e…⌃S` saved into the user selected before:
+    /// bb88 F1, bb91 F1).
     pub(super) fn unseen(&self, state: &State) -> bool {
         state.dialog.as_ref().is_some_and(|dialog| Some(std::mem::discriminant(dialog)) != self.drawn)
-            || self.miss_unseen(state)
+            || self.failure_unseen(state)
     }
 
-    /// Whether a `:user` that found no one is not drawn yet.
-    pub(super) fn miss_unseen(&self, state: &State) -> bool {
-        state.jump_misses != self.miss_drawn
+    /// Whether a failed command is not drawn yet.
+    pub(super) fn failure_unseen(&self, state: &State) -> bool {
+        state.commands_failed != self.failure_drawn
     }
 
-    /// Notes the frame just drawn: the dialog it showed, if any, is seen, and so is a `:user`
-    /// that found no one.
+    /// Notes the frame just drawn: the dialog it showed, if any, is seen, and so is a failed
+    /// command.
     pub(super) fn frame_drawn(&mut self, state: &State) {
         self.drawn = state.dialog.as_ref().map(std::mem::discriminant);
-        if self.miss_unseen(state) {
-            self.miss_drawn = state.jump_misses;
-            self.miss_drawn_at = Some(Instant::now());
+        if self.failure_unseen(state) {
+            self.failure_drawn = state.commands_failed;
+            self.failure_drawn_at = Some(Instant::now());
         }
     }
 
-    /// Whether `action`, read once a `:user` that found no one was drawn, is still dropped as
-    /// typed ahead of it: any key within [`MISS_GRACE`] (only those that moved or acted were, and
+    /// Whether `action`, read once a failed command was drawn, is still dropped as
+    /// typed ahead of it: any key within [`FAILURE_GRACE`] (only those that moved or acted were, and
     /// the `q` or `:` of the rest of a burst split in two quit or took the command line: bb92
     /// F7); later ones are the operator's (every next key was refused, even seconds later: bb91
     /// F5).
-    pub(super) fn drops_after_a_miss(&self, action: &Action) -> bool {
-        self.miss_drawn_at.is_some_and(|at| at.elapsed() < MISS_GRACE) && Self::drops(action)
+    pub(super) fn drops_after_a_failure(&self, action: &Action) -> bool {
+        self.failure_drawn_at.is_some_and(|at| at.elapsed() < FAILURE_GRACE) && Self::drops(action)
     }
 
     /// Why `action`, read now, is dropped, if it is: typed ahead of a failed command (not drawn
-    /// yet, or drawn within [`MISS_GRACE`]), or before a dialog was on the screen.
+    /// yet, or drawn within [`FAILURE_GRACE`]), or before a dialog was on the screen.
     pub(super) fn dropped(&self, state: &State, action: &Action) -> Option<Dropped> {
-        if self.miss_unseen(state) && Self::drops(action) || self.drops_after_a_miss(action) {
+        if self.failure_unseen(state) && Self::drops(action) || self.drops_after_a_failure(action) {
             Some(Dropped::AheadOfAFailure)
         } else if self.unseen(state) && Self::drops(action) {
             Some(Dropped::BeforeTheQuestion)
