@@ -165,6 +165,12 @@ fn changes_with_a_time_it_cannot_read_names_the_forms_it_takes_and_reads_nothing
     }
     let stderr = sandbox.on(&missing, &["changes", "--until", "soon"]).fails(2);
     assert!(stderr.contains("--until"), "{stderr}");
+    // Ending in a character of several bytes (a full-width `ｈ` an input method types): it
+    // panicked, exit 101 (bb95 F5).
+    for bad in ["1ｈ", "1é", "ａ", "2026-12-01é", "2026-12-01 09:30:00 ＵＴＣ"] {
+        let stderr = sandbox.on(&missing, &["changes", "--since", "1h", "--until", bad]).fails(2);
+        assert!(stderr.contains(&format!("--until {bad:?} is not a time")), "{stderr}");
+    }
     // A tab or a control character reads as its escape, inert (a tab read `\u{2409}`, the
     // control picture quoted again: bb39 #4).
     let stderr = sandbox.on(&missing, &["changes", "--since", "2026-12-01\t10:00\u{1b}[31m"]).fails(2);

@@ -36,11 +36,14 @@ pub fn time_bounds(request: &ChangesRequest, now: i64) -> Result<(Option<i64>, O
                 let quoted = format!("{text:?}");
                 let shown = crate::inert::cut_to_width(&crate::inert::line(&quoted), 42).into_owned();
                 // `99999999999w` has the form, and only its size is wrong.
-                let (count, unit) = text.trim().split_at(text.trim().len().saturating_sub(1));
-                if !count.is_empty()
-                    && count.bytes().all(|d| d.is_ascii_digit())
-                    && matches!(unit, "m" | "h" | "d" | "w")
-                {
+                // (Split at the last character, not byte: `1ｈ` panicked: bb95 F5.)
+                let trimmed = text.trim();
+                let too_long = trimmed.char_indices().last().is_some_and(|(at, unit)| {
+                    at > 0
+                        && trimmed[..at].bytes().all(|d| d.is_ascii_digit())
+                        && matches!(unit, 'm' | 'h' | 'd' | 'w')
+                });
+                if too_long {
                     return UsageError(format!("{flag} {shown} is too long ago to be a time")).into();
                 }
                 UsageError(format!("{flag} {shown} is not a time: give {TIME_BOUND_FORMS}")).into()
