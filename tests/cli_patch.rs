@@ -788,6 +788,12 @@ fn a_patch_that_is_not_an_array_or_not_rfc_6902_is_one_line_and_nothing_written(
         line.contains("custodian: /dev/zero: the document is more than 16 MiB of text (reading stopped there), the most it may be"),
         "{line}"
     );
+    // Held to 16 MiB as written, white space included: 17 MiB of it before one operation was
+    // read on and taken (up to 256 MiB, and 257 MiB refused as "over 16 MiB": bb95 F3).
+    let spaced = format!("[{}{{\"op\":\"add\",\"path\":\"/ws\",\"value\":1}}]", " ".repeat(17 * 1024 * 1024));
+    let spaced = sandbox.file("ws.json", &spaced);
+    let line = sandbox.on(&["patch", &spaced, "--all", "--yes"]).fails(4);
+    assert!(line.contains("ws.json: the document is 17 MiB but the limit is 16 MiB"), "{line}");
     assert_eq!(sandbox.everything(), before);
 }
 

@@ -128,6 +128,7 @@ pub(super) fn set(
         file,
         input::MAX_DOCUMENT_TEXT,
         limits.max_bytes,
+        input::WhiteSpace::DroppedToFit,
     )?;
     let mut data = CustomData::parse_bytes(&bytes, &limits)?;
     // parse_bytes accepted it, so it is UTF-8; the schema's positions are in this text.

@@ -53,13 +53,19 @@ pub fn read_patch(path: &Path) -> Result<JsonPatch> {
         Some(path),
         input::MAX_DOCUMENT_TEXT,
         input::MAX_DOCUMENT_TEXT,
+        input::WhiteSpace::Counted,
     );
     parse_patch(path, read)
 }
 
 /// [`read_patch`] for the screen (`:patch`): a regular file only, never a wait on a FIFO.
 pub fn read_patch_file(path: &Path) -> Result<JsonPatch> {
-    let read = input::read_regular_document(path, input::MAX_DOCUMENT_TEXT, input::MAX_DOCUMENT_TEXT);
+    let read = input::read_regular_document(
+        path,
+        input::MAX_DOCUMENT_TEXT,
+        input::MAX_DOCUMENT_TEXT,
+        input::WhiteSpace::Counted,
+    );
     parse_patch(path, read)
 }
 

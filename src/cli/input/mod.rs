@@ -164,8 +164,22 @@ impl Source {
 /// Reads a document for `set`: at most `text_cap` bytes of text (the compact `limit` is
 /// checked when it is parsed). More is refused after reading `text_cap + 1` bytes, with its
 /// size when it is a regular file.
-pub fn read_document(file: Option<&Path>, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
-    read_document_from(Source::open(file)?, text_cap, limit)
+pub fn read_document(
+    file: Option<&Path>,
+    text_cap: usize,
+    limit: usize,
+    white_space: WhiteSpace,
+) -> Result<Vec<u8>> {
+    read_document_from(Source::open(file)?, text_cap, limit, white_space)
+}
+
+/// Whether the white space of a text over its `text_cap` counts: a document's limit is on its
+/// compact form (`get` indents 977 KiB as 62.5 MiB), a patch's is on the text as written (one
+/// of 255 MiB of white space was read whole, and one of 257 MiB refused "over 16 MiB": bb95 F3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhiteSpace {
+    DroppedToFit,
+    Counted,
 }
 
 /// [`read_document`] that a noted signal ([`crate::interrupt`]) ends while it waits on
@@ -178,10 +192,11 @@ pub fn read_document_or_interrupted(
     file: Option<&Path>,
     text_cap: usize,
     limit: usize,
+    white_space: WhiteSpace,
 ) -> Result<Vec<u8>> {
     say_when_typed(file, what);
     let file = file.map(Path::to_owned);
-    or_interrupted(what, move || read_document(file.as_deref(), text_cap, limit))
+    or_interrupted(what, move || read_document(file.as_deref(), text_cap, limit, white_space))
 }
 
 /// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
@@ -256,7 +271,12 @@ pub fn next_or_interrupted<T>(from: &std::sync::mpsc::Receiver<T>) -> Result<Opt
 /// [`read_document`] of a file that must be a regular one: what the screen reads (`:patch`)
 /// never waits — a FIFO planted at the name would hold the screen's way out until someone
 /// wrote to it — so anything but a regular file is refused without reading.
-pub fn read_regular_document(path: &Path, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+pub fn read_regular_document(
+    path: &Path,
+    text_cap: usize,
+    limit: usize,
+    white_space: WhiteSpace,
+) -> Result<Vec<u8>> {
     use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display().to_string();
     let file = fs::OpenOptions::new()
@@ -268,10 +288,15 @@ pub fn read_regular_document(path: &Path, text_cap: usize, limit: usize) -> Resu
     if !meta.is_file() {
         anyhow::bail!("cannot read {shown}: not a regular file (a FIFO, a device or a directory)");
     }
-    read_document_from(Source::File(file, shown), text_cap, limit)
+    read_document_from(Source::File(file, shown), text_cap, limit, white_space)
 }
 
-fn read_document_from(mut source: Source, text_cap: usize, limit: usize) -> Result<Vec<u8>> {
+fn read_document_from(
+    mut source: Source,
+    text_cap: usize,
+    limit: usize,
+    white_space: WhiteSpace,
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let wanted = text_cap.saturating_add(1);
     loop {
@@ -290,7 +315,10 @@ fn read_document_from(mut source: Source, text_cap: usize, limit: usize) -> Resu
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", source.name())),
         }
     }
-    if bytes.len() > text_cap && !fits_without_its_white_space(&mut source, &mut bytes, text_cap)? {
+    if bytes.len() > text_cap
+        && (white_space == WhiteSpace::Counted
+            || !fits_without_its_white_space(&mut source, &mut bytes, text_cap)?)
+    {
         if let Some(size) = source.regular_size().filter(|size| *size > text_cap as u64) {
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             return Err(crate::domain::ValidationError::TooLarge { size, limit }.into());
