@@ -362,6 +362,18 @@ fn a_truncated_database_is_refused_and_left_byte_for_byte() {
         assert_refused(&sandbox.on(&half, &args), 1, message, &format!("truncated {args:?}"));
     }
     assert_eq!(fs::read(&half).expect("read"), whole[..whole.len() / 2], "the damaged file was changed");
+    // Cut by one page, the file still reads read-only as far as its pages go: `info`, the
+    // command that looks at a file, said all was well (exit 0, its users counted) where every
+    // write refused it (bb95 F4). It looks as a write would open it, writing nothing.
+    let cut = &whole[..whole.len() - 4096];
+    let short = sandbox.file("short.redb", cut);
+    let at_open = at_open.replace(path_str(&half), path_str(&short));
+    for args in [vec!["info"], vec!["--read-only", "info"]] {
+        assert_refused(&sandbox.on(&short, &args), 1, &at_open, &format!("cut by a page {args:?}"));
+    }
+    assert_eq!(fs::read(&short).expect("read"), cut, "the damaged file was changed");
+    // A whole file is looked at the same way, and said well.
+    assert_eq!(sandbox.on(&db, &["info"]).code, 0);
 }
 
 /// A byte damaged in the page of custodian's own table of the layout: every command refuses the

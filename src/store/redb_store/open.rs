@@ -392,6 +392,33 @@ impl RedbStore {
         compacted
     }
 
+    /// `info`'s look at the file at `path` as a write would open it, writing nothing: a file
+    /// cut short reads well read-only as far as its pages go, and `info` said all was well
+    /// where every write refused it (bb95 F4). Nothing is said while another process has the
+    /// file open (it is in use, not damaged as far as this can tell), nor of a file that needs
+    /// a repair (the open proper does it).
+    pub fn opens_as_a_writer(path: &Path) -> Result<(), StoreError> {
+        match verify::open_as_a_writer(path) {
+            Ok(())
+            | Err(
+                redb::DatabaseError::DatabaseAlreadyOpen
+                | redb::DatabaseError::LockProtocolMismatch
+                | redb::DatabaseError::RepairAborted,
+            ) => Ok(()),
+            // Not opened for writing at all (not this account's to write, a read-only file
+            // system, gone): the read-only open says what it says.
+            Err(redb::DatabaseError::Storage(redb::StorageError::Io(e)))
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(open_error(path, e)),
+        }
+    }
+
     /// Compacts the file at `path` as its only writer, with no handle of this process open
     /// (see [`RedbStore::compact`]): refused at once, the file untouched, while any other
     /// process has it open.

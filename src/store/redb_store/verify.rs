@@ -117,15 +117,29 @@ impl StorageBackend for WritesKeptAside {
 /// nothing to it: `Ok(())` when every page verifies. Opened as its only writer, as a
 /// compaction opens it: refused while another process has it open.
 pub(super) fn check_every_page(path: &Path) -> Result<(), redb::DatabaseError> {
+    opened_as_a_writer(path, &mut redb::Builder::new())?.check_integrity().map(|_| ())
+}
+
+/// Opens the file at `path` as a write opens it, writing nothing to it: that open compares the
+/// file's length with the layout its header records, which a read-only open does not. A file
+/// that needs a repair is not repaired here ([`redb::DatabaseError::RepairAborted`]).
+pub(super) fn open_as_a_writer(path: &Path) -> Result<(), redb::DatabaseError> {
+    let mut builder = redb::Builder::new();
+    builder.set_repair_callback(redb::RepairSession::abort);
+    opened_as_a_writer(path, &mut builder).map(drop)
+}
+
+fn opened_as_a_writer(
+    path: &Path,
+    builder: &mut redb::Builder,
+) -> Result<redb::Database, redb::DatabaseError> {
     // Written never, but a writer's lock is taken on it, which needs it open for writing.
     let file =
         std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(redb::StorageError::Io)?;
     let file_len = file.metadata().map_err(redb::StorageError::Io)?.len();
     let backend = WritesKeptAside { file: FileBackend::new(file)?, file_len, aside: Mutex::default() };
-    let mut builder = redb::Builder::new();
     builder
         .set_concurrency_mode(redb::ConcurrencyMode::ExclusiveWriter)
         .set_cache_size(super::open::COMPACTION_CACHE_BYTES);
-    let mut db = builder.create_with_backend(backend)?;
-    db.check_integrity().map(|_| ())
+    builder.create_with_backend(backend)
 }
