@@ -1576,9 +1576,9 @@ fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_t
     db.insert("default", &LogtoUser::new("deep1").custom_data(&deep));
     let url = db.tenant_url("default");
     let line = run(&home, &["--db", &url, "get", "id:deep1"], None).fails(1);
-    assert!(line.contains("its customData in the database is an object nested over 128 levels deep (written outside custodian)"), "{line}");
+    assert!(line.contains("its customData in the database is an object nested 128 levels deep or more (written outside custodian)"), "{line}");
     let exported = run(&home, &["--db", &url, "export"], None);
-    assert!(exported.stderr.contains("deep1 (an object nested over 128 levels deep)"), "{exported:?}");
+    assert!(exported.stderr.contains("deep1 (an object nested 128 levels deep or more)"), "{exported:?}");
     // A search finds a value in it, and in an array as deep, which is said as an array
     // (bb78 F6: both were searched as empty, and the array was called an object).
     let deep_array = format!("{}\"needleY\"{}", "[".repeat(200), "]".repeat(200));
@@ -1594,7 +1594,7 @@ fn a_custom_data_sql_nested_deeper_than_custodian_reads_is_said_as_that_not_as_t
         assert_eq!(found.stdout.lines().count(), 2, "{needle}: {found:?}");
     }
     let line = run(&home, &["--db", &url, "get", "id:deep2"], None).fails(1);
-    assert!(line.contains("is an array nested over 128 levels deep, not a JSON object"), "{line}");
+    assert!(line.contains("is an array nested 128 levels deep or more, not a JSON object"), "{line}");
 }
 
 #[test]

@@ -502,6 +502,15 @@ fn a_schema_over_the_document_limit_is_refused_before_it_is_stored_or_compiled()
     assert_eq!(sandbox.on(&["schema", "get"]).code, 3, "nothing stored");
     let error = one_line(&sandbox.on(&["--schema", &huge, "schema", "check"]), 4);
     assert!(error.contains("over the limit of 1 MiB"), "{error}");
+    // One byte over: in exact bytes, not "1 MiB, over the limit of 1 MiB" (bb95 F1).
+    let over = sandbox.file("over.json", &format!(r#"{{"description":"{}"}}"#, "x".repeat(1_048_576 - 17)));
+    let error = one_line(&sandbox.on(&["schema", "set", &over]), 4);
+    assert!(
+        error.ends_with(
+            "the schema is 1,048,577 B (compact), over the limit of 1,048,576 B: every write compiles it"
+        ),
+        "{error}"
+    );
 }
 
 /// bb15 L08: `seed` wrote users whose customData broke the stored schema (and `--schema

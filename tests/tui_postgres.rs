@@ -294,7 +294,7 @@ fn the_tree_of_a_document_nested_too_deep_says_what_it_is() {
     let status = screen.state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert_eq!(
         status,
-        "database error: user deep1: its customData in the database is an object nested over 128 levels deep (written outside custodian); `custodian set id:deep1` replaces it"
+        "database error: user deep1: its customData in the database is an object nested 128 levels deep or more (written outside custodian); `custodian set id:deep1` replaces it"
     );
     assert!(screen.state.tree.is_none());
 }

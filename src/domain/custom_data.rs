@@ -276,7 +276,7 @@ pub struct NotAnObject {
 
 impl NotAnObject {
     /// An object nested deeper than serde_json reads (128 levels): jsonb holds any depth.
-    pub const NESTED_TOO_DEEP: &'static str = "an object nested over 128 levels deep";
+    pub const NESTED_TOO_DEEP: &'static str = "an object nested 128 levels deep or more";
 
     /// What `text`, a stored document read as no JSON object, holds instead.
     pub fn in_text(text: &str) -> Self {
@@ -285,7 +285,7 @@ impl NotAnObject {
             // An array so deep was called an object (bb78 F6).
             Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
                 match text.trim_start().as_bytes() {
-                    [b'[', ..] => "an array nested over 128 levels deep",
+                    [b'[', ..] => "an array nested 128 levels deep or more",
                     _ => Self::NESTED_TOO_DEEP,
                 }
             }

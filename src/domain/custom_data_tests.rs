@@ -135,11 +135,11 @@ fn a_stored_object_nested_deeper_than_serde_json_reads_is_said_as_that_not_as_te
     let array = NotAnObject::in_text(&format!("{}1{}", "[".repeat(200), "]".repeat(200)));
     assert_eq!(
         array.to_string(),
-        "the stored customData is an array nested over 128 levels deep, not a JSON object (`custodian set id:ID` replaces it)"
+        "the stored customData is an array nested 128 levels deep or more, not a JSON object (`custodian set id:ID` replaces it)"
     );
     assert_eq!(
         found.to_string(),
-        "the stored customData is an object nested over 128 levels deep (`custodian set id:ID` replaces it)"
+        "the stored customData is an object nested 128 levels deep or more (`custodian set id:ID` replaces it)"
     );
     assert_eq!(
         NotAnObject::in_text("null").to_string(),

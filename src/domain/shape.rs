@@ -35,14 +35,14 @@ pub enum ShapeError {
     #[error("not a valid JSON Schema: {0}")]
     NotASchema(String),
     /// JSON nested deeper than serde_json reads: it was said to be no JSON (bb77 F8).
-    #[error("the schema is nested deeper than 128 levels, deeper than custodian reads")]
+    #[error("the schema is nested 128 levels deep or more, deeper than custodian reads")]
     TooDeep,
     /// Every write and the screen compile the schema: one of megabytes takes seconds and
     /// hundreds of MB each time, so it is held to the limit a document is.
     #[error(
         "the schema is {} (compact), over the limit of {}: every write compiles it",
-        crate::domain::custom_data::human_bytes(*.size),
-        crate::domain::custom_data::human_bytes(*.limit)
+        crate::domain::human_bytes_apart(*.size, *.limit).0,
+        crate::domain::human_bytes_apart(*.size, *.limit).1
     )]
     TooLarge { size: usize, limit: usize },
     /// A few KB whose references fan out are 2^40 checks of every value: every write held

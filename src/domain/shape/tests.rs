@@ -364,8 +364,13 @@ fn a_schema_refused_says_the_cause_it_has() {
     let deep = format!("{}{{}}{}", r#"{"not": "#.repeat(200), "}".repeat(200));
     assert_eq!(
         Shape::compile(&deep).unwrap_err().to_string(),
-        "the schema is nested deeper than 128 levels, deeper than custodian reads"
+        "the schema is nested 128 levels deep or more, deeper than custodian reads"
     );
+    // The bound as said: 128 levels are refused, 127 read ("deeper than 128" of 128: bb95 F2).
+    let nested =
+        |levels: usize| format!("{}{{}}{}", r#"{"items": "#.repeat(levels - 1), "}".repeat(levels - 1));
+    assert!(matches!(Shape::compile(&nested(128)), Err(ShapeError::TooDeep)));
+    assert!(!matches!(Shape::compile(&nested(127)), Err(ShapeError::TooDeep)));
     let draft3 =
         r#"{"$schema": "http://json-schema.org/draft-03/schema#", "properties": {"a": {"required": true}}}"#;
     let error = Shape::compile(draft3).unwrap_err().to_string();

@@ -48,7 +48,7 @@ pub(super) fn user_matches(
             Some(text) if filter.may_occur_in_json(text) => {
                 match parse_object(id, "customData", Some(text.to_owned())) {
                     Ok(object) => filter.in_document(&object),
-                    // One custodian cannot read (nested deeper than 128 levels, which jsonb holds)
+                    // One custodian cannot read (nested 128 levels deep or more, which jsonb holds)
                     // is searched as written: it was searched as empty, and a value in it was
                     // silently not found (bb78 F6). Its strings' escapes read as what they
                     // stand for, so `C:\temp` and `a"q` are found too (bb80 F5).
