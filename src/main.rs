@@ -210,14 +210,13 @@ fn negative_count(error: &clap::Error) -> Option<String> {
         };
         (signed && counts()).then(|| (flag.to_owned(), value.to_owned()))
     });
+    // `-0` is 0, no number below it: only its sign is wrong (bb54 F7).
+    let why = |value: &str| match value.trim_start_matches(['-', '0']).is_empty() {
+        true => "written without a sign",
+        false => "none below",
+    };
     if let Some((flag, value)) = given {
-        // `-0` is 0, no number below it: only its sign is wrong (bb54 F7).
-        let why = if value.trim_start_matches(['-', '0']).is_empty() {
-            "written without a sign"
-        } else {
-            "none below"
-        };
-        return Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, {why}"));
+        return Some(format!("{flag} {value}: {flag} takes a whole number of 0 or more, {}", why(&value)));
     }
     // A positional that counts (`restore USER -1`): clap's tip, then "invalid digit" after
     // `-- -1` (bb54 F7).
@@ -227,15 +226,17 @@ fn negative_count(error: &clap::Error) -> Option<String> {
         .get_positionals()
         .find(|arg| counting.iter().any(|id| arg.get_value_parser().type_id() == *id))?;
     // Not a flag's value (`--limit -1` on a command without `--limit` is clap's to answer).
+    // `-0` too: it got clap's tip, whose `-- -0` then failed as "invalid digit" (bb95 F6).
     let value = args.iter().enumerate().find_map(|(at, arg)| {
         let after_a_flag = at > 0 && args[at - 1].starts_with('-') && args[at - 1] != "--";
-        (arg.parse::<i64>().is_ok_and(|n| n < 0) && !after_a_flag).then_some(arg)
+        let signed = arg.len() > 1 && arg.starts_with('-') && arg[1..].bytes().all(|b| b.is_ascii_digit());
+        (signed && !after_a_flag).then_some(arg)
     })?;
     let name = positional
         .get_value_names()
         .and_then(|names| names.first())
         .map_or_else(|| positional.get_id().as_str().to_uppercase(), |name| name.as_str().to_owned());
-    Some(format!("{name} {value}: {name} is a whole number of 0 or more, none below"))
+    Some(format!("{name} {value}: {name} is a whole number of 0 or more, {}", why(value)))
 }
 
 /// A value that starts with `-` after a flag that takes one (`--search -01-0`, part of a date

@@ -197,6 +197,16 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
         );
         assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
     }
+    // `-0` there: a sign too many, as for a flag (it got clap's tip, and `-- -0` "invalid
+    // digit": bb95 F6).
+    for args in [&["restore", "u1", "-0"][..], &["restore", "u1", "--", "-0"]] {
+        let error = sandbox.on(&db, args).fails(2);
+        assert!(
+            error.contains("REVISION -0: REVISION is a whole number of 0 or more, written without a sign"),
+            "{args:?}: {error}"
+        );
+        assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
+    }
     // An argument that is not UTF-8 beside a usage mistake: one line, exit 2 (it panicked).
     let mut command = sandbox.command();
     command.arg("--db").arg(std::ffi::OsStr::from_bytes(b"caf\xe9.redb")).args(["list", "--limit", "abc"]);
