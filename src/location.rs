@@ -106,7 +106,12 @@ fn private_dir_problem(dir: &Path, meta: &fs::Metadata) -> Option<String> {
     } else if mode & 0o002 != 0 {
         Some(format!("can be written by anyone (mode {mode:04o})"))
     } else if mode & 0o020 != 0 && !group_is_yours_alone(dir, meta) {
-        Some(format!("can be written by its group (mode {mode:04o})"))
+        // The group named, and the one change that is enough (bb95 F7: neither was said).
+        let group = account::group_name(meta.gid()).map(|name| format!(" {name}")).unwrap_or_default();
+        Some(format!(
+            "can be written by its group{group} (gid {}, mode {mode:04o}), which is not yours alone: `chmod g-w` it",
+            meta.gid()
+        ))
     } else {
         None
     }

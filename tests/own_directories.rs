@@ -71,6 +71,35 @@ fn a_state_directory_made_by_another_user_is_refused() {
 }
 
 #[test]
+fn a_state_directory_refused_for_its_group_names_the_group_and_chmod_g_w() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "not run: only root can give a directory to a group it is not in (the mode rows run everywhere)"
+        );
+        return;
+    }
+    let (home, db) = home_with_database();
+    let dir = home.path("state").join("custodian");
+    chmod(&dir, 0o770);
+    // A group with no name, and one the group database names (Debian's `nogroup`): neither
+    // was said, nor the change enough for it (bb95 F7).
+    let named = fs::read_to_string("/etc/group").unwrap_or_default().lines().find_map(|line| {
+        (line.split(':').nth(2) == Some("65534")).then(|| line.split(':').next().unwrap_or("").to_owned())
+    });
+    for (gid, name) in [(12345, None), (65534, named)] {
+        std::os::unix::fs::chown(&dir, None, Some(gid)).expect("chown");
+        let line = list(&home, &db).fails(1);
+        let group = name.map(|name| format!(" {name}")).unwrap_or_default();
+        let said = format!(
+            "{}: can be written by its group{group} (gid {gid}, mode 0770), which is not yours alone: `chmod g-w` it;",
+            dir.display()
+        );
+        assert!(line.contains(&said), "{line}");
+    }
+}
+
+#[test]
 fn a_log_planted_as_a_link_to_a_victim_file_is_refused_and_the_file_unchanged() {
     let (home, db) = home_with_database();
     let victim = home.path("home").join(".bashrc");

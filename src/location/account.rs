@@ -35,6 +35,11 @@ pub fn is_private_group(gid: u32) -> bool {
     }) == Some(gid)
 }
 
+/// The name the group database gives `gid`, if any.
+pub fn group_name(gid: u32) -> Option<String> {
+    groups_of(gid).first().map(|group| String::from_utf8_lossy(&group.name).into_owned())
+}
+
 /// Whether an account other than `me` has `gid` as its primary group: a member the group's
 /// own list does not name. The user database is read entry by entry (`getpwent`), once, at
 /// the first judgement, before any other thread could read it.
