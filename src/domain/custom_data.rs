@@ -498,7 +498,7 @@ fn is_lone_high_surrogate(token: &str) -> bool {
     })
 }
 
-fn depth_of(value: &Value) -> usize {
+pub(crate) fn depth_of(value: &Value) -> usize {
     match value {
         Value::Array(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
         Value::Object(map) => 1 + map.values().map(depth_of).max().unwrap_or(0),

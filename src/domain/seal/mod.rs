@@ -93,6 +93,12 @@ pub enum OpenError {
     PlaintextDuplicateKey { line: usize, column: usize },
     #[error("the plaintext is nested deeper than {0} levels")]
     PlaintextTooDeep(usize),
+    /// Deep enough alone, not where it sits: the document opened would be nested past the
+    /// limit, and `get --unseal > f; set USER f` failed (bb93 F1).
+    #[error(
+        "the plaintext is nested {depth} levels, and it sits {sits} levels down: opened, the document would be nested deeper than {limit} levels"
+    )]
+    PlaintextTooDeepWhereItSits { depth: usize, sits: usize, limit: usize },
     /// No save takes it: `get --unseal > f; set USER f` failed on what opened (bb48 F4).
     #[error("the plaintext holds \\u0000, which no document may (PostgreSQL's jsonb refuses NUL characters)")]
     PlaintextNul,

@@ -231,19 +231,21 @@ pub struct CannotOpen {
 pub fn open_all(object: &mut Map<String, Value>, keys: &KeySet) -> Result<Vec<CannotOpen>, CannotOpen> {
     let mut left_sealed = Vec::new();
     let mut path = String::new();
-    open_object(object, keys, &mut path, &mut left_sealed)?;
+    open_object(object, keys, &mut path, &mut left_sealed, 1)?;
     Ok(left_sealed)
 }
 
+/// `sits`: how many objects and arrays hold the values of `object`, itself included.
 fn open_object(
     object: &mut Map<String, Value>,
     keys: &KeySet,
     path: &mut String,
     left: &mut Vec<CannotOpen>,
+    sits: usize,
 ) -> Result<(), CannotOpen> {
     for (key, value) in object.iter_mut() {
         let len = push_key(path, key);
-        open_value(value, keys, path, left)?;
+        open_value(value, keys, path, left, sits)?;
         path.truncate(len);
     }
     Ok(())
@@ -254,15 +256,25 @@ fn open_value(
     keys: &KeySet,
     path: &mut String,
     left: &mut Vec<CannotOpen>,
+    sits: usize,
 ) -> Result<(), CannotOpen> {
     match value {
         Value::String(text) => match open_if_sealed(text, keys) {
             None => {}
-            // What a value sealed over a sealed one (before custodian refused that) holds is
-            // opened too: every sealed value comes out open, or named.
             Some(Ok(opened)) => {
+                // Held to the depth a document may have where it sits, not alone (bb93 F1).
+                let (depth, limit) = (
+                    crate::domain::custom_data::depth_of(&opened),
+                    crate::domain::Limits::default().max_depth,
+                );
+                if sits + depth > limit {
+                    let error = OpenError::PlaintextTooDeepWhereItSits { depth, sits, limit };
+                    return Err(CannotOpen { path: path.clone(), error });
+                }
                 *value = opened;
-                open_value(value, keys, path, left)?;
+                // What a value sealed over a sealed one (before custodian refused that) holds
+                // is opened too: every sealed value comes out open, or named.
+                open_value(value, keys, path, left, sits)?;
             }
             Some(Err(error)) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
             Some(Err(error)) => return Err(CannotOpen { path: path.clone(), error }),
@@ -270,11 +282,11 @@ fn open_value(
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 let len = push_index(path, index);
-                open_value(item, keys, path, left)?;
+                open_value(item, keys, path, left, sits + 1)?;
                 path.truncate(len);
             }
         }
-        Value::Object(object) => open_object(object, keys, path, left)?,
+        Value::Object(object) => open_object(object, keys, path, left, sits + 1)?,
         _ => {}
     }
     Ok(())

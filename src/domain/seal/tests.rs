@@ -450,6 +450,34 @@ fn open_all_names_the_path_of_a_value_that_fails() {
     );
 }
 #[test]
+fn open_all_holds_an_opened_value_to_the_depth_a_document_may_have_where_it_sits() {
+    // Each part deep enough alone: `get --unseal` printed 121 levels, which `set` refused
+    // (bb93 F1).
+    let keys = set(vec![key("k", 1)]);
+    let nest = |levels: usize, inner: Value| (0..levels).fold(inner, |inner, _| json!([inner]));
+    // The value sits under `a` and 30 arrays: 31 levels hold it; a plaintext of 33 arrays
+    // would make 64 levels, one of 34 65.
+    for (plaintext_levels, opens) in [(33, true), (34, false)] {
+        let sealed = seal(&nest(plaintext_levels, json!(1)), keys.sealing_key(), IV);
+        let mut object = json!({"a": nest(30, Value::String(sealed))}).as_object().unwrap().clone();
+        let opened = open_all(&mut object, &keys);
+        assert_eq!(opened.is_ok(), opens, "{plaintext_levels}: {opened:?}");
+        if opens {
+            let text = serde_json::to_string(&Value::Object(object)).unwrap();
+            assert!(crate::domain::CustomData::parse(&text).is_ok(), "what opened is a document `set` takes");
+        } else {
+            let said = opened.unwrap_err().to_string();
+            assert!(
+                said.ends_with(
+                    "the plaintext is nested 34 levels, and it sits 31 levels down: opened, the document would be nested deeper than 64 levels"
+                ),
+                "{said}"
+            );
+        }
+    }
+}
+
+#[test]
 fn value_under_finds_the_innermost_value_a_key_counting_as_its_value() {
     let text = "{\n  \"billing\": {\"taxId\": \"DE1\", \"n\": [1, 22]},\n  \"x\": true\n}";
     let at = |needle: &str| text.find(needle).unwrap();
