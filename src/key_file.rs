@@ -67,11 +67,65 @@ pub fn load(path: &Path) -> Result<KeySet, KeyFileProblem> {
     let meta = fs::metadata(path).map_err(unreadable)?;
     judge(&meta, you, &shown)?;
     refuse_others_directory(path, &shown)?;
-    let file = open(path, meta.file_type().is_fifo(), FIFO_WAIT).map_err(unreadable)?;
+    let fifo = meta.file_type().is_fifo();
+    let file = open(path, fifo, FIFO_WAIT).map_err(unreadable)?;
     judge(&file.metadata().map_err(unreadable)?, you, &shown)?;
-    let mut text = String::new();
-    file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
+    let bytes = read_whole(file, fifo, FIFO_WAIT).map_err(unreadable)?;
+    // A pipe has no size to judge first: what came past the bound was cut off without a word,
+    // and a key followed by 300 KB of spaces was taken (bb93 F7).
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(KeyFileProblem::TooLarge { path: shown });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        unreadable(io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+    })?;
     KeySet::parse(&text).map_err(|reason| KeyFileProblem::Malformed { path: shown, reason })
+}
+
+/// The key file's bytes, up to one past [`MAX_KEY_FILE_BYTES`]. A FIFO (still non-blocking from
+/// [`open`]) is read as its bytes come, and a writer silent for `wait` is said, as one that never
+/// wrote is: one that sent part of a key and held on hung custodian without a word (bb93 F2).
+fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if !fifo {
+        file.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    let mut chunk = [0u8; 4096];
+    let mut heard = Instant::now();
+    let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    while bytes.len() as u64 <= MAX_KEY_FILE_BYTES {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                heard = Instant::now();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
+                rustix::event::poll(&mut fds, Some(&step))?;
+                if crate::interrupt::requested() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        "interrupted while waiting for a key",
+                    ));
+                }
+                if heard.elapsed() >= wait {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "a FIFO whose writer stopped after {} bytes and wrote nothing more in {} s",
+                            bytes.len(),
+                            wait.as_secs_f64()
+                        ),
+                    ));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(bytes)
 }
 
 /// A key file as the screen read it: a rotation (a new key written over it, the file moved
@@ -131,8 +185,9 @@ impl WatchedKeyFile {
 /// file is said to be empty of a key, instead of waiting on it for ever without a word.
 const FIFO_WAIT: Duration = Duration::from_secs(10);
 
-/// Opens the key file (`fifo`: as judged from its metadata); a FIFO without waiting for a writer, then waits up to `wait` for its
-/// first bytes (or its writer's end), a signal stopping the wait.
+/// Opens the key file (`fifo`: as judged from its metadata); a FIFO without waiting for a
+/// writer, then waits up to `wait` for its first bytes (or its writer's end), a signal stopping
+/// the wait.
 fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
     if !fifo {
         return fs::File::open(path);
@@ -155,8 +210,7 @@ fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
             ));
         }
     }
-    let flags = rustix::fs::fcntl_getfl(&file)?;
-    rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    // Left non-blocking: [`read_whole`] waits for the rest within bounds too.
     Ok(file)
 }
 
@@ -394,6 +448,47 @@ mod tests {
         let keys = load(&fifo).expect("the key written after the open");
         writer.join().unwrap();
         assert_eq!(keys.sealing_key().kid(), load(&out).unwrap().sealing_key().kid());
+    }
+
+    #[test]
+    fn a_fifo_whose_writer_stops_part_way_is_said_after_the_wait_and_one_past_the_bound_is_too_large() {
+        // A writer that sent part of a key and held on hung custodian without a word (bb93 F2).
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = private_fifo(dir.path());
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut writer = fs::OpenOptions::new().write(true).open(&writer_path).unwrap();
+            writer.write_all(b"{\"kty\":").unwrap();
+            let _ = finished.recv();
+        });
+        let file = open(&fifo, true, Duration::from_secs(5)).unwrap();
+        let started = Instant::now();
+        let error = read_whole(file, true, Duration::from_millis(300)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a FIFO whose writer stopped after 7 bytes and wrote nothing more in 0.3 s"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        done.send(()).unwrap();
+        writer.join().unwrap();
+        // A key and 300 KB of spaces through a pipe: refused as too large, as the same file is
+        // (it was cut at 256 KiB and taken: bb93 F7).
+        let out = dir.path().join("key.jwk");
+        generate(&out).unwrap();
+        let mut padded = fs::read(&out).unwrap();
+        padded.extend(std::iter::repeat_n(b' ', 300 * 1024));
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut writer = fs::OpenOptions::new().write(true).open(&writer_path).unwrap();
+            let _ = writer.write_all(&padded);
+        });
+        let message = load(&fifo).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!("key file {} is larger than 262144 bytes: not a key file", fifo.display())
+        );
+        writer.join().unwrap();
     }
 
     #[test]
