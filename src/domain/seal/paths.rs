@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use super::{IV_BYTES, Key, KeySet, OpenError, is_sealed, open_if_sealed, seal};
+use super::{IV_BYTES, Key, KeySet, OpenError, could_be_ciphertext, open_if_sealed, seal};
 use crate::domain::value_path::{push_index, push_key, quoted_key};
 
 /// One step of a path in the lint's style: `.key` or `[index]`.
@@ -178,7 +178,10 @@ pub fn seal_paths<E>(
         let Some(value) = value_by_steps(object, &steps) else {
             return Ok(Err(SealPathError::NotFound(path.clone())));
         };
-        if value.as_str().is_some_and(is_sealed) {
+        // Sealed is what the secrets lint passes as ciphertext: a JWE's shape around clear text
+        // (a header and dots around `hunter2`) was "already sealed" here and a secret there, so
+        // neither a save nor a seal took it (bb93 F3).
+        if value.as_str().is_some_and(could_be_ciphertext) {
             return Ok(Err(SealPathError::AlreadySealed(path.clone())));
         }
         if let Some(inner) = sealed_inside(value, path) {
@@ -194,7 +197,7 @@ pub fn seal_paths<E>(
 pub fn sealed_inside(value: &Value, path: &str) -> Option<String> {
     fn find(value: &Value, path: &mut String) -> bool {
         match value {
-            Value::String(text) => is_sealed(text),
+            Value::String(text) => could_be_ciphertext(text),
             // The path grows into each item and is cut back unless the item holds one.
             Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
                 let len = push_index(path, index);
@@ -258,7 +261,21 @@ fn open_value(
     left: &mut Vec<CannotOpen>,
     sits: usize,
 ) -> Result<(), CannotOpen> {
+    open_value_within(value, keys, path, left, sits, false)
+}
+
+/// `opened`: `value` is (inside) a plaintext just opened, where only what could be ciphertext
+/// is a value sealed over (a JWE's shape around clear text is sealed as the text it is).
+fn open_value_within(
+    value: &mut Value,
+    keys: &KeySet,
+    path: &mut String,
+    left: &mut Vec<CannotOpen>,
+    sits: usize,
+    opened: bool,
+) -> Result<(), CannotOpen> {
     match value {
+        Value::String(text) if opened && !could_be_ciphertext(text) => {}
         Value::String(text) => match open_if_sealed(text, keys) {
             None => {}
             Some(Ok(opened)) => {
@@ -274,7 +291,7 @@ fn open_value(
                 *value = opened;
                 // What a value sealed over a sealed one (before custodian refused that) holds
                 // is opened too: every sealed value comes out open, or named.
-                open_value(value, keys, path, left, sits)?;
+                open_value_within(value, keys, path, left, sits, true)?;
             }
             Some(Err(error)) if error.is_foreign_key() => left.push(CannotOpen { path: path.clone(), error }),
             Some(Err(error)) => return Err(CannotOpen { path: path.clone(), error }),
@@ -282,11 +299,17 @@ fn open_value(
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 let len = push_index(path, index);
-                open_value(item, keys, path, left, sits + 1)?;
+                open_value_within(item, keys, path, left, sits + 1, opened)?;
                 path.truncate(len);
             }
         }
-        Value::Object(object) => open_object(object, keys, path, left, sits + 1)?,
+        Value::Object(object) => {
+            for (key, item) in object.iter_mut() {
+                let len = push_key(path, key);
+                open_value_within(item, keys, path, left, sits + 1, opened)?;
+                path.truncate(len);
+            }
+        }
         _ => {}
     }
     Ok(())

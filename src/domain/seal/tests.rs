@@ -450,6 +450,31 @@ fn open_all_names_the_path_of_a_value_that_fails() {
     );
 }
 #[test]
+fn a_jwe_shape_around_clear_text_is_sealed_as_the_text_it_is_and_opens_back_to_it() {
+    // The lint calls it a secret (no ciphertext), and `--seal` / Ctrl-L called it already
+    // sealed: neither a save nor a seal took it (bb93 F3).
+    let keys = set(vec![key("k", 1)]);
+    let real = seal(&json!("hunter2"), keys.sealing_key(), IV);
+    let parts: Vec<&str> = real.split('.').collect();
+    let dressed = [parts[0], "", "x", "hunter2", "y"].join(".");
+    assert!(is_sealed(&dressed) && !could_be_ciphertext(&dressed));
+    let mut object =
+        json!({"password": dressed, "box": {"inner": dressed}, "real": real}).as_object().unwrap().clone();
+    let paths = ["password".to_owned(), "box".to_owned()];
+    assert_eq!(seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap(), Ok(()));
+    assert!(object["password"].as_str().is_some_and(could_be_ciphertext), "sealed now");
+    // Real ciphertext is still sealed already.
+    let again = seal_paths::<()>(&mut object, &["real".to_owned()], keys.sealing_key(), || Ok(IV)).unwrap();
+    assert_eq!(again, Err(SealPathError::AlreadySealed("real".into())));
+    // Opened, each is the text it was (not opened again as a JWE that is none).
+    assert!(open_all(&mut object, &keys).unwrap().is_empty());
+    assert_eq!(
+        Value::Object(object),
+        json!({"password": dressed, "box": {"inner": dressed}, "real": "hunter2"})
+    );
+}
+
+#[test]
 fn open_all_holds_an_opened_value_to_the_depth_a_document_may_have_where_it_sits() {
     // Each part deep enough alone: `get --unseal` printed 121 levels, which `set` refused
     // (bb93 F1).
