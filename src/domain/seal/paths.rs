@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::{IV_BYTES, Key, KeySet, OpenError, could_be_ciphertext, open_if_sealed, seal};
-use crate::domain::value_path::{push_index, push_key, quoted_key};
+use crate::domain::value_path::{push_index, push_key, quoted_key, shown_path};
 
 /// One step of a path in the lint's style: `.key` or `[index]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,30 +14,32 @@ enum Step {
     Index(usize),
 }
 
-/// Why a path of `--seal` cannot be sealed.
+/// Why a path of `--seal` cannot be sealed. Paths are said cut as every message cuts them
+/// (a 100 KB path made a 100 KB line: bb93 F6).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SealPathError {
     /// An empty path was said as nothing at all (`: no such value`: bb77 F8).
-    #[error("{}: no such value in the document", if .0.is_empty() { "the empty path \"\"" } else { .0.as_str() })]
+    #[error("{}: no such value in the document", if .0.is_empty() { "the empty path \"\"".into() } else { shown_path(.0) })]
     NotFound(String),
-    #[error("{0}: already sealed")]
+    #[error("{}: already sealed", shown_path(.0))]
     AlreadySealed(String),
     /// Sealed over a sealed value, the inner one came out of `get --unseal` still sealed:
     /// seal the values beside it instead (bb12).
-    #[error("{0}: holds the sealed value {1}; seal the values beside it one by one instead")]
+    #[error("{}: holds the sealed value {}; seal the values beside it one by one instead", shown_path(.0), shown_path(.1))]
     HoldsSealed(String, String),
     /// `{"billing": {"taxId": …}, "billing.taxId": …}`: sealing the one the longest key gives
     /// would leave the other in clear while the command said it was sealed.
     #[error(
-        "{0}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value): quote a key to name one of them — `[\"a.b\"].c` the key with the dot, `a[\"b\"].c` the nested value; nothing was sealed"
+        "{}: names more than one value (a key with a dot or a bracket in it spells the same path as a nested value): quote a key to name one of them — `[\"a.b\"].c` the key with the dot, `a[\"b\"].c` the nested value; nothing was sealed",
+        shown_path(.0)
     )]
     Ambiguous(String),
     /// `--seal a a`: the second was told "already sealed", of a value the input has in clear
     /// (the paths were sealed one after another: bb14 L16).
-    #[error("{0}: named twice; nothing was sealed")]
+    #[error("{}: named twice; nothing was sealed", shown_path(.0))]
     Twice(String),
     /// `--seal b b.c`: the second was told "no such value", sealed away inside the first.
-    #[error("{0}: is inside {1}, which is named too: seal one of them; nothing was sealed")]
+    #[error("{}: is inside {}, which is named too: seal one of them; nothing was sealed", shown_path(.0), shown_path(.1))]
     Inside(String, String),
 }
 
@@ -222,7 +224,7 @@ pub fn sealed_inside(value: &Value, path: &str) -> Option<String> {
 
 /// A sealed value that could not be opened, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("cannot open {path}: {error}")]
+#[error("cannot open {}: {error}", shown_path(path))]
 pub struct CannotOpen {
     pub path: String,
     pub error: OpenError,

@@ -648,3 +648,27 @@ fn value_under_a_text_with_a_missing_value_is_none_as_for_any_text_that_is_not_j
 
 mod damaged;
 mod key_files;
+
+#[test]
+fn a_long_path_is_said_cut_in_every_seal_message() {
+    // A 100 KB path made a 100 KB line (bb93 F6).
+    let keys = set(vec![key("k", 1)]);
+    let long = "k".repeat(5_000);
+    let sealed = seal(&json!(1), keys.sealing_key(), IV);
+    let mut object = json!({ long.clone(): sealed }).as_object().unwrap().clone();
+    let cut = format!("{}… (a path of 5000 characters)", "k".repeat(200));
+    for (paths, said) in [
+        (vec![long.clone()], format!("{cut}: already sealed")),
+        (
+            vec![format!("{long}x")],
+            format!("{}… (a path of 5001 characters): no such value in the document", "k".repeat(200)),
+        ),
+    ] {
+        let error =
+            seal_paths::<()>(&mut object, &paths, keys.sealing_key(), || Ok(IV)).unwrap().unwrap_err();
+        assert_eq!(error.to_string(), said);
+    }
+    let other = set(vec![key("k", 2)]);
+    let error = open_all(&mut object, &other).unwrap_err().to_string();
+    assert!(error.starts_with(&format!("cannot open {cut}: ")) && error.len() < 600, "{error}");
+}
