@@ -84,6 +84,9 @@ pub enum KeyFileError {
     NotOct { which: String, found: String },
     #[error("{which} has no \"k\" (the key's bytes, base64url)")]
     NoK { which: String },
+    /// `"k": 12345` was said to be no `k` at all (bb93 F7).
+    #[error("{which} has \"k\" {found}, not a string (the key's bytes, base64url)")]
+    KNotAString { which: String, found: String },
     #[error("{which}: \"k\" is not base64url without padding")]
     KNotBase64 { which: String },
     #[error("{which} is {bits} bits long; A256GCM needs a 256-bit key")]
@@ -102,6 +105,8 @@ pub enum KeyFileError {
     WrongAlg { which: String, found: String },
     #[error("{which} has no \"kid\" (sealed values name their key by it)")]
     NoKid { which: String },
+    #[error("{which} has \"kid\" {found}, not a name (sealed values name their key by it)")]
+    KidNotAName { which: String, found: String },
     /// A key marked for signing: custodian would seal with it, and a backend's JOSE library
     /// (joserfc) refuses to open what it sealed (bb67 F2).
     #[error(
@@ -191,8 +196,12 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
             return Err(KeyFileError::WrongKeyOps { which: which.to_owned(), found: shown(ops) });
         }
     }
-    let Some(Value::String(k)) = jwk.get("k") else {
-        return Err(KeyFileError::NoK { which: which.to_owned() });
+    let k = match jwk.get("k") {
+        Some(Value::String(k)) => k,
+        Some(other) => {
+            return Err(KeyFileError::KNotAString { which: which.to_owned(), found: shown(other) });
+        }
+        None => return Err(KeyFileError::NoK { which: which.to_owned() }),
     };
     let bytes =
         URL_SAFE_NO_PAD.decode(k).map_err(|_| KeyFileError::KNotBase64 { which: which.to_owned() })?;
@@ -211,7 +220,10 @@ fn key_from_jwk(jwk: &Map<String, Value>, which: &str) -> Result<Key, KeyFileErr
     }
     let kid = match jwk.get("kid") {
         Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
-        _ => return Err(KeyFileError::NoKid { which: which.to_owned() }),
+        None => return Err(KeyFileError::NoKid { which: which.to_owned() }),
+        Some(other) => {
+            return Err(KeyFileError::KidNotAName { which: which.to_owned(), found: shown(other) });
+        }
     };
     Ok(Key::new(kid, bytes))
 }

@@ -84,6 +84,12 @@ pub enum OpenError {
         "the tag does not match — the value was changed, or the key is wrong (another key under the same kid?)"
     )]
     TagMismatch,
+    /// A value that names no kid is tried with every key: "the key is wrong (another key under
+    /// the same kid?)" said of it sent the operator to look for a kid it has not (bb93 F7).
+    #[error(
+        "no key of the key file opens it: it names no kid, and each of the {keys} keys was tried — the value was changed, or sealed with a key the file does not have"
+    )]
+    NoKeyOpensIt { keys: usize },
     #[error("the plaintext is not JSON text")]
     PlaintextNotJson,
     /// serde_json keeps the last of two; a backend in another language may take the first.
@@ -175,7 +181,7 @@ fn decrypt(compact: Compact<'_>, keys: &KeySet) -> Result<Value, OpenError> {
                 let mut buffer = ciphertext.clone();
                 key.cipher().decrypt_in_place_detached(nonce, aad, &mut buffer, tag).ok().map(|()| buffer)
             })
-            .ok_or(OpenError::TagMismatch)?,
+            .ok_or(OpenError::NoKeyOpensIt { keys: keys.keys.len() })?,
     };
     let mut plaintext = plaintext;
     let opened = std::str::from_utf8(&plaintext).map_err(|_| OpenError::PlaintextNotJson).and_then(|text| {

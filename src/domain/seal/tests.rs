@@ -125,7 +125,7 @@ fn a_value_without_a_kid_is_tried_with_every_key() {
     // The header is authenticated, so the forged one fails with every key...
     assert_eq!(
         open(&without_kid, &set(vec![key("first", 1), key("second", 2)])),
-        Err(OpenError::TagMismatch)
+        Err(OpenError::NoKeyOpensIt { keys: 2 })
     );
     // ...while one sealed without a kid opens with whichever key made it.
     let keys = set(vec![key("first", 1), key("second", 2)]);
@@ -599,9 +599,20 @@ fn a_jwk_must_say_alg_dir_if_it_says_an_alg_and_have_a_kid_that_is_not_empty() {
         parse(r#","kid":"a","alg":"A256GCM""#).unwrap_err(),
         KeyFileError::WrongAlg { which: "the key".into(), found: "\"A256GCM\"".into() }
     );
-    for kid in [r#","kid":"""#, "", r#","kid":7"#] {
-        assert_eq!(parse(kid).unwrap_err(), KeyFileError::NoKid { which: "the key".into() }, "{kid}");
+    assert_eq!(parse("").unwrap_err(), KeyFileError::NoKid { which: "the key".into() });
+    // A kid that is there but no name is said as what it is (`"kid": 5` was "has no kid": bb93 F7).
+    for (kid, found) in [(r#","kid":"""#, "\"\""), (r#","kid":7"#, "7")] {
+        let error = parse(kid).unwrap_err();
+        assert_eq!(
+            error,
+            KeyFileError::KidNotAName { which: "the key".into(), found: found.into() },
+            "{kid}"
+        );
     }
+    assert_eq!(
+        KeySet::parse(r#"{"kty":"oct","k":12345,"kid":"a"}"#).unwrap_err().to_string(),
+        "the key has \"k\" 12345, not a string (the key's bytes, base64url)"
+    );
 }
 
 #[test]
