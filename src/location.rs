@@ -314,7 +314,11 @@ mod tests {
         assert_eq!(ensure_private_dir(&dir).is_ok(), is_private_group(gid), "gid {gid}");
         if my_uid() == 0 {
             std::os::unix::fs::chown(&dir, None, Some(12345)).unwrap();
-            assert!(ensure_private_dir(&dir).unwrap_err().to_string().contains("by its group (mode 0770)"));
+            assert!(
+                ensure_private_dir(&dir).unwrap_err().to_string().contains(
+                    "by its group (gid 12345, mode 0770), which is not yours alone: `chmod g-w` it"
+                )
+            );
         }
     }
 
