@@ -2545,6 +2545,63 @@ fn a_write_after_the_file_was_replaced_under_the_open_store_is_refused_and_write
     assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
 }
 
+/// The id of the last commit a redb file's header records (its two commit slots, at 64 and
+/// 192, hold it at byte 104).
+fn last_commit_id(path: &std::path::Path) -> u64 {
+    let header = std::fs::read(path).expect("read");
+    [64, 192]
+        .iter()
+        .map(|at| u64::from_le_bytes(header[at + 104..at + 112].try_into().unwrap()))
+        .max()
+        .unwrap()
+}
+
+/// bb94 F1: a backup copied over the file in place (`cp backup users.redb` keeps the inode)
+/// whose last commit has the id of the one the open store served: redb kept serving its cached
+/// pages, and the next save wrote its own view over the copy — users listed twice, others gone,
+/// a file no compaction takes. Refused as a file replaced, and nothing written.
+#[test]
+fn a_file_copied_over_in_place_under_the_same_commit_id_is_refused_as_replaced() {
+    let (dir, path, store) = empty_db();
+    import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import");
+    let theirs = dir.path().join("theirs.redb");
+    std::fs::copy(&path, &theirs).expect("copy");
+    let other = RedbStore::open(&theirs, OpenOptions::default()).expect("open the copy");
+    let document = |text: &str| CustomData::parse(text).expect("document");
+    other
+        .replace_custom_data("u1", &document(r#"{"theirs": true}"#), None, &importer())
+        .expect("saved there");
+    store.replace_custom_data("u1", &document(r#"{"mine": 1}"#), None, &importer()).expect("saved here");
+    // As many commits on each side: the same last id, other pages (each save a new document,
+    // or it commits nothing; closing the copy's store commits once more).
+    for n in 0..20 {
+        let (behind, file) = match (last_commit_id(&theirs) + 1).cmp(&last_commit_id(&path)) {
+            std::cmp::Ordering::Less => (&other, "there"),
+            std::cmp::Ordering::Greater => (&store, "here"),
+            std::cmp::Ordering::Equal => break,
+        };
+        let text = format!(r#"{{"n": {n}}}"#);
+        behind.replace_custom_data("u2", &document(&text), None, &importer()).expect(file);
+    }
+    drop(other);
+    assert_eq!(last_commit_id(&path), last_commit_id(&theirs));
+    let copied = std::fs::read(&theirs).expect("read");
+    std::fs::write(&path, &copied).expect("copied over in place");
+    let error = store.still_at_its_path().expect_err("noticed");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+    let error = store
+        .replace_custom_data("u1", &document(r#"{"lost": true}"#), None, &importer())
+        .expect_err("refused");
+    assert!(matches!(error, StoreError::FileReplaced { .. }), "{error:?}");
+    drop(store);
+    assert!(
+        std::fs::read(&path).expect("read") == copied,
+        "nothing written over the copy, also at the close"
+    );
+    let reopened = RedbStore::open(&path, OpenOptions::default()).expect("open the file there now");
+    assert_eq!(reopened.custom_data("u1").expect("read").text, "{\n  \"theirs\": true\n}");
+}
+
 /// The users a search selects are visited from one snapshot, every step of the search: a user
 /// renamed meanwhile to sort after the step being read was visited twice (a patch's dry run
 /// counted 62,500 matches among 50,000 users while an upsert renamed half of them: bb64 F2).

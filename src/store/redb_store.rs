@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 mod batch;
+mod commit_mark;
 mod errors;
 mod import;
 mod journal;
@@ -120,6 +121,9 @@ pub struct RedbStore {
     /// that the path still names it. A file replaced under a running editor (a restore with
     /// `cp` and `mv`) would otherwise take saves into a deleted file that nobody reads.
     opened_file: Option<(u64, u64)>,
+    /// The file's last commit as its header recorded it when last looked at: a file copied
+    /// over in place keeps its inode ([`commit_mark`]).
+    commit_seen: commit_mark::LastCommitSeen,
     /// [`UserStore::hold_writes_to_schema`]: `Some(seen)` once held.
     schema_hold: super::schema_hold::SchemaHold,
     /// [`UserStore::pin_reads`]: the snapshot every read takes while set.

@@ -109,6 +109,7 @@ impl RedbStore {
             opened_at: Instant::now(),
             open_waited: Duration::ZERO,
             opened_file: file_identity(path),
+            commit_seen: super::commit_mark::LastCommitSeen::at_open(path),
             pinned: Default::default(),
             schema_hold: Default::default(),
         })
@@ -200,6 +201,7 @@ impl RedbStore {
             opened_at,
             open_waited,
             opened_file: file_identity(path),
+            commit_seen: super::commit_mark::LastCommitSeen::at_open(path),
             pinned: Default::default(),
             schema_hold: Default::default(),
         };
@@ -472,6 +474,15 @@ impl RedbStore {
 /// once. When that fails too (the disk still full), the next read-write open repairs it.
 impl Drop for RedbStore {
     fn drop(&mut self) {
+        // A file copied over in place: redb's close writes what it holds of the file it opened
+        // (its allocator state, a header) over the copy. Left unclosed; the process's end lets
+        // its locks go (bb94 F1).
+        if self.opened_file.is_some() && self.commit_seen.copied_over(&self.path) {
+            tracing::warn!(path = %self.path.display(), "copied over in place: left unclosed, nothing written to it");
+            let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::forget(std::mem::replace(handle, Handle::Closed));
+            return;
+        }
         let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         let failed = match &*handle {
             Handle::ReadWrite(db) => db.begin_read().is_err_and(|e| met_an_io_error(&e)),

@@ -118,13 +118,16 @@ impl RedbStore {
     pub(super) fn commit(&self, tx: WriteTransaction) -> Result<(), StoreError> {
         self.not_replaced()?;
         tx.commit()?;
+        self.commit_seen.committed(&self.path);
         Ok(())
     }
 
     /// [`StoreError::FileReplaced`] when the path no longer names the file opened (replaced by
-    /// a restore, or removed, meanwhile).
+    /// a restore, or removed, meanwhile), or the file was copied over in place (bb94 F1).
     pub(super) fn not_replaced(&self) -> Result<(), StoreError> {
-        if self.opened_file.is_some() && file_identity(&self.path) != self.opened_file {
+        if self.opened_file.is_some()
+            && (file_identity(&self.path) != self.opened_file || self.commit_seen.copied_over(&self.path))
+        {
             return Err(StoreError::FileReplaced { path: self.path.display().to_string() });
         }
         Ok(())
