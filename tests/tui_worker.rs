@@ -888,6 +888,44 @@ fn an_export_under_way_tells_the_screen_how_far_it_has_come_and_still_answers_on
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 9_200);
 }
 
+/// bb96 F1: `q` during a `:export` waits for it (up to 30 s), and the count on the screen stood
+/// still all that time, a working export looking like a stuck one: the way out draws the
+/// answers as they come.
+#[test]
+fn the_way_out_shows_an_export_going_on_until_it_ends() {
+    let mut session = Session::new();
+    let mut more = custodian::domain::synthetic::SyntheticUsers::new(11, 0).take(9_000).map(Ok);
+    session.store.inner.import(&mut more, ImportMode::InsertOnly, &Author("seeder".into())).unwrap();
+    session.store.walk.arm();
+    let file = session.start_export();
+    session.store.walk.wait_until_holding();
+    session.key(Action::Quit);
+    assert!(session.state.quit);
+    let store = Arc::clone(&session.store);
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        store.walk.release();
+    });
+    let mut drawn: Vec<String> = Vec::new();
+    let runtime = session.runtime.take().unwrap();
+    let answered =
+        custodian::tui::wait_at_the_end_shown(&runtime, &mut session.state, PATIENCE, &mut |state| {
+            let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+            terminal.draw(|frame| view::render(frame, state, &Theme::colour())).unwrap();
+            let buffer = terminal.backend().buffer();
+            drawn.push((0..120).map(|x| buffer[(x, 38)].symbol().to_owned()).collect());
+        });
+    session.runtime = Some(runtime);
+    releaser.join().unwrap();
+    assert!(answered);
+    assert!(
+        drawn.iter().any(|line| line.contains("quitting once the export") && line.contains("/9,200 read")),
+        "{drawn:#?}"
+    );
+    let last = drawn.last().expect("frames drawn while the way out waited");
+    assert!(last.contains(&format!("exported 9,200 users to {}", file.display())), "{last}");
+}
+
 /// bb78 F1: `q` while a search step waited on a link gone silent: the way out joined the
 /// scanner for good, deaf to every signal, on a blank terminal. It waits as long as for a read
 /// on the way, then leaves the thread to end with the process.

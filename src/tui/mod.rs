@@ -12,6 +12,7 @@ pub mod help_layout;
 pub mod keymap;
 pub mod layout;
 pub mod lean_backend;
+pub mod messages_layout;
 mod runtime;
 pub mod terminal;
 pub mod theme;
@@ -23,5 +24,6 @@ pub mod words;
 pub use runtime::{
     Cancels, CannotShowScreen, LastDraft, Options, READS_AT_THE_END, Runtime, ScanAnswers, Scanner,
     StoreWorkers, WRITES_AT_THE_END, action_for_event, autosave_draft, osc52, perform, read_back, run,
-    run_effects, scan, take_answers, wait_at_the_end, wait_at_the_end_within, wait_for_answers,
+    run_effects, scan, take_answers, wait_at_the_end, wait_at_the_end_shown, wait_at_the_end_within,
+    wait_for_answers,
 };

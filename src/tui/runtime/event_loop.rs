@@ -378,7 +378,10 @@ impl LastDraft {
     /// [`DRAFT_EVERY`] at most. The lock removed alone let another custodian offer the draft
     /// and discard it while this one still edited (bb29 S03).
     fn draft_is_gone(&mut self, drafts: &crate::draft::Drafts) -> bool {
-        let Some(path) = &self.path else { return false };
+        // None written (the last write failed: a full disk, a directory made unwritable): tried
+        // again, not only once the text changes — freed, the disk took nothing until a key was
+        // typed, and a kill meanwhile lost the edit (bb94 F3).
+        let Some(path) = &self.path else { return true };
         if self.looked_at.elapsed() < DRAFT_EVERY {
             return false;
         }
@@ -416,7 +419,11 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
     }
     // Another editing session (a new editor) writes at once, whatever the last one wrote.
     if let Some(written) = last.as_mut().filter(|w| w.session == editor.draft_session) {
-        if written.at.is_some_and(|at| at.elapsed() < DRAFT_EVERY) {
+        // A save on its way may wait seconds for the file (another writer): what was typed
+        // since the last draft is written now, not 2 s on — a kill meanwhile lost it (bb94 F4).
+        let saving = state.pending == Some(crate::tui::app::Pending::Saving)
+            && written.generation != editor.generation;
+        if written.at.is_some_and(|at| at.elapsed() < DRAFT_EVERY) && !saving {
             return None;
         }
         if written.generation == editor.generation {
@@ -426,8 +433,11 @@ pub fn autosave_draft(runtime: &Runtime, state: &State, last: &mut Option<LastDr
             tracing::warn!(user = %editor.user_id, "the session's draft or its lock was removed while it was being edited: written again");
         }
     }
+    let failed_before = last.as_ref().is_some_and(|w| w.session == editor.draft_session && w.path.is_none());
     let result = keep_unsaved_edit(runtime, editor.snapshot());
-    if let Err(why) = &result {
+    if let Err(why) = &result
+        && !failed_before
+    {
         tracing::error!(user = %editor.user_id, %why, "the unsaved edit could not be kept as a draft");
     }
     *last = Some(LastDraft {

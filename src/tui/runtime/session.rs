@@ -325,9 +325,23 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // so, or refused and its edit kept as a draft below — never reported wrongly, never lost.
     let status_before = state.status.clone();
     state.stop_work_at_the_way_out(ended.now());
-    let answered =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wait_at_the_end(&runtime, &mut state)))
-            .unwrap_or(false);
+    // Drawn as the answers come (an export's count, a save's outcome), unless the terminal
+    // is gone (a hang-up): the way out may take up to 30 s.
+    let hung_up = ended.now();
+    let mut shown = |state: &State| {
+        if !hung_up {
+            let _ = terminal::draw(&mut terminal, |frame| view::render(frame, state, &theme));
+        }
+    };
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        super::workers::wait_at_the_end_shown(
+            &runtime,
+            &mut state,
+            super::workers::WRITES_AT_THE_END,
+            &mut shown,
+        )
+    }))
+    .unwrap_or(false);
     let restored = terminal::leave().context("cannot restore the terminal");
     terminal::forget(terminal);
     // Whatever ended the session, an edit that was not saved is kept; one whose changes were

@@ -171,9 +171,8 @@ impl Lane {
                     None
                 } else {
                     let tell = |action| send(Some(action), false);
-                    crate::crash::catch(|| perform_telling(&runtime, effect, &tell)).unwrap_or_else(
-                        |panicked| Some(Action::StoreFailed { message: panicked.to_string() }),
-                    )
+                    crate::crash::catch(|| perform_telling(&runtime, effect, &tell))
+                        .unwrap_or_else(|panicked| Some(panicked_answer(&panicked)))
                 };
                 send(answer, true);
             }
@@ -187,6 +186,19 @@ impl Lane {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A store call that panicked: inside redb, reading a file cut short or damaged under the
+/// screen, that is a damaged file, and the screen turns read-only as for one a read refused —
+/// it said so on the status line only, and the way out asked to throw the edit away, its `y`
+/// removing the draft (bb94 F2).
+fn panicked_answer(panicked: &crate::crash::Panicked) -> Action {
+    let message = panicked.to_string();
+    if panicked.in_database_library {
+        Action::WritesRefused { why: crate::tui::app::ReadOnly::FileDamaged, message }
+    } else {
+        Action::StoreFailed { message }
     }
 }
 
@@ -336,16 +348,25 @@ pub(super) fn take_answers_on(
 /// the answers as they come; whether all were. (The way out uses it, so a save asked for is
 /// answered before custodian leaves; tests use it to wait for answers.)
 pub fn wait_for_answers(runtime: &Runtime, state: &mut State, timeout: Duration) -> bool {
-    wait_for_answers_while(runtime, state, timeout, false)
+    wait_for_answers_while(runtime, state, timeout, false, &mut |_| {})
 }
 
 /// [`wait_for_answers`], returning early (not all answered) once no write is out when
 /// `writing` was (the caller then gives the reads left their own time).
-fn wait_for_answers_while(runtime: &Runtime, state: &mut State, timeout: Duration, writing: bool) -> bool {
+/// `shown` is given the state after each round of answers (the way out draws it).
+fn wait_for_answers_while(
+    runtime: &Runtime,
+    state: &mut State,
+    timeout: Duration,
+    writing: bool,
+    shown: &mut dyn FnMut(&State),
+) -> bool {
     let Some(workers) = &runtime.workers else { return true };
     let deadline = Instant::now() + timeout;
     loop {
-        take_answers(runtime, state);
+        if take_answers(runtime, state) {
+            shown(state);
+        }
         if !workers.busy() {
             return true;
         }
@@ -380,6 +401,18 @@ pub fn wait_at_the_end(runtime: &Runtime, state: &mut State) -> bool {
 /// [`wait_at_the_end`] with `writes` for [`WRITES_AT_THE_END`] (tests wait less).
 #[doc(hidden)]
 pub fn wait_at_the_end_within(runtime: &Runtime, state: &mut State, writes: Duration) -> bool {
+    wait_at_the_end_shown(runtime, state, writes, &mut |_| {})
+}
+
+/// [`wait_at_the_end_within`] that gives `shown` the state as each answer changes it: the
+/// screen drawn meanwhile, an export's count goes on (it stood still for the 30 s a quit
+/// waits: bb96 F1).
+pub fn wait_at_the_end_shown(
+    runtime: &Runtime,
+    state: &mut State,
+    writes: Duration,
+    shown: &mut dyn FnMut(&State),
+) -> bool {
     let started = Instant::now();
     let mut writes_at_the_end = writes;
     let mut exports_stopped = false;
@@ -391,7 +424,7 @@ pub fn wait_at_the_end_within(runtime: &Runtime, state: &mut State, writes: Dura
             } else {
                 writes_at_the_end.saturating_sub(started.elapsed()).max(READS_AT_THE_END)
             };
-            return wait_for_answers(runtime, state, reads);
+            return wait_for_answers_while(runtime, state, reads, false, shown);
         }
         let mut left = writes_at_the_end.saturating_sub(started.elapsed());
         if left.is_zero() && !exports_stopped && runtime.workers.as_ref().is_some_and(StoreWorkers::exporting)
@@ -408,7 +441,7 @@ pub fn wait_at_the_end_within(runtime: &Runtime, state: &mut State, writes: Dura
             return false;
         }
         // Back here once the writes are answered, with reads still out.
-        if wait_for_answers_while(runtime, state, left, true) {
+        if wait_for_answers_while(runtime, state, left, true, shown) {
             return true;
         }
     }
@@ -445,6 +478,24 @@ pub(super) fn next_ticket(runtime: &Runtime) -> u64 {
 mod tests {
     use super::*;
     use crate::tui::app::{SchemaSource, SharedShape, StopFlag};
+
+    /// A store call that panicked inside redb (a file cut short under the screen) turns the
+    /// screen read-only as a damaged file; a panic elsewhere stays a failure said (bb94 F2).
+    #[test]
+    fn a_panic_inside_redb_is_a_damaged_file_and_one_elsewhere_a_failure() {
+        let panicked = |in_database_library| crate::crash::Panicked {
+            message: "index out of bounds".into(),
+            location: "x.rs:1".into(),
+            in_database_library,
+        };
+        match panicked_answer(&panicked(true)) {
+            Action::WritesRefused { why: crate::tui::app::ReadOnly::FileDamaged, message } => {
+                assert!(message.starts_with("the database file is damaged"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(panicked_answer(&panicked(false)), Action::StoreFailed { .. }));
+    }
 
     /// A confirmed `:patch` goes on the write lane as a batch: the status line says
     /// `applying…` and the save's watchdog leaves it alone (it was a save: `saving…`, and at
