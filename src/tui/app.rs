@@ -17,6 +17,7 @@ mod filter;
 mod find;
 mod help;
 mod history;
+mod indent;
 mod jump;
 mod list;
 mod messages;
@@ -147,6 +148,8 @@ pub struct State {
     /// The last messages said, oldest first, for `:messages`.
     pub said: VecDeque<String>,
     pub messages_open: bool,
+    /// How many rows `:messages` is scrolled back from the newest.
+    pub messages_back: u16,
     /// `i`'s overlay of the selected user, while open.
     pub whole_user: Option<WholeUserView>,
     /// `r` was pressed: what the list showed then, to say what the refresh changed.
@@ -223,6 +226,7 @@ impl State {
             help_scroll: 0,
             said: VecDeque::new(),
             messages_open: false,
+            messages_back: 0,
             whole_user: None,
             refreshing: None,
             filtering: false,
@@ -548,6 +552,12 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         ToggleHelp => state.toggle_help(),
         OpenMessages => {
             state.messages_open = true;
+            state.messages_back = 0;
+            Vec::new()
+        }
+        ScrollMessages(rows) => {
+            let most = crate::tui::messages_layout::max_back(&state.said, state.width, state.height);
+            state.messages_back = state.messages_back.saturating_add_signed(rows).min(most);
             Vec::new()
         }
         ScrollHelp(lines) => state.scroll_help(lines),

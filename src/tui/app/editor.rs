@@ -307,52 +307,6 @@ impl Editor {
         &line[..end]
     }
 
-    /// `Enter` as in a JSON editor: the new line keeps the indentation of this one, one level
-    /// (two spaces) more after an opening `{` or `[`. (A bracketed paste is inserted as it is.)
-    pub(super) fn new_line_indented(&mut self) -> bool {
-        let before = self.before_cursor();
-        let indent: String = before.chars().take_while(|c| *c == ' ').collect();
-        let opens = matches!(before.trim_end().chars().last(), Some('{' | '['));
-        self.textarea.insert_newline();
-        self.textarea.insert_str(if opens { format!("{indent}  ") } else { indent });
-        true
-    }
-
-    /// A closing `}`/`]` typed on a line holding only indentation takes one level off it.
-    /// Takes up to one level (two spaces) of indentation off the cursor's line, or off every
-    /// line of the selection, the cursor staying by the text it was at.
-    fn dedent_line(&mut self) -> bool {
-        let cursor = self.textarea.cursor();
-        let (row, column) = (cursor.0, cursor.1);
-        let rows = self.textarea.selection_range().map_or(row..=row, |(from, to)| from.0..=to.0);
-        self.textarea.cancel_selection();
-        let (mut off_cursor_line, mut changed) = (0, false);
-        for at in rows {
-            let Some(line) = self.textarea.lines().get(at) else { break };
-            let off = line.chars().take(2).take_while(|c| *c == ' ').count();
-            if off > 0 {
-                self.textarea.move_cursor(CursorMove::Jump(at, 0));
-                changed |= self.textarea.delete_str(off);
-            }
-            if at == row {
-                off_cursor_line = off;
-            }
-        }
-        self.textarea.move_cursor(CursorMove::Jump(row, column.saturating_sub(off_cursor_line)));
-        changed
-    }
-
-    pub(super) fn close_dedented(&mut self, close: char) -> bool {
-        let before = self.before_cursor();
-        if !before.is_empty() && before.chars().all(|c| c == ' ') {
-            for _ in 0..before.len().min(2) {
-                self.textarea.delete_char();
-            }
-        }
-        self.textarea.insert_char(close);
-        true
-    }
-
     pub fn text(&self) -> String {
         self.textarea.lines().join("\n")
     }
