@@ -203,3 +203,17 @@ fn the_selected_entry_is_shown_whole_with_its_batch_at_80_columns() {
         "no row has room for it:\n{shown}"
     );
 }
+
+/// A journal of one entry said `1 entries` (bb96 F5).
+#[test]
+fn a_journal_of_one_entry_says_one_entry() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartCommand);
+    for c in "changes".chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    act(&store, &mut state, Action::RunCommand);
+    let shown = screen(&state, 120, 40);
+    assert!(shown.contains("1 entry: the start of the journal"), "{shown}");
+}

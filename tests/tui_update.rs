@@ -1549,6 +1549,40 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
     assert!(line.contains("edit NOT kept on disk"), "{line}");
 }
 
+/// A draft that could not be written is tried again once the disk takes it, not only when the
+/// text changes: freed, the disk took nothing until a key was typed, and a kill -9 meanwhile
+/// lost the edit (bb94 F3).
+#[test]
+fn a_draft_that_could_not_be_written_is_written_once_the_disk_takes_it() {
+    let (dir, store) = demo_store();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let runtime = custodian::tui::Runtime {
+        store: &store,
+        drafts: Drafts::at(blocker.join("drafts")),
+        database: database(&store),
+        scanner: None,
+        workers: None,
+        checker: None,
+    };
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    type_text(&store, &mut state, " ");
+    let mut last = None;
+    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("an answer");
+    assert!(matches!(answer, Action::Autosaved(Err(_))), "{answer:?}");
+    act(&store, &mut state, answer);
+    // The way is free again; no key typed since.
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("tried again");
+    assert!(matches!(answer, Action::Autosaved(Ok(_))), "{answer:?}");
+    act(&store, &mut state, answer);
+    assert_eq!(state.status.as_ref().unwrap().text, "your edit is kept in a draft again");
+    assert_eq!(Drafts::at(blocker.join("drafts")).for_database(&database(&store)).drafts.len(), 1);
+}
+
 /// Row 38 of [`whole_screen`]: the status line.
 fn status_line(state: &custodian::tui::app::State) -> String {
     whole_screen(state).lines().nth(38).unwrap_or_default().to_owned()
@@ -1836,6 +1870,19 @@ fn ordinary_preferences_save_without_a_question() {
 
 use custodian::store::StoredDocument;
 use custodian::tui::app::{CLIPBOARD_LIMIT, State};
+
+/// A jump to a user imported from outside since the list was counted: the title said the old
+/// count over the new list, and the next `r` called users on screen new (bb96 F8).
+#[test]
+fn a_jump_to_a_user_added_since_the_count_counts_the_list_again() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let before = state.list.total;
+    support::import_records(&store, "{\"id\":\"zz1\",\"username\":\"zz-new\"}\n");
+    run_command(&store, &mut state, "user zz-new");
+    assert_eq!(selected_handle(&state), "zz-new");
+    assert_eq!(state.list.total, before + 1);
+}
 
 fn run_command(store: &RedbStore, state: &mut State, line: &str) {
     act(store, state, Action::StartCommand);
@@ -3908,6 +3955,44 @@ fn f2_reads_the_messages_whole_from_the_editor_and_esc_goes_back_to_the_edit() {
     assert_eq!(state.mode(), Mode::Messages, "and from the list");
 }
 
+/// `:messages` at 80×24 showed the newest ten of its fifty and did not scroll (bb96 F3).
+#[test]
+fn messages_scroll_back_to_the_oldest_and_forward_to_the_newest() {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 80, 24);
+    state.said = (1..=50).map(|n| format!("message {n:02}: {}", "words ".repeat(n % 7))).collect();
+    let screen = |state: &State| {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        let theme = custodian::tui::theme::Theme::colour();
+        terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..24)
+            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>() + "\n")
+            .collect::<String>()
+    };
+    press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
+    let newest = screen(&state);
+    assert!(newest.contains("message 50") && !newest.contains("message 01"), "{newest}");
+    assert!(newest.contains("↑/k PgUp older"), "{newest}");
+    press_bound(&store, &mut state, char_key('g'));
+    let oldest = screen(&state);
+    assert!(oldest.contains("message 01") && !oldest.contains("message 50"), "{oldest}");
+    assert!(oldest.contains("the oldest"), "{oldest}");
+    // Past the oldest it stays there: one `j` is one row newer.
+    press_bound(&store, &mut state, char_key('k'));
+    let back = state.messages_back;
+    press_bound(&store, &mut state, char_key('j'));
+    assert_eq!(state.messages_back, back - 1);
+    press_bound(&store, &mut state, key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(screen(&state), newest);
+    // Opened again, it is on the newest.
+    press_bound(&store, &mut state, char_key('g'));
+    press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
+    press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
+    assert_eq!(state.messages_back, 0);
+}
+
 /// bb16 L11: keys that run past the loaded rows faster than rows come each ask for rows again,
 /// and only the newest read is answered; each asked to move by its own key alone, so 300 `j`
 /// in one burst landed on row 219. The newest read carries every move asked since.
@@ -4279,6 +4364,26 @@ fn admin_edited_and_autosaved(
     type_text(store, &mut state, " ");
     custodian::tui::autosave_draft(runtime, &state, &mut last).expect("written");
     (state, last)
+}
+
+/// Text typed within 2 s of Ctrl-S was in memory only while the save waited for the file (a
+/// colleague's write holding it): a kill -9 then lost it (bb94 F4). A save on its way writes
+/// the draft at once.
+#[test]
+fn what_was_typed_before_a_save_is_in_the_draft_while_the_save_waits() {
+    let (dir, store) = demo_store();
+    let runtime = support::runtime(&store);
+    let drafts = drafts_of(&dir);
+    let (mut state, mut last) = admin_edited_and_autosaved(&store, &runtime);
+    type_text(&store, &mut state, "zq");
+    assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none(), "within 2 s of the last");
+    state.pending = Some(custodian::tui::app::Pending::Saving);
+    custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("written at once");
+    let kept = drafts.for_database(&database(&store)).drafts;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].text, state.editor.as_ref().unwrap().text(), "what was typed last is on disk");
+    // Written once: the next look waits its 2 s again.
+    assert!(custodian::tui::autosave_draft(&runtime, &state, &mut last).is_none());
 }
 
 #[test]
@@ -4975,4 +5080,16 @@ fn a_user_found_after_an_editor_opened_leaves_the_list_on_the_user_being_edited(
         said.starts_with(&format!("not moved to {}: the editor opened on admin first", other.user.handle())),
         "{said}"
     );
+}
+
+/// `Tab` with no one listed said `no customData loaded yet`, where every other key says `no user
+/// selected` (bb96 F6).
+#[test]
+fn tab_with_no_user_listed_says_no_user_selected() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    support::filtered_to(&store, &mut state, "no-such-user-anywhere");
+    assert!(state.list.selected_entry().is_none());
+    act(&store, &mut state, Action::FocusTree);
+    assert_eq!(status_text(&state), "no user selected");
 }

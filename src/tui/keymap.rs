@@ -599,6 +599,32 @@ pub const BINDINGS: &[Binding] = &[
         Some("close"),
         || { Action::Cancel }
     ),
+    bind!(MESSAGES, [(KeyCode::Up, NONE), (KeyCode::Char('k'), NONE)], "older messages", None, || {
+        Action::ScrollMessages(1)
+    }),
+    bind!(MESSAGES, [(KeyCode::Down, NONE), (KeyCode::Char('j'), NONE)], "newer messages", None, || {
+        Action::ScrollMessages(-1)
+    }),
+    bind!(MESSAGES, [(KeyCode::PageUp, NONE)], "a page of older messages", None, || Action::ScrollMessages(
+        10
+    )),
+    bind!(
+        MESSAGES,
+        [(KeyCode::PageDown, NONE), (KeyCode::Char(' '), NONE)],
+        "a page of newer messages",
+        None,
+        || { Action::ScrollMessages(-10) }
+    ),
+    bind!(MESSAGES, [(KeyCode::Home, NONE), (KeyCode::Char('g'), NONE)], "the oldest", None, || {
+        Action::ScrollMessages(i16::MAX)
+    }),
+    bind!(
+        MESSAGES,
+        [(KeyCode::End, NONE), (KeyCode::Char('G'), SHIFT), (KeyCode::Char('G'), NONE)],
+        "the newest",
+        None,
+        || Action::ScrollMessages(i16::MIN)
+    ),
     bind!(
         HELP,
         [(KeyCode::Esc, NONE), (KeyCode::Char('?'), NONE), (KeyCode::Char('q'), NONE), (KeyCode::F(1), NONE)],

@@ -133,6 +133,8 @@ pub enum Action {
     ToggleHelp,
     /// F2 (and `:messages`): the last messages, whole — also from the editor, where `:` types.
     OpenMessages,
+    /// Scrolls `:messages` back (older) by this many rows, forward when negative.
+    ScrollMessages(i16),
     /// `i`: the selected user whole, in an overlay; scroll it by rows or by a page.
     OpenWholeUser,
     ScrollWholeUser(i16),

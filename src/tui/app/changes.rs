@@ -304,5 +304,14 @@ mod tests {
         assert_eq!(effects, [Effect::FindUser { query: "id:u1".into() }]);
         assert_eq!(state.mode(), Mode::Browse);
         assert_eq!(state.changes.jump, Some(("u1".to_owned(), 2)));
+        // `Enter Enter` typed at once: the second, meant for the history (restore), waited for
+        // the jump and opened the editor on the current revision under it (bb96 F10).
+        assert!(update(&mut state, Action::OpenEditor).is_empty(), "not done, nothing asked");
+        let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert_eq!(
+            said,
+            "not done: the history of id:u1 at revision 2 (from :changes) is on its way; press the key again there"
+        );
+        assert!(state.jumping.as_ref().is_some(), "the jump goes on");
     }
 }

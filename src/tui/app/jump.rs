@@ -144,6 +144,16 @@ impl State {
             return Ok(action);
         }
         let asked = jumping.asked.clone();
+        // A jump from the journal goes to the user's history: a key typed on the way was meant
+        // for it (`Enter Enter` to restore), and waiting, it opened the editor on the current
+        // revision under the history's overlay (bb96 F10).
+        if let Some((_, revision)) = &self.changes.jump {
+            jumping.moved = moves || jumping.moved;
+            let note = format!(
+                "not done: the history of {asked} at revision {revision} (from :changes) is on its way; press the key again there"
+            );
+            return Err(self.tell(StatusKind::Error, note));
+        }
         if moves || jumping.moved {
             jumping.moved = true;
             jumping.waiting = None;

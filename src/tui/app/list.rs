@@ -544,7 +544,9 @@ impl State {
         self.user = None;
         self.document = None;
         let then = Then::Jump { id: entry.user.id.clone(), handle: entry.user.handle().to_owned() };
-        effects.push(self.load(Seek::From(entry.key), 0, then));
+        // Counted too: the list the jump reads holds users added since the last count (the title
+        // said 1,000,000 over 1,000,001 rows, and the next `r` called them new: bb96 F8).
+        effects.push(self.load_counting(Seek::From(entry.key), then));
         effects
     }
 

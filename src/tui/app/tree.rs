@@ -60,7 +60,13 @@ impl State {
     /// Gives the customData pane the focus as a folding tree of the loaded document.
     pub(super) fn focus_tree(&mut self) -> Vec<Effect> {
         let Some(document) = &self.document else {
-            self.say(StatusKind::Info, "no customData loaded yet");
+            // With no one listed, said as every other key says it (bb96 F6).
+            let said = if self.list.selected_entry().is_none() {
+                "no user selected"
+            } else {
+                "no customData loaded yet"
+            };
+            self.say(StatusKind::Info, said);
             return Vec::new();
         };
         // The tree the store worker built for this very document, when there is one.

@@ -55,12 +55,19 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ChangesView, theme: &Theme) 
     for text in selected {
         lines.push(Line::from(inert::cut_to_width(&text, usize::from(inner.width)).into_owned()));
     }
+    // Counted as everywhere else: `1 entry`, `16,119 entries` (it said `1 entries`, `16119`:
+    // bb96 F5).
+    let count = view.rows.len();
+    let entries = match count {
+        1 => "1 entry".to_owned(),
+        n => format!("{} entries", crate::domain::group_digits(n as u64)),
+    };
     let footer = if view.loading {
         "reading…".to_owned()
     } else if view.at_end {
-        format!("{} entries: the start of the journal", view.rows.len())
+        format!("{entries}: the start of the journal")
     } else {
-        format!("{} entries read; older ones are read as you go down", view.rows.len())
+        format!("{entries} read; older ones are read as you go down")
     };
     lines.push(Line::from(Span::styled(footer, theme.dim)));
     frame.render_widget(Paragraph::new(lines), inner);
