@@ -558,6 +558,37 @@ fn the_tui_shows_c1_controls_as_visible_markers() {
     }
 }
 
+/// A document nested 60 deep: the tree's lines were indented past the pane's edge, every row
+/// blank while the focus moved unseen (bb96 F2). Indentation is cut to a third of the pane.
+#[test]
+fn the_tree_of_a_deeply_nested_document_shows_its_keys_at_80_columns() {
+    let (_dir, store) = demo_store();
+    let first = store.page_after(None, 1).expect("page").remove(0).user.id;
+    let text = format!("{}{{\"leaf\": \"bottom\"}}{}", "{\"d\": ".repeat(60), "}".repeat(60));
+    let data = CustomData::parse(&text).expect("60 deep is within the limit");
+    store.replace_custom_data(&first, &data, None, &Author("tester".into())).expect("save");
+    let mut state = started(&store, 80, 24);
+    act(&store, &mut state, Action::FocusTree);
+    act(&store, &mut state, Action::TreeFoldAll(false));
+    let theme = custodian::tui::theme::Theme::plain();
+    let screen_of = |state: &State| {
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| custodian::tui::view::render(frame, state, &theme)).unwrap();
+        terminal.backend().to_string()
+    };
+    // Down to the leaf, 61 lines down: it comes into sight on the way.
+    let mut screen = screen_of(&state);
+    for _ in 0..62 {
+        act(&store, &mut state, Action::TreeMove(1));
+        screen = screen_of(&state);
+        if screen.contains("\"leaf\": \"bottom\"") {
+            break;
+        }
+    }
+    assert!(screen.contains("\"leaf\": \"bottom\""), "{screen}");
+    assert!(screen.matches("\"d\": {").count() > 5, "the levels above are there too:\n{screen}");
+}
+
 #[test]
 fn the_tree_view_marks_hidden_characters_as_the_pane_does() {
     let (_dir, store) = demo_store();

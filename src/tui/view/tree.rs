@@ -40,8 +40,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, tree: &Tree, theme: 
                 _ => Style::new(),
             };
             let key_style = colours.map_or(Style::new(), |c| Style::new().fg(c.key));
+            // Indentation cut to a third of the pane, as the diffs cut it: nested 60 deep, every
+            // line was spaces past the pane's edge and the pane blank (bb96 F2).
+            let indent = (2 * line.indent).min(usize::from(inner.width) / 3);
             let mut spans = vec![
-                Span::raw("  ".repeat(line.indent)),
+                Span::raw(" ".repeat(indent)),
                 // Keys and values are JSON text: hidden characters as the pane shows them
                 // (`\u009b`, the same JSON value), never raw.
                 Span::styled(inert::line(&inert::json(&line.key)).into_owned(), key_style),
