@@ -2217,6 +2217,11 @@ fn command_export_reads_its_file_name_as_a_shell_would() {
     assert_eq!(status_text(&state), ":export takes one file name (quote it if it has spaces)");
     run_command(&store, &mut state, &format!("export '{}", dir.path().join("c").display()));
     assert_eq!(status_text(&state), ":export: a ' quote is not closed");
+    // An empty name quoted is no name: it was told to quote it (bb96 F11); `:patch` the same.
+    run_command(&store, &mut state, "export ''");
+    assert_eq!(status_text(&state), ":export needs a file name (an empty one, '', names none)");
+    run_command(&store, &mut state, "patch ''");
+    assert_eq!(status_text(&state), ":patch needs a file name (an empty one, '', names none)");
     assert!(!dir.path().join("a").exists() && !dir.path().join("c").exists());
 }
 

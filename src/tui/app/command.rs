@@ -178,22 +178,18 @@ impl State {
                 Vec::new()
             }
             ("export", "") => self.command_not_run(input, ":export needs a file name".to_owned()),
-            ("export", argument) => match words::split(argument, self.home.as_deref()).as_deref() {
-                Ok([file]) if !file.is_empty() => {
-                    let path = std::path::PathBuf::from(file);
+            ("export", argument) => match one_file_name("export", argument, self.home.as_deref()) {
+                Ok(file) => {
+                    let path = std::path::PathBuf::from(&file);
                     self.export_under_way = Some(ExportUnderWay {
                         path: path.display().to_string(),
                         progress: None,
                         total: None,
                     });
-                    self.say(StatusKind::Info, format!("exporting to {}", crate::inert::shell_word(file)));
+                    self.say(StatusKind::Info, format!("exporting to {}", crate::inert::shell_word(&file)));
                     vec![Effect::Export { path, stop: self.exports_stop.clone() }]
                 }
-                Ok(_) => self.command_not_run(
-                    input,
-                    ":export takes one file name (quote it if it has spaces)".to_owned(),
-                ),
-                Err(why) => self.command_not_run(input, format!(":export: {why}")),
+                Err(why) => self.command_not_run(input, why),
             },
             (other, _) => {
                 let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
@@ -203,5 +199,17 @@ impl State {
                 )
             }
         }
+    }
+}
+
+/// The one file name `argument` gives `:command` (words as a shell splits them, `~` for `home`),
+/// or what the command line says instead: an empty one quoted (`''`) is no name, said as such —
+/// it was told to quote a name it had quoted (bb96 F11).
+pub(super) fn one_file_name(command: &str, argument: &str, home: Option<&str>) -> Result<String, String> {
+    match words::split(argument, home).as_deref() {
+        Ok([file]) if !file.is_empty() => Ok(file.clone()),
+        Ok([] | [_]) => Err(format!(":{command} needs a file name (an empty one, '', names none)")),
+        Ok(_) => Err(format!(":{command} takes one file name (quote it if it has spaces)")),
+        Err(why) => Err(format!(":{command}: {why}")),
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::diff::{DiffLine, compact, line_diff};
 use crate::domain::patch::{JsonPatch, PatchReport, users};
 use crate::domain::shape::Shape;
 use crate::store::{BatchId, BatchSummary, Selection};
-use crate::tui::{layout, words};
+use crate::tui::layout;
 use std::rc::Rc;
 
 /// Changed users whose documents the overlay keeps, for their diffs (the counts cover all).
@@ -168,14 +168,10 @@ impl State {
     /// `:patch FILE`: the dry run over the users the list shows (the filter's, else everyone).
     pub(super) fn open_patch(&mut self, argument: &str) -> Vec<Effect> {
         let home = std::env::var("HOME").ok();
-        let file = match words::split(argument, home.as_deref()).as_deref() {
-            Ok([file]) if !file.is_empty() => file.clone(),
-            Ok(_) => {
-                self.say(StatusKind::Error, ":patch takes one file name (quote it if it has spaces)");
-                return Vec::new();
-            }
+        let file = match super::command::one_file_name("patch", argument, home.as_deref()) {
+            Ok(file) => file,
             Err(why) => {
-                self.say(StatusKind::Error, format!(":patch: {why}"));
+                self.say(StatusKind::Error, why);
                 return Vec::new();
             }
         };
