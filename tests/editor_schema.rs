@@ -226,11 +226,7 @@ fn a_schema_set_from_outside_holds_an_editor_opened_after_it_from_the_start() {
     let mut state = started(&store, 120, 40);
     assert_eq!(state.schema_source, custodian::tui::app::SchemaSource::Stored(None));
     store.set_schema(Some(SCHEMA), &custodian::store::Author("other".into())).expect("schema set");
-    act(&store, &mut state, Action::StartFilter);
-    for c in "admin".chars() {
-        act(&store, &mut state, Action::FilterChar(c));
-    }
-    act(&store, &mut state, Action::FilterAccept);
+    support::filtered_to(&store, &mut state, "admin");
     act(&store, &mut state, Action::OpenEditor);
     assert_eq!(state.editor.as_ref().expect("editing").schema_errors.len(), 2, "held to it from the start");
     assert!(

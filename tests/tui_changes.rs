@@ -19,6 +19,15 @@ fn screen(state: &State, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
+/// `:changes`, typed.
+fn open_changes(store: &custodian::store::RedbStore, state: &mut State) {
+    act(store, state, Action::StartCommand);
+    for c in "changes".chars() {
+        act(store, state, Action::CommandChar(c));
+    }
+    act(store, state, Action::RunCommand);
+}
+
 /// The demo users, then admin saved twice by `carol` and alice once by `dave`.
 fn edited_store() -> (tempfile::TempDir, custodian::store::RedbStore) {
     let (dir, store) = demo_store();
@@ -36,11 +45,7 @@ fn edited_store() -> (tempfile::TempDir, custodian::store::RedbStore) {
 fn the_changes_overlay_lists_the_newest_saves_across_users() {
     let (_dir, store) = edited_store();
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartCommand);
-    for c in "changes".chars() {
-        act(&store, &mut state, Action::CommandChar(c));
-    }
-    act(&store, &mut state, Action::RunCommand);
+    open_changes(&store, &mut state);
     assert_eq!(state.mode(), Mode::Changes);
     act(&store, &mut state, Action::ChangesMove(1));
     insta::with_settings!({filters => vec![
@@ -209,11 +214,7 @@ fn the_selected_entry_is_shown_whole_with_its_batch_at_80_columns() {
 fn a_journal_of_one_entry_says_one_entry() {
     let (_dir, store) = demo_store();
     let mut state = started(&store, 120, 40);
-    act(&store, &mut state, Action::StartCommand);
-    for c in "changes".chars() {
-        act(&store, &mut state, Action::CommandChar(c));
-    }
-    act(&store, &mut state, Action::RunCommand);
+    open_changes(&store, &mut state);
     let shown = screen(&state, 120, 40);
     assert!(shown.contains("1 entry: the start of the journal"), "{shown}");
 }

@@ -1520,25 +1520,34 @@ fn every_draft_found_is_listed_and_reachable_and_the_rest_come_back_after_one_is
     assert_eq!(left, [ids[2].clone()]);
 }
 
-#[test]
-fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsaved() {
-    // Issue 14, item 3: the state directory cannot be written (here a file stands where the
-    // drafts directory would be made; as root, modes would not stop the write).
-    let (dir, store) = demo_store();
-    let blocker = dir.path().join("blocker");
-    std::fs::write(&blocker, "").unwrap();
-    let runtime = custodian::tui::Runtime {
-        store: &store,
+/// A runtime whose drafts cannot be written: a file stands at `blocker`, where the drafts
+/// directory would be made (as root, modes would not stop the write).
+fn drafts_blocked<'a>(store: &'a RedbStore, blocker: &std::path::Path) -> custodian::tui::Runtime<'a> {
+    std::fs::write(blocker, "").unwrap();
+    custodian::tui::Runtime {
+        store,
         drafts: Drafts::at(blocker.join("drafts")),
-        database: database(&store),
+        database: database(store),
         scanner: None,
         workers: None,
         checker: None,
-    };
+    }
+}
+
+/// The state directory cannot be written (issue 14, item 3): said at once, and said while the
+/// edit is unsaved; tried again once the disk takes it, not only when the text changes — freed,
+/// the disk took nothing until a key was typed, and a kill -9 meanwhile lost the edit (bb94 F3).
+#[test]
+fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsaved() {
+    let (dir, store) = demo_store();
+    let blocker = dir.path().join("blocker");
+    let runtime = drafts_blocked(&store, &blocker);
     let mut state = started(&store, 120, 40);
     open_editor_on(&store, &mut state, "admin");
     type_text(&store, &mut state, " ");
-    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut None).expect("an answer");
+    let mut last = None;
+    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("an answer");
+    assert!(matches!(answer, Action::Autosaved(Err(_))), "{answer:?}");
     act(&store, &mut state, answer);
     let status = state.status.as_ref().unwrap();
     assert_eq!(status.kind, StatusKind::Error);
@@ -1547,31 +1556,6 @@ fn a_draft_write_that_fails_is_on_the_status_line_at_once_and_stays_while_unsave
     act(&store, &mut state, Action::JumpToError);
     let line = status_line(&state);
     assert!(line.contains("edit NOT kept on disk"), "{line}");
-}
-
-/// A draft that could not be written is tried again once the disk takes it, not only when the
-/// text changes: freed, the disk took nothing until a key was typed, and a kill -9 meanwhile
-/// lost the edit (bb94 F3).
-#[test]
-fn a_draft_that_could_not_be_written_is_written_once_the_disk_takes_it() {
-    let (dir, store) = demo_store();
-    let blocker = dir.path().join("blocker");
-    std::fs::write(&blocker, "").unwrap();
-    let runtime = custodian::tui::Runtime {
-        store: &store,
-        drafts: Drafts::at(blocker.join("drafts")),
-        database: database(&store),
-        scanner: None,
-        workers: None,
-        checker: None,
-    };
-    let mut state = started(&store, 120, 40);
-    open_editor_on(&store, &mut state, "admin");
-    type_text(&store, &mut state, " ");
-    let mut last = None;
-    let answer = custodian::tui::autosave_draft(&runtime, &state, &mut last).expect("an answer");
-    assert!(matches!(answer, Action::Autosaved(Err(_))), "{answer:?}");
-    act(&store, &mut state, answer);
     // The way is free again; no key typed since.
     std::fs::remove_file(&blocker).unwrap();
     std::fs::create_dir(&blocker).unwrap();
