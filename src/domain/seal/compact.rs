@@ -111,6 +111,9 @@ impl Header {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        // UTF-8, as RFC 7515 says: serde skips an ignored member's string without looking at
+        // its bytes, and a header JOSE libraries refuse was opened (bb93 F5).
+        std::str::from_utf8(&bytes).ok()?;
         // A JSON object, as RFC 7515 says: serde reads a struct from an array too, and
         // `["dir","A256GCM"]` was opened, which no JOSE library does (bb48 F2).
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
