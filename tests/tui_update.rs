@@ -3003,6 +3003,14 @@ fn the_help_moves_by_page_and_to_either_end_and_never_past_its_last_line() {
     assert_eq!(state.help_scroll, bottom);
     press_bound(&store, &mut state, key(KeyCode::Home, KeyModifiers::NONE));
     assert_eq!(state.help_scroll, 0);
+    // At its end, the terminal made taller: the first `k` moves up from where the help now
+    // ends (it did nothing: bb96 F4).
+    press_bound(&store, &mut state, char_key('G'));
+    act(&store, &mut state, Action::Resize { width: 80, height: 40 });
+    let taller = custodian::tui::help_layout::max_scroll(80, 40);
+    assert!(taller < bottom);
+    press_bound(&store, &mut state, char_key('k'));
+    assert_eq!(state.help_scroll, taller - 1);
 }
 
 #[test]

@@ -17,12 +17,11 @@ impl State {
         Vec::new()
     }
 
-    /// Scrolls by `lines`, never past the help's last line.
+    /// Scrolls by `lines`, never past the help's last line — from where the help shows now: made
+    /// taller, the screen shows less to scroll, and the first `k` did nothing (bb96 F4).
     pub(super) fn scroll_help(&mut self, lines: i16) -> Vec<Effect> {
-        self.help_scroll = self
-            .help_scroll
-            .saturating_add_signed(lines)
-            .min(help_layout::max_scroll(self.width, self.height));
+        let most = help_layout::max_scroll(self.width, self.height);
+        self.help_scroll = self.help_scroll.min(most).saturating_add_signed(lines).min(most);
         Vec::new()
     }
 
