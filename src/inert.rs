@@ -259,6 +259,34 @@ pub fn cut_to_width(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Borrowed(text)
 }
 
+/// `text` in at most `width` columns, its start given up for `…` when it does not fit: a line
+/// being typed keeps its end (the last characters typed) in sight (bb96 F9: a patch's path ran
+/// off the edge with the cursor). A `\u{…}` marker is not cut in two.
+pub fn end_to_width(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    if columns(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut used = 1; // the `…`
+    let mut from = text.len();
+    for (at, cluster) in text.grapheme_indices(true).rev() {
+        used += cluster.width();
+        if used > width {
+            break;
+        }
+        from = at;
+    }
+    let mut kept = &text[from..];
+    if let Some(close) = kept.find('}')
+        && !kept[..close].contains("\\u{")
+        && text[..from].rfind("\\u{").is_some_and(|open| !text[open..from].contains('}'))
+    {
+        kept = &kept[close + 1..];
+    }
+    Cow::Owned(format!("…{kept}"))
+}
+
 /// `text` cut as [`cut_to_width`] does, then padded with spaces to exactly `width` columns
 /// (a selected row is a bar, a table's columns line up).
 pub fn fit_to_width(text: &str, width: usize) -> String {

@@ -5090,3 +5090,25 @@ fn tab_with_no_user_listed_says_no_user_selected() {
     act(&store, &mut state, Action::FocusTree);
     assert_eq!(status_text(&state), "no user selected");
 }
+
+/// A path longer than the line: its end and the cursor ran off the edge, and a long filter hid
+/// its count (bb96 F9). The end of what is typed stays in sight.
+#[test]
+fn a_long_command_or_filter_keeps_its_end_and_the_count_in_sight() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    act(&store, &mut state, Action::StartCommand);
+    for c in format!("export /tmp/{}END", "x".repeat(150)).chars() {
+        act(&store, &mut state, Action::CommandChar(c));
+    }
+    let status_line = whole_screen(&state).lines().nth(38).unwrap_or_default().to_owned();
+    assert!(status_line.trim_end().ends_with("xxEND▏"), "{status_line}");
+    assert!(status_line.starts_with(":…"), "{status_line}");
+    act(&store, &mut state, Action::Cancel);
+    act(&store, &mut state, Action::StartFilter);
+    for c in format!("{}zz", "q".repeat(150)).chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    let title = whole_screen(&state).lines().next().unwrap_or_default().to_owned();
+    assert!(title.contains("qzz▏ · 0 found"), "{title}");
+}

@@ -301,3 +301,14 @@ fn a_cut_never_splits_a_marker() {
     assert_eq!(cut_to_width(&marked, 12), "ab\\u{202e}c…");
     assert_eq!(cut_to_width(&marked, 24), marked);
 }
+
+#[test]
+fn a_line_being_typed_keeps_its_end_in_sight() {
+    // bb96 F9: the end of a patch's path and the cursor ran off the status line.
+    assert_eq!(end_to_width("short", 10), "short");
+    assert_eq!(end_to_width("/work/patches/remove-flags.json", 12), "…-flags.json");
+    assert_eq!(columns(&end_to_width("/work/patches/remove-flags.json", 12)), 12);
+    // Wide characters count two columns; a marker is never cut in two.
+    assert_eq!(end_to_width("ab日本語", 5), "…本語");
+    assert_eq!(end_to_width("x\\u{202e}yz", 6), "…yz");
+}

@@ -37,7 +37,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             String::new()
         };
-        format!(" /{}{cursor} · {matches}{progress} {tenant}", inert::line(&list.filter))
+        // The filter's end (what was typed last), the count and the progress stay in sight.
+        let rest = format!("{cursor} · {matches}{progress} {tenant}");
+        let room = usize::from(area.width).saturating_sub(4 + inert::columns(&rest));
+        format!(" /{}{rest}", inert::end_to_width(&inert::line(&list.filter), room))
     };
     let block = Block::default()
         .borders(Borders::ALL)

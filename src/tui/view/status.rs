@@ -16,8 +16,10 @@ use crate::tui::theme::Theme;
 pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
     if let Some(line) = &state.command {
-        // The command line takes the status line while it is typed.
-        spans.push(Span::styled(format!(":{}▏", inert::line(&line.input)), theme.title));
+        // The command line takes the status line while it is typed; its end stays in sight.
+        let typed = inert::line(&line.input);
+        let room = usize::from(area.width).saturating_sub(2);
+        spans.push(Span::styled(format!(":{}▏", inert::end_to_width(&typed, room)), theme.title));
         if let Some(note) = &line.note {
             spans.push(Span::styled(format!("   {note}"), theme.dim));
         }
