@@ -64,18 +64,20 @@ const BETWEEN_LOOKS: Duration = Duration::from_millis(20);
 
 impl LastCommitSeen {
     pub(super) fn at_open(path: &Path) -> Self {
-        Self(Mutex::new(CommitMark::of_file(path)))
+        Self(Mutex::new(CommitMark::steady(path)))
     }
 
     /// Notes the commit just made by this process: the id redb serves from now on.
     pub(super) fn committed(&self, path: &Path) {
-        if let Some(now) = CommitMark::of_file(path) {
+        if let Some(now) = CommitMark::steady(path) {
             *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
         }
     }
 
     /// Whether the file at `path` now holds another file's commit under the id of the one seen
-    /// last: copied over in place. Otherwise what it holds now is the one seen.
+    /// last: copied over in place. Otherwise a new commit read the same twice is the one seen
+    /// from now on (a header read while another process's commit writes it is never kept, or
+    /// the commit's whole header would read as a copy the next time).
     pub(super) fn copied_over(&self, path: &Path) -> bool {
         let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for look in 0..LOOKS {
@@ -87,15 +89,25 @@ impl LastCommitSeen {
                     }
                     std::thread::sleep(BETWEEN_LOOKS);
                 }
-                (_, now) => {
-                    if now.is_some() {
-                        *seen = now;
+                (Some(before), Some(now)) if *before == now => return false,
+                (_, Some(now)) => {
+                    if CommitMark::of_file(path).as_ref() == Some(&now) {
+                        *seen = Some(now);
                     }
                     return false;
                 }
+                (_, None) => return false,
             }
         }
         false
+    }
+}
+
+impl CommitMark {
+    /// The newest commit, read the same twice (`None` while a commit is being written).
+    fn steady(path: &Path) -> Option<Self> {
+        let first = Self::of_file(path)?;
+        (Self::of_file(path).as_ref() == Some(&first)).then_some(first)
     }
 }
 
