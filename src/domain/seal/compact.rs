@@ -249,16 +249,19 @@ fn header_repeats_a_member(header_b64: &str) -> bool {
 }
 
 /// The strings of a sealed value's protected header besides `alg` and `enc` (a `kid`, a `cty`,
-/// any other member): not encrypted, so the lint reads them as any other text (bb48 F1: a
-/// GitHub token as the `kid`).
-pub fn header_texts(text: &str) -> Vec<String> {
+/// any other member), each with the name of the member it is in: not encrypted, so the lint
+/// reads them as any other text (bb48 F1: a GitHub token as the `kid`; bb93 F4: a `password`
+/// member in the clear).
+pub fn header_texts(text: &str) -> Vec<(String, String)> {
     let Some(header) = text.split('.').next() else { return Vec::new() };
     let Ok(bytes) = URL_SAFE_NO_PAD.decode(header) else { return Vec::new() };
     let Ok(members) = serde_json::from_slice::<Map<String, Value>>(&bytes) else { return Vec::new() };
     let mut texts = Vec::new();
     for (name, value) in members {
         if name != "alg" && name != "enc" {
-            strings_in(value, &mut texts);
+            let mut strings = Vec::new();
+            strings_in(value, &mut strings);
+            texts.extend(strings.into_iter().map(|text| (name.clone(), text)));
         }
     }
     texts

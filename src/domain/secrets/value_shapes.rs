@@ -28,6 +28,9 @@ pub enum ValueKind {
     /// An object that is a JSON Web Key with its private or symmetric part: custodian's own
     /// sealing key among them (bb77 F1).
     SecretJwk,
+    /// A sealed value's protected header (base64url, readable by anyone) with a member named as
+    /// a secret (`password`, `apiKey`) holding text (bb93 F4).
+    SecretHeaderMember,
 }
 
 impl ValueKind {
@@ -49,6 +52,9 @@ impl ValueKind {
             ValueKind::ConnectionStringWithPassword => "value is a connection string with a password in it",
             ValueKind::RandomToken => "value looks like a random key or token",
             ValueKind::SecretJwk => "value is a JSON Web Key with its private or secret part",
+            ValueKind::SecretHeaderMember => {
+                "value is sealed, but its header, which anyone can read, holds a member named as a secret"
+            }
         }
     }
 }
@@ -149,10 +155,23 @@ pub fn value_kind(text: &str) -> Option<ValueKind> {
             .skip(1)
             .find_map(known_format)
             // Known formats only: a header's public members are random-looking by nature (an
-            // ECDH-ES `epk`'s coordinates, a thumbprint as the `kid`).
-            .or_else(|| seal::header_texts(text).iter().find_map(|member| known_format(member)));
+            // ECDH-ES `epk`'s coordinates, a thumbprint as the `kid`); and a member named as a
+            // secret, or a URL with its password, in the clear beside ciphertext (bb93 F4).
+            .or_else(|| {
+                seal::header_texts(text).iter().find_map(|(name, member)| {
+                    known_format(member)
+                        .or_else(|| connection_string_kind(member))
+                        .or_else(|| url_kind(member))
+                        .or_else(|| named_secret(name, member).then_some(ValueKind::SecretHeaderMember))
+                })
+            });
     }
     known_format(text).or_else(|| chunks_kind(text)).or_else(|| connection_string_kind(text))
+}
+
+/// A header member named as a secret (`password`, `apiKey`) with text that is no placeholder.
+fn named_secret(name: &str, text: &str) -> bool {
+    key_kind(name).is_some() && !is_masked(text)
 }
 
 fn is_alnum(b: u8) -> bool {

@@ -164,3 +164,29 @@ fn a_secret_in_the_iv_tag_encrypted_key_or_header_of_a_sealed_value_is_still_a_f
     let odd = encode(br#"{"alg":"dir","enc":"X"}"#);
     assert!(!seal::could_be_ciphertext(&[&odd, "", parts[2], parts[3], parts[4]].join(".")));
 }
+
+/// The protected header is base64url, readable by anyone: a member named as a secret, or a URL
+/// with its password, beside real ciphertext passed as sealed (bb93 F4).
+#[test]
+fn a_secret_in_the_clear_in_a_sealed_values_header_is_a_finding() {
+    use base64::Engine;
+    let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let sealed = seal::seal(&json!("DE123456789"), &seal::Key::new("k", [1; 32]), [2; 12]);
+    let rest = sealed.split_once('.').expect("five parts").1;
+    for header in [
+        r#"{"alg":"dir","enc":"A256GCM","password":"hunter2"}"#,
+        r#"{"alg":"dir","enc":"A256GCM","db":"postgres://admin:s3cr3t@db/prod"}"#,
+    ] {
+        let dressed = format!("{}.{rest}", encode(header));
+        assert!(seal::could_be_ciphertext(&dressed), "{header}");
+        assert_eq!(findings(json!({"note": dressed})).len(), 1, "{header}");
+    }
+    // A placeholder, and the members JOSE libraries write, are no finding.
+    for header in [
+        r#"{"alg":"dir","enc":"A256GCM","password":"****"}"#,
+        r#"{"alg":"dir","enc":"A256GCM","kid":"2026-12-3f9a1c0e57d2","cty":"json"}"#,
+    ] {
+        let dressed = format!("{}.{rest}", encode(header));
+        assert_eq!(findings(json!({"note": dressed})), Vec::<String>::new(), "{header}");
+    }
+}
