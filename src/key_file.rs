@@ -103,7 +103,12 @@ fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
-                rustix::event::poll(&mut fds, Some(&step))?;
+                // A signal's handler ends a poll with EINTR: a step like any other (it read
+                // as a key file that cannot be read).
+                match rustix::event::poll(&mut fds, Some(&step)) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
                 if crate::interrupt::requested() {
                     return Err(io::Error::new(
                         io::ErrorKind::Interrupted,
@@ -197,8 +202,10 @@ fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
     let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
     loop {
         let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
-        if rustix::event::poll(&mut fds, Some(&step))? > 0 {
-            break;
+        match rustix::event::poll(&mut fds, Some(&step)) {
+            Ok(ready) if ready > 0 => break,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
         if crate::interrupt::requested() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted while waiting for a key"));

@@ -557,7 +557,8 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         }
         ScrollMessages(rows) => {
             let most = crate::tui::messages_layout::max_back(&state.said, state.width, state.height);
-            state.messages_back = state.messages_back.saturating_add_signed(rows).min(most);
+            // From where the box shows now (a terminal made taller shows less to scroll).
+            state.messages_back = state.messages_back.min(most).saturating_add_signed(rows).min(most);
             Vec::new()
         }
         ScrollHelp(lines) => state.scroll_help(lines),

@@ -147,9 +147,10 @@ impl State {
             return Vec::new();
         }
         self.changes.view = None;
-        self.changes.jump = Some((id.clone(), revision));
-        // As `:user id:…` selects a user (the filter cleared).
-        self.jump_to(crate::domain::user_ref::UserRef::id_form(&id))
+        // As `:user id:…` selects a user (the filter cleared), then the history opens.
+        let effects = self.jump_to(crate::domain::user_ref::UserRef::id_form(&id));
+        self.changes.jump = Some((id, revision));
+        effects
     }
 
     /// The selected user was loaded: the history a jump waits for is read now.
@@ -313,5 +314,16 @@ mod tests {
             "not done: the history of id:u1 at revision 2 (from :changes) is on its way; press the key again there"
         );
         assert!(state.jumping.as_ref().is_some(), "the jump goes on");
+        // A `:user` typed then goes to that user's list, not to the journal's history: a key
+        // typed after it waits for it, as after any `:user` (the stale flag refused it).
+        update(&mut state, Action::StartCommand);
+        for c in "user bob".chars() {
+            update(&mut state, Action::CommandChar(c));
+        }
+        update(&mut state, Action::RunCommand);
+        assert_eq!(state.changes.jump, None);
+        assert!(update(&mut state, Action::OpenEditor).is_empty());
+        let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert_eq!(said, "going to bob… the key waits for them");
     }
 }

@@ -44,6 +44,9 @@ impl State {
     /// Starts the jump: the store looks the user up ([`Action::UserFound`]), then the list is
     /// read from them ([`super::list::Then::Jump`]).
     pub(super) fn jump_to(&mut self, query: String) -> Vec<Effect> {
+        // A jump from the journal waiting for its history is replaced by this one: it goes to
+        // another user's list, not their history (its flag refused keys meant for this one).
+        self.changes.jump = None;
         let before = self.jumping.take();
         let outstanding = before.as_ref().map_or(0, |jumping| jumping.outstanding) + 1;
         // A key that waited for the jump before is let go, and said (bb47 F3: dropped unsaid).
@@ -72,6 +75,8 @@ impl State {
     /// typo⏎e…⌃S` saved into them (bb88 F1, bb91 F1).
     pub(super) fn jump_failed(&mut self, failure: &str) -> Option<String> {
         let jumping = self.jumping.take()?;
+        // No history opens for a jump that found no one.
+        self.changes.jump = None;
         self.commands_failed += 1;
         self.command_failed = Some(FailedCommand {
             after: format!(":user {}, which was to find their user", jumping.asked),
@@ -130,6 +135,7 @@ impl State {
         if matches!(action, StartFilter) {
             jumping.let_go = true;
             jumping.waiting = None;
+            self.changes.jump = None;
             return Ok(action);
         }
         // A refresh now would measure the list against the user selected before, and say that
