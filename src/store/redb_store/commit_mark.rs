@@ -11,12 +11,22 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// redb 4's super-header: its magic number, then two commit slots of 128 bytes at 64 and 192,
-/// each holding its transaction id at byte 104 (`tree_store/page_store/header.rs`).
+/// each holding its transaction id at byte 104 and ending in the XXH3-128 of the rest of it
+/// (`tree_store/page_store/header.rs`).
 const MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
 const SLOTS: [usize; 2] = [64, 192];
 const SLOT_BYTES: usize = 128;
 const TRANSACTION_ID_AT: usize = 104;
+const CHECKSUM_AT: usize = 112;
 const HEADER_BYTES: usize = 320;
+
+/// Whether `slot` is a whole commit: its checksum verifies. One read while a commit writes it,
+/// or left half written by a writer that died, does not — kept, it read as a copy the next
+/// time that id was committed whole.
+fn whole(slot: &[u8]) -> bool {
+    let stored = slot[CHECKSUM_AT..SLOT_BYTES].try_into().map(u128::from_le_bytes);
+    stored.is_ok_and(|stored| stored == xxhash_rust::xxh3::xxh3_128(&slot[..CHECKSUM_AT]))
+}
 
 /// The newest commit a header records: its transaction id and the bytes of its slot(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +48,13 @@ impl CommitMark {
                 slot(at)[TRANSACTION_ID_AT..TRANSACTION_ID_AT + 8].try_into().unwrap_or_default(),
             )
         };
-        let transaction = SLOTS.iter().map(|at| id(*at)).max()?;
-        let slots =
-            SLOTS.iter().filter(|at| id(**at) == transaction).flat_map(|at| slot(*at).to_vec()).collect();
+        let whole_slots: Vec<usize> = SLOTS.into_iter().filter(|at| whole(slot(*at))).collect();
+        let transaction = whole_slots.iter().map(|at| id(*at)).max()?;
+        let slots = whole_slots
+            .iter()
+            .filter(|at| id(**at) == transaction)
+            .flat_map(|at| slot(*at).to_vec())
+            .collect();
         Some(Self { transaction, slots })
     }
 
@@ -121,6 +135,8 @@ mod tests {
         for (at, id) in SLOTS.iter().zip(ids) {
             header[at + TRANSACTION_ID_AT..at + TRANSACTION_ID_AT + 8].copy_from_slice(&id.to_le_bytes());
             header[at + 8] = root_byte;
+            let checksum = xxhash_rust::xxh3::xxh3_128(&header[*at..at + CHECKSUM_AT]);
+            header[at + CHECKSUM_AT..at + SLOT_BYTES].copy_from_slice(&checksum.to_le_bytes());
         }
         header
     }
@@ -132,6 +148,10 @@ mod tests {
         assert_eq!(CommitMark::of_header(&header([6, 7], 1)).unwrap().transaction, 7);
         assert_ne!(mark, CommitMark::of_header(&header([7, 6], 2)).unwrap(), "another root, the same id");
         assert_eq!(CommitMark::of_header(b"not redb"), None);
+        // A slot whose checksum does not verify (half written) is not the newest commit.
+        let mut torn = header([7, 6], 1);
+        torn[64 + 9] ^= 0xff;
+        assert_eq!(CommitMark::of_header(&torn).unwrap().transaction, 6);
     }
 
     #[test]
