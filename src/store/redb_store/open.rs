@@ -477,7 +477,10 @@ impl Drop for RedbStore {
         // A file copied over in place: redb's close writes what it holds of the file it opened
         // (its allocator state, a header) over the copy. Left unclosed; the process's end lets
         // its locks go (bb94 F1).
-        if self.opened_file.is_some() && self.commit_seen.copied_over(&self.path) {
+        if self.opened_file.is_some()
+            && file_identity(&self.path) == self.opened_file
+            && self.commit_seen.copied_over(&self.path)
+        {
             tracing::warn!(path = %self.path.display(), "copied over in place: left unclosed, nothing written to it");
             let handle = self.handle.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
             std::mem::forget(std::mem::replace(handle, Handle::Closed));
