@@ -92,7 +92,7 @@ fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<
         return Ok(bytes);
     }
     let mut chunk = [0u8; 4096];
-    let mut heard = Instant::now();
+    let (started, mut heard) = (Instant::now(), Instant::now());
     let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
     while bytes.len() as u64 <= MAX_KEY_FILE_BYTES {
         match file.read(&mut chunk) {
@@ -113,6 +113,18 @@ fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<
                     return Err(io::Error::new(
                         io::ErrorKind::Interrupted,
                         "interrupted while waiting for a key",
+                    ));
+                }
+                // A writer that trickles (a byte every few seconds) is bounded too: three waits
+                // in all (bb97 F4: it held the start for as long as it went on).
+                if started.elapsed() >= wait * 3 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "a FIFO that gave {} bytes in {} s and has not ended: not a key file",
+                            bytes.len(),
+                            (wait * 3).as_secs_f64()
+                        ),
                     ));
                 }
                 if heard.elapsed() >= wait {
@@ -476,6 +488,24 @@ mod tests {
             error.to_string(),
             "a FIFO whose writer stopped after 7 bytes and wrote nothing more in 0.3 s"
         );
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        done.send(()).unwrap();
+        writer.join().unwrap();
+        // One that trickles, a byte every 100 ms, is bounded at three waits in all (bb97 F4).
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut writer = fs::OpenOptions::new().write(true).open(&writer_path).unwrap();
+            while finished.recv_timeout(Duration::from_millis(100)).is_err() {
+                if writer.write_all(b" ").is_err() {
+                    break;
+                }
+            }
+        });
+        let file = open(&fifo, true, Duration::from_secs(5)).unwrap();
+        let started = Instant::now();
+        let error = read_whole(file, true, Duration::from_millis(300)).unwrap_err();
+        assert!(error.to_string().ends_with("s and has not ended: not a key file"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
         done.send(()).unwrap();
         writer.join().unwrap();

@@ -376,6 +376,25 @@ fn a_truncated_database_is_refused_and_left_byte_for_byte() {
     assert_eq!(sandbox.on(&db, &["info"]).code, 0);
 }
 
+/// A page damaged mid-file: the file opens, and reads that do not meet the page work, so
+/// `info` said all was well (exit 0) where `export` refused the file (bb97 F2). `info` checks
+/// every page, writing nothing.
+#[test]
+fn info_checks_every_page_and_says_a_damaged_one() {
+    let sandbox = Sandbox::new();
+    let db = sandbox.path("big.redb");
+    sandbox.on(&db, &["init"]).ok();
+    sandbox.on(&db, &["seed", "--users", "3000"]).ok();
+    let mut bytes = fs::read(&db).expect("read");
+    assert!(bytes.len() > 409_608, "{}", bytes.len());
+    bytes[409_600..409_608].copy_from_slice(b"\xde\xad\xbe\xef\x00\xff\x13\x37");
+    let damaged = sandbox.file("damaged.redb", &bytes);
+    let said = sandbox.on(&damaged, &["info"]).fails(1);
+    assert!(said.contains("the database file is damaged"), "{said}");
+    assert!(fs::read(&damaged).expect("read") == bytes, "info wrote to the damaged file");
+    assert_eq!(sandbox.on(&db, &["info"]).code, 0, "the sound file is said well");
+}
+
 /// A byte damaged in the page of custodian's own table of the layout: every command refuses the
 /// file, and a write's refusal leaves it byte for byte too — a writable open rewrote redb's
 /// allocator state as it closed and cut 8 KiB off the file it refused (bb73 F1).
@@ -394,7 +413,9 @@ fn a_file_refused_as_no_custodian_database_is_left_byte_for_byte_by_a_write() {
     for args in [vec!["set", "admin", path_str(&doc)], vec!["import", DEMO_USERS, "--upsert"], vec!["info"]] {
         let run = sandbox.on(&file, &args);
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("not a custodian database"), "{args:?}: {run:?}");
+        // `info` checks every page first, and says the damage its check meets (bb97 F2).
+        let said = if args == ["info"] { "the database file is damaged" } else { "not a custodian database" };
+        assert!(run.stderr.contains(said), "{args:?}: {run:?}");
         assert!(fs::read(&file).expect("read") == damaged, "{args:?} changed the damaged file");
     }
 }

@@ -2419,7 +2419,11 @@ fn compact_refuses_a_file_that_fails_its_check_and_stops_one_that_goes_round_for
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "the check took {:?}", started.elapsed());
     assert!(fs::read(&db).expect("read") == bytes, "the refused compaction wrote to the file");
     assert_eq!(sandbox.export(&db), users, "the refused file no longer reads every user");
-    sandbox.on(&db, &["info"]).ok();
+    // It still opens (no repair left pending), and `info`, which checks every page, says the
+    // damage as compact does (bb97 F2), writing nothing.
+    sandbox.on(&db, &["list", "--limit", "1"]).ok();
+    assert!(sandbox.on(&db, &["info"]).fails(1).contains("the database file is damaged"));
+    assert!(fs::read(&db).expect("read") == bytes, "info wrote to the file");
     assert_eq!(compact().fails(1), refused, "refused the same way again");
 
     // Marked as a killed writer leaves it, the next open's repair goes back past the damaged

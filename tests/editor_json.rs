@@ -213,6 +213,13 @@ fn shift_tab_takes_a_level_of_indentation_off_the_line_or_the_selection() {
     assert_eq!(lines(&state)[row + 1], next[2..]);
     assert_eq!(lines(&state)[row + 2], after[2..]);
     assert_eq!(lines(&state)[row], line, "the line before the selection is untouched");
+    // The selection stays over the block: a second Shift-Tab takes both lines on together
+    // (it took the cursor's line alone: bb97 F3).
+    support::press(&store, &mut state, KeyCode::BackTab, KeyModifiers::SHIFT);
+    let indent = |text: &str| text.len() - text.trim_start().len();
+    let (one, two) = (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone());
+    assert_eq!(indent(&one), indent(&next).saturating_sub(4), "{one:?}");
+    assert_eq!(indent(&two), indent(&after).saturating_sub(4), "{two:?}");
 }
 
 #[test]

@@ -2602,6 +2602,28 @@ fn a_file_copied_over_in_place_under_the_same_commit_id_is_refused_as_replaced()
     assert_eq!(reopened.custom_data("u1").expect("read").text, "{\n  \"theirs\": true\n}");
 }
 
+/// bb97 F1: an older backup of the same file put back in place (`cp backup users.redb`): redb
+/// reloaded it, and a save from the screen went into the backup, said "saved". A file whose
+/// newest commit is older than one seen is refused as replaced, nothing written over it.
+#[test]
+fn an_older_backup_copied_back_in_place_is_refused_as_replaced() {
+    let (dir, path, store) = empty_db();
+    import_text(&store, PEOPLE, ImportMode::InsertOnly).expect("import");
+    let backup = dir.path().join("backup.redb");
+    std::fs::copy(&path, &backup).expect("backup");
+    let document = |text: &str| CustomData::parse(text).expect("document");
+    store.replace_custom_data("u1", &document(r#"{"after": 1}"#), None, &importer()).expect("saved");
+    let copied = std::fs::read(&backup).expect("read");
+    std::fs::write(&path, &copied).expect("put back in place");
+    let error = store.replace_custom_data("u1", &document(r#"{"lost": true}"#), None, &importer());
+    assert!(matches!(error, Err(StoreError::FileReplaced { .. })), "{error:?}");
+    drop(store);
+    assert!(
+        std::fs::read(&path).expect("read") == copied,
+        "nothing written over the backup, also at the close"
+    );
+}
+
 /// The users a search selects are visited from one snapshot, every step of the search: a user
 /// renamed meanwhile to sort after the step being read was visited twice (a patch's dry run
 /// counted 62,500 matches among 50,000 users while an upsert renamed half of them: bb64 F2).

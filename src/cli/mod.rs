@@ -306,12 +306,13 @@ pub fn run(cli: &Cli, command: &Command) -> Result<()> {
             }
     );
     let first_run = db.is_none() && !location::default_database().exists();
-    // `info` is how a file is looked at: it looks as a write would open it, writing nothing
-    // (a file cut short read well read-only, and `info` said all was well: bb95 F4).
+    // `info` is how a file is looked at: every page, as a write would open it, writing nothing
+    // (a file cut short or with a damaged page read well read-only, and `info` said all was
+    // well: bb95 F4, bb97 F2).
     if matches!(command, Command::Info)
         && let Some(path) = db.filter(|path| path.is_file())
     {
-        RedbStore::opens_as_a_writer(path)?;
+        RedbStore::checked_whole(path)?;
     }
     // The default database is made with the demo's 200 users (one named admin) on first use:
     // a write there would be a false success for an operator whose $CUSTODIAN_DB is not set

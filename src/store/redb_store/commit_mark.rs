@@ -28,6 +28,17 @@ fn whole(slot: &[u8]) -> bool {
     stored.is_ok_and(|stored| stored == xxhash_rust::xxh3::xxh3_128(&slot[..CHECKSUM_AT]))
 }
 
+/// Whether the file at `path` is marked for a repair (a writer was killed, or is writing now):
+/// the header's god byte, recovery flag.
+pub(super) fn needs_a_repair(path: &Path) -> bool {
+    let mut header = [0u8; HEADER_BYTES];
+    let read = std::fs::File::open(path).and_then(|file| file.read_exact_at(&mut header, 0));
+    read.is_ok() && header.starts_with(MAGIC) && header[MAGIC.len()] & RECOVERY_REQUIRED != 0
+}
+
+/// The god byte's flag of a file to be repaired.
+const RECOVERY_REQUIRED: u8 = 2;
+
 /// The newest commit a header records: its transaction id and the bytes of its slot(s).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct CommitMark {
@@ -89,7 +100,7 @@ impl LastCommitSeen {
     }
 
     /// Whether the file at `path` now holds another file's commit under the id of the one seen
-    /// last: copied over in place. Otherwise a new commit read the same twice is the one seen
+    /// last, or an older commit than that one: copied over in place. Otherwise a new commit read the same twice is the one seen
     /// from now on (a header read while another process's commit writes it is never kept, or
     /// the commit's whole header would read as a copy the next time).
     pub(super) fn copied_over(&self, path: &Path) -> bool {
@@ -104,6 +115,12 @@ impl LastCommitSeen {
                     std::thread::sleep(BETWEEN_LOOKS);
                 }
                 (Some(before), Some(now)) if *before == now => return false,
+                // An older commit than one already seen: ids only move forward, so the file holds
+                // an older copy of itself (a backup put back with `cp`). redb reloads it, and a
+                // save went into the backup said "saved" (bb97 F1); as a file replaced.
+                (Some(before), Some(now)) if now.transaction < before.transaction => {
+                    return CommitMark::of_file(path).as_ref() == Some(&now);
+                }
                 (_, Some(now)) => {
                     if CommitMark::of_file(path).as_ref() == Some(&now) {
                         *seen = Some(now);
@@ -166,6 +183,10 @@ mod tests {
         assert!(!seen.copied_over(&path));
         // Another file's commit under the same id: copied in.
         std::fs::write(&path, header([7, 8], 4)).unwrap();
+        assert!(seen.copied_over(&path));
+        // An older commit than the one seen: a backup put back.
+        let seen = LastCommitSeen::at_open(&path);
+        std::fs::write(&path, header([7, 6], 1)).unwrap();
         assert!(seen.copied_over(&path));
     }
 }

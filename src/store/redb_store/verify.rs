@@ -120,15 +120,6 @@ pub(super) fn check_every_page(path: &Path) -> Result<(), redb::DatabaseError> {
     opened_as_a_writer(path, &mut redb::Builder::new())?.check_integrity().map(|_| ())
 }
 
-/// Opens the file at `path` as a write opens it, writing nothing to it: that open compares the
-/// file's length with the layout its header records, which a read-only open does not. A file
-/// that needs a repair is not repaired here ([`redb::DatabaseError::RepairAborted`]).
-pub(super) fn open_as_a_writer(path: &Path) -> Result<(), redb::DatabaseError> {
-    let mut builder = redb::Builder::new();
-    builder.set_repair_callback(redb::RepairSession::abort);
-    opened_as_a_writer(path, &mut builder).map(drop)
-}
-
 fn opened_as_a_writer(
     path: &Path,
     builder: &mut redb::Builder,

@@ -19,11 +19,14 @@ impl Editor {
     }
 
     /// Takes up to one level (two spaces) of indentation off the cursor's line, or off every
-    /// line of the selection, the cursor staying by the text it was at.
+    /// line of the selection, the cursor staying by the text it was at; a selection stays, over
+    /// its whole lines, so the next `Shift-Tab` takes the block on (it took the cursor's line
+    /// alone, breaking the block's indentation: bb97 F3).
     pub(super) fn dedent_line(&mut self) -> bool {
         let cursor = self.textarea.cursor();
         let (row, column) = (cursor.0, cursor.1);
-        let rows = self.textarea.selection_range().map_or(row..=row, |(from, to)| from.0..=to.0);
+        let selected = self.textarea.selection_range().map(|(from, to)| (from.0, to.0));
+        let rows = selected.map_or(row..=row, |(first, last)| first..=last);
         self.textarea.cancel_selection();
         let (mut off_cursor_line, mut changed) = (0, false);
         for at in rows {
@@ -37,7 +40,15 @@ impl Editor {
                 off_cursor_line = off;
             }
         }
-        self.textarea.move_cursor(CursorMove::Jump(row, column.saturating_sub(off_cursor_line)));
+        match selected {
+            Some((first, last)) => {
+                let end = self.textarea.lines().get(last).map_or(0, |line| line.chars().count());
+                self.textarea.move_cursor(CursorMove::Jump(first, 0));
+                self.textarea.start_selection();
+                self.textarea.move_cursor(CursorMove::Jump(last, end));
+            }
+            None => self.textarea.move_cursor(CursorMove::Jump(row, column.saturating_sub(off_cursor_line))),
+        }
         changed
     }
 
