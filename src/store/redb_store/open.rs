@@ -395,7 +395,7 @@ impl RedbStore {
     }
 
     /// `info`'s look at the file at `path`: opened as a write would open it and every page
-    /// checked, writing nothing (0.7 s at 1M users). A file cut short reads well read-only as
+    /// checked, writing nothing (1–2.5 s at 1M users). A file cut short reads well read-only as
     /// far as its pages go, and one with a damaged page mid-file as long as no read meets it:
     /// `info` said all was well where every write, or an export, refused it (bb95 F4, bb97 F2);
     /// and on a file that needed a repair, its repair rewrote the damaged file first. Nothing
