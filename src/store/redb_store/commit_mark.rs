@@ -8,7 +8,6 @@
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// redb 4's super-header: its magic number, then two commit slots of 128 bytes at 64 and 192,
 /// each holding its transaction id at byte 104 and ending in the XXH3-128 of the rest of it
@@ -28,12 +27,17 @@ fn whole(slot: &[u8]) -> bool {
     stored.is_ok_and(|stored| stored == xxhash_rust::xxh3::xxh3_128(&slot[..CHECKSUM_AT]))
 }
 
+/// The file's first [`HEADER_BYTES`], when it has them and they begin as redb's header.
+fn header_of(path: &Path) -> Option<[u8; HEADER_BYTES]> {
+    let mut header = [0u8; HEADER_BYTES];
+    std::fs::File::open(path).and_then(|file| file.read_exact_at(&mut header, 0)).ok()?;
+    header.starts_with(MAGIC).then_some(header)
+}
+
 /// Whether the file at `path` is marked for a repair (a writer was killed, or is writing now):
 /// the header's god byte, recovery flag.
 pub(super) fn needs_a_repair(path: &Path) -> bool {
-    let mut header = [0u8; HEADER_BYTES];
-    let read = std::fs::File::open(path).and_then(|file| file.read_exact_at(&mut header, 0));
-    read.is_ok() && header.starts_with(MAGIC) && header[MAGIC.len()] & RECOVERY_REQUIRED != 0
+    header_of(path).is_some_and(|header| header[MAGIC.len()] & RECOVERY_REQUIRED != 0)
 }
 
 /// The god byte's flag of a file to be repaired.
@@ -70,10 +74,7 @@ impl CommitMark {
     }
 
     fn of_file(path: &Path) -> Option<Self> {
-        let file = std::fs::File::open(path).ok()?;
-        let mut header = [0u8; HEADER_BYTES];
-        file.read_exact_at(&mut header, 0).ok()?;
-        Self::of_header(&header)
+        Self::of_header(&header_of(path)?)
     }
 }
 
@@ -81,64 +82,36 @@ impl CommitMark {
 #[derive(Debug, Default)]
 pub(super) struct LastCommitSeen(Mutex<Option<CommitMark>>);
 
-/// How often a commit with the same id and other bytes is read again before the file is taken
-/// for one copied in: a header read while a commit writes it may be half the one and half the
-/// other.
-const LOOKS: u32 = 3;
-const BETWEEN_LOOKS: Duration = Duration::from_millis(20);
-
 impl LastCommitSeen {
     pub(super) fn at_open(path: &Path) -> Self {
-        Self(Mutex::new(CommitMark::steady(path)))
+        Self(Mutex::new(CommitMark::of_file(path)))
     }
 
     /// Notes the commit just made by this process: the id redb serves from now on.
     pub(super) fn committed(&self, path: &Path) {
-        if let Some(now) = CommitMark::steady(path) {
+        if let Some(now) = CommitMark::of_file(path) {
             *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
         }
     }
 
     /// Whether the file at `path` now holds another file's commit under the id of the one seen
-    /// last, or an older commit than that one: copied over in place. Otherwise a new commit read the same twice is the one seen
-    /// from now on (a header read while another process's commit writes it is never kept, or
-    /// the commit's whole header would read as a copy the next time).
+    /// last, or an older commit than that one: copied over in place. Otherwise its newest commit
+    /// is the one seen from now on. One read is enough: only a whole slot counts, and a commit
+    /// writes the older slot, never the newest, so a read made while it writes finds the newest
+    /// as it was.
     pub(super) fn copied_over(&self, path: &Path) -> bool {
         let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for look in 0..LOOKS {
-            let now = CommitMark::of_file(path);
-            match (&*seen, now) {
-                (Some(before), Some(now)) if before.transaction == now.transaction && *before != now => {
-                    if look + 1 == LOOKS {
-                        return true;
-                    }
-                    std::thread::sleep(BETWEEN_LOOKS);
-                }
-                (Some(before), Some(now)) if *before == now => return false,
-                // An older commit than one already seen: ids only move forward, so the file holds
-                // an older copy of itself (a backup put back with `cp`). redb reloads it, and a
-                // save went into the backup said "saved" (bb97 F1); as a file replaced.
-                (Some(before), Some(now)) if now.transaction < before.transaction => {
-                    return CommitMark::of_file(path).as_ref() == Some(&now);
-                }
-                (_, Some(now)) => {
-                    if CommitMark::of_file(path).as_ref() == Some(&now) {
-                        *seen = Some(now);
-                    }
-                    return false;
-                }
-                (_, None) => return false,
+        let Some(now) = CommitMark::of_file(path) else { return false };
+        match &*seen {
+            // Ids only move forward: an older commit is an older copy of the file (a backup put
+            // back with `cp`), which redb reloads, and a save went into it said "saved" (bb97 F1).
+            Some(before) if now.transaction < before.transaction => true,
+            Some(before) if now.transaction == before.transaction => *before != now,
+            _ => {
+                *seen = Some(now);
+                false
             }
         }
-        false
-    }
-}
-
-impl CommitMark {
-    /// The newest commit, read the same twice (`None` while a commit is being written).
-    fn steady(path: &Path) -> Option<Self> {
-        let first = Self::of_file(path)?;
-        (Self::of_file(path).as_ref() == Some(&first)).then_some(first)
     }
 }
 
