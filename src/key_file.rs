@@ -93,7 +93,6 @@ fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<
     }
     let mut chunk = [0u8; 4096];
     let (started, mut heard) = (Instant::now(), Instant::now());
-    let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
     while bytes.len() as u64 <= MAX_KEY_FILE_BYTES {
         match file.read(&mut chunk) {
             Ok(0) => break,
@@ -102,19 +101,7 @@ fn read_whole(mut file: fs::File, fifo: bool, wait: Duration) -> io::Result<Vec<
                 heard = Instant::now();
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
-                // A signal's handler ends a poll with EINTR: a step like any other (it read
-                // as a key file that cannot be read).
-                match rustix::event::poll(&mut fds, Some(&step)) {
-                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                if crate::interrupt::requested() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::Interrupted,
-                        "interrupted while waiting for a key",
-                    ));
-                }
+                readable_within_a_step(&file)?;
                 // A writer that trickles (a byte every few seconds) is bounded too: three waits
                 // in all (bb97 F4: it held the start for as long as it went on).
                 if started.elapsed() >= wait * 3 {
@@ -211,17 +198,7 @@ fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
     }
     let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
     let started = Instant::now();
-    let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
-    loop {
-        let mut fds = [rustix::event::PollFd::new(&file, rustix::event::PollFlags::IN)];
-        match rustix::event::poll(&mut fds, Some(&step)) {
-            Ok(ready) if ready > 0 => break,
-            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-        if crate::interrupt::requested() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted while waiting for a key"));
-        }
+    while !readable_within_a_step(&file)? {
         if started.elapsed() >= wait {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -231,6 +208,23 @@ fn open(path: &Path, fifo: bool, wait: Duration) -> io::Result<fs::File> {
     }
     // Left non-blocking: [`read_whole`] waits for the rest within bounds too.
     Ok(file)
+}
+
+/// Waits up to a tenth of a second for `file` (a FIFO) to have bytes or its writer's end:
+/// whether it has. A signal's handler ends the wait early (EINTR: it read as a key file that
+/// cannot be read), and a noted signal ([`crate::interrupt`]) stops the wait for the key.
+fn readable_within_a_step(file: &fs::File) -> io::Result<bool> {
+    let step = rustix::event::Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    let mut fds = [rustix::event::PollFd::new(file, rustix::event::PollFlags::IN)];
+    let ready = match rustix::event::poll(&mut fds, Some(&step)) {
+        Ok(ready) => ready > 0,
+        Err(rustix::io::Errno::INTR) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if crate::interrupt::requested() {
+        return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted while waiting for a key"));
+    }
+    Ok(ready)
 }
 
 /// Refuses a key file group or others can read, one another account owns (as ssh does: only
