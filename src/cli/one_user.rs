@@ -123,13 +123,8 @@ pub(super) fn set(
     }
     let shape = schema::load_shape(store, checks.schema_file)?;
     let limits = Limits::default();
-    let bytes = input::read_document_or_interrupted(
-        "the document",
-        file,
-        input::MAX_DOCUMENT_TEXT,
-        limits.max_bytes,
-        input::WhiteSpace::DroppedToFit,
-    )?;
+    let bytes =
+        input::read_document_or_interrupted("the document", file, input::Bound::Compact(limits.max_bytes))?;
     let mut data = CustomData::parse_bytes(&bytes, &limits)?;
     // parse_bytes accepted it, so it is UTF-8; the schema's positions are in this text.
     let mut text = String::from_utf8_lossy(&bytes).into_owned();

@@ -48,24 +48,13 @@ pub struct LeftAlone {
 /// Reads and parses the patch file (at most as large as a document may be). A FIFO no one
 /// writes gives way to a signal (exit 130), as every file read before a write does (bb25 P01).
 pub fn read_patch(path: &Path) -> Result<JsonPatch> {
-    let read = input::read_document_or_interrupted(
-        "the patch",
-        Some(path),
-        input::MAX_DOCUMENT_TEXT,
-        input::MAX_DOCUMENT_TEXT,
-        input::WhiteSpace::Counted,
-    );
+    let read = input::read_document_or_interrupted("the patch", Some(path), input::Bound::AsWritten);
     parse_patch(path, read)
 }
 
 /// [`read_patch`] for the screen (`:patch`): a regular file only, never a wait on a FIFO.
 pub fn read_patch_file(path: &Path) -> Result<JsonPatch> {
-    let read = input::read_regular_document(
-        path,
-        input::MAX_DOCUMENT_TEXT,
-        input::MAX_DOCUMENT_TEXT,
-        input::WhiteSpace::Counted,
-    );
+    let read = input::read_regular_document(path, input::Bound::AsWritten);
     parse_patch(path, read)
 }
 

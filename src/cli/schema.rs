@@ -81,9 +81,7 @@ pub fn shape_from_file(file: &Path) -> Result<Shape> {
     let bytes = input::read_document_or_interrupted(
         "the schema",
         Some(file),
-        input::MAX_DOCUMENT_TEXT,
-        Limits::default().max_bytes,
-        input::WhiteSpace::DroppedToFit,
+        input::Bound::Compact(Limits::default().max_bytes),
     )
     .with_context(|| format!("cannot read the schema {}", shown()))?;
     Ok(schema_of_bytes(bytes, file.display().to_string())?.1)
@@ -217,14 +215,9 @@ fn set(store: &dyn UserStore, file: Option<&Path>, out: &mut Output) -> Result<(
     }
     let limits = Limits::default();
     let origin = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
-    let bytes = input::read_document_or_interrupted(
-        "the schema",
-        file,
-        input::MAX_DOCUMENT_TEXT,
-        limits.max_bytes,
-        input::WhiteSpace::DroppedToFit,
-    )
-    .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
+    let bytes =
+        input::read_document_or_interrupted("the schema", file, input::Bound::Compact(limits.max_bytes))
+            .with_context(|| format!("cannot read the schema {}", inert::line(&origin)))?;
     let (text, _) = schema_of_bytes(bytes, origin)?;
     // Whether this call wrote: another operator's equal schema landing first is no save of ours.
     let (revision, saved) = store_schema(store, Some(&text))?;

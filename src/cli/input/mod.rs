@@ -161,25 +161,30 @@ impl Source {
     }
 }
 
-/// Reads a document for `set`: at most `text_cap` bytes of text (the compact `limit` is
-/// checked when it is parsed). More is refused after reading `text_cap + 1` bytes, with its
-/// size when it is a regular file.
-pub fn read_document(
-    file: Option<&Path>,
-    text_cap: usize,
-    limit: usize,
-    white_space: WhiteSpace,
-) -> Result<Vec<u8>> {
-    read_document_from(Source::open(file)?, text_cap, limit, white_space)
+/// Reads a document: at most [`MAX_DOCUMENT_TEXT`] bytes of text, held to `bound`. More is
+/// refused after reading one byte past that, with its size when it is a regular file.
+pub fn read_document(file: Option<&Path>, bound: Bound) -> Result<Vec<u8>> {
+    read_document_from(Source::open(file)?, bound)
 }
 
-/// Whether the white space of a text over its `text_cap` counts: a document's limit is on its
-/// compact form (`get` indents 977 KiB as 62.5 MiB), a patch's is on the text as written (one
-/// of 255 MiB of white space was read whole, and one of 257 MiB refused "over 16 MiB": bb95 F3).
+/// What a document read is held to: its compact form to a limit (checked when it is parsed;
+/// white space past [`MAX_DOCUMENT_TEXT`] is dropped to see whether it fits: `get` indents
+/// 977 KiB as 62.5 MiB), or — a patch — its text as written, white space included (one of
+/// 255 MiB of white space was read whole, and one of 257 MiB refused "over 16 MiB": bb95 F3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhiteSpace {
-    DroppedToFit,
-    Counted,
+pub enum Bound {
+    Compact(usize),
+    AsWritten,
+}
+
+impl Bound {
+    /// The limit a refusal names.
+    fn limit(self) -> usize {
+        match self {
+            Bound::Compact(limit) => limit,
+            Bound::AsWritten => MAX_DOCUMENT_TEXT,
+        }
+    }
 }
 
 /// [`read_document`] that a noted signal ([`crate::interrupt`]) ends while it waits on
@@ -190,13 +195,11 @@ pub enum WhiteSpace {
 pub fn read_document_or_interrupted(
     what: &'static str,
     file: Option<&Path>,
-    text_cap: usize,
-    limit: usize,
-    white_space: WhiteSpace,
+    bound: Bound,
 ) -> Result<Vec<u8>> {
     say_when_typed(file, what);
     let file = file.map(Path::to_owned);
-    or_interrupted(what, move || read_document(file.as_deref(), text_cap, limit, white_space))
+    or_interrupted(what, move || read_document(file.as_deref(), bound))
 }
 
 /// [`open_import`], ended by a signal while it waits: opening a FIFO waits for a writer, and
@@ -271,12 +274,7 @@ pub fn next_or_interrupted<T>(from: &std::sync::mpsc::Receiver<T>) -> Result<Opt
 /// [`read_document`] of a file that must be a regular one: what the screen reads (`:patch`)
 /// never waits — a FIFO planted at the name would hold the screen's way out until someone
 /// wrote to it — so anything but a regular file is refused without reading.
-pub fn read_regular_document(
-    path: &Path,
-    text_cap: usize,
-    limit: usize,
-    white_space: WhiteSpace,
-) -> Result<Vec<u8>> {
+pub fn read_regular_document(path: &Path, bound: Bound) -> Result<Vec<u8>> {
     use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display().to_string();
     let file = fs::OpenOptions::new()
@@ -288,15 +286,11 @@ pub fn read_regular_document(
     if !meta.is_file() {
         anyhow::bail!("cannot read {shown}: not a regular file (a FIFO, a device or a directory)");
     }
-    read_document_from(Source::File(file, shown), text_cap, limit, white_space)
+    read_document_from(Source::File(file, shown), bound)
 }
 
-fn read_document_from(
-    mut source: Source,
-    text_cap: usize,
-    limit: usize,
-    white_space: WhiteSpace,
-) -> Result<Vec<u8>> {
+fn read_document_from(mut source: Source, bound: Bound) -> Result<Vec<u8>> {
+    let (text_cap, limit) = (MAX_DOCUMENT_TEXT, bound.limit());
     let mut bytes = Vec::new();
     let wanted = text_cap.saturating_add(1);
     loop {
@@ -316,8 +310,7 @@ fn read_document_from(
         }
     }
     if bytes.len() > text_cap
-        && (white_space == WhiteSpace::Counted
-            || !fits_without_its_white_space(&mut source, &mut bytes, text_cap)?)
+        && (bound == Bound::AsWritten || !fits_without_its_white_space(&mut source, &mut bytes, text_cap)?)
     {
         if let Some(size) = source.regular_size().filter(|size| *size > text_cap as u64) {
             let size = usize::try_from(size).unwrap_or(usize::MAX);
