@@ -212,7 +212,7 @@ fn negative_count(error: &clap::Error) -> Option<String> {
     });
     // `-0` is 0, no number below it: only its sign is wrong (bb54 F7).
     let why = |value: &str| match value.trim_start_matches(['-', '0']).is_empty() {
-        true => "written without a sign",
+        true => "written without a minus sign",
         false => "none below",
     };
     if let Some((flag, value)) = given {

@@ -178,11 +178,11 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
         (&["list", "-l-5"], "-l -5: -l takes a whole number of 0 or more, none below"),
         (
             &["list", "--limit", "-0"],
-            "--limit -0: --limit takes a whole number of 0 or more, written without a sign",
+            "--limit -0: --limit takes a whole number of 0 or more, written without a minus sign",
         ),
         (
             &["list", "--limit=-0"],
-            "--limit -0: --limit takes a whole number of 0 or more, written without a sign",
+            "--limit -0: --limit takes a whole number of 0 or more, written without a minus sign",
         ),
     ] {
         let error = sandbox.on(&db, args).fails(2);
@@ -202,11 +202,16 @@ fn a_negative_number_for_a_flag_that_counts_is_said_as_such() {
     for args in [&["restore", "u1", "-0"][..], &["restore", "u1", "--", "-0"]] {
         let error = sandbox.on(&db, args).fails(2);
         assert!(
-            error.contains("REVISION -0: REVISION is a whole number of 0 or more, written without a sign"),
+            error.contains(
+                "REVISION -0: REVISION is a whole number of 0 or more, written without a minus sign"
+            ),
             "{args:?}: {error}"
         );
         assert!(!error.contains("tip:") && !error.contains("invalid digit"), "{args:?}: {error}");
     }
+    // A `+` is no minus sign: `+1` is 1, so the message's rule is the one kept (bb97 F5).
+    let listed = sandbox.on(&db, &["list", "--limit", "+1"]).ok().stdout;
+    assert_eq!(listed.lines().count(), 2, "a heading and one user: {listed}");
     // An argument that is not UTF-8 beside a usage mistake: one line, exit 2 (it panicked).
     let mut command = sandbox.command();
     command.arg("--db").arg(std::ffi::OsStr::from_bytes(b"caf\xe9.redb")).args(["list", "--limit", "abc"]);
