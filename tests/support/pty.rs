@@ -30,6 +30,9 @@ pub struct Tui {
     writer: Box<dyn Write + Send>,
     master: Box<dyn MasterPty + Send>,
     exit: Option<ExitStatus>,
+    /// The log the child writes (`$XDG_STATE_HOME/custodian/custodian.log`), shown with the
+    /// screen when a wait fails: what it read and dropped tells a flake from a bug.
+    log: Option<std::path::PathBuf>,
 }
 
 pub fn nonzero(n: u16) -> std::num::NonZeroU16 {
@@ -39,6 +42,9 @@ pub fn nonzero(n: u16) -> std::num::NonZeroU16 {
 impl Tui {
     pub fn spawn(command: CommandBuilder, cols: u16, rows: u16) -> Self {
         let size = PtySize { rows, cols, pixel_width: 0, pixel_height: 0 };
+        let log = command
+            .get_env("XDG_STATE_HOME")
+            .map(|state| std::path::Path::new(state).join("custodian").join("custodian.log"));
         let pair = native_pty_system().openpty(size).expect("open a pseudo-terminal");
         let child = pair.slave.spawn_command(command).expect("start custodian in the pty");
         // Only the child may hold the slave side, so reading the master ends when it exits.
@@ -69,7 +75,7 @@ impl Tui {
                 eof.store(true, Ordering::SeqCst);
             })
         };
-        Self { screen, eof, reader: Some(pump), child, writer, master, exit: None }
+        Self { screen, eof, reader: Some(pump), child, writer, master, exit: None, log }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Screen> {
@@ -122,10 +128,24 @@ impl Tui {
                     return;
                 }
                 let why = if ended { "custodian exited" } else { "timed out" };
-                panic!("{why} waiting for {what}; the screen was:\n{}", framed(&self.text()));
+                panic!(
+                    "{why} waiting for {what}; the screen was:\n{}{}",
+                    framed(&self.text()),
+                    self.log_tail()
+                );
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// The last lines of the child's log, if it wrote one, for a failed wait's message.
+    fn log_tail(&self) -> String {
+        let Some(text) = self.log.as_ref().and_then(|log| std::fs::read_to_string(log).ok()) else {
+            return String::new();
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        format!("\nthe last lines of its log:\n{tail}")
     }
 
     /// Waits until `needle` is on the screen.
