@@ -220,6 +220,24 @@ fn shift_tab_takes_a_level_of_indentation_off_the_line_or_the_selection() {
     let (one, two) = (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone());
     assert_eq!(indent(&one), indent(&next).saturating_sub(4), "{one:?}");
     assert_eq!(indent(&two), indent(&after).saturating_sub(4), "{two:?}");
+    // Ctrl-Z takes back one Shift-Tab of the block at a time, both lines at once (it took one
+    // line a step), and Ctrl-Y makes it again.
+    support::press(&store, &mut state, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert_eq!(
+        (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone()),
+        (next[2..].to_owned(), after[2..].to_owned())
+    );
+    support::press(&store, &mut state, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert_eq!(
+        (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone()),
+        (next.clone(), after.clone())
+    );
+    assert_eq!(lines(&state)[row], line, "the undo stops at the block's first Shift-Tab");
+    support::press(&store, &mut state, KeyCode::Char('r'), KeyModifiers::CONTROL);
+    assert_eq!(
+        (lines(&state)[row + 1].clone(), lines(&state)[row + 2].clone()),
+        (next[2..].to_owned(), after[2..].to_owned())
+    );
 }
 
 #[test]

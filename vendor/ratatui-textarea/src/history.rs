@@ -95,6 +95,9 @@ pub struct Edit {
     kind: EditKind,
     before: Pos,
     after: Pos,
+    /// custodian's patch: the group this edit was made in ([`History::begin_group`]): undo and
+    /// redo take a group's edits as one step.
+    group: Option<u64>,
 }
 
 impl Edit {
@@ -103,6 +106,7 @@ impl Edit {
             kind,
             before,
             after,
+            group: None,
         }
     }
 
@@ -128,6 +132,9 @@ pub struct History {
     index: usize,
     max_items: usize,
     edits: VecDeque<Edit>,
+    /// custodian's patch: the group edits pushed now belong to, and the last one begun.
+    group: Option<u64>,
+    groups_begun: u64,
 }
 
 impl History {
@@ -136,13 +143,28 @@ impl History {
             index: 0,
             max_items,
             edits: VecDeque::new(),
+            group: None,
+            groups_begun: 0,
         }
     }
 
-    pub fn push(&mut self, edit: Edit) {
+    /// custodian's patch: the edits pushed from now until [`History::end_group`] are undone
+    /// and redone as one step (an edit made of several, such as a block's dedent).
+    pub fn begin_group(&mut self) {
+        self.groups_begun += 1;
+        self.group = Some(self.groups_begun);
+    }
+
+    /// custodian's patch: ends the group [`History::begin_group`] began.
+    pub fn end_group(&mut self) {
+        self.group = None;
+    }
+
+    pub fn push(&mut self, mut edit: Edit) {
         if self.max_items == 0 {
             return;
         }
+        edit.group = self.group;
 
         if self.edits.len() == self.max_items {
             self.edits.pop_front();
@@ -164,14 +186,30 @@ impl History {
         let edit = &self.edits[self.index];
         edit.redo(lines);
         self.index += 1;
-        Some(edit.cursor_after())
+        let group = edit.group;
+        let mut cursor = edit.cursor_after();
+        while group.is_some() && self.edits.get(self.index).is_some_and(|next| next.group == group) {
+            let edit = &self.edits[self.index];
+            edit.redo(lines);
+            self.index += 1;
+            cursor = edit.cursor_after();
+        }
+        Some(cursor)
     }
 
     pub fn undo(&mut self, lines: &mut Vec<String>) -> Option<DataCursor> {
         self.index = self.index.checked_sub(1)?;
         let edit = &self.edits[self.index];
         edit.undo(lines);
-        Some(edit.cursor_before())
+        let group = edit.group;
+        let mut cursor = edit.cursor_before();
+        while group.is_some() && self.index > 0 && self.edits[self.index - 1].group == group {
+            self.index -= 1;
+            let edit = &self.edits[self.index];
+            edit.undo(lines);
+            cursor = edit.cursor_before();
+        }
+        Some(cursor)
     }
 
     pub fn max_items(&self) -> usize {

@@ -1599,6 +1599,17 @@ impl<'a> TextArea<'a> {
         }
     }
 
+    /// custodian's patch: the edits made from now until [`TextArea::end_undo_group`] are one
+    /// step for [`TextArea::undo`] and [`TextArea::redo`].
+    pub fn begin_undo_group(&mut self) {
+        self.history.begin_group();
+    }
+
+    /// custodian's patch: ends the group [`TextArea::begin_undo_group`] began.
+    pub fn end_undo_group(&mut self) {
+        self.history.end_group();
+    }
+
     /// Undo the last modification. This method returns if the undo modified text contents or not in the textarea.
     /// ```
     /// use ratatui_textarea::{TextArea, CursorMove};
