@@ -364,6 +364,54 @@ fn the_editor_opens_at_the_top_with_the_stored_text_and_undo_never_takes_it_out(
     assert!(!state.editor.as_ref().unwrap().is_modified());
 }
 
+#[test]
+fn one_ctrl_u_takes_back_one_key_or_one_typed_run_whatever_edits_it_made() {
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let opened = lines(&state).join("\n");
+    let undo = Input { key: Key::Char('u'), ctrl: true, ..Input::default() };
+    // `Enter` after `{`: the line break and its indentation (it took two, the first leaving
+    // the indentation on the old line's end).
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    key(&store, &mut state, Key::Enter);
+    assert_eq!(lines(&state)[1], "  ", "a level more after `{{`");
+    act(&store, &mut state, Action::Edit(undo.clone()));
+    assert_eq!(lines(&state).join("\n"), opened);
+    // A char typed over a selection: the selection out and the char in.
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.start_selection();
+    textarea.move_cursor(CursorMove::Jump(1, 4));
+    key(&store, &mut state, Key::Char('x'));
+    assert!(lines(&state)[1].starts_with('x'), "{:?}", lines(&state)[1]);
+    act(&store, &mut state, Action::Edit(undo.clone()));
+    assert_eq!(lines(&state).join("\n"), opened);
+    // A bracketed paste over a selection, the same.
+    let textarea = &mut state.editor.as_mut().unwrap().textarea;
+    textarea.move_cursor(CursorMove::Jump(1, 0));
+    textarea.start_selection();
+    textarea.move_cursor(CursorMove::Jump(1, 4));
+    act(&store, &mut state, Action::Paste("pasted".to_owned()));
+    assert!(lines(&state)[1].starts_with("pasted"), "{:?}", lines(&state)[1]);
+    act(&store, &mut state, Action::Edit(undo.clone()));
+    assert_eq!(lines(&state).join("\n"), opened);
+    // A run of keys waiting together (a paste without bracketed paste), an `Enter` and a `}`
+    // among them: one change.
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));
+    let run: Vec<Input> = ["\"a\": {", "\n", "}", ","]
+        .iter()
+        .flat_map(|part| match *part {
+            "\n" => vec![Input { key: Key::Enter, ..Input::default() }],
+            text => text.chars().map(|c| Input { key: Key::Char(c), ..Input::default() }).collect(),
+        })
+        .collect();
+    act(&store, &mut state, Action::Type(run));
+    assert!(lines(&state).join("\n").contains("\"a\": {"), "{:?}", lines(&state));
+    act(&store, &mut state, Action::Edit(undo));
+    assert_eq!(lines(&state).join("\n"), opened);
+    assert!(!state.editor.as_ref().unwrap().is_modified());
+}
+
 /// The keys a burst without bracketed paste brings: characters (brackets, quotes, a backslash,
 /// wide and invisible ones, CR, LF), `Enter`, `Tab` and `Ctrl-J`.
 fn typing_key() -> impl proptest::strategy::Strategy<Value = Input> {

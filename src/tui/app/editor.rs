@@ -252,10 +252,20 @@ impl Editor {
         Self::open(user_id, user_handle, base, Some(text), limits, shape, area)
     }
 
-    /// A key in the editor. A character event (typed, or pasted by a terminal without
-    /// bracketed paste, one character at a time) that is invisible goes in as its JSON
-    /// escape. Returns whether the text changed.
+    /// A key in the editor, one step for `Ctrl-U` however many edits it makes (`Enter` and its
+    /// indentation, a typed char over a selection, `Shift-Tab` over a block: each took one
+    /// `Ctrl-U` an edit). Returns whether the text changed.
     pub(super) fn input(&mut self, input: Input) -> bool {
+        self.textarea.begin_undo_group();
+        let changed = self.key_edit(input);
+        self.textarea.end_undo_group();
+        changed
+    }
+
+    /// What a key does to the text. A character event (typed, or pasted by a terminal without
+    /// bracketed paste, one character at a time) that is invisible goes in as its JSON
+    /// escape.
+    fn key_edit(&mut self, input: Input) -> bool {
         if let Key::Char(c) = input.key
             && !input.ctrl
             && !input.alt
@@ -449,7 +459,10 @@ impl State {
             let text = inert::editor_text(text);
             let text =
                 inert::tabs_and_line_breaks_in_strings_escaped(&text, editor.before_cursor()).into_owned();
+            // Over a selection: the selection out and the paste in, one step for `Ctrl-U`.
+            editor.textarea.begin_undo_group();
             editor.textarea.insert_str(text);
+            editor.textarea.end_undo_group();
             return vec![editor.changed(&self.limits)];
         }
         Vec::new()

@@ -29,8 +29,6 @@ impl Editor {
         let rows = selected.map_or(row..=row, |(first, last)| first..=last);
         self.textarea.cancel_selection();
         let (mut off_cursor_line, mut changed) = (0, false);
-        // One step for Ctrl-Z however many lines it took a level off (it was one a line).
-        self.textarea.begin_undo_group();
         for at in rows {
             let Some(line) = self.textarea.lines().get(at) else { break };
             let off = line.chars().take(2).take_while(|c| *c == ' ').count();
@@ -42,7 +40,6 @@ impl Editor {
                 off_cursor_line = off;
             }
         }
-        self.textarea.end_undo_group();
         match selected {
             Some((first, last)) => {
                 let end = self.textarea.lines().get(last).map_or(0, |line| line.chars().count());

@@ -211,14 +211,14 @@ impl State {
         editor.textarea.move_cursor(CursorMove::Jump(start_row, start_col));
         editor.textarea.start_selection();
         editor.textarea.move_cursor(CursorMove::Jump(end_row, end_col));
+        // The value's removal and the sealed value's insertion: one step for `Ctrl-U`.
+        editor.textarea.begin_undo_group();
         editor.textarea.insert_str(&sealed);
+        editor.textarea.end_undo_group();
         // The plaintext sealed is the value's compact text, whatever the editor's layout.
         let size = human_bytes(serde_json::to_string(&value).map_or(0, |plaintext| plaintext.len()));
-        let message = format!(
-            "sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U twice undoes",
-            span.path,
-            key.kid()
-        );
+        let message =
+            format!("sealed {} ({size}) with key {}; Ctrl-S saves, Ctrl-U undoes", span.path, key.kid());
         let effect = editor.changed(&self.limits);
         self.say(StatusKind::Success, message);
         vec![effect]

@@ -167,6 +167,8 @@ impl Editor {
         // Whether the line the cursor is on was begun by such a line break of this run, and
         // only its indentation came since.
         let mut own_line = false;
+        // The run is one change: one `Ctrl-U` takes it all out.
+        self.textarea.begin_undo_group();
         for (at, input) in keys.iter().enumerate() {
             let line_break = Input { key: Key::Char('j'), ctrl: true, ..Input::default() };
             let own_indentation = own_indentation_follows(input, keys.get(at + 1));
@@ -196,6 +198,7 @@ impl Editor {
         if let Some(run) = pending {
             changed |= self.textarea.insert_str(run.text);
         }
+        self.textarea.end_undo_group();
         changed
     }
 }

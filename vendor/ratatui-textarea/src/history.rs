@@ -135,6 +135,8 @@ pub struct History {
     /// custodian's patch: the group edits pushed now belong to, and the last one begun.
     group: Option<u64>,
     groups_begun: u64,
+    /// How many groups are open: one begun inside another joins it.
+    groups_open: usize,
 }
 
 impl History {
@@ -145,19 +147,27 @@ impl History {
             edits: VecDeque::new(),
             group: None,
             groups_begun: 0,
+            groups_open: 0,
         }
     }
 
     /// custodian's patch: the edits pushed from now until [`History::end_group`] are undone
-    /// and redone as one step (an edit made of several, such as a block's dedent).
+    /// and redone as one step (an edit made of several, such as a block's dedent). A group
+    /// begun inside another is part of it.
     pub fn begin_group(&mut self) {
-        self.groups_begun += 1;
-        self.group = Some(self.groups_begun);
+        if self.groups_open == 0 {
+            self.groups_begun += 1;
+            self.group = Some(self.groups_begun);
+        }
+        self.groups_open += 1;
     }
 
     /// custodian's patch: ends the group [`History::begin_group`] began.
     pub fn end_group(&mut self) {
-        self.group = None;
+        self.groups_open = self.groups_open.saturating_sub(1);
+        if self.groups_open == 0 {
+            self.group = None;
+        }
     }
 
     pub fn push(&mut self, mut edit: Edit) {
