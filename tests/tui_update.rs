@@ -5111,4 +5111,20 @@ fn a_long_command_or_filter_keeps_its_end_and_the_count_in_sight() {
     }
     let title = whole_screen(&state).lines().next().unwrap_or_default().to_owned();
     assert!(title.contains("qzz▏ · 0 found"), "{title}");
+    // On Logto's database the tenant gives way to what was typed (at 100 columns the title
+    // showed `/…▏ · 1 found · tenant defau`: bb99 F1), and is said where there is room.
+    let mut state = started(&store, 100, 30);
+    state.list.tenant = Some("default".to_owned());
+    act(&store, &mut state, Action::StartFilter);
+    for c in "no-such-id-1234567".chars() {
+        act(&store, &mut state, Action::FilterChar(c));
+    }
+    let title = whole_screen(&state).lines().next().unwrap_or_default().to_owned();
+    assert!(title.contains("/no-such-id-1234567▏ · 0 found") && !title.contains("tenant"), "{title}");
+    let mut state = started(&store, 200, 30);
+    state.list.tenant = Some("default".to_owned());
+    act(&store, &mut state, Action::StartFilter);
+    act(&store, &mut state, Action::FilterChar('g'));
+    let title = whole_screen(&state).lines().next().unwrap_or_default().to_owned();
+    assert!(title.contains("/g▏ · ") && title.contains(" found · tenant default ─"), "{title}");
 }

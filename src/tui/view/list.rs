@@ -37,10 +37,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             String::new()
         };
-        // The filter's end (what was typed last), the count and the progress stay in sight.
-        let rest = format!("{cursor} · {matches}{progress} {tenant}");
+        // The filter's end (what was typed last), the count and the progress stay in sight;
+        // the tenant, said in the title before `/`, only where the whole filter leaves room
+        // (it kept its place and left none of what was typed at 100 columns: bb99 F1).
+        let filter = inert::line(&list.filter);
+        let rest = format!("{cursor} · {matches}{progress} ");
         let room = usize::from(area.width).saturating_sub(4 + inert::columns(&rest));
-        format!(" /{}{rest}", inert::end_to_width(&inert::line(&list.filter), room))
+        let tenant = match inert::columns(&filter) + inert::columns(&tenant) <= room {
+            true => tenant.as_str(),
+            false => "",
+        };
+        let room = room - inert::columns(tenant);
+        format!(" /{}{rest}{tenant}", inert::end_to_width(&filter, room))
     };
     let block = Block::default()
         .borders(Borders::ALL)
