@@ -1117,6 +1117,73 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     assert!(alice.contains(&batch), "{journal}");
 }
 
+/// bb98 F1: another account given the very document the deleted one had last read as that
+/// account's revision (saved by its operator before the new account existed), a stale
+/// `--expect-revision` for it was taken, and the save over it kept nothing of the new
+/// account's own document.
+#[test]
+fn another_account_under_a_deleted_users_id_with_the_same_document_is_not_its_last_revision() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, _) = logto_ready_to_patch(&home);
+    let saved = run(&home, &["--db", &url, "set", "id:u2", "-"], Some(br#"{"v":1}"#)).ok().stdout;
+    assert!(saved.contains("revision 2"), "{saved}");
+    std::thread::sleep(Duration::from_millis(20));
+    db.superuser()
+        .batch_execute(
+            "delete from users where id = 'u2'; \
+             insert into users (tenant_id, id, username, custom_data) values ('default', 'u2', 'newcomer', '{\"v\": 1}')",
+        )
+        .expect("another account under u2");
+    let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    let revisions: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(revisions.len(), 1, "the account's own document alone: {history}");
+    assert!(
+        revisions[0].starts_with("3 (current)") && revisions[0].contains("outside custodian"),
+        "{history}"
+    );
+    let listed = run(&home, &["--db", &url, "list", "--search", "newcomer"], None).ok().stdout;
+    assert!(listed.lines().nth(1).is_some_and(|line| line.trim_end().ends_with(" 3")), "{listed}");
+    // The revision a script read for the first account is not this one's.
+    let stale =
+        run(&home, &["--db", &url, "set", "id:u2", "--expect-revision", "2", "-"], Some(br#"{"v":9}"#));
+    assert_eq!(stale.code, 5, "{stale:?}");
+    // A save over it keeps the account's own document first, which a restore brings back.
+    let saved =
+        run(&home, &["--db", &url, "set", "id:u2", "--expect-revision", "3", "-"], Some(br#"{"v":9}"#));
+    assert!(saved.ok().stdout.contains("revision 4"));
+    run(&home, &["--db", &url, "restore", "id:u2", "3"], None).ok();
+    let now = run(&home, &["--db", &url, "get", "id:u2"], None).ok().stdout;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&now).expect("json"), serde_json::json!({"v": 1}));
+    // A document SQL dated before its account was created is kept once, dated no earlier than
+    // the account (dated by its `updated_at`, it read as an earlier account's at every read).
+    db.superuser()
+        .batch_execute(
+            "insert into users (tenant_id, id, username, custom_data, created_at, updated_at) \
+             values ('default', 'o9', 'backdated', '{\"b\": 1}', now(), now() - interval '1 day')",
+        )
+        .expect("a backdated document");
+    for read in ["get", "history", "get", "history"] {
+        run(&home, &["--db", &url, read, "id:o9"], None).ok();
+    }
+    let history = run(&home, &["--db", &url, "history", "id:o9"], None).ok().stdout;
+    assert_eq!(history.lines().count(), 1 + 1, "{history}");
+    assert!(
+        history.lines().last().is_some_and(|line| line.starts_with("1 (current)")),
+        "kept once: {history}"
+    );
+    // An account SQL dated ahead of the server's clock cannot be told apart: its revisions
+    // count as its own, and reading it keeps nothing again (each read kept one more).
+    db.superuser()
+        .batch_execute("update users set created_at = now() + interval '1 day' where id = 'u2'")
+        .expect("a created_at ahead");
+    for read in ["get", "history", "get", "history"] {
+        run(&home, &["--db", &url, read, "id:u2"], None).ok();
+    }
+    let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    assert!(history.lines().last().is_some_and(|line| line.starts_with("5 (current)")), "{history}");
+    assert_eq!(history.lines().count(), 1 + 5, "every revision under the id, none kept again: {history}");
+}
+
 #[test]
 fn undo_on_postgres_of_a_batch_whose_user_was_deleted_says_deleted_not_saved() {
     // It said "u2 now at revision 0" under "saved again since the batch".

@@ -193,14 +193,14 @@ impl PostgresStore {
             .query(
                 &format!("with n as (select n.id, n.doc, n.rev, n.recorded \
                      from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
-                 old as (select u.id, u.custom_data, u.updated_at, n.doc, n.rev, n.recorded from n \
+                 old as (select u.id, u.custom_data, u.updated_at, u.created_at, n.doc, n.rev, n.recorded from n \
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
                      where u.custom_data::text is distinct from n.doc::jsonb::text), \
                  outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
                      select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \
                  where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
-                kept_outside_at("old.updated_at", "$1", "old.id")),
+                kept_outside_at("old.updated_at", "old.created_at", "$1", "old.id")),
                 &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
             )
             .map_err(fail)?;
@@ -407,7 +407,7 @@ impl PostgresStore {
         self.lock_users(tx, &ids)?;
         let rows = tx
             .query(
-                "select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
+                &format!("select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
                      coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false), \
                      exists (select 1 from custodian.history r join custodian.batches t \
                          on t.tenant_id = r.tenant_id and t.id = r.batch_id \
@@ -417,10 +417,11 @@ impl PostgresStore {
                      h.batch_id \
                  from unnest($2::text[], $3::int8[]) as n(id, rev) \
                  join public.users u on u.tenant_id = $1 and u.id = n.id \
-                 left join lateral (select h.revision, h.batch_id, h.custom_data::text = u.custom_data::text as same from custodian.history h \
+                 left join lateral (select h.revision, h.batch_id, h.custom_data::text = u.custom_data::text and {} as same from custodian.history h \
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
                  left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
                  left join custodian.history w on w.tenant_id = $1 and w.user_id = n.id and w.revision = n.rev",
+                    of_the_account_now!()),
                 &[&self.tenant, &ids, &revisions, &batch.0],
             )
             .map_err(|e| self.fail(e))?;

@@ -53,8 +53,10 @@ const JOURNAL_COLUMNS: &str = "h.saved_ms, h.sequence, h.saved_by, h.user_id, h.
     h.saved_at < c.at";
 
 /// The `from` of a journal read: the history, and the time the account under each id now was
-/// created (`-infinity` for an id no account has now).
-const JOURNAL_FROM: &str = "custodian.history h cross join lateral (select coalesce((select u.created_at \
+/// created (`-infinity` for an id no account has now, or one created ahead of the server's
+/// clock, which cannot tell: see `of_the_account_now`).
+const JOURNAL_FROM: &str = "custodian.history h cross join lateral (select coalesce((select case \
+    when u.created_at > clock_timestamp() then '-infinity'::timestamptz else u.created_at end \
     from public.users u where u.tenant_id = h.tenant_id and u.id = h.user_id), '-infinity'::timestamptz) as at) c";
 
 fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {

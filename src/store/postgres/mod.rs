@@ -107,12 +107,15 @@ const OUTSIDE: &str = "outside custodian";
 /// committed meanwhile, or a time set with SQL). Never earlier than the user's revision
 /// before it either: Logto's trigger stamps `updated_at` with the time its transaction
 /// began, so a write that waited for a save's lock came after that save but was dated before
-/// it, and `changes` showed the overwritten save as the newest (bb46 F2). `tenant` and `id`
-/// name the user.
-fn kept_outside_at(updated_at: &str, tenant: &str, id: &str) -> String {
+/// it, and `changes` showed the overwritten save as the newest (bb46 F2). Nor earlier than the
+/// account's `created_at` (when not ahead of the clock): a document SQL dated before its
+/// account's creation would read as an earlier account's ([`of_the_account_now`]) and be kept
+/// again at every read. `tenant` and `id` name the user, `created_at` its column.
+fn kept_outside_at(updated_at: &str, created_at: &str, tenant: &str, id: &str) -> String {
     format!(
         "greatest(case when isfinite({updated_at}) then least({updated_at}, clock_timestamp()) else clock_timestamp() end, \
-         (select max(p.saved_at) from custodian.history p where p.tenant_id = {tenant} and p.user_id = {id}))"
+         (select max(p.saved_at) from custodian.history p where p.tenant_id = {tenant} and p.user_id = {id}), \
+         case when isfinite({created_at}) then least({created_at}, clock_timestamp()) end)"
     )
 }
 /// How long a save waits for a row another session holds before saying "busy" (as redb).
@@ -181,19 +184,39 @@ const COLUMN_COUNT: usize = 15;
 const ORDER_KEY: &str =
     "lower(coalesce(u.username, u.primary_email, u.primary_phone, u.id)) collate \"C\", u.id collate \"C\"";
 
+/// Whether the history row `h` was kept for the account `u` under its id now: saved since that
+/// account was created (both times the server's). Logto or SQL may delete a user and create
+/// another under its id; the first account's revisions are not the second's, even when the
+/// second was given the very document the first had last (it read as that revision, saved by
+/// the first account's operator before the second existed, and a save over it kept nothing of
+/// it: bb98 F1). A `created_at` ahead of the server's clock (SQL's, or a clock set back) cannot
+/// tell: every row counts, else each read would keep the document again as one more revision.
+macro_rules! of_the_account_now {
+    () => {
+        "(h.saved_at >= u.created_at or u.created_at > clock_timestamp())"
+    };
+}
+pub(super) use of_the_account_now;
+
 /// The newest history row of `u`, for the revision facts (only with custodian's schema).
 /// Lists and walks compare with jsonb's `=` (cheap); it holds `1.50` and `1.5000` equal, so an
 /// outside write that only wrote a number another way shows as the revision before until the
 /// user is read, which keeps it ([`LATEST_HISTORY_BY_TEXT`]).
-const LATEST_HISTORY: &str = "left join lateral (select h.revision, h.custom_data = u.custom_data as same, \
-    h.saved_at, h.saved_by from custodian.history h \
-    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
+const LATEST_HISTORY: &str = concat!(
+    "left join lateral (select h.revision, h.custom_data = u.custom_data and ",
+    of_the_account_now!(),
+    " as same, h.saved_at, h.saved_by from custodian.history h \
+    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true"
+);
 /// The same, the documents compared by their stored jsonb text as a save compares them (bb15
 /// L06): for the writes (a batch keeps an outside document by it), where `=` let a re-spelled
 /// number go unkept and overwritten (bb16 L09).
-const LATEST_HISTORY_BY_TEXT: &str = "left join lateral (select h.revision, \
-    h.custom_data::text = u.custom_data::text as same, h.saved_at, h.saved_by from custodian.history h \
-    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true";
+const LATEST_HISTORY_BY_TEXT: &str = concat!(
+    "left join lateral (select h.revision, h.custom_data::text = u.custom_data::text and ",
+    of_the_account_now!(),
+    " as same, h.saved_at, h.saved_by from custodian.history h \
+    where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true"
+);
 const REVISION_COLUMNS: &str = concat!(
     "case when h.revision is null then 1 when h.same then h.revision else h.revision + 1 end, ",
     epoch_ms!("(case when h.same then h.saved_at else u.updated_at end)"),

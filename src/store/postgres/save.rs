@@ -5,9 +5,8 @@ use super::journal::Written;
 use super::*;
 use crate::store::BatchId;
 
-/// A history row `h` kept for the account `u` that is under its id now: saved since that
-/// account was created (both times are the server's).
-const OF_THIS_ACCOUNT: &str = "h.saved_at >= u.created_at";
+/// A history row `h` kept for the account `u` that is under its id now.
+const OF_THIS_ACCOUNT: &str = of_the_account_now!();
 
 impl PostgresStore {
     pub(super) fn save_document(
@@ -61,9 +60,13 @@ impl PostgresStore {
         let replaced = object_or_empty(id, "customData", row.get(2));
         let latest = if self.initialised {
             tx.query_opt(
-                "select h.revision, h.custom_data::text = u.custom_data::text from custodian.history h \
+                concat!(
+                    "select h.revision, h.custom_data::text = u.custom_data::text and ",
+                    of_the_account_now!(),
+                    " from custodian.history h \
                  join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
-                 where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1",
+                 where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1"
+                ),
                 &[&self.tenant, &id],
             )
             .map_err(past_the_row)?
@@ -173,7 +176,7 @@ impl PostgresStore {
                 "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
                  select u.tenant_id, u.id, $3, {}, $4, u.custom_data, u.updated_at \
                  from public.users u where u.tenant_id = $1 and u.id = $2",
-                kept_outside_at("u.updated_at", "u.tenant_id", "u.id")
+                kept_outside_at("u.updated_at", "u.created_at", "u.tenant_id", "u.id")
             ),
             &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
         )
@@ -191,10 +194,14 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.lock();
-        const LATEST: &str = "select (select h.custom_data::text = u.custom_data::text from custodian.history h \
+        const LATEST: &str = concat!(
+            "select (select h.custom_data::text = u.custom_data::text and ",
+            of_the_account_now!(),
+            " from custodian.history h \
              where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
              (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
-             from public.users u where u.tenant_id = $1 and u.id = $2";
+             from public.users u where u.tenant_id = $1 and u.id = $2"
+        );
         // Whether nothing of the user is kept yet (said so when the row is held).
         let mut never_kept = false;
         let kept = (|| -> Result<(), postgres::Error> {
