@@ -154,6 +154,47 @@ fn a_set_held_up_by_a_lock_on_custodians_tables_says_so_not_the_users_row() {
     assert!(!got.contains("\"a\": 1"), "nothing written: {got}");
 }
 
+/// bb98 F4: Ctrl-C (or SIGTERM) on a `set` or an `undo` waiting for a row Logto held: the
+/// write was made once the row was let go, exit 0, with "the signal came too late to stop
+/// anything". It is rolled back before its COMMIT: nothing written, exit 130.
+#[test]
+fn a_signal_while_a_write_waits_for_a_held_row_writes_nothing_once_the_row_is_let_go() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let document = home.path("home").join("doc.json");
+    std::fs::write(&document, r#"{"cancelled":1}"#).expect("document");
+    let document = document.to_str().expect("utf-8").to_owned();
+    for (args, signal) in [
+        (vec!["set", "alice", document.as_str()], libc::SIGINT),
+        (vec!["undo", batch.as_str()], libc::SIGTERM),
+    ] {
+        let before = run(&home, &["--db", &url, "changes", "--json"], None).ok().stdout;
+        let mut holder = db.superuser();
+        let mut holding = holder.transaction().expect("begin");
+        holding.execute("select 1 from users where username = 'alice' for update", &[]).expect("the row");
+        let mut command = home.custodian();
+        command.args([&["--db", url.as_str()][..], &args].concat());
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let child = command.spawn().expect("spawn");
+        support::run::wait_until_catching(child.id(), signal);
+        wait_for_lock_waiters(&db, 1, || false, "custodian to wait for alice's row");
+        // SAFETY: a signal to our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        std::thread::sleep(Duration::from_millis(300));
+        holding.rollback().expect("let go");
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "{args:?}: {stderr}");
+        assert!(stderr.contains("interrupted: nothing was written"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("came too late"), "{args:?}: {stderr}");
+        let after = run(&home, &["--db", &url, "changes", "--json"], None).ok().stdout;
+        assert_eq!(after, before, "{args:?}: nothing journaled");
+    }
+    let alice = run(&home, &["--db", &url, "get", "alice"], None).ok().stdout;
+    assert!(alice.contains("\"flag\": true") && !alice.contains("cancelled"), "{alice}");
+}
+
 /// A login role that is a member of two tenants' roles without their rights, asked for a
 /// tenant it may not become, is told the tenants it may: it said "a tenant's own role sees
 /// only its tenant", of a role that is no tenant's own and may become two (bb41).

@@ -268,6 +268,7 @@ impl PostgresStore {
         .map_err(fail)?;
         // The COMMIT went and no answer came: written or not, the journal says after a
         // reconnect ([`crate::store::batch_landed`]).
+        let tx = Self::unless_a_signal_came(tx)?;
         self.commit_write(tx, inserted.get(0)).map_err(|e| match self.fail(e) {
             StoreError::ConnectionLost { server, .. } => {
                 StoreError::BatchOutcomeUnknown { server, batch: summary.batch.0.clone() }

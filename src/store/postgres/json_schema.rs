@@ -96,6 +96,7 @@ impl PostgresStore {
             )
             .map_err(fail)?
             .get(0);
+        let tx = Self::unless_a_signal_came(tx)?;
         self.commit_write(tx, xid).map_err(fail)?;
         Ok((current + 1, true))
     }

@@ -148,6 +148,7 @@ impl PostgresStore {
         // The COMMIT went out and no answer came back: the server may have committed it or
         // not. Never reported as saved nor as not saved; the caller finds out after
         // reconnecting ([`UserStore::save_landed`]).
+        let tx = Self::unless_a_signal_came(tx)?;
         self.commit_write(tx, inserted.get(0)).map_err(|e| match self.fail(e) {
             StoreError::ConnectionLost { server, .. } => {
                 StoreError::SaveOutcomeUnknown { server, user: id.to_owned(), revision }

@@ -192,6 +192,19 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The write, unless a signal asked the command to stop while it was made: then rolled back
+    /// and [`StoreError::Interrupted`], nothing committed. A `set` that waited for a row Logto
+    /// held was made once the row was let go, after the operator's Ctrl-C, and said "the signal
+    /// came too late" (bb98 F4). The screen notes no signal here (its way out has its own).
+    pub(super) fn unless_a_signal_came(tx: WriteTransaction<'_>) -> Result<WriteTransaction<'_>, StoreError> {
+        if !crate::interrupt::requested() {
+            return Ok(tx);
+        }
+        tracing::info!("a signal came while the write was made: rolled back before its COMMIT");
+        let _ = tx.rollback();
+        Err(StoreError::Interrupted)
+    }
+
     /// How long the COMMIT of a write has waited for its answer, while it waits.
     pub fn commit_waiting_for(&self) -> Option<std::time::Duration> {
         let backend = self.backend.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
