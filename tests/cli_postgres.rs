@@ -260,22 +260,29 @@ fn a_user_deleted_while_set_waits_for_the_row_is_said_gone() {
     let home = PrivateHome::new(&[]);
     run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
     let url = db.tenant_url("default");
-    let mut deleting = db.superuser();
-    let mut deletion = deleting.transaction().expect("begin");
-    deletion.execute("delete from users where username = 'alice'", &[]).expect("delete");
-    let stderr = std::thread::scope(|scope| {
-        let set = scope.spawn(|| run(&home, &["--db", &url, "set", "alice"], Some(br#"{"a":1}"#)).fails(3));
-        wait_for_lock_waiters(&db, 1, || false, "set never waited for the row");
-        deletion.commit().expect("the deletion lands");
-        set.join().expect("the set thread")
-    });
-    assert!(
-        stderr.contains(
-            "user u1 no longer exists (deleted outside custodian while the save waited): nothing was written"
-        ),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("looked for"), "{stderr}");
+    // Deleted, or moved to another tenant (gone from this one alike: it was said deleted,
+    // bb98 F2).
+    for (gone, user) in [
+        ("delete from users where username = 'alice'", "alice"),
+        ("update users set tenant_id = 'admin' where username = 'bob'", "bob"),
+    ] {
+        let mut deleting = db.superuser();
+        let mut deletion = deleting.transaction().expect("begin");
+        deletion.execute(gone, &[]).expect("gone");
+        let stderr = std::thread::scope(|scope| {
+            let set = scope.spawn(|| run(&home, &["--db", &url, "set", user], Some(br#"{"a":1}"#)).fails(3));
+            wait_for_lock_waiters(&db, 1, || false, "set never waited for the row");
+            deletion.commit().expect("it lands");
+            set.join().expect("the set thread")
+        });
+        assert!(
+            stderr.contains(
+                "no longer exists (deleted, or moved to another tenant, outside custodian while the save waited): nothing was written"
+            ),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("looked for"), "{stderr}");
+    }
 }
 
 #[test]

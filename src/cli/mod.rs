@@ -110,7 +110,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
 fn store_exit_code(e: &StoreError) -> u8 {
     match e {
         StoreError::UserNotFound(_)
-        | StoreError::UserGone(_)
+        | StoreError::UserGone { .. }
         | StoreError::OnlyALiteralName { .. }
         | StoreError::RevisionNotFound { .. }
         | StoreError::SchemaRevisionNotFound(_)

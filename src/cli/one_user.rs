@@ -195,7 +195,8 @@ fn save(store: &dyn UserStore, id: &str, data: &CustomData, expect: Option<u64>)
         Err(StoreError::SaveOutcomeUnknown { revision, .. }) => revision,
         // The user was found a moment ago: gone since, not a reference that names no one.
         Err(StoreError::UserNotFound(_)) => {
-            return Err(StoreError::UserGone(crate::inert::line(id).into_owned()).into());
+            let user = crate::inert::line(id).into_owned();
+            return Err(StoreError::UserGone { user, how: store.how_a_user_goes() }.into());
         }
         other => return Ok(other?),
     };

@@ -62,12 +62,11 @@ pub(crate) const DAMAGED_FILE: &str = "the database file is damaged";
 pub enum StoreError {
     #[error("no user {reference:?} ({looked})", reference = .0, looked = looked_in(.0))]
     UserNotFound(String),
-    /// The user a save found is gone by the time it writes (deleted outside custodian): said
-    /// as that, not as a lookup the operator never typed (bb41 F11).
-    #[error(
-        "user {0} no longer exists (deleted outside custodian while the save waited): nothing was written"
-    )]
-    UserGone(String),
+    /// The user a save found is gone by the time it writes (deleted outside custodian, `how`
+    /// as [`crate::store::UserStore::how_a_user_goes`] says): said as that, not as a lookup
+    /// the operator never typed (bb41 F11).
+    #[error("user {user} no longer exists ({how} while the save waited): nothing was written")]
+    UserGone { user: String, how: &'static str },
     /// The path no longer names the file opened: replaced (a restore) or removed meanwhile.
     #[error(
         "{path} is no longer the file custodian opened (it was replaced or removed meanwhile): nothing was written; start custodian again to work on the file there now"

@@ -114,6 +114,15 @@ pub trait UserStore: Send + Sync {
     fn key_order(&self) -> KeyOrder {
         KeyOrder::AsWritten
     }
+    /// How a user read a moment ago can be gone from this store, for the words that say so: on
+    /// Logto's database a user moved to another tenant by SQL is gone from this one as well
+    /// (it was said deleted, and the operator looked for a deletion: bb74 F2, bb98 F2).
+    fn how_a_user_goes(&self) -> &'static str {
+        match self.key_order() {
+            KeyOrder::Backend(_) => "deleted, or moved to another tenant, outside custodian",
+            KeyOrder::AsWritten => "deleted outside custodian",
+        }
+    }
     /// Whether users may hold what custodian's rules refuse, written by others (Logto, SQL):
     /// an export then checks each line as an import would, and says which it would refuse.
     fn written_by_others(&self) -> bool {

@@ -111,16 +111,12 @@ pub(super) fn draft_left(left: String) -> Action {
     }
 }
 
-/// The user the screen read is gone (deleted outside custodian): said as that, not as a lookup
-/// the operator never typed (`no user "u7" (looked for an id, …)`: bb14 L11).
-/// On Logto's database a user moved to another tenant by SQL is gone from this one as well
-/// (it was said deleted, and the operator looked for a deletion: bb74 F2).
+/// The user the screen read is gone (deleted outside custodian, or moved to another tenant):
+/// said as that, not as a lookup the operator never typed (`no user "u7" (looked for an id,
+/// …)`: bb14 L11).
 pub(super) fn user_gone(store: &dyn crate::store::UserStore, id: &str, saving: bool) -> Action {
     let user = id;
-    let how = match store.key_order() {
-        crate::store::KeyOrder::Backend(_) => "deleted, or moved to another tenant, outside custodian",
-        crate::store::KeyOrder::AsWritten => "deleted outside custodian",
-    };
+    let how = store.how_a_user_goes();
     let message = if saving {
         format!("not saved: user {user} no longer exists ({how}); the edit stays here and in its draft")
     } else {
