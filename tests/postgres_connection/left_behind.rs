@@ -104,7 +104,7 @@ fn a_session_left_behind_that_cannot_be_reached_is_said_and_the_reconnect_ends_i
     });
     let message = error.to_string();
     assert!(
-        message.contains("the save did not happen (the server rolls it back once it notices the connection gone, within 60s when the session waits on custodian; until then the users' rows it locked stay locked)"),
+        message.contains("the save did not happen (the server could not be reached again to look: if it restarted, nothing of it is left; if the link dropped, the server rolls it back once it notices the connection gone, within 60s when the session waits on custodian, and until then the users' rows it locked stay locked)"),
         "{message}"
     );
     // Left behind, it holds the row.
