@@ -1473,7 +1473,7 @@ fn ids_in(lines: &str) -> Vec<String> {
 /// `what`, alice and bob written to `to`.
 fn odd_users_left_out_of(what: &str, to: &str) -> String {
     format!(
-        "7 users left out of {what}, their stored customData not a JSON object: o1 (null), o2 (an array), \
+        "7 users left out of {what}, their stored customData no JSON object custodian can read: o1 (null), o2 (an array), \
          o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
          the other 2 users were written to {to}"
     )

@@ -228,7 +228,7 @@ impl std::fmt::Display for LeftOut {
         let more = if more > 0 { format!(" and {} more", group_digits(more)) } else { String::new() };
         write!(
             f,
-            "{} left out of {}, their stored customData not a JSON object: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
+            "{} left out of {}, their stored customData no JSON object custodian can read: {}{more}; `custodian set id:ID` replaces each one's; the other {} written to {}",
             users(self.users),
             self.of,
             named.join(", "),

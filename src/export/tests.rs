@@ -291,7 +291,7 @@ fn a_user_whose_customdata_is_no_object_is_left_out_and_named_with_what_it_is() 
     assert_eq!((left_out.users, left_out.written), (1, 2));
     assert_eq!(
         error.to_string(),
-        "1 user left out of the export, their stored customData not a JSON object: o1 (null); \
+        "1 user left out of the export, their stored customData no JSON object custodian can read: o1 (null); \
          `custodian set id:ID` replaces each one's; the other 2 users were written to out.jsonl"
     );
 }
@@ -313,7 +313,7 @@ fn an_export_names_the_first_five_users_left_out_counts_the_others_and_adds_what
     // The one written is also one an import would refuse: both are said.
     assert_eq!(
         tally.finish_of("the export", "out.jsonl").expect_err("said").to_string(),
-        "7 users left out of the export, their stored customData not a JSON object: o1 (null), o2 (an array), \
+        "7 users left out of the export, their stored customData no JSON object custodian can read: o1 (null), o2 (an array), \
          o3 (a string), o4 (a boolean), o5 (a number) and 2 more; `custodian set id:ID` replaces each one's; \
          the other user was written to out.jsonl; an import of it would refuse 1 of them, which break \
          custodian's rules for a user (Logto or SQL wrote them): \"a b\" (`id` \"a b\" is not 1–12 characters of \
