@@ -4032,6 +4032,42 @@ fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_ro
     assert_eq!(state.list.selected, at + page - 1, "a page down and one up");
 }
 
+/// bb99 F2: moves typed while the rows of `g` (or `G`) were on their way moved through the
+/// rows shown before, and the edge's answer then put the selection back on the edge: `g j j`
+/// over a network landed on the first user, `G k` on the last. They go from the edge.
+#[test]
+fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
+    let (_dir, store) = demo_store();
+    let order: Vec<String> = store
+        .page_after(None, usize::MAX)
+        .expect("users")
+        .iter()
+        .map(|e| e.user.handle().to_owned())
+        .collect();
+    let mut state = started(&store, 120, 24);
+    for _ in 0..5 {
+        act(&store, &mut state, Action::Down);
+    }
+    for (edge, moves, expected) in [
+        (Action::Home, vec![Action::Down, Action::Down], order[2].clone()),
+        (Action::End, vec![Action::Up], order[order.len() - 2].clone()),
+        (Action::Home, vec![Action::Down, Action::Down, Action::Up], order[1].clone()),
+    ] {
+        let mut newest = update(&mut state, edge.clone());
+        for action in moves {
+            newest = update(&mut state, action);
+        }
+        assert!(matches!(newest.as_slice(), [Effect::LoadRows(_)]), "{edge:?}: {newest:?}");
+        // Only the newest read is answered.
+        custodian::tui::run_effects(&support::runtime(&store), &mut state, newest);
+        assert_eq!(selected_handle(&state), expected, "{edge:?}");
+    }
+    // No move after it: the edge itself.
+    let newest = update(&mut state, Action::End);
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, newest);
+    assert_eq!(selected_handle(&state), order[order.len() - 1]);
+}
+
 /// The filter `a` typed and accepted, its own reads not run: its matches come in steps the
 /// test hands over ([`scan_step`]). Returns the filter's generation.
 fn filtered_by_a(store: &RedbStore, state: &mut custodian::tui::app::State) -> u64 {

@@ -10,6 +10,7 @@ mod connection;
 mod dialogs;
 mod diff_memo;
 mod drafts;
+mod edge;
 mod editor;
 mod effect;
 mod external;

@@ -72,6 +72,8 @@ pub struct UserList {
     /// newest read is answered; each asked to move by its own key alone, so a burst of `j`
     /// at the end of the rows moved by one (bb16 L11: 300 `j` landed on row 219).
     pub moving: Option<isize>,
+    /// `End` (true) or `Home` (false) whose rows are on their way: `moving` goes from there.
+    pub edge: Option<bool>,
 }
 
 impl UserList {
@@ -79,7 +81,7 @@ impl UserList {
     /// as a filter's answer will be.
     pub fn clear(&mut self, whole: bool) {
         self.rows.clear();
-        self.moving = None;
+        (self.moving, self.edge) = (None, None);
         (self.selected, self.top, self.at_start, self.at_end) = (0, 0, whole, whole);
     }
 
@@ -126,19 +128,6 @@ impl UserList {
 }
 
 impl State {
-    /// `Home`/`End`: the first or last user; of the matches, while filtering.
-    pub(super) fn select_edge(&mut self, last: bool) -> Vec<Effect> {
-        if self.matches_still_coming() {
-            return self.move_through_matches_found(if last { Owed::End { above: 0 } } else { Owed::Row(0) });
-        }
-        if self.list.active_filter().is_some() {
-            let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
-            return self.select_index(index);
-        }
-        self.list.moving = None;
-        vec![self.load(if last { Seek::Last } else { Seek::First }, 0, Then::Edge)]
-    }
-
     /// A click on the visible row `visible` (0 = the top one).
     pub(super) fn select_row(&mut self, visible: usize) -> Vec<Effect> {
         let index = self.list.top + visible;
@@ -300,6 +289,9 @@ impl State {
         if list.rows.is_empty() {
             return Vec::new();
         }
+        if let Some(last) = list.edge {
+            return self.move_from_the_edge_on_its_way(last, delta);
+        }
         // After keys whose rows are still on their way: this read replaces theirs, so it
         // carries their moves too, even where this key alone would not need it.
         let delta = list.moving.unwrap_or(0) + delta;
@@ -325,7 +317,7 @@ impl State {
         self.list.search.reselect = None;
         self.list.search.lost = None;
         self.list.following = None;
-        self.list.moving = None;
+        (self.list.moving, self.list.edge) = (None, None);
         self.list.search.owed = None;
         self.list.search.after_reselect = 0;
         self.drop_the_key_waiting_for_the_matches();
@@ -366,6 +358,7 @@ impl State {
         // Rows asked for by a move move the selection by the moves asked since, unless a row
         // was chosen since (`g`, a click, a jump).
         let moving = self.list.moving.take();
+        self.list.edge = None;
         let jumped = matches!(&request.then, Then::Jump { id, .. } if self.jumps_to(id));
         // While filtering, the rows are the matches: an answer for the whole list is stale.
         if self.list.active_filter().is_some() {
@@ -404,8 +397,11 @@ impl State {
         let index_of_id = |id: &String| list.rows.iter().position(|e| &e.user.id == id);
         let (mut follow, mut missing) = (None, None);
         list.selected = match (&request.then, &request.seek) {
-            (Then::Edge, Seek::Last) => last,
-            (Then::Edge, _) => 0,
+            // With the moves asked while they came (`g j j`: they were lost, bb99 F2).
+            (Then::Edge, Seek::Last) => {
+                (last as isize + moving.unwrap_or(0)).clamp(0, last as isize) as usize
+            }
+            (Then::Edge, _) => moving.unwrap_or(0).clamp(0, last as isize) as usize,
             (Then::Move(delta), _) => {
                 let from = previous.as_ref().and_then(index_of).unwrap_or(0) as isize;
                 let delta = if moving.is_some() { *delta } else { 0 };
