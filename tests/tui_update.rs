@@ -4068,6 +4068,45 @@ fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     assert_eq!(selected_handle(&state), order[order.len() - 1]);
 }
 
+/// bb99 F3: a scan a lost connection cut off said `no user matches the filter` over the users
+/// it never read, its percentage frozen as if it still ran. It says it stopped, and where.
+#[test]
+fn a_scan_stopped_by_a_lost_connection_says_so_not_that_no_user_matches() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 30);
+    act(&store, &mut state, Action::StartFilter);
+    for c in "qqzz".chars() {
+        let _ = update(&mut state, Action::FilterChar(c));
+    }
+    let generation = state.list.search.generation;
+    let total = state.list.total;
+    let step =
+        Action::SearchHits { generation, hits: Vec::new(), scanned: total / 3, reached: None, done: false };
+    let _ = update(&mut state, step);
+    let lost =
+        Action::ConnectionLost { message: "the server ended the session or the network dropped".into() };
+    let _ = update(&mut state, Action::SearchStopped { generation, failure: Box::new(lost) });
+    let screen = whole_screen(&state);
+    let title = screen.lines().next().unwrap_or_default();
+    assert!(title.contains("/qqzz▏ · 0 found · stopped at 33%"), "{title}");
+    assert!(screen.contains("the search stopped before its end:"), "{screen}");
+    assert!(screen.contains("none found in the users it read"), "{screen}");
+    assert!(!screen.contains("no user matches the filter"), "{screen}");
+    // The failure itself is said as any store's.
+    assert!(state.connection_lost.is_some());
+    // Kept with Enter, whose key takes the message: `connection lost`, not `connection lost ·`
+    // and nothing (bb99 F4).
+    let _ = update(&mut state, Action::FilterAccept);
+    let screen = whole_screen(&state);
+    let status = screen.lines().find(|line| line.starts_with("connection lost")).expect("said");
+    assert!(!status.trim_end().ends_with('·'), "{status:?}");
+    // An answer for an older filter stops nothing of the new one.
+    let _ = update(&mut state, Action::FilterChar('q'));
+    let lost = Action::ConnectionLost { message: "lost".into() };
+    let _ = update(&mut state, Action::SearchStopped { generation, failure: Box::new(lost) });
+    assert!(state.list.search.scanning && !state.list.search.stopped);
+}
+
 /// The filter `a` typed and accepted, its own reads not run: its matches come in steps the
 /// test hands over ([`scan_step`]). Returns the filter's generation.
 fn filtered_by_a(store: &RedbStore, state: &mut custodian::tui::app::State) -> u64 {

@@ -401,6 +401,10 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         SearchHits { generation, hits, scanned, reached, done } => {
             state.search_hits(generation, hits, scanned, reached, done)
         }
+        SearchStopped { generation, failure } => {
+            state.search_stopped(generation);
+            update_state(state, *failure)
+        }
 
         // The command line (command.rs)
         StartCommand => state.start_command(),

@@ -207,6 +207,12 @@ pub enum Action {
         reached: Option<ListKey>,
         done: bool,
     },
+    /// The scan met `failure` (a lost connection) before its end: the matches are those of the
+    /// users it read before; then the failure, as any store's.
+    SearchStopped {
+        generation: u64,
+        failure: Box<Action>,
+    },
     /// The save was refused because someone else saved first; `theirs` is what they saved.
     SaveConflict {
         id: String,

@@ -15,6 +15,10 @@ pub struct Search {
     pub generation: u64,
     pub scanning: bool,
     pub scanned: u64,
+    /// The scan stopped before its end (a lost connection): the matches are of the users read
+    /// before, and none found says nothing of the rest (it said `no user matches the filter`
+    /// over the two thirds never read, its percentage frozen as if still scanning: bb99 F3).
+    pub stopped: bool,
     /// More than [`MAX_MATCHES`] users match: the list shows the first ones.
     pub capped: bool,
     /// The user to select again once the matches bring it (a refresh or a save while
@@ -252,6 +256,7 @@ impl State {
             generation,
             scanning: true,
             scanned: 0,
+            stopped: false,
             capped: false,
             reselect: None,
             before,
@@ -269,6 +274,14 @@ impl State {
             Effect::PrefixSearch { generation, query: query.clone(), limit },
             Effect::Scan { generation, query },
         ]
+    }
+
+    /// The scan of `generation` stopped before its end: said so, not as the scan's answer.
+    pub(super) fn search_stopped(&mut self, generation: u64) {
+        let search = &mut self.list.search;
+        if generation == search.generation && search.scanning {
+            (search.scanning, search.stopped) = (false, true);
+        }
     }
 
     /// Merges matches into the (sorted) rows, keeping the selected user selected.

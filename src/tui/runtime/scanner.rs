@@ -97,7 +97,7 @@ pub fn scan(
                 let (scanned, done) = (step.scanned as u64, after.is_none());
                 (Action::SearchHits { generation, hits: step.hits, scanned, reached, done }, done)
             }
-            Err(e) => (store_failed(e), true),
+            Err(e) => (Action::SearchStopped { generation, failure: Box::new(store_failed(e)) }, true),
         };
         if !answer(step) || last {
             return;

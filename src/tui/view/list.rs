@@ -32,10 +32,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             format!("{} found", group_digits(list.rows.len() as u64))
         };
-        let progress = if search.scanning && list.total > 0 {
-            format!(" · {}%", (search.scanned * 100 / list.total).min(99))
-        } else {
-            String::new()
+        let percent = || (search.scanned * 100 / list.total.max(1)).min(99);
+        let progress = match (search.scanning, search.stopped) {
+            (true, _) if list.total > 0 => format!(" · {}%", percent()),
+            (false, true) => format!(" · stopped at {}%", percent()),
+            _ => String::new(),
         };
         // The filter's end (what was typed last), the count and the progress stay in sight;
         // the tenant, said in the title before `/`, only where the whole filter leaves room
@@ -98,8 +99,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         })
         .collect();
     if lines.is_empty() {
-        let empty = if list.filter.is_empty() { "no users" } else { "no user matches the filter" };
-        lines.push(Line::from(Span::styled(empty, theme.dim)));
+        let empty: &[&str] = match (list.filter.is_empty(), list.search.stopped) {
+            (true, _) => &["no users"],
+            (false, false) => &["no user matches the filter"],
+            // Of the users read before the search stopped only: said of all, it sent an
+            // operator away from an account the rest held (bb99 F3).
+            (false, true) => &["the search stopped before its end:", "none found in the users it read"],
+        };
+        lines.extend(empty.iter().map(|text| Line::from(Span::styled(*text, theme.dim))));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -127,6 +127,11 @@ pub fn render_status(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         };
         spans.push(Span::styled(said, theme.warning));
     }
+    // A lost connection with nothing said after it (its message gone with a key) is said
+    // alone, not `connection lost ·` and nothing (bb99 F4).
+    if spans.len() == 1 && state.connection_lost.is_some() {
+        spans[0] = Span::styled("connection lost", theme.error);
+    }
     // In an editor too: one kept open after the file was replaced or the server stopped
     // taking writes showed no mark (bb69 F5).
     if state.read_only.is_some() {
