@@ -4083,12 +4083,21 @@ fn a_scan_stopped_by_a_lost_connection_says_so_not_that_no_user_matches() {
     let step =
         Action::SearchHits { generation, hits: Vec::new(), scanned: total / 3, reached: None, done: false };
     let _ = update(&mut state, step);
+    // Enter keeps the filter; `Esc` then waits for the row the keys went to (bb99 F5).
+    let _ = update(&mut state, Action::FilterAccept);
+    let _ = update(&mut state, Action::ClearFilter);
+    assert_eq!(status_text(&state), "finding the matches your keys went to…");
     let lost =
         Action::ConnectionLost { message: "the server ended the session or the network dropped".into() };
     let _ = update(&mut state, Action::SearchStopped { generation, failure: Box::new(lost) });
+    // It waited for good, said as under way (bb99 F5): now said not done.
+    assert_eq!(
+        status_text(&state),
+        "the server ended the session or the network dropped · the key that waited for the matches was not done: press it again"
+    );
     let screen = whole_screen(&state);
     let title = screen.lines().next().unwrap_or_default();
-    assert!(title.contains("/qqzz▏ · 0 found · stopped at 33%"), "{title}");
+    assert!(title.contains("/qqzz · 0 found · stopped at 33%"), "{title}");
     assert!(screen.contains("the search stopped before its end:"), "{screen}");
     assert!(screen.contains("none found in the users it read"), "{screen}");
     assert!(!screen.contains("no user matches the filter"), "{screen}");

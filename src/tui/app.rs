@@ -338,7 +338,11 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
         // Ctrl-S asks anew.
         state.reviewing = None;
-        state.after_the_matches = None;
+        // A key that waited for the matches (said `finding the matches your keys went to…`)
+        // is not done, and said so: it went without a word (bb99 F5).
+        if state.after_the_matches.take().is_some() {
+            message.push_str(" · the key that waited for the matches was not done: press it again");
+        }
         if let Some(note) = state.jump_failed(message) {
             message.push_str(&format!(" · {note}"));
         }
@@ -402,8 +406,9 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
             state.search_hits(generation, hits, scanned, reached, done)
         }
         SearchStopped { generation, failure } => {
+            let effects = update_state(state, *failure);
             state.search_stopped(generation);
-            update_state(state, *failure)
+            effects
         }
 
         // The command line (command.rs)

@@ -276,12 +276,19 @@ impl State {
         ]
     }
 
-    /// The scan of `generation` stopped before its end: said so, not as the scan's answer.
+    /// The scan of `generation` stopped before its end (a store failure, which said a key that
+    /// waited for the matches not done): said so, not as the scan's answer. The rows found are
+    /// all there are until it runs again, so no row is owed by its place any more.
     pub(super) fn search_stopped(&mut self, generation: u64) {
         let search = &mut self.list.search;
-        if generation == search.generation && search.scanning {
-            (search.scanning, search.stopped) = (false, true);
+        if generation != search.generation || !search.scanning {
+            return;
         }
+        (search.scanning, search.stopped) = (false, true);
+        (search.owed, search.reselect, search.after_reselect) = (None, None, 0);
+        let list = &mut self.list;
+        list.selected = list.selected.min(list.rows.len().saturating_sub(1));
+        list.keep_selection_visible();
     }
 
     /// Merges matches into the (sorted) rows, keeping the selected user selected.
