@@ -3395,6 +3395,33 @@ fn the_history_holds_only_the_current_and_the_selected_text_and_reads_the_select
     assert_eq!(state.mode(), Mode::History, "the Enter given for revision 3 went with it");
 }
 
+/// bb99 F6: a revision selected while the connection was lost showed `(no difference)`, also
+/// after F5 reconnected: its read had failed and nothing asked again.
+#[test]
+fn a_revision_selected_while_the_connection_is_lost_is_said_unread_and_read_after_the_reconnect() {
+    let (_dir, store) = demo_store();
+    let (_id, mut state) = three_saves_restored_and_history_opened(&store);
+    let effects = update(&mut state, Action::HistoryUp);
+    assert!(matches!(effects.as_slice(), [Effect::LoadRevision { revision: 3, .. }]), "{effects:?}");
+    let screen = whole_screen(&state);
+    assert!(screen.contains("reading…") && !screen.contains("(no difference)"), "{screen}");
+    // Its read finds the connection lost.
+    let lost =
+        Action::ConnectionLost { message: "the server ended the session or the network dropped".into() };
+    let _ = update(&mut state, lost);
+    let screen = whole_screen(&state);
+    assert!(screen.contains("not read: the connection is lost (F5 reconnects and reads it)"), "{screen}");
+    assert!(!screen.contains("(no difference)"), "{screen}");
+    // Reconnected: read now.
+    let effects = update(&mut state, Action::Reconnected { takes_writes: true });
+    assert!(
+        effects.iter().any(|effect| matches!(effect, Effect::LoadRevision { revision: 3, .. })),
+        "{effects:?}"
+    );
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, effects);
+    assert!(!history_diff_changes(&state).is_empty(), "the diff of revision 3 is shown");
+}
+
 /// The changed lines of the history's diff: what restoring the selected revision would write.
 fn history_diff_changes(state: &State) -> Vec<String> {
     let diff = state.history.as_ref().unwrap().selected_diff();

@@ -190,7 +190,13 @@ impl State {
             ),
             _ => self.say(StatusKind::Success, "reconnected"),
         }
-        self.refresh()
+        let mut effects = self.refresh();
+        // The revision the history selected while the connection was lost is read now (it
+        // showed `(no difference)` after F5 too: bb99 F6).
+        if let Some(history) = &self.history {
+            effects.extend(history.load_selected());
+        }
+        effects
     }
 
     /// Whether the edit open cannot be saved here (the file replaced or damaged, a server that

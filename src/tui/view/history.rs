@@ -12,7 +12,8 @@ use crate::tui::app::HistoryView;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Theme) {
+/// `connection_lost`: a revision not read yet is said as not read until a reconnect.
+pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, connection_lost: bool, theme: &Theme) {
     let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
     let block = Block::default()
         .borders(Borders::ALL)
@@ -69,17 +70,24 @@ pub fn render(frame: &mut Frame, area: Rect, history: &HistoryView, theme: &Them
         .borders(Borders::TOP)
         .title(Span::styled(title, theme.title))
         .border_style(theme.border);
-    frame.render_widget(
+    // A revision not read yet has no diff to show: `(no difference)` there told an operator
+    // choosing what to restore that it changed nothing, for good once the read failed on a
+    // lost connection (bb99 F6).
+    let unread = history.selected_text().is_none() && history.entries.get(history.selected).is_some();
+    let rows = if unread {
+        let why = match connection_lost {
+            true => "not read: the connection is lost (F5 reconnects and reads it)",
+            false => "reading…",
+        };
+        vec![Line::from(Span::styled(why, theme.dim))]
+    } else {
         // Skipped here, not by the paragraph's scroll, which stops at 65,535 rows.
-        Paragraph::new(
-            super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width))
-                .into_iter()
-                .skip(history.diff_scroll)
-                .collect::<Vec<_>>(),
-        )
-        .block(diff_block),
-        diff_area,
-    );
+        super::diff::lines(&history.selected_diff(), theme, usize::from(diff_area.width))
+            .into_iter()
+            .skip(history.diff_scroll)
+            .collect::<Vec<_>>()
+    };
+    frame.render_widget(Paragraph::new(rows).block(diff_block), diff_area);
 }
 
 /// The columns of a history row but who and the summary: number, mark, time, the gaps, size.

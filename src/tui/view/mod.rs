@@ -88,7 +88,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         // Above the status line, so what the history answers (a refusal in read-only mode)
         // is seen.
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
-        history::render(frame, above_status, history, theme);
+        history::render(frame, above_status, history, state.connection_lost.is_some(), theme);
     }
     if let Some(changes) = &state.changes.view {
         let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
