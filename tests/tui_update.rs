@@ -4015,6 +4015,12 @@ fn messages_scroll_back_to_the_oldest_and_forward_to_the_newest() {
     press_bound(&store, &mut state, key(KeyCode::Esc, KeyModifiers::NONE));
     press_bound(&store, &mut state, key(KeyCode::F(2), KeyModifiers::NONE));
     assert_eq!(state.messages_back, 0);
+    // It ends above the status line, whose `connection lost` it covered (`co└───`: bb99 F9).
+    state.connection_lost = Some("the server ended the session".into());
+    let shown = screen(&state);
+    let status = shown.lines().nth(22).unwrap_or_default();
+    assert!(status.starts_with("connection lost"), "{shown}");
+    assert!(shown.contains("message 50"), "{shown}");
 }
 
 /// bb16 L11: keys that run past the loaded rows faster than rows come each ask for rows again,
@@ -4093,6 +4099,25 @@ fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     let newest = update(&mut state, Action::End);
     custodian::tui::run_effects(&support::runtime(&store), &mut state, newest);
     assert_eq!(selected_handle(&state), order[order.len() - 1]);
+    // `e` while the rows of `g` come waits for them and opens the first user (it acted on the
+    // row before, and then said to press `e` again: bb99 F2).
+    let rows = update(&mut state, Action::Home);
+    assert!(update(&mut state, Action::OpenEditor).is_empty());
+    assert_eq!(status_text(&state), "reading the rows your keys went to…");
+    assert!(state.editor.is_none());
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
+    let editor = state.editor.as_ref().expect("the editor opens once the rows are in");
+    assert_eq!(editor.user_handle, order[0]);
+    act(&store, &mut state, Action::LeaveEditor);
+    // `g e j`: the `e` was for the first user; the move takes it back, said.
+    let _ = update(&mut state, Action::End);
+    let _ = update(&mut state, Action::Home);
+    let _ = update(&mut state, Action::OpenEditor);
+    let rows = update(&mut state, Action::Down);
+    assert_eq!(status_text(&state), "not done: you moved before the rows came; press it again");
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
+    assert!(state.editor.is_none());
+    assert_eq!(selected_handle(&state), order[1]);
 }
 
 /// bb99 F3: a scan a lost connection cut off said `no user matches the filter` over the users
@@ -4110,6 +4135,10 @@ fn a_scan_stopped_by_a_lost_connection_says_so_not_that_no_user_matches() {
     let step =
         Action::SearchHits { generation, hits: Vec::new(), scanned: total / 3, reached: None, done: false };
     let _ = update(&mut state, step);
+    // While it runs, none found is no answer yet (it said `no user matches the filter` at 0%).
+    let screen = whole_screen(&state);
+    assert!(screen.contains("none found yet: the search goes on"), "{screen}");
+    assert!(!screen.contains("no user matches the filter"), "{screen}");
     // Enter keeps the filter; `Esc` then waits for the row the keys went to (bb99 F5).
     let _ = update(&mut state, Action::FilterAccept);
     let _ = update(&mut state, Action::ClearFilter);

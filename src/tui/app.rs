@@ -335,21 +335,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         return effects;
     }
     if let Some(message) = action.store_failure_mut() {
-        // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
-        // Ctrl-S asks anew.
-        state.reviewing = None;
-        // A key that waited for the matches (said `finding the matches your keys went to…`)
-        // is not done, and said so: it went without a word (bb99 F5).
-        if state.after_the_matches.take().is_some() {
-            message.push_str(" · the key that waited for the matches was not done: press it again");
-        }
-        if let Some(note) = state.jump_failed(message) {
-            message.push_str(&format!(" · {note}"));
-        }
-        // A refresh that failed says nothing later: kept, a later answer was measured against
-        // the selection of that `r`, and said "the selected user is no longer there" of the
-        // user selected and shown (bb41 F8).
-        state.refreshing = None;
+        state.waits_ended_by_a_failure(message);
     }
     let action = match state.wait_for_the_matches(action) {
         Ok(action) => action,

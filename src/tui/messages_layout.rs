@@ -13,9 +13,10 @@ pub fn lines(said: &std::collections::VecDeque<String>) -> Vec<Line<'static>> {
     said.iter().map(|text| Line::from(inert::line(text).into_owned())).collect()
 }
 
-/// The box inside a `width`×`height` terminal: its inner width and height (borders off).
+/// The box inside a `width`×`height` terminal: its inner width and height (borders off), above
+/// the status line and the hint bar and a row clear of each edge.
 pub fn inner(width: u16, height: u16) -> (u16, u16) {
-    (width.saturating_sub(6).max(1), height.saturating_sub(4))
+    (width.saturating_sub(6).max(1), height.saturating_sub(6))
 }
 
 /// How many rows the messages take wrapped at `inner_width`. Counted by the paragraph's own

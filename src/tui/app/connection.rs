@@ -32,6 +32,28 @@ const WAY_OUT: &str = "Ctrl-Q quits (within 30 s) keeping your edit as a draft, 
 const READ_WAY_OUT: &str = "Ctrl-Q quits keeping any edit as a draft, or wait";
 
 impl State {
+    /// A store's failure (said by `message`) ends what waited on the store: what it ended is
+    /// added to the message.
+    pub(super) fn waits_ended_by_a_failure(&mut self, message: &mut String) {
+        // The read Ctrl-S asked for may be the one that failed: the edit is free again, and
+        // Ctrl-S asks anew.
+        self.reviewing = None;
+        // A key that waited for the matches (said `finding the matches your keys went to…`)
+        // is not done, and said so: it went without a word (bb99 F5).
+        if self.after_the_matches.take().is_some() {
+            message.push_str(" · the key that waited for the matches was not done: press it again");
+        }
+        // Rows on their way may be what failed: nothing waits for them any more.
+        (self.list.moving, self.list.edge) = (None, None);
+        if let Some(note) = self.jump_failed(message) {
+            message.push_str(&format!(" · {note}"));
+        }
+        // A refresh that failed says nothing later: kept, a later answer was measured against
+        // the selection of that `r`, and said "the selected user is no longer there" of the
+        // user selected and shown (bb41 F8).
+        self.refreshing = None;
+    }
+
     /// Asks the store to connect again; says so meanwhile.
     pub(super) fn reconnect(&mut self) -> Vec<Effect> {
         if let Some(read) = self.read_waited_on() {

@@ -24,6 +24,8 @@ impl State {
     /// answered). It moved through the rows shown before, and the edge's answer then put the
     /// selection back on the first user: `g j j` over a network landed there (bb99 F2).
     pub(super) fn move_from_the_edge_on_its_way(&mut self, last: bool, delta: isize) -> Vec<Effect> {
+        // A key that waited for the edge's row was for that row, not the one moved to.
+        self.drop_the_key_waiting_for_the_matches();
         let moved = self.list.moving.unwrap_or(0) + delta;
         self.list.moving = Some(moved);
         let distance = if last { -moved } else { moved }.max(0) as usize;

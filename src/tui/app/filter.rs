@@ -418,7 +418,11 @@ impl State {
             self.drop_the_key_waiting_for_the_matches();
         }
         self.after_the_matches = Some(action);
-        Err(self.tell(StatusKind::Info, "finding the matches your keys went to…"))
+        let waiting = match self.matches_still_coming() {
+            true => "finding the matches your keys went to…",
+            false => "reading the rows your keys went to…",
+        };
+        Err(self.tell(StatusKind::Info, waiting))
     }
 
     /// The key that waited for the matches ([`State::after_the_matches`]), done once the row
@@ -453,6 +457,15 @@ impl State {
         // there is the first match's (bb19 L06: `e` right after a save edited it).
         (self.list.search.owed.is_some() || self.list.search.reselect.is_some())
             && self.matches_still_coming()
+            || self.rows_on_their_way()
+    }
+
+    /// Whether the rows a move or `Home`/`End` asked for are still on their way: the row
+    /// selected is the one before them (`g e` over a network opened nothing, and said to press
+    /// `e` again for the user then selected: bb99 F2). Not while the connection is lost: they
+    /// will not come, and a key acts (and is refused) at once.
+    pub(super) fn rows_on_their_way(&self) -> bool {
+        (self.list.edge.is_some() || self.list.moving.is_some()) && self.connection_lost.is_none()
     }
 
     /// A move while the scan still finds matches: onto a settled row it selects that user;
@@ -482,7 +495,11 @@ impl State {
     pub(super) fn drop_the_key_waiting_for_the_matches(&mut self) {
         if let Some(action) = self.after_the_matches.take() {
             tracing::debug!(?action, "a key waiting for the matches dropped");
-            self.say(StatusKind::Info, "not done: you moved before the matches came; press it again");
+            let note = match self.matches_still_coming() {
+                true => "not done: you moved before the matches came; press it again",
+                false => "not done: you moved before the rows came; press it again",
+            };
+            self.say(StatusKind::Info, note);
         }
     }
 

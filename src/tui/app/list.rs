@@ -305,6 +305,7 @@ impl State {
             None
         };
         if let Some((seek, distance)) = load {
+            self.drop_the_key_waiting_for_the_matches();
             self.list.moving = Some(delta);
             return vec![self.load(seek, distance, Then::Move(delta))];
         }
@@ -457,6 +458,8 @@ impl State {
             self.say_what_the_refresh_changed(&before);
         }
         let mut effects = self.load_selected_user();
+        // A key that waited for these rows acts now (`h` and `i` once the profile is read).
+        effects.extend(self.run_the_key_that_waited());
         if jumped {
             effects.extend(self.jump_landed(true));
         }

@@ -101,6 +101,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if lines.is_empty() {
         let empty: &[&str] = match (list.filter.is_empty(), list.search.stopped) {
             (true, _) => &["no users"],
+            // Not before the scan has read every user: it said so at 0% for 12 s while the
+            // scan waited for a key sync, of an account that had just signed up (bb99 F3).
+            (false, false) if list.search.scanning => &["none found yet: the search goes on"],
             (false, false) => &["no user matches the filter"],
             // Of the users read before the search stopped only: said of all, it sent an
             // operator away from an account the rest held (bb99 F3).

@@ -11,9 +11,10 @@ use crate::tui::app::State;
 use crate::tui::messages_layout;
 use crate::tui::theme::Theme;
 
+/// In `area`, the screen above the status line.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let rect = super::popup(frame, area, area.width.saturating_sub(4), area.height.saturating_sub(2));
-    let (inner_width, inner_height) = messages_layout::inner(area.width, area.height);
+    let (inner_width, inner_height) = messages_layout::inner(state.width, state.height);
     let rows = messages_layout::rows(&state.said, inner_width);
     let room = rows.saturating_sub(usize::from(inner_height));
     let back = usize::from(state.messages_back).min(room);

@@ -103,7 +103,9 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme) {
         whole_user::render(frame, above_status, view, theme);
     }
     if state.messages_open {
-        messages::render(frame, area, state, theme);
+        // Above the status line, whose `connection lost` it covered (bb99 F9).
+        let above_status = Rect { height: areas.status.y.saturating_sub(area.y), ..area };
+        messages::render(frame, above_status, state, theme);
     }
     if let Some(plaintext) = &state.plaintext {
         let above_hints = Rect { height: areas.hints.y.saturating_sub(area.y), ..area };
