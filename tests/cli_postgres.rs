@@ -1479,6 +1479,44 @@ fn odd_users_left_out_of(what: &str, to: &str) -> String {
     )
 }
 
+/// bb99 F7: a `profile` SQL nested 128 levels deep or more was read as `{}`, its other keys gone
+/// too, on the screen's `i` and in the export, nothing said. Read whole up to 512 levels.
+#[test]
+fn a_profile_nested_past_128_levels_is_read_whole() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let url = db.tenant_url("default");
+    let deep = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+    db.superuser()
+        .execute(
+            "update users set profile = $1::text::jsonb where id = 'u1'",
+            &[&format!("{{\"nickname\":\"deepnick\",\"a\":{}}}", deep(300))],
+        )
+        .expect("a deep profile");
+    db.superuser()
+        .execute("update users set profile = $1::text::jsonb where id = 'u2'", &[&deep(600)])
+        .expect("a profile deeper than custodian reads");
+    let export = run(&home, &["--db", &url, "export"], None);
+    // Written whole, and said as a user an import would refuse (custodian's rules), exit 1.
+    assert_eq!(export.code, 1, "{export:?}");
+    assert!(export.stderr.contains("u1 (nested deeper than 64 levels)"), "{export:?}");
+    let alice = export.stdout.lines().find(|line| line.contains("\"u1\"")).expect("u1 exported");
+    assert!(alice.contains("\"nickname\":\"deepnick\""), "{alice}");
+    // 300 levels under the key `a`, which jsonb puts first (keys by length): 301 in all.
+    assert_eq!(alice.matches("{\"a\":").count(), 301, "the whole profile");
+    // Deeper than that: read as empty, as before, and the log says so without `set`'s advice
+    // (it writes customData, never the profile).
+    let bob = export.stdout.lines().find(|line| line.contains("\"u2\"")).expect("u2 exported");
+    assert!(bob.contains("\"profile\":{}"), "{bob}");
+    let log =
+        std::fs::read_to_string(home.path("state").join("custodian").join("custodian.log")).expect("log");
+    let said = log.lines().find(|line| line.contains("user=u2") && line.contains("profile")).expect("said");
+    assert!(
+        said.contains("an object nested deeper than custodian reads") && !said.contains("custodian set"),
+        "{said}"
+    );
+}
+
 #[test]
 fn export_writes_every_other_user_and_names_those_whose_custom_data_sql_made_no_object() {
     // One such user stopped the export there: a truncated file, and nothing said of the rest.

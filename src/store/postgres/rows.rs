@@ -134,6 +134,41 @@ pub(super) fn object_or_empty(id: &str, field: &'static str, text: Option<String
     })
 }
 
+/// How deep Logto's own columns are read: past serde_json's 128 levels, which a customData is
+/// held to, since custodian only shows and exports these (a deeper recursion would need a
+/// deeper stack than a worker thread's 2 MiB).
+const DEEPEST_LOGTO_VALUE: usize = 512;
+
+/// Logto's own jsonb columns (`profile`, `identities`), shown (`i`) and exported whole: read
+/// up to [`DEEPEST_LOGTO_VALUE`] levels (a profile nested 128 levels deep was shown as `{}`,
+/// its other keys gone too, and nothing said: bb99 F7). Deeper, or no object: read as empty,
+/// and the log says so without `custodian set`'s advice, which writes customData only.
+pub(super) fn logto_object_or_empty(
+    id: &str,
+    field: &'static str,
+    text: Option<String>,
+) -> Map<String, Value> {
+    use serde::Deserialize as _;
+    let Some(text) = text else { return Map::new() };
+    let too_deep = matches!(
+        crate::domain::scan::scan(&text, DEEPEST_LOGTO_VALUE),
+        Some(crate::domain::scan::ScanFinding::TooDeep { .. })
+    );
+    let parsed = (!too_deep).then(|| {
+        let mut reader = serde_json::Deserializer::from_str(&text);
+        reader.disable_recursion_limit();
+        Map::deserialize(&mut reader).ok()
+    });
+    parsed.flatten().unwrap_or_else(|| {
+        let found = match too_deep {
+            true => "an object nested deeper than custodian reads".to_owned(),
+            false => NotAnObject::described(NotAnObject::in_text(&text).found),
+        };
+        tracing::warn!(user = %id, field, "read as an empty object: Logto's column holds {found} (written outside custodian, which never writes it)");
+        Map::new()
+    })
+}
+
 /// What a customData that is not an object is called where it is met, and what mends it.
 fn not_an_object(id: &str, field: &'static str, text: &str) -> StoreError {
     StoreError::StoredNotAnObject { user: id.to_owned(), field, found: NotAnObject::in_text(text).found }
@@ -157,8 +192,8 @@ impl UserRow {
             primary_phone: text(3)?,
             name: text(4)?,
             avatar: text(5)?,
-            profile: object_or_empty(&id, "profile", text(6)?),
-            identities: object_or_empty(&id, "identities", text(7)?),
+            profile: logto_object_or_empty(&id, "profile", text(6)?),
+            identities: logto_object_or_empty(&id, "identities", text(7)?),
             application_id: text(8)?,
             is_suspended: row.try_get(offset + 9).map_err(bad)?,
             last_sign_in_at: row.try_get(offset + 10).map_err(bad)?,
