@@ -239,3 +239,27 @@ pub(super) fn walked_text(id: &str, text: &str) -> String {
         text.to_owned()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deepest profile read fits a worker thread's stack (2 MiB, the screen's reads), in a
+    /// debug build too; one level more is read as empty, not parsed.
+    #[test]
+    fn the_deepest_logto_value_is_read_on_a_worker_threads_stack() {
+        let deep = |levels: usize| format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+        let read = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let whole = logto_object_or_empty("u1", "profile", Some(deep(DEEPEST_LOGTO_VALUE)));
+                let deeper = logto_object_or_empty("u1", "profile", Some(deep(DEEPEST_LOGTO_VALUE + 1)));
+                (serde_json::to_string(&whole).map(|text| text.len()), deeper.is_empty())
+            })
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert_eq!(read.0.expect("written"), deep(DEEPEST_LOGTO_VALUE).len());
+        assert!(read.1);
+    }
+}
