@@ -186,7 +186,20 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
     for private in [dir.parent().expect("state"), &dir] {
         std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     }
-    // One at a time: the status line names the first draft not offered, the log the rest.
+    // Wrapped in the messages' pane (where a row breaks depends on the database's name, so no
+    // phrase is waited for as it is: `to reopen it` broke after `to`): compared as one text,
+    // the pane's borders and padding left out.
+    let joined = |tui: &support::pty::Tui| {
+        tui.rows()
+            .iter()
+            .map(|row| {
+                row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘')
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // One at a time: the status line names the draft not offered, F2 each.
     for (database, said_so) in [
         (
             &acme,
@@ -207,19 +220,6 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         let mut tui = spawn_screen(&home, &url);
         tui.wait_text("not offered as a draft: kept for");
         tui.send("\x1bOQ");
-        // Wrapped in the messages' pane (where a row breaks depends on the database's name,
-        // so no phrase is waited for as it is: `to reopen it` broke after `to`): compared as
-        // one text, the pane's borders and padding left out.
-        let joined = |tui: &support::pty::Tui| {
-            tui.rows()
-                .iter()
-                .map(|row| {
-                    row.trim_matches(|c: char| c == '│' || c == ' ' || c == '└' || c == '─' || c == '┘')
-                        .to_owned()
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         let since = std::time::Instant::now();
         while !joined(&tui).contains(said_so) && since.elapsed() < support::pty::TIMEOUT {
             std::thread::sleep(support::pty::POLL);
@@ -227,4 +227,31 @@ fn a_draft_kept_for_another_tenant_of_this_database_is_named_at_start() {
         let said = joined(&tui);
         assert!(said.contains(said_so), "{said_so}: {said}");
     }
+    // Both at once beside a draft of this database, offered: each is named, with which of how
+    // many it is (they were not named at all when a draft was offered: bb99 F8; two said as
+    // the first and `1 more`: bb99 F10).
+    for old in std::fs::read_dir(&dir).expect("drafts").flatten() {
+        std::fs::remove_file(old.path()).expect("remove the draft before");
+    }
+    for database in [&acme, &as_postgres, &here] {
+        let mut edit = edit.clone();
+        edit.session = format!("1-0000aaaa-{}", database.len());
+        let draft = Draft::new(DraftKind::Draft, database, edit, custodian::domain::time::now_ms());
+        let path = dir.join(draft.file_name());
+        std::fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("Unsaved edits kept from earlier sessions of this database");
+    tui.send("\x1b");
+    tui.send("\x1bOQ");
+    let since = std::time::Instant::now();
+    let both = |said: &str| {
+        said.contains("not offered as a draft (1 of 2") && said.contains("not offered as a draft (2 of 2")
+    };
+    while !both(&joined(&tui)) && since.elapsed() < support::pty::TIMEOUT {
+        std::thread::sleep(support::pty::POLL);
+    }
+    let said = joined(&tui);
+    assert!(both(&said), "{said}");
 }

@@ -101,13 +101,25 @@ impl State {
                 format!("{whose} is being edited in another running custodian (not offered)"),
             );
         }
-        if !not_offered.is_empty() {
-            let first = not_offered.first().map(String::as_str).unwrap_or_default();
+        // Each said on its own (F2 lists them), up to five: drafts kept for two addresses were
+        // said as the first one's and `3 more`, with its way to reopen them (bb99 F10).
+        const SAID_EACH: usize = 5;
+        for (at, why) in not_offered.iter().take(SAID_EACH).enumerate() {
             let more = match not_offered.len() {
-                1 => String::new(),
-                n => format!(" (and {} more; the log names them)", n - 1),
+                n if n > SAID_EACH && at == SAID_EACH - 1 => {
+                    format!(
+                        " (and {} more; the log names them, each with what it was kept for)",
+                        n - SAID_EACH
+                    )
+                }
+                _ => String::new(),
             };
-            self.say(StatusKind::Error, format!("not offered as a draft: {first}{more}"));
+            // Which of how many, so the one the status line keeps says there are others.
+            let of = match not_offered.len() {
+                1 => String::new(),
+                n => format!(" ({} of {n}, F2 lists them)", at + 1),
+            };
+            self.say(StatusKind::Error, format!("not offered as a draft{of}: {why}{more}"));
         }
         if !drafts.is_empty() {
             self.dialog = Some(Dialog::DraftFound { drafts, selected: 0 });

@@ -69,9 +69,9 @@ pub(super) fn event_loop(
     }
     let mut not_offered: Vec<String> =
         found.ignored.iter().map(|i| format!("{}: {}", i.name, i.why)).collect();
-    if found.drafts.is_empty() {
-        not_offered.extend(super::kept_elsewhere::drafts_kept_elsewhere(runtime));
-    }
+    // Also beside drafts offered: an edit of the same user kept under another address stayed
+    // unnamed (bb99 F8).
+    not_offered.extend(super::kept_elsewhere::drafts_kept_elsewhere(runtime));
     for draft in &found.in_use {
         tracing::info!(user = %draft.user_id, file = %draft.file_name(), "a draft of another running custodian is not offered");
     }

@@ -40,7 +40,7 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
     let mut said: Vec<String> = found
         .into_iter()
         .map(|(name, kept_for)| {
-            tracing::info!(file = %name, "a draft kept for {what}");
+            tracing::info!(file = %name, kept_for = %kept_for, "a draft kept for {what}");
             match given.filter(|_| !postgres && std::fs::symlink_metadata(&kept_for).is_ok()) {
                 Some(given) => format!(
                     "kept for {kept_for}, the file {given} named when it was written (`custodian --db {}` reopens it): {name}",
@@ -55,7 +55,7 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
             |other: &Draft| crate::store::another_tenant_of(database, &other.database).is_some();
         for (name, kept_for) in runtime.drafts.of_the_same_database_elsewhere(database, other_tenant) {
             let tenant = crate::store::another_tenant_of(database, &kept_for).unwrap_or_default();
-            tracing::info!(file = %name, tenant, "a draft kept for another tenant");
+            tracing::info!(file = %name, kept_for = %kept_for, tenant, "a draft kept for another tenant");
             said.push(format!(
                 "kept for {kept_for}, tenant {tenant:?} of a database of this name (start custodian with --tenant {} to reopen it): {name}",
                 crate::inert::shell_word(tenant)
