@@ -521,7 +521,9 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         HistoryPage(direction) => state.history_page_by(direction),
         HistoryEdge(newest) => state.history_edge(newest),
         HistoryDiffScroll(delta) => state.history_diff_scroll(delta),
-        HistoryLoaded { id, revisions, current_text } => state.history_loaded(id, revisions, current_text),
+        HistoryLoaded { id, revisions, older, current_text } => {
+            state.history_loaded(id, (revisions, older), current_text)
+        }
         RevisionLoaded { id, revision, text } => state.revision_loaded(id, revision, text),
         RestoreRevision => state.restore_revision(),
         OpenChanges => state.open_changes(),

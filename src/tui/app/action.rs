@@ -271,6 +271,8 @@ pub enum Action {
     HistoryLoaded {
         id: String,
         revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        /// Revisions of the user older than those given (the screen shows the newest).
+        older: usize,
         current_text: String,
     },
     /// One old revision's text, asked for when the history selected it.

@@ -15,6 +15,10 @@ pub struct HistoryView {
     pub user_handle: String,
     /// Oldest first; the last is the current revision.
     pub entries: Vec<HistoryEntry>,
+    /// The user's revisions older than these, left out (the newest are shown). Not the number
+    /// of the oldest shown less one: another account's revisions under the id are none of
+    /// this one's, and were counted as `older` (bb100 F7).
+    pub older: usize,
     pub selected: usize,
     pub current_text: String,
     /// The selected old revision's text, once read.
@@ -35,10 +39,11 @@ pub struct HistoryEntry {
 }
 
 impl HistoryView {
+    /// `older`: the user's revisions older than those given.
     pub(super) fn new(
         user_id: String,
         user_handle: String,
-        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        (revisions, older): (Vec<(RevisionInfo, RevisionChanges)>, usize),
         current_text: String,
     ) -> Self {
         let entries: Vec<HistoryEntry> =
@@ -48,6 +53,7 @@ impl HistoryView {
             user_id,
             user_handle,
             entries,
+            older,
             selected,
             current_text,
             shown: None,
@@ -178,7 +184,7 @@ impl State {
     pub(super) fn history_loaded(
         &mut self,
         id: String,
-        revisions: Vec<(RevisionInfo, RevisionChanges)>,
+        revisions: (Vec<(RevisionInfo, RevisionChanges)>, usize),
         current_text: String,
     ) -> Vec<Effect> {
         let Some(record) = self.user.as_ref().filter(|r| r.user.id == id) else { return Vec::new() };

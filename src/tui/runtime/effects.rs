@@ -478,10 +478,12 @@ pub(super) fn perform_telling(
                         current_text = text;
                     }
                 }
-                Ok((revisions, current_text))
+                Ok((revisions, skip, current_text))
             });
             match summed_up {
-                Ok((revisions, current_text)) => Action::HistoryLoaded { id, revisions, current_text },
+                Ok((revisions, older, current_text)) => {
+                    Action::HistoryLoaded { id, revisions, older, current_text }
+                }
                 // The selected user, gone since the list was read (bb16 L13).
                 Err(StoreError::UserNotFound(_)) => user_gone(store, &id, false),
                 Err(e) => failed(e),

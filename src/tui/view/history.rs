@@ -99,12 +99,11 @@ const SUMMARY_ROOM: usize = 16;
 /// are and where to see them (the CLI lists every one).
 fn title(history: &HistoryView) -> String {
     let handle = inert::line(&history.user_handle);
-    match history.entries.first().map(|entry| entry.info.revision).filter(|&oldest| oldest > 1) {
-        Some(oldest) => format!(
-            " History of {handle} · the newest {} revisions; {} older: `custodian history` lists them ",
+    match history.older {
+        0 => format!(" History of {handle} "),
+        older => format!(
+            " History of {handle} · the newest {} revisions; {older} older: `custodian history` lists them ",
             history.entries.len(),
-            oldest - 1
         ),
-        None => format!(" History of {handle} "),
     }
 }
