@@ -191,6 +191,27 @@ fn a_signal_while_a_write_waits_for_a_held_row_writes_nothing_once_the_row_is_le
         let after = run(&home, &["--db", &url, "changes", "--json"], None).ok().stdout;
         assert_eq!(after, before, "{args:?}: nothing journaled");
     }
+    // Held past the 3 s the write waits: said as the interruption, with what it met, exit 130
+    // (it said `try again`, exit 1, and a shell loop went on: bb100 F2).
+    let mut holder = db.superuser();
+    let mut holding = holder.transaction().expect("begin");
+    holding.execute("select 1 from users where username = 'alice' for update", &[]).expect("the row");
+    let mut command = home.custodian();
+    command.args(["--db", url.as_str(), "set", "alice", document.as_str()]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    support::run::wait_until_catching(child.id(), libc::SIGINT);
+    wait_for_lock_waiters(&db, 1, || false, "custodian to wait for alice's row");
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().expect("wait");
+    holding.rollback().expect("let go");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: nothing was written") && stderr.contains("stayed locked"),
+        "{stderr}"
+    );
     let alice = run(&home, &["--db", &url, "get", "alice"], None).ok().stdout;
     assert!(alice.contains("\"flag\": true") && !alice.contains("cancelled"), "{alice}");
 }

@@ -80,10 +80,28 @@ pub(super) fn run(cli: &Cli, command: &Command, url: &str) -> Result<()> {
 }
 
 /// An interruption as said of a server: nothing closes there, the transaction is never
-/// committed (bb89 F3). Other errors as they are.
+/// committed (bb89 F3). A write that waited out the lock timeout for a row or a table another
+/// session held after a signal came is that signal's too: it said `try again`, exit 1, to an
+/// operator who had pressed Ctrl-C, and a shell loop of such commands went on (bb100 F2).
+/// Other errors as they are.
 fn said_of_the_server(error: anyhow::Error) -> anyhow::Error {
+    let held = |e: &StoreError| {
+        matches!(
+            e,
+            StoreError::Busy
+                | StoreError::TablesHeld
+                | StoreError::RowHeld { .. }
+                | StoreError::RowsHeld { .. }
+        )
+    };
     match error.downcast_ref::<StoreError>() {
         Some(StoreError::Interrupted) if error.chain().count() == 1 => StoreError::InterruptedOnServer.into(),
+        // Said as the interruption, with what it met (exit 130: the first store error of the
+        // chain decides the code).
+        Some(e) if held(e) && crate::interrupt::requested() => {
+            let met = format!("a signal came while the write waited for what another session held ({e})");
+            anyhow::Error::new(StoreError::InterruptedOnServer).context(met)
+        }
         _ => error,
     }
 }
