@@ -7,6 +7,7 @@ mod effects;
 mod event_loop;
 mod exporting;
 mod external_editor;
+mod history_read;
 mod kept_elsewhere;
 mod progress;
 mod scanner;

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 
-use crate::domain::history::HistoryReader;
 use crate::domain::time::now_ms;
 use crate::draft::{Draft, DraftKind, EditSnapshot};
 use crate::store::{Author, StoreError};
@@ -451,35 +450,7 @@ pub(super) fn perform_telling(
             return keys_synced(store.sync_keys());
         }
         Effect::LoadHistory { id } => {
-            // Each revision is read, summed up and let go: one document in memory at a time.
-            let summed_up = store.history(&id).and_then(|infos| {
-                let skip = infos.len().saturating_sub(HISTORY_LIMIT);
-                let mut reader = HistoryReader::new();
-                // A shown revision may hold the same document as one older than those shown
-                // (a restore of revision 1): those of a size one shown has are read for that,
-                // so `= revision N` says what `custodian history` says.
-                let shown_sizes: std::collections::HashSet<usize> =
-                    infos[skip..].iter().map(|info| info.size).collect();
-                for older in infos[..skip.saturating_sub(1)].iter().filter(|i| shown_sizes.contains(&i.size))
-                {
-                    reader.note(older.revision, &store.revision_text(&id, older.revision)?);
-                }
-                // The oldest shown is summed up against the one before it, as `history`
-                // does (against nothing it read as adding every key).
-                if let Some(before) = skip.checked_sub(1).and_then(|at| infos.get(at)) {
-                    reader.next(before.revision, &store.revision_text(&id, before.revision)?);
-                }
-                let mut revisions = Vec::new();
-                let mut current_text = String::new();
-                for info in infos.into_iter().skip(skip) {
-                    let text = store.revision_text(&id, info.revision)?;
-                    revisions.push((info.clone(), reader.next(info.revision, &text)));
-                    if info.current {
-                        current_text = text;
-                    }
-                }
-                Ok((revisions, skip, current_text))
-            });
+            let summed_up = super::history_read::summed_up(store, &id);
             match summed_up {
                 Ok((revisions, older, current_text)) => {
                     Action::HistoryLoaded { id, revisions, older, current_text }
