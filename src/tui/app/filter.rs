@@ -409,7 +409,11 @@ impl State {
             );
             return Err(self.tell(StatusKind::Error, note));
         }
-        let waits = acts_on_the_user || matches!(action, ClearFilter) && !self.filtering;
+        // `Esc` over no match keeps no one: it goes at once (it waited for the whole scan, and a
+        // `/` typed meanwhile went on the old filter's text: bb100 F4).
+        let clears_over_a_match =
+            matches!(action, ClearFilter) && !self.filtering && !self.list.rows.is_empty();
+        let waits = acts_on_the_user || clears_over_a_match;
         if !waits || !self.selection_still_a_place() {
             return Ok(action);
         }

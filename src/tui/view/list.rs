@@ -100,6 +100,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .collect();
     if lines.is_empty() {
         let empty: &[&str] = match (list.filter.is_empty(), list.search.stopped) {
+            // Rows not read for a lost connection are no empty tenant (bb100 F3).
+            (true, _) if state.connection_lost.is_some() => &["not read: connection lost"],
             (true, _) => &["no users"],
             // Not before the scan has read every user: it said so at 0% for 12 s while the
             // scan waited for a key sync, of an account that had just signed up (bb99 F3).
