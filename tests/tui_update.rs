@@ -4145,6 +4145,16 @@ fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
     assert!(state.editor.is_none());
     assert_eq!(selected_handle(&state), order[1]);
+    // `g e y`: the `y` replaces the `e`, said (the `e` went without a word: bb100 F5).
+    let rows = update(&mut state, Action::Home);
+    let _ = update(&mut state, Action::OpenEditor);
+    let _ = update(&mut state, Action::Copy);
+    assert_eq!(
+        status_text(&state),
+        "reading the rows your keys went to… (the last key that waits is done, not the one before it)"
+    );
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
+    assert!(state.editor.is_none(), "the y was done, not the e");
 }
 
 /// bb100 F4: `Esc` under a kept filter that has found no one yet waited for the whole scan

@@ -417,14 +417,19 @@ impl State {
         if !waits || !self.selection_still_a_place() {
             return Ok(action);
         }
-        // `Esc` replaces a key waiting, which is said; another such key replaces it quietly.
+        // `Esc` replaces a key waiting, which is said; another such key replaces it, said on the
+        // line that says it waits (`g e y` copied, the `e` gone without a word: bb100 F5).
         if matches!(action, ClearFilter) {
             self.drop_the_key_waiting_for_the_matches();
         }
-        self.after_the_matches = Some(action);
+        let replaced = self.after_the_matches.replace(action).is_some();
         let waiting = match self.matches_still_coming() {
             true => "finding the matches your keys went to…",
             false => "reading the rows your keys went to…",
+        };
+        let waiting = match replaced {
+            true => format!("{waiting} (the last key that waits is done, not the one before it)"),
+            false => waiting.to_owned(),
         };
         Err(self.tell(StatusKind::Info, waiting))
     }
