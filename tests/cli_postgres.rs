@@ -1148,12 +1148,7 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     let first = run(&home, &["--db", &url, "history", "u2"], None).ok().stdout;
     assert!(first.lines().count() >= 3, "the first account's revisions 1 and 2: {first}");
     std::thread::sleep(std::time::Duration::from_millis(20));
-    db.superuser()
-        .batch_execute(
-            "delete from users where id = 'u2'; \
-             insert into users (tenant_id, id, username, custom_data) values ('default', 'u2', 'someone_else', '{\"mine\": 1}')",
-        )
-        .expect("another account under u2");
+    another_account_under_u2(&db, "someone_else", r#"{"mine": 1}"#);
     let history = run(&home, &["--db", &url, "history", "u2"], None).ok().stdout;
     let revisions: Vec<&str> = history.lines().skip(1).collect();
     assert_eq!(revisions.len(), 1, "only the account's own (current) revision: {history}");
@@ -1186,6 +1181,20 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     assert!(alice.contains(&batch), "{journal}");
 }
 
+/// User u2 deleted by SQL and another account created under its id, named `username`, holding
+/// `custom_data`.
+fn another_account_under_u2(db: &LogtoDb, username: &str, custom_data: &str) {
+    let mut sql = db.superuser();
+    let mut tx = sql.transaction().expect("begin");
+    tx.execute("delete from users where id = 'u2'", &[]).expect("delete u2");
+    tx.execute(
+        "insert into users (tenant_id, id, username, custom_data) values ('default', 'u2', $1, $2::text::jsonb)",
+        &[&username, &custom_data],
+    )
+    .expect("another account under u2");
+    tx.commit().expect("commit");
+}
+
 /// bb98 F1: another account given the very document the deleted one had last read as that
 /// account's revision (saved by its operator before the new account existed), a stale
 /// `--expect-revision` for it was taken, and the save over it kept nothing of the new
@@ -1197,12 +1206,7 @@ fn another_account_under_a_deleted_users_id_with_the_same_document_is_not_its_la
     let saved = run(&home, &["--db", &url, "set", "id:u2", "-"], Some(br#"{"v":1}"#)).ok().stdout;
     assert!(saved.contains("revision 2"), "{saved}");
     std::thread::sleep(Duration::from_millis(20));
-    db.superuser()
-        .batch_execute(
-            "delete from users where id = 'u2'; \
-             insert into users (tenant_id, id, username, custom_data) values ('default', 'u2', 'newcomer', '{\"v\": 1}')",
-        )
-        .expect("another account under u2");
+    another_account_under_u2(&db, "newcomer", r#"{"v": 1}"#);
     let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
     let revisions: Vec<&str> = history.lines().skip(1).collect();
     assert_eq!(revisions.len(), 1, "the account's own document alone: {history}");

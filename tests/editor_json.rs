@@ -377,24 +377,21 @@ fn one_ctrl_u_takes_back_one_key_or_one_typed_run_whatever_edits_it_made() {
     assert_eq!(lines(&state)[1], "  ", "a level more after `{{`");
     act(&store, &mut state, Action::Edit(undo.clone()));
     assert_eq!(lines(&state).join("\n"), opened);
-    // A char typed over a selection: the selection out and the char in.
-    let textarea = &mut state.editor.as_mut().unwrap().textarea;
-    textarea.move_cursor(CursorMove::Jump(1, 0));
-    textarea.start_selection();
-    textarea.move_cursor(CursorMove::Jump(1, 4));
-    key(&store, &mut state, Key::Char('x'));
-    assert!(lines(&state)[1].starts_with('x'), "{:?}", lines(&state)[1]);
-    act(&store, &mut state, Action::Edit(undo.clone()));
-    assert_eq!(lines(&state).join("\n"), opened);
-    // A bracketed paste over a selection, the same.
-    let textarea = &mut state.editor.as_mut().unwrap().textarea;
-    textarea.move_cursor(CursorMove::Jump(1, 0));
-    textarea.start_selection();
-    textarea.move_cursor(CursorMove::Jump(1, 4));
-    act(&store, &mut state, Action::Paste("pasted".to_owned()));
-    assert!(lines(&state)[1].starts_with("pasted"), "{:?}", lines(&state)[1]);
-    act(&store, &mut state, Action::Edit(undo.clone()));
-    assert_eq!(lines(&state).join("\n"), opened);
+    // A char typed over a selection: the selection out and the char in; a bracketed paste
+    // over one, the same.
+    for (typed, starts) in [
+        (Action::Edit(Input { key: Key::Char('x'), ..Input::default() }), "x"),
+        (Action::Paste("pasted".to_owned()), "pasted"),
+    ] {
+        let textarea = &mut state.editor.as_mut().unwrap().textarea;
+        textarea.move_cursor(CursorMove::Jump(1, 0));
+        textarea.start_selection();
+        textarea.move_cursor(CursorMove::Jump(1, 4));
+        act(&store, &mut state, typed);
+        assert!(lines(&state)[1].starts_with(starts), "{:?}", lines(&state)[1]);
+        act(&store, &mut state, Action::Edit(undo.clone()));
+        assert_eq!(lines(&state).join("\n"), opened);
+    }
     // A run of keys waiting together (a paste without bracketed paste), an `Enter` and a `}`
     // among them: one change.
     state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(0, 1));

@@ -4050,18 +4050,18 @@ fn messages_scroll_back_to_the_oldest_and_forward_to_the_newest() {
     assert!(shown.contains("message 50"), "{shown}");
 }
 
+/// Every user's handle, in list order.
+fn handles_in_list_order(store: &RedbStore) -> Vec<String> {
+    store.page_after(None, usize::MAX).expect("users").iter().map(|e| e.user.handle().to_owned()).collect()
+}
+
 /// bb16 L11: keys that run past the loaded rows faster than rows come each ask for rows again,
 /// and only the newest read is answered; each asked to move by its own key alone, so 300 `j`
 /// in one burst landed on row 219. The newest read carries every move asked since.
 #[test]
 fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_rows_come() {
     let (_dir, store) = demo_store();
-    let order: Vec<String> = store
-        .page_after(None, usize::MAX)
-        .expect("users")
-        .iter()
-        .map(|e| e.user.handle().to_owned())
-        .collect();
+    let order = handles_in_list_order(&store);
     let mut state = started(&store, 120, 24);
     let loaded = state.list.rows.len();
     assert!(loaded + 30 < order.len(), "{loaded} rows loaded of {}", order.len());
@@ -4098,12 +4098,7 @@ fn a_burst_of_moves_past_the_loaded_rows_moves_by_all_of_them_when_the_newest_ro
 #[test]
 fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     let (_dir, store) = demo_store();
-    let order: Vec<String> = store
-        .page_after(None, usize::MAX)
-        .expect("users")
-        .iter()
-        .map(|e| e.user.handle().to_owned())
-        .collect();
+    let order = handles_in_list_order(&store);
     let mut state = started(&store, 120, 24);
     for _ in 0..5 {
         act(&store, &mut state, Action::Down);
