@@ -4152,17 +4152,24 @@ fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     assert!(state.editor.is_none(), "the y was done, not the e");
 }
 
+/// A screen of 120×30 on `store` with the filter `text` typed, its searches not run; and the
+/// filter's generation.
+fn typed_without_its_reads(store: &RedbStore, text: &str) -> (State, u64) {
+    let mut state = started(store, 120, 30);
+    act(store, &mut state, Action::StartFilter);
+    for c in text.chars() {
+        let _ = update(&mut state, Action::FilterChar(c));
+    }
+    let generation = state.list.search.generation;
+    (state, generation)
+}
+
 /// bb100 F4: `Esc` under a kept filter that has found no one yet waited for the whole scan
 /// (minutes over a slow link), and a `/` typed meanwhile went on the old filter's text.
 #[test]
 fn esc_over_a_filter_that_found_no_one_yet_clears_it_at_once() {
     let (_dir, store) = demo_store();
-    let mut state = started(&store, 120, 30);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "qqzz".chars() {
-        let _ = update(&mut state, Action::FilterChar(c));
-    }
-    let generation = state.list.search.generation;
+    let (mut state, generation) = typed_without_its_reads(&store, "qqzz");
     let step = Action::SearchHits { generation, hits: Vec::new(), scanned: 5, reached: None, done: false };
     let _ = update(&mut state, step);
     let _ = update(&mut state, Action::FilterAccept);
@@ -4177,12 +4184,7 @@ fn esc_over_a_filter_that_found_no_one_yet_clears_it_at_once() {
 #[test]
 fn a_scan_stopped_by_a_lost_connection_says_so_not_that_no_user_matches() {
     let (_dir, store) = demo_store();
-    let mut state = started(&store, 120, 30);
-    act(&store, &mut state, Action::StartFilter);
-    for c in "qqzz".chars() {
-        let _ = update(&mut state, Action::FilterChar(c));
-    }
-    let generation = state.list.search.generation;
+    let (mut state, generation) = typed_without_its_reads(&store, "qqzz");
     let total = state.list.total;
     let step =
         Action::SearchHits { generation, hits: Vec::new(), scanned: total / 3, reached: None, done: false };
