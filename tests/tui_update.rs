@@ -4150,6 +4150,14 @@ fn moves_typed_while_home_or_end_rows_come_go_from_that_edge() {
     );
     custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
     assert!(state.editor.is_none(), "the y was done, not the e");
+    // `g e G`: the `G` takes the `e` back too (it opened the editor on the last user: bb100 F8).
+    let _ = update(&mut state, Action::Home);
+    let _ = update(&mut state, Action::OpenEditor);
+    let rows = update(&mut state, Action::End);
+    assert_eq!(status_text(&state), "not done: you moved before the rows came; press it again");
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, rows);
+    assert!(state.editor.is_none());
+    assert_eq!(selected_handle(&state), order[order.len() - 1]);
 }
 
 /// A screen of 120×30 on `store` with the filter `text` typed, its searches not run; and the

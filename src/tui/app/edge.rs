@@ -15,6 +15,9 @@ impl State {
             let index = if last { self.list.rows.len().saturating_sub(1) } else { 0 };
             return self.select_index(index);
         }
+        // A key that waited for the rows before was for the row there, not this edge's (`g e G`
+        // opened the editor on the last user: bb100 F8).
+        self.drop_the_key_waiting_for_the_matches();
         (self.list.moving, self.list.edge) = (None, Some(last));
         vec![self.load(if last { Seek::Last } else { Seek::First }, 0, Then::Edge)]
     }
