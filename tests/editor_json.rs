@@ -274,6 +274,35 @@ fn the_error_position_is_underlined_and_the_gutter_numbers_the_lines_as_the_erro
     assert_eq!(marked, vec![(x, y, "o".to_owned())], "only the error's cell, the `o` of oops");
 }
 
+/// bb100 F6: back from the end of a long line (an undo of a seal) to a column the screen's
+/// first columns hold, the view kept that column at its left edge, and short lines read blank.
+#[test]
+fn back_from_far_right_to_a_column_near_the_start_the_view_shows_the_lines_from_their_start() {
+    use custodian::tui::theme::Theme;
+    use custodian::tui::view;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let (_dir, store) = demo_store();
+    let mut state = editor_on_admin(&store);
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let mut screen = |state: &State| {
+        terminal.draw(|frame| view::render(frame, state, &Theme::plain())).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        (0..30)
+            .map(|y| (0..100).map(|x| buffer[(x, y)].symbol().to_owned()).collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    let row = to_end_of(&mut state, "\"adminConsolePreferences\"");
+    for c in format!(" \"{}\"", "x".repeat(300)).chars() {
+        key(&store, &mut state, Key::Char(c));
+    }
+    let _ = screen(&state);
+    state.editor.as_mut().unwrap().textarea.move_cursor(CursorMove::Jump(row, 6));
+    let shown = screen(&state).join("\n");
+    assert!(shown.contains("\"adminConsolePreferences\""), "{shown}");
+}
+
 #[test]
 fn the_bracket_matching_the_one_at_the_cursor_is_highlighted_skipping_brackets_in_strings() {
     use custodian::tui::theme::Theme;

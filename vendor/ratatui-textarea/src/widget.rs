@@ -209,7 +209,11 @@ impl<'a> TextArea<'a> {
         }
         .max(1) as u32;
         let right = cursor + glyph_width - 1;
-        next_scroll_top(next_scroll_top(prev_top, right, width), cursor, width)
+        let top = next_scroll_top(next_scroll_top(prev_top, right, width), cursor, width);
+        // custodian's patch: a scroll back left that the line's start fits with the cursor goes
+        // to the start, not to the cursor at the left edge, which showed short lines as blank
+        // (an undo back from the end of a long sealed value: bb100 F6).
+        if top < prev_top && right < u32::from(width) { 0 } else { top }
     }
 }
 
