@@ -1181,6 +1181,66 @@ fn another_account_under_a_deleted_users_id_has_none_of_its_history_on_postgres(
     assert!(alice.contains(&batch), "{journal}");
 }
 
+/// bb100 F1: another account given a `created_at` before the first one's last revision (a
+/// backfilled sign-up date, or the `now()` of a transaction begun before that save) took the
+/// first account's revisions as its own, and `restore` wrote one into it. Each row keeps its
+/// account's `created_at`; the undo of a batch leaves such an account alone too.
+#[test]
+fn another_account_under_a_deleted_users_id_created_in_the_past_has_none_of_its_history() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    run(&home, &["--db", &url, "set", "id:u2", "-"], Some(br#"{"plan":"first"}"#)).ok();
+    let batch = batch_of(&run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok());
+    let mut sql = db.superuser();
+    let mut tx = sql.transaction().expect("begin");
+    tx.execute("delete from users where id = 'u2'", &[]).expect("delete u2");
+    tx.execute(
+        "insert into users (tenant_id, id, username, custom_data, created_at) \
+         values ('default', 'u2', 'backdated', '{\"flag\": true, \"plan\": \"first\"}', '2020-01-01')",
+        &[],
+    )
+    .expect("another account, created in the past, given the first's last document");
+    tx.commit().expect("commit");
+    let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    let revisions: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(revisions.len(), 1, "the account's own document alone: {history}");
+    assert!(revisions[0].contains("outside custodian"), "{history}");
+    for revision in ["1", "2", "3"] {
+        let refused = run(&home, &["--db", &url, "restore", "id:u2", revision], None);
+        assert_eq!(refused.code, 3, "revision {revision} is the first account's: {refused:?}");
+    }
+    let undo = run(&home, &["--db", &url, "undo", &batch], None);
+    assert!(undo.stdout.contains("u2 deleted since (or another account is under its id now)"), "{undo:?}");
+    let now = run(&home, &["--db", &url, "get", "id:u2"], None).ok().stdout;
+    assert!(now.contains("\"flag\": true"), "the undo left the other account alone: {now}");
+}
+
+/// A schema made before history rows kept their account (no `user_created_at`: `init` adds
+/// it) is written and read as before, the account told by time.
+#[test]
+fn a_history_without_the_account_column_is_written_and_read_by_time() {
+    let home = PrivateHome::new(&[]);
+    let (db, url, patch) = logto_ready_to_patch(&home);
+    db.superuser()
+        .batch_execute("alter table custodian.history drop column user_created_at")
+        .expect("the schema before the column");
+    run(&home, &["--db", &url, "set", "id:u2", "-"], Some(br#"{"v":1}"#)).ok();
+    run(&home, &["--db", &url, "patch", &patch, "--all", "--yes"], None).ok();
+    for read in ["get", "history", "get", "history"] {
+        run(&home, &["--db", &url, read, "id:u2"], None).ok();
+    }
+    let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    assert!(history.lines().last().is_some_and(|line| line.starts_with("3 (current)")), "{history}");
+    std::thread::sleep(Duration::from_millis(20));
+    another_account_under_u2(&db, "newcomer", r#"{"v": 1, "flag": true}"#);
+    let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    assert_eq!(history.lines().count(), 1 + 1, "by time, the new account's own alone: {history}");
+    // `init` adds the column again, and nothing else changes.
+    run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
+    let again = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
+    assert_eq!(again, history);
+}
+
 /// User u2 deleted by SQL and another account created under its id, named `username`, holding
 /// `custom_data`.
 fn another_account_under_u2(db: &LogtoDb, username: &str, custom_data: &str) {
@@ -1244,8 +1304,9 @@ fn another_account_under_a_deleted_users_id_with_the_same_document_is_not_its_la
         history.lines().last().is_some_and(|line| line.starts_with("1 (current)")),
         "kept once: {history}"
     );
-    // An account SQL dated ahead of the server's clock cannot be told apart: its revisions
-    // count as its own, and reading it keeps nothing again (each read kept one more).
+    // An account whose `created_at` SQL moved (here ahead of the server's clock) is another
+    // account to the rows kept with the one it had: its document is kept once as its own, and
+    // reading it keeps nothing again (by time alone, each read kept one more).
     db.superuser()
         .batch_execute("update users set created_at = now() + interval '1 day' where id = 'u2'")
         .expect("a created_at ahead");
@@ -1253,8 +1314,8 @@ fn another_account_under_a_deleted_users_id_with_the_same_document_is_not_its_la
         run(&home, &["--db", &url, read, "id:u2"], None).ok();
     }
     let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
-    assert!(history.lines().last().is_some_and(|line| line.starts_with("5 (current)")), "{history}");
-    assert_eq!(history.lines().count(), 1 + 5, "every revision under the id, none kept again: {history}");
+    assert!(history.lines().last().is_some_and(|line| line.starts_with("6 (current)")), "{history}");
+    assert_eq!(history.lines().count(), 1 + 1, "kept once, none kept again: {history}");
 }
 
 #[test]

@@ -154,10 +154,10 @@ impl PostgresStore {
         if lock {
             self.lock_users(tx, ids)?;
         }
-        let sql = format!(
+        let sql = self.sql(&format!(
             "select {USER_COLUMNS}, {EXACT_HANDLE}, {REVISION_COLUMNS}, u.custom_data::text, coalesce(h.same, false) \
              from public.users u {LATEST_HISTORY_BY_TEXT} where u.tenant_id = $1 and u.id = any($2)"
-        );
+        ));
         let rows = tx.query(&sql, &[&self.tenant, &ids]).map_err(|e| self.fail(e))?;
         let mut found = HashMap::with_capacity(rows.len());
         for row in &rows {
@@ -191,16 +191,16 @@ impl PostgresStore {
         // `set_updated_at` trigger moves updated_at; custodian does not set it.
         let updated = tx
             .query(
-                &format!("with n as (select n.id, n.doc, n.rev, n.recorded \
+                &self.sql(&format!("with n as (select n.id, n.doc, n.rev, n.recorded \
                      from unnest($2::text[], $3::text[], $4::int8[], $5::bool[]) as n(id, doc, rev, recorded)), \
                  old as (select u.id, u.custom_data, u.updated_at, u.created_at, n.doc, n.rev, n.recorded from n \
                      join public.users u on u.tenant_id = $1 and u.id = n.id \
                      where u.custom_data::text is distinct from n.doc::jsonb::text), \
-                 outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                     select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at from old where not old.recorded) \
+                 outside as (insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at%CREATED_COL%) \
+                     select $1, old.id, old.rev, {}, $6, old.custom_data, old.updated_at%OLD_CREATED% from old where not old.recorded) \
                  update public.users u set custom_data = old.doc::jsonb from old \
                  where u.tenant_id = $1 and u.id = old.id returning u.id, u.custom_data::text",
-                kept_outside_at("old.updated_at", "old.created_at", "$1", "old.id")),
+                kept_outside_at("old.updated_at", "old.created_at", "$1", "old.id"))),
                 &[&self.tenant, &ids, &texts, &revisions, &recorded, &OUTSIDE],
             )
             .map_err(fail)?;
@@ -228,10 +228,12 @@ impl PostgresStore {
             saved_ids.push(id);
         }
         tx.execute(
-            "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, batch_id, size, keys) \
-             select u.tenant_id, u.id, n.rev, clock_timestamp(), $2, u.custom_data, u.updated_at, $3, n.size, n.keys::jsonb \
+            &self.sql(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, batch_id, size, keys%CREATED_COL%) \
+             select u.tenant_id, u.id, n.rev, clock_timestamp(), $2, u.custom_data, u.updated_at, $3, n.size, n.keys::jsonb%U_CREATED% \
              from unnest($4::text[], $5::int8[], $6::int8[], $7::text[]) as n(id, rev, size, keys) \
              join public.users u on u.tenant_id = $1 and u.id = n.id",
+            ),
             &[&self.tenant, &author.0, &batch.0, &saved_ids, &saved_revisions, &sizes, &keys],
         )
         .map_err(fail)?;
@@ -408,8 +410,8 @@ impl PostgresStore {
         self.lock_users(tx, &ids)?;
         let rows = tx
             .query(
-                &format!("select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
-                     coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(u.created_at > w.saved_at, false), \
+                &self.sql(&format!("select n.id, n.rev, u.custom_data::text, h.revision, coalesce(h.same, false), p.custom_data::text, \
+                     coalesce(w.custom_data::text = u.custom_data::text, false), coalesce(%W_ANOTHER_ACCOUNT%, false), \
                      exists (select 1 from custodian.history r join custodian.batches t \
                          on t.tenant_id = r.tenant_id and t.id = r.batch_id \
                          where r.tenant_id = $1 and r.user_id = n.id and r.revision > n.rev and t.undoes = $4), \
@@ -422,7 +424,7 @@ impl PostgresStore {
                      where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1) h on true \
                  left join custodian.history p on p.tenant_id = $1 and p.user_id = n.id and p.revision = n.rev - 1 \
                  left join custodian.history w on w.tenant_id = $1 and w.user_id = n.id and w.revision = n.rev",
-                    of_the_account_now!()),
+                    of_the_account_now!())),
                 &[&self.tenant, &ids, &revisions, &batch.0],
             )
             .map_err(|e| self.fail(e))?;

@@ -189,14 +189,52 @@ const ORDER_KEY: &str =
 /// another under its id; the first account's revisions are not the second's, even when the
 /// second was given the very document the first had last (it read as that revision, saved by
 /// the first account's operator before the second existed, and a save over it kept nothing of
-/// it: bb98 F1). A `created_at` ahead of the server's clock (SQL's, or a clock set back) cannot
-/// tell: every row counts, else each read would keep the document again as one more revision.
+/// it: bb98 F1). A placeholder [`PostgresStore::sql`] fills: a row that kept its account's
+/// `created_at` is that account's when it is the one `u` has (another account given an earlier
+/// `created_at` — by SQL, or a transaction begun before the first's last save — took the
+/// first's revisions, and `restore` wrote one into it: bb100 F1); a row kept before the column,
+/// when saved since `u` was created. A `created_at` ahead of the server's clock (SQL's, or a
+/// clock set back) cannot tell by time: every such row counts, else each read would keep the
+/// document again as one more revision.
 macro_rules! of_the_account_now {
     () => {
-        "(h.saved_at >= u.created_at or u.created_at > clock_timestamp())"
+        "%OF_THE_ACCOUNT%"
     };
 }
 pub(super) use of_the_account_now;
+
+/// [`of_the_account_now`] by time alone.
+const OF_THE_ACCOUNT_BY_TIME: &str = "(h.saved_at >= u.created_at or u.created_at > clock_timestamp())";
+
+impl PostgresStore {
+    /// `text` with custodian's account placeholders filled for this database's schema:
+    /// [`of_the_account_now`], and `%CREATED_COL%`, `%U_CREATED%`, `%OLD_CREATED%`, which add
+    /// the `user_created_at` column and its value (of `u` or `old`) to a history row's insert
+    /// where the column is there (a schema `init` has not upgraded has none).
+    pub(super) fn sql(&self, text: &str) -> String {
+        let kept = self.accounts_kept;
+        let rule = match kept {
+            true => concat!(
+                "(case when h.user_created_at is not null then h.user_created_at = u.created_at else ",
+                "(h.saved_at >= u.created_at or u.created_at > clock_timestamp()) end)"
+            ),
+            false => OF_THE_ACCOUNT_BY_TIME,
+        };
+        // The batch's row `w` of another account than `u` (an undo leaves that one alone).
+        let another = match kept {
+            true => {
+                "(case when w.user_created_at is not null then w.user_created_at <> u.created_at else u.created_at > w.saved_at end)"
+            }
+            false => "u.created_at > w.saved_at",
+        };
+        let added = |value: &'static str| if kept { value } else { "" };
+        text.replace("%OF_THE_ACCOUNT%", rule)
+            .replace("%W_ANOTHER_ACCOUNT%", another)
+            .replace("%CREATED_COL%", added(", user_created_at"))
+            .replace("%U_CREATED%", added(", u.created_at"))
+            .replace("%OLD_CREATED%", added(", old.created_at"))
+    }
+}
 
 /// The newest history row of `u`, for the revision facts (only with custodian's schema).
 /// Lists and walks compare with jsonb's `=` (cheap); it holds `1.50` and `1.5000` equal, so an
@@ -261,6 +299,8 @@ struct Session {
     initialised: bool,
     /// The layout `custodian.meta` says the schema has (0: no schema).
     layout: i64,
+    /// Whether `custodian.history` has the `user_created_at` column.
+    accounts_kept: bool,
     /// Whether the list may read `custodian.user_keys` (see [`PostgresStore`]'s `keyed`).
     keyed: bool,
     backend: Backend,
@@ -299,6 +339,8 @@ pub struct PostgresStore {
     /// The layout of custodian's schema when the store was opened (0: none): batches and the
     /// journal need [`POSTGRES_SCHEMA_VERSION`]'s, which `init` upgrades to.
     layout: i64,
+    /// Whether each history row keeps the `created_at` of its account ([`PostgresStore::sql`]).
+    accounts_kept: bool,
     /// Whether [`PostgresOptions::use_key_table`] was asked for (kept for
     /// [`PostgresStore::another_connection`]).
     key_table_asked: bool,

@@ -60,13 +60,13 @@ impl PostgresStore {
         let replaced = object_or_empty(id, "customData", row.get(2));
         let latest = if self.initialised {
             tx.query_opt(
-                concat!(
+                &self.sql(concat!(
                     "select h.revision, h.custom_data::text = u.custom_data::text and ",
                     of_the_account_now!(),
                     " from custodian.history h \
                  join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
                  where h.tenant_id = $1 and h.user_id = $2 order by h.revision desc limit 1"
-                ),
+                )),
                 &[&self.tenant, &id],
             )
             .map_err(past_the_row)?
@@ -128,9 +128,9 @@ impl PostgresStore {
             // The journal's columns, from what jsonb now holds.
             let written = Written::between(id, &replaced, &updated.get::<_, String>(1))?;
             tx.query_one(
-                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys) \
-                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb \
-                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
+                &self.sql("insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at, size, keys%CREATED_COL%) \
+                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at, $5, $6::text::jsonb%U_CREATED% \
+                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text"),
                 &[&self.tenant, &id, &(revision as i64), &author.0, &written.size, &written.keys],
             )
             .map_err(past_the_row)?
@@ -138,9 +138,9 @@ impl PostgresStore {
             // A schema `init` has not upgraded yet: saved as before; the journal works the
             // keys and size out once it can be read.
             tx.query_one(
-                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at \
-                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text",
+                &self.sql("insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at%CREATED_COL%) \
+                 select u.tenant_id, u.id, $3, clock_timestamp(), $4, u.custom_data, u.updated_at%U_CREATED% \
+                 from public.users u where u.tenant_id = $1 and u.id = $2 returning pg_current_xact_id()::text"),
                 &[&self.tenant, &id, &(revision as i64), &author.0],
             )
             .map_err(past_the_row)?
@@ -173,12 +173,12 @@ impl PostgresStore {
         revision: Revision,
     ) -> Result<u64, postgres::Error> {
         tx.execute(
-            &format!(
-                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at) \
-                 select u.tenant_id, u.id, $3, {}, $4, u.custom_data, u.updated_at \
+            &self.sql(&format!(
+                "insert into custodian.history (tenant_id, user_id, revision, saved_at, saved_by, custom_data, user_updated_at%CREATED_COL%) \
+                 select u.tenant_id, u.id, $3, {}, $4, u.custom_data, u.updated_at%U_CREATED% \
                  from public.users u where u.tenant_id = $1 and u.id = $2",
                 kept_outside_at("u.updated_at", "u.created_at", "u.tenant_id", "u.id")
-            ),
+            )),
             &[&self.tenant, &id, &(revision as i64), &OUTSIDE],
         )
     }
@@ -195,20 +195,20 @@ impl PostgresStore {
             return Ok(());
         }
         let mut client = self.lock();
-        const LATEST: &str = concat!(
+        let latest = self.sql(concat!(
             "select (select h.custom_data::text = u.custom_data::text and ",
             of_the_account_now!(),
             " from custodian.history h \
              where h.tenant_id = u.tenant_id and h.user_id = u.id order by h.revision desc limit 1), \
              (select max(h.revision) from custodian.history h where h.tenant_id = u.tenant_id and h.user_id = u.id) \
              from public.users u where u.tenant_id = $1 and u.id = $2"
-        );
+        ));
         // Whether nothing of the user is kept yet (said so when the row is held).
         let mut never_kept = false;
         let kept = (|| -> Result<(), postgres::Error> {
             // Nothing to keep, the usual case: answered without the row lock, so a read never
             // waits on a writer holding it (Logto, a batch) nor is refused as busy.
-            let unlocked = client.query_opt(LATEST, &[&self.tenant, &id])?;
+            let unlocked = client.query_opt(&latest, &[&self.tenant, &id])?;
             let Some(unlocked) = unlocked.filter(|row| row.get::<_, Option<bool>>(0) != Some(true)) else {
                 return Ok(());
             };
@@ -220,7 +220,7 @@ impl PostgresStore {
                 "select 1 from public.users u where u.tenant_id = $1 and u.id = $2 for update",
                 &[&self.tenant, &id],
             )?;
-            let found = tx.query_opt(LATEST, &[&self.tenant, &id])?;
+            let found = tx.query_opt(&latest, &[&self.tenant, &id])?;
             let Some(row) = found else { return Ok(()) };
             let (recorded, latest): (Option<bool>, Option<i64>) = (row.get(0), row.get(1));
             if recorded == Some(true) {
@@ -269,11 +269,11 @@ impl PostgresStore {
             let rows = self
                 .lock()
                 .query(
-                    &format!(
+                    &self.sql(&format!(
                         "select h.revision, {SAVED_AT_MS}, h.saved_by, h.custom_data::text, {batch} \
                          from custodian.history h join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
                          where h.tenant_id = $1 and h.user_id = $2 and {OF_THIS_ACCOUNT} order by h.revision"
-                    ),
+                    )),
                     &[&self.tenant, &id],
                 )
                 .map_err(|e| self.fail(e))?;
@@ -318,11 +318,11 @@ impl PostgresStore {
         let row = self
             .lock()
             .query_opt(
-                &format!(
+                &self.sql(&format!(
                     "select h.custom_data::text from custodian.history h \
                      join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id \
                      where h.tenant_id = $1 and h.user_id = $2 and h.revision = $3 and {OF_THIS_ACCOUNT}"
-                ),
+                )),
                 &[&self.tenant, &id, &(revision.min(i64::MAX as u64) as i64)],
             )
             .map_err(|e| self.fail(e))?;

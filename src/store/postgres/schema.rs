@@ -58,6 +58,10 @@ const CREATE: &[&str] = &[
     // and changed as the JSON `[[added…],[removed…],[changed…]]`; null: not known when written.
     "alter table custodian.history add column if not exists size bigint",
     "alter table custodian.history add column if not exists keys jsonb",
+    // The `created_at` of the account the row was kept for: another account under the id
+    // (deleted, and given again by Logto or SQL) is told by it, whatever its `created_at` says
+    // of the time (bb100 F1). Null in rows kept before it: those are told by the time.
+    "alter table custodian.history add column if not exists user_created_at timestamptz",
     "update custodian.history set saved_ms = floor(extract(epoch from saved_at) * 1000)::int8 where saved_ms is null",
     "create or replace function custodian.history_saved_ms() returns trigger language plpgsql as $fn$
         begin

@@ -53,6 +53,7 @@ impl PostgresStore {
             read_only: options.read_only,
             initialised: session.initialised,
             layout: session.layout,
+            accounts_kept: session.accounts_kept,
             key_table_asked: options.use_key_table,
             keyed: session.keyed,
             seen: Mutex::new(HashMap::new()),
@@ -191,6 +192,17 @@ impl PostgresStore {
         } else {
             0
         };
+        // Whether the history keeps each row's account (`init` adds the column to a schema
+        // made before it; until then the rows are told apart by time).
+        let accounts_kept = initialised
+            && client
+                .query_one(
+                    "select exists (select 1 from pg_attribute where attrelid = 'custodian.history'::regclass \
+                     and attname = 'user_created_at' and not attisdropped)",
+                    &[],
+                )
+                .map_err(fail)?
+                .get::<_, bool>(0);
         // A server that takes no writes (a hot standby, `default_transaction_read_only`)
         // cannot sync the keys: its screen said "`init` brings them up to date", which cannot
         // there (bb53 F4). It reads as a `--read-only` session does.
@@ -199,7 +211,7 @@ impl PostgresStore {
             && initialised
             && takes_writes(&mut client).map_err(fail)?
             && keys::usable(&mut client).map_err(fail)?;
-        Ok(Session { client, role, initialised, layout, keyed, backend })
+        Ok(Session { client, role, initialised, layout, accounts_kept, keyed, backend })
     }
 
     /// Connects within `connect_timeout`, as libpq does: the client's own timeout covers only
@@ -385,7 +397,9 @@ impl PostgresStore {
     /// ([`LATEST_HISTORY`] or [`LATEST_HISTORY_BY_TEXT`]).
     fn select_users_joined(&self, from: &str, handle: &str, history: &str, tail: &str) -> String {
         if self.initialised {
-            format!("select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {history} {tail}")
+            self.sql(&format!(
+                "select {USER_COLUMNS}, {handle}, {REVISION_COLUMNS} from {from} {history} {tail}"
+            ))
         } else {
             format!("select {USER_COLUMNS}, {handle}, {NO_HISTORY_COLUMNS} from {from} {tail}")
         }
@@ -431,10 +445,10 @@ impl PostgresStore {
     pub(super) fn current_row(&self, id: &str) -> Result<(String, Revision, i64), StoreError> {
         let revision = if self.initialised { REVISION_COLUMNS } else { NO_HISTORY_COLUMNS };
         let join = if self.initialised { LATEST_HISTORY_BY_TEXT } else { "" };
-        let sql = format!(
+        let sql = self.sql(&format!(
             "select u.custom_data::text, {revision}, {UPDATED_MICROS} \
              from public.users u {join} where u.tenant_id = $1 and u.id = $2"
-        );
+        ));
         let row = self
             .lock()
             .query_opt(&sql, &[&self.tenant, &id])

@@ -466,7 +466,7 @@ impl PostgresStore {
         tx.batch_execute(&format!("set local statement_timeout = {}", CLI_STATEMENT_TIMEOUT.as_millis()))
             .map_err(fail)?;
         let revision = if self.initialised {
-            format!("{REVISION_COLUMNS} from public.users u {LATEST_HISTORY}")
+            self.sql(&format!("{REVISION_COLUMNS} from public.users u {LATEST_HISTORY}"))
         } else {
             format!("{NO_HISTORY_COLUMNS} from public.users u")
         };
