@@ -1209,6 +1209,17 @@ fn another_account_under_a_deleted_users_id_created_in_the_past_has_none_of_its_
         let refused = run(&home, &["--db", &url, "restore", "id:u2", revision], None);
         assert_eq!(refused.code, 3, "revision {revision} is the first account's: {refused:?}");
     }
+    // The journal tells the accounts apart as `history` does: `--user` lists the new
+    // account's own save alone, and the batch's save of the first is not named by the new one.
+    let own = run(&home, &["--db", &url, "changes", "--user", "id:u2", "--json"], None).ok().stdout;
+    assert!(!own.contains(&batch), "the batch saved the first account: {own}");
+    assert_eq!(own.lines().count(), 1, "the kept outside document alone: {own}");
+    let entry: serde_json::Value = serde_json::from_str(own.trim()).expect("json");
+    assert_eq!(entry["removed"], serde_json::json!([]), "none of the first account's keys: {own}");
+    let journal = run(&home, &["--db", &url, "changes", "--batch", &batch], None).ok().stdout;
+    let u2 =
+        journal.lines().find(|line| line.split_whitespace().any(|cell| cell == "u2")).expect("u2's save");
+    assert!(!u2.contains("backdated"), "the first account's save named by the new one: {journal}");
     let undo = run(&home, &["--db", &url, "undo", &batch], None);
     assert!(undo.stdout.contains("u2 deleted since (or another account is under its id now)"), "{undo:?}");
     let now = run(&home, &["--db", &url, "get", "id:u2"], None).ok().stdout;
@@ -1235,10 +1246,14 @@ fn a_history_without_the_account_column_is_written_and_read_by_time() {
     another_account_under_u2(&db, "newcomer", r#"{"v": 1, "flag": true}"#);
     let history = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
     assert_eq!(history.lines().count(), 1 + 1, "by time, the new account's own alone: {history}");
+    let info = run(&home, &["--db", &url, "info"], None).ok().stdout;
+    assert!(info.contains("does not keep each revision's account: `custodian --db URL init` once"), "{info}");
     // `init` adds the column again, and nothing else changes.
     run(&home, &["--db", &db.superuser_url(), "init"], None).ok();
     let again = run(&home, &["--db", &url, "history", "id:u2"], None).ok().stdout;
     assert_eq!(again, history);
+    let info = run(&home, &["--db", &url, "info"], None).ok().stdout;
+    assert!(!info.contains("does not keep"), "{info}");
 }
 
 /// User u2 deleted by SQL and another account created under its id, named `username`, holding

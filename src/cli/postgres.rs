@@ -125,6 +125,11 @@ fn info(store: &PostgresStore, out: &mut Output) -> Result<()> {
             "custodian {} (older than this custodian's {POSTGRES_SCHEMA_VERSION}: batches and the journal need `custodian --db URL init` once)",
             store.schema_layout()
         )
+    } else if store.is_initialised() && !store.keeps_accounts() {
+        format!(
+            "custodian {} (its history does not keep each revision's account: `custodian --db URL init` once adds that, so an account created under a deleted user's id with an earlier sign-up date is not given the deleted one's revisions)",
+            store.schema_layout()
+        )
     } else if store.is_initialised() {
         format!("custodian {}", store.schema_layout())
     } else {

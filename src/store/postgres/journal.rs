@@ -40,24 +40,29 @@ fn key_changes(old: &Map<String, Value>, new: &Map<String, Value>) -> String {
 }
 
 /// The row of a journal read: the stored facts, and for a row written without them (by an
-/// older custodian, or a document found written outside custodian) its document and the one
-/// of the revision before, to work them out from — `{}` when that one was an earlier
-/// account's under the id (the new account's first revision read as removing the old
-/// account's keys: bb76 F4).
+/// older custodian, or a document found written outside it) its document and the one of the
+/// revision before, to work them out from — `{}` when that one was another account's under
+/// the id (the new account's first revision read as removing the old account's keys: bb76
+/// F4). `%NOW_H%` and `%NOW_P%` are [`OF_THE_ACCOUNT_OR_NONE`] of the row and of the one
+/// before it.
 const JOURNAL_COLUMNS: &str = "h.saved_ms, h.sequence, h.saved_by, h.user_id, h.revision, h.size, \
     h.keys::text, h.batch_id, \
     case when h.keys is null or h.size is null then h.custom_data::text end, \
-    case when h.keys is null then (select case when (p.saved_at >= c.at) = (h.saved_at >= c.at) \
+    case when h.keys is null then (select case when %NOW_P% = %NOW_H% \
         then p.custom_data::text else '{}' end from custodian.history p \
         where p.tenant_id = h.tenant_id and p.user_id = h.user_id and p.revision = h.revision - 1) end, \
-    h.saved_at < c.at";
+    not %NOW_H%";
 
-/// The `from` of a journal read: the history, and the time the account under each id now was
-/// created (`-infinity` for an id no account has now, or one created ahead of the server's
-/// clock, which cannot tell: see `of_the_account_now`).
-const JOURNAL_FROM: &str = "custodian.history h cross join lateral (select coalesce((select case \
-    when u.created_at > clock_timestamp() then '-infinity'::timestamptz else u.created_at end \
-    from public.users u where u.tenant_id = h.tenant_id and u.id = h.user_id), '-infinity'::timestamptz) as at) c";
+/// The `from` of a journal read: the history, and the account under each row's id now (none
+/// for a user deleted since).
+const JOURNAL_FROM: &str =
+    "custodian.history h left join public.users u on u.tenant_id = h.tenant_id and u.id = h.user_id";
+
+/// Whether the row `h` was kept for the account under its id now, by the rule the history
+/// reads use ([`of_the_account_now`]: the account's `created_at` the row kept, or by time for
+/// a row kept before the column); every row of an id no account has now is the deleted
+/// user's own.
+const OF_THE_ACCOUNT_OR_NONE: &str = concat!("(u.id is null or ", of_the_account_now!(), ")");
 
 fn journal_entry(row: &Row) -> Result<JournalEntry, StoreError> {
     let bad = |e: postgres::Error| StoreError::Database(format!("unexpected column type: {e}"));
@@ -151,7 +156,7 @@ impl PostgresStore {
             // Only the saves of the account under the id now, as its `history` lists them (all
             // of a user deleted since).
             add(&mut conditions, " and h.user_id = ?", bounds.len());
-            conditions.push_str(" and h.saved_at >= c.at");
+            conditions.push_str(" and %NOW_H%");
         }
         if let Some(who) = &query.saved_by {
             bounds.push(who);
@@ -166,6 +171,10 @@ impl PostgresStore {
              where h.tenant_id = $1 and (h.saved_ms, h.sequence) < ($2, $3){conditions} \
              order by h.saved_ms desc, h.sequence desc limit $4"
         );
+        let of_the_row = self.sql(OF_THE_ACCOUNT_OR_NONE);
+        // The rule names the row `h`; the revision before it is `p`.
+        let of_the_row_before = of_the_row.replace("h.", "p.");
+        let sql = self.sql(&sql.replace("%NOW_H%", &of_the_row).replace("%NOW_P%", &of_the_row_before));
         let statement = tx.prepare(&sql).map_err(fail)?;
         let (mut at, mut sequence) =
             query.before.map_or((i64::MAX, i64::MAX), |(at, seq)| (at, seq.min(i64::MAX as u64) as i64));

@@ -325,6 +325,13 @@ impl PostgresStore {
         self.initialised
     }
 
+    /// Whether each history row keeps the `created_at` of the account it was kept for (the
+    /// column `init` adds since bb100 F1); without it another account under a deleted user's
+    /// id is told apart by time alone.
+    pub fn keeps_accounts(&self) -> bool {
+        self.accounts_kept
+    }
+
     /// The layout of custodian's schema in this database (0: none; see
     /// [`POSTGRES_SCHEMA_VERSION`]).
     pub fn schema_layout(&self) -> i64 {
