@@ -2362,3 +2362,31 @@ fn the_drafts_list_names_a_renamed_user_by_the_handle_they_have_now() {
     assert!(tui.wait_exit().success());
     assert_eq!(draft_files(&fixture).len(), 1, "the draft is kept");
 }
+
+/// bb102 F3: over a link that does not answer, the screen's connection is said on stderr after
+/// a second, and Ctrl-C ends custodian at once (it was taken only once the connection was made,
+/// 30 s of a blank terminal over a slow link), saying nothing was read or written.
+#[test]
+fn ctrl_c_while_the_screen_connects_ends_it_at_once() {
+    let fixture = Fixture::new();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = silent.local_addr().expect("its address").port();
+    // Takes the connection and never answers it.
+    thread::spawn(move || {
+        let held = silent.accept();
+        thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let mut command = fixture.screen_command();
+    command.args(["--db", &format!("postgres://custodian@127.0.0.1:{port}/logto?connect_timeout=60")]);
+    let mut tui = Tui::spawn(command, 120, 30);
+    tui.wait_text(&format!("custodian: connecting to postgres://custodian@127.0.0.1:{port}/logto"));
+    tui.wait_text("(Ctrl-C stops)");
+    let asked = Instant::now();
+    tui.send("\x03");
+    let status = tui.wait_exit_within(Duration::from_secs(10));
+    assert!(asked.elapsed() < Duration::from_secs(3), "ended {:?} after the Ctrl-C", asked.elapsed());
+    assert_eq!(status.exit_code(), 130, "{status:?}");
+    assert!(tui.text().contains("stopped while connecting to postgres://"), "{}", tui.text());
+    assert!(tui.text().contains("nothing was read or written"), "{}", tui.text());
+}

@@ -3,6 +3,7 @@
 //! back as actions. One file per concern: the session's start and end, the event loop, the
 //! store's workers, the filter's scanner, the external editor, and the effects themselves.
 
+mod connecting;
 mod effects;
 mod event_loop;
 mod exporting;

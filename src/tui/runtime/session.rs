@@ -2,6 +2,7 @@
 //! signals watched, and the same way out however it ends (draft kept, threads joined, store
 //! closed).
 
+use super::connecting::Connecting;
 use super::*;
 
 use std::io::IsTerminal;
@@ -221,10 +222,9 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
     // ends custodian at once, also when the name is a FIFO nobody writes to.
     let schema_from_file = schema_file.as_deref().map(crate::cli::schema::shape_from_file).transpose()?;
     let ended = Ended::watch()?;
-    // Drafts belong to one database: a file by its absolute path, PostgreSQL by its URL
-    // without the password, and the tenant.
+    let connecting = crate::database::postgres_url(db).map(|url| Connecting::start(url, signalled));
     // On PostgreSQL the scanner has a connection of its own (one client serves one query at
-    // a time); redb's threads share the file.
+    // a time); redb's threads share the file. Drafts belong to one database (`draft_identity`).
     let (mut notes, mut shown_tenant, mut server_takes_no_writes) = (Vec::new(), None, false);
     let (store, scan_store, database): (Arc<dyn UserStore>, Arc<dyn UserStore>, String) =
         match crate::database::postgres_url(db) {
@@ -299,6 +299,7 @@ pub fn run(db: Option<&Path>, options: Options) -> Result<()> {
         workers: Some(workers),
         checker: Some(check::Checker::new().context("cannot start the checker")?),
     };
+    drop(connecting);
     let theme = Theme::from_environment(no_color);
     let colour = Theme { ascii: false, ..theme } == Theme::colour();
     let mut terminal = terminal::enter(colour, mouse).context("cannot set up the terminal")?;
