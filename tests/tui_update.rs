@@ -5341,3 +5341,63 @@ fn a_long_command_or_filter_keeps_its_end_and_the_count_in_sight() {
     let title = whole_screen(&state).lines().next().unwrap_or_default().to_owned();
     assert!(title.contains("/g▏ · ") && title.contains(" found · tenant default ─"), "{title}");
 }
+
+/// bb102 F2: `h` and `i` typed while a move's read of the profile is on its way wait for it
+/// (they said "no user selected" of the user selected), and of two keys acting on the user the
+/// last is done: `j e h` opened the editor and dropped the `h`.
+#[test]
+fn h_and_i_wait_for_the_profile_of_a_move_and_the_last_key_on_the_user_is_done() {
+    let (_dir, store) = demo_store();
+    let order = handles_in_list_order(&store);
+    let mut state = started(&store, 120, 40);
+    // `j h`: the history opens on the user `j` went to, once read.
+    let read = update(&mut state, Action::Down);
+    assert!(update(&mut state, Action::OpenHistory).is_empty(), "h waits");
+    assert_eq!(status_text(&state), "reading the user your keys went to…");
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, read);
+    let history = state.history.as_ref().expect("the history opens once the profile is read");
+    assert_eq!(history.user_handle, order[1]);
+    act(&store, &mut state, Action::Cancel);
+    assert!(state.history.is_none());
+    // `j i`, then a move before the profile came: the `i` is said not done.
+    let _ = update(&mut state, Action::Down);
+    assert!(update(&mut state, Action::OpenWholeUser).is_empty());
+    let read = update(&mut state, Action::Down);
+    assert_eq!(status_text(&state), "not done: you moved before the user was read; press it again");
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, read);
+    assert!(state.whole_user.is_none());
+    // `j e h`: the `h` replaces the `e` whose read was on its way, said; the editor never opens.
+    let read_profile = update(&mut state, Action::Down);
+    let read_for_e = update(&mut state, Action::OpenEditor);
+    assert!(matches!(read_for_e.as_slice(), [Effect::ReadCurrent { .. }]), "{read_for_e:?}");
+    assert!(update(&mut state, Action::OpenHistory).is_empty());
+    assert_eq!(
+        status_text(&state),
+        "reading the user your keys went to… (the last key that waits is done, not the one before it)"
+    );
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, read_profile);
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, read_for_e);
+    assert_eq!(state.history.as_ref().expect("the h was done").user_handle, order[4]);
+    assert!(state.editor.is_none(), "the e was not");
+}
+
+/// bb102 F1: a key whose read of the user was on its way when the connection was lost is said
+/// not done (`/name⏎e` with the link lost after the match came: nothing opened, nothing said).
+#[test]
+fn a_key_whose_read_the_lost_connection_ended_is_said_not_done() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let read = update(&mut state, Action::OpenEditor);
+    assert!(matches!(read.as_slice(), [Effect::ReadCurrent { .. }]), "{read:?}");
+    update(
+        &mut state,
+        Action::ConnectionLost { message: "the server ended the session or the network dropped".into() },
+    );
+    assert_eq!(
+        status_text(&state),
+        "the server ended the session or the network dropped · e was not done: press it again"
+    );
+    // Its answer, had it come, opens nothing.
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, read);
+    assert!(state.editor.is_none());
+}

@@ -172,6 +172,9 @@ pub struct State {
     /// `/9999⏎Ge` edited whoever was last found when `e` came, and the list then moved on
     /// to the last match, the profile with it, while the editor kept the other).
     pub after_the_matches: Option<Action>,
+    /// The key (`e`, `E`, `y`) whose read of the selected user is on its way, and that user:
+    /// a later such key, or a failure, ends it and says so (bb102 F1, F2).
+    pub read_for_a_key: Option<(String, Purpose)>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
     /// The last command that failed — a `:user` that found no one (or more than one), a
@@ -237,6 +240,7 @@ impl State {
             save_unanswered: None,
             reviewing: None,
             after_the_matches: None,
+            read_for_a_key: None,
             jumping: None,
             command_failed: None,
             commands_failed: 0,

@@ -43,6 +43,11 @@ impl State {
         if self.after_the_matches.take().is_some() {
             message.push_str(" · the key that waited for the matches was not done: press it again");
         }
+        // So is a key whose read of the user was on its way (`/name⏎e` with the link lost
+        // after the match came: nothing opened, nothing said, bb102 F1).
+        if let Some((_, purpose)) = self.read_for_a_key.take() {
+            message.push_str(&format!(" · {} was not done: press it again", purpose.key()));
+        }
         // Rows on their way may be what failed: nothing waits for them any more.
         (self.list.moving, self.list.edge) = (None, None);
         if let Some(note) = self.jump_failed(message) {

@@ -22,6 +22,18 @@ pub enum Purpose {
     ReviewSave,
 }
 
+impl Purpose {
+    /// The key that asked for the read, as messages name it.
+    pub(super) fn key(self) -> &'static str {
+        match self {
+            Purpose::Edit => "e",
+            Purpose::EditExternally => "E",
+            Purpose::Copy => "y",
+            Purpose::ReviewSave => "Ctrl-S",
+        }
+    }
+}
+
 /// What the external editor left in its file, read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalText {
@@ -54,7 +66,13 @@ impl State {
             return Vec::new();
         }
         match self.list.selected_entry() {
-            Some(entry) => vec![Effect::ReadCurrent { id: entry.user.id.clone(), purpose }],
+            Some(entry) => {
+                let id = entry.user.id.clone();
+                if purpose != Purpose::ReviewSave {
+                    self.read_for_a_key = Some((id.clone(), purpose));
+                }
+                vec![Effect::ReadCurrent { id, purpose }]
+            }
             None => {
                 self.say(StatusKind::Info, "no user selected");
                 Vec::new()
@@ -73,6 +91,10 @@ impl State {
         if purpose == Purpose::ReviewSave {
             return self.stored_read_before_asking(&record.user.id, record.user.handle(), document);
         }
+        // A key pressed since, or a failure, ended this one, and said so.
+        if self.read_for_a_key.take_if(|(id, asked)| *id == record.user.id && *asked == purpose).is_none() {
+            return Vec::new();
+        }
         let selected = self.list.selected_entry().map(|e| e.user.id.as_str());
         if selected != Some(record.user.id.as_str()) || self.editor.is_some() || self.dialog.is_some() {
             // The key was for the user selected when it was pressed (`:u name⏎e` before the
@@ -81,12 +103,7 @@ impl State {
                 && self.editor.is_none()
                 && self.dialog.is_none()
             {
-                let what = match purpose {
-                    Purpose::Edit => "e",
-                    Purpose::EditExternally => "E",
-                    Purpose::Copy => "y",
-                    Purpose::ReviewSave => return Vec::new(),
-                };
+                let what = purpose.key();
                 self.say(
                     StatusKind::Info,
                     format!("the selection moved before {what} was answered: nothing was opened; press {what} again for the user selected"),

@@ -414,7 +414,22 @@ impl State {
         let clears_over_a_match =
             matches!(action, ClearFilter) && !self.filtering && !self.list.rows.is_empty();
         let waits = acts_on_the_user || clears_over_a_match;
-        if !waits || !self.selection_still_a_place() {
+        // Of two keys acting on the user, the last is done: one whose read is on its way is
+        // not (`j e h` opened the editor and dropped the `h`: bb102 F2).
+        let replaced_a_read = acts_on_the_user.then(|| self.read_for_a_key.take()).flatten();
+        // `h` and `i` show the profile: while it is read they wait for it (they said "no user
+        // selected" of the user selected: bb102 F2).
+        let profile_on_its_way = matches!(action, OpenHistory | OpenWholeUser) && self.profile_on_its_way();
+        if !waits || !(self.selection_still_a_place() || profile_on_its_way) {
+            if let Some((_, purpose)) = replaced_a_read {
+                let key = purpose.key();
+                self.say(
+                    StatusKind::Info,
+                    format!(
+                        "{key} not done: the last key that acts on the user is done, not the one before it"
+                    ),
+                );
+            }
             return Ok(action);
         }
         // `Esc` replaces a key waiting, which is said; another such key replaces it, said on the
@@ -422,10 +437,11 @@ impl State {
         if matches!(action, ClearFilter) {
             self.drop_the_key_waiting_for_the_matches();
         }
-        let replaced = self.after_the_matches.replace(action).is_some();
-        let waiting = match self.matches_still_coming() {
-            true => "finding the matches your keys went to…",
-            false => "reading the rows your keys went to…",
+        let replaced = self.after_the_matches.replace(action).is_some() || replaced_a_read.is_some();
+        let waiting = match (self.matches_still_coming(), self.rows_on_their_way()) {
+            (true, _) => "finding the matches your keys went to…",
+            (false, true) => "reading the rows your keys went to…",
+            (false, false) => "reading the user your keys went to…",
         };
         let waiting = match replaced {
             true => format!("{waiting} (the last key that waits is done, not the one before it)"),
@@ -469,6 +485,14 @@ impl State {
             || self.rows_on_their_way()
     }
 
+    /// Whether the profile of the user selected is still being read (a move's answer not in
+    /// yet). Not while the connection is lost: it will not come.
+    fn profile_on_its_way(&self) -> bool {
+        let shown = self.user.as_ref().map(|record| record.user.id.as_str());
+        self.connection_lost.is_none()
+            && self.list.selected_entry().is_some_and(|entry| shown != Some(entry.user.id.as_str()))
+    }
+
     /// Whether the rows a move or `Home`/`End` asked for are still on their way: the row
     /// selected is the one before them (`g e` over a network opened nothing, and said to press
     /// `e` again for the user then selected: bb99 F2). Not while the connection is lost: they
@@ -504,9 +528,10 @@ impl State {
     pub(super) fn drop_the_key_waiting_for_the_matches(&mut self) {
         if let Some(action) = self.after_the_matches.take() {
             tracing::debug!(?action, "a key waiting for the matches dropped");
-            let note = match self.matches_still_coming() {
-                true => "not done: you moved before the matches came; press it again",
-                false => "not done: you moved before the rows came; press it again",
+            let note = match (self.matches_still_coming(), self.rows_on_their_way()) {
+                (true, _) => "not done: you moved before the matches came; press it again",
+                (false, true) => "not done: you moved before the rows came; press it again",
+                (false, false) => "not done: you moved before the user was read; press it again",
             };
             self.say(StatusKind::Info, note);
         }

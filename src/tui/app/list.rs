@@ -315,13 +315,14 @@ impl State {
     pub(super) fn select_index(&mut self, index: usize) -> Vec<Effect> {
         // The operator chose a row: a user waited for by a refresh is no longer wanted, nor a
         // move whose rows are on their way, nor one a search lost.
+        // Said by what it waited for (the rows of a move still on their way, say).
+        self.drop_the_key_waiting_for_the_matches();
         self.list.search.reselect = None;
         self.list.search.lost = None;
         self.list.following = None;
         (self.list.moving, self.list.edge) = (None, None);
         self.list.search.owed = None;
         self.list.search.after_reselect = 0;
-        self.drop_the_key_waiting_for_the_matches();
         self.list.selected = index;
         self.list.keep_selection_visible();
         self.load_selected_user()
