@@ -14,7 +14,7 @@ use custodian::store::{Author, PostgresOptions, PostgresStore, SaveOutcome, Stor
 use support::home::PrivateHome;
 use support::postgres::{ALICE_AND_BOB, LogtoDb, LogtoUser};
 use support::proxy::Proxy;
-use support::pty::Tui;
+use support::pty::{Tui, collapsed};
 use support::run::Run;
 
 #[path = "postgres_connection/reconnect.rs"]
@@ -983,6 +983,35 @@ fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_s
         ),
         "{said}"
     );
+}
+
+/// bb101 F1: a search on a link that kept its connections and dropped the bytes showed `none
+/// found yet: the search goes on` for good, nothing said; after 15 s without an answer it says
+/// so, with the way out.
+#[test]
+fn a_search_on_a_silent_link_says_it_has_had_no_answer() {
+    let db = logto();
+    let home = PrivateHome::new(&[]);
+    let proxy = Proxy::to(db.server.port);
+    let url = default_tenant_through(&db, &proxy);
+    let mut tui = spawn_screen(&home, &url);
+    tui.wait_text("customData · revision 1");
+    proxy.stall_now();
+    tui.send("/zz");
+    tui.wait_text("the search goes on");
+    // Said after 15 s: the wait below gives up after 10.
+    std::thread::sleep(Duration::from_secs(12));
+    tui.wait_for("the search's silence said", |text| {
+        collapsed(text).contains("the search has had no answer for 15 s")
+    });
+    assert!(
+        collapsed(&tui.text()).contains("Ctrl-Q quits keeping any edit as a draft, or wait"),
+        "{}",
+        tui.text()
+    );
+    tui.send("\x11");
+    let status = tui.wait_exit_within(Duration::from_secs(15));
+    assert!(status.success(), "custodian exited with {status:?}");
 }
 
 /// bb78 F4: `export` stopped by a signal while the server did not answer said "whether the

@@ -576,6 +576,7 @@ fn update_state(state: &mut State, mut action: Action) -> Vec<Effect> {
         // The store's connection (connection.rs)
         Reconnect => state.reconnect(),
         SaveUnanswered { seconds } => state.save_unanswered(seconds),
+        SearchUnanswered { seconds } => state.search_unanswered(seconds),
         Reconnected { takes_writes } => state.reconnected(takes_writes),
         WritesRefused { why, message } => state.writes_refused(why, message),
         ConnectionLost { message } => {

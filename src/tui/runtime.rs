@@ -11,6 +11,7 @@ mod external_editor;
 mod history_read;
 mod kept_elsewhere;
 mod progress;
+mod scan_watch;
 mod scanner;
 mod session;
 mod store_answers;

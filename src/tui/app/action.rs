@@ -295,6 +295,11 @@ pub enum Action {
     SaveUnanswered {
         seconds: u64,
     },
+    /// The search has had no answer for `seconds` (the runtime tells once a step): its
+    /// connection gone silent, or a server that holds it.
+    SearchUnanswered {
+        seconds: u64,
+    },
     /// Reconnect to the server (`r` in the list, F5 in the editor, after a lost connection).
     Reconnect,
     /// The store is connected again (or its connection was fine), to a server that takes

@@ -538,8 +538,22 @@ impl State {
     }
 
     /// Whether moves go through [`State::move_through_matches_found`].
-    pub(super) fn matches_still_coming(&self) -> bool {
+    pub fn matches_still_coming(&self) -> bool {
         self.list.search.scanning && self.list.active_filter().is_some()
+    }
+
+    /// The search's step has had no answer for `seconds`: said, with what was found so far
+    /// and the way out (a link gone silent left `none found yet: the search goes on` for good,
+    /// also after `r`: bb101 F1). Its answer is still taken when it comes.
+    pub(super) fn search_unanswered(&mut self, seconds: u64) -> Vec<Effect> {
+        if self.matches_still_coming() {
+            let found = crate::domain::group_digits(self.list.rows.len() as u64);
+            let note = format!(
+                "the search has had no answer for {seconds} s; {found} found so far · Ctrl-Q quits keeping any edit as a draft, or wait"
+            );
+            self.say(StatusKind::Error, note);
+        }
+        Vec::new()
     }
 
     /// The row a move by `delta` owes while matches are still coming.

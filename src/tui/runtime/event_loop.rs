@@ -12,6 +12,7 @@ use crate::draft::Draft;
 use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
+use super::scan_watch::ScanWatch;
 use super::terminal_events::{Crossterm, TerminalEvents};
 use super::typed_ahead::{Dropped, QuestionOnScreen};
 
@@ -98,7 +99,7 @@ pub(super) fn event_loop(
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
-    let mut save_watch = SaveWatch::default();
+    let (mut save_watch, mut scan_watch) = (SaveWatch::default(), ScanWatch::default());
     let mut file_looked_at = Instant::now();
     let mut keys = TerminalEvents::<Crossterm>::default();
     let mut question = QuestionOnScreen::default();
@@ -123,7 +124,7 @@ pub(super) fn event_loop(
         if let Some(checker) = &runtime.checker {
             checker.send_held();
         }
-        if let Some(told) = save_watch.look(state) {
+        if let Some(told) = save_watch.look(state).or_else(|| scan_watch.look(state)) {
             let effects = update(state, told);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
             dirty = true;
