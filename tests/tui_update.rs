@@ -5401,3 +5401,34 @@ fn a_key_whose_read_the_lost_connection_ended_is_said_not_done() {
     custodian::tui::run_effects(&support::runtime(&store), &mut state, read);
     assert!(state.editor.is_none());
 }
+
+/// bb101 F2: a save that landed just before the connection dropped read as lost: the status line
+/// said only `connection lost`, the panel showed the document before the save under its old
+/// revision, and `e` did nothing and said nothing.
+#[test]
+fn a_save_just_made_stays_said_when_the_connection_drops_and_keys_on_the_user_say_why_not() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    open_editor_on(&store, &mut state, "admin");
+    let id = state.editor.as_ref().expect("editor").user_id.clone();
+    let outcome = custodian::store::SaveOutcome::Saved { revision: 2, removed: Vec::new(), size: 10 };
+    let refresh = update(&mut state, Action::Saved { id, outcome, handle_now: None });
+    assert!(!refresh.is_empty(), "the store is read again");
+    assert!(state.document.is_none(), "not the document before the save");
+    update(
+        &mut state,
+        Action::ConnectionLost { message: "the server ended the session or the network dropped".into() },
+    );
+    assert_eq!(
+        status_text(&state),
+        "saved revision 2, then: the server ended the session or the network dropped"
+    );
+    for (action, said) in [
+        (Action::OpenEditor, "e not done: the connection is lost; r reconnects"),
+        (Action::OpenHistory, "h not done: the connection is lost; r reconnects"),
+        (Action::Copy, "y not done: the connection is lost; r reconnects"),
+    ] {
+        assert!(update(&mut state, action).is_empty(), "{said}");
+        assert_eq!(status_text(&state), said);
+    }
+}

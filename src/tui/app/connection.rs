@@ -145,7 +145,16 @@ impl State {
 
     pub(super) fn connection_lost(&mut self, message: String) {
         // The status line's own prefix says "connection lost" and the hint bar the key that
-        // reconnects; the editor (and its draft) keep the edit.
+        // reconnects; the editor (and its draft) keep the edit. A save just made keeps its
+        // line first: only F2 showed it, and a save that landed read as one lost (bb101 F2).
+        let saved = self
+            .status
+            .as_ref()
+            .filter(|s| s.kind == StatusKind::Success && s.text.starts_with("saved revision "));
+        let message = match saved {
+            Some(saved) if !message.starts_with(&saved.text) => format!("{}, then: {message}", saved.text),
+            _ => message,
+        };
         self.say(StatusKind::Error, message.clone());
         self.connection_lost = Some(message);
     }

@@ -8,6 +8,17 @@ use crate::store::{ListEntry, ListKey, Seek};
 /// Matches the filter keeps at most: memory does not grow with the number of users.
 pub const MAX_MATCHES: usize = 2_000;
 
+/// The key of an action that acts on the selected user, as messages name it.
+fn action_key(action: &Action) -> &'static str {
+    match action {
+        Action::OpenEditor => "e",
+        Action::EditExternally => "E",
+        Action::Copy => "y",
+        Action::OpenHistory => "h",
+        _ => "i",
+    }
+}
+
 /// The state of the filter's search.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Search {
@@ -402,6 +413,16 @@ impl State {
         // goes at once, as ever.
         let acts_on_the_user =
             matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
+        // Under a lost connection the store answers none of them (`e` said nothing: bb101 F2);
+        // `i` shows a profile already read.
+        let profile_read = self.user.is_some() && !self.profile_on_its_way();
+        if acts_on_the_user
+            && self.connection_lost.is_some()
+            && !(matches!(action, OpenWholeUser) && profile_read)
+        {
+            let note = format!("{} not done: the connection is lost; r reconnects", action_key(&action));
+            return Err(self.tell(StatusKind::Error, note));
+        }
         if acts_on_the_user && let Some(lost) = &self.list.search.lost {
             let note = format!(
                 "not done: the row selected is not a user you chose ({} no longer matches the filter); choose a row (j/k) first, or Esc to go back to them",

@@ -406,8 +406,10 @@ impl State {
                 self.say(StatusKind::Info, format!("no changes{renamed}"));
             }
         }
-        // Show what the store now holds: the canonical form, the new revision, others' saves.
+        // Show what the store now holds: the canonical form, the new revision, others' saves
+        // (until then not the document before the save, under its old revision: bb101 F2).
         self.user = None;
+        self.document = None;
         self.draft_failure = None;
         effects.extend(self.refresh());
         effects
