@@ -957,11 +957,9 @@ fn a_patch_whose_commit_got_no_answer_reconnects_and_says_it_was_written_and_how
     assert!(!String::from_utf8_lossy(&got.stdout).contains("flag"), "undone");
 }
 
-/// bb78 F1: `q` after a `/` search on a link that kept its connections and dropped the
-/// bytes: the way out waited for the scanner for good, on a blank terminal, deaf to every
-/// signal. It waits as for a read on the way, and says so.
-#[test]
-fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_so() {
+/// The screen through a proxy that then keeps its connections and drops the bytes, `/zz`
+/// typed: the search waits on the silent link (all of it kept alive by the caller).
+fn searching_on_a_silent_link() -> (LogtoDb, PrivateHome, Proxy, Tui) {
     let db = logto();
     let home = PrivateHome::new(&[]);
     let proxy = Proxy::to(db.server.port);
@@ -970,6 +968,15 @@ fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_s
     tui.wait_text("customData · revision 1");
     proxy.stall_now();
     tui.send("/zz");
+    (db, home, proxy, tui)
+}
+
+/// bb78 F1: `q` after a `/` search on a link that kept its connections and dropped the
+/// bytes: the way out waited for the scanner for good, on a blank terminal, deaf to every
+/// signal. It waits as for a read on the way, and says so.
+#[test]
+fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_so() {
+    let (_db, _home, _proxy, mut tui) = searching_on_a_silent_link();
     tui.send("\x1b");
     let asked = Instant::now();
     tui.send("q");
@@ -990,14 +997,7 @@ fn quitting_while_a_search_waits_on_a_silent_link_ends_within_seconds_and_says_s
 /// so, with the way out.
 #[test]
 fn a_search_on_a_silent_link_says_it_has_had_no_answer() {
-    let db = logto();
-    let home = PrivateHome::new(&[]);
-    let proxy = Proxy::to(db.server.port);
-    let url = default_tenant_through(&db, &proxy);
-    let mut tui = spawn_screen(&home, &url);
-    tui.wait_text("customData · revision 1");
-    proxy.stall_now();
-    tui.send("/zz");
+    let (_db, _home, _proxy, mut tui) = searching_on_a_silent_link();
     tui.wait_text("the search goes on");
     // Said after 15 s: the wait below gives up after 10.
     std::thread::sleep(Duration::from_secs(12));
