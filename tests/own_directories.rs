@@ -263,6 +263,33 @@ fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_
     assert!(tui.wait_exit().success());
 }
 
+/// A draft kept for the same database file under another name, a hard link (`ln`), is named
+/// with the name that reopens it (bb102 F4: no canonical path joins the two, and it went
+/// unsaid).
+#[test]
+fn a_draft_kept_for_a_hard_link_to_this_database_is_named_with_the_way_to_reopen_it() {
+    let (home, db) = home_with_database();
+    let dir = drafts_dir(&home);
+    fs::create_dir(&dir).expect("mkdir");
+    chmod(&dir, 0o700);
+    let hard_link = home.path("home").join("hard-link.redb");
+    fs::hard_link(&db, &hard_link).expect("ln");
+    let draft = draft_for(&hard_link, ADMIN_ID, "1-0000aaaa-3");
+    let path = dir.join(draft.file_name());
+    fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
+    chmod(&path, 0o600);
+    let mut tui = editor(&home, &db);
+    tui.wait_text("not offered as a draft: kept for");
+    tui.send("\x1bOQ");
+    tui.wait_text("reopens it");
+    let said = tui.rows().iter().map(|row| row.trim()).collect::<Vec<_>>().join("");
+    assert!(said.contains("hard-link.redb, this very database file under another name"), "{said}");
+    assert!(said.contains("(a hard link: `custodian --db "), "{said}");
+    tui.send("\x1b");
+    tui.send("q");
+    assert!(tui.wait_exit().success());
+}
+
 /// A database opened through a link that is re-pointed after an edit was kept (a restore:
 /// `ln -sfn restored.redb current.redb`): the next start on the link finds no draft of the
 /// file it names now, and names the one kept for the file it named then (bb73 F6: it said

@@ -9,7 +9,8 @@ use crate::draft::Draft;
 /// renamed or restored under a new name (bb14 L17). A file's path is made canonical, so the
 /// same file by another path finds its drafts by name; a draft of a file still at its path
 /// is that file's and not this one's — named only when written through the link this start
-/// was given, which names another file now.
+/// was given, which names another file now, or when it is this very file under another name
+/// (a hard link: no canonical path joins the two, and its draft went unsaid: bb102 F4).
 pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
     let database = runtime.database.as_str();
     let postgres = crate::store::is_postgres_url(database);
@@ -21,7 +22,9 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         true => crate::store::same_database_name_and_tenant(database, &other.database),
         false => {
             !crate::store::is_postgres_url(&other.database)
-                && (std::fs::symlink_metadata(&other.database).is_err() || through_the_link(other))
+                && (std::fs::symlink_metadata(&other.database).is_err()
+                    || through_the_link(other)
+                    || same_file(&other.database, database))
         }
     };
     let (what, to_reopen) = match postgres {
@@ -41,6 +44,12 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         .into_iter()
         .map(|(name, kept_for)| {
             tracing::info!(file = %name, kept_for = %kept_for, "a draft kept for {what}");
+            if !postgres && same_file(&kept_for, database) {
+                return format!(
+                    "kept for {kept_for}, this very database file under another name (a hard link: `custodian --db {}` reopens it): {name}",
+                    crate::inert::shell_word(&kept_for)
+                );
+            }
             match given.filter(|_| !postgres && std::fs::symlink_metadata(&kept_for).is_ok()) {
                 Some(given) => format!(
                     "kept for {kept_for}, the file {given} named when it was written (`custodian --db {}` reopens it): {name}",
@@ -63,4 +72,13 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         }
     }
     said
+}
+
+/// Whether the paths `a` and `b` name one file (the same device and inode): a hard link.
+fn same_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
