@@ -5432,3 +5432,40 @@ fn a_save_just_made_stays_said_when_the_connection_drops_and_keys_on_the_user_sa
         assert_eq!(status_text(&state), said);
     }
 }
+
+/// bb103 F1: `h` waiting for the profile of the user the moves went to ran on another user when
+/// the list, read again (leaving the editor), selected that one first: it is said not done.
+#[test]
+fn a_key_waiting_for_a_profile_is_not_done_on_another_user_a_list_read_selected() {
+    let (_dir, store) = demo_store();
+    let order = handles_in_list_order(&store);
+    let mut state = started(&store, 120, 40);
+    let _ = update(&mut state, Action::Down);
+    assert!(update(&mut state, Action::OpenHistory).is_empty(), "h waits for the profile");
+    // The list read again puts the selection back on the first user, whose profile comes.
+    state.list.selected = 0;
+    let first = state.list.rows[0].user.id.clone();
+    custodian::tui::run_effects(&support::runtime(&store), &mut state, vec![Effect::LoadUser { id: first }]);
+    assert!(state.history.is_none(), "not the history of {}", order[0]);
+    assert!(
+        status_text(&state).starts_with("h not done: the list was read again and selected another user"),
+        "{}",
+        status_text(&state)
+    );
+}
+
+/// bb103 F3, F5: the lost connection said again by each answer still out replaced what the
+/// first said (a save that landed, a key not done).
+#[test]
+fn a_lost_connection_said_again_keeps_what_the_first_said() {
+    let (_dir, store) = demo_store();
+    let mut state = started(&store, 120, 40);
+    let _ = update(&mut state, Action::OpenEditor);
+    let lost =
+        || Action::ConnectionLost { message: "the server ended the session or the network dropped".into() };
+    update(&mut state, lost());
+    let first = status_text(&state);
+    assert!(first.ends_with("· e was not done: press it again"), "{first}");
+    update(&mut state, lost());
+    assert_eq!(status_text(&state), first);
+}

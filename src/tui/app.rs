@@ -28,6 +28,7 @@ mod save;
 mod sealing;
 mod tree;
 mod typing;
+mod waiting_key;
 mod whole_user;
 
 pub use action::Action;
@@ -175,6 +176,8 @@ pub struct State {
     /// The key (`e`, `E`, `y`) whose read of the selected user is on its way, and that user:
     /// a later such key, or a failure, ends it and says so (bb102 F1, F2).
     pub read_for_a_key: Option<(String, Purpose)>,
+    /// The user a key waiting for a profile ([`State::after_the_matches`]) was pressed on.
+    pub key_waits_on: Option<String>,
     /// A jump to a user (`:user`) on its way: keys meant for that user wait for it (bb45 F4).
     pub jumping: Option<jump::Jumping>,
     /// The last command that failed — a `:user` that found no one (or more than one), a
@@ -241,6 +244,7 @@ impl State {
             reviewing: None,
             after_the_matches: None,
             read_for_a_key: None,
+            key_waits_on: None,
             jumping: None,
             command_failed: None,
             commands_failed: 0,

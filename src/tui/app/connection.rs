@@ -144,6 +144,11 @@ impl State {
     }
 
     pub(super) fn connection_lost(&mut self, message: String) {
+        // Said again by each answer still out (a move's read, the key sync): it replaced
+        // what the first said — a key not done, a save that landed (bb103 F3, F5).
+        if self.connection_lost.as_ref().is_some_and(|first| first.contains(&message)) {
+            return;
+        }
         // The status line's own prefix says "connection lost" and the hint bar the key that
         // reconnects; the editor (and its draft) keep the edit. A save just made keeps its
         // line first: only F2 showed it, and a save that landed read as one lost (bb101 F2).

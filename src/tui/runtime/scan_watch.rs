@@ -63,6 +63,16 @@ mod tests {
         assert!(watch.seen.is_some_and(|(seen, since, told)| {
             seen == (state.list.search.generation, 500) && !told && since.elapsed() < Duration::from_secs(1)
         }));
+        // Said; an answer after it takes the line back (it stayed after the search ended:
+        // bb103 F4).
+        crate::tui::app::update(&mut state, Action::SearchUnanswered { seconds: 15 });
+        let said = state.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+        assert!(said.starts_with("the search has had no answer for 15 s; 0 found so far"), "{said}");
+        let generation = state.list.search.generation;
+        let hits =
+            Action::SearchHits { generation, hits: Vec::new(), scanned: 10, reached: None, done: false };
+        crate::tui::app::update(&mut state, hits);
+        assert!(state.status.is_none(), "{:?}", state.status);
         // The search ended: nothing watched.
         state.list.search.scanning = false;
         assert!(watch.look(&state).is_none());
