@@ -231,30 +231,39 @@ fn planted_files_among_the_drafts_neither_hang_start_up_nor_are_offered() {
     }
 }
 
-#[test]
-fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_there() {
-    let (home, db) = home_with_database();
-    let dir = drafts_dir(&home);
+/// A draft of admin's edit for each `(database, session)` in a new drafts directory of `home`'s.
+fn plant_drafts(home: &PrivateHome, drafts: &[(&Path, &str)]) {
+    let dir = drafts_dir(home);
     fs::create_dir(&dir).expect("mkdir");
     chmod(&dir, 0o700);
-    // A draft of the file as it was called before a `mv` (no file at that path now), and one
-    // of another database file that is still where it was.
-    let moved_away = home.path("home").join("before-the-move.redb");
-    let still_there = home.path("home").join("another.redb");
-    fs::write(&still_there, b"").expect("write");
-    for (database, session) in [(&moved_away, "1-0000aaaa-1"), (&still_there, "1-0000aaaa-2")] {
+    for (database, session) in drafts {
         let draft = draft_for(database, ADMIN_ID, session);
         let path = dir.join(draft.file_name());
         fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
         chmod(&path, 0o600);
     }
-    let mut tui = editor(&home, &db);
+}
+
+/// The messages (F2) once a draft not offered is named and they show `end`: the screen's lines
+/// joined (the status line cuts a long path; F2 shows the message whole, wrapped).
+fn messages_once_named(tui: &mut Tui, end: &str) -> String {
     tui.wait_text("not offered as a draft: kept for");
-    // The status line cuts a long path; F2 shows the message whole (wrapped: compared with
-    // the screen's lines joined).
     tui.send("\x1bOQ");
-    tui.wait_text("to reopen the draft");
-    let said = tui.rows().iter().map(|row| row.trim()).collect::<Vec<_>>().join("");
+    tui.wait_text(end);
+    tui.rows().iter().map(|row| row.trim()).collect::<Vec<_>>().join("")
+}
+
+#[test]
+fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_there() {
+    let (home, db) = home_with_database();
+    // A draft of the file as it was called before a `mv` (no file at that path now), and one
+    // of another database file that is still where it was.
+    let moved_away = home.path("home").join("before-the-move.redb");
+    let still_there = home.path("home").join("another.redb");
+    fs::write(&still_there, b"").expect("write");
+    plant_drafts(&home, &[(&moved_away, "1-0000aaaa-1"), (&still_there, "1-0000aaaa-2")]);
+    let mut tui = editor(&home, &db);
+    let said = messages_once_named(&mut tui, "to reopen the draft");
     assert!(said.contains("before-the-move.redb, a database file no longer at that path"), "{said}");
     assert!(!said.contains("another.redb"), "{said}");
     assert!(!said.contains("and 1 more"), "only the moved file's draft is named: {said}");
@@ -269,20 +278,11 @@ fn drafts_of_a_database_file_moved_away_are_named_and_not_those_of_a_file_still_
 #[test]
 fn a_draft_kept_for_a_hard_link_to_this_database_is_named_with_the_way_to_reopen_it() {
     let (home, db) = home_with_database();
-    let dir = drafts_dir(&home);
-    fs::create_dir(&dir).expect("mkdir");
-    chmod(&dir, 0o700);
     let hard_link = home.path("home").join("hard-link.redb");
     fs::hard_link(&db, &hard_link).expect("ln");
-    let draft = draft_for(&hard_link, ADMIN_ID, "1-0000aaaa-3");
-    let path = dir.join(draft.file_name());
-    fs::write(&path, serde_json::to_vec(&draft).expect("json")).expect("write");
-    chmod(&path, 0o600);
+    plant_drafts(&home, &[(&hard_link, "1-0000aaaa-3")]);
     let mut tui = editor(&home, &db);
-    tui.wait_text("not offered as a draft: kept for");
-    tui.send("\x1bOQ");
-    tui.wait_text("reopens it");
-    let said = tui.rows().iter().map(|row| row.trim()).collect::<Vec<_>>().join("");
+    let said = messages_once_named(&mut tui, "reopens it");
     assert!(said.contains("hard-link.redb, this very database file under another name"), "{said}");
     assert!(said.contains("(a hard link: `custodian --db "), "{said}");
     tui.send("\x1b");

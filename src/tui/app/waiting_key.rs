@@ -7,9 +7,9 @@ use super::*;
 /// The key of an action that acts on the selected user, as messages name it.
 fn action_key(action: &Action) -> &'static str {
     match action {
-        Action::OpenEditor => "e",
-        Action::EditExternally => "E",
-        Action::Copy => "y",
+        Action::OpenEditor => Purpose::Edit.key(),
+        Action::EditExternally => Purpose::EditExternally.key(),
+        Action::Copy => Purpose::Copy.key(),
         Action::OpenHistory => "h",
         Action::ClearFilter => "Esc",
         _ => "i",
@@ -30,10 +30,9 @@ impl State {
             matches!(action, OpenEditor | EditExternally | Copy | OpenHistory | OpenWholeUser);
         // Under a lost connection the store answers none of them (`e` said nothing: bb101 F2);
         // `i` shows a profile already read.
-        let profile_read = self.user.is_some() && !self.profile_on_its_way();
         if acts_on_the_user
             && self.connection_lost.is_some()
-            && !(matches!(action, OpenWholeUser) && profile_read)
+            && !(matches!(action, OpenWholeUser) && self.user.is_some() && !self.profile_on_its_way())
         {
             let note = format!("{} not done: the connection is lost; r reconnects", action_key(&action));
             return Err(self.tell(StatusKind::Error, note));

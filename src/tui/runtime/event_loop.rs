@@ -12,7 +12,7 @@ use crate::draft::Draft;
 use crate::tui::app::{Action, Mode, State, update};
 use crate::tui::theme::Theme;
 
-use super::scan_watch::ScanWatch;
+use super::silence::{self, Silence};
 use super::terminal_events::{Crossterm, TerminalEvents};
 use super::typed_ahead::{Dropped, QuestionOnScreen};
 
@@ -99,7 +99,7 @@ pub(super) fn event_loop(
     let mut drawn_at = Instant::now();
     let mut last_draft: Option<LastDraft> = None;
     let mut keys_sync_asked = false;
-    let (mut save_watch, mut scan_watch) = (SaveWatch::default(), ScanWatch::default());
+    let (mut save_silence, mut search_silence) = (Silence::default(), Silence::default());
     let mut file_looked_at = Instant::now();
     let mut keys = TerminalEvents::<Crossterm>::default();
     let mut question = QuestionOnScreen::default();
@@ -124,7 +124,9 @@ pub(super) fn event_loop(
         if let Some(checker) = &runtime.checker {
             checker.send_held();
         }
-        if let Some(told) = save_watch.look(state).or_else(|| scan_watch.look(state)) {
+        let told = silence::save_unanswered(&mut save_silence, state)
+            .or_else(|| silence::search_unanswered(&mut search_silence, state));
+        if let Some(told) = told {
             let effects = update(state, told);
             run_effects_on(runtime, Some(&mut *terminal), state, effects);
             dirty = true;
@@ -297,28 +299,6 @@ fn say_dropped(runtime: &Runtime, terminal: &mut terminal::Term, state: &mut Sta
         Dropped::BeforeTheQuestion => {
             tracing::info!("a key typed before the question was on the screen was dropped")
         }
-    }
-}
-
-/// When the save now pending began, and whether its silence was said.
-#[derive(Default)]
-struct SaveWatch {
-    since: Option<(Instant, bool)>,
-}
-
-impl SaveWatch {
-    /// [`Action::SaveUnanswered`], once a save, when it has waited [`SAVE_UNANSWERED_AFTER`].
-    fn look(&mut self, state: &State) -> Option<Action> {
-        if !state.waits_on_the_store() {
-            self.since = None;
-            return None;
-        }
-        let (since, told) = self.since.get_or_insert((Instant::now(), false));
-        if *told || since.elapsed() < SAVE_UNANSWERED_AFTER {
-            return None;
-        }
-        *told = true;
-        Some(Action::SaveUnanswered { seconds: since.elapsed().as_secs() })
     }
 }
 
@@ -560,35 +540,5 @@ pub fn action_for_event(state: &State, event: Event) -> Option<Action> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tui::app::Pending;
-
-    #[test]
-    fn a_save_waiting_past_the_limit_is_told_once_and_the_next_save_is_watched_afresh() {
-        let mut state = State::new(80, 24, false);
-        let mut watch = SaveWatch::default();
-        assert!(watch.look(&state).is_none(), "nothing pending");
-        state.pending = Some(Pending::Saving);
-        assert!(watch.look(&state).is_none(), "a save that just began");
-        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER + Duration::from_secs(1), false));
-        assert!(watch.look(&state).is_none(), "a second short of the limit");
-        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER, false));
-        assert!(matches!(watch.look(&state), Some(Action::SaveUnanswered { seconds: 15 })));
-        assert!(watch.look(&state).is_none(), "told once a save");
-        state.pending = Some(Pending::Loading);
-        assert!(watch.look(&state).is_none());
-        // A batch takes a minute at a million users, and its overlay counts it: not watched.
-        state.pending = Some(Pending::Applying);
-        assert!(watch.look(&state).is_none());
-        watch.since = Some((Instant::now() - SAVE_UNANSWERED_AFTER, false));
-        assert!(watch.look(&state).is_none(), "a batch past the limit");
-        state.pending = Some(Pending::Saving);
-        assert!(watch.look(&state).is_none(), "the next save starts its own watch");
-        assert!(watch.since.is_some_and(|(since, told)| !told && since.elapsed() < Duration::from_secs(1)));
     }
 }

@@ -18,13 +18,15 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
     // too: the way out named their file, the next start on the link did not (bb73 F6).
     let given = runtime.drafts.given_path();
     let through_the_link = |draft: &Draft| given.is_some() && draft.opened_as.as_deref() == given;
+    // Read once: every draft's path is compared with it.
+    let this_file = FileIdentity::of(database);
     let same = |other: &Draft| match postgres {
         true => crate::store::same_database_name_and_tenant(database, &other.database),
         false => {
             !crate::store::is_postgres_url(&other.database)
                 && (std::fs::symlink_metadata(&other.database).is_err()
                     || through_the_link(other)
-                    || same_file(&other.database, database))
+                    || this_file.is_hard_link(&other.database))
         }
     };
     let (what, to_reopen) = match postgres {
@@ -44,7 +46,7 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
         .into_iter()
         .map(|(name, kept_for)| {
             tracing::info!(file = %name, kept_for = %kept_for, "a draft kept for {what}");
-            if !postgres && same_file(&kept_for, database) {
+            if !postgres && this_file.is_hard_link(&kept_for) {
                 return format!(
                     "kept for {kept_for}, this very database file under another name (a hard link: `custodian --db {}` reopens it): {name}",
                     crate::inert::shell_word(&kept_for)
@@ -74,11 +76,18 @@ pub(super) fn drafts_kept_elsewhere(runtime: &Runtime) -> Vec<String> {
     said
 }
 
-/// Whether the paths `a` and `b` name one file (the same device and inode): a hard link.
-fn same_file(a: &str, b: &str) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
+/// A file's device and inode, when it could be read: another path with the same is a hard
+/// link to it.
+struct FileIdentity(Option<(u64, u64)>);
+
+impl FileIdentity {
+    fn of(path: &str) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self(std::fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino())))
+    }
+
+    /// Whether `path` names this very file.
+    fn is_hard_link(&self, path: &str) -> bool {
+        self.0.is_some() && Self::of(path).0 == self.0
     }
 }
